@@ -1,0 +1,55 @@
+# execd — every target installs what it needs first; only Node/npm must be on the machine.
+BUN      := node_modules/.bin/bun
+TSC      := node_modules/.bin/tsc
+BIN      := dist/execd
+PORT     ?= 44772
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VERSION  := $(shell node -p "require('./package.json').version")
+SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py' -o -name '*.js' -o -name '*.java' \) ! -name '*.test.ts' 2>/dev/null)
+# Interpreters for the language runtimes: Debian's python3 carries the Debian-packaged
+# libraries (matplotlib, pandas) even when another python3 comes first on PATH.
+export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
+
+.PHONY: all install build typecheck test unit spec serve bench clean
+
+all: build
+
+install: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build: $(BIN)
+
+$(BIN): node_modules/.installed $(SOURCES) package.json
+	$(BUN) build cmd/execd.ts --compile --minify --sourcemap \
+	  --define 'process.env.EXECD_BUILD_COMMIT="$(COMMIT)"' \
+	  --define 'process.env.EXECD_BUILD_VERSION="$(VERSION)"' \
+	  --outfile $(BIN)
+
+typecheck: node_modules/.installed
+	$(TSC) --noEmit -p tsconfig.json
+
+## Unit tests beside the code, then the contract tests in spec/ against the compiled executable.
+test: typecheck build
+	$(BUN) test
+
+unit: node_modules/.installed
+	$(BUN) test core plugins cmd
+
+spec: build
+	$(BUN) test spec
+
+serve: build
+	@echo "execd: serving on http://127.0.0.1:$(PORT)"
+	@if [ -n "$$EXECD_ACCESS_TOKEN" ]; then echo "execd: token required (from EXECD_ACCESS_TOKEN) in header X-EXECD-ACCESS-TOKEN"; \
+	  else echo "execd: no token — set EXECD_ACCESS_TOKEN=... (or pass --access-token) to require X-EXECD-ACCESS-TOKEN"; fi
+	@echo "execd: API explorer at http://127.0.0.1:$(PORT)/docs, OpenAPI at /openapi.json"
+	exec $(BIN) serve --host 127.0.0.1 --port $(PORT)
+
+bench: build
+	$(BUN) run bench/index.ts
+
+clean:
+	rm -rf dist coverage bench/results

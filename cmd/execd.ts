@@ -1,0 +1,74 @@
+#!/usr/bin/env bun
+/**
+ * The execd command line: argument parsing only. Each verb lazy-imports its adapter, which
+ * calls plugin operations (HTTP for `serve`, directly for the others).
+ */
+import { cac } from 'cac'
+import { COMMIT, VERSION } from '../core/app'
+import type { OptionSpec } from '../core/config'
+import { ExecdError } from '../core/errors'
+import { allOptions } from './options'
+
+const cli = cac('execd')
+
+const addOptions = (command: ReturnType<typeof cli.command>, specs: OptionSpec[]) => {
+  for (const o of specs) {
+    const env = o.env ? ` (env ${o.env})` : ''
+    const def = o.default !== undefined && !o.secret ? ` (default: ${o.default})` : ''
+    command.option(o.boolean ? `--${o.flag}` : `--${o.flag} <value>`, `${o.description}${env}${def}`)
+  }
+  return command
+}
+
+// serve
+addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metrics)'), allOptions)
+  .example('execd serve --port 44772 --access-token "$TOKEN"')
+  .action(async options => {
+    const { serve } = await import('./serve')
+    await serve(options)
+  })
+
+// metrics
+cli
+  .command('metrics', 'Print CPU and memory usage (cgroup-aware)')
+  .option('--json', 'print JSON (one object per line with --watch)')
+  .option('--watch', 'print a sample every second until interrupted')
+  .action(async options => {
+    const { metricsCommand } = await import('./metrics')
+    await metricsCommand(options)
+  })
+
+cli.help()
+cli.version(`${VERSION} (commit ${COMMIT})`)
+
+/** Usage errors exit 2, failures of the work exit 1 (or the code the work reports). */
+async function main(argv: string[]): Promise<void> {
+  try {
+    const parsed = cli.parse(argv, { run: false })
+    if (!cli.matchedCommand) {
+      const [verb] = parsed.args
+      if (verb !== undefined) usage(`unknown command '${verb}' (see execd --help)`)
+      if (!parsed.options.help && !parsed.options.version) {
+        cli.outputHelp()
+        process.exit(2)
+      }
+      return
+    }
+    await cli.runMatchedCommand()
+  } catch (err) {
+    if ((err as Error)?.name === 'CACError') usage((err as Error).message)
+    if (err instanceof ExecdError) {
+      process.stderr.write(`execd: error [${err.code}]: ${err.message}\n`)
+      process.exit(1)
+    }
+    process.stderr.write(`execd: ${(err as Error)?.message ?? String(err)}\n`)
+    process.exit(1)
+  }
+}
+
+function usage(message: string): never {
+  process.stderr.write(`execd: ${message}\n`)
+  process.exit(2)
+}
+
+await main(process.argv)

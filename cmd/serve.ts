@@ -1,0 +1,60 @@
+/** `execd serve`: the HTTP API on Bun.serve, with graceful shutdown. */
+import { createApp } from '../core/app'
+import { createLogger, maskToken, parseLogLevel } from '../core/log'
+import { killAll, ownsPid, setDefaultGrace } from '../core/process'
+import { startOrphanReaper } from '../core/reaper'
+import { closeAllStreams } from '../core/sse'
+import { plugins, runtimes } from '../plugins'
+import { configFrom } from './options'
+
+/** Shutdown must finish well within 5 s: stream ends, group kills, then exit. */
+const SHUTDOWN_LIMIT_MS = 4000
+
+export async function serve(flags: Record<string, unknown>): Promise<void> {
+  const config = configFrom(flags)
+  const log = createLogger(parseLogLevel(config.get('log-level')))
+  const port = config.int('port')
+  const hostname = config.string('host', '::')
+  setDefaultGrace(config.int('shutdown-grace', 2000))
+
+  const { app } = await createApp({ plugins, runtimes, config, log })
+  const server = Bun.serve({
+    port,
+    hostname,
+    fetch: request => app.fetch(request),
+    // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    // Streams send a ping every 3 s; this only closes connections that went silent.
+    idleTimeout: 120,
+  })
+  const stopReaper = startOrphanReaper(ownsPid, log)
+
+  const token = config.get('access-token')
+  const shown = hostname === '::' || hostname === '0.0.0.0' ? 'localhost' : hostname
+  log.info('execd listening', {
+    url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${server.port}`,
+    auth: token ? `token required (${maskToken(token)})` : 'none',
+    options: config.redacted(),
+  })
+  if (!token) log.warn('no access token set: every request is accepted (set --access-token or EXECD_ACCESS_TOKEN)')
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { signal })
+    const hardStop = setTimeout(() => process.exit(0), SHUTDOWN_LIMIT_MS)
+    hardStop.unref?.()
+    void server.stop(false) // stop accepting; open responses finish below
+    closeAllStreams()
+    await Promise.allSettled(plugins.map(p => p.close?.()))
+    await killAll('shutdown')
+    stopReaper()
+    // Let the final error frames reach clients before the sockets go.
+    await new Promise(r => setTimeout(r, 100))
+    await server.stop(true)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}

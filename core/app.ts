@@ -1,0 +1,124 @@
+/**
+ * Builds the Elysia app from the plugin list it is given: auth on every route, one error
+ * renderer, `/ping`, `/openapi.json` from the same TypeBox schemas that validate requests,
+ * and the offline API explorer at `/docs`.
+ */
+import { openapi } from '@elysiajs/openapi'
+import { Elysia } from 'elysia'
+import { createTokenCheck, unauthorized } from './auth'
+import type { Config } from './config'
+import { renderDocsPage } from './docs'
+import { ExecdError, PREFIX, emptyOk, errorResponse, toExecdError } from './errors'
+import { INTERRUPTS, InterruptHub } from './interrupts'
+import type { Logger } from './log'
+import type { Plugin, PluginContext, Runtime } from './plugin'
+import { Registry } from './registry'
+
+export const VERSION = process.env.EXECD_BUILD_VERSION ?? '0.1.0'
+export const COMMIT = process.env.EXECD_BUILD_COMMIT ?? 'dev'
+
+export interface AppParts {
+  plugins: readonly Plugin[]
+  runtimes: readonly Runtime[]
+  config: Config
+  log: Logger
+}
+
+/** Sets up every plugin once and shares one context; used by `serve` and by the CLI verbs. */
+export async function createContext(parts: AppParts): Promise<PluginContext> {
+  const registry = new Registry()
+  registry.provide(INTERRUPTS, new InterruptHub())
+  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes: parts.runtimes }
+  for (const plugin of parts.plugins) await plugin.setup?.(ctx)
+  return ctx
+}
+
+export async function createApp(parts: AppParts) {
+  const ctx = await createContext(parts)
+  const checkToken = createTokenCheck(parts.config.get('access-token'))
+  const log = parts.log
+
+  // The docs page renders the app's own OpenAPI document; bound once the app exists.
+  let handle: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 })
+
+  let app = new Elysia({ name: 'execd' })
+    .onRequest(({ request }) => {
+      if (!checkToken(request.headers)) return unauthorized()
+      log.debug('request', { method: request.method, path: new URL(request.url).pathname })
+    })
+    .onError(({ code, error, request }) => renderError(code, error, request, log))
+    .use(
+      openapi({
+        provider: null,
+        specPath: '/openapi.json',
+        documentation: {
+          info: {
+            title: 'execd',
+            version: VERSION,
+            description: 'In-sandbox execution daemon, wire-compatible with OpenSandbox execd.',
+          },
+          components: {
+            securitySchemes: {
+              accessToken: { type: 'apiKey', in: 'header', name: 'X-EXECD-ACCESS-TOKEN' },
+            },
+          },
+          security: [{ accessToken: [] }],
+        },
+        exclude: { paths: ['/docs'] },
+      }),
+    )
+    .get('/ping', () => emptyOk(), {
+      detail: { tags: ['health'], summary: 'Liveness check (200, empty body)' },
+    })
+    .get('/docs', async ({ request }): Promise<Response> => {
+      const spec: Response = await handle(new Request(new URL('/openapi.json', request.url), { headers: request.headers }))
+      return new Response(renderDocsPage(await spec.json()), {
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+      })
+    })
+
+  for (const plugin of parts.plugins) {
+    const routes = plugin.routes?.(ctx)
+    if (routes) app = app.use(routes) as unknown as typeof app
+  }
+  handle = request => app.handle(request)
+  return { app, ctx }
+}
+
+function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {
+  switch (code) {
+    case 'NOT_FOUND':
+      return errorResponse(
+        new ExecdError('NOT_FOUND', `route not found: ${request.method} ${new URL(request.url).pathname}`),
+      )
+    case 'PARSE':
+      return errorResponse(new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${messageOf(error)}`))
+    case 'VALIDATION':
+      return errorResponse(validationError(error))
+  }
+  const e = toExecdError(error)
+  if (e.status >= 500) log.error('request failed', { path: new URL(request.url).pathname, error: e.message })
+  return errorResponse(e)
+}
+
+/** Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY. */
+function validationError(error: unknown): ExecdError {
+  const v = error as { type?: string; on?: string; valueError?: { path?: string; message?: string }; value?: unknown }
+  const path = v.valueError?.path?.replace(/^\//, '') ?? ''
+  if ((v.on === 'query' || v.on === 'params') && path && !path.includes('/')) {
+    const value = (v.value as Record<string, unknown> | undefined)?.[path]
+    if (value === undefined) {
+      const kind = v.on === 'query' ? 'query' : 'path'
+      return new ExecdError('MISSING_QUERY', `missing ${kind} parameter '${path}'`)
+    }
+    return new ExecdError('INVALID_REQUEST_BODY', `invalid ${v.on} parameter '${path}': ${v.valueError?.message ?? ''}`)
+  }
+  if (v.on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
+    return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
+  }
+  const where = path ? `${path}: ` : ''
+  return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${where}${v.valueError?.message ?? messageOf(error)}`)
+}
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error)

@@ -1,0 +1,100 @@
+/**
+ * The one place where error codes meet HTTP statuses (CONTRACT §1) and CLI exit codes.
+ * Plugins throw `ExecdError`; the app and the CLI render it.
+ */
+const STATUS = {
+  INVALID_REQUEST_BODY: 400,
+  MISSING_QUERY: 400,
+  INVALID_FILE: 400,
+  INVALID_FILE_CONTENT: 400,
+  INVALID_FILE_METADATA: 400,
+  UNAUTHORIZED: 401,
+  FILE_NOT_FOUND: 404,
+  CONTEXT_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  ALREADY_CONNECTED: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RANGE_NOT_SATISFIABLE: 416,
+  RUNTIME_ERROR: 500,
+  NOT_SUPPORTED: 501,
+  SERVICE_UNAVAILABLE: 503,
+} as const
+
+export type ErrorCode = keyof typeof STATUS
+
+/** Message prefixes of the reference daemon: SDKs show them to users verbatim. */
+export const PREFIX = {
+  parse: 'error parsing request, MAYBE invalid body format. ',
+  validation: 'invalid request, validation error ',
+  notFound: 'file not found. ',
+  metrics: 'error reading runtime metrics. ',
+} as const
+
+export class ExecdError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions & { headers?: Record<string, string> },
+  ) {
+    super(message, options)
+    this.headers = options?.headers
+  }
+  readonly headers?: Record<string, string>
+  get status(): number {
+    return STATUS[this.code]
+  }
+}
+
+export const statusOf = (code: ErrorCode): number => STATUS[code]
+
+export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
+export const missingQuery = (name: string) =>
+  new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
+
+/** Maps an errno-style error from node:fs to our code, keeping the OS message. */
+export function fromErrno(err: unknown, prefix = ''): ExecdError {
+  if (err instanceof ExecdError) return err
+  const e = err as NodeJS.ErrnoException
+  const text = `${prefix}${e?.message ?? String(err)}`
+  switch (e?.code) {
+    case 'ENOENT':
+      return new ExecdError('FILE_NOT_FOUND', `${PREFIX.notFound}${text}`, { cause: err })
+    case 'ENOTDIR':
+    case 'EISDIR':
+    case 'EINVAL':
+    case 'ENAMETOOLONG':
+    case 'ELOOP':
+      return new ExecdError('INVALID_REQUEST_BODY', text, { cause: err })
+    default:
+      return new ExecdError('RUNTIME_ERROR', text, { cause: err })
+  }
+}
+
+/** Anything thrown, as an ExecdError (unknown failures are RUNTIME_ERROR). */
+export function toExecdError(err: unknown): ExecdError {
+  if (err instanceof ExecdError) return err
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string') {
+    return fromErrno(err)
+  }
+  return new ExecdError('RUNTIME_ERROR', err instanceof Error ? err.message : String(err), {
+    cause: err,
+  })
+}
+
+/** The JSON error response of CONTRACT §1. */
+export function errorResponse(err: ExecdError): Response {
+  return new Response(JSON.stringify({ code: err.code, message: err.message }), {
+    status: err.status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...err.headers },
+  })
+}
+
+/** A success with nothing to return: 200 with Content-Length: 0 (the TS SDK needs it). */
+export const emptyOk = (): Response => new Response(null, { status: 200 })
+
+/** JSON success response, compact like the reference. */
+export const json = (value: unknown, status = 200, headers?: Record<string, string>): Response =>
+  new Response(JSON.stringify(value), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  })

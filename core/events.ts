@@ -1,0 +1,69 @@
+/**
+ * The wire event of CONTRACT §2, without framing. One producer (a command, a runtime, the
+ * metrics sampler) yields these; the SSE writer and the CLI render them.
+ */
+export type EventType =
+  | 'init'
+  | 'ping'
+  | 'stdout'
+  | 'stderr'
+  | 'status'
+  | 'execution_count'
+  | 'result'
+  | 'error'
+  | 'execution_complete'
+
+export interface ExecError {
+  ename: string
+  evalue: string
+  traceback: string[]
+}
+
+export interface ExecEvent {
+  type: EventType
+  text?: string
+  execution_count?: number
+  /** Milliseconds the execution took (execution_complete). */
+  execution_time?: number
+  /** Unix ms when the event was made; always present. */
+  timestamp: number
+  /** MIME bundle: 'text/plain' and its alias 'text', 'text/html', 'image/png' (base64), ... */
+  results?: Record<string, unknown>
+  error?: ExecError
+  /** Extensions the SDKs ignore (execution_id, state_lost, ...), written after the standard keys. */
+  [extra: string]: unknown
+}
+
+type Fields = Omit<Partial<ExecEvent>, 'type' | 'timestamp'>
+
+export const makeEvent = (type: EventType, fields: Fields = {}): ExecEvent => ({
+  type,
+  ...fields,
+  timestamp: Date.now(),
+})
+
+export const errorEvent = (ename: string, evalue: string, traceback: string[] = []): ExecEvent =>
+  makeEvent('error', { error: { ename, evalue, traceback } })
+
+const ORDER = ['type', 'text', 'execution_count', 'execution_time', 'timestamp', 'results', 'error']
+
+/** Compact JSON with the reference's key order; empty keys omitted, timestamp always kept. */
+export function encodeEvent(e: ExecEvent): string {
+  const out: Record<string, unknown> = {}
+  for (const key of ORDER) {
+    const v = e[key]
+    if (key === 'timestamp' || !isEmpty(v)) out[key] = v
+  }
+  for (const key of Object.keys(e)) {
+    if (!ORDER.includes(key) && !isEmpty(e[key])) out[key] = e[key]
+  }
+  return JSON.stringify(out)
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || v === 0 || v === false
+}
+
+/** Whether this event ends a stream (contract §2: exactly one terminal event). */
+export const isTerminal = (e: ExecEvent, kind: 'command' | 'code'): boolean =>
+  e.type === 'execution_complete' || (kind === 'command' && e.type === 'error')

@@ -1,0 +1,56 @@
+/** Structured JSON logs to stderr, one object per line. Secrets never reach this module. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 }
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+  child(fields: Record<string, unknown>): Logger
+}
+
+/**
+ * Accepts our names and the reference's numeric levels (≤2 fatal, 3 error, 4 warn,
+ * 5–6 info, ≥7 debug) so a reference deployment's `--log-level 7` keeps working.
+ */
+export function parseLogLevel(value: string | undefined): LogLevel {
+  if (!value) return 'info'
+  const v = value.toLowerCase()
+  if (v in RANK) return v as LogLevel
+  const n = Number(v)
+  if (!Number.isInteger(n)) throw new Error(`invalid log level '${value}' (debug, info, warn, error, silent or 0-7)`)
+  if (n >= 7) return 'debug'
+  if (n >= 5) return 'info'
+  if (n === 4) return 'warn'
+  return 'error'
+}
+
+export function createLogger(
+  level: LogLevel = 'info',
+  base: Record<string, unknown> = {},
+  write: (line: string) => void = line => process.stderr.write(line),
+): Logger {
+  const min = RANK[level]
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (RANK[lvl] < min) return
+    const entry = { level: lvl, ts: new Date().toISOString(), msg, ...base, ...fields }
+    write(`${JSON.stringify(entry, errorReplacer)}\n`)
+  }
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    child: fields => createLogger(level, { ...base, ...fields }, write),
+  }
+}
+
+function errorReplacer(_key: string, value: unknown) {
+  return value instanceof Error ? { name: value.name, message: value.message } : value
+}
+
+/** Shows enough of a token to tell which one is set, as the reference does. */
+export const maskToken = (token: string): string =>
+  token.length <= 8 ? '****' : `${token.slice(0, 4)}****${token.slice(-4)}`

@@ -1,0 +1,75 @@
+/**
+ * The plugin contracts. An API section (metrics, command, files, code, ...) is a `Plugin`: its
+ * routes for `serve`, and its plain operations that the CLI calls without HTTP. A language
+ * runtime (python, javascript, ...) is a `Runtime`. `plugins/index.ts` holds the one static list;
+ * core never imports plugins.
+ */
+import type { AnyElysia } from 'elysia'
+import type { Config, OptionSpec } from './config'
+import type { ExecEvent } from './events'
+import type { Logger } from './log'
+import type { Registry } from './registry'
+
+/** What every plugin gets when it is set up. */
+export interface PluginContext {
+  config: Config
+  log: Logger
+  /** Services plugins offer each other without importing each other (see registry.ts). */
+  registry: Registry
+  /** Every runtime in the plugin list, by name. */
+  runtimes: readonly Runtime[]
+}
+
+/** An API section. `name` is its URL prefix, OpenAPI tag and CLI verb. */
+export interface Plugin {
+  readonly name: string
+  /** Flags/env this plugin reads; `serve` and the CLI register them. */
+  readonly options?: readonly OptionSpec[]
+  /** Called once before routes; start background work here (not at import time). */
+  setup?(ctx: PluginContext): void | Promise<void>
+  /** The Elysia routes of this section: `new Elysia({ name: 'api/<name>' })`. */
+  routes?(ctx: PluginContext): AnyElysia
+  /** Stop background work and child processes; called on shutdown. Idempotent. */
+  close?(): void | Promise<void>
+}
+
+/** A language the runtime offers, and whether it can run on this machine. */
+export interface LanguageInfo {
+  language: string
+  available: boolean
+  /** Interpreter path/version, or why it is unavailable. */
+  detail?: string
+}
+
+export interface StartOptions {
+  language: string
+  cwd: string
+  env: Record<string, string>
+  config: Config
+  log: Logger
+}
+
+/** A language runtime: python, javascript/typescript, bash, java, sql, jupyter. */
+export interface Runtime {
+  readonly name: string
+  readonly options?: readonly OptionSpec[]
+  /** Languages served, probed on this machine (a bridge discovers them). */
+  languages(config: Config): Promise<LanguageInfo[]>
+  /** Starts one live interpreter. */
+  start(opts: StartOptions): Promise<RuntimeContext>
+}
+
+/** One live interpreter whose state survives between runs. */
+export interface RuntimeContext {
+  /**
+   * Runs one cell. Yields output events (stdout, stderr, execution_count, result, error);
+   * the /code section adds init, ping and execution_complete. Ends when the cell ends.
+   * If the interpreter dies, yields an `error` naming the cause and ends; `alive` is then false.
+   */
+  run(code: string): AsyncIterable<ExecEvent>
+  /** Stops the running cell (KeyboardInterrupt or the language's equivalent), keeps state. */
+  interrupt(): Promise<void>
+  /** Kills the interpreter's process group. Idempotent. */
+  close(): Promise<void>
+  readonly alive: boolean
+}

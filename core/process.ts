@@ -1,0 +1,172 @@
+/**
+ * Process ownership. Every child of execd is spawned here: in its own session and process
+ * group (so a kill reaches grandchildren, issue #922 upstream), always awaited (so it is
+ * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
+ */
+import type { Subprocess } from 'bun'
+
+export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
+
+export interface ExitInfo {
+  /** Exit code, or null when a signal ended the process. */
+  code: number | null
+  /** Signal name ('SIGKILL') when a signal ended the process. */
+  signal: string | null
+  /** Why execd killed it, when it did. */
+  killedBy: KillReason | null
+}
+
+type Stdio = 'pipe' | 'ignore' | 'inherit' | number
+
+export interface SpawnOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  stdin?: Stdio
+  stdout?: Stdio
+  stderr?: Stdio
+  uid?: number
+  gid?: number
+  /** Kill the group after this many ms (0 or absent: never). */
+  timeoutMs?: number
+  /** ms between SIGTERM and SIGKILL when killing. */
+  graceMs?: number
+}
+
+export interface OwnedProcess {
+  /** Leader pid; also the process group id. */
+  readonly pid: number
+  readonly proc: Subprocess<any, any, any>
+  /** Resolves once the leader has exited and been reaped. */
+  readonly exited: Promise<ExitInfo>
+  /** Sends a signal to the whole group; no-op once the group is gone. */
+  signal(sig: NodeJS.Signals | number): void
+  /** SIGTERM the group, SIGKILL after the grace period; resolves when the group is gone. */
+  kill(reason: KillReason, graceMs?: number): Promise<ExitInfo>
+}
+
+const live = new Map<number, OwnedProcess>()
+let defaultGraceMs = 2000
+
+export function setDefaultGrace(ms: number): void {
+  defaultGraceMs = ms
+}
+
+/** Spawns argv as the leader of a new process group, owned by execd. */
+export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  const proc = Bun.spawn(argv, {
+    cwd: opts.cwd,
+    env: opts.env as Record<string, string> | undefined,
+    stdin: opts.stdin ?? 'ignore',
+    stdout: opts.stdout ?? 'pipe',
+    stderr: opts.stderr ?? 'pipe',
+    uid: opts.uid,
+    gid: opts.gid,
+    // setsid(): own session and process group, so signals to -pid reach every descendant
+    // that did not move itself elsewhere, and a terminal's signals never reach them.
+    detached: true,
+  })
+  const pid = proc.pid
+  const grace = opts.graceMs ?? defaultGraceMs
+  let killedBy: KillReason | null = null
+  let timer: ReturnType<typeof setTimeout> | undefined
+
+  const exited: Promise<ExitInfo> = proc.exited.then(() => {
+    if (timer) clearTimeout(timer)
+    const signal = proc.signalCode ? String(proc.signalCode) : null
+    return { code: signal ? null : proc.exitCode, signal, killedBy }
+  })
+
+  const signal = (sig: NodeJS.Signals | number) => signalGroup(pid, sig)
+
+  let killing: Promise<ExitInfo> | undefined
+  const kill = (reason: KillReason, graceMs = grace) => {
+    killedBy ??= reason
+    killing ??= (async () => {
+      signal('SIGTERM')
+      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), sleep(graceMs).then(() => false)])
+      if (!termDone) signal('SIGKILL')
+      const info = await exited
+      await waitGroupGone(pid, 2000)
+      return info
+    })()
+    return killing
+  }
+
+  const owned: OwnedProcess = { pid, proc, exited, signal, kill }
+  live.set(pid, owned)
+  exited.then(() => live.delete(pid))
+  if (opts.timeoutMs && opts.timeoutMs > 0) {
+    timer = setTimeout(() => void kill('timeout'), opts.timeoutMs)
+  }
+  return owned
+}
+
+/** Signals process group `pgid`; a vanished group is not an error. */
+export function signalGroup(pgid: number, sig: NodeJS.Signals | number): boolean {
+  try {
+    process.kill(-pgid, sig)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** True while any process of group `pgid` exists (zombies included). */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {
+  const start = Date.now()
+  await Promise.race([leaderExited, sleep(limitMs)])
+  await waitGroupGone(pgid, limitMs - (Date.now() - start))
+}
+
+/** Polls until the group has no member, or `limitMs` passed (reparented zombies linger briefly). */
+async function waitGroupGone(pgid: number, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs
+  let delay = 5
+  while (groupAlive(pgid) && Date.now() < deadline) {
+    await sleep(delay)
+    delay = Math.min(delay * 2, 50)
+  }
+}
+
+/** Kills every live process group execd owns (shutdown). */
+export async function killAll(reason: KillReason = 'shutdown', graceMs = defaultGraceMs): Promise<void> {
+  await Promise.all([...live.values()].map(p => p.kill(reason, graceMs)))
+}
+
+export const liveProcessCount = (): number => live.size
+
+/** Whether `pid` is a child execd spawned and is still waiting for (the PID-1 reaper asks). */
+export const ownsPid = (pid: number): boolean => live.has(pid)
+
+export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
+export function describeExit(info: ExitInfo): string {
+  if (info.signal) return `signal: ${signalWord(info.signal)}`
+  return `exit status ${info.code}`
+}
+
+const SIGNAL_WORDS: Record<string, string> = {
+  SIGKILL: 'killed',
+  SIGTERM: 'terminated',
+  SIGINT: 'interrupt',
+  SIGSEGV: 'segmentation fault',
+  SIGABRT: 'aborted',
+  SIGHUP: 'hangup',
+  SIGPIPE: 'broken pipe',
+  SIGQUIT: 'quit',
+  SIGBUS: 'bus error',
+  SIGFPE: 'floating point exception',
+  SIGILL: 'illegal instruction',
+}
+
+export const signalWord = (sig: string): string => SIGNAL_WORDS[sig] ?? sig.toLowerCase().replace(/^sig/, '')

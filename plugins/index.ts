@@ -1,0 +1,12 @@
+/**
+ * The one static list of plugins. Static imports only: the compiled executable cannot follow
+ * computed import() paths. A new section or language = one folder + one line here.
+ */
+import type { Plugin, Runtime } from '../core/plugin'
+import { metrics } from './metrics'
+
+/** API sections, mounted in this order. */
+export const plugins: Plugin[] = [metrics]
+
+/** Language runtimes, offered to the code section. */
+export const runtimes: Runtime[] = []

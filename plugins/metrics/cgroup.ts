@@ -1,0 +1,166 @@
+/**
+ * Raw readings of CPU and memory, cgroup-aware: inside a container with limits the figures
+ * are relative to the cgroup's CPU quota and memory limit (v2 unified or v1 controllers);
+ * the host's /proc is used only where no limit is set. Every path is under `root` so tests
+ * can point it at fixture trees laid out like real cgroupfs and procfs.
+ */
+import { readFileSync, existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+
+export interface Reading {
+  /** CPUs available: the quota (e.g. 1.5) or the host's count. */
+  cpuCount: number
+  /** Cumulative CPU time consumed, in microseconds, in the scope that `cpuCount` describes. */
+  cpuUsageUs: number
+  /** For host scope: cumulative total (busy + idle) jiffy time, in microseconds. */
+  cpuTotalUs?: number
+  memTotalBytes: number
+  memUsedBytes: number
+  /** Wall clock at the reading (ms, monotonic-ish via Date.now). */
+  at: number
+}
+
+const read = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8').trim()
+  } catch {
+    return undefined
+  }
+}
+
+const UNLIMITED = 2 ** 60 // v1 reports "no limit" as a page-rounded 2^63-ish value
+
+interface CgroupPaths {
+  version: 1 | 2
+  cpu?: string // v2: unified dir; v1: cpu controller dir
+  cpuacct?: string
+  memory?: string
+}
+
+/** Finds this process's cgroup directories from /proc/self/cgroup. */
+export function findCgroup(root = '/'): CgroupPaths | undefined {
+  const self = read(join(root, 'proc/self/cgroup'))
+  const base = join(root, 'sys/fs/cgroup')
+  if (!self) return undefined
+  const lines = self.split('\n').map(l => l.split(':'))
+  const unified = lines.find(([id, controllers]) => id === '0' && controllers === '')
+  if (unified && existsSync(join(base, 'cgroup.controllers'))) {
+    return { version: 2, cpu: pick(base, unified[2]), memory: pick(base, unified[2]) }
+  }
+  const v1 = (name: string) => {
+    const line = lines.find(([, controllers]) => controllers?.split(',').includes(name))
+    if (!line) return undefined
+    const dir = join(base, line[1].includes(',') && !existsSync(join(base, name)) ? line[1] : name)
+    return pick(dir, line[2])
+  }
+  const cpu = v1('cpu')
+  const memory = v1('memory')
+  if (!cpu && !memory) return undefined
+  return { version: 1, cpu, cpuacct: v1('cpuacct') ?? cpu, memory }
+}
+
+/** The process's own cgroup dir if visible (no cgroup namespace), else the mount's root. */
+function pick(mount: string, path = '/'): string {
+  const own = join(mount, path)
+  return existsSync(own) ? own : mount
+}
+
+export function readCpuQuota(cg: CgroupPaths | undefined): number | undefined {
+  if (!cg?.cpu) return undefined
+  if (cg.version === 2) {
+    const [quota, period] = (read(join(cg.cpu, 'cpu.max')) ?? 'max').split(/\s+/)
+    if (quota === 'max' || !period) return undefined
+    return Number(quota) / Number(period)
+  }
+  const quota = Number(read(join(cg.cpu, 'cpu.cfs_quota_us')) ?? -1)
+  const period = Number(read(join(cg.cpu, 'cpu.cfs_period_us')) ?? 0)
+  return quota > 0 && period > 0 ? quota / period : undefined
+}
+
+export function readCgroupCpuUsageUs(cg: CgroupPaths): number | undefined {
+  if (cg.version === 2) {
+    const line = read(join(cg.cpu!, 'cpu.stat'))?.split('\n').find(l => l.startsWith('usage_usec '))
+    return line ? Number(line.split(' ')[1]) : undefined
+  }
+  const ns = read(join(cg.cpuacct ?? cg.cpu!, 'cpuacct.usage'))
+  return ns === undefined ? undefined : Number(ns) / 1000
+}
+
+/** Memory limit and working set (usage minus inactive file cache, as kubectl/docker report). */
+export function readCgroupMemory(cg: CgroupPaths | undefined): { limit?: number; used?: number } {
+  if (!cg?.memory) return {}
+  const v2 = cg.version === 2
+  const limitRaw = read(join(cg.memory, v2 ? 'memory.max' : 'memory.limit_in_bytes'))
+  const usageRaw = read(join(cg.memory, v2 ? 'memory.current' : 'memory.usage_in_bytes'))
+  const stat = statMap(read(join(cg.memory, 'memory.stat')))
+  const inactive = v2 ? stat.inactive_file : (stat.total_inactive_file ?? stat.inactive_file)
+  const limit = limitRaw && limitRaw !== 'max' && Number(limitRaw) < UNLIMITED ? Number(limitRaw) : undefined
+  const used = usageRaw === undefined ? undefined : Math.max(0, Number(usageRaw) - (inactive ?? 0))
+  return { limit, used }
+}
+
+function statMap(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const line of text?.split('\n') ?? []) {
+    const [k, v] = line.split(/\s+/)
+    if (k && v !== undefined) out[k] = Number(v)
+  }
+  return out
+}
+
+/** Host memory from /proc/meminfo: used = total − free − buffers − cached − sreclaimable. */
+export function readHostMemory(root = '/'): { total: number; used: number } {
+  const info: Record<string, number> = {}
+  for (const line of (read(join(root, 'proc/meminfo')) ?? '').split('\n')) {
+    const m = /^(\w+):\s+(\d+)/.exec(line)
+    if (m) info[m[1]] = Number(m[2]) * 1024
+  }
+  const total = info.MemTotal ?? 0
+  const used = total - (info.MemFree ?? 0) - (info.Buffers ?? 0) - (info.Cached ?? 0) - (info.SReclaimable ?? 0)
+  return { total, used: Math.max(0, used) }
+}
+
+/** Host CPU time from the aggregate line of /proc/stat, in µs (USER_HZ = 100). */
+export function readHostCpu(root = '/'): { busyUs: number; totalUs: number } {
+  const line = read(join(root, 'proc/stat'))?.split('\n').find(l => l.startsWith('cpu ')) ?? 'cpu 0 0 0 0'
+  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
+  const busy = user + nice + system + irq + softirq + steal
+  const total = busy + idle + iowait
+  return { busyUs: busy * 10_000, totalUs: total * 10_000 }
+}
+
+/** One reading; cgroup figures where a limit exists, host figures otherwise. */
+export function takeReading(root = '/', hostCpus = availableParallelism()): Reading {
+  const cg = findCgroup(root)
+  const quota = readCpuQuota(cg)
+  const mem = readCgroupMemory(cg)
+  const host = readHostMemory(root)
+  const memLimited = mem.limit !== undefined && mem.used !== undefined && mem.limit < host.total
+  const cgCpu = quota !== undefined && cg ? readCgroupCpuUsageUs(cg) : undefined
+  const hostCpu = cgCpu === undefined ? readHostCpu(root) : undefined
+  return {
+    cpuCount: cgCpu !== undefined ? Math.max(0.01, Math.round(quota! * 100) / 100) : hostCpus,
+    cpuUsageUs: cgCpu ?? hostCpu!.busyUs,
+    cpuTotalUs: hostCpu?.totalUs,
+    memTotalBytes: memLimited ? mem.limit! : host.total,
+    memUsedBytes: memLimited ? mem.used! : host.used,
+    at: Date.now(),
+  }
+}
+
+/** CPU used between two readings, as % of the CPUs available (0–100). */
+export function cpuPercent(prev: Reading, next: Reading): number {
+  let pct: number
+  if (next.cpuTotalUs !== undefined && prev.cpuTotalUs !== undefined) {
+    const total = next.cpuTotalUs - prev.cpuTotalUs
+    pct = total > 0 ? ((next.cpuUsageUs - prev.cpuUsageUs) / total) * 100 : 0
+  } else {
+    const wallUs = (next.at - prev.at) * 1000
+    pct = wallUs > 0 ? ((next.cpuUsageUs - prev.cpuUsageUs) / wallUs / next.cpuCount) * 100 : 0
+  }
+  return Math.round(Math.min(100, Math.max(0, pct)) * 100) / 100
+}

@@ -1,0 +1,119 @@
+/**
+ * Contract-test harness: starts the compiled executable on a free port with a token, as a
+ * user would, and reads its responses the way clients do (standard SSE parsing).
+ */
+import type { Subprocess } from 'bun'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+
+export const BIN = join(import.meta.dir, '..', 'dist', 'execd')
+
+export interface Daemon {
+  url: string
+  token: string
+  proc: Subprocess<'ignore', 'pipe', 'pipe'>
+  /** fetch with the token header set. */
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number>
+  /** Everything the daemon wrote to stderr so far (its JSON logs). */
+  logs(): string
+}
+
+export async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = s.port!
+  s.stop(true)
+  return port
+}
+
+/** Starts `dist/execd serve` with a random token; extra args/env per test. */
+export async function startDaemon(
+  opts: { args?: string[]; env?: Record<string, string>; token?: string | null } = {},
+): Promise<Daemon> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`)
+  const port = await freePort()
+  const token = opts.token === null ? '' : (opts.token ?? `t-${crypto.randomUUID()}`)
+  const args = [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', ...(opts.args ?? [])]
+  if (token) args.push('--access-token', token)
+  const proc = Bun.spawn(args, {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...opts.env },
+  })
+  let stderr = ''
+  void (async () => {
+    for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk)
+  })()
+  const url = `http://127.0.0.1:${port}`
+  const headers = token ? { 'X-EXECD-ACCESS-TOKEN': token } : {}
+  const daemon: Daemon = {
+    url,
+    token,
+    proc,
+    fetch: (path, init = {}) =>
+      fetch(url + path, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } }),
+    stop: async () => {
+      proc.kill('SIGTERM')
+      return await proc.exited
+    },
+    logs: () => stderr,
+  }
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    try {
+      const res = await daemon.fetch('/ping')
+      if (res.status === 200) return daemon
+    } catch {}
+    if (proc.exitCode !== null) throw new Error(`execd exited early (${proc.exitCode}): ${stderr}`)
+    if (Date.now() > deadline) throw new Error(`execd did not answer /ping within 15 s: ${stderr}`)
+    await Bun.sleep(25)
+  }
+}
+
+export interface SseFrame {
+  id?: string
+  data: any
+}
+
+/** Reads a standard SSE body into frames (id + parsed JSON data), until it ends or `until` says stop. */
+export async function readSse(res: Response, until?: (f: SseFrame, all: SseFrame[]) => boolean): Promise<SseFrame[]> {
+  const frames: SseFrame[] = []
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let buf = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buf += decoder.decode(value, { stream: true })
+      let idx: number
+      while ((idx = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, idx)
+        buf = buf.slice(idx + 2)
+        const frame: SseFrame = { data: undefined }
+        const data: string[] = []
+        for (const line of block.split('\n')) {
+          if (line.startsWith('id: ')) frame.id = line.slice(4)
+          else if (line.startsWith('data: ')) data.push(line.slice(6))
+        }
+        frame.data = JSON.parse(data.join('\n'))
+        frames.push(frame)
+        if (until?.(frame, frames)) return frames
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+  return frames
+}
+
+/** Posts JSON and returns the response. */
+export const postJson = (d: Daemon, path: string, body: unknown, init: RequestInit = {}) =>
+  d.fetch(path, {
+    method: 'POST',
+    ...init,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+  })
