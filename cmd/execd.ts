@@ -38,6 +38,38 @@ cli
     await metricsCommand(options)
   })
 
+// exec
+cli
+  .command('exec [language] [...code]', 'Run code in a language runtime, or a shell command with --shell')
+  .option('--shell <command>', 'run a shell command (bash -c) through the commands section')
+  .option('-f, --file <path>', 'read the code from a file ("-" for stdin)')
+  .option('--cwd <dir>', 'working directory')
+  .option('--env <KEY=VALUE>', 'environment variable (repeatable)')
+  .option('--timeout <ms>', 'kill after this many milliseconds')
+  .option('--json', 'print the event stream as JSON lines')
+  .option('--list', 'list languages and whether each is available here')
+  .example("execd exec --shell 'ls -la'")
+  .example("execd exec python 'print(1 + 1)'")
+  .action(async (language: string | undefined, code: string[], options) => {
+    if (options.shell !== undefined) {
+      const { execShell } = await import('./exec-shell')
+      process.exitCode = await execShell(options)
+    } else {
+      const { execCode } = await import('./exec')
+      process.exitCode = await execCode(language, code, options)
+    }
+  })
+
+// fs
+cli
+  .command('fs <op> [...args]', 'File operations without HTTP: ls, stat, cat, get, put, rm, rmdir, mv, mkdir, chmod, search, replace')
+  .option('--json', 'print JSON for scripts')
+  .allowUnknownOptions()
+  .action(async (op: string, args: string[], options) => {
+    const { fsCommand } = await import('./fs')
+    process.exitCode = await fsCommand(op, args, options)
+  })
+
 cli.help()
 cli.version(`${VERSION} (commit ${COMMIT})`)
 

@@ -44,10 +44,16 @@ export async function startDaemon(
   })
   let stderr = ''
   void (async () => {
-    for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk)
+    const reader = proc.stderr.getReader()
+    const decoder = new TextDecoder()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      stderr += decoder.decode(value, { stream: true })
+    }
   })()
   const url = `http://127.0.0.1:${port}`
-  const headers = token ? { 'X-EXECD-ACCESS-TOKEN': token } : {}
+  const headers: Record<string, string> = token ? { 'X-EXECD-ACCESS-TOKEN': token } : {}
   const daemon: Daemon = {
     url,
     token,
