@@ -1,0 +1,27 @@
+/** Summaries of repeated measurements: medians and tail percentiles, never means. */
+
+export interface Summary {
+  n: number
+  median: number
+  p99: number
+  min: number
+  max: number
+}
+
+/** Nearest-rank percentile (q in 0..1) of unsorted samples. */
+export function percentile(samples: readonly number[], q: number): number {
+  if (samples.length === 0) return NaN
+  const sorted = [...samples].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)))
+  return sorted[rank - 1]
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  return {
+    n: samples.length,
+    median: percentile(samples, 0.5),
+    p99: percentile(samples, 0.99),
+    min: samples.length ? Math.min(...samples) : NaN,
+    max: samples.length ? Math.max(...samples) : NaN,
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * A `POST /files/upload` as the official SDK shapes it (a `metadata` file part, then the
+ * `file` part), with the file streamed from disk so the client never holds it in memory.
+ */
+import type { Execd } from './execd'
+
+export async function uploadFile(d: Execd, src: string, dest: string, bytes: number): Promise<void> {
+  const boundary = `bench${crypto.randomUUID().replace(/-/g, '')}`
+  const head = new TextEncoder().encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n` +
+      `Content-Type: application/json\r\n\r\n${JSON.stringify({ path: dest, mode: 644 })}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  )
+  const tail = new TextEncoder().encode(`\r\n--${boundary}--\r\n`)
+  const parts = (async function* () {
+    yield head
+    const reader = Bun.file(src).stream().getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      yield value
+    }
+    yield tail
+  })()
+  // Pull-based: the next chunk is read from disk only when fetch has sent the last one.
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { value, done } = await parts.next()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    cancel: () => void parts.return(undefined),
+  })
+  const res = await fetch(`${d.url}/files/upload`, {
+    method: 'POST',
+    body,
+    headers: {
+      ...d.headers,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(head.byteLength + bytes + tail.byteLength),
+    },
+    duplex: 'half',
+  } as RequestInit)
+  const text = await res.text()
+  if (res.status !== 200) throw new Error(`POST /files/upload: ${res.status} ${text.slice(0, 300)}`)
+  const written = Bun.file(dest).size
+  if (written !== bytes) throw new Error(`upload wrote ${written} of ${bytes} bytes to ${dest}`)
+}

@@ -1,0 +1,132 @@
+/**
+ * Row 5: file transfer of BENCH_BYTES (1 GiB). Download via `GET /files/download` vs nginx
+ * serving the same file; upload via `POST /files/upload` (multipart, streamed from disk) vs
+ * `dd` writing it; execd's peak RSS during each.
+ */
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { nginxMissing, startNginx } from '../baselines/nginx'
+import { benchConfig, reps } from '../lib/config'
+import { type Execd, requireRoute, startExecd } from '../lib/execd'
+import { interleave, type Side } from '../lib/measure'
+import { makeTempDir, removeTempDir, spawnTracked } from '../lib/procs'
+import { figure, type RowResult } from '../lib/report'
+import { type BenchRow, rateRatio } from '../lib/row'
+import { PeakRss } from '../lib/rss'
+import { drainCounting } from '../lib/sse'
+import { summarize } from '../lib/stats'
+import { uploadFile } from '../lib/upload'
+
+const MiB = 1024 * 1024
+const UPLOAD_GROWTH_TARGET_MIB = 50
+
+/** Runs `fn` with execd's peak RSS watched; returns MiB/s and records the peak growth. */
+async function watched(d: Execd, bytes: number, growth: number[], fn: () => Promise<void>): Promise<number> {
+  const peak = new PeakRss(d.pid).start()
+  const t0 = performance.now()
+  await fn()
+  const secs = (performance.now() - t0) / 1000
+  growth.push(peak.stop() - peak.before)
+  return bytes / MiB / secs
+}
+
+async function exec(argv: string[]): Promise<void> {
+  const proc = spawnTracked(argv, { stderr: 'pipe' })
+  const code = await proc.exited
+  if (code !== 0) throw new Error(`${argv.join(' ')}: exit ${code}: ${await new Response(proc.stderr as ReadableStream<Uint8Array>).text()}`)
+}
+
+export default {
+  id: '5',
+  title: 'file transfer (download, upload)',
+  async run(): Promise<RowResult[]> {
+    const bytes = benchConfig.bytes
+    const d = await startExecd()
+    const dir = makeTempDir('files')
+    try {
+      await requireRoute(d, 'GET', '/files/info')
+      const src = join(dir, 'big.bin')
+      await exec(['bash', '-c', `head -c ${bytes} /dev/urandom > ${src}`])
+      const size = `${(bytes / MiB).toFixed(0)} MiB`
+      const rows: RowResult[] = []
+
+      const downGrowth: number[] = []
+      const download = async (url: string, headers: Record<string, string> = {}) => {
+        const res = await fetch(url, { headers })
+        if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`)
+        const { bytes: got } = await drainCounting(res)
+        if (got !== bytes) throw new Error(`GET ${url}: ${got} of ${bytes} bytes`)
+      }
+      const noNginx = nginxMissing()
+      const nginx = noNginx ? null : await startNginx(dir)
+      const downSides: Side[] = [
+        {
+          name: 'execd',
+          once: () => watched(d, bytes, downGrowth, () => download(`${d.url}/files/download?path=${encodeURIComponent(src)}`, d.headers)),
+        },
+      ]
+      if (nginx) downSides.push({ name: 'nginx', once: () => watched(d, bytes, [], () => download(`${nginx.url}/big.bin`)) })
+      const down = await interleave(downSides, { reps: reps(3, 2), warmup: 1, budgetMs: 90_000, minReps: 2 })
+      await nginx?.stop()
+      const oursDown = summarize(down.execd)
+      if (nginx) {
+        const base = summarize(down.nginx)
+        rows.push({
+          row: '5a',
+          what: `download ${size}`,
+          ours: figure(oursDown, 'MiB/s'),
+          baselineName: 'nginx (sendfile)',
+          baseline: figure(base, 'MiB/s'),
+          ...rateRatio(oursDown.median, base.median, 0.8),
+        })
+      } else rows.push({ row: '5a', what: `download ${size}`, ours: figure(oursDown, 'MiB/s'), skipped: noNginx! })
+      rows.push({ row: '5b', what: 'execd peak RSS growth, download', ours: { median: Math.max(...downGrowth), unit: 'MiB' }, pass: null })
+
+      const upGrowth: number[] = []
+      const upDest = join(dir, 'up-execd.bin')
+      const ddDest = join(dir, 'up-dd.bin')
+      const up = await interleave(
+        [
+          {
+            name: 'execd',
+            once: async () => {
+              rmSync(upDest, { force: true })
+              return watched(d, bytes, upGrowth, () => uploadFile(d, src, upDest, bytes))
+            },
+          },
+          {
+            name: 'dd',
+            once: async () => {
+              rmSync(ddDest, { force: true })
+              return watched(d, bytes, [], () => exec(['dd', `if=${src}`, `of=${ddDest}`, 'bs=1M', 'status=none']))
+            },
+          },
+        ],
+        { reps: reps(3, 2), budgetMs: 90_000, minReps: 2 },
+      )
+      const oursUp = summarize(up.execd)
+      const dd = summarize(up.dd)
+      const growth = Math.max(...upGrowth)
+      rows.push({
+        row: '5c',
+        what: `upload ${size}`,
+        ours: figure(oursUp, 'MiB/s'),
+        baselineName: 'dd bs=1M (page cache, no fsync)',
+        baseline: figure(dd, 'MiB/s'),
+        ...rateRatio(oursUp.median, dd.median),
+        pass: null,
+      })
+      rows.push({
+        row: '5d',
+        what: 'execd peak RSS growth, upload',
+        ours: { median: growth, unit: 'MiB' },
+        target: `≤ ${UPLOAD_GROWTH_TARGET_MIB} MiB`,
+        pass: growth <= UPLOAD_GROWTH_TARGET_MIB,
+      })
+      return rows
+    } finally {
+      await d.stop()
+      removeTempDir(dir)
+    }
+  },
+} satisfies BenchRow

@@ -1,0 +1,113 @@
+/**
+ * Row 7: executable start to the first /ping answer, idle RSS and binary size — against a
+ * Jupyter server (start to /api/status, idle RSS) and the bare Bun runtime's size.
+ */
+import { realpathSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { jupyterMissing, startJupyter } from '../baselines/jupyter'
+import { reps } from '../lib/config'
+import { EXECD_BIN, startExecd } from '../lib/execd'
+import { interleave } from '../lib/measure'
+import { figure, type RowResult } from '../lib/report'
+import { type BenchRow, missingBaseline, speedup } from '../lib/row'
+import { rssMiB } from '../lib/rss'
+import { summarize } from '../lib/stats'
+
+const START_TARGET_MS = 150
+const RSS_TARGET_MIB = 80
+const MiB = 1024 * 1024
+
+/** RSS after the daemon has settled (its background sampler running), median of 5 reads. */
+async function settledRss(pid: number): Promise<number> {
+  await Bun.sleep(1500)
+  const reads: number[] = []
+  for (let i = 0; i < 5; i++) {
+    reads.push(rssMiB(pid))
+    await Bun.sleep(100)
+  }
+  return summarize(reads).median
+}
+
+export default {
+  id: '7',
+  title: 'start to first /ping, idle RSS, binary size',
+  async run(): Promise<RowResult[]> {
+    const noJupyter = jupyterMissing()
+    const sides = [
+      {
+        name: 'execd',
+        once: async () => {
+          const d = await startExecd()
+          await d.stop()
+          return d.startMs
+        },
+      },
+      ...(noJupyter
+        ? []
+        : [
+            {
+              name: 'jupyter',
+              once: async () => {
+                const j = await startJupyter()
+                await j.stop()
+                return j.startMs
+              },
+            },
+          ]),
+    ]
+    const samples = await interleave(sides, { reps: reps(8), warmup: 1, budgetMs: 60_000, minReps: 3 })
+    const ours = summarize(samples.execd)
+    const rows: RowResult[] = []
+    const startTarget = { target: `≤ ${START_TARGET_MS} ms`, pass: ours.median <= START_TARGET_MS }
+    if (noJupyter) rows.push({ row: '7a', what: 'start → first /ping', ours: figure(ours, 'ms'), ...startTarget, note: noJupyter })
+    else {
+      const base = summarize(samples.jupyter)
+      rows.push({
+        row: '7a',
+        what: 'start → first /ping',
+        ours: figure(ours, 'ms'),
+        baselineName: 'jupyter_server → /api/status',
+        baseline: figure(base, 'ms'),
+        ...speedup(ours.median, base.median),
+        ...startTarget,
+      })
+    }
+
+    const d = await startExecd()
+    const ourRss = await settledRss(d.pid)
+    await d.stop()
+    const rssTarget = { target: `≤ ${RSS_TARGET_MIB} MiB`, pass: ourRss <= RSS_TARGET_MIB }
+    if (noJupyter) rows.push({ ...missingBaseline('7b', 'idle RSS', noJupyter), ours: { median: ourRss, unit: 'MiB' }, ...rssTarget })
+    else {
+      const j = await startJupyter()
+      const jRss = await settledRss(j.pid)
+      await j.stop()
+      rows.push({
+        row: '7b',
+        what: 'idle RSS',
+        ours: { median: ourRss, unit: 'MiB' },
+        baselineName: 'jupyter_server (no kernel)',
+        baseline: { median: jRss, unit: 'MiB' },
+        ratio: ourRss / jRss,
+        ratioLabel: '× the memory',
+        ...rssTarget,
+      })
+    }
+
+    const size = statSync(EXECD_BIN).size / MiB
+    const bun = realpathSync(join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun'))
+    const bunSize = statSync(bun).size / MiB
+    rows.push({
+      row: '7c',
+      what: 'binary size',
+      ours: { median: size, unit: 'MiB' },
+      baselineName: 'bun runtime alone',
+      baseline: { median: bunSize, unit: 'MiB' },
+      ratio: size / bunSize,
+      ratioLabel: '× the size',
+      pass: null,
+      note: `execd adds ${(size - bunSize).toFixed(1)} MiB of its own to the Bun runtime it embeds.`,
+    })
+    return rows
+  },
+} satisfies BenchRow
