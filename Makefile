@@ -49,7 +49,7 @@ serve: build
 	exec $(BIN) serve --host 127.0.0.1 --port $(PORT)
 
 bench: build
-	$(BUN) run bench/index.ts
+	BUN_CONFIG_MAX_HTTP_REQUESTS=1024 $(BUN) run bench/index.ts
 
 clean:
 	rm -rf dist coverage bench/results

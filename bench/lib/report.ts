@@ -37,6 +37,7 @@ export const figure = (s: Summary, unit: string): Figure => ({ median: s.median,
 
 const sig = (x: number): string => {
   if (!Number.isFinite(x)) return String(x)
+  if (Number.isInteger(x)) return String(x)
   const abs = Math.abs(x)
   if (abs >= 100) return x.toFixed(0)
   if (abs >= 10) return x.toFixed(1)

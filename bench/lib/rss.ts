@@ -17,6 +17,9 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** Resident set size now, in MiB. */
 export const rssMiB = (pid: number): number => statusField(pid, 'VmRSS')
 
+/** Past this RSS a measurement is cut short: the machine is shared, and the row has failed anyway. */
+export const RSS_GUARD_MIB = Number(process.env.BENCH_RSS_GUARD_MIB ?? 3072)
+
 /** Watches one process's peak RSS between `start` and `stop`. */
 export class PeakRss {
   private peak = 0
@@ -24,8 +27,13 @@ export class PeakRss {
   private hwmReset = false
   /** RSS when the watch started, in MiB. */
   before = 0
+  /** Set once RSS went past the guard; `onGuard` was called then. */
+  guarded = false
 
-  constructor(private readonly pid: number) {}
+  constructor(
+    private readonly pid: number,
+    private readonly onGuard?: (rss: number) => void,
+  ) {}
 
   start(): this {
     this.before = rssMiB(this.pid)
@@ -42,6 +50,10 @@ export class PeakRss {
     try {
       this.peak = Math.max(this.peak, rssMiB(this.pid))
     } catch {}
+    if (this.peak > RSS_GUARD_MIB && !this.guarded) {
+      this.guarded = true
+      this.onGuard?.(this.peak)
+    }
   }
 
   /** Peak RSS in MiB since start. */

@@ -47,15 +47,16 @@ export async function readEvents(
 
 /**
  * Counts the bytes of a response body without parsing it; keeps the last 4 KiB so the
- * caller can check how the stream ended.
+ * caller can check how the stream ended. `onFirst` sees the first chunk (the init event).
  */
-export async function drainCounting(res: Response): Promise<{ bytes: number; tail: string }> {
+export async function drainCounting(res: Response, onFirst?: (chunk: string) => void): Promise<{ bytes: number; tail: string }> {
   const reader = res.body!.getReader()
   let bytes = 0
   let tail: Uint8Array = new Uint8Array()
   for (;;) {
     const { value, done } = await reader.read()
     if (done) break
+    if (bytes === 0) onFirst?.(new TextDecoder().decode(value.subarray(0, 1024)))
     bytes += value.byteLength
     if (value.byteLength >= 4096) tail = value.subarray(value.byteLength - 4096)
     else {

@@ -6,6 +6,7 @@
  */
 import { commandRoundTrip, requireCommands } from '../lib/command'
 import { benchConfig, reps } from '../lib/config'
+import { clientCpuSeconds, cpuSeconds } from '../lib/cpu'
 import { type Execd, startExecd } from '../lib/execd'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, timeRatio } from '../lib/row'
@@ -23,7 +24,7 @@ async function watcher(d: Execd, signal: AbortSignal, errors: string[]): Promise
     for (;;) {
       const { value, done } = await reader.read()
       if (done) throw new Error('watch stream ended under load')
-      events += decoder.decode(value, { stream: true }).split('\n\n').length - 1
+      events += decoder.decode(value, { stream: true }).split('data:').length - 1
     }
   } catch (e) {
     if (!signal.aborted) errors.push((e as Error).message)
@@ -58,12 +59,19 @@ export default {
       const latencies: number[] = []
       const abort = new AbortController()
       const peak = new PeakRss(d.pid).start()
+      const cpu0 = cpuSeconds(d.pid)
+      const client0 = clientCpuSeconds()
       const watchers = Array.from({ length: watchClients }, () => watcher(d, abort.signal, errors))
       const until = performance.now() + concurrencySeconds * 1000
       await Promise.all(Array.from({ length: commandClients }, () => commander(d, until, latencies, errors)))
       abort.abort()
       const watchEvents = await Promise.all(watchers)
       const peakRss = peak.stop()
+      const cpu1 = cpuSeconds(d.pid)
+      const share = (s: number) => `${((100 * s) / concurrencySeconds).toFixed(0)}%`
+      const cpuNote =
+        `CPU over the load: execd ${share(cpu1.own - cpu0.own)}, its shells ${share(cpu1.children - cpu0.children)}, ` +
+        `bench client ${share(clientCpuSeconds() - client0)} (of 200% on 2 cores)`
 
       const one = summarize(single)
       const loaded = summarize(latencies)
@@ -79,7 +87,7 @@ export default {
           pass: errors.length === 0,
           note:
             `${latencies.length} command round trips (${(latencies.length / concurrencySeconds).toFixed(0)}/s); ` +
-            `every watcher got ≥ ${minWatch} events; execd peak RSS ${peakRss.toFixed(0)} MiB` +
+            `every watcher got ≥ ${minWatch} events; execd peak RSS ${peakRss.toFixed(0)} MiB; ${cpuNote}` +
             (kinds ? `; errors: ${kinds}` : ''),
         },
         {
