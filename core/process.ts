@@ -4,6 +4,7 @@
  * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
  */
 import type { Subprocess } from 'bun'
+import { readFileSync, readdirSync } from 'node:fs'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -111,14 +112,37 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals | number): boolean
   }
 }
 
-/** True while any process of group `pgid` exists (zombies included). */
+/**
+ * True while a running (non-zombie) process of group `pgid` exists. Killed grandchildren are
+ * re-parented to PID 1, which may take seconds to reap them; a zombie holds no resources and
+ * cannot be killed further, so it does not count.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0)
-    return true
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  return liveMembers(pgid) > 0
+}
+
+function liveMembers(pgid: number): number {
+  let n = 0
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return 1 // no procfs: trust kill(2)
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue // not a pid
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z') n++
+    } catch {}
+  }
+  return n
 }
 
 async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {
