@@ -64,7 +64,6 @@ export async function createApp(parts: AppParts) {
           },
           security: [{ accessToken: [] }],
         },
-        exclude: { paths: ['/docs'] },
       }),
     )
     .get('/ping', () => emptyOk(), {
@@ -75,7 +74,7 @@ export async function createApp(parts: AppParts) {
       return new Response(renderDocsPage(await spec.json()), {
         headers: { 'content-type': 'text/html; charset=utf-8' },
       })
-    })
+    }, { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } })
 
   for (const plugin of parts.plugins) {
     const routes = plugin.routes?.(ctx)

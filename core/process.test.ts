@@ -28,7 +28,7 @@ async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
 describe('spawnOwned', () => {
   test('the child leads its own process group', async () => {
     const p = spawnOwned(['bash', '-c', 'echo $$; ps -o pgid= $$'])
-    const [pid, pgid] = (await new Response(p.proc.stdout).text()).trim().split(/\s+/).map(Number)
+    const [pid, pgid] = (await new Response(p.stdout).text()).trim().split(/\s+/).map(Number)
     await p.exited
     expect(pid).toBe(p.pid)
     expect(pgid).toBe(p.pid)
@@ -36,7 +36,7 @@ describe('spawnOwned', () => {
 
   test('kill ends the whole tree, grandchildren included, and leaves no zombie', async () => {
     const p = spawnOwned(['bash', '-c', TREE])
-    expect(await readLine(p.proc.stdout)).toBe('ready\n')
+    expect(await readLine(p.stdout)).toBe('ready\n')
     // bash, sleep 300, the subshell, sleep 301, sleep 302
     for (let i = 0; i < 200 && groupMembers(p.pid).length < 5; i++) await Bun.sleep(10)
     expect(groupMembers(p.pid).length).toBe(5)
@@ -49,7 +49,7 @@ describe('spawnOwned', () => {
 
   test('a child that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
     const p = spawnOwned(['bash', '-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"], { graceMs: 200 })
-    expect(await readLine(p.proc.stdout)).toBe('ready\n')
+    expect(await readLine(p.stdout)).toBe('ready\n')
     const info = await p.kill('interrupt')
     expect(info.signal).toBe('SIGKILL')
     expect(describeExit(info)).toBe('signal: killed')

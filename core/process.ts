@@ -37,6 +37,9 @@ export interface OwnedProcess {
   /** Leader pid; also the process group id. */
   readonly pid: number
   readonly proc: Subprocess<any, any, any>
+  /** The child's stdout/stderr when spawned with 'pipe' (the default); throws otherwise. */
+  readonly stdout: ReadableStream<Uint8Array>
+  readonly stderr: ReadableStream<Uint8Array>
   /** Resolves once the leader has exited and been reaped. */
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
@@ -93,7 +96,24 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
-  const owned: OwnedProcess = { pid, proc, exited, signal, kill }
+  const piped = (name: 'stdout' | 'stderr') => () => {
+    const stream = proc[name]
+    if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
+    return stream as ReadableStream<Uint8Array>
+  }
+  const owned: OwnedProcess = {
+    pid,
+    proc,
+    exited,
+    signal,
+    kill,
+    get stdout() {
+      return piped('stdout')()
+    },
+    get stderr() {
+      return piped('stderr')()
+    },
+  }
   live.set(pid, owned)
   exited.then(() => live.delete(pid))
   if (opts.timeoutMs && opts.timeoutMs > 0) {
