@@ -68,7 +68,9 @@ export class PathScope {
   resolve(raw: string, opts: { follow?: boolean } = {}): ResolvedPath {
     if (raw.includes('\0')) throw badRequest(`invalid path: contains a NUL byte`)
     const path = resolve(this.base, expandHome(expandVariables(raw)))
-    if (!this.root) return { path, target: path }
+    // Followed even without a root, so that an atomic rename replaces the file a symlink
+    // points to rather than the link.
+    if (!this.root) return { path, target: opts.follow ? realpathOfExistingPrefix(path) : path }
     this.ensureInside(path, raw)
     const parent = dirname(path)
     const name = path.slice(parent.length).replace(/^\//, '')

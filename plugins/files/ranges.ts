@@ -52,12 +52,12 @@ export function contentDisposition(name: string): string {
   return `attachment; filename="${encoded}"; filename*=UTF-8''${encoded}`
 }
 
-/** Go's url.PathEscape: unreserved characters and `$&+,:;=@` stay, everything else %XX. */
+/** Go's url.PathEscape: unreserved characters and `$&+:=@` stay (`,` and `;` are escaped in a segment), everything else %XX. */
 export function pathEscape(s: string): string {
   let out = ''
   for (const byte of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(byte)
-    out += /[A-Za-z0-9\-_.~$&+,:;=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+    out += /[A-Za-z0-9\-_.~$&+:=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
   }
   return out
 }

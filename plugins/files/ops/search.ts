@@ -14,8 +14,11 @@ import { walk } from './walk'
 /** Compiles a glob (`**`, `*`, `?`, `[...]`, `[!...]`, `{a,b}`, `\` escapes); bad syntax → 400. */
 export function compileGlob(pattern: string): (path: string) => boolean {
   try {
-    // dot: `*` matches dotfiles as in the reference; nonegate: a leading `!` is not negation.
-    return picomatch(pattern, { dot: true, strictBrackets: true, nonegate: true })
+    // dot: `*` matches dotfiles as in the reference; posix: `[!x]` is a negated class (and
+    // [[:digit:]] works). A leading `!` is a literal there, not picomatch's whole-pattern
+    // negation (its nonegate option would also disable `[!x]`).
+    const literalBang = pattern.startsWith('!') && !pattern.startsWith('!(')
+    return picomatch(literalBang ? `\\${pattern}` : pattern, { dot: true, strictBrackets: true, posix: true })
   } catch (err) {
     throw badRequest(`error searching files. invalid pattern ${pattern}: ${(err as Error).message}`)
   }

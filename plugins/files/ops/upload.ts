@@ -33,8 +33,8 @@ export async function writeFile(
 ): Promise<WrittenFile> {
   const mode = meta.mode ? modeFromWire(meta.mode) : undefined
   const own = ownershipOf(meta.owner, meta.group)
-  // The final component is replaced by rename, never written through: no follow.
-  const { path, target } = scope.resolve(meta.path)
+  // Like open(2) with O_TRUNC, a symlink is written through: its target gets the new bytes.
+  const { path, target } = scope.resolve(meta.path, { follow: true })
   const bytes = await writeAtomic(target, chunks, {
     mode,
     ownership: own.uid !== undefined || own.gid !== undefined ? own : undefined,
