@@ -51,7 +51,7 @@ export async function writeAtomic(
   let written = 0
   let done = false
   try {
-    for await (const chunk of chunks) {
+    for await (const chunk of fromSource(chunks)) {
       let off = 0
       while (off < chunk.byteLength) {
         const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off)
@@ -72,10 +72,22 @@ export async function writeAtomic(
     await syncDirectory(dir)
     return written
   } catch (err) {
+    // The source's own failure (a client gone, a malformed body) is reported as it is.
+    if (err instanceof SourceError) throw err.cause
     throw fsError(err, 'write', target)
   } finally {
     await handle?.close().catch(() => {})
     if (!done) await unlink(temp).catch(() => {})
+  }
+}
+
+class SourceError extends Error {}
+
+async function* fromSource(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield* chunks
+  } catch (err) {
+    throw new SourceError('source failed', { cause: err })
   }
 }
 
