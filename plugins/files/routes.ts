@@ -1,6 +1,6 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
-import { ExecdError, emptyOk, json, missingQuery } from '../../core/errors'
+import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
 import { listDirectory, parseDepth } from './ops/list'
@@ -37,6 +37,28 @@ const requiredPath = (request: Request): string => {
   if (!path) throw missingQuery('path')
   return path
 }
+
+/**
+ * Parses a `{"<path>": {...}}` body. Elysia's validation would quietly turn `[{}]` into
+ * `{"0": {}}` (and `1` into `{}`), so the shape is checked on the raw JSON first.
+ */
+async function pathMapParser({ request }: { request: Request }): Promise<unknown> {
+  const text = await request.text()
+  if (!text.trim()) throw badRequest(`${PREFIX.parse}EOF`)
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw badRequest(`${PREFIX.parse}${(err as Error).message}`)
+  }
+  if (!isPlainObject(value)) throw badRequest(`${PREFIX.validation}expected an object keyed by path`)
+  for (const [path, entry] of Object.entries(value)) {
+    if (!isPlainObject(entry)) throw badRequest(`${PREFIX.validation}${path}: expected an object`)
+  }
+  return value
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
 
@@ -81,6 +103,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
       body: PermissionMapSchema,
+      parse: pathMapParser,
       detail: { tags: ['files'], summary: 'chmod/chown per path; owner and group change only when given', responses: NO_CONTENT },
     })
     .post('/files/mv', async ({ body }) => (await moveFiles(scope, body), emptyOk()), {
@@ -103,6 +126,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       },
       {
         body: ReplaceMapSchema,
+        parse: pathMapParser,
         query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
         response: { 200: t.Union([ReplaceCountsSchema, t.Null()]) },
         detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
@@ -145,6 +169,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     )
     .post('/directories', async ({ body }) => (await makeDirectories(scope, body), emptyOk()), {
       body: PermissionMapSchema,
+      parse: pathMapParser,
       detail: { tags: ['directories'], summary: 'mkdir -p per path, then mode/owner of the leaf when given', responses: NO_CONTENT },
     })
     .delete('/directories', async ({ request }) => (await removeDirectories(scope, pathsOf(request)), emptyOk()), {
