@@ -1,6 +1,6 @@
 /** The files section through the compiled executable over real HTTP. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, type Daemon, postJson, startDaemon } from './harness'
@@ -185,6 +185,30 @@ describe('execd fs', () => {
     expect(fs(['frobnicate']).code).toBe(2)
     expect(fs(['ls', '--no-such-flag']).code).toBe(2)
     expect(fs(['mv', 'only-one']).code).toBe(2)
+  })
+  const canDropPrivileges = process.getuid?.() === 0 && Bun.which('setpriv') !== null
+  test.skipIf(!canDropPrivileges)('as an unprivileged user, unreadable subdirectories are skipped by search and ls', () => {
+    const tree = join(dir, 'perm-tree')
+    mkdirSync(join(tree, 'locked'), { recursive: true })
+    mkdirSync(join(tree, 'open'))
+    writeFileSync(join(tree, 'open/a.txt'), '')
+    writeFileSync(join(tree, 'locked/b.txt'), '')
+    chmodSync(dir, 0o755)
+    chmodSync(join(tree, 'locked'), 0o700)
+    const asNobody = (args: string[]) => {
+      const r = Bun.spawnSync(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'fs', ...args, '--json'], { cwd: '/' })
+      return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }
+    }
+    const search = asNobody(['search', tree, '*.txt'])
+    expect(search.code).toBe(0)
+    expect(JSON.parse(search.out).map((e: { path: string }) => e.path)).toEqual([join(tree, 'open/a.txt')])
+    const ls = asNobody(['ls', tree, '-d', '3'])
+    expect(ls.code).toBe(0)
+    expect(JSON.parse(ls.out).map((e: { path: string }) => e.path)).toEqual([join(tree, 'locked'), join(tree, 'open'), join(tree, 'open/a.txt')])
+    // The root itself unreadable is an error, not an empty answer.
+    const root = asNobody(['ls', join(tree, 'locked')])
+    expect(root.code).toBe(1)
+    expect(root.err).toContain('permission denied')
   })
   test('--root confines the CLI too', () => {
     const r = fs(['ls', '/etc', '--root', dir])

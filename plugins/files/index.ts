@@ -30,13 +30,9 @@ export function filesSettings(config: Config) {
   }
 }
 
-let settings: ReturnType<typeof filesSettings> | undefined
-
 export const files: Plugin = {
   name: 'files',
   options: FILES_OPTIONS,
-  setup: ctx => {
-    settings = filesSettings(ctx.config)
-  },
-  routes: ctx => filesRoutes(settings ?? filesSettings(ctx.config)),
+  // A --root that does not exist fails here, at start, not on the first request.
+  routes: ctx => filesRoutes(filesSettings(ctx.config)),
 }

@@ -1,7 +1,8 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
-import { lstat, mkdir, rename } from 'node:fs/promises'
+import { cp, lstat, mkdir, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ExecdError, PREFIX, badRequest } from '../../../core/errors'
+import { tempPathFor } from '../atomic'
 import { errnoOf, fsError, osMessage } from '../errors'
 import type { PathScope } from '../paths'
 
@@ -39,9 +40,29 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
     try {
       await rename(src.target, dest.target)
     } catch (err) {
-      throw fsError(err, 'rename', `${src.path} ${dest.path}`)
+      if (errnoOf(err) !== 'EXDEV') throw fsError(err, 'rename', `${src.path} ${dest.path}`)
+      await moveAcrossDevices(src.target, dest.target).catch(e => {
+        throw fsError(e, 'move', `${src.path} ${dest.path}`)
+      })
     }
   }
+}
+
+/**
+ * rename(2) cannot cross filesystems (a volume mounted into the container, /dev/shm): copy
+ * (modes, times and symlinks as they are) beside the destination, rename that into place,
+ * then remove the source. A failure removes the partial copy and keeps the source.
+ */
+async function moveAcrossDevices(src: string, dest: string): Promise<void> {
+  const temp = tempPathFor(dest)
+  try {
+    await cp(src, temp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, errorOnExist: true, force: false })
+    await rename(temp, dest)
+  } catch (err) {
+    await rm(temp, { recursive: true, force: true })
+    throw err
+  }
+  await rm(src, { recursive: true, force: true })
 }
 
 async function exists(p: string): Promise<boolean> {

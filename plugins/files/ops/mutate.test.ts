@@ -89,6 +89,30 @@ describe('moveFiles', () => {
     mkdirSync(p('d'))
     expect((await fail(moveFiles(scope, [{ src: p('d'), dest: p('d/sub') }]))).status).toBe(400)
   })
+  test.skipIf(!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev)(
+    'across filesystems (tmp → /dev/shm) files and trees are copied then removed',
+    async () => {
+      writeFileSync(p('a'), 'A')
+      chmodSync(p('a'), 0o640)
+      mkdirSync(p('tree/sub'), { recursive: true })
+      writeFileSync(p('tree/sub/x'), 'X')
+      symlinkSync('sub/x', p('tree/link'))
+      const other = mkdtempSync('/dev/shm/execd-mv-')
+      try {
+        await moveFiles(scope, [
+          { src: p('a'), dest: join(other, 'a') },
+          { src: p('tree'), dest: join(other, 'tree') },
+        ])
+        expect(readFileSync(join(other, 'a'), 'utf8')).toBe('A')
+        expect(statSync(join(other, 'a')).mode & 0o777).toBe(0o640)
+        expect(readFileSync(join(other, 'tree/sub/x'), 'utf8')).toBe('X')
+        expect(lstatSync(join(other, 'tree/link')).isSymbolicLink()).toBe(true)
+        expect(existsSync(p('a')) || existsSync(p('tree'))).toBe(false)
+      } finally {
+        rmSync(other, { recursive: true, force: true })
+      }
+    },
+  )
   test('a symlink moves as a link', async () => {
     writeFileSync(p('t'), '')
     symlinkSync(p('t'), p('l'))
