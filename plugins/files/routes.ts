@@ -39,23 +39,15 @@ const requiredPath = (request: Request): string => {
 }
 
 /**
- * Parses a `{"<path>": {...}}` body. Elysia's validation would quietly turn `[{}]` into
- * `{"0": {}}` (and `1` into `{}`), so the shape is checked on the raw JSON first.
+ * Checks a `{"<path>": {...}}` body before validation (Elysia's transform hook sees the raw
+ * JSON): validation would quietly turn `[{}]` into `{"0": {}}` and `1` into `{}`.
  */
-async function pathMapParser({ request }: { request: Request }): Promise<unknown> {
-  const text = await request.text()
-  if (!text.trim()) throw badRequest(`${PREFIX.parse}EOF`)
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (err) {
-    throw badRequest(`${PREFIX.parse}${(err as Error).message}`)
-  }
-  if (!isPlainObject(value)) throw badRequest(`${PREFIX.validation}expected an object keyed by path`)
-  for (const [path, entry] of Object.entries(value)) {
+function checkPathMap({ body }: { body: unknown }): void {
+  if (body === undefined || body === null || body === '') throw badRequest(`${PREFIX.parse}EOF`)
+  if (!isPlainObject(body)) throw badRequest(`${PREFIX.validation}expected an object keyed by path`)
+  for (const [path, entry] of Object.entries(body)) {
     if (!isPlainObject(entry)) throw badRequest(`${PREFIX.validation}${path}: expected an object`)
   }
-  return value
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -103,7 +95,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
       body: PermissionMapSchema,
-      parse: pathMapParser,
+      transform: checkPathMap,
       detail: { tags: ['files'], summary: 'chmod/chown per path; owner and group change only when given', responses: NO_CONTENT },
     })
     .post('/files/mv', async ({ body }) => (await moveFiles(scope, body), emptyOk()), {
@@ -126,7 +118,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       },
       {
         body: ReplaceMapSchema,
-        parse: pathMapParser,
+        transform: checkPathMap,
         query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
         response: { 200: t.Union([ReplaceCountsSchema, t.Null()]) },
         detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
@@ -169,7 +161,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     )
     .post('/directories', async ({ body }) => (await makeDirectories(scope, body), emptyOk()), {
       body: PermissionMapSchema,
-      parse: pathMapParser,
+      transform: checkPathMap,
       detail: { tags: ['directories'], summary: 'mkdir -p per path, then mode/owner of the leaf when given', responses: NO_CONTENT },
     })
     .delete('/directories', async ({ request }) => (await removeDirectories(scope, pathsOf(request)), emptyOk()), {
