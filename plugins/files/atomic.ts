@@ -50,6 +50,8 @@ export async function writeAtomic(
   }
   let written = 0
   let done = false
+  // The step under way, for the error message (`chown /x: operation not permitted`).
+  let step = 'write'
   try {
     for await (const chunk of fromSource(chunks)) {
       let off = 0
@@ -59,14 +61,18 @@ export async function writeAtomic(
       }
       written += chunk.byteLength
     }
+    step = 'fsync'
     await handle.sync()
     await handle.close()
     handle = undefined
     const mode = opts.mode ?? previous?.mode ?? 0o666 & ~process.umask()
+    step = 'chmod'
     await chmod(temp, mode)
     const uid = opts.ownership?.uid ?? previous?.uid
     const gid = opts.ownership?.gid ?? previous?.gid
+    step = 'chown'
     if (uid !== undefined || gid !== undefined) await chownIfNeeded(temp, uid, gid, opts.ownership !== undefined)
+    step = 'rename'
     await rename(temp, target)
     done = true
     await syncDirectory(dir)
@@ -74,7 +80,7 @@ export async function writeAtomic(
   } catch (err) {
     // The source's own failure (a client gone, a malformed body) is reported as it is.
     if (err instanceof SourceError) throw err.cause
-    throw fsError(err, 'write', target)
+    throw fsError(err, step, target)
   } finally {
     await handle?.close().catch(() => {})
     if (!done) await unlink(temp).catch(() => {})
