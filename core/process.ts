@@ -4,6 +4,7 @@
  * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
  */
 import type { Subprocess } from 'bun'
+import { readFileSync, readdirSync } from 'node:fs'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -36,6 +37,9 @@ export interface OwnedProcess {
   /** Leader pid; also the process group id. */
   readonly pid: number
   readonly proc: Subprocess<any, any, any>
+  /** The child's stdout/stderr when spawned with 'pipe' (the default); throws otherwise. */
+  readonly stdout: ReadableStream<Uint8Array>
+  readonly stderr: ReadableStream<Uint8Array>
   /** Resolves once the leader has exited and been reaped. */
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
@@ -92,7 +96,24 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
-  const owned: OwnedProcess = { pid, proc, exited, signal, kill }
+  const piped = (name: 'stdout' | 'stderr') => () => {
+    const stream = proc[name]
+    if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
+    return stream as ReadableStream<Uint8Array>
+  }
+  const owned: OwnedProcess = {
+    pid,
+    proc,
+    exited,
+    signal,
+    kill,
+    get stdout() {
+      return piped('stdout')()
+    },
+    get stderr() {
+      return piped('stderr')()
+    },
+  }
   live.set(pid, owned)
   exited.then(() => live.delete(pid))
   if (opts.timeoutMs && opts.timeoutMs > 0) {
@@ -111,14 +132,37 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals | number): boolean
   }
 }
 
-/** True while any process of group `pgid` exists (zombies included). */
+/**
+ * True while a running (non-zombie) process of group `pgid` exists. Killed grandchildren are
+ * re-parented to PID 1, which may take seconds to reap them; a zombie holds no resources and
+ * cannot be killed further, so it does not count.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0)
-    return true
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  return liveMembers(pgid) > 0
+}
+
+function liveMembers(pgid: number): number {
+  let n = 0
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return 1 // no procfs: trust kill(2)
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue // not a pid
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z') n++
+    } catch {}
+  }
+  return n
 }
 
 async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {

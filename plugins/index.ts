@@ -3,10 +3,11 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { files } from './files'
 import { metrics } from './metrics'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics]
+export const plugins: Plugin[] = [metrics, files]
 
 /** Language runtimes, offered to the code section. */
 export const runtimes: Runtime[] = []
