@@ -69,11 +69,8 @@ export async function sseResponse(
   let closed = false
   let pending: Promise<IteratorResult<ExecEvent | SseItem>> | undefined
   let lastWrite = Date.now()
-  // Shutdown wakes the pull in progress through a per-pull callback. Racing every pull against
-  // one long-lived promise would add a reaction to it per event, each keeping that event's
-  // frame alive until the stream ends: a leak proportional to the output.
-  let abortEvent: ExecEvent | undefined
-  let wakeForAbort: (() => void) | undefined
+  let abortWith: ((e: ExecEvent) => void) | undefined
+  const aborted = new Promise<ExecEvent>(resolve => (abortWith = resolve))
 
   const render = (x: ExecEvent | SseItem): string => {
     const item = isItem(x) ? x : { event: x }
@@ -88,10 +85,7 @@ export async function sseResponse(
     open.delete(end)
     opts.onClose?.()
   }
-  const end = (e: ExecEvent) => {
-    abortEvent ??= e
-    wakeForAbort?.()
-  }
+  const end = (e: ExecEvent) => abortWith?.(e)
   open.add(end)
 
   const stream = new ReadableStream<Uint8Array>(
@@ -109,14 +103,10 @@ export async function sseResponse(
         pending ??= it.next()
         const wait = pingMs > 0 ? Math.max(0, pingMs - (Date.now() - lastWrite)) : 2 ** 31 - 1
         let timer: ReturnType<typeof setTimeout> | undefined
-        const wake = new Promise<'ping' | 'abort'>(r => {
-          timer = setTimeout(() => r('ping'), wait)
-          wakeForAbort = () => r('abort')
-          if (abortEvent) r('abort')
-        })
-        let outcome: IteratorResult<ExecEvent | SseItem> | 'ping' | 'abort'
+        const tick = new Promise<'ping'>(r => (timer = setTimeout(() => r('ping'), wait)))
+        let outcome: IteratorResult<ExecEvent | SseItem> | 'ping' | { abort: ExecEvent }
         try {
-          outcome = await Promise.race([pending, wake])
+          outcome = await Promise.race([pending, tick, aborted.then(e => ({ abort: e }))])
         } catch (err) {
           // The producer failed after the stream started: report it in-band, then end.
           clearTimeout(timer)
@@ -127,14 +117,13 @@ export async function sseResponse(
           return
         }
         clearTimeout(timer)
-        wakeForAbort = undefined
         lastWrite = Date.now()
         if (outcome === 'ping') {
           controller.enqueue(encoder.encode(frame(makeEvent('ping', { text: 'pong' }))))
           return
         }
-        if (outcome === 'abort') {
-          controller.enqueue(encoder.encode(render(abortEvent!)))
+        if ('abort' in outcome) {
+          controller.enqueue(encoder.encode(render(outcome.abort)))
           void it.return?.()
           finish()
           controller.close()
