@@ -73,7 +73,7 @@ export default {
           baselineName: 'same, server patched with TCP_NODELAY',
           baseline: figure(nodelay, 'ms'),
           ...speedup(ours.median, nodelay.median),
-          note: 'stock jupyter_server leaves Nagle on for kernel WebSockets: each execution stalls on a delayed ACK (~40 ms); 1c removes that stall.',
+          note: 'stock jupyter_server leaves Nagle on for kernel WebSockets: each execution stalls on a delayed ACK (~40 ms); 1b removes that stall.',
         })
       } else rows.push({ ...missingBaseline('1a', 'warm code round trip vs Jupyter', noJupyter!), ours: figure(ours, 'ms') })
       rows.push({

@@ -22,6 +22,12 @@ interface Language {
 
 const BUN = `${import.meta.dir}/../../node_modules/.bin/bun`
 
+const PYTHON: Language = {
+  name: 'python',
+  code: '1 + 1',
+  cold: { argv: ['/usr/bin/python3', '-c', 'print(1 + 1)'], label: 'python3 -c' },
+}
+
 const OTHERS: Language[] = [
   { name: 'javascript', code: '1 + 1', cold: { argv: ['node', '-p', '1 + 1'], label: 'node -p' } },
   { name: 'typescript', code: 'const one: number = 1; one + 1', cold: { argv: [BUN, '-p', 'const one: number = 1; one + 1'], label: 'bun -p' } },
@@ -56,9 +62,12 @@ async function cold(lang: Language): Promise<number> {
   })
 }
 
-async function python(d: Execd): Promise<RowResult> {
+async function python(d: Execd): Promise<RowResult[]> {
   const what = 'python context → first result'
-  const sides: Side[] = [{ name: 'execd', once: () => contextToFirstResult(d, 'python', '1 + 1') }]
+  const sides: Side[] = [
+    { name: 'execd', once: () => contextToFirstResult(d, 'python', '1 + 1') },
+    { name: 'cold', once: () => cold(PYTHON) },
+  ]
   const noJupyter = jupyterMissing()
   const jupyter = noJupyter ? null : await startJupyter()
   try {
@@ -80,16 +89,29 @@ async function python(d: Execd): Promise<RowResult> {
     }
     const samples = await interleave(sides, { reps: reps(8), warmup: 1, budgetMs: 60_000, minReps: 3 })
     const ours = summarize(samples.execd)
-    if (!jupyter) return { row: '2a', what, ours: figure(ours, 'ms'), skipped: noJupyter! }
-    const base = summarize(samples.jupyter)
-    return {
-      row: '2a',
-      what,
+    const floor = summarize(samples.cold)
+    const vsCold: RowResult = {
+      row: '2b',
+      what: `${what}, vs the floor`,
       ours: figure(ours, 'ms'),
-      baselineName: 'Jupyter kernel start (REST + WS + execute)',
-      baseline: figure(base, 'ms'),
-      ...speedup(ours.median, base.median, 15),
+      baselineName: `cold ${PYTHON.cold.label}`,
+      baseline: figure(floor, 'ms'),
+      ...timeRatio(ours.median, floor.median),
+      pass: null,
     }
+    if (!jupyter) return [{ row: '2a', what, ours: figure(ours, 'ms'), skipped: noJupyter! }, vsCold]
+    const base = summarize(samples.jupyter)
+    return [
+      {
+        row: '2a',
+        what,
+        ours: figure(ours, 'ms'),
+        baselineName: 'Jupyter kernel start (REST + WS + execute)',
+        baseline: figure(base, 'ms'),
+        ...speedup(ours.median, base.median, 15),
+      },
+      vsCold,
+    ]
   } finally {
     await jupyter?.stop()
   }
@@ -130,12 +152,12 @@ export default {
       await requireCode(d)
       const rows: RowResult[] = []
       try {
-        rows.push(await python(d))
+        rows.push(...(await python(d)))
       } catch (e) {
         if (!(e instanceof Skip)) throw e
         rows.push({ row: '2a', what: 'python context → first result', skipped: e.message })
       }
-      const letters = 'bcdefg'
+      const letters = 'cdefgh'
       for (const [i, lang] of OTHERS.entries()) rows.push(await other(d, lang, `2${letters[i]}`))
       return rows
     } finally {
