@@ -1,4 +1,8 @@
-/** Row 3: command round trip, `true` through `POST /command` to its terminal event, vs spawning `bash -c true` directly. */
+/**
+ * Row 3: command round trip, `true` through `POST /command` to its terminal event, vs spawning
+ * `bash -c true` directly — with its stdout and stderr piped and read to their end, as running
+ * a command for its output takes (execd does the same); the pipeless spawn is shown beside it.
+ */
 import { reps } from '../lib/config'
 import { commandRoundTrip, requireCommands } from '../lib/command'
 import { startExecd } from '../lib/execd'
@@ -6,6 +10,11 @@ import { interleave, timed } from '../lib/measure'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, timeRatio } from '../lib/row'
 import { summarize } from '../lib/stats'
+
+async function spawnReadingOutput(): Promise<void> {
+  const proc = Bun.spawn(['bash', '-c', 'true'], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  await Promise.all([new Response(proc.stdout).arrayBuffer(), new Response(proc.stderr).arrayBuffer(), proc.exited])
+}
 
 export default {
   id: '3',
@@ -17,20 +26,31 @@ export default {
       const samples = await interleave(
         [
           { name: 'execd', once: () => commandRoundTrip(d) },
-          { name: 'spawn', once: () => timed(() => Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited) },
+          { name: 'spawn', once: () => timed(spawnReadingOutput) },
+          { name: 'bare', once: () => timed(() => Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited) },
         ],
         { reps: reps(300, 30), warmup: 10, budgetMs: 40_000, minReps: 30 },
       )
       const ours = summarize(samples.execd)
       const base = summarize(samples.spawn)
+      const bare = summarize(samples.bare)
       return [
         {
-          row: '3',
+          row: '3a',
           what: 'command round trip (true)',
           ours: figure(ours, 'ms'),
-          baselineName: 'Bun.spawn bash -c true',
+          baselineName: 'Bun.spawn bash -c true, output piped and read',
           baseline: figure(base, 'ms'),
           ...timeRatio(ours.median, base.median, 1.5),
+        },
+        {
+          row: '3b',
+          what: 'command round trip vs a pipeless spawn',
+          ours: figure(ours, 'ms'),
+          baselineName: 'Bun.spawn bash -c true, stdio ignored',
+          baseline: figure(bare, 'ms'),
+          ...timeRatio(ours.median, bare.median),
+          pass: null,
         },
       ]
     } finally {
