@@ -3,6 +3,7 @@
  * stopped after), prints one table of ratios, writes bench/results/last.json and the
  * last-run section of bench/README.md. Never part of `make test`.
  */
+import { loadavg } from 'node:os'
 import { benchConfig } from './lib/config'
 import { Skip } from './lib/execd'
 import { cleanupAll } from './lib/procs'
@@ -27,8 +28,9 @@ async function runRow(row: BenchRow): Promise<RowResult[]> {
   log(`row ${row.id}: ${row.title} …`)
   try {
     const results = await row.run()
-    log(`row ${row.id}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    return results
+    const load = Math.round(loadavg()[0] * 10) / 10
+    log(`row ${row.id}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s (load average ${load})`)
+    return results.map(r => ({ ...r, load }))
   } catch (e) {
     if (e instanceof Skip) {
       log(`row ${row.id}: skipped (${e.message})`)

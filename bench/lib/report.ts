@@ -31,6 +31,8 @@ export interface RowResult {
   skipped?: string
   error?: string
   note?: string
+  /** 1-minute load average when the row finished: how busy the shared machine was. */
+  load?: number
 }
 
 export const figure = (s: Summary, unit: string): Figure => ({ median: s.median, p99: s.p99, n: s.n, unit })
@@ -114,9 +116,11 @@ export function writeResults(rows: readonly RowResult[], info: RunInfo): string 
     const a = text.indexOf(START)
     const b = text.indexOf(END)
     if (a >= 0 && b > a) {
+      const loads = rows.map(r => r.load).filter((x): x is number => x !== undefined)
+      const during = loads.length ? `${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}` : '?'
       const header =
-        `Run ${info.startedAt} at commit \`${info.commit}\`, ${info.cpus} CPUs, load average ` +
-        `${info.loadavg.join(' / ')} at the end, ${info.durationS} s in all.`
+        `Run ${info.startedAt} at commit \`${info.commit}\`, ${info.cpus} CPUs shared with other tenants ` +
+        `(1-minute load average ${during} across the rows), ${info.durationS} s in all.`
       const section = `${START}\n${header}\n\n${renderTable(rows)}\n${END}`
       writeFileSync(readme, text.slice(0, a) + section + text.slice(b + END.length))
     }

@@ -5,7 +5,7 @@
  */
 import { requireCommands } from '../lib/command'
 import { benchConfig, reps } from '../lib/config'
-import { clientCpuSeconds, cpuSeconds } from '../lib/cpu'
+import { clientCpuSeconds, cpuSeconds, writeSyscalls } from '../lib/usage'
 import { type Execd, startExecd } from '../lib/execd'
 import { interleave } from '../lib/measure'
 import { spawnTracked } from '../lib/procs'
@@ -30,6 +30,8 @@ interface Flood {
   /** Share of one core used by execd and by the bench client while it ran. */
   execdCpu?: number
   clientCpu?: number
+  /** execd's write syscalls per MiB of output. */
+  writesPerMiB?: number
 }
 
 async function floodThroughExecd(d: Execd, command: string, bytes: number): Promise<Flood> {
@@ -38,6 +40,7 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
   const t0 = performance.now()
   const cpu0 = cpuSeconds(d.pid).own
   const client0 = clientCpuSeconds()
+  const writes0 = writeSyscalls(d.pid)
   let id = ''
   try {
     const res = await d.fetch('/command', {
@@ -60,6 +63,7 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
       guarded: false,
       execdCpu: (cpuSeconds(d.pid).own - cpu0) / secs,
       clientCpu: (clientCpuSeconds() - client0) / secs,
+      writesPerMiB: writes0 === null ? undefined : ((writeSyscalls(d.pid) ?? writes0) - writes0) / (bytes / MiB),
     }
   } catch (e) {
     const max = peak.stop()
@@ -114,7 +118,9 @@ export default {
       const done = floods.filter(f => f.execdCpu !== undefined)
       const pct = (xs: number[]) => `${(100 * summarize(xs).median).toFixed(0)}%`
       const cpuNote = done.length
-        ? `during the flood execd used ${pct(done.map(f => f.execdCpu!))} of a core, the bench client ${pct(done.map(f => f.clientCpu!))}`
+        ? `during the flood execd used ${pct(done.map(f => f.execdCpu!))} of a core, the bench client ` +
+          `${pct(done.map(f => f.clientCpu!))}; execd made ${summarize(done.map(f => f.writesPerMiB ?? NaN)).median.toFixed(0)} ` +
+          'write syscalls per MiB of output (its log file and the socket)'
         : undefined
       return [
         {

@@ -6,7 +6,7 @@
  */
 import { commandRoundTrip, requireCommands } from '../lib/command'
 import { benchConfig, reps } from '../lib/config'
-import { clientCpuSeconds, cpuSeconds } from '../lib/cpu'
+import { clientCpuSeconds, cpuSeconds } from '../lib/usage'
 import { type Execd, startExecd } from '../lib/execd'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, timeRatio } from '../lib/row'

@@ -1,4 +1,7 @@
-/** CPU time of a process from /proc/<pid>/stat, to tell whether the daemon or the client was the limit. */
+/**
+ * Resource usage of a process from /proc: CPU time (/proc/<pid>/stat) and write syscalls
+ * (/proc/<pid>/io), to tell what limited a measurement.
+ */
 import { readFileSync } from 'node:fs'
 
 const TICKS_PER_S = 100 // USER_HZ on Linux
@@ -16,4 +19,14 @@ export function cpuSeconds(pid: number): { own: number; children: number } {
 export function clientCpuSeconds(): number {
   const u = process.cpuUsage()
   return (u.user + u.system) / 1e6
+}
+
+/** write(2)-family syscalls a process has made so far (null when /proc/<pid>/io is unreadable). */
+export function writeSyscalls(pid: number): number | null {
+  try {
+    const m = /^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))
+    return m ? Number(m[1]) : null
+  } catch {
+    return null
+  }
 }
