@@ -8,7 +8,16 @@ export const requireCode = (d: Execd) => requireRoute(d, 'GET', '/code/contexts'
 export async function createContext(d: Execd, language: string): Promise<string> {
   const res = await d.post('/code/context', { language })
   const text = await res.text()
-  if (res.status === 400 || res.status === 501 || res.status === 404) throw new Skip(`${language} runtime not available (${res.status}: ${text.slice(0, 120)})`)
+  if (res.status === 400 || res.status === 501 || res.status === 404) {
+    const message = (() => {
+      try {
+        return String((JSON.parse(text) as { message?: string }).message ?? text)
+      } catch {
+        return text
+      }
+    })()
+    throw new Skip(`${language} runtime not built (${res.status}: ${message.split(';')[0].slice(0, 100)})`)
+  }
   if (res.status !== 200) throw new Error(`POST /code/context ${language}: ${res.status} ${text}`)
   return (JSON.parse(text) as { id: string }).id
 }

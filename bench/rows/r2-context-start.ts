@@ -87,7 +87,7 @@ async function python(d: Execd): Promise<RowResult[]> {
         },
       })
     }
-    const samples = await interleave(sides, { reps: reps(8), warmup: 1, budgetMs: 60_000, minReps: 3 })
+    const samples = await interleave(sides, { reps: reps(10), warmup: 1, budgetMs: 60_000, minReps: 3 })
     const ours = summarize(samples.execd)
     const floor = summarize(samples.cold)
     const vsCold: RowResult = {
