@@ -1,0 +1,247 @@
+/**
+ * One long-lived bash process driven run by run: cwd, variables (exported or not), functions,
+ * aliases and shell options persist because every run executes in the same shell. Each run's
+ * code is written to a private file and `source`d (so heredocs, missing trailing newlines and
+ * `$LINENO` behave as in a script), with stdin from /dev/null (so a program that reads stdin
+ * cannot swallow the driver's next line). The run's end is a marker with a per-process random
+ * nonce that bash prints after the code, on stdout (with the exit status) and on stderr — not
+ * EOF, so background jobs that keep the pipes open do not hold the run.
+ */
+import type { FileSink, Subprocess } from 'bun'
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MarkerScanner } from './bash-marker'
+import { describeExit, signalGroup, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from './process'
+
+export type BashStream = 'stdout' | 'stderr'
+
+export interface BashChunk {
+  stream: BashStream
+  data: Uint8Array
+}
+
+/** How a run ended: the code's exit status, or bash itself went away. */
+export type BashRunEnd = { kind: 'exit'; code: number; interrupted: boolean } | { kind: 'died'; reason: string }
+
+export interface LiveBashOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  /** Where the per-run code file lives (default: the OS temp dir). */
+  tmpDir?: string
+}
+
+// `return` in the INT trap (set again before each run, in case the code replaced it) leaves the sourced run (not the shell), so an interrupt stops the
+// rest of the run; async jobs of a non-interactive bash ignore SIGINT and keep running.
+const PRELUDE = 'shopt -s expand_aliases\n'
+const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
+
+export class LiveBash {
+  private readonly proc: OwnedProcess
+  private readonly nonce = randomBytes(16).toString('hex')
+  private readonly file: string
+  private readonly stdin: FileSink
+  private readonly readers: Record<BashStream, ReadableStreamDefaultReader<Uint8Array>>
+  private readonly pending: Partial<Record<BashStream, Promise<ReadableStreamDefaultReadResult<Uint8Array>>>> = {}
+  private queue: Promise<void> = Promise.resolve()
+  private running = false
+  private interrupted = false
+  private runEnded: Promise<void> = Promise.resolve()
+  private exitInfo: ExitInfo | undefined
+  private closed = false
+  private deathReason: string | undefined
+  private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
+
+  constructor(opts: LiveBashOptions = {}) {
+    this.file = join(opts.tmpDir ?? tmpdir(), `execd-bash-${this.nonce}.sh`)
+    writeFileSync(this.file, '', { mode: 0o600 })
+    this.proc = spawnOwned(['bash', '--noprofile', '--norc'], {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdin: 'pipe',
+    })
+    const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
+    this.stdin = child.stdin
+    this.readers = { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() }
+    this.send(PRELUDE)
+    void this.proc.exited.then(info => {
+      this.exitInfo = info
+      rmSync(this.file, { force: true })
+    })
+  }
+
+  get pid(): number {
+    return this.proc.pid
+  }
+
+  get alive(): boolean {
+    return !this.exitInfo && !this.closed
+  }
+
+  /** Why the shell is gone ('exit status 0' after `exit`), or undefined while alive. */
+  get endReason(): string | undefined {
+    if (this.exitInfo) return describeExit(this.exitInfo)
+    return this.closed ? 'closed' : undefined
+  }
+
+  get busy(): boolean {
+    return this.running
+  }
+
+  /**
+   * Runs `code`; yields output chunks as bash writes them and returns how the run ended.
+   * Runs are serialized: a second call waits for the first. Abandoning the iterator
+   * interrupts the run and discards the rest of its output.
+   */
+  async *run(code: string, opts: { cwd?: string } = {}): AsyncGenerator<BashChunk, BashRunEnd> {
+    const release = await this.acquire()
+    let finish!: () => void
+    this.runEnded = new Promise(r => (finish = r))
+    this.running = true
+    this.interrupted = false
+    let end: BashRunEnd | undefined
+    const m = `__execd_${this.nonce}__`
+    const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
+    try {
+      if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
+      for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
+      writeFileSync(this.file, code, { mode: 0o600 })
+      const cd = opts.cwd ? `builtin cd -- ${quote(opts.cwd)} && ` : ''
+      this.send(
+        `${INT_TRAP}${cd}builtin source ${quote(this.file)} </dev/null; __execd_s=$?; ` +
+          `builtin printf '%s' '${m}' >&2; builtin printf '%s:%s\\n' '${m}' "$__execd_s"\n`,
+      )
+      for (;;) {
+        const step = await this.next(scanners)
+        if ('chunk' in step) yield step.chunk
+        else return (end = step.end)
+      }
+    } finally {
+      if (!end && this.alive) await this.abandon(scanners)
+      for (const s of STREAMS) this.leftover[s] = scanners[s].rest
+      this.running = false
+      finish()
+      release()
+    }
+  }
+
+  /**
+   * Stops the current run, keeping the shell: SIGINT to the group (the foreground job and the
+   * shell's trap), then SIGKILL to the shell's children if the run has not ended within
+   * `graceMs`, then the whole shell as a last resort. Resolves once the run has ended.
+   */
+  async interrupt(graceMs = 1000): Promise<void> {
+    if (!this.running || !this.alive) return
+    await this.stopRun(this.runEnded, graceMs)
+  }
+
+  /** Kills the shell's process group and removes its file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.stdin.end()
+    } catch {}
+    await this.proc.kill('close', 500)
+    rmSync(this.file, { force: true })
+  }
+
+  private async stopRun(ended: Promise<unknown>, graceMs: number): Promise<void> {
+    this.interrupted = true
+    signalGroup(this.proc.pid, 'SIGINT')
+    if (await settles(ended, graceMs)) return
+    for (const pid of childrenOf(this.proc.pid)) safeKill(pid)
+    if (await settles(ended, graceMs)) return
+    await this.close()
+  }
+
+  /** The consumer went away mid-run: stop the run and discard the rest of its output. */
+  private async abandon(scanners: Record<BashStream, MarkerScanner>): Promise<void> {
+    const drained = (async () => {
+      for (;;) if ('end' in (await this.next(scanners))) return
+    })()
+    await this.stopRun(drained, 1000)
+  }
+
+  private acquire(): Promise<() => void> {
+    let release!: () => void
+    const turn = new Promise<void>(r => (release = r))
+    const previous = this.queue
+    this.queue = previous.then(() => turn)
+    return previous.then(() => release)
+  }
+
+  private send(text: string): void {
+    try {
+      this.stdin.write(text)
+      this.stdin.flush()
+    } catch {
+      // bash is gone; the run notices through EOF/exit
+    }
+  }
+
+  /** The next piece of output of the current run, or its end. */
+  private async next(scanners: Record<BashStream, MarkerScanner>): Promise<{ chunk: BashChunk } | { end: BashRunEnd }> {
+    for (;;) {
+      for (const stream of STREAMS) {
+        const out = scanners[stream].take()
+        if (out) return { chunk: { stream, data: out } }
+      }
+      if (scanners.stdout.found && scanners.stderr.found) {
+        if (this.deathReason) return { end: { kind: 'died', reason: this.deathReason } }
+        return { end: { kind: 'exit', code: scanners.stdout.status ?? 0, interrupted: this.interrupted } }
+      }
+      const open = STREAMS.filter(s => !scanners[s].found)
+      const reads = open.map(s => this.read(s).then(r => ({ s, r })))
+      const got = await Promise.race([...reads, this.proc.exited.then(() => 'exited' as const)])
+      if (got !== 'exited' && !got.r.done) {
+        this.pending[got.s] = undefined
+        scanners[got.s].feed(got.r.value)
+        continue
+      }
+      // The shell is gone (`exit`, killed): hand on what it wrote, then report it.
+      this.deathReason = `bash exited (${describeExit(await this.proc.exited)})`
+      for (const s of open) {
+        for (;;) {
+          const r = await Promise.race([this.read(s), sleep(50).then(() => undefined)])
+          if (!r || r.done) break
+          this.pending[s] = undefined
+          scanners[s].feed(r.value)
+        }
+        scanners[s].flush()
+        scanners[s].found = true
+      }
+    }
+  }
+
+  private read(s: BashStream): Promise<ReadableStreamDefaultReadResult<Uint8Array>> {
+    return (this.pending[s] ??= this.readers[s].read())
+  }
+}
+
+const STREAMS = ['stdout', 'stderr'] as const
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+const settles = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true), sleep(ms).then(() => false)])
+
+function safeKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {}
+}
+
+/** Direct children of `pid` (the run's foreground processes), from /proc. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) out.push(Number(name))
+    } catch {}
+  }
+  return out
+}
