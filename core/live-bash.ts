@@ -43,7 +43,7 @@ export class LiveBash {
   private readonly file: string
   private readonly stdin: FileSink
   private readonly readers: Record<BashStream, ReadableStreamDefaultReader<Uint8Array>>
-  private readonly pending: Partial<Record<BashStream, Promise<ReadableStreamDefaultReadResult<Uint8Array>>>> = {}
+  private readonly pending: Partial<Record<BashStream, Promise<ReadResult>>> = {}
   private queue: Promise<void> = Promise.resolve()
   private running = false
   private interrupted = false
@@ -215,12 +215,14 @@ export class LiveBash {
     }
   }
 
-  private read(s: BashStream): Promise<ReadableStreamDefaultReadResult<Uint8Array>> {
-    return (this.pending[s] ??= this.readers[s].read())
+  private read(s: BashStream): Promise<ReadResult> {
+    return (this.pending[s] ??= this.readers[s].read() as Promise<ReadResult>)
   }
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
+
+type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
