@@ -85,17 +85,28 @@ export class LiveBash {
     return this.closed ? 'closed' : undefined
   }
 
+  /** How the shell ended, once it has. */
+  get exit(): ExitInfo | undefined {
+    return this.exitInfo
+  }
+
   get busy(): boolean {
     return this.running
   }
 
   /**
    * Runs `code`; yields output chunks as bash writes them and returns how the run ended.
-   * Runs are serialized: a second call waits for the first. Abandoning the iterator
-   * interrupts the run and discards the rest of its output.
+   * Runs are serialized: a second call waits for the first. Abandoning the iterator or
+   * aborting `signal` interrupts the run (the rest of its output is discarded when abandoned).
    */
-  async *run(code: string, opts: { cwd?: string } = {}): AsyncGenerator<BashChunk, BashRunEnd> {
+  async *run(code: string, opts: { cwd?: string; signal?: AbortSignal } = {}): AsyncGenerator<BashChunk, BashRunEnd> {
     const release = await this.acquire()
+    if (opts.signal?.aborted) {
+      release()
+      return { kind: 'exit', code: 130, interrupted: true }
+    }
+    const onAbort = () => void this.interrupt()
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
     let finish!: () => void
     this.runEnded = new Promise(r => (finish = r))
     this.running = true
@@ -119,6 +130,7 @@ export class LiveBash {
       }
     } finally {
       if (!end && this.alive) await this.abandon(scanners)
+      opts.signal?.removeEventListener('abort', onAbort)
       for (const s of STREAMS) this.leftover[s] = scanners[s].rest
       this.running = false
       finish()
