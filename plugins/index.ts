@@ -3,10 +3,12 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { command } from './command'
 import { metrics } from './metrics'
+import { session } from './session'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics]
+export const plugins: Plugin[] = [metrics, command, session]
 
 /** Language runtimes, offered to the code section. */
 export const runtimes: Runtime[] = []
