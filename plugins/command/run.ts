@@ -98,6 +98,8 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     }
     closeSync(fd)
     const info = await proc.exited
+    // A kill is reported once the whole group is gone, not just the leader.
+    if (info.killedBy) await proc.kill(info.killedBy)
     const { event, code, error } = terminalFor(info, record, p.req.timeout)
     await finish(record, store, append, journal, event, code, error)
     finished()
