@@ -50,6 +50,7 @@ export class LiveBash {
   private runEnded: Promise<void> = Promise.resolve()
   private exitInfo: ExitInfo | undefined
   private closed = false
+  private ready = false
   private deathReason: string | undefined
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
 
@@ -64,7 +65,14 @@ export class LiveBash {
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
     this.stdin = child.stdin
     this.readers = { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() }
-    this.send(PRELUDE)
+    this.send(PRELUDE + INT_TRAP + '\n')
+    // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
+    // interrupt can no longer kill the shell itself. Later runs queue behind it.
+    void (async () => {
+      const it = this.run(':')
+      while (!(await it.next()).done) {}
+      this.ready = true
+    })()
     void this.proc.exited.then(info => {
       this.exitInfo = info
       rmSync(this.file, { force: true })
@@ -144,7 +152,7 @@ export class LiveBash {
    * `graceMs`, then the whole shell as a last resort. Resolves once the run has ended.
    */
   async interrupt(graceMs = 1000): Promise<void> {
-    if (!this.running || !this.alive) return
+    if (!this.running || !this.alive || !this.ready) return
     await this.stopRun(this.runEnded, graceMs)
   }
 
