@@ -83,7 +83,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     killedBy ??= reason
     killing ??= (async () => {
       signal('SIGTERM')
-      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), sleep(graceMs).then(() => false)])
+      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), idle(graceMs).then(() => false)])
       if (!termDone) signal('SIGKILL')
       const info = await exited
       await waitGroupGone(pid, 2000)
@@ -123,7 +123,7 @@ export function groupAlive(pgid: number): boolean {
 
 async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {
   const start = Date.now()
-  await Promise.race([leaderExited, sleep(limitMs)])
+  await Promise.race([leaderExited, idle(limitMs)])
   await waitGroupGone(pgid, limitMs - (Date.now() - start))
 }
 
@@ -148,6 +148,9 @@ export const liveProcessCount = (): number => live.size
 export const ownsPid = (pid: number): boolean => live.has(pid)
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/** A sleep that does not keep the process alive (a finished kill must not delay a CLI's exit). */
+const idle = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms).unref?.())
 
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {
