@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MarkerScanner } from './bash-marker'
+import { OutputMux } from './bash-output'
 import { describeExit, signalGroup, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from './process'
 
 export type BashStream = 'stdout' | 'stderr'
@@ -42,8 +43,7 @@ export class LiveBash {
   private readonly nonce = randomBytes(16).toString('hex')
   private readonly file: string
   private readonly stdin: FileSink
-  private readonly readers: Record<BashStream, ReadableStreamDefaultReader<Uint8Array>>
-  private readonly pending: Partial<Record<BashStream, Promise<ReadResult>>> = {}
+  private readonly output: OutputMux
   private queue: Promise<void> = Promise.resolve()
   private running = false
   private interrupted = false
@@ -64,7 +64,7 @@ export class LiveBash {
     })
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
     this.stdin = child.stdin
-    this.readers = { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() }
+    this.output = new OutputMux({ stdout: child.stdout.getReader(), stderr: child.stderr.getReader() }, this.proc.exited)
     this.send(PRELUDE + INT_TRAP + '\n')
     // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
     // interrupt can no longer kill the shell itself. Later runs queue behind it.
@@ -213,36 +213,27 @@ export class LiveBash {
         return { end: { kind: 'exit', code: scanners.stdout.status ?? 0, interrupted: this.interrupted } }
       }
       const open = STREAMS.filter(s => !scanners[s].found)
-      const reads = open.map(s => this.read(s).then(r => ({ s, r })))
-      const got = await Promise.race([...reads, this.proc.exited.then(() => 'exited' as const)])
-      if (got !== 'exited' && !got.r.done) {
-        this.pending[got.s] = undefined
-        scanners[got.s].feed(got.r.value)
+      const item = (await this.output.take(open))!
+      if (item.kind === 'data') {
+        scanners[item.stream].feed(item.data)
         continue
       }
       // The shell is gone (`exit`, killed): hand on what it wrote, then report it.
       this.deathReason = `bash exited (${describeExit(await this.proc.exited)})`
+      for (;;) {
+        const rest = await this.output.take(open, 50)
+        if (!rest) break
+        if (rest.kind === 'data') scanners[rest.stream].feed(rest.data)
+      }
       for (const s of open) {
-        for (;;) {
-          const r = await Promise.race([this.read(s), sleep(50).then(() => undefined)])
-          if (!r || r.done) break
-          this.pending[s] = undefined
-          scanners[s].feed(r.value)
-        }
         scanners[s].flush()
         scanners[s].found = true
       }
     }
   }
-
-  private read(s: BashStream): Promise<ReadResult> {
-    return (this.pending[s] ??= this.readers[s].read() as Promise<ReadResult>)
-  }
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
-
-type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
