@@ -9,7 +9,7 @@ import { closeSync, openSync, writeSync } from 'node:fs'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { LineSplitter } from '../../core/lines'
-import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import type { CommandRequest } from '../../core/services'
 import type { CommandRecord, CommandStore } from './store'
 
@@ -138,7 +138,8 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
 /**
  * Reads a pipe chunk by chunk, handing each on before reading the next (backpressure). Once
  * the leader has exited, stops when the pipe goes quiet: a background job that inherited the
- * pipe must not keep the command "running" (the reference ends at exit too).
+ * pipe must not keep the command "running" (the reference ends at exit too). No promise is
+ * raced per chunk: a reaction piled on a long-lived promise would keep every chunk alive.
  */
 async function pump(
   stream: ReadableStream<Uint8Array>,
@@ -147,20 +148,27 @@ async function pump(
 ): Promise<void> {
   const reader = stream.getReader()
   let leaderGone = false
-  const exit = exited.then(() => 'exit' as const)
-  let pending = reader.read()
-  for (;;) {
-    const r = await Promise.race([pending, leaderGone ? sleep(DRAIN_IDLE_MS).then(() => 'idle' as const) : exit])
-    if (r === 'exit') {
-      leaderGone = true
-      continue
+  let idle: ReturnType<typeof setTimeout> | undefined
+  const armIdle = () => {
+    clearTimeout(idle)
+    idle = setTimeout(() => void reader.cancel().catch(() => {}), DRAIN_IDLE_MS)
+  }
+  let reading = false
+  void exited.then(() => {
+    leaderGone = true
+    if (reading) armIdle()
+  })
+  try {
+    for (;;) {
+      reading = true
+      const r = await reader.read()
+      reading = false
+      if (r.done) return
+      clearTimeout(idle)
+      await onChunk(r.value)
+      if (leaderGone) armIdle()
     }
-    if (r === 'idle') {
-      void reader.cancel().catch(() => {})
-      return
-    }
-    if (r.done) return
-    await onChunk(r.value)
-    pending = reader.read()
+  } finally {
+    clearTimeout(idle)
   }
 }
