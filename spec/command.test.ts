@@ -151,10 +151,11 @@ describe('interrupt: DELETE /command?id=', () => {
   }
 
   test('a program that traps SIGTERM and exits reports its code', async () => {
-    const { id, stream } = await follow(await postJson(d, '/command', { command: "trap 'echo bye; exit 7' TERM; sleep 300 & wait" }))
+    const res = await postJson(d, '/command', { command: "trap 'echo bye; exit 7' TERM; echo ready; sleep 300 & wait" })
+    const { id, stream } = await follow(res, f => f.data.text === 'ready')
     await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
     const frames = await stream
-    expect(texts(frames)).toEqual(['bye'])
+    expect(texts(frames)).toEqual(['ready', 'bye'])
     expect(last(frames).error).toMatchObject({ evalue: '7', traceback: ['exit status 7'] })
   })
 
