@@ -85,6 +85,13 @@ describe('POST /command (foreground)', () => {
     expect(status.error).toContain('timeout')
   })
 
+  test('a background job left running does not hold the stream open', async () => {
+    const frames = await run({ command: 'sleep 30 & echo $!; echo bye' })
+    expect(texts(frames).slice(1)).toEqual(['bye'])
+    expect(last(frames).type).toBe('execution_complete')
+    process.kill(Number(texts(frames)[0]), 'SIGKILL')
+  })
+
   test('status answers right after init, while the command runs', async () => {
     const { id, stream } = await follow(await postJson(d, '/command', { command: 'sleep 0.5; echo done' }))
     const status = await d.fetch(`/command/status/${id}`)
