@@ -3,6 +3,7 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { bash } from './bash'
 import { command } from './command'
 import { metrics } from './metrics'
 import { session } from './session'
@@ -11,4 +12,4 @@ import { session } from './session'
 export const plugins: Plugin[] = [metrics, command, session]
 
 /** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = []
+export const runtimes: Runtime[] = [bash]
