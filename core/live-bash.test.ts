@@ -61,6 +61,14 @@ describe('LiveBash', () => {
     expect(next.end).toEqual({ kind: 'died', reason: expect.stringContaining('exit status 3') })
   })
 
+  test('a shell that closes its own stdout is ended, not waited for', async () => {
+    const b = start()
+    const r = await collect(b, 'echo x; exec >&-')
+    expect(r.stdout).toBe('x\n')
+    expect(r.end.kind).toBe('died')
+    expect(b.alive).toBe(false)
+  })
+
   test('interrupt stops the run and keeps the shell', async () => {
     const b = start()
     await collect(b, 'y=kept')

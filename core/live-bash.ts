@@ -33,8 +33,9 @@ export interface LiveBashOptions {
   tmpDir?: string
 }
 
-// `return` in the INT trap (set again before each run, in case the code replaced it) leaves the sourced run (not the shell), so an interrupt stops the
-// rest of the run; async jobs of a non-interactive bash ignore SIGINT and keep running.
+// `return` in the INT trap leaves the sourced run, not the shell, so an interrupt stops the
+// rest of the run; it is set again before each run in case the code replaced it. Async jobs
+// of a non-interactive bash ignore SIGINT and keep running.
 const PRELUDE = 'shopt -s expand_aliases\n'
 const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
 
@@ -216,6 +217,12 @@ export class LiveBash {
       const item = (await this.output.take(open))!
       if (item.kind === 'data') {
         scanners[item.stream].feed(item.data)
+        continue
+      }
+      if (item.kind === 'eof') {
+        // Usually bash exiting; but a shell that closed its own stdout or stderr (`exec >&-`)
+        // can no longer be driven either: end it, and report that below.
+        void this.close()
         continue
       }
       // The shell is gone (`exit`, killed): hand on what it wrote, then report it.
