@@ -2,6 +2,7 @@
  * Commands under load, against the compiled executable (not part of `make test`: minutes).
  *   bun run bench/commands.ts flood [GiB]   1 GiB of stdout through one SSE stream: peak RSS
  *   bun run bench/commands.ts many [N]      N sequential short commands: RSS and temp files
+ *   bun run bench/commands.ts session-flood [GiB]   the same flood through a bash session run
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -24,17 +25,20 @@ async function drain(res: Response): Promise<number> {
   }
 }
 
-async function flood(d: Daemon, gib: number): Promise<void> {
+async function flood(d: Daemon, gib: number, session = false): Promise<void> {
   const bytes = Math.round(gib * 1024 ** 3)
   let peak = 0
   const timer = setInterval(() => (peak = Math.max(peak, rssMiB(d.proc.pid))), 100)
   const before = rssMiB(d.proc.pid)
   const t0 = Date.now()
-  const res = await postJson(d, '/command', { command: `head -c ${bytes} /dev/zero | tr '\\0' x | fold -w 1023` })
+  const command = `head -c ${bytes} /dev/zero | tr '\\0' x | fold -w 1023`
+  let path = '/command'
+  if (session) path = `/session/${(await (await postJson(d, '/session', {})).json()).session_id}/run`
+  const res = await postJson(d, path, { command })
   const wire = await drain(res)
   clearInterval(timer)
   const s = (Date.now() - t0) / 1000
-  console.log(JSON.stringify({ bench: 'flood', stdout_bytes: bytes, sse_bytes: wire, seconds: s, MiB_per_s: +(bytes / 2 ** 20 / s).toFixed(1), rss_before_MiB: +before.toFixed(1), rss_peak_MiB: +peak.toFixed(1), rss_after_MiB: +rssMiB(d.proc.pid).toFixed(1) }))
+  console.log(JSON.stringify({ bench: session ? 'session-flood' : 'flood', stdout_bytes: bytes, sse_bytes: wire, seconds: s, MiB_per_s: +(bytes / 2 ** 20 / s).toFixed(1), rss_before_MiB: +before.toFixed(1), rss_peak_MiB: +peak.toFixed(1), rss_after_MiB: +rssMiB(d.proc.pid).toFixed(1) }))
 }
 
 async function many(d: Daemon, n: number, tmp: string): Promise<void> {
@@ -53,6 +57,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'execd-bench-'))
 const d = await startDaemon({ env: { TMPDIR: tmp }, args: ['--log-level', 'warn'] })
 try {
   if (mode === 'flood') await flood(d, Number(arg ?? 1))
+  else if (mode === 'session-flood') await flood(d, Number(arg ?? 1), true)
   else await many(d, Number(arg ?? 10_000), tmp)
 } finally {
   await d.stop()
