@@ -23,7 +23,15 @@ export const socketDispatch: WebSocketHandler<SocketHandlers> = {
   close: (ws, code, reason) => ws.data.close?.(ws, code, reason),
 }
 
-/** Upgrades `request` to a socket driven by `handlers`; false when it is no WebSocket handshake. */
-export function upgradeSocket(server: Server<SocketHandlers> | null | undefined, request: Request, handlers: SocketHandlers): boolean {
-  return server?.upgrade(request, { data: handlers }) ?? false
+/**
+ * Upgrades `request` to a socket driven by `handlers`, with extra handshake response
+ * `headers` (e.g. the chosen Sec-WebSocket-Protocol); false when it is no WebSocket handshake.
+ */
+export function upgradeSocket(
+  server: Server<SocketHandlers> | null | undefined,
+  request: Request,
+  handlers: SocketHandlers,
+  headers?: HeadersInit,
+): boolean {
+  return server?.upgrade(request, { data: handlers, headers }) ?? false
 }
