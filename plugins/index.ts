@@ -4,9 +4,11 @@
  */
 import type { Plugin, Runtime } from '../core/plugin'
 import { metrics } from './metrics'
+import { proxy } from './proxy'
+import { pty } from './pty'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics]
+export const plugins: Plugin[] = [metrics, pty, proxy]
 
 /** Language runtimes, offered to the code section. */
 export const runtimes: Runtime[] = []
