@@ -5,7 +5,7 @@
 import { Elysia } from 'elysia'
 import { ExecdError, emptyOk, json } from '../../core/errors'
 import type { Plugin } from '../../core/plugin'
-import { type SocketHandlers, upgradeSocket } from '../../core/websocket'
+import { upgradeSocket } from '../../core/websocket'
 import { checkFree, connection } from './socket'
 import { ConnectQuery, CreatePtyBody, CreatedPty, ErrorBody, PtyStatus, SessionIdParams } from './schema'
 import { PtyStore } from './store'
@@ -55,10 +55,12 @@ export const pty: Plugin = {
           since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
           takeover,
         })
-        if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers as SocketHandlers)) {
+        conn.claim()
+        if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {
+          conn.abandon()
           throw new ExecdError('RUNTIME_ERROR', 'WebSocket upgrade failed')
         }
-        conn.commit()
+        conn.evictPrevious()
         // Bun has answered the handshake; no response of ours may follow.
         return undefined
       }, {

@@ -47,8 +47,9 @@ export class PtySession {
     return this.proc !== null && this.exitCode === null
   }
 
-  get started(): boolean {
-    return this.proc !== null
+  /** The shell's pid (its session and group id), once started. */
+  get pid(): number | null {
+    return this.proc?.pid ?? null
   }
 
   get attached(): boolean {

@@ -35,14 +35,31 @@ export function checkFree(session: PtySession, takeover: boolean): void {
   }
 }
 
-/**
- * Socket handlers for a new connection to `session`. `commit()` after a successful upgrade
- * makes it the holder, evicting the previous one.
- */
-export function connection(session: PtySession, opts: ConnectOptions): { handlers: SocketHandlers; commit(): void } {
+export interface Connection {
+  handlers: SocketHandlers
+  /** Makes this connection the session's holder (before the upgrade). */
+  claim(): void
+  /** The upgrade failed: the previous holder keeps the session. */
+  abandon(): void
+  /** The upgrade succeeded: the previous holder is closed with 4001 TAKEN_OVER. */
+  evictPrevious(): void
+}
+
+/** Socket handlers for a new connection to `session`, and its claim on the session. */
+export function connection(session: PtySession, opts: ConnectOptions): Connection {
   const claim: Claim = { ws: null, evicted: false, client: null!, handlers: null! }
   const sendJson = (ws: Socket, frame: Record<string, unknown>) => ws.sendText(`${JSON.stringify(frame)}\n`)
   const fail = (ws: Socket, code: string, error: string) => sendJson(ws, { type: 'error', error, code })
+  // Free the session as soon as we end the connection, not when the closing handshake is done,
+  // so a client may reconnect right after it saw the close.
+  const release = () => {
+    session.detach(claim.client)
+    if (claims.get(session) === claim) claims.delete(session)
+  }
+  const end = (ws: Socket, code: number, reason: string) => {
+    release()
+    ws.close(code, reason)
+  }
 
   claim.client = {
     output(stream: OutputStream, bytes: Uint8Array) {
@@ -56,17 +73,14 @@ export function connection(session: PtySession, opts: ConnectOptions): { handler
         frame.set(part, 1)
         // 0 = dropped: Bun's per-socket buffer is full. The ring still has the bytes, so
         // close and let the client resume with `since` rather than see a silent gap.
-        if (ws.sendBinary(frame) === 0) {
-          ws.close(1013, 'BACKPRESSURE')
-          return
-        }
+        if (ws.sendBinary(frame) === 0) return end(ws, 1013, 'BACKPRESSURE')
       }
     },
     exit(code: number) {
       const ws = claim.ws
       if (!ws) return
       sendJson(ws, { type: 'exit', exit_code: code })
-      ws.close(1000, 'process exited')
+      end(ws, 1000, 'process exited')
     },
   }
 
@@ -78,7 +92,7 @@ export function connection(session: PtySession, opts: ConnectOptions): { handler
         session.start(opts.mode)
       } catch (e) {
         fail(ws, 'START_FAILED', e instanceof Error ? e.message : String(e))
-        return ws.close(1011, 'START_FAILED')
+        return end(ws, 1011, 'START_FAILED')
       }
       const replay = session.attach(claim.client, opts.since)
       if (replay) ws.sendBinary(replayFrame(replay.offset, replay.bytes))
@@ -92,13 +106,10 @@ export function connection(session: PtySession, opts: ConnectOptions): { handler
         else if (message.length > 0 && message[0] === FRAME.stdin) session.write(message.subarray(1))
       } catch (e) {
         fail(ws, 'STDIN_WRITE_FAILED', e instanceof Error ? e.message : String(e))
-        ws.close(1011, 'STDIN_WRITE_FAILED')
+        end(ws, 1011, 'STDIN_WRITE_FAILED')
       }
     },
-    close() {
-      session.detach(claim.client)
-      if (claims.get(session) === claim) claims.delete(session)
-    },
+    close: release,
   }
 
   const onText = (ws: Socket, text: string) => {
@@ -128,11 +139,20 @@ export function connection(session: PtySession, opts: ConnectOptions): { handler
     }
   }
 
+  let previous: Claim | undefined
   return {
     handlers: claim.handlers,
-    commit() {
-      const previous = claims.get(session)
+    // Claimed before the upgrade: Bun may open the socket inside server.upgrade().
+    claim() {
+      previous = claims.get(session)
       claims.set(session, claim)
+    },
+    abandon() {
+      if (claims.get(session) !== claim) return
+      if (previous) claims.set(session, previous)
+      else claims.delete(session)
+    },
+    evictPrevious() {
       if (!previous) return
       previous.evicted = true
       session.detach(previous.client)
