@@ -30,7 +30,7 @@ export const proxy: Plugin = {
         // The body is the upstream's to read, as a stream: Elysia must not parse it.
         parse: 'none',
         detail: {
-          summary: `Reverse-proxy ${method} /proxy/{port}/{path} to http://127.0.0.1:{port}/{path} (WebSocket upgrades too)`,
+          summary: `Reverse-proxy ${method} /proxy/{port}/{path} to 127.0.0.1:{port}/{path} (WebSocket upgrades too)`,
           responses: {
             400: { description: 'text/plain `port is required`' },
             502: { description: 'text/plain `Bad Gateway`: nothing answered on that port' },
