@@ -16,8 +16,18 @@ const isUpgrade = (request: Request) => request.headers.get('upgrade')?.toLowerC
 
 export const pty: Plugin = {
   name: 'pty',
-  options: [],
-  setup: () => store.startSweeper(),
+  options: [
+    {
+      flag: 'pty-retain',
+      env: 'EXECD_PTY_RETAIN_MS',
+      description: 'ms an exited PTY session with no client keeps its output for replay before it is removed',
+      default: '600000',
+    },
+  ],
+  setup: ctx => {
+    store.retainMs = ctx.config.int('pty-retain', 600_000)
+    store.startSweeper()
+  },
   routes: () =>
     new Elysia({ name: 'api/pty', detail: { tags: ['pty'] } })
       .post('/pty', ({ body }) => json({ session_id: store.create(body ?? {}).id }, 201), {

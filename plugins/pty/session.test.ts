@@ -143,4 +143,13 @@ describe('PtySession on pipes', () => {
     await until('exit', () => s.exitCode !== null)
     expect(new TextDecoder().decode(s.ring.readFrom(0)!.bytes)).toBe('quiet\n')
   })
+
+  test('writing to a process that closed its stdin rejects instead of failing silently', async () => {
+    const s = session('exec 0<&-; echo closed; sleep 30')
+    const { out, client } = recorder()
+    s.start('pipe')
+    s.attach(client, 0)
+    await until('stdin closed', () => out.stdout.includes('closed'))
+    await expect(s.write('x'.repeat(1 << 20))).rejects.toThrow()
+  })
 })

@@ -20,6 +20,9 @@ export interface PtyClient {
 export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
 export type PtySignal = (typeof SIGNALS)[number]
 
+/** Bytes of stdin a pipe-mode process may leave unread before writes fail. */
+const STDIN_BACKLOG = 8 << 20
+
 /** How long to wait for output still in flight once the shell has exited. */
 const DRAIN_MS = 500
 
@@ -36,6 +39,7 @@ export class PtySession {
   private cols = 80
   private rows = 24
   private ended: Promise<void> | null = null
+  private stdinBacklog = 0
 
   constructor(
     readonly id: string,
@@ -108,17 +112,27 @@ export class PtySession {
     this.lastActive = Date.now()
   }
 
-  /** Writes to the terminal or the stdin pipe; throws when the process cannot take it. */
-  write(data: string | Uint8Array): void {
+  /**
+   * Writes to the terminal or the stdin pipe. Rejects when the process cannot take it (its
+   * stdin closed), or when a pipe nobody reads has more than STDIN_BACKLOG bytes waiting.
+   */
+  async write(data: string | Uint8Array): Promise<void> {
     if (!this.running || !this.proc) return
     const terminal = this.proc.proc.terminal
     if (terminal) {
       terminal.write(data)
       return
     }
-    const stdin = this.proc.proc.stdin as import('bun').FileSink
-    stdin.write(data)
-    void stdin.flush()
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    if (this.stdinBacklog + size > STDIN_BACKLOG) throw new Error(`stdin backlog over ${STDIN_BACKLOG} bytes: the process is not reading`)
+    this.stdinBacklog += size
+    try {
+      const stdin = this.proc.proc.stdin as import('bun').FileSink
+      await stdin.write(data)
+      await stdin.flush()
+    } finally {
+      this.stdinBacklog -= size
+    }
   }
 
   resize(cols: number, rows: number): void {

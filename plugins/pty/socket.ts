@@ -101,16 +101,18 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
     },
     message(ws, message) {
       if (claim.evicted) return
-      try {
-        if (typeof message === 'string') onText(ws, message)
-        else if (message.length > 0 && message[0] === FRAME.stdin) session.write(message.subarray(1))
-      } catch (e) {
-        fail(ws, 'STDIN_WRITE_FAILED', e instanceof Error ? e.message : String(e))
-        end(ws, 1011, 'STDIN_WRITE_FAILED')
-      }
+      if (typeof message === 'string') onText(ws, message)
+      else if (message.length > 0 && message[0] === FRAME.stdin) write(ws, message.subarray(1))
     },
     close: release,
   }
+
+  const write = (ws: Socket, data: string | Uint8Array) =>
+    session.write(data).catch(e => {
+      if (claim.ws !== ws || claim.evicted) return
+      fail(ws, 'STDIN_WRITE_FAILED', e instanceof Error ? e.message : String(e))
+      end(ws, 1011, 'STDIN_WRITE_FAILED')
+    })
 
   const onText = (ws: Socket, text: string) => {
     let frame: { type?: unknown; data?: unknown; cols?: unknown; rows?: unknown; signal?: unknown }
@@ -122,7 +124,7 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
     if (frame === null || typeof frame !== 'object') return
     switch (frame.type) {
       case 'stdin':
-        if (typeof frame.data === 'string') session.write(frame.data)
+        if (typeof frame.data === 'string') write(ws, frame.data)
         return
       case 'resize':
         session.resize(Number(frame.cols), Number(frame.rows))

@@ -19,7 +19,7 @@ export class PtyStore {
   private timer: ReturnType<typeof setInterval> | undefined
 
   /** `retainMs`: how long an exited session without a client keeps its output for replay. */
-  constructor(private readonly retainMs = 10 * 60_000) {}
+  constructor(public retainMs = 10 * 60_000) {}
 
   get size(): number {
     return this.sessions.size
