@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, realpathSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { groupAlive } from '../../core/process'
@@ -109,8 +109,9 @@ describe('PtySession on a terminal', () => {
     const groups = sessionGroups(s.pid!)
     expect(groups.length).toBeGreaterThanOrEqual(3) // the shell and two jobs, each its own group
     await s.kill()
-    await until('jobs to go', () => pidsWith('200.5').length === 0 && pidsWith('200.75').length === 0)
-    for (const g of groups) expect(groupAlive(g)).toBe(false)
+    expect(groups.filter(g => groupAlive(g))).toEqual([])
+    expect(pidsWith('200.5')).toEqual([])
+    expect(pidsWith('200.75')).toEqual([])
   })
 
   test('a command runs instead of the shell and its exit code is kept', async () => {
@@ -151,5 +152,13 @@ describe('PtySession on pipes', () => {
     s.attach(client, 0)
     await until('stdin closed', () => out.stdout.includes('closed'))
     await expect(s.write('x'.repeat(1 << 20))).rejects.toThrow()
+  })
+
+  test('a cwd removed before the first attach makes start throw (START_FAILED on the socket)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pty-gone-'))
+    rmSync(dir, { recursive: true })
+    const s = session(undefined, dir)
+    expect(() => s.start('pty')).toThrow()
+    expect(s.running).toBe(false)
   })
 })

@@ -23,6 +23,9 @@ export type PtySignal = (typeof SIGNALS)[number]
 /** Bytes of stdin a pipe-mode process may leave unread before writes fail. */
 const STDIN_BACKLOG = 8 << 20
 
+/** Upper bound on waiting for killed jobs to vanish. */
+const KILL_WAIT_MS = 2000
+
 /** How long to wait for output still in flight once the shell has exited. */
 const DRAIN_MS = 500
 
@@ -165,6 +168,11 @@ export class PtySession {
       await proc.kill('close')
     }
     for (const group of sessionGroups(proc.pid)) signalGroup(group, 'SIGKILL')
+    // Return once nothing of the terminal runs any more (SIGKILL is not instantaneous).
+    for (let delay = 5, waited = 0; sessionGroups(proc.pid).length > 0 && waited < KILL_WAIT_MS; waited += delay) {
+      await sleep(delay)
+      delay = Math.min(delay * 2, 50)
+    }
     await this.ended
     this.ring.release()
   }
