@@ -106,6 +106,13 @@ describe('proxy', () => {
     expect((await fetch(`${d.url}/proxy/${upstream.port}/x`)).status).toBe(401)
   })
 
+  test('a WebSocket upgrade to a port where nothing listens is 502 before the handshake', async () => {
+    const res = await d.fetch(`/proxy/${await freePort()}/ws`, {
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+    })
+    expect(res.status).toBe(502)
+  })
+
   test('WebSocket upgrades are relayed both ways, text and binary', async () => {
     const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/socket`, {
       headers: { 'X-EXECD-ACCESS-TOKEN': d.token },

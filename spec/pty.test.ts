@@ -160,6 +160,24 @@ describe('pty over WebSocket', () => {
     expect((await d.fetch(`/pty/${id}`)).status).toBe(404)
   })
 
+  test('output comes in frames of at most 32 KiB; the replay keeps the last 1 MiB at its true offset', async () => {
+    const total = 3 * 1024 * 1024
+    const id = await createSession({ command: `head -c ${total} /dev/zero | tr '\\0' a` })
+    const c = await PtyClient.connect(d, id, 'pty=0')
+    await c.until('exit', () => c.json('exit').length > 0)
+    const sizes = c.frames.flatMap(f => (f.kind === 'stdout' ? [f.text.length] : []))
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(total)
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(32 * 1024)
+    expect((await (await d.fetch(`/pty/${id}`)).json()).output_offset).toBe(total)
+    const again = await PtyClient.connect(d, id, 'since=0')
+    await again.until('close', () => again.closed !== null)
+    const replay = again.frames[0]
+    expect(replay.kind).toBe('replay')
+    if (replay.kind !== 'replay') return
+    expect(replay.offset).toBe(total - 1024 * 1024)
+    expect(replay.text.length).toBe(1024 * 1024)
+  })
+
   test('the upgrade needs the access token like every route', async () => {
     const id = await createSession()
     const res = await fetch(`${d.url}/pty/${id}/ws`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } })

@@ -63,7 +63,6 @@ export const pty: Plugin = {
         const conn = connection(session, {
           mode: query.pty === '0' ? 'pipe' : 'pty',
           since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
-          takeover,
         })
         conn.claim()
         if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {

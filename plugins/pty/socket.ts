@@ -15,7 +15,6 @@ export const TAKEN_OVER = { code: 4001, reason: 'TAKEN_OVER' } as const
 export interface ConnectOptions {
   mode: PtyMode
   since: number
-  takeover: boolean
 }
 
 interface Claim {
