@@ -4,6 +4,7 @@ import { createLogger, maskToken, parseLogLevel } from '../core/log'
 import { killAll, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
+import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import { configFrom } from './options'
 
@@ -26,7 +27,11 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Streams send a ping every 3 s; this only closes connections that went silent.
     idleTimeout: 120,
+    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts).
+    websocket: socketDispatch,
   })
+  // Routes reach the server (for server.upgrade) through the app, as under app.listen().
+  app.server = server as unknown as typeof app.server
   const stopReaper = startOrphanReaper(ownsPid, log)
 
   const token = config.get('access-token')

@@ -3,7 +3,7 @@
  * group (so a kill reaches grandchildren, issue #922 upstream), always awaited (so it is
  * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
  */
-import type { Subprocess } from 'bun'
+import type { Subprocess, TerminalOptions } from 'bun'
 import { readFileSync, readdirSync } from 'node:fs'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
@@ -31,6 +31,11 @@ export interface SpawnOptions {
   timeoutMs?: number
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
+  /**
+   * Run on a new pseudo-terminal instead of stdio: it becomes the controlling terminal of the
+   * child's new session, and `proc.terminal` writes, resizes and closes it.
+   */
+  terminal?: TerminalOptions
 }
 
 export interface OwnedProcess {
@@ -57,12 +62,15 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  // A terminal is the child's stdin, stdout and stderr at once.
+  const stdio = opts.terminal
+    ? {}
+    : { stdin: opts.stdin ?? 'ignore', stdout: opts.stdout ?? 'pipe', stderr: opts.stderr ?? 'pipe' }
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
-    stdin: opts.stdin ?? 'ignore',
-    stdout: opts.stdout ?? 'pipe',
-    stderr: opts.stderr ?? 'pipe',
+    ...stdio,
+    terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
     // setsid(): own session and process group, so signals to -pid reach every descendant

@@ -5,9 +5,11 @@
 import type { Plugin, Runtime } from '../core/plugin'
 import { files } from './files'
 import { metrics } from './metrics'
+import { proxy } from './proxy'
+import { pty } from './pty'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics, files]
+export const plugins: Plugin[] = [metrics, files, pty, proxy]
 
 /** Language runtimes, offered to the code section. */
 export const runtimes: Runtime[] = []
