@@ -13,6 +13,8 @@ const SHUTDOWN_LIMIT_MS = 4000
 
 export async function serve(flags: Record<string, unknown>): Promise<void> {
   const config = configFrom(flags)
+  // Children (commands, shells, interpreters) inherit execd's environment: never the token.
+  delete process.env.EXECD_ACCESS_TOKEN
   const log = createLogger(parseLogLevel(config.get('log-level')))
   const port = config.int('port')
   const hostname = config.string('host', '::')
