@@ -3,7 +3,8 @@
  * group (so a kill reaches grandchildren, issue #922 upstream), always awaited (so it is
  * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
  */
-import type { Subprocess } from 'bun'
+import type { Subprocess, TerminalOptions } from 'bun'
+import { readFileSync, readdirSync } from 'node:fs'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -30,12 +31,20 @@ export interface SpawnOptions {
   timeoutMs?: number
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
+  /**
+   * Run on a new pseudo-terminal instead of stdio: it becomes the controlling terminal of the
+   * child's new session, and `proc.terminal` writes, resizes and closes it.
+   */
+  terminal?: TerminalOptions
 }
 
 export interface OwnedProcess {
   /** Leader pid; also the process group id. */
   readonly pid: number
   readonly proc: Subprocess<any, any, any>
+  /** The child's stdout/stderr when spawned with 'pipe' (the default); throws otherwise. */
+  readonly stdout: ReadableStream<Uint8Array>
+  readonly stderr: ReadableStream<Uint8Array>
   /** Resolves once the leader has exited and been reaped. */
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
@@ -53,12 +62,15 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  // A terminal is the child's stdin, stdout and stderr at once.
+  const stdio = opts.terminal
+    ? {}
+    : { stdin: opts.stdin ?? 'ignore', stdout: opts.stdout ?? 'pipe', stderr: opts.stderr ?? 'pipe' }
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
-    stdin: opts.stdin ?? 'ignore',
-    stdout: opts.stdout ?? 'pipe',
-    stderr: opts.stderr ?? 'pipe',
+    ...stdio,
+    terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
     // setsid(): own session and process group, so signals to -pid reach every descendant
@@ -92,7 +104,24 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
-  const owned: OwnedProcess = { pid, proc, exited, signal, kill }
+  const piped = (name: 'stdout' | 'stderr') => () => {
+    const stream = proc[name]
+    if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
+    return stream as ReadableStream<Uint8Array>
+  }
+  const owned: OwnedProcess = {
+    pid,
+    proc,
+    exited,
+    signal,
+    kill,
+    get stdout() {
+      return piped('stdout')()
+    },
+    get stderr() {
+      return piped('stderr')()
+    },
+  }
   live.set(pid, owned)
   exited.then(() => live.delete(pid))
   if (opts.timeoutMs && opts.timeoutMs > 0) {
@@ -111,14 +140,37 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals | number): boolean
   }
 }
 
-/** True while any process of group `pgid` exists (zombies included). */
+/**
+ * True while a running (non-zombie) process of group `pgid` exists. Killed grandchildren are
+ * re-parented to PID 1, which may take seconds to reap them; a zombie holds no resources and
+ * cannot be killed further, so it does not count.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0)
-    return true
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  return liveMembers(pgid) > 0
+}
+
+function liveMembers(pgid: number): number {
+  let n = 0
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return 1 // no procfs: trust kill(2)
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue // not a pid
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z') n++
+    } catch {}
+  }
+  return n
 }
 
 async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {

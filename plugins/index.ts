@@ -5,11 +5,14 @@
 import type { Plugin, Runtime } from '../core/plugin'
 import { bash } from './bash'
 import { command } from './command'
+import { files } from './files'
 import { metrics } from './metrics'
+import { proxy } from './proxy'
+import { pty } from './pty'
 import { session } from './session'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics, command, session]
+export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session]
 
 /** Language runtimes, offered to the code section. */
 export const runtimes: Runtime[] = [bash]
