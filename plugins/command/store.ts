@@ -4,12 +4,12 @@
  * total log bytes), then their status and log are removed; only the newest few keep their
  * journal in memory. All log files live in one private temp dir, removed on close.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ExecEvent } from '../../core/events'
 import type { Journal } from '../../core/journal'
 import type { OwnedProcess } from '../../core/process'
+import { ownedTempDir } from '../../core/temp-dir'
 
 export interface CommandRecord {
   id: string
@@ -40,14 +40,18 @@ export interface RetentionLimits {
 }
 
 export class CommandStore {
-  readonly dir: string
+  private madeDir: string | undefined
   private readonly records = new Map<string, CommandRecord>()
   private readonly timer: ReturnType<typeof setInterval>
 
   constructor(readonly limits: RetentionLimits) {
-    this.dir = mkdtempSync(join(tmpdir(), 'execd-commands-'))
     this.timer = setInterval(() => this.prune(), 30_000)
     this.timer.unref?.()
+  }
+
+  /** Made on first use, so a process that runs no command leaves nothing behind. */
+  get dir(): string {
+    return (this.madeDir ??= ownedTempDir('execd-commands'))
   }
 
   logPathFor(id: string): string {
@@ -89,7 +93,7 @@ export class CommandStore {
   close(): void {
     clearInterval(this.timer)
     this.records.clear()
-    rmSync(this.dir, { recursive: true, force: true })
+    if (this.madeDir) rmSync(this.madeDir, { recursive: true, force: true })
   }
 
   private remove(r: CommandRecord): void {

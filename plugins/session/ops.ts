@@ -2,14 +2,13 @@
  * Bash sessions (CONTRACT §4): each session is one live bash (core/live-bash.ts), so cwd,
  * variables, functions and aliases persist between runs; runs of a session are serialized.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { mkdirSync, rmSync } from 'node:fs'
 import { ExecdError, PREFIX } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { LineSplitter } from '../../core/lines'
 import { LiveBash, type BashRunEnd, type BashStream } from '../../core/live-bash'
 import { describeExit } from '../../core/process'
+import { ownedTempDir } from '../../core/temp-dir'
 import { expandPath, resolveCwd } from '../../core/workdir'
 
 export interface RunRequest {
@@ -41,7 +40,7 @@ export class Sessions {
         throw invalid(`cannot create working directory ${cwd}: ${(err as Error).message}`)
       }
     }
-    this.dir ??= mkdtempSync(join(tmpdir(), 'execd-sessions-'))
+    this.dir ??= ownedTempDir('execd-sessions')
     const id = crypto.randomUUID()
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[k] = v
