@@ -51,6 +51,8 @@ export async function createApp(parts: AppParts) {
       openapi({
         provider: null,
         specPath: '/openapi.json',
+        // Document every method a route serves, OPTIONS too (the plugin hides it by default).
+        exclude: { methods: [] },
         documentation: {
           info: {
             title: 'execd',

@@ -76,4 +76,18 @@ describe('spawnOwned', () => {
     await spawnOwned(['true']).exited
     expect(liveProcessCount()).toBe(before)
   })
+
+  test('a terminal child runs on its own controlling terminal and is still owned', async () => {
+    let out = ''
+    const { promise: eof, resolve } = Promise.withResolvers<void>()
+    const p = spawnOwned(['bash', '-c', 'test -t 0 && test -t 1 && echo tty; stty size'], {
+      terminal: { cols: 100, rows: 30, data: (_t, bytes) => (out += new TextDecoder().decode(bytes)), exit: () => resolve() },
+    })
+    expect(p.proc.terminal).toBeDefined()
+    expect((await p.exited).code).toBe(0)
+    await eof
+    p.proc.terminal?.close()
+    expect(out).toContain('tty')
+    expect(out).toContain('30 100')
+  })
 })

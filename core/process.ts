@@ -3,7 +3,7 @@
  * group (so a kill reaches grandchildren, issue #922 upstream), always awaited (so it is
  * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
  */
-import type { Subprocess } from 'bun'
+import type { Subprocess, TerminalOptions } from 'bun'
 import { readFileSync, readdirSync } from 'node:fs'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
@@ -31,6 +31,11 @@ export interface SpawnOptions {
   timeoutMs?: number
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
+  /**
+   * Run on a new pseudo-terminal instead of stdio: it becomes the controlling terminal of the
+   * child's new session, and `proc.terminal` writes, resizes and closes it.
+   */
+  terminal?: TerminalOptions
 }
 
 export interface OwnedProcess {
@@ -57,12 +62,15 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  // A terminal is the child's stdin, stdout and stderr at once.
+  const stdio = opts.terminal
+    ? {}
+    : { stdin: opts.stdin ?? 'ignore', stdout: opts.stdout ?? 'pipe', stderr: opts.stderr ?? 'pipe' }
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
-    stdin: opts.stdin ?? 'ignore',
-    stdout: opts.stdout ?? 'pipe',
-    stderr: opts.stderr ?? 'pipe',
+    ...stdio,
+    terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
     // setsid(): own session and process group, so signals to -pid reach every descendant
@@ -87,7 +95,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     killedBy ??= reason
     killing ??= (async () => {
       signal('SIGTERM')
-      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), sleep(graceMs).then(() => false)])
+      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), idle(graceMs).then(() => false)])
       if (!termDone) signal('SIGKILL')
       const info = await exited
       await waitGroupGone(pid, 2000)
@@ -167,7 +175,7 @@ function liveMembers(pgid: number): number {
 
 async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {
   const start = Date.now()
-  await Promise.race([leaderExited, sleep(limitMs)])
+  await Promise.race([leaderExited, idle(limitMs)])
   await waitGroupGone(pgid, limitMs - (Date.now() - start))
 }
 
@@ -192,6 +200,9 @@ export const liveProcessCount = (): number => live.size
 export const ownsPid = (pid: number): boolean => live.has(pid)
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/** A sleep that does not keep the process alive (a finished kill must not delay a CLI's exit). */
+const idle = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms).unref?.())
 
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {

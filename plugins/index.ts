@@ -3,11 +3,16 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { bash } from './bash'
+import { command } from './command'
 import { files } from './files'
 import { metrics } from './metrics'
+import { proxy } from './proxy'
+import { pty } from './pty'
+import { session } from './session'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics, files]
+export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session]
 
 /** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = []
+export const runtimes: Runtime[] = [bash]
