@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   for (const row of selected) results.push(...(await runRow(row)))
   results.sort((a, b) => a.row.localeCompare(b.row, 'en', { numeric: true }))
   const table = renderTable(results)
-  const path = writeResults(results, runInfo(startedAt, { ...benchConfig }))
+  const path = writeResults(results, runInfo(startedAt, { ...benchConfig }), selected.length === ROWS.length)
   process.stdout.write(`\n${table}\n\nwritten: ${path}\n`)
   return results.some(r => r.error) ? 1 : 0
 }

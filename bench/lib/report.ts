@@ -104,14 +104,17 @@ const BENCH_DIR = join(import.meta.dir, '..')
 const START = '<!-- last-run:start -->'
 const END = '<!-- last-run:end -->'
 
-/** Writes bench/results/last.json and replaces the last-run section of bench/README.md. */
-export function writeResults(rows: readonly RowResult[], info: RunInfo): string {
+/**
+ * Writes bench/results/last.json and, for a run of every row, replaces the last-run section of
+ * bench/README.md (a partial run must not pass for the documented one).
+ */
+export function writeResults(rows: readonly RowResult[], info: RunInfo, updateReadme: boolean): string {
   const dir = join(BENCH_DIR, 'results')
   mkdirSync(dir, { recursive: true })
   const jsonPath = join(dir, 'last.json')
   writeFileSync(jsonPath, JSON.stringify({ ...info, rows }, null, 2) + '\n')
   const readme = join(BENCH_DIR, 'README.md')
-  if (existsSync(readme)) {
+  if (updateReadme && existsSync(readme)) {
     const text = readFileSync(readme, 'utf8')
     const a = text.indexOf(START)
     const b = text.indexOf(END)
