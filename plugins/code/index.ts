@@ -32,6 +32,6 @@ export const code: Plugin = {
     ctx.registry.provide(CODE, svc)
     ctx.registry.require(INTERRUPTS).add(10, id => svc.interrupt(id))
   },
-  routes: ctx => codeRoutes(ctx.registry.require(CODE)),
+  routes: ctx => codeRoutes(ctx.registry.require(CODE), ctx.registry.require(INTERRUPTS)),
   close: () => service?.close(),
 }

@@ -1,13 +1,14 @@
 /** HTTP routes of the code section (CONTRACT §3): thin over CodeService. */
 import { Elysia, t } from 'elysia'
-import { emptyOk, json } from '../../core/errors'
+import { ExecdError, emptyOk, json } from '../../core/errors'
+import type { InterruptHub } from '../../core/interrupts'
 import { sseResponse } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
 
 const IdParams = t.Object({ contextId: t.String() })
 
-export const codeRoutes = (code: CodeService) =>
+export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
   new Elysia({ name: 'api/code', detail: { tags: ['code'] } })
     .post('/code/context', async ({ body }) => json(await code.createContext(body.language ?? '', body.cwd)), {
       body: CreateContextBody,
@@ -49,6 +50,14 @@ export const codeRoutes = (code: CodeService) =>
     }, {
       body: RunCodeBody,
       detail: { summary: 'Run code in a context (or as a shell command without a language), streamed as SSE', responses: SSE_RESPONSE },
+    })
+    .delete('/code', async ({ query }) => {
+      // The shared handler of the reference: the id may also name a command or a session.
+      if (!(await interrupts.interrupt(query.id))) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${query.id} not found`)
+      return emptyOk()
+    }, {
+      query: t.Object({ id: t.String({ description: 'a context id (or an execution, command or session id)' }) }),
+      detail: { summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)' },
     })
     .get('/code/executions/:executionId/events', ({ params, query, headers }) => {
       const after = Number(headers['last-event-id'] ?? query.after ?? 0)

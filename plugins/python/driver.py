@@ -83,11 +83,65 @@ class _Forwarder(object):
                 pending = pending[len(pending) - keep:]
 
 
+class _StreamWriter(io.TextIOBase):
+    """sys.stdout/sys.stderr: sent as events by the writing thread itself, so stdout, stderr and
+    results keep the order the cell wrote them in. Line-buffered; fileno() is the fd pipe."""
+
+    def __init__(self, kind, fd):
+        self.kind = kind
+        self.fd = fd
+        self.pending = []
+        self.lock = threading.Lock()
+        self.buffer = _BytesSink(self)
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError('write() argument must be str, not %s' % type(text).__name__)
+        if text:
+            with self.lock:
+                self.pending.append(text)
+            if '\n' in text:
+                self.flush()
+        return len(text)
+
+    def flush(self):
+        with self.lock:
+            text = ''.join(self.pending)
+            self.pending = []
+        if text:
+            _send({'type': self.kind, 'text': text})
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self.fd
+
+    @property
+    def encoding(self):
+        return 'utf-8'
+
+
+class _BytesSink(object):
+    def __init__(self, owner):
+        self.owner = owner
+        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
+
+    def write(self, data):
+        self.owner.write(self.decoder.decode(bytes(data)))
+        return len(data)
+
+    def flush(self):
+        self.owner.flush()
+
+
 _orig_stderr_fd = os.dup(2)
 _forwarders = [_Forwarder(1, 'stdout'), _Forwarder(2, 'stderr')]
-sys.stdout = io.TextIOWrapper(io.FileIO(1, 'w', closefd=False), encoding='utf-8', errors='backslashreplace', line_buffering=True)
-sys.stderr = io.TextIOWrapper(io.FileIO(2, 'w', closefd=False), encoding='utf-8', errors='backslashreplace', line_buffering=True)
-sys.__stdout__, sys.__stderr__ = sys.stdout, sys.stderr
+sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
+sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
 try:
     import faulthandler
     faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False))
