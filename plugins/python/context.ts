@@ -24,6 +24,7 @@ export class PythonContext implements RuntimeContext {
   private exit: ExitInfo | undefined
   private closing = false
   private stderrTail = ''
+  private readonly stderrDone: Promise<void>
 
   private constructor(
     private readonly proc: OwnedProcess,
@@ -34,7 +35,7 @@ export class PythonContext implements RuntimeContext {
       this.exit = info
       channel.close()
     })
-    void this.collectStderr()
+    this.stderrDone = this.collectStderr()
   }
 
   /** Spawns the interpreter and waits for the driver's `ready`. */
@@ -85,6 +86,7 @@ export class PythonContext implements RuntimeContext {
       }
       // The channel closed without `done`: the interpreter died in the cell.
       await within(this.proc.exited, 2000)
+      await within(this.stderrDone, 500)
       yield this.deathEvent()
     } finally {
       this.running = false
