@@ -32,7 +32,8 @@ export async function execCode(language: string | undefined, code: string[], opt
     if (eq <= 0) throw new ExecdError('INVALID_REQUEST_BODY', `--env wants KEY=VALUE, got '${pair}'`)
     process.env[pair.slice(0, eq)] = pair.slice(eq + 1)
   }
-  const config = configFrom(options)
+  // One context, then exit: no spare interpreter to keep ready.
+  const config = configFrom({ 'python-spare': '0', ...options })
   const ctx = await createContext({ plugins, runtimes, config, log: createLogger('warn') })
   const service = ctx.registry.require(CODE)
   try {

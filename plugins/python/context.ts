@@ -67,6 +67,13 @@ export class PythonContext implements RuntimeContext {
     return this.proc.pid
   }
 
+  /** Moves an idle (spare) interpreter to a context's cwd. */
+  async chdir(cwd: string): Promise<void> {
+    await this.channel.send({ chdir: cwd })
+    const reply = await within(this.channel.next(), 5000)
+    if (reply === 'timeout' || reply?.type !== 'done') throw new Error(`the python interpreter did not change to ${cwd}`)
+  }
+
   async *run(code: string): AsyncGenerator<ExecEvent> {
     if (this.running) throw new Error('a cell is already running in this context')
     this.running = true
