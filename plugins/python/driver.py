@@ -11,6 +11,7 @@ import codecs
 import io
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -42,6 +43,7 @@ class _Forwarder(object):
         os.dup2(w, fd)
         os.close(w)
         self.r = r
+        self.busy = False  # holds bytes read from the pipe but not yet sent
         self.synced = threading.Event()
         self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
         t = threading.Thread(target=self.loop, name='execd-' + kind, daemon=True)
@@ -55,6 +57,8 @@ class _Forwarder(object):
     def loop(self):
         pending = b''
         while True:
+            select.select([self.r], [], [])
+            self.busy = True  # before the read: _sync_output checks the pipe, then this flag
             chunk = os.read(self.r, 65536)
             if not chunk:
                 return
@@ -75,6 +79,7 @@ class _Forwarder(object):
             if len(pending) > keep:
                 self.emit(pending[:len(pending) - keep])
                 pending = pending[len(pending) - keep:]
+            self.busy = bool(pending)
 
 
 class _StreamWriter(io.TextIOBase):
@@ -151,6 +156,10 @@ def _sync_output():
         except Exception:
             pass
     for fd, fw in ((1, _forwarders[0]), (2, _forwarders[1])):
+        # Nothing in the pipe and nothing held by the forwarder: already in order (the common case).
+        readable = select.select([fw.r], [], [], 0)[0]
+        if not readable and not fw.busy:
+            continue
         fw.synced.clear()
         try:
             os.write(fd, _SENTINEL)
