@@ -38,8 +38,9 @@ export async function execCode(language: string | undefined, code: string[], opt
   const service = ctx.registry.require(CODE)
   try {
     if (options.list) return await listLanguages(service, !!options.json)
-    if (!language) throw new ExecdError('INVALID_REQUEST_BODY', 'which language? (execd exec --list shows them)')
+    if (!language) return usage('which language? (execd exec --list shows them)')
     const source = await readSource(code, options.file)
+    if (source === undefined) return usage('no code: pass it as an argument, with -f FILE, or on stdin (-)')
     const context = await service.contexts.create(language, options.cwd)
     const execution = service.executions.start(context, source)
     let interrupted = 0
@@ -74,12 +75,18 @@ async function listLanguages(service: { languages(): Promise<{ language: string;
   return 0
 }
 
-async function readSource(code: string[], file: string | undefined): Promise<string> {
+/** Usage errors exit 2, like the other verbs. */
+function usage(message: string): number {
+  process.stderr.write(`execd: ${message}\n`)
+  return 2
+}
+
+async function readSource(code: string[], file: string | undefined): Promise<string | undefined> {
   if (file === '-' || (!file && code.length === 1 && code[0] === '-')) return await Bun.stdin.text()
   if (file) return await Bun.file(file).text()
   if (code.length) return code.join(' ')
   if (!process.stdin.isTTY) return await Bun.stdin.text()
-  throw new ExecdError('INVALID_REQUEST_BODY', 'no code: pass it as an argument, with -f FILE, or on stdin (-)')
+  return undefined
 }
 
 /** Prints one event for people; returns how many image files it wrote. */

@@ -44,6 +44,13 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     expect(events[4].results.text).toBe('2')
   })
 
+  test('no language is a usage error (exit 2); an unknown one names the available ones (exit 1)', () => {
+    expect(execd([]).code).toBe(2)
+    const r = execd(['cobol', '1'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('python')
+  })
+
   test('--list shows python and whether it is available', () => {
     const r = execd(['--list', '--json'])
     const languages = r.stdout.trim().split('\n').map(l => JSON.parse(l))

@@ -66,7 +66,8 @@ export class ExecutionStore {
       running.escalated = true
       ctx.lostReason = `the cell ignored an interrupt for ${this.interruptGraceMs} ms and its interpreter was killed`
       await ctx.live?.close()
-      await running.done
+      // A runtime that does not notice its own death must not hang the caller.
+      await within(running.done, 5000)
     }
     return true
   }
