@@ -65,3 +65,26 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
     expect(events.at(-1)?.error?.evalue).toContain('signal: killed')
   })
 })
+
+describe.skipIf(!available)('python interrupts', () => {
+  test('an interrupt sent before the cell started still interrupts it', async () => {
+    const ctx = await start()
+    const events: ExecEvent[] = []
+    const running = (async () => {
+      for await (const e of ctx.run('import time\ntime.sleep(30)')) events.push(e)
+    })()
+    await ctx.interrupt() // at once: the driver has not even read the cell yet
+    await running
+    expect(events.at(-1)?.error?.ename).toBe('KeyboardInterrupt')
+    expect(ctx.alive).toBe(true)
+  })
+
+  test('a late interrupt, after the cell finished, does not touch the next cell', async () => {
+    const ctx = await start()
+    await run(ctx, 'x = 1')
+    await ctx.interrupt()
+    ctx['proc'].signal('SIGINT') // a SIGINT arriving while idle is ignored by the driver
+    const events = await run(ctx, 'import time\ntime.sleep(0.2)\nx')
+    expect(events.at(-1)?.results?.['text/plain']).toBe('1')
+  })
+})

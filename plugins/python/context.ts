@@ -21,6 +21,9 @@ export interface PythonStart {
 
 export class PythonContext implements RuntimeContext {
   private running = false
+  /** The driver said the cell started: a SIGINT now reaches the cell, not the idle loop. */
+  private started = false
+  private interruptPending = false
   private exit: ExitInfo | undefined
   private closing = false
   private stderrTail = ''
@@ -87,6 +90,11 @@ export class PythonContext implements RuntimeContext {
         const msg = await this.channel.next()
         if (!msg) break
         if (msg.type === 'done') return
+        if (msg.type === 'started') {
+          this.started = true
+          if (this.interruptPending) this.proc.signal('SIGINT')
+          continue
+        }
         if (!FORWARDED.has(msg.type)) continue
         const { type, ...fields } = msg
         yield makeEvent(type as EventType, fields)
@@ -97,12 +105,16 @@ export class PythonContext implements RuntimeContext {
       yield this.deathEvent()
     } finally {
       this.running = false
+      this.started = false
+      this.interruptPending = false
     }
   }
 
   async interrupt(): Promise<void> {
     // The whole group, so a subprocess the cell waits on (subprocess.run, os.system) stops too.
-    if (this.running && this.alive) this.proc.signal('SIGINT')
+    if (!this.running || !this.alive) return
+    if (this.started) this.proc.signal('SIGINT')
+    else this.interruptPending = true // the cell is on its way: interrupt it as soon as it starts
   }
 
   async close(): Promise<void> {

@@ -428,6 +428,8 @@ def _cell(source):
     try:
         _running = True
         try:
+            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees this.
+            _send({'type': 'started'})
             _execute(source, filename)
             _show_figures()
         finally:
