@@ -130,6 +130,17 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     expect(resultText(await runCode(d, 'kept', { id }))).toEqual(['5'])
   })
 
+  test('DELETE /code?id= also takes the execution id of a running cell', async () => {
+    const id = await createContext(d, 'python')
+    const res = await postJson(d, '/code', { code: 'import time\ntime.sleep(30)', context: { id } })
+    const executionId = res.headers.get('EXECD-EXECUTION-ID')!
+    const reading = readSse(res)
+    await Bun.sleep(200)
+    expect((await d.fetch(`/code?id=${executionId}`, { method: 'DELETE' })).status).toBe(200)
+    const events = (await reading).map(f => f.data)
+    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+  }, 20_000)
+
   test('interrupting an idle context succeeds and changes nothing', async () => {
     const id = await createContext(d, 'python')
     await runCode(d, 'z = 1', { id })
