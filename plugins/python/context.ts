@@ -4,11 +4,15 @@ import type { Logger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { describeExit, spawnOwned, within, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { LineChannel } from './channel'
+import cellsSource from './cells.py' with { type: 'text' }
 import driverSource from './driver.py' with { type: 'text' }
+import resultsSource from './results.py' with { type: 'text' }
 
 const FORWARDED = new Set<EventType>(['stdout', 'stderr', 'execution_count', 'result', 'error'])
 const STDERR_TAIL = 4096
-// The driver arrives as argv[1] and runs under its own file name, so tracebacks can hide it.
+// The driver (three files, one program) arrives as argv[1] and runs under its own file name,
+// so tracebacks can hide it.
+const DRIVER = [driverSource, resultsSource, cellsSource].join('\n')
 const BOOTSTRAP = "import sys; exec(compile(sys.argv[1], '<execd-driver>', 'exec'))"
 
 export interface PythonStart {
@@ -43,7 +47,7 @@ export class PythonContext implements RuntimeContext {
 
   /** Spawns the interpreter and waits for the driver's `ready`. */
   static async start(opts: PythonStart): Promise<PythonContext> {
-    const proc = spawnOwned([opts.python, '-u', '-c', BOOTSTRAP, driverSource], {
+    const proc = spawnOwned([opts.python, '-u', '-c', BOOTSTRAP, DRIVER], {
       cwd: opts.cwd,
       env: { ...opts.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', MPLBACKEND: opts.env.MPLBACKEND ?? 'Agg' },
       stdin: 'ignore',
