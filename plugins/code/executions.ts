@@ -107,7 +107,7 @@ export class ExecutionStore {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      await journal.append(errorEvent(err instanceof ExecdError ? 'RuntimeError' : 'RuntimeError', message, [message]))
+      await journal.append(errorEvent('RuntimeError', message, [message]))
     } finally {
       if (ctx.running === running) ctx.running = undefined
       cellDone()

@@ -8,7 +8,7 @@ import type { ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
 import { ServiceKey } from '../../core/registry'
-import { COMMAND_RUNNER, type CommandRunner } from '../../core/services'
+import type { CommandRunner } from '../../core/services'
 import type { SseItem } from '../../core/sse'
 import { ContextStore, type CodeContext } from './contexts'
 import { ExecutionStore, type Execution } from './executions'
@@ -106,5 +106,3 @@ const info = (ctx: CodeContext): ContextInfo => ({ id: ctx.id, language: ctx.lan
 
 /** The code service for CLI verbs (`execd exec`) that run without HTTP. */
 export const CODE = new ServiceKey<CodeService>('code')
-
-export { COMMAND_RUNNER }
