@@ -139,24 +139,48 @@ def _show_figures(*args, **kwargs):
     plt.close('all')
 
 
-class _PyplotHook(object):
-    """Replaces pyplot.show once pyplot is imported (and only then: no matplotlib at startup)."""
+def _patch_pyplot(module):
+    module.show = _show_figures
+
+
+def _patch_ipython_display(module):
+    # Without a running IPython shell, IPython's display() only prints reprs; ours emits results.
+    if 'display' in vars(module):  # not hasattr: IPython.core.display warns on a lookup
+        module.display = display
+
+
+_PATCHES = {
+    'matplotlib.pyplot': _patch_pyplot,
+    'IPython.core.display_functions': _patch_ipython_display,
+    'IPython.core.display': _patch_ipython_display,
+    'IPython.display': _patch_ipython_display,
+}
+
+
+class _PostImportHook(object):
+    """Patches a few modules right after they are imported (so none is imported at startup)."""
+
+    def __init__(self):
+        self.finding = set()
 
     def find_spec(self, name, path, target=None):
-        if name != 'matplotlib.pyplot':
+        if name not in _PATCHES or name in self.finding:
             return None
-        sys.meta_path.remove(self)
         import importlib.util
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.loader is None:
+        self.finding.add(name)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.finding.discard(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
             return spec
         original = spec.loader.exec_module
 
         def exec_module(module):
             original(module)
-            module.show = _show_figures
+            _PATCHES[name](module)
         spec.loader.exec_module = exec_module
         return spec
 
 
-sys.meta_path.insert(0, _PyplotHook())
+sys.meta_path.insert(0, _PostImportHook())
