@@ -22,6 +22,8 @@ export interface ContextInfo {
 export interface RunRequest {
   code: string
   context?: { id?: string; language?: string }
+  /** false: fail at once (ContextBusy error event) instead of queueing behind other work. */
+  wait?: boolean
 }
 
 /** Languages the reference runs as shell commands rather than in a context. */
@@ -84,7 +86,7 @@ export class CodeService {
     if (language && ctx.language !== language) {
       throw new ExecdError('INVALID_REQUEST_BODY', `context ${ctx.id} runs ${ctx.language}, not ${language}`)
     }
-    const execution = this.executions.start(ctx, req.code)
+    const execution = this.executions.start(ctx, req.code, { failIfBusy: req.wait === false })
     return { execution, events: execution.journal.read(0) }
   }
 
