@@ -30,6 +30,12 @@ export interface SpawnOptions {
   timeoutMs?: number
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
+  /**
+   * Opens an IPC channel to a Bun/Node child (a protocol channel that never mixes with the
+   * child's stdout); messages arrive here, `proc.send()` answers.
+   */
+  ipc?: (message: unknown) => void
+  serialization?: 'json' | 'advanced'
 }
 
 export interface OwnedProcess {
@@ -61,6 +67,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     stderr: opts.stderr ?? 'pipe',
     uid: opts.uid,
     gid: opts.gid,
+    ...(opts.ipc ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' } : {}),
     // setsid(): own session and process group, so signals to -pid reach every descendant
     // that did not move itself elsewhere, and a terminal's signals never reach them.
     detached: true,
