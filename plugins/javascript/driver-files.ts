@@ -5,7 +5,7 @@
 import { existsSync, rmSync } from 'node:fs'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { driverSources, happyDomBundle } from './embed.ts' with { type: 'macro' }
 
 const SOURCES: Record<string, string> = driverSources()
@@ -36,4 +36,10 @@ async function writeAll(): Promise<DriverFiles> {
   await writeFile(dom, HAPPY_DOM)
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   return { driver: join(dir, 'driver.ts'), dom }
+}
+
+/** Removes the dir now (tests; `bun test` does not emit 'exit'); the next start writes it again. */
+export async function removeDriverFiles(): Promise<void> {
+  const f = await written?.catch(() => undefined)
+  if (f) rmSync(dirname(f.driver), { recursive: true, force: true })
 }

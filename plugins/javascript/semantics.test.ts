@@ -3,7 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RuntimeContext } from '../../core/plugin'
 import { javascript } from '.'
-import { errorOf, resultOf, runCell, startJs, tempDir, textOf } from './test-context'
+import { removeTempFiles, errorOf, resultOf, runCell, startJs, tempDir, textOf } from './test-context'
+
+afterAll(removeTempFiles)
 
 describe('javascript cells', () => {
   let ctx: RuntimeContext
