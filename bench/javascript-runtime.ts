@@ -1,0 +1,40 @@
+/**
+ * Context creation time and warm round trip of the javascript runtime, called directly (no
+ * HTTP), so the numbers are the runtime's own. Run from sources (`bun run`, the interpreter is
+ * bun) or compiled (`bun build --compile bench/javascript-runtime.ts`, the interpreter is that
+ * executable, as with dist/execd): `[runs]` defaults to 200.
+ */
+import { Config } from '../core/config'
+import { createLogger } from '../core/log'
+import { javascript } from '../plugins/javascript'
+
+const runs = Number(process.argv[2] ?? 200)
+const config = new Config({}, javascript.options ?? [])
+const log = createLogger('silent')
+const env = process.env as Record<string, string>
+
+const stats = (ms: number[]) => {
+  const s = [...ms].sort((a, b) => a - b)
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2)
+  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms (n=${s.length})`
+}
+
+for (const language of ['javascript', 'typescript']) {
+  const starts: number[] = []
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now()
+    const ctx = await javascript.start({ language, cwd: process.cwd(), env, config, log })
+    starts.push(performance.now() - t0)
+    await ctx.close()
+  }
+  const ctx = await javascript.start({ language, cwd: process.cwd(), env, config, log })
+  for await (const _ of ctx.run('let x = 1')) void _
+  const trips: number[] = []
+  for (let i = 0; i < runs + 20; i++) {
+    const t0 = performance.now()
+    for await (const _ of ctx.run('x + 1')) void _
+    if (i >= 20) trips.push(performance.now() - t0)
+  }
+  await ctx.close()
+  console.log(`${language} (interpreter ${process.execPath}): context start ${stats(starts)}; warm x + 1 ${stats(trips)}`)
+}
