@@ -21,8 +21,18 @@ delete process.env.EXECD_JS_LANGUAGE
 delete process.env.EXECD_JS_DOM
 const driverDir = dirname(import.meta.path)
 
+// Cells share this global scope: `let process = 1` must not cut the driver off.
+const proc = process
+const inspect = Bun.inspect
+const sendRaw = process.send!.bind(process)
+const CHUNK = 1 << 20
+
 const send = (m: Message) => {
-  if (process.connected) process.send!(m)
+  if (!proc.connected) return
+  // One huge write as one message would be one huge allocation in the daemon too.
+  if (typeof m.text === 'string' && m.text.length > CHUNK) {
+    for (let i = 0; i < m.text.length; i += CHUNK) sendRaw({ t: m.t, text: m.text.slice(i, i + CHUNK) })
+  } else sendRaw(m)
 }
 
 captureOutput()
@@ -34,17 +44,17 @@ let interruptRunning: ((e: Error) => void) | null = null
 let cellNumber = 0
 let queue = Promise.resolve()
 
-process.on('SIGINT', () => {
+proc.on('SIGINT', () => {
   if (!interruptRunning) return
   const e = new Error('interrupted')
   e.name = 'KeyboardInterrupt'
   interruptRunning(e)
 })
 // A timer or promise of an earlier cell failing must not kill the context: report it.
-process.on('uncaughtException', e => send({ t: 'stderr', text: `Uncaught ${Bun.inspect(e)}\n` }))
-process.on('unhandledRejection', e => send({ t: 'stderr', text: `Unhandled rejection: ${Bun.inspect(e)}\n` }))
-process.on('disconnect', () => process.exit(0))
-process.on('message', (m: Message) => {
+proc.on('uncaughtException', e => send({ t: 'stderr', text: `Uncaught ${inspect(e)}\n` }))
+proc.on('unhandledRejection', e => send({ t: 'stderr', text: `Unhandled rejection: ${inspect(e)}\n` }))
+proc.on('disconnect', () => proc.exit(0))
+proc.on('message', (m: Message) => {
   if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code)))
 })
 send({ t: 'ready', bun: Bun.version, language })
@@ -52,8 +62,8 @@ send({ t: 'ready', bun: Bun.version, language })
 async function runCell(code: string): Promise<void> {
   const cellName = `cell-${++cellNumber}`
   try {
-    const cwd = process.cwd()
-    ;(globalThis as Record<string, unknown>).require = createRequire(`${cwd}/`)
+    const cwd = proc.cwd()
+    provideRequire(cwd)
     const cell = prepareCell(code, language, cwd, cellName)
     const interrupted = new Promise<never>((_, reject) => (interruptRunning = reject))
     let out: unknown = (0, eval)(cell.script)
@@ -66,6 +76,15 @@ async function runCell(code: string): Promise<void> {
     interruptRunning = null
     send({ t: 'done' })
   }
+}
+
+let ourRequire: unknown
+
+/** A `require` for the cwd (which a cell may change), unless the user declared their own. */
+function provideRequire(cwd: string): void {
+  const g = globalThis as Record<string, unknown>
+  if (g.require !== undefined && g.require !== ourRequire) return
+  ourRequire = g.require = createRequire(`${cwd}/`)
 }
 
 /** replMode returns the last expression as `{__proto__: null, value}`. */

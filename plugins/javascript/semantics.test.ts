@@ -130,3 +130,13 @@ test('both languages are available, run by the execd executable itself', async (
   expect(langs.map(l => [l.language, l.available])).toEqual([['javascript', true], ['typescript', true]])
   expect(langs[0]!.detail).toContain(Bun.version)
 })
+
+test('a cell may shadow process and require without cutting off the driver', async () => {
+  const ctx = await startJs()
+  try {
+    await runCell(ctx, 'let process = 1\nlet require = () => 5')
+    expect(resultOf(await runCell(ctx, 'process + require()'))?.['text/plain']).toBe('6')
+  } finally {
+    await ctx.close()
+  }
+})
