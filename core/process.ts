@@ -31,7 +31,13 @@ export interface SpawnOptions {
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
   /**
-   * Opens an IPC channel to a Bun/Node child (a protocol channel that never mixes with the
+   * Extra child fds from 3 on; each 'pipe' becomes a bidirectional socketpair whose parent end
+   * is in `fds` (a runtime's protocol channel, kept apart from the user's stdout). The caller
+   * closes those parent fds when done: Bun does not.
+   */
+  extraFds?: 'pipe'[]
+  /**
+   * Opens Bun's IPC channel to a Bun/Node child (a protocol channel that never mixes with the
    * child's stdout); messages arrive here, `proc.send()` answers.
    */
   ipc?: (message: unknown) => void
@@ -42,6 +48,8 @@ export interface OwnedProcess {
   /** Leader pid; also the process group id. */
   readonly pid: number
   readonly proc: Subprocess<any, any, any>
+  /** Parent ends of `extraFds`, in order (child fd 3, 4, ...). */
+  readonly fds: number[]
   /** Resolves once the leader has exited and been reaped. */
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
@@ -59,12 +67,11 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  const stdio = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])]
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
-    stdin: opts.stdin ?? 'ignore',
-    stdout: opts.stdout ?? 'pipe',
-    stderr: opts.stderr ?? 'pipe',
+    stdio: stdio as ['ignore', 'pipe', 'pipe'],
     uid: opts.uid,
     gid: opts.gid,
     ...(opts.ipc ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' } : {}),
@@ -99,7 +106,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
-  const owned: OwnedProcess = { pid, proc, exited, signal, kill }
+  const fds = ((proc as unknown as { stdio?: unknown[] }).stdio ?? []).slice(3) as number[]
+  const owned: OwnedProcess = { pid, proc, fds, exited, signal, kill }
   live.set(pid, owned)
   exited.then(() => live.delete(pid))
   if (opts.timeoutMs && opts.timeoutMs > 0) {
