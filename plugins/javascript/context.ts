@@ -4,13 +4,11 @@
  */
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
-import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { driverFiles } from './driver-files'
 import { EventQueue } from './event-queue'
 
 export interface JsContextOptions extends StartOptions {
-  /** ms a cell may ignore SIGINT (a busy synchronous loop) before the interpreter is killed. */
-  interruptGraceMs: number
   startTimeoutMs: number
 }
 
@@ -27,7 +25,6 @@ export class JsContext implements RuntimeContext {
   private strayBytes = 0
   private count = 0
   private exit: ExitInfo | undefined
-  private escalated = false
   private closed = false
   private ready!: { resolve: () => void; reject: (e: Error) => void }
   private proc!: OwnedProcess
@@ -70,7 +67,7 @@ export class JsContext implements RuntimeContext {
 
   async *run(code: string): AsyncGenerator<ExecEvent> {
     if (!this.alive) {
-      yield errorEvent('InterpreterExited', this.deathText())
+      yield this.deathEvent()
       return
     }
     if (this.current) throw new Error('a cell is already running in this context')
@@ -92,17 +89,14 @@ export class JsContext implements RuntimeContext {
     }
   }
 
+  /**
+   * SIGINT to the group: the driver settles an awaiting cell with KeyboardInterrupt, and a
+   * subprocess the cell waits on stops too. The driver handles SIGINT on its event loop, so a
+   * busy synchronous loop never sees it: the code section then kills the interpreter after its
+   * grace period (`close()`), and reports the state as lost.
+   */
   async interrupt(): Promise<void> {
-    const queue = this.current
-    if (!queue || !this.alive) return
-    this.proc.signal('SIGINT')
-    // SIGINT is handled on the child's event loop, so a synchronous loop never sees it.
-    const stopped = await Promise.race([queue.finished.then(() => true), sleep(this.opts.interruptGraceMs).then(() => false)])
-    if (!stopped && !queue.isEnded) {
-      this.escalated = true
-      await this.proc.kill('interrupt', 500)
-    }
-    await queue.finished
+    if (this.current && this.alive) this.proc.signal('SIGINT')
   }
 
   async close(): Promise<void> {
@@ -161,19 +155,16 @@ export class JsContext implements RuntimeContext {
     this.ready.reject(new Error(`${this.opts.language} interpreter exited at start (${describeExit(info)})${early ? `: ${early}` : ''}`))
     const queue = this.current
     if (!queue || queue.isEnded) return
-    if (this.escalated) {
-      queue.push(errorEvent('KeyboardInterrupt', this.deathText(), ['the cell did not stop on SIGINT (a synchronous loop?)']))
-    } else {
-      queue.push(errorEvent('InterpreterExited', this.deathText(), [describeExit(info)]))
-    }
+    queue.push(this.deathEvent())
     queue.end()
   }
 
-  private deathText(): string {
-    const lang = this.opts.language
-    if (this.escalated) return `interrupted: the ${lang} interpreter was killed and restarts with its state lost`
-    if (this.closed && this.exit?.killedBy === 'close') return `the ${lang} context was closed`
-    return `the ${lang} interpreter exited (${this.exit ? describeExit(this.exit) : 'not running'}); its state is lost`
+  /** The name the python runtime and the code section use for a lost interpreter. */
+  private deathEvent(): ExecEvent {
+    const cause = this.exit ? describeExit(this.exit) : 'not running'
+    const by = this.closed || this.exit?.killedBy ? 'was stopped by execd' : 'died'
+    const evalue = `the ${this.opts.language} interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
+    return errorEvent('DeadKernelError', evalue, [evalue])
   }
 }
 

@@ -9,14 +9,6 @@ const LANGUAGES = ['javascript', 'typescript'] as const
 
 export const javascript: Runtime = {
   name: 'javascript',
-  options: [
-    {
-      flag: 'js-interrupt-grace',
-      env: 'EXECD_JS_INTERRUPT_GRACE_MS',
-      description: 'ms a javascript/typescript cell may ignore an interrupt before its interpreter is restarted',
-      default: '2000',
-    },
-  ],
 
   async languages(): Promise<LanguageInfo[]> {
     // Every Bun executable can act as Bun; nothing to probe.
@@ -28,10 +20,6 @@ export const javascript: Runtime = {
     if (!(LANGUAGES as readonly string[]).includes(opts.language)) {
       throw new Error(`the javascript runtime does not serve '${opts.language}'`)
     }
-    return JsContext.start({
-      ...opts,
-      interruptGraceMs: opts.config.int('js-interrupt-grace', 2000),
-      startTimeoutMs: 20_000,
-    })
+    return JsContext.start({ ...opts, startTimeoutMs: 20_000 })
   },
 }
