@@ -2,8 +2,11 @@
  * Context creation time and warm round trip of the javascript runtime, called directly (no
  * HTTP), so the numbers are the runtime's own. Run from sources (`bun run`, the interpreter is
  * bun) or compiled (`bun build --compile bench/javascript-runtime.ts`, the interpreter is that
- * executable, as with dist/execd): `[runs]` defaults to 200.
+ * executable, as with dist/execd): `[runs]` defaults to 200. Then, when dist/execd exists, the
+ * same over HTTP + SSE: `POST /code/context` and a warm `POST /code` of `x + 1`.
  */
+import { existsSync } from 'node:fs'
+import { BIN, postJson, readSse, startDaemon } from '../spec/harness'
 import { Config } from '../core/config'
 import { createLogger } from '../core/log'
 import { javascript } from '../plugins/javascript'
@@ -37,4 +40,31 @@ for (const language of ['javascript', 'typescript']) {
   }
   await ctx.close()
   console.log(`${language} (interpreter ${process.execPath}): context start ${stats(starts)}; warm x + 1 ${stats(trips)}`)
+}
+
+if (existsSync(BIN)) {
+  const d = await startDaemon()
+  try {
+    for (const language of ['javascript', 'typescript']) {
+      const creates: number[] = []
+      let id = ''
+      for (let i = 0; i < 10; i++) {
+        const t0 = performance.now()
+        id = ((await (await postJson(d, '/code/context', { language })).json()) as { id: string }).id
+        creates.push(performance.now() - t0)
+      }
+      const cell = async (code: string) => readSse(await postJson(d, '/code', { code, context: { id, language } }))
+      await cell('let x = 1')
+      const trips: number[] = []
+      for (let i = 0; i < runs + 20; i++) {
+        const t0 = performance.now()
+        await cell('x + 1')
+        if (i >= 20) trips.push(performance.now() - t0)
+      }
+      await d.fetch(`/code/contexts?language=${language}`, { method: 'DELETE' })
+      console.log(`${language} over HTTP (${BIN}): POST /code/context ${stats(creates)}; warm x + 1 ${stats(trips)}`)
+    }
+  } finally {
+    await d.stop()
+  }
 }
