@@ -41,6 +41,11 @@ describe('rich results', () => {
     expect(events[2]!.results).toEqual({ 'text/markdown': '# t' })
   })
 
+  test('only document is global, so typeof window still says no browser', async () => {
+    const results = resultOf(await runCell(ctx, '[typeof document.createElement, typeof window, document.defaultView === document.defaultView.window]'))
+    expect(results?.['text/plain']).toBe("[ 'function', 'undefined', true ]")
+  })
+
   test('PNG bytes are a base64 image/png', async () => {
     const png = resultOf(await runCell(ctx, 'new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])'))?.['image/png']
     expect(png).toBe(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString('base64'))

@@ -117,36 +117,28 @@ function plainText(value: unknown, bundle: Bundle): string {
 }
 
 /**
- * `window` and `document` appear on first use: loading happy-dom costs ~50 ms, which a cell
- * that never touches the DOM should not pay. The bundle is a plain file (path from the
- * parent) because the executable's embedded modules are not visible to the child.
+ * `document` appears on first use: loading happy-dom costs ~50 ms, which a cell that never
+ * touches the DOM should not pay. Only `document` is global (its window is
+ * `document.defaultView`): libraries that test `typeof window` to detect a browser must keep
+ * taking their server paths. The bundle is a plain file (path from the parent) because the
+ * executable's embedded modules are not visible to the child.
  */
 export function installLazyDom(bundlePath: string | undefined): void {
   if (!bundlePath) return
-  let window: Record<string, unknown> | undefined
-  const load = () => {
-    if (!window) {
+  Object.defineProperty(globalThis, 'document', {
+    configurable: true,
+    enumerable: false,
+    get: () => {
       const { Window } = createRequire(bundlePath)(bundlePath) as { Window: new (o: object) => Record<string, unknown> }
-      window = new Window({ url: 'http://localhost/', width: 1024, height: 768 })
+      const window = new Window({ url: 'http://localhost/', width: 1024, height: 768 })
       for (const name of ['DOMParser', 'XMLSerializer', 'HTMLElement', 'Element', 'Node', 'SVGElement']) {
         if (!(name in globalThis)) define(name, window[name])
       }
-    }
-    return window
-  }
-  for (const name of ['window', 'document'] as const) {
-    Object.defineProperty(globalThis, name, {
-      configurable: true,
-      enumerable: false,
-      get: () => {
-        const w = load()
-        define('window', w)
-        define('document', w.document)
-        return name === 'window' ? w : w.document
-      },
-      set: (v: unknown) => define(name, v),
-    })
-  }
+      define('document', window.document)
+      return window.document
+    },
+    set: (v: unknown) => define('document', v),
+  })
 }
 
 const define = (name: string, value: unknown) =>

@@ -55,7 +55,8 @@ proc.on('uncaughtException', e => send({ t: 'stderr', text: `Uncaught ${inspect(
 proc.on('unhandledRejection', e => send({ t: 'stderr', text: `Unhandled rejection: ${inspect(e)}\n` }))
 proc.on('disconnect', () => proc.exit(0))
 proc.on('message', (m: Message) => {
-  if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code)))
+  // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
+  if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code))).catch(() => {})
 })
 send({ t: 'ready', bun: Bun.version, language })
 

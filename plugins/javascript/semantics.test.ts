@@ -140,3 +140,14 @@ test('a cell may shadow process and require without cutting off the driver', asy
     await ctx.close()
   }
 })
+
+test('a value that cannot be sent is reported as an error and the next cell still runs', async () => {
+  const ctx = await startJs()
+  try {
+    const events = await runCell(ctx, '({ _repr_json_() { return { n: 1n } } })')
+    expect(errorOf(events)?.evalue).toContain('BigInt')
+    expect(resultOf(await runCell(ctx, '"alive"'))?.['text/plain']).toBe("'alive'")
+  } finally {
+    await ctx.close()
+  }
+})
