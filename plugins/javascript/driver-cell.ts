@@ -37,7 +37,16 @@ export function prepareCell(code: string, language: Language, cwd: string, cellN
   const canonical = transpiler(plain, language, false).transformSync(code)
   let script = transpiler(repl, language, true).transformSync(code)
   script = resolveImports(script, code, language, cwd)
+  remember(cellName, script)
   return { script: `${script}\n//# sourceURL=${cellName}`, endsWithDeclaration: lastStatementDeclares(canonical) }
+}
+
+/** Recent cells' scripts, for the code line of a stack frame (a function may outlive its cell). */
+const scripts = new Map<string, string[]>()
+
+function remember(cellName: string, script: string): void {
+  scripts.set(cellName, script.split('\n'))
+  if (scripts.size > 200) scripts.delete(scripts.keys().next().value!)
 }
 
 /**
@@ -80,18 +89,28 @@ export function describeError(e: unknown, driverDir: string): { ename: string; e
   const ename = e.name || e.constructor?.name || 'Error'
   const evalue = e.message ?? ''
   const frames = (e.stack ?? '').split('\n').filter(l => /^\s+at /.test(l)).filter(l => isUserFrame(l, driverDir))
-  return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.map(tidyFrame)] }
+  return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.flatMap(withCodeLine)] }
 }
 
 function isUserFrame(line: string, driverDir: string): boolean {
   if (line.includes(driverDir)) return false
-  if (/\bat eval \(unknown\)|\(native\)|\[native code\]|node:internal|\(internal:/.test(line)) return false
-  if (/^\s+at <anonymous> \(cell-\d+:\d+:\d+\)$/.test(line)) return false
-  return true
+  return !/\bat eval \(unknown\)|\(native[):]|\[native code\]|node:internal|\(internal:/.test(line)
 }
 
-/** Line numbers of a cell refer to the transformed script, so they would mislead: drop them. */
-const tidyFrame = (line: string) => line.replace(/\bcell-(\d+):\d+:\d+/, '<cell $1>')
+/**
+ * Line numbers in a cell refer to its transformed script (declarations hoisted, types
+ * stripped), so they would mislead: the frame names the cell and shows the code line itself.
+ */
+function withCodeLine(frame: string): string[] {
+  const m = /\b(cell-(\d+)):(\d+):\d+/.exec(frame)
+  if (!m) return [frame]
+  const code = scripts.get(m[1]!)?.[Number(m[3]) - 1]?.trim().replace(/^value: /, '')
+  // The cell's own top level runs inside the wrapper function replMode adds; its call is noise.
+  const topLevel = /^\s+at <anonymous> \(/.test(frame)
+  if (topLevel && code === '})();') return []
+  const tidy = topLevel ? `    at <cell ${m[2]}>` : frame.replace(m[0], `<cell ${m[2]}>`)
+  return code ? [tidy, `        ${code}`] : [tidy]
+}
 
 interface BuildMessageLike {
   name: string
