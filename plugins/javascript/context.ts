@@ -82,11 +82,9 @@ export class JsContext implements RuntimeContext {
     } catch {
       // The child died between cells; its exit handler ends the queue with the cause.
     }
-    try {
-      yield* queue
-    } finally {
-      if (this.current === queue) this.current = null
-    }
+    // A reader that stops early leaves the cell running: `current` stays set (and refuses a
+    // second run) until the driver reports it done, so its output never lands in another cell.
+    yield* queue
   }
 
   /**
@@ -132,7 +130,12 @@ export class JsContext implements RuntimeContext {
     queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
     if (this.result) queue.push(makeEvent('result', { results: this.result }))
     if (this.error) queue.push(makeEvent('error', { error: this.error }))
+    this.endCell(queue)
+  }
+
+  private endCell(queue: EventQueue): void {
     queue.end()
+    if (this.current === queue) this.current = null
   }
 
   private output(type: 'stdout' | 'stderr', text: string): void {
@@ -156,7 +159,7 @@ export class JsContext implements RuntimeContext {
     const queue = this.current
     if (!queue || queue.isEnded) return
     queue.push(this.deathEvent())
-    queue.end()
+    this.endCell(queue)
   }
 
   /** The name the python runtime and the code section use for a lost interpreter. */

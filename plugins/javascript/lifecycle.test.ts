@@ -81,3 +81,16 @@ test('an error thrown later by a timer of an earlier cell goes to stderr and the
     await ctx.close()
   }
 })
+
+test('a reader that stops early leaves the cell running; its output does not reach the next cell', async () => {
+  const ctx = await startJs()
+  try {
+    for await (const e of ctx.run('console.log("one"); await Bun.sleep(300); console.log("two"); 1')) if (e.type === 'stdout') break
+    await Bun.sleep(500)
+    const events = await runCell(ctx, '"next"')
+    expect(events.filter(e => e.type === 'stdout')).toEqual([])
+    expect(resultOf(events)?.['text/plain']).toBe("'next'")
+  } finally {
+    await ctx.close()
+  }
+})
