@@ -164,6 +164,16 @@ export const ownsPid = (pid: number): boolean => live.has(pid)
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
+/** `promise`, or 'timeout' after `ms`; the timer never outlives the race (a CLI verb must exit). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<'timeout'>(r => (timer = setTimeout(() => r('timeout'), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {
   if (info.signal) return `signal: ${signalWord(info.signal)}`

@@ -144,7 +144,7 @@ sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
 sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
 try:
     import faulthandler
-    faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False))
+    faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False), all_threads=False)
 except Exception:
     pass
 
