@@ -42,6 +42,12 @@ export interface SpawnOptions {
    * closes those parent fds when done: Bun does not. Not with `terminal`.
    */
   extraFds?: 'pipe'[]
+  /**
+   * Opens Bun's IPC channel to a Bun/Node child (a protocol channel that never mixes with the
+   * child's stdout); messages arrive here, `proc.send()` answers.
+   */
+  ipc?: (message: unknown) => void
+  serialization?: 'json' | 'advanced'
 }
 
 export interface OwnedProcess {
@@ -81,6 +87,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
+    ...(opts.ipc ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' } : {}),
     // setsid(): own session and process group, so signals to -pid reach every descendant
     // that did not move itself elsewhere, and a terminal's signals never reach them.
     detached: true,

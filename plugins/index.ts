@@ -7,6 +7,7 @@ import { bash } from './bash'
 import { code } from './code'
 import { command } from './command'
 import { files } from './files'
+import { javascript } from './javascript'
 import { metrics } from './metrics'
 import { proxy } from './proxy'
 import { pty } from './pty'
@@ -16,5 +17,5 @@ import { session } from './session'
 /** API sections, mounted in this order. */
 export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, code]
 
-/** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = [python, bash]
+/** Language runtimes, offered to the code section; the first that offers a language serves it. */
+export const runtimes: Runtime[] = [python, javascript, bash]
