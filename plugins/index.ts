@@ -3,10 +3,11 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { jupyter } from './jupyter'
 import { metrics } from './metrics'
 
 /** API sections, mounted in this order. */
 export const plugins: Plugin[] = [metrics]
 
 /** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = []
+export const runtimes: Runtime[] = [jupyter]
