@@ -169,6 +169,19 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     }
   })
 
+  test('an idle without its execute_reply ends the stream after the grace period (reference #1206)', async () => {
+    const k = await start()
+    try {
+      // The kernel announces idle for this very request, then stays busy: the reply never comes in time.
+      const code = 'import time\nget_ipython().kernel._publish_status("idle", "shell")\ntime.sleep(30)'
+      const events = await cell(k, code)
+      expect(events.at(-1)!.error!.ename).toBe('KernelReplyTimeout')
+      expect(k.alive).toBe(true)
+    } finally {
+      await k.close()
+    }
+  })
+
   test('close shuts the kernel down on the server', async () => {
     const k = (await start()) as JupyterKernel
     expect(await server.kernels()).toContain(k.kernelId)

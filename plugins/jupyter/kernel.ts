@@ -157,11 +157,11 @@ export class JupyterKernel implements RuntimeContext {
       // The kernel answered; only the trailing idle went missing, and with it no output.
       return finish()
     }
-    // Idle without a reply: the reply was lost, so this socket cannot be trusted any more.
-    channel.close()
     await this.checkKernel()
-    if (!this.alive) return fail('KernelDied', this.deathText())
-    fail('KernelReplyTimeout', `the kernel went idle but sent no execute_reply within ${this.timings.replyGraceMs} ms`)
+    if (!this.alive) fail('KernelDied', this.deathText())
+    else fail('KernelReplyTimeout', `the kernel went idle but sent no execute_reply within ${this.timings.replyGraceMs} ms`)
+    // A lost reply means this socket cannot be trusted any more: the next cell opens a new one.
+    channel.close()
   }
 
   private async channelLost(why: string, fail: (ename: string, evalue: string) => void): Promise<void> {
