@@ -43,6 +43,10 @@ export class JupyterKernel implements RuntimeContext {
     if (this.channel && !this.channel.closed) return Promise.resolve(this.channel)
     this.connecting ??= KernelChannel.open(this.server.channelsUrl(this.kernelId, this.session))
       .then(ch => {
+        if (this.closed) {
+          ch.close()
+          throw new Error('the context was closed')
+        }
         this.channel = ch
         // Between cells too: a vanished kernel shows first as a closed socket.
         ch.onClose(() => void this.checkKernel())
