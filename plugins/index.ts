@@ -3,11 +3,13 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { code } from './code'
 import { jupyter } from './jupyter'
 import { metrics } from './metrics'
+import { python } from './python'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics]
+export const plugins: Plugin[] = [metrics, code]
 
 /** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = [jupyter]
+export const runtimes: Runtime[] = [python, jupyter]
