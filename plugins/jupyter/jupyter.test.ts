@@ -57,7 +57,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(langs.every(l => l.available)).toBe(true)
     expect(langs[0].detail).toContain('jupyter kernel python3 ')
     expect(langs[1].detail).toContain('jupyter kernel snake ')
-  })
+  }, 30_000)
 
   test('state survives between cells and the last value is a result with text/plain and text', async () => {
     await cell(ctx, 'x = 41')
@@ -65,7 +65,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(events.map(e => e.type)).toEqual(['execution_count', 'result'])
     expect(events[0].execution_count).toBeGreaterThan(0)
     expect(events[1].results).toEqual({ 'text/plain': '42', text: '42' })
-  })
+  }, 30_000)
 
   test('execution_count increments per cell, also for cells without a result', async () => {
     const a = await cell(ctx, 'print("no result")')
@@ -73,7 +73,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     const countOf = (ev: ExecEvent[]) => ev.find(e => e.type === 'execution_count')?.execution_count as number
     expect(a.map(e => e.type)).toEqual(['stdout', 'execution_count'])
     expect(countOf(b)).toBe(countOf(a) + 1)
-  })
+  }, 30_000)
 
   test('stdout and stderr stream as the kernel writes them', async () => {
     const events = await cell(ctx, 'import sys, time\nprint("one", flush=True)\ntime.sleep(0.5)\nsys.stderr.write("two\\n")\nprint("three")')
@@ -81,7 +81,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(text(events, 'stderr')).toBe('two\n')
     const first = events.findIndex(e => e.type === 'stdout')
     expect(events[first].text).toBe('one\n')
-  })
+  }, 30_000)
 
   test('display_data is forwarded as a result (the reference dropped it)', async () => {
     const events = await cell(ctx, 'from IPython.display import display, HTML\ndisplay(HTML("<b>hi</b>"))\n"after"')
@@ -90,7 +90,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(results[0]['text/html']).toBe('<b>hi</b>')
     expect(results[0].text).toBe(results[0]['text/plain'])
     expect(results[1].text).toBe("'after'")
-  })
+  }, 30_000)
 
   test('an exception is an error event with name, value and traceback, and the kernel goes on', async () => {
     const events = await cell(ctx, 'def f():\n    return 1 / 0\nf()')
@@ -103,7 +103,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(events.at(-1)!.type).toBe('error')
     const next = await cell(ctx, 'x')
     expect(next.find(e => e.type === 'result')!.results!.text).toBe('41')
-  })
+  }, 30_000)
 
   test('the kernel starts in the context cwd', async () => {
     const dir = realpathSync(mkdtempSync(join(server.root, 'cwd-')))
@@ -114,7 +114,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     } finally {
       await other.close()
     }
-  })
+  }, 30_000)
 
   test('interrupt stops a sleeping cell with KeyboardInterrupt and keeps the state', async () => {
     await cell(ctx, 'kept = "yes"')
@@ -125,7 +125,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(ctx.alive).toBe(true)
     const after = await cell(ctx, 'kept')
     expect(after.find(e => e.type === 'result')!.results!.text).toBe("'yes'")
-  })
+  }, 30_000)
 
   test('a kernel killed mid-cell ends the stream with an error instead of hanging', async () => {
     const victim = await start()
@@ -145,7 +145,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     } finally {
       await victim.close()
     }
-  })
+  }, 30_000)
 
   test('a kernel shut down through the server mid-cell ends the stream, and the next run says it is gone', async () => {
     const victim = (await start()) as JupyterKernel
@@ -167,7 +167,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     } finally {
       await victim.close()
     }
-  })
+  }, 30_000)
 
   test('an idle without its execute_reply ends the stream after the grace period (reference #1206)', async () => {
     const k = await start()
@@ -180,7 +180,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     } finally {
       await k.close()
     }
-  })
+  }, 30_000)
 
   test('close shuts the kernel down on the server', async () => {
     const k = (await start()) as JupyterKernel
@@ -189,13 +189,13 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     await k.close()
     expect(await server.kernels()).not.toContain(k.kernelId)
     expect(k.alive).toBe(false)
-  })
+  }, 30_000)
 
   test('a language no kernelspec offers is refused with the server named', async () => {
     await expect(jupyter.start({ language: 'cobol', cwd: server.root, env: {}, config, log })).rejects.toThrow(
       /has no kernel for 'cobol'/,
     )
-  })
+  }, 30_000)
 })
 
 describe('jupyter bridge without a server', () => {

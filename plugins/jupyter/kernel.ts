@@ -141,6 +141,9 @@ export class JupyterKernel implements RuntimeContext {
     const poll = setInterval(() => void this.pollKernel(fail), this.timings.pollMs)
     try {
       channel.send(executeRequest(msgId, this.session, code, silent))
+      // A kernel shut down between cells leaves the socket open on some servers: ask at once,
+      // beside the request, rather than only at the next poll.
+      void this.pollKernel(fail)
       for await (const e of queue) yield e
     } finally {
       unsubscribe()
