@@ -75,7 +75,7 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
     }
     const failed = await runCode(d, 'y', { id, language: 'snake' })
     expectWellFormed(failed, id)
-    expect(ofType(failed, 'error')[0].error.ename).toBe('KernelDied')
+    expect(ofType(failed, 'error')[0].error.ename).toBe('DeadKernelError')
     const after = await runCode(d, 'y = 2\ny', { id, language: 'snake' })
     expectWellFormed(after, id)
     expect(after[0].state_lost).toBe(true)

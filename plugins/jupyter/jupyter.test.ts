@@ -136,7 +136,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
       })
       const last = events.at(-1)!
       expect(last.type).toBe('error')
-      expect(last.error!.ename).toBe('KernelDied')
+      expect(last.error!.ename).toBe('DeadKernelError')
       expect(last.error!.evalue).toContain('state is lost')
       expect(victim.alive).toBe(false)
       // A later run on the dead context says so at once.
@@ -162,7 +162,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
       expect(events.at(-1)!.type).toBe('error')
       const again = await cell(victim, '1')
       expect(again.map(e => e.type)).toEqual(['error'])
-      expect(again[0].error!.ename).toBe('KernelDied')
+      expect(again[0].error!.ename).toBe('DeadKernelError')
       expect(victim.alive).toBe(false)
     } finally {
       await victim.close()

@@ -107,7 +107,7 @@ export class JupyterKernel implements RuntimeContext {
 
   private async *executeNow(code: string, silent: boolean): AsyncGenerator<ExecEvent> {
     if (!this.alive) {
-      yield errorEvent('KernelDied', this.deathText())
+      yield errorEvent('DeadKernelError', this.deathText())
       return
     }
     let channel: KernelChannel
@@ -115,7 +115,7 @@ export class JupyterKernel implements RuntimeContext {
       channel = await this.connect()
     } catch (e) {
       await this.checkKernel()
-      yield errorEvent(this.alive ? 'KernelConnectionError' : 'KernelDied', this.alive ? (e as Error).message : this.deathText())
+      yield errorEvent(this.alive ? 'KernelConnectionError' : 'DeadKernelError', this.alive ? (e as Error).message : this.deathText())
       return
     }
     const msgId = crypto.randomUUID()
@@ -130,7 +130,7 @@ export class JupyterKernel implements RuntimeContext {
       queue.push(...step.events)
       if (step.died) {
         this.markDead(`the kernel died (server reports '${step.died}')`)
-        return fail('KernelDied', this.deathText())
+        return fail('DeadKernelError', this.deathText())
       }
       if (tracker.done) return finish()
       if ((tracker.idle || tracker.replied) && !grace) {
@@ -165,7 +165,7 @@ export class JupyterKernel implements RuntimeContext {
       return finish()
     }
     await this.checkKernel()
-    if (!this.alive) fail('KernelDied', this.deathText())
+    if (!this.alive) fail('DeadKernelError', this.deathText())
     else fail('KernelReplyTimeout', `the kernel went idle but sent no execute_reply within ${this.timings.replyGraceMs} ms`)
     // A lost reply means this socket cannot be trusted any more: the next cell opens a new one.
     channel.close()
@@ -173,15 +173,15 @@ export class JupyterKernel implements RuntimeContext {
 
   private async channelLost(why: string, fail: (ename: string, evalue: string) => void): Promise<void> {
     await this.checkKernel()
-    if (this.closed) return fail('KernelDied', 'the context was closed while the cell ran')
-    if (!this.alive) return fail('KernelDied', this.deathText())
+    if (this.closed) return fail('DeadKernelError', 'the context was closed while the cell ran')
+    if (!this.alive) return fail('DeadKernelError', this.deathText())
     fail('KernelConnectionError', `the connection to the kernel closed (${why}); the cell's outcome is unknown`)
   }
 
   private async pollKernel(fail: (ename: string, evalue: string) => void): Promise<void> {
     // A server that does not answer one poll may be busy; the socket closing decides then.
     await this.checkKernel(false)
-    if (!this.alive) fail('KernelDied', this.deathText())
+    if (!this.alive) fail('DeadKernelError', this.deathText())
   }
 
   /** Asks the server whether the kernel still exists. */
