@@ -14,6 +14,7 @@ export class KernelChannel {
 
   private constructor(private readonly ws: WebSocket) {
     ws.addEventListener('message', ev => {
+      this.acknowledge()
       if (typeof ev.data !== 'string') return
       let msg: JupyterMessage
       try {
@@ -80,6 +81,20 @@ export class KernelChannel {
     this.markClosed('closed by execd')
     try {
       this.ws.close()
+    } catch {}
+  }
+
+  /**
+   * Jupyter's tornado server writes without TCP_NODELAY, so after one small frame it holds the
+   * next until our ACK, which our TCP stack delays up to 40 ms: every cell took ≥ 40 ms. An unsolicited
+   * pong (RFC 6455 §5.5.3: no answer expected) carries the ACK at once; a warm cell drops to a
+   * few ms. Bun's client has pong(); elsewhere this is a no-op.
+   */
+  private acknowledge(): void {
+    if (this.closedWhy !== null) return
+    const ws = this.ws as unknown as { pong?: () => void }
+    try {
+      ws.pong?.()
     } catch {}
   }
 
