@@ -5,7 +5,7 @@
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
-import { sleep } from '../../core/process'
+import { within } from '../../core/process'
 import type { CodeContext, ContextStore } from './contexts'
 
 const KEEP_FINISHED = 128
@@ -61,7 +61,7 @@ export class ExecutionStore {
     const running = ctx.running
     if (!running || !ctx.live) return true
     await ctx.live.interrupt()
-    const stopped = await Promise.race([running.done.then(() => true), sleep(this.interruptGraceMs).then(() => false)])
+    const stopped = (await within(running.done, this.interruptGraceMs)) !== 'timeout'
     if (!stopped && ctx.running === running) {
       running.escalated = true
       ctx.lostReason = `the cell ignored an interrupt for ${this.interruptGraceMs} ms and its interpreter was killed`

@@ -1,6 +1,6 @@
 /** HTTP routes of the code section (CONTRACT §3): thin over CodeService. */
 import { Elysia, t } from 'elysia'
-import { ExecdError, emptyOk, json } from '../../core/errors'
+import { ExecdError, emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import { sseResponse } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
@@ -21,10 +21,11 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       detail: { summary: 'List contexts (default contexts included), optionally of one language' },
     })
     .delete('/code/contexts', async ({ query }) => {
+      if (!query.language) throw missingQuery('language')
       await code.deleteContexts(query.language)
       return emptyOk()
     }, {
-      query: t.Object({ language: t.String() }),
+      query: t.Object({ language: t.Optional(t.String({ description: 'required' })) }),
       detail: { summary: 'Delete every context of a language' },
     })
     .get('/code/contexts/:contextId', ({ params }) => json(code.getContext(params.contextId)), {
@@ -53,10 +54,11 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     })
     .delete('/code', async ({ query }) => {
       // The shared handler of the reference: the id may also name a command or a session.
+      if (!query.id) throw missingQuery('id')
       if (!(await interrupts.interrupt(query.id))) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${query.id} not found`)
       return emptyOk()
     }, {
-      query: t.Object({ id: t.String({ description: 'a context id (or an execution, command or session id)' }) }),
+      query: t.Object({ id: t.Optional(t.String({ description: 'required: a context id (or an execution, command or session id)' })) }),
       detail: { summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)' },
     })
     .get('/code/executions/:executionId/events', ({ params, query, headers }) => {

@@ -2,7 +2,7 @@
 import { errorEvent, makeEvent, type EventType, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
-import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit, spawnOwned, within, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { LineChannel } from './channel'
 import driverSource from './driver.py' with { type: 'text' }
 
@@ -24,6 +24,7 @@ export class PythonContext implements RuntimeContext {
   private exit: ExitInfo | undefined
   private closing = false
   private stderrTail = ''
+  private readonly stderrDone: Promise<void>
 
   private constructor(
     private readonly proc: OwnedProcess,
@@ -34,7 +35,7 @@ export class PythonContext implements RuntimeContext {
       this.exit = info
       channel.close()
     })
-    void this.collectStderr()
+    this.stderrDone = this.collectStderr()
   }
 
   /** Spawns the interpreter and waits for the driver's `ready`. */
@@ -48,10 +49,7 @@ export class PythonContext implements RuntimeContext {
       extraFds: ['pipe'],
     })
     const ctx = new PythonContext(proc, new LineChannel(proc.fds[0]!), opts.log)
-    const ready = await Promise.race([
-      ctx.channel.next(),
-      sleep(opts.readyTimeoutMs ?? 20_000).then(() => 'timeout' as const),
-    ])
+    const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()
       const why = ready === 'timeout' ? 'did not start within 20 s' : `exited (${describeExit(await proc.exited)})`
@@ -67,6 +65,13 @@ export class PythonContext implements RuntimeContext {
 
   get pid(): number {
     return this.proc.pid
+  }
+
+  /** Moves an idle (spare) interpreter to a context's cwd. */
+  async chdir(cwd: string): Promise<void> {
+    await this.channel.send({ chdir: cwd })
+    const reply = await within(this.channel.next(), 5000)
+    if (reply === 'timeout' || reply?.type !== 'done') throw new Error(`the python interpreter did not change to ${cwd}`)
   }
 
   async *run(code: string): AsyncGenerator<ExecEvent> {
@@ -87,7 +92,8 @@ export class PythonContext implements RuntimeContext {
         yield makeEvent(type as EventType, fields)
       }
       // The channel closed without `done`: the interpreter died in the cell.
-      await Promise.race([this.proc.exited, sleep(2000)])
+      await within(this.proc.exited, 2000)
+      await within(this.stderrDone, 500)
       yield this.deathEvent()
     } finally {
       this.running = false
@@ -129,3 +135,4 @@ export class PythonContext implements RuntimeContext {
     }
   }
 }
+

@@ -5,22 +5,17 @@
 # "execution_count", "error") and then {"type": "done"}. The user's fd 1 and 2 are pipes the
 # driver forwards as stdout/stderr events, so protocol and user output never mix and output
 # written by subprocesses is captured too. The original stderr is kept for fatal errors.
-import ast
-import base64
+# Only cheap modules at startup (context creation time); the rest are imported when needed.
 import builtins
 import codecs
-import importlib.abc
-import importlib.util
 import io
 import json
-import linecache
 import os
-import pprint
+import select
 import signal
 import socket
 import sys
 import threading
-import traceback
 import types
 
 sys.argv = ['']  # execd passed this program as argv[1]
@@ -48,6 +43,7 @@ class _Forwarder(object):
         os.dup2(w, fd)
         os.close(w)
         self.r = r
+        self.busy = False  # holds bytes read from the pipe but not yet sent
         self.synced = threading.Event()
         self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
         t = threading.Thread(target=self.loop, name='execd-' + kind, daemon=True)
@@ -61,6 +57,8 @@ class _Forwarder(object):
     def loop(self):
         pending = b''
         while True:
+            select.select([self.r], [], [])
+            self.busy = True  # before the read: _sync_output checks the pipe, then this flag
             chunk = os.read(self.r, 65536)
             if not chunk:
                 return
@@ -81,6 +79,7 @@ class _Forwarder(object):
             if len(pending) > keep:
                 self.emit(pending[:len(pending) - keep])
                 pending = pending[len(pending) - keep:]
+            self.busy = bool(pending)
 
 
 class _StreamWriter(io.TextIOBase):
@@ -144,7 +143,7 @@ sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
 sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
 try:
     import faulthandler
-    faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False))
+    faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False), all_threads=False)
 except Exception:
     pass
 
@@ -157,6 +156,10 @@ def _sync_output():
         except Exception:
             pass
     for fd, fw in ((1, _forwarders[0]), (2, _forwarders[1])):
+        # Nothing in the pipe and nothing held by the forwarder: already in order (the common case).
+        readable = select.select([fw.r], [], [], 0)[0]
+        if not readable and not fw.busy:
+            continue
         fw.synced.clear()
         try:
             os.write(fd, _SENTINEL)
@@ -211,6 +214,7 @@ _REPRS = [
 def _encode(mime, value):
     if isinstance(value, (bytes, bytearray)):
         if mime.startswith('image/') and mime != 'image/svg+xml':
+            import base64
             return base64.b64encode(bytes(value)).decode('ascii')
         return bytes(value).decode('utf-8', 'replace')
     if mime == 'application/json' or mime.endswith('+json'):
@@ -221,6 +225,7 @@ def _encode(mime, value):
 def _plain(obj):
     try:
         if isinstance(obj, (dict, list, tuple, set, frozenset)):
+            import pprint
             return pprint.pformat(obj, sort_dicts=False)
         return repr(obj)
     except Exception as e:  # a broken __repr__ must not break the cell
@@ -228,6 +233,7 @@ def _plain(obj):
 
 
 def _figure_png(fig):
+    import base64
     buf = io.BytesIO()
     fig.savefig(buf, format='png', bbox_inches='tight')
     return base64.b64encode(buf.getvalue()).decode('ascii')
@@ -329,13 +335,14 @@ def _show_figures(*args, **kwargs):
     plt.close('all')
 
 
-class _PyplotHook(importlib.abc.MetaPathFinder):
+class _PyplotHook(object):
     """Replaces pyplot.show once pyplot is imported (and only then: no matplotlib at startup)."""
 
     def find_spec(self, name, path, target=None):
         if name != 'matplotlib.pyplot':
             return None
         sys.meta_path.remove(self)
+        import importlib.util
         spec = importlib.util.find_spec(name)
         if spec is None or spec.loader is None:
             return spec
@@ -359,7 +366,7 @@ sys.modules['__main__'] = _main
 _ns = _main.__dict__
 _running = False
 _CO_COROUTINE = 0x80
-_TOP_LEVEL_AWAIT = getattr(ast, 'PyCF_ALLOW_TOP_LEVEL_AWAIT', 0)
+_TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (3.8+), without importing ast at startup
 
 
 def _on_sigint(signum, frame):
@@ -380,6 +387,7 @@ def _run_code(code_obj):
 
 
 def _execute(source, filename):
+    import ast
     tree = ast.parse(source, filename, 'exec')
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(';'):
@@ -398,6 +406,7 @@ _DRIVER_FILE = sys._getframe().f_code.co_filename
 
 def _user_traceback(etype, value, tb):
     # The user's frames only: the driver's own (running the cell, input(), SIGINT) are hidden.
+    import traceback
     lines = []
     if not isinstance(value, SyntaxError):
         frames = [f for f in traceback.extract_tb(tb) if f.filename != _DRIVER_FILE]
@@ -413,6 +422,7 @@ def _cell(source):
     _Cell.count += 1
     _Cell.counted = False
     filename = '<cell-%d>' % _Cell.count
+    import linecache
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     error = None
     try:
@@ -447,7 +457,9 @@ def _main_loop():
         try:
             msg = json.loads(line)
             if 'chdir' in msg:
+                # A spare interpreter handed to a new context: take its cwd (and env) now.
                 os.chdir(msg['chdir'])
+                os.environ['PWD'] = msg['chdir']
                 _send({'type': 'done'})
             else:
                 _cell(msg.get('code', ''))
