@@ -4,8 +4,9 @@
  * (--prefer-jupyter), then how languages are routed and what only the bridge does.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { spawnOwned } from '../core/process'
 import { jupyterMissing, startJupyter, type TestJupyter } from '../plugins/jupyter/test-server'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { BIN, postJson, readSse, startDaemon, type Daemon } from './harness'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 const missing = await jupyterMissing()
@@ -108,5 +109,34 @@ describe.skipIf(missing !== null)('jupyter bridge with --prefer-jupyter', () => 
     expectWellFormed(events)
     expect(ofType(events, 'stdout').map(e => e.text).join('')).toBe('hi\n')
     expect(resultText(events)).toEqual(["'ZMQInteractiveShell'"])
+  }, 30_000)
+})
+
+/** `execd exec ...` with the bridge configured from the environment, as in the reference's image. */
+async function execd(args: string[]) {
+  const p = spawnOwned([BIN, 'exec', ...args], {
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', JUPYTER_HOST: jupyter!.url, JUPYTER_TOKEN: jupyter!.token },
+  })
+  const [stdout, stderr, { code }] = await Promise.all([
+    new Response(p.proc.stdout as ReadableStream).text(),
+    new Response(p.proc.stderr as ReadableStream).text(),
+    p.exited,
+  ])
+  return { code, stdout, stderr }
+}
+
+describe.skipIf(missing !== null)('execd exec through the jupyter bridge', () => {
+  test('--list names the kernelspec serving a Jupyter-only language', async () => {
+    const r = await execd(['--list'])
+    expect(r.stdout).toMatch(/snake\s+available\s+jupyter\s+jupyter kernel snake/)
+  }, 30_000)
+
+  test('a cell prints its output and its result, and an error exits 1 with the traceback', async () => {
+    const ok = await execd(['snake', 'print("hi")\n6 * 7'])
+    expect(ok).toMatchObject({ code: 0, stdout: 'hi\n42\n' })
+    const bad = await execd(['snake', 'def f():\n    return 1 / 0\nf()'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('ZeroDivisionError: division by zero')
+    expect(bad.stderr).toContain('return 1 / 0')
   }, 30_000)
 })
