@@ -150,9 +150,10 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
   test('a kernel shut down through the server mid-cell ends the stream, and the next run says it is gone', async () => {
     const victim = (await start()) as JupyterKernel
     try {
+      let shutdown: Promise<Response> | undefined
       const events = await cell(victim, 'import time\nprint("busy", flush=True)\ntime.sleep(30)', e => {
         if (e.type === 'stdout') {
-          void fetch(`${server.url}/api/kernels/${victim.kernelId}`, {
+          shutdown = fetch(`${server.url}/api/kernels/${victim.kernelId}`, {
             method: 'DELETE',
             headers: { Authorization: `token ${server.token}` },
           })
@@ -160,6 +161,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
       })
       // The server interrupts before it shuts down, so the cell may end as KeyboardInterrupt.
       expect(events.at(-1)!.type).toBe('error')
+      expect((await shutdown)!.status).toBe(204)
       const again = await cell(victim, '1')
       expect(again.map(e => e.type)).toEqual(['error'])
       expect(again[0].error!.ename).toBe('DeadKernelError')
