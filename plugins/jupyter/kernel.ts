@@ -140,7 +140,11 @@ export class JupyterKernel implements RuntimeContext {
     const unClose = channel.onClose(why => void this.channelLost(why, fail))
     const poll = setInterval(() => void this.pollKernel(fail), this.timings.pollMs)
     try {
-      channel.send(executeRequest(msgId, this.session, code, silent))
+      try {
+        channel.send(executeRequest(msgId, this.session, code, silent))
+      } catch {
+        // The socket closed since connect(): the close listener above reports it.
+      }
       // A kernel shut down between cells leaves the socket open on some servers: ask at once,
       // beside the request, rather than only at the next poll.
       void this.pollKernel(fail)
