@@ -171,6 +171,34 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     }
   }, 30_000)
 
+  test('a Jupyter server that dies mid-cell ends the stream with an error', async () => {
+    const doomed = await startJupyter()
+    const k = await jupyter.start({
+      language: 'python',
+      cwd: doomed.root,
+      env: {},
+      config: configFor({ 'jupyter-host': doomed.url, 'jupyter-token': doomed.token }),
+      log,
+    })
+    let kernelPid = 0
+    try {
+      kernelPid = Number((await cell(k, 'import os\nos.getpid()')).find(e => e.type === 'result')!.results!.text)
+      const events = await cell(k, 'import time\nprint("busy", flush=True)\ntime.sleep(30)', e => {
+        if (e.type === 'stdout') doomed.process.signal('SIGKILL')
+      })
+      expect(events.at(-1)!.error!.ename).toBe('DeadKernelError')
+      expect(events.at(-1)!.error!.evalue).toContain('unreachable')
+      expect(k.alive).toBe(false)
+    } finally {
+      // A kernel may outlive its SIGKILLed server for a while: end this one by hand.
+      try {
+        if (kernelPid) process.kill(kernelPid, 'SIGKILL')
+      } catch {}
+      await k.close()
+      await doomed.stop()
+    }
+  }, 60_000)
+
   test('an idle without its execute_reply ends the stream after the grace period (reference #1206)', async () => {
     const k = await start()
     try {

@@ -26,6 +26,8 @@ export interface TestJupyter {
   token: string
   /** The server's root dir (a temp dir). */
   root: string
+  /** The server process (its kernels run in sessions of their own). */
+  process: OwnedProcess
   /** Ids of the kernels the server runs now. */
   kernels(): Promise<string[]>
   stop(): Promise<void>
@@ -104,7 +106,7 @@ export async function startJupyter(extra: ExtraSpecs = {}): Promise<TestJupyter>
   for (;;) {
     try {
       const res = await fetch(`${url}/api/status`, { headers: auth })
-      if (res.ok) return { url, token, root, kernels, stop }
+      if (res.ok) return { url, token, root, process: proc, kernels, stop }
     } catch {}
     if (Date.now() > deadline || (await Promise.race([proc.exited, Bun.sleep(100)]))) {
       await stop()
