@@ -36,12 +36,26 @@ export interface SpawnOptions {
    * child's new session, and `proc.terminal` writes, resizes and closes it.
    */
   terminal?: TerminalOptions
+  /**
+   * Extra child fds from 3 on; each 'pipe' becomes a bidirectional socketpair whose parent end
+   * is in `fds` (a runtime's protocol channel, kept apart from the user's stdout). The caller
+   * closes those parent fds when done: Bun does not. Not with `terminal`.
+   */
+  extraFds?: 'pipe'[]
+  /**
+   * Opens Bun's IPC channel to a Bun/Node child (a protocol channel that never mixes with the
+   * child's stdout); messages arrive here, `proc.send()` answers.
+   */
+  ipc?: (message: unknown) => void
+  serialization?: 'json' | 'advanced'
 }
 
 export interface OwnedProcess {
   /** Leader pid; also the process group id. */
   readonly pid: number
   readonly proc: Subprocess<any, any, any>
+  /** Parent ends of `extraFds`, in order (child fd 3, 4, ...). */
+  readonly fds: number[]
   /** The child's stdout/stderr when spawned with 'pipe' (the default); throws otherwise. */
   readonly stdout: ReadableStream<Uint8Array>
   readonly stderr: ReadableStream<Uint8Array>
@@ -62,10 +76,10 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
-  // A terminal is the child's stdin, stdout and stderr at once.
+  // A terminal is the child's stdin, stdout and stderr at once; extra fds need the array form.
   const stdio = opts.terminal
     ? {}
-    : { stdin: opts.stdin ?? 'ignore', stdout: opts.stdout ?? 'pipe', stderr: opts.stderr ?? 'pipe' }
+    : { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])] as ['ignore', 'pipe', 'pipe'] }
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
@@ -73,6 +87,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
+    ...(opts.ipc ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' } : {}),
     // setsid(): own session and process group, so signals to -pid reach every descendant
     // that did not move itself elsewhere, and a terminal's signals never reach them.
     detached: true,
@@ -104,6 +119,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
+  const fds = ((proc as unknown as { stdio?: unknown[] }).stdio ?? []).slice(3) as number[]
   const piped = (name: 'stdout' | 'stderr') => () => {
     const stream = proc[name]
     if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
@@ -112,6 +128,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   const owned: OwnedProcess = {
     pid,
     proc,
+    fds,
     exited,
     signal,
     kill,
@@ -203,6 +220,16 @@ export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(
 
 /** A sleep that does not keep the process alive (a finished kill must not delay a CLI's exit). */
 const idle = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms).unref?.())
+
+/** `promise`, or 'timeout' after `ms`; the timer never outlives the race (a CLI verb must exit). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<'timeout'>(r => (timer = setTimeout(() => r('timeout'), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {

@@ -4,15 +4,22 @@
  */
 import type { Plugin, Runtime } from '../core/plugin'
 import { bash } from './bash'
+import { code } from './code'
 import { command } from './command'
 import { files } from './files'
+import { javascript } from './javascript'
+import { jupyter } from './jupyter'
 import { metrics } from './metrics'
 import { proxy } from './proxy'
 import { pty } from './pty'
+import { python } from './python'
 import { session } from './session'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session]
+export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, code]
 
-/** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = [bash]
+/**
+ * Language runtimes, offered to the code section: the first that offers a language serves it;
+ * the Jupyter bridge only where no native runtime does (unless --prefer-jupyter).
+ */
+export const runtimes: Runtime[] = [python, javascript, bash, jupyter]

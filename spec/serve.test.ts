@@ -105,3 +105,54 @@ describe('shutdown', () => {
     expect(own.logs()).not.toContain(own.token)
   })
 })
+
+describe('with the commands section', () => {
+  test('malformed JSON is a 400 JSON error with the reference prefix', async () => {
+    const res = await d.fetch('/command', { method: 'POST', body: '{"command":', headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.code).toBe('INVALID_REQUEST_BODY')
+    expect(body.message).toStartWith('error parsing request, MAYBE invalid body format. ')
+  })
+
+  test('children never see the access token', async () => {
+    // The token is in execd's own environment (as deployments set it) and given as the flag.
+    const own = await startDaemon({ token: 'from-env-secret', env: { EXECD_ACCESS_TOKEN: 'from-env-secret' } })
+    try {
+      const res = await own.fetch('/command', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ command: 'echo "token=${EXECD_ACCESS_TOKEN:-unset}"' }),
+      })
+      const frames = await readSse(res)
+      expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['token=unset'])
+    } finally {
+      await own.stop()
+    }
+  })
+
+  test('SIGTERM kills running command groups, grandchildren included, and still exits 0 within 5 s', async () => {
+    const own = await startDaemon()
+    const res = await own.fetch('/command', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: "trap '' TERM; sleep 300 & echo $!; wait" }),
+    })
+    const frames: { data: any }[] = []
+    const reading = readSse(res, f => {
+      frames.push(f)
+      return false
+    })
+    for (let i = 0; i < 200 && !frames.some(f => f.data.type === 'stdout'); i++) await Bun.sleep(25)
+    const sleeper = Number(frames.find(f => f.data.type === 'stdout')!.data.text)
+    expect(sleeper).toBeGreaterThan(0)
+    const started = Date.now()
+    own.proc.kill('SIGTERM')
+    expect(await own.proc.exited).toBe(0)
+    expect(Date.now() - started).toBeLessThan(5000)
+    await reading
+    // Gone, or a zombie waiting for PID 1 to reap it: either way no longer running.
+    const state = await Bun.file(`/proc/${sleeper}/stat`).text().then(t => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3), () => 'gone')
+    expect(['gone', 'Z']).toContain(state)
+  })
+})

@@ -1,0 +1,134 @@
+/**
+ * Interpreter side (runs in the child, embedded as text): turns one cell into a script.
+ *
+ * Why Bun.Transpiler's `replMode` and not our own rewrite: it is the transform Bun's own REPL
+ * uses, built on Bun's real parser. It hoists every top-level `let`/`const`/`function`/`class`
+ * and every `import` binding to a global `var` (so declarations persist across cells and can
+ * be redeclared, as in a REPL), turns `import` statements into awaited dynamic imports, wraps
+ * the cell in an async function when it uses top-level `await`, and returns the last
+ * expression's value. A hand-written splitter of top-level statements would have to parse
+ * JavaScript and TypeScript to get destructuring, ASI and regex literals right.
+ */
+import { isBuiltin } from 'node:module'
+
+export type Language = 'javascript' | 'typescript'
+
+export interface PreparedCell {
+  script: string
+  /** True when the last top-level statement declares something (`let x = 1` shows no value). */
+  endsWithDeclaration: boolean
+}
+
+const loaders: Record<Language, 'js' | 'ts'> = { javascript: 'js', typescript: 'ts' }
+const repl = new Map<Language, InstanceType<typeof Bun.Transpiler>>()
+const plain = new Map<Language, InstanceType<typeof Bun.Transpiler>>()
+
+function transpiler(cache: typeof repl, language: Language, replMode: boolean) {
+  let t = cache.get(language)
+  if (!t) {
+    t = new Bun.Transpiler({ loader: loaders[language], replMode, trimUnusedImports: false })
+    cache.set(language, t)
+  }
+  return t
+}
+
+/** Throws Bun's BuildMessage on a syntax error; `cellName` tags stack frames. */
+export function prepareCell(code: string, language: Language, cwd: string, cellName: string): PreparedCell {
+  const canonical = transpiler(plain, language, false).transformSync(code)
+  let script = transpiler(repl, language, true).transformSync(code)
+  script = resolveImports(script, code, language, cwd)
+  remember(cellName, script)
+  return { script: `${script}\n//# sourceURL=${cellName}`, endsWithDeclaration: lastStatementDeclares(canonical) }
+}
+
+/** Recent cells' scripts, for the code line of a stack frame (a function may outlive its cell). */
+const scripts = new Map<string, string[]>()
+
+function remember(cellName: string, script: string): void {
+  scripts.set(cellName, script.split('\n'))
+  if (scripts.size > 200) scripts.delete(scripts.keys().next().value!)
+}
+
+/**
+ * Code evaluated by the driver resolves `import("x")` relative to the driver's own file (a
+ * temp dir), so every specifier the cell imports is resolved here against the context's
+ * cwd and substituted. Bun prints the transformed import as `import("<specifier>")`.
+ */
+function resolveImports(script: string, code: string, language: Language, cwd: string): string {
+  const { imports } = transpiler(plain, language, false).scan(code)
+  for (const { path, kind } of imports) {
+    if (kind === 'require-call' || isBuiltin(path) || path.startsWith('bun:') || path === 'bun') continue
+    const resolved = Bun.resolveSync(path, cwd)
+    script = script.split(`import(${JSON.stringify(path)})`).join(`import(${JSON.stringify(resolved)})`)
+  }
+  return script
+}
+
+const DECLARATION = /^(export\s+)?(let|const|var|using|class|function|async\s+function|import|enum|namespace|declare)\b/
+
+/** Bun prints each top-level statement from column 0; the last such line starts the last one. */
+function lastStatementDeclares(canonical: string): boolean {
+  const lines = canonical.split('\n')
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!
+    if (line === '' || /^[\s})\]]/.test(line) || line.startsWith('//')) continue
+    return DECLARATION.test(line)
+  }
+  return false
+}
+
+/** `{ename, evalue, traceback}` for a thrown value, keeping only the user's frames. */
+export function describeError(e: unknown, driverDir: string): { ename: string; evalue: string; traceback: string[] } {
+  if (isBuildMessage(e)) return syntaxError(e)
+  // Several syntax errors in one cell arrive together; the first is the one to fix.
+  if (e instanceof AggregateError && isBuildMessage(e.errors[0])) return syntaxError(e.errors[0])
+  if (!(e instanceof Error)) {
+    const text = Bun.inspect(e)
+    return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] }
+  }
+  const ename = e.name || e.constructor?.name || 'Error'
+  const evalue = e.message ?? ''
+  const frames = (e.stack ?? '').split('\n').filter(l => /^\s+at /.test(l)).filter(l => isUserFrame(l, driverDir))
+  return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.flatMap(withCodeLine)] }
+}
+
+function isUserFrame(line: string, driverDir: string): boolean {
+  if (line.includes(driverDir)) return false
+  return !/\bat eval \(unknown\)|\(native[):]|\[native code\]|node:internal|\(internal:/.test(line)
+}
+
+/**
+ * Line numbers in a cell refer to its transformed script (declarations hoisted, types
+ * stripped), so they would mislead: the frame names the cell and shows the code line itself.
+ */
+function withCodeLine(frame: string): string[] {
+  const m = /\b(cell-(\d+)):(\d+):\d+/.exec(frame)
+  if (!m) return [frame]
+  const code = scripts.get(m[1]!)?.[Number(m[3]) - 1]?.trim().replace(/^value: /, '')
+  // The cell's own top level runs inside the wrapper function replMode adds; its call is noise.
+  const topLevel = /^\s+at <anonymous> \(/.test(frame)
+  if (topLevel && code === '})();') return []
+  const tidy = topLevel ? `    at <cell ${m[2]}>` : frame.replace(m[0], `<cell ${m[2]}>`)
+  return code ? [tidy, `        ${code}`] : [tidy]
+}
+
+interface BuildMessageLike {
+  name: string
+  message: string
+  position?: { line: number; column: number; lineText: string } | null
+}
+
+function isBuildMessage(e: unknown): e is BuildMessageLike {
+  return typeof e === 'object' && e !== null && (e as { name?: string }).name === 'BuildMessage'
+}
+
+function syntaxError(e: BuildMessageLike) {
+  const p = e.position
+  if (!p) return { ename: 'SyntaxError', evalue: e.message, traceback: [`SyntaxError: ${e.message}`] }
+  const where = `line ${p.line}, column ${p.column + 1}`
+  return {
+    ename: 'SyntaxError',
+    evalue: `${e.message} (${where})`,
+    traceback: [`SyntaxError: ${e.message}`, `  at ${where}:`, `    ${p.lineText}`, `    ${' '.repeat(p.column)}^`],
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Interpreter side of the javascript/typescript runtime. The execd executable runs this file
+ * as Bun (BUN_BE_BUN=1); it is embedded in the executable as text and written to a private
+ * temp dir at start. Protocol: JSON messages over the IPC channel opened by the parent, so
+ * user output on stdout/stderr never mixes with it.
+ *   parent → child: {t:'run', code}; SIGINT interrupts the running cell.
+ *   child → parent: ready, stdout/stderr {text}, display/result {bundle}, error {error}, done.
+ */
+import { dirname } from 'node:path'
+import { Console } from 'node:console'
+import { Writable } from 'node:stream'
+import { createRequire } from 'node:module'
+import { describeError, prepareCell, type Language } from './driver-cell.ts'
+import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
+
+type Message = Record<string, unknown> & { t: string }
+
+const language = (process.env.EXECD_JS_LANGUAGE ?? 'javascript') as Language
+const domPath = process.env.EXECD_JS_DOM
+delete process.env.EXECD_JS_LANGUAGE
+delete process.env.EXECD_JS_DOM
+const driverDir = dirname(import.meta.path)
+
+// Cells share this global scope: `let process = 1` must not cut the driver off.
+const proc = process
+const inspect = Bun.inspect
+const sendRaw = process.send!.bind(process)
+const CHUNK = 1 << 20
+
+const send = (m: Message) => {
+  if (!proc.connected) return
+  // One huge write as one message would be one huge allocation in the daemon too.
+  if (typeof m.text === 'string' && m.text.length > CHUNK) {
+    for (let i = 0; i < m.text.length; i += CHUNK) sendRaw({ t: m.t, text: m.text.slice(i, i + CHUNK) })
+  } else sendRaw(m)
+}
+
+captureOutput()
+installLazyDom(domPath)
+installHelpers()
+
+/** Settles the running cell early when SIGINT arrives (only between its await points). */
+let interruptRunning: ((e: Error) => void) | null = null
+let cellNumber = 0
+let queue = Promise.resolve()
+
+proc.on('SIGINT', () => {
+  if (!interruptRunning) return
+  const e = new Error('interrupted')
+  e.name = 'KeyboardInterrupt'
+  interruptRunning(e)
+})
+// A timer or promise of an earlier cell failing must not kill the context: report it.
+proc.on('uncaughtException', e => send({ t: 'stderr', text: `Uncaught ${inspect(e)}\n` }))
+proc.on('unhandledRejection', e => send({ t: 'stderr', text: `Unhandled rejection: ${inspect(e)}\n` }))
+proc.on('disconnect', () => proc.exit(0))
+proc.on('message', (m: Message) => {
+  // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
+  if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code))).catch(() => {})
+})
+send({ t: 'ready', bun: Bun.version, language })
+
+async function runCell(code: string): Promise<void> {
+  const cellName = `cell-${++cellNumber}`
+  try {
+    const cwd = proc.cwd()
+    provideRequire(cwd)
+    const cell = prepareCell(code, language, cwd, cellName)
+    const interrupted = new Promise<never>((_, reject) => (interruptRunning = reject))
+    let out: unknown = (0, eval)(cell.script)
+    if (out instanceof Promise) out = await Promise.race([out, interrupted])
+    const value = isReplValue(out) && !cell.endsWithDeclaration ? out.value : undefined
+    if (value !== undefined) send({ t: 'result', bundle: bundleOf(value) })
+  } catch (e) {
+    send({ t: 'error', error: describeError(e, driverDir) })
+  } finally {
+    interruptRunning = null
+    send({ t: 'done' })
+  }
+}
+
+let ourRequire: unknown
+
+/** A `require` for the cwd (which a cell may change), unless the user declared their own. */
+function provideRequire(cwd: string): void {
+  const g = globalThis as Record<string, unknown>
+  if (g.require !== undefined && g.require !== ourRequire) return
+  ourRequire = g.require = createRequire(`${cwd}/`)
+}
+
+/** replMode returns the last expression as `{__proto__: null, value}`. */
+function isReplValue(out: unknown): out is { value: unknown } {
+  return typeof out === 'object' && out !== null && Object.getPrototypeOf(out) === null && 'value' in out
+}
+
+/**
+ * console.* and process.stdout/stderr.write go over IPC, in order with results and errors.
+ * Writes that bypass them (subprocesses, Bun.write(Bun.stdout)) still reach the real fds,
+ * which the parent also forwards.
+ */
+function captureOutput(): void {
+  for (const name of ['stdout', 'stderr'] as const) {
+    const stream = process[name] as unknown as { write: (...a: unknown[]) => boolean }
+    stream.write = (chunk: unknown, enc?: unknown, cb?: unknown) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString()
+      if (text) send({ t: name, text })
+      const done = typeof enc === 'function' ? enc : cb
+      if (typeof done === 'function') queueMicrotask(() => done())
+      return true
+    }
+  }
+  const sink = (name: 'stdout' | 'stderr') =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        send({ t: name, text: String(chunk) })
+        cb()
+      },
+    })
+  const captured = new Console({ stdout: sink('stdout'), stderr: sink('stderr'), colorMode: false })
+  const target = console as unknown as Record<string, unknown>
+  for (const key of Object.keys(Object.getPrototypeOf(captured)).concat(Object.keys(captured))) {
+    const fn = (captured as unknown as Record<string, unknown>)[key]
+    if (typeof fn === 'function') target[key] = fn.bind(captured)
+  }
+}
+
+function installHelpers(): void {
+  const display = (...values: unknown[]) => {
+    for (const v of values) send({ t: 'display', bundle: displayBundle(v) })
+  }
+  const as = (mime: string) => (content: unknown) => display({ [mime]: content })
+  Object.assign(display, {
+    html: as('text/html'),
+    svg: as('image/svg+xml'),
+    markdown: as('text/markdown'),
+    json: as('application/json'),
+    png: as('image/png'),
+  })
+  Object.defineProperty(globalThis, 'display', { value: display, writable: true, configurable: true, enumerable: false })
+}

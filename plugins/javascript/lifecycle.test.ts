@@ -1,0 +1,96 @@
+import { afterAll, expect, test } from 'bun:test'
+import { groupAlive } from '../../core/process'
+import { removeTempFiles, errorOf, resultOf, runCell, startJs } from './test-context'
+
+afterAll(removeTempFiles)
+
+const pidOf = async (ctx: Awaited<ReturnType<typeof startJs>>) => Number(resultOf(await runCell(ctx, 'process.pid'))?.['text/plain'])
+
+test('an interrupt stops an awaiting cell and keeps the state', async () => {
+  const ctx = await startJs()
+  try {
+    await runCell(ctx, 'let kept = "still here"')
+    const running = runCell(ctx, 'console.log("waiting"); await new Promise(r => setTimeout(r, 30000)); "not reached"')
+    await Bun.sleep(300)
+    await ctx.interrupt()
+    const events = await running
+    expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
+    expect(resultOf(events)).toBeUndefined()
+    expect(ctx.alive).toBe(true)
+    expect(resultOf(await runCell(ctx, 'kept'))?.['text/plain']).toBe("'still here'")
+  } finally {
+    await ctx.close()
+  }
+})
+
+test('a busy synchronous loop ignores the interrupt; closing the interpreter ends the cell', async () => {
+  const ctx = await startJs()
+  const pid = await pidOf(ctx)
+  const running = runCell(ctx, 'while (true) {}')
+  await Bun.sleep(300)
+  await ctx.interrupt()
+  await Bun.sleep(300)
+  expect(ctx.alive).toBe(true)
+  await ctx.close()
+  const error = errorOf(await running)
+  expect(error?.ename).toBe('DeadKernelError')
+  expect(error?.evalue).toContain('was stopped by execd')
+  expect(ctx.alive).toBe(false)
+  expect(groupAlive(pid)).toBe(false)
+})
+
+test('process.exit ends the cell with an error naming the exit status', async () => {
+  const ctx = await startJs()
+  const events = await runCell(ctx, 'console.log("bye"); process.exit(3)')
+  const error = errorOf(events)!
+  expect(error.ename).toBe('DeadKernelError')
+  expect(error.evalue).toContain('died (exit status 3)')
+  expect(events.find(e => e.type === 'stdout')?.text).toBe('bye\n')
+  expect(ctx.alive).toBe(false)
+  expect(errorOf(await runCell(ctx, '1'))?.evalue).toContain('state is lost')
+  await ctx.close()
+})
+
+test('SIGKILL of the interpreter mid-cell is reported as killed', async () => {
+  const ctx = await startJs()
+  const events = await runCell(ctx, 'await Bun.sleep(50); process.kill(process.pid, "SIGKILL"); await Bun.sleep(5000)')
+  expect(errorOf(events)?.evalue).toContain('died (signal: killed)')
+  expect(ctx.alive).toBe(false)
+  await ctx.close()
+})
+
+test('close kills the interpreter and the processes it started', async () => {
+  const ctx = await startJs()
+  const pid = await pidOf(ctx)
+  await runCell(ctx, 'Bun.spawn(["sleep", "60"]); null')
+  await ctx.close()
+  expect(ctx.alive).toBe(false)
+  expect(groupAlive(pid)).toBe(false)
+  await ctx.close()
+})
+
+test('an error thrown later by a timer of an earlier cell goes to stderr and the context lives on', async () => {
+  const ctx = await startJs()
+  try {
+    await runCell(ctx, 'setTimeout(() => { throw new Error("late") }, 10); null')
+    await Bun.sleep(100)
+    const events = await runCell(ctx, '1 + 1')
+    expect(events.find(e => e.type === 'stderr')?.text).toContain('late')
+    expect(resultOf(events)?.['text/plain']).toBe('2')
+  } finally {
+    await ctx.close()
+  }
+})
+
+test('a reader that stops early leaves the cell running; its output does not reach the next cell', async () => {
+  const ctx = await startJs()
+  try {
+    for await (const e of ctx.run('console.log("one"); await Bun.sleep(300); console.log("two"); 1')) if (e.type === 'stdout') break
+    await Bun.sleep(500)
+    const events = await runCell(ctx, '"next"')
+    expect(events.filter(e => e.type === 'stdout')).toEqual([])
+    expect(resultOf(events)?.['text/plain']).toBe("'next'")
+  } finally {
+    await ctx.close()
+  }
+})

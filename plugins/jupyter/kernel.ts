@@ -1,0 +1,207 @@
+/**
+ * One Jupyter kernel as a RuntimeContext. The kernel belongs to the Jupyter server; execd
+ * holds one WebSocket to it (reopened if it drops) and knows when it died: a
+ * `restarting`/`dead` notice from the server, a vanished kernel, or a lost connection with
+ * the kernel gone. Every wait is bounded, so a dead kernel ends the stream (reference #1206).
+ */
+import { errorEvent, type ExecEvent } from '../../core/events'
+import type { Logger } from '../../core/log'
+import type { RuntimeContext } from '../../core/plugin'
+import { KernelChannel } from './channel'
+import { CellTracker, executeRequest } from './messages'
+import { EventQueue } from './queue'
+import type { JupyterServer } from './rest'
+
+export interface KernelTimings {
+  /** How long to wait for the missing half of idle + execute_reply before giving up. */
+  replyGraceMs: number
+  /** How often a running cell checks over REST that its kernel still exists. */
+  pollMs: number
+}
+
+export class JupyterKernel implements RuntimeContext {
+  private channel: KernelChannel | null = null
+  private connecting: Promise<KernelChannel> | null = null
+  private readonly session = crypto.randomUUID()
+  private deadWhy: string | null = null
+  private closed = false
+  private turn: Promise<void> = Promise.resolve()
+
+  constructor(
+    private readonly server: JupyterServer,
+    readonly kernelId: string,
+    private readonly log: Logger,
+    private readonly timings: KernelTimings,
+  ) {}
+
+  get alive(): boolean {
+    return !this.closed && this.deadWhy === null
+  }
+
+  /** Opens (or reuses) the kernel's channel; resolves once the kernel answers. */
+  connect(): Promise<KernelChannel> {
+    if (this.channel && !this.channel.closed) return Promise.resolve(this.channel)
+    this.connecting ??= KernelChannel.open(this.server.channelsUrl(this.kernelId, this.session))
+      .then(ch => {
+        if (this.closed) {
+          ch.close()
+          throw new Error('the context was closed')
+        }
+        this.channel = ch
+        // Between cells too: a vanished kernel shows first as a closed socket.
+        ch.onClose(() => void this.checkKernel())
+        // Between cells too: a restarted kernel has lost every variable.
+        ch.subscribe(msg => {
+          const state = msg.header?.msg_type === 'status' ? msg.content?.execution_state : undefined
+          if (state === 'restarting' || state === 'dead') this.markDead(`the kernel died (server reports '${state}')`)
+        })
+        return ch
+      })
+      .finally(() => (this.connecting = null))
+    return this.connecting
+  }
+
+  run(code: string): AsyncIterable<ExecEvent> {
+    return this.execute(code, false)
+  }
+
+  /** Runs code without history or output (setup such as the cwd); resolves when it is done. */
+  async runQuietly(code: string): Promise<void> {
+    for await (const _ of this.execute(code, true));
+  }
+
+  async interrupt(): Promise<void> {
+    if (!this.alive) return
+    await this.server.interrupt(this.kernelId)
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.channel?.close()
+    try {
+      await this.server.deleteKernel(this.kernelId)
+    } catch (e) {
+      this.log.warn('jupyter: could not shut the kernel down', { kernel: this.kernelId, err: String(e) })
+    }
+  }
+
+  private markDead(why: string): void {
+    if (this.deadWhy !== null || this.closed) return
+    this.deadWhy = why
+    this.log.warn('jupyter: kernel died', { kernel: this.kernelId, why })
+  }
+
+  private async *execute(code: string, silent: boolean): AsyncGenerator<ExecEvent> {
+    // One cell at a time per kernel: a second run waits for the first to end.
+    const previous = this.turn
+    let release!: () => void
+    this.turn = new Promise(r => (release = r))
+    await previous
+    try {
+      yield* this.executeNow(code, silent)
+    } finally {
+      release()
+    }
+  }
+
+  private async *executeNow(code: string, silent: boolean): AsyncGenerator<ExecEvent> {
+    if (!this.alive) {
+      yield errorEvent('DeadKernelError', this.deathText())
+      return
+    }
+    let channel: KernelChannel
+    try {
+      channel = await this.connect()
+    } catch (e) {
+      await this.checkKernel()
+      yield errorEvent(this.alive ? 'KernelConnectionError' : 'DeadKernelError', this.alive ? (e as Error).message : this.deathText())
+      return
+    }
+    const msgId = crypto.randomUUID()
+    const tracker = new CellTracker(msgId)
+    const queue = new EventQueue()
+    let grace: ReturnType<typeof setTimeout> | undefined
+
+    const fail = (ename: string, evalue: string) => queue.end(errorEvent(ename, evalue))
+    const finish = () => queue.end(...tracker.finish())
+    const unsubscribe = channel.subscribe(msg => {
+      const step = tracker.accept(msg)
+      queue.push(...step.events)
+      if (step.died) {
+        this.markDead(`the kernel died (server reports '${step.died}')`)
+        return fail('DeadKernelError', this.deathText())
+      }
+      if (tracker.done) return finish()
+      if ((tracker.idle || tracker.replied) && !grace) {
+        grace = setTimeout(() => void this.graceExpired(tracker, channel, finish, fail), this.timings.replyGraceMs)
+      }
+    })
+    const unClose = channel.onClose(why => void this.channelLost(why, fail))
+    const poll = setInterval(() => void this.pollKernel(fail), this.timings.pollMs)
+    try {
+      try {
+        channel.send(executeRequest(msgId, this.session, code, silent))
+      } catch {
+        // The socket closed since connect(): the close listener above reports it.
+      }
+      // A kernel shut down between cells leaves the socket open on some servers: ask at once,
+      // beside the request, rather than only at the next poll.
+      void this.pollKernel(fail)
+      for await (const e of queue) yield e
+    } finally {
+      unsubscribe()
+      unClose()
+      clearInterval(poll)
+      clearTimeout(grace)
+    }
+  }
+
+  /** Only half of idle + reply came within the grace period (#1206: the reference hung here). */
+  private async graceExpired(
+    tracker: CellTracker,
+    channel: KernelChannel,
+    finish: () => void,
+    fail: (ename: string, evalue: string) => void,
+  ): Promise<void> {
+    if (tracker.replied) {
+      // The kernel answered; only the trailing idle went missing, and with it no output.
+      return finish()
+    }
+    await this.checkKernel()
+    if (!this.alive) fail('DeadKernelError', this.deathText())
+    else fail('KernelReplyTimeout', `the kernel went idle but sent no execute_reply within ${this.timings.replyGraceMs} ms`)
+    // A lost reply means this socket cannot be trusted any more: the next cell opens a new one.
+    channel.close()
+  }
+
+  private async channelLost(why: string, fail: (ename: string, evalue: string) => void): Promise<void> {
+    await this.checkKernel()
+    if (this.closed) return fail('DeadKernelError', 'the context was closed while the cell ran')
+    if (!this.alive) return fail('DeadKernelError', this.deathText())
+    fail('KernelConnectionError', `the connection to the kernel closed (${why}); the cell's outcome is unknown`)
+  }
+
+  private async pollKernel(fail: (ename: string, evalue: string) => void): Promise<void> {
+    // A server that does not answer one poll may be busy; the socket closing decides then.
+    await this.checkKernel(false)
+    if (!this.alive) fail('DeadKernelError', this.deathText())
+  }
+
+  /** Asks the server whether the kernel still exists. */
+  private async checkKernel(unreachableIsDead = true): Promise<void> {
+    if (!this.alive) return
+    try {
+      const k = await this.server.kernel(this.kernelId)
+      if (!k) this.markDead('the kernel no longer exists on the Jupyter server')
+      else if (k.execution_state === 'dead') this.markDead("the Jupyter server reports the kernel 'dead'")
+    } catch (e) {
+      if (unreachableIsDead) this.markDead(`the Jupyter server is unreachable: ${(e as Error).message}`)
+    }
+  }
+
+  private deathText(): string {
+    if (this.closed && !this.deadWhy) return 'the context was closed'
+    return `${this.deadWhy ?? 'the kernel died'}; its state is lost`
+  }
+}

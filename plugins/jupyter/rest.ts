@@ -1,0 +1,136 @@
+/**
+ * The Jupyter server's REST API, as much as the bridge needs: kernelspecs and the kernels
+ * lifecycle. Every call carries `Authorization: token <t>` and a deadline, so an unreachable
+ * server is an error, never a hang (the reference retried context creation forever).
+ */
+
+export interface KernelSpec {
+  name: string
+  language: string
+  displayName: string
+}
+
+export interface KernelSpecs {
+  default: string
+  specs: KernelSpec[]
+}
+
+export interface KernelModel {
+  id: string
+  name: string
+  execution_state?: string
+}
+
+/** Thrown when the server answers with a non-2xx status. */
+export class JupyterHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 15_000
+
+export class JupyterServer {
+  readonly base: URL
+
+  constructor(
+    host: string,
+    readonly token: string,
+  ) {
+    // Accept 'host:port' as the reference's JUPYTER_HOST sometimes is.
+    this.base = new URL(/^[a-z]+:\/\//i.test(host) ? host : `http://${host}`)
+    if (!this.base.pathname.endsWith('/')) this.base.pathname += '/'
+  }
+
+  /** `api/...` under the server's base URL (a base path such as /jupyter/ is kept). */
+  url(path: string): URL {
+    return new URL(path, this.base)
+  }
+
+  /** The kernel's channels WebSocket; the token goes in the query as browsers must send it. */
+  channelsUrl(kernelId: string, sessionId: string): string {
+    const u = this.url(`api/kernels/${encodeURIComponent(kernelId)}/channels`)
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:'
+    u.searchParams.set('session_id', sessionId)
+    if (this.token) u.searchParams.set('token', this.token)
+    return u.toString()
+  }
+
+  async kernelSpecs(): Promise<KernelSpecs> {
+    const body = (await this.request('GET', 'api/kernelspecs')) as {
+      default?: string
+      kernelspecs?: Record<string, { name?: string; spec?: { language?: string; display_name?: string } }>
+    }
+    const specs = Object.entries(body.kernelspecs ?? {}).map(([key, ks]) => ({
+      name: ks.name ?? key,
+      language: ks.spec?.language ?? '',
+      displayName: ks.spec?.display_name ?? key,
+    }))
+    return { default: body.default ?? '', specs: specs.filter(s => s.language) }
+  }
+
+  /** Starts a kernel; `path` is an API path under the server's root and sets the kernel's cwd. */
+  async startKernel(name: string, path?: string): Promise<KernelModel> {
+    return (await this.request('POST', 'api/kernels', path ? { name, path } : { name })) as KernelModel
+  }
+
+  /** The kernel's model, or null once the server no longer knows it. */
+  async kernel(id: string): Promise<KernelModel | null> {
+    try {
+      return (await this.request('GET', `api/kernels/${encodeURIComponent(id)}`)) as KernelModel
+    } catch (e) {
+      if (e instanceof JupyterHttpError && e.status === 404) return null
+      throw e
+    }
+  }
+
+  async interrupt(id: string): Promise<void> {
+    await this.request('POST', `api/kernels/${encodeURIComponent(id)}/interrupt`)
+  }
+
+  /** Shuts the kernel down; a kernel already gone is not an error. */
+  async deleteKernel(id: string): Promise<void> {
+    try {
+      await this.request('DELETE', `api/kernels/${encodeURIComponent(id)}`)
+    } catch (e) {
+      if (!(e instanceof JupyterHttpError && e.status === 404)) throw e
+    }
+  }
+
+  private async request(method: string, path: string, body?: unknown): Promise<unknown> {
+    const url = this.url(path)
+    let res: Response
+    try {
+      res = await fetch(url, {
+        method,
+        headers: {
+          ...(this.token ? { Authorization: `token ${this.token}` } : {}),
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        redirect: 'error',
+      })
+    } catch (e) {
+      throw new Error(`jupyter server ${this.base.origin} unreachable: ${(e as Error).message}`, { cause: e })
+    }
+    const text = await res.text()
+    if (!res.ok) {
+      throw new JupyterHttpError(res.status, `jupyter ${method} /${path}: ${res.status} ${brief(text)}`)
+    }
+    return text ? JSON.parse(text) : null
+  }
+}
+
+/** The server's error message without a whole HTML page. */
+function brief(text: string): string {
+  try {
+    const j = JSON.parse(text) as { message?: string; reason?: string }
+    return j.message || j.reason || ''
+  } catch {
+    return text.slice(0, 200)
+  }
+}

@@ -1,0 +1,154 @@
+/** One live python3 driven by driver.py over a protocol socket (see driver.py's header). */
+import { errorEvent, makeEvent, type EventType, type ExecEvent } from '../../core/events'
+import type { Logger } from '../../core/log'
+import type { RuntimeContext } from '../../core/plugin'
+import { describeExit, spawnOwned, within, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { LineChannel } from './channel'
+import cellsSource from './cells.py' with { type: 'text' }
+import driverSource from './driver.py' with { type: 'text' }
+import resultsSource from './results.py' with { type: 'text' }
+
+const FORWARDED = new Set<EventType>(['stdout', 'stderr', 'execution_count', 'result', 'error'])
+const STDERR_TAIL = 4096
+// The driver (three files, one program) arrives as argv[1] and runs under its own file name,
+// so tracebacks can hide it.
+const DRIVER = [driverSource, resultsSource, cellsSource].join('\n')
+const BOOTSTRAP = "import sys; exec(compile(sys.argv[1], '<execd-driver>', 'exec'))"
+
+export interface PythonStart {
+  python: string
+  cwd: string
+  env: Record<string, string>
+  log: Logger
+  readyTimeoutMs?: number
+}
+
+export class PythonContext implements RuntimeContext {
+  private running = false
+  /** The driver said the cell started: a SIGINT now reaches the cell, not the idle loop. */
+  private started = false
+  private interruptPending = false
+  private exit: ExitInfo | undefined
+  private closing = false
+  private stderrTail = ''
+  private readonly stderrDone: Promise<void>
+
+  private constructor(
+    private readonly proc: OwnedProcess,
+    private readonly channel: LineChannel,
+    private readonly log: Logger,
+  ) {
+    void proc.exited.then(info => {
+      this.exit = info
+      channel.close()
+    })
+    this.stderrDone = this.collectStderr()
+  }
+
+  /** Spawns the interpreter and waits for the driver's `ready`. */
+  static async start(opts: PythonStart): Promise<PythonContext> {
+    const proc = spawnOwned([opts.python, '-u', '-c', BOOTSTRAP, DRIVER], {
+      cwd: opts.cwd,
+      env: { ...opts.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', MPLBACKEND: opts.env.MPLBACKEND ?? 'Agg' },
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      extraFds: ['pipe'],
+    })
+    const ctx = new PythonContext(proc, new LineChannel(proc.fds[0]!), opts.log)
+    const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
+    if (ready === 'timeout' || ready?.type !== 'ready') {
+      await ctx.close()
+      const why = ready === 'timeout' ? 'did not start within 20 s' : `exited (${describeExit(await proc.exited)})`
+      throw new Error(`${opts.python} ${why}${ctx.stderrTail ? `: ${ctx.stderrTail.trim()}` : ''}`)
+    }
+    opts.log.debug('python ready', { pid: proc.pid, version: ready.python })
+    return ctx
+  }
+
+  get alive(): boolean {
+    return this.exit === undefined && !this.closing
+  }
+
+  get pid(): number {
+    return this.proc.pid
+  }
+
+  /** Moves an idle (spare) interpreter to a context's cwd. */
+  async chdir(cwd: string): Promise<void> {
+    await this.channel.send({ chdir: cwd })
+    const reply = await within(this.channel.next(), 5000)
+    if (reply === 'timeout' || reply?.type !== 'done') throw new Error(`the python interpreter did not change to ${cwd}`)
+  }
+
+  async *run(code: string): AsyncGenerator<ExecEvent> {
+    if (this.running) throw new Error('a cell is already running in this context')
+    this.running = true
+    try {
+      if (!this.alive) {
+        yield this.deathEvent()
+        return
+      }
+      await this.channel.send({ code }).catch(() => {})
+      for (;;) {
+        const msg = await this.channel.next()
+        if (!msg) break
+        if (msg.type === 'done') return
+        if (msg.type === 'started') {
+          this.started = true
+          if (this.interruptPending) this.proc.signal('SIGINT')
+          continue
+        }
+        if (!FORWARDED.has(msg.type)) continue
+        const { type, ...fields } = msg
+        yield makeEvent(type as EventType, fields)
+      }
+      // The channel closed without `done`: the interpreter died in the cell.
+      await within(this.proc.exited, 2000)
+      await within(this.stderrDone, 500)
+      yield this.deathEvent()
+    } finally {
+      this.running = false
+      this.started = false
+      this.interruptPending = false
+    }
+  }
+
+  async interrupt(): Promise<void> {
+    // The whole group, so a subprocess the cell waits on (subprocess.run, os.system) stops too.
+    if (!this.running || !this.alive) return
+    if (this.started) this.proc.signal('SIGINT')
+    else this.interruptPending = true // the cell is on its way: interrupt it as soon as it starts
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    await this.proc.kill('close', 500)
+    this.channel.close()
+  }
+
+  private deathEvent(): ExecEvent {
+    const info = this.exit
+    const cause = info ? describeExit(info) : 'its protocol channel closed'
+    const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
+    const tail = this.stderrTail.trim()
+    const evalue = `the python interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
+    return errorEvent('DeadKernelError', evalue, tail ? [evalue, ...tail.split('\n').slice(-20)] : [evalue])
+  }
+
+  /** Keeps the interpreter's own stderr tail (fatal errors, faulthandler) for death reports. */
+  private async collectStderr(): Promise<void> {
+    const decoder = new TextDecoder()
+    try {
+      const reader = (this.proc.proc.stderr as ReadableStream<Uint8Array>).getReader()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        this.stderrTail = (this.stderrTail + decoder.decode(value, { stream: true })).slice(-STDERR_TAIL)
+      }
+    } catch (err) {
+      this.log.debug('python stderr closed', { error: String(err) })
+    }
+  }
+}
+

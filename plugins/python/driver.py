@@ -1,0 +1,200 @@
+# execd's in-interpreter half of the python runtime. Standard library only, python >= 3.8.
+#
+# Protocol: fd 3 is a socket to execd carrying JSON lines both ways. execd sends
+# {"code": "..."}; the driver answers with events ({"type": "stdout", "text": ...}, "result",
+# "execution_count", "error") and then {"type": "done"}. The user's fd 1 and 2 are pipes the
+# driver forwards as stdout/stderr events, so protocol and user output never mix and output
+# written by subprocesses is captured too. The original stderr is kept for fatal errors.
+# The driver is three files run as one program (execd concatenates them): this one (protocol,
+# output, stdin), results.py (rich results, display, matplotlib), cells.py (cells, main loop).
+#
+# Only cheap modules at startup (context creation time); the rest are imported when needed.
+import builtins
+import codecs
+import io
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import types
+
+sys.argv = ['']  # execd passed this program as argv[1]
+os.set_inheritable(3, False)  # a background child must not keep the channel open
+_chan = socket.socket(fileno=3)
+_chan_in = _chan.makefile('rb')
+_send_lock = threading.Lock()
+
+
+def _send(msg):
+    data = (json.dumps(msg, default=str) + '\n').encode('utf-8')
+    with _send_lock:
+        _chan.sendall(data)
+
+
+# --- user stdout/stderr: pipes forwarded as events --------------------------------------
+
+_SENTINEL = b'\x00execd-sync\x00'
+
+
+class _Forwarder(object):
+    def __init__(self, fd, kind):
+        self.kind = kind
+        r, w = os.pipe()
+        os.dup2(w, fd)
+        os.close(w)
+        self.r = r
+        self.busy = False  # holds bytes read from the pipe but not yet sent
+        self.synced = threading.Event()
+        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
+        t = threading.Thread(target=self.loop, name='execd-' + kind, daemon=True)
+        t.start()
+
+    def emit(self, data):
+        text = self.decoder.decode(data)
+        if text:
+            _send({'type': self.kind, 'text': text})
+
+    def loop(self):
+        pending = b''
+        while True:
+            select.select([self.r], [], [])
+            self.busy = True  # before the read: _sync_output checks the pipe, then this flag
+            chunk = os.read(self.r, 65536)
+            if not chunk:
+                return
+            pending += chunk
+            while True:
+                i = pending.find(_SENTINEL)
+                if i < 0:
+                    break
+                self.emit(pending[:i])
+                pending = pending[i + len(_SENTINEL):]
+                self.synced.set()
+            # keep a possible sentinel prefix for the next read
+            keep = 0
+            for n in range(len(_SENTINEL) - 1, 0, -1):
+                if pending.endswith(_SENTINEL[:n]):
+                    keep = n
+                    break
+            if len(pending) > keep:
+                self.emit(pending[:len(pending) - keep])
+                pending = pending[len(pending) - keep:]
+            self.busy = bool(pending)
+
+
+class _StreamWriter(io.TextIOBase):
+    """sys.stdout/sys.stderr: sent as events by the writing thread itself, so stdout, stderr and
+    results keep the order the cell wrote them in. Line-buffered; fileno() is the fd pipe."""
+
+    def __init__(self, kind, fd):
+        self.kind = kind
+        self.fd = fd
+        self.pending = []
+        self.lock = threading.Lock()
+        self.buffer = _BytesSink(self)
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError('write() argument must be str, not %s' % type(text).__name__)
+        if text:
+            with self.lock:
+                self.pending.append(text)
+            if '\n' in text:
+                self.flush()
+        return len(text)
+
+    def flush(self):
+        with self.lock:
+            text = ''.join(self.pending)
+            self.pending = []
+        if text:
+            _send({'type': self.kind, 'text': text})
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self.fd
+
+    @property
+    def encoding(self):
+        return 'utf-8'
+
+
+class _BytesSink(object):
+    def __init__(self, owner):
+        self.owner = owner
+        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
+
+    def write(self, data):
+        self.owner.write(self.decoder.decode(bytes(data)))
+        return len(data)
+
+    def flush(self):
+        self.owner.flush()
+
+
+_orig_stderr_fd = os.dup(2)
+_forwarders = [_Forwarder(1, 'stdout'), _Forwarder(2, 'stderr')]
+sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
+sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
+try:
+    import faulthandler
+    faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False), all_threads=False)
+except Exception:
+    pass
+
+
+def _sync_output():
+    """Waits until everything written to fd 1/2 so far has been sent, so events keep order."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    for fd, fw in ((1, _forwarders[0]), (2, _forwarders[1])):
+        # Nothing in the pipe and nothing held by the forwarder: already in order (the common case).
+        readable = select.select([fw.r], [], [], 0)[0]
+        if not readable and not fw.busy:
+            continue
+        fw.synced.clear()
+        try:
+            os.write(fd, _SENTINEL)
+        except OSError:
+            continue
+        fw.synced.wait(5)
+
+
+# --- no stdin ------------------------------------------------------------------------------
+
+class StdinNotImplementedError(RuntimeError):
+    pass
+
+
+_NO_STDIN = 'input() is not supported: code runs without a terminal, stdin is closed (pass data in the code or a file)'
+
+
+def _no_input(*args, **kwargs):
+    raise StdinNotImplementedError(_NO_STDIN)
+
+
+class _NoStdin(io.TextIOBase):
+    def read(self, *a):
+        raise StdinNotImplementedError(_NO_STDIN)
+    readline = read
+
+    def readable(self):
+        return True
+
+    def fileno(self):
+        return 0
+
+
+builtins.input = _no_input
+sys.stdin = _NoStdin()

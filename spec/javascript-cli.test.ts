@@ -1,0 +1,29 @@
+/** `execd exec javascript|typescript`: the executable running its own Bun, without HTTP. */
+import { expect, test } from 'bun:test'
+import { BIN } from './harness'
+
+function execd(args: string[], stdin?: string) {
+  const p = Bun.spawnSync([BIN, 'exec', ...args], {
+    stdin: stdin === undefined ? 'ignore' : Buffer.from(stdin),
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
+}
+
+test('typescript from stdin prints output and the text result, exit 0', () => {
+  const r = execd(['typescript', '-'], 'const n: number = 41\nconsole.log("hello")\nn + 1')
+  expect(r).toMatchObject({ code: 0, stdout: 'hello\n42\n' })
+})
+
+test('a javascript error prints the stack with the code line on stderr and exits 1', () => {
+  const r = execd(['javascript', 'function f() { throw new RangeError("nope") }\nf()'])
+  expect(r.code).toBe(1)
+  expect(r.stderr).toContain('RangeError: nope')
+  expect(r.stderr).toContain('throw new RangeError("nope")')
+})
+
+test('--list shows both languages available through the executable itself', () => {
+  const r = execd(['--list'])
+  expect(r.stdout).toMatch(/javascript\s+available/)
+  expect(r.stdout).toMatch(/typescript\s+available/)
+})

@@ -1,0 +1,100 @@
+/** The javascript and typescript languages through dist/execd: the shared runtime kit, then their results. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, type Daemon } from './harness'
+import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode, stdoutText } from './runtime-kit'
+
+describeRuntimeKit({
+  language: 'javascript',
+  available: true,
+  snippets: {
+    setState: 'let x = 41',
+    readState: 'x + 1',
+    expectedState: '42',
+    printSleepPrint: 'console.log("first")\nawait Bun.sleep(1000)\nconsole.log("second")',
+    error: 'function check(n) { if (n > 1) throw new RangeError(`too big: ${n}`) }\ncheck(2)',
+    expectedErrorName: 'RangeError',
+    sleepLong: 'await Bun.sleep(30000)',
+    expectedInterruptName: 'KeyboardInterrupt',
+    crash: 'process.kill(process.pid, "SIGKILL")',
+  },
+})
+
+describeRuntimeKit({
+  language: 'typescript',
+  available: true,
+  snippets: {
+    setState: 'let x: number = 41',
+    readState: '(x as number) + 1',
+    expectedState: '42',
+    printSleepPrint: 'const pause: number = 1000\nconsole.log("first")\nawait Bun.sleep(pause)\nconsole.log("second")',
+    error: 'function check(n: number): void { if (n > 1) throw new RangeError(`too big: ${n}`) }\ncheck(2)',
+    expectedErrorName: 'RangeError',
+    sleepLong: 'await new Promise<void>(resolve => setTimeout(resolve, 30000))',
+    expectedInterruptName: 'KeyboardInterrupt',
+    crash: 'process.kill(process.pid, "SIGKILL")',
+  },
+})
+
+describe('javascript through dist/execd', () => {
+  let d: Daemon
+  let cwd: string
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), 'execd-js-spec-'))
+    const pkg = join(cwd, 'node_modules', 'shapes')
+    mkdirSync(pkg, { recursive: true })
+    writeFileSync(join(pkg, 'package.json'), '{"name":"shapes","type":"module","main":"index.js"}')
+    writeFileSync(join(pkg, 'index.js'), 'export const square = n => n * n\n')
+    d = await startDaemon({ args: ['--code-interrupt-grace', '500'] })
+  })
+  afterAll(async () => {
+    await d?.stop()
+    rmSync(cwd, { recursive: true, force: true })
+  })
+
+  test('both languages are listed as available', async () => {
+    const res = await d.fetch('/code/languages')
+    const body = JSON.stringify(await res.json())
+    for (const language of ['javascript', 'typescript']) expect(body).toMatch(new RegExp(`"language":"${language}","available":true`))
+  })
+
+  test('imports node:fs and a package installed under the context cwd', async () => {
+    const id = await createContext(d, 'javascript', cwd)
+    const events = await runCode(d, 'import { existsSync } from "node:fs"\nimport { square } from "shapes"\n[existsSync("node_modules"), square(7)]', { id })
+    expectWellFormed(events, id)
+    expect(resultText(events)).toEqual(['[ true, 49 ]'])
+  })
+
+  test('an element built with the DOM is a text/html result, an svg element an image/svg+xml one', async () => {
+    const id = await createContext(d, 'typescript')
+    const html = await runCode(d, 'const p: HTMLElement = document.createElement("p")\np.textContent = "hi"\np', { id })
+    expect(ofType(html, 'result')[0].results['text/html']).toBe('<p>hi</p>')
+    const svg = await runCode(d, 'const s = document.createElementNS("http://www.w3.org/2000/svg", "svg")\ns.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "rect"))\ns', { id })
+    expect(ofType(svg, 'result')[0].results['image/svg+xml']).toBe('<svg xmlns="http://www.w3.org/2000/svg"><rect></rect></svg>')
+  })
+
+  test('display() results and output stream in order, execution_count before the value', async () => {
+    const id = await createContext(d, 'javascript')
+    const events = await runCode(d, 'console.log("a")\ndisplay({ "text/html": "<i>b</i>" })\n"c"', { id })
+    expectWellFormed(events, id)
+    expect(events.slice(2, -1).map(e => e.type)).toEqual(['stdout', 'result', 'execution_count', 'result'])
+    expect(stdoutText(events)).toBe('a\n')
+    expect(resultText(events).at(-1)).toBe("'c'")
+  })
+
+  test('a busy loop that ignores the interrupt is killed; the next run has a fresh interpreter', async () => {
+    const id = await createContext(d, 'javascript')
+    await runCode(d, 'let kept = 1', { id })
+    const running = runCode(d, 'while (true) {}', { id })
+    await Bun.sleep(500)
+    expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    const events = await running
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+    const after = await runCode(d, 'typeof kept', { id })
+    expect(after[0].state_lost).toBe(true)
+    expect(resultText(after)).toEqual(["'undefined'"])
+  }, 20_000)
+})
