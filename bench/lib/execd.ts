@@ -23,6 +23,16 @@ export interface Execd {
   logs(): string
 }
 
+/**
+ * The python the daemon's python runtime uses: EXECD_PYTHON as the Makefile exports it, else
+ * Debian's /usr/bin/python3 — the interpreter the Jupyter and pipe baselines run, and not a
+ * pyenv shim (a bash script that adds tens of ms to every start).
+ */
+function benchPython(): string {
+  if (process.env.EXECD_PYTHON) return process.env.EXECD_PYTHON
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
+}
+
 export async function startExecd(opts: { env?: Record<string, string>; args?: string[] } = {}): Promise<Execd> {
   if (!existsSync(EXECD_BIN)) throw new Error(`${EXECD_BIN} is missing: run make build first`)
   const port = await freePort()
@@ -32,7 +42,7 @@ export async function startExecd(opts: { env?: Record<string, string>; args?: st
   const argv = [EXECD_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--access-token', token, ...(opts.args ?? [])]
   const t0 = performance.now()
   const proc = spawnTracked(argv, {
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...opts.env },
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', EXECD_PYTHON: benchPython(), ...opts.env },
     stderr: 'pipe',
   })
   let stderr = ''
