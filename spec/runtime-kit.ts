@@ -16,6 +16,11 @@ export interface RuntimeKitSnippets {
   readState: string
   /** The `text/plain` result of readState, e.g. `42`. */
   expectedState: string
+  /**
+   * Where readState's value appears: a `result` event (default), or printed to stdout for
+   * languages without expression values (bash), compared trimmed.
+   */
+  stateVia?: 'result' | 'stdout'
   /** Prints a line containing "first", sleeps about a second, prints a line containing "second". */
   printSleepPrint: string
   /** Fails with an error whose name is expectedErrorName. */
@@ -83,13 +88,14 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       await d?.stop()
     })
 
-    test('state set in one cell is read in the next, as a text/plain result', async () => {
+    test('state set in one cell is read in the next', async () => {
       const id = await createContext(d, language)
       const set = await runCode(d, s.setState, { id, language })
       expectWellFormed(set, id)
       expect(ofType(set, 'error')).toEqual([])
       const read = await runCode(d, s.readState, { id, language })
       expectWellFormed(read, id)
+      if (s.stateVia === 'stdout') return expect(stdoutText(read).trim()).toBe(s.expectedState)
       const result = ofType(read, 'result').at(-1)
       expect(result?.results['text/plain']).toBe(s.expectedState)
       expect(result?.results.text).toBe(s.expectedState)
@@ -133,8 +139,7 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       const [error] = ofType(events, 'error')
       expect(error).toBeDefined()
       if (s.expectedInterruptName) expect(error.error.ename).toBe(s.expectedInterruptName)
-      const read = await runCode(d, s.readState, { id, language })
-      expect(resultText(read).at(-1)).toBe(s.expectedState)
+      expect(valueOf(await runCode(d, s.readState, { id, language }))).toBe(s.expectedState)
     }, 20_000)
 
     test('an interpreter that dies ends the stream with an error; the next run gets a fresh one', async () => {
@@ -146,8 +151,11 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       const after = await runCode(d, s.setState, { id, language })
       expectWellFormed(after, id)
       expect(after[0].state_lost).toBe(true)
-      const read = await runCode(d, s.readState, { id, language })
-      expect(resultText(read).at(-1)).toBe(s.expectedState)
+      expect(valueOf(await runCode(d, s.readState, { id, language }))).toBe(s.expectedState)
     }, 20_000)
   })
+
+  function valueOf(events: WireEvent[]): string | undefined {
+    return s.stateVia === 'stdout' ? stdoutText(events).trim() : resultText(events).at(-1)
+  }
 }

@@ -69,7 +69,7 @@ describe('bash runtime', () => {
     const c = await start()
     const r = await collect(c.run('echo last; kill -KILL $$'))
     expect(r.stdout).toBe('last\n')
-    expect(r.error).toMatchObject({ ename: 'CommandExecError', evalue: '-1', traceback: ['signal: killed', expect.any(String)] })
+    expect(r.error).toMatchObject({ ename: 'DeadKernelError', evalue: 'signal: killed', traceback: ['signal: killed', expect.any(String)] })
     expect(c.alive).toBe(false)
     const again = await collect(c.run('echo hi'))
     expect(again.error?.traceback[1]).toContain('state is lost')

@@ -54,10 +54,8 @@ class BashContext implements RuntimeContext {
       if (end.kind === 'died') {
         const info = this.shell.exit
         const cause = info ? describeExit(info) : end.reason
-        yield errorEvent('CommandExecError', info?.code != null ? String(info.code) : '-1', [
-          cause,
-          'bash exited: the context state is lost',
-        ])
+        // Named like the other runtimes' deaths, so clients can tell it from a failing command.
+        yield errorEvent('DeadKernelError', cause, [cause, 'bash exited: the context state is lost'])
       } else if (end.interrupted) {
         yield errorEvent('CommandExecError', '130', ['signal: interrupt'])
       } else if (end.code !== 0) {
