@@ -3,10 +3,12 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { java } from './java'
 import { metrics } from './metrics'
+import { sql } from './sql'
 
 /** API sections, mounted in this order. */
 export const plugins: Plugin[] = [metrics]
 
 /** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = []
+export const runtimes: Runtime[] = [java, sql]
