@@ -30,12 +30,20 @@ export interface SpawnOptions {
   timeoutMs?: number
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
+  /**
+   * Extra child fds from 3 on; each 'pipe' becomes a bidirectional socketpair whose parent end
+   * is in `fds` (a runtime's protocol channel, kept apart from the user's stdout). The caller
+   * closes those parent fds when done: Bun does not.
+   */
+  extraFds?: 'pipe'[]
 }
 
 export interface OwnedProcess {
   /** Leader pid; also the process group id. */
   readonly pid: number
   readonly proc: Subprocess<any, any, any>
+  /** Parent ends of `extraFds`, in order (child fd 3, 4, ...). */
+  readonly fds: number[]
   /** Resolves once the leader has exited and been reaped. */
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
@@ -53,12 +61,11 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  const stdio = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])]
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
-    stdin: opts.stdin ?? 'ignore',
-    stdout: opts.stdout ?? 'pipe',
-    stderr: opts.stderr ?? 'pipe',
+    stdio: stdio as ['ignore', 'pipe', 'pipe'],
     uid: opts.uid,
     gid: opts.gid,
     // setsid(): own session and process group, so signals to -pid reach every descendant
@@ -92,7 +99,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
-  const owned: OwnedProcess = { pid, proc, exited, signal, kill }
+  const fds = ((proc as unknown as { stdio?: unknown[] }).stdio ?? []).slice(3) as number[]
+  const owned: OwnedProcess = { pid, proc, fds, exited, signal, kill }
   live.set(pid, owned)
   exited.then(() => live.delete(pid))
   if (opts.timeoutMs && opts.timeoutMs > 0) {

@@ -1,0 +1,156 @@
+/**
+ * Code contexts: one live interpreter each, whose state survives between executions. A context
+ * outlives its interpreter: when the interpreter dies, the next execution starts a fresh one
+ * and says that the state was lost.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { resolve } from 'node:path'
+import type { Config } from '../../core/config'
+import { ExecdError, badRequest } from '../../core/errors'
+import type { Logger } from '../../core/log'
+import type { Runtime, RuntimeContext } from '../../core/plugin'
+import type { LanguageCatalog } from './languages'
+
+export interface CodeContext {
+  id: string
+  language: string
+  cwd: string
+  runtime: Runtime
+  /** The current interpreter; replaced after a death. */
+  live: RuntimeContext | undefined
+  /** Why the previous interpreter's state is gone; reported by the next execution. */
+  lostReason: string | undefined
+  /** Tail of the per-context queue: one execution at a time. */
+  queue: Promise<void>
+  /** The execution whose cell is running now. */
+  running: { id: string; done: Promise<void>; escalated: boolean } | undefined
+  closed: boolean
+}
+
+/** The environment interpreters get: execd's own, without its secrets. */
+function interpreterEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && k !== 'EXECD_ACCESS_TOKEN' && k !== 'JUPYTER_TOKEN') env[k] = v
+  }
+  return env
+}
+
+/** `~` and `$VAR` expand as in the reference; the directory is created like `mkdir -p`. */
+export function prepareCwd(cwd: string | undefined): string {
+  if (!cwd) return process.cwd()
+  let dir = cwd.replace(/^~(?=$|\/)/, homedir()).replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => process.env[n] ?? '')
+  dir = resolve(dir)
+  try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
+    if (!statSync(dir).isDirectory()) throw badRequest(`cwd '${cwd}' is not a directory`)
+  } catch (err) {
+    if (err instanceof ExecdError) throw err
+    throw badRequest(`cwd '${cwd}': ${(err as Error).message}`)
+  }
+  return dir
+}
+
+export class ContextStore {
+  private readonly contexts = new Map<string, CodeContext>()
+  private readonly defaults = new Map<string, Promise<CodeContext>>()
+
+  constructor(
+    private readonly catalog: LanguageCatalog,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {}
+
+  /** Creates a context and starts its interpreter (errors surface here, before any stream). */
+  async create(language: string, cwd?: string): Promise<CodeContext> {
+    const runtime = await this.catalog.resolve(language)
+    const ctx: CodeContext = {
+      id: crypto.randomUUID(),
+      language,
+      cwd: prepareCwd(cwd),
+      runtime,
+      live: undefined,
+      lostReason: undefined,
+      queue: Promise.resolve(),
+      running: undefined,
+      closed: false,
+    }
+    ctx.live = await this.startInterpreter(ctx)
+    this.contexts.set(ctx.id, ctx)
+    return ctx
+  }
+
+  /** The language's default context, created on first use and shared by id-less requests. */
+  defaultFor(language: string): Promise<CodeContext> {
+    let pending = this.defaults.get(language)
+    if (!pending) {
+      pending = this.create(language)
+      this.defaults.set(language, pending)
+      pending.catch(() => this.defaults.delete(language))
+    }
+    return pending.then(ctx => {
+      if (!ctx.closed) return ctx
+      this.defaults.delete(language)
+      return this.defaultFor(language)
+    })
+  }
+
+  get(id: string): CodeContext {
+    const ctx = this.contexts.get(id)
+    if (!ctx) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${id} not found`)
+    return ctx
+  }
+
+  find(id: string): CodeContext | undefined {
+    return this.contexts.get(id)
+  }
+
+  list(language?: string): CodeContext[] {
+    return [...this.contexts.values()].filter(c => !language || c.language === language)
+  }
+
+  /** An interpreter for the next execution: the live one, or a fresh one after a death. */
+  async ensureLive(ctx: CodeContext): Promise<RuntimeContext> {
+    if (ctx.live?.alive) return ctx.live
+    if (ctx.live) {
+      ctx.lostReason ??= 'the previous interpreter is gone'
+      await ctx.live.close().catch(() => {})
+    }
+    ctx.live = undefined
+    ctx.live = await this.startInterpreter(ctx)
+    return ctx.live
+  }
+
+  async delete(id: string): Promise<void> {
+    const ctx = this.get(id)
+    this.contexts.delete(id)
+    ctx.closed = true
+    for (const [language, pending] of this.defaults) {
+      if ((await pending.catch(() => undefined)) === ctx) this.defaults.delete(language)
+    }
+    await ctx.live?.close()
+  }
+
+  async deleteLanguage(language: string): Promise<void> {
+    await Promise.all(this.list(language).map(c => this.delete(c.id)))
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.contexts.keys()].map(id => this.delete(id).catch(() => {})))
+  }
+
+  private async startInterpreter(ctx: CodeContext): Promise<RuntimeContext> {
+    try {
+      return await ctx.runtime.start({
+        language: ctx.language,
+        cwd: ctx.cwd,
+        env: interpreterEnv(),
+        config: this.config,
+        log: this.log.child({ context: ctx.id, language: ctx.language }),
+      })
+    } catch (err) {
+      throw new ExecdError('RUNTIME_ERROR', `could not start the ${ctx.language} interpreter: ${(err as Error).message}`, { cause: err })
+    }
+  }
+}

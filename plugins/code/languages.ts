@@ -1,0 +1,68 @@
+/**
+ * Which runtime serves a language: the first native runtime in the plugin list that offers it
+ * and can run it here; the Jupyter bridge only when no native runtime can, unless
+ * --prefer-jupyter puts it first.
+ */
+import type { Config } from '../../core/config'
+import { ExecdError } from '../../core/errors'
+import type { LanguageInfo, Runtime } from '../../core/plugin'
+
+export const JUPYTER = 'jupyter'
+const PROBE_TTL_MS = 10_000
+
+export interface LanguageEntry extends LanguageInfo {
+  /** The runtime that serves it (the one chosen when several offer it). */
+  runtime: string
+}
+
+export class LanguageCatalog {
+  private cache: { at: number; entries: Promise<LanguageEntry[]> } | undefined
+
+  constructor(
+    private readonly runtimes: readonly Runtime[],
+    private readonly config: Config,
+    private readonly preferJupyter: boolean,
+  ) {}
+
+  /** Every language any runtime offers, one entry each: the runtime that would serve it. */
+  list(): Promise<LanguageEntry[]> {
+    if (!this.cache || Date.now() - this.cache.at > PROBE_TTL_MS) {
+      this.cache = { at: Date.now(), entries: this.probe() }
+    }
+    return this.cache.entries
+  }
+
+  /** The runtime for `language`; 400 naming the available languages when there is none. */
+  async resolve(language: string): Promise<Runtime> {
+    const entries = await this.list()
+    const entry = entries.find(e => e.language === language)
+    if (entry?.available) return this.runtimes.find(r => r.name === entry.runtime)!
+    const available = entries.filter(e => e.available).map(e => e.language)
+    const names = available.length ? available.join(', ') : 'none'
+    const why = entry ? `language '${language}' is not available here (${entry.detail ?? 'interpreter missing'})` : `unknown language '${language}'`
+    throw new ExecdError('INVALID_REQUEST_BODY', `${why}; available languages: ${names}`)
+  }
+
+  private ordered(): Runtime[] {
+    const native = this.runtimes.filter(r => r.name !== JUPYTER)
+    const bridge = this.runtimes.filter(r => r.name === JUPYTER)
+    return this.preferJupyter ? [...bridge, ...native] : [...native, ...bridge]
+  }
+
+  private async probe(): Promise<LanguageEntry[]> {
+    const ordered = this.ordered()
+    const offers = await Promise.all(
+      // A runtime whose probe fails offers nothing rather than breaking every language.
+      ordered.map(r => r.languages(this.config).catch(() => [] as LanguageInfo[]).then(list => ({ r, list }))),
+    )
+    const byLanguage = new Map<string, LanguageEntry>()
+    for (const { r, list } of offers) {
+      for (const info of list) {
+        const seen = byLanguage.get(info.language)
+        // The first available runtime wins; an unavailable one only until an available one shows up.
+        if (!seen || (!seen.available && info.available)) byLanguage.set(info.language, { ...info, runtime: r.name })
+      }
+    }
+    return [...byLanguage.values()].sort((a, b) => a.language.localeCompare(b.language))
+  }
+}

@@ -1,0 +1,46 @@
+import { t } from 'elysia'
+
+export const CreateContextBody = t.Object(
+  {
+    language: t.Optional(t.String({ description: 'python, javascript, ... (GET /code/languages lists them)' })),
+    cwd: t.Optional(t.String({ description: 'working directory (~ and $VAR expanded, created if missing)' })),
+  },
+  { title: 'CreateContextRequest' },
+)
+
+export const CodeContextSchema = t.Object(
+  {
+    id: t.String(),
+    language: t.String(),
+    cwd: t.Optional(t.String()),
+  },
+  { title: 'CodeContext' },
+)
+
+export const RunCodeBody = t.Object(
+  {
+    code: t.String({ minLength: 1, description: 'the code to run' }),
+    context: t.Optional(
+      t.Object({
+        id: t.Optional(t.String({ description: 'a context id; absent: the language’s default context' })),
+        language: t.Optional(t.String({ description: 'absent or "command": run as a shell command' })),
+        cwd: t.Optional(t.String({ description: 'accepted for compatibility; contexts keep the cwd they were created with' })),
+      }),
+    ),
+  },
+  { title: 'RunCodeRequest' },
+)
+
+export const LanguageSchema = t.Object(
+  {
+    language: t.String(),
+    available: t.Boolean({ description: 'whether its interpreter can run on this machine' }),
+    runtime: t.String({ description: 'the runtime plugin that serves it' }),
+    detail: t.Optional(t.String({ description: 'interpreter and version, or why it is unavailable' })),
+  },
+  { title: 'Language' },
+)
+
+export const SSE_RESPONSE = {
+  200: { description: 'text/event-stream: init (context id, execution_id) → ping → output → execution_complete' },
+}

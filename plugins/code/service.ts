@@ -1,0 +1,110 @@
+/**
+ * The code section's plain operations (HTTP routes and `execd exec` both call these): contexts,
+ * executions, languages, interrupts.
+ */
+import type { Config } from '../../core/config'
+import { ExecdError } from '../../core/errors'
+import type { ExecEvent } from '../../core/events'
+import type { Logger } from '../../core/log'
+import type { Runtime } from '../../core/plugin'
+import { ServiceKey } from '../../core/registry'
+import { COMMAND_RUNNER, type CommandRunner } from '../../core/services'
+import type { SseItem } from '../../core/sse'
+import { ContextStore, type CodeContext } from './contexts'
+import { ExecutionStore, type Execution } from './executions'
+import { LanguageCatalog, type LanguageEntry } from './languages'
+
+export interface ContextInfo {
+  id: string
+  language: string
+}
+
+export interface RunRequest {
+  code: string
+  context?: { id?: string; language?: string }
+}
+
+/** Languages the reference runs as shell commands rather than in a context. */
+const SHELL_LANGUAGES: Record<string, boolean> = { '': false, command: false, 'background-command': true }
+
+export class CodeService {
+  readonly catalog: LanguageCatalog
+  readonly contexts: ContextStore
+  readonly executions: ExecutionStore
+
+  constructor(
+    runtimes: readonly Runtime[],
+    config: Config,
+    log: Logger,
+    private readonly commands: () => CommandRunner | undefined,
+  ) {
+    this.catalog = new LanguageCatalog(runtimes, config, config.bool('prefer-jupyter'))
+    this.contexts = new ContextStore(this.catalog, config, log)
+    this.executions = new ExecutionStore(this.contexts, config.int('code-interrupt-grace', 3000))
+  }
+
+  languages(): Promise<LanguageEntry[]> {
+    return this.catalog.list()
+  }
+
+  async createContext(language: string, cwd?: string): Promise<ContextInfo & { cwd?: string }> {
+    if (!language) throw new ExecdError('INVALID_REQUEST_BODY', 'missing language')
+    const ctx = await this.contexts.create(language, cwd)
+    return cwd ? { id: ctx.id, language: ctx.language, cwd: ctx.cwd } : info(ctx)
+  }
+
+  listContexts(language?: string): ContextInfo[] {
+    return this.contexts.list(language).map(info)
+  }
+
+  getContext(id: string): ContextInfo {
+    return info(this.contexts.get(id))
+  }
+
+  deleteContext(id: string): Promise<void> {
+    return this.contexts.delete(id)
+  }
+
+  deleteContexts(language: string): Promise<void> {
+    return this.contexts.deleteLanguage(language)
+  }
+
+  /**
+   * Starts an execution: no language runs `code` as a shell command (through the commands
+   * section); otherwise in the given context or the language's default one.
+   */
+  async run(req: RunRequest): Promise<{ execution?: Execution; events: AsyncIterable<ExecEvent | SseItem> }> {
+    const language = req.context?.language ?? ''
+    if (language in SHELL_LANGUAGES && !req.context?.id) {
+      const runner = this.commands()
+      if (!runner) throw new ExecdError('NOT_SUPPORTED', 'running code without a language needs the commands section, which is not in this executable')
+      return { events: await runner.run({ command: req.code, background: SHELL_LANGUAGES[language] }) }
+    }
+    const ctx = req.context?.id ? this.contexts.get(req.context.id) : await this.contexts.defaultFor(language)
+    if (language && ctx.language !== language) {
+      throw new ExecdError('INVALID_REQUEST_BODY', `context ${ctx.id} runs ${ctx.language}, not ${language}`)
+    }
+    const execution = this.executions.start(ctx, req.code)
+    return { execution, events: execution.journal.read(0) }
+  }
+
+  /** Events of an execution after `afterId`, then live ones until it completes. */
+  replay(executionId: string, afterId = 0): AsyncIterable<SseItem> {
+    return this.executions.get(executionId).journal.read(afterId)
+  }
+
+  interrupt(id: string): Promise<boolean> {
+    return this.executions.interrupt(id)
+  }
+
+  close(): Promise<void> {
+    return this.contexts.closeAll()
+  }
+}
+
+const info = (ctx: CodeContext): ContextInfo => ({ id: ctx.id, language: ctx.language })
+
+/** The code service for CLI verbs (`execd exec`) that run without HTTP. */
+export const CODE = new ServiceKey<CodeService>('code')
+
+export { COMMAND_RUNNER }

@@ -1,0 +1,77 @@
+/**
+ * JSON lines over the socketpair fd a runtime's interpreter gets as fd 3 (spawnOwned's
+ * extraFds): execd's protocol channel, apart from the user's stdout/stderr.
+ */
+import { closeSync, writeSync } from 'node:fs'
+import { sleep } from '../../core/process'
+
+export class LineChannel {
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>
+  private readonly decoder = new TextDecoder()
+  private buffer = ''
+  private closed = false
+  private fdOpen = true
+  private writing: Promise<void> = Promise.resolve()
+
+  constructor(private readonly fd: number) {
+    this.reader = Bun.file(fd).stream().getReader()
+  }
+
+  /** The next message, or undefined once the other side has closed (or died). */
+  async next(): Promise<Record<string, any> | undefined> {
+    for (;;) {
+      const nl = this.buffer.indexOf('\n')
+      if (nl >= 0) {
+        const line = this.buffer.slice(0, nl)
+        this.buffer = this.buffer.slice(nl + 1)
+        if (!line.trim()) continue
+        try {
+          return JSON.parse(line)
+        } catch {
+          continue // a torn line (interpreter killed mid-write) is not a message
+        }
+      }
+      if (this.closed) return undefined
+      let chunk: { done: boolean; value?: Uint8Array }
+      try {
+        chunk = await this.reader.read()
+      } catch {
+        chunk = { done: true, value: undefined }
+      }
+      if (chunk.done) {
+        this.closed = true
+        continue
+      }
+      this.buffer += this.decoder.decode(chunk.value!, { stream: true })
+    }
+  }
+
+  /** Sends one message; writes are serialised and retried while the socket buffer is full. */
+  send(message: unknown): Promise<void> {
+    const data = Buffer.from(`${JSON.stringify(message)}\n`)
+    this.writing = this.writing.then(async () => {
+      let offset = 0
+      while (offset < data.length) {
+        if (this.closed) throw new Error('interpreter channel is closed')
+        try {
+          offset += writeSync(this.fd, data, offset)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+          await sleep(2)
+        }
+      }
+    })
+    return this.writing
+  }
+
+  /** Closes our end (Bun does not close extra stdio fds). Idempotent. */
+  close(): void {
+    if (!this.fdOpen) return
+    this.fdOpen = false
+    this.closed = true
+    void this.reader.cancel().catch(() => {})
+    try {
+      closeSync(this.fd)
+    } catch {}
+  }
+}

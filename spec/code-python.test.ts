@@ -1,0 +1,119 @@
+/** The python runtime through dist/execd: the shared runtime kit, then python's rich results. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { startDaemon, type Daemon } from './harness'
+import { PYTHON, hasModule, pythonAvailable } from './python-env'
+import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+
+describeRuntimeKit({
+  language: 'python',
+  available: pythonAvailable,
+  snippets: {
+    setState: 'x = 41',
+    readState: 'x + 1',
+    expectedState: '42',
+    printSleepPrint: 'import time\nprint("first")\ntime.sleep(1)\nprint("second")',
+    error: 'def f():\n    return 1 / 0\nf()',
+    expectedErrorName: 'ZeroDivisionError',
+    sleepLong: 'import time\ntime.sleep(30)',
+    expectedInterruptName: 'KeyboardInterrupt',
+    crash: 'import os\nos.kill(os.getpid(), 9)',
+  },
+})
+
+const matplotlib = hasModule('matplotlib')
+const pandas = hasModule('pandas')
+
+describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHON})`, () => {
+  let d: Daemon
+  let id: string
+  beforeAll(async () => {
+    d = await startDaemon()
+    id = await createContext(d, 'python')
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+  const run = (code: string) => runCode(d, code, { id, language: 'python' })
+
+  test('execution_count increments per execution and comes before the result', async () => {
+    const a = await run('1')
+    const b = await run('2')
+    const countA = ofType(a, 'execution_count')[0].execution_count
+    expect(ofType(b, 'execution_count')[0].execution_count).toBe(countA + 1)
+    const types = b.map(e => e.type)
+    expect(types.indexOf('execution_count')).toBeLessThan(types.indexOf('result'))
+  })
+
+  test('a traceback shows the user’s frames and lines, not the driver’s', async () => {
+    const events = await run('def inner():\n    raise ValueError("bad value")\ninner()')
+    const { ename, evalue, traceback } = ofType(events, 'error')[0].error
+    expect([ename, evalue]).toEqual(['ValueError', 'bad value'])
+    const text = traceback.join('\n')
+    expect(text).toContain('raise ValueError("bad value")')
+    expect(text).toContain('in inner')
+    expect(text).not.toContain('execd-driver')
+  })
+
+  test('a syntax error is an error event naming SyntaxError', async () => {
+    const events = await run('x = (')
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error')[0].error.ename).toBe('SyntaxError')
+  })
+
+  test('print and stderr are streamed in the order written, before the result', async () => {
+    const events = await run('import sys\nprint("out")\nsys.stderr.write("err\\n")\n7')
+    const kinds = events.filter(e => ['stdout', 'stderr', 'result'].includes(e.type)).map(e => `${e.type}:${(e.text ?? e.results?.text ?? '').trim()}`)
+    expect(kinds).toEqual(['stdout:out', 'stderr:err', 'result:7'])
+  })
+
+  test('output of a subprocess the cell starts is captured too', async () => {
+    const events = await run('import os\nos.system("echo from-shell")')
+    expect(ofType(events, 'stdout').map(e => e.text).join('')).toContain('from-shell\n')
+  })
+
+  test('rich representations become MIME entries; display() emits results', async () => {
+    const events = await run(
+      'class Card:\n    def _repr_html_(self): return "<b>card</b>"\n    def _repr_markdown_(self): return "**card**"\n    def __repr__(self): return "Card()"\ndisplay({"a": 1})\nCard()',
+    )
+    const results = ofType(events, 'result').map(e => e.results)
+    expect(results[0]).toEqual({ 'text/plain': "{'a': 1}", text: "{'a': 1}" })
+    expect(results[1]).toEqual({ 'text/html': '<b>card</b>', 'text/markdown': '**card**', 'text/plain': 'Card()', text: 'Card()' })
+  })
+
+  test('a trailing semicolon and a None value give no result', async () => {
+    expect(resultText(await run('1 + 1;'))).toEqual([])
+    expect(resultText(await run('None'))).toEqual([])
+  })
+
+  test('input() raises a clear error instead of hanging', async () => {
+    const events = await run('input("name? ")')
+    const { ename, evalue } = ofType(events, 'error')[0].error
+    expect(ename).toBe('StdinNotImplementedError')
+    expect(evalue).toContain('stdin')
+  })
+
+  test('top-level await works', async () => {
+    expect(resultText(await run('import asyncio\nawait asyncio.sleep(0)\n"awaited"'))).toEqual(["'awaited'"])
+  })
+
+  test('the context runs in the cwd it was created with', async () => {
+    const dir = `/tmp/execd-code-cwd-${crypto.randomUUID()}`
+    const ctx = await createContext(d, 'python', dir)
+    expect(resultText(await runCode(d, 'import os\nos.getcwd()', { id: ctx }))).toEqual([`'${dir}'`])
+  })
+
+  test.skipIf(matplotlib !== true)(`matplotlib figures become image/png results on plt.show() and at cell end${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`, async () => {
+    const events = await run('import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\nplt.figure()\nplt.bar([1], [2])\nprint("done")')
+    const pngs = ofType(events, 'result').filter(e => e.results['image/png'])
+    expect(pngs).toHaveLength(2)
+    for (const e of pngs) expect(Buffer.from(e.results['image/png'], 'base64').subarray(1, 4).toString()).toBe('PNG')
+  }, 30_000)
+
+  test.skipIf(pandas !== true)(`a pandas DataFrame gives text/html and text/plain${pandas === true ? '' : ` (skipped: ${pandas})`}`, async () => {
+    const events = await run('import pandas as pd\npd.DataFrame({"a": [1, 2], "b": ["x", "y"]})')
+    const [result] = ofType(events, 'result')
+    expect(result.results['text/html']).toContain('<table')
+    expect(result.results['text/plain']).toContain('a  b')
+    expect(result.results.text).toBe(result.results['text/plain'])
+  }, 30_000)
+})

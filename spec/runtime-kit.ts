@@ -1,0 +1,153 @@
+/**
+ * The shared runtime test kit: every language runtime runs the same contract tests through the
+ * compiled executable over HTTP (state across cells, result value, error + traceback, streamed
+ * output, interrupt keeping state, interpreter death → recovery), parameterized by a few
+ * snippets in its language.
+ *
+ *   describeRuntimeKit({ language: 'python', available: true, snippets: { ... } })
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+
+export interface RuntimeKitSnippets {
+  /** Sets some state, e.g. `x = 41`. */
+  setState: string
+  /** An expression reading it, e.g. `x + 1`. */
+  readState: string
+  /** The `text/plain` result of readState, e.g. `42`. */
+  expectedState: string
+  /** Prints a line containing "first", sleeps about a second, prints a line containing "second". */
+  printSleepPrint: string
+  /** Fails with an error whose name is expectedErrorName. */
+  error: string
+  expectedErrorName: string
+  /** Runs for ~30 s unless interrupted. */
+  sleepLong: string
+  /** Error name a cell interrupted by `DELETE /code?id=` reports (any name if absent). */
+  expectedInterruptName?: string
+  /** Kills its own interpreter (e.g. SIGKILL to itself). */
+  crash: string
+}
+
+export interface RuntimeKitOptions {
+  language: string
+  snippets: RuntimeKitSnippets
+  /** true, or the reason the interpreter is missing here (the tests are skipped, visibly). */
+  available: true | string
+  /** Extra `execd serve` flags and environment (e.g. --jupyter-host). */
+  args?: string[]
+  env?: Record<string, string>
+}
+
+/** One SSE event's JSON as the daemon sent it. */
+export type WireEvent = Record<string, any>
+
+/** Runs code through `POST /code` and returns every event of the stream. */
+export async function runCode(d: Daemon, code: string, context: { id?: string; language?: string }): Promise<WireEvent[]> {
+  const res = await postJson(d, '/code', { code, context })
+  if (res.status !== 200) throw new Error(`POST /code answered ${res.status}: ${await res.text()}`)
+  return (await readSse(res)).map(f => f.data)
+}
+
+export async function createContext(d: Daemon, language: string, cwd?: string): Promise<string> {
+  const res = await postJson(d, '/code/context', cwd ? { language, cwd } : { language })
+  const body = await res.json()
+  if (res.status !== 200) throw new Error(`POST /code/context answered ${res.status}: ${JSON.stringify(body)}`)
+  return body.id
+}
+
+export const ofType = (events: WireEvent[], type: string) => events.filter(e => e.type === type)
+export const resultText = (events: WireEvent[]) => ofType(events, 'result').map(e => e.results['text/plain'])
+export const stdoutText = (events: WireEvent[]) => ofType(events, 'stdout').map(e => e.text).join('')
+
+/** Every code stream: init first, then ping, and exactly one execution_complete, last. */
+export function expectWellFormed(events: WireEvent[], contextId?: string): void {
+  expect(events[0]?.type).toBe('init')
+  if (contextId) expect(events[0].text).toBe(contextId)
+  expect(events[1]?.type).toBe('ping')
+  expect(ofType(events, 'execution_complete')).toHaveLength(1)
+  expect(events.at(-1)?.type).toBe('execution_complete')
+}
+
+export function describeRuntimeKit(opts: RuntimeKitOptions): void {
+  const { language, snippets: s } = opts
+  const skip = opts.available !== true
+  const title = `runtime kit: ${language}${skip ? ` (skipped: ${opts.available})` : ''}`
+
+  describe.skipIf(skip)(title, () => {
+    let d: Daemon
+    beforeAll(async () => {
+      d = await startDaemon({ args: opts.args, env: opts.env })
+    })
+    afterAll(async () => {
+      await d?.stop()
+    })
+
+    test('state set in one cell is read in the next, as a text/plain result', async () => {
+      const id = await createContext(d, language)
+      const set = await runCode(d, s.setState, { id, language })
+      expectWellFormed(set, id)
+      expect(ofType(set, 'error')).toEqual([])
+      const read = await runCode(d, s.readState, { id, language })
+      expectWellFormed(read, id)
+      const result = ofType(read, 'result').at(-1)
+      expect(result?.results['text/plain']).toBe(s.expectedState)
+      expect(result?.results.text).toBe(s.expectedState)
+    })
+
+    test('an error gives an error event with a traceback, then execution_complete', async () => {
+      const id = await createContext(d, language)
+      const events = await runCode(d, s.error, { id, language })
+      expectWellFormed(events, id)
+      const [error] = ofType(events, 'error')
+      expect(error?.error.ename).toBe(s.expectedErrorName)
+      expect(Array.isArray(error?.error.traceback)).toBe(true)
+      expect(error.error.traceback.length).toBeGreaterThan(0)
+      expect(events.indexOf(error)).toBe(events.length - 2)
+    })
+
+    test('output is streamed: a cell printing, sleeping, printing arrives as two stdout events', async () => {
+      const id = await createContext(d, language)
+      const events = await runCode(d, s.printSleepPrint, { id, language })
+      expectWellFormed(events, id)
+      const outs = ofType(events, 'stdout')
+      const first = outs.findIndex(e => e.text.includes('first'))
+      const second = outs.findIndex(e => e.text.includes('second'))
+      expect(first).toBeGreaterThanOrEqual(0)
+      expect(second).toBeGreaterThan(first)
+    })
+
+    test('DELETE /code?id= interrupts a long cell promptly and the context keeps its state', async () => {
+      const id = await createContext(d, language)
+      await runCode(d, s.setState, { id, language })
+      const res = await postJson(d, '/code', { code: s.sleepLong, context: { id, language } })
+      const reading = readSse(res)
+      await Bun.sleep(500) // let the cell start
+      const started = Date.now()
+      const del = await d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+      expect(del.status).toBe(200)
+      const events = (await reading).map(f => f.data)
+      // The cell would run ~30 s; an interrupt that works ends it within a few seconds at most.
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expectWellFormed(events, id)
+      const [error] = ofType(events, 'error')
+      expect(error).toBeDefined()
+      if (s.expectedInterruptName) expect(error.error.ename).toBe(s.expectedInterruptName)
+      const read = await runCode(d, s.readState, { id, language })
+      expect(resultText(read).at(-1)).toBe(s.expectedState)
+    }, 20_000)
+
+    test('an interpreter that dies ends the stream with an error; the next run gets a fresh one', async () => {
+      const id = await createContext(d, language)
+      await runCode(d, s.setState, { id, language })
+      const crash = await runCode(d, s.crash, { id, language })
+      expectWellFormed(crash, id)
+      expect(ofType(crash, 'error')).toHaveLength(1)
+      const after = await runCode(d, s.setState, { id, language })
+      expectWellFormed(after, id)
+      expect(after[0].state_lost).toBe(true)
+      const read = await runCode(d, s.readState, { id, language })
+      expect(resultText(read).at(-1)).toBe(s.expectedState)
+    }, 20_000)
+  })
+}
