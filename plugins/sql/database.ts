@@ -93,7 +93,8 @@ class ServerDatabase implements Database {
 
   static async connect(dsn: string): Promise<ServerDatabase> {
     // One connection: session state (SET, temporary tables, transactions) lasts the context.
-    const sql = new SQL(dsn, { max: 1 })
+    // bigint: int8 as BigInt, which toCell turns into a number when it fits.
+    const sql = new SQL(dsn, { max: 1, bigint: true })
     const db = new ServerDatabase(sql, redactDsn(dsn))
     try {
       await sql.unsafe('SELECT 1')
