@@ -11,10 +11,14 @@ import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { CellQueue } from './cell-queue'
-import { HELPER_CLASS, helperClasses, type Jdk } from './jdk'
+import { HELPER_CLASS, type Jdk } from './jdk'
 
 export interface JavaContextOptions extends StartOptions {
   jdk: Jdk
+  /** Class path of the compiled helper. */
+  classpath: string
+  /** Extra JVM flags (the CDS archive). */
+  jvmFlags: string[]
   /** ms a cell may ignore jshell's stop (blocked in native I/O) before the JVM is killed. */
   interruptGraceMs: number
   startTimeoutMs: number
@@ -53,14 +57,14 @@ export class JavaContext implements RuntimeContext {
   }
 
   private async spawn(): Promise<void> {
-    const classes = await helperClasses(this.opts.jdk)
     const dir = await mkdtemp(join(tmpdir(), 'execd-java-'))
     const path = join(dir, 'channel.sock')
     const server = createServer()
     try {
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve))
       // SerialGC: fewer GC threads on small shared machines; nothing here needs a parallel GC.
-      this.proc = spawnOwned([this.opts.jdk.java, '-XX:+UseSerialGC', '-cp', classes, HELPER_CLASS, path], {
+      const argv = [this.opts.jdk.java, '-XX:+UseSerialGC', ...this.opts.jvmFlags, '-cp', this.opts.classpath, HELPER_CLASS, path]
+      this.proc = spawnOwned(argv, {
         cwd: this.opts.cwd,
         env: this.opts.env,
         stdin: 'ignore',
@@ -127,6 +131,17 @@ export class JavaContext implements RuntimeContext {
       await this.proc.kill('interrupt', 500)
     }
     await queue.finished
+  }
+
+  /**
+   * Lets the JVM exit on its own (the helper halts when its channel closes), so exit-time work
+   * such as writing a CDS archive completes; killed if that takes longer than `limitMs`.
+   */
+  async shutdown(limitMs: number): Promise<ExitInfo> {
+    this.closed = true
+    this.socket.end()
+    const info = await Promise.race([this.proc.exited, sleep(limitMs).then(() => undefined)])
+    return info ?? (await this.proc.kill('close', 500))
   }
 
   async close(): Promise<void> {

@@ -37,10 +37,19 @@ export function findJdk(jshell: string): Jdk | { missing: string } {
   return { jshell: found, java, javac, version }
 }
 
-const compiled = new Map<string, Promise<string>>()
+/** The compiled helper: its class path, and where its class-data-sharing archive lives. */
+export interface Helper {
+  classpath: string
+  /** Path of the CDS archive (a JAR class path is required for one); absent without `jar`. */
+  archive?: string
+}
 
-/** The directory holding the compiled helper for this JDK, compiling it on first use. */
-export function helperClasses(jdk: Jdk): Promise<string> {
+/** Bumped when the cached layout changes, so old caches are not misread. */
+const LAYOUT = 'jar+jsa-1'
+const compiled = new Map<string, Promise<Helper>>()
+
+/** The compiled helper for this JDK, compiling it on first use. */
+export function helperClasses(jdk: Jdk): Promise<Helper> {
   let p = compiled.get(jdk.javac)
   if (!p) {
     p = compile(jdk)
@@ -50,36 +59,45 @@ export function helperClasses(jdk: Jdk): Promise<string> {
   return p
 }
 
-async function compile(jdk: Jdk): Promise<string> {
-  const key = createHash('sha256').update(helperSource).update(jdk.javac).digest('hex').slice(0, 16)
+const layoutOf = (dir: string): Helper =>
+  existsSync(join(dir, 'helper.jar'))
+    ? { classpath: join(dir, 'helper.jar'), archive: join(dir, 'helper.jsa') }
+    : { classpath: join(dir, 'classes') }
+
+async function compile(jdk: Jdk): Promise<Helper> {
+  const key = createHash('sha256').update(LAYOUT).update(helperSource).update(jdk.javac).digest('hex').slice(0, 16)
   const root = ownedDir(join(tmpdir(), `execd-${process.getuid?.() ?? 'user'}`))
   const dir = join(root, `java-helper-${key}`)
-  if (existsSync(join(dir, `${HELPER_CLASS}.class`))) return dir
+  if (existsSync(join(dir, 'done'))) return layoutOf(dir)
   const work = await mkdtemp(join(root, 'java-build-'))
   try {
+    const out = join(work, 'out')
     await Bun.write(join(work, `${HELPER_CLASS}.java`), helperSource)
-    const p = spawnOwned([jdk.javac, '-nowarn', '-d', join(work, 'classes'), join(work, `${HELPER_CLASS}.java`)], {
-      cwd: work,
-      stdout: 'pipe',
-      stderr: 'pipe',
-      timeoutMs: 120_000,
-    })
-    const [out, err, exit] = await Promise.all([
-      new Response(p.proc.stdout as ReadableStream).text(),
-      new Response(p.proc.stderr as ReadableStream).text(),
-      p.exited,
-    ])
-    if (exit.code !== 0) throw new Error(`compiling the java helper with ${jdk.javac} failed: ${(err || out).trim()}`)
+    await tool([jdk.javac, '-nowarn', '-d', join(out, 'classes'), join(work, `${HELPER_CLASS}.java`)], work)
+    // A JAR, because CDS archives refuse class paths with non-empty directories.
+    const jar = join(dirname(jdk.javac), 'jar')
+    if (existsSync(jar)) await tool([jar, '--create', '--file', join(out, 'helper.jar'), '-C', join(out, 'classes'), '.'], work)
+    await Bun.write(join(out, 'done'), '')
     try {
-      renameSync(join(work, 'classes'), dir)
+      renameSync(out, dir)
     } catch (e) {
       // Another execd compiled it at the same time: theirs is as good as ours.
-      if (!existsSync(join(dir, `${HELPER_CLASS}.class`))) throw e
+      if (!existsSync(join(dir, 'done'))) throw e
     }
-    return dir
+    return layoutOf(dir)
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
+}
+
+async function tool(argv: string[], cwd: string): Promise<void> {
+  const p = spawnOwned(argv, { cwd, stdout: 'pipe', stderr: 'pipe', timeoutMs: 120_000 })
+  const [out, err, exit] = await Promise.all([
+    new Response(p.proc.stdout as ReadableStream).text(),
+    new Response(p.proc.stderr as ReadableStream).text(),
+    p.exited,
+  ])
+  if (exit.code !== 0) throw new Error(`preparing the java helper: ${argv[0]} failed: ${(err || out).trim()}`)
 }
 
 /** Creates `dir` (0700) or accepts it only if it is ours and closed to others. */
