@@ -33,13 +33,13 @@ typecheck: node_modules/.installed
 
 ## Unit tests beside the code, then the contract tests in spec/ against the compiled executable.
 test: typecheck build
-	$(BUN) test
+	$(BUN) test --timeout 60000
 
 unit: node_modules/.installed
-	$(BUN) test core plugins cmd
+	$(BUN) test --timeout 60000 core plugins cmd
 
 spec: build
-	$(BUN) test spec
+	$(BUN) test --timeout 60000 spec
 
 serve: build
 	@echo "execd: serving on http://127.0.0.1:$(PORT)"

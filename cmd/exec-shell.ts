@@ -1,6 +1,74 @@
-/** `execd exec --shell`: placeholder until the commands section lands (issue 3). */
-import { ExecdError } from '../core/errors'
+/**
+ * `execd exec --shell 'cmd' [--cwd --env K=V --timeout ms --json]`: the commands plugin's run
+ * operation without HTTP. Output lines go to the terminal's stdout/stderr as they come (or the
+ * event stream as JSON lines); the exit code is the command's (128+n for a signal n).
+ */
+import { constants } from 'node:os'
+import { createContext } from '../core/app'
+import { badRequest } from '../core/errors'
+import { encodeEvent, type ExecEvent } from '../core/events'
+import { createLogger } from '../core/log'
+import type { SseItem } from '../core/sse'
+import { command, commandOps } from '../plugins/command'
+import { configFrom } from './options'
 
-export async function execShell(_options: Record<string, unknown>): Promise<number> {
-  throw new ExecdError('NOT_SUPPORTED', 'the commands section is not built into this executable yet')
+export async function execShell(options: Record<string, unknown>): Promise<number> {
+  const config = configFrom({})
+  await createContext({ plugins: [command], runtimes: [], config, log: createLogger('error') })
+  const ops = commandOps()
+  let id: string | undefined
+  const onSignal = () => void (id && ops.interrupt(id))
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    const stream = await ops.run({
+      command: String(options.shell ?? ''),
+      cwd: options.cwd === undefined ? undefined : String(options.cwd),
+      timeout: options.timeout === undefined ? undefined : Number(options.timeout),
+      envs: parseEnvs(options.env),
+    })
+    let code = 1
+    for await (const item of stream as AsyncIterable<SseItem | ExecEvent>) {
+      const e = 'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
+      if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
+      else render(e)
+      if (e.type === 'init') id = e.text
+      if (e.type === 'execution_complete') code = 0
+      if (e.type === 'error') code = exitCodeOf(e)
+    }
+    return code
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await command.close?.()
+  }
+}
+
+function render(e: ExecEvent): void {
+  const line = e.text === '\n' ? '\n' : `${e.text}\n`
+  if (e.type === 'stdout') process.stdout.write(line)
+  else if (e.type === 'stderr') process.stderr.write(line)
+  else if (e.type === 'error' && e.error) process.stderr.write(`execd: ${e.error.traceback.join('\n') || e.error.evalue}\n`)
+}
+
+const SIGNAL_NAMES: Record<string, string> = { killed: 'SIGKILL', terminated: 'SIGTERM', interrupt: 'SIGINT', hangup: 'SIGHUP' }
+
+/** The shell's convention: the exit code, or 128 + the signal's number. */
+function exitCodeOf(e: ExecEvent): number {
+  const n = Number(e.error?.evalue)
+  if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
+  const word = /^signal: (\w+)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
+  const sig = constants.signals[(SIGNAL_NAMES[word] ?? '') as keyof typeof constants.signals]
+  return sig ? 128 + sig : 1
+}
+
+function parseEnvs(raw: unknown): Record<string, string> | undefined {
+  if (raw === undefined) return undefined
+  const out: Record<string, string> = {}
+  for (const pair of (Array.isArray(raw) ? raw : [raw]).map(String)) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw badRequest(`--env expects KEY=VALUE, got '${pair}'`)
+    out[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return out
 }

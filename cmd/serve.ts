@@ -4,6 +4,7 @@ import { createLogger, maskToken, parseLogLevel } from '../core/log'
 import { killAll, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
+import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import { configFrom } from './options'
 
@@ -12,6 +13,8 @@ const SHUTDOWN_LIMIT_MS = 4000
 
 export async function serve(flags: Record<string, unknown>): Promise<void> {
   const config = configFrom(flags)
+  // Children (commands, shells, interpreters) inherit execd's environment: never the token.
+  delete process.env.EXECD_ACCESS_TOKEN
   const log = createLogger(parseLogLevel(config.get('log-level')))
   const port = config.int('port')
   const hostname = config.string('host', '::')
@@ -26,7 +29,11 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Streams send a ping every 3 s; this only closes connections that went silent.
     idleTimeout: 120,
+    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts).
+    websocket: socketDispatch,
   })
+  // Routes reach the server (for server.upgrade) through the app, as under app.listen().
+  app.server = server as unknown as typeof app.server
   const stopReaper = startOrphanReaper(ownsPid, log)
 
   const token = config.get('access-token')

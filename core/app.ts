@@ -51,6 +51,8 @@ export async function createApp(parts: AppParts) {
       openapi({
         provider: null,
         specPath: '/openapi.json',
+        // Document every method a route serves, OPTIONS too (the plugin hides it by default).
+        exclude: { methods: [] },
         documentation: {
           info: {
             title: 'execd',
@@ -64,7 +66,6 @@ export async function createApp(parts: AppParts) {
           },
           security: [{ accessToken: [] }],
         },
-        exclude: { paths: ['/docs'] },
       }),
     )
     .get('/ping', () => emptyOk(), {
@@ -75,7 +76,7 @@ export async function createApp(parts: AppParts) {
       return new Response(renderDocsPage(await spec.json()), {
         headers: { 'content-type': 'text/html; charset=utf-8' },
       })
-    })
+    }, { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } })
 
   for (const plugin of parts.plugins) {
     const routes = plugin.routes?.(ctx)
@@ -105,15 +106,16 @@ function renderError(code: string | number, error: unknown, request: Request, lo
 function validationError(error: unknown): ExecdError {
   const v = error as { type?: string; on?: string; valueError?: { path?: string; message?: string }; value?: unknown }
   const path = v.valueError?.path?.replace(/^\//, '') ?? ''
-  if ((v.on === 'query' || v.on === 'params') && path && !path.includes('/')) {
+  const on = v.on ?? v.type
+  if ((on === 'query' || on === 'params') && path && !path.includes('/')) {
     const value = (v.value as Record<string, unknown> | undefined)?.[path]
     if (value === undefined) {
-      const kind = v.on === 'query' ? 'query' : 'path'
+      const kind = on === 'query' ? 'query' : 'path'
       return new ExecdError('MISSING_QUERY', `missing ${kind} parameter '${path}'`)
     }
-    return new ExecdError('INVALID_REQUEST_BODY', `invalid ${v.on} parameter '${path}': ${v.valueError?.message ?? ''}`)
+    return new ExecdError('INVALID_REQUEST_BODY', `invalid ${on} parameter '${path}': ${v.valueError?.message ?? ''}`)
   }
-  if (v.on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
+  if (on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
     return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
   }
   const where = path ? `${path}: ` : ''

@@ -17,7 +17,7 @@ type Operation = {
   responses?: Record<string, unknown>
 }
 
-const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head']
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options']
 
 const esc = (s: string) =>
   s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)

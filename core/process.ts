@@ -3,7 +3,8 @@
  * group (so a kill reaches grandchildren, issue #922 upstream), always awaited (so it is
  * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
  */
-import type { Subprocess } from 'bun'
+import type { Subprocess, TerminalOptions } from 'bun'
+import { readFileSync, readdirSync } from 'node:fs'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -31,9 +32,14 @@ export interface SpawnOptions {
   /** ms between SIGTERM and SIGKILL when killing. */
   graceMs?: number
   /**
+   * Run on a new pseudo-terminal instead of stdio: it becomes the controlling terminal of the
+   * child's new session, and `proc.terminal` writes, resizes and closes it.
+   */
+  terminal?: TerminalOptions
+  /**
    * Extra child fds from 3 on; each 'pipe' becomes a bidirectional socketpair whose parent end
    * is in `fds` (a runtime's protocol channel, kept apart from the user's stdout). The caller
-   * closes those parent fds when done: Bun does not.
+   * closes those parent fds when done: Bun does not. Not with `terminal`.
    */
   extraFds?: 'pipe'[]
 }
@@ -44,6 +50,9 @@ export interface OwnedProcess {
   readonly proc: Subprocess<any, any, any>
   /** Parent ends of `extraFds`, in order (child fd 3, 4, ...). */
   readonly fds: number[]
+  /** The child's stdout/stderr when spawned with 'pipe' (the default); throws otherwise. */
+  readonly stdout: ReadableStream<Uint8Array>
+  readonly stderr: ReadableStream<Uint8Array>
   /** Resolves once the leader has exited and been reaped. */
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
@@ -61,11 +70,15 @@ export function setDefaultGrace(ms: number): void {
 
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
-  const stdio = [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])]
+  // A terminal is the child's stdin, stdout and stderr at once; extra fds need the array form.
+  const stdio = opts.terminal
+    ? {}
+    : { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])] as ['ignore', 'pipe', 'pipe'] }
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
-    stdio: stdio as ['ignore', 'pipe', 'pipe'],
+    ...stdio,
+    terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
     // setsid(): own session and process group, so signals to -pid reach every descendant
@@ -90,7 +103,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     killedBy ??= reason
     killing ??= (async () => {
       signal('SIGTERM')
-      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), sleep(graceMs).then(() => false)])
+      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), idle(graceMs).then(() => false)])
       if (!termDone) signal('SIGKILL')
       const info = await exited
       await waitGroupGone(pid, 2000)
@@ -100,7 +113,25 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   }
 
   const fds = ((proc as unknown as { stdio?: unknown[] }).stdio ?? []).slice(3) as number[]
-  const owned: OwnedProcess = { pid, proc, fds, exited, signal, kill }
+  const piped = (name: 'stdout' | 'stderr') => () => {
+    const stream = proc[name]
+    if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
+    return stream as ReadableStream<Uint8Array>
+  }
+  const owned: OwnedProcess = {
+    pid,
+    proc,
+    fds,
+    exited,
+    signal,
+    kill,
+    get stdout() {
+      return piped('stdout')()
+    },
+    get stderr() {
+      return piped('stderr')()
+    },
+  }
   live.set(pid, owned)
   exited.then(() => live.delete(pid))
   if (opts.timeoutMs && opts.timeoutMs > 0) {
@@ -119,19 +150,42 @@ export function signalGroup(pgid: number, sig: NodeJS.Signals | number): boolean
   }
 }
 
-/** True while any process of group `pgid` exists (zombies included). */
+/**
+ * True while a running (non-zombie) process of group `pgid` exists. Killed grandchildren are
+ * re-parented to PID 1, which may take seconds to reap them; a zombie holds no resources and
+ * cannot be killed further, so it does not count.
+ */
 export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0)
-    return true
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  return liveMembers(pgid) > 0
+}
+
+function liveMembers(pgid: number): number {
+  let n = 0
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return 1 // no procfs: trust kill(2)
+  }
+  for (const entry of entries) {
+    if (entry.charCodeAt(0) > 57) continue // not a pid
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z') n++
+    } catch {}
+  }
+  return n
 }
 
 async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {
   const start = Date.now()
-  await Promise.race([leaderExited, sleep(limitMs)])
+  await Promise.race([leaderExited, idle(limitMs)])
   await waitGroupGone(pgid, limitMs - (Date.now() - start))
 }
 
@@ -156,6 +210,19 @@ export const liveProcessCount = (): number => live.size
 export const ownsPid = (pid: number): boolean => live.has(pid)
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/** A sleep that does not keep the process alive (a finished kill must not delay a CLI's exit). */
+const idle = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms).unref?.())
+
+/** `promise`, or 'timeout' after `ms`; the timer never outlives the race (a CLI verb must exit). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<'timeout'>(r => (timer = setTimeout(() => r('timeout'), ms)))])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {

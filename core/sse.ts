@@ -69,8 +69,10 @@ export async function sseResponse(
   let closed = false
   let pending: Promise<IteratorResult<ExecEvent | SseItem>> | undefined
   let lastWrite = Date.now()
-  let abortWith: ((e: ExecEvent) => void) | undefined
-  const aborted = new Promise<ExecEvent>(resolve => (abortWith = resolve))
+  // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
+  // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
+  let abortEvent: ExecEvent | undefined
+  let abortWaiter: ((e: ExecEvent) => void) | undefined
 
   const render = (x: ExecEvent | SseItem): string => {
     const item = isItem(x) ? x : { event: x }
@@ -85,7 +87,10 @@ export async function sseResponse(
     open.delete(end)
     opts.onClose?.()
   }
-  const end = (e: ExecEvent) => abortWith?.(e)
+  const end = (e: ExecEvent) => {
+    abortEvent ??= e
+    abortWaiter?.(e)
+  }
   open.add(end)
 
   const stream = new ReadableStream<Uint8Array>(
@@ -106,7 +111,11 @@ export async function sseResponse(
         const tick = new Promise<'ping'>(r => (timer = setTimeout(() => r('ping'), wait)))
         let outcome: IteratorResult<ExecEvent | SseItem> | 'ping' | { abort: ExecEvent }
         try {
-          outcome = await Promise.race([pending, tick, aborted.then(e => ({ abort: e }))])
+          const aborted = new Promise<{ abort: ExecEvent }>(r => {
+            if (abortEvent) r({ abort: abortEvent })
+            else abortWaiter = e => r({ abort: e })
+          })
+          outcome = await Promise.race([pending, tick, aborted])
         } catch (err) {
           // The producer failed after the stream started: report it in-band, then end.
           clearTimeout(timer)
@@ -117,6 +126,7 @@ export async function sseResponse(
           return
         }
         clearTimeout(timer)
+        abortWaiter = undefined
         lastWrite = Date.now()
         if (outcome === 'ping') {
           controller.enqueue(encoder.encode(frame(makeEvent('ping', { text: 'pong' }))))

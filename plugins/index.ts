@@ -3,14 +3,20 @@
  * computed import() paths. A new section or language = one folder + one line here.
  */
 import type { Plugin, Runtime } from '../core/plugin'
+import { bash } from './bash'
 import { code } from './code'
+import { command } from './command'
+import { files } from './files'
 import { java } from './java'
 import { metrics } from './metrics'
+import { proxy } from './proxy'
+import { pty } from './pty'
 import { python } from './python'
+import { session } from './session'
 import { sql } from './sql'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics, code]
+export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, code]
 
 /** Language runtimes, offered to the code section. */
-export const runtimes: Runtime[] = [python, java, sql]
+export const runtimes: Runtime[] = [python, bash, java, sql]

@@ -106,6 +106,17 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     expect(firstFastOutput.timestamp).toBeGreaterThanOrEqual(slowDone.timestamp)
   })
 
+  test('?wait=false fails at once with ContextBusy instead of queueing', async () => {
+    const id = await createContext(d, 'python')
+    const slow = postJson(d, '/code', { code: 'import time\ntime.sleep(0.5)', context: { id } }).then(r => readSse(r))
+    await Bun.sleep(100)
+    const busy = (await readSse(await postJson(d, '/code?wait=false', { code: '1', context: { id } }))).map(f => f.data)
+    expectWellFormed(busy, id)
+    expect(ofType(busy, 'error')[0].error.ename).toBe('ContextBusy')
+    await slow
+    expect(resultText((await readSse(await postJson(d, '/code?wait=false', { code: '1', context: { id } }))).map(f => f.data))).toEqual(['1'])
+  })
+
   test('init carries the execution id (also in EXECD-EXECUTION-ID) and events can be replayed from Last-Event-ID', async () => {
     const id = await createContext(d, 'python')
     const res = await postJson(d, '/code', { code: 'print("a")\nprint("b")\n3', context: { id } })
@@ -129,6 +140,17 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     expect(resultText(replay)).toEqual(['5'])
     expect(resultText(await runCode(d, 'kept', { id }))).toEqual(['5'])
   })
+
+  test('DELETE /code?id= also takes the execution id of a running cell', async () => {
+    const id = await createContext(d, 'python')
+    const res = await postJson(d, '/code', { code: 'import time\ntime.sleep(30)', context: { id } })
+    const executionId = res.headers.get('EXECD-EXECUTION-ID')!
+    const reading = readSse(res)
+    await Bun.sleep(200)
+    expect((await d.fetch(`/code?id=${executionId}`, { method: 'DELETE' })).status).toBe(200)
+    const events = (await reading).map(f => f.data)
+    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+  }, 20_000)
 
   test('interrupting an idle context succeeds and changes nothing', async () => {
     const id = await createContext(d, 'python')

@@ -21,6 +21,7 @@ describeRuntimeKit({
 })
 
 const matplotlib = hasModule('matplotlib')
+const ipython = hasModule('IPython')
 const pandas = hasModule('pandas')
 
 describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHON})`, () => {
@@ -107,6 +108,12 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     const pngs = ofType(events, 'result').filter(e => e.results['image/png'])
     expect(pngs).toHaveLength(2)
     for (const e of pngs) expect(Buffer.from(e.results['image/png'], 'base64').subarray(1, 4).toString()).toBe('PNG')
+  }, 30_000)
+
+  test.skipIf(ipython !== true)(`IPython.display's display() and HTML objects work without a Jupyter kernel${ipython === true ? '' : ` (skipped: ${ipython})`}`, async () => {
+    const events = await run('from IPython.display import display, HTML\ndisplay(HTML("<b>hi</b>"))')
+    expect(ofType(events, 'result')[0].results['text/html']).toBe('<b>hi</b>')
+    expect(ofType(events, 'stderr')).toEqual([])
   }, 30_000)
 
   test.skipIf(pandas !== true)(`a pandas DataFrame gives text/html and text/plain${pandas === true ? '' : ` (skipped: ${pandas})`}`, async () => {

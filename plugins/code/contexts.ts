@@ -23,6 +23,8 @@ export interface CodeContext {
   lostReason: string | undefined
   /** Tail of the per-context queue: one execution at a time. */
   queue: Promise<void>
+  /** Executions queued or running. */
+  pending: number
   /** The execution whose cell is running now. */
   running: { id: string; done: Promise<void>; escalated: boolean } | undefined
   closed: boolean
@@ -73,6 +75,7 @@ export class ContextStore {
       live: undefined,
       lostReason: undefined,
       queue: Promise.resolve(),
+      pending: 0,
       running: undefined,
       closed: false,
     }

@@ -5,7 +5,7 @@
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
-import { sleep } from '../../core/process'
+import { within } from '../../core/process'
 import type { CodeContext, ContextStore } from './contexts'
 
 const KEEP_FINISHED = 128
@@ -34,8 +34,11 @@ export class ExecutionStore {
     return e
   }
 
-  /** Queues `code` in the context; `init` and `ping` are journaled at once. */
-  start(ctx: CodeContext, code: string): Execution {
+  /**
+   * Queues `code` in the context; `init` and `ping` are journaled at once. With `failIfBusy`,
+   * a context that is running or has queued work ends the stream with a ContextBusy error.
+   */
+  start(ctx: CodeContext, code: string, opts: { failIfBusy?: boolean } = {}): Execution {
     this.prune()
     const id = crypto.randomUUID().replaceAll('-', '')
     const journal = new Journal()
@@ -43,11 +46,24 @@ export class ExecutionStore {
     void journal.append(makeEvent('init', { text: ctx.id, execution_id: id, state_lost: known || undefined }))
     void journal.append(makeEvent('ping', { text: 'pong' }))
     const exec: Execution = { id, contextId: ctx.id, journal, done: Promise.resolve() }
-    const turn = ctx.queue.then(() => this.runTurn(ctx, exec, code))
+    this.executions.set(id, exec)
+    if (opts.failIfBusy && ctx.pending > 0) {
+      exec.done = this.refuse(ctx, exec)
+      return exec
+    }
+    ctx.pending++
+    const turn = ctx.queue.then(() => this.runTurn(ctx, exec, code)).finally(() => ctx.pending--)
     ctx.queue = turn.catch(() => {})
     exec.done = turn.catch(() => {})
-    this.executions.set(id, exec)
     return exec
+  }
+
+  private async refuse(ctx: CodeContext, exec: Execution): Promise<void> {
+    const evalue = `context ${ctx.id} is busy with ${ctx.pending} execution(s); retry later, or omit wait=false to queue`
+    await exec.journal.append(errorEvent('ContextBusy', evalue, [evalue]))
+    await exec.journal.append(makeEvent('execution_complete'))
+    exec.journal.end()
+    exec.finishedAt = Date.now()
   }
 
   /**
@@ -61,12 +77,13 @@ export class ExecutionStore {
     const running = ctx.running
     if (!running || !ctx.live) return true
     await ctx.live.interrupt()
-    const stopped = await Promise.race([running.done.then(() => true), sleep(this.interruptGraceMs).then(() => false)])
+    const stopped = (await within(running.done, this.interruptGraceMs)) !== 'timeout'
     if (!stopped && ctx.running === running) {
       running.escalated = true
       ctx.lostReason = `the cell ignored an interrupt for ${this.interruptGraceMs} ms and its interpreter was killed`
       await ctx.live?.close()
-      await running.done
+      // A runtime that does not notice its own death must not hang the caller.
+      await within(running.done, 5000)
     }
     return true
   }
@@ -106,7 +123,7 @@ export class ExecutionStore {
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      await journal.append(errorEvent(err instanceof ExecdError ? 'RuntimeError' : 'RuntimeError', message, [message]))
+      await journal.append(errorEvent('RuntimeError', message, [message]))
     } finally {
       if (ctx.running === running) ctx.running = undefined
       cellDone()

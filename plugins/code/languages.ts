@@ -6,9 +6,11 @@
 import type { Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
+import { within } from '../../core/process'
 
 export const JUPYTER = 'jupyter'
 const PROBE_TTL_MS = 10_000
+const PROBE_LIMIT_MS = 5000
 
 export interface LanguageEntry extends LanguageInfo {
   /** The runtime that serves it (the one chosen when several offer it). */
@@ -52,8 +54,12 @@ export class LanguageCatalog {
   private async probe(): Promise<LanguageEntry[]> {
     const ordered = this.ordered()
     const offers = await Promise.all(
-      // A runtime whose probe fails offers nothing rather than breaking every language.
-      ordered.map(r => r.languages(this.config).catch(() => [] as LanguageInfo[]).then(list => ({ r, list }))),
+      // A runtime whose probe fails or hangs (an unreachable Jupyter) offers nothing rather
+      // than breaking or stalling every language.
+      ordered.map(async r => {
+        const list = await within(r.languages(this.config), PROBE_LIMIT_MS).catch(() => 'timeout' as const)
+        return { r, list: list === 'timeout' ? [] : list }
+      }),
     )
     const byLanguage = new Map<string, LanguageEntry>()
     for (const { r, list } of offers) {

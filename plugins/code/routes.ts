@@ -44,12 +44,13 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       response: { 200: t.Array(LanguageSchema) },
       detail: { summary: 'Every language a runtime offers, and whether it can run here' },
     })
-    .post('/code', async ({ body }) => {
-      const { execution, events } = await code.run(body)
+    .post('/code', async ({ body, query }) => {
+      const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
       const headers: Record<string, string> = execution ? { 'EXECD-EXECUTION-ID': execution.id } : {}
       return sseResponse(events, { headers })
     }, {
       body: RunCodeBody,
+      query: t.Object({ wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })) }),
       detail: { summary: 'Run code in a context (or as a shell command without a language), streamed as SSE', responses: SSE_RESPONSE },
     })
     .delete('/code', async ({ query }) => {

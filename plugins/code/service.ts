@@ -8,7 +8,7 @@ import type { ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
 import { ServiceKey } from '../../core/registry'
-import { COMMAND_RUNNER, type CommandRunner } from '../../core/services'
+import type { CommandRunner } from '../../core/services'
 import type { SseItem } from '../../core/sse'
 import { ContextStore, type CodeContext } from './contexts'
 import { ExecutionStore, type Execution } from './executions'
@@ -22,6 +22,8 @@ export interface ContextInfo {
 export interface RunRequest {
   code: string
   context?: { id?: string; language?: string }
+  /** false: fail at once (ContextBusy error event) instead of queueing behind other work. */
+  wait?: boolean
 }
 
 /** Languages the reference runs as shell commands rather than in a context. */
@@ -84,7 +86,7 @@ export class CodeService {
     if (language && ctx.language !== language) {
       throw new ExecdError('INVALID_REQUEST_BODY', `context ${ctx.id} runs ${ctx.language}, not ${language}`)
     }
-    const execution = this.executions.start(ctx, req.code)
+    const execution = this.executions.start(ctx, req.code, { failIfBusy: req.wait === false })
     return { execution, events: execution.journal.read(0) }
   }
 
@@ -106,5 +108,3 @@ const info = (ctx: CodeContext): ContextInfo => ({ id: ctx.id, language: ctx.lan
 
 /** The code service for CLI verbs (`execd exec`) that run without HTTP. */
 export const CODE = new ServiceKey<CodeService>('code')
-
-export { COMMAND_RUNNER }

@@ -2,13 +2,17 @@
 import { errorEvent, makeEvent, type EventType, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
-import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit, spawnOwned, within, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { LineChannel } from './channel'
+import cellsSource from './cells.py' with { type: 'text' }
 import driverSource from './driver.py' with { type: 'text' }
+import resultsSource from './results.py' with { type: 'text' }
 
 const FORWARDED = new Set<EventType>(['stdout', 'stderr', 'execution_count', 'result', 'error'])
 const STDERR_TAIL = 4096
-// The driver arrives as argv[1] and runs under its own file name, so tracebacks can hide it.
+// The driver (three files, one program) arrives as argv[1] and runs under its own file name,
+// so tracebacks can hide it.
+const DRIVER = [driverSource, resultsSource, cellsSource].join('\n')
 const BOOTSTRAP = "import sys; exec(compile(sys.argv[1], '<execd-driver>', 'exec'))"
 
 export interface PythonStart {
@@ -21,9 +25,13 @@ export interface PythonStart {
 
 export class PythonContext implements RuntimeContext {
   private running = false
+  /** The driver said the cell started: a SIGINT now reaches the cell, not the idle loop. */
+  private started = false
+  private interruptPending = false
   private exit: ExitInfo | undefined
   private closing = false
   private stderrTail = ''
+  private readonly stderrDone: Promise<void>
 
   private constructor(
     private readonly proc: OwnedProcess,
@@ -34,12 +42,12 @@ export class PythonContext implements RuntimeContext {
       this.exit = info
       channel.close()
     })
-    void this.collectStderr()
+    this.stderrDone = this.collectStderr()
   }
 
   /** Spawns the interpreter and waits for the driver's `ready`. */
   static async start(opts: PythonStart): Promise<PythonContext> {
-    const proc = spawnOwned([opts.python, '-u', '-c', BOOTSTRAP, driverSource], {
+    const proc = spawnOwned([opts.python, '-u', '-c', BOOTSTRAP, DRIVER], {
       cwd: opts.cwd,
       env: { ...opts.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', MPLBACKEND: opts.env.MPLBACKEND ?? 'Agg' },
       stdin: 'ignore',
@@ -48,10 +56,7 @@ export class PythonContext implements RuntimeContext {
       extraFds: ['pipe'],
     })
     const ctx = new PythonContext(proc, new LineChannel(proc.fds[0]!), opts.log)
-    const ready = await Promise.race([
-      ctx.channel.next(),
-      sleep(opts.readyTimeoutMs ?? 20_000).then(() => 'timeout' as const),
-    ])
+    const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()
       const why = ready === 'timeout' ? 'did not start within 20 s' : `exited (${describeExit(await proc.exited)})`
@@ -69,6 +74,13 @@ export class PythonContext implements RuntimeContext {
     return this.proc.pid
   }
 
+  /** Moves an idle (spare) interpreter to a context's cwd. */
+  async chdir(cwd: string): Promise<void> {
+    await this.channel.send({ chdir: cwd })
+    const reply = await within(this.channel.next(), 5000)
+    if (reply === 'timeout' || reply?.type !== 'done') throw new Error(`the python interpreter did not change to ${cwd}`)
+  }
+
   async *run(code: string): AsyncGenerator<ExecEvent> {
     if (this.running) throw new Error('a cell is already running in this context')
     this.running = true
@@ -82,21 +94,31 @@ export class PythonContext implements RuntimeContext {
         const msg = await this.channel.next()
         if (!msg) break
         if (msg.type === 'done') return
+        if (msg.type === 'started') {
+          this.started = true
+          if (this.interruptPending) this.proc.signal('SIGINT')
+          continue
+        }
         if (!FORWARDED.has(msg.type)) continue
         const { type, ...fields } = msg
         yield makeEvent(type as EventType, fields)
       }
       // The channel closed without `done`: the interpreter died in the cell.
-      await Promise.race([this.proc.exited, sleep(2000)])
+      await within(this.proc.exited, 2000)
+      await within(this.stderrDone, 500)
       yield this.deathEvent()
     } finally {
       this.running = false
+      this.started = false
+      this.interruptPending = false
     }
   }
 
   async interrupt(): Promise<void> {
     // The whole group, so a subprocess the cell waits on (subprocess.run, os.system) stops too.
-    if (this.running && this.alive) this.proc.signal('SIGINT')
+    if (!this.running || !this.alive) return
+    if (this.started) this.proc.signal('SIGINT')
+    else this.interruptPending = true // the cell is on its way: interrupt it as soon as it starts
   }
 
   async close(): Promise<void> {
@@ -129,3 +151,4 @@ export class PythonContext implements RuntimeContext {
     }
   }
 }
+

@@ -1,0 +1,84 @@
+import { describe, expect, test } from 'bun:test'
+import { Elysia, t } from 'elysia'
+import { createApp } from './app'
+import { UNAUTHORIZED_BODY } from './auth'
+import { resolveConfig, SERVER_OPTIONS } from './config'
+import { createLogger } from './log'
+import type { Plugin } from './plugin'
+
+const echo: Plugin = {
+  name: 'echo',
+  routes: () =>
+    new Elysia({ name: 'api/echo' })
+      .post('/echo', ({ body }) => body, { body: t.Object({ n: t.Number() }) })
+      .get('/echo', ({ query }) => query.path, { query: t.Object({ path: t.String() }) }),
+}
+
+async function app(token?: string) {
+  const config = resolveConfig(SERVER_OPTIONS, token ? { 'access-token': token } : {}, {})
+  return (await createApp({ plugins: [echo], runtimes: [], config, log: createLogger('silent') })).app
+}
+
+const req = (path: string, init?: RequestInit) => new Request(`http://localhost${path}`, init)
+const post = (path: string, body: string) =>
+  req(path, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+
+describe('auth', () => {
+  test('every route, /ping included, answers 401 with the reference body without the token', async () => {
+    const a = await app('s3cret')
+    for (const path of ['/ping', '/echo?path=x', '/openapi.json', '/docs', '/nope']) {
+      const res = await a.handle(req(path))
+      expect(res.status).toBe(401)
+      expect(await res.text()).toBe(UNAUTHORIZED_BODY)
+    }
+    const wrong = await a.handle(req('/ping', { headers: { 'X-EXECD-ACCESS-TOKEN': 's3creT' } }))
+    expect(wrong.status).toBe(401)
+  })
+
+  test('the right token passes, header name in any case', async () => {
+    const a = await app('s3cret')
+    const res = await a.handle(req('/ping', { headers: { 'x-execd-access-token': 's3cret' } }))
+    expect(res.status).toBe(200)
+  })
+})
+
+describe('responses', () => {
+  test('/ping is 200 with Content-Length: 0', async () => {
+    const res = await (await app()).handle(req('/ping'))
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('')
+  })
+
+  test('an unknown route is a 404 JSON error', async () => {
+    const res = await (await app()).handle(req('/nope'))
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({ code: 'NOT_FOUND', message: 'route not found: GET /nope' })
+  })
+
+  test('malformed JSON is 400 INVALID_REQUEST_BODY with the reference prefix', async () => {
+    const res = await (await app()).handle(post('/echo', '{"n":'))
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.code).toBe('INVALID_REQUEST_BODY')
+    expect(body.message).toStartWith('error parsing request, MAYBE invalid body format. ')
+  })
+
+  test('a wrong type is 400 with the validation prefix and the field', async () => {
+    const res = await (await app()).handle(post('/echo', '{"n":"x"}'))
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.code).toBe('INVALID_REQUEST_BODY')
+    expect(body.message).toStartWith('invalid request, validation error n: ')
+  })
+
+  test('a missing query parameter is 400 MISSING_QUERY', async () => {
+    const res = await (await app()).handle(req('/echo'))
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ code: 'MISSING_QUERY', message: "missing query parameter 'path'" })
+  })
+
+  test('unknown JSON keys are ignored, like the reference', async () => {
+    const res = await (await app()).handle(post('/echo', '{"n":1,"extra":true}'))
+    expect(res.status).toBe(200)
+  })
+})

@@ -1,0 +1,73 @@
+/**
+ * Reads a live bash's stdout and stderr in the background, one chunk in flight per stream, and
+ * hands them on in arrival order. Waiting is done with a fresh promise per wait: racing the same
+ * long-lived read or exit promise on every chunk would pile reactions (each holding a chunk) on it.
+ */
+export type OutputStream = 'stdout' | 'stderr'
+
+export type OutputItem =
+  | { kind: 'data'; stream: OutputStream; data: Uint8Array }
+  | { kind: 'eof'; stream: OutputStream }
+  | { kind: 'exit' }
+
+type Reader = ReadableStreamDefaultReader<Uint8Array>
+
+export class OutputMux {
+  private readonly queue: OutputItem[] = []
+  private waiter: (() => void) | undefined
+  private readonly resume: Partial<Record<OutputStream, () => void>> = {}
+
+  constructor(readers: Record<OutputStream, Reader>, exited: Promise<unknown>) {
+    for (const s of ['stdout', 'stderr'] as const) void this.loop(s, readers[s])
+    void exited.then(() => this.push({ kind: 'exit' }))
+  }
+
+  /**
+   * The next item of one of `streams`, or the exit notice. Waits at most `timeoutMs` when given
+   * (then undefined). Chunks of other streams stay queued for a later call.
+   */
+  async take(streams: readonly OutputStream[], timeoutMs?: number): Promise<OutputItem | undefined> {
+    for (;;) {
+      const i = this.queue.findIndex(x => x.kind === 'exit' || streams.includes(x.stream))
+      if (i >= 0) {
+        const [item] = this.queue.splice(i, 1)
+        if (item.kind === 'data') {
+          const go = this.resume[item.stream]
+          this.resume[item.stream] = undefined
+          go?.()
+        }
+        return item
+      }
+      const wake = new Promise<boolean>(r => (this.waiter = () => r(true)))
+      if (timeoutMs === undefined) {
+        await wake
+        continue
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const woke = await Promise.race([wake, new Promise<boolean>(r => (timer = setTimeout(() => r(false), timeoutMs)))])
+      clearTimeout(timer)
+      if (!woke) return undefined
+    }
+  }
+
+  private async loop(stream: OutputStream, reader: Reader): Promise<void> {
+    for (;;) {
+      let r: { done: boolean; value?: Uint8Array }
+      try {
+        r = await reader.read()
+      } catch {
+        r = { done: true, value: undefined }
+      }
+      if (r.done || !r.value) return this.push({ kind: 'eof', stream })
+      this.push({ kind: 'data', stream, data: r.value })
+      await new Promise<void>(go => (this.resume[stream] = go))
+    }
+  }
+
+  private push(item: OutputItem): void {
+    this.queue.push(item)
+    const wake = this.waiter
+    this.waiter = undefined
+    wake?.()
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, test } from 'bun:test'
+import { resolveConfig, type OptionSpec } from './config'
+import { createLogger, maskToken, parseLogLevel } from './log'
+
+const specs: OptionSpec[] = [
+  { flag: 'port', env: 'EXECD_PORT', description: '', default: '44772' },
+  { flag: 'access-token', env: 'EXECD_ACCESS_TOKEN', description: '', secret: true },
+]
+
+describe('config', () => {
+  test('a flag wins over the environment, which wins over the default', () => {
+    expect(resolveConfig(specs, {}, {}).int('port')).toBe(44772)
+    expect(resolveConfig(specs, {}, { EXECD_PORT: '1' }).int('port')).toBe(1)
+    expect(resolveConfig(specs, { port: 2 }, { EXECD_PORT: '1' }).int('port')).toBe(2)
+  })
+
+  test('cac camelCase keys are understood', () => {
+    expect(resolveConfig(specs, { accessToken: 'x' }, {}).get('access-token')).toBe('x')
+  })
+
+  test('a bad number names the flag', () => {
+    expect(() => resolveConfig(specs, { port: 'abc' }, {}).int('port')).toThrow('--port')
+  })
+
+  test('secrets are never shown in the loggable view', () => {
+    expect(resolveConfig(specs, { accessToken: 'hunter2' }, {}).redacted()).toEqual({ port: '44772', 'access-token': 'set' })
+  })
+})
+
+describe('log', () => {
+  test('names and the reference numeric levels are accepted', () => {
+    expect(parseLogLevel('debug')).toBe('debug')
+    expect(parseLogLevel('7')).toBe('debug')
+    expect(parseLogLevel('6')).toBe('info')
+    expect(parseLogLevel('4')).toBe('warn')
+    expect(parseLogLevel('2')).toBe('error')
+    expect(() => parseLogLevel('loud')).toThrow()
+  })
+
+  test('lines are JSON with level, ts and msg; lower levels are dropped', () => {
+    const lines: string[] = []
+    const log = createLogger('info', { svc: 'x' }, l => lines.push(l))
+    log.debug('hidden')
+    log.info('shown', { n: 1 })
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'info', msg: 'shown', svc: 'x', n: 1 })
+  })
+
+  test('tokens are masked', () => {
+    expect(maskToken('short')).toBe('****')
+    expect(maskToken('abcdefghijkl')).toBe('abcd****ijkl')
+  })
+})

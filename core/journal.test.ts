@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'bun:test'
+import { makeEvent } from './events'
+import { Journal } from './journal'
+import type { SseItem } from './sse'
+
+const out = (text: string) => makeEvent('stdout', { text })
+
+async function collect(it: AsyncIterable<SseItem>): Promise<SseItem[]> {
+  const items: SseItem[] = []
+  for await (const x of it) items.push(x)
+  return items
+}
+
+describe('Journal', () => {
+  test('a reader replays from an id and then follows live until the end', async () => {
+    const j = new Journal()
+    await j.append(out('a'))
+    await j.append(out('b'))
+    const reading = collect(j.read(1))
+    await j.append(out('c'))
+    j.end()
+    const items = await reading
+    expect(items.map(i => [i.id, i.event.text])).toEqual([
+      [2, 'b'],
+      [3, 'c'],
+    ])
+  })
+
+  test('without readers the oldest events are dropped and a late reader is told', async () => {
+    const j = new Journal({ maxEvents: 3 })
+    for (const t of ['a', 'b', 'c', 'd', 'e']) await j.append(out(t))
+    j.end()
+    const items = await collect(j.read(0))
+    expect(items[0].event).toMatchObject({ type: 'status', text: 'events_dropped', dropped: { from: 1, to: 2 } })
+    expect(items[0].id).toBeUndefined()
+    expect(items.slice(1).map(i => i.id)).toEqual([3, 4, 5])
+  })
+
+  test('a live reader that lags holds the producer back instead of losing events', async () => {
+    const j = new Journal({ maxEvents: 2 })
+    const reader = j.read(0)
+    await j.append(out('a'))
+    await j.append(out('b'))
+    let third = false
+    const appending = j.append(out('c')).then(() => (third = true))
+    await Bun.sleep(10)
+    expect(third).toBe(false)
+    expect((await reader.next()).value?.event.text).toBe('a')
+    await appending
+    expect(third).toBe(true)
+    j.end()
+    const rest = await collect(reader)
+    expect(rest.map(i => i.event.text)).toEqual(['b', 'c'])
+  })
+
+  test('a reader that detaches stops holding the producer back', async () => {
+    const j = new Journal({ maxEvents: 1 })
+    const reader = j.read(0)
+    await j.append(out('a'))
+    const appending = j.append(out('b'))
+    await reader.return!()
+    await appending
+    expect(j.lastId).toBe(2)
+  })
+
+  test('byte bound: big events evict older ones when no reader needs them', async () => {
+    const j = new Journal({ maxBytes: 10_000 })
+    for (let i = 0; i < 20; i++) await j.append(out('x'.repeat(1000)))
+    expect(j.firstRetainedId).toBeGreaterThan(10)
+  })
+})

@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LiveBash, type BashRunEnd } from './live-bash'
+import { groupAlive } from './process'
+
+const shells: LiveBash[] = []
+afterEach(async () => {
+  await Promise.all(shells.splice(0).map(s => s.close()))
+})
+
+const start = () => {
+  const b = new LiveBash({ cwd: tmpdir(), env: { PATH: process.env.PATH, HOME: tmpdir() } })
+  shells.push(b)
+  return b
+}
+
+async function collect(b: LiveBash, code: string, opts?: { cwd?: string }) {
+  const out = { stdout: '', stderr: '' }
+  const it = b.run(code, opts)
+  for (;;) {
+    const r = await it.next()
+    if (r.done) return { ...out, end: r.value as BashRunEnd }
+    out[r.value.stream] += new TextDecoder().decode(r.value.data)
+  }
+}
+
+describe('LiveBash', () => {
+  test('state persists between runs: variables, functions, aliases, cwd', async () => {
+    const b = start()
+    const dir = mkdtempSync(join(tmpdir(), 'lb-'))
+    await collect(b, `x=41; f() { echo "f:$1"; }; alias hi='echo hello'; cd ${dir}`)
+    const r = await collect(b, 'echo $((x+1)); f a; hi; pwd')
+    expect(r.stdout).toBe(`42\nf:a\nhello\n${dir}\n`)
+    expect(r.end).toEqual({ kind: 'exit', code: 0, interrupted: false })
+    rmSync(dir, { recursive: true })
+  })
+
+  test('stderr is separate, exit status and output without a trailing newline', async () => {
+    const b = start()
+    const r = await collect(b, 'printf out; printf err >&2; false')
+    expect(r).toEqual({ stdout: 'out', stderr: 'err', end: { kind: 'exit', code: 1, interrupted: false } })
+  })
+
+  test('heredocs, reading stdin and background jobs do not break the run end', async () => {
+    const b = start()
+    const r = await collect(b, "cat <<'EOF'\nline $HOME\nEOF\nread -r v; echo \"v=$v\"; sleep 30 &\necho done")
+    expect(r.stdout).toBe('line $HOME\nv=\ndone\n')
+    const again = await collect(b, 'kill %1; echo ok')
+    expect(again.stdout).toBe('ok\n')
+  })
+
+  test('exit ends the shell and later runs say so', async () => {
+    const b = start()
+    const r = await collect(b, 'echo bye; exit 3')
+    expect(r.stdout).toBe('bye\n')
+    expect(r.end.kind).toBe('died')
+    expect(b.alive).toBe(false)
+    const next = await collect(b, 'echo hi')
+    expect(next.end).toEqual({ kind: 'died', reason: expect.stringContaining('exit status 3') })
+  })
+
+  test('a shell that closes its own stdout is ended, not waited for', async () => {
+    const b = start()
+    const r = await collect(b, 'echo x; exec >&-')
+    expect(r.stdout).toBe('x\n')
+    expect(r.end.kind).toBe('died')
+    expect(b.alive).toBe(false)
+  })
+
+  test('interrupt stops the run and keeps the shell', async () => {
+    const b = start()
+    await collect(b, 'y=kept')
+    const it = collect(b, 'echo start; sleep 30; echo never')
+    await Bun.sleep(300)
+    await b.interrupt()
+    const r = await it
+    expect(r.stdout).toBe('start\n')
+    expect(r.end).toMatchObject({ kind: 'exit', interrupted: true })
+    expect((await collect(b, 'echo $y')).stdout).toBe('kept\n')
+  })
+
+  test('a program ignoring SIGINT is killed, the shell survives', async () => {
+    const b = start()
+    const it = collect(b, "trap '' INT; sleep 30")
+    await Bun.sleep(300)
+    await b.interrupt(300)
+    await it
+    expect(b.alive).toBe(true)
+    expect((await collect(b, 'echo alive')).stdout).toBe('alive\n')
+  })
+
+  test('close kills the process group', async () => {
+    const b = start()
+    await collect(b, 'sleep 30 &')
+    await b.close()
+    expect(groupAlive(b.pid)).toBe(false)
+  })
+})

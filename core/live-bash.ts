@@ -1,0 +1,267 @@
+/**
+ * One long-lived bash process driven run by run: cwd, variables (exported or not), functions,
+ * aliases and shell options persist because every run executes in the same shell. Each run's
+ * code is written to a private file and `source`d (so heredocs, missing trailing newlines and
+ * `$LINENO` behave as in a script), with stdin from /dev/null (so a program that reads stdin
+ * cannot swallow the driver's next line). The run's end is a marker with a per-process random
+ * nonce that bash prints after the code, on stdout (with the exit status) and on stderr — not
+ * EOF, so background jobs that keep the pipes open do not hold the run.
+ */
+import type { FileSink, Subprocess } from 'bun'
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MarkerScanner } from './bash-marker'
+import { OutputMux } from './bash-output'
+import { describeExit, signalGroup, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from './process'
+
+export type BashStream = 'stdout' | 'stderr'
+
+export interface BashChunk {
+  stream: BashStream
+  data: Uint8Array
+}
+
+/** How a run ended: the code's exit status, or bash itself went away. */
+export type BashRunEnd = { kind: 'exit'; code: number; interrupted: boolean } | { kind: 'died'; reason: string }
+
+export interface LiveBashOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  /** Where the per-run code file lives (default: the OS temp dir). */
+  tmpDir?: string
+}
+
+// `return` in the INT trap leaves the sourced run, not the shell, so an interrupt stops the
+// rest of the run; it is set again before each run in case the code replaced it. Async jobs
+// of a non-interactive bash ignore SIGINT and keep running.
+const PRELUDE = 'shopt -s expand_aliases\n'
+const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
+
+export class LiveBash {
+  private readonly proc: OwnedProcess
+  private readonly nonce = randomBytes(16).toString('hex')
+  private readonly file: string
+  private readonly stdin: FileSink
+  private readonly output: OutputMux
+  private queue: Promise<void> = Promise.resolve()
+  private running = false
+  private interrupted = false
+  private runEnded: Promise<void> = Promise.resolve()
+  private exitInfo: ExitInfo | undefined
+  private closed = false
+  private ready = false
+  private deathReason: string | undefined
+  private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
+
+  constructor(opts: LiveBashOptions = {}) {
+    this.file = join(opts.tmpDir ?? tmpdir(), `execd-bash-${this.nonce}.sh`)
+    writeFileSync(this.file, '', { mode: 0o600 })
+    this.proc = spawnOwned(['bash', '--noprofile', '--norc'], {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdin: 'pipe',
+    })
+    const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
+    this.stdin = child.stdin
+    this.output = new OutputMux({ stdout: child.stdout.getReader(), stderr: child.stderr.getReader() }, this.proc.exited)
+    this.send(PRELUDE + INT_TRAP + '\n')
+    // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
+    // interrupt can no longer kill the shell itself. Later runs queue behind it.
+    void (async () => {
+      const it = this.run(':')
+      while (!(await it.next()).done) {}
+      this.ready = true
+    })()
+    void this.proc.exited.then(info => {
+      this.exitInfo = info
+      rmSync(this.file, { force: true })
+    })
+  }
+
+  get pid(): number {
+    return this.proc.pid
+  }
+
+  get alive(): boolean {
+    return !this.exitInfo && !this.closed
+  }
+
+  /** Why the shell is gone ('exit status 0' after `exit`), or undefined while alive. */
+  get endReason(): string | undefined {
+    if (this.exitInfo) return describeExit(this.exitInfo)
+    return this.closed ? 'closed' : undefined
+  }
+
+  /** How the shell ended, once it has. */
+  get exit(): ExitInfo | undefined {
+    return this.exitInfo
+  }
+
+  get busy(): boolean {
+    return this.running
+  }
+
+  /**
+   * Runs `code`; yields output chunks as bash writes them and returns how the run ended.
+   * Runs are serialized: a second call waits for the first. Abandoning the iterator or
+   * aborting `signal` interrupts the run (the rest of its output is discarded when abandoned).
+   */
+  async *run(code: string, opts: { cwd?: string; signal?: AbortSignal } = {}): AsyncGenerator<BashChunk, BashRunEnd> {
+    const release = await this.acquire()
+    if (opts.signal?.aborted) {
+      release()
+      return { kind: 'exit', code: 130, interrupted: true }
+    }
+    const onAbort = () => void this.interrupt()
+    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    let finish!: () => void
+    this.runEnded = new Promise(r => (finish = r))
+    this.running = true
+    this.interrupted = false
+    let end: BashRunEnd | undefined
+    const m = `__execd_${this.nonce}__`
+    const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
+    try {
+      if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
+      for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
+      writeFileSync(this.file, code, { mode: 0o600 })
+      const cd = opts.cwd ? `builtin cd -- ${quote(opts.cwd)} && ` : ''
+      this.send(
+        `${INT_TRAP}${cd}builtin source ${quote(this.file)} </dev/null; __execd_s=$?; ` +
+          `builtin printf '%s' '${m}' >&2; builtin printf '%s:%s\\n' '${m}' "$__execd_s"\n`,
+      )
+      for (;;) {
+        const step = await this.next(scanners)
+        if ('chunk' in step) yield step.chunk
+        else return (end = step.end)
+      }
+    } finally {
+      if (!end && this.alive) await this.abandon(scanners)
+      opts.signal?.removeEventListener('abort', onAbort)
+      for (const s of STREAMS) this.leftover[s] = scanners[s].rest
+      this.running = false
+      finish()
+      release()
+    }
+  }
+
+  /**
+   * Stops the current run, keeping the shell: SIGINT to the group (the foreground job and the
+   * shell's trap), then SIGKILL to the shell's children if the run has not ended within
+   * `graceMs`, then the whole shell as a last resort. Resolves once the run has ended.
+   */
+  async interrupt(graceMs = 1000): Promise<void> {
+    if (!this.running || !this.alive || !this.ready) return
+    await this.stopRun(this.runEnded, graceMs)
+  }
+
+  /** Kills the shell's process group and removes its file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.stdin.end()
+    } catch {}
+    await this.proc.kill('close', 500)
+    rmSync(this.file, { force: true })
+  }
+
+  private async stopRun(ended: Promise<unknown>, graceMs: number): Promise<void> {
+    this.interrupted = true
+    signalGroup(this.proc.pid, 'SIGINT')
+    if (await settles(ended, graceMs)) return
+    for (const pid of childrenOf(this.proc.pid)) safeKill(pid)
+    if (await settles(ended, graceMs)) return
+    await this.close()
+  }
+
+  /** The consumer went away mid-run: stop the run and discard the rest of its output. */
+  private async abandon(scanners: Record<BashStream, MarkerScanner>): Promise<void> {
+    const drained = (async () => {
+      for (;;) if ('end' in (await this.next(scanners))) return
+    })()
+    await this.stopRun(drained, 1000)
+  }
+
+  private acquire(): Promise<() => void> {
+    let release!: () => void
+    const turn = new Promise<void>(r => (release = r))
+    const previous = this.queue
+    this.queue = previous.then(() => turn)
+    return previous.then(() => release)
+  }
+
+  private send(text: string): void {
+    try {
+      this.stdin.write(text)
+      this.stdin.flush()
+    } catch {
+      // bash is gone; the run notices through EOF/exit
+    }
+  }
+
+  /** The next piece of output of the current run, or its end. */
+  private async next(scanners: Record<BashStream, MarkerScanner>): Promise<{ chunk: BashChunk } | { end: BashRunEnd }> {
+    for (;;) {
+      for (const stream of STREAMS) {
+        const out = scanners[stream].take()
+        if (out) return { chunk: { stream, data: out } }
+      }
+      if (scanners.stdout.found && scanners.stderr.found) {
+        if (this.deathReason) return { end: { kind: 'died', reason: this.deathReason } }
+        return { end: { kind: 'exit', code: scanners.stdout.status ?? 0, interrupted: this.interrupted } }
+      }
+      const open = STREAMS.filter(s => !scanners[s].found)
+      const item = (await this.output.take(open))!
+      if (item.kind === 'data') {
+        scanners[item.stream].feed(item.data)
+        continue
+      }
+      if (item.kind === 'eof') {
+        // Usually bash exiting; but a shell that closed its own stdout or stderr (`exec >&-`)
+        // can no longer be driven either: end it, and report that below.
+        void this.close()
+        continue
+      }
+      // The shell is gone (`exit`, killed): hand on what it wrote, then report it.
+      this.deathReason = `bash exited (${describeExit(await this.proc.exited)})`
+      for (;;) {
+        const rest = await this.output.take(open, 50)
+        if (!rest) break
+        if (rest.kind === 'data') scanners[rest.stream].feed(rest.data)
+      }
+      for (const s of open) {
+        scanners[s].flush()
+        scanners[s].found = true
+      }
+    }
+  }
+}
+
+const STREAMS = ['stdout', 'stderr'] as const
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
+
+const settles = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true), sleep(ms).then(() => false)])
+
+function safeKill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL')
+  } catch {}
+}
+
+/** Direct children of `pid` (the run's foreground processes), from /proc. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === pid) out.push(Number(name))
+    } catch {}
+  }
+  return out
+}

@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { describeExit, groupAlive, liveProcessCount, spawnOwned } from './process'
+
+/** Pids of every process whose process group is `pgid`, zombies included. */
+function groupMembers(pgid: number): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = []
+  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(fields[2]) === pgid) out.push({ pid: Number(entry), state: fields[0] })
+    } catch {}
+  }
+  return out
+}
+
+/** A bash that forks a tree: two background sleeps, one of them with a child of its own. */
+const TREE = 'sleep 300 & (sleep 301 & sleep 302; wait) & echo ready; wait'
+
+async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader()
+  const { value } = await reader.read()
+  reader.releaseLock()
+  return new TextDecoder().decode(value)
+}
+
+describe('spawnOwned', () => {
+  test('the child leads its own process group', async () => {
+    const p = spawnOwned(['bash', '-c', 'echo $$; ps -o pgid= $$'])
+    const [pid, pgid] = (await new Response(p.stdout).text()).trim().split(/\s+/).map(Number)
+    await p.exited
+    expect(pid).toBe(p.pid)
+    expect(pgid).toBe(p.pid)
+  })
+
+  test('kill ends the whole tree, grandchildren included, and leaves no zombie', async () => {
+    const p = spawnOwned(['bash', '-c', TREE])
+    expect(await readLine(p.stdout)).toBe('ready\n')
+    // bash, sleep 300, the subshell, sleep 301, sleep 302
+    for (let i = 0; i < 200 && groupMembers(p.pid).length < 5; i++) await Bun.sleep(10)
+    expect(groupMembers(p.pid).length).toBe(5)
+    const info = await p.kill('interrupt')
+    expect(info.killedBy).toBe('interrupt')
+    expect(groupAlive(p.pid)).toBe(false)
+    // Killed grandchildren may linger as zombies until PID 1 reaps them; none may still run.
+    expect(groupMembers(p.pid).filter(m => m.state !== 'Z')).toEqual([])
+  })
+
+  test('a child that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
+    const p = spawnOwned(['bash', '-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done"], { graceMs: 200 })
+    expect(await readLine(p.stdout)).toBe('ready\n')
+    const info = await p.kill('interrupt')
+    expect(info.signal).toBe('SIGKILL')
+    expect(describeExit(info)).toBe('signal: killed')
+    expect(groupAlive(p.pid)).toBe(false)
+  })
+
+  test('a timeout kills the group and says so', async () => {
+    const p = spawnOwned(['bash', '-c', 'sleep 30 & wait'], { timeoutMs: 100 })
+    const info = await p.exited
+    expect(info.killedBy).toBe('timeout')
+    expect(info.code).toBeNull()
+    // The leader is gone; the backgrounded sleep of its group must follow.
+    for (let i = 0; i < 100 && groupAlive(p.pid); i++) await Bun.sleep(20)
+    expect(groupAlive(p.pid)).toBe(false)
+  })
+
+  test('exit codes and signals read like Go os/exec', async () => {
+    expect(describeExit(await spawnOwned(['bash', '-c', 'exit 3']).exited)).toBe('exit status 3')
+    expect(describeExit(await spawnOwned(['bash', '-c', 'kill -TERM $$']).exited)).toBe('signal: terminated')
+  })
+
+  test('finished children are forgotten', async () => {
+    const before = liveProcessCount()
+    await spawnOwned(['true']).exited
+    expect(liveProcessCount()).toBe(before)
+  })
+
+  test('a terminal child runs on its own controlling terminal and is still owned', async () => {
+    let out = ''
+    const { promise: eof, resolve } = Promise.withResolvers<void>()
+    const p = spawnOwned(['bash', '-c', 'test -t 0 && test -t 1 && echo tty; stty size'], {
+      terminal: { cols: 100, rows: 30, data: (_t, bytes) => (out += new TextDecoder().decode(bytes)), exit: () => resolve() },
+    })
+    expect(p.proc.terminal).toBeDefined()
+    expect((await p.exited).code).toBe(0)
+    await eof
+    p.proc.terminal?.close()
+    expect(out).toContain('tty')
+    expect(out).toContain('30 100')
+  })
+})

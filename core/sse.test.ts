@@ -1,0 +1,98 @@
+import { describe, expect, test } from 'bun:test'
+import { ExecdError } from './errors'
+import { makeEvent, type ExecEvent } from './events'
+import { closeAllStreams, openStreamCount, sseResponse } from './sse'
+
+async function body(res: Response): Promise<string> {
+  return await res.text()
+}
+
+const events = async function* (n: number): AsyncGenerator<ExecEvent> {
+  for (let i = 0; i < n; i++) yield makeEvent('stdout', { text: `line ${i}` })
+}
+
+describe('sseResponse', () => {
+  test('frames each event as id + compact data, ids from 1, with the SSE headers', async () => {
+    const res = await sseResponse(events(2), { pingMs: 0 })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/event-stream')
+    expect(res.headers.get('cache-control')).toBe('no-cache')
+    expect(res.headers.get('x-accel-buffering')).toBe('no')
+    const text = await body(res)
+    expect(text).toMatch(/^id: 1\ndata: \{"type":"stdout","text":"line 0","timestamp":\d+\}\n\nid: 2\ndata: /)
+    expect(text.endsWith('}\n\n')).toBe(true)
+  })
+
+  test('a failure before the first event is a plain JSON error response', async () => {
+    const failing = (async function* (): AsyncGenerator<ExecEvent> {
+      throw new ExecdError('CONTEXT_NOT_FOUND', 'context x not found')
+    })()
+    const res = await sseResponse(failing)
+    expect(res.status).toBe(404)
+    expect(res.headers.get('content-type')).toStartWith('application/json')
+    expect(await res.json()).toEqual({ code: 'CONTEXT_NOT_FOUND', message: 'context x not found' })
+  })
+
+  test('a failure after the stream started becomes an error event, not raw JSON', async () => {
+    const failing = (async function* (): AsyncGenerator<ExecEvent> {
+      yield makeEvent('init', { text: 'abc' })
+      throw new Error('boom')
+    })()
+    const text = await body(await sseResponse(failing, { pingMs: 0 }))
+    const frames = text.trim().split('\n\n')
+    expect(frames).toHaveLength(2)
+    expect(JSON.parse(frames[1].split('data: ')[1]).error.evalue).toBe('boom')
+  })
+
+  test('keepalive pings go out while the producer is quiet, without ids', async () => {
+    const slow = (async function* (): AsyncGenerator<ExecEvent> {
+      yield makeEvent('init', { text: 'x' })
+      await Bun.sleep(130)
+      yield makeEvent('execution_complete')
+    })()
+    const text = await body(await sseResponse(slow, { pingMs: 50 }))
+    const frames = text.trim().split('\n\n')
+    const pings = frames.filter(f => f.includes('"type":"ping"'))
+    expect(pings.length).toBeGreaterThanOrEqual(1)
+    for (const p of pings) expect(p.startsWith('data: {"type":"ping","text":"pong"')).toBe(true)
+    expect(frames.at(-1)).toStartWith('id: 2\n')
+  })
+
+  test('a client that goes away stops pulling and lets the producer clean up', async () => {
+    let cleaned = false
+    let produced = 0
+    const endless = (async function* (): AsyncGenerator<ExecEvent> {
+      try {
+        for (;;) {
+          produced++
+          yield makeEvent('stdout', { text: 'x'.repeat(1000) })
+        }
+      } finally {
+        cleaned = true
+      }
+    })()
+    const res = await sseResponse(endless, { pingMs: 0 })
+    const reader = res.body!.getReader()
+    await reader.read()
+    await reader.read()
+    await reader.cancel()
+    await Bun.sleep(10)
+    expect(cleaned).toBe(true)
+    // Pull-based: the producer ran only a few steps ahead of the reader.
+    expect(produced).toBeLessThan(10)
+  })
+
+  test('shutdown ends every open stream with an error event', async () => {
+    const forever = (async function* (): AsyncGenerator<ExecEvent> {
+      yield makeEvent('init', { text: 'x' })
+      await new Promise(() => {})
+    })()
+    const res = await sseResponse(forever, { pingMs: 0 })
+    expect(openStreamCount()).toBeGreaterThan(0)
+    const text = body(res)
+    await Bun.sleep(5)
+    closeAllStreams()
+    const frames = (await text).trim().split('\n\n')
+    expect(JSON.parse(frames.at(-1)!.split('data: ')[1]).error.ename).toBe('ServerShutdown')
+  })
+})

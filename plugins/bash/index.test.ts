@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { resolveConfig } from '../../core/config'
+import type { ExecEvent } from '../../core/events'
+import { createLogger } from '../../core/log'
+import type { RuntimeContext } from '../../core/plugin'
+import { bash } from '.'
+
+const contexts: RuntimeContext[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map(c => c.close()))
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+async function start(): Promise<RuntimeContext> {
+  const cwd = mkdtempSync(join(tmpdir(), 'execd-bash-rt-'))
+  dirs.push(cwd)
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd }
+  const c = await bash.start({ language: 'bash', cwd, env, config: resolveConfig([]), log: createLogger('silent') })
+  contexts.push(c)
+  return c
+}
+
+async function collect(events: AsyncIterable<ExecEvent>) {
+  const all: ExecEvent[] = []
+  for await (const e of events) all.push(e)
+  const text = (type: string) => all.filter(e => e.type === type).map(e => e.text).join('')
+  return { all, stdout: text('stdout'), stderr: text('stderr'), error: all.find(e => e.type === 'error')?.error }
+}
+
+describe('bash runtime', () => {
+  test('offers the bash language when bash is installed', async () => {
+    const [info] = await bash.languages(resolveConfig([]))
+    expect(info).toMatchObject({ language: 'bash', available: true })
+  })
+
+  test('variables, functions and cwd persist; output is passed through as written', async () => {
+    const c = await start()
+    await collect(c.run('n=2; twice() { echo $(( $1 * 2 )); }; mkdir sub && cd sub'))
+    const r = await collect(c.run('twice $n; printf "no newline"; basename "$PWD"; echo warn >&2'))
+    expect(r.stdout).toBe('4\nno newlinesub\n')
+    expect(r.stderr).toBe('warn\n')
+    expect(r.error).toBeUndefined()
+  })
+
+  test('a non-zero status of the last command is a CommandExecError event', async () => {
+    const c = await start()
+    const r = await collect(c.run('echo x; (exit 4)'))
+    expect(r.error).toEqual({ ename: 'CommandExecError', evalue: '4', traceback: ['exit status 4'] })
+  })
+
+  test('interrupt stops the cell and keeps the state', async () => {
+    const c = await start()
+    await collect(c.run('kept=1'))
+    const running = collect(c.run('echo go; sleep 30; echo never'))
+    await Bun.sleep(300)
+    await c.interrupt()
+    const r = await running
+    expect(r.stdout).toBe('go\n')
+    expect(r.error?.evalue).toBe('130')
+    expect((await collect(c.run('echo $kept'))).stdout).toBe('1\n')
+    expect(c.alive).toBe(true)
+  })
+
+  test('death of the shell is reported and alive turns false', async () => {
+    const c = await start()
+    const r = await collect(c.run('echo last; kill -KILL $$'))
+    expect(r.stdout).toBe('last\n')
+    expect(r.error).toMatchObject({ ename: 'CommandExecError', evalue: '-1', traceback: ['signal: killed', expect.any(String)] })
+    expect(c.alive).toBe(false)
+    const again = await collect(c.run('echo hi'))
+    expect(again.error?.traceback[1]).toContain('state is lost')
+  })
+})

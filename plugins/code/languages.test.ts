@@ -1,0 +1,48 @@
+/** Which runtime serves a language: native first, the Jupyter bridge as fallback or by choice. */
+import { describe, expect, test } from 'bun:test'
+import { resolveConfig } from '../../core/config'
+import type { LanguageInfo, Runtime } from '../../core/plugin'
+import { LanguageCatalog } from './languages'
+
+const config = resolveConfig([], {})
+const runtime = (name: string, languages: LanguageInfo[]): Runtime => ({
+  name,
+  languages: async () => languages,
+  start: async () => {
+    throw new Error('not started in these tests')
+  },
+})
+
+const python = runtime('python', [{ language: 'python', available: true }])
+const brokenJava = runtime('java', [{ language: 'java', available: false, detail: 'no jshell' }])
+const jupyter = runtime('jupyter', [
+  { language: 'python', available: true },
+  { language: 'r', available: true },
+  { language: 'java', available: true },
+])
+
+describe('LanguageCatalog', () => {
+  test('a native runtime serves its language; the bridge serves what no native runtime can', async () => {
+    const catalog = new LanguageCatalog([jupyter, python, brokenJava], config, false)
+    expect((await catalog.resolve('python')).name).toBe('python')
+    expect((await catalog.resolve('r')).name).toBe('jupyter')
+    expect((await catalog.resolve('java')).name).toBe('jupyter')
+  })
+
+  test('--prefer-jupyter puts the bridge first', async () => {
+    const catalog = new LanguageCatalog([python, jupyter], config, true)
+    expect((await catalog.resolve('python')).name).toBe('jupyter')
+  })
+
+  test('an unknown language is a 400 naming the available ones; an unavailable one says why', async () => {
+    const catalog = new LanguageCatalog([python, brokenJava], config, false)
+    await expect(catalog.resolve('cobol')).rejects.toThrow("unknown language 'cobol'; available languages: python")
+    await expect(catalog.resolve('java')).rejects.toThrow("language 'java' is not available here (no jshell)")
+  })
+
+  test('a runtime whose probe throws offers nothing and breaks no other language', async () => {
+    const failing: Runtime = { ...python, name: 'bad', languages: async () => Promise.reject(new Error('boom')) }
+    const catalog = new LanguageCatalog([failing, python], config, false)
+    expect((await catalog.list()).map(l => `${l.language}:${l.runtime}`)).toEqual(['python:python'])
+  })
+})

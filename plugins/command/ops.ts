@@ -1,0 +1,137 @@
+/**
+ * The commands section's plain operations (CONTRACT §4): run, status, logs, events, interrupt.
+ * They know nothing of HTTP; the routes and `execd exec --shell` call them.
+ */
+import { statSync } from 'node:fs'
+import { ExecdError, PREFIX, badRequest } from '../../core/errors'
+import { makeEvent, type ExecEvent } from '../../core/events'
+import { sleep } from '../../core/process'
+import type { CommandRequest } from '../../core/services'
+import type { SseItem } from '../../core/sse'
+import { resolveCwd } from '../../core/workdir'
+import { commandEnv, lookupUser } from './env'
+import { startCommand, type Prepared, type RunSettings } from './run'
+import { CommandStore, type CommandRecord, type RetentionLimits } from './store'
+
+export interface CommandSettings extends RunSettings {
+  retention: RetentionLimits
+  /** ms between SIGTERM and SIGKILL on interrupt. */
+  interruptGraceMs: number
+}
+
+export interface CommandStatus {
+  id: string
+  content?: string
+  running: boolean
+  exit_code?: number
+  error?: string
+  started_at: string
+  finished_at?: string
+}
+
+export class Commands {
+  readonly store: CommandStore
+
+  constructor(readonly settings: CommandSettings) {
+    this.store = new CommandStore(settings.retention)
+  }
+
+  /**
+   * Validates and starts a command. Foreground: the journal's events (init … terminal), so
+   * a client that goes away stops nothing. Background: init and execution_complete at once.
+   */
+  async run(req: CommandRequest): Promise<AsyncIterable<ExecEvent | SseItem>> {
+    const record = this.start(req)
+    if (!req.background) return record.journal!.read(0)
+    return (async function* () {
+      yield makeEvent('init', { text: record.id })
+      yield makeEvent('execution_complete', { execution_time: Date.now() - record.startedAt.getTime() })
+    })()
+  }
+
+  /** Validates and starts; the record's journal is not yet read by anyone. */
+  start(req: CommandRequest): CommandRecord {
+    return startCommand(prepare(req), this.store, this.settings)
+  }
+
+  status(id: string): CommandStatus {
+    const r = this.get(id)
+    return {
+      id: r.id,
+      content: r.content || undefined,
+      running: r.running,
+      exit_code: r.running ? undefined : r.exitCode,
+      error: r.error || undefined,
+      started_at: rfc3339(r.startedAt),
+      finished_at: r.finishedAt ? rfc3339(r.finishedAt) : undefined,
+    }
+  }
+
+  /** Log bytes from `cursor` to the current end, and the cursor to ask with next. */
+  logs(id: string, cursor = 0): { file: Blob; next: number } {
+    if (!Number.isInteger(cursor) || cursor < 0) throw badRequest(`error seek file: invalid cursor ${cursor}`)
+    const r = this.get(id)
+    let size = 0
+    try {
+      size = statSync(r.logPath).size
+    } catch {}
+    const from = Math.min(cursor, size)
+    return { file: Bun.file(r.logPath).slice(from, size), next: Math.max(cursor, size) }
+  }
+
+  /** The command's events after `afterId`, then live ones until it ends (resumable streams). */
+  events(id: string, afterId = 0): AsyncIterable<SseItem> {
+    const r = this.get(id)
+    if (r.journal) return r.journal.read(afterId)
+    // The journal was released (retention): say what is gone, then how it ended.
+    const terminal = r.terminal
+    const last = r.lastEventId
+    return (async function* () {
+      if (afterId < last) yield { event: makeEvent('status', { text: 'events_dropped', dropped: { from: afterId + 1, to: last - 1 } }) }
+      if (terminal && afterId < last) yield { id: last, event: terminal }
+    })()
+  }
+
+  /** SIGTERM the group, SIGKILL after the grace period; true once stopped, false if unknown. */
+  async interrupt(id: string): Promise<boolean> {
+    const r = this.store.get(id)
+    if (!r) return false
+    if (r.proc) await r.proc.kill('interrupt', this.settings.interruptGraceMs)
+    // Let the status say "finished" when the caller looks next (unless a reader holds it up).
+    await Promise.race([r.done, sleep(1000)])
+    return true
+  }
+
+  close(): void {
+    this.store.close()
+  }
+
+  private get(id: string): CommandRecord {
+    const r = this.store.get(id)
+    if (!r) throw new ExecdError('CONTEXT_NOT_FOUND', `command not found: ${id}`)
+    return r
+  }
+}
+
+function prepare(req: CommandRequest): Prepared {
+  if (typeof req.command !== 'string' || req.command === '') throw invalid('command is required')
+  if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
+    throw invalid(`timeout must be a non-negative number of milliseconds, got ${req.timeout}`)
+  }
+  if (req.gid !== undefined && req.uid === undefined) throw invalid('uid is required when gid is provided')
+  for (const [k, v] of [['uid', req.uid], ['gid', req.gid]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw invalid(`${k} must be a uint32`)
+  }
+  const user = req.uid === undefined ? undefined : lookupUser(req.uid)
+  const env = commandEnv(req.envs ?? {}, user)
+  // Validated against execd's environment, then expanded with the command's (as the reference).
+  resolveCwd(req.cwd)
+  const cwd = resolveCwd(req.cwd, env)
+  const gid = req.gid ?? (req.uid === undefined ? undefined : (user?.gid ?? 0))
+  return { req, cwd, env, uid: req.uid, gid }
+}
+
+const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
+
+/** RFC 3339 in UTC with the fraction's trailing zeros trimmed, like Go's RFC3339Nano. */
+export const rfc3339 = (d: Date): string => d.toISOString().replace(/\.?0+Z$/, 'Z')

@@ -1,0 +1,174 @@
+/**
+ * Starting a command and carrying its output: `bash -c` in its own process group, stdin
+ * /dev/null; every chunk goes to the command's log file and, split into lines, into its event
+ * journal. The journal applies backpressure while a live reader lags (so the pipe fills and
+ * the command waits) and drops the oldest events when nobody reads — memory stays bounded
+ * either way, and the log file keeps the output for `/logs`.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { Journal } from '../../core/journal'
+import { LineSplitter } from '../../core/lines'
+import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import type { CommandRequest } from '../../core/services'
+import type { CommandRecord, CommandStore } from './store'
+
+export interface RunSettings {
+  /** Output beyond this many bytes is not written to the log (the stream still gets it). */
+  logMaxBytes: number
+}
+
+export interface Prepared {
+  req: CommandRequest
+  cwd?: string
+  env: Record<string, string>
+  uid?: number
+  gid?: number
+}
+
+const shell = Bun.which('bash') ? 'bash' : 'sh'
+/** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
+const DRAIN_IDLE_MS = 50
+
+export const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
+
+/** Starts the command; its events flow into the record's journal until the terminal event. */
+export function startCommand(p: Prepared, store: CommandStore, settings: RunSettings): CommandRecord {
+  const id = newCommandId()
+  const journal = new Journal({ maxEvents: 4096, maxBytes: 1024 * 1024 })
+  let finished!: () => void
+  const record: CommandRecord = {
+    id,
+    content: p.req.command,
+    background: !!p.req.background,
+    startedAt: new Date(),
+    running: true,
+    logPath: store.logPathFor(id),
+    logBytes: 0,
+    journal,
+    lastEventId: 0,
+    done: new Promise<void>(r => (finished = r)),
+  }
+  store.add(record)
+  const fd = openSync(record.logPath, 'a', 0o600)
+  let writes = Promise.resolve()
+  // One writer at a time: the journal wakes a single waiting producer.
+  const append = (e: ExecEvent) =>
+    (writes = writes.then(async () => {
+      record.lastEventId = await journal.append(e)
+    }))
+  void append(makeEvent('init', { text: id }))
+  void append(makeEvent('ping', { text: 'pong' }))
+
+  let proc: OwnedProcess
+  try {
+    proc = spawnOwned([shell, '-c', p.req.command], {
+      cwd: p.cwd,
+      env: p.env,
+      stdin: 'ignore',
+      uid: p.uid,
+      gid: p.gid,
+      timeoutMs: p.req.timeout,
+    })
+  } catch (err) {
+    const text = `failed to start command: ${(err as Error).message}`
+    closeSync(fd)
+    void finish(record, store, append, journal, errorEvent('CommandExecError', text, [text]), 255, text).then(finished)
+    return record
+  }
+  record.proc = proc
+
+  const onChunk = (stream: 'stdout' | 'stderr', splitter: LineSplitter) => async (chunk: Uint8Array) => {
+    if (record.logBytes < settings.logMaxBytes) {
+      const part = chunk.subarray(0, settings.logMaxBytes - record.logBytes)
+      writeSync(fd, part)
+      record.logBytes += part.length
+    }
+    for (const text of splitter.push(chunk)) await append(makeEvent(stream, { text }))
+  }
+  const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() }
+  const child = proc.proc
+  void (async () => {
+    await Promise.all([
+      pump(child.stdout as ReadableStream<Uint8Array>, proc.exited, onChunk('stdout', splitters.stdout)),
+      pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr)),
+    ])
+    for (const s of ['stdout', 'stderr'] as const) {
+      for (const text of splitters[s].end()) await append(makeEvent(s, { text }))
+    }
+    closeSync(fd)
+    const info = await proc.exited
+    // A kill is reported once the whole group is gone, not just the leader.
+    if (info.killedBy) await proc.kill(info.killedBy)
+    const { event, code, error } = terminalFor(info, record, p.req.timeout)
+    await finish(record, store, append, journal, event, code, error)
+    finished()
+  })()
+  return record
+}
+
+async function finish(
+  record: CommandRecord,
+  store: CommandStore,
+  append: (e: ExecEvent) => Promise<void>,
+  journal: Journal,
+  event: ExecEvent,
+  code: number,
+  error?: string,
+): Promise<void> {
+  Object.assign(record, { running: false, exitCode: code, error, finishedAt: new Date(), terminal: event })
+  record.proc = undefined
+  await append(event)
+  journal.end()
+  store.prune()
+}
+
+/** The terminal event of CONTRACT §2 and the status fields for an exit. */
+function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
+  const timedOut = info.killedBy === 'timeout'
+  const code = info.code ?? -1
+  if (code === 0 && !timedOut) {
+    const execution_time = Date.now() - record.startedAt.getTime()
+    return { event: makeEvent('execution_complete', { execution_time }), code }
+  }
+  const error = timedOut ? `${describeExit(info)} (timeout after ${timeout} ms)` : describeExit(info)
+  return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
+}
+
+/**
+ * Reads a pipe chunk by chunk, handing each on before reading the next (backpressure). Once
+ * the leader has exited, stops when the pipe goes quiet: a background job that inherited the
+ * pipe must not keep the command "running" (the reference ends at exit too). No promise is
+ * raced per chunk: a reaction piled on a long-lived promise would keep every chunk alive.
+ */
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  exited: Promise<unknown>,
+  onChunk: (chunk: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const reader = stream.getReader()
+  let leaderGone = false
+  let idle: ReturnType<typeof setTimeout> | undefined
+  const armIdle = () => {
+    clearTimeout(idle)
+    idle = setTimeout(() => void reader.cancel().catch(() => {}), DRAIN_IDLE_MS)
+  }
+  let reading = false
+  void exited.then(() => {
+    leaderGone = true
+    if (reading) armIdle()
+  })
+  try {
+    for (;;) {
+      reading = true
+      const r = await reader.read()
+      reading = false
+      if (r.done) return
+      clearTimeout(idle)
+      await onChunk(r.value)
+      if (leaderGone) armIdle()
+    }
+  } finally {
+    clearTimeout(idle)
+  }
+}

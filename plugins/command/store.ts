@@ -1,0 +1,103 @@
+/**
+ * Every command execd ran, by id: its status, its log file (stdout and stderr interleaved as
+ * read) and the journal of its events. Finished commands are kept within limits (count, age,
+ * total log bytes), then their status and log are removed; only the newest few keep their
+ * journal in memory. All log files live in one private temp dir, removed on close.
+ */
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { ExecEvent } from '../../core/events'
+import type { Journal } from '../../core/journal'
+import type { OwnedProcess } from '../../core/process'
+import { ownedTempDir } from '../../core/temp-dir'
+
+export interface CommandRecord {
+  id: string
+  content: string
+  background: boolean
+  startedAt: Date
+  finishedAt?: Date
+  running: boolean
+  exitCode?: number
+  error?: string
+  logPath: string
+  logBytes: number
+  /** Released (undefined) once the command is old enough; /events then reports the gap. */
+  journal?: Journal
+  lastEventId: number
+  terminal?: ExecEvent
+  proc?: OwnedProcess
+  /** Resolves once the command has finished and its terminal event is recorded. */
+  done: Promise<void>
+}
+
+export interface RetentionLimits {
+  count: number
+  ageMs: number
+  bytes: number
+  /** Finished commands that keep their event journal in memory. */
+  journals: number
+}
+
+export class CommandStore {
+  private madeDir: string | undefined
+  private readonly records = new Map<string, CommandRecord>()
+  private readonly timer: ReturnType<typeof setInterval>
+
+  constructor(readonly limits: RetentionLimits) {
+    this.timer = setInterval(() => this.prune(), 30_000)
+    this.timer.unref?.()
+  }
+
+  /** Made on first use, so a process that runs no command leaves nothing behind. */
+  get dir(): string {
+    return (this.madeDir ??= ownedTempDir('execd-commands'))
+  }
+
+  logPathFor(id: string): string {
+    return join(this.dir, `${id}.output`)
+  }
+
+  add(record: CommandRecord): void {
+    this.records.set(record.id, record)
+  }
+
+  get(id: string): CommandRecord | undefined {
+    return this.records.get(id)
+  }
+
+  get size(): number {
+    return this.records.size
+  }
+
+  /** Applies the retention limits to finished commands, oldest first. */
+  prune(now = Date.now()): void {
+    const finished = [...this.records.values()]
+      .filter(r => !r.running)
+      .sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0))
+    let bytes = finished.reduce((n, r) => n + r.logBytes, 0)
+    let excess = finished.length - this.limits.count
+    for (const r of finished) {
+      const old = now - (r.finishedAt?.getTime() ?? now) > this.limits.ageMs
+      if (excess > 0 || old || bytes > this.limits.bytes) {
+        this.remove(r)
+        excess--
+        bytes -= r.logBytes
+      }
+    }
+    const kept = finished.filter(r => this.records.has(r.id))
+    for (const r of kept.slice(0, Math.max(0, kept.length - this.limits.journals))) r.journal = undefined
+  }
+
+  /** Removes every log (shutdown, or the CLI when done). */
+  close(): void {
+    clearInterval(this.timer)
+    this.records.clear()
+    if (this.madeDir) rmSync(this.madeDir, { recursive: true, force: true })
+  }
+
+  private remove(r: CommandRecord): void {
+    this.records.delete(r.id)
+    rmSync(r.logPath, { force: true })
+  }
+}

@@ -1,0 +1,109 @@
+import { describe, expect, test } from 'bun:test'
+import { ExecdError } from '../../core/errors'
+import { boundaryOf, parseMultipart } from './multipart'
+
+const B = 'XyZ-boundary-123'
+const enc = (s: string) => new TextEncoder().encode(s)
+
+/** A stream that hands out `bytes` in chunks of the given sizes (cycled). */
+function chunked(bytes: Uint8Array, sizes: number[]): ReadableStream<Uint8Array> {
+  let off = 0
+  let i = 0
+  return new ReadableStream({
+    pull(c) {
+      if (off >= bytes.length) return c.close()
+      const n = sizes[i++ % sizes.length]!
+      c.enqueue(bytes.slice(off, off + n))
+      off += n
+    },
+  })
+}
+
+const body = (parts: { name: string; filename?: string; data: string }[], preamble = '') =>
+  enc(
+    preamble +
+      parts
+        .map(
+          p =>
+            `--${B}\r\nContent-Disposition: form-data; name="${p.name}"${p.filename ? `; filename="${p.filename}"` : ''}\r\n` +
+            `Content-Type: application/octet-stream\r\n\r\n${p.data}\r\n`,
+        )
+        .join('') +
+      `--${B}--\r\n`,
+  )
+
+async function collect(stream: ReadableStream<Uint8Array>, max?: number) {
+  const out: { name: string; filename?: string; data: string }[] = []
+  for await (const part of parseMultipart(stream, B, max)) {
+    const chunks: Uint8Array[] = []
+    for await (const c of part.body) chunks.push(Buffer.from(c))
+    out.push({ name: part.name, ...(part.filename ? { filename: part.filename } : {}), data: Buffer.concat(chunks).toString() })
+  }
+  return out
+}
+
+const SAMPLE = [
+  { name: 'metadata', filename: 'metadata', data: '{"path":"/a"}' },
+  { name: 'file', filename: 'a.txt', data: `line1\r\nline2\r\n--${B.slice(0, 5)} not a boundary\r\n` },
+  { name: 'metadata', data: '{"path":"/b"}' },
+  { name: 'file', filename: 'b.bin', data: '' },
+]
+
+describe('parseMultipart', () => {
+  test('parts come out in order with names, filenames and exact bytes', async () => {
+    expect(await collect(chunked(body(SAMPLE), [1 << 16]))).toEqual(SAMPLE)
+  })
+
+  test('every chunk size from 1 to 80 bytes gives the same parts (boundaries split across chunks)', async () => {
+    const bytes = body(SAMPLE, 'preamble to ignore\r\n')
+    for (let size = 1; size <= 80; size++) {
+      expect(await collect(chunked(bytes, [size]))).toEqual(SAMPLE)
+    }
+  })
+
+  test('irregular chunk sizes too', async () => {
+    expect(await collect(chunked(body(SAMPLE), [3, 1, 7, 64, 2, 19]))).toEqual(SAMPLE)
+  })
+
+  test('an unread part body is skipped', async () => {
+    const names: string[] = []
+    for await (const part of parseMultipart(chunked(body(SAMPLE), [5]), B)) names.push(part.name)
+    expect(names).toEqual(['metadata', 'file', 'metadata', 'file'])
+  })
+
+  test('a body cut short is an error, not a silent end', async () => {
+    const bytes = body(SAMPLE)
+    const cut = bytes.slice(0, bytes.length - 40)
+    await expect(collect(chunked(cut, [7]))).rejects.toThrow('unexpected end')
+  })
+
+  test('no boundary at all is INVALID_FILE', async () => {
+    const err = await collect(chunked(enc('just text'), [4])).catch(e => e as ExecdError)
+    expect((err as ExecdError).code).toBe('INVALID_FILE')
+  })
+
+  test('more bytes than the limit is PAYLOAD_TOO_LARGE', async () => {
+    const err = await collect(chunked(body(SAMPLE), [10]), 50).catch(e => e as ExecdError)
+    expect((err as ExecdError).code).toBe('PAYLOAD_TOO_LARGE')
+  })
+
+  test('a part without Content-Disposition is malformed', async () => {
+    const bytes = enc(`--${B}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${B}--\r\n`)
+    await expect(collect(chunked(bytes, [100]))).rejects.toThrow('Content-Disposition')
+  })
+
+  test('filename* (RFC 5987) is decoded', async () => {
+    const bytes = enc(`--${B}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''%E6%B5%8B.txt\r\n\r\nx\r\n--${B}--`)
+    expect(await collect(chunked(bytes, [100]))).toEqual([{ name: 'file', filename: '测.txt', data: 'x' }])
+  })
+})
+
+describe('boundaryOf', () => {
+  test('reads plain and quoted boundaries of multipart/form-data only', () => {
+    expect(boundaryOf('multipart/form-data; boundary=abc')).toBe('abc')
+    expect(boundaryOf('multipart/form-data; charset=utf-8; boundary="a b"')).toBe('a b')
+    expect(boundaryOf('application/json')).toBeUndefined()
+    expect(boundaryOf('multipart/form-data')).toBeUndefined()
+    expect(boundaryOf(null)).toBeUndefined()
+  })
+})

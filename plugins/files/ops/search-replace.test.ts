@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ExecdError } from '../../../core/errors'
+import { PathScope } from '../paths'
+import { replaceInFiles } from './replace'
+import { searchFiles } from './search'
+
+let dir: string
+const scope = new PathScope()
+beforeEach(() => {
+  dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-search-')))
+  mkdirSync(join(dir, 'src/lib'), { recursive: true })
+  for (const f of ['a.py', 'b.txt', 'src/c.py', 'src/lib/d.py', 'src/lib/e.ts', '.hidden.py', 'x1', 'x2', 'y1']) {
+    writeFileSync(join(dir, f), f)
+  }
+})
+afterEach(() => rmSync(dir, { recursive: true, force: true }))
+const fail = async (p: Promise<unknown>) => (await p.then(() => undefined, e => e)) as ExecdError
+const rel = (list: { path: string }[]) => list.map(e => e.path.slice(dir.length + 1))
+
+describe('searchFiles', () => {
+  test('a pattern without / matches base names at any depth (dotfiles included)', async () => {
+    expect(rel(await searchFiles(scope, dir, '*.py'))).toEqual(['.hidden.py', 'a.py', 'src/c.py', 'src/lib/d.py'])
+  })
+  test('a pattern with / matches the path relative to the root', async () => {
+    expect(rel(await searchFiles(scope, dir, 'src/*.py'))).toEqual(['src/c.py'])
+    expect(rel(await searchFiles(scope, dir, 'src/**/*.py'))).toEqual(['src/c.py', 'src/lib/d.py'])
+    expect(rel(await searchFiles(scope, dir, '**/*.ts'))).toEqual(['src/lib/e.ts'])
+  })
+  test('?, [...], [!...] and {a,b}', async () => {
+    expect(rel(await searchFiles(scope, dir, 'x?'))).toEqual(['x1', 'x2'])
+    expect(rel(await searchFiles(scope, dir, '[xy]1'))).toEqual(['x1', 'y1'])
+    expect(rel(await searchFiles(scope, dir, 'x[!1]'))).toEqual(['x2'])
+    expect(rel(await searchFiles(scope, dir, 'x[^2]'))).toEqual(['x1'])
+    expect(rel(await searchFiles(scope, dir, '!(x*)'))).toEqual(['.hidden.py', 'a.py', 'b.txt', 'src/c.py', 'src/lib/d.py', 'src/lib/e.ts', 'y1'])
+    expect(rel(await searchFiles(scope, dir, '*.{ts,txt}'))).toEqual(['b.txt', 'src/lib/e.ts'])
+  })
+  test('default pattern ** returns every non-directory', async () => {
+    expect(rel(await searchFiles(scope, dir)).length).toBe(9)
+    expect(rel(await searchFiles(scope, dir, '')).length).toBe(9)
+  })
+  test('symlinks are returned, symlinked directories are not descended', async () => {
+    symlinkSync(join(dir, 'src'), join(dir, 'srclink'))
+    expect(rel(await searchFiles(scope, dir, 'srclink'))).toEqual(['srclink'])
+    expect(rel(await searchFiles(scope, dir, 'srclink/**'))).toEqual(['srclink'])
+  })
+  test('a bad pattern is 400', async () => {
+    for (const p of ['[abc', '{a,b', 'a]', '*(']) {
+      const e = await fail(searchFiles(scope, dir, p))
+      expect(e.status).toBe(400)
+      expect(e.message).toStartWith(`error searching files. invalid pattern ${p}`)
+    }
+  })
+  test('a missing root is 404, a file root 400', async () => {
+    expect((await fail(searchFiles(scope, join(dir, 'nope'), '*'))).message).toBe(
+      `file not found. stat ${join(dir, 'nope')}: no such file or directory`,
+    )
+    expect((await fail(searchFiles(scope, join(dir, 'a.py'), '*'))).status).toBe(400)
+  })
+})
+
+describe('replaceInFiles', () => {
+  test('replaces every occurrence and counts them per request path', async () => {
+    writeFileSync(join(dir, 'r.txt'), 'foo bar foo\nfoo')
+    const out = await replaceInFiles(scope, { [join(dir, 'r.txt')]: { old: 'foo', new: 'qux' } })
+    expect(out).toEqual({ [join(dir, 'r.txt')]: { replacedCount: 3 } })
+    expect(readFileSync(join(dir, 'r.txt'), 'utf8')).toBe('qux bar qux\nqux')
+  })
+  test('keeps mode and owner, leaves no temp file', async () => {
+    const f = join(dir, 'm.sh')
+    writeFileSync(f, 'echo a')
+    chmodSync(f, 0o751)
+    chownSync(f, 12345, 23456)
+    await replaceInFiles(scope, { [f]: { old: 'a', new: 'b' } })
+    const s = statSync(f)
+    expect(s.mode & 0o7777).toBe(0o751)
+    expect([s.uid, s.gid]).toEqual([12345, 23456])
+    expect(readdirSync(dir).filter(n => n.includes('execd-tmp'))).toEqual([])
+  })
+  test('through a symlink the target changes and the link stays a link', async () => {
+    writeFileSync(join(dir, 't.txt'), 'old')
+    symlinkSync('t.txt', join(dir, 'tl'))
+    await replaceInFiles(scope, { [join(dir, 'tl')]: { old: 'old', new: 'new' } })
+    expect(readFileSync(join(dir, 't.txt'), 'utf8')).toBe('new')
+    expect(realpathSync(join(dir, 'tl'))).toBe(join(dir, 't.txt'))
+  })
+  test('bytes that are not UTF-8 survive', async () => {
+    const f = join(dir, 'bin')
+    writeFileSync(f, Buffer.from([0xff, 0x61, 0xfe, 0x61]))
+    await replaceInFiles(scope, { [f]: { old: 'a', new: 'bb' } })
+    expect([...readFileSync(f)]).toEqual([0xff, 0x62, 0x62, 0xfe, 0x62, 0x62])
+  })
+  test('no match leaves the file untouched and counts 0', async () => {
+    writeFileSync(join(dir, 'n.txt'), 'abc')
+    const before = statSync(join(dir, 'n.txt')).ino
+    expect(await replaceInFiles(scope, { [join(dir, 'n.txt')]: { old: 'zzz', new: 'y' } })).toEqual({
+      [join(dir, 'n.txt')]: { replacedCount: 0 },
+    })
+    expect(statSync(join(dir, 'n.txt')).ino).toBe(before)
+  })
+  test('missing file is 404; empty old is 400 (checked after existence)', async () => {
+    expect((await fail(replaceInFiles(scope, { [join(dir, 'nope')]: { old: 'a', new: 'b' } }))).status).toBe(404)
+    const e = await fail(replaceInFiles(scope, { [join(dir, 'a.py')]: { old: '', new: 'b' } }))
+    expect([e.status, e.message]).toEqual([400, 'old content must not be empty'])
+  })
+  test('a directory is 400', async () => {
+    expect((await fail(replaceInFiles(scope, { [join(dir, 'src')]: { old: 'a', new: 'b' } }))).status).toBe(400)
+  })
+})

@@ -1,0 +1,123 @@
+/**
+ * `POST /files/upload`: pairs of `metadata` (JSON) and `file` parts, streamed part by part
+ * straight into temp files that are renamed into place. The i-th metadata part pairs with the
+ * i-th file part, as in the reference; since nothing is buffered, a file part must come after
+ * its metadata part (the official SDKs always send them so).
+ */
+import { ExecdError } from '../../../core/errors'
+import { writeAtomic } from '../atomic'
+import { modeFromWire } from '../fileinfo'
+import { boundaryOf, parseMultipart } from '../multipart'
+import { ownershipOf } from '../owners'
+import type { PathScope } from '../paths'
+
+export interface FileMetadata {
+  path: string
+  owner?: string
+  group?: string
+  mode?: number
+}
+
+export interface WrittenFile {
+  path: string
+  bytes: number
+}
+
+const MAX_METADATA_BYTES = 64 * 1024
+
+/** Writes one file atomically from a stream of chunks, with the metadata's mode and owner. */
+export async function writeFile(
+  scope: PathScope,
+  meta: FileMetadata,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<WrittenFile> {
+  const mode = meta.mode ? modeFromWire(meta.mode) : undefined
+  const own = ownershipOf(meta.owner, meta.group)
+  // Like open(2) with O_TRUNC, a symlink is written through: its target gets the new bytes.
+  const { path, target } = scope.resolve(meta.path, { follow: true })
+  const bytes = await writeAtomic(target, chunks, {
+    mode,
+    ownership: own.uid !== undefined || own.gid !== undefined ? own : undefined,
+    mkdirs: true,
+  })
+  return { path, bytes }
+}
+
+export async function uploadFiles(
+  scope: PathScope,
+  body: ReadableStream<Uint8Array> | null,
+  contentType: string | null,
+  maxBytes = Number.POSITIVE_INFINITY,
+): Promise<WrittenFile[]> {
+  const boundary = boundaryOf(contentType)
+  if (!boundary || !body) {
+    throw new ExecdError('INVALID_FILE', 'multipart form is empty. expected a multipart/form-data body with a boundary')
+  }
+  const pending: FileMetadata[] = []
+  const written: WrittenFile[] = []
+  let metadataCount = 0
+  let fileCount = 0
+  for await (const part of parseMultipart(body, boundary, maxBytes)) {
+    if (part.name === 'metadata') {
+      metadataCount++
+      pending.push(parseMetadata(await collect(part.body, MAX_METADATA_BYTES)))
+    } else if (part.name === 'file') {
+      fileCount++
+      const meta = pending.shift()
+      if (!meta) {
+        throw new ExecdError(
+          'INVALID_FILE_METADATA',
+          metadataCount === 0
+            ? 'metadata file is missing'
+            : `metadata file is missing for file part ${fileCount}: each metadata part must come before its file part`,
+        )
+      }
+      written.push(await writeFile(scope, meta, part.body))
+    }
+    // Other parts are ignored (drained by the parser).
+  }
+  if (metadataCount === 0) throw new ExecdError('INVALID_FILE_METADATA', 'metadata file is missing')
+  if (fileCount === 0) throw new ExecdError('INVALID_FILE_CONTENT', 'file is missing')
+  if (pending.length) {
+    throw new ExecdError('INVALID_FILE', `metadata and file count mismatch: ${metadataCount} vs ${fileCount}`)
+  }
+  return written
+}
+
+async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.byteLength
+    if (size > limit) throw new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. larger than ${limit} bytes`)
+    chunks.push(Buffer.from(chunk))
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export function parseMetadata(text: string): FileMetadata {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. ${(err as Error).message}`)
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ExecdError('INVALID_FILE_METADATA', 'invalid metadata format. expected a JSON object')
+  }
+  const m = value as Record<string, unknown>
+  const bad = (field: string, want: string) =>
+    new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. '${field}' must be ${want}`)
+  if (m.path !== undefined && typeof m.path !== 'string') throw bad('path', 'a string')
+  if (!m.path) throw new ExecdError('INVALID_FILE_METADATA', 'metadata path is empty')
+  for (const f of ['owner', 'group'] as const) {
+    if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'a string')
+  }
+  if (m.mode !== undefined && m.mode !== null && typeof m.mode !== 'number') throw bad('mode', 'a number (e.g. 644)')
+  return {
+    path: m.path as string,
+    owner: (m.owner as string | null) ?? undefined,
+    group: (m.group as string | null) ?? undefined,
+    mode: (m.mode as number | null) ?? undefined,
+  }
+}

@@ -1,0 +1,51 @@
+import { describe, expect, test } from 'bun:test'
+import { ExecdError } from '../../core/errors'
+import { contentDisposition, parseRange } from './ranges'
+
+const rangeError = (header: string, size: number) => {
+  try {
+    parseRange(header, size)
+  } catch (e) {
+    return e as ExecdError
+  }
+  throw new Error('no error')
+}
+
+describe('parseRange', () => {
+  test('a-b, a-, -n', () => {
+    expect(parseRange('bytes=0-9', 100)).toEqual({ start: 0, end: 9 })
+    expect(parseRange('bytes=90-', 100)).toEqual({ start: 90, end: 99 })
+    expect(parseRange('bytes=-5', 100)).toEqual({ start: 95, end: 99 })
+  })
+  test('the end is clipped to the file, a suffix longer than the file is all of it', () => {
+    expect(parseRange('bytes=50-500', 100)).toEqual({ start: 50, end: 99 })
+    expect(parseRange('bytes=-500', 100)).toEqual({ start: 0, end: 99 })
+  })
+  test('the first satisfiable range of several is served', () => {
+    expect(parseRange('bytes=200-300, 5-6', 100)).toEqual({ start: 5, end: 6 })
+  })
+  test('unsatisfiable and malformed ranges are 416 with Content-Range bytes */size', () => {
+    for (const h of ['bytes=100-', 'bytes=-0', 'bytes=foo', 'bytes=5-1', 'items=0-1', 'bytes=', 'bytes=-']) {
+      const e = rangeError(h, 100)
+      expect(e.status).toBe(416)
+      expect(e.code).toBe('RANGE_NOT_SATISFIABLE')
+      expect(e.headers?.['content-range']).toBe('bytes */100')
+    }
+  })
+  test('no range of an empty file is satisfiable', () => {
+    expect(rangeError('bytes=0-', 0).status).toBe(416)
+    expect(rangeError('bytes=-1', 0).status).toBe(416)
+  })
+})
+
+describe('contentDisposition', () => {
+  test('ASCII names are quoted as they are', () => {
+    expect(contentDisposition('report.txt')).toBe('attachment; filename="report.txt"')
+  })
+  test('non-ASCII names are percent-encoded in both parameters, as the reference', () => {
+    expect(contentDisposition('测试文件.txt')).toBe(
+      `attachment; filename="%E6%B5%8B%E8%AF%95%E6%96%87%E4%BB%B6.txt"; filename*=UTF-8''%E6%B5%8B%E8%AF%95%E6%96%87%E4%BB%B6.txt`,
+    )
+    expect(contentDisposition('café & co.txt')).toBe(`attachment; filename="caf%C3%A9%20&%20co.txt"; filename*=UTF-8''caf%C3%A9%20&%20co.txt`)
+  })
+})

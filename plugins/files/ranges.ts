@@ -1,0 +1,63 @@
+/** HTTP byte ranges (RFC 9110 §14) for downloads: one range served, as the reference does. */
+import { ExecdError } from '../../core/errors'
+
+export interface ByteRange {
+  start: number
+  /** Inclusive. */
+  end: number
+}
+
+const unsatisfiable = (size: number, why: string) =>
+  new ExecdError('RANGE_NOT_SATISFIABLE', `invalid range: ${why}`, {
+    headers: { 'content-range': `bytes */${size}` },
+  })
+
+/**
+ * The first satisfiable range of a `Range` header, clipped to the file. A malformed header or
+ * one with no satisfiable range → 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes *\/size`.
+ */
+export function parseRange(header: string, size: number): ByteRange {
+  const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header)
+  if (!m) throw unsatisfiable(size, `unsupported unit in '${header}' (bytes=start-end expected)`)
+  const specs = m[1]!.split(',').map(s => s.trim()).filter(Boolean)
+  if (!specs.length) throw unsatisfiable(size, `no range in '${header}'`)
+  let first: ByteRange | undefined
+  for (const spec of specs) {
+    const r = /^(\d*)-(\d*)$/.exec(spec)
+    if (!r || (r[1] === '' && r[2] === '')) throw unsatisfiable(size, `malformed range '${spec}'`)
+    let range: ByteRange | undefined
+    if (r[1] === '') {
+      // Suffix: the last n bytes.
+      const n = Number(r[2])
+      if (n > 0 && size > 0) range = { start: Math.max(0, size - n), end: size - 1 }
+    } else {
+      const start = Number(r[1])
+      if (r[2] !== '' && Number(r[2]) < start) throw unsatisfiable(size, `range end before start in '${spec}'`)
+      const end = r[2] === '' ? size - 1 : Number(r[2])
+      if (start < size) range = { start, end: Math.min(end, size - 1) }
+    }
+    if (range && !first) first = range
+  }
+  if (!first) throw unsatisfiable(size, `failed to overlap (file size ${size})`)
+  return first
+}
+
+/**
+ * `attachment; filename="name"`, and for non-ASCII names the percent-encoded form in both
+ * parameters (`filename*=UTF-8''…`, RFC 5987), byte for byte as the reference formats it.
+ */
+export function contentDisposition(name: string): string {
+  if (!/[^\x00-\x7f]/.test(name)) return `attachment; filename="${name}"`
+  const encoded = pathEscape(name)
+  return `attachment; filename="${encoded}"; filename*=UTF-8''${encoded}`
+}
+
+/** Go's url.PathEscape: unreserved characters and `$&+:=@` stay (`,` and `;` are escaped in a segment), everything else %XX. */
+export function pathEscape(s: string): string {
+  let out = ''
+  for (const byte of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(byte)
+    out += /[A-Za-z0-9\-_.~$&+:=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  }
+  return out
+}

@@ -1,0 +1,171 @@
+/** The HTTP face of the files section: validate, call the operation, render. */
+import { Elysia, t } from 'elysia'
+import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
+import { downloadFile } from './ops/download'
+import { statFiles } from './ops/info'
+import { listDirectory, parseDepth } from './ops/list'
+import { makeDirectories } from './ops/mkdir'
+import { moveFiles } from './ops/move'
+import { setPermissions } from './ops/permissions'
+import { deleteFiles, removeDirectories } from './ops/remove'
+import { replaceInFiles } from './ops/replace'
+import { searchFiles } from './ops/search'
+import { uploadFiles } from './ops/upload'
+import type { PathScope } from './paths'
+import {
+  FileInfoListSchema,
+  FileInfoMapSchema,
+  MoveListSchema,
+  PathsQuery,
+  PermissionMapSchema,
+  ReplaceCountsSchema,
+  ReplaceMapSchema,
+  UploadBodyDoc,
+} from './schema'
+
+export interface FilesSettings {
+  scope: PathScope
+  /** Largest upload body accepted; larger → 413. */
+  maxUploadBytes: number
+}
+
+/** Every `?path=` value as sent (Elysia would split values on commas). */
+const pathsOf = (request: Request): string[] => new URL(request.url).searchParams.getAll('path')
+
+const requiredPath = (request: Request): string => {
+  const path = new URL(request.url).searchParams.get('path')
+  if (!path) throw missingQuery('path')
+  return path
+}
+
+/**
+ * Checks a `{"<path>": {...}}` body before validation (Elysia's transform hook sees the raw
+ * JSON): validation would quietly turn `[{}]` into `{"0": {}}` and `1` into `{}`.
+ */
+function checkPathMap({ body }: { body: unknown }): void {
+  if (body === undefined || body === null || body === '') throw badRequest(`${PREFIX.parse}EOF`)
+  if (!isPlainObject(body)) throw badRequest(`${PREFIX.validation}expected an object keyed by path`)
+  for (const [path, entry] of Object.entries(body)) {
+    if (!isPlainObject(entry)) throw badRequest(`${PREFIX.validation}${path}: expected an object`)
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
+
+export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
+  const download = ({ request, query }: { request: Request; query: Record<string, string | undefined> }) =>
+    downloadFile(scope, {
+      path: requiredPath(request),
+      method: request.method,
+      range: request.headers.get('range'),
+      ifModifiedSince: request.headers.get('if-modified-since'),
+      offset: query.offset,
+      limit: query.limit,
+    })
+  const downloadQuery = t.Object({
+    path: t.Optional(t.String({ description: 'file to download (required)' })),
+    offset: t.Optional(t.String({ description: 'line-based read: first line, 1-based (excludes Range)' })),
+    limit: t.Optional(t.String({ description: 'line-based read: number of lines' })),
+  })
+  const downloadDetail = (summary: string) => ({
+    tags: ['files'],
+    summary,
+    description:
+      'Streams the file with Content-Length, Content-Disposition, Accept-Ranges and Last-Modified. ' +
+      'A single Range → 206 + Content-Range; unsatisfiable → 416 RANGE_NOT_SATISFIABLE. ' +
+      'offset/limit → those lines as text/plain.',
+    responses: {
+      200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string' as const, format: 'binary' } } } },
+      206: { description: 'the requested byte range' },
+      416: { description: 'range not satisfiable (Content-Range: bytes */size)' },
+    },
+  })
+
+  return new Elysia({ name: 'api/files' })
+    .get('/files/info', async ({ request }) => json(await statFiles(scope, pathsOf(request))), {
+      query: PathsQuery,
+      response: { 200: FileInfoMapSchema },
+      detail: { tags: ['files'], summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
+    })
+    .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
+      query: PathsQuery,
+      detail: { tags: ['files'], summary: 'Delete files and symlinks (missing ones are skipped; directories refused)', responses: NO_CONTENT },
+    })
+    .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
+      body: PermissionMapSchema,
+      transform: checkPathMap,
+      detail: { tags: ['files'], summary: 'chmod/chown per path; owner and group change only when given', responses: NO_CONTENT },
+    })
+    .post('/files/mv', async ({ body }) => (await moveFiles(scope, body), emptyOk()), {
+      body: MoveListSchema,
+      detail: { tags: ['files'], summary: "Move/rename; creates the destination's parents, never overwrites", responses: NO_CONTENT },
+    })
+    .get('/files/search', async ({ request, query }) => json(await searchFiles(scope, requiredPath(request), query.pattern)), {
+      query: t.Object({
+        path: t.Optional(t.String({ description: 'directory to search under (required)' })),
+        pattern: t.Optional(t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' })),
+      }),
+      response: { 200: FileInfoListSchema },
+      detail: { tags: ['files'], summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
+    })
+    .post(
+      '/files/replace',
+      async ({ body, query }) => {
+        const counts = await replaceInFiles(scope, body)
+        return query.verbose === 'true' ? json(counts) : emptyOk()
+      },
+      {
+        body: ReplaceMapSchema,
+        transform: checkPathMap,
+        query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
+        response: { 200: t.Union([ReplaceCountsSchema, t.Null()]) },
+        detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
+      },
+    )
+    .post(
+      '/files/upload',
+      async ({ request }) => {
+        const declared = Number(request.headers.get('content-length') ?? 'NaN')
+        if (declared > maxUploadBytes) {
+          throw new ExecdError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`)
+        }
+        await uploadFiles(scope, request.body, request.headers.get('content-type'), maxUploadBytes)
+        return emptyOk()
+      },
+      {
+        // The body is streamed to disk by the handler: Elysia must not read it first.
+        parse: 'none',
+        detail: {
+          tags: ['files'],
+          summary: 'Upload files: metadata + file part pairs, streamed to disk and renamed into place',
+          requestBody: UploadBodyDoc,
+          responses: { ...NO_CONTENT, 413: { description: 'larger than --max-upload-bytes' } },
+        },
+      },
+    )
+    .get('/files/download', download, { query: downloadQuery, detail: downloadDetail('Download a file (Range, offset/limit)') })
+    .head('/files/download', download, { query: downloadQuery, detail: downloadDetail('Headers of a download, no body') })
+    .get(
+      '/directories/list',
+      async ({ request, query }) => json(await listDirectory(scope, requiredPath(request), parseDepth(query.depth))),
+      {
+        query: t.Object({
+          path: t.Optional(t.String({ description: 'directory to list (required)' })),
+          depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
+        }),
+        response: { 200: FileInfoListSchema },
+        detail: { tags: ['directories'], summary: 'List a directory depth-first, sorted by name; symlinks not followed' },
+      },
+    )
+    .post('/directories', async ({ body }) => (await makeDirectories(scope, body), emptyOk()), {
+      body: PermissionMapSchema,
+      transform: checkPathMap,
+      detail: { tags: ['directories'], summary: 'mkdir -p per path, then mode/owner of the leaf when given', responses: NO_CONTENT },
+    })
+    .delete('/directories', async ({ request }) => (await removeDirectories(scope, pathsOf(request)), emptyOk()), {
+      query: PathsQuery,
+      detail: { tags: ['directories'], summary: 'rm -rf per ?path= (missing ones are fine)', responses: NO_CONTENT },
+    })
+}

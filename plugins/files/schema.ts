@@ -1,0 +1,76 @@
+/** TypeBox models of the files section's wire (CONTRACT §5): they validate and document. */
+import { t } from 'elysia'
+
+const mode = t.Integer({
+  minimum: 0,
+  description: 'permission bits as octal digits written in decimal: 755 means 0o755; 0 leaves the mode as it is',
+  examples: [755, 644],
+})
+
+export const FileInfoSchema = t.Object(
+  {
+    path: t.String({ description: 'absolute path' }),
+    type: t.Union([t.Literal('file'), t.Literal('directory'), t.Literal('symlink'), t.Literal('other')], {
+      description: 'from lstat: symlinks are reported, never followed',
+    }),
+    size: t.Number({ description: 'bytes (lstat size)' }),
+    modified_at: t.String({ description: 'mtime, RFC 3339 with nanoseconds' }),
+    created_at: t.String({ description: 'inode change time (ctime), as the reference reports it' }),
+    owner: t.String({ description: 'user name, or the uid when it has none' }),
+    group: t.String({ description: 'group name, or the gid when it has none' }),
+    mode,
+  },
+  { title: 'FileInfo' },
+)
+
+export const PermissionSchema = t.Object(
+  {
+    mode: t.Optional(mode),
+    owner: t.Optional(t.String({ description: 'user name or numeric uid; unchanged when absent' })),
+    group: t.Optional(t.String({ description: 'group name or numeric gid; unchanged when absent' })),
+  },
+  { title: 'Permission' },
+)
+
+export const PermissionMapSchema = t.Record(t.String(), PermissionSchema, {
+  description: 'path → permission',
+})
+
+export const MoveListSchema = t.Array(
+  t.Object({ src: t.String({ minLength: 1 }), dest: t.String({ minLength: 1 }) }, { title: 'RenameFileItem' }),
+)
+
+export const ReplaceMapSchema = t.Record(
+  t.String(),
+  t.Object({ old: t.String({ description: 'text to find (not empty)' }), new: t.String() }, { title: 'ReplaceFileContentItem' }),
+  { description: 'path → replacement' },
+)
+
+export const ReplaceCountsSchema = t.Record(t.String(), t.Object({ replacedCount: t.Integer() }), {
+  description: 'with verbose=true: path → number of replacements',
+})
+
+export const PathsQuery = t.Object({
+  path: t.Optional(t.Array(t.String(), { description: 'repeatable: ?path=a&path=b' })),
+})
+
+export const UploadBodyDoc = {
+  content: {
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        properties: {
+          metadata: {
+            type: 'string',
+            format: 'binary',
+            description: 'JSON {"path","mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
+          },
+          file: { type: 'string', format: 'binary', description: "the file's bytes; follows its metadata part" },
+        },
+      },
+    },
+  },
+} as const
+
+export const FileInfoMapSchema = t.Record(t.String(), FileInfoSchema)
+export const FileInfoListSchema = t.Array(FileInfoSchema)

@@ -1,0 +1,97 @@
+/**
+ * The WebSocket half of the proxy: dial the upstream first (so a dead port is a plain 502,
+ * as Go's ReverseProxy answers), then upgrade the caller and relay frames both ways.
+ */
+import type { Server } from 'bun'
+import { type Socket, type SocketHandlers, upgradeSocket } from '../../core/websocket'
+import { badGateway } from './forward'
+import { type ProxyTarget, upstreamHeaders, validPort } from './target'
+
+/** Frames from the upstream held until the caller's socket opens, and the relay's buffer limit. */
+const MAX_BUFFERED = 16 * 1024 * 1024
+
+/** Bun's client takes headers; the DOM typing of the global only knows protocols. */
+const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket
+
+/** Handshake headers the WebSocket client makes itself. */
+const HANDSHAKE = ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol']
+
+/** Close codes a peer may send in a close frame (1005/1006/1015 are reserved for reporting). */
+const sendable = (code: number) => code === 1000 || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999)
+
+export async function relaySocket(
+  request: Request,
+  target: ProxyTarget,
+  peerIp: string | undefined,
+  server: Server<SocketHandlers> | null | undefined,
+): Promise<Response | undefined> {
+  if (!validPort(target.port)) return badGateway()
+  const headers = upstreamHeaders(request.headers, peerIp)
+  for (const name of HANDSHAKE) headers.delete(name)
+  const protocols = request.headers.get('sec-websocket-protocol')?.split(',').map(p => p.trim()).filter(Boolean)
+  const options: Bun.WebSocketOptions = protocols?.length ? { headers, protocols } : { headers }
+  const upstream = new BunWebSocket(`ws://127.0.0.1:${target.port}${target.pathAndQuery}`, options)
+  upstream.binaryType = 'arraybuffer'
+  const opened = await new Promise<boolean>(resolve => {
+    upstream.onopen = () => resolve(true)
+    upstream.onerror = () => resolve(false)
+    upstream.onclose = () => resolve(false)
+  })
+  if (!opened) return badGateway()
+
+  let caller: Socket | null = null
+  let pending: (string | ArrayBuffer)[] | null = []
+  let pendingBytes = 0
+  let upstreamClose: { code: number; reason: string } | null = null
+
+  const toCaller = (ws: Socket, data: string | ArrayBuffer) => {
+    const sent = typeof data === 'string' ? ws.sendText(data) : ws.sendBinary(new Uint8Array(data))
+    if (sent === 0) {
+      ws.close(1013, 'BACKPRESSURE')
+      upstream.close(1013, 'BACKPRESSURE')
+    }
+  }
+  const closeCaller = (ws: Socket, code: number, reason: string) =>
+    sendable(code) ? ws.close(code, reason) : ws.close(1000, reason)
+
+  upstream.onmessage = e => {
+    const data = e.data as string | ArrayBuffer
+    if (caller) return toCaller(caller, data)
+    pending?.push(data)
+    pendingBytes += typeof data === 'string' ? data.length : data.byteLength
+    if (pendingBytes > MAX_BUFFERED) upstream.close(1013, 'BACKPRESSURE')
+  }
+  upstream.onclose = e => {
+    upstreamClose = { code: e.code, reason: e.reason }
+    if (caller) closeCaller(caller, e.code, e.reason)
+  }
+
+  const handlers: SocketHandlers = {
+    open(ws) {
+      caller = ws
+      for (const data of pending ?? []) toCaller(ws, data)
+      pending = null
+      if (upstreamClose) closeCaller(ws, upstreamClose.code, upstreamClose.reason)
+    },
+    message(ws, message) {
+      if (upstream.readyState !== WebSocket.OPEN) return
+      upstream.send(message)
+      if (upstream.bufferedAmount > MAX_BUFFERED) {
+        ws.close(1013, 'BACKPRESSURE')
+        upstream.close(1013, 'BACKPRESSURE')
+      }
+    },
+    close(_ws, code, reason) {
+      if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) {
+        if (sendable(code)) upstream.close(code, reason)
+        else upstream.close()
+      }
+    },
+  }
+  const chosen = upstream.protocol ? { 'sec-websocket-protocol': upstream.protocol } : undefined
+  if (!upgradeSocket(server, request, handlers, chosen)) {
+    upstream.close()
+    return badGateway()
+  }
+  return undefined
+}

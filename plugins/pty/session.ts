@@ -1,0 +1,198 @@
+/**
+ * One PTY session: a shell (or `bash -c command`) started on first attach, on a real
+ * pseudo-terminal or on pipes, whose output goes to a replay ring and to at most one
+ * attached client. Knows nothing of WebSockets (socket.ts speaks the wire).
+ */
+import { type OwnedProcess, signalGroup, sleep, spawnOwned } from '../../core/process'
+import { foregroundGroup, sessionGroups } from './proc-stat'
+import { ReplayRing } from './ring'
+
+export type PtyMode = 'pty' | 'pipe'
+export type OutputStream = 'stdout' | 'stderr'
+
+/** The attached client: receives live output and the exit. */
+export interface PtyClient {
+  output(stream: OutputStream, bytes: Uint8Array): void
+  exit(code: number): void
+}
+
+/** Signals a client may send (as the reference allows). */
+export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
+export type PtySignal = (typeof SIGNALS)[number]
+
+/** Bytes of stdin a pipe-mode process may leave unread before writes fail. */
+const STDIN_BACKLOG = 8 << 20
+
+/** Upper bound on waiting for killed jobs to vanish. */
+const KILL_WAIT_MS = 2000
+
+/** How long to wait for output still in flight once the shell has exited. */
+const DRAIN_MS = 500
+
+export class PtySession {
+  readonly ring = new ReplayRing()
+  readonly createdAt = Date.now()
+  /** When the session last had a client or produced output (idle cleanup). */
+  lastActive = Date.now()
+  mode: PtyMode = 'pty'
+  /** Exit code once the process has exited (-1 when a signal ended it). */
+  exitCode: number | null = null
+  private proc: OwnedProcess | null = null
+  private client: PtyClient | null = null
+  private cols = 80
+  private rows = 24
+  private ended: Promise<void> | null = null
+  private stdinBacklog = 0
+
+  constructor(
+    readonly id: string,
+    readonly cwd: string | undefined,
+    readonly command: string | undefined,
+  ) {}
+
+  get running(): boolean {
+    return this.proc !== null && this.exitCode === null
+  }
+
+  /** The shell's pid (its session and group id), once started. */
+  get pid(): number | null {
+    return this.proc?.pid ?? null
+  }
+
+  get attached(): boolean {
+    return this.client !== null
+  }
+
+  /** Starts the process once; later calls do nothing (an exited session stays exited). */
+  start(mode: PtyMode): void {
+    if (this.proc) return
+    const argv = this.command ? ['bash', '-c', this.command] : ['bash', '--norc', '--noprofile']
+    const env = { ...process.env, TERM: 'xterm-256color' }
+    let drained: Promise<unknown>
+    if (mode === 'pty') {
+      const eof = Promise.withResolvers<void>()
+      this.proc = spawnOwned(argv, {
+        cwd: this.cwd,
+        env,
+        terminal: {
+          cols: this.cols,
+          rows: this.rows,
+          data: (_t, bytes) => this.emit('stdout', bytes),
+          exit: () => eof.resolve(),
+        },
+      })
+      drained = eof.promise
+    } else {
+      this.proc = spawnOwned(argv, { cwd: this.cwd, env, stdin: 'pipe' })
+      drained = Promise.all([this.pump(this.proc.stdout, 'stdout'), this.pump(this.proc.stderr, 'stderr')])
+    }
+    this.mode = mode
+    const proc = this.proc
+    this.ended = (async () => {
+      const info = await proc.exited
+      // A background job may hold the terminal open: do not wait for its EOF forever.
+      await Promise.race([drained, sleep(DRAIN_MS)])
+      proc.proc.terminal?.close()
+      this.exitCode = info.code ?? -1
+      this.lastActive = Date.now()
+      this.client?.exit(this.exitCode)
+    })()
+  }
+
+  /**
+   * Makes `client` the one receiving output and returns what it missed since `since`. Both
+   * happen in one synchronous step, so nothing is lost or repeated between replay and live.
+   */
+  attach(client: PtyClient, since: number): { offset: number; bytes: Uint8Array } | null {
+    this.client = client
+    this.lastActive = Date.now()
+    return this.ring.readFrom(since)
+  }
+
+  detach(client: PtyClient): void {
+    if (this.client !== client) return
+    this.client = null
+    this.lastActive = Date.now()
+  }
+
+  /**
+   * Writes to the terminal or the stdin pipe. Rejects when the process cannot take it (its
+   * stdin closed), or when a pipe nobody reads has more than STDIN_BACKLOG bytes waiting.
+   */
+  async write(data: string | Uint8Array): Promise<void> {
+    if (!this.running || !this.proc) return
+    const terminal = this.proc.proc.terminal
+    if (terminal) {
+      terminal.write(data)
+      return
+    }
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
+    if (this.stdinBacklog + size > STDIN_BACKLOG) throw new Error(`stdin backlog over ${STDIN_BACKLOG} bytes: the process is not reading`)
+    this.stdinBacklog += size
+    try {
+      const stdin = this.proc.proc.stdin as import('bun').FileSink
+      await stdin.write(data)
+      await stdin.flush()
+    } finally {
+      this.stdinBacklog -= size
+    }
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!(cols > 0 && rows > 0)) return
+    this.cols = Math.floor(cols)
+    this.rows = Math.floor(rows)
+    if (this.running) this.proc?.proc.terminal?.resize(this.cols, this.rows)
+  }
+
+  /**
+   * Signals what the user is running: on a terminal, its foreground job (what Ctrl-C would
+   * reach); on pipes, the process group.
+   */
+  signal(sig: PtySignal): void {
+    if (!this.running || !this.proc) return
+    const pid = this.proc.pid
+    const target = this.mode === 'pty' ? (foregroundGroup(pid) ?? pid) : pid
+    signalGroup(target, sig)
+  }
+
+  /**
+   * Hangs up the session: SIGHUP to every job (as closing a terminal does), then the owned
+   * TERM→KILL of the shell's group, then SIGKILL to any job that ignored the hang-up.
+   */
+  async kill(): Promise<void> {
+    const proc = this.proc
+    if (!proc) return
+    if (this.exitCode === null) {
+      for (const group of sessionGroups(proc.pid)) signalGroup(group, 'SIGHUP')
+      await proc.kill('close')
+    }
+    for (const group of sessionGroups(proc.pid)) signalGroup(group, 'SIGKILL')
+    // Return once nothing of the terminal runs any more (SIGKILL is not instantaneous).
+    for (let delay = 5, waited = 0; sessionGroups(proc.pid).length > 0 && waited < KILL_WAIT_MS; waited += delay) {
+      await sleep(delay)
+      delay = Math.min(delay * 2, 50)
+    }
+    await this.ended
+    this.ring.release()
+  }
+
+  private emit(stream: OutputStream, bytes: Uint8Array): void {
+    this.ring.append(bytes)
+    this.lastActive = Date.now()
+    this.client?.output(stream, bytes)
+  }
+
+  private async pump(stream: ReadableStream<Uint8Array>, name: OutputStream): Promise<void> {
+    const reader = stream.getReader()
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) return
+        this.emit(name, value)
+      }
+    } catch {
+      // The pipe broke: the exit path reports what happened.
+    }
+  }
+}

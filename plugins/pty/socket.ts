@@ -1,0 +1,172 @@
+/**
+ * The PTY WebSocket, framed as the reference's (PTY.md upstream): binary 0x00 stdin in,
+ * 0x01 stdout / 0x02 stderr / 0x03+offset replay out, JSON control frames each followed by
+ * "\n" as gorilla's WriteJSON writes them. One client per session; `takeover` evicts.
+ */
+import { ExecdError } from '../../core/errors'
+import type { Socket, SocketHandlers } from '../../core/websocket'
+import { type OutputStream, type PtyClient, type PtyMode, type PtySession, SIGNALS, type PtySignal } from './session'
+
+export const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
+/** Output frames stay under this size, as the reference's. */
+const MAX_CHUNK = 32 * 1024
+export const TAKEN_OVER = { code: 4001, reason: 'TAKEN_OVER' } as const
+
+export interface ConnectOptions {
+  mode: PtyMode
+  since: number
+}
+
+interface Claim {
+  ws: Socket | null
+  evicted: boolean
+  client: PtyClient
+  handlers: SocketHandlers
+}
+
+/** The connection holding each session (claimed at upgrade, before the socket opens). */
+const claims = new WeakMap<PtySession, Claim>()
+
+/** Throws ALREADY_CONNECTED (409, before the upgrade) when another client holds the session. */
+export function checkFree(session: PtySession, takeover: boolean): void {
+  if (claims.has(session) && !takeover) {
+    throw new ExecdError('ALREADY_CONNECTED', `another client is already connected to pty session ${session.id}`)
+  }
+}
+
+export interface Connection {
+  handlers: SocketHandlers
+  /** Makes this connection the session's holder (before the upgrade). */
+  claim(): void
+  /** The upgrade failed: the previous holder keeps the session. */
+  abandon(): void
+  /** The upgrade succeeded: the previous holder is closed with 4001 TAKEN_OVER. */
+  evictPrevious(): void
+}
+
+/** Socket handlers for a new connection to `session`, and its claim on the session. */
+export function connection(session: PtySession, opts: ConnectOptions): Connection {
+  const claim: Claim = { ws: null, evicted: false, client: null!, handlers: null! }
+  const sendJson = (ws: Socket, frame: Record<string, unknown>) => ws.sendText(`${JSON.stringify(frame)}\n`)
+  const fail = (ws: Socket, code: string, error: string) => sendJson(ws, { type: 'error', error, code })
+  // Free the session as soon as we end the connection, not when the closing handshake is done,
+  // so a client may reconnect right after it saw the close.
+  const release = () => {
+    session.detach(claim.client)
+    if (claims.get(session) === claim) claims.delete(session)
+  }
+  const end = (ws: Socket, code: number, reason: string) => {
+    release()
+    ws.close(code, reason)
+  }
+
+  claim.client = {
+    output(stream: OutputStream, bytes: Uint8Array) {
+      const ws = claim.ws
+      if (!ws) return
+      const kind = stream === 'stdout' ? FRAME.stdout : FRAME.stderr
+      for (let at = 0; at < bytes.length; at += MAX_CHUNK) {
+        const part = bytes.subarray(at, at + MAX_CHUNK)
+        const frame = new Uint8Array(part.length + 1)
+        frame[0] = kind
+        frame.set(part, 1)
+        // 0 = dropped: Bun's per-socket buffer is full. The ring still has the bytes, so
+        // close and let the client resume with `since` rather than see a silent gap.
+        if (ws.sendBinary(frame) === 0) return end(ws, 1013, 'BACKPRESSURE')
+      }
+    },
+    exit(code: number) {
+      const ws = claim.ws
+      if (!ws) return
+      sendJson(ws, { type: 'exit', exit_code: code })
+      end(ws, 1000, 'process exited')
+    },
+  }
+
+  claim.handlers = {
+    open(ws) {
+      if (claim.evicted) return ws.close(TAKEN_OVER.code, TAKEN_OVER.reason)
+      claim.ws = ws
+      try {
+        session.start(opts.mode)
+      } catch (e) {
+        fail(ws, 'START_FAILED', e instanceof Error ? e.message : String(e))
+        return end(ws, 1011, 'START_FAILED')
+      }
+      const replay = session.attach(claim.client, opts.since)
+      if (replay) ws.sendBinary(replayFrame(replay.offset, replay.bytes))
+      sendJson(ws, { type: 'connected', session_id: session.id, mode: session.mode })
+      if (session.exitCode !== null) claim.client.exit(session.exitCode)
+    },
+    message(ws, message) {
+      if (claim.evicted) return
+      if (typeof message === 'string') onText(ws, message)
+      else if (message.length > 0 && message[0] === FRAME.stdin) write(ws, message.subarray(1))
+    },
+    close: release,
+  }
+
+  const write = (ws: Socket, data: string | Uint8Array) =>
+    session.write(data).catch(e => {
+      if (claim.ws !== ws || claim.evicted) return
+      fail(ws, 'STDIN_WRITE_FAILED', e instanceof Error ? e.message : String(e))
+      end(ws, 1011, 'STDIN_WRITE_FAILED')
+    })
+
+  const onText = (ws: Socket, text: string) => {
+    let frame: { type?: unknown; data?: unknown; cols?: unknown; rows?: unknown; signal?: unknown }
+    try {
+      frame = JSON.parse(text)
+    } catch {
+      return // the reference ignores text that is not JSON
+    }
+    if (frame === null || typeof frame !== 'object') return
+    switch (frame.type) {
+      case 'stdin':
+        if (typeof frame.data === 'string') write(ws, frame.data)
+        return
+      case 'resize':
+        session.resize(Number(frame.cols), Number(frame.rows))
+        return
+      case 'signal':
+        if (SIGNALS.includes(frame.signal as PtySignal)) session.signal(frame.signal as PtySignal)
+        else fail(ws, 'INVALID_FRAME', `unsupported signal ${JSON.stringify(String(frame.signal ?? ''))}`)
+        return
+      case 'ping':
+        sendJson(ws, { type: 'pong' })
+        return
+      default:
+        fail(ws, 'INVALID_FRAME', `unknown frame type ${JSON.stringify(String(frame.type ?? ''))}`)
+    }
+  }
+
+  let previous: Claim | undefined
+  return {
+    handlers: claim.handlers,
+    // Claimed before the upgrade: Bun may open the socket inside server.upgrade().
+    claim() {
+      previous = claims.get(session)
+      claims.set(session, claim)
+    },
+    abandon() {
+      if (claims.get(session) !== claim) return
+      if (previous) claims.set(session, previous)
+      else claims.delete(session)
+    },
+    evictPrevious() {
+      if (!previous) return
+      previous.evicted = true
+      session.detach(previous.client)
+      previous.ws?.close(TAKEN_OVER.code, TAKEN_OVER.reason)
+    },
+  }
+}
+
+/** 0x03 | uint64 big-endian absolute offset | bytes. */
+export function replayFrame(offset: number, bytes: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(9 + bytes.length)
+  frame[0] = FRAME.replay
+  new DataView(frame.buffer).setBigUint64(1, BigInt(offset))
+  frame.set(bytes, 9)
+  return frame
+}

@@ -1,0 +1,90 @@
+/** The python runtime's interpreter half, driven directly (real python3, no HTTP). */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { groupAlive } from '../../core/process'
+import { createLogger } from '../../core/log'
+import type { ExecEvent } from '../../core/events'
+import { PythonContext } from './context'
+
+const PYTHON = process.env.EXECD_PYTHON || 'python3'
+const available = Bun.spawnSync([PYTHON, '-c', 'import sys; assert sys.version_info >= (3, 8)']).exitCode === 0
+const log = createLogger('silent')
+const open: PythonContext[] = []
+
+async function start(): Promise<PythonContext> {
+  const ctx = await PythonContext.start({ python: PYTHON, cwd: process.cwd(), env: process.env as Record<string, string>, log })
+  open.push(ctx)
+  return ctx
+}
+
+async function run(ctx: PythonContext, code: string): Promise<ExecEvent[]> {
+  const events: ExecEvent[] = []
+  for await (const e of ctx.run(code)) events.push(e)
+  return events
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map(c => c.close()))
+})
+
+describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (skipped: no python3 >= 3.8)'}`, () => {
+  test('os._exit in a cell is reported with its exit status and the context is no longer alive', async () => {
+    const ctx = await start()
+    const events = await run(ctx, 'import os\nos._exit(3)')
+    expect(events.at(-1)?.error?.ename).toBe('DeadKernelError')
+    expect(events.at(-1)?.error?.evalue).toContain('exit status 3')
+    expect(ctx.alive).toBe(false)
+  })
+
+  test('a segfault names the signal and keeps the interpreter’s fatal error text', async () => {
+    const ctx = await start()
+    const events = await run(ctx, 'import ctypes\nctypes.string_at(0)')
+    const error = events.at(-1)?.error
+    expect(error?.evalue).toContain('signal: segmentation fault')
+    expect(error?.traceback.join('\n')).toContain('Fatal Python error')
+  })
+
+  test('close() kills the whole process group, children of the cell included', async () => {
+    const ctx = await start()
+    await run(ctx, 'import subprocess\nsubprocess.Popen(["sleep", "60"])')
+    await ctx.close()
+    expect(groupAlive(ctx.pid)).toBe(false)
+  })
+
+  test('a large output arrives complete, in several events', async () => {
+    const ctx = await start()
+    const events = await run(ctx, 'import sys\nfor i in range(20000):\n    print("%05d" % i + "x" * 45)')
+    const out = events.filter(e => e.type === 'stdout').map(e => e.text).join('')
+    expect(out.length).toBe(20000 * 51)
+    expect(events.filter(e => e.type === 'stdout').length).toBeGreaterThan(1)
+  })
+
+  test('the protocol channel is not inherited: a background child does not keep a dead context alive', async () => {
+    const ctx = await start()
+    await run(ctx, 'import os\nos.system("sleep 30 &")')
+    const events = await run(ctx, 'import os\nos.kill(os.getpid(), 9)')
+    expect(events.at(-1)?.error?.evalue).toContain('signal: killed')
+  })
+})
+
+describe.skipIf(!available)('python interrupts', () => {
+  test('an interrupt sent before the cell started still interrupts it', async () => {
+    const ctx = await start()
+    const events: ExecEvent[] = []
+    const running = (async () => {
+      for await (const e of ctx.run('import time\ntime.sleep(30)')) events.push(e)
+    })()
+    await ctx.interrupt() // at once: the driver has not even read the cell yet
+    await running
+    expect(events.at(-1)?.error?.ename).toBe('KeyboardInterrupt')
+    expect(ctx.alive).toBe(true)
+  })
+
+  test('a late interrupt, after the cell finished, does not touch the next cell', async () => {
+    const ctx = await start()
+    await run(ctx, 'x = 1')
+    await ctx.interrupt()
+    ctx['proc'].signal('SIGINT') // a SIGINT arriving while idle is ignored by the driver
+    const events = await run(ctx, 'import time\ntime.sleep(0.2)\nx')
+    expect(events.at(-1)?.results?.['text/plain']).toBe('1')
+  })
+})

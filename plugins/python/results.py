@@ -1,0 +1,186 @@
+# execd python driver, part 2 of 3 (see driver.py): rich results, display(), matplotlib.
+# Concatenated after driver.py; shares its globals (_send, _sync_output).
+
+# --- rich results --------------------------------------------------------------------------
+
+_REPRS = [
+    ('_repr_html_', 'text/html'),
+    ('_repr_markdown_', 'text/markdown'),
+    ('_repr_svg_', 'image/svg+xml'),
+    ('_repr_png_', 'image/png'),
+    ('_repr_jpeg_', 'image/jpeg'),
+    ('_repr_json_', 'application/json'),
+    ('_repr_latex_', 'text/latex'),
+    ('_repr_javascript_', 'application/javascript'),
+]
+
+
+def _encode(mime, value):
+    if isinstance(value, (bytes, bytearray)):
+        if mime.startswith('image/') and mime != 'image/svg+xml':
+            import base64
+            return base64.b64encode(bytes(value)).decode('ascii')
+        return bytes(value).decode('utf-8', 'replace')
+    if mime == 'application/json' or mime.endswith('+json'):
+        return value
+    return value if isinstance(value, str) else str(value)
+
+
+def _plain(obj):
+    try:
+        if isinstance(obj, (dict, list, tuple, set, frozenset)):
+            import pprint
+            return pprint.pformat(obj, sort_dicts=False)
+        return repr(obj)
+    except Exception as e:  # a broken __repr__ must not break the cell
+        return '<unrepresentable %s: %s>' % (type(obj).__name__, e)
+
+
+def _figure_png(fig):
+    import base64
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight')
+    return base64.b64encode(buf.getvalue()).decode('ascii')
+
+
+def _bundle(obj):
+    data = {}
+    if not isinstance(obj, type):
+        method = getattr(obj, '_repr_mimebundle_', None)
+        if callable(method):
+            try:
+                got = method(include=None, exclude=None)
+                if isinstance(got, tuple):
+                    got = got[0]
+                for mime, value in (got or {}).items():
+                    data[mime] = _encode(mime, value)
+            except Exception:
+                pass
+        for attr, mime in _REPRS:
+            if mime in data:
+                continue
+            method = getattr(obj, attr, None)
+            if not callable(method):
+                continue
+            try:
+                value = method()
+            except Exception:
+                continue
+            if isinstance(value, tuple):
+                value = value[0]
+            if value is not None:
+                data[mime] = _encode(mime, value)
+        if 'image/png' not in data and type(obj).__module__.startswith('matplotlib.figure'):
+            try:
+                data['image/png'] = _figure_png(obj)
+            except Exception:
+                pass
+    if 'text/plain' not in data:
+        data['text/plain'] = _plain(obj)
+    data['text'] = data['text/plain']  # the Python SDK reads 'text'
+    return data
+
+
+class _Cell(object):
+    """What the running cell has emitted; execution_count goes out once, before any result."""
+    count = 0
+    counted = False
+
+
+def _emit_count():
+    if not _Cell.counted:
+        _Cell.counted = True
+        _send({'type': 'execution_count', 'execution_count': _Cell.count})
+
+
+def _emit_result(data):
+    _sync_output()
+    _emit_count()
+    _send({'type': 'result', 'results': data})
+
+
+def display(*objs, **kwargs):
+    """Shows each object as a result (rich representations included), like IPython's display()."""
+    raw = kwargs.get('raw', False)
+    for obj in objs:
+        if raw and isinstance(obj, dict):
+            data = dict((k, _encode(k, v)) for k, v in obj.items())
+            data.setdefault('text/plain', '')
+            data['text'] = data['text/plain']
+        else:
+            data = _bundle(obj)
+        _emit_result(data)
+
+
+builtins.display = display
+
+
+# --- matplotlib: Agg, figures shown on plt.show() and at the end of a cell --------------------
+
+os.environ.setdefault('MPLBACKEND', 'Agg')
+
+
+def _show_figures(*args, **kwargs):
+    plt = sys.modules.get('matplotlib.pyplot')
+    if plt is None:
+        return
+    try:
+        nums = plt.get_fignums()
+    except Exception:
+        return
+    for num in nums:
+        try:
+            fig = plt.figure(num)
+            png = _figure_png(fig)
+        except Exception as e:
+            sys.stderr.write('execd: could not render figure %s: %s\n' % (num, e))
+            continue
+        _emit_result({'image/png': png, 'text/plain': '<Figure>', 'text': '<Figure>'})
+    plt.close('all')
+
+
+def _patch_pyplot(module):
+    module.show = _show_figures
+
+
+def _patch_ipython_display(module):
+    # Without a running IPython shell, IPython's display() only prints reprs; ours emits results.
+    if 'display' in vars(module):  # not hasattr: IPython.core.display warns on a lookup
+        module.display = display
+
+
+_PATCHES = {
+    'matplotlib.pyplot': _patch_pyplot,
+    'IPython.core.display_functions': _patch_ipython_display,
+    'IPython.core.display': _patch_ipython_display,
+    'IPython.display': _patch_ipython_display,
+}
+
+
+class _PostImportHook(object):
+    """Patches a few modules right after they are imported (so none is imported at startup)."""
+
+    def __init__(self):
+        self.finding = set()
+
+    def find_spec(self, name, path, target=None):
+        if name not in _PATCHES or name in self.finding:
+            return None
+        import importlib.util
+        self.finding.add(name)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self.finding.discard(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return spec
+        original = spec.loader.exec_module
+
+        def exec_module(module):
+            original(module)
+            _PATCHES[name](module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _PostImportHook())

@@ -1,0 +1,35 @@
+/** `execd exec --shell`: the commands plugin without HTTP, from the compiled executable. */
+import { expect, test } from 'bun:test'
+import { BIN } from './harness'
+
+const exec = async (...args: string[]) => {
+  const p = Bun.spawn([BIN, 'exec', ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, EXECD_ACCESS_TOKEN: '' } })
+  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+  return { stdout, stderr, code }
+}
+
+test('streams stdout and stderr and exits with the command code', async () => {
+  const r = await exec('--shell', 'echo "$A $B"; pwd; echo oops >&2; exit 3', '--cwd', '/tmp', '--env', 'A=1', '--env', 'B=2')
+  expect(r.stdout).toBe('1 2\n/tmp\n')
+  expect(r.stderr).toContain('oops\n')
+  expect(r.code).toBe(3)
+})
+
+test('--timeout kills the command: 128 + SIGTERM, and says timeout', async () => {
+  const r = await exec('--shell', 'sleep 30', '--timeout', '200')
+  expect(r.code).toBe(143)
+  expect(r.stderr).toContain('timeout')
+})
+
+test('--json prints the event stream', async () => {
+  const r = await exec('--shell', 'echo hi', '--json')
+  const types = r.stdout.trim().split('\n').map(l => JSON.parse(l).type)
+  expect(types).toEqual(['init', 'ping', 'stdout', 'execution_complete'])
+  expect(r.code).toBe(0)
+})
+
+test('bad input is a clear error and exit 1', async () => {
+  const r = await exec('--shell', 'true', '--cwd', '/no/such/dir')
+  expect(r.code).toBe(1)
+  expect(r.stderr).toContain('working directory does not exist')
+})

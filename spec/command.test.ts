@@ -1,0 +1,204 @@
+/** Contract tests for /command (CONTRACT §2, §4) against the compiled executable. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { follow } from './command-stream'
+import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+
+let d: Daemon
+let tmp: string
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-cmd-'))
+  writeFileSync(join(tmp, 'envs'), '# comment\nFROM_FILE=file-$HOME\n')
+  d = await startDaemon({ env: { EXECD_ENVS: join(tmp, 'envs') } })
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+const run = async (body: Record<string, unknown>) => {
+  const res = await postJson(d, '/command', body)
+  expect(res.status).toBe(200)
+  return readSse(res)
+}
+const texts = (frames: SseFrame[], type = 'stdout') => frames.filter(f => f.data.type === type).map(f => f.data.text)
+const last = (frames: SseFrame[]) => frames[frames.length - 1].data
+/** A process that still runs (a zombie waiting for its reaper has stopped running). */
+const alive = (pid: number) => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+describe('POST /command (foreground)', () => {
+  test('blank lines are split exactly as the reference smoke test expects', async () => {
+    const frames = await run({ command: "printf 'a\\n\\nb\\n\\n\\nc\\n'" })
+    expect(texts(frames)).toEqual(['a', '\n', 'b', '\n', '\n', 'c'])
+    expect(frames[0].data.type).toBe('init')
+    expect(frames[0].data.text).toMatch(/^[0-9a-f]{32}$/)
+    expect(frames[1].data).toMatchObject({ type: 'ping', text: 'pong' })
+    expect(last(frames).type).toBe('execution_complete')
+    expect(frames.map(f => Number(f.id))).toEqual(frames.map((_, i) => i + 1))
+  })
+
+  test('a non-zero exit is one CommandExecError event with the code, and no execution_complete', async () => {
+    const frames = await run({ command: 'echo before; echo oops >&2; exit 3' })
+    expect(texts(frames)).toEqual(['before'])
+    expect(texts(frames, 'stderr')).toEqual(['oops'])
+    expect(last(frames).error).toEqual({ ename: 'CommandExecError', evalue: '3', traceback: ['exit status 3'] })
+    expect(frames.filter(f => ['error', 'execution_complete'].includes(f.data.type))).toHaveLength(1)
+  })
+
+  test('a command killed by a signal reports -1', async () => {
+    const frames = await run({ command: 'kill -KILL $$' })
+    expect(last(frames).error).toMatchObject({ evalue: '-1', traceback: ['signal: killed'] })
+  })
+
+  test('envs, the EXECD_ENVS file and cwd reach the command; stdin is /dev/null', async () => {
+    const frames = await run({
+      command: 'echo "$FOO $FROM_FILE"; pwd; cat; echo end',
+      envs: { FOO: 'bar' },
+      cwd: tmp,
+    })
+    expect(texts(frames)).toEqual([`bar file-${process.env.HOME}`, tmp, 'end'])
+  })
+
+  test.skipIf(process.getuid?.() !== 0)('uid runs as that user with its HOME and USER', async () => {
+    const frames = await run({ command: 'id -u; id -g; echo "$HOME $USER"', uid: 65534 })
+    expect(texts(frames)).toEqual(['65534', '65534', '/nonexistent nobody'])
+  })
+
+  test('timeout kills the whole group, grandchildren included, and says timeout', async () => {
+    const res = await postJson(d, '/command', { command: 'sleep 300 & echo $!; wait', timeout: 500 })
+    const frames = await readSse(res)
+    const pid = Number(texts(frames)[0])
+    expect(last(frames).error.evalue).toBe('-1')
+    expect(last(frames).error.traceback[0]).toContain('timeout')
+    expect(alive(pid)).toBe(false)
+    const status = await (await d.fetch(`/command/status/${frames[0].data.text}`)).json()
+    expect(status).toMatchObject({ running: false, exit_code: -1 })
+    expect(status.error).toContain('timeout')
+  })
+
+  test('a background job left running does not hold the stream open', async () => {
+    const frames = await run({ command: 'sleep 30 & echo $!; echo bye' })
+    expect(texts(frames).slice(1)).toEqual(['bye'])
+    expect(last(frames).type).toBe('execution_complete')
+    process.kill(Number(texts(frames)[0]), 'SIGKILL')
+  })
+
+  test('status answers right after init, while the command runs', async () => {
+    const { id, stream } = await follow(await postJson(d, '/command', { command: 'sleep 0.5; echo done' }))
+    const status = await d.fetch(`/command/status/${id}`)
+    expect(status.status).toBe(200)
+    expect(await status.json()).toMatchObject({ id, running: true })
+    expect(texts(await stream)).toEqual(['done'])
+  })
+
+  test('abandoning a long stream leaves the command running and /ping answering', async () => {
+    const res = await postJson(d, '/command', { command: 'echo long-run-start; sleep 2; echo finished' })
+    const frames = await readSse(res, f => f.data.type === 'stdout')
+    const id = frames[0].data.text
+    expect((await d.fetch('/ping')).status).toBe(200)
+    expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+    const replay = await readSse(await d.fetch(`/command/${id}/events`))
+    expect(texts(replay)).toEqual(['long-run-start', 'finished'])
+    const logs = await d.fetch(`/command/${id}/logs`)
+    expect(await logs.text()).toBe('long-run-start\nfinished\n')
+  })
+})
+
+describe('background commands', () => {
+  test('init then execution_complete at once; status until finished; logs with a byte cursor', async () => {
+    const frames = await run({ command: 'echo smoke-command; sleep 1; echo second >&2', background: true })
+    expect(frames.map(f => f.data.type)).toEqual(['init', 'execution_complete'])
+    const id = frames[0].data.text
+    let status: any
+    for (let i = 0; i < 150; i++) {
+      status = await (await d.fetch(`/command/status/${id}`)).json()
+      if (!status.running) break
+      await Bun.sleep(100)
+    }
+    expect(status).toMatchObject({ id, content: 'echo smoke-command; sleep 1; echo second >&2', running: false, exit_code: 0 })
+    expect(status.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
+    expect(status.finished_at).toBeString()
+    const all = await d.fetch(`/command/${id}/logs?cursor=0`)
+    expect(all.headers.get('content-type')).toStartWith('text/plain')
+    expect(await all.text()).toBe('smoke-command\nsecond\n')
+    expect(all.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('21')
+    const tail = await d.fetch(`/command/${id}/logs?cursor=14`)
+    expect(await tail.text()).toBe('second\n')
+    const past = await d.fetch(`/command/${id}/logs?cursor=999`)
+    expect(await past.text()).toBe('')
+    expect(past.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('999')
+  })
+})
+
+describe('interrupt: DELETE /command?id=', () => {
+  for (const [name, command] of [
+    ['a plain program', 'sleep 300'],
+    ['a program that ignores SIGTERM', "trap '' TERM; sleep 300"],
+  ] as const) {
+    test(`stops ${name} within 1 s and reports it`, async () => {
+      const { id, stream } = await follow(await postJson(d, '/command', { command }))
+      const t0 = Date.now()
+      const del = await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+      expect(Date.now() - t0).toBeLessThan(1000)
+      expect(del.status).toBe(200)
+      expect(del.headers.get('content-length')).toBe('0')
+      const frames = await stream
+      expect(last(frames).error.evalue).toBe('-1')
+      expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(false)
+    })
+  }
+
+  test('a program that traps SIGTERM and exits reports its code', async () => {
+    const res = await postJson(d, '/command', { command: "trap 'echo bye; exit 7' TERM; echo ready; sleep 300 & wait" })
+    const { id, stream } = await follow(res, f => f.data.text === 'ready')
+    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+    const frames = await stream
+    expect(texts(frames)).toEqual(['ready', 'bye'])
+    expect(last(frames).error).toMatchObject({ evalue: '7', traceback: ['exit status 7'] })
+  })
+
+  test('unknown id → 404 CONTEXT_NOT_FOUND; missing id → 400 MISSING_QUERY', async () => {
+    const unknown = await d.fetch('/command?id=nope', { method: 'DELETE' })
+    expect(unknown.status).toBe(404)
+    expect((await unknown.json()).code).toBe('CONTEXT_NOT_FOUND')
+    const missing = await d.fetch('/command', { method: 'DELETE' })
+    expect(missing.status).toBe(400)
+    expect(await missing.json()).toEqual({ code: 'MISSING_QUERY', message: "missing query parameter 'id'" })
+  })
+})
+
+describe('bad input is a 400 JSON error before any stream', () => {
+  const cases: [string, unknown, string][] = [
+    ['missing command', {}, 'INVALID_REQUEST_BODY'],
+    ['empty command', { command: '' }, 'INVALID_REQUEST_BODY'],
+    ['gid without uid', { command: 'true', gid: 0 }, 'INVALID_REQUEST_BODY'],
+    ['unknown cwd', { command: 'true', cwd: '/no/such/dir' }, 'INVALID_REQUEST_BODY'],
+    ['negative timeout', { command: 'true', timeout: -1 }, 'INVALID_REQUEST_BODY'],
+    ['invalid JSON', '{"command":', 'INVALID_REQUEST_BODY'],
+  ]
+  for (const [name, body, code] of cases) {
+    test(name, async () => {
+      const res = await postJson(d, '/command', body)
+      expect(res.status).toBe(400)
+      expect(res.headers.get('content-type')).toStartWith('application/json')
+      expect((await res.json()).code).toBe(code)
+    })
+  }
+
+  test('unknown ids for status, logs and events → 404 CONTEXT_NOT_FOUND', async () => {
+    for (const path of ['/command/status/nope', '/command/nope/logs', '/command/nope/events']) {
+      const res = await d.fetch(path)
+      expect(res.status).toBe(404)
+      expect((await res.json()).code).toBe('CONTEXT_NOT_FOUND')
+    }
+  })
+})

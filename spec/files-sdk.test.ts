@@ -1,0 +1,102 @@
+/** The official TypeScript SDK (@alibaba-group/opensandbox) drives the files section of dist/execd. */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { ConnectionConfig, DefaultAdapterFactory } from '@alibaba-group/opensandbox'
+import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Daemon, startDaemon } from './harness'
+
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-sdk-files-')))
+let d: Daemon
+let files: ReturnType<DefaultAdapterFactory['createExecdStack']>['files']
+
+beforeAll(async () => {
+  d = await startDaemon()
+  const connectionConfig = new ConnectionConfig({ domain: d.url, apiKey: '', requestTimeoutSeconds: 30 }).withTransportIfMissing()
+  files = new DefaultAdapterFactory().createExecdStack({
+    connectionConfig,
+    execdBaseUrl: d.url,
+    endpointHeaders: { 'X-EXECD-ACCESS-TOKEN': d.token },
+  }).files
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const p = (name: string) => join(dir, name)
+
+test('the SDK writes, reads, lists, searches, moves, replaces, chmods and deletes files', async () => {
+  // Several files in one call (the SDK sends one upload per file), text, bytes and a stream.
+  const streamed = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (let i = 0; i < 64; i++) c.enqueue(new Uint8Array(16 * 1024).fill(i))
+      c.close()
+    },
+  })
+  await files.writeFiles([
+    { path: p('proj/main.py'), data: 'print("hello")\n', mode: 644 },
+    { path: p('proj/lib/util.py'), data: 'def f():\n    return "hello"\n' },
+    { path: p('proj/data.bin'), data: new Uint8Array([0, 1, 2, 255]) },
+    { path: p('proj/streamed.bin'), data: streamed },
+    { path: p('proj/文档.txt'), data: 'unicode name' },
+  ])
+  expect(readFileSync(p('proj/main.py'), 'utf8')).toBe('print("hello")\n')
+  expect(statSync(p('proj/streamed.bin')).size).toBe(64 * 16 * 1024)
+  // The SDK defaults nothing for writeFiles' mode; a new file is not made executable.
+  expect(statSync(p('proj/lib/util.py')).mode & 0o111).toBe(0)
+
+  expect(await files.readFile(p('proj/main.py'))).toBe('print("hello")\n')
+  expect([...(await files.readBytes(p('proj/data.bin')))]).toEqual([0, 1, 2, 255])
+  expect(await files.readFile(p('proj/main.py'), { range: 'bytes=0-4' })).toBe('print')
+  expect(await files.readFile(p('proj/lib/util.py'), { offset: 2, limit: 1 })).toBe('    return "hello"\n')
+  expect(await files.readFile(p('proj/文档.txt'))).toBe('unicode name')
+  let streamedBytes = 0
+  for await (const chunk of files.readBytesStream(p('proj/streamed.bin'))) streamedBytes += chunk.byteLength
+  expect(streamedBytes).toBe(64 * 16 * 1024)
+
+  const info = await files.getFileInfo([p('proj/main.py')])
+  expect(info[p('proj/main.py')]).toMatchObject({ type: 'file', size: 15, mode: 644, owner: 'root' })
+  expect(info[p('proj/main.py')]!.modifiedAt).toBeInstanceOf(Date)
+
+  const listed = await files.listDirectory({ path: p('proj'), depth: 2 })
+  expect(listed.map(e => e.path)).toEqual([
+    p('proj/data.bin'),
+    p('proj/lib'),
+    p('proj/lib/util.py'),
+    p('proj/main.py'),
+    p('proj/streamed.bin'),
+    p('proj/文档.txt'),
+  ])
+
+  const found = await files.search({ path: p('proj'), pattern: '*.py' })
+  expect(found.map(e => e.path)).toEqual([p('proj/lib/util.py'), p('proj/main.py')])
+  expect((await files.search({ path: p('proj'), pattern: 'lib/*.{py,txt}' })).map(e => e.path)).toEqual([p('proj/lib/util.py')])
+
+  await files.moveFiles([{ src: p('proj/main.py'), dest: p('proj/app/main.py') }])
+  expect(readFileSync(p('proj/app/main.py'), 'utf8')).toBe('print("hello")\n')
+
+  await files.replaceContents([{ path: p('proj/app/main.py'), oldContent: 'hello', newContent: 'world' }])
+  expect(readFileSync(p('proj/app/main.py'), 'utf8')).toBe('print("world")\n')
+  const detailed = await files.replaceContentsDetailed([{ path: p('proj/lib/util.py'), oldContent: 'hello', newContent: 'bye' }])
+  expect(detailed).toEqual([{ path: p('proj/lib/util.py'), replacedCount: 1 }])
+
+  await files.setPermissions([{ path: p('proj/app/main.py'), mode: 755 }])
+  expect(statSync(p('proj/app/main.py')).mode & 0o777).toBe(0o755)
+
+  await files.createDirectories([{ path: p('proj/empty/nested'), mode: 700 }])
+  expect(statSync(p('proj/empty/nested')).mode & 0o777).toBe(0o700)
+
+  await files.deleteFiles([p('proj/app/main.py'), p('proj/does-not-exist')])
+  expect(() => statSync(p('proj/app/main.py'))).toThrow()
+  await files.deleteDirectories([p('proj')])
+  expect(() => statSync(p('proj'))).toThrow()
+})
+
+test('SDK errors carry the status and the JSON error body', async () => {
+  const err = (await files.readFile(p('missing.txt')).catch(e => e)) as { statusCode?: number; rawBody?: unknown }
+  expect(err.statusCode).toBe(404)
+  expect(JSON.stringify(err.rawBody)).toContain('FILE_NOT_FOUND')
+  const moveErr = (await files.moveFiles([{ src: p('nope'), dest: p('x') }]).catch(e => e)) as { statusCode?: number }
+  expect(moveErr.statusCode).toBe(404)
+})

@@ -1,0 +1,88 @@
+/**
+ * Every route the app serves is in /openapi.json with its schemas (an undocumented route once
+ * shipped reachable in a peer daemon), and the /docs page renders them with no network.
+ */
+import { describe, expect, test } from 'bun:test'
+import { Window } from 'happy-dom'
+import { createApp } from '../core/app'
+import { createLogger } from '../core/log'
+import { configFrom } from '../cmd/options'
+import { plugins, runtimes } from '../plugins'
+import { startDaemon } from './harness'
+
+const UNDOCUMENTED = new Set(['/openapi.json'])
+
+async function inProcess() {
+  const { app } = await createApp({ plugins, runtimes, config: configFrom({}), log: createLogger('silent') })
+  const spec = await (await app.handle(new Request('http://localhost/openapi.json'))).json()
+  return { app, spec }
+}
+
+/** Elysia writes path params as :id, OpenAPI as {id}. */
+const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}')
+
+describe('openapi', () => {
+  test('every route of every plugin is documented with a summary', async () => {
+    const { app, spec } = await inProcess()
+    const missing: string[] = []
+    for (const route of app.routes) {
+      if (UNDOCUMENTED.has(route.path)) continue
+      const op = spec.paths?.[toOpenApiPath(route.path)]?.[route.method.toLowerCase()]
+      if (!op) missing.push(`${route.method} ${route.path}`)
+      else if (!op.summary) missing.push(`${route.method} ${route.path} (no summary)`)
+    }
+    expect(missing).toEqual([])
+  })
+
+  test('request schemas are the ones that validate: bodies and required query parameters appear', async () => {
+    const { app, spec } = await inProcess()
+    for (const route of app.routes) {
+      const hooks = (route as any).hooks ?? {}
+      const op = spec.paths?.[toOpenApiPath(route.path)]?.[route.method.toLowerCase()]
+      if (!op) continue
+      if (hooks.body) expect(op.requestBody, `${route.method} ${route.path}`).toBeDefined()
+      if (hooks.query) expect(op.parameters?.length, `${route.method} ${route.path}`).toBeGreaterThan(0)
+    }
+  })
+
+  test('the executable serves the same document', async () => {
+    const d = await startDaemon()
+    try {
+      const served = await (await d.fetch('/openapi.json')).json()
+      const { spec } = await inProcess()
+      expect(Object.keys(served.paths).sort()).toEqual(Object.keys(spec.paths).sort())
+      expect(served.components.securitySchemes.accessToken.name).toBe('X-EXECD-ACCESS-TOKEN')
+    } finally {
+      await d.stop()
+    }
+  })
+})
+
+describe('docs page', () => {
+  test('renders offline and lists every documented operation', async () => {
+    const d = await startDaemon()
+    try {
+      const res = await d.fetch('/docs')
+      expect(res.headers.get('content-type')).toStartWith('text/html')
+      const html = await res.text()
+      const spec = await (await d.fetch('/openapi.json')).json()
+      const window = new Window({ url: d.url + '/docs' })
+      window.document.write(html)
+      const ops = [...window.document.querySelectorAll('details.op')].map(
+        el => `${el.getAttribute('data-method')} ${el.getAttribute('data-path')}`,
+      )
+      const expected = Object.entries(spec.paths as Record<string, object>).flatMap(([path, methods]) =>
+        Object.keys(methods).map(m => `${m} ${path}`),
+      )
+      expect(ops.sort()).toEqual(expected.sort())
+      expect(window.document.querySelector('h1')?.textContent).toContain('execd')
+      // Nothing is loaded from elsewhere: no external scripts, styles or images.
+      const external = [...window.document.querySelectorAll('script[src], link[href], img[src]')]
+      expect(external).toHaveLength(0)
+      expect(html).not.toMatch(/https?:\/\/(?!localhost)/)
+      await window.happyDOM.close()
+    } finally {
+      await d.stop()
+    }
+  })
+})

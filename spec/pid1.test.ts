@@ -1,0 +1,59 @@
+/**
+ * As PID 1 of a container, execd adopts orphaned grandchildren and must reap them. A fresh
+ * PID namespace (unshare) makes the executable PID 1; nsenter drops an orphan into it.
+ */
+import { expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { BIN, freePort } from './harness'
+
+const canUnshare =
+  process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
+
+/** Children of `ppid` with their states, read from /proc. */
+function childrenOf(ppid: number): { pid: number; state: string }[] {
+  const out: { pid: number; state: string }[] = []
+  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(parent) === ppid) out.push({ pid: Number(entry), state })
+    } catch {}
+  }
+  return out
+}
+
+test.skipIf(!canUnshare)('as PID 1, execd reaps orphans re-parented to it (needs root and unshare)', async () => {
+  const port = await freePort()
+  const outer = Bun.spawn(['unshare', '--pid', '--fork', '--mount-proc', BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  let execd = 0
+  try {
+    for (let i = 0; i < 200; i++) {
+      if ((await fetch(`http://127.0.0.1:${port}/ping`).then(r => r.status, () => 0)) === 200) break
+      await Bun.sleep(25)
+    }
+    execd = childrenOf(outer.pid)[0]?.pid ?? 0
+    expect(execd).toBeGreaterThan(0)
+    // The subshell exits at once; its `sleep` is orphaned into the namespace and adopted by PID 1.
+    Bun.spawnSync(['nsenter', '-t', String(execd), '-p', '--', 'bash', '-c', '(sleep 0.4 &) ; true'], {
+      stdout: 'ignore',
+      stderr: 'ignore',
+    })
+    expect(childrenOf(execd).map(c => c.state)).toContain('S')
+    let left = childrenOf(execd)
+    for (let i = 0; i < 60 && left.length > 0; i++) {
+      await Bun.sleep(50)
+      left = childrenOf(execd)
+    }
+    expect(left).toEqual([])
+  } finally {
+    // Signal execd itself: unshare does not forward signals to the namespace's init.
+    if (execd) process.kill(execd, 'SIGTERM')
+    else outer.kill('SIGKILL')
+    await outer.exited
+  }
+  expect(await new Response(outer.stderr).text()).toContain('reaping orphaned processes')
+})

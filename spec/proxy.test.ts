@@ -1,0 +1,135 @@
+/**
+ * `/proxy/<port>/<path>` through the executable: requests reach a real local server with
+ * method, path, query and body intact, its answers come back unchanged, execd's token does
+ * not travel, failures are the reference's 400/502 text, WebSockets are relayed.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { type Daemon, freePort, startDaemon } from './harness'
+
+let d: Daemon
+let upstream: ReturnType<typeof Bun.serve>
+const seen: { method: string; path: string; headers: Record<string, string>; body: string }[] = []
+
+beforeAll(async () => {
+  upstream = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(req, server) {
+      if (server.upgrade(req, { data: undefined })) return undefined
+      const url = new URL(req.url)
+      const headers: Record<string, string> = {}
+      req.headers.forEach((v, k) => (headers[k] = v))
+      seen.push({ method: req.method, path: url.pathname + url.search, headers, body: await req.text() })
+      if (url.pathname === '/credential-vault/_active') return new Response('forbidden here', { status: 403 })
+      if (url.pathname === '/stream') {
+        // Two chunks with a pause: the first must reach the caller before the second exists.
+        const body = new ReadableStream({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode('first\n'))
+            await Bun.sleep(300)
+            controller.enqueue(new TextEncoder().encode('second\n'))
+            controller.close()
+          },
+        })
+        return new Response(body, { headers: { 'content-type': 'text/plain' } })
+      }
+      return new Response(`${req.method} ${url.pathname}${url.search}`, { status: 201, headers: { 'x-upstream': 'yes' } })
+    },
+    websocket: {
+      message(ws, message) {
+        ws.send(typeof message === 'string' ? `echo:${message}` : message)
+      },
+    },
+  })
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d.stop()
+  upstream.stop(true)
+})
+
+describe('proxy', () => {
+  test('GET reaches the upstream path with the query; status, headers and body come back unchanged', async () => {
+    const res = await d.fetch(`/proxy/${upstream.port}/a/b?x=1&y=two%20words`)
+    expect(res.status).toBe(201)
+    expect(res.headers.get('x-upstream')).toBe('yes')
+    expect(await res.text()).toBe('GET /a/b?x=1&y=two%20words')
+  })
+
+  test('the upstream\'s 403 passes through unchanged (the reference\'s own test)', async () => {
+    const res = await d.fetch(`/proxy/${upstream.port}/credential-vault/_active`)
+    expect(res.status).toBe(403)
+    expect(await res.text()).toBe('forbidden here')
+  })
+
+  test('POST bodies arrive whole, JSON included, and the access token is not forwarded', async () => {
+    const body = JSON.stringify({ big: 'x'.repeat(200_000) })
+    const res = await d.fetch(`/proxy/${upstream.port}/post`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(201)
+    const got = seen.find(s => s.path === '/post')!
+    expect(got.method).toBe('POST')
+    expect(got.body).toBe(body)
+    expect(got.headers['content-type']).toBe('application/json')
+    expect(got.headers['x-execd-access-token']).toBeUndefined()
+    expect(got.headers['x-forwarded-proto']).toBe('http')
+    expect(got.headers['x-forwarded-for']).toBe('127.0.0.1')
+  })
+
+  test('responses stream: the first chunk arrives before the upstream has finished', async () => {
+    const res = await d.fetch(`/proxy/${upstream.port}/stream`)
+    const reader = res.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    expect(first).toBe('first\n')
+    let rest = ''
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      rest += new TextDecoder().decode(value)
+    }
+    expect(rest).toBe('second\n')
+  })
+
+  test('an empty port is 400 "port is required"', async () => {
+    const res = await d.fetch('/proxy/')
+    expect(res.status).toBe(400)
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+    expect(await res.text()).toBe('port is required\n')
+  })
+
+  test('nothing listening is 502 "Bad Gateway"', async () => {
+    const res = await d.fetch(`/proxy/${await freePort()}/x`)
+    expect(res.status).toBe(502)
+    expect(await res.text()).toBe('Bad Gateway\n')
+  })
+
+  test('the token is required for proxied paths too', async () => {
+    expect((await fetch(`${d.url}/proxy/${upstream.port}/x`)).status).toBe(401)
+  })
+
+  test('a WebSocket upgrade to a port where nothing listens is 502 before the handshake', async () => {
+    const res = await d.fetch(`/proxy/${await freePort()}/ws`, {
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+    })
+    expect(res.status).toBe(502)
+  })
+
+  test('WebSocket upgrades are relayed both ways, text and binary', async () => {
+    const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/socket`, {
+      headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
+    } as unknown as string[])
+    ws.binaryType = 'arraybuffer'
+    const got: (string | number[])[] = []
+    ws.onmessage = e => got.push(typeof e.data === 'string' ? e.data : [...new Uint8Array(e.data)])
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve
+      ws.onerror = reject
+    })
+    ws.send('hello')
+    ws.send(new Uint8Array([1, 2, 3]))
+    for (let i = 0; i < 500 && got.length < 2; i++) await Bun.sleep(10)
+    expect(got).toEqual(['echo:hello', [1, 2, 3]])
+    const closed = new Promise<number>(resolve => (ws.onclose = e => resolve(e.code)))
+    ws.close(1000)
+    expect(await closed).toBe(1000)
+  })
+})

@@ -1,0 +1,146 @@
+/** Contract tests for bash sessions (CONTRACT §4): one live bash per session. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { follow } from './command-stream'
+import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+
+let d: Daemon
+let tmp: string
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-session-'))
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+const create = async (body: unknown = {}) => {
+  const res = await postJson(d, '/session', body)
+  expect(res.status).toBe(200)
+  return (await res.json()).session_id as string
+}
+const run = async (sid: string, body: Record<string, unknown>) => {
+  const res = await postJson(d, `/session/${sid}/run`, body)
+  expect(res.status).toBe(200)
+  return readSse(res)
+}
+const out = (frames: SseFrame[], type = 'stdout') => frames.filter(f => f.data.type === type).map(f => f.data.text)
+const last = (frames: SseFrame[]) => frames[frames.length - 1].data
+
+describe('session state persists between runs', () => {
+  test('a function defined in one run is callable in the next', async () => {
+    const sid = await create()
+    await run(sid, { command: 'greet() { echo "hi $1"; }' })
+    expect(out(await run(sid, { command: 'greet there' }))).toEqual(['hi there'])
+  })
+
+  test('cd persists, and the session starts in its cwd', async () => {
+    const sid = await create({ cwd: tmp })
+    expect(out(await run(sid, { command: 'pwd; cd /' }))).toEqual([tmp])
+    expect(out(await run(sid, { command: 'pwd' }))).toEqual(['/'])
+  })
+
+  test('unexported variables, declared arrays and aliases persist', async () => {
+    const sid = await create()
+    await run(sid, { command: "plain=1; declare -a arr=(x y); alias ll='echo aliased'" })
+    expect(out(await run(sid, { command: 'echo $plain ${arr[1]}; ll; env | grep -c ^plain=' }))).toEqual(['1 y', 'aliased', '0'])
+  })
+})
+
+describe('a run', () => {
+  test('streams stdout and stderr as separate events and reports the exit code', async () => {
+    const sid = await create()
+    const frames = await run(sid, { command: 'echo out; echo err >&2; exit_with() { return $1; }; exit_with 7' })
+    expect(frames[0].data).toMatchObject({ type: 'init', text: sid })
+    expect(out(frames)).toEqual(['out'])
+    expect(out(frames, 'stderr')).toEqual(['err'])
+    expect(last(frames).error).toEqual({ ename: 'CommandExecError', evalue: '7', traceback: ['exit status 7'] })
+  })
+
+  test('ends reliably: no trailing newline, heredocs, background jobs left running', async () => {
+    const sid = await create()
+    expect(out(await run(sid, { command: 'printf no-newline' }))).toEqual(['no-newline'])
+    const heredoc = await run(sid, { command: "cat <<'EOF'\n$literal\nEOF\ncat <<EOF\n$((1+1))\nEOF" })
+    expect(out(heredoc)).toEqual(['$literal', '2'])
+    const bg = await run(sid, { command: 'sleep 300 & echo started' })
+    expect(out(bg)).toEqual(['started'])
+    expect(last(bg).type).toBe('execution_complete')
+    expect(out(await run(sid, { command: 'kill %1 && echo killed' }))).toEqual(['killed'])
+  })
+
+  test('runs of one session are serialized', async () => {
+    const sid = await create()
+    const first = run(sid, { command: 'sleep 0.3; x=first' })
+    await Bun.sleep(50)
+    const second = run(sid, { command: 'echo $x' })
+    await first
+    expect(out(await second)).toEqual(['first'])
+  })
+
+  test('exit ends the session with a clear error on the next run', async () => {
+    const sid = await create()
+    const frames = await run(sid, { command: 'echo bye; exit 3' })
+    expect(out(frames)).toEqual(['bye'])
+    expect(last(frames).error.evalue).toBe('3')
+    const next = await postJson(d, `/session/${sid}/run`, { command: 'echo hi' })
+    expect(next.status).toBe(404)
+    expect((await next.json()).message).toContain('has ended')
+  })
+
+  test('interrupt stops the run and keeps the session and its state', async () => {
+    const sid = await create()
+    await run(sid, { command: 'kept=yes' })
+    const { stream } = await follow(await postJson(d, `/session/${sid}/run`, { command: 'echo start; sleep 300; echo never' }))
+    await Bun.sleep(200)
+    const t0 = Date.now()
+    const del = await d.fetch(`/command?id=${sid}`, { method: 'DELETE' })
+    expect(del.status).toBe(200)
+    expect(Date.now() - t0).toBeLessThan(1000)
+    const frames = await stream
+    expect(out(frames)).toEqual(['start'])
+    expect(last(frames).error.evalue).toBe('-1')
+    expect(out(await run(sid, { command: 'echo $kept' }))).toEqual(['yes'])
+  })
+
+  test('a client that goes away interrupts its run; the session serves the next one', async () => {
+    const sid = await create()
+    const res = await postJson(d, `/session/${sid}/run`, { command: 'sleep 300; echo never' })
+    await readSse(res, f => f.data.type === 'ping') // then the connection is dropped
+    const next = await run(sid, { command: 'echo next' })
+    expect(out(next)).toEqual(['next'])
+  })
+
+  test('timeout stops the run, says timeout, and the session survives', async () => {
+    const sid = await create()
+    const frames = await run(sid, { command: 'sleep 300', timeout: 300 })
+    expect(last(frames).error.traceback[0]).toContain('timeout')
+    expect(out(await run(sid, { command: 'echo alive' }))).toEqual(['alive'])
+  })
+})
+
+describe('errors', () => {
+  test('unknown session → 404; bad run input → 400; DELETE → 200 then 404', async () => {
+    const unknown = await postJson(d, '/session/nope/run', { command: 'true' })
+    expect(unknown.status).toBe(404)
+    expect((await unknown.json()).code).toBe('CONTEXT_NOT_FOUND')
+    const sid = await create()
+    for (const body of [{}, { command: '' }, { command: 'true', cwd: '/no/such' }, { command: 'true', timeout: -5 }]) {
+      const res = await postJson(d, `/session/${sid}/run`, body)
+      expect(res.status).toBe(400)
+      expect((await res.json()).code).toBe('INVALID_REQUEST_BODY')
+    }
+    const del = await d.fetch(`/session/${sid}`, { method: 'DELETE' })
+    expect(del.status).toBe(200)
+    expect(del.headers.get('content-length')).toBe('0')
+    expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(404)
+  })
+
+  test('POST /session with no body creates a session', async () => {
+    const res = await d.fetch('/session', { method: 'POST' })
+    expect(res.status).toBe(200)
+    expect((await res.json()).session_id).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
