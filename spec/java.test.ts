@@ -1,7 +1,8 @@
 /** The java runtime through dist/execd: the shared runtime kit, then java specifics. */
+import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { findJdk } from '../plugins/java/jdk'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode, stdoutText } from './runtime-kit'
 
 const jdk = findJdk(process.env.EXECD_JSHELL || 'jshell')
@@ -66,5 +67,24 @@ describe.skipIf(available !== true)(`java through dist/execd${available === true
     expect(ofType(events, 'error')[0].error.traceback).toContain('exit status 3')
     const after = await runCode(d, '1 + 1', { id: ctx, language: 'java' })
     expect(resultText(after)).toEqual(['2'])
+  })
+
+  test('the official SDK’s dispatcher shows stdout, the value, the count and the exception', async () => {
+    const sdkRun = async (code: string) => {
+      const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
+      const dispatcher = new ExecutionEventDispatcher(execution)
+      const res = await postJson(d, '/code', { code, context: { id, language: 'java' } })
+      for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
+      return execution
+    }
+    const ok = await sdkRun('System.out.println("hello");\n"a".repeat(3)')
+    expect(ok.logs.stdout.map(m => m.text).join('')).toBe('hello\n')
+    expect(ok.result.map(r => r.text)).toEqual(['"aaa"'])
+    expect(ok.executionCount).toBeGreaterThan(0)
+    expect(ok.complete).toBeDefined()
+    const failed = await sdkRun('Objects.requireNonNull(null, "nothing here")')
+    expect(failed.error?.name).toBe('java.lang.NullPointerException')
+    expect(failed.error?.value).toBe('nothing here')
+    expect(failed.complete).toBeDefined()
   })
 })

@@ -3,8 +3,9 @@
  * not apply to an in-process database, so its state and error checks are written out here.
  * PostgreSQL is exercised only when EXECD_TEST_SQL_DSN names a server (skipped otherwise).
  */
+import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
 import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
@@ -45,6 +46,23 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     const other = await createContext(d, 'sql')
     const [error] = ofType(await runCode(d, 'SELECT x FROM shared', { id: other, language: 'sql' }), 'error')
     expect(error.error.evalue).toBe('no such table: shared')
+  })
+
+  test('the official SDK’s dispatcher shows the reference JSON text and the database error', async () => {
+    const id = await createContext(d, 'sql')
+    const sdkRun = async (code: string) => {
+      const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
+      const dispatcher = new ExecutionEventDispatcher(execution)
+      const res = await postJson(d, '/code', { code, context: { id, language: 'sql' } })
+      for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
+      return execution
+    }
+    const ok = await sdkRun("SELECT 'a' AS letter, 2 AS n")
+    expect(ok.result.map(r => r.text)).toEqual(['{"columns":["letter","n"],"rows":[["a",2]]}'])
+    expect(ok.complete).toBeDefined()
+    const failed = await sdkRun('DROP TABLE missing_table')
+    expect(failed.error).toMatchObject({ name: 'DBExecError', value: 'no such table: missing_table' })
+    expect(failed.complete).toBeDefined()
   })
 
   test('sql is listed as available, naming SQLite', async () => {
