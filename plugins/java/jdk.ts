@@ -48,10 +48,12 @@ export interface Helper {
 const LAYOUT = 'jar+jsa-1'
 const compiled = new Map<string, Promise<Helper>>()
 
-/** The compiled helper for this JDK, compiling it on first use. */
-export function helperClasses(jdk: Jdk): Promise<Helper> {
+/** The compiled helper for this JDK, compiling it on first use (again if a tmp cleaner removed it). */
+export async function helperClasses(jdk: Jdk): Promise<Helper> {
+  const cached = await compiled.get(jdk.javac)?.catch(() => undefined)
+  if (cached && existsSync(cached.classpath)) return cached
   let p = compiled.get(jdk.javac)
-  if (!p) {
+  if (!p || cached) {
     p = compile(jdk)
     compiled.set(jdk.javac, p)
     p.catch(() => compiled.delete(jdk.javac))
