@@ -66,7 +66,8 @@ export class SqlContext implements RuntimeContext {
           const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)
           yield makeEvent('result', { results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected) })
         } catch (e) {
-          if (e instanceof Interrupted || this.stopping) return yield interrupted()
+          if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
+          if (this.stopping) return yield interrupted()
           return yield statementError(stmt, e)
         }
       }
@@ -76,14 +77,16 @@ export class SqlContext implements RuntimeContext {
     }
   }
 
-  /** Stops between statements and between batches of rows, and cancels a server's query. */
+  /**
+   * Stops between statements and between rows, and cancels a server's query. A single long
+   * SQLite step does not stop; the code section's escalation then closes the context.
+   */
   async interrupt(): Promise<void> {
     const running = this.running
     if (!running) return
     this.stopping = true
     this.db.cancel()
-    // A single long SQLite step cannot be cut short (bun:sqlite has no sqlite3_interrupt).
-    await Promise.race([running, sleep(5000)])
+    await Promise.race([running, sleep(1000)])
   }
 
   async close(): Promise<void> {

@@ -3,11 +3,11 @@
  * MySQL server through Bun's SQL client. Each `execute` runs one statement and says whether
  * it returned rows (a table) or changed rows (a count).
  */
-import { Database as SQLite, type Statement } from 'bun:sqlite'
 import { SQL } from 'bun'
 import { isAbsolute, join } from 'node:path'
 import type { Dialect } from './split'
-import { toCell, type Cell, type Table } from './format'
+import { toCell, type Table } from './format'
+import { SqliteDatabase } from './sqlite'
 
 export type Outcome = { table: Table } | { affected: number }
 
@@ -25,59 +25,7 @@ export interface Database {
 export async function openDatabase(target: string, cwd: string): Promise<Database> {
   if (/^(postgres(ql)?|mysql|mariadb):\/\//i.test(target)) return ServerDatabase.connect(target)
   const path = target === '' || target === ':memory:' ? ':memory:' : isAbsolute(target) ? target : join(cwd, target)
-  return new SqliteDatabase(path)
-}
-
-/** Rows between two yields to the event loop, so an interrupt can land in a long SELECT. */
-const YIELD_EVERY = 500
-
-class SqliteDatabase implements Database {
-  readonly dialect = 'sqlite'
-  readonly description: string
-  private readonly db: SQLite
-
-  constructor(path: string) {
-    this.db = new SQLite(path, { create: true, safeIntegers: true })
-    const version = this.db.query('SELECT sqlite_version() AS v').get() as { v: string }
-    this.description = `SQLite ${version.v} ${path === ':memory:' ? 'in memory' : `file ${path}`}`
-  }
-
-  async execute(stmt: string, maxRows: number, interrupted: () => boolean): Promise<Outcome> {
-    const prepared = this.db.prepare(stmt)
-    try {
-      if (prepared.columnNames.length === 0) return { affected: Number(prepared.run().changes) }
-      return { table: await this.rows(prepared, maxRows, interrupted) }
-    } finally {
-      prepared.finalize()
-    }
-  }
-
-  private async rows(stmt: Statement, maxRows: number, interrupted: () => boolean): Promise<Table> {
-    const columns = stmt.columnNames
-    // Row objects lose repeated column names (SELECT 1 AS a, 2 AS a); only then take every row at once.
-    if (new Set(columns).size !== columns.length) {
-      const all = stmt.values()
-      return { columns, rows: all.slice(0, maxRows).map(r => r.map(toCell)), truncated: all.length > maxRows || undefined }
-    }
-    const rows: Cell[][] = []
-    for (const row of stmt.iterate() as IterableIterator<Record<string, unknown>>) {
-      if (rows.length === maxRows) return { columns, rows, truncated: true }
-      rows.push(columns.map(c => toCell(row[c])))
-      if (rows.length % YIELD_EVERY === 0) {
-        await new Promise(r => setImmediate(r))
-        if (interrupted()) throw new Interrupted()
-      }
-    }
-    return { columns, rows }
-  }
-
-  cancel(): void {
-    // bun:sqlite has no sqlite3_interrupt; long SELECTs check between batches of rows.
-  }
-
-  async close(): Promise<void> {
-    this.db.close(false)
-  }
+  return SqliteDatabase.open(path)
 }
 
 class ServerDatabase implements Database {
@@ -129,8 +77,8 @@ class ServerDatabase implements Database {
 }
 
 export class Interrupted extends Error {
-  constructor() {
-    super('execution stopped by interrupt')
+  constructor(message = 'execution stopped by interrupt') {
+    super(message)
   }
 }
 

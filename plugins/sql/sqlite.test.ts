@@ -106,6 +106,22 @@ test('an interrupt stops a long SELECT and the database keeps its state', async 
   await ctx.close()
 })
 
+test('a long single statement leaves the event loop free; closing the context cuts it off', async () => {
+  const ctx = await startSql()
+  const events: ExecEvent[] = []
+  const running = (async () => {
+    for await (const e of ctx.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c')) events.push(e)
+  })()
+  // Timers still fire while SQLite works in its worker: the in-process driver would block here.
+  await Bun.sleep(200)
+  await ctx.interrupt() // one long step does not stop at the interrupt flag
+  await ctx.close()
+  await running
+  expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
+  expect(errorOf(events)?.evalue).toContain('in-memory database is lost')
+  expect(ctx.alive).toBe(false)
+})
+
 test('a file database under the cwd outlives its context', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'execd-sql-test-'))
   const first = await startSql({ 'sql-file': 'data.db' }, cwd)
