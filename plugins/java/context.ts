@@ -92,6 +92,9 @@ export class JavaContext implements RuntimeContext {
     })
     try {
       this.socket = await Promise.race([new Promise<Socket>(r => server.once('connection', r)), failed])
+      // A write racing the JVM's death fails with EPIPE; onExit reports the death, and an
+      // 'error' event without a listener would take the whole daemon down.
+      this.socket.on('error', () => {})
       let ready!: () => void
       const isReady = new Promise<void>(r => (ready = r))
       this.pumps.push(this.readChannel(ready))

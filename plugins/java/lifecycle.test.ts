@@ -69,6 +69,16 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
     await ctx.close()
   })
 
+  test('a cell sent just as the JVM dies ends with the death, not a crash of execd', async () => {
+    const ctx = await startJava()
+    const pid = await pidOf(ctx)
+    process.kill(pid, 'SIGKILL')
+    const error = errorOf(await runCell(ctx, '1 + 1'))
+    expect(error?.ename).toBe('InterpreterExited')
+    expect(ctx.alive).toBe(false)
+    await ctx.close()
+  })
+
   test('close kills the JVM and the processes it started', async () => {
     const ctx = await startJava()
     const pid = await pidOf(ctx)
