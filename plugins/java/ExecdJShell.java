@@ -130,7 +130,9 @@ public class ExecdJShell {
 
   /**
    * jshell's stop only reaches user code that is executing, not a snippet still being
-   * compiled, so it is repeated until the cell has ended.
+   * compiled, so it is repeated until the cell has ended. From JDK 20 on it is a check that
+   * jshell compiles into loops instead of Thread.stop, which a sleeping or waiting thread
+   * never reaches: the snippet's threads are also interrupted.
    */
   private static void stopCell(JShell shell, String target) {
     try {
@@ -138,6 +140,10 @@ public class ExecdJShell {
         if (running && cell.equals(target)) {
           stopped = true;
           shell.stop();
+          for (Thread t : Thread.getAllStackTraces().keySet()) {
+            ThreadGroup g = t.getThreadGroup();
+            if (g != null && g.getName().startsWith("JShell")) t.interrupt();
+          }
         } else if (!cell.equals(target) && Long.parseLong(cell) > Long.parseLong(target)) {
           return;
         }
