@@ -156,13 +156,21 @@ export class JavaContext implements RuntimeContext {
   /** Protocol lines from the helper. Awaiting each keeps the socket paused while the reader lags. */
   private async readChannel(ready: () => void): Promise<void> {
     let pending = ''
+    // Streaming decode: a value's UTF-8 may be split between two socket reads.
+    const decoder = new TextDecoder()
     try {
       for await (const chunk of this.socket) {
-        pending += chunk.toString('utf8')
+        pending += decoder.decode(chunk, { stream: true })
         for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
           const line = pending.slice(0, nl)
           pending = pending.slice(nl + 1)
-          const m = JSON.parse(line) as Message
+          let m: Message
+          try {
+            m = JSON.parse(line)
+          } catch {
+            this.opts.log.warn('java helper sent a malformed protocol line', { line: line.slice(0, 200) })
+            continue
+          }
           if (m.t === 'ready') ready()
           else await this.onMessage(m)
         }

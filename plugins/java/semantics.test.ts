@@ -106,9 +106,12 @@ describe.skipIf(!!noJdk)(`java cells${noJdk ? ` (skipped: ${noJdk})` : ''}`, () 
     expect(resultOf(await runCell(ctx, 'System.in.read()'))?.text).toBe('-1')
   })
 
-  test('unicode survives output and values', async () => {
+  test('unicode survives output and values, also across socket reads', async () => {
     const events = await runCell(ctx, 'System.out.print("héllo ✓ 😀"); "ω"')
     expect(textOf(events, 'stdout')).toBe('héllo ✓ 😀')
     expect(resultOf(events)?.text).toBe('"ω"')
+    const long = await runCell(ctx, 'System.out.print("✓".repeat(100000)); "é😀".repeat(100000)')
+    expect(textOf(long, 'stdout')).toBe('✓'.repeat(100000))
+    expect(resultOf(long)?.text).toBe(`"${'é😀'.repeat(100000)}"`)
   })
 })
