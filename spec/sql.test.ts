@@ -11,7 +11,7 @@ import { createContext, expectWellFormed, ofType, resultText, runCode } from './
 describe('sql through dist/execd (embedded SQLite)', () => {
   let d: Daemon
   beforeAll(async () => {
-    d = await startDaemon()
+    d = await startDaemon({ args: ['--code-interrupt-grace', '500'] })
   })
   afterAll(async () => {
     await d?.stop()
@@ -63,6 +63,24 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     const failed = await sdkRun('DROP TABLE missing_table')
     expect(failed.error).toMatchObject({ name: 'DBExecError', value: 'no such table: missing_table' })
     expect(failed.complete).toBeDefined()
+  })
+
+  test('DELETE /code?id= ends a long single SQLite statement; the next cell gets a fresh database', async () => {
+    const id = await createContext(d, 'sql')
+    await runCode(d, 'CREATE TABLE before_interrupt (x)', { id, language: 'sql' })
+    const res = await postJson(d, '/code', {
+      code: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c',
+      context: { id, language: 'sql' },
+    })
+    const reading = readSse(res)
+    await Bun.sleep(300)
+    expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    const events = (await reading).map(f => f.data)
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+    const after = await runCode(d, 'SELECT count(*) AS n FROM before_interrupt', { id, language: 'sql' })
+    expect(after[0].state_lost).toBe(true)
+    expect(ofType(after, 'error')[0].error.evalue).toBe('no such table: before_interrupt')
   })
 
   test('sql is listed as available, naming SQLite', async () => {
