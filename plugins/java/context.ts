@@ -106,7 +106,7 @@ export class JavaContext implements RuntimeContext {
 
   async *run(code: string): AsyncGenerator<ExecEvent> {
     if (!this.alive) {
-      yield errorEvent('InterpreterExited', this.deathText())
+      yield errorEvent('DeadKernelError', this.deathText())
       return
     }
     if (this.current && !this.current.isEnded) throw new Error('a cell is already running in this context')
@@ -233,7 +233,7 @@ export class JavaContext implements RuntimeContext {
     if (this.escalated) {
       queue.push(errorEvent('KeyboardInterrupt', this.deathText(), ['the cell did not stop on jshell stop (blocked in native code or I/O?)']))
     } else {
-      queue.push(errorEvent('InterpreterExited', this.deathText(), [describeExit(info)]))
+      queue.push(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
     }
     queue.end()
   }

@@ -45,7 +45,7 @@ export class SqlContext implements RuntimeContext {
 
   async *run(code: string): AsyncGenerator<ExecEvent> {
     if (this.closed) {
-      yield errorEvent('InterpreterExited', 'the sql context was closed')
+      yield errorEvent('DeadKernelError', 'the sql context was closed')
       return
     }
     if (this.running) throw new Error('a cell is already running in this context')

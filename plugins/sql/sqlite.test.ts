@@ -147,7 +147,7 @@ test('a closed context reports it instead of running', async () => {
   await ctx.close()
   await ctx.close()
   expect(ctx.alive).toBe(false)
-  expect(errorOf(await runCell(ctx, 'SELECT 1'))?.ename).toBe('InterpreterExited')
+  expect(errorOf(await runCell(ctx, 'SELECT 1'))?.ename).toBe('DeadKernelError')
 })
 
 test('sql is always available, naming SQLite or the configured server', async () => {
