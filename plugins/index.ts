@@ -7,6 +7,7 @@ import { bash } from './bash'
 import { code } from './code'
 import { command } from './command'
 import { files } from './files'
+import { java } from './java'
 import { javascript } from './javascript'
 import { jupyter } from './jupyter'
 import { metrics } from './metrics'
@@ -14,6 +15,7 @@ import { proxy } from './proxy'
 import { pty } from './pty'
 import { python } from './python'
 import { session } from './session'
+import { sql } from './sql'
 
 /** API sections, mounted in this order. */
 export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, code]
@@ -22,4 +24,4 @@ export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, 
  * Language runtimes, offered to the code section: the first that offers a language serves it;
  * the Jupyter bridge only where no native runtime does (unless --prefer-jupyter).
  */
-export const runtimes: Runtime[] = [python, javascript, bash, jupyter]
+export const runtimes: Runtime[] = [python, javascript, bash, java, sql, jupyter]

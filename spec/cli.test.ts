@@ -69,3 +69,10 @@ describe('execd CLI', () => {
     for (const l of lines) expect(JSON.parse(l).cpu_count).toBeGreaterThan(0)
   })
 })
+
+test('the README documents every option serve accepts', async () => {
+  const { allOptions } = await import('../cmd/options')
+  const readme = await Bun.file(new URL('../README.md', import.meta.url)).text()
+  const missing = allOptions.filter(o => !readme.includes(`\`--${o.flag}\``)).map(o => o.flag)
+  expect(missing).toEqual([])
+})

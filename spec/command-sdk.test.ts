@@ -1,18 +1,13 @@
 /** The official TypeScript SDK drives commands and sessions against dist/execd, unmodified. */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { ConnectionConfig, DefaultAdapterFactory } from '@alibaba-group/opensandbox'
 import { startDaemon, type Daemon } from './harness'
+import { sdkFor, type ExecdStack } from './sdk'
 
 let d: Daemon
-let execd: ReturnType<DefaultAdapterFactory['createExecdStack']>
+let execd: ExecdStack
 beforeAll(async () => {
   d = await startDaemon()
-  const connectionConfig = new ConnectionConfig({ domain: d.url, apiKey: '', requestTimeoutSeconds: 20 }).withTransportIfMissing()
-  execd = new DefaultAdapterFactory().createExecdStack({
-    connectionConfig,
-    execdBaseUrl: d.url,
-    endpointHeaders: { 'X-EXECD-ACCESS-TOKEN': d.token },
-  })
+  execd = sdkFor(d, 20)
 })
 afterAll(async () => {
   await d?.stop()

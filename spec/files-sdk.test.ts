@@ -1,23 +1,18 @@
 /** The official TypeScript SDK (@alibaba-group/opensandbox) drives the files section of dist/execd. */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { ConnectionConfig, DefaultAdapterFactory } from '@alibaba-group/opensandbox'
 import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Daemon, startDaemon } from './harness'
+import { sdkFor, type ExecdStack } from './sdk'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-sdk-files-')))
 let d: Daemon
-let files: ReturnType<DefaultAdapterFactory['createExecdStack']>['files']
+let files: ExecdStack['files']
 
 beforeAll(async () => {
   d = await startDaemon()
-  const connectionConfig = new ConnectionConfig({ domain: d.url, apiKey: '', requestTimeoutSeconds: 30 }).withTransportIfMissing()
-  files = new DefaultAdapterFactory().createExecdStack({
-    connectionConfig,
-    execdBaseUrl: d.url,
-    endpointHeaders: { 'X-EXECD-ACCESS-TOKEN': d.token },
-  }).files
+  files = sdkFor(d).files
 })
 afterAll(async () => {
   await d?.stop()

@@ -1,0 +1,71 @@
+/**
+ * The java runtime: a context is a JVM driving jdk.jshell (declarations persist, expression
+ * values are results, exceptions carry stack traces, interrupt is jshell's stop). Needs a
+ * JDK (jshell, java and javac) on the machine; see ExecdJShell.java for why the API is used
+ * instead of the jshell tool.
+ */
+import type { Config } from '../../core/config'
+import type { LanguageInfo, Runtime } from '../../core/plugin'
+import { tmpdir } from 'node:os'
+import { dropArchive, sharedArchive, useArchive } from './archive'
+import { JavaContext, type JavaContextOptions } from './context'
+import { findJdk, helperClasses, type Jdk } from './jdk'
+
+const jdkOf = (config: Config) => findJdk(config.string('jshell', 'jshell'))
+
+export const java: Runtime = {
+  name: 'java',
+  options: [
+    {
+      flag: 'jshell',
+      env: 'EXECD_JSHELL',
+      description: 'jshell of the JDK that runs java contexts (its java and javac are used)',
+      default: 'jshell',
+    },
+    {
+      flag: 'java-interrupt-grace',
+      env: 'EXECD_JAVA_INTERRUPT_GRACE_MS',
+      description: 'ms a java cell may ignore an interrupt before its JVM is restarted (state lost)',
+      default: '3000',
+    },
+  ],
+
+  async languages(config): Promise<LanguageInfo[]> {
+    const jdk = jdkOf(config)
+    if ('missing' in jdk) return [{ language: 'java', available: false, detail: jdk.missing }]
+    return [{ language: 'java', available: true, detail: `${jdk.jshell}${jdk.version ? ` (JDK ${jdk.version})` : ''}` }]
+  },
+
+  async start(opts) {
+    if (opts.language !== 'java') throw new Error(`the java runtime does not serve '${opts.language}'`)
+    const jdk = jdkOf(opts.config)
+    if ('missing' in jdk) throw new Error(`java is unavailable: ${jdk.missing}`)
+    const helper = await helperClasses(jdk as Jdk)
+    const base: JavaContextOptions = {
+      ...opts,
+      jdk: jdk as Jdk,
+      classpath: helper.classpath,
+      jvmFlags: [],
+      interruptGraceMs: opts.config.int('java-interrupt-grace', 3000),
+      startTimeoutMs: 60_000,
+    }
+    const archive = helper.archive && (await sharedArchive(helper.archive, flags => train({ ...base, jvmFlags: flags })))
+    if (archive) {
+      try {
+        return await JavaContext.start({ ...base, jvmFlags: useArchive(archive) })
+      } catch (e) {
+        opts.log.warn('java context failed to start with its CDS archive; dropping the archive', { error: (e as Error).message })
+        dropArchive(archive)
+      }
+    }
+    return JavaContext.start(base)
+  },
+}
+
+/** The CDS training run: start, compile and run a first cell, exit cleanly. */
+async function train(opts: JavaContextOptions): Promise<void> {
+  const ctx = await JavaContext.start({ ...opts, cwd: tmpdir() })
+  for await (const _ of ctx.run('int x = 1;\nSystem.out.println(x);\nx + 1')) void _
+  const exit = await ctx.shutdown(30_000)
+  if (exit.code !== 0) throw new Error('the CDS training run did not exit cleanly')
+}

@@ -1,0 +1,114 @@
+/**
+ * Finds the JDK behind the configured `jshell` and compiles the embedded helper with its
+ * javac, once: the class files are cached per JDK and helper version in a directory only
+ * this user can write (a class planted by someone else would run as execd's user).
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, isAbsolute, join } from 'node:path'
+import { spawnOwned } from '../../core/process'
+import helperSource from './ExecdJShell.java' with { type: 'text' }
+
+export const HELPER_CLASS = 'ExecdJShell'
+
+export interface Jdk {
+  jshell: string
+  java: string
+  javac: string
+  /** JAVA_VERSION from the JDK's release file, when it has one. */
+  version?: string
+}
+
+/** The JDK of `jshell` (a name on PATH or a path), or why it cannot be used. */
+export function findJdk(jshell: string): Jdk | { missing: string } {
+  const found = isAbsolute(jshell) || jshell.includes('/') ? (existsSync(jshell) ? jshell : null) : Bun.which(jshell)
+  if (!found) return { missing: `${jshell} not found (install a JDK, e.g. Debian's default-jdk-headless, or set --jshell)` }
+  // Debian links /usr/bin/jshell through /etc/alternatives; the JDK is where the link ends.
+  const bin = dirname(realpathSync(found))
+  const java = join(bin, 'java')
+  const javac = join(bin, 'javac')
+  if (!existsSync(java) || !existsSync(javac)) return { missing: `java or javac not found beside ${found} in ${bin}` }
+  let version: string | undefined
+  try {
+    version = /^JAVA_VERSION="([^"]+)"/m.exec(readFileSync(join(bin, '..', 'release'), 'utf8'))?.[1]
+  } catch {}
+  return { jshell: found, java, javac, version }
+}
+
+/** The compiled helper: its class path, and where its class-data-sharing archive lives. */
+export interface Helper {
+  classpath: string
+  /** Path of the CDS archive (a JAR class path is required for one); absent without `jar`. */
+  archive?: string
+}
+
+/** Bumped when the cached layout changes, so old caches are not misread. */
+const LAYOUT = 'jar+jsa-1'
+const compiled = new Map<string, Promise<Helper>>()
+
+/** The compiled helper for this JDK, compiling it on first use (again if a tmp cleaner removed it). */
+export async function helperClasses(jdk: Jdk): Promise<Helper> {
+  const cached = await compiled.get(jdk.javac)?.catch(() => undefined)
+  if (cached && existsSync(cached.classpath)) return cached
+  let p = compiled.get(jdk.javac)
+  if (!p || cached) {
+    p = compile(jdk)
+    compiled.set(jdk.javac, p)
+    p.catch(() => compiled.delete(jdk.javac))
+  }
+  return p
+}
+
+const layoutOf = (dir: string): Helper =>
+  existsSync(join(dir, 'helper.jar'))
+    ? { classpath: join(dir, 'helper.jar'), archive: join(dir, 'helper.jsa') }
+    : { classpath: join(dir, 'classes') }
+
+async function compile(jdk: Jdk): Promise<Helper> {
+  const key = createHash('sha256').update(LAYOUT).update(helperSource).update(jdk.javac).digest('hex').slice(0, 16)
+  const root = ownedDir(join(tmpdir(), `execd-${process.getuid?.() ?? 'user'}`))
+  const dir = join(root, `java-helper-${key}`)
+  if (existsSync(join(dir, 'done'))) return layoutOf(dir)
+  const work = await mkdtemp(join(root, 'java-build-'))
+  try {
+    const out = join(work, 'out')
+    await Bun.write(join(work, `${HELPER_CLASS}.java`), helperSource)
+    await tool([jdk.javac, '-nowarn', '-d', join(out, 'classes'), join(work, `${HELPER_CLASS}.java`)], work)
+    // A JAR, because CDS archives refuse class paths with non-empty directories.
+    const jar = join(dirname(jdk.javac), 'jar')
+    if (existsSync(jar)) await tool([jar, '--create', '--file', join(out, 'helper.jar'), '-C', join(out, 'classes'), '.'], work)
+    await Bun.write(join(out, 'done'), '')
+    try {
+      renameSync(out, dir)
+    } catch (e) {
+      // Another execd compiled it at the same time: theirs is as good as ours.
+      if (!existsSync(join(dir, 'done'))) throw e
+    }
+    return layoutOf(dir)
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+async function tool(argv: string[], cwd: string): Promise<void> {
+  const p = spawnOwned(argv, { cwd, stdout: 'pipe', stderr: 'pipe', timeoutMs: 120_000 })
+  const [out, err, exit] = await Promise.all([
+    new Response(p.proc.stdout as ReadableStream).text(),
+    new Response(p.proc.stderr as ReadableStream).text(),
+    p.exited,
+  ])
+  if (exit.code !== 0) throw new Error(`preparing the java helper: ${argv[0]} failed: ${(err || out).trim()}`)
+}
+
+/** Creates `dir` (0700) or accepts it only if it is ours and closed to others. */
+function ownedDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const st = lstatSync(dir)
+  const uid = process.getuid?.()
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new Error(`${dir} is not a private directory of this user; remove it or set TMPDIR`)
+  }
+  return dir
+}

@@ -1,0 +1,104 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { groupAlive } from '../../core/process'
+import type { RuntimeContext } from '../../core/plugin'
+import { java } from '.'
+import { resolveConfig } from '../../core/config'
+import { errorOf, noJdk, removeTempDirs, resultOf, runCell, startJava } from './test-context'
+
+afterAll(removeTempDirs)
+
+const pidOf = async (ctx: RuntimeContext) => Number(resultOf(await runCell(ctx, 'ProcessHandle.current().pid()'))?.text)
+
+describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})` : ''}`, () => {
+  test('an interrupt stops a busy loop and a sleep, and keeps the state', async () => {
+    const ctx = await startJava()
+    try {
+      await runCell(ctx, 'String kept = "still here";')
+      for (const code of ['long n = 0; while (true) { n++; }', 'System.out.println("waiting"); Thread.sleep(30000); "not reached"']) {
+        const running = runCell(ctx, code)
+        await Bun.sleep(500)
+        await ctx.interrupt()
+        const events = await running
+        expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
+        expect(resultOf(events)).toBeUndefined()
+      }
+      expect(ctx.alive).toBe(true)
+      expect(resultOf(await runCell(ctx, 'kept'))?.text).toBe('"still here"')
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('a cell that swallows the stop is killed after the grace period, state lost', async () => {
+    const ctx = await startJava(undefined, { 'java-interrupt-grace': '500' })
+    try {
+      const pid = await pidOf(ctx)
+      const running = runCell(ctx, 'while (true) { try { Thread.sleep(100000); } catch (Throwable t) { } }')
+      await Bun.sleep(500)
+      await ctx.interrupt()
+      const error = errorOf(await running)
+      expect(error?.ename).toBe('KeyboardInterrupt')
+      expect(error?.evalue).toContain('state lost')
+      expect(ctx.alive).toBe(false)
+      expect(groupAlive(pid)).toBe(false)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('System.exit ends the cell with an error naming the exit status', async () => {
+    const ctx = await startJava()
+    const events = await runCell(ctx, 'System.out.println("bye"); System.exit(3)')
+    expect(events.filter(e => e.type === 'stdout').map(e => e.text).join('')).toBe('bye\n')
+    expect(errorOf(events)).toMatchObject({ ename: 'DeadKernelError', traceback: ['exit status 3'] })
+    expect(ctx.alive).toBe(false)
+    expect(errorOf(await runCell(ctx, '1'))?.evalue).toContain('state is lost')
+    await ctx.close()
+  })
+
+  test('SIGKILL of the JVM mid-cell is reported as killed', async () => {
+    const ctx = await startJava()
+    const pid = await pidOf(ctx)
+    const running = runCell(ctx, 'Thread.sleep(30000)')
+    await Bun.sleep(300)
+    process.kill(pid, 'SIGKILL')
+    const error = errorOf(await running)
+    expect(error?.ename).toBe('DeadKernelError')
+    expect(error?.traceback).toEqual(['signal: killed'])
+    expect(ctx.alive).toBe(false)
+    await ctx.close()
+  })
+
+  test('a cell sent just as the JVM dies ends with the death, not a crash of execd', async () => {
+    const ctx = await startJava()
+    const pid = await pidOf(ctx)
+    process.kill(pid, 'SIGKILL')
+    const error = errorOf(await runCell(ctx, '1 + 1'))
+    expect(error?.ename).toBe('DeadKernelError')
+    expect(ctx.alive).toBe(false)
+    await ctx.close()
+  })
+
+  test('close kills the JVM and the processes it started', async () => {
+    const ctx = await startJava()
+    const pid = await pidOf(ctx)
+    await runCell(ctx, 'new ProcessBuilder("sleep", "300").start()')
+    await ctx.close()
+    await ctx.close()
+    expect(ctx.alive).toBe(false)
+    expect(groupAlive(pid)).toBe(false)
+  })
+})
+
+test('java is reported unavailable with a reason when jshell is missing', async () => {
+  const config = resolveConfig(java.options ?? [], { jshell: '/nonexistent/jshell' })
+  const [info] = await java.languages(config)
+  expect(info).toMatchObject({ language: 'java', available: false })
+  expect(info.detail).toContain('/nonexistent/jshell not found')
+})
+
+test.skipIf(!!noJdk)('java is reported available with the JDK version', async () => {
+  const [info] = await java.languages(resolveConfig(java.options ?? [], {}))
+  expect(info).toMatchObject({ language: 'java', available: true })
+  expect(info.detail).toContain('JDK')
+})

@@ -1,0 +1,44 @@
+/** Shared by this runtime's unit tests: start a java context, collect a cell's events. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { resolveConfig } from '../../core/config'
+import type { ExecEvent } from '../../core/events'
+import { createLogger } from '../../core/log'
+import type { RuntimeContext } from '../../core/plugin'
+import { java } from '.'
+import { findJdk } from './jdk'
+
+/** Why java tests cannot run here, or undefined when a JDK is installed. */
+export const noJdk = (() => {
+  const jdk = findJdk(process.env.EXECD_JSHELL || 'jshell')
+  return 'missing' in jdk ? jdk.missing : undefined
+})()
+
+const dirs: string[] = []
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-java-test-'))
+  dirs.push(dir)
+  return dir
+}
+
+export function removeTempDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+export function startJava(cwd = tempDir(), flags: Record<string, string> = {}): Promise<RuntimeContext> {
+  const config = resolveConfig(java.options ?? [], flags)
+  return java.start({ language: 'java', cwd, env: process.env as Record<string, string>, config, log: createLogger('silent') })
+}
+
+export async function runCell(ctx: RuntimeContext, code: string): Promise<ExecEvent[]> {
+  const events: ExecEvent[] = []
+  for await (const e of ctx.run(code)) events.push(e)
+  return events
+}
+
+export const resultOf = (events: ExecEvent[]) => events.filter(e => e.type === 'result').at(-1)?.results
+export const errorOf = (events: ExecEvent[]) => events.find(e => e.type === 'error')?.error
+export const textOf = (events: ExecEvent[], type: 'stdout' | 'stderr') =>
+  events.filter(e => e.type === type).map(e => e.text).join('')

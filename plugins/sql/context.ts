@@ -1,0 +1,138 @@
+/**
+ * One sql context: a database connection, in process (no child). A cell is a script of
+ * statements run in order; each SELECT-like statement is a table result, every other one an
+ * `affected_rows` result; the first failure ends the cell. Lines starting with `.open` at the
+ * top of a cell switch this context to another database, as in the sqlite3 shell.
+ */
+import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import type { RuntimeContext } from '../../core/plugin'
+import { sleep } from '../../core/process'
+import { Interrupted, openDatabase, type Database } from './database'
+import { affectedBundle, tableBundle } from './format'
+import { firstKeyword, splitStatements } from './split'
+
+export interface SqlContextOptions {
+  cwd: string
+  /** `:memory:`, a file under cwd, or a DSN. */
+  target: string
+  maxRows: number
+}
+
+const READS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'PRAGMA', 'EXPLAIN', 'SHOW', 'DESCRIBE', 'DESC'])
+
+export class SqlContext implements RuntimeContext {
+  private count = 0
+  private stopping = false
+  private running: Promise<void> | undefined
+  private closed = false
+
+  private constructor(
+    private db: Database,
+    private readonly opts: SqlContextOptions,
+  ) {}
+
+  static async start(opts: SqlContextOptions): Promise<SqlContext> {
+    return new SqlContext(await openDatabase(opts.target, opts.cwd), opts)
+  }
+
+  get alive(): boolean {
+    return !this.closed
+  }
+
+  get description(): string {
+    return this.db.description
+  }
+
+  async *run(code: string): AsyncGenerator<ExecEvent> {
+    if (this.closed) {
+      yield errorEvent('DeadKernelError', 'the sql context was closed')
+      return
+    }
+    if (this.running) throw new Error('a cell is already running in this context')
+    let finished!: () => void
+    this.running = new Promise(r => (finished = r))
+    this.stopping = false
+    try {
+      yield makeEvent('execution_count', { execution_count: ++this.count })
+      const { opens, script } = takeOpens(code)
+      for (const target of opens) {
+        const error = await this.reopen(target)
+        if (error) return yield error
+        yield makeEvent('stdout', { text: `opened ${this.db.description}\n` })
+      }
+      for (const stmt of splitStatements(script, this.db.dialect)) {
+        if (this.stopping) return yield interrupted()
+        try {
+          const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)
+          yield makeEvent('result', { results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected) })
+        } catch (e) {
+          if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
+          if (this.stopping) return yield interrupted()
+          return yield statementError(stmt, e)
+        }
+      }
+    } finally {
+      this.running = undefined
+      finished()
+    }
+  }
+
+  /**
+   * Stops between statements and between rows, and cancels a server's query. A single long
+   * SQLite step does not stop; the code section's escalation then closes the context.
+   */
+  async interrupt(): Promise<void> {
+    const running = this.running
+    if (!running) return
+    this.stopping = true
+    this.db.cancel()
+    await Promise.race([running, sleep(1000)])
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.stopping = true
+    this.db.cancel()
+    await this.db.close()
+  }
+
+  private async reopen(target: string): Promise<ExecEvent | undefined> {
+    let next: Database
+    try {
+      next = await openDatabase(target, this.opts.cwd)
+    } catch (e) {
+      return errorEvent('DBInitError', (e as Error).message, [`.open ${target}`])
+    }
+    await this.db.close().catch(() => {})
+    this.db = next
+  }
+}
+
+/** `.open <target>` lines at the top of a cell, and the script after them. */
+function takeOpens(code: string): { opens: string[]; script: string } {
+  const lines = code.split('\n')
+  const opens: string[] = []
+  let i = 0
+  for (; i < lines.length; i++) {
+    const line = lines[i].trim()
+    if (line === '') continue
+    const m = /^\.open\s+(\S+)\s*$/.exec(line)
+    if (!m) break
+    opens.push(m[1])
+  }
+  return { opens, script: lines.slice(i).join('\n') }
+}
+
+const interrupted = () => errorEvent('KeyboardInterrupt', 'execution stopped by interrupt')
+
+/** The reference's names: DBQueryError for reads, DBExecError for everything else. */
+function statementError(stmt: string, e: unknown): ExecEvent {
+  const err = e as Error & { code?: string; errno?: string; detail?: string; hint?: string; position?: string }
+  const ename = READS.has(firstKeyword(stmt)) ? 'DBQueryError' : 'DBExecError'
+  const traceback = [stmt.length > 500 ? `${stmt.slice(0, 500)}…` : stmt]
+  if (err?.code) traceback.push(`code: ${err.code}${err.errno ? ` (${err.errno})` : ''}`)
+  if (err?.detail) traceback.push(`detail: ${err.detail}`)
+  if (err?.hint) traceback.push(`hint: ${err.hint}`)
+  return errorEvent(ename, err?.message ?? String(e), traceback)
+}

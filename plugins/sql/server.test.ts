@@ -1,0 +1,73 @@
+/** The sql runtime on a PostgreSQL server; runs only when EXECD_TEST_SQL_DSN names one. */
+import { expect, test } from 'bun:test'
+import { resolveConfig } from '../../core/config'
+import type { ExecEvent } from '../../core/events'
+import { createLogger } from '../../core/log'
+import type { RuntimeContext } from '../../core/plugin'
+import { sql } from '.'
+
+const dsn = process.env.EXECD_TEST_SQL_DSN
+const skip = !dsn || !/^postgres/.test(dsn)
+const why = skip ? ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)' : ''
+
+const startServer = () =>
+  sql.start({ language: 'sql', cwd: '/', env: {}, config: resolveConfig(sql.options ?? [], { 'sql-dsn': dsn! }, {}), log: createLogger('silent') })
+
+async function runCell(ctx: RuntimeContext, code: string): Promise<ExecEvent[]> {
+  const events: ExecEvent[] = []
+  for await (const e of ctx.run(code)) events.push(e)
+  return events
+}
+const texts = (events: ExecEvent[]) => events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
+const errorOf = (events: ExecEvent[]) => events.find(e => e.type === 'error')?.error
+
+test.skipIf(skip)(`postgres: session state lasts the context, dollar quotes split right${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await runCell(ctx, 'CREATE TEMPORARY TABLE tmp (x int); INSERT INTO tmp VALUES (1), (2)')
+    await runCell(ctx, 'CREATE FUNCTION pg_temp.twice(n int) RETURNS int AS $$ BEGIN RETURN n * 2; END; $$ LANGUAGE plpgsql')
+    expect(texts(await runCell(ctx, 'UPDATE tmp SET x = pg_temp.twice(x); SELECT sum(x) AS s FROM tmp'))).toEqual([
+      { columns: ['affected_rows'], rows: [[2]] },
+      { columns: ['s'], rows: [[6]] },
+    ])
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`postgres: values keep their JSON types${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    const [table] = texts(await runCell(ctx, `SELECT 1::bigint AS b, 2.5::numeric AS n, '{"k":[1]}'::jsonb AS j, ARRAY[1,2] AS a, true AS t, '\\x00ff'::bytea AS y, NULL AS z WHERE false`))
+    expect(table).toEqual({ columns: ['b', 'n', 'j', 'a', 't', 'y', 'z'], rows: [] })
+    const [row] = texts(await runCell(ctx, `SELECT 1::int AS i, '{"k":[1]}'::jsonb AS j, ARRAY[1,2] AS a, true AS t, NULL AS z`))
+    expect(row).toEqual({ columns: ['i', 'j', 'a', 't', 'z'], rows: [[1, { k: [1] }, [1, 2], true, null]] })
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`postgres: an interrupt cancels the running query and the session survives${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await runCell(ctx, 'CREATE TEMPORARY TABLE kept (x int); INSERT INTO kept VALUES (42)')
+    const running = runCell(ctx, 'SELECT pg_sleep(30)')
+    await Bun.sleep(300)
+    await ctx.interrupt()
+    expect(errorOf(await running)?.ename).toBe('KeyboardInterrupt')
+    expect(texts(await runCell(ctx, 'SELECT x FROM kept'))).toEqual([{ columns: ['x'], rows: [[42]] }])
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`postgres: errors carry the server message and code${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    const error = errorOf(await runCell(ctx, 'INSERT INTO missing_table VALUES (1)'))
+    expect(error?.ename).toBe('DBExecError')
+    expect(error?.evalue).toBe('relation "missing_table" does not exist')
+  } finally {
+    await ctx.close()
+  }
+})

@@ -1,0 +1,115 @@
+/**
+ * The sql runtime through dist/execd. The kit's streaming, interrupt and crash snippets do
+ * not apply to an in-process database, so its state and error checks are written out here.
+ * PostgreSQL is exercised only when EXECD_TEST_SQL_DSN names a server (skipped otherwise).
+ */
+import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+
+describe('sql through dist/execd (embedded SQLite)', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon({ args: ['--code-interrupt-grace', '500'] })
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  test('a table created in one cell is queried in the next, as the reference JSON text plus HTML', async () => {
+    const id = await createContext(d, 'sql')
+    const create = await runCode(d, "CREATE TABLE t (id INTEGER, name TEXT);\nINSERT INTO t VALUES (1, 'ann'), (2, 'bob');", { id, language: 'sql' })
+    expectWellFormed(create, id)
+    expect(resultText(create)).toEqual(['{"columns":["affected_rows"],"rows":[[0]]}', '{"columns":["affected_rows"],"rows":[[2]]}'])
+    const events = await runCode(d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
+    expectWellFormed(events, id)
+    expect(events.slice(2).map(e => e.type)).toEqual(['execution_count', 'result', 'execution_complete'])
+    const [result] = ofType(events, 'result')
+    expect(result.results.text).toBe('{"columns":["id","name"],"rows":[[1,"ann"],[2,"bob"]]}')
+    expect(result.results['text/plain']).toBe(result.results.text)
+    expect(result.results['text/html']).toContain('<td>ann</td>')
+  })
+
+  test('an error gives DBQueryError with the database message, then execution_complete', async () => {
+    const id = await createContext(d, 'sql')
+    const events = await runCode(d, 'SELECT * FROM nowhere', { id, language: 'sql' })
+    expectWellFormed(events, id)
+    const [error] = ofType(events, 'error')
+    expect(error.error).toMatchObject({ ename: 'DBQueryError', evalue: 'no such table: nowhere' })
+    expect(events.indexOf(error)).toBe(events.length - 2)
+  })
+
+  test('contexts are separate databases; the default context is shared by id-less calls', async () => {
+    await runCode(d, 'CREATE TABLE shared (x); INSERT INTO shared VALUES (7)', { language: 'sql' })
+    expect(resultText(await runCode(d, 'SELECT x FROM shared', { language: 'sql' }))).toEqual(['{"columns":["x"],"rows":[[7]]}'])
+    const other = await createContext(d, 'sql')
+    const [error] = ofType(await runCode(d, 'SELECT x FROM shared', { id: other, language: 'sql' }), 'error')
+    expect(error.error.evalue).toBe('no such table: shared')
+  })
+
+  test('the official SDK’s dispatcher shows the reference JSON text and the database error', async () => {
+    const id = await createContext(d, 'sql')
+    const sdkRun = async (code: string) => {
+      const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
+      const dispatcher = new ExecutionEventDispatcher(execution)
+      const res = await postJson(d, '/code', { code, context: { id, language: 'sql' } })
+      for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
+      return execution
+    }
+    const ok = await sdkRun("SELECT 'a' AS letter, 2 AS n")
+    expect(ok.result.map(r => r.text)).toEqual(['{"columns":["letter","n"],"rows":[["a",2]]}'])
+    expect(ok.complete).toBeDefined()
+    const failed = await sdkRun('DROP TABLE missing_table')
+    expect(failed.error).toMatchObject({ name: 'DBExecError', value: 'no such table: missing_table' })
+    expect(failed.complete).toBeDefined()
+  })
+
+  test('DELETE /code?id= ends a long single SQLite statement; the next cell gets a fresh database', async () => {
+    const id = await createContext(d, 'sql')
+    await runCode(d, 'CREATE TABLE before_interrupt (x)', { id, language: 'sql' })
+    const res = await postJson(d, '/code', {
+      code: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c',
+      context: { id, language: 'sql' },
+    })
+    const reading = readSse(res)
+    await Bun.sleep(300)
+    expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    const events = (await reading).map(f => f.data)
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+    const after = await runCode(d, 'SELECT count(*) AS n FROM before_interrupt', { id, language: 'sql' })
+    expect(after[0].state_lost).toBe(true)
+    expect(ofType(after, 'error')[0].error.evalue).toBe('no such table: before_interrupt')
+  })
+
+  test('sql is listed as available, naming SQLite', async () => {
+    const res = await d.fetch('/code/languages')
+    const sql = (await res.json()).find((l: { language: string }) => l.language === 'sql')
+    expect(sql).toMatchObject({ available: true })
+    expect(sql.detail).toContain('SQLite')
+  })
+})
+
+const dsn = process.env.EXECD_TEST_SQL_DSN
+describe.skipIf(!dsn)(`sql through dist/execd on a server${dsn ? '' : ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)'}`, () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon({ env: { EXECD_SQL_DSN: dsn ?? '' } })
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  test('state, affected rows, a SELECT and an error on the server', async () => {
+    const id = await createContext(d, 'sql')
+    const table = `execd_spec_${Date.now()}`
+    const setup = await runCode(d, `CREATE TEMPORARY TABLE ${table} (id int, name text); INSERT INTO ${table} VALUES (1, 'ann'), (2, NULL)`, { id, language: 'sql' })
+    expect(resultText(setup).at(-1)).toBe('{"columns":["affected_rows"],"rows":[[2]]}')
+    const rows = await runCode(d, `SELECT id, name FROM ${table} ORDER BY id`, { id, language: 'sql' })
+    expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
+    const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing_table', { id, language: 'sql' }), 'error')
+    expect(error.error.ename).toBe('DBQueryError')
+    expect(error.error.evalue).toContain('execd_missing_table')
+  })
+})
