@@ -132,6 +132,7 @@ export default {
         ours: { median: growth, unit: 'MiB' },
         target: `≤ ${UPLOAD_GROWTH_TARGET_MIB} MiB`,
         pass: growth <= UPLOAD_GROWTH_TARGET_MIB,
+        note: `the largest of ${upGrowth.length} uploads; each: ${upGrowth.map(g => g.toFixed(0)).join(', ')} MiB over the RSS before it.`,
       })
       return rows
     } finally {
