@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Config } from '../../core/config'
-import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { javascript } from '.'
@@ -29,13 +28,4 @@ export function startJs(language = 'javascript', cwd = tempDir(), values: Record
   return javascript.start({ language, cwd, env: process.env as Record<string, string>, config, log })
 }
 
-export async function runCell(ctx: RuntimeContext, code: string): Promise<ExecEvent[]> {
-  const events: ExecEvent[] = []
-  for await (const e of ctx.run(code)) events.push(e)
-  return events
-}
-
-export const resultOf = (events: ExecEvent[]) => events.filter(e => e.type === 'result').at(-1)?.results
-export const errorOf = (events: ExecEvent[]) => events.find(e => e.type === 'error')?.error
-export const textOf = (events: ExecEvent[], type: 'stdout' | 'stderr') =>
-  events.filter(e => e.type === type).map(e => e.text).join('')
+export { errorOf, resultOf, runCell, textOf } from '../../core/cell-events'

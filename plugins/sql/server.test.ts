@@ -3,7 +3,7 @@ import { expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
-import type { RuntimeContext } from '../../core/plugin'
+import { errorOf, runCell } from '../../core/cell-events'
 import { sql } from '.'
 
 const dsn = process.env.EXECD_TEST_SQL_DSN
@@ -13,13 +13,7 @@ const why = skip ? ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)' : 
 const startServer = () =>
   sql.start({ language: 'sql', cwd: '/', env: {}, config: resolveConfig(sql.options ?? [], { 'sql-dsn': dsn! }, {}), log: createLogger('silent') })
 
-async function runCell(ctx: RuntimeContext, code: string): Promise<ExecEvent[]> {
-  const events: ExecEvent[] = []
-  for await (const e of ctx.run(code)) events.push(e)
-  return events
-}
 const texts = (events: ExecEvent[]) => events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
-const errorOf = (events: ExecEvent[]) => events.find(e => e.type === 'error')?.error
 
 test.skipIf(skip)(`postgres: session state lasts the context, dollar quotes split right${why}`, async () => {
   const ctx = await startServer()

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
-import type { RuntimeContext } from '../../core/plugin'
+import { errorOf, runCell } from '../../core/cell-events'
 import { sql } from '.'
 
 const dirs: string[] = []
@@ -17,15 +17,9 @@ function startSql(flags: Record<string, string> = {}, cwd = mkdtempSync(join(tmp
   return sql.start({ language: 'sql', cwd, env: {}, config, log: createLogger('silent') })
 }
 
-async function runCell(ctx: RuntimeContext, code: string): Promise<ExecEvent[]> {
-  const events: ExecEvent[] = []
-  for await (const e of ctx.run(code)) events.push(e)
-  return events
-}
 
 const results = (events: ExecEvent[]) => events.filter(e => e.type === 'result').map(e => e.results!)
 const texts = (events: ExecEvent[]) => results(events).map(r => JSON.parse(r.text as string))
-const errorOf = (events: ExecEvent[]) => events.find(e => e.type === 'error')?.error
 
 test('a table persists across cells and a SELECT gives columns and rows', async () => {
   const ctx = await startSql()
