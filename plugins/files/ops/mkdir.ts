@@ -2,18 +2,12 @@
 import { chmod, mkdir, stat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { fsError } from '../errors'
-import { modeFromWire } from '../fileinfo'
-import { applyOwnership, ownershipOf } from '../owners'
+import { applyOwnership } from '../owners'
 import type { PathScope } from '../paths'
-import type { Permission } from './permissions'
+import { planPermissions, type Permission } from './permissions'
 
 export async function makeDirectories(scope: PathScope, entries: Record<string, Permission>): Promise<void> {
-  const plan = Object.entries(entries).map(([raw, p]) => ({
-    raw,
-    resolved: scope.resolve(raw, { follow: true }),
-    mode: p.mode ? modeFromWire(p.mode) : undefined,
-    own: ownershipOf(p.owner, p.group),
-  }))
+  const plan = planPermissions(scope, entries)
   for (const { raw, resolved, mode, own } of plan) {
     try {
       await mkdir(resolved.target, { recursive: true })

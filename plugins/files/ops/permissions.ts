@@ -11,14 +11,21 @@ export interface Permission {
   group?: string
 }
 
-export async function setPermissions(scope: PathScope, entries: Record<string, Permission>): Promise<void> {
-  // Validate everything first: a bad mode or unknown user fails before any file changes.
-  const plan = Object.entries(entries).map(([raw, p]) => ({
+/**
+ * Resolves every path, mode and owner of a request before anything changes: a bad mode or an
+ * unknown user fails the whole request with no file touched.
+ */
+export function planPermissions(scope: PathScope, entries: Record<string, Permission>) {
+  return Object.entries(entries).map(([raw, p]) => ({
     raw,
     resolved: scope.resolve(raw, { follow: true }),
     mode: p.mode ? modeFromWire(p.mode) : undefined,
     own: ownershipOf(p.owner, p.group),
   }))
+}
+
+export async function setPermissions(scope: PathScope, entries: Record<string, Permission>): Promise<void> {
+  const plan = planPermissions(scope, entries)
   for (const { raw, resolved, mode, own } of plan) {
     const context = `error changing permissions for ${raw}. `
     try {
