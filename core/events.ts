@@ -47,8 +47,18 @@ export const errorEvent = (ename: string, evalue: string, traceback: string[] = 
 
 const ORDER = ['type', 'text', 'execution_count', 'execution_time', 'timestamp', 'results', 'error']
 
+/** An output line event: the same object `makeEvent` makes, without the spread. */
+export const lineEvent = (type: 'stdout' | 'stderr', text: string): ExecEvent => ({ type, text, timestamp: Date.now() })
+
 /** Compact JSON with the reference's key order; empty keys omitted, timestamp always kept. */
 export function encodeEvent(e: ExecEvent): string {
+  // Output lines are nearly every event of a flood: skip the generic walk when the event has
+  // just those three keys (the bytes are the same as the walk's).
+  if ((e.type === 'stdout' || e.type === 'stderr') && typeof e.text === 'string' && e.text !== '' && Number.isFinite(e.timestamp)) {
+    let keys = 0
+    for (const _ in e) keys++
+    if (keys === 3) return `{"type":"${e.type}","text":${JSON.stringify(e.text)},"timestamp":${e.timestamp}}`
+  }
   const out: Record<string, unknown> = {}
   for (const key of ORDER) {
     const v = e[key]
