@@ -31,6 +31,10 @@ export const SSE_HEADERS = {
 } as const
 
 const encoder = new TextEncoder()
+/** Upper bound of one batched chunk, in string length. */
+const BATCH_CHARS = 64 * 1024
+/** Settled already, so it loses a race only to a result that is ready now. */
+const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
 
 /** One frame. Keepalive pings carry no id so a client's Last-Event-ID stays on real events. */
 export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): string =>
@@ -145,7 +149,34 @@ export async function sseResponse(
           controller.close()
           return
         }
-        controller.enqueue(encoder.encode(render(outcome.value)))
+        // Events already waiting go out in the same chunk: one chunk per event cost a socket
+        // write and a stream round trip each, most of a flood's time. Only ready events are
+        // taken (nothing waits for more), and a batch is bounded.
+        let out = render(outcome.value)
+        try {
+          while (out.length < BATCH_CHARS && !abortEvent) {
+            const next = it.next()
+            const ready = await Promise.race([next, NOT_READY])
+            if (ready === 'not-ready') {
+              pending = next
+              break
+            }
+            if (ready.done) {
+              controller.enqueue(encoder.encode(out))
+              finish()
+              controller.close()
+              return
+            }
+            out += render(ready.value)
+          }
+        } catch (err) {
+          const e = toExecdError(err)
+          controller.enqueue(encoder.encode(out + render(errorEvent('RuntimeError', e.message, [e.message]))))
+          finish()
+          controller.close()
+          return
+        }
+        controller.enqueue(encoder.encode(out))
       },
       cancel() {
         // Client went away: let the producer run its cleanup (it decides whether work stops).
