@@ -5,7 +5,7 @@
  * the command waits) and drops the oldest events when nobody reads — memory stays bounded
  * either way, and the log file keeps the output for `/logs`.
  */
-import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { errorEvent, lineEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { LineSplitter } from '../../core/lines'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
@@ -57,6 +57,11 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     (writes = writes.then(async () => {
       record.lastEventId = await journal.append(e)
     }))
+  // A chunk's lines in one step of the chain, not one promise chain link per line.
+  const appendLines = (stream: 'stdout' | 'stderr', lines: string[]) =>
+    (writes = writes.then(async () => {
+      for (const text of lines) record.lastEventId = await journal.append(lineEvent(stream, text))
+    }))
   void append(makeEvent('init', { text: id }))
   void append(makeEvent('ping', { text: 'pong' }))
 
@@ -83,7 +88,8 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       log.write(part)
       record.logBytes += part.length
     }
-    for (const text of splitter.push(chunk)) await append(makeEvent(stream, { text }))
+    const lines = splitter.push(chunk)
+    if (lines.length > 0) await appendLines(stream, lines)
   }
   const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() }
   const child = proc.proc
@@ -93,7 +99,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr)),
     ])
     for (const s of ['stdout', 'stderr'] as const) {
-      for (const text of splitters[s].end()) await append(makeEvent(s, { text }))
+      await appendLines(s, splitters[s].end())
     }
     log.close()
     const info = await proc.exited
