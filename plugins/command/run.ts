@@ -60,7 +60,11 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   // A chunk's lines in one step of the chain, not one promise chain link per line.
   const appendLines = (stream: 'stdout' | 'stderr', lines: string[]) =>
     (writes = writes.then(async () => {
-      for (const text of lines) record.lastEventId = await journal.append(lineEvent(stream, text))
+      for (const text of lines) {
+        const e = lineEvent(stream, text)
+        // Synchronously while there is room, so a reader gets the whole chunk in one batch.
+        record.lastEventId = journal.tryAppend(e) || (await journal.append(e))
+      }
     }))
   void append(makeEvent('init', { text: id }))
   void append(makeEvent('ping', { text: 'pong' }))
