@@ -4,7 +4,7 @@
  * a plain JSON error response), pull-based backpressure, and a clean stop when the client
  * goes away or execd shuts down.
  */
-import { encodeEvent, errorEvent, makeEvent, type ExecEvent } from './events'
+import { encodeEvent, errorEvent, lineJsonParts, makeEvent, type ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
 
 /** An event with the id it has in a journal; bare events get ids counted per stream. */
@@ -31,8 +31,8 @@ export const SSE_HEADERS = {
 } as const
 
 const encoder = new TextEncoder()
-/** Upper bound of one batched chunk, in string length. */
-const BATCH_CHARS = 64 * 1024
+/** A batched chunk stops growing past this many bytes. */
+const BATCH_BYTES = 64 * 1024
 /** Settled already, so it loses a race only to a result that is ready now. */
 const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
 
@@ -78,11 +78,15 @@ export async function sseResponse(
   let abortEvent: ExecEvent | undefined
   let abortWaiter: ((e: ExecEvent) => void) | undefined
 
-  const render = (x: ExecEvent | SseItem): string => {
+  const render = (x: ExecEvent | SseItem): string => renderParts(x).join('')
+  // A frame in pieces; an output line's text stays a piece of its own (encoded in place).
+  const renderParts = (x: ExecEvent | SseItem): string[] => {
     const item = isItem(x) ? x : { event: x }
     const id = item.id ?? ++counter
     if (item.id !== undefined) counter = item.id
-    return frame(item.event, id, opts.encode)
+    const line = opts.encode ? undefined : lineJsonParts(item.event)
+    if (!line) return [frame(item.event, id, opts.encode)]
+    return [`id: ${id}\ndata: ${line[0]}`, line[1], `${line[2]}\n\n`]
   }
 
   const finish = () => {
@@ -152,9 +156,9 @@ export async function sseResponse(
         // Events already waiting go out in the same chunk: one chunk per event cost a socket
         // write and a stream round trip each, most of a flood's time. Only ready events are
         // taken (nothing waits for more), and a batch is bounded.
-        let out = render(outcome.value)
+        const batch = new FrameBatch(renderParts(outcome.value))
         try {
-          while (out.length < BATCH_CHARS && !abortEvent) {
+          while (batch.bytes < BATCH_BYTES && !abortEvent) {
             const next = it.next()
             const ready = await Promise.race([next, NOT_READY])
             if (ready === 'not-ready') {
@@ -162,21 +166,22 @@ export async function sseResponse(
               break
             }
             if (ready.done) {
-              controller.enqueue(encoder.encode(out))
+              controller.enqueue(batch.take())
               finish()
               controller.close()
               return
             }
-            out += render(ready.value)
+            batch.add(renderParts(ready.value))
           }
         } catch (err) {
           const e = toExecdError(err)
-          controller.enqueue(encoder.encode(out + render(errorEvent('RuntimeError', e.message, [e.message]))))
+          batch.add([render(errorEvent('RuntimeError', e.message, [e.message]))])
+          controller.enqueue(batch.take())
           finish()
           controller.close()
           return
         }
-        controller.enqueue(encoder.encode(out))
+        controller.enqueue(batch.take())
       },
       cancel() {
         // Client went away: let the producer run its cleanup (it decides whether work stops).
@@ -187,4 +192,46 @@ export async function sseResponse(
     { highWaterMark: 1 },
   )
   return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...opts.headers } })
+}
+
+/**
+ * Frames of one chunk, encoded straight into one buffer (no per-frame arrays: a flood's
+ * garbage is what sets execd's peak memory). A lone frame is encoded on its own, exact size.
+ */
+class FrameBatch {
+  private first: string[] | undefined
+  private buf: Uint8Array | undefined
+  private used = 0
+
+  constructor(first: string[]) {
+    this.first = first
+  }
+
+  get bytes(): number {
+    return this.buf ? this.used : this.first!.reduce((n, p) => n + p.length, 0)
+  }
+
+  add(frame: string[]): void {
+    if (!this.buf) {
+      this.buf = new Uint8Array(BATCH_BYTES + 16 * 1024)
+      for (const part of this.first!) this.put(part)
+      this.first = undefined
+    }
+    for (const part of frame) this.put(part)
+  }
+
+  take(): Uint8Array {
+    return this.buf ? this.buf.subarray(0, this.used) : encoder.encode(this.first!.join(''))
+  }
+
+  private put(part: string): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    const need = this.used + part.length * 3
+    if (need > this.buf!.length) {
+      const bigger = new Uint8Array(Math.max(need, this.buf!.length * 2))
+      bigger.set(this.buf!.subarray(0, this.used))
+      this.buf = bigger
+    }
+    this.used += encoder.encodeInto(part, this.buf!.subarray(this.used)).written
+  }
 }
