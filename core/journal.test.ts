@@ -68,4 +68,16 @@ describe('Journal', () => {
     for (let i = 0; i < 20; i++) await j.append(out('x'.repeat(1000)))
     expect(j.firstRetainedId).toBeGreaterThan(10)
   })
+
+  test('tryAppend adds at once while there is room and answers 0 where append would wait', async () => {
+    const j = new Journal({ maxEvents: 2 })
+    const reader = j.read(0)
+    expect([j.tryAppend(out('a')), j.tryAppend(out('b')), j.tryAppend(out('c'))]).toEqual([1, 2, 0])
+    expect((await reader.next()).value?.event.text).toBe('a')
+    expect(j.tryAppend(out('c'))).toBe(3)
+    j.end()
+    expect((await collect(reader)).map(i => i.event.text)).toEqual(['b', 'c'])
+    const unread = new Journal({ maxEvents: 1 })
+    expect([unread.tryAppend(out('x')), unread.tryAppend(out('y'))]).toEqual([1, 2])
+  })
 })

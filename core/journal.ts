@@ -61,12 +61,27 @@ export class Journal {
     while (this.full(bytes) && this.oldestNeeded()) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
+    return this.push(event, bytes)
+  }
+
+  private push(event: ExecEvent, bytes: number): number {
     while (this.full(bytes) && this.size > 0) this.dropOldest()
     const id = this.nextId++
     this.entries.push({ id, event, bytes })
     this.bytes += bytes
     this.wake()
     return id
+  }
+
+  /**
+   * Appends at once when that needs no waiting, and returns the id; 0 when `append` would
+   * wait. Lets a producer add a chunk's many events in one go, so readers see them together.
+   */
+  tryAppend(event: ExecEvent): number {
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = estimateBytes(event)
+    if (this.full(bytes) && this.oldestNeeded()) return 0
+    return this.push(event, bytes)
   }
 
   /** Marks the journal complete: readers finish after the last event. */

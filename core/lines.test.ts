@@ -28,3 +28,54 @@ describe('LineSplitter', () => {
     expect(all(['abcdefg'], 3)).toEqual(['abc', 'def', 'g'])
   })
 })
+
+/** The character-by-character splitter the indexOf one replaced: the spec of the fuzz test. */
+function referenceSplit(text: string, maxLine: number): string[] {
+  const lines: string[] = []
+  let tail = ''
+  let afterCR = false
+  let start = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 10 && afterCR && i === start && tail === '') {
+      afterCR = false
+      start = i + 1
+      continue
+    }
+    afterCR = false
+    if (c === 10 || c === 13) {
+      const line = tail + text.slice(start, i)
+      tail = ''
+      lines.push(line === '' ? '\n' : line)
+      afterCR = c === 13
+      start = i + 1
+    }
+  }
+  tail += text.slice(start)
+  while (tail.length > maxLine) {
+    lines.push(tail.slice(0, maxLine))
+    tail = tail.slice(maxLine)
+  }
+  if (tail !== '') lines.push(tail)
+  return lines
+}
+
+test('LineSplitter matches the reference splitting for random text cut at random points', () => {
+  const alphabet = ['a', 'b', '\n', '\r', 'é', ' ']
+  let seed = 7
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n)
+  for (let round = 0; round < 300; round++) {
+    let text = ''
+    for (let k = rand(60); k > 0; k--) text += alphabet[rand(alphabet.length)]
+    const bytes = enc(text)
+    const s = new LineSplitter(1 << 20)
+    const got: string[] = []
+    for (let at = 0; at < bytes.length; ) {
+      const next = Math.min(bytes.length, at + 1 + rand(8))
+      got.push(...s.push(bytes.slice(at, next)))
+      at = next
+    }
+    got.push(...s.end())
+    expect(got).toEqual(referenceSplit(text, 1 << 20))
+  }
+})

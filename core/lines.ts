@@ -27,22 +27,27 @@ export class LineSplitter {
   private split(text: string): string[] {
     const lines: string[] = []
     let start = 0
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
-      if (c === 10 && this.afterCR && i === start && this.tail === '') {
-        // the \n of a \r\n whose \r already ended the line
-        this.afterCR = false
-        start = i + 1
-        continue
-      }
+    if (this.afterCR && text.length > 0) {
+      // the \n of a \r\n whose \r ended the previous chunk
       this.afterCR = false
-      if (c === 10 || c === 13) {
-        const line = this.tail + text.slice(start, i)
-        this.tail = ''
-        lines.push(line === '' ? '\n' : line)
-        this.afterCR = c === 13
-        start = i + 1
+      if (text.charCodeAt(0) === 10) start = 1
+    }
+    // Native searches, not a loop over every character: output is mostly long lines.
+    let lf = text.indexOf('\n', start)
+    let cr = text.indexOf('\r', start)
+    while (lf !== -1 || cr !== -1) {
+      const atCR = cr !== -1 && (lf === -1 || cr < lf)
+      const end = atCR ? cr : lf
+      const line = this.tail + text.slice(start, end)
+      this.tail = ''
+      lines.push(line === '' ? '\n' : line)
+      start = end + 1
+      if (atCR) {
+        if (start === text.length) this.afterCR = true
+        else if (text.charCodeAt(start) === 10) start++
       }
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start)
+      if (cr !== -1 && cr < start) cr = text.indexOf('\r', start)
     }
     this.tail += text.slice(start)
     while (this.tail.length > this.maxLine) {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { ExecdError } from './errors'
-import { makeEvent, type ExecEvent } from './events'
-import { closeAllStreams, openStreamCount, sseResponse } from './sse'
+import { lineEvent, makeEvent, type ExecEvent } from './events'
+import { Journal } from './journal'
+import { closeAllStreams, frame, openStreamCount, sseResponse } from './sse'
 
 async function body(res: Response): Promise<string> {
   return await res.text()
@@ -94,5 +95,18 @@ describe('sseResponse', () => {
     closeAllStreams()
     const frames = (await text).trim().split('\n\n')
     expect(JSON.parse(frames.at(-1)!.split('data: ')[1]).error.ename).toBe('ServerShutdown')
+  })
+
+  test('events already waiting go out batched, byte for byte the frames one by one', async () => {
+    const j = new Journal({ maxEvents: 10_000, maxBytes: 64 * 1024 * 1024 })
+    const sent: ExecEvent[] = []
+    for (let i = 0; i < 3000; i++) {
+      const e = i % 7 === 3 ? makeEvent('result', { results: { 'text/plain': `r${i}` } }) : lineEvent(i % 2 ? 'stderr' : 'stdout', i % 5 ? `l${i} ${'x'.repeat(i % 300)}` : `"q" é 😀 ${i}`)
+      sent.push(e)
+      j.tryAppend(e)
+    }
+    j.end()
+    const text = await body(await sseResponse(j.read(0), { pingMs: 0 }))
+    expect(text).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
   })
 })

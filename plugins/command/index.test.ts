@@ -49,3 +49,21 @@ test('a negative log cursor is a 400', async () => {
   }
   expect((await call(`/command/${id}/logs?cursor=-1`)).status).toBe(400)
 })
+
+test('a command without output has no log file yet an empty /logs with its cursor', async () => {
+  const runner = app.ctx.registry.require(COMMAND_RUNNER)
+  let id = ''
+  for await (const item of await runner.run({ command: 'true' })) {
+    const e = eventOf(item)
+    if (e.type === 'init') id = e.text!
+  }
+  for (const cursor of [0, 5]) {
+    const res = await call(`/command/${id}/logs?cursor=${cursor}`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
+    expect(res.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe(String(cursor))
+    expect(await res.text()).toBe('')
+  }
+  const status = await call(`/command/status/${id}`)
+  expect(await status.json()).toMatchObject({ running: false, exit_code: 0 })
+})

@@ -76,7 +76,9 @@ export class Commands {
       size = statSync(r.logPath).size
     } catch {}
     const from = Math.min(cursor, size)
-    return { file: Bun.file(r.logPath).slice(from, size), next: Math.max(cursor, size) }
+    // No output yet means no file yet (it is made on the first byte): an empty body.
+    const file = from < size ? Bun.file(r.logPath).slice(from, size) : new Blob([])
+    return { file, next: Math.max(cursor, size) }
   }
 
   /** The command's events after `afterId`, then live ones until it ends (resumable streams). */

@@ -5,12 +5,12 @@
  * the command waits) and drops the oldest events when nobody reads — memory stays bounded
  * either way, and the log file keeps the output for `/logs`.
  */
-import { closeSync, openSync, writeSync } from 'node:fs'
-import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { errorEvent, lineEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { LineSplitter } from '../../core/lines'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import type { CommandRequest } from '../../core/services'
+import { CommandLog } from './log'
 import type { CommandRecord, CommandStore } from './store'
 
 export interface RunSettings {
@@ -50,12 +50,21 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     done: new Promise<void>(r => (finished = r)),
   }
   store.add(record)
-  const fd = openSync(record.logPath, 'a', 0o600)
+  const log = new CommandLog(record.logPath)
   let writes = Promise.resolve()
   // One writer at a time: the journal wakes a single waiting producer.
   const append = (e: ExecEvent) =>
     (writes = writes.then(async () => {
       record.lastEventId = await journal.append(e)
+    }))
+  // A chunk's lines in one step of the chain, not one promise chain link per line.
+  const appendLines = (stream: 'stdout' | 'stderr', lines: string[]) =>
+    (writes = writes.then(async () => {
+      for (const text of lines) {
+        const e = lineEvent(stream, text)
+        // Synchronously while there is room, so a reader gets the whole chunk in one batch.
+        record.lastEventId = journal.tryAppend(e) || (await journal.append(e))
+      }
     }))
   void append(makeEvent('init', { text: id }))
   void append(makeEvent('ping', { text: 'pong' }))
@@ -72,7 +81,6 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     })
   } catch (err) {
     const text = `failed to start command: ${(err as Error).message}`
-    closeSync(fd)
     void finish(record, store, append, journal, errorEvent('CommandExecError', text, [text]), 255, text).then(finished)
     return record
   }
@@ -81,10 +89,11 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   const onChunk = (stream: 'stdout' | 'stderr', splitter: LineSplitter) => async (chunk: Uint8Array) => {
     if (record.logBytes < settings.logMaxBytes) {
       const part = chunk.subarray(0, settings.logMaxBytes - record.logBytes)
-      writeSync(fd, part)
+      log.write(part)
       record.logBytes += part.length
     }
-    for (const text of splitter.push(chunk)) await append(makeEvent(stream, { text }))
+    const lines = splitter.push(chunk)
+    if (lines.length > 0) await appendLines(stream, lines)
   }
   const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() }
   const child = proc.proc
@@ -94,9 +103,9 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr)),
     ])
     for (const s of ['stdout', 'stderr'] as const) {
-      for (const text of splitters[s].end()) await append(makeEvent(s, { text }))
+      await appendLines(s, splitters[s].end())
     }
-    closeSync(fd)
+    log.close()
     const info = await proc.exited
     // A kill is reported once the whole group is gone, not just the leader.
     if (info.killedBy) await proc.kill(info.killedBy)

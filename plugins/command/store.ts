@@ -98,6 +98,8 @@ export class CommandStore {
 
   private remove(r: CommandRecord): void {
     this.records.delete(r.id)
-    rmSync(r.logPath, { force: true })
+    // A command that wrote no output never made its file (see log.ts): nothing to unlink.
+    // Whatever else is left in the dir goes with it on close.
+    if (r.logBytes > 0) rmSync(r.logPath, { force: true })
   }
 }
