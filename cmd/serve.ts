@@ -20,11 +20,11 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const hostname = config.string('host', '::')
   setDefaultGrace(config.int('shutdown-grace', 2000))
 
-  const { app } = await createApp({ plugins, runtimes, config, log })
+  const { app, fetch } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({
     port,
     hostname,
-    fetch: request => app.fetch(request),
+    fetch,
     // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Streams send a ping every 3 s; this only closes connections that went silent.

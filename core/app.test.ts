@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
-import { createApp } from './app'
+import { asJsonBody, createApp } from './app'
 import { UNAUTHORIZED_BODY } from './auth'
 import { resolveConfig, SERVER_OPTIONS } from './config'
 import { createLogger } from './log'
@@ -80,5 +80,33 @@ describe('responses', () => {
   test('unknown JSON keys are ignored, like the reference', async () => {
     const res = await (await app()).handle(post('/echo', '{"n":1,"extra":true}'))
     expect(res.status).toBe(200)
+  })
+})
+
+describe('bodies are JSON whatever their Content-Type, as the reference reads them', () => {
+  const send = (body: string, type?: string, path = '/echo') =>
+    asJsonBody(req(path, { method: 'POST', body, headers: type ? { 'content-type': type } : {} }), ['/raw/'])
+
+  test('JSON sent as form encoding (curl -d), as text or untyped is validated as JSON', async () => {
+    const a = await app()
+    for (const type of ['application/x-www-form-urlencoded', 'text/plain', undefined]) {
+      const res = await a.handle(send('{"n":3}', type))
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ n: 3 })
+    }
+  })
+
+  test('broken JSON sent that way is a 400 with the reference prefix', async () => {
+    const res = await (await app()).handle(send('{"n":', 'application/x-www-form-urlencoded'))
+    expect(res.status).toBe(400)
+    expect((await res.json()).message).toStartWith('error parsing request, MAYBE invalid body format. ')
+  })
+
+  test('multipart, typed bodies and raw prefixes are left as they are', () => {
+    expect(send('x', 'multipart/form-data; boundary=b').headers.get('content-type')).toStartWith('multipart/')
+    expect(send('x', 'application/octet-stream').headers.get('content-type')).toBe('application/octet-stream')
+    expect(send('a=1', 'application/x-www-form-urlencoded', '/raw/x').headers.get('content-type')).toBe(
+      'application/x-www-form-urlencoded',
+    )
   })
 })

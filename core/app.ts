@@ -83,7 +83,27 @@ export async function createApp(parts: AppParts) {
     if (routes) app = app.use(routes) as unknown as typeof app
   }
   handle = request => app.handle(request)
-  return { app, ctx }
+  const raw = parts.plugins.flatMap(p => p.rawBodyPrefixes ?? [])
+  /** What `serve` hands Bun.serve: the app, with bodies read as the reference reads them. */
+  const fetch = (request: Request) => app.handle(asJsonBody(request, raw))
+  return { app, ctx, fetch }
+}
+
+/**
+ * The reference decodes every request body as JSON whatever its Content-Type, and clients rely
+ * on it: `curl -d '{...}'` sends form encoding, some send none. Such bodies are marked as JSON
+ * so the routes' schemas validate them; multipart and typed bodies keep their type, and a
+ * plugin's raw prefixes (the proxy) are never touched.
+ */
+export function asJsonBody(request: Request, rawPrefixes: readonly string[] = []): Request {
+  if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return request
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  if (type !== '' && type !== 'application/x-www-form-urlencoded' && type !== 'text/plain') return request
+  const path = new URL(request.url).pathname
+  if (rawPrefixes.some(prefix => path.startsWith(prefix))) return request
+  const headers = new Headers(request.headers)
+  headers.set('content-type', 'application/json')
+  return new Request(request, { headers })
 }
 
 function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {

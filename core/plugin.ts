@@ -27,6 +27,11 @@ export interface Plugin {
   readonly options?: readonly OptionSpec[]
   /** Called once before routes; start background work here (not at import time). */
   setup?(ctx: PluginContext): void | Promise<void>
+  /**
+   * Path prefixes whose request bodies must reach the route untouched (a proxy). Every other
+   * body is read as JSON whatever its Content-Type, as the reference does.
+   */
+  readonly rawBodyPrefixes?: readonly string[]
   /** The Elysia routes of this section: `new Elysia({ name: 'api/<name>' })`. */
   routes?(ctx: PluginContext): AnyElysia
   /** Stop background work and child processes; called on shutdown. Idempotent. */

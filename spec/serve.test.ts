@@ -115,6 +115,17 @@ describe('with the commands section', () => {
     expect(body.message).toStartWith('error parsing request, MAYBE invalid body format. ')
   })
 
+  test('a JSON body sent as curl -d sends it (form encoding) is read as JSON, like the reference', async () => {
+    const res = await d.fetch('/command', {
+      method: 'POST',
+      body: '{"command":"echo curl"}',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
+    expect(res.status).toBe(200)
+    const frames = await readSse(res)
+    expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['curl'])
+  })
+
   test('children never see the access token', async () => {
     // The token is in execd's own environment (as deployments set it) and given as the flag.
     const own = await startDaemon({ token: 'from-env-secret', env: { EXECD_ACCESS_TOKEN: 'from-env-secret' } })

@@ -23,6 +23,7 @@ async function proxyRequest(request: Request, server: Server<SocketHandlers> | n
 
 export const proxy: Plugin = {
   name: 'proxy',
+  rawBodyPrefixes: ['/proxy/'],
   routes: () => {
     let app = new Elysia({ name: 'api/proxy', detail: { tags: ['proxy'] } })
     for (const method of METHODS) {
