@@ -1,6 +1,8 @@
 # execd — every target installs what it needs first; only Node/npm must be on the machine.
 BUN      := node_modules/.bin/bun
 TSC      := node_modules/.bin/tsc
+PRETTIER := node_modules/.bin/prettier
+FORMATTED := 'cmd/**/*.ts' 'core/**/*.ts' 'plugins/**/*.ts' 'spec/**/*.ts' 'bench/**/*.ts'
 BIN      := dist/execd
 PORT     ?= 44772
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -10,7 +12,7 @@ SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: all install build typecheck test unit spec serve bench clean
+.PHONY: all install build typecheck format format-check test unit spec serve bench clean
 
 all: build
 
@@ -31,8 +33,14 @@ $(BIN): node_modules/.installed $(SOURCES) package.json
 typecheck: node_modules/.installed
 	$(TSC) --noEmit -p tsconfig.json
 
+format: node_modules/.installed
+	$(PRETTIER) --log-level warn --write $(FORMATTED)
+
+format-check: node_modules/.installed
+	$(PRETTIER) --log-level warn --check $(FORMATTED)
+
 ## Unit tests beside the code, then the contract tests in spec/ against the compiled executable.
-test: typecheck build
+test: format-check typecheck build
 	$(BUN) test --timeout 60000
 
 unit: node_modules/.installed

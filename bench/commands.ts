@@ -38,7 +38,18 @@ async function flood(d: Daemon, gib: number, session = false): Promise<void> {
   const wire = await drain(res)
   clearInterval(timer)
   const s = (Date.now() - t0) / 1000
-  console.log(JSON.stringify({ bench: session ? 'session-flood' : 'flood', stdout_bytes: bytes, sse_bytes: wire, seconds: s, MiB_per_s: +(bytes / 2 ** 20 / s).toFixed(1), rss_before_MiB: +before.toFixed(1), rss_peak_MiB: +peak.toFixed(1), rss_after_MiB: +rssMiB(d.proc.pid).toFixed(1) }))
+  console.log(
+    JSON.stringify({
+      bench: session ? 'session-flood' : 'flood',
+      stdout_bytes: bytes,
+      sse_bytes: wire,
+      seconds: s,
+      MiB_per_s: +(bytes / 2 ** 20 / s).toFixed(1),
+      rss_before_MiB: +before.toFixed(1),
+      rss_peak_MiB: +peak.toFixed(1),
+      rss_after_MiB: +rssMiB(d.proc.pid).toFixed(1),
+    }),
+  )
 }
 
 async function many(d: Daemon, n: number, tmp: string): Promise<void> {
@@ -49,7 +60,15 @@ async function many(d: Daemon, n: number, tmp: string): Promise<void> {
     if (i === 1000 || i % 2500 === 0 || i === n) samples[i] = +rssMiB(d.proc.pid).toFixed(1)
   }
   const files = readdirSync(tmp).flatMap(e => (e.startsWith('execd-commands-') ? readdirSync(join(tmp, e)) : [e]))
-  console.log(JSON.stringify({ bench: 'many', commands: n, seconds: (Date.now() - t0) / 1000, rss_MiB_at: samples, temp_files: files.length }))
+  console.log(
+    JSON.stringify({
+      bench: 'many',
+      commands: n,
+      seconds: (Date.now() - t0) / 1000,
+      rss_MiB_at: samples,
+      temp_files: files.length,
+    }),
+  )
 }
 
 const [mode = 'flood', arg] = process.argv.slice(2)

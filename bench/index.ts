@@ -19,7 +19,16 @@ import startup from './rows/r7-startup'
 import metricsLatency from './rows/r8-metrics'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
-const ROWS: BenchRow[] = [startup, metricsLatency, commandRoundTrip, codeRoundTrip, contextStart, outputThroughput, fileTransfer, concurrency]
+const ROWS: BenchRow[] = [
+  startup,
+  metricsLatency,
+  commandRoundTrip,
+  codeRoundTrip,
+  contextStart,
+  outputThroughput,
+  fileTransfer,
+  concurrency,
+]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
 

@@ -23,7 +23,13 @@ const stats = (ms: number[]) => {
 
 const cases: { runtime: Runtime; language: string; setup: string; trip: string; starts: number }[] = [
   { runtime: java, language: 'java', setup: 'int x = 1;', trip: 'x + 1', starts: 5 },
-  { runtime: sql, language: 'sql', setup: 'CREATE TABLE t (x); INSERT INTO t VALUES (1)', trip: 'SELECT x + 1 FROM t', starts: 50 },
+  {
+    runtime: sql,
+    language: 'sql',
+    setup: 'CREATE TABLE t (x); INSERT INTO t VALUES (1)',
+    trip: 'SELECT x + 1 FROM t',
+    starts: 50,
+  },
 ]
 
 for (const c of cases) {
@@ -60,7 +66,8 @@ if (existsSync(BIN)) {
         id = (await res.json()).id
         starts.push(performance.now() - t0)
       }
-      const run = async (code: string) => readSse(await postJson(d, '/code', { code, context: { id, language: c.language } }))
+      const run = async (code: string) =>
+        readSse(await postJson(d, '/code', { code, context: { id, language: c.language } }))
       await run(c.setup)
       const trips: number[] = []
       for (let i = 0; i < runs + 20; i++) {

@@ -39,7 +39,9 @@ for (const language of ['javascript', 'typescript']) {
     if (i >= 20) trips.push(performance.now() - t0)
   }
   await ctx.close()
-  console.log(`${language} (interpreter ${process.execPath}): context start ${stats(starts)}; warm x + 1 ${stats(trips)}`)
+  console.log(
+    `${language} (interpreter ${process.execPath}): context start ${stats(starts)}; warm x + 1 ${stats(trips)}`,
+  )
 }
 
 if (existsSync(BIN)) {

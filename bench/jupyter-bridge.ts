@@ -49,7 +49,10 @@ try {
   console.log(`jupyter bridge, runtime direct: context start ${stats(starts)}; warm x + 1 ${stats(trips)}`)
 
   if (existsSync(BIN)) {
-    for (const [label, extra] of [['python via the bridge', ['--prefer-jupyter']], ['python native', []]] as const) {
+    for (const [label, extra] of [
+      ['python via the bridge', ['--prefer-jupyter']],
+      ['python native', []],
+    ] as const) {
       const d = await startDaemon({ args: ['--jupyter-host', server.url, '--jupyter-token', server.token, ...extra] })
       try {
         const creates: number[] = []
@@ -60,7 +63,8 @@ try {
           id = ((await (await postJson(d, '/code/context', { language: 'python' })).json()) as { id: string }).id
           creates.push(performance.now() - t0)
         }
-        const cell = async (code: string) => readSse(await postJson(d, '/code', { code, context: { id, language: 'python' } }))
+        const cell = async (code: string) =>
+          readSse(await postJson(d, '/code', { code, context: { id, language: 'python' } }))
         await cell('x = 1')
         const trips: number[] = []
         for (let i = 0; i < runs + 10; i++) {

@@ -48,10 +48,16 @@ function render(e: ExecEvent): void {
   const line = e.text === '\n' ? '\n' : `${e.text}\n`
   if (e.type === 'stdout') process.stdout.write(line)
   else if (e.type === 'stderr') process.stderr.write(line)
-  else if (e.type === 'error' && e.error) process.stderr.write(`execd: ${e.error.traceback.join('\n') || e.error.evalue}\n`)
+  else if (e.type === 'error' && e.error)
+    process.stderr.write(`execd: ${e.error.traceback.join('\n') || e.error.evalue}\n`)
 }
 
-const SIGNAL_NAMES: Record<string, string> = { killed: 'SIGKILL', terminated: 'SIGTERM', interrupt: 'SIGINT', hangup: 'SIGHUP' }
+const SIGNAL_NAMES: Record<string, string> = {
+  killed: 'SIGKILL',
+  terminated: 'SIGTERM',
+  interrupt: 'SIGINT',
+  hangup: 'SIGHUP',
+}
 
 /** The shell's convention: the exit code, or 128 + the signal's number. */
 function exitCodeOf(e: ExecEvent): number {

@@ -66,11 +66,17 @@ export async function execCode(language: string | undefined, code: string[], opt
   }
 }
 
-async function listLanguages(service: { languages(): Promise<{ language: string; available: boolean; runtime: string; detail?: string }[]> }, json: boolean): Promise<number> {
+async function listLanguages(
+  service: { languages(): Promise<{ language: string; available: boolean; runtime: string; detail?: string }[]> },
+  json: boolean,
+): Promise<number> {
   const languages = await service.languages()
   for (const l of languages) {
     if (json) process.stdout.write(`${JSON.stringify(l)}\n`)
-    else process.stdout.write(`${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.runtime.padEnd(10)} ${l.detail ?? ''}\n`)
+    else
+      process.stdout.write(
+        `${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.runtime.padEnd(10)} ${l.detail ?? ''}\n`,
+      )
   }
   return 0
 }

@@ -62,7 +62,10 @@ cli
 
 // fs
 cli
-  .command('fs <op> [...args]', 'File operations without HTTP: ls, stat, cat, get, put, rm, rmdir, mv, mkdir, chmod, search, replace')
+  .command(
+    'fs <op> [...args]',
+    'File operations without HTTP: ls, stat, cat, get, put, rm, rmdir, mv, mkdir, chmod, search, replace',
+  )
   .option('--json', 'print JSON for scripts')
   .allowUnknownOptions()
   .action(async (op: string, args: string[], options) => {

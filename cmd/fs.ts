@@ -191,11 +191,20 @@ export function modeString(info: FileInfo): string {
 /** One line per entry, columns aligned like `ls -l`. */
 export function table(entries: FileInfo[]): string {
   if (!entries.length) return ''
-  const rows = entries.map(e => [modeString(e), e.owner, e.group, String(e.size), e.modified_at.slice(0, 19).replace('T', ' '), e.path])
+  const rows = entries.map(e => [
+    modeString(e),
+    e.owner,
+    e.group,
+    String(e.size),
+    e.modified_at.slice(0, 19).replace('T', ' '),
+    e.path,
+  ])
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
   return (
     rows
-      .map(r => r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '))
+      .map(r =>
+        r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '),
+      )
       .join('\n') + '\n'
   )
 }

@@ -71,12 +71,18 @@ export async function createApp(parts: AppParts) {
     .get('/ping', () => emptyOk(), {
       detail: { tags: ['health'], summary: 'Liveness check (200, empty body)' },
     })
-    .get('/docs', async ({ request }): Promise<Response> => {
-      const spec: Response = await handle(new Request(new URL('/openapi.json', request.url), { headers: request.headers }))
-      return new Response(renderDocsPage(await spec.json()), {
-        headers: { 'content-type': 'text/html; charset=utf-8' },
-      })
-    }, { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } })
+    .get(
+      '/docs',
+      async ({ request }): Promise<Response> => {
+        const spec: Response = await handle(
+          new Request(new URL('/openapi.json', request.url), { headers: request.headers }),
+        )
+        return new Response(renderDocsPage(await spec.json()), {
+          headers: { 'content-type': 'text/html; charset=utf-8' },
+        })
+      },
+      { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } },
+    )
 
   for (const plugin of parts.plugins) {
     const routes = plugin.routes?.(ctx)
@@ -139,7 +145,10 @@ function validationError(error: unknown): ExecdError {
     return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
   }
   const where = path ? `${path}: ` : ''
-  return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${where}${v.valueError?.message ?? messageOf(error)}`)
+  return new ExecdError(
+    'INVALID_REQUEST_BODY',
+    `${PREFIX.validation}${where}${v.valueError?.message ?? messageOf(error)}`,
+  )
 }
 
 const messageOf = (error: unknown): string =>

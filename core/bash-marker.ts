@@ -13,7 +13,10 @@ export class MarkerScanner {
   private out: Buffer[] = []
   private inStatus = false
 
-  constructor(marker: string, private readonly withStatus: boolean) {
+  constructor(
+    marker: string,
+    private readonly withStatus: boolean,
+  ) {
     this.marker = Buffer.from(marker)
   }
 

@@ -6,9 +6,7 @@
 export type OutputStream = 'stdout' | 'stderr'
 
 export type OutputItem =
-  | { kind: 'data'; stream: OutputStream; data: Uint8Array }
-  | { kind: 'eof'; stream: OutputStream }
-  | { kind: 'exit' }
+  { kind: 'data'; stream: OutputStream; data: Uint8Array } | { kind: 'eof'; stream: OutputStream } | { kind: 'exit' }
 
 type Reader = ReadableStreamDefaultReader<Uint8Array>
 
@@ -44,7 +42,10 @@ export class OutputMux {
         continue
       }
       let timer: ReturnType<typeof setTimeout> | undefined
-      const woke = await Promise.race([wake, new Promise<boolean>(r => (timer = setTimeout(() => r(false), timeoutMs)))])
+      const woke = await Promise.race([
+        wake,
+        new Promise<boolean>(r => (timer = setTimeout(() => r(false), timeoutMs))),
+      ])
       clearTimeout(timer)
       if (!woke) return undefined
     }

@@ -23,7 +23,10 @@ describe('config', () => {
   })
 
   test('secrets are never shown in the loggable view', () => {
-    expect(resolveConfig(specs, { accessToken: 'hunter2' }, {}).redacted()).toEqual({ port: '44772', 'access-token': 'set' })
+    expect(resolveConfig(specs, { accessToken: 'hunter2' }, {}).redacted()).toEqual({
+      port: '44772',
+      'access-token': 'set',
+    })
   })
 })
 

@@ -48,8 +48,7 @@ export class ExecdError extends Error {
 export const statusOf = (code: ErrorCode): number => STATUS[code]
 
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
-export const missingQuery = (name: string) =>
-  new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
+export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 
 /** Maps an errno-style error from node:fs to our code, keeping the OS message. */
 export function fromErrno(err: unknown, prefix = ''): ExecdError {

@@ -2,7 +2,16 @@ import { expect, test } from 'bun:test'
 import { encodeEvent, lineEvent, makeEvent } from './events'
 
 test('output lines encode to the same bytes on the short path as through the key-order walk', () => {
-  for (const text of ['hi', 'a "quoted" \\ line', 'é\u2028\t\u0001', '\ud800 lone', '\n', 'emoji 😀 and \u007f', 'plain é ü', '\udc00\ud800']) {
+  for (const text of [
+    'hi',
+    'a "quoted" \\ line',
+    'é\u2028\t\u0001',
+    '\ud800 lone',
+    '\n',
+    'emoji 😀 and \u007f',
+    'plain é ü',
+    '\udc00\ud800',
+  ]) {
     for (const type of ['stdout', 'stderr'] as const) {
       const e = lineEvent(type, text)
       // The walk's output, built by hand in the reference key order.

@@ -3,15 +3,7 @@
  * metrics sampler) yields these; the SSE writer and the CLI render them.
  */
 export type EventType =
-  | 'init'
-  | 'ping'
-  | 'stdout'
-  | 'stderr'
-  | 'status'
-  | 'execution_count'
-  | 'result'
-  | 'error'
-  | 'execution_complete'
+  'init' | 'ping' | 'stdout' | 'stderr' | 'status' | 'execution_count' | 'result' | 'error' | 'execution_complete'
 
 export interface ExecError {
   ename: string
@@ -65,7 +57,8 @@ export function lineJsonParts(e: ExecEvent): [string, string, string] | undefine
   for (const _ in e) keys++
   if (keys !== 3) return undefined
   // Most output needs no escaping: quoted as is, the text is not copied.
-  if (NEEDS_ESCAPE.test(e.text)) return [`{"type":"${e.type}","text":`, JSON.stringify(e.text), `,"timestamp":${e.timestamp}}`]
+  if (NEEDS_ESCAPE.test(e.text))
+    return [`{"type":"${e.type}","text":`, JSON.stringify(e.text), `,"timestamp":${e.timestamp}}`]
   return [`{"type":"${e.type}","text":"`, e.text, `","timestamp":${e.timestamp}}`]
 }
 

@@ -10,14 +10,18 @@ const filesIn = (dir: string) => [...new Bun.Glob(`${dir}/**/*.ts`).scanSync({ c
 
 test('core/ imports neither plugins/ nor cmd/', () => {
   const offending = filesIn('core').flatMap(f =>
-    importsOf(f).filter(i => /(^|\/)(plugins|cmd)(\/|$)/.test(i)).map(i => `${f} → ${i}`),
+    importsOf(f)
+      .filter(i => /(^|\/)(plugins|cmd)(\/|$)/.test(i))
+      .map(i => `${f} → ${i}`),
   )
   expect(offending).toEqual([])
 })
 
 test('plugins/ never import cmd/', () => {
   const offending = filesIn('plugins').flatMap(f =>
-    importsOf(f).filter(i => /(^|\/)cmd(\/|$)/.test(i)).map(i => `${f} → ${i}`),
+    importsOf(f)
+      .filter(i => /(^|\/)cmd(\/|$)/.test(i))
+      .map(i => `${f} → ${i}`),
   )
   expect(offending).toEqual([])
 })

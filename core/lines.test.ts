@@ -63,14 +63,14 @@ function referenceSplit(text: string, maxLine: number): string[] {
 test('LineSplitter matches the reference splitting for random text cut at random points', () => {
   const alphabet = ['a', 'b', '\n', '\r', 'é', ' ']
   let seed = 7
-  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n)
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
   for (let round = 0; round < 300; round++) {
     let text = ''
     for (let k = rand(60); k > 0; k--) text += alphabet[rand(alphabet.length)]
     const bytes = enc(text)
     const s = new LineSplitter(1 << 20)
     const got: string[] = []
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const next = Math.min(bytes.length, at + 1 + rand(8))
       got.push(...s.push(bytes.slice(at, next)))
       at = next

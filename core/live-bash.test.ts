@@ -45,7 +45,7 @@ describe('LiveBash', () => {
 
   test('heredocs, reading stdin and background jobs do not break the run end', async () => {
     const b = start()
-    const r = await collect(b, "cat <<'EOF'\nline $HOME\nEOF\nread -r v; echo \"v=$v\"; sleep 30 &\necho done")
+    const r = await collect(b, 'cat <<\'EOF\'\nline $HOME\nEOF\nread -r v; echo "v=$v"; sleep 30 &\necho done')
     expect(r.stdout).toBe('line $HOME\nv=\ndone\n')
     const again = await collect(b, 'kill %1; echo ok')
     expect(again.stdout).toBe('ok\n')

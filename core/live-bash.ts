@@ -65,7 +65,10 @@ export class LiveBash {
     })
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
     this.stdin = child.stdin
-    this.output = new OutputMux({ stdout: child.stdout.getReader(), stderr: child.stderr.getReader() }, this.proc.exited)
+    this.output = new OutputMux(
+      { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() },
+      this.proc.exited,
+    )
     this.send(PRELUDE + INT_TRAP + '\n')
     // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
     // interrupt can no longer kill the shell itself. Later runs queue behind it.

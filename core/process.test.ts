@@ -81,7 +81,12 @@ describe('spawnOwned', () => {
     let out = ''
     const { promise: eof, resolve } = Promise.withResolvers<void>()
     const p = spawnOwned(['bash', '-c', 'test -t 0 && test -t 1 && echo tty; stty size'], {
-      terminal: { cols: 100, rows: 30, data: (_t, bytes) => (out += new TextDecoder().decode(bytes)), exit: () => resolve() },
+      terminal: {
+        cols: 100,
+        rows: 30,
+        data: (_t, bytes) => (out += new TextDecoder().decode(bytes)),
+        exit: () => resolve(),
+      },
     })
     expect(p.proc.terminal).toBeDefined()
     expect((await p.exited).code).toBe(0)

@@ -79,7 +79,13 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   // A terminal is the child's stdin, stdout and stderr at once; extra fds need the array form.
   const stdio = opts.terminal
     ? {}
-    : { stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])] as ['ignore', 'pipe', 'pipe'] }
+    : {
+        stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])] as [
+          'ignore',
+          'pipe',
+          'pipe',
+        ],
+      }
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: opts.env as Record<string, string> | undefined,
@@ -110,7 +116,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     killedBy ??= reason
     killing ??= (async () => {
       signal('SIGTERM')
-      const termDone = await Promise.race([groupGone(pid, exited, graceMs).then(groupAlive.bind(null, pid)).then(alive => !alive), idle(graceMs).then(() => false)])
+      const termDone = await Promise.race([
+        groupGone(pid, exited, graceMs)
+          .then(groupAlive.bind(null, pid))
+          .then(alive => !alive),
+        idle(graceMs).then(() => false),
+      ])
       if (!termDone) signal('SIGKILL')
       const info = await exited
       await waitGroupGone(pid, 2000)

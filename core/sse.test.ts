@@ -101,7 +101,10 @@ describe('sseResponse', () => {
     const j = new Journal({ maxEvents: 10_000, maxBytes: 64 * 1024 * 1024 })
     const sent: ExecEvent[] = []
     for (let i = 0; i < 3000; i++) {
-      const e = i % 7 === 3 ? makeEvent('result', { results: { 'text/plain': `r${i}` } }) : lineEvent(i % 2 ? 'stderr' : 'stdout', i % 5 ? `l${i} ${'x'.repeat(i % 300)}` : `"q" é 😀 ${i}`)
+      const e =
+        i % 7 === 3
+          ? makeEvent('result', { results: { 'text/plain': `r${i}` } })
+          : lineEvent(i % 2 ? 'stderr' : 'stdout', i % 5 ? `l${i} ${'x'.repeat(i % 300)}` : `"q" é 😀 ${i}`)
       sent.push(e)
       j.tryAppend(e)
     }

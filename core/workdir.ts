@@ -34,4 +34,3 @@ export function resolveCwd(cwd: string | undefined, env: Env = process.env): str
   if (!isDir) throw invalid(`working directory is not a directory: ${dir}`)
   return dir
 }
-

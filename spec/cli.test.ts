@@ -21,7 +21,15 @@ describe('execd CLI', () => {
 
   test('serve --help lists the reference flags and their env variables', () => {
     const r = run(['serve', '--help'])
-    for (const flag of ['--port', '--access-token', 'EXECD_ACCESS_TOKEN', '--jupyter-host', 'JUPYTER_HOST', '--jupyter-token', '--log-level']) {
+    for (const flag of [
+      '--port',
+      '--access-token',
+      'EXECD_ACCESS_TOKEN',
+      '--jupyter-host',
+      'JUPYTER_HOST',
+      '--jupyter-token',
+      '--log-level',
+    ]) {
       expect(r.out).toContain(flag)
     }
   })

@@ -39,8 +39,18 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
 
   test('--json prints the event stream as JSON lines', () => {
     const r = execd(['python', '--json', 'print(1)\n2'])
-    const events = r.stdout.trim().split('\n').map(l => JSON.parse(l))
-    expect(events.map(e => e.type)).toEqual(['init', 'ping', 'stdout', 'execution_count', 'result', 'execution_complete'])
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map(l => JSON.parse(l))
+    expect(events.map(e => e.type)).toEqual([
+      'init',
+      'ping',
+      'stdout',
+      'execution_count',
+      'result',
+      'execution_complete',
+    ])
     expect(events[4].results.text).toBe('2')
   })
 
@@ -53,16 +63,23 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
 
   test('--list shows python and whether it is available', () => {
     const r = execd(['--list', '--json'])
-    const languages = r.stdout.trim().split('\n').map(l => JSON.parse(l))
+    const languages = r.stdout
+      .trim()
+      .split('\n')
+      .map(l => JSON.parse(l))
     expect(languages.find(l => l.language === 'python')).toMatchObject({ available: true })
   })
 
-  test.skipIf(matplotlib !== true)(`images are written to files and their paths printed${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
-    const r = execd(['python', 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()'], { cwd: dir })
-    expect(r.code).toBe(0)
-    const path = r.stdout.match(/written to (\S+)\]/)?.[1]
-    expect(path && existsSync(path)).toBe(true)
-    expect(readFileSync(path!).subarray(1, 4).toString()).toBe('PNG')
-  }, 30_000)
+  test.skipIf(matplotlib !== true)(
+    `images are written to files and their paths printed${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
+      const r = execd(['python', 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()'], { cwd: dir })
+      expect(r.code).toBe(0)
+      const path = r.stdout.match(/written to (\S+)\]/)?.[1]
+      expect(path && existsSync(path)).toBe(true)
+      expect(readFileSync(path!).subarray(1, 4).toString()).toBe('PNG')
+    },
+    30_000,
+  )
 })

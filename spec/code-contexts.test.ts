@@ -114,7 +114,11 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     expectWellFormed(busy, id)
     expect(ofType(busy, 'error')[0].error.ename).toBe('ContextBusy')
     await slow
-    expect(resultText((await readSse(await postJson(d, '/code?wait=false', { code: '1', context: { id } }))).map(f => f.data))).toEqual(['1'])
+    expect(
+      resultText(
+        (await readSse(await postJson(d, '/code?wait=false', { code: '1', context: { id } }))).map(f => f.data),
+      ),
+    ).toEqual(['1'])
   })
 
   test('init carries the execution id (also in EXECD-EXECUTION-ID) and events can be replayed from Last-Event-ID', async () => {
@@ -123,7 +127,9 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     const executionId = res.headers.get('EXECD-EXECUTION-ID')
     const frames = await readSse(res)
     expect(frames[0].data.execution_id).toBe(executionId)
-    const replay = await readSse(await d.fetch(`/code/executions/${executionId}/events`, { headers: { 'Last-Event-ID': '2' } }))
+    const replay = await readSse(
+      await d.fetch(`/code/executions/${executionId}/events`, { headers: { 'Last-Event-ID': '2' } }),
+    )
     expect(replay.map(f => f.id)).toEqual(frames.slice(2).map(f => f.id))
     expect(replay.map(f => f.data)).toEqual(frames.slice(2).map(f => f.data))
     const after = await readSse(await d.fetch(`/code/executions/${executionId}/events?after=${frames.length - 1}`))
@@ -161,7 +167,8 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
 
   test('a cell that ignores the interrupt is killed after the grace period, and the context says its state was lost', async () => {
     const id = await createContext(d, 'python')
-    const code = 'import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        print("ignored", flush=True)'
+    const code =
+      'import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        print("ignored", flush=True)'
     const res = await postJson(d, '/code', { code, context: { id } })
     const reading = readSse(res)
     await Bun.sleep(300)
@@ -177,12 +184,15 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
 })
 
 describe('code without a language runs as a shell command', () => {
-  test.skipIf(!hasCommands)(`through the commands section${hasCommands ? '' : ' (skipped: the commands plugin is not in plugins/index.ts yet)'}`, async () => {
-    const events = (await readSse(await postJson(d, '/code', { code: 'echo hi' }))).map(f => f.data)
-    expect(events[0].type).toBe('init')
-    expect(ofType(events, 'stdout').map(e => e.text)).toEqual(['hi'])
-    expect(events.at(-1).type).toBe('execution_complete')
-  })
+  test.skipIf(!hasCommands)(
+    `through the commands section${hasCommands ? '' : ' (skipped: the commands plugin is not in plugins/index.ts yet)'}`,
+    async () => {
+      const events = (await readSse(await postJson(d, '/code', { code: 'echo hi' }))).map(f => f.data)
+      expect(events[0].type).toBe('init')
+      expect(ofType(events, 'stdout').map(e => e.text)).toEqual(['hi'])
+      expect(events.at(-1).type).toBe('execution_complete')
+    },
+  )
 
   test.skipIf(hasCommands)('as 501 NOT_SUPPORTED when the commands section is absent', async () => {
     const res = await postJson(d, '/code', { code: 'echo hi' })

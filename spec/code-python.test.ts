@@ -63,13 +63,19 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
 
   test('print and stderr are streamed in the order written, before the result', async () => {
     const events = await run('import sys\nprint("out")\nsys.stderr.write("err\\n")\n7')
-    const kinds = events.filter(e => ['stdout', 'stderr', 'result'].includes(e.type)).map(e => `${e.type}:${(e.text ?? e.results?.text ?? '').trim()}`)
+    const kinds = events
+      .filter(e => ['stdout', 'stderr', 'result'].includes(e.type))
+      .map(e => `${e.type}:${(e.text ?? e.results?.text ?? '').trim()}`)
     expect(kinds).toEqual(['stdout:out', 'stderr:err', 'result:7'])
   })
 
   test('output of a subprocess the cell starts is captured too', async () => {
     const events = await run('import os\nos.system("echo from-shell")')
-    expect(ofType(events, 'stdout').map(e => e.text).join('')).toContain('from-shell\n')
+    expect(
+      ofType(events, 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toContain('from-shell\n')
   })
 
   test('rich representations become MIME entries; display() emits results', async () => {
@@ -78,7 +84,12 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     )
     const results = ofType(events, 'result').map(e => e.results)
     expect(results[0]).toEqual({ 'text/plain': "{'a': 1}", text: "{'a': 1}" })
-    expect(results[1]).toEqual({ 'text/html': '<b>card</b>', 'text/markdown': '**card**', 'text/plain': 'Card()', text: 'Card()' })
+    expect(results[1]).toEqual({
+      'text/html': '<b>card</b>',
+      'text/markdown': '**card**',
+      'text/plain': 'Card()',
+      text: 'Card()',
+    })
   })
 
   test('a trailing semicolon and a None value give no result', async () => {
@@ -103,24 +114,38 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     expect(resultText(await runCode(d, 'import os\nos.getcwd()', { id: ctx }))).toEqual([`'${dir}'`])
   })
 
-  test.skipIf(matplotlib !== true)(`matplotlib figures become image/png results on plt.show() and at cell end${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`, async () => {
-    const events = await run('import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\nplt.figure()\nplt.bar([1], [2])\nprint("done")')
-    const pngs = ofType(events, 'result').filter(e => e.results['image/png'])
-    expect(pngs).toHaveLength(2)
-    for (const e of pngs) expect(Buffer.from(e.results['image/png'], 'base64').subarray(1, 4).toString()).toBe('PNG')
-  }, 30_000)
+  test.skipIf(matplotlib !== true)(
+    `matplotlib figures become image/png results on plt.show() and at cell end${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`,
+    async () => {
+      const events = await run(
+        'import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\nplt.figure()\nplt.bar([1], [2])\nprint("done")',
+      )
+      const pngs = ofType(events, 'result').filter(e => e.results['image/png'])
+      expect(pngs).toHaveLength(2)
+      for (const e of pngs) expect(Buffer.from(e.results['image/png'], 'base64').subarray(1, 4).toString()).toBe('PNG')
+    },
+    30_000,
+  )
 
-  test.skipIf(ipython !== true)(`IPython.display's display() and HTML objects work without a Jupyter kernel${ipython === true ? '' : ` (skipped: ${ipython})`}`, async () => {
-    const events = await run('from IPython.display import display, HTML\ndisplay(HTML("<b>hi</b>"))')
-    expect(ofType(events, 'result')[0].results['text/html']).toBe('<b>hi</b>')
-    expect(ofType(events, 'stderr')).toEqual([])
-  }, 30_000)
+  test.skipIf(ipython !== true)(
+    `IPython.display's display() and HTML objects work without a Jupyter kernel${ipython === true ? '' : ` (skipped: ${ipython})`}`,
+    async () => {
+      const events = await run('from IPython.display import display, HTML\ndisplay(HTML("<b>hi</b>"))')
+      expect(ofType(events, 'result')[0].results['text/html']).toBe('<b>hi</b>')
+      expect(ofType(events, 'stderr')).toEqual([])
+    },
+    30_000,
+  )
 
-  test.skipIf(pandas !== true)(`a pandas DataFrame gives text/html and text/plain${pandas === true ? '' : ` (skipped: ${pandas})`}`, async () => {
-    const events = await run('import pandas as pd\npd.DataFrame({"a": [1, 2], "b": ["x", "y"]})')
-    const [result] = ofType(events, 'result')
-    expect(result.results['text/html']).toContain('<table')
-    expect(result.results['text/plain']).toContain('a  b')
-    expect(result.results.text).toBe(result.results['text/plain'])
-  }, 30_000)
+  test.skipIf(pandas !== true)(
+    `a pandas DataFrame gives text/html and text/plain${pandas === true ? '' : ` (skipped: ${pandas})`}`,
+    async () => {
+      const events = await run('import pandas as pd\npd.DataFrame({"a": [1, 2], "b": ["x", "y"]})')
+      const [result] = ofType(events, 'result')
+      expect(result.results['text/html']).toContain('<table')
+      expect(result.results['text/plain']).toContain('a  b')
+      expect(result.results.text).toBe(result.results['text/plain'])
+    },
+    30_000,
+  )
 })

@@ -72,7 +72,11 @@ describe.skipIf(pythonAvailable !== true)('the official SDK’s dispatcher on /c
   })
 
   test('rich results keep their MIME bundle in raw, with text for the SDK', async () => {
-    const execution = await sdkRun(d, 'class H:\n    def _repr_html_(self): return "<i>h</i>"\n    def __repr__(self): return "H"\nH()', context)
+    const execution = await sdkRun(
+      d,
+      'class H:\n    def _repr_html_(self): return "<i>h</i>"\n    def __repr__(self): return "H"\nH()',
+      context,
+    )
     expect(execution.result[0]?.text).toBe('H')
     expect(execution.result[0]?.raw?.['text/html']).toBe('<i>h</i>')
   })

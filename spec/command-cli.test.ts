@@ -3,13 +3,30 @@ import { expect, test } from 'bun:test'
 import { BIN } from './harness'
 
 const exec = async (...args: string[]) => {
-  const p = Bun.spawn([BIN, 'exec', ...args], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, EXECD_ACCESS_TOKEN: '' } })
-  const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+  const p = Bun.spawn([BIN, 'exec', ...args], {
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ])
   return { stdout, stderr, code }
 }
 
 test('streams stdout and stderr and exits with the command code', async () => {
-  const r = await exec('--shell', 'echo "$A $B"; pwd; echo oops >&2; exit 3', '--cwd', '/tmp', '--env', 'A=1', '--env', 'B=2')
+  const r = await exec(
+    '--shell',
+    'echo "$A $B"; pwd; echo oops >&2; exit 3',
+    '--cwd',
+    '/tmp',
+    '--env',
+    'A=1',
+    '--env',
+    'B=2',
+  )
   expect(r.stdout).toBe('1 2\n/tmp\n')
   expect(r.stderr).toContain('oops\n')
   expect(r.code).toBe(3)
@@ -23,7 +40,10 @@ test('--timeout kills the command: 128 + SIGTERM, and says timeout', async () =>
 
 test('--json prints the event stream', async () => {
   const r = await exec('--shell', 'echo hi', '--json')
-  const types = r.stdout.trim().split('\n').map(l => JSON.parse(l).type)
+  const types = r.stdout
+    .trim()
+    .split('\n')
+    .map(l => JSON.parse(l).type)
   expect(types).toEqual(['init', 'ping', 'stdout', 'execution_complete'])
   expect(r.code).toBe(0)
 })

@@ -4,7 +4,10 @@
  */
 import { readSse, type SseFrame } from './harness'
 
-export async function follow(res: Response, ready?: (f: SseFrame) => boolean): Promise<{ id: string; stream: Promise<SseFrame[]> }> {
+export async function follow(
+  res: Response,
+  ready?: (f: SseFrame) => boolean,
+): Promise<{ id: string; stream: Promise<SseFrame[]> }> {
   if (res.status !== 200) throw new Error(`expected a stream, got ${res.status}: ${await res.text()}`)
   let gotInit!: (id: string) => void
   const init = new Promise<string>(r => (gotInit = r))
@@ -14,5 +17,8 @@ export async function follow(res: Response, ready?: (f: SseFrame) => boolean): P
     if (id && (!ready || ready(f))) gotInit(id)
     return false
   })
-  return { id: await Promise.race([init, stream.then(() => Promise.reject(new Error('stream ended before init')))]), stream }
+  return {
+    id: await Promise.race([init, stream.then(() => Promise.reject(new Error('stream ended before init')))]),
+    stream,
+  }
 }

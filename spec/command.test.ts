@@ -124,7 +124,12 @@ describe('background commands', () => {
       if (!status.running) break
       await Bun.sleep(100)
     }
-    expect(status).toMatchObject({ id, content: 'echo smoke-command; sleep 1; echo second >&2', running: false, exit_code: 0 })
+    expect(status).toMatchObject({
+      id,
+      content: 'echo smoke-command; sleep 1; echo second >&2',
+      running: false,
+      exit_code: 0,
+    })
     expect(status.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
     expect(status.finished_at).toBeString()
     const all = await d.fetch(`/command/${id}/logs?cursor=0`)

@@ -82,7 +82,9 @@ describe.skipIf(!BIG)('1 GiB (set EXECD_BIG_TESTS=1)', () => {
     const during = temps()
     socket.terminate()
     for (let i = 0; i < 1000 && temps().length > 0; i++) await Bun.sleep(10)
-    console.log(`killed after ${(sent / 1048576).toFixed(0)} MiB: temp files during ${during.length}, after ${temps().length}`)
+    console.log(
+      `killed after ${(sent / 1048576).toFixed(0)} MiB: temp files during ${during.length}, after ${temps().length}`,
+    )
     expect(during.length).toBe(1)
     expect(temps()).toEqual([])
     expect(readFileSync(target, 'utf8')).toBe('previous')

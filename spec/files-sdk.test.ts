@@ -66,14 +66,18 @@ test('the SDK writes, reads, lists, searches, moves, replaces, chmods and delete
 
   const found = await files.search({ path: p('proj'), pattern: '*.py' })
   expect(found.map(e => e.path)).toEqual([p('proj/lib/util.py'), p('proj/main.py')])
-  expect((await files.search({ path: p('proj'), pattern: 'lib/*.{py,txt}' })).map(e => e.path)).toEqual([p('proj/lib/util.py')])
+  expect((await files.search({ path: p('proj'), pattern: 'lib/*.{py,txt}' })).map(e => e.path)).toEqual([
+    p('proj/lib/util.py'),
+  ])
 
   await files.moveFiles([{ src: p('proj/main.py'), dest: p('proj/app/main.py') }])
   expect(readFileSync(p('proj/app/main.py'), 'utf8')).toBe('print("hello")\n')
 
   await files.replaceContents([{ path: p('proj/app/main.py'), oldContent: 'hello', newContent: 'world' }])
   expect(readFileSync(p('proj/app/main.py'), 'utf8')).toBe('print("world")\n')
-  const detailed = await files.replaceContentsDetailed([{ path: p('proj/lib/util.py'), oldContent: 'hello', newContent: 'bye' }])
+  const detailed = await files.replaceContentsDetailed([
+    { path: p('proj/lib/util.py'), oldContent: 'hello', newContent: 'bye' },
+  ])
   expect(detailed).toEqual([{ path: p('proj/lib/util.py'), replacedCount: 1 }])
 
   await files.setPermissions([{ path: p('proj/app/main.py'), mode: 755 }])

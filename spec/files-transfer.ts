@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 /** Deterministic pseudo-random bytes, generated chunk by chunk (never the whole thing in memory). */
 export function* patternChunks(total: number, chunk = 1 << 20): Generator<Uint8Array> {
   let seed = 0x9e3779b9
-  for (let sent = 0; sent < total; ) {
+  for (let sent = 0; sent < total;) {
     const n = Math.min(chunk, total - sent)
     const buf = new Uint8Array(n)
     const view = new DataView(buf.buffer)

@@ -1,6 +1,18 @@
 /** The files section through the compiled executable over real HTTP. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, type Daemon, postJson, startDaemon } from './harness'
@@ -16,13 +28,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 const q = encodeURIComponent
-const temps = (where: string) => readdirSync(where, { recursive: true }).map(String).filter(n => n.includes('.execd-tmp-'))
+const temps = (where: string) =>
+  readdirSync(where, { recursive: true })
+    .map(String)
+    .filter(n => n.includes('.execd-tmp-'))
 
 describe('files over HTTP', () => {
   test('a success with no payload is 200 with Content-Length: 0', async () => {
     writeFileSync(join(dir, 'gone'), '')
     const res = await d.fetch(`/files?path=${q(join(dir, 'gone'))}`, { method: 'DELETE' })
-    expect([res.status, res.headers.get('content-length'), res.headers.get('transfer-encoding'), await res.text()]).toEqual([200, '0', null, ''])
+    expect([
+      res.status,
+      res.headers.get('content-length'),
+      res.headers.get('transfer-encoding'),
+      await res.text(),
+    ]).toEqual([200, '0', null, ''])
   })
 
   test('HEAD and GET of a download carry the same headers; HEAD has no body', async () => {
@@ -40,12 +60,12 @@ describe('files over HTTP', () => {
   test('a Range gives 206 and the bytes; an unsatisfiable one 416 JSON with Content-Range', async () => {
     writeFileSync(join(dir, 'r.bin'), '0123456789')
     const part = await d.fetch(`/files/download?path=${q(join(dir, 'r.bin'))}`, { headers: { range: 'bytes=-4' } })
-    expect([part.status, part.headers.get('content-range'), part.headers.get('content-length'), await part.text()]).toEqual([
-      206,
-      'bytes 6-9/10',
-      '4',
-      '6789',
-    ])
+    expect([
+      part.status,
+      part.headers.get('content-range'),
+      part.headers.get('content-length'),
+      await part.text(),
+    ]).toEqual([206, 'bytes 6-9/10', '4', '6789'])
     const bad = await d.fetch(`/files/download?path=${q(join(dir, 'r.bin'))}`, { headers: { range: 'bytes=50-60' } })
     expect([bad.status, bad.headers.get('content-range'), bad.headers.get('content-type')]).toEqual([
       416,
@@ -72,7 +92,9 @@ describe('files over HTTP', () => {
     const [n, sha] = await hashBody(await d.fetch(`/files/download?path=${q(target)}`))
     expect([n, sha]).toEqual([size, expected])
     const after = memoryOf(d.proc.pid)
-    console.log(`64 MiB round trip: execd VmRSS ${before.rss.toFixed(1)} → ${after.rss.toFixed(1)} MiB, VmHWM ${before.hwm.toFixed(1)} → ${after.hwm.toFixed(1)} MiB`)
+    console.log(
+      `64 MiB round trip: execd VmRSS ${before.rss.toFixed(1)} → ${after.rss.toFixed(1)} MiB, VmHWM ${before.hwm.toFixed(1)} → ${after.hwm.toFixed(1)} MiB`,
+    )
     // Holding the file would add 64 MiB or more; streaming adds a few buffers.
     expect(after.hwm - before.hwm).toBeLessThan(48)
     expect(temps(dir)).toEqual([])
@@ -102,9 +124,13 @@ describe('files over HTTP', () => {
 
   test('replace, mv, permissions and list through the executable', async () => {
     writeFileSync(join(dir, 'cfg.ini'), 'debug=false\n')
-    const rep = await postJson(d, '/files/replace?verbose=true', { [join(dir, 'cfg.ini')]: { old: 'false', new: 'true' } })
+    const rep = await postJson(d, '/files/replace?verbose=true', {
+      [join(dir, 'cfg.ini')]: { old: 'false', new: 'true' },
+    })
     expect(await rep.json()).toEqual({ [join(dir, 'cfg.ini')]: { replacedCount: 1 } })
-    expect((await postJson(d, '/files/mv', [{ src: join(dir, 'cfg.ini'), dest: join(dir, 'etc/cfg.ini') }])).status).toBe(200)
+    expect(
+      (await postJson(d, '/files/mv', [{ src: join(dir, 'cfg.ini'), dest: join(dir, 'etc/cfg.ini') }])).status,
+    ).toBe(200)
     expect((await postJson(d, '/files/permissions', { [join(dir, 'etc/cfg.ini')]: { mode: 600 } })).status).toBe(200)
     const list = await (await d.fetch(`/directories/list?path=${q(join(dir, 'etc'))}`)).json()
     expect(list).toMatchObject([{ path: join(dir, 'etc/cfg.ini'), type: 'file', mode: 600, size: 11 }])
@@ -135,7 +161,9 @@ describe('serve options', () => {
       const ok = await j.fetch('/files/upload', {
         method: 'POST',
         headers: { 'content-type': 'multipart/form-data; boundary=b' },
-        body: multipartStream('b', [{ meta: { path: 'small.txt' }, chunks: () => [new TextEncoder().encode('small')] }]),
+        body: multipartStream('b', [
+          { meta: { path: 'small.txt' }, chunks: () => [new TextEncoder().encode('small')] },
+        ]),
         // @ts-expect-error Bun's fetch types lack duplex
         duplex: 'half',
       })
@@ -156,7 +184,10 @@ describe('serve options', () => {
 
 describe('execd fs', () => {
   const fs = (args: string[], stdin?: string) => {
-    const r = Bun.spawnSync([BIN, 'fs', ...args], { cwd: dir, stdin: stdin === undefined ? 'ignore' : new TextEncoder().encode(stdin) })
+    const r = Bun.spawnSync([BIN, 'fs', ...args], {
+      cwd: dir,
+      stdin: stdin === undefined ? 'ignore' : new TextEncoder().encode(stdin),
+    })
     return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }
   }
   test('put from stdin, cat with a range, stat, ls, search, replace, mv, chmod, rm, rmdir', () => {
@@ -166,7 +197,9 @@ describe('execd fs', () => {
     const stat = JSON.parse(fs(['stat', 'cli/a.txt', '--json']).out)
     expect(stat['cli/a.txt']).toMatchObject({ type: 'file', size: 10, mode: 640 })
     expect(fs(['ls', 'cli']).out).toMatch(/^-rw-r-----\s+root\s+root\s+10\s+\S+ \S+\s+.*cli\/a\.txt\n$/)
-    expect(JSON.parse(fs(['search', '.', '*.txt', '--json']).out).map((e: { path: string }) => e.path)).toContain(join(dir, 'cli/a.txt'))
+    expect(JSON.parse(fs(['search', '.', '*.txt', '--json']).out).map((e: { path: string }) => e.path)).toContain(
+      join(dir, 'cli/a.txt'),
+    )
     expect(fs(['replace', 'cli/a.txt', 'cli', 'CLI']).out).toBe('cli/a.txt: 1 replaced\n')
     expect(fs(['mv', 'cli/a.txt', 'cli/b.txt']).code).toBe(0)
     expect(fs(['chmod', '600', 'cli/b.txt']).code).toBe(0)
@@ -181,35 +214,48 @@ describe('execd fs', () => {
   })
   test('errors exit 1 with the code, usage errors exit 2', () => {
     const missing = fs(['cat', 'nope.txt'])
-    expect([missing.code, missing.err]).toEqual([1, `execd: error [FILE_NOT_FOUND]: file not found. open ${join(dir, 'nope.txt')}: no such file or directory\n`])
+    expect([missing.code, missing.err]).toEqual([
+      1,
+      `execd: error [FILE_NOT_FOUND]: file not found. open ${join(dir, 'nope.txt')}: no such file or directory\n`,
+    ])
     expect(fs(['frobnicate']).code).toBe(2)
     expect(fs(['ls', '--no-such-flag']).code).toBe(2)
     expect(fs(['mv', 'only-one']).code).toBe(2)
   })
   const canDropPrivileges = process.getuid?.() === 0 && Bun.which('setpriv') !== null
-  test.skipIf(!canDropPrivileges)('as an unprivileged user, unreadable subdirectories are skipped by search and ls', () => {
-    const tree = join(dir, 'perm-tree')
-    mkdirSync(join(tree, 'locked'), { recursive: true })
-    mkdirSync(join(tree, 'open'))
-    writeFileSync(join(tree, 'open/a.txt'), '')
-    writeFileSync(join(tree, 'locked/b.txt'), '')
-    chmodSync(dir, 0o755)
-    chmodSync(join(tree, 'locked'), 0o700)
-    const asNobody = (args: string[]) => {
-      const r = Bun.spawnSync(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'fs', ...args, '--json'], { cwd: '/' })
-      return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }
-    }
-    const search = asNobody(['search', tree, '*.txt'])
-    expect(search.code).toBe(0)
-    expect(JSON.parse(search.out).map((e: { path: string }) => e.path)).toEqual([join(tree, 'open/a.txt')])
-    const ls = asNobody(['ls', tree, '-d', '3'])
-    expect(ls.code).toBe(0)
-    expect(JSON.parse(ls.out).map((e: { path: string }) => e.path)).toEqual([join(tree, 'locked'), join(tree, 'open'), join(tree, 'open/a.txt')])
-    // The root itself unreadable is an error, not an empty answer.
-    const root = asNobody(['ls', join(tree, 'locked')])
-    expect(root.code).toBe(1)
-    expect(root.err).toContain('permission denied')
-  })
+  test.skipIf(!canDropPrivileges)(
+    'as an unprivileged user, unreadable subdirectories are skipped by search and ls',
+    () => {
+      const tree = join(dir, 'perm-tree')
+      mkdirSync(join(tree, 'locked'), { recursive: true })
+      mkdirSync(join(tree, 'open'))
+      writeFileSync(join(tree, 'open/a.txt'), '')
+      writeFileSync(join(tree, 'locked/b.txt'), '')
+      chmodSync(dir, 0o755)
+      chmodSync(join(tree, 'locked'), 0o700)
+      const asNobody = (args: string[]) => {
+        const r = Bun.spawnSync(
+          ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', BIN, 'fs', ...args, '--json'],
+          { cwd: '/' },
+        )
+        return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }
+      }
+      const search = asNobody(['search', tree, '*.txt'])
+      expect(search.code).toBe(0)
+      expect(JSON.parse(search.out).map((e: { path: string }) => e.path)).toEqual([join(tree, 'open/a.txt')])
+      const ls = asNobody(['ls', tree, '-d', '3'])
+      expect(ls.code).toBe(0)
+      expect(JSON.parse(ls.out).map((e: { path: string }) => e.path)).toEqual([
+        join(tree, 'locked'),
+        join(tree, 'open'),
+        join(tree, 'open/a.txt'),
+      ])
+      // The root itself unreadable is an error, not an empty answer.
+      const root = asNobody(['ls', join(tree, 'locked')])
+      expect(root.code).toBe(1)
+      expect(root.err).toContain('permission denied')
+    },
+  )
   test('--root confines the CLI too', () => {
     const r = fs(['ls', '/etc', '--root', dir])
     expect(r.code).toBe(1)

@@ -3,7 +3,15 @@ import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensan
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { findJdk } from '../plugins/java/jdk'
 import { postJson, readSse, startDaemon, type Daemon } from './harness'
-import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode, stdoutText } from './runtime-kit'
+import {
+  createContext,
+  describeRuntimeKit,
+  expectWellFormed,
+  ofType,
+  resultText,
+  runCode,
+  stdoutText,
+} from './runtime-kit'
 
 const jdk = findJdk(process.env.EXECD_JSHELL || 'jshell')
 const available: true | string = 'missing' in jdk ? jdk.missing : true
@@ -24,67 +32,72 @@ describeRuntimeKit({
   },
 })
 
-describe.skipIf(available !== true)(`java through dist/execd${available === true ? '' : ` (skipped: ${available})`}`, () => {
-  let d: Daemon
-  let id: string
-  beforeAll(async () => {
-    d = await startDaemon()
-    id = await createContext(d, 'java')
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
-  const run = (code: string) => runCode(d, code, { id, language: 'java' })
+describe.skipIf(available !== true)(
+  `java through dist/execd${available === true ? '' : ` (skipped: ${available})`}`,
+  () => {
+    let d: Daemon
+    let id: string
+    beforeAll(async () => {
+      d = await startDaemon()
+      id = await createContext(d, 'java')
+    })
+    afterAll(async () => {
+      await d?.stop()
+    })
+    const run = (code: string) => runCode(d, code, { id, language: 'java' })
 
-  test('java is listed as available with its JDK', async () => {
-    const res = await d.fetch('/code/languages')
-    const java = (await res.json()).find((l: { language: string }) => l.language === 'java')
-    expect(java).toMatchObject({ available: true })
-    expect(java.detail).toContain('JDK')
-  })
+    test('java is listed as available with its JDK', async () => {
+      const res = await d.fetch('/code/languages')
+      const java = (await res.json()).find((l: { language: string }) => l.language === 'java')
+      expect(java).toMatchObject({ available: true })
+      expect(java.detail).toContain('JDK')
+    })
 
-  test('a cell prints, then gives execution_count and its value in order', async () => {
-    await run('record Pair(String a, int b) {}')
-    const events = await run('System.out.println("making");\nnew Pair("x", 2)')
-    expectWellFormed(events, id)
-    expect(events.slice(2).map(e => e.type)).toEqual(['stdout', 'execution_count', 'result', 'execution_complete'])
-    expect(stdoutText(events)).toBe('making\n')
-    expect(resultText(events)).toEqual(['Pair[a=x, b=2]'])
-  })
+    test('a cell prints, then gives execution_count and its value in order', async () => {
+      await run('record Pair(String a, int b) {}')
+      const events = await run('System.out.println("making");\nnew Pair("x", 2)')
+      expectWellFormed(events, id)
+      expect(events.slice(2).map(e => e.type)).toEqual(['stdout', 'execution_count', 'result', 'execution_complete'])
+      expect(stdoutText(events)).toBe('making\n')
+      expect(resultText(events)).toEqual(['Pair[a=x, b=2]'])
+    })
 
-  test('an exception names its class and message, with the snippet frames', async () => {
-    const events = await run('int[] a = new int[1];\na[3]')
-    const [error] = ofType(events, 'error')
-    expect(error.error.ename).toBe('java.lang.ArrayIndexOutOfBoundsException')
-    expect(error.error.evalue).toBe('Index 3 out of bounds for length 1')
-    expect(error.error.traceback[0]).toBe('java.lang.ArrayIndexOutOfBoundsException: Index 3 out of bounds for length 1')
-  })
+    test('an exception names its class and message, with the snippet frames', async () => {
+      const events = await run('int[] a = new int[1];\na[3]')
+      const [error] = ofType(events, 'error')
+      expect(error.error.ename).toBe('java.lang.ArrayIndexOutOfBoundsException')
+      expect(error.error.evalue).toBe('Index 3 out of bounds for length 1')
+      expect(error.error.traceback[0]).toBe(
+        'java.lang.ArrayIndexOutOfBoundsException: Index 3 out of bounds for length 1',
+      )
+    })
 
-  test('System.exit ends the stream with an error naming the exit status; the next cell restarts', async () => {
-    const ctx = await createContext(d, 'java')
-    const events = await runCode(d, 'System.exit(3)', { id: ctx, language: 'java' })
-    expectWellFormed(events, ctx)
-    expect(ofType(events, 'error')[0].error.traceback).toContain('exit status 3')
-    const after = await runCode(d, '1 + 1', { id: ctx, language: 'java' })
-    expect(resultText(after)).toEqual(['2'])
-  })
+    test('System.exit ends the stream with an error naming the exit status; the next cell restarts', async () => {
+      const ctx = await createContext(d, 'java')
+      const events = await runCode(d, 'System.exit(3)', { id: ctx, language: 'java' })
+      expectWellFormed(events, ctx)
+      expect(ofType(events, 'error')[0].error.traceback).toContain('exit status 3')
+      const after = await runCode(d, '1 + 1', { id: ctx, language: 'java' })
+      expect(resultText(after)).toEqual(['2'])
+    })
 
-  test('the official SDK’s dispatcher shows stdout, the value, the count and the exception', async () => {
-    const sdkRun = async (code: string) => {
-      const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
-      const dispatcher = new ExecutionEventDispatcher(execution)
-      const res = await postJson(d, '/code', { code, context: { id, language: 'java' } })
-      for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
-      return execution
-    }
-    const ok = await sdkRun('System.out.println("hello");\n"a".repeat(3)')
-    expect(ok.logs.stdout.map(m => m.text).join('')).toBe('hello\n')
-    expect(ok.result.map(r => r.text)).toEqual(['"aaa"'])
-    expect(ok.executionCount).toBeGreaterThan(0)
-    expect(ok.complete).toBeDefined()
-    const failed = await sdkRun('Objects.requireNonNull(null, "nothing here")')
-    expect(failed.error?.name).toBe('java.lang.NullPointerException')
-    expect(failed.error?.value).toBe('nothing here')
-    expect(failed.complete).toBeDefined()
-  })
-})
+    test('the official SDK’s dispatcher shows stdout, the value, the count and the exception', async () => {
+      const sdkRun = async (code: string) => {
+        const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
+        const dispatcher = new ExecutionEventDispatcher(execution)
+        const res = await postJson(d, '/code', { code, context: { id, language: 'java' } })
+        for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
+        return execution
+      }
+      const ok = await sdkRun('System.out.println("hello");\n"a".repeat(3)')
+      expect(ok.logs.stdout.map(m => m.text).join('')).toBe('hello\n')
+      expect(ok.result.map(r => r.text)).toEqual(['"aaa"'])
+      expect(ok.executionCount).toBeGreaterThan(0)
+      expect(ok.complete).toBeDefined()
+      const failed = await sdkRun('Objects.requireNonNull(null, "nothing here")')
+      expect(failed.error?.name).toBe('java.lang.NullPointerException')
+      expect(failed.error?.value).toBe('nothing here')
+      expect(failed.complete).toBeDefined()
+    })
+  },
+)

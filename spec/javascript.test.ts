@@ -4,7 +4,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, type Daemon } from './harness'
-import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode, stdoutText } from './runtime-kit'
+import {
+  createContext,
+  describeRuntimeKit,
+  expectWellFormed,
+  ofType,
+  resultText,
+  runCode,
+  stdoutText,
+} from './runtime-kit'
 
 describeRuntimeKit({
   language: 'javascript',
@@ -57,12 +65,17 @@ describe('javascript through dist/execd', () => {
   test('both languages are listed as available', async () => {
     const res = await d.fetch('/code/languages')
     const body = JSON.stringify(await res.json())
-    for (const language of ['javascript', 'typescript']) expect(body).toMatch(new RegExp(`"language":"${language}","available":true`))
+    for (const language of ['javascript', 'typescript'])
+      expect(body).toMatch(new RegExp(`"language":"${language}","available":true`))
   })
 
   test('imports node:fs and a package installed under the context cwd', async () => {
     const id = await createContext(d, 'javascript', cwd)
-    const events = await runCode(d, 'import { existsSync } from "node:fs"\nimport { square } from "shapes"\n[existsSync("node_modules"), square(7)]', { id })
+    const events = await runCode(
+      d,
+      'import { existsSync } from "node:fs"\nimport { square } from "shapes"\n[existsSync("node_modules"), square(7)]',
+      { id },
+    )
     expectWellFormed(events, id)
     expect(resultText(events)).toEqual(['[ true, 49 ]'])
   })
@@ -71,8 +84,14 @@ describe('javascript through dist/execd', () => {
     const id = await createContext(d, 'typescript')
     const html = await runCode(d, 'const p: HTMLElement = document.createElement("p")\np.textContent = "hi"\np', { id })
     expect(ofType(html, 'result')[0].results['text/html']).toBe('<p>hi</p>')
-    const svg = await runCode(d, 'const s = document.createElementNS("http://www.w3.org/2000/svg", "svg")\ns.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "rect"))\ns', { id })
-    expect(ofType(svg, 'result')[0].results['image/svg+xml']).toBe('<svg xmlns="http://www.w3.org/2000/svg"><rect></rect></svg>')
+    const svg = await runCode(
+      d,
+      'const s = document.createElementNS("http://www.w3.org/2000/svg", "svg")\ns.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "rect"))\ns',
+      { id },
+    )
+    expect(ofType(svg, 'result')[0].results['image/svg+xml']).toBe(
+      '<svg xmlns="http://www.w3.org/2000/svg"><rect></rect></svg>',
+    )
   })
 
   test('display() results and output stream in order, execution_count before the value', async () => {

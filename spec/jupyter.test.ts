@@ -47,17 +47,25 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
   }, 30_000)
 
   test('the server’s languages are listed; python stays native unless --prefer-jupyter', async () => {
-    const langs = (await (await d.fetch('/code/languages')).json()) as { language: string; runtime: string; available: boolean }[]
+    const langs = (await (await d.fetch('/code/languages')).json()) as {
+      language: string
+      runtime: string
+      available: boolean
+    }[]
     expect(langs.find(l => l.language === 'snake')).toMatchObject({ runtime: 'jupyter', available: true })
     expect(langs.find(l => l.language === 'python')?.runtime).toBe('python')
   })
 
   test('a language only Jupyter offers runs through a kernel, with display() forwarded as a result', async () => {
     const id = await createContext(d, 'snake', jupyter!.root)
-    const events = await runCode(d, `from IPython.display import display, HTML\ndisplay(HTML("<i>d</i>"))\n${IS_IPYTHON}`, {
-      id,
-      language: 'snake',
-    })
+    const events = await runCode(
+      d,
+      `from IPython.display import display, HTML\ndisplay(HTML("<i>d</i>"))\n${IS_IPYTHON}`,
+      {
+        id,
+        language: 'snake',
+      },
+    )
     expectWellFormed(events, id)
     const results = ofType(events, 'result').map(e => e.results)
     expect(results[0]['text/html']).toBe('<i>d</i>')
@@ -107,7 +115,11 @@ describe.skipIf(missing !== null)('jupyter bridge with --prefer-jupyter', () => 
     expect(res.status).toBe(200)
     const events = (await readSse(res)).map(f => f.data)
     expectWellFormed(events)
-    expect(ofType(events, 'stdout').map(e => e.text).join('')).toBe('hi\n')
+    expect(
+      ofType(events, 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toBe('hi\n')
     expect(resultText(events)).toEqual(["'ZMQInteractiveShell'"])
   }, 30_000)
 })

@@ -6,8 +6,7 @@ import { expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { BIN, freePort } from './harness'
 
-const canUnshare =
-  process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
+const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
 
 /** Children of `ppid` with their states, read from /proc. */
 function childrenOf(ppid: number): { pid: number; state: string }[] {
@@ -24,15 +23,24 @@ function childrenOf(ppid: number): { pid: number; state: string }[] {
 
 test.skipIf(!canUnshare)('as PID 1, execd reaps orphans re-parented to it (needs root and unshare)', async () => {
   const port = await freePort()
-  const outer = Bun.spawn(['unshare', '--pid', '--fork', '--mount-proc', BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-  })
+  const outer = Bun.spawn(
+    ['unshare', '--pid', '--fork', '--mount-proc', BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'],
+    {
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+    },
+  )
   let execd = 0
   try {
     for (let i = 0; i < 200; i++) {
-      if ((await fetch(`http://127.0.0.1:${port}/ping`).then(r => r.status, () => 0)) === 200) break
+      if (
+        (await fetch(`http://127.0.0.1:${port}/ping`).then(
+          r => r.status,
+          () => 0,
+        )) === 200
+      )
+        break
       await Bun.sleep(25)
     }
     execd = childrenOf(outer.pid)[0]?.pid ?? 0

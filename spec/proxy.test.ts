@@ -33,7 +33,10 @@ beforeAll(async () => {
         })
         return new Response(body, { headers: { 'content-type': 'text/plain' } })
       }
-      return new Response(`${req.method} ${url.pathname}${url.search}`, { status: 201, headers: { 'x-upstream': 'yes' } })
+      return new Response(`${req.method} ${url.pathname}${url.search}`, {
+        status: 201,
+        headers: { 'x-upstream': 'yes' },
+      })
     },
     websocket: {
       message(ws, message) {
@@ -56,7 +59,7 @@ describe('proxy', () => {
     expect(await res.text()).toBe('GET /a/b?x=1&y=two%20words')
   })
 
-  test('the upstream\'s 403 passes through unchanged (the reference\'s own test)', async () => {
+  test("the upstream's 403 passes through unchanged (the reference's own test)", async () => {
     const res = await d.fetch(`/proxy/${upstream.port}/credential-vault/_active`)
     expect(res.status).toBe(403)
     expect(await res.text()).toBe('forbidden here')
@@ -64,7 +67,11 @@ describe('proxy', () => {
 
   test('POST bodies arrive whole, JSON included, and the access token is not forwarded', async () => {
     const body = JSON.stringify({ big: 'x'.repeat(200_000) })
-    const res = await d.fetch(`/proxy/${upstream.port}/post`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    const res = await d.fetch(`/proxy/${upstream.port}/post`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(201)
     const got = seen.find(s => s.path === '/post')!
     expect(got.method).toBe('POST')
@@ -108,7 +115,12 @@ describe('proxy', () => {
 
   test('a WebSocket upgrade to a port where nothing listens is 502 before the handshake', async () => {
     const res = await d.fetch(`/proxy/${await freePort()}/ws`, {
-      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' },
+      headers: {
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
     })
     expect(res.status).toBe(502)
   })

@@ -23,7 +23,10 @@ export class PtyClient {
         const offset = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(1))
         this.frames.push({ kind: 'replay', offset, text: this.decoder.decode(bytes.subarray(9)) })
       } else {
-        this.frames.push({ kind: bytes[0] === 0x01 ? 'stdout' : 'stderr', text: this.decoder.decode(bytes.subarray(1)) })
+        this.frames.push({
+          kind: bytes[0] === 0x01 ? 'stdout' : 'stderr',
+          text: this.decoder.decode(bytes.subarray(1)),
+        })
       }
     }
     ws.onclose = e => (this.closed = { code: e.code, reason: e.reason })
@@ -65,7 +68,8 @@ export class PtyClient {
   async until(what: string, check: () => boolean, limitMs = 15_000): Promise<void> {
     const deadline = Date.now() + limitMs
     while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames).slice(-2000)}`)
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; frames: ${JSON.stringify(this.frames).slice(-2000)}`)
       await Bun.sleep(10)
     }
   }

@@ -105,7 +105,10 @@ describe('pty over WebSocket', () => {
     const c = await PtyClient.connect(d, id)
     const res = await handshake(d, `/pty/${id}/ws`)
     expect(res.status).toBe(409)
-    expect(await res.json()).toEqual({ code: 'ALREADY_CONNECTED', message: `another client is already connected to pty session ${id}` })
+    expect(await res.json()).toEqual({
+      code: 'ALREADY_CONNECTED',
+      message: `another client is already connected to pty session ${id}`,
+    })
     const missing = await handshake(d, '/pty/no-such-session/ws')
     expect(missing.status).toBe(404)
     expect((await missing.json()).code).toBe('CONTEXT_NOT_FOUND')
@@ -180,7 +183,14 @@ describe('pty over WebSocket', () => {
 
   test('the upgrade needs the access token like every route', async () => {
     const id = await createSession()
-    const res = await fetch(`${d.url}/pty/${id}/ws`, { headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' } })
+    const res = await fetch(`${d.url}/pty/${id}/ws`, {
+      headers: {
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
+    })
     expect(res.status).toBe(401)
   })
 })

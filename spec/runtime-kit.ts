@@ -48,7 +48,11 @@ export interface RuntimeKitOptions {
 export type WireEvent = Record<string, any>
 
 /** Runs code through `POST /code` and returns every event of the stream. */
-export async function runCode(d: Daemon, code: string, context: { id?: string; language?: string }): Promise<WireEvent[]> {
+export async function runCode(
+  d: Daemon,
+  code: string,
+  context: { id?: string; language?: string },
+): Promise<WireEvent[]> {
   const res = await postJson(d, '/code', { code, context })
   if (res.status !== 200) throw new Error(`POST /code answered ${res.status}: ${await res.text()}`)
   return (await readSse(res)).map(f => f.data)
@@ -63,7 +67,10 @@ export async function createContext(d: Daemon, language: string, cwd?: string): 
 
 export const ofType = (events: WireEvent[], type: string) => events.filter(e => e.type === type)
 export const resultText = (events: WireEvent[]) => ofType(events, 'result').map(e => e.results['text/plain'])
-export const stdoutText = (events: WireEvent[]) => ofType(events, 'stdout').map(e => e.text).join('')
+export const stdoutText = (events: WireEvent[]) =>
+  ofType(events, 'stdout')
+    .map(e => e.text)
+    .join('')
 
 /** Every code stream: init first, then ping, and exactly one execution_complete, last. */
 export function expectWellFormed(events: WireEvent[], contextId?: string): void {

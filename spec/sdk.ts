@@ -9,7 +9,11 @@ export type ExecdStack = ReturnType<DefaultAdapterFactory['createExecdStack']>
 
 export function sdkFor(d: Daemon, requestTimeoutSeconds = 30): ExecdStack {
   // apiKey '' keeps OPEN_SANDBOX_API_KEY from the environment out of it.
-  const connectionConfig = new ConnectionConfig({ domain: d.url, apiKey: '', requestTimeoutSeconds }).withTransportIfMissing()
+  const connectionConfig = new ConnectionConfig({
+    domain: d.url,
+    apiKey: '',
+    requestTimeoutSeconds,
+  }).withTransportIfMissing()
   return new DefaultAdapterFactory().createExecdStack({
     connectionConfig,
     execdBaseUrl: d.url,

@@ -71,11 +71,18 @@ describe('errors', () => {
 describe('listening', () => {
   test('the default host answers on IPv4 and IPv6 loopback', async () => {
     const port = await freePort()
-    const proc = Bun.spawn([BIN, 'serve', '--port', String(port)], { stderr: 'pipe', stdout: 'ignore', env: { ...process.env, EXECD_ACCESS_TOKEN: '' } })
+    const proc = Bun.spawn([BIN, 'serve', '--port', String(port)], {
+      stderr: 'pipe',
+      stdout: 'ignore',
+      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+    })
     try {
       let v4 = 0
       for (let i = 0; i < 200 && v4 !== 200; i++) {
-        v4 = await fetch(`http://127.0.0.1:${port}/ping`).then(r => r.status, () => 0)
+        v4 = await fetch(`http://127.0.0.1:${port}/ping`).then(
+          r => r.status,
+          () => 0,
+        )
         if (v4 !== 200) await Bun.sleep(25)
       }
       expect(v4).toBe(200)
@@ -108,7 +115,11 @@ describe('shutdown', () => {
 
 describe('with the commands section', () => {
   test('malformed JSON is a 400 JSON error with the reference prefix', async () => {
-    const res = await d.fetch('/command', { method: 'POST', body: '{"command":', headers: { 'content-type': 'application/json' } })
+    const res = await d.fetch('/command', {
+      method: 'POST',
+      body: '{"command":',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(400)
     const body = await res.json()
     expect(body.code).toBe('INVALID_REQUEST_BODY')
@@ -163,7 +174,12 @@ describe('with the commands section', () => {
     expect(Date.now() - started).toBeLessThan(5000)
     await reading
     // Gone, or a zombie waiting for PID 1 to reap it: either way no longer running.
-    const state = await Bun.file(`/proc/${sleeper}/stat`).text().then(t => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3), () => 'gone')
+    const state = await Bun.file(`/proc/${sleeper}/stat`)
+      .text()
+      .then(
+        t => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3),
+        () => 'gone',
+      )
     expect(['gone', 'Z']).toContain(state)
   })
 })

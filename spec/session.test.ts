@@ -46,7 +46,11 @@ describe('session state persists between runs', () => {
   test('unexported variables, declared arrays and aliases persist', async () => {
     const sid = await create()
     await run(sid, { command: "plain=1; declare -a arr=(x y); alias ll='echo aliased'" })
-    expect(out(await run(sid, { command: 'echo $plain ${arr[1]}; ll; env | grep -c ^plain=' }))).toEqual(['1 y', 'aliased', '0'])
+    expect(out(await run(sid, { command: 'echo $plain ${arr[1]}; ll; env | grep -c ^plain=' }))).toEqual([
+      '1 y',
+      'aliased',
+      '0',
+    ])
   })
 })
 
@@ -93,7 +97,9 @@ describe('a run', () => {
   test('interrupt stops the run and keeps the session and its state', async () => {
     const sid = await create()
     await run(sid, { command: 'kept=yes' })
-    const { stream } = await follow(await postJson(d, `/session/${sid}/run`, { command: 'echo start; sleep 300; echo never' }))
+    const { stream } = await follow(
+      await postJson(d, `/session/${sid}/run`, { command: 'echo start; sleep 300; echo never' }),
+    )
     await Bun.sleep(200)
     const t0 = Date.now()
     const del = await d.fetch(`/command?id=${sid}`, { method: 'DELETE' })

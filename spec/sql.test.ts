@@ -19,9 +19,16 @@ describe('sql through dist/execd (embedded SQLite)', () => {
 
   test('a table created in one cell is queried in the next, as the reference JSON text plus HTML', async () => {
     const id = await createContext(d, 'sql')
-    const create = await runCode(d, "CREATE TABLE t (id INTEGER, name TEXT);\nINSERT INTO t VALUES (1, 'ann'), (2, 'bob');", { id, language: 'sql' })
+    const create = await runCode(
+      d,
+      "CREATE TABLE t (id INTEGER, name TEXT);\nINSERT INTO t VALUES (1, 'ann'), (2, 'bob');",
+      { id, language: 'sql' },
+    )
     expectWellFormed(create, id)
-    expect(resultText(create)).toEqual(['{"columns":["affected_rows"],"rows":[[0]]}', '{"columns":["affected_rows"],"rows":[[2]]}'])
+    expect(resultText(create)).toEqual([
+      '{"columns":["affected_rows"],"rows":[[0]]}',
+      '{"columns":["affected_rows"],"rows":[[2]]}',
+    ])
     const events = await runCode(d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
     expectWellFormed(events, id)
     expect(events.slice(2).map(e => e.type)).toEqual(['execution_count', 'result', 'execution_complete'])
@@ -42,7 +49,9 @@ describe('sql through dist/execd (embedded SQLite)', () => {
 
   test('contexts are separate databases; the default context is shared by id-less calls', async () => {
     await runCode(d, 'CREATE TABLE shared (x); INSERT INTO shared VALUES (7)', { language: 'sql' })
-    expect(resultText(await runCode(d, 'SELECT x FROM shared', { language: 'sql' }))).toEqual(['{"columns":["x"],"rows":[[7]]}'])
+    expect(resultText(await runCode(d, 'SELECT x FROM shared', { language: 'sql' }))).toEqual([
+      '{"columns":["x"],"rows":[[7]]}',
+    ])
     const other = await createContext(d, 'sql')
     const [error] = ofType(await runCode(d, 'SELECT x FROM shared', { id: other, language: 'sql' }), 'error')
     expect(error.error.evalue).toBe('no such table: shared')
@@ -92,24 +101,31 @@ describe('sql through dist/execd (embedded SQLite)', () => {
 })
 
 const dsn = process.env.EXECD_TEST_SQL_DSN
-describe.skipIf(!dsn)(`sql through dist/execd on a server${dsn ? '' : ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)'}`, () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon({ env: { EXECD_SQL_DSN: dsn ?? '' } })
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
+describe.skipIf(!dsn)(
+  `sql through dist/execd on a server${dsn ? '' : ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)'}`,
+  () => {
+    let d: Daemon
+    beforeAll(async () => {
+      d = await startDaemon({ env: { EXECD_SQL_DSN: dsn ?? '' } })
+    })
+    afterAll(async () => {
+      await d?.stop()
+    })
 
-  test('state, affected rows, a SELECT and an error on the server', async () => {
-    const id = await createContext(d, 'sql')
-    const table = `execd_spec_${Date.now()}`
-    const setup = await runCode(d, `CREATE TEMPORARY TABLE ${table} (id int, name text); INSERT INTO ${table} VALUES (1, 'ann'), (2, NULL)`, { id, language: 'sql' })
-    expect(resultText(setup).at(-1)).toBe('{"columns":["affected_rows"],"rows":[[2]]}')
-    const rows = await runCode(d, `SELECT id, name FROM ${table} ORDER BY id`, { id, language: 'sql' })
-    expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
-    const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing_table', { id, language: 'sql' }), 'error')
-    expect(error.error.ename).toBe('DBQueryError')
-    expect(error.error.evalue).toContain('execd_missing_table')
-  })
-})
+    test('state, affected rows, a SELECT and an error on the server', async () => {
+      const id = await createContext(d, 'sql')
+      const table = `execd_spec_${Date.now()}`
+      const setup = await runCode(
+        d,
+        `CREATE TEMPORARY TABLE ${table} (id int, name text); INSERT INTO ${table} VALUES (1, 'ann'), (2, NULL)`,
+        { id, language: 'sql' },
+      )
+      expect(resultText(setup).at(-1)).toBe('{"columns":["affected_rows"],"rows":[[2]]}')
+      const rows = await runCode(d, `SELECT id, name FROM ${table} ORDER BY id`, { id, language: 'sql' })
+      expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
+      const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing_table', { id, language: 'sql' }), 'error')
+      expect(error.error.ename).toBe('DBQueryError')
+      expect(error.error.evalue).toContain('execd_missing_table')
+    })
+  },
+)

@@ -63,9 +63,15 @@ export async function startJupyter(opts: { nodelay?: boolean } = {}): Promise<Ju
   const t0 = performance.now()
   const proc = spawnTracked(
     [
-      JUPYTER_PYTHON, ...(opts.nodelay ? ['-c', NODELAY_LAUNCH] : ['-m', 'jupyter_server']),
-      `--ServerApp.token=${token}`, `--ServerApp.port=${port}`, '--ServerApp.port_retries=0',
-      '--ServerApp.ip=127.0.0.1', '--ServerApp.open_browser=False', '--ServerApp.allow_root=True', `--ServerApp.root_dir=${join(dir, 'root')}`,
+      JUPYTER_PYTHON,
+      ...(opts.nodelay ? ['-c', NODELAY_LAUNCH] : ['-m', 'jupyter_server']),
+      `--ServerApp.token=${token}`,
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--ServerApp.ip=127.0.0.1',
+      '--ServerApp.open_browser=False',
+      '--ServerApp.allow_root=True',
+      `--ServerApp.root_dir=${join(dir, 'root')}`,
     ],
     {
       group: true,
@@ -85,7 +91,11 @@ export async function startJupyter(opts: { nodelay?: boolean } = {}): Promise<Ju
     removeTempDir(dir)
   }
   try {
-    await waitFor('jupyter server', async () => (await fetch(`${url}/api/status`, { headers: auth })).status === 200, 60_000)
+    await waitFor(
+      'jupyter server',
+      async () => (await fetch(`${url}/api/status`, { headers: auth })).status === 200,
+      60_000,
+    )
   } catch (e) {
     await stop()
     throw e
@@ -103,7 +113,8 @@ export async function startJupyter(opts: { nodelay?: boolean } = {}): Promise<Ju
         headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'python3' }),
       })
-      if (res.status !== 201 && res.status !== 200) throw new Error(`jupyter: create kernel ${res.status}: ${await res.text()}`)
+      if (res.status !== 201 && res.status !== 200)
+        throw new Error(`jupyter: create kernel ${res.status}: ${await res.text()}`)
       return ((await res.json()) as { id: string }).id
     },
     deleteKernel: async id => {
@@ -147,10 +158,24 @@ function connectKernel(wsUrl: string, token: string): Promise<KernelChannel> {
         pending.set(msgId, { resolve, reject })
         ws.send(
           JSON.stringify({
-            header: { msg_id: msgId, username: 'bench', session, msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
+            header: {
+              msg_id: msgId,
+              username: 'bench',
+              session,
+              msg_type: 'execute_request',
+              version: '5.3',
+              date: new Date().toISOString(),
+            },
             parent_header: {},
             metadata: {},
-            content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+            content: {
+              code,
+              silent: false,
+              store_history: true,
+              user_expressions: {},
+              allow_stdin: false,
+              stop_on_error: true,
+            },
             channel: 'shell',
             buffers: [],
           }),

@@ -54,7 +54,9 @@ http {
     await waitFor('nginx', async () => (await fetch(`${url}/nginx.pid`)).status === 200, 10_000)
   } catch (e) {
     await stopProcess(proc)
-    const log = await Bun.file(join(root, 'error.log')).text().catch(() => '')
+    const log = await Bun.file(join(root, 'error.log'))
+      .text()
+      .catch(() => '')
     throw new Error(`${(e as Error).message}: ${log.slice(-500)}`)
   }
   return {

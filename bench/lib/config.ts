@@ -21,7 +21,10 @@ export const benchConfig = {
   commandClients: num('BENCH_COMMAND_CLIENTS', 200),
   watchClients: num('BENCH_WATCH_CLIENTS', 50),
   /** Only these rows (comma-separated numbers), e.g. BENCH_ROWS=7,8. */
-  rows: (process.env.BENCH_ROWS ?? '').split(',').map(s => s.trim()).filter(Boolean),
+  rows: (process.env.BENCH_ROWS ?? '')
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean),
 }
 
 /** A repetition count scaled by BENCH_REPS_SCALE, at least `min`. */

@@ -39,7 +39,17 @@ export async function startExecd(opts: { env?: Record<string, string>; args?: st
   const token = `bench-${crypto.randomUUID()}`
   const url = `http://127.0.0.1:${port}`
   const headers = { 'X-EXECD-ACCESS-TOKEN': token }
-  const argv = [EXECD_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--access-token', token, ...(opts.args ?? [])]
+  const argv = [
+    EXECD_BIN,
+    'serve',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--access-token',
+    token,
+    ...(opts.args ?? []),
+  ]
   const t0 = performance.now()
   const proc = spawnTracked(argv, {
     env: { ...process.env, EXECD_ACCESS_TOKEN: '', EXECD_PYTHON: benchPython(), ...opts.env },
@@ -60,7 +70,10 @@ export async function startExecd(opts: { env?: Record<string, string>; args?: st
   let startMs = NaN
   const deadline = t0 + 15_000
   for (;;) {
-    const ok = await doFetch('/ping').then(r => r.status === 200, () => false)
+    const ok = await doFetch('/ping').then(
+      r => r.status === 200,
+      () => false,
+    )
     if (ok) {
       startMs = performance.now() - t0
       break

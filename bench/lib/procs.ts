@@ -20,7 +20,14 @@ const tempDirs = new Set<string>()
 /** Bun.spawn, registered for cleanup. `group` puts it in its own process group. */
 export function spawnTracked(
   argv: string[],
-  opts: { env?: Record<string, string | undefined>; cwd?: string; group?: boolean; stdin?: 'pipe' | 'ignore'; stdout?: 'pipe' | 'ignore'; stderr?: 'pipe' | 'ignore' } = {},
+  opts: {
+    env?: Record<string, string | undefined>
+    cwd?: string
+    group?: boolean
+    stdin?: 'pipe' | 'ignore'
+    stdout?: 'pipe' | 'ignore'
+    stderr?: 'pipe' | 'ignore'
+  } = {},
 ): Subprocess<any, any, any> {
   const proc = Bun.spawn(argv, {
     env: (opts.env ?? process.env) as Record<string, string>,
@@ -100,7 +107,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls `probe` every `everyMs` until it returns true; throws after `timeoutMs`. */
-export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, everyMs = 5): Promise<void> {
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 5,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     if (await probe().catch(() => false)) return

@@ -64,10 +64,7 @@ function verdict(r: RowResult): string {
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
 
 export function renderTable(rows: readonly RowResult[]): string {
-  const lines = [
-    '| row | what | ours | baseline | ratio | target | result |',
-    '|---|---|---|---|---|---|---|',
-  ]
+  const lines = ['| row | what | ours | baseline | ratio | target | result |', '|---|---|---|---|---|---|---|']
   for (const r of rows) {
     const base = r.baseline ? `${r.baselineName ?? ''}: ${formatFigure(r.baseline)}` : (r.baselineName ?? '—')
     const ratio = r.ratio !== undefined && Number.isFinite(r.ratio) ? `${sig(r.ratio)}${r.ratioLabel ?? '×'}` : '—'

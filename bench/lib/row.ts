@@ -13,7 +13,11 @@ export interface BenchRow {
 export const missingBaseline = (row: string, what: string, why: string): RowResult => ({ row, what, skipped: why })
 
 /** Speedup (baseline time ÷ ours), judged against `atLeast` when given. */
-export function speedup(ours: number, base: number, atLeast?: number): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
+export function speedup(
+  ours: number,
+  base: number,
+  atLeast?: number,
+): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
   const ratio = base / ours
   return {
     ratio,
@@ -24,7 +28,11 @@ export function speedup(ours: number, base: number, atLeast?: number): Pick<RowR
 }
 
 /** Time ratio (ours ÷ baseline), judged against `atMost` when given. */
-export function timeRatio(ours: number, base: number, atMost?: number): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
+export function timeRatio(
+  ours: number,
+  base: number,
+  atMost?: number,
+): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
   const ratio = ours / base
   return {
     ratio,
@@ -35,7 +43,11 @@ export function timeRatio(ours: number, base: number, atMost?: number): Pick<Row
 }
 
 /** Rate ratio (ours ÷ baseline throughput), judged against `atLeast` when given. */
-export function rateRatio(ours: number, base: number, atLeast?: number): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
+export function rateRatio(
+  ours: number,
+  base: number,
+  atLeast?: number,
+): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
   const ratio = ours / base
   return {
     ratio,

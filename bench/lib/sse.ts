@@ -49,7 +49,10 @@ export async function readEvents(
  * Counts the bytes of a response body without parsing it; keeps the last 4 KiB so the
  * caller can check how the stream ended. `onFirst` sees the first chunk (the init event).
  */
-export async function drainCounting(res: Response, onFirst?: (chunk: string) => void): Promise<{ bytes: number; tail: string }> {
+export async function drainCounting(
+  res: Response,
+  onFirst?: (chunk: string) => void,
+): Promise<{ bytes: number; tail: string }> {
   const reader = res.body!.getReader()
   let bytes = 0
   let tail: Uint8Array = new Uint8Array()

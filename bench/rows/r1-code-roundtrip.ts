@@ -38,13 +38,19 @@ export default {
           once: async () => {
             const t0 = performance.now()
             const { events, at } = await runCode(d, id, 'python', 'x + 1')
-            expectTwo('execd', events.map(outputOf).find(o => o !== undefined))
+            expectTwo(
+              'execd',
+              events.map(outputOf).find(o => o !== undefined),
+            )
             return at - t0
           },
         },
         { name: 'pipe', once: () => timed(async () => expectTwo('pipe', await python.run('x + 1'))) },
       ]
-      for (const [name, server] of [['jupyter', jupyter], ['nodelay', tuned]] as const) {
+      for (const [name, server] of [
+        ['jupyter', jupyter],
+        ['nodelay', tuned],
+      ] as const) {
         if (!server) continue
         const kernel = await server.createKernel()
         const channel = await server.connect(kernel)
@@ -75,7 +81,8 @@ export default {
           ...speedup(ours.median, nodelay.median),
           note: 'stock jupyter_server leaves Nagle on for kernel WebSockets: each execution stalls on a delayed ACK (~40 ms); 1b removes that stall.',
         })
-      } else rows.push({ ...missingBaseline('1a', 'warm code round trip vs Jupyter', noJupyter!), ours: figure(ours, 'ms') })
+      } else
+        rows.push({ ...missingBaseline('1a', 'warm code round trip vs Jupyter', noJupyter!), ours: figure(ours, 'ms') })
       rows.push({
         row: '1c',
         what: 'warm code round trip vs floor',

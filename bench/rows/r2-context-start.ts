@@ -30,9 +30,17 @@ const PYTHON: Language = {
 
 const OTHERS: Language[] = [
   { name: 'javascript', code: '1 + 1', cold: { argv: ['node', '-p', '1 + 1'], label: 'node -p' } },
-  { name: 'typescript', code: 'const one: number = 1; one + 1', cold: { argv: [BUN, '-p', 'const one: number = 1; one + 1'], label: 'bun -p' } },
+  {
+    name: 'typescript',
+    code: 'const one: number = 1; one + 1',
+    cold: { argv: [BUN, '-p', 'const one: number = 1; one + 1'], label: 'bun -p' },
+  },
   { name: 'bash', code: 'echo $((1 + 1))', cold: { argv: ['bash', '-c', 'echo $((1 + 1))'], label: 'bash -c' } },
-  { name: 'java', code: '1 + 1', cold: { argv: ['jshell', '-q', '-'], stdin: 'System.out.println(1 + 1)\n', label: 'jshell -' } },
+  {
+    name: 'java',
+    code: '1 + 1',
+    cold: { argv: ['jshell', '-q', '-'], stdin: 'System.out.println(1 + 1)\n', label: 'jshell -' },
+  },
   { name: 'sql', code: 'SELECT 1 + 1', cold: { argv: ['sqlite3', ':memory:', 'SELECT 1 + 1'], label: 'sqlite3' } },
 ]
 
@@ -51,7 +59,11 @@ async function contextToFirstResult(d: Execd, language: string, code: string): P
 
 async function cold(lang: Language): Promise<number> {
   return timed(async () => {
-    const proc = Bun.spawn(lang.cold.argv, { stdin: lang.cold.stdin ? 'pipe' : 'ignore', stdout: 'pipe', stderr: 'ignore' })
+    const proc = Bun.spawn(lang.cold.argv, {
+      stdin: lang.cold.stdin ? 'pipe' : 'ignore',
+      stdout: 'pipe',
+      stderr: 'ignore',
+    })
     if (lang.cold.stdin) {
       proc.stdin!.write(lang.cold.stdin)
       proc.stdin!.end()
@@ -150,7 +162,8 @@ async function other(d: Execd, lang: Language, row: string): Promise<RowResult> 
     if (haveCold) sides.push({ name: 'cold', once: () => cold(lang) })
     const samples = await interleave(sides, { reps: reps(5), budgetMs: 30_000, minReps: 3 })
     const ours = summarize(samples.execd)
-    if (!haveCold) return { row, what, ours: figure(ours, 'ms'), pass: null, note: `no ${lang.cold.argv[0]} for the cold baseline` }
+    if (!haveCold)
+      return { row, what, ours: figure(ours, 'ms'), pass: null, note: `no ${lang.cold.argv[0]} for the cold baseline` }
     const base = summarize(samples.cold)
     return {
       row,

@@ -27,7 +27,11 @@ export default {
         [
           { name: 'execd', once: () => commandRoundTrip(d) },
           { name: 'spawn', once: () => timed(spawnReadingOutput) },
-          { name: 'bare', once: () => timed(() => Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited) },
+          {
+            name: 'bare',
+            once: () =>
+              timed(() => Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited),
+          },
         ],
         { reps: reps(300, 30), warmup: 10, budgetMs: 40_000, minReps: 30 },
       )

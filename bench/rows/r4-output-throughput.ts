@@ -69,7 +69,11 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
     const max = peak.stop()
     if (!peak.guarded) throw e
     // Stop the command too: it is still writing into the daemon.
-    if (id) await d.fetch(`/command?id=${encodeURIComponent(id)}`, { method: 'DELETE' }).then(r => r.arrayBuffer(), () => {})
+    if (id)
+      await d.fetch(`/command?id=${encodeURIComponent(id)}`, { method: 'DELETE' }).then(
+        r => r.arrayBuffer(),
+        () => {},
+      )
     return { rate: NaN, peak: max, before: peak.before, guarded: true }
   }
 }

@@ -34,7 +34,10 @@ async function watched(d: Execd, bytes: number, growth: number[], fn: () => Prom
 async function exec(argv: string[]): Promise<void> {
   const proc = spawnTracked(argv, { stderr: 'pipe' })
   const code = await proc.exited
-  if (code !== 0) throw new Error(`${argv.join(' ')}: exit ${code}: ${await new Response(proc.stderr as ReadableStream<Uint8Array>).text()}`)
+  if (code !== 0)
+    throw new Error(
+      `${argv.join(' ')}: exit ${code}: ${await new Response(proc.stderr as ReadableStream<Uint8Array>).text()}`,
+    )
 }
 
 export default {
@@ -63,10 +66,14 @@ export default {
       const downSides: Side[] = [
         {
           name: 'execd',
-          once: () => watched(d, bytes, downGrowth, () => download(`${d.url}/files/download?path=${encodeURIComponent(src)}`, d.headers)),
+          once: () =>
+            watched(d, bytes, downGrowth, () =>
+              download(`${d.url}/files/download?path=${encodeURIComponent(src)}`, d.headers),
+            ),
         },
       ]
-      if (nginx) downSides.push({ name: 'nginx', once: () => watched(d, bytes, [], () => download(`${nginx.url}/big.bin`)) })
+      if (nginx)
+        downSides.push({ name: 'nginx', once: () => watched(d, bytes, [], () => download(`${nginx.url}/big.bin`)) })
       const down = await interleave(downSides, { reps: reps(3, 2), warmup: 1, budgetMs: 90_000, minReps: 2 })
       await nginx?.stop()
       const oursDown = summarize(down.execd)
@@ -81,7 +88,12 @@ export default {
           ...rateRatio(oursDown.median, base.median, 0.8),
         })
       } else rows.push({ row: '5a', what: `download ${size}`, ours: figure(oursDown, 'MiB/s'), skipped: noNginx! })
-      rows.push({ row: '5b', what: 'execd peak RSS growth, download', ours: { median: Math.max(...downGrowth), unit: 'MiB' }, pass: null })
+      rows.push({
+        row: '5b',
+        what: 'execd peak RSS growth, download',
+        ours: { median: Math.max(...downGrowth), unit: 'MiB' },
+        pass: null,
+      })
 
       const upGrowth: number[] = []
       const upDest = join(dir, 'up-execd.bin')
@@ -99,7 +111,9 @@ export default {
             name: 'dd',
             once: async () => {
               rmSync(ddDest, { force: true })
-              return watched(d, bytes, [], () => exec(['dd', `if=${src}`, `of=${ddDest}`, 'bs=1M', 'conv=fsync', 'status=none']))
+              return watched(d, bytes, [], () =>
+                exec(['dd', `if=${src}`, `of=${ddDest}`, 'bs=1M', 'conv=fsync', 'status=none']),
+              )
             },
           },
           {

@@ -59,7 +59,8 @@ export default {
     const ours = summarize(samples.execd)
     const rows: RowResult[] = []
     const startTarget = { target: `≤ ${START_TARGET_MS} ms`, pass: ours.median <= START_TARGET_MS }
-    if (noJupyter) rows.push({ row: '7a', what: 'start → first /ping', ours: figure(ours, 'ms'), ...startTarget, note: noJupyter })
+    if (noJupyter)
+      rows.push({ row: '7a', what: 'start → first /ping', ours: figure(ours, 'ms'), ...startTarget, note: noJupyter })
     else {
       const base = summarize(samples.jupyter)
       rows.push({
@@ -77,7 +78,12 @@ export default {
     const ourRss = await settledRss(d.pid)
     await d.stop()
     const rssTarget = { target: `≤ ${RSS_TARGET_MIB} MiB`, pass: ourRss <= RSS_TARGET_MIB }
-    if (noJupyter) rows.push({ ...missingBaseline('7b', 'idle RSS', noJupyter), ours: { median: ourRss, unit: 'MiB' }, ...rssTarget })
+    if (noJupyter)
+      rows.push({
+        ...missingBaseline('7b', 'idle RSS', noJupyter),
+        ours: { median: ourRss, unit: 'MiB' },
+        ...rssTarget,
+      })
     else {
       const j = await startJupyter()
       const jRss = await settledRss(j.pid)

@@ -27,7 +27,11 @@ async function start(): Promise<RuntimeContext> {
 async function collect(events: AsyncIterable<ExecEvent>) {
   const all: ExecEvent[] = []
   for await (const e of events) all.push(e)
-  const text = (type: string) => all.filter(e => e.type === type).map(e => e.text).join('')
+  const text = (type: string) =>
+    all
+      .filter(e => e.type === type)
+      .map(e => e.text)
+      .join('')
   return { all, stdout: text('stdout'), stderr: text('stderr'), error: all.find(e => e.type === 'error')?.error }
 }
 
@@ -69,7 +73,11 @@ describe('bash runtime', () => {
     const c = await start()
     const r = await collect(c.run('echo last; kill -KILL $$'))
     expect(r.stdout).toBe('last\n')
-    expect(r.error).toMatchObject({ ename: 'DeadKernelError', evalue: 'signal: killed', traceback: ['signal: killed', expect.any(String)] })
+    expect(r.error).toMatchObject({
+      ename: 'DeadKernelError',
+      evalue: 'signal: killed',
+      traceback: ['signal: killed', expect.any(String)],
+    })
     expect(c.alive).toBe(false)
     const again = await collect(c.run('echo hi'))
     expect(again.error?.traceback[1]).toContain('state is lost')

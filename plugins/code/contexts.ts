@@ -42,7 +42,9 @@ function interpreterEnv(): Record<string, string> {
 /** `~` and `$VAR` expand as in the reference; the directory is created like `mkdir -p`. */
 export function prepareCwd(cwd: string | undefined): string {
   if (!cwd) return process.cwd()
-  let dir = cwd.replace(/^~(?=$|\/)/, homedir()).replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => process.env[n] ?? '')
+  let dir = cwd
+    .replace(/^~(?=$|\/)/, homedir())
+    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => process.env[n] ?? '')
   dir = resolve(dir)
   try {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
@@ -153,7 +155,11 @@ export class ContextStore {
         log: this.log.child({ context: ctx.id, language: ctx.language }),
       })
     } catch (err) {
-      throw new ExecdError('RUNTIME_ERROR', `could not start the ${ctx.language} interpreter: ${(err as Error).message}`, { cause: err })
+      throw new ExecdError(
+        'RUNTIME_ERROR',
+        `could not start the ${ctx.language} interpreter: ${(err as Error).message}`,
+        { cause: err },
+      )
     }
   }
 }

@@ -119,7 +119,10 @@ export class ExecutionStore {
       }
       if (!live.alive) {
         ctx.lostReason ??= 'the interpreter died during the previous execution'
-        if (!sawError) await journal.append(errorEvent('DeadKernelError', `the ${ctx.language} interpreter died; its state is lost`, []))
+        if (!sawError)
+          await journal.append(
+            errorEvent('DeadKernelError', `the ${ctx.language} interpreter died; its state is lost`, []),
+          )
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)

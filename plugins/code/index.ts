@@ -27,7 +27,9 @@ export const code: Plugin = {
     },
   ],
   setup(ctx) {
-    const svc = new CodeService(ctx.runtimes, ctx.config, ctx.log.child({ section: 'code' }), () => ctx.registry.get(COMMAND_RUNNER))
+    const svc = new CodeService(ctx.runtimes, ctx.config, ctx.log.child({ section: 'code' }), () =>
+      ctx.registry.get(COMMAND_RUNNER),
+    )
     service = svc
     ctx.registry.provide(CODE, svc)
     ctx.registry.require(INTERRUPTS).add(10, id => svc.interrupt(id))

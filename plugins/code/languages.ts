@@ -41,7 +41,9 @@ export class LanguageCatalog {
     if (entry?.available) return this.runtimes.find(r => r.name === entry.runtime)!
     const available = entries.filter(e => e.available).map(e => e.language)
     const names = available.length ? available.join(', ') : 'none'
-    const why = entry ? `language '${language}' is not available here (${entry.detail ?? 'interpreter missing'})` : `unknown language '${language}'`
+    const why = entry
+      ? `language '${language}' is not available here (${entry.detail ?? 'interpreter missing'})`
+      : `unknown language '${language}'`
     throw new ExecdError('INVALID_REQUEST_BODY', `${why}; available languages: ${names}`)
   }
 

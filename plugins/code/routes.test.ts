@@ -43,7 +43,14 @@ describe('code routes', () => {
 
   test('the OpenAPI document lists the code routes under the code tag', async () => {
     const spec = await (await call('GET', '/openapi.json')).json()
-    for (const path of ['/code', '/code/context', '/code/contexts', '/code/contexts/{contextId}', '/code/languages', '/code/executions/{executionId}/events']) {
+    for (const path of [
+      '/code',
+      '/code/context',
+      '/code/contexts',
+      '/code/contexts/{contextId}',
+      '/code/languages',
+      '/code/executions/{executionId}/events',
+    ]) {
       expect(Object.keys(spec.paths)).toContain(path)
     }
     expect(spec.paths['/code'].post.tags).toEqual(['code'])

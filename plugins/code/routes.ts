@@ -20,53 +20,86 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       response: { 200: t.Array(CodeContextSchema) },
       detail: { summary: 'List contexts (default contexts included), optionally of one language' },
     })
-    .delete('/code/contexts', async ({ query }) => {
-      if (!query.language) throw missingQuery('language')
-      await code.deleteContexts(query.language)
-      return emptyOk()
-    }, {
-      query: t.Object({ language: t.Optional(t.String({ description: 'required' })) }),
-      detail: { summary: 'Delete every context of a language' },
-    })
+    .delete(
+      '/code/contexts',
+      async ({ query }) => {
+        if (!query.language) throw missingQuery('language')
+        await code.deleteContexts(query.language)
+        return emptyOk()
+      },
+      {
+        query: t.Object({ language: t.Optional(t.String({ description: 'required' })) }),
+        detail: { summary: 'Delete every context of a language' },
+      },
+    )
     .get('/code/contexts/:contextId', ({ params }) => json(code.getContext(params.contextId)), {
       params: IdParams,
       response: { 200: CodeContextSchema },
       detail: { summary: 'Get a context' },
     })
-    .delete('/code/contexts/:contextId', async ({ params }) => {
-      await code.deleteContext(params.contextId)
-      return emptyOk()
-    }, {
-      params: IdParams,
-      detail: { summary: 'Delete a context and stop its interpreter' },
-    })
+    .delete(
+      '/code/contexts/:contextId',
+      async ({ params }) => {
+        await code.deleteContext(params.contextId)
+        return emptyOk()
+      },
+      {
+        params: IdParams,
+        detail: { summary: 'Delete a context and stop its interpreter' },
+      },
+    )
     .get('/code/languages', async () => json(await code.languages()), {
       response: { 200: t.Array(LanguageSchema) },
       detail: { summary: 'Every language a runtime offers, and whether it can run here' },
     })
-    .post('/code', async ({ body, query }) => {
-      const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
-      const headers: Record<string, string> = execution ? { 'EXECD-EXECUTION-ID': execution.id } : {}
-      return sseResponse(events, { headers })
-    }, {
-      body: RunCodeBody,
-      query: t.Object({ wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })) }),
-      detail: { summary: 'Run code in a context (or as a shell command without a language), streamed as SSE', responses: SSE_RESPONSE },
-    })
-    .delete('/code', async ({ query }) => {
-      // The shared handler of the reference: the id may also name a command or a session.
-      if (!query.id) throw missingQuery('id')
-      if (!(await interrupts.interrupt(query.id))) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${query.id} not found`)
-      return emptyOk()
-    }, {
-      query: t.Object({ id: t.Optional(t.String({ description: 'required: a context id (or an execution, command or session id)' })) }),
-      detail: { summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)' },
-    })
-    .get('/code/executions/:executionId/events', ({ params, query, headers }) => {
-      const after = Number(headers['last-event-id'] ?? query.after ?? 0)
-      return sseResponse(code.replay(params.executionId, Number.isFinite(after) && after > 0 ? Math.floor(after) : 0))
-    }, {
-      params: t.Object({ executionId: t.String() }),
-      query: t.Object({ after: t.Optional(t.String({ description: 'replay events after this id (like Last-Event-ID)' })) }),
-      detail: { summary: 'Replay an execution’s events after Last-Event-ID (or ?after=), then follow it live', responses: SSE_RESPONSE },
-    })
+    .post(
+      '/code',
+      async ({ body, query }) => {
+        const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
+        const headers: Record<string, string> = execution ? { 'EXECD-EXECUTION-ID': execution.id } : {}
+        return sseResponse(events, { headers })
+      },
+      {
+        body: RunCodeBody,
+        query: t.Object({
+          wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })),
+        }),
+        detail: {
+          summary: 'Run code in a context (or as a shell command without a language), streamed as SSE',
+          responses: SSE_RESPONSE,
+        },
+      },
+    )
+    .delete(
+      '/code',
+      async ({ query }) => {
+        // The shared handler of the reference: the id may also name a command or a session.
+        if (!query.id) throw missingQuery('id')
+        if (!(await interrupts.interrupt(query.id)))
+          throw new ExecdError('CONTEXT_NOT_FOUND', `context ${query.id} not found`)
+        return emptyOk()
+      },
+      {
+        query: t.Object({
+          id: t.Optional(t.String({ description: 'required: a context id (or an execution, command or session id)' })),
+        }),
+        detail: { summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)' },
+      },
+    )
+    .get(
+      '/code/executions/:executionId/events',
+      ({ params, query, headers }) => {
+        const after = Number(headers['last-event-id'] ?? query.after ?? 0)
+        return sseResponse(code.replay(params.executionId, Number.isFinite(after) && after > 0 ? Math.floor(after) : 0))
+      },
+      {
+        params: t.Object({ executionId: t.String() }),
+        query: t.Object({
+          after: t.Optional(t.String({ description: 'replay events after this id (like Last-Event-ID)' })),
+        }),
+        detail: {
+          summary: 'Replay an execution’s events after Last-Event-ID (or ?after=), then follow it live',
+          responses: SSE_RESPONSE,
+        },
+      },
+    )

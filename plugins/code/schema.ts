@@ -24,7 +24,9 @@ export const RunCodeBody = t.Object(
       t.Object({
         id: t.Optional(t.String({ description: 'a context id; absent: the language’s default context' })),
         language: t.Optional(t.String({ description: 'absent or "command": run as a shell command' })),
-        cwd: t.Optional(t.String({ description: 'accepted for compatibility; contexts keep the cwd they were created with' })),
+        cwd: t.Optional(
+          t.String({ description: 'accepted for compatibility; contexts keep the cwd they were created with' }),
+        ),
       }),
     ),
   },

@@ -79,7 +79,11 @@ export class CodeService {
     const language = req.context?.language ?? ''
     if (language in SHELL_LANGUAGES && !req.context?.id) {
       const runner = this.commands()
-      if (!runner) throw new ExecdError('NOT_SUPPORTED', 'running code without a language needs the commands section, which is not in this executable')
+      if (!runner)
+        throw new ExecdError(
+          'NOT_SUPPORTED',
+          'running code without a language needs the commands section, which is not in this executable',
+        )
       return { events: await runner.run({ command: req.code, background: SHELL_LANGUAGES[language] }) }
     }
     const ctx = req.context?.id ? this.contexts.get(req.context.id) : await this.contexts.defaultFor(language)

@@ -14,7 +14,8 @@ beforeAll(async () => {
 })
 afterAll(() => command.close?.())
 
-const eventOf = (item: ExecEvent | SseItem): ExecEvent => ('event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent))
+const eventOf = (item: ExecEvent | SseItem): ExecEvent =>
+  'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
 
 const call = (path: string, init?: RequestInit) => app.app.handle(new Request(`http://localhost${path}`, init))
 
@@ -28,7 +29,11 @@ test('the command runner service streams init first and the terminal event last'
 })
 
 test('POST /command answers with an event stream', async () => {
-  const res = await call('/command', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"command":"true"}' })
+  const res = await call('/command', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"command":"true"}',
+  })
   expect(res.headers.get('content-type')).toBe('text/event-stream')
   expect(await res.text()).toContain('"type":"execution_complete"')
 })

@@ -10,11 +10,36 @@ import { Commands, type CommandSettings } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
 const options: OptionSpec[] = [
-  { flag: 'command-retention-count', env: 'EXECD_COMMAND_RETENTION_COUNT', description: 'finished commands whose status and log are kept', default: '256' },
-  { flag: 'command-retention-age', env: 'EXECD_COMMAND_RETENTION_AGE', description: 'seconds a finished command is kept', default: '21600' },
-  { flag: 'command-retention-bytes', env: 'EXECD_COMMAND_RETENTION_BYTES', description: 'total log bytes of finished commands kept', default: String(512 * 1024 * 1024) },
-  { flag: 'command-log-max-bytes', env: 'EXECD_COMMAND_LOG_MAX_BYTES', description: 'bytes of one command written to its log (the stream gets all)', default: String(256 * 1024 * 1024) },
-  { flag: 'command-interrupt-grace', env: 'EXECD_COMMAND_INTERRUPT_GRACE_MS', description: 'ms between SIGTERM and SIGKILL on interrupt', default: '500' },
+  {
+    flag: 'command-retention-count',
+    env: 'EXECD_COMMAND_RETENTION_COUNT',
+    description: 'finished commands whose status and log are kept',
+    default: '256',
+  },
+  {
+    flag: 'command-retention-age',
+    env: 'EXECD_COMMAND_RETENTION_AGE',
+    description: 'seconds a finished command is kept',
+    default: '21600',
+  },
+  {
+    flag: 'command-retention-bytes',
+    env: 'EXECD_COMMAND_RETENTION_BYTES',
+    description: 'total log bytes of finished commands kept',
+    default: String(512 * 1024 * 1024),
+  },
+  {
+    flag: 'command-log-max-bytes',
+    env: 'EXECD_COMMAND_LOG_MAX_BYTES',
+    description: 'bytes of one command written to its log (the stream gets all)',
+    default: String(256 * 1024 * 1024),
+  },
+  {
+    flag: 'command-interrupt-grace',
+    env: 'EXECD_COMMAND_INTERRUPT_GRACE_MS',
+    description: 'ms between SIGTERM and SIGKILL on interrupt',
+    default: '500',
+  },
 ]
 
 export function commandSettings(config: Config): CommandSettings {
@@ -79,7 +104,10 @@ export const command: Plugin = {
         {
           params: IdParams,
           query: LogsQuery,
-          detail: { summary: 'Output bytes (stdout and stderr interleaved) from a byte cursor; next cursor in EXECD-COMMANDS-TAIL-CURSOR' },
+          detail: {
+            summary:
+              'Output bytes (stdout and stderr interleaved) from a byte cursor; next cursor in EXECD-COMMANDS-TAIL-CURSOR',
+          },
         },
       )
       .get(
@@ -98,10 +126,14 @@ export const command: Plugin = {
         '/command',
         async ({ query }) => {
           if (!query.id) throw missingQuery('id')
-          if (!(await hub.interrupt(query.id))) throw new ExecdError('CONTEXT_NOT_FOUND', `no such command, context or session: ${query.id}`)
+          if (!(await hub.interrupt(query.id)))
+            throw new ExecdError('CONTEXT_NOT_FOUND', `no such command, context or session: ${query.id}`)
           return emptyOk()
         },
-        { query: InterruptQuery, detail: { summary: 'Interrupt a command (SIGTERM, then SIGKILL), a code execution or a session run' } },
+        {
+          query: InterruptQuery,
+          detail: { summary: 'Interrupt a command (SIGTERM, then SIGKILL), a code execution or a session run' },
+        },
       )
   },
   close: () => commands?.close(),

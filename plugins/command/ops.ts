@@ -89,7 +89,8 @@ export class Commands {
     const terminal = r.terminal
     const last = r.lastEventId
     return (async function* () {
-      if (afterId < last) yield { event: makeEvent('status', { text: 'events_dropped', dropped: { from: afterId + 1, to: last - 1 } }) }
+      if (afterId < last)
+        yield { event: makeEvent('status', { text: 'events_dropped', dropped: { from: afterId + 1, to: last - 1 } }) }
       if (terminal && afterId < last) yield { id: last, event: terminal }
     })()
   }
@@ -121,7 +122,10 @@ function prepare(req: CommandRequest): Prepared {
     throw invalid(`timeout must be a non-negative number of milliseconds, got ${req.timeout}`)
   }
   if (req.gid !== undefined && req.uid === undefined) throw invalid('uid is required when gid is provided')
-  for (const [k, v] of [['uid', req.uid], ['gid', req.gid]] as const) {
+  for (const [k, v] of [
+    ['uid', req.uid],
+    ['gid', req.gid],
+  ] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw invalid(`${k} must be a uint32`)
   }
   const user = req.uid === undefined ? undefined : lookupUser(req.uid)

@@ -19,7 +19,9 @@ export const CommandStatusSchema = t.Object(
     content: t.Optional(t.String({ description: 'the command line' })),
     running: t.Boolean(),
     exit_code: t.Optional(t.Integer({ description: 'exit code; -1 when a signal ended it' })),
-    error: t.Optional(t.String({ description: "how it failed: 'exit status 1', 'signal: killed (timeout after 1000 ms)'" })),
+    error: t.Optional(
+      t.String({ description: "how it failed: 'exit status 1', 'signal: killed (timeout after 1000 ms)'" }),
+    ),
     started_at: t.String({ description: 'RFC 3339' }),
     finished_at: t.Optional(t.String({ description: 'RFC 3339' })),
   },
@@ -36,4 +38,6 @@ export const EventsQuery = t.Object({
   after: t.Optional(t.String({ description: 'replay events after this id (or send Last-Event-ID)' })),
 })
 
-export const InterruptQuery = t.Object({ id: t.Optional(t.String({ description: 'command, code context or session id' })) })
+export const InterruptQuery = t.Object({
+  id: t.Optional(t.String({ description: 'command, code context or session id' })),
+})

@@ -3,7 +3,16 @@
  * (app.handle) against a real temp tree; the second app is confined with --root.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../../core/app'
@@ -25,14 +34,25 @@ symlinkSync(join(outside, 'secret'), join(dir, 'secret-link'))
 symlinkSync(join(dir, 'sub'), join(dir, 'sublink'))
 
 const build = async (flags: Record<string, string>) =>
-  (await createApp({ plugins: [files], runtimes: [], config: resolveConfig(FILES_OPTIONS, flags, {}), log: createLogger('silent') })).app
+  (
+    await createApp({
+      plugins: [files],
+      runtimes: [],
+      config: resolveConfig(FILES_OPTIONS, flags, {}),
+      log: createLogger('silent'),
+    })
+  ).app
 const open = await build({})
 const confined = await build({ root: dir, 'max-upload-bytes': '1000' })
 
 const q = encodeURIComponent
 const F = q(join(dir, 'f.txt'))
 const D = q(dir)
-const json = (body: unknown) => ({ method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+const json = (body: unknown) => ({
+  method: 'POST',
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+  headers: { 'content-type': 'application/json' },
+})
 const multipart = (parts: string[], boundary = 'b') => ({
   method: 'POST',
   headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
@@ -42,8 +62,17 @@ const meta = (m: unknown, plain = false) =>
   `--b\r\nContent-Disposition: form-data; name="metadata"${plain ? '' : '; filename="metadata"'}\r\n\r\n${typeof m === 'string' ? m : JSON.stringify(m)}\r\n`
 const file = (data: string) => `--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n${data}\r\n`
 
-type Case = [name: string, path: string, init: RequestInit | undefined, status: number, code: string, message?: string | RegExp]
+type Case = [
+  name: string,
+  path: string,
+  init: RequestInit | undefined,
+  status: number,
+  code: string,
+  message?: string | RegExp,
+]
 
+// One case per line reads as the table it is.
+// prettier-ignore
 const cases: Case[] = [
   // GET /files/info
   ['info: missing file', `/files/info?path=${q(join(dir, 'nope'))}`, undefined, 404, 'FILE_NOT_FOUND', /^file not found\. file not found: /],
@@ -137,6 +166,7 @@ const cases: Case[] = [
   ['unknown route', '/files/nothing', undefined, 404, 'NOT_FOUND'],
 ]
 
+// prettier-ignore
 const confinedCases: Case[] = [
   ['root: .. out', `/files/info?path=${q('../outside/secret')}`, undefined, 400, 'INVALID_REQUEST_BODY', /^path is outside the root /],
   ['root: absolute path elsewhere', `/files/download?path=${q('/etc/passwd')}`, undefined, 400, 'INVALID_REQUEST_BODY', /outside the root/],
@@ -173,13 +203,19 @@ describe('bad inputs → 4xx JSON', () => {
   for (const c of cases) test(c[0], () => check(open, c))
   for (const c of confinedCases) test(c[0], () => check(confined, c))
   test('a 416 carries Content-Range: bytes */size', async () => {
-    const res = await open.handle(new Request(`http://localhost/files/download?path=${F}`, { headers: { range: 'bytes=99-' } }))
+    const res = await open.handle(
+      new Request(`http://localhost/files/download?path=${F}`, { headers: { range: 'bytes=99-' } }),
+    )
     expect(res.headers.get('content-range')).toBe('bytes */10')
   })
   test('nothing escaped the root, nothing was half-written', () => {
     expect(readdirSync(outside).sort()).toEqual(['secret'])
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('secret')
-    expect(readdirSync(dir, { recursive: true }).map(String).filter(n => n.includes('.execd-tmp-'))).toEqual([])
+    expect(
+      readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter(n => n.includes('.execd-tmp-')),
+    ).toEqual([])
     expect(readFileSync(join(dir, 'f.txt'), 'utf8')).toBe('0123456789')
   })
 })

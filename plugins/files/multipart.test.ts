@@ -37,7 +37,11 @@ async function collect(stream: ReadableStream<Uint8Array>, max?: number) {
   for await (const part of parseMultipart(stream, B, max)) {
     const chunks: Uint8Array[] = []
     for await (const c of part.body) chunks.push(Buffer.from(c))
-    out.push({ name: part.name, ...(part.filename ? { filename: part.filename } : {}), data: Buffer.concat(chunks).toString() })
+    out.push({
+      name: part.name,
+      ...(part.filename ? { filename: part.filename } : {}),
+      data: Buffer.concat(chunks).toString(),
+    })
   }
   return out
 }
@@ -93,7 +97,9 @@ describe('parseMultipart', () => {
   })
 
   test('filename* (RFC 5987) is decoded', async () => {
-    const bytes = enc(`--${B}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''%E6%B5%8B.txt\r\n\r\nx\r\n--${B}--`)
+    const bytes = enc(
+      `--${B}\r\nContent-Disposition: form-data; name="file"; filename*=UTF-8''%E6%B5%8B.txt\r\n\r\nx\r\n--${B}--`,
+    )
     expect(await collect(chunked(bytes, [100]))).toEqual([{ name: 'file', filename: '测.txt', data: 'x' }])
   })
 })

@@ -11,16 +11,19 @@ import { ExecdError, badRequest } from '../../core/errors'
 /** `$NAME`, `${NAME}`; shell specials (`$1`, `$$`, `$?`) expand to nothing, as the reference's os.Expand. */
 export function expandVariables(path: string, env: Record<string, string | undefined> = process.env): string {
   const undefinedNames: string[] = []
-  const out = path.replace(/\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([*#$@!?\-0-9]))/g, (_, braced, bare, special) => {
-    if (special !== undefined) return ''
-    const name: string = braced ?? bare
-    const value = env[name]
-    if (value === undefined) {
-      undefinedNames.push(name)
-      return ''
-    }
-    return value
-  })
+  const out = path.replace(
+    /\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([*#$@!?\-0-9]))/g,
+    (_, braced, bare, special) => {
+      if (special !== undefined) return ''
+      const name: string = braced ?? bare
+      const value = env[name]
+      if (value === undefined) {
+        undefinedNames.push(name)
+        return ''
+      }
+      return value
+    },
+  )
   if (undefinedNames.length) {
     throw badRequest(`path references undefined environment variables: ${undefinedNames.join(', ')}`)
   }
@@ -129,4 +132,3 @@ function readlinkOrUndefined(p: string): string | undefined {
     return undefined
   }
 }
-

@@ -46,6 +46,8 @@ describe('contentDisposition', () => {
     expect(contentDisposition('测试文件.txt')).toBe(
       `attachment; filename="%E6%B5%8B%E8%AF%95%E6%96%87%E4%BB%B6.txt"; filename*=UTF-8''%E6%B5%8B%E8%AF%95%E6%96%87%E4%BB%B6.txt`,
     )
-    expect(contentDisposition('café & co.txt')).toBe(`attachment; filename="caf%C3%A9%20&%20co.txt"; filename*=UTF-8''caf%C3%A9%20&%20co.txt`)
+    expect(contentDisposition('café & co.txt')).toBe(
+      `attachment; filename="caf%C3%A9%20&%20co.txt"; filename*=UTF-8''caf%C3%A9%20&%20co.txt`,
+    )
   })
 })

@@ -19,7 +19,10 @@ const unsatisfiable = (size: number, why: string) =>
 export function parseRange(header: string, size: number): ByteRange {
   const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header)
   if (!m) throw unsatisfiable(size, `unsupported unit in '${header}' (bytes=start-end expected)`)
-  const specs = m[1]!.split(',').map(s => s.trim()).filter(Boolean)
+  const specs = m[1]!
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
   if (!specs.length) throw unsatisfiable(size, `no range in '${header}'`)
   let first: ByteRange | undefined
   for (const spec of specs) {

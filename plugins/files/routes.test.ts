@@ -10,7 +10,12 @@ import { FILES_OPTIONS, files } from '.'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-routes-')))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-const { app } = await createApp({ plugins: [files], runtimes: [], config: resolveConfig(FILES_OPTIONS, {}, {}), log: createLogger('silent') })
+const { app } = await createApp({
+  plugins: [files],
+  runtimes: [],
+  config: resolveConfig(FILES_OPTIONS, {}, {}),
+  log: createLogger('silent'),
+})
 const call = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init))
 const post = (path: string, body: unknown) =>
   call(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
@@ -19,7 +24,11 @@ const q = encodeURIComponent
 describe('files routes', () => {
   test('upload (FormData as the SDK builds it), info, download, replace, mv, permissions, delete', async () => {
     const form = new FormData()
-    form.append('metadata', new Blob([JSON.stringify({ path: join(dir, 'w/a,b.txt'), mode: 644 })], { type: 'application/json' }), 'metadata')
+    form.append(
+      'metadata',
+      new Blob([JSON.stringify({ path: join(dir, 'w/a,b.txt'), mode: 644 })], { type: 'application/json' }),
+      'metadata',
+    )
     form.append('file', new Blob(['hello world']), 'a,b.txt')
     const up = await call('/files/upload', { method: 'POST', body: form })
     // Content-Length: 0 is added by Bun.serve on the wire (checked in spec/); here: no body.
@@ -81,7 +90,10 @@ describe('files routes', () => {
     const part = await call(`/files/download?path=${q(f)}`, { headers: { range: 'bytes=3-5' } })
     expect([part.status, part.headers.get('content-range'), await part.text()]).toEqual([206, 'bytes 3-5/10', '345'])
     const lines = await call(`/files/download?path=${q(f)}&offset=1&limit=1`)
-    expect([lines.headers.get('content-type'), await lines.text()]).toEqual(['text/plain; charset=utf-8', '0123456789\n'])
+    expect([lines.headers.get('content-type'), await lines.text()]).toEqual([
+      'text/plain; charset=utf-8',
+      '0123456789\n',
+    ])
   })
 
   test('upload streams a body sent in chunks with no Content-Length', async () => {
@@ -114,8 +126,8 @@ describe('files routes', () => {
 
   test('the OpenAPI document lists every route under the files and directories tags', async () => {
     const spec = await (await call('/openapi.json')).json()
-    const ops = Object.entries(spec.paths as Record<string, Record<string, { tags?: string[] }>>).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([m, op]) => `${m.toUpperCase()} ${path} ${op.tags?.join(',')}`),
+    const ops = Object.entries(spec.paths as Record<string, Record<string, { tags?: string[] }>>).flatMap(
+      ([path, methods]) => Object.entries(methods).map(([m, op]) => `${m.toUpperCase()} ${path} ${op.tags?.join(',')}`),
     )
     for (const route of [
       'GET /files/info files',

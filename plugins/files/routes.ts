@@ -50,7 +50,8 @@ function checkPathMap({ body }: { body: unknown }): void {
   }
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
 
@@ -77,7 +78,10 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       'A single Range → 206 + Content-Range; unsatisfiable → 416 RANGE_NOT_SATISFIABLE. ' +
       'offset/limit → those lines as text/plain.',
     responses: {
-      200: { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string' as const, format: 'binary' } } } },
+      200: {
+        description: 'the file',
+        content: { 'application/octet-stream': { schema: { type: 'string' as const, format: 'binary' } } },
+      },
       206: { description: 'the requested byte range' },
       416: { description: 'range not satisfiable (Content-Range: bytes */size)' },
     },
@@ -91,25 +95,43 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
       query: PathsQuery,
-      detail: { tags: ['files'], summary: 'Delete files and symlinks (missing ones are skipped; directories refused)', responses: NO_CONTENT },
+      detail: {
+        tags: ['files'],
+        summary: 'Delete files and symlinks (missing ones are skipped; directories refused)',
+        responses: NO_CONTENT,
+      },
     })
     .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
       body: PermissionMapSchema,
       transform: checkPathMap,
-      detail: { tags: ['files'], summary: 'chmod/chown per path; owner and group change only when given', responses: NO_CONTENT },
+      detail: {
+        tags: ['files'],
+        summary: 'chmod/chown per path; owner and group change only when given',
+        responses: NO_CONTENT,
+      },
     })
     .post('/files/mv', async ({ body }) => (await moveFiles(scope, body), emptyOk()), {
       body: MoveListSchema,
-      detail: { tags: ['files'], summary: "Move/rename; creates the destination's parents, never overwrites", responses: NO_CONTENT },
+      detail: {
+        tags: ['files'],
+        summary: "Move/rename; creates the destination's parents, never overwrites",
+        responses: NO_CONTENT,
+      },
     })
-    .get('/files/search', async ({ request, query }) => json(await searchFiles(scope, requiredPath(request), query.pattern)), {
-      query: t.Object({
-        path: t.Optional(t.String({ description: 'directory to search under (required)' })),
-        pattern: t.Optional(t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' })),
-      }),
-      response: { 200: FileInfoListSchema },
-      detail: { tags: ['files'], summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
-    })
+    .get(
+      '/files/search',
+      async ({ request, query }) => json(await searchFiles(scope, requiredPath(request), query.pattern)),
+      {
+        query: t.Object({
+          path: t.Optional(t.String({ description: 'directory to search under (required)' })),
+          pattern: t.Optional(
+            t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),
+          ),
+        }),
+        response: { 200: FileInfoListSchema },
+        detail: { tags: ['files'], summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
+      },
+    )
     .post(
       '/files/replace',
       async ({ body, query }) => {
@@ -129,7 +151,10 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       async ({ request }) => {
         const declared = Number(request.headers.get('content-length') ?? 'NaN')
         if (declared > maxUploadBytes) {
-          throw new ExecdError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`)
+          throw new ExecdError(
+            'PAYLOAD_TOO_LARGE',
+            `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`,
+          )
         }
         await uploadFiles(scope, request.body, request.headers.get('content-type'), maxUploadBytes)
         return emptyOk()
@@ -145,8 +170,14 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
         },
       },
     )
-    .get('/files/download', download, { query: downloadQuery, detail: downloadDetail('Download a file (Range, offset/limit)') })
-    .head('/files/download', download, { query: downloadQuery, detail: downloadDetail('Headers of a download, no body') })
+    .get('/files/download', download, {
+      query: downloadQuery,
+      detail: downloadDetail('Download a file (Range, offset/limit)'),
+    })
+    .head('/files/download', download, {
+      query: downloadQuery,
+      detail: downloadDetail('Headers of a download, no body'),
+    })
     .get(
       '/directories/list',
       async ({ request, query }) => json(await listDirectory(scope, requiredPath(request), parseDepth(query.depth))),
@@ -156,13 +187,20 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
           depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
         }),
         response: { 200: FileInfoListSchema },
-        detail: { tags: ['directories'], summary: 'List a directory depth-first, sorted by name; symlinks not followed' },
+        detail: {
+          tags: ['directories'],
+          summary: 'List a directory depth-first, sorted by name; symlinks not followed',
+        },
       },
     )
     .post('/directories', async ({ body }) => (await makeDirectories(scope, body), emptyOk()), {
       body: PermissionMapSchema,
       transform: checkPathMap,
-      detail: { tags: ['directories'], summary: 'mkdir -p per path, then mode/owner of the leaf when given', responses: NO_CONTENT },
+      detail: {
+        tags: ['directories'],
+        summary: 'mkdir -p per path, then mode/owner of the leaf when given',
+        responses: NO_CONTENT,
+      },
     })
     .delete('/directories', async ({ request }) => (await removeDirectories(scope, pathsOf(request)), emptyOk()), {
       query: PathsQuery,

@@ -42,7 +42,10 @@ export const MoveListSchema = t.Array(
 
 export const ReplaceMapSchema = t.Record(
   t.String(),
-  t.Object({ old: t.String({ description: 'text to find (not empty)' }), new: t.String() }, { title: 'ReplaceFileContentItem' }),
+  t.Object(
+    { old: t.String({ description: 'text to find (not empty)' }), new: t.String() },
+    { title: 'ReplaceFileContentItem' },
+  ),
   { description: 'path → replacement' },
 )
 
@@ -63,7 +66,8 @@ export const UploadBodyDoc = {
           metadata: {
             type: 'string',
             format: 'binary',
-            description: 'JSON {"path","mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
+            description:
+              'JSON {"path","mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
           },
           file: { type: 'string', format: 'binary', description: "the file's bytes; follows its metadata part" },
         },

@@ -63,7 +63,15 @@ export class JavaContext implements RuntimeContext {
     try {
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve))
       // SerialGC: fewer GC threads on small shared machines; nothing here needs a parallel GC.
-      const argv = [this.opts.jdk.java, '-XX:+UseSerialGC', ...this.opts.jvmFlags, '-cp', this.opts.classpath, HELPER_CLASS, path]
+      const argv = [
+        this.opts.jdk.java,
+        '-XX:+UseSerialGC',
+        ...this.opts.jvmFlags,
+        '-cp',
+        this.opts.classpath,
+        HELPER_CLASS,
+        path,
+      ]
       this.proc = spawnOwned(argv, {
         cwd: this.opts.cwd,
         env: this.opts.env,
@@ -75,7 +83,10 @@ export class JavaContext implements RuntimeContext {
       await this.connect(server)
     } catch (e) {
       await this.proc?.kill('close', 500)
-      const early = this.stray.map(s => s.text).join('').trim()
+      const early = this.stray
+        .map(s => s.text)
+        .join('')
+        .trim()
       throw new Error(`${(e as Error).message}${early ? `: ${early}` : ''}`)
     } finally {
       server.close()
@@ -87,7 +98,10 @@ export class JavaContext implements RuntimeContext {
   private async connect(server: Server): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined
     const failed = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`java did not start within ${this.opts.startTimeoutMs} ms`)), this.opts.startTimeoutMs)
+      timer = setTimeout(
+        () => reject(new Error(`java did not start within ${this.opts.startTimeoutMs} ms`)),
+        this.opts.startTimeoutMs,
+      )
       void this.proc.exited.then(info => reject(new Error(`java exited at start (${describeExit(info)})`)))
     })
     try {
@@ -128,7 +142,10 @@ export class JavaContext implements RuntimeContext {
     const queue = this.current
     if (!queue || queue.isEnded || !this.alive) return
     this.socket.write(`STOP ${this.cell}\n`)
-    const stopped = await Promise.race([queue.finished.then(() => true), sleep(this.opts.interruptGraceMs).then(() => false)])
+    const stopped = await Promise.race([
+      queue.finished.then(() => true),
+      sleep(this.opts.interruptGraceMs).then(() => false),
+    ])
     if (!stopped && !queue.isEnded) {
       this.escalated = true
       await this.proc.kill('interrupt', 500)
@@ -188,7 +205,10 @@ export class JavaContext implements RuntimeContext {
     switch (m.t) {
       case 'out':
       case 'err':
-        return this.output(m.t === 'out' ? 'stdout' : 'stderr', this.decoders[m.t].decode(Buffer.from(m.b ?? '', 'base64'), { stream: true }))
+        return this.output(
+          m.t === 'out' ? 'stdout' : 'stderr',
+          this.decoders[m.t].decode(Buffer.from(m.b ?? '', 'base64'), { stream: true }),
+        )
       case 'value':
         if (mine) this.result = m.s
         return
@@ -205,7 +225,8 @@ export class JavaContext implements RuntimeContext {
   private finish(queue: CellQueue | null): void {
     if (!queue || queue.isEnded) return
     queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
-    if (this.result !== undefined) queue.push(makeEvent('result', { results: { 'text/plain': this.result, text: this.result } }))
+    if (this.result !== undefined)
+      queue.push(makeEvent('result', { results: { 'text/plain': this.result, text: this.result } }))
     if (this.error) queue.push(makeEvent('error', { error: this.error }))
     queue.end()
   }
@@ -221,7 +242,8 @@ export class JavaContext implements RuntimeContext {
   private async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
     const decoder = new TextDecoder()
     const reader = stream.getReader()
-    for (let r = await reader.read(); !r.done; r = await reader.read()) await this.output(type, decoder.decode(r.value, { stream: true }))
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      await this.output(type, decoder.decode(r.value, { stream: true }))
   }
 
   private async onExit(info: ExitInfo): Promise<void> {
@@ -231,7 +253,11 @@ export class JavaContext implements RuntimeContext {
     const queue = this.current
     if (!queue || queue.isEnded) return
     if (this.escalated) {
-      queue.push(errorEvent('KeyboardInterrupt', this.deathText(), ['the cell did not stop on jshell stop (blocked in native code or I/O?)']))
+      queue.push(
+        errorEvent('KeyboardInterrupt', this.deathText(), [
+          'the cell did not stop on jshell stop (blocked in native code or I/O?)',
+        ]),
+      )
     } else {
       queue.push(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
     }

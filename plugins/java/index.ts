@@ -49,12 +49,15 @@ export const java: Runtime = {
       interruptGraceMs: opts.config.int('java-interrupt-grace', 3000),
       startTimeoutMs: 60_000,
     }
-    const archive = helper.archive && (await sharedArchive(helper.archive, flags => train({ ...base, jvmFlags: flags })))
+    const archive =
+      helper.archive && (await sharedArchive(helper.archive, flags => train({ ...base, jvmFlags: flags })))
     if (archive) {
       try {
         return await JavaContext.start({ ...base, jvmFlags: useArchive(archive) })
       } catch (e) {
-        opts.log.warn('java context failed to start with its CDS archive; dropping the archive', { error: (e as Error).message })
+        opts.log.warn('java context failed to start with its CDS archive; dropping the archive', {
+          error: (e as Error).message,
+        })
         dropArchive(archive)
       }
     }

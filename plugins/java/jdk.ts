@@ -24,7 +24,8 @@ export interface Jdk {
 /** The JDK of `jshell` (a name on PATH or a path), or why it cannot be used. */
 export function findJdk(jshell: string): Jdk | { missing: string } {
   const found = isAbsolute(jshell) || jshell.includes('/') ? (existsSync(jshell) ? jshell : null) : Bun.which(jshell)
-  if (!found) return { missing: `${jshell} not found (install a JDK, e.g. Debian's default-jdk-headless, or set --jshell)` }
+  if (!found)
+    return { missing: `${jshell} not found (install a JDK, e.g. Debian's default-jdk-headless, or set --jshell)` }
   // Debian links /usr/bin/jshell through /etc/alternatives; the JDK is where the link ends.
   const bin = dirname(realpathSync(found))
   const java = join(bin, 'java')
@@ -78,7 +79,8 @@ async function compile(jdk: Jdk): Promise<Helper> {
     await tool([jdk.javac, '-nowarn', '-d', join(out, 'classes'), join(work, `${HELPER_CLASS}.java`)], work)
     // A JAR, because CDS archives refuse class paths with non-empty directories.
     const jar = join(dirname(jdk.javac), 'jar')
-    if (existsSync(jar)) await tool([jar, '--create', '--file', join(out, 'helper.jar'), '-C', join(out, 'classes'), '.'], work)
+    if (existsSync(jar))
+      await tool([jar, '--create', '--file', join(out, 'helper.jar'), '-C', join(out, 'classes'), '.'], work)
     await Bun.write(join(out, 'done'), '')
     try {
       renameSync(out, dir)

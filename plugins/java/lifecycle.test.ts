@@ -14,7 +14,10 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
     const ctx = await startJava()
     try {
       await runCell(ctx, 'String kept = "still here";')
-      for (const code of ['long n = 0; while (true) { n++; }', 'System.out.println("waiting"); Thread.sleep(30000); "not reached"']) {
+      for (const code of [
+        'long n = 0; while (true) { n++; }',
+        'System.out.println("waiting"); Thread.sleep(30000); "not reached"',
+      ]) {
         const running = runCell(ctx, code)
         await Bun.sleep(500)
         await ctx.interrupt()
@@ -49,7 +52,12 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
   test('System.exit ends the cell with an error naming the exit status', async () => {
     const ctx = await startJava()
     const events = await runCell(ctx, 'System.out.println("bye"); System.exit(3)')
-    expect(events.filter(e => e.type === 'stdout').map(e => e.text).join('')).toBe('bye\n')
+    expect(
+      events
+        .filter(e => e.type === 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toBe('bye\n')
     expect(errorOf(events)).toMatchObject({ ename: 'DeadKernelError', traceback: ['exit status 3'] })
     expect(ctx.alive).toBe(false)
     expect(errorOf(await runCell(ctx, '1'))?.evalue).toContain('state is lost')

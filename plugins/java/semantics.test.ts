@@ -38,7 +38,9 @@ describe.skipIf(!!noJdk)(`java cells${noJdk ? ` (skipped: ${noJdk})` : ''}`, () 
   })
 
   test('jshell default imports are there and strings show quoted', async () => {
-    expect(resultOf(await runCell(ctx, 'List.of("a", "b").stream().collect(Collectors.joining("-"))'))?.text).toBe('"a-b"')
+    expect(resultOf(await runCell(ctx, 'List.of("a", "b").stream().collect(Collectors.joining("-"))'))?.text).toBe(
+      '"a-b"',
+    )
   })
 
   test('statements and assignments give no result', async () => {
@@ -74,7 +76,10 @@ describe.skipIf(!!noJdk)(`java cells${noJdk ? ` (skipped: ${noJdk})` : ''}`, () 
   })
 
   test('incomplete input is an error, not a hang', async () => {
-    expect(errorOf(await runCell(ctx, 'void f() {'))).toMatchObject({ ename: 'CompilationError', evalue: 'incomplete input' })
+    expect(errorOf(await runCell(ctx, 'void f() {'))).toMatchObject({
+      ename: 'CompilationError',
+      evalue: 'incomplete input',
+    })
   })
 
   test('execution_count increments per cell', async () => {
@@ -84,7 +89,8 @@ describe.skipIf(!!noJdk)(`java cells${noJdk ? ` (skipped: ${noJdk})` : ''}`, () 
   })
 
   test('System.out and System.err stream while the cell runs', async () => {
-    const code = 'System.out.println("first"); System.err.println("warn");\n' +
+    const code =
+      'System.out.println("first"); System.err.println("warn");\n' +
       'while (!new File("go").exists()) Thread.sleep(20);\nSystem.out.println("second");'
     const seen: string[] = []
     for await (const e of ctx.run(code)) {

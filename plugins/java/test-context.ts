@@ -28,7 +28,13 @@ export function removeTempDirs(): void {
 
 export function startJava(cwd = tempDir(), flags: Record<string, string> = {}): Promise<RuntimeContext> {
   const config = resolveConfig(java.options ?? [], flags)
-  return java.start({ language: 'java', cwd, env: process.env as Record<string, string>, config, log: createLogger('silent') })
+  return java.start({
+    language: 'java',
+    cwd,
+    env: process.env as Record<string, string>,
+    config,
+    log: createLogger('silent'),
+  })
 }
 
 export { errorOf, resultOf, runCell, textOf } from '../../core/cell-events'

@@ -54,7 +54,10 @@ export class JsContext implements RuntimeContext {
     void this.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr')
     void this.proc.exited.then(info => this.onExit(info))
     const limit = this.opts.startTimeoutMs
-    const timer = setTimeout(() => this.ready.reject(new Error(`${this.opts.language} interpreter did not start within ${limit} ms`)), limit)
+    const timer = setTimeout(
+      () => this.ready.reject(new Error(`${this.opts.language} interpreter did not start within ${limit} ms`)),
+      limit,
+    )
     try {
       await started
     } catch (e) {
@@ -149,13 +152,21 @@ export class JsContext implements RuntimeContext {
   private async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
     const decoder = new TextDecoder()
     const reader = stream.getReader()
-    for (let r = await reader.read(); !r.done; r = await reader.read()) this.output(type, decoder.decode(r.value, { stream: true }))
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      this.output(type, decoder.decode(r.value, { stream: true }))
   }
 
   private onExit(info: ExitInfo): void {
     this.exit = info
-    const early = this.stray.map(s => s.text).join('').trim()
-    this.ready.reject(new Error(`${this.opts.language} interpreter exited at start (${describeExit(info)})${early ? `: ${early}` : ''}`))
+    const early = this.stray
+      .map(s => s.text)
+      .join('')
+      .trim()
+    this.ready.reject(
+      new Error(
+        `${this.opts.language} interpreter exited at start (${describeExit(info)})${early ? `: ${early}` : ''}`,
+      ),
+    )
     const queue = this.current
     if (!queue || queue.isEnded) return
     queue.push(this.deathEvent())

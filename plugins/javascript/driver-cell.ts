@@ -88,7 +88,10 @@ export function describeError(e: unknown, driverDir: string): { ename: string; e
   }
   const ename = e.name || e.constructor?.name || 'Error'
   const evalue = e.message ?? ''
-  const frames = (e.stack ?? '').split('\n').filter(l => /^\s+at /.test(l)).filter(l => isUserFrame(l, driverDir))
+  const frames = (e.stack ?? '')
+    .split('\n')
+    .filter(l => /^\s+at /.test(l))
+    .filter(l => isUserFrame(l, driverDir))
   return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.flatMap(withCodeLine)] }
 }
 
@@ -104,7 +107,10 @@ function isUserFrame(line: string, driverDir: string): boolean {
 function withCodeLine(frame: string): string[] {
   const m = /\b(cell-(\d+)):(\d+):\d+/.exec(frame)
   if (!m) return [frame]
-  const code = scripts.get(m[1]!)?.[Number(m[3]) - 1]?.trim().replace(/^value: /, '')
+  const code = scripts
+    .get(m[1]!)
+    ?.[Number(m[3]) - 1]?.trim()
+    .replace(/^value: /, '')
   // The cell's own top level runs inside the wrapper function replMode adds; its call is noise.
   const topLevel = /^\s+at <anonymous> \(/.test(frame)
   if (topLevel && code === '})();') return []

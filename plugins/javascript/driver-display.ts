@@ -63,7 +63,8 @@ function normalize(raw: unknown): Bundle {
 /** Binary images travel as base64 (the contract's `image/png`); JSON stays structured. */
 function encode(mime: string, v: unknown): string | object {
   if (v instanceof Uint8Array || v instanceof ArrayBuffer) return Buffer.from(v as Uint8Array).toString('base64')
-  if (mime === 'application/json' || mime.endsWith('+json')) return typeof v === 'string' ? JSON.parse(v) : (v as object)
+  if (mime === 'application/json' || mime.endsWith('+json'))
+    return typeof v === 'string' ? JSON.parse(v) : (v as object)
   return String(v)
 }
 
@@ -85,12 +86,14 @@ function domBundle(v: Record<string, unknown>): Bundle {
     return { 'text/html': Array.from(node.childNodes, c => c.outerHTML ?? c.textContent ?? '').join('') }
   }
   if (node.nodeType !== 1 || typeof node.outerHTML !== 'string') return {}
-  if (node.namespaceURI === SVG_NS && node.localName === 'svg') return { 'image/svg+xml': standaloneSvg(node.outerHTML) }
+  if (node.namespaceURI === SVG_NS && node.localName === 'svg')
+    return { 'image/svg+xml': standaloneSvg(node.outerHTML) }
   return { 'text/html': node.outerHTML }
 }
 
 /** A serialized `<svg>` lacks the namespace an image viewer needs to read it on its own. */
-const standaloneSvg = (markup: string) => (/^<svg[^>]*\sxmlns=/.test(markup) ? markup : markup.replace(/^<svg/, `<svg xmlns="${SVG_NS}"`))
+const standaloneSvg = (markup: string) =>
+  /^<svg[^>]*\sxmlns=/.test(markup) ? markup : markup.replace(/^<svg/, `<svg xmlns="${SVG_NS}"`)
 
 const HTML_DOCUMENT = /^\s*(<!doctype html|<html[\s>])/i
 const HTML_FRAGMENT = /^\s*<([a-zA-Z][\w-]*)(\s[^>]*)?>[\s\S]*<\/\1>\s*$/
@@ -104,7 +107,8 @@ function markupBundle(s: string): Bundle {
 function imageBundle(value: unknown): Bundle {
   if (!(value instanceof Uint8Array)) return {}
   const b = value
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return { 'image/png': Buffer.from(b).toString('base64') }
+  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47)
+    return { 'image/png': Buffer.from(b).toString('base64') }
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { 'image/jpeg': Buffer.from(b).toString('base64') }
   return {}
 }

@@ -136,5 +136,10 @@ function installHelpers(): void {
     json: as('application/json'),
     png: as('image/png'),
   })
-  Object.defineProperty(globalThis, 'display', { value: display, writable: true, configurable: true, enumerable: false })
+  Object.defineProperty(globalThis, 'display', {
+    value: display,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  })
 }

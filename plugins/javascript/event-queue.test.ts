@@ -15,7 +15,11 @@ test('output queued while the reader lags merges into one event per stream run',
   q.output('stderr', 'c')
   q.push(makeEvent('execution_count', { execution_count: 1 }))
   q.end()
-  expect(await drain(q)).toEqual([['stdout', 'ab'], ['stderr', 'c'], ['execution_count', '']])
+  expect(await drain(q)).toEqual([
+    ['stdout', 'ab'],
+    ['stderr', 'c'],
+    ['execution_count', ''],
+  ])
 })
 
 test('output beyond the bound is dropped and the reader is told how much', async () => {

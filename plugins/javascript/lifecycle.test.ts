@@ -4,7 +4,8 @@ import { removeTempFiles, errorOf, resultOf, runCell, startJs } from './test-con
 
 afterAll(removeTempFiles)
 
-const pidOf = async (ctx: Awaited<ReturnType<typeof startJs>>) => Number(resultOf(await runCell(ctx, 'process.pid'))?.['text/plain'])
+const pidOf = async (ctx: Awaited<ReturnType<typeof startJs>>) =>
+  Number(resultOf(await runCell(ctx, 'process.pid'))?.['text/plain'])
 
 test('an interrupt stops an awaiting cell and keeps the state', async () => {
   const ctx = await startJs()
@@ -85,7 +86,8 @@ test('an error thrown later by a timer of an earlier cell goes to stderr and the
 test('a reader that stops early leaves the cell running; its output does not reach the next cell', async () => {
   const ctx = await startJs()
   try {
-    for await (const e of ctx.run('console.log("one"); await Bun.sleep(300); console.log("two"); 1')) if (e.type === 'stdout') break
+    for await (const e of ctx.run('console.log("one"); await Bun.sleep(300); console.log("two"); 1'))
+      if (e.type === 'stdout') break
     await Bun.sleep(500)
     const events = await runCell(ctx, '"next"')
     expect(events.filter(e => e.type === 'stdout')).toEqual([])

@@ -41,8 +41,14 @@ describe('javascript cells', () => {
   })
 
   test('imports a Node built-in, a package installed under cwd and a relative module', async () => {
-    await runCell(ctx, 'import fs from "node:fs"\nimport greet, { hello } from "greeting"\nimport { answer } from "./local.mjs"')
-    const events = await runCell(ctx, '[fs.existsSync("local.mjs"), greet, hello("you"), answer, require("greeting").default]')
+    await runCell(
+      ctx,
+      'import fs from "node:fs"\nimport greet, { hello } from "greeting"\nimport { answer } from "./local.mjs"',
+    )
+    const events = await runCell(
+      ctx,
+      '[fs.existsSync("local.mjs"), greet, hello("you"), answer, require("greeting").default]',
+    )
     expect(errorOf(events)).toBeUndefined()
     expect(resultOf(events)?.['text/plain']).toBe("[ true, 7, 'hello you', 42, 7 ]")
   })
@@ -80,7 +86,10 @@ describe('javascript cells', () => {
   })
 
   test('console output streams as separate events before the cell ends', async () => {
-    const events = await runCell(ctx, 'console.log("first"); await Bun.sleep(200); console.error("second"); void process.stdout.write("third")')
+    const events = await runCell(
+      ctx,
+      'console.log("first"); await Bun.sleep(200); console.error("second"); void process.stdout.write("third")',
+    )
     expect(events.map(e => [e.type, e.text ?? ''])).toEqual([
       ['stdout', 'first\n'],
       ['stderr', 'second\n'],
@@ -108,8 +117,14 @@ describe('typescript cells', () => {
   test('type annotations, interfaces and generics are accepted and not type-checked', async () => {
     const ctx = await startJs('typescript')
     try {
-      await runCell(ctx, 'interface Point { x: number; y: number }\nconst p: Point = { x: 1, y: 2 }\nfunction first<T>(xs: T[]): T { return xs[0] }')
-      const events = await runCell(ctx, 'const n: string = 5 as unknown as string\nfirst<number>([p.x + p.y, 0]) + Number(n)')
+      await runCell(
+        ctx,
+        'interface Point { x: number; y: number }\nconst p: Point = { x: 1, y: 2 }\nfunction first<T>(xs: T[]): T { return xs[0] }',
+      )
+      const events = await runCell(
+        ctx,
+        'const n: string = 5 as unknown as string\nfirst<number>([p.x + p.y, 0]) + Number(n)',
+      )
       expect(errorOf(events)).toBeUndefined()
       expect(resultOf(events)?.['text/plain']).toBe('8')
     } finally {
@@ -129,7 +144,10 @@ describe('typescript cells', () => {
 
 test('both languages are available, run by the execd executable itself', async () => {
   const langs = await javascript.languages(undefined as never)
-  expect(langs.map(l => [l.language, l.available])).toEqual([['javascript', true], ['typescript', true]])
+  expect(langs.map(l => [l.language, l.available])).toEqual([
+    ['javascript', true],
+    ['typescript', true],
+  ])
   expect(langs[0]!.detail).toContain(Bun.version)
 })
 

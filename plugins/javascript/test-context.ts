@@ -22,7 +22,11 @@ export async function removeTempFiles(): Promise<void> {
   await removeDriverFiles()
 }
 
-export function startJs(language = 'javascript', cwd = tempDir(), values: Record<string, string> = {}): Promise<RuntimeContext> {
+export function startJs(
+  language = 'javascript',
+  cwd = tempDir(),
+  values: Record<string, string> = {},
+): Promise<RuntimeContext> {
   const config = new Config(values, javascript.options ?? [])
   const log = createLogger('silent')
   return javascript.start({ language, cwd, env: process.env as Record<string, string>, config, log })

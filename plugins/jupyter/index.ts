@@ -75,7 +75,11 @@ export const jupyter: Runtime = {
     const langs = [...new Set(specs.specs.map(s => s.language.toLowerCase()))].sort()
     return langs.map(language => {
       const spec = pickSpec(specs, language)!
-      return { language, available: true, detail: `jupyter kernel ${spec.name} (${spec.displayName}) at ${server.base.origin}` }
+      return {
+        language,
+        available: true,
+        detail: `jupyter kernel ${spec.name} (${spec.displayName}) at ${server.base.origin}`,
+      }
     })
   },
 
@@ -86,7 +90,10 @@ export const jupyter: Runtime = {
     }
     const spec = pickSpec(await kernelSpecs(server), opts.language)
     if (!spec) {
-      throw new ExecdError('INVALID_REQUEST_BODY', `the Jupyter server at ${server.base.origin} has no kernel for '${opts.language}'`)
+      throw new ExecdError(
+        'INVALID_REQUEST_BODY',
+        `the Jupyter server at ${server.base.origin} has no kernel for '${opts.language}'`,
+      )
     }
     // The API path is relative to the server's root: right when the root is '/', and the
     // server walks up to its root otherwise.
@@ -100,7 +107,9 @@ export const jupyter: Runtime = {
       if (chdir && opts.cwd) await kernel.runQuietly(chdir(opts.cwd))
     } catch (e) {
       await kernel.close()
-      throw new ExecdError('RUNTIME_ERROR', `jupyter kernel ${spec.name} did not start: ${(e as Error).message}`, { cause: e })
+      throw new ExecdError('RUNTIME_ERROR', `jupyter kernel ${spec.name} did not start: ${(e as Error).message}`, {
+        cause: e,
+      })
     }
     return kernel
   },

@@ -31,7 +31,10 @@ async function cell(ctx: RuntimeContext, code: string, onEvent?: (e: ExecEvent) 
 }
 
 const text = (events: ExecEvent[], type: 'stdout' | 'stderr') =>
-  events.filter(e => e.type === type).map(e => e.text).join('')
+  events
+    .filter(e => e.type === type)
+    .map(e => e.text)
+    .join('')
 
 describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
   let server: TestJupyter
@@ -76,7 +79,10 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
   }, 30_000)
 
   test('stdout and stderr stream as the kernel writes them', async () => {
-    const events = await cell(ctx, 'import sys, time\nprint("one", flush=True)\ntime.sleep(0.5)\nsys.stderr.write("two\\n")\nprint("three")')
+    const events = await cell(
+      ctx,
+      'import sys, time\nprint("one", flush=True)\ntime.sleep(0.5)\nsys.stderr.write("two\\n")\nprint("three")',
+    )
     expect(text(events, 'stdout')).toBe('one\nthree\n')
     expect(text(events, 'stderr')).toBe('two\n')
     const first = events.findIndex(e => e.type === 'stdout')

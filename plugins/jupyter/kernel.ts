@@ -115,7 +115,10 @@ export class JupyterKernel implements RuntimeContext {
       channel = await this.connect()
     } catch (e) {
       await this.checkKernel()
-      yield errorEvent(this.alive ? 'KernelConnectionError' : 'DeadKernelError', this.alive ? (e as Error).message : this.deathText())
+      yield errorEvent(
+        this.alive ? 'KernelConnectionError' : 'DeadKernelError',
+        this.alive ? (e as Error).message : this.deathText(),
+      )
       return
     }
     const msgId = crypto.randomUUID()
@@ -170,7 +173,11 @@ export class JupyterKernel implements RuntimeContext {
     }
     await this.checkKernel()
     if (!this.alive) fail('DeadKernelError', this.deathText())
-    else fail('KernelReplyTimeout', `the kernel went idle but sent no execute_reply within ${this.timings.replyGraceMs} ms`)
+    else
+      fail(
+        'KernelReplyTimeout',
+        `the kernel went idle but sent no execute_reply within ${this.timings.replyGraceMs} ms`,
+      )
     // A lost reply means this socket cannot be trusted any more: the next cell opens a new one.
     channel.close()
   }

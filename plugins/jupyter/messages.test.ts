@@ -1,7 +1,12 @@
 import { describe, expect, test } from 'bun:test'
 import { CellTracker, executeRequest, type JupyterMessage, resultBundle, stripAnsi } from './messages'
 
-const msg = (type: string, parent: string | undefined, content: Record<string, unknown>, channel = 'iopub'): JupyterMessage => ({
+const msg = (
+  type: string,
+  parent: string | undefined,
+  content: Record<string, unknown>,
+  channel = 'iopub',
+): JupyterMessage => ({
   header: { msg_id: crypto.randomUUID(), msg_type: type },
   parent_header: parent ? { msg_id: parent } : {},
   content,
@@ -37,14 +42,23 @@ describe('CellTracker', () => {
 
   test('an error only in the execute_reply still becomes an error event', () => {
     const t = new CellTracker('m')
-    const ev = t.accept(msg('execute_reply', 'm', { status: 'error', ename: 'E', evalue: 'v', traceback: ['\x1b[0;31mE\x1b[0m: v'] }, 'shell')).events
+    const ev = t.accept(
+      msg(
+        'execute_reply',
+        'm',
+        { status: 'error', ename: 'E', evalue: 'v', traceback: ['\x1b[0;31mE\x1b[0m: v'] },
+        'shell',
+      ),
+    ).events
     expect(ev.at(-1)!.error).toEqual({ ename: 'E', evalue: 'v', traceback: ['E: v'] })
   })
 
   test('an iopub error is not repeated from the reply', () => {
     const t = new CellTracker('m')
     t.accept(msg('error', 'm', { ename: 'E', evalue: 'v', traceback: [] }))
-    expect(t.accept(msg('execute_reply', 'm', { status: 'error', ename: 'E', evalue: 'v' }, 'shell')).events).toEqual([])
+    expect(t.accept(msg('execute_reply', 'm', { status: 'error', ename: 'E', evalue: 'v' }, 'shell')).events).toEqual(
+      [],
+    )
   })
 
   test("the server's 'restarting' notice (no parent) means the kernel died", () => {
@@ -66,7 +80,13 @@ test('an execute_request speaks protocol 5.3 on the shell channel', () => {
   const r = executeRequest('id1', 's1', 'x') as any
   expect(r.header).toMatchObject({ msg_id: 'id1', session: 's1', msg_type: 'execute_request', version: '5.3' })
   expect(r.channel).toBe('shell')
-  expect(r.content).toMatchObject({ code: 'x', silent: false, store_history: true, allow_stdin: false, stop_on_error: true })
+  expect(r.content).toMatchObject({
+    code: 'x',
+    silent: false,
+    store_history: true,
+    allow_stdin: false,
+    stop_on_error: true,
+  })
 })
 
 test('stripAnsi removes colour codes only', () => {

@@ -82,7 +82,9 @@ export class CellTracker {
     if (msg.parent_header?.msg_id !== this.msgId) return { events: [] }
     switch (type) {
       case 'stream':
-        return { events: [makeEvent(content.name === 'stderr' ? 'stderr' : 'stdout', { text: String(content.text ?? '') })] }
+        return {
+          events: [makeEvent(content.name === 'stderr' ? 'stderr' : 'stdout', { text: String(content.text ?? '') })],
+        }
       case 'execute_input':
         this.noteCount(content.execution_count)
         return { events: [] }

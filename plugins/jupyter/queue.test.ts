@@ -12,12 +12,19 @@ test('consecutive output of one stream is merged while the reader is away', asyn
   const q = new EventQueue()
   q.push(makeEvent('stdout', { text: 'a' }), makeEvent('stdout', { text: 'b' }), makeEvent('stderr', { text: 'c' }))
   q.end()
-  expect((await drain(q)).map(e => [e.type, e.text])).toEqual([['stdout', 'ab'], ['stderr', 'c']])
+  expect((await drain(q)).map(e => [e.type, e.text])).toEqual([
+    ['stdout', 'ab'],
+    ['stderr', 'c'],
+  ])
 })
 
 test('output past the limit is dropped and reported, the terminal event is kept', async () => {
   const q = new EventQueue(10)
-  q.push(makeEvent('stdout', { text: '0123456789' }), makeEvent('stdout', { text: 'lost' }), makeEvent('stderr', { text: 'more' }))
+  q.push(
+    makeEvent('stdout', { text: '0123456789' }),
+    makeEvent('stdout', { text: 'lost' }),
+    makeEvent('stderr', { text: 'more' }),
+  )
   q.end(makeEvent('error', { error: { ename: 'E', evalue: '', traceback: [] } }))
   const events = await drain(q)
   expect(events.map(e => e.type)).toEqual(['stdout', 'stderr', 'error'])

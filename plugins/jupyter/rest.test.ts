@@ -7,7 +7,9 @@ test('a host without scheme is http, and a base path is kept for REST and WebSoc
   expect(s.url('api/kernels').href).toBe('http://127.0.0.1:44771/api/kernels')
   const b = new JupyterServer('https://hub.example/user/me', 't k')
   expect(b.url('api/kernelspecs').href).toBe('https://hub.example/user/me/api/kernelspecs')
-  expect(b.channelsUrl('k-1', 's-1')).toBe('wss://hub.example/user/me/api/kernels/k-1/channels?session_id=s-1&token=t+k')
+  expect(b.channelsUrl('k-1', 's-1')).toBe(
+    'wss://hub.example/user/me/api/kernels/k-1/channels?session_id=s-1&token=t+k',
+  )
 })
 
 test('the default kernelspec serves its language; otherwise the first by name, whatever the order', () => {

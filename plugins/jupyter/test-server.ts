@@ -15,7 +15,9 @@ export async function jupyterMissing(): Promise<string | null> {
   try {
     const p = spawnOwned([PYTHON, '-c', 'import jupyter_server, ipykernel'], { stdout: 'ignore', stderr: 'ignore' })
     const { code } = await p.exited
-    return code === 0 ? null : `${PYTHON} lacks jupyter_server or ipykernel (apt install jupyter-server python3-ipykernel)`
+    return code === 0
+      ? null
+      : `${PYTHON} lacks jupyter_server or ipykernel (apt install jupyter-server python3-ipykernel)`
   } catch (e) {
     return `${PYTHON} cannot run: ${(e as Error).message}`
   }
@@ -60,9 +62,16 @@ export async function startJupyter(extra: ExtraSpecs = {}): Promise<TestJupyter>
   const url = `http://127.0.0.1:${port}`
   const proc: OwnedProcess = spawnOwned(
     [
-      PYTHON, '-m', 'jupyter_server', '--no-browser', '--allow-root',
-      `--ServerApp.token=${token}`, `--ServerApp.port=${port}`, '--ServerApp.port_retries=0',
-      '--ServerApp.ip=127.0.0.1', `--ServerApp.root_dir=${root}`,
+      PYTHON,
+      '-m',
+      'jupyter_server',
+      '--no-browser',
+      '--allow-root',
+      `--ServerApp.token=${token}`,
+      `--ServerApp.port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.root_dir=${root}`,
     ],
     {
       cwd: root,
@@ -97,7 +106,9 @@ export async function startJupyter(extra: ExtraSpecs = {}): Promise<TestJupyter>
   const stop = async () => {
     // Kernels live in their own sessions: shut them down through the server, then the server.
     try {
-      await Promise.all((await kernels()).map(id => fetch(`${url}/api/kernels/${id}`, { method: 'DELETE', headers: auth })))
+      await Promise.all(
+        (await kernels()).map(id => fetch(`${url}/api/kernels/${id}`, { method: 'DELETE', headers: auth })),
+      )
     } catch {}
     await proc.kill('close')
     rmSync(base, { recursive: true, force: true })

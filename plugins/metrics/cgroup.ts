@@ -80,7 +80,9 @@ export function readCpuQuota(cg: CgroupPaths | undefined): number | undefined {
 
 export function readCgroupCpuUsageUs(cg: CgroupPaths): number | undefined {
   if (cg.version === 2) {
-    const line = read(join(cg.cpu!, 'cpu.stat'))?.split('\n').find(l => l.startsWith('usage_usec '))
+    const line = read(join(cg.cpu!, 'cpu.stat'))
+      ?.split('\n')
+      .find(l => l.startsWith('usage_usec '))
     return line ? Number(line.split(' ')[1]) : undefined
   }
   const ns = read(join(cg.cpuacct ?? cg.cpu!, 'cpuacct.usage'))
@@ -123,11 +125,11 @@ export function readHostMemory(root = '/'): { total: number; used: number } {
 
 /** Host CPU time from the aggregate line of /proc/stat, in µs (USER_HZ = 100). */
 export function readHostCpu(root = '/'): { busyUs: number; totalUs: number } {
-  const line = read(join(root, 'proc/stat'))?.split('\n').find(l => l.startsWith('cpu ')) ?? 'cpu 0 0 0 0'
-  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
-    .split(/\s+/)
-    .slice(1)
-    .map(Number)
+  const line =
+    read(join(root, 'proc/stat'))
+      ?.split('\n')
+      .find(l => l.startsWith('cpu ')) ?? 'cpu 0 0 0 0'
+  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.split(/\s+/).slice(1).map(Number)
   const busy = user + nice + system + irq + softirq + steal
   const total = busy + idle + iowait
   return { busyUs: busy * 10_000, totalUs: total * 10_000 }

@@ -9,10 +9,15 @@ const upstream = Bun.serve({
   async fetch(req) {
     const url = new URL(req.url)
     if (url.pathname === '/gzip') {
-      return new Response(gzipSync('squeezed'), { headers: { 'content-encoding': 'gzip', 'content-type': 'text/plain' } })
+      return new Response(gzipSync('squeezed'), {
+        headers: { 'content-encoding': 'gzip', 'content-type': 'text/plain' },
+      })
     }
     if (url.pathname === '/redirect') return new Response(null, { status: 302, headers: { location: '/elsewhere' } })
-    return Response.json({ method: req.method, path: url.pathname + url.search, body: await req.text() }, { status: 418 })
+    return Response.json(
+      { method: req.method, path: url.pathname + url.search, body: await req.text() },
+      { status: 418 },
+    )
   },
 })
 afterAll(() => upstream.stop(true))

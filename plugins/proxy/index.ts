@@ -13,7 +13,10 @@ import { parseTarget } from './target'
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const
 
-async function proxyRequest(request: Request, server: Server<SocketHandlers> | null | undefined): Promise<Response | undefined> {
+async function proxyRequest(
+  request: Request,
+  server: Server<SocketHandlers> | null | undefined,
+): Promise<Response | undefined> {
   const target = parseTarget(request.url)
   if (!target) return portRequired()
   const peerIp = server?.requestIP(request)?.address
@@ -27,17 +30,22 @@ export const proxy: Plugin = {
   routes: () => {
     let app = new Elysia({ name: 'api/proxy', detail: { tags: ['proxy'] } })
     for (const method of METHODS) {
-      app = app.route(method, '/proxy/*', ({ request, server }) => proxyRequest(request, server as unknown as Server<SocketHandlers>), {
-        // The body is the upstream's to read, as a stream: Elysia must not parse it.
-        parse: 'none',
-        detail: {
-          summary: `Reverse-proxy ${method} /proxy/{port}/{path} to 127.0.0.1:{port}/{path} (WebSocket upgrades too)`,
-          responses: {
-            400: { description: 'text/plain `port is required`' },
-            502: { description: 'text/plain `Bad Gateway`: nothing answered on that port' },
+      app = app.route(
+        method,
+        '/proxy/*',
+        ({ request, server }) => proxyRequest(request, server as unknown as Server<SocketHandlers>),
+        {
+          // The body is the upstream's to read, as a stream: Elysia must not parse it.
+          parse: 'none',
+          detail: {
+            summary: `Reverse-proxy ${method} /proxy/{port}/{path} to 127.0.0.1:{port}/{path} (WebSocket upgrades too)`,
+            responses: {
+              400: { description: 'text/plain `port is required`' },
+              502: { description: 'text/plain `Bad Gateway`: nothing answered on that port' },
+            },
           },
         },
-      }) as unknown as typeof app
+      ) as unknown as typeof app
     }
     return app
   },

@@ -17,7 +17,8 @@ const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebS
 const HANDSHAKE = ['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol']
 
 /** Close codes a peer may send in a close frame (1005/1006/1015 are reserved for reporting). */
-const sendable = (code: number) => code === 1000 || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999)
+const sendable = (code: number) =>
+  code === 1000 || (code >= 1001 && code <= 1014 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999)
 
 export async function relaySocket(
   request: Request,
@@ -28,7 +29,11 @@ export async function relaySocket(
   if (!validPort(target.port)) return badGateway()
   const headers = upstreamHeaders(request.headers, peerIp)
   for (const name of HANDSHAKE) headers.delete(name)
-  const protocols = request.headers.get('sec-websocket-protocol')?.split(',').map(p => p.trim()).filter(Boolean)
+  const protocols = request.headers
+    .get('sec-websocket-protocol')
+    ?.split(',')
+    .map(p => p.trim())
+    .filter(Boolean)
   const options: Bun.WebSocketOptions = protocols?.length ? { headers, protocols } : { headers }
   const upstream = new BunWebSocket(`ws://127.0.0.1:${target.port}${target.pathAndQuery}`, options)
   upstream.binaryType = 'arraybuffer'

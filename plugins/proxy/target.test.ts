@@ -9,7 +9,10 @@ const asObject = (h: Headers) => {
 
 describe('parseTarget', () => {
   test('splits port and path and keeps the query verbatim', () => {
-    expect(parseTarget('http://h/proxy/8080/a/b%20c?x=1&y=%2F')).toEqual({ port: '8080', pathAndQuery: '/a/b%20c?x=1&y=%2F' })
+    expect(parseTarget('http://h/proxy/8080/a/b%20c?x=1&y=%2F')).toEqual({
+      port: '8080',
+      pathAndQuery: '/a/b%20c?x=1&y=%2F',
+    })
   })
 
   test('no path after the port is the root', () => {
@@ -25,7 +28,14 @@ describe('parseTarget', () => {
 
 test('only decimal TCP ports are dialed', () => {
   expect(['1', '80', '65535'].map(validPort)).toEqual([true, true, true])
-  expect(['0', '65536', 'abc', '80a', '-1', '123456'].map(validPort)).toEqual([false, false, false, false, false, false])
+  expect(['0', '65536', 'abc', '80a', '-1', '123456'].map(validPort)).toEqual([
+    false,
+    false,
+    false,
+    false,
+    false,
+    false,
+  ])
 })
 
 describe('headers', () => {
@@ -51,7 +61,9 @@ describe('headers', () => {
   })
 
   test('responses lose only hop-by-hop headers', () => {
-    const h = withoutHopByHop(new Headers({ 'transfer-encoding': 'chunked', 'set-cookie': 'a=1', 'content-encoding': 'gzip' }))
+    const h = withoutHopByHop(
+      new Headers({ 'transfer-encoding': 'chunked', 'set-cookie': 'a=1', 'content-encoding': 'gzip' }),
+    )
     expect(asObject(h)).toEqual({ 'set-cookie': 'a=1', 'content-encoding': 'gzip' })
   })
 })

@@ -7,7 +7,17 @@ import { TOKEN_HEADER } from '../../core/auth'
 export const PROXY_PREFIX = '/proxy/'
 
 /** Connection-scoped headers (RFC 9110 §7.6.1): never forwarded by a proxy. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]
 
 export interface ProxyTarget {
   port: string

@@ -35,50 +35,63 @@ export const pty: Plugin = {
         response: { 201: CreatedPty, 400: ErrorBody },
         detail: { summary: 'Create a PTY session (the shell starts when a client connects)' },
       })
-      .get('/pty/:id', ({ params }) => {
-        const s = store.get(params.id)
-        return json({ session_id: s.id, running: s.running, output_offset: s.ring.total })
-      }, {
-        params: SessionIdParams,
-        response: { 200: PtyStatus, 404: ErrorBody },
-        detail: { summary: 'PTY session status: running, and the total output offset' },
-      })
-      .delete('/pty/:id', async ({ params }) => {
-        await store.delete(params.id)
-        return emptyOk()
-      }, {
-        params: SessionIdParams,
-        response: { 404: ErrorBody },
-        detail: { summary: 'Kill the session\'s processes (every job of the terminal) and forget it' },
-      })
-      .get('/pty/:id/ws', ({ params, query, request, server }) => {
-        const session = store.get(params.id)
-        const takeover = query.takeover === '1'
-        checkFree(session, takeover)
-        if (!isUpgrade(request)) {
-          // The reference never evicts for a plain GET; it answers as its WebSocket library would.
-          if (takeover) checkFree(session, false)
-          throw new ExecdError('INVALID_REQUEST_BODY', 'expected a WebSocket upgrade (GET with Upgrade: websocket)')
-        }
-        const conn = connection(session, {
-          mode: query.pty === '0' ? 'pipe' : 'pty',
-          since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
-        })
-        conn.claim()
-        if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {
-          conn.abandon()
-          throw new ExecdError('RUNTIME_ERROR', 'WebSocket upgrade failed')
-        }
-        conn.evictPrevious()
-        // Bun has answered the handshake; no response of ours may follow.
-        return undefined
-      }, {
-        params: SessionIdParams,
-        query: ConnectQuery,
-        response: { 404: ErrorBody, 409: ErrorBody },
-        detail: {
-          summary: 'Attach to the session over a WebSocket (binary frames 0x00 stdin, 0x01 stdout, 0x02 stderr, 0x03 replay; JSON control frames)',
+      .get(
+        '/pty/:id',
+        ({ params }) => {
+          const s = store.get(params.id)
+          return json({ session_id: s.id, running: s.running, output_offset: s.ring.total })
         },
-      }),
+        {
+          params: SessionIdParams,
+          response: { 200: PtyStatus, 404: ErrorBody },
+          detail: { summary: 'PTY session status: running, and the total output offset' },
+        },
+      )
+      .delete(
+        '/pty/:id',
+        async ({ params }) => {
+          await store.delete(params.id)
+          return emptyOk()
+        },
+        {
+          params: SessionIdParams,
+          response: { 404: ErrorBody },
+          detail: { summary: "Kill the session's processes (every job of the terminal) and forget it" },
+        },
+      )
+      .get(
+        '/pty/:id/ws',
+        ({ params, query, request, server }) => {
+          const session = store.get(params.id)
+          const takeover = query.takeover === '1'
+          checkFree(session, takeover)
+          if (!isUpgrade(request)) {
+            // The reference never evicts for a plain GET; it answers as its WebSocket library would.
+            if (takeover) checkFree(session, false)
+            throw new ExecdError('INVALID_REQUEST_BODY', 'expected a WebSocket upgrade (GET with Upgrade: websocket)')
+          }
+          const conn = connection(session, {
+            mode: query.pty === '0' ? 'pipe' : 'pty',
+            since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
+          })
+          conn.claim()
+          if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {
+            conn.abandon()
+            throw new ExecdError('RUNTIME_ERROR', 'WebSocket upgrade failed')
+          }
+          conn.evictPrevious()
+          // Bun has answered the handshake; no response of ours may follow.
+          return undefined
+        },
+        {
+          params: SessionIdParams,
+          query: ConnectQuery,
+          response: { 404: ErrorBody, 409: ErrorBody },
+          detail: {
+            summary:
+              'Attach to the session over a WebSocket (binary frames 0x00 stdin, 0x01 stdout, 0x02 stderr, 0x03 replay; JSON control frames)',
+          },
+        },
+      ),
   close: () => store.closeAll(),
 }

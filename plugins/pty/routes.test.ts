@@ -14,7 +14,12 @@ afterAll(() => pty.close?.())
 
 const call = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init))
 const create = (body?: unknown) =>
-  call('/pty', body === undefined ? { method: 'POST' } : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+  call(
+    '/pty',
+    body === undefined
+      ? { method: 'POST' }
+      : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } },
+  )
 
 describe('/pty routes', () => {
   test('create answers 201 with a session id, with or without a body', async () => {

@@ -2,7 +2,7 @@ import { t } from 'elysia'
 
 export const CreatePtyBody = t.Optional(
   t.Object({
-    cwd: t.Optional(t.String({ description: 'working directory (must exist); default: execd\'s' })),
+    cwd: t.Optional(t.String({ description: "working directory (must exist); default: execd's" })),
     command: t.Optional(t.String({ description: 'run `bash -c <command>` instead of an interactive shell' })),
   }),
 )

@@ -105,7 +105,10 @@ describe('PtySession on a terminal', () => {
     s.start('pty')
     s.attach(client, 0)
     s.write('sleep 200.5 & sleep 200.75 &\necho started\n')
-    await until('jobs', () => pidsWith('200.5').length > 0 && pidsWith('200.75').length > 0 && out.stdout.includes('started'))
+    await until(
+      'jobs',
+      () => pidsWith('200.5').length > 0 && pidsWith('200.75').length > 0 && out.stdout.includes('started'),
+    )
     const groups = sessionGroups(s.pid!)
     expect(groups.length).toBeGreaterThanOrEqual(3) // the shell and two jobs, each its own group
     await s.kill()

@@ -127,7 +127,8 @@ export class PtySession {
       return
     }
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
-    if (this.stdinBacklog + size > STDIN_BACKLOG) throw new Error(`stdin backlog over ${STDIN_BACKLOG} bytes: the process is not reading`)
+    if (this.stdinBacklog + size > STDIN_BACKLOG)
+      throw new Error(`stdin backlog over ${STDIN_BACKLOG} bytes: the process is not reading`)
     this.stdinBacklog += size
     try {
       const stdin = this.proc.proc.stdin as import('bun').FileSink

@@ -11,7 +11,12 @@ const log = createLogger('silent')
 const open: PythonContext[] = []
 
 async function start(): Promise<PythonContext> {
-  const ctx = await PythonContext.start({ python: PYTHON, cwd: process.cwd(), env: process.env as Record<string, string>, log })
+  const ctx = await PythonContext.start({
+    python: PYTHON,
+    cwd: process.cwd(),
+    env: process.env as Record<string, string>,
+    log,
+  })
   open.push(ctx)
   return ctx
 }
@@ -53,7 +58,10 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
   test('a large output arrives complete, in several events', async () => {
     const ctx = await start()
     const events = await run(ctx, 'import sys\nfor i in range(20000):\n    print("%05d" % i + "x" * 45)')
-    const out = events.filter(e => e.type === 'stdout').map(e => e.text).join('')
+    const out = events
+      .filter(e => e.type === 'stdout')
+      .map(e => e.text)
+      .join('')
     expect(out.length).toBe(20000 * 51)
     expect(events.filter(e => e.type === 'stdout').length).toBeGreaterThan(1)
   })

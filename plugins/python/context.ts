@@ -78,7 +78,8 @@ export class PythonContext implements RuntimeContext {
   async chdir(cwd: string): Promise<void> {
     await this.channel.send({ chdir: cwd })
     const reply = await within(this.channel.next(), 5000)
-    if (reply === 'timeout' || reply?.type !== 'done') throw new Error(`the python interpreter did not change to ${cwd}`)
+    if (reply === 'timeout' || reply?.type !== 'done')
+      throw new Error(`the python interpreter did not change to ${cwd}`)
   }
 
   async *run(code: string): AsyncGenerator<ExecEvent> {
@@ -151,4 +152,3 @@ export class PythonContext implements RuntimeContext {
     }
   }
 }
-

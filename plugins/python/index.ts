@@ -19,7 +19,11 @@ async function probe(python: string): Promise<LanguageInfo> {
     const version = out.trim()
     const [major, minor] = version.split('.').map(Number)
     if (info.code !== 0 || major !== 3 || minor! < MIN_MINOR) {
-      return { language: 'python', available: false, detail: `${python}: needs python >= 3.${MIN_MINOR}, got '${version || `exit ${info.code}`}'` }
+      return {
+        language: 'python',
+        available: false,
+        detail: `${python}: needs python >= 3.${MIN_MINOR}, got '${version || `exit ${info.code}`}'`,
+      }
     }
     return { language: 'python', available: true, detail: `${python} ${version}` }
   } catch (err) {
@@ -65,7 +69,12 @@ function prepareSpare(key: string, start: PythonStart): void {
 export const python: Runtime = {
   name: 'python',
   options: [
-    { flag: 'python', env: 'EXECD_PYTHON', description: 'python interpreter of the python runtime', default: 'python3' },
+    {
+      flag: 'python',
+      env: 'EXECD_PYTHON',
+      description: 'python interpreter of the python runtime',
+      default: 'python3',
+    },
     {
       flag: 'python-spare',
       env: 'EXECD_PYTHON_SPARE',

@@ -43,7 +43,8 @@ export class Sessions {
     this.dir ??= ownedTempDir('execd-sessions')
     const id = crypto.randomUUID()
     const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[k] = v
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[k] = v
     this.sessions.set(id, { id, bash: new LiveBash({ cwd, env, tmpDir: this.dir }) })
     return { session_id: id }
   }
@@ -92,7 +93,12 @@ export class Sessions {
   }
 }
 
-async function* runEvents(s: Session, req: RunRequest, cwd: string | undefined, outer?: AbortSignal): AsyncGenerator<ExecEvent> {
+async function* runEvents(
+  s: Session,
+  req: RunRequest,
+  cwd: string | undefined,
+  outer?: AbortSignal,
+): AsyncGenerator<ExecEvent> {
   yield makeEvent('init', { text: s.id })
   yield makeEvent('ping', { text: 'pong' })
   const started = Date.now()
@@ -130,7 +136,10 @@ function terminal(s: Session, end: BashRunEnd, started: number, timeout?: number
     const info = s.bash.exit
     const evalue = info?.code != null ? String(info.code) : '-1'
     const exit = info ? describeExit(info) : end.reason
-    return errorEvent('CommandExecError', evalue, [`${exit}${why}`, 'the session has ended: its bash exited; create a new session'])
+    return errorEvent('CommandExecError', evalue, [
+      `${exit}${why}`,
+      'the session has ended: its bash exited; create a new session',
+    ])
   }
   if (end.interrupted) return errorEvent('CommandExecError', '-1', [`signal: interrupt${why}`])
   if (end.code === 0) return makeEvent('execution_complete', { execution_time: Date.now() - started })

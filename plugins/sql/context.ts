@@ -64,7 +64,9 @@ export class SqlContext implements RuntimeContext {
         if (this.stopping) return yield interrupted()
         try {
           const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)
-          yield makeEvent('result', { results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected) })
+          yield makeEvent('result', {
+            results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected),
+          })
         } catch (e) {
           if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
           if (this.stopping) return yield interrupted()

@@ -39,7 +39,10 @@ export function toCell(v: unknown): Cell {
 function htmlTable(table: Table): string {
   const head = table.columns.map(c => `<th>${escapeHtml(c)}</th>`).join('')
   const body = table.rows
-    .map(row => `<tr>${row.map(v => `<td>${v === null ? '<i>NULL</i>' : escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</td>`).join('')}</tr>`)
+    .map(
+      row =>
+        `<tr>${row.map(v => `<td>${v === null ? '<i>NULL</i>' : escapeHtml(typeof v === 'string' ? v : JSON.stringify(v))}</td>`).join('')}</tr>`,
+    )
     .join('')
   const more = table.truncated ? `<p>Only the first ${table.rows.length} rows are shown.</p>` : ''
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${more}`

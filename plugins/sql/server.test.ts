@@ -11,15 +11,25 @@ const skip = !dsn || !/^postgres/.test(dsn)
 const why = skip ? ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)' : ''
 
 const startServer = () =>
-  sql.start({ language: 'sql', cwd: '/', env: {}, config: resolveConfig(sql.options ?? [], { 'sql-dsn': dsn! }, {}), log: createLogger('silent') })
+  sql.start({
+    language: 'sql',
+    cwd: '/',
+    env: {},
+    config: resolveConfig(sql.options ?? [], { 'sql-dsn': dsn! }, {}),
+    log: createLogger('silent'),
+  })
 
-const texts = (events: ExecEvent[]) => events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
+const texts = (events: ExecEvent[]) =>
+  events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
 
 test.skipIf(skip)(`postgres: session state lasts the context, dollar quotes split right${why}`, async () => {
   const ctx = await startServer()
   try {
     await runCell(ctx, 'CREATE TEMPORARY TABLE tmp (x int); INSERT INTO tmp VALUES (1), (2)')
-    await runCell(ctx, 'CREATE FUNCTION pg_temp.twice(n int) RETURNS int AS $$ BEGIN RETURN n * 2; END; $$ LANGUAGE plpgsql')
+    await runCell(
+      ctx,
+      'CREATE FUNCTION pg_temp.twice(n int) RETURNS int AS $$ BEGIN RETURN n * 2; END; $$ LANGUAGE plpgsql',
+    )
     expect(texts(await runCell(ctx, 'UPDATE tmp SET x = pg_temp.twice(x); SELECT sum(x) AS s FROM tmp'))).toEqual([
       { columns: ['affected_rows'], rows: [[2]] },
       { columns: ['s'], rows: [[6]] },
@@ -32,9 +42,16 @@ test.skipIf(skip)(`postgres: session state lasts the context, dollar quotes spli
 test.skipIf(skip)(`postgres: values keep their JSON types${why}`, async () => {
   const ctx = await startServer()
   try {
-    const [table] = texts(await runCell(ctx, `SELECT 1::bigint AS b, 2.5::numeric AS n, '{"k":[1]}'::jsonb AS j, ARRAY[1,2] AS a, true AS t, '\\x00ff'::bytea AS y, NULL AS z WHERE false`))
+    const [table] = texts(
+      await runCell(
+        ctx,
+        `SELECT 1::bigint AS b, 2.5::numeric AS n, '{"k":[1]}'::jsonb AS j, ARRAY[1,2] AS a, true AS t, '\\x00ff'::bytea AS y, NULL AS z WHERE false`,
+      ),
+    )
     expect(table).toEqual({ columns: ['b', 'n', 'j', 'a', 't', 'y', 'z'], rows: [] })
-    const [row] = texts(await runCell(ctx, `SELECT 1::int AS i, '{"k":[1]}'::jsonb AS j, ARRAY[1,2] AS a, true AS t, NULL AS z`))
+    const [row] = texts(
+      await runCell(ctx, `SELECT 1::int AS i, '{"k":[1]}'::jsonb AS j, ARRAY[1,2] AS a, true AS t, NULL AS z`),
+    )
     expect(row).toEqual({ columns: ['i', 'j', 'a', 't', 'z'], rows: [[1, { k: [1] }, [1, 2], true, null]] })
   } finally {
     await ctx.close()

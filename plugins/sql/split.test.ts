@@ -11,16 +11,24 @@ test('statements split at top-level semicolons, blanks and comment-only parts dr
 
 test('semicolons in quotes, identifiers and comments do not split', () => {
   const sql = `SELECT 'a;b', "c;d", \`e;f\`, [g;h] /* ; */ -- ;\nFROM t; SELECT 'it''s;'`
-  expect(splitStatements(sql, 'sqlite')).toEqual([`SELECT 'a;b', "c;d", \`e;f\`, [g;h] /* ; */ -- ;\nFROM t`, `SELECT 'it''s;'`])
+  expect(splitStatements(sql, 'sqlite')).toEqual([
+    `SELECT 'a;b', "c;d", \`e;f\`, [g;h] /* ; */ -- ;\nFROM t`,
+    `SELECT 'it''s;'`,
+  ])
 })
 
 test('a trigger body keeps its inner statements, CASE … END included', () => {
-  const trigger = 'CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  UPDATE t SET x = CASE WHEN 1 THEN 2 END;\n  DELETE FROM u;\nEND'
+  const trigger =
+    'CREATE TRIGGER tr AFTER INSERT ON t BEGIN\n  UPDATE t SET x = CASE WHEN 1 THEN 2 END;\n  DELETE FROM u;\nEND'
   expect(splitStatements(`${trigger};\nSELECT 1;`, 'sqlite')).toEqual([trigger, 'SELECT 1'])
 })
 
 test('a transaction BEGIN; … END; outside a trigger splits normally', () => {
-  expect(splitStatements('BEGIN; INSERT INTO t VALUES (1); END;', 'sqlite')).toEqual(['BEGIN', 'INSERT INTO t VALUES (1)', 'END'])
+  expect(splitStatements('BEGIN; INSERT INTO t VALUES (1); END;', 'sqlite')).toEqual([
+    'BEGIN',
+    'INSERT INTO t VALUES (1)',
+    'END',
+  ])
 })
 
 test('PostgreSQL dollar quotes and MySQL escapes and # comments', () => {

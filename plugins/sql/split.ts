@@ -23,7 +23,8 @@ export function splitStatements(text: string, dialect: Dialect): string[] {
     if (c === '-' && next === '-') i = lineEnd(text, i)
     else if (c === '#' && dialect === 'mysql') i = lineEnd(text, i)
     else if (c === '/' && next === '*') i = blockEnd(text, i)
-    else if (c === "'" || c === '"' || (c === '`' && dialect !== 'postgres')) i = quoteEnd(text, i, c, dialect === 'mysql')
+    else if (c === "'" || c === '"' || (c === '`' && dialect !== 'postgres'))
+      i = quoteEnd(text, i, c, dialect === 'mysql')
     else if (c === '[' && dialect === 'sqlite') i = text.indexOf(']', i) < 0 ? n : text.indexOf(']', i) + 1
     else if (c === '$' && dialect === 'postgres' && dollarTag(text, i)) {
       const tag = dollarTag(text, i)!
@@ -47,7 +48,8 @@ export function splitStatements(text: string, dialect: Dialect): string[] {
   return out
 }
 
-const isTrigger = (head: string) => /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(head)
+const isTrigger = (head: string) =>
+  /^\s*(?:(?:--[^\n]*\n|\/\*[\s\S]*?\*\/)\s*)*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(head)
 
 function lineEnd(text: string, i: number): number {
   const nl = text.indexOf('\n', i)

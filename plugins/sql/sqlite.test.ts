@@ -17,13 +17,15 @@ function startSql(flags: Record<string, string> = {}, cwd = mkdtempSync(join(tmp
   return sql.start({ language: 'sql', cwd, env: {}, config, log: createLogger('silent') })
 }
 
-
 const results = (events: ExecEvent[]) => events.filter(e => e.type === 'result').map(e => e.results!)
 const texts = (events: ExecEvent[]) => results(events).map(r => JSON.parse(r.text as string))
 
 test('a table persists across cells and a SELECT gives columns and rows', async () => {
   const ctx = await startSql()
-  await runCell(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL); INSERT INTO t (name, score) VALUES ('ann', 1.5), ('bob', NULL)")
+  await runCell(
+    ctx,
+    "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL); INSERT INTO t (name, score) VALUES ('ann', 1.5), ('bob', NULL)",
+  )
   const events = await runCell(ctx, 'SELECT id, name, score FROM t ORDER BY id')
   expect(events.map(e => e.type)).toEqual(['execution_count', 'result'])
   const [bundle] = results(events)
@@ -38,7 +40,10 @@ test('a table persists across cells and a SELECT gives columns and rows', async 
 
 test('statements report affected rows, several in order, one result each', async () => {
   const ctx = await startSql()
-  const events = await runCell(ctx, 'CREATE TABLE t (x);\nINSERT INTO t VALUES (1), (2), (3);\nUPDATE t SET x = x * 10 WHERE x > 1;\nSELECT sum(x) AS total FROM t;')
+  const events = await runCell(
+    ctx,
+    'CREATE TABLE t (x);\nINSERT INTO t VALUES (1), (2), (3);\nUPDATE t SET x = x * 10 WHERE x > 1;\nSELECT sum(x) AS total FROM t;',
+  )
   expect(texts(events)).toEqual([
     { columns: ['affected_rows'], rows: [[0]] },
     { columns: ['affected_rows'], rows: [[3]] },
@@ -80,7 +85,9 @@ test('execution_count increments per cell, before the results', async () => {
 
 test('a SELECT beyond the row limit is cut and says so', async () => {
   const ctx = await startSql({ 'sql-max-rows': '3' })
-  const [table] = texts(await runCell(ctx, 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c'))
+  const [table] = texts(
+    await runCell(ctx, 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c'),
+  )
   expect(table).toEqual({ columns: ['x'], rows: [[1], [2], [3]], truncated: true })
   await ctx.close()
 })
@@ -90,7 +97,8 @@ test('an interrupt stops a long SELECT and the database keeps its state', async 
   await runCell(ctx, 'CREATE TABLE kept (x); INSERT INTO kept VALUES (42)')
   const events: ExecEvent[] = []
   const running = (async () => {
-    for await (const e of ctx.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c')) events.push(e)
+    for await (const e of ctx.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c'))
+      events.push(e)
   })()
   await Bun.sleep(200)
   await ctx.interrupt()
@@ -104,7 +112,10 @@ test('a long single statement leaves the event loop free; closing the context cu
   const ctx = await startSql()
   const events: ExecEvent[] = []
   const running = (async () => {
-    for await (const e of ctx.run('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c')) events.push(e)
+    for await (const e of ctx.run(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c',
+    ))
+      events.push(e)
   })()
   // Timers still fire while SQLite works in its worker: the in-process driver would block here.
   await Bun.sleep(200)
@@ -148,6 +159,8 @@ test('sql is always available, naming SQLite or the configured server', async ()
   const [embedded] = await sql.languages(resolveConfig(sql.options ?? [], {}, {}))
   expect(embedded).toMatchObject({ language: 'sql', available: true })
   expect(embedded.detail).toMatch(/^SQLite 3\.\d+\.\d+ via bun:sqlite, in memory$/)
-  const [server] = await sql.languages(resolveConfig(sql.options ?? [], { 'sql-dsn': 'postgres://u:secret@db:5432/app' }, {}))
+  const [server] = await sql.languages(
+    resolveConfig(sql.options ?? [], { 'sql-dsn': 'postgres://u:secret@db:5432/app' }, {}),
+  )
   expect(server.detail).toBe('postgres://u:***@db:5432/app via Bun.SQL')
 })

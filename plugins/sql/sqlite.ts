@@ -10,7 +10,13 @@ import { Interrupted } from './database'
 import { toCell } from './format'
 import source from './sqlite-worker.js' with { type: 'text' }
 
-type Reply = { id: number; ok: boolean; version?: string; outcome?: any; error?: { message: string; code?: string; interrupted?: boolean } }
+type Reply = {
+  id: number
+  ok: boolean
+  version?: string
+  outcome?: any
+  error?: { message: string; code?: string; interrupted?: boolean }
+}
 
 let workerUrl: string | undefined
 
@@ -54,7 +60,13 @@ export class SqliteDatabase implements Database {
     }
     const o = reply.outcome
     if ('affected' in o) return { affected: o.affected }
-    return { table: { columns: o.columns, rows: o.rows.map((r: unknown[]) => r.map(toCell)), truncated: o.truncated || undefined } }
+    return {
+      table: {
+        columns: o.columns,
+        rows: o.rows.map((r: unknown[]) => r.map(toCell)),
+        truncated: o.truncated || undefined,
+      },
+    }
   }
 
   cancel(): void {
@@ -69,7 +81,8 @@ export class SqliteDatabase implements Database {
     }
     this.closed = true
     this.worker.terminate()
-    const lost = this.path === ':memory:' ? 'the in-memory database is lost' : `the file ${this.path} keeps what was committed`
+    const lost =
+      this.path === ':memory:' ? 'the in-memory database is lost' : `the file ${this.path} keeps what was committed`
     this.fail(new Interrupted(`the SQLite worker was stopped mid-statement; ${lost}`))
   }
 

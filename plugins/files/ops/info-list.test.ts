@@ -14,7 +14,11 @@ beforeEach(() => {
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
 
-const fail = async (p: Promise<unknown>) => (await p.then(() => undefined, e => e)) as ExecdError
+const fail = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    e => e,
+  )) as ExecdError
 
 describe('statFiles', () => {
   test('reports file, directory and symlink (not followed), keyed by the request path', async () => {
@@ -22,7 +26,13 @@ describe('statFiles', () => {
     chmodSync(join(dir, 'f.txt'), 0o640)
     symlinkSync('f.txt', join(dir, 'link'))
     const out = await statFiles(scope, [join(dir, 'f.txt'), dir, join(dir, 'link')])
-    expect(out[join(dir, 'f.txt')]).toMatchObject({ path: join(dir, 'f.txt'), type: 'file', size: 4, mode: 640, owner: 'root' })
+    expect(out[join(dir, 'f.txt')]).toMatchObject({
+      path: join(dir, 'f.txt'),
+      type: 'file',
+      size: 4,
+      mode: 640,
+      owner: 'root',
+    })
     expect(out[dir]!.type).toBe('directory')
     expect(out[join(dir, 'link')]).toMatchObject({ type: 'symlink', size: 5 })
     expect(out[join(dir, 'f.txt')]!.modified_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
@@ -35,7 +45,9 @@ describe('statFiles', () => {
   test('a missing path is 404 with the reference message', async () => {
     const e = await fail(statFiles(scope, [join(dir, 'nope')]))
     expect(e.status).toBe(404)
-    expect(e.message).toBe(`file not found. file not found: ${join(dir, 'nope')}: lstat ${join(dir, 'nope')}: no such file or directory`)
+    expect(e.message).toBe(
+      `file not found. file not found: ${join(dir, 'nope')}: lstat ${join(dir, 'nope')}: no such file or directory`,
+    )
   })
 
   test('unicode names and empty files', async () => {
@@ -102,7 +114,9 @@ describe('listDirectory', () => {
     expect((await fail(listDirectory(scope, join(dir, 'rootlink')))).message).toBe(
       `path is a symbolic link, refusing to traverse: ${join(dir, 'rootlink')}`,
     )
-    expect((await fail(listDirectory(scope, join(dir, 'file')))).message).toBe(`path is not a directory: ${join(dir, 'file')}`)
+    expect((await fail(listDirectory(scope, join(dir, 'file')))).message).toBe(
+      `path is not a directory: ${join(dir, 'file')}`,
+    )
     expect((await fail(listDirectory(scope, join(dir, 'missing')))).status).toBe(404)
   })
   test('parseDepth: default 1, digits only', () => {

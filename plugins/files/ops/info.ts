@@ -12,7 +12,10 @@ export async function statFiles(scope: PathScope, paths: readonly string[]): Pro
       out[raw] = await fileInfo(path, target)
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') {
-        throw new ExecdError('FILE_NOT_FOUND', `${PREFIX.notFound}file not found: ${raw}: ${osMessage(err, 'lstat', path)}`)
+        throw new ExecdError(
+          'FILE_NOT_FOUND',
+          `${PREFIX.notFound}file not found: ${raw}: ${osMessage(err, 'lstat', path)}`,
+        )
       }
       throw fsError(err, 'lstat', path)
     }

@@ -56,7 +56,13 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
 async function moveAcrossDevices(src: string, dest: string): Promise<void> {
   const temp = tempPathFor(dest)
   try {
-    await cp(src, temp, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, errorOnExist: true, force: false })
+    await cp(src, temp, {
+      recursive: true,
+      preserveTimestamps: true,
+      verbatimSymlinks: true,
+      errorOnExist: true,
+      force: false,
+    })
     await rename(temp, dest)
   } catch (err) {
     await rm(temp, { recursive: true, force: true })

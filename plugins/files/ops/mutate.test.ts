@@ -1,5 +1,17 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecdError } from '../../../core/errors'
@@ -15,7 +27,11 @@ beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-mut-')))
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
-const fail = async (p: Promise<unknown>) => (await p.then(() => undefined, e => e)) as ExecdError
+const fail = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    e => e,
+  )) as ExecdError
 const p = (name: string) => join(dir, name)
 
 describe('deleteFiles', () => {

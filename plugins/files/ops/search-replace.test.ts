@@ -1,5 +1,17 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecdError } from '../../../core/errors'
@@ -17,7 +29,11 @@ beforeEach(() => {
   }
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
-const fail = async (p: Promise<unknown>) => (await p.then(() => undefined, e => e)) as ExecdError
+const fail = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    e => e,
+  )) as ExecdError
 const rel = (list: { path: string }[]) => list.map(e => e.path.slice(dir.length + 1))
 
 describe('searchFiles', () => {
@@ -34,7 +50,15 @@ describe('searchFiles', () => {
     expect(rel(await searchFiles(scope, dir, '[xy]1'))).toEqual(['x1', 'y1'])
     expect(rel(await searchFiles(scope, dir, 'x[!1]'))).toEqual(['x2'])
     expect(rel(await searchFiles(scope, dir, 'x[^2]'))).toEqual(['x1'])
-    expect(rel(await searchFiles(scope, dir, '!(x*)'))).toEqual(['.hidden.py', 'a.py', 'b.txt', 'src/c.py', 'src/lib/d.py', 'src/lib/e.ts', 'y1'])
+    expect(rel(await searchFiles(scope, dir, '!(x*)'))).toEqual([
+      '.hidden.py',
+      'a.py',
+      'b.txt',
+      'src/c.py',
+      'src/lib/d.py',
+      'src/lib/e.ts',
+      'y1',
+    ])
     expect(rel(await searchFiles(scope, dir, '*.{ts,txt}'))).toEqual(['b.txt', 'src/lib/e.ts'])
   })
   test('default pattern ** returns every non-directory', async () => {

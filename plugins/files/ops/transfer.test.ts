@@ -1,6 +1,17 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ExecdError } from '../../../core/errors'
@@ -14,13 +25,24 @@ beforeEach(() => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-xfer-')))
 })
 afterEach(() => rmSync(dir, { recursive: true, force: true }))
-const fail = async (p: Promise<unknown>) => (await p.then(() => undefined, e => e)) as ExecdError
+const fail = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    e => e,
+  )) as ExecdError
 const p = (name: string) => join(dir, name)
-const temps = (d = dir) => readdirSync(d, { recursive: true }).map(String).filter(n => n.includes('.execd-tmp-'))
+const temps = (d = dir) =>
+  readdirSync(d, { recursive: true })
+    .map(String)
+    .filter(n => n.includes('.execd-tmp-'))
 
 const B = 'test-boundary'
 type Part = { name: string; filename?: string; data: string | Uint8Array }
-const meta = (m: object, asFile = true): Part => ({ name: 'metadata', filename: asFile ? 'metadata' : undefined, data: JSON.stringify(m) })
+const meta = (m: object, asFile = true): Part => ({
+  name: 'metadata',
+  filename: asFile ? 'metadata' : undefined,
+  data: JSON.stringify(m),
+})
 const file = (data: string | Uint8Array, filename = 'blob'): Part => ({ name: 'file', filename, data })
 
 function multipart(parts: Part[], close = true): Uint8Array {
@@ -48,11 +70,17 @@ function stream(bytes: Uint8Array, failAfter?: number): ReadableStream<Uint8Arra
   })
 }
 
-const upload = (parts: Part[], max?: number) => uploadFiles(scope, stream(multipart(parts)), `multipart/form-data; boundary=${B}`, max)
+const upload = (parts: Part[], max?: number) =>
+  uploadFiles(scope, stream(multipart(parts)), `multipart/form-data; boundary=${B}`, max)
 
 describe('uploadFiles', () => {
   test('several pairs in one request, each written with its mode', async () => {
-    const written = await upload([meta({ path: p('a.txt'), mode: 600 }), file('AAA'), meta({ path: p('sub/dir/b.bin') }), file('')])
+    const written = await upload([
+      meta({ path: p('a.txt'), mode: 600 }),
+      file('AAA'),
+      meta({ path: p('sub/dir/b.bin') }),
+      file(''),
+    ])
     expect(written).toEqual([
       { path: p('a.txt'), bytes: 3 },
       { path: p('sub/dir/b.bin'), bytes: 0 },
@@ -120,12 +148,37 @@ describe('uploadFiles', () => {
     ['no parts at all', [] as Part[], 'INVALID_FILE_METADATA', 'metadata file is missing'],
     ['a file without metadata', [file('x')], 'INVALID_FILE_METADATA', 'metadata file is missing'],
     ['metadata without a file', [meta({ path: '/tmp/x' })], 'INVALID_FILE_CONTENT', 'file is missing'],
-    ['more metadata than files', [meta({ path: '/tmp/x1' }), meta({ path: '/tmp/x2' }), file('a')], 'INVALID_FILE', 'metadata and file count mismatch: 2 vs 1'],
-    ['metadata that is not JSON', [{ name: 'metadata', filename: 'metadata', data: '{nope' }, file('a')], 'INVALID_FILE_METADATA', 'invalid metadata format. '],
+    [
+      'more metadata than files',
+      [meta({ path: '/tmp/x1' }), meta({ path: '/tmp/x2' }), file('a')],
+      'INVALID_FILE',
+      'metadata and file count mismatch: 2 vs 1',
+    ],
+    [
+      'metadata that is not JSON',
+      [{ name: 'metadata', filename: 'metadata', data: '{nope' }, file('a')],
+      'INVALID_FILE_METADATA',
+      'invalid metadata format. ',
+    ],
     ['metadata without a path', [meta({ mode: 644 }), file('a')], 'INVALID_FILE_METADATA', 'metadata path is empty'],
-    ['a mode given as a string', [meta({ path: '/tmp/x', mode: '644' }), file('a')], 'INVALID_FILE_METADATA', "invalid metadata format. 'mode'"],
-    ['a mode with the digit 9', [meta({ path: '/tmp/x', mode: 799 }), file('a')], 'INVALID_REQUEST_BODY', 'invalid mode 799'],
-    ['an unknown owner', [meta({ path: '/tmp/x', owner: 'nobody-xyz' }), file('a')], 'INVALID_REQUEST_BODY', 'unknown user: nobody-xyz'],
+    [
+      'a mode given as a string',
+      [meta({ path: '/tmp/x', mode: '644' }), file('a')],
+      'INVALID_FILE_METADATA',
+      "invalid metadata format. 'mode'",
+    ],
+    [
+      'a mode with the digit 9',
+      [meta({ path: '/tmp/x', mode: 799 }), file('a')],
+      'INVALID_REQUEST_BODY',
+      'invalid mode 799',
+    ],
+    [
+      'an unknown owner',
+      [meta({ path: '/tmp/x', owner: 'nobody-xyz' }), file('a')],
+      'INVALID_REQUEST_BODY',
+      'unknown user: nobody-xyz',
+    ],
   ])('%s → 400 %s', async (_name, parts, code, message) => {
     const e = await fail(upload(parts))
     expect(e.status).toBe(400)
@@ -134,7 +187,10 @@ describe('uploadFiles', () => {
   })
   test('a body that is not multipart → 400 INVALID_FILE', async () => {
     const e = await fail(uploadFiles(scope, stream(Buffer.from('{}')), 'application/json'))
-    expect([e.code, e.message]).toEqual(['INVALID_FILE', 'multipart form is empty. expected a multipart/form-data body with a boundary'])
+    expect([e.code, e.message]).toEqual([
+      'INVALID_FILE',
+      'multipart form is empty. expected a multipart/form-data body with a boundary',
+    ])
   })
 })
 
@@ -149,18 +205,17 @@ describe('downloadFile', () => {
     expect(res.headers.get('content-type')).toBe('application/octet-stream')
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="data.bin"')
     expect(res.headers.get('accept-ranges')).toBe('bytes')
-    expect(res.headers.get('last-modified')).toBe(new Date(Math.floor(statSync(p('data.bin')).mtimeMs / 1000) * 1000).toUTCString())
+    expect(res.headers.get('last-modified')).toBe(
+      new Date(Math.floor(statSync(p('data.bin')).mtimeMs / 1000) * 1000).toUTCString(),
+    )
     expect(sha(new Uint8Array(await res.arrayBuffer()))).toBe(sha(bytes))
   })
   test('a range → 206 with Content-Range and just those bytes', async () => {
     writeFileSync(p('r'), '0123456789')
     const res = await downloadFile(scope, { path: p('r'), range: 'bytes=2-4' })
-    expect([res.status, res.headers.get('content-range'), res.headers.get('content-length'), await res.text()]).toEqual([
-      206,
-      'bytes 2-4/10',
-      '3',
-      '234',
-    ])
+    expect([res.status, res.headers.get('content-range'), res.headers.get('content-length'), await res.text()]).toEqual(
+      [206, 'bytes 2-4/10', '3', '234'],
+    )
     expect(await (await downloadFile(scope, { path: p('r'), range: 'bytes=-3' })).text()).toBe('789')
     expect(await (await downloadFile(scope, { path: p('r'), range: 'bytes=7-' })).text()).toBe('789')
   })
@@ -176,12 +231,16 @@ describe('downloadFile', () => {
   })
   test('If-Modified-Since not older than the file → 304', async () => {
     writeFileSync(p('c'), 'x')
-    const res = await downloadFile(scope, { path: p('c'), ifModifiedSince: new Date(Date.now() + 60_000).toUTCString() })
+    const res = await downloadFile(scope, {
+      path: p('c'),
+      ifModifiedSince: new Date(Date.now() + 60_000).toUTCString(),
+    })
     expect(res.status).toBe(304)
   })
   test('lines offset/limit as text/plain, 1-based; an unterminated last line gets its newline', async () => {
     writeFileSync(p('l'), 'one\ntwo\nthree\nfour')
-    const read = async (offset?: string, limit?: string) => (await downloadFile(scope, { path: p('l'), offset, limit })).text()
+    const read = async (offset?: string, limit?: string) =>
+      (await downloadFile(scope, { path: p('l'), offset, limit })).text()
     expect(await read('2', '2')).toBe('two\nthree\n')
     expect(await read('3', '10')).toBe('three\nfour\n')
     expect(await read('1', '1')).toBe('one\n')
@@ -200,10 +259,16 @@ describe('downloadFile', () => {
     writeFileSync(p('f'), 'x')
     symlinkSync(p('gone'), p('dangling'))
     expect((await fail(downloadFile(scope, { path: p('d') }))).message).toBe(`path is a directory: ${p('d')}`)
-    expect((await fail(downloadFile(scope, { path: p('nope') }))).message).toBe(`file not found. open ${p('nope')}: no such file or directory`)
+    expect((await fail(downloadFile(scope, { path: p('nope') }))).message).toBe(
+      `file not found. open ${p('nope')}: no such file or directory`,
+    )
     expect((await fail(downloadFile(scope, { path: p('dangling') }))).status).toBe(404)
-    expect((await fail(downloadFile(scope, { path: p('f'), offset: '0', limit: '1' }))).message).toBe('offset must be a positive integer (1-based)')
-    expect((await fail(downloadFile(scope, { path: p('f'), offset: '1', limit: 'x' }))).message).toBe('limit must be a positive integer')
+    expect((await fail(downloadFile(scope, { path: p('f'), offset: '0', limit: '1' }))).message).toBe(
+      'offset must be a positive integer (1-based)',
+    )
+    expect((await fail(downloadFile(scope, { path: p('f'), offset: '1', limit: 'x' }))).message).toBe(
+      'limit must be a positive integer',
+    )
     expect((await fail(downloadFile(scope, { path: p('f'), offset: '1', range: 'bytes=0-1' }))).status).toBe(400)
     const e = await fail(downloadFile(scope, { path: p('f'), range: 'bytes=5-' }))
     expect([e.status, e.headers?.['content-range']]).toEqual([416, 'bytes */1'])

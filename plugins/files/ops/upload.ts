@@ -89,7 +89,8 @@ async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<
   let size = 0
   for await (const chunk of body) {
     size += chunk.byteLength
-    if (size > limit) throw new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. larger than ${limit} bytes`)
+    if (size > limit)
+      throw new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. larger than ${limit} bytes`)
     chunks.push(Buffer.from(chunk))
   }
   return Buffer.concat(chunks).toString('utf8')
