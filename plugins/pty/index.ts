@@ -20,7 +20,8 @@ export const pty: Plugin = {
     {
       flag: 'pty-retain',
       env: 'EXECD_PTY_RETAIN_MS',
-      description: 'ms an exited PTY session with no client keeps its output for replay before it is removed',
+      description:
+        'ms an exited (or never connected) PTY session with no client is kept, with its output for replay, before it is removed',
       default: '600000',
     },
   ],

@@ -50,6 +50,11 @@ export class PtySession {
     readonly command: string | undefined,
   ) {}
 
+  /** Whether a client ever started its process. */
+  get started(): boolean {
+    return this.proc !== null
+  }
+
   get running(): boolean {
     return this.proc !== null && this.exitCode === null
   }

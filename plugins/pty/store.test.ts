@@ -35,7 +35,7 @@ describe('PtyStore', () => {
     expect(() => store.get(s.id)).toThrow()
   })
 
-  test('exited sessions without a client are swept after the retention time, running ones never', async () => {
+  test('exited and never-connected sessions without a client are swept after the retention time, running ones never', async () => {
     const store = new PtyStore(1000)
     const exited = store.create({ command: 'true' })
     const running = store.create({ command: 'sleep 100' })
@@ -44,10 +44,10 @@ describe('PtyStore', () => {
     running.start('pipe')
     await until(() => exited.exitCode !== null)
     expect(store.sweep(Date.now())).toBe(0)
-    expect(store.sweep(Date.now() + 5000)).toBe(1)
+    expect(store.sweep(Date.now() + 5000)).toBe(2)
     expect(() => store.get(exited.id)).toThrow()
+    expect(() => store.get(fresh.id)).toThrow()
     expect(store.get(running.id)).toBe(running)
-    expect(store.get(fresh.id)).toBe(fresh)
     await store.closeAll()
     expect(running.running).toBe(false)
   })

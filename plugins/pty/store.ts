@@ -58,11 +58,14 @@ export class PtyStore {
     await session.kill()
   }
 
-  /** Forgets exited sessions that have had no client for `retainMs`. */
+  /**
+   * Forgets sessions that have had no client for `retainMs` and run nothing: exited ones, and
+   * ones created but never connected (abandoned).
+   */
   sweep(now = Date.now()): number {
     let removed = 0
     for (const [id, session] of this.sessions) {
-      if (session.exitCode === null || session.attached) continue
+      if (session.running || session.attached) continue
       if (now - session.lastActive < this.retainMs) continue
       this.sessions.delete(id)
       session.ring.release()
