@@ -3,6 +3,7 @@
  * name a code context, a command or a bash session. Each plugin that owns interruptible work
  * adds a handler; the first that knows the id stops it.
  */
+import { ExecdError, missingQuery } from './errors'
 import { ServiceKey } from './registry'
 
 /** Stops the work named `id` and resolves true once it has stopped; false if unknown. */
@@ -20,6 +21,17 @@ export class InterruptHub {
   async interrupt(id: string): Promise<boolean> {
     for (const h of this.handlers) if (await h.handle(id)) return true
     return false
+  }
+
+  /**
+   * The HTTP handler both `DELETE /code?id=` and `DELETE /command?id=` are: a missing id is
+   * MISSING_QUERY, an id nobody knows CONTEXT_NOT_FOUND; resolves once the work has stopped.
+   */
+  async stop(id: string | undefined): Promise<void> {
+    if (!id) throw missingQuery('id')
+    if (!(await this.interrupt(id))) {
+      throw new ExecdError('CONTEXT_NOT_FOUND', `no such context, command or session: ${id}`)
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 /** HTTP routes of the code section (CONTRACT §3): thin over CodeService. */
 import { Elysia, t } from 'elysia'
-import { ExecdError, emptyOk, json, missingQuery } from '../../core/errors'
+import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import { sseResponse } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
@@ -74,9 +74,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       '/code',
       async ({ query }) => {
         // The shared handler of the reference: the id may also name a command or a session.
-        if (!query.id) throw missingQuery('id')
-        if (!(await interrupts.interrupt(query.id)))
-          throw new ExecdError('CONTEXT_NOT_FOUND', `context ${query.id} not found`)
+        await interrupts.stop(query.id)
         return emptyOk()
       },
       {

@@ -1,7 +1,7 @@
 /** The commands section (CONTRACT §4): `/command` foreground and background, status, logs, events. */
 import { Elysia } from 'elysia'
 import type { Config, OptionSpec } from '../../core/config'
-import { ExecdError, emptyOk, json, missingQuery } from '../../core/errors'
+import { emptyOk, json } from '../../core/errors'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Plugin, PluginContext } from '../../core/plugin'
 import { COMMAND_RUNNER } from '../../core/services'
@@ -125,9 +125,7 @@ export const command: Plugin = {
       .delete(
         '/command',
         async ({ query }) => {
-          if (!query.id) throw missingQuery('id')
-          if (!(await hub.interrupt(query.id)))
-            throw new ExecdError('CONTEXT_NOT_FOUND', `no such command, context or session: ${query.id}`)
+          await hub.stop(query.id)
           return emptyOk()
         },
         {
