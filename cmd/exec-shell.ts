@@ -5,12 +5,12 @@
  */
 import { constants } from 'node:os'
 import { createContext } from '../core/app'
-import { badRequest } from '../core/errors'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
+import { signalNamed } from '../core/process'
 import type { SseItem } from '../core/sse'
 import { command, commandOps } from '../plugins/command'
-import { configFrom } from './options'
+import { configFrom, parseEnvPairs } from './options'
 
 export async function execShell(options: Record<string, unknown>): Promise<number> {
   const config = configFrom({})
@@ -25,7 +25,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
       command: String(options.shell ?? ''),
       cwd: options.cwd === undefined ? undefined : String(options.cwd),
       timeout: options.timeout === undefined ? undefined : Number(options.timeout),
-      envs: parseEnvs(options.env),
+      envs: parseEnvPairs(options.env),
     })
     let code = 1
     for await (const item of stream as AsyncIterable<SseItem | ExecEvent>) {
@@ -52,29 +52,11 @@ function render(e: ExecEvent): void {
     process.stderr.write(`execd: ${e.error.traceback.join('\n') || e.error.evalue}\n`)
 }
 
-const SIGNAL_NAMES: Record<string, string> = {
-  killed: 'SIGKILL',
-  terminated: 'SIGTERM',
-  interrupt: 'SIGINT',
-  hangup: 'SIGHUP',
-}
-
 /** The shell's convention: the exit code, or 128 + the signal's number. */
 function exitCodeOf(e: ExecEvent): number {
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
-  const word = /^signal: (\w+)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
-  const sig = constants.signals[(SIGNAL_NAMES[word] ?? '') as keyof typeof constants.signals]
+  const word = /^signal: ([a-z ]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
+  const sig = word ? constants.signals[signalNamed(word) as keyof typeof constants.signals] : undefined
   return sig ? 128 + sig : 1
-}
-
-function parseEnvs(raw: unknown): Record<string, string> | undefined {
-  if (raw === undefined) return undefined
-  const out: Record<string, string> = {}
-  for (const pair of (Array.isArray(raw) ? raw : [raw]).map(String)) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw badRequest(`--env expects KEY=VALUE, got '${pair}'`)
-    out[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
-  return out
 }

@@ -6,13 +6,12 @@
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createContext } from '../core/app'
-import { ExecdError } from '../core/errors'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
 import { CODE } from '../plugins/code/service'
 import { plugins, runtimes } from '../plugins'
-import { configFrom } from './options'
+import { configFrom, parseEnvPairs } from './options'
 
 interface ExecOptions {
   file?: string
@@ -27,11 +26,8 @@ interface ExecOptions {
 const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg' }
 
 export async function execCode(language: string | undefined, code: string[], options: ExecOptions): Promise<number> {
-  for (const pair of [options.env ?? []].flat()) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) throw new ExecdError('INVALID_REQUEST_BODY', `--env wants KEY=VALUE, got '${pair}'`)
-    process.env[pair.slice(0, eq)] = pair.slice(eq + 1)
-  }
+  // Contexts inherit execd's environment, so the CLI's --env pairs go there.
+  Object.assign(process.env, parseEnvPairs(options.env))
   // One context, then exit: no spare interpreter to keep ready.
   const config = configFrom({ 'python-spare': '0', ...options })
   const ctx = await createContext({ plugins, runtimes, config, log: createLogger('warn') })

@@ -1,5 +1,6 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
 import { SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
+import { badRequest } from '../core/errors'
 import { plugins, runtimes } from '../plugins'
 
 export const allOptions: OptionSpec[] = [
@@ -10,3 +11,15 @@ export const allOptions: OptionSpec[] = [
 
 /** Config for a CLI verb: its flags, then the environment, then defaults. */
 export const configFrom = (flags: Record<string, unknown> = {}): Config => resolveConfig(allOptions, flags)
+
+/** `--env K=V` (repeatable) as a map; a pair without `=` is a usage error. */
+export function parseEnvPairs(raw: unknown): Record<string, string> | undefined {
+  if (raw === undefined) return undefined
+  const out: Record<string, string> = {}
+  for (const pair of (Array.isArray(raw) ? raw : [raw]).map(String)) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw badRequest(`--env expects KEY=VALUE, got '${pair}'`)
+    out[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return out
+}

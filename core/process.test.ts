@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
-import { describeExit, groupAlive, liveProcessCount, spawnOwned } from './process'
+import { describeExit, groupAlive, liveProcessCount, signalNamed, spawnOwned } from './process'
 
 /** Pids of every process whose process group is `pgid`, zombies included. */
 function groupMembers(pgid: number): { pid: number; state: string }[] {
@@ -95,4 +95,10 @@ describe('spawnOwned', () => {
     expect(out).toContain('tty')
     expect(out).toContain('30 100')
   })
+})
+
+test('signalNamed inverts the words describeExit uses', () => {
+  for (const sig of ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSEGV', 'SIGUSR1']) {
+    expect(signalNamed(describeExit({ code: null, signal: sig, killedBy: null }).replace('signal: ', ''))).toBe(sig)
+  }
 })

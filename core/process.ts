@@ -263,3 +263,7 @@ const SIGNAL_WORDS: Record<string, string> = {
 }
 
 export const signalWord = (sig: string): string => SIGNAL_WORDS[sig] ?? sig.toLowerCase().replace(/^sig/, '')
+
+/** The signal a `describeExit` word names ('killed' → 'SIGKILL'), the inverse of signalWord. */
+export const signalNamed = (word: string): string =>
+  Object.keys(SIGNAL_WORDS).find(sig => SIGNAL_WORDS[sig] === word) ?? `SIG${word.toUpperCase()}`
