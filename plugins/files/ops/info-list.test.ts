@@ -1,24 +1,14 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { beforeEach, describe, expect, test } from 'bun:test'
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ExecdError } from '../../../core/errors'
 import { PathScope } from '../paths'
+import { failure as fail, tempDirPerTest } from './test-tree'
 import { statFiles } from './info'
 import { listDirectory, parseDepth } from './list'
 
-let dir: string
+let dir = ''
 const scope = new PathScope()
-beforeEach(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-info-')))
-})
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
-
-const fail = async (p: Promise<unknown>) =>
-  (await p.then(
-    () => undefined,
-    e => e,
-  )) as ExecdError
+tempDirPerTest('execd-info-', d => (dir = d))
 
 describe('statFiles', () => {
   test('reports file, directory and symlink (not followed), keyed by the request path', async () => {

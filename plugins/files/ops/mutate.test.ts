@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   chmodSync,
   existsSync,
@@ -6,7 +6,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -14,24 +13,16 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ExecdError } from '../../../core/errors'
 import { PathScope } from '../paths'
+import { failure as fail, tempDirPerTest } from './test-tree'
 import { makeDirectories } from './mkdir'
 import { moveFiles } from './move'
 import { setPermissions } from './permissions'
 import { deleteFiles, removeDirectories } from './remove'
 
-let dir: string
+let dir = ''
 const scope = new PathScope()
-beforeEach(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-mut-')))
-})
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
-const fail = async (p: Promise<unknown>) =>
-  (await p.then(
-    () => undefined,
-    e => e,
-  )) as ExecdError
+tempDirPerTest('execd-mut-', d => (dir = d))
 const p = (name: string) => join(dir, name)
 
 describe('deleteFiles', () => {

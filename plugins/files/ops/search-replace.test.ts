@@ -1,39 +1,30 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { beforeEach, describe, expect, test } from 'bun:test'
 import {
   chmodSync,
   chownSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
   realpathSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ExecdError } from '../../../core/errors'
 import { PathScope } from '../paths'
+import { failure as fail, tempDirPerTest } from './test-tree'
 import { replaceInFiles } from './replace'
 import { searchFiles } from './search'
 
-let dir: string
+let dir = ''
 const scope = new PathScope()
+tempDirPerTest('execd-search-', d => (dir = d))
 beforeEach(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-search-')))
   mkdirSync(join(dir, 'src/lib'), { recursive: true })
   for (const f of ['a.py', 'b.txt', 'src/c.py', 'src/lib/d.py', 'src/lib/e.ts', '.hidden.py', 'x1', 'x2', 'y1']) {
     writeFileSync(join(dir, f), f)
   }
 })
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
-const fail = async (p: Promise<unknown>) =>
-  (await p.then(
-    () => undefined,
-    e => e,
-  )) as ExecdError
 const rel = (list: { path: string }[]) => list.map(e => e.path.slice(dir.length + 1))
 
 describe('searchFiles', () => {

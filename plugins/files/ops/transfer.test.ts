@@ -1,35 +1,15 @@
-import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { ExecdError } from '../../../core/errors'
 import { PathScope } from '../paths'
+import { failure as fail, tempDirPerTest } from './test-tree'
 import { downloadFile } from './download'
 import { uploadFiles } from './upload'
 
-let dir: string
+let dir = ''
 const scope = new PathScope()
-beforeEach(() => {
-  dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-xfer-')))
-})
-afterEach(() => rmSync(dir, { recursive: true, force: true }))
-const fail = async (p: Promise<unknown>) =>
-  (await p.then(
-    () => undefined,
-    e => e,
-  )) as ExecdError
+tempDirPerTest('execd-xfer-', d => (dir = d))
 const p = (name: string) => join(dir, name)
 const temps = (d = dir) =>
   readdirSync(d, { recursive: true })

@@ -1,0 +1,23 @@
+/** Shared by the operations' unit tests: a fresh real temp directory per test, and failures as values. */
+import { afterEach, beforeEach } from 'bun:test'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ExecdError } from '../../../core/errors'
+
+/** Makes a new directory (real path, symlinks resolved) before each test and removes it after. */
+export function tempDirPerTest(prefix: string, use: (dir: string) => void): void {
+  let dir = ''
+  beforeEach(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)))
+    use(dir)
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+}
+
+/** The error a promise rejects with (undefined if it resolves). */
+export const failure = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    e => e,
+  )) as ExecdError
