@@ -10,16 +10,11 @@ import type { Runtime } from '../core/plugin'
 import { java } from '../plugins/java'
 import { sql } from '../plugins/sql'
 import { BIN, postJson, readSse, startDaemon } from '../spec/harness'
+import { describeMs } from './lib/stats'
 
 const runs = Number(process.argv[2] ?? 100)
 const log = createLogger('silent')
 const env = process.env as Record<string, string>
-
-const stats = (ms: number[]) => {
-  const s = [...ms].sort((a, b) => a - b)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2)
-  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms (n=${s.length})`
-}
 
 const cases: { runtime: Runtime; language: string; setup: string; trip: string; starts: number }[] = [
   { runtime: java, language: 'java', setup: 'int x = 1;', trip: 'x + 1', starts: 5 },
@@ -51,7 +46,7 @@ for (const c of cases) {
     if (i >= 20) trips.push(performance.now() - t0)
   }
   await ctx.close()
-  console.log(`${c.language} direct: context start ${stats(starts)}; warm round trip ${stats(trips)}`)
+  console.log(`${c.language} direct: context start ${describeMs(starts)}; warm round trip ${describeMs(trips)}`)
 }
 
 if (existsSync(BIN)) {
@@ -75,7 +70,9 @@ if (existsSync(BIN)) {
         await run(c.trip)
         if (i >= 20) trips.push(performance.now() - t0)
       }
-      console.log(`${c.language} over HTTP+SSE: context creation ${stats(starts)}; warm round trip ${stats(trips)}`)
+      console.log(
+        `${c.language} over HTTP+SSE: context creation ${describeMs(starts)}; warm round trip ${describeMs(trips)}`,
+      )
       await d.fetch(`/code/contexts?language=${c.language}`, { method: 'DELETE' })
     }
   } finally {

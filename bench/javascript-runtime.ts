@@ -10,17 +10,12 @@ import { BIN, postJson, readSse, startDaemon } from '../spec/harness'
 import { Config } from '../core/config'
 import { createLogger } from '../core/log'
 import { javascript } from '../plugins/javascript'
+import { describeMs } from './lib/stats'
 
 const runs = Number(process.argv[2] ?? 200)
 const config = new Config({}, javascript.options ?? [])
 const log = createLogger('silent')
 const env = process.env as Record<string, string>
-
-const stats = (ms: number[]) => {
-  const s = [...ms].sort((a, b) => a - b)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2)
-  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms (n=${s.length})`
-}
 
 for (const language of ['javascript', 'typescript']) {
   const starts: number[] = []
@@ -40,7 +35,7 @@ for (const language of ['javascript', 'typescript']) {
   }
   await ctx.close()
   console.log(
-    `${language} (interpreter ${process.execPath}): context start ${stats(starts)}; warm x + 1 ${stats(trips)}`,
+    `${language} (interpreter ${process.execPath}): context start ${describeMs(starts)}; warm x + 1 ${describeMs(trips)}`,
   )
 }
 
@@ -64,7 +59,9 @@ if (existsSync(BIN)) {
         if (i >= 20) trips.push(performance.now() - t0)
       }
       await d.fetch(`/code/contexts?language=${language}`, { method: 'DELETE' })
-      console.log(`${language} over HTTP (${BIN}): POST /code/context ${stats(creates)}; warm x + 1 ${stats(trips)}`)
+      console.log(
+        `${language} over HTTP (${BIN}): POST /code/context ${describeMs(creates)}; warm x + 1 ${describeMs(trips)}`,
+      )
     }
   } finally {
     await d.stop()

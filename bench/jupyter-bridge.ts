@@ -11,18 +11,13 @@ import { createLogger } from '../core/log'
 import { jupyter } from '../plugins/jupyter'
 import { jupyterMissing, startJupyter } from '../plugins/jupyter/test-server'
 import { BIN, postJson, readSse, startDaemon } from '../spec/harness'
+import { describeMs } from './lib/stats'
 
 const runs = Number(process.argv[2] ?? 100)
 const missing = await jupyterMissing()
 if (missing) {
   console.log(`jupyter bridge: skipped (${missing})`)
   process.exit(0)
-}
-
-const stats = (ms: number[]) => {
-  const s = [...ms].sort((a, b) => a - b)
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!.toFixed(2)
-  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms (n=${s.length})`
 }
 
 const server = await startJupyter()
@@ -46,7 +41,7 @@ try {
     if (i >= 10) trips.push(performance.now() - t0)
   }
   await ctx.close()
-  console.log(`jupyter bridge, runtime direct: context start ${stats(starts)}; warm x + 1 ${stats(trips)}`)
+  console.log(`jupyter bridge, runtime direct: context start ${describeMs(starts)}; warm x + 1 ${describeMs(trips)}`)
 
   if (existsSync(BIN)) {
     for (const [label, extra] of [
@@ -72,7 +67,9 @@ try {
           await cell('x + 1')
           if (i >= 10) trips.push(performance.now() - t0)
         }
-        console.log(`${label} over HTTP (${BIN}): POST /code/context ${stats(creates)}; warm x + 1 ${stats(trips)}`)
+        console.log(
+          `${label} over HTTP (${BIN}): POST /code/context ${describeMs(creates)}; warm x + 1 ${describeMs(trips)}`,
+        )
       } finally {
         await d.stop()
       }

@@ -25,3 +25,9 @@ export function summarize(samples: readonly number[]): Summary {
     max: samples.length ? Math.max(...samples) : NaN,
   }
 }
+
+/** One line for a script's report: `median 1.23 ms, p90 4.56 ms (n=200)`. */
+export function describeMs(samples: readonly number[]): string {
+  const at = (q: number) => percentile(samples, q).toFixed(2)
+  return `median ${at(0.5)} ms, p90 ${at(0.9)} ms (n=${samples.length})`
+}
