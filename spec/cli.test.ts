@@ -1,22 +1,19 @@
 import { describe, expect, test } from 'bun:test'
-import { BIN } from './harness'
+import { BIN, runCliSync } from './harness'
 
-const run = (args: string[], env: Record<string, string> = {}) => {
-  const p = Bun.spawnSync([BIN, ...args], { env: { ...process.env, ...env } })
-  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() }
-}
+const run = (args: string[]) => runCliSync(args)
 
 describe('execd CLI', () => {
   test('--version prints the version and the git commit', () => {
     const r = run(['--version'])
     expect(r.code).toBe(0)
-    expect(r.out).toMatch(/\d+\.\d+\.\d+ \(commit [0-9a-f]{4,}\)/)
+    expect(r.stdout).toMatch(/\d+\.\d+\.\d+ \(commit [0-9a-f]{4,}\)/)
   })
 
   test('--help lists the verbs', () => {
     const r = run(['--help'])
     expect(r.code).toBe(0)
-    for (const verb of ['serve', 'exec', 'fs', 'metrics']) expect(r.out).toContain(verb)
+    for (const verb of ['serve', 'exec', 'fs', 'metrics']) expect(r.stdout).toContain(verb)
   })
 
   test('serve --help lists the reference flags and their env variables', () => {
@@ -30,32 +27,32 @@ describe('execd CLI', () => {
       '--jupyter-token',
       '--log-level',
     ]) {
-      expect(r.out).toContain(flag)
+      expect(r.stdout).toContain(flag)
     }
   })
 
   test('an unknown subcommand is refused with exit 2', () => {
     const r = run(['frobnicate'])
     expect(r.code).toBe(2)
-    expect(r.err).toContain("unknown command 'frobnicate'")
+    expect(r.stderr).toContain("unknown command 'frobnicate'")
   })
 
   test('an unknown option is a usage error with exit 2', () => {
     const r = run(['metrics', '--frob'])
     expect(r.code).toBe(2)
-    expect(r.err).toContain('--frob')
+    expect(r.stderr).toContain('--frob')
   })
 
   test('a bad option value is a clear error, not a crash', () => {
     const r = run(['serve', '--port', 'abc'])
     expect(r.code).not.toBe(0)
-    expect(r.err).toContain('--port')
+    expect(r.stderr).toContain('--port')
   })
 
   test('metrics --json prints the five fields the HTTP API serves', () => {
     const r = run(['metrics', '--json'])
     expect(r.code).toBe(0)
-    const m = JSON.parse(r.out)
+    const m = JSON.parse(r.stdout)
     expect(Object.keys(m).sort()).toEqual(['cpu_count', 'cpu_used_pct', 'mem_total_mib', 'mem_used_mib', 'timestamp'])
     expect(m.mem_total_mib).toBeGreaterThan(0)
   })
@@ -63,8 +60,8 @@ describe('execd CLI', () => {
   test('metrics prints a human-readable summary by default', () => {
     const r = run(['metrics'])
     expect(r.code).toBe(0)
-    expect(r.out).toMatch(/cpu\s+[\d.]+% of \d/)
-    expect(r.out).toMatch(/memory\s+[\d.]+ MiB of [\d.]+ MiB/)
+    expect(r.stdout).toMatch(/cpu\s+[\d.]+% of \d/)
+    expect(r.stdout).toMatch(/memory\s+[\d.]+ MiB of [\d.]+ MiB/)
   })
 
   test('metrics --watch streams samples until interrupted', async () => {

@@ -3,17 +3,10 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN } from './harness'
+import { runCliSync, type CliOptions } from './harness'
 import { hasModule, pythonAvailable } from './python-env'
 
-function execd(args: string[], opts: { stdin?: string; cwd?: string } = {}) {
-  const p = Bun.spawnSync([BIN, 'exec', ...args], {
-    cwd: opts.cwd,
-    stdin: opts.stdin === undefined ? 'ignore' : Buffer.from(opts.stdin),
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-  })
-  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
-}
+const execd = (args: string[], opts: CliOptions = {}) => runCliSync(['exec', ...args], opts)
 
 const matplotlib = hasModule('matplotlib')
 

@@ -1,20 +1,8 @@
 /** `execd exec --shell`: the commands plugin without HTTP, from the compiled executable. */
 import { expect, test } from 'bun:test'
-import { BIN } from './harness'
+import { runCli } from './harness'
 
-const exec = async (...args: string[]) => {
-  const p = Bun.spawn([BIN, 'exec', ...args], {
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-  })
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ])
-  return { stdout, stderr, code }
-}
+const exec = (...args: string[]) => runCli(['exec', ...args])
 
 test('streams stdout and stderr and exits with the command code', async () => {
   const r = await exec(

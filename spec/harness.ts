@@ -123,3 +123,39 @@ export const postJson = (d: Daemon, path: string, body: unknown, init: RequestIn
     body: typeof body === 'string' ? body : JSON.stringify(body),
     headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
   })
+
+export interface CliRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export interface CliOptions {
+  stdin?: string
+  cwd?: string
+  env?: Record<string, string>
+}
+
+const cliSpawn = (args: string[], opts: CliOptions) => ({
+  cwd: opts.cwd,
+  stdin: opts.stdin === undefined ? ('ignore' as const) : Buffer.from(opts.stdin),
+  // A token in the test runner's environment must not leak into the verb under test.
+  env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...opts.env },
+})
+
+/** Runs `dist/execd <args>` to its end, as a user at a terminal would. */
+export function runCliSync(args: string[], opts: CliOptions = {}): CliRun {
+  const p = Bun.spawnSync([BIN, ...args], cliSpawn(args, opts))
+  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
+}
+
+/** The same without blocking the test's event loop (for verbs that talk to servers it runs). */
+export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
+  const p = Bun.spawn([BIN, ...args], { ...cliSpawn(args, opts), stdout: 'pipe', stderr: 'pipe' })
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ])
+  return { code, stdout, stderr }
+}

@@ -1,14 +1,8 @@
 /** `execd exec javascript|typescript`: the executable running its own Bun, without HTTP. */
 import { expect, test } from 'bun:test'
-import { BIN } from './harness'
+import { runCliSync } from './harness'
 
-function execd(args: string[], stdin?: string) {
-  const p = Bun.spawnSync([BIN, 'exec', ...args], {
-    stdin: stdin === undefined ? 'ignore' : Buffer.from(stdin),
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-  })
-  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
-}
+const execd = (args: string[], stdin?: string) => runCliSync(['exec', ...args], { stdin })
 
 test('typescript from stdin prints output and the text result, exit 0', () => {
   const r = execd(['typescript', '-'], 'const n: number = 41\nconsole.log("hello")\nn + 1')

@@ -4,9 +4,8 @@
  * (--prefer-jupyter), then how languages are routed and what only the bridge does.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { spawnOwned } from '../core/process'
 import { jupyterMissing, startJupyter, type TestJupyter } from '../plugins/jupyter/test-server'
-import { BIN, postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, runCli, startDaemon, type Daemon } from './harness'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 const missing = await jupyterMissing()
@@ -125,16 +124,8 @@ describe.skipIf(missing !== null)('jupyter bridge with --prefer-jupyter', () => 
 })
 
 /** `execd exec ...` with the bridge configured from the environment, as in the reference's image. */
-async function execd(args: string[]) {
-  const p = spawnOwned([BIN, 'exec', ...args], {
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '', JUPYTER_HOST: jupyter!.url, JUPYTER_TOKEN: jupyter!.token },
-  })
-  const [stdout, stderr, { code }] = await Promise.all([
-    new Response(p.proc.stdout as ReadableStream).text(),
-    new Response(p.proc.stderr as ReadableStream).text(),
-    p.exited,
-  ])
-  return { code, stdout, stderr }
+function execd(args: string[]) {
+  return runCli(['exec', ...args], { env: { JUPYTER_HOST: jupyter!.url, JUPYTER_TOKEN: jupyter!.token } })
 }
 
 describe.skipIf(missing !== null)('execd exec through the jupyter bridge', () => {
