@@ -1,0 +1,33 @@
+/**
+ * Timers for client-given durations. setTimeout keeps its delay in a signed 32-bit int: a
+ * delay of 2³¹ ms or more fires at once, so a 3e9 ms command timeout would kill immediately.
+ * Long delays are chained in steps that fit; Infinity (or anything past Number.MAX_SAFE_INTEGER)
+ * never fires.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+export interface LongTimer {
+  clear(): void
+}
+
+export function setLongTimeout(fn: () => void, ms: number): LongTimer {
+  let handle: ReturnType<typeof setTimeout> | undefined
+  let cleared = false
+  if (!(ms <= Number.MAX_SAFE_INTEGER)) return { clear: () => {} } // Infinity, NaN: never
+  const deadline = Date.now() + Math.max(0, ms)
+  const arm = () => {
+    const left = deadline - Date.now()
+    if (left <= MAX_TIMER_MS) {
+      handle = setTimeout(() => !cleared && fn(), Math.max(0, left))
+    } else {
+      handle = setTimeout(() => !cleared && arm(), MAX_TIMER_MS)
+    }
+  }
+  arm()
+  return {
+    clear: () => {
+      cleared = true
+      if (handle) clearTimeout(handle)
+    },
+  }
+}
