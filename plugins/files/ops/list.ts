@@ -2,9 +2,12 @@
 import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { errnoOf, fsError } from '../errors'
-import { fileInfo, type FileInfo } from '../fileinfo'
+import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope } from '../paths'
-import { walk } from './walk'
+import { WALK_LIMITS, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
+
+/** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (ops/names.ts). */
+export type WalkedInfo = FileInfo & { path_base64?: string }
 
 /** `depth` as the query gives it: absent → 1; not a non-negative integer → 400. */
 export function parseDepth(raw: string | undefined): number {
@@ -13,7 +16,24 @@ export function parseDepth(raw: string | undefined): number {
   return Number(raw)
 }
 
-export async function listDirectory(scope: PathScope, raw: string, depth = 1): Promise<FileInfo[]> {
+/** The entry's FileInfo; undefined if it vanished since its directory was read. */
+export async function walkedInfo(entry: WalkEntry): Promise<WalkedInfo | undefined> {
+  try {
+    const info: WalkedInfo = fileInfoFromStats(entry.path, await entry.stat())
+    if (!entry.valid) info.path_base64 = entry.bytes.toString('base64')
+    return info
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ESTALE') return undefined
+    throw err
+  }
+}
+
+export async function listDirectory(
+  scope: PathScope,
+  raw: string,
+  depth = 1,
+  limits: WalkLimits = WALK_LIMITS,
+): Promise<WalkedInfo[]> {
   const { path, target } = scope.resolve(raw)
   const s = await lstat(target).catch(err => {
     throw fsError(err, 'lstat', path, `error listing directory ${raw}. `)
@@ -21,16 +41,14 @@ export async function listDirectory(scope: PathScope, raw: string, depth = 1): P
   if (s.isSymbolicLink()) throw badRequest(`path is a symbolic link, refusing to traverse: ${path}`)
   if (!s.isDirectory()) throw badRequest(`path is not a directory: ${path}`)
   if (depth === 0) return []
-  const out: FileInfo[] = []
+  const out: WalkedInfo[] = []
   const skip = () => {}
   try {
-    for await (const entry of walk(path, target, depth, skip)) {
-      try {
-        out.push(await fileInfo(entry.path, entry.target))
-      } catch (err) {
-        // Removed between readdir and lstat: it is simply gone.
-        if (errnoOf(err) !== 'ENOENT') throw err
-      }
+    for await (const entry of walk(path, target, depth, skip, limits, 'listing')) {
+      const info = await walkedInfo(entry)
+      if (!info) continue
+      if (out.length >= limits.maxEntries) throw tooManyEntries('listing', limits.maxEntries)
+      out.push(info)
     }
   } catch (err) {
     throw fsError(err, 'open', path, `error listing directory ${raw}. `)

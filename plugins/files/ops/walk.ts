@@ -1,56 +1,170 @@
-/** Directory walking shared by list and search: byte-wise sorted, symlinks never followed. */
-import type { Dirent } from 'node:fs'
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
+/**
+ * Directory walking shared by list and search: byte-wise sorted, symlinks never followed, and
+ * never led out of the tree by a directory swapped for a symlink mid-walk. Each directory is
+ * opened `O_NOFOLLOW | O_DIRECTORY` relative to its parent's descriptor (through
+ * `/proc/self/fd/<fd>/<name>`) and read and stat'ed through its own, so a path string is
+ * never resolved again once the walk started. Names are bytes (ops/names.ts says how they are
+ * reported). Bounded: a few descriptors open at once, a time budget, and a pause for the event
+ * loop every few hundred entries.
+ */
+import { constants, type BigIntStats, type Dirent } from 'node:fs'
+import { lstat, open, readdir } from 'node:fs/promises'
+import { ExecdError } from '../../../core/errors'
+import { decodeName } from './names'
+import { DirectoryFds, type Frame } from './walk-fds'
 
-/** Entries of a directory sorted by the bytes of their names (as Go's sort of strings). */
-export async function sortedEntries(dir: string): Promise<Dirent[]> {
-  const entries = await readdir(dir, { withFileTypes: true })
-  return entries.sort((a, b) => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)))
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
+
+/** How long one list or search may walk, and how many entries it may answer. */
+export interface WalkLimits {
+  timeBudgetMs: number
+  maxEntries: number
 }
+
+/** The documented defaults (README, Files). */
+export const WALK_LIMITS: WalkLimits = { timeBudgetMs: 30_000, maxEntries: 100_000 }
+
+const PAUSE_EVERY = 256
 
 export interface WalkEntry {
-  /** Path under the reported (caller-named) directory. */
+  /** Path under the reported (caller-named) directory; stray bytes as `\xHH`. */
   path: string
-  /** Path for system calls (under the resolved directory). */
-  target: string
-  /** Path relative to the walk's start, with `/` separators. */
+  /** The exact bytes of `path`. */
+  bytes: Buffer
+  /** Whether `bytes` are valid UTF-8 (else `path` is escaped and `path_base64` is due). */
+  valid: boolean
+  /** Base name with stray bytes as U+FFFD: what a glob matches. */
+  name: string
+  /** Path relative to the walk's start, `/`-separated, stray bytes as U+FFFD. */
   relative: string
-  dirent: Dirent
+  isDirectory: boolean
   level: number
+  /** lstat through the parent directory's descriptor. */
+  stat(): Promise<BigIntStats>
 }
 
+interface Listed {
+  name: Buffer
+  /** From the directory entry's type; undefined when the file system did not say. */
+  isDirectory?: boolean
+}
+
+/** The limit errors: what was found is not answered, the error says which bound it hit. */
+export const tooManyEntries = (what: string, max: number) =>
+  new ExecdError('PAYLOAD_TOO_LARGE', `${what} stopped: more than ${max} entries; narrow the path or pattern`)
+
 /**
- * Depth-first pre-order walk. Real directories are descended while `level + 1 < depth`; a
- * subdirectory that cannot be read is reported through `onError` and skipped.
+ * Depth-first pre-order walk of the directory at `target` (reported as `path`). Real
+ * directories are descended while `level + 1 < depth`; one that cannot be opened or read, or
+ * was replaced during the walk, is reported through `onError` and skipped.
  */
 export async function* walk(
   path: string,
   target: string,
   depth: number,
   onError: (dir: string, err: unknown) => void,
-  level = 0,
-  relative = '',
+  limits: WalkLimits = WALK_LIMITS,
+  what = 'walk',
 ): AsyncGenerator<WalkEntry> {
-  let entries: Dirent[]
+  const deadline = Date.now() + limits.timeBudgetMs
+  const fds = new DirectoryFds()
   try {
-    entries = await sortedEntries(target)
+    const handle = await open(target, DIR_FLAGS)
+    const root = await fds.adopt(handle, { name: Buffer.alloc(0), bytes: Buffer.from(path), path, valid: true })
+    const stack = [{ frame: root, relative: '', entries: await listSorted(handle.fd), index: 0 }]
+    let seen = 0
+    while (stack.length) {
+      const top = stack.at(-1)!
+      if (top.index >= top.entries.length) {
+        await fds.release(top.frame)
+        stack.pop()
+        continue
+      }
+      const listed = top.entries[top.index++]!
+      if (Date.now() > deadline) {
+        throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
+      }
+      if (++seen % PAUSE_EVERY === 0) await new Promise(resolve => setImmediate(resolve))
+      const frame = top.frame
+      const stat = async () => lstat(await fds.childPath(frame, listed.name), { bigint: true })
+      let isDirectory = listed.isDirectory
+      try {
+        isDirectory ??= (await stat()).isDirectory()
+      } catch (err) {
+        // Gone since the directory was read, or the directory itself was replaced.
+        onError(frame.path, err)
+        continue
+      }
+      const decoded = decodeName(listed.name)
+      const bytes = Buffer.concat([frame.bytes, Buffer.from('/'), listed.name])
+      const entry: WalkEntry = {
+        path: `${frame.path}/${decoded.escaped}`,
+        bytes,
+        valid: frame.valid && decoded.valid,
+        name: decoded.lossy,
+        relative: top.relative ? `${top.relative}/${decoded.lossy}` : decoded.lossy,
+        isDirectory,
+        level: stack.length - 1,
+        stat,
+      }
+      yield entry
+      if (!isDirectory || stack.length >= depth) continue
+      try {
+        const child = await open(await fds.childPath(frame, listed.name), DIR_FLAGS)
+        const childFrame = await fds.adopt(
+          child,
+          { name: listed.name, bytes, path: entry.path, valid: entry.valid },
+          frame,
+        )
+        stack.push({
+          frame: childFrame,
+          relative: entry.relative,
+          entries: await listSortedOr(fds, childFrame),
+          index: 0,
+        })
+      } catch (err) {
+        onError(entry.path, err)
+      }
+    }
+  } finally {
+    await fds.closeAll()
+  }
+}
+
+async function listSortedOr(fds: DirectoryFds, frame: Frame): Promise<Listed[]> {
+  try {
+    return await listSorted(await fds.fdOf(frame))
   } catch (err) {
-    if (level === 0) throw err
-    onError(path, err)
-    return
+    await fds.release(frame)
+    throw err
   }
-  for (const dirent of entries) {
-    const entry: WalkEntry = {
-      path: join(path, dirent.name),
-      target: join(target, dirent.name),
-      relative: relative ? `${relative}/${dirent.name}` : dirent.name,
-      dirent,
-      level,
-    }
-    yield entry
-    if (dirent.isDirectory() && level + 1 < depth) {
-      yield* walk(entry.path, entry.target, depth, onError, level + 1, entry.relative)
-    }
+}
+
+/**
+ * The entries of the directory open as `fd`, sorted by their bytes (as Go sorts strings).
+ * Bun's readdir gives types only with string names, so the byte names are read as well only
+ * when some name did not decode.
+ */
+async function listSorted(fd: number): Promise<Listed[]> {
+  const dir = `/proc/self/fd/${fd}`
+  const dirents = await readdir(dir, { withFileTypes: true })
+  let out: Listed[]
+  if (!dirents.some(d => d.name.includes('\uFFFD'))) {
+    out = dirents.map(d => ({ name: Buffer.from(d.name), isDirectory: typeOf(d) }))
+  } else {
+    // Two names may decode alike (a stray byte and a real U+FFFD): such a type is not trusted.
+    const types = new Map<string, boolean | undefined>()
+    for (const d of dirents) types.set(d.name, types.has(d.name) ? undefined : typeOf(d))
+    const raw = (await readdir(dir, { encoding: 'buffer' })) as unknown as Buffer[]
+    out = raw.map(name => ({ name, isDirectory: decodeName(name).valid ? types.get(name.toString()) : undefined }))
   }
+  return out.sort((a, b) => Buffer.compare(a.name, b.name))
+}
+
+function typeOf(d: Dirent): boolean | undefined {
+  if (d.isDirectory()) return true
+  if (d.isFile() || d.isSymbolicLink() || d.isFIFO() || d.isSocket() || d.isBlockDevice() || d.isCharacterDevice()) {
+    return false
+  }
+  return undefined
 }

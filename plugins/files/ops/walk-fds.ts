@@ -1,0 +1,97 @@
+/**
+ * The directory descriptors of one walk. A deep tree would need one per level; instead at most
+ * `MAX_OPEN` stay open and an evicted directory is reopened, when the walk comes back to it,
+ * from its nearest open ancestor one `O_NOFOLLOW` component at a time, and accepted only if it
+ * is the same inode as before (else the walk skips what remains of it).
+ */
+import { constants } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
+export const MAX_OPEN = 8
+
+export interface FrameInit {
+  /** Name in the parent directory (empty for the walk's start). */
+  name: Buffer
+  /** Reported path: its bytes, its text, and whether the bytes are valid UTF-8. */
+  bytes: Buffer
+  path: string
+  valid: boolean
+}
+
+export interface Frame extends FrameInit {
+  parent?: Frame
+  dev: bigint
+  ino: bigint
+  handle?: FileHandle
+}
+
+export class DirectoryFds {
+  /** Frames holding a descriptor, oldest first (the walk's start is never evicted). */
+  private readonly open: Frame[] = []
+
+  /** Takes ownership of `handle`, the directory `init` names. */
+  async adopt(handle: FileHandle, init: FrameInit, parent?: Frame): Promise<Frame> {
+    let s
+    try {
+      s = await handle.stat({ bigint: true })
+    } catch (err) {
+      await handle.close()
+      throw err
+    }
+    const frame: Frame = { ...init, parent, dev: s.dev, ino: s.ino }
+    await this.hold(frame, handle)
+    return frame
+  }
+
+  /** `/proc/self/fd/<fd of dir>/<name>`: resolves `name` inside that very directory. */
+  async childPath(dir: Frame, name: Buffer): Promise<Buffer> {
+    return Buffer.concat([Buffer.from(`/proc/self/fd/${await this.fdOf(dir)}/`), name])
+  }
+
+  /** The frame's descriptor, reopening it (and verifying it is the same directory) if evicted. */
+  async fdOf(frame: Frame): Promise<number> {
+    if (frame.handle) return frame.handle.fd
+    if (!frame.parent) throw Object.assign(new Error('the walk is closed'), { code: 'EBADF' })
+    const handle = await open(await this.childPath(frame.parent, frame.name), DIR_FLAGS)
+    const s = await handle.stat({ bigint: true }).catch(async err => {
+      await handle.close()
+      throw err
+    })
+    if (s.dev !== frame.dev || s.ino !== frame.ino) {
+      await handle.close()
+      throw Object.assign(new Error(`directory replaced during the walk: ${frame.path}`), { code: 'ESTALE' })
+    }
+    await this.hold(frame, handle)
+    return handle.fd
+  }
+
+  /** Closes the frame's descriptor (the walk is done with the directory). */
+  async release(frame: Frame): Promise<void> {
+    const at = this.open.indexOf(frame)
+    if (at !== -1) this.open.splice(at, 1)
+    const handle = frame.handle
+    frame.handle = undefined
+    await handle?.close()
+  }
+
+  async closeAll(): Promise<void> {
+    for (const frame of this.open.splice(0)) {
+      await frame.handle?.close()
+      frame.handle = undefined
+    }
+  }
+
+  private async hold(frame: Frame, handle: FileHandle): Promise<void> {
+    frame.handle = handle
+    this.open.push(frame)
+    while (this.open.length > MAX_OPEN) {
+      const victim = this.open.findIndex(f => f.parent !== undefined && f !== frame)
+      if (victim === -1) break
+      const [evicted] = this.open.splice(victim, 1)
+      const h = evicted!.handle
+      evicted!.handle = undefined
+      await h?.close()
+    }
+  }
+}
