@@ -53,14 +53,21 @@ export class DirectoryFds {
   async fdOf(frame: Frame): Promise<number> {
     if (frame.handle) return frame.handle.fd
     if (!frame.parent) throw Object.assign(new Error('the walk is closed'), { code: 'EBADF' })
-    const handle = await open(await this.childPath(frame.parent, frame.name), DIR_FLAGS)
+    const replaced = (cause?: unknown) =>
+      Object.assign(new Error(`directory replaced or removed during the walk: ${frame.path}`, { cause }), {
+        code: 'ESTALE',
+      })
+    // A symlink put in its place fails O_NOFOLLOW | O_DIRECTORY; another directory, the inode test.
+    const handle = await open(await this.childPath(frame.parent, frame.name), DIR_FLAGS).catch(err => {
+      throw replaced(err)
+    })
     const s = await handle.stat({ bigint: true }).catch(async err => {
       await handle.close()
-      throw err
+      throw replaced(err)
     })
     if (s.dev !== frame.dev || s.ino !== frame.ino) {
       await handle.close()
-      throw Object.assign(new Error(`directory replaced during the walk: ${frame.path}`), { code: 'ESTALE' })
+      throw replaced()
     }
     await this.hold(frame, handle)
     return handle.fd

@@ -81,7 +81,7 @@ export async function* walk(
         continue
       }
       const listed = top.entries[top.index++]!
-      if (Date.now() > deadline) {
+      if (Date.now() >= deadline) {
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
       if (++seen % PAUSE_EVERY === 0) await new Promise(resolve => setImmediate(resolve))

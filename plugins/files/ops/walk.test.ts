@@ -1,0 +1,122 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PathScope } from '../paths'
+import { listDirectory } from './list'
+import { searchFiles } from './search'
+import { failure as fail, tempDirPerTest } from './test-tree'
+import { walk } from './walk'
+import { MAX_OPEN } from './walk-fds'
+
+let dir = ''
+const scope = new PathScope()
+tempDirPerTest('execd-walk-', d => (dir = d))
+const rel = (list: { path: string }[]) => list.map(e => e.path.slice(dir.length + 1))
+const openFds = () => readdirSync('/proc/self/fd').length
+const bytePath = (...parts: (string | Buffer)[]) =>
+  Buffer.concat(parts.flatMap((p, i) => [...(i ? [Buffer.from('/')] : []), Buffer.from(p)]))
+
+describe('names that are not UTF-8', () => {
+  const bad = Buffer.from([0x61, 0xff, 0xfe, 0x2e, 0x74, 0x78, 0x74]) // a\xff\xfe.txt
+  test('are listed with stray bytes as \\xHH and their exact bytes in path_base64', async () => {
+    writeFileSync(bytePath(dir, bad), 'x')
+    writeFileSync(join(dir, 'b.txt'), 'y')
+    const list = await listDirectory(scope, dir)
+    expect(rel(list)).toEqual(['a\\xff\\xfe.txt', 'b.txt'])
+    expect(Buffer.from(list[0]!.path_base64!, 'base64')).toEqual(bytePath(dir, bad))
+    expect(list[0]).toMatchObject({ type: 'file', size: 1 })
+    expect('path_base64' in list[1]!).toBe(false)
+  })
+  test('are found by search, each stray byte matching one character', async () => {
+    mkdirSync(bytePath(dir, Buffer.from([0xc3])))
+    writeFileSync(bytePath(dir, Buffer.from([0xc3]), bad), 'x')
+    expect(rel(await searchFiles(scope, dir, 'a??.txt'))).toEqual(['\\xc3/a\\xff\\xfe.txt'])
+    expect(rel(await searchFiles(scope, dir, '?/*.txt'))).toEqual(['\\xc3/a\\xff\\xfe.txt'])
+  })
+})
+
+describe('the walk', () => {
+  test('holds a bounded number of descriptors however deep the tree', async () => {
+    const deep = Array.from({ length: 3 * MAX_OPEN }, (_, i) => `d${i}`)
+    mkdirSync(join(dir, ...deep), { recursive: true })
+    for (let i = 1; i <= deep.length; i++) writeFileSync(join(dir, ...deep.slice(0, i), 'z'), '')
+    const before = openFds()
+    let most = 0
+    let count = 0
+    for await (const _ of walk(dir, dir, Number.POSITIVE_INFINITY, () => {})) {
+      most = Math.max(most, openFds() - before)
+      count++
+    }
+    expect(count).toBe(2 * deep.length)
+    expect(most).toBeLessThanOrEqual(MAX_OPEN)
+    expect(openFds()).toBe(before)
+  })
+
+  test('a directory swapped for a symlink to outside before it is entered is skipped', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'execd-outside-'))
+    try {
+      writeFileSync(join(outside, 'secret'), 's')
+      mkdirSync(join(dir, 'a'))
+      writeFileSync(join(dir, 'a', 'mine'), 'm')
+      const seen: string[] = []
+      for await (const entry of walk(dir, dir, Number.POSITIVE_INFINITY, () => {})) {
+        seen.push(entry.relative)
+        if (entry.relative === 'a') {
+          renameSync(join(dir, 'a'), join(dir, 'a-old'))
+          symlinkSync(outside, join(dir, 'a'))
+        }
+      }
+      expect(seen).toEqual(['a'])
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
+
+  test('an evicted ancestor swapped for a symlink is not reopened through it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'execd-outside-'))
+    try {
+      const chain = Array.from({ length: 2 * MAX_OPEN }, (_, i) => `q${i}`)
+      mkdirSync(join(dir, 'p', ...chain), { recursive: true })
+      writeFileSync(join(dir, 'p', 'zz'), '')
+      mkdirSync(join(outside, ...chain), { recursive: true })
+      writeFileSync(join(outside, 'zz-outside'), '')
+      writeFileSync(join(outside, 'zz'), '')
+      const seen: string[] = []
+      const stats: (bigint | string)[] = []
+      for await (const entry of walk(dir, dir, Number.POSITIVE_INFINITY, () => {})) {
+        seen.push(entry.relative)
+        if (entry.name === chain.at(-1)) {
+          renameSync(join(dir, 'p'), join(dir, 'p-old'))
+          symlinkSync(outside, join(dir, 'p'))
+        }
+        if (entry.name === 'zz')
+          stats.push(
+            await entry.stat().then(
+              s => s.ino,
+              e => e.code,
+            ),
+          )
+      }
+      // Its name was read from the real p before the swap; its lstat must not reach outside.
+      expect(seen.filter(s => s.includes('outside'))).toEqual([])
+      expect(stats).toEqual(['ESTALE'])
+      const list = await listDirectory(scope, dir, 100)
+      expect(rel(list).filter(s => s.includes('outside'))).toEqual([])
+    } finally {
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
+
+  test('more entries than the cap is a 413 naming the limit, past the time budget a 503', async () => {
+    for (const f of ['a', 'b', 'c']) writeFileSync(join(dir, f), '')
+    const many = await fail(listDirectory(scope, dir, 1, { maxEntries: 2, timeBudgetMs: 10_000 }))
+    expect([many.status, many.message]).toEqual([
+      413,
+      'listing stopped: more than 2 entries; narrow the path or pattern',
+    ])
+    expect((await fail(searchFiles(scope, dir, '*', { maxEntries: 2, timeBudgetMs: 10_000 }))).status).toBe(413)
+    const slow = await fail(searchFiles(scope, dir, '*', { maxEntries: 10, timeBudgetMs: 0 }))
+    expect([slow.status, slow.message]).toEqual([503, 'search stopped after 0 ms (its time budget)'])
+  })
+})

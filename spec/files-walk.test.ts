@@ -1,0 +1,88 @@
+/** Search and list through the executable: hostile globs, liveness during big walks, byte names. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Daemon, startDaemon } from './harness'
+
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-walk-')))
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+const q = encodeURIComponent
+const search = (root: string, pattern: string) => d.fetch(`/files/search?path=${q(root)}&pattern=${q(pattern)}`)
+
+/** How long /ping takes to answer, in ms. */
+async function pingMs(): Promise<number> {
+  const t0 = performance.now()
+  const res = await d.fetch('/ping')
+  expect(res.status).toBe(200)
+  return performance.now() - t0
+}
+
+describe('search and list through dist/execd', () => {
+  test('a backtracking glob over a 200-character name answers, and /ping meanwhile', async () => {
+    const root = join(dir, 'hostile')
+    mkdirSync(root)
+    writeFileSync(join(root, 'a'.repeat(200)), '')
+    writeFileSync(join(root, `${'a'.repeat(60)}b`), '')
+    const pending = search(root, '*a*a*a*a*a*a*a*a*b')
+    expect(await pingMs()).toBeLessThan(2000)
+    const res = await pending
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { path: string }[]).map(e => e.path)).toEqual([join(root, `${'a'.repeat(60)}b`)])
+  })
+
+  test('/ping answers within 2 s while big searches and listings run', async () => {
+    const root = join(dir, 'big')
+    for (let i = 0; i < 100; i++) {
+      mkdirSync(join(root, `d${i}`, 'sub'), { recursive: true })
+      for (let j = 0; j < 40; j++) writeFileSync(join(root, `d${i}`, j % 2 ? 'sub' : '', `${'x'.repeat(100)}${j}`), '')
+    }
+    let running = 0
+    const track = (p: Promise<Response>) => (running++, p.finally(() => running--))
+    const walks = [
+      ...Array.from({ length: 4 }, () => track(search(root, '**/*x*x*x*x*x*x*x*x*y'))),
+      track(d.fetch(`/directories/list?path=${q(root)}&depth=5`)),
+    ]
+    const pings: number[] = []
+    while (running > 0 && pings.length < 50) pings.push(await pingMs())
+    const answers = await Promise.all(walks)
+    expect(answers.map(r => r.status)).toEqual([200, 200, 200, 200, 200])
+    expect(((await answers[4]!.json()) as unknown[]).length).toBe(100 * 42)
+    expect(pings.length).toBeGreaterThan(0)
+    expect(Math.max(...pings)).toBeLessThan(2000)
+  })
+
+  test('names that are not UTF-8 are listed and found, with their bytes in path_base64', async () => {
+    const root = join(dir, 'bytes')
+    mkdirSync(root)
+    const name = Buffer.from([0x6e, 0xe9, 0x2e, 0x74, 0x78, 0x74]) // "n\xe9.txt" in Latin-1
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), name]), 'latin')
+    const expected = {
+      path: `${root}/n\\xe9.txt`,
+      path_base64: Buffer.concat([Buffer.from(`${root}/`), name]).toString('base64'),
+      type: 'file',
+      size: 5,
+    }
+    const listed = await d.fetch(`/directories/list?path=${q(root)}`)
+    expect((await listed.json()) as unknown[]).toEqual([expect.objectContaining(expected)])
+    const found = await search(root, 'n?.txt')
+    expect((await found.json()) as unknown[]).toEqual([expect.objectContaining(expected)])
+  })
+
+  test('a bad pattern and an unsupported extglob are 400', async () => {
+    for (const pattern of ['[abc', '+(a)']) {
+      const res = await search(dir, pattern)
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { message: string }).message).toStartWith(
+        `error searching files. invalid pattern ${pattern}`,
+      )
+    }
+  })
+})
