@@ -42,6 +42,11 @@ export const SERVER_OPTIONS: OptionSpec[] = [
   },
   { flag: 'jupyter-token', env: 'JUPYTER_TOKEN', description: 'Jupyter server token', secret: true },
   {
+    flag: 'root',
+    env: 'EXECD_ROOT',
+    description: 'confine every path the API resolves (files, directories, working directories) to this directory',
+  },
+  {
     flag: 'shutdown-grace',
     env: 'EXECD_SHUTDOWN_GRACE_MS',
     description: 'ms between SIGTERM and SIGKILL for child process groups',

@@ -1,14 +1,37 @@
 /**
- * Working directories of commands and sessions: `~` and `$VAR` expanded against an
- * environment as the reference does, and checked to be an existing directory (400 if not).
+ * Working directories of commands, sessions, code contexts and terminals: `~` and `$VAR`
+ * expanded against an environment as the reference does, and, under `--root`, confined to it
+ * like every files path: a relative cwd resolves from the root, and one that leads out of it
+ * (by `..`, an absolute path or a symlink in its existing part) is a 400 before anything is
+ * created or started.
  */
-import { statSync } from 'node:fs'
+import { realpathSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { ExecdError, PREFIX } from './errors'
+import { dirname, join, resolve, sep } from 'node:path'
+import { ExecdError, PREFIX, badRequest } from './errors'
 
 type Env = Record<string, string | undefined>
 
 const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
+
+/**
+ * The server's `--root` (real path), set once per app by `createContext`: it is process-wide
+ * configuration, like the process's own cwd, and every section that starts a process reads it.
+ */
+let serverRoot: string | undefined
+
+/** Confines every working directory to `root` from now on (undefined: no confinement). */
+export function setWorkRoot(root: string | undefined): void {
+  if (!root) {
+    serverRoot = undefined
+    return
+  }
+  try {
+    serverRoot = realpathSync(resolve(root))
+  } catch (err) {
+    throw new ExecdError('RUNTIME_ERROR', `--root ${root}: ${(err as Error).message}`)
+  }
+}
 
 /** `$VAR` and `${VAR}` expanded against `env` (unset → empty), as Go's os.ExpandEnv. */
 export const expandVars = (text: string, env: Env): string =>
@@ -21,10 +44,30 @@ export function expandPath(path: string, env: Env = process.env): string {
   return expandVars(tilde, env)
 }
 
-/** The expanded working directory; a 400 when it is not an existing directory. */
-export function resolveCwd(cwd: string | undefined, env: Env = process.env): string | undefined {
+/**
+ * An (already expanded) working directory as an absolute path. Under a root: resolved from
+ * it, refused (400) if it is outside lexically or once the symlinks of its existing part are
+ * resolved; the returned path has those resolved, so a directory created from it is inside.
+ */
+export function confineCwd(dir: string, root: string | undefined = serverRoot): string {
+  if (!root) return resolve(dir)
+  const path = resolve(root, dir)
+  const inside = (p: string) => p === root || p.startsWith(root === sep ? sep : root + sep)
+  const refuse = () => badRequest(`path is outside the root ${root}: ${dir}`)
+  if (!inside(path)) throw refuse()
+  const real = realpathOfExistingPrefix(path)
+  if (!inside(real)) throw refuse()
+  return real
+}
+
+/** The expanded working directory; a 400 when it is not an existing directory (or outside the root). */
+export function resolveCwd(
+  cwd: string | undefined,
+  env: Env = process.env,
+  root: string | undefined = serverRoot,
+): string | undefined {
   if (cwd === undefined || cwd === '') return undefined
-  const dir = expandPath(cwd, env)
+  const dir = confineCwd(expandPath(cwd, env), root)
   let isDir = false
   try {
     isDir = statSync(dir).isDirectory()
@@ -33,4 +76,26 @@ export function resolveCwd(cwd: string | undefined, env: Env = process.env): str
   }
   if (!isDir) throw invalid(`working directory is not a directory: ${dir}`)
   return dir
+}
+
+/**
+ * realpath of the longest existing prefix, the rest appended as named. A dangling symlink
+ * stops the walk up at its own name: `mkdir -p` fails on it rather than creating its target.
+ */
+function realpathOfExistingPrefix(p: string): string {
+  const rest: string[] = []
+  let cur = p
+  for (;;) {
+    try {
+      const real = realpathSync(cur)
+      return rest.length ? join(real, ...rest.reverse()) : real
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw invalid(`working directory ${p}: ${(err as Error).message}`)
+      const up = dirname(cur)
+      if (up === cur) return p
+      rest.push(cur.slice(up.length).replace(/^\//, ''))
+      cur = up
+    }
+  }
 }

@@ -5,10 +5,10 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { resolve } from 'node:path'
 import type { Config } from '../../core/config'
 import { ExecdError, badRequest } from '../../core/errors'
 import type { Logger } from '../../core/log'
+import { confineCwd } from '../../core/workdir'
 import type { Runtime, RuntimeContext } from '../../core/plugin'
 import type { LanguageCatalog } from './languages'
 
@@ -45,7 +45,7 @@ export function prepareCwd(cwd: string | undefined): string {
   let dir = cwd
     .replace(/^~(?=$|\/)/, homedir())
     .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => process.env[n] ?? '')
-  dir = resolve(dir)
+  dir = confineCwd(dir)
   try {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
     if (!statSync(dir).isDirectory()) throw badRequest(`cwd '${cwd}' is not a directory`)

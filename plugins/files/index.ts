@@ -9,11 +9,6 @@ import { filesRoutes } from './routes'
 
 export const FILES_OPTIONS: OptionSpec[] = [
   {
-    flag: 'root',
-    env: 'EXECD_ROOT',
-    description: 'confine every files/directories path to this directory (symlink-safe); off by default',
-  },
-  {
     flag: 'max-upload-bytes',
     env: 'EXECD_MAX_UPLOAD_BYTES',
     description: 'largest upload request body accepted, in bytes (0: no limit); larger → 413',

@@ -3,8 +3,8 @@
  * watches (the reference keeps every session and its buffer until DELETE).
  */
 import { statSync } from 'node:fs'
-import { resolve } from 'node:path'
 import { ExecdError } from '../../core/errors'
+import { confineCwd } from '../../core/workdir'
 import { PtySession } from './session'
 
 export const PREFIX_CREATE = 'error creating pty session: '
@@ -29,7 +29,7 @@ export class PtyStore {
   create(opts: CreateOptions = {}): PtySession {
     let cwd: string | undefined
     if (opts.cwd) {
-      cwd = resolve(opts.cwd)
+      cwd = confineCwd(opts.cwd)
       let isDir = false
       try {
         isDir = statSync(cwd).isDirectory()

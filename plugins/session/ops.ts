@@ -9,7 +9,7 @@ import { LineSplitter } from '../../core/lines'
 import { LiveBash, type BashRunEnd, type BashStream } from '../../core/live-bash'
 import { describeExit } from '../../core/process'
 import { ownedTempDir } from '../../core/temp-dir'
-import { expandPath, resolveCwd } from '../../core/workdir'
+import { confineCwd, expandPath, resolveCwd } from '../../core/workdir'
 
 export interface RunRequest {
   command: string
@@ -33,7 +33,7 @@ export class Sessions {
   create(opts: { cwd?: string } = {}): { session_id: string } {
     let cwd: string | undefined
     if (opts.cwd) {
-      cwd = expandPath(opts.cwd)
+      cwd = confineCwd(expandPath(opts.cwd))
       try {
         mkdirSync(cwd, { recursive: true })
       } catch (err) {
