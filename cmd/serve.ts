@@ -5,6 +5,7 @@ import { killAll, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
 import { socketDispatch } from '../core/websocket'
+import { setWorkRoot } from '../core/workdir'
 import { plugins, runtimes } from '../plugins'
 import { configFrom } from './options'
 
@@ -19,6 +20,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const port = config.int('port')
   const hostname = config.string('host', '::')
   setDefaultGrace(config.int('shutdown-grace', 2000))
+  setWorkRoot(config.get('root'))
 
   const { app, fetch } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({

@@ -13,7 +13,6 @@ import { INTERRUPTS, InterruptHub } from './interrupts'
 import type { Logger } from './log'
 import type { Plugin, PluginContext, Runtime } from './plugin'
 import { Registry } from './registry'
-import { setWorkRoot } from './workdir'
 
 export const VERSION = process.env.EXECD_BUILD_VERSION ?? '0.1.0'
 export const COMMIT = process.env.EXECD_BUILD_COMMIT ?? 'dev'
@@ -29,7 +28,6 @@ export interface AppParts {
 export async function createContext(parts: AppParts): Promise<PluginContext> {
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
-  setWorkRoot(parts.config.get('root'))
   const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes: parts.runtimes }
   for (const plugin of parts.plugins) await plugin.setup?.(ctx)
   return ctx

@@ -15,8 +15,9 @@ type Env = Record<string, string | undefined>
 const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
 
 /**
- * The server's `--root` (real path), set once per app by `createContext`: it is process-wide
- * configuration, like the process's own cwd, and every section that starts a process reads it.
+ * The server's `--root` (real path), set once by `serve` at start (as the default kill grace):
+ * process-wide configuration, like the process's own cwd, read by every section that starts
+ * a process. In-process tests that build apps leave it unset and pass a root explicitly.
  */
 let serverRoot: string | undefined
 

@@ -16,7 +16,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../../core/app'
-import { resolveConfig } from '../../core/config'
+import { SERVER_OPTIONS, resolveConfig } from '../../core/config'
 import { createLogger } from '../../core/log'
 import { FILES_OPTIONS, files } from '.'
 
@@ -38,7 +38,7 @@ const build = async (flags: Record<string, string>) =>
     await createApp({
       plugins: [files],
       runtimes: [],
-      config: resolveConfig(FILES_OPTIONS, flags, {}),
+      config: resolveConfig([...SERVER_OPTIONS, ...FILES_OPTIONS], flags, {}),
       log: createLogger('silent'),
     })
   ).app
