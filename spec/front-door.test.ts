@@ -85,11 +85,36 @@ describe('connections', () => {
     }
   })
 
+  test('past --max-requests in flight (streams count) a request gets 503 JSON; a freed slot serves again', async () => {
+    const own = await startDaemon({ args: ['--max-requests', '3'] })
+    try {
+      const streams = Array.from({ length: 3 }, () => new AbortController())
+      const responses = await Promise.all(streams.map(c => own.fetch('/metrics/watch', { signal: c.signal })))
+      expect(responses.map(r => r.status)).toEqual([200, 200, 200])
+      const refused = await own.fetch('/ping')
+      expect(refused.status).toBe(503)
+      expect((await refused.json()).message).toContain('--max-requests')
+      streams[0].abort()
+      let status = 0
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = (await own.fetch('/ping')).status
+        if (status !== 200) await Bun.sleep(20)
+      }
+      expect(status).toBe(200)
+      for (const c of streams) c.abort()
+    } finally {
+      await own.stop()
+    }
+  })
+
   test('a request line and headers over 64 KiB get a JSON 431, a long URL under it is served', async () => {
     const big = await rawRequest(port, `GET /ping?q=${'a'.repeat(64 * 1024)} HTTP/1.1\nHost: 127.0.0.1\n${auth()}`)
     expect(big.status).toBe(431)
     expectJsonError(big, 'HEADERS_TOO_LARGE')
-    const fine = await rawRequest(port, `GET /ping?q=${'a'.repeat(32 * 1024)} HTTP/1.1\nHost: 127.0.0.1\n${auth()}`)
+    const fine = await rawRequest(
+      port,
+      `GET /ping?q=${'a'.repeat(32 * 1024)} HTTP/1.1\nHost: 127.0.0.1\n${auth()}\nConnection: close`,
+    )
     expect(fine.status).toBe(200)
   })
 
