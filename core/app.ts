@@ -10,7 +10,7 @@ import type { JsonShape } from './body'
 import type { Config } from './config'
 import { renderDocsPage } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, toExecdError } from './errors'
-import { createFrontDoor, isJsonBody, pathOf } from './front-door'
+import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import type { Logger } from './log'
 import { listOption } from './origin'
@@ -108,17 +108,6 @@ export async function createApp(parts: AppParts) {
     shapeOf: bodyShapes(app.routes),
   })
   return { app, ctx, fetch }
-}
-
-/**
- * What the app's own JSON parsing does with a body the front door has not seen (app.handle in
- * tests): marks the reference's untyped JSON bodies as JSON so the routes' schemas validate them.
- */
-export function asJsonBody(request: Request, rawPrefixes: readonly string[] = []): Request {
-  if (!isJsonBody(request, rawPrefixes)) return request
-  const headers = new Headers(request.headers)
-  headers.set('content-type', 'application/json')
-  return new Request(request, { headers })
 }
 
 type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
