@@ -36,7 +36,7 @@ export const SERVER_OPTIONS: OptionSpec[] = [
   {
     flag: 'allowed-host',
     env: 'EXECD_ALLOWED_HOST',
-    description: 'comma list of Host values accepted besides loopback when no token is set',
+    description: 'comma list of Host values (name, name:port or *) accepted besides loopback when no token is set',
   },
   {
     flag: 'allowed-origin',

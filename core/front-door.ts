@@ -106,14 +106,18 @@ async function readJson(handle: Handler, request: Request, opts: FrontDoorOption
   headers.delete('content-length')
   headers.delete('transfer-encoding')
   // An empty body stays what it was (acceptable where the body is optional).
-  if (text.trim() === '') return safely(handle, new Request(request.url, { method: request.method, headers }))
+  if (text.trim() === '')
+    return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
   try {
     parseJsonBody(text, opts.shapeOf(request.method, pathOf(request.url)))
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
   headers.set('content-type', 'application/json')
-  return safely(handle, new Request(request.url, { method: request.method, headers, body: text }))
+  return safely(
+    handle,
+    new Request(request.url, { method: request.method, headers, body: text, signal: request.signal }),
+  )
 }
 
 async function safely(handle: Handler, request: Request): Promise<Response> {

@@ -41,6 +41,8 @@ describe('createOriginGuard', () => {
     expect(open(headers({ host: 'box:8081' }))).toContain('Host')
     expect(open(headers({ host: 'evil.example:1' }))).toContain('Host')
     expect(open(headers({}))).toContain('Host')
+    const any = createOriginGuard({ checkHost: true, allowedHosts: ['*'], allowedOrigins: [] })
+    expect(any(headers({ host: '10.1.2.3:44772' }))).toBeUndefined()
   })
 
   test('an Origin must be our own or allowed; no Origin is no browser', () => {

@@ -9,7 +9,7 @@
 export interface OriginPolicy {
   /** Check Host too (no token: the Host header is all that stands between a page and us). */
   checkHost: boolean
-  /** Extra Host values (`name` or `name:port`), from --allowed-host. */
+  /** Extra Host values (`name` or `name:port`, or `*` for any), from --allowed-host. */
   allowedHosts: readonly string[]
   /** Extra origins (`http://name:port`, or `*`), from --allowed-origin. */
   allowedOrigins: readonly string[]
@@ -27,7 +27,9 @@ export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => s
   const hosts = new Set(policy.allowedHosts)
   const origins = new Set(policy.allowedOrigins)
   const anyOrigin = origins.has('*')
-  const hostAllowed = (host: string) => isLoopbackHost(host) || hosts.has(host) || hosts.has(hostnameOf(host))
+  const anyHost = hosts.has('*')
+  const hostAllowed = (host: string) =>
+    anyHost || isLoopbackHost(host) || hosts.has(host) || hosts.has(hostnameOf(host))
   return headers => {
     const host = (headers.get('host') ?? '').toLowerCase()
     if (policy.checkHost && !hostAllowed(host)) {
