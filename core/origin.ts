@@ -1,5 +1,5 @@
 /**
- * Browser defences (CONTRACT §1 "Origin and Host"). A web page can make a browser send a
+ * Browser defences (CONTRACT §1, Auth). A web page can make a browser send a
  * "simple" cross-site POST (Content-Type: text/plain) without a preflight, and DNS rebinding
  * lets it read the answers; without a token that would let any page run commands. So a request
  * whose `Origin` is present and not our own origin is refused, and without a token so is one
