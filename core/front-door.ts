@@ -106,8 +106,9 @@ async function readJson(handle: Handler, request: Request, opts: FrontDoorOption
   headers.delete('content-length')
   headers.delete('transfer-encoding')
   // An empty body stays what it was (acceptable where the body is optional).
-  if (text.trim() === '')
+  if (text.trim() === '') {
     return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
+  }
   try {
     parseJsonBody(text, opts.shapeOf(request.method, pathOf(request.url)))
   } catch (err) {
