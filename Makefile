@@ -24,8 +24,11 @@ node_modules/.installed: package.json package-lock.json
 
 build: $(BIN)
 
+# Bun's own header limit sits above ours (core/front-door.ts MAX_HEAD_BYTES) so that a large
+# head gets the contract's JSON 431 from us, not Bun's empty one.
 $(BIN): node_modules/.installed $(SOURCES) package.json
 	$(BUN) build cmd/execd.ts --compile --minify --sourcemap \
+	  --compile-exec-argv=--max-http-header-size=1048576 \
 	  --define 'process.env.EXECD_BUILD_COMMIT="$(COMMIT)"' \
 	  --define 'process.env.EXECD_BUILD_VERSION="$(VERSION)"' \
 	  --outfile $(BIN)

@@ -79,7 +79,7 @@ cli.version(`${VERSION} (commit ${COMMIT})`)
 /** Usage errors exit 2, failures of the work exit 1 (or the code the work reports). */
 async function main(argv: string[]): Promise<void> {
   try {
-    const parsed = cli.parse(argv, { run: false })
+    const parsed = cli.parse(stdinValues(argv), { run: false })
     if (!cli.matchedCommand) {
       const [verb] = parsed.args
       if (verb !== undefined) usage(`unknown command '${verb}' (see execd --help)`)
@@ -100,6 +100,16 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1)
   }
 }
+
+/** cac takes a lone '-' for a missing value: `--access-token-file -` means standard input. */
+const stdinValues = (argv: string[]): string[] =>
+  argv.flatMap((arg, i) =>
+    arg === '-' && argv[i - 1] === '--access-token-file'
+      ? []
+      : arg === '--access-token-file' && argv[i + 1] === '-'
+        ? ['--access-token-file=-']
+        : [arg],
+  )
 
 function usage(message: string): never {
   process.stderr.write(`execd: ${message}\n`)

@@ -1,6 +1,7 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
 import { SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { badRequest } from '../core/errors'
+import { readTokenFile } from '../core/secrets'
 import { plugins, runtimes } from '../plugins'
 
 export const allOptions: OptionSpec[] = [
@@ -11,6 +12,15 @@ export const allOptions: OptionSpec[] = [
 
 /** Config for a CLI verb: its flags, then the environment, then defaults. */
 export const configFrom = (flags: Record<string, unknown> = {}): Config => resolveConfig(allOptions, flags)
+
+/** Config for `serve`: as configFrom, with the token read from --access-token-file if given. */
+export function serveConfigFrom(flags: Record<string, unknown> = {}): Config {
+  const config = configFrom(flags)
+  const file = config.get('access-token-file')
+  if (!file) return config
+  if (config.get('access-token')) throw badRequest('give --access-token or --access-token-file, not both')
+  return resolveConfig(allOptions, { ...flags, 'access-token': readTokenFile(file) })
+}
 
 /** `--env K=V` (repeatable) as a map; a pair without `=` is a usage error. */
 export function parseEnvPairs(raw: unknown): Record<string, string> | undefined {

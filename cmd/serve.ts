@@ -1,24 +1,34 @@
 /** `execd serve`: the HTTP API on Bun.serve, with graceful shutdown. */
 import { createApp } from '../core/app'
-import { createLogger, maskToken, parseLogLevel } from '../core/log'
+import { errorResponse, toExecdError } from '../core/errors'
+import { MAX_HEAD_BYTES } from '../core/front-door'
+import { createLogger, parseLogLevel } from '../core/log'
 import { killAll, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
+import { hideSecrets } from '../core/secrets'
 import { socketDispatch } from '../core/websocket'
 import { setWorkRoot } from '../core/workdir'
 import { plugins, runtimes } from '../plugins'
-import { configFrom } from './options'
+import { serveConfigFrom } from './options'
 
 /** Shutdown must finish well within 5 s: stream ends, group kills, then exit. */
 const SHUTDOWN_LIMIT_MS = 4000
 
 export async function serve(flags: Record<string, unknown>): Promise<void> {
-  const config = configFrom(flags)
-  // Children (commands, shells, interpreters) inherit execd's environment: never the token.
-  delete process.env.EXECD_ACCESS_TOKEN
+  const config = serveConfigFrom(flags)
+  // Children (commands, shells, interpreters) inherit execd's environment and can read its
+  // /proc/PID/cmdline and environ: no secret may stay in either.
+  const secretSpecs = config.specs.filter(s => s.secret)
+  const scrubbed = hideSecrets(
+    secretSpecs,
+    secretSpecs.map(s => config.get(s.flag)),
+  )
   const log = createLogger(parseLogLevel(config.get('log-level')))
   const port = config.int('port')
-  const hostname = config.string('host', '::')
+  const token = config.get('access-token')
+  // Without a token only this machine may call: loopback unless an address is asked for.
+  const hostname = config.get('host') || (token ? '::' : '127.0.0.1')
   setDefaultGrace(config.int('shutdown-grace', 2000))
   setWorkRoot(config.get('root'))
 
@@ -27,6 +37,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     port,
     hostname,
     fetch,
+    // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
+    development: false,
+    error: err => errorResponse(toExecdError(err)),
     // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     // Streams send a ping every 3 s; this only closes connections that went silent.
@@ -38,14 +51,23 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   app.server = server as unknown as typeof app.server
   const stopReaper = startOrphanReaper(ownsPid, log)
 
-  const token = config.get('access-token')
   const shown = hostname === '::' || hostname === '0.0.0.0' ? 'localhost' : hostname
   log.info('execd listening', {
     url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${server.port}`,
-    auth: token ? `token required (${maskToken(token)})` : 'none',
+    auth: token ? 'token required' : 'none',
+    maxHeadBytes: MAX_HEAD_BYTES,
     options: config.redacted(),
   })
-  if (!token) log.warn('no access token set: every request is accepted (set --access-token or EXECD_ACCESS_TOKEN)')
+  if (!token) {
+    log.warn(
+      'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)',
+    )
+  }
+  if (!scrubbed) {
+    log.warn(
+      'could not scrub secrets from /proc/self/cmdline and environ: children may read flags given on the command line',
+    )
+  }
 
   let stopping = false
   const shutdown = async (signal: string) => {

@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
-import { asJsonBody, createApp } from './app'
+import { createApp } from './app'
 import { UNAUTHORIZED_BODY } from './auth'
 import { resolveConfig, SERVER_OPTIONS } from './config'
+import { isJsonBody } from './front-door'
 import { createLogger } from './log'
 import type { Plugin } from './plugin'
 
@@ -14,10 +15,13 @@ const echo: Plugin = {
       .get('/echo', ({ query }) => query.path, { query: t.Object({ path: t.String() }) }),
 }
 
-async function app(token?: string) {
+const built = (token?: string) => {
   const config = resolveConfig(SERVER_OPTIONS, token ? { 'access-token': token } : {}, {})
-  return (await createApp({ plugins: [echo], runtimes: [], config, log: createLogger('silent') })).app
+  return createApp({ plugins: [echo], runtimes: [], config, log: createLogger('silent') })
 }
+const app = async (token?: string) => (await built(token)).app
+/** The front door as `serve` hands it to Bun.serve. */
+const front = async (token?: string) => (await built(token)).fetch
 
 const req = (path: string, init?: RequestInit) => new Request(`http://localhost${path}`, init)
 const post = (path: string, body: string) =>
@@ -84,29 +88,48 @@ describe('responses', () => {
 })
 
 describe('bodies are JSON whatever their Content-Type, as the reference reads them', () => {
+  // As Bun.serve hands requests over: with the Host header browsers and clients send.
   const send = (body: string, type?: string, path = '/echo') =>
-    asJsonBody(req(path, { method: 'POST', body, headers: type ? { 'content-type': type } : {} }), ['/raw/'])
+    req(path, { method: 'POST', body, headers: { host: 'localhost', ...(type ? { 'content-type': type } : {}) } })
 
   test('JSON sent as form encoding (curl -d), as text or untyped is validated as JSON', async () => {
-    const a = await app()
+    const handle = await front()
     for (const type of ['application/x-www-form-urlencoded', 'text/plain', undefined]) {
-      const res = await a.handle(send('{"n":3}', type))
+      const res = await handle(send('{"n":3}', type))
       expect(res.status).toBe(200)
       expect(await res.json()).toEqual({ n: 3 })
     }
   })
 
   test('broken JSON sent that way is a 400 with the reference prefix', async () => {
-    const res = await (await app()).handle(send('{"n":', 'application/x-www-form-urlencoded'))
+    const res = await (await front())(send('{"n":', 'application/x-www-form-urlencoded'))
     expect(res.status).toBe(400)
     expect((await res.json()).message).toStartWith('error parsing request, MAYBE invalid body format. ')
   })
 
-  test('multipart, typed bodies and raw prefixes are left as they are', () => {
-    expect(send('x', 'multipart/form-data; boundary=b').headers.get('content-type')).toStartWith('multipart/')
-    expect(send('x', 'application/octet-stream').headers.get('content-type')).toBe('application/octet-stream')
-    expect(send('a=1', 'application/x-www-form-urlencoded', '/raw/x').headers.get('content-type')).toBe(
-      'application/x-www-form-urlencoded',
+  test('multipart, typed bodies and raw prefixes are not read as JSON', () => {
+    expect(isJsonBody(send('x', 'multipart/form-data; boundary=b'), ['/raw/'])).toBe(false)
+    expect(isJsonBody(send('x', 'application/octet-stream'), ['/raw/'])).toBe(false)
+    expect(isJsonBody(send('a=1', 'application/x-www-form-urlencoded', '/raw/x'), ['/raw/'])).toBe(false)
+    expect(isJsonBody(send('{}', 'application/json; charset=utf-8'), ['/raw/'])).toBe(true)
+  })
+})
+
+describe('the front door', () => {
+  test('the token is checked before the body is read, and the connection is closed', async () => {
+    let pulled = false
+    const body = new ReadableStream(
+      {
+        pull: c => {
+          pulled = true
+          c.close()
+        },
+      },
+      { highWaterMark: 0 },
     )
+    const res = await (await front('s3cret'))(req('/echo', { method: 'POST', body, headers: { host: 'localhost' } }))
+    expect(res.status).toBe(401)
+    expect(res.headers.get('connection')).toBe('close')
+    expect(pulled).toBe(false)
   })
 })

@@ -6,11 +6,14 @@
 import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
+import type { JsonShape } from './body'
 import type { Config } from './config'
 import { renderDocsPage } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, toExecdError } from './errors'
+import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import type { Logger } from './log'
+import { listOption } from './origin'
 import type { Plugin, PluginContext, Runtime } from './plugin'
 import { Registry } from './registry'
 
@@ -41,10 +44,13 @@ export async function createApp(parts: AppParts) {
   // The docs page renders the app's own OpenAPI document; bound once the app exists.
   let handle: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 })
 
-  let app = new Elysia({ name: 'execd' })
+  // The path starts after the first '/' past the scheme, not at a fixed offset: a short Host
+  // (`Host: x`) otherwise lost the path's start or, with `Host: ab`, served /ab/metrics as /metrics.
+  let app = new Elysia({ name: 'execd', handler: { standardHostname: false } })
     .onRequest(({ request }) => {
+      // Also checked by the front door; kept so app.handle() alone is never open.
       if (!checkToken(request.headers)) return unauthorized()
-      log.debug('request', { method: request.method, path: new URL(request.url).pathname })
+      log.debug('request', { method: request.method, path: pathOf(request.url) })
     })
     .onError(({ code, error, request }) => renderError(code, error, request, log))
     .use(
@@ -74,9 +80,7 @@ export async function createApp(parts: AppParts) {
     .get(
       '/docs',
       async ({ request }): Promise<Response> => {
-        const spec: Response = await handle(
-          new Request(new URL('/openapi.json', request.url), { headers: request.headers }),
-        )
+        const spec: Response = await handle(new Request('http://localhost/openapi.json', { headers: request.headers }))
         return new Response(renderDocsPage(await spec.json()), {
           headers: { 'content-type': 'text/html; charset=utf-8' },
         })
@@ -89,42 +93,48 @@ export async function createApp(parts: AppParts) {
     if (routes) app = app.use(routes) as unknown as typeof app
   }
   handle = request => app.handle(request)
-  const raw = parts.plugins.flatMap(p => p.rawBodyPrefixes ?? [])
-  /** What `serve` hands Bun.serve: the app, with bodies read as the reference reads them. */
-  const fetch = (request: Request) => app.handle(asJsonBody(request, raw))
+  const config = parts.config
+  const token = config.get('access-token')
+  const fetch = createFrontDoor(handle, {
+    token,
+    origin: {
+      checkHost: !token,
+      allowedHosts: listOption(config.get('allowed-host')),
+      allowedOrigins: listOption(config.get('allowed-origin')),
+    },
+    body: { maxBytes: config.int('max-json-bytes', 16 << 20), timeoutMs: config.int('body-timeout', 60_000) },
+    maxRequests: config.int('max-requests', 0),
+    rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
+    shapeOf: bodyShapes(app.routes),
+  })
   return { app, ctx, fetch }
 }
 
-/**
- * The reference decodes every request body as JSON whatever its Content-Type, and clients rely
- * on it: `curl -d '{...}'` sends form encoding, some send none. Such bodies are marked as JSON
- * so the routes' schemas validate them; multipart and typed bodies keep their type, and a
- * plugin's raw prefixes (the proxy) are never touched.
- */
-export function asJsonBody(request: Request, rawPrefixes: readonly string[] = []): Request {
-  if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return request
-  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
-  if (type !== '' && type !== 'application/x-www-form-urlencoded' && type !== 'text/plain') return request
-  const path = new URL(request.url).pathname
-  if (rawPrefixes.some(prefix => path.startsWith(prefix))) return request
-  const headers = new Headers(request.headers)
-  headers.set('content-type', 'application/json')
-  return new Request(request, { headers })
+type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
+
+/** method+path → the JSON shape its body schema declares, matching `:param` segments. */
+function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string) => JsonShape | undefined {
+  const table: { method: string; pattern: RegExp; shape: JsonShape }[] = []
+  for (const r of routes) {
+    const type = r.hooks?.body?.type
+    if (type !== 'object' && type !== 'array') continue
+    const source = r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')
+    table.push({ method: r.method, pattern: new RegExp(`^${source}$`), shape: type })
+  }
+  return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
 }
 
 function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {
   switch (code) {
     case 'NOT_FOUND':
-      return errorResponse(
-        new ExecdError('NOT_FOUND', `route not found: ${request.method} ${new URL(request.url).pathname}`),
-      )
+      return errorResponse(new ExecdError('NOT_FOUND', `route not found: ${request.method} ${pathOf(request.url)}`))
     case 'PARSE':
       return errorResponse(new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${messageOf(error)}`))
     case 'VALIDATION':
       return errorResponse(validationError(error))
   }
   const e = toExecdError(error)
-  if (e.status >= 500) log.error('request failed', { path: new URL(request.url).pathname, error: e.message })
+  if (e.status >= 500) log.error('request failed', { path: pathOf(request.url), error: e.message })
   return errorResponse(e)
 }
 

@@ -20,14 +20,46 @@ export const SERVER_OPTIONS: OptionSpec[] = [
   {
     flag: 'host',
     env: 'EXECD_HOST',
-    description: 'address to listen on (default: all IPv4 and IPv6 interfaces)',
-    default: '::',
+    description: 'address to listen on (default: all IPv4 and IPv6 interfaces with a token, 127.0.0.1 without one)',
   },
   {
     flag: 'access-token',
     env: 'EXECD_ACCESS_TOKEN',
     description: 'require header X-EXECD-ACCESS-TOKEN with this value on every request',
     secret: true,
+  },
+  {
+    flag: 'access-token-file',
+    env: 'EXECD_ACCESS_TOKEN_FILE',
+    description: 'read the access token from the first line of this file ("-" = standard input)',
+  },
+  {
+    flag: 'allowed-host',
+    env: 'EXECD_ALLOWED_HOST',
+    description: 'comma list of Host values (name, name:port or *) accepted besides loopback when no token is set',
+  },
+  {
+    flag: 'allowed-origin',
+    env: 'EXECD_ALLOWED_ORIGIN',
+    description: 'comma list of browser origins (http://name:port, or *) allowed to call the API',
+  },
+  {
+    flag: 'max-json-bytes',
+    env: 'EXECD_MAX_JSON_BYTES',
+    description: 'largest JSON request body; larger ones are refused with 413',
+    default: String(16 << 20),
+  },
+  {
+    flag: 'body-timeout',
+    env: 'EXECD_BODY_TIMEOUT_MS',
+    description: 'ms a JSON request body may take to arrive (408 after), 0 = no limit',
+    default: '60000',
+  },
+  {
+    flag: 'max-requests',
+    env: 'EXECD_MAX_REQUESTS',
+    description: 'requests in flight at once, streams included; beyond it 503 and the connection closes',
+    default: '2048',
   },
   {
     flag: 'log-level',

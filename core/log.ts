@@ -50,7 +50,3 @@ export function createLogger(
 function errorReplacer(_key: string, value: unknown) {
   return value instanceof Error ? { name: value.name, message: value.message } : value
 }
-
-/** Shows enough of a token to tell which one is set, as the reference does. */
-export const maskToken = (token: string): string =>
-  token.length <= 8 ? '****' : `${token.slice(0, 4)}****${token.slice(-4)}`

@@ -69,30 +69,32 @@ describe('errors', () => {
 })
 
 describe('listening', () => {
-  test('the default host answers on IPv4 and IPv6 loopback', async () => {
+  test('with a token, the default host answers on IPv4 and IPv6 loopback', async () => {
     const port = await freePort()
     const proc = Bun.spawn([BIN, 'serve', '--port', String(port)], {
       stderr: 'pipe',
       stdout: 'ignore',
-      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+      env: { ...process.env, EXECD_ACCESS_TOKEN: 'listen-secret', EXECD_HOST: '' },
     })
+    const headers = { 'X-EXECD-ACCESS-TOKEN': 'listen-secret' }
     try {
       let v4 = 0
       for (let i = 0; i < 200 && v4 !== 200; i++) {
-        v4 = await fetch(`http://127.0.0.1:${port}/ping`).then(
+        v4 = await fetch(`http://127.0.0.1:${port}/ping`, { headers }).then(
           r => r.status,
           () => 0,
         )
         if (v4 !== 200) await Bun.sleep(25)
       }
       expect(v4).toBe(200)
-      expect((await fetch(`http://[::1]:${port}/ping`)).status).toBe(200)
+      expect((await fetch(`http://[::1]:${port}/ping`, { headers })).status).toBe(200)
     } finally {
       proc.kill('SIGTERM')
       await proc.exited
     }
     const logs = await new Response(proc.stderr).text()
-    expect(logs).toContain('no access token set')
+    expect(logs).toContain('token required')
+    expect(logs).not.toContain('listen-secret')
   })
 })
 

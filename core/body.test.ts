@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'bun:test'
+import { DepthScanner, parseJsonBody, readJsonText } from './body'
+import { ExecdError } from './errors'
+
+const streamOf = (...chunks: (string | Uint8Array)[]) =>
+  new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const chunk of chunks) c.enqueue(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk)
+      c.close()
+    },
+  })
+
+const codeOf = async (p: Promise<unknown> | (() => unknown)) => {
+  try {
+    await (typeof p === 'function' ? p() : p)
+  } catch (err) {
+    return err instanceof ExecdError ? `${err.status} ${err.code}` : String(err)
+  }
+  return 'ok'
+}
+
+describe('DepthScanner', () => {
+  test('64 levels pass, 65 fail, counted across chunks', async () => {
+    expect(await codeOf(() => new DepthScanner().feed('['.repeat(64)))).toBe('ok')
+    const s = new DepthScanner()
+    s.feed('['.repeat(40))
+    expect(await codeOf(() => s.feed('{"a":'.repeat(25)))).toBe('400 INVALID_REQUEST_BODY')
+  })
+
+  test('brackets inside strings and escaped quotes do not count', async () => {
+    const s = new DepthScanner(2)
+    s.feed('{"a":"[[[[\\"[[[[", "b":')
+    s.feed('"\\\\"}')
+    expect(await codeOf(() => s.feed('[[1]]'))).toBe('ok')
+  })
+})
+
+describe('readJsonText', () => {
+  const limits = { maxBytes: 16, timeoutMs: 0 }
+  test('joins chunks, and a UTF-8 character split between chunks survives', async () => {
+    const bytes = new TextEncoder().encode('{"é":1}')
+    expect(await readJsonText(streamOf(bytes.slice(0, 3), bytes.slice(3)), limits)).toBe('{"é":1}')
+  })
+
+  test('over maxBytes is 413, invalid UTF-8 is 400, no body is empty text', async () => {
+    expect(await codeOf(readJsonText(streamOf('{"a":"', 'x'.repeat(20)), limits))).toBe('413 PAYLOAD_TOO_LARGE')
+    expect(await codeOf(readJsonText(streamOf(new Uint8Array([0x22, 0xff, 0x22])), limits))).toBe(
+      '400 INVALID_REQUEST_BODY',
+    )
+    expect(await readJsonText(null, limits)).toBe('')
+  })
+
+  test('a body that does not finish in time is 408', async () => {
+    const never = new ReadableStream<Uint8Array>({ start: c => c.enqueue(new Uint8Array([0x7b])) })
+    expect(await codeOf(readJsonText(never, { maxBytes: 16, timeoutMs: 50 }))).toBe('408 REQUEST_TIMEOUT')
+  })
+})
+
+describe('parseJsonBody', () => {
+  test('exactly one value, of the declared shape', async () => {
+    expect(parseJsonBody('{"a":1}', 'object')).toEqual({ a: 1 })
+    expect(parseJsonBody('[1]', 'array')).toEqual([1])
+    for (const bad of ['{"a":1}{"b":2}', "{'a':1}", '{"a":']) {
+      expect(await codeOf(() => parseJsonBody(bad, 'object'))).toBe('400 INVALID_REQUEST_BODY')
+    }
+    for (const wrong of ['[]', 'null', '1', '"s"']) {
+      expect(await codeOf(() => parseJsonBody(wrong, 'object'))).toBe('400 INVALID_REQUEST_BODY')
+    }
+    expect(await codeOf(() => parseJsonBody('{}', 'array'))).toBe('400 INVALID_REQUEST_BODY')
+  })
+})

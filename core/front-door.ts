@@ -1,0 +1,143 @@
+/**
+ * What every request passes before the app sees it, in this order, each step cheap and none
+ * parsing what the previous one has not admitted: the request head's size (431), the number
+ * of requests in flight (503), the browser defences (403, core/origin.ts), the access token
+ * (401), and for JSON routes the body's size, time, encoding, nesting and syntax
+ * (core/body.ts). A refusal closes the connection, so a client that announced a body it never
+ * sends cannot hold the socket (1,100 such connections once exhausted the fd limit).
+ */
+import { createTokenCheck, unauthorized } from './auth'
+import { readJsonText, parseJsonBody, type BodyLimits, type JsonShape } from './body'
+import { ExecdError, errorResponse, toExecdError } from './errors'
+import { createOriginGuard, type OriginPolicy } from './origin'
+
+/**
+ * Our limit on the request line plus headers; the executable's native limit is set higher
+ * (Makefile: --max-http-header-size) so that this one answers first, with the contract's JSON.
+ */
+export const MAX_HEAD_BYTES = 64 * 1024
+
+export interface FrontDoorOptions {
+  token?: string
+  origin: OriginPolicy
+  body: BodyLimits
+  /** Requests in flight (streams included) before new ones get 503; 0 = no limit. */
+  maxRequests: number
+  /** Prefixes whose bodies are passed through untouched (the proxy). */
+  rawPrefixes: readonly string[]
+  /** The JSON shape a route's body schema declares, if any. */
+  shapeOf(method: string, path: string): JsonShape | undefined
+}
+
+export type Handler = (request: Request) => Response | Promise<Response>
+export type FrontDoor = (
+  request: Request,
+  server?: { readonly pendingRequests: number },
+) => Promise<Response> | Response
+
+export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontDoor {
+  const checkToken = createTokenCheck(opts.token)
+  const guard = createOriginGuard(opts.origin)
+  const refuse = (e: ExecdError) => closing(errorResponse(e))
+
+  return (request, server) => {
+    const url = request.url
+    if (headBytes(request, url) > MAX_HEAD_BYTES) {
+      return refuse(new ExecdError('HEADERS_TOO_LARGE', `request line and headers exceed ${MAX_HEAD_BYTES} bytes`))
+    }
+    if (opts.maxRequests > 0 && server && server.pendingRequests > opts.maxRequests) {
+      return refuse(
+        new ExecdError(
+          'SERVICE_UNAVAILABLE',
+          `limit reached: at most ${opts.maxRequests} requests in flight (--max-requests); retry later or raise the limit`,
+        ),
+      )
+    }
+    const refused = guard(request.headers)
+    if (refused) return refuse(new ExecdError('FORBIDDEN', refused))
+    if (!checkToken(request.headers)) return closing(unauthorized())
+
+    // Bun gives only the target when the Host header is unusable (empty, `a b`): route it anyway.
+    if (!url.startsWith('http://') && !url.startsWith('https://')) {
+      if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
+      request = new Request(`http://localhost${url}`, request)
+    }
+    if (!isJsonBody(request, opts.rawPrefixes)) return safely(handle, request)
+    return readJson(handle, request, opts)
+  }
+}
+
+/** The path of an absolute URL or of a bare target, without touching `new URL` (it throws). */
+export function pathOf(url: string): string {
+  const start = url.startsWith('/') ? 0 : url.indexOf('/', url.indexOf('//') + 2)
+  if (start < 0) return '/'
+  const q = url.indexOf('?', start)
+  return q < 0 ? url.slice(start) : url.slice(start, q)
+}
+
+/**
+ * The reference decodes every request body as JSON whatever its Content-Type, and clients rely
+ * on it: `curl -d '{...}'` sends form encoding, some send none. Multipart and other typed
+ * bodies keep their type, and a plugin's raw prefixes (the proxy) are never touched.
+ */
+export function isJsonBody(request: Request, rawPrefixes: readonly string[] = []): boolean {
+  if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return false
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  if (
+    type !== '' &&
+    type !== 'application/json' &&
+    type !== 'application/x-www-form-urlencoded' &&
+    type !== 'text/plain'
+  ) {
+    return false
+  }
+  const path = pathOf(request.url)
+  return !rawPrefixes.some(prefix => path.startsWith(prefix))
+}
+
+async function readJson(handle: Handler, request: Request, opts: FrontDoorOptions): Promise<Response> {
+  let text: string
+  try {
+    text = await readJsonText(request.body, opts.body)
+  } catch (err) {
+    return closing(errorResponse(toExecdError(err)))
+  }
+  const headers = new Headers(request.headers)
+  headers.delete('content-length')
+  headers.delete('transfer-encoding')
+  // An empty body stays what it was (acceptable where the body is optional).
+  if (text.trim() === '') {
+    return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
+  }
+  try {
+    parseJsonBody(text, opts.shapeOf(request.method, pathOf(request.url)))
+  } catch (err) {
+    return errorResponse(toExecdError(err))
+  }
+  headers.set('content-type', 'application/json')
+  return safely(
+    handle,
+    new Request(request.url, { method: request.method, headers, body: text, signal: request.signal }),
+  )
+}
+
+async function safely(handle: Handler, request: Request): Promise<Response> {
+  try {
+    return await handle(request)
+  } catch (err) {
+    return errorResponse(toExecdError(err))
+  }
+}
+
+function closing(res: Response): Response {
+  res.headers.set('connection', 'close')
+  return res
+}
+
+function headBytes(request: Request, url: string): number {
+  let n = request.method.length + url.length
+  request.headers.forEach((value, name) => {
+    n += name.length + value.length + 4
+  })
+  return n
+}

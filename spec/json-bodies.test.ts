@@ -1,0 +1,106 @@
+/**
+ * JSON bodies are checked before any route (issues 17.1, 10.14/17.4): too deep is a 400 on
+ * every JSON route without costing the daemon a stack or hundreds of MiB, and a present body
+ * that is not exactly one JSON value of the route's type is a 400.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { postJson, startDaemon, type Daemon } from './harness'
+
+let d: Daemon
+let sessionId: string
+beforeAll(async () => {
+  d = await startDaemon()
+  sessionId = (await (await postJson(d, '/session', {})).json()).session_id
+})
+afterAll(async () => {
+  await d.stop()
+})
+
+const DEPTH = 10_000
+const deepArray = '['.repeat(DEPTH) + ']'.repeat(DEPTH)
+const deepObject = '{"a":'.repeat(DEPTH) + '1' + '}'.repeat(DEPTH)
+
+const expectTooDeep = async (res: Response) => {
+  expect(res.status).toBe(400)
+  const body = await res.json()
+  expect(body.code).toBe('INVALID_REQUEST_BODY')
+  expect(body.message).toContain('nested deeper than 64')
+}
+
+describe('deeply nested JSON', () => {
+  const routes = [
+    '/command',
+    '/session',
+    '/pty',
+    '/session/{id}/run',
+    '/code',
+    '/code/context',
+    '/files/mv',
+    '/files/replace',
+    '/files/permissions',
+    '/directories',
+  ]
+  for (const route of routes) {
+    test(`${route}: 10,000 levels in a typed field is a 400, not a 500`, async () => {
+      const body = route === '/files/mv' ? `[{"src":${deepArray},"dest":"x"}]` : `{"command":${deepArray}}`
+      await expectTooDeep(await postJson(d, route.replace('{id}', sessionId), body))
+    })
+  }
+
+  test('a deep value in an untyped field (envs) is a 400 too', async () => {
+    await expectTooDeep(await postJson(d, '/command', `{"command":"true","envs":${deepObject}}`))
+  })
+
+  test('64 levels are accepted; brackets inside strings do not count', async () => {
+    const ok = await postJson(
+      d,
+      '/command',
+      `{"command":"echo '${'['.repeat(200)}'","envs":{"A":"1"},"x":${'['.repeat(62)}${']'.repeat(62)}}`,
+    )
+    expect(ok.status).toBe(200)
+    expect(await ok.text()).toContain('execution_complete')
+  })
+
+  test('/ping answers while deep bodies are being refused', async () => {
+    const big = `{"command":"true","envs":${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}}`
+    const refusing = Array.from({ length: 4 }, () => postJson(d, '/command', big).then(r => r.status))
+    const ping = await d.fetch('/ping', { signal: AbortSignal.timeout(2000) })
+    expect(ping.status).toBe(200)
+    expect(await Promise.all(refusing)).toEqual([400, 400, 400, 400])
+  })
+})
+
+describe('malformed bodies', () => {
+  const bad: [string, string | Blob][] = [
+    ['single quotes', "{'a':1}"],
+    ['two values', '{"a":1}{"b":2}'],
+    ['an array', '[]'],
+    ['null', 'null'],
+    ['a truncated object', '{"cwd": '],
+    [
+      'invalid UTF-8',
+      new Blob([new Uint8Array([0x7b, 0x22, 0x63, 0x77, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])]),
+    ],
+  ]
+  for (const route of ['/session', '/pty']) {
+    for (const [what, body] of bad) {
+      test(`POST ${route} with ${what} is a 400`, async () => {
+        const res = await d.fetch(route, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+        expect(res.status).toBe(400)
+        expect((await res.json()).code).toBe('INVALID_REQUEST_BODY')
+      })
+    }
+
+    test(`POST ${route} with no body still creates one`, async () => {
+      const res = await d.fetch(route, { method: 'POST' })
+      expect(res.status).toBeLessThan(300)
+      expect((await res.json()).session_id).toBeString()
+    })
+  }
+
+  test('/files/mv wants an array: an object is a 400', async () => {
+    const res = await postJson(d, '/files/mv', '{"src":"a","dest":"b"}')
+    expect(res.status).toBe(400)
+    expect((await res.json()).code).toBe('INVALID_REQUEST_BODY')
+  })
+})

@@ -1,0 +1,46 @@
+/**
+ * Raw HTTP over a socket, for what fetch cannot send (an empty Host, HTTP/1.0, a head that
+ * announces a body it never sends) and to see whether the server closed the connection.
+ */
+import { connect } from 'node:net'
+
+export interface RawReply {
+  status: number
+  headers: Record<string, string>
+  body: string
+  /** The server closed the connection (within `waitMs` after the reply). */
+  closed: boolean
+}
+
+/** Sends `head` (and `body`), reads the reply; waits up to `waitMs` for the server to close. */
+export function rawRequest(port: number, head: string, body = '', waitMs = 2000): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    let data = ''
+    let done = false
+    const finish = (closed: boolean) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      const end = data.indexOf('\r\n\r\n')
+      if (end < 0) return reject(new Error(`no reply head (closed=${closed}): ${JSON.stringify(data.slice(0, 200))}`))
+      const [statusLine, ...lines] = data.slice(0, end).split('\r\n')
+      const headers: Record<string, string> = {}
+      for (const line of lines) {
+        const colon = line.indexOf(':')
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: data.slice(end + 4), closed })
+    }
+    const timer = setTimeout(() => finish(false), waitMs)
+    socket.setEncoding('latin1')
+    socket.on('data', chunk => (data += chunk))
+    socket.on('close', () => finish(true))
+    socket.on('error', err => (data ? finish(true) : reject(err)))
+    socket.write(head.replace(/\n/g, '\r\n') + '\r\n\r\n' + body)
+  })
+}
+
+/** The daemon's port from its URL. */
+export const portOf = (url: string): number => Number(new URL(url).port)
