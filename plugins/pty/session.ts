@@ -5,6 +5,7 @@
  */
 import { type OwnedProcess, signalGroup, sleep, spawnOwned } from '../../core/process'
 import { foregroundGroup, sessionGroups } from './proc-stat'
+import { dimension, type PtySignal } from './frames'
 import { ReplayRing } from './ring'
 
 export type PtyMode = 'pty' | 'pipe'
@@ -15,10 +16,6 @@ export interface PtyClient {
   output(stream: OutputStream, bytes: Uint8Array): void
   exit(code: number): void
 }
-
-/** Signals a client may send (as the reference allows). */
-export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
-export type PtySignal = (typeof SIGNALS)[number]
 
 /** Bytes of stdin a pipe-mode process may leave unread before writes fail. */
 const STDIN_BACKLOG = 8 << 20
@@ -144,11 +141,18 @@ export class PtySession {
     }
   }
 
+  /** Sizes are clamped into what a terminal takes (frames.ts); a closing terminal is not an error. */
   resize(cols: number, rows: number): void {
-    if (!(cols > 0 && rows > 0)) return
-    this.cols = Math.floor(cols)
-    this.rows = Math.floor(rows)
-    if (this.running) this.proc?.proc.terminal?.resize(this.cols, this.rows)
+    const c = dimension(cols)
+    const r = dimension(rows)
+    if (c === null || r === null) return
+    this.cols = c
+    this.rows = r
+    try {
+      if (this.running) this.proc?.proc.terminal?.resize(c, r)
+    } catch {
+      // The terminal closed under us (the shell just exited): the size no longer matters.
+    }
   }
 
   /**
