@@ -128,6 +128,8 @@ describe('hostile PTY frames', () => {
     const id = await newSession()
     const answer = await sendInvalidUtf8(id)
     expect(answer).toStartWith('HTTP/1.1 101')
+    // A close frame: 0x88, its length, then code 1007 (invalid frame payload data).
+    expect(answer).toMatch(/\x88[\s\S]\x03\xef/)
     await alive()
     // The session is free again and works.
     const c = await PtyClient.connect(d, id)
