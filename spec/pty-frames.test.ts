@@ -96,6 +96,8 @@ describe('hostile PTY frames', () => {
       JSON.stringify({ type: 'signal', signal: 9 }),
       JSON.stringify({ type: 'nope' }),
       JSON.stringify({ type: null }),
+      '{"type":{"toString":1}}',
+      '{"type":"signal","signal":{"toString":1}}',
       '[1,2,3]',
       'null',
       '7',

@@ -51,6 +51,8 @@ describe('parseFrame', () => {
       '{"type":"signal"}',
       '{"type":{"nested":true}}',
       '{"type":"__proto__"}',
+      '{"type":{"toString":1}}',
+      '{"type":"signal","signal":{"toString":1,"valueOf":2}}',
     ]
     for (const frame of bad) {
       const parsed = parseFrame(frame)

@@ -23,15 +23,14 @@ const STDIN_PREFIX = 0x00
 
 const invalid = (error: string): ClientFrame => ({ type: 'invalid', error })
 
-/** What a JSON value looks like in a message, cut short (a frame may be megabytes). */
-const shown = (value: unknown): string => {
-  let text: string
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value))
-  } catch {
-    text = typeof value
-  }
-  return text.length > 64 ? `${text.slice(0, 61)}...` : text
+/**
+ * A JSON value quoted for a message, cut short (a frame may be megabytes). Never String():
+ * a parsed object may carry its own "toString" key, and converting it would throw.
+ */
+const quoted = (value: unknown): string => {
+  let text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '')
+  if (text.length > 64) text = `${text.slice(0, 61)}...`
+  return JSON.stringify(text)
 }
 
 /**
@@ -57,7 +56,7 @@ export function parseFrame(message: string | Uint8Array): ClientFrame {
     return invalid('text frames must be JSON objects: {"type":"stdin"|"resize"|"signal"|"ping",...}')
   }
   if (frame === null || typeof frame !== 'object' || Array.isArray(frame))
-    return invalid(`a frame must be a JSON object, not ${shown(frame)}`)
+    return invalid(`a frame must be a JSON object, not ${quoted(frame)}`)
   const f = frame as Record<string, unknown>
   switch (f.type) {
     case 'stdin':
@@ -71,10 +70,10 @@ export function parseFrame(message: string | Uint8Array): ClientFrame {
     case 'signal':
       return SIGNALS.includes(f.signal as PtySignal)
         ? { type: 'signal', signal: f.signal as PtySignal }
-        : invalid(`unsupported signal ${shown(String(f.signal ?? ''))}`)
+        : invalid(`unsupported signal ${quoted(f.signal ?? '')}`)
     case 'ping':
       return { type: 'ping' }
     default:
-      return invalid(`unknown frame type ${shown(String(f.type ?? ''))}`)
+      return invalid(`unknown frame type ${quoted(f.type ?? '')}`)
   }
 }
