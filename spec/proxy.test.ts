@@ -8,6 +8,15 @@ import { type Daemon, freePort, startDaemon } from './harness'
 
 let d: Daemon
 let upstream: ReturnType<typeof Bun.serve>
+/** A bare HTTP/1.1 server: answers exactly these bytes, so nothing adds a header behind our back. */
+let raw: Bun.TCPSocketListener<undefined>
+const rawRequests: string[] = []
+const RAW_ANSWERS: Record<string, string> = {
+  '/untyped': 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nraw',
+  '/untyped-chunked': 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nraw\r\n0\r\n\r\n',
+  '/cookies':
+    'HTTP/1.1 204 No Content\r\nSet-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; Path=/\r\nConnection: close\r\n\r\n',
+}
 const seen: { method: string; path: string; headers: Record<string, string>; body: string }[] = []
 
 beforeAll(async () => {
@@ -44,11 +53,32 @@ beforeAll(async () => {
       },
     },
   })
+  raw = Bun.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      data(socket, bytes) {
+        const head = Buffer.from(bytes).toString('latin1')
+        const line = head.slice(0, head.indexOf('\r\n'))
+        rawRequests.push(line)
+        const path = line.split(' ')[1].replace(/^\/+/, '/')
+        if (path === '/untyped-slow') {
+          // Two chunks with a pause: the first must reach the caller before the second exists.
+          socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nfirst\n\r\n')
+          setTimeout(() => socket.end('7\r\nsecond\n\r\n0\r\n\r\n'), 300)
+          return
+        }
+        socket.write(RAW_ANSWERS[path] ?? RAW_ANSWERS['/untyped'])
+        socket.end()
+      },
+    },
+  })
   d = await startDaemon()
 })
 afterAll(async () => {
   await d.stop()
   upstream.stop(true)
+  raw.stop(true)
 })
 
 describe('proxy', () => {
@@ -143,5 +173,53 @@ describe('proxy', () => {
     const closed = new Promise<number>(resolve => (ws.onclose = e => resolve(e.code)))
     ws.close(1000)
     expect(await closed).toBe(1000)
+  })
+
+  test('a path starting with // reaches the upstream as it is, not collapsed to /', async () => {
+    const res = await d.fetch(`/proxy/${upstream.port}//a//b?x=//y`)
+    expect(await res.text()).toBe('GET //a//b?x=//y')
+    await d.fetch(`/proxy/${raw.port}//untyped`)
+    expect(rawRequests.at(-1)).toBe('GET //untyped HTTP/1.1')
+  })
+
+  test('a POST to a // path arrives whole at that path', async () => {
+    const res = await d.fetch(`/proxy/${upstream.port}//double/post?q=1`, { method: 'POST', body: 'x'.repeat(100_000) })
+    expect(await res.text()).toBe('POST //double/post?q=1')
+    expect(seen.find(s => s.path === '//double/post?q=1')?.body).toBe('x'.repeat(100_000))
+  })
+
+  test('an untyped response streams too: the first chunk arrives before the upstream has finished', async () => {
+    for (const path of ['/untyped-slow', '//untyped-slow']) {
+      const res = await d.fetch(`/proxy/${raw.port}${path}`)
+      expect(res.headers.get('content-type')).toBeNull()
+      const reader = res.body!.getReader()
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('first\n')
+      let rest = ''
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+      expect(rest).toBe('second\n')
+    }
+  })
+
+  test('a response without a content-type gets none added, streamed or not', async () => {
+    for (const path of ['/untyped', '/untyped-chunked']) {
+      const res = await d.fetch(`/proxy/${raw.port}${path}`)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBeNull()
+      expect(await res.text()).toBe('raw')
+    }
+  })
+
+  test('repeated Set-Cookie headers and a 204 without a body come back as sent', async () => {
+    const res = await d.fetch(`/proxy/${raw.port}/cookies`)
+    expect(res.status).toBe(204)
+    expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/'])
+    expect(await res.text()).toBe('')
+  })
+
+  test('HEAD answers the upstream headers without a body', async () => {
+    const res = await d.fetch(`/proxy/${upstream.port}/head`, { method: 'HEAD' })
+    expect(res.status).toBe(201)
+    expect(res.headers.get('x-upstream')).toBe('yes')
+    expect(await res.text()).toBe('')
   })
 })

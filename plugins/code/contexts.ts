@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import type { Config } from '../../core/config'
 import { ExecdError, badRequest } from '../../core/errors'
+import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
 import { confineCwd } from '../../core/workdir'
 import type { Runtime, RuntimeContext } from '../../core/plugin'
@@ -28,7 +29,18 @@ export interface CodeContext {
   /** The execution whose cell is running now. */
   running: { id: string; done: Promise<void>; escalated: boolean } | undefined
   closed: boolean
+  /** Gives back the context's slot in its language's capacity; idempotent. */
+  release: () => void
 }
+
+export interface ContextLimits {
+  /** Contexts of one language at most (0 = no limit). */
+  maxPerLanguage: number
+  /** ms a context may go without an execution before it is closed (0 = never). */
+  idleMs: number
+}
+
+export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxPerLanguage: 16, idleMs: 30 * 60_000 }
 
 /** The environment interpreters get: execd's own, without its secrets. */
 function interpreterEnv(): Record<string, string> {
@@ -59,16 +71,45 @@ export function prepareCwd(cwd: string | undefined): string {
 export class ContextStore {
   private readonly contexts = new Map<string, CodeContext>()
   private readonly defaults = new Map<string, Promise<CodeContext>>()
+  /** Per language, created once the language is known to exist (no entry per made-up name). */
+  private readonly capacities = new Map<string, Capacity>()
+  private readonly idle: IdleExpiry<string>
 
   constructor(
     private readonly catalog: LanguageCatalog,
     private readonly config: Config,
     private readonly log: Logger,
-  ) {}
+    private readonly limits: ContextLimits = DEFAULT_CONTEXT_LIMITS,
+  ) {
+    this.idle = new IdleExpiry(limits.idleMs, id => this.expire(id))
+  }
 
-  /** Creates a context and starts its interpreter (errors surface here, before any stream). */
+  /** Starts closing idle contexts (serve; a CLI run has one context and no need). */
+  startExpiry(): void {
+    this.idle.start()
+  }
+
+  /** Marks a context as used now: an execution started or ended. */
+  touch(ctx: CodeContext): void {
+    if (!ctx.closed) this.idle.touch(ctx.id)
+  }
+
+  /**
+   * Creates a context and starts its interpreter (errors surface here, before any stream);
+   * 503 when its language has `maxPerLanguage` contexts already.
+   */
   async create(language: string, cwd?: string): Promise<CodeContext> {
     const runtime = await this.catalog.resolve(language)
+    const release = this.capacityOf(language).acquire()
+    try {
+      return await this.open(language, runtime, cwd, release)
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+
+  private async open(language: string, runtime: Runtime, cwd: string | undefined, release: () => void) {
     const ctx: CodeContext = {
       id: crypto.randomUUID(),
       language,
@@ -80,9 +121,11 @@ export class ContextStore {
       pending: 0,
       running: undefined,
       closed: false,
+      release,
     }
     ctx.live = await this.startInterpreter(ctx)
     this.contexts.set(ctx.id, ctx)
+    this.idle.touch(ctx.id)
     return ctx
   }
 
@@ -131,6 +174,8 @@ export class ContextStore {
     const ctx = this.get(id)
     this.contexts.delete(id)
     ctx.closed = true
+    ctx.release()
+    this.idle.forget(id)
     for (const [language, pending] of this.defaults) {
       if ((await pending.catch(() => undefined)) === ctx) this.defaults.delete(language)
     }
@@ -142,7 +187,26 @@ export class ContextStore {
   }
 
   async closeAll(): Promise<void> {
+    this.idle.stop()
     await Promise.all([...this.contexts.keys()].map(id => this.delete(id).catch(() => {})))
+  }
+
+  private capacityOf(language: string): Capacity {
+    let capacity = this.capacities.get(language)
+    if (!capacity) {
+      capacity = new Capacity(`${language} contexts`, this.limits.maxPerLanguage, 'max-contexts')
+      this.capacities.set(language, capacity)
+    }
+    return capacity
+  }
+
+  /** An idle context is closed and forgotten (its id answers 404); one with work queued is not idle. */
+  private async expire(id: string): Promise<void> {
+    const ctx = this.contexts.get(id)
+    if (!ctx) return
+    if (ctx.pending > 0) return this.idle.touch(id)
+    this.log.info('closing idle context', { context: id, language: ctx.language })
+    await this.delete(id)
   }
 
   private async startInterpreter(ctx: CodeContext): Promise<RuntimeContext> {

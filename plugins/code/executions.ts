@@ -129,6 +129,8 @@ export class ExecutionStore {
       await journal.append(errorEvent('RuntimeError', message, [message]))
     } finally {
       if (ctx.running === running) ctx.running = undefined
+      // Idle time counts from the end of the last execution.
+      this.contexts.touch(ctx)
       cellDone()
     }
     await journal.append(makeEvent('execution_complete', { execution_time: Date.now() - started }))

@@ -5,6 +5,7 @@
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Plugin } from '../../core/plugin'
 import { COMMAND_RUNNER } from '../../core/services'
+import { DEFAULT_CONTEXT_LIMITS } from './contexts'
 import { codeRoutes } from './routes'
 import { CODE, CodeService } from './service'
 
@@ -25,12 +26,27 @@ export const code: Plugin = {
       description: 'ms a cell may ignore an interrupt before its interpreter is killed (state lost)',
       default: '3000',
     },
+    {
+      flag: 'max-contexts',
+      env: 'EXECD_MAX_CONTEXTS',
+      description:
+        'code contexts per language at most, default ones included (0 = no limit); more are refused with 503',
+      default: String(DEFAULT_CONTEXT_LIMITS.maxPerLanguage),
+    },
+    {
+      flag: 'context-idle',
+      env: 'EXECD_CONTEXT_IDLE_MS',
+      description:
+        'ms a code context may go without an execution before it is closed and forgotten (0 = never); a running cell keeps it',
+      default: String(DEFAULT_CONTEXT_LIMITS.idleMs),
+    },
   ],
   setup(ctx) {
     const svc = new CodeService(ctx.runtimes, ctx.config, ctx.log.child({ section: 'code' }), () =>
       ctx.registry.get(COMMAND_RUNNER),
     )
     service = svc
+    svc.contexts.startExpiry()
     ctx.registry.provide(CODE, svc)
     ctx.registry.require(INTERRUPTS).add(10, id => svc.interrupt(id))
   },

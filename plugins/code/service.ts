@@ -10,7 +10,7 @@ import type { Runtime } from '../../core/plugin'
 import { ServiceKey } from '../../core/registry'
 import type { CommandRunner } from '../../core/services'
 import type { SseItem } from '../../core/sse'
-import { ContextStore, type CodeContext } from './contexts'
+import { ContextStore, DEFAULT_CONTEXT_LIMITS, type CodeContext } from './contexts'
 import { ExecutionStore, type Execution } from './executions'
 import { LanguageCatalog, type LanguageEntry } from './languages'
 
@@ -41,7 +41,10 @@ export class CodeService {
     private readonly commands: () => CommandRunner | undefined,
   ) {
     this.catalog = new LanguageCatalog(runtimes, config, config.bool('prefer-jupyter'))
-    this.contexts = new ContextStore(this.catalog, config, log)
+    this.contexts = new ContextStore(this.catalog, config, log, {
+      maxPerLanguage: config.int('max-contexts', DEFAULT_CONTEXT_LIMITS.maxPerLanguage),
+      idleMs: config.int('context-idle', DEFAULT_CONTEXT_LIMITS.idleMs),
+    })
     this.executions = new ExecutionStore(this.contexts, config.int('code-interrupt-grace', 3000))
   }
 
@@ -77,7 +80,9 @@ export class CodeService {
    */
   async run(req: RunRequest): Promise<{ execution?: Execution; events: AsyncIterable<ExecEvent | SseItem> }> {
     const language = req.context?.language ?? ''
-    if (language in SHELL_LANGUAGES && !req.context?.id) {
+    // Own keys only: 'constructor' or '__proto__' is no shell language (it would run code as
+    // a background command).
+    if (Object.hasOwn(SHELL_LANGUAGES, language) && !req.context?.id) {
       const runner = this.commands()
       if (!runner)
         throw new ExecdError(

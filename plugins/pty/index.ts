@@ -8,9 +8,10 @@ import type { Plugin } from '../../core/plugin'
 import { upgradeSocket } from '../../core/websocket'
 import { checkFree, connection } from './socket'
 import { ConnectQuery, CreatePtyBody, CreatedPty, ErrorBody, PtyStatus, SessionIdParams } from './schema'
-import { PtyStore } from './store'
+import { DEFAULT_LIMITS, PtyStore } from './store'
 
-const store = new PtyStore()
+/** Replaced with the configured store at setup (the CLI never sets the PTY section up). */
+let store = new PtyStore()
 
 const isUpgrade = (request: Request) => request.headers.get('upgrade')?.toLowerCase() === 'websocket'
 
@@ -22,18 +23,35 @@ export const pty: Plugin = {
       env: 'EXECD_PTY_RETAIN_MS',
       description:
         'ms an exited (or never connected) PTY session with no client is kept, with its output for replay, before it is removed',
-      default: '600000',
+      default: String(DEFAULT_LIMITS.retainMs),
+    },
+    {
+      flag: 'pty-idle',
+      env: 'EXECD_PTY_IDLE_MS',
+      description:
+        'ms a running PTY session may have no client and produce no output before it is hung up and removed (0 = never)',
+      default: String(DEFAULT_LIMITS.idleMs),
+    },
+    {
+      flag: 'max-ptys',
+      env: 'EXECD_MAX_PTYS',
+      description: 'PTY sessions at most, running or not (0 = no limit); more are refused with 503',
+      default: String(DEFAULT_LIMITS.max),
     },
   ],
   setup: ctx => {
-    store.retainMs = ctx.config.int('pty-retain', 600_000)
+    store = new PtyStore({
+      retainMs: ctx.config.int('pty-retain', DEFAULT_LIMITS.retainMs),
+      idleMs: ctx.config.int('pty-idle', DEFAULT_LIMITS.idleMs),
+      max: ctx.config.int('max-ptys', DEFAULT_LIMITS.max),
+    })
     store.startSweeper()
   },
   routes: () =>
     new Elysia({ name: 'api/pty', detail: { tags: ['pty'] } })
       .post('/pty', ({ body }) => json({ session_id: store.create(body ?? {}).id }, 201), {
         body: CreatePtyBody,
-        response: { 201: CreatedPty, 400: ErrorBody },
+        response: { 201: CreatedPty, 400: ErrorBody, 503: ErrorBody },
         detail: { summary: 'Create a PTY session (the shell starts when a client connects)' },
       })
       .get(

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { groupAlive } from '../../core/process'
-import { sessionGroups } from './proc-stat'
+import { ProcScanner, groupsBySession } from './proc-stat'
 import { type OutputStream, PtySession } from './session'
 
 /** A client that records what it is sent. */
@@ -109,12 +109,23 @@ describe('PtySession on a terminal', () => {
       'jobs',
       () => pidsWith('200.5').length > 0 && pidsWith('200.75').length > 0 && out.stdout.includes('started'),
     )
-    const groups = sessionGroups(s.pid!)
+    const groups = [...(groupsBySession(await new ProcScanner().scan(), new Set([s.pid!])).get(s.pid!) ?? [])]
     expect(groups.length).toBeGreaterThanOrEqual(3) // the shell and two jobs, each its own group
     await s.kill()
     expect(groups.filter(g => groupAlive(g))).toEqual([])
     expect(pidsWith('200.5')).toEqual([])
     expect(pidsWith('200.75')).toEqual([])
+  })
+
+  test('kill ends a job that ignores the hang-up', async () => {
+    const s = session()
+    const { out, client } = recorder()
+    s.start('pty')
+    s.attach(client, 0)
+    s.write("trap '' HUP TERM; sleep 200.875 & echo started\n")
+    await until('the job', () => pidsWith('200.875').length > 0 && out.stdout.includes('started'))
+    await s.kill()
+    expect(pidsWith('200.875')).toEqual([])
   })
 
   test('a command runs instead of the shell and its exit code is kept', async () => {

@@ -4,7 +4,9 @@
  * attached client. Knows nothing of WebSockets (socket.ts speaks the wire).
  */
 import { type OwnedProcess, signalGroup, sleep, spawnOwned } from '../../core/process'
-import { foregroundGroup, sessionGroups } from './proc-stat'
+import { hangUp } from './hangup'
+import { ProcScanner, foregroundGroup } from './proc-stat'
+import { dimension, type PtySignal } from './frames'
 import { ReplayRing } from './ring'
 
 export type PtyMode = 'pty' | 'pipe'
@@ -16,15 +18,8 @@ export interface PtyClient {
   exit(code: number): void
 }
 
-/** Signals a client may send (as the reference allows). */
-export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
-export type PtySignal = (typeof SIGNALS)[number]
-
 /** Bytes of stdin a pipe-mode process may leave unread before writes fail. */
 const STDIN_BACKLOG = 8 << 20
-
-/** Upper bound on waiting for killed jobs to vanish. */
-const KILL_WAIT_MS = 2000
 
 /** How long to wait for output still in flight once the shell has exited. */
 const DRAIN_MS = 500
@@ -34,6 +29,8 @@ export class PtySession {
   readonly createdAt = Date.now()
   /** When the session last had a client or produced output (idle cleanup). */
   lastActive = Date.now()
+  /** Told of every activity (attach, detach, output, exit): the store's idle expiry listens. */
+  onActivity: () => void = () => {}
   mode: PtyMode = 'pty'
   /** Exit code once the process has exited (-1 when a signal ended it). */
   exitCode: number | null = null
@@ -41,14 +38,21 @@ export class PtySession {
   private client: PtyClient | null = null
   private cols = 80
   private rows = 24
-  private ended: Promise<void> | null = null
+  private finished: Promise<void> | null = null
   private stdinBacklog = 0
 
   constructor(
     readonly id: string,
     readonly cwd: string | undefined,
     readonly command: string | undefined,
+    /** Shared by the sessions of a store, so that ending many at once scans /proc once. */
+    private readonly scanner = new ProcScanner(),
   ) {}
+
+  /** Resolves once the process has exited and its output is drained; null before start. */
+  get ended(): Promise<void> | null {
+    return this.finished
+  }
 
   /** Whether a client ever started its process. */
   get started(): boolean {
@@ -93,13 +97,13 @@ export class PtySession {
     }
     this.mode = mode
     const proc = this.proc
-    this.ended = (async () => {
+    this.finished = (async () => {
       const info = await proc.exited
       // A background job may hold the terminal open: do not wait for its EOF forever.
       await Promise.race([drained, sleep(DRAIN_MS)])
       proc.proc.terminal?.close()
       this.exitCode = info.code ?? -1
-      this.lastActive = Date.now()
+      this.active()
       this.client?.exit(this.exitCode)
     })()
   }
@@ -110,14 +114,14 @@ export class PtySession {
    */
   attach(client: PtyClient, since: number): { offset: number; bytes: Uint8Array } | null {
     this.client = client
-    this.lastActive = Date.now()
+    this.active()
     return this.ring.readFrom(since)
   }
 
   detach(client: PtyClient): void {
     if (this.client !== client) return
     this.client = null
-    this.lastActive = Date.now()
+    this.active()
   }
 
   /**
@@ -144,11 +148,18 @@ export class PtySession {
     }
   }
 
+  /** Sizes are clamped into what a terminal takes (frames.ts); a closing terminal is not an error. */
   resize(cols: number, rows: number): void {
-    if (!(cols > 0 && rows > 0)) return
-    this.cols = Math.floor(cols)
-    this.rows = Math.floor(rows)
-    if (this.running) this.proc?.proc.terminal?.resize(this.cols, this.rows)
+    const c = dimension(cols)
+    const r = dimension(rows)
+    if (c === null || r === null) return
+    this.cols = c
+    this.rows = r
+    try {
+      if (this.running) this.proc?.proc.terminal?.resize(c, r)
+    } catch {
+      // The terminal closed under us (the shell just exited): the size no longer matters.
+    }
   }
 
   /**
@@ -162,30 +173,20 @@ export class PtySession {
     signalGroup(target, sig)
   }
 
-  /**
-   * Hangs up the session: SIGHUP to every job (as closing a terminal does), then the owned
-   * TERM→KILL of the shell's group, then SIGKILL to any job that ignored the hang-up.
-   */
+  /** Hangs up the session: every job of the terminal ends, background ones too (hangup.ts). */
   async kill(): Promise<void> {
-    const proc = this.proc
-    if (!proc) return
-    if (this.exitCode === null) {
-      for (const group of sessionGroups(proc.pid)) signalGroup(group, 'SIGHUP')
-      await proc.kill('close')
-    }
-    for (const group of sessionGroups(proc.pid)) signalGroup(group, 'SIGKILL')
-    // Return once nothing of the terminal runs any more (SIGKILL is not instantaneous).
-    for (let delay = 5, waited = 0; sessionGroups(proc.pid).length > 0 && waited < KILL_WAIT_MS; waited += delay) {
-      await sleep(delay)
-      delay = Math.min(delay * 2, 50)
-    }
-    await this.ended
+    await hangUp([this], this.scanner)
     this.ring.release()
+  }
+
+  private active(): void {
+    this.lastActive = Date.now()
+    this.onActivity()
   }
 
   private emit(stream: OutputStream, bytes: Uint8Array): void {
     this.ring.append(bytes)
-    this.lastActive = Date.now()
+    this.active()
     this.client?.output(stream, bytes)
   }
 

@@ -5,7 +5,8 @@
  */
 import { ExecdError } from '../../core/errors'
 import type { Socket, SocketHandlers } from '../../core/websocket'
-import { type OutputStream, type PtyClient, type PtyMode, type PtySession, SIGNALS, type PtySignal } from './session'
+import { type ClientFrame, parseFrame } from './frames'
+import type { OutputStream, PtyClient, PtyMode, PtySession } from './session'
 
 export const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
 /** Output frames stay under this size, as the reference's. */
@@ -100,8 +101,13 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
     },
     message(ws, message) {
       if (claim.evicted) return
-      if (typeof message === 'string') onText(ws, message)
-      else if (message.length > 0 && message[0] === FRAME.stdin) write(ws, message.subarray(1))
+      // An exception here would end the daemon: a frame that still manages to throw is
+      // answered like any other bad frame.
+      try {
+        onFrame(ws, parseFrame(message))
+      } catch (e) {
+        fail(ws, 'INVALID_FRAME', e instanceof Error ? e.message : String(e))
+      }
     },
     close: release,
   }
@@ -113,30 +119,18 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
       end(ws, 1011, 'STDIN_WRITE_FAILED')
     })
 
-  const onText = (ws: Socket, text: string) => {
-    let frame: { type?: unknown; data?: unknown; cols?: unknown; rows?: unknown; signal?: unknown }
-    try {
-      frame = JSON.parse(text)
-    } catch {
-      return // the reference ignores text that is not JSON
-    }
-    if (frame === null || typeof frame !== 'object') return
+  const onFrame = (ws: Socket, frame: ClientFrame) => {
     switch (frame.type) {
       case 'stdin':
-        if (typeof frame.data === 'string') write(ws, frame.data)
-        return
+        return void write(ws, frame.data)
       case 'resize':
-        session.resize(Number(frame.cols), Number(frame.rows))
-        return
+        return session.resize(frame.cols, frame.rows)
       case 'signal':
-        if (SIGNALS.includes(frame.signal as PtySignal)) session.signal(frame.signal as PtySignal)
-        else fail(ws, 'INVALID_FRAME', `unsupported signal ${JSON.stringify(String(frame.signal ?? ''))}`)
-        return
+        return session.signal(frame.signal)
       case 'ping':
-        sendJson(ws, { type: 'pong' })
-        return
-      default:
-        fail(ws, 'INVALID_FRAME', `unknown frame type ${JSON.stringify(String(frame.type ?? ''))}`)
+        return sendJson(ws, { type: 'pong' })
+      case 'invalid':
+        return fail(ws, 'INVALID_FRAME', frame.error)
     }
   }
 

@@ -1,9 +1,27 @@
 import { describe, expect, test } from 'bun:test'
 import { ExecdError } from '../../core/errors'
+import { readFileSync, readdirSync } from 'node:fs'
+import type { ProcScanner } from './proc-stat'
 import { PtyStore } from './store'
 
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 1000 && !check(); i++) await Bun.sleep(10)
+  if (!check()) throw new Error('timed out')
+}
+
+/** Live pids whose command line (arguments joined by spaces) contains `marker`. */
+function pidsWith(marker: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) > 57) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ')
+      if (argv.includes(marker)) pids.push(Number(entry))
+    } catch {}
+  }
+  return pids
 }
 
 describe('PtyStore', () => {
@@ -36,7 +54,7 @@ describe('PtyStore', () => {
   })
 
   test('exited and never-connected sessions without a client are swept after the retention time, running ones never', async () => {
-    const store = new PtyStore(1000)
+    const store = new PtyStore({ retainMs: 1000 })
     const exited = store.create({ command: 'true' })
     const running = store.create({ command: 'sleep 100' })
     const fresh = store.create()
@@ -51,4 +69,83 @@ describe('PtyStore', () => {
     await store.closeAll()
     expect(running.running).toBe(false)
   })
+
+  test('at most max sessions: the next is a 503 naming --max-ptys; a delete frees a slot', async () => {
+    const store = new PtyStore({ max: 2 })
+    const a = store.create()
+    store.create()
+    let err: unknown
+    try {
+      store.create()
+    } catch (e) {
+      err = e
+    }
+    expect((err as ExecdError).code).toBe('SERVICE_UNAVAILABLE')
+    expect((err as ExecdError).message).toContain('at most 2 terminals (--max-ptys)')
+    await store.delete(a.id)
+    expect(store.create().id).toBeString()
+    await store.closeAll()
+  })
+
+  test('when full, an exited session without a client gives way to a new one', async () => {
+    const store = new PtyStore({ max: 1 })
+    const exited = store.create({ command: 'true' })
+    exited.start('pipe')
+    await until(() => exited.exitCode !== null)
+    const fresh = store.create()
+    expect(() => store.get(exited.id)).toThrow('not found')
+    expect(store.get(fresh.id)).toBe(fresh)
+    expect(() => store.create()).toThrow('--max-ptys')
+  })
+
+  test('a running session with no client and no output is hung up after the idle time; an attached one is kept', async () => {
+    const store = new PtyStore({ idleMs: 300 })
+    store.startSweeper()
+    const client = { output: () => {}, exit: () => {} }
+    const abandoned = store.create({ command: 'sleep 100' })
+    const watched = store.create({ command: 'sleep 100' })
+    abandoned.start('pipe')
+    abandoned.attach(client, 0)
+    abandoned.detach(client)
+    watched.start('pipe')
+    watched.attach(client, 0)
+    await until(() => !abandoned.running)
+    expect(abandoned.running).toBe(false)
+    expect(() => store.get(abandoned.id)).toThrow('not found')
+    expect(watched.running).toBe(true)
+    await store.closeAll()
+    expect(watched.running).toBe(false)
+  })
+
+  test('closing 40 terminals reads /proc a few times in all, without stalling the event loop', async () => {
+    const store = new PtyStore({ max: 0 })
+    const scanner = (store as unknown as { scanner: ProcScanner }).scanner
+    let scans = 0
+    const scan = scanner.scan.bind(scanner)
+    scanner.scan = () => {
+      scans++
+      return scan()
+    }
+    const client = { output: () => {}, exit: () => {} }
+    const sessions = Array.from({ length: 40 }, () => store.create())
+    for (const s of sessions) {
+      s.start('pty')
+      s.attach(client, 0)
+      s.write("trap '' HUP; sleep 700.5 & sleep 700.25\n")
+    }
+    await until(() => pidsWith('sleep 700.').length >= 80)
+    let last = performance.now()
+    let longestGap = 0
+    const ticker = setInterval(() => {
+      longestGap = Math.max(longestGap, performance.now() - last)
+      last = performance.now()
+    }, 5)
+    await store.closeAll()
+    clearInterval(ticker)
+    expect(pidsWith('sleep 700.')).toEqual([])
+    expect(sessions.filter(s => s.running)).toEqual([])
+    // Before, every terminal scanned /proc three times and again while waiting: 120+ scans.
+    expect(scans).toBeLessThan(40)
+    expect(longestGap).toBeLessThan(1000)
+  }, 30_000)
 })

@@ -1,10 +1,15 @@
 /**
- * The PTY sessions of this daemon: create, look up, delete, and forget exited ones nobody
- * watches (the reference keeps every session and its buffer until DELETE).
+ * The PTY sessions of this daemon: create, look up, delete, and forget the ones nobody uses
+ * (the reference keeps every session, its shell and its buffer until DELETE). At most
+ * `max` sessions exist at once; a running terminal with no client and no output for
+ * `idleMs` is hung up; exited or never-connected ones without a client go after `retainMs`.
  */
 import { statSync } from 'node:fs'
 import { ExecdError } from '../../core/errors'
+import { Capacity, IdleExpiry } from '../../core/limits'
 import { confineCwd } from '../../core/workdir'
+import { hangUp } from './hangup'
+import { ProcScanner } from './proc-stat'
 import { PtySession } from './session'
 
 export const PREFIX_CREATE = 'error creating pty session: '
@@ -14,18 +19,41 @@ export interface CreateOptions {
   command?: string
 }
 
+export interface PtyLimits {
+  /** ms an exited (or never connected) session without a client keeps its output for replay. */
+  retainMs: number
+  /** ms a running session may go without a client and without output before it is hung up; 0 = never. */
+  idleMs: number
+  /** Sessions at most (0 = no limit). */
+  max: number
+}
+
+export const DEFAULT_LIMITS: PtyLimits = { retainMs: 10 * 60_000, idleMs: 30 * 60_000, max: 64 }
+
+interface Entry {
+  session: PtySession
+  release: () => void
+}
+
 export class PtyStore {
-  private readonly sessions = new Map<string, PtySession>()
+  private readonly entries = new Map<string, Entry>()
+  private readonly scanner = new ProcScanner()
+  private readonly capacity: Capacity
+  private readonly idle: IdleExpiry<string>
   private timer: ReturnType<typeof setInterval> | undefined
+  readonly limits: PtyLimits
 
-  /** `retainMs`: how long an exited session without a client keeps its output for replay. */
-  constructor(public retainMs = 10 * 60_000) {}
-
-  get size(): number {
-    return this.sessions.size
+  constructor(limits: Partial<PtyLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits }
+    this.capacity = new Capacity('terminals', this.limits.max, 'max-ptys')
+    this.idle = new IdleExpiry(this.limits.idleMs, id => this.expire(id))
   }
 
-  /** Creates a session; nothing runs until a client attaches. */
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** Creates a session; nothing runs until a client attaches. 503 when `max` exist. */
   create(opts: CreateOptions = {}): PtySession {
     let cwd: string | undefined
     if (opts.cwd) {
@@ -38,23 +66,25 @@ export class PtyStore {
       }
       if (!isDir) throw new ExecdError('INVALID_REQUEST_BODY', `${PREFIX_CREATE}cwd ${cwd} is not a directory`)
     }
+    const release = this.acquire()
     const command = opts.command?.trim() ? opts.command : undefined
-    const session = new PtySession(crypto.randomUUID(), cwd, command)
-    this.sessions.set(session.id, session)
+    const session = new PtySession(crypto.randomUUID(), cwd, command, this.scanner)
+    session.onActivity = () => this.idle.touch(session.id)
+    this.entries.set(session.id, { session, release })
     return session
   }
 
   /** The session, or CONTEXT_NOT_FOUND as the reference answers. */
   get(id: string): PtySession {
-    const session = this.sessions.get(id)
-    if (!session) throw new ExecdError('CONTEXT_NOT_FOUND', `pty session ${id} not found`)
-    return session
+    const entry = this.entries.get(id)
+    if (!entry) throw new ExecdError('CONTEXT_NOT_FOUND', `pty session ${id} not found`)
+    return entry.session
   }
 
   /** Kills the session's processes and forgets it. */
   async delete(id: string): Promise<void> {
     const session = this.get(id)
-    this.sessions.delete(id)
+    this.forget(id)
     await session.kill()
   }
 
@@ -64,10 +94,10 @@ export class PtyStore {
    */
   sweep(now = Date.now()): number {
     let removed = 0
-    for (const [id, session] of this.sessions) {
+    for (const [id, { session }] of this.entries) {
       if (session.running || session.attached) continue
-      if (now - session.lastActive < this.retainMs) continue
-      this.sessions.delete(id)
+      if (now - session.lastActive < this.limits.retainMs) continue
+      this.forget(id)
       session.ring.release()
       removed++
     }
@@ -77,13 +107,47 @@ export class PtyStore {
   startSweeper(everyMs = 30_000): void {
     this.timer ??= setInterval(() => this.sweep(), everyMs)
     this.timer.unref?.()
+    this.idle.start()
   }
 
+  /** Hangs up every session at once: one shared scan of /proc, not one per terminal. */
   async closeAll(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    const all = [...this.sessions.values()]
-    this.sessions.clear()
-    await Promise.allSettled(all.map(s => s.kill()))
+    this.idle.stop()
+    const all = [...this.entries.values()].map(e => e.session)
+    for (const id of [...this.entries.keys()]) this.forget(id)
+    await hangUp(all, this.scanner)
+    for (const session of all) session.ring.release()
+  }
+
+  /** A slot for a new session; when full, an exited session's replay gives way first. */
+  private acquire(): () => void {
+    try {
+      return this.capacity.acquire()
+    } catch (e) {
+      const exited = [...this.entries.values()]
+        .filter(({ session }) => session.exitCode !== null && !session.attached)
+        .sort((a, b) => a.session.lastActive - b.session.lastActive)[0]
+      if (!exited) throw e
+      this.forget(exited.session.id)
+      exited.session.ring.release()
+      return this.capacity.acquire()
+    }
+  }
+
+  /** A connected client keeps its terminal, however quiet; an abandoned running one is hung up. */
+  private async expire(id: string): Promise<void> {
+    const entry = this.entries.get(id)
+    if (!entry) return
+    if (entry.session.attached) return this.idle.touch(id)
+    if (!entry.session.running) return // retained for replay until the sweep
+    await this.delete(id)
+  }
+
+  private forget(id: string): void {
+    this.entries.get(id)?.release()
+    this.entries.delete(id)
+    this.idle.forget(id)
   }
 }

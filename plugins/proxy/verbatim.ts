@@ -1,0 +1,46 @@
+/**
+ * A request to the upstream through node:http, which sends the path exactly as given (Bun's
+ * fetch turns a leading `//` into `/`). Answers once the response head has arrived.
+ */
+import { type IncomingMessage, request as httpRequest } from 'node:http'
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeWebStream } from 'node:stream/web'
+import type { UpstreamAnswer } from './forward'
+import type { ProxyTarget } from './target'
+
+/** Statuses whose responses never carry a body (a Response refuses one). */
+const NO_BODY = new Set([101, 103, 204, 205, 304])
+
+export function requestVerbatim(
+  method: string,
+  target: ProxyTarget,
+  headers: Headers,
+  body: ReadableStream<Uint8Array> | null,
+  signal: AbortSignal,
+): Promise<UpstreamAnswer> {
+  const { promise, resolve, reject } = Promise.withResolvers<UpstreamAnswer>()
+  const upstream = httpRequest({
+    host: '127.0.0.1',
+    port: Number(target.port),
+    method,
+    path: target.pathAndQuery,
+    headers: Object.fromEntries(headers as unknown as Iterable<[string, string]>),
+    signal,
+  })
+  upstream.on('response', res => resolve(answerOf(method, res)))
+  // Before the head: nothing answered (502). After it, the body stream fails on its own.
+  upstream.on('error', reject)
+  if (body) Readable.fromWeb(body as unknown as NodeWebStream).pipe(upstream)
+  else upstream.end()
+  return promise
+}
+
+function answerOf(method: string, res: IncomingMessage): UpstreamAnswer {
+  const headers = new Headers()
+  // Raw pairs keep repeated headers (several Set-Cookie) as the upstream sent them.
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1])
+  const status = res.statusCode ?? 502
+  const empty = method === 'HEAD' || NO_BODY.has(status)
+  if (empty) res.resume()
+  return { status, statusText: res.statusMessage ?? '', headers, body: empty ? null : res }
+}

@@ -1,0 +1,106 @@
+/**
+ * Terminals are bounded through the executable (issue 10.9, 10.13): a maximum count answered
+ * with 503, abandoned running shells hung up after the idle time, and a shutdown with many
+ * connected terminals that meets the 5 s contract and leaves no process behind.
+ */
+import { describe, expect, test } from 'bun:test'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { postJson, startDaemon } from './harness'
+import { PtyClient } from './pty-client'
+
+/** Live pids whose command line (arguments joined by spaces) contains `marker`. */
+function pidsWith(marker: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) > 57) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ')
+      if (argv.includes(marker)) pids.push(Number(entry))
+    } catch {}
+  }
+  return pids
+}
+
+async function waitFor(what: string, check: () => boolean, limitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + limitMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+describe('terminal limits', () => {
+  test('past --max-ptys a new terminal is a 503 naming the limit; deleting one frees a slot', async () => {
+    const d = await startDaemon({ args: ['--max-ptys', '2'] })
+    try {
+      const ids: string[] = []
+      for (let i = 0; i < 2; i++) ids.push((await (await postJson(d, '/pty', {})).json()).session_id)
+      const full = await postJson(d, '/pty', {})
+      expect(full.status).toBe(503)
+      const body = await full.json()
+      expect(body.code).toBe('SERVICE_UNAVAILABLE')
+      expect(body.message).toContain('at most 2 terminals (--max-ptys)')
+      expect((await d.fetch(`/pty/${ids[0]}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await postJson(d, '/pty', {})).status).toBe(201)
+    } finally {
+      await d.stop()
+    }
+  })
+
+  test('an abandoned terminal is hung up after --pty-idle: its shell and jobs are gone, its id 404', async () => {
+    const d = await startDaemon({ env: { EXECD_PTY_IDLE_MS: '500' } })
+    try {
+      const id = (await (await postJson(d, '/pty', {})).json()).session_id
+      const c = await PtyClient.connect(d, id)
+      c.stdin('echo "shell=$$"; sleep 500.125 & sleep 500.25\n')
+      await c.until('the pid', () => /shell=\d+/.test(c.stdout))
+      const shell = Number(/shell=(\d+)/.exec(c.stdout)![1])
+      await waitFor('the jobs', () => pidsWith('500.125').length > 0 && pidsWith('500.25').length > 0)
+      c.close()
+      const gone = () => !existsSync(`/proc/${shell}`) && pidsWith('500.125').length + pidsWith('500.25').length === 0
+      await waitFor('the hang-up', gone)
+      expect((await d.fetch(`/pty/${id}`)).status).toBe(404)
+    } finally {
+      await d.stop()
+    }
+  })
+
+  test('a connected terminal is not idle, however quiet', async () => {
+    const d = await startDaemon({ env: { EXECD_PTY_IDLE_MS: '300' } })
+    try {
+      const id = (await (await postJson(d, '/pty', {})).json()).session_id
+      const c = await PtyClient.connect(d, id)
+      await c.until('connected', () => c.json('connected').length > 0)
+      await Bun.sleep(1500)
+      c.stdin('echo still-$((20+22))\n')
+      await c.until('the shell', () => c.stdout.includes('still-42'))
+      expect(c.closed).toBeNull()
+      c.close()
+    } finally {
+      await d.stop()
+    }
+  })
+})
+
+test('SIGTERM with 60 connected terminals, each running a job: exit 0 within 5 s, nothing survives', async () => {
+  const d = await startDaemon()
+  const marker = (i: number) => `sleep 600.${String(i + 1).padStart(3, '0')}`
+  const clients: PtyClient[] = []
+  for (let i = 0; i < 60; i++) {
+    const id = (await (await postJson(d, '/pty', {})).json()).session_id
+    const c = await PtyClient.connect(d, id)
+    c.stdin(`${marker(i)}\n`)
+    clients.push(c)
+  }
+  await waitFor('every job', () => pidsWith('sleep 600.').length >= 60)
+  const started = Date.now()
+  d.proc.kill('SIGTERM')
+  const code = await Promise.race([d.proc.exited, Bun.sleep(5000).then(() => 'still running')])
+  const tookMs = Date.now() - started
+  if (code === 'still running') d.proc.kill('SIGKILL')
+  expect(code).toBe(0)
+  expect(tookMs).toBeLessThan(5000)
+  await waitFor('the jobs to go', () => pidsWith('sleep 600.').length === 0, 2000)
+}, 60_000)
