@@ -38,3 +38,30 @@ test('each upgraded socket is driven by the handlers its route passed; a plain r
     server.stop(true)
   }
 })
+
+test('a handler that throws closes its socket with 1011 and the server goes on', async () => {
+  const server = Bun.serve<SocketHandlers>({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch(request, srv) {
+      const handlers: SocketHandlers = {
+        message: () => {
+          throw new RangeError('a route bug')
+        },
+      }
+      if (upgradeSocket(srv, request, handlers)) return undefined
+      return new Response('alive')
+    },
+    websocket: socketDispatch,
+  })
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/x`)
+    await new Promise(resolve => (ws.onopen = resolve))
+    const closed = new Promise<number>(resolve => (ws.onclose = e => resolve(e.code)))
+    ws.send('boom')
+    expect(await closed).toBe(1011)
+    expect(await (await fetch(`http://127.0.0.1:${server.port}/`)).text()).toBe('alive')
+  } finally {
+    server.stop(true)
+  }
+})

@@ -15,12 +15,31 @@ export interface SocketHandlers {
 
 export type Socket = ServerWebSocket<SocketHandlers>
 
-/** The `websocket` option of Bun.serve: dispatches every event to the socket's own handlers. */
+/**
+ * The `websocket` option of Bun.serve: dispatches every event to the socket's own handlers.
+ * An exception thrown inside a WebSocket handler ends the whole process in Bun, so no route's
+ * bug may escape here: the failing socket is closed with 1011 and the daemon goes on.
+ */
 export const socketDispatch: WebSocketHandler<SocketHandlers> = {
-  open: ws => ws.data.open?.(ws),
-  message: (ws, message) => ws.data.message?.(ws, message),
-  drain: ws => ws.data.drain?.(ws),
-  close: (ws, code, reason) => ws.data.close?.(ws, code, reason),
+  open: ws => guarded(ws, () => ws.data.open?.(ws)),
+  message: (ws, message) => guarded(ws, () => ws.data.message?.(ws, message)),
+  drain: ws => guarded(ws, () => ws.data.drain?.(ws)),
+  close: (ws, code, reason) => guarded(ws, () => ws.data.close?.(ws, code, reason)),
+}
+
+function guarded(ws: Socket, handler: () => unknown): void {
+  try {
+    const result = handler()
+    if (result instanceof Promise) result.catch(() => closeQuietly(ws))
+  } catch {
+    closeQuietly(ws)
+  }
+}
+
+function closeQuietly(ws: Socket): void {
+  try {
+    ws.close(1011, 'internal error')
+  } catch {}
 }
 
 /**
