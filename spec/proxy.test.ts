@@ -126,17 +126,18 @@ describe('proxy', () => {
     expect(rest).toBe('second\n')
   })
 
-  test('an empty port is 400 "port is required"', async () => {
+  test('an empty port is a 400 JSON error "port is required"', async () => {
     const res = await d.fetch('/proxy/')
     expect(res.status).toBe(400)
-    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8')
-    expect(await res.text()).toBe('port is required\n')
+    expect(res.headers.get('content-type')).toContain('application/json')
+    expect(await res.json()).toEqual({ code: 'INVALID_REQUEST_BODY', message: 'port is required' })
   })
 
-  test('nothing listening is 502 "Bad Gateway"', async () => {
+  test('nothing listening is a 502 JSON error BAD_GATEWAY', async () => {
     const res = await d.fetch(`/proxy/${await freePort()}/x`)
     expect(res.status).toBe(502)
-    expect(await res.text()).toBe('Bad Gateway\n')
+    expect(res.headers.get('content-type')).toContain('application/json')
+    expect((await res.json()).code).toBe('BAD_GATEWAY')
   })
 
   test('the token is required for proxied paths too', async () => {

@@ -46,14 +46,15 @@ describe('forward', () => {
     expect(res.headers.get('location')).toBe('/elsewhere')
   })
 
-  test('nothing listening, or no port number, is 502 Bad Gateway', async () => {
+  test('nothing listening, or no port number, is a 502 BAD_GATEWAY JSON error', async () => {
     const closed = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
     const port = closed.port
     closed.stop(true)
     for (const path of [`/proxy/${port}/`, '/proxy/http/x']) {
       const res = await send(path)
       expect(res.status).toBe(502)
-      expect(await res.text()).toBe('Bad Gateway\n')
+      expect(res.headers.get('content-type')).toContain('application/json')
+      expect((await res.json()).code).toBe('BAD_GATEWAY')
     }
   })
 })

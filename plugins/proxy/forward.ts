@@ -1,12 +1,14 @@
 /** The HTTP half of the proxy: one request to the upstream, both bodies streamed. */
+import { ExecdError, errorResponse } from '../../core/errors'
 import { requestVerbatim } from './verbatim'
 import { type ProxyTarget, upstreamHeaders, validPort, withoutHopByHop } from './target'
 
+// The reference answers these two in plain text; every execd error is the contract's JSON
+// (CONTRACT §1), and the messages keep the reference's words for people reading them.
 export const badGateway = (): Response =>
-  new Response('Bad Gateway\n', { status: 502, headers: { 'content-type': 'text/plain; charset=utf-8' } })
+  errorResponse(new ExecdError('BAD_GATEWAY', 'Bad Gateway: nothing answered on that port'))
 
-export const portRequired = (): Response =>
-  new Response('port is required\n', { status: 400, headers: { 'content-type': 'text/plain; charset=utf-8' } })
+export const portRequired = (): Response => errorResponse(new ExecdError('INVALID_REQUEST_BODY', 'port is required'))
 
 /** What came back from the upstream, before it is relayed. */
 export interface UpstreamAnswer {

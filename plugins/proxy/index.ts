@@ -40,8 +40,8 @@ export const proxy: Plugin = {
           detail: {
             summary: `Reverse-proxy ${method} /proxy/{port}/{path} to 127.0.0.1:{port}/{path} (WebSocket upgrades too)`,
             responses: {
-              400: { description: 'text/plain `port is required`' },
-              502: { description: 'text/plain `Bad Gateway`: nothing answered on that port' },
+              400: { description: 'JSON error `port is required`' },
+              502: { description: 'JSON error `BAD_GATEWAY`: nothing answered on that port' },
             },
           },
         },
