@@ -1,7 +1,7 @@
 /** `execd serve`: the HTTP API on Bun.serve, with graceful shutdown. */
 import { createApp } from '../core/app'
 import { createLogger, maskToken, parseLogLevel } from '../core/log'
-import { killAll, ownsPid, setDefaultGrace } from '../core/process'
+import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
 import { socketDispatch } from '../core/websocket'
@@ -19,6 +19,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const port = config.int('port')
   const hostname = config.string('host', '::')
   setDefaultGrace(config.int('shutdown-grace', 2000))
+  ownProcessesUntilExit(log, config.string('cgroups', 'auto') !== 'off')
 
   const { app, fetch } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({
