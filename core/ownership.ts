@@ -27,7 +27,7 @@ export const newOwnerId = (): string => `${instance}.${++seq}`
 export class Owner {
   /** The leader's cgroup leaf. */
   private readonly cgroup: string | undefined
-  /** The leader joined its leaf before it had children: the leaf alone holds everything. */
+  /** The leader was running and childless when it joined its leaf. */
   private readonly tight: boolean
 
   constructor(
@@ -38,30 +38,39 @@ export class Owner {
     this.tight = this.cgroup !== undefined && noChildren(pgid)
   }
 
-  /** Whether a cgroup holds everything this owner started. */
+  /**
+   * Whether the cgroup leaf alone can say if anything of this owner runs. A leader that had
+   * a child before it was moved (a fast fork under load) is not: that child may be outside.
+   */
   get confined(): boolean {
     return this.tight
   }
 
-  /** Live (non-zombie) processes of this owner, execd excluded; one shared /proc pass at most. */
+  /**
+   * Live (non-zombie) processes of this owner, execd excluded: its group, its marker and its
+   * cgroup leaf, from one shared /proc pass. The marker is looked for even in a cgroup: a
+   * child can be forked before its leader is moved into the leaf.
+   */
   async members(): Promise<number[]> {
-    if (this.tight) return cgroupPids(this.cgroup!)
-    const procs = await scanProcs(OWNER_ENV)
-    return procs
-      .filter(p => p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id))
-      .map(p => p.pid)
+    const found = new Set<number>()
+    for (const p of await scanProcs(OWNER_ENV)) {
+      if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
+    }
+    if (this.cgroup) for (const pid of await cgroupPids(this.cgroup)) found.add(pid)
+    found.delete(process.pid)
+    return [...found]
   }
 
-  /** Whether anything of this owner still runs. */
+  /** Whether anything of this owner still runs (a cgroup's state file when it can tell). */
   async populated(): Promise<boolean> {
     if (this.tight) return cgroupPopulated(this.cgroup!)
     return (await this.members()).length > 0
   }
 
-  /** Signals the group and every member; SIGKILL empties the cgroup in one write. */
+  /** Signals the group and every member; SIGKILL also empties the cgroup in one write. */
   async signal(sig: NodeJS.Signals): Promise<void> {
     safeKill(-this.pgid, sig)
-    if (sig === 'SIGKILL' && this.cgroup && killCgroup(this.cgroup) && this.tight) return
+    if (sig === 'SIGKILL' && this.cgroup) killCgroup(this.cgroup)
     for (const pid of await this.members()) safeKill(pid, sig)
   }
 
@@ -138,6 +147,9 @@ export function killMarkedSync(): void {
  */
 function noChildren(pid: number): boolean {
   try {
+    // A leader that already exited had its children taken over by others: nothing to see.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim() === ''
   } catch {
     return false
