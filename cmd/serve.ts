@@ -3,7 +3,7 @@ import { createApp } from '../core/app'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, parseLogLevel } from '../core/log'
-import { killAll, ownsPid, setDefaultGrace } from '../core/process'
+import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
 import { hideSecrets } from '../core/secrets'
@@ -31,6 +31,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const hostname = config.get('host') || (token ? '::' : '127.0.0.1')
   setDefaultGrace(config.int('shutdown-grace', 2000))
   setWorkRoot(config.get('root'))
+  ownProcessesUntilExit(log, config.string('cgroups', 'auto') !== 'off')
 
   const { app, fetch } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({

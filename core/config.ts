@@ -84,6 +84,13 @@ export const SERVER_OPTIONS: OptionSpec[] = [
     description: 'ms between SIGTERM and SIGKILL for child process groups',
     default: '2000',
   },
+  {
+    flag: 'cgroups',
+    env: 'EXECD_CGROUPS',
+    description:
+      'auto: each command, session, context and terminal in its own cgroup where cgroup v2 is writable; off: never',
+    default: 'auto',
+  },
 ]
 
 /** Resolved configuration: every option by its flag name. */

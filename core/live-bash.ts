@@ -9,12 +9,13 @@
  */
 import type { FileSink, Subprocess } from 'bun'
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MarkerScanner } from './bash-marker'
 import { OutputMux } from './bash-output'
 import { describeExit, signalGroup, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from './process'
+import { scanProcs } from './proc-scan'
 
 export type BashStream = 'stdout' | 'stderr'
 
@@ -26,11 +27,17 @@ export interface BashChunk {
 /** How a run ended: the code's exit status, or bash itself went away. */
 export type BashRunEnd = { kind: 'exit'; code: number; interrupted: boolean } | { kind: 'died'; reason: string }
 
+/** A temp dir that can be made again if something removed it (core/temp-dir.ts). */
+export interface RemakeableDir {
+  readonly path: string
+  ensure(): string
+}
+
 export interface LiveBashOptions {
   cwd?: string
   env?: Record<string, string | undefined>
   /** Where the per-run code file lives (default: the OS temp dir). */
-  tmpDir?: string
+  tmpDir?: string | RemakeableDir
 }
 
 // `return` in the INT trap leaves the sourced run, not the shell, so an interrupt stops the
@@ -43,6 +50,7 @@ export class LiveBash {
   private readonly proc: OwnedProcess
   private readonly nonce = randomBytes(16).toString('hex')
   private readonly file: string
+  private readonly dir: string | RemakeableDir
   private readonly stdin: FileSink
   private readonly output: OutputMux
   private queue: Promise<void> = Promise.resolve()
@@ -56,8 +64,9 @@ export class LiveBash {
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
 
   constructor(opts: LiveBashOptions = {}) {
-    this.file = join(opts.tmpDir ?? tmpdir(), `execd-bash-${this.nonce}.sh`)
-    writeFileSync(this.file, '', { mode: 0o600 })
+    this.dir = opts.tmpDir ?? tmpdir()
+    this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
+    this.writeCode('')
     this.proc = spawnOwned(['bash', '--noprofile', '--norc'], {
       cwd: opts.cwd,
       env: opts.env,
@@ -97,6 +106,11 @@ export class LiveBash {
     return this.closed ? 'closed' : undefined
   }
 
+  /** Resolves when the shell has exited. */
+  get exited(): Promise<ExitInfo> {
+    return this.proc.exited
+  }
+
   /** How the shell ended, once it has. */
   get exit(): ExitInfo | undefined {
     return this.exitInfo
@@ -117,6 +131,13 @@ export class LiveBash {
       release()
       return { kind: 'exit', code: 130, interrupted: true }
     }
+    try {
+      // Before the run starts: a file that cannot be written (a full disk) fails this run only.
+      if (this.alive) this.writeCode(code)
+    } catch (err) {
+      release()
+      throw err
+    }
     const onAbort = () => void this.interrupt()
     opts.signal?.addEventListener('abort', onAbort, { once: true })
     let finish!: () => void
@@ -129,7 +150,6 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      writeFileSync(this.file, code, { mode: 0o600 })
       const cd = opts.cwd ? `builtin cd -- ${quote(opts.cwd)} && ` : ''
       this.send(
         `${INT_TRAP}${cd}builtin source ${quote(this.file)} </dev/null; __execd_s=$?; ` +
@@ -171,11 +191,22 @@ export class LiveBash {
     rmSync(this.file, { force: true })
   }
 
+  /** Writes the run's code file, making the temp dir again if someone removed it. */
+  private writeCode(code: string): void {
+    try {
+      writeFileSync(this.file, code, { mode: 0o600 })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || typeof this.dir === 'string') throw err
+      this.dir.ensure()
+      writeFileSync(this.file, code, { mode: 0o600 })
+    }
+  }
+
   private async stopRun(ended: Promise<unknown>, graceMs: number): Promise<void> {
     this.interrupted = true
     signalGroup(this.proc.pid, 'SIGINT')
     if (await settles(ended, graceMs)) return
-    for (const pid of childrenOf(this.proc.pid)) safeKill(pid)
+    for (const pid of await childrenOf(this.proc.pid)) safeKill(pid)
     if (await settles(ended, graceMs)) return
     await this.close()
   }
@@ -255,16 +286,7 @@ function safeKill(pid: number): void {
   } catch {}
 }
 
-/** Direct children of `pid` (the run's foreground processes), from /proc. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === pid) out.push(Number(name))
-    } catch {}
-  }
-  return out
+/** Direct children of `pid` (the run's foreground processes), from one shared /proc pass. */
+export async function childrenOf(pid: number): Promise<number[]> {
+  return (await scanProcs()).filter(p => p.ppid === pid && p.state !== 'Z').map(p => p.pid)
 }

@@ -102,3 +102,33 @@ test('signalNamed inverts the words describeExit uses', () => {
     expect(signalNamed(describeExit({ code: null, signal: sig, killedBy: null }).replace('signal: ', ''))).toBe(sig)
   }
 })
+
+describe('ownership beyond the process group', () => {
+  /** Running (non-zombie) processes whose arguments include `arg`. */
+  const withArg = (arg: string) =>
+    [...new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })].filter(pid => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+        if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
+        return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes(arg)
+      } catch {
+        return false
+      }
+    })
+
+  test('every child carries its owner marker, which setsid does not shed', async () => {
+    const p = spawnOwned(['bash', '-c', 'setsid bash -c "echo \\$EXECD_OWNER"'])
+    expect((await new Response(p.stdout).text()).trim()).toBe(p.owner.id)
+  })
+
+  test('kill after the leader exited ends what it left running, outside its group too', async () => {
+    const arg = `${900000 + Math.floor(Math.random() * 99999)}`
+    const p = spawnOwned(['bash', '-c', `setsid sleep ${arg} & sleep ${arg} &`])
+    await p.exited
+    for (let i = 0; i < 100 && withArg(arg).length < 2; i++) await Bun.sleep(10)
+    expect(withArg(arg).length).toBe(2)
+    await p.kill('interrupt', 200)
+    for (let i = 0; i < 100 && withArg(arg).length > 0; i++) await Bun.sleep(10)
+    expect(withArg(arg)).toEqual([])
+  })
+})

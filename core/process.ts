@@ -1,10 +1,25 @@
 /**
  * Process ownership. Every child of execd is spawned here: in its own session and process
  * group (so a kill reaches grandchildren, issue #922 upstream), always awaited (so it is
- * reaped), killed as a group TERM→KILL on interrupt, timeout or shutdown.
+ * reaped), killed TERM→KILL on interrupt, timeout or shutdown together with everything it
+ * started, inside or outside its group (core/ownership.ts).
  */
 import type { Subprocess, TerminalOptions } from 'bun'
 import { readFileSync, readdirSync } from 'node:fs'
+import type { Logger } from './log'
+import {
+  closeCgroups,
+  closeCgroupsSoon,
+  confineWithCgroups,
+  killAllCgroups,
+  killMarked,
+  killMarkedSync,
+  newOwnerId,
+  Owner,
+  OWNER_ENV,
+} from './ownership'
+import { scanProcs } from './proc-scan'
+import { setLongTimeout, type LongTimer } from './timers'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -63,11 +78,22 @@ export interface OwnedProcess {
   readonly exited: Promise<ExitInfo>
   /** Sends a signal to the whole group; no-op once the group is gone. */
   signal(sig: NodeJS.Signals | number): void
-  /** SIGTERM the group, SIGKILL after the grace period; resolves when the group is gone. */
+  /** What it stands for beyond the leader: its group, cgroup leaf and environment marker. */
+  readonly owner: Owner
+  /**
+   * SIGTERM the group and everything the owner started (even outside the group), SIGKILL
+   * after the grace period; resolves when all of it is gone. Works after the leader exited
+   * too: it ends what the leader left running.
+   */
   kill(reason: KillReason, graceMs?: number): Promise<ExitInfo>
 }
 
-const live = new Map<number, OwnedProcess>()
+/** Leaders still running, by pid (the PID-1 reaper must not reap these). */
+const leaders = new Map<number, OwnedProcess>()
+/** Everything owned: running leaders and exited ones whose processes still run or may. */
+const owned = new Set<OwnedProcess>()
+/** Exited leaders whose processes still run (or may: not yet looked at by a /proc pass). */
+const lingering = new Set<OwnedProcess>()
 let defaultGraceMs = 2000
 
 export function setDefaultGrace(ms: number): void {
@@ -86,9 +112,10 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
           'pipe',
         ],
       }
+  const ownerId = newOwnerId()
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
-    env: opts.env as Record<string, string> | undefined,
+    env: { ...(opts.env ?? process.env), [OWNER_ENV]: ownerId } as Record<string, string>,
     ...stdio,
     terminal: opts.terminal,
     uid: opts.uid,
@@ -99,12 +126,13 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     detached: true,
   })
   const pid = proc.pid
+  const owner = new Owner(ownerId, pid)
   const grace = opts.graceMs ?? defaultGraceMs
   let killedBy: KillReason | null = null
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let timer: LongTimer | undefined
 
   const exited: Promise<ExitInfo> = proc.exited.then(() => {
-    if (timer) clearTimeout(timer)
+    timer?.clear()
     const signal = proc.signalCode ? String(proc.signalCode) : null
     return { code: signal ? null : proc.exitCode, signal, killedBy }
   })
@@ -115,16 +143,11 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   const kill = (reason: KillReason, graceMs = grace) => {
     killedBy ??= reason
     killing ??= (async () => {
-      signal('SIGTERM')
-      const termDone = await Promise.race([
-        groupGone(pid, exited, graceMs)
-          .then(groupAlive.bind(null, pid))
-          .then(alive => !alive),
-        idle(graceMs).then(() => false),
-      ])
-      if (!termDone) signal('SIGKILL')
+      await owner.signal('SIGTERM')
+      if (!(await gone(owner, exited, graceMs))) await owner.signal('SIGKILL')
       const info = await exited
-      await waitGroupGone(pid, 2000)
+      await killUntilGone(owner, 2000)
+      release(self)
       return info
     })()
     return killing
@@ -136,11 +159,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
     return stream as ReadableStream<Uint8Array>
   }
-  const owned: OwnedProcess = {
+  const self: OwnedProcess = {
     pid,
     proc,
     fds,
     exited,
+    owner,
     signal,
     kill,
     get stdout() {
@@ -150,12 +174,81 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       return piped('stderr')()
     },
   }
-  live.set(pid, owned)
-  exited.then(() => live.delete(pid))
+  leaders.set(pid, self)
+  owned.add(self)
+  void exited.then(() => {
+    leaders.delete(pid)
+    void settle(self)
+  })
   if (opts.timeoutMs && opts.timeoutMs > 0) {
-    timer = setTimeout(() => void kill('timeout'), opts.timeoutMs)
+    timer = setLongTimeout(() => void kill('timeout'), opts.timeoutMs)
   }
-  return owned
+  return self
+}
+
+/**
+ * After its leader exits, an owner is released once nothing of it runs. What a command left
+ * running (`server &`) stays owned, killed with its owner's kill() and at shutdown, and is
+ * looked at again every few seconds (a cgroup's state file, or one shared /proc pass for all).
+ */
+async function settle(p: OwnedProcess): Promise<void> {
+  if (!owned.has(p)) return
+  if (p.owner.confined && !(await p.owner.populated())) return release(p)
+  lingering.add(p)
+  settleTimer ??= setInterval(() => void settleLingering(), SETTLE_EVERY_MS)
+  settleTimer.unref?.()
+}
+
+const SETTLE_EVERY_MS = 10_000
+let settleTimer: ReturnType<typeof setInterval> | undefined
+
+/** Releases every exited owner with nothing left; at most one /proc pass for all of them. */
+async function settleLingering(): Promise<void> {
+  const checked = [...lingering]
+  const needScan = checked.some(p => !p.owner.confined)
+  const procs = needScan ? await scanProcs(OWNER_ENV) : []
+  const markers = new Set<string>()
+  const groups = new Set<number>()
+  for (const q of procs) {
+    if (q.state === 'Z' || q.pid === process.pid) continue
+    if (q.marker) markers.add(q.marker)
+    groups.add(q.pgid)
+  }
+  for (const p of checked) {
+    const left = p.owner.confined ? await p.owner.populated() : markers.has(p.owner.id) || groups.has(p.pid)
+    if (!left) release(p)
+  }
+  if (lingering.size === 0 && settleTimer) {
+    clearInterval(settleTimer)
+    settleTimer = undefined
+  }
+}
+
+function release(p: OwnedProcess): void {
+  owned.delete(p)
+  lingering.delete(p)
+  p.owner.release()
+}
+
+/** True once the leader has exited and nothing of the owner runs, or false after `limitMs`. */
+async function gone(owner: Owner, leaderExited: Promise<unknown>, limitMs: number): Promise<boolean> {
+  const deadline = Date.now() + limitMs
+  if ((await Promise.race([leaderExited.then(() => true), idle(limitMs).then(() => false)])) === false) return false
+  for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
+    if (!(await owner.populated())) return true
+    if (Date.now() >= deadline) return false
+    // Not idle(): a shutdown awaiting this must not end early for want of a pending timer.
+    await sleep(Math.min(delay, deadline - Date.now()))
+  }
+}
+
+/** SIGKILL whatever of the owner is still found, until nothing is or `limitMs` passed. */
+async function killUntilGone(owner: Owner, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs
+  for (let delay = 5; (await owner.populated()) && Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
+    await owner.signal('SIGKILL')
+    await sleep(delay)
+  }
 }
 
 /** Signals process group `pgid`; a vanished group is not an error. */
@@ -201,31 +294,48 @@ function liveMembers(pgid: number): number {
   return n
 }
 
-async function groupGone(pgid: number, leaderExited: Promise<unknown>, limitMs: number): Promise<void> {
-  const start = Date.now()
-  await Promise.race([leaderExited, idle(limitMs)])
-  await waitGroupGone(pgid, limitMs - (Date.now() - start))
-}
-
-/** Polls until the group has no member, or `limitMs` passed (reparented zombies linger briefly). */
-async function waitGroupGone(pgid: number, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs
-  let delay = 5
-  while (groupAlive(pgid) && Date.now() < deadline) {
-    await sleep(delay)
-    delay = Math.min(delay * 2, 50)
-  }
-}
-
-/** Kills every live process group execd owns (shutdown). */
+/**
+ * Kills everything execd owns (shutdown): running leaders and what exited ones left running,
+ * then, as a last net, every process that still carries one of this execd's markers.
+ */
 export async function killAll(reason: KillReason = 'shutdown', graceMs = defaultGraceMs): Promise<void> {
-  await Promise.all([...live.values()].map(p => p.kill(reason, graceMs)))
+  await settleLingering()
+  await Promise.all([...owned].map(p => p.kill(reason, graceMs)))
+  await killMarked()
+  if (reason !== 'shutdown') return
+  await closeCgroupsSoon()
+  sweptAtShutdown = true
 }
 
-export const liveProcessCount = (): number => live.size
+/** Whether killAll('shutdown') ran to its end, its marker sweep included. */
+let sweptAtShutdown = false
+
+/** SIGKILL to every owned group and cgroup, synchronously (execd is exiting now). */
+export function killAllNow(): void {
+  for (const p of owned) p.owner.killNow()
+  killAllCgroups()
+  if (!sweptAtShutdown) killMarkedSync()
+  closeCgroups()
+}
+
+/**
+ * For `serve`: confine owned processes in cgroups where possible, and never exit leaving one
+ * running, a hard stop at the shutdown deadline included.
+ */
+export function ownProcessesUntilExit(log?: Logger, cgroups = true): void {
+  if (cgroups) confineWithCgroups(log)
+  process.off('exit', killAllNow)
+  process.on('exit', killAllNow)
+}
+
+/** Running leaders. */
+export const liveProcessCount = (): number => leaders.size
+
+/** Exited leaders whose processes are still (or may still be) running, owned. */
+export const lingeringCount = (): number => owned.size - leaders.size
 
 /** Whether `pid` is a child execd spawned and is still waiting for (the PID-1 reaper asks). */
-export const ownsPid = (pid: number): boolean => live.has(pid)
+export const ownsPid = (pid: number): boolean => leaders.has(pid)
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 

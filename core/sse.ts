@@ -6,6 +6,7 @@
  */
 import { encodeEvent, errorEvent, lineJsonParts, makeEvent, type ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
+import { Capacity } from './limits'
 
 /** An event with the id it has in a journal; bare events get ids counted per stream. */
 export interface SseItem {
@@ -21,6 +22,8 @@ export interface SseOptions {
   onClose?: () => void
   /** Payload encoder; default: the ExecEvent key order of CONTRACT §2. */
   encode?: (event: ExecEvent) => string
+  /** A slot taken with acquireStream() before the work began; else one is taken here. */
+  slot?: () => void
 }
 
 export const SSE_HEADERS = {
@@ -49,6 +52,41 @@ export function closeAllStreams(reason = 'execd is shutting down'): void {
 
 export const openStreamCount = (): number => open.size
 
+/** Concurrent streams of every kind (commands, session runs, code, replays, metrics watch). */
+let streams = new Capacity('concurrent streams', 0, 'max-streams')
+
+/** Sets the cap on concurrent streams (0: none); at setup, before any stream opens. */
+export function limitStreams(max: number): void {
+  streams = new Capacity('concurrent streams', max, 'max-streams')
+}
+
+/**
+ * Takes a stream slot, or throws the 503 that names the limit. Routes that start work (a
+ * command, a run) take it first, so a full house refuses before anything runs; the stream
+ * gives it back when it ends.
+ */
+export const acquireStream = (): (() => void) => streams.acquire()
+
+/**
+ * A stream whose source is made only once a slot is taken: the source's own failures (an
+ * unknown id, bad input) give the slot back and answer as JSON errors.
+ */
+export async function streamed(
+  make: () => AsyncIterable<ExecEvent | SseItem> | Promise<AsyncIterable<ExecEvent | SseItem>>,
+  opts: Omit<SseOptions, 'slot'> = {},
+): Promise<Response> {
+  const slot = acquireStream()
+  let source: AsyncIterable<ExecEvent | SseItem>
+  try {
+    source = await make()
+  } catch (err) {
+    slot()
+    opts.onClose?.()
+    throw err
+  }
+  return sseResponse(source, { ...opts, slot })
+}
+
 const isItem = (x: ExecEvent | SseItem): x is SseItem => 'event' in x && typeof x.event === 'object'
 
 /**
@@ -61,10 +99,19 @@ export async function sseResponse(
 ): Promise<Response> {
   const pingMs = opts.pingMs ?? 3000
   const it = source[Symbol.asyncIterator]()
+  let slot: () => void
+  try {
+    slot = opts.slot ?? acquireStream()
+  } catch (err) {
+    void it.return?.()
+    opts.onClose?.()
+    return errorResponse(toExecdError(err))
+  }
   let first: IteratorResult<ExecEvent | SseItem>
   try {
     first = await it.next()
   } catch (err) {
+    slot()
     opts.onClose?.()
     return errorResponse(toExecdError(err))
   }
@@ -93,6 +140,7 @@ export async function sseResponse(
     if (closed) return
     closed = true
     open.delete(end)
+    slot()
     opts.onClose?.()
   }
   const end = (e: ExecEvent) => {

@@ -2,20 +2,61 @@ import { afterEach, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ownedTempDir } from './temp-dir'
+import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale } from './temp-dir'
 
 const roots: string[] = []
 afterEach(() => roots.splice(0).forEach(r => rmSync(r, { recursive: true, force: true })))
-
-test('a dir left by a dead execd is removed; live owners and other names are kept', () => {
+const freshRoot = () => {
   const root = mkdtempSync(join(tmpdir(), 'execd-temp-dir-test-'))
   roots.push(root)
+  return root
+}
+
+/** A dir as a killed execd leaves it: its socket is there, nobody listens on it. */
+function abandonedDir(root: string, name: string): string {
+  const dir = new OwnedTempDir(name.replace(/-\d+-.*$/, ''), root)
+  dir.ensure()
+  const path = join(root, name)
+  // Stop listening but keep the socket file, as a SIGKILL would.
+  ;(dir as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
+  Bun.spawnSync(['mv', dir.path, path])
+  return path
+}
+
+test('a made dir holds its lock: connecting to its socket succeeds', async () => {
+  const dir = ownedTempDir('execd-x', freshRoot())
+  expect(dir.path).toStartWith(join(dir.root, `execd-x-${process.pid}-`))
+  expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('held')
+  dir.close()
+  expect(existsSync(dir.path)).toBe(false)
+})
+
+test('the sweep removes only dirs whose lock is refused, whatever their pid says', async () => {
+  const root = freshRoot()
   const dead = Bun.spawnSync(['true']).pid // exited and reaped: its pid names no process
-  const stale = join(root, `execd-x-${dead}-abc`)
-  const live = join(root, `execd-x-${process.ppid}-abc`)
+  const stale = abandonedDir(root, `execd-x-${process.pid}-stale`)
+  // A live owner whose pid means nothing here (another PID namespace): kept, it holds its lock.
+  const live = ownedTempDir('execd-x', root)
+  const foreign = join(root, `execd-x-${dead}-foreign`)
+  Bun.spawnSync(['mv', live.path, foreign])
+  const unlocked = join(root, `execd-x-${dead}-nosocket`) // not proven stale: kept
   const other = join(root, 'execd-y-1-abc')
-  for (const d of [stale, live, other]) mkdirSync(d)
-  const mine = ownedTempDir('execd-x', root)
-  expect(mine).toStartWith(join(root, `execd-x-${process.pid}-`))
-  expect([existsSync(stale), existsSync(live), existsSync(other), existsSync(mine)]).toEqual([false, true, true, true])
+  for (const d of [unlocked, other]) mkdirSync(d)
+  expect(await sweepStale('execd-x', root)).toEqual([stale])
+  expect([existsSync(stale), existsSync(foreign), existsSync(unlocked), existsSync(other)]).toEqual([
+    false,
+    true,
+    true,
+    true,
+  ])
+  live.close()
+})
+
+test('a removed dir is made again on demand, with its lock', async () => {
+  const dir = ownedTempDir('execd-x', freshRoot())
+  rmSync(dir.path, { recursive: true, force: true })
+  expect(dir.ensure()).toBe(dir.path)
+  expect(existsSync(dir.path)).toBe(true)
+  expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('held')
+  dir.close()
 })

@@ -1,37 +1,115 @@
 /**
- * Private temp dirs named after the execd process that owns them (`<prefix>-<pid>-XXXXXX`).
- * Removed on close as usual; a dir left by an execd that was killed (SIGKILL, OOM) is removed
- * the next time any execd makes one with the same prefix, so temp files never pile up.
+ * Private temp dirs (`<prefix>-<pid>-XXXXXXXX`), each with a lock held by its owner: a unix
+ * socket the owner listens on (`.owner.sock`). Removed on close as usual; a dir left by an
+ * execd that was killed (SIGKILL, OOM) is removed the next time any execd makes one with the
+ * same prefix — but only once connecting to its socket is refused, which proves nobody holds
+ * it. A PID test cannot prove that: two execd sharing a TMPDIR from different PID namespaces
+ * see each other's pids as dead, while a path socket answers across namespaces.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import type { SocketListener } from 'bun'
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-export function ownedTempDir(prefix: string, root = tmpdir()): string {
-  sweepStale(prefix, root)
-  return mkdtempSync(join(root, `${prefix}-${process.pid}-`))
+export const OWNER_SOCKET = '.owner.sock'
+
+export class OwnedTempDir {
+  /** Known before the dir exists: names in it can be handed out before the first write. */
+  readonly path: string
+  private lock: SocketListener<undefined> | undefined
+  private closed = false
+
+  constructor(
+    readonly prefix: string,
+    readonly root = tmpdir(),
+  ) {
+    const suffix = crypto.randomUUID().slice(0, 8)
+    this.path = join(root, `${prefix}-${process.pid}-${suffix}`)
+  }
+
+  /**
+   * The dir, made now if it does not exist (first use, or someone removed it: a command can
+   * `rm -rf $TMPDIR/execd-*`). Throws when it cannot be made (a full or read-only disk).
+   */
+  ensure(): string {
+    if (this.lock && existsSync(this.path)) return this.path
+    const first = !this.lock
+    this.lock?.stop(true)
+    this.lock = undefined
+    // Made under a name the sweep ignores and renamed once locked: a sweeper never sees the
+    // dir without its socket.
+    const staging = mkdtempSync(join(this.root, `.${this.prefix}-`))
+    try {
+      const lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
+      lock.unref()
+      renameSync(staging, this.path)
+      this.lock = lock
+    } catch (err) {
+      this.lock?.stop(true)
+      rmSync(staging, { recursive: true, force: true })
+      throw err
+    }
+    this.closed = false
+    if (first) void sweepStale(this.prefix, this.root, this.path)
+    return this.path
+  }
+
+  /** Removes the dir and lets go of its lock. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.lock?.stop(true)
+    this.lock = undefined
+    rmSync(this.path, { recursive: true, force: true })
+  }
 }
 
-function sweepStale(prefix: string, root: string): void {
+/** A made temp dir (the sessions' and a CLI's). */
+export function ownedTempDir(prefix: string, root = tmpdir()): OwnedTempDir {
+  const dir = new OwnedTempDir(prefix, root)
+  dir.ensure()
+  return dir
+}
+
+/** Removes the dirs of `prefix` whose lock nobody holds; returns their paths. */
+export async function sweepStale(prefix: string, root: string, keep?: string): Promise<string[]> {
   let names: string[] = []
   try {
     names = readdirSync(root)
   } catch {
-    return
+    return []
   }
-  const pattern = new RegExp(`^${prefix.replace(/[^\w-]/g, '\\$&')}-(\\d+)-[^/]+$`)
-  for (const name of names) {
-    const pid = Number(pattern.exec(name)?.[1])
-    if (!pid || pid === process.pid || running(pid)) continue
-    rmSync(join(root, name), { recursive: true, force: true })
-  }
+  const pattern = new RegExp(`^${prefix.replace(/[^\w-]/g, '\\$&')}-\\d+-[^/]+$`)
+  const removed: string[] = []
+  await Promise.all(
+    names
+      .filter(name => pattern.test(name) && join(root, name) !== keep)
+      .map(async name => {
+        const dir = join(root, name)
+        if ((await probeLock(join(dir, OWNER_SOCKET))) !== 'refused') return
+        rmSync(dir, { recursive: true, force: true })
+        removed.push(dir)
+      }),
+  )
+  return removed
 }
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
+/**
+ * 'held' when someone accepts on the socket (or it is busy), 'refused' when a socket is there
+ * and nobody listens (its owner died), 'none' without a socket (not ours, or being made).
+ */
+export function probeLock(path: string): Promise<'held' | 'refused' | 'none'> {
+  return new Promise(resolve => {
+    const socket = connect(path)
+    socket.on('connect', () => {
+      socket.destroy()
+      resolve('held')
+    })
+    socket.on('error', err => {
+      socket.destroy()
+      const code = (err as NodeJS.ErrnoException).code
+      resolve(code === 'ECONNREFUSED' ? 'refused' : code === 'ENOENT' ? 'none' : 'held')
+    })
+  })
 }

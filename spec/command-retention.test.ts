@@ -16,10 +16,13 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true })
 })
 
-const logFiles = () =>
+/** Files in execd's temp dirs of `prefix`, the dirs' owner sockets (locks) aside. */
+const filesIn = (prefix: string) =>
   readdirSync(tmp)
-    .filter(n => n.startsWith('execd-commands-'))
+    .filter(n => n.startsWith(prefix))
     .flatMap(n => readdirSync(join(tmp, n)))
+    .filter(n => n !== '.owner.sock')
+const logFiles = () => filesIn('execd-commands-')
 
 test('only the newest finished commands keep their status and log', async () => {
   const ids: string[] = []
@@ -37,10 +40,7 @@ test('sessions leave no files behind once deleted, and shutdown removes everythi
   const { session_id } = await (await postJson(d, '/session', {})).json()
   await readSse(await postJson(d, `/session/${session_id}/run`, { command: 'echo x' }))
   await d.fetch(`/session/${session_id}`, { method: 'DELETE' })
-  const sessionFiles = readdirSync(tmp)
-    .filter(n => n.startsWith('execd-sessions-'))
-    .flatMap(n => readdirSync(join(tmp, n)))
-  expect(sessionFiles).toEqual([])
+  expect(filesIn('execd-sessions-')).toEqual([])
   expect(await d.stop()).toBe(0)
   expect(readdirSync(tmp)).toEqual([])
 })

@@ -5,7 +5,7 @@ import { emptyOk, json } from '../../core/errors'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Plugin, PluginContext } from '../../core/plugin'
 import { COMMAND_RUNNER } from '../../core/services'
-import { sseResponse } from '../../core/sse'
+import { limitStreams, streamed } from '../../core/sse'
 import { Commands, type CommandSettings } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
@@ -40,12 +40,26 @@ const options: OptionSpec[] = [
     description: 'ms between SIGTERM and SIGKILL on interrupt',
     default: '500',
   },
+  {
+    flag: 'max-background-commands',
+    env: 'EXECD_MAX_BACKGROUND_COMMANDS',
+    description: 'background commands running at once (0 = no limit); more are refused with 503',
+    default: '128',
+  },
+  {
+    flag: 'max-streams',
+    env: 'EXECD_MAX_STREAMS',
+    description:
+      'event streams open at once, of every kind: commands, session runs, code, replays, metrics watch (0 = no limit); more are refused with 503',
+    default: '256',
+  },
 ]
 
 export function commandSettings(config: Config): CommandSettings {
   return {
     logMaxBytes: config.int('command-log-max-bytes', 256 * 1024 * 1024),
     interruptGraceMs: config.int('command-interrupt-grace', 500),
+    maxBackground: config.int('max-background-commands', 128),
     retention: {
       count: config.int('command-retention-count', 256),
       ageMs: config.int('command-retention-age', 21600) * 1000,
@@ -73,6 +87,8 @@ export const command: Plugin = {
   options,
   setup(ctx: PluginContext) {
     commands = new Commands(commandSettings(ctx.config))
+    // Streams of every section share one cap; it is declared here, with the commands' own.
+    limitStreams(ctx.config.int('max-streams', 256))
     const ops = commands
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     ctx.registry.require(INTERRUPTS).add(20, id => ops.interrupt(id))
@@ -81,7 +97,7 @@ export const command: Plugin = {
     const ops = commandOps()
     const hub = ctx.registry.require(INTERRUPTS)
     return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
-      .post('/command', async ({ body }) => sseResponse(await ops.run(body)), {
+      .post('/command', ({ body }) => streamed(() => ops.run(body)), {
         body: RunCommandBody,
         detail: {
           summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
@@ -114,7 +130,7 @@ export const command: Plugin = {
         '/command/:id/events',
         ({ params, query, request }) => {
           const after = parseIntOr(request.headers.get('last-event-id') ?? query.after, 0)
-          return sseResponse(ops.events(params.id, Math.max(0, after)))
+          return streamed(() => ops.events(params.id, Math.max(0, after)))
         },
         {
           params: IdParams,

@@ -3,24 +3,68 @@
  * first output byte, not at start: most commands print little or nothing, and an open per
  * command was a fifth of a short command's cost. A command without output has no file; its
  * `/logs` is empty all the same.
+ *
+ * A log that cannot be written (the disk is full, the temp dir was removed and cannot be made
+ * again) stops, says why in `truncated`, and never throws: the command and its stream go on.
  */
 import { closeSync, openSync, writeSync } from 'node:fs'
 
 export class CommandLog {
   private fd: number | undefined
   private closed = false
+  /** Why the log stopped before the output did, once it has. */
+  truncated: string | undefined
 
-  constructor(readonly path: string) {}
+  /** @param ensureDir makes the log's directory if it is missing (throws if it cannot) */
+  constructor(
+    readonly path: string,
+    private readonly ensureDir: () => void,
+  ) {}
 
-  write(chunk: Uint8Array): void {
-    if (this.closed || chunk.length === 0) return
-    this.fd ??= openSync(this.path, 'a', 0o600)
-    writeSync(this.fd, chunk)
+  /** Appends the chunk; returns the bytes that reached the file. */
+  write(chunk: Uint8Array): number {
+    if (this.closed || this.truncated !== undefined || chunk.length === 0) return 0
+    let written = 0
+    try {
+      this.fd ??= this.open()
+      while (written < chunk.length) written += writeSync(this.fd, chunk, written)
+    } catch (err) {
+      this.stop(err)
+    }
+    return written
+  }
+
+  /** Stops writing, keeping what was written; `reason` says why. */
+  truncate(reason: string): void {
+    this.truncated ??= reason
+    this.release()
   }
 
   close(): void {
     this.closed = true
-    if (this.fd !== undefined) closeSync(this.fd)
+    this.release()
+  }
+
+  private open(): number {
+    try {
+      return openSync(this.path, 'a', 0o600)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      this.ensureDir()
+      return openSync(this.path, 'a', 0o600)
+    }
+  }
+
+  private stop(err: unknown): void {
+    this.truncate(`log write failed: ${err instanceof Error ? err.message : String(err)}`)
+  }
+
+  private release(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd)
+      } catch {}
+    }
     this.fd = undefined
   }
 }

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs'
 import { ExecdError, PREFIX, badRequest } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
+import { Capacity } from '../../core/limits'
 import { sleep } from '../../core/process'
 import type { CommandRequest } from '../../core/services'
 import type { SseItem } from '../../core/sse'
@@ -17,6 +18,8 @@ export interface CommandSettings extends RunSettings {
   retention: RetentionLimits
   /** ms between SIGTERM and SIGKILL on interrupt. */
   interruptGraceMs: number
+  /** Background commands running at once (0: no limit). */
+  maxBackground?: number
 }
 
 export interface CommandStatus {
@@ -27,13 +30,17 @@ export interface CommandStatus {
   error?: string
   started_at: string
   finished_at?: string
+  /** Why the log stopped before the output did ('log write failed: ENOSPC: …'). */
+  log_truncated?: string
 }
 
 export class Commands {
   readonly store: CommandStore
+  private readonly background: Capacity
 
   constructor(readonly settings: CommandSettings) {
     this.store = new CommandStore(settings.retention)
+    this.background = new Capacity('background commands', settings.maxBackground ?? 0, 'max-background-commands')
   }
 
   /**
@@ -51,7 +58,12 @@ export class Commands {
 
   /** Validates and starts; the record's journal is not yet read by anyone. */
   start(req: CommandRequest): CommandRecord {
-    return startCommand(prepare(req), this.store, this.settings)
+    const prepared = prepare(req)
+    if (!req.background) return startCommand(prepared, this.store, this.settings)
+    const release = this.background.acquire()
+    const record = startCommand(prepared, this.store, this.settings)
+    void record.done.then(release)
+    return record
   }
 
   status(id: string): CommandStatus {
@@ -64,6 +76,7 @@ export class Commands {
       error: r.error || undefined,
       started_at: rfc3339(r.startedAt),
       finished_at: r.finishedAt ? rfc3339(r.finishedAt) : undefined,
+      log_truncated: r.logTruncated,
     }
   }
 

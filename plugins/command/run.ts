@@ -50,7 +50,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     done: new Promise<void>(r => (finished = r)),
   }
   store.add(record)
-  const log = new CommandLog(record.logPath)
+  const log = new CommandLog(record.logPath, store.ensureDir)
   let writes = Promise.resolve()
   // One writer at a time: the journal wakes a single waiting producer.
   const append = (e: ExecEvent) =>
@@ -86,12 +86,18 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   }
   record.proc = proc
 
+  // A log that stops early is said once, in the stream and in the status; the stream goes on.
+  const logChunk = (chunk: Uint8Array) => {
+    if (record.logTruncated) return
+    const room = settings.logMaxBytes - record.logBytes
+    record.logBytes += log.write(chunk.subarray(0, Math.max(0, room)))
+    if (!log.truncated && chunk.length > room) log.truncate(`log limit of ${settings.logMaxBytes} bytes reached`)
+    if (!log.truncated) return
+    record.logTruncated = log.truncated
+    void append(makeEvent('status', { text: 'log_truncated', reason: log.truncated }))
+  }
   const onChunk = (stream: 'stdout' | 'stderr', splitter: LineSplitter) => async (chunk: Uint8Array) => {
-    if (record.logBytes < settings.logMaxBytes) {
-      const part = chunk.subarray(0, settings.logMaxBytes - record.logBytes)
-      log.write(part)
-      record.logBytes += part.length
-    }
+    logChunk(chunk)
     const lines = splitter.push(chunk)
     if (lines.length > 0) await appendLines(stream, lines)
   }
@@ -126,7 +132,6 @@ async function finish(
   error?: string,
 ): Promise<void> {
   Object.assign(record, { running: false, exitCode: code, error, finishedAt: new Date(), terminal: event })
-  record.proc = undefined
   await append(event)
   journal.end()
   store.prune()

@@ -24,6 +24,9 @@ export const CommandStatusSchema = t.Object(
     ),
     started_at: t.String({ description: 'RFC 3339' }),
     finished_at: t.Optional(t.String({ description: 'RFC 3339' })),
+    log_truncated: t.Optional(
+      t.String({ description: 'why the log stopped before the output did (disk full, log size limit)' }),
+    ),
   },
   { title: 'CommandStatus' },
 )

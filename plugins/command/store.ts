@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { ExecEvent } from '../../core/events'
 import type { Journal } from '../../core/journal'
 import type { OwnedProcess } from '../../core/process'
-import { ownedTempDir } from '../../core/temp-dir'
+import { OwnedTempDir } from '../../core/temp-dir'
 
 export interface CommandRecord {
   id: string
@@ -22,10 +22,13 @@ export interface CommandRecord {
   error?: string
   logPath: string
   logBytes: number
+  /** Why the log stopped before the output did (a full disk, the log size limit). */
+  logTruncated?: string
   /** Released (undefined) once the command is old enough; /events then reports the gap. */
   journal?: Journal
   lastEventId: number
   terminal?: ExecEvent
+  /** Kept after the leader exits: what it left running is still this command's to kill. */
   proc?: OwnedProcess
   /** Resolves once the command has finished and its terminal event is recorded. */
   done: Promise<void>
@@ -40,7 +43,8 @@ export interface RetentionLimits {
 }
 
 export class CommandStore {
-  private madeDir: string | undefined
+  private readonly temp = new OwnedTempDir('execd-commands')
+  private made = false
   private readonly records = new Map<string, CommandRecord>()
   private readonly timer: ReturnType<typeof setInterval>
 
@@ -49,9 +53,24 @@ export class CommandStore {
     this.timer.unref?.()
   }
 
-  /** Made on first use, so a process that runs no command leaves nothing behind. */
+  /**
+   * Made on first use, so a process that runs no command leaves nothing behind. A dir that
+   * cannot be made is not an error here: the log that needs it says so.
+   */
   get dir(): string {
-    return (this.madeDir ??= ownedTempDir('execd-commands'))
+    if (!this.made) {
+      this.made = true
+      try {
+        this.temp.ensure()
+      } catch {}
+    }
+    return this.temp.path
+  }
+
+  /** For a log: the dir, made again if something removed it; throws if it cannot be made. */
+  readonly ensureDir = (): void => {
+    this.made = true
+    this.temp.ensure()
   }
 
   logPathFor(id: string): string {
@@ -93,7 +112,7 @@ export class CommandStore {
   close(): void {
     clearInterval(this.timer)
     this.records.clear()
-    if (this.madeDir) rmSync(this.madeDir, { recursive: true, force: true })
+    this.temp.close()
   }
 
   private remove(r: CommandRecord): void {

@@ -1,18 +1,41 @@
 /** The bash sessions section (CONTRACT §4): `POST /session`, `POST /session/:id/run`, `DELETE /session/:id`. */
 import { Elysia, t } from 'elysia'
+import type { OptionSpec } from '../../core/config'
 import { emptyOk, json } from '../../core/errors'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Plugin } from '../../core/plugin'
-import { sseResponse } from '../../core/sse'
+import { streamed } from '../../core/sse'
 import { Sessions } from './ops'
 import { CreateSessionBody, CreateSessionResponse, RunInSessionBody, SessionParams } from './schema'
+
+const DEFAULT_MAX = 64
+const DEFAULT_IDLE_MS = 30 * 60 * 1000
+
+const options: OptionSpec[] = [
+  {
+    flag: 'max-sessions',
+    env: 'EXECD_MAX_SESSIONS',
+    description: 'bash sessions at once (0 = no limit); more are refused with 503',
+    default: String(DEFAULT_MAX),
+  },
+  {
+    flag: 'session-idle',
+    env: 'EXECD_SESSION_IDLE_MS',
+    description: 'ms a session may go without a run before it is ended (0 = never); a running session is not idle',
+    default: String(DEFAULT_IDLE_MS),
+  },
+]
 
 let sessions: Sessions | undefined
 
 export const session: Plugin = {
   name: 'session',
+  options,
   setup(ctx) {
-    const ops = (sessions = new Sessions())
+    const ops = (sessions = new Sessions({
+      max: ctx.config.int('max-sessions', DEFAULT_MAX),
+      idleMs: ctx.config.int('session-idle', DEFAULT_IDLE_MS),
+    }))
     ctx.registry.require(INTERRUPTS).add(30, id => ops.interrupt(id))
   },
   routes: () => {
@@ -28,7 +51,7 @@ export const session: Plugin = {
         ({ params, body }) => {
           // A client that goes away interrupts its run (the session stays).
           const abort = new AbortController()
-          return sseResponse(ops.run(params.id, body, abort.signal), { onClose: () => abort.abort() })
+          return streamed(() => ops.run(params.id, body, abort.signal), { onClose: () => abort.abort() })
         },
         {
           params: SessionParams,

@@ -2,13 +2,15 @@
  * Bash sessions (CONTRACT §4): each session is one live bash (core/live-bash.ts), so cwd,
  * variables, functions and aliases persist between runs; runs of a session are serialized.
  */
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { ExecdError, PREFIX } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { Capacity, IdleExpiry } from '../../core/limits'
 import { LineSplitter } from '../../core/lines'
 import { LiveBash, type BashRunEnd, type BashStream } from '../../core/live-bash'
 import { describeExit } from '../../core/process'
-import { ownedTempDir } from '../../core/temp-dir'
+import { OwnedTempDir } from '../../core/temp-dir'
+import { setLongTimeout } from '../../core/timers'
 import { confineCwd, expandPath, resolveCwd } from '../../core/workdir'
 
 export interface RunRequest {
@@ -21,13 +23,32 @@ export interface RunRequest {
 interface Session {
   id: string
   bash: LiveBash
+  /** Runs started and not yet ended (queued ones included): a busy session is never idle. */
+  runs: number
+  /** Gives back the session's slot under --max-sessions. */
+  release: () => void
+}
+
+export interface SessionLimits {
+  /** Sessions at once (0: no limit). */
+  max: number
+  /** ms without a run before a session is ended (0: never). */
+  idleMs: number
 }
 
 const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
 
 export class Sessions {
   private readonly sessions = new Map<string, Session>()
-  private dir: string | undefined
+  private readonly dir = new OwnedTempDir('execd-sessions')
+  private readonly capacity: Capacity
+  private readonly idle: IdleExpiry<string>
+
+  constructor(limits: SessionLimits = { max: 0, idleMs: 0 }) {
+    this.capacity = new Capacity('sessions', limits.max, 'max-sessions')
+    this.idle = new IdleExpiry(limits.idleMs, id => this.expire(id))
+    this.idle.start()
+  }
 
   /** Starts a bash in `cwd` (expanded, created if missing) → the session id. */
   create(opts: { cwd?: string } = {}): { session_id: string } {
@@ -40,13 +61,28 @@ export class Sessions {
         throw invalid(`cannot create working directory ${cwd}: ${(err as Error).message}`)
       }
     }
-    this.dir ??= ownedTempDir('execd-sessions')
+    const release = this.capacity.acquire()
     const id = crypto.randomUUID()
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env))
       if (v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[k] = v
-    this.sessions.set(id, { id, bash: new LiveBash({ cwd, env, tmpDir: this.dir }) })
+    let bash: LiveBash
+    try {
+      this.dir.ensure()
+      bash = new LiveBash({ cwd, env, tmpDir: this.dir })
+    } catch (err) {
+      release()
+      throw err
+    }
+    // A shell that exited (`exit`) gives its slot back; the id answers "has ended" until deleted.
+    void bash.exited.then(release)
+    this.sessions.set(id, { id, bash, runs: 0, release })
+    this.idle.touch(id)
     return { session_id: id }
+  }
+
+  get count(): number {
+    return this.capacity.count
   }
 
   /**
@@ -63,7 +99,28 @@ export class Sessions {
     if (!s.bash.alive) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} has ended (${s.bash.endReason}); create a new session`)
     }
-    return runEvents(s, req, cwd, signal)
+    return this.tracked(s, runEvents(s, req, cwd, signal))
+  }
+
+  /** Holds the session out of idle expiry from now until the run's stream ends. */
+  private async *tracked(s: Session, events: AsyncGenerator<ExecEvent>): AsyncGenerator<ExecEvent> {
+    s.runs++
+    this.idle.forget(s.id)
+    try {
+      yield* events
+    } finally {
+      if (--s.runs === 0 && this.sessions.has(s.id)) this.idle.touch(s.id)
+    }
+  }
+
+  /** Ends a session nobody used for --session-idle ms; its id then answers 404. */
+  private async expire(id: string): Promise<void> {
+    const s = this.sessions.get(id)
+    if (!s) return
+    if (s.runs > 0) return // busy: touched again when its run ends
+    this.sessions.delete(id)
+    s.release()
+    await s.bash.close()
   }
 
   /** Interrupts the session's current run, keeping the session; false if unknown. */
@@ -77,13 +134,16 @@ export class Sessions {
   async delete(id: string): Promise<void> {
     const s = this.get(id)
     this.sessions.delete(id)
+    this.idle.forget(id)
+    s.release()
     await s.bash.close()
   }
 
   async close(): Promise<void> {
+    this.idle.stop()
     await Promise.all([...this.sessions.values()].map(s => s.bash.close()))
     this.sessions.clear()
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true })
+    this.dir.close()
   }
 
   private get(id: string): Session {
@@ -104,7 +164,8 @@ async function* runEvents(
   const started = Date.now()
   const abort = new AbortController()
   let timedOut = false
-  const timer = req.timeout ? setTimeout(() => ((timedOut = true), abort.abort()), req.timeout) : undefined
+  // Timeouts of 2^31 ms and more are real timeouts too, not "now" (setTimeout would wrap).
+  const timer = req.timeout ? setLongTimeout(() => ((timedOut = true), abort.abort()), req.timeout) : undefined
   const onOuter = () => abort.abort()
   outer?.addEventListener('abort', onOuter, { once: true })
   const splitters: Record<BashStream, LineSplitter> = { stdout: new LineSplitter(), stderr: new LineSplitter() }
@@ -124,7 +185,7 @@ async function* runEvents(
     }
     yield terminal(s, end, started, timedOut ? req.timeout : undefined)
   } finally {
-    clearTimeout(timer)
+    timer?.clear()
     outer?.removeEventListener('abort', onOuter)
     if (!end) await it.return(undefined as never)
   }

@@ -1,0 +1,166 @@
+/**
+ * What execd owns of a spawned process beyond its leader: everything it started, even what
+ * left the process group (`setsid`, a double fork, `nohup … &`, `start_new_session=True`).
+ * Two nets catch those: a cgroup leaf per process where cgroup v2 is writable (core/cgroup.ts),
+ * and everywhere a marker in the environment (`EXECD_OWNER=<execd>.<n>`), which children
+ * inherit and which leaving a group or session does not shed (only a program that clears its
+ * own environment does; the cgroup still holds those). Processes left when a leader exits stay
+ * owned: they are killed with their owner (a DELETE, a session's end) and at shutdown.
+ */
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
+import type { Logger } from './log'
+import { scanProcs } from './proc-scan'
+
+export const OWNER_ENV = 'EXECD_OWNER'
+
+/** This execd; every marker it hands out starts with it. */
+const instance = randomBytes(6).toString('hex')
+let seq = 0
+let tree: CgroupTree | undefined
+
+/** A fresh marker for a process about to be spawned. */
+export const newOwnerId = (): string => `${instance}.${++seq}`
+
+/** The processes one spawned leader stands for: its group, its cgroup leaf, its marker. */
+export class Owner {
+  /** The leader's cgroup leaf. */
+  private readonly cgroup: string | undefined
+  /** The leader was running and childless when it joined its leaf. */
+  private readonly tight: boolean
+
+  constructor(
+    readonly id: string,
+    readonly pgid: number,
+  ) {
+    this.cgroup = tree?.confine(pgid)
+    this.tight = this.cgroup !== undefined && noChildren(pgid)
+  }
+
+  /**
+   * Whether the cgroup leaf alone can say if anything of this owner runs. A leader that had
+   * a child before it was moved (a fast fork under load) is not: that child may be outside.
+   */
+  get confined(): boolean {
+    return this.tight
+  }
+
+  /**
+   * Live (non-zombie) processes of this owner, execd excluded: its group, its marker and its
+   * cgroup leaf, from one shared /proc pass. The marker is looked for even in a cgroup: a
+   * child can be forked before its leader is moved into the leaf.
+   */
+  async members(): Promise<number[]> {
+    const found = new Set<number>()
+    for (const p of await scanProcs(OWNER_ENV)) {
+      if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
+    }
+    if (this.cgroup) for (const pid of await cgroupPids(this.cgroup)) found.add(pid)
+    found.delete(process.pid)
+    return [...found]
+  }
+
+  /** Whether anything of this owner still runs (a cgroup's state file when it can tell). */
+  async populated(): Promise<boolean> {
+    if (this.tight) return cgroupPopulated(this.cgroup!)
+    return (await this.members()).length > 0
+  }
+
+  /** Signals the group and every member; SIGKILL also empties the cgroup in one write. */
+  async signal(sig: NodeJS.Signals): Promise<void> {
+    safeKill(-this.pgid, sig)
+    if (sig === 'SIGKILL' && this.cgroup) killCgroup(this.cgroup)
+    for (const pid of await this.members()) safeKill(pid, sig)
+  }
+
+  /** SIGKILL without waiting for anything (the last moment before execd exits). */
+  killNow(): void {
+    safeKill(-this.pgid, 'SIGKILL')
+    if (this.cgroup) killCgroup(this.cgroup)
+  }
+
+  /** Forgets the cgroup leaf once empty. */
+  release(): void {
+    if (this.cgroup) void removeCgroupSoon(this.cgroup)
+  }
+}
+
+/**
+ * Turns on cgroup confinement for processes spawned from now on (serve only: a CLI verb leaves
+ * what a command started in the background running, as a shell does).
+ */
+export function confineWithCgroups(log?: Logger): void {
+  tree ??= CgroupTree.open()
+  if (tree) log?.info('owned processes are confined in cgroups', { cgroup: tree.dir })
+  else log?.info('cgroup v2 is not writable here: owned processes are tracked by group and environment')
+}
+
+/** Removes the cgroup tree (its leaves that still hold a process stay, for the next sweep). */
+export function closeCgroups(): void {
+  tree?.close()
+  tree = undefined
+}
+
+/** closeCgroups, waiting a moment for leaves whose processes were just killed (shutdown). */
+export async function closeCgroupsSoon(): Promise<void> {
+  await tree?.closeSoon()
+  tree = undefined
+}
+
+/** SIGKILL to every cgroup leaf at once (synchronous; execd is about to exit). */
+export const killAllCgroups = (): void => tree?.killAll()
+
+/**
+ * Kills every process carrying one of this execd's markers: what escaped its group and any
+ * cgroup (a leader spawned before cgroups were on, a fork that beat the move into the leaf).
+ */
+export async function killMarked(): Promise<number> {
+  const prefix = `${instance}.`
+  let n = 0
+  for (const p of await scanProcs(OWNER_ENV)) {
+    if (p.pid !== process.pid && p.marker?.startsWith(prefix)) n += safeKill(p.pid, 'SIGKILL') ? 1 : 0
+  }
+  return n
+}
+
+/** killMarked, synchronously: the one pass made when execd exits before killAll could finish. */
+export function killMarkedSync(): void {
+  const prefix = Buffer.from(`\0${OWNER_ENV}=${instance}.`)
+  let names: string[] = []
+  try {
+    names = readdirSync('/proc')
+  } catch {}
+  for (const name of names) {
+    const pid = Number(name)
+    if (!pid || pid === process.pid) continue
+    try {
+      if (Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]).includes(prefix))
+        safeKill(pid, 'SIGKILL')
+    } catch {}
+  }
+}
+
+/**
+ * Whether the leader, just moved into its leaf, has no child yet. One forked before the move
+ * may be outside the leaf, so the marker stays the net for that owner.
+ */
+function noChildren(pid: number): boolean {
+  try {
+    // A leader that already exited had its children taken over by others: nothing to see.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim() === ''
+  } catch {
+    return false
+  }
+}
+
+export function safeKill(pid: number, sig: NodeJS.Signals | number): boolean {
+  try {
+    process.kill(pid, sig)
+    return true
+  } catch {
+    return false
+  }
+}
