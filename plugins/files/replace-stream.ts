@@ -1,0 +1,54 @@
+/**
+ * Replace-all over a stream of bytes, in bounded memory: each chunk is searched with the last
+ * `old.length - 1` bytes of the previous one carried over, so a match split across two reads
+ * is still found, and matches never overlap (left to right, as a whole-buffer replace).
+ */
+import type { FileHandle } from 'node:fs/promises'
+
+const CHUNK = 1 << 20
+
+/** Counts what `replacing` has replaced so far. */
+export interface ReplaceCount {
+  count: number
+}
+
+/** The file's bytes with every `old` replaced by `replacement`, read chunk by chunk from `handle`. */
+export async function* replacing(
+  handle: FileHandle,
+  old: Buffer,
+  replacement: Buffer,
+  counter: ReplaceCount,
+  chunkSize = CHUNK,
+): AsyncGenerator<Buffer> {
+  let carry = Buffer.alloc(0)
+  for (let pos = 0; ;) {
+    const chunk = Buffer.allocUnsafe(chunkSize)
+    const { bytesRead } = await handle.read(chunk, 0, chunkSize, pos)
+    pos += bytesRead
+    const eof = bytesRead === 0
+    const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead)
+    const out: Buffer[] = []
+    let from = 0
+    for (let at = buf.indexOf(old, from); at >= 0; at = buf.indexOf(old, from)) {
+      out.push(buf.subarray(from, at), replacement)
+      from = at + old.length
+      counter.count++
+    }
+    // What may be the start of a match completed by the next read stays for the next round.
+    const keep = eof ? buf.length : Math.max(from, buf.length - (old.length - 1))
+    out.push(buf.subarray(from, keep))
+    carry = Buffer.from(buf.subarray(keep))
+    const piece = Buffer.concat(out)
+    if (piece.length) yield piece
+    if (eof) return
+  }
+}
+
+/** True if `old` occurs in the file: the first match ends the scan. */
+export async function contains(handle: FileHandle, old: Buffer, chunkSize = CHUNK): Promise<boolean> {
+  const counter = { count: 0 }
+  for await (const _ of replacing(handle, old, Buffer.alloc(0), counter, chunkSize)) {
+    if (counter.count > 0) return true
+  }
+  return counter.count > 0
+}
