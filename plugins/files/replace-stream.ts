@@ -12,7 +12,11 @@ export interface ReplaceCount {
   count: number
 }
 
-/** The file's bytes with every `old` replaced by `replacement`, read chunk by chunk from `handle`. */
+/**
+ * The file's bytes with every `old` replaced by `replacement`, read chunk by chunk from
+ * `handle`. One read buffer serves the whole file (a fresh one per chunk costs a page fault per
+ * page), so a piece is valid only until the next one is pulled: write it, don't keep it.
+ */
 export async function* replacing(
   handle: FileHandle,
   old: Buffer,
@@ -20,27 +24,28 @@ export async function* replacing(
   counter: ReplaceCount,
   chunkSize = CHUNK,
 ): AsyncGenerator<Buffer> {
-  let carry = Buffer.alloc(0)
+  const buf = Buffer.allocUnsafe(old.length - 1 + chunkSize)
+  let carried = 0
   for (let pos = 0; ;) {
-    const chunk = Buffer.allocUnsafe(chunkSize)
-    const { bytesRead } = await handle.read(chunk, 0, chunkSize, pos)
+    const { bytesRead } = await handle.read(buf, carried, chunkSize, pos)
     pos += bytesRead
     const eof = bytesRead === 0
-    const buf = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead)
+    const end = carried + bytesRead
     const out: Buffer[] = []
     let from = 0
-    for (let at = buf.indexOf(old, from); at >= 0; at = buf.indexOf(old, from)) {
+    for (let at = buf.indexOf(old, from); at >= 0 && at + old.length <= end; at = buf.indexOf(old, from)) {
       out.push(buf.subarray(from, at), replacement)
       from = at + old.length
       counter.count++
     }
     // What may be the start of a match completed by the next read stays for the next round.
-    const keep = eof ? buf.length : Math.max(from, buf.length - (old.length - 1))
+    const keep = eof ? end : Math.max(from, end - (old.length - 1))
     out.push(buf.subarray(from, keep))
-    carry = Buffer.from(buf.subarray(keep))
-    const piece = Buffer.concat(out)
+    const piece = out.length === 1 ? out[0]! : Buffer.concat(out)
     if (piece.length) yield piece
     if (eof) return
+    buf.copyWithin(0, keep, end)
+    carried = end - keep
   }
 }
 
