@@ -67,9 +67,28 @@ describe('files hardening', () => {
     expect(bytesAt(file, 0, 16)).toBe('PIN at the start')
     expect(bytesAt(file, MiB - 6, 3)).toBe('PIN')
     expect(bytesAt(file, size - 12, 3)).toBe('PIN')
-    expect(readdirSync(dir)).toEqual(['sparse.bin'])
+    expect(readdirSync(dir).filter(n => n.includes('.execd-tmp-'))).toEqual([])
     rmSync(file)
   }, 60_000)
+
+  test('a large download (sent from the descriptor opened beneath the root) keeps Content-Length and Range', async () => {
+    const file = join(dir, 'large.bin')
+    const data = Buffer.alloc(6 * MiB, 'abcdefgh')
+    await Bun.write(file, data)
+    const whole = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`)
+    expect(whole.headers.get('content-length')).toBe(String(data.length))
+    expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true)
+    const part = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`, {
+      headers: { range: `bytes=${5 * MiB}-` },
+    })
+    expect([part.status, part.headers.get('content-length'), part.headers.get('content-range')]).toEqual([
+      206,
+      String(MiB),
+      `bytes ${5 * MiB}-${6 * MiB - 1}/${6 * MiB}`,
+    ])
+    expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(5 * MiB))).toBe(true)
+    rmSync(file)
+  })
 
   test('an empty path is a 400 over HTTP, and never the working directory in the CLI', async () => {
     for (const [path, init] of [

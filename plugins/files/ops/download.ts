@@ -7,7 +7,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
-import { openEntry, reopenForRead } from '../entry'
+import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
 import type { PathScope } from '../paths'
 import { contentDisposition, parseRange } from '../ranges'
@@ -87,6 +87,22 @@ async function respond(
   return body(req.method, handle, 0, size, 200, headers)
 }
 
+/** Up to this size a body is read into memory and sent whole. */
+const SMALL_BODY = 4 * 1024 * 1024
+/**
+ * How long the descriptor of a large download stays open for Bun to open its own copy. Bun
+ * opens a file body when it starts the response, as soon as the handler has resolved and
+ * before any timer runs; this only has to outlast that (the fd number must not be reused
+ * before then).
+ */
+const HANDOFF_MS = 10_000
+
+/**
+ * Bun keeps a handler's Content-Length only for bodies it knows whole (a buffer, a file blob),
+ * not for a ReadableStream. A small body is read from the open file; a large one is a file
+ * blob of `/proc/self/fd/<fd>`: Bun opens exactly the file we opened (a magic link, nothing is
+ * resolved by name) and sends it with sendfile.
+ */
 async function body(
   method: string | undefined,
   handle: FileHandle,
@@ -96,37 +112,25 @@ async function body(
   headers: Record<string, string>,
 ): Promise<Response> {
   headers['content-length'] = String(end - start)
-  if (method === 'HEAD') {
+  if (method !== 'HEAD' && end - start > SMALL_BODY) {
+    setTimeout(() => void handle.close().catch(() => {}), HANDOFF_MS).unref()
+    return new Response(Bun.file(fdPath(handle.fd)).slice(start, end), { status, headers })
+  }
+  try {
+    if (method === 'HEAD') return new Response(null, { status, headers })
+    const buf = Buffer.allocUnsafe(end - start)
+    let got = 0
+    while (got < buf.length) {
+      const { bytesRead } = await handle.read(buf, got, buf.length - got, start + got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    // A file that shrank since the stat: what is there, with its true length.
+    if (got < buf.length) headers['content-length'] = String(got)
+    return new Response(buf.subarray(0, got), { status, headers })
+  } finally {
     await handle.close()
-    return new Response(null, { status, headers })
   }
-  return new Response(byteStream(handle, start, end), { status, headers })
-}
-
-const CHUNK = 1 << 20
-
-/** Bytes start…end-1 of the open file, read as the client takes them; the handle closes at the end. */
-function byteStream(handle: FileHandle, start: number, end: number): ReadableStream<Uint8Array> {
-  let pos = start
-  const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
-    await handle.close().catch(() => {})
-    controller.close()
-  }
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const n = Math.min(CHUNK, end - pos)
-      if (n <= 0) return finish(controller)
-      const buf = Buffer.allocUnsafe(n)
-      const { bytesRead } = await handle.read(buf, 0, n, pos)
-      // The file shrank under us: end early, the client sees a short body.
-      if (bytesRead === 0) return finish(controller)
-      pos += bytesRead
-      controller.enqueue(buf.subarray(0, bytesRead))
-    },
-    async cancel() {
-      await handle.close().catch(() => {})
-    },
-  })
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {
