@@ -23,7 +23,7 @@ import { type Daemon, startDaemon } from './harness'
 
 const SECONDS = Number(process.env.EXECD_RACE_SECONDS ?? 2.5)
 const WORKERS = 4
-const NAMES = 3000
+const NAMES = 1000
 const INSIDE = 'inside'
 const OUTSIDE = 'OUTSIDE-SECRET-xy'
 

@@ -12,8 +12,13 @@ import { errnoOf } from './errors'
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
 const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
 
-/** Opens `name` of the directory `dir` as a directory, or undefined if it is not one (or gone). */
-async function openSubdirectory(dir: number, name: string): Promise<FileHandle | undefined> {
+/**
+ * Opens `name` of the directory `dir` as a directory (readable: `readdir(procPath(h.fd))`), or
+ * undefined if it is not one (a symlink included) or is gone. The building block of a walk
+ * that cannot be led out of its tree: start from `scope.with(raw, { follow: true }, a =>
+ * openSubdirectory(a.dir, a.name))`, then descend with it entry by entry.
+ */
+export async function openSubdirectory(dir: number, name: string): Promise<FileHandle | undefined> {
   try {
     return await open(procPath(dir, name), DIR)
   } catch (err) {
