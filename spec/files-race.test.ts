@@ -2,7 +2,7 @@
  * `--root` under a swap race (issue 10.4): while a helper process exchanges a directory inside
  * the root with a symlink to a directory outside it (renameat2 RENAME_EXCHANGE, as fast as it
  * can), every operation of the files section is driven through that directory for a few
- * seconds. Nothing outside may change, appear or be read.
+ * seconds (EXECD_RACE_SECONDS, default 2.5). Nothing outside may change, appear or be read.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
