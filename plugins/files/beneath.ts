@@ -133,15 +133,19 @@ class Walk {
         }
         const last = todo.length === 0
         if (last && !this.opts.follow && !this.opts.mkdirLeaf) return this.result(c)
+        if (!last) {
+          const step = this.descend(c)
+          if (typeof step === 'string') this.splice(step, todo)
+          else if (!step) todo.push(c)
+          continue
+        }
         const link = readlinkAt(this.fd, c)
         if (link !== undefined) {
           this.splice(link, todo)
-        } else if (last) {
-          if (this.opts.mkdirLeaf) this.makeDir(c)
-          return this.result(c)
-        } else if (!this.descend(c)) {
-          todo.push(c)
+          continue
         }
+        if (this.opts.mkdirLeaf) this.makeDir(c)
+        return this.result(c)
       }
     } catch (err) {
       this.fail()
@@ -153,17 +157,21 @@ class Walk {
     return { dir: this.fd, name, created: this.created }
   }
 
-  /** Opens `c` as the next directory; false when it must be looked at again (created, or swapped for a link). */
-  private descend(c: string): boolean {
+  /**
+   * Opens `c` as the next directory (true). A symlink there gives its target to resolve; a
+   * missing one, with `mkdirs`, is created and looked at again (false).
+   */
+  private descend(c: string): boolean | string {
     let next: number
     try {
       next = openSync(procPath(this.fd, c), DIR_FLAGS)
     } catch (err) {
       const code = codeOf(err)
-      const again =
-        (code === 'ENOENT' && this.opts.mkdirs) || (code === 'ENOTDIR' && readlinkAt(this.fd, c) !== undefined)
-      if (!again) throw err
-      if (code === 'ENOENT') this.makeDir(c)
+      // O_NOFOLLOW | O_DIRECTORY on a symlink (dangling or not) is ENOTDIR, as on a file.
+      const link = code === 'ENOTDIR' ? readlinkAt(this.fd, c) : undefined
+      if (link !== undefined) return link
+      if (code !== 'ENOENT' || !this.opts.mkdirs) throw err
+      this.makeDir(c)
       this.hop()
       return false
     }
