@@ -1,90 +1,118 @@
 /**
- * Atomic replacement of a file: write a temp file beside it, fsync, then rename over it. A
- * failure or an abort at any point removes the temp file and leaves the old file untouched.
+ * Atomic replacement of a file: write a temp file beside it (in the anchor's held directory),
+ * fsync, then rename over it. A failure or an abort at any point removes the temp file and
+ * leaves the old file untouched. Staging and committing are separate so that an upload of
+ * several files renames them only once the whole request has arrived.
  */
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, mkdir, open, rename, unlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { constants } from 'node:fs'
+import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises'
+import type { Anchor } from './beneath'
+import { procPath } from './beneath'
 import { fsError } from './errors'
-import { ownershipOfFile, type Ownership } from './owners'
+import type { Ownership } from './owners'
 
 export interface AtomicWriteOptions {
   /** Permission bits for the file; default: the replaced file's, else 0666 & ~umask. */
   mode?: number
   /** Owner/group to set; default: the replaced file's owner and group. */
   ownership?: Ownership
-  /** Create missing parent directories (0777 & ~umask). */
-  mkdirs?: boolean
 }
 
 /** Prefix of every temp file this section creates, so strays are easy to recognise. */
 export const TEMP_MARKER = '.execd-tmp-'
 
-export const tempPathFor = (target: string): string =>
-  join(dirname(target), `.${basename(target)}${TEMP_MARKER}${randomBytes(6).toString('hex')}`)
+export const tempNameFor = (name: string): string => `.${name}${TEMP_MARKER}${randomBytes(6).toString('hex')}`
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
+
+/** A file written beside its target, waiting to be renamed into place. */
+export interface Staged {
+  bytes: number
+  /** Renames it over the target. */
+  commit(): Promise<void>
+  /** Removes it (idempotent; after a commit it does nothing). */
+  discard(): Promise<void>
+}
 
 /**
- * Streams `chunks` into `target` atomically and returns the number of bytes written. The
- * iterator is consumed with backpressure (each chunk is on disk before the next is pulled).
+ * Streams `chunks` into a temp file beside `anchor`'s entry, with the mode and owner it will
+ * have. The iterator is consumed with backpressure (each chunk is on disk before the next).
  */
-export async function writeAtomic(
-  target: string,
+export async function stageFile(
+  anchor: Anchor,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: AtomicWriteOptions = {},
-): Promise<number> {
-  const dir = dirname(target)
-  if (opts.mkdirs) {
-    try {
-      await mkdir(dir, { recursive: true })
-    } catch (err) {
-      throw fsError(err, 'mkdir', dir)
-    }
+): Promise<Staged> {
+  // The entry as it is: its mode and owner carry over, and a directory cannot be replaced.
+  const previous = await lstat(anchor.at).catch(() => undefined)
+  if (previous?.isDirectory() || anchor.name === '.') {
+    throw fsError(Object.assign(new Error(), { code: 'EISDIR' }), 'open', anchor.raw)
   }
-  const previous = await ownershipOfFile(target)
-  const temp = tempPathFor(target)
-  let handle
+  const temp = anchor.beside(tempNameFor(anchor.name))
+  let handle: FileHandle | undefined
   try {
-    handle = await open(temp, 'wx', 0o600)
+    handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
   } catch (err) {
-    throw fsError(err, 'open', target)
+    throw fsError(err, 'open', anchor.raw)
   }
-  let written = 0
-  let done = false
-  // The step under way, for the error message (`chown /x: operation not permitted`).
+  let bytes = 0
   let step = 'write'
+  let state: 'staged' | 'failed' | 'committed' = 'failed'
+  const discard = async () => {
+    if (state !== 'committed') await unlink(temp).catch(() => {})
+  }
   try {
     for await (const chunk of fromSource(chunks)) {
       let off = 0
-      while (off < chunk.byteLength) {
-        const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off)
-        off += bytesWritten
-      }
-      written += chunk.byteLength
+      while (off < chunk.byteLength) off += (await handle.write(chunk, off, chunk.byteLength - off)).bytesWritten
+      bytes += chunk.byteLength
     }
     step = 'fsync'
     await handle.sync()
-    await handle.close()
-    handle = undefined
-    const mode = opts.mode ?? previous?.mode ?? 0o666 & ~process.umask()
     step = 'chmod'
-    await chmod(temp, mode)
-    const uid = opts.ownership?.uid ?? previous?.uid
-    const gid = opts.ownership?.gid ?? previous?.gid
+    await handle.chmod(opts.mode ?? (previous?.isFile() ? previous.mode & 0o7777 : 0o666 & ~process.umask()))
     step = 'chown'
-    if (uid !== undefined || gid !== undefined) await chownIfNeeded(temp, uid, gid, opts.ownership !== undefined)
-    step = 'rename'
-    await rename(temp, target)
-    done = true
-    await syncDirectory(dir)
-    return written
+    const uid = opts.ownership?.uid ?? (previous?.isFile() ? previous.uid : undefined)
+    const gid = opts.ownership?.gid ?? (previous?.isFile() ? previous.gid : undefined)
+    if (uid !== undefined || gid !== undefined) await chownIfNeeded(handle, uid, gid, opts.ownership !== undefined)
+    state = 'staged'
   } catch (err) {
     // The source's own failure (a client gone, a malformed body) is reported as it is.
     if (err instanceof SourceError) throw err.cause
-    throw fsError(err, step, target)
+    throw fsError(err, step, anchor.raw)
   } finally {
-    await handle?.close().catch(() => {})
-    if (!done) await unlink(temp).catch(() => {})
+    await handle.close().catch(() => {})
+    if (state === 'failed') await discard()
   }
+  return {
+    bytes,
+    discard,
+    async commit() {
+      try {
+        await rename(temp, anchor.at)
+      } catch (err) {
+        throw fsError(err, 'rename', anchor.raw)
+      }
+      state = 'committed'
+      await syncDirectory(anchor.dir)
+    },
+  }
+}
+
+/** Stages and commits one file; returns the number of bytes written. */
+export async function writeAtomic(
+  anchor: Anchor,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: AtomicWriteOptions = {},
+): Promise<number> {
+  const staged = await stageFile(anchor, chunks, opts)
+  try {
+    await staged.commit()
+  } finally {
+    await staged.discard()
+  }
+  return staged.bytes
 }
 
 class SourceError extends Error {}
@@ -101,17 +129,17 @@ async function* fromSource(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Arr
  * Keeping the replaced file's owner is best effort (an unprivileged execd cannot); an owner the
  * caller asked for must be applied or fail.
  */
-async function chownIfNeeded(path: string, uid: number | undefined, gid: number | undefined, required: boolean) {
+async function chownIfNeeded(handle: FileHandle, uid: number | undefined, gid: number | undefined, required: boolean) {
   try {
-    await chown(path, uid ?? -1, gid ?? -1)
+    await handle.chown(uid ?? -1, gid ?? -1)
   } catch (err) {
     if (required) throw err
   }
 }
 
-/** fsync a directory so the rename itself survives a crash. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined)
+/** fsync a held directory so the rename itself survives a crash. */
+export async function syncDirectory(dirFd: number): Promise<void> {
+  const handle = await open(procPath(dirFd), 'r').catch(() => undefined)
   if (!handle) return
   await handle.sync().catch(() => {})
   await handle.close().catch(() => {})

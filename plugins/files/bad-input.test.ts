@@ -10,6 +10,7 @@ import {
   readdirSync,
   realpathSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
@@ -43,6 +44,13 @@ const build = async (flags: Record<string, string>) =>
     })
   ).app
 const open = await build({})
+const cwd = join(base, 'cwd')
+mkdirSync(cwd, { mode: 0o750 })
+writeFileSync(join(cwd, 'keep'), 'keep')
+const home = process.cwd()
+process.chdir(cwd)
+const inScratchCwd = await build({})
+process.chdir(home)
 const confined = await build({ root: dir, 'max-upload-bytes': '1000' })
 
 const q = encodeURIComponent
@@ -162,6 +170,17 @@ const cases: Case[] = [
   ['mkdir: bad mode', '/directories', json({ [join(dir, 'newdir')]: { mode: 8 } }), 400, 'INVALID_REQUEST_BODY', /invalid mode/],
   // DELETE /directories
   ['rmdir: /', '/directories?path=/', { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /refusing to remove \//],
+  ['mv: empty dest', '/files/mv', json([{ src: join(dir, 'f.txt'), dest: '' }]), 400, 'INVALID_REQUEST_BODY'],
+  ['upload: empty path', '/files/upload', multipart([meta({ path: '' }), file('x')]), 400, 'INVALID_FILE_METADATA', 'metadata path is empty'],
+  // Owners out of range are client faults, found before anything changes (issue 10.16)
+  ['permissions: uid past 2^32', '/files/permissions', json({ [join(dir, 'f.txt')]: { owner: '99999999999999999999' } }), 400, 'INVALID_REQUEST_BODY', 'invalid user id: 99999999999999999999 (0..4294967294)'],
+  ['permissions: gid 2^32-1', '/files/permissions', json({ [join(dir, 'f.txt')]: { group: '4294967295' } }), 400, 'INVALID_REQUEST_BODY', 'invalid group id: 4294967295 (0..4294967294)'],
+  ['mkdir: uid past 2^32', '/directories', json({ [join(dir, 'not-made')]: { owner: '99999999999999999999' } }), 400, 'INVALID_REQUEST_BODY', /^invalid user id/],
+  ['mkdir: a bad entry after a good one', '/directories', json({ [join(dir, 'not-made-2')]: {}, [join(dir, 'not-made-3')]: { group: '-1' } }), 400, 'INVALID_REQUEST_BODY', 'unknown group: -1'],
+  ['upload: uid past 2^32', '/files/upload', multipart([meta({ path: join(dir, 'not-made-4/f'), owner: '99999999999999999999' }), file('x')]), 400, 'INVALID_REQUEST_BODY', /^invalid user id/],
+  // Messages name the path as written, never what $VAR expanded to (issue 10.17)
+  ['info: $PATH not echoed', `/files/info?path=${q('x$PATH')}`, undefined, 404, 'FILE_NOT_FOUND', 'file not found. file not found: x$PATH: lstat x$PATH: no such file or directory'],
+  ['download: $PATH not echoed', `/files/download?path=${q('$PATH/y')}`, undefined, 404, 'FILE_NOT_FOUND', 'file not found. open $PATH/y: no such file or directory'],
   // Unknown route under the section
   ['unknown route', '/files/nothing', undefined, 404, 'NOT_FOUND'],
 ]
@@ -183,7 +202,23 @@ const confinedCases: Case[] = [
   ['root: rm -rf the root', `/directories?path=${q(dir)}`, { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /refusing to remove the root/],
   ['root: rm -rf via ..', `/directories?path=${q('sub/../../outside')}`, { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /outside the root/],
   ['root: ~ elsewhere', `/files/info?path=${q('~')}`, undefined, 400, 'INVALID_REQUEST_BODY', /outside the root/],
+  ['root: empty path is not the root', `/directories?path=`, { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['root: empty key is not the root', '/files/permissions', json({ '': { mode: 777 } }), 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['root: $HOME not echoed', `/files/info?path=${q('$HOME/../../x')}`, undefined, 400, 'INVALID_REQUEST_BODY', /^path is outside the root .*: \$HOME\/\.\.\/\.\.\/x$/],
+  ['root: $PATH not echoed', `/files/download?path=${q('a$PATH')}`, undefined, 404, 'FILE_NOT_FOUND', 'file not found. open a$PATH: no such file or directory'],
   ['limit: Content-Length over --max-upload-bytes', '/files/upload', multipart([meta({ path: 'big' }), file('x'.repeat(2000))]), 413, 'PAYLOAD_TOO_LARGE', /exceeds the limit of 1000 bytes/],
+]
+
+// Run against an app whose working directory is a scratch one: an empty path must never mean it.
+// prettier-ignore
+const emptyPathCases: Case[] = [
+  ['info: empty path', '/files/info?path=', undefined, 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['delete: empty path', '/files?path=', { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['rmdir: empty path', '/directories?path=', { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['rmdir: empty path among others', `/directories?path=${q(join(dir, 'sub'))}&path=`, { method: 'DELETE' }, 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['permissions: empty path', '/files/permissions', json({ '': { mode: 777 } }), 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['mkdir: empty path', '/directories', json({ '': { mode: 700 } }), 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
+  ['replace: empty path', '/files/replace', json({ '': { old: 'a', new: 'b' } }), 400, 'INVALID_REQUEST_BODY', /^invalid path: empty/],
 ]
 
 async function check(app: typeof open, [, path, init, status, code, message]: Case) {
@@ -202,14 +237,20 @@ describe('bad inputs → 4xx JSON', () => {
   symlinkSync(join(outside, 'planted-by-link'), join(dir, 'dangling2'))
   for (const c of cases) test(c[0], () => check(open, c))
   for (const c of confinedCases) test(c[0], () => check(confined, c))
+  for (const c of emptyPathCases) test(c[0], () => check(inScratchCwd, c))
+  test('an empty path left the working directory as it was', () => {
+    expect(readdirSync(cwd)).toEqual(['keep'])
+    expect(statSync(cwd).mode & 0o777).toBe(0o750)
+  })
   test('a 416 carries Content-Range: bytes */size', async () => {
     const res = await open.handle(
       new Request(`http://localhost/files/download?path=${F}`, { headers: { range: 'bytes=99-' } }),
     )
     expect(res.headers.get('content-range')).toBe('bytes */10')
   })
-  test('nothing escaped the root, nothing was half-written', () => {
+  test('nothing escaped the root, nothing was half-written, nothing made by a refused request', () => {
     expect(readdirSync(outside).sort()).toEqual(['secret'])
+    expect(readdirSync(dir).filter(n => n.startsWith('not-made') || n.startsWith('m'))).toEqual([])
     expect(readFileSync(join(outside, 'secret'), 'utf8')).toBe('secret')
     expect(
       readdirSync(dir, { recursive: true })

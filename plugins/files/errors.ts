@@ -22,16 +22,22 @@ const STRERROR: Record<string, string> = {
   EBUSY: 'device or resource busy',
   EINVAL: 'invalid argument',
   EMFILE: 'too many open files',
+  EOPNOTSUPP: 'operation not supported',
+  ENXIO: 'no such device or address',
+  EFBIG: 'file too large',
 }
 
 const CLIENT_ERRNO = new Set(['ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTEMPTY'])
 
 export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
 
-/** `lstat /x: no such file or directory` */
+/**
+ * `lstat /x: no such file or directory`. Only the errno is worded: the system's own message
+ * names the path it was given (expanded, or a /proc/self/fd one), which the client never wrote.
+ */
 export function osMessage(err: unknown, op: string, path: string): string {
   const code = errnoOf(err)
-  const text = (code && STRERROR[code]) ?? (err as Error)?.message ?? String(err)
+  const text = code ? (STRERROR[code] ?? `error ${code}`) : ((err as Error)?.message ?? String(err))
   return `${op} ${path}: ${text}`
 }
 

@@ -2,10 +2,8 @@
  * User and group names ↔ ids from /etc/passwd and /etc/group (Node has no getpwuid), cached
  * until the file changes. Ownership is changed only when the caller names an owner or group.
  */
-import { chown, lchown, stat } from 'node:fs/promises'
 import { readFileSync, statSync } from 'node:fs'
 import { badRequest } from '../../core/errors'
-import { fsError } from './errors'
 
 interface Table {
   mtimeMs: number
@@ -45,20 +43,23 @@ const groups = () => table('/etc/group', 2)
 export const userName = (uid: number): string => users().byId.get(uid) ?? String(uid)
 export const groupName = (gid: number): string => groups().byId.get(gid) ?? String(gid)
 
-/** A user given by name or numeric id → uid; unknown → 400. */
-export function lookupUser(owner: string): number {
-  const id = users().byName.get(owner)
+/** Largest id chown(2) takes: 2³²−1 is (uid_t)−1, "leave unchanged". */
+const MAX_ID = 2 ** 32 - 2
+
+/** A name first, then a numeric id in 0..2³²−2; anything else is a 400 before any work starts. */
+function lookupId(kind: 'user' | 'group', value: string, byName: Map<string, number>): number {
+  const id = byName.get(value)
   if (id !== undefined) return id
-  if (/^\d+$/.test(owner)) return Number(owner)
-  throw badRequest(`unknown user: ${owner}`)
+  if (/^\d+$/.test(value)) {
+    if (Number(value) <= MAX_ID) return Number(value)
+    throw badRequest(`invalid ${kind} id: ${value} (0..${MAX_ID})`)
+  }
+  throw badRequest(`unknown ${kind}: ${value}`)
 }
 
-export function lookupGroup(group: string): number {
-  const id = groups().byName.get(group)
-  if (id !== undefined) return id
-  if (/^\d+$/.test(group)) return Number(group)
-  throw badRequest(`unknown group: ${group}`)
-}
+/** A user given by name or numeric id → uid; unknown or out of range → 400. */
+export const lookupUser = (owner: string): number => lookupId('user', owner, users().byName)
+export const lookupGroup = (group: string): number => lookupId('group', group, groups().byName)
 
 export interface Ownership {
   uid?: number
@@ -70,25 +71,5 @@ export function ownershipOf(owner?: string, group?: string): Ownership {
   return {
     uid: owner ? lookupUser(owner) : undefined,
     gid: group ? lookupGroup(group) : undefined,
-  }
-}
-
-/** chown only what was asked for; -1 keeps the other id. Follows symlinks unless `noFollow`. */
-export async function applyOwnership(path: string, own: Ownership, noFollow = false): Promise<void> {
-  if (own.uid === undefined && own.gid === undefined) return
-  try {
-    await (noFollow ? lchown : chown)(path, own.uid ?? -1, own.gid ?? -1)
-  } catch (err) {
-    throw fsError(err, 'chown', path, 'error changing permissions for ')
-  }
-}
-
-/** uid/gid of an existing file, to carry over to the file that replaces it. */
-export async function ownershipOfFile(path: string): Promise<{ uid: number; gid: number; mode: number } | undefined> {
-  try {
-    const s = await stat(path)
-    return { uid: s.uid, gid: s.gid, mode: s.mode & 0o7777 }
-  } catch {
-    return undefined
   }
 }

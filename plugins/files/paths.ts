@@ -1,12 +1,14 @@
 /**
  * Path handling for every route of the files section: `$VAR`/`${VAR}` and `~` expansion as the
  * reference does it, then resolution against the working directory, then (with `--root`)
- * confinement that follows symlinks the way the kernel will.
+ * confinement: `anchor` walks the path beneath the root's descriptor (beneath.ts), so what is
+ * checked is what is used. Messages name the path as the client wrote it, never the expansion.
  */
-import { readlinkSync, realpathSync } from 'node:fs'
+import { existsSync, readlinkSync, realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { dirname, join, resolve, sep } from 'node:path'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../../core/errors'
+import { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
 
 /** `$NAME`, `${NAME}`; shell specials (`$1`, `$$`, `$?`) expand to nothing, as the reference's os.Expand. */
 export function expandVariables(path: string, env: Record<string, string | undefined> = process.env): string {
@@ -64,17 +66,86 @@ export class PathScope {
         throw new ExecdError('RUNTIME_ERROR', `--root ${root}: ${(err as Error).message}`)
       }
     }
+    if (!existsSync('/proc/self/fd')) {
+      throw new ExecdError('RUNTIME_ERROR', 'the files section needs /proc (mounted) to resolve paths safely')
+    }
     this.base = this.root ?? cwd
   }
 
-  /** Expands and resolves a request path. `follow`: the operation follows a final symlink. */
-  resolve(raw: string, opts: { follow?: boolean } = {}): ResolvedPath {
+  /**
+   * Expands a request path and normalises it against the base, checking it names something
+   * inside the root: what can be refused without touching the filesystem, so a request can be
+   * validated whole before anything changes.
+   */
+  normalise(raw: string): string {
+    if (raw === '') throw badRequest('invalid path: empty (use "." for the working directory)')
     if (raw.includes('\0')) throw badRequest(`invalid path: contains a NUL byte`)
-    const path = resolve(this.base, expandHome(expandVariables(raw)))
+    const expanded = expandHome(expandVariables(raw))
+    if (expanded === '') throw badRequest(`invalid path: ${raw} is empty once expanded`)
+    const path = resolve(this.base, expanded)
+    this.ensureInside(path, raw)
+    return path
+  }
+
+  /**
+   * Resolves a request path to the directory holding its entry, walked beneath the root (see
+   * beneath.ts). The caller must `close()` the anchor. `follow`: a final symlink is resolved too;
+   * `mkdirs`/`mkdirLeaf`: missing directories are created on the way / as the entry.
+   */
+  anchor(raw: string, opts: WalkOptions = {}): Anchor {
+    const path = this.normalise(raw)
+    let walked
+    try {
+      walked = this.root ? this.walkConfined(path, opts) : this.walkOpen(path, opts)
+    } catch (err) {
+      if (err instanceof OutsideRoot) throw badRequest(`path is outside the root ${this.root}: ${raw}`)
+      if (err instanceof PathChanged) throw badRequest(`path changed while it was being resolved: ${raw}`)
+      throw err
+    }
+    return new Anchor(walked.dir, walked.name, raw, path, walked.created)
+  }
+
+  /** Runs `use` with the anchor of `raw`, closing it after, whatever happens. */
+  async with<T>(raw: string, opts: WalkOptions, use: (anchor: Anchor) => Promise<T>): Promise<T> {
+    const anchor = this.anchor(raw, opts)
+    try {
+      return await use(anchor)
+    } finally {
+      anchor.close()
+    }
+  }
+
+  private walkConfined(path: string, opts: WalkOptions) {
+    const root = this.root!
+    const rel = path === root ? [] : path.slice(root === sep ? 1 : root.length + 1).split(sep)
+    return walkBeneath(root, true, openDirectory(root), rel, opts)
+  }
+
+  /**
+   * Without a root nothing needs confining: the parent is opened by the kernel in one call
+   * (the fast path), and only the entry itself (or missing parents) goes through the walk.
+   */
+  private walkOpen(path: string, opts: WalkOptions) {
+    if (path === sep) return walkBeneath(sep, false, openDirectory(sep), [], opts)
+    let start: number
+    try {
+      start = openDirectory(dirname(path))
+    } catch (err) {
+      if (!opts.mkdirs) throw err
+      return walkBeneath(sep, false, openDirectory(sep), path.slice(1).split(sep), opts)
+    }
+    return walkBeneath(sep, false, start, [basename(path)], opts)
+  }
+
+  /**
+   * Expands and resolves a request path to path strings (the kernel resolves them again when
+   * they are used: racy under `--root`; `anchor` is not). `follow`: a final symlink is followed.
+   */
+  resolve(raw: string, opts: { follow?: boolean } = {}): ResolvedPath {
+    const path = this.normalise(raw)
     // Followed even without a root, so that an atomic rename replaces the file a symlink
     // points to rather than the link.
     if (!this.root) return { path, target: opts.follow ? realpathOfExistingPrefix(path) : path }
-    this.ensureInside(path, raw)
     const parent = dirname(path)
     const name = path.slice(parent.length).replace(/^\//, '')
     const realParent = realpathOfExistingPrefix(parent)

@@ -1,11 +1,13 @@
 /**
- * `GET|HEAD /files/download`: streams a file from disk (Bun.file slices: no full read), with
- * Content-Length, Content-Disposition, Accept-Ranges, Last-Modified, a single Range → 206, and
- * the line-based `offset`/`limit` read of newer reference versions.
+ * `GET|HEAD /files/download`: streams a file from disk with Content-Length, Content-Disposition,
+ * Accept-Ranges, Last-Modified, a single Range → 206, and the line-based `offset`/`limit` read
+ * of newer reference versions. The file is opened once, beneath the root, and every byte comes
+ * from that descriptor: nothing is looked up by name again while the response streams.
  */
-import { open, stat } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
+import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
 import type { PathScope } from '../paths'
 import { contentDisposition, parseRange } from '../ranges'
@@ -22,18 +24,46 @@ export interface DownloadRequest {
 }
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {
-  const { path, target } = scope.resolve(req.path, { follow: true })
-  const s = await stat(target).catch(err => {
-    throw fsError(err, 'open', path)
-  })
-  if (s.isDirectory()) throw badRequest(`path is a directory: ${path}`)
-  if (!s.isFile()) throw badRequest(`not a regular file: ${path}`)
-  if (req.offset !== undefined || req.limit !== undefined) {
-    if (req.range) throw badRequest('offset/limit (lines) and Range (bytes) cannot be combined')
-    const offset = positive(req.offset, 'offset must be a positive integer (1-based)', 1)
-    const limit = positive(req.limit, 'limit must be a positive integer', Number.POSITIVE_INFINITY)
-    return linesResponse(target, offset, limit, req.method === 'HEAD')
+  const raw = req.path
+  const lines = req.offset !== undefined || req.limit !== undefined
+  if (lines && req.range) throw badRequest('offset/limit (lines) and Range (bytes) cannot be combined')
+  const offset = positive(req.offset, 'offset must be a positive integer (1-based)', 1)
+  const limit = positive(req.limit, 'limit must be a positive integer', Number.POSITIVE_INFINITY)
+  let handle: FileHandle | undefined
+  let path = ''
+  try {
+    handle = await scope.with(raw, { follow: true }, async anchor => {
+      path = anchor.path
+      const entry = openEntry(anchor)
+      try {
+        if (entry.stats.isDirectory()) throw badRequest(`path is a directory: ${raw}`)
+        if (!entry.stats.isFile()) throw badRequest(`not a regular file: ${raw}`)
+        return await reopenForRead(entry)
+      } finally {
+        entry.close()
+      }
+    })
+  } catch (err) {
+    throw fsError(err, 'open', raw)
   }
+  try {
+    return await respond(handle, req, path, lines, offset, limit)
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+}
+
+async function respond(
+  handle: FileHandle,
+  req: DownloadRequest,
+  path: string,
+  lines: boolean,
+  offset: number,
+  limit: number,
+): Promise<Response> {
+  const s = await handle.stat()
+  if (lines) return linesResponse(handle, offset, limit, req.method === 'HEAD')
   const size = s.size
   const headers: Record<string, string> = {
     'content-type': 'application/octet-stream',
@@ -41,25 +71,66 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
     'accept-ranges': 'bytes',
     'last-modified': new Date(Math.floor(s.mtimeMs / 1000) * 1000).toUTCString(),
   }
-  const file = Bun.file(target)
   if (req.range) {
     const r = parseRange(req.range, size)
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return body(req.method, file.slice(r.start, r.end + 1), r.end - r.start + 1, 206, headers)
+    return body(req.method, handle, r.start, r.end + 1, 206, headers)
   }
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
     if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {
+      await handle.close()
       return new Response(null, { status: 304, headers: { 'last-modified': headers['last-modified']! } })
     }
   }
-  // slice(0, size) pins the length to the stat we answered with, even if the file grows.
-  return body(req.method, file.slice(0, size), size, 200, headers)
+  // Reading stops at the size we answered with, even if the file grows.
+  return body(req.method, handle, 0, size, 200, headers)
 }
 
-function body(method: string | undefined, blob: Blob, length: number, status: number, headers: Record<string, string>) {
-  headers['content-length'] = String(length)
-  return new Response(method === 'HEAD' ? null : blob, { status, headers })
+/** Up to this size a body is read into memory and sent whole. */
+const SMALL_BODY = 4 * 1024 * 1024
+/**
+ * How long the descriptor of a large download stays open for Bun to open its own copy. Bun
+ * opens a file body when it starts the response, as soon as the handler has resolved and
+ * before any timer runs; this only has to outlast that (the fd number must not be reused
+ * before then).
+ */
+const HANDOFF_MS = 10_000
+
+/**
+ * Bun keeps a handler's Content-Length only for bodies it knows whole (a buffer, a file blob),
+ * not for a ReadableStream. A small body is read from the open file; a large one is a file
+ * blob of `/proc/self/fd/<fd>`: Bun opens exactly the file we opened (a magic link, nothing is
+ * resolved by name) and sends it with sendfile.
+ */
+async function body(
+  method: string | undefined,
+  handle: FileHandle,
+  start: number,
+  end: number,
+  status: number,
+  headers: Record<string, string>,
+): Promise<Response> {
+  headers['content-length'] = String(end - start)
+  if (method !== 'HEAD' && end - start > SMALL_BODY) {
+    setTimeout(() => void handle.close().catch(() => {}), HANDOFF_MS).unref()
+    return new Response(Bun.file(fdPath(handle.fd)).slice(start, end), { status, headers })
+  }
+  try {
+    if (method === 'HEAD') return new Response(null, { status, headers })
+    const buf = Buffer.allocUnsafe(end - start)
+    let got = 0
+    while (got < buf.length) {
+      const { bytesRead } = await handle.read(buf, got, buf.length - got, start + got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    // A file that shrank since the stat: what is there, with its true length.
+    if (got < buf.length) headers['content-length'] = String(got)
+    return new Response(buf.subarray(0, got), { status, headers })
+  } finally {
+    await handle.close()
+  }
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {
@@ -72,10 +143,12 @@ function positive(raw: string | undefined, message: string, fallback: number): n
  * Lines offset…offset+limit-1, each ending in `\n`, streamed: only one read buffer is held,
  * however long the lines are.
  */
-function linesResponse(target: string, offset: number, limit: number, head: boolean): Response {
+async function linesResponse(handle: FileHandle, offset: number, limit: number, head: boolean): Promise<Response> {
   const headers = { 'content-type': 'text/plain; charset=utf-8' }
-  if (head) return new Response(null, { headers })
-  let handle: Awaited<ReturnType<typeof open>> | undefined
+  if (head) {
+    await handle.close()
+    return new Response(null, { headers })
+  }
   let line = 1
   let emitted = 0
   let inLine = false
@@ -83,7 +156,6 @@ function linesResponse(target: string, offset: number, limit: number, head: bool
   const stream = new ReadableStream<Uint8Array>({
     // pull must enqueue or close before returning, or the stream stalls: skip lines in a loop.
     async pull(controller) {
-      handle ??= await open(target, 'r')
       for (;;) {
         const { bytesRead } = await handle.read(buf, 0, buf.length, null)
         if (bytesRead === 0 || emitted >= limit) {
@@ -115,7 +187,7 @@ function linesResponse(target: string, offset: number, limit: number, head: bool
       }
     },
     async cancel() {
-      await handle?.close()
+      await handle.close()
     },
   })
   return new Response(stream, { headers })

@@ -1,23 +1,24 @@
 /** `GET /files/info`: FileInfo per requested path, keyed by the path as the caller wrote it. */
+import { lstat } from 'node:fs/promises'
 import { ExecdError, PREFIX } from '../../../core/errors'
 import { errnoOf, osMessage, fsError } from '../errors'
-import { fileInfo, type FileInfo } from '../fileinfo'
+import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope } from '../paths'
 
 export async function statFiles(scope: PathScope, paths: readonly string[]): Promise<Record<string, FileInfo>> {
+  for (const raw of paths) scope.normalise(raw)
   const out: Record<string, FileInfo> = {}
   for (const raw of paths) {
-    const { path, target } = scope.resolve(raw)
     try {
-      out[raw] = await fileInfo(path, target)
+      out[raw] = await scope.with(raw, {}, async a => fileInfoFromStats(a.path, await lstat(a.at, { bigint: true })))
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') {
         throw new ExecdError(
           'FILE_NOT_FOUND',
-          `${PREFIX.notFound}file not found: ${raw}: ${osMessage(err, 'lstat', path)}`,
+          `${PREFIX.notFound}file not found: ${raw}: ${osMessage(err, 'lstat', raw)}`,
         )
       }
-      throw fsError(err, 'lstat', path)
+      throw fsError(err, 'lstat', raw)
     }
   }
   return out

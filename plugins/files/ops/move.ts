@@ -1,10 +1,11 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
-import { cp, lstat, mkdir, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { lstat, rename } from 'node:fs/promises'
 import { ExecdError, PREFIX, badRequest } from '../../../core/errors'
-import { tempPathFor } from '../atomic'
+import { tempNameFor } from '../atomic'
+import type { Anchor } from '../beneath'
 import { errnoOf, fsError, osMessage } from '../errors'
 import type { PathScope } from '../paths'
+import { copyEntry, removeEntry } from '../tree'
 
 export interface MoveItem {
   src: string
@@ -12,39 +13,63 @@ export interface MoveItem {
 }
 
 export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): Promise<void> {
-  for (const item of items) {
-    const src = scope.resolve(item.src)
-    const dest = scope.resolve(item.dest)
-    try {
-      await lstat(src.target)
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') {
-        throw new ExecdError(
-          'FILE_NOT_FOUND',
-          `${PREFIX.notFound}source path not found: ${item.src}: ${osMessage(err, 'stat', src.path)}`,
-        )
-      }
-      throw fsError(err, 'stat', src.path)
-    }
-    if (await exists(dest.target)) {
-      throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
-    }
-    if (dest.target === src.target || dest.target.startsWith(`${src.target}/`)) {
+  const checked = items.map(item => {
+    const [src, dest] = [scope.normalise(item.src), scope.normalise(item.dest)]
+    if (dest === src || dest.startsWith(`${src}/`)) {
       throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
     }
+    return item
+  })
+  for (const item of checked) {
+    let src: Anchor
     try {
-      await mkdir(dirname(dest.target), { recursive: true })
+      src = scope.anchor(item.src)
+      await lstat(src.at).catch(err => {
+        src.close()
+        throw err
+      })
     } catch (err) {
-      throw fsError(err, 'mkdir', dirname(dest.path))
+      if (errnoOf(err) !== 'ENOENT') throw fsError(err, 'stat', item.src)
+      throw new ExecdError(
+        'FILE_NOT_FOUND',
+        `${PREFIX.notFound}source path not found: ${item.src}: ${osMessage(err, 'stat', item.src)}`,
+      )
     }
     try {
-      await rename(src.target, dest.target)
+      await moveOne(scope, src, item)
+    } finally {
+      src.close()
+    }
+  }
+}
+
+async function moveOne(scope: PathScope, src: Anchor, item: MoveItem): Promise<void> {
+  let dest: Anchor
+  try {
+    dest = scope.anchor(item.dest, { mkdirs: true, track: true })
+  } catch (err) {
+    throw fsError(err, 'mkdir', item.dest)
+  }
+  let moved = false
+  try {
+    if (await exists(dest.at)) {
+      throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
+    }
+    try {
+      await rename(src.at, dest.at)
     } catch (err) {
-      if (errnoOf(err) !== 'EXDEV') throw fsError(err, 'rename', `${src.path} ${dest.path}`)
-      await moveAcrossDevices(src.target, dest.target).catch(e => {
-        throw fsError(e, 'move', `${src.path} ${dest.path}`)
+      const code = errnoOf(err)
+      // EINVAL: the destination is inside the source (reached through a symlink).
+      if (code === 'EINVAL') throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
+      if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
+      await moveAcrossDevices(src, dest).catch(e => {
+        throw fsError(e, 'move', `${item.src} ${item.dest}`)
       })
     }
+    moved = true
+  } finally {
+    if (!moved) dest.undoCreated()
+    dest.close()
   }
 }
 
@@ -53,22 +78,16 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
  * (modes, times and symlinks as they are) beside the destination, rename that into place,
  * then remove the source. A failure removes the partial copy and keeps the source.
  */
-async function moveAcrossDevices(src: string, dest: string): Promise<void> {
-  const temp = tempPathFor(dest)
+async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<void> {
+  const temp = tempNameFor(dest.name)
   try {
-    await cp(src, temp, {
-      recursive: true,
-      preserveTimestamps: true,
-      verbatimSymlinks: true,
-      errorOnExist: true,
-      force: false,
-    })
-    await rename(temp, dest)
+    await copyEntry(src.dir, src.name, dest.dir, temp)
+    await rename(dest.beside(temp), dest.at)
   } catch (err) {
-    await rm(temp, { recursive: true, force: true })
+    await removeEntry(dest.dir, temp).catch(() => {})
     throw err
   }
-  await rm(src, { recursive: true, force: true })
+  await removeEntry(src.dir, src.name)
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -58,6 +58,16 @@ describe('removeDirectories', () => {
     expect(existsSync(p('d'))).toBe(false)
     expect(existsSync(p('file'))).toBe(false)
   })
+  test('a symlink to a directory goes as a link; links inside a tree are never followed', async () => {
+    mkdirSync(p('elsewhere'))
+    writeFileSync(p('elsewhere/keep'), 'keep')
+    symlinkSync(p('elsewhere'), p('dirlink'))
+    mkdirSync(p('tree'))
+    symlinkSync(p('elsewhere'), p('tree/inner'))
+    await removeDirectories(scope, [p('dirlink'), p('tree')])
+    expect(existsSync(p('dirlink')) || existsSync(p('tree'))).toBe(false)
+    expect(readFileSync(p('elsewhere/keep'), 'utf8')).toBe('keep')
+  })
   test('refuses / and the root itself', async () => {
     expect((await fail(removeDirectories(scope, ['/']))).status).toBe(400)
     const rooted = new PathScope(dir)
@@ -120,6 +130,16 @@ describe('moveFiles', () => {
       }
     },
   )
+  test('into itself through a symlink: 400 from the kernel, and the parents it made are removed', async () => {
+    mkdirSync(p('d'))
+    symlinkSync('d', p('to-d'))
+    const e = await fail(moveFiles(scope, [{ src: p('d'), dest: p('to-d/new/deeper/x') }]))
+    expect([e.status, e.message]).toEqual([
+      400,
+      `error accessing file: cannot move ${p('d')} into itself: ${p('to-d/new/deeper/x')}`,
+    ])
+    expect(existsSync(p('d/new'))).toBe(false)
+  })
   test('a symlink moves as a link', async () => {
     writeFileSync(p('t'), '')
     symlinkSync(p('t'), p('l'))

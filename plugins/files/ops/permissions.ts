@@ -1,8 +1,8 @@
 /** `POST /files/permissions`: chmod (mode ≠ 0) and chown (only what is named), following symlinks. */
-import { chmod, stat } from 'node:fs/promises'
+import { changeMode, changeOwner, withEntry } from '../entry'
 import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
-import { applyOwnership, ownershipOf } from '../owners'
+import { ownershipOf } from '../owners'
 import type { PathScope } from '../paths'
 
 export interface Permission {
@@ -12,34 +12,40 @@ export interface Permission {
 }
 
 /**
- * Resolves every path, mode and owner of a request before anything changes: a bad mode or an
- * unknown user fails the whole request with no file touched.
+ * Checks every path, mode and owner of a request before anything changes: an empty path, a
+ * bad mode or an unknown or out-of-range owner fails the whole request with nothing touched.
  */
 export function planPermissions(scope: PathScope, entries: Record<string, Permission>) {
-  return Object.entries(entries).map(([raw, p]) => ({
-    raw,
-    resolved: scope.resolve(raw, { follow: true }),
-    mode: p.mode ? modeFromWire(p.mode) : undefined,
-    own: ownershipOf(p.owner, p.group),
-  }))
+  return Object.entries(entries).map(([raw, p]) => {
+    scope.normalise(raw)
+    return {
+      raw,
+      mode: p.mode ? modeFromWire(p.mode) : undefined,
+      own: ownershipOf(p.owner, p.group),
+    }
+  })
 }
 
+/**
+ * A final symlink is followed beneath the root: the file it leads to changes, the link does
+ * not. The change goes through a descriptor of that file, so a link swapped in after the path
+ * was resolved is refused rather than followed.
+ */
 export async function setPermissions(scope: PathScope, entries: Record<string, Permission>): Promise<void> {
-  const plan = planPermissions(scope, entries)
-  for (const { raw, resolved, mode, own } of plan) {
+  for (const { raw, mode, own } of planPermissions(scope, entries)) {
     const context = `error changing permissions for ${raw}. `
+    let step = 'stat'
     try {
-      await stat(resolved.target)
+      await scope.with(raw, { follow: true }, anchor =>
+        withEntry(anchor, async entry => {
+          step = 'chmod'
+          if (mode !== undefined) await changeMode(entry, mode)
+          step = 'chown'
+          await changeOwner(entry, own)
+        }),
+      )
     } catch (err) {
-      throw fsError(err, 'stat', resolved.path, context)
+      throw fsError(err, step, raw, context)
     }
-    if (mode !== undefined) {
-      try {
-        await chmod(resolved.target, mode)
-      } catch (err) {
-        throw fsError(err, 'chmod', resolved.path, context)
-      }
-    }
-    await applyOwnership(resolved.target, own)
   }
 }

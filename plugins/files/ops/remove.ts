@@ -1,44 +1,50 @@
 /** `DELETE /files` (files and symlinks) and `DELETE /directories` (rm -rf). Missing paths are fine. */
-import { lstat, rm, unlink } from 'node:fs/promises'
+import { lstat, unlink } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { errnoOf, fsError } from '../errors'
 import type { PathScope } from '../paths'
+import { removeEntry } from '../tree'
 
 /**
  * Removes files. A symlink is removed itself, dangling or not (the reference skips dangling
  * ones); a directory is refused, so a typo cannot take a tree with it.
  */
 export async function deleteFiles(scope: PathScope, paths: readonly string[]): Promise<void> {
+  for (const raw of paths) scope.normalise(raw)
   for (const raw of paths) {
-    const { path, target } = scope.resolve(raw)
-    let isDir = false
+    const context = `error removing file ${raw}. `
+    let step = 'lstat'
     try {
-      isDir = (await lstat(target)).isDirectory()
+      await scope.with(raw, {}, async anchor => {
+        if (anchor.name === '.' || (await lstat(anchor.at)).isDirectory()) {
+          throw badRequest(`${context}path is a directory: ${raw}`)
+        }
+        step = 'remove'
+        // unlink(2) never removes a directory, even one swapped in since the lstat.
+        await unlink(anchor.at)
+      })
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') continue
-      throw fsError(err, 'lstat', path, `error removing file ${raw}. `)
-    }
-    if (isDir) throw badRequest(`error removing file ${raw}. path is a directory: ${raw}`)
-    try {
-      await unlink(target)
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') continue
-      throw fsError(err, 'remove', path, `error removing file ${raw}. `)
+      if (errnoOf(err) === 'EISDIR') throw badRequest(`${context}path is a directory: ${raw}`)
+      throw fsError(err, step, raw, context)
     }
   }
 }
 
-/** rm -rf each path (files too). Refuses `/` and the configured root itself. */
+/** rm -rf each path (files too), walking the tree by descriptor. Refuses `/` and the configured root itself. */
 export async function removeDirectories(scope: PathScope, paths: readonly string[]): Promise<void> {
+  for (const raw of paths) scope.normalise(raw)
   for (const raw of paths) {
-    const { path, target } = scope.resolve(raw)
-    if (target === '/' || target === scope.root) {
-      throw badRequest(`error removing directory ${raw}. refusing to remove ${target === '/' ? '/' : 'the root'}`)
-    }
+    const context = `error removing directory ${raw}. `
     try {
-      await rm(target, { recursive: true, force: true })
+      await scope.with(raw, {}, async anchor => {
+        // The walk ends on `.` only for the root itself (or `/`): every other path names an entry.
+        if (anchor.name === '.') throw badRequest(`${context}refusing to remove ${scope.root ? 'the root' : '/'}`)
+        await removeEntry(anchor.dir, anchor.name)
+      })
     } catch (err) {
-      throw fsError(err, 'remove', path, `error removing directory ${raw}. `)
+      if (errnoOf(err) === 'ENOENT') continue
+      throw fsError(err, 'remove', raw, context)
     }
   }
 }

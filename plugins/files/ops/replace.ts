@@ -1,12 +1,14 @@
 /**
- * `POST /files/replace`: replace every occurrence of a string in files, each rewritten
- * atomically (temp + rename, mode and owner kept) so a reader never sees a half-written file.
+ * `POST /files/replace`: replace every occurrence of a string in files, each streamed into a
+ * temp file beside it and renamed over it (mode and owner kept), so a reader never sees a
+ * half-written file and memory stays flat whatever the file's size.
  */
-import { readFile, stat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
-import { writeAtomic } from '../atomic'
+import { stageFile } from '../atomic'
+import { openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
 import type { PathScope } from '../paths'
+import { contains, replacing } from '../replace-stream'
 
 export interface Replacement {
   old: string
@@ -18,35 +20,45 @@ export async function replaceInFiles(
   scope: PathScope,
   entries: Record<string, Replacement>,
 ): Promise<Record<string, { replacedCount: number }>> {
+  for (const [raw, r] of Object.entries(entries)) {
+    scope.normalise(raw)
+    if (r.old === '') throw badRequest('old content must not be empty')
+  }
   const out: Record<string, { replacedCount: number }> = {}
   for (const [raw, r] of Object.entries(entries)) {
-    // Follow a symlink: the file it points to changes, the link stays a link.
-    const { path, target } = scope.resolve(raw, { follow: true })
-    const s = await stat(target).catch(err => {
-      throw fsError(err, 'stat', path)
-    })
-    if (r.old === '') throw badRequest('old content must not be empty')
-    if (!s.isFile()) throw badRequest(`error accessing file: not a regular file: ${path}`)
-    const content = await readFile(target).catch(err => {
-      throw fsError(err, 'read', path)
-    })
-    const { chunks, count } = replaceBytes(content, Buffer.from(r.old), Buffer.from(r.new))
-    if (count > 0) await writeAtomic(target, chunks)
-    out[raw] = { replacedCount: count }
+    let step = 'stat'
+    try {
+      // Follow a symlink: the file it points to changes, the link stays a link.
+      out[raw] = await scope.with(raw, { follow: true }, async anchor => {
+        const entry = openEntry(anchor)
+        let handle
+        try {
+          if (!entry.stats.isFile()) throw badRequest(`error accessing file: not a regular file: ${raw}`)
+          step = 'read'
+          handle = await reopenForRead(entry)
+        } finally {
+          entry.close()
+        }
+        try {
+          const old = Buffer.from(r.old)
+          // A first pass that stops at the first match: a file without one is never rewritten.
+          if (!(await contains(handle, old))) return { replacedCount: 0 }
+          const counter = { count: 0 }
+          const staged = await stageFile(anchor, replacing(handle, old, Buffer.from(r.new), counter))
+          step = 'rename'
+          try {
+            await staged.commit()
+          } finally {
+            await staged.discard()
+          }
+          return { replacedCount: counter.count }
+        } finally {
+          await handle.close()
+        }
+      })
+    } catch (err) {
+      throw fsError(err, step, raw)
+    }
   }
   return out
-}
-
-/** Byte-wise replace-all, so bytes that are not valid UTF-8 survive untouched. */
-export function replaceBytes(content: Buffer, old: Buffer, replacement: Buffer): { chunks: Buffer[]; count: number } {
-  const chunks: Buffer[] = []
-  let count = 0
-  let from = 0
-  for (let at = content.indexOf(old, from); at >= 0; at = content.indexOf(old, from)) {
-    chunks.push(content.subarray(from, at), replacement)
-    from = at + old.length
-    count++
-  }
-  chunks.push(content.subarray(from))
-  return { chunks, count }
 }

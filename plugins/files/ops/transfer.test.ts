@@ -117,6 +117,42 @@ describe('uploadFiles', () => {
     expect(readFileSync(p('victim'), 'utf8')).toBe('precious')
     expect(temps()).toEqual([])
   })
+  test('all or nothing: 2 metadata parts and 1 file → 400 and the first file is not written', async () => {
+    const e = await fail(upload([meta({ path: p('new/m1') }), meta({ path: p('m2') }), file('x')]))
+    expect([e.status, e.code]).toEqual([400, 'INVALID_FILE'])
+    expect(readdirSync(dir)).toEqual([])
+  })
+  test('all or nothing: a later file failing leaves the earlier ones and their new parents unwritten', async () => {
+    writeFileSync(p('keep'), 'old')
+    mkdirSync(p('adir'))
+    const e = await fail(
+      upload([
+        meta({ path: p('keep') }),
+        file('new'),
+        meta({ path: p('x/y/z') }),
+        file('z'),
+        meta({ path: p('adir') }),
+        file('d'),
+      ]),
+    )
+    expect(e.status).toBe(400)
+    expect(readFileSync(p('keep'), 'utf8')).toBe('old')
+    expect(readdirSync(dir).sort()).toEqual(['adir', 'keep'])
+  })
+  test('an aborted upload removes the parent directories it created, and only those', async () => {
+    mkdirSync(p('have'))
+    const body = multipart([meta({ path: p('have/new/deeper/f') }), file(new Uint8Array(50_000))])
+    await fail(uploadFiles(scope, stream(body, 20_000), `multipart/form-data; boundary=${B}`))
+    expect(readdirSync(dir)).toEqual(['have'])
+    expect(readdirSync(p('have'))).toEqual([])
+  })
+  test('an owner id out of range is a 400 before anything is written', async () => {
+    for (const owner of ['99999999999999999999', '4294967295']) {
+      const e = await fail(upload([meta({ path: p('sub/o'), owner }), file('x')]))
+      expect([e.status, e.message]).toEqual([400, `invalid user id: ${owner} (0..4294967294)`])
+    }
+    expect(readdirSync(dir)).toEqual([])
+  })
   test('past the size limit → PAYLOAD_TOO_LARGE, nothing written, no temp file', async () => {
     const e = await fail(upload([meta({ path: p('big') }), file(new Uint8Array(10_000))], 5_000))
     expect([e.status, e.code]).toEqual([413, 'PAYLOAD_TOO_LARGE'])

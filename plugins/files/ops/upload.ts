@@ -1,14 +1,18 @@
 /**
  * `POST /files/upload`: pairs of `metadata` (JSON) and `file` parts, streamed part by part
- * straight into temp files that are renamed into place. The i-th metadata part pairs with the
- * i-th file part, as in the reference; since nothing is buffered, a file part must come after
- * its metadata part (the official SDKs always send them so).
+ * straight into temp files beside their targets. The i-th metadata part pairs with the i-th
+ * file part, as in the reference; since nothing is buffered, a file part must come after its
+ * metadata part (the official SDKs always send them so). All or nothing: the temp files are
+ * renamed into place only once the whole request has arrived and checked out; otherwise they
+ * are removed, with every parent directory the request created.
  */
 import { ExecdError } from '../../../core/errors'
-import { writeAtomic } from '../atomic'
+import { stageFile, type Staged } from '../atomic'
+import type { Anchor } from '../beneath'
+import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
 import { boundaryOf, parseMultipart } from '../multipart'
-import { ownershipOf } from '../owners'
+import { ownershipOf, type Ownership } from '../owners'
 import type { PathScope } from '../paths'
 
 export interface FileMetadata {
@@ -25,22 +29,72 @@ export interface WrittenFile {
 
 const MAX_METADATA_BYTES = 64 * 1024
 
+/** A metadata part, checked: the path, mode and owner are valid before any byte is written. */
+interface CheckedMetadata extends FileMetadata {
+  fileMode?: number
+  own: Ownership
+}
+
+function checkMetadata(scope: PathScope, meta: FileMetadata): CheckedMetadata {
+  scope.normalise(meta.path)
+  return {
+    ...meta,
+    fileMode: meta.mode ? modeFromWire(meta.mode) : undefined,
+    own: ownershipOf(meta.owner, meta.group),
+  }
+}
+
+/** One file written to a temp file beside its target, not yet renamed. */
+interface StagedFile {
+  anchor: Anchor
+  staged: Staged
+}
+
+/**
+ * Stages one file: its parents are created (and remembered), and a symlink at the target is
+ * written through, like open(2) with O_TRUNC: its target gets the new bytes (beneath the root).
+ */
+async function stage(
+  scope: PathScope,
+  meta: CheckedMetadata,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<StagedFile> {
+  let anchor: Anchor
+  try {
+    anchor = scope.anchor(meta.path, { follow: true, mkdirs: true, track: true })
+  } catch (err) {
+    throw fsError(err, 'mkdir', meta.path)
+  }
+  try {
+    const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
+    return { anchor, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
+  } catch (err) {
+    anchor.undoCreated()
+    anchor.close()
+    throw err
+  }
+}
+
+/** Renames every staged file into place, or (on failure, or when `commit` is false) removes them. */
+async function finish(files: StagedFile[], commit: boolean): Promise<WrittenFile[]> {
+  try {
+    if (commit) for (const f of files) await f.staged.commit()
+    return files.map(f => ({ path: f.anchor.path, bytes: f.staged.bytes }))
+  } finally {
+    for (const f of files) await f.staged.discard()
+    if (!commit) for (const f of [...files].reverse()) f.anchor.undoCreated()
+    for (const f of files) f.anchor.close()
+  }
+}
+
 /** Writes one file atomically from a stream of chunks, with the metadata's mode and owner. */
 export async function writeFile(
   scope: PathScope,
   meta: FileMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): Promise<WrittenFile> {
-  const mode = meta.mode ? modeFromWire(meta.mode) : undefined
-  const own = ownershipOf(meta.owner, meta.group)
-  // Like open(2) with O_TRUNC, a symlink is written through: its target gets the new bytes.
-  const { path, target } = scope.resolve(meta.path, { follow: true })
-  const bytes = await writeAtomic(target, chunks, {
-    mode,
-    ownership: own.uid !== undefined || own.gid !== undefined ? own : undefined,
-    mkdirs: true,
-  })
-  return { path, bytes }
+  const [written] = await finish([await stage(scope, checkMetadata(scope, meta), chunks)], true)
+  return written!
 }
 
 export async function uploadFiles(
@@ -53,35 +107,41 @@ export async function uploadFiles(
   if (!boundary || !body) {
     throw new ExecdError('INVALID_FILE', 'multipart form is empty. expected a multipart/form-data body with a boundary')
   }
-  const pending: FileMetadata[] = []
-  const written: WrittenFile[] = []
+  const pending: CheckedMetadata[] = []
+  const staged: StagedFile[] = []
   let metadataCount = 0
   let fileCount = 0
-  for await (const part of parseMultipart(body, boundary, maxBytes)) {
-    if (part.name === 'metadata') {
-      metadataCount++
-      pending.push(parseMetadata(await collect(part.body, MAX_METADATA_BYTES)))
-    } else if (part.name === 'file') {
-      fileCount++
-      const meta = pending.shift()
-      if (!meta) {
-        throw new ExecdError(
-          'INVALID_FILE_METADATA',
-          metadataCount === 0
-            ? 'metadata file is missing'
-            : `metadata file is missing for file part ${fileCount}: each metadata part must come before its file part`,
-        )
+  let complete = false
+  try {
+    for await (const part of parseMultipart(body, boundary, maxBytes)) {
+      if (part.name === 'metadata') {
+        metadataCount++
+        pending.push(checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES))))
+      } else if (part.name === 'file') {
+        fileCount++
+        const meta = pending.shift()
+        if (!meta) {
+          throw new ExecdError(
+            'INVALID_FILE_METADATA',
+            metadataCount === 0
+              ? 'metadata file is missing'
+              : `metadata file is missing for file part ${fileCount}: each metadata part must come before its file part`,
+          )
+        }
+        staged.push(await stage(scope, meta, part.body))
       }
-      written.push(await writeFile(scope, meta, part.body))
+      // Other parts are ignored (drained by the parser).
     }
-    // Other parts are ignored (drained by the parser).
+    if (metadataCount === 0) throw new ExecdError('INVALID_FILE_METADATA', 'metadata file is missing')
+    if (fileCount === 0) throw new ExecdError('INVALID_FILE_CONTENT', 'file is missing')
+    if (pending.length) {
+      throw new ExecdError('INVALID_FILE', `metadata and file count mismatch: ${metadataCount} vs ${fileCount}`)
+    }
+    complete = true
+  } finally {
+    if (!complete) await finish(staged, false)
   }
-  if (metadataCount === 0) throw new ExecdError('INVALID_FILE_METADATA', 'metadata file is missing')
-  if (fileCount === 0) throw new ExecdError('INVALID_FILE_CONTENT', 'file is missing')
-  if (pending.length) {
-    throw new ExecdError('INVALID_FILE', `metadata and file count mismatch: ${metadataCount} vs ${fileCount}`)
-  }
-  return written
+  return finish(staged, true)
 }
 
 async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {

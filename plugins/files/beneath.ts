@@ -1,0 +1,254 @@
+/**
+ * Path resolution beneath a held directory, so `--root` cannot be escaped by a directory swapped
+ * for a symlink between check and use. Node has no openat(2), but Linux's `/proc/self/fd/N` is
+ * a magic link to exactly the directory fd N holds: `/proc/self/fd/N/name` resolves `name` in
+ * that directory and nothing above it by name again. Each component is opened that way with
+ * O_NOFOLLOW; a symlink met on the way is resolved here, component by component, and refused
+ * when it leads out of the root. Operations then act on `/proc/self/fd/<dir>/<name>` (see
+ * Anchor), never on a path string that the kernel would resolve again.
+ */
+import { closeSync, constants, mkdirSync, openSync, readlinkSync, rmdirSync } from 'node:fs'
+
+/** O_PATH (same value on every Linux architecture Bun targets): a handle to a place; Node does not export it. */
+export const O_PATH = 0o10000000
+const { O_DIRECTORY, O_NOFOLLOW } = constants
+const DIR_FLAGS = O_PATH | O_DIRECTORY | O_NOFOLLOW
+/** The kernel's own limit on symlinks per lookup (MAXSYMLINKS); re-examining a swapped entry counts too. */
+const MAX_HOPS = 40
+
+/** `/proc/self/fd/<fd>/<name>`: `name` in the directory `fd` holds (`.`: that directory). */
+export const procPath = (fd: number, name = '.'): string => `/proc/self/fd/${fd}/${name}`
+
+/** The path leads out of the root (by `..` or a symlink). */
+export class OutsideRoot extends Error {}
+/** A directory already walked was replaced while the walk went on. */
+export class PathChanged extends Error {}
+
+const errno = (code: string, message: string) => Object.assign(new Error(message), { code })
+const codeOf = (err: unknown) => (err as NodeJS.ErrnoException)?.code
+
+export interface WalkOptions {
+  /** Resolve a final symlink too (beneath the root); the entry found is then not a symlink. */
+  follow?: boolean
+  /** Create missing directories on the way (0777 & ~umask). */
+  mkdirs?: boolean
+  /** Create the entry itself as a directory if missing (implies following a final symlink). */
+  mkdirLeaf?: boolean
+  /** Keep what was created so that `Anchor.undoCreated` can remove it. */
+  track?: boolean
+}
+
+/** A directory the walk created: `name` in the directory held by `dir`. */
+interface Created {
+  dir: number
+  name: string
+}
+
+/**
+ * A resolved entry: the directory that holds it (an O_PATH descriptor) and its name there.
+ * `raw` is the path as the client wrote it (for messages), `path` the normalised one (for answers).
+ */
+export class Anchor {
+  constructor(
+    readonly dir: number,
+    readonly name: string,
+    readonly raw: string,
+    readonly path: string,
+    private readonly created: Created[] = [],
+  ) {}
+
+  /** The entry, reached through the held directory. */
+  get at(): string {
+    return procPath(this.dir, this.name)
+  }
+
+  /** Another entry of the same directory (a temp file beside this one). */
+  beside(name: string): string {
+    return procPath(this.dir, name)
+  }
+
+  /** Removes the directories this walk created, deepest first; any that is no longer empty stays. */
+  undoCreated(): void {
+    for (const c of [...this.created].reverse()) {
+      try {
+        rmdirSync(procPath(c.dir, c.name))
+      } catch {}
+    }
+  }
+
+  close(): void {
+    for (const fd of new Set([this.dir, ...this.created.map(c => c.dir)])) closeQuietly(fd)
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {}
+}
+
+/** Opens a directory to start a walk from (kernel resolution: only for the root itself or without one). */
+export const openDirectory = (path: string): number => openSync(path, O_PATH | O_DIRECTORY)
+
+/**
+ * Walks `components` from the directory `start` (owned by the walk from here on), which is
+ * `root` itself when `confined`. Returns the directory holding the entry and its name.
+ */
+export function walkBeneath(
+  root: string,
+  confined: boolean,
+  start: number,
+  components: readonly string[],
+  opts: WalkOptions,
+): { dir: number; name: string; created: Created[] } {
+  return new Walk(root, confined, start, opts).run(components)
+}
+
+class Walk {
+  private hops = 0
+  /** Names of the directories from the root down to `fd` (confined walks: `..` re-walks them). */
+  private names: string[] = []
+  readonly created: Created[] = []
+  private readonly rootParts: string[]
+
+  constructor(
+    private readonly root: string,
+    private readonly confined: boolean,
+    private fd: number,
+    private readonly opts: WalkOptions,
+  ) {
+    this.rootParts = root.split('/').filter(Boolean)
+  }
+
+  run(components: readonly string[]) {
+    const todo = [...components].reverse()
+    try {
+      for (;;) {
+        const c = todo.pop()
+        if (c === undefined) return this.result('.')
+        if (c === '' || c === '.') continue
+        if (c === '..') {
+          this.up()
+          continue
+        }
+        const last = todo.length === 0
+        if (last && !this.opts.follow && !this.opts.mkdirLeaf) return this.result(c)
+        if (!last) {
+          const step = this.descend(c)
+          if (typeof step === 'string') this.splice(step, todo)
+          else if (!step) todo.push(c)
+          continue
+        }
+        const link = readlinkAt(this.fd, c)
+        if (link !== undefined) {
+          this.splice(link, todo)
+          continue
+        }
+        if (this.opts.mkdirLeaf) this.makeDir(c)
+        return this.result(c)
+      }
+    } catch (err) {
+      this.fail()
+      throw err
+    }
+  }
+
+  private result(name: string) {
+    return { dir: this.fd, name, created: this.created }
+  }
+
+  /**
+   * Opens `c` as the next directory (true). A symlink there gives its target to resolve; a
+   * missing one, with `mkdirs`, is created and looked at again (false).
+   */
+  private descend(c: string): boolean | string {
+    let next: number
+    try {
+      next = openSync(procPath(this.fd, c), DIR_FLAGS)
+    } catch (err) {
+      const code = codeOf(err)
+      // O_NOFOLLOW | O_DIRECTORY on a symlink (dangling or not) is ENOTDIR, as on a file.
+      const link = code === 'ENOTDIR' ? readlinkAt(this.fd, c) : undefined
+      if (link !== undefined) return link
+      if (code !== 'ENOENT' || !this.opts.mkdirs) throw err
+      this.makeDir(c)
+      this.hop()
+      return false
+    }
+    this.moveTo(next)
+    this.names.push(c)
+    return true
+  }
+
+  private makeDir(c: string): void {
+    try {
+      mkdirSync(procPath(this.fd, c), 0o777)
+      if (this.opts.track) this.created.push({ dir: this.fd, name: c })
+    } catch (err) {
+      if (codeOf(err) !== 'EEXIST') throw err
+    }
+  }
+
+  private up(): void {
+    if (!this.confined) {
+      this.moveTo(openSync(procPath(this.fd, '..'), O_PATH | O_DIRECTORY))
+      return
+    }
+    if (!this.names.length) throw new OutsideRoot()
+    const names = this.names.slice(0, -1)
+    this.restart()
+    for (const name of names) {
+      try {
+        this.moveTo(openSync(procPath(this.fd, name), DIR_FLAGS))
+      } catch {
+        throw new PathChanged()
+      }
+      this.names.push(name)
+    }
+  }
+
+  private splice(link: string, todo: string[]): void {
+    this.hop()
+    const parts = link.split('/')
+    if (link.startsWith('/')) {
+      const abs = parts.filter(p => p && p !== '.')
+      if (!this.rootParts.every((p, i) => abs[i] === p)) throw new OutsideRoot()
+      this.restart()
+      todo.push(...abs.slice(this.rootParts.length).reverse())
+    } else {
+      todo.push(...parts.reverse())
+    }
+  }
+
+  private hop(): void {
+    if (++this.hops > MAX_HOPS) throw errno('ELOOP', 'too many levels of symbolic links')
+  }
+
+  private restart(): void {
+    this.moveTo(openDirectory(this.root))
+    this.names = []
+  }
+
+  /** Holds `next` instead of the current directory, which stays open only if something was created in it. */
+  private moveTo(next: number): void {
+    if (!this.created.some(c => c.dir === this.fd)) closeQuietly(this.fd)
+    this.fd = next
+  }
+
+  private fail(): void {
+    const held = new Anchor(this.fd, '.', '', '', this.created)
+    held.undoCreated()
+    held.close()
+  }
+}
+
+/** The target of `name` if it is a symlink; undefined if it is something else or nothing. */
+function readlinkAt(fd: number, name: string): string | undefined {
+  try {
+    return readlinkSync(procPath(fd, name))
+  } catch (err) {
+    const code = codeOf(err)
+    if (code === 'EINVAL' || code === 'ENOENT') return undefined
+    throw err
+  }
+}

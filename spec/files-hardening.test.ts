@@ -1,0 +1,116 @@
+/** Issue 10 items of the files section, through the compiled executable. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Daemon, postJson, runCliSync, startDaemon } from './harness'
+import { memoryOf } from './files-transfer'
+
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-hardening-')))
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const MiB = 1024 * 1024
+
+function bytesAt(path: string, at: number, n: number): string {
+  const fd = openSync(path, 'r')
+  try {
+    const buf = Buffer.alloc(n)
+    readSync(fd, buf, 0, n, at)
+    return buf.toString()
+  } finally {
+    closeSync(fd)
+  }
+}
+
+describe('files hardening', () => {
+  test('replace streams: a 1 GiB file is rewritten with execd memory flat, mode kept, every match counted', async () => {
+    const file = join(dir, 'sparse.bin')
+    const size = 1024 * MiB
+    const fd = openSync(file, 'w')
+    writeSync(fd, 'NEEDLE at the start', 0)
+    // One split across the streaming reads' 1 MiB boundary, one at the very end.
+    writeSync(fd, 'NEEDLE', MiB - 3)
+    closeSync(fd)
+    truncateSync(file, size - 6)
+    const tail = openSync(file, 'a')
+    writeSync(tail, 'NEEDLE')
+    closeSync(tail)
+    chmodSync(file, 0o640)
+    const before = memoryOf(d.proc.pid).hwm
+    const res = await postJson(d, '/files/replace?verbose=true', { [file]: { old: 'NEEDLE', new: 'PIN' } })
+    expect([res.status, await res.json()]).toEqual([200, { [file]: { replacedCount: 3 } }])
+    const grown = memoryOf(d.proc.pid).hwm - before
+    console.log(`replace of 1 GiB: execd peak RSS grew by ${grown.toFixed(1)} MiB`)
+    expect(grown).toBeLessThan(200)
+    const s = statSync(file)
+    expect([s.size, s.mode & 0o777]).toEqual([size - 9, 0o640])
+    expect(bytesAt(file, 0, 16)).toBe('PIN at the start')
+    expect(bytesAt(file, MiB - 6, 3)).toBe('PIN')
+    expect(bytesAt(file, size - 12, 3)).toBe('PIN')
+    expect(readdirSync(dir).filter(n => n.includes('.execd-tmp-'))).toEqual([])
+    rmSync(file)
+  }, 60_000)
+
+  test('a large download (sent from the descriptor opened beneath the root) keeps Content-Length and Range', async () => {
+    const file = join(dir, 'large.bin')
+    const data = Buffer.alloc(6 * MiB, 'abcdefgh')
+    await Bun.write(file, data)
+    const whole = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`)
+    expect(whole.headers.get('content-length')).toBe(String(data.length))
+    expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true)
+    const part = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`, {
+      headers: { range: `bytes=${5 * MiB}-` },
+    })
+    expect([part.status, part.headers.get('content-length'), part.headers.get('content-range')]).toEqual([
+      206,
+      String(MiB),
+      `bytes ${5 * MiB}-${6 * MiB - 1}/${6 * MiB}`,
+    ])
+    expect(Buffer.from(await part.arrayBuffer()).equals(data.subarray(5 * MiB))).toBe(true)
+    rmSync(file)
+  })
+
+  test('an empty path is a 400 over HTTP, and never the working directory in the CLI', async () => {
+    for (const [path, init] of [
+      ['/files/info?path=', undefined],
+      ['/directories?path=', { method: 'DELETE' }],
+    ] as const) {
+      const res = await d.fetch(path, init)
+      expect([res.status, (await res.json()).code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+    }
+    const cwd = join(dir, 'cwd')
+    mkdirSync(cwd)
+    const rm = runCliSync(['fs', 'rmdir', ''], { cwd })
+    expect(rm.code).toBe(1)
+    expect(rm.stderr).toContain('invalid path: empty')
+    expect(statSync(cwd).isDirectory()).toBe(true)
+  })
+
+  test('error messages name the path as written, not what $VAR expanded to', async () => {
+    const res = await d.fetch(`/files/info?path=${encodeURIComponent('x$PATH')}`)
+    const body = await res.json()
+    expect(res.status).toBe(404)
+    expect(body.message).not.toContain(process.env.PATH!)
+    expect(body.message).toContain('x$PATH')
+  })
+})
