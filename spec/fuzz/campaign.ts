@@ -59,10 +59,11 @@ export function caseLabel(c: Case, w: World, ports: Ports): string {
 export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<Campaign> {
   const doc = await (await w.daemon.fetch('/openapi.json')).json()
   const ops = operations(doc)
+  // Every operation as HTTP (the WebSocket route too, without an upgrade), and the WebSocket
+  // itself about as often as three operations.
   const arb: fc.Arbitrary<Case> = fc.oneof(
-    ...ops.filter(op => op.key !== WS_OP).map(op => ({ weight: 4, arbitrary: httpCase(op) as fc.Arbitrary<Case> })),
-    { weight: 4, arbitrary: ops.filter(op => op.key === WS_OP).map(httpCase)[0] ?? fc.constant(null as never) },
-    { weight: 8, arbitrary: wsCase },
+    ...ops.map(op => ({ weight: 4, arbitrary: httpCase(op) as fc.Arbitrary<Case> })),
+    { weight: 12, arbitrary: wsCase as fc.Arbitrary<Case> },
   )
   const started = Date.now()
   const deadline = started + s.seconds * 1000
@@ -103,15 +104,21 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     const now = snapshot(w.layout)
     const changed = escapes(tree, now)
     tree = now
-    if (changed.length)
-      v.push({ kind: 'escape', detail: `${changed.slice(0, 3).join('; ')} (${s.lanes} cases in flight)` })
+    if (changed.length) {
+      const inFlight = s.lanes > 1 ? ` (one of ${s.lanes} cases in flight; FUZZ_LANES=1 pins it)` : ''
+      const what = changed.slice(0, 3).map(c => c.replace(w.layout.base, '<base>'))
+      v.push({ kind: 'escape', detail: `${what.join('; ')}${inFlight}` })
+    }
     // A case that removed the root (an empty path) must not turn every later case into noise.
     for (const d of [w.layout.root, w.layout.cwd, w.layout.home]) if (!existsSync(d)) mkdirSync(d, { recursive: true })
     return v
   }
   // One root cause (an odd Host, say) fails on every route: a failure is known by its kind and
   // the start of its detail, and the routes where it showed are listed with it.
-  const signature = (_c: Case, v: Violation) => `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, 48)}`
+  const signature = (_c: Case, v: Violation) =>
+    v.kind === 'escape'
+      ? `escape ${/^\w+ (\S*)\//.exec(v.detail)?.[1] ?? v.detail}`
+      : `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, 48)}`
   const where = new Map<string, Set<string>>()
 
   const lane = async (i: number) => {

@@ -1,6 +1,6 @@
 /**
  * `make fuzz`: the long run. FUZZ_SECONDS (default 300), FUZZ_SEED, FUZZ_PING_MS (the /ping
- * bound, default 100). Prints the counts and every distinct failure; exits 1 on any.
+ * bound, default 100), FUZZ_LANES (requests in flight, default 4; 1 pins an escape on its case). Prints the counts and every distinct failure; exits 1 on any.
  */
 import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
@@ -19,7 +19,12 @@ let failed = false
 try {
   const regressions = await runRegressions(world)
   if (world.daemon.proc.exitCode !== null) await world.restart()
-  const campaign = await runCampaign(world, up, { seconds, seed, lanes: 4, requestMs: 10_000 })
+  const campaign = await runCampaign(world, up, {
+    seconds,
+    seed,
+    lanes: Number(process.env.FUZZ_LANES ?? 4),
+    requestMs: 10_000,
+  })
   const ping = await world.stopPinger()
   if (!(await world.settled())) await world.restart()
   const escaped = escapes(world.before, snapshot(world.layout))
