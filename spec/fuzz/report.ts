@@ -24,7 +24,7 @@ export function summary(c: Campaign, ping: PingReport, extra: Finding[] = []): s
     `fuzz: seed ${c.seed} (FUZZ_SEED=${c.seed} reproduces the inputs)`,
     `fuzz: ${c.cases} cases in ${c.seconds.toFixed(1)} s over ${c.covered.length}/${c.routes.length} routes` +
       ` (every OpenAPI operation; GET /pty/{id}/ws also as a WebSocket)`,
-    `fuzz: /ping max latency ${ping.max.toFixed(1)} ms over ${ping.count} pings${ping.failures.length ? `; ping failures: ${ping.failures.join('; ')}` : ''}`,
+    `fuzz: /ping max latency ${ping.max.toFixed(1)} ms over ${ping.count} pings${ping.failures.length ? `; unanswered (a crashed daemon): ${ping.failures.length}${ping.failures.length >= 10 ? '+' : ''}, first: ${ping.failures[0]}` : ''}`,
     `fuzz: failing cases by kind: ${JSON.stringify(c.byKind)}`,
   ]
   const missing = c.routes.filter(r => !c.covered.includes(r))
