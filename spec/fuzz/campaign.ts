@@ -82,13 +82,18 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     cases++
     const op = c.kind === 'ws' ? WS_OP : c.op
     covered.add(op)
-    let v: Violation[]
+    let v: Violation[] = []
     let suspect = c.kind === 'ws'
-    if (c.kind === 'ws') v = await runWs(c, w)
-    else {
-      const a = await send(c, w, ports, s.requestMs)
-      suspect = a.outcome === 'closed'
-      v = violations(c, a, w.marker)
+    try {
+      if (c.kind === 'ws') v = await runWs(c, w)
+      else {
+        const a = await send(c, w, ports, s.requestMs)
+        suspect = a.outcome === 'closed'
+        v = violations(c, a, w.marker)
+      }
+    } catch {
+      // The daemon went away under the case (refused connection): see below whether it died.
+      suspect = true
     }
     // A crash is asynchronous (a frame handled after the answer): ask before blaming no one.
     const daemon = w.daemon
@@ -125,14 +130,21 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     for (let k = 0; Date.now() < deadline; k++) {
       let last: { c: Case; v: Violation[] } | null = null
       let shrinks = 0
+      // fast-check's time limit races the running case and returns without it: the lane waits
+      // for its straggler, so no more than `lanes` cases are ever in flight (or left running).
+      let straggler: Promise<unknown> = Promise.resolve()
       await fc.check(
-        fc.asyncProperty(arb, async c => {
-          if (last && ++shrinks > SHRINK_BUDGET) return true
-          if (Date.now() > deadline + 20_000) return true
-          const fresh = (await runOne(c)).filter(v => !known.has(signature(c, v)))
-          if (fresh.length === 0) return true
-          last = { c, v: fresh }
-          return false
+        fc.asyncProperty(arb, c => {
+          const run = (async () => {
+            if (last && ++shrinks > SHRINK_BUDGET) return true
+            if (Date.now() > deadline + 20_000) return true
+            const fresh = (await runOne(c)).filter(v => !known.has(signature(c, v)))
+            if (fresh.length === 0) return true
+            last = { c, v: fresh }
+            return false
+          })()
+          straggler = run
+          return run
         }),
         {
           seed: s.seed + i * 7919 + k * 104729,
@@ -141,6 +153,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
           markInterruptAsFailure: false,
         },
       )
+      await straggler.catch(() => {})
       const found = last as { c: Case; v: Violation[] } | null
       if (!found) continue
       for (const v of found.v) {

@@ -115,13 +115,15 @@ export async function openWorld(): Promise<World> {
   writeFileSync(join(layout.root, 'a.txt'), 'inside the root\n')
   const marker = `fzmark${crypto.randomUUID().slice(0, 8)}`
   const before = snapshot(layout)
+  // Every daemon ever started, so close() stops one a crash-restart raced with, too.
+  const started: Daemon[] = []
   const start = () =>
     startDaemon({
       args: ['--root', layout.root, '--python-spare', '0', '--log-level', 'warn'],
       cwd: layout.cwd,
       // Every variable a hostile path may expand points inside the tree (paths.ts).
       env: { HOME: layout.home, PWD: layout.cwd, TMPDIR: tmp, FUZZ_OUT: layout.sentinel, FUZZ_MARK: marker },
-    })
+    }).then(d => (started.push(d), d))
   const pinger = new Worker(new URL('./pinger.ts', import.meta.url))
   const follow = (d: Daemon) => pinger.postMessage({ url: d.url, token: d.token })
   let report: Promise<PingReport> | undefined
@@ -180,6 +182,7 @@ export async function openWorld(): Promise<World> {
       await stopPinger()
       if (daemon.proc.exitCode === null) await removeCreated(daemon, created)
       const code = daemon.proc.exitCode ?? (await daemon.stop())
+      for (const d of started) if (d.proc.exitCode === null) await d.stop()
       rmSync(base, { recursive: true, force: true })
       rmSync(tmp, { recursive: true, force: true })
       return code
