@@ -38,6 +38,8 @@ export interface Campaign {
   routes: string[]
   covered: string[]
   findings: Finding[]
+  /** Times the daemon died and was restarted during the campaign. */
+  restarts: number
   /** Failing cases by kind, counting every occurrence (not only the first of a signature). */
   byKind: Partial<Record<FailureKind, number>>
 }
@@ -66,6 +68,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     { weight: 12, arbitrary: wsCase as fc.Arbitrary<Case> },
   )
   const started = Date.now()
+  const crashesBefore = w.crashes.length
   const deadline = started + s.seconds * 1000
   const known = new Set<string>()
   const findings: (Finding & { sig: string })[] = []
@@ -176,6 +179,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     cases,
     routes: ops.map(op => op.key),
     covered: [...covered],
+    restarts: w.crashes.length - crashesBefore,
     findings: findings.map(f => ({ ...f, ops: [...(where.get(f.sig) ?? [])] })),
     byKind,
   }

@@ -55,7 +55,6 @@ describe('a seeded fuzz of every route', () => {
       const crashesBefore = world.crashes.length
       const logsBefore = world.daemon.logs().length
       const seed = seedFromEnv()
-      console.log(`fuzz: seed ${seed} (FUZZ_SEED=${seed} reproduces)`)
       const campaign = await runCampaign(world, up, { seconds: SECONDS, seed, lanes: 4, requestMs: 10_000 })
       const ping = await world.stopPinger()
       if (!(await world.settled())) await world.restart()

@@ -25,7 +25,8 @@ export function summary(c: Campaign, ping: PingReport, extra: Finding[] = []): s
     `fuzz: ${c.cases} cases in ${c.seconds.toFixed(1)} s over ${c.covered.length}/${c.routes.length} routes` +
       ` (every OpenAPI operation; GET /pty/{id}/ws also as a WebSocket)`,
     `fuzz: /ping max latency ${ping.max.toFixed(1)} ms over ${ping.count} pings${ping.failures.length ? `; unanswered (a crashed daemon): ${ping.failures.length}${ping.failures.length >= 10 ? '+' : ''}, first: ${ping.failures[0]}` : ''}`,
-    `fuzz: failing cases by kind: ${JSON.stringify(c.byKind)}`,
+    `fuzz: the daemon died ${c.restarts} times (restarted each time)`,
+    `fuzz: failing cases by kind (a case in flight when the daemon died counts as a crash): ${JSON.stringify(c.byKind)}`,
   ]
   const missing = c.routes.filter(r => !c.covered.includes(r))
   if (missing.length) lines.push(`fuzz: routes not reached: ${missing.join(', ')}`)
