@@ -146,7 +146,7 @@ export async function openWorld(): Promise<World> {
       if (old.proc.exitCode === null) {
         old.proc.kill('SIGKILL')
         await old.proc.exited
-        world.crashes.push('no answer to /ping for 8 s: killed and restarted')
+        world.crashes.push('no answer to /ping for 4 s: killed and restarted')
         world.daemon = await start()
         world.created = new Created()
         return follow(world.daemon)
@@ -169,11 +169,11 @@ export async function openWorld(): Promise<World> {
     async settled() {
       const d = world.daemon
       try {
-        const res = await d.fetch('/ping', { signal: AbortSignal.timeout(5000) })
+        const res = await d.fetch('/ping', { signal: AbortSignal.timeout(3000) })
         await res.arrayBuffer()
         if (res.status === 200) return true
       } catch {}
-      await Promise.race([d.proc.exited, Bun.sleep(3000)])
+      await Promise.race([d.proc.exited, Bun.sleep(1000)])
       return d.proc.exitCode === null
     },
     stopPinger,
