@@ -12,7 +12,7 @@ SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: all install build typecheck format format-check test unit spec serve bench clean
+.PHONY: all install build typecheck format format-check test unit spec serve bench fuzz clean
 
 all: build
 
@@ -61,6 +61,10 @@ serve: build
 
 bench: build
 	BUN_CONFIG_MAX_HTTP_REQUESTS=1024 $(BUN) run bench/index.ts
+
+## The long fuzz of every route (spec/fuzz): FUZZ_SECONDS (300), FUZZ_SEED reproduces a run.
+fuzz: build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} $(BUN) run spec/fuzz/main.ts
 
 clean:
 	rm -rf dist coverage bench/results

@@ -29,7 +29,7 @@ export async function freePort(): Promise<number> {
 
 /** Starts `dist/execd serve` with a random token; extra args/env per test. */
 export async function startDaemon(
-  opts: { args?: string[]; env?: Record<string, string>; token?: string | null } = {},
+  opts: { args?: string[]; env?: Record<string, string>; token?: string | null; cwd?: string } = {},
 ): Promise<Daemon> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`)
   const port = await freePort()
@@ -37,6 +37,7 @@ export async function startDaemon(
   const args = [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', ...(opts.args ?? [])]
   if (token) args.push('--access-token', token)
   const proc = Bun.spawn(args, {
+    cwd: opts.cwd,
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',

@@ -1,0 +1,186 @@
+/**
+ * A seeded, time-bounded fuzz campaign: a few lanes (one request in flight each) run fast-check
+ * properties over every operation; a failure of a kind not seen yet is shrunk by fast-check
+ * (within a budget) and recorded, then the lane goes on with a fresh seed.
+ */
+import fc from 'fast-check'
+import { existsSync, mkdirSync } from 'node:fs'
+import type { Case } from './cases'
+import { type FailureKind, type Violation, violations } from './check'
+import { httpCase, operations } from './operations'
+import { send, target, type Ports } from './send'
+import { describe } from './values'
+import { escapes, snapshot, type World } from './world'
+import { runWs, wsCase } from './ws'
+
+export interface Settings {
+  seconds: number
+  seed: number
+  lanes: number
+  /** Every request must be answered within this. */
+  requestMs: number
+}
+
+export interface Finding {
+  kind: FailureKind
+  /** The route of the example; `ops` lists every route where the same failure showed. */
+  op: string
+  ops?: string[]
+  detail: string
+  /** The smallest failing case fast-check found (within the shrink budget). */
+  example: string
+}
+
+export interface Campaign {
+  seed: number
+  seconds: number
+  cases: number
+  routes: string[]
+  covered: string[]
+  findings: Finding[]
+  /** Times the daemon died and was restarted during the campaign. */
+  restarts: number
+  /** Failing cases by kind, counting every occurrence (not only the first of a signature). */
+  byKind: Partial<Record<FailureKind, number>>
+}
+
+const WS_OP = 'GET /pty/{id}/ws'
+const SHRINK_BUDGET = 20
+
+export function caseLabel(c: Case, w: World, ports: Ports): string {
+  if (c.kind === 'ws') return `WS ${describe({ query: c.query, frames: c.frames })}`
+  const framing = c.raw ? ` raw ${describe(c.raw)}` : ''
+  let url = ''
+  try {
+    url = target(c, w, ports)
+  } catch {}
+  const body = c.body ? ` body ${describe(c.body)}` : ''
+  return `${c.method} ${url.length > 300 ? `${url.slice(0, 300)}…(${url.length})` : url} ct=${c.contentType} origin=${c.origin}${framing}${body}`
+}
+
+export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<Campaign> {
+  const doc = await (await w.daemon.fetch('/openapi.json')).json()
+  const ops = operations(doc)
+  // Every operation as HTTP (the WebSocket route too, without an upgrade), and the WebSocket
+  // itself about as often as three operations.
+  const arb: fc.Arbitrary<Case> = fc.oneof(
+    ...ops.map(op => ({ weight: 4, arbitrary: httpCase(op) as fc.Arbitrary<Case> })),
+    { weight: 12, arbitrary: wsCase as fc.Arbitrary<Case> },
+  )
+  const started = Date.now()
+  const crashesBefore = w.crashes.length
+  const deadline = started + s.seconds * 1000
+  const known = new Set<string>()
+  const findings: (Finding & { sig: string })[] = []
+  const byKind: Partial<Record<FailureKind, number>> = {}
+  const covered = new Set<string>()
+  let cases = 0
+  // The tree beside the root is a few dozen entries: checked after every case, so an escape is
+  // reported with the case that made it (or one of the few in flight with it).
+  let tree = snapshot(w.layout)
+  let restarting: Promise<void> | null = null
+  const restartOnce = () => (restarting ??= w.restart().finally(() => (restarting = null)))
+
+  const runOne = async (c: Case): Promise<Violation[]> => {
+    cases++
+    const op = c.kind === 'ws' ? WS_OP : c.op
+    covered.add(op)
+    let v: Violation[] = []
+    let suspect = c.kind === 'ws'
+    try {
+      if (c.kind === 'ws') v = await runWs(c, w)
+      else {
+        const a = await send(c, w, ports, s.requestMs)
+        suspect = a.outcome === 'closed'
+        v = violations(c, a, w.marker)
+      }
+    } catch {
+      // The daemon went away under the case (refused connection): see below whether it died.
+      suspect = true
+    }
+    // A crash is asynchronous (a frame handled after the answer): ask before blaming no one.
+    const daemon = w.daemon
+    if (daemon.proc.exitCode !== null || (suspect && !restarting && !(await w.settled()))) {
+      if (w.daemon === daemon) await restartOnce()
+      v.push({ kind: 'crash', detail: `execd exited: ${w.crashes.at(-1)}` })
+    } else if (restarting) await restarting
+    for (const x of v) {
+      byKind[x.kind] = (byKind[x.kind] ?? 0) + 1
+      const sig = signature(c, x)
+      where.set(sig, (where.get(sig) ?? new Set()).add(op))
+    }
+    const now = snapshot(w.layout)
+    const changed = escapes(tree, now)
+    tree = now
+    if (changed.length) {
+      const inFlight = s.lanes > 1 ? ` (one of ${s.lanes} cases in flight; FUZZ_LANES=1 pins it)` : ''
+      const what = changed.slice(0, 3).map(c => c.replace(w.layout.base, '<base>'))
+      v.push({ kind: 'escape', detail: `${what.join('; ')}${inFlight}` })
+    }
+    // A case that removed the root (an empty path) must not turn every later case into noise.
+    for (const d of [w.layout.root, w.layout.cwd, w.layout.home]) if (!existsSync(d)) mkdirSync(d, { recursive: true })
+    return v
+  }
+  // One root cause (an odd Host, say) fails on every route: a failure is known by its kind and
+  // the start of its detail, and the routes where it showed are listed with it.
+  const signature = (_c: Case, v: Violation) =>
+    v.kind === 'escape'
+      ? `escape ${/^\w+ (\S*)\//.exec(v.detail)?.[1] ?? v.detail}`
+      : `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, 48)}`
+  const where = new Map<string, Set<string>>()
+
+  const lane = async (i: number) => {
+    for (let k = 0; Date.now() < deadline; k++) {
+      let last: { c: Case; v: Violation[] } | null = null
+      let shrinks = 0
+      // fast-check's time limit races the running case and returns without it: the lane waits
+      // for its straggler, so no more than `lanes` cases are ever in flight (or left running).
+      let straggler: Promise<unknown> = Promise.resolve()
+      await fc.check(
+        fc.asyncProperty(arb, c => {
+          const run = (async () => {
+            if (last && ++shrinks > SHRINK_BUDGET) return true
+            if (Date.now() > deadline + 20_000) return true
+            const fresh = (await runOne(c)).filter(v => !known.has(signature(c, v)))
+            if (fresh.length === 0) return true
+            last = { c, v: fresh }
+            return false
+          })()
+          straggler = run
+          return run
+        }),
+        {
+          seed: s.seed + i * 7919 + k * 104729,
+          numRuns: Number.MAX_SAFE_INTEGER,
+          interruptAfterTimeLimit: Math.max(1, deadline - Date.now()),
+          markInterruptAsFailure: false,
+        },
+      )
+      await straggler.catch(() => {})
+      const found = last as { c: Case; v: Violation[] } | null
+      if (!found) continue
+      for (const v of found.v) {
+        if (known.has(signature(found.c, v))) continue
+        known.add(signature(found.c, v))
+        findings.push({
+          sig: signature(found.c, v),
+          kind: v.kind,
+          op: found.c.kind === 'ws' ? WS_OP : found.c.op,
+          detail: v.detail,
+          example: caseLabel(found.c, w, ports),
+        })
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: s.lanes }, (_, i) => lane(i)))
+  return {
+    seed: s.seed,
+    seconds: (Date.now() - started) / 1000,
+    cases,
+    routes: ops.map(op => op.key),
+    covered: [...covered],
+    restarts: w.crashes.length - crashesBefore,
+    findings: findings.map(f => ({ ...f, ops: [...(where.get(f.sig) ?? [])] })),
+    byKind,
+  }
+}

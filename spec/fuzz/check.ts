@@ -1,0 +1,96 @@
+/**
+ * The invariants every answer must hold, and the one place that says which 5xx answers are
+ * genuine server-side faults rather than a client's.
+ */
+import type { HttpCase } from './cases'
+import type { Answer } from './send'
+
+export type FailureKind =
+  | 'crash'
+  | '5xx'
+  | 'error-shape'
+  | 'hang'
+  | 'malformed-accepted'
+  | 'env-leak'
+  | 'internals-leak'
+  | 'escape'
+  | 'stderr'
+  | 'ws'
+  | 'latency'
+  | 'contract'
+
+export interface Violation {
+  kind: FailureKind
+  detail: string
+}
+
+/**
+ * 5xx answers that are not a client's fault. Each entry says why; keep it short.
+ * - A proxy to a loopback port nobody listens on is the upstream's failure: 502 is the answer
+ *   a gateway owes (the fuzz only proxies to ports it owns: its echo server, a closed port, the
+ *   daemon itself).
+ */
+const SERVER_FAULTS: { route: string; status: number; why: string }[] = [
+  { route: '/proxy/*', status: 502, why: 'upstream port closed' },
+]
+
+export function serverFault(route: string, status: number): boolean {
+  return SERVER_FAULTS.some(f => f.route === route && f.status === status)
+}
+
+const wellFramed = (c: HttpCase) => !c.raw || (c.raw.length === 'exact' && c.raw.host === '{self}' && !c.raw.rawTarget)
+
+export function violations(c: HttpCase, a: Answer, marker: string): Violation[] {
+  return found(c, a, marker).map(v => ({ kind: v.kind, detail: v.detail.replace(/\s+/g, ' ') }))
+}
+
+function found(c: HttpCase, a: Answer, marker: string): Violation[] {
+  const out: Violation[] = []
+  if (a.outcome === 'timeout') return [{ kind: 'hang', detail: 'no answer within the bound' }]
+  if (a.outcome !== 'answered') return []
+  if (a.status >= 500 && !serverFault(c.route, a.status))
+    out.push({ kind: '5xx', detail: `${a.status} ${a.text.slice(0, 200)}` })
+  if (a.status >= 400 && c.method !== 'HEAD') {
+    const shape = errorShape(a)
+    if (shape) out.push({ kind: 'error-shape', detail: `${a.status}: ${shape}` })
+  }
+  if (
+    c.body &&
+    'raw' in c.body &&
+    c.body.malformed &&
+    c.contentType === 'application/json' &&
+    wellFramed(c) &&
+    a.status < 400
+  )
+    out.push({ kind: 'malformed-accepted', detail: `${a.status} for body ${JSON.stringify(c.body.raw)}` })
+  if (a.text.includes(marker) || (a.headers.get('content-disposition') ?? '').includes(marker))
+    out.push({ kind: 'env-leak', detail: `the answer holds $FUZZ_MARK's value: ${a.text.slice(0, 200)}` })
+  if (/\$bunfs|node_modules\/|<html|\bat .*\.ts:\d+/i.test(a.status >= 400 ? a.text : ''))
+    out.push({ kind: 'internals-leak', detail: a.text.slice(0, 200) })
+  return out
+}
+
+/** Why an error answer is not the contract's JSON `{code, message}` (401: the reference's `{error}`). */
+export function errorShape(a: { status: number; headers: Headers; text: string }): string | null {
+  const ct = a.headers.get('content-type')
+  if (!ct) return `no Content-Type (body ${JSON.stringify(a.text.slice(0, 80))})`
+  if (!/json/i.test(ct)) return `Content-Type ${ct} (body ${JSON.stringify(a.text.slice(0, 80))})`
+  let body: any
+  try {
+    body = JSON.parse(a.text)
+  } catch {
+    return `body is not JSON: ${JSON.stringify(a.text.slice(0, 80))}`
+  }
+  if (a.status === 401 && typeof body?.error === 'string') return null
+  if (typeof body?.code !== 'string' || typeof body?.message !== 'string')
+    return `body is not {code, message}: ${a.text.slice(0, 120)}`
+  return null
+}
+
+/** Lines of the daemon's stderr that mean something escaped its handlers. */
+export function stderrFailures(logs: string): string[] {
+  return logs
+    .split('\n')
+    .filter(l => /uncaught|unhandled|panic|segmentation|Bun has crashed/i.test(l))
+    .slice(0, 20)
+}

@@ -1,0 +1,52 @@
+/**
+ * `make fuzz`: the long run. FUZZ_SECONDS (default 300), FUZZ_SEED, FUZZ_PING_MS (the /ping
+ * bound, default 100), FUZZ_LANES (requests in flight, default 4; 1 pins an escape on its case). Prints the counts and every distinct failure; exits 1 on any.
+ */
+import { runCampaign } from './campaign'
+import { stderrFailures } from './check'
+import { runRegressions } from './regressions'
+import { seedFromEnv, summary, upstreams } from './report'
+import { escapes, openWorld, snapshot } from './world'
+
+const seconds = Number(process.env.FUZZ_SECONDS ?? 300)
+const pingBound = Number(process.env.FUZZ_PING_MS ?? 100)
+const seed = seedFromEnv()
+console.log(`fuzz: seed ${seed}, ${seconds} s, /ping bound ${pingBound} ms`)
+
+const up = await upstreams()
+const world = await openWorld()
+let failed = false
+try {
+  const regressions = await runRegressions(world)
+  if (world.daemon.proc.exitCode !== null) await world.restart()
+  const campaign = await runCampaign(world, up, {
+    seconds,
+    seed,
+    lanes: Number(process.env.FUZZ_LANES ?? 4),
+    requestMs: 10_000,
+  })
+  const ping = await world.stopPinger()
+  if (!(await world.settled())) await world.restart()
+  const escaped = escapes(world.before, snapshot(world.layout))
+  const stderr = stderrFailures(world.daemon.logs())
+  console.log(summary(campaign, ping, regressions))
+  if (escaped.length) console.log(`fuzz: changes beside the root:\n  ${escaped.slice(0, 40).join('\n  ')}`)
+  if (stderr.length) console.log(`fuzz: stderr:\n  ${stderr.join('\n  ')}`)
+  if (world.crashes.length)
+    console.log(`fuzz: ${world.crashes.length} crash(es), restarted each time:\n  ${world.crashes.join('\n  ')}`)
+  const alive = world.daemon.proc.exitCode === null
+  if (!alive) console.log(`fuzz: execd exited (${world.daemon.proc.exitCode})`)
+  failed =
+    !alive ||
+    world.crashes.length > 0 ||
+    ping.max > pingBound ||
+    escaped.length > 0 ||
+    stderr.length > 0 ||
+    campaign.findings.length > 0 ||
+    regressions.length > 0
+} finally {
+  const code = await world.close()
+  up.stop()
+  console.log(`fuzz: execd stopped (exit ${code})`)
+}
+process.exit(failed ? 1 : 0)
