@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { type Daemon, postJson, startDaemon } from './harness'
+import { follow } from './command-stream'
 import { createContext, ofType, runCode, stdoutText } from './runtime-kit'
 
 async function withDaemon(args: string[], body: (d: Daemon) => Promise<void>): Promise<void> {
@@ -103,3 +104,18 @@ test('an inherited property name is no shell language: POST /code with language 
     }
   })
 })
+
+test('a cell beyond --max-streams is refused with 503 before it runs', () =>
+  withDaemon(['--max-streams', '1'], async d => {
+    const id = await createContext(d, 'bash')
+    const holding = await follow(await postJson(d, '/code', { code: 'sleep 2', context: { id } }))
+    const other = await createContext(d, 'bash')
+    const marker = `/tmp/execd-code-streams-${crypto.randomUUID()}`
+    const refused = await postJson(d, '/code', { code: `touch ${marker}`, context: { id: other } })
+    expect(refused.status).toBe(503)
+    expect((await refused.json()).message).toContain('--max-streams')
+    await holding.stream
+    expect(existsSync(marker)).toBe(false)
+    // The ended stream gave its slot back.
+    expect(stdoutText(await runCode(d, 'echo ok', { id: other })).trim()).toBe('ok')
+  }))

@@ -2,7 +2,7 @@
 import { Elysia, t } from 'elysia'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
-import { sseResponse } from '../../core/sse'
+import { acquireStream, sseResponse, streamed } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
 
@@ -55,9 +55,17 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     .post(
       '/code',
       async ({ body, query }) => {
-        const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
-        const headers: Record<string, string> = execution ? { 'EXECD-EXECUTION-ID': execution.id } : {}
-        return sseResponse(events, { headers })
+        // The stream slot is taken before the cell is queued, so a full house refuses with a
+        // 503 before anything runs rather than after.
+        const slot = acquireStream()
+        try {
+          const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
+          const headers: Record<string, string> = execution ? { 'EXECD-EXECUTION-ID': execution.id } : {}
+          return await sseResponse(events, { headers, slot })
+        } catch (err) {
+          slot()
+          throw err
+        }
       },
       {
         body: RunCodeBody,
@@ -88,7 +96,9 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       '/code/executions/:executionId/events',
       ({ params, query, headers }) => {
         const after = Number(headers['last-event-id'] ?? query.after ?? 0)
-        return sseResponse(code.replay(params.executionId, Number.isFinite(after) && after > 0 ? Math.floor(after) : 0))
+        return streamed(() =>
+          code.replay(params.executionId, Number.isFinite(after) && after > 0 ? Math.floor(after) : 0),
+        )
       },
       {
         params: t.Object({ executionId: t.String() }),
