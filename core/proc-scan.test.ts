@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { scanProcs } from './proc-scan'
+import { ProcScanner, scanProcs } from './proc-scan'
 
 test('one pass finds this process with its parent, group and a marker from its environment', async () => {
   const child = Bun.spawn(['sleep', '5'], {
@@ -16,8 +16,15 @@ test('one pass finds this process with its parent, group and a marker from its e
   }
 })
 
-test('callers at the same time share one pass', () => {
-  const a = scanProcs()
-  expect(scanProcs()).toBe(a)
-  return a
+test('callers during a read share the next read; it starts after the one under way', async () => {
+  const scanner = new ProcScanner()
+  const first = scanner.scan()
+  const second = scanner.scan()
+  const third = scanner.scan()
+  expect(second).toBe(third)
+  expect(second).not.toBe(first)
+  const [a, b] = await Promise.all([first, second])
+  expect(a.length).toBeGreaterThan(0)
+  expect(b.length).toBeGreaterThan(0)
+  expect(scanner.scan()).not.toBe(second)
 })

@@ -20,21 +20,55 @@ export interface ProcInfo {
 /** Files read at once: enough to keep the thread pool busy, few enough to leave it to others. */
 const PARALLEL = 64
 
-const passes = new Map<string, Promise<ProcInfo[]>>()
+/**
+ * Reads the process table without blocking the event loop, and shares reads: every caller
+ * gets a table read after it asked (so it sees the effect of signals it sent before, and no
+ * process forked before it asked is missed), but callers that ask while a read is under way
+ * all share the one read that follows it. Tearing down 200 terminals or 800 processes then
+ * costs a few passes over /proc, not a few per process.
+ */
+export class ProcScanner {
+  private running: Promise<ProcInfo[]> | null = null
+  private queued: Promise<ProcInfo[]> | null = null
+
+  /** With `markerKey`, each process's value of that environment variable is read too. */
+  constructor(private readonly markerKey?: string) {}
+
+  scan(): Promise<ProcInfo[]> {
+    if (this.queued) return this.queued
+    if (!this.running) return this.start()
+    const queued = this.running.then(
+      () => this.start(),
+      () => this.start(),
+    )
+    this.queued = queued
+    // The queued read has started once `running` settled: later callers need a new one.
+    void this.running.finally(() => {
+      if (this.queued === queued) this.queued = null
+    })
+    return queued
+  }
+
+  private start(): Promise<ProcInfo[]> {
+    const read: Promise<ProcInfo[]> = scan(this.markerKey).finally(() => {
+      if (this.running === read) this.running = null
+    })
+    this.running = read
+    return read
+  }
+}
+
+const shared = new Map<string, ProcScanner>()
 
 /**
- * The processes now. With `markerKey`, each one's value of that variable too (readable for
- * processes of the same user, or all as root). Calls made while a pass of the same kind runs
- * share its result.
+ * The processes now (a pass begun after this call). With `markerKey`, each one's value of that
+ * variable too (readable for processes of the same user, or all as root).
  */
 export function scanProcs(markerKey?: string): Promise<ProcInfo[]> {
   const kind = markerKey ?? ''
-  let pass = passes.get(kind)
-  if (!pass) {
-    pass = scan(markerKey).finally(() => passes.delete(kind))
-    passes.set(kind, pass)
-  }
-  return pass
+  let scanner = shared.get(kind)
+  if (!scanner) shared.set(kind, (scanner = new ProcScanner(markerKey)))
+  return scanner.scan()
 }
 
 async function scan(markerKey?: string): Promise<ProcInfo[]> {

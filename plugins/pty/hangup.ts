@@ -6,7 +6,8 @@
  * (which would hold up the hard-stop timer) and scans /proc a few times, not per terminal.
  */
 import { signalGroup, sleep } from '../../core/process'
-import { type ProcScanner, groupsBySession } from './proc-stat'
+import type { ProcScanner } from '../../core/proc-scan'
+import { groupsBySession } from './proc-stat'
 
 /** What hangUp needs of a terminal session. */
 export interface Hangable {

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { groupAlive } from '../../core/process'
-import { ProcScanner, groupsBySession } from './proc-stat'
+import { ProcScanner } from '../../core/proc-scan'
+import { groupsBySession } from './proc-stat'
 import { type OutputStream, PtySession } from './session'
 
 /** A client that records what it is sent. */

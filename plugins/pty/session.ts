@@ -5,7 +5,8 @@
  */
 import { type OwnedProcess, signalGroup, sleep, spawnOwned } from '../../core/process'
 import { hangUp } from './hangup'
-import { ProcScanner, foregroundGroup } from './proc-stat'
+import { ProcScanner } from '../../core/proc-scan'
+import { foregroundGroup } from './proc-stat'
 import { dimension, type PtySignal } from './frames'
 import { ReplayRing } from './ring'
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { ExecdError } from '../../core/errors'
 import { readFileSync, readdirSync } from 'node:fs'
-import type { ProcScanner } from './proc-stat'
+import type { ProcScanner } from '../../core/proc-scan'
 import { PtyStore } from './store'
 
 const until = async (check: () => boolean) => {

@@ -9,7 +9,7 @@ import { ExecdError } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { confineCwd } from '../../core/workdir'
 import { hangUp } from './hangup'
-import { ProcScanner } from './proc-stat'
+import { ProcScanner } from '../../core/proc-scan'
 import { PtySession } from './session'
 
 export const PREFIX_CREATE = 'error creating pty session: '
