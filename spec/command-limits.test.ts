@@ -101,3 +101,25 @@ function alive(pid: number): boolean {
     return false
   }
 }
+
+test('foreground commands whose clients left still count: past --max-commands a new one is refused with 503', async () => {
+  const d = await startDaemon({ args: ['--max-commands', '1'] })
+  try {
+    const gone = new AbortController()
+    const first = await follow(await postJson(d, '/command', { command: 'sleep 2' }, { signal: gone.signal }))
+    gone.abort() // the client leaves; the command goes on
+    const marker = `/tmp/execd-limits-${crypto.randomUUID()}`
+    const refused = await refusal(await postJson(d, '/command', { command: `touch ${marker}` }))
+    expect(refused.status).toBe(503)
+    expect(refused.body.message).toContain('--max-commands')
+    expect(() => readFileSync(marker)).toThrow()
+    // Once it finished its slot is free again.
+    for (let i = 0; i < 200 && (await (await d.fetch(`/command/status/${first.id}`)).json()).running; i++)
+      await Bun.sleep(50)
+    expect((await readSse(await postJson(d, '/command', { command: 'echo ok' }))).at(-1)!.data.type).toBe(
+      'execution_complete',
+    )
+  } finally {
+    await d.stop()
+  }
+})

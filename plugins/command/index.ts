@@ -41,6 +41,13 @@ const options: OptionSpec[] = [
     default: '500',
   },
   {
+    flag: 'max-commands',
+    env: 'EXECD_MAX_COMMANDS',
+    description:
+      'commands running at once, foreground (which go on when their client leaves) and background (0 = no limit); more are refused with 503',
+    default: '512',
+  },
+  {
     flag: 'max-background-commands',
     env: 'EXECD_MAX_BACKGROUND_COMMANDS',
     description: 'background commands running at once (0 = no limit); more are refused with 503',
@@ -60,6 +67,7 @@ export function commandSettings(config: Config): CommandSettings {
     logMaxBytes: config.int('command-log-max-bytes', 256 * 1024 * 1024),
     interruptGraceMs: config.int('command-interrupt-grace', 500),
     maxBackground: config.int('max-background-commands', 128),
+    maxRunning: config.int('max-commands', 512),
     retention: {
       count: config.int('command-retention-count', 256),
       ageMs: config.int('command-retention-age', 21600) * 1000,

@@ -20,6 +20,8 @@ export interface CommandSettings extends RunSettings {
   interruptGraceMs: number
   /** Background commands running at once (0: no limit). */
   maxBackground?: number
+  /** Commands running at once, foreground and background; 0 or absent = no limit. */
+  maxRunning?: number
 }
 
 export interface CommandStatus {
@@ -37,10 +39,13 @@ export interface CommandStatus {
 export class Commands {
   readonly store: CommandStore
   private readonly background: Capacity
+  /** Foreground commands go on when their client leaves, so they need a cap of their own. */
+  private readonly running: Capacity
 
   constructor(readonly settings: CommandSettings) {
     this.store = new CommandStore(settings.retention)
     this.background = new Capacity('background commands', settings.maxBackground ?? 0, 'max-background-commands')
+    this.running = new Capacity('running commands', settings.maxRunning ?? 0, 'max-commands')
   }
 
   /**
@@ -59,11 +64,16 @@ export class Commands {
   /** Validates and starts; the record's journal is not yet read by anyone. */
   start(req: CommandRequest): CommandRecord {
     const prepared = prepare(req)
-    if (!req.background) return startCommand(prepared, this.store, this.settings)
-    const release = this.background.acquire()
-    const record = startCommand(prepared, this.store, this.settings)
-    void record.done.then(release)
-    return record
+    const slots = [this.running.acquire()]
+    try {
+      if (req.background) slots.push(this.background.acquire())
+      const record = startCommand(prepared, this.store, this.settings)
+      void record.done.then(() => slots.forEach(release => release()))
+      return record
+    } catch (err) {
+      slots.forEach(release => release())
+      throw err
+    }
   }
 
   status(id: string): CommandStatus {
