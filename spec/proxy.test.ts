@@ -4,6 +4,7 @@
  * not travel, failures are the reference's 400/502 text, WebSockets are relayed.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { connect } from 'node:net'
 import { type Daemon, freePort, startDaemon } from './harness'
 
 let d: Daemon
@@ -187,6 +188,22 @@ describe('proxy', () => {
     const res = await d.fetch(`/proxy/${upstream.port}//double/post?q=1`, { method: 'POST', body: 'x'.repeat(100_000) })
     expect(await res.text()).toBe('POST //double/post?q=1')
     expect(seen.find(s => s.path === '//double/post?q=1')?.body).toBe('x'.repeat(100_000))
+  })
+
+  test('a client that leaves in the middle of its body, on either path, ends that request only', async () => {
+    for (const path of [`/proxy/${upstream.port}//left/midway`, `/proxy/${upstream.port}/left/midway`]) {
+      const socket = connect(Number(new URL(d.url).port), '127.0.0.1')
+      await new Promise(resolve => socket.once('connect', resolve))
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: ${new URL(d.url).host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+          `Content-Length: 100000\r\n\r\n${'x'.repeat(1000)}`,
+      )
+      await Bun.sleep(300)
+      socket.destroy()
+      await Bun.sleep(300)
+      expect(d.proc.exitCode).toBeNull()
+      expect((await d.fetch('/ping')).status).toBe(200)
+    }
   })
 
   test('an untyped response streams too: the first chunk arrives before the upstream has finished', async () => {

@@ -3,7 +3,7 @@
  * fetch turns a leading `//` into `/`). Answers once the response head has arrived.
  */
 import { type IncomingMessage, request as httpRequest } from 'node:http'
-import { Readable } from 'node:stream'
+import { Readable, pipeline } from 'node:stream'
 import type { ReadableStream as NodeWebStream } from 'node:stream/web'
 import type { UpstreamAnswer } from './forward'
 import type { ProxyTarget } from './target'
@@ -27,10 +27,17 @@ export function requestVerbatim(
     headers: Object.fromEntries(headers as unknown as Iterable<[string, string]>),
     signal,
   })
-  upstream.on('response', res => resolve(answerOf(method, res)))
+  upstream.on('response', res => {
+    // A node stream that fails with no 'error' listener ends the process: the relayed body's
+    // failure (the client or the upstream went away) reaches its reader through iteration.
+    res.on('error', () => {})
+    resolve(answerOf(method, res))
+  })
   // Before the head: nothing answered (502). After it, the body stream fails on its own.
   upstream.on('error', reject)
-  if (body) Readable.fromWeb(body as unknown as NodeWebStream).pipe(upstream)
+  // pipeline, not pipe: a client that leaves mid-body errors the source, and that must end
+  // this request (destroying the upstream one), never reach the process as an unhandled error.
+  if (body) pipeline(Readable.fromWeb(body as unknown as NodeWebStream), upstream, () => {})
   else upstream.end()
   return promise
 }
