@@ -50,13 +50,15 @@ export function expandPath(path: string, env: Env = process.env): string {
  * it, refused (400) if it is outside lexically or once the symlinks of its existing part are
  * resolved; the returned path has those resolved, so a directory created from it is inside.
  */
-export function confineCwd(dir: string, root: string | undefined = serverRoot): string {
+export function confineCwd(dir: string, root: string | undefined = serverRoot, written = dir): string {
   if (!root) return resolve(dir)
   const path = resolve(root, dir)
   const inside = (p: string) => p === root || p.startsWith(root === sep ? sep : root + sep)
-  const refuse = () => badRequest(`path is outside the root ${root}: ${dir}`)
+  // Messages name the directory as the client wrote it: its expansion may hold the daemon's
+  // environment ($PATH, $HOME, a secret someone exported).
+  const refuse = () => badRequest(`path is outside the root ${root}: ${written}`)
   if (!inside(path)) throw refuse()
-  const real = realpathOfExistingPrefix(path)
+  const real = realpathOfExistingPrefix(path, written)
   if (!inside(real)) throw refuse()
   return real
 }
@@ -68,14 +70,14 @@ export function resolveCwd(
   root: string | undefined = serverRoot,
 ): string | undefined {
   if (cwd === undefined || cwd === '') return undefined
-  const dir = confineCwd(expandPath(cwd, env), root)
+  const dir = confineCwd(expandPath(cwd, env), root, cwd)
   let isDir = false
   try {
     isDir = statSync(dir).isDirectory()
   } catch (err) {
-    throw invalid(`working directory does not exist: ${dir}: ${(err as Error).message}`)
+    throw invalid(`working directory does not exist: ${cwd}: ${errnoWord(err)}`)
   }
-  if (!isDir) throw invalid(`working directory is not a directory: ${dir}`)
+  if (!isDir) throw invalid(`working directory is not a directory: ${cwd}`)
   return dir
 }
 
@@ -83,7 +85,7 @@ export function resolveCwd(
  * realpath of the longest existing prefix, the rest appended as named. A dangling symlink
  * stops the walk up at its own name: `mkdir -p` fails on it rather than creating its target.
  */
-function realpathOfExistingPrefix(p: string): string {
+function realpathOfExistingPrefix(p: string, written: string): string {
   const rest: string[] = []
   let cur = p
   for (;;) {
@@ -92,7 +94,7 @@ function realpathOfExistingPrefix(p: string): string {
       return rest.length ? join(real, ...rest.reverse()) : real
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw invalid(`working directory ${p}: ${(err as Error).message}`)
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw invalid(`working directory ${written}: ${errnoWord(err)}`)
       const up = dirname(cur)
       if (up === cur) return p
       rest.push(cur.slice(up.length).replace(/^\//, ''))
@@ -100,3 +102,6 @@ function realpathOfExistingPrefix(p: string): string {
     }
   }
 }
+
+/** The errno name alone: node's message repeats the (expanded) path. */
+const errnoWord = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'failed'

@@ -81,3 +81,24 @@ describe('--root and working directories', () => {
     expect(readFileSync(join(root, 'sub', 'where.txt'), 'utf8').trim()).toBe(join(root, 'sub'))
   })
 })
+
+test("a refused cwd is named as written, never with $VAR's value (the daemon's environment)", async () => {
+  const mark = `mark-${crypto.randomUUID()}`
+  const e = await startDaemon({ args: ['--root', root], env: { EXECD_TEST_MARK: mark } })
+  try {
+    const cases: [string, unknown][] = [
+      ['/session', { cwd: '../$EXECD_TEST_MARK' }],
+      ['/command', { command: 'true', cwd: '../${EXECD_TEST_MARK}' }],
+      ['/command', { command: 'true', cwd: 'sub/$EXECD_TEST_MARK' }],
+      ['/code/context', { language: 'bash', cwd: '../$EXECD_TEST_MARK' }],
+    ]
+    for (const [path, body] of cases) {
+      const res = await postJson(e, path, body)
+      const text = await res.text()
+      expect([path, res.status]).toEqual([path, 400])
+      expect(text).not.toContain(mark)
+    }
+  } finally {
+    await e.stop()
+  }
+})

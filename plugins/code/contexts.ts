@@ -57,13 +57,14 @@ export function prepareCwd(cwd: string | undefined): string {
   let dir = cwd
     .replace(/^~(?=$|\/)/, homedir())
     .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => process.env[n] ?? '')
-  dir = confineCwd(dir)
+  dir = confineCwd(dir, undefined, cwd)
   try {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
     if (!statSync(dir).isDirectory()) throw badRequest(`cwd '${cwd}' is not a directory`)
   } catch (err) {
     if (err instanceof ExecdError) throw err
-    throw badRequest(`cwd '${cwd}': ${(err as Error).message}`)
+    // The errno alone: node's message repeats the expanded path, which may hold the environment.
+    throw badRequest(`cwd '${cwd}': ${(err as NodeJS.ErrnoException).code ?? 'failed'}`)
   }
   return dir
 }

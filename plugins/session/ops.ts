@@ -54,7 +54,7 @@ export class Sessions {
   create(opts: { cwd?: string } = {}): { session_id: string } {
     let cwd: string | undefined
     if (opts.cwd) {
-      cwd = confineCwd(expandPath(opts.cwd))
+      cwd = confineCwd(expandPath(opts.cwd), undefined, opts.cwd)
       try {
         mkdirSync(cwd, { recursive: true })
       } catch (err) {
