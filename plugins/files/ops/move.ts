@@ -90,7 +90,7 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<void> {
   await removeEntry(src.dir, src.name)
 }
 
-async function exists(p: string): Promise<boolean> {
+async function exists(p: string | Buffer): Promise<boolean> {
   try {
     await lstat(p)
     return true
