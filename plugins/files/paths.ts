@@ -63,6 +63,18 @@ export class BytePath {
   }
 }
 
+/**
+ * The exact bytes of a path sent as standard base64 (`path_base64` and its kin). A space is
+ * read as `+`: a query string decodes an unescaped `+` to a space, and base64 has no spaces.
+ */
+export function bytePathOf(base64: string, field = 'path_base64'): BytePath {
+  const text = base64.replaceAll(' ', '+')
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) {
+    throw badRequest(`invalid ${field}: not standard base64 (A-Z a-z 0-9 + /, = padded)`)
+  }
+  return new BytePath(Buffer.from(text, 'base64'))
+}
+
 /** A request path: text as the client wrote it, or exact bytes. */
 export type RawPath = string | BytePath
 

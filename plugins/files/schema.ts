@@ -9,7 +9,14 @@ const mode = t.Integer({
 
 export const FileInfoSchema = t.Object(
   {
-    path: t.String({ description: 'absolute path' }),
+    path: t.String({ description: 'absolute path; bytes that are not UTF-8 are written \\xHH' }),
+    path_base64: t.Optional(
+      t.String({
+        description:
+          "the path's exact bytes, standard base64; only when they are not UTF-8. Send it back as " +
+          'path_base64 (query) or a path_base64 field (JSON bodies) to name the same file',
+      }),
+    ),
     type: t.Union([t.Literal('file'), t.Literal('directory'), t.Literal('symlink'), t.Literal('other')], {
       description: 'from lstat: symlinks are reported, never followed',
     }),
@@ -55,6 +62,9 @@ export const ReplaceCountsSchema = t.Record(t.String(), t.Object({ replacedCount
 
 export const PathsQuery = t.Object({
   path: t.Optional(t.Array(t.String(), { description: 'repeatable: ?path=a&path=b' })),
+  path_base64: t.Optional(
+    t.Array(t.String(), { description: "repeatable, with or instead of path: a path's exact bytes, standard base64" }),
+  ),
 })
 
 export const UploadBodyDoc = {

@@ -9,11 +9,11 @@ import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
 import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
-import type { PathScope } from '../paths'
+import type { PathScope, RawPath } from '../paths'
 import { contentDisposition, parseRange } from '../ranges'
 
 export interface DownloadRequest {
-  path: string
+  path: RawPath
   method?: string
   range?: string | null
   ifModifiedSince?: string | null

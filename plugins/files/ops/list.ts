@@ -7,7 +7,7 @@ import type { PathScope, RawPath } from '../paths'
 import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
 
 /** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (ops/names.ts). */
-export type WalkedInfo = FileInfo & { path_base64?: string }
+export type WalkedInfo = FileInfo
 
 /** `depth` as the query gives it: absent → 1; not a non-negative integer → 400. */
 export function parseDepth(raw: string | undefined): number {
@@ -64,6 +64,6 @@ export async function listDirectory(
       return out
     })
   } catch (err) {
-    throw fsError(err, step, String(raw), `error listing directory ${raw}. `)
+    throw fsError(err, step, raw, `error listing directory ${raw}. `)
   }
 }

@@ -54,6 +54,6 @@ export async function searchFiles(
       return out
     })
   } catch (err) {
-    throw fsError(err, step, String(raw), 'error searching files. ')
+    throw fsError(err, step, raw, 'error searching files. ')
   }
 }
