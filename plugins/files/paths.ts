@@ -78,6 +78,13 @@ export function bytePathOf(base64: string, field = 'path_base64'): BytePath {
 /** A request path: text as the client wrote it, or exact bytes. */
 export type RawPath = string | BytePath
 
+/**
+ * The path a JSON body entry names: its own `path_base64` field when it has one (the key is
+ * then only a label), else its key.
+ */
+export const entryPath = (key: string, entry: { path_base64?: string }): RawPath =>
+  entry.path_base64 === undefined ? key : bytePathOf(entry.path_base64, `path_base64 of ${key}`)
+
 /** A normalised absolute path: its components, what answers report, and its bytes if not UTF-8. */
 interface Located {
   parts: Name[]

@@ -1,6 +1,10 @@
 /** TypeBox models of the files section's wire (CONTRACT §5): they validate and document. */
 import { t } from 'elysia'
 
+const pathBase64Field = t.String({
+  description: "the path's exact bytes, standard base64, as path_base64 lists them: names the path instead of the key",
+})
+
 const mode = t.Integer({
   minimum: 0,
   description: 'permission bits as octal digits written in decimal: 755 means 0o755; 0 leaves the mode as it is',
@@ -35,6 +39,7 @@ export const PermissionSchema = t.Object(
     mode: t.Optional(mode),
     owner: t.Optional(t.String({ description: 'user name or numeric uid; unchanged when absent' })),
     group: t.Optional(t.String({ description: 'group name or numeric gid; unchanged when absent' })),
+    path_base64: t.Optional(pathBase64Field),
   },
   { title: 'Permission' },
 )
@@ -43,14 +48,29 @@ export const PermissionMapSchema = t.Record(t.String(), PermissionSchema, {
   description: 'path → permission',
 })
 
+const bytesInstead = (of: string) =>
+  t.Optional(t.String({ description: `${of} as its exact bytes, standard base64; instead of ${of}` }))
+
 export const MoveListSchema = t.Array(
-  t.Object({ src: t.String({ minLength: 1 }), dest: t.String({ minLength: 1 }) }, { title: 'RenameFileItem' }),
+  t.Object(
+    {
+      src: t.Optional(t.String({ minLength: 1, description: 'required unless src_base64 is given' })),
+      dest: t.Optional(t.String({ minLength: 1, description: 'required unless dest_base64 is given' })),
+      src_base64: bytesInstead('src'),
+      dest_base64: bytesInstead('dest'),
+    },
+    { title: 'RenameFileItem' },
+  ),
 )
 
 export const ReplaceMapSchema = t.Record(
   t.String(),
   t.Object(
-    { old: t.String({ description: 'text to find (not empty)' }), new: t.String() },
+    {
+      old: t.String({ description: 'text to find (not empty)' }),
+      new: t.String(),
+      path_base64: t.Optional(pathBase64Field),
+    },
     { title: 'ReplaceFileContentItem' },
   ),
   { description: 'path → replacement' },
@@ -77,7 +97,7 @@ export const UploadBodyDoc = {
             type: 'string',
             format: 'binary',
             description:
-              'JSON {"path","mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
+              'JSON {"path" or "path_base64" (exact bytes, base64),"mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
           },
           file: { type: 'string', format: 'binary', description: "the file's bytes; follows its metadata part" },
         },
