@@ -147,4 +147,19 @@ describe('path_base64 round trip through dist/execd', () => {
     expect(existsSync(outside)).toBe(false)
     expect(existsSync(file)).toBe(true)
   })
+
+  test('/openapi.json documents it: an optional FileInfo field, a query parameter, body fields', async () => {
+    type Op = { parameters: { name: string }[]; responses: Record<string, unknown>; requestBody?: unknown }
+    const doc = (await (await d.fetch('/openapi.json')).json()) as { paths: Record<string, Record<string, Op>> }
+    const list = doc.paths['/directories/list']!.get!
+    expect(list.parameters.map(p => p.name)).toContain('path_base64')
+    const fileInfo = (list.responses['200'] as { content: Record<string, { schema: { items: Schema } }> }).content[
+      'application/json'
+    ]!.schema.items
+    expect(fileInfo.properties.path_base64).toMatchObject({ type: 'string' })
+    expect(fileInfo.required).not.toContain('path_base64')
+    expect(JSON.stringify(doc.paths['/files/mv']!.post!.requestBody)).toContain('src_base64')
+  })
 })
+
+type Schema = { properties: Record<string, unknown>; required: string[] }
