@@ -62,6 +62,7 @@ describe('path_base64 round trip through dist/execd', () => {
 
     const got = await d.fetch(`/files/download?path_base64=${q(file.path_base64!)}`)
     expect([got.status, await got.text()]).toEqual([200, 'bytes'])
+    expect(got.headers.get('content-disposition')).toBe(`attachment; filename="%FF"; filename*=UTF-8''%FF`)
     const info = await d.fetch(`/files/info?path_base64=${q(file.path_base64!)}&path=${q(root)}`)
     expect(await info.json()).toEqual({
       [`${root}/\\xff`]: expect.objectContaining({ path: `${root}/\\xff`, path_base64: file.path_base64, size: 5 }),
