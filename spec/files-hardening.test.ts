@@ -11,7 +11,9 @@ import {
   realpathSync,
   rmSync,
   statSync,
+  symlinkSync,
   truncateSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,7 +24,7 @@ import { memoryOf } from './files-transfer'
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-hardening-')))
 let d: Daemon
 beforeAll(async () => {
-  d = await startDaemon()
+  d = await startDaemon({ env: { EXECD_SPEC_HARDENING_DIR: dir } })
 })
 afterAll(async () => {
   await d?.stop()
@@ -30,6 +32,7 @@ afterAll(async () => {
 })
 
 const MiB = 1024 * 1024
+const q = encodeURIComponent
 
 function bytesAt(path: string, at: number, n: number): string {
   const fd = openSync(path, 'r')
@@ -112,5 +115,26 @@ describe('files hardening', () => {
     expect(res.status).toBe(404)
     expect(body.message).not.toContain(process.env.PATH!)
     expect(body.message).toContain('x$PATH')
+  })
+
+  test('list and search errors name the path as written, not what $VAR expanded to', async () => {
+    const at = join(dir, 'expanded')
+    mkdirSync(at)
+    writeFileSync(join(at, 'f.txt'), '')
+    symlinkSync(at, join(at, 'link'))
+    const v = '$EXECD_SPEC_HARDENING_DIR/expanded'
+    const cases: [string, number, string][] = [
+      [`/directories/list?path=${q(`${v}/missing`)}`, 404, `lstat ${v}/missing: no such file or directory`],
+      [`/directories/list?path=${q(`${v}/f.txt`)}`, 400, `path is not a directory: ${v}/f.txt`],
+      [`/directories/list?path=${q(`${v}/link`)}`, 400, `path is a symbolic link, refusing to traverse: ${v}/link`],
+      [`/files/search?path=${q(`${v}/missing`)}`, 404, `stat ${v}/missing: no such file or directory`],
+      [`/files/search?path=${q(`${v}/f.txt`)}`, 400, `path is not a directory: ${v}/f.txt`],
+    ]
+    for (const [url, status, text] of cases) {
+      const res = await d.fetch(url)
+      const body = (await res.json()) as { message: string }
+      expect([url, res.status, body.message]).toEqual([url, status, expect.stringContaining(text)])
+      expect(body.message).not.toContain(dir)
+    }
   })
 })

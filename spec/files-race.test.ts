@@ -2,7 +2,8 @@
  * `--root` under a swap race (issue 10.4): while a helper process exchanges a directory inside
  * the root with a symlink to a directory outside it (renameat2 RENAME_EXCHANGE, as fast as it
  * can), every operation of the files section is driven through that directory for a few
- * seconds (EXECD_RACE_SECONDS, default 2.5). Nothing outside may change, appear or be read.
+ * seconds (EXECD_RACE_SECONDS, default 2.5). Nothing outside may change, appear or be read
+ * (list and search: no name from outside may be answered).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
@@ -92,6 +93,14 @@ const many = (dir: string, kind: 'file' | 'dir') => {
     else mkdirSync(join(dir, `r${i}`, 'sub'), { recursive: true })
   }
 }
+// A name that shows where a listing looked: inside the root, or in the directory outside.
+const named = (dir: string, inside: boolean) => {
+  for (const at of [dir, join(dir, 'x')]) {
+    mkdirSync(at, { recursive: true })
+    writeFileSync(join(at, inside ? INSIDE : OUTSIDE), '')
+  }
+}
+const listed = (res: Response, body: string) => res.status === 200 && body.includes(OUTSIDE)
 const post = (path: string, body: unknown) =>
   d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 const upload = (path: string) => {
@@ -124,6 +133,11 @@ const races: Record<string, Race> = {
   mkdir: { prepare: files, request: (i, op) => post('/directories', { [`${op}/d/k${i}/sub`]: { mode: 700 } }) },
   delete: { prepare: dir => many(dir, 'file'), request: (i, op) => d.fetch(`/files?path=${q(`${op}/d/n${i % NAMES}`)}`, { method: 'DELETE' }) },
   rmdir: { prepare: dir => many(dir, 'dir'), request: (i, op) => d.fetch(`/directories?path=${q(`${op}/d/r${i % NAMES}`)}`, { method: 'DELETE' }) },
+  // The directory walked from is the one swapped, then a component above it.
+  list: { prepare: named, request: (_, op) => d.fetch(`/directories/list?depth=2&path=${q(`${op}/d`)}`), leaked: listed },
+  'list-below': { prepare: named, request: (_, op) => d.fetch(`/directories/list?path=${q(`${op}/d/x`)}`), leaked: listed },
+  search: { prepare: named, request: (_, op) => d.fetch(`/files/search?path=${q(`${op}/d`)}`), leaked: listed },
+  'search-below': { prepare: named, request: (_, op) => d.fetch(`/files/search?path=${q(`${op}/d/x`)}`), leaked: listed },
   mv: { prepare: dir => many(dir, 'file'), request: (i, op) => post('/files/mv', [{ src: `${op}/d/n${i % NAMES}`, dest: `${op}/d/m${i % NAMES}` }]) },
 }
 

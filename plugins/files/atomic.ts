@@ -7,8 +7,9 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises'
-import type { Anchor } from './beneath'
+import type { Anchor, Name } from './beneath'
 import { procPath } from './beneath'
+import { decodeName } from './ops/names'
 import { fsError } from './errors'
 import type { Ownership } from './owners'
 
@@ -22,7 +23,8 @@ export interface AtomicWriteOptions {
 /** Prefix of every temp file this section creates, so strays are easy to recognise. */
 export const TEMP_MARKER = '.execd-tmp-'
 
-export const tempNameFor = (name: string): string => `.${name}${TEMP_MARKER}${randomBytes(6).toString('hex')}`
+export const tempNameFor = (name: Name): string =>
+  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomBytes(6).toString('hex')}`
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 

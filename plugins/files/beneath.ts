@@ -16,8 +16,43 @@ const DIR_FLAGS = O_PATH | O_DIRECTORY | O_NOFOLLOW
 /** The kernel's own limit on symlinks per lookup (MAXSYMLINKS); re-examining a swapped entry counts too. */
 const MAX_HOPS = 40
 
+/**
+ * A path component: text, or its exact bytes when they are not UTF-8 (a string would lose
+ * them; node:fs takes either). Components that decode are always strings, so `.`, `..` and
+ * `''` are only ever strings.
+ */
+export type Name = string | Buffer
+
 /** `/proc/self/fd/<fd>/<name>`: `name` in the directory `fd` holds (`.`: that directory). */
-export const procPath = (fd: number, name = '.'): string => `/proc/self/fd/${fd}/${name}`
+export function procPath(fd: number, name?: string): string
+export function procPath(fd: number, name: Name): Name
+export function procPath(fd: number, name: Name = '.'): Name {
+  const dir = `/proc/self/fd/${fd}/`
+  return typeof name === 'string' ? dir + name : Buffer.concat([Buffer.from(dir), name])
+}
+
+const fatal = new TextDecoder('utf-8', { fatal: true })
+
+/** Splits a byte path on `/` into components, each a string when it decodes. */
+export function splitBytes(bytes: Buffer): Name[] {
+  const out: Name[] = []
+  for (let from = 0; ;) {
+    const slash = bytes.indexOf(0x2f, from)
+    const part = bytes.subarray(from, slash === -1 ? bytes.length : slash)
+    out.push(asName(part))
+    if (slash === -1) return out
+    from = slash + 1
+  }
+}
+
+/** The component as a string if its bytes are UTF-8, else as (a copy of) the bytes. */
+export function asName(bytes: Uint8Array): Name {
+  try {
+    return fatal.decode(bytes)
+  } catch {
+    return Buffer.from(bytes)
+  }
+}
 
 /** The path leads out of the root (by `..` or a symlink). */
 export class OutsideRoot extends Error {}
@@ -41,7 +76,7 @@ export interface WalkOptions {
 /** A directory the walk created: `name` in the directory held by `dir`. */
 interface Created {
   dir: number
-  name: string
+  name: Name
 }
 
 /**
@@ -51,14 +86,16 @@ interface Created {
 export class Anchor {
   constructor(
     readonly dir: number,
-    readonly name: string,
+    readonly name: Name,
     readonly raw: string,
     readonly path: string,
     private readonly created: Created[] = [],
+    /** The exact bytes of `path` when they are not UTF-8 (`path` then shows them as `\xHH`). */
+    readonly bytes?: Buffer,
   ) {}
 
   /** The entry, reached through the held directory. */
-  get at(): string {
+  get at(): Name {
     return procPath(this.dir, this.name)
   }
 
@@ -98,16 +135,16 @@ export function walkBeneath(
   root: string,
   confined: boolean,
   start: number,
-  components: readonly string[],
+  components: readonly Name[],
   opts: WalkOptions,
-): { dir: number; name: string; created: Created[] } {
+): { dir: number; name: Name; created: Created[] } {
   return new Walk(root, confined, start, opts).run(components)
 }
 
 class Walk {
   private hops = 0
   /** Names of the directories from the root down to `fd` (confined walks: `..` re-walks them). */
-  private names: string[] = []
+  private names: Name[] = []
   readonly created: Created[] = []
   private readonly rootParts: string[]
 
@@ -120,7 +157,7 @@ class Walk {
     this.rootParts = root.split('/').filter(Boolean)
   }
 
-  run(components: readonly string[]) {
+  run(components: readonly Name[]) {
     const todo = [...components].reverse()
     try {
       for (;;) {
@@ -135,7 +172,7 @@ class Walk {
         if (last && !this.opts.follow && !this.opts.mkdirLeaf) return this.result(c)
         if (!last) {
           const step = this.descend(c)
-          if (typeof step === 'string') this.splice(step, todo)
+          if (typeof step !== 'boolean') this.splice(step, todo)
           else if (!step) todo.push(c)
           continue
         }
@@ -153,7 +190,7 @@ class Walk {
     }
   }
 
-  private result(name: string) {
+  private result(name: Name) {
     return { dir: this.fd, name, created: this.created }
   }
 
@@ -161,7 +198,7 @@ class Walk {
    * Opens `c` as the next directory (true). A symlink there gives its target to resolve; a
    * missing one, with `mkdirs`, is created and looked at again (false).
    */
-  private descend(c: string): boolean | string {
+  private descend(c: Name): boolean | Name {
     let next: number
     try {
       next = openSync(procPath(this.fd, c), DIR_FLAGS)
@@ -180,7 +217,7 @@ class Walk {
     return true
   }
 
-  private makeDir(c: string): void {
+  private makeDir(c: Name): void {
     try {
       mkdirSync(procPath(this.fd, c), 0o777)
       if (this.opts.track) this.created.push({ dir: this.fd, name: c })
@@ -207,10 +244,10 @@ class Walk {
     }
   }
 
-  private splice(link: string, todo: string[]): void {
+  private splice(link: Name, todo: Name[]): void {
     this.hop()
-    const parts = link.split('/')
-    if (link.startsWith('/')) {
+    const parts = typeof link === 'string' ? link.split('/') : splitBytes(link)
+    if (parts[0] === '') {
       const abs = parts.filter(p => p && p !== '.')
       if (!this.rootParts.every((p, i) => abs[i] === p)) throw new OutsideRoot()
       this.restart()
@@ -242,10 +279,10 @@ class Walk {
   }
 }
 
-/** The target of `name` if it is a symlink; undefined if it is something else or nothing. */
-function readlinkAt(fd: number, name: string): string | undefined {
+/** The target of `name` if it is a symlink (as bytes unless UTF-8); undefined if it is something else or nothing. */
+function readlinkAt(fd: number, name: Name): Name | undefined {
   try {
-    return readlinkSync(procPath(fd, name))
+    return asName(readlinkSync(procPath(fd, name), { encoding: 'buffer' }))
   } catch (err) {
     const code = codeOf(err)
     if (code === 'EINVAL' || code === 'ENOENT') return undefined

@@ -4,6 +4,7 @@
  * → 400, anything else → 500 RUNTIME_ERROR.
  */
 import { ExecdError, PREFIX, type ErrorCode } from '../../core/errors'
+import type { RawPath } from './paths'
 
 const STRERROR: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -35,7 +36,7 @@ export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.Errn
  * `lstat /x: no such file or directory`. Only the errno is worded: the system's own message
  * names the path it was given (expanded, or a /proc/self/fd one), which the client never wrote.
  */
-export function osMessage(err: unknown, op: string, path: string): string {
+export function osMessage(err: unknown, op: string, path: RawPath): string {
   const code = errnoOf(err)
   const text = code ? (STRERROR[code] ?? `error ${code}`) : ((err as Error)?.message ?? String(err))
   return `${op} ${path}: ${text}`
@@ -45,7 +46,7 @@ export function osMessage(err: unknown, op: string, path: string): string {
  * Wraps a failed system call. `context` is the reference's prefix for non-ENOENT failures
  * (e.g. 'error accessing file: '); ENOENT always gets 'file not found. '.
  */
-export function fsError(err: unknown, op: string, path: string, context = 'error accessing file: '): ExecdError {
+export function fsError(err: unknown, op: string, path: RawPath, context = 'error accessing file: '): ExecdError {
   if (err instanceof ExecdError) return err
   const code = errnoOf(err)
   const message = osMessage(err, op, path)
@@ -55,7 +56,7 @@ export function fsError(err: unknown, op: string, path: string, context = 'error
 }
 
 /** Runs a system call and rewords its failure. */
-export async function attempt<T>(op: string, path: string, call: () => Promise<T>, context?: string): Promise<T> {
+export async function attempt<T>(op: string, path: RawPath, call: () => Promise<T>, context?: string): Promise<T> {
   try {
     return await call()
   } catch (err) {

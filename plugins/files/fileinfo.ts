@@ -13,6 +13,8 @@ export interface FileInfo {
   owner: string
   group: string
   mode: number
+  /** The path's exact bytes, base64, when they are not UTF-8 (`path` then shows them as `\xHH`). */
+  path_base64?: string
 }
 
 export function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileInfo['type'] {

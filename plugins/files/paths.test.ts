@@ -3,10 +3,22 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ExecdError } from '../../core/errors'
-import { PathScope, expandHome, expandVariables } from './paths'
+import { procPath, type WalkOptions } from './beneath'
+import { BytePath, PathScope, expandHome, expandVariables, type RawPath } from './paths'
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-paths-')))
 afterAll(() => rmSync(base, { recursive: true, force: true }))
+
+/** Where an anchor lands: the reported path, and the real place of its entry. */
+function landing(scope: PathScope, raw: RawPath, opts: WalkOptions = {}) {
+  const a = scope.anchor(raw, opts)
+  try {
+    const dir = realpathSync(procPath(a.dir))
+    return { path: a.path, target: a.name === '.' ? dir : join(dir, String(a.name)) }
+  } finally {
+    a.close()
+  }
+}
 
 describe('expansion', () => {
   test('$NAME and ${NAME} expand from the environment', () => {
@@ -36,10 +48,18 @@ describe('expansion', () => {
 describe('PathScope without a root', () => {
   test('relative paths resolve against the working directory, .. is normalised', () => {
     const scope = new PathScope(undefined, '/srv')
-    expect(scope.resolve('a/../b')).toEqual({ path: '/srv/b', target: '/srv/b' })
+    expect(scope.normalise('a/../b')).toBe('/srv/b')
   })
   test('a NUL byte is refused', () => {
-    expect(() => new PathScope().resolve('/a\0b')).toThrow('NUL')
+    expect(() => new PathScope().normalise('/a\0b')).toThrow('NUL')
+    expect(() => new PathScope().normalise(new BytePath(Buffer.from('/a\0b')))).toThrow('NUL')
+  })
+  test('exact bytes are taken literally: no expansion, `..` normalised, shown as \\xHH', () => {
+    const scope = new PathScope(undefined, '/srv')
+    expect(scope.normalise(new BytePath(Buffer.from('$HOME/~')))).toBe('/srv/$HOME/~')
+    expect(scope.normalise(new BytePath(Buffer.from([0x61, 0xff, 0x2f, 0x2e, 0x2e, 0x2f, 0x62])))).toBe('/srv/b')
+    expect(scope.normalise(new BytePath(Buffer.from([0x2f, 0x61, 0xff])))).toBe('/a\\xff')
+    expect(String(new BytePath(Buffer.from([0xc3, 0xa9, 0xfe])))).toBe('é\\xfe')
   })
 })
 
@@ -56,34 +76,44 @@ describe('PathScope with a root', () => {
   const scope = new PathScope(root)
 
   test('paths inside resolve; relative ones against the root', () => {
-    expect(scope.resolve('sub/x').target).toBe(join(root, 'sub/x'))
-    expect(scope.resolve(join(root, 'sub')).path).toBe(join(root, 'sub'))
+    expect(landing(scope, 'sub/x').target).toBe(join(root, 'sub/x'))
+    expect(landing(scope, join(root, 'sub')).path).toBe(join(root, 'sub'))
   })
   test('.. out of the root is refused', () => {
-    expect(() => scope.resolve('../outside/secret')).toThrow('outside the root')
-    expect(() => scope.resolve(`${root}/sub/../../outside`)).toThrow('outside the root')
+    expect(() => landing(scope, '../outside/secret')).toThrow('outside the root')
+    expect(() => landing(scope, `${root}/sub/../../outside`)).toThrow('outside the root')
   })
   test('an absolute path elsewhere is refused', () => {
-    expect(() => scope.resolve('/etc/passwd')).toThrow('outside the root')
+    expect(() => landing(scope, '/etc/passwd')).toThrow('outside the root')
   })
   test('a symlinked directory pointing out is refused', () => {
-    expect(() => scope.resolve('escape/secret')).toThrow('outside the root')
-    expect(() => scope.resolve('escape/new-file')).toThrow('outside the root')
+    expect(() => landing(scope, 'escape/secret')).toThrow('outside the root')
+    expect(() => landing(scope, 'escape/new-file')).toThrow('outside the root')
   })
   test('a final symlink pointing out is refused when followed, allowed as the link itself', () => {
-    expect(() => scope.resolve('secret-link', { follow: true })).toThrow('outside the root')
-    expect(scope.resolve('secret-link').target).toBe(join(root, 'secret-link'))
+    expect(() => landing(scope, 'secret-link', { follow: true })).toThrow('outside the root')
+    expect(landing(scope, 'secret-link').target).toBe(join(root, 'secret-link'))
   })
   test('a dangling symlink is followed to where the kernel would create its target', () => {
-    expect(() => scope.resolve('dangling', { follow: true })).toThrow('outside the root')
-    expect(() => scope.resolve('dangling/child')).toThrow('outside the root')
+    expect(() => landing(scope, 'dangling', { follow: true })).toThrow('outside the root')
+    expect(() => landing(scope, 'dangling/child')).toThrow('outside the root')
+  })
+  test('exact bytes are confined the same way', () => {
+    const bytes = (...parts: (string | number[])[]) => new BytePath(Buffer.concat(parts.map(p => Buffer.from(p))))
+    expect(() => landing(scope, bytes('../outside/secret'))).toThrow('outside the root')
+    expect(() => landing(scope, bytes('escape/', [0xff]))).toThrow('outside the root')
+    expect(() => landing(scope, bytes('/etc/', [0xff]))).toThrow('outside the root')
+    expect(landing(scope, bytes('inner-link/x', [0xff]))).toEqual({
+      path: join(root, 'inner-link/x\\xff'),
+      target: join(root, 'sub/x\ufffd'),
+    })
   })
   test('a symlink that stays inside resolves to its target', () => {
-    expect(scope.resolve('inner-link/f').target).toBe(join(root, 'sub/f'))
+    expect(landing(scope, 'inner-link/f').target).toBe(join(root, 'sub/f'))
   })
   test('refusals are 400 INVALID_REQUEST_BODY', () => {
     try {
-      scope.resolve('/etc')
+      scope.normalise('/etc')
     } catch (e) {
       expect((e as ExecdError).code).toBe('INVALID_REQUEST_BODY')
     }

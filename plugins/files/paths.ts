@@ -3,12 +3,24 @@
  * reference does it, then resolution against the working directory, then (with `--root`)
  * confinement: `anchor` walks the path beneath the root's descriptor (beneath.ts), so what is
  * checked is what is used. Messages name the path as the client wrote it, never the expansion.
+ * A path may also come as its exact bytes (`path_base64`, a `BytePath`): a name that is not
+ * UTF-8 can be sent back as it was listed.
  */
-import { existsSync, readlinkSync, realpathSync } from 'node:fs'
+import { existsSync, realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { basename, dirname, join, resolve, sep } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../../core/errors'
-import { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
+import {
+  Anchor,
+  OutsideRoot,
+  PathChanged,
+  openDirectory,
+  splitBytes,
+  walkBeneath,
+  type Name,
+  type WalkOptions,
+} from './beneath'
+import { decodeName } from './ops/names'
 
 /** `$NAME`, `${NAME}`; shell specials (`$1`, `$$`, `$?`) expand to nothing, as the reference's os.Expand. */
 export function expandVariables(path: string, env: Record<string, string | undefined> = process.env): string {
@@ -39,15 +51,45 @@ export function expandHome(path: string, home = homedir()): string {
   return path
 }
 
-export interface ResolvedPath {
-  /** Absolute, lexically normalised path as the caller named it: what responses report. */
+/**
+ * A path sent as its exact bytes: taken literally (no `$VAR` or `~` expansion). It prints as
+ * its `\xHH`-escaped text (ops/names.ts), so messages and keys show it as a listing would.
+ */
+export class BytePath {
+  constructor(readonly bytes: Buffer) {}
+
+  toString(): string {
+    return decodeName(this.bytes).escaped
+  }
+}
+
+/**
+ * The exact bytes of a path sent as standard base64 (`path_base64` and its kin). A space is
+ * read as `+`: a query string decodes an unescaped `+` to a space, and base64 has no spaces.
+ */
+export function bytePathOf(base64: string, field = 'path_base64'): BytePath {
+  const text = base64.replaceAll(' ', '+')
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) {
+    throw badRequest(`invalid ${field}: not standard base64 (A-Z a-z 0-9 + /, = padded)`)
+  }
+  return new BytePath(Buffer.from(text, 'base64'))
+}
+
+/** A request path: text as the client wrote it, or exact bytes. */
+export type RawPath = string | BytePath
+
+/**
+ * The path a JSON body entry names: its own `path_base64` field when it has one (the key is
+ * then only a label), else its key.
+ */
+export const entryPath = (key: string, entry: { path_base64?: string }): RawPath =>
+  entry.path_base64 === undefined ? key : bytePathOf(entry.path_base64, `path_base64 of ${key}`)
+
+/** A normalised absolute path: its components, what answers report, and its bytes if not UTF-8. */
+interface Located {
+  parts: Name[]
   path: string
-  /**
-   * The path to hand to system calls. Without a root it equals `path`; with one, every
-   * directory component is resolved through its symlinks and checked to be inside the root
-   * (and, with `follow`, the last component too).
-   */
-  target: string
+  bytes?: Buffer
 }
 
 /**
@@ -57,6 +99,7 @@ export interface ResolvedPath {
 export class PathScope {
   readonly root?: string
   private readonly base: string
+  private readonly rootParts: string[] = []
 
   constructor(root?: string, cwd = process.cwd()) {
     if (root) {
@@ -65,6 +108,7 @@ export class PathScope {
       } catch (err) {
         throw new ExecdError('RUNTIME_ERROR', `--root ${root}: ${(err as Error).message}`)
       }
+      this.rootParts = componentsOf(this.root)
     }
     if (!existsSync('/proc/self/fd')) {
       throw new ExecdError('RUNTIME_ERROR', 'the files section needs /proc (mounted) to resolve paths safely')
@@ -75,16 +119,41 @@ export class PathScope {
   /**
    * Expands a request path and normalises it against the base, checking it names something
    * inside the root: what can be refused without touching the filesystem, so a request can be
-   * validated whole before anything changes.
+   * validated whole before anything changes. Returns the path answers report.
    */
-  normalise(raw: string): string {
+  normalise(raw: RawPath): string {
+    return this.locate(raw).path
+  }
+
+  private locate(raw: RawPath): Located {
+    const located = typeof raw === 'string' ? this.locateText(raw) : this.locateBytes(raw.bytes)
+    if (!this.rootParts.every((p, i) => located.parts[i] === p)) {
+      throw badRequest(`path is outside the root ${this.root}: ${raw}`)
+    }
+    return located
+  }
+
+  private locateText(raw: string): Located {
     if (raw === '') throw badRequest('invalid path: empty (use "." for the working directory)')
     if (raw.includes('\0')) throw badRequest(`invalid path: contains a NUL byte`)
     const expanded = expandHome(expandVariables(raw))
     if (expanded === '') throw badRequest(`invalid path: ${raw} is empty once expanded`)
     const path = resolve(this.base, expanded)
-    this.ensureInside(path, raw)
-    return path
+    return { parts: componentsOf(path), path }
+  }
+
+  /** As `resolve` does on text: `.` and empty components dropped, `..` removes the one before. */
+  private locateBytes(bytes: Buffer): Located {
+    if (bytes.length === 0) throw badRequest('invalid path: empty (use "." for the working directory)')
+    if (bytes.includes(0)) throw badRequest(`invalid path: contains a NUL byte`)
+    const parts: Name[] = bytes[0] === 0x2f ? [] : componentsOf(this.base)
+    for (const c of splitBytes(bytes)) {
+      if (c === '..') parts.pop()
+      else if (c !== '' && c !== '.') parts.push(c)
+    }
+    if (parts.every(p => typeof p === 'string')) return { parts, path: sep + parts.join(sep) }
+    const joined = Buffer.concat(parts.flatMap(p => [Buffer.from(sep), Buffer.from(p)]))
+    return { parts, path: decodeName(joined).escaped, bytes: joined }
   }
 
   /**
@@ -92,21 +161,21 @@ export class PathScope {
    * beneath.ts). The caller must `close()` the anchor. `follow`: a final symlink is resolved too;
    * `mkdirs`/`mkdirLeaf`: missing directories are created on the way / as the entry.
    */
-  anchor(raw: string, opts: WalkOptions = {}): Anchor {
-    const path = this.normalise(raw)
+  anchor(raw: RawPath, opts: WalkOptions = {}): Anchor {
+    const { parts, path, bytes } = this.locate(raw)
     let walked
     try {
-      walked = this.root ? this.walkConfined(path, opts) : this.walkOpen(path, opts)
+      walked = this.root ? this.walkConfined(parts, opts) : this.walkOpen(parts, opts)
     } catch (err) {
       if (err instanceof OutsideRoot) throw badRequest(`path is outside the root ${this.root}: ${raw}`)
       if (err instanceof PathChanged) throw badRequest(`path changed while it was being resolved: ${raw}`)
       throw err
     }
-    return new Anchor(walked.dir, walked.name, raw, path, walked.created)
+    return new Anchor(walked.dir, walked.name, String(raw), path, walked.created, bytes)
   }
 
   /** Runs `use` with the anchor of `raw`, closing it after, whatever happens. */
-  async with<T>(raw: string, opts: WalkOptions, use: (anchor: Anchor) => Promise<T>): Promise<T> {
+  async with<T>(raw: RawPath, opts: WalkOptions, use: (anchor: Anchor) => Promise<T>): Promise<T> {
     const anchor = this.anchor(raw, opts)
     try {
       return await use(anchor)
@@ -115,91 +184,28 @@ export class PathScope {
     }
   }
 
-  private walkConfined(path: string, opts: WalkOptions) {
-    const root = this.root!
-    const rel = path === root ? [] : path.slice(root === sep ? 1 : root.length + 1).split(sep)
-    return walkBeneath(root, true, openDirectory(root), rel, opts)
+  private walkConfined(parts: Name[], opts: WalkOptions) {
+    return walkBeneath(this.root!, true, openDirectory(this.root!), parts.slice(this.rootParts.length), opts)
   }
 
   /**
    * Without a root nothing needs confining: the parent is opened by the kernel in one call
-   * (the fast path), and only the entry itself (or missing parents) goes through the walk.
+   * (the fast path), and only the entry itself (or missing parents, or names that are not
+   * UTF-8) goes through the walk.
    */
-  private walkOpen(path: string, opts: WalkOptions) {
-    if (path === sep) return walkBeneath(sep, false, openDirectory(sep), [], opts)
+  private walkOpen(parts: Name[], opts: WalkOptions) {
+    const fromTop = () => walkBeneath(sep, false, openDirectory(sep), parts, opts)
+    const parent = parts.slice(0, -1)
+    if (!parts.length || !parent.every(p => typeof p === 'string')) return fromTop()
     let start: number
     try {
-      start = openDirectory(dirname(path))
+      start = openDirectory(sep + parent.join(sep))
     } catch (err) {
       if (!opts.mkdirs) throw err
-      return walkBeneath(sep, false, openDirectory(sep), path.slice(1).split(sep), opts)
+      return fromTop()
     }
-    return walkBeneath(sep, false, start, [basename(path)], opts)
-  }
-
-  /**
-   * Expands and resolves a request path to path strings (the kernel resolves them again when
-   * they are used: racy under `--root`; `anchor` is not). `follow`: a final symlink is followed.
-   */
-  resolve(raw: string, opts: { follow?: boolean } = {}): ResolvedPath {
-    const path = this.normalise(raw)
-    // Followed even without a root, so that an atomic rename replaces the file a symlink
-    // points to rather than the link.
-    if (!this.root) return { path, target: opts.follow ? realpathOfExistingPrefix(path) : path }
-    const parent = dirname(path)
-    const name = path.slice(parent.length).replace(/^\//, '')
-    const realParent = realpathOfExistingPrefix(parent)
-    let target = name ? join(realParent, name) : realParent
-    if (opts.follow) target = realpathOfExistingPrefix(target)
-    this.ensureInside(target, raw)
-    return { path, target }
-  }
-
-  /** True if `p` is the root itself or below it. */
-  contains(p: string): boolean {
-    if (!this.root) return true
-    return p === this.root || p.startsWith(this.root === sep ? sep : this.root + sep)
-  }
-
-  private ensureInside(p: string, raw: string): void {
-    if (!this.contains(p)) throw badRequest(`path is outside the root ${this.root}: ${raw}`)
+    return walkBeneath(sep, false, start, parts.slice(-1), opts)
   }
 }
 
-/**
- * realpath of the longest prefix that exists, with the rest appended: a symlink anywhere in
- * the existing part is resolved (so it cannot point out of the root unnoticed), while the
- * part still to be created is kept as named.
- */
-export function realpathOfExistingPrefix(p: string, hops = 0): string {
-  const rest: string[] = []
-  let cur = p
-  for (;;) {
-    try {
-      const real = realpathSync(cur)
-      return rest.length ? join(real, ...rest.reverse()) : real
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err
-      // A dangling symlink: the kernel would create its target, so that is where we are.
-      const link = readlinkOrUndefined(cur)
-      if (link !== undefined) {
-        if (hops >= 40) throw Object.assign(new Error(`too many levels of symbolic links: ${p}`), { code: 'ELOOP' })
-        const next = resolve(dirname(cur), link)
-        return realpathOfExistingPrefix(rest.length ? join(next, ...rest.reverse()) : next, hops + 1)
-      }
-      const up = dirname(cur)
-      if (up === cur) return p
-      rest.push(cur.slice(up.length).replace(/^\//, ''))
-      cur = up
-    }
-  }
-}
-
-function readlinkOrUndefined(p: string): string | undefined {
-  try {
-    return readlinkSync(p)
-  } catch {
-    return undefined
-  }
-}
+const componentsOf = (absolute: string): string[] => absolute.split(sep).filter(Boolean)

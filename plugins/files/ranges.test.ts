@@ -50,4 +50,10 @@ describe('contentDisposition', () => {
       `attachment; filename="caf%C3%A9%20&%20co.txt"; filename*=UTF-8''caf%C3%A9%20&%20co.txt`,
     )
   })
+  test('a name that is not UTF-8 has its bytes percent-encoded as they are (Go escapes bytes)', () => {
+    expect(contentDisposition(Buffer.from([0x61, 0xff, 0x2e, 0x74]))).toBe(
+      `attachment; filename="a%FF.t"; filename*=UTF-8''a%FF.t`,
+    )
+    expect(contentDisposition(Buffer.from('plain.txt'))).toBe('attachment; filename="plain.txt"')
+  })
 })

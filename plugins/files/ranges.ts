@@ -49,16 +49,20 @@ export function parseRange(header: string, size: number): ByteRange {
  * `attachment; filename="name"`, and for non-ASCII names the percent-encoded form in both
  * parameters (`filename*=UTF-8''…`, RFC 5987), byte for byte as the reference formats it.
  */
-export function contentDisposition(name: string): string {
-  if (!/[^\x00-\x7f]/.test(name)) return `attachment; filename="${name}"`
+export function contentDisposition(name: string | Buffer): string {
+  if (typeof name !== 'string' && name.every(b => b < 0x80)) name = name.toString()
+  if (typeof name === 'string' && !/[^\x00-\x7f]/.test(name)) return `attachment; filename="${name}"`
   const encoded = pathEscape(name)
   return `attachment; filename="${encoded}"; filename*=UTF-8''${encoded}`
 }
 
-/** Go's url.PathEscape: unreserved characters and `$&+:=@` stay (`,` and `;` are escaped in a segment), everything else %XX. */
-export function pathEscape(s: string): string {
+/**
+ * Go's url.PathEscape: unreserved characters and `$&+:=@` stay (`,` and `;` are escaped in a
+ * segment), everything else %XX. Bytes that are not UTF-8 are escaped as they are, as Go does.
+ */
+export function pathEscape(s: string | Buffer): string {
   let out = ''
-  for (const byte of Buffer.from(s, 'utf8')) {
+  for (const byte of typeof s === 'string' ? Buffer.from(s, 'utf8') : s) {
     const c = String.fromCharCode(byte)
     out += /[A-Za-z0-9\-_.~$&+:=@]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
   }

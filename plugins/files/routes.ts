@@ -11,7 +11,7 @@ import { deleteFiles, removeDirectories } from './ops/remove'
 import { replaceInFiles } from './ops/replace'
 import { searchFiles } from './ops/search'
 import { uploadFiles } from './ops/upload'
-import type { PathScope } from './paths'
+import { bytePathOf, type PathScope, type RawPath } from './paths'
 import {
   FileInfoListSchema,
   FileInfoMapSchema,
@@ -29,14 +29,33 @@ export interface FilesSettings {
   maxUploadBytes: number
 }
 
-/** Every `?path=` value as sent (Elysia would split values on commas). */
-const pathsOf = (request: Request): string[] => new URL(request.url).searchParams.getAll('path')
+/**
+ * Every path of a repeatable query, in order, as sent (Elysia would split values on commas):
+ * `?path=` as text, `?path_base64=` as exact bytes, mixed freely.
+ */
+function pathsOf(request: Request): RawPath[] {
+  const out: RawPath[] = []
+  for (const [key, value] of new URL(request.url).searchParams) {
+    if (key === 'path') out.push(value)
+    else if (key === 'path_base64') out.push(bytePathOf(value))
+  }
+  return out
+}
 
-const requiredPath = (request: Request): string => {
-  const path = new URL(request.url).searchParams.get('path')
+/** The one path of a route: `?path=` or `?path_base64=`, exactly one of them. */
+function requiredPath(request: Request): RawPath {
+  const query = new URL(request.url).searchParams
+  const path = query.get('path')
+  const bytes = query.get('path_base64')
+  if (path !== null && bytes !== null) throw badRequest("give either 'path' or 'path_base64', not both")
+  if (bytes !== null) return bytePathOf(bytes)
   if (!path) throw missingQuery('path')
   return path
 }
+
+const pathBase64 = t.Optional(
+  t.String({ description: "the path's exact bytes, standard base64 (as `path_base64` lists them); instead of path" }),
+)
 
 /**
  * Checks a `{"<path>": {...}}` body before validation (Elysia's transform hook sees the raw
@@ -66,7 +85,8 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       limit: query.limit,
     })
   const downloadQuery = t.Object({
-    path: t.Optional(t.String({ description: 'file to download (required)' })),
+    path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),
+    path_base64: pathBase64,
     offset: t.Optional(t.String({ description: 'line-based read: first line, 1-based (excludes Range)' })),
     limit: t.Optional(t.String({ description: 'line-based read: number of lines' })),
   })
@@ -123,7 +143,8 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       async ({ request, query }) => json(await searchFiles(scope, requiredPath(request), query.pattern)),
       {
         query: t.Object({
-          path: t.Optional(t.String({ description: 'directory to search under (required)' })),
+          path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),
+          path_base64: pathBase64,
           pattern: t.Optional(
             t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),
           ),
@@ -183,7 +204,8 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       async ({ request, query }) => json(await listDirectory(scope, requiredPath(request), parseDepth(query.depth))),
       {
         query: t.Object({
-          path: t.Optional(t.String({ description: 'directory to list (required)' })),
+          path: t.Optional(t.String({ description: 'directory to list (this or path_base64 is required)' })),
+          path_base64: pathBase64,
           depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
         }),
         response: { 200: FileInfoListSchema },

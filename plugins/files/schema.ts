@@ -1,6 +1,10 @@
 /** TypeBox models of the files section's wire (CONTRACT §5): they validate and document. */
 import { t } from 'elysia'
 
+const pathBase64Field = t.String({
+  description: "the path's exact bytes, standard base64, as path_base64 lists them: names the path instead of the key",
+})
+
 const mode = t.Integer({
   minimum: 0,
   description: 'permission bits as octal digits written in decimal: 755 means 0o755; 0 leaves the mode as it is',
@@ -9,7 +13,14 @@ const mode = t.Integer({
 
 export const FileInfoSchema = t.Object(
   {
-    path: t.String({ description: 'absolute path' }),
+    path: t.String({ description: 'absolute path; bytes that are not UTF-8 are written \\xHH' }),
+    path_base64: t.Optional(
+      t.String({
+        description:
+          "the path's exact bytes, standard base64; only when they are not UTF-8. Send it back as " +
+          'path_base64 (query) or a path_base64 field (JSON bodies) to name the same file',
+      }),
+    ),
     type: t.Union([t.Literal('file'), t.Literal('directory'), t.Literal('symlink'), t.Literal('other')], {
       description: 'from lstat: symlinks are reported, never followed',
     }),
@@ -28,6 +39,7 @@ export const PermissionSchema = t.Object(
     mode: t.Optional(mode),
     owner: t.Optional(t.String({ description: 'user name or numeric uid; unchanged when absent' })),
     group: t.Optional(t.String({ description: 'group name or numeric gid; unchanged when absent' })),
+    path_base64: t.Optional(pathBase64Field),
   },
   { title: 'Permission' },
 )
@@ -36,14 +48,29 @@ export const PermissionMapSchema = t.Record(t.String(), PermissionSchema, {
   description: 'path → permission',
 })
 
+const bytesInstead = (of: string) =>
+  t.Optional(t.String({ description: `${of} as its exact bytes, standard base64; instead of ${of}` }))
+
 export const MoveListSchema = t.Array(
-  t.Object({ src: t.String({ minLength: 1 }), dest: t.String({ minLength: 1 }) }, { title: 'RenameFileItem' }),
+  t.Object(
+    {
+      src: t.Optional(t.String({ minLength: 1, description: 'required unless src_base64 is given' })),
+      dest: t.Optional(t.String({ minLength: 1, description: 'required unless dest_base64 is given' })),
+      src_base64: bytesInstead('src'),
+      dest_base64: bytesInstead('dest'),
+    },
+    { title: 'RenameFileItem' },
+  ),
 )
 
 export const ReplaceMapSchema = t.Record(
   t.String(),
   t.Object(
-    { old: t.String({ description: 'text to find (not empty)' }), new: t.String() },
+    {
+      old: t.String({ description: 'text to find (not empty)' }),
+      new: t.String(),
+      path_base64: t.Optional(pathBase64Field),
+    },
     { title: 'ReplaceFileContentItem' },
   ),
   { description: 'path → replacement' },
@@ -55,6 +82,9 @@ export const ReplaceCountsSchema = t.Record(t.String(), t.Object({ replacedCount
 
 export const PathsQuery = t.Object({
   path: t.Optional(t.Array(t.String(), { description: 'repeatable: ?path=a&path=b' })),
+  path_base64: t.Optional(
+    t.Array(t.String(), { description: "repeatable, with or instead of path: a path's exact bytes, standard base64" }),
+  ),
 })
 
 export const UploadBodyDoc = {
@@ -67,7 +97,7 @@ export const UploadBodyDoc = {
             type: 'string',
             format: 'binary',
             description:
-              'JSON {"path","mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
+              'JSON {"path" or "path_base64" (exact bytes, base64),"mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
           },
           file: { type: 'string', format: 'binary', description: "the file's bytes; follows its metadata part" },
         },

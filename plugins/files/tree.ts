@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readlink, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises'
-import { procPath } from './beneath'
+import { asName, procPath, type Name } from './beneath'
 import { errnoOf } from './errors'
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
@@ -18,7 +18,7 @@ const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
  * that cannot be led out of its tree: start from `scope.with(raw, { follow: true }, a =>
  * openSubdirectory(a.dir, a.name))`, then descend with it entry by entry.
  */
-export async function openSubdirectory(dir: number, name: string): Promise<FileHandle | undefined> {
+export async function openSubdirectory(dir: number, name: Name): Promise<FileHandle | undefined> {
   try {
     return await open(procPath(dir, name), DIR)
   } catch (err) {
@@ -29,7 +29,7 @@ export async function openSubdirectory(dir: number, name: string): Promise<FileH
 }
 
 /** rm -r of `name` in the directory `dir` (anything: file, symlink, tree). A missing entry is fine. */
-export async function removeEntry(dir: number, name: string): Promise<void> {
+export async function removeEntry(dir: number, name: Name): Promise<void> {
   const sub = await openSubdirectory(dir, name)
   if (!sub) {
     await unlink(procPath(dir, name)).catch(err => {
@@ -42,7 +42,7 @@ export async function removeEntry(dir: number, name: string): Promise<void> {
   // Entries added while we empty it: a few more rounds, then the error stands.
   for (let round = 0; ; round++) {
     try {
-      for (const child of await readdir(procPath(sub.fd))) await removeEntry(sub.fd, child)
+      for (const child of await entriesOf(sub.fd)) await removeEntry(sub.fd, child)
       await rmdir(procPath(dir, name))
       break
     } catch (err) {
@@ -62,18 +62,18 @@ export async function removeEntry(dir: number, name: string): Promise<void> {
  * their bytes, mode and times, symlinks as links, directories recursively. Other kinds (FIFOs,
  * sockets, devices) are refused.
  */
-export async function copyEntry(srcDir: number, srcName: string, destDir: number, destName: string): Promise<void> {
+export async function copyEntry(srcDir: number, srcName: Name, destDir: number, destName: Name): Promise<void> {
   const from = procPath(srcDir, srcName)
   const to = procPath(destDir, destName)
   const s = await lstat(from)
-  if (s.isSymbolicLink()) return symlink(await readlink(from), to)
+  if (s.isSymbolicLink()) return symlink(await readlink(from, { encoding: 'buffer' }), to)
   if (s.isDirectory()) {
     const src = await open(from, DIR)
     try {
       await mkdir(to, 0o700)
       const dest = await open(to, DIR)
       try {
-        for (const child of await readdir(procPath(src.fd))) await copyEntry(src.fd, child, dest.fd, child)
+        for (const child of await entriesOf(src.fd)) await copyEntry(src.fd, child, dest.fd, child)
         await dest.chmod(s.mode & 0o7777)
         await dest.utimes(s.atime, s.mtime)
       } finally {
@@ -104,4 +104,10 @@ export async function copyEntry(srcDir: number, srcName: string, destDir: number
   } finally {
     await src.close()
   }
+}
+
+/** The names in the directory `fd` holds, exact: a name that is not UTF-8 stays bytes. */
+async function entriesOf(fd: number): Promise<Name[]> {
+  const names = (await readdir(procPath(fd), { encoding: 'buffer' })) as unknown as Buffer[]
+  return names.map(asName)
 }

@@ -9,11 +9,11 @@ import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
 import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
-import type { PathScope } from '../paths'
+import type { PathScope, RawPath } from '../paths'
 import { contentDisposition, parseRange } from '../ranges'
 
 export interface DownloadRequest {
-  path: string
+  path: RawPath
   method?: string
   range?: string | null
   ifModifiedSince?: string | null
@@ -30,10 +30,11 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
   const offset = positive(req.offset, 'offset must be a positive integer (1-based)', 1)
   const limit = positive(req.limit, 'limit must be a positive integer', Number.POSITIVE_INFINITY)
   let handle: FileHandle | undefined
-  let path = ''
+  /** The file's name as the disposition gives it: its exact bytes when they are not UTF-8. */
+  let name: string | Buffer = ''
   try {
     handle = await scope.with(raw, { follow: true }, async anchor => {
-      path = anchor.path
+      name = anchor.bytes ? anchor.bytes.subarray(anchor.bytes.lastIndexOf(0x2f) + 1) : basename(anchor.path)
       const entry = openEntry(anchor)
       try {
         if (entry.stats.isDirectory()) throw badRequest(`path is a directory: ${raw}`)
@@ -47,7 +48,7 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
     throw fsError(err, 'open', raw)
   }
   try {
-    return await respond(handle, req, path, lines, offset, limit)
+    return await respond(handle, req, name, lines, offset, limit)
   } catch (err) {
     await handle.close()
     throw err
@@ -57,7 +58,7 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
 async function respond(
   handle: FileHandle,
   req: DownloadRequest,
-  path: string,
+  name: string | Buffer,
   lines: boolean,
   offset: number,
   limit: number,
@@ -67,7 +68,7 @@ async function respond(
   const size = s.size
   const headers: Record<string, string> = {
     'content-type': 'application/octet-stream',
-    'content-disposition': contentDisposition(basename(path)),
+    'content-disposition': contentDisposition(name),
     'accept-ranges': 'bytes',
     'last-modified': new Date(Math.floor(s.mtimeMs / 1000) * 1000).toUTCString(),
   }

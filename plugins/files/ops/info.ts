@@ -3,14 +3,19 @@ import { lstat } from 'node:fs/promises'
 import { ExecdError, PREFIX } from '../../../core/errors'
 import { errnoOf, osMessage, fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
-import type { PathScope } from '../paths'
+import type { PathScope, RawPath } from '../paths'
 
-export async function statFiles(scope: PathScope, paths: readonly string[]): Promise<Record<string, FileInfo>> {
+/** Keyed by the path as sent; one sent as bytes is keyed by its `\xHH` text and carries `path_base64`. */
+export async function statFiles(scope: PathScope, paths: readonly RawPath[]): Promise<Record<string, FileInfo>> {
   for (const raw of paths) scope.normalise(raw)
   const out: Record<string, FileInfo> = {}
   for (const raw of paths) {
     try {
-      out[raw] = await scope.with(raw, {}, async a => fileInfoFromStats(a.path, await lstat(a.at, { bigint: true })))
+      out[String(raw)] = await scope.with(raw, {}, async a => {
+        const info = fileInfoFromStats(a.path, await lstat(a.at, { bigint: true }))
+        if (a.bytes) info.path_base64 = a.bytes.toString('base64')
+        return info
+      })
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') {
         throw new ExecdError(

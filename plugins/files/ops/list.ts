@@ -3,11 +3,11 @@ import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { errnoOf, fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
-import type { PathScope } from '../paths'
-import { WALK_LIMITS, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
+import type { PathScope, RawPath } from '../paths'
+import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
 
 /** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (ops/names.ts). */
-export type WalkedInfo = FileInfo & { path_base64?: string }
+export type WalkedInfo = FileInfo
 
 /** `depth` as the query gives it: absent → 1; not a non-negative integer → 400. */
 export function parseDepth(raw: string | undefined): number {
@@ -28,30 +28,42 @@ export async function walkedInfo(entry: WalkEntry): Promise<WalkedInfo | undefin
   }
 }
 
+/**
+ * The directory is resolved beneath the root and opened from its held parent (a symlink there
+ * is refused, not followed); the walk then goes by descriptor from it. Messages name the path
+ * as the client wrote it.
+ */
 export async function listDirectory(
   scope: PathScope,
-  raw: string,
+  raw: RawPath,
   depth = 1,
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<WalkedInfo[]> {
-  const { path, target } = scope.resolve(raw)
-  const s = await lstat(target).catch(err => {
-    throw fsError(err, 'lstat', path, `error listing directory ${raw}. `)
-  })
-  if (s.isSymbolicLink()) throw badRequest(`path is a symbolic link, refusing to traverse: ${path}`)
-  if (!s.isDirectory()) throw badRequest(`path is not a directory: ${path}`)
-  if (depth === 0) return []
-  const out: WalkedInfo[] = []
-  const skip = () => {}
+  let step = 'lstat'
   try {
-    for await (const entry of walk(path, target, depth, skip, limits, 'listing')) {
-      const info = await walkedInfo(entry)
-      if (!info) continue
-      if (out.length >= limits.maxEntries) throw tooManyEntries('listing', limits.maxEntries)
-      out.push(info)
-    }
+    return await scope.with(raw, {}, async anchor => {
+      const start = await startAt(anchor)
+      if (!start) {
+        const s = await lstat(anchor.at)
+        if (s.isSymbolicLink()) throw badRequest(`path is a symbolic link, refusing to traverse: ${raw}`)
+        if (!s.isDirectory()) throw badRequest(`path is not a directory: ${raw}`)
+        throw badRequest(`path changed while it was being resolved: ${raw}`)
+      }
+      step = 'open'
+      const out: WalkedInfo[] = []
+      if (depth === 0) {
+        await start.handle.close()
+        return out
+      }
+      for await (const entry of walk(start, depth, () => {}, limits, 'listing')) {
+        const info = await walkedInfo(entry)
+        if (!info) continue
+        if (out.length >= limits.maxEntries) throw tooManyEntries('listing', limits.maxEntries)
+        out.push(info)
+      }
+      return out
+    })
   } catch (err) {
-    throw fsError(err, 'open', path, `error listing directory ${raw}. `)
+    throw fsError(err, step, raw, `error listing directory ${raw}. `)
   }
-  return out
 }

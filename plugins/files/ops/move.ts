@@ -4,16 +4,34 @@ import { ExecdError, PREFIX, badRequest } from '../../../core/errors'
 import { tempNameFor } from '../atomic'
 import type { Anchor } from '../beneath'
 import { errnoOf, fsError, osMessage } from '../errors'
-import type { PathScope } from '../paths'
+import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { copyEntry, removeEntry } from '../tree'
 
+/** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
 export interface MoveItem {
-  src: string
-  dest: string
+  src?: string
+  dest?: string
+  src_base64?: string
+  dest_base64?: string
+}
+
+interface Move {
+  src: RawPath
+  dest: RawPath
+}
+
+function endOf(item: MoveItem, end: 'src' | 'dest'): RawPath {
+  const text = item[end]
+  const bytes = item[`${end}_base64`]
+  if (text !== undefined && bytes !== undefined) throw badRequest(`give either '${end}' or '${end}_base64', not both`)
+  if (bytes !== undefined) return bytePathOf(bytes, `${end}_base64`)
+  if (text === undefined) throw badRequest(`${PREFIX.validation}each item needs '${end}' or '${end}_base64'`)
+  return text
 }
 
 export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): Promise<void> {
-  const checked = items.map(item => {
+  const checked = items.map((given): Move => {
+    const item = { src: endOf(given, 'src'), dest: endOf(given, 'dest') }
     const [src, dest] = [scope.normalise(item.src), scope.normalise(item.dest)]
     if (dest === src || dest.startsWith(`${src}/`)) {
       throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
@@ -43,7 +61,7 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
   }
 }
 
-async function moveOne(scope: PathScope, src: Anchor, item: MoveItem): Promise<void> {
+async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void> {
   let dest: Anchor
   try {
     dest = scope.anchor(item.dest, { mkdirs: true, track: true })
@@ -90,7 +108,7 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<void> {
   await removeEntry(src.dir, src.name)
 }
 
-async function exists(p: string): Promise<boolean> {
+async function exists(p: string | Buffer): Promise<boolean> {
   try {
     await lstat(p)
     return true

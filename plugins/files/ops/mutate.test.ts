@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -19,6 +20,9 @@ import { makeDirectories } from './mkdir'
 import { moveFiles } from './move'
 import { setPermissions } from './permissions'
 import { deleteFiles, removeDirectories } from './remove'
+
+/** A path with raw bytes in it: strings as UTF-8, number arrays as those bytes. */
+const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map(x => Buffer.from(x)))
 
 let dir = ''
 const scope = new PathScope()
@@ -57,6 +61,14 @@ describe('removeDirectories', () => {
     await removeDirectories(scope, [p('d'), p('file'), p('missing')])
     expect(existsSync(p('d'))).toBe(false)
     expect(existsSync(p('file'))).toBe(false)
+  })
+  test('names that are not UTF-8 inside a tree are removed too', async () => {
+    mkdirSync(p('d'))
+    writeFileSync(bytes(p('d/x'), [0xff]), '')
+    mkdirSync(bytes(p('d/y'), [0xfe]))
+    writeFileSync(bytes(p('d/y'), [0xfe], '/z', [0xfd]), '')
+    await removeDirectories(scope, [p('d')])
+    expect(existsSync(p('d'))).toBe(false)
   })
   test('a symlink to a directory goes as a link; links inside a tree are never followed', async () => {
     mkdirSync(p('elsewhere'))
@@ -114,6 +126,8 @@ describe('moveFiles', () => {
       mkdirSync(p('tree/sub'), { recursive: true })
       writeFileSync(p('tree/sub/x'), 'X')
       symlinkSync('sub/x', p('tree/link'))
+      writeFileSync(bytes(p('tree/sub/'), [0xfe]), 'B')
+      symlinkSync(bytes('sub/', [0xfe]), p('tree/blink'))
       const other = mkdtempSync('/dev/shm/execd-mv-')
       try {
         await moveFiles(scope, [
@@ -124,6 +138,8 @@ describe('moveFiles', () => {
         expect(statSync(join(other, 'a')).mode & 0o777).toBe(0o640)
         expect(readFileSync(join(other, 'tree/sub/x'), 'utf8')).toBe('X')
         expect(lstatSync(join(other, 'tree/link')).isSymbolicLink()).toBe(true)
+        expect(readFileSync(bytes(join(other, 'tree/sub/'), [0xfe]), 'utf8')).toBe('B')
+        expect(readlinkSync(join(other, 'tree/blink'), 'buffer')).toEqual(bytes('sub/', [0xfe]))
         expect(existsSync(p('a')) || existsSync(p('tree'))).toBe(false)
       } finally {
         rmSync(other, { recursive: true, force: true })

@@ -3,12 +3,14 @@ import { changeMode, changeOwner, withEntry } from '../entry'
 import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
 import { ownershipOf } from '../owners'
-import type { PathScope } from '../paths'
+import { entryPath, type PathScope } from '../paths'
 
 export interface Permission {
   mode?: number
   owner?: string
   group?: string
+  /** Names the path by its exact bytes instead of the key. */
+  path_base64?: string
 }
 
 /**
@@ -16,7 +18,8 @@ export interface Permission {
  * bad mode or an unknown or out-of-range owner fails the whole request with nothing touched.
  */
 export function planPermissions(scope: PathScope, entries: Record<string, Permission>) {
-  return Object.entries(entries).map(([raw, p]) => {
+  return Object.entries(entries).map(([key, p]) => {
+    const raw = entryPath(key, p)
     scope.normalise(raw)
     return {
       raw,

@@ -2,14 +2,14 @@
 import { lstat, unlink } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { errnoOf, fsError } from '../errors'
-import type { PathScope } from '../paths'
+import type { PathScope, RawPath } from '../paths'
 import { removeEntry } from '../tree'
 
 /**
  * Removes files. A symlink is removed itself, dangling or not (the reference skips dangling
  * ones); a directory is refused, so a typo cannot take a tree with it.
  */
-export async function deleteFiles(scope: PathScope, paths: readonly string[]): Promise<void> {
+export async function deleteFiles(scope: PathScope, paths: readonly RawPath[]): Promise<void> {
   for (const raw of paths) scope.normalise(raw)
   for (const raw of paths) {
     const context = `error removing file ${raw}. `
@@ -32,7 +32,7 @@ export async function deleteFiles(scope: PathScope, paths: readonly string[]): P
 }
 
 /** rm -rf each path (files too), walking the tree by descriptor. Refuses `/` and the configured root itself. */
-export async function removeDirectories(scope: PathScope, paths: readonly string[]): Promise<void> {
+export async function removeDirectories(scope: PathScope, paths: readonly RawPath[]): Promise<void> {
   for (const raw of paths) scope.normalise(raw)
   for (const raw of paths) {
     const context = `error removing directory ${raw}. `

@@ -7,29 +7,32 @@ import { badRequest } from '../../../core/errors'
 import { stageFile } from '../atomic'
 import { openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
-import type { PathScope } from '../paths'
+import { entryPath, type PathScope } from '../paths'
 import { contains, replacing } from '../replace-stream'
 
 export interface Replacement {
   old: string
   new: string
+  /** Names the path by its exact bytes instead of the key. */
+  path_base64?: string
 }
 
-/** Returns the number of replacements per request path. */
+/** Returns the number of replacements per key of the request. */
 export async function replaceInFiles(
   scope: PathScope,
   entries: Record<string, Replacement>,
 ): Promise<Record<string, { replacedCount: number }>> {
-  for (const [raw, r] of Object.entries(entries)) {
-    scope.normalise(raw)
+  for (const [key, r] of Object.entries(entries)) {
+    scope.normalise(entryPath(key, r))
     if (r.old === '') throw badRequest('old content must not be empty')
   }
   const out: Record<string, { replacedCount: number }> = {}
-  for (const [raw, r] of Object.entries(entries)) {
+  for (const [key, r] of Object.entries(entries)) {
+    const raw = entryPath(key, r)
     let step = 'stat'
     try {
       // Follow a symlink: the file it points to changes, the link stays a link.
-      out[raw] = await scope.with(raw, { follow: true }, async anchor => {
+      out[key] = await scope.with(raw, { follow: true }, async anchor => {
         const entry = openEntry(anchor)
         let handle
         try {

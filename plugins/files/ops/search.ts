@@ -4,13 +4,13 @@
  * search root. Directories are walked but not returned; unreadable ones are skipped. Matching
  * is linear in the name (../glob.ts) and the walk is bounded (./walk.ts).
  */
-import { stat } from 'node:fs/promises'
+import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { fsError } from '../errors'
 import { compileGlob as compile, GlobSyntaxError } from '../glob'
-import type { PathScope } from '../paths'
+import type { PathScope, RawPath } from '../paths'
 import { walkedInfo, type WalkedInfo } from './list'
-import { WALK_LIMITS, tooManyEntries, walk, type WalkLimits } from './walk'
+import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkLimits } from './walk'
 
 /** Compiles a glob (`**`, `*`, `?`, `[...]`, `[!...]`, `{a,b}`, `\` escapes); bad syntax → 400. */
 export function compileGlob(pattern: string): (path: string) => boolean {
@@ -23,32 +23,37 @@ export function compileGlob(pattern: string): (path: string) => boolean {
   }
 }
 
+/** The directory is resolved beneath the root, a final symlink followed there; the walk goes by descriptor. */
 export async function searchFiles(
   scope: PathScope,
-  raw: string,
+  raw: RawPath,
   pattern = '**',
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<WalkedInfo[]> {
   const glob = pattern || '**'
   const isMatch = compileGlob(glob)
   const byPath = glob.includes('/')
-  const { path, target } = scope.resolve(raw, { follow: true })
-  const s = await stat(target).catch(err => {
-    throw fsError(err, 'stat', path, 'error searching files. ')
-  })
-  if (!s.isDirectory()) throw badRequest(`error searching files. path is not a directory: ${path}`)
-  const out: WalkedInfo[] = []
+  let step = 'stat'
   try {
-    for await (const entry of walk(path, target, Number.POSITIVE_INFINITY, () => {}, limits, 'search')) {
-      if (entry.isDirectory) continue
-      if (!isMatch(byPath ? entry.relative : entry.name)) continue
-      const info = await walkedInfo(entry)
-      if (!info) continue
-      if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
-      out.push(info)
-    }
+    return await scope.with(raw, { follow: true }, async anchor => {
+      const start = await startAt(anchor)
+      if (!start) {
+        if ((await lstat(anchor.at)).isDirectory()) throw badRequest(`path changed while it was being resolved: ${raw}`)
+        throw badRequest(`error searching files. path is not a directory: ${raw}`)
+      }
+      step = 'open'
+      const out: WalkedInfo[] = []
+      for await (const entry of walk(start, Number.POSITIVE_INFINITY, () => {}, limits, 'search')) {
+        if (entry.isDirectory) continue
+        if (!isMatch(byPath ? entry.relative : entry.name)) continue
+        const info = await walkedInfo(entry)
+        if (!info) continue
+        if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
+        out.push(info)
+      }
+      return out
+    })
   } catch (err) {
-    throw fsError(err, 'open', path, 'error searching files. ')
+    throw fsError(err, step, raw, 'error searching files. ')
   }
-  return out
 }

@@ -13,10 +13,11 @@ import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
 import { boundaryOf, parseMultipart } from '../multipart'
 import { ownershipOf, type Ownership } from '../owners'
-import type { PathScope } from '../paths'
+import { bytePathOf, type PathScope, type RawPath } from '../paths'
 
 export interface FileMetadata {
-  path: string
+  /** From `path`, or from `path_base64` (the exact bytes): exactly one of them. */
+  path: RawPath
   owner?: string
   group?: string
   mode?: number
@@ -170,15 +171,26 @@ export function parseMetadata(text: string): FileMetadata {
   const bad = (field: string, want: string) =>
     new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. '${field}' must be ${want}`)
   if (m.path !== undefined && typeof m.path !== 'string') throw bad('path', 'a string')
-  if (!m.path) throw new ExecdError('INVALID_FILE_METADATA', 'metadata path is empty')
+  if (m.path_base64 !== undefined && typeof m.path_base64 !== 'string') throw bad('path_base64', 'a string')
+  if (m.path !== undefined && m.path_base64 !== undefined) throw bad('path', 'absent when path_base64 is given')
+  const path = m.path_base64 === undefined ? m.path : bytesOf(m.path_base64 as string)
+  if (!path) throw new ExecdError('INVALID_FILE_METADATA', 'metadata path is empty')
   for (const f of ['owner', 'group'] as const) {
     if (m[f] !== undefined && m[f] !== null && typeof m[f] !== 'string') throw bad(f, 'a string')
   }
   if (m.mode !== undefined && m.mode !== null && typeof m.mode !== 'number') throw bad('mode', 'a number (e.g. 644)')
   return {
-    path: m.path as string,
+    path: path as RawPath,
     owner: (m.owner as string | null) ?? undefined,
     group: (m.group as string | null) ?? undefined,
     mode: (m.mode as number | null) ?? undefined,
+  }
+}
+
+function bytesOf(base64: string): RawPath {
+  try {
+    return bytePathOf(base64)
+  } catch (err) {
+    throw new ExecdError('INVALID_FILE_METADATA', `invalid metadata format. ${(err as Error).message}`)
   }
 }

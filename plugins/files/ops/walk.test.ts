@@ -1,12 +1,13 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { constants, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PathScope } from '../paths'
 import { listDirectory } from './list'
 import { searchFiles } from './search'
 import { failure as fail, tempDirPerTest } from './test-tree'
-import { walk } from './walk'
+import { walk, type WalkStart } from './walk'
 import { MAX_OPEN } from './walk-fds'
 
 let dir = ''
@@ -14,6 +15,12 @@ const scope = new PathScope()
 tempDirPerTest('execd-walk-', d => (dir = d))
 const rel = (list: { path: string }[]) => list.map(e => e.path.slice(dir.length + 1))
 const openFds = () => readdirSync('/proc/self/fd').length
+const startOf = async (d: string): Promise<WalkStart> => ({
+  handle: await open(d, constants.O_RDONLY | constants.O_DIRECTORY),
+  path: d,
+  bytes: Buffer.from(d),
+  valid: true,
+})
 const bytePath = (...parts: (string | Buffer)[]) =>
   Buffer.concat(parts.flatMap((p, i) => [...(i ? [Buffer.from('/')] : []), Buffer.from(p)]))
 
@@ -44,7 +51,7 @@ describe('the walk', () => {
     const before = openFds()
     let most = 0
     let count = 0
-    for await (const _ of walk(dir, dir, Number.POSITIVE_INFINITY, () => {})) {
+    for await (const _ of walk(await startOf(dir), Number.POSITIVE_INFINITY, () => {})) {
       most = Math.max(most, openFds() - before)
       count++
     }
@@ -60,7 +67,7 @@ describe('the walk', () => {
       mkdirSync(join(dir, 'a'))
       writeFileSync(join(dir, 'a', 'mine'), 'm')
       const seen: string[] = []
-      for await (const entry of walk(dir, dir, Number.POSITIVE_INFINITY, () => {})) {
+      for await (const entry of walk(await startOf(dir), Number.POSITIVE_INFINITY, () => {})) {
         seen.push(entry.relative)
         if (entry.relative === 'a') {
           renameSync(join(dir, 'a'), join(dir, 'a-old'))
@@ -84,7 +91,7 @@ describe('the walk', () => {
       writeFileSync(join(outside, 'zz'), '')
       const seen: string[] = []
       const stats: (bigint | string)[] = []
-      for await (const entry of walk(dir, dir, Number.POSITIVE_INFINITY, () => {})) {
+      for await (const entry of walk(await startOf(dir), Number.POSITIVE_INFINITY, () => {})) {
         seen.push(entry.relative)
         if (entry.name === chain.at(-1)) {
           renameSync(join(dir, 'p'), join(dir, 'p-old'))

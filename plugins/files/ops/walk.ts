@@ -8,8 +8,10 @@
  * loop every few hundred entries.
  */
 import { constants, type BigIntStats, type Dirent } from 'node:fs'
-import { lstat, open, readdir } from 'node:fs/promises'
+import { lstat, open, readdir, type FileHandle } from 'node:fs/promises'
 import { ExecdError } from '../../../core/errors'
+import type { Anchor } from '../beneath'
+import { openSubdirectory } from '../tree'
 import { decodeName } from './names'
 import { DirectoryFds, type Frame } from './walk-fds'
 
@@ -53,14 +55,32 @@ interface Listed {
 export const tooManyEntries = (what: string, max: number) =>
   new ExecdError('PAYLOAD_TOO_LARGE', `${what} stopped: more than ${max} entries; narrow the path or pattern`)
 
+/** Where a walk starts: a directory opened for reading (the walk owns it) and how it is reported. */
+export interface WalkStart {
+  handle: FileHandle
+  /** The reported path (stray bytes as `\xHH`), its exact bytes, and whether they are UTF-8. */
+  path: string
+  bytes: Buffer
+  valid: boolean
+}
+
 /**
- * Depth-first pre-order walk of the directory at `target` (reported as `path`). Real
- * directories are descended while `level + 1 < depth`; one that cannot be opened or read, or
- * was replaced during the walk, is reported through `onError` and skipped.
+ * Opens the directory `anchor` resolved to, for a walk: no path string is resolved again.
+ * Undefined if it is not a directory (a symlink included: it is not followed) or is gone.
+ */
+export async function startAt(anchor: Anchor): Promise<WalkStart | undefined> {
+  const handle = await openSubdirectory(anchor.dir, anchor.name)
+  if (!handle) return undefined
+  return { handle, path: anchor.path, bytes: anchor.bytes ?? Buffer.from(anchor.path), valid: !anchor.bytes }
+}
+
+/**
+ * Depth-first pre-order walk of the directory `start` holds. Real directories are descended
+ * while `level + 1 < depth`; one that cannot be opened or read, or was replaced during the
+ * walk, is reported through `onError` and skipped. The start is never looked up by name.
  */
 export async function* walk(
-  path: string,
-  target: string,
+  start: WalkStart,
   depth: number,
   onError: (dir: string, err: unknown) => void,
   limits: WalkLimits = WALK_LIMITS,
@@ -69,8 +89,8 @@ export async function* walk(
   const deadline = Date.now() + limits.timeBudgetMs
   const fds = new DirectoryFds()
   try {
-    const handle = await open(target, DIR_FLAGS)
-    const root = await fds.adopt(handle, { name: Buffer.alloc(0), bytes: Buffer.from(path), path, valid: true })
+    const { handle, ...reported } = start
+    const root = await fds.adopt(handle, { name: Buffer.alloc(0), ...reported })
     const stack = [{ frame: root, relative: '', entries: await listSorted(handle.fd), index: 0 }]
     let seen = 0
     while (stack.length) {
