@@ -93,6 +93,9 @@ export async function createApp(parts: AppParts) {
     if (routes) app = app.use(routes) as unknown as typeof app
   }
   handle = request => app.handle(request)
+  // The document is built on its first request from schemas that Elysia's validators may
+  // touch when they compile: build it now, before any request, so it is one document.
+  await app.handle(new Request('http://localhost/openapi.json'))
   const config = parts.config
   const token = config.get('access-token')
   const fetch = createFrontDoor(handle, {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { Window } from 'happy-dom'
+import { join } from 'node:path'
 import { createApp } from '../core/app'
 import { createLogger } from '../core/log'
 import { configFrom } from '../cmd/options'
@@ -11,6 +12,7 @@ import { plugins, runtimes } from '../plugins'
 import { startDaemon } from './harness'
 
 const UNDOCUMENTED = new Set(['/openapi.json'])
+const SNAPSHOT = join(import.meta.dir, 'openapi.json')
 
 async function inProcess() {
   const { app } = await createApp({ plugins, runtimes, config: configFrom({}), log: createLogger('silent') })
@@ -42,6 +44,19 @@ describe('openapi', () => {
       if (!op) continue
       if (hooks.body) expect(op.requestBody, `${route.method} ${route.path}`).toBeDefined()
       if (hooks.query) expect(op.parameters?.length, `${route.method} ${route.path}`).toBeGreaterThan(0)
+    }
+  })
+
+  test('the executable serves exactly the committed wire contract (spec/openapi.json)', async () => {
+    // A deliberate change of the wire contract updates the snapshot in the same commit:
+    // EXECD_UPDATE_OPENAPI=1 bun test spec/openapi.test.ts
+    const d = await startDaemon()
+    try {
+      const served = JSON.stringify(await (await d.fetch('/openapi.json')).json(), null, 2) + '\n'
+      if (process.env.EXECD_UPDATE_OPENAPI === '1') await Bun.write(SNAPSHOT, served)
+      expect(served).toBe(await Bun.file(SNAPSHOT).text())
+    } finally {
+      await d.stop()
     }
   })
 
