@@ -42,7 +42,19 @@ export interface Campaign {
   restarts: number
   /** Failing cases by kind, counting every occurrence (not only the first of a signature). */
   byKind: Partial<Record<FailureKind, number>>
+  /** Every case with when it ran (epoch ms), to name what was in flight during a slow /ping. */
+  spans: CaseSpan[]
 }
+
+export interface CaseSpan {
+  start: number
+  end: number
+  label: string
+}
+
+/** The cases that overlapped [from, to], longest first. */
+export const inFlight = (spans: readonly CaseSpan[], from: number, to: number): CaseSpan[] =>
+  spans.filter(s => s.start <= to && s.end >= from).sort((a, b) => b.end - b.start - (a.end - a.start))
 
 const WS_OP = 'GET /pty/{id}/ws'
 const SHRINK_BUDGET = 20
@@ -81,7 +93,18 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   let restarting: Promise<void> | null = null
   const restartOnce = () => (restarting ??= w.restart().finally(() => (restarting = null)))
 
+  const spans: CaseSpan[] = []
   const runOne = async (c: Case): Promise<Violation[]> => {
+    const span = { start: Date.now(), end: 0, label: '' }
+    try {
+      return await runCase(c)
+    } finally {
+      span.end = Date.now()
+      span.label = caseLabel(c, w, ports).slice(0, 240)
+      spans.push(span)
+    }
+  }
+  const runCase = async (c: Case): Promise<Violation[]> => {
     cases++
     const op = c.kind === 'ws' ? WS_OP : c.op
     covered.add(op)
@@ -182,5 +205,6 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     restarts: w.crashes.length - crashesBefore,
     findings: findings.map(f => ({ ...f, ops: [...(where.get(f.sig) ?? [])] })),
     byKind,
+    spans,
   }
 }

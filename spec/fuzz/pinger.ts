@@ -14,6 +14,7 @@ let stopped = false
 let running = false
 let target: Start = { url: '', token: '' }
 let max = 0
+let maxAt = 0
 let count = 0
 const failures: string[] = []
 
@@ -37,12 +38,13 @@ worker.onmessage = async (e: MessageEvent<Start | 'stop'>) => {
       await res.arrayBuffer()
       if (res.status !== 200 && failures.length < 10) failures.push(`status ${res.status}`)
       // Only answered pings count: a refused one (a crashed daemon) is reported as a crash.
-      max = Math.max(max, performance.now() - t0)
+      const took = performance.now() - t0
+      if (took > max) [max, maxAt] = [took, Date.now() - took]
       count++
     } catch (err) {
       if (failures.length < 10) failures.push(String(err).slice(0, 80))
     }
     await Bun.sleep(50)
   }
-  worker.postMessage({ max, count, failures })
+  worker.postMessage({ max, maxAt, count, failures })
 }

@@ -1,6 +1,6 @@
 /** Seeds, the proxy's loopback upstreams, and the printed summary shared by `make fuzz` and the test. */
 import { freePort } from '../harness'
-import type { Campaign, Finding } from './campaign'
+import { type Campaign, type Finding, inFlight } from './campaign'
 import type { PingReport } from './world'
 
 /** FUZZ_SEED reproduces a run; otherwise a fresh seed, printed first. */
@@ -28,6 +28,10 @@ export function summary(c: Campaign, ping: PingReport, extra: Finding[] = []): s
     `fuzz: the daemon died ${c.restarts} times (restarted each time)`,
     `fuzz: failing cases by kind (a case in flight when the daemon died counts as a crash): ${JSON.stringify(c.byKind)}`,
   ]
+  const suspects = inFlight(c.spans, ping.maxAt, ping.maxAt + ping.max).slice(0, 4)
+  if (ping.max > 0 && ping.maxAt < c.spans[0]?.start)
+    lines.push(`fuzz: the slowest /ping was sent before the campaign (during the regression cases)`)
+  for (const s of suspects) lines.push(`  in flight during the slowest /ping (${s.end - s.start} ms): ${s.label}`)
   const missing = c.routes.filter(r => !c.covered.includes(r))
   if (missing.length) lines.push(`fuzz: routes not reached: ${missing.join(', ')}`)
   for (const f of [...extra, ...c.findings]) lines.push(formatFinding(f))

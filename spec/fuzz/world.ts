@@ -37,6 +37,8 @@ export class Created {
 
 export interface PingReport {
   max: number
+  /** When the slowest /ping was sent (epoch ms): what was in flight then is the suspect. */
+  maxAt: number
   count: number
   failures: string[]
 }
