@@ -37,16 +37,15 @@ export async function execCode(language: string | undefined, code: string[], opt
     if (!language) return usage('which language? (execd exec --list shows them)')
     const source = await readSource(code, options.file)
     if (source === undefined) return usage('no code: pass it as an argument, with -f FILE, or on stdin (-)')
-    const context = await service.contexts.create(language, options.cwd)
-    const execution = service.executions.start(context, source)
+    const execution = await service.runOnce(language, source, options.cwd)
     let interrupted = 0
     process.on('SIGINT', () => {
       // The first Ctrl-C interrupts the cell (state kept, as over HTTP); a second one gives up.
       if (interrupted++ > 0) process.exit(130)
-      void service.interrupt(context.id)
+      void service.interrupt(execution.id)
     })
     const timeout = Number(options.timeout ?? 0)
-    const timer = timeout > 0 ? setTimeout(() => void service.interrupt(context.id), timeout) : undefined
+    const timer = timeout > 0 ? setTimeout(() => void service.interrupt(execution.id), timeout) : undefined
     let failed = false
     let images = 0
     for await (const { event } of execution.journal.read(0)) {

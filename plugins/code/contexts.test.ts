@@ -62,12 +62,14 @@ describe('ContextStore limits', () => {
     contexts.startExpiry()
     const idle = await contexts.create('toy')
     const busy = await contexts.create('toy')
-    busy.pending = 1
+    let finishBusy = () => {}
+    void busy.enqueue(() => new Promise<void>(r => (finishBusy = r)))
     for (let i = 0; i < 100 && contexts.find(idle.id); i++) await Bun.sleep(20)
     expect(contexts.find(idle.id)).toBeUndefined()
     expect(idle.closed).toBe(true)
     expect(contexts.find(busy.id)).toBe(busy)
     expect(state.live).toBe(1)
+    finishBusy()
     await contexts.closeAll()
     expect(state.live).toBe(0)
   })

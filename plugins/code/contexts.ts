@@ -1,7 +1,7 @@
 /**
- * Code contexts: one live interpreter each, whose state survives between executions. A context
- * outlives its interpreter: when the interpreter dies, the next execution starts a fresh one
- * and says that the state was lost.
+ * The contexts of the code section: creation (capacity per language, cwd), the default context
+ * of each language, lookup, idle expiry and deletion. Each context owns its interpreter and
+ * queue (`context.ts`).
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -9,29 +9,10 @@ import type { Config } from '../../core/config'
 import { ExecdError, badRequest } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
+import type { Runtime } from '../../core/plugin'
 import { confineCwd } from '../../core/workdir'
-import type { Runtime, RuntimeContext } from '../../core/plugin'
+import { CodeContext } from './context'
 import type { LanguageCatalog } from './languages'
-
-export interface CodeContext {
-  id: string
-  language: string
-  cwd: string
-  runtime: Runtime
-  /** The current interpreter; replaced after a death. */
-  live: RuntimeContext | undefined
-  /** Why the previous interpreter's state is gone; reported by the next execution. */
-  lostReason: string | undefined
-  /** Tail of the per-context queue: one execution at a time. */
-  queue: Promise<void>
-  /** Executions queued or running. */
-  pending: number
-  /** The execution whose cell is running now. */
-  running: { id: string; done: Promise<void>; escalated: boolean } | undefined
-  closed: boolean
-  /** Gives back the context's slot in its language's capacity; idempotent. */
-  release: () => void
-}
 
 export interface ContextLimits {
   /** Contexts of one language at most (0 = no limit). */
@@ -41,15 +22,6 @@ export interface ContextLimits {
 }
 
 export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxPerLanguage: 16, idleMs: 30 * 60_000 }
-
-/** The environment interpreters get: execd's own, without its secrets. */
-function interpreterEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && k !== 'EXECD_ACCESS_TOKEN' && k !== 'JUPYTER_TOKEN') env[k] = v
-  }
-  return env
-}
 
 /** `~` and `$VAR` expand as in the reference; the directory is created like `mkdir -p`. */
 export function prepareCwd(cwd: string | undefined): string {
@@ -90,11 +62,6 @@ export class ContextStore {
     this.idle.start()
   }
 
-  /** Marks a context as used now: an execution started or ended. */
-  touch(ctx: CodeContext): void {
-    if (!ctx.closed) this.idle.touch(ctx.id)
-  }
-
   /**
    * Creates a context and starts its interpreter (errors surface here, before any stream);
    * 503 when its language has `maxPerLanguage` contexts already.
@@ -111,20 +78,13 @@ export class ContextStore {
   }
 
   private async open(language: string, runtime: Runtime, cwd: string | undefined, release: () => void) {
-    const ctx: CodeContext = {
-      id: crypto.randomUUID(),
-      language,
-      cwd: prepareCwd(cwd),
-      runtime,
-      live: undefined,
-      lostReason: undefined,
-      queue: Promise.resolve(),
-      pending: 0,
-      running: undefined,
-      closed: false,
+    const ctx: CodeContext = new CodeContext(language, prepareCwd(cwd), runtime, {
+      config: this.config,
+      log: this.log,
       release,
-    }
-    ctx.live = await this.startInterpreter(ctx)
+      touch: () => this.idle.touch(ctx.id),
+    })
+    await ctx.start()
     this.contexts.set(ctx.id, ctx)
     this.idle.touch(ctx.id)
     return ctx
@@ -159,28 +119,17 @@ export class ContextStore {
     return [...this.contexts.values()].filter(c => !language || c.language === language)
   }
 
-  /** An interpreter for the next execution: the live one, or a fresh one after a death. */
-  async ensureLive(ctx: CodeContext): Promise<RuntimeContext> {
-    if (ctx.live?.alive) return ctx.live
-    if (ctx.live) {
-      ctx.lostReason ??= 'the previous interpreter is gone'
-      await ctx.live.close().catch(() => {})
-    }
-    ctx.live = undefined
-    ctx.live = await this.startInterpreter(ctx)
-    return ctx.live
-  }
-
   async delete(id: string): Promise<void> {
     const ctx = this.get(id)
     this.contexts.delete(id)
-    ctx.closed = true
-    ctx.release()
+    // Closed at once: a turn queued behind this call must find the context deleted.
+    const closed = ctx.close()
+    closed.catch(() => {}) // awaited below, after the defaults
     this.idle.forget(id)
     for (const [language, pending] of this.defaults) {
       if ((await pending.catch(() => undefined)) === ctx) this.defaults.delete(language)
     }
-    await ctx.live?.close()
+    await closed
   }
 
   async deleteLanguage(language: string): Promise<void> {
@@ -208,23 +157,5 @@ export class ContextStore {
     if (ctx.pending > 0) return this.idle.touch(id)
     this.log.info('closing idle context', { context: id, language: ctx.language })
     await this.delete(id)
-  }
-
-  private async startInterpreter(ctx: CodeContext): Promise<RuntimeContext> {
-    try {
-      return await ctx.runtime.start({
-        language: ctx.language,
-        cwd: ctx.cwd,
-        env: interpreterEnv(),
-        config: this.config,
-        log: this.log.child({ context: ctx.id, language: ctx.language }),
-      })
-    } catch (err) {
-      throw new ExecdError(
-        'RUNTIME_ERROR',
-        `could not start the ${ctx.language} interpreter: ${(err as Error).message}`,
-        { cause: err },
-      )
-    }
   }
 }

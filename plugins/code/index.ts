@@ -46,7 +46,7 @@ export const code: Plugin = {
       ctx.registry.get(COMMAND_RUNNER),
     )
     service = svc
-    svc.contexts.startExpiry()
+    svc.startExpiry()
     ctx.registry.provide(CODE, svc)
     ctx.registry.require(INTERRUPTS).add(10, id => svc.interrupt(id))
   },

@@ -10,7 +10,8 @@ import type { Runtime } from '../../core/plugin'
 import { ServiceKey } from '../../core/registry'
 import type { CommandRunner } from '../../core/services'
 import type { SseItem } from '../../core/sse'
-import { ContextStore, DEFAULT_CONTEXT_LIMITS, type CodeContext } from './contexts'
+import type { CodeContext } from './context'
+import { ContextStore, DEFAULT_CONTEXT_LIMITS } from './contexts'
 import { ExecutionStore, type Execution } from './executions'
 import { LanguageCatalog, type LanguageEntry } from './languages'
 
@@ -30,9 +31,10 @@ export interface RunRequest {
 const SHELL_LANGUAGES: Record<string, boolean> = { '': false, command: false, 'background-command': true }
 
 export class CodeService {
-  readonly catalog: LanguageCatalog
-  readonly contexts: ContextStore
-  readonly executions: ExecutionStore
+  private readonly catalog: LanguageCatalog
+  private readonly contexts: ContextStore
+  private readonly executions = new ExecutionStore()
+  private readonly interruptGraceMs: number
 
   constructor(
     runtimes: readonly Runtime[],
@@ -45,7 +47,12 @@ export class CodeService {
       maxPerLanguage: config.int('max-contexts', DEFAULT_CONTEXT_LIMITS.maxPerLanguage),
       idleMs: config.int('context-idle', DEFAULT_CONTEXT_LIMITS.idleMs),
     })
-    this.executions = new ExecutionStore(this.contexts, config.int('code-interrupt-grace', 3000))
+    this.interruptGraceMs = config.int('code-interrupt-grace', 3000)
+  }
+
+  /** Starts closing idle contexts (serve; a CLI run has one context and no need). */
+  startExpiry(): void {
+    this.contexts.startExpiry()
   }
 
   languages(): Promise<LanguageEntry[]> {
@@ -104,12 +111,33 @@ export class CodeService {
     return this.executions.get(executionId).journal.read(afterId)
   }
 
-  interrupt(id: string): Promise<boolean> {
-    return this.executions.interrupt(id)
+  /**
+   * Runs `code` in a new context of its own (`execd exec`); errors starting the interpreter
+   * throw before any event. `interrupt(execution.id)` stops the cell while it runs.
+   */
+  async runOnce(language: string, code: string, cwd?: string): Promise<Execution> {
+    return this.executions.start(await this.contexts.create(language, cwd), code)
+  }
+
+  /**
+   * Interrupts the running cell of a context (or of the unfinished execution with this id) and
+   * resolves once it stopped; a cell that ignores the interrupt for the grace period is killed
+   * with its interpreter (state lost). False when the id is unknown here.
+   */
+  async interrupt(id: string): Promise<boolean> {
+    const ctx = this.contexts.find(id) ?? this.contextOfExecution(id)
+    if (!ctx) return false
+    await ctx.interrupt(this.interruptGraceMs)
+    return true
   }
 
   close(): Promise<void> {
     return this.contexts.closeAll()
+  }
+
+  private contextOfExecution(id: string): CodeContext | undefined {
+    const exec = this.executions.findUnfinished(id)
+    return exec && this.contexts.find(exec.contextId)
   }
 }
 

@@ -1,0 +1,182 @@
+/** A code context's queue and its lost-state reasons, with interpreters that are plain objects. */
+import { describe, expect, test } from 'bun:test'
+import { resolveConfig } from '../../core/config'
+import { errorEvent, lineEvent, type ExecEvent } from '../../core/events'
+import { createLogger } from '../../core/log'
+import type { Runtime, RuntimeContext } from '../../core/plugin'
+import { CodeContext } from './context'
+
+/**
+ * Interpreters of 'toy': `die` ends the interpreter inside the cell (with or without an error
+ * event), `hang` runs until interrupted (or, once `ignoreInterrupts()`, until killed);
+ * anything else is echoed.
+ */
+function toyRuntime() {
+  const started: RuntimeContext[] = []
+  let ignoreInterrupts = false
+  let hanging = () => {}
+  /** Resolves once the next `hang` cell is running. */
+  const nextHang = () => new Promise<void>(r => (hanging = r))
+  const runtime: Runtime = {
+    name: 'toy',
+    languages: async () => [{ language: 'toy', available: true }],
+    start: async () => {
+      let alive = true
+      let wake = () => {}
+      let interrupted = false
+      const ctx: RuntimeContext = {
+        async *run(code) {
+          if (code === 'die' || code === 'die-quietly') {
+            alive = false
+            if (code === 'die') yield errorEvent('Died', 'the toy died')
+            return
+          }
+          if (code.startsWith('hang')) {
+            interrupted = false
+            const woken = new Promise<void>(r => (wake = r))
+            hanging()
+            await woken
+            if (!alive) yield errorEvent('Killed', 'killed', ['Killed: killed', 'at the toy'])
+            else if (interrupted) yield errorEvent('KeyboardInterrupt', '')
+            return
+          }
+          yield lineEvent('stdout', code)
+        },
+        interrupt: async () => {
+          interrupted = true
+          if (!ignoreInterrupts) wake()
+        },
+        close: async () => {
+          alive = false
+          wake()
+        },
+        get alive() {
+          return alive
+        },
+      }
+      started.push(ctx)
+      return ctx
+    },
+  }
+  return { runtime, started, nextHang, ignoreInterrupts: () => (ignoreInterrupts = true) }
+}
+
+function toyContext(runtime: Runtime) {
+  const host = { config: resolveConfig([], {}), log: createLogger('silent'), release: () => {}, touch: () => {} }
+  return new CodeContext('toy', process.cwd(), runtime, host)
+}
+
+async function collect(ctx: CodeContext, code: string): Promise<ExecEvent[]> {
+  const events: ExecEvent[] = []
+  await ctx.enqueue(async () => {
+    for await (const e of ctx.run(code)) events.push(e)
+  })
+  return events
+}
+
+const statusText = (events: ExecEvent[]) => events.find(e => e.type === 'status' && e.state_lost)?.text
+
+describe('CodeContext', () => {
+  test('turns run one at a time, in the order they were queued', async () => {
+    const { runtime } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    const order: string[] = []
+    let finishFirst = () => {}
+    const first = ctx.enqueue(async () => {
+      order.push('first starts')
+      await new Promise<void>(r => (finishFirst = r))
+      order.push('first ends')
+    })
+    const second = ctx.enqueue(async () => void order.push('second'))
+    expect(ctx.pending).toBe(2)
+    await Bun.sleep(0)
+    expect(order).toEqual(['first starts'])
+    finishFirst()
+    await Promise.all([first, second])
+    expect(order).toEqual(['first starts', 'first ends', 'second'])
+    expect(ctx.pending).toBe(0)
+  })
+
+  test('an interpreter that dies in a cell: DeadKernelError, then the next run says the state was lost', async () => {
+    const { runtime, started } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    expect((await collect(ctx, 'die-quietly')).map(e => e.error?.ename)).toEqual(['DeadKernelError'])
+    expect(ctx.stateLost).toBe(true)
+    const next = await collect(ctx, 'hello')
+    expect(statusText(next)).toBe(
+      'state_lost: the interpreter died during the previous execution; this execution runs in a fresh toy interpreter',
+    )
+    expect(next.at(-1)?.text).toBe('hello')
+    expect(started.length).toBe(2)
+    expect(ctx.stateLost).toBe(false)
+  })
+
+  test('a death that names its own error is not reported twice', async () => {
+    const { runtime } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    expect((await collect(ctx, 'die')).map(e => e.error?.ename)).toEqual(['Died'])
+  })
+
+  test('an interpreter gone between executions is replaced, and the state loss said', async () => {
+    const { runtime, started } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    await started[0]!.close()
+    expect(ctx.stateLost).toBe(true)
+    expect(statusText(await collect(ctx, 'hello'))).toStartWith('state_lost: the previous interpreter is gone;')
+  })
+
+  test('an interrupted cell keeps the interpreter and its state', async () => {
+    const { runtime, started, nextHang } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    const hanging = nextHang()
+    const events = collect(ctx, 'hang')
+    await hanging
+    await ctx.interrupt(1000)
+    expect((await events).map(e => e.error?.ename)).toEqual(['KeyboardInterrupt'])
+    expect(ctx.stateLost).toBe(false)
+    expect(statusText(await collect(ctx, 'hello'))).toBeUndefined()
+    expect(started.length).toBe(1)
+  })
+
+  test('a cell that ignores an interrupt is killed with its interpreter; the next run says why', async () => {
+    const { runtime, started, nextHang, ignoreInterrupts } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    ignoreInterrupts()
+    const hanging = nextHang()
+    const events = collect(ctx, 'hang')
+    await hanging
+    await ctx.interrupt(20)
+    const error = (await events).find(e => e.type === 'error')?.error
+    expect(error?.ename).toBe('KeyboardInterrupt')
+    expect(error?.traceback).toEqual([error!.evalue, 'at the toy'])
+    expect(statusText(await collect(ctx, 'hello'))).toStartWith(
+      'state_lost: the cell ignored an interrupt for 20 ms and its interpreter was killed;',
+    )
+    expect(started.length).toBe(2)
+  })
+
+  test('a closed context runs nothing and gives its slot back once', async () => {
+    const { runtime } = toyRuntime()
+    let released = 0
+    const host = {
+      config: resolveConfig([], {}),
+      log: createLogger('silent'),
+      release: () => void released++,
+      touch: () => {},
+    }
+    const ctx = new CodeContext('toy', process.cwd(), runtime, host)
+    await ctx.start()
+    await ctx.close()
+    await ctx.close()
+    expect(ctx.closed).toBe(true)
+    expect(released).toBe(1)
+    const events = await collect(ctx, 'hello')
+    expect(events.map(e => e.error?.evalue)).toEqual([`context ${ctx.id} was deleted`])
+  })
+})

@@ -1,0 +1,196 @@
+/**
+ * One code context: the owner of a live interpreter whose state survives between executions,
+ * and of the queue that runs them one at a time. A context outlives its interpreter: when the
+ * interpreter dies, the next execution starts a fresh one and says that the state was lost.
+ * Whether, and why, state was lost is decided here and nowhere else.
+ */
+import type { Config } from '../../core/config'
+import { ExecdError } from '../../core/errors'
+import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import type { Logger } from '../../core/log'
+import type { Runtime, RuntimeContext } from '../../core/plugin'
+import { within } from '../../core/process'
+
+/** The environment interpreters get: execd's own (as it is at each start), without its secrets. */
+function interpreterEnv(): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && k !== 'EXECD_ACCESS_TOKEN' && k !== 'JUPYTER_TOKEN') env[k] = v
+  }
+  return env
+}
+
+/** What a context needs from its store to start interpreters and account for itself. */
+export interface ContextHost {
+  config: Config
+  log: Logger
+  /** Gives back the context's slot in its language's capacity; idempotent. */
+  release: () => void
+  /** Marks the context as used now (idle time counts from here). */
+  touch: () => void
+}
+
+/** The cell that is running now. */
+interface RunningCell {
+  done: Promise<void>
+  /** The cell ignored an interrupt and its interpreter was killed. */
+  escalated: boolean
+}
+
+export class CodeContext {
+  readonly id = crypto.randomUUID()
+  /** The current interpreter; replaced after a death. */
+  private live: RuntimeContext | undefined
+  /** Why the previous interpreter's state is gone; reported by the next execution. */
+  private lostReason: string | undefined
+  /** Tail of the queue: one execution at a time. */
+  private queue: Promise<void> = Promise.resolve()
+  /** Executions queued or running. */
+  private queued = 0
+  private running: RunningCell | undefined
+  private deleted = false
+
+  constructor(
+    readonly language: string,
+    readonly cwd: string,
+    private readonly runtime: Runtime,
+    private readonly host: ContextHost,
+  ) {}
+
+  /** Executions queued or running. */
+  get pending(): number {
+    return this.queued
+  }
+
+  get closed(): boolean {
+    return this.deleted
+  }
+
+  /**
+   * Whether the next execution is already known to start in a fresh interpreter: a reason is
+   * recorded, or the interpreter died outside a cell.
+   */
+  get stateLost(): boolean {
+    return this.lostReason !== undefined || (this.live !== undefined && !this.live.alive && !this.running)
+  }
+
+  /** Starts the first interpreter (errors surface here, before any execution). */
+  async start(): Promise<void> {
+    this.live = await this.startInterpreter()
+  }
+
+  /** Runs `turn` after every turn queued before it; resolves (never rejects) when it is over. */
+  enqueue(turn: () => Promise<void>): Promise<void> {
+    this.queued++
+    const done = this.queue.then(turn).finally(() => this.queued--)
+    this.queue = done.catch(() => {})
+    return this.queue
+  }
+
+  /**
+   * Runs one cell in the live interpreter (a fresh one after a death, announced by a
+   * `state_lost` status). Failures end the cell with an error event rather than a throw.
+   * Call it from a turn of `enqueue`.
+   */
+  async *run(code: string): AsyncGenerator<ExecEvent> {
+    let cellDone: () => void = () => {}
+    const running: RunningCell = { done: new Promise<void>(r => (cellDone = r)), escalated: false }
+    try {
+      if (this.deleted) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
+      const live = await this.ensureLive()
+      const lost = this.lostReason
+      if (lost !== undefined) {
+        this.lostReason = undefined
+        const text = `state_lost: ${lost}; this execution runs in a fresh ${this.language} interpreter`
+        yield makeEvent('status', { text, state_lost: true })
+      }
+      this.running = running
+      let sawError = false
+      for await (let event of live.run(code)) {
+        if (event.type === 'error') {
+          sawError = true
+          if (running.escalated) event = this.escalationError(event)
+        }
+        yield event
+      }
+      if (!live.alive) {
+        this.lostReason ??= 'the interpreter died during the previous execution'
+        if (!sawError)
+          yield errorEvent('DeadKernelError', `the ${this.language} interpreter died; its state is lost`, [])
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      yield errorEvent('RuntimeError', message, [message])
+    } finally {
+      if (this.running === running) this.running = undefined
+      // Idle time counts from the end of the last execution.
+      if (!this.deleted) this.host.touch()
+      cellDone()
+    }
+  }
+
+  /**
+   * Interrupts the running cell and resolves once it stopped; a cell that ignores the interrupt
+   * for `graceMs` is killed with its interpreter (state lost).
+   */
+  async interrupt(graceMs: number): Promise<void> {
+    const running = this.running
+    if (!running || !this.live) return
+    await this.live.interrupt()
+    const stopped = (await within(running.done, graceMs)) !== 'timeout'
+    if (!stopped && this.running === running) {
+      running.escalated = true
+      this.lostReason = `the cell ignored an interrupt for ${graceMs} ms and its interpreter was killed`
+      await this.live?.close()
+      // A runtime that does not notice its own death must not hang the caller.
+      await within(running.done, 5000)
+    }
+  }
+
+  /** An interpreter for the next execution: the live one, or a fresh one after a death. */
+  async ensureLive(): Promise<RuntimeContext> {
+    if (this.live?.alive) return this.live
+    if (this.live) {
+      this.lostReason ??= 'the previous interpreter is gone'
+      await this.live.close().catch(() => {})
+    }
+    this.live = undefined
+    this.live = await this.startInterpreter()
+    return this.live
+  }
+
+  /**
+   * Marks the context deleted at once (queued executions end with CONTEXT_NOT_FOUND), gives
+   * its slot back and resolves once its interpreter is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    if (!this.deleted) {
+      this.deleted = true
+      this.host.release()
+    }
+    return this.live?.close() ?? Promise.resolve()
+  }
+
+  private async startInterpreter(): Promise<RuntimeContext> {
+    try {
+      return await this.runtime.start({
+        language: this.language,
+        cwd: this.cwd,
+        env: interpreterEnv(),
+        config: this.host.config,
+        log: this.host.log.child({ context: this.id, language: this.language }),
+      })
+    } catch (err) {
+      throw new ExecdError(
+        'RUNTIME_ERROR',
+        `could not start the ${this.language} interpreter: ${(err as Error).message}`,
+        { cause: err },
+      )
+    }
+  }
+
+  private escalationError(died: ExecEvent): ExecEvent {
+    const evalue = `the cell ignored the interrupt, so its ${this.language} interpreter was killed; its state is lost`
+    return errorEvent('KeyboardInterrupt', evalue, [evalue, ...(died.error?.traceback ?? []).slice(1)])
+  }
+}
