@@ -73,7 +73,7 @@ export class CellAssembler {
   }
 
   /** Output of the interpreter: to the running cell (under `block`, waiting for room), or kept for the next. */
-  async output(type: 'stdout' | 'stderr', text: string): Promise<void> {
+  output(type: 'stdout' | 'stderr', text: string): Promise<void> | undefined {
     if (!text) return
     const queue = this.running
     if (queue) return queue.output(type, text)

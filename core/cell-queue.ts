@@ -34,13 +34,15 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     return this.ended
   }
 
-  /** Queues output; under `block` resolves once the queue is back under its bound. */
-  async output(type: 'stdout' | 'stderr', text: string): Promise<void> {
+  /**
+   * Queues output. Under `block`, past the bound, returns a promise that resolves once the
+   * reader has taken enough (not async: a flood's chunks cost no promise when there is room).
+   */
+  output(type: 'stdout' | 'stderr', text: string): Promise<void> | undefined {
     if (this.ended || !text) return
-    this.add(makeEvent(type, { text }))
+    this.addText(type, text)
     this.notify()
-    while (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes && !this.ended)
-      await new Promise<void>(r => this.space.push(r))
+    if (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes) return this.room()
   }
 
   /** Queues events as they come; stdout/stderr among them merge and are bounded as `output()`'s. */
@@ -81,20 +83,25 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     }
   }
 
+  private async room(): Promise<void> {
+    while (this.bytes > this.overflow.maxBytes && !this.ended) await new Promise<void>(r => this.space.push(r))
+  }
+
   private add(e: ExecEvent, force = false): void {
-    const n = size(e)
-    const isText = e.type === 'stdout' || e.type === 'stderr'
-    if (!force && isText && this.overflow.policy === 'drop' && this.bytes + n > this.overflow.maxBytes) {
-      this.noteDropped(n, this.overflow.notice)
-      return
-    }
-    this.bytes += n
-    const tail = this.items.at(-1)
-    if (isText && tail?.type === e.type && tail !== this.dropNotice?.event) {
-      tail.text = (tail.text ?? '') + (e.text ?? '')
-      return
-    }
+    if ((e.type === 'stdout' || e.type === 'stderr') && e.text !== undefined)
+      return this.addText(e.type, e.text, force, e)
+    this.bytes += size(e)
     this.items.push(e)
+  }
+
+  /** Output merges into the event before it if that is of the same stream (and not a notice). */
+  private addText(type: 'stdout' | 'stderr', text: string, force = false, event?: ExecEvent): void {
+    if (!force && this.overflow.policy === 'drop' && this.bytes + text.length > this.overflow.maxBytes)
+      return this.noteDropped(text.length, this.overflow.notice)
+    this.bytes += text.length
+    const tail = this.items.at(-1)
+    if (tail?.type === type && tail !== this.dropNotice?.event) tail.text = (tail.text ?? '') + text
+    else this.items.push(event ?? makeEvent(type, { text }))
   }
 
   /** Dropped output is reported where it was lost, in one stderr line that keeps counting. */
