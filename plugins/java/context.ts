@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { CellAssembler } from '../../core/cell-assembler'
+import { errorEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
-import { CellQueue } from './cell-queue'
 import { HELPER_CLASS, type Jdk } from './jdk'
 
 export interface JavaContextOptions extends StartOptions {
@@ -26,17 +26,13 @@ export interface JavaContextOptions extends StartOptions {
 
 type Message = { t: string; c?: number; b?: string; s?: string; ename?: string; evalue?: string; traceback?: string[] }
 
-/** Output written between cells (a thread of an earlier cell) waits for the next one, bounded. */
-const MAX_STRAY = 64 << 10
-
 export class JavaContext implements RuntimeContext {
-  private current: CellQueue | null = null
+  /**
+   * Output applies backpressure: while the reader lags, the pumps stop reading the channel and
+   * the pipes, and the JVM blocks on its writes instead of execd buffering a flood.
+   */
+  private readonly cells = new CellAssembler({ policy: 'block', maxBytes: 1 << 20 })
   private cell = 0
-  private count = 0
-  private result: string | undefined
-  private error: ExecEvent['error'] | undefined
-  private stray: { type: 'stdout' | 'stderr'; text: string }[] = []
-  private strayBytes = 0
   private exit: ExitInfo | undefined
   private escalated = false
   private closed = false
@@ -77,16 +73,13 @@ export class JavaContext implements RuntimeContext {
         env: this.opts.env,
         stdin: 'ignore',
       })
-      this.pumps.push(this.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout'))
-      this.pumps.push(this.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr'))
+      this.pumps.push(this.cells.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout'))
+      this.pumps.push(this.cells.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr'))
       void this.proc.exited.then(info => this.onExit(info))
       await this.connect(server)
     } catch (e) {
       await this.proc?.kill('close', 500)
-      const early = this.stray
-        .map(s => s.text)
-        .join('')
-        .trim()
+      const early = this.cells.strayText
       throw new Error(`${(e as Error).message}${early ? `: ${early}` : ''}`)
     } finally {
       server.close()
@@ -123,24 +116,16 @@ export class JavaContext implements RuntimeContext {
       yield errorEvent('DeadKernelError', this.deathText())
       return
     }
-    if (this.current && !this.current.isEnded) throw new Error('a cell is already running in this context')
-    const queue = new CellQueue()
-    this.current = queue
-    this.result = this.error = undefined
+    // A reader that leaves early ends the cell's queue: the next run may start.
+    const queue = this.cells.begin()
     const id = ++this.cell
-    for (const s of this.stray.splice(0)) void queue.output(s.type, s.text)
-    this.strayBytes = 0
     this.socket.write(`RUN ${id} ${Buffer.from(code).toString('base64')}\n`)
-    try {
-      yield* queue
-    } finally {
-      if (this.current === queue) this.current = null
-    }
+    yield* queue
   }
 
   async interrupt(): Promise<void> {
-    const queue = this.current
-    if (!queue || queue.isEnded || !this.alive) return
+    const queue = this.cells.running
+    if (!queue || !this.alive) return
     this.socket.write(`STOP ${this.cell}\n`)
     const stopped = await Promise.race([
       queue.finished.then(() => true),
@@ -200,68 +185,40 @@ export class JavaContext implements RuntimeContext {
   private decoders = { out: new TextDecoder(), err: new TextDecoder() }
 
   private async onMessage(m: Message): Promise<void> {
-    const queue = this.current
     const mine = m.c === this.cell
     switch (m.t) {
       case 'out':
       case 'err':
-        return this.output(
+        return this.cells.output(
           m.t === 'out' ? 'stdout' : 'stderr',
           this.decoders[m.t].decode(Buffer.from(m.b ?? '', 'base64'), { stream: true }),
         )
       case 'value':
-        if (mine) this.result = m.s
+        if (mine && m.s !== undefined) this.cells.setResult({ 'text/plain': m.s, text: m.s })
         return
       case 'error':
-        if (mine) this.error = { ename: m.ename ?? 'Error', evalue: m.evalue ?? '', traceback: m.traceback ?? [] }
+        if (mine)
+          this.cells.setError({ ename: m.ename ?? 'Error', evalue: m.evalue ?? '', traceback: m.traceback ?? [] })
         return
       case 'done':
-        // Output the JVM wrote to fds 1/2 just before may still be in the pipes.
-        if (mine) setImmediate(() => this.finish(queue))
+        if (mine) this.cells.done()
         return
     }
-  }
-
-  private finish(queue: CellQueue | null): void {
-    if (!queue || queue.isEnded) return
-    queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
-    if (this.result !== undefined)
-      queue.push(makeEvent('result', { results: { 'text/plain': this.result, text: this.result } }))
-    if (this.error) queue.push(makeEvent('error', { error: this.error }))
-    queue.end()
-  }
-
-  private async output(type: 'stdout' | 'stderr', text: string): Promise<void> {
-    if (!text) return
-    if (this.current && !this.current.isEnded) return this.current.output(type, text)
-    if (this.strayBytes + text.length > MAX_STRAY) return
-    this.stray.push({ type, text })
-    this.strayBytes += text.length
-  }
-
-  private async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
-    const decoder = new TextDecoder()
-    const reader = stream.getReader()
-    for (let r = await reader.read(); !r.done; r = await reader.read())
-      await this.output(type, decoder.decode(r.value, { stream: true }))
   }
 
   private async onExit(info: ExitInfo): Promise<void> {
     this.exit = info
     // What the JVM wrote just before dying belongs to the cell, ahead of the error.
     await Promise.race([Promise.all(this.pumps), sleep(1000)])
-    const queue = this.current
-    if (!queue || queue.isEnded) return
     if (this.escalated) {
-      queue.push(
+      this.cells.died(
         errorEvent('KeyboardInterrupt', this.deathText(), [
           'the cell did not stop on jshell stop (blocked in native code or I/O?)',
         ]),
       )
     } else {
-      queue.push(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
+      this.cells.died(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
     }
-    queue.end()
   }
 
   private deathText(): string {

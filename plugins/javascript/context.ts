@@ -2,11 +2,12 @@
  * One live javascript/typescript interpreter: the execd executable acting as Bun, running the
  * embedded driver, spoken to over an IPC channel.
  */
+import { CellAssembler } from '../../core/cell-assembler'
+import type { Overflow } from '../../core/cell-queue'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { driverFiles } from './driver-files'
-import { EventQueue } from './event-queue'
 
 export interface JsContextOptions extends StartOptions {
   startTimeoutMs: number
@@ -14,16 +15,15 @@ export interface JsContextOptions extends StartOptions {
 
 type Message = { t: string; text?: string; bundle?: Record<string, unknown>; error?: ExecEvent['error'] }
 
-/** Output written between cells (a timer of an earlier cell) waits for the next one, bounded. */
-const MAX_STRAY = 64 << 10
+/** IPC has no flow control to slow the child down: a reader that lags loses output, counted. */
+export const OUTPUT_OVERFLOW: Overflow = {
+  policy: 'drop',
+  maxBytes: 8 << 20,
+  notice: n => `[execd: ${n} characters of output dropped because the reader fell behind]\n`,
+}
 
 export class JsContext implements RuntimeContext {
-  private current: EventQueue | null = null
-  private result: Record<string, unknown> | undefined
-  private error: ExecEvent['error'] | undefined
-  private stray: { type: 'stdout' | 'stderr'; text: string }[] = []
-  private strayBytes = 0
-  private count = 0
+  private readonly cells = new CellAssembler(OUTPUT_OVERFLOW)
   private exit: ExitInfo | undefined
   private closed = false
   private ready!: { resolve: () => void; reject: (e: Error) => void }
@@ -50,8 +50,9 @@ export class JsContext implements RuntimeContext {
       stdin: 'ignore',
       ipc: m => this.onMessage(m as Message),
     })
-    void this.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout')
-    void this.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr')
+    // Writes that bypass the driver (subprocesses, Bun.write(Bun.stdout)) arrive on fds 1 and 2.
+    void this.cells.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout')
+    void this.cells.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr')
     void this.proc.exited.then(info => this.onExit(info))
     const limit = this.opts.startTimeoutMs
     const timer = setTimeout(
@@ -73,20 +74,14 @@ export class JsContext implements RuntimeContext {
       yield this.deathEvent()
       return
     }
-    if (this.current) throw new Error('a cell is already running in this context')
-    const queue = new EventQueue()
-    this.current = queue
-    this.result = this.error = undefined
-    for (const s of this.stray) queue.output(s.type, s.text)
-    this.stray = []
-    this.strayBytes = 0
+    const queue = this.cells.begin()
     try {
       this.proc.proc.send({ t: 'run', code })
     } catch {
       // The child died between cells; its exit handler ends the queue with the cause.
     }
-    // A reader that stops early leaves the cell running: `current` stays set (and refuses a
-    // second run) until the driver reports it done, so its output never lands in another cell.
+    // A reader that stops early leaves the cell running: it stays the running one (and refuses
+    // a second run) until the driver reports it done, so its output never lands in another cell.
     yield* queue
   }
 
@@ -97,7 +92,7 @@ export class JsContext implements RuntimeContext {
    * grace period (`close()`), and reports the state as lost.
    */
   async interrupt(): Promise<void> {
-    if (this.current && this.alive) this.proc.signal('SIGINT')
+    if (this.cells.running && this.alive) this.proc.signal('SIGINT')
   }
 
   async close(): Promise<void> {
@@ -106,71 +101,33 @@ export class JsContext implements RuntimeContext {
   }
 
   private onMessage(m: Message): void {
-    const queue = this.current
     switch (m.t) {
       case 'ready':
         return this.ready.resolve()
       case 'stdout':
       case 'stderr':
-        return this.output(m.t, m.text ?? '')
+        return void this.cells.output(m.t, m.text ?? '')
       case 'display':
-        return queue?.push(makeEvent('result', { results: withTextAlias(m.bundle ?? {}) }))
+        return this.cells.running?.push(makeEvent('result', { results: withTextAlias(m.bundle ?? {}) }))
       case 'result':
-        this.result = withTextAlias(m.bundle ?? {})
-        return
+        return this.cells.setResult(withTextAlias(m.bundle ?? {}))
       case 'error':
-        this.error = m.error
+        if (m.error) this.cells.setError(m.error)
         return
       case 'done':
-        // Let output still in flight on the raw stdout/stderr pipes land in this cell first.
-        setImmediate(() => this.finish(queue))
-        return
+        return this.cells.done()
     }
-  }
-
-  private finish(queue: EventQueue | null): void {
-    if (!queue || queue.isEnded) return
-    queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
-    if (this.result) queue.push(makeEvent('result', { results: this.result }))
-    if (this.error) queue.push(makeEvent('error', { error: this.error }))
-    this.endCell(queue)
-  }
-
-  private endCell(queue: EventQueue): void {
-    queue.end()
-    if (this.current === queue) this.current = null
-  }
-
-  private output(type: 'stdout' | 'stderr', text: string): void {
-    if (this.current && !this.current.isEnded) return this.current.output(type, text)
-    if (this.strayBytes + text.length > MAX_STRAY) return
-    this.stray.push({ type, text })
-    this.strayBytes += text.length
-  }
-
-  /** Writes that bypass the driver (subprocesses, Bun.write(Bun.stdout)) arrive here. */
-  private async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
-    const decoder = new TextDecoder()
-    const reader = stream.getReader()
-    for (let r = await reader.read(); !r.done; r = await reader.read())
-      this.output(type, decoder.decode(r.value, { stream: true }))
   }
 
   private onExit(info: ExitInfo): void {
     this.exit = info
-    const early = this.stray
-      .map(s => s.text)
-      .join('')
-      .trim()
+    const early = this.cells.strayText
     this.ready.reject(
       new Error(
         `${this.opts.language} interpreter exited at start (${describeExit(info)})${early ? `: ${early}` : ''}`,
       ),
     )
-    const queue = this.current
-    if (!queue || queue.isEnded) return
-    queue.push(this.deathEvent())
-    this.endCell(queue)
+    this.cells.died(this.deathEvent())
   }
 
   /** The name the python runtime and the code section use for a lost interpreter. */

@@ -4,12 +4,12 @@
  * `restarting`/`dead` notice from the server, a vanished kernel, or a lost connection with
  * the kernel gone. Every wait is bounded, so a dead kernel ends the stream (reference #1206).
  */
+import { CellQueue, type Overflow } from '../../core/cell-queue'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { KernelChannel } from './channel'
 import { CellTracker, executeRequest } from './messages'
-import { EventQueue } from './queue'
 import type { JupyterServer } from './rest'
 
 export interface KernelTimings {
@@ -17,6 +17,13 @@ export interface KernelTimings {
   replyGraceMs: number
   /** How often a running cell checks over REST that its kernel still exists. */
   pollMs: number
+}
+
+/** The WebSocket pushes and cannot be paused: a reader that lags loses output, counted. */
+export const OUTPUT_OVERFLOW: Overflow = {
+  policy: 'drop',
+  maxBytes: 8 << 20,
+  notice: n => `[execd: ${n} bytes of output dropped: the reader fell behind]\n`,
 }
 
 export class JupyterKernel implements RuntimeContext {
@@ -123,7 +130,7 @@ export class JupyterKernel implements RuntimeContext {
     }
     const msgId = crypto.randomUUID()
     const tracker = new CellTracker(msgId)
-    const queue = new EventQueue()
+    const queue = new CellQueue(OUTPUT_OVERFLOW)
     let grace: ReturnType<typeof setTimeout> | undefined
 
     const fail = (ename: string, evalue: string) => queue.end(errorEvent(ename, evalue))

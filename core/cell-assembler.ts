@@ -1,0 +1,92 @@
+/**
+ * The cells of one interpreter that runs one cell at a time and streams its output while it
+ * runs (the javascript and java contexts): which queue output goes to, what happens to output
+ * written between cells, and how a cell ends — done, or the interpreter's death.
+ */
+import { CellQueue, type Overflow } from './cell-queue'
+import { makeEvent, type ExecError, type ExecEvent } from './events'
+
+/** Output written between cells (a timer or thread of an earlier cell) waits for the next one, bounded. */
+const MAX_STRAY = 64 << 10
+
+export class CellAssembler {
+  private current: CellQueue | undefined
+  private result: Record<string, unknown> | undefined
+  private error: ExecError | undefined
+  private count = 0
+  private stray: { type: 'stdout' | 'stderr'; text: string }[] = []
+  private strayBytes = 0
+
+  constructor(private readonly overflow: Overflow) {}
+
+  /** The queue of the cell running now, if one is. */
+  get running(): CellQueue | undefined {
+    return this.current && !this.current.isEnded ? this.current : undefined
+  }
+
+  /** What the interpreter wrote while no cell ran: at start, the reason it failed. */
+  get strayText(): string {
+    return this.stray
+      .map(s => s.text)
+      .join('')
+      .trim()
+  }
+
+  /** A new cell's queue, holding first the output written since the last cell. */
+  begin(): CellQueue {
+    if (this.running) throw new Error('a cell is already running in this context')
+    const queue = new CellQueue(this.overflow)
+    this.current = queue
+    this.result = this.error = undefined
+    for (const s of this.stray.splice(0)) void queue.output(s.type, s.text)
+    this.strayBytes = 0
+    return queue
+  }
+
+  /** The running cell's value, sent after its execution_count when it is done. */
+  setResult(bundle: Record<string, unknown>): void {
+    this.result = bundle
+  }
+
+  /** The running cell's exception, sent last when it is done. */
+  setError(error: ExecError): void {
+    this.error = error
+  }
+
+  /** The interpreter says the running cell is done: execution_count, its value, its error. */
+  done(): void {
+    const queue = this.running
+    if (!queue) return
+    // Let output still in flight on the raw stdout/stderr pipes land in this cell first.
+    setImmediate(() => {
+      if (queue.isEnded) return
+      queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
+      if (this.result) queue.push(makeEvent('result', { results: this.result }))
+      if (this.error) queue.push(makeEvent('error', { error: this.error }))
+      queue.end()
+    })
+  }
+
+  /** The interpreter is gone: the running cell ends with `event`, which says how. */
+  died(event: ExecEvent): void {
+    this.running?.end(event)
+  }
+
+  /** Output of the interpreter: to the running cell (under `block`, waiting for room), or kept for the next. */
+  output(type: 'stdout' | 'stderr', text: string): Promise<void> | undefined {
+    if (!text) return
+    const queue = this.running
+    if (queue) return queue.output(type, text)
+    if (this.strayBytes + text.length > MAX_STRAY) return
+    this.stray.push({ type, text })
+    this.strayBytes += text.length
+  }
+
+  /** Feeds one of the interpreter's fds 1 and 2 (what bypasses its own channel) as output. */
+  async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
+    const decoder = new TextDecoder()
+    const reader = stream.getReader()
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      await this.output(type, decoder.decode(r.value, { stream: true }))
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The events of one running cell, between the interpreter that produces them and the reader of
+ * `run()` that pulls them. Adjacent output of one stream merges into one event while the reader
+ * lags. What happens past `maxBytes` of queued events is the runtime's policy:
+ *
+ * - `block`: `output()` resolves only once the reader has taken enough, so the runtime's pumps
+ *   stop reading and the interpreter blocks on its writes (a pipe or a socket can be paused).
+ * - `drop`: further output is dropped and counted in one stderr notice where the loss happened
+ *   (an IPC channel or a WebSocket pushes and cannot be paused, and a flooding cell must not
+ *   grow the daemon's memory). Other events are never dropped.
+ */
+import { makeEvent, type ExecEvent } from './events'
+
+export type Overflow =
+  | { policy: 'block'; maxBytes: number }
+  /** `notice` words the stderr line that reports `count` characters of dropped output. */
+  | { policy: 'drop'; maxBytes: number; notice: (count: number) => string }
+
+export class CellQueue implements AsyncIterable<ExecEvent> {
+  private readonly items: ExecEvent[] = []
+  private bytes = 0
+  /** The queued notice of dropped output, updated while it waits (never merged into). */
+  private dropNotice: { event: ExecEvent; count: number } | undefined
+  private ended = false
+  private wake: (() => void) | undefined
+  private space: (() => void)[] = []
+  private resolveFinished!: () => void
+  /** Resolves when the cell has ended (done, death, or under `block` the reader left). */
+  readonly finished = new Promise<void>(r => (this.resolveFinished = r))
+
+  constructor(private readonly overflow: Overflow) {}
+
+  get isEnded(): boolean {
+    return this.ended
+  }
+
+  /**
+   * Queues output. Under `block`, past the bound, returns a promise that resolves once the
+   * reader has taken enough (not async: a flood's chunks cost no promise when there is room).
+   */
+  output(type: 'stdout' | 'stderr', text: string): Promise<void> | undefined {
+    if (this.ended || !text) return
+    this.addText(type, text)
+    this.notify()
+    if (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes) return this.room()
+  }
+
+  /** Queues events as they come; stdout/stderr among them merge and are bounded as `output()`'s. */
+  push(...events: ExecEvent[]): void {
+    if (this.ended) return
+    for (const e of events) this.add(e)
+    this.notify()
+  }
+
+  /** No more events after the ones queued and `last` (queued whatever the bound). */
+  end(...last: ExecEvent[]): void {
+    if (this.ended) return
+    for (const e of last) this.add(e, true)
+    this.ended = true
+    this.resolveFinished()
+    this.notify()
+    this.release()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ExecEvent> {
+    try {
+      for (;;) {
+        const next = this.items.shift()
+        if (next) {
+          if (next === this.dropNotice?.event) this.dropNotice = undefined
+          else this.bytes -= size(next)
+          if (this.bytes <= this.overflow.maxBytes) this.release()
+          yield next
+          continue
+        }
+        if (this.ended) return
+        await new Promise<void>(r => (this.wake = r))
+      }
+    } finally {
+      // A reader that leaves early must not leave the pumps blocked on a full queue. Under
+      // `drop` nothing waits, and the cell's later output still belongs to this queue.
+      if (this.overflow.policy === 'block') this.end()
+    }
+  }
+
+  private async room(): Promise<void> {
+    while (this.bytes > this.overflow.maxBytes && !this.ended) await new Promise<void>(r => this.space.push(r))
+  }
+
+  private add(e: ExecEvent, force = false): void {
+    if ((e.type === 'stdout' || e.type === 'stderr') && e.text !== undefined)
+      return this.addText(e.type, e.text, force, e)
+    this.bytes += size(e)
+    this.items.push(e)
+  }
+
+  /** Output merges into the event before it if that is of the same stream (and not a notice). */
+  private addText(type: 'stdout' | 'stderr', text: string, force = false, event?: ExecEvent): void {
+    if (!force && this.overflow.policy === 'drop' && this.bytes + text.length > this.overflow.maxBytes)
+      return this.noteDropped(text.length, this.overflow.notice)
+    this.bytes += text.length
+    const tail = this.items.at(-1)
+    if (tail?.type === type && tail !== this.dropNotice?.event) tail.text = (tail.text ?? '') + text
+    else this.items.push(event ?? makeEvent(type, { text }))
+  }
+
+  /** Dropped output is reported where it was lost, in one stderr line that keeps counting. */
+  private noteDropped(n: number, notice: (count: number) => string): void {
+    if (!this.dropNotice) {
+      this.dropNotice = { event: makeEvent('stderr', { text: '' }), count: 0 }
+      this.items.push(this.dropNotice.event)
+    }
+    this.dropNotice.count += n
+    this.dropNotice.event.text = notice(this.dropNotice.count)
+  }
+
+  private notify(): void {
+    const w = this.wake
+    this.wake = undefined
+    w?.()
+  }
+
+  private release(): void {
+    for (const r of this.space.splice(0)) r()
+  }
+}
+
+/** Characters an event holds, roughly: its text, or its serialized bundle. */
+function size(e: ExecEvent): number {
+  if (e.text !== undefined) return e.text.length
+  if (e.results) return JSON.stringify(e.results).length
+  return 64
+}
