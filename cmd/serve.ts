@@ -33,7 +33,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   setWorkRoot(config.get('root'))
   ownProcessesUntilExit(log, config.string('cgroups', 'auto') !== 'off')
 
-  const { app, fetch } = await createApp({ plugins, runtimes, config, log })
+  const { app, fetch, close } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({
     port,
     hostname,
@@ -79,7 +79,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     hardStop.unref?.()
     void server.stop(false) // stop accepting; open responses finish below
     closeAllStreams()
-    await Promise.allSettled(plugins.map(p => p.close?.()))
+    await close()
     await killAll('shutdown')
     stopReaper()
     // Let the final error frames reach clients before the sockets go.

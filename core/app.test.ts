@@ -9,10 +9,13 @@ import type { Plugin } from './plugin'
 
 const echo: Plugin = {
   name: 'echo',
-  routes: () =>
-    new Elysia({ name: 'api/echo' })
-      .post('/echo', ({ body }) => body, { body: t.Object({ n: t.Number() }) })
-      .get('/echo', ({ query }) => query.path, { query: t.Object({ path: t.String() }) }),
+  open: () => ({
+    ops: {},
+    routes: () =>
+      new Elysia({ name: 'api/echo' })
+        .post('/echo', ({ body }) => body, { body: t.Object({ n: t.Number() }) })
+        .get('/echo', ({ query }) => query.path, { query: t.Object({ path: t.String() }) }),
+  }),
 }
 
 const built = (token?: string) => {
