@@ -44,7 +44,9 @@ export interface OpenedSections {
 export async function openSections(parts: AppParts): Promise<OpenedSections> {
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
-  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes: parts.runtimes }
+  // Runtimes that keep state get one instance per app, as sections do.
+  const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
+  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes }
   const opened = new Map<Section<unknown>, OpenSection<unknown>>()
   for (const section of parts.plugins) opened.set(section, await section.open(ctx))
   return {

@@ -74,6 +74,11 @@ export interface Runtime {
   languages(config: Config): Promise<LanguageInfo[]>
   /** Starts one live interpreter. */
   start(opts: StartOptions): Promise<RuntimeContext>
+  /**
+   * A fresh instance for one app, when the runtime keeps state (a spare interpreter, a probe
+   * cache): the listed object is then only the template, and each app opens its own.
+   */
+  open?(): Runtime
 }
 
 /** One live interpreter whose state survives between runs. */
