@@ -1,6 +1,6 @@
 /**
  * Configuration from flags, then environment, then defaults. Core declares the server's own
- * options; each plugin declares its own (`Plugin.options`) and the CLI registers them all.
+ * options; each section and runtime declares its own (`intOption`… then `optionSpecs`) and the CLI registers them all.
  */
 export interface OptionSpec {
   /** Long flag without dashes, kebab-case: 'jupyter-host' → --jupyter-host. */
