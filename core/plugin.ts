@@ -21,7 +21,8 @@ export interface PluginContext {
 }
 
 /**
- * An API section. `name` is its URL prefix, OpenAPI tag and CLI verb. It holds no state: `open`
+ * An API section. `name` is its URL prefix and OpenAPI tag (`files` also serves `/directories`;
+ * its CLI verb is `fs`). It holds no state: `open`
  * builds the instance (operations, background work) and the caller owns it — `core/app.ts`
  * for `serve`, the CLI verb otherwise — and closes it.
  */
