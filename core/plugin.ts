@@ -22,9 +22,9 @@ export interface PluginContext {
 
 /**
  * An API section. `name` is its URL prefix and OpenAPI tag (`files` also serves `/directories`;
- * its CLI verb is `fs`). It holds no state: `open`
- * builds the instance (operations, background work) and the caller owns it — `core/app.ts`
- * for `serve`, the CLI verb otherwise — and closes it.
+ * its CLI verb is `fs`). It holds no state: `open` builds the instance (operations, background
+ * work) and the caller owns it — `core/app.ts` for `serve`, the CLI verb otherwise — and
+ * closes it.
  */
 export interface Section<Ops = unknown> {
   readonly name: string
