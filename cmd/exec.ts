@@ -10,6 +10,7 @@ import { encodeEvent, type ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
 import { code as codeSection } from '../plugins/code'
+import { command } from '../plugins/command'
 import { plugins, runtimes } from '../plugins'
 import { configFrom, parseEnvPairs } from './options'
 
@@ -30,8 +31,9 @@ export async function execCode(language: string | undefined, code: string[], opt
   Object.assign(process.env, parseEnvPairs(options.env))
   // One context, then exit: no spare interpreter to keep ready.
   const config = configFrom({ 'python-spare': '0', ...options })
-  // Every section, as `serve` opens them: code sends shell languages to the command section.
-  const sections = await openSections({ plugins, runtimes, config, log: createLogger('warn') })
+  // The code section, and the command section it sends shell languages to (if listed).
+  const needed = plugins.filter(p => p === codeSection || p === command)
+  const sections = await openSections({ plugins: needed, runtimes, config, log: createLogger('warn') })
   const service = sections.get(codeSection).ops
   try {
     if (options.list) return await listLanguages(service, !!options.json)
