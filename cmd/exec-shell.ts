@@ -4,18 +4,17 @@
  * event stream as JSON lines); the exit code is the command's (128+n for a signal n).
  */
 import { constants } from 'node:os'
-import { createContext } from '../core/app'
+import { openSection } from '../core/app'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { signalNamed } from '../core/process'
 import type { SseItem } from '../core/sse'
-import { command, commandOps } from '../plugins/command'
+import { command } from '../plugins/command'
 import { configFrom, parseEnvPairs } from './options'
 
 export async function execShell(options: Record<string, unknown>): Promise<number> {
-  const config = configFrom({})
-  await createContext({ plugins: [command], runtimes: [], config, log: createLogger('error') })
-  const ops = commandOps()
+  const section = await openSection(command, configFrom({}), createLogger('error'))
+  const ops = section.ops
   let id: string | undefined
   const onSignal = () => void (id && ops.interrupt(id))
   process.on('SIGINT', onSignal)
@@ -40,7 +39,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await command.close?.()
+    await section.close()
   }
 }
 

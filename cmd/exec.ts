@@ -5,11 +5,12 @@
  */
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { createContext } from '../core/app'
+import { openSections } from '../core/app'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
-import { CODE } from '../plugins/code/service'
+import { code as codeSection } from '../plugins/code'
+import { command } from '../plugins/command'
 import { plugins, runtimes } from '../plugins'
 import { configFrom, parseEnvPairs } from './options'
 
@@ -30,8 +31,10 @@ export async function execCode(language: string | undefined, code: string[], opt
   Object.assign(process.env, parseEnvPairs(options.env))
   // One context, then exit: no spare interpreter to keep ready.
   const config = configFrom({ 'python-spare': '0', ...options })
-  const ctx = await createContext({ plugins, runtimes, config, log: createLogger('warn') })
-  const service = ctx.registry.require(CODE)
+  // The code section, and the command section it sends shell languages to (if listed).
+  const needed = plugins.filter(p => p === codeSection || p === command)
+  const sections = await openSections({ plugins: needed, runtimes, config, log: createLogger('warn') })
+  const service = sections.get(codeSection).ops
   try {
     if (options.list) return await listLanguages(service, !!options.json)
     if (!language) return usage('which language? (execd exec --list shows them)')
@@ -56,7 +59,7 @@ export async function execCode(language: string | undefined, code: string[], opt
     clearTimeout(timer)
     return failed ? 1 : 0
   } finally {
-    await Promise.allSettled(plugins.map(p => p.close?.()))
+    await sections.close()
     await killAll('close', 500)
   }
 }

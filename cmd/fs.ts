@@ -9,7 +9,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import type { FileInfo } from '../plugins/files/fileinfo'
-import { filesSettings } from '../plugins/files'
+import { openSection } from '../core/app'
+import { files } from '../plugins/files'
 import { downloadFile } from '../plugins/files/ops/download'
 import { statFiles } from '../plugins/files/ops/info'
 import { listDirectory, parseDepth } from '../plugins/files/ops/list'
@@ -83,7 +84,7 @@ export async function fsMain(words: string[]): Promise<number> {
     process.stdout.write(FS_USAGE)
     return 0
   }
-  const { scope } = filesSettings(configFrom(options.root ? { root: options.root } : {}))
+  const { scope } = (await openSection(files, configFrom(options.root ? { root: options.root } : {}))).ops
   const asJson = Boolean(options.json)
   const print = (value: unknown, human: () => string) =>
     process.stdout.write(asJson ? `${JSON.stringify(value)}\n` : human())

@@ -1,13 +1,21 @@
 /** `execd metrics`: the metrics plugin's operations, printed for people or as JSON. */
-import { snapshot, watch, type Metrics } from '../plugins/metrics/ops'
+import { openSection } from '../core/app'
+import { metrics } from '../plugins/metrics'
+import type { Metrics } from '../plugins/metrics/ops'
+import { configFrom } from './options'
 
 export async function metricsCommand(options: { json?: boolean; watch?: boolean }): Promise<void> {
   const print = (m: Metrics) => {
     process.stdout.write(options.json ? `${JSON.stringify(m)}\n` : human(m))
   }
-  if (!options.watch) return print(await snapshot())
-  process.on('SIGINT', () => process.exit(0))
-  for await (const m of watch()) print(m)
+  const { ops, close } = await openSection(metrics, configFrom({}))
+  try {
+    if (!options.watch) return print(await ops.snapshot())
+    process.on('SIGINT', () => process.exit(0))
+    for await (const m of ops.watch()) print(m)
+  } finally {
+    await close()
+  }
 }
 
 function human(m: Metrics): string {

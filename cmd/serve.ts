@@ -1,5 +1,6 @@
 /** `execd serve`: the HTTP API on Bun.serve, with graceful shutdown. */
 import { createApp } from '../core/app'
+import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, parseLogLevel } from '../core/log'
@@ -24,16 +25,19 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     secretSpecs,
     secretSpecs.map(s => config.get(s.flag)),
   )
-  const log = createLogger(parseLogLevel(config.get('log-level')))
-  const port = config.int('port')
-  const token = config.get('access-token')
+  const settings = settingsOf(config, SERVER)
+  const log = createLogger(parseLogLevel(settings.logLevel))
+  const port = settings.port
+  const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.
-  const hostname = config.get('host') || (token ? '::' : '127.0.0.1')
-  setDefaultGrace(config.int('shutdown-grace', 2000))
-  setWorkRoot(config.get('root'))
-  ownProcessesUntilExit(log, config.string('cgroups', 'auto') !== 'off')
+  const hostname = settings.host || (token ? '::' : '127.0.0.1')
+  // Process-wide, as the children they govern are: every owned process group (core/process.ts)
+  // and every working directory (core/workdir.ts) of this daemon, whichever section started it.
+  setDefaultGrace(settings.shutdownGrace)
+  setWorkRoot(settings.root)
+  ownProcessesUntilExit(log, settings.cgroups !== 'off')
 
-  const { app, fetch } = await createApp({ plugins, runtimes, config, log })
+  const { app, fetch, close } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({
     port,
     hostname,
@@ -79,7 +83,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     hardStop.unref?.()
     void server.stop(false) // stop accepting; open responses finish below
     closeAllStreams()
-    await Promise.allSettled(plugins.map(p => p.close?.()))
+    await close()
     await killAll('shutdown')
     stopReaper()
     // Let the final error frames reach clients before the sockets go.

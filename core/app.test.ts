@@ -1,18 +1,21 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia, t } from 'elysia'
-import { createApp } from './app'
+import { createApp, openSection } from './app'
 import { UNAUTHORIZED_BODY } from './auth'
 import { resolveConfig, SERVER_OPTIONS } from './config'
 import { isJsonBody } from './front-door'
 import { createLogger } from './log'
-import type { Plugin } from './plugin'
+import type { Plugin, Section } from './plugin'
 
 const echo: Plugin = {
   name: 'echo',
-  routes: () =>
-    new Elysia({ name: 'api/echo' })
-      .post('/echo', ({ body }) => body, { body: t.Object({ n: t.Number() }) })
-      .get('/echo', ({ query }) => query.path, { query: t.Object({ path: t.String() }) }),
+  open: () => ({
+    ops: {},
+    routes: () =>
+      new Elysia({ name: 'api/echo' })
+        .post('/echo', ({ body }) => body, { body: t.Object({ n: t.Number() }) })
+        .get('/echo', ({ query }) => query.path, { query: t.Object({ path: t.String() }) }),
+  }),
 }
 
 const built = (token?: string) => {
@@ -131,5 +134,50 @@ describe('the front door', () => {
     expect(res.status).toBe(401)
     expect(res.headers.get('connection')).toBe('close')
     expect(pulled).toBe(false)
+  })
+})
+
+describe('a section owns its instance', () => {
+  /** A section whose every opening is a new counter; closing it is recorded. */
+  const closed: number[] = []
+  let opened = 0
+  const counter: Section<{ n: number }> = {
+    name: 'counter',
+    open: () => {
+      const ops = { n: ++opened }
+      return {
+        ops,
+        routes: () => new Elysia({ name: 'api/counter' }).get('/counter', () => String(ops.n)),
+        close: () => void closed.push(ops.n),
+      }
+    },
+  }
+  const config = resolveConfig(SERVER_OPTIONS, {}, {})
+  const log = createLogger('silent')
+
+  test('each app opens its own instance, serves it, and closes it', async () => {
+    const a = await createApp({ plugins: [counter], runtimes: [], config, log })
+    const b = await createApp({ plugins: [counter], runtimes: [], config, log })
+    expect(a.sections.get(counter).ops).not.toBe(b.sections.get(counter).ops)
+    const served = async (app: typeof a) => (await app.app.handle(req('/counter'))).text()
+    expect([await served(a), await served(b)]).toEqual([
+      String(a.sections.get(counter).ops.n),
+      String(b.sections.get(counter).ops.n),
+    ])
+    await a.close()
+    expect(closed).toEqual([a.sections.get(counter).ops.n])
+    await b.close()
+  })
+
+  test('a CLI verb opens one section the same way, without routes', async () => {
+    const { ops, close } = await openSection(counter, config)
+    expect(ops.n).toBeGreaterThan(0)
+    await close()
+    expect(closed).toContain(ops.n)
+  })
+
+  test('a section that is not opened is named', async () => {
+    const { sections } = await createApp({ plugins: [], runtimes: [], config, log })
+    expect(() => sections.get(counter)).toThrow('section counter is not opened')
   })
 })

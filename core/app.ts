@@ -7,14 +7,14 @@ import { openapi } from '@elysiajs/openapi'
 import { Elysia } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
 import type { JsonShape } from './body'
-import type { Config } from './config'
+import { SERVER, settingsOf, type Config } from './config'
 import { renderDocsPage } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, toExecdError } from './errors'
 import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
-import type { Logger } from './log'
+import { createLogger, type Logger } from './log'
 import { listOption } from './origin'
-import type { Plugin, PluginContext, Runtime } from './plugin'
+import type { OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
 
 export const VERSION = process.env.EXECD_BUILD_VERSION ?? '0.1.0'
@@ -27,18 +27,56 @@ export interface AppParts {
   log: Logger
 }
 
-/** Sets up every plugin once and shares one context; used by `serve` and by the CLI verbs. */
-export async function createContext(parts: AppParts): Promise<PluginContext> {
+/** The sections of one app (or one CLI run), opened in list order and owned here. */
+export interface OpenedSections {
+  ctx: PluginContext
+  /** The opened instance of `section` (which must be among those opened). */
+  get<Ops>(section: Section<Ops>): OpenSection<Ops>
+  /** Closes every section, in reverse order; never throws. */
+  close(): Promise<void>
+}
+
+/**
+ * Opens every section of the list with one shared context: `serve` does it for the whole list,
+ * a CLI verb for the sections it needs. A section that provides a service (the command runner)
+ * comes before one that uses it at open time.
+ */
+export async function openSections(parts: AppParts): Promise<OpenedSections> {
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
-  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes: parts.runtimes }
-  for (const plugin of parts.plugins) await plugin.setup?.(ctx)
-  return ctx
+  // Runtimes that keep state get one instance per app, as sections do.
+  const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
+  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes }
+  const opened = new Map<Section<unknown>, OpenSection<unknown>>()
+  for (const section of parts.plugins) opened.set(section, await section.open(ctx))
+  return {
+    ctx,
+    get<Ops>(section: Section<Ops>): OpenSection<Ops> {
+      const instance = opened.get(section as Section<unknown>)
+      if (!instance) throw new Error(`section ${section.name} is not opened`)
+      return instance as OpenSection<Ops>
+    },
+    async close() {
+      await Promise.allSettled([...opened.values()].reverse().map(async s => s.close?.()))
+    },
+  }
+}
+
+/** Opens one section on its own, as a CLI verb does: `const { ops } = await openSection(files, config)`. */
+export async function openSection<Ops>(
+  section: Section<Ops>,
+  config: Config,
+  log: Logger = createLogger('error'),
+): Promise<OpenSection<Ops> & { close(): Promise<void> }> {
+  const sections = await openSections({ plugins: [section], runtimes: [], config, log })
+  return { ...sections.get(section), close: () => sections.close() }
 }
 
 export async function createApp(parts: AppParts) {
-  const ctx = await createContext(parts)
-  const checkToken = createTokenCheck(parts.config.get('access-token'))
+  const sections = await openSections(parts)
+  const ctx = sections.ctx
+  const settings = settingsOf(parts.config, SERVER)
+  const checkToken = createTokenCheck(settings.accessToken)
   const log = parts.log
 
   // The docs page renders the app's own OpenAPI document; bound once the app exists.
@@ -88,29 +126,28 @@ export async function createApp(parts: AppParts) {
       { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } },
     )
 
-  for (const plugin of parts.plugins) {
-    const routes = plugin.routes?.(ctx)
+  for (const section of parts.plugins) {
+    const routes = sections.get(section).routes?.()
     if (routes) app = app.use(routes) as unknown as typeof app
   }
   handle = request => app.handle(request)
   // The document is built on its first request from schemas that Elysia's validators may
   // touch when they compile: build it now, before any request, so it is one document.
   await app.handle(new Request('http://localhost/openapi.json'))
-  const config = parts.config
-  const token = config.get('access-token')
+  const token = settings.accessToken
   const fetch = createFrontDoor(handle, {
     token,
     origin: {
       checkHost: !token,
-      allowedHosts: listOption(config.get('allowed-host')),
-      allowedOrigins: listOption(config.get('allowed-origin')),
+      allowedHosts: listOption(settings.allowedHost),
+      allowedOrigins: listOption(settings.allowedOrigin),
     },
-    body: { maxBytes: config.int('max-json-bytes', 16 << 20), timeoutMs: config.int('body-timeout', 60_000) },
-    maxRequests: config.int('max-requests', 0),
+    body: { maxBytes: settings.maxJsonBytes, timeoutMs: settings.bodyTimeout },
+    maxRequests: settings.maxRequests,
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     shapeOf: bodyShapes(app.routes),
   })
-  return { app, ctx, fetch }
+  return { app, ctx, fetch, sections, close: () => sections.close() }
 }
 
 type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }

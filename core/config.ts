@@ -1,6 +1,6 @@
 /**
  * Configuration from flags, then environment, then defaults. Core declares the server's own
- * options; each plugin declares its own (`Plugin.options`) and the CLI registers them all.
+ * options; each section and runtime declares its own (`intOption`… then `optionSpecs`) and the CLI registers them all.
  */
 export interface OptionSpec {
   /** Long flag without dashes, kebab-case: 'jupyter-host' → --jupyter-host. */
@@ -15,83 +15,134 @@ export interface OptionSpec {
   secret?: boolean
 }
 
-export const SERVER_OPTIONS: OptionSpec[] = [
-  { flag: 'port', env: 'EXECD_PORT', description: 'port to listen on', default: '44772' },
-  {
-    flag: 'host',
+/**
+ * A typed declaration of one option: its flag, env, description and default declared once.
+ * `settingsOf` reads a record of them into a typed settings object; `optionSpecs` turns them
+ * into the `OptionSpec`s the CLI registers (the default as the text help prints).
+ */
+export type Declaration =
+  | (Declared & { kind: 'int'; default?: number })
+  | (Declared & { kind: 'string'; default?: string })
+  | (Declared & { kind: 'bool'; default?: undefined })
+type Declared = Pick<OptionSpec, 'flag' | 'env' | 'description' | 'secret'>
+type Rest<V> = Omit<Declared, 'flag'> & { default?: V }
+
+export const intOption = <R extends Rest<number>>(flag: string, rest: R) => ({ flag, kind: 'int' as const, ...rest })
+export const stringOption = <R extends Rest<string>>(flag: string, rest: R) => ({
+  flag,
+  kind: 'string' as const,
+  ...rest,
+})
+export const boolOption = (flag: string, rest: Omit<Declared, 'flag'>) => ({ flag, kind: 'bool' as const, ...rest })
+
+export type Declarations = Record<string, Declaration>
+
+type ValueOf<D> = D extends { kind: 'int' }
+  ? number
+  : D extends { kind: 'bool' }
+    ? boolean
+    : D extends { default: string }
+      ? string
+      : string | undefined
+
+/** The typed settings a section or runtime receives: one field per declared option. */
+export type Settings<D extends Declarations> = { readonly [K in keyof D]: ValueOf<D[K]> }
+
+/** The declarations as the CLI registers them (help text, env, default). */
+export function optionSpecs(declarations: Declarations): OptionSpec[] {
+  return Object.values(declarations).map(({ kind, default: value, ...spec }) => ({
+    ...spec,
+    ...(value === undefined ? {} : { default: String(value) }),
+    ...(kind === 'bool' ? { boolean: true } : {}),
+  }))
+}
+
+/**
+ * Reads declared options from a resolved config. A config resolved without these specs (a
+ * unit test's) still gets the declared defaults.
+ */
+export function settingsOf<D extends Declarations>(config: Config, declarations: D): Settings<D> {
+  const out: Record<string, unknown> = {}
+  for (const [key, d] of Object.entries(declarations)) {
+    if (d.kind === 'int') out[key] = config.int(d.flag, d.default)
+    else if (d.kind === 'bool') out[key] = config.bool(d.flag)
+    else out[key] = config.get(d.flag) ?? d.default
+  }
+  return out as Settings<D>
+}
+
+/** The server's own options (the front door, logging, process ownership). */
+export const SERVER = {
+  port: intOption('port', { env: 'EXECD_PORT', description: 'port to listen on', default: 44772 }),
+  host: stringOption('host', {
     env: 'EXECD_HOST',
     description: 'address to listen on (default: all IPv4 and IPv6 interfaces with a token, 127.0.0.1 without one)',
-  },
-  {
-    flag: 'access-token',
+  }),
+  accessToken: stringOption('access-token', {
     env: 'EXECD_ACCESS_TOKEN',
     description: 'require header X-EXECD-ACCESS-TOKEN with this value on every request',
     secret: true,
-  },
-  {
-    flag: 'access-token-file',
+  }),
+  accessTokenFile: stringOption('access-token-file', {
     env: 'EXECD_ACCESS_TOKEN_FILE',
     description: 'read the access token from the first line of this file ("-" = standard input)',
-  },
-  {
-    flag: 'allowed-host',
+  }),
+  allowedHost: stringOption('allowed-host', {
     env: 'EXECD_ALLOWED_HOST',
     description: 'comma list of Host values (name, name:port or *) accepted besides loopback when no token is set',
-  },
-  {
-    flag: 'allowed-origin',
+  }),
+  allowedOrigin: stringOption('allowed-origin', {
     env: 'EXECD_ALLOWED_ORIGIN',
     description: 'comma list of browser origins (http://name:port, or *) allowed to call the API',
-  },
-  {
-    flag: 'max-json-bytes',
+  }),
+  maxJsonBytes: intOption('max-json-bytes', {
     env: 'EXECD_MAX_JSON_BYTES',
     description: 'largest JSON request body; larger ones are refused with 413',
-    default: String(16 << 20),
-  },
-  {
-    flag: 'body-timeout',
+    default: 16 << 20,
+  }),
+  bodyTimeout: intOption('body-timeout', {
     env: 'EXECD_BODY_TIMEOUT_MS',
     description: 'ms a JSON request body may take to arrive (408 after), 0 = no limit',
-    default: '60000',
-  },
-  {
-    flag: 'max-requests',
+    default: 60000,
+  }),
+  maxRequests: intOption('max-requests', {
     env: 'EXECD_MAX_REQUESTS',
     description: 'requests in flight at once, streams included; beyond it 503 and the connection closes',
-    default: '2048',
-  },
-  {
-    flag: 'log-level',
+    default: 2048,
+  }),
+  logLevel: stringOption('log-level', {
     env: 'EXECD_LOG_LEVEL',
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',
     default: 'info',
-  },
-  {
-    flag: 'jupyter-host',
+  }),
+  jupyterHost: stringOption('jupyter-host', {
     env: 'JUPYTER_HOST',
     description: 'Jupyter server URL (http:// or https://) whose kernels become languages',
-  },
-  { flag: 'jupyter-token', env: 'JUPYTER_TOKEN', description: 'Jupyter server token', secret: true },
-  {
-    flag: 'root',
+  }),
+  jupyterToken: stringOption('jupyter-token', {
+    env: 'JUPYTER_TOKEN',
+    description: 'Jupyter server token',
+    secret: true,
+  }),
+  root: stringOption('root', {
     env: 'EXECD_ROOT',
     description: 'confine every path the API resolves (files, directories, working directories) to this directory',
-  },
-  {
-    flag: 'shutdown-grace',
+  }),
+  shutdownGrace: intOption('shutdown-grace', {
     env: 'EXECD_SHUTDOWN_GRACE_MS',
     description: 'ms between SIGTERM and SIGKILL for child process groups',
-    default: '2000',
-  },
-  {
-    flag: 'cgroups',
+    default: 2000,
+  }),
+  cgroups: stringOption('cgroups', {
     env: 'EXECD_CGROUPS',
     description:
       'auto: each command, session, context and terminal in its own cgroup where cgroup v2 is writable; off: never',
     default: 'auto',
-  },
-]
+  }),
+}
+
+export const SERVER_OPTIONS: OptionSpec[] = optionSpecs(SERVER)
+export type ServerSettings = Settings<typeof SERVER>
 
 /** Resolved configuration: every option by its flag name. */
 export class Config {

@@ -25,3 +25,32 @@ test('plugins/ never import cmd/', () => {
   )
   expect(offending).toEqual([])
 })
+
+// Read as text, not imported: core/ never imports plugins/ (the first test checks this file too).
+const sectionNames = (() => {
+  const list = /export const plugins[^=]*=\s*\[([^\]]*)\]/.exec(readFileSync(join(top, 'plugins/index.ts'), 'utf8'))
+  return (list?.[1] ?? '')
+    .split(',')
+    .map(s => s.trim())
+    .filter(Boolean)
+})()
+const exists = (path: string) => Bun.file(join(top, path)).size > 0 || filesIn(path).length > 0
+
+test('every section folder has index.ts, schema.ts, routes.ts and ops.ts (or ops/)', () => {
+  expect(sectionNames.length).toBeGreaterThan(0)
+  const missing = sectionNames.flatMap(name =>
+    [['index.ts'], ['schema.ts'], ['routes.ts'], ['ops.ts', 'ops']]
+      .filter(alternatives => !alternatives.some(f => exists(`plugins/${name}/${f}`)))
+      .map(alternatives => `plugins/${name}/${alternatives.join(' or ')}`),
+  )
+  expect(missing).toEqual([])
+})
+
+test('no module-level let in plugins/*/index.ts: a section or runtime keeps its state in its instance', () => {
+  const offending = [...new Bun.Glob('plugins/*/index.ts').scanSync({ cwd: top })].flatMap(f =>
+    readFileSync(join(top, f), 'utf8')
+      .split('\n')
+      .flatMap((line, i) => (/^(export\s+)?let\s/.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
+  )
+  expect(offending).toEqual([])
+})

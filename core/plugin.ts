@@ -1,6 +1,6 @@
 /**
- * The plugin contracts. An API section (metrics, command, files, code, ...) is a `Plugin`: its
- * routes for `serve`, and its plain operations that the CLI calls without HTTP. A language
+ * The plugin contracts. An API section (metrics, command, files, code, ...) is a `Section`: opened,
+ * it gives its plain operations (what the CLI calls without HTTP) and its routes for `serve`. A language
  * runtime (python, javascript, ...) is a `Runtime`. `plugins/index.ts` holds the one static list;
  * core never imports plugins.
  */
@@ -10,33 +10,46 @@ import type { ExecEvent } from './events'
 import type { Logger } from './log'
 import type { Registry } from './registry'
 
-/** What every plugin gets when it is set up. */
+/** What every section gets when it is opened: one per app (or CLI run), shared by its sections. */
 export interface PluginContext {
   config: Config
   log: Logger
-  /** Services plugins offer each other without importing each other (see registry.ts). */
+  /** Services sections offer each other without importing each other (see registry.ts). */
   registry: Registry
   /** Every runtime in the plugin list, by name. */
   runtimes: readonly Runtime[]
 }
 
-/** An API section. `name` is its URL prefix, OpenAPI tag and CLI verb. */
-export interface Plugin {
+/**
+ * An API section. `name` is its URL prefix and OpenAPI tag (`files` also serves `/directories`;
+ * its CLI verb is `fs`). It holds no state: `open` builds the instance (operations, background
+ * work) and the caller owns it — `core/app.ts` for `serve`, the CLI verb otherwise — and
+ * closes it.
+ */
+export interface Section<Ops = unknown> {
   readonly name: string
-  /** Flags/env this plugin reads; `serve` and the CLI register them. */
+  /** Flags/env this section reads; `serve` and the CLI register them. */
   readonly options?: readonly OptionSpec[]
-  /** Called once before routes; start background work here (not at import time). */
-  setup?(ctx: PluginContext): void | Promise<void>
   /**
    * Path prefixes whose request bodies must reach the route untouched (a proxy). Every other
    * body is read as JSON whatever its Content-Type, as the reference does.
    */
   readonly rawBodyPrefixes?: readonly string[]
-  /** The Elysia routes of this section: `new Elysia({ name: 'api/<name>' })`. */
-  routes?(ctx: PluginContext): AnyElysia
-  /** Stop background work and child processes; called on shutdown. Idempotent. */
+  /** Builds this section's instance; start background work here, never at import time. */
+  open(ctx: PluginContext): OpenSection<Ops> | Promise<OpenSection<Ops>>
+}
+
+/** One opened section: the operations the CLI calls, the routes `serve` mounts, and its end. */
+export interface OpenSection<Ops = unknown> {
+  readonly ops: Ops
+  /** The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. */
+  routes?(): AnyElysia
+  /** Stops background work and child processes; called on shutdown. Idempotent. */
   close?(): void | Promise<void>
 }
+
+/** Any section, whatever its operations (the list `plugins/index.ts` holds). */
+export type Plugin = Section<any>
 
 /** A language the runtime offers, and whether it can run on this machine. */
 export interface LanguageInfo {
@@ -62,6 +75,11 @@ export interface Runtime {
   languages(config: Config): Promise<LanguageInfo[]>
   /** Starts one live interpreter. */
   start(opts: StartOptions): Promise<RuntimeContext>
+  /**
+   * A fresh instance for one app, when the runtime keeps state (a spare interpreter, a probe
+   * cache): the listed object is then only the template, and each app opens its own.
+   */
+  open?(): Runtime
 }
 
 /** One live interpreter whose state survives between runs. */

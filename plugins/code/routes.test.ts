@@ -7,7 +7,7 @@ import { python } from '../python'
 import { code } from '.'
 
 const config = resolveConfig([...SERVER_OPTIONS, ...code.options!, ...python.options!], {})
-const { app } = await createApp({ plugins: [code], runtimes: [python], config, log: createLogger('silent') })
+const { app, close } = await createApp({ plugins: [code], runtimes: [python], config, log: createLogger('silent') })
 const call = (method: string, path: string, body?: unknown) =>
   app.handle(
     new Request(`http://localhost${path}`, {
@@ -17,7 +17,7 @@ const call = (method: string, path: string, body?: unknown) =>
     }),
   )
 
-afterAll(() => code.close?.())
+afterAll(() => close())
 
 describe('code routes', () => {
   test('GET /code/languages answers every language a runtime offers, with availability', async () => {

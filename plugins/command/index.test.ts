@@ -12,7 +12,7 @@ beforeAll(async () => {
   const config = resolveConfig([...SERVER_OPTIONS, ...(command.options ?? [])], {})
   app = await createApp({ plugins: [command], runtimes: [], config, log: createLogger('silent') })
 })
-afterAll(() => command.close?.())
+afterAll(() => app.close())
 
 const eventOf = (item: ExecEvent | SseItem): ExecEvent =>
   'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)

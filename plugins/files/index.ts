@@ -1,33 +1,38 @@
 /**
  * The files section (CONTRACT §5): `/files/*` and `/directories*`. The plain operations live in
- * ops/ and back both these routes and `execd fs`.
+ * ops/ (functions of a `PathScope`) and back both these routes and `execd fs`; the opened
+ * section's `ops` is that scope with the upload limit.
  */
-import type { Config, OptionSpec } from '../../core/config'
-import type { Plugin } from '../../core/plugin'
+import { SERVER, intOption, optionSpecs, settingsOf, type Config } from '../../core/config'
+import type { Section } from '../../core/plugin'
 import { PathScope } from './paths'
-import { filesRoutes } from './routes'
+import { filesRoutes, type FilesSettings } from './routes'
 
-export const FILES_OPTIONS: OptionSpec[] = [
-  {
-    flag: 'max-upload-bytes',
+const OPTIONS = {
+  maxUploadBytes: intOption('max-upload-bytes', {
     env: 'EXECD_MAX_UPLOAD_BYTES',
     description: 'largest upload request body accepted, in bytes (0: no limit); larger → 413',
-    default: '0',
-  },
-]
+    default: 0,
+  }),
+}
 
-/** The scope and limits of this section, from the configuration. */
-export function filesSettings(config: Config) {
-  const max = config.int('max-upload-bytes', 0)
+export const FILES_OPTIONS = optionSpecs(OPTIONS)
+
+/** The scope and limits of this section, from the configuration (`--root` is the server's). */
+export function filesSettings(config: Config): FilesSettings {
+  const { maxUploadBytes, root } = settingsOf(config, { ...OPTIONS, root: SERVER.root })
   return {
-    scope: new PathScope(config.get('root') || undefined),
-    maxUploadBytes: max > 0 ? max : Number.POSITIVE_INFINITY,
+    scope: new PathScope(root || undefined),
+    maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
   }
 }
 
-export const files: Plugin = {
+export const files: Section<FilesSettings> = {
   name: 'files',
   options: FILES_OPTIONS,
-  // A --root that does not exist fails here, at start, not on the first request.
-  routes: ctx => filesRoutes(filesSettings(ctx.config)),
+  open(ctx) {
+    // A --root that does not exist fails here, at start, not on the first request.
+    const ops = filesSettings(ctx.config)
+    return { ops, routes: () => filesRoutes(ops) }
+  },
 }

@@ -4,31 +4,31 @@
  * JDK (jshell, java and javac) on the machine; see ExecdJShell.java for why the API is used
  * instead of the jshell tool.
  */
-import type { Config } from '../../core/config'
+import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { tmpdir } from 'node:os'
 import { dropArchive, sharedArchive, useArchive } from './archive'
 import { JavaContext, type JavaContextOptions } from './context'
 import { findJdk, helperClasses, type Jdk } from './jdk'
 
-const jdkOf = (config: Config) => findJdk(config.string('jshell', 'jshell'))
+const OPTIONS = {
+  jshell: stringOption('jshell', {
+    env: 'EXECD_JSHELL',
+    description: 'jshell of the JDK that runs java contexts (its java and javac are used)',
+    default: 'jshell',
+  }),
+  interruptGraceMs: intOption('java-interrupt-grace', {
+    env: 'EXECD_JAVA_INTERRUPT_GRACE_MS',
+    description: 'ms a java cell may ignore an interrupt before its JVM is restarted (state lost)',
+    default: 3000,
+  }),
+}
+
+const jdkOf = (config: Config) => findJdk(settingsOf(config, OPTIONS).jshell)
 
 export const java: Runtime = {
   name: 'java',
-  options: [
-    {
-      flag: 'jshell',
-      env: 'EXECD_JSHELL',
-      description: 'jshell of the JDK that runs java contexts (its java and javac are used)',
-      default: 'jshell',
-    },
-    {
-      flag: 'java-interrupt-grace',
-      env: 'EXECD_JAVA_INTERRUPT_GRACE_MS',
-      description: 'ms a java cell may ignore an interrupt before its JVM is restarted (state lost)',
-      default: '3000',
-    },
-  ],
+  options: optionSpecs(OPTIONS),
 
   async languages(config): Promise<LanguageInfo[]> {
     const jdk = jdkOf(config)
@@ -46,7 +46,7 @@ export const java: Runtime = {
       jdk: jdk as Jdk,
       classpath: helper.classpath,
       jvmFlags: [],
-      interruptGraceMs: opts.config.int('java-interrupt-grace', 3000),
+      interruptGraceMs: settingsOf(opts.config, OPTIONS).interruptGraceMs,
       startTimeoutMs: 60_000,
     }
     const archive =

@@ -3,44 +3,32 @@
  * mode), every language a kernelspec of that server offers becomes a language of execd,
  * executed over Jupyter's REST + WebSocket protocol. The server owns the kernel processes.
  */
-import type { Config, OptionSpec } from '../../core/config'
+import { SERVER, intOption, optionSpecs, settingsOf, type Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { JupyterKernel } from './kernel'
 import { type KernelSpec, type KernelSpecs, JupyterServer } from './rest'
 
-const OPTIONS: OptionSpec[] = [
-  {
-    flag: 'jupyter-reply-grace',
+const OPTIONS = {
+  replyGraceMs: intOption('jupyter-reply-grace', {
     env: 'EXECD_JUPYTER_REPLY_GRACE_MS',
     description: 'ms a Jupyter cell waits for its execute_reply after the kernel went idle, then fails',
-    default: '3000',
-  },
-]
+    default: 3000,
+  }),
+  // Declared with the server's options (they are the reference's); read here.
+  host: SERVER.jupyterHost,
+  token: SERVER.jupyterToken,
+}
 
 const SPECS_TTL_MS = 5_000
 const FAILURE_TTL_MS = 1_000
 const POLL_MS = 2_000
 
-const specsCache = new Map<string, { at: number; ttl: number; specs: Promise<KernelSpecs> }>()
-
 /** The configured server, or null when the bridge is off. */
 export function serverFrom(config: Config): JupyterServer | null {
-  const host = config.get('jupyter-host')
-  const token = config.get('jupyter-token')
+  const { host, token } = settingsOf(config, OPTIONS)
   if (!host || !token) return null
   return new JupyterServer(host, token)
-}
-
-/** Kernelspecs, cached briefly: listings are frequent and the set rarely changes. */
-function kernelSpecs(server: JupyterServer): Promise<KernelSpecs> {
-  const key = `${server.base.href}\n${server.token}`
-  const hit = specsCache.get(key)
-  if (hit && Date.now() - hit.at < hit.ttl) return hit.specs
-  const entry = { at: Date.now(), ttl: SPECS_TTL_MS, specs: server.kernelSpecs() }
-  entry.specs.catch(() => (entry.ttl = FAILURE_TTL_MS))
-  specsCache.set(key, entry)
-  return entry.specs
 }
 
 /**
@@ -59,16 +47,32 @@ const CHDIR: Record<string, (cwd: string) => string> = {
     `import os as __execd_os\nif __execd_os.path.isdir(${JSON.stringify(cwd)}): __execd_os.chdir(${JSON.stringify(cwd)})\ndel __execd_os`,
 }
 
-export const jupyter: Runtime = {
-  name: 'jupyter',
-  options: OPTIONS,
+class JupyterRuntime implements Runtime {
+  readonly name = 'jupyter'
+  readonly options = optionSpecs({ replyGraceMs: OPTIONS.replyGraceMs })
+  private readonly specsCache = new Map<string, { at: number; ttl: number; specs: Promise<KernelSpecs> }>()
+
+  open(): Runtime {
+    return new JupyterRuntime()
+  }
+
+  /** Kernelspecs, cached briefly: listings are frequent and the set rarely changes. */
+  private kernelSpecs(server: JupyterServer): Promise<KernelSpecs> {
+    const key = `${server.base.href}\n${server.token}`
+    const hit = this.specsCache.get(key)
+    if (hit && Date.now() - hit.at < hit.ttl) return hit.specs
+    const entry = { at: Date.now(), ttl: SPECS_TTL_MS, specs: server.kernelSpecs() }
+    entry.specs.catch(() => (entry.ttl = FAILURE_TTL_MS))
+    this.specsCache.set(key, entry)
+    return entry.specs
+  }
 
   async languages(config: Config): Promise<LanguageInfo[]> {
     const server = serverFrom(config)
     if (!server) return []
     let specs: KernelSpecs
     try {
-      specs = await kernelSpecs(server)
+      specs = await this.kernelSpecs(server)
     } catch {
       return []
     }
@@ -81,14 +85,14 @@ export const jupyter: Runtime = {
         detail: `jupyter kernel ${spec.name} (${spec.displayName}) at ${server.base.origin}`,
       }
     })
-  },
+  }
 
   async start(opts: StartOptions): Promise<RuntimeContext> {
     const server = serverFrom(opts.config)
     if (!server) {
       throw new ExecdError('RUNTIME_ERROR', 'the Jupyter bridge is not configured (--jupyter-host and --jupyter-token)')
     }
-    const spec = pickSpec(await kernelSpecs(server), opts.language)
+    const spec = pickSpec(await this.kernelSpecs(server), opts.language)
     if (!spec) {
       throw new ExecdError(
         'INVALID_REQUEST_BODY',
@@ -99,7 +103,7 @@ export const jupyter: Runtime = {
     // server walks up to its root otherwise.
     const model = await server.startKernel(spec.name, opts.cwd || undefined)
     const log = opts.log.child({ runtime: 'jupyter', kernel: model.id, kernelspec: spec.name })
-    const replyGraceMs = opts.config.int('jupyter-reply-grace', 3000)
+    const { replyGraceMs } = settingsOf(opts.config, OPTIONS)
     const kernel = new JupyterKernel(server, model.id, log, { replyGraceMs, pollMs: POLL_MS })
     try {
       await kernel.connect()
@@ -112,5 +116,8 @@ export const jupyter: Runtime = {
       })
     }
     return kernel
-  },
+  }
 }
+
+/** The template in the runtime list; each app opens its own instance (`open`). */
+export const jupyter: Runtime = new JupyterRuntime()

@@ -4,13 +4,13 @@ import { resolveConfig, SERVER_OPTIONS } from '../../core/config'
 import { createLogger } from '../../core/log'
 import { pty } from '.'
 
-const { app } = await createApp({
+const { app, close } = await createApp({
   plugins: [pty],
   runtimes: [],
   config: resolveConfig(SERVER_OPTIONS, {}, {}),
   log: createLogger('silent'),
 })
-afterAll(() => pty.close?.())
+afterAll(() => close())
 
 const call = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init))
 const create = (body?: unknown) =>

@@ -2,15 +2,12 @@
  * The python runtime: a long-lived python3 per context, driven by driver.py (embedded in the
  * executable, handed to the interpreter with -c). Any python3 >= 3.8, standard library only.
  */
-import type { Config } from '../../core/config'
+import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned } from '../../core/process'
 import { PythonContext, type PythonStart } from './context'
 
 const MIN_MINOR = 8
-
-/** Asks the interpreter for its version; the answer is cached per interpreter path. */
-const probes = new Map<string, Promise<LanguageInfo>>()
 
 async function probe(python: string): Promise<LanguageInfo> {
   try {
@@ -31,67 +28,79 @@ async function probe(python: string): Promise<LanguageInfo> {
   }
 }
 
-export const pythonInterpreter = (config: Config): string => config.string('python', 'python3') || 'python3'
-
-/**
- * One idle interpreter kept ready (same interpreter and environment), so creating a context
- * costs a chdir instead of a python start-up (~10x faster); replaced after each use.
- */
-let spare: { key: string; ctx: Promise<PythonContext | undefined> } | undefined
-
-async function takeSpare(key: string, cwd: string): Promise<PythonContext | undefined> {
-  const candidate = spare
-  spare = undefined
-  if (!candidate) return undefined
-  const ctx = await candidate.ctx
-  if (!ctx) return undefined
-  if (candidate.key !== key || !ctx.alive) {
-    void ctx.close()
-    return undefined
-  }
-  try {
-    await ctx.chdir(cwd)
-    return ctx
-  } catch {
-    void ctx.close()
-    return undefined
-  }
+const OPTIONS = {
+  python: stringOption('python', {
+    env: 'EXECD_PYTHON',
+    description: 'python interpreter of the python runtime',
+    default: 'python3',
+  }),
+  spare: intOption('python-spare', {
+    env: 'EXECD_PYTHON_SPARE',
+    description: 'keep an idle python interpreter ready so a new context starts at once (1 or 0)',
+    default: 1,
+  }),
 }
 
-function prepareSpare(key: string, start: PythonStart): void {
-  // Started a moment later, so it does not compete with the new context's first cell.
-  setTimeout(() => {
-    if (spare) return
-    spare = { key, ctx: PythonContext.start(start).catch(() => undefined) }
-  }, 200)
-}
+/** The interpreter to run; an empty --python means the default. */
+const interpreterOf = (config: Config): string => settingsOf(config, OPTIONS).python || OPTIONS.python.default
 
-export const python: Runtime = {
-  name: 'python',
-  options: [
-    {
-      flag: 'python',
-      env: 'EXECD_PYTHON',
-      description: 'python interpreter of the python runtime',
-      default: 'python3',
-    },
-    {
-      flag: 'python-spare',
-      env: 'EXECD_PYTHON_SPARE',
-      description: 'keep an idle python interpreter ready so a new context starts at once (1 or 0)',
-      default: '1',
-    },
-  ],
-  async languages(config) {
-    const interpreter = pythonInterpreter(config)
-    if (!probes.has(interpreter)) probes.set(interpreter, probe(interpreter))
-    return [await probes.get(interpreter)!]
-  },
+/** The python runtime's state, one per app: probed versions, and the spare interpreter. */
+class PythonRuntime implements Runtime {
+  readonly name = 'python'
+  readonly options = optionSpecs(OPTIONS)
+  /** Asks the interpreter for its version; the answer is cached per interpreter path. */
+  private readonly probes = new Map<string, Promise<LanguageInfo>>()
+  /**
+   * One idle interpreter kept ready (same interpreter and environment), so creating a context
+   * costs a chdir instead of a python start-up (~10x faster); replaced after each use.
+   */
+  private spare: { key: string; ctx: Promise<PythonContext | undefined> } | undefined
+
+  open(): Runtime {
+    return new PythonRuntime()
+  }
+
+  async languages(config: Config): Promise<LanguageInfo[]> {
+    const interpreter = interpreterOf(config)
+    if (!this.probes.has(interpreter)) this.probes.set(interpreter, probe(interpreter))
+    return [await this.probes.get(interpreter)!]
+  }
+
   async start(opts: StartOptions): Promise<RuntimeContext> {
-    const start: PythonStart = { python: pythonInterpreter(opts.config), cwd: opts.cwd, env: opts.env, log: opts.log }
+    const start: PythonStart = { python: interpreterOf(opts.config), cwd: opts.cwd, env: opts.env, log: opts.log }
     const key = `${start.python}\0${JSON.stringify(opts.env)}`
-    const ctx = (await takeSpare(key, opts.cwd)) ?? (await PythonContext.start(start))
-    if (opts.config.int('python-spare', 1) > 0) prepareSpare(key, { ...start, cwd: process.cwd() })
+    const ctx = (await this.takeSpare(key, opts.cwd)) ?? (await PythonContext.start(start))
+    if (settingsOf(opts.config, OPTIONS).spare > 0) this.prepareSpare(key, { ...start, cwd: process.cwd() })
     return ctx
-  },
+  }
+
+  private async takeSpare(key: string, cwd: string): Promise<PythonContext | undefined> {
+    const candidate = this.spare
+    this.spare = undefined
+    if (!candidate) return undefined
+    const ctx = await candidate.ctx
+    if (!ctx) return undefined
+    if (candidate.key !== key || !ctx.alive) {
+      void ctx.close()
+      return undefined
+    }
+    try {
+      await ctx.chdir(cwd)
+      return ctx
+    } catch {
+      void ctx.close()
+      return undefined
+    }
+  }
+
+  private prepareSpare(key: string, start: PythonStart): void {
+    // Started a moment later, so it does not compete with the new context's first cell.
+    setTimeout(() => {
+      if (this.spare) return
+      this.spare = { key, ctx: PythonContext.start(start).catch(() => undefined) }
+    }, 200)
+  }
 }
+
+/** The template in the runtime list; each app opens its own instance (`open`). */
+export const python: Runtime = new PythonRuntime()

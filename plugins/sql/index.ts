@@ -4,56 +4,60 @@
  * client when a DSN is configured; `.open <file|dsn>` switches one context. Runs in process.
  */
 import { Database } from 'bun:sqlite'
-import type { LanguageInfo, Runtime } from '../../core/plugin'
+import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
+import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { SqlContext } from './context'
 import { redactDsn } from './database'
 
-export const sql: Runtime = {
-  name: 'sql',
-  options: [
-    {
-      flag: 'sql-dsn',
-      env: 'EXECD_SQL_DSN',
-      description: 'postgres://… or mysql://… server for sql contexts (default: embedded SQLite)',
-      secret: true,
-    },
-    {
-      flag: 'sql-file',
-      env: 'EXECD_SQL_FILE',
-      description: "SQLite file for each sql context, relative to the context's cwd (default: in memory)",
-    },
-    {
-      flag: 'sql-max-rows',
-      env: 'EXECD_SQL_MAX_ROWS',
-      description: 'rows of one SELECT returned at most; the result says when it was cut',
-      default: '10000',
-    },
-  ],
-
-  async languages(config): Promise<LanguageInfo[]> {
-    const dsn = config.get('sql-dsn')
-    if (dsn) return [{ language: 'sql', available: true, detail: `${redactDsn(dsn)} via Bun.SQL` }]
-    const file = config.get('sql-file')
-    const where = file ? `file ${file} under the context's cwd` : 'in memory'
-    return [{ language: 'sql', available: true, detail: `SQLite ${sqliteVersion()} via bun:sqlite, ${where}` }]
-  },
-
-  async start(opts) {
-    if (opts.language !== 'sql') throw new Error(`the sql runtime does not serve '${opts.language}'`)
-    return SqlContext.start({
-      cwd: opts.cwd,
-      target: opts.config.get('sql-dsn') || opts.config.get('sql-file') || ':memory:',
-      maxRows: opts.config.int('sql-max-rows', 10000),
-    })
-  },
+const OPTIONS = {
+  dsn: stringOption('sql-dsn', {
+    env: 'EXECD_SQL_DSN',
+    description: 'postgres://… or mysql://… server for sql contexts (default: embedded SQLite)',
+    secret: true,
+  }),
+  file: stringOption('sql-file', {
+    env: 'EXECD_SQL_FILE',
+    description: "SQLite file for each sql context, relative to the context's cwd (default: in memory)",
+  }),
+  maxRows: intOption('sql-max-rows', {
+    env: 'EXECD_SQL_MAX_ROWS',
+    description: 'rows of one SELECT returned at most; the result says when it was cut',
+    default: 10000,
+  }),
 }
 
-let version: string | undefined
-function sqliteVersion(): string {
-  if (!version) {
-    const db = new Database(':memory:')
-    version = (db.query('SELECT sqlite_version() AS v').get() as { v: string }).v
-    db.close()
+class SqlRuntime implements Runtime {
+  readonly name = 'sql'
+  readonly options = optionSpecs(OPTIONS)
+  /** The embedded SQLite's version, asked once per app. */
+  private version: string | undefined
+
+  open(): Runtime {
+    return new SqlRuntime()
   }
-  return version
+
+  async languages(config: Config): Promise<LanguageInfo[]> {
+    const { dsn, file } = settingsOf(config, OPTIONS)
+    if (dsn) return [{ language: 'sql', available: true, detail: `${redactDsn(dsn)} via Bun.SQL` }]
+    const where = file ? `file ${file} under the context's cwd` : 'in memory'
+    return [{ language: 'sql', available: true, detail: `SQLite ${this.sqliteVersion()} via bun:sqlite, ${where}` }]
+  }
+
+  async start(opts: StartOptions): Promise<RuntimeContext> {
+    if (opts.language !== 'sql') throw new Error(`the sql runtime does not serve '${opts.language}'`)
+    const { dsn, file, maxRows } = settingsOf(opts.config, OPTIONS)
+    return SqlContext.start({ cwd: opts.cwd, target: dsn || file || ':memory:', maxRows })
+  }
+
+  private sqliteVersion(): string {
+    if (!this.version) {
+      const db = new Database(':memory:')
+      this.version = (db.query('SELECT sqlite_version() AS v').get() as { v: string }).v
+      db.close()
+    }
+    return this.version
+  }
 }
+
+/** The template in the runtime list; each app opens its own instance (`open`). */
+export const sql: Runtime = new SqlRuntime()

@@ -1,0 +1,21 @@
+/**
+ * The code section's operations are a `CodeService` (service.ts: contexts, executions,
+ * languages, interrupts). Opening them wires them into the app: idle expiry, the interrupt
+ * hub, and the command runner that shell languages go to.
+ */
+import { INTERRUPTS } from '../../core/interrupts'
+import type { PluginContext } from '../../core/plugin'
+import { COMMAND_RUNNER } from '../../core/services'
+import { CODE, CodeService } from './service'
+
+export { CodeService }
+
+export function openCodeOps(ctx: PluginContext): CodeService {
+  const ops = new CodeService(ctx.runtimes, ctx.config, ctx.log.child({ section: 'code' }), () =>
+    ctx.registry.get(COMMAND_RUNNER),
+  )
+  ops.startExpiry()
+  ctx.registry.provide(CODE, ops)
+  ctx.registry.require(INTERRUPTS).add(10, id => ops.interrupt(id))
+  return ops
+}

@@ -1,0 +1,68 @@
+/** The commands section's HTTP adapter: validate → call `Commands` → render. */
+import { Elysia } from 'elysia'
+import { emptyOk, json } from '../../core/errors'
+import type { InterruptHub } from '../../core/interrupts'
+import { streamed } from '../../core/sse'
+import type { Commands } from './ops'
+import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
+
+const parseIntOr = (raw: string | null | undefined, fallback: number): number => {
+  const n = Number(raw)
+  return raw != null && raw !== '' && Number.isInteger(n) ? n : fallback
+}
+
+export function commandRoutes(ops: Commands, hub: InterruptHub) {
+  return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
+    .post('/command', ({ body }) => streamed(() => ops.run(body)), {
+      body: RunCommandBody,
+      detail: {
+        summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
+        responses: { 200: { description: 'text/event-stream of ExecEvent' } },
+      },
+    })
+    .get('/command/status/:id', ({ params }) => json(ops.status(params.id)), {
+      params: IdParams,
+      response: { 200: CommandStatusSchema },
+      detail: { summary: 'Status of a command (foreground or background)' },
+    })
+    .get(
+      '/command/:id/logs',
+      ({ params, query }) => {
+        const { file, next } = ops.logs(params.id, parseIntOr(query.cursor, 0))
+        return new Response(file, {
+          headers: { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) },
+        })
+      },
+      {
+        params: IdParams,
+        query: LogsQuery,
+        detail: {
+          summary:
+            'Output bytes (stdout and stderr interleaved) from a byte cursor; next cursor in EXECD-COMMANDS-TAIL-CURSOR',
+        },
+      },
+    )
+    .get(
+      '/command/:id/events',
+      ({ params, query, request }) => {
+        const after = parseIntOr(request.headers.get('last-event-id') ?? query.after, 0)
+        return streamed(() => ops.events(params.id, Math.max(0, after)))
+      },
+      {
+        params: IdParams,
+        query: EventsQuery,
+        detail: { summary: 'Replay the events after Last-Event-ID (or ?after=), then follow live' },
+      },
+    )
+    .delete(
+      '/command',
+      async ({ query }) => {
+        await hub.stop(query.id)
+        return emptyOk()
+      },
+      {
+        query: InterruptQuery,
+        detail: { summary: 'Interrupt a command (SIGTERM, then SIGKILL), a code execution or a session run' },
+      },
+    )
+}

@@ -1,0 +1,17 @@
+/** The proxy section's one operation: relay a `/proxy/<port>/<path>` request to 127.0.0.1. */
+import type { Server } from 'bun'
+import type { SocketHandlers } from '../../core/websocket'
+import { forward, portRequired } from './forward'
+import { relaySocket } from './socket'
+import { parseTarget } from './target'
+
+export async function proxyRequest(
+  request: Request,
+  server: Server<SocketHandlers> | null | undefined,
+): Promise<Response | undefined> {
+  const target = parseTarget(request.url)
+  if (!target) return portRequired()
+  const peerIp = server?.requestIP(request)?.address
+  if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return relaySocket(request, target, peerIp, server)
+  return forward(request, target, peerIp)
+}

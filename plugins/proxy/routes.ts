@@ -1,0 +1,26 @@
+/** The proxy section's HTTP adapter: every method on `/proxy/*`, the body left as a stream. */
+import type { Server } from 'bun'
+import { Elysia } from 'elysia'
+import type { SocketHandlers } from '../../core/websocket'
+import { proxyRequest } from './ops'
+import { METHODS, proxyErrors } from './schema'
+
+export function proxyRoutes() {
+  let app = new Elysia({ name: 'api/proxy', detail: { tags: ['proxy'] } })
+  for (const method of METHODS) {
+    app = app.route(
+      method,
+      '/proxy/*',
+      ({ request, server }) => proxyRequest(request, server as unknown as Server<SocketHandlers>),
+      {
+        // The body is the upstream's to read, as a stream: Elysia must not parse it.
+        parse: 'none',
+        detail: {
+          summary: `Reverse-proxy ${method} /proxy/{port}/{path} to 127.0.0.1:{port}/{path} (WebSocket upgrades too)`,
+          responses: proxyErrors(),
+        },
+      },
+    ) as unknown as typeof app
+  }
+  return app
+}

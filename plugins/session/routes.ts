@@ -1,0 +1,39 @@
+/** The bash sessions section's HTTP adapter: validate → call `Sessions` → render. */
+import { Elysia, t } from 'elysia'
+import { emptyOk, json } from '../../core/errors'
+import { streamed } from '../../core/sse'
+import type { Sessions } from './ops'
+import { CreateSessionBody, CreateSessionResponse, RunInSessionBody, SessionParams } from './schema'
+
+export function sessionRoutes(ops: Sessions) {
+  return new Elysia({ name: 'api/session', detail: { tags: ['session'] } })
+    .post('/session', ({ body }) => json(ops.create(body ?? {})), {
+      body: t.Optional(CreateSessionBody),
+      response: { 200: CreateSessionResponse },
+      detail: { summary: 'Start a bash session: one live bash whose state persists between runs' },
+    })
+    .post(
+      '/session/:id/run',
+      ({ params, body }) => {
+        // A client that goes away interrupts its run (the session stays).
+        const abort = new AbortController()
+        return streamed(() => ops.run(params.id, body, abort.signal), { onClose: () => abort.abort() })
+      },
+      {
+        params: SessionParams,
+        body: RunInSessionBody,
+        detail: {
+          summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
+          responses: { 200: { description: 'text/event-stream of ExecEvent' } },
+        },
+      },
+    )
+    .delete(
+      '/session/:id',
+      async ({ params }) => {
+        await ops.delete(params.id)
+        return emptyOk()
+      },
+      { params: SessionParams, detail: { summary: 'End a session: kill its bash and everything it started' } },
+    )
+}
