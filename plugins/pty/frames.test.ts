@@ -61,6 +61,18 @@ describe('parseFrame', () => {
     }
   })
 
+  test('a frame nested past the JSON depth limit is refused before it is parsed', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000)
+    for (const frame of [deep, `{"type":"resize","cols":${deep}}`]) {
+      const parsed = parseFrame(frame)
+      expect(parsed.type).toBe('invalid')
+      if (parsed.type === 'invalid') expect(parsed.error).toContain('nest at most 64 levels')
+    }
+    expect(parseFrame(`{"type":"resize","cols":80,"rows":24,"x":${'['.repeat(60)}${']'.repeat(60)}}`).type).toBe(
+      'resize',
+    )
+  })
+
   test('an unknown binary prefix names itself in hex', () => {
     expect(parseFrame(new Uint8Array([0x7f, 0]))).toEqual({
       type: 'invalid',

@@ -4,6 +4,7 @@
  * with an `error` frame: nothing a client sends may throw in the socket handler, where an
  * exception ends the whole daemon.
  */
+import { DepthScanner, MAX_JSON_DEPTH } from '../../core/body'
 
 /** Signals a client may send (as the reference allows). */
 export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
@@ -50,6 +51,13 @@ export function parseFrame(message: string | Uint8Array): ClientFrame {
     return { type: 'stdin', data: message.subarray(1) }
   }
   let frame: unknown
+  try {
+    // The HTTP bodies' depth limit holds for frames too: a 100,000-deep array parses for the
+    // better part of a second, with every other request waiting.
+    new DepthScanner().feed(message)
+  } catch {
+    return invalid(`a frame may nest at most ${MAX_JSON_DEPTH} levels`)
+  }
   try {
     frame = JSON.parse(message)
   } catch {
