@@ -56,7 +56,8 @@ unit: node_modules/.installed
 	$(TEST) $(foreach r,$(RUNTIMES),--path-ignore-patterns='plugins/$(r)/**') core cmd plugins bench
 
 # --isolate: each file gets its own module registry, so a file's in-process caches (the java
-# helper's, which plugins/java/archive.test.ts points at a private cache) are its own.
+# helper's, which plugins/java/archive.test.ts and helper-cache.test.ts point at caches of their
+# own) are its own.
 # The trailing slash: a path filter takes every file whose path contains it (plugins/java: javascript too).
 runtimes: node_modules/.installed
 	$(TEST) --isolate $(RUNTIMES:%=plugins/%/)
