@@ -16,13 +16,19 @@ const start = () => {
   return b
 }
 
-async function collect(b: LiveBash, code: string, opts?: { cwd?: string }) {
+/** Runs `code` to its end; `onOutput` hears each chunk of output, and the end. */
+async function collect(b: LiveBash, code: string, opts?: { cwd?: string }, onOutput?: () => void) {
   const out = { stdout: '', stderr: '' }
   const it = b.run(code, opts)
-  for (;;) {
-    const r = await it.next()
-    if (r.done) return { ...out, end: r.value as BashRunEnd }
-    out[r.value.stream] += new TextDecoder().decode(r.value.data)
+  try {
+    for (;;) {
+      const r = await it.next()
+      if (r.done) return { ...out, end: r.value as BashRunEnd }
+      out[r.value.stream] += new TextDecoder().decode(r.value.data)
+      onOutput?.()
+    }
+  } finally {
+    onOutput?.()
   }
 }
 
@@ -72,8 +78,9 @@ describe('LiveBash', () => {
   test('interrupt stops the run and keeps the shell', async () => {
     const b = start()
     await collect(b, 'y=kept')
-    const it = collect(b, 'echo start; sleep 30; echo never')
-    await Bun.sleep(300)
+    const started = Promise.withResolvers<void>()
+    const it = collect(b, 'echo start; sleep 30; echo never', undefined, started.resolve)
+    await started.promise
     await b.interrupt()
     const r = await it
     expect(r.stdout).toBe('start\n')
@@ -83,8 +90,9 @@ describe('LiveBash', () => {
 
   test('a program ignoring SIGINT is killed, the shell survives', async () => {
     const b = start()
-    const it = collect(b, "trap '' INT; sleep 30")
-    await Bun.sleep(300)
+    const started = Promise.withResolvers<void>()
+    const it = collect(b, "trap '' INT; echo trapped; sleep 30", undefined, started.resolve)
+    await started.promise
     await b.interrupt(300)
     await it
     expect(b.alive).toBe(true)

@@ -112,4 +112,47 @@ describe('sseResponse', () => {
     const text = await body(await sseResponse(j.read(0), { pingMs: 0 }))
     expect(text).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
   })
+  test('events of another type go out through their own encoder, which also writes the failure', async () => {
+    interface Sample {
+      cpu: number
+      mem: number
+    }
+    const samples = (async function* (): AsyncGenerator<Sample> {
+      yield { cpu: 1, mem: 2 }
+      yield { cpu: 3, mem: 4 }
+      throw new Error('sampler gone')
+    })()
+    const text = await body(await sseResponse(samples, { pingMs: 0, encode: JSON.stringify }))
+    const frames = text.trim().split('\n\n')
+    expect(frames.slice(0, 2)).toEqual(['id: 1\ndata: {"cpu":1,"mem":2}', 'id: 2\ndata: {"cpu":3,"mem":4}'])
+    expect(frames[2]).toStartWith('id: 3\ndata: {"type":"error","error":{"ename":"RuntimeError"')
+  })
+
+  test('every way a stream ends calls onClose once and gives its slot back', async () => {
+    const ends: Record<string, number> = {}
+    const slots: Record<string, number> = {}
+    const opts = (name: string) => ({
+      pingMs: 0,
+      onClose: () => (ends[name] = (ends[name] ?? 0) + 1),
+      slot: () => (slots[name] = (slots[name] ?? 0) + 1),
+    })
+    const one = async function* (then: 'end' | 'throw' | 'hang'): AsyncGenerator<ExecEvent> {
+      yield makeEvent('init', { text: 'x' })
+      if (then === 'throw') throw new Error('boom')
+      if (then === 'hang') await new Promise(() => {})
+    }
+    await body(await sseResponse(events(0), opts('empty')))
+    await body(await sseResponse(one('end'), opts('done')))
+    await body(await sseResponse(one('throw'), opts('failed')))
+    const gone = (await sseResponse(one('hang'), opts('cancelled'))).body!.getReader()
+    await gone.read()
+    await gone.cancel()
+    const shut = body(await sseResponse(one('hang'), opts('shutdown')))
+    await Bun.sleep(5)
+    closeAllStreams()
+    await shut
+    const all = { empty: 1, done: 1, failed: 1, cancelled: 1, shutdown: 1 }
+    expect(ends).toEqual(all)
+    expect(slots).toEqual(all)
+  })
 })

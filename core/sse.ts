@@ -7,21 +7,28 @@
 import { encodeEvent, errorEvent, lineJsonParts, makeEvent, type ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
 import { Capacity } from './limits'
+import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
 
-/** An event with the id it has in a journal; bare events get ids counted per stream. */
-export interface SseItem {
+/**
+ * An event with the id it has in a journal; bare events get ids counted per stream. An event
+ * type of its own must not have an object-valued `event` key (it would read as an item).
+ */
+export interface SseItem<E = ExecEvent> {
   id?: number
-  event: ExecEvent
+  event: E
 }
 
-export interface SseOptions {
+/** Payload of one frame. It also encodes the writer's own events (a failure, a shutdown). */
+export type SseEncoder<E> = (event: E | ExecEvent) => string
+
+export interface SseOptions<E = ExecEvent> {
   /** Keepalive interval; 0 disables. */
   pingMs?: number
   headers?: Record<string, string>
   /** Called once when the stream ends for any reason (done, client gone, shutdown). */
   onClose?: () => void
   /** Payload encoder; default: the ExecEvent key order of CONTRACT §2. */
-  encode?: (event: ExecEvent) => string
+  encode?: SseEncoder<E>
   /** A slot taken with acquireStream() before the work began; else one is taken here. */
   slot?: () => void
 }
@@ -33,15 +40,13 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const
 
-const encoder = new TextEncoder()
-/** A batched chunk stops growing past this many bytes. */
-const BATCH_BYTES = 64 * 1024
 /** Settled already, so it loses a race only to a result that is ready now. */
 const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
 
 /** One frame. Keepalive pings carry no id so a client's Last-Event-ID stays on real events. */
-export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): string =>
-  `${id === undefined ? '' : `id: ${id}\n`}data: ${encode(event)}\n\n`
+export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): string => framed(encode(event), id)
+
+const framed = (data: string, id?: number): string => `${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`
 
 /** Open streams, so shutdown can end each with an error event. */
 const open = new Set<(event: ExecEvent) => void>()
@@ -87,17 +92,20 @@ export async function streamed(
   return sseResponse(source, { ...opts, slot })
 }
 
-const isItem = (x: ExecEvent | SseItem): x is SseItem => 'event' in x && typeof x.event === 'object'
-
 /**
  * Renders `source` as an SSE response. The first event is awaited before the response is
  * made, so a source that throws before producing anything yields a JSON error response.
+ * Events of another type than ExecEvent (metrics samples) come with their encoder.
  */
-export async function sseResponse(
-  source: AsyncIterable<ExecEvent | SseItem>,
-  opts: SseOptions = {},
+export function sseResponse(source: AsyncIterable<ExecEvent | SseItem>, opts?: SseOptions): Promise<Response>
+export function sseResponse<E extends object>(
+  source: AsyncIterable<E | SseItem<E>>,
+  opts: SseOptions<E> & { encode: SseEncoder<E> },
+): Promise<Response>
+export async function sseResponse<E extends object>(
+  source: AsyncIterable<E | SseItem<E>>,
+  opts: SseOptions<E> = {},
 ): Promise<Response> {
-  const pingMs = opts.pingMs ?? 3000
   const it = source[Symbol.asyncIterator]()
   let slot: () => void
   try {
@@ -107,7 +115,7 @@ export async function sseResponse(
     opts.onClose?.()
     return errorResponse(toExecdError(err))
   }
-  let first: IteratorResult<ExecEvent | SseItem>
+  let first: IteratorResult<E | SseItem<E>>
   try {
     first = await it.next()
   } catch (err) {
@@ -115,188 +123,152 @@ export async function sseResponse(
     opts.onClose?.()
     return errorResponse(toExecdError(err))
   }
-
-  let counter = 0
-  let closed = false
-  let pending: Promise<IteratorResult<ExecEvent | SseItem>> | undefined
-  let lastWrite = Date.now()
-  // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
-  // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
-  let abortEvent: ExecEvent | undefined
-  let abortWaiter: ((e: ExecEvent) => void) | undefined
-
-  const render = (x: ExecEvent | SseItem): string => renderParts(x).join('')
-  // A frame in pieces; an output line's text stays a piece of its own (encoded in place).
-  const renderParts = (x: ExecEvent | SseItem): string[] => {
-    const item = isItem(x) ? x : { event: x }
-    const id = item.id ?? ++counter
-    if (item.id !== undefined) counter = item.id
-    const line = opts.encode ? undefined : lineJsonParts(item.event)
-    if (!line) return [frame(item.event, id, opts.encode)]
-    return [`id: ${id}\ndata: ${line[0]}`, line[1], `${line[2]}\n\n`]
-  }
-
-  const finish = () => {
-    if (closed) return
-    closed = true
-    open.delete(end)
-    slot()
-    opts.onClose?.()
-  }
-  const end = (e: ExecEvent) => {
-    abortEvent ??= e
-    abortWaiter?.(e)
-  }
-  open.add(end)
-
+  const writer = new SseWriter(it, opts, slot)
   const stream = new ReadableStream<Uint8Array>(
     {
-      start(controller) {
-        if (first.done) {
-          finish()
-          controller.close()
-          return
-        }
-        controller.enqueue(encoder.encode(render(first.value)))
-      },
-      async pull(controller) {
-        if (closed) return
-        pending ??= it.next()
-        const wait = pingMs > 0 ? Math.max(0, pingMs - (Date.now() - lastWrite)) : 2 ** 31 - 1
-        let timer: ReturnType<typeof setTimeout> | undefined
-        const tick = new Promise<'ping'>(r => (timer = setTimeout(() => r('ping'), wait)))
-        let outcome: IteratorResult<ExecEvent | SseItem> | 'ping' | { abort: ExecEvent }
-        try {
-          const aborted = new Promise<{ abort: ExecEvent }>(r => {
-            if (abortEvent) r({ abort: abortEvent })
-            else abortWaiter = e => r({ abort: e })
-          })
-          outcome = await Promise.race([pending, tick, aborted])
-        } catch (err) {
-          // The producer failed after the stream started: report it in-band, then end.
-          clearTimeout(timer)
-          const e = toExecdError(err)
-          controller.enqueue(encoder.encode(render(errorEvent('RuntimeError', e.message, [e.message]))))
-          finish()
-          controller.close()
-          return
-        }
-        clearTimeout(timer)
-        abortWaiter = undefined
-        lastWrite = Date.now()
-        if (outcome === 'ping') {
-          controller.enqueue(encoder.encode(frame(makeEvent('ping', { text: 'pong' }))))
-          return
-        }
-        if ('abort' in outcome) {
-          controller.enqueue(encoder.encode(render(outcome.abort)))
-          void it.return?.()
-          finish()
-          controller.close()
-          return
-        }
-        pending = undefined
-        if (outcome.done) {
-          finish()
-          controller.close()
-          return
-        }
-        // Events already waiting go out in the same chunk: one chunk per event cost a socket
-        // write and a stream round trip each, most of a flood's time. Only ready events are
-        // taken (nothing waits for more), and a batch is bounded.
-        const batch = new FrameBatch(renderParts(outcome.value))
-        try {
-          while (batch.bytes < BATCH_BYTES && !abortEvent) {
-            const next = it.next()
-            const ready = await Promise.race([next, NOT_READY])
-            if (ready === 'not-ready') {
-              pending = next
-              break
-            }
-            if (ready.done) {
-              controller.enqueue(batch.take())
-              finish()
-              controller.close()
-              return
-            }
-            batch.add(renderParts(ready.value))
-          }
-        } catch (err) {
-          const e = toExecdError(err)
-          batch.add([render(errorEvent('RuntimeError', e.message, [e.message]))])
-          controller.enqueue(batch.take())
-          finish()
-          controller.close()
-          return
-        }
-        controller.enqueue(batch.take())
-        collectAfterFlood(batch.bytes)
-      },
-      cancel() {
-        // Client went away: let the producer run its cleanup (it decides whether work stops).
-        finish()
-        void it.return?.()
-      },
+      start: controller => writer.start(controller, first),
+      pull: controller => writer.pull(controller),
+      cancel: () => writer.cancel(),
     },
     { highWaterMark: 1 },
   )
   return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...opts.headers } })
 }
 
-/**
- * Frames of one chunk, encoded straight into one buffer (no per-frame arrays: a flood's
- * garbage is what sets execd's peak memory). A lone frame is encoded on its own, exact size.
- */
-class FrameBatch {
-  private first: string[] | undefined
-  private buf: Uint8Array | undefined
-  private used = 0
+type Controller = ReadableStreamDefaultController<Uint8Array>
+/** What one wait for the source ends with. */
+type Outcome<E> = IteratorResult<E | SseItem<E>> | 'ping' | { abort: ExecEvent } | { fail: unknown }
 
-  constructor(first: string[]) {
-    this.first = first
-  }
+const isItem = <E>(x: E | SseItem<E>): x is SseItem<E> =>
+  typeof x === 'object' && x !== null && 'event' in x && typeof x.event === 'object'
 
-  get bytes(): number {
-    return this.buf ? this.used : this.first!.reduce((n, p) => n + p.length, 0)
-  }
-
-  add(frame: string[]): void {
-    if (!this.buf) {
-      this.buf = new Uint8Array(BATCH_BYTES + 16 * 1024)
-      for (const part of this.first!) this.put(part)
-      this.first = undefined
-    }
-    for (const part of frame) this.put(part)
-  }
-
-  take(): Uint8Array {
-    return this.buf ? this.buf.subarray(0, this.used) : encoder.encode(this.first!.join(''))
-  }
-
-  private put(part: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    const need = this.used + part.length * 3
-    if (need > this.buf!.length) {
-      const bigger = new Uint8Array(Math.max(need, this.buf!.length * 2))
-      bigger.set(this.buf!.subarray(0, this.used))
-      this.buf = bigger
-    }
-    this.used += encoder.encodeInto(part, this.buf!.subarray(this.used)).written
-  }
+/** The producer failed after the stream started: reported in-band, then the stream ends. */
+const failureEvent = (err: unknown): ExecEvent => {
+  const e = toExecdError(err)
+  return errorEvent('RuntimeError', e.message, [e.message])
 }
 
-/**
- * A flood makes a few bytes of garbage per byte sent (pipe chunks, decoded text, buffers), and
- * the collector, paced by time as much as by allocation, lets it pile up to tens of MiB at
- * full speed (row 4b: 172 MiB peak at 274 MiB/s). A synchronous collection after every
- * 32 MiB streamed (all streams together) held it at ~133 MiB for a few ms per second of flood;
- * `Bun.gc(false)` (a hint) changed nothing, and every 64 MiB was not enough.
- */
-let streamedSinceGc = 0
-const GC_EVERY_BYTES = 32 * 1024 * 1024
-function collectAfterFlood(bytes: number): void {
-  streamedSinceGc += bytes
-  if (streamedSinceGc < GC_EVERY_BYTES) return
-  streamedSinceGc = 0
-  Bun.gc(true)
+/** One response's stream: ids, keepalive, batching, and the one way it ends. */
+class SseWriter<E> {
+  private readonly pingMs: number
+  private ids = 0
+  private closed = false
+  private pending: Promise<IteratorResult<E | SseItem<E>>> | undefined
+  private lastWrite = Date.now()
+  // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
+  // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
+  private abortEvent: ExecEvent | undefined
+  private abortWaiter: ((e: ExecEvent) => void) | undefined
+  private readonly abort = (e: ExecEvent): void => {
+    this.abortEvent ??= e
+    this.abortWaiter?.(e)
+  }
+
+  constructor(
+    private readonly it: AsyncIterator<E | SseItem<E>>,
+    private readonly opts: SseOptions<E>,
+    private readonly slot: () => void,
+  ) {
+    this.pingMs = opts.pingMs ?? 3000
+    open.add(this.abort)
+  }
+
+  start(controller: Controller, first: IteratorResult<E | SseItem<E>>): void {
+    if (first.done) this.close(controller)
+    else controller.enqueue(encodeFrame(this.frameParts(first.value)))
+  }
+
+  async pull(controller: Controller): Promise<void> {
+    if (this.closed) return
+    const outcome = await this.next()
+    if (outcome === 'ping') return controller.enqueue(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))]))
+    if ('abort' in outcome) {
+      this.close(controller, encodeFrame(this.frameParts(outcome.abort)))
+      void this.it.return?.()
+      return
+    }
+    if ('fail' in outcome) return this.close(controller, encodeFrame(this.frameParts(failureEvent(outcome.fail))))
+    this.pending = undefined
+    if (outcome.done) return this.close(controller)
+    const batch = new FrameBatch(this.frameParts(outcome.value))
+    let ended: boolean
+    try {
+      ended = await this.takeReady(batch)
+    } catch (err) {
+      batch.add(this.frameParts(failureEvent(err)))
+      ended = true
+    }
+    if (ended) return this.close(controller, batch.take())
+    controller.enqueue(batch.take())
+    collectAfterFlood(batch.bytes)
+  }
+
+  /** The client went away: the producer runs its cleanup (it decides whether work stops). */
+  cancel(): void {
+    this.close()
+    void this.it.return?.()
+  }
+
+  /** The one way a stream ends, whatever ended it: last bytes out, slot back, listener told. */
+  private close(controller?: Controller, last?: Uint8Array): void {
+    if (this.closed) return
+    this.closed = true
+    if (last) controller?.enqueue(last)
+    open.delete(this.abort)
+    this.slot()
+    this.opts.onClose?.()
+    controller?.close()
+  }
+
+  /** The next event, or a keepalive due, or shutdown — whichever comes first. */
+  private async next(): Promise<Outcome<E>> {
+    this.pending ??= this.it.next()
+    const wait = this.pingMs > 0 ? Math.max(0, this.pingMs - (Date.now() - this.lastWrite)) : 2 ** 31 - 1
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const tick = new Promise<'ping'>(r => (timer = setTimeout(() => r('ping'), wait)))
+    const aborted = new Promise<{ abort: ExecEvent }>(r => {
+      if (this.abortEvent) r({ abort: this.abortEvent })
+      else this.abortWaiter = e => r({ abort: e })
+    })
+    try {
+      const outcome = await Promise.race([this.pending, tick, aborted])
+      this.lastWrite = Date.now()
+      return outcome
+    } catch (fail) {
+      return { fail }
+    } finally {
+      clearTimeout(timer)
+      this.abortWaiter = undefined
+    }
+  }
+
+  /**
+   * Adds the events already waiting to the batch; true when the source ended. Only ready events
+   * are taken (nothing waits for more), and a batch is bounded.
+   */
+  private async takeReady(batch: FrameBatch): Promise<boolean> {
+    while (!batch.full && !this.abortEvent) {
+      const next = this.it.next()
+      const ready = await Promise.race([next, NOT_READY])
+      if (ready === 'not-ready') {
+        this.pending = next
+        return false
+      }
+      if (ready.done) return true
+      batch.add(this.frameParts(ready.value))
+    }
+    return false
+  }
+
+  /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */
+  private frameParts(x: E | SseItem<E> | ExecEvent): string[] {
+    const item: SseItem<E | ExecEvent> = isItem(x) ? x : { event: x }
+    const id = item.id ?? ++this.ids
+    if (item.id !== undefined) this.ids = item.id
+    const encode = this.opts.encode
+    if (encode) return [framed(encode(item.event), id)]
+    const line = lineJsonParts(item.event as ExecEvent)
+    if (!line) return [frame(item.event as ExecEvent, id)]
+    return [`id: ${id}\ndata: ${line[0]}`, line[1], `${line[2]}\n\n`]
+  }
 }

@@ -24,9 +24,17 @@ async function start(): Promise<RuntimeContext> {
   return c
 }
 
-async function collect(events: AsyncIterable<ExecEvent>) {
+/** A cell's events to its end; `onOutput` hears each stdout or stderr event, and the end. */
+async function collect(events: AsyncIterable<ExecEvent>, onOutput?: () => void) {
   const all: ExecEvent[] = []
-  for await (const e of events) all.push(e)
+  try {
+    for await (const e of events) {
+      all.push(e)
+      if (e.type === 'stdout' || e.type === 'stderr') onOutput?.()
+    }
+  } finally {
+    onOutput?.()
+  }
   const text = (type: string) =>
     all
       .filter(e => e.type === type)
@@ -59,8 +67,9 @@ describe('bash runtime', () => {
   test('interrupt stops the cell and keeps the state', async () => {
     const c = await start()
     await collect(c.run('kept=1'))
-    const running = collect(c.run('echo go; sleep 30; echo never'))
-    await Bun.sleep(300)
+    const started = Promise.withResolvers<void>()
+    const running = collect(c.run('echo go; sleep 30; echo never'), started.resolve)
+    await started.promise
     await c.interrupt()
     const r = await running
     expect(r.stdout).toBe('go\n')

@@ -3,7 +3,7 @@ import { groupAlive } from '../../core/process'
 import type { RuntimeContext } from '../../core/plugin'
 import { java } from '.'
 import { resolveConfig } from '../../core/config'
-import { errorOf, noJdk, removeTempDirs, resultOf, runCell, startJava } from './test-context'
+import { errorOf, noJdk, removeTempDirs, resultOf, runCell, startCell, startJava } from './test-context'
 
 afterAll(removeTempDirs)
 
@@ -18,10 +18,11 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
         'long n = 0; while (true) { n++; }',
         'System.out.println("waiting"); Thread.sleep(30000); "not reached"',
       ]) {
-        const running = runCell(ctx, code)
-        await Bun.sleep(500)
+        const running = startCell(ctx, code)
+        // The busy loop prints nothing: it gets a while to be running.
+        await (code.includes('waiting') ? running.output : Bun.sleep(500))
         await ctx.interrupt()
-        const events = await running
+        const events = await running.events
         expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
         expect(resultOf(events)).toBeUndefined()
       }

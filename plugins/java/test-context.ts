@@ -26,6 +26,24 @@ export function removeTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 
+/**
+ * Points TMPDIR, where the compiled helper and its CDS archive are cached, at a fresh directory
+ * for the tests of one file that damage or delete that cache; returns the undo. The cache of
+ * every other test and execd on this machine stays whole, and the file needs no other test to
+ * have run before it. Each such file runs in a fresh module registry (`bun test --isolate`, as
+ * `make runtimes` does): the in-process caches of the helper and the archive are then its own.
+ */
+export function privateHelperCache(): () => void {
+  const saved = process.env.TMPDIR
+  const dir = mkdtempSync(join(tmpdir(), 'execd-java-cache-'))
+  process.env.TMPDIR = dir
+  return () => {
+    if (saved === undefined) delete process.env.TMPDIR
+    else process.env.TMPDIR = saved
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 export function startJava(cwd = tempDir(), flags: Record<string, string> = {}): Promise<RuntimeContext> {
   const config = resolveConfig(java.options ?? [], flags)
   return java.start({
@@ -37,4 +55,4 @@ export function startJava(cwd = tempDir(), flags: Record<string, string> = {}): 
   })
 }
 
-export { errorOf, resultOf, runCell, textOf } from '../../core/cell-events'
+export { errorOf, resultOf, runCell, startCell, textOf } from '../../core/cell-events'

@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'bun:test'
 import { groupAlive } from '../../core/process'
-import { removeTempFiles, errorOf, resultOf, runCell, startJs } from './test-context'
+import { removeTempFiles, errorOf, resultOf, runCell, startCell, startJs } from './test-context'
 
 afterAll(removeTempFiles)
 
@@ -11,10 +11,13 @@ test('an interrupt stops an awaiting cell and keeps the state', async () => {
   const ctx = await startJs()
   try {
     await runCell(ctx, 'let kept = "still here"')
-    const running = runCell(ctx, 'console.log("waiting"); await new Promise(r => setTimeout(r, 30000)); "not reached"')
-    await Bun.sleep(300)
+    const running = startCell(
+      ctx,
+      'console.log("waiting"); await new Promise(r => setTimeout(r, 30000)); "not reached"',
+    )
+    await running.output
     await ctx.interrupt()
-    const events = await running
+    const events = await running.events
     expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
     expect(resultOf(events)).toBeUndefined()
     expect(ctx.alive).toBe(true)

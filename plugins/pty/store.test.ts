@@ -54,7 +54,8 @@ describe('PtyStore', () => {
   })
 
   test('exited and never-connected sessions without a client are swept after the retention time, running ones never', async () => {
-    const store = new PtyStore({ retainMs: 1000 })
+    // A retention far longer than the test: a slow machine must not age `fresh` before the first sweep.
+    const store = new PtyStore({ retainMs: 60_000 })
     const exited = store.create({ command: 'true' })
     const running = store.create({ command: 'sleep 100' })
     const fresh = store.create()
@@ -62,7 +63,7 @@ describe('PtyStore', () => {
     running.start('pipe')
     await until(() => exited.exitCode !== null)
     expect(store.sweep(Date.now())).toBe(0)
-    expect(store.sweep(Date.now() + 5000)).toBe(2)
+    expect(store.sweep(Date.now() + 120_000)).toBe(2)
     expect(() => store.get(exited.id)).toThrow()
     expect(() => store.get(fresh.id)).toThrow()
     expect(store.get(running.id)).toBe(running)
