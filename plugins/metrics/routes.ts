@@ -1,15 +1,9 @@
 /** The metrics section's HTTP adapter: `GET /metrics` and `GET /metrics/watch` over `MetricsOps`. */
 import { Elysia } from 'elysia'
 import { json } from '../../core/errors'
-import type { ExecEvent } from '../../core/events'
 import { sseResponse } from '../../core/sse'
 import type { MetricsOps } from './ops'
 import { MetricsSchema } from './schema'
-
-async function* watchEvents(ops: MetricsOps): AsyncGenerator<ExecEvent> {
-  // Metrics frames carry the metrics object itself, as the reference's watch stream does.
-  for await (const m of ops.watch()) yield m as unknown as ExecEvent
-}
 
 export function metricsRoutes(ops: MetricsOps) {
   return new Elysia({ name: 'api/metrics', detail: { tags: ['metrics'] } })
@@ -17,10 +11,14 @@ export function metricsRoutes(ops: MetricsOps) {
       response: { 200: MetricsSchema },
       detail: { summary: 'CPU and memory now (cgroup-aware), answered from a background sampler' },
     })
-    .get('/metrics/watch', () => sseResponse(watchEvents(ops), { pingMs: 0, encode: JSON.stringify }), {
-      detail: {
-        summary: 'One metrics sample per second as Server-Sent Events',
-        responses: { 200: { description: 'text/event-stream of Metrics objects' } },
+    .get(
+      '/metrics/watch', // Metrics frames carry the metrics object itself, as the reference's watch stream does.
+      () => sseResponse(ops.watch(), { pingMs: 0, encode: JSON.stringify }),
+      {
+        detail: {
+          summary: 'One metrics sample per second as Server-Sent Events',
+          responses: { 200: { description: 'text/event-stream of Metrics objects' } },
+        },
       },
-    })
+    )
 }
