@@ -104,12 +104,16 @@ test('signalNamed inverts the words describeExit uses', () => {
 })
 
 describe('ownership beyond the process group', () => {
-  /** Running (non-zombie) processes whose arguments include `arg`. */
+  /**
+   * Running (non-zombie) `sleep`s whose arguments include `arg` — `sleep` by name, so a
+   * `setsid` that forks on its way to exec is not counted while it is in between.
+   */
   const withArg = (arg: string) =>
     [...new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })].filter(pid => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
         if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
+        if (readFileSync(`/proc/${pid}/comm`, 'latin1').trim() !== 'sleep') return false
         return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes(arg)
       } catch {
         return false
@@ -125,7 +129,7 @@ describe('ownership beyond the process group', () => {
     const arg = `${900000 + Math.floor(Math.random() * 99999)}`
     const p = spawnOwned(['bash', '-c', `setsid sleep ${arg} & sleep ${arg} &`])
     await p.exited
-    for (let i = 0; i < 100 && withArg(arg).length < 2; i++) await Bun.sleep(10)
+    for (let i = 0; i < 500 && withArg(arg).length < 2; i++) await Bun.sleep(10)
     expect(withArg(arg).length).toBe(2)
     await p.kill('interrupt', 200)
     for (let i = 0; i < 100 && withArg(arg).length > 0; i++) await Bun.sleep(10)
