@@ -2,6 +2,8 @@
  * Configuration from flags, then environment, then defaults. Core declares the server's own
  * options; each section and runtime declares its own (`intOption`… then `optionSpecs`) and the CLI registers them all.
  */
+import { withholdFromChildren } from './child-env'
+
 export interface OptionSpec {
   /** Long flag without dashes, kebab-case: 'jupyter-host' → --jupyter-host. */
   flag: string
@@ -142,6 +144,7 @@ export const SERVER = {
 }
 
 export const SERVER_OPTIONS: OptionSpec[] = optionSpecs(SERVER)
+withholdFromChildren(SERVER_OPTIONS.filter(s => s.secret && s.env).map(s => s.env!))
 export type ServerSettings = Settings<typeof SERVER>
 
 /** Resolved configuration: every option by its flag name. */
@@ -149,7 +152,9 @@ export class Config {
   constructor(
     private readonly values: Record<string, string | undefined>,
     readonly specs: readonly OptionSpec[],
-  ) {}
+  ) {
+    withholdFromChildren(specs.filter(s => s.secret && s.env).map(s => s.env!))
+  }
 
   get(flag: string): string | undefined {
     return this.values[flag]

@@ -4,21 +4,13 @@
  * interpreter dies, the next execution starts a fresh one and says that the state was lost.
  * Whether, and why, state was lost is decided here and nowhere else.
  */
+import { childEnv } from '../../core/child-env'
 import type { Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime, RuntimeContext } from '../../core/plugin'
 import { within } from '../../core/process'
-
-/** The environment interpreters get: execd's own (as it is at each start), without its secrets. */
-function interpreterEnv(): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && k !== 'EXECD_ACCESS_TOKEN' && k !== 'JUPYTER_TOKEN') env[k] = v
-  }
-  return env
-}
 
 /** What a context needs from its store to start interpreters and account for itself. */
 export interface ContextHost {
@@ -176,7 +168,7 @@ export class CodeContext {
       return await this.runtime.start({
         language: this.language,
         cwd: this.cwd,
-        env: interpreterEnv(),
+        env: childEnv(),
         config: this.host.config,
         log: this.host.log.child({ context: this.id, language: this.language }),
       })

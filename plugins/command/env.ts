@@ -3,6 +3,7 @@
  * every command as the reference does, then the request's) and the user (from /etc/passwd).
  */
 import { existsSync, readFileSync } from 'node:fs'
+import { childEnv } from '../../core/child-env'
 import { expandVars } from '../../core/workdir'
 
 type Env = Record<string, string | undefined>
@@ -52,9 +53,7 @@ export function lookupUser(uid: number): UserEntry | undefined {
 
 /** The full environment of a command. */
 export function commandEnv(requestEnvs: Record<string, string> = {}, user?: UserEntry): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
-  Object.assign(env, envsFile())
+  const env = childEnv(envsFile())
   if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name })
   return Object.assign(env, requestEnvs)
 }

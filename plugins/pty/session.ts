@@ -3,6 +3,7 @@
  * pseudo-terminal or on pipes, whose output goes to a replay ring and to at most one
  * attached client. Knows nothing of WebSockets (socket.ts speaks the wire).
  */
+import { childEnv } from '../../core/child-env'
 import { type OwnedProcess, signalGroup, sleep, spawnOwned } from '../../core/process'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
@@ -77,7 +78,7 @@ export class PtySession {
   start(mode: PtyMode): void {
     if (this.proc) return
     const argv = this.command ? ['bash', '-c', this.command] : ['bash', '--norc', '--noprofile']
-    const env = { ...process.env, TERM: 'xterm-256color' }
+    const env = childEnv({ TERM: 'xterm-256color' })
     let drained: Promise<unknown>
     if (mode === 'pty') {
       const eof = Promise.withResolvers<void>()

@@ -3,6 +3,7 @@
  * variables, functions and aliases persist between runs; runs of a session are serialized.
  */
 import { mkdirSync } from 'node:fs'
+import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Capacity, IdleExpiry } from '../../core/limits'
@@ -63,9 +64,8 @@ export class Sessions {
     }
     const release = this.capacity.acquire()
     const id = crypto.randomUUID()
-    const env: Record<string, string> = {}
-    for (const [k, v] of Object.entries(process.env))
-      if (v !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) env[k] = v
+    // Only names bash can export.
+    const env = Object.fromEntries(Object.entries(childEnv()).filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)))
     let bash: LiveBash
     try {
       this.dir.ensure()

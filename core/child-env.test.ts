@@ -1,0 +1,32 @@
+import { describe, expect, test } from 'bun:test'
+import { childEnv, isWithheld, withholdFromChildren } from './child-env'
+import { Config, SERVER_OPTIONS } from './config'
+
+describe('childEnv', () => {
+  test("the server's secret options are withheld from every child", () => {
+    expect(SERVER_OPTIONS.length).toBeGreaterThan(0)
+    expect(isWithheld('EXECD_ACCESS_TOKEN')).toBe(true)
+    expect(isWithheld('JUPYTER_TOKEN')).toBe(true)
+    expect(isWithheld('EXECD_PORT')).toBe(false)
+    const env = childEnv({}, { EXECD_ACCESS_TOKEN: 't', JUPYTER_TOKEN: 'j', PATH: '/bin', GONE: undefined })
+    expect(env).toEqual({ PATH: '/bin' })
+  })
+
+  test('a Config declares its secret options (a section option too)', () => {
+    new Config({}, [{ flag: 'child-env-test-dsn', env: 'CHILD_ENV_TEST_DSN', description: 'x', secret: true }])
+    expect(childEnv({}, { CHILD_ENV_TEST_DSN: 'postgres://u:p@h', HOME: '/h' })).toEqual({ HOME: '/h' })
+  })
+
+  test("what the caller adds goes on top of execd's environment", () => {
+    withholdFromChildren(['CHILD_ENV_TEST_SECRET'])
+    expect(childEnv({ TERM: 'xterm-256color', A: '2' }, { A: '1', B: 'b', CHILD_ENV_TEST_SECRET: 's' })).toEqual({
+      A: '2',
+      B: 'b',
+      TERM: 'xterm-256color',
+    })
+  })
+
+  test("defaults to execd's own environment", () => {
+    expect(childEnv().PATH).toBe(process.env.PATH!)
+  })
+})
