@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { confineCwd, resolveCwd } from './workdir'
+import { CREATES_MISSING_DIR, confineCwd, expandPath, expandVariables, resolveCwd, workingDir } from './workdir'
 
 let base = ''
 let root = ''
@@ -41,5 +41,59 @@ describe('resolveCwd', () => {
     expect(() => resolveCwd('nope', {}, root)).toThrow('working directory does not exist')
     expect(() => resolveCwd('$UP/x', { UP: '..' }, root)).toThrow('outside the root')
     expect(resolveCwd(undefined, {}, root)).toBeUndefined()
+  })
+})
+
+describe('expansion (every working directory and files path)', () => {
+  test('~, $VAR and ${VAR} expand the same way', () => {
+    const env = { HOME: '/home/u', A: 'a', B: 'b' }
+    expect(expandPath('~', env)).toBe('/home/u')
+    expect(expandPath('~/x', env)).toBe('/home/u/x')
+    expect(expandPath('/t/$A/${B}/~', env)).toBe('/t/a/b/~')
+    expect(expandVariables('$1$$x', env)).toBe('x')
+  })
+  test('an undefined variable is a 400 naming it, never a value', () => {
+    const env = { SECRETISH: 'hunter2' }
+    expect(() => expandPath('/t/$NOPE/${ALSO}/$SECRETISH', env)).toThrow(
+      'working directory references undefined environment variables: NOPE, ALSO',
+    )
+    expect(() => expandVariables('$NOPE', {})).toThrow('path references undefined environment variables: NOPE')
+    try {
+      expandPath('$SECRETISH/$NOPE', env)
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2')
+      expect((err as { status: number }).status).toBe(400)
+    }
+  })
+})
+
+describe('workingDir', () => {
+  test('sessions and code contexts create a missing directory; commands, runs and terminals require it', () => {
+    expect(CREATES_MISSING_DIR).toEqual({
+      command: false,
+      'session run': false,
+      terminal: false,
+      session: true,
+      'code context': true,
+    })
+    for (const kind of ['command', 'session run', 'terminal'] as const) {
+      expect(() => workingDir(kind, 'missing', {}, root), kind).toThrow('working directory does not exist: missing')
+    }
+    expect(existsSync(join(root, 'missing'))).toBe(false)
+    for (const kind of ['session', 'code context'] as const) {
+      expect(workingDir(kind, `made-$K/x`, { K: kind }, root)).toBe(join(root, `made-${kind}`, 'x'))
+    }
+  })
+  test('a file is not a directory, for every kind', () => {
+    writeFileSync(join(root, 'f'), '')
+    for (const kind of Object.keys(CREATES_MISSING_DIR) as (keyof typeof CREATES_MISSING_DIR)[]) {
+      expect(() => workingDir(kind, 'f', {}, root), kind).toThrow()
+    }
+  })
+  test('no cwd: undefined; ~ and confinement apply to every kind', () => {
+    expect(workingDir('terminal', undefined, {}, root)).toBeUndefined()
+    expect(workingDir('terminal', '~/sub', { HOME: root }, root)).toBe(join(root, 'sub'))
+    expect(() => workingDir('session', '../$X', { X: 'y' }, root)).toThrow(`path is outside the root ${root}: ../$X`)
+    expect(() => workingDir('code context', '$UNSET_VAR', {}, root)).toThrow('UNSET_VAR')
   })
 })

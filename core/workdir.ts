@@ -1,11 +1,12 @@
 /**
- * Working directories of commands, sessions, code contexts and terminals: `~` and `$VAR`
- * expanded against an environment as the reference does, and, under `--root`, confined to it
+ * Working directories of commands, sessions, code contexts and terminals, resolved here and
+ * nowhere else (`workingDir`): `~`, `$VAR` and `${VAR}` expanded against an environment as the
+ * reference does (an undefined variable is a 400 naming it), and, under `--root`, confined to it
  * like every files path: a relative cwd resolves from the root, and one that leads out of it
  * (by `..`, an absolute path or a symlink in its existing part) is a 400 before anything is
  * created or started.
  */
-import { realpathSync, statSync } from 'node:fs'
+import { mkdirSync, realpathSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
 import { ExecdError, PREFIX, badRequest } from './errors'
@@ -34,15 +35,44 @@ export function setWorkRoot(root: string | undefined): void {
   }
 }
 
-/** `$VAR` and `${VAR}` expanded against `env` (unset → empty), as Go's os.ExpandEnv. */
+/**
+ * `$VAR` and `${VAR}` expanded against `env` (unset → empty), as Go's os.ExpandEnv: the values
+ * of the `EXECD_ENVS` file. Directories use the stricter `expandVariables`.
+ */
 export const expandVars = (text: string, env: Env): string =>
   text.replace(/\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, a: string, b: string) => env[a ?? b] ?? '')
 
-/** `~` / `~/x` expanded to the home directory, then `$VAR`s. */
+/**
+ * `$NAME` and `${NAME}` expanded against `env`; shell specials (`$1`, `$$`, `$?`) expand to
+ * nothing, as the reference's os.Expand. An undefined variable is a 400 naming it (`what`
+ * references undefined environment variables: NAME), never a value: the rule of every
+ * working directory and of every files path.
+ */
+export function expandVariables(text: string, env: Env = process.env, what = 'path'): string {
+  const undefinedNames: string[] = []
+  const out = text.replace(
+    /\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([*#$@!?\-0-9]))/g,
+    (_, braced: string | undefined, bare: string | undefined, special: string | undefined) => {
+      if (special !== undefined) return ''
+      const name = (braced ?? bare)!
+      const value = env[name]
+      if (value === undefined) {
+        undefinedNames.push(name)
+        return ''
+      }
+      return value
+    },
+  )
+  if (undefinedNames.length)
+    throw badRequest(`${what} references undefined environment variables: ${undefinedNames.join(', ')}`)
+  return out
+}
+
+/** `~` / `~/x` expanded to the home directory (`$HOME`), then `$VAR`s (undefined: a 400). */
 export function expandPath(path: string, env: Env = process.env): string {
   const home = env.HOME || homedir()
   const tilde = path === '~' ? home : path.startsWith('~/') ? home + path.slice(1) : path
-  return expandVars(tilde, env)
+  return expandVariables(tilde, env, 'working directory')
 }
 
 /**
@@ -63,14 +93,40 @@ export function confineCwd(dir: string, root: string | undefined = serverRoot, w
   return real
 }
 
-/** The expanded working directory; a 400 when it is not an existing directory (or outside the root). */
-export function resolveCwd(
+/**
+ * Whether a missing working directory is created (like `mkdir -p`) or is a 400, per kind of
+ * route: the one place this is decided. Sessions and code contexts create theirs, as the
+ * reference does; a command, a session run and a terminal need an existing directory.
+ */
+export const CREATES_MISSING_DIR = {
+  command: false,
+  'session run': false,
+  terminal: false,
+  session: true,
+  'code context': true,
+} as const
+export type CwdKind = keyof typeof CREATES_MISSING_DIR
+
+/**
+ * A route's working directory: `~`, `$VAR` and `${VAR}` expanded (an undefined variable is a
+ * 400), confined to the root, then created or required per `CREATES_MISSING_DIR`. Undefined
+ * when no cwd is asked for. Messages name the directory as written, never its expansion.
+ */
+export function workingDir(
+  kind: CwdKind,
   cwd: string | undefined,
   env: Env = process.env,
   root: string | undefined = serverRoot,
 ): string | undefined {
   if (cwd === undefined || cwd === '') return undefined
   const dir = confineCwd(expandPath(cwd, env), root, cwd)
+  if (CREATES_MISSING_DIR[kind]) {
+    try {
+      mkdirSync(dir, { recursive: true })
+    } catch (err) {
+      throw invalid(`cannot create working directory ${cwd}: ${errnoWord(err)}`)
+    }
+  }
   let isDir = false
   try {
     isDir = statSync(dir).isDirectory()
@@ -80,6 +136,10 @@ export function resolveCwd(
   if (!isDir) throw invalid(`working directory is not a directory: ${cwd}`)
   return dir
 }
+
+/** The working directory of a command (or session run): it must exist. */
+export const resolveCwd = (cwd: string | undefined, env: Env = process.env, root: string | undefined = serverRoot) =>
+  workingDir('command', cwd, env, root)
 
 /**
  * realpath of the longest existing prefix, the rest appended as named. A dangling symlink

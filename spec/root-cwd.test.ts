@@ -102,3 +102,36 @@ test("a refused cwd is named as written, never with $VAR's value (the daemon's e
     await e.stop()
   }
 })
+
+test('every working directory expands ~, $VAR and ${VAR} alike; an undefined variable is a 400 naming it', async () => {
+  const mark = `mark-${crypto.randomUUID()}`
+  const e = await startDaemon({ args: ['--root', root], env: { EXECD_TEST_DIR: 'sub', EXECD_TEST_MARK: mark } })
+  try {
+    // Defined: each kind of route reaches root/sub (terminals included, which expanded nothing before).
+    const sid = ((await (await postJson(e, '/session', { cwd: '$EXECD_TEST_DIR' })).json()) as { session_id: string })
+      .session_id
+    expect(await stdoutOf(await postJson(e, `/session/${sid}/run`, { command: 'pwd', cwd: '${EXECD_TEST_DIR}' }))).toBe(
+      join(root, 'sub'),
+    )
+    expect(await stdoutOf(await postJson(e, '/command', { command: 'pwd', cwd: '${EXECD_TEST_DIR}' }))).toBe(
+      join(root, 'sub'),
+    )
+    expect((await postJson(e, '/pty', { cwd: '$EXECD_TEST_DIR' })).status).toBe(201)
+    // Undefined: a 400 that names the variable and none of the daemon's values.
+    const cases: [string, unknown][] = [
+      ['/session', { cwd: 'sub/$EXECD_UNDEFINED_X' }],
+      [`/session/${sid}/run`, { command: 'pwd', cwd: 'sub/$EXECD_UNDEFINED_X' }],
+      ['/command', { command: 'true', cwd: 'sub/${EXECD_UNDEFINED_X}' }],
+      ['/code/context', { language: 'bash', cwd: 'sub/$EXECD_UNDEFINED_X' }],
+      ['/pty', { cwd: 'sub/$EXECD_UNDEFINED_X' }],
+    ]
+    for (const [path, body] of cases) {
+      const res = await postJson(e, path, body)
+      const text = await res.text()
+      expect([path, res.status, text]).toEqual([path, 400, expect.stringContaining('EXECD_UNDEFINED_X')])
+      expect(text).not.toContain(mark)
+    }
+  } finally {
+    await e.stop()
+  }
+})

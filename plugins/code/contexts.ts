@@ -3,14 +3,12 @@
  * of each language, lookup, idle expiry and deletion. Each context owns its interpreter and
  * queue (`context.ts`).
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { homedir } from 'node:os'
 import type { Config } from '../../core/config'
-import { ExecdError, badRequest } from '../../core/errors'
+import { ExecdError } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
-import { confineCwd } from '../../core/workdir'
+import { workingDir } from '../../core/workdir'
 import { CodeContext } from './context'
 import type { LanguageCatalog } from './languages'
 
@@ -23,23 +21,8 @@ export interface ContextLimits {
 
 export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxPerLanguage: 16, idleMs: 30 * 60_000 }
 
-/** `~` and `$VAR` expand as in the reference; the directory is created like `mkdir -p`. */
-export function prepareCwd(cwd: string | undefined): string {
-  if (!cwd) return process.cwd()
-  let dir = cwd
-    .replace(/^~(?=$|\/)/, homedir())
-    .replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_, n) => process.env[n] ?? '')
-  dir = confineCwd(dir, undefined, cwd)
-  try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true })
-    if (!statSync(dir).isDirectory()) throw badRequest(`cwd '${cwd}' is not a directory`)
-  } catch (err) {
-    if (err instanceof ExecdError) throw err
-    // The errno alone: node's message repeats the expanded path, which may hold the environment.
-    throw badRequest(`cwd '${cwd}': ${(err as NodeJS.ErrnoException).code ?? 'failed'}`)
-  }
-  return dir
-}
+/** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
+export const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()
 
 export class ContextStore {
   private readonly contexts = new Map<string, CodeContext>()

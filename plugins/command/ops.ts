@@ -9,7 +9,7 @@ import { Capacity } from '../../core/limits'
 import { sleep } from '../../core/process'
 import type { CommandRequest } from '../../core/services'
 import type { SseItem } from '../../core/sse'
-import { resolveCwd } from '../../core/workdir'
+import { workingDir } from '../../core/workdir'
 import { commandEnv, lookupUser } from './env'
 import { startCommand, type Prepared, type RunSettings } from './run'
 import { CommandStore, type CommandRecord, type RetentionLimits } from './store'
@@ -153,9 +153,8 @@ function prepare(req: CommandRequest): Prepared {
   }
   const user = req.uid === undefined ? undefined : lookupUser(req.uid)
   const env = commandEnv(req.envs ?? {}, user)
-  // Validated against execd's environment, then expanded with the command's (as the reference).
-  resolveCwd(req.cwd)
-  const cwd = resolveCwd(req.cwd, env)
+  // Expanded with the command's environment (execd's, the EXECD_ENVS file, the request's envs).
+  const cwd = workingDir('command', req.cwd, env)
   const gid = req.gid ?? (req.uid === undefined ? undefined : (user?.gid ?? 0))
   return { req, cwd, env, uid: req.uid, gid }
 }

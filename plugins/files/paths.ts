@@ -10,6 +10,7 @@ import { existsSync, realpathSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../../core/errors'
+import { expandVariables } from '../../core/workdir'
 import {
   Anchor,
   OutsideRoot,
@@ -22,27 +23,8 @@ import {
 } from './beneath'
 import { decodeName } from './ops/names'
 
-/** `$NAME`, `${NAME}`; shell specials (`$1`, `$$`, `$?`) expand to nothing, as the reference's os.Expand. */
-export function expandVariables(path: string, env: Record<string, string | undefined> = process.env): string {
-  const undefinedNames: string[] = []
-  const out = path.replace(
-    /\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([*#$@!?\-0-9]))/g,
-    (_, braced, bare, special) => {
-      if (special !== undefined) return ''
-      const name: string = braced ?? bare
-      const value = env[name]
-      if (value === undefined) {
-        undefinedNames.push(name)
-        return ''
-      }
-      return value
-    },
-  )
-  if (undefinedNames.length) {
-    throw badRequest(`path references undefined environment variables: ${undefinedNames.join(', ')}`)
-  }
-  return out
-}
+/** `$NAME`, `${NAME}`: the same rule as working directories (an undefined variable is a 400). */
+export { expandVariables }
 
 /** `~` and `~/…` → home; `~user` is not supported (as the reference). */
 export function expandHome(path: string, home = homedir()): string {

@@ -4,14 +4,14 @@
  * `max` sessions exist at once; a running terminal with no client and no output for
  * `idleMs` is hung up; exited or never-connected ones without a client go after `retainMs`.
  */
-import { statSync } from 'node:fs'
 import { ExecdError } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
-import { confineCwd } from '../../core/workdir'
+import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
 import { PtySession } from './session'
 
+/** The reference's prefix of every refused terminal creation. */
 export const PREFIX_CREATE = 'error creating pty session: '
 
 export interface CreateOptions {
@@ -56,15 +56,11 @@ export class PtyStore {
   /** Creates a session; nothing runs until a client attaches. 503 when `max` exist. */
   create(opts: CreateOptions = {}): PtySession {
     let cwd: string | undefined
-    if (opts.cwd) {
-      cwd = confineCwd(opts.cwd)
-      let isDir = false
-      try {
-        isDir = statSync(cwd).isDirectory()
-      } catch (e) {
-        throw new ExecdError('INVALID_REQUEST_BODY', `${PREFIX_CREATE}cwd ${cwd}: ${(e as Error).message}`)
-      }
-      if (!isDir) throw new ExecdError('INVALID_REQUEST_BODY', `${PREFIX_CREATE}cwd ${cwd} is not a directory`)
+    try {
+      cwd = workingDir('terminal', opts.cwd)
+    } catch (err) {
+      if (!(err instanceof ExecdError)) throw err
+      throw new ExecdError(err.code, `${PREFIX_CREATE}${err.message}`)
     }
     const release = this.acquire()
     const command = opts.command?.trim() ? opts.command : undefined

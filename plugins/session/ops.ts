@@ -2,7 +2,6 @@
  * Bash sessions (CONTRACT §4): each session is one live bash (core/live-bash.ts), so cwd,
  * variables, functions and aliases persist between runs; runs of a session are serialized.
  */
-import { mkdirSync } from 'node:fs'
 import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
@@ -12,7 +11,7 @@ import { LiveBash, type BashRunEnd, type BashStream } from '../../core/live-bash
 import { describeExit } from '../../core/process'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { setLongTimeout } from '../../core/timers'
-import { confineCwd, expandPath, resolveCwd } from '../../core/workdir'
+import { workingDir } from '../../core/workdir'
 
 export interface RunRequest {
   command: string
@@ -53,15 +52,7 @@ export class Sessions {
 
   /** Starts a bash in `cwd` (expanded, created if missing) → the session id. */
   create(opts: { cwd?: string } = {}): { session_id: string } {
-    let cwd: string | undefined
-    if (opts.cwd) {
-      cwd = confineCwd(expandPath(opts.cwd), undefined, opts.cwd)
-      try {
-        mkdirSync(cwd, { recursive: true })
-      } catch (err) {
-        throw invalid(`cannot create working directory ${cwd}: ${(err as Error).message}`)
-      }
-    }
+    const cwd = workingDir('session', opts.cwd)
     const release = this.capacity.acquire()
     const id = crypto.randomUUID()
     // Only names bash can export.
@@ -95,7 +86,7 @@ export class Sessions {
     if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
       throw invalid(`timeout must be a non-negative number of milliseconds, got ${req.timeout}`)
     }
-    const cwd = resolveCwd(req.cwd)
+    const cwd = workingDir('session run', req.cwd)
     if (!s.bash.alive) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} has ended (${s.bash.endReason}); create a new session`)
     }
