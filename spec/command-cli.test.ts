@@ -41,3 +41,19 @@ test('bad input is a clear error and exit 1', async () => {
   expect(r.code).toBe(1)
   expect(r.stderr).toContain('working directory does not exist')
 })
+
+test('a child never gets a secret option, even from a verb that serves nothing (core/child-env.ts)', async () => {
+  const env = { EXECD_ACCESS_TOKEN: 'tok-cli', JUPYTER_TOKEN: 'jup-cli', EXECD_SQL_DSN: 'dsn-cli', KEPT: 'kept' }
+  const r = await runCli(
+    ['exec', '--shell', 'echo "${EXECD_ACCESS_TOKEN-unset} ${JUPYTER_TOKEN-unset} ${EXECD_SQL_DSN-unset} $KEPT"'],
+    { env },
+  )
+  expect([r.code, r.stdout]).toEqual([0, 'unset unset unset kept\n'])
+})
+
+test('--cwd expands $VAR from the command environment; an undefined one is refused by name', async () => {
+  expect((await exec('--shell', 'pwd', '--cwd', '$D', '--env', 'D=/tmp')).stdout).toBe('/tmp\n')
+  const r = await exec('--shell', 'true', '--cwd', '/tmp/$EXECD_CLI_UNDEFINED')
+  expect(r.code).toBe(1)
+  expect(r.stderr).toContain('undefined environment variables: EXECD_CLI_UNDEFINED')
+})
