@@ -18,6 +18,7 @@ import {
   Owner,
   OWNER_ENV,
 } from './ownership'
+import { childEnv } from './child-env'
 import { scanProcs } from './proc-scan'
 import { setLongTimeout, type LongTimer } from './timers'
 
@@ -36,6 +37,7 @@ type Stdio = 'pipe' | 'ignore' | 'inherit' | number
 
 export interface SpawnOptions {
   cwd?: string
+  /** Default: `childEnv()` (execd's environment without the secrets). */
   env?: Record<string, string | undefined>
   stdin?: Stdio
   stdout?: Stdio
@@ -115,7 +117,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   const ownerId = newOwnerId()
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
-    env: { ...(opts.env ?? process.env), [OWNER_ENV]: ownerId } as Record<string, string>,
+    env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
     ...stdio,
     terminal: opts.terminal,
     uid: opts.uid,
