@@ -116,7 +116,12 @@ test('every working directory expands ~, $VAR and ${VAR} alike; an undefined var
     expect(await stdoutOf(await postJson(e, '/command', { command: 'pwd', cwd: '${EXECD_TEST_DIR}' }))).toBe(
       join(root, 'sub'),
     )
-    expect((await postJson(e, '/pty', { cwd: '$EXECD_TEST_DIR' })).status).toBe(201)
+    const pty = await postJson(e, '/pty', { cwd: '$EXECD_TEST_DIR', command: 'pwd > where-expanded.txt' })
+    expect(pty.status).toBe(201)
+    const client = await PtyClient.connect(e, ((await pty.json()) as { session_id: string }).session_id)
+    await client.until('exit', () => client.json('exit').length > 0)
+    client.close()
+    expect(readFileSync(join(root, 'sub', 'where-expanded.txt'), 'utf8').trim()).toBe(join(root, 'sub'))
     // Undefined: a 400 that names the variable and none of the daemon's values.
     const cases: [string, unknown][] = [
       ['/session', { cwd: 'sub/$EXECD_UNDEFINED_X' }],
