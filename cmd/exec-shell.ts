@@ -10,6 +10,7 @@ import { createLogger } from '../core/log'
 import { signalNamed } from '../core/process'
 import type { SseItem } from '../core/sse'
 import { command } from '../plugins/command'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { configFrom, parseEnvPairs } from './options'
 
 export async function execShell(options: Record<string, unknown>): Promise<number> {
@@ -19,6 +20,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   const onSignal = () => void (id && ops.interrupt(id))
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
+  const pipe = watchBrokenPipe(onSignal)
   try {
     const stream = await ops.run({
       command: String(options.shell ?? ''),
@@ -29,14 +31,17 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
     let code = 1
     for await (const item of stream as AsyncIterable<SseItem | ExecEvent>) {
       const e = 'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
-      if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
+      if (pipe.broken) {
+        // Its reader has gone: the command is being interrupted; drain the rest unseen.
+      } else if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
       else render(e)
       if (e.type === 'init') id = e.text
       if (e.type === 'execution_complete') code = 0
       if (e.type === 'error') code = exitCodeOf(e)
     }
-    return code
+    return pipe.broken ? BROKEN_PIPE_EXIT : code
   } finally {
+    pipe.dispose()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await section.close()

@@ -9,6 +9,7 @@ import { openSections } from '../core/app'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { code as codeSection } from '../plugins/code'
 import { command } from '../plugins/command'
 import { plugins, runtimes } from '../plugins'
@@ -47,17 +48,20 @@ export async function execCode(language: string | undefined, code: string[], opt
       if (interrupted++ > 0) process.exit(130)
       void service.interrupt(execution.id)
     })
+    const pipe = watchBrokenPipe(() => void service.interrupt(execution.id))
     const timeout = Number(options.timeout ?? 0)
     const timer = timeout > 0 ? setTimeout(() => void service.interrupt(execution.id), timeout) : undefined
     let failed = false
     let images = 0
     for await (const { event } of execution.journal.read(0)) {
       if (event.type === 'error') failed = true
+      if (pipe.broken) continue // its reader has gone: the cell is being interrupted
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       else images += render(event, execution.id, images)
     }
     clearTimeout(timer)
-    return failed ? 1 : 0
+    pipe.dispose()
+    return pipe.broken ? BROKEN_PIPE_EXIT : failed ? 1 : 0
   } finally {
     await sections.close()
     await killAll('close', 500)

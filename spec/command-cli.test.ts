@@ -1,6 +1,6 @@
 /** `execd exec --shell`: the commands plugin without HTTP, from the compiled executable. */
 import { expect, test } from 'bun:test'
-import { runCli } from './harness'
+import { BIN, runCli } from './harness'
 
 const exec = (...args: string[]) => runCli(['exec', ...args])
 
@@ -56,4 +56,17 @@ test('--cwd expands $VAR from the command environment; an undefined one is refus
   const r = await exec('--shell', 'true', '--cwd', '/tmp/$EXECD_CLI_UNDEFINED')
   expect(r.code).toBe(1)
   expect(r.stderr).toContain('undefined environment variables: EXECD_CLI_UNDEFINED')
+})
+
+test('piped into head, a verb ends quietly with 141 and stops its command (no EPIPE trace, no yes left)', () => {
+  for (const verb of [`exec --shell 'seq 1 100000'`, `exec --shell yes`, `exec bash 'yes'`]) {
+    // `timeout` bounds the test: a verb that ignored the closed pipe would run forever.
+    const p = Bun.spawnSync(['bash', '-c', `timeout 30 ${BIN} ${verb} | head -1; echo "status \${PIPESTATUS[0]}"`], {
+      stderr: 'pipe',
+    })
+    const out = p.stdout.toString().split('\n')
+    expect([verb, out[1]]).toEqual([verb, 'status 141'])
+    expect([verb, p.stderr.toString()]).toEqual([verb, ''])
+  }
+  expect(Bun.spawnSync(['pgrep', '-x', 'yes']).stdout.toString()).toBe('')
 })
