@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { type Daemon, postJson, startDaemon } from './harness'
+import { type Daemon, postJson, startDaemon, waitFor } from './harness'
 import { follow } from './command-stream'
 import { createContext, ofType, runCode, stdoutText } from './runtime-kit'
 
@@ -29,14 +29,6 @@ async function expectFull(res: Response, language: string, max: number): Promise
 /** The pid of a bash context's interpreter, as it reports it. */
 async function interpreterPid(d: Daemon, id: string): Promise<number> {
   return Number(stdoutText(await runCode(d, 'echo $$', { id })).trim())
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(50)
-  }
 }
 
 describe('code context limits', () => {

@@ -3,7 +3,7 @@
  * user would, and reads its responses the way clients do (standard SSE parsing).
  */
 import type { Subprocess } from 'bun'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 export const BIN = join(import.meta.dir, '..', 'dist', 'execd')
@@ -159,4 +159,28 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     p.exited,
   ])
   return { code, stdout, stderr }
+}
+
+/** Polls `check` until it holds; throws naming `what` after `limitMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, limitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + limitMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await Bun.sleep(25)
+  }
+}
+
+/** Live (non-zombie) pids whose command line, arguments joined by spaces, contains `text`. */
+export function pidsWith(text: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) > 57) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ').includes(text))
+        pids.push(Number(entry))
+    } catch {}
+  }
+  return pids
 }

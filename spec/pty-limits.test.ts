@@ -4,32 +4,9 @@
  * connected terminals that meets the 5 s contract and leaves no process behind.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { postJson, startDaemon } from './harness'
+import { existsSync } from 'node:fs'
+import { pidsWith, postJson, startDaemon, waitFor } from './harness'
 import { PtyClient } from './pty-client'
-
-/** Live pids whose command line (arguments joined by spaces) contains `marker`. */
-function pidsWith(marker: string): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (entry.charCodeAt(0) > 57) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ')
-      if (argv.includes(marker)) pids.push(Number(entry))
-    } catch {}
-  }
-  return pids
-}
-
-async function waitFor(what: string, check: () => boolean, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await Bun.sleep(25)
-  }
-}
 
 describe('terminal limits', () => {
   test('past --max-ptys a new terminal is a 503 naming the limit; deleting one frees a slot', async () => {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
-import { type Daemon, postJson, startDaemon } from './harness'
+import { type Daemon, postJson, startDaemon, waitFor } from './harness'
 import { PtyClient, handshake } from './pty-client'
 
 let d: Daemon
@@ -33,11 +33,6 @@ function pidsWith(marker: string): number[] {
     } catch {}
   }
   return pids
-}
-
-async function waitFor(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 1500 && !check(); i++) await Bun.sleep(10)
-  if (!check()) throw new Error(`timed out waiting for ${what}`)
 }
 
 describe('pty over WebSocket', () => {
