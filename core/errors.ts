@@ -101,3 +101,38 @@ export const json = (value: unknown, status = 200, headers?: Record<string, stri
     status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   })
+
+/** Go's strerror words for the errnos a path operation meets (the reference prints them). */
+const STRERROR: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'file exists',
+  ENOTEMPTY: 'directory not empty',
+  EXDEV: 'invalid cross-device link',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EBUSY: 'device or resource busy',
+  EINVAL: 'invalid argument',
+  EMFILE: 'too many open files',
+  EOPNOTSUPP: 'operation not supported',
+  ENXIO: 'no such device or address',
+  EFBIG: 'file too large',
+}
+
+export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
+
+/**
+ * A system call's failure in words, from its errno alone: the runtime's own message repeats
+ * the path it was given (expanded, or a /proc/self/fd one), which the client never wrote and
+ * which may hold the daemon's environment.
+ */
+export function errnoText(err: unknown): string {
+  const code = errnoOf(err)
+  return code ? (STRERROR[code] ?? `error ${code}`) : ((err as Error)?.message ?? String(err))
+}

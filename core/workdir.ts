@@ -9,7 +9,7 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
-import { ExecdError, PREFIX, badRequest } from './errors'
+import { ExecdError, PREFIX, badRequest, errnoText } from './errors'
 
 type Env = Record<string, string | undefined>
 
@@ -124,14 +124,14 @@ export function workingDir(
     try {
       mkdirSync(dir, { recursive: true })
     } catch (err) {
-      throw invalid(`cannot create working directory ${cwd}: ${errnoWord(err)}`)
+      throw invalid(`cannot create working directory ${cwd}: ${errnoText(err)}`)
     }
   }
   let isDir = false
   try {
     isDir = statSync(dir).isDirectory()
   } catch (err) {
-    throw invalid(`working directory does not exist: ${cwd}: ${errnoWord(err)}`)
+    throw invalid(`working directory does not exist: ${cwd}: ${errnoText(err)}`)
   }
   if (!isDir) throw invalid(`working directory is not a directory: ${cwd}`)
   return dir
@@ -154,7 +154,7 @@ function realpathOfExistingPrefix(p: string, written: string): string {
       return rest.length ? join(real, ...rest.reverse()) : real
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw invalid(`working directory ${written}: ${errnoWord(err)}`)
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw invalid(`working directory ${written}: ${errnoText(err)}`)
       const up = dirname(cur)
       if (up === cur) return p
       rest.push(cur.slice(up.length).replace(/^\//, ''))
@@ -162,6 +162,3 @@ function realpathOfExistingPrefix(p: string, written: string): string {
     }
   }
 }
-
-/** The errno name alone: node's message repeats the (expanded) path. */
-const errnoWord = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? 'failed'

@@ -3,43 +3,19 @@
  * and status the contract gives each kind: ENOENT → 404 FILE_NOT_FOUND, a wrong kind of path
  * → 400, anything else → 500 RUNTIME_ERROR.
  */
-import { ExecdError, PREFIX, type ErrorCode } from '../../core/errors'
+import { ExecdError, PREFIX, errnoOf, errnoText, type ErrorCode } from '../../core/errors'
+
+export { errnoOf }
 import type { RawPath } from './paths'
 
-const STRERROR: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOTDIR: 'not a directory',
-  EISDIR: 'is a directory',
-  EEXIST: 'file exists',
-  ENOTEMPTY: 'directory not empty',
-  EXDEV: 'invalid cross-device link',
-  ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'file name too long',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EBUSY: 'device or resource busy',
-  EINVAL: 'invalid argument',
-  EMFILE: 'too many open files',
-  EOPNOTSUPP: 'operation not supported',
-  ENXIO: 'no such device or address',
-  EFBIG: 'file too large',
-}
-
 const CLIENT_ERRNO = new Set(['ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTEMPTY'])
-
-export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
 
 /**
  * `lstat /x: no such file or directory`. Only the errno is worded: the system's own message
  * names the path it was given (expanded, or a /proc/self/fd one), which the client never wrote.
  */
 export function osMessage(err: unknown, op: string, path: RawPath): string {
-  const code = errnoOf(err)
-  const text = code ? (STRERROR[code] ?? `error ${code}`) : ((err as Error)?.message ?? String(err))
-  return `${op} ${path}: ${text}`
+  return `${op} ${path}: ${errnoText(err)}`
 }
 
 /**
