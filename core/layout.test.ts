@@ -1,7 +1,7 @@
 /** The layout rules of STYLE.md, checked: core never imports plugins or cmd; plugins never import cmd. */
 import { expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 
 const top = join(import.meta.dir, '..')
 const importsOf = (file: string) =>
@@ -52,5 +52,20 @@ test('no module-level let in plugins/*/index.ts: a section or runtime keeps its 
       .split('\n')
       .flatMap((line, i) => (/^(export\s+)?let\s/.test(line) ? [`${f}:${i + 1}: ${line.trim()}`] : [])),
   )
+  expect(offending).toEqual([])
+})
+
+test("a plugin reaches another plugin's folder only through its contract.ts (tests excepted)", () => {
+  const offending = filesIn('plugins')
+    .filter(f => !f.endsWith('.test.ts') && f.split('/').length > 2)
+    .flatMap(f =>
+      importsOf(f)
+        .filter((i): i is string => !!i?.startsWith('.'))
+        .map(i => relative(top, join(top, dirname(f), i)).split('/'))
+        .filter(
+          ([root, name, ...rest]) => root === 'plugins' && name !== f.split('/')[1] && rest.join('/') !== 'contract',
+        )
+        .map(target => `${f} → ${target.join('/')}`),
+    )
   expect(offending).toEqual([])
 })

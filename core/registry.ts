@@ -1,7 +1,8 @@
 /**
  * A typed service registry so plugins can use each other's capabilities without importing
  * each other: the provider registers under a key, a consumer looks the key up. Keys are
- * declared next to the capability's interface (in core when several plugins share it).
+ * declared next to the capability's interface: in the provider's `contract.ts` (the commands
+ * section's runner), or in core when every section shares it (the interrupt hub).
  */
 export class ServiceKey<T> {
   declare readonly _type: T

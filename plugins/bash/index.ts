@@ -1,5 +1,5 @@
 /**
- * The `bash` language runtime: a code context is one live bash (core/live-bash.ts), so
+ * The `bash` language runtime: a code context is one live bash (core/live-bash/), so
  * variables, functions and the cwd persist between executions. Output is passed through as
  * bash wrote it; a non-zero status of the cell is an `error` event, as for commands.
  */

@@ -5,7 +5,7 @@
  */
 import { INTERRUPTS } from '../../core/interrupts'
 import type { PluginContext } from '../../core/plugin'
-import { COMMAND_RUNNER } from '../../core/services'
+import { COMMAND_RUNNER } from '../command/contract'
 import { CODE, CodeService } from './service'
 
 export { CodeService }

@@ -3,7 +3,7 @@ import { createApp } from '../../core/app'
 import { resolveConfig, SERVER_OPTIONS } from '../../core/config'
 import { createLogger } from '../../core/log'
 import type { ExecEvent } from '../../core/events'
-import { COMMAND_RUNNER } from '../../core/services'
+import { COMMAND_RUNNER } from './contract'
 import type { SseItem } from '../../core/sse'
 import { command } from '.'
 

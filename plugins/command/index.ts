@@ -2,7 +2,7 @@
 import { intOption, optionSpecs, settingsOf, type Config, type Settings } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import { COMMAND_RUNNER } from '../../core/services'
+import { COMMAND_RUNNER } from './contract'
 import { limitStreams } from '../../core/sse'
 import { Commands, type CommandSettings } from './ops'
 import { commandRoutes } from './routes'

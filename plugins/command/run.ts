@@ -9,7 +9,7 @@ import { errorEvent, lineEvent, makeEvent, type ExecEvent } from '../../core/eve
 import { Journal } from '../../core/journal'
 import { LineSplitter } from '../../core/lines'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
-import type { CommandRequest } from '../../core/services'
+import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
 import type { CommandRecord, CommandStore } from './store'
 

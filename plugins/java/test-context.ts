@@ -55,4 +55,4 @@ export function startJava(cwd = tempDir(), flags: Record<string, string> = {}): 
   })
 }
 
-export { errorOf, resultOf, runCell, startCell, textOf } from '../../core/cell-events'
+export { errorOf, resultOf, runCell, startCell, textOf } from '../../spec/kit/cell-events'

@@ -32,4 +32,4 @@ export function startJs(
   return javascript.start({ language, cwd, env: process.env as Record<string, string>, config, log })
 }
 
-export { errorOf, resultOf, runCell, startCell, textOf } from '../../core/cell-events'
+export { errorOf, resultOf, runCell, startCell, textOf } from '../../spec/kit/cell-events'

@@ -1,5 +1,5 @@
 /**
- * Bash sessions (CONTRACT §4): each session is one live bash (core/live-bash.ts), so cwd,
+ * Bash sessions (CONTRACT §4): each session is one live bash (core/live-bash/), so cwd,
  * variables, functions and aliases persist between runs; runs of a session are serialized.
  */
 import { childEnv } from '../../core/child-env'

@@ -3,7 +3,7 @@ import { expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
-import { errorOf, runCell } from '../../core/cell-events'
+import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
 
 const dsn = process.env.EXECD_TEST_SQL_DSN

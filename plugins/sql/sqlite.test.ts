@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
-import { errorOf, runCell } from '../../core/cell-events'
+import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
 
 const dirs: string[] = []

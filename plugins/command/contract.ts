@@ -1,10 +1,11 @@
 /**
- * Capabilities one plugin offers others through the registry (keys and interfaces only;
- * the implementations live in their plugins).
+ * What the commands section offers other sections through the registry: a type and a key,
+ * nothing of its implementation. Another section imports this file only (core/layout.test.ts
+ * checks it), and asks `ctx.registry` for the runner the opened section provided.
  */
-import type { ExecEvent } from './events'
-import { ServiceKey } from './registry'
-import type { SseItem } from './sse'
+import type { ExecEvent } from '../../core/events'
+import { ServiceKey } from '../../core/registry'
+import type { SseItem } from '../../core/sse'
 
 export interface CommandRequest {
   command: string

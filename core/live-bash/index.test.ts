@@ -2,8 +2,8 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { LiveBash, type BashRunEnd } from './live-bash'
-import { groupAlive } from './process'
+import { LiveBash, type BashRunEnd } from '.'
+import { groupAlive } from '../process'
 
 const shells: LiveBash[] = []
 afterEach(async () => {

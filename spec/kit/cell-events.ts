@@ -1,6 +1,6 @@
 /** Reading a runtime cell's events: used by runtime unit tests (and anything that needs a cell whole). */
-import type { ExecEvent } from './events'
-import type { RuntimeContext } from './plugin'
+import type { ExecEvent } from '../../core/events'
+import type { RuntimeContext } from '../../core/plugin'
 
 /** Runs one cell and collects every event it yields. */
 export async function runCell(ctx: RuntimeContext, code: string): Promise<ExecEvent[]> {
