@@ -8,10 +8,11 @@
  * owned: they are killed with their owner (a DELETE, a session's end) and at shutdown.
  */
 import { randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
 import type { Logger } from './log'
 import { scanProcs } from './proc-scan'
+import { listPids, readStat } from './procfs'
 
 export const OWNER_ENV = 'EXECD_OWNER'
 
@@ -127,12 +128,7 @@ export async function killMarked(): Promise<number> {
 /** killMarked, synchronously: the one pass made when execd exits before killAll could finish. */
 export function killMarkedSync(): void {
   const prefix = Buffer.from(`\0${OWNER_ENV}=${instance}.`)
-  let names: string[] = []
-  try {
-    names = readdirSync('/proc')
-  } catch {}
-  for (const name of names) {
-    const pid = Number(name)
+  for (const pid of listPids() ?? []) {
     if (!pid || pid === process.pid) continue
     try {
       if (Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]).includes(prefix))
@@ -148,8 +144,8 @@ export function killMarkedSync(): void {
 function noChildren(pid: number): boolean {
   try {
     // A leader that already exited had its children taken over by others: nothing to see.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-    if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
+    const stat = readStat(pid)
+    if (!stat || stat.state === 'Z') return false
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim() === ''
   } catch {
     return false

@@ -4,7 +4,8 @@
  * for the whole pass (200 terminals torn down at once made 142k opens and a 13 s shutdown), so
  * callers that poll at the same time share one pass instead of each making their own.
  */
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { listPidsAsync, readStatAsync } from './procfs'
 
 export interface ProcInfo {
   pid: number
@@ -72,13 +73,7 @@ export function scanProcs(markerKey?: string): Promise<ProcInfo[]> {
 }
 
 async function scan(markerKey?: string): Promise<ProcInfo[]> {
-  let names: string[]
-  try {
-    names = await readdir('/proc')
-  } catch {
-    return []
-  }
-  const pids = names.filter(n => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57).map(Number)
+  const pids = (await listPidsAsync()) ?? []
   const out: ProcInfo[] = []
   const needle = markerKey ? Buffer.from(`${markerKey}=`) : undefined
   let next = 0
@@ -94,15 +89,9 @@ async function scan(markerKey?: string): Promise<ProcInfo[]> {
 }
 
 async function readProc(pid: number, needle?: Buffer): Promise<ProcInfo | undefined> {
-  let stat: string
-  try {
-    stat = await readFile(`/proc/${pid}/stat`, 'latin1')
-  } catch {
-    return undefined // exited meanwhile
-  }
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 5)
-  const info: ProcInfo = { pid, state: f[0], ppid: Number(f[1]), pgid: Number(f[2]), sid: Number(f[3]) }
+  const stat = await readStatAsync(pid)
+  if (!stat) return undefined // exited meanwhile
+  const info: ProcInfo = { pid, state: stat.state, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid }
   if (needle && info.state !== 'Z') info.marker = await markerOf(pid, needle)
   return info
 }

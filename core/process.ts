@@ -5,7 +5,7 @@
  * started, inside or outside its group (core/ownership.ts).
  */
 import type { Subprocess, TerminalOptions } from 'bun'
-import { readFileSync, readdirSync } from 'node:fs'
+import { listPids, readStat } from './procfs'
 import type { Logger } from './log'
 import {
   closeCgroups,
@@ -20,7 +20,7 @@ import {
 } from './ownership'
 import { childEnv } from './child-env'
 import { scanProcs } from './proc-scan'
-import { setLongTimeout, type LongTimer } from './timers'
+import { setLongTimeout, sleep, within, type LongTimer } from './timers'
 
 export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -235,11 +235,13 @@ function release(p: OwnedProcess): void {
 /** True once the leader has exited and nothing of the owner runs, or false after `limitMs`. */
 async function gone(owner: Owner, leaderExited: Promise<unknown>, limitMs: number): Promise<boolean> {
   const deadline = Date.now() + limitMs
-  if ((await Promise.race([leaderExited.then(() => true), idle(limitMs).then(() => false)])) === false) return false
+  // within() clears its timer once the leader is gone: a finished kill does not delay a CLI's exit.
+  if ((await within(leaderExited, limitMs)) === 'timeout') return false
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     if (!(await owner.populated())) return true
     if (Date.now() >= deadline) return false
-    // Not idle(): a shutdown awaiting this must not end early for want of a pending timer.
+    // A plain sleep, not an unref'd timer: a shutdown awaiting this must not end early for want
+    // of a pending timer.
     await sleep(Math.min(delay, deadline - Date.now()))
   }
 }
@@ -278,20 +280,12 @@ export function groupAlive(pgid: number): boolean {
 }
 
 function liveMembers(pgid: number): number {
+  const pids = listPids()
+  if (!pids) return 1 // no procfs: trust kill(2)
   let n = 0
-  let entries: string[]
-  try {
-    entries = readdirSync('/proc')
-  } catch {
-    return 1 // no procfs: trust kill(2)
-  }
-  for (const entry of entries) {
-    if (entry.charCodeAt(0) > 57) continue // not a pid
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 3)
-      if (Number(rest[2]) === pgid && rest[0] !== 'Z') n++
-    } catch {}
+  for (const pid of pids) {
+    const stat = readStat(pid)
+    if (stat?.pgid === pgid && stat.state !== 'Z') n++
   }
   return n
 }
@@ -338,21 +332,6 @@ export const lingeringCount = (): number => owned.size - leaders.size
 
 /** Whether `pid` is a child execd spawned and is still waiting for (the PID-1 reaper asks). */
 export const ownsPid = (pid: number): boolean => leaders.has(pid)
-
-export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
-
-/** A sleep that does not keep the process alive (a finished kill must not delay a CLI's exit). */
-const idle = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms).unref?.())
-
-/** `promise`, or 'timeout' after `ms`; the timer never outlives the race (a CLI verb must exit). */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    return await Promise.race([promise, new Promise<'timeout'>(r => (timer = setTimeout(() => r('timeout'), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {

@@ -1,5 +1,6 @@
 /**
- * Timers for client-given durations. setTimeout keeps its delay in a signed 32-bit int: a
+ * Time in one place: `sleep`, `within` (a promise or a timeout), and timers for client-given
+ * durations. setTimeout keeps its delay in a signed 32-bit int: a
  * delay of 2³¹ ms or more fires at once, so a 3e9 ms command timeout would kill immediately.
  * Long delays are chained in steps that fit; Infinity (or anything past Number.MAX_SAFE_INTEGER)
  * never fires.
@@ -29,5 +30,21 @@ export function setLongTimeout(fn: () => void, ms: number): LongTimer {
       cleared = true
       if (handle) clearTimeout(handle)
     },
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
+
+/**
+ * `promise`, or 'timeout' after `ms`, for every bounded wait (never a hand-rolled
+ * `Promise.race` with a sleep): the timer is cleared once the race is decided, so it never
+ * outlives it (a CLI verb must exit) nor keeps a settled wait's closure alive.
+ */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([promise, new Promise<'timeout'>(r => (timer = setTimeout(() => r('timeout'), ms)))])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
-import { describeExit, signalGroup, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
+import { describeExit, signalGroup, spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
+import { within } from '../timers'
 import { scanProcs } from '../proc-scan'
 
 export type BashStream = 'stdout' | 'stderr'
@@ -278,7 +279,7 @@ const STREAMS = ['stdout', 'stderr'] as const
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
-const settles = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true), sleep(ms).then(() => false)])
+const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
 
 function safeKill(pid: number): void {
   try {

@@ -10,7 +10,7 @@ import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime, RuntimeContext } from '../../core/plugin'
-import { within } from '../../core/process'
+import { within } from '../../core/timers'
 
 /** What a context needs from its store to start interpreters and account for itself. */
 export interface ContextHost {

@@ -6,7 +6,7 @@
 import type { Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
-import { within } from '../../core/process'
+import { within } from '../../core/timers'
 
 export const JUPYTER = 'jupyter'
 const PROBE_TTL_MS = 10_000

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs'
 import { ExecdError, PREFIX, badRequest } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
 import { Capacity } from '../../core/limits'
-import { sleep } from '../../core/process'
+import { within } from '../../core/timers'
 import type { CommandRequest } from './contract'
 import type { SseItem } from '../../core/sse'
 import { workingDir } from '../../core/workdir'
@@ -124,7 +124,7 @@ export class Commands {
     if (!r) return false
     if (r.proc) await r.proc.kill('interrupt', this.settings.interruptGraceMs)
     // Let the status say "finished" when the caller looks next (unless a reader holds it up).
-    await Promise.race([r.done, sleep(1000)])
+    await within(r.done, 1000)
     return true
   }
 

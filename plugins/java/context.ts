@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
-import { describeExit, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { within } from '../../core/timers'
 import { HELPER_CLASS, type Jdk } from './jdk'
 
 export interface JavaContextOptions extends StartOptions {
@@ -127,10 +128,7 @@ export class JavaContext implements RuntimeContext {
     const queue = this.cells.running
     if (!queue || !this.alive) return
     this.socket.write(`STOP ${this.cell}\n`)
-    const stopped = await Promise.race([
-      queue.finished.then(() => true),
-      sleep(this.opts.interruptGraceMs).then(() => false),
-    ])
+    const stopped = (await within(queue.finished, this.opts.interruptGraceMs)) !== 'timeout'
     if (!stopped && !queue.isEnded) {
       this.escalated = true
       await this.proc.kill('interrupt', 500)
@@ -145,8 +143,8 @@ export class JavaContext implements RuntimeContext {
   async shutdown(limitMs: number): Promise<ExitInfo> {
     this.closed = true
     this.socket.end()
-    const info = await Promise.race([this.proc.exited, sleep(limitMs).then(() => undefined)])
-    return info ?? (await this.proc.kill('close', 500))
+    const info = await within(this.proc.exited, limitMs)
+    return info === 'timeout' ? await this.proc.kill('close', 500) : info
   }
 
   async close(): Promise<void> {
@@ -209,7 +207,7 @@ export class JavaContext implements RuntimeContext {
   private async onExit(info: ExitInfo): Promise<void> {
     this.exit = info
     // What the JVM wrote just before dying belongs to the cell, ahead of the error.
-    await Promise.race([Promise.all(this.pumps), sleep(1000)])
+    await within(Promise.all(this.pumps), 1000)
     if (this.escalated) {
       this.cells.died(
         errorEvent('KeyboardInterrupt', this.deathText(), [

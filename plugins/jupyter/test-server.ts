@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type OwnedProcess, spawnOwned } from '../../core/process'
+import { within } from '../../core/timers'
 
 export const PYTHON = process.env.EXECD_PYTHON || '/usr/bin/python3'
 
@@ -119,7 +120,7 @@ export async function startJupyter(extra: ExtraSpecs = {}): Promise<TestJupyter>
       const res = await fetch(`${url}/api/status`, { headers: auth })
       if (res.ok) return { url, token, root, process: proc, kernels, stop }
     } catch {}
-    if (Date.now() > deadline || (await Promise.race([proc.exited, Bun.sleep(100)]))) {
+    if (Date.now() > deadline || (await within(proc.exited, 100)) !== 'timeout') {
       await stop()
       throw new Error(`jupyter server did not start: ${log.slice(-2000)}`)
     }

@@ -4,7 +4,8 @@
  * attached client. Knows nothing of WebSockets (socket.ts speaks the wire).
  */
 import { childEnv } from '../../core/child-env'
-import { type OwnedProcess, signalGroup, sleep, spawnOwned } from '../../core/process'
+import { type OwnedProcess, signalGroup, spawnOwned } from '../../core/process'
+import { within } from '../../core/timers'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
 import { foregroundGroup } from './proc-stat'
@@ -102,7 +103,7 @@ export class PtySession {
     this.finished = (async () => {
       const info = await proc.exited
       // A background job may hold the terminal open: do not wait for its EOF forever.
-      await Promise.race([drained, sleep(DRAIN_MS)])
+      await within(drained, DRAIN_MS)
       proc.proc.terminal?.close()
       this.exitCode = info.code ?? -1
       this.active()

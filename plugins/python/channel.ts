@@ -3,7 +3,7 @@
  * extraFds): execd's protocol channel, apart from the user's stdout/stderr.
  */
 import { closeSync, writeSync } from 'node:fs'
-import { sleep } from '../../core/process'
+import { sleep } from '../../core/timers'
 
 export class LineChannel {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>

@@ -2,7 +2,8 @@
 import { errorEvent, makeEvent, type EventType, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
-import { describeExit, spawnOwned, within, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { within } from '../../core/timers'
 import { LineChannel } from './channel'
 import cellsSource from './cells.py' with { type: 'text' }
 import driverSource from './driver.py' with { type: 'text' }

@@ -6,7 +6,7 @@
  */
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext } from '../../core/plugin'
-import { sleep } from '../../core/process'
+import { within } from '../../core/timers'
 import { Interrupted, openDatabase, type Database } from './database'
 import { affectedBundle, tableBundle } from './format'
 import { firstKeyword, splitStatements } from './split'
@@ -88,7 +88,7 @@ export class SqlContext implements RuntimeContext {
     if (!running) return
     this.stopping = true
     this.db.cancel()
-    await Promise.race([running, sleep(1000)])
+    await within(running, 1000)
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
  * in-memory database (the thread itself ends when SQLite returns: bun:sqlite offers no
  * sqlite3_interrupt).
  */
+import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
 import { toCell } from './format'
@@ -77,7 +78,10 @@ export class SqliteDatabase implements Database {
     if (this.closed) return
     // Idle: let the worker close the database cleanly first. Busy: cut it off.
     if (this.pending.size === 0) {
-      await Promise.race([this.request({ op: 'close' }).catch(() => {}), Bun.sleep(2000)])
+      await within(
+        this.request({ op: 'close' }).catch(() => {}),
+        2000,
+      )
     }
     this.closed = true
     this.worker.terminate()

@@ -1,0 +1,69 @@
+/**
+ * Reading /proc (proc(5)) in one place: the process ids it lists and the fields of
+ * `/proc/<pid>/stat` execd needs — state, parent, group, session, the terminal's foreground
+ * group. Every owner (process groups, the ownership net, the shared scanner, terminals) reads
+ * through here.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+
+export interface ProcStat {
+  /** 'R', 'S', 'Z' (zombie: holds nothing, cannot be killed further), ... */
+  state: string
+  ppid: number
+  pgid: number
+  sid: number
+  /** Foreground process group of the controlling terminal (-1 or 0 when none). */
+  tpgid: number
+}
+
+/**
+ * The fields after "pid (comm)": state ppid pgrp session tty_nr tpgid. The command name may
+ * hold spaces and parentheses, so they start after the last ')'. Undefined for text that is
+ * not a stat line.
+ */
+export function parseStat(text: string): ProcStat | undefined {
+  const close = text.lastIndexOf(')')
+  if (close < 0) return undefined
+  const [state, ppid, pgid, sid, , tpgid] = text.slice(close + 2).split(' ', 6)
+  if (state === undefined || tpgid === undefined) return undefined
+  return { state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), tpgid: Number(tpgid) }
+}
+
+/** `pid`'s stat in one small synchronous read, or undefined once it has gone. */
+export function readStat(pid: number | string): ProcStat | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))
+  } catch {
+    return undefined
+  }
+}
+
+/** readStat without blocking the event loop. */
+export async function readStatAsync(pid: number | string): Promise<ProcStat | undefined> {
+  try {
+    return parseStat(await readFile(`/proc/${pid}/stat`, 'latin1'))
+  } catch {
+    return undefined
+  }
+}
+
+const pidsOf = (names: string[]) => names.filter(n => n.charCodeAt(0) >= 48 && n.charCodeAt(0) <= 57).map(Number)
+
+/** The process ids /proc lists now; undefined without a procfs. */
+export function listPids(): number[] | undefined {
+  try {
+    return pidsOf(readdirSync('/proc'))
+  } catch {
+    return undefined
+  }
+}
+
+/** listPids without blocking the event loop. */
+export async function listPidsAsync(): Promise<number[] | undefined> {
+  try {
+    return pidsOf(await readdir('/proc'))
+  } catch {
+    return undefined
+  }
+}
