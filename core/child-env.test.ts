@@ -6,13 +6,12 @@ describe('childEnv', () => {
   test("the server's secret options are withheld from every child", () => {
     expect(SERVER_OPTIONS.length).toBeGreaterThan(0)
     expect(isWithheld('EXECD_ACCESS_TOKEN')).toBe(true)
-    expect(isWithheld('JUPYTER_TOKEN')).toBe(true)
     expect(isWithheld('EXECD_PORT')).toBe(false)
-    const env = childEnv({}, { EXECD_ACCESS_TOKEN: 't', JUPYTER_TOKEN: 'j', PATH: '/bin', GONE: undefined })
+    const env = childEnv({}, { EXECD_ACCESS_TOKEN: 't', PATH: '/bin', GONE: undefined })
     expect(env).toEqual({ PATH: '/bin' })
   })
 
-  test('a Config declares its secret options (a section option too)', () => {
+  test('a Config declares its secret options (a section or runtime option too: --jupyter-token, --sql-dsn)', () => {
     new Config({}, [{ flag: 'child-env-test-dsn', env: 'CHILD_ENV_TEST_DSN', description: 'x', secret: true }])
     expect(childEnv({}, { CHILD_ENV_TEST_DSN: 'postgres://u:p@h', HOME: '/h' })).toEqual({ HOME: '/h' })
   })

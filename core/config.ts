@@ -5,7 +5,7 @@
 import { withholdFromChildren } from './child-env'
 
 export interface OptionSpec {
-  /** Long flag without dashes, kebab-case: 'jupyter-host' → --jupyter-host. */
+  /** Long flag without dashes, kebab-case: 'log-level' → --log-level. */
   flag: string
   /** Environment variable read when the flag is absent. */
   env?: string
@@ -116,15 +116,6 @@ export const SERVER = {
     env: 'EXECD_LOG_LEVEL',
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',
     default: 'info',
-  }),
-  jupyterHost: stringOption('jupyter-host', {
-    env: 'JUPYTER_HOST',
-    description: 'Jupyter server URL (http:// or https://) whose kernels become languages',
-  }),
-  jupyterToken: stringOption('jupyter-token', {
-    env: 'JUPYTER_TOKEN',
-    description: 'Jupyter server token',
-    secret: true,
   }),
   root: stringOption('root', {
     env: 'EXECD_ROOT',

@@ -1,7 +1,9 @@
 /**
  * `DELETE /code?id=` and `DELETE /command?id=` share one handler in the reference: the id may
  * name a code context, a command or a bash session. Each plugin that owns interruptible work
- * adds a handler; the first that knows the id stops it.
+ * adds a handler when it is opened; the first that knows the id stops it. Handlers are asked in
+ * the order they were added, which is the order of the section list (plugins/index.ts): ids
+ * are unique across sections, so the order only decides who is asked first.
  */
 import { ExecdError, missingQuery } from './errors'
 import { ServiceKey } from './registry'
@@ -10,16 +12,15 @@ import { ServiceKey } from './registry'
 export type InterruptHandler = (id: string) => Promise<boolean>
 
 export class InterruptHub {
-  private readonly handlers: { order: number; handle: InterruptHandler }[] = []
+  private readonly handlers: InterruptHandler[] = []
 
-  /** Lower `order` is asked first (code contexts 10, commands 20, sessions 30). */
-  add(order: number, handle: InterruptHandler): void {
-    this.handlers.push({ order, handle })
-    this.handlers.sort((a, b) => a.order - b.order)
+  /** Asked after every handler added before it. */
+  add(handle: InterruptHandler): void {
+    this.handlers.push(handle)
   }
 
   async interrupt(id: string): Promise<boolean> {
-    for (const h of this.handlers) if (await h.handle(id)) return true
+    for (const handle of this.handlers) if (await handle(id)) return true
     return false
   }
 

@@ -16,6 +16,6 @@ export function openCodeOps(ctx: PluginContext): CodeService {
   )
   ops.startExpiry()
   ctx.registry.provide(CODE, ops)
-  ctx.registry.require(INTERRUPTS).add(10, id => ops.interrupt(id))
+  ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
   return ops
 }

@@ -75,7 +75,7 @@ export const command: Section<Commands> = {
     limitStreams(settingsOf(ctx.config, OPTIONS).maxStreams)
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
-    hub.add(20, id => ops.interrupt(id))
+    hub.add(id => ops.interrupt(id))
     return { ops, routes: () => commandRoutes(ops, hub), close: () => ops.close() }
   },
 }

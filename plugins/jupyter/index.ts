@@ -3,21 +3,28 @@
  * mode), every language a kernelspec of that server offers becomes a language of execd,
  * executed over Jupyter's REST + WebSocket protocol. The server owns the kernel processes.
  */
-import { SERVER, intOption, optionSpecs, settingsOf, type Config } from '../../core/config'
+import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { JupyterKernel } from './kernel'
 import { type KernelSpec, type KernelSpecs, JupyterServer } from './rest'
 
+// The reference's names (JUPYTER_HOST, JUPYTER_TOKEN), kept for its deployments.
 const OPTIONS = {
+  host: stringOption('jupyter-host', {
+    env: 'JUPYTER_HOST',
+    description: 'Jupyter server URL (http:// or https://) whose kernels become languages',
+  }),
+  token: stringOption('jupyter-token', {
+    env: 'JUPYTER_TOKEN',
+    description: 'Jupyter server token',
+    secret: true,
+  }),
   replyGraceMs: intOption('jupyter-reply-grace', {
     env: 'EXECD_JUPYTER_REPLY_GRACE_MS',
     description: 'ms a Jupyter cell waits for its execute_reply after the kernel went idle, then fails',
     default: 3000,
   }),
-  // Declared with the server's options (they are the reference's); read here.
-  host: SERVER.jupyterHost,
-  token: SERVER.jupyterToken,
 }
 
 const SPECS_TTL_MS = 5_000
@@ -49,7 +56,7 @@ const CHDIR: Record<string, (cwd: string) => string> = {
 
 class JupyterRuntime implements Runtime {
   readonly name = 'jupyter'
-  readonly options = optionSpecs({ replyGraceMs: OPTIONS.replyGraceMs })
+  readonly options = optionSpecs(OPTIONS)
   private readonly specsCache = new Map<string, { at: number; ttl: number; specs: Promise<KernelSpecs> }>()
 
   open(): Runtime {

@@ -23,7 +23,7 @@ export const session: Section<Sessions> = {
   options: optionSpecs(OPTIONS),
   open(ctx) {
     const ops = new Sessions(settingsOf(ctx.config, OPTIONS))
-    ctx.registry.require(INTERRUPTS).add(30, id => ops.interrupt(id))
+    ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     return { ops, routes: () => sessionRoutes(ops), close: () => ops.close() }
   },
 }
