@@ -20,7 +20,7 @@ import { Registry } from './registry'
 export const VERSION = process.env.EXECD_BUILD_VERSION ?? '0.1.0'
 export const COMMIT = process.env.EXECD_BUILD_COMMIT ?? 'dev'
 
-export interface AppParts {
+interface AppParts {
   plugins: readonly Plugin[]
   runtimes: readonly Runtime[]
   config: Config
@@ -28,7 +28,7 @@ export interface AppParts {
 }
 
 /** The sections of one app (or one CLI run), opened in list order and owned here. */
-export interface OpenedSections {
+interface OpenedSections {
   ctx: PluginContext
   /** The opened instance of `section` (which must be among those opened). */
   get<Ops>(section: Section<Ops>): OpenSection<Ops>

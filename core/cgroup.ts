@@ -100,7 +100,7 @@ export async function cgroupPopulated(dir: string): Promise<boolean> {
 }
 
 /** Removes an empty cgroup and its empty descendants; one that holds a process stays. */
-export function removeCgroup(dir: string): boolean {
+function removeCgroup(dir: string): boolean {
   for (const name of safeReaddir(dir, true)) removeCgroup(join(dir, name))
   try {
     rmdirSync(dir)

@@ -22,7 +22,7 @@ export interface OptionSpec {
  * `settingsOf` reads a record of them into a typed settings object; `optionSpecs` turns them
  * into the `OptionSpec`s the CLI registers (the default as the text help prints).
  */
-export type Declaration =
+type Declaration =
   | (Declared & { kind: 'int'; default?: number })
   | (Declared & { kind: 'string'; default?: string })
   | (Declared & { kind: 'bool'; default?: undefined })
@@ -37,7 +37,7 @@ export const stringOption = <R extends Rest<string>>(flag: string, rest: R) => (
 })
 export const boolOption = (flag: string, rest: Omit<Declared, 'flag'>) => ({ flag, kind: 'bool' as const, ...rest })
 
-export type Declarations = Record<string, Declaration>
+type Declarations = Record<string, Declaration>
 
 type ValueOf<D> = D extends { kind: 'int' }
   ? number
@@ -136,7 +136,6 @@ export const SERVER = {
 
 export const SERVER_OPTIONS: OptionSpec[] = optionSpecs(SERVER)
 withholdFromChildren(SERVER_OPTIONS.filter(s => s.secret && s.env).map(s => s.env!))
-export type ServerSettings = Settings<typeof SERVER>
 
 /** Resolved configuration: every option by its flag name. */
 export class Config {

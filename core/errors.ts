@@ -49,13 +49,11 @@ export class ExecdError extends Error {
   }
 }
 
-export const statusOf = (code: ErrorCode): number => STATUS[code]
-
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 
 /** Maps an errno-style error from node:fs to our code, keeping the OS message. */
-export function fromErrno(err: unknown, prefix = ''): ExecdError {
+function fromErrno(err: unknown, prefix = ''): ExecdError {
   if (err instanceof ExecdError) return err
   const e = err as NodeJS.ErrnoException
   const text = `${prefix}${e?.message ?? String(err)}`

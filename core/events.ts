@@ -81,7 +81,3 @@ export function encodeEvent(e: ExecEvent): string {
 function isEmpty(v: unknown): boolean {
   return v === undefined || v === null || v === '' || v === 0 || v === false
 }
-
-/** Whether this event ends a stream (contract §2: exactly one terminal event). */
-export const isTerminal = (e: ExecEvent, kind: 'command' | 'code'): boolean =>
-  e.type === 'execution_complete' || (kind === 'command' && e.type === 'error')

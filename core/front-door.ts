@@ -17,7 +17,7 @@ import { createOriginGuard, type OriginPolicy } from './origin'
  */
 export const MAX_HEAD_BYTES = 64 * 1024
 
-export interface FrontDoorOptions {
+interface FrontDoorOptions {
   token?: string
   origin: OriginPolicy
   body: BodyLimits
@@ -29,11 +29,8 @@ export interface FrontDoorOptions {
   shapeOf(method: string, path: string): JsonShape | undefined
 }
 
-export type Handler = (request: Request) => Response | Promise<Response>
-export type FrontDoor = (
-  request: Request,
-  server?: { readonly pendingRequests: number },
-) => Promise<Response> | Response
+type Handler = (request: Request) => Response | Promise<Response>
+type FrontDoor = (request: Request, server?: { readonly pendingRequests: number }) => Promise<Response> | Response
 
 export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontDoor {
   const checkToken = createTokenCheck(opts.token)

@@ -9,7 +9,7 @@ import { ExecdError, missingQuery } from './errors'
 import { ServiceKey } from './registry'
 
 /** Stops the work named `id` and resolves true once it has stopped; false if unknown. */
-export type InterruptHandler = (id: string) => Promise<boolean>
+type InterruptHandler = (id: string) => Promise<boolean>
 
 export class InterruptHub {
   private readonly handlers: InterruptHandler[] = []

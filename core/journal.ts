@@ -8,7 +8,7 @@
 import { makeEvent, type ExecEvent } from './events'
 import type { SseItem } from './sse'
 
-export interface JournalLimits {
+interface JournalLimits {
   maxEvents?: number
   maxBytes?: number
 }

@@ -44,7 +44,7 @@ export function createOriginGuard(policy: OriginPolicy): (headers: Headers) => s
 }
 
 /** `name` of `name:port` or `[v6]:port` (brackets kept, as in a URL). */
-export function hostnameOf(host: string): string {
+function hostnameOf(host: string): string {
   if (host.startsWith('[')) {
     const end = host.indexOf(']')
     return end < 0 ? host : host.slice(0, end + 1)

@@ -22,7 +22,7 @@ import { childEnv } from './child-env'
 import { scanProcs } from './proc-scan'
 import { setLongTimeout, sleep, within, type LongTimer } from './timers'
 
-export type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
+type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
 export interface ExitInfo {
   /** Exit code, or null when a signal ended the process. */
@@ -35,7 +35,7 @@ export interface ExitInfo {
 
 type Stdio = 'pipe' | 'ignore' | 'inherit' | number
 
-export interface SpawnOptions {
+interface SpawnOptions {
   cwd?: string
   /** Default: `childEnv()` (execd's environment without the secrets). */
   env?: Record<string, string | undefined>
@@ -307,7 +307,7 @@ export async function killAll(reason: KillReason = 'shutdown', graceMs = default
 let sweptAtShutdown = false
 
 /** SIGKILL to every owned group and cgroup, synchronously (execd is exiting now). */
-export function killAllNow(): void {
+function killAllNow(): void {
   for (const p of owned) p.owner.killNow()
   killAllCgroups()
   if (!sweptAtShutdown) killMarkedSync()
@@ -326,9 +326,6 @@ export function ownProcessesUntilExit(log?: Logger, cgroups = true): void {
 
 /** Running leaders. */
 export const liveProcessCount = (): number => leaders.size
-
-/** Exited leaders whose processes are still (or may still be) running, owned. */
-export const lingeringCount = (): number => owned.size - leaders.size
 
 /** Whether `pid` is a child execd spawned and is still waiting for (the PID-1 reaper asks). */
 export const ownsPid = (pid: number): boolean => leaders.has(pid)
@@ -353,7 +350,7 @@ const SIGNAL_WORDS: Record<string, string> = {
   SIGILL: 'illegal instruction',
 }
 
-export const signalWord = (sig: string): string => SIGNAL_WORDS[sig] ?? sig.toLowerCase().replace(/^sig/, '')
+const signalWord = (sig: string): string => SIGNAL_WORDS[sig] ?? sig.toLowerCase().replace(/^sig/, '')
 
 /** The signal a `describeExit` word names ('killed' → 'SIGKILL'), the inverse of signalWord. */
 export const signalNamed = (word: string): string =>

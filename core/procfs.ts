@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 
-export interface ProcStat {
+interface ProcStat {
   /** 'R', 'S', 'Z' (zombie: holds nothing, cannot be killed further), ... */
   state: string
   ppid: number

@@ -60,7 +60,7 @@ export function hideSecrets(
  * Overwrites with '*': environ entries `NAME=…` of the named variables, and argv elements that
  * are a secret or end in `=secret`. Only whole entries are touched so no other variable changes.
  */
-export function scrubProcessMemory(envNames: readonly string[], secrets: readonly string[]): void {
+function scrubProcessMemory(envNames: readonly string[], secrets: readonly string[]): void {
   const stat = readFileSync('/proc/self/stat', 'utf8')
   // Field n (1-based) is index n-3 after the command name's closing parenthesis.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')

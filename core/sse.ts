@@ -19,9 +19,9 @@ export interface SseItem<E = ExecEvent> {
 }
 
 /** Payload of one frame. It also encodes the writer's own events (a failure, a shutdown). */
-export type SseEncoder<E> = (event: E | ExecEvent) => string
+type SseEncoder<E> = (event: E | ExecEvent) => string
 
-export interface SseOptions<E = ExecEvent> {
+interface SseOptions<E = ExecEvent> {
   /** Keepalive interval; 0 disables. */
   pingMs?: number
   headers?: Record<string, string>
@@ -33,7 +33,7 @@ export interface SseOptions<E = ExecEvent> {
   slot?: () => void
 }
 
-export const SSE_HEADERS = {
+const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache',
   connection: 'keep-alive',

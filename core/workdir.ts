@@ -105,7 +105,7 @@ export const CREATES_MISSING_DIR = {
   session: true,
   'code context': true,
 } as const
-export type CwdKind = keyof typeof CREATES_MISSING_DIR
+type CwdKind = keyof typeof CREATES_MISSING_DIR
 
 /**
  * A route's working directory: `~`, `$VAR` and `${VAR}` expanded (an undefined variable is a

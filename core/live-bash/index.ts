@@ -20,7 +20,7 @@ import { scanProcs } from '../proc-scan'
 
 export type BashStream = 'stdout' | 'stderr'
 
-export interface BashChunk {
+interface BashChunk {
   stream: BashStream
   data: Uint8Array
 }
@@ -29,12 +29,12 @@ export interface BashChunk {
 export type BashRunEnd = { kind: 'exit'; code: number; interrupted: boolean } | { kind: 'died'; reason: string }
 
 /** A temp dir that can be made again if something removed it (core/temp-dir.ts). */
-export interface RemakeableDir {
+interface RemakeableDir {
   readonly path: string
   ensure(): string
 }
 
-export interface LiveBashOptions {
+interface LiveBashOptions {
   cwd?: string
   env?: Record<string, string | undefined>
   /** Where the per-run code file lives (default: the OS temp dir). */

@@ -5,7 +5,7 @@
  */
 export type OutputStream = 'stdout' | 'stderr'
 
-export type OutputItem =
+type OutputItem =
   { kind: 'data'; stream: OutputStream; data: Uint8Array } | { kind: 'eof'; stream: OutputStream } | { kind: 'exit' }
 
 type Reader = ReadableStreamDefaultReader<Uint8Array>

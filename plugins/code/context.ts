@@ -13,7 +13,7 @@ import type { Runtime, RuntimeContext } from '../../core/plugin'
 import { within } from '../../core/timers'
 
 /** What a context needs from its store to start interpreters and account for itself. */
-export interface ContextHost {
+interface ContextHost {
   config: Config
   log: Logger
   /** Gives back the context's slot in its language's capacity; idempotent. */

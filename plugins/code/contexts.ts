@@ -12,7 +12,7 @@ import { workingDir } from '../../core/workdir'
 import { CodeContext } from './context'
 import type { LanguageCatalog } from './languages'
 
-export interface ContextLimits {
+interface ContextLimits {
   /** Contexts of one language at most (0 = no limit). */
   maxPerLanguage: number
   /** ms a context may go without an execution before it is closed (0 = never). */
@@ -22,7 +22,7 @@ export interface ContextLimits {
 export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxPerLanguage: 16, idleMs: 30 * 60_000 }
 
 /** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
-export const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()
+const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()
 
 export class ContextStore {
   private readonly contexts = new Map<string, CodeContext>()

@@ -8,7 +8,7 @@ import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { within } from '../../core/timers'
 
-export const JUPYTER = 'jupyter'
+const JUPYTER = 'jupyter'
 const PROBE_TTL_MS = 10_000
 const PROBE_LIMIT_MS = 5000
 

@@ -15,7 +15,7 @@ import { ContextStore, DEFAULT_CONTEXT_LIMITS } from './contexts'
 import { ExecutionStore, type Execution } from './executions'
 import { LanguageCatalog, type LanguageEntry } from './languages'
 
-export interface ContextInfo {
+interface ContextInfo {
   id: string
   language: string
 }

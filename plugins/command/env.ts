@@ -9,7 +9,7 @@ import { expandVars } from '../../core/workdir'
 type Env = Record<string, string | undefined>
 
 /** `KEY=VALUE` lines of the file named by `EXECD_ENVS`; `#` comments; values `$VAR`-expanded. */
-export function envsFile(env: Env = process.env): Record<string, string> {
+function envsFile(env: Env = process.env): Record<string, string> {
   const path = env.EXECD_ENVS
   const out: Record<string, string> = {}
   if (!path || !existsSync(path)) return out
@@ -29,7 +29,7 @@ export function envsFile(env: Env = process.env): Record<string, string> {
   return out
 }
 
-export interface UserEntry {
+interface UserEntry {
   name: string
   uid: number
   gid: number

@@ -1,5 +1,5 @@
 /** The commands section (CONTRACT §4): `/command` foreground and background, status, logs, events. */
-import { intOption, optionSpecs, settingsOf, type Config, type Settings } from '../../core/config'
+import { intOption, optionSpecs, settingsOf, type Config } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { COMMAND_RUNNER } from './contract'
@@ -52,10 +52,8 @@ const OPTIONS = {
   }),
 }
 
-export type CommandOptions = Settings<typeof OPTIONS>
-
 /** The operations' settings from the typed options. */
-export function commandSettings(config: Config): CommandSettings {
+function commandSettings(config: Config): CommandSettings {
   const s = settingsOf(config, OPTIONS)
   return {
     logMaxBytes: s.logMaxBytes,

@@ -30,7 +30,7 @@ const shell = Bun.which('bash') ? 'bash' : 'sh'
 /** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
 const DRAIN_IDLE_MS = 50
 
-export const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
+const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
 
 /** Starts the command; its events flow into the record's journal until the terminal event. */
 export function startCommand(p: Prepared, store: CommandStore, settings: RunSettings): CommandRecord {

@@ -13,7 +13,7 @@ import { decodeName } from './ops/names'
 import { fsError } from './errors'
 import type { Ownership } from './owners'
 
-export interface AtomicWriteOptions {
+interface AtomicWriteOptions {
   /** Permission bits for the file; default: the replaced file's, else 0666 & ~umask. */
   mode?: number
   /** Owner/group to set; default: the replaced file's owner and group. */
@@ -21,7 +21,7 @@ export interface AtomicWriteOptions {
 }
 
 /** Prefix of every temp file this section creates, so strays are easy to recognise. */
-export const TEMP_MARKER = '.execd-tmp-'
+const TEMP_MARKER = '.execd-tmp-'
 
 export const tempNameFor = (name: Name): string =>
   `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomBytes(6).toString('hex')}`
@@ -102,21 +102,6 @@ export async function stageFile(
   }
 }
 
-/** Stages and commits one file; returns the number of bytes written. */
-export async function writeAtomic(
-  anchor: Anchor,
-  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  opts: AtomicWriteOptions = {},
-): Promise<number> {
-  const staged = await stageFile(anchor, chunks, opts)
-  try {
-    await staged.commit()
-  } finally {
-    await staged.discard()
-  }
-  return staged.bytes
-}
-
 class SourceError extends Error {}
 
 async function* fromSource(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
@@ -140,7 +125,7 @@ async function chownIfNeeded(handle: FileHandle, uid: number | undefined, gid: n
 }
 
 /** fsync a held directory so the rename itself survives a crash. */
-export async function syncDirectory(dirFd: number): Promise<void> {
+async function syncDirectory(dirFd: number): Promise<void> {
   const handle = await open(procPath(dirFd), 'r').catch(() => undefined)
   if (!handle) return
   await handle.sync().catch(() => {})

@@ -30,12 +30,3 @@ export function fsError(err: unknown, op: string, path: RawPath, context = 'erro
   const status: ErrorCode = code && CLIENT_ERRNO.has(code) ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR'
   return new ExecdError(status, `${context}${message}`, { cause: err })
 }
-
-/** Runs a system call and rewords its failure. */
-export async function attempt<T>(op: string, path: RawPath, call: () => Promise<T>, context?: string): Promise<T> {
-  try {
-    return await call()
-  } catch (err) {
-    throw fsError(err, op, path, context)
-  }
-}

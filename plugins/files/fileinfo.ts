@@ -25,7 +25,7 @@ export function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymboli
 }
 
 /** Permission bits written in octal and read back as decimal: 0o755 → 755 (the reference's wire form). */
-export const modeToWire = (mode: number): number => Number((mode & 0o777).toString(8))
+const modeToWire = (mode: number): number => Number((mode & 0o777).toString(8))
 
 /** 755 → 0o755. Digits 8 or 9, negatives and more than four digits are refused. 0 means "leave as is". */
 export function modeFromWire(mode: number): number {
@@ -36,7 +36,7 @@ export function modeFromWire(mode: number): number {
 }
 
 /** RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's RFC3339Nano in UTC. */
-export function rfc3339Nano(ns: bigint): string {
+function rfc3339Nano(ns: bigint): string {
   const ms = Number(ns / 1_000_000n)
   const seconds = new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)
   const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '')

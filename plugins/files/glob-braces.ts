@@ -6,8 +6,8 @@
 /** A pattern that cannot be compiled: the route answers 400 with this message. */
 export class GlobSyntaxError extends Error {}
 
-export const MAX_ALTERNATIVES = 1024
-export const MAX_EXPANDED_LENGTH = 16384
+const MAX_ALTERNATIVES = 1024
+const MAX_EXPANDED_LENGTH = 16384
 
 interface Budget {
   alternatives: number

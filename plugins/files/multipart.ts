@@ -6,7 +6,7 @@
  */
 import { ExecdError } from '../../core/errors'
 
-export interface MultipartPart {
+interface MultipartPart {
   /** `name` of Content-Disposition. */
   name: string
   /** `filename` if the part is a file part. */

@@ -59,7 +59,7 @@ function lookupId(kind: 'user' | 'group', value: string, byName: Map<string, num
 
 /** A user given by name or numeric id → uid; unknown or out of range → 400. */
 export const lookupUser = (owner: string): number => lookupId('user', owner, users().byName)
-export const lookupGroup = (group: string): number => lookupId('group', group, groups().byName)
+const lookupGroup = (group: string): number => lookupId('group', group, groups().byName)
 
 export interface Ownership {
   uid?: number

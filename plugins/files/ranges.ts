@@ -1,7 +1,7 @@
 /** HTTP byte ranges (RFC 9110 §14) for downloads: one range served, as the reference does. */
 import { ExecdError } from '../../core/errors'
 
-export interface ByteRange {
+interface ByteRange {
   start: number
   /** Inclusive. */
   end: number
@@ -60,7 +60,7 @@ export function contentDisposition(name: string | Buffer): string {
  * Go's url.PathEscape: unreserved characters and `$&+:=@` stay (`,` and `;` are escaped in a
  * segment), everything else %XX. Bytes that are not UTF-8 are escaped as they are, as Go does.
  */
-export function pathEscape(s: string | Buffer): string {
+function pathEscape(s: string | Buffer): string {
   let out = ''
   for (const byte of typeof s === 'string' ? Buffer.from(s, 'utf8') : s) {
     const c = String.fromCharCode(byte)

@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises'
 const CHUNK = 1 << 20
 
 /** Counts what `replacing` has replaced so far. */
-export interface ReplaceCount {
+interface ReplaceCount {
   count: number
 }
 

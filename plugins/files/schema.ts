@@ -11,7 +11,7 @@ const mode = t.Integer({
   examples: [755, 644],
 })
 
-export const FileInfoSchema = t.Object(
+const FileInfoSchema = t.Object(
   {
     path: t.String({ description: 'absolute path; bytes that are not UTF-8 are written \\xHH' }),
     path_base64: t.Optional(
@@ -34,7 +34,7 @@ export const FileInfoSchema = t.Object(
   { title: 'FileInfo' },
 )
 
-export const PermissionSchema = t.Object(
+const PermissionSchema = t.Object(
   {
     mode: t.Optional(mode),
     owner: t.Optional(t.String({ description: 'user name or numeric uid; unchanged when absent' })),

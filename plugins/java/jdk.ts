@@ -39,7 +39,7 @@ export function findJdk(jshell: string): Jdk | { missing: string } {
 }
 
 /** The compiled helper: its class path, and where its class-data-sharing archive lives. */
-export interface Helper {
+interface Helper {
   classpath: string
   /** Path of the CDS archive (a JAR class path is required for one); absent without `jar`. */
   archive?: string

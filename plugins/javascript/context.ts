@@ -9,7 +9,7 @@ import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { driverFiles } from './driver-files'
 
-export interface JsContextOptions extends StartOptions {
+interface JsContextOptions extends StartOptions {
   startTimeoutMs: number
 }
 

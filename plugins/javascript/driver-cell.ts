@@ -13,7 +13,7 @@ import { isBuiltin } from 'node:module'
 
 export type Language = 'javascript' | 'typescript'
 
-export interface PreparedCell {
+interface PreparedCell {
   script: string
   /** True when the last top-level statement declares something (`let x = 1` shows no value). */
   endsWithDeclaration: boolean

@@ -6,7 +6,7 @@
 import { inspect } from 'node:util'
 import { createRequire } from 'node:module'
 
-export type Bundle = Record<string, string | object>
+type Bundle = Record<string, string | object>
 
 const HOOKS: [string, string][] = [
   ['_repr_html_', 'text/html'],

@@ -11,7 +11,7 @@ import { driverSources, happyDomBundle } from './embed.ts' with { type: 'macro' 
 const SOURCES: Record<string, string> = driverSources()
 const HAPPY_DOM: string = happyDomBundle()
 
-export interface DriverFiles {
+interface DriverFiles {
   driver: string
   dom: string
 }

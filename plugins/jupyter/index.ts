@@ -32,7 +32,7 @@ const FAILURE_TTL_MS = 1_000
 const POLL_MS = 2_000
 
 /** The configured server, or null when the bridge is off. */
-export function serverFrom(config: Config): JupyterServer | null {
+function serverFrom(config: Config): JupyterServer | null {
   const { host, token } = settingsOf(config, OPTIONS)
   if (!host || !token) return null
   return new JupyterServer(host, token)

@@ -12,7 +12,7 @@ import { KernelChannel } from './channel'
 import { CellTracker, executeRequest } from './messages'
 import type { JupyterServer } from './rest'
 
-export interface KernelTimings {
+interface KernelTimings {
   /** How long to wait for the missing half of idle + execute_reply before giving up. */
   replyGraceMs: number
   /** How often a running cell checks over REST that its kernel still exists. */

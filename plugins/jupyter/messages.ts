@@ -13,7 +13,7 @@ export interface JupyterMessage {
   channel?: string
 }
 
-export const PROTOCOL_VERSION = '5.3'
+const PROTOCOL_VERSION = '5.3'
 
 export function executeRequest(msgId: string, session: string, code: string, silent = false): object {
   return {
@@ -48,7 +48,7 @@ export function resultBundle(data: Record<string, unknown> | undefined): Record<
 }
 
 /** What one message means for the cell it answers. */
-export interface CellStep {
+interface CellStep {
   events: ExecEvent[]
   /** The kernel died or is restarting: the cell will never finish. */
   died?: string

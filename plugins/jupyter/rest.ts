@@ -15,14 +15,14 @@ export interface KernelSpecs {
   specs: KernelSpec[]
 }
 
-export interface KernelModel {
+interface KernelModel {
   id: string
   name: string
   execution_state?: string
 }
 
 /** Thrown when the server answers with a non-2xx status. */
-export class JupyterHttpError extends Error {
+class JupyterHttpError extends Error {
   constructor(
     readonly status: number,
     message: string,

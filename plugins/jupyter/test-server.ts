@@ -37,7 +37,7 @@ export interface TestJupyter {
 }
 
 /** Extra kernelspecs, all ipykernel underneath: name → language. */
-export type ExtraSpecs = Record<string, string>
+type ExtraSpecs = Record<string, string>
 
 async function freePort(): Promise<number> {
   const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })

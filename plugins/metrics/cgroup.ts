@@ -39,7 +39,7 @@ interface CgroupPaths {
 }
 
 /** Finds this process's cgroup directories from /proc/self/cgroup. */
-export function findCgroup(root = '/'): CgroupPaths | undefined {
+function findCgroup(root = '/'): CgroupPaths | undefined {
   const self = read(join(root, 'proc/self/cgroup'))
   const base = join(root, 'sys/fs/cgroup')
   if (!self) return undefined
@@ -66,7 +66,7 @@ function pick(mount: string, path = '/'): string {
   return existsSync(own) ? own : mount
 }
 
-export function readCpuQuota(cg: CgroupPaths | undefined): number | undefined {
+function readCpuQuota(cg: CgroupPaths | undefined): number | undefined {
   if (!cg?.cpu) return undefined
   if (cg.version === 2) {
     const [quota, period] = (read(join(cg.cpu, 'cpu.max')) ?? 'max').split(/\s+/)
@@ -78,7 +78,7 @@ export function readCpuQuota(cg: CgroupPaths | undefined): number | undefined {
   return quota > 0 && period > 0 ? quota / period : undefined
 }
 
-export function readCgroupCpuUsageUs(cg: CgroupPaths): number | undefined {
+function readCgroupCpuUsageUs(cg: CgroupPaths): number | undefined {
   if (cg.version === 2) {
     const line = read(join(cg.cpu!, 'cpu.stat'))
       ?.split('\n')
@@ -90,7 +90,7 @@ export function readCgroupCpuUsageUs(cg: CgroupPaths): number | undefined {
 }
 
 /** Memory limit and working set (usage minus inactive file cache, as kubectl/docker report). */
-export function readCgroupMemory(cg: CgroupPaths | undefined): { limit?: number; used?: number } {
+function readCgroupMemory(cg: CgroupPaths | undefined): { limit?: number; used?: number } {
   if (!cg?.memory) return {}
   const v2 = cg.version === 2
   const limitRaw = read(join(cg.memory, v2 ? 'memory.max' : 'memory.limit_in_bytes'))
@@ -112,7 +112,7 @@ function statMap(text: string | undefined): Record<string, number> {
 }
 
 /** Host memory from /proc/meminfo: used = total − free − buffers − cached − sreclaimable. */
-export function readHostMemory(root = '/'): { total: number; used: number } {
+function readHostMemory(root = '/'): { total: number; used: number } {
   const info: Record<string, number> = {}
   for (const line of (read(join(root, 'proc/meminfo')) ?? '').split('\n')) {
     const m = /^(\w+):\s+(\d+)/.exec(line)
@@ -124,7 +124,7 @@ export function readHostMemory(root = '/'): { total: number; used: number } {
 }
 
 /** Host CPU time from the aggregate line of /proc/stat, in µs (USER_HZ = 100). */
-export function readHostCpu(root = '/'): { busyUs: number; totalUs: number } {
+function readHostCpu(root = '/'): { busyUs: number; totalUs: number } {
   const line =
     read(join(root, 'proc/stat'))
       ?.split('\n')

@@ -4,7 +4,7 @@
  */
 import { TOKEN_HEADER } from '../../core/auth'
 
-export const PROXY_PREFIX = '/proxy/'
+const PROXY_PREFIX = '/proxy/'
 
 /** Connection-scoped headers (RFC 9110 §7.6.1): never forwarded by a proxy. */
 const HOP_BY_HOP = [

@@ -7,7 +7,7 @@
 import { DepthScanner, MAX_JSON_DEPTH } from '../../core/body'
 
 /** Signals a client may send (as the reference allows). */
-export const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
 export type PtySignal = (typeof SIGNALS)[number]
 
 /** Terminal dimensions are unsigned 16-bit in the kernel (struct winsize); Bun refuses 0 and ≥ 65536. */

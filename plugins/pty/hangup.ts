@@ -11,7 +11,7 @@ import type { ProcScanner } from '../../core/proc-scan'
 import { groupsBySession } from './proc-stat'
 
 /** What hangUp needs of a terminal session. */
-export interface Hangable {
+interface Hangable {
   /** The shell's pid: its session id and group id; null when it never started. */
   readonly pid: number | null
   /** Resolves once the shell is reaped and its output drained. */
@@ -19,7 +19,7 @@ export interface Hangable {
 }
 
 /** How long jobs get to go after the hang-up before SIGKILL. */
-export const HANGUP_GRACE_MS = 1000
+const HANGUP_GRACE_MS = 1000
 /** Upper bound on waiting for killed jobs to vanish (SIGKILL is not instantaneous). */
 const KILL_WAIT_MS = 2000
 

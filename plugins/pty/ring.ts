@@ -3,7 +3,7 @@
  * absolute offsets that only grow, so a client that reconnects with `since` gets exactly
  * what it missed (or, when that has been overwritten, everything still retained).
  */
-export const RING_CAPACITY = 1 << 20
+const RING_CAPACITY = 1 << 20
 
 export class ReplayRing {
   /** Allocated on the first byte: sessions that never produce output cost nothing. */

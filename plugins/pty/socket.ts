@@ -8,12 +8,12 @@ import type { Socket, SocketHandlers } from '../../core/websocket'
 import { type ClientFrame, parseFrame } from './frames'
 import type { OutputStream, PtyClient, PtyMode, PtySession } from './session'
 
-export const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
+const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
 /** Output frames stay under this size, as the reference's. */
 const MAX_CHUNK = 32 * 1024
 export const TAKEN_OVER = { code: 4001, reason: 'TAKEN_OVER' } as const
 
-export interface ConnectOptions {
+interface ConnectOptions {
   mode: PtyMode
   since: number
 }
@@ -157,7 +157,7 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
 }
 
 /** 0x03 | uint64 big-endian absolute offset | bytes. */
-export function replayFrame(offset: number, bytes: Uint8Array): Uint8Array {
+function replayFrame(offset: number, bytes: Uint8Array): Uint8Array {
   const frame = new Uint8Array(9 + bytes.length)
   frame[0] = FRAME.replay
   new DataView(frame.buffer).setBigUint64(1, BigInt(offset))

@@ -12,7 +12,7 @@ import { ProcScanner } from '../../core/proc-scan'
 import { PtySession } from './session'
 
 /** The reference's prefix of every refused terminal creation. */
-export const PREFIX_CREATE = 'error creating pty session: '
+const PREFIX_CREATE = 'error creating pty session: '
 
 export interface CreateOptions {
   cwd?: string

@@ -29,7 +29,7 @@ interface Session {
   release: () => void
 }
 
-export interface SessionLimits {
+interface SessionLimits {
   /** Sessions at once (0: no limit). */
   max: number
   /** ms without a run before a session is ended (0: never). */

@@ -11,7 +11,7 @@ import { Interrupted, openDatabase, type Database } from './database'
 import { affectedBundle, tableBundle } from './format'
 import { firstKeyword, splitStatements } from './split'
 
-export interface SqlContextOptions {
+interface SqlContextOptions {
   cwd: string
   /** `:memory:`, a file under cwd, or a DSN. */
   target: string

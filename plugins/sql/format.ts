@@ -4,7 +4,7 @@
  * table and the same object as `application/json`. Unlike the reference (Go `%v` strings,
  * `rows` omitted when empty), cells keep their JSON type and `rows` is always present.
  */
-export type Cell = string | number | boolean | null | Record<string, unknown> | unknown[]
+type Cell = string | number | boolean | null | Record<string, unknown> | unknown[]
 
 export interface Table {
   columns: string[]

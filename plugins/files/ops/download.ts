@@ -12,7 +12,7 @@ import { fsError } from '../errors'
 import type { PathScope, RawPath } from '../paths'
 import { contentDisposition, parseRange } from '../ranges'
 
-export interface DownloadRequest {
+interface DownloadRequest {
   path: RawPath
   method?: string
   range?: string | null

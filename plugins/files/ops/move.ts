@@ -8,7 +8,7 @@ import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { copyEntry, removeEntry } from '../tree'
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
-export interface MoveItem {
+interface MoveItem {
   src?: string
   dest?: string
   src_base64?: string

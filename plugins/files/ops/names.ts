@@ -5,7 +5,7 @@
  * its exact bytes, base64, in `path_base64`: the lossless form, present only then.
  */
 
-export interface DecodedName {
+interface DecodedName {
   /** `\xHH` for each byte that is not part of valid UTF-8: what `path` shows. */
   escaped: string
   /** U+FFFD for each such byte: what the search glob matches against (one character each). */

@@ -10,7 +10,7 @@ import { fsError } from '../errors'
 import { entryPath, type PathScope } from '../paths'
 import { contains, replacing } from '../replace-stream'
 
-export interface Replacement {
+interface Replacement {
   old: string
   new: string
   /** Names the path by its exact bytes instead of the key. */

@@ -15,7 +15,7 @@ import { boundaryOf, parseMultipart } from '../multipart'
 import { ownershipOf, type Ownership } from '../owners'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
 
-export interface FileMetadata {
+interface FileMetadata {
   /** From `path`, or from `path_base64` (the exact bytes): exactly one of them. */
   path: RawPath
   owner?: string
@@ -23,7 +23,7 @@ export interface FileMetadata {
   mode?: number
 }
 
-export interface WrittenFile {
+interface WrittenFile {
   path: string
   bytes: number
 }
@@ -157,7 +157,7 @@ async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<
   return Buffer.concat(chunks).toString('utf8')
 }
 
-export function parseMetadata(text: string): FileMetadata {
+function parseMetadata(text: string): FileMetadata {
   let value: unknown
   try {
     value = JSON.parse(text)

@@ -10,7 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
 export const MAX_OPEN = 8
 
-export interface FrameInit {
+interface FrameInit {
   /** Name in the parent directory (empty for the walk's start). */
   name: Buffer
   /** Reported path: its bytes, its text, and whether the bytes are valid UTF-8. */
