@@ -110,6 +110,16 @@ describe('bodies are JSON whatever their Content-Type, as the reference reads th
     expect((await res.json()).message).toStartWith('error parsing request, MAYBE invalid body format. ')
   })
 
+  test('a route that declares a JSON body reads any Content-Type as JSON, malformed ones refused', async () => {
+    const handle = await front()
+    const ok = await handle(send('{"n":3}', 'application/xml'))
+    expect([ok.status, await ok.json()]).toEqual([200, { n: 3 }])
+    const bad = await handle(send('{"n":', 'application/octet-stream'))
+    expect(bad.status).toBe(400)
+    expect((await bad.json()).code).toBe('INVALID_REQUEST_BODY')
+    expect(isJsonBody(send('x', 'application/octet-stream', '/raw/x'), ['/raw/'], () => true)).toBe(false)
+  })
+
   test('multipart, typed bodies and raw prefixes are not read as JSON', () => {
     expect(isJsonBody(send('x', 'multipart/form-data; boundary=b'), ['/raw/'])).toBe(false)
     expect(isJsonBody(send('x', 'application/octet-stream'), ['/raw/'])).toBe(false)

@@ -81,6 +81,8 @@ export async function createApp(parts: AppParts) {
 
   // The docs page renders the app's own OpenAPI document; bound once the app exists.
   let handle: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 })
+  // Filled once the routes are known; the openapi hook below reads it.
+  let optionalBodies = new Set<string>()
 
   // The path starts after the first '/' past the scheme, not at a fixed offset: a short Host
   // (`Host: x`) otherwise lost the path's start or, with `Host: ab`, served /ab/metrics as /metrics.
@@ -91,6 +93,9 @@ export async function createApp(parts: AppParts) {
       log.debug('request', { method: request.method, path: pathOf(request.url) })
     })
     .onError(({ code, error, request }) => renderError(code, error, request, log))
+    .onAfterHandle(({ request, responseValue }) => {
+      if (pathOf(request.url) === '/openapi.json') markOptionalBodies(responseValue, optionalBodies)
+    })
     .use(
       openapi({
         provider: null,
@@ -130,6 +135,7 @@ export async function createApp(parts: AppParts) {
     const routes = sections.get(section).routes?.()
     if (routes) app = app.use(routes) as unknown as typeof app
   }
+  optionalBodies = optionalBodiesOf(app.routes)
   handle = request => app.handle(request)
   // The document is built on its first request from schemas that Elysia's validators may
   // touch when they compile: build it now, before any request, so it is one document.
@@ -151,6 +157,33 @@ export async function createApp(parts: AppParts) {
 }
 
 type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
+
+/** TypeBox's mark of `t.Optional(...)` (its OptionalKind symbol, registered globally). */
+const OPTIONAL = Symbol.for('TypeBox.Optional')
+
+/** `post /session`-style keys (OpenAPI path form) of the routes whose whole body is optional. */
+function optionalBodiesOf(routes: readonly RouteInfo[]): Set<string> {
+  const keys = new Set<string>()
+  for (const r of routes) {
+    const body = r.hooks?.body as Record<symbol, unknown> | undefined
+    if (body?.[OPTIONAL] === 'Optional') keys.add(`${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+  }
+  return keys
+}
+
+/**
+ * The openapi plugin marks every request body required; a route that accepts no body at all
+ * (`POST /session`, `POST /pty`) says so with `required: false`. Idempotent: the plugin serves
+ * one cached document.
+ */
+function markOptionalBodies(doc: unknown, keys: Set<string>): void {
+  const paths = (doc as { paths?: Record<string, Record<string, { requestBody?: { required?: boolean } }>> })?.paths
+  for (const key of keys) {
+    const [method, path] = key.split(' ') as [string, string]
+    const body = paths?.[path]?.[method]?.requestBody
+    if (body) body.required = false
+  }
+}
 
 /** method+path → the JSON shape its body schema declares, matching `:param` segments. */
 function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string) => JsonShape | undefined {

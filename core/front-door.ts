@@ -59,7 +59,8 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       request = new Request(`http://localhost${url}`, request)
     }
-    if (!isJsonBody(request, opts.rawPrefixes)) return safely(handle, request)
+    const declared = () => opts.shapeOf(request.method, pathOf(request.url)) !== undefined
+    if (!isJsonBody(request, opts.rawPrefixes, declared)) return safely(handle, request)
     return readJson(handle, request, opts)
   }
 }
@@ -74,11 +75,21 @@ export function pathOf(url: string): string {
 
 /**
  * The reference decodes every request body as JSON whatever its Content-Type, and clients rely
- * on it: `curl -d '{...}'` sends form encoding, some send none. Multipart and other typed
- * bodies keep their type, and a plugin's raw prefixes (the proxy) are never touched.
+ * on it: `curl -d '{...}'` sends form encoding, some send none. A route that declares a JSON
+ * body (`declaresJson`) gets any body read as JSON, as the reference does: otherwise
+ * `{bad` sent as application/xml to a route whose body is optional was ignored, and the
+ * session created without its `cwd`. Elsewhere multipart and other typed bodies keep their
+ * type (uploads), and a plugin's raw prefixes (the proxy) are never touched.
  */
-export function isJsonBody(request: Request, rawPrefixes: readonly string[] = []): boolean {
+export function isJsonBody(
+  request: Request,
+  rawPrefixes: readonly string[] = [],
+  declaresJson: () => boolean = () => false,
+): boolean {
   if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return false
+  const path = pathOf(request.url)
+  if (rawPrefixes.some(prefix => path.startsWith(prefix))) return false
+  if (declaresJson()) return true
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
   if (
     type !== '' &&
@@ -88,8 +99,7 @@ export function isJsonBody(request: Request, rawPrefixes: readonly string[] = []
   ) {
     return false
   }
-  const path = pathOf(request.url)
-  return !rawPrefixes.some(prefix => path.startsWith(prefix))
+  return true
 }
 
 async function readJson(handle: Handler, request: Request, opts: FrontDoorOptions): Promise<Response> {

@@ -25,10 +25,14 @@ describeRuntimeKit({
     expectedState: '42',
     printSleepPrint: 'System.out.println("first");\nThread.sleep(1000);\nSystem.out.println("second");',
     error: 'void check() { throw new IllegalStateException("bad state"); }\ncheck()',
-    expectedErrorName: 'java.lang.IllegalStateException',
+    expectedErrorName: 'EvalException',
     sleepLong: 'Thread.sleep(30000)',
-    expectedInterruptName: 'KeyboardInterrupt',
+    expectedInterruptName: 'EvaluationInterruptedException',
     crash: 'new ProcessBuilder("kill", "-9", String.valueOf(ProcessHandle.current().pid())).start().waitFor()',
+    declareThenRead: {
+      cells: ['int a1 = 2 + 2;\na1', 'int a2 = 2 + 2; a2', 'var v1 = 4;\nv1', 'int v2 = 4;\n(v2)', 'int v4 = 4;\nv4;'],
+      expected: '4',
+    },
   },
 })
 
@@ -62,14 +66,30 @@ describe.skipIf(available !== true)(
       expect(resultText(events)).toEqual(['Pair[a=x, b=2]'])
     })
 
-    test('an exception names its class and message, with the snippet frames', async () => {
+    test("an exception is an EvalException (IJava's name), its class and message in evalue and traceback", async () => {
       const events = await run('int[] a = new int[1];\na[3]')
       const [error] = ofType(events, 'error')
-      expect(error.error.ename).toBe('java.lang.ArrayIndexOutOfBoundsException')
+      expect(error.error.ename).toBe('EvalException')
       expect(error.error.evalue).toBe('Index 3 out of bounds for length 1')
       expect(error.error.traceback[0]).toBe(
         'java.lang.ArrayIndexOutOfBoundsException: Index 3 out of bounds for length 1',
       )
+    })
+
+    test("the reference clients' cases: IJava's names for a thrown exception and for code that does not compile", async () => {
+      const thrown = ofType(await run('int x = 10 / 0; // This will cause ArithmeticException'), 'error')
+      expect(thrown.map(e => [e.error.ename, e.error.evalue, e.error.traceback[0]])).toEqual([
+        ['EvalException', '/ by zero', 'java.lang.ArithmeticException: / by zero'],
+      ])
+      const [broken] = ofType(await run('int y = "text";'), 'error')
+      expect(broken.error.ename).toBe('CompilationException')
+      expect(broken.error.evalue).toContain('incompatible types')
+      const [incomplete] = ofType(await run('void f() {'), 'error')
+      expect(incomplete.error).toEqual({
+        ename: 'IncompleteSourceException',
+        evalue: 'void f() {',
+        traceback: ['Incomplete input:', 'void f() {'],
+      })
     })
 
     test('System.exit ends the stream with an error naming the exit status; the next cell restarts', async () => {
@@ -95,8 +115,9 @@ describe.skipIf(available !== true)(
       expect(ok.executionCount).toBeGreaterThan(0)
       expect(ok.complete).toBeDefined()
       const failed = await sdkRun('Objects.requireNonNull(null, "nothing here")')
-      expect(failed.error?.name).toBe('java.lang.NullPointerException')
+      expect(failed.error?.name).toBe('EvalException')
       expect(failed.error?.value).toBe('nothing here')
+      expect(failed.error?.traceback[0]).toBe('java.lang.NullPointerException: nothing here')
       expect(failed.complete).toBeDefined()
     })
   },

@@ -27,6 +27,16 @@ describeRuntimeKit({
     sleepLong: 'await Bun.sleep(30000)',
     expectedInterruptName: 'KeyboardInterrupt',
     crash: 'process.kill(process.pid, "SIGKILL")',
+    declareThenRead: {
+      cells: [
+        'const a1 = 2 + 2;\na1',
+        'const a2 = 2 + 2; a2',
+        'var v1 = 4;\nv1',
+        'let v2 = 4;\n(v2)',
+        'const v4 = 4;\nv4;',
+      ],
+      expected: '4',
+    },
   },
 })
 
@@ -43,6 +53,16 @@ describeRuntimeKit({
     sleepLong: 'await new Promise<void>(resolve => setTimeout(resolve, 30000))',
     expectedInterruptName: 'KeyboardInterrupt',
     crash: 'process.kill(process.pid, "SIGKILL")',
+    declareThenRead: {
+      cells: [
+        'const a1: number = 2 + 2;\na1',
+        'const a2 = 2 + 2; a2',
+        'var v1: number = 4;\nv1',
+        'let v2 = 4;\n(v2)',
+        'const v4: number = 4;\nv4;',
+      ],
+      expected: '4',
+    },
   },
 })
 

@@ -82,19 +82,50 @@ describe('malformed bodies', () => {
       new Blob([new Uint8Array([0x7b, 0x22, 0x63, 0x77, 0x64, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d])]),
     ],
   ]
-  for (const route of ['/session', '/pty']) {
+  // The reference decodes any body as JSON whatever its type: none of these may smuggle one past.
+  const types = ['application/json', 'text/plain', 'application/xml', 'application/octet-stream', undefined]
+  // Every route whose body is optional, as the OpenAPI document marks them: none may be missed.
+  const OPTIONAL_BODIES = ['/pty', '/session']
+
+  test('the routes whose body is optional are marked so in /openapi.json, and only they', async () => {
+    const doc = await (await d.fetch('/openapi.json')).json()
+    const optional = Object.entries(doc.paths as Record<string, Record<string, any>>)
+      .filter(([, ops]) => Object.values(ops).some(op => op.requestBody?.required === false))
+      .map(([path]) => path)
+      .sort()
+    expect(optional).toEqual(OPTIONAL_BODIES)
+  })
+
+  for (const route of OPTIONAL_BODIES) {
     for (const [what, body] of bad) {
-      test(`POST ${route} with ${what} is a 400`, async () => {
-        const res = await d.fetch(route, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
-        expect(res.status).toBe(400)
-        expect((await res.json()).code).toBe('INVALID_REQUEST_BODY')
+      test(`POST ${route} with ${what} is a 400, whatever the Content-Type`, async () => {
+        for (const type of types) {
+          const res = await d.fetch(route, { method: 'POST', body, headers: type ? { 'content-type': type } : {} })
+          expect([type, res.status, (await res.json()).code]).toEqual([type, 400, 'INVALID_REQUEST_BODY'])
+        }
       })
     }
 
-    test(`POST ${route} with no body still creates one`, async () => {
-      const res = await d.fetch(route, { method: 'POST' })
-      expect(res.status).toBeLessThan(300)
-      expect((await res.json()).session_id).toBeString()
+    test(`POST ${route} with no body, or an empty one, still creates one`, async () => {
+      for (const init of [
+        { method: 'POST' },
+        { method: 'POST', body: '', headers: { 'content-type': 'application/json' } },
+        { method: 'POST', body: ' \n', headers: { 'content-type': 'application/json' } },
+      ]) {
+        const res = await d.fetch(route, init)
+        expect(res.status).toBeLessThan(300)
+        expect((await res.json()).session_id).toBeString()
+      }
+    })
+
+    test(`POST ${route} reads a JSON body sent with another Content-Type, as the reference does`, async () => {
+      const res = await d.fetch(route, {
+        method: 'POST',
+        body: JSON.stringify({ cwd: 7 }),
+        headers: { 'content-type': 'application/xml' },
+      })
+      expect(res.status).toBe(400)
+      expect((await res.json()).message).toContain('cwd')
     })
   }
 

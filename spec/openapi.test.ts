@@ -43,6 +43,9 @@ describe('openapi', () => {
       const op = spec.paths?.[toOpenApiPath(route.path)]?.[route.method.toLowerCase()]
       if (!op) continue
       if (hooks.body) expect(op.requestBody, `${route.method} ${route.path}`).toBeDefined()
+      // A route that accepts no body at all (t.Optional of the whole body) says so.
+      const optional = hooks.body?.[Symbol.for('TypeBox.Optional')] === 'Optional'
+      if (hooks.body) expect([route.path, op.requestBody.required]).toEqual([route.path, !optional])
       if (hooks.query) expect(op.parameters?.length, `${route.method} ${route.path}`).toBeGreaterThan(0)
     }
   })

@@ -32,6 +32,12 @@ export interface RuntimeKitSnippets {
   expectedInterruptName?: string
   /** Kills its own interpreter (e.g. SIGKILL to itself). */
   crash: string
+  /**
+   * Cells that declare a variable and end with an expression reading it (`const a = 4;\na`):
+   * each must yield `expected` as its result, whatever was declared before the last
+   * statement. Absent for languages without expression values.
+   */
+  declareThenRead?: { cells: string[]; expected: string }
 }
 
 export interface RuntimeKitOptions {
@@ -107,6 +113,18 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       expect(result?.results['text/plain']).toBe(s.expectedState)
       expect(result?.results.text).toBe(s.expectedState)
     })
+
+    test.skipIf(!s.declareThenRead)(
+      'a cell ending with an expression after declarations yields its value',
+      async () => {
+        const id = await createContext(d, language)
+        for (const code of s.declareThenRead!.cells) {
+          const events = await runCode(d, code, { id, language })
+          expectWellFormed(events, id)
+          expect([code, resultText(events)]).toEqual([code, [s.declareThenRead!.expected]])
+        }
+      },
+    )
 
     test('an error gives an error event with a traceback, then execution_complete', async () => {
       const id = await createContext(d, language)

@@ -82,7 +82,7 @@ public class ExecdJShell {
       try {
         runCell(shell, code);
       } catch (Throwable t) {
-        sendError(t.getClass().getName(), String.valueOf(t.getMessage()), List.of());
+        sendError(t.getClass().getSimpleName(), t.getMessage() == null ? "" : t.getMessage(), List.of());
       } finally {
         running = false;
         System.out.flush();
@@ -167,7 +167,9 @@ public class ExecdJShell {
         source = info.source();
         rest = info.remaining();
       } else if (c == Completeness.DEFINITELY_INCOMPLETE || c == Completeness.CONSIDERED_INCOMPLETE) {
-        sendError("CompilationError", "incomplete input", List.of(rest.strip()));
+        List<String> lines = new ArrayList<>(List.of("Incomplete input:"));
+        lines.addAll(rest.strip().lines().collect(Collectors.toList()));
+        sendError("IncompleteSourceException", rest.strip(), lines);
         return;
       } else {
         // UNKNOWN: not parseable; eval rejects it with diagnostics.
@@ -176,14 +178,14 @@ public class ExecdJShell {
       }
       value = null;
       if (stopped) {
-        sendError("KeyboardInterrupt", "execution stopped by interrupt (jshell stop)", List.of());
+        sendInterrupted(source);
         return;
       }
       for (SnippetEvent e : shell.eval(source)) {
         if (e.causeSnippet() != null) continue; // a dependent snippet updated, not this input
         Snippet s = e.snippet();
         if (stopped) {
-          sendError("KeyboardInterrupt", "execution stopped by interrupt (jshell stop)", List.of());
+          sendInterrupted(source);
           return;
         }
         if (e.status() == Snippet.Status.REJECTED) {
@@ -210,13 +212,17 @@ public class ExecdJShell {
         || k == Snippet.SubKind.OTHER_EXPRESSION_SUBKIND;
   }
 
+  /**
+   * IJava's CompilationException: per diagnostic, the offending source line with a caret, then
+   * the compiler's message (its "location:" line left out, the caret shows it). IJava's evalue
+   * is empty; ours is the first diagnostic, the one to fix.
+   */
   private static void sendCompileError(JShell shell, Snippet s) {
     List<Diag> diags = shell.diagnostics(s).filter(Diag::isError).collect(Collectors.toList());
-    String first = diags.isEmpty() ? "rejected" : diags.get(0).getMessage(null);
+    String first = diags.isEmpty() ? "rejected" : diags.get(0).getMessage(null).lines().findFirst().orElse("");
     List<String> lines = new ArrayList<>();
     String src = s.source();
     for (Diag d : diags) {
-      lines.add(d.getMessage(null));
       long pos = d.getPosition();
       if (pos >= 0 && pos <= src.length()) {
         int start = src.lastIndexOf('\n', (int) Math.max(0, pos - 1)) + 1;
@@ -225,22 +231,39 @@ public class ExecdJShell {
         lines.add(line);
         lines.add(" ".repeat((int) pos - start) + "^");
       }
+      d.getMessage(null).lines().filter(l -> !l.strip().startsWith("location:")).forEach(lines::add);
     }
-    sendError("CompilationError", first, lines);
+    sendError("CompilationException", first, lines);
   }
 
+  /** IJava's EvaluationInterruptedException, with its message; the source is cut when long. */
+  private static void sendInterrupted(String source) {
+    String code = source.strip();
+    if (code.length() > 200) code = code.substring(0, 200) + "...";
+    List<String> lines = new ArrayList<>(code.lines().collect(Collectors.toList()));
+    lines.add("Evaluation interrupted.");
+    sendError("EvaluationInterruptedException", "Evaluator was interrupted while executing: '" + code + "'", lines);
+  }
+
+  /**
+   * Named as IJava names them (its error's ename is the simple name of what the evaluation
+   * threw): EvalException for an exception thrown by the user's code, whose own class leads
+   * the traceback ("java.lang.ArithmeticException: / by zero", as IJava rewrites it) and whose
+   * message is the evalue; UnresolvedReferenceException for a call to a method that uses
+   * something not declared yet.
+   */
   private static void sendException(JShell shell, Throwable ex) {
     if (ex instanceof UnresolvedReferenceException) {
-      Snippet decl = ((UnresolvedReferenceException) ex).getSnippet();
-      String missing = shell.unresolvedDependencies((jdk.jshell.DeclarationSnippet) decl)
-          .collect(Collectors.joining(", "));
+      jdk.jshell.DeclarationSnippet decl = ((UnresolvedReferenceException) ex).getSnippet();
+      List<String> missing = shell.unresolvedDependencies(decl).collect(Collectors.toList());
+      List<String> lines = new ArrayList<>(decl.source().strip().lines().collect(Collectors.toList()));
+      lines.add("Unresolved dependencies:");
+      for (String m : missing) lines.add("   - " + m);
       sendError("UnresolvedReferenceException",
-          "'" + name(decl) + "' cannot be invoked until this is declared: " + missing,
-          List.of(decl.source()));
+          "'" + decl.name() + "' cannot be invoked until this is declared: " + String.join(", ", missing), lines);
       return;
     }
-    String ename = ex instanceof EvalException ? ((EvalException) ex).getExceptionClassName()
-        : ex.getClass().getName();
+    String ename = ex.getClass().getSimpleName();
     String evalue = ex.getMessage() == null ? "" : ex.getMessage();
     List<String> trace = new ArrayList<>();
     for (Throwable t = ex; t != null; t = t.getCause()) {
@@ -256,10 +279,6 @@ public class ExecdJShell {
       }
     }
     sendError(ename, evalue, trace);
-  }
-
-  private static String name(Snippet s) {
-    return s instanceof jdk.jshell.DeclarationSnippet ? ((jdk.jshell.DeclarationSnippet) s).name() : s.id();
   }
 
   /** Snippet frames as the jshell tool prints them: "at f (#3:2)"; others as Java does. */

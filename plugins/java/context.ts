@@ -209,8 +209,9 @@ export class JavaContext implements RuntimeContext {
     // What the JVM wrote just before dying belongs to the cell, ahead of the error.
     await within(Promise.all(this.pumps), 1000)
     if (this.escalated) {
+      // Named as a stop jshell delivered is (IJava's name): only evalue says the state is lost.
       this.cells.died(
-        errorEvent('KeyboardInterrupt', this.deathText(), [
+        errorEvent('EvaluationInterruptedException', this.deathText(), [
           'the cell did not stop on jshell stop (blocked in native code or I/O?)',
         ]),
       )

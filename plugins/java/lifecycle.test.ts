@@ -23,7 +23,9 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
         await (code.includes('waiting') ? running.output : Bun.sleep(500))
         await ctx.interrupt()
         const events = await running.events
-        expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
+        expect(errorOf(events)?.ename).toBe('EvaluationInterruptedException')
+        expect(errorOf(events)?.evalue).toStartWith("Evaluator was interrupted while executing: '")
+        expect(errorOf(events)?.traceback.at(-1)).toBe('Evaluation interrupted.')
         expect(resultOf(events)).toBeUndefined()
       }
       expect(ctx.alive).toBe(true)
@@ -41,7 +43,7 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
       await Bun.sleep(500)
       await ctx.interrupt()
       const error = errorOf(await running)
-      expect(error?.ename).toBe('KeyboardInterrupt')
+      expect(error?.ename).toBe('EvaluationInterruptedException')
       expect(error?.evalue).toContain('state lost')
       expect(ctx.alive).toBe(false)
       expect(groupAlive(pid)).toBe(false)

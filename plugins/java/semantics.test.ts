@@ -48,12 +48,12 @@ describe.skipIf(!!noJdk)(`java cells${noJdk ? ` (skipped: ${noJdk})` : ''}`, () 
     expect(resultOf(await runCell(ctx, 'System.out.println("x")'))).toBeUndefined()
   })
 
-  test('an exception is an error with class, message and the user frames', async () => {
+  test('an exception is an EvalException (as IJava names it) with message, class and the user frames', async () => {
     await runCell(ctx, 'void boom() { throw new IllegalStateException("bad state"); }')
     const events = await runCell(ctx, 'System.out.println("before"); boom()')
     expect(textOf(events, 'stdout')).toBe('before\n')
     const error = errorOf(events)
-    expect(error?.ename).toBe('java.lang.IllegalStateException')
+    expect(error?.ename).toBe('EvalException')
     expect(error?.evalue).toBe('bad state')
     expect(error?.traceback[0]).toBe('java.lang.IllegalStateException: bad state')
     expect(error?.traceback.some(l => /at boom \(#\d+:1\)/.test(l))).toBe(true)
@@ -61,25 +61,47 @@ describe.skipIf(!!noJdk)(`java cells${noJdk ? ` (skipped: ${noJdk})` : ''}`, () 
     expect(events.map(e => e.type)).toEqual(['stdout', 'execution_count', 'error'])
   })
 
+  test("the reference clients' case: 10 / 0 is an EvalException of / by zero", async () => {
+    const error = errorOf(await runCell(ctx, 'int q = 10 / 0; // ArithmeticException'))
+    expect(error).toMatchObject({ ename: 'EvalException', evalue: '/ by zero' })
+    expect(error?.traceback[0]).toBe('java.lang.ArithmeticException: / by zero')
+  })
+
   test('an exception stops the rest of the cell', async () => {
     const events = await runCell(ctx, 'int before = 1;\nInteger.parseInt("zz");\nint after = 2;')
-    expect(errorOf(events)?.ename).toBe('java.lang.NumberFormatException')
-    expect(errorOf(await runCell(ctx, 'after'))?.ename).toBe('CompilationError')
+    expect(errorOf(events)?.traceback[0]).toStartWith('java.lang.NumberFormatException: ')
+    expect(errorOf(await runCell(ctx, 'after'))?.ename).toBe('CompilationException')
     expect(resultOf(await runCell(ctx, 'before'))?.text).toBe('1')
   })
 
   test('a compile error names the problem and points at it', async () => {
     const error = errorOf(await runCell(ctx, 'int y = "text";'))
-    expect(error?.ename).toBe('CompilationError')
+    expect(error?.ename).toBe('CompilationException')
     expect(error?.evalue).toContain('incompatible types')
-    expect(error?.traceback).toContain('int y = "text";')
+    expect(error?.traceback.slice(0, 2)).toEqual(['int y = "text";', '        ^'])
+    expect(error?.traceback.some(l => l.includes('incompatible types'))).toBe(true)
   })
 
-  test('incomplete input is an error, not a hang', async () => {
-    expect(errorOf(await runCell(ctx, 'void f() {'))).toMatchObject({
-      ename: 'CompilationError',
-      evalue: 'incomplete input',
+  test('incomplete input is an IncompleteSourceException, not a hang', async () => {
+    expect(errorOf(await runCell(ctx, 'int ok = 1;\nvoid f() {\n  int y = 2;'))).toEqual({
+      ename: 'IncompleteSourceException',
+      evalue: 'void f() {\n  int y = 2;',
+      traceback: ['Incomplete input:', 'void f() {', '  int y = 2;'],
     })
+  })
+
+  test('calling a method that uses something undeclared is an UnresolvedReferenceException', async () => {
+    expect(resultOf(await runCell(ctx, 'int twice() { return helper() * 2; }'))).toBeUndefined()
+    const error = errorOf(await runCell(ctx, 'twice()'))
+    expect(error?.ename).toBe('UnresolvedReferenceException')
+    expect(error?.evalue).toContain("'twice' cannot be invoked until this is declared")
+    expect(error?.traceback).toEqual([
+      'int twice() { return helper() * 2; }',
+      'Unresolved dependencies:',
+      '   - method helper()',
+    ])
+    await runCell(ctx, 'int helper() { return 21; }')
+    expect(resultOf(await runCell(ctx, 'twice()'))?.text).toBe('42')
   })
 
   test('execution_count increments per cell', async () => {

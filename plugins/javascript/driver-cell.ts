@@ -26,7 +26,14 @@ const plain = new Map<Language, InstanceType<typeof Bun.Transpiler>>()
 function transpiler(cache: typeof repl, language: Language, replMode: boolean) {
   let t = cache.get(language)
   if (!t) {
-    t = new Bun.Transpiler({ loader: loaders[language], replMode, trimUnusedImports: false })
+    // No dead-code elimination: it drops a trailing `a1` after `const a1 = 4` as side-effect
+    // free, and the statement list must stay whole for lastStatementDeclares to see it.
+    t = new Bun.Transpiler({
+      loader: loaders[language],
+      replMode,
+      trimUnusedImports: false,
+      deadCodeElimination: false,
+    })
     cache.set(language, t)
   }
   return t

@@ -107,6 +107,20 @@ describe('javascript cells', () => {
     expect(resultOf(await runCell(ctx, 'process.cwd()'))?.['text/plain']).toBe(`'${cwd}'`)
   })
 
+  test('a cell that declares and then ends with an expression shows its value', async () => {
+    for (const code of [
+      'const a1 = 2 + 2;\na1',
+      'const a2 = 2 + 2; a2',
+      'var v1 = 4;\nv1',
+      'let v2 = 4;\n(v2)',
+      'const v4 = 4;\nv4;',
+      'let v5 = 4\nv5 // trailing comment',
+    ]) {
+      expect([code, resultOf(await runCell(ctx, code))?.['text/plain']]).toEqual([code, '4'])
+    }
+    expect(resultOf(await runCell(ctx, 'const v6 = 4;\nconst v7 = v6'))).toBeUndefined()
+  })
+
   test('undefined shows no result, null does', async () => {
     expect(resultOf(await runCell(ctx, 'undefined'))).toBeUndefined()
     expect(resultOf(await runCell(ctx, 'null'))?.['text/plain']).toBe('null')
@@ -127,6 +141,22 @@ describe('typescript cells', () => {
       )
       expect(errorOf(events)).toBeUndefined()
       expect(resultOf(events)?.['text/plain']).toBe('8')
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('a cell that declares and then ends with an expression shows its value', async () => {
+    const ctx = await startJs('typescript')
+    try {
+      for (const code of [
+        'const a1: number = 2 + 2;\na1',
+        'let v2: number = 4; (v2 as number)',
+        'type N = number\nconst v4: N = 4;\nv4;',
+      ]) {
+        expect([code, resultOf(await runCell(ctx, code))?.['text/plain']]).toEqual([code, '4'])
+      }
+      expect(resultOf(await runCell(ctx, 'const v5 = 4\ninterface Later { n: number }'))).toBeUndefined()
     } finally {
       await ctx.close()
     }

@@ -71,14 +71,8 @@ function found(c: HttpCase, a: Answer, marker: string): Violation[] {
     const shape = errorShape(a)
     if (shape) out.push({ kind: 'error-shape', detail: `${a.status}: ${shape}` })
   }
-  if (
-    c.body &&
-    'raw' in c.body &&
-    c.body.malformed &&
-    c.contentType === 'application/json' &&
-    wellFramed(c) &&
-    a.status < 400
-  )
+  // Whatever the Content-Type: a route with a JSON body reads any body as JSON, as the reference does.
+  if (c.body && 'raw' in c.body && c.body.malformed && wellFramed(c) && a.status < 400)
     out.push({ kind: 'malformed-accepted', detail: `${a.status} for body ${JSON.stringify(c.body.raw)}` })
   if (a.text.includes(marker) || (a.headers.get('content-disposition') ?? '').includes(marker))
     out.push({ kind: 'env-leak', detail: `the answer holds $FUZZ_MARK's value: ${a.text.slice(0, 200)}` })
