@@ -5,7 +5,10 @@ import { streamed } from '../../core/sse'
 import type { IsolatedSessions, Session } from './ops/sessions'
 import {
   CapabilitiesSchema,
+  CommitSchema,
   CreateBody,
+  DiffQuery,
+  DiffSchema,
   RunBody,
   SessionInfo,
   SessionList,
@@ -83,4 +86,31 @@ export function isolatedRoutes(ops: IsolatedSessions) {
         },
       },
     )
+    .get(
+      '/session/:sessionId/diff',
+      async ({ params, query }) => json(await ops.diff(params.sessionId, query.patch === 'true')),
+      {
+        params: SessionParams,
+        query: DiffQuery,
+        response: { 200: DiffSchema },
+        detail: {
+          summary:
+            'What an overlay session changed in its workspace (added, modified, deleted), with ?patch=true a unified diff',
+          description: '400 for a rw or ro workspace, whose writes are already in place.',
+          responses: UNAVAILABLE,
+        },
+      },
+    )
+    .post('/session/:sessionId/commit', async ({ params }) => json(await ops.commit(params.sessionId)), {
+      params: SessionParams,
+      response: { 200: CommitSchema },
+      detail: {
+        summary:
+          "Apply an overlay session's changes to the real workspace (each file atomically), then empty its overlay",
+        description:
+          "The session's shell is started afresh over the empty overlay (same id and parameters, shell state reset). " +
+          '400 for a rw or ro workspace, or while a run is in progress.',
+        responses: UNAVAILABLE,
+      },
+    })
 }

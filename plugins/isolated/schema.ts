@@ -120,3 +120,38 @@ export const RunBody = t.Object(
 )
 
 export const SessionParams = t.Object({ sessionId: t.String() })
+
+const Changed = t.Object(
+  {
+    path: t.String({ description: 'absolute, as inside the session (the workspace is at the same path)' }),
+    change: t.Union([t.Literal('added'), t.Literal('modified'), t.Literal('deleted')]),
+    type: t.Union([t.Literal('file'), t.Literal('directory'), t.Literal('symlink'), t.Literal('other')]),
+    size_before: t.Optional(t.Number({ description: 'bytes in the workspace (absent when added)' })),
+    size_after: t.Optional(t.Number({ description: 'bytes in the overlay (absent when deleted)' })),
+  },
+  { title: 'IsolatedChangedPath' },
+)
+
+export const DiffSchema = t.Object(
+  {
+    workspace: t.String(),
+    changes: t.Array(Changed, { description: 'parents before their contents; at most 10000' }),
+    patch: t.Optional(t.String({ description: 'with ?patch=true: unified diff of the text files (at most 1 MiB)' })),
+    truncated: t.Optional(t.Boolean({ description: 'changes or patch were cut at their cap' })),
+  },
+  { title: 'IsolatedDiffResponse' },
+)
+
+export const DiffQuery = t.Object({
+  patch: t.Optional(t.String({ description: 'true: add a unified diff of the changed text files' })),
+})
+
+export const CommitSchema = t.Object(
+  {
+    applied: t.Array(Changed, { description: 'what was written to (or removed from) the real workspace' }),
+    session_restarted: t.Boolean({
+      description: "the overlay is emptied by starting the session's shell afresh: its state is reset",
+    }),
+  },
+  { title: 'IsolatedCommitResponse' },
+)

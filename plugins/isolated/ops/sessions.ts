@@ -14,6 +14,7 @@ import { Capacity } from '../../../core/limits'
 import { LiveBash } from '../../../core/live-bash'
 import { OwnedTempDir } from '../../../core/temp-dir'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
+import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { runEvents } from './run'
 import { sandboxArgv, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
@@ -75,6 +76,7 @@ export interface Session {
   lastUse: number
   idleTimer?: LongTimer
   release: () => void
+  committing?: boolean
 }
 
 /** 503 NOT_SUPPORTED: the contract's answer when isolation cannot be had on this machine. */
@@ -133,22 +135,9 @@ export class IsolatedSessions {
       const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, lastUse: 0, release }
       const s: Session = { ...created, bash: await this.start(created, p) }
       const bash = s.bash
-      // A first run proves the sandbox started (bwrap refuses a mount, a missing binary…).
-      const first = bash.run(':')
-      let end
-      for (;;) {
-        const r = await first.next()
-        if (r.done) {
-          end = r.value
-          break
-        }
-      }
-      if (end.kind === 'died') {
-        await bash.close()
-        throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${end.reason}`)
-      }
+      await started(bash)
       this.sessions.set(id, s)
-      void bash.exited.then(() => s.bash === bash && s.release())
+      void bash.exited.then(() => s.bash === bash && !s.committing && s.release())
       this.touch(s)
       return s
     } catch (err) {
@@ -306,12 +295,13 @@ export class IsolatedSessions {
    * Replaces a session's shell with a fresh sandbox over the same parameters and dir (after a
    * commit emptied its overlay): the id stays, the shell's state does not.
    */
-  async restart(s: Session): Promise<void> {
+  private async restart(s: Session): Promise<void> {
     s.idleTimer?.clear()
     await s.bash.close()
     const fresh = await this.start(s, await this.usable())
+    await started(fresh)
     s.bash = fresh
-    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && s.release())
+    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.committing && s.release())
     this.touch(s)
   }
 
@@ -357,11 +347,93 @@ export class IsolatedSessions {
     return child
   }
 
+  /** The changes of an overlay session's workspace (`patch`: with a unified diff of text files). */
+  async diff(id: string, patch: boolean): Promise<Diff> {
+    const s = await this.session(id)
+    const { upper, workspace } = overlayOf(s)
+    const { changes, truncated } = changesOf(upper, workspace, this.mergedView(s))
+    const out: Diff = { workspace, changes }
+    if (patch) {
+      const p = await patchOf(changes, upper, workspace)
+      out.patch = p.patch
+      if (p.truncated) out.truncated = true
+    }
+    if (truncated) out.truncated = true
+    return out
+  }
+
+  /**
+   * Applies an overlay session's changes to the real workspace, then empties its overlay. The
+   * sandbox is stopped first (a lower layer must not change under a mounted overlay) and
+   * started afresh over the empty layer: the session keeps its id and parameters, its shell
+   * starts anew. If applying fails part way, the layer is kept, so nothing is lost.
+   */
+  async commit(id: string): Promise<{ applied: ChangedPath[]; session_restarted: boolean }> {
+    const s = await this.session(id)
+    const { upper, workspace } = overlayOf(s)
+    if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
+    const { changes, truncated } = changesOf(upper, workspace, this.mergedView(s))
+    if (truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
+    if (s.committing) throw invalid('a commit of this session is already in progress')
+    s.committing = true
+    try {
+      s.idleTimer?.clear()
+      await s.bash.close()
+      let applied = false
+      try {
+        applyChanges(changes, upper, workspace)
+        applied = true
+      } finally {
+        if (applied) {
+          rmSync(join(s.dir, 'ovl'), { recursive: true, force: true })
+          makeOverlayDirs(s.dir, workspace)
+        }
+        await this.restart(s)
+      }
+      return { applied: changes, session_restarted: true }
+    } finally {
+      s.committing = false
+    }
+  }
+
+  /** The session's merged view of its workspace, while its sandbox runs. */
+  private mergedView(s: Session): string | undefined {
+    if (!s.bash.alive) return undefined
+    try {
+      return `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+    } catch {
+      return undefined
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true
     await Promise.all([...this.sessions.values()].map(s => this.destroy(s)))
     this.temp.close()
   }
+}
+
+/** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
+async function started(bash: LiveBash): Promise<void> {
+  const first = bash.run(':')
+  for (;;) {
+    const r = await first.next()
+    if (!r.done) continue
+    if (r.value.kind !== 'died') return
+    await bash.close()
+    throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${r.value.reason}`)
+  }
+}
+
+/** The layers of an overlay session; a clear 400 for the other modes. */
+function overlayOf(s: Session): { upper: string; workspace: string } {
+  const mode = s.params.workspace.mode
+  if (mode !== 'overlay') {
+    throw invalid(
+      `diff and commit need an overlay workspace; this session's workspace is ${mode} (its writes are already in place)`,
+    )
+  }
+  return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
 }
 
 /** Upper and work dirs of an overlay; the upper's root takes the workspace's owner and mode. */
