@@ -7,6 +7,7 @@ import { bash } from './bash'
 import { code } from './code'
 import { command } from './command'
 import { files } from './files'
+import { isolated } from './isolated'
 import { java } from './java'
 import { javascript } from './javascript'
 import { jupyter } from './jupyter'
@@ -18,7 +19,7 @@ import { session } from './session'
 import { sql } from './sql'
 
 /** API sections, mounted in this order. */
-export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, code]
+export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, code, isolated]
 
 /**
  * Language runtimes, offered to the code section: the first that offers a language serves it;

@@ -39,6 +39,11 @@ interface LiveBashOptions {
   env?: Record<string, string | undefined>
   /** Where the per-run code file lives (default: the OS temp dir). */
   tmpDir?: string | RemakeableDir
+  /**
+   * The command that starts the shell (default `bash --noprofile --norc`): a wrapper that
+   * execs bash in the end, such as the isolated sessions' bubblewrap sandbox.
+   */
+  argv?: string[]
 }
 
 // `return` in the INT trap leaves the sourced run, not the shell, so an interrupt stops the
@@ -68,7 +73,7 @@ export class LiveBash {
     this.dir = opts.tmpDir ?? tmpdir()
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
     this.writeCode('')
-    this.proc = spawnOwned(['bash', '--noprofile', '--norc'], {
+    this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
       cwd: opts.cwd,
       env: opts.env,
       stdin: 'pipe',

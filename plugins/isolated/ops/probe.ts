@@ -1,0 +1,162 @@
+/**
+ * What this machine offers for isolated sessions, found by trying it, not assumed: bubblewrap
+ * present and able to make the namespaces a session needs, setpriv for a real uid switch, a
+ * user namespace, and an overlay mount inside the sandbox (what diff and commit rest on).
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnOwned } from '../../../core/process'
+
+export interface Capabilities {
+  available: boolean
+  isolator: string
+  version?: string
+  /** Why isolation is unavailable, or what part of it is. */
+  message?: string
+  setpriv_available: boolean
+  userns_available: boolean
+  diff_supported: boolean
+  commit_supported: boolean
+}
+
+/** The probe's findings plus the resolved executables the sandbox builder needs. */
+export interface Probed extends Capabilities {
+  bwrap?: string
+  setpriv?: string
+}
+
+/** The bubblewrap executable `option` names: a path, or a name looked up on PATH. */
+export function resolveBwrap(option: string): string | undefined {
+  if (option.includes('/')) {
+    try {
+      return statSync(option).isFile() ? option : undefined
+    } catch {
+      return undefined
+    }
+  }
+  return Bun.which(option) ?? undefined
+}
+
+/** Runs a short probe: exit code and stderr, killed after 10 s. */
+async function tryRun(argv: string[]): Promise<{ ok: boolean; err: string }> {
+  try {
+    const p = spawnOwned(argv, { timeoutMs: 10_000, stdout: 'ignore' })
+    const [err, info] = await Promise.all([new Response(p.stderr).text(), p.exited])
+    return { ok: info.code === 0, err: err.trim().slice(0, 500) }
+  } catch (err) {
+    return { ok: false, err: (err as Error).message }
+  }
+}
+
+/** The least a session needs: the namespaces of `strict`, /proc, and env resetting SIGINT. */
+const BASE = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net']
+const ROOTFS = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']
+
+export async function probe(option: string): Promise<Probed> {
+  const none = { setpriv_available: false, userns_available: false, diff_supported: false, commit_supported: false }
+  const bwrap = resolveBwrap(option)
+  if (!bwrap) {
+    const where = option.includes('/') ? `at ${option}` : `on PATH (${process.env.PATH ?? ''})`
+    return {
+      available: false,
+      isolator: 'bubblewrap',
+      message: `bubblewrap (${option}) not found ${where}: install the bubblewrap package or set --isolated-bwrap`,
+      ...none,
+    }
+  }
+  const v = spawnOwned([bwrap, '--version'], { timeoutMs: 10_000 })
+  const [out] = await Promise.all([new Response(v.stdout).text(), v.exited])
+  const version = out.trim().replace(/^bubblewrap\s+/, '') || undefined
+  const works = await tryRun([bwrap, ...BASE, ...ROOTFS, '--', 'env', '--default-signal=INT', 'true'])
+  if (!works.ok) {
+    return {
+      available: false,
+      isolator: 'bubblewrap',
+      version,
+      message: `${bwrap} cannot create the sandbox here: ${works.err || 'it failed'}`,
+      ...none,
+    }
+  }
+  const setpriv = Bun.which('setpriv') ?? undefined
+  const setprivOk = setpriv
+    ? (await tryRun([bwrap, ...BASE, ...ROOTFS, '--', setpriv, '--reuid', '0', 'true'])).ok
+    : false
+  const userns = await tryRun([bwrap, '--unshare-user', '--disable-userns', ...BASE, ...ROOTFS, '--', 'true'])
+  const overlay = setprivOk ? await probeOverlay(bwrap, setpriv!) : false
+  const missing = [
+    !setprivOk && 'setpriv (util-linux) is missing: no uid switch, no overlay workspaces',
+    !userns.ok && `no user namespaces (${userns.err})`,
+    setprivOk && !overlay && 'overlayfs cannot be mounted in the sandbox: no overlay workspaces',
+  ].filter(Boolean)
+  return {
+    available: true,
+    isolator: 'bubblewrap',
+    version,
+    ...(missing.length ? { message: missing.join('; ') } : {}),
+    setpriv_available: setprivOk,
+    userns_available: userns.ok,
+    diff_supported: overlay,
+    commit_supported: overlay,
+    bwrap,
+    setpriv,
+  }
+}
+
+/** Mounts a real overlay in a throwaway sandbox, the way an overlay session does. */
+async function probeOverlay(bwrap: string, setpriv: string): Promise<boolean> {
+  if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay')) return false
+  const dir = mkdtempSync(join(tmpdir(), '.execd-overlay-probe-'))
+  try {
+    for (const d of ['lower', 'ovl/upper', 'ovl/work']) mkdirSync(join(dir, d), { recursive: true })
+    const lower = join(dir, 'lower')
+    const argv = [
+      bwrap,
+      ...BASE,
+      ...ROOTFS,
+      '--ro-bind',
+      lower,
+      lower,
+      '--bind',
+      join(dir, 'ovl'),
+      OVERLAY_MOUNT_DIR,
+      '--cap-add',
+      'CAP_SYS_ADMIN',
+      '--',
+      'sh',
+      '-c',
+      OVERLAY_SCRIPT,
+      'sh',
+      lower,
+      OVERLAY_MOUNT_DIR,
+      setpriv,
+      '--bounding-set=-all',
+      '--inh-caps=-all',
+      'sh',
+      '-c',
+      'echo x > probe',
+    ]
+    return (await tryRun(argv)).ok && statSync(join(dir, 'ovl/upper/probe'), { throwIfNoEntry: false }) !== undefined
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Where the overlay's upper and work dirs are bound in the sandbox until mounted (private /tmp). */
+export const OVERLAY_MOUNT_DIR = '/tmp/.execd-overlay'
+
+/**
+ * Run in the sandbox with CAP_SYS_ADMIN as `sh -c SCRIPT sh <workspace> <ovl> <command...>`:
+ * mounts the overlay over the workspace (lower: the read-only bind of the real one), drops the
+ * bind of the upper layer so the session cannot reach it behind the overlay's back, enters
+ * the workspace and execs the command (setpriv, which drops every capability).
+ */
+export const OVERLAY_SCRIPT = [
+  'set -e',
+  'mount -t overlay execd-overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$1"',
+  'umount "$2"',
+  'rmdir "$2"',
+  'cd "$1"',
+  'shift 2',
+  'exec "$@"',
+].join('\n')

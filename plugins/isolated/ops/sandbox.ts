@@ -1,0 +1,106 @@
+/**
+ * The bubblewrap command line of one session. Everything is decided here, from the validated
+ * request: which namespaces, what is mounted where and writable, who the shell runs as.
+ *
+ * The sandbox is started as `env --ignore-signal=INT bwrap … env --default-signal=INT bash`:
+ * LiveBash interrupts a run with SIGINT to the whole process group, and bwrap would die of it
+ * (taking the session along); ignored in bwrap and reset to the default for bash, SIGINT
+ * reaches the shell's INT trap and its foreground job as in a plain `/session`.
+ */
+import { lstatSync, readlinkSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { OVERLAY_MOUNT_DIR, OVERLAY_SCRIPT } from './probe'
+
+export type Profile = 'strict' | 'balanced'
+export type WorkspaceMode = 'rw' | 'ro' | 'overlay'
+export type UidMode = 'setpriv' | 'userns'
+
+export interface Bind {
+  source: string
+  dest: string
+  readonly: boolean
+}
+
+export interface SandboxSpec {
+  bwrap: string
+  setpriv?: string
+  profile: Profile
+  /** Canonical host path; mounted at the same path inside. */
+  workspace: string
+  mode: WorkspaceMode
+  extraWritable: string[]
+  binds: Bind[]
+  shareNet: boolean
+  uid?: number
+  gid?: number
+  uidMode: UidMode
+  /** The dir of LiveBash's run file: bound read-only at the same path so `source` finds it. */
+  codeDir: string
+  /** Holds upper/ and work/ of an overlay workspace. */
+  overlayDir?: string
+}
+
+/** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']
+
+const BASH = ['env', '--default-signal=INT', 'bash', '--noprofile', '--norc']
+
+export function sandboxArgv(s: SandboxSpec): string[] {
+  const a = ['env', '--ignore-signal=INT', s.bwrap, '--die-with-parent', '--unshare-pid', '--unshare-ipc']
+  a.push('--unshare-uts', '--hostname', 'isolated')
+  if (!s.shareNet) a.push('--unshare-net')
+  if (s.uidMode === 'userns' && s.uid !== undefined) {
+    a.push('--unshare-user', '--disable-userns', '--uid', String(s.uid), '--gid', String(s.gid ?? s.uid))
+  }
+  if (s.profile === 'balanced') a.push('--ro-bind', '/', '/')
+  else a.push(...systemDirs())
+  // A private /tmp and /dev; mount points below are made after, so a workspace under /tmp works.
+  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp')
+  const dirs = new Set<string>()
+  const bind = (flag: string, source: string, dest: string) => {
+    // Mount points bwrap makes on its tmpfs are 0700: a uid-switched shell could not reach them.
+    // (/tmp itself is the private tmpfs, 1777: left as it is.)
+    for (const d of ancestors(dest)) {
+      if (d !== '/tmp' && !dirs.has(d)) (dirs.add(d), a.push('--perms', '0755', '--dir', d))
+    }
+    a.push(flag, source, dest)
+  }
+  bind(s.mode === 'rw' ? '--bind' : '--ro-bind', s.workspace, s.workspace)
+  for (const p of s.extraWritable) bind('--bind', p, p)
+  for (const b of s.binds) bind(b.readonly ? '--ro-bind' : '--bind', b.source, b.dest)
+  bind('--ro-bind', s.codeDir, s.codeDir)
+  const drop = s.setpriv ? [s.setpriv, ...identity(s), '--bounding-set=-all', '--inh-caps=-all'] : []
+  if (s.mode === 'overlay') {
+    a.push('--bind', s.overlayDir!, OVERLAY_MOUNT_DIR, '--cap-add', 'CAP_SYS_ADMIN', '--')
+    a.push('sh', '-c', OVERLAY_SCRIPT, 'sh', s.workspace, OVERLAY_MOUNT_DIR, ...drop, ...BASH)
+    return a
+  }
+  a.push('--chdir', s.workspace)
+  if (drop.length && s.uidMode === 'setpriv') return [...a, '--', ...drop, ...BASH]
+  return [...a, '--cap-drop', 'ALL', '--', ...BASH]
+}
+
+/** setpriv's arguments for a real uid/gid switch (none in a user namespace: bwrap maps it). */
+function identity(s: SandboxSpec): string[] {
+  if (s.uid === undefined || s.uidMode !== 'setpriv') return []
+  return ['--reuid', String(s.uid), '--regid', String(s.gid ?? s.uid), '--clear-groups']
+}
+
+function systemDirs(): string[] {
+  const out: string[] = []
+  for (const d of SYSTEM_DIRS) {
+    const st = lstatSync(d, { throwIfNoEntry: false })
+    if (!st) continue
+    // /bin → usr/bin on merged-/usr systems: the same link inside.
+    if (st.isSymbolicLink()) out.push('--symlink', readlinkSync(d), d)
+    else if (st.isDirectory()) out.push('--ro-bind', d, d)
+  }
+  return out
+}
+
+/** `/a/b/c` → `/a`, `/a/b` (the dirs above a mount point, top first). */
+function ancestors(path: string): string[] {
+  const out: string[] = []
+  for (let d = dirname(path); d !== '/' && d !== '.'; d = dirname(d)) out.unshift(d)
+  return out
+}

@@ -1,0 +1,474 @@
+/**
+ * Isolated sessions: each is one live bash (core/live-bash.ts, as `/session` uses) started
+ * inside a bubblewrap sandbox (sandbox.ts), so cwd, variables and functions persist between
+ * runs while the shell sees only its namespaces and its mounts. Sessions are capped
+ * (Capacity), expire after their own idle timeout, and are killed as a process group (with
+ * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
+ */
+import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { isAbsolute, join, resolve, sep } from 'node:path'
+import { childEnv } from '../../../core/child-env'
+import { ExecdError, PREFIX } from '../../../core/errors'
+import { type ExecEvent } from '../../../core/events'
+import { Capacity } from '../../../core/limits'
+import { LiveBash } from '../../../core/live-bash'
+import { OwnedTempDir } from '../../../core/temp-dir'
+import { setLongTimeout, type LongTimer } from '../../../core/timers'
+import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
+import { probe, type Capabilities, type Probed } from './probe'
+import { runEvents } from './run'
+import { sandboxArgv, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
+
+export interface IsolatedSettings {
+  /** bubblewrap: a path or a name looked up on PATH. */
+  bwrap: string
+  /** Host directories bind sources and extra_writable paths must lie within. */
+  bindsAllowlist: string[]
+  /** Sessions at once (0: no limit). */
+  max: number
+  /** Idle timeout of a session that names none, in seconds (0: never). */
+  idleSeconds: number
+}
+
+export interface CreateRequest {
+  workspace: { path: string; mode?: WorkspaceMode }
+  profile?: Profile
+  extra_writable?: string[]
+  binds?: { source: string; dest?: string; readonly?: boolean }[]
+  share_net?: boolean
+  env_passthrough?: { mode?: 'allow' | 'deny'; keys?: string[] }
+  uid?: number
+  gid?: number
+  uid_mode?: UidMode
+  idle_timeout_seconds?: number
+}
+
+export interface RunRequest {
+  code: string
+  envs?: Record<string, string>
+  timeout_seconds?: number
+}
+
+/** The creation parameters as resolved (defaults filled in): what get/create echo. */
+export interface Params {
+  profile: Profile
+  workspace: { path: string; mode: WorkspaceMode }
+  extra_writable: string[]
+  binds: Bind[]
+  share_net: boolean
+  env_passthrough?: { mode: 'allow' | 'deny'; keys: string[] }
+  uid?: number
+  gid?: number
+  uid_mode: UidMode
+  idle_timeout_seconds: number
+}
+
+export interface Session {
+  id: string
+  params: Params
+  createdAt: string
+  lastRunAt?: string
+  bash: LiveBash
+  /** This session's dir in execd's private temp dir: the run file, the overlay layers. */
+  dir: string
+  runs: number
+  /** ms since the epoch of the last use (creation, the end of a run). */
+  lastUse: number
+  idleTimer?: LongTimer
+  release: () => void
+  committing?: boolean
+}
+
+/** 503 NOT_SUPPORTED: the contract's answer when isolation cannot be had on this machine. */
+export class NotSupported extends ExecdError {
+  constructor(message: string) {
+    super('NOT_SUPPORTED', message)
+  }
+  override get status(): number {
+    return 503
+  }
+}
+
+const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export class IsolatedSessions {
+  private readonly sessions = new Map<string, Session>()
+  private readonly temp = new OwnedTempDir('execd-isolated')
+  private readonly capacity: Capacity
+  private probed: Promise<Probed> | undefined
+  private closed = false
+
+  constructor(readonly settings: IsolatedSettings) {
+    this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions')
+  }
+
+  /** What this machine offers, probed once (the first call pays for it). */
+  async capabilities(): Promise<Capabilities> {
+    const { bwrap: _b, setpriv: _s, ...caps } = await this.probe()
+    return caps
+  }
+
+  private probe(): Promise<Probed> {
+    this.probed ??= probe(this.settings.bwrap)
+    return this.probed
+  }
+
+  /** The probe, or 503 NOT_SUPPORTED when isolation is unavailable: never an unisolated run. */
+  private async usable(): Promise<Probed> {
+    const p = await this.probe()
+    if (!p.available) throw new NotSupported(`isolation is unavailable: ${p.message}`)
+    return p
+  }
+
+  async create(req: CreateRequest): Promise<Session> {
+    const p = await this.usable()
+    const params = this.validate(req, p)
+    if (this.closed) throw new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down')
+    const release = this.capacity.acquire()
+    const id = crypto.randomUUID()
+    let dir: string | undefined
+    try {
+      dir = join(this.temp.ensure(), id)
+      mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
+      if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
+      const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, lastUse: 0, release }
+      const s: Session = { ...created, bash: await this.start(created, p) }
+      const bash = s.bash
+      await started(bash)
+      this.sessions.set(id, s)
+      void bash.exited.then(() => s.bash === bash && !s.committing && s.release())
+      this.touch(s)
+      return s
+    } catch (err) {
+      release()
+      if (dir) rmSync(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
+
+  /** Checks a create request against the contract and this machine; fills in the defaults. */
+  private validate(req: CreateRequest, p: Probed): Params {
+    if (!req || typeof req !== 'object') throw invalid('expected a JSON object')
+    const ws = req.workspace
+    if (!ws || typeof ws.path !== 'string' || ws.path === '') throw invalid('workspace.path is required')
+    const workspace = existingDir(ws.path, 'workspace.path')
+    const mode = ws.mode ?? 'rw'
+    if (mode === 'overlay') {
+      if (!p.diff_supported) throw new NotSupported(`overlay workspaces are unavailable here: ${p.message}`)
+      if (/[,:\\]/.test(workspace)) throw invalid(`an overlay workspace path cannot contain , : or \\: ${workspace}`)
+    }
+    const uidMode = req.uid_mode ?? 'setpriv'
+    if (req.gid !== undefined && req.uid === undefined) throw invalid('gid needs uid')
+    if (req.uid !== undefined) {
+      if (uidMode === 'setpriv' && !p.setpriv_available)
+        throw new NotSupported('uid_mode setpriv: setpriv is unavailable')
+      if (uidMode === 'userns' && !p.userns_available)
+        throw new NotSupported('uid_mode userns: no user namespaces here')
+      if (uidMode === 'userns' && mode === 'overlay') throw invalid('an overlay workspace needs uid_mode setpriv')
+    }
+    const extra = (req.extra_writable ?? []).map(x => this.allowed(existingDir(x, 'extra_writable'), 'extra_writable'))
+    const binds = (req.binds ?? []).map((b, i): Bind => {
+      if (!b || typeof b.source !== 'string' || !b.source) throw invalid(`binds[${i}].source is required`)
+      const source = this.allowed(existingPath(b.source, `binds[${i}].source`), `binds[${i}].source`)
+      const dest = b.dest ?? source
+      if (!isAbsolute(dest) || dest.split('/').includes('..'))
+        throw invalid(`binds[${i}].dest must be absolute: ${dest}`)
+      return { source, dest: resolve(dest), readonly: b.readonly ?? false }
+    })
+    const ep = req.env_passthrough
+    if (ep) {
+      for (const k of ep.keys ?? []) if (!ENV_NAME.test(k)) throw invalid(`env_passthrough.keys: not a name: ${k}`)
+    }
+    const idle = req.idle_timeout_seconds ?? this.settings.idleSeconds
+    if (!Number.isFinite(idle) || idle < 0) throw invalid(`idle_timeout_seconds must be >= 0, got ${idle}`)
+    return {
+      profile: req.profile ?? 'strict',
+      workspace: { path: workspace, mode },
+      extra_writable: extra,
+      binds,
+      share_net: req.share_net ?? false,
+      ...(ep ? { env_passthrough: { mode: ep.mode ?? 'allow', keys: ep.keys ?? [] } } : {}),
+      ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? req.uid } : {}),
+      uid_mode: uidMode,
+      idle_timeout_seconds: idle,
+    }
+  }
+
+  /** `path` if it lies within --isolated-binds; else a 400 naming the allowlist. */
+  private allowed(path: string, field: string): string {
+    const ok = this.settings.bindsAllowlist.some(root => path === root || path.startsWith(root + sep))
+    if (!ok) {
+      const list = this.settings.bindsAllowlist.join(', ') || 'empty'
+      throw invalid(`${field} ${path} is outside the allowlist (--isolated-binds: ${list})`)
+    }
+    return path
+  }
+
+  get(id: string): Session {
+    const s = this.sessions.get(id)
+    if (!s) throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${id} not found`)
+    return s
+  }
+
+  /** For every route but capabilities: 503 without isolation, then 404 for an unknown id. */
+  async session(id: string): Promise<Session> {
+    await this.usable()
+    return this.get(id)
+  }
+
+  async list(): Promise<Session[]> {
+    await this.usable()
+    return [...this.sessions.values()]
+  }
+
+  /** Seconds until an idle session is destroyed (null: never; a running one is not idle). */
+  idleRemaining(s: Session): number | null {
+    const idle = s.params.idle_timeout_seconds
+    if (!idle) return null
+    if (s.runs > 0) return idle
+    return Math.max(0, Math.ceil(idle - (Date.now() - s.lastUse) / 1000))
+  }
+
+  async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
+    const s = await this.session(id)
+    if (!req || typeof req.code !== 'string' || req.code.trim() === '') throw invalid('code is required')
+    const t = req.timeout_seconds
+    if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) {
+      throw invalid(`timeout_seconds must be a non-negative number, got ${t}`)
+    }
+    const envs = Object.entries(req.envs ?? {})
+    for (const [k, v] of envs) {
+      if (!ENV_NAME.test(k)) throw invalid(`envs: not a variable name: ${k}`)
+      if (typeof v !== 'string') throw invalid(`envs.${k}: expected a string`)
+    }
+    if (!s.bash.alive) {
+      throw new ExecdError(
+        'CONTEXT_NOT_FOUND',
+        `isolated session ${id} has ended (${s.bash.endReason}); create a new one`,
+      )
+    }
+    // envs are exported in the session shell before the code: they persist, as an export would.
+    const exports = envs.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('')
+    return this.tracked(s, runEvents(s, exports + req.code, t ? t * 1000 : undefined, signal))
+  }
+
+  /** Holds the session out of idle expiry while a run's stream lasts. */
+  private async *tracked(s: Session, events: AsyncGenerator<ExecEvent>): AsyncGenerator<ExecEvent> {
+    s.runs++
+    s.idleTimer?.clear()
+    s.lastRunAt = new Date().toISOString()
+    try {
+      yield* events
+    } finally {
+      if (--s.runs === 0 && this.sessions.get(s.id) === s) this.touch(s)
+    }
+  }
+
+  /** Marks a use and arms the session's idle timer afresh. */
+  private touch(s: Session): void {
+    s.lastUse = Date.now()
+    s.idleTimer?.clear()
+    const idle = s.params.idle_timeout_seconds
+    if (idle > 0) s.idleTimer = setLongTimeout(() => void this.expire(s), idle * 1000)
+  }
+
+  private async expire(s: Session): Promise<void> {
+    if (s.runs > 0 || this.sessions.get(s.id) !== s) return
+    await this.destroy(s)
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.destroy(await this.session(id))
+  }
+
+  /** Kills the sandbox's process group and removes the session's dir (overlay layers included). */
+  async destroy(s: Session): Promise<void> {
+    if (this.sessions.get(s.id) === s) this.sessions.delete(s.id)
+    s.idleTimer?.clear()
+    await s.bash.close()
+    s.release()
+    rmSync(s.dir, { recursive: true, force: true })
+  }
+
+  /**
+   * Replaces a session's shell with a fresh sandbox over the same parameters and dir (after a
+   * commit emptied its overlay): the id stays, the shell's state does not.
+   */
+  private async restart(s: Session): Promise<void> {
+    s.idleTimer?.clear()
+    await s.bash.close()
+    const fresh = await this.start(s, await this.usable())
+    await started(fresh)
+    s.bash = fresh
+    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.committing && s.release())
+    this.touch(s)
+  }
+
+  /** Starts the session's shell in its sandbox. */
+  private async start(s: Omit<Session, 'bash'>, p: Probed): Promise<LiveBash> {
+    const codeDir = join(s.dir, 'bash')
+    const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
+    const argv = sandboxArgv({
+      bwrap: p.bwrap!,
+      setpriv: p.setpriv,
+      profile: s.params.profile,
+      workspace: s.params.workspace.path,
+      mode: s.params.workspace.mode,
+      extraWritable: s.params.extra_writable,
+      binds: s.params.binds,
+      shareNet: s.params.share_net,
+      uid: s.params.uid,
+      gid: s.params.gid,
+      uidMode: s.params.uid_mode,
+      codeDir,
+      overlayDir,
+    })
+    const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
+    if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
+      for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
+        chownSync(f, s.params.uid, s.params.gid ?? s.params.uid)
+      }
+    }
+    return bash
+  }
+
+  /**
+   * The pid of the sandbox's init: its /proc/<pid>/root is the session's root, resolved in the
+   * session's own mount namespace (so an overlay workspace shows its merged view).
+   */
+  sandboxPid(s: Session): number {
+    const leader = s.bash.pid
+    const text = readFileSync(`/proc/${leader}/task/${leader}/children`, 'utf8').trim()
+    const child = Number(text.split(/\s+/)[0])
+    if (!s.bash.alive || !child) {
+      throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${s.id} has ended; create a new one`)
+    }
+    return child
+  }
+
+  /** The changes of an overlay session's workspace (`patch`: with a unified diff of text files). */
+  async diff(id: string, patch: boolean): Promise<Diff> {
+    const s = await this.session(id)
+    const { upper, workspace } = overlayOf(s)
+    const { changes, truncated } = changesOf(upper, workspace, this.mergedView(s))
+    const out: Diff = { workspace, changes }
+    if (patch) {
+      const p = await patchOf(changes, upper, workspace)
+      out.patch = p.patch
+      if (p.truncated) out.truncated = true
+    }
+    if (truncated) out.truncated = true
+    return out
+  }
+
+  /**
+   * Applies an overlay session's changes to the real workspace, then empties its overlay. The
+   * sandbox is stopped first (a lower layer must not change under a mounted overlay) and
+   * started afresh over the empty layer: the session keeps its id and parameters, its shell
+   * starts anew. If applying fails part way, the layer is kept, so nothing is lost.
+   */
+  async commit(id: string): Promise<{ applied: ChangedPath[]; session_restarted: boolean }> {
+    const s = await this.session(id)
+    const { upper, workspace } = overlayOf(s)
+    if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
+    const { changes, truncated } = changesOf(upper, workspace, this.mergedView(s))
+    if (truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
+    if (s.committing) throw invalid('a commit of this session is already in progress')
+    s.committing = true
+    try {
+      s.idleTimer?.clear()
+      await s.bash.close()
+      let applied = false
+      try {
+        applyChanges(changes, upper, workspace)
+        applied = true
+      } finally {
+        if (applied) {
+          rmSync(join(s.dir, 'ovl'), { recursive: true, force: true })
+          makeOverlayDirs(s.dir, workspace)
+        }
+        await this.restart(s)
+      }
+      return { applied: changes, session_restarted: true }
+    } finally {
+      s.committing = false
+    }
+  }
+
+  /** The session's merged view of its workspace, while its sandbox runs. */
+  private mergedView(s: Session): string | undefined {
+    if (!s.bash.alive) return undefined
+    try {
+      return `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+    } catch {
+      return undefined
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all([...this.sessions.values()].map(s => this.destroy(s)))
+    this.temp.close()
+  }
+}
+
+/** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
+async function started(bash: LiveBash): Promise<void> {
+  const first = bash.run(':')
+  for (;;) {
+    const r = await first.next()
+    if (!r.done) continue
+    if (r.value.kind !== 'died') return
+    await bash.close()
+    throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${r.value.reason}`)
+  }
+}
+
+/** The layers of an overlay session; a clear 400 for the other modes. */
+function overlayOf(s: Session): { upper: string; workspace: string } {
+  const mode = s.params.workspace.mode
+  if (mode !== 'overlay') {
+    throw invalid(
+      `diff and commit need an overlay workspace; this session's workspace is ${mode} (its writes are already in place)`,
+    )
+  }
+  return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
+}
+
+/** Upper and work dirs of an overlay; the upper's root takes the workspace's owner and mode. */
+function makeOverlayDirs(dir: string, workspace: string): string {
+  const ovl = join(dir, 'ovl')
+  for (const d of ['upper', 'work']) mkdirSync(join(ovl, d), { recursive: true, mode: 0o755 })
+  const st = lstatSync(workspace)
+  chownSync(join(ovl, 'upper'), st.uid, st.gid)
+  return ovl
+}
+
+/** The shell's environment: execd's child environment, filtered by env_passthrough. */
+function sessionEnv(params: Params): Record<string, string> {
+  const all = Object.entries(childEnv()).filter(([k]) => ENV_NAME.test(k))
+  const ep = params.env_passthrough
+  if (!ep) return Object.fromEntries(all)
+  const keys = new Set(ep.keys)
+  return Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
+}
+
+function existingPath(path: string, field: string): string {
+  if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
+  try {
+    return realpathSync(path)
+  } catch (err) {
+    throw invalid(
+      `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
+    )
+  }
+}
+
+function existingDir(path: string, field: string): string {
+  const real = existingPath(path, field)
+  if (!lstatSync(real).isDirectory()) throw invalid(`${field} ${path} is not a directory`)
+  return real
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

@@ -1,0 +1,116 @@
+/** The isolated sessions' HTTP adapter (`/v1/isolated/*`, the SDK's paths): validate → call → render. */
+import { Elysia } from 'elysia'
+import { emptyOk, json } from '../../core/errors'
+import { streamed } from '../../core/sse'
+import type { IsolatedSessions, Session } from './ops/sessions'
+import {
+  CapabilitiesSchema,
+  CommitSchema,
+  CreateBody,
+  DiffQuery,
+  DiffSchema,
+  RunBody,
+  SessionInfo,
+  SessionList,
+  SessionParams,
+  SessionState,
+} from './schema'
+
+const UNAVAILABLE = { 503: { description: 'NOT_SUPPORTED: isolation is unavailable on this machine' } }
+
+export function isolatedRoutes(ops: IsolatedSessions) {
+  const state = (s: Session) => ({
+    status: s.bash.alive ? 'active' : 'dead',
+    created_at: s.createdAt,
+    ...(s.lastRunAt ? { last_run_at: s.lastRunAt } : {}),
+    idle_remaining_seconds: ops.idleRemaining(s),
+  })
+  return new Elysia({ name: 'api/isolated', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })
+    .get('/capabilities', async () => json(await ops.capabilities()), {
+      response: { 200: CapabilitiesSchema },
+      detail: { summary: 'What isolation this machine offers, probed (bubblewrap, setpriv, user namespaces, overlay)' },
+    })
+    .post(
+      '/session',
+      async ({ body }) => {
+        const s = await ops.create(body)
+        return json({ session_id: s.id, created_at: s.createdAt, ...s.params }, 201)
+      },
+      {
+        body: CreateBody,
+        response: { 201: SessionInfo },
+        detail: {
+          summary: 'Start an isolated bash session: one live bash in its own namespaces, in its workspace',
+          responses: UNAVAILABLE,
+        },
+      },
+    )
+    .get(
+      '/sessions',
+      async () => json({ sessions: (await ops.list()).map(s => ({ session_id: s.id, ...state(s) })) }),
+      { response: { 200: SessionList }, detail: { summary: 'The isolated sessions', responses: UNAVAILABLE } },
+    )
+    .get(
+      '/session/:sessionId',
+      async ({ params }) => {
+        const s = await ops.session(params.sessionId)
+        return json({ ...state(s), ...s.params })
+      },
+      {
+        params: SessionParams,
+        response: { 200: SessionState },
+        detail: { summary: 'State of a session, with every parameter it was created with', responses: UNAVAILABLE },
+      },
+    )
+    .delete('/session/:sessionId', async ({ params }) => (await ops.delete(params.sessionId), emptyOk()), {
+      params: SessionParams,
+      detail: {
+        summary: 'End a session: kill its sandbox and everything in it, remove its overlay',
+        responses: UNAVAILABLE,
+      },
+    })
+    .post(
+      '/session/:sessionId/run',
+      async ({ params, body }) => {
+        // A client that goes away interrupts its run (the session stays).
+        const abort = new AbortController()
+        const events = await ops.run(params.sessionId, body, abort.signal)
+        return streamed(() => events, { onClose: () => abort.abort() })
+      },
+      {
+        params: SessionParams,
+        body: RunBody,
+        detail: {
+          summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
+          responses: { 200: { description: 'text/event-stream of ExecEvent' }, ...UNAVAILABLE },
+        },
+      },
+    )
+    .get(
+      '/session/:sessionId/diff',
+      async ({ params, query }) => json(await ops.diff(params.sessionId, query.patch === 'true')),
+      {
+        params: SessionParams,
+        query: DiffQuery,
+        response: { 200: DiffSchema },
+        detail: {
+          summary:
+            'What an overlay session changed in its workspace (added, modified, deleted), with ?patch=true a unified diff',
+          description: '400 for a rw or ro workspace, whose writes are already in place.',
+          responses: UNAVAILABLE,
+        },
+      },
+    )
+    .post('/session/:sessionId/commit', async ({ params }) => json(await ops.commit(params.sessionId)), {
+      params: SessionParams,
+      response: { 200: CommitSchema },
+      detail: {
+        summary:
+          "Apply an overlay session's changes to the real workspace (each file atomically), then empty its overlay",
+        description:
+          "The session's shell is started afresh over the empty overlay (same id and parameters, shell state reset). " +
+          '400 for a rw or ro workspace, or while a run is in progress.',
+        responses: UNAVAILABLE,
+      },
+    })
+}

@@ -1,0 +1,127 @@
+/**
+ * Overlay workspaces of isolated sessions: writes stay in the overlay until commit, diff lists
+ * exactly what changed, commit applies it to the real workspace and empties the overlay.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { postJson, startDaemon, type Daemon } from './harness'
+import { sdkFor } from './sdk'
+
+let d: Daemon
+let tmp: string
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-isolated-overlay-'))
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+const isolation = () => sdkFor(d).isolation!
+const stdout = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+
+/** A fresh workspace: a.txt, keep.txt, sub/k.txt. */
+function workspace(): string {
+  const ws = mkdtempSync(join(tmp, 'ws-'))
+  writeFileSync(join(ws, 'a.txt'), 'hi\n')
+  writeFileSync(join(ws, 'keep.txt'), 'keep\n')
+  mkdirSync(join(ws, 'sub'))
+  writeFileSync(join(ws, 'sub', 'k.txt'), 'k\n')
+  return ws
+}
+
+describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
+  test('capabilities report diff and commit (root, setpriv and overlayfs, as in CI)', async () => {
+    const caps = await isolation().capabilities()
+    expect(caps.diff_supported).toBe(true)
+    expect(caps.commit_supported).toBe(true)
+  })
+
+  test('writes stay in the overlay; diff lists exactly the changed paths; commit applies them', async () => {
+    const ws = workspace()
+    const s = await isolation().create({ workspace: { path: ws, mode: 'overlay' } })
+    try {
+      const e = await s.run(
+        'pwd; echo changed > a.txt; echo new > b.txt; rm -r sub; mkdir nd; echo z > nd/z.txt; ln -s a.txt link; touch keep.txt; cat a.txt',
+      )
+      expect(stdout(e)).toEqual([ws, 'changed'])
+      // The real workspace is untouched.
+      expect(readdirSync(ws).sort()).toEqual(['a.txt', 'keep.txt', 'sub'])
+      expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('hi\n')
+
+      const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/diff?patch=true`)
+      expect(res.status).toBe(200)
+      const diff = await res.json()
+      const changes = diff.changes.map((c: { path: string; change: string }) => [c.path.slice(ws.length + 1), c.change])
+      expect(changes).toEqual([
+        ['a.txt', 'modified'],
+        ['b.txt', 'added'],
+        ['link', 'added'],
+        ['nd', 'added'],
+        ['nd/z.txt', 'added'],
+        ['sub', 'deleted'],
+      ])
+      const a = diff.changes.find((c: { path: string }) => c.path.endsWith('/a.txt'))
+      expect([a.size_before, a.size_after]).toEqual([3, 8])
+      expect(diff.patch).toContain('--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-hi\n+changed\n')
+      expect(diff.patch).toContain('+++ b/b.txt')
+
+      const commit = await d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
+      expect(commit.status).toBe(200)
+      const body = await commit.json()
+      expect(body.applied.length).toBe(6)
+      expect(readdirSync(ws).sort()).toEqual(['a.txt', 'b.txt', 'keep.txt', 'link', 'nd'])
+      expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('changed\n')
+      expect(readFileSync(join(ws, 'nd', 'z.txt'), 'utf8')).toBe('z\n')
+      expect(readlinkSync(join(ws, 'link'))).toBe('a.txt')
+      expect(readdirSync(ws).some(n => n.startsWith('.execd-commit-'))).toBe(false)
+
+      // The overlay is empty and the session goes on over the committed workspace.
+      const after = await (await d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()
+      expect(after.changes).toEqual([])
+      expect(stdout(await s.run('cat a.txt; echo more > c.txt'))).toEqual(['changed'])
+      expect(existsSync(join(ws, 'c.txt'))).toBe(false)
+    } finally {
+      await s.delete()
+    }
+  })
+
+  test('deleting the session discards the overlay', async () => {
+    const ws = workspace()
+    await isolation().runOnce('echo gone > a.txt; rm keep.txt', ws, { workspaceMode: 'overlay' })
+    expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('hi\n')
+    expect(existsSync(join(ws, 'keep.txt'))).toBe(true)
+  })
+
+  test('diff and commit of a rw or ro session are a clear 400', async () => {
+    const ws = workspace()
+    for (const mode of ['rw', 'ro'] as const) {
+      await isolation().withSession({ workspace: { path: ws, mode } }, async s => {
+        for (const [method, path] of [
+          ['GET', 'diff'],
+          ['POST', 'commit'],
+        ]) {
+          const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/${path}`, { method })
+          expect(res.status).toBe(400)
+          const body = await res.json()
+          expect(body.code).toBe('INVALID_REQUEST_BODY')
+          expect(body.message).toContain(`workspace is ${mode}`)
+        }
+      })
+    }
+    const unknown = await postJson(d, '/v1/isolated/session/nope/commit', {})
+    expect(unknown.status).toBe(404)
+  })
+})
