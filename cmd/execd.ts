@@ -37,6 +37,11 @@ cli
   .option('--quiet', 'print nothing')
   .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
 
+cli
+  .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, languages')
+  .option('--json', 'print JSON')
+  .action(async o => (process.exitCode = await (await import('./doctor')).doctorCommand(o)))
+
 // metrics
 cli
   .command('metrics', 'Print CPU and memory usage (cgroup-aware)')

@@ -6,6 +6,7 @@ import { createApp } from '../core/app'
 import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
+import { warnMissing } from '../core/capabilities'
 import { createLogger, parseLogLevel } from '../core/log'
 import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
@@ -42,6 +43,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   setDefaultGrace(settings.shutdownGrace)
   setWorkRoot(settings.root)
   ownProcessesUntilExit(log, settings.cgroups !== 'off')
+  // Before any section spawns a child (a spare interpreter): name what this container lacks, once.
+  warnMissing(log)
 
   const { app, fetch, close } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({

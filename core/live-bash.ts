@@ -13,6 +13,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MarkerScanner } from './bash-marker'
+import { requirePiece } from './capabilities'
 import { OutputMux } from './bash-output'
 import { describeExit, signalGroup, sleep, spawnOwned, type ExitInfo, type OwnedProcess } from './process'
 import { scanProcs } from './proc-scan'
@@ -64,6 +65,7 @@ export class LiveBash {
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
 
   constructor(opts: LiveBashOptions = {}) {
+    requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
     this.dir = opts.tmpDir ?? tmpdir()
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
     this.writeCode('')
