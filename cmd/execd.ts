@@ -28,6 +28,20 @@ addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metr
     await serve(options)
   })
 
+// ping, doctor: a readiness probe, and what works in this container
+cli
+  .command('ping', 'Exit 0 when the local execd answers /ping (token from EXECD_ACCESS_TOKEN)')
+  .option('--url <url>', 'default http://127.0.0.1:$EXECD_PORT/ping')
+  .option('--port <port>', 'default 44772')
+  .option('--timeout <ms>', 'default 2000')
+  .option('--quiet', 'print nothing')
+  .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
+
+cli
+  .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, languages')
+  .option('--json', 'print JSON')
+  .action(async o => (process.exitCode = await (await import('./doctor')).doctorCommand(o)))
+
 // metrics
 cli
   .command('metrics', 'Print CPU and memory usage (cgroup-aware)')

@@ -1,8 +1,12 @@
-/** `execd serve`: the HTTP API on Bun.serve, with graceful shutdown. */
+/**
+ * `execd serve`: the HTTP API on Bun.serve, with graceful shutdown; with `-- <command>`, also
+ * the container's main process (cmd/entrypoint.ts), whose exit ends execd.
+ */
 import { createApp } from '../core/app'
 import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
+import { warnMissing } from '../core/capabilities'
 import { createLogger, parseLogLevel } from '../core/log'
 import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
@@ -11,12 +15,15 @@ import { hideSecrets } from '../core/secrets'
 import { socketDispatch } from '../core/websocket'
 import { setWorkRoot } from '../core/workdir'
 import { plugins, runtimes } from '../plugins'
+import { endLeftovers, forwardSignals, startMain, type MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
 
 /** Shutdown must finish well within 5 s: stream ends, group kills, then exit. */
 const SHUTDOWN_LIMIT_MS = 4000
 
 export async function serve(flags: Record<string, unknown>): Promise<void> {
+  // cac puts what follows `--` here: the main process of `execd serve -- <command>`.
+  const mainArgv = ((flags['--'] as unknown[] | undefined) ?? []).map(String)
   const config = serveConfigFrom(flags)
   // Children (commands, shells, interpreters) inherit execd's environment and can read its
   // /proc/PID/cmdline and environ: no secret may stay in either.
@@ -36,6 +43,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   setDefaultGrace(settings.shutdownGrace)
   setWorkRoot(settings.root)
   ownProcessesUntilExit(log, settings.cgroups !== 'off')
+  // Before any section spawns a child (a spare interpreter): name what this container lacks, once.
+  warnMissing(log)
 
   const { app, fetch, close } = await createApp({ plugins, runtimes, config, log })
   const server = Bun.serve({
@@ -54,7 +63,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   })
   // Routes reach the server (for server.upgrade) through the app, as under app.listen().
   app.server = server as unknown as typeof app.server
-  const stopReaper = startOrphanReaper(ownsPid, log)
+  // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
+  let main: MainProcess | undefined
+  const stopReaper = startOrphanReaper(pid => ownsPid(pid) || pid === main?.pid, log)
 
   const shown = hostname === '::' || hostname === '0.0.0.0' ? 'localhost' : hostname
   log.info('execd listening', {
@@ -75,22 +86,31 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   }
 
   let stopping = false
-  const shutdown = async (signal: string) => {
+  const shutdown = async (reason: string, status = 0) => {
     if (stopping) return
     stopping = true
-    log.info('shutting down', { signal })
-    const hardStop = setTimeout(() => process.exit(0), SHUTDOWN_LIMIT_MS)
+    log.info('shutting down', { reason })
+    const hardStop = setTimeout(() => process.exit(status), SHUTDOWN_LIMIT_MS)
     hardStop.unref?.()
     void server.stop(false) // stop accepting; open responses finish below
     closeAllStreams()
     await close()
     await killAll('shutdown')
+    if (main && process.pid === 1) await endLeftovers(settings.shutdownGrace)
     stopReaper()
     // Let the final error frames reach clients before the sockets go.
     await new Promise(r => setTimeout(r, 100))
     await server.stop(true)
-    process.exit(0)
+    process.exit(status)
   }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
+  if (mainArgv.length === 0) {
+    process.on('SIGTERM', () => void shutdown('SIGTERM'))
+    process.on('SIGINT', () => void shutdown('SIGINT'))
+    return
+  }
+  // The main process decides when the container ends: signals go to it, and execd follows it.
+  main = startMain(mainArgv, log)
+  forwardSignals(main, log)
+  const status = await main.status
+  await shutdown('main process exited', status)
 }

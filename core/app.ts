@@ -4,12 +4,13 @@
  * and the offline API explorer at `/docs`.
  */
 import { openapi } from '@elysiajs/openapi'
-import { Elysia } from 'elysia'
+import { Elysia, t } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
 import type { JsonShape } from './body'
+import { CapabilitySchema, capabilities } from './capabilities'
 import { SERVER, settingsOf, type Config } from './config'
 import { renderDocsPage } from './docs'
-import { ExecdError, PREFIX, emptyOk, errorResponse, toExecdError } from './errors'
+import { ExecdError, PREFIX, emptyOk, errorResponse, json, toExecdError } from './errors'
 import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
@@ -119,6 +120,14 @@ export async function createApp(parts: AppParts) {
     )
     .get('/ping', () => emptyOk(), {
       detail: { tags: ['health'], summary: 'Liveness check (200, empty body)' },
+    })
+    .get('/capabilities', () => json(capabilities()), {
+      response: { 200: t.Array(CapabilitySchema) },
+      detail: {
+        tags: ['health'],
+        summary:
+          'What this container offers execd (/proc, /dev/null, bash, a shell, devpts) and what each missing piece disables',
+      },
     })
     .get(
       '/docs',

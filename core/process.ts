@@ -4,6 +4,7 @@
  * reaped), killed TERM→KILL on interrupt, timeout or shutdown together with everything it
  * started, inside or outside its group (core/ownership.ts).
  */
+import { requirePiece } from './capabilities'
 import type { Subprocess, TerminalOptions } from 'bun'
 import { listPids, readStat } from './procfs'
 import type { Logger } from './log'
@@ -114,6 +115,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
           'pipe',
         ],
       }
+  // Bun opens /dev/null for an ignored stream; without it the spawn fails blaming the executable.
+  if (!opts.terminal && (opts.stdin ?? 'ignore') === 'ignore') requirePiece('/dev/null')
   const ownerId = newOwnerId()
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
+import { requirePiece } from '../capabilities'
 import { describeExit, signalGroup, spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
 import { within } from '../timers'
 import { scanProcs } from '../proc-scan'
@@ -70,6 +71,7 @@ export class LiveBash {
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
 
   constructor(opts: LiveBashOptions = {}) {
+    requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
     this.dir = opts.tmpDir ?? tmpdir()
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
     this.writeCode('')

@@ -2,6 +2,7 @@
  * The commands section's plain operations (CONTRACT §4): run, status, logs, events, interrupt.
  * They know nothing of HTTP; the routes and `execd exec --shell` call them.
  */
+import { requirePiece } from '../../core/capabilities'
 import { statSync } from 'node:fs'
 import { ExecdError, PREFIX, badRequest } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
@@ -64,6 +65,8 @@ export class Commands {
   /** Validates and starts; the record's journal is not yet read by anyone. */
   start(req: CommandRequest): CommandRecord {
     const prepared = prepare(req)
+    requirePiece('shell')
+    requirePiece('/dev/null') // its stdin: a 501 now rather than an error event after the 200
     const slots = [this.running.acquire()]
     try {
       if (req.background) slots.push(this.background.acquire())

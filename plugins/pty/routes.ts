@@ -1,4 +1,5 @@
 /** The PTY section's HTTP adapter: validate → call `PtyOps` → render; `/ws` hands the socket to socket.ts. */
+import { requirePiece } from '../../core/capabilities'
 import { Elysia } from 'elysia'
 import { ExecdError, emptyOk, json } from '../../core/errors'
 import { upgradeSocket } from '../../core/websocket'
@@ -38,6 +39,7 @@ export function ptyRoutes(ops: PtyOps) {
         const session = ops.session(params.id)
         const takeover = query.takeover === '1'
         checkFree(session, takeover)
+        if (query.pty !== '0' && !session.started) requirePiece('devpts', 'cannot open a pseudo-terminal')
         if (!isUpgrade(request)) {
           // The reference never evicts for a plain GET; it answers as its WebSocket library would.
           if (takeover) checkFree(session, false)

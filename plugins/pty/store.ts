@@ -4,6 +4,7 @@
  * `max` sessions exist at once; a running terminal with no client and no output for
  * `idleMs` is hung up; exited or never-connected ones without a client go after `retainMs`.
  */
+import { requirePiece } from '../../core/capabilities'
 import { ExecdError } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { workingDir } from '../../core/workdir'
@@ -62,6 +63,7 @@ export class PtyStore {
       if (!(err instanceof ExecdError)) throw err
       throw new ExecdError(err.code, `${PREFIX_CREATE}${err.message}`)
     }
+    requirePiece('bash', 'cannot start a terminal') // at create, not when the WebSocket connects
     const release = this.acquire()
     const command = opts.command?.trim() ? opts.command : undefined
     const session = new PtySession(crypto.randomUUID(), cwd, command, this.scanner)

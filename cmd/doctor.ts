@@ -1,0 +1,40 @@
+/**
+ * `execd doctor`: what works in this container — the pieces execd needs from it (/proc,
+ * /dev/null, bash, a shell, devpts), what each missing one disables, and the languages whose
+ * interpreters are here. The same view as `GET /capabilities` and `GET /code/languages`,
+ * without a daemon. Exit 0 when every piece is here, 1 when one is missing.
+ */
+import { COMMIT, VERSION } from '../core/app'
+import { capabilities } from '../core/capabilities'
+import { within } from '../core/process'
+import { runtimes } from '../plugins'
+import { configFrom } from './options'
+
+const PROBE_LIMIT_MS = 5000
+
+export async function doctorCommand(options: { json?: boolean }): Promise<number> {
+  const pieces = capabilities()
+  const config = configFrom({ 'python-spare': '0' })
+  const languages: { language: string; available: boolean; detail?: string }[] = []
+  for (const r of runtimes) {
+    const list = await within((r.open?.() ?? r).languages(config), PROBE_LIMIT_MS).catch(() => 'timeout' as const)
+    if (list === 'timeout') continue
+    for (const l of list) if (!languages.some(seen => seen.language === l.language && seen.available)) languages.push(l)
+  }
+  const build = { version: VERSION, commit: COMMIT, target: process.env.EXECD_BUILD_TARGET ?? 'dev' }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ build, capabilities: pieces, languages })}\n`)
+  } else {
+    process.stdout.write(`execd ${build.version} (commit ${build.commit}, ${build.target})\n`)
+    for (const c of pieces)
+      process.stdout.write(
+        `${c.name.padEnd(10)} ${(c.ok ? 'ok' : 'MISSING').padEnd(8)} ${c.ok ? c.detail : `${c.detail}: disables ${c.needed_by}`}\n`,
+      )
+    process.stdout.write('languages:\n')
+    for (const l of languages)
+      process.stdout.write(
+        `  ${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.detail ?? ''}\n`,
+      )
+  }
+  return pieces.every(c => c.ok) ? 0 : 1
+}

@@ -1,0 +1,92 @@
+/**
+ * `execd serve [options] -- <command> [args…]`: the container's own entrypoint. The daemon and
+ * the container's main process run side by side, as the reference's bootstrap script starts
+ * them (execd in the background, then the command): the main process keeps the container's
+ * stdin/stdout/stderr, gets the signals the container gets, and its exit ends the container —
+ * execd shuts itself down gracefully and exits with the main process's status.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { constants } from 'node:os'
+import type { Subprocess } from 'bun'
+import { childEnv } from '../core/child-env'
+import type { Logger } from '../core/log'
+
+/** What a container runtime or a terminal sends that the main process must see. */
+export const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const
+
+export interface MainProcess {
+  pid: number
+  /** The status execd exits with: the main process's code, or 128 + n when a signal ended it. */
+  status: Promise<number>
+}
+
+/**
+ * Starts the main process. It stays in execd's process group and session, so that a terminal
+ * (`docker run -it … execd serve -- bash`) is still its controlling terminal. It gets the
+ * environment every child gets (core/child-env.ts): never execd's token.
+ */
+export function startMain(argv: string[], log: Logger): MainProcess {
+  let proc: Subprocess<'inherit', 'inherit', 'inherit'>
+  try {
+    proc = Bun.spawn(argv, { stdio: ['inherit', 'inherit', 'inherit'], env: childEnv() })
+  } catch (err) {
+    // A shell's conventions: 127 for a command that is not there, 126 for one that cannot run.
+    const code = (err as NodeJS.ErrnoException)?.code
+    log.error('cannot start the main process', { command: argv[0], error: (err as Error)?.message ?? String(err) })
+    return { pid: 0, status: Promise.resolve(code === 'ENOENT' ? 127 : 126) }
+  }
+  log.info('main process started', { pid: proc.pid, command: argv[0] })
+  const status = proc.exited.then(code => {
+    const signal = proc.signalCode
+    const n = signal ? (constants.signals as Record<string, number>)[signal] : undefined
+    const status = n ? 128 + n : code
+    log.info('main process exited', signal ? { pid: proc.pid, signal, status } : { pid: proc.pid, status })
+    return status
+  })
+  return { pid: proc.pid, status }
+}
+
+/** Passes each forwarded signal on to the main process (not its group: as tini does by default). */
+export function forwardSignals(main: MainProcess, log: Logger): void {
+  for (const sig of FORWARDED) {
+    process.on(sig, () => {
+      log.info('forwarding signal to the main process', { signal: sig, pid: main.pid })
+      try {
+        if (main.pid) process.kill(main.pid, sig)
+      } catch {} // already gone: its exit is on its way
+    })
+  }
+}
+
+/**
+ * As PID 1 (a container's init) once the main process has exited: what it left behind (its
+ * background jobs, daemons it started) gets SIGTERM and `graceMs` to exit, rather than the
+ * SIGKILL the kernel sends every process of the namespace when its init exits. kill(-1) from
+ * PID 1 reaches every process of the namespace but execd itself; the orphan reaper collects them.
+ */
+export async function endLeftovers(graceMs: number): Promise<void> {
+  const signal = (sig: NodeJS.Signals | 0): boolean => {
+    try {
+      process.kill(-1, sig)
+      return true
+    } catch {
+      return false // ESRCH: nobody is left
+    }
+  }
+  if (!signal('SIGTERM')) return
+  const deadline = Date.now() + graceMs
+  while (Date.now() < deadline && leftovers() > 0) await new Promise(r => setTimeout(r, 50))
+}
+
+/** Live processes of this PID namespace but execd (zombies wait for the reaper; they do not count). */
+function leftovers(): number {
+  let n = 0
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) > 57 || entry === String(process.pid)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      if (!stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) n++
+    } catch {}
+  }
+  return n
+}

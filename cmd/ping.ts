@@ -1,0 +1,37 @@
+/**
+ * `execd ping`: is the daemon here answering? Exit 0 when `/ping` answers 200, 1 otherwise —
+ * a readiness or liveness probe that runs execd itself (Kubernetes `exec` probe), since an
+ * `httpGet` probe cannot take the token header from a Secret. The token comes from the
+ * environment (or a file), never from the command line, where other processes could read it.
+ */
+import { readTokenFile } from '../core/secrets'
+
+export interface PingFlags {
+  url?: string
+  port?: string | number
+  timeout?: string | number
+  quiet?: boolean
+}
+
+export async function pingCommand(flags: PingFlags): Promise<number> {
+  const port = flags.port ?? process.env.EXECD_PORT ?? 44772
+  const url = flags.url ?? `http://127.0.0.1:${port}/ping`
+  const file = process.env.EXECD_ACCESS_TOKEN_FILE
+  const token = process.env.EXECD_ACCESS_TOKEN || (file ? readTokenFile(file) : '')
+  const timeoutMs = Number(flags.timeout ?? 2000)
+  const say = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`execd ping: ${line}\n`)
+  }
+  try {
+    const res = await fetch(url, {
+      headers: token ? { 'X-EXECD-ACCESS-TOKEN': token } : {},
+      signal: AbortSignal.timeout(Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 2000),
+    })
+    await res.arrayBuffer()
+    if (res.status === 200) return 0
+    say(`${url} answered ${res.status}${res.status === 401 ? ' (set EXECD_ACCESS_TOKEN)' : ''}`)
+  } catch (err) {
+    say(`${url}: ${(err as Error)?.message ?? String(err)}`)
+  }
+  return 1
+}

@@ -1,0 +1,101 @@
+/**
+ * What this container offers execd, and what a missing piece disables. execd is copied into
+ * containers it knows nothing about: one without bash, without /dev/null or without devpts
+ * must get a warning at start naming the piece, and a request that needs it a JSON error
+ * naming it (501 NOT_SUPPORTED) — not a 404 for a file nobody asked about, or a crash.
+ * Probed on every call (a stat or a PATH search): a container may gain bash while execd runs.
+ */
+import { existsSync, statSync } from 'node:fs'
+import { t } from 'elysia'
+import { ExecdError } from './errors'
+import type { Logger } from './log'
+
+export interface Capability {
+  /** The piece: `/proc`, `/dev/null`, `bash`, `shell`, `devpts`. */
+  name: string
+  ok: boolean
+  /** Where it was found, or what is missing. */
+  detail: string
+  /** What needs it. */
+  needed_by: string
+}
+
+export const CapabilitySchema = t.Object({
+  name: t.String({ description: '/proc, /dev/null, bash, shell or devpts' }),
+  ok: t.Boolean(),
+  detail: t.String({ description: 'where it was found, or what is missing' }),
+  needed_by: t.String({ description: 'what does not work without it' }),
+})
+
+const charDevice = (path: string): boolean => {
+  try {
+    return statSync(path).isCharacterDevice()
+  } catch {
+    return false
+  }
+}
+
+const DISABLES = {
+  '/proc': 'execd itself (the Bun runtime aborts at start without it), metrics, process listing of terminals',
+  '/dev/null': 'every child process (commands, sessions, code contexts, terminals): their stdin is /dev/null',
+  bash: 'sessions, the bash language and terminals',
+  shell: 'commands (bash -c, or sh -c without bash)',
+  devpts: 'terminals with a pseudo-terminal (POST /pty, then ws without ?pty=0); ?pty=0 pipes still work',
+} as const
+
+type Piece = keyof typeof DISABLES
+
+function check(name: Piece): Capability {
+  const needed_by = DISABLES[name]
+  switch (name) {
+    case '/proc': {
+      const ok = existsSync('/proc/self/stat')
+      return { name, ok, needed_by, detail: ok ? 'mounted' : '/proc is not mounted' }
+    }
+    case '/dev/null': {
+      const ok = charDevice('/dev/null')
+      const detail = ok
+        ? 'character device'
+        : existsSync('/dev/null')
+          ? '/dev/null is not a character device'
+          : '/dev/null is missing'
+      return { name, ok, needed_by, detail }
+    }
+    case 'bash': {
+      const path = Bun.which('bash')
+      return { name, ok: !!path, needed_by, detail: path ?? 'bash is not installed (not found on PATH)' }
+    }
+    case 'shell': {
+      const path = Bun.which('bash') ?? Bun.which('sh')
+      return { name, ok: !!path, needed_by, detail: path ?? 'no shell: neither bash nor sh is on PATH' }
+    }
+    case 'devpts': {
+      const ok = charDevice('/dev/ptmx') && existsSync('/dev/pts')
+      return { name, ok, needed_by, detail: ok ? '/dev/ptmx' : '/dev/ptmx or /dev/pts (devpts) is missing' }
+    }
+  }
+}
+
+/** Every piece, probed now. */
+export const capabilities = (): Capability[] => (Object.keys(DISABLES) as Piece[]).map(check)
+
+/** Throws 501 NOT_SUPPORTED naming the missing piece and what it disables, unless it is here. */
+export function requirePiece(name: Piece, what?: string): void {
+  const c = check(name)
+  if (c.ok) return
+  throw new ExecdError(
+    'NOT_SUPPORTED',
+    `${what ? `${what}: ` : ''}${c.detail} in this container; it is needed by ${c.needed_by}`,
+  )
+}
+
+/** One warning line at start naming what is missing and what that disables; nothing when all is here. */
+export function warnMissing(log: Logger): Capability[] {
+  const missing = capabilities().filter(c => !c.ok)
+  if (missing.length > 0) {
+    log.warn(`this container lacks ${missing.map(c => `${c.name} (disables ${c.needed_by})`).join('; ')}`, {
+      missing: missing.map(c => c.name),
+    })
+  }
+  return missing
+}

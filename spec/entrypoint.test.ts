@@ -1,0 +1,123 @@
+/**
+ * `execd serve -- <command>`: the container's own entrypoint. The main process gets the
+ * signals, execd follows it out with its status, `/ping` answers meanwhile, nothing is left;
+ * and `execd ping`, the exec readiness probe.
+ */
+import { expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BIN, freePort, pidsWith, runCli, waitFor } from './harness'
+
+const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
+
+/** A main process that traps SIGTERM: it stops its own job, writes a marker, exits 3. */
+const trapping = (marker: string, sleep: string) =>
+  `trap 'kill $job; echo "got TERM" > ${marker}; exit 3' TERM; echo main-started; sleep ${sleep} & job=$!; wait $job`
+
+/** Live pids running exactly `sleep <duration>` (the scripts that start them mention it too). */
+const sleeping = (duration: string) =>
+  pidsWith(`sleep ${duration}`).filter(
+    p => readFileSync(`/proc/${p}/cmdline`, 'latin1').replaceAll('\0', ' ').trim() === `sleep ${duration}`,
+  )
+
+/** A sleep no other process runs, to find it in /proc. */
+const uniqueSleep = () => `${300 + Math.floor(Math.random() * 1000)}.${Date.now() % 1000}`
+
+interface Started {
+  proc: ReturnType<typeof Bun.spawn>
+  url: string
+  token: string
+  stdout: Promise<string>
+}
+
+async function serveWith(main: string[], prefix: string[] = []): Promise<Started> {
+  const port = await freePort()
+  const token = `t-${crypto.randomUUID()}`
+  const proc = Bun.spawn([...prefix, BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--', ...main], {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: token },
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitFor('execd to answer /ping', async () =>
+    fetch(`${url}/ping`, { headers: { 'X-EXECD-ACCESS-TOKEN': token } }).then(
+      r => r.status === 200,
+      () => false,
+    ),
+  )
+  return { proc, url, token, stdout: new Response(proc.stdout as ReadableStream).text() }
+}
+
+test('execd forwards SIGTERM to the main process and exits with its status; /ping answers meanwhile', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-entry-'))
+  const tag = `entry-${crypto.randomUUID()}`
+  const marker = join(dir, 'marker')
+  const sleep = uniqueSleep()
+  let s: Started | undefined
+  try {
+    s = await serveWith(['bash', '-c', trapping(marker, sleep), tag])
+    expect(sleeping(sleep).length).toBe(1) // the main process runs beside the daemon
+    // The probe verb against the same daemon: the token from the environment, 0 then 1 without it.
+    const port = new URL(s.url).port
+    expect((await runCli(['ping', '--port', port], { env: { EXECD_ACCESS_TOKEN: s.token } })).code).toBe(0)
+    const refused = await runCli(['ping', '--port', port])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain('401')
+    s.proc.kill('SIGTERM')
+    expect(await s.proc.exited).toBe(3)
+    expect(readFileSync(marker, 'utf8')).toBe('got TERM\n')
+    expect(await s.stdout).toBe('main-started\n') // the main process writes to execd's stdout
+    expect(pidsWith(tag)).toEqual([])
+    expect(sleeping(sleep)).toEqual([])
+    await fetch(`${s.url}/ping`).then(
+      () => expect.unreachable('execd still answers'),
+      () => {},
+    )
+  } finally {
+    s?.proc.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a main process that exits on its own ends execd with its status; a signal death is 128+n', async () => {
+  const run = (main: string) =>
+    Bun.spawn([BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--', 'bash', '-c', main], {
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+    }).exited
+  expect(await run('exit 7')).toBe(7)
+  expect(await run('kill -USR1 $$')).toBe(128 + 10)
+})
+
+test('a main process that cannot start: execd exits 127 naming it', async () => {
+  const port = await freePort()
+  const p = Bun.spawnSync([BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--', 'no-such-command-xyz'], {
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  expect(p.exitCode).toBe(127)
+  expect(p.stderr.toString()).toContain('cannot start the main process')
+})
+
+test.skipIf(!canUnshare)(
+  'as PID 1, leftovers of the main process are ended before execd exits (root, unshare)',
+  async () => {
+    const tag = `entry-${crypto.randomUUID()}`
+    // The main process leaves a job behind, ignoring nothing: it must not outlive execd.
+    const [left, main] = [uniqueSleep(), uniqueSleep()]
+    const s = await serveWith(
+      ['bash', '-c', `sleep ${left} & echo started; exec sleep ${main}`, tag],
+      ['unshare', '--pid', '--fork', '--mount-proc'],
+    )
+    const execd = pidsWith(`${BIN} serve --port ${new URL(s.url).port}`).find(p => p !== s.proc.pid)!
+    expect(execd).toBeGreaterThan(0)
+    // unshare does not forward signals to the namespace's init: signal execd itself.
+    process.kill(execd, 'SIGINT')
+    expect(await s.proc.exited).toBe(128 + 2)
+    expect(sleeping(left)).toEqual([])
+    expect(sleeping(main)).toEqual([])
+    expect(existsSync(`/proc/${execd}`)).toBe(false)
+  },
+)

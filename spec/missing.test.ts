@@ -1,0 +1,112 @@
+/**
+ * A container that lacks what execd needs: no bash, no shell at all, no /dev/null, no devpts.
+ * Each is named once at start (one warning line) and by every request that needs it (501
+ * NOT_SUPPORTED), never a 404 for a file nobody asked about or a terminal that fails on
+ * connect; `GET /capabilities` and `execd doctor` list what works here.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { BIN, postJson, runCli, startDaemon, type Daemon } from './harness'
+import { buildRootfs, canBuildRootfs, serveInRootfs } from './release-rootfs'
+
+// An empty PATH: neither bash nor sh is found, as in a distroless image.
+const NO_SHELL = { PATH: '/nonexistent' }
+
+describe('without bash or any shell on PATH', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon({ env: { ...NO_SHELL, EXECD_PYTHON_SPARE: '0' } })
+  })
+  afterAll(async () => {
+    await d.stop()
+  })
+
+  test('the start names what is missing and what it disables, in one warning line', () => {
+    const warnings = d
+      .logs()
+      .split('\n')
+      .filter(l => l.includes('this container lacks'))
+    expect(warnings.length).toBe(1)
+    expect(warnings[0]).toContain('bash (disables sessions, the bash language and terminals)')
+    expect(warnings[0]).toContain('shell (disables commands')
+  })
+
+  test('POST /session is 501 NOT_SUPPORTED naming bash, not 404 FILE_NOT_FOUND', async () => {
+    const res = await postJson(d, '/session', {})
+    expect(res.status).toBe(501)
+    const body = await res.json()
+    expect(body.code).toBe('NOT_SUPPORTED')
+    expect(body.message).toContain('bash is not installed')
+  })
+
+  test('POST /pty is 501 at create, not 201 then a failed connect', async () => {
+    const res = await postJson(d, '/pty', {})
+    expect(res.status).toBe(501)
+    expect((await res.json()).message).toContain('cannot start a terminal: bash is not installed')
+  })
+
+  test('POST /command is 501 naming the missing shell, before any stream starts', async () => {
+    const res = await postJson(d, '/command', { command: 'echo hi' })
+    expect(res.status).toBe(501)
+    expect(await res.json()).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining('no shell') })
+  })
+
+  test('GET /capabilities lists each piece; GET /code/languages has bash unavailable', async () => {
+    const caps: { name: string; ok: boolean }[] = await (await d.fetch('/capabilities')).json()
+    expect(Object.fromEntries(caps.map(c => [c.name, c.ok]))).toMatchObject({
+      '/proc': true,
+      '/dev/null': true,
+      bash: false,
+      shell: false,
+    })
+    const languages: { language: string; available: boolean }[] = await (await d.fetch('/code/languages')).json()
+    expect(languages.find(l => l.language === 'bash')?.available).toBe(false)
+    expect(languages.find(l => l.language === 'javascript')?.available).toBe(true)
+  })
+
+  test('execd doctor says the same, and exits 1', async () => {
+    const run = await runCli(['doctor'], { env: NO_SHELL })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/^bash +MISSING +bash is not installed/m)
+    expect(run.stdout).toMatch(/^\/dev\/null +ok/m)
+    const json = JSON.parse((await runCli(['doctor', '--json'], { env: NO_SHELL })).stdout)
+    expect(json.capabilities.find((c: { name: string }) => c.name === 'shell').ok).toBe(false)
+  })
+})
+
+test('with everything here, /capabilities is all ok and execd doctor exits 0', async () => {
+  const d = await startDaemon()
+  try {
+    const caps: { ok: boolean }[] = await (await d.fetch('/capabilities')).json()
+    expect(caps.length).toBe(5)
+    expect(caps.every(c => c.ok)).toBe(true)
+    expect(d.logs()).not.toContain('this container lacks')
+  } finally {
+    await d.stop()
+  }
+  expect((await runCli(['doctor'])).code).toBe(0)
+})
+
+test.skipIf(!canBuildRootfs)(
+  'a rootfs without /dev/null or devpts: named at start and per request (root)',
+  async () => {
+    const fs = buildRootfs({ exe: BIN, bash: true, devNodes: false })
+    try {
+      const s = await serveInRootfs(fs)
+      try {
+        expect(s.logs()).toContain('this container lacks /dev/null')
+        const res = await postJson(s as Pick<Daemon, 'fetch'> as Daemon, '/command', { command: 'true' })
+        expect(res.status).toBe(501)
+        expect((await res.json()).message).toContain('/dev/null is missing')
+        // A terminal is created (bash is here) but cannot get a pseudo-terminal: named before the upgrade.
+        const { session_id } = await (await postJson(s as Pick<Daemon, 'fetch'> as Daemon, '/pty', {})).json()
+        const ws = await s.fetch(`/pty/${session_id}/ws`)
+        expect(ws.status).toBe(501)
+        expect((await ws.json()).message).toContain('/dev/ptmx or /dev/pts (devpts) is missing')
+      } finally {
+        await s.stop()
+      }
+    } finally {
+      fs.remove()
+    }
+  },
+)

@@ -1,0 +1,216 @@
+/**
+ * A bare root filesystem built by the test itself, for the release gates: the executable, the
+ * shared libraries it loads, `/proc`, a few `/dev` nodes — and, when asked, bash (for the
+ * shell parts), devpts (terminals) and python3 (the python language). execd runs in it as
+ * PID 1 of private mount and PID namespaces (`unshare`, then `chroot`), sharing the host's
+ * network so the test reaches it on 127.0.0.1. Needs root.
+ */
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { freePort, waitFor } from './harness'
+
+const CHROOT = Bun.which('chroot', { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }) ?? 'chroot'
+
+export const canBuildRootfs =
+  process.getuid?.() === 0 &&
+  Bun.spawnSync(['unshare', '--mount', '--pid', '--fork', 'true'], { stdout: 'ignore', stderr: 'ignore' }).exitCode ===
+    0
+
+export interface RootfsOptions {
+  /** The executable to serve, copied to `/execd` (or elsewhere with `at`). */
+  exe: string
+  at?: string
+  bash?: boolean
+  /** /dev/null, /dev/zero, /dev/urandom, /dev/random, /dev/tty (default: on). */
+  devNodes?: boolean
+  /** A devpts instance and /dev/ptmx, mounted at start. */
+  devpts?: boolean
+  /** The host's python3 and its standard library (bound read-only at start, not copied). */
+  python?: string
+  /** Run the executable with this prefix, resolved inside the rootfs (e.g. a qemu-user binary). */
+  prefix?: string[]
+  /** Extra host files to copy, with their libraries: host path → path inside. */
+  files?: Record<string, string>
+}
+
+export interface Rootfs {
+  dir: string
+  opts: RootfsOptions
+  /** Host directories bound read-only into the rootfs at start (the python standard library). */
+  binds: [host: string, inside: string][]
+  remove(): void
+}
+
+/** The libraries `ldd` names for `file` (absolute paths, symlinks followed when copied). */
+function librariesOf(file: string): string[] {
+  const out = Bun.spawnSync(['ldd', file]).stdout.toString()
+  return [...out.matchAll(/(\/[^\s)]+)/g)].map(m => m[1]).filter(p => p !== file && existsSync(p))
+}
+
+function copyWithLibraries(dir: string, host: string, inside: string): void {
+  mkdirSync(join(dir, dirname(inside)), { recursive: true })
+  copyFileSync(host, join(dir, inside))
+  chmodSync(join(dir, inside), 0o755)
+  for (const lib of librariesOf(host)) {
+    if (existsSync(join(dir, lib))) continue
+    mkdirSync(join(dir, dirname(lib)), { recursive: true })
+    copyFileSync(lib, join(dir, lib))
+  }
+}
+
+export function buildRootfs(opts: RootfsOptions): Rootfs {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-rootfs-'))
+  for (const d of ['proc', 'dev', 'dev/pts', 'tmp', 'bin', 'usr/bin']) mkdirSync(join(dir, d), { recursive: true })
+  chmodSync(join(dir, 'tmp'), 0o1777)
+  copyWithLibraries(dir, opts.exe, opts.at ?? '/execd')
+  if (opts.bash) copyWithLibraries(dir, '/usr/bin/bash', '/bin/bash')
+  for (const [host, inside] of Object.entries(opts.files ?? {})) copyWithLibraries(dir, host, inside)
+  if (opts.devNodes !== false) {
+    const nodes: [string, number, number][] = [
+      ['null', 1, 3],
+      ['zero', 1, 5],
+      ['random', 1, 8],
+      ['urandom', 1, 9],
+      ['tty', 5, 0],
+    ]
+    for (const [name, major, minor] of nodes) {
+      const made = Bun.spawnSync(['mknod', '-m', '666', join(dir, 'dev', name), 'c', String(major), String(minor)])
+      if (made.exitCode !== 0) throw new Error(`mknod /dev/${name}: ${made.stderr}`)
+    }
+  }
+  if (opts.devpts) symlinkSync('pts/ptmx', join(dir, 'dev/ptmx'))
+  const binds: [string, string][] = []
+  if (opts.python) {
+    const version = Bun.spawnSync([
+      opts.python,
+      '-c',
+      'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")',
+    ])
+      .stdout.toString()
+      .trim()
+    const real = Bun.spawnSync([opts.python, '-c', 'import sys; print(sys.executable)']).stdout.toString().trim()
+    const stdlib = Bun.spawnSync([opts.python, '-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'])
+      .stdout.toString()
+      .trim()
+    copyWithLibraries(dir, real, '/usr/bin/python3')
+    // The standard library where the interpreter looks for it, relative to its prefix.
+    const inside = `/usr/lib/python${version}`
+    mkdirSync(join(dir, inside), { recursive: true })
+    binds.push([stdlib, inside])
+  }
+  return { dir, opts, binds, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export interface Served {
+  url: string
+  token: string
+  proc: ReturnType<typeof Bun.spawn>
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  /** Everything it wrote to stderr so far. */
+  logs(): string
+  stop(): Promise<number>
+}
+
+/** The shell lines that mount what the rootfs needs, inside the new namespaces. */
+function mounts(fs: Rootfs): string {
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
+  const lines = [`mount -t proc proc ${q(join(fs.dir, 'proc'))}`]
+  if (fs.opts.devpts) lines.push(`mount -t devpts -o newinstance,ptmxmode=0666 devpts ${q(join(fs.dir, 'dev/pts'))}`)
+  for (const [host, inside] of fs.binds) lines.push(`mount --bind -o ro ${q(host)} ${q(join(fs.dir, inside))}`)
+  return lines.join(' && ')
+}
+
+/** `argv` run inside the rootfs as PID 1 of new PID and mount namespaces. */
+export function inRootfs(fs: Rootfs, argv: string[]): string[] {
+  const exe = fs.opts.at ?? '/execd'
+  const command = [...(fs.opts.prefix ?? []), ...argv.map(a => (a === 'EXECD' ? exe : a))]
+  return [
+    'unshare',
+    '--mount',
+    '--pid',
+    '--fork',
+    '--kill-child',
+    'bash',
+    '-c',
+    `${mounts(fs)} && exec ${CHROOT} "$0" "$@"`,
+    fs.dir,
+    ...command,
+  ]
+}
+
+/**
+ * Serves `EXECD serve` (or the given argv, `EXECD` standing for the executable) from inside the
+ * rootfs with a random token, and waits for `/ping`.
+ */
+export async function serveInRootfs(
+  fs: Rootfs,
+  opts: { argv?: string[]; env?: Record<string, string>; readyMs?: number } = {},
+): Promise<Served> {
+  const port = await freePort()
+  const token = `t-${crypto.randomUUID()}`
+  const argv = opts.argv ?? ['EXECD', 'serve']
+  const proc = Bun.spawn(inRootfs(fs, [...argv, '--port', String(port), '--host', '127.0.0.1']), {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { PATH: '/usr/bin:/bin', HOME: '/tmp', TMPDIR: '/tmp', EXECD_ACCESS_TOKEN: token, ...opts.env },
+  })
+  let stderr = ''
+  void (async () => {
+    const decoder = new TextDecoder()
+    const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      stderr += decoder.decode(value, { stream: true })
+    }
+  })()
+  const url = `http://127.0.0.1:${port}`
+  const served: Served = {
+    url,
+    token,
+    proc,
+    fetch: (path, init = {}) =>
+      fetch(url + path, {
+        ...init,
+        headers: { 'X-EXECD-ACCESS-TOKEN': token, ...(init.headers as Record<string, string>) },
+      }),
+    logs: () => stderr,
+    stop: async () => {
+      // unshare --kill-child passes nothing on: SIGTERM reaches execd (PID 1 inside) through it
+      // only as the SIGKILL of --kill-child; signal the namespace's init directly instead.
+      const inner = childOf(proc.pid)
+      if (inner) process.kill(inner, 'SIGTERM')
+      else proc.kill('SIGKILL')
+      return await proc.exited
+    },
+  }
+  try {
+    await waitFor(
+      `execd in the rootfs to answer /ping (${stderr})`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`execd exited early (${proc.exitCode}): ${stderr}`)
+        return await served.fetch('/ping').then(
+          r => r.status === 200,
+          () => false,
+        )
+      },
+      opts.readyMs ?? 30_000,
+    )
+  } catch (err) {
+    proc.kill('SIGKILL')
+    throw err
+  }
+  return served
+}
+
+/** The first child of `pid` (unshare's forked child: execd, PID 1 of the namespace). */
+export function childOf(pid: number): number | undefined {
+  const children = Bun.spawnSync(['pgrep', '-P', String(pid)])
+    .stdout.toString()
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+  return children.length ? Number(children[0]) : undefined
+}
