@@ -8,8 +8,9 @@ import { Elysia } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
 import type { JsonShape } from './body'
 import { SERVER, settingsOf, type Config } from './config'
-import { renderDocsPage } from './docs'
+import { DOCS_PATHS, docsAsset, isDocsAsset } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, toExecdError } from './errors'
+import { ERROR_COMPONENTS, errors } from './responses'
 import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
@@ -79,15 +80,12 @@ export async function createApp(parts: AppParts) {
   const checkToken = createTokenCheck(settings.accessToken)
   const log = parts.log
 
-  // The docs page renders the app's own OpenAPI document; bound once the app exists.
-  let handle: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 })
-
   // The path starts after the first '/' past the scheme, not at a fixed offset: a short Host
   // (`Host: x`) otherwise lost the path's start or, with `Host: ab`, served /ab/metrics as /metrics.
   let app = new Elysia({ name: 'execd', handler: { standardHostname: false } })
     .onRequest(({ request }) => {
       // Also checked by the front door; kept so app.handle() alone is never open.
-      if (!checkToken(request.headers)) return unauthorized()
+      if (!checkToken(request.headers) && !isDocsAsset(request.method, pathOf(request.url))) return unauthorized()
       log.debug('request', { method: request.method, path: pathOf(request.url) })
     })
     .onError(({ code, error, request }) => renderError(code, error, request, log))
@@ -102,8 +100,12 @@ export async function createApp(parts: AppParts) {
             title: 'execd',
             version: VERSION,
             description: 'In-sandbox execution daemon, wire-compatible with OpenSandbox execd.',
+            license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
           },
+          // Relative: the daemon that serves this document (whatever host and port it was reached at).
+          servers: [{ url: '/', description: 'this execd' }],
           components: {
+            ...ERROR_COMPONENTS,
             securitySchemes: {
               accessToken: { type: 'apiKey', in: 'header', name: 'X-EXECD-ACCESS-TOKEN' },
             },
@@ -113,24 +115,23 @@ export async function createApp(parts: AppParts) {
       }),
     )
     .get('/ping', () => emptyOk(), {
-      detail: { tags: ['health'], summary: 'Liveness check (200, empty body)' },
-    })
-    .get(
-      '/docs',
-      async ({ request }): Promise<Response> => {
-        const spec: Response = await handle(new Request('http://localhost/openapi.json', { headers: request.headers }))
-        return new Response(renderDocsPage(await spec.json()), {
-          headers: { 'content-type': 'text/html; charset=utf-8' },
-        })
+      detail: {
+        tags: ['health'],
+        summary: 'Liveness check (200, empty body)',
+        responses: { 200: { description: 'alive, empty body' }, ...errors() },
       },
-      { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } },
-    )
+    })
+
+  // The explorer's page and files: not API operations, so not in the document it explores.
+  for (const path of DOCS_PATHS) {
+    app = app.get(path, () => docsAsset(path), { detail: { hide: true } }) as unknown as typeof app
+  }
 
   for (const section of parts.plugins) {
     const routes = sections.get(section).routes?.()
     if (routes) app = app.use(routes) as unknown as typeof app
   }
-  handle = request => app.handle(request)
+  const handle = (request: Request) => app.handle(request)
   // The document is built on its first request from schemas that Elysia's validators may
   // touch when they compile: build it now, before any request, so it is one document.
   await app.handle(new Request('http://localhost/openapi.json'))
