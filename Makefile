@@ -12,7 +12,7 @@ SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: all install build typecheck format format-check test unit runtimes spec serve bench fuzz clean
+.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz clean
 
 all: build
 
@@ -50,7 +50,14 @@ format-check: node_modules/.installed
 TEST     := $(BUN) test --timeout 60000
 RUNTIMES := python javascript bash java sql jupyter
 
-test: format-check typecheck unit runtimes spec
+test: format-check typecheck lint-openapi unit runtimes spec
+
+## The committed OpenAPI snapshot against Redocly's recommended rules, warnings included
+## (spec/redocly.yaml; its exceptions, with reasons, in spec/.redocly.lint-ignore.yaml).
+## Offline: no telemetry, no update check.
+lint-openapi: node_modules/.installed
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint \
+	  --config spec/redocly.yaml --format=stylish spec/openapi.json
 
 unit: node_modules/.installed
 	$(TEST) $(foreach r,$(RUNTIMES),--path-ignore-patterns='plugins/$(r)/**') core cmd plugins bench
@@ -65,12 +72,18 @@ runtimes: node_modules/.installed
 spec: build
 	$(TEST) spec
 
+# EXECD_HOST/EXECD_PORT choose the address as they do for `execd serve` (loopback and 44772
+# unless set). The daemon gets the caller's environment, not make's: MAKEFLAGS and friends
+# would otherwise reach every command it runs (a `make` in a cell would inherit -j, -k, …).
+SERVE_HOST = $(or $(EXECD_HOST),127.0.0.1)
+SERVE_PORT = $(or $(EXECD_PORT),$(PORT))
 serve: build
-	@echo "execd: serving on http://127.0.0.1:$(PORT)"
+	@echo "execd: serving on http://$(SERVE_HOST):$(SERVE_PORT)"
 	@if [ -n "$$EXECD_ACCESS_TOKEN" ]; then echo "execd: token required (from EXECD_ACCESS_TOKEN) in header X-EXECD-ACCESS-TOKEN"; \
 	  else echo "execd: no token — set EXECD_ACCESS_TOKEN=... (or pass --access-token) to require X-EXECD-ACCESS-TOKEN"; fi
-	@echo "execd: API explorer at http://127.0.0.1:$(PORT)/docs, OpenAPI at /openapi.json"
-	exec $(BIN) serve --host 127.0.0.1 --port $(PORT)
+	@echo "execd: API explorer at http://$(SERVE_HOST):$(SERVE_PORT)/docs, OpenAPI at /openapi.json"
+	exec env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u MAKEOVERRIDES -u MAKE_TERMOUT -u MAKE_TERMERR \
+	  $(BIN) serve --host '$(SERVE_HOST)' --port '$(SERVE_PORT)'
 
 bench: build
 	BUN_CONFIG_MAX_HTTP_REQUESTS=1024 $(BUN) run bench/index.ts

@@ -33,13 +33,24 @@ const post = (path: string, body: string) =>
 describe('auth', () => {
   test('every route, /ping included, answers 401 with the reference body without the token', async () => {
     const a = await app('s3cret')
-    for (const path of ['/ping', '/echo?path=x', '/openapi.json', '/docs', '/nope']) {
+    for (const path of ['/ping', '/echo?path=x', '/openapi.json', '/docs/', '/docs/openapi.json', '/nope']) {
       const res = await a.handle(req(path))
       expect(res.status).toBe(401)
       expect(await res.text()).toBe(UNAUTHORIZED_BODY)
     }
     const wrong = await a.handle(req('/ping', { headers: { 'X-EXECD-ACCESS-TOKEN': 's3creT' } }))
     expect(wrong.status).toBe(401)
+  })
+
+  test("the explorer's static files load without the token, through the front door too", async () => {
+    const { app: a, fetch } = await built('s3cret')
+    for (const path of ['/docs', '/docs/explorer.js', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']) {
+      expect((await a.handle(req(path))).status, path).toBe(200)
+      expect((await fetch(req(path))).status, path).toBe(200)
+    }
+    // Only GETs of those exact files: anything else still needs the token.
+    expect((await fetch(req('/docs', { method: 'POST' }))).status).toBe(401)
+    expect((await fetch(req('/openapi.json'))).status).toBe(401)
   })
 
   test('the right token passes, header name in any case', async () => {

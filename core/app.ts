@@ -9,8 +9,9 @@ import { createTokenCheck, unauthorized } from './auth'
 import type { JsonShape } from './body'
 import { CapabilitySchema, capabilities } from './capabilities'
 import { SERVER, settingsOf, type Config } from './config'
-import { renderDocsPage } from './docs'
+import { DOCS_PATHS, docsAsset, isDocsAsset } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, json, toExecdError } from './errors'
+import { ERROR_COMPONENTS, errors } from './responses'
 import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
@@ -80,8 +81,6 @@ export async function createApp(parts: AppParts) {
   const checkToken = createTokenCheck(settings.accessToken)
   const log = parts.log
 
-  // The docs page renders the app's own OpenAPI document; bound once the app exists.
-  let handle: (request: Request) => Promise<Response> = async () => new Response(null, { status: 503 })
   // Filled once the routes are known; the openapi hook below reads it.
   let optionalBodies = new Set<string>()
 
@@ -90,7 +89,7 @@ export async function createApp(parts: AppParts) {
   let app = new Elysia({ name: 'execd', handler: { standardHostname: false } })
     .onRequest(({ request }) => {
       // Also checked by the front door; kept so app.handle() alone is never open.
-      if (!checkToken(request.headers)) return unauthorized()
+      if (!checkToken(request.headers) && !isDocsAsset(request.method, pathOf(request.url))) return unauthorized()
       log.debug('request', { method: request.method, path: pathOf(request.url) })
     })
     .onError(({ code, error, request }) => renderError(code, error, request, log))
@@ -108,8 +107,12 @@ export async function createApp(parts: AppParts) {
             title: 'execd',
             version: VERSION,
             description: 'In-sandbox execution daemon, wire-compatible with OpenSandbox execd.',
+            license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
           },
+          // Relative: the daemon that serves this document (whatever host and port it was reached at).
+          servers: [{ url: '/', description: 'this execd' }],
           components: {
+            ...ERROR_COMPONENTS,
             securitySchemes: {
               accessToken: { type: 'apiKey', in: 'header', name: 'X-EXECD-ACCESS-TOKEN' },
             },
@@ -119,7 +122,11 @@ export async function createApp(parts: AppParts) {
       }),
     )
     .get('/ping', () => emptyOk(), {
-      detail: { tags: ['health'], summary: 'Liveness check (200, empty body)' },
+      detail: {
+        tags: ['health'],
+        summary: 'Liveness check (200, empty body)',
+        responses: { 200: { description: 'alive, empty body' }, ...errors() },
+      },
     })
     .get('/capabilities', () => json(capabilities()), {
       response: { 200: t.Array(CapabilitySchema) },
@@ -127,25 +134,21 @@ export async function createApp(parts: AppParts) {
         tags: ['health'],
         summary:
           'What this container offers execd (/proc, /dev/null, bash, a shell, devpts) and what each missing piece disables',
+        responses: { 200: { description: 'one entry per piece' }, ...errors() },
       },
     })
-    .get(
-      '/docs',
-      async ({ request }): Promise<Response> => {
-        const spec: Response = await handle(new Request('http://localhost/openapi.json', { headers: request.headers }))
-        return new Response(renderDocsPage(await spec.json()), {
-          headers: { 'content-type': 'text/html; charset=utf-8' },
-        })
-      },
-      { detail: { tags: ['docs'], summary: 'API explorer (HTML, served offline from the executable)' } },
-    )
+
+  // The explorer's page and files: not API operations, so not in the document it explores.
+  for (const path of DOCS_PATHS) {
+    app = app.get(path, () => docsAsset(path), { detail: { hide: true } }) as unknown as typeof app
+  }
 
   for (const section of parts.plugins) {
     const routes = sections.get(section).routes?.()
     if (routes) app = app.use(routes) as unknown as typeof app
   }
   optionalBodies = optionalBodiesOf(app.routes)
-  handle = request => app.handle(request)
+  const handle = (request: Request) => app.handle(request)
   // The document is built on its first request from schemas that Elysia's validators may
   // touch when they compile: build it now, before any request, so it is one document.
   await app.handle(new Request('http://localhost/openapi.json'))

@@ -1,94 +1,150 @@
 /**
- * The API explorer at /docs: one self-contained page (no CDN, no network) that lists every
- * route of the OpenAPI document grouped by tag, shows its parameters and schemas, and can
- * send a request with the access token. The route list is rendered on the server, so the
- * page is useful even with scripts off; the script only adds "try it".
+ * The API explorer at /docs: Swagger UI (the npm package `swagger-ui-dist`), carried inside the
+ * executable and served from it, so it works with no network. These files are static and
+ * public even when a token is configured (core/auth.ts `isPublicAsset`): they hold no API data
+ * and no copy of the OpenAPI document. The page asks for the token, fetches /openapi.json with
+ * it and sends it on every call it makes; /openapi.json and every API route stay behind the token.
  */
-type Spec = {
-  info?: { title?: string; version?: string; description?: string }
-  paths?: Record<string, Record<string, Operation>>
-}
-type Operation = {
-  summary?: string
-  description?: string
-  tags?: string[]
-  parameters?: { name: string; in: string; required?: boolean; schema?: unknown }[]
-  requestBody?: { content?: Record<string, { schema?: unknown }> }
-  responses?: Record<string, unknown>
-}
+// `type: 'file'`: `bun build --compile` embeds the file and the import is its path inside the
+// executable (a real path under `bun test`).
+import bundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
+import cssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
+import { TOKEN_HEADER } from './auth'
 
-const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options']
+/** Every file the explorer serves, by exact path: nothing else under /docs exists. */
+export const DOCS_PATHS = ['/docs', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/explorer.js'] as const
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+/** A GET of one of the explorer's files: static, so served without the token. */
+export const isDocsAsset = (method: string, path: string): boolean =>
+  method === 'GET' && (DOCS_PATHS as readonly string[]).includes(path)
 
-export function renderDocsPage(spec: Spec): string {
-  const groups = new Map<string, string[]>()
-  for (const [path, ops] of Object.entries(spec.paths ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    for (const method of METHODS) {
-      const op = ops[method]
-      if (!op) continue
-      const tag = op.tags?.[0] ?? path.split('/')[1] ?? 'other'
-      const list = groups.get(tag) ?? []
-      list.push(renderOperation(method, path, op))
-      groups.set(tag, list)
-    }
-  }
-  const sections = [...groups]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([tag, ops]) => `<section data-tag="${esc(tag)}"><h2>${esc(tag)}</h2>${ops.join('')}</section>`)
-    .join('')
-  const title = `${spec.info?.title ?? 'API'} ${spec.info?.version ?? ''}`.trim()
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)} — API</title>
+/**
+ * The browser may load only what this daemon serves: no script, style, font, image or call from
+ * anywhere else, whatever the UI's defaults (an online validator badge, links it might preload).
+ * Swagger UI sets inline styles and shows data: icons; it needs nothing more.
+ */
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>execd API explorer</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>${STYLE}</style></head>
-<body><header><h1>${esc(title)}</h1><p>${esc(spec.info?.description ?? '')}</p>
-<label>Access token <input id="token" type="password" autocomplete="off" placeholder="X-EXECD-ACCESS-TOKEN"></label>
-<a href="/openapi.json">openapi.json</a></header>
-<main>${sections}</main>
-<script>${SCRIPT}</script></body></html>`
-}
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/docs/swagger-ui.css">
+<style>
+#token-bar{display:flex;gap:8px;align-items:center;padding:10px 20px;background:#f4f6fa;border-bottom:1px solid #dde2ea;font:14px system-ui,sans-serif}
+#token-bar input{flex:0 1 360px;padding:4px 6px}#token-status{color:#8a1f11}
+</style></head>
+<body>
+<form id="token-bar" autocomplete="off">
+<label for="token">Access token (X-EXECD-ACCESS-TOKEN)</label>
+<input id="token" name="token" type="password" placeholder="only if execd was started with one">
+<button type="submit">Use</button><span id="token-status" role="status"></span>
+</form>
+<div id="ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/explorer.js"></script>
+</body></html>
+`
 
-function renderOperation(method: string, path: string, op: Operation): string {
-  const params = (op.parameters ?? [])
-    .map(p => `<li><code>${esc(p.name)}</code> <em>${esc(p.in)}</em>${p.required ? ' (required)' : ''}</li>`)
-    .join('')
-  const body = op.requestBody?.content
-  const bodyType = body ? Object.keys(body)[0] : undefined
-  const bodySchema = bodyType ? body![bodyType].schema : undefined
-  return `<details class="op" data-method="${method}" data-path="${esc(path)}">
-<summary><span class="method ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code> <span class="summary">${esc(op.summary ?? '')}</span></summary>
-${op.description ? `<p>${esc(op.description)}</p>` : ''}
-${params ? `<h4>Parameters</h4><ul>${params}</ul>` : ''}
-${bodySchema ? `<h4>Body <small>${esc(bodyType!)}</small></h4><pre>${esc(JSON.stringify(bodySchema, null, 2))}</pre>` : ''}
-<h4>Responses</h4><pre>${esc(JSON.stringify(op.responses ?? {}, null, 2))}</pre>
-<form class="try"><input name="url" value="${esc(path)}" aria-label="request path">
-${bodySchema ? '<textarea name="body" rows="4" aria-label="request body">{}</textarea>' : ''}
-<button type="submit">Send</button><pre class="out"></pre></form>
-</details>`
-}
+/**
+ * Runs in the browser: loads the document with the token (asking for it on a 401) and starts
+ * Swagger UI on it, every request of which carries the token. The token lives in this tab's
+ * sessionStorage only. No URL but this daemon's is ever given to the UI.
+ */
+const EXPLORER = `'use strict'
+;(function () {
+  var HEADER = ${JSON.stringify(TOKEN_HEADER.toUpperCase())}
+  var KEY = 'execd-access-token'
+  var form = document.getElementById('token-bar')
+  var input = document.getElementById('token')
+  var status = document.getElementById('token-status')
+  var token = sessionStorage.getItem(KEY) || ''
+  input.value = token
 
-const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2330}
-header{padding:16px 24px;background:#f4f6fa;border-bottom:1px solid #dde2ea}
-header h1{margin:0 0 4px;font-size:20px}main{padding:8px 24px 40px}
-h2{font-size:16px;margin:24px 0 8px;text-transform:uppercase;letter-spacing:.04em;color:#556}
-.op{border:1px solid #dde2ea;border-radius:6px;margin:6px 0;padding:6px 10px}
-.op summary{cursor:pointer}.method{display:inline-block;min-width:60px;font-weight:600}
-.get{color:#1a7f37}.post{color:#0550ae}.delete{color:#cf222e}.head{color:#8250df}
-pre{background:#f6f8fa;padding:8px;overflow:auto;max-height:320px}
-.try input{width:60%}.try textarea{display:block;width:80%;margin:4px 0}`
+  function withToken(headers) {
+    if (token) headers[HEADER] = token
+    return headers
+  }
 
-const SCRIPT = `document.querySelectorAll('form.try').forEach(function (form) {
-  form.addEventListener('submit', function (ev) {
-    ev.preventDefault()
-    var op = form.closest('.op'), out = form.querySelector('.out')
-    var headers = { 'X-EXECD-ACCESS-TOKEN': document.getElementById('token').value }
-    var init = { method: op.dataset.method.toUpperCase(), headers: headers }
-    if (form.body) { init.body = form.body.value; headers['content-type'] = 'application/json' }
-    out.textContent = '...'
-    fetch(form.url.value, init).then(function (r) {
-      return r.text().then(function (t) { out.textContent = r.status + ' ' + r.statusText + '\\n' + t })
-    }).catch(function (e) { out.textContent = String(e) })
+  function load() {
+    status.textContent = ''
+    fetch('/openapi.json', { headers: withToken({ accept: 'application/json' }), cache: 'no-store' })
+      .then(function (res) {
+        if (res.status === 401) {
+          status.textContent = token ? 'this token is refused: enter the right one' : 'this execd needs its access token'
+          input.focus()
+          return
+        }
+        if (!res.ok) throw new Error('GET /openapi.json answered ' + res.status)
+        return res.json().then(start)
+      })
+      .catch(function (e) {
+        status.textContent = String(e && e.message ? e.message : e)
+      })
+  }
+
+  function start(spec) {
+    var ui = SwaggerUIBundle({
+      spec: spec,
+      dom_id: '#ui',
+      deepLinking: true,
+      docExpansion: 'list',
+      tryItOutEnabled: true,
+      displayRequestDuration: true,
+      // The online validator badge would send the document to a server elsewhere.
+      validatorUrl: null,
+      // Every call the UI makes carries the token, whatever the operation's security says.
+      requestInterceptor: function (req) {
+        req.headers = withToken(req.headers || {})
+        return req
+      },
+    })
+    if (token) ui.preauthorizeApiKey('accessToken', token)
+    window.ui = ui
+  }
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault()
+    token = input.value.trim()
+    if (token) sessionStorage.setItem(KEY, token)
+    else sessionStorage.removeItem(KEY)
+    load()
   })
-})`
+  load()
+})()
+`
+
+const headers = (type: string) => ({
+  'content-type': type,
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+})
+
+/** The response for one of DOCS_PATHS. */
+export function docsAsset(path: string): Response {
+  const body = (() => {
+    switch (path) {
+      case '/docs':
+        return { data: PAGE, type: 'text/html; charset=utf-8' }
+      case '/docs/explorer.js':
+        return { data: EXPLORER, type: 'text/javascript; charset=utf-8' }
+      case '/docs/swagger-ui-bundle.js':
+        return { data: Bun.file(bundlePath), type: 'text/javascript; charset=utf-8' }
+      case '/docs/swagger-ui.css':
+        return { data: Bun.file(cssPath), type: 'text/css; charset=utf-8' }
+    }
+  })()
+  if (!body) throw new Error(`not an explorer file: ${path}`)
+  return new Response(body.data, { headers: headers(body.type) })
+}

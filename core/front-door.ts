@@ -7,6 +7,7 @@
  * sends cannot hold the socket (1,100 such connections once exhausted the fd limit).
  */
 import { createTokenCheck, unauthorized } from './auth'
+import { isDocsAsset } from './docs'
 import { readJsonText, parseJsonBody, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
@@ -52,7 +53,8 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
     }
     const refused = guard(request.headers)
     if (refused) return refuse(new ExecdError('FORBIDDEN', refused))
-    if (!checkToken(request.headers)) return closing(unauthorized())
+    // The explorer's static files load without the token: the page is where one types it.
+    if (!checkToken(request.headers) && !isDocsAsset(request.method, pathOf(url))) return closing(unauthorized())
 
     // Bun gives only the target when the Host header is unusable (empty, `a b`): route it anyway.
     if (!url.startsWith('http://') && !url.startsWith('https://')) {

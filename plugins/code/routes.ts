@@ -2,9 +2,12 @@
 import { Elysia, t } from 'elysia'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
+import { errorSchemas, errors } from '../../core/responses'
 import { acquireStream, sseResponse, streamed } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
+
+const EMPTY_OK = { description: 'done, empty body' }
 
 const IdParams = t.Object({ contextId: t.String() })
 
@@ -12,12 +15,15 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
   new Elysia({ name: 'api/code', detail: { tags: ['code'] } })
     .post('/code/context', async ({ body }) => json(await code.createContext(body.language ?? '', body.cwd)), {
       body: CreateContextBody,
-      response: { 200: CodeContextSchema },
+      response: {
+        200: CodeContextSchema,
+        ...errorSchemas({ 400: 'unknown language or invalid cwd', 503: 'too many contexts' }),
+      },
       detail: { summary: 'Create a context: a live interpreter whose state survives between executions' },
     })
     .get('/code/contexts', ({ query }) => json(code.listContexts(query.language || undefined)), {
       query: t.Object({ language: t.Optional(t.String()) }),
-      response: { 200: t.Array(CodeContextSchema) },
+      response: { 200: t.Array(CodeContextSchema), ...errorSchemas() },
       detail: { summary: 'List contexts (default contexts included), optionally of one language' },
     })
     .delete(
@@ -29,12 +35,15 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       },
       {
         query: t.Object({ language: t.Optional(t.String({ description: 'required' })) }),
-        detail: { summary: 'Delete every context of a language' },
+        detail: {
+          summary: 'Delete every context of a language',
+          responses: { 200: EMPTY_OK, ...errors({ 400: 'no ?language=' }) },
+        },
       },
     )
     .get('/code/contexts/:contextId', ({ params }) => json(code.getContext(params.contextId)), {
       params: IdParams,
-      response: { 200: CodeContextSchema },
+      response: { 200: CodeContextSchema, ...errorSchemas({ 404: 'no such context' }) },
       detail: { summary: 'Get a context' },
     })
     .delete(
@@ -45,11 +54,14 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       },
       {
         params: IdParams,
-        detail: { summary: 'Delete a context and stop its interpreter' },
+        detail: {
+          summary: 'Delete a context and stop its interpreter',
+          responses: { 200: EMPTY_OK, ...errors({ 404: 'no such context' }) },
+        },
       },
     )
     .get('/code/languages', async () => json(await code.languages()), {
-      response: { 200: t.Array(LanguageSchema) },
+      response: { 200: t.Array(LanguageSchema), ...errorSchemas() },
       detail: { summary: 'Every language a runtime offers, and whether it can run here' },
     })
     .post(
@@ -74,7 +86,14 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
         }),
         detail: {
           summary: 'Run code in a context (or as a shell command without a language), streamed as SSE',
-          responses: SSE_RESPONSE,
+          responses: {
+            ...SSE_RESPONSE,
+            ...errors({
+              400: 'invalid body, or an unknown language',
+              404: 'no such context',
+              503: 'too many streams open at once',
+            }),
+          },
         },
       },
     )
@@ -89,7 +108,10 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
         query: t.Object({
           id: t.Optional(t.String({ description: 'required: a context id (or an execution, command or session id)' })),
         }),
-        detail: { summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)' },
+        detail: {
+          summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)',
+          responses: { 200: EMPTY_OK, ...errors({ 400: 'no ?id=', 404: 'nothing running under that id' }) },
+        },
       },
     )
     .get(
@@ -107,7 +129,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
         }),
         detail: {
           summary: 'Replay an execution’s events after Last-Event-ID (or ?after=), then follow it live',
-          responses: SSE_RESPONSE,
+          responses: { ...SSE_RESPONSE, ...errors({ 404: 'no such execution', 503: 'too many streams open at once' }) },
         },
       },
     )

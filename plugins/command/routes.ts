@@ -2,9 +2,12 @@
 import { Elysia } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
+import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Commands } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
+
+const EMPTY_OK = { description: 'interrupted, empty body' }
 
 const parseIntOr = (raw: string | null | undefined, fallback: number): number => {
   const n = Number(raw)
@@ -17,12 +20,15 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
       body: RunCommandBody,
       detail: {
         summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
-        responses: { 200: { description: 'text/event-stream of ExecEvent' } },
+        responses: {
+          200: { description: 'text/event-stream of ExecEvent' },
+          ...errors({ 400: 'invalid body or cwd', 503: 'too many streams open at once' }),
+        },
       },
     })
     .get('/command/status/:id', ({ params }) => json(ops.status(params.id)), {
       params: IdParams,
-      response: { 200: CommandStatusSchema },
+      response: { 200: CommandStatusSchema, ...errorSchemas({ 404: 'no such command' }) },
       detail: { summary: 'Status of a command (foreground or background)' },
     })
     .get(
@@ -39,6 +45,13 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
         detail: {
           summary:
             'Output bytes (stdout and stderr interleaved) from a byte cursor; next cursor in EXECD-COMMANDS-TAIL-CURSOR',
+          responses: {
+            200: {
+              description: 'text/plain: the output from the cursor on',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...errors({ 404: 'no such command' }),
+          },
         },
       },
     )
@@ -51,7 +64,13 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
       {
         params: IdParams,
         query: EventsQuery,
-        detail: { summary: 'Replay the events after Last-Event-ID (or ?after=), then follow live' },
+        detail: {
+          summary: 'Replay the events after Last-Event-ID (or ?after=), then follow live',
+          responses: {
+            200: { description: 'text/event-stream of ExecEvent' },
+            ...errors({ 404: 'no such command', 503: 'too many streams open at once' }),
+          },
+        },
       },
     )
     .delete(
@@ -62,7 +81,10 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
       },
       {
         query: InterruptQuery,
-        detail: { summary: 'Interrupt a command (SIGTERM, then SIGKILL), a code execution or a session run' },
+        detail: {
+          summary: 'Interrupt a command (SIGTERM, then SIGKILL), a code execution or a session run',
+          responses: { 200: EMPTY_OK, ...errors({ 400: 'no ?id=', 404: 'nothing running under that id' }) },
+        },
       },
     )
 }

@@ -1,6 +1,7 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
 import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
+import { errorSchemas, errors } from '../../core/responses'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
 import { listDirectory, parseDepth } from './ops/list'
@@ -73,6 +74,10 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
+/** The failures every path-taking route can give: a bad or confined path, a missing file. */
+const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base64)', 404: 'no such file or directory' }
+/** NO_CONTENT and those failures, plus any of the route's own. */
+const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
   const download = ({ request, query }: { request: Request; query: Record<string, string | undefined> }) =>
@@ -103,14 +108,18 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
         content: { 'application/octet-stream': { schema: { type: 'string' as const, format: 'binary' } } },
       },
       206: { description: 'the requested byte range' },
-      416: { description: 'range not satisfiable (Content-Range: bytes */size)' },
+      ...errors({
+        ...PATH_ERRORS,
+        400: 'invalid path, or a directory',
+        416: 'range not satisfiable (Content-Range: bytes */size)',
+      }),
     },
   })
 
   return new Elysia({ name: 'api/files' })
     .get('/files/info', async ({ request }) => json(await statFiles(scope, pathsOf(request))), {
       query: PathsQuery,
-      response: { 200: FileInfoMapSchema },
+      response: { 200: FileInfoMapSchema, ...errorSchemas(PATH_ERRORS) },
       detail: { tags: ['files'], summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
     })
     .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
@@ -118,7 +127,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['files'],
         summary: 'Delete files and symlinks (missing ones are skipped; directories refused)',
-        responses: NO_CONTENT,
+        responses: doneOr({ 400: 'invalid path, or a directory' }),
       },
     })
     .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
@@ -127,7 +136,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['files'],
         summary: 'chmod/chown per path; owner and group change only when given',
-        responses: NO_CONTENT,
+        responses: doneOr(),
       },
     })
     .post('/files/mv', async ({ body }) => (await moveFiles(scope, body), emptyOk()), {
@@ -135,7 +144,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['files'],
         summary: "Move/rename; creates the destination's parents, never overwrites",
-        responses: NO_CONTENT,
+        responses: doneOr(),
       },
     })
     .get(
@@ -149,7 +158,14 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
             t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),
           ),
         }),
-        response: { 200: FileInfoListSchema },
+        response: {
+          200: FileInfoListSchema,
+          ...errorSchemas({
+            ...PATH_ERRORS,
+            400: 'invalid path or pattern',
+            413: 'more entries than one answer holds',
+          }),
+        },
         detail: { tags: ['files'], summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
       },
     )
@@ -163,7 +179,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
         body: ReplaceMapSchema,
         transform: checkPathMap,
         query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
-        response: { 200: t.Union([ReplaceCountsSchema, t.Null()]) },
+        response: { 200: t.Union([ReplaceCountsSchema, t.Null()]), ...errorSchemas(PATH_ERRORS) },
         detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
       },
     )
@@ -187,7 +203,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
           tags: ['files'],
           summary: 'Upload files: metadata + file part pairs, streamed to disk and renamed into place',
           requestBody: UploadBodyDoc,
-          responses: { ...NO_CONTENT, 413: { description: 'larger than --max-upload-bytes' } },
+          responses: doneOr({ 400: 'invalid multipart body or metadata', 413: 'larger than --max-upload-bytes' }),
         },
       },
     )
@@ -208,7 +224,10 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
           path_base64: pathBase64,
           depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
         }),
-        response: { 200: FileInfoListSchema },
+        response: {
+          200: FileInfoListSchema,
+          ...errorSchemas({ ...PATH_ERRORS, 413: 'more entries than one answer holds' }),
+        },
         detail: {
           tags: ['directories'],
           summary: 'List a directory depth-first, sorted by name; symlinks not followed',
@@ -221,11 +240,15 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['directories'],
         summary: 'mkdir -p per path, then mode/owner of the leaf when given',
-        responses: NO_CONTENT,
+        responses: doneOr(),
       },
     })
     .delete('/directories', async ({ request }) => (await removeDirectories(scope, pathsOf(request)), emptyOk()), {
       query: PathsQuery,
-      detail: { tags: ['directories'], summary: 'rm -rf per ?path= (missing ones are fine)', responses: NO_CONTENT },
+      detail: {
+        tags: ['directories'],
+        summary: 'rm -rf per ?path= (missing ones are fine)',
+        responses: doneOr({ 400: 'invalid path, /, or the --root itself' }),
+      },
     })
 }

@@ -1,13 +1,13 @@
 import { afterAll, expect, test } from 'bun:test'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { findJdk, helperClasses, type Jdk } from './jdk'
-import { noJdk, privateHelperCache, removeTempDirs, resultOf, runCell, startJava } from './test-context'
+import { assertPrivate, noJdk, privateHelperCache, removeTempDirs, resultOf, runCell, startJava } from './test-context'
 
 // This test damages the helper's archive: it gets a helper cache of its own.
-const restoreTmpdir = privateHelperCache()
+const cache = privateHelperCache()
 afterAll(() => {
   removeTempDirs()
-  restoreTmpdir()
+  cache.restore()
 })
 
 test.skipIf(!!noJdk)(
@@ -17,6 +17,7 @@ test.skipIf(!!noJdk)(
     await (await startJava()).close()
     const helper = await helperClasses(findJdk(process.env.EXECD_JSHELL || 'jshell') as Jdk)
     if (!helper.archive || !existsSync(helper.archive)) return // no `jar` in this JDK: nothing to damage
+    assertPrivate(helper.archive, cache.dir)
     writeFileSync(helper.archive, readFileSync(helper.archive).subarray(0, 100_000))
     const ctx = await startJava()
     try {

@@ -2,13 +2,13 @@ import { afterAll, expect, test } from 'bun:test'
 import { existsSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { findJdk, helperClasses, type Jdk } from './jdk'
-import { noJdk, privateHelperCache, removeTempDirs, resultOf, runCell, startJava } from './test-context'
+import { assertPrivate, noJdk, privateHelperCache, removeTempDirs, resultOf, runCell, startJava } from './test-context'
 
 // This test deletes the helper's directory: it gets a helper cache of its own.
-const restoreTmpdir = privateHelperCache()
+const cache = privateHelperCache()
 afterAll(() => {
   removeTempDirs()
-  restoreTmpdir()
+  cache.restore()
 })
 
 test.skipIf(!!noJdk)(
@@ -16,6 +16,7 @@ test.skipIf(!!noJdk)(
   async () => {
     const jdk = findJdk(process.env.EXECD_JSHELL || 'jshell') as Jdk
     const before = await helperClasses(jdk)
+    assertPrivate(before.classpath, cache.dir)
     rmSync(dirname(before.classpath), { recursive: true, force: true })
     const ctx = await startJava()
     try {

@@ -47,17 +47,20 @@ interface Helper {
 
 /** Bumped when the cached layout changes, so old caches are not misread. */
 const LAYOUT = 'jar+jsa-1'
+/** By javac and cache root: a process whose TMPDIR changed (a test's private cache) compiles anew. */
 const compiled = new Map<string, Promise<Helper>>()
+const keyOf = (jdk: Jdk) => `${jdk.javac}\0${tmpdir()}`
 
 /** The compiled helper for this JDK, compiling it on first use (again if a tmp cleaner removed it). */
 export async function helperClasses(jdk: Jdk): Promise<Helper> {
-  const cached = await compiled.get(jdk.javac)?.catch(() => undefined)
+  const key = keyOf(jdk)
+  const cached = await compiled.get(key)?.catch(() => undefined)
   if (cached && existsSync(cached.classpath)) return cached
-  let p = compiled.get(jdk.javac)
+  let p = compiled.get(key)
   if (!p || cached) {
     p = compile(jdk)
-    compiled.set(jdk.javac, p)
-    p.catch(() => compiled.delete(jdk.javac))
+    compiled.set(key, p)
+    p.catch(() => compiled.delete(key))
   }
   return p
 }

@@ -33,15 +33,26 @@ export function removeTempDirs(): void {
  * have run before it. Each such file runs in a fresh module registry (`bun test --isolate`, as
  * `make runtimes` does): the in-process caches of the helper and the archive are then its own.
  */
-export function privateHelperCache(): () => void {
+export function privateHelperCache(): { dir: string; restore(): void } {
   const saved = process.env.TMPDIR
   const dir = mkdtempSync(join(tmpdir(), 'execd-java-cache-'))
   process.env.TMPDIR = dir
-  return () => {
-    if (saved === undefined) delete process.env.TMPDIR
-    else process.env.TMPDIR = saved
-    rmSync(dir, { recursive: true, force: true })
+  return {
+    dir,
+    restore() {
+      if (saved === undefined) delete process.env.TMPDIR
+      else process.env.TMPDIR = saved
+      rmSync(dir, { recursive: true, force: true })
+    },
   }
+}
+
+/**
+ * Throws unless `path` is inside the private cache `dir`: a test about to damage the helper
+ * checks first that it is its own copy, never the machine-wide one every execd here uses.
+ */
+export function assertPrivate(path: string, dir: string): void {
+  if (!path.startsWith(dir + '/')) throw new Error(`refusing to damage ${path}: not in this test's cache ${dir}`)
 }
 
 export function startJava(cwd = tempDir(), flags: Record<string, string> = {}): Promise<RuntimeContext> {

@@ -1,6 +1,7 @@
 /** The metrics section's HTTP adapter: `GET /metrics` and `GET /metrics/watch` over `MetricsOps`. */
 import { Elysia } from 'elysia'
 import { json } from '../../core/errors'
+import { errorSchemas, errors } from '../../core/responses'
 import { sseResponse } from '../../core/sse'
 import type { MetricsOps } from './ops'
 import { MetricsSchema } from './schema'
@@ -8,7 +9,7 @@ import { MetricsSchema } from './schema'
 export function metricsRoutes(ops: MetricsOps) {
   return new Elysia({ name: 'api/metrics', detail: { tags: ['metrics'] } })
     .get('/metrics', async () => json(await ops.snapshot()), {
-      response: { 200: MetricsSchema },
+      response: { 200: MetricsSchema, ...errorSchemas() },
       detail: { summary: 'CPU and memory now (cgroup-aware), answered from a background sampler' },
     })
     .get(
@@ -17,7 +18,10 @@ export function metricsRoutes(ops: MetricsOps) {
       {
         detail: {
           summary: 'One metrics sample per second as Server-Sent Events',
-          responses: { 200: { description: 'text/event-stream of Metrics objects' } },
+          responses: {
+            200: { description: 'text/event-stream of Metrics objects' },
+            ...errors({ 503: 'too many streams open at once' }),
+          },
         },
       },
     )

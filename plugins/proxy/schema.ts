@@ -2,10 +2,13 @@
  * What the proxy's routes document. The body and query are the upstream's, passed through
  * unparsed, so there is no request schema: only the methods served and the errors of our own.
  */
+import { errors } from '../../core/responses'
+
 export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const
 
 /** A fresh object per route: the OpenAPI builder may annotate what it is given. */
 export const proxyErrors = () => ({
-  400: { description: 'JSON error `port is required`' },
-  502: { description: 'JSON error `BAD_GATEWAY`: nothing answered on that port' },
+  // Any status, as the upstream answered: `default` is OpenAPI's word for "whatever it sends".
+  default: { description: "the upstream's response: its status, headers and body as it sent them" },
+  ...errors({ 400: 'port is required (or not a port number)', 502: 'BAD_GATEWAY: nothing answered on that port' }),
 })

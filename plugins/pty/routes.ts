@@ -2,9 +2,10 @@
 import { requirePiece } from '../../core/capabilities'
 import { Elysia } from 'elysia'
 import { ExecdError, emptyOk, json } from '../../core/errors'
+import { errorSchemas, errors } from '../../core/responses'
 import { upgradeSocket } from '../../core/websocket'
 import type { PtyOps } from './ops'
-import { ConnectQuery, CreatePtyBody, CreatedPty, ErrorBody, PtyStatus, SessionIdParams } from './schema'
+import { ConnectQuery, CreatePtyBody, CreatedPty, PtyStatus, SessionIdParams } from './schema'
 import { checkFree, connection } from './socket'
 
 const isUpgrade = (request: Request) => request.headers.get('upgrade')?.toLowerCase() === 'websocket'
@@ -13,12 +14,15 @@ export function ptyRoutes(ops: PtyOps) {
   return new Elysia({ name: 'api/pty', detail: { tags: ['pty'] } })
     .post('/pty', ({ body }) => json(ops.create(body ?? {}), 201), {
       body: CreatePtyBody,
-      response: { 201: CreatedPty, 400: ErrorBody, 503: ErrorBody },
+      response: {
+        201: CreatedPty,
+        ...errorSchemas({ 400: 'invalid body or cwd', 503: 'too many terminals (--max-ptys)' }),
+      },
       detail: { summary: 'Create a PTY session (the shell starts when a client connects)' },
     })
     .get('/pty/:id', ({ params }) => json(ops.status(params.id)), {
       params: SessionIdParams,
-      response: { 200: PtyStatus, 404: ErrorBody },
+      response: { 200: PtyStatus, ...errorSchemas({ 404: 'no such terminal' }) },
       detail: { summary: 'PTY session status: running, and the total output offset' },
     })
     .delete(
@@ -29,8 +33,13 @@ export function ptyRoutes(ops: PtyOps) {
       },
       {
         params: SessionIdParams,
-        response: { 404: ErrorBody },
-        detail: { summary: "Kill the session's processes (every job of the terminal) and forget it" },
+        detail: {
+          summary: "Kill the session's processes (every job of the terminal) and forget it",
+          responses: {
+            200: { description: 'hung up and removed, empty body' },
+            ...errors({ 404: 'no such terminal' }),
+          },
+        },
       },
     )
     .get(
@@ -61,10 +70,17 @@ export function ptyRoutes(ops: PtyOps) {
       {
         params: SessionIdParams,
         query: ConnectQuery,
-        response: { 404: ErrorBody, 409: ErrorBody },
         detail: {
           summary:
             'Attach to the session over a WebSocket (binary frames 0x00 stdin, 0x01 stdout, 0x02 stderr, 0x03 replay; JSON control frames)',
+          responses: {
+            101: { description: 'Switching Protocols: the WebSocket to the terminal' },
+            ...errors({
+              400: 'not a WebSocket upgrade, or an invalid query',
+              404: 'no such terminal',
+              409: 'ALREADY_CONNECTED: another client holds it (ask ?takeover=1)',
+            }),
+          },
         },
       },
     )

@@ -22,5 +22,3 @@ export const ConnectQuery = t.Object({
   since: t.Optional(t.String({ description: 'replay retained output from this byte offset (default 0)' })),
   takeover: t.Optional(t.String({ description: '"1": evict the connected client (close 4001 TAKEN_OVER)' })),
 })
-
-export const ErrorBody = t.Object({ code: t.String(), message: t.String() })

@@ -1,6 +1,7 @@
 /** The bash sessions section's HTTP adapter: validate → call `Sessions` → render. */
 import { Elysia, t } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
+import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Sessions } from './ops'
 import { CreateSessionBody, CreateSessionResponse, RunInSessionBody, SessionParams } from './schema'
@@ -9,7 +10,10 @@ export function sessionRoutes(ops: Sessions) {
   return new Elysia({ name: 'api/session', detail: { tags: ['session'] } })
     .post('/session', ({ body }) => json(ops.create(body ?? {})), {
       body: t.Optional(CreateSessionBody),
-      response: { 200: CreateSessionResponse },
+      response: {
+        200: CreateSessionResponse,
+        ...errorSchemas({ 400: 'invalid body or cwd', 503: 'too many sessions' }),
+      },
       detail: { summary: 'Start a bash session: one live bash whose state persists between runs' },
     })
     .post(
@@ -24,7 +28,14 @@ export function sessionRoutes(ops: Sessions) {
         body: RunInSessionBody,
         detail: {
           summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
-          responses: { 200: { description: 'text/event-stream of ExecEvent' } },
+          responses: {
+            200: { description: 'text/event-stream of ExecEvent' },
+            ...errors({
+              400: 'invalid body',
+              404: 'no such session, or it has ended',
+              503: 'too many streams open at once',
+            }),
+          },
         },
       },
     )
@@ -34,6 +45,12 @@ export function sessionRoutes(ops: Sessions) {
         await ops.delete(params.id)
         return emptyOk()
       },
-      { params: SessionParams, detail: { summary: 'End a session: kill its bash and everything it started' } },
+      {
+        params: SessionParams,
+        detail: {
+          summary: 'End a session: kill its bash and everything it started',
+          responses: { 200: { description: 'ended, empty body' }, ...errors({ 404: 'no such session' }) },
+        },
+      },
     )
 }
