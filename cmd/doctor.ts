@@ -6,7 +6,7 @@
  */
 import { COMMIT, VERSION } from '../core/app'
 import { capabilities } from '../core/capabilities'
-import { within } from '../core/process'
+import { within } from '../core/timers'
 import { runtimes } from '../plugins'
 import { configFrom } from './options'
 
