@@ -5,7 +5,7 @@
  * that keeps a warm cell from recompiling what earlier cells and execd runs already compiled.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
@@ -36,10 +36,30 @@ export interface Toolchain {
   language: string
 }
 
+/** Probed toolchains by path and modification time: a context start need not ask `go` again. */
+const probed = new Map<string, Promise<Toolchain | { missing: string }>>()
+
 /** The toolchain of `go` (a name on PATH or a path), or why it cannot be used. */
 export async function findGo(go: string): Promise<Toolchain | { missing: string }> {
   const found = isAbsolute(go) || go.includes('/') ? (existsSync(go) ? go : null) : Bun.which(go)
   if (!found) return { missing: `${go} not found (install a Go toolchain, e.g. Debian's golang-go, or set --go)` }
+  let key: string
+  try {
+    key = `${found}\0${statSync(found).mtimeMs}`
+  } catch {
+    return { missing: `${found} cannot be read` }
+  }
+  let p = probed.get(key)
+  if (!p) {
+    p = probe(found)
+    probed.set(key, p)
+    // Only a working toolchain is remembered; a failure is asked again next time.
+    void p.then(tc => 'missing' in tc && probed.delete(key))
+  }
+  return p
+}
+
+async function probe(found: string): Promise<Toolchain | { missing: string }> {
   try {
     const p = spawnOwned([found, 'env', 'GOVERSION'], { cwd: tmpdir(), env: goEnv(childEnv()), timeoutMs: 10_000 })
     const [out, err, exit] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])

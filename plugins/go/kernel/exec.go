@@ -5,10 +5,10 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -160,23 +160,23 @@ func (k *kernel) exec(r *cellRun, args []string) {
 	case results = <-resultsRead:
 	case <-deadline:
 	}
-	var panicked map[string]string
-	for _, line := range bytes.Split(results, []byte("\n")) {
-		var m map[string]string
-		if json.Unmarshal(line, &m) != nil {
-			continue
+	var panicked []string
+	for _, line := range strings.Split(string(results), "\n") {
+		fields := strings.Split(line, "\t")
+		for i := 1; i < len(fields); i++ {
+			fields[i], _ = strconv.Unquote(fields[i])
 		}
-		switch m["t"] {
-		case "result":
-			k.send(r, map[string]interface{}{"t": "result", "text": m["text"]})
-		case "panic":
-			panicked = m
+		switch {
+		case fields[0] == "result" && len(fields) == 2:
+			k.send(r, map[string]interface{}{"t": "result", "text": fields[1]})
+		case fields[0] == "panic" && len(fields) == 3:
+			panicked = fields
 		}
 	}
 	switch {
 	case panicked != nil:
-		lines := append([]string{"panic: " + panicked["value"], ""}, panicStack(panicked["stack"])...)
-		k.sendError(r, "panic", panicked["value"], lines)
+		lines := append([]string{"panic: " + panicked[1], ""}, panicStack(panicked[2])...)
+		k.sendError(r, "panic", panicked[1], lines)
 	case err == nil:
 	case r.isStopped():
 		k.sendError(r, "KeyboardInterrupt", "interrupted", []string{err.Error()})

@@ -197,14 +197,15 @@ func imported(c *cell, name string) bool {
 	return false
 }
 
-// support is compiled with every cell: the value and panic channel to the kernel (fd 3).
+// support is compiled with every cell: the value and panic channel to the kernel (fd 3), one
+// tab-separated line per message with Go-quoted fields (no encoding/json: every cell links it).
 const support = `package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 )
 
@@ -214,18 +215,13 @@ var _execdChannel = func() *os.File {
 	return os.NewFile(3, "execd")
 }()
 
-func _execdSend(m map[string]string) {
-	b, _ := json.Marshal(m)
-	_execdChannel.Write(append(b, '\n'))
-}
-
 func _execdShow(v interface{}) {
-	_execdSend(map[string]string{"t": "result", "text": fmt.Sprintf("%v", v)})
+	_execdChannel.WriteString("result\t" + strconv.Quote(fmt.Sprintf("%v", v)) + "\n")
 }
 
 func _execdRecover() {
 	if r := recover(); r != nil {
-		_execdSend(map[string]string{"t": "panic", "value": fmt.Sprint(r), "stack": string(debug.Stack())})
+		_execdChannel.WriteString("panic\t" + strconv.Quote(fmt.Sprint(r)) + "\t" + strconv.Quote(string(debug.Stack())) + "\n")
 		os.Exit(2)
 	}
 }
