@@ -7,7 +7,7 @@ BIN      := dist/execd
 PORT     ?= 44772
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION  := $(shell node -p "require('./package.json').version")
-SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py' -o -name '*.js' -o -name '*.java' \) ! -name '*.test.ts' 2>/dev/null)
+SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py' -o -name '*.js' -o -name '*.java' -o -name '*.go' \) ! -name '*.test.ts' 2>/dev/null)
 # Interpreters for the language runtimes: Debian's python3 carries the Debian-packaged
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
@@ -48,7 +48,7 @@ format-check: node_modules/.installed
 ##   spec      the contract tests in spec/ against the compiled executable
 ## The timeout is here because `bun test` reads none from bunfig.toml (its default is 5 s).
 TEST     := $(BUN) test --timeout 60000
-RUNTIMES := python javascript bash java sql jupyter
+RUNTIMES := python javascript bash java go sql jupyter
 
 test: format-check typecheck lint-openapi unit runtimes spec
 

@@ -7,6 +7,7 @@ import { bash } from './bash'
 import { code } from './code'
 import { command } from './command'
 import { files } from './files'
+import { go } from './go'
 import { isolated } from './isolated'
 import { java } from './java'
 import { javascript } from './javascript'
@@ -25,4 +26,4 @@ export const plugins: Plugin[] = [metrics, files, pty, proxy, command, session, 
  * Language runtimes, offered to the code section: the first that offers a language serves it;
  * the Jupyter bridge only where no native runtime does (unless --prefer-jupyter).
  */
-export const runtimes: Runtime[] = [python, javascript, bash, java, sql, jupyter]
+export const runtimes: Runtime[] = [python, javascript, bash, java, go, sql, jupyter]

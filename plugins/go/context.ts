@@ -1,0 +1,203 @@
+/**
+ * One live go context: the kernel (kernel/main.go) in its own process group, with a private
+ * module directory where each cell is compiled. Requests go to the kernel's stdin, replies come
+ * on fd 3; the kernel's stdout and stderr carry the cells' own output, streamed as it comes.
+ */
+import { closeSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CellAssembler } from '../../core/cell-assembler'
+import { errorEvent, type ExecEvent } from '../../core/events'
+import type { RuntimeContext, StartOptions } from '../../core/plugin'
+import { describeExit, sleep, spawnOwned, within, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { OwnedTempDir } from '../../core/temp-dir'
+import { goBuildEnv, type Toolchain } from './toolchain'
+
+export interface GoContextOptions extends StartOptions {
+  toolchain: Toolchain
+  kernel: string
+}
+
+type Message = { t: string; c?: number; text?: string; ename?: string; evalue?: string; traceback?: string[] }
+type Stream = 'stdout' | 'stderr'
+
+export class GoContext implements RuntimeContext {
+  /** Output applies backpressure: a lagging reader stops the pumps, and the cell blocks on its writes. */
+  private readonly cells = new CellAssembler({ policy: 'block', maxBytes: 1 << 20 })
+  /** The module the cells compile in; removed with the context, swept if execd dies. */
+  private readonly dir = new OwnedTempDir('execd-go')
+  private cell = 0
+  private exit: ExitInfo | undefined
+  private closed = false
+  private proc!: OwnedProcess
+  private pumps: Promise<unknown>[] = []
+  /** Bytes of the kernel's stdout and stderr handed to cells so far, and who waits for more. */
+  private readonly delivered = { stdout: 0, stderr: 0 }
+  private pumped = false
+  private waiters: (() => void)[] = []
+
+  private constructor(private readonly opts: GoContextOptions) {}
+
+  static async start(opts: GoContextOptions): Promise<GoContext> {
+    const ctx = new GoContext(opts)
+    try {
+      await ctx.spawn()
+    } catch (e) {
+      await ctx.close()
+      throw e
+    }
+    return ctx
+  }
+
+  get alive(): boolean {
+    return !this.exit && !this.closed
+  }
+
+  private async spawn(): Promise<void> {
+    const dir = this.dir.ensure()
+    writeFileSync(join(dir, 'go.mod'), `module execdcell\n\ngo ${this.opts.toolchain.language}\n`)
+    const config = { dir, go: this.opts.toolchain.go, env: goBuildEnv(this.opts.env) }
+    this.proc = spawnOwned([this.opts.kernel, JSON.stringify(config)], {
+      cwd: this.opts.cwd,
+      env: this.opts.env,
+      stdin: 'pipe',
+      extraFds: ['pipe'],
+    })
+    this.pumps.push(this.pump(this.proc.stdout, 'stdout'), this.pump(this.proc.stderr, 'stderr'))
+    void Promise.all(this.pumps).then(() => {
+      this.pumped = true
+      this.wake()
+    })
+    void this.proc.exited.then(info => this.onExit(info))
+    let ready!: () => void
+    const isReady = new Promise<void>(r => (ready = r))
+    void this.readChannel(ready)
+    const started = await within(Promise.race([isReady.then(() => true), this.proc.exited.then(() => false)]), 30_000)
+    if (started !== true) {
+      const why = started === 'timeout' ? 'did not start within 30 s' : `exited (${describeExit(this.exit!)})`
+      const early = this.cells.strayText
+      throw new Error(`the go kernel ${why}${early ? `: ${early}` : ''}`)
+    }
+  }
+
+  async *run(code: string): AsyncGenerator<ExecEvent> {
+    if (!this.alive) {
+      yield errorEvent('DeadKernelError', this.deathText())
+      return
+    }
+    // A reader that leaves early ends the cell's queue: the next run may start.
+    const queue = this.cells.begin()
+    const c = ++this.cell
+    this.send({ t: 'run', c, code })
+    yield* queue
+  }
+
+  /** Asks the kernel to stop the cell (SIGINT to its group, SIGKILL a second later); the code section waits. */
+  async interrupt(): Promise<void> {
+    if (this.cells.running && this.alive) this.send({ t: 'stop', c: this.cell })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    try {
+      ;(this.proc?.proc.stdin as { end?: () => void } | undefined)?.end?.()
+    } catch {}
+    await this.proc?.kill('close', 500)
+    this.dir.close()
+  }
+
+  private send(message: unknown): void {
+    try {
+      const stdin = this.proc.proc.stdin as { write(s: string): void; flush(): void }
+      stdin.write(`${JSON.stringify(message)}\n`)
+      stdin.flush()
+    } catch {
+      // The kernel is gone: onExit ends the cell.
+    }
+  }
+
+  /** One of the kernel's stdout/stderr into the cells, counted so `done` can wait for it all. */
+  private async pump(stream: ReadableStream<Uint8Array>, type: Stream): Promise<void> {
+    const decoder = new TextDecoder()
+    const reader = stream.getReader()
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        this.delivered[type] += r.value.byteLength
+        const pending = this.cells.output(type, decoder.decode(r.value, { stream: true }))
+        this.wake()
+        await pending
+      }
+    } catch {
+      // The pipe breaks when the kernel dies; onExit reports that.
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w()
+  }
+
+  /** Resolves once the cells got `out` and `err` bytes of output (or the pipes ended). */
+  private async caughtUp(out: number, err: number): Promise<void> {
+    while (!this.pumped && (this.delivered.stdout < out || this.delivered.stderr < err))
+      await new Promise<void>(r => this.waiters.push(r))
+  }
+
+  private async readChannel(ready: () => void): Promise<void> {
+    const reader = Bun.file(this.proc.fds[0]!).stream().getReader()
+    const decoder = new TextDecoder()
+    let pending = ''
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        pending += decoder.decode(r.value, { stream: true })
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+          const line = pending.slice(0, nl)
+          pending = pending.slice(nl + 1)
+          let m: Message & { out?: number; err?: number }
+          try {
+            m = JSON.parse(line)
+          } catch {
+            this.opts.log.warn('go kernel sent a malformed protocol line', { line: line.slice(0, 200) })
+            continue
+          }
+          if (m.t === 'ready') ready()
+          else if (m.c === this.cell) await this.onMessage(m)
+        }
+      }
+    } catch {
+      // The channel breaks when the kernel dies; onExit reports that.
+    } finally {
+      // Bun does not close extra stdio fds.
+      try {
+        closeSync(this.proc.fds[0]!)
+      } catch {}
+    }
+  }
+
+  private async onMessage(m: Message & { out?: number; err?: number }): Promise<void> {
+    switch (m.t) {
+      case 'result':
+        this.cells.setResult({ 'text/plain': m.text ?? '', text: m.text ?? '' })
+        return
+      case 'error':
+        this.cells.setError({ ename: m.ename ?? 'Error', evalue: m.evalue ?? '', traceback: m.traceback ?? [] })
+        return
+      case 'done':
+        // The cell's output went through the kernel's stdout and stderr before `done` was
+        // sent, but those pipes are read apart from this channel: wait until it is all in.
+        await within(this.caughtUp(m.out ?? 0, m.err ?? 0), 5000)
+        this.cells.done()
+        return
+    }
+  }
+
+  private async onExit(info: ExitInfo): Promise<void> {
+    this.exit = info
+    // What the kernel wrote just before dying belongs to the cell, ahead of the error.
+    await Promise.race([Promise.all(this.pumps), sleep(1000)])
+    this.cells.died(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
+  }
+
+  private deathText(): string {
+    if (this.closed && (!this.exit || this.exit.killedBy === 'close')) return 'the go context was closed'
+    return `the go kernel exited (${this.exit ? describeExit(this.exit) : 'not running'}); its declarations are lost`
+  }
+}

@@ -1,0 +1,243 @@
+package main
+
+// Compiling a cell and running its program, each in a process group of its own, so that a
+// stop (execd's interrupt) ends it and whatever it started, and the kernel lives on.
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// cellRun is the cell being compiled or run, and the process group doing it.
+type cellRun struct {
+	id      int
+	mu      sync.Mutex
+	stopped bool
+	pgid    int
+}
+
+// stop interrupts the group (SIGINT, as a terminal's ^C), then kills it a second later.
+func (r *cellRun) stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopped = true
+	pgid := r.pgid
+	if pgid == 0 {
+		return
+	}
+	syscall.Kill(-pgid, syscall.SIGINT)
+	time.AfterFunc(time.Second, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.pgid == pgid { // not a group that ended and whose id was reused
+			syscall.Kill(-pgid, syscall.SIGKILL)
+		}
+	})
+}
+
+func (r *cellRun) isStopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped
+}
+
+// start starts cmd in a new process group, unless the cell was stopped.
+func (r *cellRun) start(cmd *exec.Cmd) error {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return errStopped
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	r.pgid = cmd.Process.Pid
+	return nil
+}
+
+func (r *cellRun) ended() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pgid = 0
+}
+
+type stoppedError struct{}
+
+func (stoppedError) Error() string { return "stopped" }
+
+var errStopped = stoppedError{}
+
+const maxAttempts = 8
+
+// compile builds the cell's program, retrying after the compiler's complaints that a notebook
+// should not have to care about (unused imports and variables, a last call without one value).
+func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupted bool) {
+	o := options{show: c.show, blank: map[string]bool{}, unused: map[int]bool{}}
+	for attempt := 0; ; attempt++ {
+		m = k.state.merged(c)
+		if err := os.WriteFile(k.path("main.go"), source(m, c, o), 0o600); err != nil {
+			return m, []string{err.Error()}, false
+		}
+		var out bytes.Buffer
+		cmd := exec.Command(k.cfg.Go, "build", "-buildvcs=false", "-ldflags=-s -w", "-o", "cell", ".")
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.cfg.Dir, append(os.Environ(), k.cfg.Env...), &out, &out
+		err := r.start(cmd)
+		if err == nil {
+			err = cmd.Wait()
+			r.ended()
+		}
+		if r.isStopped() {
+			return m, nil, true
+		}
+		if err == nil {
+			return m, nil, false
+		}
+		if _, ok := err.(*exec.ExitError); !ok {
+			return m, []string{"go build: " + err.Error()}, false
+		}
+		errs = compileErrors(out.String())
+		if len(errs) == 0 {
+			errs = []string{"go build: " + err.Error()}
+		}
+		if attempt == maxAttempts || !learn(c, errs, &o) {
+			return m, errs, false
+		}
+	}
+}
+
+const stderrTail = 16 << 10
+
+// exec runs the compiled program and reports how it ended.
+func (k *kernel) exec(r *cellRun, args []string) {
+	cmd := exec.Command(k.path("cell"), args...)
+	outR, outW, _ := os.Pipe()
+	errR, errW, _ := os.Pipe()
+	resR, resW, _ := os.Pipe()
+	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = outW, errW, []*os.File{resW}
+	tail := &tailWriter{max: stderrTail}
+	copies := make(chan struct{}, 2)
+	go func() { io.Copy(k.out, outR); copies <- struct{}{} }()
+	go func() { io.Copy(io.MultiWriter(k.err, tail), errR); copies <- struct{}{} }()
+	resultsRead := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(resR, 4<<20))
+		resultsRead <- b
+	}()
+	err := r.start(cmd)
+	outW.Close()
+	errW.Close()
+	resW.Close()
+	if err == errStopped {
+		k.sendError(r, "KeyboardInterrupt", "interrupted", []string{"the cell was interrupted before it ran"})
+		return
+	}
+	if err != nil {
+		k.sendError(r, "ExecError", err.Error(), []string{err.Error()})
+		return
+	}
+	err = cmd.Wait()
+	r.ended()
+	// The pipes end with the program, unless something it started still holds them: its
+	// output then goes on streaming, but this cell is over.
+	deadline := time.After(500 * time.Millisecond)
+	for i := 0; i < 2; i++ {
+		select {
+		case <-copies:
+		case <-deadline:
+			i = 2
+		}
+	}
+	var results []byte
+	select {
+	case results = <-resultsRead:
+	case <-deadline:
+	}
+	var panicked []string
+	for _, line := range strings.Split(string(results), "\n") {
+		fields := strings.Split(line, "\t")
+		for i := 1; i < len(fields); i++ {
+			fields[i], _ = strconv.Unquote(fields[i])
+		}
+		switch {
+		case fields[0] == "result" && len(fields) == 2:
+			k.send(r, map[string]interface{}{"t": "result", "text": fields[1]})
+		case fields[0] == "panic" && len(fields) == 3:
+			panicked = fields
+		}
+	}
+	switch {
+	case panicked != nil:
+		lines := append([]string{"panic: " + panicked[1], ""}, panicStack(panicked[2])...)
+		k.sendError(r, "panic", panicked[1], lines)
+	case err == nil:
+	case r.isStopped():
+		k.sendError(r, "KeyboardInterrupt", "interrupted", []string{err.Error()})
+	default:
+		if ename, evalue, lines := crashOf(tail.String()); ename != "" {
+			k.sendError(r, ename, evalue, lines)
+			return
+		}
+		k.sendError(r, "ExitError", err.Error(), []string{err.Error()})
+	}
+}
+
+// panicStack is debug.Stack() taken in the deferred recover, from the frame that panicked on.
+func panicStack(stack string) []string {
+	lines := strings.Split(strings.TrimRight(stack, "\n"), "\n")
+	for i := 1; i+1 < len(lines); i += 2 {
+		if strings.HasPrefix(lines[i], "panic(") {
+			return append(lines[:1:1], lines[i+2:]...)
+		}
+	}
+	return lines
+}
+
+// crashOf finds what the Go runtime printed when the program died of a panic outside main's
+// goroutine, or of a fatal error (a deadlock): its name, message, and the lines from there on.
+func crashOf(stderr string) (ename, evalue string, lines []string) {
+	all := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	for i := len(all) - 1; i >= 0; i-- {
+		for _, prefix := range []string{"panic: ", "fatal error: "} {
+			if strings.HasPrefix(all[i], prefix) {
+				evalue = strings.TrimSuffix(strings.TrimPrefix(all[i], prefix), " [recovered]")
+				lines = all[i:]
+				if len(lines) > 200 {
+					lines = lines[:200]
+				}
+				return strings.TrimSuffix(prefix, ": "), evalue, lines
+			}
+		}
+	}
+	return "", "", nil
+}
+
+// tailWriter keeps the last bytes written to it.
+type tailWriter struct {
+	mu  sync.Mutex
+	buf []byte
+	max int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append([]byte(nil), t.buf[len(t.buf)-t.max:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

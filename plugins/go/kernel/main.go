@@ -1,0 +1,185 @@
+// The go kernel: one per go context, started by execd (plugins/go/context.ts). It keeps the
+// context's imports and declarations, and runs each cell as a program: compiled with `go build`
+// from everything kept plus the cell, then run with the context's cwd and environment.
+//
+// Protocol: requests on stdin, one JSON object a line ({"t":"run","c":N,"code":...},
+// {"t":"stop","c":N}); replies on fd 3 ({"t":"ready"}, then per cell "result", "error", and
+// "done" with the bytes written so far to stdout and stderr, so execd can tell when a cell's
+// output has all arrived). A cell's stdout and stderr pass through the kernel's own.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+type config struct {
+	Dir string   `json:"dir"` // the module the cells are compiled in
+	Go  string   `json:"go"`
+	Env []string `json:"env"` // added to the environment of `go build` only
+}
+
+type request struct {
+	T    string `json:"t"`
+	C    int    `json:"c"`
+	Code string `json:"code"`
+}
+
+// channel is fd 3, to execd.
+type channel struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (ch *channel) send(m map[string]interface{}) {
+	b, _ := json.Marshal(m)
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	ch.f.Write(append(b, '\n'))
+}
+
+// counted is the kernel's stdout or stderr, counting what was written.
+type counted struct {
+	mu sync.Mutex
+	f  *os.File
+	n  int64
+}
+
+func (w *counted) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.f.Write(p)
+	atomic.AddInt64(&w.n, int64(n))
+	return n, err
+}
+
+func (w *counted) count() int64 { return atomic.LoadInt64(&w.n) }
+
+type kernel struct {
+	cfg      config
+	ch       *channel
+	state    state
+	out, err *counted
+	mu       sync.Mutex
+	cur      *cellRun
+}
+
+func main() {
+	var cfg config
+	if len(os.Args) != 2 || json.Unmarshal([]byte(os.Args[1]), &cfg) != nil {
+		fmt.Fprintln(os.Stderr, "usage: kernel '{\"dir\":...,\"go\":...,\"env\":[...]}'")
+		os.Exit(2)
+	}
+	// fd 3 is execd's: not for go build nor for what a cell starts.
+	syscall.CloseOnExec(3)
+	k := &kernel{
+		cfg: cfg,
+		ch:  &channel{f: os.NewFile(3, "execd")},
+		out: &counted{f: os.Stdout},
+		err: &counted{f: os.Stderr},
+	}
+	if err := os.WriteFile(k.path("execd.go"), []byte(support), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	k.ch.send(map[string]interface{}{"t": "ready"})
+	in := bufio.NewReaderSize(os.Stdin, 1<<16)
+	// One cell at a time, in order (execd sends the next only after done).
+	jobs := make(chan request, 64)
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		for r := range jobs {
+			run := &cellRun{id: r.C}
+			k.mu.Lock()
+			k.cur = run
+			k.mu.Unlock()
+			k.run(run, r.Code)
+		}
+	}()
+	for {
+		line, err := in.ReadBytes('\n')
+		var r request
+		if len(line) > 0 && json.Unmarshal(line, &r) == nil {
+			switch r.T {
+			case "run":
+				jobs <- r
+			case "stop":
+				k.mu.Lock()
+				if k.cur != nil && k.cur.id == r.C {
+					k.cur.stop()
+				}
+				k.mu.Unlock()
+			}
+		}
+		if err != nil { // execd closed the context
+			k.mu.Lock()
+			if k.cur != nil {
+				k.cur.stop()
+			}
+			k.mu.Unlock()
+			close(jobs)
+			<-worked
+			return
+		}
+	}
+}
+
+func (k *kernel) path(name string) string { return k.cfg.Dir + "/" + name }
+
+func (k *kernel) send(r *cellRun, m map[string]interface{}) {
+	m["c"] = r.id
+	k.ch.send(m)
+}
+
+func (k *kernel) sendError(r *cellRun, ename, evalue string, traceback []string) {
+	if traceback == nil {
+		traceback = []string{}
+	}
+	k.send(r, map[string]interface{}{"t": "error", "ename": ename, "evalue": evalue, "traceback": traceback})
+}
+
+// run compiles and runs one cell, then says done.
+func (k *kernel) run(r *cellRun, code string) {
+	defer func() {
+		k.send(r, map[string]interface{}{"t": "done", "out": k.out.count(), "err": k.err.count()})
+	}()
+	c, errs := parseCell(code, r.id)
+	if errs != nil {
+		k.sendError(r, "CompilationError", joinLines(errs), errs)
+		return
+	}
+	if len(c.imports) == 0 && len(c.units) == 0 && !c.runs {
+		return
+	}
+	merged, errs, interrupted := k.compile(r, c)
+	if interrupted {
+		k.sendError(r, "KeyboardInterrupt", "interrupted while compiling", []string{"the cell was interrupted while compiling"})
+		return
+	}
+	if errs != nil {
+		k.sendError(r, "CompilationError", joinLines(errs), errs)
+		return
+	}
+	// What compiled is kept, whatever happens when it runs (as gonb does).
+	k.state = merged
+	if c.runs {
+		k.exec(r, c.args)
+	}
+}
+
+func joinLines(lines []string) string {
+	out := ""
+	for i, l := range lines {
+		if i > 0 {
+			out += "\n"
+		}
+		out += l
+	}
+	return out
+}

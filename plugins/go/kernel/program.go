@@ -1,0 +1,228 @@
+package main
+
+// The program a cell compiles to: every import and declaration kept from earlier cells (a
+// cell's own replace those of the same name), and the cell's statements as main.
+
+import (
+	"bytes"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// state is what persists between cells: their imports and declarations, in order.
+type state struct {
+	imports []importSpec
+	units   []unit
+}
+
+// merged is the state with the cell's imports and declarations put in, replacing by name.
+func (s *state) merged(c *cell) state {
+	imports := append([]importSpec(nil), s.imports...)
+	for _, im := range c.imports {
+		kept := imports[:0:0]
+		for _, old := range imports {
+			if old.key != im.key {
+				kept = append(kept, old)
+			}
+		}
+		imports = append(kept, im)
+	}
+	units := append([]unit(nil), s.units...)
+	for _, u := range c.units {
+		kept := units[:0:0]
+		for _, old := range units {
+			if !overlaps(old.keys, u.keys) {
+				kept = append(kept, old)
+			}
+		}
+		units = append(kept, u)
+	}
+	return state{imports, units}
+}
+
+func overlaps(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
+			if x == y {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// options are what a compile attempt learned from the one before.
+type options struct {
+	show   bool            // wrap the last expression to show its value
+	blank  map[string]bool // import paths to import as _ (unused)
+	unused map[int]bool    // offsets of variables to mark used
+}
+
+// source is main.go for the cell under the merged state.
+func source(m state, c *cell, o options) []byte {
+	used := map[string]bool{}
+	for k := range c.refs {
+		used[k] = true
+	}
+	for _, u := range m.units {
+		for k := range u.refs {
+			used[k] = true
+		}
+	}
+	var b bytes.Buffer
+	b.WriteString("package main\n\n")
+	if len(m.imports) > 0 {
+		b.WriteString("import (\n")
+		for _, im := range m.imports {
+			// An import nothing uses is kept for its side effects (init), as a blank import.
+			if im.name != "_" && (o.blank[im.path] || (im.guess != "" && !used[im.guess])) {
+				b.WriteString("\t_ " + strconv.Quote(im.path) + "\n")
+			} else {
+				b.WriteString("\t" + im.src + "\n")
+			}
+		}
+		b.WriteString(")\n\n")
+	}
+	for _, u := range m.units {
+		b.WriteString(u.src)
+		b.WriteString("\n\n")
+	}
+	b.WriteString("//line execd-main.go:1\nfunc main() {\n\tdefer _execdRecover()\n")
+	if c.runs {
+		ins := inserts(c.defs, func(d def) bool { return !c.program && (d.unused || o.unused[d.off]) })
+		for i, s := range c.stmts {
+			// Positions of a fresh file set start at 1.
+			from, to := int(s.Pos())-1-c.stmtBase, int(s.End())-1-c.stmtBase
+			if i == len(c.stmts)-1 && o.show {
+				b.WriteString(c.directive(from) + "_execdShow(")
+				c.emit(&b, from, to, ins)
+				b.WriteString(")\n")
+				continue
+			}
+			c.emit(&b, from, to, ins)
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
+}
+
+var (
+	errorLine    = regexp.MustCompile(`^(?:\./)?cell(\d+):(\d+):(\d+): (.*)$`)
+	unusedImport = regexp.MustCompile(`^"([^"]+)" imported (?:as \S+ )?and not used|^imported and not used: "([^"]+)"`)
+	unusedVar    = regexp.MustCompile(`declared (?:but|and) not used`)
+	notShowable  = regexp.MustCompile(`_execdShow|\(no value\) used as value|single-value context`)
+	undefined    = regexp.MustCompile(`^undefined: (\w+)$`)
+)
+
+// stdPackages are imported when a cell uses them without importing them (as gonb does with
+// goimports): the standard library's most used packages, by name.
+var stdPackages = map[string]string{}
+
+func init() {
+	for _, path := range strings.Fields(`bufio bytes context crypto/rand crypto/sha256 encoding/base64
+		encoding/csv encoding/hex encoding/json errors flag fmt io io/fs log math math/big math/bits
+		math/rand net net/http net/url os os/exec os/signal path path/filepath reflect regexp runtime
+		sort strconv strings sync sync/atomic syscall text/tabwriter text/template time unicode
+		unicode/utf8`) {
+		elems := strings.Split(path, "/")
+		stdPackages[elems[len(elems)-1]] = path
+	}
+}
+
+// compileErrors are the compiler's messages, one per error (continuation lines joined), without
+// the go command's `# package` header.
+func compileErrors(out string) []string {
+	var errs []string
+	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "# "), line == "":
+		case strings.HasPrefix(line, "\t") && len(errs) > 0:
+			errs[len(errs)-1] += "\n" + line
+		default:
+			errs = append(errs, strings.TrimPrefix(line, "./"))
+		}
+	}
+	return errs
+}
+
+// learn changes the options after a failed compile; false when nothing is left to try.
+func learn(c *cell, errs []string, o *options) bool {
+	changed := false
+	for _, e := range errs {
+		msg, line, col, inCell := e, 0, 0, false
+		if m := errorLine.FindStringSubmatch(e); m != nil {
+			msg = m[4]
+			line, _ = strconv.Atoi(m[2])
+			col, _ = strconv.Atoi(m[3])
+			inCell = m[1] == strconv.Itoa(c.n)
+		}
+		if m := unusedImport.FindStringSubmatch(msg); m != nil {
+			path := m[1] + m[2]
+			if !o.blank[path] {
+				o.blank[path], changed = true, true
+			}
+			continue
+		}
+		if m := undefined.FindStringSubmatch(msg); m != nil && !imported(c, m[1]) {
+			if path, ok := stdPackages[m[1]]; ok {
+				c.imports = append(c.imports, importSpec{key: m[1], path: path, src: strconv.Quote(path), guess: m[1]})
+				changed = true
+				continue
+			}
+		}
+		if o.show && notShowable.MatchString(msg) {
+			o.show, changed = false, true
+			continue
+		}
+		if inCell && unusedVar.MatchString(msg) && line > 0 && line <= len(c.lines) {
+			at := c.lines[line-1] + col - 1
+			for _, d := range c.defs {
+				if d.off == at && !o.unused[at] {
+					o.unused[at], changed = true, true
+				}
+			}
+		}
+	}
+	return changed
+}
+
+func imported(c *cell, name string) bool {
+	for _, im := range c.imports {
+		if im.key == name {
+			return true
+		}
+	}
+	return false
+}
+
+// support is compiled with every cell: the value and panic channel to the kernel (fd 3), one
+// tab-separated line per message with Go-quoted fields (no encoding/json: every cell links it).
+const support = `package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+)
+
+// Not inherited by what the cell starts.
+var _execdChannel = func() *os.File {
+	syscall.CloseOnExec(3)
+	return os.NewFile(3, "execd")
+}()
+
+func _execdShow(v interface{}) {
+	_execdChannel.WriteString("result\t" + strconv.Quote(fmt.Sprintf("%v", v)) + "\n")
+}
+
+func _execdRecover() {
+	if r := recover(); r != nil {
+		_execdChannel.WriteString("panic\t" + strconv.Quote(fmt.Sprint(r)) + "\t" + strconv.Quote(string(debug.Stack())) + "\n")
+		os.Exit(2)
+	}
+}
+`

@@ -1,0 +1,106 @@
+/** A go context's life: streaming, interrupt, the kernel's death, close, and a missing toolchain. */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { resolveConfig } from '../../core/config'
+import { readFileSync } from 'node:fs'
+import { go } from '.'
+import { errorOf, noGo, removeTempDirs, resultOf, runCell, startCell, startGo, textOf } from './test-context'
+
+/** Whether `pid` runs (a zombie waiting for its reaper does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+test('--go naming no toolchain makes go unavailable, with the reason', async () => {
+  const config = resolveConfig(go.options ?? [], { go: '/nonexistent/go' })
+  const [info] = await go.languages(config)
+  expect(info).toMatchObject({ language: 'go', available: false })
+  expect(info!.detail).toContain('/nonexistent/go not found')
+})
+
+describe.skipIf(!!noGo)(`go context${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
+  afterAll(removeTempDirs)
+
+  test('go is available with its version', async () => {
+    const [info] = await go.languages(resolveConfig(go.options ?? [], {}))
+    expect(info).toMatchObject({ language: 'go', available: true })
+    expect(info!.detail).toMatch(/go1\.\d+/)
+  })
+
+  test('output streams while the cell runs', async () => {
+    const ctx = await startGo()
+    try {
+      const cell = startCell(
+        ctx,
+        'import "time"\n\nfmt.Println("first")\ntime.Sleep(time.Second)\nfmt.Println("second")',
+      )
+      await cell.output
+      const events = await cell.events
+      const outs = events.filter(e => e.type === 'stdout').map(e => e.text)
+      expect(outs).toEqual(['first\n', 'second\n'])
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('an interrupt stops `for {}` and the declarations stay', async () => {
+    const ctx = await startGo()
+    try {
+      await runCell(ctx, 'import "fmt"\n\nvar kept = 41')
+      const cell = startCell(ctx, 'fmt.Println("spinning")\nfor {\n}')
+      await cell.output
+      await ctx.interrupt()
+      const events = await cell.events
+      expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
+      expect(ctx.alive).toBe(true)
+      expect(resultOf(await runCell(ctx, 'kept + 1'))?.['text/plain']).toBe('42')
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('the cell runs in the context cwd with its environment', async () => {
+    const ctx = await startGo()
+    try {
+      const events = await runCell(
+        ctx,
+        'import (\n\t"fmt"\n\t"os"\n)\n\nwd, _ := os.Getwd()\nfmt.Println(wd != "", os.Getenv("PATH") != "")',
+      )
+      expect(textOf(events, 'stdout')).toBe('true true\n')
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('a dead kernel ends the cell with DeadKernelError and the context is no longer alive', async () => {
+    const ctx = await startGo()
+    try {
+      const events = await runCell(
+        ctx,
+        'import (\n\t"os"\n\t"syscall"\n)\n\nsyscall.Kill(os.Getppid(), syscall.SIGKILL)',
+      )
+      expect(errorOf(events)?.ename).toBe('DeadKernelError')
+      expect(ctx.alive).toBe(false)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('close kills the kernel and what its cell started', async () => {
+    const ctx = await startGo()
+    const cell = startCell(
+      ctx,
+      'import (\n\t"fmt"\n\t"os/exec"\n)\n\ncmd := exec.Command("sleep", "60")\ncmd.Start()\nfmt.Println(cmd.Process.Pid)\ncmd.Wait()',
+    )
+    await cell.output
+    await ctx.close()
+    const events = await cell.events
+    const pid = Number(textOf(events, 'stdout').trim())
+    expect(pid).toBeGreaterThan(0)
+    expect(running(pid)).toBe(false)
+  })
+})

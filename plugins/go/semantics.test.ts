@@ -1,0 +1,101 @@
+/** What a go cell means (gonb's model), with the real toolchain: one context, cell after cell. */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { RuntimeContext } from '../../core/plugin'
+import { errorOf, noGo, removeTempDirs, resultOf, runCell, startGo, textOf } from './test-context'
+
+describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
+  let ctx: RuntimeContext
+  beforeAll(async () => {
+    ctx = await startGo()
+  })
+  afterAll(async () => {
+    await ctx?.close()
+    removeTempDirs()
+  })
+
+  test('a whole program runs its main', async () => {
+    const events = await runCell(ctx, 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("whole", 1+1)\n}\n')
+    expect(errorOf(events)).toBeUndefined()
+    expect(textOf(events, 'stdout')).toBe('whole 2\n')
+    expect(resultOf(events)).toBeUndefined()
+  })
+
+  test('declarations and statements mix; the last expression is the result', async () => {
+    const events = await runCell(
+      ctx,
+      'import "strings"\n\ntype Pair struct{ A, B int }\n\nfunc (p Pair) Sum() int { return p.A + p.B }\n\nvar base = 40\n\np := Pair{1, 1}\nfmt.Println("sum", p.Sum())\nbase + p.Sum()',
+    )
+    expect(errorOf(events)).toBeUndefined()
+    expect(textOf(events, 'stdout')).toBe('sum 2\n')
+    expect(resultOf(events)).toEqual({ 'text/plain': '42', text: '42' })
+  })
+
+  test('imports, functions, types, methods and variables persist; statements do not run again', async () => {
+    const events = await runCell(ctx, 'strings.ToUpper("go") + fmt.Sprint(Pair{2, 3}.Sum()+base)')
+    expect(errorOf(events)).toBeUndefined()
+    expect(textOf(events, 'stdout')).toBe('')
+    expect(resultOf(events)?.['text/plain']).toBe('GO45')
+  })
+
+  test('a well-known standard package is imported when used without an import, and stays', async () => {
+    const events = await runCell(ctx, 'strconv.Itoa(7) + strings.Repeat("!", 2)')
+    expect(errorOf(events)).toBeUndefined()
+    expect(resultOf(events)?.['text/plain']).toBe('7!!')
+    expect(resultOf(await runCell(ctx, 'strconv.Quote("q")'))?.['text/plain']).toBe('"q"')
+  })
+
+  test('a later definition replaces the earlier one of the same name', async () => {
+    await runCell(ctx, 'func greet() string { return "hello" }')
+    await runCell(ctx, 'func greet() string { return "bonjour" }')
+    expect(resultOf(await runCell(ctx, 'greet()'))?.['text/plain']).toBe('bonjour')
+  })
+
+  test("%% separates declarations from main's statements, and passes its arguments", async () => {
+    const events = await runCell(
+      ctx,
+      'import "os"\n\nconst greeting = "hi"\n\n%% one two\nfmt.Println(greeting, os.Args[1:])',
+    )
+    expect(errorOf(events)).toBeUndefined()
+    expect(textOf(events, 'stdout')).toBe('hi [one two]\n')
+  })
+
+  test('fmt.Println and calls returning nothing give no result; a call with one value does', async () => {
+    expect(resultOf(await runCell(ctx, 'fmt.Println("x")'))).toBeUndefined()
+    expect(resultOf(await runCell(ctx, 'func nothing() {}\nnothing()'))).toBeUndefined()
+    expect(resultOf(await runCell(ctx, 'len("four")'))?.['text/plain']).toBe('4')
+  })
+
+  test('unused imports and variables do not break a cell', async () => {
+    const events = await runCell(
+      ctx,
+      'import (\n\t"sort"\n\t"net/url"\n)\n\nunused := 3\nfor i, v := range []int{7} { w := i }\n"ok"',
+    )
+    expect(errorOf(events)).toBeUndefined()
+    expect(resultOf(events)?.['text/plain']).toBe('ok')
+  })
+
+  test("a compile error names the user's cell line and column, and keeps nothing of the cell", async () => {
+    const events = await runCell(ctx, 'func kept() int { return 1 }\n\nx := 1\ny := x + undefinedName\nfmt.Println(y)')
+    const error = errorOf(events)
+    expect(error?.ename).toBe('CompilationError')
+    expect(error?.evalue).toMatch(/^cell\d+:4:10: undefined: undefinedName$/)
+    const after = await runCell(ctx, 'kept()')
+    expect(errorOf(after)?.evalue).toContain('undefined: kept')
+  })
+
+  test('a panic is an error event with the panic value and its stack at the cell line', async () => {
+    const events = await runCell(ctx, 'fmt.Println("before")\nvar s []int\n_ = s[3]')
+    expect(textOf(events, 'stdout')).toBe('before\n')
+    const error = errorOf(events)
+    expect(error?.ename).toBe('panic')
+    expect(error?.evalue).toBe('runtime error: index out of range [3] with length 0')
+    expect(error?.traceback[0]).toBe('panic: runtime error: index out of range [3] with length 0')
+    expect(error?.traceback.join('\n')).toMatch(/main\.main\(\)\n\tcell\d+:3 /)
+  })
+
+  test('a non-zero exit is an error event; stderr streams', async () => {
+    const events = await runCell(ctx, 'fmt.Fprintln(os.Stderr, "bad")\nos.Exit(3)')
+    expect(textOf(events, 'stderr')).toBe('bad\n')
+    expect(errorOf(events)).toMatchObject({ ename: 'ExitError', evalue: 'exit status 3' })
+  })
+})

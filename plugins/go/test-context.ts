@@ -1,0 +1,40 @@
+/** Shared by this runtime's unit tests: start a go context, collect a cell's events. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { childEnv } from '../../core/child-env'
+import { resolveConfig } from '../../core/config'
+import { createLogger } from '../../core/log'
+import type { RuntimeContext } from '../../core/plugin'
+import { go } from '.'
+import { findGo } from './toolchain'
+
+/** Why go tests cannot run here, or undefined when a Go toolchain is installed. */
+export const noGo = await (async () => {
+  const tc = await findGo(process.env.EXECD_GO || 'go')
+  return 'missing' in tc ? tc.missing : undefined
+})()
+
+const dirs: string[] = []
+
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-go-test-'))
+  dirs.push(dir)
+  return dir
+}
+
+export function removeTempDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+export function startGo(cwd = tempDir(), flags: Record<string, string> = {}): Promise<RuntimeContext> {
+  return go.start({
+    language: 'go',
+    cwd,
+    env: childEnv(),
+    config: resolveConfig(go.options ?? [], flags),
+    log: createLogger('silent'),
+  })
+}
+
+export { errorOf, resultOf, runCell, startCell, textOf } from '../../core/cell-events'

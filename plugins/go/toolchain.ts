@@ -1,0 +1,171 @@
+/**
+ * Finds the Go toolchain and builds the embedded kernel (kernel/*.go) with it, once: the binary
+ * is cached per toolchain and kernel version in a directory only this user can write (a binary
+ * planted by someone else would run as execd's user), beside the shared build cache (GOCACHE)
+ * that keeps a warm cell from recompiling what earlier cells and execd runs already compiled.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { isAbsolute, join } from 'node:path'
+import { childEnv } from '../../core/child-env'
+import { spawnOwned } from '../../core/process'
+import cellSource from './kernel/cell.go' with { type: 'text' }
+import defsSource from './kernel/defs.go' with { type: 'text' }
+import execSource from './kernel/exec.go' with { type: 'text' }
+import mainSource from './kernel/main.go' with { type: 'text' }
+import programSource from './kernel/program.go' with { type: 'text' }
+
+const KERNEL_SOURCES: Record<string, string> = {
+  'main.go': mainSource,
+  'cell.go': cellSource,
+  'defs.go': defsSource,
+  'exec.go': execSource,
+  'program.go': programSource,
+}
+
+/** Generics and `any` in the kernel, and in what users write. */
+const MIN_MINOR = 18
+
+export interface Toolchain {
+  go: string
+  /** `go1.19.8` */
+  version: string
+  /** The go directive of a module for this toolchain: `1.19`. */
+  language: string
+}
+
+/** Probed toolchains by path and modification time: a context start need not ask `go` again. */
+const probed = new Map<string, Promise<Toolchain | { missing: string }>>()
+
+/** The toolchain of `go` (a name on PATH or a path), or why it cannot be used. */
+export async function findGo(go: string): Promise<Toolchain | { missing: string }> {
+  const found = isAbsolute(go) || go.includes('/') ? (existsSync(go) ? go : null) : Bun.which(go)
+  if (!found) return { missing: `${go} not found (install a Go toolchain, e.g. Debian's golang-go, or set --go)` }
+  let key: string
+  try {
+    key = `${found}\0${statSync(found).mtimeMs}`
+  } catch {
+    return { missing: `${found} cannot be read` }
+  }
+  let p = probed.get(key)
+  if (!p) {
+    p = probe(found)
+    probed.set(key, p)
+    // Only a working toolchain is remembered; a failure is asked again next time.
+    void p.then(tc => 'missing' in tc && probed.delete(key))
+  }
+  return p
+}
+
+async function probe(found: string): Promise<Toolchain | { missing: string }> {
+  try {
+    const p = spawnOwned([found, 'env', 'GOVERSION'], { cwd: tmpdir(), env: goEnv(childEnv()), timeoutMs: 10_000 })
+    const [out, err, exit] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    const version = out.trim()
+    const m = /go(\d+)\.(\d+)/.exec(version)
+    if (exit.code !== 0 || !m) return { missing: `${found} env GOVERSION failed: ${(err || out).trim().slice(0, 200)}` }
+    if (Number(m[1]) === 1 && Number(m[2]) < MIN_MINOR)
+      return { missing: `${found} is ${version}; the go runtime needs go1.${MIN_MINOR} or later` }
+    return { go: found, version, language: `${m[1]}.${m[2]}` }
+  } catch (e) {
+    return { missing: `${found}: ${(e as Error).message}` }
+  }
+}
+
+/** The private directory of this user's execd caches (shared with the java helper's). */
+export function cacheRoot(): string {
+  return ownedDir(join(tmpdir(), `execd-${process.getuid?.() ?? 'user'}`))
+}
+
+/**
+ * The environment `go build` runs with: the context's, plus the shared build cache, and offline
+ * (no module proxy, no checksum database, no toolchain download).
+ */
+export function goEnv(env: Record<string, string>): Record<string, string> {
+  return { ...env, ...Object.fromEntries(goBuildEnv(env).map(kv => kv.split(/=(.*)/s, 2) as [string, string])) }
+}
+
+/** goEnv's additions, as KEY=VALUE (what the kernel adds to `go build`'s environment). */
+export function goBuildEnv(env: Record<string, string>): string[] {
+  const root = cacheRoot()
+  const out = [
+    `GOCACHE=${join(root, 'go-cache')}`,
+    'GOFLAGS=-mod=mod',
+    'GOPROXY=off',
+    'GOSUMDB=off',
+    'GOTOOLCHAIN=local',
+    'GOWORK=off',
+    'GO111MODULE=on',
+  ]
+  // The module cache lives under GOPATH, by default under HOME: a context without either
+  // (a bare service environment) gets one of its own.
+  if (!env.GOPATH && !env.HOME) out.push(`GOPATH=${join(root, 'go-path')}`)
+  return out
+}
+
+/** Bumped when the cached layout changes, so old caches are not misread. */
+const LAYOUT = 'go-kernel-1'
+const built = new Map<string, Promise<string>>()
+
+/** The kernel binary for this toolchain, building it on first use (again if a tmp cleaner removed it). */
+export async function kernelBinary(tc: Toolchain): Promise<string> {
+  const key = `${tc.go}\0${tc.version}`
+  const cached = await built.get(key)?.catch(() => undefined)
+  if (cached && existsSync(cached)) return cached
+  let p = built.get(key)
+  if (!p || cached) {
+    p = build(tc)
+    built.set(key, p)
+    p.catch(() => built.delete(key))
+  }
+  return p
+}
+
+async function build(tc: Toolchain): Promise<string> {
+  const hash = createHash('sha256').update(LAYOUT).update(tc.go).update(tc.version)
+  for (const [name, source] of Object.entries(KERNEL_SOURCES)) hash.update(name).update(source)
+  const root = cacheRoot()
+  const dir = join(root, `go-kernel-${hash.digest('hex').slice(0, 16)}`)
+  const binary = join(dir, 'kernel')
+  if (existsSync(binary)) return binary
+  const work = await mkdtemp(join(root, 'go-kernel-build-'))
+  try {
+    const out = join(work, 'out')
+    mkdirSync(out)
+    await Bun.write(join(work, 'go.mod'), `module execdgokernel\n\ngo ${tc.language}\n`)
+    for (const [name, source] of Object.entries(KERNEL_SOURCES)) await Bun.write(join(work, name), source)
+    const p = spawnOwned([tc.go, 'build', '-buildvcs=false', '-o', join(out, 'kernel'), '.'], {
+      cwd: work,
+      env: goEnv(childEnv()),
+      timeoutMs: 300_000,
+    })
+    const [text, err, exit] = await Promise.all([
+      new Response(p.stdout).text(),
+      new Response(p.stderr).text(),
+      p.exited,
+    ])
+    if (exit.code !== 0) throw new Error(`building the go kernel failed: ${(err || text).trim().slice(0, 2000)}`)
+    try {
+      renameSync(out, dir)
+    } catch (e) {
+      // Another execd built it at the same time: theirs is as good as ours.
+      if (!existsSync(binary)) throw e
+    }
+    return binary
+  } finally {
+    rmSync(work, { recursive: true, force: true })
+  }
+}
+
+/** Creates `dir` (0700) or accepts it only if it is ours and closed to others. */
+function ownedDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const st = lstatSync(dir)
+  const uid = process.getuid?.()
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new Error(`${dir} is not a private directory of this user; remove it or set TMPDIR`)
+  }
+  return dir
+}
