@@ -3,7 +3,7 @@ import { createApp } from '../core/app'
 import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
-import { createLogger, parseLogLevel } from '../core/log'
+import { createLogger, LogFile, parseLogLevel } from '../core/log'
 import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
@@ -16,6 +16,21 @@ import { serveConfigFrom } from './options'
 /** Shutdown must finish well within 5 s: stream ends, group kills, then exit. */
 const SHUTDOWN_LIMIT_MS = 4000
 
+/**
+ * The log file, if one is configured. One that cannot be opened ends execd at once with one
+ * line on stderr and exit status 2, as the reference refuses to start (it panics): a daemon
+ * whose logs silently went elsewhere would be worse.
+ */
+function openLogFile(path: string | undefined): LogFile | undefined {
+  if (!path || path === 'stdout' || path === 'stderr') return undefined
+  try {
+    return new LogFile(path)
+  } catch (err) {
+    process.stderr.write(`execd: ${(err as Error).message} (--log-file / EXECD_LOG_FILE)\n`)
+    process.exit(2)
+  }
+}
+
 export async function serve(flags: Record<string, unknown>): Promise<void> {
   const config = serveConfigFrom(flags)
   // Children (commands, shells, interpreters) inherit execd's environment and can read its
@@ -26,7 +41,21 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     secretSpecs.map(s => config.get(s.flag)),
   )
   const settings = settingsOf(config, SERVER)
-  const log = createLogger(parseLogLevel(settings.logLevel))
+  const logFile = openLogFile(settings.logFile)
+  // The reference's own names for its console outputs; any other value is a file path.
+  const toStdout = settings.logFile === 'stdout' ? (line: string) => void process.stdout.write(line) : undefined
+  const log = createLogger(parseLogLevel(settings.logLevel), {}, logFile?.write ?? toStdout)
+  if (logFile) {
+    // logrotate's postrotate (or `kill -HUP`): the renamed file is done, a new one starts.
+    process.on('SIGHUP', () => {
+      try {
+        logFile.reopen()
+        log.info('log file reopened', { path: logFile.path })
+      } catch (err) {
+        log.error('could not reopen the log file; still writing to the previous one', { error: (err as Error).message })
+      }
+    })
+  }
   const port = settings.port
   const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.

@@ -117,6 +117,10 @@ export const SERVER = {
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',
     default: 'info',
   }),
+  logFile: stringOption('log-file', {
+    env: 'EXECD_LOG_FILE',
+    description: 'append the JSON log lines to this file instead of stderr (reopened on SIGHUP, for log rotation)',
+  }),
   jupyterHost: stringOption('jupyter-host', {
     env: 'JUPYTER_HOST',
     description: 'Jupyter server URL (http:// or https://) whose kernels become languages',
