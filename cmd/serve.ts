@@ -7,7 +7,7 @@ import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { warnMissing } from '../core/capabilities'
-import { createLogger, parseLogLevel } from '../core/log'
+import { createLogger, LogFile, parseLogLevel } from '../core/log'
 import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
@@ -21,6 +21,21 @@ import { serveConfigFrom } from './options'
 /** Shutdown must finish well within 5 s: stream ends, group kills, then exit. */
 const SHUTDOWN_LIMIT_MS = 4000
 
+/**
+ * The log file, if one is configured. One that cannot be opened ends execd at once with one
+ * line on stderr and exit status 2, as the reference refuses to start (it panics): a daemon
+ * whose logs silently went elsewhere would be worse.
+ */
+function openLogFile(path: string | undefined): LogFile | undefined {
+  if (!path || path === 'stdout' || path === 'stderr') return undefined
+  try {
+    return new LogFile(path)
+  } catch (err) {
+    process.stderr.write(`execd: ${(err as Error).message} (--log-file / EXECD_LOG_FILE)\n`)
+    process.exit(2)
+  }
+}
+
 export async function serve(flags: Record<string, unknown>): Promise<void> {
   // cac puts what follows `--` here: the main process of `execd serve -- <command>`.
   const mainArgv = ((flags['--'] as unknown[] | undefined) ?? []).map(String)
@@ -33,7 +48,21 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     secretSpecs.map(s => config.get(s.flag)),
   )
   const settings = settingsOf(config, SERVER)
-  const log = createLogger(parseLogLevel(settings.logLevel))
+  const logFile = openLogFile(settings.logFile)
+  // The reference's own names for its console outputs; any other value is a file path.
+  const toStdout = settings.logFile === 'stdout' ? (line: string) => void process.stdout.write(line) : undefined
+  const log = createLogger(parseLogLevel(settings.logLevel), {}, logFile?.write ?? toStdout)
+  if (logFile) {
+    // logrotate's postrotate (or `kill -HUP`): the renamed file is done, a new one starts.
+    process.on('SIGHUP', () => {
+      try {
+        logFile.reopen()
+        log.info('log file reopened', { path: logFile.path })
+      } catch (err) {
+        log.error('could not reopen the log file; still writing to the previous one', { error: (err as Error).message })
+      }
+    })
+  }
   const port = settings.port
   const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.

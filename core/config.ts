@@ -117,6 +117,10 @@ export const SERVER = {
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',
     default: 'info',
   }),
+  logFile: stringOption('log-file', {
+    env: 'EXECD_LOG_FILE',
+    description: 'append the JSON log lines to this file instead of stderr (reopened on SIGHUP, for log rotation)',
+  }),
   root: stringOption('root', {
     env: 'EXECD_ROOT',
     description: 'confine every path the API resolves (files, directories, working directories) to this directory',

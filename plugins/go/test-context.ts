@@ -37,4 +37,4 @@ export function startGo(cwd = tempDir(), flags: Record<string, string> = {}): Pr
   })
 }
 
-export { errorOf, resultOf, runCell, startCell, textOf } from '../../core/cell-events'
+export { errorOf, resultOf, runCell, startCell, textOf } from '../../spec/kit/cell-events'
