@@ -192,6 +192,27 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     const st = statSync(join(shared, 'mine'))
     expect([st.uid, st.gid]).toEqual([65534, 65534])
   })
+  test('uid_mode userns: the shell is uid 65534 in its own user namespace', async () => {
+    const caps = await isolation().capabilities()
+    if (!caps.userns_available) throw new Error(`no user namespaces here: ${caps.message}`)
+    await isolation().withSession({ workspace: { path: ws }, uid: 65534, gid: 65534, uid_mode: 'userns' }, async s => {
+      expect(stdout(await s.run('id -u; id -g'))).toEqual(['65534', '65534'])
+      expect((await s.get()).uid_mode).toBe('userns')
+    })
+  })
+
+  test('env_passthrough: allow and deny lists of the environment', async () => {
+    const allow = await isolation().withSession(
+      { workspace: { path: ws }, env_passthrough: { mode: 'allow', keys: ['PATH'] } },
+      async s => stdout(await s.run('echo "path=${PATH:+set} home=${HOME:-unset}"')),
+    )
+    expect(allow).toEqual(['path=set home=unset'])
+    const deny = await isolation().withSession(
+      { workspace: { path: ws }, env_passthrough: { mode: 'deny', keys: ['HOME'] } },
+      async s => stdout(await s.run('echo "path=${PATH:+set} home=${HOME:-unset}"')),
+    )
+    expect(deny).toEqual(['path=set home=unset'])
+  })
 })
 
 describe.skipIf(!bwrap)('lifecycle and errors', () => {

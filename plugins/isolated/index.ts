@@ -6,6 +6,9 @@ import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { intOption, optionSpecs, settingsOf, stringOption } from '../../core/config'
 import type { Section } from '../../core/plugin'
+import { Elysia } from 'elysia'
+import { filesSettings } from '../files'
+import { sessionFilesRoutes } from './files-routes'
 import { IsolatedSessions } from './ops/sessions'
 import { isolatedRoutes } from './routes'
 
@@ -45,7 +48,7 @@ export const ISOLATED_OPTIONS = optionSpecs(OPTIONS)
 
 export const isolated: Section<IsolatedSessions> = {
   name: 'isolated',
-  options: ISOLATED_OPTIONS,
+  options: [...ISOLATED_OPTIONS],
   open(ctx) {
     const { bwrap, binds, max, idleSeconds } = settingsOf(ctx.config, OPTIONS)
     const bindsAllowlist = (binds ?? '')
@@ -54,6 +57,11 @@ export const isolated: Section<IsolatedSessions> = {
       .filter(Boolean)
       .map(canonical)
     const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds })
-    return { ops, routes: () => isolatedRoutes(ops), close: () => ops.close() }
+    const { maxUploadBytes } = filesSettings(ctx.config)
+    return {
+      ops,
+      routes: () => new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, maxUploadBytes)),
+      close: () => ops.close(),
+    }
   },
 }

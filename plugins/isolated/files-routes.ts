@@ -1,0 +1,86 @@
+/**
+ * `session/{id}/files/...` and `session/{id}/directories...`: the files section's own routes
+ * (validation, multipart upload, ranges, every error), served over the session's view. One
+ * instance of those routes is built over a scope that stands for the session of the request
+ * being served (an AsyncLocalStorage set around the call), and each request is handed to it
+ * with the `/v1/isolated/session/{id}` part of its path taken off.
+ */
+import { Elysia } from 'elysia'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
+import type { Anchor, WalkOptions } from '../files/beneath'
+import { PathScope, type RawPath } from '../files/paths'
+import { filesRoutes } from '../files/routes'
+import { SessionScope } from './ops/files'
+import type { IsolatedSessions } from './ops/sessions'
+
+const current = new AsyncLocalStorage<SessionScope>()
+
+/** The scope of the session whose request is being served. */
+class CurrentScope extends PathScope {
+  private get scope(): SessionScope {
+    const s = current.getStore()
+    if (!s) throw new ExecdError('RUNTIME_ERROR', 'no isolated session for this request')
+    return s
+  }
+  override normalise(raw: RawPath): string {
+    return this.scope.normalise(raw)
+  }
+  override anchor(raw: RawPath, opts?: WalkOptions): Anchor {
+    return this.scope.anchor(raw, opts)
+  }
+}
+
+const READS = new Set(['GET', 'HEAD'])
+
+export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number) {
+  const files = new Elysia({ name: 'isolated/files-view' })
+    .onError(({ code, error }) => {
+      const message = error instanceof Error ? error.message : String(error)
+      if (code === 'VALIDATION') {
+        const v = error as { valueError?: { path?: string; message?: string } }
+        const where = v.valueError?.path ? `${v.valueError.path.replace(/^\//, '')}: ` : ''
+        return errorResponse(badRequest(`${PREFIX.validation}${where}${v.valueError?.message ?? message}`))
+      }
+      if (code === 'PARSE') return errorResponse(badRequest(`${PREFIX.parse}${message}`))
+      if (code === 'NOT_FOUND') return errorResponse(new ExecdError('NOT_FOUND', 'route not found'))
+      return errorResponse(toExecdError(error))
+    })
+    .use(filesRoutes({ scope: new CurrentScope(), maxUploadBytes }))
+
+  const forward = async ({ params, request }: { params: { sessionId: string }; request: Request }) => {
+    const s = await ops.session(params.sessionId)
+    const { path: workspace, mode } = s.params.workspace
+    if (mode === 'ro' && !READS.has(request.method)) {
+      throw new ExecdError('FORBIDDEN', `the workspace of isolated session ${s.id} is read-only (mode ro)`)
+    }
+    const scope = new SessionScope(workspace, `/proc/${ops.sandboxPid(s)}/root${workspace}`)
+    const url = new URL(request.url)
+    url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
+    const inner = new Request(url, {
+      method: request.method,
+      headers: request.headers,
+      body: READS.has(request.method) ? undefined : request.body,
+      // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
+      duplex: 'half',
+    })
+    return current.run(scope, () => files.handle(inner))
+  }
+
+  const detail = (what: string) => ({
+    summary: `${what}, inside the session: as the files section, over the session's workspace`,
+    description:
+      "Paths are the session's (absolute, or relative to the workspace) and must lie in its workspace; an overlay " +
+      "session's writes land in its overlay. A ro workspace refuses writes with 403.",
+  })
+  const hooks = (what: string) => ({ parse: 'none' as const, detail: detail(what) })
+  return new Elysia({ name: 'api/isolated-files', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })
+    .all('/session/:sessionId/files', forward, hooks('Delete files'))
+    .all(
+      '/session/:sessionId/files/*',
+      forward,
+      hooks('Files: info, download, upload, mv, permissions, replace, search'),
+    )
+    .all('/session/:sessionId/directories', forward, hooks('Create or remove directories'))
+    .all('/session/:sessionId/directories/*', forward, hooks('List a directory'))
+}

@@ -1,0 +1,110 @@
+/**
+ * The files sub-API of isolated sessions (`session/{id}/files/...`, `session/{id}/directories...`)
+ * through the SDK's `session.files`: the files section's operations over the session's view.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, type Daemon } from './harness'
+import { sdkFor } from './sdk'
+
+let d: Daemon
+let tmp: string
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-isolated-files-'))
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(tmp, { recursive: true, force: true })
+})
+
+const isolation = () => sdkFor(d).isolation!
+const stdout = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+const workspace = () => {
+  const ws = mkdtempSync(join(tmp, 'ws-'))
+  writeFileSync(join(ws, 'seed.txt'), 'seed\n')
+  return ws
+}
+
+describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
+  test('rw: write, read, info, list, search, move, replace, mkdir, delete through session.files', async () => {
+    const ws = workspace()
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      const p = (name: string) => join(ws, name)
+      await s.files.writeFiles([{ path: p('dir/a.txt'), data: 'hello a\n' }])
+      expect(readFileSync(p('dir/a.txt'), 'utf8')).toBe('hello a\n')
+      expect(stdout(await s.run('cat dir/a.txt'))).toEqual(['hello a'])
+      expect(await s.files.readFile(p('seed.txt'))).toBe('seed\n')
+      const info = await s.files.getFileInfo([p('dir/a.txt')])
+      expect(info[p('dir/a.txt')].size).toBe(8)
+      const listed = await s.files.listDirectory({ path: ws, depth: 2 })
+      expect(listed.map(f => f.path).sort()).toEqual([p('dir'), p('dir/a.txt'), p('seed.txt')])
+      expect((await s.files.search({ path: ws, pattern: '*.txt' })).map(f => f.path).sort()).toEqual([
+        p('dir/a.txt'),
+        p('seed.txt'),
+      ])
+      await s.files.moveFiles([{ src: p('dir/a.txt'), dest: p('b.txt') }])
+      await s.files.replaceContents([{ path: p('b.txt'), oldContent: 'hello', newContent: 'bye' }])
+      expect(readFileSync(p('b.txt'), 'utf8')).toBe('bye a\n')
+      await s.files.createDirectories([{ path: p('made/deep'), mode: 755 }])
+      expect(stdout(await s.run('test -d made/deep && echo made'))).toEqual(['made'])
+      await s.files.deleteFiles([p('b.txt')])
+      await s.files.deleteDirectories([p('made')])
+      expect(existsSync(p('b.txt'))).toBe(false)
+      expect(existsSync(p('made'))).toBe(false)
+    })
+  })
+
+  test('paths outside the workspace, and links the session planted, are refused', async () => {
+    const ws = workspace()
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      await s.run('ln -s /etc/passwd pw; ln -s ../../../../etc up')
+      for (const path of ['/etc/passwd', join(ws, '..', 'x'), join(ws, 'pw'), join(ws, 'up', 'passwd')]) {
+        const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/files/download?path=${encodeURIComponent(path)}`)
+        expect({ path, status: res.status }).toEqual({ path, status: 400 })
+        expect((await res.json()).message).toContain('outside')
+      }
+    })
+  })
+
+  test('overlay: an upload lands in the overlay, not in the real workspace', async () => {
+    const ws = workspace()
+    await isolation().withSession({ workspace: { path: ws, mode: 'overlay' } }, async s => {
+      await s.files.writeFiles([{ path: join(ws, 'up.txt'), data: 'uploaded\n' }])
+      expect(existsSync(join(ws, 'up.txt'))).toBe(false)
+      expect(stdout(await s.run('cat up.txt; echo inside > seed.txt'))).toEqual(['uploaded'])
+      // The session's own writes are what the files view reads.
+      expect(await s.files.readFile(join(ws, 'seed.txt'))).toBe('inside\n')
+      expect(readFileSync(join(ws, 'seed.txt'), 'utf8')).toBe('seed\n')
+      const diff = await (await d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()
+      expect(diff.changes.map((c: { path: string; change: string }) => [c.path, c.change])).toEqual([
+        [join(ws, 'seed.txt'), 'modified'],
+        [join(ws, 'up.txt'), 'added'],
+      ])
+    })
+  })
+
+  test('ro: reads work, writes are refused with 403', async () => {
+    const ws = workspace()
+    await isolation().withSession({ workspace: { path: ws, mode: 'ro' } }, async s => {
+      expect(await s.files.readFile(join(ws, 'seed.txt'))).toBe('seed\n')
+      await expect(s.files.writeFiles([{ path: join(ws, 'no.txt'), data: 'x' }])).rejects.toThrow(/403/)
+      const res = await d.fetch(
+        `/v1/isolated/session/${s.sessionId}/files?path=${encodeURIComponent(join(ws, 'seed.txt'))}`,
+        {
+          method: 'DELETE',
+        },
+      )
+      expect(res.status).toBe(403)
+      expect((await res.json()).message).toContain('read-only')
+      expect(existsSync(join(ws, 'seed.txt'))).toBe(true)
+    })
+  })
+
+  test('an unknown session answers 404', async () => {
+    const res = await d.fetch(`/v1/isolated/session/nope/files/info?path=/x`)
+    expect(res.status).toBe(404)
+  })
+})
