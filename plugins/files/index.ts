@@ -19,7 +19,7 @@ const OPTIONS = {
 export const FILES_OPTIONS = optionSpecs(OPTIONS)
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
-function filesSettings(config: Config): FilesSettings {
+export function filesSettings(config: Config): FilesSettings {
   const { maxUploadBytes, root } = settingsOf(config, { ...OPTIONS, root: SERVER.root })
   return {
     scope: new PathScope(root || undefined),
