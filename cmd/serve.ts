@@ -135,6 +135,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   if (mainArgv.length === 0) {
     process.on('SIGTERM', () => void shutdown('SIGTERM'))
     process.on('SIGINT', () => void shutdown('SIGINT'))
+    // A closed terminal: without a log file to reopen, stop as cleanly as on SIGTERM rather than
+    // die by the default action, which would leave every child group running.
+    if (!logFile) process.on('SIGHUP', () => void shutdown('SIGHUP'))
     return
   }
   // The main process decides when the container ends: signals go to it, and execd follows it.

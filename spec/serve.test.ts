@@ -155,33 +155,35 @@ describe('with the commands section', () => {
     }
   })
 
-  test('SIGTERM kills running command groups, grandchildren included, and still exits 0 within 5 s', async () => {
-    const own = await startDaemon()
-    const res = await own.fetch('/command', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ command: "trap '' TERM; sleep 300 & echo $!; wait" }),
+  // SIGHUP too: a closed terminal must not kill execd by the default action and leave its children.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const)
+    test(`${signal} kills running command groups, grandchildren included, and still exits 0 within 5 s`, async () => {
+      const own = await startDaemon()
+      const res = await own.fetch('/command', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ command: "trap '' TERM; sleep 300 & echo $!; wait" }),
+      })
+      const frames: { data: any }[] = []
+      const reading = readSse(res, f => {
+        frames.push(f)
+        return false
+      })
+      for (let i = 0; i < 200 && !frames.some(f => f.data.type === 'stdout'); i++) await Bun.sleep(25)
+      const sleeper = Number(frames.find(f => f.data.type === 'stdout')!.data.text)
+      expect(sleeper).toBeGreaterThan(0)
+      const started = Date.now()
+      own.proc.kill(signal)
+      expect(await own.proc.exited).toBe(0)
+      expect(Date.now() - started).toBeLessThan(5000)
+      await reading
+      // Gone, or a zombie waiting for PID 1 to reap it: either way no longer running.
+      const state = await Bun.file(`/proc/${sleeper}/stat`)
+        .text()
+        .then(
+          t => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3),
+          () => 'gone',
+        )
+      expect(['gone', 'Z']).toContain(state)
     })
-    const frames: { data: any }[] = []
-    const reading = readSse(res, f => {
-      frames.push(f)
-      return false
-    })
-    for (let i = 0; i < 200 && !frames.some(f => f.data.type === 'stdout'); i++) await Bun.sleep(25)
-    const sleeper = Number(frames.find(f => f.data.type === 'stdout')!.data.text)
-    expect(sleeper).toBeGreaterThan(0)
-    const started = Date.now()
-    own.proc.kill('SIGTERM')
-    expect(await own.proc.exited).toBe(0)
-    expect(Date.now() - started).toBeLessThan(5000)
-    await reading
-    // Gone, or a zombie waiting for PID 1 to reap it: either way no longer running.
-    const state = await Bun.file(`/proc/${sleeper}/stat`)
-      .text()
-      .then(
-        t => t.slice(t.lastIndexOf(')') + 2, t.lastIndexOf(')') + 3),
-        () => 'gone',
-      )
-    expect(['gone', 'Z']).toContain(state)
-  })
 })
