@@ -8,9 +8,7 @@
 import { Elysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
-import type { Anchor, WalkOptions } from '../files/beneath'
-import { PathScope, type RawPath } from '../files/paths'
-import { filesRoutes } from '../files/routes'
+import { PathScope, filesRoutes, type Anchor, type RawPath, type WalkOptions } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedSessions } from './ops/sessions'
 

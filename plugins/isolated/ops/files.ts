@@ -11,8 +11,17 @@
  */
 import { resolve } from 'node:path'
 import { badRequest } from '../../../core/errors'
-import { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from '../../files/beneath'
-import { BytePath, PathScope, type RawPath } from '../../files/paths'
+import {
+  Anchor,
+  BytePath,
+  OutsideRoot,
+  PathChanged,
+  PathScope,
+  openDirectory,
+  walkBeneath,
+  type RawPath,
+  type WalkOptions,
+} from '../../files/contract'
 
 const fatal = new TextDecoder('utf-8', { fatal: true })
 

@@ -1,0 +1,10 @@
+/**
+ * What the files section offers other sections: the same operations and routes over another
+ * root. The isolated section serves `/v1/isolated/session/{id}/files/...` with them, anchored at
+ * what a session sees, instead of a second copy of the race-free walk and the HTTP adapter.
+ * Another section imports this file only (core/layout.test.ts checks it).
+ */
+export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
+export { filesSettings } from './index'
+export { BytePath, PathScope, type RawPath } from './paths'
+export { filesRoutes } from './routes'
