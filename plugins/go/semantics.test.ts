@@ -59,6 +59,11 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     expect(textOf(events, 'stdout')).toBe('hi [one two]\n')
   })
 
+  test('a value declared in the cell and named last is the result', async () => {
+    for (const code of ['a1 := 2 + 2\na1', 'a2 := 2 + 2; a2', 'var v1 = 4\nv1', 'v2 := 4\n(v2)'])
+      expect(resultOf(await runCell(ctx, code))?.['text/plain']).toBe('4')
+  })
+
   test('fmt.Println and calls returning nothing give no result; a call with one value does', async () => {
     expect(resultOf(await runCell(ctx, 'fmt.Println("x")'))).toBeUndefined()
     expect(resultOf(await runCell(ctx, 'func nothing() {}\nnothing()'))).toBeUndefined()
