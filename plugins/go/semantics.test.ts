@@ -79,6 +79,17 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     expect(resultOf(events)?.['text/plain']).toBe('ok')
   })
 
+  test('%reset forgets every declaration', async () => {
+    const other = await startGo()
+    try {
+      await runCell(other, 'var forgotten = 1')
+      expect(await runCell(other, '%reset')).toEqual([expect.objectContaining({ type: 'execution_count' })])
+      expect(errorOf(await runCell(other, 'forgotten'))?.evalue).toContain('undefined: forgotten')
+    } finally {
+      await other.close()
+    }
+  })
+
   test("a compile error names the user's cell line and column, and keeps nothing of the cell", async () => {
     const events = await runCell(ctx, 'func kept() int { return 1 }\n\nx := 1\ny := x + undefinedName\nfmt.Println(y)')
     const error = errorOf(events)
