@@ -109,6 +109,20 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     expect(error?.traceback.join('\n')).toMatch(/main\.main\(\)\n\tcell\d+:3 /)
   })
 
+  test('a panic in another goroutine and a deadlock are named from what the runtime printed', async () => {
+    const panicked = errorOf(await runCell(ctx, 'go func() { panic("elsewhere") }()\ntime.Sleep(time.Minute)'))
+    expect(panicked).toMatchObject({ ename: 'panic', evalue: 'elsewhere' })
+    expect(panicked?.traceback.join('\n')).toMatch(/main\.main\.func1\(\)\n\tcell\d+:1 /)
+    const deadlock = errorOf(await runCell(ctx, 'ch := make(chan int)\n<-ch'))
+    expect(deadlock).toMatchObject({ ename: 'fatal error', evalue: 'all goroutines are asleep - deadlock!' })
+  })
+
+  test('an import that cannot be had offline is a compile error at its line', async () => {
+    const error = errorOf(await runCell(ctx, 'import "github.com/nobody/nothing"\n\nnothing.X()'))
+    expect(error?.ename).toBe('CompilationError')
+    expect(error?.evalue).toMatch(/^cell\d+:1:8: cannot find module providing package github.com\/nobody\/nothing/)
+  })
+
   test('a non-zero exit is an error event; stderr streams', async () => {
     const events = await runCell(ctx, 'fmt.Fprintln(os.Stderr, "bad")\nos.Exit(3)')
     expect(textOf(events, 'stderr')).toBe('bad\n')
