@@ -16,6 +16,7 @@ import defsSource from './kernel/defs.go' with { type: 'text' }
 import execSource from './kernel/exec.go' with { type: 'text' }
 import mainSource from './kernel/main.go' with { type: 'text' }
 import programSource from './kernel/program.go' with { type: 'text' }
+import segmentSource from './kernel/segment.go' with { type: 'text' }
 
 const KERNEL_SOURCES: Record<string, string> = {
   'main.go': mainSource,
@@ -23,6 +24,7 @@ const KERNEL_SOURCES: Record<string, string> = {
   'defs.go': defsSource,
   'exec.go': execSource,
   'program.go': programSource,
+  'segment.go': segmentSource,
 }
 
 /** Generics and `any` in the kernel, and in what users write. */
