@@ -59,6 +59,11 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     expect(textOf(events, 'stdout')).toBe('hi [one two]\n')
   })
 
+  test('a value declared in the cell and named last is the result', async () => {
+    for (const code of ['a1 := 2 + 2\na1', 'a2 := 2 + 2; a2', 'var v1 = 4\nv1', 'v2 := 4\n(v2)'])
+      expect(resultOf(await runCell(ctx, code))?.['text/plain']).toBe('4')
+  })
+
   test('fmt.Println and calls returning nothing give no result; a call with one value does', async () => {
     expect(resultOf(await runCell(ctx, 'fmt.Println("x")'))).toBeUndefined()
     expect(resultOf(await runCell(ctx, 'func nothing() {}\nnothing()'))).toBeUndefined()
@@ -72,6 +77,17 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     )
     expect(errorOf(events)).toBeUndefined()
     expect(resultOf(events)?.['text/plain']).toBe('ok')
+  })
+
+  test('%reset forgets every declaration', async () => {
+    const other = await startGo()
+    try {
+      await runCell(other, 'var forgotten = 1')
+      expect(await runCell(other, '%reset')).toEqual([expect.objectContaining({ type: 'execution_count' })])
+      expect(errorOf(await runCell(other, 'forgotten'))?.evalue).toContain('undefined: forgotten')
+    } finally {
+      await other.close()
+    }
   })
 
   test("a compile error names the user's cell line and column, and keeps nothing of the cell", async () => {
@@ -91,6 +107,20 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     expect(error?.evalue).toBe('runtime error: index out of range [3] with length 0')
     expect(error?.traceback[0]).toBe('panic: runtime error: index out of range [3] with length 0')
     expect(error?.traceback.join('\n')).toMatch(/main\.main\(\)\n\tcell\d+:3 /)
+  })
+
+  test('a panic in another goroutine and a deadlock are named from what the runtime printed', async () => {
+    const panicked = errorOf(await runCell(ctx, 'go func() { panic("elsewhere") }()\ntime.Sleep(time.Minute)'))
+    expect(panicked).toMatchObject({ ename: 'panic', evalue: 'elsewhere' })
+    expect(panicked?.traceback.join('\n')).toMatch(/main\.main\.func1\(\)\n\tcell\d+:1 /)
+    const deadlock = errorOf(await runCell(ctx, 'ch := make(chan int)\n<-ch'))
+    expect(deadlock).toMatchObject({ ename: 'fatal error', evalue: 'all goroutines are asleep - deadlock!' })
+  })
+
+  test('an import that cannot be had offline is a compile error at its line', async () => {
+    const error = errorOf(await runCell(ctx, 'import "github.com/nobody/nothing"\n\nnothing.X()'))
+    expect(error?.ename).toBe('CompilationError')
+    expect(error?.evalue).toMatch(/^cell\d+:1:8: cannot find module providing package github.com\/nobody\/nothing/)
   })
 
   test('a non-zero exit is an error event; stderr streams', async () => {

@@ -16,6 +16,7 @@ import defsSource from './kernel/defs.go' with { type: 'text' }
 import execSource from './kernel/exec.go' with { type: 'text' }
 import mainSource from './kernel/main.go' with { type: 'text' }
 import programSource from './kernel/program.go' with { type: 'text' }
+import segmentSource from './kernel/segment.go' with { type: 'text' }
 
 const KERNEL_SOURCES: Record<string, string> = {
   'main.go': mainSource,
@@ -23,6 +24,7 @@ const KERNEL_SOURCES: Record<string, string> = {
   'defs.go': defsSource,
   'exec.go': execSource,
   'program.go': programSource,
+  'segment.go': segmentSource,
 }
 
 /** Generics and `any` in the kernel, and in what users write. */
@@ -102,6 +104,11 @@ export function goBuildEnv(env: Record<string, string>): string[] {
   // The module cache lives under GOPATH, by default under HOME: a context without either
   // (a bare service environment) gets one of its own.
   if (!env.GOPATH && !env.HOME) out.push(`GOPATH=${join(root, 'go-path')}`)
+  // Without a C compiler (Debian's golang-go only recommends gcc), a go before 1.20 still
+  // builds with cgo and fails on the first `net` or `os/user` import; go 1.20 and later turn
+  // cgo off themselves in that case.
+  const cc = (env.CC || 'gcc').split(/\s+/)[0]!
+  if (!env.CGO_ENABLED && !Bun.which(cc, { PATH: env.PATH ?? '' })) out.push('CGO_ENABLED=0')
   return out
 }
 

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -149,6 +150,10 @@ func (k *kernel) run(r *cellRun, code string) {
 	defer func() {
 		k.send(r, map[string]interface{}{"t": "done", "out": k.out.count(), "err": k.err.count()})
 	}()
+	if strings.TrimSpace(code) == "%reset" { // gonb's: forget every declaration
+		k.state = state{}
+		return
+	}
 	c, errs := parseCell(code, r.id)
 	if errs != nil {
 		k.sendError(r, "CompilationError", joinLines(errs), errs)

@@ -137,7 +137,7 @@ func compileErrors(out string) []string {
 	var errs []string
 	for _, line := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
 		switch {
-		case strings.HasPrefix(line, "# "), line == "":
+		case strings.HasPrefix(line, "# "), strings.HasPrefix(line, "go: finding module for package "), line == "":
 		case strings.HasPrefix(line, "\t") && len(errs) > 0:
 			errs[len(errs)-1] += "\n" + line
 		default:

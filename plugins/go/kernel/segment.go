@@ -1,0 +1,138 @@
+package main
+
+// Where a cell without `%%` splits: its top-level declarations and statements, told apart by
+// their first tokens at the semicolons (written or implied by a newline) outside any bracket.
+
+import (
+	"go/scanner"
+	"go/token"
+	"strings"
+)
+
+// split returns the cell's declarations and statements as two texts of the cell's length, each
+// with the other's bytes blanked (newlines kept), so offsets and lines stay the cell's.
+func (c *cell) split() (decls, stmts []byte, hasStmts bool, errs []string) {
+	for i, start := range c.lines {
+		end := len(c.src)
+		if i+1 < len(c.lines) {
+			end = c.lines[i+1]
+		}
+		line := strings.TrimSpace(string(c.src[start:end]))
+		if line == "%%" || strings.HasPrefix(line, "%% ") || strings.HasPrefix(line, "%%\t") {
+			c.args = strings.Fields(line[2:])
+			return blank(c.src, start, len(c.src)), blank(c.src, 0, end), true, nil
+		}
+	}
+	segments, errs := c.segments()
+	if errs != nil {
+		return nil, nil, false, errs
+	}
+	decls, stmts = append([]byte(nil), c.src...), append([]byte(nil), c.src...)
+	for _, s := range segments {
+		if s.decl {
+			stmts = blank(stmts, s.start, s.end)
+		} else {
+			decls = blank(decls, s.start, s.end)
+			hasStmts = true
+		}
+	}
+	return decls, stmts, hasStmts, nil
+}
+
+func blank(src []byte, from, to int) []byte {
+	out := append([]byte(nil), src...)
+	for i := from; i < to && i < len(out); i++ {
+		if out[i] != '\n' {
+			out[i] = ' '
+		}
+	}
+	return out
+}
+
+type segment struct {
+	start, end int
+	decl       bool
+}
+
+type tok struct {
+	off int
+	tok token.Token
+	lit string
+}
+
+// segments cuts the cell into top-level declarations and statements at the semicolons (written
+// or implied by a newline) outside any bracket.
+func (c *cell) segments() ([]segment, []string) {
+	fset := token.NewFileSet()
+	file := fset.AddFile("cell", -1, len(c.src))
+	var errs []string
+	var s scanner.Scanner
+	s.Init(file, c.src, func(pos token.Position, msg string) {
+		errs = append(errs, c.where(pos.Offset)+msg)
+	}, 0)
+	var toks []tok
+	for {
+		pos, t, lit := s.Scan()
+		toks = append(toks, tok{file.Offset(pos), t, lit})
+		if t == token.EOF {
+			break
+		}
+	}
+	if errs != nil {
+		return nil, errs
+	}
+	var out []segment
+	for i := 0; toks[i].tok != token.EOF; {
+		if toks[i].tok == token.SEMICOLON {
+			i++
+			continue
+		}
+		first, depth := i, 0
+		for ; toks[i].tok != token.EOF; i++ {
+			switch toks[i].tok {
+			case token.LPAREN, token.LBRACK, token.LBRACE:
+				depth++
+			case token.RPAREN, token.RBRACK, token.RBRACE:
+				depth--
+			}
+			if depth <= 0 && toks[i].tok == token.SEMICOLON {
+				break
+			}
+		}
+		end := toks[i].off
+		if toks[i].lit == ";" { // written, not implied by a newline: it goes with the segment
+			end++
+		}
+		out = append(out, segment{toks[first].off, end, declStart(toks, first)})
+	}
+	return out, nil
+}
+
+// declStart tells a declaration from a statement by its first tokens; `func` starts a
+// declaration unless it is a function literal (`func(...) {...}()`).
+func declStart(toks []tok, i int) bool {
+	switch toks[i].tok {
+	case token.PACKAGE, token.IMPORT, token.TYPE, token.CONST, token.VAR:
+		return true
+	case token.FUNC:
+		if toks[i+1].tok == token.IDENT {
+			return true
+		}
+		if toks[i+1].tok != token.LPAREN {
+			return false
+		}
+		depth := 0
+		for j := i + 1; toks[j].tok != token.EOF; j++ {
+			switch toks[j].tok {
+			case token.LPAREN:
+				depth++
+			case token.RPAREN:
+				depth--
+				if depth == 0 {
+					return toks[j+1].tok == token.IDENT // a receiver, then the method's name
+				}
+			}
+		}
+	}
+	return false
+}
