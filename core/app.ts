@@ -18,6 +18,7 @@ import { createLogger, type Logger } from './log'
 import { listOption } from './origin'
 import type { OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
+import { limitStreams } from './sse'
 
 export const VERSION = process.env.EXECD_BUILD_VERSION ?? '0.1.0'
 export const COMMIT = process.env.EXECD_BUILD_COMMIT ?? 'dev'
@@ -46,6 +47,8 @@ interface OpenedSections {
 export async function openSections(parts: AppParts): Promise<OpenedSections> {
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
+  // One cap for the streams of every section (core/sse.ts), set by whoever opens them.
+  limitStreams(settingsOf(parts.config, SERVER).maxStreams)
   // Runtimes that keep state get one instance per app, as sections do.
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
   const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes }

@@ -112,6 +112,12 @@ export const SERVER = {
     description: 'requests in flight at once, streams included; beyond it 503 and the connection closes',
     default: 2048,
   }),
+  maxStreams: intOption('max-streams', {
+    env: 'EXECD_MAX_STREAMS',
+    description:
+      'event streams open at once, of every kind: commands, session runs, code, replays, metrics watch (0 = no limit); more are refused with 503',
+    default: 256,
+  }),
   logLevel: stringOption('log-level', {
     env: 'EXECD_LOG_LEVEL',
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',

@@ -57,39 +57,49 @@ export function closeAllStreams(reason = 'execd is shutting down'): void {
 
 export const openStreamCount = (): number => open.size
 
-/** Concurrent streams of every kind (commands, session runs, code, replays, metrics watch). */
+/**
+ * Concurrent streams of every kind (commands, session runs, code, replays, metrics watch).
+ * Process-wide, like the open set above (shutdown ends them all): one daemon has one cap, set
+ * by core/app.ts from --max-streams when it opens the sections.
+ */
 let streams = new Capacity('concurrent streams', 0, 'max-streams')
 
-/** Sets the cap on concurrent streams (0: none); at setup, before any stream opens. */
+/** Sets the cap on concurrent streams (0: none); when the sections open, before any stream does. */
 export function limitStreams(max: number): void {
   streams = new Capacity('concurrent streams', max, 'max-streams')
 }
 
-/**
- * Takes a stream slot, or throws the 503 that names the limit. Routes that start work (a
- * command, a run) take it first, so a full house refuses before anything runs; the stream
- * gives it back when it ends.
- */
-export const acquireStream = (): (() => void) => streams.acquire()
+/** Takes a stream slot, or throws the 503 that names the limit; the stream gives it back. */
+const acquireStream = (): (() => void) => streams.acquire()
+
+type Source = AsyncIterable<ExecEvent | SseItem>
+
+/** A source with the response headers that making it decided (POST /code's execution id). */
+export interface SourceWithHeaders {
+  events: Source
+  headers: Record<string, string>
+}
 
 /**
- * A stream whose source is made only once a slot is taken: the source's own failures (an
- * unknown id, bad input) give the slot back and answer as JSON errors.
+ * The one way a route streams work it starts: a slot is taken first, so a full house refuses
+ * with a 503 before anything runs (a command started, a cell queued), then the source is made;
+ * its own failures (an unknown id, bad input) give the slot back and answer as JSON errors.
  */
 export async function streamed(
-  make: () => AsyncIterable<ExecEvent | SseItem> | Promise<AsyncIterable<ExecEvent | SseItem>>,
+  make: () => Source | SourceWithHeaders | Promise<Source | SourceWithHeaders>,
   opts: Omit<SseOptions, 'slot'> = {},
 ): Promise<Response> {
   const slot = acquireStream()
-  let source: AsyncIterable<ExecEvent | SseItem>
+  let made: Source | SourceWithHeaders
   try {
-    source = await make()
+    made = await make()
   } catch (err) {
     slot()
     opts.onClose?.()
     throw err
   }
-  return sseResponse(source, { ...opts, slot })
+  if (Symbol.asyncIterator in made) return sseResponse(made, { ...opts, slot })
+  return sseResponse(made.events, { ...opts, headers: { ...opts.headers, ...made.headers }, slot })
 }
 
 /**

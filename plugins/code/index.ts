@@ -2,14 +2,14 @@
  * The code section (CONTRACT §3): contexts, `POST /code` streams, interrupts, resumable
  * executions. Languages come from the runtime plugins; shell code goes to the commands section.
  */
-import { boolOption, intOption, optionSpecs } from '../../core/config'
+import { boolOption, intOption, optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { DEFAULT_CONTEXT_LIMITS } from './contexts'
 import { openCodeOps, type CodeService } from './ops'
 import { codeRoutes } from './routes'
 
-/** Declared here; `CodeService` reads them from the config it is given. */
+/** Declared here; `CodeService` gets them typed (`CodeSettings`). */
 const OPTIONS = {
   preferJupyter: boolOption('prefer-jupyter', {
     env: 'EXECD_PREFER_JUPYTER',
@@ -37,7 +37,7 @@ export const code: Section<CodeService> = {
   name: 'code',
   options: optionSpecs(OPTIONS),
   open(ctx) {
-    const ops = openCodeOps(ctx)
+    const ops = openCodeOps(ctx, settingsOf(ctx.config, OPTIONS))
     const hub = ctx.registry.require(INTERRUPTS)
     return { ops, routes: () => codeRoutes(ops, hub), close: () => ops.close() }
   },

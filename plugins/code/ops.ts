@@ -6,12 +6,12 @@
 import { INTERRUPTS } from '../../core/interrupts'
 import type { PluginContext } from '../../core/plugin'
 import { COMMAND_RUNNER } from '../command/contract'
-import { CODE, CodeService } from './service'
+import { CODE, CodeService, type CodeSettings } from './service'
 
 export { CodeService }
 
-export function openCodeOps(ctx: PluginContext): CodeService {
-  const ops = new CodeService(ctx.runtimes, ctx.config, ctx.log.child({ section: 'code' }), () =>
+export function openCodeOps(ctx: PluginContext, settings: CodeSettings): CodeService {
+  const ops = new CodeService(ctx.runtimes, ctx.config, settings, ctx.log.child({ section: 'code' }), () =>
     ctx.registry.get(COMMAND_RUNNER),
   )
   ops.startExpiry()

@@ -3,7 +3,7 @@ import { Elysia, t } from 'elysia'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import { errorSchemas, errors } from '../../core/responses'
-import { acquireStream, sseResponse, streamed } from '../../core/sse'
+import { streamed, type SourceWithHeaders } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
 
@@ -66,19 +66,11 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     })
     .post(
       '/code',
-      async ({ body, query }) => {
-        // The stream slot is taken before the cell is queued, so a full house refuses with a
-        // 503 before anything runs rather than after.
-        const slot = acquireStream()
-        try {
+      ({ body, query }) =>
+        streamed(async (): Promise<SourceWithHeaders> => {
           const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
-          const headers: Record<string, string> = execution ? { 'EXECD-EXECUTION-ID': execution.id } : {}
-          return await sseResponse(events, { headers, slot })
-        } catch (err) {
-          slot()
-          throw err
-        }
-      },
+          return { events, headers: execution ? { 'EXECD-EXECUTION-ID': execution.id } : {} }
+        }),
       {
         body: RunCodeBody,
         query: t.Object({

@@ -11,7 +11,7 @@ import { ServiceKey } from '../../core/registry'
 import type { CommandRunner } from '../command/contract'
 import type { SseItem } from '../../core/sse'
 import type { CodeContext } from './context'
-import { ContextStore, DEFAULT_CONTEXT_LIMITS } from './contexts'
+import { ContextStore } from './contexts'
 import { ExecutionStore, type Execution } from './executions'
 import { LanguageCatalog, type LanguageEntry } from './languages'
 
@@ -27,6 +27,14 @@ export interface RunRequest {
   wait?: boolean
 }
 
+/** The code section's typed options (declared, with their defaults, in index.ts). */
+export interface CodeSettings {
+  preferJupyter: boolean
+  interruptGrace: number
+  maxContexts: number
+  contextIdle: number
+}
+
 /** Languages the reference runs as shell commands rather than in a context. */
 const SHELL_LANGUAGES: Record<string, boolean> = { '': false, command: false, 'background-command': true }
 
@@ -36,18 +44,20 @@ export class CodeService {
   private readonly executions = new ExecutionStore()
   private readonly interruptGraceMs: number
 
+  /** `config` is what the runtimes read (their own options); `settings` the section's. */
   constructor(
     runtimes: readonly Runtime[],
     config: Config,
+    settings: CodeSettings,
     log: Logger,
     private readonly commands: () => CommandRunner | undefined,
   ) {
-    this.catalog = new LanguageCatalog(runtimes, config, config.bool('prefer-jupyter'))
+    this.catalog = new LanguageCatalog(runtimes, config, settings.preferJupyter)
     this.contexts = new ContextStore(this.catalog, config, log, {
-      maxPerLanguage: config.int('max-contexts', DEFAULT_CONTEXT_LIMITS.maxPerLanguage),
-      idleMs: config.int('context-idle', DEFAULT_CONTEXT_LIMITS.idleMs),
+      maxPerLanguage: settings.maxContexts,
+      idleMs: settings.contextIdle,
     })
-    this.interruptGraceMs = config.int('code-interrupt-grace', 3000)
+    this.interruptGraceMs = settings.interruptGrace
   }
 
   /** Starts closing idle contexts (serve; a CLI run has one context and no need). */

@@ -3,7 +3,6 @@ import { intOption, optionSpecs, settingsOf, type Config } from '../../core/conf
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { COMMAND_RUNNER } from './contract'
-import { limitStreams } from '../../core/sse'
 import { Commands, type CommandSettings } from './ops'
 import { commandRoutes } from './routes'
 
@@ -44,12 +43,6 @@ const OPTIONS = {
     description: 'background commands running at once (0 = no limit); more are refused with 503',
     default: 128,
   }),
-  maxStreams: intOption('max-streams', {
-    env: 'EXECD_MAX_STREAMS',
-    description:
-      'event streams open at once, of every kind: commands, session runs, code, replays, metrics watch (0 = no limit); more are refused with 503',
-    default: 256,
-  }),
 }
 
 /** The operations' settings from the typed options. */
@@ -69,8 +62,6 @@ export const command: Section<Commands> = {
   options: optionSpecs(OPTIONS),
   open(ctx) {
     const ops = new Commands(commandSettings(ctx.config))
-    // Streams of every section share one cap; it is declared here, with the commands' own.
-    limitStreams(settingsOf(ctx.config, OPTIONS).maxStreams)
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
     hub.add(id => ops.interrupt(id))
