@@ -32,6 +32,52 @@ export interface RootfsOptions {
   prefix?: string[]
   /** Extra host files to copy, with their libraries: host path → path inside. */
   files?: Record<string, string>
+  /**
+   * An aarch64 executable: its libraries come from Debian's libc6-arm64-cross, and it runs
+   * through this qemu-user binary, registered with binfmt_misc inside a private user namespace
+   * (flag F: the kernel opens qemu at registration, so the chroot needs no copy), so that the
+   * executable's own children (the javascript runtime re-executes it) run emulated too.
+   */
+  qemu?: string
+}
+
+/** Where libc6-arm64-cross installs the aarch64 glibc. */
+export const ARM64_LIBS = '/usr/aarch64-linux-gnu/lib'
+
+/** binfmt_misc's entry for aarch64 ELF executables (as Debian's qemu-user-binfmt registers it). */
+const AARCH64_BINFMT = (qemu: string) =>
+  ':qemu-aarch64:M::\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00:' +
+  '\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff:' +
+  `${qemu}:FOC`
+
+export const canEmulateArm64 = (qemu: string): boolean =>
+  canBuildRootfs &&
+  existsSync(qemu) &&
+  existsSync(`${ARM64_LIBS}/ld-linux-aarch64.so.1`) &&
+  Bun.spawnSync(
+    [
+      'unshare',
+      '--user',
+      '--map-root-user',
+      '--mount',
+      'sh',
+      '-c',
+      'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
+    ],
+    { stdout: 'ignore', stderr: 'ignore' },
+  ).exitCode === 0
+
+/** The aarch64 libraries an executable names (readelf: the host's ldd cannot load it), copied. */
+function copyArm64Libraries(dir: string, exe: string): void {
+  const dynamic = Bun.spawnSync(['readelf', '-d', exe]).stdout.toString()
+  const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map(m => m[1])
+  mkdirSync(join(dir, 'lib/aarch64-linux-gnu'), { recursive: true })
+  for (const name of new Set([...needed, 'ld-linux-aarch64.so.1'])) {
+    copyFileSync(join(ARM64_LIBS, name), join(dir, 'lib/aarch64-linux-gnu', name))
+  }
+  // The program interpreter the executable asks for.
+  copyFileSync(join(ARM64_LIBS, 'ld-linux-aarch64.so.1'), join(dir, 'lib/ld-linux-aarch64.so.1'))
+  chmodSync(join(dir, 'lib/ld-linux-aarch64.so.1'), 0o755)
 }
 
 export interface Rootfs {
@@ -63,7 +109,12 @@ export function buildRootfs(opts: RootfsOptions): Rootfs {
   const dir = mkdtempSync(join(tmpdir(), 'execd-rootfs-'))
   for (const d of ['proc', 'dev', 'dev/pts', 'tmp', 'bin', 'usr/bin']) mkdirSync(join(dir, d), { recursive: true })
   chmodSync(join(dir, 'tmp'), 0o1777)
-  copyWithLibraries(dir, opts.exe, opts.at ?? '/execd')
+  if (opts.qemu) {
+    mkdirSync(join(dir, dirname(opts.at ?? '/execd')), { recursive: true })
+    copyFileSync(opts.exe, join(dir, opts.at ?? '/execd'))
+    chmodSync(join(dir, opts.at ?? '/execd'), 0o755)
+    copyArm64Libraries(dir, opts.exe)
+  } else copyWithLibraries(dir, opts.exe, opts.at ?? '/execd')
   if (opts.bash) copyWithLibraries(dir, '/usr/bin/bash', '/bin/bash')
   for (const [host, inside] of Object.entries(opts.files ?? {})) copyWithLibraries(dir, host, inside)
   if (opts.devNodes !== false) {
@@ -116,6 +167,12 @@ export interface Served {
 function mounts(fs: Rootfs): string {
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
   const lines = [`mount -t proc proc ${q(join(fs.dir, 'proc'))}`]
+  if (fs.opts.qemu) {
+    lines.unshift(
+      'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
+      `printf '%s' ${q(AARCH64_BINFMT(fs.opts.qemu))} > /proc/sys/fs/binfmt_misc/register`,
+    )
+  }
   if (fs.opts.devpts) lines.push(`mount -t devpts -o newinstance,ptmxmode=0666 devpts ${q(join(fs.dir, 'dev/pts'))}`)
   for (const [host, inside] of fs.binds) lines.push(`mount --bind -o ro ${q(host)} ${q(join(fs.dir, inside))}`)
   return lines.join(' && ')
@@ -127,6 +184,8 @@ export function inRootfs(fs: Rootfs, argv: string[]): string[] {
   const command = [...(fs.opts.prefix ?? []), ...argv.map(a => (a === 'EXECD' ? exe : a))]
   return [
     'unshare',
+    // A user namespace of its own: its binfmt_misc registrations are its own, not the host's.
+    ...(fs.opts.qemu ? ['--user', '--map-root-user'] : []),
     '--mount',
     '--pid',
     '--fork',
@@ -145,12 +204,13 @@ export function inRootfs(fs: Rootfs, argv: string[]): string[] {
  */
 export async function serveInRootfs(
   fs: Rootfs,
-  opts: { argv?: string[]; env?: Record<string, string>; readyMs?: number } = {},
+  opts: { argv?: string[]; main?: string[]; env?: Record<string, string>; readyMs?: number } = {},
 ): Promise<Served> {
   const port = await freePort()
   const token = `t-${crypto.randomUUID()}`
   const argv = opts.argv ?? ['EXECD', 'serve']
-  const proc = Bun.spawn(inRootfs(fs, [...argv, '--port', String(port), '--host', '127.0.0.1']), {
+  const main = opts.main ? ['--', ...opts.main] : []
+  const proc = Bun.spawn(inRootfs(fs, [...argv, '--port', String(port), '--host', '127.0.0.1', ...main]), {
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
