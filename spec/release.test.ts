@@ -13,10 +13,10 @@
  * Root (unshare, chroot, mknod) for the rootfs parts; skipped visibly otherwise.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { BIN } from './harness'
-import { buildRootfs, canBuildRootfs, canEmulateArm64, childOf, serveInRootfs } from './release-rootfs'
+import { buildRootfs, canBuildRootfs, canEmulateArm64, childOf, inRootfs, serveInRootfs } from './release-rootfs'
 import type { Rootfs, Served } from './release-rootfs'
 import { smokeSuite } from './release-smoke'
 
@@ -115,14 +115,22 @@ rootfsSuite(
 describe.skipIf(!!rootSkip || !present('linux-x64'))('the Kubernetes recipe, in a bare rootfs', () => {
   test('copy execd into an empty volume, start it with -- <command>, probe it with execd ping', async () => {
     // The image holds only the executable (the Dockerfile's); the "app" image has bash.
-    const fs = buildRootfs({ exe: exe('linux-x64'), at: '/image/execd', bash: true })
+    const fs = buildRootfs({
+      exe: exe('linux-x64'),
+      at: '/image/execd',
+      bash: true,
+      files: { '/usr/bin/sleep': '/bin/sleep' },
+    })
     try {
-      // The init container's step: copy into the shared emptyDir.
-      mkdirSync(join(fs.dir, 'execd-bin'), { recursive: true })
-      copyFileSync(join(fs.dir, 'image/execd'), join(fs.dir, 'execd-bin/execd'))
-      Bun.spawnSync(['chmod', '755', join(fs.dir, 'execd-bin/execd')])
+      // The init container's step (deploy/kubernetes/execd.yaml): execd copies itself into the emptyDir.
+      const init = Bun.spawnSync(
+        inRootfs(fs, ['/image/execd', 'fs', 'put', '/image/execd', '/opt/execd/execd', '--mode', '755']),
+        // HOME as container runtimes set it (`/` by default): `execd fs` fails without one (uv_os_homedir).
+        { env: { PATH: '/bin', HOME: '/' } },
+      )
+      expect({ code: init.exitCode, stderr: init.stderr.toString() }).toEqual({ code: 0, stderr: '' })
       const s = await serveInRootfs(
-        { ...fs, opts: { ...fs.opts, at: '/execd-bin/execd' } },
+        { ...fs, opts: { ...fs.opts, at: '/opt/execd/execd' } },
         { main: ['bash', '-c', 'trap "exit 0" TERM; while :; do sleep 1 & wait $!; done'] },
       )
       try {
@@ -138,7 +146,7 @@ describe.skipIf(!!rootSkip || !present('linux-x64'))('the Kubernetes recipe, in 
               '-p',
               '-r',
               '-w',
-              '/execd-bin/execd',
+              '/opt/execd/execd',
               'ping',
               '--url',
               `${s.url}/ping`,
