@@ -13,7 +13,7 @@ const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid'
 
 /** A main process that traps SIGTERM: it stops its own job, writes a marker, exits 3. */
 const trapping = (marker: string, sleep: string) =>
-  `trap 'kill $job; echo "got TERM" > ${marker}; exit 3' TERM; echo main-started; sleep ${sleep} & job=$!; wait $job`
+  `trap 'kill $job; echo "got TERM" > ${marker}; exit 3' TERM; echo "main-started token=\${EXECD_ACCESS_TOKEN:-none}"; sleep ${sleep} & job=$!; wait $job`
 
 /** Live pids running exactly `sleep <duration>` (the scripts that start them mention it too). */
 const sleeping = (duration: string) =>
@@ -68,7 +68,7 @@ test('execd forwards SIGTERM to the main process and exits with its status; /pin
     s.proc.kill('SIGTERM')
     expect(await s.proc.exited).toBe(3)
     expect(readFileSync(marker, 'utf8')).toBe('got TERM\n')
-    expect(await s.stdout).toBe('main-started\n') // the main process writes to execd's stdout
+    expect(await s.stdout).toBe('main-started token=none\n') // the main process writes to execd's stdout
     expect(pidsWith(tag)).toEqual([])
     expect(sleeping(sleep)).toEqual([])
     await fetch(`${s.url}/ping`).then(
