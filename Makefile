@@ -43,7 +43,8 @@ release: node_modules/.installed
 	$(MAKE) release-check
 
 ## The gates (spec/release.test.ts, needs root): glibc ≤ 2.17, the smoke suite in a bare rootfs
-## (x64) and under qemu-user (arm64), the musl executables' loader and libraries, the checksums.
+## (x64) and under qemu-user (arm64), the musl executables' loader and libraries, the checksums;
+## with EXECD_MINBASE=<a debootstrap --variant=minbase root>, the smoke suite in it too.
 release-check: node_modules/.installed
 	cd $(RELEASE_DIR) && sha256sum --check --quiet SHA256SUMS
 	EXECD_RELEASE_DIR=$(abspath $(RELEASE_DIR)) $(TEST) spec/release.test.ts

@@ -5,7 +5,17 @@
  * PID 1 of private mount and PID namespaces (`unshare`, then `chroot`), sharing the host's
  * network so the test reaches it on 127.0.0.1. Needs root.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { freePort, waitFor } from './harness'
@@ -39,6 +49,11 @@ export interface RootfsOptions {
    * executable's own children (the javascript runtime re-executes it) run emulated too.
    */
   qemu?: string
+  /**
+   * A root filesystem to start from (a Debian minbase made by debootstrap), left untouched: an
+   * overlay mounted at start puts what this adds on top. Its own libraries are not replaced.
+   */
+  lower?: string
 }
 
 /** Where libc6-arm64-cross installs the aarch64 glibc. */
@@ -81,7 +96,10 @@ function copyArm64Libraries(dir: string, exe: string): void {
 }
 
 export interface Rootfs {
+  /** Where the files go (the overlay's upper directory over `lower`). */
   dir: string
+  /** What is chroot'ed into: `dir`, or the overlay mounted at start. */
+  root: string
   opts: RootfsOptions
   /** Host directories bound read-only into the rootfs at start (the python standard library). */
   binds: [host: string, inside: string][]
@@ -94,29 +112,54 @@ function librariesOf(file: string): string[] {
   return [...out.matchAll(/(\/[^\s)]+)/g)].map(m => m[1]).filter(p => p !== file && existsSync(p))
 }
 
-function copyWithLibraries(dir: string, host: string, inside: string): void {
-  mkdirSync(join(dir, dirname(inside)), { recursive: true })
-  copyFileSync(host, join(dir, inside))
-  chmodSync(join(dir, inside), 0o755)
+/**
+ * `path` with the directory symlinks of `lower` followed (merged /usr: /lib → usr/lib): a real
+ * directory put in the overlay's upper layer would hide the lower layer's symlink.
+ */
+export function resolveInside(lower: string | undefined, path: string, depth = 0): string {
+  if (!lower || depth > 8) return path
+  const parts = path.split('/').filter(Boolean)
+  let out = ''
+  for (let i = 0; i < parts.length; i++) {
+    const next = `${out}/${parts[i]}`
+    let link: string | undefined
+    try {
+      if (i < parts.length - 1 && lstatSync(join(lower, next)).isSymbolicLink()) link = readlinkSync(join(lower, next))
+    } catch {}
+    out =
+      link === undefined ? next : resolveInside(lower, link.startsWith('/') ? link : join(out || '/', link), depth + 1)
+  }
+  return out || '/'
+}
+
+function copyWithLibraries(dir: string, host: string, inside: string, lower?: string): void {
+  const place = (p: string) => join(dir, resolveInside(lower, p))
+  mkdirSync(dirname(place(inside)), { recursive: true })
+  copyFileSync(host, place(inside))
+  chmodSync(place(inside), 0o755)
   for (const lib of librariesOf(host)) {
-    if (existsSync(join(dir, lib))) continue
-    mkdirSync(join(dir, dirname(lib)), { recursive: true })
-    copyFileSync(lib, join(dir, lib))
+    if (existsSync(place(lib)) || (lower && existsSync(join(lower, resolveInside(lower, lib))))) continue
+    mkdirSync(dirname(place(lib)), { recursive: true })
+    copyFileSync(lib, place(lib))
   }
 }
 
 export function buildRootfs(opts: RootfsOptions): Rootfs {
-  const dir = mkdtempSync(join(tmpdir(), 'execd-rootfs-'))
-  for (const d of ['proc', 'dev', 'dev/pts', 'tmp', 'bin', 'usr/bin']) mkdirSync(join(dir, d), { recursive: true })
+  const top = mkdtempSync(join(tmpdir(), 'execd-rootfs-'))
+  const dir = opts.lower ? join(top, 'upper') : top
+  const root = opts.lower ? join(top, 'merged') : top
+  if (opts.lower) for (const d of ['upper', 'work', 'merged']) mkdirSync(join(top, d))
+  for (const d of ['proc', 'dev', 'dev/pts', 'tmp', 'bin', 'usr/bin'])
+    mkdirSync(join(dir, resolveInside(opts.lower, `/${d}/x`).slice(0, -2)), { recursive: true })
   chmodSync(join(dir, 'tmp'), 0o1777)
   if (opts.qemu) {
     mkdirSync(join(dir, dirname(opts.at ?? '/execd')), { recursive: true })
     copyFileSync(opts.exe, join(dir, opts.at ?? '/execd'))
     chmodSync(join(dir, opts.at ?? '/execd'), 0o755)
     copyArm64Libraries(dir, opts.exe)
-  } else copyWithLibraries(dir, opts.exe, opts.at ?? '/execd')
-  if (opts.bash) copyWithLibraries(dir, '/usr/bin/bash', '/bin/bash')
-  for (const [host, inside] of Object.entries(opts.files ?? {})) copyWithLibraries(dir, host, inside)
+  } else copyWithLibraries(dir, opts.exe, opts.at ?? '/execd', opts.lower)
+  if (opts.bash) copyWithLibraries(dir, '/usr/bin/bash', '/bin/bash', opts.lower)
+  for (const [host, inside] of Object.entries(opts.files ?? {})) copyWithLibraries(dir, host, inside, opts.lower)
   if (opts.devNodes !== false) {
     const nodes: [string, number, number][] = [
       ['null', 1, 3],
@@ -144,13 +187,13 @@ export function buildRootfs(opts: RootfsOptions): Rootfs {
     const stdlib = Bun.spawnSync([opts.python, '-c', 'import sysconfig; print(sysconfig.get_paths()["stdlib"])'])
       .stdout.toString()
       .trim()
-    copyWithLibraries(dir, real, '/usr/bin/python3')
+    copyWithLibraries(dir, real, '/usr/bin/python3', opts.lower)
     // The standard library where the interpreter looks for it, relative to its prefix.
     const inside = `/usr/lib/python${version}`
     mkdirSync(join(dir, inside), { recursive: true })
     binds.push([stdlib, inside])
   }
-  return { dir, opts, binds, remove: () => rmSync(dir, { recursive: true, force: true }) }
+  return { dir, root, opts, binds, remove: () => rmSync(top, { recursive: true, force: true }) }
 }
 
 export interface Served {
@@ -166,15 +209,21 @@ export interface Served {
 /** The shell lines that mount what the rootfs needs, inside the new namespaces. */
 function mounts(fs: Rootfs): string {
   const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`
-  const lines = [`mount -t proc proc ${q(join(fs.dir, 'proc'))}`]
+  const lines = [`mount -t proc proc ${q(join(fs.root, 'proc'))}`]
+  if (fs.opts.lower) {
+    const work = join(dirname(fs.dir), 'work')
+    lines.unshift(
+      `mount -t overlay overlay -o ${q(`lowerdir=${fs.opts.lower},upperdir=${fs.dir},workdir=${work}`)} ${q(fs.root)}`,
+    )
+  }
   if (fs.opts.qemu) {
     lines.unshift(
       'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc',
       `printf '%s' ${q(AARCH64_BINFMT(fs.opts.qemu))} > /proc/sys/fs/binfmt_misc/register`,
     )
   }
-  if (fs.opts.devpts) lines.push(`mount -t devpts -o newinstance,ptmxmode=0666 devpts ${q(join(fs.dir, 'dev/pts'))}`)
-  for (const [host, inside] of fs.binds) lines.push(`mount --bind -o ro ${q(host)} ${q(join(fs.dir, inside))}`)
+  if (fs.opts.devpts) lines.push(`mount -t devpts -o newinstance,ptmxmode=0666 devpts ${q(join(fs.root, 'dev/pts'))}`)
+  for (const [host, inside] of fs.binds) lines.push(`mount --bind -o ro ${q(host)} ${q(join(fs.root, inside))}`)
   return lines.join(' && ')
 }
 
@@ -193,7 +242,7 @@ export function inRootfs(fs: Rootfs, argv: string[]): string[] {
     'bash',
     '-c',
     `${mounts(fs)} && exec ${CHROOT} "$0" "$@"`,
-    fs.dir,
+    fs.root,
     ...command,
   ]
 }

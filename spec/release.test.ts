@@ -102,6 +102,19 @@ rootfsSuite(
   {},
 )
 
+// A Debian minbase rootfs (`debootstrap --variant=minbase bookworm DIR`: network to a Debian
+// mirror and minutes, so only when given one), under an overlay that leaves it untouched.
+const MINBASE = process.env.EXECD_MINBASE
+rootfsSuite(
+  `execd-linux-x64 in a Debian minbase rootfs (${MINBASE ?? 'EXECD_MINBASE unset'})`,
+  () => buildRootfs({ exe: exe('linux-x64'), lower: MINBASE, devpts: true, python: PYTHON }),
+  rootSkip ||
+    (!present('linux-x64') && 'no x64 executable') ||
+    (!(MINBASE && existsSync(join(MINBASE, 'bin/bash'))) &&
+      'set EXECD_MINBASE to a debootstrap --variant=minbase root'),
+  {},
+)
+
 rootfsSuite(
   'execd-linux-arm64 under qemu-user, in a bare rootfs (binfmt_misc in a private user namespace)',
   () => buildRootfs({ exe: exe('linux-arm64'), qemu: QEMU, bash: true, devpts: true, python: PYTHON }),
