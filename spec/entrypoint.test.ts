@@ -58,7 +58,8 @@ test('execd forwards SIGTERM to the main process and exits with its status; /pin
   let s: Started | undefined
   try {
     s = await serveWith(['bash', '-c', trapping(marker, sleep), tag])
-    expect(sleeping(sleep).length).toBe(1) // the main process runs beside the daemon
+    // The main process runs beside the daemon (started once it listens): its job shows its trap is set.
+    await waitFor('the main process to start its job', () => sleeping(sleep).length === 1)
     // The probe verb against the same daemon: the token from the environment, 0 then 1 without it.
     const port = new URL(s.url).port
     expect((await runCli(['ping', '--port', port], { env: { EXECD_ACCESS_TOKEN: s.token } })).code).toBe(0)
@@ -111,6 +112,7 @@ test.skipIf(!canUnshare)(
       ['bash', '-c', `sleep ${left} & echo started; exec sleep ${main}`, tag],
       ['unshare', '--pid', '--fork', '--mount-proc'],
     )
+    await waitFor('the main process and its job', () => sleeping(left).length + sleeping(main).length === 2)
     const execd = pidsWith(`${BIN} serve --port ${new URL(s.url).port}`).find(p => p !== s.proc.pid)!
     expect(execd).toBeGreaterThan(0)
     // unshare does not forward signals to the namespace's init: signal execd itself.
