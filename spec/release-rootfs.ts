@@ -132,13 +132,23 @@ export function resolveInside(lower: string | undefined, path: string, depth = 0
   return out || '/'
 }
 
+const lexists = (path: string): boolean => {
+  try {
+    lstatSync(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
 function copyWithLibraries(dir: string, host: string, inside: string, lower?: string): void {
   const place = (p: string) => join(dir, resolveInside(lower, p))
   mkdirSync(dirname(place(inside)), { recursive: true })
   copyFileSync(host, place(inside))
   chmodSync(place(inside), 0o755)
   for (const lib of librariesOf(host)) {
-    if (existsSync(place(lib)) || (lower && existsSync(join(lower, resolveInside(lower, lib))))) continue
+    // lstat, not exists: the lower root's absolute symlinks point into it, not into the host.
+    if (existsSync(place(lib)) || (lower && lexists(join(lower, resolveInside(lower, lib))))) continue
     mkdirSync(dirname(place(lib)), { recursive: true })
     copyFileSync(lib, place(lib))
   }

@@ -107,12 +107,13 @@ rootfsSuite(
 const MINBASE = process.env.EXECD_MINBASE
 rootfsSuite(
   `execd-linux-x64 in a Debian minbase rootfs (${MINBASE ?? 'EXECD_MINBASE unset'})`,
-  () => buildRootfs({ exe: exe('linux-x64'), lower: MINBASE, devpts: true, python: PYTHON }),
+  () => buildRootfs({ exe: exe('linux-x64'), lower: MINBASE, devpts: true }),
   rootSkip ||
     (!present('linux-x64') && 'no x64 executable') ||
     (!(MINBASE && existsSync(join(MINBASE, 'bin/bash'))) &&
       'set EXECD_MINBASE to a debootstrap --variant=minbase root'),
-  {},
+  // The host's python3 needs the host's glibc, which an older Debian root does not have.
+  { skip: { python: 'a minbase root has no python3' } },
 )
 
 rootfsSuite(
