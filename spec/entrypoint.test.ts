@@ -82,6 +82,37 @@ test('execd forwards SIGTERM to the main process and exits with its status; /pin
   }
 })
 
+test('SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 reach the main process too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-entry-'))
+  const seen = join(dir, 'seen')
+  const sleep = uniqueSleep()
+  const signals = ['HUP', 'INT', 'QUIT', 'USR1', 'USR2'] as const
+  const traps = signals.map(sig => `trap 'echo ${sig} >> ${seen}' ${sig};`).join(' ')
+  let s: Started | undefined
+  try {
+    s = await serveWith([
+      'bash',
+      '-c',
+      `${traps} trap 'kill $job; exit 0' TERM; sleep ${sleep} & job=$!; while :; do wait $job; done`,
+    ])
+    await waitFor('the main process to start its job', () => sleeping(sleep).length === 1)
+    for (const sig of signals) {
+      s.proc.kill(`SIG${sig}`)
+      await waitFor(
+        `${sig} to reach the main process`,
+        () => existsSync(seen) && readFileSync(seen, 'utf8').includes(sig),
+      )
+    }
+    expect(await fetch(`${s.url}/ping`, { headers: { 'X-EXECD-ACCESS-TOKEN': s.token } }).then(r => r.status)).toBe(200)
+    s.proc.kill('SIGTERM')
+    expect(await s.proc.exited).toBe(0)
+    expect(readFileSync(seen, 'utf8')).toBe(signals.map(sig => `${sig}\n`).join(''))
+  } finally {
+    s?.proc.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a main process that exits on its own ends execd with its status; a signal death is 128+n', async () => {
   const run = (main: string) =>
     Bun.spawn([BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--', 'bash', '-c', main], {
