@@ -12,7 +12,7 @@ SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz clean
+.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz clean release release-check
 
 all: build
 
@@ -32,6 +32,22 @@ $(BIN): node_modules/.installed $(SOURCES) package.json
 	  --define 'process.env.EXECD_BUILD_COMMIT="$(COMMIT)"' \
 	  --define 'process.env.EXECD_BUILD_VERSION="$(VERSION)"' \
 	  --outfile $(BIN)
+
+## Release executables for linux x64/arm64, glibc and musl, + SHA256SUMS in dist/release, built
+## offline from the Bun runtimes pinned in package-lock.json (scripts/release.mjs), then gated.
+## RELEASE_TARGETS=linux-x64,... builds fewer; RELEASE_BYTECODE=0 builds without bytecode.
+RELEASE_DIR := dist/release
+
+release: node_modules/.installed
+	RELEASE_OUT=$(RELEASE_DIR) $(BUN) scripts/release.mjs
+	$(MAKE) release-check
+
+## The gates (spec/release.test.ts, needs root): glibc ≤ 2.17, the smoke suite in a bare rootfs
+## (x64) and under qemu-user (arm64), the musl executables' loader and libraries, the checksums;
+## with EXECD_MINBASE=<a debootstrap --variant=minbase root>, the smoke suite in it too.
+release-check: node_modules/.installed
+	cd $(RELEASE_DIR) && sha256sum --check --quiet SHA256SUMS
+	EXECD_RELEASE_DIR=$(abspath $(RELEASE_DIR)) $(TEST) spec/release.test.ts
 
 typecheck: node_modules/.installed
 	$(TSC) --noEmit -p tsconfig.json

@@ -23,6 +23,7 @@ const addOptions = (command: ReturnType<typeof cli.command>, specs: OptionSpec[]
 // serve
 addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metrics)'), allOptions)
   .example('execd serve --port 44772 --access-token "$TOKEN"')
+  .example("execd serve -- python3 app.py   # the container's entrypoint: app.py is its main process")
   .action(async options => {
     const { serve } = await import('./serve')
     await serve(options)

@@ -13,7 +13,7 @@ const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid'
 
 /** A main process that traps SIGTERM: it stops its own job, writes a marker, exits 3. */
 const trapping = (marker: string, sleep: string) =>
-  `trap 'kill $job; echo "got TERM" > ${marker}; exit 3' TERM; echo main-started; sleep ${sleep} & job=$!; wait $job`
+  `trap 'kill $job; echo "got TERM" > ${marker}; exit 3' TERM; echo "main-started token=\${EXECD_ACCESS_TOKEN:-none}"; sleep ${sleep} & job=$!; wait $job`
 
 /** Live pids running exactly `sleep <duration>` (the scripts that start them mention it too). */
 const sleeping = (duration: string) =>
@@ -58,7 +58,8 @@ test('execd forwards SIGTERM to the main process and exits with its status; /pin
   let s: Started | undefined
   try {
     s = await serveWith(['bash', '-c', trapping(marker, sleep), tag])
-    expect(sleeping(sleep).length).toBe(1) // the main process runs beside the daemon
+    // The main process runs beside the daemon (started once it listens): its job shows its trap is set.
+    await waitFor('the main process to start its job', () => sleeping(sleep).length === 1)
     // The probe verb against the same daemon: the token from the environment, 0 then 1 without it.
     const port = new URL(s.url).port
     expect((await runCli(['ping', '--port', port], { env: { EXECD_ACCESS_TOKEN: s.token } })).code).toBe(0)
@@ -68,13 +69,44 @@ test('execd forwards SIGTERM to the main process and exits with its status; /pin
     s.proc.kill('SIGTERM')
     expect(await s.proc.exited).toBe(3)
     expect(readFileSync(marker, 'utf8')).toBe('got TERM\n')
-    expect(await s.stdout).toBe('main-started\n') // the main process writes to execd's stdout
+    expect(await s.stdout).toBe('main-started token=none\n') // the main process writes to execd's stdout
     expect(pidsWith(tag)).toEqual([])
     expect(sleeping(sleep)).toEqual([])
     await fetch(`${s.url}/ping`).then(
       () => expect.unreachable('execd still answers'),
       () => {},
     )
+  } finally {
+    s?.proc.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 reach the main process too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-entry-'))
+  const seen = join(dir, 'seen')
+  const sleep = uniqueSleep()
+  const signals = ['HUP', 'INT', 'QUIT', 'USR1', 'USR2'] as const
+  const traps = signals.map(sig => `trap 'echo ${sig} >> ${seen}' ${sig};`).join(' ')
+  let s: Started | undefined
+  try {
+    s = await serveWith([
+      'bash',
+      '-c',
+      `${traps} trap 'kill $job; exit 0' TERM; sleep ${sleep} & job=$!; while :; do wait $job; done`,
+    ])
+    await waitFor('the main process to start its job', () => sleeping(sleep).length === 1)
+    for (const sig of signals) {
+      s.proc.kill(`SIG${sig}`)
+      await waitFor(
+        `${sig} to reach the main process`,
+        () => existsSync(seen) && readFileSync(seen, 'utf8').includes(sig),
+      )
+    }
+    expect(await fetch(`${s.url}/ping`, { headers: { 'X-EXECD-ACCESS-TOKEN': s.token } }).then(r => r.status)).toBe(200)
+    s.proc.kill('SIGTERM')
+    expect(await s.proc.exited).toBe(0)
+    expect(readFileSync(seen, 'utf8')).toBe(signals.map(sig => `${sig}\n`).join(''))
   } finally {
     s?.proc.kill('SIGKILL')
     rmSync(dir, { recursive: true, force: true })
@@ -111,6 +143,7 @@ test.skipIf(!canUnshare)(
       ['bash', '-c', `sleep ${left} & echo started; exec sleep ${main}`, tag],
       ['unshare', '--pid', '--fork', '--mount-proc'],
     )
+    await waitFor('the main process and its job', () => sleeping(left).length + sleeping(main).length === 2)
     const execd = pidsWith(`${BIN} serve --port ${new URL(s.url).port}`).find(p => p !== s.proc.pid)!
     expect(execd).toBeGreaterThan(0)
     // unshare does not forward signals to the namespace's init: signal execd itself.

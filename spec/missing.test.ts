@@ -5,7 +5,7 @@
  * connect; `GET /capabilities` and `execd doctor` list what works here.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { BIN, postJson, runCli, startDaemon, type Daemon } from './harness'
+import { BIN, postJson, runCli, startDaemon, waitFor, type Daemon } from './harness'
 import { buildRootfs, canBuildRootfs, serveInRootfs } from './release-rootfs'
 
 // An empty PATH: neither bash nor sh is found, as in a distroless image.
@@ -20,7 +20,9 @@ describe('without bash or any shell on PATH', () => {
     await d.stop()
   })
 
-  test('the start names what is missing and what it disables, in one warning line', () => {
+  test('the start names what is missing and what it disables, in one warning line', async () => {
+    // Its stderr is read as it arrives; the warning comes before the listening line.
+    await waitFor('the listening line', () => d.logs().includes('execd listening'))
     const warnings = d
       .logs()
       .split('\n')
@@ -79,6 +81,7 @@ test('with everything here, /capabilities is all ok and execd doctor exits 0', a
     const caps: { ok: boolean }[] = await (await d.fetch('/capabilities')).json()
     expect(caps.length).toBe(5)
     expect(caps.every(c => c.ok)).toBe(true)
+    await waitFor('the listening line', () => d.logs().includes('execd listening'))
     expect(d.logs()).not.toContain('this container lacks')
   } finally {
     await d.stop()
@@ -93,7 +96,8 @@ test.skipIf(!canBuildRootfs)(
     try {
       const s = await serveInRootfs(fs)
       try {
-        expect(s.logs()).toContain('this container lacks /dev/null')
+        // Written before it listens; read from its stderr pipe as it arrives.
+        await waitFor('the start warning', () => s.logs().includes('this container lacks /dev/null'))
         const res = await postJson(s as Pick<Daemon, 'fetch'> as Daemon, '/command', { command: 'true' })
         expect(res.status).toBe(501)
         expect((await res.json()).message).toContain('/dev/null is missing')
