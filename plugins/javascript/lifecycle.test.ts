@@ -1,6 +1,8 @@
 import { afterAll, expect, test } from 'bun:test'
 import { groupAlive } from '../../core/process'
-import { removeTempFiles, errorOf, resultOf, runCell, startCell, startJs } from './test-context'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { removeTempFiles, errorOf, resultOf, runCell, startCell, startJs, tempDir } from './test-context'
 
 afterAll(removeTempFiles)
 
@@ -74,10 +76,17 @@ test('close kills the interpreter and the processes it started', async () => {
 })
 
 test('an error thrown later by a timer of an earlier cell goes to stderr and the context lives on', async () => {
-  const ctx = await startJs()
+  const dir = tempDir()
+  const ctx = await startJs('javascript', dir)
   try {
-    await runCell(ctx, 'setTimeout(() => { throw new Error("late") }, 10); null')
-    await Bun.sleep(100)
+    // The timer marks that it ran just before it throws: the next cell starts once it has (on
+    // a loaded machine a fixed wait was sometimes too short, and the error went to no cell).
+    const fired = join(dir, 'fired')
+    await runCell(
+      ctx,
+      `const fs = await import('node:fs'); setTimeout(() => { fs.writeFileSync(${JSON.stringify(fired)}, ''); throw new Error("late") }, 10); null`,
+    )
+    while (!existsSync(fired)) await Bun.sleep(10)
     const events = await runCell(ctx, '1 + 1')
     expect(events.find(e => e.type === 'stderr')?.text).toContain('late')
     expect(resultOf(events)?.['text/plain']).toBe('2')
