@@ -63,7 +63,8 @@ format-check: node_modules/.installed
 ##   runtimes  each language runtime against its real interpreter (Java, Jupyter: most of the time)
 ##   spec      the contract tests in spec/ against the compiled executable
 ## The timeout is here because `bun test` reads none from bunfig.toml (its default is 5 s).
-TEST     := $(BUN) test --timeout 60000
+## spec/tmp-guard.ts fails a tier whose tests leave execd-*/pty-* entries in the temp dir.
+TEST     := EXECD_TMP_GUARD=1 $(BUN) test --timeout 60000 --preload ./spec/tmp-guard.ts
 RUNTIMES := python javascript bash java go sql jupyter
 
 test: format-check typecheck lint-openapi unit runtimes spec

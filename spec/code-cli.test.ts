@@ -1,6 +1,6 @@
 /** `execd exec <language>`: the same runtime as /code, without HTTP, through dist/execd. */
 import { describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCliSync, type CliOptions } from './harness'
@@ -26,8 +26,12 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
   test('reads the code from stdin with - and from a file with -f', () => {
     expect(execd(['python', '-'], { stdin: 'print(6 * 7)' }).stdout).toBe('42\n')
     const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
-    Bun.write(join(dir, 'cell.py'), 'print("from file")')
-    expect(execd(['python', '-f', join(dir, 'cell.py')]).stdout).toBe('from file\n')
+    try {
+      writeFileSync(join(dir, 'cell.py'), 'print("from file")')
+      expect(execd(['python', '-f', join(dir, 'cell.py')]).stdout).toBe('from file\n')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('--json prints the event stream as JSON lines', () => {
@@ -67,11 +71,15 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     `images are written to files and their paths printed${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`,
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
-      const r = execd(['python', 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()'], { cwd: dir })
-      expect(r.code).toBe(0)
-      const path = r.stdout.match(/written to (\S+)\]/)?.[1]
-      expect(path && existsSync(path)).toBe(true)
-      expect(readFileSync(path!).subarray(1, 4).toString()).toBe('PNG')
+      try {
+        const r = execd(['python', 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()'], { cwd: dir })
+        expect(r.code).toBe(0)
+        const path = r.stdout.match(/written to (\S+)\]/)?.[1]
+        expect(path && existsSync(path)).toBe(true)
+        expect(readFileSync(path!).subarray(1, 4).toString()).toBe('PNG')
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     },
     30_000,
   )

@@ -1,5 +1,8 @@
 /** The python runtime through dist/execd: the shared runtime kit, then python's rich results. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startDaemon, type Daemon } from './harness'
 import { PYTHON, hasModule, pythonAvailable } from './python-env'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
@@ -110,9 +113,15 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
   })
 
   test('the context runs in the cwd it was created with', async () => {
-    const dir = `/tmp/execd-code-cwd-${crypto.randomUUID()}`
-    const ctx = await createContext(d, 'python', dir)
-    expect(resultText(await runCode(d, 'import os\nos.getcwd()', { id: ctx }))).toEqual([`'${dir}'`])
+    // A directory the context creates (it does not exist yet), under this run's temp dir.
+    const dir = join(tmpdir(), `execd-code-cwd-${crypto.randomUUID()}`)
+    try {
+      const ctx = await createContext(d, 'python', dir)
+      expect(resultText(await runCode(d, 'import os\nos.getcwd()', { id: ctx }))).toEqual([`'${dir}'`])
+      await d.fetch(`/code/contexts/${ctx}`, { method: 'DELETE' })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test.skipIf(matplotlib !== true)(

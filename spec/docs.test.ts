@@ -74,6 +74,8 @@ describe.skipIf(!hasChromium)('the explorer in a browser', () => {
 
   test('asks for the token, lists every operation, and a try-it call succeeds with it', async () => {
     const page = await browser.newPage()
+    // Parsing the 1.7 MB bundle takes seconds on a loaded machine: room for it, under the test's own limit.
+    page.setDefaultTimeout(60_000)
     const offMachine: string[] = []
     // Once the token is entered, every request but for the static files carries it. (Before,
     // the page asks for the document without one, to learn whether this execd needs a token.)
@@ -137,5 +139,5 @@ describe.skipIf(!hasChromium)('the explorer in a browser', () => {
     // The 401 of the first, tokenless load of the document is the one expected error.
     expect(problems.filter(p => !p.includes('401'))).toEqual([])
     await page.close()
-  })
+  }, 120_000)
 })

@@ -52,14 +52,18 @@ afterEach(async () => {
 describe('PtySession on a terminal', () => {
   test('runs an interactive bash on a terminal with TERM set, in the given cwd', async () => {
     const dir = realpathSync(mkdtempSync(join(tmpdir(), 'pty-')))
-    const s = session(undefined, dir)
-    const { out, client } = recorder()
-    s.start('pty')
-    s.attach(client, 0)
-    s.write('test -t 0 && echo "tty:$TERM:$(pwd)"\n')
-    await until('the echo', () => out.stdout.includes(`tty:xterm-256color:${dir}`))
-    expect(s.running).toBe(true)
-    expect(s.ring.total).toBeGreaterThan(0)
+    try {
+      const s = session(undefined, dir)
+      const { out, client } = recorder()
+      s.start('pty')
+      s.attach(client, 0)
+      s.write('test -t 0 && echo "tty:$TERM:$(pwd)"\n')
+      await until('the echo', () => out.stdout.includes(`tty:xterm-256color:${dir}`))
+      expect(s.running).toBe(true)
+      expect(s.ring.total).toBeGreaterThan(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('resize changes what the terminal reports', async () => {

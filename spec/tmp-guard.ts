@@ -1,0 +1,34 @@
+/**
+ * Preloaded by `make test`'s tiers (`bun test --preload`): fails the run when its tests leave
+ * execd's temp entries behind (`execd-*`, `pty-*` in the temp dir; four such folders once
+ * piled up after every `make test`). Tests and the daemons they start clean up after
+ * themselves: this checks it, once all the run's tests are done.
+ *
+ * Left alone: what was there before the run, and `execd-<uid>`, the per-user cache of compiled
+ * helpers that every execd on the machine shares on purpose. Only with EXECD_TMP_GUARD=1 (the
+ * Makefile sets it): a run beside other test runs on one machine would see their entries too.
+ */
+import { afterAll } from 'bun:test'
+import { readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+
+const OURS = /^(execd-|pty-)/
+const SHARED_CACHE = `execd-${process.getuid?.() ?? 'user'}`
+
+const entries = (): Set<string> => new Set(readdirSync(tmpdir()).filter(name => OURS.test(name)))
+
+if (process.env.EXECD_TMP_GUARD === '1') {
+  const before = entries()
+  const leftover = () => [...entries()].filter(name => !before.has(name) && name !== SHARED_CACHE)
+
+  afterAll(async () => {
+    // A daemon stopped by the last test's afterAll may still be removing its temp dir: give
+    // the stragglers a moment (polling for them to go, not sleeping a fixed time).
+    const deadline = Date.now() + 5_000
+    while (leftover().length > 0 && Date.now() < deadline) await Bun.sleep(50)
+    const left = leftover()
+    if (left.length > 0) {
+      throw new Error(`tests left these in ${tmpdir()} (each test removes what it creates): ${left.sort().join(', ')}`)
+    }
+  }, 15_000)
+}
