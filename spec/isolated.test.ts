@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
 import { sdkFor } from './sdk'
 
 const bwrap = Bun.which('bwrap')
@@ -289,6 +289,26 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       expect(types[0]).toBe('init')
       expect(types).toContain('stdout')
     })
+  })
+})
+
+describe.skipIf(!bwrap)('execd exec --isolated', () => {
+  test('runs one command in a throwaway session: exit code, output, overlay discarded', async () => {
+    const r = await runCli([
+      'exec',
+      '--isolated',
+      ws,
+      '--mode',
+      'overlay',
+      'echo hi > cli.txt; cat cli.txt; ps -e | wc -l; exit 4',
+    ])
+    expect(r.code).toBe(4)
+    expect(r.stdout.split('\n')[0]).toBe('hi')
+    expect(Number(r.stdout.split('\n')[1])).toBeLessThan(10)
+    expect(existsSync(join(ws, 'cli.txt'))).toBe(false)
+    const rw = await runCli(['exec', '--isolated', ws, 'echo kept > cli.txt'])
+    expect(rw.code).toBe(0)
+    expect(readFileSync(join(ws, 'cli.txt'), 'utf8')).toBe('kept\n')
   })
 })
 
