@@ -17,6 +17,7 @@ import fileTransfer from './rows/r5-file-transfer'
 import concurrency from './rows/r6-concurrency'
 import startup from './rows/r7-startup'
 import metricsLatency from './rows/r8-metrics'
+import isolatedSessions from './rows/r9-isolated'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
 const ROWS: BenchRow[] = [
@@ -28,6 +29,7 @@ const ROWS: BenchRow[] = [
   outputThroughput,
   fileTransfer,
   concurrency,
+  isolatedSessions,
 ]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
