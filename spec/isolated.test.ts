@@ -4,7 +4,17 @@
  * that the isolation holds (writes, processes, network).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
@@ -228,6 +238,46 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     expect(res.status).toBe(404)
   })
 
+  test('delete kills everything the session started, even what left its process group', async () => {
+    const s = await isolation().create({ workspace: { path: ws } })
+    const marker = `del-${crypto.randomUUID().slice(0, 8)}`
+    await s.run(`(exec -a ${marker}-a sleep 300) & setsid bash -c 'exec -a ${marker}-b sleep 300' & echo started`)
+    await waitFor('both sleeps to start', () => pidsWith(marker).length === 2)
+    await s.delete()
+    expect(pidsWith(marker)).toEqual([])
+  })
+
+  test('shutdown kills every session and removes their temp dirs (overlay layers included)', async () => {
+    const own = await startDaemon()
+    const marker = `shut-${crypto.randomUUID().slice(0, 8)}`
+    const svc = sdkFor(own).isolation!
+    const s = await svc.create({ workspace: { path: ws, mode: 'overlay' } })
+    await s.run(`(exec -a ${marker} sleep 300) & echo x > in-overlay.txt`)
+    const dirs = () => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-isolated-${own.proc.pid}-`))
+    expect(dirs().length).toBe(1)
+    expect(pidsWith(marker).length).toBe(1)
+    expect(await own.stop()).toBe(0)
+    expect(pidsWith(marker)).toEqual([])
+    expect(dirs()).toEqual([])
+    expect(existsSync(join(ws, 'in-overlay.txt'))).toBe(false)
+  })
+
+  test('--max-isolated-sessions: one more is refused with 503 naming the limit', async () => {
+    const own = await startDaemon({ args: ['--max-isolated-sessions', '1'] })
+    try {
+      const svc = sdkFor(own).isolation!
+      const s = await svc.create({ workspace: { path: ws } })
+      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      expect(res.status).toBe(503)
+      expect((await res.json()).message).toContain('max-isolated-sessions')
+      await s.delete()
+      const again = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      expect(again.status).toBe(201)
+    } finally {
+      await own.stop()
+    }
+  })
+
   test('unknown ids answer 404 with the contract body', async () => {
     for (const [method, path] of [
       ['GET', '/v1/isolated/session/nope'],
@@ -254,6 +304,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       { workspace: { path: ws }, uid: -1 },
       { workspace: { path: ws }, gid: 5 },
       { workspace: { path: ws }, idle_timeout_seconds: -3 },
+      { workspace: { path: '/' } },
       { workspace: { path: join(ws, 'seed.txt') } },
     ]
     for (const body of bad) {
