@@ -278,6 +278,21 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     }
   })
 
+  test('DELETE /command?id=<session> interrupts its run and keeps the session', async () => {
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      // A duration no other process on the machine sleeps: the marker of this run's sleep.
+      const nap = `sleep 30.${Date.now() % 100000}`
+      const running = s.run(`echo go; ${nap}; echo never`)
+      await waitFor('the sleep to run', () => pidsWith(nap).length > 0)
+      const res = await d.fetch(`/command?id=${s.sessionId}`, { method: 'DELETE' })
+      expect(res.status).toBe(200)
+      const e = await running
+      expect(e.error?.name).toBe('CommandExecError')
+      expect(stdout(e)).toEqual(['go'])
+      expect(stdout(await s.run('echo alive'))).toEqual(['alive'])
+    })
+  })
+
   test('unknown ids answer 404 with the contract body', async () => {
     for (const [method, path] of [
       ['GET', '/v1/isolated/session/nope'],

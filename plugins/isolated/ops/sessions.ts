@@ -284,6 +284,14 @@ export class IsolatedSessions {
     await this.destroy(s)
   }
 
+  /** Interrupts the session's current run, keeping the session; false if unknown. */
+  async interrupt(id: string): Promise<boolean> {
+    const s = this.sessions.get(id)
+    if (!s) return false
+    await s.bash.interrupt()
+    return true
+  }
+
   async delete(id: string): Promise<void> {
     await this.destroy(await this.session(id))
   }
