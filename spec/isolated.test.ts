@@ -345,6 +345,24 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     }
   })
 
+  test('--root confines the workspace, binds and extra_writable like every path', async () => {
+    const own = await startDaemon({ args: ['--root', allowed, '--isolated-binds', tmp] })
+    try {
+      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      expect(res.status).toBe(400)
+      expect((await res.json()).message).toContain('outside the root')
+      const bind = await postJson(own, '/v1/isolated/session', {
+        workspace: { path: allowed },
+        binds: [{ source: ws }],
+      })
+      expect(bind.status).toBe(400)
+      const ok = await postJson(own, '/v1/isolated/session', { workspace: { path: allowed } })
+      expect(ok.status).toBe(201)
+    } finally {
+      await own.stop()
+    }
+  })
+
   test('the SSE of a run is the /command stream', async () => {
     await isolation().withSession({ workspace: { path: ws } }, async s => {
       const res = await postJson(d, `/v1/isolated/session/${s.sessionId}/run`, {

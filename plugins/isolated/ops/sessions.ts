@@ -13,6 +13,7 @@ import { type ExecEvent } from '../../../core/events'
 import { Capacity } from '../../../core/limits'
 import { LiveBash } from '../../../core/live-bash'
 import { OwnedTempDir } from '../../../core/temp-dir'
+import { confineCwd } from '../../../core/workdir'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
 import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
@@ -493,7 +494,8 @@ function sessionEnv(params: Params): Record<string, string> {
 function existingPath(path: string, field: string): string {
   if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
   try {
-    return realpathSync(path)
+    // Under --root, as every path the API resolves: inside it, symlinks included.
+    return realpathSync(confineCwd(path))
   } catch (err) {
     throw invalid(
       `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
