@@ -18,6 +18,7 @@ import concurrency from './rows/r6-concurrency'
 import startup from './rows/r7-startup'
 import metricsLatency from './rows/r8-metrics'
 import goRuntime from './rows/r9-go'
+import isolatedSessions from './rows/r10-isolated'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
 const ROWS: BenchRow[] = [
@@ -30,6 +31,7 @@ const ROWS: BenchRow[] = [
   fileTransfer,
   concurrency,
   goRuntime,
+  isolatedSessions,
 ]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)

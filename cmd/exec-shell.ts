@@ -48,7 +48,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   }
 }
 
-function render(e: ExecEvent): void {
+export function render(e: ExecEvent): void {
   const line = e.text === '\n' ? '\n' : `${e.text}\n`
   if (e.type === 'stdout') process.stdout.write(line)
   else if (e.type === 'stderr') process.stderr.write(line)
@@ -57,7 +57,7 @@ function render(e: ExecEvent): void {
 }
 
 /** The shell's convention: the exit code, or 128 + the signal's number. */
-function exitCodeOf(e: ExecEvent): number {
+export function exitCodeOf(e: ExecEvent): number {
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
   const word = /^signal: ([a-z ]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''

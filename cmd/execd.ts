@@ -63,10 +63,18 @@ cli
   .option('--timeout <ms>', 'kill after this many milliseconds')
   .option('--json', 'print the event stream as JSON lines')
   .option('--list', 'list languages and whether each is available here')
+  .option('--isolated <workspace>', 'run the command in a throwaway isolated (bubblewrap) session over this workspace')
+  .option('--mode <mode>', 'with --isolated: the workspace rw (default), ro, or overlay (changes discarded)')
+  .option('--profile <profile>', 'with --isolated: strict (default) or balanced')
+  .option('--share-net', "with --isolated: keep the host's network")
   .example("execd exec --shell 'ls -la'")
   .example("execd exec python 'print(1 + 1)'")
+  .example("execd exec --isolated /work --mode overlay 'make test'")
   .action(async (language: string | undefined, code: string[], options) => {
-    if (options.shell !== undefined) {
+    if (options.isolated !== undefined) {
+      const { execIsolated } = await import('./exec-isolated')
+      process.exitCode = await execIsolated([language ?? '', ...code].join(' ').trim(), options)
+    } else if (options.shell !== undefined) {
       const { execShell } = await import('./exec-shell')
       process.exitCode = await execShell(options)
     } else {

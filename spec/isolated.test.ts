@@ -4,10 +4,20 @@
  * that the isolation holds (writes, processes, network).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
 import { sdkFor } from './sdk'
 
 const bwrap = Bun.which('bwrap')
@@ -228,6 +238,61 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     expect(res.status).toBe(404)
   })
 
+  test('delete kills everything the session started, even what left its process group', async () => {
+    const s = await isolation().create({ workspace: { path: ws } })
+    const marker = `del-${crypto.randomUUID().slice(0, 8)}`
+    await s.run(`(exec -a ${marker}-a sleep 300) & setsid bash -c 'exec -a ${marker}-b sleep 300' & echo started`)
+    await waitFor('both sleeps to start', () => pidsWith(marker).length === 2)
+    await s.delete()
+    expect(pidsWith(marker)).toEqual([])
+  })
+
+  test('shutdown kills every session and removes their temp dirs (overlay layers included)', async () => {
+    const own = await startDaemon()
+    const marker = `shut-${crypto.randomUUID().slice(0, 8)}`
+    const svc = sdkFor(own).isolation!
+    const s = await svc.create({ workspace: { path: ws, mode: 'overlay' } })
+    await s.run(`(exec -a ${marker} sleep 300) & echo x > in-overlay.txt`)
+    const dirs = () => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-isolated-${own.proc.pid}-`))
+    expect(dirs().length).toBe(1)
+    expect(pidsWith(marker).length).toBe(1)
+    expect(await own.stop()).toBe(0)
+    expect(pidsWith(marker)).toEqual([])
+    expect(dirs()).toEqual([])
+    expect(existsSync(join(ws, 'in-overlay.txt'))).toBe(false)
+  })
+
+  test('--max-isolated-sessions: one more is refused with 503 naming the limit', async () => {
+    const own = await startDaemon({ args: ['--max-isolated-sessions', '1'] })
+    try {
+      const svc = sdkFor(own).isolation!
+      const s = await svc.create({ workspace: { path: ws } })
+      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      expect(res.status).toBe(503)
+      expect((await res.json()).message).toContain('max-isolated-sessions')
+      await s.delete()
+      const again = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      expect(again.status).toBe(201)
+    } finally {
+      await own.stop()
+    }
+  })
+
+  test('DELETE /command?id=<session> interrupts its run and keeps the session', async () => {
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      // A duration no other process on the machine sleeps: the marker of this run's sleep.
+      const nap = `sleep 30.${Date.now() % 100000}`
+      const running = s.run(`echo go; ${nap}; echo never`)
+      await waitFor('the sleep to run', () => pidsWith(nap).length > 0)
+      const res = await d.fetch(`/command?id=${s.sessionId}`, { method: 'DELETE' })
+      expect(res.status).toBe(200)
+      const e = await running
+      expect(e.error?.name).toBe('CommandExecError')
+      expect(stdout(e)).toEqual(['go'])
+      expect(stdout(await s.run('echo alive'))).toEqual(['alive'])
+    })
+  })
+
   test('unknown ids answer 404 with the contract body', async () => {
     for (const [method, path] of [
       ['GET', '/v1/isolated/session/nope'],
@@ -254,6 +319,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       { workspace: { path: ws }, uid: -1 },
       { workspace: { path: ws }, gid: 5 },
       { workspace: { path: ws }, idle_timeout_seconds: -3 },
+      { workspace: { path: '/' } },
       { workspace: { path: join(ws, 'seed.txt') } },
     ]
     for (const body of bad) {
@@ -279,6 +345,24 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     }
   })
 
+  test('--root confines the workspace, binds and extra_writable like every path', async () => {
+    const own = await startDaemon({ args: ['--root', allowed, '--isolated-binds', tmp] })
+    try {
+      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      expect(res.status).toBe(400)
+      expect((await res.json()).message).toContain('outside the root')
+      const bind = await postJson(own, '/v1/isolated/session', {
+        workspace: { path: allowed },
+        binds: [{ source: ws }],
+      })
+      expect(bind.status).toBe(400)
+      const ok = await postJson(own, '/v1/isolated/session', { workspace: { path: allowed } })
+      expect(ok.status).toBe(201)
+    } finally {
+      await own.stop()
+    }
+  })
+
   test('the SSE of a run is the /command stream', async () => {
     await isolation().withSession({ workspace: { path: ws } }, async s => {
       const res = await postJson(d, `/v1/isolated/session/${s.sessionId}/run`, {
@@ -289,6 +373,26 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       expect(types[0]).toBe('init')
       expect(types).toContain('stdout')
     })
+  })
+})
+
+describe.skipIf(!bwrap)('execd exec --isolated', () => {
+  test('runs one command in a throwaway session: exit code, output, overlay discarded', async () => {
+    const r = await runCli([
+      'exec',
+      '--isolated',
+      ws,
+      '--mode',
+      'overlay',
+      'echo hi > cli.txt; cat cli.txt; ps -e | wc -l; exit 4',
+    ])
+    expect(r.code).toBe(4)
+    expect(r.stdout.split('\n')[0]).toBe('hi')
+    expect(Number(r.stdout.split('\n')[1])).toBeLessThan(10)
+    expect(existsSync(join(ws, 'cli.txt'))).toBe(false)
+    const rw = await runCli(['exec', '--isolated', ws, 'echo kept > cli.txt'])
+    expect(rw.code).toBe(0)
+    expect(readFileSync(join(ws, 'cli.txt'), 'utf8')).toBe('kept\n')
   })
 })
 

@@ -65,20 +65,23 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
     return current.run(scope, () => files.handle(inner))
   }
 
-  const detail = (what: string) => ({
-    summary: `${what}, inside the session: as the files section, over the session's workspace`,
-    description:
-      "Paths are the session's (absolute, or relative to the workspace) and must lie in its workspace; an overlay " +
-      "session's writes land in its overlay. A ro workspace refuses writes with 403.",
-  })
-  const hooks = (what: string) => ({ parse: 'none' as const, detail: detail(what) })
+  const description =
+    "The files section's operation over the session's view. Paths are the session's (absolute, or relative to " +
+    "its workspace) and must lie in its workspace; an overlay session's writes land in its overlay; a ro " +
+    'workspace refuses writes with 403.'
+  const hooks = (summary: string) => ({ parse: 'none' as const, detail: { summary, description } })
+  const session = '/session/:sessionId'
   return new Elysia({ name: 'api/isolated-files', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })
-    .all('/session/:sessionId/files', forward, hooks('Delete files'))
-    .all(
-      '/session/:sessionId/files/*',
-      forward,
-      hooks('Files: info, download, upload, mv, permissions, replace, search'),
-    )
-    .all('/session/:sessionId/directories', forward, hooks('Create or remove directories'))
-    .all('/session/:sessionId/directories/*', forward, hooks('List a directory'))
+    .get(`${session}/files/info`, forward, hooks('FileInfo of each ?path=, inside the session'))
+    .get(`${session}/files/download`, forward, hooks('Download a file from the session (Range, offset/limit)'))
+    .head(`${session}/files/download`, forward, hooks('Headers of a download from the session'))
+    .post(`${session}/files/upload`, forward, hooks('Upload files into the session (multipart, as /files/upload)'))
+    .delete(`${session}/files`, forward, hooks('Delete files in the session'))
+    .post(`${session}/files/mv`, forward, hooks('Move or rename files in the session'))
+    .post(`${session}/files/permissions`, forward, hooks('chmod/chown files in the session'))
+    .post(`${session}/files/replace`, forward, hooks('Replace text in files of the session'))
+    .get(`${session}/files/search`, forward, hooks('Find files by glob in the session'))
+    .get(`${session}/directories/list`, forward, hooks('List a directory of the session'))
+    .post(`${session}/directories`, forward, hooks('Create directories in the session'))
+    .delete(`${session}/directories`, forward, hooks('Remove directories in the session'))
 }

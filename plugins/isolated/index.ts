@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { intOption, optionSpecs, settingsOf, stringOption } from '../../core/config'
+import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { Elysia } from 'elysia'
 import { filesSettings } from '../files/contract'
@@ -57,6 +58,8 @@ export const isolated: Section<IsolatedSessions> = {
       .filter(Boolean)
       .map(canonical)
     const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds })
+    // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
+    ctx.registry.get(INTERRUPTS)?.add(31, id => ops.interrupt(id))
     const { maxUploadBytes } = filesSettings(ctx.config)
     return {
       ops,

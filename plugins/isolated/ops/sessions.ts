@@ -13,6 +13,7 @@ import { type ExecEvent } from '../../../core/events'
 import { Capacity } from '../../../core/limits'
 import { LiveBash } from '../../../core/live-bash'
 import { OwnedTempDir } from '../../../core/temp-dir'
+import { confineCwd } from '../../../core/workdir'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
 import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
@@ -136,6 +137,11 @@ export class IsolatedSessions {
       const s: Session = { ...created, bash: await this.start(created, p) }
       const bash = s.bash
       await started(bash)
+      if (this.closed) {
+        // close() ran while the sandbox started: it never saw this session.
+        await bash.close()
+        throw new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down')
+      }
       this.sessions.set(id, s)
       void bash.exited.then(() => s.bash === bash && !s.committing && s.release())
       this.touch(s)
@@ -153,6 +159,7 @@ export class IsolatedSessions {
     const ws = req.workspace
     if (!ws || typeof ws.path !== 'string' || ws.path === '') throw invalid('workspace.path is required')
     const workspace = existingDir(ws.path, 'workspace.path')
+    if (workspace === '/') throw invalid('workspace.path cannot be / (the whole filesystem would be writable)')
     const mode = ws.mode ?? 'rw'
     if (mode === 'overlay') {
       if (!p.diff_supported) throw new NotSupported(`overlay workspaces are unavailable here: ${p.message}`)
@@ -278,6 +285,14 @@ export class IsolatedSessions {
     await this.destroy(s)
   }
 
+  /** Interrupts the session's current run, keeping the session; false if unknown. */
+  async interrupt(id: string): Promise<boolean> {
+    const s = this.sessions.get(id)
+    if (!s) return false
+    await s.bash.interrupt()
+    return true
+  }
+
   async delete(id: string): Promise<void> {
     await this.destroy(await this.session(id))
   }
@@ -300,6 +315,11 @@ export class IsolatedSessions {
     await s.bash.close()
     const fresh = await this.start(s, await this.usable())
     await started(fresh)
+    if (this.sessions.get(s.id) !== s) {
+      // Deleted (or shut down) while the fresh sandbox started.
+      await fresh.close()
+      return
+    }
     s.bash = fresh
     void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.committing && s.release())
     this.touch(s)
@@ -339,9 +359,8 @@ export class IsolatedSessions {
    */
   sandboxPid(s: Session): number {
     const leader = s.bash.pid
-    const text = readFileSync(`/proc/${leader}/task/${leader}/children`, 'utf8').trim()
-    const child = Number(text.split(/\s+/)[0])
-    if (!s.bash.alive || !child) {
+    const child = s.bash.alive ? childOf(leader) : undefined
+    if (!child) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${s.id} has ended; create a new one`)
     }
     return child
@@ -413,6 +432,24 @@ export class IsolatedSessions {
   }
 }
 
+/** The first child of `pid` (bwrap's: the sandbox's init), from /proc. */
+function childOf(pid: number): number | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    if (text) return Number(text.split(/\s+/)[0])
+  } catch {
+    // A kernel without CONFIG_PROC_CHILDREN: look for it by parent.
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) return Number(entry)
+      } catch {}
+    }
+  }
+  return undefined
+}
+
 /** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
 async function started(bash: LiveBash): Promise<void> {
   const first = bash.run(':')
@@ -457,7 +494,8 @@ function sessionEnv(params: Params): Record<string, string> {
 function existingPath(path: string, field: string): string {
   if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
   try {
-    return realpathSync(path)
+    // Under --root, as every path the API resolves: inside it, symlinks included.
+    return realpathSync(confineCwd(path))
   } catch (err) {
     throw invalid(
       `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,

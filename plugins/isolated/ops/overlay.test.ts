@@ -1,0 +1,70 @@
+import { afterEach, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { applyChanges, changesOf, patchOf } from './overlay'
+
+let dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  dirs = []
+})
+
+/** A workspace and an upper layer as an overlay session leaves them (whiteouts need root: mknod). */
+function layers() {
+  const root = mkdtempSync(join(tmpdir(), 'execd-overlay-unit-'))
+  dirs.push(root)
+  const ws = join(root, 'ws')
+  const upper = join(root, 'upper')
+  mkdirSync(join(ws, 'sub'), { recursive: true })
+  mkdirSync(upper)
+  writeFileSync(join(ws, 'a.txt'), 'hi\n')
+  writeFileSync(join(ws, 'same.txt'), 'same\n')
+  writeFileSync(join(ws, 'sub', 'k.txt'), 'k\n')
+  writeFileSync(join(upper, 'a.txt'), 'changed\n')
+  writeFileSync(join(upper, 'same.txt'), 'same\n') // a copy-up without a change
+  mkdirSync(join(upper, 'nd'))
+  writeFileSync(join(upper, 'nd', 'z.txt'), 'z\n')
+  symlinkSync('a.txt', join(upper, 'link'))
+  const whiteout = Bun.spawnSync(['mknod', join(upper, 'sub'), 'c', '0', '0'])
+  return { ws, upper, whiteouts: whiteout.exitCode === 0 }
+}
+
+test('changes: added, modified and (by whiteout) deleted, parents first, unchanged copy-ups left out', () => {
+  const { ws, upper, whiteouts } = layers()
+  const { changes, truncated } = changesOf(upper, ws)
+  expect(truncated).toBe(false)
+  const expected = [
+    ['a.txt', 'modified', 'file'],
+    ['link', 'added', 'symlink'],
+    ['nd', 'added', 'directory'],
+    ['nd/z.txt', 'added', 'file'],
+    ...(whiteouts ? [['sub', 'deleted', 'directory']] : []),
+  ]
+  expect(changes.map(c => [c.path.slice(ws.length + 1), c.change, c.type])).toEqual(expected)
+  expect(changes[0]).toMatchObject({ size_before: 3, size_after: 8 })
+})
+
+test('a merged view tells the deletions instead of whiteouts', () => {
+  const { ws, upper } = layers()
+  const merged = mkdtempSync(join(tmpdir(), 'execd-overlay-merged-'))
+  dirs.push(merged)
+  for (const n of ['a.txt', 'same.txt']) writeFileSync(join(merged, n), '')
+  const deleted = changesOf(upper, ws, merged).changes.filter(c => c.change === 'deleted')
+  expect(deleted.map(c => c.path.slice(ws.length + 1))).toEqual(['sub'])
+})
+
+test('patch: a unified diff of the text files', async () => {
+  const { ws, upper } = layers()
+  const { patch } = await patchOf(changesOf(upper, ws).changes, upper, ws)
+  expect(patch).toContain('--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-hi\n+changed\n')
+  expect(patch).toContain('+++ b/nd/z.txt')
+})
+
+test('apply: the workspace gets every change, no temp file left', () => {
+  const { ws, upper, whiteouts } = layers()
+  applyChanges(changesOf(upper, ws).changes, upper, ws)
+  expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('changed\n')
+  expect(readFileSync(join(ws, 'nd', 'z.txt'), 'utf8')).toBe('z\n')
+  expect(readdirSync(ws).sort()).toEqual(['a.txt', 'link', 'nd', 'same.txt', ...(whiteouts ? [] : ['sub'])])
+})

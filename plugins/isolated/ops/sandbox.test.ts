@@ -1,0 +1,76 @@
+import { expect, test } from 'bun:test'
+import { sandboxArgv, type SandboxSpec } from './sandbox'
+
+const base: SandboxSpec = {
+  bwrap: '/usr/bin/bwrap',
+  setpriv: '/usr/bin/setpriv',
+  profile: 'strict',
+  workspace: '/work/ws',
+  mode: 'rw',
+  extraWritable: [],
+  binds: [],
+  shareNet: false,
+  uidMode: 'setpriv',
+  codeDir: '/tmp/execd-isolated-1-x/id/bash',
+}
+
+/** The value after each occurrence of `flag`. */
+const after = (argv: string[], flag: string) => argv.flatMap((a, i) => (a === flag ? [argv[i + 1]] : []))
+
+test('bwrap ignores SIGINT and bash gets it back, so an interrupt stops a run, not the sandbox', () => {
+  const argv = sandboxArgv(base)
+  expect(argv.slice(0, 3)).toEqual(['env', '--ignore-signal=INT', '/usr/bin/bwrap'])
+  expect(argv.slice(-5)).toEqual(['env', '--default-signal=INT', 'bash', '--noprofile', '--norc'])
+})
+
+test('strict: new namespaces, no network, system dirs read-only, the workspace bound at its path', () => {
+  const argv = sandboxArgv(base)
+  for (const f of ['--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-net', '--die-with-parent']) {
+    expect(argv).toContain(f)
+  }
+  expect(after(argv, '--ro-bind')).not.toContain('/')
+  expect(after(argv, '--bind')).toEqual(['/work/ws'])
+  expect(after(argv, '--chdir')).toEqual(['/work/ws'])
+  expect(after(argv, '--tmpfs')).toEqual(['/tmp'])
+})
+
+test('balanced reads all of /; share_net keeps the network; ro binds the workspace read-only', () => {
+  const argv = sandboxArgv({ ...base, profile: 'balanced', shareNet: true, mode: 'ro' })
+  expect(after(argv, '--ro-bind')[0]).toBe('/')
+  expect(argv).not.toContain('--unshare-net')
+  expect(after(argv, '--ro-bind')).toContain('/work/ws')
+  expect(after(argv, '--bind')).toEqual([])
+})
+
+test('binds, extra_writable and the run file dir are mounted, parents made reachable', () => {
+  const argv = sandboxArgv({
+    ...base,
+    extraWritable: ['/data/out'],
+    binds: [{ source: '/srv/in', dest: '/mnt/in', readonly: true }],
+  })
+  expect(after(argv, '--bind')).toEqual(['/work/ws', '/data/out'])
+  expect(after(argv, '--ro-bind')).toContain('/srv/in')
+  expect(after(argv, '--dir')).toEqual(expect.arrayContaining(['/work', '/data', '/mnt', '/tmp/execd-isolated-1-x']))
+  expect(after(argv, '--dir')).not.toContain('/tmp')
+})
+
+test('uid: setpriv switches for real; userns maps it in a user namespace', () => {
+  const setpriv = sandboxArgv({ ...base, uid: 65534, gid: 100 })
+  expect(setpriv).toEqual(expect.arrayContaining(['--reuid', '65534', '--regid', '100', '--clear-groups']))
+  expect(setpriv).not.toContain('--unshare-user')
+  const userns = sandboxArgv({ ...base, uid: 65534, gid: 100, uidMode: 'userns' })
+  expect(after(userns, '--uid')).toEqual(['65534'])
+  expect(after(userns, '--gid')).toEqual(['100'])
+  expect(userns).toContain('--disable-userns')
+  expect(after(userns, '--cap-drop')).toEqual(['ALL'])
+})
+
+test('overlay: the real workspace read-only below, the layers bound for the mount, then setpriv drops every capability', () => {
+  const argv = sandboxArgv({ ...base, mode: 'overlay', overlayDir: '/tmp/execd-isolated-1-x/id/ovl' })
+  expect(after(argv, '--ro-bind')).toContain('/work/ws')
+  expect(after(argv, '--bind')).toEqual(['/tmp/execd-isolated-1-x/id/ovl'])
+  expect(after(argv, '--cap-add')).toEqual(['CAP_SYS_ADMIN'])
+  const sh = argv.indexOf('sh')
+  expect(argv.slice(sh + 3, sh + 5)).toEqual(['sh', '/work/ws'])
+  expect(argv).toEqual(expect.arrayContaining(['--bounding-set=-all', '--inh-caps=-all']))
+})
