@@ -96,8 +96,12 @@ function render(e: ExecEvent): void {
   const line = e.text === '\n' ? '\n' : `${e.text}\n`
   if (e.type === 'stdout') process.stdout.write(line)
   else if (e.type === 'stderr') process.stderr.write(line)
-  else if (e.type === 'error' && e.error)
-    process.stderr.write(`execd: ${e.error.traceback.join('\n') || e.error.evalue}\n`)
+  else if (e.type === 'error' && e.error) {
+    const text = e.error.traceback.join('\n') || e.error.evalue
+    // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
+    // timeout is worth a line.
+    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${text}\n`)
+  }
 }
 
 /** The shell's convention: the exit code, or 128 + the signal's number. */

@@ -37,6 +37,8 @@ let installed = false
 let received: StopSignal | undefined
 let stopper: ((signal: StopSignal, count: number) => void) | undefined
 let count = 0
+/** The deadline of the verb being stopped; cleared once it has ended by itself. */
+let deadline: ReturnType<typeof setTimeout> | undefined
 
 /** The exit status a shell gives a process ended by `signal`. */
 export const signalExit = (signal: StopSignal): number => 128 + constants.signals[signal]
@@ -48,6 +50,7 @@ export const stopSignal = (): StopSignal | undefined => received
 export function resetStop(): void {
   received = undefined
   count = 0
+  clearTimeout(deadline)
 }
 
 /**
@@ -66,14 +69,16 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
         received ??= signal
         count++
         if (!stopper || count > 1) return exitNow(signal)
-        const timer = setTimeout(() => exitNow(signal), graceMs + MARGIN_MS)
-        timer.unref?.()
+        deadline = setTimeout(() => exitNow(signal), graceMs + MARGIN_MS)
+        deadline.unref?.()
         stopper(signal, count)
       })
     }
   }
   return () => {
-    if (stopper === stop) stopper = undefined
+    if (stopper !== stop) return
+    stopper = undefined
+    clearTimeout(deadline)
   }
 }
 

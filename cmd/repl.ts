@@ -27,23 +27,27 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   } as Parameters<typeof createInterface>[0])
   process.stdout.write(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`)
   let running = false
-  let closed = false
+  // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
+  const typed: (string | null)[] = []
   let pending: ((line: string | null) => void) | undefined
-  rl.on('line', line => pending?.(line))
-  rl.on('close', () => {
-    closed = true
-    pending?.(null)
-  })
+  const deliver = (line: string | null) => {
+    const take = pending
+    pending = undefined
+    if (take) take(line)
+    else typed.push(line)
+  }
+  rl.on('line', deliver)
+  rl.on('close', () => deliver(null))
   // Raw mode turns Ctrl-C into this event rather than a signal.
   rl.on('SIGINT', () => {
     if (running) return void process.kill(process.pid, 'SIGINT')
     process.stdout.write('^C\n')
     ;(rl as unknown as { line: string }).line = ''
-    pending?.('\u0003')
+    deliver('\u0003')
   })
   const ask = (prompt: string) =>
     new Promise<string | null>(resolve => {
-      if (closed) return resolve(null)
+      if (typed.length) return resolve(typed.shift()!)
       pending = resolve
       rl.setPrompt(prompt)
       rl.prompt()

@@ -113,3 +113,31 @@ test('the README documents every option serve accepts', async () => {
   const missing = allOptions.filter(o => !readme.includes(`\`--${o.flag}\``)).map(o => o.flag)
   expect(missing).toEqual([])
 })
+
+describe('completion', () => {
+  const complete = (line: string): string[] => {
+    const script = runCliSync(['completion', 'bash']).stdout
+    const words = line.split(' ')
+    const probe = `${script}\nCOMP_WORDS=(${words.map(w => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _execd; printf '%s\\n' "\${COMPREPLY[@]}"`
+    return Bun.spawnSync(['bash', '-c', probe]).stdout.toString().trim().split('\n').filter(Boolean).sort()
+  }
+
+  test('bash completes the verbs, the fs operations and a verb’s options', () => {
+    expect(complete('execd m')).toEqual(['metrics'])
+    expect(complete('execd fs r')).toEqual(['replace', 'rm', 'rmdir'])
+    expect(complete('execd exec --ti')).toEqual(['--timeout'])
+    expect(complete('execd exec --pyth')).toEqual(['--python', '--python-spare'])
+  })
+
+  test('zsh and fish scripts are printed; another shell is a usage error', () => {
+    expect(runCliSync(['completion', 'zsh']).stdout).toContain('bashcompinit')
+    const fish = runCliSync(['completion', 'fish'])
+    expect(fish.stdout).toContain('complete -c execd')
+    expect(fish.stdout).toContain('replace')
+    expect(runCliSync(['completion', 'tcsh'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "execd: no completion for 'tcsh': bash, zsh or fish\n",
+    })
+  })
+})

@@ -122,3 +122,18 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     30_000,
   )
 })
+
+describe('execd exec sql', () => {
+  test('rows print as a table, --json as events; an error says what SQLite said', () => {
+    const r = execd(['sql', "select 1 as n, 'x' as name union all select 22, null"])
+    expect(r).toEqual({ code: 0, stdout: ' n  name\n--  ----\n 1  x\n22  NULL\n(2 rows)\n', stderr: '' })
+    const json = execd(['sql', '--json', 'select 1 as n'])
+      .stdout.trim()
+      .split('\n')
+      .map(l => JSON.parse(l))
+    expect(json.find(e => e.type === 'result').results['application/json']).toEqual({ columns: ['n'], rows: [[1]] })
+    const bad = execd(['sql', 'select * from no_such_table'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('no such table: no_such_table')
+  })
+})
