@@ -9,7 +9,7 @@ import { encodeEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { isolated } from '../plugins/isolated'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
-import { exitCodeOf, render } from './exec-shell'
+import { commandExit, render } from './exec-shell'
 import { configFrom, parseEnvPairs } from './options'
 
 export async function execIsolated(code: string, options: Record<string, unknown>): Promise<number> {
@@ -39,7 +39,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
       } else if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
       else render(e)
       if (e.type === 'execution_complete') exit = 0
-      if (e.type === 'error') exit = exitCodeOf(e)
+      if (e.type === 'error') exit = commandExit(e)
     }
     return pipe.broken ? BROKEN_PIPE_EXIT : exit
   } finally {

@@ -1,50 +1,94 @@
 /**
- * `execd exec --shell 'cmd' [--cwd --env K=V --timeout ms --json]`: the commands plugin's run
- * operation without HTTP. Output lines go to the terminal's stdout/stderr as they come (or the
- * event stream as JSON lines); the exit code is the command's (128+n for a signal n).
+ * `execd exec --shell 'cmd' [--cwd --env K=V --timeout ms --json]`: the commands section's run
+ * operation, here without HTTP or on a daemon (--url, `POST /command`). Output lines go to the
+ * terminal's stdout/stderr as they come (or the event stream as JSON lines); the exit code is
+ * the command's (128+n for a signal n). SIGTERM, SIGINT and SIGHUP stop the command's group
+ * (SIGTERM, then SIGKILL after the grace) and end the verb with 128 + the signal.
  */
 import { constants } from 'node:os'
-import { openSection } from '../core/app'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { createLogger } from '../core/log'
 import { signalNamed } from '../core/process'
 import type { SseItem } from '../core/sse'
-import { command } from '../plugins/command'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
+import { remoteOf, sseEvents, type Remote } from './remote'
+
+interface Runner {
+  run(req: {
+    command: string
+    cwd?: string
+    timeout?: number
+    envs?: Record<string, string>
+  }): Promise<AsyncIterable<ExecEvent>>
+  interrupt(id: string): Promise<void>
+  close(): Promise<void>
+}
 
 export async function execShell(options: Record<string, unknown>): Promise<number> {
-  const section = await openSection(command, configFrom({}), createLogger('error'))
-  const ops = section.ops
+  const envs = parseEnvPairs(options.env)
+  const remote = remoteOf(options)
+  const runner = remote ? remoteRunner(remote) : await localRunner()
   let id: string | undefined
-  const onSignal = () => void (id && ops.interrupt(id))
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  const pipe = watchBrokenPipe(onSignal)
+  const interrupt = () => void (id && runner.interrupt(id).catch(() => {}))
+  const stop = onStop(interrupt)
+  const pipe = watchBrokenPipe(interrupt)
   try {
-    const stream = await ops.run({
+    const stream = await runner.run({
       command: String(options.shell ?? ''),
       cwd: options.cwd === undefined ? undefined : String(options.cwd),
       timeout: options.timeout === undefined ? undefined : Number(options.timeout),
-      envs: parseEnvPairs(options.env),
+      envs,
     })
     let code = 1
-    for await (const item of stream as AsyncIterable<SseItem | ExecEvent>) {
-      const e = 'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
-      if (pipe.broken) {
-        // Its reader has gone: the command is being interrupted; drain the rest unseen.
-      } else if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
+    for await (const e of stream) {
+      // Its reader has gone: the command is being stopped, and its backlog (a `yes` writes
+      // faster than any reader) is for nobody.
+      if (pipe.broken) break
+      if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
       else render(e)
-      if (e.type === 'init') id = e.text
+      if (e.type === 'init') {
+        id = e.text
+        if (stopSignal()) interrupt() // a signal that came before the command had an id
+      }
       if (e.type === 'execution_complete') code = 0
-      if (e.type === 'error') code = exitCodeOf(e)
+      if (e.type === 'error') code = commandExit(e)
     }
-    return pipe.broken ? BROKEN_PIPE_EXIT : code
+    if (pipe.broken) return BROKEN_PIPE_EXIT
+    const signal = stopSignal()
+    return signal ? signalExit(signal) : code
   } finally {
     pipe.dispose()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await section.close()
+    stop()
+    await runner.close()
+  }
+}
+
+async function localRunner(): Promise<Runner> {
+  const [{ openSection }, { createLogger }, { command }] = await Promise.all([
+    import('../core/app'),
+    import('../core/log'),
+    import('../plugins/command'),
+  ])
+  const section = await openSection(command, configFrom({}), createLogger('error'))
+  return {
+    async run(req) {
+      const items = (await section.ops.run(req)) as AsyncIterable<SseItem | ExecEvent>
+      return (async function* () {
+        for await (const item of items)
+          yield 'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
+      })()
+    },
+    interrupt: async id => void (await section.ops.interrupt(id)),
+    close: async () => void (await section.close()),
+  }
+}
+
+function remoteRunner(remote: Remote): Runner {
+  return {
+    run: async req => sseEvents(await remote.call('POST', '/command', { json: req })),
+    interrupt: async id => void (await (await remote.call('DELETE', '/command', { query: { id } })).arrayBuffer()),
+    close: async () => {},
   }
 }
 
@@ -52,12 +96,16 @@ export function render(e: ExecEvent): void {
   const line = e.text === '\n' ? '\n' : `${e.text}\n`
   if (e.type === 'stdout') process.stdout.write(line)
   else if (e.type === 'stderr') process.stderr.write(line)
-  else if (e.type === 'error' && e.error)
-    process.stderr.write(`execd: ${e.error.traceback.join('\n') || e.error.evalue}\n`)
+  else if (e.type === 'error' && e.error) {
+    const text = e.error.traceback.join('\n') || e.error.evalue
+    // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
+    // timeout is worth a line.
+    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${text}\n`)
+  }
 }
 
 /** The shell's convention: the exit code, or 128 + the signal's number. */
-export function exitCodeOf(e: ExecEvent): number {
+export function commandExit(e: ExecEvent): number {
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
   const word = /^signal: ([a-z ]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''

@@ -1,79 +1,102 @@
 /**
- * `execd exec <language> [code | -f file | -]`: runs code through the same runtime as
- * `POST /code`, without HTTP. Output goes to the terminal, text results are printed, images
- * are written to files (path printed), and an error exits 1. `--json` prints the events.
+ * `execd exec <language> [code | -f file | -]`: runs code in a fresh context of that language,
+ * here (the code section, without HTTP) or on a daemon (--url). Output goes to the terminal,
+ * text results are printed (a table for rows and columns), images are written to files (path
+ * printed), and an error exits 1. `--json` prints the events. On a terminal with no code it
+ * opens a prompt on the same context (repl.ts).
  */
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { openSections } from '../core/app'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { createLogger } from '../core/log'
-import { killAll } from '../core/process'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
-import { code as codeSection } from '../plugins/code'
-import { command } from '../plugins/command'
-import { plugins, runtimes } from '../plugins'
+import { localCode, remoteCode, type CodeClient } from './code-client'
+import { UsageError } from './errors'
+import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
+import { remoteOf } from './remote'
 
-interface ExecOptions {
+export interface ExecOptions {
   file?: string
   cwd?: string
   env?: string | string[]
   timeout?: string | number
   json?: boolean
   list?: boolean
+  url?: string
   [flag: string]: unknown
 }
 
 const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg' }
 
 export async function execCode(language: string | undefined, code: string[], options: ExecOptions): Promise<number> {
+  const envs = parseEnvPairs(options.env)
+  const remote = remoteOf(options)
+  if (remote && envs) throw new UsageError('--env sets the environment of a local run; a daemon has its own')
   // Contexts inherit execd's environment, so the CLI's --env pairs go there.
-  Object.assign(process.env, parseEnvPairs(options.env))
+  Object.assign(process.env, envs)
   // One context, then exit: no spare interpreter to keep ready.
-  const config = configFrom({ 'python-spare': '0', ...options })
-  // The code section, and the command section it sends shell languages to (if listed).
-  const needed = plugins.filter(p => p === codeSection || p === command)
-  const sections = await openSections({ plugins: needed, runtimes, config, log: createLogger('warn') })
-  const service = sections.get(codeSection).ops
+  const client = remote ? remoteCode(remote) : await localCode(configFrom({ 'python-spare': '0', ...options }))
   try {
-    if (options.list) return await listLanguages(service, !!options.json)
-    if (!language) return usage('which language? (execd exec --list shows them)')
+    if (options.list) return await listLanguages(client, !!options.json)
+    if (!language) throw new UsageError('which language? (execd exec --list shows them)')
     const source = await readSource(code, options.file)
-    if (source === undefined) return usage('no code: pass it as an argument, with -f FILE, or on stdin (-)')
-    const execution = await service.runOnce(language, source, options.cwd)
-    let interrupted = 0
-    process.on('SIGINT', () => {
-      // The first Ctrl-C interrupts the cell (state kept, as over HTTP); a second one gives up.
-      if (interrupted++ > 0) process.exit(130)
-      void service.interrupt(execution.id)
-    })
-    const pipe = watchBrokenPipe(() => void service.interrupt(execution.id))
-    const timeout = Number(options.timeout ?? 0)
-    const timer = timeout > 0 ? setTimeout(() => void service.interrupt(execution.id), timeout) : undefined
-    let failed = false
-    let images = 0
-    for await (const { event } of execution.journal.read(0)) {
-      if (event.type === 'error') failed = true
-      if (pipe.broken) continue // its reader has gone: the cell is being interrupted
-      if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
-      else images += render(event, execution.id, images)
+    if (source === undefined && process.stdin.isTTY && process.stdout.isTTY) {
+      const { repl } = await import('./repl')
+      return await repl(client, language, options)
     }
-    clearTimeout(timer)
-    pipe.dispose()
-    return pipe.broken ? BROKEN_PIPE_EXIT : failed ? 1 : 0
+    if (source === undefined) throw new UsageError('no code: pass it as an argument, with -f FILE, or on stdin (-)')
+    const context = await client.open(language, options.cwd)
+    return await runCell(client, context, source, options)
   } finally {
-    await sections.close()
-    await killAll('close', 500)
+    await client.close()
   }
 }
 
-async function listLanguages(
-  service: { languages(): Promise<{ language: string; available: boolean; runtime: string; detail?: string }[]> },
-  json: boolean,
+/**
+ * Runs one cell and prints it. Ctrl-C (SIGINT) interrupts the cell, state kept, as over HTTP;
+ * SIGTERM and SIGHUP too, and the verb then exits 128 + the signal; a second signal gives up
+ * at once. A closed stdout interrupts it and exits 141.
+ */
+export async function runCell(
+  client: CodeClient,
+  context: string,
+  source: string,
+  options: ExecOptions,
+  interactive = false,
 ): Promise<number> {
-  const languages = await service.languages()
-  for (const l of languages) {
+  const { id, events } = await client.run(context, source)
+  let interrupted = false
+  const interrupt = () => {
+    interrupted = true
+    void client.interrupt(id).catch(() => {})
+  }
+  const stop = onStop(interrupt)
+  const pipe = watchBrokenPipe(interrupt)
+  const timeout = Number(options.timeout ?? 0)
+  const timer = timeout > 0 ? setTimeout(interrupt, timeout) : undefined
+  let failed = false
+  let images = 0
+  try {
+    for await (const event of events) {
+      if (event.type === 'error') failed = true
+      // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
+      if (pipe.broken) break
+      if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
+      else images += render(event, id, images)
+    }
+  } finally {
+    clearTimeout(timer)
+    pipe.dispose()
+    stop()
+  }
+  if (pipe.broken) return BROKEN_PIPE_EXIT
+  const signal = stopSignal()
+  if (signal && !interactive) return signalExit(signal)
+  return failed || interrupted ? 1 : 0
+}
+
+async function listLanguages(client: CodeClient, json: boolean): Promise<number> {
+  for (const l of await client.languages()) {
     if (json) process.stdout.write(`${JSON.stringify(l)}\n`)
     else
       process.stdout.write(
@@ -83,13 +106,8 @@ async function listLanguages(
   return 0
 }
 
-/** Usage errors exit 2, like the other verbs. */
-function usage(message: string): number {
-  process.stderr.write(`execd: ${message}\n`)
-  return 2
-}
-
 async function readSource(code: string[], file: string | undefined): Promise<string | undefined> {
+  if (file !== undefined) file = String(file)
   if (file === '-' || (!file && code.length === 1 && code[0] === '-')) return await Bun.stdin.text()
   if (file) return await Bun.file(file).text()
   if (code.length) return code.join(' ')
@@ -98,7 +116,7 @@ async function readSource(code: string[], file: string | undefined): Promise<str
 }
 
 /** Prints one event for people; returns how many image files it wrote. */
-function render(event: ExecEvent, executionId: string, imagesSoFar: number): number {
+export function render(event: ExecEvent, executionId: string, imagesSoFar: number): number {
   switch (event.type) {
     case 'stdout':
       process.stdout.write(event.text ?? '')
@@ -111,7 +129,9 @@ function render(event: ExecEvent, executionId: string, imagesSoFar: number): num
       return 0
     case 'error': {
       const e = event.error!
-      const lines = e.traceback.length ? e.traceback : [`${e.ename}: ${e.evalue}`]
+      const lines = [...e.traceback]
+      // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
+      if (!lines.some(l => l.includes(e.evalue || e.ename))) lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
       process.stderr.write(`${lines.join('\n')}\n`)
       return 0
     }
@@ -131,7 +151,29 @@ function renderResult(results: Record<string, unknown>, executionId: string, ima
     process.stdout.write(`[${image} written to ${path}]\n`)
     return 1
   }
+  const rows = results['application/json'] as { columns?: unknown; rows?: unknown } | undefined
+  if (rows && Array.isArray(rows.columns) && Array.isArray(rows.rows)) {
+    process.stdout.write(grid(rows.columns.map(String), rows.rows as unknown[][]))
+    return 0
+  }
   const text = results['text/plain'] ?? results.text
   if (typeof text === 'string') process.stdout.write(`${text}\n`)
   return 0
+}
+
+/** Rows and columns (a SQL result) as an aligned table, numbers to the right. */
+export function grid(columns: string[], rows: unknown[][]): string {
+  const cell = (v: unknown) =>
+    v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v)
+  const body = rows.map(r => columns.map((_, i) => cell(r[i])))
+  const widths = columns.map((c, i) => Math.max(c.length, ...body.map(r => r[i]!.length)))
+  const numeric = columns.map((_, i) => rows.length > 0 && rows.every(r => typeof r[i] === 'number' || r[i] === null))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  const out = [line(columns), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line)]
+  out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`)
+  return `${out.join('\n')}\n`
 }

@@ -1,179 +1,395 @@
 /**
- * `execd fs <op> ...`: the files section's operations on this machine, without HTTP. Tables
- * for people by default, `--json` for scripts. cac hands over op-specific flags (it was told
- * to allow unknown options), so they are read here.
+ * `execd fs <op> ...`: the files section's operations, on this machine or (remote mode) on a
+ * running daemon. One table, OPS, declares every operation — its arguments, options, help and
+ * action — and becomes a cac program of its own: `execd fs --help` lists the operations,
+ * `execd fs ls --help` describes one, and cac parses each one's options.
+ *
+ * Output convention (README, "Command line"): queries (ls, stat, search, cat) print their
+ * answer; changes (get, put, rm, rmdir, mv, mkdir, chmod, replace) are silent on success like
+ * their Unix namesakes, one line each with -v; with --json every operation prints one JSON
+ * document. Times are UTC, to the second, in RFC 3339 (`2026-01-31T12:00:00Z`).
  */
-import { createReadStream, createWriteStream } from 'node:fs'
-import { basename, resolve } from 'node:path'
+import { cac, type CAC } from 'cac'
+import { unlinkSync } from 'node:fs'
+import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { parseArgs } from 'node:util'
-import type { FileInfo } from '../plugins/files/fileinfo'
-import { openSection } from '../core/app'
-import { files } from '../plugins/files'
-import { downloadFile } from '../plugins/files/ops/download'
-import { statFiles } from '../plugins/files/ops/info'
-import { listDirectory, parseDepth } from '../plugins/files/ops/list'
-import { makeDirectories } from '../plugins/files/ops/mkdir'
-import { moveFiles } from '../plugins/files/ops/move'
-import { setPermissions } from '../plugins/files/ops/permissions'
-import { deleteFiles, removeDirectories } from '../plugins/files/ops/remove'
-import { replaceInFiles } from '../plugins/files/ops/replace'
-import { searchFiles } from '../plugins/files/ops/search'
-import { writeFile } from '../plugins/files/ops/upload'
+import { parseDepth } from '../plugins/files/ops/list'
+import { protectDashes, word } from './argv'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { UsageError, report } from './errors'
+import type { FileInfo, FsOps, Permission } from './fs-ops'
+import { atExit, onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
+import { progress, showProgress } from './progress'
+import { remoteFs, remoteOf } from './remote'
 
-export const FS_USAGE = `Usage: execd fs <op> [args] [--json] [--root DIR]
+type Flags = Record<string, unknown>
 
-  ls [path] [-d depth]              list a directory (default depth 1)
-  stat <path>...                    FileInfo of each path (symlinks not followed)
-  cat <path> [--range a-b] [--offset N --limit N]
-                                    print a file, a byte range, or lines
-  get <path> [dest] [--range a-b]   copy a file out (dest default: its name here; - for stdout)
-  put <src|-> <dest> [--mode 644] [--owner u] [--group g]
-                                    write a file atomically from a file or stdin
-  rm <path>...                      delete files and symlinks
-  rmdir <path>...                   delete directories recursively
-  mv <src> <dest>                   move/rename (creates parents, never overwrites)
-  mkdir <path>... [-m 755] [--owner u] [--group g]
-  chmod <mode> <path>... [--owner u] [--group g]
-  search <dir> [pattern]            glob (default **); without / it matches base names
-  replace <path> <old> <new>        replace text (atomic rewrite); prints the count
-`
-
-type Options = Record<string, unknown>
-
-class UsageError extends Error {}
-
-/**
- * Entry from cac. Its parser (mri) drops a lone `-` and turns `0644` into a number, so the
- * words after `fs` are parsed again here, strictly, from the raw command line.
- */
-export async function fsCommand(op: string, argv: string[], options: Options): Promise<number> {
-  const raw = process.argv.slice(2)
-  const at = raw.indexOf('fs')
-  if (at >= 0) return fsMain(raw.slice(at + 1))
-  return fsMain([op, ...argv, ...(options.json ? ['--json'] : [])])
+interface Run {
+  fs: FsOps
+  /** Aborted by SIGTERM, SIGINT or SIGHUP: a transfer stops and discards what it staged. */
+  signal: AbortSignal
+  args: string[]
+  flags: Flags
+  json: boolean
+  /** The JSON document with --json, else the text for people (nothing when empty). */
+  print(value: unknown, human: string): void
+  /** A change done: its JSON with --json, its line with -v, else nothing. */
+  done(value: unknown, line: string): void
 }
 
-const FLAGS = {
-  json: { type: 'boolean' },
-  root: { type: 'string' },
-  depth: { type: 'string', short: 'd' },
-  range: { type: 'string' },
-  offset: { type: 'string' },
-  limit: { type: 'string' },
-  mode: { type: 'string', short: 'm' },
-  owner: { type: 'string' },
-  group: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const
+interface FsOp {
+  name: string
+  /** cac's argument syntax: `<path> [dest]`, `<path...>`. */
+  args: string
+  summary: string
+  options?: [string, string][]
+  examples?: string[]
+  /** Returns the exit code (0 when nothing is returned). */
+  run(r: Run): Promise<number | void>
+}
+
+const OWNER_OPTIONS: [string, string][] = [
+  ['--owner <user>', 'owner to set'],
+  ['--group <group>', 'group to set'],
+]
+
+/** Every `execd fs` operation, the one place they are listed. */
+export const OPS: FsOp[] = [
+  {
+    name: 'ls',
+    args: '[path]',
+    summary: 'list a directory (default: the current one)',
+    options: [['-d, --depth <n>', 'levels to descend (default 1)']],
+    async run(r) {
+      const entries = await r.fs.list(r.args[0] ?? '.', parseDepth(optional(r.flags.depth)))
+      r.print(entries, table(entries))
+    },
+  },
+  {
+    name: 'stat',
+    args: '<path...>',
+    summary: 'describe each path (symlinks not followed)',
+    async run(r) {
+      const infos = await r.fs.stat(r.args)
+      r.print(infos, Object.values(infos).map(describe).join('\n'))
+    },
+  },
+  {
+    name: 'cat',
+    args: '<path>',
+    summary: 'print a file, a byte range or some lines',
+    options: [
+      ['--range <a-b>', 'bytes a to b (inclusive; "a-" to the end)'],
+      ['--offset <line>', 'first line to print (1-based)'],
+      ['--limit <lines>', 'number of lines to print'],
+    ],
+    examples: ['execd fs cat log.txt --offset 100 --limit 20'],
+    run: r => copyOut(r, '-'),
+  },
+  {
+    name: 'get',
+    args: '<path> [dest]',
+    summary: 'copy a file here (dest: a file, a directory, or - for stdout; default: its name)',
+    options: [['--range <a-b>', 'only bytes a to b']],
+    run: r => copyOut(r, r.args[1] ?? basename(r.args[0]!)),
+  },
+  {
+    name: 'put',
+    args: '<src> <dest>',
+    summary: 'write a file atomically from a local file or stdin (-)',
+    options: [['-m, --mode <mode>', 'permissions in octal (644)'], ...OWNER_OPTIONS],
+    async run(r) {
+      const [src, dest] = r.args as [string, string]
+      const perm = permission(r.flags)
+      // Opened first: a missing source is a plain error before anything is sent or staged.
+      const file = src === '-' ? undefined : await open(src, 'r')
+      try {
+        const total = file ? (await file.stat()).size : undefined
+        const shown = progress(`put ${dest}`, total, showProgress(r.json))
+        const source = (file ? file.createReadStream() : process.stdin) as AsyncIterable<Uint8Array>
+        try {
+          const written = await r.fs.write(dest, perm, shown.track(abortable(source, r.signal)))
+          shown.done()
+          r.done(written, `${written.path}: ${written.bytes} bytes written`)
+        } finally {
+          shown.done()
+        }
+      } finally {
+        await file?.close()
+      }
+    },
+  },
+  {
+    name: 'rm',
+    args: '<path...>',
+    summary: 'delete files and symlinks (never a directory)',
+    async run(r) {
+      await r.fs.remove(r.args)
+      r.done({ removed: r.args }, r.args.map(p => `removed ${p}`).join('\n'))
+    },
+  },
+  {
+    name: 'rmdir',
+    args: '<path...>',
+    summary: 'delete empty directories; with -r, directories and everything in them',
+    options: [['-r, --recursive', 'delete what the directories hold too']],
+    async run(r) {
+      if (!r.flags.recursive) {
+        const infos = await r.fs.stat(r.args)
+        for (const path of r.args) {
+          if (infos[path]?.type !== 'directory') throw new Error(`${path}: not a directory`)
+          if ((await r.fs.list(path, 1)).length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
+        }
+      }
+      await r.fs.removeDirectories(r.args)
+      r.done({ removed: r.args }, r.args.map(p => `removed ${p}`).join('\n'))
+    },
+  },
+  {
+    name: 'mv',
+    args: '<src> <dest>',
+    summary: 'move or rename (creates parents, never overwrites)',
+    async run(r) {
+      const [src, dest] = r.args as [string, string]
+      await r.fs.move(src, dest)
+      r.done({ src, dest }, `${src} -> ${dest}`)
+    },
+  },
+  {
+    name: 'mkdir',
+    args: '<path...>',
+    summary: 'make directories and their parents',
+    options: [['-m, --mode <mode>', 'permissions in octal (755)'], ...OWNER_OPTIONS],
+    async run(r) {
+      const perm = permission(r.flags)
+      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm])))
+      r.done({ created: r.args }, r.args.map(p => `created ${p}`).join('\n'))
+    },
+  },
+  {
+    name: 'chmod',
+    args: '<mode> <path...>',
+    summary: 'set the permissions (and owner/group) of each path',
+    options: OWNER_OPTIONS,
+    examples: ['execd fs chmod 640 secret.txt --owner root'],
+    async run(r) {
+      const [mode, ...paths] = r.args as [string, ...string[]]
+      const perm = { ...permission(r.flags), mode: octal(mode) }
+      await r.fs.chmod(Object.fromEntries(paths.map(p => [p, perm])))
+      r.done({ changed: paths, mode: perm.mode }, paths.map(p => `${p}: mode ${mode}`).join('\n'))
+    },
+  },
+  {
+    name: 'search',
+    args: '<dir> [pattern]',
+    summary: 'find files by glob (default **); a pattern without / matches base names',
+    examples: ["execd fs search . '*.py'"],
+    async run(r) {
+      const found = await r.fs.search(r.args[0]!, r.args[1])
+      r.print(found, table(found))
+    },
+  },
+  {
+    name: 'replace',
+    args: '<path> <old> <new>',
+    summary: 'replace text in a file (atomic rewrite)',
+    async run(r) {
+      const [path, old, replacement] = r.args as [string, string, string]
+      const replaced = await r.fs.replace(path, old, replacement)
+      r.done({ path, replaced }, `${path}: ${replaced} replaced`)
+    },
+  },
+]
+
+/** Options every operation takes. */
+const COMMON: [string, string][] = [
+  ['--json', 'print JSON for scripts'],
+  ['-v, --verbose', 'say what each change did'],
+  ['--root <dir>', 'confine every path to this directory (local mode)'],
+  ['--url <url>', 'drive the daemon at this URL (env EXECD_URL; token from EXECD_ACCESS_TOKEN)'],
+]
+
+/** The operations as a cac program (`execd fs` is its name in help). */
+function program(): CAC {
+  const cli = cac('execd fs')
+  for (const op of OPS) {
+    const command = cli.command(`${op.name} ${op.args}`, op.summary)
+    for (const [raw, description] of [...(op.options ?? []), ...COMMON]) command.option(raw, description)
+    for (const example of op.examples ?? []) command.example(example)
+  }
+  // The operations are listed once; "run any with --help" says the rest.
+  cli.help(sections =>
+    sections.map(s =>
+      s.title?.startsWith('For more info')
+        ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
+        : s,
+    ),
+  )
+  return cli
+}
 
 /** `execd fs` with the words after `fs`. Returns the exit code (2: usage). */
 export async function fsMain(words: string[]): Promise<number> {
-  let parsed
+  const cli = program()
+  let json = words.includes('--json')
   try {
-    parsed = parseArgs({ args: words, options: FLAGS, allowPositionals: true, strict: true })
+    cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    if (cli.options.help) return 0 // cac printed it
+    const op = OPS.find(o => o.name === cli.matchedCommandName)
+    if (!op) {
+      const [name] = cli.args
+      if (name === undefined) {
+        cli.outputHelp()
+        return 2
+      }
+      throw new UsageError(`unknown fs operation '${word(name)}' (execd fs --help lists them)`)
+    }
+    const command = cli.matchedCommand!
+    command.checkUnknownOptions()
+    command.checkOptionValue()
+    command.checkRequiredArgs()
+    command.checkUnusedArgs()
+    const flags = cli.options
+    json = Boolean(flags.json)
+    return await runOp(op, cli.args.map(word), flags)
   } catch (err) {
-    process.stderr.write(`execd: ${(err as Error).message}\n\n${FS_USAGE}`)
-    return 2
+    // Ended by a signal: said by the exit status, as a shell says it.
+    const signal = stopSignal()
+    return signal ? signalExit(signal) : report(err, json)
   }
-  const options = parsed.values
-  const [op = '', ...args] = parsed.positionals
-  if (options.help) {
-    process.stdout.write(FS_USAGE)
+}
+
+async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
+  const json = Boolean(flags.json)
+  const remote = remoteOf(flags)
+  if (remote && flags.root !== undefined)
+    throw new UsageError('--root confines local paths: give it to the daemon (serve --root), not with --url')
+  const fs = remote ? remoteFs(remote) : await (await import('./fs-ops')).localFs(configFrom(optionalRoot(flags)))
+  const aborter = new AbortController()
+  // A signal stops a transfer, which discards what it staged (and the exit hook removes a
+  // partial download if the grace runs out first).
+  const stopWatch = onStop(() => aborter.abort())
+  try {
+    const code = await op.run({
+      fs,
+      signal: aborter.signal,
+      args,
+      flags,
+      json,
+      print: (value, human) => void process.stdout.write(json ? `${JSON.stringify(value)}\n` : human),
+      done(value, line) {
+        if (json) process.stdout.write(`${JSON.stringify(value)}\n`)
+        else if (flags.verbose && line) process.stdout.write(`${line}\n`)
+      },
+    })
+    return code ?? 0
+  } finally {
+    stopWatch()
+    await fs.close()
+  }
+}
+
+const optionalRoot = (flags: Flags) => (flags.root === undefined ? {} : { root: String(flags.root) })
+const optional = (v: unknown) => (v === undefined ? undefined : String(v))
+
+/** An octal mode as typed (`644`, `0755`); anything else is a usage error. */
+function octal(raw: unknown): number {
+  // cac reads `0644` as the number 644: the digits are what matter.
+  const text = String(raw).replace(/^0+(?=\d)/, '')
+  if (!/^[0-7]{1,4}$/.test(text)) throw new UsageError(`invalid mode '${raw}': octal digits expected (e.g. 755 or 644)`)
+  return Number(text)
+}
+
+function permission(flags: Flags): Permission {
+  return {
+    ...(flags.mode === undefined ? {} : { mode: octal(flags.mode) }),
+    ...(flags.owner === undefined ? {} : { owner: String(flags.owner) }),
+    ...(flags.group === undefined ? {} : { group: String(flags.group) }),
+  }
+}
+
+/**
+ * `cat` and `get`: the file's bytes to stdout, or to a local file written under a temporary
+ * name beside it and renamed into place — a download never opens a file for writing by its
+ * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
+ */
+async function copyOut(r: Run, dest: string): Promise<number> {
+  const range = optional(r.flags.range)
+  const res = await r.fs.read({
+    path: r.args[0]!,
+    range: range === undefined ? undefined : `bytes=${range}`,
+    offset: optional(r.flags.offset),
+    limit: optional(r.flags.limit),
+  })
+  const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
+  if (dest === '-') {
+    const pipe = watchBrokenPipe(() => body.destroy())
+    try {
+      await pipeline(body, process.stdout)
+    } catch (err) {
+      if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
+      throw err
+    } finally {
+      pipe.dispose()
+    }
     return 0
   }
-  const { scope } = (await openSection(files, configFrom(options.root ? { root: options.root } : {}))).ops
-  const asJson = Boolean(options.json)
-  const print = (value: unknown, human: () => string) =>
-    process.stdout.write(asJson ? `${JSON.stringify(value)}\n` : human())
-  const need = (n: number, what: string) => {
-    if (args.length < n) throw new UsageError(`fs ${op}: ${what}`)
-  }
-  const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
-  try {
-    switch (op) {
-      case 'ls': {
-        const depth = parseDepth(options.depth)
-        const entries = await listDirectory(scope, args[0] ?? '.', depth)
-        print(entries, () => table(entries))
-        return 0
-      }
-      case 'stat': {
-        need(1, 'which path?')
-        const infos = await statFiles(scope, args)
-        print(infos, () => Object.values(infos).map(describe).join('\n'))
-        return 0
-      }
-      case 'cat':
-      case 'get': {
-        need(1, 'which file?')
-        const res = await downloadFile(scope, {
-          path: args[0]!,
-          range: options.range ? `bytes=${options.range}` : undefined,
-          offset: options.offset,
-          limit: options.limit,
-        })
-        const dest = op === 'cat' ? '-' : (args[1] ?? basename(args[0]!))
-        const out = dest === '-' ? process.stdout : createWriteStream(resolve(dest))
-        await pipeline(Readable.fromWeb(res.body as any), out)
-        return 0
-      }
-      case 'put': {
-        need(2, 'put <src|-> <dest>')
-        const source = args[0] === '-' ? process.stdin : createReadStream(args[0]!)
-        const written = await writeFile(
-          scope,
-          { path: args[1]!, mode: num(options.mode), owner: options.owner, group: options.group },
-          source as AsyncIterable<Uint8Array>,
-        )
-        print(written, () => `${written.path}: ${written.bytes} bytes\n`)
-        return 0
-      }
-      case 'rm':
-        need(1, 'which path?')
-        await deleteFiles(scope, args)
-        return 0
-      case 'rmdir':
-        need(1, 'which path?')
-        await removeDirectories(scope, args)
-        return 0
-      case 'mv':
-        need(2, 'mv <src> <dest>')
-        await moveFiles(scope, [{ src: args[0]!, dest: args[1]! }])
-        return 0
-      case 'mkdir': {
-        need(1, 'which path?')
-        const perm = { mode: num(options.mode), owner: options.owner, group: options.group }
-        await makeDirectories(scope, Object.fromEntries(args.map(p => [p, perm])))
-        return 0
-      }
-      case 'chmod': {
-        need(2, 'chmod <mode> <path>...')
-        const perm = { mode: Number(args[0]), owner: options.owner, group: options.group }
-        await setPermissions(scope, Object.fromEntries(args.slice(1).map(p => [p, perm])))
-        return 0
-      }
-      case 'search': {
-        need(1, 'search <dir> [pattern]')
-        const found = await searchFiles(scope, args[0]!, args[1])
-        print(found, () => table(found))
-        return 0
-      }
-      case 'replace': {
-        need(3, 'replace <path> <old> <new>')
-        const counts = await replaceInFiles(scope, { [args[0]!]: { old: args[1]!, new: args[2]! } })
-        print(counts, () => `${args[0]}: ${counts[args[0]!]!.replacedCount} replaced\n`)
-        return 0
-      }
-      default:
-        throw new UsageError(op ? `unknown fs operation '${op}'` : 'which operation?')
+  const target = await destination(dest, r.args[0]!)
+  const total = Number(res.headers.get('content-length') ?? NaN)
+  const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
+  const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)
+  const forget = atExit(() => {
+    try {
+      unlinkSync(temp)
+    } catch {
+      // already renamed or never made
     }
+  })
+  let bytes = 0
+  try {
+    const file = await open(temp, 'wx', 0o600)
+    try {
+      for await (const chunk of shown.track(abortable(body, r.signal))) {
+        bytes += chunk.byteLength
+        await file.write(chunk)
+      }
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    // The mode a new file would get (or the replaced one's): the 0600 only guarded the writing.
+    await chmod(temp, (await existingMode(target)) ?? 0o666 & ~process.umask())
+    await rename(temp, target)
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err
-    process.stderr.write(`execd: ${err.message}\n\n${FS_USAGE}`)
-    return 2
+    await unlink(temp).catch(() => {})
+    throw err
+  } finally {
+    forget()
+    shown.done()
+  }
+  r.done({ path: target, bytes }, `${target}: ${bytes} bytes`)
+  return 0
+}
+
+/** The file a download writes: `dest`, or the source's name inside `dest` when that is a directory. */
+async function destination(dest: string, source: string): Promise<string> {
+  const target = resolve(dest)
+  try {
+    if ((await stat(target)).isDirectory()) return join(target, basename(source))
+  } catch {
+    // a new file
+  }
+  return target
+}
+
+async function existingMode(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mode & 0o7777
+  } catch {
+    return undefined
   }
 }
 
@@ -189,17 +405,13 @@ export function modeString(info: FileInfo): string {
   return out
 }
 
+/** A wire time (RFC 3339, UTC, nanoseconds) as the CLI prints every time: UTC to the second. */
+export const when = (iso: string): string => `${iso.slice(0, 19)}Z`
+
 /** One line per entry, columns aligned like `ls -l`. */
 export function table(entries: FileInfo[]): string {
   if (!entries.length) return ''
-  const rows = entries.map(e => [
-    modeString(e),
-    e.owner,
-    e.group,
-    String(e.size),
-    e.modified_at.slice(0, 19).replace('T', ' '),
-    e.path,
-  ])
+  const rows = entries.map(e => [modeString(e), e.owner, e.group, String(e.size), when(e.modified_at), e.path])
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
   return (
     rows
@@ -217,8 +429,28 @@ function describe(info: FileInfo): string {
     `size      ${info.size}`,
     `mode      ${info.mode} (${modeString(info)})`,
     `owner     ${info.owner}:${info.group}`,
-    `modified  ${info.modified_at}`,
-    `changed   ${info.created_at}`,
+    `modified  ${when(info.modified_at)}`,
+    `changed   ${when(info.created_at)}`,
     '',
   ].join('\n')
+}
+
+/** The chunks until `signal` aborts; then the iteration fails, whatever the source waits for. */
+async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]()
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new Error('stopped by a signal'))
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
+  aborted.catch(() => {})
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted])
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    void iterator.return?.()
+  }
 }

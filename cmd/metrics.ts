@@ -1,27 +1,83 @@
-/** `execd metrics`: the metrics plugin's operations, printed for people or as JSON. */
-import { openSection } from '../core/app'
-import { metrics } from '../plugins/metrics'
+/**
+ * `execd metrics [--watch]`: the metrics section's operations, here or on a daemon (--url),
+ * printed for people or as JSON. `--watch` prints one sample a second until Ctrl-C (exit 0).
+ */
 import type { Metrics } from '../plugins/metrics/ops'
-import { configFrom } from './options'
+import { onStop } from './lifecycle'
+import { remoteOf, sseEvents, type Remote } from './remote'
 
-export async function metricsCommand(options: { json?: boolean; watch?: boolean }): Promise<void> {
-  const print = (m: Metrics) => {
-    process.stdout.write(options.json ? `${JSON.stringify(m)}\n` : human(m))
-  }
-  const { ops, close } = await openSection(metrics, configFrom({}))
+interface MetricsSource {
+  snapshot(): Promise<Metrics>
+  watch(): AsyncIterable<Metrics>
+  close(): Promise<void> | void
+}
+
+export async function metricsCommand(options: { json?: boolean; watch?: boolean; url?: string }): Promise<number> {
+  const print = (m: Metrics) => void process.stdout.write(options.json ? `${JSON.stringify(m)}\n` : human(m))
+  const remote = remoteOf(options)
+  const source = remote ? remoteMetrics(remote) : await localMetrics()
   try {
-    if (!options.watch) return print(await ops.snapshot())
-    process.on('SIGINT', () => process.exit(0))
-    for await (const m of ops.watch()) print(m)
+    if (!options.watch) return (print(await source.snapshot()), 0)
+    const samples = source.watch()[Symbol.asyncIterator]()
+    // Ctrl-C is how a watch ends: quietly, exit 0. The sampler's timer is unref'd (it must
+    // not keep a server's CLI sibling alive), so this timer keeps the process waiting rather
+    // than leaving Bun's loop spinning with nothing to wait on.
+    let stopped = false
+    const keepAlive = setInterval(() => {}, 1 << 30)
+    const stop = onStop(() => {
+      stopped = true
+      void samples.return?.()
+    })
+    try {
+      let last = -1
+      for (;;) {
+        const next = await samples.next()
+        if (next.done || stopped) break
+        // The sampler may hand the first sample twice (the snapshot, then its tick): one per time.
+        if (next.value.timestamp === last) continue
+        last = next.value.timestamp
+        print(next.value)
+      }
+    } finally {
+      clearInterval(keepAlive)
+      stop()
+    }
+    return 0
   } finally {
-    await close()
+    await source.close()
+  }
+}
+
+async function localMetrics(): Promise<MetricsSource> {
+  const [{ openSection }, { metrics }, { configFrom }] = await Promise.all([
+    import('../core/app'),
+    import('../plugins/metrics'),
+    import('./options'),
+  ])
+  const { ops, close } = await openSection(metrics, configFrom({}))
+  return { snapshot: () => ops.snapshot(), watch: () => ops.watch(), close }
+}
+
+function remoteMetrics(remote: Remote): MetricsSource {
+  const controller = new AbortController()
+  return {
+    snapshot: () => remote.json<Metrics>('GET', '/metrics'),
+    async *watch() {
+      const res = await remote.call('GET', '/metrics/watch', { signal: controller.signal })
+      for await (const event of sseEvents(res)) {
+        // The stream's own events (init, ping) are not samples.
+        const sample = event as unknown as Metrics & { type?: string }
+        if (typeof sample.cpu_count === 'number') yield sample
+      }
+    },
+    close: () => controller.abort(),
   }
 }
 
 function human(m: Metrics): string {
   const pct = m.mem_total_mib > 0 ? (m.mem_used_mib / m.mem_total_mib) * 100 : 0
   return [
-    `time    ${new Date(m.timestamp).toISOString()}`,
+    `time    ${new Date(m.timestamp).toISOString().slice(0, 19)}Z`,
     `cpu     ${m.cpu_used_pct.toFixed(1)}% of ${m.cpu_count} CPU${m.cpu_count === 1 ? '' : 's'}`,
     `memory  ${m.mem_used_mib.toFixed(1)} MiB of ${m.mem_total_mib.toFixed(1)} MiB (${pct.toFixed(1)}%)`,
     '',

@@ -10,6 +10,16 @@ export const allOptions: OptionSpec[] = [
   ...runtimes.flatMap(r => r.options ?? []),
 ]
 
+/**
+ * What `exec` accepts besides its own flags: every option of the language runtimes, of the
+ * code and command sections it opens, and the Jupyter bridge's — the same a `serve` would use.
+ */
+export const execOptions: OptionSpec[] = [
+  ...runtimes.flatMap(r => r.options ?? []),
+  ...plugins.filter(p => p.name === 'code' || p.name === 'command').flatMap(p => p.options ?? []),
+  ...SERVER_OPTIONS.filter(s => s.flag.startsWith('jupyter-')),
+]
+
 /** Config for a CLI verb: its flags, then the environment, then defaults. */
 export const configFrom = (flags: Record<string, unknown> = {}): Config => resolveConfig(allOptions, flags)
 

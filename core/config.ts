@@ -13,6 +13,8 @@ export interface OptionSpec {
   default?: string
   /** Boolean options take no value on the command line. */
   boolean?: boolean
+  /** A whole number ≥ 0: the CLI refuses anything else as a usage error. */
+  int?: boolean
   /** Never logged or printed (tokens). */
   secret?: boolean
 }
@@ -56,6 +58,7 @@ export function optionSpecs(declarations: Declarations): OptionSpec[] {
     ...spec,
     ...(value === undefined ? {} : { default: String(value) }),
     ...(kind === 'bool' ? { boolean: true } : {}),
+    ...(kind === 'int' ? { int: true } : {}),
   }))
 }
 

@@ -49,6 +49,8 @@ export class ExecdError extends Error {
   }
 }
 
+export const statusOf = (code: ErrorCode): number => STATUS[code]
+
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 

@@ -310,7 +310,7 @@ export async function killAll(reason: KillReason = 'shutdown', graceMs = default
 let sweptAtShutdown = false
 
 /** SIGKILL to every owned group and cgroup, synchronously (execd is exiting now). */
-function killAllNow(): void {
+export function killAllNow(): void {
   for (const p of owned) p.owner.killNow()
   killAllCgroups()
   if (!sweptAtShutdown) killMarkedSync()

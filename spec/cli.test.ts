@@ -1,13 +1,25 @@
 import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { BIN, runCliSync } from './harness'
+
+/** User + system CPU time a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 
 const run = (args: string[]) => runCliSync(args)
 
 describe('execd CLI', () => {
-  test('--version prints the version and the git commit', () => {
-    const r = run(['--version'])
-    expect(r.code).toBe(0)
-    expect(r.stdout).toMatch(/\d+\.\d+\.\d+ \(commit [0-9a-f]{4,}\)/)
+  test('--version prints the version, the git commit, the target and the real Bun version', () => {
+    for (const args of [['--version'], ['-v'], ['--version', '--json']]) {
+      const r = run(args)
+      expect(r.code).toBe(0)
+      expect(r.stdout).toMatch(/\d+\.\d+\.\d+ \(commit [0-9a-f]{4,}\) linux-(x64|arm64) bun\/\d+\.\d+\.\d+\n$/)
+      // Under Bun, process.version is the Node version Bun is compatible with: never quoted.
+      expect(r.stdout).not.toContain(process.version)
+    }
   })
 
   test('--help lists the verbs', () => {
@@ -43,10 +55,10 @@ describe('execd CLI', () => {
     expect(r.stderr).toContain('--frob')
   })
 
-  test('a bad option value is a clear error, not a crash', () => {
+  test('a bad option value is a usage error (exit 2) in one plain line', () => {
     const r = run(['serve', '--port', 'abc'])
-    expect(r.code).not.toBe(0)
-    expect(r.stderr).toContain('--port')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe("execd: --port expects a whole number, got 'abc'\n")
   })
 
   test('metrics --json prints the five fields the HTTP API serves', () => {
@@ -64,14 +76,34 @@ describe('execd CLI', () => {
     expect(r.stdout).toMatch(/memory\s+[\d.]+ MiB of [\d.]+ MiB/)
   })
 
-  test('metrics --watch streams samples until interrupted', async () => {
+  test('metrics --watch streams one sample per time, idle in between, until Ctrl-C (exit 0)', async () => {
     const p = Bun.spawn([BIN, 'metrics', '--watch', '--json'], { stdout: 'pipe' })
-    await Bun.sleep(1600)
+    const samples: { cpu_count: number; timestamp: number }[] = []
+    let cpuAtFirst = 0
+    const decoder = new TextDecoder()
+    let text = ''
+    const reader = p.stdout.getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+      const lines = text.split('\n')
+      text = lines.pop()!
+      for (const l of lines) {
+        samples.push(JSON.parse(l))
+        if (samples.length === 1) cpuAtFirst = cpuSeconds(p.pid)
+      }
+      if (samples.length >= 4) break
+    }
+    // Three sample intervals (3 s): a watcher that waits costs a few milliseconds of CPU, the
+    // busy loop it once was spent a whole core.
+    const spent = cpuSeconds(p.pid) - cpuAtFirst
     p.kill('SIGINT')
     expect(await p.exited).toBe(0)
-    const lines = (await new Response(p.stdout).text()).trim().split('\n')
-    expect(lines.length).toBeGreaterThanOrEqual(2)
-    for (const l of lines) expect(JSON.parse(l).cpu_count).toBeGreaterThan(0)
+    for (const s of samples) expect(s.cpu_count).toBeGreaterThan(0)
+    const times = samples.map(s => s.timestamp)
+    expect(times).toEqual([...new Set(times)].sort((a, b) => a - b))
+    expect(spent).toBeLessThan(1)
   })
 })
 
@@ -80,4 +112,32 @@ test('the README documents every option serve accepts', async () => {
   const readme = await Bun.file(new URL('../README.md', import.meta.url)).text()
   const missing = allOptions.filter(o => !readme.includes(`\`--${o.flag}\``)).map(o => o.flag)
   expect(missing).toEqual([])
+})
+
+describe('completion', () => {
+  const complete = (line: string): string[] => {
+    const script = runCliSync(['completion', 'bash']).stdout
+    const words = line.split(' ')
+    const probe = `${script}\nCOMP_WORDS=(${words.map(w => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _execd; printf '%s\\n' "\${COMPREPLY[@]}"`
+    return Bun.spawnSync(['bash', '-c', probe]).stdout.toString().trim().split('\n').filter(Boolean).sort()
+  }
+
+  test('bash completes the verbs, the fs operations and a verb’s options', () => {
+    expect(complete('execd m')).toEqual(['metrics'])
+    expect(complete('execd fs r')).toEqual(['replace', 'rm', 'rmdir'])
+    expect(complete('execd exec --ti')).toEqual(['--timeout'])
+    expect(complete('execd exec --pyth')).toEqual(['--python', '--python-spare'])
+  })
+
+  test('zsh and fish scripts are printed; another shell is a usage error', () => {
+    expect(runCliSync(['completion', 'zsh']).stdout).toContain('bashcompinit')
+    const fish = runCliSync(['completion', 'fish'])
+    expect(fish.stdout).toContain('complete -c execd')
+    expect(fish.stdout).toContain('replace')
+    expect(runCliSync(['completion', 'tcsh'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "execd: no completion for 'tcsh': bash, zsh or fish\n",
+    })
+  })
 })

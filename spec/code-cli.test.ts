@@ -1,14 +1,23 @@
 /** `execd exec <language>`: the same runtime as /code, without HTTP, through dist/execd. */
-import { describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCliSync, type CliOptions } from './harness'
+import { BIN, pidsWith, runCliSync, waitFor, type CliOptions } from './harness'
 import { hasModule, pythonAvailable } from './python-env'
 
 const execd = (args: string[], opts: CliOptions = {}) => runCliSync(['exec', ...args], opts)
 
 const matplotlib = hasModule('matplotlib')
+
+// Every temp dir a test makes is removed with the file's tests.
+const dirs: string[] = []
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
+  dirs.push(dir)
+  return dir
+}
+afterAll(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
 
 describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
   test('prints output and the text result, exit 0', () => {
@@ -25,13 +34,9 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
 
   test('reads the code from stdin with - and from a file with -f', () => {
     expect(execd(['python', '-'], { stdin: 'print(6 * 7)' }).stdout).toBe('42\n')
-    const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
-    try {
-      writeFileSync(join(dir, 'cell.py'), 'print("from file")')
-      expect(execd(['python', '-f', join(dir, 'cell.py')]).stdout).toBe('from file\n')
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+    const dir = tempDir()
+    Bun.write(join(dir, 'cell.py'), 'print("from file")')
+    expect(execd(['python', '-f', join(dir, 'cell.py')]).stdout).toBe('from file\n')
   })
 
   test('--json prints the event stream as JSON lines', () => {
@@ -51,12 +56,49 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     expect(events[4].results.text).toBe('2')
   })
 
-  test('no language is a usage error (exit 2); an unknown one names the available ones (exit 1)', () => {
+  test('no language, or an unknown one, is a usage error (exit 2) naming the available ones in one line', () => {
     expect(execd([]).code).toBe(2)
     const r = execd(['cobol', '1'])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toStartWith("execd: unknown language 'cobol'")
     expect(r.stderr).toContain('python')
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
   })
+
+  test('-f - and --file - read the code from stdin', () => {
+    for (const flag of ['-f', '--file']) {
+      expect(execd(['python', flag, '-'], { stdin: 'print(6 * 7)' })).toMatchObject({ code: 0, stdout: '42\n' })
+    }
+  })
+
+  test('every runtime option serve takes is accepted (--python picks the interpreter)', () => {
+    const r = execd(['python', '--python', '/no/such/python3', 'print(1)'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('/no/such/python3')
+    expect(execd(['python', '--python-spare', 'x', '1']).code).toBe(2)
+  })
+
+  test('an interrupted cell (SIGINT) ends with 130, SIGTERM and SIGHUP with 143 and 129, no interpreter left', async () => {
+    for (const [signal, status] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+      ['SIGHUP', 129],
+    ] as const) {
+      const marker = `execd_cli_signal_${signal}`
+      const p = Bun.spawn(
+        [BIN, 'exec', 'python', `import time\n${marker} = 1\nprint("ready", flush=True)\ntime.sleep(300)`],
+        {
+          stdout: 'pipe',
+          stderr: 'pipe',
+        },
+      )
+      const reader = p.stdout.getReader()
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+      p.kill(signal)
+      expect([signal, await p.exited]).toEqual([signal, status])
+      await waitFor(`no interpreter of ${signal} left`, () => pidsWith(marker).length === 0)
+    }
+  }, 120_000)
 
   test('--list shows python and whether it is available', () => {
     const r = execd(['--list', '--json'])
@@ -70,17 +112,28 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
   test.skipIf(matplotlib !== true)(
     `images are written to files and their paths printed${matplotlib === true ? '' : ` (skipped: ${matplotlib})`}`,
     () => {
-      const dir = mkdtempSync(join(tmpdir(), 'execd-cli-'))
-      try {
-        const r = execd(['python', 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()'], { cwd: dir })
-        expect(r.code).toBe(0)
-        const path = r.stdout.match(/written to (\S+)\]/)?.[1]
-        expect(path && existsSync(path)).toBe(true)
-        expect(readFileSync(path!).subarray(1, 4).toString()).toBe('PNG')
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
+      const dir = tempDir()
+      const r = execd(['python', 'import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()'], { cwd: dir })
+      expect(r.code).toBe(0)
+      const path = r.stdout.match(/written to (\S+)\]/)?.[1]
+      expect(path && existsSync(path)).toBe(true)
+      expect(readFileSync(path!).subarray(1, 4).toString()).toBe('PNG')
     },
     30_000,
   )
+})
+
+describe('execd exec sql', () => {
+  test('rows print as a table, --json as events; an error says what SQLite said', () => {
+    const r = execd(['sql', "select 1 as n, 'x' as name union all select 22, null"])
+    expect(r).toEqual({ code: 0, stdout: ' n  name\n--  ----\n 1  x\n22  NULL\n(2 rows)\n', stderr: '' })
+    const json = execd(['sql', '--json', 'select 1 as n'])
+      .stdout.trim()
+      .split('\n')
+      .map(l => JSON.parse(l))
+    expect(json.find(e => e.type === 'result').results['application/json']).toEqual({ columns: ['n'], rows: [[1]] })
+    const bad = execd(['sql', 'select * from no_such_table'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('no such table: no_such_table')
+  })
 })

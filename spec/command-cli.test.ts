@@ -1,6 +1,6 @@
 /** `execd exec --shell`: the commands plugin without HTTP, from the compiled executable. */
 import { expect, test } from 'bun:test'
-import { BIN, runCli } from './harness'
+import { BIN, pidsWith, runCli, waitFor } from './harness'
 
 const exec = (...args: string[]) => runCli(['exec', ...args])
 
@@ -36,10 +36,40 @@ test('--json prints the event stream', async () => {
   expect(r.code).toBe(0)
 })
 
-test('bad input is a clear error and exit 1', async () => {
+test('bad input is a usage error: exit 2, one plain line', async () => {
   const r = await exec('--shell', 'true', '--cwd', '/no/such/dir')
-  expect(r.code).toBe(1)
+  expect(r.code).toBe(2)
+  expect(r.stderr).toStartWith('execd: ')
   expect(r.stderr).toContain('working directory does not exist')
+  expect(r.stderr.trim().split('\n')).toHaveLength(1)
+  const bad = await exec('--shell', 'true', '--env', 'BAD')
+  expect(bad).toEqual({ code: 2, stdout: '', stderr: "execd: --env expects KEY=VALUE, got 'BAD'\n" })
+})
+
+test('--json keeps the structured error', async () => {
+  const r = await exec('--shell', 'true', '--cwd', '/no/such/dir', '--json')
+  expect(r.code).toBe(2)
+  expect(JSON.parse(r.stderr)).toMatchObject({ code: 'INVALID_REQUEST_BODY' })
+})
+
+test('SIGTERM, SIGINT and SIGHUP stop the command and the verb: 128 + the signal, nothing left', async () => {
+  for (const [signal, status] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+  ] as const) {
+    const marker = `execd-cli-${signal}`
+    const p = Bun.spawn([BIN, 'exec', '--shell', `echo ready; exec -a ${marker} sleep 300`], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const reader = p.stdout.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+    await waitFor(`${marker} started`, () => pidsWith(marker).length > 0)
+    p.kill(signal)
+    expect([signal, await p.exited]).toEqual([signal, status])
+    await waitFor(`${marker} gone`, () => pidsWith(marker).length === 0)
+  }
 })
 
 test('a child never gets a secret option, even from a verb that serves nothing (core/child-env.ts)', async () => {
@@ -54,7 +84,7 @@ test('a child never gets a secret option, even from a verb that serves nothing (
 test('--cwd expands $VAR from the command environment; an undefined one is refused by name', async () => {
   expect((await exec('--shell', 'pwd', '--cwd', '$D', '--env', 'D=/tmp')).stdout).toBe('/tmp\n')
   const r = await exec('--shell', 'true', '--cwd', '/tmp/$EXECD_CLI_UNDEFINED')
-  expect(r.code).toBe(1)
+  expect(r.code).toBe(2)
   expect(r.stderr).toContain('undefined environment variables: EXECD_CLI_UNDEFINED')
 })
 

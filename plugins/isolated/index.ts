@@ -59,7 +59,7 @@ export const isolated: Section<IsolatedSessions> = {
       .map(canonical)
     const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds })
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
-    ctx.registry.get(INTERRUPTS)?.add(31, id => ops.interrupt(id))
+    ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
     const { maxUploadBytes } = filesSettings(ctx.config)
     return {
       ops,

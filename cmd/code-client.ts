@@ -1,0 +1,80 @@
+/**
+ * What `execd exec <language>` needs of the code section, here (the opened section's service)
+ * or on a daemon (remote.ts, the /code routes): the same calls, the same events.
+ */
+import { openSections } from '../core/app'
+import type { Config } from '../core/config'
+import type { ExecEvent } from '../core/events'
+import { createLogger } from '../core/log'
+import { killAll } from '../core/process'
+import type { SseItem } from '../core/sse'
+import { plugins, runtimes } from '../plugins'
+import { code as codeSection } from '../plugins/code'
+import { command } from '../plugins/command'
+import { type Remote, sseEvents } from './remote'
+
+export interface Language {
+  language: string
+  available: boolean
+  runtime: string
+  detail?: string
+}
+
+export interface CodeClient {
+  languages(): Promise<Language[]>
+  /** A new context (one interpreter, state kept between runs); its id. */
+  open(language: string, cwd?: string): Promise<string>
+  /** Runs a cell; `id` is what interrupt() takes. */
+  run(context: string, code: string): Promise<{ id: string; events: AsyncIterable<ExecEvent> }>
+  /** Stops the running cell (state kept); resolves once it stopped. */
+  interrupt(id: string): Promise<void>
+  close(): Promise<void>
+}
+
+const eventOf = (item: ExecEvent | SseItem): ExecEvent =>
+  'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
+
+async function* plain(items: AsyncIterable<ExecEvent | SseItem>): AsyncGenerator<ExecEvent> {
+  for await (const item of items) yield eventOf(item)
+}
+
+export async function localCode(config: Config): Promise<CodeClient> {
+  // The code section, and the command section it sends shell languages to (if listed).
+  const needed = plugins.filter(p => p === codeSection || p === command)
+  const sections = await openSections({ plugins: needed, runtimes, config, log: createLogger('warn') })
+  const service = sections.get(codeSection).ops
+  return {
+    languages: () => service.languages(),
+    open: async (language, cwd) => (await service.createContext(language, cwd)).id,
+    async run(context, code) {
+      const { execution, events } = await service.run({ code, context: { id: context } })
+      return { id: execution?.id ?? context, events: plain(events) }
+    },
+    interrupt: async id => void (await service.interrupt(id)),
+    async close() {
+      await sections.close()
+      await killAll('close', 500)
+    },
+  }
+}
+
+export function remoteCode(remote: Remote): CodeClient {
+  const contexts: string[] = []
+  return {
+    languages: () => remote.json<Language[]>('GET', '/code/languages'),
+    async open(language, cwd) {
+      const { id } = await remote.json<{ id: string }>('POST', '/code/context', { json: { language, cwd } })
+      contexts.push(id)
+      return id
+    },
+    async run(context, code) {
+      const res = await remote.call('POST', '/code', { json: { code, context: { id: context } } })
+      return { id: res.headers.get('EXECD-EXECUTION-ID') ?? context, events: sseEvents(res) }
+    },
+    interrupt: async id => void (await (await remote.call('DELETE', '/code', { query: { id } })).arrayBuffer()),
+    async close() {
+      // A context made for this run goes with it, as a local one does.
+      await Promise.allSettled(contexts.map(id => remote.call('DELETE', `/code/contexts/${encodeURIComponent(id)}`)))
+    },
+  }
+}

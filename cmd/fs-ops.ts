@@ -1,0 +1,67 @@
+/**
+ * The file operations `execd fs` drives, as one interface with two implementations: `localFs`
+ * calls the files section's own operations on this machine (the opened section's scope), and
+ * `remoteFs` (remote.ts) the same routes of a running daemon over HTTP. The verbs in fs.ts
+ * know nothing of which one they hold, so both modes print and exit alike.
+ */
+import { openSection } from '../core/app'
+import type { Config } from '../core/config'
+import { files } from '../plugins/files'
+import type { FileInfo } from '../plugins/files/fileinfo'
+import { downloadFile } from '../plugins/files/ops/download'
+import { statFiles } from '../plugins/files/ops/info'
+import { listDirectory } from '../plugins/files/ops/list'
+import { makeDirectories } from '../plugins/files/ops/mkdir'
+import { moveFiles } from '../plugins/files/ops/move'
+import { setPermissions, type Permission } from '../plugins/files/ops/permissions'
+import { deleteFiles, removeDirectories } from '../plugins/files/ops/remove'
+import { replaceInFiles } from '../plugins/files/ops/replace'
+import { searchFiles } from '../plugins/files/ops/search'
+import { writeFile } from '../plugins/files/ops/upload'
+
+export type { FileInfo, Permission }
+
+export interface ReadRequest {
+  path: string
+  /** `bytes=a-b` */
+  range?: string
+  offset?: string
+  limit?: string
+}
+
+export interface FsOps {
+  list(path: string, depth: number): Promise<FileInfo[]>
+  stat(paths: string[]): Promise<Record<string, FileInfo>>
+  /** The download response: its body, and Content-Length for progress. */
+  read(req: ReadRequest): Promise<Response>
+  write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>): Promise<{ path: string; bytes: number }>
+  remove(paths: string[]): Promise<void>
+  removeDirectories(paths: string[]): Promise<void>
+  move(src: string, dest: string): Promise<void>
+  mkdir(entries: Record<string, Permission>): Promise<void>
+  chmod(entries: Record<string, Permission>): Promise<void>
+  search(dir: string, pattern?: string): Promise<FileInfo[]>
+  replace(path: string, old: string, replacement: string): Promise<number>
+  close(): Promise<void>
+}
+
+/** The files section opened here: its scope (`--root`) and operations. */
+export async function localFs(config: Config): Promise<FsOps> {
+  const section = await openSection(files, config)
+  const { scope } = section.ops
+  return {
+    list: (path, depth) => listDirectory(scope, path, depth),
+    stat: paths => statFiles(scope, paths),
+    read: req => downloadFile(scope, req),
+    write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
+    remove: paths => deleteFiles(scope, paths),
+    removeDirectories: paths => removeDirectories(scope, paths),
+    move: (src, dest) => moveFiles(scope, [{ src, dest }]),
+    mkdir: entries => makeDirectories(scope, entries),
+    chmod: entries => setPermissions(scope, entries),
+    search: (dir, pattern) => searchFiles(scope, dir, pattern),
+    replace: async (path, old, replacement) =>
+      (await replaceInFiles(scope, { [path]: { old, new: replacement } }))[path]!.replacedCount,
+    close: async () => void (await section.close()),
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * A verb's life and death. SIGTERM, SIGINT and SIGHUP always end a verb: its own stop (an
+ * interrupt, a close) is asked first; if the verb has not finished within the grace period,
+ * the cleanups run and execd exits 128 + the signal anyway. Whatever the path out — a return,
+ * a throw, a signal, process.exit — every owned process group is killed (core/process.ts's
+ * exit hook) and every registered cleanup (a half-written download) runs once.
+ */
+import { constants } from 'node:os'
+import { killAllNow, ownProcessesUntilExit } from '../core/process'
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
+export type StopSignal = (typeof STOP_SIGNALS)[number]
+
+/** Beyond the children's own grace (SIGTERM → SIGKILL), time for the verb to say its last word. */
+const MARGIN_MS = 1000
+
+const cleanups = new Set<() => void>()
+
+/** Runs `fn` (synchronous: it may run from the exit hook) when execd exits, unless disposed first. */
+export function atExit(fn: () => void): () => void {
+  cleanups.add(fn)
+  return () => void cleanups.delete(fn)
+}
+
+function runCleanups(): void {
+  for (const fn of [...cleanups]) {
+    cleanups.delete(fn)
+    try {
+      fn()
+    } catch {
+      // an exit path must finish: a cleanup that fails is skipped
+    }
+  }
+}
+
+let installed = false
+let received: StopSignal | undefined
+let stopper: ((signal: StopSignal, count: number) => void) | undefined
+let count = 0
+/** The deadline of the verb being stopped; cleared once it has ended by itself. */
+let deadline: ReturnType<typeof setTimeout> | undefined
+
+/** The exit status a shell gives a process ended by `signal`. */
+export const signalExit = (signal: StopSignal): number => 128 + constants.signals[signal]
+
+/** The stop signal received so far, if any (a verb that ends because of it exits signalExit). */
+export const stopSignal = (): StopSignal | undefined => received
+
+/** Forgets the signals so far: a prompt goes on after Ctrl-C interrupted one of its cells. */
+export function resetStop(): void {
+  received = undefined
+  count = 0
+  clearTimeout(deadline)
+}
+
+/**
+ * Installs the handlers (once per process) and sets what the current verb does on a signal.
+ * Without a `stop`, or when the verb has not ended `graceMs` after the signal, execd exits.
+ */
+export function onStop(stop?: (signal: StopSignal, count: number) => void, graceMs = 2000): () => void {
+  stopper = stop
+  if (!installed) {
+    installed = true
+    // CLI verbs own their children too: none may outlive execd, whichever way it exits.
+    ownProcessesUntilExit(undefined, false)
+    process.on('exit', runCleanups)
+    for (const signal of STOP_SIGNALS) {
+      process.on(signal, () => {
+        received ??= signal
+        count++
+        if (!stopper || count > 1) return exitNow(signal)
+        deadline = setTimeout(() => exitNow(signal), graceMs + MARGIN_MS)
+        deadline.unref?.()
+        stopper(signal, count)
+      })
+    }
+  }
+  return () => {
+    if (stopper !== stop) return
+    stopper = undefined
+    clearTimeout(deadline)
+  }
+}
+
+function exitNow(signal: StopSignal): never {
+  killAllNow()
+  runCleanups()
+  process.exit(signalExit(signal))
+}

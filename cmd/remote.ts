@@ -1,0 +1,189 @@
+/**
+ * Remote mode: `--url URL` (or EXECD_URL), with the token from EXECD_ACCESS_TOKEN, makes a verb
+ * drive a running daemon over the wire contract instead of this machine. A `{code, message}`
+ * error comes back as the same ExecdError the local operation throws, so output and exit
+ * codes are those of local mode.
+ */
+import { ExecdError, type ErrorCode } from '../core/errors'
+import type { ExecEvent } from '../core/events'
+import type { FileInfo, FsOps, Permission, ReadRequest } from './fs-ops'
+
+export const URL_ENV = 'EXECD_URL'
+const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
+const TOKEN_HEADER = 'X-EXECD-ACCESS-TOKEN'
+
+type Query = Record<string, string | string[] | undefined>
+
+export class Remote {
+  private readonly token: string | undefined
+  constructor(readonly base: string) {
+    this.token = process.env[TOKEN_ENV] || undefined
+    // A token in the environment is for this client only: never handed to a child.
+    delete process.env[TOKEN_ENV]
+  }
+
+  url(path: string, query: Query = {}): string {
+    const url = new URL(path, this.base.endsWith('/') ? this.base : `${this.base}/`)
+    url.pathname = url.pathname.replace(/\/\/+/g, '/')
+    for (const [key, value] of Object.entries(query)) {
+      for (const v of [value ?? []].flat()) url.searchParams.append(key, v)
+    }
+    return url.toString()
+  }
+
+  /** The response, or the daemon's error as an ExecdError; a daemon out of reach is a plain error. */
+  async call(
+    method: string,
+    path: string,
+    opts: {
+      query?: Query
+      json?: unknown
+      body?: BodyInit
+      headers?: Record<string, string>
+      signal?: AbortSignal
+    } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...opts.headers }
+    if (this.token) headers[TOKEN_HEADER] = this.token
+    let body = opts.body
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(opts.json)
+    }
+    let res: Response
+    try {
+      res = await fetch(this.url(path, opts.query), {
+        method,
+        headers,
+        body,
+        signal: opts.signal,
+        // A streamed upload: the body is sent as it is read.
+        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+      } as RequestInit)
+    } catch (err) {
+      if ((err as Error)?.name === 'AbortError') throw err
+      throw new Error(`cannot reach ${this.base}: ${(err as Error)?.message ?? err}`)
+    }
+    if (res.ok) return res
+    throw await errorOf(res)
+  }
+
+  async json<T>(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<T> {
+    return (await (await this.call(method, path, opts)).json()) as T
+  }
+}
+
+async function errorOf(res: Response): Promise<ExecdError> {
+  const text = await res.text().catch(() => '')
+  let body: { code?: string; message?: string; error?: string } = {}
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // not the contract's JSON: a proxy's page, say
+  }
+  if (res.status === 401) return new ExecdError('UNAUTHORIZED', body.error ?? 'unauthorized (set EXECD_ACCESS_TOKEN)')
+  const code = (body.code ?? (res.status < 500 ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
+  return new ExecdError(code, body.message ?? body.error ?? `HTTP ${res.status}: ${text.slice(0, 200)}`)
+}
+
+/** The remote daemon named by --url or EXECD_URL, if any. */
+export function remoteOf(options: { url?: unknown }): Remote | undefined {
+  const url = options.url === undefined ? process.env[URL_ENV] : String(options.url)
+  return url ? new Remote(url) : undefined
+}
+
+/** The events of an SSE response (CONTRACT §2), as the daemon sent them. */
+export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let end: number
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end)
+      buffer = buffer.slice(end + 2)
+      const data = frame
+        .split('\n')
+        .filter(l => l.startsWith('data:'))
+        .map(l => l.slice(5).trimStart())
+        .join('\n')
+      if (data) yield JSON.parse(data) as ExecEvent
+    }
+  }
+}
+
+/** One metadata part and one file part, streamed: the file is never held in memory. */
+function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: ReadableStream; type: string } {
+  const boundary = `execd-${crypto.randomUUID()}`
+  const head =
+    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n` +
+    `Content-Type: application/json\r\n\r\n${JSON.stringify(meta)}\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\n` +
+    `Content-Type: application/octet-stream\r\n\r\n`
+  const tail = `\r\n--${boundary}--\r\n`
+  const encoder = new TextEncoder()
+  const iterator = source[Symbol.asyncIterator]()
+  let stage = 0
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (stage === 0) {
+        stage = 1
+        return controller.enqueue(encoder.encode(head))
+      }
+      if (stage === 1) {
+        const next = await iterator.next()
+        if (!next.done) return controller.enqueue(next.value)
+        stage = 2
+        controller.enqueue(encoder.encode(tail))
+        return controller.close()
+      }
+    },
+    async cancel() {
+      await iterator.return?.()
+    },
+  })
+  return { body, type: `multipart/form-data; boundary=${boundary}` }
+}
+
+/** `FsOps` over the files routes of a running daemon. */
+export function remoteFs(remote: Remote): FsOps {
+  const empty = async (method: string, path: string, opts: Parameters<Remote['call']>[2]) => {
+    await (await remote.call(method, path, opts)).arrayBuffer()
+  }
+  return {
+    list: (path, depth) =>
+      remote.json<FileInfo[]>('GET', '/directories/list', { query: { path, depth: String(depth) } }),
+    stat: paths => remote.json<Record<string, FileInfo>>('GET', '/files/info', { query: { path: paths } }),
+    read: (req: ReadRequest) =>
+      remote.call('GET', '/files/download', {
+        query: { path: req.path, offset: req.offset, limit: req.limit },
+        headers: req.range ? { range: req.range } : {},
+      }),
+    async write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>) {
+      let bytes = 0
+      const counted = (async function* () {
+        for await (const chunk of source) {
+          bytes += chunk.byteLength
+          yield chunk
+        }
+      })()
+      const { body, type } = multipart({ path, ...perm }, counted)
+      await empty('POST', '/files/upload', { body, headers: { 'content-type': type } })
+      return { path, bytes }
+    },
+    remove: paths => empty('DELETE', '/files', { query: { path: paths } }),
+    removeDirectories: paths => empty('DELETE', '/directories', { query: { path: paths } }),
+    move: (src, dest) => empty('POST', '/files/mv', { json: [{ src, dest }] }),
+    mkdir: entries => empty('POST', '/directories', { json: entries }),
+    chmod: entries => empty('POST', '/files/permissions', { json: entries }),
+    search: (dir, pattern) => remote.json<FileInfo[]>('GET', '/files/search', { query: { path: dir, pattern } }),
+    async replace(path, old, replacement) {
+      const counts = await remote.json<Record<string, { replacedCount: number }>>('POST', '/files/replace', {
+        query: { verbose: 'true' },
+        json: { [path]: { old, new: replacement } },
+      })
+      return counts[path]?.replacedCount ?? 0
+    },
+    close: async () => {},
+  }
+}

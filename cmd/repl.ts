@@ -1,0 +1,110 @@
+/**
+ * `execd exec <language>` on a terminal with no code: a prompt on one context of that language
+ * (state kept from cell to cell, as over HTTP). Up/down recall earlier lines (kept in
+ * ~/.execd_history). Ctrl-C interrupts the running cell, or drops the line being typed;
+ * Ctrl-D on an empty line exits. A line that opens a block (`:` at the end, an open bracket
+ * or a trailing `\`) continues on `...` lines until an empty one.
+ */
+import { appendFileSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { CodeClient } from './code-client'
+import { runCell, type ExecOptions } from './exec'
+import { resetStop } from './lifecycle'
+
+const HISTORY_LINES = 1000
+
+export async function repl(client: CodeClient, language: string, options: ExecOptions): Promise<number> {
+  const context = await client.open(language, options.cwd)
+  const historyFile = join(process.env.HOME || homedir(), '.execd_history')
+  const rl = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: true,
+    historySize: HISTORY_LINES,
+    history: loadHistory(historyFile),
+  } as Parameters<typeof createInterface>[0])
+  process.stdout.write(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`)
+  let running = false
+  // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
+  const typed: (string | null)[] = []
+  let pending: ((line: string | null) => void) | undefined
+  const deliver = (line: string | null) => {
+    const take = pending
+    pending = undefined
+    if (take) take(line)
+    else typed.push(line)
+  }
+  rl.on('line', deliver)
+  rl.on('close', () => deliver(null))
+  // Raw mode turns Ctrl-C into this event rather than a signal.
+  rl.on('SIGINT', () => {
+    if (running) return void process.kill(process.pid, 'SIGINT')
+    process.stdout.write('^C\n')
+    ;(rl as unknown as { line: string }).line = ''
+    deliver('\u0003')
+  })
+  const ask = (prompt: string) =>
+    new Promise<string | null>(resolve => {
+      if (typed.length) return resolve(typed.shift()!)
+      pending = resolve
+      rl.setPrompt(prompt)
+      rl.prompt()
+    })
+  try {
+    for (;;) {
+      let line = await ask(`${language}> `)
+      if (line === null) break
+      if (line === '\u0003') continue
+      const lines = [line]
+      while (continues(lines)) {
+        line = await ask('... ')
+        if (line === null || line === '\u0003') break
+        if (line === '' && lines.length > 1) break
+        lines.push(line)
+      }
+      if (line === '\u0003') continue
+      const cell = lines.join('\n')
+      if (!cell.trim()) continue
+      try {
+        appendFileSync(historyFile, `${cell.replace(/\n/g, ' ')}\n`, { mode: 0o600 })
+      } catch {
+        // no history file: the session still works
+      }
+      running = true
+      try {
+        await runCell(client, context, cell, options, true)
+      } finally {
+        running = false
+        resetStop()
+      }
+      if (line === null) break
+    }
+  } finally {
+    rl.close()
+    process.stdout.write('\n')
+  }
+  return 0
+}
+
+/** Whether the cell so far opens a block or leaves a bracket open. */
+function continues(lines: string[]): boolean {
+  const last = lines[lines.length - 1]!.trimEnd()
+  if (lines.length > 1 && last !== '') return true
+  if (last.endsWith(':') || last.endsWith('\\')) return true
+  let depth = 0
+  for (const ch of lines.join('\n')) {
+    if ('([{'.includes(ch)) depth++
+    else if (')]}'.includes(ch)) depth--
+  }
+  return depth > 0
+}
+
+function loadHistory(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-HISTORY_LINES).reverse()
+  } catch {
+    return []
+  }
+}

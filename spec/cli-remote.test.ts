@@ -1,0 +1,134 @@
+/**
+ * Remote mode: `--url` / EXECD_URL (token from EXECD_ACCESS_TOKEN) makes exec, fs and metrics
+ * drive a running daemon with the same output and exit codes as local mode.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli, startDaemon, type CliRun, type Daemon } from './harness'
+import { pythonAvailable } from './python-env'
+
+let daemon: Daemon
+let here: string
+let there: string
+beforeAll(async () => {
+  daemon = await startDaemon()
+  here = mkdtempSync(join(tmpdir(), 'execd-cli-remote-'))
+  there = mkdtempSync(join(tmpdir(), 'execd-cli-daemon-'))
+})
+afterAll(async () => {
+  await daemon.stop()
+  rmSync(here, { recursive: true, force: true })
+  rmSync(there, { recursive: true, force: true })
+})
+
+/** The verb here and against the daemon; both runs, with the daemon's paths in place of local ones. */
+const remote = (args: string[], stdin?: string): Promise<CliRun> =>
+  runCli([...args, '--url', daemon.url], { cwd: here, stdin, env: { EXECD_ACCESS_TOKEN: daemon.token } })
+const local = (args: string[], stdin?: string): Promise<CliRun> => runCli(args, { cwd: here, stdin })
+
+describe('fs', () => {
+  test('put and get move bytes both ways; the output is that of local mode', async () => {
+    const payload = Buffer.alloc(3 << 20)
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff
+    writeFileSync(join(here, 'up.bin'), payload)
+    expect(await remote(['fs', 'put', 'up.bin', join(there, 'up.bin'), '-v'])).toEqual({
+      code: 0,
+      stdout: `${join(there, 'up.bin')}: ${payload.length} bytes written\n`,
+      stderr: '',
+    })
+    expect(readFileSync(join(there, 'up.bin')).equals(payload)).toBe(true)
+    expect((await remote(['fs', 'get', join(there, 'up.bin'), 'down.bin'])).code).toBe(0)
+    expect(readFileSync(join(here, 'down.bin')).equals(payload)).toBe(true)
+    // Piped: no progress drawn on stderr.
+    expect((await remote(['fs', 'put', '-', join(there, 'in.txt')], 'from stdin')).stderr).toBe('')
+    expect((await remote(['fs', 'cat', join(there, 'in.txt')])).stdout).toBe('from stdin')
+  })
+
+  test('ls, stat, search, replace, mv, mkdir, chmod, rm, rmdir print as locally', async () => {
+    writeFileSync(join(there, 'a.txt'), 'one two')
+    for (const args of [
+      ['fs', 'ls', there, '--json'],
+      ['fs', 'stat', join(there, 'a.txt')],
+      ['fs', 'search', there, '*.txt', '--json'],
+    ]) {
+      const [r, l] = [await remote(args), await local(args)]
+      expect([args, r]).toEqual([args, l])
+    }
+    expect(JSON.parse((await remote(['fs', 'replace', join(there, 'a.txt'), 'one', '1', '--json'])).stdout)).toEqual({
+      path: join(there, 'a.txt'),
+      replaced: 1,
+    })
+    expect(readFileSync(join(there, 'a.txt'), 'utf8')).toBe('1 two')
+    for (const args of [
+      ['mkdir', join(there, 'd1', 'd2')],
+      ['mv', join(there, 'a.txt'), join(there, 'd1', 'b.txt')],
+      ['chmod', '600', join(there, 'd1', 'b.txt')],
+    ])
+      expect([args, await remote(['fs', ...args])]).toEqual([args, { code: 0, stdout: '', stderr: '' }])
+    const refused = await remote(['fs', 'rmdir', join(there, 'd1')])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe(`execd: ${join(there, 'd1')}: directory not empty (-r deletes it all)\n`)
+    expect((await remote(['fs', 'rmdir', '-r', join(there, 'd1')])).code).toBe(0)
+    expect(readdirSync(there)).not.toContain('d1')
+  })
+
+  test('errors and exit codes are those of local mode', async () => {
+    for (const args of [
+      ['fs', 'stat', '/no/such/file'],
+      ['fs', 'ls', '/tmp', '-d', 'x'],
+      ['fs', 'chmod', '999', '/tmp/x'],
+      ['fs', 'get', '/no/such/file', 'x'],
+    ]) {
+      const [r, l] = [await remote(args), await local(args)]
+      expect([args, r.code, r.stderr]).toEqual([args, l.code, l.stderr])
+    }
+  })
+
+  test('without the token: 401 as one line, exit 1', async () => {
+    const r = await runCli(['fs', 'ls', '/', '--url', daemon.url], { cwd: here })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toStartWith('execd: Unauthorized')
+  })
+
+  test('EXECD_URL names the daemon as --url does', async () => {
+    const r = await runCli(['fs', 'stat', there, '--json'], {
+      cwd: here,
+      env: { EXECD_URL: daemon.url, EXECD_ACCESS_TOKEN: daemon.token },
+    })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)[there].type).toBe('directory')
+  })
+})
+
+test('exec --shell: output and exit code of the command, as locally', async () => {
+  const args = ['exec', '--shell', 'echo out; echo err >&2; exit 3']
+  const [r, l] = [await remote(args), await local(args)]
+  expect(r).toEqual(l)
+  expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' })
+})
+
+test.skipIf(pythonAvailable !== true)('exec python: output, result and a failing cell as locally', async () => {
+  const ok = ['exec', 'python', 'print("hi")\n6 * 7']
+  expect(await remote(ok)).toEqual({ code: 0, stdout: 'hi\n42\n', stderr: '' })
+  const bad = ['exec', 'python', 'raise ValueError("nope")']
+  const [r, l] = [await remote(bad), await local(bad)]
+  expect([r.code, r.stderr]).toEqual([l.code, l.stderr])
+  expect(r.code).toBe(1)
+  // The run's context is gone with it.
+  const contexts = await (await daemon.fetch('/code/contexts')).json()
+  expect(contexts).toEqual([])
+})
+
+test('metrics: the five fields, from the daemon', async () => {
+  const r = await remote(['metrics', '--json'])
+  expect(r.code).toBe(0)
+  expect(Object.keys(JSON.parse(r.stdout)).sort()).toEqual([
+    'cpu_count',
+    'cpu_used_pct',
+    'mem_total_mib',
+    'mem_used_mib',
+    'timestamp',
+  ])
+})

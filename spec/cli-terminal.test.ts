@@ -1,0 +1,119 @@
+/**
+ * The CLI at a terminal, as a person meets it: keys sent with tmux (Ctrl-C, Ctrl-D, arrows),
+ * the screen read back; progress recorded with script(1). Skipped where tmux or script is missing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BIN, pidsWith, waitFor } from './harness'
+import { pythonAvailable } from './python-env'
+
+const has = (tool: string) => Bun.spawnSync(['sh', '-c', `command -v ${tool}`]).exitCode === 0
+const socket = `execd-cli-test-${process.pid}`
+let dir: string
+let home: string
+
+const tmux = (...args: string[]) => Bun.spawnSync(['tmux', '-L', socket, ...args], { stderr: 'pipe' })
+const screen = () => tmux('capture-pane', '-p', '-t', 'cli').stdout.toString()
+const keys = (...k: string[]) => tmux('send-keys', '-t', 'cli', ...k)
+async function shows(what: string | RegExp, limitMs = 30_000): Promise<void> {
+  const seen = () => (typeof what === 'string' ? screen().includes(what) : what.test(screen()))
+  await waitFor(`the screen to show ${what}`, seen, limitMs).catch(err => {
+    throw new Error(`${(err as Error).message}; the screen:\n${screen()}`)
+  })
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'execd-cli-tty-'))
+  home = mkdtempSync(join(tmpdir(), 'execd-cli-home-'))
+})
+afterAll(() => {
+  tmux('kill-server')
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(home, { recursive: true, force: true })
+})
+
+/** A fresh shell in a tmux window of its own, in `dir`, with a private HOME (the REPL history). */
+function shell(): void {
+  tmux('kill-session', '-t', 'cli')
+  const started = tmux(
+    'new-session',
+    '-d',
+    '-s',
+    'cli',
+    '-x',
+    '120',
+    '-y',
+    '50',
+    '-c',
+    dir,
+    `env HOME=${home} PS1='$ ' bash --norc`,
+  )
+  expect(started.exitCode).toBe(0)
+}
+
+describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
+  test('Ctrl-C stops exec --shell and its command: exit 130, nothing left', async () => {
+    shell()
+    keys(`${BIN} exec --shell 'echo started; exec -a execd-tty-sleeper sleep 300'; echo "status $?"`, 'Enter')
+    // Its own line: the typed command line says 'started' too.
+    await shows(/^started$/m)
+    // argv as `exec -a` made it (execd's own argv holds the marker followed by 'sleep').
+    await waitFor('the command', () => pidsWith('execd-tty-sleeper 300').length > 0)
+    keys('C-c')
+    await shows('status 130')
+    await waitFor('no command left', () => pidsWith('execd-tty-sleeper 300').length === 0)
+  }, 120_000)
+
+  test.skipIf(pythonAvailable !== true)(
+    'exec python with no code opens a prompt: state kept, blocks, Ctrl-C interrupts, history, Ctrl-D exits 0',
+    async () => {
+      shell()
+      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
+      await shows(/^python>/m) // capture-pane trims the prompt's trailing space
+      keys('x = 41', 'Enter')
+      keys('x + 1', 'Enter')
+      await shows(/^42$/m)
+      keys('for i in range(2):', 'Enter', '  print(i * 10)', 'Enter', 'Enter')
+      await shows(/^10$/m)
+      keys('import time; time.sleep(300)', 'Enter')
+      await waitFor('the cell to run', () => pidsWith('<execd-driver>').length > 0 && screen().includes('sleep(300)'))
+      keys('C-c')
+      await shows('KeyboardInterrupt')
+      // The context lives on: its state too, and a Ctrl-C at the prompt only drops the line.
+      keys('half typed', 'C-c')
+      await shows('half typed^C')
+      keys('x', 'Enter')
+      await shows(/^41$/m)
+      // Up twice: past `x`, the interrupted cell (a dropped line is not history).
+      keys('Up', 'Up')
+      await shows(/python> import time; time\.sleep\(300\)\s*$/)
+      keys('C-u', 'C-d')
+      await shows('status 0')
+      expect(readFileSync(join(home, '.execd_history'), 'utf8')).toContain('x = 41\n')
+    },
+    180_000,
+  )
+})
+
+describe.skipIf(!has('script'))('progress', () => {
+  test('fs put and fs get draw bytes, rate and ETA on a terminal, and clear the line', () => {
+    writeFileSync(join(dir, 'big.bin'), Buffer.alloc(32 << 20, 1))
+    for (const [verb, args] of [
+      ['put', 'big.bin copy.bin'],
+      ['get', 'big.bin copy2.bin'],
+    ] as const) {
+      const log = join(dir, `${verb}.log`)
+      const r = Bun.spawnSync(['script', '-q', '-e', '-c', `${BIN} fs ${verb} ${args}`, log], {
+        cwd: dir,
+        stdin: 'ignore',
+      })
+      expect(r.exitCode).toBe(0)
+      const drawn = readFileSync(log, 'latin1')
+      expect(drawn).toMatch(new RegExp(`${verb} [^\\r]* of 32\\.0 MiB \\(\\d+%\\)  [\\d.]+ [KMG]?i?B/s`))
+      expect(drawn).toContain('\r\x1b[2K')
+    }
+    expect(readFileSync(join(dir, 'copy2.bin')).length).toBe(32 << 20)
+  })
+})
