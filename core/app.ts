@@ -11,7 +11,7 @@ import { CapabilitySchema, capabilities } from './capabilities'
 import { SERVER, settingsOf, type Config } from './config'
 import { DOCS_PATHS, docsAsset, isDocsAsset } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, json, toExecdError } from './errors'
-import { ERROR_COMPONENTS, errors } from './responses'
+import { ERROR_COMPONENTS, errorSchemas, errors } from './responses'
 import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
@@ -132,12 +132,11 @@ export async function createApp(parts: AppParts) {
       },
     })
     .get('/capabilities', () => json(capabilities()), {
-      response: { 200: t.Array(CapabilitySchema) },
+      response: { 200: t.Array(CapabilitySchema, { description: 'one entry per piece' }), ...errorSchemas() },
       detail: {
         tags: ['health'],
         summary:
           'What this container offers execd (/proc, /dev/null, bash, a shell, devpts) and what each missing piece disables',
-        responses: { 200: { description: 'one entry per piece' }, ...errors() },
       },
     })
 
