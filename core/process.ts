@@ -4,9 +4,9 @@
  * reaped), killed TERM→KILL on interrupt, timeout or shutdown together with everything it
  * started, inside or outside its group (core/ownership.ts).
  */
-import { requirePiece } from './capabilities'
 import type { Subprocess, TerminalOptions } from 'bun'
 import { readFileSync, readdirSync } from 'node:fs'
+import { requirePiece } from './capabilities'
 import type { Logger } from './log'
 import {
   closeCgroups,
