@@ -8,11 +8,14 @@ import { COMMIT, VERSION } from '../core/app'
 import { capabilities } from '../core/capabilities'
 import { within } from '../core/timers'
 import { runtimes } from '../plugins'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { configFrom } from './options'
 
 const PROBE_LIMIT_MS = 5000
 
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
+  // `execd doctor | head -1`: a reader that leaves ends the verb quietly, as a shell's would.
+  watchBrokenPipe(() => process.exit(BROKEN_PIPE_EXIT))
   const pieces = capabilities()
   const config = configFrom({ 'python-spare': '0' })
   const languages: { language: string; available: boolean; detail?: string }[] = []

@@ -3,10 +3,10 @@
  * the container's main process (cmd/entrypoint.ts), whose exit ends execd.
  */
 import { createApp } from '../core/app'
+import { warnMissing } from '../core/capabilities'
 import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
-import { warnMissing } from '../core/capabilities'
 import { createLogger, LogFile, parseLogLevel } from '../core/log'
 import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'

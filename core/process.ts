@@ -4,8 +4,8 @@
  * reaped), killed TERM→KILL on interrupt, timeout or shutdown together with everything it
  * started, inside or outside its group (core/ownership.ts).
  */
-import { requirePiece } from './capabilities'
 import type { Subprocess, TerminalOptions } from 'bun'
+import { requirePiece } from './capabilities'
 import { listPids, readStat } from './procfs'
 import type { Logger } from './log'
 import {

@@ -87,6 +87,13 @@ test('with everything here, /capabilities is all ok and execd doctor exits 0', a
     await d.stop()
   }
   expect((await runCli(['doctor'])).code).toBe(0)
+  // A reader that leaves (| head -1) ends it quietly (141, or 0 when every line was written
+  // before it left), never with an EPIPE stack trace.
+  const piped = Bun.spawnSync(['bash', '-c', `"$0" doctor | head -1; echo "status=\${PIPESTATUS[0]}"`, BIN], {
+    stderr: 'pipe',
+  })
+  expect(piped.stdout.toString()).toMatch(/^execd .*\nstatus=(141|0)\n$/)
+  expect(piped.stderr.toString()).toBe('')
 })
 
 test.skipIf(!canBuildRootfs)(

@@ -2,8 +2,8 @@
  * The commands section's plain operations (CONTRACT §4): run, status, logs, events, interrupt.
  * They know nothing of HTTP; the routes and `execd exec --shell` call them.
  */
-import { requirePiece } from '../../core/capabilities'
 import { statSync } from 'node:fs'
+import { requirePiece } from '../../core/capabilities'
 import { ExecdError, PREFIX, badRequest } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
 import { Capacity } from '../../core/limits'

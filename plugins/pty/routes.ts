@@ -1,6 +1,6 @@
 /** The PTY section's HTTP adapter: validate → call `PtyOps` → render; `/ws` hands the socket to socket.ts. */
-import { requirePiece } from '../../core/capabilities'
 import { Elysia } from 'elysia'
+import { requirePiece } from '../../core/capabilities'
 import { ExecdError, emptyOk, json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
 import { upgradeSocket } from '../../core/websocket'
