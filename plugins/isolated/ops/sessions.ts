@@ -272,7 +272,11 @@ export class IsolatedSessions {
     }
   }
 
-  /** Marks a use and arms the session's idle timer afresh. */
+  /**
+   * Marks a use and arms the session's idle timer afresh. A timer per session, not
+   * core/limits' IdleExpiry: that has one timeout for all its keys, and each session names
+   * its own (`idle_timeout_seconds`).
+   */
   private touch(s: Session): void {
     s.lastUse = Date.now()
     s.idleTimer?.clear()
