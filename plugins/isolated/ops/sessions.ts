@@ -5,7 +5,7 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { type ExecEvent } from '../../../core/events'
@@ -377,12 +377,16 @@ function overlayOf(s: Session): { upper: string; workspace: string } {
   return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
 }
 
-/** Upper and work dirs of an overlay; the upper's root takes the workspace's owner and mode. */
+/**
+ * Upper and work dirs of an overlay. The merged root shows the upper root's owner and mode,
+ * so it takes the workspace's: a 0777 workspace stays writable for a uid-switched session.
+ */
 function makeOverlayDirs(dir: string, workspace: string): string {
   const ovl = join(dir, 'ovl')
   for (const d of ['upper', 'work']) mkdirSync(join(ovl, d), { recursive: true, mode: 0o755 })
   const st = lstatSync(workspace)
   chownSync(join(ovl, 'upper'), st.uid, st.gid)
+  chmodSync(join(ovl, 'upper'), st.mode & 0o7777)
   return ovl
 }
 
