@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -11,6 +12,7 @@ import {
   readdirSync,
   readlinkSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -96,6 +98,19 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
     } finally {
       await s.delete()
     }
+  })
+
+  test('a uid-switched session writes to the overlay of a workspace open to it, and commits as that uid', async () => {
+    const ws = workspace()
+    chmodSync(ws, 0o777)
+    await isolation().withSession({ workspace: { path: ws, mode: 'overlay' }, uid: 65534, gid: 65534 }, async s => {
+      expect(stdout(await s.run('echo mine > mine.txt && id -u'))).toEqual(['65534'])
+      expect(existsSync(join(ws, 'mine.txt'))).toBe(false)
+      const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
+      expect((await res.json()).applied.map((c: { path: string }) => c.path)).toEqual([join(ws, 'mine.txt')])
+      expect(statSync(join(ws, 'mine.txt')).uid).toBe(65534)
+      expect(stdout(await s.run('echo again > again.txt && cat mine.txt'))).toEqual(['mine'])
+    })
   })
 
   test('deleting the session discards the overlay', async () => {

@@ -146,6 +146,17 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     })
     expect(stdout(e)).toEqual(['bound'])
     expect(readFileSync(join(allowed, 'b.txt'), 'utf8')).toBe('b\n')
+    const ro = await svc.runOnce(`cat /mnt/data/b.txt; echo c > /mnt/data/c.txt || echo ro-refused`, ws, {
+      binds: [{ source: allowed, dest: '/mnt/data', readonly: true }],
+    })
+    expect(stdout(ro)).toEqual(['b', 'ro-refused'])
+    await svc.withSession({ workspace: { path: ws }, extra_writable: [allowed] }, async s => {
+      expect(stdout(await s.run(`echo e > ${join(allowed, 'e.txt')} && echo extra-ok`))).toEqual(['extra-ok'])
+      const listed = (await svc.list()).find(x => x.session_id === s.sessionId)
+      expect(listed?.status).toBe('active')
+      expect(listed?.idle_remaining_seconds).toBeGreaterThan(0)
+    })
+    expect(readFileSync(join(allowed, 'e.txt'), 'utf8')).toBe('e\n')
 
     const res = await postJson(d, '/v1/isolated/session', { workspace: { path: ws }, binds: [{ source: '/etc' }] })
     expect(res.status).toBe(400)

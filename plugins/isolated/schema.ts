@@ -136,7 +136,11 @@ export const DiffSchema = t.Object(
   {
     workspace: t.String(),
     changes: t.Array(Changed, { description: 'parents before their contents; at most 10000' }),
-    patch: t.Optional(t.String({ description: 'with ?patch=true: unified diff of the text files (at most 1 MiB)' })),
+    patch: t.Optional(
+      t.String({
+        description: 'with ?patch=true: unified diff of the text files (at most 1 MiB, 1000 files, 256 KiB each)',
+      }),
+    ),
     truncated: t.Optional(t.Boolean({ description: 'changes or patch were cut at their cap' })),
   },
   { title: 'IsolatedDiffResponse' },

@@ -8,6 +8,9 @@
  */
 import {
   chmodSync,
+  closeSync,
+  openSync,
+  readSync,
   copyFileSync,
   lchownSync,
   lstatSync,
@@ -50,6 +53,7 @@ export interface Diff {
 export const MAX_CHANGES = 10_000
 const MAX_PATCH_BYTES = 1 << 20
 const MAX_TEXT_FILE_BYTES = 256 << 10
+const MAX_PATCH_FILES = 1000
 
 const lstat = (p: string) => lstatSync(p, { throwIfNoEntry: false })
 const typeOf = (st: Stats): ChangedPath['type'] =>
@@ -126,7 +130,26 @@ function sameContent(a: string, sa: Stats, b: string, sb: Stats): boolean {
   if (typeOf(sa) !== typeOf(sb) || sa.mode !== sb.mode || sa.uid !== sb.uid || sa.gid !== sb.gid) return false
   if (sa.isSymbolicLink()) return readlinkSync(a) === readlinkSync(b)
   if (!sa.isFile() || sa.size !== sb.size) return false
-  return readFileSync(a).equals(readFileSync(b))
+  return sameBytes(a, b)
+}
+
+/** Byte equality read in 1 MiB chunks: a copied-up file of any size costs no more memory. */
+function sameBytes(a: string, b: string): boolean {
+  const fa = openSync(a, 'r')
+  const fb = openSync(b, 'r')
+  const ba = Buffer.allocUnsafe(1 << 20)
+  const bb = Buffer.allocUnsafe(1 << 20)
+  try {
+    for (;;) {
+      const na = readSync(fa, ba, 0, ba.length, null)
+      const nb = readSync(fb, bb, 0, bb.length, null)
+      if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false
+      if (na === 0) return true
+    }
+  } finally {
+    closeSync(fa)
+    closeSync(fb)
+  }
 }
 
 /** `diff -u` of the changed text files, capped in total and per file. */
@@ -137,8 +160,14 @@ export async function patchOf(
 ): Promise<{ patch: string; truncated: boolean }> {
   let patch = ''
   let truncated = false
+  let files = 0
   for (const c of changes) {
     if (c.type !== 'file') continue
+    // One `diff` process per file: a bound on how many, besides the bytes.
+    if (++files > MAX_PATCH_FILES) {
+      truncated = true
+      break
+    }
     const rel = c.path.slice(workspace.length + 1)
     const before = c.change === 'added' ? '/dev/null' : join(workspace, rel)
     const after = c.change === 'deleted' ? '/dev/null' : join(upper, rel)

@@ -5,20 +5,19 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
-import { isAbsolute, join, resolve, sep } from 'node:path'
-import { childEnv } from '../../../core/child-env'
-import { ExecdError, PREFIX } from '../../../core/errors'
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { ExecdError } from '../../../core/errors'
 import { type ExecEvent } from '../../../core/events'
 import { Capacity } from '../../../core/limits'
 import { LiveBash } from '../../../core/live-bash'
 import { OwnedTempDir } from '../../../core/temp-dir'
-import { confineCwd } from '../../../core/workdir'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
 import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
+import { ENV_NAME, invalid, NotSupported, sessionEnv, validateCreate, type CreateRequest, type Params } from './params'
 import { runEvents } from './run'
-import { sandboxArgv, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
+import { sandboxArgv } from './sandbox'
 
 export interface IsolatedSettings {
   /** bubblewrap: a path or a name looked up on PATH. */
@@ -31,37 +30,10 @@ export interface IsolatedSettings {
   idleSeconds: number
 }
 
-export interface CreateRequest {
-  workspace: { path: string; mode?: WorkspaceMode }
-  profile?: Profile
-  extra_writable?: string[]
-  binds?: { source: string; dest?: string; readonly?: boolean }[]
-  share_net?: boolean
-  env_passthrough?: { mode?: 'allow' | 'deny'; keys?: string[] }
-  uid?: number
-  gid?: number
-  uid_mode?: UidMode
-  idle_timeout_seconds?: number
-}
-
 export interface RunRequest {
   code: string
   envs?: Record<string, string>
   timeout_seconds?: number
-}
-
-/** The creation parameters as resolved (defaults filled in): what get/create echo. */
-export interface Params {
-  profile: Profile
-  workspace: { path: string; mode: WorkspaceMode }
-  extra_writable: string[]
-  binds: Bind[]
-  share_net: boolean
-  env_passthrough?: { mode: 'allow' | 'deny'; keys: string[] }
-  uid?: number
-  gid?: number
-  uid_mode: UidMode
-  idle_timeout_seconds: number
 }
 
 export interface Session {
@@ -79,19 +51,6 @@ export interface Session {
   release: () => void
   committing?: boolean
 }
-
-/** 503 NOT_SUPPORTED: the contract's answer when isolation cannot be had on this machine. */
-export class NotSupported extends ExecdError {
-  constructor(message: string) {
-    super('NOT_SUPPORTED', message)
-  }
-  override get status(): number {
-    return 503
-  }
-}
-
-const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export class IsolatedSessions {
   private readonly sessions = new Map<string, Session>()
@@ -124,7 +83,7 @@ export class IsolatedSessions {
 
   async create(req: CreateRequest): Promise<Session> {
     const p = await this.usable()
-    const params = this.validate(req, p)
+    const params = validateCreate(req, p, this.settings)
     if (this.closed) throw new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down')
     const release = this.capacity.acquire()
     const id = crypto.randomUUID()
@@ -151,65 +110,6 @@ export class IsolatedSessions {
       if (dir) rmSync(dir, { recursive: true, force: true })
       throw err
     }
-  }
-
-  /** Checks a create request against the contract and this machine; fills in the defaults. */
-  private validate(req: CreateRequest, p: Probed): Params {
-    if (!req || typeof req !== 'object') throw invalid('expected a JSON object')
-    const ws = req.workspace
-    if (!ws || typeof ws.path !== 'string' || ws.path === '') throw invalid('workspace.path is required')
-    const workspace = existingDir(ws.path, 'workspace.path')
-    if (workspace === '/') throw invalid('workspace.path cannot be / (the whole filesystem would be writable)')
-    const mode = ws.mode ?? 'rw'
-    if (mode === 'overlay') {
-      if (!p.diff_supported) throw new NotSupported(`overlay workspaces are unavailable here: ${p.message}`)
-      if (/[,:\\]/.test(workspace)) throw invalid(`an overlay workspace path cannot contain , : or \\: ${workspace}`)
-    }
-    const uidMode = req.uid_mode ?? 'setpriv'
-    if (req.gid !== undefined && req.uid === undefined) throw invalid('gid needs uid')
-    if (req.uid !== undefined) {
-      if (uidMode === 'setpriv' && !p.setpriv_available)
-        throw new NotSupported('uid_mode setpriv: setpriv is unavailable')
-      if (uidMode === 'userns' && !p.userns_available)
-        throw new NotSupported('uid_mode userns: no user namespaces here')
-      if (uidMode === 'userns' && mode === 'overlay') throw invalid('an overlay workspace needs uid_mode setpriv')
-    }
-    const extra = (req.extra_writable ?? []).map(x => this.allowed(existingDir(x, 'extra_writable'), 'extra_writable'))
-    const binds = (req.binds ?? []).map((b, i): Bind => {
-      if (!b || typeof b.source !== 'string' || !b.source) throw invalid(`binds[${i}].source is required`)
-      const source = this.allowed(existingPath(b.source, `binds[${i}].source`), `binds[${i}].source`)
-      const dest = b.dest ?? source
-      if (!isAbsolute(dest) || dest.split('/').includes('..'))
-        throw invalid(`binds[${i}].dest must be absolute: ${dest}`)
-      return { source, dest: resolve(dest), readonly: b.readonly ?? false }
-    })
-    const ep = req.env_passthrough
-    if (ep) {
-      for (const k of ep.keys ?? []) if (!ENV_NAME.test(k)) throw invalid(`env_passthrough.keys: not a name: ${k}`)
-    }
-    const idle = req.idle_timeout_seconds ?? this.settings.idleSeconds
-    if (!Number.isFinite(idle) || idle < 0) throw invalid(`idle_timeout_seconds must be >= 0, got ${idle}`)
-    return {
-      profile: req.profile ?? 'strict',
-      workspace: { path: workspace, mode },
-      extra_writable: extra,
-      binds,
-      share_net: req.share_net ?? false,
-      ...(ep ? { env_passthrough: { mode: ep.mode ?? 'allow', keys: ep.keys ?? [] } } : {}),
-      ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? req.uid } : {}),
-      uid_mode: uidMode,
-      idle_timeout_seconds: idle,
-    }
-  }
-
-  /** `path` if it lies within --isolated-binds; else a 400 naming the allowlist. */
-  private allowed(path: string, field: string): string {
-    const ok = this.settings.bindsAllowlist.some(root => path === root || path.startsWith(root + sep))
-    if (!ok) {
-      const list = this.settings.bindsAllowlist.join(', ') || 'empty'
-      throw invalid(`${field} ${path} is outside the allowlist (--isolated-binds: ${list})`)
-    }
-    return path
   }
 
   get(id: string): Session {
@@ -272,7 +172,11 @@ export class IsolatedSessions {
     }
   }
 
-  /** Marks a use and arms the session's idle timer afresh. */
+  /**
+   * Marks a use and arms the session's idle timer afresh. A timer per session, not
+   * core/limits' IdleExpiry: that has one timeout for all its keys, and each session names
+   * its own (`idle_timeout_seconds`).
+   */
   private touch(s: Session): void {
     s.lastUse = Date.now()
     s.idleTimer?.clear()
@@ -473,40 +377,17 @@ function overlayOf(s: Session): { upper: string; workspace: string } {
   return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
 }
 
-/** Upper and work dirs of an overlay; the upper's root takes the workspace's owner and mode. */
+/**
+ * Upper and work dirs of an overlay. The merged root shows the upper root's owner and mode,
+ * so it takes the workspace's: a 0777 workspace stays writable for a uid-switched session.
+ */
 function makeOverlayDirs(dir: string, workspace: string): string {
   const ovl = join(dir, 'ovl')
   for (const d of ['upper', 'work']) mkdirSync(join(ovl, d), { recursive: true, mode: 0o755 })
   const st = lstatSync(workspace)
   chownSync(join(ovl, 'upper'), st.uid, st.gid)
+  chmodSync(join(ovl, 'upper'), st.mode & 0o7777)
   return ovl
-}
-
-/** The shell's environment: execd's child environment, filtered by env_passthrough. */
-function sessionEnv(params: Params): Record<string, string> {
-  const all = Object.entries(childEnv()).filter(([k]) => ENV_NAME.test(k))
-  const ep = params.env_passthrough
-  if (!ep) return Object.fromEntries(all)
-  const keys = new Set(ep.keys)
-  return Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
-}
-
-function existingPath(path: string, field: string): string {
-  if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
-  try {
-    // Under --root, as every path the API resolves: inside it, symlinks included.
-    return realpathSync(confineCwd(path))
-  } catch (err) {
-    throw invalid(
-      `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
-    )
-  }
-}
-
-function existingDir(path: string, field: string): string {
-  const real = existingPath(path, field)
-  if (!lstatSync(real).isDirectory()) throw invalid(`${field} ${path} is not a directory`)
-  return real
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

@@ -1,0 +1,139 @@
+/**
+ * A create request checked against the contract and this machine, with its defaults filled
+ * in: what the sandbox is built from and what get/create echo. Every path is made canonical
+ * (symlinks resolved, under --root) before it is checked, so what is checked is what is mounted.
+ */
+import { lstatSync, realpathSync } from 'node:fs'
+import { isAbsolute, resolve, sep } from 'node:path'
+import { childEnv } from '../../../core/child-env'
+import { ExecdError, PREFIX } from '../../../core/errors'
+import { confineCwd } from '../../../core/workdir'
+import type { Probed } from './probe'
+import type { Bind, Profile, UidMode, WorkspaceMode } from './sandbox'
+import type { IsolatedSettings } from './sessions'
+
+export interface CreateRequest {
+  workspace: { path: string; mode?: WorkspaceMode }
+  profile?: Profile
+  extra_writable?: string[]
+  binds?: { source: string; dest?: string; readonly?: boolean }[]
+  share_net?: boolean
+  env_passthrough?: { mode?: 'allow' | 'deny'; keys?: string[] }
+  uid?: number
+  gid?: number
+  uid_mode?: UidMode
+  idle_timeout_seconds?: number
+}
+
+/** The creation parameters as resolved (defaults filled in): what get/create echo. */
+export interface Params {
+  profile: Profile
+  workspace: { path: string; mode: WorkspaceMode }
+  extra_writable: string[]
+  binds: Bind[]
+  share_net: boolean
+  env_passthrough?: { mode: 'allow' | 'deny'; keys: string[] }
+  uid?: number
+  gid?: number
+  uid_mode: UidMode
+  idle_timeout_seconds: number
+}
+
+/** 503 NOT_SUPPORTED: the contract's answer when isolation cannot be had on this machine. */
+export class NotSupported extends ExecdError {
+  constructor(message: string) {
+    super('NOT_SUPPORTED', message)
+  }
+  override get status(): number {
+    return 503
+  }
+}
+
+export const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+/** Checks a create request against the contract and this machine; fills in the defaults. */
+export function validateCreate(req: CreateRequest, p: Probed, settings: IsolatedSettings): Params {
+  if (!req || typeof req !== 'object') throw invalid('expected a JSON object')
+  const ws = req.workspace
+  if (!ws || typeof ws.path !== 'string' || ws.path === '') throw invalid('workspace.path is required')
+  const workspace = existingDir(ws.path, 'workspace.path')
+  if (workspace === '/') throw invalid('workspace.path cannot be / (the whole filesystem would be writable)')
+  const mode = ws.mode ?? 'rw'
+  if (mode === 'overlay') {
+    if (!p.diff_supported) throw new NotSupported(`overlay workspaces are unavailable here: ${p.message}`)
+    if (/[,:\\]/.test(workspace)) throw invalid(`an overlay workspace path cannot contain , : or \\: ${workspace}`)
+  }
+  const uidMode = req.uid_mode ?? 'setpriv'
+  if (req.gid !== undefined && req.uid === undefined) throw invalid('gid needs uid')
+  if (req.uid !== undefined) {
+    if (uidMode === 'setpriv' && !p.setpriv_available)
+      throw new NotSupported('uid_mode setpriv: setpriv is unavailable')
+    if (uidMode === 'userns' && !p.userns_available) throw new NotSupported('uid_mode userns: no user namespaces here')
+    if (uidMode === 'userns' && mode === 'overlay') throw invalid('an overlay workspace needs uid_mode setpriv')
+  }
+  const extra = (req.extra_writable ?? []).map(x =>
+    allowed(settings, existingDir(x, 'extra_writable'), 'extra_writable'),
+  )
+  const binds = (req.binds ?? []).map((b, i): Bind => {
+    if (!b || typeof b.source !== 'string' || !b.source) throw invalid(`binds[${i}].source is required`)
+    const source = allowed(settings, existingPath(b.source, `binds[${i}].source`), `binds[${i}].source`)
+    const dest = b.dest ?? source
+    if (!isAbsolute(dest) || dest.split('/').includes('..')) throw invalid(`binds[${i}].dest must be absolute: ${dest}`)
+    return { source, dest: resolve(dest), readonly: b.readonly ?? false }
+  })
+  const ep = req.env_passthrough
+  if (ep) {
+    for (const k of ep.keys ?? []) if (!ENV_NAME.test(k)) throw invalid(`env_passthrough.keys: not a name: ${k}`)
+  }
+  const idle = req.idle_timeout_seconds ?? settings.idleSeconds
+  if (!Number.isFinite(idle) || idle < 0) throw invalid(`idle_timeout_seconds must be >= 0, got ${idle}`)
+  return {
+    profile: req.profile ?? 'strict',
+    workspace: { path: workspace, mode },
+    extra_writable: extra,
+    binds,
+    share_net: req.share_net ?? false,
+    ...(ep ? { env_passthrough: { mode: ep.mode ?? 'allow', keys: ep.keys ?? [] } } : {}),
+    ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? req.uid } : {}),
+    uid_mode: uidMode,
+    idle_timeout_seconds: idle,
+  }
+}
+
+/** `path` if it lies within --isolated-binds; else a 400 naming the allowlist. */
+function allowed(settings: IsolatedSettings, path: string, field: string): string {
+  const ok = settings.bindsAllowlist.some(root => path === root || path.startsWith(root + sep))
+  if (!ok) {
+    const list = settings.bindsAllowlist.join(', ') || 'empty'
+    throw invalid(`${field} ${path} is outside the allowlist (--isolated-binds: ${list})`)
+  }
+  return path
+}
+
+/** The shell's environment: execd's child environment, filtered by env_passthrough. */
+export function sessionEnv(params: Params): Record<string, string> {
+  const all = Object.entries(childEnv()).filter(([k]) => ENV_NAME.test(k))
+  const ep = params.env_passthrough
+  if (!ep) return Object.fromEntries(all)
+  const keys = new Set(ep.keys)
+  return Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
+}
+
+function existingPath(path: string, field: string): string {
+  if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
+  try {
+    // Under --root, as every path the API resolves: inside it, symlinks included.
+    return realpathSync(confineCwd(path))
+  } catch (err) {
+    throw invalid(
+      `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
+    )
+  }
+}
+
+function existingDir(path: string, field: string): string {
+  const real = existingPath(path, field)
+  if (!lstatSync(real).isDirectory()) throw invalid(`${field} ${path} is not a directory`)
+  return real
+}
