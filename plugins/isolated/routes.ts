@@ -1,6 +1,7 @@
 /** The isolated sessions' HTTP adapter (`/v1/isolated/*`, the SDK's paths): validate → call → render. */
 import { Elysia } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
+import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { IsolatedSessions, Session } from './ops/sessions'
 import {
@@ -16,7 +17,9 @@ import {
   SessionState,
 } from './schema'
 
-const UNAVAILABLE = { 503: { description: 'NOT_SUPPORTED: isolation is unavailable on this machine' } }
+const UNAVAILABLE = 'NOT_SUPPORTED: isolation is unavailable on this machine'
+const UNKNOWN = 'CONTEXT_NOT_FOUND: no session with this id'
+const BAD = 'INVALID_REQUEST_BODY: a malformed or refused parameter'
 
 export function isolatedRoutes(ops: IsolatedSessions) {
   const state = (s: Session) => ({
@@ -27,7 +30,7 @@ export function isolatedRoutes(ops: IsolatedSessions) {
   })
   return new Elysia({ name: 'api/isolated', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })
     .get('/capabilities', async () => json(await ops.capabilities()), {
-      response: { 200: CapabilitiesSchema },
+      response: { 200: CapabilitiesSchema, ...errorSchemas() },
       detail: { summary: 'What isolation this machine offers, probed (bubblewrap, setpriv, user namespaces, overlay)' },
     })
     .post(
@@ -38,17 +41,17 @@ export function isolatedRoutes(ops: IsolatedSessions) {
       },
       {
         body: CreateBody,
-        response: { 201: SessionInfo },
-        detail: {
-          summary: 'Start an isolated bash session: one live bash in its own namespaces, in its workspace',
-          responses: UNAVAILABLE,
-        },
+        response: { 201: SessionInfo, ...errorSchemas({ 400: BAD, 503: UNAVAILABLE }) },
+        detail: { summary: 'Start an isolated bash session: one live bash in its own namespaces, in its workspace' },
       },
     )
     .get(
       '/sessions',
       async () => json({ sessions: (await ops.list()).map(s => ({ session_id: s.id, ...state(s) })) }),
-      { response: { 200: SessionList }, detail: { summary: 'The isolated sessions', responses: UNAVAILABLE } },
+      {
+        response: { 200: SessionList, ...errorSchemas({ 503: UNAVAILABLE }) },
+        detail: { summary: 'The isolated sessions' },
+      },
     )
     .get(
       '/session/:sessionId',
@@ -58,15 +61,15 @@ export function isolatedRoutes(ops: IsolatedSessions) {
       },
       {
         params: SessionParams,
-        response: { 200: SessionState },
-        detail: { summary: 'State of a session, with every parameter it was created with', responses: UNAVAILABLE },
+        response: { 200: SessionState, ...errorSchemas({ 404: UNKNOWN, 503: UNAVAILABLE }) },
+        detail: { summary: 'State of a session, with every parameter it was created with' },
       },
     )
     .delete('/session/:sessionId', async ({ params }) => (await ops.delete(params.sessionId), emptyOk()), {
       params: SessionParams,
       detail: {
         summary: 'End a session: kill its sandbox and everything in it, remove its overlay',
-        responses: UNAVAILABLE,
+        responses: { 200: { description: 'ended, empty body' }, ...errors({ 404: UNKNOWN, 503: UNAVAILABLE }) },
       },
     })
     .post(
@@ -82,7 +85,10 @@ export function isolatedRoutes(ops: IsolatedSessions) {
         body: RunBody,
         detail: {
           summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
-          responses: { 200: { description: 'text/event-stream of ExecEvent' }, ...UNAVAILABLE },
+          responses: {
+            200: { description: 'text/event-stream of ExecEvent' },
+            ...errors({ 400: BAD, 404: UNKNOWN, 503: UNAVAILABLE }),
+          },
         },
       },
     )
@@ -92,25 +98,26 @@ export function isolatedRoutes(ops: IsolatedSessions) {
       {
         params: SessionParams,
         query: DiffQuery,
-        response: { 200: DiffSchema },
+        response: { 200: DiffSchema, ...errorSchemas({ 400: 'a rw or ro workspace', 404: UNKNOWN, 503: UNAVAILABLE }) },
         detail: {
           summary:
             'What an overlay session changed in its workspace (added, modified, deleted), with ?patch=true a unified diff',
           description: '400 for a rw or ro workspace, whose writes are already in place.',
-          responses: UNAVAILABLE,
         },
       },
     )
     .post('/session/:sessionId/commit', async ({ params }) => json(await ops.commit(params.sessionId)), {
       params: SessionParams,
-      response: { 200: CommitSchema },
+      response: {
+        200: CommitSchema,
+        ...errorSchemas({ 400: 'a rw or ro workspace, or a run in progress', 404: UNKNOWN, 503: UNAVAILABLE }),
+      },
       detail: {
         summary:
           "Apply an overlay session's changes to the real workspace (each file atomically), then empty its overlay",
         description:
           "The session's shell is started afresh over the empty overlay (same id and parameters, shell state reset). " +
           '400 for a rw or ro workspace, or while a run is in progress.',
-        responses: UNAVAILABLE,
       },
     })
 }
