@@ -242,7 +242,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     const s = await svc.create({ workspace: { path: ws }, idle_timeout_seconds: 1 })
     const marker = `idle-${crypto.randomUUID().slice(0, 8)}`
     await s.run(`(exec -a ${marker} sleep 300) & disown; echo started`)
-    expect(pidsWith(marker).length).toBe(1)
+    await waitFor('the idle session sleeper', () => pidsWith(marker).length === 1)
     await waitFor('the idle session to go', async () => !(await svc.list()).some(x => x.session_id === s.sessionId))
     await waitFor('its processes to go', () => pidsWith(marker).length === 0)
     const res = await d.fetch(`/v1/isolated/session/${s.sessionId}`)
@@ -266,7 +266,8 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     await s.run(`(exec -a ${marker} sleep 300) & echo x > in-overlay.txt`)
     const dirs = () => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-isolated-${own.proc.pid}-`))
     expect(dirs().length).toBe(1)
-    expect(pidsWith(marker).length).toBe(1)
+    // The background sleep is started, not necessarily exec'd, when the run ends.
+    await waitFor('the session sleeper', () => pidsWith(marker).length === 1)
     expect(await own.stop()).toBe(0)
     expect(pidsWith(marker)).toEqual([])
     expect(dirs()).toEqual([])
