@@ -19,8 +19,9 @@ type Operation = {
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options']
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+const esc = (s: string) => s.replace(/[&<>"']/g, c => ENTITIES[c] ?? c)
 
 export function renderDocsPage(spec: Spec): string {
   const groups = new Map<string, string[]>()
@@ -55,13 +56,13 @@ function renderOperation(method: string, path: string, op: Operation): string {
     .map(p => `<li><code>${esc(p.name)}</code> <em>${esc(p.in)}</em>${p.required ? ' (required)' : ''}</li>`)
     .join('')
   const body = op.requestBody?.content
-  const bodyType = body ? Object.keys(body)[0] : undefined
-  const bodySchema = bodyType ? body![bodyType].schema : undefined
+  const [[bodyType, bodyContent] = ['', undefined]] = Object.entries(body ?? {})
+  const bodySchema = bodyContent?.schema
   return `<details class="op" data-method="${method}" data-path="${esc(path)}">
 <summary><span class="method ${method}">${method.toUpperCase()}</span> <code>${esc(path)}</code> <span class="summary">${esc(op.summary ?? '')}</span></summary>
 ${op.description ? `<p>${esc(op.description)}</p>` : ''}
 ${params ? `<h4>Parameters</h4><ul>${params}</ul>` : ''}
-${bodySchema ? `<h4>Body <small>${esc(bodyType!)}</small></h4><pre>${esc(JSON.stringify(bodySchema, null, 2))}</pre>` : ''}
+${bodySchema ? `<h4>Body <small>${esc(bodyType)}</small></h4><pre>${esc(JSON.stringify(bodySchema, null, 2))}</pre>` : ''}
 <h4>Responses</h4><pre>${esc(JSON.stringify(op.responses ?? {}, null, 2))}</pre>
 <form class="try"><input name="url" value="${esc(path)}" aria-label="request path">
 ${bodySchema ? '<textarea name="body" rows="4" aria-label="request body">{}</textarea>' : ''}

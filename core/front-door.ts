@@ -79,7 +79,8 @@ export function pathOf(url: string): string {
  */
 export function isJsonBody(request: Request, rawPrefixes: readonly string[] = []): boolean {
   if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return false
-  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  const [mime = ''] = (request.headers.get('content-type') ?? '').split(';')
+  const type = mime.trim().toLowerCase()
   if (
     type !== '' &&
     type !== 'application/json' &&

@@ -65,9 +65,9 @@ describe.skipIf(available !== true)(
     test('an exception names its class and message, with the snippet frames', async () => {
       const events = await run('int[] a = new int[1];\na[3]')
       const [error] = ofType(events, 'error')
-      expect(error.error.ename).toBe('java.lang.ArrayIndexOutOfBoundsException')
-      expect(error.error.evalue).toBe('Index 3 out of bounds for length 1')
-      expect(error.error.traceback[0]).toBe(
+      expect(error?.error.ename).toBe('java.lang.ArrayIndexOutOfBoundsException')
+      expect(error?.error.evalue).toBe('Index 3 out of bounds for length 1')
+      expect(error?.error.traceback[0]).toBe(
         'java.lang.ArrayIndexOutOfBoundsException: Index 3 out of bounds for length 1',
       )
     })
@@ -76,7 +76,7 @@ describe.skipIf(available !== true)(
       const ctx = await createContext(d, 'java')
       const events = await runCode(d, 'System.exit(3)', { id: ctx, language: 'java' })
       expectWellFormed(events, ctx)
-      expect(ofType(events, 'error')[0].error.traceback).toContain('exit status 3')
+      expect(ofType(events, 'error')[0]?.error.traceback).toContain('exit status 3')
       const after = await runCode(d, '1 + 1', { id: ctx, language: 'java' })
       expect(resultText(after)).toEqual(['2'])
     })
