@@ -41,7 +41,8 @@ async function runRow(row: BenchRow): Promise<RowResult[]> {
   log(`row ${row.id}: ${row.title} …`)
   try {
     const results = await row.run()
-    const load = Math.round(loadavg()[0] * 10) / 10
+    const [oneMinute = 0] = loadavg()
+    const load = Math.round(oneMinute * 10) / 10
     log(`row ${row.id}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s (load average ${load})`)
     return results.map(r => ({ ...r, load }))
   } catch (e) {
@@ -51,7 +52,7 @@ async function runRow(row: BenchRow): Promise<RowResult[]> {
     }
     const message = e instanceof Error ? e.message : String(e)
     log(`row ${row.id}: failed: ${e instanceof Error ? e.stack : message}`)
-    return [{ row: row.id, what: row.title, error: message.split('\n')[0].slice(0, 200) }]
+    return [{ row: row.id, what: row.title, error: message.split('\n')[0]?.slice(0, 200) }]
   } finally {
     await cleanupAll()
   }

@@ -136,10 +136,10 @@ function ownCgroupDir(): string | undefined {
   if (!own || own.endsWith(' (deleted)')) return undefined
   for (const line of mounts.split('\n')) {
     // id parent dev root mountpoint options [optional...] - fstype source superoptions
-    const [left, right] = line.split(' - ')
+    const [left = '', right] = line.split(' - ')
     if (!right?.startsWith('cgroup2 ')) continue
     const [, , , root, mountPoint, options] = left.split(' ')
-    if (!options.split(',').includes('rw')) continue
+    if (root === undefined || mountPoint === undefined || !options?.split(',').includes('rw')) continue
     const rel = root === '/' ? own : own.startsWith(`${root}/`) || own === root ? own.slice(root.length) : undefined
     if (rel === undefined) continue
     return join(unescapeMount(mountPoint), rel)

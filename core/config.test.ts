@@ -46,6 +46,6 @@ describe('log', () => {
     log.debug('hidden')
     log.info('shown', { n: 1 })
     expect(lines).toHaveLength(1)
-    expect(JSON.parse(lines[0])).toMatchObject({ level: 'info', msg: 'shown', svc: 'x', n: 1 })
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 'info', msg: 'shown', svc: 'x', n: 1 })
   })
 })

@@ -92,7 +92,8 @@ export function isJsonBody(
   const path = pathOf(request.url)
   if (rawPrefixes.some(prefix => path.startsWith(prefix))) return false
   if (declaresJson()) return true
-  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase()
+  const [mime = ''] = (request.headers.get('content-type') ?? '').split(';')
+  const type = mime.trim().toLowerCase()
   if (
     type !== '' &&
     type !== 'application/json' &&

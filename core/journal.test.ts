@@ -31,8 +31,8 @@ describe('Journal', () => {
     for (const t of ['a', 'b', 'c', 'd', 'e']) await j.append(out(t))
     j.end()
     const items = await collect(j.read(0))
-    expect(items[0].event).toMatchObject({ type: 'status', text: 'events_dropped', dropped: { from: 1, to: 2 } })
-    expect(items[0].id).toBeUndefined()
+    expect(items[0]?.event).toMatchObject({ type: 'status', text: 'events_dropped', dropped: { from: 1, to: 2 } })
+    expect(items[0]?.id).toBeUndefined()
     expect(items.slice(1).map(i => i.id)).toEqual([3, 4, 5])
   })
 

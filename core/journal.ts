@@ -154,6 +154,7 @@ export class Journal {
 
   private dropOldest(): void {
     const e = this.entries[this.head++]
+    if (!e) return
     this.bytes -= e.bytes
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)

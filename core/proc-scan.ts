@@ -78,8 +78,7 @@ async function scan(markerKey?: string): Promise<ProcInfo[]> {
   const needle = markerKey ? Buffer.from(`${markerKey}=`) : undefined
   let next = 0
   const worker = async () => {
-    while (next < pids.length) {
-      const pid = pids[next++]
+    for (let pid = pids[next++]; pid !== undefined; pid = pids[next++]) {
       const info = await readProc(pid, needle)
       if (info) out.push(info)
     }

@@ -1,16 +1,14 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
+import { readStat } from './procfs'
 import { describeExit, groupAlive, liveProcessCount, signalNamed, spawnOwned } from './process'
 
 /** Pids of every process whose process group is `pgid`, zombies included. */
 function groupMembers(pgid: number): { pid: number; state: string }[] {
   const out: { pid: number; state: string }[] = []
   for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(fields[2]) === pgid) out.push({ pid: Number(entry), state: fields[0] })
-    } catch {}
+    const stat = readStat(entry)
+    if (stat?.pgid === pgid) out.push({ pid: Number(entry), state: stat.state })
   }
   return out
 }
@@ -111,8 +109,8 @@ describe('ownership beyond the process group', () => {
   const withArg = (arg: string) =>
     [...new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })].filter(pid => {
       try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
-        if (stat[stat.lastIndexOf(')') + 2] === 'Z') return false
+        const state = readStat(pid)?.state
+        if (state === undefined || state === 'Z') return false
         if (readFileSync(`/proc/${pid}/comm`, 'latin1').trim() !== 'sleep') return false
         return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes(arg)
       } catch {

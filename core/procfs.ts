@@ -18,14 +18,18 @@ interface ProcStat {
 }
 
 /**
- * The fields after "pid (comm)": state ppid pgrp session tty_nr tpgid. The command name may
- * hold spaces and parentheses, so they start after the last ')'. Undefined for text that is
+ * The fields after "pid (comm)", so field n of proc(5) (1-based) is at index n - 3. The command
+ * name may hold spaces and parentheses, so they start after the last ')'; none for text that is
  * not a stat line.
  */
-export function parseStat(text: string): ProcStat | undefined {
+export function statFields(text: string): string[] {
   const close = text.lastIndexOf(')')
-  if (close < 0) return undefined
-  const [state, ppid, pgid, sid, , tpgid] = text.slice(close + 2).split(' ', 6)
+  return close < 0 ? [] : text.slice(close + 2).split(' ')
+}
+
+/** state ppid pgrp session tty_nr tpgid; undefined for text that is not a stat line. */
+export function parseStat(text: string): ProcStat | undefined {
+  const [state, ppid, pgid, sid, , tpgid] = statFields(text)
   if (state === undefined || tpgid === undefined) return undefined
   return { state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), tpgid: Number(tpgid) }
 }

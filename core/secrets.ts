@@ -8,11 +8,13 @@
  */
 import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import type { OptionSpec } from './config'
+import { statFields } from './procfs'
 
 /** First line of `path` ('-' = standard input), without its line end; empty is an error. */
 export function readTokenFile(path: string): string {
   const text = path === '-' ? readLineFromStdin() : readFileSync(path, 'utf8')
-  const line = text.split('\n')[0].replace(/\r$/, '')
+  const [first = ''] = text.split('\n')
+  const line = first.replace(/\r$/, '')
   if (line === '') throw new Error(`--access-token-file ${path}: the first line is empty`)
   return line
 }
@@ -29,8 +31,9 @@ function readLineFromStdin(): string {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue
       throw err
     }
-    if (n === 0 || one[0] === 0x0a) break
-    bytes.push(one[0])
+    const [byte] = one
+    if (n === 0 || byte === undefined || byte === 0x0a) break
+    bytes.push(byte)
   }
   return Buffer.from(bytes).toString('utf8')
 }
@@ -61,10 +64,12 @@ export function hideSecrets(
  * are a secret or end in `=secret`. Only whole entries are touched so no other variable changes.
  */
 function scrubProcessMemory(envNames: readonly string[], secrets: readonly string[]): void {
-  const stat = readFileSync('/proc/self/stat', 'utf8')
-  // Field n (1-based) is index n-3 after the command name's closing parenthesis.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const [argStart, argEnd, envStart, envEnd] = [48, 49, 50, 51].map(n => Number(f[n - 3]))
+  // Fields 48-51 of proc(5): arg_start arg_end env_start env_end.
+  const [argStart, argEnd, envStart, envEnd] = statFields(readFileSync('/proc/self/stat', 'utf8'))
+    .slice(48 - 3, 52 - 3)
+    .map(Number)
+  if (argStart === undefined || argEnd === undefined || envStart === undefined || envEnd === undefined)
+    throw new Error('no argv/environ addresses in /proc/self/stat')
   if (!(argEnd > argStart && envEnd > envStart)) throw new Error('no argv/environ addresses in /proc/self/stat')
   const fd = openSync('/proc/self/mem', 'r+')
   try {

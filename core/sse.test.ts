@@ -42,7 +42,7 @@ describe('sseResponse', () => {
     const text = await body(await sseResponse(failing, { pingMs: 0 }))
     const frames = text.trim().split('\n\n')
     expect(frames).toHaveLength(2)
-    expect(JSON.parse(frames[1].split('data: ')[1]).error.evalue).toBe('boom')
+    expect(JSON.parse(frames[1]?.split('data: ')[1] ?? '').error.evalue).toBe('boom')
   })
 
   test('keepalive pings go out while the producer is quiet, without ids', async () => {
@@ -94,7 +94,7 @@ describe('sseResponse', () => {
     await Bun.sleep(5)
     closeAllStreams()
     const frames = (await text).trim().split('\n\n')
-    expect(JSON.parse(frames.at(-1)!.split('data: ')[1]).error.ename).toBe('ServerShutdown')
+    expect(JSON.parse(frames.at(-1)?.split('data: ')[1] ?? '').error.ename).toBe('ServerShutdown')
   })
 
   test('events already waiting go out batched, byte for byte the frames one by one', async () => {

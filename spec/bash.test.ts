@@ -42,6 +42,6 @@ describe('bash contexts through dist/execd', () => {
     expectWellFormed(events, id)
     expect(stdoutText(events)).toBe('before\n')
     const [error] = ofType(events, 'error')
-    expect(error.error).toMatchObject({ ename: 'CommandExecError', evalue: '7' })
+    expect(error?.error).toMatchObject({ ename: 'CommandExecError', evalue: '7' })
   })
 })

@@ -81,9 +81,9 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     const a = await runCode(d, 'shared = "yes"', { language: 'python' })
     const b = await runCode(d, 'shared', { language: 'python' })
     expect(resultText(b)).toEqual(["'yes'"])
-    expect(a[0].text).toBe(b[0].text)
+    expect(a[0]?.text).toBe(b[0]?.text)
     const listed = await (await d.fetch('/code/contexts')).json()
-    expect(listed).toContainEqual({ id: a[0].text, language: 'python' })
+    expect(listed).toContainEqual({ id: a[0]?.text, language: 'python' })
   })
 
   test('DELETE /code/contexts?language= removes every context of the language', async () => {
@@ -112,7 +112,7 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     await Bun.sleep(100)
     const busy = (await readSse(await postJson(d, '/code?wait=false', { code: '1', context: { id } }))).map(f => f.data)
     expectWellFormed(busy, id)
-    expect(ofType(busy, 'error')[0].error.ename).toBe('ContextBusy')
+    expect(ofType(busy, 'error')[0]?.error.ename).toBe('ContextBusy')
     await slow
     expect(
       resultText(
@@ -126,7 +126,7 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     const res = await postJson(d, '/code', { code: 'print("a")\nprint("b")\n3', context: { id } })
     const executionId = res.headers.get('EXECD-EXECUTION-ID')
     const frames = await readSse(res)
-    expect(frames[0].data.execution_id).toBe(executionId)
+    expect(frames[0]?.data.execution_id).toBe(executionId)
     const replay = await readSse(
       await d.fetch(`/code/executions/${executionId}/events`, { headers: { 'Last-Event-ID': '2' } }),
     )
@@ -155,7 +155,7 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     await Bun.sleep(200)
     expect((await d.fetch(`/code?id=${executionId}`, { method: 'DELETE' })).status).toBe(200)
     const events = (await reading).map(f => f.data)
-    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+    expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
   }, 20_000)
 
   test('interrupting an idle context succeeds and changes nothing', async () => {
@@ -175,11 +175,11 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
     const events = (await reading).map(f => f.data)
     expectWellFormed(events, id)
-    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
-    expect(ofType(events, 'error')[0].error.evalue).toContain('state is lost')
+    expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
+    expect(ofType(events, 'error')[0]?.error.evalue).toContain('state is lost')
     const next = await runCode(d, '1', { id })
-    expect(next[0].state_lost).toBe(true)
-    expect(ofType(next, 'status')[0].text).toContain('state_lost')
+    expect(next[0]?.state_lost).toBe(true)
+    expect(ofType(next, 'status')[0]?.text).toContain('state_lost')
   }, 20_000)
 })
 

@@ -43,15 +43,15 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
   test('execution_count increments per execution and comes before the result', async () => {
     const a = await run('1')
     const b = await run('2')
-    const countA = ofType(a, 'execution_count')[0].execution_count
-    expect(ofType(b, 'execution_count')[0].execution_count).toBe(countA + 1)
+    const countA = ofType(a, 'execution_count')[0]?.execution_count
+    expect(ofType(b, 'execution_count')[0]?.execution_count).toBe(countA + 1)
     const types = b.map(e => e.type)
     expect(types.indexOf('execution_count')).toBeLessThan(types.indexOf('result'))
   })
 
   test('a traceback shows the user’s frames and lines, not the driver’s', async () => {
     const events = await run('def inner():\n    raise ValueError("bad value")\ninner()')
-    const { ename, evalue, traceback } = ofType(events, 'error')[0].error
+    const { ename, evalue, traceback } = ofType(events, 'error')[0]?.error
     expect([ename, evalue]).toEqual(['ValueError', 'bad value'])
     const text = traceback.join('\n')
     expect(text).toContain('raise ValueError("bad value")')
@@ -62,7 +62,7 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
   test('a syntax error is an error event naming SyntaxError', async () => {
     const events = await run('x = (')
     expectWellFormed(events, id)
-    expect(ofType(events, 'error')[0].error.ename).toBe('SyntaxError')
+    expect(ofType(events, 'error')[0]?.error.ename).toBe('SyntaxError')
   })
 
   test('print and stderr are streamed in the order written, before the result', async () => {
@@ -103,7 +103,7 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
 
   test('input() raises a clear error instead of hanging', async () => {
     const events = await run('input("name? ")')
-    const { ename, evalue } = ofType(events, 'error')[0].error
+    const { ename, evalue } = ofType(events, 'error')[0]?.error
     expect(ename).toBe('StdinNotImplementedError')
     expect(evalue).toContain('stdin')
   })
@@ -141,7 +141,7 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     `IPython.display's display() and HTML objects work without a Jupyter kernel${ipython === true ? '' : ` (skipped: ${ipython})`}`,
     async () => {
       const events = await run('from IPython.display import display, HTML\ndisplay(HTML("<b>hi</b>"))')
-      expect(ofType(events, 'result')[0].results['text/html']).toBe('<b>hi</b>')
+      expect(ofType(events, 'result')[0]?.results['text/html']).toBe('<b>hi</b>')
       expect(ofType(events, 'stderr')).toEqual([])
     },
     30_000,
@@ -152,9 +152,9 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     async () => {
       const events = await run('import pandas as pd\npd.DataFrame({"a": [1, 2], "b": ["x", "y"]})')
       const [result] = ofType(events, 'result')
-      expect(result.results['text/html']).toContain('<table')
-      expect(result.results['text/plain']).toContain('a  b')
-      expect(result.results.text).toBe(result.results['text/plain'])
+      expect(result?.results['text/html']).toContain('<table')
+      expect(result?.results['text/plain']).toContain('a  b')
+      expect(result?.results.text).toBe(result?.results['text/plain'])
     },
     30_000,
   )

@@ -30,7 +30,7 @@ describe('a removed temp dir', () => {
     const frames = await readSse(await postJson(d, '/command', { command: 'rm -rf $TMPDIR/execd-commands-*; echo hi' }))
     expect(types(frames)).toEqual(['init', 'ping', 'stdout', 'execution_complete'])
     expect((await d.fetch('/ping')).status).toBe(200)
-    expect(await (await d.fetch(`/command/${frames[0].data.text}/logs`)).text()).toBe('hi\n')
+    expect(await (await d.fetch(`/command/${frames[0]?.data.text}/logs`)).text()).toBe('hi\n')
   })
 
   test('sessions survive their temp dir being removed, and new ones start', async () => {
@@ -81,7 +81,7 @@ test.skipIf(typeof tmpfs === 'string')(
       expect(status?.data.reason).toContain('ENOSPC')
       expect(frames.at(-1)!.data.type).toBe('execution_complete')
       expect(stdout(frames).at(-1)).toBe('done')
-      const info = await (await d.fetch(`/command/status/${frames[0].data.text}`)).json()
+      const info = await (await d.fetch(`/command/status/${frames[0]?.data.text}`)).json()
       expect(info.log_truncated).toContain('ENOSPC')
       // The next command on the full disk: the same, not a crash.
       const next = await readSse(await postJson(d, '/command', { command: 'echo again' }))
@@ -138,14 +138,14 @@ test.skipIf(!canUnshare)(
         method: 'POST',
         body: JSON.stringify({ command: 'echo from-the-first' }),
       })
-      const id = (await readSse(run))[0].data.text
+      const id = (await readSse(run))[0]?.data.text
       const firstDirs = readdirSync(tmp).filter(n => n.startsWith('execd-commands-'))
       expect(firstDirs.length).toBe(1)
       // The second one sweeps stale dirs when it makes its own.
       second = await startDaemon({ env: { TMPDIR: tmp } })
       await readSse(await postJson(second, '/command', { command: 'echo from-the-second' }))
       await Bun.sleep(200) // the sweep runs in the background
-      expect(existsSync(join(tmp, firstDirs[0]))).toBe(true)
+      expect(firstDirs.map(dir => existsSync(join(tmp, dir)))).toEqual([true])
       expect(await (await fetch(`http://127.0.0.1:${port}/command/${id}/logs`)).text()).toBe('from-the-first\n')
     } finally {
       await second?.stop()
@@ -190,6 +190,7 @@ test('a dir whose owner died is swept by the next execd', async () => {
     const a = await startDaemon({ env: { TMPDIR: tmp } })
     await readSse(await postJson(a, '/command', { command: 'echo x' }))
     const [dir] = readdirSync(tmp).filter(n => n.startsWith('execd-commands-'))
+    if (dir === undefined) throw new Error('the first daemon made no commands directory')
     a.proc.kill('SIGKILL')
     await a.proc.exited
     expect(existsSync(join(tmp, dir))).toBe(true)
@@ -223,7 +224,7 @@ describe('timeouts of 2^31 ms and more are long timeouts, not "now"', () => {
       expect(stdout(fg)).toEqual(['ok'])
 
       const bg = await readSse(await postJson(d, '/command', { command, timeout, background: true }))
-      const id = bg[0].data.text
+      const id = bg[0]?.data.text
       let status: any
       for (let i = 0; i < 100; i++) {
         status = await (await d.fetch(`/command/status/${id}`)).json()

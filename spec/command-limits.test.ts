@@ -35,7 +35,7 @@ describe('caps', () => {
 
   test('a second running background command is refused with 503 and nothing runs', async () => {
     const first = await readSse(await postJson(d, '/command', { command: 'sleep 30', background: true }))
-    const id = first[0].data.text
+    const id = first[0]?.data.text
     const marker = `/tmp/execd-limits-${crypto.randomUUID()}`
     const second = await refusal(await postJson(d, '/command', { command: `touch ${marker}`, background: true }))
     expect(second.status).toBe(503)
@@ -48,7 +48,7 @@ describe('caps', () => {
     )
     await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
     const third = await readSse(await postJson(d, '/command', { command: 'true', background: true }))
-    expect(third[0].data.type).toBe('init')
+    expect(third[0]?.data.type).toBe('init')
   })
 
   test('streams beyond --max-streams are refused with 503 before the command starts', async () => {
@@ -62,7 +62,7 @@ describe('caps', () => {
     expect(refused.body.message).toContain('--max-streams')
     expect(() => readFileSync(marker)).toThrow()
     // Replays count too.
-    expect((await d.fetch(`/command/${open[0].id}/events`)).status).toBe(503)
+    expect((await d.fetch(`/command/${open[0]?.id}/events`)).status).toBe(503)
     for (const o of open) await o.stream
     // Ended streams give their slots back.
     expect((await readSse(await postJson(d, '/command', { command: 'echo ok' }))).at(-1)!.data.type).toBe(

@@ -28,7 +28,7 @@ test('only the newest finished commands keep their status and log', async () => 
   const ids: string[] = []
   for (let i = 0; i < 6; i++) {
     const frames = await readSse(await postJson(d, '/command', { command: `echo ${i}` }))
-    ids.push(frames[0].data.text)
+    ids.push(frames[0]?.data.text)
   }
   const codes = await Promise.all(ids.map(async id => (await d.fetch(`/command/status/${id}`)).status))
   expect(codes).toEqual([404, 404, 404, 200, 200, 200])

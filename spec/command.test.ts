@@ -24,7 +24,7 @@ const run = async (body: Record<string, unknown>) => {
   return readSse(res)
 }
 const texts = (frames: SseFrame[], type = 'stdout') => frames.filter(f => f.data.type === type).map(f => f.data.text)
-const last = (frames: SseFrame[]) => frames[frames.length - 1].data
+const last = (frames: SseFrame[]) => frames[frames.length - 1]?.data
 /** A process that still runs (a zombie waiting for its reaper has stopped running). */
 const alive = (pid: number) => {
   try {
@@ -39,9 +39,9 @@ describe('POST /command (foreground)', () => {
   test('blank lines are split exactly as the reference smoke test expects', async () => {
     const frames = await run({ command: "printf 'a\\n\\nb\\n\\n\\nc\\n'" })
     expect(texts(frames)).toEqual(['a', '\n', 'b', '\n', '\n', 'c'])
-    expect(frames[0].data.type).toBe('init')
-    expect(frames[0].data.text).toMatch(/^[0-9a-f]{32}$/)
-    expect(frames[1].data).toMatchObject({ type: 'ping', text: 'pong' })
+    expect(frames[0]?.data.type).toBe('init')
+    expect(frames[0]?.data.text).toMatch(/^[0-9a-f]{32}$/)
+    expect(frames[1]?.data).toMatchObject({ type: 'ping', text: 'pong' })
     expect(last(frames).type).toBe('execution_complete')
     expect(frames.map(f => Number(f.id))).toEqual(frames.map((_, i) => i + 1))
   })
@@ -80,7 +80,7 @@ describe('POST /command (foreground)', () => {
     expect(last(frames).error.evalue).toBe('-1')
     expect(last(frames).error.traceback[0]).toContain('timeout')
     expect(alive(pid)).toBe(false)
-    const status = await (await d.fetch(`/command/status/${frames[0].data.text}`)).json()
+    const status = await (await d.fetch(`/command/status/${frames[0]?.data.text}`)).json()
     expect(status).toMatchObject({ running: false, exit_code: -1 })
     expect(status.error).toContain('timeout')
   })
@@ -103,7 +103,7 @@ describe('POST /command (foreground)', () => {
   test('abandoning a long stream leaves the command running and /ping answering', async () => {
     const res = await postJson(d, '/command', { command: 'echo long-run-start; sleep 2; echo finished' })
     const frames = await readSse(res, f => f.data.type === 'stdout')
-    const id = frames[0].data.text
+    const id = frames[0]?.data.text
     expect((await d.fetch('/ping')).status).toBe(200)
     expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
     const replay = await readSse(await d.fetch(`/command/${id}/events`))
@@ -117,7 +117,7 @@ describe('background commands', () => {
   test('init then execution_complete at once; status until finished; logs with a byte cursor', async () => {
     const frames = await run({ command: 'echo smoke-command; sleep 1; echo second >&2', background: true })
     expect(frames.map(f => f.data.type)).toEqual(['init', 'execution_complete'])
-    const id = frames[0].data.text
+    const id = frames[0]?.data.text
     let status: any
     for (let i = 0; i < 150; i++) {
       status = await (await d.fetch(`/command/status/${id}`)).json()

@@ -151,15 +151,16 @@ describe('path_base64 round trip through dist/execd', () => {
 
   test('/openapi.json documents it: an optional FileInfo field, a query parameter, body fields', async () => {
     type Op = { parameters: { name: string }[]; responses: Record<string, unknown>; requestBody?: unknown }
-    const doc = (await (await d.fetch('/openapi.json')).json()) as { paths: Record<string, Record<string, Op>> }
-    const list = doc.paths['/directories/list']!.get!
+    const doc = (await (await d.fetch('/openapi.json')).json()) as {
+      paths: { '/directories/list': { get: Op }; '/files/mv': { post: Op } }
+    }
+    const list = doc.paths['/directories/list'].get
     expect(list.parameters.map(p => p.name)).toContain('path_base64')
-    const fileInfo = (list.responses['200'] as { content: Record<string, { schema: { items: Schema } }> }).content[
-      'application/json'
-    ]!.schema.items
+    const fileInfo = (list.responses['200'] as { content: { 'application/json': { schema: { items: Schema } } } })
+      .content['application/json'].schema.items
     expect(fileInfo.properties.path_base64).toMatchObject({ type: 'string' })
     expect(fileInfo.required).not.toContain('path_base64')
-    expect(JSON.stringify(doc.paths['/files/mv']!.post!.requestBody)).toContain('src_base64')
+    expect(JSON.stringify(doc.paths['/files/mv'].post.requestBody)).toContain('src_base64')
   })
 })
 

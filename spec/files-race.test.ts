@@ -125,7 +125,7 @@ const races: Record<string, Race> = {
   info: {
     prepare: files,
     request: (_, op) => d.fetch(`/files/info?path=${q(`${op}/d/f.txt`)}`),
-    leaked: (res, body) => res.status === 200 && JSON.parse(body)[Object.keys(JSON.parse(body))[0]!].size === OUTSIDE.length,
+    leaked: (res, body) => res.status === 200 && Object.values(JSON.parse(body) as Record<string, { size: number }>)[0]?.size === OUTSIDE.length,
   },
   chmod: { prepare: files, request: (i, op) => post('/files/permissions', { [`${op}/d/f.txt`]: { mode: i % 2 ? 600 : 640 } }) },
   replace: { prepare: files, request: (i, op) => post('/files/replace', { [`${op}/d/f.txt`]: i % 2 ? { old: 'x', new: 'z' } : { old: 'z', new: 'x' } }) },

@@ -63,7 +63,7 @@ describe('search and list through dist/execd', () => {
     while (running > 0 && pings.length < 50) pings.push(await pingMs())
     const answers = await Promise.all(walks)
     expect(answers.map(r => r.status)).toEqual([200, 200, 200, 200, 200])
-    expect(((await answers[4]!.json()) as unknown[]).length).toBe(60 * 32)
+    expect(((await answers[4]?.json()) as unknown[]).length).toBe(60 * 32)
     expect(pings.length).toBeGreaterThan(0)
     expect(Math.max(...pings)).toBeLessThan(2000)
   })

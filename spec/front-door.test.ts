@@ -94,7 +94,7 @@ describe('connections', () => {
       const refused = await own.fetch('/ping')
       expect(refused.status).toBe(503)
       expect((await refused.json()).message).toContain('--max-requests')
-      streams[0].abort()
+      streams[0]?.abort()
       let status = 0
       for (let i = 0; i < 100 && status !== 200; i++) {
         status = (await own.fetch('/ping')).status

@@ -63,8 +63,8 @@ describe.skipIf(available !== true)(
       const events = await runCode(d, 'a := 1\nb := a +\n', { id, language: 'go' })
       expectWellFormed(events, id)
       const [error] = ofType(events, 'error')
-      expect(error.error.ename).toBe('CompilationError')
-      expect(error.error.evalue).toMatch(/^cell\d+:3:1: /)
+      expect(error?.error.ename).toBe('CompilationError')
+      expect(error?.error.evalue).toMatch(/^cell\d+:3:1: /)
     })
   },
 )

@@ -309,7 +309,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     for (const [method, path] of [
       ['GET', '/v1/isolated/session/nope'],
       ['DELETE', '/v1/isolated/session/nope'],
-    ]) {
+    ] as const) {
       const res = await d.fetch(path, { method })
       expect(res.status).toBe(404)
       const body = await res.json()
@@ -428,7 +428,7 @@ describe('without bubblewrap', () => {
       ['GET', '/v1/isolated/sessions'],
       ['GET', '/v1/isolated/session/x'],
       ['DELETE', '/v1/isolated/session/x'],
-    ]) {
+    ] as const) {
       const res = await bare.fetch(path, { method })
       expect({ path, status: res.status }).toEqual({ path, status: 503 })
     }

@@ -69,9 +69,9 @@ describe.skipIf(available !== true)(
     test("an exception is an EvalException (IJava's name), its class and message in evalue and traceback", async () => {
       const events = await run('int[] a = new int[1];\na[3]')
       const [error] = ofType(events, 'error')
-      expect(error.error.ename).toBe('EvalException')
-      expect(error.error.evalue).toBe('Index 3 out of bounds for length 1')
-      expect(error.error.traceback[0]).toBe(
+      expect(error?.error.ename).toBe('EvalException')
+      expect(error?.error.evalue).toBe('Index 3 out of bounds for length 1')
+      expect(error?.error.traceback[0]).toBe(
         'java.lang.ArrayIndexOutOfBoundsException: Index 3 out of bounds for length 1',
       )
     })
@@ -82,10 +82,10 @@ describe.skipIf(available !== true)(
         ['EvalException', '/ by zero', 'java.lang.ArithmeticException: / by zero'],
       ])
       const [broken] = ofType(await run('int y = "text";'), 'error')
-      expect(broken.error.ename).toBe('CompilationException')
-      expect(broken.error.evalue).toContain('incompatible types')
+      expect(broken?.error.ename).toBe('CompilationException')
+      expect(broken?.error.evalue).toContain('incompatible types')
       const [incomplete] = ofType(await run('void f() {'), 'error')
-      expect(incomplete.error).toEqual({
+      expect(incomplete?.error).toEqual({
         ename: 'IncompleteSourceException',
         evalue: 'void f() {',
         traceback: ['Incomplete input:', 'void f() {'],
@@ -96,7 +96,7 @@ describe.skipIf(available !== true)(
       const ctx = await createContext(d, 'java')
       const events = await runCode(d, 'System.exit(3)', { id: ctx, language: 'java' })
       expectWellFormed(events, ctx)
-      expect(ofType(events, 'error')[0].error.traceback).toContain('exit status 3')
+      expect(ofType(events, 'error')[0]?.error.traceback).toContain('exit status 3')
       const after = await runCode(d, '1 + 1', { id: ctx, language: 'java' })
       expect(resultText(after)).toEqual(['2'])
     })

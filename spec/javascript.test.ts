@@ -103,13 +103,13 @@ describe('javascript through dist/execd', () => {
   test('an element built with the DOM is a text/html result, an svg element an image/svg+xml one', async () => {
     const id = await createContext(d, 'typescript')
     const html = await runCode(d, 'const p: HTMLElement = document.createElement("p")\np.textContent = "hi"\np', { id })
-    expect(ofType(html, 'result')[0].results['text/html']).toBe('<p>hi</p>')
+    expect(ofType(html, 'result')[0]?.results['text/html']).toBe('<p>hi</p>')
     const svg = await runCode(
       d,
       'const s = document.createElementNS("http://www.w3.org/2000/svg", "svg")\ns.appendChild(document.createElementNS("http://www.w3.org/2000/svg", "rect"))\ns',
       { id },
     )
-    expect(ofType(svg, 'result')[0].results['image/svg+xml']).toBe(
+    expect(ofType(svg, 'result')[0]?.results['image/svg+xml']).toBe(
       '<svg xmlns="http://www.w3.org/2000/svg"><rect></rect></svg>',
     )
   })
@@ -131,9 +131,9 @@ describe('javascript through dist/execd', () => {
     expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
     const events = await running
     expectWellFormed(events, id)
-    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+    expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
     const after = await runCode(d, 'typeof kept', { id })
-    expect(after[0].state_lost).toBe(true)
+    expect(after[0]?.state_lost).toBe(true)
     expect(resultText(after)).toEqual(["'undefined'"])
   }, 20_000)
 })

@@ -84,10 +84,10 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
     }
     const failed = await runCode(d, 'y', { id, language: 'snake' })
     expectWellFormed(failed, id)
-    expect(ofType(failed, 'error')[0].error.ename).toBe('DeadKernelError')
+    expect(ofType(failed, 'error')[0]?.error.ename).toBe('DeadKernelError')
     const after = await runCode(d, 'y = 2\ny', { id, language: 'snake' })
     expectWellFormed(after, id)
-    expect(after[0].state_lost).toBe(true)
+    expect(after[0]?.state_lost).toBe(true)
     expect(resultText(after).at(-1)).toBe('2')
   }, 30_000)
 

@@ -57,7 +57,7 @@ const runAll = async (d: Daemon, commands: string[]) => {
   for (const command of commands) {
     const frames = await readSse(await postJson(d, '/command', { command }))
     expect(frames.at(-1)!.data.type).toBe('execution_complete')
-    ids.push(frames[0].data.text)
+    ids.push(frames[0]?.data.text)
   }
   return ids
 }

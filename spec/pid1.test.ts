@@ -3,7 +3,7 @@
  * PID namespace (unshare) makes the executable PID 1; nsenter drops an orphan into it.
  */
 import { expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { readStat } from '../core/procfs'
 import { BIN, freePort } from './harness'
 
 const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
@@ -12,11 +12,8 @@ const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid'
 function childrenOf(ppid: number): { pid: number; state: string }[] {
   const out: { pid: number; state: string }[] = []
   for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const [state, parent] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(parent) === ppid) out.push({ pid: Number(entry), state })
-    } catch {}
+    const stat = readStat(entry)
+    if (stat?.ppid === ppid) out.push({ pid: Number(entry), state: stat.state })
   }
   return out
 }

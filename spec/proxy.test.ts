@@ -62,14 +62,14 @@ beforeAll(async () => {
         const head = Buffer.from(bytes).toString('latin1')
         const line = head.slice(0, head.indexOf('\r\n'))
         rawRequests.push(line)
-        const path = line.split(' ')[1].replace(/^\/+/, '/')
+        const path = line.split(' ')[1]?.replace(/^\/+/, '/')
         if (path === '/untyped-slow') {
           // Two chunks with a pause: the first must reach the caller before the second exists.
           socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n6\r\nfirst\n\r\n')
           setTimeout(() => socket.end('7\r\nsecond\n\r\n0\r\n\r\n'), 300)
           return
         }
-        socket.write(RAW_ANSWERS[path] ?? RAW_ANSWERS['/untyped'])
+        socket.write(RAW_ANSWERS[path ?? ''] ?? RAW_ANSWERS['/untyped'] ?? '')
         socket.end()
       },
     },

@@ -25,7 +25,7 @@ const alive = async () => {
 /** A masked client text frame (RFC 6455 §5.2) carrying `payload` as it is, UTF-8 or not. */
 function textFrame(payload: Uint8Array): Uint8Array {
   const mask = [1, 2, 3, 4]
-  return new Uint8Array([0x81, 0x80 | payload.length, ...mask, ...payload.map((b, i) => b ^ mask[i % 4])])
+  return new Uint8Array([0x81, 0x80 | payload.length, ...mask, ...payload.map((b, i) => b ^ (mask[i % 4] ?? 0))])
 }
 
 /**

@@ -41,7 +41,7 @@ describe('pty over WebSocket', () => {
     const c = await PtyClient.connect(d, id)
     await c.until('connected', () => c.json('connected').length > 0)
     const first = c.frames[0]
-    expect(first.kind === 'json' && first.raw).toBe(`{"type":"connected","session_id":"${id}","mode":"pty"}\n`)
+    expect(first?.kind === 'json' && first?.raw).toBe(`{"type":"connected","session_id":"${id}","mode":"pty"}\n`)
     c.stdin('echo hi-$((6*7))\n')
     await c.until('hi', () => c.stdout.includes('hi-42'))
     const status = await (await d.fetch(`/pty/${id}`)).json()
@@ -81,18 +81,18 @@ describe('pty over WebSocket', () => {
     const again = await PtyClient.connect(d, id, 'since=0')
     await again.until('close', () => again.closed !== null)
     const [replay, connected] = again.frames
-    expect(replay.kind).toBe('replay')
-    if (replay.kind !== 'replay') return
-    expect(replay.offset).toBe(0)
-    expect(replay.text).toContain('marker-3')
-    expect(replay.text).toBe(c.stdout)
-    expect(connected.kind === 'json' && connected.value.type).toBe('connected')
+    expect(replay?.kind).toBe('replay')
+    if (replay?.kind !== 'replay') return
+    expect(replay?.offset).toBe(0)
+    expect(replay?.text).toContain('marker-3')
+    expect(replay?.text).toBe(c.stdout)
+    expect(connected?.kind === 'json' && connected?.value.type).toBe('connected')
     expect(again.json('exit')).toEqual([{ type: 'exit', exit_code: 42 }])
 
     const tail = await PtyClient.connect(d, id, `since=${c.stdout.length - 4}`)
     await tail.until('close', () => tail.closed !== null)
     const part = tail.frames[0]
-    expect(part.kind === 'replay' && part.offset).toBe(c.stdout.length - 4)
+    expect(part?.kind === 'replay' && part?.offset).toBe(c.stdout.length - 4)
   })
 
   test('a second client gets 409 ALREADY_CONNECTED before the upgrade; unknown sessions 404', async () => {
@@ -120,7 +120,7 @@ describe('pty over WebSocket', () => {
     expect(old.closed).toEqual({ code: 4001, reason: 'TAKEN_OVER' })
     fresh.stdin('echo two-$((1+1))\n')
     await fresh.until('two', () => fresh.stdout.includes('two-2'))
-    expect(fresh.frames[0].kind).toBe('replay') // what the old client saw is replayed first
+    expect(fresh.frames[0]?.kind).toBe('replay') // what the old client saw is replayed first
     fresh.close()
   })
 
@@ -170,10 +170,10 @@ describe('pty over WebSocket', () => {
     const again = await PtyClient.connect(d, id, 'since=0')
     await again.until('close', () => again.closed !== null)
     const replay = again.frames[0]
-    expect(replay.kind).toBe('replay')
-    if (replay.kind !== 'replay') return
-    expect(replay.offset).toBe(total - 1024 * 1024)
-    expect(replay.text.length).toBe(1024 * 1024)
+    expect(replay?.kind).toBe('replay')
+    if (replay?.kind !== 'replay') return
+    expect(replay?.offset).toBe(total - 1024 * 1024)
+    expect(replay?.text.length).toBe(1024 * 1024)
   })
 
   test('the upgrade needs the access token like every route', async () => {

@@ -31,7 +31,7 @@ export function rawRequest(port: number, head: string, body = '', waitMs = 2000)
         const colon = line.indexOf(':')
         headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
       }
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: data.slice(end + 4), closed })
+      resolve({ status: Number(statusLine?.split(' ')[1]), headers, body: data.slice(end + 4), closed })
     }
     const timer = setTimeout(() => finish(false), waitMs)
     socket.setEncoding('latin1')

@@ -85,7 +85,7 @@ export const canEmulateArm64 = (qemu: string): boolean =>
 /** The aarch64 libraries an executable names (readelf: the host's ldd cannot load it), copied. */
 function copyArm64Libraries(dir: string, exe: string): void {
   const dynamic = Bun.spawnSync(['readelf', '-d', exe]).stdout.toString()
-  const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map(m => m[1])
+  const needed = [...dynamic.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].flatMap(m => (m[1] ? [m[1]] : []))
   mkdirSync(join(dir, 'lib/aarch64-linux-gnu'), { recursive: true })
   for (const name of new Set([...needed, 'ld-linux-aarch64.so.1'])) {
     copyFileSync(join(ARM64_LIBS, name), join(dir, 'lib/aarch64-linux-gnu', name))
@@ -109,7 +109,7 @@ export interface Rootfs {
 /** The libraries `ldd` names for `file` (absolute paths, symlinks followed when copied). */
 function librariesOf(file: string): string[] {
   const out = Bun.spawnSync(['ldd', file]).stdout.toString()
-  return [...out.matchAll(/(\/[^\s)]+)/g)].map(m => m[1]).filter(p => p !== file && existsSync(p))
+  return [...out.matchAll(/(\/[^\s)]+)/g)].flatMap(m => (m[1] && m[1] !== file && existsSync(m[1]) ? [m[1]] : []))
 }
 
 /**

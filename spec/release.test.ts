@@ -30,15 +30,18 @@ const hasTool = (tool: string) => !!Bun.which(tool)
 /** The highest GLIBC_x.y symbol version an executable needs. */
 function highestGlibc(file: string): string {
   const out = Bun.spawnSync(['objdump', '-T', file]).stdout.toString()
-  const versions = [...out.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)].map(m => [+m[1], +m[2], +(m[3] ?? 0)])
+  const versions = [...out.matchAll(/GLIBC_(\d+)\.(\d+)(?:\.(\d+))?/g)].map(
+    m => [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] as const,
+  )
   versions.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
   const top = versions[versions.length - 1]
   return top ? top.filter((n, i) => i < 2 || n > 0).join('.') : 'none'
 }
 
 const older = (a: string, b: string) => {
-  const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)]
-  return x[0] < y[0] || (x[0] === y[0] && (x[1] ?? 0) <= (y[1] ?? 0))
+  const [x0 = 0, x1 = 0] = a.split('.').map(Number)
+  const [y0 = 0, y1 = 0] = b.split('.').map(Number)
+  return x0 < y0 || (x0 === y0 && x1 <= y1)
 }
 
 describe('glibc executables need glibc 2.17 at most (objdump -T)', () => {
@@ -55,11 +58,13 @@ describe('musl executables: their loader and libraries (readelf; not run here)',
   for (const [name, loader] of [
     ['linux-x64-musl', '/lib/ld-musl-x86_64.so.1'],
     ['linux-arm64-musl', '/lib/ld-musl-aarch64.so.1'],
-  ]) {
+  ] as const) {
     test.skipIf(!present(name) || !hasTool('readelf'))(`execd-${name} asks for ${loader} and libstdc++`, () => {
       const headers = Bun.spawnSync(['readelf', '-l', '-d', exe(name)]).stdout.toString()
       expect(headers).toContain(`[Requesting program interpreter: ${loader}]`)
-      const needed = [...headers.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map(m => m[1])
+      const needed = [...headers.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].flatMap(m =>
+        m[1] ? [m[1]] : [],
+      )
       expect(needed).toContain('libstdc++.so.6')
       // libstdc++ brings libgcc_s; nothing glibc-only may be named.
       expect(needed.filter(n => /^lib(pthread|dl|m|rt)\.so/.test(n) || n === 'libc.so.6')).toEqual([])

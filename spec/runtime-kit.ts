@@ -81,7 +81,7 @@ export const stdoutText = (events: WireEvent[]) =>
 /** Every code stream: init first, then ping, and exactly one execution_complete, last. */
 export function expectWellFormed(events: WireEvent[], contextId?: string): void {
   expect(events[0]?.type).toBe('init')
-  if (contextId) expect(events[0].text).toBe(contextId)
+  if (contextId) expect(events[0]?.text).toBe(contextId)
   expect(events[1]?.type).toBe('ping')
   expect(ofType(events, 'execution_complete')).toHaveLength(1)
   expect(events.at(-1)?.type).toBe('execution_complete')
@@ -133,8 +133,8 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       const [error] = ofType(events, 'error')
       expect(error?.error.ename).toBe(s.expectedErrorName)
       expect(Array.isArray(error?.error.traceback)).toBe(true)
-      expect(error.error.traceback.length).toBeGreaterThan(0)
-      expect(events.indexOf(error)).toBe(events.length - 2)
+      expect(error?.error.traceback.length).toBeGreaterThan(0)
+      expect(error && events.indexOf(error)).toBe(events.length - 2)
     })
 
     test('output is streamed: a cell printing, sleeping, printing arrives as two stdout events', async () => {
@@ -163,7 +163,7 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       expectWellFormed(events, id)
       const [error] = ofType(events, 'error')
       expect(error).toBeDefined()
-      if (s.expectedInterruptName) expect(error.error.ename).toBe(s.expectedInterruptName)
+      if (s.expectedInterruptName) expect(error?.error.ename).toBe(s.expectedInterruptName)
       expect(valueOf(await runCode(d, s.readState, { id, language }))).toBe(s.expectedState)
     }, 20_000)
 
@@ -175,7 +175,7 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       expect(ofType(crash, 'error')).toHaveLength(1)
       const after = await runCode(d, s.setState, { id, language })
       expectWellFormed(after, id)
-      expect(after[0].state_lost).toBe(true)
+      expect(after[0]?.state_lost).toBe(true)
       expect(valueOf(await runCode(d, s.readState, { id, language }))).toBe(s.expectedState)
     }, 20_000)
   })

@@ -49,7 +49,7 @@ describe('metrics', () => {
     const frames = await readSse(res, (_f, all) => all.length === 2)
     expect(frames.map(f => f.id)).toEqual(['1', '2'])
     for (const f of frames) expect(f.data.cpu_count).toBeGreaterThan(0)
-    expect(frames[1].data.timestamp).toBeGreaterThan(frames[0].data.timestamp)
+    expect(frames[1]?.data.timestamp).toBeGreaterThan(frames[0]?.data.timestamp)
   })
 })
 

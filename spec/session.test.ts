@@ -28,7 +28,7 @@ const run = async (sid: string, body: Record<string, unknown>) => {
   return readSse(res)
 }
 const out = (frames: SseFrame[], type = 'stdout') => frames.filter(f => f.data.type === type).map(f => f.data.text)
-const last = (frames: SseFrame[]) => frames[frames.length - 1].data
+const last = (frames: SseFrame[]) => frames[frames.length - 1]?.data
 
 describe('session state persists between runs', () => {
   test('a function defined in one run is callable in the next', async () => {
@@ -58,7 +58,7 @@ describe('a run', () => {
   test('streams stdout and stderr as separate events and reports the exit code', async () => {
     const sid = await create()
     const frames = await run(sid, { command: 'echo out; echo err >&2; exit_with() { return $1; }; exit_with 7' })
-    expect(frames[0].data).toMatchObject({ type: 'init', text: sid })
+    expect(frames[0]?.data).toMatchObject({ type: 'init', text: sid })
     expect(out(frames)).toEqual(['out'])
     expect(out(frames, 'stderr')).toEqual(['err'])
     expect(last(frames).error).toEqual({ ename: 'CommandExecError', evalue: '7', traceback: ['exit status 7'] })

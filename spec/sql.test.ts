@@ -33,9 +33,9 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expectWellFormed(events, id)
     expect(events.slice(2).map(e => e.type)).toEqual(['execution_count', 'result', 'execution_complete'])
     const [result] = ofType(events, 'result')
-    expect(result.results.text).toBe('{"columns":["id","name"],"rows":[[1,"ann"],[2,"bob"]]}')
-    expect(result.results['text/plain']).toBe(result.results.text)
-    expect(result.results['text/html']).toContain('<td>ann</td>')
+    expect(result?.results.text).toBe('{"columns":["id","name"],"rows":[[1,"ann"],[2,"bob"]]}')
+    expect(result?.results['text/plain']).toBe(result?.results.text)
+    expect(result?.results['text/html']).toContain('<td>ann</td>')
   })
 
   test('an error gives DBQueryError with the database message, then execution_complete', async () => {
@@ -43,8 +43,8 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     const events = await runCode(d, 'SELECT * FROM nowhere', { id, language: 'sql' })
     expectWellFormed(events, id)
     const [error] = ofType(events, 'error')
-    expect(error.error).toMatchObject({ ename: 'DBQueryError', evalue: 'no such table: nowhere' })
-    expect(events.indexOf(error)).toBe(events.length - 2)
+    expect(error?.error).toMatchObject({ ename: 'DBQueryError', evalue: 'no such table: nowhere' })
+    expect(error && events.indexOf(error)).toBe(events.length - 2)
   })
 
   test('contexts are separate databases; the default context is shared by id-less calls', async () => {
@@ -54,7 +54,7 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     ])
     const other = await createContext(d, 'sql')
     const [error] = ofType(await runCode(d, 'SELECT x FROM shared', { id: other, language: 'sql' }), 'error')
-    expect(error.error.evalue).toBe('no such table: shared')
+    expect(error?.error.evalue).toBe('no such table: shared')
   })
 
   test('the official SDK’s dispatcher shows the reference JSON text and the database error', async () => {
@@ -86,10 +86,10 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
     const events = (await reading).map(f => f.data)
     expectWellFormed(events, id)
-    expect(ofType(events, 'error')[0].error.ename).toBe('KeyboardInterrupt')
+    expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
     const after = await runCode(d, 'SELECT count(*) AS n FROM before_interrupt', { id, language: 'sql' })
-    expect(after[0].state_lost).toBe(true)
-    expect(ofType(after, 'error')[0].error.evalue).toBe('no such table: before_interrupt')
+    expect(after[0]?.state_lost).toBe(true)
+    expect(ofType(after, 'error')[0]?.error.evalue).toBe('no such table: before_interrupt')
   })
 
   test('sql is listed as available, naming SQLite', async () => {
@@ -124,8 +124,8 @@ describe.skipIf(!dsn)(
       const rows = await runCode(d, `SELECT id, name FROM ${table} ORDER BY id`, { id, language: 'sql' })
       expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
       const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing_table', { id, language: 'sql' }), 'error')
-      expect(error.error.ename).toBe('DBQueryError')
-      expect(error.error.evalue).toContain('execd_missing_table')
+      expect(error?.error.ename).toBe('DBQueryError')
+      expect(error?.error.evalue).toContain('execd_missing_table')
     })
   },
 )

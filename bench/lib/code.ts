@@ -16,7 +16,7 @@ export async function createContext(d: Execd, language: string): Promise<string>
         return text
       }
     })()
-    throw new Skip(`${language} runtime not built (${res.status}: ${message.split(';')[0].slice(0, 100)})`)
+    throw new Skip(`${language} runtime not built (${res.status}: ${message.split(';')[0]?.slice(0, 100)})`)
   }
   if (res.status !== 200) throw new Error(`POST /code/context ${language}: ${res.status} ${text}`)
   return (JSON.parse(text) as { id: string }).id

@@ -3,8 +3,8 @@
  * so that noise from the other tenants of this shared machine hits both alike.
  */
 
-export interface Side {
-  name: string
+export interface Side<N extends string = string> {
+  name: N
   /** One repetition; returns its measurement (ms for latencies, or any unit the row chooses). */
   once(): Promise<number>
 }
@@ -18,13 +18,16 @@ export interface InterleaveOptions {
 }
 
 /** Runs every side `reps` times, alternating; returns the samples per side name. */
-export async function interleave(sides: readonly Side[], opts: InterleaveOptions): Promise<Record<string, number[]>> {
-  const samples: Record<string, number[]> = Object.fromEntries(sides.map(s => [s.name, []]))
+export async function interleave<N extends string>(
+  sides: readonly Side<N>[],
+  opts: InterleaveOptions,
+): Promise<Record<N, number[]>> {
+  const samples = Object.fromEntries(sides.map(s => [s.name, [] as number[]])) as Record<N, number[]>
   for (let i = 0; i < (opts.warmup ?? 0); i++) for (const side of sides) await side.once()
   const t0 = performance.now()
   for (let rep = 0; rep < opts.reps; rep++) {
-    for (let k = 0; k < sides.length; k++) {
-      const side = sides[(rep + k) % sides.length]
+    // Each side once a rep, starting one further each time.
+    for (const side of [...sides.slice(rep % sides.length), ...sides.slice(0, rep % sides.length)]) {
       samples[side.name].push(await side.once())
     }
     if (opts.budgetMs && performance.now() - t0 > opts.budgetMs && rep + 1 >= (opts.minReps ?? 1)) break

@@ -13,7 +13,7 @@ export function percentile(samples: readonly number[], q: number): number {
   if (samples.length === 0) return NaN
   const sorted = [...samples].sort((a, b) => a - b)
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length)))
-  return sorted[rank - 1]
+  return sorted[rank - 1] ?? NaN
 }
 
 export function summarize(samples: readonly number[]): Summary {

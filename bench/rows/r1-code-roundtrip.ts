@@ -58,11 +58,11 @@ export default {
         sides.push({ name, once: () => timed(async () => expectTwo(name, (await channel.execute('x + 1')).result)) })
       }
       const samples = await interleave(sides, { reps: reps(200, 20), warmup: 5, budgetMs: 60_000, minReps: 20 })
-      const ours = summarize(samples.execd)
-      const pipe = summarize(samples.pipe)
+      const ours = summarize(samples.execd ?? [])
+      const pipe = summarize(samples.pipe ?? [])
       const rows: RowResult[] = []
       if (jupyter) {
-        const base = summarize(samples.jupyter)
+        const base = summarize(samples.jupyter ?? [])
         rows.push({
           row: '1a',
           what: 'warm code round trip vs Jupyter',
@@ -71,7 +71,7 @@ export default {
           baseline: figure(base, 'ms'),
           ...speedup(ours.median, base.median, 30),
         })
-        const nodelay = summarize(samples.nodelay)
+        const nodelay = summarize(samples.nodelay ?? [])
         rows.push({
           row: '1b',
           what: 'warm code round trip vs tuned Jupyter',

@@ -107,9 +107,9 @@ async function python(d: Execd): Promise<RowResult[]> {
       })
     }
     const samples = await interleave(sides, { reps: reps(10), warmup: 1, budgetMs: 60_000, minReps: 3 })
-    const ours = summarize(samples.execd)
-    const cold1 = summarize(samples.nospare)
-    const floor = summarize(samples.cold)
+    const ours = summarize(samples.execd ?? [])
+    const cold1 = summarize(samples.nospare ?? [])
+    const floor = summarize(samples.cold ?? [])
     const vsCold: RowResult = {
       row: '2c',
       what: `${what}, no spare, vs the floor`,
@@ -126,7 +126,7 @@ async function python(d: Execd): Promise<RowResult[]> {
         vsCold,
       ]
     }
-    const base = summarize(samples.jupyter)
+    const base = summarize(samples.jupyter ?? [])
     const jupyterName = 'Jupyter kernel start (REST + WS + execute)'
     return [
       {
@@ -157,14 +157,15 @@ async function other(d: Execd, lang: Language, row: string): Promise<RowResult> 
   const what = `${lang.name} context → first result`
   try {
     await contextToFirstResult(d, lang.name, lang.code) // warm-up; also the availability check
-    const haveCold = hasExecutable(lang.cold.argv[0])
+    const [coldExecutable = ''] = lang.cold.argv
+    const haveCold = hasExecutable(coldExecutable)
     const sides: Side[] = [{ name: 'execd', once: () => contextToFirstResult(d, lang.name, lang.code) }]
     if (haveCold) sides.push({ name: 'cold', once: () => cold(lang) })
     const samples = await interleave(sides, { reps: reps(5), budgetMs: 30_000, minReps: 3 })
-    const ours = summarize(samples.execd)
+    const ours = summarize(samples.execd ?? [])
     if (!haveCold)
       return { row, what, ours: figure(ours, 'ms'), pass: null, note: `no ${lang.cold.argv[0]} for the cold baseline` }
-    const base = summarize(samples.cold)
+    const base = summarize(samples.cold ?? [])
     return {
       row,
       what,

@@ -35,9 +35,9 @@ export default {
         ],
         { reps: reps(300, 30), warmup: 10, budgetMs: 40_000, minReps: 30 },
       )
-      const ours = summarize(samples.execd)
-      const base = summarize(samples.spawn)
-      const bare = summarize(samples.bare)
+      const ours = summarize(samples.execd ?? [])
+      const base = summarize(samples.spawn ?? [])
+      const bare = summarize(samples.bare ?? [])
       return [
         {
           row: '3a',

@@ -115,7 +115,7 @@ export default {
       )
       const guarded = floods.some(f => f.guarded)
       const ours = summarize(samples.execd.filter(Number.isFinite))
-      const base = summarize(samples.pipe)
+      const base = summarize(samples.pipe ?? [])
       const peak = Math.max(...floods.map(f => f.peak))
       const size = `${(bytes / MiB).toFixed(0)} MiB`
       const guardNote = `stopped when execd's RSS passed ${RSS_GUARD_MIB} MiB (BENCH_RSS_GUARD_MIB)`
@@ -141,8 +141,8 @@ export default {
           what: 'execd peak RSS during the flood',
           ours: { median: peak, unit: 'MiB' },
           baselineName: 'execd before the first flood',
-          baseline: { median: floods[0].before, unit: 'MiB' },
-          ratio: peak / floods[0].before,
+          baseline: { median: floods[0]?.before ?? NaN, unit: 'MiB' },
+          ratio: peak / (floods[0]?.before ?? NaN),
           ratioLabel: '× the memory',
           target: `≤ ${RSS_TARGET_MIB} MiB`,
           pass: peak <= RSS_TARGET_MIB,

@@ -76,9 +76,9 @@ export default {
         downSides.push({ name: 'nginx', once: () => watched(d, bytes, [], () => download(`${nginx.url}/big.bin`)) })
       const down = await interleave(downSides, { reps: reps(3, 2), warmup: 1, budgetMs: 90_000, minReps: 2 })
       await nginx?.stop()
-      const oursDown = summarize(down.execd)
+      const oursDown = summarize(down.execd ?? [])
       if (nginx) {
-        const base = summarize(down.nginx)
+        const base = summarize(down.nginx ?? [])
         rows.push({
           row: '5a',
           what: `download ${size}`,
@@ -126,9 +126,9 @@ export default {
         ],
         { reps: reps(3, 2), budgetMs: 90_000, minReps: 2 },
       )
-      const oursUp = summarize(up.execd)
-      const dd = summarize(up.dd)
-      const cached = summarize(up.cached)
+      const oursUp = summarize(up.execd ?? [])
+      const dd = summarize(up.dd ?? [])
+      const cached = summarize(up.cached ?? [])
       const growth = Math.max(...upGrowth)
       rows.push({
         row: '5c',

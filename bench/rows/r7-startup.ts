@@ -56,13 +56,13 @@ export default {
           ]),
     ]
     const samples = await interleave(sides, { reps: reps(8), warmup: 1, budgetMs: 60_000, minReps: 3 })
-    const ours = summarize(samples.execd)
+    const ours = summarize(samples.execd ?? [])
     const rows: RowResult[] = []
     const startTarget = { target: `≤ ${START_TARGET_MS} ms`, pass: ours.median <= START_TARGET_MS }
     if (noJupyter)
       rows.push({ row: '7a', what: 'start → first /ping', ours: figure(ours, 'ms'), ...startTarget, note: noJupyter })
     else {
-      const base = summarize(samples.jupyter)
+      const base = summarize(samples.jupyter ?? [])
       rows.push({
         row: '7a',
         what: 'start → first /ping',

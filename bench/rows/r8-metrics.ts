@@ -40,11 +40,11 @@ export default {
       ]
       const samples = await interleave(sides, { reps: reps(2000, 100), warmup: 20, budgetMs: 30_000, minReps: 100 })
       await nginx?.stop()
-      const ours = summarize(samples.metrics)
-      const ping = summarize(samples.ping)
+      const ours = summarize(samples.metrics ?? [])
+      const ping = summarize(samples.ping ?? [])
       const rows: RowResult[] = []
       if (nginx) {
-        const base = summarize(samples.nginx)
+        const base = summarize(samples.nginx ?? [])
         rows.push({
           row: '8a',
           what: 'GET /metrics',

@@ -87,7 +87,8 @@ export default {
         { reps: reps(5), budgetMs: 90_000, minReps: 3 },
       )
       await deleteContext(d, id)
-      const [context, cell, warm, cold] = ['context', 'cell', 'warm', 'cold'].map(k => summarize(samples[k]!))
+      const [context, cell, warm, cold] = (['context', 'cell', 'warm', 'cold'] as const).map(k => summarize(samples[k]))
+      if (!context || !cell || !warm || !cold) throw new Error('go: a series has no samples')
       const start = summarize(starts)
       return [
         {

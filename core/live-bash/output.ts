@@ -27,8 +27,8 @@ export class OutputMux {
   async take(streams: readonly OutputStream[], timeoutMs?: number): Promise<OutputItem | undefined> {
     for (;;) {
       const i = this.queue.findIndex(x => x.kind === 'exit' || streams.includes(x.stream))
-      if (i >= 0) {
-        const [item] = this.queue.splice(i, 1)
+      const [item] = i >= 0 ? this.queue.splice(i, 1) : []
+      if (item) {
         if (item.kind === 'data') {
           const go = this.resume[item.stream]
           this.resume[item.stream] = undefined

@@ -124,7 +124,7 @@ describe('CodeContext', () => {
     const { runtime, started } = toyRuntime()
     const ctx = toyContext(runtime)
     await ctx.start()
-    await started[0]!.close()
+    await started[0]?.close()
     expect(ctx.stateLost).toBe(true)
     expect(statusText(await collect(ctx, 'hello'))).toStartWith('state_lost: the previous interpreter is gone;')
   })

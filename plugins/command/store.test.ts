@@ -36,7 +36,7 @@ describe('CommandStore retention', () => {
     const rs = [1, 2, 3].map(i => finished(s, `c${i}`, i))
     s.prune(10)
     expect(rs.map(r => !!s.get(r.id))).toEqual([false, true, true])
-    expect(existsSync(rs[0].logPath)).toBe(false)
+    expect(rs[0] && existsSync(rs[0].logPath)).toBe(false)
   })
 
   test('removes commands older than the age limit', () => {

@@ -4,8 +4,6 @@
  * → 400, anything else → 500 RUNTIME_ERROR.
  */
 import { ExecdError, PREFIX, errnoOf, errnoText, type ErrorCode } from '../../core/errors'
-
-export { errnoOf }
 import type { RawPath } from './paths'
 
 const CLIENT_ERRNO = new Set(['ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTEMPTY'])

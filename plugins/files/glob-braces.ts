@@ -100,9 +100,10 @@ function classEnd(p: string, open: number): number {
 function rangeOf(inner: string): string[] | undefined {
   const num = /^(-?\d+)\.\.(-?\d+)$/.exec(inner)
   const chr = /^([a-zA-Z])\.\.([a-zA-Z])$/.exec(inner)
-  if (!num && !chr) return undefined
-  const from = num ? Number(num[1]) : chr![1]!.charCodeAt(0)
-  const to = num ? Number(num[2]) : chr![2]!.charCodeAt(0)
+  const [, first, last] = num ?? chr ?? []
+  if (first === undefined || last === undefined) return undefined
+  const from = num ? Number(first) : first.charCodeAt(0)
+  const to = num ? Number(last) : last.charCodeAt(0)
   if (Math.abs(to - from) >= MAX_ALTERNATIVES) {
     throw new GlobSyntaxError(`range {${inner}} has more than ${MAX_ALTERNATIVES} values`)
   }

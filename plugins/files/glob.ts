@@ -51,7 +51,7 @@ export function compileGlob(pattern: string): Glob {
     if (mark[s] === generation) return
     mark[s] = generation
     set.push(s)
-    for (const e of states[s]!.eps) add(set, e)
+    for (const e of stateOf(states, s).eps) add(set, e)
   }
   const run = (text: string): boolean => {
     generation++
@@ -61,7 +61,7 @@ export function compileGlob(pattern: string): Glob {
       generation++
       const next: number[] = []
       for (const s of current) {
-        for (const edge of states[s]!.edges) {
+        for (const edge of stateOf(states, s).edges) {
           steps++
           if (edge.test(c)) add(next, edge.to)
         }
@@ -96,7 +96,7 @@ function wholeNegation(pattern: string): string | undefined {
 function checkExtglobs(pattern: string): void {
   for (let i = 0; i + 1 < pattern.length; i++) {
     if (pattern[i] === '\\') i++
-    else if ('*+@?!'.includes(pattern[i]!) && pattern[i + 1] === '(') {
+    else if ('*+@?!'.includes(pattern.charAt(i)) && pattern[i + 1] === '(') {
       throw new GlobSyntaxError(`extglob ${pattern[i]}( is not supported (write \\( for a literal parenthesis)`)
     }
   }
@@ -112,9 +112,12 @@ function tokenize(p: string): Token[] {
   const out: Token[] = []
   const chars = [...p]
   for (let i = 0; i < chars.length; i++) {
-    const c = chars[i]!
-    if (c === '\\' && i + 1 < chars.length) {
-      const lit = chars[++i]!
+    const c = chars[i]
+    if (c === undefined) break
+    const escaped = c === '\\' ? chars[i + 1] : undefined
+    if (escaped !== undefined) {
+      const lit = escaped
+      i++
       out.push(lit === '/' ? { kind: 'slash' } : { kind: 'char', test: x => x === lit })
     } else if (c === '*') {
       let n = 1
@@ -134,43 +137,51 @@ function tokenize(p: string): Token[] {
   return out
 }
 
+/** The state an index names: every index is one `fresh()` returned, so a miss is a bug here. */
+function stateOf(states: State[], i: number): State {
+  const state = states[i]
+  if (!state) throw new Error(`glob automaton has no state ${i}`)
+  return state
+}
+
 /** Appends the alternative's states; returns its start. `**` forms: whole, `**​/x`, `x/**​/y`, `x/**`. */
 function build(tokens: Token[], states: State[], accept: number): number {
   const fresh = (): number => states.push({ edges: [], eps: [] }) - 1
   const start = fresh()
   let at = start
   for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!
+    const t = tokens[i]
+    if (t === undefined) break
     const next = fresh()
-    if (t.kind === 'char') states[at]!.edges.push({ test: t.test, to: next })
+    if (t.kind === 'char') stateOf(states, at).edges.push({ test: t.test, to: next })
     else if (t.kind === 'slash') {
       if (tokens[i + 1]?.kind === 'globstar' && i + 2 === tokens.length) {
         // `x/**` also matches `x` itself.
         const rest = fresh()
-        states[at]!.edges.push({ test: c => c === '/', to: rest })
-        states[rest]!.edges.push({ test: anything, to: rest })
-        states[rest]!.eps.push(next)
-        states[at]!.eps.push(next)
+        stateOf(states, at).edges.push({ test: c => c === '/', to: rest })
+        stateOf(states, rest).edges.push({ test: anything, to: rest })
+        stateOf(states, rest).eps.push(next)
+        stateOf(states, at).eps.push(next)
         i++
-      } else states[at]!.edges.push({ test: c => c === '/', to: next })
+      } else stateOf(states, at).edges.push({ test: c => c === '/', to: next })
     } else if (t.kind === 'star') {
-      states[at]!.edges.push({ test: notSlash, to: at })
-      states[at]!.eps.push(next)
+      stateOf(states, at).edges.push({ test: notSlash, to: at })
+      stateOf(states, at).eps.push(next)
     } else if (tokens[i + 1]?.kind === 'slash') {
       // `**/`: zero or more whole segments, each ending in `/`.
       const inside = fresh()
       for (const s of [at, inside]) {
-        states[s]!.edges.push({ test: c => c === '/', to: at }, { test: notSlash, to: inside })
+        stateOf(states, s).edges.push({ test: c => c === '/', to: at }, { test: notSlash, to: inside })
       }
-      states[at]!.eps.push(next)
+      stateOf(states, at).eps.push(next)
       i++
     } else {
-      states[at]!.edges.push({ test: anything, to: at })
-      states[at]!.eps.push(next)
+      stateOf(states, at).edges.push({ test: anything, to: at })
+      stateOf(states, at).eps.push(next)
     }
     at = next
   }
-  states[at]!.eps.push(accept)
+  stateOf(states, at).eps.push(accept)
   return start
 }
 
@@ -197,25 +208,33 @@ function parseClass(chars: string[], open: number): { test: (c: string) => boole
   if (negate) i++
   const tests: ((c: string) => boolean)[] = []
   for (let first = true; ; first = false) {
-    if (i >= chars.length) throw new GlobSyntaxError('unclosed [')
-    let c = chars[i]!
+    let c = chars[i]
+    if (c === undefined) throw new GlobSyntaxError('unclosed [')
     if (c === ']' && !first) break
     if (c === '[' && chars[i + 1] === ':') {
       const close = chars.indexOf(']', i)
       const spec = chars.slice(i, close + 1).join('')
-      const m = /^\[:([a-z]+):\]$/.exec(spec)
-      if (!m) throw new GlobSyntaxError(`bad character class ${spec || '[:'}`)
-      const named = POSIX[m[1]!]
+      const [, name] = /^\[:([a-z]+):\]$/.exec(spec) ?? []
+      if (name === undefined) throw new GlobSyntaxError(`bad character class ${spec || '[:'}`)
+      const named = POSIX[name]
       if (!named) throw new GlobSyntaxError(`unknown character class ${spec}`)
       tests.push(named)
       i = close + 1
       continue
     }
-    if (c === '\\' && i + 1 < chars.length) c = chars[++i]!
-    if (chars[i + 1] === '-' && chars[i + 2] !== undefined && chars[i + 2] !== ']') {
-      let hi = chars[i + 2]!
+    const escaped = c === '\\' ? chars[i + 1] : undefined
+    if (escaped !== undefined) {
+      c = escaped
+      i++
+    }
+    let hi = chars[i + 1] === '-' ? chars[i + 2] : undefined
+    if (hi !== undefined && hi !== ']') {
       i += 2
-      if (hi === '\\' && i + 1 < chars.length) hi = chars[++i]!
+      const escapedHi = hi === '\\' ? chars[i + 1] : undefined
+      if (escapedHi !== undefined) {
+        hi = escapedHi
+        i++
+      }
       const lo = c.codePointAt(0)!
       const top = hi.codePointAt(0)!
       tests.push(x => x.codePointAt(0)! >= lo && x.codePointAt(0)! <= top)

@@ -12,7 +12,7 @@ function chunked(bytes: Uint8Array, sizes: number[]): ReadableStream<Uint8Array>
   return new ReadableStream({
     pull(c) {
       if (off >= bytes.length) return c.close()
-      const n = sizes[i++ % sizes.length]!
+      const n = sizes[i++ % sizes.length] ?? bytes.length
       c.enqueue(bytes.slice(off, off + n))
       off += n
     },

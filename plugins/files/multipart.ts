@@ -147,9 +147,9 @@ function parseHeaders(head: string): Omit<MultipartPart, 'body'> {
   let disposition = ''
   let contentType: string | undefined
   // The first line is what follows the delimiter: transport padding, then nothing.
-  const lines = head.split('\r\n')
-  if (lines[0]!.trim() !== '') throw malformed('garbage after a boundary')
-  for (const line of lines.slice(1)) {
+  const [padding = '', ...lines] = head.split('\r\n')
+  if (padding.trim() !== '') throw malformed('garbage after a boundary')
+  for (const line of lines) {
     const colon = line.indexOf(':')
     if (colon < 0) continue
     const key = line.slice(0, colon).trim().toLowerCase()
@@ -167,12 +167,13 @@ function dispositionParams(value: string): Record<string, string> {
   const out: Record<string, string> = {}
   const re = /;\s*([^=;\s]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))/g
   for (let m = re.exec(value); m; m = re.exec(value)) {
-    const key = m[1]!.toLowerCase()
-    let v = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!.trim()
+    const [, name = '', quoted, bare = ''] = m
+    const key = name.toLowerCase()
+    let v = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : bare.trim()
     if (key === 'filename*') {
-      const ext = /^[^']*'[^']*'(.*)$/.exec(v)
+      const [, encoded = v] = /^[^']*'[^']*'(.*)$/.exec(v) ?? []
       try {
-        v = decodeURIComponent(ext ? ext[1]! : v)
+        v = decodeURIComponent(encoded)
       } catch {}
     }
     out[key] = v

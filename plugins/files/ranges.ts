@@ -17,9 +17,9 @@ const unsatisfiable = (size: number, why: string) =>
  * one with no satisfiable range → 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes *\/size`.
  */
 export function parseRange(header: string, size: number): ByteRange {
-  const m = /^\s*bytes\s*=\s*(.*)$/i.exec(header)
-  if (!m) throw unsatisfiable(size, `unsupported unit in '${header}' (bytes=start-end expected)`)
-  const specs = m[1]!
+  const [, list] = /^\s*bytes\s*=\s*(.*)$/i.exec(header) ?? []
+  if (list === undefined) throw unsatisfiable(size, `unsupported unit in '${header}' (bytes=start-end expected)`)
+  const specs = list
     .split(',')
     .map(s => s.trim())
     .filter(Boolean)

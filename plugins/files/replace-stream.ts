@@ -41,7 +41,7 @@ export async function* replacing(
     // What may be the start of a match completed by the next read stays for the next round.
     const keep = eof ? end : Math.max(from, end - (old.length - 1))
     out.push(buf.subarray(from, keep))
-    const piece = out.length === 1 ? out[0]! : Buffer.concat(out)
+    const piece = out.length === 1 && out[0] ? out[0] : Buffer.concat(out)
     if (piece.length) yield piece
     if (eof) return
     buf.copyWithin(0, keep, end)

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readlink, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises'
 import { asName, procPath, type Name } from './beneath'
-import { errnoOf } from './errors'
+import { errnoOf } from '../../core/errors'
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
 const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW

@@ -105,11 +105,11 @@ test('java is reported unavailable with a reason when jshell is missing', async 
   const config = resolveConfig(java.options ?? [], { jshell: '/nonexistent/jshell' })
   const [info] = await java.languages(config)
   expect(info).toMatchObject({ language: 'java', available: false })
-  expect(info.detail).toContain('/nonexistent/jshell not found')
+  expect(info?.detail).toContain('/nonexistent/jshell not found')
 })
 
 test.skipIf(!!noJdk)('java is reported available with the JDK version', async () => {
   const [info] = await java.languages(resolveConfig(java.options ?? [], {}))
   expect(info).toMatchObject({ language: 'java', available: true })
-  expect(info.detail).toContain('JDK')
+  expect(info?.detail).toContain('JDK')
 })

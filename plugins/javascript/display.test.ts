@@ -45,9 +45,9 @@ describe('rich results', () => {
       'display({ "text/html": "<p>1</p>" }, [1, 2]); display.markdown("# t"); console.log("after"); 3',
     )
     expect(events.map(e => e.type)).toEqual(['result', 'result', 'result', 'stdout', 'execution_count', 'result'])
-    expect(events[0]!.results).toEqual({ 'text/html': '<p>1</p>' })
-    expect(events[1]!.results?.['text/plain']).toBe('[ 1, 2 ]')
-    expect(events[2]!.results).toEqual({ 'text/markdown': '# t' })
+    expect(events[0]?.results).toEqual({ 'text/html': '<p>1</p>' })
+    expect(events[1]?.results?.['text/plain']).toBe('[ 1, 2 ]')
+    expect(events[2]?.results).toEqual({ 'text/markdown': '# t' })
   })
 
   test('only document is global, so typeof window still says no browser', async () => {

@@ -76,8 +76,7 @@ const DECLARATION = /^(export\s+)?(let|const|var|using|class|function|async\s+fu
 /** Bun prints each top-level statement from column 0; the last such line starts the last one. */
 function lastStatementDeclares(canonical: string): boolean {
   const lines = canonical.split('\n')
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!
+  for (const line of lines.reverse()) {
     if (line === '' || /^[\s})\]]/.test(line) || line.startsWith('//')) continue
     return DECLARATION.test(line)
   }
@@ -112,16 +111,16 @@ function isUserFrame(line: string, driverDir: string): boolean {
  * stripped), so they would mislead: the frame names the cell and shows the code line itself.
  */
 function withCodeLine(frame: string): string[] {
-  const m = /\b(cell-(\d+)):(\d+):\d+/.exec(frame)
-  if (!m) return [frame]
+  const [location, cell, n, line] = /\b(cell-(\d+)):(\d+):\d+/.exec(frame) ?? []
+  if (location === undefined || cell === undefined) return [frame]
   const code = scripts
-    .get(m[1]!)
-    ?.[Number(m[3]) - 1]?.trim()
+    .get(cell)
+    ?.[Number(line) - 1]?.trim()
     .replace(/^value: /, '')
   // The cell's own top level runs inside the wrapper function replMode adds; its call is noise.
   const topLevel = /^\s+at <anonymous> \(/.test(frame)
   if (topLevel && code === '})();') return []
-  const tidy = topLevel ? `    at <cell ${m[2]}>` : frame.replace(m[0], `<cell ${m[2]}>`)
+  const tidy = topLevel ? `    at <cell ${n}>` : frame.replace(location, `<cell ${n}>`)
   return code ? [tidy, `        ${code}`] : [tidy]
 }
 

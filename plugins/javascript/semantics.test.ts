@@ -178,7 +178,7 @@ test('both languages are available, run by the execd executable itself', async (
     ['javascript', true],
     ['typescript', true],
   ])
-  expect(langs[0]!.detail).toContain(Bun.version)
+  expect(langs[0]?.detail).toContain(Bun.version)
 })
 
 test('a cell may shadow process and require without cutting off the driver', async () => {

@@ -58,16 +58,16 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     const langs = await jupyter.languages(config)
     expect(langs.map(l => l.language)).toEqual(['python', 'snake'])
     expect(langs.every(l => l.available)).toBe(true)
-    expect(langs[0].detail).toContain('jupyter kernel python3 ')
-    expect(langs[1].detail).toContain('jupyter kernel snake ')
+    expect(langs[0]?.detail).toContain('jupyter kernel python3 ')
+    expect(langs[1]?.detail).toContain('jupyter kernel snake ')
   }, 30_000)
 
   test('state survives between cells and the last value is a result with text/plain and text', async () => {
     await cell(ctx, 'x = 41')
     const events = await cell(ctx, 'x + 1')
     expect(events.map(e => e.type)).toEqual(['execution_count', 'result'])
-    expect(events[0].execution_count).toBeGreaterThan(0)
-    expect(events[1].results).toEqual({ 'text/plain': '42', text: '42' })
+    expect(events[0]?.execution_count).toBeGreaterThan(0)
+    expect(events[1]?.results).toEqual({ 'text/plain': '42', text: '42' })
   }, 30_000)
 
   test('execution_count increments per cell, also for cells without a result', async () => {
@@ -86,16 +86,16 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(text(events, 'stdout')).toBe('one\nthree\n')
     expect(text(events, 'stderr')).toBe('two\n')
     const first = events.findIndex(e => e.type === 'stdout')
-    expect(events[first].text).toBe('one\n')
+    expect(events[first]?.text).toBe('one\n')
   }, 30_000)
 
   test('display_data is forwarded as a result (the reference dropped it)', async () => {
     const events = await cell(ctx, 'from IPython.display import display, HTML\ndisplay(HTML("<b>hi</b>"))\n"after"')
     const results = events.filter(e => e.type === 'result').map(e => e.results!)
     expect(results).toHaveLength(2)
-    expect(results[0]['text/html']).toBe('<b>hi</b>')
-    expect(results[0].text).toBe(results[0]['text/plain'])
-    expect(results[1].text).toBe("'after'")
+    expect(results[0]?.['text/html']).toBe('<b>hi</b>')
+    expect(results[0]?.text).toBe(results[0]?.['text/plain'])
+    expect(results[1]?.text).toBe("'after'")
   }, 30_000)
 
   test('an exception is an error event with name, value and traceback, and the kernel goes on', async () => {
@@ -170,7 +170,7 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
       expect((await shutdown)!.status).toBe(204)
       const again = await cell(victim, '1')
       expect(again.map(e => e.type)).toEqual(['error'])
-      expect(again[0].error!.ename).toBe('DeadKernelError')
+      expect(again[0]?.error!.ename).toBe('DeadKernelError')
       expect(victim.alive).toBe(false)
     } finally {
       await victim.close()

@@ -19,5 +19,5 @@ test('output past the limit is dropped and reported, the terminal event is kept'
   q.end(makeEvent('error', { error: { ename: 'E', evalue: '', traceback: [] } }))
   const events = await drain(q)
   expect(events.map(e => e.type)).toEqual(['stdout', 'stderr', 'error'])
-  expect(events[1].text).toContain('8 bytes of output dropped')
+  expect(events[1]?.text).toContain('8 bytes of output dropped')
 })

@@ -49,10 +49,10 @@ function findCgroup(root = '/'): CgroupPaths | undefined {
     return { version: 2, cpu: pick(base, unified[2]), memory: pick(base, unified[2]) }
   }
   const v1 = (name: string) => {
-    const line = lines.find(([, controllers]) => controllers?.split(',').includes(name))
-    if (!line) return undefined
-    const dir = join(base, line[1].includes(',') && !existsSync(join(base, name)) ? line[1] : name)
-    return pick(dir, line[2])
+    const [, controllers, path] = lines.find(([, list]) => list?.split(',').includes(name)) ?? []
+    if (controllers === undefined) return undefined
+    const dir = join(base, controllers.includes(',') && !existsSync(join(base, name)) ? controllers : name)
+    return pick(dir, path)
   }
   const cpu = v1('cpu')
   const memory = v1('memory')
@@ -115,8 +115,8 @@ function statMap(text: string | undefined): Record<string, number> {
 function readHostMemory(root = '/'): { total: number; used: number } {
   const info: Record<string, number> = {}
   for (const line of (read(join(root, 'proc/meminfo')) ?? '').split('\n')) {
-    const m = /^(\w+):\s+(\d+)/.exec(line)
-    if (m) info[m[1]] = Number(m[2]) * 1024
+    const [, key, kib] = /^(\w+):\s+(\d+)/.exec(line) ?? []
+    if (key !== undefined) info[key] = Number(kib) * 1024
   }
   const total = info.MemTotal ?? 0
   const used = total - (info.MemFree ?? 0) - (info.Buffers ?? 0) - (info.Cached ?? 0) - (info.SReclaimable ?? 0)
@@ -129,7 +129,10 @@ function readHostCpu(root = '/'): { busyUs: number; totalUs: number } {
     read(join(root, 'proc/stat'))
       ?.split('\n')
       .find(l => l.startsWith('cpu ')) ?? 'cpu 0 0 0 0'
-  const [user, nice, system, idle, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.split(/\s+/).slice(1).map(Number)
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
   const busy = user + nice + system + irq + softirq + steal
   const total = busy + idle + iowait
   return { busyUs: busy * 10_000, totalUs: total * 10_000 }

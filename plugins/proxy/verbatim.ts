@@ -45,7 +45,8 @@ export function requestVerbatim(
 function answerOf(method: string, res: IncomingMessage): UpstreamAnswer {
   const headers = new Headers()
   // Raw pairs keep repeated headers (several Set-Cookie) as the upstream sent them.
-  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i], res.rawHeaders[i + 1])
+  const raw = res.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] ?? '', raw[i + 1] ?? '')
   const status = res.statusCode ?? 502
   const empty = method === 'HEAD' || NO_BODY.has(status)
   if (empty) res.resume()

@@ -45,9 +45,10 @@ export function dimension(value: unknown): number | null {
 
 export function parseFrame(message: string | Uint8Array): ClientFrame {
   if (typeof message !== 'string') {
-    if (message.length === 0) return invalid('empty binary frame')
-    if (message[0] !== STDIN_PREFIX)
-      return invalid(`unknown binary frame type 0x${message[0].toString(16).padStart(2, '0')} (only 0x00 stdin)`)
+    const [kind] = message
+    if (kind === undefined) return invalid('empty binary frame')
+    if (kind !== STDIN_PREFIX)
+      return invalid(`unknown binary frame type 0x${kind.toString(16).padStart(2, '0')} (only 0x00 stdin)`)
     return { type: 'stdin', data: message.subarray(1) }
   }
   let frame: unknown

@@ -56,7 +56,9 @@ export class PythonContext implements RuntimeContext {
       stderr: 'pipe',
       extraFds: ['pipe'],
     })
-    const ctx = new PythonContext(proc, new LineChannel(proc.fds[0]!), opts.log)
+    const [channelFd] = proc.fds
+    if (channelFd === undefined) throw new Error('python was started without its channel fd')
+    const ctx = new PythonContext(proc, new LineChannel(channelFd), opts.log)
     const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()

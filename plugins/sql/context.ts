@@ -117,11 +117,11 @@ function takeOpens(code: string): { opens: string[]; script: string } {
   const opens: string[] = []
   let i = 0
   for (; i < lines.length; i++) {
-    const line = lines[i].trim()
+    const line = (lines[i] ?? '').trim()
     if (line === '') continue
-    const m = /^\.open\s+(\S+)\s*$/.exec(line)
-    if (!m) break
-    opens.push(m[1])
+    const [, target] = /^\.open\s+(\S+)\s*$/.exec(line) ?? []
+    if (target === undefined) break
+    opens.push(target)
   }
   return { opens, script: lines.slice(i).join('\n') }
 }

@@ -18,8 +18,8 @@ export function splitStatements(text: string, dialect: Dialect): string[] {
     if (stmt && !onlyComments(stmt, dialect)) out.push(stmt)
   }
   while (i < n) {
-    const c = text[i]
-    const next = text[i + 1]
+    const c = text.charAt(i)
+    const next = text.charAt(i + 1)
     if (c === '-' && next === '-') i = lineEnd(text, i)
     else if (c === '#' && dialect === 'mysql') i = lineEnd(text, i)
     else if (c === '/' && next === '*') i = blockEnd(text, i)
@@ -30,7 +30,7 @@ export function splitStatements(text: string, dialect: Dialect): string[] {
       const tag = dollarTag(text, i)!
       const close = text.indexOf(tag, i + tag.length)
       i = close < 0 ? n : close + tag.length
-    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[\w$]/.test(text[i - 1]))) {
+    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[\w$]/.test(text.charAt(i - 1)))) {
       const word = /^[A-Za-z_]\w*/.exec(text.slice(i, i + 64))![0]
       // The head is bounded so a long cell stays linear.
       if (isTrigger(text.slice(start, Math.min(i + word.length, start + 512)))) {

@@ -29,9 +29,9 @@ test('a table persists across cells and a SELECT gives columns and rows', async 
   const events = await runCell(ctx, 'SELECT id, name, score FROM t ORDER BY id')
   expect(events.map(e => e.type)).toEqual(['execution_count', 'result'])
   const [bundle] = results(events)
-  expect(bundle.text).toBe('{"columns":["id","name","score"],"rows":[[1,"ann",1.5],[2,"bob",null]]}')
-  expect(bundle['text/plain']).toBe(bundle.text)
-  expect(bundle['text/html']).toBe(
+  expect(bundle?.text).toBe('{"columns":["id","name","score"],"rows":[[1,"ann",1.5],[2,"bob",null]]}')
+  expect(bundle?.['text/plain']).toBe(bundle?.text)
+  expect(bundle?.['text/html']).toBe(
     '<table><thead><tr><th>id</th><th>name</th><th>score</th></tr></thead><tbody>' +
       '<tr><td>1</td><td>ann</td><td>1.5</td></tr><tr><td>2</td><td>bob</td><td><i>NULL</i></td></tr></tbody></table>',
   )
@@ -78,7 +78,7 @@ test('an error carries the database message and stops the cell', async () => {
 
 test('execution_count increments per cell, before the results', async () => {
   const ctx = await startSql()
-  const counts = [await runCell(ctx, 'SELECT 1'), await runCell(ctx, 'SELECT 2')].map(ev => ev[0].execution_count)
+  const counts = [await runCell(ctx, 'SELECT 1'), await runCell(ctx, 'SELECT 2')].map(ev => ev[0]?.execution_count)
   expect(counts).toEqual([1, 2])
   await ctx.close()
 })
@@ -158,9 +158,9 @@ test('a closed context reports it instead of running', async () => {
 test('sql is always available, naming SQLite or the configured server', async () => {
   const [embedded] = await sql.languages(resolveConfig(sql.options ?? [], {}, {}))
   expect(embedded).toMatchObject({ language: 'sql', available: true })
-  expect(embedded.detail).toMatch(/^SQLite 3\.\d+\.\d+ via bun:sqlite, in memory$/)
+  expect(embedded?.detail).toMatch(/^SQLite 3\.\d+\.\d+ via bun:sqlite, in memory$/)
   const [server] = await sql.languages(
     resolveConfig(sql.options ?? [], { 'sql-dsn': 'postgres://u:secret@db:5432/app' }, {}),
   )
-  expect(server.detail).toBe('postgres://u:***@db:5432/app via Bun.SQL')
+  expect(server?.detail).toBe('postgres://u:***@db:5432/app via Bun.SQL')
 })

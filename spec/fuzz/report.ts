@@ -29,7 +29,8 @@ export function summary(c: Campaign, ping: PingReport, extra: Finding[] = []): s
     `fuzz: failing cases by kind (a case in flight when the daemon died counts as a crash): ${JSON.stringify(c.byKind)}`,
   ]
   const suspects = inFlight(c.spans, ping.maxAt, ping.maxAt + ping.max).slice(0, 4)
-  if (ping.max > 0 && ping.maxAt < c.spans[0]?.start)
+  const [firstSpan] = c.spans
+  if (ping.max > 0 && firstSpan && ping.maxAt < firstSpan.start)
     lines.push(`fuzz: the slowest /ping was sent before the campaign (during the regression cases)`)
   for (const s of suspects) lines.push(`  in flight during the slowest /ping (${s.end - s.start} ms): ${s.label}`)
   const missing = c.routes.filter(r => !c.covered.includes(r))

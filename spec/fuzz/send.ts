@@ -131,7 +131,9 @@ async function remember(c: HttpCase, a: Answer, w: World): Promise<void> {
     w.created.add(kind, id)
     const all = w.created.all(kind)
     // Keep only a few alive so no cap is reached and the machine stays light.
-    if (kind !== 'command' && kind !== 'execution' && all.length > 6) await removeOne(w.daemon, w.created, kind, all[0])
+    const [oldest] = all
+    if (kind !== 'command' && kind !== 'execution' && all.length > 6 && oldest !== undefined)
+      await removeOne(w.daemon, w.created, kind, oldest)
   }
   const json = () => {
     try {
@@ -221,9 +223,10 @@ function parse(buf: Buffer): Answer {
     .subarray(0, end < 0 ? buf.length : end)
     .toString('latin1')
     .split('\r\n')
-  const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(head[0])?.[1] ?? 0)
+  const [statusLine = '', ...lines] = head
+  const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(statusLine)?.[1] ?? 0)
   const headers = new Headers()
-  for (const line of head.slice(1)) {
+  for (const line of lines) {
     const i = line.indexOf(':')
     if (i > 0) headers.append(line.slice(0, i).trim(), line.slice(i + 1).trim())
   }

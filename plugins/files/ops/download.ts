@@ -81,7 +81,7 @@ async function respond(
     const since = Date.parse(req.ifModifiedSince)
     if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {
       await handle.close()
-      return new Response(null, { status: 304, headers: { 'last-modified': headers['last-modified']! } })
+      return new Response(null, { status: 304, headers: { 'last-modified': headers['last-modified'] ?? '' } })
     }
   }
   // Reading stops at the size we answered with, even if the file grows.

@@ -1,7 +1,7 @@
 /** `GET /files/info`: FileInfo per requested path, keyed by the path as the caller wrote it. */
 import { lstat } from 'node:fs/promises'
-import { ExecdError, PREFIX } from '../../../core/errors'
-import { errnoOf, osMessage, fsError } from '../errors'
+import { errnoOf, ExecdError, PREFIX } from '../../../core/errors'
+import { osMessage, fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope, RawPath } from '../paths'
 

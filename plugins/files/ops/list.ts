@@ -1,7 +1,7 @@
 /** `GET /directories/list`: FileInfo of every entry to `depth` levels, depth-first, sorted by name. */
 import { lstat } from 'node:fs/promises'
-import { badRequest } from '../../../core/errors'
-import { errnoOf, fsError } from '../errors'
+import { badRequest, errnoOf } from '../../../core/errors'
+import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope, RawPath } from '../paths'
 import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'

@@ -1,9 +1,9 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
 import { lstat, rename } from 'node:fs/promises'
-import { ExecdError, PREFIX, badRequest } from '../../../core/errors'
+import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import { tempNameFor } from '../atomic'
 import type { Anchor } from '../beneath'
-import { errnoOf, fsError, osMessage } from '../errors'
+import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { copyEntry, removeEntry } from '../tree'
 

@@ -27,7 +27,7 @@ export function decodeName(bytes: Uint8Array): DecodedName {
   for (let i = 0; i < bytes.length;) {
     const n = sequenceLength(bytes, i)
     if (n === 0) {
-      escaped += `\\x${bytes[i]!.toString(16).padStart(2, '0')}`
+      escaped += `\\x${(bytes[i] ?? 0).toString(16).padStart(2, '0')}`
       lossy += '\uFFFD'
       i++
     } else {
@@ -42,9 +42,13 @@ export function decodeName(bytes: Uint8Array): DecodedName {
 
 /** Length of the valid UTF-8 sequence at `i` (RFC 3629: no overlongs, no surrogates), or 0. */
 function sequenceLength(b: Uint8Array, i: number): number {
-  const lead = b[i]!
+  const lead = b[i]
+  if (lead === undefined) return 0
   if (lead < 0x80) return 1
-  const cont = (k: number, lo = 0x80, hi = 0xbf) => b[i + k] !== undefined && b[i + k]! >= lo && b[i + k]! <= hi
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => {
+    const byte = b[i + k]
+    return byte !== undefined && byte >= lo && byte <= hi
+  }
   if (lead >= 0xc2 && lead <= 0xdf) return cont(1) ? 2 : 0
   if (lead >= 0xe0 && lead <= 0xef) {
     const lo = lead === 0xe0 ? 0xa0 : 0x80

@@ -1,7 +1,7 @@
 /** `DELETE /files` (files and symlinks) and `DELETE /directories` (rm -rf). Missing paths are fine. */
 import { lstat, unlink } from 'node:fs/promises'
-import { badRequest } from '../../../core/errors'
-import { errnoOf, fsError } from '../errors'
+import { badRequest, errnoOf } from '../../../core/errors'
+import { fsError } from '../errors'
 import type { PathScope, RawPath } from '../paths'
 import { removeEntry } from '../tree'
 

@@ -95,12 +95,12 @@ export async function* walk(
     let seen = 0
     while (stack.length) {
       const top = stack.at(-1)!
-      if (top.index >= top.entries.length) {
+      const listed = top.entries[top.index++]
+      if (listed === undefined) {
         await fds.release(top.frame)
         stack.pop()
         continue
       }
-      const listed = top.entries[top.index++]!
       if (Date.now() >= deadline) {
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
