@@ -5,7 +5,7 @@
  */
 import { cac, type Command } from 'cac'
 import type { OptionSpec } from '../core/config'
-import { protectDashes, word } from './argv'
+import { protectDashes, restoreValues, word } from './argv'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
 import { versionText } from './version'
@@ -63,6 +63,8 @@ addOptions(
   .example('execd exec python          (on a terminal: an interactive prompt)')
   .action(async (language: string | undefined, code: string[], options) => {
     checkWholeNumbers(execOptions, options)
+    if (options.timeout !== undefined && !/^\d+$/.test(String(options.timeout)))
+      throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
     if (options.shell !== undefined) {
       const { execShell } = await import('./exec-shell')
       process.exitCode = await execShell(options)
@@ -99,6 +101,7 @@ export async function main(words: string[]): Promise<void> {
   const json = words.includes('--json')
   try {
     cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    restoreValues(cli.options)
     if (cli.options.help) return
     if (cli.options.version) return void process.stdout.write(`${versionText()}\n`)
     if (!cli.matchedCommand) {

@@ -16,7 +16,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseDepth } from '../plugins/files/ops/list'
-import { protectDashes, word } from './argv'
+import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { UsageError, report } from './errors'
 import type { FileInfo, FsOps, Permission } from './fs-ops'
@@ -237,6 +237,7 @@ export async function fsMain(words: string[]): Promise<number> {
   let json = words.includes('--json')
   try {
     cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    restoreValues(cli.options)
     if (cli.options.help) return 0 // cac printed it
     const op = OPS.find(o => o.name === cli.matchedCommandName)
     if (!op) {

@@ -100,3 +100,13 @@ test('piped into head, a verb ends quietly with 141 and stops its command (no EP
   }
   expect(Bun.spawnSync(['pgrep', '-x', 'yes']).stdout.toString()).toBe('')
 })
+
+test('option values stay as typed: a number-like one keeps its zeros, - is a value, a bad --timeout is a usage error', async () => {
+  const r = await exec('--shell', '007')
+  expect(r.stderr).toContain('007: command not found')
+  expect(await exec('--shell', 'echo ok', '--timeout', 'abc')).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: "execd: --timeout expects milliseconds (a whole number), got 'abc'\n",
+  })
+})
