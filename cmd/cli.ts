@@ -127,6 +127,8 @@ export async function main(words: string[]): Promise<void> {
 async function exit(code: number): Promise<never> {
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>(resolve => {
+      // A reader gone by now (| head) is no news: the verb has said what it had to.
+      stream.on('error', () => resolve())
       if (stream.destroyed || !stream.writable) return resolve()
       stream.write('', () => resolve())
     })
