@@ -110,3 +110,22 @@ test('option values stay as typed: a number-like one keeps its zeros, - is a val
     stderr: "execd: --timeout expects milliseconds (a whole number), got 'abc'\n",
   })
 })
+
+test('a run killed with SIGKILL leaves its temp dir, and the next run sweeps it', async () => {
+  const { readdirSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const mine = (pid: number) => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-commands-${pid}-`))
+  const p = Bun.spawn([BIN, 'exec', '--shell', 'echo ready; exec -a execd-cli-killed-run sleep 300'], {
+    stdout: 'pipe',
+  })
+  const reader = p.stdout.getReader()
+  expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+  expect(mine(p.pid)).toHaveLength(1)
+  p.kill('SIGKILL')
+  await p.exited
+  // Nothing can stop a SIGKILL: its command lives on (ended here), its dir stays.
+  for (const pid of pidsWith('execd-cli-killed-run 300')) process.kill(pid, 'SIGKILL')
+  expect(mine(p.pid)).toHaveLength(1)
+  expect((await exec('--shell', 'true')).code).toBe(0)
+  await waitFor('the killed run’s dir swept', () => mine(p.pid).length === 0)
+})
