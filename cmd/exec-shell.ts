@@ -28,7 +28,7 @@ interface Runner {
 export async function execShell(options: Record<string, unknown>): Promise<number> {
   const envs = parseEnvPairs(options.env)
   const remote = remoteOf(options)
-  const runner = remote ? remoteRunner(remote) : await localRunner()
+  const runner = remote ? remoteRunner(remote) : await localRunner(options)
   let id: string | undefined
   const interrupt = () => void (id && runner.interrupt(id).catch(() => {}))
   const stop = onStop(interrupt)
@@ -64,13 +64,14 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   }
 }
 
-async function localRunner(): Promise<Runner> {
+async function localRunner(options: Record<string, unknown>): Promise<Runner> {
   const [{ openSection }, { createLogger }, { command }] = await Promise.all([
     import('../core/app'),
     import('../core/log'),
     import('../plugins/command'),
   ])
-  const section = await openSection(command, configFrom({}), createLogger('error'))
+  // The command section's options given to exec (--command-interrupt-grace, ...) apply.
+  const section = await openSection(command, configFrom(options), createLogger('error'))
   return {
     async run(req) {
       const items = (await section.ops.run(req)) as AsyncIterable<SseItem | ExecEvent>
