@@ -93,6 +93,13 @@ cli.option('-v, --version', 'Display the version, commit, target and Bun version
 
 /** Runs execd with its words (process.argv without the runtime and script). */
 export async function main(words: string[]): Promise<void> {
+  if (words[0] !== 'serve') {
+    // A verb's failure is one line, even one thrown where nobody awaits it: never a stack
+    // with runtime source (serve logs its own).
+    const last = (err: unknown) => void exit(report(err, words.includes('--json')))
+    process.on('uncaughtException', last)
+    process.on('unhandledRejection', last)
+  }
   // `fs` parses its own words: they are its operations' arguments and options.
   if (words[0] === 'fs') {
     const { fsMain } = await import('./fs')

@@ -351,7 +351,10 @@ async function copyOut(r: Run, dest: string): Promise<number> {
   })
   let bytes = 0
   try {
-    const file = await open(temp, 'wx', 0o600)
+    // Named as typed in a failure (the temporary name means nothing to the person).
+    const file = await open(temp, 'wx', 0o600).catch(err => {
+      throw Object.assign(err as Error, { path: dest })
+    })
     try {
       for await (const chunk of shown.track(abortable(body, r.signal))) {
         bytes += chunk.byteLength
