@@ -6,6 +6,7 @@
 import { cac, type Command } from 'cac'
 import type { OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
 import { versionText } from './version'
@@ -96,7 +97,10 @@ export async function main(words: string[]): Promise<void> {
   if (words[0] !== 'serve') {
     // A verb's failure is one line, even one thrown where nobody awaits it: never a stack
     // with runtime source (serve logs its own).
-    const last = (err: unknown) => void exit(report(err, words.includes('--json')))
+    const last = (err: unknown) =>
+      void exit(
+        (err as NodeJS.ErrnoException)?.code === 'EPIPE' ? BROKEN_PIPE_EXIT : report(err, words.includes('--json')),
+      )
     process.on('uncaughtException', last)
     process.on('unhandledRejection', last)
   }
@@ -132,15 +136,20 @@ export async function main(words: string[]): Promise<void> {
  * section would hold it for seconds). What was written to stdout and stderr goes out first.
  */
 async function exit(code: number): Promise<never> {
+  let broken = false
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>(resolve => {
-      // A reader gone by now (| head) is no news: the verb has said what it had to.
-      stream.on('error', () => resolve())
+      stream.on('error', err => {
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE' && stream === process.stdout) broken = true
+        resolve()
+      })
       if (stream.destroyed || !stream.writable) return resolve()
       stream.write('', () => resolve())
     })
   await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), Bun.sleep(5000)])
-  process.exit(code)
+  // Output that its reader left before it arrived (| head, the verb already done writing):
+  // the status a pipeline expects of a writer whose reader went away.
+  process.exit(broken && code === 0 ? BROKEN_PIPE_EXIT : code)
 }
 
 /** Whole-number options (`--port abc`) are refused as typed, before anything starts. */
