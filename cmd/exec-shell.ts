@@ -30,7 +30,12 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   const remote = remoteOf(options)
   const runner = remote ? remoteRunner(remote) : await localRunner(options)
   let id: string | undefined
-  const interrupt = () => void (id && runner.interrupt(id).catch(() => {}))
+  // Awaited before the verb ends: the command's group is gone and reaped, not left a zombie
+  // for an init that may never reap it.
+  let stopping: Promise<void> | undefined
+  const interrupt = () => {
+    if (id) stopping ??= runner.interrupt(id).catch(() => {})
+  }
   const stop = onStop(interrupt)
   const pipe = watchBrokenPipe(interrupt)
   try {
@@ -59,6 +64,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
     return signal ? signalExit(signal) : code
   } finally {
     pipe.dispose()
+    await stopping
     stop()
     await runner.close()
   }
