@@ -1,6 +1,7 @@
 /** `execd exec --shell`: the commands plugin without HTTP, from the compiled executable. */
 import { expect, test } from 'bun:test'
 import { BIN, pidsWith, runCli, waitFor } from './harness'
+import { pythonAvailable } from './python-env'
 
 const exec = (...args: string[]) => runCli(['exec', ...args])
 
@@ -89,7 +90,8 @@ test('--cwd expands $VAR from the command environment; an undefined one is refus
 })
 
 test('piped into head, a verb ends quietly with 141 and stops its command (no EPIPE trace, no yes left)', () => {
-  for (const verb of [`exec --shell 'seq 1 100000'`, `exec --shell yes`, `exec bash 'yes'`]) {
+  const python = pythonAvailable === true ? [`exec python 'for i in range(10**7): print(i)'`] : []
+  for (const verb of [`exec --shell 'seq 1 100000'`, `exec --shell yes`, `exec bash 'yes'`, ...python]) {
     // `timeout` bounds the test: a verb that ignored the closed pipe would run forever.
     const p = Bun.spawnSync(['bash', '-c', `timeout 30 ${BIN} ${verb} | head -1; echo "status \${PIPESTATUS[0]}"`], {
       stderr: 'pipe',
