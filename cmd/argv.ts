@@ -1,12 +1,14 @@
 /**
- * cac parses with mri, which takes a lone `-` for an option with no name: `-f -` leaves `--file`
- * without its value and `fs put - dest` loses its source. Before cac sees them, `-` after an
- * option that takes a value is glued to it (`--file=-`), and a positional `-` is carried as a
- * word mri keeps (argv cannot contain NUL, so it cannot be typed) and given back as `-`.
+ * cac parses with mri, which reads words its own way: a lone `-` is taken for an option with no
+ * name (`-f -` leaves `--file` without its value, `fs put - dest` loses its source), and an
+ * option's value that looks like a number becomes one (`--access-token 0123` would be 123).
+ * Before cac sees them, positional `-` and every option value are marked with a leading NUL
+ * (argv cannot contain one, so nobody can type it), which mri keeps as text; `word` and
+ * `restoreValues` take the mark off after parsing.
  */
 import type { CAC } from 'cac'
 
-const STDIN_WORD = '\0-'
+const MARK = '\0'
 
 /** The flags (`--file`, `-f`) of every option of `cli` that takes a value. */
 function valueFlags(cli: CAC): Set<string> {
@@ -32,13 +34,25 @@ export function protectDashes(cli: CAC, argv: string[]): string[] {
       out.push(...argv.slice(i))
       break
     }
-    if (flags.has(arg) && argv[i + 1] === '-') {
-      out.push(`${arg}=-`)
-      i++
-    } else out.push(arg === '-' ? STDIN_WORD : arg)
+    const eq = arg.indexOf('=')
+    if (arg.startsWith('-') && eq > 0 && flags.has(arg.slice(0, eq))) {
+      out.push(`${arg.slice(0, eq)}=${MARK}${arg.slice(eq + 1)}`)
+    } else if (flags.has(arg) && i + 1 < argv.length && (argv[i + 1] === '-' || !argv[i + 1]!.startsWith('-'))) {
+      out.push(`${arg}=${MARK}${argv[++i]}`)
+    } else out.push(arg === '-' ? `${MARK}-` : arg)
   }
   return out
 }
 
-/** A positional as typed (`-` back from its protected form). */
-export const word = (arg: unknown): string => (arg === STDIN_WORD ? '-' : String(arg))
+/** A positional as typed. */
+export const word = (arg: unknown): string => unmark(String(arg))
+
+const unmark = (text: string) => (text.startsWith(MARK) ? text.slice(MARK.length) : text)
+
+/** cac's parsed options with every value as typed (text, as the flag gave it). */
+export function restoreValues(options: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (typeof value === 'string') options[key] = unmark(value)
+    else if (Array.isArray(value)) options[key] = value.map(v => (typeof v === 'string' ? unmark(v) : v))
+  }
+}

@@ -5,7 +5,8 @@
  */
 import { cac, type Command } from 'cac'
 import type { OptionSpec } from '../core/config'
-import { protectDashes, word } from './argv'
+import { protectDashes, restoreValues, word } from './argv'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
 import { versionText } from './version'
@@ -86,6 +87,8 @@ addOptions(
   .example("execd exec --isolated /work --mode overlay 'make test'")
   .action(async (language: string | undefined, code: string[], options) => {
     checkWholeNumbers(execOptions, options)
+    if (options.timeout !== undefined && !/^\d+$/.test(String(options.timeout)))
+      throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
     if (options.isolated !== undefined) {
       const { execIsolated } = await import('./exec-isolated')
       process.exitCode = await execIsolated([language ?? '', ...code].join(' ').trim(), options)
@@ -117,6 +120,16 @@ cli.option('-v, --version', 'Display the version, commit, target and Bun version
 
 /** Runs execd with its words (process.argv without the runtime and script). */
 export async function main(words: string[]): Promise<void> {
+  if (words[0] !== 'serve') {
+    // A verb's failure is one line, even one thrown where nobody awaits it: never a stack
+    // with runtime source (serve logs its own).
+    const last = (err: unknown) =>
+      void exit(
+        (err as NodeJS.ErrnoException)?.code === 'EPIPE' ? BROKEN_PIPE_EXIT : report(err, words.includes('--json')),
+      )
+    process.on('uncaughtException', last)
+    process.on('unhandledRejection', last)
+  }
   // `fs` parses its own words: they are its operations' arguments and options.
   if (words[0] === 'fs') {
     const { fsMain } = await import('./fs')
@@ -125,6 +138,7 @@ export async function main(words: string[]): Promise<void> {
   const json = words.includes('--json')
   try {
     cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    restoreValues(cli.options)
     if (cli.options.help) return
     if (cli.options.version) return void process.stdout.write(`${versionText()}\n`)
     if (!cli.matchedCommand) {
@@ -148,13 +162,20 @@ export async function main(words: string[]): Promise<void> {
  * section would hold it for seconds). What was written to stdout and stderr goes out first.
  */
 async function exit(code: number): Promise<never> {
+  let broken = false
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>(resolve => {
+      stream.on('error', err => {
+        if ((err as NodeJS.ErrnoException).code === 'EPIPE' && stream === process.stdout) broken = true
+        resolve()
+      })
       if (stream.destroyed || !stream.writable) return resolve()
       stream.write('', () => resolve())
     })
   await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), Bun.sleep(5000)])
-  process.exit(code)
+  // Output that its reader left before it arrived (| head, the verb already done writing):
+  // the status a pipeline expects of a writer whose reader went away.
+  process.exit(broken && code === 0 ? BROKEN_PIPE_EXIT : code)
 }
 
 /** Whole-number options (`--port abc`) are refused as typed, before anything starts. */

@@ -28,9 +28,14 @@ interface Runner {
 export async function execShell(options: Record<string, unknown>): Promise<number> {
   const envs = parseEnvPairs(options.env)
   const remote = remoteOf(options)
-  const runner = remote ? remoteRunner(remote) : await localRunner()
+  const runner = remote ? remoteRunner(remote) : await localRunner(options)
   let id: string | undefined
-  const interrupt = () => void (id && runner.interrupt(id).catch(() => {}))
+  // Awaited before the verb ends: the command's group is gone and reaped, not left a zombie
+  // for an init that may never reap it.
+  let stopping: Promise<void> | undefined
+  const interrupt = () => {
+    if (id) stopping ??= runner.interrupt(id).catch(() => {})
+  }
   const stop = onStop(interrupt)
   const pipe = watchBrokenPipe(interrupt)
   try {
@@ -59,18 +64,20 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
     return signal ? signalExit(signal) : code
   } finally {
     pipe.dispose()
+    await stopping
     stop()
     await runner.close()
   }
 }
 
-async function localRunner(): Promise<Runner> {
+async function localRunner(options: Record<string, unknown>): Promise<Runner> {
   const [{ openSection }, { createLogger }, { command }] = await Promise.all([
     import('../core/app'),
     import('../core/log'),
     import('../plugins/command'),
   ])
-  const section = await openSection(command, configFrom({}), createLogger('error'))
+  // The command section's options given to exec (--command-interrupt-grace, ...) apply.
+  const section = await openSection(command, configFrom(options), createLogger('error'))
   return {
     async run(req) {
       const items = (await section.ops.run(req)) as AsyncIterable<SseItem | ExecEvent>

@@ -10,24 +10,22 @@
  * document. Times are UTC, to the second, in RFC 3339 (`2026-01-31T12:00:00Z`).
  */
 import { cac, type CAC } from 'cac'
-import { unlinkSync } from 'node:fs'
-import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { open } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { parseDepth } from '../plugins/files/ops/list'
-import { protectDashes, word } from './argv'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { protectDashes, restoreValues, word } from './argv'
 import { UsageError, report } from './errors'
-import type { FileInfo, FsOps, Permission } from './fs-ops'
-import { atExit, onStop, signalExit, stopSignal } from './lifecycle'
+import type { FsOps, Permission } from './fs-ops'
+import { describe, table } from './fs-print'
+import { abortable, copyOut } from './fs-transfer'
+import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { progress, showProgress } from './progress'
 import { remoteFs, remoteOf } from './remote'
 
 type Flags = Record<string, unknown>
 
-interface Run {
+export interface Run {
   fs: FsOps
   /** Aborted by SIGTERM, SIGINT or SIGHUP: a transfer stops and discards what it staged. */
   signal: AbortSignal
@@ -237,6 +235,7 @@ export async function fsMain(words: string[]): Promise<number> {
   let json = words.includes('--json')
   try {
     cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    restoreValues(cli.options)
     if (cli.options.help) return 0 // cac printed it
     const op = OPS.find(o => o.name === cli.matchedCommandName)
     if (!op) {
@@ -308,149 +307,5 @@ function permission(flags: Flags): Permission {
     ...(flags.mode === undefined ? {} : { mode: octal(flags.mode) }),
     ...(flags.owner === undefined ? {} : { owner: String(flags.owner) }),
     ...(flags.group === undefined ? {} : { group: String(flags.group) }),
-  }
-}
-
-/**
- * `cat` and `get`: the file's bytes to stdout, or to a local file written under a temporary
- * name beside it and renamed into place — a download never opens a file for writing by its
- * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
- */
-async function copyOut(r: Run, dest: string): Promise<number> {
-  const range = optional(r.flags.range)
-  const res = await r.fs.read({
-    path: r.args[0]!,
-    range: range === undefined ? undefined : `bytes=${range}`,
-    offset: optional(r.flags.offset),
-    limit: optional(r.flags.limit),
-  })
-  const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
-  if (dest === '-') {
-    const pipe = watchBrokenPipe(() => body.destroy())
-    try {
-      await pipeline(body, process.stdout)
-    } catch (err) {
-      if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
-      throw err
-    } finally {
-      pipe.dispose()
-    }
-    return 0
-  }
-  const target = await destination(dest, r.args[0]!)
-  const total = Number(res.headers.get('content-length') ?? NaN)
-  const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
-  const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)
-  const forget = atExit(() => {
-    try {
-      unlinkSync(temp)
-    } catch {
-      // already renamed or never made
-    }
-  })
-  let bytes = 0
-  try {
-    const file = await open(temp, 'wx', 0o600)
-    try {
-      for await (const chunk of shown.track(abortable(body, r.signal))) {
-        bytes += chunk.byteLength
-        await file.write(chunk)
-      }
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    // The mode a new file would get (or the replaced one's): the 0600 only guarded the writing.
-    await chmod(temp, (await existingMode(target)) ?? 0o666 & ~process.umask())
-    await rename(temp, target)
-  } catch (err) {
-    await unlink(temp).catch(() => {})
-    throw err
-  } finally {
-    forget()
-    shown.done()
-  }
-  r.done({ path: target, bytes }, `${target}: ${bytes} bytes`)
-  return 0
-}
-
-/** The file a download writes: `dest`, or the source's name inside `dest` when that is a directory. */
-async function destination(dest: string, source: string): Promise<string> {
-  const target = resolve(dest)
-  try {
-    if ((await stat(target)).isDirectory()) return join(target, basename(source))
-  } catch {
-    // a new file
-  }
-  return target
-}
-
-async function existingMode(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).mode & 0o7777
-  } catch {
-    return undefined
-  }
-}
-
-/** `-rw-r--r--` from the wire mode (octal digits) and type. */
-export function modeString(info: FileInfo): string {
-  const kind = { file: '-', directory: 'd', symlink: 'l', other: '?' }[info.type]
-  const bits = parseInt(String(info.mode), 8)
-  let out = kind
-  for (let shift = 6; shift >= 0; shift -= 3) {
-    const b = (bits >> shift) & 7
-    out += (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-')
-  }
-  return out
-}
-
-/** A wire time (RFC 3339, UTC, nanoseconds) as the CLI prints every time: UTC to the second. */
-export const when = (iso: string): string => `${iso.slice(0, 19)}Z`
-
-/** One line per entry, columns aligned like `ls -l`. */
-export function table(entries: FileInfo[]): string {
-  if (!entries.length) return ''
-  const rows = entries.map(e => [modeString(e), e.owner, e.group, String(e.size), when(e.modified_at), e.path])
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
-  return (
-    rows
-      .map(r =>
-        r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '),
-      )
-      .join('\n') + '\n'
-  )
-}
-
-function describe(info: FileInfo): string {
-  return [
-    `path      ${info.path}`,
-    `type      ${info.type}`,
-    `size      ${info.size}`,
-    `mode      ${info.mode} (${modeString(info)})`,
-    `owner     ${info.owner}:${info.group}`,
-    `modified  ${when(info.modified_at)}`,
-    `changed   ${when(info.created_at)}`,
-    '',
-  ].join('\n')
-}
-
-/** The chunks until `signal` aborts; then the iteration fails, whatever the source waits for. */
-async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const iterator = chunks[Symbol.asyncIterator]()
-  const aborted = new Promise<never>((_, reject) => {
-    const fail = () => reject(new Error('stopped by a signal'))
-    if (signal.aborted) fail()
-    else signal.addEventListener('abort', fail, { once: true })
-  })
-  aborted.catch(() => {})
-  try {
-    for (;;) {
-      const next = await Promise.race([iterator.next(), aborted])
-      if (next.done) return
-      yield next.value
-    }
-  } finally {
-    void iterator.return?.()
   }
 }

@@ -6,6 +6,7 @@
  */
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
+import { UsageError } from './errors'
 import type { FileInfo, FsOps, Permission, ReadRequest } from './fs-ops'
 
 export const URL_ENV = 'EXECD_URL'
@@ -62,7 +63,14 @@ export class Remote {
       } as RequestInit)
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err
-      throw new Error(`cannot reach ${this.base}: ${(err as Error)?.message ?? err}`)
+      const code = (err as NodeJS.ErrnoException)?.code
+      const why =
+        code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : code === 'ConnectionRefused'
+            ? 'connection refused'
+            : ((err as Error)?.message ?? String(err))
+      throw new Error(`cannot reach ${this.base}: ${why}`)
     }
     if (res.ok) return res
     throw await errorOf(res)
@@ -89,7 +97,16 @@ async function errorOf(res: Response): Promise<ExecdError> {
 /** The remote daemon named by --url or EXECD_URL, if any. */
 export function remoteOf(options: { url?: unknown }): Remote | undefined {
   const url = options.url === undefined ? process.env[URL_ENV] : String(options.url)
-  return url ? new Remote(url) : undefined
+  if (!url) return undefined
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {
+    // said below
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol))
+    throw new UsageError(`--url expects an http:// or https:// URL, got '${url}'`)
+  return new Remote(url)
 }
 
 /** The events of an SSE response (CONTRACT §2), as the daemon sent them. */

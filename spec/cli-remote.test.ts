@@ -132,3 +132,18 @@ test('metrics: the five fields, from the daemon', async () => {
     'timestamp',
   ])
 })
+
+test('a daemon out of reach is one line (exit 1); a URL that is none is a usage error (exit 2)', async () => {
+  const { freePort } = await import('./harness')
+  const url = `http://127.0.0.1:${await freePort()}`
+  expect(await runCli(['metrics', '--url', url])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `execd: cannot reach ${url}: connection refused\n`,
+  })
+  expect(await runCli(['fs', 'ls', '--url', 'sandbox:44772'])).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: "execd: --url expects an http:// or https:// URL, got 'sandbox:44772'\n",
+  })
+})

@@ -30,6 +30,8 @@ beforeAll(() => {
 })
 afterAll(() => {
   tmux('kill-server')
+  // kill-server leaves the socket file behind.
+  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid!()}`, socket), { force: true })
   rmSync(dir, { recursive: true, force: true })
   rmSync(home, { recursive: true, force: true })
 })

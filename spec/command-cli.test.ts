@@ -1,6 +1,7 @@
 /** `execd exec --shell`: the commands plugin without HTTP, from the compiled executable. */
 import { expect, test } from 'bun:test'
 import { BIN, pidsWith, runCli, waitFor } from './harness'
+import { pythonAvailable } from './python-env'
 
 const exec = (...args: string[]) => runCli(['exec', ...args])
 
@@ -89,7 +90,8 @@ test('--cwd expands $VAR from the command environment; an undefined one is refus
 })
 
 test('piped into head, a verb ends quietly with 141 and stops its command (no EPIPE trace, no yes left)', () => {
-  for (const verb of [`exec --shell 'seq 1 100000'`, `exec --shell yes`, `exec bash 'yes'`]) {
+  const python = pythonAvailable === true ? [`exec python 'for i in range(10**7): print(i)'`] : []
+  for (const verb of [`exec --shell 'seq 1 100000'`, `exec --shell yes`, `exec bash 'yes'`, ...python]) {
     // `timeout` bounds the test: a verb that ignored the closed pipe would run forever.
     const p = Bun.spawnSync(['bash', '-c', `timeout 30 ${BIN} ${verb} | head -1; echo "status \${PIPESTATUS[0]}"`], {
       stderr: 'pipe',
@@ -99,4 +101,33 @@ test('piped into head, a verb ends quietly with 141 and stops its command (no EP
     expect([verb, p.stderr.toString()]).toEqual([verb, ''])
   }
   expect(Bun.spawnSync(['pgrep', '-x', 'yes']).stdout.toString()).toBe('')
+})
+
+test('option values stay as typed: a number-like one keeps its zeros, - is a value, a bad --timeout is a usage error', async () => {
+  const r = await exec('--shell', '007')
+  expect(r.stderr).toContain('007: command not found')
+  expect(await exec('--shell', 'echo ok', '--timeout', 'abc')).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: "execd: --timeout expects milliseconds (a whole number), got 'abc'\n",
+  })
+})
+
+test('a run killed with SIGKILL leaves its temp dir, and the next run sweeps it', async () => {
+  const { readdirSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const mine = (pid: number) => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-commands-${pid}-`))
+  const p = Bun.spawn([BIN, 'exec', '--shell', 'echo ready; exec -a execd-cli-killed-run sleep 300'], {
+    stdout: 'pipe',
+  })
+  const reader = p.stdout.getReader()
+  expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+  expect(mine(p.pid)).toHaveLength(1)
+  p.kill('SIGKILL')
+  await p.exited
+  // Nothing can stop a SIGKILL: its command lives on (ended here), its dir stays.
+  for (const pid of pidsWith('execd-cli-killed-run 300')) process.kill(pid, 'SIGKILL')
+  expect(mine(p.pid)).toHaveLength(1)
+  expect((await exec('--shell', 'true')).code).toBe(0)
+  await waitFor('the killed run’s dir swept', () => mine(p.pid).length === 0)
 })

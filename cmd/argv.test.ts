@@ -1,0 +1,39 @@
+import { expect, test } from 'bun:test'
+import { cac } from 'cac'
+import { ExecdError } from '../core/errors'
+import { protectDashes, restoreValues, word } from './argv'
+import { UsageError, exitCodeOf, plainMessage } from './errors'
+
+function parse(words: string[]) {
+  const cli = cac('t')
+  cli.command('run [...args]').option('-f, --file <path>', '').option('--token <t>', '').option('--json', '')
+  const parsed = cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+  restoreValues(cli.options)
+  return { args: parsed.args.map(word), options: cli.options }
+}
+
+test('- is standard input as a value and as a positional; values stay text as typed', () => {
+  expect(parse(['run', '-f', '-']).options.file).toBe('-')
+  expect(parse(['run', '--file', '-']).options.file).toBe('-')
+  expect(parse(['run', '--file=-']).options.file).toBe('-')
+  expect(parse(['run', '-', 'x']).args).toEqual(['-', 'x'])
+  expect(parse(['run', '--token', '0123']).options.token).toBe('0123')
+  expect(parse(['run', '--token=007', '--json']).options).toMatchObject({ token: '007', json: true })
+  // A flag followed by another flag still has no value (cac then says so).
+  expect(parse(['run', '--file', '--json']).options.file).toBe(true)
+})
+
+test('exit codes: 2 for what was typed (usage, a 400), 1 for failed work; messages without HTTP prefixes', () => {
+  expect(exitCodeOf(new UsageError('x'))).toBe(2)
+  expect(exitCodeOf(new ExecdError('INVALID_REQUEST_BODY', 'x'))).toBe(2)
+  expect(exitCodeOf(new ExecdError('FILE_NOT_FOUND', 'x'))).toBe(1)
+  expect(exitCodeOf(new Error('x'))).toBe(1)
+  expect(plainMessage(new ExecdError('FILE_NOT_FOUND', 'file not found. open x: no such file or directory'))).toBe(
+    'open x: no such file or directory',
+  )
+  const enoent = Object.assign(new Error('ENOENT: no such file or directory, open /abs/x'), {
+    code: 'ENOENT',
+    path: 'x',
+  })
+  expect(plainMessage(enoent)).toBe('x: no such file or directory')
+})

@@ -1,0 +1,44 @@
+/** How `execd fs` prints files for people: `ls -l`-like rows, `stat` blocks, times in UTC. */
+import type { FileInfo } from './fs-ops'
+
+/** `-rw-r--r--` from the wire mode (octal digits) and type. */
+export function modeString(info: FileInfo): string {
+  const kind = { file: '-', directory: 'd', symlink: 'l', other: '?' }[info.type]
+  const bits = parseInt(String(info.mode), 8)
+  let out = kind
+  for (let shift = 6; shift >= 0; shift -= 3) {
+    const b = (bits >> shift) & 7
+    out += (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-')
+  }
+  return out
+}
+
+/** A wire time (RFC 3339, UTC, nanoseconds) as the CLI prints every time: UTC to the second. */
+export const when = (iso: string): string => `${iso.slice(0, 19)}Z`
+
+/** One line per entry, columns aligned like `ls -l`. */
+export function table(entries: FileInfo[]): string {
+  if (!entries.length) return ''
+  const rows = entries.map(e => [modeString(e), e.owner, e.group, String(e.size), when(e.modified_at), e.path])
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
+  return (
+    rows
+      .map(r =>
+        r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '),
+      )
+      .join('\n') + '\n'
+  )
+}
+
+export function describe(info: FileInfo): string {
+  return [
+    `path      ${info.path}`,
+    `type      ${info.type}`,
+    `size      ${info.size}`,
+    `mode      ${info.mode} (${modeString(info)})`,
+    `owner     ${info.owner}:${info.group}`,
+    `modified  ${when(info.modified_at)}`,
+    `changed   ${when(info.created_at)}`,
+    '',
+  ].join('\n')
+}

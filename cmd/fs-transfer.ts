@@ -1,0 +1,121 @@
+/**
+ * `fs cat` and `fs get`: a file's bytes to stdout or to a local file. A download is written under
+ * a temporary name beside its destination and renamed into place; a signal stops it and the
+ * temporary file goes (at once, or from the exit hook if the grace runs out first).
+ */
+import { unlinkSync } from 'node:fs'
+import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import type { Run } from './fs'
+import { atExit } from './lifecycle'
+import { progress, showProgress } from './progress'
+
+const optional = (v: unknown) => (v === undefined ? undefined : String(v))
+
+/**
+ * `cat` and `get`: the file's bytes to stdout, or to a local file written under a temporary
+ * name beside it and renamed into place — a download never opens a file for writing by its
+ * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
+ */
+export async function copyOut(r: Run, dest: string): Promise<number> {
+  const range = optional(r.flags.range)
+  const res = await r.fs.read({
+    path: r.args[0]!,
+    range: range === undefined ? undefined : `bytes=${range}`,
+    offset: optional(r.flags.offset),
+    limit: optional(r.flags.limit),
+  })
+  const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
+  if (dest === '-') {
+    const pipe = watchBrokenPipe(() => body.destroy())
+    try {
+      await pipeline(body, process.stdout)
+    } catch (err) {
+      if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
+      throw err
+    } finally {
+      pipe.dispose()
+    }
+    return 0
+  }
+  const target = await destination(dest, r.args[0]!)
+  const total = Number(res.headers.get('content-length') ?? NaN)
+  const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
+  const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)
+  const forget = atExit(() => {
+    try {
+      unlinkSync(temp)
+    } catch {
+      // already renamed or never made
+    }
+  })
+  let bytes = 0
+  try {
+    // Named as typed in a failure (the temporary name means nothing to the person).
+    const file = await open(temp, 'wx', 0o600).catch(err => {
+      throw Object.assign(err as Error, { path: dest })
+    })
+    try {
+      for await (const chunk of shown.track(abortable(body, r.signal))) {
+        bytes += chunk.byteLength
+        await file.write(chunk)
+      }
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    // The mode a new file would get (or the replaced one's): the 0600 only guarded the writing.
+    await chmod(temp, (await existingMode(target)) ?? 0o666 & ~process.umask())
+    await rename(temp, target)
+  } catch (err) {
+    await unlink(temp).catch(() => {})
+    throw err
+  } finally {
+    forget()
+    shown.done()
+  }
+  r.done({ path: target, bytes }, `${target}: ${bytes} bytes`)
+  return 0
+}
+
+/** The file a download writes: `dest`, or the source's name inside `dest` when that is a directory. */
+async function destination(dest: string, source: string): Promise<string> {
+  const target = resolve(dest)
+  try {
+    if ((await stat(target)).isDirectory()) return join(target, basename(source))
+  } catch {
+    // a new file
+  }
+  return target
+}
+
+async function existingMode(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mode & 0o7777
+  } catch {
+    return undefined
+  }
+}
+
+/** The chunks until `signal` aborts; then the iteration fails, whatever the source waits for. */
+export async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]()
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => reject(new Error('stopped by a signal'))
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
+  aborted.catch(() => {})
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted])
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    void iterator.return?.()
+  }
+}
