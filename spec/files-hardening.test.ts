@@ -104,7 +104,8 @@ describe('files hardening', () => {
     const cwd = join(dir, 'cwd')
     mkdirSync(cwd)
     const rm = runCliSync(['fs', 'rmdir', ''], { cwd })
-    expect(rm.code).toBe(1)
+    // A path refused as typed is a usage error (exit 2), as every 400 of an operation is in the CLI.
+    expect(rm.code).toBe(2)
     expect(rm.stderr).toContain('invalid path: empty')
     expect(statSync(cwd).isDirectory()).toBe(true)
   })
