@@ -26,10 +26,17 @@ export class MetricsOps {
       wake?.()
     })
     try {
-      yield await this.snapshot()
+      const first = await this.snapshot()
+      yield first
+      // A cold sampler's first sample reaches the queue too (its tick notifies us): each
+      // sample is sent once, newer than the one before.
+      let last = first.timestamp
       for (;;) {
         while (queue.length === 0) await new Promise<void>(r => (wake = r))
-        yield queue.shift()!
+        const next = queue.shift()
+        if (!next || next.timestamp <= last) continue
+        last = next.timestamp
+        yield next
       }
     } finally {
       unsubscribe()
