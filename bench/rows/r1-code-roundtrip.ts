@@ -3,19 +3,57 @@
  * vs the same through a Jupyter server + ipykernel (REST + kernel WebSocket), and vs the
  * physical floor: a pipe round trip to a warm python. Also, for the record, vs a Jupyter
  * server patched to set TCP_NODELAY on its WebSockets (stock Jupyter stalls ~40 ms on Nagle).
+ * The same cell is also timed against execd's own `GET /ping` on the same client (what the
+ * daemon adds over its cheapest request), with a second client — plain Node `http` keep-alive
+ * on one connection — and in a warm javascript context.
  */
 import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { startWarmPython } from '../baselines/python-pipe'
 import { createContext, outputOf, requireCode, runCode } from '../lib/code'
 import { reps } from '../lib/config'
-import { startExecd } from '../lib/execd'
+import { type Execd, Skip, startExecd } from '../lib/execd'
 import { interleave, type Side, timed } from '../lib/measure'
+import { type NodeClient, nodeMissing, startNodeClient } from '../lib/node-client'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, missingBaseline, speedup, timeRatio } from '../lib/row'
 import { summarize } from '../lib/stats'
 
 const expectTwo = (what: string, got: string | undefined) => {
   if (got !== '2') throw new Error(`${what}: x + 1 gave ${JSON.stringify(got)}, expected "2"`)
+}
+
+const PING_TARGET = 1.5
+const JUPYTER_TARGET = 40
+
+/** A warm javascript context with x = 1, or null when this build has no javascript runtime. */
+async function javascriptContext(d: Execd): Promise<string | null> {
+  try {
+    const id = await createContext(d, 'javascript')
+    await runCode(d, id, 'javascript', 'var x = 1')
+    return id
+  } catch (e) {
+    if (e instanceof Skip) return null
+    throw e
+  }
+}
+
+/** `x + 1` through the Node client; the body is checked for the result and the final event. */
+async function nodeCell(node: NodeClient, id: string, language: string): Promise<number> {
+  const r = await node.run({
+    method: 'POST',
+    path: '/code',
+    body: { code: 'x + 1', context: { id, language } },
+    until: '"type":"execution_complete"',
+  })
+  if (r.status !== 200 || !r.body.includes('"text/plain":"2"') || r.body.includes('"type":"error"'))
+    throw new Error(`node client ${language} x + 1: ${r.status} ${r.body.slice(0, 300)}`)
+  return r.ms
+}
+
+async function nodePing(node: NodeClient): Promise<number> {
+  const r = await node.run({ method: 'GET', path: '/ping' })
+  if (r.status !== 200) throw new Error(`node client /ping: ${r.status}`)
+  return r.ms
 }
 
 export default {
@@ -27,12 +65,16 @@ export default {
     const jupyter = noJupyter ? null : await startJupyter()
     const tuned = noJupyter ? null : await startJupyter({ nodelay: true })
     const python = startWarmPython()
+    const noNode = nodeMissing()
+    const node = noNode ? null : startNodeClient(d.url, d.headers['X-EXECD-ACCESS-TOKEN'] ?? '')
     try {
       await requireCode(d)
       const id = await createContext(d, 'python')
       await runCode(d, id, 'python', 'x = 1')
       await python.run('x = 1')
+      const js = await javascriptContext(d)
       const sides: Side[] = [
+        { name: 'ping', once: () => timed(() => d.fetch('/ping').then(r => r.arrayBuffer())) },
         {
           name: 'execd',
           once: async () => {
@@ -47,6 +89,25 @@ export default {
         },
         { name: 'pipe', once: () => timed(async () => expectTwo('pipe', await python.run('x + 1'))) },
       ]
+      if (js)
+        sides.push({
+          name: 'js',
+          once: async () => {
+            const t0 = performance.now()
+            const { events, at } = await runCode(d, js, 'javascript', 'x + 1')
+            expectTwo(
+              'execd javascript',
+              events.map(outputOf).find(o => o !== undefined),
+            )
+            return at - t0
+          },
+        })
+      if (node)
+        sides.push(
+          { name: 'nping', once: () => nodePing(node) },
+          { name: 'ncell', once: () => nodeCell(node, id, 'python') },
+          ...(js ? [{ name: 'njs', once: () => nodeCell(node, js, 'javascript') }] : []),
+        )
       for (const [name, server] of [
         ['jupyter', jupyter],
         ['nodelay', tuned],
@@ -57,9 +118,11 @@ export default {
         await channel.execute('x = 1')
         sides.push({ name, once: () => timed(async () => expectTwo(name, (await channel.execute('x + 1')).result)) })
       }
-      const samples = await interleave(sides, { reps: reps(200, 20), warmup: 5, budgetMs: 60_000, minReps: 20 })
+      const samples = await interleave(sides, { reps: reps(200, 20), warmup: 5, budgetMs: 90_000, minReps: 20 })
       const ours = summarize(samples.execd ?? [])
       const pipe = summarize(samples.pipe ?? [])
+      const ping = summarize(samples.ping ?? [])
+      const nodeOurs = node ? summarize(samples.ncell ?? []) : null
       const rows: RowResult[] = []
       if (jupyter) {
         const base = summarize(samples.jupyter ?? [])
@@ -69,8 +132,17 @@ export default {
           ours: figure(ours, 'ms'),
           baselineName: 'jupyter_server + ipykernel (WebSocket)',
           baseline: figure(base, 'ms'),
-          ...speedup(ours.median, base.median, 30),
+          ...speedup(ours.median, base.median, JUPYTER_TARGET),
         })
+        if (nodeOurs)
+          rows.push({
+            row: '1a2',
+            what: 'warm code round trip vs Jupyter, Node http client',
+            ours: figure(nodeOurs, 'ms'),
+            baselineName: 'jupyter_server + ipykernel (WebSocket)',
+            baseline: figure(base, 'ms'),
+            ...speedup(nodeOurs.median, base.median, JUPYTER_TARGET),
+          })
         const nodelay = summarize(samples.nodelay ?? [])
         rows.push({
           row: '1b',
@@ -92,9 +164,50 @@ export default {
         ...timeRatio(ours.median, pipe.median),
         pass: null,
       })
+      rows.push({
+        row: '1d',
+        what: 'warm python x + 1 vs own /ping',
+        ours: figure(ours, 'ms'),
+        baselineName: 'execd GET /ping, same client (Bun fetch)',
+        baseline: figure(ping, 'ms'),
+        ...timeRatio(ours.median, ping.median, PING_TARGET),
+      })
+      if (nodeOurs) {
+        const nping = summarize(samples.nping ?? [])
+        rows.push({
+          row: '1e',
+          what: 'warm python x + 1 vs own /ping, Node http client',
+          ours: figure(nodeOurs, 'ms'),
+          baselineName: 'execd GET /ping, same Node keep-alive connection',
+          baseline: figure(nping, 'ms'),
+          ...timeRatio(nodeOurs.median, nping.median, PING_TARGET),
+        })
+        if (js) {
+          const njs = summarize(samples.njs ?? [])
+          rows.push({
+            row: '1g',
+            what: 'warm javascript x + 1 vs own /ping, Node http client',
+            ours: figure(njs, 'ms'),
+            baselineName: 'execd GET /ping, same Node keep-alive connection',
+            baseline: figure(nping, 'ms'),
+            ...timeRatio(njs.median, nping.median, PING_TARGET),
+          })
+        }
+      } else rows.push({ ...missingBaseline('1e', 'warm python x + 1 vs own /ping, Node http client', noNode!) })
+      if (js) {
+        const jsOurs = summarize(samples.js ?? [])
+        rows.push({
+          row: '1f',
+          what: 'warm javascript x + 1 vs own /ping',
+          ours: figure(jsOurs, 'ms'),
+          baselineName: 'execd GET /ping, same client (Bun fetch)',
+          baseline: figure(ping, 'ms'),
+          ...timeRatio(jsOurs.median, ping.median, PING_TARGET),
+        })
+      } else rows.push(missingBaseline('1f', 'warm javascript x + 1 vs own /ping', 'javascript runtime not built'))
       return rows
     } finally {
-      await Promise.allSettled([d.stop(), jupyter?.stop(), tuned?.stop(), python.stop()])
+      await Promise.allSettled([node?.stop(), d.stop(), jupyter?.stop(), tuned?.stop(), python.stop()])
     }
   },
 } satisfies BenchRow

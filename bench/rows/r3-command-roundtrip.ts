@@ -2,10 +2,14 @@
  * Row 3: command round trip, `true` through `POST /command` to its terminal event, vs spawning
  * `bash -c true` directly — with its stdout and stderr piped and read to their end, as running
  * a command for its output takes (execd does the same); the pipeless spawn is shown beside it.
+ * 3c is the issue's posix_spawn floor: a warm process of its own spawning `bash -c true` and
+ * waiting, timed inside that process (bench/lib/spawn-floor.ts).
  */
+import { join } from 'node:path'
 import { reps } from '../lib/config'
 import { commandRoundTrip, requireCommands } from '../lib/command'
 import { startExecd } from '../lib/execd'
+import { startLineChild } from '../lib/line-child'
 import { interleave, timed } from '../lib/measure'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, timeRatio } from '../lib/row'
@@ -21,6 +25,7 @@ export default {
   title: 'command round trip (true)',
   async run(): Promise<RowResult[]> {
     const d = await startExecd()
+    const floor = startLineChild([process.execPath, join(import.meta.dir, '..', 'lib', 'spawn-floor.ts')])
     try {
       await requireCommands(d)
       const samples = await interleave(
@@ -32,12 +37,21 @@ export default {
             once: () =>
               timed(() => Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited),
           },
+          {
+            name: 'floor',
+            once: async () => {
+              const ms = Number(await floor.ask('go'))
+              if (!(ms >= 0)) throw new Error('spawn floor: bash -c true failed')
+              return ms
+            },
+          },
         ],
         { reps: reps(300, 30), warmup: 10, budgetMs: 40_000, minReps: 30 },
       )
       const ours = summarize(samples.execd ?? [])
       const base = summarize(samples.spawn ?? [])
       const bare = summarize(samples.bare ?? [])
+      const posix = summarize(samples.floor ?? [])
       return [
         {
           row: '3a',
@@ -56,9 +70,17 @@ export default {
           ...timeRatio(ours.median, bare.median),
           pass: null,
         },
+        {
+          row: '3c',
+          what: 'command round trip vs the posix_spawn floor',
+          ours: figure(ours, 'ms'),
+          baselineName: 'warm process: Bun.spawn bash -c true, stdio ignored, timed inside it',
+          baseline: figure(posix, 'ms'),
+          ...timeRatio(ours.median, posix.median, 1.3),
+        },
       ]
     } finally {
-      await d.stop()
+      await Promise.allSettled([floor.stop(), d.stop()])
     }
   },
 } satisfies BenchRow

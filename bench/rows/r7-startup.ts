@@ -1,15 +1,17 @@
 /**
  * Row 7: executable start to the first /ping answer, idle RSS and binary size — against a
- * Jupyter server (start to /api/status, idle RSS) and the bare Bun runtime's size.
+ * Jupyter server (start to /api/status, idle RSS) and the bare Bun runtime's size; 7d is the
+ * start against a minimal compiled `Bun.serve` executable, the floor of any Bun daemon.
  */
 import { realpathSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { bunServeStartMs, buildBunServe } from '../baselines/bun-serve'
 import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { reps } from '../lib/config'
 import { EXECD_BIN, startExecd } from '../lib/execd'
 import { interleave } from '../lib/measure'
 import { figure, type RowResult } from '../lib/report'
-import { type BenchRow, missingBaseline, speedup } from '../lib/row'
+import { type BenchRow, missingBaseline, speedup, timeRatio } from '../lib/row'
 import { rssMiB } from '../lib/rss'
 import { summarize } from '../lib/stats'
 
@@ -33,7 +35,9 @@ export default {
   title: 'start to first /ping, idle RSS, binary size',
   async run(): Promise<RowResult[]> {
     const noJupyter = jupyterMissing()
+    const bunServe = await buildBunServe()
     const sides = [
+      { name: 'bunserve', once: () => bunServeStartMs(bunServe) },
       {
         name: 'execd',
         once: async () => {
@@ -73,6 +77,16 @@ export default {
         ...startTarget,
       })
     }
+
+    const floor = summarize(samples.bunserve ?? [])
+    rows.push({
+      row: '7d',
+      what: 'start → first /ping vs a minimal Bun server',
+      ours: figure(ours, 'ms'),
+      baselineName: 'compiled Bun.serve answering /ping',
+      baseline: figure(floor, 'ms'),
+      ...timeRatio(ours.median, floor.median, 2),
+    })
 
     const d = await startExecd()
     const ourRss = await settledRss(d.pid)

@@ -22,6 +22,8 @@ export interface Execution {
 
 export class ExecutionStore {
   private readonly executions = new Map<string, Execution>()
+  /** Finished executions, oldest first (finishedAt never decreases along it). */
+  private readonly finished: Execution[] = []
 
   get(id: string): Execution {
     const e = this.executions.get(id)
@@ -71,13 +73,22 @@ export class ExecutionStore {
     await exec.journal.append(makeEvent('execution_complete', fields))
     exec.journal.end()
     exec.finishedAt = Date.now()
+    this.finished.push(exec)
   }
 
+  /**
+   * Forgets finished executions past the newest KEEP_FINISHED or older than KEEP_FINISHED_MS.
+   * They are kept in the order they finished, so this is O(pruned) per start: filtering the
+   * whole map on every start was 2% of a warm cell's CPU.
+   */
   private prune(): void {
-    const finished = [...this.executions.values()].filter(e => e.finishedAt)
     const cutoff = Date.now() - KEEP_FINISHED_MS
-    finished.forEach((e, i) => {
-      if (e.finishedAt! < cutoff || i < finished.length - KEEP_FINISHED) this.executions.delete(e.id)
-    })
+    let drop = 0
+    for (const oldest of this.finished) {
+      if (this.finished.length - drop <= KEEP_FINISHED && (oldest.finishedAt ?? 0) >= cutoff) break
+      this.executions.delete(oldest.id)
+      drop++
+    }
+    if (drop) this.finished.splice(0, drop)
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A streaming multipart/form-data parser (RFC 7578) over a Web ReadableStream. Parts come out
- * one at a time with their bodies as async iterables of slices; nothing is buffered beyond one
- * network chunk plus a delimiter's length, so memory stays flat for any upload size, and a
+ * one at a time with their bodies as async iterables of slices; nothing is buffered beyond
+ * about 1 MiB (one write slice) plus a network chunk, so memory stays flat for any upload size, and a
  * slow consumer (the disk) slows the reading of the request (backpressure).
  */
 import { ExecdError } from '../../core/errors'
@@ -12,7 +12,10 @@ interface MultipartPart {
   /** `filename` if the part is a file part. */
   filename?: string
   contentType?: string
-  /** The part's bytes. Must be consumed (or abandoned) before asking for the next part. */
+  /**
+   * The part's bytes. Must be consumed (or abandoned) before asking for the next part. A slice
+   * is valid only until the next slice is asked for (its memory is reused): write or copy it.
+   */
   body: AsyncIterable<Uint8Array>
 }
 
@@ -27,6 +30,20 @@ export function boundaryOf(contentType: string | null | undefined): string | und
   const boundary = m?.[1] ?? m?.[2]
   if (!boundary || boundary.length > 200) return undefined
   return boundary
+}
+
+/**
+ * Buffer.concat, as Bun has it, copies at about 1 GiB/s (a 1 MiB slice of 32 pieces: 1 ms);
+ * allocUnsafe + set is 7–13× faster. Its copy was the largest cost of an upload.
+ */
+function joinBytes(pieces: readonly Uint8Array[], total: number): Buffer {
+  const out = Buffer.allocUnsafe(total)
+  let at = 0
+  for (const p of pieces) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
 }
 
 const malformed = (why: string) => new ExecdError('INVALID_FILE', `malformed multipart body: ${why}`)
@@ -45,20 +62,26 @@ class ChunkSource {
     this.reader = stream.getReader()
   }
 
-  /** Reads one more chunk onto `buf`; false at the end of the stream. */
-  async fill(): Promise<boolean> {
-    if (this.eof) return false
+  /** The next chunk of the stream, not added to `buf`; undefined at its end. */
+  async read(): Promise<Buffer | undefined> {
+    if (this.eof) return undefined
     const { value, done } = await this.reader.read()
     if (done) {
       this.eof = true
-      return false
+      return undefined
     }
     this.total += value.byteLength
     if (this.total > this.limit) {
       throw new ExecdError('PAYLOAD_TOO_LARGE', `upload exceeds the limit of ${this.limit} bytes`)
     }
-    const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  }
+
+  /** Reads one more chunk onto `buf`; false at the end of the stream. */
+  async fill(): Promise<boolean> {
+    const chunk = await this.read()
+    if (!chunk) return false
+    this.buf = this.buf.length ? joinBytes([this.buf, chunk], this.buf.length + chunk.length) : chunk
     return true
   }
 
@@ -122,24 +145,73 @@ export async function* parseMultipart(
   }
 }
 
+/**
+ * A part's bytes, handed on in slices of about WRITE_BYTES: a network chunk (~32 KiB as the
+ * upload stream delivers them) per slice cost the file a write and a thread-pool round trip
+ * each. The slices are views of the network chunks, copied once when several make a slice;
+ * the few bytes kept back at a chunk's end (a delimiter may start there) are checked against
+ * the next chunk's start rather than copied onto it.
+ */
+const WRITE_BYTES = 1 << 20
+
 async function* partBody(src: ChunkSource, delimiter: Buffer, onEnd: () => void): AsyncGenerator<Uint8Array> {
+  const pending: Buffer[] = []
+  let pendingBytes = 0
+  const keep = (data: Buffer) => {
+    if (data.length === 0) return
+    pending.push(data)
+    pendingBytes += data.length
+  }
+  // One slab per part, reused for every slice: a fresh 1 MiB per slice was page-faulted in
+  // each time (half of an upload's CPU). Safe because a slice is only valid until the next
+  // one is asked for (MultipartPart.body), and both consumers write or copy it before that.
+  let slab: Buffer | undefined
+  const take = (): Buffer => {
+    let out: Buffer
+    if (pending.length === 1) out = pending[0]!
+    else {
+      if (!slab || slab.length < pendingBytes) slab = Buffer.allocUnsafe(Math.max(2 * WRITE_BYTES, pendingBytes))
+      let at = 0
+      for (const p of pending) {
+        slab.set(p, at)
+        at += p.length
+      }
+      out = slab.subarray(0, at)
+    }
+    pending.length = 0
+    pendingBytes = 0
+    return out
+  }
   for (;;) {
     const at = src.buf.indexOf(delimiter)
     if (at >= 0) {
-      const data = src.buf.subarray(0, at)
+      keep(src.buf.subarray(0, at))
       src.buf = src.buf.subarray(at + delimiter.length)
       onEnd()
-      if (data.length) yield data
+      if (pendingBytes > 0) yield take()
       return
     }
     // Keep a delimiter's length minus one: it may be the start of a delimiter split across chunks.
     const safe = src.buf.length - (delimiter.length - 1)
     if (safe > 0) {
-      const data = src.buf.subarray(0, safe)
+      keep(src.buf.subarray(0, safe))
       src.buf = src.buf.subarray(safe)
-      yield data
     }
-    if (!(await src.fill())) throw malformed('unexpected end of the body (upload cut short?)')
+    if (pendingBytes >= WRITE_BYTES) yield take()
+    const chunk = await src.read()
+    if (!chunk) throw malformed('unexpected end of the body (upload cut short?)')
+    const tail = src.buf
+    if (tail.length > 0 && chunk.length >= delimiter.length - 1) {
+      // Every delimiter starting in the tail ends within the chunk's first bytes: none there,
+      // and the tail is plain data.
+      const seam = joinBytes([tail, chunk.subarray(0, delimiter.length - 1)], tail.length + delimiter.length - 1)
+      if (seam.indexOf(delimiter) < 0) {
+        keep(tail)
+        src.buf = chunk
+        continue
+      }
+    }
+    src.buf = tail.length > 0 ? joinBytes([tail, chunk], tail.length + chunk.length) : chunk
   }
 }
 

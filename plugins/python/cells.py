@@ -41,7 +41,7 @@ def _execute(source, filename):
         value = _run_code(compile(last, filename, 'eval', flags=_TOP_LEVEL_AWAIT))
         if value is not None:
             _ns['_'] = value
-            _emit_result(_bundle(value))
+            _emit_result(_bundle(value), hold=True)
 
 
 _DRIVER_FILE = sys._getframe().f_code.co_filename
@@ -84,9 +84,9 @@ def _cell(source):
             'traceback': _user_traceback(type(e), e, e.__traceback__),
         }}
     _sync_output()
-    _emit_count()
+    _emit_count(hold=True)
     if error is not None:
-        _send(error)
+        _send(error, hold=True)
     _send({'type': 'done'})
 
 

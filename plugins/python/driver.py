@@ -28,9 +28,22 @@ _chan_in = _chan.makefile('rb')
 _send_lock = threading.Lock()
 
 
-def _send(msg):
+_held = []
+
+
+def _send(msg, hold=False):
+    """Sends one message; `hold` keeps it for the next send instead (a cell's tail — its
+    value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
+    Any later message, from any thread, sends what is held first, so the order is kept."""
     data = (json.dumps(msg, default=str) + '\n').encode('utf-8')
     with _send_lock:
+        if hold:
+            _held.append(data)
+            return
+        if _held:
+            _held.append(data)
+            data = b''.join(_held)
+            del _held[:]
         _chan.sendall(data)
 
 

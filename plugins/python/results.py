@@ -87,16 +87,17 @@ class _Cell(object):
     counted = False
 
 
-def _emit_count():
+def _emit_count(hold=False):
     if not _Cell.counted:
         _Cell.counted = True
-        _send({'type': 'execution_count', 'execution_count': _Cell.count})
+        _send({'type': 'execution_count', 'execution_count': _Cell.count}, hold)
 
 
-def _emit_result(data):
+def _emit_result(data, hold=False):
+    """`hold`: the cell's last value, sent with the cell's `done` (see _send)."""
     _sync_output()
-    _emit_count()
-    _send({'type': 'result', 'results': data})
+    _emit_count(hold)
+    _send({'type': 'result', 'results': data}, hold)
 
 
 def display(*objs, **kwargs):

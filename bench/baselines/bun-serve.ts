@@ -1,0 +1,48 @@
+/**
+ * Row 7's start-up floor: a minimal `Bun.serve` answering /ping, compiled with the same
+ * `bun build --compile --minify` as dist/execd, started and polled the way execd is (spawn →
+ * first 200 from /ping, a 1 ms poll).
+ */
+import { join } from 'node:path'
+import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
+
+const SOURCE = `
+const port = Number(process.argv[2])
+Bun.serve({ hostname: '127.0.0.1', port, fetch: () => new Response('pong') })
+`
+
+const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
+
+/** Compiles the minimal server once per run; returns its path. */
+export async function buildBunServe(): Promise<string> {
+  const dir = makeTempDir('bunserve')
+  await Bun.write(join(dir, 'serve.ts'), SOURCE)
+  const out = join(dir, 'serve')
+  const build = Bun.spawn([BUN, 'build', join(dir, 'serve.ts'), '--compile', '--minify', '--outfile', out], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`)
+  return out
+}
+
+/** Spawns the executable and resolves with ms from spawn to its first 200 from /ping. */
+export async function bunServeStartMs(bin: string): Promise<number> {
+  const port = await freePort()
+  const t0 = performance.now()
+  const proc = spawnTracked([bin, String(port)])
+  try {
+    const deadline = t0 + 15_000
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/ping`).then(
+        r => r.status === 200,
+        () => false,
+      )
+      if (ok) return performance.now() - t0
+      if (proc.exitCode !== null) throw new Error(`minimal Bun.serve exited early (${proc.exitCode})`)
+      if (performance.now() > deadline) throw new Error('minimal Bun.serve did not answer within 15 s')
+      await Bun.sleep(1)
+    }
+  } finally {
+    await stopProcess(proc)
+  }
+}
