@@ -40,7 +40,7 @@ export interface Run {
 
 interface FsOp {
   name: string
-  /** cac's argument syntax: `<path> [dest]`, `<path...>`. */
+  /** cac's argument syntax: `<path> [dest]`, `<...path>`. */
   args: string
   summary: string
   options?: [string, string][]
@@ -68,7 +68,7 @@ export const OPS: FsOp[] = [
   },
   {
     name: 'stat',
-    args: '<path...>',
+    args: '<...path>',
     summary: 'describe each path (symlinks not followed)',
     async run(r) {
       const infos = await r.fs.stat(r.args)
@@ -122,7 +122,7 @@ export const OPS: FsOp[] = [
   },
   {
     name: 'rm',
-    args: '<path...>',
+    args: '<...path>',
     summary: 'delete files and symlinks (never a directory)',
     async run(r) {
       await r.fs.remove(r.args)
@@ -131,7 +131,7 @@ export const OPS: FsOp[] = [
   },
   {
     name: 'rmdir',
-    args: '<path...>',
+    args: '<...path>',
     summary: 'delete empty directories; with -r, directories and everything in them',
     options: [['-r, --recursive', 'delete what the directories hold too']],
     async run(r) {
@@ -158,7 +158,7 @@ export const OPS: FsOp[] = [
   },
   {
     name: 'mkdir',
-    args: '<path...>',
+    args: '<...path>',
     summary: 'make directories and their parents',
     options: [['-m, --mode <mode>', 'permissions in octal (755)'], ...OWNER_OPTIONS],
     async run(r) {
@@ -169,7 +169,7 @@ export const OPS: FsOp[] = [
   },
   {
     name: 'chmod',
-    args: '<mode> <path...>',
+    args: '<mode> <...path>',
     summary: 'set the permissions (and owner/group) of each path',
     options: OWNER_OPTIONS,
     examples: ['execd fs chmod 640 secret.txt --owner root'],

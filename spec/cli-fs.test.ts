@@ -61,7 +61,7 @@ describe('usage errors exit 2 with one plain line', () => {
     [['mkdir', 'd', '-m', 'rwx'], "execd: invalid mode 'rwx': octal digits expected (e.g. 755 or 644)\n"],
     [['frob'], "execd: unknown fs operation 'frob' (execd fs --help lists them)\n"],
     [['ls', '--frob'], 'execd: Unknown option `--frob`\n'],
-    [['stat'], 'execd: missing required args for command `stat <path...>`\n'],
+    [['stat'], 'execd: missing required args for command `stat <...path>`\n'],
   ])('fs %p', (args, stderr) => {
     expect(fs(args)).toEqual({ code: 2, stdout: '', stderr })
   })
