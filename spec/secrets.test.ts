@@ -4,7 +4,7 @@
  * given as a flag, as a variable, in a file and on standard input.
  */
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, freePort, readSse } from './harness'
@@ -83,11 +83,16 @@ describe('the access token', () => {
 
   test('given in a file (--access-token-file): the token works and is nowhere to be read', async () => {
     const token = secret()
-    const file = join(mkdtempSync(join(tmpdir(), 'execd-secret-')), 'token')
-    writeFileSync(file, `${token}\n`, { mode: 0o600 })
-    const { seen, logs } = await serveWith(['--access-token-file', file], {}, token)
-    expectHidden(seen, token)
-    expectHidden(logs, token)
+    const dir = mkdtempSync(join(tmpdir(), 'execd-secret-'))
+    try {
+      const file = join(dir, 'token')
+      writeFileSync(file, `${token}\n`, { mode: 0o600 })
+      const { seen, logs } = await serveWith(['--access-token-file', file], {}, token)
+      expectHidden(seen, token)
+      expectHidden(logs, token)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('given on standard input (--access-token-file -)', async () => {
