@@ -145,6 +145,18 @@ describe('pty over WebSocket', () => {
     expect(c.json('exit')[0].exit_code).toBe(0)
   })
 
+  test('pty=0: stdin sent just after a signal killed the shell ends with its exit frame, not a 1011', async () => {
+    // The write meets a closed pipe before the exit is reaped; the client must still learn the exit.
+    for (let round = 0; round < 5; round++) {
+      const c = await PtyClient.connect(d, await createSession(), 'pty=0')
+      c.send({ type: 'signal', signal: 'SIGKILL' })
+      for (let i = 0; i < 20; i++) c.stdin('true\n')
+      await c.until('close', () => c.closed !== null)
+      expect(c.closed?.code).toBe(1000)
+      expect(c.json('exit')).toHaveLength(1)
+    }
+  })
+
   test('delete kills every process of the session, background jobs included, and ends the socket', async () => {
     const id = await createSession()
     const c = await PtyClient.connect(d, id)

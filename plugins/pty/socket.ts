@@ -4,6 +4,7 @@
  * "\n" as gorilla's WriteJSON writes them. One client per session; `takeover` evicts.
  */
 import { ExecdError } from '../../core/errors'
+import { within } from '../../core/timers'
 import type { Socket, SocketHandlers } from '../../core/websocket'
 import { type ClientFrame, parseFrame } from './frames'
 import type { OutputStream, PtyClient, PtyMode, PtySession } from './session'
@@ -11,6 +12,8 @@ import type { OutputStream, PtyClient, PtyMode, PtySession } from './session'
 const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
 /** Output frames stay under this size, as the reference's. */
 const MAX_CHUNK = 32 * 1024
+/** How long a failed stdin write waits for the exit of a process that is ending (its output drains in 500 ms). */
+const EXIT_WAIT_MS = 2000
 export const TAKEN_OVER = { code: 4001, reason: 'TAKEN_OVER' } as const
 
 interface ConnectOptions {
@@ -113,7 +116,11 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
   }
 
   const write = (ws: Socket, data: string | Uint8Array) =>
-    session.write(data).catch(e => {
+    session.write(data).catch(async e => {
+      // A stdin that broke because the process is ending (a signal killed it, its exit not yet
+      // reaped): its exit frame, sent once it is reaped, says that better than a 1011.
+      const ended = session.ended
+      if (ended && (await within(ended, EXIT_WAIT_MS)) !== 'timeout') return
       if (claim.ws !== ws || claim.evicted) return
       fail(ws, 'STDIN_WRITE_FAILED', e instanceof Error ? e.message : String(e))
       end(ws, 1011, 'STDIN_WRITE_FAILED')
