@@ -29,7 +29,8 @@ export function protectDashes(cli: CAC, argv: string[]): string[] {
   const flags = valueFlags(cli)
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
+    const arg = argv[i] ?? ''
+    const next = argv[i + 1]
     if (arg === '--') {
       out.push(...argv.slice(i))
       break
@@ -37,7 +38,7 @@ export function protectDashes(cli: CAC, argv: string[]): string[] {
     const eq = arg.indexOf('=')
     if (arg.startsWith('-') && eq > 0 && flags.has(arg.slice(0, eq))) {
       out.push(`${arg.slice(0, eq)}=${MARK}${arg.slice(eq + 1)}`)
-    } else if (flags.has(arg) && i + 1 < argv.length && (argv[i + 1] === '-' || !argv[i + 1]!.startsWith('-'))) {
+    } else if (flags.has(arg) && next !== undefined && (next === '-' || !next.startsWith('-'))) {
       out.push(`${arg}=${MARK}${argv[++i]}`)
     } else out.push(arg === '-' ? `${MARK}-` : arg)
   }

@@ -44,7 +44,7 @@ export function completion(shell: string, cli: CAC): string {
 function bash(w: Words): string {
   const cases = w.verbs
     .filter(v => v !== 'fs' && v !== 'exec')
-    .map(v => `    ${v}) COMPREPLY=($(compgen -W "${w.options[v]!.join(' ')}" -- "$cur")) ;;`)
+    .map(v => `    ${v}) COMPREPLY=($(compgen -W "${(w.options[v] ?? []).join(' ')}" -- "$cur")) ;;`)
     .join('\n')
   return `# execd completion for bash: source <(execd completion bash)
 _execd() {

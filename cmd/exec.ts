@@ -166,11 +166,11 @@ export function grid(columns: string[], rows: unknown[][]): string {
   const cell = (v: unknown) =>
     v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v)
   const body = rows.map(r => columns.map((_, i) => cell(r[i])))
-  const widths = columns.map((c, i) => Math.max(c.length, ...body.map(r => r[i]!.length)))
+  const widths = columns.map((c, i) => Math.max(c.length, ...body.map(r => r[i]?.length ?? 0)))
   const numeric = columns.map((_, i) => rows.length > 0 && rows.every(r => typeof r[i] === 'number' || r[i] === null))
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd()
   const out = [line(columns), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line)]

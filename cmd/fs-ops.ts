@@ -61,7 +61,7 @@ export async function localFs(config: Config): Promise<FsOps> {
     chmod: entries => setPermissions(scope, entries),
     search: (dir, pattern) => searchFiles(scope, dir, pattern),
     replace: async (path, old, replacement) =>
-      (await replaceInFiles(scope, { [path]: { old, new: replacement } }))[path]!.replacedCount,
+      (await replaceInFiles(scope, { [path]: { old, new: replacement } }))[path]?.replacedCount ?? 0,
     close: async () => void (await section.close()),
   }
 }

@@ -20,11 +20,13 @@ export const when = (iso: string): string => `${iso.slice(0, 19)}Z`
 export function table(entries: FileInfo[]): string {
   if (!entries.length) return ''
   const rows = entries.map(e => [modeString(e), e.owner, e.group, String(e.size), when(e.modified_at), e.path])
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
+  const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), [])
   return (
     rows
       .map(r =>
-        r.map((c, i) => (i === 3 ? c.padStart(widths[i]!) : i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '),
+        r
+          .map((c, i) => (i === 3 ? c.padStart(widths[i] ?? 0) : i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+          .join('  '),
       )
       .join('\n') + '\n'
   )

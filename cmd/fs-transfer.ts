@@ -23,7 +23,7 @@ const optional = (v: unknown) => (v === undefined ? undefined : String(v))
 export async function copyOut(r: Run, dest: string): Promise<number> {
   const range = optional(r.flags.range)
   const res = await r.fs.read({
-    path: r.args[0]!,
+    path: r.arg(0),
     range: range === undefined ? undefined : `bytes=${range}`,
     offset: optional(r.flags.offset),
     limit: optional(r.flags.limit),
@@ -41,7 +41,7 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
     }
     return 0
   }
-  const target = await destination(dest, r.args[0]!)
+  const target = await destination(dest, r.arg(0))
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
   const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)

@@ -30,6 +30,8 @@ export interface Run {
   /** Aborted by SIGTERM, SIGINT or SIGHUP: a transfer stops and discards what it staged. */
   signal: AbortSignal
   args: string[]
+  /** Argument i, which cac has checked is there (a usage error otherwise). */
+  arg(i: number): string
   flags: Flags
   json: boolean
   /** The JSON document with --json, else the text for people (nothing when empty). */
@@ -92,7 +94,7 @@ export const OPS: FsOp[] = [
     args: '<path> [dest]',
     summary: 'copy a file here (dest: a file, a directory, or - for stdout; default: its name)',
     options: [['--range <a-b>', 'only bytes a to b']],
-    run: r => copyOut(r, r.args[1] ?? basename(r.args[0]!)),
+    run: r => copyOut(r, r.args[1] ?? basename(r.arg(0))),
   },
   {
     name: 'put',
@@ -186,7 +188,7 @@ export const OPS: FsOp[] = [
     summary: 'find files by glob (default **); a pattern without / matches base names',
     examples: ["execd fs search . '*.py'"],
     async run(r) {
-      const found = await r.fs.search(r.args[0]!, r.args[1])
+      const found = await r.fs.search(r.arg(0), r.args[1])
       r.print(found, table(found))
     },
   },
@@ -276,6 +278,11 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
       fs,
       signal: aborter.signal,
       args,
+      arg(i) {
+        const value = args[i]
+        if (value === undefined) throw new UsageError(`missing argument ${i + 1} (execd fs ${op.name} --help)`)
+        return value
+      },
       flags,
       json,
       print: (value, human) => void process.stdout.write(json ? `${JSON.stringify(value)}\n` : human),

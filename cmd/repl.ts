@@ -90,7 +90,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
 
 /** Whether the cell so far opens a block or leaves a bracket open. */
 function continues(lines: string[]): boolean {
-  const last = lines[lines.length - 1]!.trimEnd()
+  const last = (lines.at(-1) ?? '').trimEnd()
   if (lines.length > 1 && last !== '') return true
   if (last.endsWith(':') || last.endsWith('\\')) return true
   let depth = 0

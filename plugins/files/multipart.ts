@@ -168,7 +168,8 @@ async function* partBody(src: ChunkSource, delimiter: Buffer, onEnd: () => void)
   let slab: Buffer | undefined
   const take = (): Buffer => {
     let out: Buffer
-    if (pending.length === 1) out = pending[0]!
+    const [only] = pending
+    if (pending.length === 1 && only) out = only
     else {
       if (!slab || slab.length < pendingBytes) slab = Buffer.allocUnsafe(Math.max(2 * WRITE_BYTES, pendingBytes))
       let at = 0

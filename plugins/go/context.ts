@@ -143,7 +143,10 @@ export class GoContext implements RuntimeContext {
   }
 
   private async readChannel(ready: () => void): Promise<void> {
-    const reader = Bun.file(this.proc.fds[0]!).stream().getReader()
+    const [channel] = this.proc.fds
+    // Spawned with the protocol pipe as fds[0]; were it missing, start() times out and says so.
+    if (channel === undefined) return
+    const reader = Bun.file(channel).stream().getReader()
     const decoder = new TextDecoder()
     let pending = ''
     try {
@@ -168,7 +171,7 @@ export class GoContext implements RuntimeContext {
     } finally {
       // Bun does not close extra stdio fds.
       try {
-        closeSync(this.proc.fds[0]!)
+        closeSync(channel)
       } catch {}
     }
   }

@@ -107,7 +107,7 @@ export function goBuildEnv(env: Record<string, string>): string[] {
   // Without a C compiler (Debian's golang-go only recommends gcc), a go before 1.20 still
   // builds with cgo and fails on the first `net` or `os/user` import; go 1.20 and later turn
   // cgo off themselves in that case.
-  const cc = (env.CC || 'gcc').split(/\s+/)[0]!
+  const cc = (env.CC || 'gcc').split(/\s+/)[0] ?? 'gcc'
   if (!env.CGO_ENABLED && !Bun.which(cc, { PATH: env.PATH ?? '' })) out.push('CGO_ENABLED=0')
   return out
 }
