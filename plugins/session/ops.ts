@@ -4,13 +4,11 @@
  */
 import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
-import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import type { ExecEvent } from '../../core/events'
 import { Capacity, IdleExpiry } from '../../core/limits'
-import { LineSplitter } from '../../core/lines'
-import { LiveBash, type BashRunEnd, type BashStream } from '../../core/live-bash'
-import { describeExit } from '../../core/process'
+import { LiveBash } from '../../core/live-bash'
+import { bashRunEvents } from '../../core/live-bash/events'
 import { OwnedTempDir } from '../../core/temp-dir'
-import { setLongTimeout } from '../../core/timers'
 import { workingDir } from '../../core/workdir'
 
 export interface RunRequest {
@@ -90,7 +88,16 @@ export class Sessions {
     if (!s.bash.alive) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} has ended (${s.bash.endReason}); create a new session`)
     }
-    return this.tracked(s, runEvents(s, req, cwd, signal))
+    return this.tracked(
+      s,
+      bashRunEvents(s.bash, req.command, {
+        id: s.id,
+        cwd,
+        timeoutMs: req.timeout,
+        signal,
+        ended: 'the session has ended: its bash exited; create a new session',
+      }),
+    )
   }
 
   /** Holds the session out of idle expiry from now until the run's stream ends. */
@@ -142,58 +149,4 @@ export class Sessions {
     if (!s) throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} not found`)
     return s
   }
-}
-
-async function* runEvents(
-  s: Session,
-  req: RunRequest,
-  cwd: string | undefined,
-  outer?: AbortSignal,
-): AsyncGenerator<ExecEvent> {
-  yield makeEvent('init', { text: s.id })
-  yield makeEvent('ping', { text: 'pong' })
-  const started = Date.now()
-  const abort = new AbortController()
-  let timedOut = false
-  // Timeouts of 2^31 ms and more are real timeouts too, not "now" (setTimeout would wrap).
-  const timer = req.timeout ? setLongTimeout(() => ((timedOut = true), abort.abort()), req.timeout) : undefined
-  const onOuter = () => abort.abort()
-  outer?.addEventListener('abort', onOuter, { once: true })
-  const splitters: Record<BashStream, LineSplitter> = { stdout: new LineSplitter(), stderr: new LineSplitter() }
-  const it = s.bash.run(req.command, { cwd, signal: abort.signal })
-  let end: BashRunEnd | undefined
-  try {
-    for (;;) {
-      const r = await it.next()
-      if (r.done) {
-        end = r.value
-        break
-      }
-      for (const text of splitters[r.value.stream].push(r.value.data)) yield makeEvent(r.value.stream, { text })
-    }
-    for (const stream of ['stdout', 'stderr'] as const) {
-      for (const text of splitters[stream].end()) yield makeEvent(stream, { text })
-    }
-    yield terminal(s, end, started, timedOut ? req.timeout : undefined)
-  } finally {
-    timer?.clear()
-    outer?.removeEventListener('abort', onOuter)
-    if (!end) await it.return(undefined as never)
-  }
-}
-
-function terminal(s: Session, end: BashRunEnd, started: number, timeout?: number): ExecEvent {
-  const why = timeout ? ` (timeout after ${timeout} ms)` : ''
-  if (end.kind === 'died') {
-    const info = s.bash.exit
-    const evalue = info?.code != null ? String(info.code) : '-1'
-    const exit = info ? describeExit(info) : end.reason
-    return errorEvent('CommandExecError', evalue, [
-      `${exit}${why}`,
-      'the session has ended: its bash exited; create a new session',
-    ])
-  }
-  if (end.interrupted) return errorEvent('CommandExecError', '-1', [`signal: interrupt${why}`])
-  if (end.code === 0) return makeEvent('execution_complete', { execution_time: Date.now() - started })
-  return errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])
 }

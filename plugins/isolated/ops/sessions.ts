@@ -11,12 +11,12 @@ import { ExecdError } from '../../../core/errors'
 import { type ExecEvent } from '../../../core/events'
 import { Capacity } from '../../../core/limits'
 import { LiveBash } from '../../../core/live-bash'
+import { bashRunEvents } from '../../../core/live-bash/events'
 import { OwnedTempDir } from '../../../core/temp-dir'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
 import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { ENV_NAME, invalid, NotSupported, sessionEnv, validateCreate, type CreateRequest, type Params } from './params'
-import { runEvents } from './run'
 import { sandboxArgv } from './sandbox'
 
 export interface IsolatedSettings {
@@ -157,7 +157,15 @@ export class IsolatedSessions {
     }
     // envs are exported in the session shell before the code: they persist, as an export would.
     const exports = envs.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('')
-    return this.tracked(s, runEvents(s, exports + req.code, t ? t * 1000 : undefined, signal))
+    return this.tracked(
+      s,
+      bashRunEvents(s.bash, exports + req.code, {
+        id: s.id,
+        timeoutMs: t ? t * 1000 : undefined,
+        signal,
+        ended: 'the isolated session has ended: its shell exited; create a new session',
+      }),
+    )
   }
 
   /** Holds the session out of idle expiry while a run's stream lasts. */
