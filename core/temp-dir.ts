@@ -7,7 +7,7 @@
  * see each other's pids as dead, while a path socket answers across namespaces.
  */
 import type { SocketListener } from 'bun'
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -112,4 +112,19 @@ export function probeLock(path: string): Promise<'held' | 'refused' | 'none'> {
       resolve(code === 'ECONNREFUSED' ? 'refused' : code === 'ENOENT' ? 'none' : 'held')
     })
   })
+}
+
+/**
+ * The private directory of this user's execd caches (the java helper, the go kernel and build
+ * cache): `$TMPDIR/execd-<uid>`, created 0700, refused if another user owns it or may write it.
+ */
+export function userCacheDir(root = tmpdir()): string {
+  const dir = join(root, `execd-${process.getuid?.() ?? 'user'}`)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const st = lstatSync(dir)
+  const uid = process.getuid?.()
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+    throw new Error(`${dir} is not a private directory of this user; remove it or set TMPDIR`)
+  }
+  return dir
 }

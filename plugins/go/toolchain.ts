@@ -5,12 +5,13 @@
  * that keeps a warm cell from recompiling what earlier cells and execd runs already compiled.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import { childEnv } from '../../core/child-env'
 import { spawnOwned } from '../../core/process'
+import { userCacheDir } from '../../core/temp-dir'
 import cellSource from './kernel/cell.go' with { type: 'text' }
 import defsSource from './kernel/defs.go' with { type: 'text' }
 import execSource from './kernel/exec.go' with { type: 'text' }
@@ -78,7 +79,7 @@ async function probe(found: string): Promise<Toolchain | { missing: string }> {
 
 /** The private directory of this user's execd caches (shared with the java helper's). */
 export function cacheRoot(): string {
-  return ownedDir(join(tmpdir(), `execd-${process.getuid?.() ?? 'user'}`))
+  return userCacheDir()
 }
 
 /**
@@ -164,15 +165,4 @@ async function build(tc: Toolchain): Promise<string> {
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
-}
-
-/** Creates `dir` (0700) or accepts it only if it is ours and closed to others. */
-function ownedDir(dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const st = lstatSync(dir)
-  const uid = process.getuid?.()
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-    throw new Error(`${dir} is not a private directory of this user; remove it or set TMPDIR`)
-  }
-  return dir
 }

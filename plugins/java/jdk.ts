@@ -4,11 +4,12 @@
  * this user can write (a class planted by someone else would run as execd's user).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join } from 'node:path'
 import { spawnOwned } from '../../core/process'
+import { userCacheDir } from '../../core/temp-dir'
 import helperSource from './ExecdJShell.java' with { type: 'text' }
 
 export const HELPER_CLASS = 'ExecdJShell'
@@ -72,7 +73,7 @@ const layoutOf = (dir: string): Helper =>
 
 async function compile(jdk: Jdk): Promise<Helper> {
   const key = createHash('sha256').update(LAYOUT).update(helperSource).update(jdk.javac).digest('hex').slice(0, 16)
-  const root = ownedDir(join(tmpdir(), `execd-${process.getuid?.() ?? 'user'}`))
+  const root = userCacheDir()
   const dir = join(root, `java-helper-${key}`)
   if (existsSync(join(dir, 'done'))) return layoutOf(dir)
   const work = await mkdtemp(join(root, 'java-build-'))
@@ -105,15 +106,4 @@ async function tool(argv: string[], cwd: string): Promise<void> {
     p.exited,
   ])
   if (exit.code !== 0) throw new Error(`preparing the java helper: ${argv[0]} failed: ${(err || out).trim()}`)
-}
-
-/** Creates `dir` (0700) or accepts it only if it is ours and closed to others. */
-function ownedDir(dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const st = lstatSync(dir)
-  const uid = process.getuid?.()
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-    throw new Error(`${dir} is not a private directory of this user; remove it or set TMPDIR`)
-  }
-  return dir
 }
