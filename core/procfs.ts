@@ -71,3 +71,15 @@ export async function listPidsAsync(): Promise<number[] | undefined> {
     return undefined
   }
 }
+
+/** The first child of `pid` (its oldest, from /proc/<pid>/task/<pid>/children), or by parent where the kernel lacks that file. */
+export function firstChildOf(pid: number): number | undefined {
+  try {
+    const [first] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
+    if (first) return Number(first)
+  } catch {
+    // A kernel without CONFIG_PROC_CHILDREN: look for it by parent.
+    return listPids()?.find(p => readStat(p)?.ppid === pid)
+  }
+  return undefined
+}

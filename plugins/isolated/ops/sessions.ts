@@ -5,11 +5,12 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { type ExecEvent } from '../../../core/events'
 import { Capacity } from '../../../core/limits'
+import { firstChildOf } from '../../../core/procfs'
 import { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents } from '../../../core/live-bash/events'
 import { OwnedTempDir } from '../../../core/temp-dir'
@@ -271,7 +272,7 @@ export class IsolatedSessions {
    */
   sandboxPid(s: Session): number {
     const leader = s.bash.pid
-    const child = s.bash.alive ? childOf(leader) : undefined
+    const child = s.bash.alive ? firstChildOf(leader) : undefined
     if (!child) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${s.id} has ended; create a new one`)
     }
@@ -342,24 +343,6 @@ export class IsolatedSessions {
     await Promise.all([...this.sessions.values()].map(s => this.destroy(s)))
     this.temp.close()
   }
-}
-
-/** The first child of `pid` (bwrap's: the sandbox's init), from /proc. */
-function childOf(pid: number): number | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
-    if (text) return Number(text.split(/\s+/)[0])
-  } catch {
-    // A kernel without CONFIG_PROC_CHILDREN: look for it by parent.
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) return Number(entry)
-      } catch {}
-    }
-  }
-  return undefined
 }
 
 /** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
