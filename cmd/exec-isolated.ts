@@ -10,9 +10,16 @@ import { createLogger } from '../core/log'
 import { isolated } from '../plugins/isolated'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { commandExit, render } from './exec-shell'
+import { UsageError } from './errors'
 import { configFrom, parseEnvPairs } from './options'
+import { remoteOf } from './remote'
 
 export async function execIsolated(code: string, options: Record<string, unknown>): Promise<number> {
+  // Not a remote verb yet: a command meant for the daemon's machine must not run on this one.
+  if (remoteOf(options))
+    throw new UsageError(
+      '--isolated runs on this machine: drop --url (and EXECD_URL), or call /v1/isolated on the daemon',
+    )
   const section = await openSection(isolated, configFrom({}), createLogger('error'))
   const ops = section.ops
   const abort = new AbortController()

@@ -203,6 +203,13 @@ describe.skipIf(!bwrap)('execd exec --isolated', () => {
     expect(rw.code).toBe(0)
     expect(readFileSync(join(ws, 'cli.txt'), 'utf8')).toBe('kept\n')
   })
+
+  test('with --url it refuses as a usage error instead of running on this machine', async () => {
+    const r = await runCli(['exec', '--url', d.url, '--isolated', ws, 'echo here > remote.txt'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('--isolated')
+    expect(existsSync(join(ws, 'remote.txt'))).toBe(false)
+  })
 })
 
 describe('without bubblewrap', () => {
