@@ -3,9 +3,11 @@
  * containers it knows nothing about: one without bash, without /dev/null or without devpts
  * must get a warning at start naming the piece, and a request that needs it a JSON error
  * naming it (501 NOT_SUPPORTED) — not a 404 for a file nobody asked about, or a crash.
- * Probed on every call (a stat or a PATH search): a container may gain bash while execd runs.
+ * Probed on every call: a container may gain or lose bash while execd runs. A request's check
+ * does not search PATH again while the executable it found last is still there (one stat
+ * instead of one per PATH entry); the listing searches afresh.
  */
-import { existsSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, statSync } from 'node:fs'
 import { t } from 'elysia'
 import { ExecdError } from './errors'
 import type { Logger } from './log'
@@ -45,8 +47,32 @@ const DISABLES = {
 
 type Piece = keyof typeof DISABLES
 
-function check(name: Piece): Capability {
+/** What the last search found, by name and PATH. */
+const found = new Map<string, string>()
+
+/** Bun.which(name), or the path it gave last time while that is still an executable file. */
+function whichKept(name: string): string | null {
+  const key = `${name}\0${process.env.PATH ?? ''}`
+  const last = found.get(key)
+  if (last !== undefined && isExecutable(last)) return last
+  const path = Bun.which(name)
+  if (path) found.set(key, path)
+  else found.delete(key)
+  return path
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function check(name: Piece, fresh = true): Capability {
   const needed_by = DISABLES[name]
+  const which = fresh ? (cmd: string) => Bun.which(cmd) : whichKept
   switch (name) {
     case '/proc': {
       const ok = existsSync('/proc/self/stat')
@@ -62,11 +88,11 @@ function check(name: Piece): Capability {
       return { name, ok, needed_by, detail }
     }
     case 'bash': {
-      const path = Bun.which('bash')
+      const path = which('bash')
       return { name, ok: !!path, needed_by, detail: path ?? 'bash is not installed (not found on PATH)' }
     }
     case 'shell': {
-      const path = Bun.which('bash') ?? Bun.which('sh')
+      const path = which('bash') ?? which('sh')
       return { name, ok: !!path, needed_by, detail: path ?? 'no shell: neither bash nor sh is on PATH' }
     }
     case 'devpts': {
@@ -77,11 +103,11 @@ function check(name: Piece): Capability {
 }
 
 /** Every piece, probed now. */
-export const capabilities = (): Capability[] => (Object.keys(DISABLES) as Piece[]).map(check)
+export const capabilities = (): Capability[] => (Object.keys(DISABLES) as Piece[]).map(name => check(name))
 
 /** Throws 501 NOT_SUPPORTED naming the missing piece and what it disables, unless it is here. */
 export function requirePiece(name: Piece, what?: string): void {
-  const c = check(name)
+  const c = check(name, false)
   if (c.ok) return
   throw new ExecdError(
     'NOT_SUPPORTED',

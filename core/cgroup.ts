@@ -5,14 +5,25 @@
  * or `nohup` leaves a cgroup, `cgroup.kill` ends all of it in one write, and `cgroup.events`
  * says when it is empty. Only controller-free leaves are made, so nothing changes for the
  * resources of the processes, and the "no internal processes" rule never applies.
+ *
+ * A short command must not pay for its leaf on the way: an emptied leaf is kept for the next
+ * process instead of removed (a mkdir and an rmdir of a cgroup cost ~70 µs each), and the move
+ * into it runs on the thread pool — the kernel makes a write to `cgroup.procs` wait for an RCU
+ * grace period (about a millisecond, more under load), which would stall the event loop.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { readSmall } from './procfs'
+
+/** Emptied leaves kept for reuse; more (after a burst of processes at once) are removed. */
+const SPARE_LEAVES = 16
 
 /** This execd's directory of leaves, beside execd's own cgroup entry. */
 export class CgroupTree {
   private seq = 0
+  /** Empty leaves, ready for the next process. */
+  private readonly spare: string[] = []
 
   private constructor(readonly dir: string) {}
 
@@ -39,19 +50,60 @@ export class CgroupTree {
   }
 
   /**
-   * Moves `pid` into a new leaf and returns the leaf, or undefined if it could not. Another
-   * execd's sweep may have removed the (empty) tree meanwhile: it is made again.
+   * An empty leaf for a process about to be confined: a kept one, else a new one; undefined if
+   * none can be made.
    */
-  confine(pid: number): string | undefined {
+  take(): string | undefined {
+    const kept = this.spare.pop()
+    if (kept) return kept
     const leaf = join(this.dir, String(++this.seq))
     try {
+      // recursive: another execd's sweep may have removed the tree while it was empty
       mkdirSync(leaf, { recursive: true })
-      writeFileSync(join(leaf, 'cgroup.procs'), String(pid))
       return leaf
     } catch {
-      removeCgroup(leaf)
       return undefined
     }
+  }
+
+  /**
+   * Moves `pid` into `leaf` (from take()) off the event loop; false if it could not (the leaf
+   * is then dropped). A kept leaf that another execd's sweep removed while it was empty is
+   * made again.
+   */
+  async confine(pid: number, leaf: string): Promise<boolean> {
+    const procs = join(leaf, 'cgroup.procs')
+    try {
+      await writeFile(procs, String(pid))
+      return true
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      // ESRCH: the process was gone before the move (a fast command); the leaf is as it was.
+      if (code === 'ESRCH' && this.recycle(leaf)) return false
+      if (code !== 'ENOENT') return this.drop(leaf)
+    }
+    try {
+      mkdirSync(leaf, { recursive: true })
+      await writeFile(procs, String(pid))
+      return true
+    } catch {
+      return this.drop(leaf)
+    }
+  }
+
+  /**
+   * Takes back a leaf whose owner is done, once it is empty: kept for the next process unless
+   * it is frozen (a command may have written its `cgroup.freeze`), else removed. False, and
+   * nothing done, while a process is left in it.
+   */
+  recycle(leaf: string): boolean {
+    const events = readSmall(join(leaf, 'cgroup.events'))
+    if (events !== undefined && /^populated 1$/m.test(events)) return false
+    const mine = leaf.startsWith(`${this.dir}/`) // not one of a tree closed before this one
+    if (events !== undefined && !/^frozen 1$/m.test(events) && mine && this.spare.length < SPARE_LEAVES)
+      this.spare.push(leaf)
+    else void removeCgroupSoon(leaf)
+    return true
   }
 
   /** Kills everything in every leaf (shutdown), synchronously: one write. */
@@ -61,12 +113,20 @@ export class CgroupTree {
 
   /** Removes the tree once its processes are gone (leaves that still hold one stay). */
   close(): void {
+    this.spare.length = 0
     removeCgroup(this.dir)
   }
 
   /** close(), waiting a moment for leaves whose processes were just killed. */
   closeSoon(limitMs = 500): Promise<boolean> {
+    this.spare.length = 0
     return removeCgroupSoon(this.dir, limitMs)
+  }
+
+  /** A leaf a move failed into is not used again (a command may have made it threaded). */
+  private drop(leaf: string): false {
+    void removeCgroupSoon(leaf)
+    return false
   }
 }
 
@@ -90,23 +150,32 @@ export async function cgroupPids(dir: string): Promise<number[]> {
   }
 }
 
-/** Whether any process is left in the cgroup or below it. */
-export async function cgroupPopulated(dir: string): Promise<boolean> {
-  try {
-    return /^populated 1$/m.test(await readFile(join(dir, 'cgroup.events'), 'latin1'))
-  } catch {
-    return false
-  }
+/**
+ * Whether any process is left in the cgroup or below it. A synchronous read: a cgroup file is
+ * made up in memory on the spot, and a trip through the thread pool cost more than the read.
+ */
+export function cgroupPopulated(dir: string): boolean {
+  return /^populated 1$/m.test(readSmall(join(dir, 'cgroup.events')) ?? '')
 }
 
-/** Removes an empty cgroup and its empty descendants; one that holds a process stays. */
+/**
+ * Removes an empty cgroup and its empty descendants; one that holds a process stays. Its
+ * descendants are looked for only when it refuses (EBUSY): a leaf seldom has any.
+ */
 function removeCgroup(dir: string): boolean {
+  const removed = tryRmdir(dir)
+  if (removed !== 'EBUSY') return removed
   for (const name of safeReaddir(dir, true)) removeCgroup(join(dir, name))
+  return tryRmdir(dir) === true
+}
+
+function tryRmdir(dir: string): boolean | 'EBUSY' {
   try {
     rmdirSync(dir)
     return true
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+    const code = (err as NodeJS.ErrnoException).code
+    return code === 'ENOENT' || (code === 'EBUSY' ? 'EBUSY' : false)
   }
 }
 

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
 import type { Logger } from './log'
 import { scanProcs } from './proc-scan'
-import { listPids, readStat } from './procfs'
+import { listPids, readSmall, readStat } from './procfs'
 
 export const OWNER_ENV = 'EXECD_OWNER'
 
@@ -26,25 +26,44 @@ export const newOwnerId = (): string => `${instance}.${++seq}`
 
 /** The processes one spawned leader stands for: its group, its cgroup leaf, its marker. */
 export class Owner {
-  /** The leader's cgroup leaf. */
-  private readonly cgroup: string | undefined
+  /** The leader's cgroup leaf, until it is released. */
+  private cgroup: string | undefined
   /** The leader was running and childless when it joined its leaf. */
-  private readonly tight: boolean
+  private tight = false
+  /**
+   * Settles once the leader's move into its leaf is done or failed. The move runs off the
+   * event loop (core/cgroup.ts); what reads the leaf waits for it, the group and the marker
+   * cover the leader meanwhile.
+   */
+  private readonly moved: Promise<void>
 
   constructor(
     readonly id: string,
     readonly pgid: number,
   ) {
-    this.cgroup = tree?.confine(pgid)
-    this.tight = this.cgroup !== undefined && noChildren(pgid)
+    const leaf = tree?.take()
+    if (!tree || !leaf) {
+      this.moved = Promise.resolve()
+      return
+    }
+    this.cgroup = leaf
+    this.moved = tree.confine(pgid, leaf).then(ok => {
+      if (!ok) this.cgroup = undefined
+      else this.tight = noChildren(pgid)
+    })
   }
 
   /**
-   * Whether the cgroup leaf alone can say if anything of this owner runs. A leader that had
-   * a child before it was moved (a fast fork under load) is not: that child may be outside.
+   * Whether the cgroup leaf alone can say if anything of this owner runs (once settled()). A
+   * leader that had a child before it was moved (a fast fork) is not: that child may be outside.
    */
   get confined(): boolean {
     return this.tight
+  }
+
+  /** Resolves once the leader's move into its leaf is over, either way. */
+  settled(): Promise<void> {
+    return this.moved
   }
 
   /**
@@ -53,6 +72,7 @@ export class Owner {
    * child can be forked before its leader is moved into the leaf.
    */
   async members(): Promise<number[]> {
+    await this.moved
     const found = new Set<number>()
     for (const p of await scanProcs(OWNER_ENV)) {
       if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
@@ -64,13 +84,15 @@ export class Owner {
 
   /** Whether anything of this owner still runs (a cgroup's state file when it can tell). */
   async populated(): Promise<boolean> {
-    if (this.tight) return cgroupPopulated(this.cgroup!)
+    await this.moved
+    if (this.tight && this.cgroup) return cgroupPopulated(this.cgroup)
     return (await this.members()).length > 0
   }
 
   /** Signals the group and every member; SIGKILL also empties the cgroup in one write. */
   async signal(sig: NodeJS.Signals): Promise<void> {
     safeKill(-this.pgid, sig)
+    await this.moved
     if (sig === 'SIGKILL' && this.cgroup) killCgroup(this.cgroup)
     for (const pid of await this.members()) safeKill(pid, sig)
   }
@@ -81,9 +103,26 @@ export class Owner {
     if (this.cgroup) killCgroup(this.cgroup)
   }
 
-  /** Forgets the cgroup leaf once empty. */
+  /**
+   * Once nothing of it runs: its leaf goes back to the tree for the next process (or is
+   * removed). Forgotten here first, so a later kill of this owner never reaches that process.
+   */
   release(): void {
-    if (this.cgroup) void removeCgroupSoon(this.cgroup)
+    const leaf = this.cgroup
+    this.cgroup = undefined
+    this.tight = false
+    if (leaf && !tree?.recycle(leaf)) void removeCgroupSoon(leaf)
+  }
+
+  /**
+   * release() if the leaf alone can tell and says nothing runs, in one read of its state file;
+   * false, and nothing done, otherwise.
+   */
+  releaseIfEmpty(): boolean {
+    if (!this.tight || !this.cgroup || !tree?.recycle(this.cgroup)) return false
+    this.cgroup = undefined
+    this.tight = false
+    return true
   }
 }
 
@@ -142,14 +181,11 @@ export function killMarkedSync(): void {
  * may be outside the leaf, so the marker stays the net for that owner.
  */
 function noChildren(pid: number): boolean {
-  try {
-    // A leader that already exited had its children taken over by others: nothing to see.
-    const stat = readStat(pid)
-    if (!stat || stat.state === 'Z') return false
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim() === ''
-  } catch {
-    return false
-  }
+  if (readSmall(`/proc/${pid}/task/${pid}/children`)?.trim() !== '') return false
+  // Read after the list: a leader that had exited by then had its children taken over by
+  // others, and its empty list said nothing.
+  const state = readStat(pid)?.state
+  return state !== undefined && state !== 'Z'
 }
 
 export function safeKill(pid: number, sig: NodeJS.Signals | number): boolean {

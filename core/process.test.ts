@@ -1,7 +1,14 @@
-import { describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
+import { CgroupTree } from './cgroup'
+import { closeCgroups, confineWithCgroups } from './ownership'
 import { readStat } from './procfs'
 import { describeExit, groupAlive, liveProcessCount, signalNamed, spawnOwned } from './process'
+import { within } from './timers'
+
+const probe = CgroupTree.open()
+probe?.close()
+const cgroupsWritable = probe !== undefined
 
 /** Pids of every process whose process group is `pgid`, zombies included. */
 function groupMembers(pgid: number): { pid: number; state: string }[] {
@@ -132,5 +139,33 @@ describe('ownership beyond the process group', () => {
     await p.kill('interrupt', 200)
     for (let i = 0; i < 100 && withArg(arg).length > 0; i++) await Bun.sleep(10)
     expect(withArg(arg)).toEqual([])
+  })
+})
+
+describe.skipIf(!cgroupsWritable)('in cgroup leaves', () => {
+  beforeAll(() => confineWithCgroups())
+  afterAll(() => closeCgroups())
+
+  const cgroupOf = (pid: number) => /^0::(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'latin1'))?.[1]
+  const running = (pid: number) => !['Z', undefined].includes(readStat(pid)?.state)
+
+  test('a kill of an owner whose leaf went to the next process never reaches that process', async () => {
+    const first = spawnOwned(['sleep', '60'])
+    await first.owner.settled()
+    const leaf = cgroupOf(first.pid)
+    expect(leaf).toMatch(/\/execd-\d+-[0-9a-f]+\/\d+$/)
+    await first.kill('interrupt', 200)
+    // The emptied leaf is kept, and the next process gets it.
+    const next = spawnOwned(['sleep', '60'])
+    try {
+      await next.owner.settled()
+      expect(cgroupOf(next.pid)).toBe(leaf)
+      await first.owner.signal('SIGKILL')
+      // A SIGKILL that reached it would end it within this bound; passing never waits less.
+      expect(await within(next.exited, 300)).toBe('timeout')
+    } finally {
+      await next.kill('interrupt', 200)
+    }
+    expect(running(next.pid)).toBe(false)
   })
 })

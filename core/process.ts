@@ -183,12 +183,26 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   owned.add(self)
   void exited.then(() => {
     leaders.delete(pid)
-    void settle(self)
+    settleSoon(self)
   })
   if (opts.timeoutMs && opts.timeoutMs > 0) {
     timer = setLongTimeout(() => void kill('timeout'), opts.timeoutMs)
   }
   return self
+}
+
+/** Exited leaders whose owners are not looked at yet. */
+const exitedOwners: OwnedProcess[] = []
+
+/**
+ * settle() for `p`, after what its exit set off: whoever awaited the exit (a command's
+ * terminal event) goes first, the clean-up after, for every leader that exited meanwhile.
+ */
+function settleSoon(p: OwnedProcess): void {
+  if (exitedOwners.push(p) > 1) return
+  setImmediate(() => {
+    for (const q of exitedOwners.splice(0)) void settle(q)
+  })
 }
 
 /**
@@ -197,8 +211,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
  * looked at again every few seconds (a cgroup's state file, or one shared /proc pass for all).
  */
 async function settle(p: OwnedProcess): Promise<void> {
+  await p.owner.settled()
   if (!owned.has(p)) return
-  if (p.owner.confined && !(await p.owner.populated())) return release(p)
+  if (p.owner.releaseIfEmpty()) {
+    owned.delete(p)
+    return
+  }
   lingering.add(p)
   settleTimer ??= setInterval(() => void settleLingering(), SETTLE_EVERY_MS)
   settleTimer.unref?.()

@@ -134,7 +134,7 @@ async function finish(
   Object.assign(record, { running: false, exitCode: code, error, finishedAt: new Date(), terminal: event })
   await append(event)
   journal.end()
-  store.prune()
+  store.finish(record)
 }
 
 /** The terminal event of CONTRACT §2 and the status fields for an exit. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { existsSync, writeFileSync } from 'node:fs'
+import { Journal } from '../../core/journal'
 import { rfc3339 } from './ops'
 import { CommandStore, type CommandRecord } from './store'
 
@@ -12,14 +13,14 @@ const make = (limits: Partial<CommandStore['limits']> = {}) => {
   return s
 }
 
-function finished(store: CommandStore, id: string, finishedAt: number, bytes = 1): CommandRecord {
+function finished(store: CommandStore, id: string, finishedAt: number, bytes = 1, running = false): CommandRecord {
   const r: CommandRecord = {
     id,
     content: 'x',
     background: false,
     startedAt: new Date(finishedAt),
-    finishedAt: new Date(finishedAt),
-    running: false,
+    finishedAt: running ? undefined : new Date(finishedAt),
+    running,
     logPath: store.logPathFor(id),
     logBytes: bytes,
     lastEventId: 0,
@@ -55,11 +56,32 @@ describe('CommandStore retention', () => {
   })
 
   test('running commands are never removed', () => {
-    const s = make({ count: 0 })
-    const r = finished(s, 'running', 0)
-    r.running = true
+    const s = make({ count: 0, ageMs: 0, bytes: 0 })
+    const r = finished(s, 'running', 0, 1, true)
     s.prune(1e12)
     expect(s.get('running')).toBe(r)
+  })
+
+  test('a command is subject to the limits from when it finishes, in the order they finish', () => {
+    const s = make({ count: 2 })
+    const [a, b, c] = ['a', 'b', 'c'].map(id => finished(s, id, 0, 1, true))
+    for (const r of [c!, a!, b!]) {
+      Object.assign(r, { running: false, finishedAt: new Date() })
+      s.finish(r)
+    }
+    expect(['a', 'b', 'c'].map(id => !!s.get(id))).toEqual([true, true, false])
+  })
+
+  test('only the newest finished commands keep their event journal', () => {
+    const s = make({ journals: 2 })
+    const rs = ['a', 'b', 'c'].map(id => finished(s, id, 0, 1, true))
+    for (const r of rs) {
+      r.journal = new Journal({ maxEvents: 4, maxBytes: 1024 })
+      Object.assign(r, { running: false, finishedAt: new Date() })
+      s.finish(r)
+    }
+    expect(rs.map(r => !!r.journal)).toEqual([false, true, true])
+    expect(rs.map(r => !!s.get(r.id))).toEqual([true, true, true])
   })
 
   test('close removes the whole temp dir', () => {

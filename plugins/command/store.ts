@@ -46,6 +46,14 @@ export class CommandStore {
   private readonly temp = new OwnedTempDir('execd-commands')
   private made = false
   private readonly records = new Map<string, CommandRecord>()
+  /**
+   * Finished commands in the order they finished, oldest first, and their total log bytes:
+   * pruning takes from the front, without sorting every record each time a command ends.
+   */
+  private readonly finished = new Set<CommandRecord>()
+  private finishedBytes = 0
+  /** The finished commands that still hold their journal, oldest first. */
+  private readonly journaled = new Set<CommandRecord>()
   private readonly timer: ReturnType<typeof setInterval>
 
   constructor(readonly limits: RetentionLimits) {
@@ -77,8 +85,16 @@ export class CommandStore {
     return join(this.dir, `${id}.output`)
   }
 
+  /** A command, running or (its status restored, in tests) already finished. */
   add(record: CommandRecord): void {
     this.records.set(record.id, record)
+    if (!record.running) this.ended(record)
+  }
+
+  /** Marks `record` finished (its log closed, its bytes final), then applies the limits. */
+  finish(record: CommandRecord): void {
+    this.ended(record)
+    this.prune()
   }
 
   get(id: string): CommandRecord | undefined {
@@ -91,32 +107,41 @@ export class CommandStore {
 
   /** Applies the retention limits to finished commands, oldest first. */
   prune(now = Date.now()): void {
-    const finished = [...this.records.values()]
-      .filter(r => !r.running)
-      .sort((a, b) => (a.finishedAt?.getTime() ?? 0) - (b.finishedAt?.getTime() ?? 0))
-    let bytes = finished.reduce((n, r) => n + r.logBytes, 0)
-    let excess = finished.length - this.limits.count
-    for (const r of finished) {
+    for (const r of this.finished) {
       const old = now - (r.finishedAt?.getTime() ?? now) > this.limits.ageMs
-      if (excess > 0 || old || bytes > this.limits.bytes) {
-        this.remove(r)
-        excess--
-        bytes -= r.logBytes
-      }
+      // Those after it finished later: newer, and fewer and smaller once it is kept.
+      if (!old && this.finished.size <= this.limits.count && this.finishedBytes <= this.limits.bytes) break
+      this.remove(r)
     }
-    const kept = finished.filter(r => this.records.has(r.id))
-    for (const r of kept.slice(0, Math.max(0, kept.length - this.limits.journals))) r.journal = undefined
   }
 
   /** Removes every log (shutdown, or the CLI when done). */
   close(): void {
     clearInterval(this.timer)
     this.records.clear()
+    this.finished.clear()
+    this.journaled.clear()
+    this.finishedBytes = 0
     this.temp.close()
+  }
+
+  private ended(r: CommandRecord): void {
+    if (this.finished.has(r) || !this.records.has(r.id)) return
+    this.finished.add(r)
+    this.finishedBytes += r.logBytes
+    if (!r.journal) return
+    this.journaled.add(r)
+    for (const old of this.journaled) {
+      if (this.journaled.size <= this.limits.journals) break
+      this.journaled.delete(old)
+      old.journal = undefined
+    }
   }
 
   private remove(r: CommandRecord): void {
     this.records.delete(r.id)
+    if (this.finished.delete(r)) this.finishedBytes -= r.logBytes
+    this.journaled.delete(r)
     // A command that wrote no output never made its file (see log.ts): nothing to unlink.
     // Whatever else is left in the dir goes with it on close.
     if (r.logBytes > 0) rmSync(r.logPath, { force: true })
