@@ -34,6 +34,22 @@ const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
 
 /** Starts the command; its events flow into the record's journal until the terminal event. */
 export function startCommand(p: Prepared, store: CommandStore, settings: RunSettings): CommandRecord {
+  const startedAt = new Date()
+  // Spawned first: what is set up below runs while the shell starts instead of before it.
+  let proc: OwnedProcess | undefined
+  let failure = ''
+  try {
+    proc = spawnOwned([shell, '-c', p.req.command], {
+      cwd: p.cwd,
+      env: p.env,
+      stdin: 'ignore',
+      uid: p.uid,
+      gid: p.gid,
+      timeoutMs: p.req.timeout,
+    })
+  } catch (err) {
+    failure = `failed to start command: ${(err as Error).message}`
+  }
   const id = newCommandId()
   const journal = new Journal({ maxEvents: 4096, maxBytes: 1024 * 1024 })
   let finished!: () => void
@@ -41,7 +57,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     id,
     content: p.req.command,
     background: !!p.req.background,
-    startedAt: new Date(),
+    startedAt,
     running: true,
     logPath: store.logPathFor(id),
     logBytes: 0,
@@ -69,19 +85,9 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   void append(makeEvent('init', { text: id }))
   void append(makeEvent('ping', { text: 'pong' }))
 
-  let proc: OwnedProcess
-  try {
-    proc = spawnOwned([shell, '-c', p.req.command], {
-      cwd: p.cwd,
-      env: p.env,
-      stdin: 'ignore',
-      uid: p.uid,
-      gid: p.gid,
-      timeoutMs: p.req.timeout,
-    })
-  } catch (err) {
-    const text = `failed to start command: ${(err as Error).message}`
-    void finish(record, store, append, journal, errorEvent('CommandExecError', text, [text]), 255, text).then(finished)
+  if (!proc) {
+    const event = errorEvent('CommandExecError', failure, [failure])
+    void finish(record, store, append, journal, event, 255, failure).then(finished)
     return record
   }
   record.proc = proc
@@ -109,7 +115,8 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr)),
     ])
     for (const s of ['stdout', 'stderr'] as const) {
-      await appendLines(s, splitters[s].end())
+      const tail = splitters[s].end()
+      if (tail.length > 0) await appendLines(s, tail)
     }
     log.close()
     const info = await proc.exited
