@@ -3,7 +3,6 @@
  * They know nothing of HTTP; the routes and `execd exec --shell` call them.
  */
 import { statSync } from 'node:fs'
-import { requirePiece } from '../../core/capabilities'
 import { ExecdError, PREFIX, badRequest } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
 import { Capacity } from '../../core/limits'
@@ -65,8 +64,7 @@ export class Commands {
   /** Validates and starts; the record's journal is not yet read by anyone. */
   start(req: CommandRequest): CommandRecord {
     const prepared = prepare(req)
-    requirePiece('shell')
-    requirePiece('/dev/null') // its stdin: a 501 now rather than an error event after the 200
+    // A missing shell or /dev/null (its stdin) is the 501 startCommand throws.
     const slots = [this.running.acquire()]
     try {
       if (req.background) slots.push(this.background.acquire())

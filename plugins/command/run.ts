@@ -5,6 +5,8 @@
  * the command waits) and drops the oldest events when nobody reads — memory stays bounded
  * either way, and the log file keeps the output for `/logs`.
  */
+import { requirePiece } from '../../core/capabilities'
+import { ExecdError } from '../../core/errors'
 import { errorEvent, lineEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { LineSplitter } from '../../core/lines'
@@ -48,6 +50,10 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       timeoutMs: p.req.timeout,
     })
   } catch (err) {
+    // What the container lacks (no shell, no /dev/null) is a 501 before any stream starts,
+    // looked for only when a spawn failed: a command that starts needs no check of its own.
+    if (err instanceof ExecdError && err.code === 'NOT_SUPPORTED') throw err
+    requirePiece('shell')
     failure = `failed to start command: ${(err as Error).message}`
   }
   const id = newCommandId()
