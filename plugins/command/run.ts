@@ -99,6 +99,8 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   const onChunk = (stream: 'stdout' | 'stderr', splitter: LineSplitter) => async (chunk: Uint8Array) => {
     logChunk(chunk)
     const lines = splitter.push(chunk)
+    // The log has the bytes and the lines are copies (decoded text): the chunk is done with.
+    release(chunk)
     if (lines.length > 0) await appendLines(stream, lines)
   }
   const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() }
@@ -147,6 +149,20 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
   }
   const error = timedOut ? `${describeExit(info)} (timeout after ${timeout} ms)` : describeExit(info)
   return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
+}
+
+/**
+ * Frees a pipe chunk's memory now instead of at the next collection. A flood reads a few
+ * hundred MiB/s in chunks of up to ~200 KiB; left to the collector, they are freed in bulk,
+ * the allocator returns the pages to the kernel, and every later read faults fresh pages in
+ * (with TLB shootdowns across execd's threads): that churn, not the JavaScript, was most of a
+ * flood's CPU. Freed at once, the next read reuses the same warm memory. Only a chunk that owns
+ * its whole buffer is released: a view into a shared one is left to the collector.
+ */
+function release(chunk: Uint8Array): void {
+  const buffer = chunk.buffer
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return
+  buffer.transfer(0)
 }
 
 /**
