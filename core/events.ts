@@ -57,9 +57,21 @@ export function lineJsonParts(e: ExecEvent): [string, string, string] | undefine
   for (const _ in e) keys++
   if (keys !== 3) return undefined
   // Most output needs no escaping: quoted as is, the text is not copied.
-  if (NEEDS_ESCAPE.test(e.text))
-    return [`{"type":"${e.type}","text":`, JSON.stringify(e.text), `,"timestamp":${e.timestamp}}`]
-  return [`{"type":"${e.type}","text":"`, e.text, `","timestamp":${e.timestamp}}`]
+  const tails = tailsAt(e.timestamp)
+  if (NEEDS_ESCAPE.test(e.text)) return [HEADS[e.type].escaped, JSON.stringify(e.text), tails.escaped]
+  return [HEADS[e.type].plain, e.text, tails.plain]
+}
+
+/** An output line's head and tail strings, made once (per type) or once a millisecond: a flood's lines share them. */
+const HEADS = {
+  stdout: { plain: '{"type":"stdout","text":"', escaped: '{"type":"stdout","text":' },
+  stderr: { plain: '{"type":"stderr","text":"', escaped: '{"type":"stderr","text":' },
+}
+let lastTails = { at: NaN, plain: '', escaped: '' }
+function tailsAt(timestamp: number): { plain: string; escaped: string } {
+  if (lastTails.at !== timestamp)
+    lastTails = { at: timestamp, plain: `","timestamp":${timestamp}}`, escaped: `,"timestamp":${timestamp}}` }
+  return lastTails
 }
 
 /** Compact JSON with the reference's key order; empty keys omitted, timestamp always kept. */

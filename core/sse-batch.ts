@@ -6,59 +6,52 @@
 const encoder = new TextEncoder()
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
-/** A full batch's buffer: the last frame added may pass BATCH_BYTES. */
-const FULL_BUFFER = BATCH_BYTES + 16 * 1024
 
 /**
- * Frames of one chunk, encoded straight into one buffer (no per-frame arrays: a flood's
- * garbage is what sets execd's peak memory). A frame comes in pieces (an output line's text is
- * a piece of its own, encoded where it lies). A lone frame is encoded on its own, exact size.
+ * Frames of one chunk, encoded once the chunk is complete into one buffer of exactly its size
+ * (no per-frame arrays: a flood's garbage is what sets execd's peak memory and, through the
+ * allocator handing pages back and faulting them in again, most of its CPU). A frame comes in
+ * pieces (an output line's text is a piece of its own, encoded where it lies).
  */
 export class FrameBatch {
-  private first: string[] | undefined
-  private buf: Uint8Array | undefined
-  private used = 0
+  private readonly parts: string[]
+  /** UTF-16 units so far: what `full` goes by (output is mostly ASCII, one byte a unit). */
+  private units: number
 
   constructor(first: string[]) {
-    this.first = first
+    this.parts = first
+    this.units = partsLength(first)
   }
 
   get bytes(): number {
-    return this.buf ? this.used : partsLength(this.first!)
+    return this.units
   }
 
   /** Big enough to send: one chunk per event cost a socket write and a stream round trip each. */
   get full(): boolean {
-    return this.bytes >= BATCH_BYTES
+    return this.units >= BATCH_BYTES
   }
 
   add(frame: string[]): void {
-    if (!this.buf) {
-      // Sized for what is here, not for a full batch: a cell's few small frames allocated (and
-      // zeroed) 80 KiB per batch, 5% of a warm cell's CPU. A batch that outgrows it goes
-      // straight to full size (see put).
-      this.buf = new Uint8Array(Math.min(BATCH_BYTES, 3 * (this.bytes + partsLength(frame))) + 1024)
-      for (const part of this.first!) this.put(part)
-      this.first = undefined
+    for (const part of frame) {
+      this.parts.push(part)
+      this.units += part.length
     }
-    for (const part of frame) this.put(part)
   }
 
+  /**
+   * The chunk. Sized first, then encoded: a buffer sized by a guess (three bytes a unit, or a
+   * full batch plus room) allocated and zeroed a quarter more than was sent, and a batch that
+   * outgrew its first buffer was allocated twice.
+   */
   take(): Uint8Array {
-    return this.buf ? this.buf.subarray(0, this.used) : encoder.encode(this.first!.join(''))
-  }
-
-  private put(part: string): void {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    const need = this.used + part.length * 3
-    if (need > this.buf!.length) {
-      // One step to a full batch's size, not doubling there: every step is a fresh buffer
-      // page-faulted in and a copy, and a flood's batches all fill up.
-      const bigger = new Uint8Array(Math.max(need, this.buf!.length * 2, FULL_BUFFER))
-      bigger.set(this.buf!.subarray(0, this.used))
-      this.buf = bigger
-    }
-    this.used += encoder.encodeInto(part, this.buf!.subarray(this.used)).written
+    let size = 0
+    for (const part of this.parts) size += Buffer.byteLength(part, 'utf8')
+    // Not zeroed: every byte is written below (and checked).
+    const buf = Buffer.allocUnsafe(size)
+    let used = 0
+    for (const part of this.parts) used += buf.write(part, used, 'utf8')
+    return used === size ? buf : encoder.encode(this.parts.join(''))
   }
 }
 

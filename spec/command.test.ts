@@ -46,6 +46,24 @@ describe('POST /command (foreground)', () => {
     expect(frames.map(f => Number(f.id))).toEqual(frames.map((_, i) => i + 1))
   })
 
+  test('output frames stay byte for byte what they were: escapes, invalid UTF-8, \r, a character split across writes', async () => {
+    // Pins the wire bytes of output lines (only the timestamps vary), whatever path encodes them.
+    const command = String.raw`printf 'plain\r\nq"b\\s\tt\001\177 <&>\n'; printf '\377\376 ok \303\251 \342\202\n\n\rsplit \360\237'; printf '\230\200 tail'`
+    const res = await postJson(d, '/command', { command })
+    const body = (await res.text()).replace(/"timestamp":\d+/g, '"timestamp":T')
+    const from = body.indexOf('id: 3\n')
+    const to = body.indexOf('id: 9\n')
+    expect(body.slice(to)).toStartWith('id: 9\ndata: {"type":"execution_complete"')
+    expect(body.slice(from, to)).toBe(
+      'id: 3\ndata: {"type":"stdout","text":"plain","timestamp":T}\n\n' +
+        'id: 4\ndata: {"type":"stdout","text":"q\\"b\\\\s\\tt\\u0001\u007f <&>","timestamp":T}\n\n' +
+        'id: 5\ndata: {"type":"stdout","text":"\ufffd\ufffd ok \u00e9 \ufffd","timestamp":T}\n\n' +
+        'id: 6\ndata: {"type":"stdout","text":"\\n","timestamp":T}\n\n' +
+        'id: 7\ndata: {"type":"stdout","text":"\\n","timestamp":T}\n\n' +
+        'id: 8\ndata: {"type":"stdout","text":"split \u{1f600} tail","timestamp":T}\n\n',
+    )
+  })
+
   test('a non-zero exit is one CommandExecError event with the code, and no execution_complete', async () => {
     const frames = await run({ command: 'echo before; echo oops >&2; exit 3' })
     expect(texts(frames)).toEqual(['before'])

@@ -3,6 +3,7 @@
  * consumed through `POST /command` SSE, vs the same command read through a plain pipe; and
  * execd's peak RSS meanwhile.
  */
+import { readFileSync } from 'node:fs'
 import { requireCommands } from '../lib/command'
 import { benchConfig, reps } from '../lib/config'
 import { clientCpuSeconds, cpuSeconds, writeSyscalls } from '../lib/usage'
@@ -21,6 +22,20 @@ const RSS_TARGET_MIB = 100 // issue 16 (150 in the first round)
 /** 1 KiB lines (1023 zeros and a newline): line splitting as real output needs it. */
 export const floodCommand = (bytes: number) => `yes "$(printf '%01023d' 0)" | head -c ${bytes}`
 
+/**
+ * Minor page faults of a process so far: fresh memory faulted in. A flood's cost was mostly
+ * this churn (buffers freed in bulk, their pages handed back and faulted in again), and unlike
+ * rates it barely moves with the machine's load.
+ */
+function minorFaults(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7])
+  } catch {
+    return null
+  }
+}
+
 interface Flood {
   rate: number
   peak: number
@@ -32,6 +47,8 @@ interface Flood {
   clientCpu?: number
   /** execd's write syscalls per MiB of output. */
   writesPerMiB?: number
+  /** execd's minor page faults per MiB of output. */
+  faultsPerMiB?: number
 }
 
 async function floodThroughExecd(d: Execd, command: string, bytes: number): Promise<Flood> {
@@ -41,6 +58,7 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
   const cpu0 = cpuSeconds(d.pid).own
   const client0 = clientCpuSeconds()
   const writes0 = writeSyscalls(d.pid)
+  const faults0 = minorFaults(d.pid)
   let id = ''
   try {
     const res = await d.fetch('/command', {
@@ -64,6 +82,7 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
       execdCpu: (cpuSeconds(d.pid).own - cpu0) / secs,
       clientCpu: (clientCpuSeconds() - client0) / secs,
       writesPerMiB: writes0 === null ? undefined : ((writeSyscalls(d.pid) ?? writes0) - writes0) / (bytes / MiB),
+      faultsPerMiB: faults0 === null ? undefined : ((minorFaults(d.pid) ?? faults0) - faults0) / (bytes / MiB),
     }
   } catch (e) {
     const max = peak.stop()
@@ -124,7 +143,8 @@ export default {
       const cpuNote = done.length
         ? `during the flood execd used ${pct(done.map(f => f.execdCpu!))} of a core, the bench client ` +
           `${pct(done.map(f => f.clientCpu!))}; execd made ${summarize(done.map(f => f.writesPerMiB ?? NaN)).median.toFixed(0)} ` +
-          'write syscalls per MiB of output (its log file and the socket)'
+          'write syscalls per MiB of output (its log file and the socket) and ' +
+          `${summarize(done.map(f => f.faultsPerMiB ?? NaN)).median.toFixed(0)} minor page faults per MiB`
         : undefined
       return [
         {

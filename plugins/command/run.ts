@@ -74,20 +74,48 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   store.add(record)
   const log = new CommandLog(record.logPath, store.ensureDir)
   let writes = Promise.resolve()
+  /** Steps of the chain not finished yet: none means the journal has every event so far. */
+  let queued = 0
   // One writer at a time: the journal wakes a single waiting producer.
-  const append = (e: ExecEvent) =>
-    (writes = writes.then(async () => {
-      record.lastEventId = await journal.append(e)
+  const chain = (step: () => Promise<void>) => {
+    queued++
+    return (writes = writes.then(async () => {
+      try {
+        await step()
+      } finally {
+        queued--
+      }
     }))
-  // A chunk's lines in one step of the chain, not one promise chain link per line.
-  const appendLines = (stream: 'stdout' | 'stderr', lines: string[]) =>
-    (writes = writes.then(async () => {
+  }
+  const append = (e: ExecEvent) =>
+    chain(async () => {
+      record.lastEventId = await journal.append(e)
+    })
+  /**
+   * A chunk's lines, in one step of the chain (not a link per line); with nothing queued ahead
+   * and room in the journal, at once and without a promise — a flood of small chunks paid a
+   * chain link and its microtasks per chunk. Undefined when every line is in.
+   */
+  const appendLines = (stream: 'stdout' | 'stderr', lines: string[]): Promise<void> | undefined => {
+    let done = 0
+    if (queued === 0) {
       for (const text of lines) {
+        const id = journal.tryAppend(lineEvent(stream, text))
+        if (id === 0) break
+        record.lastEventId = id
+        done++
+      }
+      if (done === lines.length) return undefined
+    }
+    const rest = done === 0 ? lines : lines.slice(done)
+    return chain(async () => {
+      for (const text of rest) {
         const e = lineEvent(stream, text)
         // Synchronously while there is room, so a reader gets the whole chunk in one batch.
         record.lastEventId = journal.tryAppend(e) || (await journal.append(e))
       }
-    }))
+    })
+  }
   void append(makeEvent('init', { text: id }))
   void append(makeEvent('ping', { text: 'pong' }))
 
@@ -111,7 +139,10 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   const onChunk = (stream: 'stdout' | 'stderr', splitter: LineSplitter) => async (chunk: Uint8Array) => {
     logChunk(chunk)
     const lines = splitter.push(chunk)
-    if (lines.length > 0) await appendLines(stream, lines)
+    // The log has the bytes and the lines are copies (decoded text): the chunk is done with.
+    release(chunk)
+    const waiting = lines.length > 0 ? appendLines(stream, lines) : undefined
+    if (waiting) await waiting
   }
   const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() }
   const child = proc.proc
@@ -160,6 +191,20 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
   }
   const error = timedOut ? `${describeExit(info)} (timeout after ${timeout} ms)` : describeExit(info)
   return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
+}
+
+/**
+ * Frees a pipe chunk's memory now instead of at the next collection. A flood reads a few
+ * hundred MiB/s in chunks of up to ~200 KiB; left to the collector, they are freed in bulk,
+ * the allocator returns the pages to the kernel, and every later read faults fresh pages in
+ * (with TLB shootdowns across execd's threads): that churn, not the JavaScript, was most of a
+ * flood's CPU. Freed at once, the next read reuses the same warm memory. Only a chunk that owns
+ * its whole buffer is released: a view into a shared one is left to the collector.
+ */
+function release(chunk: Uint8Array): void {
+  const buffer = chunk.buffer
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return
+  buffer.transfer(0)
 }
 
 /**
