@@ -16,7 +16,8 @@ import { type BenchRow, rateRatio } from '../lib/row'
 import { PeakRss } from '../lib/rss'
 import { drainCounting } from '../lib/sse'
 import { summarize } from '../lib/stats'
-import { uploadFile } from '../lib/upload'
+import { uploadFile, uploadFileWithCurl } from '../lib/upload'
+import { clientCpuSeconds, cpuSeconds } from '../lib/usage'
 
 const MiB = 1024 * 1024
 const UPLOAD_GROWTH_TARGET_MIB = 50
@@ -95,7 +96,10 @@ export default {
         pass: null,
       })
 
+      const curl = Bun.which('curl')
       const upGrowth: number[] = []
+      // CPU seconds per GiB uploaded, execd's and this client's: which side limited the rate.
+      const upCpu: { execd: number; client: number }[] = []
       const upDest = join(dir, 'up-execd.bin')
       const ddDest = join(dir, 'up-dd.bin')
       const up = await interleave(
@@ -104,7 +108,14 @@ export default {
             name: 'execd',
             once: async () => {
               rmSync(upDest, { force: true })
-              return watched(d, bytes, upGrowth, () => uploadFile(d, src, upDest, bytes))
+              const [execd0, client0] = [cpuSeconds(d.pid).own, clientCpuSeconds()]
+              const rate = await watched(d, bytes, upGrowth, () => uploadFile(d, src, upDest, bytes))
+              const gib = bytes / 2 ** 30
+              upCpu.push({
+                execd: (cpuSeconds(d.pid).own - execd0) / gib,
+                client: (clientCpuSeconds() - client0) / gib,
+              })
+              return rate
             },
           },
           {
@@ -116,6 +127,17 @@ export default {
               )
             },
           },
+          ...(curl
+            ? [
+                {
+                  name: 'curl',
+                  once: async () => {
+                    rmSync(upDest, { force: true })
+                    return watched(d, bytes, [], () => uploadFileWithCurl(d, curl, dir, src, upDest, bytes))
+                  },
+                },
+              ]
+            : []),
           {
             name: 'cached',
             once: async () => {
@@ -138,7 +160,10 @@ export default {
         baseline: figure(dd, 'MiB/s'),
         ...rateRatio(oursUp.median, dd.median, 0.6),
         pass: null,
-        note: `dd without fsync (page cache only): ${cached.median.toFixed(0)} MiB/s, ${(oursUp.median / cached.median).toFixed(2)}× of it.`,
+        note:
+          `dd without fsync (page cache only): ${cached.median.toFixed(0)} MiB/s, ${(oursUp.median / cached.median).toFixed(2)}× of it; ` +
+          `CPU per GiB uploaded: execd ${summarize(upCpu.map(c => c.execd)).median.toFixed(2)} s, ` +
+          `the client ${summarize(upCpu.map(c => c.client)).median.toFixed(2)} s (medians).`,
       })
       rows.push({
         row: '5d',
@@ -148,6 +173,18 @@ export default {
         pass: growth <= UPLOAD_GROWTH_TARGET_MIB,
         note: `the largest of ${upGrowth.length} uploads; each: ${upGrowth.map(g => g.toFixed(0)).join(', ')} MiB over the RSS before it.`,
       })
+      if (curl) {
+        const viaCurl = summarize(up.curl ?? [])
+        rows.push({
+          row: '5e',
+          what: `upload ${size}, curl -F client`,
+          ours: figure(viaCurl, 'MiB/s'),
+          baselineName: 'dd bs=1M conv=fsync',
+          baseline: figure(dd, 'MiB/s'),
+          ...rateRatio(viaCurl.median, dd.median, 0.6),
+          pass: null,
+        })
+      } else rows.push({ row: '5e', what: `upload ${size}, curl -F client`, skipped: 'no curl on PATH' })
       return rows
     } finally {
       await d.stop()

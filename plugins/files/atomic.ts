@@ -64,13 +64,16 @@ export async function stageFile(
   const discard = async () => {
     if (state !== 'committed') await unlink(temp).catch(() => {})
   }
+  const flusher = new EarlyFlush(handle)
   try {
     for await (const chunk of fromSource(chunks)) {
       let off = 0
       while (off < chunk.byteLength) off += (await handle.write(chunk, off, chunk.byteLength - off)).bytesWritten
       bytes += chunk.byteLength
+      flusher.wrote(chunk.byteLength)
     }
     step = 'fsync'
+    await flusher.settle()
     await handle.sync()
     step = 'chmod'
     await handle.chmod(opts.mode ?? (previous?.isFile() ? previous.mode & 0o7777 : 0o666 & ~process.umask()))
@@ -84,6 +87,7 @@ export async function stageFile(
     if (err instanceof SourceError) throw err.cause
     throw fsError(err, step, anchor.raw)
   } finally {
+    await flusher.settle().catch(() => {})
     await handle.close().catch(() => {})
     if (state === 'failed') await discard()
   }
@@ -99,6 +103,46 @@ export async function stageFile(
       state = 'committed'
       await syncDirectory(anchor.dir)
     },
+  }
+}
+
+/**
+ * Starts writing a large file's pages to disk while the rest is still arriving: an fdatasync
+ * runs in the background whenever FLUSH_BYTES more have been written and none is running, so
+ * the final fsync finds only what came during the last one instead of the whole file (for a
+ * 256 MiB upload 15–30 ms instead of 200–250 ms, which was a third of the upload; the disk now
+ * works while the network does). One at a time, because each costs a journal commit and a disk
+ * flush (~30 ms here whatever its size: every 8 MiB took twice the disk time of every 32 MiB).
+ * It adds syncs, never removes one: the final fsync still decides, and a background failure is
+ * kept and reported (Linux reports a writeback error once per descriptor, so a swallowed one
+ * would let the final fsync pass).
+ */
+const FLUSH_BYTES = 16 << 20
+
+class EarlyFlush {
+  private sinceFlush = 0
+  private inFlight: Promise<void> | undefined
+  private failure: unknown
+
+  constructor(private readonly handle: FileHandle) {}
+
+  wrote(n: number): void {
+    this.sinceFlush += n
+    if (this.sinceFlush < FLUSH_BYTES || this.inFlight) return
+    this.sinceFlush = 0
+    this.inFlight = this.handle.datasync().then(
+      () => void (this.inFlight = undefined),
+      err => {
+        this.failure ??= err
+        this.inFlight = undefined
+      },
+    )
+  }
+
+  /** Waits for the background sync, if one runs; throws the first failure of any. */
+  async settle(): Promise<void> {
+    await this.inFlight
+    if (this.failure !== undefined) throw this.failure
   }
 }
 

@@ -94,6 +94,27 @@ describe('uploadFiles', () => {
     await upload([meta({ path: p('данные 数据.bin') }), file(bytes)])
     expect(Buffer.compare(readFileSync(p('данные 数据.bin')), Buffer.from(bytes))).toBe(0)
   })
+  test('a file of 40 MiB (past the background-sync interval) in uneven chunks comes through byte for byte', async () => {
+    const bytes = Buffer.allocUnsafe(40 << 20)
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i)
+    const body = multipart([meta({ path: p('big.bin') }), file(bytes)])
+    const sizes = [65536, 262144, 977, 524288 + 4096]
+    let off = 0
+    let i = 0
+    const chunks = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (off >= body.length) return c.close()
+        const n = sizes[i++ % sizes.length] ?? 65536
+        c.enqueue(body.subarray(off, off + n))
+        off += n
+      },
+    })
+    const written = await uploadFiles(scope, chunks, `multipart/form-data; boundary=${B}`)
+    expect(written).toEqual([{ path: p('big.bin'), bytes: bytes.length }])
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
+    expect(sha(readFileSync(p('big.bin')))).toBe(sha(bytes))
+    expect(temps()).toEqual([])
+  })
   test('through a symlink, the target gets the bytes and the link stays', async () => {
     writeFileSync(p('target'), 'old')
     symlinkSync('target', p('link'))
