@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { DepthScanner, parseJsonBody, readJsonText } from './body'
+import { DepthScanner, parseJsonBody, readJsonText, readRequestJson } from './body'
 import { ExecdError } from './errors'
 
 const streamOf = (...chunks: (string | Uint8Array)[]) =>
@@ -53,6 +53,41 @@ describe('readJsonText', () => {
   test('a body that does not finish in time is 408', async () => {
     const never = new ReadableStream<Uint8Array>({ start: c => c.enqueue(new Uint8Array([0x7b])) })
     expect(await codeOf(readJsonText(never, { maxBytes: 16, timeoutMs: 50 }))).toBe('408 REQUEST_TIMEOUT')
+  })
+})
+
+describe('readRequestJson', () => {
+  const limits = { maxBytes: 16, timeoutMs: 0 }
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    new Request('http://localhost/x', { method: 'POST', body, headers })
+
+  test('a body of announced length is taken whole and checked like a streamed one', async () => {
+    expect(await readRequestJson(post('{"é":1}'), limits)).toBe('{"é":1}')
+    expect(await codeOf(readRequestJson(post(new Uint8Array([0x22, 0xff, 0x22])), limits))).toBe(
+      '400 INVALID_REQUEST_BODY',
+    )
+    expect(await codeOf(readRequestJson(post('['.repeat(65)), { maxBytes: 100, timeoutMs: 0 }))).toBe(
+      '400 INVALID_REQUEST_BODY',
+    )
+  })
+
+  test('an announced length over maxBytes is 413 without waiting for the body', async () => {
+    // A body that never comes: waiting for it would hang the test.
+    const request = post(new ReadableStream<Uint8Array>(), { 'content-length': '17' })
+    expect(await codeOf(readRequestJson(request, limits))).toBe('413 PAYLOAD_TOO_LARGE')
+  })
+
+  test('a body without a length is streamed under the same limits', async () => {
+    expect(await codeOf(readRequestJson(post(streamOf('{"a":"', 'x'.repeat(20))), limits))).toBe(
+      '413 PAYLOAD_TOO_LARGE',
+    )
+    expect(await readRequestJson(post(streamOf('{"a":', '1}')), limits)).toBe('{"a":1}')
+  })
+
+  test('an announced body that does not arrive in time is 408', async () => {
+    const never = new ReadableStream<Uint8Array>({ start: c => c.enqueue(new Uint8Array([0x7b])) })
+    const request = post(never, { 'content-length': '8' })
+    expect(await codeOf(readRequestJson(request, { maxBytes: 16, timeoutMs: 50 }))).toBe('408 REQUEST_TIMEOUT')
   })
 })
 

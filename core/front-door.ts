@@ -8,7 +8,7 @@
  */
 import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
-import { readJsonText, parseJsonBody, type BodyLimits, type JsonShape } from './body'
+import { parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
 
@@ -61,9 +61,10 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       request = new Request(`http://localhost${url}`, request)
     }
-    const declared = () => opts.shapeOf(request.method, pathOf(request.url)) !== undefined
+    let shape: JsonShape | undefined
+    const declared = () => (shape = opts.shapeOf(request.method, pathOf(request.url))) !== undefined
     if (!isJsonBody(request, opts.rawPrefixes, declared)) return safely(handle, request)
-    return readJson(handle, request, opts)
+    return readJson(handle, request, opts, shape)
   }
 }
 
@@ -105,10 +106,15 @@ export function isJsonBody(
   return true
 }
 
-async function readJson(handle: Handler, request: Request, opts: FrontDoorOptions): Promise<Response> {
+async function readJson(
+  handle: Handler,
+  request: Request,
+  opts: FrontDoorOptions,
+  shape: JsonShape | undefined,
+): Promise<Response> {
   let text: string
   try {
-    text = await readJsonText(request.body, opts.body)
+    text = await readRequestJson(request, opts.body)
   } catch (err) {
     return closing(errorResponse(toExecdError(err)))
   }
@@ -120,7 +126,7 @@ async function readJson(handle: Handler, request: Request, opts: FrontDoorOption
     return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
   }
   try {
-    parseJsonBody(text, opts.shapeOf(request.method, pathOf(request.url)))
+    parseJsonBody(text, shape)
   } catch (err) {
     return errorResponse(toExecdError(err))
   }

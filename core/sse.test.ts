@@ -112,6 +112,58 @@ describe('sseResponse', () => {
     const text = await body(await sseResponse(j.read(0), { pingMs: 0 }))
     expect(text).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
   })
+  test('a source that ends within the hold goes out whole, byte for byte what the stream sends', async () => {
+    const sent = [
+      makeEvent('init', { text: 'ctx', execution_id: 'e1' }),
+      makeEvent('ping', { text: 'pong' }),
+      lineEvent('stdout', 'x\n'),
+      makeEvent('execution_count', { execution_count: 1 }),
+      makeEvent('result', { results: { 'text/plain': '2', text: '2' } }),
+      makeEvent('execution_complete', { execution_time: 3 }),
+    ]
+    const cell = async function* (gate: Promise<void>, ended = () => {}): AsyncGenerator<ExecEvent> {
+      yield* sent.slice(0, 2)
+      await gate
+      yield* sent.slice(2)
+      ended()
+    }
+    // No hold: the response starts with what is ready, and the rest streams after it.
+    let open!: () => void
+    const streamedRes = await sseResponse(cell(new Promise<void>(r => (open = r))), { pingMs: 0 })
+    open()
+    const streamed = await body(streamedRes)
+    expect(streamed).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
+    // Held: the rest arrives while the response waits, so it is made only once the source ended.
+    let ended = false
+    let release!: () => void
+    const held = sseResponse(
+      cell(new Promise<void>(r => (release = r)), () => (ended = true)),
+      { pingMs: 0, holdMs: 60_000 },
+    )
+    queueMicrotask(release)
+    const whole = await held
+    expect(ended).toBe(true)
+    expect(await body(whole)).toBe(streamed)
+  })
+
+  test('a source still running when the hold is over streams, its first events not held longer', async () => {
+    let release!: () => void
+    const gate = new Promise<void>(r => (release = r))
+    const slow = (async function* (): AsyncGenerator<ExecEvent> {
+      yield makeEvent('init', { text: 'x' })
+      await gate // released only once the response is out: a wait past the hold would hang here
+      yield makeEvent('execution_complete')
+    })()
+    const res = await sseResponse(slow, { pingMs: 0, holdMs: 5 })
+    const reader = res.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    expect(first).toStartWith('id: 1\ndata: {"type":"init"')
+    release()
+    let rest = ''
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+    expect(rest).toStartWith('id: 2\ndata: {"type":"execution_complete"')
+  })
+
   test('events of another type go out through their own encoder, which also writes the failure', async () => {
     interface Sample {
       cpu: number

@@ -31,6 +31,11 @@ interface SseOptions<E = ExecEvent> {
   encode?: SseEncoder<E>
   /** A slot taken with acquireStream() before the work began; else one is taken here. */
   slot?: () => void
+  /**
+   * How long the response may wait for the source to end so that it goes out whole, in one
+   * write (see SseWriter.gather); 0: only what is ready now.
+   */
+  holdMs?: number
 }
 
 const SSE_HEADERS = {
@@ -134,15 +139,18 @@ export async function sseResponse<E extends object>(
     return errorResponse(toExecdError(err))
   }
   const writer = new SseWriter(it, opts, slot)
+  const headers = { ...SSE_HEADERS, ...opts.headers }
+  const whole = await writer.gather(first, opts.holdMs ?? 0)
+  if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })
   const stream = new ReadableStream<Uint8Array>(
     {
-      start: controller => writer.start(controller, first),
+      start: controller => writer.start(controller),
       pull: controller => writer.pull(controller),
       cancel: () => writer.cancel(),
     },
     { highWaterMark: 1 },
   )
-  return new Response(stream, { status: 200, headers: { ...SSE_HEADERS, ...opts.headers } })
+  return new Response(stream, { status: 200, headers })
 }
 
 type Controller = ReadableStreamDefaultController<Uint8Array>
@@ -183,9 +191,62 @@ class SseWriter<E> {
     open.add(this.abort)
   }
 
-  start(controller: Controller, first: IteratorResult<E | SseItem<E>>): void {
-    if (first.done) this.close(controller)
-    else controller.enqueue(encodeFrame(this.frameParts(first.value)))
+  /** Frames gathered before the stream started: its first chunk. */
+  private head: Uint8Array | undefined
+
+  /**
+   * Takes the frames that are ready now, and for up to `holdMs` the ones that follow. A source
+   * that ends meanwhile is the whole body, returned (one write, no stream: a warm cell is
+   * over in well under a millisecond); otherwise the frames gathered start the stream.
+   * The bytes are the same either way.
+   */
+  async gather(first: IteratorResult<E | SseItem<E>>, holdMs: number): Promise<Uint8Array | undefined> {
+    if (first.done) {
+      this.close()
+      return new Uint8Array(0)
+    }
+    const batch = new FrameBatch(this.frameParts(first.value))
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const expired =
+      holdMs > 0 ? new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs))) : NOT_READY
+    try {
+      while (!batch.full) {
+        if (this.abortEvent) {
+          batch.add(this.frameParts(this.abortEvent))
+          void this.it.return?.()
+          this.close()
+          return batch.take()
+        }
+        const next = this.it.next()
+        let ready: IteratorResult<E | SseItem<E>> | 'not-ready'
+        try {
+          ready = await Promise.race([next, expired])
+        } catch (err) {
+          batch.add(this.frameParts(failureEvent(err)))
+          this.close()
+          return batch.take()
+        }
+        if (ready === 'not-ready') {
+          this.pending = next
+          break
+        }
+        if (ready.done) {
+          this.close()
+          return batch.take()
+        }
+        batch.add(this.frameParts(ready.value))
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+    this.head = batch.take()
+    this.lastWrite = Date.now()
+    return undefined
+  }
+
+  start(controller: Controller): void {
+    if (this.head) controller.enqueue(this.head)
+    this.head = undefined
   }
 
   async pull(controller: Controller): Promise<void> {

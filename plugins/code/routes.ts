@@ -9,6 +9,12 @@ import type { CodeService } from './service'
 
 const EMPTY_OK = { description: 'done, empty body' }
 
+/**
+ * A cell that ends within this long goes out as one body in one write (core/sse.ts gather);
+ * a longer one starts streaming then, its first events this much later.
+ */
+const CELL_HOLD_MS = 10
+
 const IdParams = t.Object({ contextId: t.String() })
 
 export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
@@ -67,10 +73,13 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     .post(
       '/code',
       ({ body, query }) =>
-        streamed(async (): Promise<SourceWithHeaders> => {
-          const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
-          return { events, headers: execution ? { 'EXECD-EXECUTION-ID': execution.id } : {} }
-        }),
+        streamed(
+          async (): Promise<SourceWithHeaders> => {
+            const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
+            return { events, headers: execution ? { 'EXECD-EXECUTION-ID': execution.id } : {} }
+          },
+          { holdMs: CELL_HOLD_MS },
+        ),
       {
         body: RunCodeBody,
         query: t.Object({
