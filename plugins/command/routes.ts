@@ -9,6 +9,12 @@ import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, 
 
 const EMPTY_OK = { description: 'interrupted, empty body' }
 
+/**
+ * A command that ends within this long (a `true`, an `ls`) goes out as one body in one write
+ * (core/sse.ts gather); a longer one starts streaming then, its first events this much later.
+ */
+const COMMAND_HOLD_MS = 10
+
 const parseIntOr = (raw: string | null | undefined, fallback: number): number => {
   const n = Number(raw)
   return raw != null && raw !== '' && Number.isInteger(n) ? n : fallback
@@ -16,7 +22,7 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 
 export function commandRoutes(ops: Commands, hub: InterruptHub) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
-    .post('/command', ({ body }) => streamed(() => ops.run(body)), {
+    .post('/command', ({ body }) => streamed(() => ops.run(body), { holdMs: COMMAND_HOLD_MS }), {
       body: RunCommandBody,
       detail: {
         summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
