@@ -9,6 +9,6 @@ const words = process.argv.slice(2)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   process.stdout.write(`${versionText()}\n`)
 } else {
-  const { main } = await import('./cli')
-  await main(words)
+  // No top-level await: the executable is a CommonJS bundle (Makefile), which has none.
+  void import('./cli').then(({ main }) => main(words))
 }
