@@ -231,21 +231,27 @@ function markOptionalBodies(paths: DocumentPaths, keys: ReadonlySet<string>): vo
 
 type SchemaNode = Record<string, unknown> & { additionalProperties?: unknown }
 
-/** Every object schema reachable from the routes' hooks that has no `additionalProperties` key. */
+/**
+ * The routes' own schemas (body, query, params, headers, cookie, each response) that are
+ * objects without an `additionalProperties` key: the ones Elysia completes when it compiles a
+ * route. Only these top-level schemas, not a walk of every nested one: it runs at every start,
+ * and Elysia leaves nested schemas alone (spec/openapi.test.ts checks the whole document after
+ * every route has compiled).
+ */
 function objectSchemasWithoutAdditional(routes: readonly { hooks?: unknown }[]): SchemaNode[] {
-  const found: SchemaNode[] = []
-  const seen = new Set<object>()
-  const visit = (value: unknown): void => {
-    if (typeof value !== 'object' || value === null || seen.has(value)) return
-    seen.add(value)
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item)
-      return
-    }
-    const node = value as SchemaNode
-    if (node.type === 'object' && !('additionalProperties' in node)) found.push(node)
-    for (const key in node) visit(node[key])
+  const found = new Set<SchemaNode>()
+  const note = (schema: unknown) => {
+    const node = schema as SchemaNode | undefined
+    if (node?.type === 'object' && !('additionalProperties' in node)) found.add(node)
   }
-  for (const route of routes) visit(route.hooks)
-  return found
+  for (const route of routes) {
+    const hooks = route.hooks as Record<string, unknown> | undefined
+    if (!hooks) continue
+    for (const key of ['body', 'query', 'params', 'headers', 'cookie']) note(hooks[key])
+    const response = hooks.response as Record<string, unknown> | undefined
+    if (response && typeof response === 'object' && !('type' in response) && !('anyOf' in response)) {
+      for (const status in response) note(response[status])
+    } else note(response)
+  }
+  return [...found]
 }
