@@ -9,6 +9,6 @@ const words = process.argv.slice(2)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   process.stdout.write(`${versionText()}\n`)
 } else {
-  // No top-level await: the executable is a CommonJS bundle (Makefile), which has none.
+  // Not awaited at top level, so the bundle may also be built as CommonJS (Makefile).
   void import('./cli').then(({ main }) => main(words))
 }

@@ -1,6 +1,6 @@
 /**
  * Row 7's start-up floor: a minimal `Bun.serve` answering /ping, compiled with the same
- * flags as dist/execd (`bun build --compile --minify --bytecode --format=cjs`, Makefile),
+ * flags as dist/execd (`bun build --compile --minify --bytecode --splitting`, Makefile),
  * started and polled the way execd is (spawn → first 200 from /ping, a 1 ms poll).
  */
 import { join } from 'node:path'
@@ -18,7 +18,7 @@ export async function buildBunServe(): Promise<string> {
   const dir = makeTempDir('bunserve')
   await Bun.write(join(dir, 'serve.ts'), SOURCE)
   const out = join(dir, 'serve')
-  const flags = ['--compile', '--minify', '--bytecode', '--format=cjs', '--banner', '"use strict";']
+  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
   const build = Bun.spawn([BUN, 'build', join(dir, 'serve.ts'), ...flags, '--outfile', out], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
