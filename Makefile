@@ -27,9 +27,14 @@ build: $(BIN)
 # Bun's own header limit sits above ours (core/front-door.ts MAX_HEAD_BYTES) so that a large
 # head gets the contract's JSON 431 from us, not Bun's empty one. Bytecode, as the release
 # builds: start → first /ping 217–226 ms against 319–320 ms without (same minutes, this
-# machine), for no longer a build; it needs ESM output.
+# machine), for no longer a build. Split into chunks (--splitting, ESM): what the program
+# imports dynamically — each CLI verb, each language runtime's implementation, the OpenAPI
+# builder — is a chunk of its own, loaded (with the node:* modules it names) on first use
+# rather than with the rest: `--version` 55 → 41 ms CPU, serve's idle RSS −1.6 MiB against one
+# CommonJS bundle, which in turn beat one ESM bundle (it imports every node:* module the
+# program names before its first line).
 $(BIN): node_modules/.installed $(SOURCES) package.json
-	$(BUN) build cmd/execd.ts --compile --minify --sourcemap --bytecode --format=esm \
+	$(BUN) build cmd/execd.ts --compile --minify --sourcemap --bytecode --format=esm --splitting \
 	  --compile-exec-argv=--max-http-header-size=1048576 \
 	  --define 'process.env.EXECD_BUILD_COMMIT="$(COMMIT)"' \
 	  --define 'process.env.EXECD_BUILD_VERSION="$(VERSION)"' \

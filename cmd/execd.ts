@@ -9,6 +9,6 @@ const words = process.argv.slice(2)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   process.stdout.write(`${versionText()}\n`)
 } else {
-  const { main } = await import('./cli')
-  await main(words)
+  // Not awaited at top level, so the bundle may also be built as CommonJS (Makefile).
+  void import('./cli').then(({ main }) => main(words))
 }

@@ -3,13 +3,12 @@
  * renderer, `/ping`, `/openapi.json` from the same TypeBox schemas that validate requests,
  * and the offline API explorer at `/docs`.
  */
-import { openapi } from '@elysiajs/openapi'
 import { Elysia, t } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
 import type { JsonShape } from './body'
 import { CapabilitySchema, capabilities } from './capabilities'
 import { SERVER, settingsOf, type Config } from './config'
-import { DOCS_PATHS, docsAsset, isDocsAsset } from './docs'
+import { DOCS_PATHS, docsAsset, isDocsAsset, openApiDocument } from './docs'
 import { ExecdError, PREFIX, emptyOk, errorResponse, json, toExecdError } from './errors'
 import { ERROR_COMPONENTS, errorSchemas, errors } from './responses'
 import { createFrontDoor, pathOf } from './front-door'
@@ -84,8 +83,8 @@ export async function createApp(parts: AppParts) {
   const checkToken = createTokenCheck(settings.accessToken)
   const log = parts.log
 
-  // Filled once the routes are known; the openapi hook below reads it.
-  let optionalBodies = new Set<string>()
+  // Set once every route is mounted (below), before any request can reach it.
+  let document = (): Promise<Response> => Promise.reject(new Error('the document is not ready'))
 
   // The path starts after the first '/' past the scheme, not at a fixed offset: a short Host
   // (`Host: x`) otherwise lost the path's start or, with `Host: ab`, served /ab/metrics as /metrics.
@@ -96,34 +95,8 @@ export async function createApp(parts: AppParts) {
       log.debug('request', { method: request.method, path: pathOf(request.url) })
     })
     .onError(({ code, error, request }) => renderError(code, error, request, log))
-    .onAfterHandle(({ request, responseValue }) => {
-      if (pathOf(request.url) === '/openapi.json') markOptionalBodies(responseValue, optionalBodies)
-    })
-    .use(
-      openapi({
-        provider: null,
-        specPath: '/openapi.json',
-        // Document every method a route serves, OPTIONS too (the plugin hides it by default).
-        exclude: { methods: [] },
-        documentation: {
-          info: {
-            title: 'execd',
-            version: VERSION,
-            description: 'In-sandbox execution daemon, wire-compatible with OpenSandbox execd.',
-            license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
-          },
-          // Relative: the daemon that serves this document (whatever host and port it was reached at).
-          servers: [{ url: '/', description: 'this execd' }],
-          components: {
-            ...ERROR_COMPONENTS,
-            securitySchemes: {
-              accessToken: { type: 'apiKey', in: 'header', name: 'X-EXECD-ACCESS-TOKEN' },
-            },
-          },
-          security: [{ accessToken: [] }],
-        },
-      }),
-    )
+    // The document itself is not an operation it lists.
+    .get('/openapi.json', () => document(), { detail: { hide: true } })
     .get('/ping', () => emptyOk(), {
       detail: {
         tags: ['health'],
@@ -149,11 +122,11 @@ export async function createApp(parts: AppParts) {
     const routes = sections.get(section).routes?.()
     if (routes) app = app.use(routes) as unknown as typeof app
   }
-  optionalBodies = optionalBodiesOf(app.routes)
+  document = openApiDocument(app, documentation(), optionalBodiesOf(app.routes))
   const handle = (request: Request) => app.handle(request)
-  // The document is built on its first request from schemas that Elysia's validators may
-  // touch when they compile: build it now, before any request, so it is one document.
-  await app.handle(new Request('http://localhost/openapi.json'))
+  // Elysia composes its request handler on the first request: done now, so that the first
+  // /ping finds it ready (each route's own handler is still compiled on its first request).
+  void app.fetch
   const token = settings.accessToken
   const fetch = createFrontDoor(handle, {
     token,
@@ -170,6 +143,25 @@ export async function createApp(parts: AppParts) {
   return { app, ctx, fetch, sections, close: () => sections.close() }
 }
 
+/** What /openapi.json says of itself: its title, server, error components and security scheme. */
+const documentation = () => ({
+  info: {
+    title: 'execd',
+    version: VERSION,
+    description: 'In-sandbox execution daemon, wire-compatible with OpenSandbox execd.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  // Relative: the daemon that serves this document (whatever host and port it was reached at).
+  servers: [{ url: '/', description: 'this execd' }],
+  components: {
+    ...ERROR_COMPONENTS,
+    securitySchemes: {
+      accessToken: { type: 'apiKey', in: 'header', name: 'X-EXECD-ACCESS-TOKEN' },
+    },
+  },
+  security: [{ accessToken: [] }],
+})
+
 type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
 
 /** TypeBox's mark of `t.Optional(...)` (its OptionalKind symbol, registered globally). */
@@ -183,20 +175,6 @@ function optionalBodiesOf(routes: readonly RouteInfo[]): Set<string> {
     if (body?.[OPTIONAL] === 'Optional') keys.add(`${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
   }
   return keys
-}
-
-/**
- * The openapi plugin marks every request body required; a route that accepts no body at all
- * (`POST /session`, `POST /pty`) says so with `required: false`. Idempotent: the plugin serves
- * one cached document.
- */
-function markOptionalBodies(doc: unknown, keys: Set<string>): void {
-  const paths = (doc as { paths?: Record<string, Record<string, { requestBody?: { required?: boolean } }>> })?.paths
-  for (const key of keys) {
-    const [method, path] = key.split(' ') as [string, string]
-    const body = paths?.[path]?.[method]?.requestBody
-    if (body) body.required = false
-  }
 }
 
 /** method+path → the JSON shape its body schema declares, matching `:param` segments. */

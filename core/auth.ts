@@ -1,5 +1,4 @@
 /** Access-token check (CONTRACT §1): every route, `/ping` included, constant-time compare. */
-import { timingSafeEqual } from 'node:crypto'
 
 export const TOKEN_HEADER = 'x-execd-access-token'
 
@@ -19,7 +18,8 @@ export function createTokenCheck(token: string | undefined): (headers: Headers) 
   return headers => {
     const given = Buffer.from(headers.get(TOKEN_HEADER) ?? '')
     // Compare equal-length buffers so timing reveals neither content nor, beyond this branch, length.
-    const same = timingSafeEqual(given.length === expected.length ? given : expected, expected)
+    // Bun's global crypto.timingSafeEqual: node:crypto's, without loading node:crypto at start.
+    const same = crypto.timingSafeEqual(given.length === expected.length ? given : expected, expected)
     return same && given.length === expected.length
   }
 }

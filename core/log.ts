@@ -2,6 +2,7 @@
  * Structured JSON logs, one object per line, to stderr or to an appended file (`--log-file`,
  * `EXECD_LOG_FILE`). Secrets never reach this module.
  */
+import type { FileSink } from 'bun'
 import { closeSync, openSync, writeSync } from 'node:fs'
 import { errnoText } from './errors'
 
@@ -33,10 +34,27 @@ export function parseLogLevel(value: string | undefined): LogLevel {
   return 'error'
 }
 
+/**
+ * stderr through Bun's native writer, not `process.stderr`: that node stream loads node's
+ * stream modules, which cost every `serve` start ~10 ms of CPU for its first log line.
+ * Buffered and in order like `process.stderr`; a write that fails (stderr closed) is dropped.
+ */
+let stderrSink: FileSink | undefined
+const toStderr = (line: string): void => {
+  try {
+    stderrSink ??= Bun.stderr.writer()
+    stderrSink.write(line)
+    const flushed = stderrSink.flush()
+    if (flushed instanceof Promise) flushed.catch(() => {})
+  } catch {
+    // Nowhere left to report it.
+  }
+}
+
 export function createLogger(
   level: LogLevel = 'info',
   base: Record<string, unknown> = {},
-  write: (line: string) => void = line => process.stderr.write(line),
+  write: (line: string) => void = toStderr,
 ): Logger {
   const min = RANK[level]
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {

@@ -7,7 +7,6 @@
  * own environment does; the cgroup still holds those). Processes left when a leader exits stay
  * owned: they are killed with their owner (a DELETE, a session's end) and at shutdown.
  */
-import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
 import type { Logger } from './log'
@@ -17,7 +16,9 @@ import { listPids, readSmall, readStat } from './procfs'
 export const OWNER_ENV = 'EXECD_OWNER'
 
 /** This execd; every marker it hands out starts with it. */
-const instance = randomBytes(6).toString('hex')
+// Web Crypto's getRandomValues, not node:crypto's randomBytes: node:crypto (and the node
+// streams it loads) would cost every start several ms and MiB (cmd/execd.ts, Makefile).
+const instance = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')
 let seq = 0
 let tree: CgroupTree | undefined
 

@@ -8,7 +8,6 @@
  */
 import type { SocketListener } from 'bun'
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -101,6 +100,8 @@ export async function sweepStale(prefix: string, root: string, keep?: string): P
  */
 export function probeLock(path: string): Promise<'held' | 'refused' | 'none'> {
   return new Promise(resolve => {
+    // node:net (and the node streams under it) loads on the first probe, not at every start.
+    const { connect } = require('node:net') as typeof import('node:net')
     const socket = connect(path)
     socket.on('connect', () => {
       socket.destroy()

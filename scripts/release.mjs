@@ -96,7 +96,7 @@ async function build(name) {
     'cmd/execd.ts',
     '--compile',
     '--minify',
-    ...(BYTECODE ? ['--bytecode', '--format=esm'] : []),
+    ...(BYTECODE ? ['--bytecode', '--format=esm', '--splitting'] : []),
     `--target=${target}`,
     `--compile-executable-path=${bin}`,
     '--compile-exec-argv=--max-http-header-size=1048576',

@@ -1,7 +1,7 @@
 /**
  * Row 7's start-up floor: a minimal `Bun.serve` answering /ping, compiled with the same
- * `bun build --compile --minify` as dist/execd, started and polled the way execd is (spawn →
- * first 200 from /ping, a 1 ms poll).
+ * flags as dist/execd (`bun build --compile --minify --bytecode --splitting`, Makefile),
+ * started and polled the way execd is (spawn → first 200 from /ping, a 1 ms poll).
  */
 import { join } from 'node:path'
 import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
@@ -18,7 +18,8 @@ export async function buildBunServe(): Promise<string> {
   const dir = makeTempDir('bunserve')
   await Bun.write(join(dir, 'serve.ts'), SOURCE)
   const out = join(dir, 'serve')
-  const build = Bun.spawn([BUN, 'build', join(dir, 'serve.ts'), '--compile', '--minify', '--outfile', out], {
+  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
+  const build = Bun.spawn([BUN, 'build', join(dir, 'serve.ts'), ...flags, '--outfile', out], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`)

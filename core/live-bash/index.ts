@@ -8,7 +8,6 @@
  * EOF, so background jobs that keep the pipes open do not hold the run.
  */
 import type { FileSink, Subprocess } from 'bun'
-import { randomBytes } from 'node:crypto'
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,7 +54,8 @@ const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
 
 export class LiveBash {
   private readonly proc: OwnedProcess
-  private readonly nonce = randomBytes(16).toString('hex')
+  // Web Crypto, not node:crypto: that module would load at every start (core/ownership.ts).
+  private readonly nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')
   private readonly file: string
   private readonly dir: string | RemakeableDir
   private readonly stdin: FileSink

@@ -4,7 +4,6 @@
  * leaves the old file untouched. Staging and committing are separate so that an upload of
  * several files renames them only once the whole request has arrived.
  */
-import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import type { Anchor, Name } from './beneath'
@@ -20,11 +19,13 @@ interface AtomicWriteOptions {
   ownership?: Ownership
 }
 
+// Random names from Web Crypto, not node:crypto: that module would load at every start.
+
 /** Prefix of every temp file this section creates, so strays are easy to recognise. */
 const TEMP_MARKER = '.execd-tmp-'
 
 export const tempNameFor = (name: Name): string =>
-  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomBytes(6).toString('hex')}`
+  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}`
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 

@@ -8,8 +8,9 @@
  */
 import { optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { GoContext } from './context'
-import { findGo, kernelBinary } from './toolchain'
+// The toolchain and the context (with the kernel's embedded Go sources) load when a go
+// language is first asked for, not at start.
+const toolchain = () => import('./toolchain')
 
 const OPTIONS = {
   go: stringOption('go', {
@@ -19,7 +20,8 @@ const OPTIONS = {
   }),
 }
 
-const toolchainOf = (config: Config) => findGo(settingsOf(config, OPTIONS).go || OPTIONS.go.default)
+const toolchainOf = async (config: Config) =>
+  (await toolchain()).findGo(settingsOf(config, OPTIONS).go || OPTIONS.go.default)
 
 export const go: Runtime = {
   name: 'go',
@@ -35,6 +37,8 @@ export const go: Runtime = {
     if (opts.language !== 'go') throw new Error(`the go runtime does not serve '${opts.language}'`)
     const tc = await toolchainOf(opts.config)
     if ('missing' in tc) throw new Error(`go is unavailable: ${tc.missing}`)
-    return GoContext.start({ ...opts, toolchain: tc, kernel: await kernelBinary(tc) })
+    const kernel = await (await toolchain()).kernelBinary(tc)
+    const { GoContext } = await import('./context')
+    return GoContext.start({ ...opts, toolchain: tc, kernel })
   },
 }

@@ -7,9 +7,12 @@
 import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { tmpdir } from 'node:os'
-import { dropArchive, sharedArchive, useArchive } from './archive'
-import { JavaContext, type JavaContextOptions } from './context'
-import { findJdk, helperClasses, type Jdk } from './jdk'
+import type { JavaContextOptions } from './context'
+import type { Jdk } from './jdk'
+
+// The JDK probe, the helper (its embedded source) and the context load when java is first
+// asked for, not at start.
+const jdkModule = () => import('./jdk')
 
 const OPTIONS = {
   jshell: stringOption('jshell', {
@@ -24,23 +27,25 @@ const OPTIONS = {
   }),
 }
 
-const jdkOf = (config: Config) => findJdk(settingsOf(config, OPTIONS).jshell)
+const jdkOf = async (config: Config) => (await jdkModule()).findJdk(settingsOf(config, OPTIONS).jshell)
 
 export const java: Runtime = {
   name: 'java',
   options: optionSpecs(OPTIONS),
 
   async languages(config): Promise<LanguageInfo[]> {
-    const jdk = jdkOf(config)
+    const jdk = await jdkOf(config)
     if ('missing' in jdk) return [{ language: 'java', available: false, detail: jdk.missing }]
     return [{ language: 'java', available: true, detail: `${jdk.jshell}${jdk.version ? ` (JDK ${jdk.version})` : ''}` }]
   },
 
   async start(opts) {
     if (opts.language !== 'java') throw new Error(`the java runtime does not serve '${opts.language}'`)
-    const jdk = jdkOf(opts.config)
+    const jdk = await jdkOf(opts.config)
     if ('missing' in jdk) throw new Error(`java is unavailable: ${jdk.missing}`)
-    const helper = await helperClasses(jdk as Jdk)
+    const helper = await (await jdkModule()).helperClasses(jdk as Jdk)
+    const { dropArchive, sharedArchive, useArchive } = await import('./archive')
+    const { JavaContext } = await import('./context')
     const base: JavaContextOptions = {
       ...opts,
       jdk: jdk as Jdk,
@@ -67,6 +72,7 @@ export const java: Runtime = {
 
 /** The CDS training run: start, compile and run a first cell, exit cleanly. */
 async function train(opts: JavaContextOptions): Promise<void> {
+  const { JavaContext } = await import('./context')
   const ctx = await JavaContext.start({ ...opts, cwd: tmpdir() })
   for await (const _ of ctx.run('int x = 1;\nSystem.out.println(x);\nx + 1')) void _
   const exit = await ctx.shutdown(30_000)

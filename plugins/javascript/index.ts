@@ -3,7 +3,6 @@
  * executable itself acting as Bun (BUN_BE_BUN=1), so a container needs no Node or Bun.
  */
 import type { LanguageInfo, Runtime } from '../../core/plugin'
-import { JsContext } from './context'
 
 const LANGUAGES = ['javascript', 'typescript'] as const
 
@@ -20,6 +19,9 @@ export const javascript: Runtime = {
     if (!(LANGUAGES as readonly string[]).includes(opts.language)) {
       throw new Error(`the javascript runtime does not serve '${opts.language}'`)
     }
+    // Loaded with the first context, not at start: it carries the driver and the happy-dom
+    // bundle (about 1 MB of source text).
+    const { JsContext } = await import('./context')
     return JsContext.start({ ...opts, startTimeoutMs: 20_000 })
   },
 }

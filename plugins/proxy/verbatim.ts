@@ -2,8 +2,7 @@
  * A request to the upstream through node:http, which sends the path exactly as given (Bun's
  * fetch turns a leading `//` into `/`). Answers once the response head has arrived.
  */
-import { type IncomingMessage, request as httpRequest } from 'node:http'
-import { Readable, pipeline } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
 import type { ReadableStream as NodeWebStream } from 'node:stream/web'
 import type { UpstreamAnswer } from './forward'
 import type { ProxyTarget } from './target'
@@ -18,6 +17,9 @@ export function requestVerbatim(
   body: ReadableStream<Uint8Array> | null,
   signal: AbortSignal,
 ): Promise<UpstreamAnswer> {
+  // node:http and node:stream load with the first proxied request, not at every start.
+  const { request: httpRequest } = require('node:http') as typeof import('node:http')
+  const { Readable, pipeline } = require('node:stream') as typeof import('node:stream')
   const { promise, resolve, reject } = Promise.withResolvers<UpstreamAnswer>()
   const upstream = httpRequest({
     host: '127.0.0.1',

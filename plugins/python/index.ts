@@ -5,7 +5,9 @@
 import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned } from '../../core/process'
-import { PythonContext, type PythonStart } from './context'
+// Type only: the context module (the embedded driver and its protocol) loads with the first
+// context, not at start.
+import type { PythonContext, PythonStart } from './context'
 
 const MIN_MINOR = 8
 
@@ -44,6 +46,9 @@ const OPTIONS = {
 /** The interpreter to run; an empty --python means the default. */
 const interpreterOf = (config: Config): string => settingsOf(config, OPTIONS).python || OPTIONS.python.default
 
+const startContext = async (start: PythonStart): Promise<PythonContext> =>
+  (await import('./context')).PythonContext.start(start)
+
 /** The python runtime's state, one per app: probed versions, and the spare interpreter. */
 class PythonRuntime implements Runtime {
   readonly name = 'python'
@@ -69,7 +74,7 @@ class PythonRuntime implements Runtime {
   async start(opts: StartOptions): Promise<RuntimeContext> {
     const start: PythonStart = { python: interpreterOf(opts.config), cwd: opts.cwd, env: opts.env, log: opts.log }
     const key = `${start.python}\0${JSON.stringify(opts.env)}`
-    const ctx = (await this.takeSpare(key, opts.cwd)) ?? (await PythonContext.start(start))
+    const ctx = (await this.takeSpare(key, opts.cwd)) ?? (await startContext(start))
     if (settingsOf(opts.config, OPTIONS).spare > 0) this.prepareSpare(key, { ...start, cwd: process.cwd() })
     return ctx
   }
@@ -97,7 +102,7 @@ class PythonRuntime implements Runtime {
     // Started a moment later, so it does not compete with the new context's first cell.
     setTimeout(() => {
       if (this.spare) return
-      this.spare = { key, ctx: PythonContext.start(start).catch(() => undefined) }
+      this.spare = { key, ctx: startContext(start).catch(() => undefined) }
     }, 200)
   }
 }

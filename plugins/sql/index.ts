@@ -3,11 +3,8 @@
  * memory or a file under the context's cwd), or a PostgreSQL / MySQL server through Bun's SQL
  * client when a DSN is configured; `.open <file|dsn>` switches one context. Runs in process.
  */
-import { Database } from 'bun:sqlite'
 import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { SqlContext } from './context'
-import { redactDsn } from './database'
 
 const OPTIONS = {
   dsn: stringOption('sql-dsn', {
@@ -38,7 +35,11 @@ class SqlRuntime implements Runtime {
 
   async languages(config: Config): Promise<LanguageInfo[]> {
     const { dsn, file } = settingsOf(config, OPTIONS)
-    if (dsn) return [{ language: 'sql', available: true, detail: `${redactDsn(dsn)} via Bun.SQL` }]
+    // The database modules (bun:sqlite, Bun's SQL client) load when sql is first asked for, not at start.
+    if (dsn) {
+      const { redactDsn } = await import('./database')
+      return [{ language: 'sql', available: true, detail: `${redactDsn(dsn)} via Bun.SQL` }]
+    }
     const where = file ? `file ${file} under the context's cwd` : 'in memory'
     return [{ language: 'sql', available: true, detail: `SQLite ${this.sqliteVersion()} via bun:sqlite, ${where}` }]
   }
@@ -46,11 +47,13 @@ class SqlRuntime implements Runtime {
   async start(opts: StartOptions): Promise<RuntimeContext> {
     if (opts.language !== 'sql') throw new Error(`the sql runtime does not serve '${opts.language}'`)
     const { dsn, file, maxRows } = settingsOf(opts.config, OPTIONS)
+    const { SqlContext } = await import('./context')
     return SqlContext.start({ cwd: opts.cwd, target: dsn || file || ':memory:', maxRows })
   }
 
   private sqliteVersion(): string {
     if (!this.version) {
+      const { Database } = require('bun:sqlite') as typeof import('bun:sqlite')
       const db = new Database(':memory:')
       this.version = (db.query('SELECT sqlite_version() AS v').get() as { v: string }).v
       db.close()
