@@ -34,6 +34,7 @@ build: $(BIN)
 # CommonJS bundle, which in turn beat one ESM bundle (it imports every node:* module the
 # program names before its first line).
 $(BIN): node_modules/.installed $(SOURCES) package.json
+	@rm -f $(dir $(BIN))*.map  # each build names its chunks' maps anew
 	$(BUN) build cmd/execd.ts --compile --minify --sourcemap --bytecode --format=esm --splitting \
 	  --compile-exec-argv=--max-http-header-size=1048576 \
 	  --define 'process.env.EXECD_BUILD_COMMIT="$(COMMIT)"' \
