@@ -68,10 +68,23 @@ export function expandVariables(text: string, env: Env = process.env, what = 'pa
   return out
 }
 
+/**
+ * The home directory `~` stands for: `$HOME`, else the user's passwd entry. Asked only for a
+ * path that starts with `~`: a container with neither (no HOME, no /etc/passwd) still serves
+ * every other path, and a `~` there is a 400 that says why.
+ */
+export function homeDirectory(env: Env = process.env): string {
+  if (env.HOME) return env.HOME
+  try {
+    return homedir()
+  } catch {
+    throw badRequest('cannot expand ~: no HOME is set and the user has no passwd entry')
+  }
+}
+
 /** `~` / `~/x` expanded to the home directory (`$HOME`), then `$VAR`s (undefined: a 400). */
 export function expandPath(path: string, env: Env = process.env): string {
-  const home = env.HOME || homedir()
-  const tilde = path === '~' ? home : path.startsWith('~/') ? home + path.slice(1) : path
+  const tilde = path === '~' ? homeDirectory(env) : path.startsWith('~/') ? homeDirectory(env) + path.slice(1) : path
   return expandVariables(tilde, env, 'working directory')
 }
 

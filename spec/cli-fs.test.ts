@@ -1,7 +1,17 @@
 /** `execd fs`: the files section's operations from the command line, through dist/execd. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, runCli, runCliSync, type CliOptions } from './harness'
@@ -173,3 +183,26 @@ test('an fs verb in a directory of its own makes no temp dir it leaves behind', 
   await runCli(['fs', 'ls', dir])
   expect(readdirSync(tmpdir()).filter(n => !before.has(n) && n.startsWith('execd-'))).toEqual([])
 })
+
+// A container may run execd as a user with no passwd entry and no HOME: only `~` needs a home.
+const asNobodyWithoutHome = process.getuid?.() === 0 && Bun.which('setpriv') !== null
+test.skipIf(!asNobodyWithoutHome)(
+  'with no HOME and no passwd entry, fs works on every path but ~, which says why',
+  () => {
+    const open = join(dir, 'open')
+    mkdirSync(open, { mode: 0o755 })
+    writeFileSync(join(open, 'a.txt'), 'a')
+    chmodSync(dir, 0o755)
+    const run = (path: string) =>
+      Bun.spawnSync(['setpriv', '--reuid', '54321', '--regid', '54321', '--clear-groups', BIN, 'fs', 'ls', path], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+        cwd: '/',
+      })
+    const listed = run(open)
+    expect([listed.exitCode, listed.stderr.toString()]).toEqual([0, ''])
+    expect(listed.stdout.toString()).toContain('a.txt')
+    const home = run('~')
+    expect(home.exitCode).not.toBe(0)
+    expect(home.stderr.toString()).toBe('execd: cannot expand ~: no HOME is set and the user has no passwd entry\n')
+  },
+)

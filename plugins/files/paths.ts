@@ -7,10 +7,9 @@
  * UTF-8 can be sent back as it was listed.
  */
 import { existsSync, realpathSync } from 'node:fs'
-import { homedir } from 'node:os'
 import { join, resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../../core/errors'
-import { expandVariables } from '../../core/workdir'
+import { expandVariables, homeDirectory } from '../../core/workdir'
 import {
   Anchor,
   OutsideRoot,
@@ -27,9 +26,9 @@ import { decodeName } from './ops/names'
 export { expandVariables }
 
 /** `~` and `~/…` → home; `~user` is not supported (as the reference). */
-export function expandHome(path: string, home = homedir()): string {
-  if (path === '~') return home
-  if (path.startsWith('~/')) return join(home, path.slice(2))
+export function expandHome(path: string, home?: string): string {
+  if (path === '~') return home ?? homeDirectory()
+  if (path.startsWith('~/')) return join(home ?? homeDirectory(), path.slice(2))
   return path
 }
 
