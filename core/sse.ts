@@ -45,6 +45,13 @@ const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const
 
+/**
+ * What a route that starts short work (a cell, a command) passes as `holdMs`: work that ends
+ * this soon goes out as one body in one write; longer work starts streaming then, its first
+ * events this much later.
+ */
+export const SHORT_WORK_HOLD_MS = 10
+
 /** Settled already, so it loses a race only to a result that is ready now. */
 const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
 
@@ -207,37 +214,20 @@ class SseWriter<E> {
     }
     const batch = new FrameBatch(this.frameParts(first.value))
     let timer: ReturnType<typeof setTimeout> | undefined
-    const expired =
+    const held =
       holdMs > 0 ? new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs))) : NOT_READY
+    let ended: boolean
     try {
-      while (!batch.full) {
-        if (this.abortEvent) {
-          batch.add(this.frameParts(this.abortEvent))
-          void this.it.return?.()
-          this.close()
-          return batch.take()
-        }
-        const next = this.it.next()
-        let ready: IteratorResult<E | SseItem<E>> | 'not-ready'
-        try {
-          ready = await Promise.race([next, expired])
-        } catch (err) {
-          batch.add(this.frameParts(failureEvent(err)))
-          this.close()
-          return batch.take()
-        }
-        if (ready === 'not-ready') {
-          this.pending = next
-          break
-        }
-        if (ready.done) {
-          this.close()
-          return batch.take()
-        }
-        batch.add(this.frameParts(ready.value))
-      }
+      ended = await this.takeReady(batch, held)
+    } catch (err) {
+      batch.add(this.frameParts(failureEvent(err)))
+      ended = true
     } finally {
       clearTimeout(timer)
+    }
+    if (ended) {
+      this.close()
+      return batch.take()
     }
     this.head = batch.take()
     this.lastWrite = Date.now()
@@ -314,13 +304,14 @@ class SseWriter<E> {
   }
 
   /**
-   * Adds the events already waiting to the batch; true when the source ended. Only ready events
-   * are taken (nothing waits for more), and a batch is bounded.
+   * Adds the events already waiting to the batch — or arriving until `until` settles — and
+   * says true when the source ended. A batch is bounded; a shutdown stops it (the next pull
+   * sends its event).
    */
-  private async takeReady(batch: FrameBatch): Promise<boolean> {
+  private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> = NOT_READY): Promise<boolean> {
     while (!batch.full && !this.abortEvent) {
       const next = this.it.next()
-      const ready = await Promise.race([next, NOT_READY])
+      const ready = await Promise.race([next, until])
       if (ready === 'not-ready') {
         this.pending = next
         return false

@@ -3,17 +3,11 @@ import { Elysia, t } from 'elysia'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import { errorSchemas, errors } from '../../core/responses'
-import { streamed, type SourceWithHeaders } from '../../core/sse'
+import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
 
 const EMPTY_OK = { description: 'done, empty body' }
-
-/**
- * A cell that ends within this long goes out as one body in one write (core/sse.ts gather);
- * a longer one starts streaming then, its first events this much later.
- */
-const CELL_HOLD_MS = 10
 
 const IdParams = t.Object({ contextId: t.String() })
 
@@ -78,7 +72,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
             const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
             return { events, headers: execution ? { 'EXECD-EXECUTION-ID': execution.id } : {} }
           },
-          { holdMs: CELL_HOLD_MS },
+          { holdMs: SHORT_WORK_HOLD_MS },
         ),
       {
         body: RunCodeBody,

@@ -3,17 +3,11 @@ import { Elysia } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import { errorSchemas, errors } from '../../core/responses'
-import { streamed } from '../../core/sse'
+import { SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
 import type { Commands } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
 const EMPTY_OK = { description: 'interrupted, empty body' }
-
-/**
- * A command that ends within this long (a `true`, an `ls`) goes out as one body in one write
- * (core/sse.ts gather); a longer one starts streaming then, its first events this much later.
- */
-const COMMAND_HOLD_MS = 10
 
 const parseIntOr = (raw: string | null | undefined, fallback: number): number => {
   const n = Number(raw)
@@ -22,7 +16,7 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 
 export function commandRoutes(ops: Commands, hub: InterruptHub) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
-    .post('/command', ({ body }) => streamed(() => ops.run(body), { holdMs: COMMAND_HOLD_MS }), {
+    .post('/command', ({ body }) => streamed(() => ops.run(body), { holdMs: SHORT_WORK_HOLD_MS }), {
       body: RunCommandBody,
       detail: {
         summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
