@@ -6,6 +6,7 @@
  * one JSON value. A route then gets text that its own parser cannot choke on.
  */
 import { ExecdError, PREFIX } from './errors'
+import { within } from './timers'
 
 export const MAX_JSON_DEPTH = 64
 
@@ -62,22 +63,22 @@ export async function readRequestJson(request: Request, limits: BodyLimits): Pro
   if (!Number.isSafeInteger(length) || length < 0 || request.headers.has('transfer-encoding'))
     return readJsonText(request.body, limits)
   if (length > limits.maxBytes) throw tooLarge(limits)
-  const bytes = await withinBudget(request.arrayBuffer(), limits.timeoutMs)
+  const bytes = await withinBudget(request.arrayBuffer(), limits, Date.now())
   const text = decodeOrThrow(WHOLE, new Uint8Array(bytes), false)
   new DepthScanner().feed(text)
   return text
 }
 
-/** `body`, or a 408 once the body's time budget is spent (0: no budget). */
-function withinBudget<T>(body: Promise<T>, timeoutMs: number): Promise<T> {
-  if (timeoutMs <= 0) return body
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(notInTime(timeoutMs)), timeoutMs)
-  })
-  // The body may fail after the race is lost (the connection closes): nobody waits for it then.
+/**
+ * `body`, or a 408 once the time budget that began at `since` is spent (0: no budget). The
+ * body may fail after the race is lost (the connection closes): nobody waits for it then.
+ */
+async function withinBudget<T>(body: Promise<T>, limits: BodyLimits, since: number): Promise<T> {
+  if (limits.timeoutMs <= 0) return body
   body.catch(() => {})
-  return Promise.race([body, expired]).finally(() => clearTimeout(timer))
+  const result = await within(body, Math.max(0, since + limits.timeoutMs - Date.now()))
+  if (result === 'timeout') throw notInTime(limits.timeoutMs)
+  return result
 }
 
 const tooLarge = (limits: BodyLimits) =>
@@ -94,16 +95,10 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
   const scanner = new DepthScanner()
   const parts: string[] = []
   let bytes = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired =
-    limits.timeoutMs > 0
-      ? new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(notInTime(limits.timeoutMs)), limits.timeoutMs)
-        })
-      : undefined
+  const since = Date.now()
   try {
     for (;;) {
-      const { value, done } = await (expired ? Promise.race([reader.read(), expired]) : reader.read())
+      const { value, done } = await withinBudget(reader.read(), limits, since)
       if (done) break
       bytes += value.byteLength
       if (bytes > limits.maxBytes) throw tooLarge(limits)
@@ -119,8 +114,6 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
     // The rest of the body is never read; the caller closes the connection.
     void reader.cancel().catch(() => {})
     throw err
-  } finally {
-    clearTimeout(timer)
   }
 }
 
