@@ -12,13 +12,12 @@ import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon }
 import type { Logger } from './log'
 import { scanProcs } from './proc-scan'
 import { listPids, readSmall, readStat } from './procfs'
+import { randomHex } from './random'
 
 export const OWNER_ENV = 'EXECD_OWNER'
 
 /** This execd; every marker it hands out starts with it. */
-// Web Crypto's getRandomValues, not node:crypto's randomBytes: node:crypto (and the node
-// streams it loads) would cost every start several ms and MiB (cmd/execd.ts, Makefile).
-const instance = Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')
+const instance = randomHex(6)
 let seq = 0
 let tree: CgroupTree | undefined
 

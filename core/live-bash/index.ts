@@ -15,6 +15,7 @@ import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
 import { describeExit, signalGroup, spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
+import { randomHex } from '../random'
 import { within } from '../timers'
 import { scanProcs } from '../proc-scan'
 
@@ -54,8 +55,7 @@ const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
 
 export class LiveBash {
   private readonly proc: OwnedProcess
-  // Web Crypto, not node:crypto: that module would load at every start (core/ownership.ts).
-  private readonly nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('hex')
+  private readonly nonce = randomHex(16)
   private readonly file: string
   private readonly dir: string | RemakeableDir
   private readonly stdin: FileSink

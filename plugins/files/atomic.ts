@@ -9,6 +9,7 @@ import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises'
 import type { Anchor, Name } from './beneath'
 import { procPath } from './beneath'
 import { decodeName } from './ops/names'
+import { randomHex } from '../../core/random'
 import { fsError } from './errors'
 import type { Ownership } from './owners'
 
@@ -19,13 +20,11 @@ interface AtomicWriteOptions {
   ownership?: Ownership
 }
 
-// Random names from Web Crypto, not node:crypto: that module would load at every start.
-
 /** Prefix of every temp file this section creates, so strays are easy to recognise. */
 const TEMP_MARKER = '.execd-tmp-'
 
 export const tempNameFor = (name: Name): string =>
-  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString('hex')}`
+  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomHex(6)}`
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 
