@@ -2,28 +2,16 @@
  * The files sub-API of isolated sessions (`session/{id}/files/...`, `session/{id}/directories...`)
  * through the SDK's `session.files`: the files section's operations over the session's view.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
-import { sdkFor } from './sdk'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-isolated-files-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
-
-const isolation = () => sdkFor(d).isolation!
-const stdout = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+const fx = isolatedDaemon('isolated-files')
+const isolation = () => isolationOf(fx.d)
+const stdout = stdoutOf
 const workspace = () => {
-  const ws = mkdtempSync(join(tmp, 'ws-'))
+  const ws = mkdtempSync(join(fx.tmp, 'ws-'))
   writeFileSync(join(ws, 'seed.txt'), 'seed\n')
   return ws
 }
@@ -62,7 +50,9 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
     await isolation().withSession({ workspace: { path: ws } }, async s => {
       await s.run('ln -s /etc/passwd pw; ln -s ../../../../etc up')
       for (const path of ['/etc/passwd', join(ws, '..', 'x'), join(ws, 'pw'), join(ws, 'up', 'passwd')]) {
-        const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/files/download?path=${encodeURIComponent(path)}`)
+        const res = await fx.d.fetch(
+          `/v1/isolated/session/${s.sessionId}/files/download?path=${encodeURIComponent(path)}`,
+        )
         expect({ path, status: res.status }).toEqual({ path, status: 400 })
         expect((await res.json()).message).toContain('outside')
       }
@@ -78,7 +68,7 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
       // The session's own writes are what the files view reads.
       expect(await s.files.readFile(join(ws, 'seed.txt'))).toBe('inside\n')
       expect(readFileSync(join(ws, 'seed.txt'), 'utf8')).toBe('seed\n')
-      const diff = await (await d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()
+      const diff = await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()
       expect(diff.changes.map((c: { path: string; change: string }) => [c.path, c.change])).toEqual([
         [join(ws, 'seed.txt'), 'modified'],
         [join(ws, 'up.txt'), 'added'],
@@ -91,7 +81,7 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
     await isolation().withSession({ workspace: { path: ws, mode: 'ro' } }, async s => {
       expect(await s.files.readFile(join(ws, 'seed.txt'))).toBe('seed\n')
       await expect(s.files.writeFiles([{ path: join(ws, 'no.txt'), data: 'x' }])).rejects.toThrow(/403/)
-      const res = await d.fetch(
+      const res = await fx.d.fetch(
         `/v1/isolated/session/${s.sessionId}/files?path=${encodeURIComponent(join(ws, 'seed.txt'))}`,
         {
           method: 'DELETE',
@@ -104,7 +94,7 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
   })
 
   test('an unknown session answers 404', async () => {
-    const res = await d.fetch(`/v1/isolated/session/nope/files/info?path=/x`)
+    const res = await fx.d.fetch(`/v1/isolated/session/nope/files/info?path=/x`)
     expect(res.status).toBe(404)
   })
 })

@@ -8,30 +8,23 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 import { sdkFor } from './sdk'
 
 const bwrap = Bun.which('bwrap')
 
-let d: Daemon
-let tmp: string
 let ws: string
 let allowed: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-isolated-'))
+const fx = isolatedDaemon('isolated', tmp => {
   ws = join(tmp, 'ws')
   allowed = join(tmp, 'allowed')
   mkdirSync(ws)
   mkdirSync(allowed)
   writeFileSync(join(ws, 'seed.txt'), 'seed\n')
-  d = await startDaemon({ args: ['--isolated-binds', allowed] })
+  return ['--isolated-binds', allowed]
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
-
-const isolation = () => sdkFor(d).isolation!
-const stdout = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+const isolation = () => isolationOf(fx.d)
+const stdout = stdoutOf
 
 describe.skipIf(!bwrap)('lifecycle and errors', () => {
   test('idle timeout destroys the session and its processes', async () => {
@@ -42,7 +35,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     await waitFor('the idle session sleeper', () => pidsWith(marker).length === 1)
     await waitFor('the idle session to go', async () => !(await svc.list()).some(x => x.session_id === s.sessionId))
     await waitFor('its processes to go', () => pidsWith(marker).length === 0)
-    const res = await d.fetch(`/v1/isolated/session/${s.sessionId}`)
+    const res = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}`)
     expect(res.status).toBe(404)
   })
 
@@ -93,7 +86,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       const nap = `sleep 30.${Date.now() % 100000}`
       const running = s.run(`echo go; ${nap}; echo never`)
       await waitFor('the sleep to run', () => pidsWith(nap).length > 0)
-      const res = await d.fetch(`/command?id=${s.sessionId}`, { method: 'DELETE' })
+      const res = await fx.d.fetch(`/command?id=${s.sessionId}`, { method: 'DELETE' })
       expect(res.status).toBe(200)
       const e = await running
       expect(e.error?.name).toBe('CommandExecError')
@@ -107,13 +100,13 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       ['GET', '/v1/isolated/session/nope'],
       ['DELETE', '/v1/isolated/session/nope'],
     ] as const) {
-      const res = await d.fetch(path, { method })
+      const res = await fx.d.fetch(path, { method })
       expect(res.status).toBe(404)
       const body = await res.json()
       expect(body.code).toBe('CONTEXT_NOT_FOUND')
       expect(body.message).toContain('nope')
     }
-    const run = await postJson(d, '/v1/isolated/session/nope/run', { code: 'true' })
+    const run = await postJson(fx.d, '/v1/isolated/session/nope/run', { code: 'true' })
     expect(run.status).toBe(404)
   })
 
@@ -122,7 +115,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       {},
       { workspace: {} },
       { workspace: { path: 'relative' } },
-      { workspace: { path: join(tmp, 'missing') } },
+      { workspace: { path: join(fx.tmp, 'missing') } },
       { workspace: { path: ws, mode: 'sideways' } },
       { workspace: { path: ws }, profile: 'lax' },
       { workspace: { path: ws }, uid: -1 },
@@ -132,7 +125,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       { workspace: { path: join(ws, 'seed.txt') } },
     ]
     for (const body of bad) {
-      const res = await postJson(d, '/v1/isolated/session', body)
+      const res = await postJson(fx.d, '/v1/isolated/session', body)
       expect({ body, status: res.status }).toEqual({ body, status: 400 })
       const err = await res.json()
       expect(err.code).toBe('INVALID_REQUEST_BODY')
@@ -146,7 +139,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
         { code: 'true', timeout_seconds: -1 },
         { code: 'true', envs: { 'a-b': 'x' } },
       ]) {
-        const res = await postJson(d, `/v1/isolated/session/${s.sessionId}/run`, body)
+        const res = await postJson(fx.d, `/v1/isolated/session/${s.sessionId}/run`, body)
         expect({ body, status: res.status }).toEqual({ body, status: 400 })
       }
     } finally {
@@ -155,7 +148,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
   })
 
   test('--root confines the workspace, binds and extra_writable like every path', async () => {
-    const own = await startDaemon({ args: ['--root', allowed, '--isolated-binds', tmp] })
+    const own = await startDaemon({ args: ['--root', allowed, '--isolated-binds', fx.tmp] })
     try {
       const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
       expect(res.status).toBe(400)
@@ -174,7 +167,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
 
   test('the SSE of a run is the /command stream', async () => {
     await isolation().withSession({ workspace: { path: ws } }, async s => {
-      const res = await postJson(d, `/v1/isolated/session/${s.sessionId}/run`, {
+      const res = await postJson(fx.d, `/v1/isolated/session/${s.sessionId}/run`, {
         code: 'printf "a\\nb"; exit 0 2>/dev/null || true',
       })
       expect(res.headers.get('content-type')).toContain('text/event-stream')
@@ -205,7 +198,7 @@ describe.skipIf(!bwrap)('execd exec --isolated', () => {
   })
 
   test('with --url it refuses as a usage error instead of running on this machine', async () => {
-    const r = await runCli(['exec', '--url', d.url, '--isolated', ws, 'echo here > remote.txt'])
+    const r = await runCli(['exec', '--url', fx.d.url, '--isolated', ws, 'echo here > remote.txt'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('--isolated')
     expect(existsSync(join(ws, 'remote.txt'))).toBe(false)

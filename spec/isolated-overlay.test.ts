@@ -2,7 +2,7 @@
  * Overlay workspaces of isolated sessions: writes stay in the overlay until commit, diff lists
  * exactly what changed, commit applies it to the real workspace and empties the overlay.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   chmodSync,
   existsSync,
@@ -11,32 +11,20 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
-  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
-import { sdkFor } from './sdk'
+import { postJson } from './harness'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-isolated-overlay-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
-
-const isolation = () => sdkFor(d).isolation!
-const stdout = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+const fx = isolatedDaemon('isolated-overlay')
+const isolation = () => isolationOf(fx.d)
+const stdout = stdoutOf
 
 /** A fresh workspace: a.txt, keep.txt, sub/k.txt. */
 function workspace(): string {
-  const ws = mkdtempSync(join(tmp, 'ws-'))
+  const ws = mkdtempSync(join(fx.tmp, 'ws-'))
   writeFileSync(join(ws, 'a.txt'), 'hi\n')
   writeFileSync(join(ws, 'keep.txt'), 'keep\n')
   mkdirSync(join(ws, 'sub'))
@@ -63,7 +51,7 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
       expect(readdirSync(ws).sort()).toEqual(['a.txt', 'keep.txt', 'sub'])
       expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('hi\n')
 
-      const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/diff?patch=true`)
+      const res = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/diff?patch=true`)
       expect(res.status).toBe(200)
       const diff = await res.json()
       const changes = diff.changes.map((c: { path: string; change: string }) => [c.path.slice(ws.length + 1), c.change])
@@ -80,7 +68,7 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
       expect(diff.patch).toContain('--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-hi\n+changed\n')
       expect(diff.patch).toContain('+++ b/b.txt')
 
-      const commit = await d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
+      const commit = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
       expect(commit.status).toBe(200)
       const body = await commit.json()
       expect(body.applied.length).toBe(6)
@@ -91,7 +79,7 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
       expect(readdirSync(ws).some(n => n.startsWith('.execd-commit-'))).toBe(false)
 
       // The overlay is empty and the session goes on over the committed workspace.
-      const after = await (await d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()
+      const after = await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()
       expect(after.changes).toEqual([])
       expect(stdout(await s.run('cat a.txt; echo more > c.txt'))).toEqual(['changed'])
       expect(existsSync(join(ws, 'c.txt'))).toBe(false)
@@ -106,7 +94,7 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
     await isolation().withSession({ workspace: { path: ws, mode: 'overlay' }, uid: 65534, gid: 65534 }, async s => {
       expect(stdout(await s.run('echo mine > mine.txt && id -u'))).toEqual(['65534'])
       expect(existsSync(join(ws, 'mine.txt'))).toBe(false)
-      const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
+      const res = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
       expect((await res.json()).applied.map((c: { path: string }) => c.path)).toEqual([join(ws, 'mine.txt')])
       expect(statSync(join(ws, 'mine.txt')).uid).toBe(65534)
       expect(stdout(await s.run('echo again > again.txt && cat mine.txt'))).toEqual(['mine'])
@@ -128,7 +116,7 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
           ['GET', 'diff'],
           ['POST', 'commit'],
         ]) {
-          const res = await d.fetch(`/v1/isolated/session/${s.sessionId}/${path}`, { method })
+          const res = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/${path}`, { method })
           expect(res.status).toBe(400)
           const body = await res.json()
           expect(body.code).toBe('INVALID_REQUEST_BODY')
@@ -136,7 +124,7 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
         }
       })
     }
-    const unknown = await postJson(d, '/v1/isolated/session/nope/commit', {})
+    const unknown = await postJson(fx.d, '/v1/isolated/session/nope/commit', {})
     expect(unknown.status).toBe(404)
   })
 })

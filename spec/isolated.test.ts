@@ -3,35 +3,26 @@
  * compiled executable and the real bubblewrap: the sessions' contract, and that the isolation
  * holds (writes, processes, network). Lifecycle and errors: isolated-lifecycle.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
-import { sdkFor } from './sdk'
+import { postJson } from './harness'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 
 const bwrap = Bun.which('bwrap')
 
-let d: Daemon
-let tmp: string
 let ws: string
 let allowed: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-isolated-'))
+const fx = isolatedDaemon('isolated', tmp => {
   ws = join(tmp, 'ws')
   allowed = join(tmp, 'allowed')
   mkdirSync(ws)
   mkdirSync(allowed)
   writeFileSync(join(ws, 'seed.txt'), 'seed\n')
-  d = await startDaemon({ args: ['--isolated-binds', allowed] })
+  return ['--isolated-binds', allowed]
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
-
-const isolation = () => sdkFor(d).isolation!
-const stdout = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+const isolation = () => isolationOf(fx.d)
+const stdout = stdoutOf
 
 describe.skipIf(!bwrap)('the SDK IsolationService end to end', () => {
   test('capabilities are probed: bubblewrap available with its version', async () => {
@@ -116,11 +107,11 @@ describe.skipIf(!bwrap)('isolation holds', () => {
   test('strict: writes outside the workspace and the writable set fail; /tmp is private', async () => {
     // The test's dir is under /tmp: inside, that is the session's own tmpfs (only the
     // workspace is mounted in it), so a write there lands in the session, never on the host.
-    const outside = join(tmp, 'outside.txt')
-    writeFileSync(join(tmp, 'host-only.txt'), 'host\n')
+    const outside = join(fx.tmp, 'outside.txt')
+    writeFileSync(join(fx.tmp, 'host-only.txt'), 'host\n')
     const e = await isolation().runOnce(
       `echo x > ${outside}; echo x > /etc/execd-probe || echo etc-refused; echo x > /usr/execd-probe || echo usr-refused; ` +
-        `echo t > /tmp/t && echo tmp-ok; test -e ${join(tmp, 'host-only.txt')} || echo host-tmp-hidden`,
+        `echo t > /tmp/t && echo tmp-ok; test -e ${join(fx.tmp, 'host-only.txt')} || echo host-tmp-hidden`,
       ws,
     )
     expect(stdout(e)).toEqual(['etc-refused', 'usr-refused', 'tmp-ok', 'host-tmp-hidden'])
@@ -148,12 +139,12 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     })
     expect(readFileSync(join(allowed, 'e.txt'), 'utf8')).toBe('e\n')
 
-    const res = await postJson(d, '/v1/isolated/session', { workspace: { path: ws }, binds: [{ source: '/etc' }] })
+    const res = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws }, binds: [{ source: '/etc' }] })
     expect(res.status).toBe(400)
     const body = await res.json()
     expect(body.code).toBe('INVALID_REQUEST_BODY')
     expect(body.message).toContain('allowlist')
-    const res2 = await postJson(d, '/v1/isolated/session', { workspace: { path: ws }, extra_writable: [tmp] })
+    const res2 = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws }, extra_writable: [fx.tmp] })
     expect(res2.status).toBe(400)
   })
 
@@ -194,7 +185,7 @@ describe.skipIf(!bwrap)('isolation holds', () => {
   })
 
   test('uid 65534 owns the files it creates', async () => {
-    const shared = join(tmp, 'shared')
+    const shared = join(fx.tmp, 'shared')
     mkdirSync(shared)
     chmodSync(shared, 0o777)
     await isolation().withSession({ workspace: { path: shared }, uid: 65534, gid: 65534 }, async s => {
