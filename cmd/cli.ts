@@ -9,7 +9,7 @@ import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
-import { versionText } from './version'
+import { versionText } from '../core/version'
 
 const cli = cac('execd')
 

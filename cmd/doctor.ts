@@ -4,7 +4,7 @@
  * interpreters are here. The same view as `GET /capabilities` and `GET /code/languages`,
  * without a daemon. Exit 0 when every piece is here, 1 when one is missing.
  */
-import { COMMIT, VERSION } from '../core/app'
+import { COMMIT, VERSION } from '../core/version'
 import { capabilities } from '../core/capabilities'
 import { within } from '../core/timers'
 import { runtimes } from '../plugins'

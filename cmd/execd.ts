@@ -3,7 +3,7 @@
  * The execd command line. `--version` is answered here, before anything else is loaded; every
  * other use loads the program (cli.ts), whose verbs lazy-import their adapters in turn.
  */
-import { versionText } from './version'
+import { versionText } from '../core/version'
 
 const words = process.argv.slice(2)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {

@@ -8,7 +8,8 @@ import { createTokenCheck, unauthorized } from './auth'
 import type { JsonShape } from './body'
 import { CapabilitySchema, capabilities } from './capabilities'
 import { SERVER, settingsOf, type Config } from './config'
-import { DOCS_PATHS, docsAsset, isDocsAsset, openApiDocument } from './docs'
+import { DOCS_PATHS, docsAsset, isDocsAsset } from './docs'
+import { openApiDocument } from './openapi'
 import { ExecdError, PREFIX, emptyOk, errorResponse, json, toExecdError } from './errors'
 import { ERROR_COMPONENTS, errorSchemas, errors } from './responses'
 import { createFrontDoor, pathOf } from './front-door'
@@ -18,9 +19,6 @@ import { listOption } from './origin'
 import type { OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
 import { limitStreams } from './sse'
-
-export const VERSION = process.env.EXECD_BUILD_VERSION ?? '0.1.0'
-export const COMMIT = process.env.EXECD_BUILD_COMMIT ?? 'dev'
 
 interface AppParts {
   plugins: readonly Plugin[]
@@ -122,7 +120,7 @@ export async function createApp(parts: AppParts) {
     const routes = sections.get(section).routes?.()
     if (routes) app = app.use(routes) as unknown as typeof app
   }
-  document = openApiDocument(app, documentation(), optionalBodiesOf(app.routes))
+  document = openApiDocument(app, optionalBodiesOf(app.routes))
   const handle = (request: Request) => app.handle(request)
   // Elysia composes its request handler on the first request: done now, so that the first
   // /ping finds it ready (each route's own handler is still compiled on its first request).
@@ -142,25 +140,6 @@ export async function createApp(parts: AppParts) {
   })
   return { app, ctx, fetch, sections, close: () => sections.close() }
 }
-
-/** What /openapi.json says of itself: its title, server, error components and security scheme. */
-const documentation = () => ({
-  info: {
-    title: 'execd',
-    version: VERSION,
-    description: 'In-sandbox execution daemon, wire-compatible with OpenSandbox execd.',
-    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
-  },
-  // Relative: the daemon that serves this document (whatever host and port it was reached at).
-  servers: [{ url: '/', description: 'this execd' }],
-  components: {
-    ...ERROR_COMPONENTS,
-    securitySchemes: {
-      accessToken: { type: 'apiKey', in: 'header', name: 'X-EXECD-ACCESS-TOKEN' },
-    },
-  },
-  security: [{ accessToken: [] }],
-})
 
 type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
 

@@ -9,7 +9,6 @@
 // executable (a real path under `bun test`).
 import bundlePath from 'swagger-ui-dist/swagger-ui-bundle.js' with { type: 'file' }
 import cssPath from 'swagger-ui-dist/swagger-ui.css' with { type: 'file' }
-import type { AnyElysia } from 'elysia'
 import { TOKEN_HEADER } from './auth'
 
 /** Every file the explorer serves, by exact path: nothing else under /docs exists. */
@@ -148,110 +147,4 @@ export function docsAsset(path: string): Response {
   })()
   if (!body) throw new Error(`not an explorer file: ${path}`)
   return new Response(body.data, { headers: headers(body.type) })
-}
-
-/** The document's own parts: `info`, `servers`, `components`, `security` (the openapi plugin's `documentation`). */
-type Documentation = Record<string, unknown> & {
-  info?: Record<string, unknown>
-  tags?: unknown
-  paths?: Record<string, unknown>
-  components?: Record<string, unknown> & { schemas?: Record<string, unknown> }
-}
-
-type DocumentPaths = Record<string, Record<string, { requestBody?: { required?: boolean } }>>
-
-/**
- * /openapi.json: built on its first request, not at start (it was the largest piece of the
- * start: about a third of the time to the first /ping), then served as the same bytes. Call it
- * once every route is mounted and before any request is handled: Elysia adds
- * `additionalProperties: false` to a route's object schemas when it compiles the route (on the
- * route's first request), and the document describes the schemas as declared — so the object
- * schemas that declare no `additionalProperties` now are noted, and whatever compiling added to
- * them is set aside while the document is built (synchronously: no request runs meanwhile).
- * The document is the one `@elysiajs/openapi` builds (its `toOpenAPISchema`, put together as
- * its `openapi()` route does), loaded on that first request too.
- */
-export function openApiDocument(
-  app: AnyElysia,
-  documentation: Documentation,
-  optionalBodies: ReadonlySet<string>,
-): () => Promise<Response> {
-  const undeclared = objectSchemasWithoutAdditional(app.routes)
-  let text: Promise<string> | undefined
-  const build = async () => {
-    const { toOpenAPISchema } = await import('@elysiajs/openapi')
-    const added = undeclared.filter(s => 'additionalProperties' in s).map(s => [s, s.additionalProperties] as const)
-    for (const [schema] of added) delete schema.additionalProperties
-    try {
-      // Every method a route serves is documented, OPTIONS too (the plugin hides it by default).
-      const { paths, components } = toOpenAPISchema(app, { methods: [] }, undefined, undefined, '3.1.2')
-      const doc = {
-        ...documentation,
-        openapi: '3.1.2',
-        tags: documentation.tags,
-        info: {
-          title: 'Elysia Documentation',
-          description: 'Development documentation',
-          version: '0.0.0',
-          ...documentation.info,
-        },
-        paths: { ...paths, ...documentation.paths },
-        components: {
-          ...documentation.components,
-          schemas: { ...components.schemas, ...documentation.components?.schemas },
-        },
-      }
-      markOptionalBodies(doc.paths as DocumentPaths, optionalBodies)
-      return JSON.stringify(doc)
-    } finally {
-      for (const [schema, value] of added) schema.additionalProperties = value
-    }
-  }
-  return async () => {
-    // A failed build is tried again on the next request rather than cached.
-    text ??= build().catch(err => {
-      text = undefined
-      throw err
-    })
-    return new Response(await text, { headers: { 'content-type': 'application/json;charset=utf-8' } })
-  }
-}
-
-/**
- * The plugin marks every request body required; a route that accepts no body at all
- * (`POST /session`, `POST /pty`) says so with `required: false`. `keys` are `post /session`-style.
- */
-function markOptionalBodies(paths: DocumentPaths, keys: ReadonlySet<string>): void {
-  for (const key of keys) {
-    const [method, path] = key.split(' ') as [string, string]
-    const body = paths[path]?.[method]?.requestBody
-    if (body) body.required = false
-  }
-}
-
-type SchemaNode = Record<string, unknown> & { additionalProperties?: unknown }
-
-/**
- * The routes' own schemas (body, query, params, headers, cookie, each response) that are
- * objects without an `additionalProperties` key: the ones Elysia completes when it compiles a
- * route. Only these top-level schemas, not a walk of every nested one: it runs at every start,
- * and Elysia leaves nested schemas alone (spec/openapi.test.ts checks the whole document after
- * every route has compiled).
- */
-function objectSchemasWithoutAdditional(routes: readonly { hooks?: unknown }[]): SchemaNode[] {
-  const found = new Set<SchemaNode>()
-  const note = (schema: unknown) => {
-    const node = schema as SchemaNode | undefined
-    if (node?.type === 'object' && !('additionalProperties' in node)) found.add(node)
-  }
-  for (const route of routes) {
-    const hooks = route.hooks as Record<string, unknown> | undefined
-    if (!hooks) continue
-    for (const key of ['body', 'query', 'params', 'headers', 'cookie']) note(hooks[key])
-    const response = hooks.response as Record<string, unknown> | undefined
-    if (response && typeof response === 'object' && !('type' in response) && !('anyOf' in response)) {
-      for (const status in response) note(response[status])
-    } else note(response)
-  }
-  return [...found]
 }

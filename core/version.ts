@@ -1,5 +1,5 @@
 /**
- * `execd --version`: read from build-time defines and Bun itself, importing nothing else, so
+ * What this build is (`execd --version`, `execd doctor`, the OpenAPI document): read from build-time defines and Bun itself, importing nothing else, so
  * the answer never waits for the server's modules. `process.version` is not quoted: under Bun
  * it is the Node version Bun is compatible with, not Bun's.
  */
