@@ -16,7 +16,7 @@ import { interleave, type Side, timed } from '../lib/measure'
 import { type NodeClient, nodeMissing, startNodeClient } from '../lib/node-client'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, missingBaseline, speedup, timeRatio } from '../lib/row'
-import { summarize } from '../lib/stats'
+import { summarize, type Summary } from '../lib/stats'
 
 const expectTwo = (what: string, got: string | undefined) => {
   if (got !== '2') throw new Error(`${what}: x + 1 gave ${JSON.stringify(got)}, expected "2"`)
@@ -164,46 +164,29 @@ export default {
         ...timeRatio(ours.median, pipe.median),
         pass: null,
       })
-      rows.push({
-        row: '1d',
-        what: 'warm python x + 1 vs own /ping',
-        ours: figure(ours, 'ms'),
-        baselineName: 'execd GET /ping, same client (Bun fetch)',
-        baseline: figure(ping, 'ms'),
-        ...timeRatio(ours.median, ping.median, PING_TARGET),
+      const BUN_CLIENT = 'execd GET /ping, same client (Bun fetch)'
+      const NODE_CLIENT = 'execd GET /ping, same Node keep-alive connection'
+      /** A row of a warm cell against the same client's own /ping. */
+      const vsPing = (row: string, what: string, cell: Summary, client: string, own: Summary): RowResult => ({
+        row,
+        what,
+        ours: figure(cell, 'ms'),
+        baselineName: client,
+        baseline: figure(own, 'ms'),
+        ...timeRatio(cell.median, own.median, PING_TARGET),
       })
+      rows.push(vsPing('1d', 'warm python x + 1 vs own /ping', ours, BUN_CLIENT, ping))
       if (nodeOurs) {
         const nping = summarize(samples.nping ?? [])
-        rows.push({
-          row: '1e',
-          what: 'warm python x + 1 vs own /ping, Node http client',
-          ours: figure(nodeOurs, 'ms'),
-          baselineName: 'execd GET /ping, same Node keep-alive connection',
-          baseline: figure(nping, 'ms'),
-          ...timeRatio(nodeOurs.median, nping.median, PING_TARGET),
-        })
+        rows.push(vsPing('1e', 'warm python x + 1 vs own /ping, Node http client', nodeOurs, NODE_CLIENT, nping))
         if (js) {
           const njs = summarize(samples.njs ?? [])
-          rows.push({
-            row: '1g',
-            what: 'warm javascript x + 1 vs own /ping, Node http client',
-            ours: figure(njs, 'ms'),
-            baselineName: 'execd GET /ping, same Node keep-alive connection',
-            baseline: figure(nping, 'ms'),
-            ...timeRatio(njs.median, nping.median, PING_TARGET),
-          })
+          rows.push(vsPing('1g', 'warm javascript x + 1 vs own /ping, Node http client', njs, NODE_CLIENT, nping))
         }
       } else rows.push({ ...missingBaseline('1e', 'warm python x + 1 vs own /ping, Node http client', noNode!) })
       if (js) {
         const jsOurs = summarize(samples.js ?? [])
-        rows.push({
-          row: '1f',
-          what: 'warm javascript x + 1 vs own /ping',
-          ours: figure(jsOurs, 'ms'),
-          baselineName: 'execd GET /ping, same client (Bun fetch)',
-          baseline: figure(ping, 'ms'),
-          ...timeRatio(jsOurs.median, ping.median, PING_TARGET),
-        })
+        rows.push(vsPing('1f', 'warm javascript x + 1 vs own /ping', jsOurs, BUN_CLIENT, ping))
       } else rows.push(missingBaseline('1f', 'warm javascript x + 1 vs own /ping', 'javascript runtime not built'))
       return rows
     } finally {
