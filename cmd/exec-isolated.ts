@@ -1,44 +1,60 @@
 /**
  * `execd exec --isolated <workspace> [--mode rw|ro|overlay] [--profile] [--share-net] 'cmd'`:
- * the SDK's `runOnce` without HTTP — the isolated section's create, run and delete, so the
- * command runs in a throwaway bubblewrap session (an overlay session's changes are discarded
- * with it). Output as `exec --shell`; the exit code is the command's.
+ * the SDK's `runOnce` — the isolated section's create, run and delete, so the command runs in a
+ * throwaway bubblewrap session (an overlay session's changes are discarded with it). Without
+ * `--url` the section is called directly; with it, the daemon's `/v1/isolated` routes, and the
+ * workspace is a path on the daemon's machine. Output as `exec --shell`; the exit code is the
+ * command's.
  */
-import { openSection } from '../core/app'
+import type { ExecEvent } from '../core/events'
 import { encodeEvent } from '../core/events'
-import { createLogger } from '../core/log'
-import { isolated } from '../plugins/isolated'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { commandExit, render } from './exec-shell'
-import { UsageError } from './errors'
+import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf } from './remote'
+import { remoteOf, sseEvents, type Remote } from './remote'
+
+interface CreateRequest {
+  workspace: { path: string; mode?: 'rw' | 'ro' | 'overlay' }
+  profile?: 'strict' | 'balanced'
+  share_net: boolean
+}
+
+interface RunRequest {
+  code: string
+  envs?: Record<string, string>
+  timeout_seconds?: number
+}
+
+/** One throwaway session, on this machine or on the daemon's. */
+interface Isolation {
+  create(req: CreateRequest): Promise<string>
+  run(id: string, req: RunRequest): Promise<AsyncIterable<ExecEvent>>
+  /** Interrupts the session's run; its last events still come. */
+  interrupt(id: string): Promise<void>
+  delete(id: string): Promise<void>
+  close(): Promise<void>
+}
 
 export async function execIsolated(code: string, options: Record<string, unknown>): Promise<number> {
-  // Not a remote verb yet: a command meant for the daemon's machine must not run on this one.
-  if (remoteOf(options))
-    throw new UsageError(
-      '--isolated runs on this machine: drop --url (and EXECD_URL), or call /v1/isolated on the daemon',
-    )
-  const section = await openSection(isolated, configFrom({}), createLogger('error'))
-  const ops = section.ops
-  const abort = new AbortController()
-  const onSignal = () => abort.abort()
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  const pipe = watchBrokenPipe(onSignal)
+  const remote = remoteOf(options)
+  const isolation = remote ? remoteIsolation(remote) : await localIsolation()
+  let id: string | undefined
+  let stopping: Promise<void> | undefined
+  const interrupt = () => {
+    if (id !== undefined) stopping ??= isolation.interrupt(id).catch(() => {})
+  }
+  const stop = onStop(interrupt)
+  const pipe = watchBrokenPipe(interrupt)
   try {
-    const s = await ops.create({
-      workspace: { path: String(options.isolated), mode: options.mode as 'rw' | 'ro' | 'overlay' | undefined },
-      profile: options.profile as 'strict' | 'balanced' | undefined,
+    id = await isolation.create({
+      workspace: { path: String(options.isolated), mode: options.mode as CreateRequest['workspace']['mode'] },
+      profile: options.profile as CreateRequest['profile'],
       share_net: options.shareNet === true,
     })
+    if (stopSignal()) interrupt() // a signal that came while the session was being made
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
-    const events = await ops.run(
-      s.id,
-      { code, envs: parseEnvPairs(options.env), timeout_seconds: timeout },
-      abort.signal,
-    )
+    const events = await isolation.run(id, { code, envs: parseEnvPairs(options.env), timeout_seconds: timeout })
     let exit = 1
     for await (const e of events) {
       if (pipe.broken) {
@@ -48,11 +64,45 @@ export async function execIsolated(code: string, options: Record<string, unknown
       if (e.type === 'execution_complete') exit = 0
       if (e.type === 'error') exit = commandExit(e)
     }
-    return pipe.broken ? BROKEN_PIPE_EXIT : exit
+    if (pipe.broken) return BROKEN_PIPE_EXIT
+    const signal = stopSignal()
+    return signal ? signalExit(signal) : exit
   } finally {
     pipe.dispose()
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    await section.close()
+    await stopping
+    // The session goes whichever way the run ended: a throwaway must not outlive its verb.
+    if (id !== undefined) await isolation.delete(id).catch(() => {})
+    stop()
+    await isolation.close()
+  }
+}
+
+async function localIsolation(): Promise<Isolation> {
+  const [{ openSection }, { createLogger }, { isolated }] = await Promise.all([
+    import('../core/app'),
+    import('../core/log'),
+    import('../plugins/isolated'),
+  ])
+  const section = await openSection(isolated, configFrom({}), createLogger('error'))
+  const ops = section.ops
+  return {
+    create: async req => (await ops.create(req)).id,
+    run: (id, req) => ops.run(id, req),
+    interrupt: async id => void (await ops.interrupt(id)),
+    delete: id => ops.delete(id),
+    close: async () => void (await section.close()),
+  }
+}
+
+function remoteIsolation(remote: Remote): Isolation {
+  const session = (id: string) => `/v1/isolated/session/${encodeURIComponent(id)}`
+  return {
+    create: async req =>
+      (await remote.json<{ session_id: string }>('POST', '/v1/isolated/session', { json: req })).session_id,
+    run: async (id, req) => sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req })),
+    // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
+    interrupt: async id => void (await (await remote.call('DELETE', '/command', { query: { id } })).arrayBuffer()),
+    delete: async id => void (await (await remote.call('DELETE', session(id))).arrayBuffer()),
+    close: async () => {},
   }
 }

@@ -197,11 +197,22 @@ describe.skipIf(!bwrap)('execd exec --isolated', () => {
     expect(readFileSync(join(ws, 'cli.txt'), 'utf8')).toBe('kept\n')
   })
 
-  test('with --url it refuses as a usage error instead of running on this machine', async () => {
-    const r = await runCli(['exec', '--url', fx.d.url, '--isolated', ws, 'echo here > remote.txt'])
-    expect(r.code).toBe(2)
-    expect(r.stderr).toContain('--isolated')
-    expect(existsSync(join(ws, 'remote.txt'))).toBe(false)
+  test('with --url it runs on the daemon, and the session is gone after it', async () => {
+    const env = { EXECD_ACCESS_TOKEN: fx.d.token }
+    const r = await runCli(['exec', '--url', fx.d.url, '--isolated', ws, 'echo here > remote.txt; echo out; exit 3'], {
+      env,
+    })
+    expect(r.code).toBe(3)
+    expect(r.stdout).toBe('out\n')
+    expect(readFileSync(join(ws, 'remote.txt'), 'utf8')).toBe('here\n')
+    const list = await (await fx.d.fetch('/v1/isolated/sessions')).json()
+    expect(list.sessions).toEqual([])
+    const bad = await runCli(['exec', '--url', fx.d.url, '--isolated', join(ws, 'no-such-dir'), 'true'], { env })
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringContaining('no-such-dir')])
+    const denied = await runCli(['exec', '--url', fx.d.url, '--isolated', ws, 'echo no > denied.txt'])
+    expect(denied.stderr).toContain('X-EXECD-ACCESS-TOKEN')
+    expect(existsSync(join(ws, 'denied.txt'))).toBe(false)
   })
 })
 
