@@ -208,3 +208,26 @@ describe('sseResponse', () => {
     expect(slots).toEqual(all)
   })
 })
+
+describe('fairness', () => {
+  test('a source that is always ready still lets timers and other requests run', async () => {
+    // `yes` floods faster than frames are made: a stream that pulled its next batch in the same
+    // microtask chain never went back to the event loop, and /ping waited 2–10 s behind it.
+    async function* always(): AsyncGenerator<ExecEvent> {
+      for (;;) yield lineEvent('stdout', 'y')
+    }
+    const res = await sseResponse(always(), { pingMs: 0 })
+    const reader = res.body!.getReader()
+    let received = 0
+    let receivedWhenTimerRan = -1
+    setTimeout(() => (receivedWhenTimerRan = received), 0)
+    while (receivedWhenTimerRan < 0 && received < 64 * 1024 * 1024) {
+      const { value, done } = await reader.read()
+      if (done) break
+      received += value.byteLength
+    }
+    await reader.cancel()
+    expect(receivedWhenTimerRan).toBeGreaterThanOrEqual(0)
+    expect(receivedWhenTimerRan).toBeLessThan(1024 * 1024)
+  })
+})

@@ -6,6 +6,7 @@
  */
 import { encodeEvent, errorEvent, lineJsonParts, makeEvent, type ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
+import { TurnBudget } from './fair'
 import { Capacity } from './limits'
 import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
 
@@ -180,6 +181,10 @@ class SseWriter<E> {
   private closed = false
   private pending: Promise<IteratorResult<E | SseItem<E>>> | undefined
   private lastWrite = Date.now()
+  // A source that is always ready (a `yes` outrunning its encoding) fed pull after pull in one
+  // microtask chain: /ping waited 2–10 s behind a foreground flood.
+  private readonly turns = new TurnBudget()
+  private due: Promise<void> | undefined
   // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
   // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
   private abortEvent: ExecEvent | undefined
@@ -241,6 +246,11 @@ class SseWriter<E> {
 
   async pull(controller: Controller): Promise<void> {
     if (this.closed) return
+    if (this.due) {
+      await this.due
+      this.due = undefined
+      if (this.closed) return
+    }
     const outcome = await this.next()
     if (outcome === 'ping') return controller.enqueue(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))]))
     if ('abort' in outcome) {
@@ -261,6 +271,7 @@ class SseWriter<E> {
     }
     if (ended) return this.close(controller, batch.take())
     controller.enqueue(batch.take())
+    this.due = this.turns.spend(batch.bytes)
     collectAfterFlood(batch.bytes)
   }
 

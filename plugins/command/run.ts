@@ -11,6 +11,7 @@ import { errorEvent, lineEvent, makeEvent, type ExecEvent } from '../../core/eve
 import { Journal } from '../../core/journal'
 import { LineSplitter } from '../../core/lines'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { TurnBudget } from '../../core/fair'
 import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
 import type { CommandRecord, CommandStore } from './store'
@@ -226,6 +227,7 @@ async function pump(
     idle = setTimeout(() => void reader.cancel().catch(() => {}), DRAIN_IDLE_MS)
   }
   let reading = false
+  const turns = new TurnBudget()
   void exited.then(() => {
     leaderGone = true
     if (reading) armIdle()
@@ -237,7 +239,9 @@ async function pump(
       reading = false
       if (r.done) return
       clearTimeout(idle)
+      const bytes = r.value.byteLength // onChunk may free the chunk
       await onChunk(r.value)
+      await turns.spend(bytes)
       if (leaderGone) armIdle()
     }
   } finally {

@@ -1,0 +1,63 @@
+/**
+ * One flood must not hold the daemon: a child writing as fast as it can (`yes`) keeps its pipe
+ * and its stream always ready, and a loop of reads that are ready never gave the event loop a
+ * turn — `/ping` waited 2–10 s, until the flood paused or ended. The tests check that other
+ * requests are answered while the flood still runs, and how much of the flood went out while
+ * a `/ping` waited (no timing: the flood runs until it is deleted).
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+})
+
+/** `yes`'s two-byte lines: the most events per byte, the hardest flood to keep up with. */
+const FLOOD = 'exec -a fairness-flood yes'
+
+test('a background flood: /ping and the command status answer while it runs', async () => {
+  const res = await postJson(d, '/command', { command: FLOOD, background: true })
+  const [init] = await readSse(res, f => f.data.type === 'init')
+  const id = init!.data.text as string
+  try {
+    await waitFor('the flood to start', () => pidsWith('fairness-flood').length > 0)
+    for (let i = 0; i < 3; i++) expect((await d.fetch('/ping')).status).toBe(200)
+    const status = await (await d.fetch(`/command/status/${id}`)).json()
+    expect(status.running).toBe(true)
+  } finally {
+    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+  }
+  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+})
+
+test('a foreground flood read as fast as it comes: /ping answers while the stream is open', async () => {
+  const res = await postJson(d, '/command', { command: FLOOD })
+  const reader = res.body!.getReader()
+  const first = new TextDecoder().decode((await reader.read()).value)
+  const id = JSON.parse(/^data: (.*)$/m.exec(first)![1]!).text as string
+  let open = true
+  let received = 0
+  const drained = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.byteLength
+    open = false
+  })()
+  try {
+    await waitFor('the flood to start', () => received > 4 * 1024 * 1024)
+    for (let i = 0; i < 3; i++) {
+      const before = received
+      expect((await d.fetch('/ping')).status).toBe(200)
+      // A few turns of the loop: a few 256 KiB budgets. Held behind the flood, tens of MiB.
+      expect(received - before).toBeLessThan(16 * 1024 * 1024)
+    }
+    expect(open).toBe(true)
+  } finally {
+    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+    await reader.cancel().catch(() => {})
+    await drained.catch(() => {})
+  }
+  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+})
