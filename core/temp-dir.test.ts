@@ -1,8 +1,8 @@
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale } from './temp-dir'
+import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, userCacheDir } from './temp-dir'
 
 const roots: string[] = []
 afterEach(() => roots.splice(0).forEach(r => rmSync(r, { recursive: true, force: true })))
@@ -59,4 +59,14 @@ test('a removed dir is made again on demand, with its lock', async () => {
   expect(existsSync(dir.path)).toBe(true)
   expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('held')
   dir.close()
+})
+
+test('userCacheDir makes a missing temp root as mkdir -p would, and only its own dir private', () => {
+  const root = join(freshRoot(), 'missing', 'tmp')
+  const dir = userCacheDir(root)
+  expect(lstatSync(dir).mode & 0o777).toBe(0o700)
+  const umask = process.umask()
+  expect(lstatSync(root).mode & 0o777).toBe(0o777 & ~umask)
+  expect(lstatSync(join(root, '..')).mode & 0o777).toBe(0o777 & ~umask)
+  expect(userCacheDir(root)).toBe(dir)
 })

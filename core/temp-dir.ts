@@ -121,7 +121,10 @@ export function probeLock(path: string): Promise<'held' | 'refused' | 'none'> {
  */
 export function userCacheDir(root = tmpdir()): string {
   const dir = join(root, `execd-${process.getuid?.() ?? 'user'}`)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  // A missing TMPDIR is made as `mkdir -p` would (umask's mode), not 0700 like the cache dir
+  // itself: a private temp root made by root shut every other user's execd out of it.
+  mkdirSync(root, { recursive: true })
+  if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 })
   const st = lstatSync(dir)
   const uid = process.getuid?.()
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
