@@ -25,7 +25,10 @@ const DOCUMENTATION = {
   security: [{ accessToken: [] }],
 }
 
-type DocumentPaths = Record<string, Record<string, { requestBody?: { required?: boolean } }>>
+type DocumentPaths = Record<
+  string,
+  Record<string, { requestBody?: { required?: boolean; content?: Record<string, unknown> } }>
+>
 
 /**
  * /openapi.json: built on its first request, not at start (it was the largest piece of the
@@ -55,6 +58,7 @@ export function openApiDocument(app: AnyElysia, optionalBodies: ReadonlySet<stri
         components: { ...DOCUMENTATION.components, schemas: { ...components.schemas, ...ERROR_COMPONENTS.schemas } },
       }
       markOptionalBodies(doc.paths as DocumentPaths, optionalBodies)
+      jsonBodiesOnly(doc.paths as DocumentPaths)
       return JSON.stringify(doc)
     } finally {
       for (const [schema, value] of added) schema.additionalProperties = value
@@ -79,6 +83,23 @@ function markOptionalBodies(paths: DocumentPaths, keys: ReadonlySet<string>): vo
     const [method, path] = key.split(' ') as [string, string]
     const body = paths[path]?.[method]?.requestBody
     if (body) body.required = false
+  }
+}
+
+/**
+ * The plugin offers every object body also as multipart and form encoding; a route with a JSON
+ * body reads whatever comes as JSON (core/front-door.ts, as the reference does), so a client
+ * generated from those encodings would send fields the route cannot read. Only
+ * `application/json` is listed for them; the upload's multipart body stays as it is.
+ */
+function jsonBodiesOnly(paths: DocumentPaths): void {
+  for (const operations of Object.values(paths)) {
+    for (const op of Object.values(operations)) {
+      const content = op.requestBody?.content
+      if (content?.['application/json'] && op.requestBody) {
+        op.requestBody.content = { 'application/json': content['application/json'] }
+      }
+    }
   }
 }
 

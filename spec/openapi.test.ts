@@ -51,6 +51,20 @@ describe('openapi', () => {
     }
   })
 
+  test('a JSON body is offered as application/json only, the upload as multipart only', async () => {
+    const { spec } = await inProcess()
+    const types: Record<string, string[]> = {}
+    for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (op.requestBody) types[`${method} ${path}`] = Object.keys(op.requestBody.content)
+      }
+    }
+    expect(types['post /files/upload']).toEqual(['multipart/form-data'])
+    delete types['post /files/upload']
+    expect(Object.keys(types).length).toBeGreaterThan(10)
+    for (const [key, list] of Object.entries(types)) expect([key, list]).toEqual([key, ['application/json']])
+  })
+
   test('the document is built from the schemas as declared, even after every route has compiled', async () => {
     // It is built on its first request; compiling a route (its first request) adds
     // `additionalProperties: false` to its object schemas, which the document must not show.
