@@ -55,7 +55,7 @@ export async function uploadFile(d: Execd, src: string, dest: string, bytes: num
  * The same upload through `curl -F` (a metadata file part, then the file streamed from disk):
  * a client that costs a fraction of the Bun one above (1.2 vs 2.7 s of CPU per GiB), so that
  * on a small machine the rate says more about execd than about its client. The token goes in a
- * header file, not on curl's command line.
+ * header file, not on curl's command line. Returns the CPU seconds curl used.
  */
 export async function uploadFileWithCurl(
   d: Execd,
@@ -64,7 +64,7 @@ export async function uploadFileWithCurl(
   src: string,
   dest: string,
   bytes: number,
-): Promise<void> {
+): Promise<number> {
   const meta = join(dir, 'curl-metadata.json')
   const headers = join(dir, 'curl-headers.txt')
   writeFileSync(meta, JSON.stringify({ path: dest, mode: 644 }))
@@ -98,4 +98,5 @@ export async function uploadFileWithCurl(
   if (status !== '200') throw new Error(`curl POST /files/upload: ${status} ${err.slice(0, 300)}`)
   const written = Bun.file(dest).size
   if (written !== bytes) throw new Error(`upload wrote ${written} of ${bytes} bytes to ${dest}`)
+  return Number(proc.resourceUsage()?.cpuTime.total ?? Number.NaN) / 1e6
 }

@@ -85,6 +85,36 @@ describe('parseMultipart', () => {
       expect(await collect(chunked(bytes, sizes))).toEqual(parts)
   })
 
+  test('a chunk is freed once parsed, a view into a shared buffer is not, and the parts stay exact', async () => {
+    const near = `\r\n--${B.slice(0, 9)}`
+    let data = ''
+    for (let i = 0; data.length < 3 << 20; i++) data += i % 5 === 0 ? near : `${i} `
+    const parts = [
+      { name: 'metadata', filename: 'metadata', data: '{"path":"/a"}' },
+      { name: 'file', filename: 'big', data },
+    ]
+    const bytes = body(parts)
+    const owned: Uint8Array[] = []
+    const views: Uint8Array[] = []
+    let off = 0
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (off >= bytes.length) return c.close()
+        const n = 65521
+        // Every other chunk is a view into the whole body, which the parser must leave alone.
+        const chunk = (owned.length + views.length) % 2 ? bytes.subarray(off, off + n) : bytes.slice(off, off + n)
+        ;((owned.length + views.length) % 2 ? views : owned).push(chunk)
+        c.enqueue(chunk)
+        off += n
+      },
+    })
+    expect(await collect(stream)).toEqual(parts)
+    // All but the last couple (which hold the closing delimiter) are given back early.
+    expect(owned.filter(c => c.byteLength === 0).length).toBeGreaterThan(owned.length - 3)
+    expect(views.every(c => c.byteLength > 0)).toBe(true)
+    expect(Buffer.from(bytes).toString()).toBe(Buffer.from(body(parts)).toString())
+  })
+
   test('an unread part body is skipped', async () => {
     const names: string[] = []
     for await (const part of parseMultipart(chunked(body(SAMPLE), [5]), B)) names.push(part.name)

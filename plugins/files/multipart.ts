@@ -48,9 +48,31 @@ function joinBytes(pieces: readonly Uint8Array[], total: number): Buffer {
 
 const malformed = (why: string) => new ExecdError('INVALID_FILE', `malformed multipart body: ${why}`)
 
-/** Pulls chunks from the request body; `limit` counts every byte read (413 past it). */
+/**
+ * Frees a stream chunk's memory now instead of at the next collection. An upload arrives in
+ * 64–128 KiB chunks at hundreds of MiB/s; left to the collector they are freed in bulk, the
+ * allocator hands the pages back to the kernel, and every later chunk is faulted in afresh:
+ * that churn was half of an upload's CPU (the same as a command's output flood,
+ * plugins/command/run.ts). Freed at once, the next chunk reuses the same warm memory. Only a
+ * chunk that owns its whole buffer is freed (a view into a shared one is left alone); the
+ * caller guarantees that nothing views it any more.
+ */
+function freeChunk(chunk: Uint8Array): void {
+  const buffer = chunk.buffer
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return
+  buffer.transfer(0)
+}
+
+/**
+ * Pulls chunks from the request body; `limit` counts every byte read (413 past it). `buf` is
+ * the input not parsed yet: a view of the last chunk read, or a copy; every chunk is freed as
+ * soon as nothing of it is left to parse (the stream's chunks are the parser's: a request
+ * body's are), so nothing handed out of the parser may view one.
+ */
 class ChunkSource {
   buf: Buffer = Buffer.alloc(0)
+  /** The stream chunk `buf` is a view of, if it is one. */
+  private owner: Uint8Array | undefined
   eof = false
   total = 0
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
@@ -77,11 +99,27 @@ class ChunkSource {
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
   }
 
+  /** Continues with `chunk` alone: the caller has taken (copied) what `buf` held. */
+  restart(chunk: Buffer): void {
+    if (this.owner) freeChunk(this.owner)
+    this.buf = chunk
+    this.owner = chunk
+  }
+
+  /** Adds `chunk` after what `buf` holds (copying both, unless `buf` is empty). */
+  append(chunk: Buffer): void {
+    if (this.buf.length === 0) return this.restart(chunk)
+    this.buf = joinBytes([this.buf, chunk], this.buf.length + chunk.length)
+    if (this.owner) freeChunk(this.owner)
+    freeChunk(chunk)
+    this.owner = undefined
+  }
+
   /** Reads one more chunk onto `buf`; false at the end of the stream. */
   async fill(): Promise<boolean> {
     const chunk = await this.read()
     if (!chunk) return false
-    this.buf = this.buf.length ? joinBytes([this.buf, chunk], this.buf.length + chunk.length) : chunk
+    this.append(chunk)
     return true
   }
 
@@ -146,73 +184,64 @@ export async function* parseMultipart(
 }
 
 /**
- * A part's bytes, handed on in slices of about WRITE_BYTES: a network chunk (~32 KiB as the
+ * A part's bytes, handed on in slices of about WRITE_BYTES: a network chunk (64–128 KiB as the
  * upload stream delivers them) per slice cost the file a write and a thread-pool round trip
- * each. The slices are views of the network chunks, copied once when several make a slice;
- * the few bytes kept back at a chunk's end (a delimiter may start there) are checked against
- * the next chunk's start rather than copied onto it.
+ * each. Every byte is copied once, into one slab per part that is reused for every slice (a
+ * fresh 1 MiB per slice was page-faulted in each time), so each chunk can be freed as soon as
+ * it is copied; the few bytes kept back at a chunk's end (a delimiter may start there) are
+ * checked against the next chunk's start rather than copied onto it. The slab is safe to
+ * reuse because a slice is only valid until the next one is asked for (MultipartPart.body),
+ * and both consumers write or copy it before that.
  */
 const WRITE_BYTES = 1 << 20
 
 async function* partBody(src: ChunkSource, delimiter: Buffer, onEnd: () => void): AsyncGenerator<Uint8Array> {
-  const pending: Buffer[] = []
-  let pendingBytes = 0
-  const keep = (data: Buffer) => {
-    if (data.length === 0) return
-    pending.push(data)
-    pendingBytes += data.length
-  }
-  // One slab per part, reused for every slice: a fresh 1 MiB per slice was page-faulted in
-  // each time (half of an upload's CPU). Safe because a slice is only valid until the next
-  // one is asked for (MultipartPart.body), and both consumers write or copy it before that.
+  // A delimiter's length minus one: what may be the start of a delimiter split across chunks.
+  const hold = delimiter.length - 1
   let slab: Buffer | undefined
-  const take = (): Buffer => {
-    let out: Buffer
-    const [only] = pending
-    if (pending.length === 1 && only) out = only
-    else {
-      if (!slab || slab.length < pendingBytes) slab = Buffer.allocUnsafe(Math.max(2 * WRITE_BYTES, pendingBytes))
-      let at = 0
-      for (const p of pending) {
-        slab.set(p, at)
-        at += p.length
-      }
-      out = slab.subarray(0, at)
+  let filled = 0
+  const put = (bytes: Buffer) => {
+    if (bytes.length === 0) return
+    if (!slab || filled + bytes.length > slab.length) {
+      const larger = Buffer.allocUnsafe(Math.max(2 * WRITE_BYTES, filled + bytes.length))
+      if (slab) larger.set(slab.subarray(0, filled))
+      slab = larger
     }
-    pending.length = 0
-    pendingBytes = 0
-    return out
+    slab.set(bytes, filled)
+    filled += bytes.length
   }
   for (;;) {
     const at = src.buf.indexOf(delimiter)
     if (at >= 0) {
-      keep(src.buf.subarray(0, at))
+      put(src.buf.subarray(0, at))
       src.buf = src.buf.subarray(at + delimiter.length)
       onEnd()
-      if (pendingBytes > 0) yield take()
+      if (slab && filled > 0) yield slab.subarray(0, filled)
       return
     }
-    // Keep a delimiter's length minus one: it may be the start of a delimiter split across chunks.
-    const safe = src.buf.length - (delimiter.length - 1)
+    const safe = src.buf.length - hold
     if (safe > 0) {
-      keep(src.buf.subarray(0, safe))
+      put(src.buf.subarray(0, safe))
       src.buf = src.buf.subarray(safe)
     }
-    if (pendingBytes >= WRITE_BYTES) yield take()
+    if (slab && filled >= WRITE_BYTES) {
+      yield slab.subarray(0, filled)
+      filled = 0
+    }
     const chunk = await src.read()
     if (!chunk) throw malformed('unexpected end of the body (upload cut short?)')
     const tail = src.buf
-    if (tail.length > 0 && chunk.length >= delimiter.length - 1) {
+    if (tail.length > 0 && chunk.length >= hold) {
       // Every delimiter starting in the tail ends within the chunk's first bytes: none there,
       // and the tail is plain data.
-      const seam = joinBytes([tail, chunk.subarray(0, delimiter.length - 1)], tail.length + delimiter.length - 1)
+      const seam = joinBytes([tail, chunk.subarray(0, hold)], tail.length + hold)
       if (seam.indexOf(delimiter) < 0) {
-        keep(tail)
-        src.buf = chunk
+        put(tail)
+        src.restart(chunk)
         continue
       }
     }
-    src.buf = tail.length > 0 ? joinBytes([tail, chunk], tail.length + chunk.length) : chunk
+    src.append(chunk)
   }
 }
 
