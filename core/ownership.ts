@@ -85,7 +85,7 @@ export class Owner {
   /** Whether anything of this owner still runs (a cgroup's state file when it can tell). */
   async populated(): Promise<boolean> {
     await this.moved
-    if (this.tight && this.cgroup) return cgroupPopulated(this.cgroup)
+    if (this.tight && this.cgroup) return tree ? tree.populated(this.cgroup) : cgroupPopulated(this.cgroup)
     return (await this.members()).length > 0
   }
 

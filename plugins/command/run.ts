@@ -28,7 +28,34 @@ export interface Prepared {
   gid?: number
 }
 
-const shell = Bun.which('bash') ? 'bash' : 'sh'
+/**
+ * The shell by absolute path, found on execd's own PATH (as the reference's exec.Command finds
+ * it) and kept: a spawn by name searched PATH again each time, a stat per entry on the event
+ * loop before the fork. Looked for again when a spawn with it fails (a container can lose or
+ * gain bash while execd runs).
+ */
+let shell: { path: string; name: 'bash' | 'sh' } | undefined
+
+function findShell(): typeof shell {
+  const bash = Bun.which('bash')
+  const path = bash ?? Bun.which('sh')
+  return path ? { path, name: bash ? 'bash' : 'sh' } : undefined
+}
+
+/** `<shell> -c command`; argv[0] stays the bare name (`$0` is `bash`, as before). */
+function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): OwnedProcess {
+  const kept = shell
+  shell ??= findShell()
+  if (!shell) throw new Error('no shell on PATH')
+  try {
+    return spawnOwned([shell.path, '-c', command], { ...opts, argv0: shell.name })
+  } catch (err) {
+    shell = undefined
+    if (!kept) throw err
+    return spawnShell(command, opts) // once more, with a fresh search
+  }
+}
+
 /** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
 const DRAIN_IDLE_MS = 50
 
@@ -41,7 +68,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   let proc: OwnedProcess | undefined
   let failure = ''
   try {
-    proc = spawnOwned([shell, '-c', p.req.command], {
+    proc = spawnShell(p.req.command, {
       cwd: p.cwd,
       env: p.env,
       stdin: 'ignore',
