@@ -117,12 +117,12 @@ export class CgroupTree {
         if (code === 'ESRCH' && this.recycle(leaf)) return false
         // ENOENT (opening) or ENODEV (a kept file): another execd's sweep removed the leaf
         // while it was empty. Made again, once.
-        if (again || (code !== 'ENOENT' && code !== 'ENODEV')) return this.drop(leaf)
+        if (again || (code !== 'ENOENT' && code !== 'ENODEV')) return this.discard(leaf)
         this.forget(leaf)
         try {
           mkdirSync(leaf, { recursive: true })
         } catch {
-          return this.drop(leaf)
+          return this.discard(leaf)
         }
       }
     }
@@ -144,7 +144,7 @@ export class CgroupTree {
     const mine = leaf.startsWith(`${this.dir}/`) // not one of a tree closed before this one
     if (events !== undefined && !/^frozen 1$/m.test(events) && mine && this.spare.length < SPARE_LEAVES)
       this.spare.push(leaf)
-    else this.drop(leaf)
+    else this.discard(leaf)
     return true
   }
 
@@ -165,8 +165,11 @@ export class CgroupTree {
     return removeCgroupSoon(this.dir, limitMs)
   }
 
-  /** A leaf a move failed into is not used again (a command may have made it threaded). */
-  private drop(leaf: string): false {
+  /**
+   * Removes a leaf once it is empty, never to be used again: one a move failed into (a command
+   * may have made it threaded), or one its owner let go of while something still ran in it.
+   */
+  discard(leaf: string): false {
     this.forget(leaf)
     void removeCgroupSoon(leaf)
     return false

@@ -111,18 +111,25 @@ export class Owner {
     const leaf = this.cgroup
     this.cgroup = undefined
     this.tight = false
-    if (leaf && !tree?.recycle(leaf)) void removeCgroupSoon(leaf)
+    if (!leaf) return
+    if (!tree) void removeCgroupSoon(leaf)
+    else if (!tree.recycle(leaf)) tree.discard(leaf)
   }
 
   /**
-   * release() if the leaf alone can tell and says nothing runs, in one read of its state file;
-   * false, and nothing done, otherwise.
+   * After the leader exited: release() if the leaf alone can tell and says nothing runs, in
+   * one read of its state file. An emptied leaf goes back to the tree even when it cannot tell
+   * (a child forked before the move may run outside it): nothing of this owner can enter it
+   * again once its leader is gone and it is empty, and kept, a leaf made every such command
+   * make a new one (a mkdir, its files opened, an rmdir later). The owner is then looked
+   * for by its group and marker. True once released.
    */
   releaseIfEmpty(): boolean {
-    if (!this.tight || !this.cgroup || !tree?.recycle(this.cgroup)) return false
+    if (!this.cgroup || !tree?.recycle(this.cgroup)) return false
     this.cgroup = undefined
+    const tight = this.tight
     this.tight = false
-    return true
+    return tight
   }
 }
 

@@ -114,10 +114,17 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       }
     }))
   }
-  const append = (e: ExecEvent) =>
-    chain(async () => {
+  /** One event; at once when nothing is queued ahead and the journal has room (most events). */
+  const append = (e: ExecEvent): Promise<void> | undefined => {
+    const id = queued === 0 ? journal.tryAppend(e) : 0
+    if (id !== 0) {
+      record.lastEventId = id
+      return undefined
+    }
+    return chain(async () => {
       record.lastEventId = await journal.append(e)
     })
+  }
   /**
    * A chunk's lines, in one step of the chain (not a link per line); with nothing queued ahead
    * and room in the journal, at once and without a promise — a flood of small chunks paid a
@@ -196,14 +203,15 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
 async function finish(
   record: CommandRecord,
   store: CommandStore,
-  append: (e: ExecEvent) => Promise<void>,
+  append: (e: ExecEvent) => Promise<void> | undefined,
   journal: Journal,
   event: ExecEvent,
   code: number,
   error?: string,
 ): Promise<void> {
   Object.assign(record, { running: false, exitCode: code, error, finishedAt: new Date(), terminal: event })
-  await append(event)
+  const waiting = append(event)
+  if (waiting) await waiting
   journal.end()
   store.finish(record)
 }
