@@ -10,20 +10,47 @@
  * process instead of removed (a mkdir and an rmdir of a cgroup cost ~70 µs each), and the move
  * into it runs on the thread pool — the kernel makes a write to `cgroup.procs` wait for an RCU
  * grace period (about a millisecond, more under load), which would stall the event loop.
+ * A leaf's `cgroup.procs` and `cgroup.events` stay open while the tree has the leaf: each
+ * process's move is one write and each look at the leaf one read, instead of an open, a write
+ * (or read) and a close each, with a path walk through cgroupfs every time.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  write,
+  writeFileSync,
+} from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { readSmall } from './procfs'
+import { readSmall, readSmallAt } from './procfs'
 
 /** Emptied leaves kept for reuse; more (after a burst of processes at once) are removed. */
 const SPARE_LEAVES = 16
+
+/** A leaf's kept files; `moving` while a write to `procs` is under way (it is closed after). */
+interface LeafFiles {
+  procs?: number
+  events?: number
+  moving: boolean
+  forgotten: boolean
+}
+
+/** `text` written at `fd` on the thread pool. */
+const writeAt = (fd: number, text: string) =>
+  new Promise<void>((resolve, reject) => write(fd, text, err => (err ? reject(err) : resolve())))
 
 /** This execd's directory of leaves, beside execd's own cgroup entry. */
 export class CgroupTree {
   private seq = 0
   /** Empty leaves, ready for the next process. */
   private readonly spare: string[] = []
+  /** The open files of the leaves this tree has handed out or keeps. */
+  private readonly files = new Map<string, LeafFiles>()
 
   private constructor(readonly dir: string) {}
 
@@ -72,23 +99,38 @@ export class CgroupTree {
    * made again.
    */
   async confine(pid: number, leaf: string): Promise<boolean> {
-    const procs = join(leaf, 'cgroup.procs')
-    try {
-      await writeFile(procs, String(pid))
-      return true
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      // ESRCH: the process was gone before the move (a fast command); the leaf is as it was.
-      if (code === 'ESRCH' && this.recycle(leaf)) return false
-      if (code !== 'ENOENT') return this.drop(leaf)
+    for (let again = false; ; again = true) {
+      const files = this.filesOf(leaf)
+      try {
+        files.procs ??= openSync(join(leaf, 'cgroup.procs'), 'w')
+        files.moving = true
+        try {
+          await writeAt(files.procs, String(pid))
+        } finally {
+          files.moving = false
+          if (files.forgotten) closeFiles(files)
+        }
+        return true
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        // ESRCH: the process was gone before the move (a fast command); the leaf is as it was.
+        if (code === 'ESRCH' && this.recycle(leaf)) return false
+        // ENOENT (opening) or ENODEV (a kept file): another execd's sweep removed the leaf
+        // while it was empty. Made again, once.
+        if (again || (code !== 'ENOENT' && code !== 'ENODEV')) return this.discard(leaf)
+        this.forget(leaf)
+        try {
+          mkdirSync(leaf, { recursive: true })
+        } catch {
+          return this.discard(leaf)
+        }
+      }
     }
-    try {
-      mkdirSync(leaf, { recursive: true })
-      await writeFile(procs, String(pid))
-      return true
-    } catch {
-      return this.drop(leaf)
-    }
+  }
+
+  /** Whether anything runs in `leaf` (from take()) or below it. */
+  populated(leaf: string): boolean {
+    return /^populated 1$/m.test(this.events(leaf) ?? '')
   }
 
   /**
@@ -97,12 +139,12 @@ export class CgroupTree {
    * nothing done, while a process is left in it.
    */
   recycle(leaf: string): boolean {
-    const events = readSmall(join(leaf, 'cgroup.events'))
+    const events = this.events(leaf)
     if (events !== undefined && /^populated 1$/m.test(events)) return false
     const mine = leaf.startsWith(`${this.dir}/`) // not one of a tree closed before this one
     if (events !== undefined && !/^frozen 1$/m.test(events) && mine && this.spare.length < SPARE_LEAVES)
       this.spare.push(leaf)
-    else void removeCgroupSoon(leaf)
+    else this.discard(leaf)
     return true
   }
 
@@ -113,21 +155,66 @@ export class CgroupTree {
 
   /** Removes the tree once its processes are gone (leaves that still hold one stay). */
   close(): void {
-    this.spare.length = 0
+    this.forgetAll()
     removeCgroup(this.dir)
   }
 
   /** close(), waiting a moment for leaves whose processes were just killed. */
   closeSoon(limitMs = 500): Promise<boolean> {
-    this.spare.length = 0
+    this.forgetAll()
     return removeCgroupSoon(this.dir, limitMs)
   }
 
-  /** A leaf a move failed into is not used again (a command may have made it threaded). */
-  private drop(leaf: string): false {
+  /**
+   * Removes a leaf once it is empty, never to be used again: one a move failed into (a command
+   * may have made it threaded), or one its owner let go of while something still ran in it.
+   */
+  discard(leaf: string): false {
+    this.forget(leaf)
     void removeCgroupSoon(leaf)
     return false
   }
+
+  /** `cgroup.events` of the leaf, read again from its start; undefined once the leaf is gone. */
+  private events(leaf: string): string | undefined {
+    const files = this.filesOf(leaf)
+    try {
+      files.events ??= openSync(join(leaf, 'cgroup.events'), 'r')
+      return readSmallAt(files.events)
+    } catch {
+      return undefined
+    }
+  }
+
+  private filesOf(leaf: string): LeafFiles {
+    let files = this.files.get(leaf)
+    if (!files) this.files.set(leaf, (files = { moving: false, forgotten: false }))
+    return files
+  }
+
+  /** Closes the leaf's files (a write under way closes its file when it ends). */
+  private forget(leaf: string): void {
+    const files = this.files.get(leaf)
+    if (!files) return
+    this.files.delete(leaf)
+    files.forgotten = true
+    if (!files.moving) closeFiles(files)
+  }
+
+  private forgetAll(): void {
+    this.spare.length = 0
+    for (const leaf of [...this.files.keys()]) this.forget(leaf)
+  }
+}
+
+function closeFiles(files: LeafFiles): void {
+  for (const fd of [files.procs, files.events]) {
+    if (fd === undefined) continue
+    try {
+      closeSync(fd)
+    } catch {}
+  }
+  files.procs = files.events = undefined
 }
 
 /** SIGKILL to every process of the cgroup and its descendants; false if there is none. */

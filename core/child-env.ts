@@ -23,7 +23,15 @@ export const isWithheld = (name: string): boolean => withheld.has(name)
 
 /** `env` (execd's by default) without the withheld variables, then `extra` on top. */
 export function childEnv(extra: Record<string, string> = {}, env: Env = process.env): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !withheld.has(k)) out[k] = v
+  let out: Record<string, string>
+  if (env === process.env) {
+    // Only strings there: a spread lists Bun's process.env ~5x faster than Object.entries
+    // (5 against 25 µs here), and every spawn waits for it.
+    out = { ...process.env } as Record<string, string>
+    for (const k of withheld) if (k in out) delete out[k]
+  } else {
+    out = {}
+    for (const [k, v] of Object.entries(env)) if (v !== undefined && !withheld.has(k)) out[k] = v
+  }
   return Object.assign(out, extra)
 }

@@ -38,6 +38,8 @@ type Stdio = 'pipe' | 'ignore' | 'inherit' | number
 
 interface SpawnOptions {
   cwd?: string
+  /** The child's argv[0] when argv[0] is the executable's absolute path (`bash`, not `/usr/bin/bash`). */
+  argv0?: string
   /** Default: `childEnv()` (execd's environment without the secrets). */
   env?: Record<string, string | undefined>
   stdin?: Stdio
@@ -115,7 +117,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
           'pipe',
         ],
       }
-  // Bun opens /dev/null for an ignored stream; without it the spawn fails blaming the executable.
+  // Bun opens /dev/null for an ignored stream (with O_CREAT: without the device, the child would
+  // make a plain file there), so it is looked for before every such spawn.
   if (!opts.terminal && (opts.stdin ?? 'ignore') === 'ignore') requirePiece('/dev/null')
   const ownerId = newOwnerId()
   const proc = Bun.spawn(argv, {
@@ -125,6 +128,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     terminal: opts.terminal,
     uid: opts.uid,
     gid: opts.gid,
+    argv0: opts.argv0,
     ...(opts.ipc ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' } : {}),
     // setsid(): own session and process group, so signals to -pid reach every descendant
     // that did not move itself elsewhere, and a terminal's signals never reach them.
@@ -138,6 +142,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
 
   const exited: Promise<ExitInfo> = proc.exited.then(() => {
     timer?.clear()
+    owner.leaderExited()
     const signal = proc.signalCode ? String(proc.signalCode) : null
     return { code: signal ? null : proc.exitCode, signal, killedBy }
   })

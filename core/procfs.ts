@@ -63,6 +63,11 @@ export function readSmall(path: string): string | undefined {
   }
 }
 
+/** The start of a small procfs or cgroupfs file open at `fd`, read again from its start (pread at 0 makes such a file anew). */
+export function readSmallAt(fd: number): string {
+  return small.toString('latin1', 0, readSync(fd, small, 0, small.length, 0))
+}
+
 /** readStat without blocking the event loop. */
 export async function readStatAsync(pid: number | string): Promise<ProcStat | undefined> {
   try {

@@ -3,7 +3,9 @@
  * `bash -c true` directly — with its stdout and stderr piped and read to their end, as running
  * a command for its output takes (execd does the same); the pipeless spawn is shown beside it.
  * 3c is the issue's posix_spawn floor: a warm process of its own spawning `bash -c true` and
- * waiting, timed inside that process (bench/lib/spawn-floor.ts).
+ * waiting, timed inside that process (bench/lib/spawn-floor.ts); 3d the same process spawning
+ * it as execd must (output piped and read, a session of its own): what is left of 3c's ratio
+ * once the spawn's own shape is taken out is execd's.
  */
 import { join } from 'node:path'
 import { reps } from '../lib/config'
@@ -27,6 +29,11 @@ export default {
   async run(): Promise<RowResult[]> {
     const d = await startExecd()
     const floor = startLineChild([process.execPath, join(import.meta.dir, '..', 'lib', 'spawn-floor.ts')])
+    const askFloor = async (line: 'go' | 'owned') => {
+      const ms = Number(await floor.ask(line))
+      if (!(ms >= 0)) throw new Error(`spawn floor (${line}): bash -c true failed`)
+      return ms
+    }
     try {
       await requireCommands(d)
       // execd's own CPU per command (its threads, not the shells): what load moves least.
@@ -49,14 +56,8 @@ export default {
             once: () =>
               timed(() => Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited),
           },
-          {
-            name: 'floor',
-            once: async () => {
-              const ms = Number(await floor.ask('go'))
-              if (!(ms >= 0)) throw new Error('spawn floor: bash -c true failed')
-              return ms
-            },
-          },
+          { name: 'floor', once: () => askFloor('go') },
+          { name: 'owned', once: () => askFloor('owned') },
         ],
         { reps: reps(300, 30), warmup: 10, budgetMs: 40_000, minReps: 30 },
       )
@@ -65,6 +66,7 @@ export default {
       const base = summarize(samples.spawn ?? [])
       const bare = summarize(samples.bare ?? [])
       const posix = summarize(samples.floor ?? [])
+      const ownedSpawn = summarize(samples.owned ?? [])
       return [
         {
           row: '3a',
@@ -91,6 +93,17 @@ export default {
           baseline: figure(posix, 'ms'),
           ...timeRatio(ours.median, posix.median, 1.3),
           note: `execd used ${cpuMs.toFixed(2)} ms of CPU per command (its own threads, utime + stime over ${commands} warm round trips; the shells count as its children)`,
+        },
+        {
+          row: '3d',
+          what: 'command round trip vs the same spawn as execd makes it',
+          ours: figure(ours, 'ms'),
+          baselineName:
+            'warm process: Bun.spawn bash -c true, output piped and read, own session (setsid), timed inside it',
+          baseline: figure(ownedSpawn, 'ms'),
+          ...timeRatio(ours.median, ownedSpawn.median),
+          pass: null,
+          note: `that spawn alone is ${(ownedSpawn.median / posix.median).toFixed(2)}× 3c's floor in the same run`,
         },
       ]
     } finally {

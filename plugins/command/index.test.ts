@@ -72,3 +72,13 @@ test('a command without output has no log file yet an empty /logs with its curso
   const status = await call(`/command/status/${id}`)
   expect(await status.json()).toMatchObject({ running: false, exit_code: 0 })
 })
+
+test("the shell is found on execd's PATH, not the command's, and is still $0 = bash", async () => {
+  const runner = app.ctx.registry.require(COMMAND_RUNNER)
+  const events: ExecEvent[] = []
+  // The reference's exec.Command looks bash up on its own PATH too; the command keeps its PATH.
+  const run = await runner.run({ command: 'echo "$0 $PATH"', envs: { PATH: '/nonexistent' } })
+  for await (const item of run) events.push(eventOf(item))
+  expect(events.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['bash /nonexistent'])
+  expect(events.at(-1)!.type).toBe('execution_complete')
+})

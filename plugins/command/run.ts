@@ -29,7 +29,34 @@ export interface Prepared {
   gid?: number
 }
 
-const shell = Bun.which('bash') ? 'bash' : 'sh'
+/**
+ * The shell by absolute path, found on execd's own PATH (as the reference's exec.Command finds
+ * it) and kept: a spawn by name searched PATH again each time, a stat per entry on the event
+ * loop before the fork. Looked for again when a spawn with it fails (a container can lose or
+ * gain bash while execd runs).
+ */
+let shell: { path: string; name: 'bash' | 'sh' } | undefined
+
+function findShell(): typeof shell {
+  const bash = Bun.which('bash')
+  const path = bash ?? Bun.which('sh')
+  return path ? { path, name: bash ? 'bash' : 'sh' } : undefined
+}
+
+/** `<shell> -c command`; argv[0] stays the bare name (`$0` is `bash`, as before). */
+function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): OwnedProcess {
+  const kept = shell
+  shell ??= findShell()
+  if (!shell) throw new Error('no shell on PATH')
+  try {
+    return spawnOwned([shell.path, '-c', command], { ...opts, argv0: shell.name })
+  } catch (err) {
+    shell = undefined
+    if (!kept) throw err
+    return spawnShell(command, opts) // once more, with a fresh search
+  }
+}
+
 /** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
 const DRAIN_IDLE_MS = 50
 
@@ -42,7 +69,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
   let proc: OwnedProcess | undefined
   let failure = ''
   try {
-    proc = spawnOwned([shell, '-c', p.req.command], {
+    proc = spawnShell(p.req.command, {
       cwd: p.cwd,
       env: p.env,
       stdin: 'ignore',
@@ -88,10 +115,17 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
       }
     }))
   }
-  const append = (e: ExecEvent) =>
-    chain(async () => {
+  /** One event; at once when nothing is queued ahead and the journal has room (most events). */
+  const append = (e: ExecEvent): Promise<void> | undefined => {
+    const id = queued === 0 ? journal.tryAppend(e) : 0
+    if (id !== 0) {
+      record.lastEventId = id
+      return undefined
+    }
+    return chain(async () => {
       record.lastEventId = await journal.append(e)
     })
+  }
   /**
    * A chunk's lines, in one step of the chain (not a link per line); with nothing queued ahead
    * and room in the journal, at once and without a promise — a flood of small chunks paid a
@@ -170,14 +204,15 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
 async function finish(
   record: CommandRecord,
   store: CommandStore,
-  append: (e: ExecEvent) => Promise<void>,
+  append: (e: ExecEvent) => Promise<void> | undefined,
   journal: Journal,
   event: ExecEvent,
   code: number,
   error?: string,
 ): Promise<void> {
   Object.assign(record, { running: false, exitCode: code, error, finishedAt: new Date(), terminal: event })
-  await append(event)
+  const waiting = append(event)
+  if (waiting) await waiting
   journal.end()
   store.finish(record)
 }
