@@ -24,19 +24,6 @@ let tree: CgroupTree | undefined
 /** A fresh marker for a process about to be spawned. */
 export const newOwnerId = (): string => `${instance}.${++seq}`
 
-/**
- * How long a leader runs before it is moved into its leaf. The move (a write to
- * `cgroup.procs`) takes the kernel's cgroup_threadgroup_rwsem for writing, waiting for an RCU
- * grace period: a fork, exec or exit anywhere waits with it — a short command's own exit
- * included, which cost it 3-7 ms of its round trip here under load (20-24 ms with the move,
- * 15-19 ms without). A leader gone sooner is never moved, and needs no leaf at all; its group
- * and marker own what it left, as everywhere without cgroups. Whatever asks about the leaf
- * (a kill, a look at what runs) moves it at once.
- */
-export const MOVE_AFTER_MS = 25
-
-const NOTHING_TO_MOVE = Promise.resolve()
-
 /** The processes one spawned leader stands for: its group, its cgroup leaf, its marker. */
 export class Owner {
   /** The leader's cgroup leaf, until it is released. */
@@ -44,55 +31,26 @@ export class Owner {
   /** The leader was running and childless when it joined its leaf. */
   private tight = false
   /**
-   * Settles once the leader's move into its leaf is done, failed or not made (the leader exited
-   * first). The move runs off the event loop (core/cgroup.ts); what reads the leaf waits for
-   * it, the group and the marker cover the leader meanwhile.
+   * Settles once the leader's move into its leaf is done or failed. The move runs off the
+   * event loop (core/cgroup.ts); what reads the leaf waits for it, the group and the marker
+   * cover the leader meanwhile.
    */
   private readonly moved: Promise<void>
-  /** Settles `moved`; set while the move has not started. */
-  private unmoved: (() => void) | undefined
-  private moveTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     readonly id: string,
     readonly pgid: number,
   ) {
-    if (!tree) {
-      this.moved = NOTHING_TO_MOVE
-      return
-    }
-    this.moved = new Promise<void>(resolve => (this.unmoved = resolve))
-    this.moveTimer = setTimeout(() => void this.move(), MOVE_AFTER_MS)
-    this.moveTimer.unref?.()
-  }
-
-  /** Starts the move into a leaf unless it has started (or was given up); resolves once over. */
-  private move(): Promise<void> {
-    const settle = this.unmoved
-    if (!settle) return this.moved
-    this.unmoved = undefined
-    clearTimeout(this.moveTimer)
     const leaf = tree?.take()
     if (!tree || !leaf) {
-      settle()
-      return this.moved
+      this.moved = Promise.resolve()
+      return
     }
     this.cgroup = leaf
-    void tree.confine(this.pgid, leaf).then(ok => {
+    this.moved = tree.confine(pgid, leaf).then(ok => {
       if (!ok) this.cgroup = undefined
-      else this.tight = noChildren(this.pgid)
-      settle()
+      else this.tight = noChildren(pgid)
     })
-    return this.moved
-  }
-
-  /** The leader has exited and been reaped: a move not started yet is not made. */
-  leaderExited(): void {
-    const settle = this.unmoved
-    if (!settle) return
-    this.unmoved = undefined
-    clearTimeout(this.moveTimer)
-    settle()
   }
 
   /**
@@ -103,9 +61,9 @@ export class Owner {
     return this.tight
   }
 
-  /** Resolves once the leader's move into its leaf is over, either way (started now if due). */
+  /** Resolves once the leader's move into its leaf is over, either way. */
   settled(): Promise<void> {
-    return this.move()
+    return this.moved
   }
 
   /**
@@ -114,7 +72,7 @@ export class Owner {
    * child can be forked before its leader is moved into the leaf.
    */
   async members(): Promise<number[]> {
-    await this.move()
+    await this.moved
     const found = new Set<number>()
     for (const p of await scanProcs(OWNER_ENV)) {
       if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
@@ -126,7 +84,7 @@ export class Owner {
 
   /** Whether anything of this owner still runs (a cgroup's state file when it can tell). */
   async populated(): Promise<boolean> {
-    await this.move()
+    await this.moved
     if (this.tight && this.cgroup) return tree ? tree.populated(this.cgroup) : cgroupPopulated(this.cgroup)
     return (await this.members()).length > 0
   }
@@ -134,7 +92,7 @@ export class Owner {
   /** Signals the group and every member; SIGKILL also empties the cgroup in one write. */
   async signal(sig: NodeJS.Signals): Promise<void> {
     safeKill(-this.pgid, sig)
-    await this.move()
+    await this.moved
     if (sig === 'SIGKILL' && this.cgroup) killCgroup(this.cgroup)
     for (const pid of await this.members()) safeKill(pid, sig)
   }

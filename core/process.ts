@@ -142,7 +142,6 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
 
   const exited: Promise<ExitInfo> = proc.exited.then(() => {
     timer?.clear()
-    owner.leaderExited()
     const signal = proc.signalCode ? String(proc.signalCode) : null
     return { code: signal ? null : proc.exitCode, signal, killedBy }
   })
