@@ -4,7 +4,7 @@
  * (root in a VM or a container with its own cgroup namespace); skipped elsewhere.
  */
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CgroupTree } from './cgroup'
 
@@ -83,4 +83,16 @@ test.skipIf(!writable)('a leaf whose process was gone before the move is kept fo
   await c.exited
   expect(await t.confine(c.pid, leaf)).toBe(false)
   expect(t.take()).toBe(leaf)
+})
+
+test.skipIf(!writable)("opening a tree sweeps exited execd's empty trees, not a live one's", async () => {
+  const live = open()
+  const gone = Bun.spawn(['true'])
+  await gone.exited
+  const parent = join(live.dir, '..')
+  const stale = join(parent, `execd-${gone.pid}-0badc0de`)
+  mkdirSync(join(stale, '1'), { recursive: true })
+  open()
+  expect(existsSync(live.dir)).toBe(true)
+  expect(existsSync(stale)).toBe(false)
 })

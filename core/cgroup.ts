@@ -56,13 +56,18 @@ export class CgroupTree {
 
   /**
    * The tree, or undefined where cgroup v2 is missing, read-only or too old for `cgroup.kill`
-   * (Linux < 5.14). Empty trees that other execd left behind are removed first: a cgroup with
-   * a process in it cannot be removed, so the sweep can never take a live one.
+   * (Linux < 5.14). Empty trees that exited execd left behind are removed first (a cgroup with
+   * a process in it cannot be removed, so the sweep never takes one in use either).
    */
   static open(): CgroupTree | undefined {
     const base = ownCgroupDir()
     if (!base) return undefined
-    for (const name of safeReaddir(base)) if (/^execd-\d+-[0-9a-f]+$/.test(name)) removeCgroup(join(base, name))
+    for (const name of safeReaddir(base)) {
+      const pid = /^execd-(\d+)-[0-9a-f]+$/.exec(name)?.[1]
+      // A live execd's tree is empty between its commands: left alone (it made it again on its
+      // next command, but lost its kept leaves and their open files).
+      if (pid !== undefined && !alive(Number(pid))) removeCgroup(join(base, name))
+    }
     const dir = join(base, `execd-${process.pid}-${Math.random().toString(16).slice(2, 10)}`)
     try {
       mkdirSync(dir)
@@ -243,6 +248,16 @@ export async function cgroupPids(dir: string): Promise<number[]> {
  */
 export function cgroupPopulated(dir: string): boolean {
   return /^populated 1$/m.test(readSmall(join(dir, 'cgroup.events')) ?? '')
+}
+
+/** Whether a process of this pid exists (EPERM: it does, another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
 }
 
 /**
