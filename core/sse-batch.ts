@@ -3,62 +3,78 @@
  * the garbage a flood makes is collected at a pace set by the bytes sent.
  */
 
-const encoder = new TextEncoder()
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
 
+/** A frame's pieces: text, or an output line's bytes (copied where they lie, see OutputBytes). */
+export type FramePart = string | Uint8Array
+
 /**
- * Frames of one chunk, encoded once the chunk is complete into one buffer of exactly its size
- * (no per-frame arrays: a flood's garbage is what sets execd's peak memory and, through the
- * allocator handing pages back and faulting them in again, most of its CPU). A frame comes in
- * pieces (an output line's text is a piece of its own, encoded where it lies).
+ * Frames of one chunk, written as they come into a reused scratch buffer and copied out once,
+ * at their exact size, when the chunk is complete: no per-frame arrays and no buffer sized by
+ * a guess (a flood's garbage is what sets execd's peak memory and, through the allocator
+ * handing pages back and faulting them in again, most of its CPU). Bytes are copied at once:
+ * a journal's line bytes are only lent until its reader asks for the next event.
  */
 export class FrameBatch {
-  private readonly parts: string[]
-  /** UTF-16 units so far: what `full` goes by (output is mostly ASCII, one byte a unit). */
-  private units: number
+  private buf: Buffer
+  private used = 0
 
-  constructor(first: string[]) {
-    this.parts = first
-    this.units = partsLength(first)
+  constructor(first: FramePart[]) {
+    this.buf = scratch.pop() ?? Buffer.allocUnsafe(SCRATCH_BYTES)
+    this.add(first)
   }
 
   get bytes(): number {
-    return this.units
+    return this.used
   }
 
   /** Big enough to send: one chunk per event cost a socket write and a stream round trip each. */
   get full(): boolean {
-    return this.units >= BATCH_BYTES
+    return this.used >= BATCH_BYTES
   }
 
-  add(frame: string[]): void {
+  add(frame: FramePart[]): void {
     for (const part of frame) {
-      this.parts.push(part)
-      this.units += part.length
+      if (typeof part === 'string') {
+        // Three bytes a unit at most; a long text is measured rather than over-reserved.
+        this.reserve(part.length < 4096 ? part.length * 3 : Buffer.byteLength(part, 'utf8'))
+        this.used += this.buf.write(part, this.used, 'utf8')
+      } else {
+        this.reserve(part.length)
+        this.buf.set(part, this.used)
+        this.used += part.length
+      }
     }
   }
 
-  /**
-   * The chunk. Sized first, then encoded: a buffer sized by a guess (three bytes a unit, or a
-   * full batch plus room) allocated and zeroed a quarter more than was sent, and a batch that
-   * outgrew its first buffer was allocated twice.
-   */
+  /** The chunk, in a buffer of its own; the scratch goes back for the next batch. */
   take(): Uint8Array {
-    let size = 0
-    for (const part of this.parts) size += Buffer.byteLength(part, 'utf8')
-    // Not zeroed: every byte is written below (and checked).
-    const buf = Buffer.allocUnsafe(size)
-    let used = 0
-    for (const part of this.parts) used += buf.write(part, used, 'utf8')
-    return used === size ? buf : encoder.encode(this.parts.join(''))
+    const out = Buffer.allocUnsafe(this.used)
+    this.buf.copy(out, 0, 0, this.used)
+    if (this.buf.length === SCRATCH_BYTES && scratch.length < SCRATCH_KEPT) scratch.push(this.buf)
+    this.buf = EMPTY
+    this.used = 0
+    return out
+  }
+
+  private reserve(n: number): void {
+    if (this.used + n <= this.buf.length) return
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + n))
+    this.buf.copy(bigger, 0, 0, this.used)
+    this.buf = bigger
   }
 }
 
-const partsLength = (parts: string[]): number => parts.reduce((n, p) => n + p.length, 0)
+/** A full batch and its last frame (a long line) fit without growing, mostly. */
+const SCRATCH_BYTES = 4 * BATCH_BYTES
+/** Scratch buffers kept between batches: one per stream being written at the same time. */
+const SCRATCH_KEPT = 4
+const scratch: Buffer[] = []
+const EMPTY = Buffer.alloc(0)
 
 /** One frame's bytes, alone in its chunk. */
-export const encodeFrame = (frame: string[]): Uint8Array => new FrameBatch(frame).take()
+export const encodeFrame = (frame: FramePart[]): Uint8Array => new FrameBatch(frame).take()
 
 /**
  * A flood makes a few bytes of garbage per byte sent (pipe chunks, decoded text, buffers), and

@@ -4,10 +4,18 @@
  * a plain JSON error response), pull-based backpressure, and a clean stop when the client
  * goes away or execd shuts down.
  */
-import { encodeEvent, errorEvent, lineJsonParts, makeEvent, type ExecEvent } from './events'
+import {
+  encodeEvent,
+  errorEvent,
+  lineJsonParts,
+  makeEvent,
+  OutputBytes,
+  outputBytesParts,
+  type ExecEvent,
+} from './events'
 import { errorResponse, toExecdError } from './errors'
 import { Capacity } from './limits'
-import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
+import { collectAfterFlood, encodeFrame, FrameBatch, type FramePart } from './sse-batch'
 
 /**
  * An event with the id it has in a journal; bare events get ids counted per stream. An event
@@ -322,8 +330,13 @@ class SseWriter<E> {
     return false
   }
 
-  /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */
-  private frameParts(x: E | SseItem<E> | ExecEvent): string[] {
+  /** A frame in pieces; an output line's text or bytes stay a piece of their own (copied in place). */
+  private frameParts(x: E | SseItem<E> | ExecEvent): FramePart[] {
+    if (x instanceof OutputBytes) {
+      this.ids = x.id
+      const [head, data, tail] = outputBytesParts(x)
+      return [`id: ${x.id}\ndata: ${head}`, data, `${tail}\n\n`]
+    }
     const item: SseItem<E | ExecEvent> = isItem(x) ? x : { event: x }
     const id = item.id ?? ++this.ids
     if (item.id !== undefined) this.ids = item.id

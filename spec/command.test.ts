@@ -64,6 +64,35 @@ describe('POST /command (foreground)', () => {
     )
   })
 
+  test('long and partial lines: every frame is the compact JSON of its text, and the texts add up to the output', async () => {
+    // 300 KB of ASCII with no newline (cut into pieces), a long line of é, progress bars over
+    // CR, a quote and a tab inside a long line, and an unterminated tail.
+    const script = [
+      `head -c 300000 /dev/zero | tr '\\0' a`,
+      `printf '\\n'`,
+      `head -c 100000 /dev/zero | tr '\\0' '\\351' | iconv -f latin1 -t utf-8`,
+      `printf '\\r10%%\\r20%%\\r\\n'`,
+      `head -c 70000 /dev/zero | tr '\\0' b; printf '"\\t'; head -c 70000 /dev/zero | tr '\\0' c`,
+      `printf '\\nend without newline'`,
+    ].join('; ')
+    const res = await postJson(d, '/command', { command: script })
+    const body = await res.text()
+    const texts: string[] = []
+    for (const block of body.split('\n\n').filter(Boolean)) {
+      const data = block.slice(block.indexOf('data: ') + 6)
+      const event = JSON.parse(data)
+      if (event.type !== 'stdout') continue
+      expect(data).toBe(`{"type":"stdout","text":${JSON.stringify(event.text)},"timestamp":${event.timestamp}}`)
+      expect(event.text.length).toBeGreaterThan(0)
+      texts.push(event.text)
+    }
+    const joined = texts.join('')
+    const want = `${'a'.repeat(300000)}${'é'.repeat(100000)}10%20%${'b'.repeat(70000)}"\t${'c'.repeat(70000)}end without newline`
+    // A cut piece and a whole line cannot be told apart in the frames; the output they carry can.
+    expect(joined.length).toBe(want.length)
+    expect(joined).toBe(want)
+  })
+
   test('a non-zero exit is one CommandExecError event with the code, and no execution_complete', async () => {
     const frames = await run({ command: 'echo before; echo oops >&2; exit 3' })
     expect(texts(frames)).toEqual(['before'])
