@@ -1,6 +1,7 @@
 /** Contract tests for /command (CONTRACT §2, §4) against the compiled executable. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { follow } from './command-stream'
@@ -145,6 +146,45 @@ describe('POST /command (foreground)', () => {
     expect(status.status).toBe(200)
     expect(await status.json()).toMatchObject({ id, running: true })
     expect(texts(await stream)).toEqual(['done'])
+  })
+
+  test('a client that stops reading stops the command (its pipe fills), not execd memory', async () => {
+    // A raw connection that reads the first output and then no more: the socket buffers fill,
+    // the stream stops pulling, the journal stops taking lines, execd stops reading the pipe,
+    // and `yes` blocks. A runaway would read on at pipe speed into memory; the bounds hold
+    // however long we wait (the wait only gives a runaway time to show).
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const rssBefore = rss()
+    const body = JSON.stringify({ command: `yes ${'y'.repeat(1023)}` })
+    const { hostname: host, port } = new URL(d.url)
+    const sock = connect({ host, port: Number(port) })
+    let head = ''
+    const id = await new Promise<string>((resolve, reject) => {
+      sock.on('error', reject)
+      sock.on('data', chunk => {
+        head += chunk.toString('latin1')
+        const m = /"type":"init","text":"([0-9a-f]+)"/.exec(head)
+        if (m && head.includes('"type":"stdout"')) {
+          sock.pause()
+          resolve(m[1]!)
+        }
+      })
+      sock.write(
+        `POST /command HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      )
+    })
+    try {
+      await Bun.sleep(3000)
+      const logged = (await (await d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
+      expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+      // In flight at most: the journal (1 MiB), the socket buffers both ways, the pipe.
+      expect(logged).toBeLessThan(32 * 1024 * 1024)
+      expect(rss() - rssBefore).toBeLessThan(40)
+    } finally {
+      await (await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).arrayBuffer()
+      sock.destroy()
+    }
   })
 
   test('abandoning a long stream leaves the command running and /ping answering', async () => {
