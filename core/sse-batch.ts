@@ -48,14 +48,29 @@ export class FrameBatch {
     }
   }
 
+  /**
+   * Hands the chunk to `write` where it lies, then the scratch goes back for the next batch:
+   * `write` must be done with the bytes when it returns (a direct stream's write copies what
+   * the socket does not take at once, and its promise is only the backpressure).
+   */
+  writeTo<T>(write: (chunk: Uint8Array) => T): T {
+    const written = write(this.buf.subarray(0, this.used))
+    this.recycle()
+    return written
+  }
+
   /** The chunk, in a buffer of its own; the scratch goes back for the next batch. */
   take(): Uint8Array {
     const out = Buffer.allocUnsafe(this.used)
     this.buf.copy(out, 0, 0, this.used)
+    this.recycle()
+    return out
+  }
+
+  private recycle(): void {
     if (this.buf.length === SCRATCH_BYTES && scratch.length < SCRATCH_KEPT) scratch.push(this.buf)
     this.buf = EMPTY
     this.used = 0
-    return out
   }
 
   private reserve(n: number): void {

@@ -157,18 +157,29 @@ export async function sseResponse<E extends object>(
   const headers = { ...SSE_HEADERS, ...opts.headers }
   const whole = await writer.gather(first, opts.holdMs ?? 0)
   if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start: controller => writer.start(controller),
-      pull: controller => writer.pull(controller),
-      cancel: () => writer.cancel(),
-    },
-    { highWaterMark: 1 },
-  )
+  // A direct stream: each chunk is written from the batch's reused buffer (the write copies
+  // what the socket does not take at once) and an awaited write is the backpressure; a
+  // default stream needed a fresh buffer per chunk and its own queue and pull round trip.
+  const direct: Bun.DirectUnderlyingSource = {
+    type: 'direct',
+    pull: controller => writer.run(controller),
+    cancel: () => writer.cancel(),
+  }
+  // The DOM typings in use know no direct sources; Bun's constructor takes them.
+  const stream = new ReadableStream(direct as unknown as UnderlyingDefaultSource<Uint8Array>)
   return new Response(stream, { status: 200, headers })
 }
 
-type Controller = ReadableStreamDefaultController<Uint8Array>
+type Controller = ReadableStreamDirectController
+
+/**
+ * Whether the stream goes to Bun's HTTP response sink, whose `write` sends the bytes or copies
+ * what the socket does not take before it returns: a batch's reused buffer may then be lent
+ * to it. Any other reader of the body (a test reading the Response in-process) queues the
+ * very buffer, so it gets a copy of its own.
+ */
+const copiesWrites = (c: Controller): boolean =>
+  Object.prototype.toString.call(c) === '[object ReadableHTTPResponseSinkController]'
 /** What one wait for the source ends with. */
 type Outcome<E> = IteratorResult<E | SseItem<E>> | 'ping' | { abort: ExecEvent } | { fail: unknown }
 
@@ -242,15 +253,21 @@ class SseWriter<E> {
     return undefined
   }
 
-  start(controller: Controller): void {
-    if (this.head) controller.enqueue(this.head)
+  /** Writes the stream until it ends: the first chunk, then a batch at a time. */
+  async run(controller: Controller): Promise<void> {
+    const head = this.head
     this.head = undefined
+    if (head) await controller.write(head)
+    const lend = copiesWrites(controller)
+    while (!this.closed) await this.pull(controller, lend)
   }
 
-  async pull(controller: Controller): Promise<void> {
-    if (this.closed) return
+  private async pull(controller: Controller, lend: boolean): Promise<void> {
     const outcome = await this.next()
-    if (outcome === 'ping') return controller.enqueue(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))]))
+    // The client went away meanwhile: nothing more is written.
+    if (this.closed) return
+    if (outcome === 'ping')
+      return void (await controller.write(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))])))
     if ('abort' in outcome) {
       this.close(controller, encodeFrame(this.frameParts(outcome.abort)))
       void this.it.return?.()
@@ -268,8 +285,9 @@ class SseWriter<E> {
       ended = true
     }
     if (ended) return this.close(controller, batch.take())
-    controller.enqueue(batch.take())
-    collectAfterFlood(batch.bytes)
+    const bytes = batch.bytes
+    await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
+    collectAfterFlood(bytes)
   }
 
   /** The client went away: the producer runs its cleanup (it decides whether work stops). */
@@ -282,7 +300,7 @@ class SseWriter<E> {
   private close(controller?: Controller, last?: Uint8Array): void {
     if (this.closed) return
     this.closed = true
-    if (last) controller?.enqueue(last)
+    if (last) void controller?.write(last)
     open.delete(this.abort)
     this.slot()
     this.opts.onClose?.()
