@@ -187,7 +187,7 @@ export class Journal {
    * Events after `afterId` (0 = from the start), then live ones until the journal ends.
    * If some of those were dropped, a `status` event with text `events_dropped` comes first.
    */
-  read(afterId = 0): AsyncIterableIterator<SseItem> {
+  read(afterId = 0): ReadyIterator<SseItem> {
     const reader: Reader = { cursor: afterId }
     this.readers.add(reader)
     const journal = this
@@ -196,35 +196,42 @@ export class Journal {
       journal.readers.delete(reader)
       journal.wakeWriter?.()
     }
+    /** What the reader can have now: an item, the end, or undefined (it must wait). */
+    const step = (): IteratorResult<SseItem> | undefined => {
+      const first = journal.firstRetainedId
+      if (!gapReported && reader.cursor + 1 < first && journal.nextId > 1) {
+        gapReported = true
+        const dropped = { from: reader.cursor + 1, to: first - 1 }
+        reader.cursor = first - 1
+        return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+      }
+      gapReported = true
+      const entry = journal.entryAfter(reader.cursor)
+      if (entry) {
+        reader.cursor = entry.id
+        journal.wakeWriter?.()
+        const line = entry.line
+        if (line) return { done: false, value: new OutputBytes(entry.id, line.type, line.data, line.timestamp) }
+        return { done: false, value: { id: entry.id, event: entry.event! } }
+      }
+      if (journal.ended) {
+        detach()
+        return { done: true, value: undefined }
+      }
+      return undefined
+    }
     return {
       [Symbol.asyncIterator]() {
         return this
       },
       async next(): Promise<IteratorResult<SseItem>> {
         for (;;) {
-          const first = journal.firstRetainedId
-          if (!gapReported && reader.cursor + 1 < first && journal.nextId > 1) {
-            gapReported = true
-            const dropped = { from: reader.cursor + 1, to: first - 1 }
-            reader.cursor = first - 1
-            return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
-          }
-          gapReported = true
-          const entry = journal.entryAfter(reader.cursor)
-          if (entry) {
-            reader.cursor = entry.id
-            journal.wakeWriter?.()
-            const line = entry.line
-            if (line) return { done: false, value: new OutputBytes(entry.id, line.type, line.data, line.timestamp) }
-            return { done: false, value: { id: entry.id, event: entry.event! } }
-          }
-          if (journal.ended) {
-            detach()
-            return { done: true, value: undefined }
-          }
+          const now = step()
+          if (now) return now
           await new Promise<void>(r => journal.wakeReaders.push(r))
         }
       },
+      ready: step,
       async return(): Promise<IteratorResult<SseItem>> {
         detach()
         return { done: true, value: undefined }
@@ -274,6 +281,16 @@ export class Journal {
 
 interface Reader {
   cursor: number
+}
+
+/**
+ * An event iterator that can also say what it has without a promise: `ready()` is `next()`
+ * when that would not wait, else undefined. A writer takes a flood's many ready events in a
+ * loop instead of a promise, a race and their reactions per event. Call it only while no
+ * `next()` is outstanding.
+ */
+export interface ReadyIterator<T> extends AsyncIterableIterator<T> {
+  ready(): IteratorResult<T> | undefined
 }
 
 /** What a line of `length` ASCII bytes counts: the same as its event would (`estimateBytes`). */

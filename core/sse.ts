@@ -14,6 +14,7 @@ import {
   type ExecEvent,
 } from './events'
 import { errorResponse, toExecdError } from './errors'
+import type { ReadyIterator } from './journal'
 import { Capacity } from './limits'
 import { collectAfterFlood, encodeFrame, FrameBatch, type FramePart } from './sse-batch'
 
@@ -335,7 +336,15 @@ class SseWriter<E> {
    * sends its event).
    */
   private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> = NOT_READY): Promise<boolean> {
+    const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
     while (!batch.full && !this.abortEvent) {
+      // What a journal has now, without a promise per event; then what comes by `until`.
+      const now = it.ready?.()
+      if (now) {
+        if (now.done) return true
+        batch.add(this.frameParts(now.value))
+        continue
+      }
       const next = this.it.next()
       const ready = await Promise.race([next, until])
       if (ready === 'not-ready') {
