@@ -66,8 +66,8 @@ const ascii = new TextDecoder()
 
 /**
  * An output line journaled as the bytes it came as: printable ASCII that JSON needs no escape
- * for (see ByteLineSplitter), framed by copying the bytes between `outputBytesParts`' head and
- * tail — no string is made for it. An `SseItem` like any other: `event` is the line decoded,
+ * for (see ByteLineSplitter), framed by copying the bytes between `outputLineHead` and
+ * `outputLineTail` — no string is made for it. An `SseItem` like any other: `event` is the line decoded,
  * on demand, for readers that want an event (the CLI); the bytes are valid until the reader
  * asks for its next item, the event for good.
  */
@@ -86,12 +86,12 @@ export class OutputBytes {
   }
 }
 
-/** The JSON of an OutputBytes line in three pieces: the same bytes `encodeEvent` makes of its event. */
-export const outputBytesParts = (line: OutputBytes): [string, Uint8Array, string] => [
-  HEADS[line.type].plain,
-  line.data,
-  tailsAt(line.timestamp).plain,
-]
+/**
+ * The JSON of an OutputBytes line is head + its bytes + tail: the same bytes `encodeEvent` makes
+ * of its event (no escape needed, so the text goes in as it is).
+ */
+export const outputLineHead = (type: 'stdout' | 'stderr'): string => HEADS[type].plain
+export const outputLineTail = (timestamp: number): string => tailsAt(timestamp).plain
 
 /** An output line's head and tail strings, made once (per type) or once a millisecond: a flood's lines share them. */
 const HEADS = {

@@ -49,6 +49,36 @@ export class FrameBatch {
   }
 
   /**
+   * An output line's frame, `id: <id>\ndata: <head><bytes><tail>\n\n`, written as bytes: no
+   * frame string nor parts array per line (a flood's lines are nearly all its frames). Head
+   * and tail are ASCII, and the same strings line after line: their bytes are kept.
+   */
+  addLine(id: number, head: string, data: Uint8Array, tail: string): void {
+    const front = headBytes(head)
+    if (tail !== lastTail) {
+      lastTail = tail
+      lastTailBytes = ascii(`${tail}\n\n`)
+    }
+    const back = lastTailBytes
+    this.reserve(ID_BYTES.length + 16 + front.length + data.length + back.length)
+    const buf = this.buf
+    let at = this.used
+    buf.set(ID_BYTES, at)
+    at += ID_BYTES.length
+    // the id's decimal digits, written in place
+    let digits = 1
+    for (let n = id; n >= 10; n = Math.floor(n / 10)) digits++
+    for (let n = id, k = at + digits - 1; k >= at; k--, n = Math.floor(n / 10)) buf[k] = 48 + (n % 10)
+    at += digits
+    buf.set(front, at)
+    at += front.length
+    buf.set(data, at)
+    at += data.length
+    buf.set(back, at)
+    this.used = at + back.length
+  }
+
+  /**
    * Hands the chunk to `write` where it lies, then the scratch goes back for the next batch:
    * `write` must be done with the bytes when it returns (a direct stream's write copies what
    * the socket does not take at once, and its promise is only the backpressure).
@@ -80,6 +110,19 @@ export class FrameBatch {
     this.buf = bigger
   }
 }
+
+const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1')
+const ID_BYTES = ascii('id: ')
+/** `\ndata: ` and a line head after it, as bytes, per head (one per output stream). */
+const heads = new Map<string, Uint8Array>()
+function headBytes(head: string): Uint8Array {
+  let bytes = heads.get(head)
+  if (!bytes) heads.set(head, (bytes = ascii(`\ndata: ${head}`)))
+  return bytes
+}
+/** The last tail (it changes once a millisecond) and its bytes with the frame's end. */
+let lastTail = ''
+let lastTailBytes: Uint8Array = new Uint8Array(0)
 
 /** A full batch and its last frame (a long line) fit without growing, mostly. */
 const SCRATCH_BYTES = 4 * BATCH_BYTES

@@ -10,7 +10,8 @@ import {
   lineJsonParts,
   makeEvent,
   OutputBytes,
-  outputBytesParts,
+  outputLineHead,
+  outputLineTail,
   type ExecEvent,
 } from './events'
 import { errorResponse, toExecdError } from './errors'
@@ -232,7 +233,7 @@ class SseWriter<E> {
       this.close()
       return new Uint8Array(0)
     }
-    const batch = new FrameBatch(this.frameParts(first.value))
+    const batch = this.batchOf(first.value)
     let timer: ReturnType<typeof setTimeout> | undefined
     const held =
       holdMs > 0 ? new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs))) : NOT_READY
@@ -277,7 +278,7 @@ class SseWriter<E> {
     if ('fail' in outcome) return this.close(controller, encodeFrame(this.frameParts(failureEvent(outcome.fail))))
     this.pending = undefined
     if (outcome.done) return this.close(controller)
-    const batch = new FrameBatch(this.frameParts(outcome.value))
+    const batch = this.batchOf(outcome.value)
     let ended: boolean
     try {
       ended = await this.takeReady(batch)
@@ -342,7 +343,7 @@ class SseWriter<E> {
       const now = it.ready?.()
       if (now) {
         if (now.done) return true
-        batch.add(this.frameParts(now.value))
+        this.addTo(batch, now.value)
         continue
       }
       const next = this.it.next()
@@ -352,18 +353,26 @@ class SseWriter<E> {
         return false
       }
       if (ready.done) return true
-      batch.add(this.frameParts(ready.value))
+      this.addTo(batch, ready.value)
     }
     return false
   }
 
-  /** A frame in pieces; an output line's text or bytes stay a piece of their own (copied in place). */
+  private batchOf(x: E | SseItem<E>): FrameBatch {
+    const batch = new FrameBatch([])
+    this.addTo(batch, x)
+    return batch
+  }
+
+  /** Adds x's frame; an output line kept as bytes is written into the batch with no string made. */
+  private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
+    if (!(x instanceof OutputBytes)) return batch.add(this.frameParts(x))
+    this.ids = x.id
+    batch.addLine(x.id, outputLineHead(x.type), x.data, outputLineTail(x.timestamp))
+  }
+
+  /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */
   private frameParts(x: E | SseItem<E> | ExecEvent): FramePart[] {
-    if (x instanceof OutputBytes) {
-      this.ids = x.id
-      const [head, data, tail] = outputBytesParts(x)
-      return [`id: ${x.id}\ndata: ${head}`, data, `${tail}\n\n`]
-    }
     const item: SseItem<E | ExecEvent> = isItem(x) ? x : { event: x }
     const id = item.id ?? ++this.ids
     if (item.id !== undefined) this.ids = item.id
