@@ -6,21 +6,18 @@
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
 
-/** A frame's pieces: text, or an output line's bytes (copied where they lie, see OutputBytes). */
-export type FramePart = string | Uint8Array
-
 /**
- * Frames of one chunk, written as they come into a reused scratch buffer and copied out once,
- * at their exact size, when the chunk is complete: no per-frame arrays and no buffer sized by
- * a guess (a flood's garbage is what sets execd's peak memory and, through the allocator
- * handing pages back and faulting them in again, most of its CPU). Bytes are copied at once:
- * a journal's line bytes are only lent until its reader asks for the next event.
+ * Frames of one chunk, written as they come into a reused scratch buffer, and from there handed
+ * to the socket (`writeTo`) or copied out at their exact size (`take`): no per-frame arrays and
+ * no fresh buffer per chunk (a flood's garbage is what sets execd's peak memory and, through
+ * the allocator handing pages back and faulting them in again, most of its CPU). A line's bytes
+ * are copied at once: a journal only lends them until its reader asks for the next event.
  */
 export class FrameBatch {
   private buf: Buffer
   private used = 0
 
-  constructor(first: FramePart[]) {
+  constructor(first: string[]) {
     this.buf = scratch.pop() ?? Buffer.allocUnsafe(SCRATCH_BYTES)
     this.add(first)
   }
@@ -34,17 +31,12 @@ export class FrameBatch {
     return this.used >= BATCH_BYTES
   }
 
-  add(frame: FramePart[]): void {
+  /** A frame in pieces (an output line's text is one of its own, encoded where it lies). */
+  add(frame: string[]): void {
     for (const part of frame) {
-      if (typeof part === 'string') {
-        // Three bytes a unit at most; a long text is measured rather than over-reserved.
-        this.reserve(part.length < 4096 ? part.length * 3 : Buffer.byteLength(part, 'utf8'))
-        this.used += this.buf.write(part, this.used, 'utf8')
-      } else {
-        this.reserve(part.length)
-        this.buf.set(part, this.used)
-        this.used += part.length
-      }
+      // Three bytes a unit at most; a long text is measured rather than over-reserved.
+      this.reserve(part.length < 4096 ? part.length * 3 : Buffer.byteLength(part, 'utf8'))
+      this.used += this.buf.write(part, this.used, 'utf8')
     }
   }
 
@@ -132,7 +124,7 @@ const scratch: Buffer[] = []
 const EMPTY = Buffer.alloc(0)
 
 /** One frame's bytes, alone in its chunk. */
-export const encodeFrame = (frame: FramePart[]): Uint8Array => new FrameBatch(frame).take()
+export const encodeFrame = (frame: string[]): Uint8Array => new FrameBatch(frame).take()
 
 /**
  * A flood makes garbage per byte sent, and the collector, paced by time as much as by

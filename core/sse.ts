@@ -17,7 +17,7 @@ import {
 import { errorResponse, toExecdError } from './errors'
 import type { ReadyIterator } from './journal'
 import { Capacity } from './limits'
-import { collectAfterFlood, encodeFrame, FrameBatch, type FramePart } from './sse-batch'
+import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
 
 /**
  * An event with the id it has in a journal; bare events get ids counted per stream. An event
@@ -372,7 +372,7 @@ class SseWriter<E> {
   }
 
   /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */
-  private frameParts(x: E | SseItem<E> | ExecEvent): FramePart[] {
+  private frameParts(x: E | SseItem<E> | ExecEvent): string[] {
     const item: SseItem<E | ExecEvent> = isItem(x) ? x : { event: x }
     const id = item.id ?? ++this.ids
     if (item.id !== undefined) this.ids = item.id
