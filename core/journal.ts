@@ -14,17 +14,11 @@ interface JournalLimits {
   maxBytes?: number
 }
 
-/** An output line kept as bytes (a copy in the journal's ring): no event object, no string. */
-interface RawLine {
-  type: 'stdout' | 'stderr'
-  data: Uint8Array
-  timestamp: number
-}
-
 interface Entry {
   id: number
   event?: ExecEvent
-  line?: RawLine
+  /** An output line kept as bytes (a copy in the ring), the same item for every reader. */
+  line?: OutputBytes
   bytes: number
 }
 
@@ -106,7 +100,8 @@ export class Journal {
     this.reclaim()
     this.ring ??= new ByteRing(this.maxBytes)
     const copy = this.ring.copy(data) ?? data.slice()
-    return this.push({ id: 0, line: { type, data: copy, timestamp: Date.now() }, bytes })
+    // The id push() gives it: room is made already.
+    return this.push({ id: 0, line: new OutputBytes(this.nextId, type, copy, Date.now()), bytes })
   }
 
   private push(entry: Entry): number {
@@ -166,20 +161,21 @@ export class Journal {
     if (!ring) return
     this.ring = undefined
     this.unreclaimed = []
-    const kept: RawLine[] = []
+    const kept: Entry[] = []
     let size = 0
     for (let i = this.head; i < this.entries.length; i++) {
-      const line = this.entries[i]!.line
-      if (line && ring.holds(line.data)) {
-        kept.push(line)
-        size += line.data.length
+      const e = this.entries[i]!
+      if (e.line && ring.holds(e.line.data)) {
+        kept.push(e)
+        size += e.line.data.length
       }
     }
     const buf = new Uint8Array(size)
     let at = 0
-    for (const line of kept) {
-      buf.set(line.data, at)
-      line.data = buf.subarray(at, (at += line.data.length))
+    for (const e of kept) {
+      const { id, type, data, timestamp } = e.line!
+      buf.set(data, at)
+      e.line = new OutputBytes(id, type, buf.subarray(at, (at += data.length)), timestamp)
     }
   }
 
@@ -210,8 +206,7 @@ export class Journal {
       if (entry) {
         reader.cursor = entry.id
         journal.wakeWriter?.()
-        const line = entry.line
-        if (line) return { done: false, value: new OutputBytes(entry.id, line.type, line.data, line.timestamp) }
+        if (entry.line) return { done: false, value: entry.line }
         return { done: false, value: { id: entry.id, event: entry.event! } }
       }
       if (journal.ended) {
