@@ -62,6 +62,37 @@ export function lineJsonParts(e: ExecEvent): [string, string, string] | undefine
   return [HEADS[e.type].plain, e.text, tails.plain]
 }
 
+const ascii = new TextDecoder()
+
+/**
+ * An output line journaled as the bytes it came as: printable ASCII that JSON needs no escape
+ * for (see ByteLineSplitter), framed by copying the bytes between `outputLineHead` and
+ * `outputLineTail` — no string is made for it. An `SseItem` like any other: `event` is the line decoded,
+ * on demand, for readers that want an event (the CLI); the bytes are valid until the reader
+ * asks for its next item, the event for good.
+ */
+export class OutputBytes {
+  private decoded: ExecEvent | undefined
+
+  constructor(
+    readonly id: number,
+    readonly type: 'stdout' | 'stderr',
+    readonly data: Uint8Array,
+    readonly timestamp: number,
+  ) {}
+
+  get event(): ExecEvent {
+    return (this.decoded ??= { type: this.type, text: ascii.decode(this.data), timestamp: this.timestamp })
+  }
+}
+
+/**
+ * The JSON of an OutputBytes line is head + its bytes + tail: the same bytes `encodeEvent` makes
+ * of its event (no escape needed, so the text goes in as it is).
+ */
+export const outputLineHead = (type: 'stdout' | 'stderr'): string => HEADS[type].plain
+export const outputLineTail = (timestamp: number): string => tailsAt(timestamp).plain
+
 /** An output line's head and tail strings, made once (per type) or once a millisecond: a flood's lines share them. */
 const HEADS = {
   stdout: { plain: '{"type":"stdout","text":"', escaped: '{"type":"stdout","text":' },

@@ -81,3 +81,40 @@ describe('Journal', () => {
     expect([unread.tryAppend(out('x')), unread.tryAppend(out('y'))]).toEqual([1, 2])
   })
 })
+
+describe('Journal output lines kept as bytes', () => {
+  const bytes = (s: string) => new TextEncoder().encode(s)
+
+  test('a following reader and a late replay get every line, in order, though the ring is reused', async () => {
+    // Small limits: the ring (as big as maxBytes) is written round many times.
+    const j = new Journal({ maxEvents: 64, maxBytes: 8 * 1024 })
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i} ${'x'.repeat(i % 97)}`)
+    const seen: string[] = []
+    const reading = (async () => {
+      for await (const item of j.read(0)) seen.push(item.event.text!)
+    })()
+    for (const l of lines) await j.appendLine('stdout', bytes(l))
+    j.end()
+    await reading
+    expect(seen).toEqual(lines)
+    // What the journal still holds replays the same after it ended (kept in a buffer of its own).
+    const replay: string[] = []
+    for await (const item of j.read(j.lastId - 10)) replay.push(item.event.text!)
+    expect(replay).toEqual(lines.slice(-10))
+  })
+
+  test('a line given as text is an ordinary event; bytes and text keep their order', async () => {
+    const j = new Journal()
+    expect(j.tryAppendLine('stdout', bytes('a'))).toBe(1)
+    expect(j.tryAppendLine('stderr', 'é')).toBe(2)
+    await j.appendLine('stdout', bytes('b'))
+    j.end()
+    const items: [number | undefined, string, string | undefined][] = []
+    for await (const item of j.read(0)) items.push([item.id, item.event.type, item.event.text])
+    expect(items).toEqual([
+      [1, 'stdout', 'a'],
+      [2, 'stderr', 'é'],
+      [3, 'stdout', 'b'],
+    ])
+  })
+})

@@ -5,7 +5,8 @@
  * producer waits (backpressure); with no reader attached, the oldest events are dropped, and a
  * reader that later asks for them is told so with an explicit `status` event.
  */
-import { makeEvent, type ExecEvent } from './events'
+import { lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 
 interface JournalLimits {
@@ -15,7 +16,9 @@ interface JournalLimits {
 
 interface Entry {
   id: number
-  event: ExecEvent
+  event?: ExecEvent
+  /** An output line kept as bytes (a copy in the ring), the same item for every reader. */
+  line?: OutputBytes
   bytes: number
 }
 
@@ -30,6 +33,10 @@ export class Journal {
   private readonly readers = new Set<Reader>()
   private wakeReaders: (() => void)[] = []
   private wakeWriter: (() => void) | undefined
+  /** Where output lines' bytes are kept; made on the first one. */
+  private ring: ByteRing | undefined
+  /** Dropped lines whose ring bytes a reader may still be framing (see `reclaim`). */
+  private unreclaimed: Entry[] = []
 
   constructor(limits: JournalLimits = {}) {
     this.maxEvents = limits.maxEvents ?? 4096
@@ -61,16 +68,53 @@ export class Journal {
     while (this.full(bytes) && this.oldestNeeded()) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
-    return this.push(event, bytes)
+    return this.push({ id: 0, event, bytes })
   }
 
-  private push(event: ExecEvent, bytes: number): number {
-    while (this.full(bytes) && this.size > 0) this.dropOldest()
-    const id = this.nextId++
-    this.entries.push({ id, event, bytes })
-    this.bytes += bytes
+  /**
+   * Appends an output line (`append` of its event, waiting the same way). A line that is
+   * bytes is copied into the journal's ring and framed from there; text becomes an event.
+   */
+  async appendLine(type: 'stdout' | 'stderr', line: OutputLine): Promise<number> {
+    if (typeof line === 'string') return this.append(lineEvent(type, line))
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = lineBytes(line.length)
+    while (this.full(bytes) && this.oldestNeeded()) {
+      await new Promise<void>(r => (this.wakeWriter = r))
+    }
+    return this.pushLine(type, line, bytes)
+  }
+
+  /** `tryAppend` for an output line: its id, or 0 when `appendLine` would wait. */
+  tryAppendLine(type: 'stdout' | 'stderr', line: OutputLine): number {
+    if (typeof line === 'string') return this.tryAppend(lineEvent(type, line))
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = lineBytes(line.length)
+    if (this.full(bytes) && this.oldestNeeded()) return 0
+    return this.pushLine(type, line, bytes)
+  }
+
+  private pushLine(type: 'stdout' | 'stderr', data: Uint8Array, bytes: number): number {
+    // Room first, so the space of the lines dropped for it can take this one.
+    this.makeRoom(bytes)
+    this.reclaim()
+    this.ring ??= new ByteRing(this.maxBytes)
+    const copy = this.ring.copy(data) ?? data.slice()
+    // The id push() gives it: room is made already.
+    return this.push({ id: 0, line: new OutputBytes(this.nextId, type, copy, Date.now()), bytes })
+  }
+
+  private push(entry: Entry): number {
+    this.makeRoom(entry.bytes)
+    entry.id = this.nextId++
+    this.entries.push(entry)
+    this.bytes += entry.bytes
     this.wake()
-    return id
+    return entry.id
+  }
+
+  private makeRoom(bytes: number): void {
+    while (this.full(bytes) && this.size > 0) this.dropOldest()
   }
 
   /**
@@ -81,20 +125,65 @@ export class Journal {
     if (this.ended) throw new Error('journal has ended')
     const bytes = estimateBytes(event)
     if (this.full(bytes) && this.oldestNeeded()) return 0
-    return this.push(event, bytes)
+    return this.push({ id: 0, event, bytes })
   }
 
   /** Marks the journal complete: readers finish after the last event. */
   end(): void {
     this.ended = true
+    this.compact()
     this.wake()
+  }
+
+  /**
+   * Gives the ring's room back for lines dropped since, oldest first, but not a line a reader
+   * was handed last: it may not have framed it yet (it is done once it asks for the next one).
+   */
+  private reclaim(): void {
+    const ring = this.ring
+    let n = 0
+    for (; n < this.unreclaimed.length; n++) {
+      const e = this.unreclaimed[n]!
+      let held = false
+      for (const r of this.readers) if (r.cursor === e.id) held = true
+      if (held) break
+      ring?.free(e.line!.data)
+    }
+    if (n > 0) this.unreclaimed.splice(0, n)
+  }
+
+  /**
+   * A journal that has ended keeps its lines (replays, up to the retention of finished
+   * commands) in one buffer of their size rather than in a ring sized for a flood.
+   */
+  private compact(): void {
+    const ring = this.ring
+    if (!ring) return
+    this.ring = undefined
+    this.unreclaimed = []
+    const kept: Entry[] = []
+    let size = 0
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = this.entries[i]!
+      if (e.line && ring.holds(e.line.data)) {
+        kept.push(e)
+        size += e.line.data.length
+      }
+    }
+    const buf = new Uint8Array(size)
+    let at = 0
+    for (const e of kept) {
+      const { id, type, data, timestamp } = e.line!
+      buf.set(data, at)
+      e.line = new OutputBytes(id, type, buf.subarray(at, (at += data.length)), timestamp)
+    }
   }
 
   /**
    * Events after `afterId` (0 = from the start), then live ones until the journal ends.
    * If some of those were dropped, a `status` event with text `events_dropped` comes first.
    */
-  read(afterId = 0): AsyncIterableIterator<SseItem> {
+  read(afterId = 0): ReadyIterator<SseItem> {
     const reader: Reader = { cursor: afterId }
     this.readers.add(reader)
     const journal = this
@@ -103,33 +192,41 @@ export class Journal {
       journal.readers.delete(reader)
       journal.wakeWriter?.()
     }
+    /** What the reader can have now: an item, the end, or undefined (it must wait). */
+    const step = (): IteratorResult<SseItem> | undefined => {
+      const first = journal.firstRetainedId
+      if (!gapReported && reader.cursor + 1 < first && journal.nextId > 1) {
+        gapReported = true
+        const dropped = { from: reader.cursor + 1, to: first - 1 }
+        reader.cursor = first - 1
+        return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+      }
+      gapReported = true
+      const entry = journal.entryAfter(reader.cursor)
+      if (entry) {
+        reader.cursor = entry.id
+        journal.wakeWriter?.()
+        if (entry.line) return { done: false, value: entry.line }
+        return { done: false, value: { id: entry.id, event: entry.event! } }
+      }
+      if (journal.ended) {
+        detach()
+        return { done: true, value: undefined }
+      }
+      return undefined
+    }
     return {
       [Symbol.asyncIterator]() {
         return this
       },
       async next(): Promise<IteratorResult<SseItem>> {
         for (;;) {
-          const first = journal.firstRetainedId
-          if (!gapReported && reader.cursor + 1 < first && journal.nextId > 1) {
-            gapReported = true
-            const dropped = { from: reader.cursor + 1, to: first - 1 }
-            reader.cursor = first - 1
-            return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
-          }
-          gapReported = true
-          const entry = journal.entryAfter(reader.cursor)
-          if (entry) {
-            reader.cursor = entry.id
-            journal.wakeWriter?.()
-            return { done: false, value: { id: entry.id, event: entry.event } }
-          }
-          if (journal.ended) {
-            detach()
-            return { done: true, value: undefined }
-          }
+          const now = step()
+          if (now) return now
           await new Promise<void>(r => journal.wakeReaders.push(r))
         }
       },
+      ready: step,
       async return(): Promise<IteratorResult<SseItem>> {
         detach()
         return { done: true, value: undefined }
@@ -156,6 +253,7 @@ export class Journal {
     const e = this.entries[this.head++]
     if (!e) return
     this.bytes -= e.bytes
+    if (e.line) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)
       this.head = 0
@@ -178,6 +276,86 @@ export class Journal {
 
 interface Reader {
   cursor: number
+}
+
+/**
+ * An event iterator that can also say what it has without a promise: `ready()` is `next()`
+ * when that would not wait, else undefined. A writer takes a flood's many ready events in a
+ * loop instead of a promise, a race and their reactions per event. Call it only while no
+ * `next()` is outstanding.
+ */
+export interface ReadyIterator<T> extends AsyncIterableIterator<T> {
+  ready(): IteratorResult<T> | undefined
+}
+
+/** What a line of `length` ASCII bytes counts: the same as its event would (`estimateBytes`). */
+const lineBytes = (length: number): number => 96 + length * 2
+
+/**
+ * The bytes of a journal's output lines, oldest first, in one buffer reused round and round:
+ * a flood's lines are copied in and framed out of warm memory instead of each chunk's
+ * text being allocated and collected. Lines leave in the order they came (the journal drops
+ * its oldest), so the free room is the stretch from the newest line to the oldest. Grows from
+ * small (most commands print little) to its maximum; a line that does not fit is the caller's
+ * to copy elsewhere.
+ */
+class ByteRing {
+  private buf = new Uint8Array(0)
+  /** Where the next line goes. */
+  private write = 0
+  /** Where the oldest line still held starts. */
+  private read = 0
+  /** The newest lines start again at 0, before the oldest ones. */
+  private wrapped = false
+  private live = 0
+
+  constructor(private readonly max: number) {}
+
+  /** A copy of `data` in the ring, or undefined when there is no room. */
+  copy(data: Uint8Array): Uint8Array | undefined {
+    const n = data.length
+    if (n > this.max / 8) return undefined
+    if (this.live === 0) {
+      this.write = this.read = 0
+      this.wrapped = false
+    }
+    let at = this.place(n)
+    if (at < 0 && this.buf.length < this.max) {
+      // A bigger buffer; lines in the old one stay where they are and are not given back.
+      this.buf = new Uint8Array(Math.min(this.max, Math.max(16 * 1024, this.buf.length * 4, n * 8)))
+      this.write = this.read = this.live = 0
+      this.wrapped = false
+      at = 0
+    }
+    if (at < 0) return undefined
+    this.buf.set(data, at)
+    this.write = at + n
+    this.live++
+    return this.buf.subarray(at, at + n)
+  }
+
+  holds(view: Uint8Array): boolean {
+    return view.buffer === this.buf.buffer
+  }
+
+  /** Gives back the oldest line's room (lines are freed in the order they were copied). */
+  free(view: Uint8Array): void {
+    if (!this.holds(view)) return
+    this.live--
+    // The first line after the wrap: the oldest ones are gone.
+    if (this.wrapped && view.byteOffset < this.read) this.wrapped = false
+    this.read = view.byteOffset + view.length
+  }
+
+  private place(n: number): number {
+    if (this.wrapped) return this.read - this.write >= n ? this.write : -1
+    if (this.buf.length - this.write >= n) return this.write
+    if (this.read >= n) {
+      this.wrapped = true
+      return 0
+    }
+    return -1
+  }
 }
 
 function estimateBytes(e: ExecEvent): number {

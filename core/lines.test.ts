@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { LineSplitter } from './lines'
+import { ByteLineSplitter, LineSplitter } from './lines'
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const all = (chunks: string[], max?: number) => {
@@ -78,4 +78,69 @@ test('LineSplitter matches the reference splitting for random text cut at random
     got.push(...s.end())
     expect(got).toEqual(referenceSplit(text, 1 << 20))
   }
+})
+
+describe('ByteLineSplitter', () => {
+  const dec = new TextDecoder()
+  /** A line's text; a line left as bytes must be one JSON takes as it is. */
+  const text = (l: Uint8Array | string) => {
+    if (typeof l === 'string') return l
+    expect(l.every(b => b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c)).toBe(true)
+    return dec.decode(l)
+  }
+
+  test('clean ASCII lines stay bytes; lines JSON must escape or that are not ASCII are text', () => {
+    const s = new ByteLineSplitter()
+    const lines = [...s.push(enc('plain\nq"b\ntab\tx\né\n\n')), ...s.end()]
+    expect(lines.map(l => typeof l)).toEqual(['object', 'string', 'string', 'string', 'string'])
+    expect(lines.map(text)).toEqual(['plain', 'q"b', 'tab\tx', 'é', '\n'])
+  })
+
+  test('a BOM is dropped at the start of the output only, as the text splitter drops it', () => {
+    const s = new ByteLineSplitter()
+    const bom = enc('\ufeff')
+    const lines = [...s.push(bom.slice(0, 2)), ...s.push(enc('\ufeffa\n\ufeffb\n').slice(2)), ...s.end()]
+    expect(lines.map(text)).toEqual(['a', '\ufeffb'])
+  })
+
+  test('gives the same lines as LineSplitter for any bytes cut at any points', () => {
+    // escapes, CR, multibyte, invalid and truncated UTF-8, BOMs; tails cut short and long
+    const alphabet = [
+      [0x61],
+      [10],
+      [13],
+      [0xc3, 0xa9],
+      [0x20],
+      [0x22],
+      [0x5c],
+      [9],
+      [0xff],
+      [0xe2, 0x82],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0xef, 0xbb, 0xbf],
+      [0x7f],
+      [1],
+    ]
+    let seed = 11
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    for (let round = 0; round < 3000; round++) {
+      const bytes: number[] = []
+      for (let k = rand(80); k > 0; k--) bytes.push(...alphabet[rand(alphabet.length)]!)
+      const all = new Uint8Array(bytes)
+      const max = rand(3) ? 1 + rand(12) : 1 << 20
+      const want = new LineSplitter(max)
+      const got = new ByteLineSplitter(max)
+      const a: string[] = []
+      const b: string[] = []
+      for (let at = 0; at < all.length;) {
+        const next = Math.min(all.length, at + 1 + rand(10))
+        a.push(...want.push(all.slice(at, next)))
+        b.push(...got.push(all.slice(at, next)).map(text))
+        at = next
+      }
+      a.push(...want.end())
+      b.push(...got.end().map(text))
+      expect(b).toEqual(a)
+    }
+  })
 })

@@ -57,3 +57,179 @@ export class LineSplitter {
     return lines
   }
 }
+
+/**
+ * What a byte means to an output line: 0 goes into JSON as is (printable ASCII but `"` and
+ * `\`), ESCAPE must be escaped (controls, `"`, `\`), WIDE is not ASCII (a character of more
+ * than one byte, or invalid UTF-8). Line ends are found by `indexOf`, not here.
+ */
+const ESCAPE = 1
+const WIDE = 2
+const KIND = new Uint8Array(256).map((_, b) => (b >= 0x80 ? WIDE : b < 0x20 || b === 0x22 || b === 0x5c ? ESCAPE : 0))
+const BOM = [0xef, 0xbb, 0xbf]
+
+/**
+ * A line of output as it came: bytes that need no JSON escaping (a view into the chunk given
+ * to `push`, valid until the next `push`), or decoded text for any other line.
+ */
+export type OutputLine = Uint8Array | string
+
+/**
+ * The same lines as `LineSplitter`, without decoding the output: a clean line (printable
+ * ASCII that JSON needs no escape for, nearly all of a flood) stays bytes, so it can be framed
+ * and journaled without a string being made or encoded again; any other line is decoded as
+ * `LineSplitter` would (self-synchronising UTF-8: decoding line by line equals decoding the
+ * stream, since lines end at ASCII bytes). A long unterminated tail is cut where
+ * `LineSplitter` cuts it, in UTF-16 units: bytes while it is ASCII, decoded text once not.
+ */
+export class ByteLineSplitter {
+  /** Decodes a whole line; the stream's BOM is dropped once, at its start (as TextDecoder does). */
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true })
+  /** The unterminated tail while it is bytes: copies (the chunk is not kept). */
+  private tail: Uint8Array[] = []
+  private tailBytes = 0
+  private tailKind = 0
+  /** The tail once it was cut as text (a long non-ASCII line), and its streaming decoder. */
+  private tailText: string | undefined
+  private textDecoder: TextDecoder | undefined
+  private afterCR = false
+  /** The stream's first bytes while they may still be a BOM; undefined once past it. */
+  private head: Uint8Array | undefined = new Uint8Array(0)
+
+  constructor(private readonly maxLine = 64 * 1024) {}
+
+  /** Lines completed by this chunk (wire form: an empty line is "\n"). */
+  push(chunk: Uint8Array): OutputLine[] {
+    if (this.head) {
+      const got = concat([this.head, chunk])
+      const n = Math.min(3, got.length)
+      if (got.subarray(0, n).some((b, i) => b !== BOM[i])) chunk = got
+      else if (n < 3) return ((this.head = got), [])
+      else chunk = got.subarray(3)
+      this.head = undefined
+    }
+    const lines: OutputLine[] = []
+    let start = 0
+    if (this.afterCR && chunk.length > 0) {
+      // the \n of a \r\n whose \r ended the previous chunk
+      this.afterCR = false
+      if (chunk[0] === 10) start = 1
+    }
+    // Native searches for the ends, one pass over each line's bytes for its kind.
+    let lf = chunk.indexOf(10, start)
+    let cr = chunk.indexOf(13, start)
+    while (lf !== -1 || cr !== -1) {
+      const atCR = cr !== -1 && (lf === -1 || cr < lf)
+      const end = atCR ? cr : lf
+      let kind = 0
+      for (let i = start; i < end; i++) kind |= KIND[chunk[i]!]!
+      lines.push(this.line(chunk.subarray(start, end), kind))
+      start = end + 1
+      if (atCR) {
+        if (start === chunk.length) this.afterCR = true
+        else if (chunk[start] === 10) start++
+      }
+      if (lf !== -1 && lf < start) lf = chunk.indexOf(10, start)
+      if (cr !== -1 && cr < start) cr = chunk.indexOf(13, start)
+    }
+    if (start < chunk.length) this.hold(chunk.subarray(start), lines)
+    return lines
+  }
+
+  /** The unterminated tail, if any, once the output has ended. */
+  end(): OutputLine[] {
+    const lines: OutputLine[] = []
+    if (this.head) {
+      // fewer than three bytes, all a BOM's beginning: text of their own (replacement characters)
+      const head = this.head
+      this.head = undefined
+      if (head.length > 0) this.hold(head, lines)
+    }
+    if (this.tailText !== undefined) {
+      // what the decoder held back ends the text, which is cut again as LineSplitter does
+      this.tailText += this.textDecoder!.decode()
+      this.cutText(lines)
+      if (this.tailText !== '') lines.push(this.tailText)
+      this.tailText = undefined
+    } else if (this.tailBytes > 0) lines.push(this.line(new Uint8Array(0), 0))
+    return lines
+  }
+
+  /** The tail plus `bytes` as one line, the tail emptied. */
+  private line(bytes: Uint8Array, kind: number): OutputLine {
+    if (this.tailText !== undefined) {
+      const text = this.tailText + this.textDecoder!.decode(bytes)
+      this.tailText = undefined
+      return text === '' ? '\n' : text
+    }
+    if (this.tailBytes > 0) {
+      bytes = concat([...this.tail, bytes])
+      kind |= this.tailKind
+      this.tail = []
+      this.tailBytes = 0
+      this.tailKind = 0
+    }
+    if (bytes.length === 0) return '\n'
+    return kind === 0 ? bytes : this.decoder.decode(bytes)
+  }
+
+  /** Keeps an unterminated piece; cuts the tail into `maxLine` pieces once it is longer. */
+  private hold(piece: Uint8Array, lines: OutputLine[]): void {
+    if (this.tailText !== undefined) {
+      this.tailText += this.textDecoder!.decode(piece, { stream: true })
+    } else {
+      let kind = 0
+      for (let i = 0; i < piece.length; i++) kind |= KIND[piece[i]!]!
+      this.tail.push(piece.slice())
+      this.tailBytes += piece.length
+      this.tailKind |= kind
+      if (this.tailBytes <= this.maxLine) return
+      if (!(this.tailKind & WIDE)) {
+        // ASCII: a unit a byte, so the cut is where the text one makes it
+        let bytes = concat(this.tail)
+        const kindOf = this.tailKind
+        this.tail = []
+        this.tailBytes = 0
+        this.tailKind = 0
+        while (bytes.length > this.maxLine) {
+          const cut = bytes.subarray(0, this.maxLine)
+          lines.push(kindOf === 0 ? cut.slice() : this.decoder.decode(cut))
+          bytes = bytes.subarray(this.maxLine)
+        }
+        if (bytes.length > 0) {
+          this.tail = [bytes.slice()]
+          this.tailBytes = bytes.length
+          this.tailKind = kindOf
+        }
+        return
+      }
+      // Wider than its units: from here this line is text, as LineSplitter keeps it.
+      this.textDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })
+      this.tailText = this.textDecoder.decode(concat(this.tail), { stream: true })
+      this.tail = []
+      this.tailBytes = 0
+      this.tailKind = 0
+    }
+    this.cutText(lines)
+  }
+
+  private cutText(lines: OutputLine[]): void {
+    while (this.tailText!.length > this.maxLine) {
+      lines.push(this.tailText!.slice(0, this.maxLine))
+      this.tailText = this.tailText!.slice(this.maxLine)
+    }
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!
+  let size = 0
+  for (const p of parts) size += p.length
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}

@@ -4,9 +4,19 @@
  * a plain JSON error response), pull-based backpressure, and a clean stop when the client
  * goes away or execd shuts down.
  */
-import { encodeEvent, errorEvent, lineJsonParts, makeEvent, type ExecEvent } from './events'
+import {
+  encodeEvent,
+  errorEvent,
+  lineJsonParts,
+  makeEvent,
+  OutputBytes,
+  outputLineHead,
+  outputLineTail,
+  type ExecEvent,
+} from './events'
 import { errorResponse, toExecdError } from './errors'
 import { TurnBudget } from './fair'
+import type { ReadyIterator } from './journal'
 import { Capacity } from './limits'
 import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
 
@@ -150,18 +160,29 @@ export async function sseResponse<E extends object>(
   const headers = { ...SSE_HEADERS, ...opts.headers }
   const whole = await writer.gather(first, opts.holdMs ?? 0)
   if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      start: controller => writer.start(controller),
-      pull: controller => writer.pull(controller),
-      cancel: () => writer.cancel(),
-    },
-    { highWaterMark: 1 },
-  )
+  // A direct stream: each chunk is written from the batch's reused buffer (the write copies
+  // what the socket does not take at once) and an awaited write is the backpressure; a
+  // default stream needed a fresh buffer per chunk and its own queue and pull round trip.
+  const direct: Bun.DirectUnderlyingSource = {
+    type: 'direct',
+    pull: controller => writer.run(controller),
+    cancel: () => writer.cancel(),
+  }
+  // The DOM typings in use know no direct sources; Bun's constructor takes them.
+  const stream = new ReadableStream(direct as unknown as UnderlyingDefaultSource<Uint8Array>)
   return new Response(stream, { status: 200, headers })
 }
 
-type Controller = ReadableStreamDefaultController<Uint8Array>
+type Controller = ReadableStreamDirectController
+
+/**
+ * Whether the stream goes to Bun's HTTP response sink, whose `write` sends the bytes or copies
+ * what the socket does not take before it returns: a batch's reused buffer may then be lent
+ * to it. Any other reader of the body (a test reading the Response in-process) queues the
+ * very buffer, so it gets a copy of its own.
+ */
+const copiesWrites = (c: Controller): boolean =>
+  Object.prototype.toString.call(c) === '[object ReadableHTTPResponseSinkController]'
 /** What one wait for the source ends with. */
 type Outcome<E> = IteratorResult<E | SseItem<E>> | 'ping' | { abort: ExecEvent } | { fail: unknown }
 
@@ -217,7 +238,7 @@ class SseWriter<E> {
       this.close()
       return new Uint8Array(0)
     }
-    const batch = new FrameBatch(this.frameParts(first.value))
+    const batch = this.batchOf(first.value)
     let timer: ReturnType<typeof setTimeout> | undefined
     const held =
       holdMs > 0 ? new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs))) : NOT_READY
@@ -239,20 +260,26 @@ class SseWriter<E> {
     return undefined
   }
 
-  start(controller: Controller): void {
-    if (this.head) controller.enqueue(this.head)
+  /** Writes the stream until it ends: the first chunk, then a batch at a time. */
+  async run(controller: Controller): Promise<void> {
+    const head = this.head
     this.head = undefined
+    if (head) await controller.write(head)
+    const lend = copiesWrites(controller)
+    while (!this.closed) await this.pull(controller, lend)
   }
 
-  async pull(controller: Controller): Promise<void> {
-    if (this.closed) return
+  private async pull(controller: Controller, lend: boolean): Promise<void> {
     if (this.due) {
       await this.due
       this.due = undefined
       if (this.closed) return
     }
     const outcome = await this.next()
-    if (outcome === 'ping') return controller.enqueue(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))]))
+    // The client went away meanwhile: nothing more is written.
+    if (this.closed) return
+    if (outcome === 'ping')
+      return void (await controller.write(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))])))
     if ('abort' in outcome) {
       this.close(controller, encodeFrame(this.frameParts(outcome.abort)))
       void this.it.return?.()
@@ -261,7 +288,7 @@ class SseWriter<E> {
     if ('fail' in outcome) return this.close(controller, encodeFrame(this.frameParts(failureEvent(outcome.fail))))
     this.pending = undefined
     if (outcome.done) return this.close(controller)
-    const batch = new FrameBatch(this.frameParts(outcome.value))
+    const batch = this.batchOf(outcome.value)
     let ended: boolean
     try {
       ended = await this.takeReady(batch)
@@ -270,9 +297,10 @@ class SseWriter<E> {
       ended = true
     }
     if (ended) return this.close(controller, batch.take())
-    controller.enqueue(batch.take())
-    this.due = this.turns.spend(batch.bytes)
-    collectAfterFlood(batch.bytes)
+    const bytes = batch.bytes
+    await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
+    this.due = this.turns.spend(bytes)
+    collectAfterFlood(bytes)
   }
 
   /** The client went away: the producer runs its cleanup (it decides whether work stops). */
@@ -285,7 +313,7 @@ class SseWriter<E> {
   private close(controller?: Controller, last?: Uint8Array): void {
     if (this.closed) return
     this.closed = true
-    if (last) controller?.enqueue(last)
+    if (last) void controller?.write(last)
     open.delete(this.abort)
     this.slot()
     this.opts.onClose?.()
@@ -320,7 +348,15 @@ class SseWriter<E> {
    * sends its event).
    */
   private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> = NOT_READY): Promise<boolean> {
+    const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
     while (!batch.full && !this.abortEvent) {
+      // What a journal has now, without a promise per event; then what comes by `until`.
+      const now = it.ready?.()
+      if (now) {
+        if (now.done) return true
+        this.addTo(batch, now.value)
+        continue
+      }
       const next = this.it.next()
       const ready = await Promise.race([next, until])
       if (ready === 'not-ready') {
@@ -328,9 +364,22 @@ class SseWriter<E> {
         return false
       }
       if (ready.done) return true
-      batch.add(this.frameParts(ready.value))
+      this.addTo(batch, ready.value)
     }
     return false
+  }
+
+  private batchOf(x: E | SseItem<E>): FrameBatch {
+    const batch = new FrameBatch([])
+    this.addTo(batch, x)
+    return batch
+  }
+
+  /** Adds x's frame; an output line kept as bytes is written into the batch with no string made. */
+  private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
+    if (!(x instanceof OutputBytes)) return batch.add(this.frameParts(x))
+    this.ids = x.id
+    batch.addLine(x.id, outputLineHead(x.type), x.data, outputLineTail(x.timestamp))
   }
 
   /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */

@@ -1,6 +1,7 @@
 /** Contract tests for /command (CONTRACT §2, §4) against the compiled executable. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { follow } from './command-stream'
@@ -64,6 +65,35 @@ describe('POST /command (foreground)', () => {
     )
   })
 
+  test('long and partial lines: every frame is the compact JSON of its text, and the texts add up to the output', async () => {
+    // 300 KB of ASCII with no newline (cut into pieces), a long line of é, progress bars over
+    // CR, a quote and a tab inside a long line, and an unterminated tail.
+    const script = [
+      `head -c 300000 /dev/zero | tr '\\0' a`,
+      `printf '\\n'`,
+      `head -c 100000 /dev/zero | tr '\\0' '\\351' | iconv -f latin1 -t utf-8`,
+      `printf '\\r10%%\\r20%%\\r\\n'`,
+      `head -c 70000 /dev/zero | tr '\\0' b; printf '"\\t'; head -c 70000 /dev/zero | tr '\\0' c`,
+      `printf '\\nend without newline'`,
+    ].join('; ')
+    const res = await postJson(d, '/command', { command: script })
+    const body = await res.text()
+    const texts: string[] = []
+    for (const block of body.split('\n\n').filter(Boolean)) {
+      const data = block.slice(block.indexOf('data: ') + 6)
+      const event = JSON.parse(data)
+      if (event.type !== 'stdout') continue
+      expect(data).toBe(`{"type":"stdout","text":${JSON.stringify(event.text)},"timestamp":${event.timestamp}}`)
+      expect(event.text.length).toBeGreaterThan(0)
+      texts.push(event.text)
+    }
+    const joined = texts.join('')
+    const want = `${'a'.repeat(300000)}${'é'.repeat(100000)}10%20%${'b'.repeat(70000)}"\t${'c'.repeat(70000)}end without newline`
+    // A cut piece and a whole line cannot be told apart in the frames; the output they carry can.
+    expect(joined.length).toBe(want.length)
+    expect(joined).toBe(want)
+  })
+
   test('a non-zero exit is one CommandExecError event with the code, and no execution_complete', async () => {
     const frames = await run({ command: 'echo before; echo oops >&2; exit 3' })
     expect(texts(frames)).toEqual(['before'])
@@ -116,6 +146,45 @@ describe('POST /command (foreground)', () => {
     expect(status.status).toBe(200)
     expect(await status.json()).toMatchObject({ id, running: true })
     expect(texts(await stream)).toEqual(['done'])
+  })
+
+  test('a client that stops reading stops the command (its pipe fills), not execd memory', async () => {
+    // A raw connection that reads the first output and then no more: the socket buffers fill,
+    // the stream stops pulling, the journal stops taking lines, execd stops reading the pipe,
+    // and `yes` blocks. A runaway would read on at pipe speed into memory; the bounds hold
+    // however long we wait (the wait only gives a runaway time to show).
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const rssBefore = rss()
+    const body = JSON.stringify({ command: `yes ${'y'.repeat(1023)}` })
+    const { hostname: host, port } = new URL(d.url)
+    const sock = connect({ host, port: Number(port) })
+    let head = ''
+    const id = await new Promise<string>((resolve, reject) => {
+      sock.on('error', reject)
+      sock.on('data', chunk => {
+        head += chunk.toString('latin1')
+        const m = /"type":"init","text":"([0-9a-f]+)"/.exec(head)
+        if (m && head.includes('"type":"stdout"')) {
+          sock.pause()
+          resolve(m[1]!)
+        }
+      })
+      sock.write(
+        `POST /command HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      )
+    })
+    try {
+      await Bun.sleep(3000)
+      const logged = (await (await d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
+      expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+      // In flight at most: the journal (1 MiB), the socket buffers both ways, the pipe.
+      expect(logged).toBeLessThan(32 * 1024 * 1024)
+      expect(rss() - rssBefore).toBeLessThan(40)
+    } finally {
+      await (await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).arrayBuffer()
+      sock.destroy()
+    }
   })
 
   test('abandoning a long stream leaves the command running and /ping answering', async () => {

@@ -2,7 +2,7 @@
  * Resource usage of a process from /proc: CPU time (/proc/<pid>/stat) and write syscalls
  * (/proc/<pid>/io), to tell what limited a measurement.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 const TICKS_PER_S = 100 // USER_HZ on Linux
 
@@ -21,11 +21,21 @@ export function clientCpuSeconds(): number {
   return (u.user + u.system) / 1e6
 }
 
-/** write(2)-family syscalls a process has made so far (null when /proc/<pid>/io is unreadable). */
+/**
+ * write(2)-family syscalls a process's own threads have made so far (null when unreadable).
+ * Summed over /proc/<pid>/task/<tid>/io: the process-wide /proc/<pid>/io also counts the
+ * children it has reaped, which for a flood are `yes` and `head` (~384 writes per MiB). A thread
+ * that exits meanwhile takes its count along (execd's threads live as long as it does).
+ */
 export function writeSyscalls(pid: number): number | null {
   try {
-    const m = /^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))
-    return m ? Number(m[1]) : null
+    let n = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const m = /^syscw:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/task/${tid}/io`, 'utf8'))
+      if (!m) return null
+      n += Number(m[1])
+    }
+    return n
   } catch {
     return null
   }

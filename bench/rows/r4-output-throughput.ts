@@ -45,6 +45,8 @@ interface Flood {
   /** Share of one core used by execd and by the bench client while it ran. */
   execdCpu?: number
   clientCpu?: number
+  /** execd's own CPU per MiB of output, in ms: what the machine's load moves least. */
+  cpuMsPerMiB?: number
   /** execd's write syscalls per MiB of output. */
   writesPerMiB?: number
   /** execd's minor page faults per MiB of output. */
@@ -80,6 +82,7 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
       before: peak.before,
       guarded: false,
       execdCpu: (cpuSeconds(d.pid).own - cpu0) / secs,
+      cpuMsPerMiB: ((cpuSeconds(d.pid).own - cpu0) * 1000) / (bytes / MiB),
       clientCpu: (clientCpuSeconds() - client0) / secs,
       writesPerMiB: writes0 === null ? undefined : ((writeSyscalls(d.pid) ?? writes0) - writes0) / (bytes / MiB),
       faultsPerMiB: faults0 === null ? undefined : ((minorFaults(d.pid) ?? faults0) - faults0) / (bytes / MiB),
@@ -141,7 +144,8 @@ export default {
       const done = floods.filter(f => f.execdCpu !== undefined)
       const pct = (xs: number[]) => `${(100 * summarize(xs).median).toFixed(0)}%`
       const cpuNote = done.length
-        ? `during the flood execd used ${pct(done.map(f => f.execdCpu!))} of a core, the bench client ` +
+        ? `during the flood execd used ${pct(done.map(f => f.execdCpu!))} of a core ` +
+          `(${summarize(done.map(f => f.cpuMsPerMiB ?? NaN)).median.toFixed(1)} ms of CPU per MiB), the bench client ` +
           `${pct(done.map(f => f.clientCpu!))}; execd made ${summarize(done.map(f => f.writesPerMiB ?? NaN)).median.toFixed(0)} ` +
           'write syscalls per MiB of output (its log file and the socket) and ' +
           `${summarize(done.map(f => f.faultsPerMiB ?? NaN)).median.toFixed(0)} minor page faults per MiB`

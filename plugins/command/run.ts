@@ -7,9 +7,9 @@
  */
 import { requirePiece } from '../../core/capabilities'
 import { ExecdError } from '../../core/errors'
-import { errorEvent, lineEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
-import { LineSplitter } from '../../core/lines'
+import { ByteLineSplitter, type OutputLine } from '../../core/lines'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { TurnBudget } from '../../core/fair'
 import type { CommandRequest } from './contract'
@@ -131,11 +131,11 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
    * and room in the journal, at once and without a promise — a flood of small chunks paid a
    * chain link and its microtasks per chunk. Undefined when every line is in.
    */
-  const appendLines = (stream: 'stdout' | 'stderr', lines: string[]): Promise<void> | undefined => {
+  const appendLines = (stream: 'stdout' | 'stderr', lines: OutputLine[]): Promise<void> | undefined => {
     let done = 0
     if (queued === 0) {
-      for (const text of lines) {
-        const id = journal.tryAppend(lineEvent(stream, text))
+      for (const line of lines) {
+        const id = journal.tryAppendLine(stream, line)
         if (id === 0) break
         record.lastEventId = id
         done++
@@ -144,10 +144,9 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     }
     const rest = done === 0 ? lines : lines.slice(done)
     return chain(async () => {
-      for (const text of rest) {
-        const e = lineEvent(stream, text)
+      for (const line of rest) {
         // Synchronously while there is room, so a reader gets the whole chunk in one batch.
-        record.lastEventId = journal.tryAppend(e) || (await journal.append(e))
+        record.lastEventId = journal.tryAppendLine(stream, line) || (await journal.appendLine(stream, line))
       }
     })
   }
@@ -171,15 +170,15 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     record.logTruncated = log.truncated
     void append(makeEvent('status', { text: 'log_truncated', reason: log.truncated }))
   }
-  const onChunk = (stream: 'stdout' | 'stderr', splitter: LineSplitter) => async (chunk: Uint8Array) => {
+  const onChunk = (stream: 'stdout' | 'stderr', splitter: ByteLineSplitter) => async (chunk: Uint8Array) => {
     logChunk(chunk)
     const lines = splitter.push(chunk)
-    // The log has the bytes and the lines are copies (decoded text): the chunk is done with.
-    release(chunk)
     const waiting = lines.length > 0 ? appendLines(stream, lines) : undefined
     if (waiting) await waiting
+    // The log has the bytes and the journal its copies of the lines: the chunk is done with.
+    release(chunk)
   }
-  const splitters = { stdout: new LineSplitter(), stderr: new LineSplitter() }
+  const splitters = { stdout: new ByteLineSplitter(), stderr: new ByteLineSplitter() }
   const child = proc.proc
   void (async () => {
     await Promise.all([
