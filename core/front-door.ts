@@ -11,6 +11,7 @@ import { isDocsAsset } from './docs'
 import { parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
+import type { DirectRoute } from './plugin'
 
 /**
  * Our limit on the request line plus headers; the executable's native limit is set higher
@@ -28,6 +29,8 @@ interface FrontDoorOptions {
   rawPrefixes: readonly string[]
   /** The JSON shape a route's body schema declares, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
+  /** The route answered here rather than by the app, for a body it accepts (core/plugin.ts). */
+  directOf?(method: string, path: string): DirectRoute | undefined
 }
 
 type Handler = (request: Request) => Response | Promise<Response>
@@ -125,11 +128,15 @@ async function readJson(
   if (text.trim() === '') {
     return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
   }
+  let body: unknown
   try {
-    parseJsonBody(text, shape)
+    body = parseJsonBody(text, shape)
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
+  // No query string: a direct route's answer depends on its body alone.
+  const direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, pathOf(request.url))
+  if (direct?.accepts(body)) return safely(() => direct.handle(body, request), request)
   headers.set('content-type', 'application/json')
   return safely(
     handle,

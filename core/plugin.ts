@@ -44,8 +44,27 @@ export interface OpenSection<Ops = unknown> {
   readonly ops: Ops
   /** The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. */
   routes?(): AnyElysia
+  /**
+   * Routes the front door may answer itself, before Elysia, for the bodies their own schema
+   * accepts as they are (POST /code: the warm cell's hot path). Each must answer exactly as
+   * its Elysia route of the same method and path does; anything else goes to that route.
+   */
+  direct?(): readonly DirectRoute[]
   /** Stops background work and child processes; called on shutdown. Idempotent. */
   close?(): void | Promise<void>
+}
+
+/**
+ * A JSON route served past Elysia (see OpenSection.direct). Only for requests without a query
+ * string whose parsed body `accepts` admits: a body the route's schema would refuse, or that
+ * Elysia would alter (an extra property it strips), must be refused by `accepts`, so that its
+ * answer stays the Elysia route's.
+ */
+export interface DirectRoute {
+  readonly method: string
+  readonly path: string
+  accepts(body: unknown): boolean
+  handle(body: any, request: Request): Promise<Response>
 }
 
 /** Any section, whatever its operations (the list `plugins/index.ts` holds). */
