@@ -101,6 +101,12 @@ export interface Runtime {
   open?(): Runtime
 }
 
+/**
+ * Where a push-style run hands its events, in order. A returned promise is awaited before the
+ * next event (the reader is behind: backpressure); nothing returned means go on.
+ */
+export type Emit = (event: ExecEvent) => Promise<unknown> | undefined
+
 /** One live interpreter whose state survives between runs. */
 export interface RuntimeContext {
   /**
@@ -109,6 +115,12 @@ export interface RuntimeContext {
    * If the interpreter dies, yields an `error` naming the cause and ends; `alive` is then false.
    */
   run(code: string): AsyncIterable<ExecEvent>
+  /**
+   * The same cell as `run`, its events handed to `emit` rather than yielded: no async
+   * generator per layer between the interpreter and the journal on a warm cell's path.
+   * Optional; the code section falls back to `run`.
+   */
+  runInto?(code: string, emit: Emit): Promise<void>
   /** Stops the running cell (KeyboardInterrupt or the language's equivalent), keeps state. */
   interrupt(): Promise<void>
   /** Kills the interpreter's process group. Idempotent. */
