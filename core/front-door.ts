@@ -121,12 +121,12 @@ async function readJson(
   } catch (err) {
     return closing(errorResponse(toExecdError(err)))
   }
-  const headers = new Headers(request.headers)
-  headers.delete('content-length')
-  headers.delete('transfer-encoding')
   // An empty body stays what it was (acceptable where the body is optional).
   if (text.trim() === '') {
-    return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
+    return safely(
+      handle,
+      new Request(request.url, { method: request.method, headers: bodyless(request), signal: request.signal }),
+    )
   }
   let body: unknown
   try {
@@ -137,11 +137,20 @@ async function readJson(
   // No query string: a direct route's answer depends on its body alone.
   const direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, pathOf(request.url))
   if (direct?.accepts(body)) return safely(() => direct.handle(body, request), request)
+  const headers = bodyless(request)
   headers.set('content-type', 'application/json')
   return safely(
     handle,
     new Request(request.url, { method: request.method, headers, body: text, signal: request.signal }),
   )
+}
+
+/** The request's headers for a copy of it whose body is re-made (or absent). */
+function bodyless(request: Request): Headers {
+  const headers = new Headers(request.headers)
+  headers.delete('content-length')
+  headers.delete('transfer-encoding')
+  return headers
 }
 
 async function safely(handle: Handler, request: Request): Promise<Response> {
