@@ -89,7 +89,8 @@ export class CodeContext {
     const running: RunningCell = { done: new Promise<void>(r => (cellDone = r)), escalated: false }
     try {
       if (this.deleted) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
-      const live = await this.ensureLive()
+      // No await for a live one: the cell's code goes out in this very tick.
+      const live = this.live?.alive ? this.live : await this.ensureLive()
       const lost = this.lostReason
       if (lost !== undefined) {
         this.lostReason = undefined
