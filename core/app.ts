@@ -16,7 +16,7 @@ import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
 import { listOption } from './origin'
-import type { OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
+import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
 import { limitStreams } from './sse'
 
@@ -137,6 +137,10 @@ export async function createApp(parts: AppParts) {
     maxRequests: settings.maxRequests,
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     shapeOf: bodyShapes(app.routes),
+    directOf: directRoutes(
+      parts.plugins.flatMap(p => sections.get(p).direct?.() ?? []),
+      log,
+    ),
   })
   return { app, ctx, fetch, sections, close: () => sections.close() }
 }
@@ -166,6 +170,27 @@ function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string
     table.push({ method: r.method, pattern: new RegExp(`^${source}$`), shape: type })
   }
   return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
+}
+
+/** method+path → its direct route, which logs and renders its failures as the app does. */
+function directRoutes(
+  routes: readonly DirectRoute[],
+  log: Logger,
+): (method: string, path: string) => DirectRoute | undefined {
+  const table = new Map<string, DirectRoute>()
+  for (const r of routes)
+    table.set(`${r.method} ${r.path}`, {
+      ...r,
+      handle: async (body, request) => {
+        log.debug('request', { method: request.method, path: r.path })
+        try {
+          return await r.handle(body, request)
+        } catch (err) {
+          return renderError('UNKNOWN', err, request, log)
+        }
+      },
+    })
+  return (method, path) => table.get(`${method} ${path}`)
 }
 
 function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { CellQueue, type Overflow } from './cell-queue'
+import { CellQueue, pulled, type Overflow } from './cell-queue'
 import { makeEvent } from './events'
 
 const drop = (maxBytes = 8 << 20): Overflow => ({ policy: 'drop', maxBytes, notice: n => `${n} dropped\n` })
@@ -127,5 +127,49 @@ describe('block', () => {
     for await (const _ of q) break
     await Promise.all([first, second])
     expect(q.isEnded).toBe(true)
+  })
+})
+
+describe('pulled', () => {
+  const ev = (text: string) => makeEvent('stdout', { text })
+
+  test('gives the events in order and ends when the run does; the run waits for its reader', async () => {
+    let emitted = 0
+    const it = pulled(async emit => {
+      for (const t of ['a', 'b', 'c']) {
+        emitted++
+        await emit(ev(t))
+      }
+    })[Symbol.asyncIterator]()
+    expect((await it.next()).value?.text).toBe('a')
+    expect(emitted).toBeLessThanOrEqual(2)
+    const rest: string[] = []
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value.text!)
+    expect(rest).toEqual(['b', 'c'])
+  })
+
+  test('a run that throws throws to the reader after its events', async () => {
+    const seen: string[] = []
+    const run = pulled(async emit => {
+      await emit(ev('a'))
+      throw new Error('boom')
+    })
+    await expect(
+      (async () => {
+        for await (const e of run) seen.push(e.text!)
+      })(),
+    ).rejects.toThrow('boom')
+    expect(seen).toEqual(['a'])
+  })
+
+  test('a reader that leaves early lets the run finish', async () => {
+    let finished!: () => void
+    const done = new Promise<void>(r => (finished = r))
+    const run = pulled(async emit => {
+      for (let i = 0; i < 5; i++) await emit(ev(String(i)))
+      finished()
+    })
+    for await (const e of run) if (e.text === '1') break
+    await done
   })
 })

@@ -10,6 +10,54 @@
  *   grow the daemon's memory). Other events are never dropped.
  */
 import { makeEvent, type ExecEvent } from './events'
+import type { Emit } from './plugin'
+
+/**
+ * A push-style run (`RuntimeContext.runInto`) as an async iterable, for readers that pull: the
+ * producer waits at each event until the reader has taken it, as a generator would. A reader
+ * that leaves early lets the run go on to its end, its later events unread.
+ */
+export async function* pulled(start: (emit: Emit) => Promise<void>): AsyncGenerator<ExecEvent> {
+  const waiting: { event: ExecEvent; taken: () => void }[] = []
+  let wake: (() => void) | undefined
+  let left = false
+  let over = false
+  let failure: { err: unknown } | undefined
+  const notify = () => {
+    const w = wake
+    wake = undefined
+    w?.()
+  }
+  const emit: Emit = event => {
+    if (left) return
+    return new Promise<void>(taken => {
+      waiting.push({ event, taken })
+      notify()
+    })
+  }
+  start(emit).then(
+    () => ((over = true), notify()),
+    err => ((failure = { err }), (over = true), notify()),
+  )
+  try {
+    for (;;) {
+      const next = waiting.shift()
+      if (next) {
+        next.taken()
+        yield next.event
+        continue
+      }
+      if (over) {
+        if (failure) throw failure.err
+        return
+      }
+      await new Promise<void>(r => (wake = r))
+    }
+  } finally {
+    left = true
+    for (const w of waiting.splice(0)) w.taken()
+  }
+}
 
 export type Overflow =
   | { policy: 'block'; maxBytes: number }

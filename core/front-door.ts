@@ -11,6 +11,7 @@ import { isDocsAsset } from './docs'
 import { parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
+import type { DirectRoute } from './plugin'
 
 /**
  * Our limit on the request line plus headers; the executable's native limit is set higher
@@ -28,6 +29,8 @@ interface FrontDoorOptions {
   rawPrefixes: readonly string[]
   /** The JSON shape a route's body schema declares, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
+  /** The route answered here rather than by the app, for a body it accepts (core/plugin.ts). */
+  directOf?(method: string, path: string): DirectRoute | undefined
 }
 
 type Handler = (request: Request) => Response | Promise<Response>
@@ -118,23 +121,36 @@ async function readJson(
   } catch (err) {
     return closing(errorResponse(toExecdError(err)))
   }
-  const headers = new Headers(request.headers)
-  headers.delete('content-length')
-  headers.delete('transfer-encoding')
   // An empty body stays what it was (acceptable where the body is optional).
   if (text.trim() === '') {
-    return safely(handle, new Request(request.url, { method: request.method, headers, signal: request.signal }))
+    return safely(
+      handle,
+      new Request(request.url, { method: request.method, headers: bodyless(request), signal: request.signal }),
+    )
   }
+  let body: unknown
   try {
-    parseJsonBody(text, shape)
+    body = parseJsonBody(text, shape)
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
+  // No query string: a direct route's answer depends on its body alone.
+  const direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, pathOf(request.url))
+  if (direct?.accepts(body)) return safely(() => direct.handle(body, request), request)
+  const headers = bodyless(request)
   headers.set('content-type', 'application/json')
   return safely(
     handle,
     new Request(request.url, { method: request.method, headers, body: text, signal: request.signal }),
   )
+}
+
+/** The request's headers for a copy of it whose body is re-made (or absent). */
+function bodyless(request: Request): Headers {
+  const headers = new Headers(request.headers)
+  headers.delete('content-length')
+  headers.delete('transfer-encoding')
+  return headers
 }
 
 async function safely(handle: Handler, request: Request): Promise<Response> {

@@ -44,8 +44,27 @@ export interface OpenSection<Ops = unknown> {
   readonly ops: Ops
   /** The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. */
   routes?(): AnyElysia
+  /**
+   * Routes the front door may answer itself, before Elysia, for the bodies their own schema
+   * accepts as they are (POST /code: the warm cell's hot path). Each must answer exactly as
+   * its Elysia route of the same method and path does; anything else goes to that route.
+   */
+  direct?(): readonly DirectRoute[]
   /** Stops background work and child processes; called on shutdown. Idempotent. */
   close?(): void | Promise<void>
+}
+
+/**
+ * A JSON route served past Elysia (see OpenSection.direct). Only for requests without a query
+ * string whose parsed body `accepts` admits: a body the route's schema would refuse, or that
+ * Elysia would alter (an extra property it strips), must be refused by `accepts`, so that its
+ * answer stays the Elysia route's.
+ */
+export interface DirectRoute {
+  readonly method: string
+  readonly path: string
+  accepts(body: unknown): boolean
+  handle(body: any, request: Request): Promise<Response>
 }
 
 /** Any section, whatever its operations (the list `plugins/index.ts` holds). */
@@ -82,6 +101,12 @@ export interface Runtime {
   open?(): Runtime
 }
 
+/**
+ * Where a push-style run hands its events, in order. A returned promise is awaited before the
+ * next event (the reader is behind: backpressure); nothing returned means go on.
+ */
+export type Emit = (event: ExecEvent) => Promise<unknown> | undefined
+
 /** One live interpreter whose state survives between runs. */
 export interface RuntimeContext {
   /**
@@ -90,6 +115,12 @@ export interface RuntimeContext {
    * If the interpreter dies, yields an `error` naming the cause and ends; `alive` is then false.
    */
   run(code: string): AsyncIterable<ExecEvent>
+  /**
+   * The same cell as `run`, its events handed to `emit` rather than yielded: no async
+   * generator per layer between the interpreter and the journal on a warm cell's path.
+   * Optional; the code section falls back to `run`.
+   */
+  runInto?(code: string, emit: Emit): Promise<void>
   /** Stops the running cell (KeyboardInterrupt or the language's equivalent), keeps state. */
   interrupt(): Promise<void>
   /** Kills the interpreter's process group. Idempotent. */

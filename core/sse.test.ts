@@ -146,6 +146,34 @@ describe('sseResponse', () => {
     expect(await body(whole)).toBe(streamed)
   })
 
+  test('with an end promise, the hold waits on it alone and then sends the whole journal in one body', async () => {
+    const j = new Journal()
+    const sent = [makeEvent('init', { text: 'ctx' }), makeEvent('ping', { text: 'pong' })]
+    for (const e of sent) j.tryAppend(e)
+    let finish!: () => void
+    const ended = new Promise<void>(r => (finish = r))
+    const held = sseResponse(j.read(0), { pingMs: 0, holdMs: 60_000, ended })
+    const rest = [lineEvent('stdout', 'x\n'), makeEvent('execution_complete', { execution_time: 1 })]
+    for (const e of rest) await j.append(e)
+    j.end()
+    finish()
+    const res = await held
+    expect(await body(res)).toBe([...sent, ...rest].map((e, i) => frame(e, i + 1)).join(''))
+  })
+
+  test('with an end promise not settled within the hold, the events stream as they come', async () => {
+    const j = new Journal()
+    j.tryAppend(makeEvent('init', { text: 'ctx' }))
+    const res = await sseResponse(j.read(0), { pingMs: 0, holdMs: 5, ended: new Promise(() => {}) })
+    const reader = res.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toStartWith('id: 1\ndata: {"type":"init"')
+    j.tryAppend(makeEvent('execution_complete'))
+    j.end()
+    let rest = ''
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+    expect(rest).toStartWith('id: 2\ndata: {"type":"execution_complete"')
+  })
+
   test('a source still running when the hold is over streams, its first events not held longer', async () => {
     let release!: () => void
     const gate = new Promise<void>(r => (release = r))

@@ -18,6 +18,7 @@ import { errorResponse, toExecdError } from './errors'
 import { TurnBudget } from './fair'
 import type { ReadyIterator } from './journal'
 import { Capacity } from './limits'
+import { within } from './timers'
 import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
 
 /**
@@ -47,6 +48,11 @@ interface SseOptions<E = ExecEvent> {
    * write (see SseWriter.gather); 0: only what is ready now.
    */
   holdMs?: number
+  /**
+   * Settles once the source has produced its last event (it is readable now): the hold then
+   * waits on this one promise instead of racing a timer against every event.
+   */
+  ended?: Promise<unknown>
 }
 
 const SSE_HEADERS = {
@@ -101,6 +107,8 @@ type Source = AsyncIterable<ExecEvent | SseItem>
 export interface SourceWithHeaders {
   events: Source
   headers: Record<string, string>
+  /** See SseOptions.ended. */
+  ended?: Promise<unknown>
 }
 
 /**
@@ -122,7 +130,7 @@ export async function streamed(
     throw err
   }
   if (Symbol.asyncIterator in made) return sseResponse(made, { ...opts, slot })
-  return sseResponse(made.events, { ...opts, headers: { ...opts.headers, ...made.headers }, slot })
+  return sseResponse(made.events, { ...opts, headers: { ...opts.headers, ...made.headers }, slot, ended: made.ended })
 }
 
 /**
@@ -240,8 +248,12 @@ class SseWriter<E> {
     }
     const batch = this.batchOf(first.value)
     let timer: ReturnType<typeof setTimeout> | undefined
-    const held =
-      holdMs > 0 ? new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs))) : NOT_READY
+    let held: Promise<'not-ready'> | 'all' = NOT_READY
+    if (holdMs > 0 && this.opts.ended) {
+      // A rejection is no end: the frames then stream as they come.
+      const end = await within(this.opts.ended, holdMs).catch(() => 'timeout' as const)
+      if (end !== 'timeout') held = 'all'
+    } else if (holdMs > 0) held = new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs)))
     let ended: boolean
     try {
       ended = await this.takeReady(batch, held)
@@ -343,11 +355,11 @@ class SseWriter<E> {
   }
 
   /**
-   * Adds the events already waiting to the batch — or arriving until `until` settles — and
-   * says true when the source ended. A batch is bounded; a shutdown stops it (the next pull
-   * sends its event).
+   * Adds the events already waiting to the batch — or arriving until `until` settles, or all
+   * of them when the source is known to have ended — and says true when the source ended. A
+   * batch is bounded; a shutdown stops it (the next pull sends its event).
    */
-  private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> = NOT_READY): Promise<boolean> {
+  private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> | 'all' = NOT_READY): Promise<boolean> {
     const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
     while (!batch.full && !this.abortEvent) {
       // What a journal has now, without a promise per event; then what comes by `until`.
@@ -358,7 +370,7 @@ class SseWriter<E> {
         continue
       }
       const next = this.it.next()
-      const ready = await Promise.race([next, until])
+      const ready = until === 'all' ? await next : await Promise.race([next, until])
       if (ready === 'not-ready') {
         this.pending = next
         return false

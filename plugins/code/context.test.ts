@@ -69,7 +69,7 @@ function toyContext(runtime: Runtime) {
 async function collect(ctx: CodeContext, code: string): Promise<ExecEvent[]> {
   const events: ExecEvent[] = []
   await ctx.enqueue(async () => {
-    for await (const e of ctx.run(code)) events.push(e)
+    await ctx.run(code, e => void events.push(e))
   })
   return events
 }

@@ -9,7 +9,7 @@ import type { Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
-import type { Runtime, RuntimeContext } from '../../core/plugin'
+import type { Emit, Runtime, RuntimeContext } from '../../core/plugin'
 import { within } from '../../core/timers'
 
 /** What a context needs from its store to start interpreters and account for itself. */
@@ -81,38 +81,41 @@ export class CodeContext {
 
   /**
    * Runs one cell in the live interpreter (a fresh one after a death, announced by a
-   * `state_lost` status). Failures end the cell with an error event rather than a throw.
-   * Call it from a turn of `enqueue`.
+   * `state_lost` status), handing its events to `emit`. Failures end the cell with an error
+   * event rather than a throw. Call it from a turn of `enqueue`.
    */
-  async *run(code: string): AsyncGenerator<ExecEvent> {
+  async run(code: string, emit: Emit): Promise<void> {
     let cellDone: () => void = () => {}
     const running: RunningCell = { done: new Promise<void>(r => (cellDone = r)), escalated: false }
     try {
       if (this.deleted) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
-      const live = await this.ensureLive()
+      // No await for a live one: the cell's code goes out in this very tick.
+      const live = this.live?.alive ? this.live : await this.ensureLive()
       const lost = this.lostReason
       if (lost !== undefined) {
         this.lostReason = undefined
         const text = `state_lost: ${lost}; this execution runs in a fresh ${this.language} interpreter`
-        yield makeEvent('status', { text, state_lost: true })
+        await emit(makeEvent('status', { text, state_lost: true }))
       }
       this.running = running
       let sawError = false
-      for await (let event of live.run(code)) {
+      const forward: Emit = event => {
         if (event.type === 'error') {
           sawError = true
           if (running.escalated) event = this.escalationError(event)
         }
-        yield event
+        return emit(event)
       }
+      if (live.runInto) await live.runInto(code, forward)
+      else for await (const event of live.run(code)) await forward(event)
       if (!live.alive) {
         this.lostReason ??= 'the interpreter died during the previous execution'
         if (!sawError)
-          yield errorEvent('DeadKernelError', `the ${this.language} interpreter died; its state is lost`, [])
+          await emit(errorEvent('DeadKernelError', `the ${this.language} interpreter died; its state is lost`, []))
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      yield errorEvent('RuntimeError', message, [message])
+      await emit(errorEvent('RuntimeError', message, [message]))
     } finally {
       if (this.running === running) this.running = undefined
       // Idle time counts from the end of the last execution.

@@ -65,7 +65,9 @@ export class ExecutionStore {
 
   private async runTurn(ctx: CodeContext, exec: Execution, code: string): Promise<void> {
     const started = Date.now()
-    for await (const event of ctx.run(code)) await exec.journal.append(event)
+    const journal = exec.journal
+    // Waits only when the journal is full and a reader still needs its oldest event.
+    await ctx.run(code, event => (journal.tryAppend(event) ? undefined : journal.append(event)))
     await this.finish(exec, { execution_time: Date.now() - started })
   }
 

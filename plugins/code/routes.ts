@@ -1,7 +1,9 @@
 /** HTTP routes of the code section (CONTRACT §3): thin over CodeService. */
-import { Elysia, t } from 'elysia'
+import { Elysia, t, type Static } from 'elysia'
+import { acceptsExactly } from '../../core/body'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
+import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
 import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
@@ -10,6 +12,31 @@ import type { CodeService } from './service'
 const EMPTY_OK = { description: 'done, empty body' }
 
 const IdParams = t.Object({ contextId: t.String() })
+
+/** POST /code's answer, the same whichever way the request came. */
+const runCode = (code: CodeService, body: Static<typeof RunCodeBody>, wait: boolean) =>
+  streamed(
+    async (): Promise<SourceWithHeaders> => {
+      const { execution, events } = await code.run({ ...body, wait })
+      if (!execution) return { events, headers: {} }
+      return { events, headers: { 'EXECD-EXECUTION-ID': execution.id }, ended: execution.done }
+    },
+    { holdMs: SHORT_WORK_HOLD_MS },
+  )
+
+/**
+ * POST /code without a query, answered by the front door: a warm cell's round trip was twice
+ * a /ping's, and Elysia's share of it (context, hooks, its own parse and check) the largest
+ * part that is not the cell's. Any body the route would refuse or strip goes to the route.
+ */
+export const codeDirectRoutes = (code: CodeService): DirectRoute[] => [
+  {
+    method: 'POST',
+    path: '/code',
+    accepts: acceptsExactly(RunCodeBody),
+    handle: body => runCode(code, body, true),
+  },
+]
 
 export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
   new Elysia({ name: 'api/code', detail: { tags: ['code'] } })
@@ -64,34 +91,23 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       response: { 200: t.Array(LanguageSchema), ...errorSchemas() },
       detail: { summary: 'Every language a runtime offers, and whether it can run here' },
     })
-    .post(
-      '/code',
-      ({ body, query }) =>
-        streamed(
-          async (): Promise<SourceWithHeaders> => {
-            const { execution, events } = await code.run({ ...body, wait: query.wait !== 'false' })
-            return { events, headers: execution ? { 'EXECD-EXECUTION-ID': execution.id } : {} }
-          },
-          { holdMs: SHORT_WORK_HOLD_MS },
-        ),
-      {
-        body: RunCodeBody,
-        query: t.Object({
-          wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })),
-        }),
-        detail: {
-          summary: 'Run code in a context (or as a shell command without a language), streamed as SSE',
-          responses: {
-            ...SSE_RESPONSE,
-            ...errors({
-              400: 'invalid body, or an unknown language',
-              404: 'no such context',
-              503: 'too many streams open at once',
-            }),
-          },
+    .post('/code', ({ body, query }) => runCode(code, body, query.wait !== 'false'), {
+      body: RunCodeBody,
+      query: t.Object({
+        wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })),
+      }),
+      detail: {
+        summary: 'Run code in a context (or as a shell command without a language), streamed as SSE',
+        responses: {
+          ...SSE_RESPONSE,
+          ...errors({
+            400: 'invalid body, or an unknown language',
+            404: 'no such context',
+            503: 'too many streams open at once',
+          }),
         },
       },
-    )
+    })
     .delete(
       '/code',
       async ({ query }) => {

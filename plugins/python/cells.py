@@ -71,8 +71,10 @@ def _cell(source):
     try:
         _running = True
         try:
-            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees this.
-            _send({'type': 'started'})
+            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees
+            # this. Held: it goes out with the cell's first output or its tail, or at once when
+            # execd asks with SIGUSR2 (an interrupt is waiting for it).
+            _send({'type': 'started'}, hold=True)
             _execute(source, filename)
             _show_figures()
         finally:

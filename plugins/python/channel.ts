@@ -12,6 +12,8 @@ export class LineChannel {
   private closed = false
   private fdOpen = true
   private writing: Promise<void> = Promise.resolve()
+  /** Sends chained on `writing` and not yet done. */
+  private queued = 0
 
   constructor(private readonly fd: number) {
     this.reader = Bun.file(fd).stream().getReader()
@@ -46,11 +48,24 @@ export class LineChannel {
     }
   }
 
-  /** Sends one message; writes are serialised and retried while the socket buffer is full. */
+  /**
+   * Sends one message; writes are serialised and retried while the socket buffer is full. With
+   * none waiting it is written at once, before anything else the caller's tick does: a cell's
+   * code then reaches the interpreter before execd sets up the response it will fill.
+   */
   send(message: unknown): Promise<void> {
     const data = Buffer.from(`${JSON.stringify(message)}\n`)
+    let offset = 0
+    if (this.queued === 0 && !this.closed) {
+      try {
+        offset = writeSync(this.fd, data)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return Promise.reject(err)
+      }
+      if (offset === data.length) return Promise.resolve()
+    }
+    this.queued++
     this.writing = this.writing.then(async () => {
-      let offset = 0
       while (offset < data.length) {
         if (this.closed) throw new Error('interpreter channel is closed')
         try {
@@ -61,6 +76,7 @@ export class LineChannel {
         }
       }
     })
+    void this.writing.finally(() => this.queued--).catch(() => {})
     return this.writing
   }
 

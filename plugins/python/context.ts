@@ -1,7 +1,8 @@
 /** One live python3 driven by driver.py over a protocol socket (see driver.py's header). */
+import { pulled } from '../../core/cell-queue'
 import { errorEvent, makeEvent, type EventType, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
-import type { RuntimeContext } from '../../core/plugin'
+import type { Emit, RuntimeContext } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { within } from '../../core/timers'
 import { LineChannel } from './channel'
@@ -85,12 +86,16 @@ export class PythonContext implements RuntimeContext {
       throw new Error(`the python interpreter did not change to ${cwd}`)
   }
 
-  async *run(code: string): AsyncGenerator<ExecEvent> {
+  run(code: string): AsyncIterable<ExecEvent> {
+    return pulled(emit => this.runInto(code, emit))
+  }
+
+  async runInto(code: string, emit: Emit): Promise<void> {
     if (this.running) throw new Error('a cell is already running in this context')
     this.running = true
     try {
       if (!this.alive) {
-        yield this.deathEvent()
+        await emit(this.deathEvent())
         return
       }
       await this.channel.send({ code }).catch(() => {})
@@ -105,12 +110,13 @@ export class PythonContext implements RuntimeContext {
         }
         if (!FORWARDED.has(msg.type)) continue
         const { type, ...fields } = msg
-        yield makeEvent(type as EventType, fields)
+        const behind = emit(makeEvent(type as EventType, fields))
+        if (behind) await behind
       }
       // The channel closed without `done`: the interpreter died in the cell.
       await within(this.proc.exited, 2000)
       await within(this.stderrDone, 500)
-      yield this.deathEvent()
+      await emit(this.deathEvent())
     } finally {
       this.running = false
       this.started = false
@@ -121,8 +127,15 @@ export class PythonContext implements RuntimeContext {
   async interrupt(): Promise<void> {
     // The whole group, so a subprocess the cell waits on (subprocess.run, os.system) stops too.
     if (!this.running || !this.alive) return
-    if (this.started) this.proc.signal('SIGINT')
-    else this.interruptPending = true // the cell is on its way: interrupt it as soon as it starts
+    if (this.started) return this.proc.signal('SIGINT')
+    // The cell is on its way, or its `started` is held by the driver (sent with its first
+    // output or its end, so that a short cell wakes execd once): interrupt it once `started`
+    // arrives, and ask the driver to send it now. SIGUSR2 goes to the interpreter alone (the
+    // group's other processes may not handle it) and is harmless whenever it lands.
+    this.interruptPending = true
+    try {
+      process.kill(this.proc.pid, 'SIGUSR2')
+    } catch {}
   }
 
   async close(): Promise<void> {

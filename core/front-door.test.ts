@@ -1,0 +1,76 @@
+import { describe, expect, test } from 'bun:test'
+import { t } from 'elysia'
+import { acceptsExactly } from './body'
+import { createFrontDoor } from './front-door'
+import type { DirectRoute } from './plugin'
+
+const Body = t.Object({
+  code: t.String({ minLength: 1 }),
+  context: t.Optional(t.Object({ id: t.Optional(t.String()) })),
+})
+
+/** A front door whose app and direct route each answer with their own name. */
+function door() {
+  const route: DirectRoute = {
+    method: 'POST',
+    path: '/code',
+    accepts: acceptsExactly(Body),
+    handle: async body => Response.json({ by: 'direct', body }),
+  }
+  return createFrontDoor(async () => Response.json({ by: 'app' }), {
+    origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
+    body: { maxBytes: 1 << 20, timeoutMs: 0 },
+    maxRequests: 0,
+    rawPrefixes: [],
+    shapeOf: () => 'object',
+    directOf: (method, path) => (method === route.method && path === route.path ? route : undefined),
+  })
+}
+
+const by = async (path: string, body: string, method = 'POST') =>
+  ((await (await door()(new Request(`http://localhost${path}`, { method, body }))).json()) as { by: string }).by
+
+describe('direct routes', () => {
+  test('a body the schema accepts as it is goes to the direct route, parsed', async () => {
+    const res = await door()(new Request('http://localhost/code', { method: 'POST', body: '{"code":"1"}' }))
+    expect(await res.json()).toEqual({ by: 'direct', body: { code: '1' } })
+    expect(await by('/code', '{"code":"1","context":{"id":"c"}}')).toBe('direct')
+  })
+
+  test('anything the route would refuse or alter, a query, or another route goes to the app', async () => {
+    for (const body of [
+      '{"code":""}',
+      '{"code":1}',
+      '{}',
+      '{"code":"1","extra":1}',
+      '{"code":"1","context":{"id":"c","extra":1}}',
+      '{"code":"1","context":null}',
+      '{"code":"1","__proto__":{}}',
+      '',
+      ' ',
+    ])
+      expect(await by('/code', body)).toBe('app')
+    expect(await by('/code?wait=false', '{"code":"1"}')).toBe('app')
+    expect(await by('/code/context', '{"code":"1"}')).toBe('app')
+    expect(await by('/code', '{"code":"1"}', 'PUT')).toBe('app')
+  })
+
+  test('a direct route that throws is rendered as a JSON error', async () => {
+    const fetch = createFrontDoor(async () => new Response('app'), {
+      origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
+      body: { maxBytes: 1 << 20, timeoutMs: 0 },
+      maxRequests: 0,
+      rawPrefixes: [],
+      shapeOf: () => 'object',
+      directOf: () => ({
+        method: 'POST',
+        path: '/x',
+        accepts: () => true,
+        handle: () => Promise.reject(new Error('boom')),
+      }),
+    })
+    const res = await fetch(new Request('http://localhost/x', { method: 'POST', body: '{}' }))
+    expect(res.status).toBe(500)
+    expect(((await res.json()) as { message: string }).message).toContain('boom')
+  })
+})
