@@ -71,10 +71,8 @@ def _cell(source):
     try:
         _running = True
         try:
-            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees
-            # this. Held: it goes out with the cell's first output or its tail, or at once when
-            # execd asks with SIGUSR2 (an interrupt is waiting for it).
-            _send({'type': 'started'}, hold=True)
+            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees this.
+            _send({'type': 'started'})
             _execute(source, filename)
             _show_figures()
         finally:

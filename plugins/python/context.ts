@@ -127,15 +127,8 @@ export class PythonContext implements RuntimeContext {
   async interrupt(): Promise<void> {
     // The whole group, so a subprocess the cell waits on (subprocess.run, os.system) stops too.
     if (!this.running || !this.alive) return
-    if (this.started) return this.proc.signal('SIGINT')
-    // The cell is on its way, or its `started` is held by the driver (sent with its first
-    // output or its end, so that a short cell wakes execd once): interrupt it once `started`
-    // arrives, and ask the driver to send it now. SIGUSR2 goes to the interpreter alone (the
-    // group's other processes may not handle it) and is harmless whenever it lands.
-    this.interruptPending = true
-    try {
-      process.kill(this.proc.pid, 'SIGUSR2')
-    } catch {}
+    if (this.started) this.proc.signal('SIGINT')
+    else this.interruptPending = true // the cell is on its way: interrupt it as soon as it starts
   }
 
   async close(): Promise<void> {

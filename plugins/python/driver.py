@@ -1,9 +1,8 @@
 # execd's in-interpreter half of the python runtime. Standard library only, python >= 3.8.
 #
 # Protocol: fd 3 is a socket to execd carrying JSON lines both ways. execd sends
-# {"code": "..."}; the driver answers with `started` (held: see _send), events ({"type":
-# "stdout", "text": ...}, "result", "execution_count", "error") and then {"type": "done"};
-# SIGUSR2 asks it to send what it holds now. The user's fd 1 and 2 are pipes the
+# {"code": "..."}; the driver answers with events ({"type": "stdout", "text": ...}, "result",
+# "execution_count", "error") and then {"type": "done"}. The user's fd 1 and 2 are pipes the
 # driver forwards as stdout/stderr events, so protocol and user output never mix and output
 # written by subprocesses is captured too. The original stderr is kept for fatal errors.
 # The driver is three files run as one program (execd concatenates them): this one (protocol,
@@ -30,47 +29,22 @@ _send_lock = threading.Lock()
 
 
 _held = []
-_flush_wanted = False  # execd asked for what is held (SIGUSR2): the next held message goes out
 
 
 def _send(msg, hold=False):
-    """Sends one message; `hold` keeps it for the next send instead (a cell's `started` and
-    its tail — its value, count, error and `done` — go out in one write: one wake-up of execd,
-    not five). Any later message, from any thread, sends what is held first, so the order is
-    kept; so does SIGUSR2, which execd sends when it needs `started` now (an interrupt)."""
+    """Sends one message; `hold` keeps it for the next send instead (a cell's tail — its
+    value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
+    Any later message, from any thread, sends what is held first, so the order is kept."""
     data = (json.dumps(msg, default=str) + '\n').encode('utf-8')
     with _send_lock:
-        _held.append(data)
-        if not hold or _flush_wanted:
-            _flush_held()
-    if _flush_wanted and _held:  # asked for by a SIGUSR2 that came while the lock was held
-        _on_flush_signal()
-
-
-def _flush_held():
-    """Sends what is held; call it holding _send_lock."""
-    global _flush_wanted
-    if _held:
-        _flush_wanted = False
-        data = b''.join(_held)
-        del _held[:]
+        if hold:
+            _held.append(data)
+            return
+        if _held:
+            _held.append(data)
+            data = b''.join(_held)
+            del _held[:]
         _chan.sendall(data)
-
-
-def _on_flush_signal(signum=None, frame=None):
-    # Runs in the main thread between two bytecodes, possibly inside _send: never wait for the
-    # lock here. The flag stays up until something is sent, so a request that came before
-    # the cell's `started` was held (or while another thread sent) is met by the next send.
-    global _flush_wanted
-    _flush_wanted = True
-    if _send_lock.acquire(False):
-        try:
-            _flush_held()
-        finally:
-            _send_lock.release()
-
-
-signal.signal(signal.SIGUSR2, _on_flush_signal)
 
 
 # --- user stdout/stderr: pipes forwarded as events --------------------------------------
