@@ -28,6 +28,11 @@ export interface PluginContext {
  */
 export interface Section<Ops = unknown> {
   readonly name: string
+  /**
+   * The URL path prefixes its routes live under (default `/<name>`): a request is sent to the
+   * section whose prefix its path starts with, before the section's routes are built.
+   */
+  readonly prefixes?: readonly string[]
   /** Flags/env this section reads; `serve` and the CLI register them. */
   readonly options?: readonly OptionSpec[]
   /**
@@ -42,8 +47,12 @@ export interface Section<Ops = unknown> {
 /** One opened section: the operations the CLI calls, the routes `serve` mounts, and its end. */
 export interface OpenSection<Ops = unknown> {
   readonly ops: Ops
-  /** The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. */
-  routes?(): AnyElysia
+  /**
+   * The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. Called
+   * once, on the first request under the section's prefixes or just after the server listens,
+   * so it may load its module then: `routes: async () => (await import('./routes')).xRoutes(ops)`.
+   */
+  routes?(): AnyElysia | Promise<AnyElysia>
   /** Stops background work and child processes; called on shutdown. Idempotent. */
   close?(): void | Promise<void>
 }

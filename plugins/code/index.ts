@@ -7,7 +7,6 @@ import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { DEFAULT_CONTEXT_LIMITS } from './contexts'
 import { openCodeOps, type CodeService } from './ops'
-import { codeRoutes } from './routes'
 
 /** Declared here; `CodeService` gets them typed (`CodeSettings`). */
 const OPTIONS = {
@@ -39,6 +38,6 @@ export const code: Section<CodeService> = {
   open(ctx) {
     const ops = openCodeOps(ctx, settingsOf(ctx.config, OPTIONS))
     const hub = ctx.registry.require(INTERRUPTS)
-    return { ops, routes: () => codeRoutes(ops, hub), close: () => ops.close() }
+    return { ops, routes: async () => (await import('./routes')).codeRoutes(ops, hub), close: () => ops.close() }
   },
 }
