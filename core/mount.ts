@@ -39,9 +39,9 @@ export function mount(name: string, prefixes: readonly string[], routes: AnyElys
   const stray = app.routes.find(r => !prefixes.some(p => r.path === p || r.path.startsWith(`${p}/`)))
   if (stray) throw new Error(`${name}: route ${stray.method} ${stray.path} lies outside its prefixes ${prefixes}`)
   const undeclared = objectSchemasWithoutAdditional(app.routes)
-  // Elysia composes its request handler on the first request: done now, once per group (each
-  // route's own handler is still compiled on its first request).
-  void app.fetch
+  // Elysia composes the group's request handler on its first request, not here: composing
+  // every group in the background kept ~0.8 MiB more resident when idle (each route's own
+  // handler is compiled on its first request too, as always).
   return {
     app,
     routes: app.routes,
