@@ -1,8 +1,8 @@
 /**
  * The Elysia side of the app, loaded with the first group of routes rather than before the
  * server listens (core/app.ts): one group's routes (a section's, or the core's own) in an Elysia
- * app of their own with the shared error renderer, composed once, and what the front door and
- * the OpenAPI document need to know of them.
+ * app of their own with the shared error renderer (composed by Elysia on the group's first
+ * request), and what the front door and the OpenAPI document need to know of them.
  */
 import { Elysia, type AnyElysia } from 'elysia'
 import type { JsonShape } from './body'
