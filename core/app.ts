@@ -152,9 +152,18 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     return group.loading
   }
 
-  /** The group's routes, waited for within LOAD_LIMIT_MS. */
+  /** Builds a request is waiting for: the background builds let them go first. */
+  const demanded = new Set<Promise<Mounted>>()
+
+  /** The group's routes, for a request, waited for within LOAD_LIMIT_MS. */
   async function loaded(group: Group): Promise<Mounted> {
-    const mounted = await within(load(group), LOAD_LIMIT_MS)
+    const building = load(group)
+    demanded.add(building)
+    void building.then(
+      () => demanded.delete(building),
+      () => demanded.delete(building),
+    )
+    const mounted = await within(building, LOAD_LIMIT_MS)
     if (mounted === 'timeout') {
       throw new ExecdError('SERVICE_UNAVAILABLE', `the ${group.name} routes are still being built; retry`)
     }
@@ -175,9 +184,13 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     return loaded(group).then(m => m.app.handle(request))
   }
 
-  /** Builds every group, one per event-loop turn, so that a request never waits behind them all. */
+  /**
+   * Builds every group, one per event-loop turn, so that a request never waits behind them all;
+   * a group a request is waiting for is built first (the builds share the one thread).
+   */
   async function loadAll(): Promise<void> {
     for (const group of groups) {
+      while (demanded.size > 0) await Promise.allSettled(demanded)
       await load(group)
       await new Promise(resolve => setImmediate(resolve))
     }
