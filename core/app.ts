@@ -1,25 +1,26 @@
 /**
- * Builds the Elysia app from the plugin list it is given: auth on every route, one error
- * renderer, `/ping`, `/openapi.json` from the same TypeBox schemas that validate requests,
- * and the offline API explorer at `/docs`.
+ * The app behind the server: the sections opened from the plugin list (each section's `open()`
+ * runs before the server listens: what must fail at start fails there), auth on every request,
+ * `/ping` and the unknown-route 404 answered here, and every other request dispatched by its
+ * path's prefix to one group of routes (a section's, or the core's own: /capabilities,
+ * /openapi.json, /docs). A group's routes, with Elysia and their TypeBox schemas, are built on
+ * the first request under its prefixes or by `loadAll()` after listening, whichever comes first:
+ * building them all was most of the time from start to the first /ping.
  */
-import { Elysia, t } from 'elysia'
+import type { AnyElysia } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
-import type { JsonShape } from './body'
-import { CapabilitySchema, capabilities } from './capabilities'
 import { SERVER, settingsOf, type Config } from './config'
-import { DOCS_PATHS, docsAsset, isDocsAsset } from './docs'
-import { openApiDocument } from './openapi'
-import { ExecdError, PREFIX, emptyOk, errorResponse, json, toExecdError } from './errors'
-import { ERROR_COMPONENTS, errorSchemas, errors } from './responses'
+import { isDocsAsset } from './docs'
+import { ExecdError, emptyOk, errorResponse } from './errors'
 import { createFrontDoor, pathOf } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
+import type { Mounted } from './mount'
 import { listOption } from './origin'
 import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
 import { limitStreams } from './sse'
-
+import { within } from './timers'
 interface AppParts {
   plugins: readonly Plugin[]
   runtimes: readonly Runtime[]
@@ -74,57 +75,130 @@ export async function openSection<Ops>(
   return { ...sections.get(section), close: () => sections.close() }
 }
 
-export async function createApp(parts: AppParts) {
+/**
+ * A request under a group whose routes are still being built waits for them, this long at most
+ * (a dynamic import of a module inside the executable: milliseconds, on a loaded machine tens).
+ */
+const LOAD_LIMIT_MS = 10_000
+
+/** A route that does not exist: the same answer whether or not its path's group is loaded. */
+export const notFound = (request: Request): Response =>
+  errorResponse(new ExecdError('NOT_FOUND', `route not found: ${request.method} ${pathOf(request.url)}`))
+
+/** One group of routes, found by its prefixes before it is built. */
+interface Group {
+  name: string
+  prefixes: readonly string[]
+  routes(): AnyElysia | Promise<AnyElysia>
+  direct?(): readonly DirectRoute[] | Promise<readonly DirectRoute[]>
+  mounted?: Mounted
+  loading?: Promise<Mounted>
+}
+
+/** `/files` holds `/files` and `/files/…`, not `/filesx`. */
+const under = (path: string, prefix: string): boolean =>
+  path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47)
+
+/**
+ * The app of `parts`. By default every group of routes is built before it returns (tests, and
+ * anything that reads `app.routes`); `serve` passes `lazy` and calls `loadAll()` once it listens.
+ */
+export async function createApp(parts: AppParts, { lazy = false }: { lazy?: boolean } = {}) {
   const sections = await openSections(parts)
   const ctx = sections.ctx
   const settings = settingsOf(parts.config, SERVER)
   const checkToken = createTokenCheck(settings.accessToken)
   const log = parts.log
+  let server: unknown
 
-  // Set once every route is mounted (below), before any request can reach it.
-  let document = (): Promise<Response> => Promise.reject(new Error('the document is not ready'))
-
-  // The path starts after the first '/' past the scheme, not at a fixed offset: a short Host
-  // (`Host: x`) otherwise lost the path's start or, with `Host: ab`, served /ab/metrics as /metrics.
-  let app = new Elysia({ name: 'execd', handler: { standardHostname: false } })
-    .onRequest(({ request }) => {
-      // Also checked by the front door; kept so app.handle() alone is never open.
-      if (!checkToken(request.headers) && !isDocsAsset(request.method, pathOf(request.url))) return unauthorized()
-      log.debug('request', { method: request.method, path: pathOf(request.url) })
-    })
-    .onError(({ code, error, request }) => renderError(code, error, request, log))
-    // The document itself is not an operation it lists.
-    .get('/openapi.json', () => document(), { detail: { hide: true } })
-    .get('/ping', () => emptyOk(), {
-      detail: {
-        tags: ['health'],
-        summary: 'Liveness check (200, empty body)',
-        responses: { 200: { description: 'alive, empty body' }, ...errors() },
-      },
-    })
-    .get('/capabilities', () => json(capabilities()), {
-      response: { 200: t.Array(CapabilitySchema, { description: 'one entry per piece' }), ...errorSchemas() },
-      detail: {
-        tags: ['health'],
-        summary:
-          'What this container offers execd (/proc, /dev/null, bash, a shell, devpts) and what each missing piece disables',
-      },
-    })
-
-  // The explorer's page and files: not API operations, so not in the document it explores.
-  for (const path of DOCS_PATHS) {
-    app = app.get(path, () => docsAsset(path), { detail: { hide: true } }) as unknown as typeof app
-  }
-
+  let document: (() => Promise<Response>) | undefined
+  // The core's group comes first: the document lists its paths first, as it always has.
+  const groups: Group[] = [
+    {
+      name: 'core',
+      prefixes: ['/openapi.json', '/ping', '/capabilities', '/docs'],
+      routes: async () =>
+        (await import('./routes')).coreRoutes(async () => {
+          // The document covers every route: it builds every group first.
+          const all = await Promise.all(groups.map(load))
+          document ??= (await import('./mount')).documentOf(all)
+          return document()
+        }),
+    },
+  ]
   for (const section of parts.plugins) {
-    const routes = sections.get(section).routes?.()
-    if (routes) app = app.use(routes) as unknown as typeof app
+    const open = sections.get(section)
+    const routes = open.routes
+    const direct = open.direct
+    if (routes)
+      groups.push({
+        name: section.name,
+        prefixes: section.prefixes ?? [`/${section.name}`],
+        routes: () => routes.call(open),
+        direct: direct && (() => direct.call(open)),
+      })
   }
-  document = openApiDocument(app, optionalBodiesOf(app.routes))
-  const handle = (request: Request) => app.handle(request)
-  // Elysia composes its request handler on the first request: done now, so that the first
-  // /ping finds it ready (each route's own handler is still compiled on its first request).
-  void app.fetch
+
+  /** Builds a group's routes once; a failed build is tried again by the next request. */
+  function load(group: Group): Promise<Mounted> {
+    if (group.mounted) return Promise.resolve(group.mounted)
+    group.loading ??= (async () => {
+      const [{ mount }, routes, direct] = await Promise.all([import('./mount'), group.routes(), group.direct?.()])
+      const mounted = mount(group.name, group.prefixes, routes, log, direct)
+      // Routes reach the server (for server.upgrade) through their app.
+      mounted.app.server = server as AnyElysia['server']
+      return (group.mounted = mounted)
+    })().catch(err => {
+      group.loading = undefined
+      throw err
+    })
+    return group.loading
+  }
+
+  /** Builds a request is waiting for: the background builds let them go first. */
+  const demanded = new Set<Promise<Mounted>>()
+
+  /** The group's routes, for a request, waited for within LOAD_LIMIT_MS. */
+  async function loaded(group: Group): Promise<Mounted> {
+    const building = load(group)
+    demanded.add(building)
+    void building.then(
+      () => demanded.delete(building),
+      () => demanded.delete(building),
+    )
+    const mounted = await within(building, LOAD_LIMIT_MS)
+    if (mounted === 'timeout') {
+      throw new ExecdError('SERVICE_UNAVAILABLE', `the ${group.name} routes are still being built; retry`)
+    }
+    return mounted
+  }
+
+  const groupOf = (path: string): Group | undefined => groups.find(g => g.prefixes.some(p => under(path, p)))
+
+  const handle = (request: Request): Response | Promise<Response> => {
+    const path = pathOf(request.url)
+    // Also checked by the front door; kept so app.handle() alone is never open.
+    if (!checkToken(request.headers) && !isDocsAsset(request.method, path)) return unauthorized()
+    log.debug('request', { method: request.method, path })
+    if (path === '/ping' && request.method === 'GET') return emptyOk()
+    const group = groupOf(path)
+    if (!group) return notFound(request)
+    if (group.mounted) return group.mounted.app.handle(request)
+    return loaded(group).then(m => m.app.handle(request))
+  }
+
+  /**
+   * Builds every group, one per event-loop turn, so that a request never waits behind them all;
+   * a group a request is waiting for is built first (the builds share the one thread).
+   */
+  async function loadAll(): Promise<void> {
+    for (const group of groups) {
+      while (demanded.size > 0) await Promise.allSettled(demanded)
+      await load(group)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+  }
+
   const token = settings.accessToken
   const fetch = createFrontDoor(handle, {
     token,
@@ -136,99 +210,29 @@ export async function createApp(parts: AppParts) {
     body: { maxBytes: settings.maxJsonBytes, timeoutMs: settings.bodyTimeout },
     maxRequests: settings.maxRequests,
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
-    shapeOf: bodyShapes(app.routes),
-    directOf: directRoutes(
-      parts.plugins.flatMap(p => sections.get(p).direct?.() ?? []),
-      log,
-    ),
+    // The front door reads a JSON body by its route's declared shape: the group is built first.
+    ready(path) {
+      const group = groupOf(path)
+      return group && !group.mounted ? loaded(group).then(() => undefined) : undefined
+    },
+    shapeOf: (method, path) => groupOf(path)?.mounted?.shapeOf(method, path),
+    directOf: (method, path) => groupOf(path)?.mounted?.directOf(method, path),
   })
-  return { app, ctx, fetch, sections, close: () => sections.close() }
-}
 
-type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
-
-/** TypeBox's mark of `t.Optional(...)` (its OptionalKind symbol, registered globally). */
-const OPTIONAL = Symbol.for('TypeBox.Optional')
-
-/** `post /session`-style keys (OpenAPI path form) of the routes whose whole body is optional. */
-function optionalBodiesOf(routes: readonly RouteInfo[]): Set<string> {
-  const keys = new Set<string>()
-  for (const r of routes) {
-    const body = r.hooks?.body as Record<symbol, unknown> | undefined
-    if (body?.[OPTIONAL] === 'Optional') keys.add(`${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+  const app = {
+    handle,
+    /** The routes of the groups built so far (every route once `loadAll()` is done). */
+    get routes() {
+      return groups.flatMap(g => g.mounted?.routes ?? [])
+    },
+    get server() {
+      return server
+    },
+    set server(value: unknown) {
+      server = value
+      for (const g of groups) if (g.mounted) g.mounted.app.server = value as AnyElysia['server']
+    },
   }
-  return keys
+  if (!lazy) await loadAll()
+  return { app, ctx, fetch, loadAll, sections, close: () => sections.close() }
 }
-
-/** method+path → the JSON shape its body schema declares, matching `:param` segments. */
-function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string) => JsonShape | undefined {
-  const table: { method: string; pattern: RegExp; shape: JsonShape }[] = []
-  for (const r of routes) {
-    const type = r.hooks?.body?.type
-    if (type !== 'object' && type !== 'array') continue
-    const source = r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')
-    table.push({ method: r.method, pattern: new RegExp(`^${source}$`), shape: type })
-  }
-  return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
-}
-
-/** method+path → its direct route, which logs and renders its failures as the app does. */
-function directRoutes(
-  routes: readonly DirectRoute[],
-  log: Logger,
-): (method: string, path: string) => DirectRoute | undefined {
-  const table = new Map<string, DirectRoute>()
-  for (const r of routes)
-    table.set(`${r.method} ${r.path}`, {
-      ...r,
-      handle: async (body, request) => {
-        log.debug('request', { method: request.method, path: r.path })
-        try {
-          return await r.handle(body, request)
-        } catch (err) {
-          return renderError('UNKNOWN', err, request, log)
-        }
-      },
-    })
-  return (method, path) => table.get(`${method} ${path}`)
-}
-
-function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {
-  switch (code) {
-    case 'NOT_FOUND':
-      return errorResponse(new ExecdError('NOT_FOUND', `route not found: ${request.method} ${pathOf(request.url)}`))
-    case 'PARSE':
-      return errorResponse(new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${messageOf(error)}`))
-    case 'VALIDATION':
-      return errorResponse(validationError(error))
-  }
-  const e = toExecdError(error)
-  if (e.status >= 500) log.error('request failed', { path: pathOf(request.url), error: e.message })
-  return errorResponse(e)
-}
-
-/** Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY. */
-function validationError(error: unknown): ExecdError {
-  const v = error as { type?: string; on?: string; valueError?: { path?: string; message?: string }; value?: unknown }
-  const path = v.valueError?.path?.replace(/^\//, '') ?? ''
-  const on = v.on ?? v.type
-  if ((on === 'query' || on === 'params') && path && !path.includes('/')) {
-    const value = (v.value as Record<string, unknown> | undefined)?.[path]
-    if (value === undefined) {
-      const kind = on === 'query' ? 'query' : 'path'
-      return new ExecdError('MISSING_QUERY', `missing ${kind} parameter '${path}'`)
-    }
-    return new ExecdError('INVALID_REQUEST_BODY', `invalid ${on} parameter '${path}': ${v.valueError?.message ?? ''}`)
-  }
-  if (on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
-    return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
-  }
-  const where = path ? `${path}: ` : ''
-  return new ExecdError(
-    'INVALID_REQUEST_BODY',
-    `${PREFIX.validation}${where}${v.valueError?.message ?? messageOf(error)}`,
-  )
-}
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error)

@@ -8,7 +8,6 @@
  * instead of one per PATH entry); the listing searches afresh.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs'
-import { t } from 'elysia'
 import { ExecdError } from './errors'
 import type { Logger } from './log'
 
@@ -21,13 +20,6 @@ export interface Capability {
   /** What needs it. */
   needed_by: string
 }
-
-export const CapabilitySchema = t.Object({
-  name: t.String({ description: '/proc, /dev/null, bash, shell or devpts' }),
-  ok: t.Boolean(),
-  detail: t.String({ description: 'where it was found, or what is missing' }),
-  needed_by: t.String({ description: 'what does not work without it' }),
-})
 
 const charDevice = (path: string): boolean => {
   try {

@@ -27,6 +27,8 @@ interface FrontDoorOptions {
   maxRequests: number
   /** Prefixes whose bodies are passed through untouched (the proxy). */
   rawPrefixes: readonly string[]
+  /** Resolves once the routes of `path` are built, when they are not yet (core/app.ts). */
+  ready?(path: string): Promise<void> | undefined
   /** The JSON shape a route's body schema declares, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
   /** The route answered here rather than by the app, for a body it accepts (core/plugin.ts). */
@@ -64,11 +66,22 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       request = new Request(`http://localhost${url}`, request)
     }
-    let shape: JsonShape | undefined
-    const declared = () => (shape = opts.shapeOf(request.method, pathOf(request.url))) !== undefined
-    if (!isJsonBody(request, opts.rawPrefixes, declared)) return safely(handle, request)
-    return readJson(handle, request, opts, shape)
+    const building = opts.ready?.(pathOf(request.url))
+    if (!building) return admit(handle, request, opts)
+    const admitted = request
+    return building.then(
+      () => admit(handle, admitted, opts),
+      err => errorResponse(toExecdError(err)),
+    )
   }
+}
+
+/** Past the checks: the request, its JSON body read first if its route declares or takes one. */
+function admit(handle: Handler, request: Request, opts: FrontDoorOptions): Promise<Response> {
+  let shape: JsonShape | undefined
+  const declared = () => (shape = opts.shapeOf(request.method, pathOf(request.url))) !== undefined
+  if (!isJsonBody(request, opts.rawPrefixes, declared)) return safely(handle, request)
+  return readJson(handle, request, opts, shape)
 }
 
 /** The path of an absolute URL or of a bare target, without touching `new URL` (it throws). */

@@ -78,3 +78,20 @@ test("a plugin reaches another plugin's folder only through its contract.ts (tes
     )
   expect(offending).toEqual([])
 })
+
+// Static imports only (`import … from '…'`, not `import('…')`): what a section's index.ts loads
+// with it is loaded before execd listens (core/app.ts builds routes after).
+const staticImportsOf = (file: string) =>
+  [...readFileSync(join(top, file), 'utf8').matchAll(/^import\s+(?!type\s)[^;]*?from\s+'([^']+)'/gm)].flatMap(
+    ([, path]) => (path === undefined ? [] : [path]),
+  )
+
+test("a section's index.ts loads its routes, their schemas and Elysia only when they are built", () => {
+  expect(staticImportsOf('plugins/metrics/index.ts')).toContain('./ops')
+  const offending = sectionNames.flatMap(name =>
+    staticImportsOf(`plugins/${name}/index.ts`)
+      .filter(i => i === 'elysia' || /(^|\/)(routes|files-routes|schema)$/.test(i))
+      .map(i => `plugins/${name}/index.ts → ${i}`),
+  )
+  expect(offending).toEqual([])
+})

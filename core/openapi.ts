@@ -39,10 +39,14 @@ type DocumentPaths = Record<
  * schemas that declare no `additionalProperties` now are noted, and whatever compiling added to
  * them is set aside while the document is built (synchronously: no request runs meanwhile).
  * The document is the one `@elysiajs/openapi` builds (its `toOpenAPISchema`, with the parts
- * above), loaded on that first request too.
+ * above), loaded on that first request too. Routes mounted in groups, each before its own first
+ * request (core/mount.ts), pass the schemas each group noted then as `undeclared`.
  */
-export function openApiDocument(app: AnyElysia, optionalBodies: ReadonlySet<string>): () => Promise<Response> {
-  const undeclared = objectSchemasWithoutAdditional(app.routes)
+export function openApiDocument(
+  app: AnyElysia,
+  optionalBodies: ReadonlySet<string>,
+  undeclared: readonly SchemaNode[] = objectSchemasWithoutAdditional(app.routes),
+): () => Promise<Response> {
   let text: Promise<string> | undefined
   const build = async () => {
     const { toOpenAPISchema } = await import('@elysiajs/openapi')
@@ -103,7 +107,7 @@ function jsonBodiesOnly(paths: DocumentPaths): void {
   }
 }
 
-type SchemaNode = Record<string, unknown> & { additionalProperties?: unknown }
+export type SchemaNode = Record<string, unknown> & { additionalProperties?: unknown }
 
 /**
  * The routes' own schemas (body, query, params, headers, cookie, each response) that are
@@ -112,7 +116,7 @@ type SchemaNode = Record<string, unknown> & { additionalProperties?: unknown }
  * and Elysia leaves nested schemas alone (spec/openapi.test.ts checks the whole document after
  * every route has compiled).
  */
-function objectSchemasWithoutAdditional(routes: readonly { hooks?: unknown }[]): SchemaNode[] {
+export function objectSchemasWithoutAdditional(routes: readonly { hooks?: unknown }[]): SchemaNode[] {
   const found = new Set<SchemaNode>()
   const note = (schema: unknown) => {
     const node = schema as SchemaNode | undefined

@@ -28,6 +28,11 @@ export interface PluginContext {
  */
 export interface Section<Ops = unknown> {
   readonly name: string
+  /**
+   * The URL path prefixes its routes live under (default `/<name>`): a request is sent to the
+   * section whose prefix its path starts with, before the section's routes are built.
+   */
+  readonly prefixes?: readonly string[]
   /** Flags/env this section reads; `serve` and the CLI register them. */
   readonly options?: readonly OptionSpec[]
   /**
@@ -42,14 +47,19 @@ export interface Section<Ops = unknown> {
 /** One opened section: the operations the CLI calls, the routes `serve` mounts, and its end. */
 export interface OpenSection<Ops = unknown> {
   readonly ops: Ops
-  /** The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. */
-  routes?(): AnyElysia
+  /**
+   * The Elysia routes of this section over `ops`: `new Elysia({ name: 'api/<name>' })`. Called
+   * once, on the first request under the section's prefixes or just after the server listens,
+   * so it may load its module then: `routes: async () => (await import('./routes')).xRoutes(ops)`.
+   */
+  routes?(): AnyElysia | Promise<AnyElysia>
   /**
    * Routes the front door may answer itself, before Elysia, for the bodies their own schema
    * accepts as they are (POST /code: the warm cell's hot path). Each must answer exactly as
    * its Elysia route of the same method and path does; anything else goes to that route.
+   * Built with the section's routes (same time, same laziness).
    */
-  direct?(): readonly DirectRoute[]
+  direct?(): readonly DirectRoute[] | Promise<readonly DirectRoute[]>
   /** Stops background work and child processes; called on shutdown. Idempotent. */
   close?(): void | Promise<void>
 }

@@ -29,7 +29,14 @@ export async function freePort(): Promise<number> {
 
 /** Starts `dist/execd serve` with a random token; extra args/env per test. */
 export async function startDaemon(
-  opts: { args?: string[]; env?: Record<string, string>; token?: string | null; cwd?: string } = {},
+  opts: {
+    args?: string[]
+    env?: Record<string, string>
+    token?: string | null
+    cwd?: string
+    /** false: return at once, before the port is open (spec/start.test.ts sends the first request itself). */
+    waitForPing?: boolean
+  } = {},
 ): Promise<Daemon> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`)
   const port = await freePort()
@@ -67,6 +74,7 @@ export async function startDaemon(
     },
     logs: () => stderr,
   }
+  if (opts.waitForPing === false) return daemon
   const deadline = Date.now() + 15_000
   for (;;) {
     try {

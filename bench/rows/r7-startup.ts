@@ -1,11 +1,14 @@
 /**
  * Row 7: executable start to the first /ping answer, idle RSS and binary size — against a
  * Jupyter server (start to /api/status, idle RSS) and the bare Bun runtime's size; 7d is the
- * start against a minimal compiled `Bun.serve` executable, the floor of any Bun daemon.
+ * start against a minimal compiled `Bun.serve` executable, the floor of any Bun daemon; 7e is
+ * the start to the first real operation against an earlier build (execd listens before it builds
+ * its routes: 7e shows what the first operation pays for the earlier /ping).
  */
 import { realpathSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { bunServeStartMs, buildBunServe } from '../baselines/bun-serve'
+import { START_REF, buildExecdAt, firstOperationMs } from '../baselines/execd-ref'
 import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { reps } from '../lib/config'
 import { EXECD_BIN, startExecd } from '../lib/execd'
@@ -32,7 +35,7 @@ async function settledRss(pid: number): Promise<number> {
 
 export default {
   id: '7',
-  title: 'start to first /ping, idle RSS, binary size',
+  title: 'start to first /ping and to a first operation, idle RSS, binary size',
   async run(): Promise<RowResult[]> {
     const noJupyter = jupyterMissing()
     const bunServe = await buildBunServe()
@@ -87,6 +90,28 @@ export default {
       baseline: figure(floor, 'ms'),
       ...timeRatio(ours.median, floor.median, 2),
     })
+
+    const ref = buildExecdAt(START_REF)
+    if ('missing' in ref) rows.push(missingBaseline('7e', 'start → first POST /command true answered', ref.missing))
+    else {
+      const first = await interleave(
+        [
+          { name: 'ours', once: () => firstOperationMs(EXECD_BIN) },
+          { name: 'ref', once: () => firstOperationMs(ref.bin) },
+        ],
+        { reps: reps(8), warmup: 1, budgetMs: 60_000, minReps: 3 },
+      )
+      const mine = summarize(first.ours ?? [])
+      const theirs = summarize(first.ref ?? [])
+      rows.push({
+        row: '7e',
+        what: 'start → first POST /command true answered (to the end of its stream)',
+        ours: figure(mine, 'ms'),
+        baselineName: `the same with execd at ${START_REF} (every route built before listening)`,
+        baseline: figure(theirs, 'ms'),
+        ...timeRatio(mine.median, theirs.median),
+      })
+    }
 
     const d = await startExecd()
     const ourRss = await settledRss(d.pid)

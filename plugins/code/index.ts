@@ -7,7 +7,6 @@ import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { DEFAULT_CONTEXT_LIMITS } from './contexts'
 import { openCodeOps, type CodeService } from './ops'
-import { codeDirectRoutes, codeRoutes } from './routes'
 
 /** Declared here; `CodeService` gets them typed (`CodeSettings`). */
 const OPTIONS = {
@@ -41,8 +40,8 @@ export const code: Section<CodeService> = {
     const hub = ctx.registry.require(INTERRUPTS)
     return {
       ops,
-      routes: () => codeRoutes(ops, hub),
-      direct: () => codeDirectRoutes(ops),
+      routes: async () => (await import('./routes')).codeRoutes(ops, hub),
+      direct: async () => (await import('./routes')).codeDirectRoutes(ops),
       close: () => ops.close(),
     }
   },

@@ -4,7 +4,6 @@ import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { COMMAND_RUNNER } from './contract'
 import { Commands, type CommandSettings } from './ops'
-import { commandRoutes } from './routes'
 
 const OPTIONS = {
   retentionCount: intOption('command-retention-count', {
@@ -65,6 +64,6 @@ export const command: Section<Commands> = {
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
     hub.add(id => ops.interrupt(id))
-    return { ops, routes: () => commandRoutes(ops, hub), close: () => ops.close() }
+    return { ops, routes: async () => (await import('./routes')).commandRoutes(ops, hub), close: () => ops.close() }
   },
 }

@@ -7,4 +7,6 @@
 export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
 export { filesSettings } from './index'
 export { BytePath, PathScope, type RawPath } from './paths'
-export { filesRoutes } from './routes'
+// The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
+// operations: `(await filesRoutesModule()).filesRoutes`.
+export const filesRoutesModule = () => import('./routes')

@@ -6,7 +6,7 @@
 import { SERVER, intOption, optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { Section } from '../../core/plugin'
 import { PathScope } from './paths'
-import { filesRoutes, type FilesSettings } from './routes'
+import type { FilesSettings } from './routes'
 
 const OPTIONS = {
   maxUploadBytes: intOption('max-upload-bytes', {
@@ -29,10 +29,11 @@ export function filesSettings(config: Config): FilesSettings {
 
 export const files: Section<FilesSettings> = {
   name: 'files',
+  prefixes: ['/files', '/directories'],
   options: FILES_OPTIONS,
   open(ctx) {
     // A --root that does not exist fails here, at start, not on the first request.
     const ops = filesSettings(ctx.config)
-    return { ops, routes: () => filesRoutes(ops) }
+    return { ops, routes: async () => (await import('./routes')).filesRoutes(ops) }
   },
 }

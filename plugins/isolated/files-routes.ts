@@ -8,7 +8,7 @@
 import { Elysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
-import { PathScope, filesRoutes, type Anchor, type RawPath, type WalkOptions } from '../files/contract'
+import { PathScope, type Anchor, type filesRoutesModule, type RawPath, type WalkOptions } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedSessions } from './ops/sessions'
 
@@ -29,9 +29,16 @@ class CurrentScope extends PathScope {
   }
 }
 
+/** The files section's routes module, loaded by the caller (plugins/files/contract.ts). */
+type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
+
 const READS = new Set(['GET', 'HEAD'])
 
-export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number) {
+export function sessionFilesRoutes(
+  ops: IsolatedSessions,
+  maxUploadBytes: number,
+  filesRoutes: FilesRoutes['filesRoutes'],
+) {
   const files = new Elysia({ name: 'isolated/files-view' })
     .onError(({ code, error }) => {
       const message = error instanceof Error ? error.message : String(error)

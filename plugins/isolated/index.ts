@@ -7,11 +7,8 @@ import { resolve } from 'node:path'
 import { intOption, optionSpecs, settingsOf, stringOption } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import { Elysia } from 'elysia'
-import { filesSettings } from '../files/contract'
-import { sessionFilesRoutes } from './files-routes'
+import { filesRoutesModule, filesSettings } from '../files/contract'
 import { IsolatedSessions } from './ops/sessions'
-import { isolatedRoutes } from './routes'
 
 const OPTIONS = {
   bwrap: stringOption('isolated-bwrap', {
@@ -49,6 +46,7 @@ export const ISOLATED_OPTIONS = optionSpecs(OPTIONS)
 
 export const isolated: Section<IsolatedSessions> = {
   name: 'isolated',
+  prefixes: ['/v1/isolated'],
   options: [...ISOLATED_OPTIONS],
   open(ctx) {
     const { bwrap, binds, max, idleSeconds } = settingsOf(ctx.config, OPTIONS)
@@ -63,7 +61,15 @@ export const isolated: Section<IsolatedSessions> = {
     const { maxUploadBytes } = filesSettings(ctx.config)
     return {
       ops,
-      routes: () => new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, maxUploadBytes)),
+      routes: async () => {
+        const [{ Elysia }, { isolatedRoutes }, { sessionFilesRoutes }, { filesRoutes }] = await Promise.all([
+          import('elysia'),
+          import('./routes'),
+          import('./files-routes'),
+          filesRoutesModule(),
+        ])
+        return new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, maxUploadBytes, filesRoutes))
+      },
       close: () => ops.close(),
     }
   },

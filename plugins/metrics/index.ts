@@ -1,12 +1,11 @@
 /** The metrics section (CONTRACT §6): `GET /metrics` and `GET /metrics/watch`. */
 import type { Section } from '../../core/plugin'
 import { MetricsOps } from './ops'
-import { metricsRoutes } from './routes'
 
 export const metrics: Section<MetricsOps> = {
   name: 'metrics',
   open() {
     const ops = new MetricsOps()
-    return { ops, routes: () => metricsRoutes(ops), close: () => ops.close() }
+    return { ops, routes: async () => (await import('./routes')).metricsRoutes(ops), close: () => ops.close() }
   },
 }

@@ -5,10 +5,9 @@
  */
 import type { Section } from '../../core/plugin'
 import { proxyRequest } from './ops'
-import { proxyRoutes } from './routes'
 
 export const proxy: Section<{ proxyRequest: typeof proxyRequest }> = {
   name: 'proxy',
   rawBodyPrefixes: ['/proxy/'],
-  open: () => ({ ops: { proxyRequest }, routes: proxyRoutes }),
+  open: () => ({ ops: { proxyRequest }, routes: async () => (await import('./routes')).proxyRoutes() }),
 }

@@ -5,7 +5,6 @@
 import { intOption, optionSpecs, settingsOf } from '../../core/config'
 import type { Section } from '../../core/plugin'
 import { PtyOps } from './ops'
-import { ptyRoutes } from './routes'
 import { DEFAULT_LIMITS } from './store'
 
 const OPTIONS = {
@@ -33,6 +32,6 @@ export const pty: Section<PtyOps> = {
   options: optionSpecs(OPTIONS),
   open(ctx) {
     const ops = new PtyOps(settingsOf(ctx.config, OPTIONS))
-    return { ops, routes: () => ptyRoutes(ops), close: () => ops.close() }
+    return { ops, routes: async () => (await import('./routes')).ptyRoutes(ops), close: () => ops.close() }
   },
 }

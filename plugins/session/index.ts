@@ -3,7 +3,6 @@ import { intOption, optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { Sessions } from './ops'
-import { sessionRoutes } from './routes'
 
 const OPTIONS = {
   max: intOption('max-sessions', {
@@ -24,6 +23,6 @@ export const session: Section<Sessions> = {
   open(ctx) {
     const ops = new Sessions(settingsOf(ctx.config, OPTIONS))
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
-    return { ops, routes: () => sessionRoutes(ops), close: () => ops.close() }
+    return { ops, routes: async () => (await import('./routes')).sessionRoutes(ops), close: () => ops.close() }
   },
 }

@@ -1,0 +1,160 @@
+/**
+ * The Elysia side of the app, loaded with the first group of routes rather than before the
+ * server listens (core/app.ts): one group's routes (a section's, or the core's own) in an Elysia
+ * app of their own with the shared error renderer (composed by Elysia on the group's first
+ * request), and what the front door and the OpenAPI document need to know of them.
+ */
+import { Elysia, type AnyElysia } from 'elysia'
+import type { JsonShape } from './body'
+import { ExecdError, PREFIX, errorResponse, toExecdError } from './errors'
+import { notFound } from './app'
+import { pathOf } from './front-door'
+import type { Logger } from './log'
+import type { DirectRoute } from './plugin'
+import { objectSchemasWithoutAdditional, openApiDocument, type SchemaNode } from './openapi'
+
+type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unknown } } }
+
+/** One group of routes, mounted: its app and what is known of its routes. */
+export interface Mounted {
+  app: AnyElysia
+  routes: readonly RouteInfo[]
+  /** The JSON shape a route of this group declares for its body, if any. */
+  shapeOf(method: string, path: string): JsonShape | undefined
+  /** Noted before any of its routes compiled (core/openapi.ts says why). */
+  undeclared: readonly SchemaNode[]
+  optionalBodies: ReadonlySet<string>
+  /** The group's direct route for a method and path (core/plugin.ts DirectRoute), if any. */
+  directOf(method: string, path: string): DirectRoute | undefined
+}
+
+/**
+ * Mounts one group's routes. Every route must lie under one of the group's `prefixes`: the
+ * dispatcher finds a group by its prefixes before its routes exist, so a route outside them
+ * would never be reached.
+ */
+export function mount(
+  name: string,
+  prefixes: readonly string[],
+  routes: AnyElysia,
+  log: Logger,
+  direct: readonly DirectRoute[] = [],
+): Mounted {
+  // The path starts after the first '/' past the scheme, not at a fixed offset: a short Host
+  // (`Host: x`) otherwise lost the path's start or, with `Host: ab`, served /ab/metrics as /metrics.
+  const app = new Elysia({ name: 'execd', handler: { standardHostname: false } })
+    .onError(({ code, error, request }) => renderError(code, error, request, log))
+    .use(routes)
+  const stray = app.routes.find(r => !prefixes.some(p => r.path === p || r.path.startsWith(`${p}/`)))
+  if (stray) throw new Error(`${name}: route ${stray.method} ${stray.path} lies outside its prefixes ${prefixes}`)
+  const undeclared = objectSchemasWithoutAdditional(app.routes)
+  // Elysia composes the group's request handler on its first request, not here: composing
+  // every group in the background kept ~0.8 MiB more resident when idle (each route's own
+  // handler is compiled on its first request too, as always).
+  return {
+    app,
+    routes: app.routes,
+    shapeOf: bodyShapes(app.routes),
+    undeclared,
+    optionalBodies: optionalBodiesOf(app.routes),
+    directOf: directRoutes(direct, log),
+  }
+}
+
+/** method+path → its direct route, which logs and renders its failures as the group's app does. */
+function directRoutes(
+  routes: readonly DirectRoute[],
+  log: Logger,
+): (method: string, path: string) => DirectRoute | undefined {
+  const table = new Map<string, DirectRoute>()
+  for (const r of routes)
+    table.set(`${r.method} ${r.path}`, {
+      ...r,
+      handle: async (body, request) => {
+        log.debug('request', { method: request.method, path: r.path })
+        try {
+          return await r.handle(body, request)
+        } catch (err) {
+          return renderError('UNKNOWN', err, request, log)
+        }
+      },
+    })
+  return (method, path) => table.get(`${method} ${path}`)
+}
+
+/** /openapi.json over every group, in the order given (the document's order of paths). */
+export function documentOf(groups: readonly Mounted[]): () => Promise<Response> {
+  const routes = groups.flatMap(g => g.routes)
+  // What the document builder reads of an app: its routes, and no shared models.
+  const whole = { routes, getGlobalRoutes: () => routes, getGlobalDefinitions: () => ({ type: {} }) }
+  return openApiDocument(
+    whole as unknown as AnyElysia,
+    new Set(groups.flatMap(g => [...g.optionalBodies])),
+    groups.flatMap(g => g.undeclared),
+  )
+}
+
+/** TypeBox's mark of `t.Optional(...)` (its OptionalKind symbol, registered globally). */
+const OPTIONAL = Symbol.for('TypeBox.Optional')
+
+/** `post /session`-style keys (OpenAPI path form) of the routes whose whole body is optional. */
+function optionalBodiesOf(routes: readonly RouteInfo[]): Set<string> {
+  const keys = new Set<string>()
+  for (const r of routes) {
+    const body = r.hooks?.body as Record<symbol, unknown> | undefined
+    if (body?.[OPTIONAL] === 'Optional') keys.add(`${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`)
+  }
+  return keys
+}
+
+/** method+path → the JSON shape its body schema declares, matching `:param` segments. */
+function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string) => JsonShape | undefined {
+  const table: { method: string; pattern: RegExp; shape: JsonShape }[] = []
+  for (const r of routes) {
+    const type = r.hooks?.body?.type
+    if (type !== 'object' && type !== 'array') continue
+    const source = r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')
+    table.push({ method: r.method, pattern: new RegExp(`^${source}$`), shape: type })
+  }
+  return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
+}
+
+function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {
+  switch (code) {
+    case 'NOT_FOUND':
+      return notFound(request)
+    case 'PARSE':
+      return errorResponse(new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${messageOf(error)}`))
+    case 'VALIDATION':
+      return errorResponse(validationError(error))
+  }
+  const e = toExecdError(error)
+  if (e.status >= 500) log.error('request failed', { path: pathOf(request.url), error: e.message })
+  return errorResponse(e)
+}
+
+/** Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY. */
+function validationError(error: unknown): ExecdError {
+  const v = error as { type?: string; on?: string; valueError?: { path?: string; message?: string }; value?: unknown }
+  const path = v.valueError?.path?.replace(/^\//, '') ?? ''
+  const on = v.on ?? v.type
+  if ((on === 'query' || on === 'params') && path && !path.includes('/')) {
+    const value = (v.value as Record<string, unknown> | undefined)?.[path]
+    if (value === undefined) {
+      const kind = on === 'query' ? 'query' : 'path'
+      return new ExecdError('MISSING_QUERY', `missing ${kind} parameter '${path}'`)
+    }
+    return new ExecdError('INVALID_REQUEST_BODY', `invalid ${on} parameter '${path}': ${v.valueError?.message ?? ''}`)
+  }
+  if (on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
+    return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
+  }
+  const where = path ? `${path}: ` : ''
+  return new ExecdError(
+    'INVALID_REQUEST_BODY',
+    `${PREFIX.validation}${where}${v.valueError?.message ?? messageOf(error)}`,
+  )
+}
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error)
