@@ -5,8 +5,6 @@
  * level: 10,000 levels were a 500 "Maximum call stack size exceeded" or 600 MiB), and exactly
  * one JSON value. A route then gets text that its own parser cannot choke on.
  */
-import type { TSchema } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { ExecdError, PREFIX } from './errors'
 import { within } from './timers'
 
@@ -151,24 +149,3 @@ export function parseJsonBody(text: string, shape?: JsonShape): unknown {
 }
 
 const shapeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
-
-/**
- * Whether a parsed body is one that `schema` accepts exactly as it is: valid, and with no
- * property the schema does not name, at any depth (Elysia would strip those, so such a body
- * is not the route's as sent). What a direct route's `accepts` asks (core/plugin.ts).
- */
-export function acceptsExactly(schema: TSchema): (body: unknown) => boolean {
-  const check = TypeCompiler.Compile(schema)
-  return body => check.Check(body) && namedOnly(schema, body)
-}
-
-function namedOnly(schema: TSchema, value: unknown): boolean {
-  if (schema.type !== 'object' || typeof value !== 'object' || value === null) return true
-  const props = (schema.properties ?? {}) as Record<string, TSchema>
-  // for-in sees a parsed `"__proto__"` key too: JSON.parse makes it an own property.
-  for (const key in value) {
-    const inner = Object.hasOwn(props, key) ? props[key] : undefined
-    if (!inner || !namedOnly(inner, (value as Record<string, unknown>)[key])) return false
-  }
-  return true
-}

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { t } from 'elysia'
-import { acceptsExactly } from './body'
+import { acceptsExactly } from './exact-body'
 import { createFrontDoor } from './front-door'
 import type { DirectRoute } from './plugin'
 

@@ -1,6 +1,6 @@
 /** HTTP routes of the code section (CONTRACT §3): thin over CodeService. */
 import { Elysia, t, type Static } from 'elysia'
-import { acceptsExactly } from '../../core/body'
+import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
