@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 
 const MiB = 1024 * 1024
 
-function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function statusField(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8')
   const m = text.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))
   if (!m) throw new Error(`no ${field} for pid ${pid}`)
