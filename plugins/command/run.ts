@@ -11,6 +11,7 @@ import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { ByteLineSplitter, type OutputLine } from '../../core/lines'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { freeChunk } from '../../core/chunks'
 import { TurnBudget } from '../../core/fair'
 import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
@@ -176,7 +177,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     const waiting = lines.length > 0 ? appendLines(stream, lines) : undefined
     if (waiting) await waiting
     // The log has the bytes and the journal its copies of the lines: the chunk is done with.
-    release(chunk)
+    freeChunk(chunk)
   }
   const splitters = { stdout: new ByteLineSplitter(), stderr: new ByteLineSplitter() }
   const child = proc.proc
@@ -226,20 +227,6 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
   }
   const error = timedOut ? `${describeExit(info)} (timeout after ${timeout} ms)` : describeExit(info)
   return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
-}
-
-/**
- * Frees a pipe chunk's memory now instead of at the next collection. A flood reads a few
- * hundred MiB/s in chunks of up to ~200 KiB; left to the collector, they are freed in bulk,
- * the allocator returns the pages to the kernel, and every later read faults fresh pages in
- * (with TLB shootdowns across execd's threads): that churn, not the JavaScript, was most of a
- * flood's CPU. Freed at once, the next read reuses the same warm memory. Only a chunk that owns
- * its whole buffer is released: a view into a shared one is left to the collector.
- */
-function release(chunk: Uint8Array): void {
-  const buffer = chunk.buffer
-  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return
-  buffer.transfer(0)
 }
 
 /**

@@ -4,6 +4,7 @@
  * about 1 MiB (one write slice) plus a network chunk, so memory stays flat for any upload size, and a
  * slow consumer (the disk) slows the reading of the request (backpressure).
  */
+import { freeChunk } from '../../core/chunks'
 import { ExecdError } from '../../core/errors'
 
 interface MultipartPart {
@@ -47,21 +48,6 @@ function joinBytes(pieces: readonly Uint8Array[], total: number): Buffer {
 }
 
 const malformed = (why: string) => new ExecdError('INVALID_FILE', `malformed multipart body: ${why}`)
-
-/**
- * Frees a stream chunk's memory now instead of at the next collection. An upload arrives in
- * 64–128 KiB chunks at hundreds of MiB/s; left to the collector they are freed in bulk, the
- * allocator hands the pages back to the kernel, and every later chunk is faulted in afresh:
- * that churn was half of an upload's CPU (the same as a command's output flood,
- * plugins/command/run.ts). Freed at once, the next chunk reuses the same warm memory. Only a
- * chunk that owns its whole buffer is freed (a view into a shared one is left alone); the
- * caller guarantees that nothing views it any more.
- */
-function freeChunk(chunk: Uint8Array): void {
-  const buffer = chunk.buffer
-  if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength || !(buffer instanceof ArrayBuffer)) return
-  buffer.transfer(0)
-}
 
 /**
  * Pulls chunks from the request body; `limit` counts every byte read (413 past it). `buf` is
