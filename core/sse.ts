@@ -72,6 +72,19 @@ export const SHORT_WORK_HOLD_MS = 10
 /** Settled already, so it loses a race only to a result that is ready now. */
 const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
 
+/**
+ * Where a replay starts: the `Last-Event-ID` header, else `?after=`; an id is a whole number of
+ * at most 2^53 − 1. Anything else (`1.5`, `-3`, `abc`, empty) replays from the start, as no id
+ * would: a client then sees events twice rather than misses any. Both replay routes read it
+ * here (the command one took `1.5` as 0, the code one as 1).
+ */
+export function replayAfter(header: string | null | undefined, query: string | undefined): number {
+  const raw = header ?? query
+  if (raw === undefined || raw === null || !/^\d+$/.test(raw.trim())) return 0
+  const n = Number(raw.trim())
+  return Number.isSafeInteger(n) ? n : 0
+}
+
 /** One frame. Keepalive pings carry no id so a client's Last-Event-ID stays on real events. */
 export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): string => framed(encode(event), id)
 

@@ -50,3 +50,16 @@ test('asking for events beyond the bound says so with an events_dropped status e
   const log = await (await d.fetch(`/command/${id}/logs`)).text()
   expect(log.split('\n').length).toBe(10001)
 })
+
+test('a Last-Event-ID or ?after= that is not a whole number replays from the start, on both replay routes', async () => {
+  const { id, stream } = await follow(await postJson(d, '/command', { command: 'echo one; echo two' }))
+  const all = (await stream).map(f => f.id)
+  for (const bad of ['1.5', '-3', 'abc', ' ', '99999999999999999999']) {
+    const byHeader = await readSse(await d.fetch(`/command/${id}/events`, { headers: { 'Last-Event-ID': bad } }))
+    expect([bad, byHeader.map(f => f.id)]).toEqual([bad, all])
+    const byQuery = await readSse(await d.fetch(`/command/${id}/events?after=${encodeURIComponent(bad)}`))
+    expect([bad, byQuery.map(f => f.id)]).toEqual([bad, all])
+  }
+  const some = await readSse(await d.fetch(`/command/${id}/events`, { headers: { 'Last-Event-ID': '2' } }))
+  expect(some.map(f => f.id)).toEqual(all.slice(2))
+})

@@ -5,7 +5,7 @@ import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
-import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
+import { replayAfter, SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
 
@@ -127,12 +127,8 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     )
     .get(
       '/code/executions/:executionId/events',
-      ({ params, query, headers }) => {
-        const after = Number(headers['last-event-id'] ?? query.after ?? 0)
-        return streamed(() =>
-          code.replay(params.executionId, Number.isFinite(after) && after > 0 ? Math.floor(after) : 0),
-        )
-      },
+      ({ params, query, headers }) =>
+        streamed(() => code.replay(params.executionId, replayAfter(headers['last-event-id'], query.after))),
       {
         params: t.Object({ executionId: t.String() }),
         query: t.Object({

@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import { errorSchemas, errors } from '../../core/responses'
-import { SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
+import { replayAfter, SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
 import type { Commands } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
@@ -58,8 +58,7 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
     .get(
       '/command/:id/events',
       ({ params, query, request }) => {
-        const after = parseIntOr(request.headers.get('last-event-id') ?? query.after, 0)
-        return streamed(() => ops.events(params.id, Math.max(0, after)))
+        return streamed(() => ops.events(params.id, replayAfter(request.headers.get('last-event-id'), query.after)))
       },
       {
         params: IdParams,
