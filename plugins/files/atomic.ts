@@ -112,9 +112,10 @@ export async function stageFile(
  * each write cost a hand-off and a wake-up on both sides, and the pool thread read the slice
  * from the other core's cache — 20–25% of an upload's CPU. A write that still takes long
  * (the kernel throttling a process that dirties pages faster than the disk takes them, or
- * reclaiming memory) sends the rest of the file through the pool, so that it holds up other
- * requests once at most; so do filesystems where a write may wait on a network or another
- * process (NFS, FUSE, SMB, 9p: anything not listed).
+ * reclaiming memory) sends the rest of the file, and every file's writes for the next 10 s,
+ * through the pool, so that a slow disk holds up other requests once in that time at most. So
+ * do filesystems where a write may wait on a network or another process (NFS, FUSE, SMB, 9p:
+ * anything not listed).
  */
 const LOCAL_FILESYSTEMS = new Set([
   0xef53, // ext2/3/4
@@ -128,6 +129,13 @@ const LOCAL_FILESYSTEMS = new Set([
   0x794c7630, // overlayfs (a container's root)
 ])
 const SLOW_WRITE_MS = 20
+/**
+ * After a slow write, every file's writes go through the pool for this long: a disk that
+ * throttles one upload throttles the next, and many small uploads (each under its own first
+ * write) would otherwise each hold the event loop once.
+ */
+const SLOW_DISK_PAUSE_MS = 10_000
+let directPausedUntil = 0
 
 export async function onLocalDisk(dirFd: number): Promise<boolean> {
   const fs = await statfs(procPath(dirFd)).catch(() => undefined)
@@ -143,13 +151,17 @@ export class Writer {
   async write(chunk: Uint8Array): Promise<void> {
     let off = 0
     while (off < chunk.byteLength) {
-      if (!this.direct) {
+      if (!this.direct || performance.now() < directPausedUntil) {
         off += (await this.handle.write(chunk, off, chunk.byteLength - off)).bytesWritten
         continue
       }
       const started = performance.now()
       off += writeSync(this.handle.fd, chunk, off, chunk.byteLength - off)
-      if (performance.now() - started > SLOW_WRITE_MS) this.direct = false
+      const ended = performance.now()
+      if (ended - started > SLOW_WRITE_MS) {
+        this.direct = false
+        directPausedUntil = ended + SLOW_DISK_PAUSE_MS
+      }
     }
   }
 }
