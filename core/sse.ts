@@ -1,59 +1,14 @@
 /**
- * Server-Sent Events writer (CONTRACT §2): `id: n` + `data: <json>` frames, a keepalive
- * `ping` every 3 s, headers committed only once the first event exists (an earlier failure is
- * a plain JSON error response), pull-based backpressure, and a clean stop when the client
- * goes away or execd shuts down.
+ * Server-Sent Events responses (CONTRACT §2): headers committed only once the first event
+ * exists (an earlier failure is a plain JSON error response), one cap on concurrent streams,
+ * where a replay starts; the stream itself is core/sse-writer.ts.
  */
-import {
-  encodeEvent,
-  errorEvent,
-  lineJsonParts,
-  makeEvent,
-  OutputBytes,
-  outputLineHead,
-  outputLineTail,
-  type ExecEvent,
-} from './events'
+import type { ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
-import { TurnBudget } from './fair'
-import type { ReadyIterator } from './journal'
 import { Capacity } from './limits'
-import { within } from './timers'
-import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
+import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
 
-/**
- * An event with the id it has in a journal; bare events get ids counted per stream. An event
- * type of its own must not have an object-valued `event` key (it would read as an item).
- */
-export interface SseItem<E = ExecEvent> {
-  id?: number
-  event: E
-}
-
-/** Payload of one frame. It also encodes the writer's own events (a failure, a shutdown). */
-type SseEncoder<E> = (event: E | ExecEvent) => string
-
-interface SseOptions<E = ExecEvent> {
-  /** Keepalive interval; 0 disables. */
-  pingMs?: number
-  headers?: Record<string, string>
-  /** Called once when the stream ends for any reason (done, client gone, shutdown). */
-  onClose?: () => void
-  /** Payload encoder; default: the ExecEvent key order of CONTRACT §2. */
-  encode?: SseEncoder<E>
-  /** A slot taken with acquireStream() before the work began; else one is taken here. */
-  slot?: () => void
-  /**
-   * How long the response may wait for the source to end so that it goes out whole, in one
-   * write (see SseWriter.gather); 0: only what is ready now.
-   */
-  holdMs?: number
-  /**
-   * Settles once the source has produced its last event (it is readable now): the hold then
-   * waits on this one promise instead of racing a timer against every event.
-   */
-  ended?: Promise<unknown>
-}
+export { closeAllStreams, frame, openStreamCount, type SseItem } from './sse-writer'
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -69,9 +24,6 @@ const SSE_HEADERS = {
  */
 export const SHORT_WORK_HOLD_MS = 10
 
-/** Settled already, so it loses a race only to a result that is ready now. */
-const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
-
 /**
  * Where a replay starts: the `Last-Event-ID` header, else `?after=`; an id is a whole number of
  * at most 2^53 − 1. Anything else (`1.5`, `-3`, `abc`, empty) replays from the start, as no id
@@ -85,23 +37,9 @@ export function replayAfter(header: string | null | undefined, query: string | u
   return Number.isSafeInteger(n) ? n : 0
 }
 
-/** One frame. Keepalive pings carry no id so a client's Last-Event-ID stays on real events. */
-export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): string => framed(encode(event), id)
-
-const framed = (data: string, id?: number): string => `${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`
-
-/** Open streams, so shutdown can end each with an error event. */
-const open = new Set<(event: ExecEvent) => void>()
-
-export function closeAllStreams(reason = 'execd is shutting down'): void {
-  for (const end of [...open]) end(errorEvent('ServerShutdown', reason, [reason]))
-}
-
-export const openStreamCount = (): number => open.size
-
 /**
  * Concurrent streams of every kind (commands, session runs, code, replays, metrics watch).
- * Process-wide, like the open set above (shutdown ends them all): one daemon has one cap, set
+ * Process-wide, like the open streams (core/sse-writer.ts: shutdown ends them all): one cap, set
  * by core/app.ts from --max-streams when it opens the sections.
  */
 let streams = new Capacity('concurrent streams', 0, 'max-streams')
@@ -192,230 +130,4 @@ export async function sseResponse<E extends object>(
   // The DOM typings in use know no direct sources; Bun's constructor takes them.
   const stream = new ReadableStream(direct as unknown as UnderlyingDefaultSource<Uint8Array>)
   return new Response(stream, { status: 200, headers })
-}
-
-type Controller = ReadableStreamDirectController
-
-/**
- * Whether the stream goes to Bun's HTTP response sink, whose `write` sends the bytes or copies
- * what the socket does not take before it returns: a batch's reused buffer may then be lent
- * to it. Any other reader of the body (a test reading the Response in-process) queues the
- * very buffer, so it gets a copy of its own.
- */
-const copiesWrites = (c: Controller): boolean =>
-  Object.prototype.toString.call(c) === '[object ReadableHTTPResponseSinkController]'
-/** What one wait for the source ends with. */
-type Outcome<E> = IteratorResult<E | SseItem<E>> | 'ping' | { abort: ExecEvent } | { fail: unknown }
-
-const isItem = <E>(x: E | SseItem<E>): x is SseItem<E> =>
-  typeof x === 'object' && x !== null && 'event' in x && typeof x.event === 'object'
-
-/** The producer failed after the stream started: reported in-band, then the stream ends. */
-const failureEvent = (err: unknown): ExecEvent => {
-  const e = toExecdError(err)
-  return errorEvent('RuntimeError', e.message, [e.message])
-}
-
-/** One response's stream: ids, keepalive, batching, and the one way it ends. */
-class SseWriter<E> {
-  private readonly pingMs: number
-  private ids = 0
-  private closed = false
-  private pending: Promise<IteratorResult<E | SseItem<E>>> | undefined
-  private lastWrite = Date.now()
-  // A source that is always ready (a `yes` outrunning its encoding) fed pull after pull in one
-  // microtask chain: /ping waited 2–10 s behind a foreground flood.
-  private readonly turns = new TurnBudget()
-  private due: Promise<void> | undefined
-  // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
-  // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
-  private abortEvent: ExecEvent | undefined
-  private abortWaiter: ((e: ExecEvent) => void) | undefined
-  private readonly abort = (e: ExecEvent): void => {
-    this.abortEvent ??= e
-    this.abortWaiter?.(e)
-  }
-
-  constructor(
-    private readonly it: AsyncIterator<E | SseItem<E>>,
-    private readonly opts: SseOptions<E>,
-    private readonly slot: () => void,
-  ) {
-    this.pingMs = opts.pingMs ?? 3000
-    open.add(this.abort)
-  }
-
-  /** Frames gathered before the stream started: its first chunk. */
-  private head: Uint8Array | undefined
-
-  /**
-   * Takes the frames that are ready now, and for up to `holdMs` the ones that follow. A source
-   * that ends meanwhile is the whole body, returned (one write, no stream: a warm cell is
-   * over in well under a millisecond); otherwise the frames gathered start the stream.
-   * The bytes are the same either way.
-   */
-  async gather(first: IteratorResult<E | SseItem<E>>, holdMs: number): Promise<Uint8Array | undefined> {
-    if (first.done) {
-      this.close()
-      return new Uint8Array(0)
-    }
-    const batch = this.batchOf(first.value)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let held: Promise<'not-ready'> | 'all' = NOT_READY
-    if (holdMs > 0 && this.opts.ended) {
-      // A rejection is no end: the frames then stream as they come.
-      const end = await within(this.opts.ended, holdMs).catch(() => 'timeout' as const)
-      if (end !== 'timeout') held = 'all'
-    } else if (holdMs > 0) held = new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs)))
-    let ended: boolean
-    try {
-      ended = await this.takeReady(batch, held)
-    } catch (err) {
-      batch.add(this.frameParts(failureEvent(err)))
-      ended = true
-    } finally {
-      clearTimeout(timer)
-    }
-    if (ended) {
-      this.close()
-      return batch.take()
-    }
-    this.head = batch.take()
-    this.lastWrite = Date.now()
-    return undefined
-  }
-
-  /** Writes the stream until it ends: the first chunk, then a batch at a time. */
-  async run(controller: Controller): Promise<void> {
-    const head = this.head
-    this.head = undefined
-    if (head) await controller.write(head)
-    const lend = copiesWrites(controller)
-    while (!this.closed) await this.pull(controller, lend)
-  }
-
-  private async pull(controller: Controller, lend: boolean): Promise<void> {
-    if (this.due) {
-      await this.due
-      this.due = undefined
-      if (this.closed) return
-    }
-    const outcome = await this.next()
-    // The client went away meanwhile: nothing more is written.
-    if (this.closed) return
-    if (outcome === 'ping')
-      return void (await controller.write(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))])))
-    if ('abort' in outcome) {
-      this.close(controller, encodeFrame(this.frameParts(outcome.abort)))
-      void this.it.return?.()
-      return
-    }
-    if ('fail' in outcome) return this.close(controller, encodeFrame(this.frameParts(failureEvent(outcome.fail))))
-    this.pending = undefined
-    if (outcome.done) return this.close(controller)
-    const batch = this.batchOf(outcome.value)
-    let ended: boolean
-    try {
-      ended = await this.takeReady(batch)
-    } catch (err) {
-      batch.add(this.frameParts(failureEvent(err)))
-      ended = true
-    }
-    if (ended) return this.close(controller, batch.take())
-    const bytes = batch.bytes
-    await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
-    this.due = this.turns.spend(bytes)
-    collectAfterFlood(bytes)
-  }
-
-  /** The client went away: the producer runs its cleanup (it decides whether work stops). */
-  cancel(): void {
-    this.close()
-    void this.it.return?.()
-  }
-
-  /** The one way a stream ends, whatever ended it: last bytes out, slot back, listener told. */
-  private close(controller?: Controller, last?: Uint8Array): void {
-    if (this.closed) return
-    this.closed = true
-    if (last) void controller?.write(last)
-    open.delete(this.abort)
-    this.slot()
-    this.opts.onClose?.()
-    controller?.close()
-  }
-
-  /** The next event, or a keepalive due, or shutdown — whichever comes first. */
-  private async next(): Promise<Outcome<E>> {
-    this.pending ??= this.it.next()
-    const wait = this.pingMs > 0 ? Math.max(0, this.pingMs - (Date.now() - this.lastWrite)) : 2 ** 31 - 1
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const tick = new Promise<'ping'>(r => (timer = setTimeout(() => r('ping'), wait)))
-    const aborted = new Promise<{ abort: ExecEvent }>(r => {
-      if (this.abortEvent) r({ abort: this.abortEvent })
-      else this.abortWaiter = e => r({ abort: e })
-    })
-    try {
-      const outcome = await Promise.race([this.pending, tick, aborted])
-      this.lastWrite = Date.now()
-      return outcome
-    } catch (fail) {
-      return { fail }
-    } finally {
-      clearTimeout(timer)
-      this.abortWaiter = undefined
-    }
-  }
-
-  /**
-   * Adds the events already waiting to the batch — or arriving until `until` settles, or all
-   * of them when the source is known to have ended — and says true when the source ended. A
-   * batch is bounded; a shutdown stops it (the next pull sends its event).
-   */
-  private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> | 'all' = NOT_READY): Promise<boolean> {
-    const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
-    while (!batch.full && !this.abortEvent) {
-      // What a journal has now, without a promise per event; then what comes by `until`.
-      const now = it.ready?.()
-      if (now) {
-        if (now.done) return true
-        this.addTo(batch, now.value)
-        continue
-      }
-      const next = this.it.next()
-      const ready = until === 'all' ? await next : await Promise.race([next, until])
-      if (ready === 'not-ready') {
-        this.pending = next
-        return false
-      }
-      if (ready.done) return true
-      this.addTo(batch, ready.value)
-    }
-    return false
-  }
-
-  private batchOf(x: E | SseItem<E>): FrameBatch {
-    const batch = new FrameBatch([])
-    this.addTo(batch, x)
-    return batch
-  }
-
-  /** Adds x's frame; an output line kept as bytes is written into the batch with no string made. */
-  private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
-    if (!(x instanceof OutputBytes)) return batch.add(this.frameParts(x))
-    this.ids = x.id
-    batch.addLine(x.id, outputLineHead(x.type), x.data, outputLineTail(x.timestamp))
-  }
-
-  /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */
-  private frameParts(x: E | SseItem<E> | ExecEvent): string[] {
-    const item: SseItem<E | ExecEvent> = isItem(x) ? x : { event: x }
-    const id = item.id ?? ++this.ids
-    if (item.id !== undefined) this.ids = item.id
-    const encode = this.opts.encode
-    if (encode) return [framed(encode(item.event), id)]
-    const line = lineJsonParts(item.event as ExecEvent)
-    if (!line) return [frame(item.event as ExecEvent, id)]
-    return [`id: ${id}\ndata: ${line[0]}`, line[1], `${line[2]}\n\n`]
-  }
 }
