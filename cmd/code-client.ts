@@ -71,7 +71,7 @@ export function remoteCode(remote: Remote): CodeClient {
       const res = await remote.call('POST', '/code', { json: { code, context: { id: context } } })
       return { id: res.headers.get('EXECD-EXECUTION-ID') ?? context, events: sseEvents(res) }
     },
-    interrupt: async id => void (await (await remote.call('DELETE', '/code', { query: { id } })).arrayBuffer()),
+    interrupt: id => remote.interrupt('/code', id),
     async close() {
       // A context made for this run goes with it, as a local one does.
       await Promise.allSettled(contexts.map(id => remote.call('DELETE', `/code/contexts/${encodeURIComponent(id)}`)))

@@ -12,19 +12,9 @@ import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { commandExit, render } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
+import type { CreateRequest } from '../plugins/isolated/ops/params'
+import type { RunRequest } from '../plugins/isolated/ops/sessions'
 import { remoteOf, sseEvents, type Remote } from './remote'
-
-interface CreateRequest {
-  workspace: { path: string; mode?: 'rw' | 'ro' | 'overlay' }
-  profile?: 'strict' | 'balanced'
-  share_net: boolean
-}
-
-interface RunRequest {
-  code: string
-  envs?: Record<string, string>
-  timeout_seconds?: number
-}
 
 /** One throwaway session, on this machine or on the daemon's. */
 interface Isolation {
@@ -101,8 +91,8 @@ function remoteIsolation(remote: Remote): Isolation {
       (await remote.json<{ session_id: string }>('POST', '/v1/isolated/session', { json: req })).session_id,
     run: async (id, req) => sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req })),
     // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
-    interrupt: async id => void (await (await remote.call('DELETE', '/command', { query: { id } })).arrayBuffer()),
-    delete: async id => void (await (await remote.call('DELETE', session(id))).arrayBuffer()),
+    interrupt: id => remote.interrupt('/command', id),
+    delete: id => remote.empty('DELETE', session(id)),
     close: async () => {},
   }
 }

@@ -79,6 +79,19 @@ export class Remote {
   async json<T>(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<T> {
     return (await (await this.call(method, path, opts)).json()) as T
   }
+
+  /**
+   * Interrupts what runs under `id` through `DELETE <route>?id=`: `/command` for a command or a
+   * session's run (an isolated session's too), `/code` for a cell.
+   */
+  interrupt(route: '/command' | '/code', id: string): Promise<void> {
+    return this.empty('DELETE', route, { query: { id } })
+  }
+
+  /** A call whose answer is only its status: the body (empty) is read so the connection is free. */
+  async empty(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<void> {
+    await (await this.call(method, path, opts)).arrayBuffer()
+  }
 }
 
 async function errorOf(res: Response): Promise<ExecdError> {
@@ -164,9 +177,7 @@ function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: Rea
 
 /** `FsOps` over the files routes of a running daemon. */
 export function remoteFs(remote: Remote): FsOps {
-  const empty = async (method: string, path: string, opts: Parameters<Remote['call']>[2]) => {
-    await (await remote.call(method, path, opts)).arrayBuffer()
-  }
+  const empty = remote.empty.bind(remote)
   return {
     list: (path, depth) =>
       remote.json<FileInfo[]>('GET', '/directories/list', { query: { path, depth: String(depth) } }),
