@@ -53,6 +53,13 @@ function whichKept(name: string): string | null {
   return path
 }
 
+/** The shell commands run in: bash, else sh, by absolute path on execd's own PATH (kept). */
+export function findShell(): { path: string; name: 'bash' | 'sh' } | undefined {
+  const bash = whichKept('bash')
+  const path = bash ?? whichKept('sh')
+  return path ? { path, name: bash ? 'bash' : 'sh' } : undefined
+}
+
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK)

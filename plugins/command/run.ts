@@ -5,7 +5,7 @@
  * the command waits) and drops the oldest events when nobody reads — memory stays bounded
  * either way, and the log file keeps the output for `/logs`.
  */
-import { requirePiece } from '../../core/capabilities'
+import { findShell, requirePiece } from '../../core/capabilities'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
@@ -33,16 +33,10 @@ export interface Prepared {
 /**
  * The shell by absolute path, found on execd's own PATH (as the reference's exec.Command finds
  * it) and kept: a spawn by name searched PATH again each time, a stat per entry on the event
- * loop before the fork. Looked for again when a spawn with it fails (a container can lose or
- * gain bash while execd runs).
+ * loop before the fork (core/capabilities.ts findShell). Looked for again when a spawn with it
+ * fails (a container can lose or gain bash while execd runs).
  */
-let shell: { path: string; name: 'bash' | 'sh' } | undefined
-
-function findShell(): typeof shell {
-  const bash = Bun.which('bash')
-  const path = bash ?? Bun.which('sh')
-  return path ? { path, name: bash ? 'bash' : 'sh' } : undefined
-}
+let shell: ReturnType<typeof findShell>
 
 /** `<shell> -c command`; argv[0] stays the bare name (`$0` is `bash`, as before). */
 function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): OwnedProcess {
