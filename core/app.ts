@@ -11,8 +11,8 @@ import type { AnyElysia } from 'elysia'
 import { createTokenCheck, unauthorized } from './auth'
 import { SERVER, settingsOf, type Config } from './config'
 import { isDocsAsset } from './docs'
-import { ExecdError, emptyOk, errorResponse } from './errors'
-import { createFrontDoor, pathOf } from './front-door'
+import { ExecdError, emptyOk } from './errors'
+import { createFrontDoor, notFound, pathOf, under } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
 import type { Mounted } from './mount'
@@ -20,7 +20,7 @@ import { listOption } from './origin'
 import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
 import { limitStreams } from './sse'
-import { within } from './timers'
+import { nextTurn, within } from './timers'
 interface AppParts {
   plugins: readonly Plugin[]
   runtimes: readonly Runtime[]
@@ -82,8 +82,6 @@ export async function openSection<Ops>(
 const LOAD_LIMIT_MS = 10_000
 
 /** A route that does not exist: the same answer whether or not its path's group is loaded. */
-export const notFound = (request: Request): Response =>
-  errorResponse(new ExecdError('NOT_FOUND', `route not found: ${request.method} ${pathOf(request.url)}`))
 
 /** One group of routes, found by its prefixes before it is built. */
 interface Group {
@@ -94,10 +92,6 @@ interface Group {
   mounted?: Mounted
   loading?: Promise<Mounted>
 }
-
-/** `/files` holds `/files` and `/files/…`, not `/filesx`. */
-const under = (path: string, prefix: string): boolean =>
-  path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47)
 
 /**
  * The app of `parts`. By default every group of routes is built before it returns (tests, and
@@ -195,7 +189,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     for (const group of groups) {
       while (demanded.size > 0) await Promise.allSettled(demanded)
       await load(group)
-      await new Promise(resolve => setImmediate(resolve))
+      await nextTurn()
     }
   }
 

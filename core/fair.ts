@@ -5,12 +5,10 @@
  * — `/ping` included — waited until it ended. A reader spends its bytes through a `TurnBudget`
  * and gives the loop a turn each time the budget is used up.
  */
+import { nextTurn } from './timers'
 
 /** Bytes a reader may take before it lets the event loop turn once. */
-export const BYTES_PER_TURN = 256 * 1024
-
-/** Resolves on the event loop's next turn, after pending I/O has been seen to. */
-export const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
+const BYTES_PER_TURN = 256 * 1024
 
 export class TurnBudget {
   private spent = 0

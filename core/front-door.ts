@@ -84,6 +84,14 @@ function admit(handle: Handler, request: Request, opts: FrontDoorOptions): Promi
   return readJson(handle, request, opts, shape)
 }
 
+/** `/files` holds `/files` and `/files/…`, not `/filesx`. */
+export const under = (path: string, prefix: string): boolean =>
+  path === prefix || (path.startsWith(prefix) && path.charCodeAt(prefix.length) === 47)
+
+/** The contract's 404 for a path no route serves. */
+export const notFound = (request: Request): Response =>
+  errorResponse(new ExecdError('NOT_FOUND', `route not found: ${request.method} ${pathOf(request.url)}`))
+
 /** The path of an absolute URL or of a bare target, without touching `new URL` (it throws). */
 export function pathOf(url: string): string {
   const start = url.startsWith('/') ? 0 : url.indexOf('/', url.indexOf('//') + 2)

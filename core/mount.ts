@@ -7,8 +7,7 @@
 import { Elysia, type AnyElysia } from 'elysia'
 import type { JsonShape } from './body'
 import { ExecdError, PREFIX, errorResponse, toExecdError } from './errors'
-import { notFound } from './app'
-import { pathOf } from './front-door'
+import { notFound, pathOf, under } from './front-door'
 import type { Logger } from './log'
 import type { DirectRoute } from './plugin'
 import { objectSchemasWithoutAdditional, openApiDocument, type SchemaNode } from './openapi'
@@ -45,7 +44,7 @@ export function mount(
   const app = new Elysia({ name: 'execd', handler: { standardHostname: false } })
     .onError(({ code, error, request }) => renderError(code, error, request, log))
     .use(routes)
-  const stray = app.routes.find(r => !prefixes.some(p => r.path === p || r.path.startsWith(`${p}/`)))
+  const stray = app.routes.find(r => !prefixes.some(p => under(r.path, p)))
   if (stray) throw new Error(`${name}: route ${stray.method} ${stray.path} lies outside its prefixes ${prefixes}`)
   const undeclared = objectSchemasWithoutAdditional(app.routes)
   // Elysia composes the group's request handler on its first request, not here: composing

@@ -35,6 +35,9 @@ export function setLongTimeout(fn: () => void, ms: number): LongTimer {
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 
+/** Resolves on the event loop's next turn, after pending I/O has been seen to. */
+export const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
+
 /**
  * `promise`, or 'timeout' after `ms`, for every bounded wait (never a hand-rolled
  * `Promise.race` with a sleep): the timer is cleared once the race is decided, so it never

@@ -10,6 +10,7 @@
 import { constants, type BigIntStats, type Dirent } from 'node:fs'
 import { lstat, open, readdir, type FileHandle } from 'node:fs/promises'
 import { ExecdError } from '../../../core/errors'
+import { nextTurn } from '../../../core/timers'
 import type { Anchor } from '../beneath'
 import { openSubdirectory } from '../tree'
 import { decodeName } from './names'
@@ -104,7 +105,7 @@ export async function* walk(
       if (Date.now() >= deadline) {
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
-      if (++seen % PAUSE_EVERY === 0) await new Promise(resolve => setImmediate(resolve))
+      if (++seen % PAUSE_EVERY === 0) await nextTurn()
       const frame = top.frame
       const stat = async () => lstat(await fds.childPath(frame, listed.name), { bigint: true })
       let isDirectory = listed.isDirectory
