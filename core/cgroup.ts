@@ -28,6 +28,7 @@ import {
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readSmall, readSmallAt } from './procfs'
+import { randomHex } from './random'
 
 /** Emptied leaves kept for reuse; more (after a burst of processes at once) are removed. */
 const SPARE_LEAVES = 16
@@ -68,7 +69,7 @@ export class CgroupTree {
       // next command, but lost its kept leaves and their open files).
       if (pid !== undefined && !alive(Number(pid))) removeCgroup(join(base, name))
     }
-    const dir = join(base, `execd-${process.pid}-${Math.random().toString(16).slice(2, 10)}`)
+    const dir = join(base, `execd-${process.pid}-${randomHex(4)}`)
     try {
       mkdirSync(dir)
     } catch {

@@ -45,7 +45,7 @@ type DocumentPaths = Record<
 export function openApiDocument(
   app: AnyElysia,
   optionalBodies: ReadonlySet<string>,
-  undeclared: readonly SchemaNode[] = objectSchemasWithoutAdditional(app.routes),
+  undeclared: readonly SchemaNode[],
 ): () => Promise<Response> {
   let text: Promise<string> | undefined
   const build = async () => {
@@ -112,7 +112,8 @@ export type SchemaNode = Record<string, unknown> & { additionalProperties?: unkn
 /**
  * The routes' own schemas (body, query, params, headers, cookie, each response) that are
  * objects without an `additionalProperties` key: the ones Elysia completes when it compiles a
- * route. Only these top-level schemas, not a walk of every nested one: it runs at every start,
+ * route. Only these top-level schemas, not a walk of every nested one: it runs for every group
+ * of routes as it is built,
  * and Elysia leaves nested schemas alone (spec/openapi.test.ts checks the whole document after
  * every route has compiled).
  */
