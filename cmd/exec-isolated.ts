@@ -77,7 +77,13 @@ async function localIsolation(): Promise<Isolation> {
   const ops = section.ops
   return {
     create: async req => (await ops.create(req)).id,
-    run: (id, req) => ops.run(id, req),
+    // Output lines come as bytes valid until the next one is asked for: each is read at once.
+    run: async (id, req) => {
+      const items = await ops.run(id, req)
+      return (async function* () {
+        for await (const item of items) yield item.event
+      })()
+    },
     interrupt: async id => void (await ops.interrupt(id)),
     delete: id => ops.delete(id),
     close: async () => void (await section.close()),

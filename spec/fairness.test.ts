@@ -61,3 +61,30 @@ test('a foreground flood read as fast as it comes: /ping answers while the strea
   }
   await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
 })
+
+test('a session run flooding, read as fast as it comes: /ping answers while the stream is open', async () => {
+  const sid = (await (await postJson(d, '/session', {})).json()).session_id as string
+  const res = await postJson(d, `/session/${sid}/run`, { command: FLOOD })
+  const reader = res.body!.getReader()
+  let open = true
+  let received = 0
+  const drained = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.byteLength
+    open = false
+  })()
+  try {
+    await waitFor('the flood to start', () => received > 4 * 1024 * 1024)
+    for (let i = 0; i < 3; i++) {
+      const before = received
+      expect((await d.fetch('/ping')).status).toBe(200)
+      // A few turns of the loop: a few 256 KiB budgets. Held behind the flood, tens of MiB.
+      expect(received - before).toBeLessThan(16 * 1024 * 1024)
+    }
+    expect(open).toBe(true)
+  } finally {
+    await d.fetch(`/session/${sid}`, { method: 'DELETE' })
+    await reader.cancel().catch(() => {})
+    await drained.catch(() => {})
+  }
+  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+})

@@ -1,10 +1,11 @@
 /** Contract tests for bash sessions (CONTRACT §4): one live bash per session. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { follow } from './command-stream'
-import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { pidsWith, postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
 
 let d: Daemon
 let tmp: string
@@ -124,6 +125,94 @@ describe('a run', () => {
     const frames = await run(sid, { command: 'sleep 300', timeout: 300 })
     expect(last(frames).error.traceback[0]).toContain('timeout')
     expect(out(await run(sid, { command: 'echo alive' }))).toEqual(['alive'])
+  })
+})
+
+describe('output', () => {
+  /**
+   * Output that exercises the line splitting: a character split across two reads of the pipe
+   * (the sleep only makes separate reads likely; the frames are the same either way), invalid
+   * UTF-8, CR and CRLF, characters JSON escapes, empty lines, and last lines without a newline
+   * longer than the 64 KiB cut, ASCII on stdout and not on stderr. (A long line whose newline
+   * comes in the same read as its rest is not cut, so its pieces depend on the reads: the
+   * long lines here have none.)
+   */
+  const MIXED = [
+    "printf 'caf\\xc3'; sleep 0.1; printf '\\xa9 ok\\n'",
+    "printf 'bad \\xff\\xfe utf8\\n\\n'",
+    "printf 'a\\rb\\r\\nc\\r'; printf '\\nd\\n'",
+    `printf 'q"uote \\\\ tab\\t\\x01\\n'`,
+    "printf 'to stderr\\n' >&2",
+    "printf '\\xc3\\xa9%.0s' $(seq 70000) >&2",
+    "head -c 200000 /dev/zero | tr '\\0' y",
+  ].join('; ')
+
+  /** The raw SSE body with what differs between two runs (ids of the run, times) made equal. */
+  const raw = async (res: Response) =>
+    (await res.text())
+      .replace(/"timestamp":\d+/g, '"timestamp":0')
+      .replace(/"execution_time":\d+/g, '"execution_time":0')
+      .replace(/"type":"init","text":"[^"]*"/, '"type":"init","text":""')
+
+  test('a run sends the same frames, byte for byte, as /command does for the same output', async () => {
+    const sid = await create()
+    const session = await raw(await postJson(d, `/session/${sid}/run`, { command: MIXED }))
+    const command = await raw(await postJson(d, '/command', { command: MIXED }))
+    expect(session).toBe(command)
+    // and what they say: the pieces of a long line, the decoded text, the unterminated tail
+    const frames = session
+      .split('\n\n')
+      .filter(f => f.includes('data: '))
+      .map(f => JSON.parse(f.slice(f.indexOf('data: ') + 6)))
+    const stdout = frames.filter(f => f.type === 'stdout').map(f => f.text as string)
+    expect(stdout.slice(0, 3)).toEqual(['café ok', 'bad \ufffd\ufffd utf8', '\n'])
+    expect(stdout.slice(3, 7)).toEqual(['a', 'b', 'c', 'd'])
+    expect(stdout[7]).toBe('q"uote \\ tab\t\x01')
+    expect(stdout.slice(8).map(t => t.length)).toEqual([65536, 65536, 65536, 200000 - 3 * 65536])
+    const stderr = frames.filter(f => f.type === 'stderr').map(f => f.text as string)
+    expect(stderr).toEqual(['to stderr', 'é'.repeat(65536), 'é'.repeat(70000 - 65536)])
+    expect(frames.at(-1).type).toBe('execution_complete')
+  })
+
+  test('a client that stops reading stops the run (its pipe fills), not execd memory', async () => {
+    // A raw connection that reads the first output and then no more: the socket buffers fill,
+    // the stream stops pulling, the run stops reading bash's pipe, and `yes` blocks. A runaway
+    // would read on at pipe speed into memory; the bounds hold however long we wait (the wait
+    // only gives a runaway time to show).
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const sid = await create()
+    const rssBefore = rss()
+    const body = JSON.stringify({ command: `exec -a session-stalled-yes yes ${'y'.repeat(1023)}` })
+    const { hostname: host, port } = new URL(d.url)
+    const sock = connect({ host, port: Number(port) })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let head = ''
+        sock.on('error', reject)
+        sock.on('data', chunk => {
+          head += chunk.toString('latin1')
+          if (head.includes('"type":"stdout"')) {
+            sock.pause()
+            resolve()
+          }
+        })
+        sock.write(
+          `POST /session/${sid}/run HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+            `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        )
+      })
+      const [pid] = pidsWith('session-stalled-yes')
+      expect(pid).toBeDefined()
+      await Bun.sleep(3000)
+      // What `yes` wrote: in flight at most the pipe, a chunk in execd and the socket buffers.
+      const written = Number(/wchar:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1])
+      expect(written).toBeLessThan(32 * 1024 * 1024)
+      expect(rss() - rssBefore).toBeLessThan(16)
+      expect(pidsWith('session-stalled-yes')).toEqual([pid!])
+    } finally {
+      await (await d.fetch(`/session/${sid}`, { method: 'DELETE' })).arrayBuffer()
+      sock.destroy()
+    }
   })
 })
 

@@ -3,11 +3,21 @@
  * stdout/stderr split into lines, then execution_complete or the CommandExecError `error` whose
  * value is the exit status (the SDK reads the exit code from it). `/session` and
  * `/v1/isolated/session/{id}/run` both stream this.
+ *
+ * Output takes the commands' byte path (plugins/command/run.ts): lines are split as bytes
+ * (core/lines.ts ByteLineSplitter), a line that needs no JSON escaping goes to the SSE writer as
+ * a view into the pipe's chunk (OutputBytes, framed with no string made), and the chunk is
+ * freed once the writer has taken its last line. The run is a ReadyIterator: the writer takes a
+ * chunk's lines in a loop, not through a promise (and three generators) per line. Nothing is
+ * read from bash until the writer asks, so a client that stops reading stops the shell's pipe.
  */
-import { errorEvent, makeEvent, type ExecEvent } from '../events'
-import { LineSplitter } from '../lines'
+import { freeChunk } from '../chunks'
+import { errorEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from '../events'
+import type { ReadyIterator } from '../journal'
+import { ByteLineSplitter } from '../lines'
 import { describeExit } from '../process'
-import { setLongTimeout } from '../timers'
+import type { SseItem } from '../sse-writer'
+import { setLongTimeout, type LongTimer } from '../timers'
 import type { BashRunEnd, BashStream, LiveBash } from './index'
 
 export interface BashRunOptions {
@@ -20,39 +30,163 @@ export interface BashRunOptions {
   signal?: AbortSignal
   /** The second traceback line when the shell itself died, saying what to do next. */
   ended: string
+  /**
+   * Called when the reader first asks for an event, and once that stream is over (ended,
+   * failed or abandoned); a stream never read (its response refused) calls neither.
+   */
+  onStart?: () => void
+  onEnd?: () => void
 }
 
-export async function* bashRunEvents(bash: LiveBash, code: string, opts: BashRunOptions): AsyncGenerator<ExecEvent> {
-  yield makeEvent('init', { text: opts.id })
-  yield makeEvent('ping', { text: 'pong' })
-  const started = Date.now()
-  const abort = new AbortController()
-  let timedOut = false
-  const timer = opts.timeoutMs ? setLongTimeout(() => ((timedOut = true), abort.abort()), opts.timeoutMs) : undefined
-  const onOuter = () => abort.abort()
-  opts.signal?.addEventListener('abort', onOuter, { once: true })
-  const splitters: Record<BashStream, LineSplitter> = { stdout: new LineSplitter(), stderr: new LineSplitter() }
-  const it = bash.run(code, { cwd: opts.cwd, signal: abort.signal })
-  let end: BashRunEnd | undefined
-  try {
-    for (;;) {
+/** OutputBytes is an SseItem too: its `event` decodes the line on demand. */
+type Item = SseItem
+
+/** The run's events, ids counted from 1 as the SSE writer would count them. */
+export function bashRunEvents(bash: LiveBash, code: string, opts: BashRunOptions): ReadyIterator<Item> {
+  return new BashRun(bash, code, opts)
+}
+
+const DONE: IteratorResult<Item> = { done: true, value: undefined }
+
+class BashRun implements ReadyIterator<Item> {
+  private ids = 0
+  /** Items ready to hand out, from `at` on. */
+  private items: Item[] = []
+  private at = 0
+  /** The chunk the items' bytes are views into: freed once the reader asks past its last line. */
+  private chunk: Uint8Array | undefined
+  private it: AsyncGenerator<{ stream: BashStream; data: Uint8Array }, BashRunEnd> | undefined
+  private readonly splitters = { stdout: new ByteLineSplitter(), stderr: new ByteLineSplitter() }
+  private started = 0
+  private timer: LongTimer | undefined
+  private timedOut = false
+  private readonly abort = new AbortController()
+  private readonly onOuter = () => this.abort.abort()
+  /** The last event is among the items: the run is over once they are taken. */
+  private last = false
+  /** A next() is waiting on bash: ready() has nothing meanwhile. */
+  private waiting = false
+  private over = false
+  private begun = false
+  private end: BashRunEnd | undefined
+
+  constructor(
+    private readonly bash: LiveBash,
+    private readonly code: string,
+    private readonly opts: BashRunOptions,
+  ) {
+    this.push(makeEvent('init', { text: opts.id }))
+    this.push(makeEvent('ping', { text: 'pong' }))
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  ready(): IteratorResult<Item> | undefined {
+    if (!this.begun) {
+      this.begun = true
+      this.opts.onStart?.()
+    }
+    if (this.waiting) return undefined
+    if (this.at < this.items.length) return { done: false, value: this.items[this.at++]! }
+    // The reader is past every item: the chunk they viewed is done with.
+    this.items = []
+    this.at = 0
+    if (this.chunk) freeChunk(this.chunk)
+    this.chunk = undefined
+    if (!this.last) return undefined
+    void this.finish()
+    return DONE
+  }
+
+  async next(): Promise<IteratorResult<Item>> {
+    const now = this.ready()
+    if (now) return now
+    if (this.over) return DONE
+    this.waiting = true
+    try {
+      await this.fill()
+    } catch (err) {
+      await this.finish()
+      throw err
+    } finally {
+      this.waiting = false
+    }
+    return this.ready() ?? DONE
+  }
+
+  async return(): Promise<IteratorResult<Item>> {
+    await this.finish()
+    return DONE
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<Item>> {
+    await this.finish()
+    throw err
+  }
+
+  /** Reads from bash until there are items to hand out, or the run is over. */
+  private async fill(): Promise<void> {
+    const it = (this.it ??= this.begin())
+    while (this.items.length === 0 && !this.over) {
       const r = await it.next()
+      if (this.over) return
       if (r.done) {
-        end = r.value
-        break
+        this.end = r.value
+        const now = Date.now()
+        for (const stream of STREAMS) for (const line of this.splitters[stream].end()) this.line(stream, line, now)
+        const timeout = this.timedOut ? this.opts.timeoutMs : undefined
+        this.push(lastEvent(this.bash, r.value, this.started, timeout, this.opts.ended))
+        this.last = true
+        return
       }
-      for (const text of splitters[r.value.stream].push(r.value.data)) yield makeEvent(r.value.stream, { text })
+      const { stream, data } = r.value
+      const lines = this.splitters[stream].push(data)
+      const now = Date.now()
+      for (const line of lines) this.line(stream, line, now)
+      // The splitter keeps no view of the chunk (its held tail is a copy): with no line in it,
+      // the chunk is done with now; else once the reader has taken its lines.
+      if (this.items.length === 0) freeChunk(data)
+      else this.chunk = data
     }
-    for (const stream of ['stdout', 'stderr'] as const) {
-      for (const text of splitters[stream].end()) yield makeEvent(stream, { text })
+  }
+
+  private begin() {
+    this.started = Date.now()
+    const { timeoutMs, signal } = this.opts
+    if (timeoutMs) this.timer = setLongTimeout(() => ((this.timedOut = true), this.abort.abort()), timeoutMs)
+    signal?.addEventListener('abort', this.onOuter, { once: true })
+    if (signal?.aborted) this.abort.abort()
+    return this.bash.run(this.code, { cwd: this.opts.cwd, signal: this.abort.signal })
+  }
+
+  private line(stream: BashStream, line: string | Uint8Array, now: number): void {
+    if (typeof line === 'string') this.push(lineEvent(stream, line))
+    else this.items.push(new OutputBytes(++this.ids, stream, line, now))
+  }
+
+  private push(event: ExecEvent): void {
+    this.items.push({ id: ++this.ids, event })
+  }
+
+  /** The one way the run's stream ends: timer and listener gone, an unfinished run interrupted. */
+  private async finish(): Promise<void> {
+    if (this.over) return
+    this.over = true
+    this.last = true
+    this.timer?.clear()
+    this.opts.signal?.removeEventListener('abort', this.onOuter)
+    try {
+      // Abandoning the run interrupts it (LiveBash.run's cleanup); its queued output is dropped.
+      if (this.it && !this.end) await this.it.return(undefined as never)
+    } finally {
+      if (this.begun) this.opts.onEnd?.()
     }
-    yield lastEvent(bash, end, started, timedOut ? opts.timeoutMs : undefined, opts.ended)
-  } finally {
-    timer?.clear()
-    opts.signal?.removeEventListener('abort', onOuter)
-    if (!end) await it.return(undefined as never)
   }
 }
+
+const STREAMS = ['stdout', 'stderr'] as const
 
 function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: number | undefined, ended: string) {
   const why = timeout ? ` (timeout after ${timeout} ms)` : ''

@@ -1,15 +1,19 @@
 /**
  * Finds a live bash run's end marker in one output stream, across chunk boundaries, without
  * holding back output that cannot be part of the marker (a prompt without a newline shows at
- * once). The stdout marker is followed by `:<status>\n`.
+ * once). The stdout marker is followed by `:<status>\n`. Output handed on is a view into the
+ * chunk fed (no copy: the run frees the chunk once its lines are framed); what the scanner keeps
+ * across chunks (a marker's beginning, the status, bytes after the marker) is copied.
  */
+const EMPTY = Buffer.alloc(0)
+
 export class MarkerScanner {
   found = false
   status: number | undefined
   /** Bytes after the marker (a background job's output): they belong to the next run. */
-  rest: Buffer = Buffer.alloc(0)
+  rest: Buffer = EMPTY
   private readonly marker: Buffer
-  private buf: Buffer = Buffer.alloc(0)
+  private buf: Buffer = EMPTY
   private out: Buffer[] = []
   private inStatus = false
 
@@ -25,7 +29,8 @@ export class MarkerScanner {
       this.rest = Buffer.concat([this.rest, data])
       return
     }
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data)
+    const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+    this.buf = this.buf.length ? Buffer.concat([this.buf, view]) : view
     if (this.inStatus) return this.readStatus()
     const at = this.buf.indexOf(this.marker)
     if (at >= 0) {
@@ -37,26 +42,29 @@ export class MarkerScanner {
     }
     const keep = this.partialMarkerLength()
     if (this.buf.length > keep) this.out.push(this.buf.subarray(0, this.buf.length - keep))
-    this.buf = this.buf.subarray(this.buf.length - keep)
+    this.buf = keep > 0 ? Buffer.from(this.buf.subarray(this.buf.length - keep)) : EMPTY
   }
 
-  /** Output ready to hand on, if any. */
+  /**
+   * Output ready to hand on, if any: a plain Uint8Array, not a Buffer, whose `slice()` would be
+   * a view too (the line splitter copies what it holds with `slice()`; the chunk is freed).
+   */
   take(): Uint8Array | undefined {
     if (!this.out.length) return undefined
-    const data = this.out.length === 1 ? this.out[0] : Buffer.concat(this.out)
+    const data = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out)
     this.out = []
-    return data
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
   }
 
   /** The stream ended without a marker: everything held back is output. */
   flush(): void {
     if (this.buf.length && !this.found) this.out.push(this.buf)
-    this.buf = Buffer.alloc(0)
+    this.buf = EMPTY
   }
 
   private readStatus(): void {
     const nl = this.buf.indexOf(10)
-    if (nl < 0) return
+    if (nl < 0) return void (this.buf = Buffer.from(this.buf))
     const text = this.buf.subarray(0, nl).toString()
     this.status = Number(text.replace(/^:/, '')) || 0
     this.finish(this.buf.subarray(nl + 1))
@@ -65,7 +73,7 @@ export class MarkerScanner {
   private finish(rest: Buffer): void {
     this.found = true
     this.rest = Buffer.from(rest)
-    this.buf = Buffer.alloc(0)
+    this.buf = EMPTY
   }
 
   /** Length of the longest suffix of buf that is a proper prefix of the marker. */

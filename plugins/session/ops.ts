@@ -8,6 +8,7 @@ import type { ExecEvent } from '../../core/events'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { LiveBash } from '../../core/live-bash'
 import { bashRunEvents } from '../../core/live-bash/events'
+import type { SseItem } from '../../core/sse'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { workingDir } from '../../core/workdir'
 
@@ -78,7 +79,7 @@ export class Sessions {
    * Validates, then the run's events: init (session id), ping, stdout/stderr lines, and
    * execution_complete or the CommandExecError `error`. Aborting `signal` interrupts the run.
    */
-  run(id: string, req: RunRequest, signal?: AbortSignal): AsyncIterable<ExecEvent> {
+  run(id: string, req: RunRequest, signal?: AbortSignal): AsyncIterable<SseItem> {
     const s = this.get(id)
     if (typeof req.command !== 'string' || req.command === '') throw invalid('command is required')
     if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
@@ -88,27 +89,21 @@ export class Sessions {
     if (!s.bash.alive) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} has ended (${s.bash.endReason}); create a new session`)
     }
-    return this.tracked(
-      s,
-      bashRunEvents(s.bash, req.command, {
-        id: s.id,
-        cwd,
-        timeoutMs: req.timeout,
-        signal,
-        ended: 'the session has ended: its bash exited; create a new session',
-      }),
-    )
-  }
-
-  /** Holds the session out of idle expiry from now until the run's stream ends. */
-  private async *tracked(s: Session, events: AsyncGenerator<ExecEvent>): AsyncGenerator<ExecEvent> {
-    s.runs++
-    this.idle.forget(s.id)
-    try {
-      yield* events
-    } finally {
-      if (--s.runs === 0 && this.sessions.has(s.id)) this.idle.touch(s.id)
-    }
+    return bashRunEvents(s.bash, req.command, {
+      id: s.id,
+      cwd,
+      timeoutMs: req.timeout,
+      signal,
+      ended: 'the session has ended: its bash exited; create a new session',
+      // Held out of idle expiry while the run's stream lasts.
+      onStart: () => {
+        s.runs++
+        this.idle.forget(s.id)
+      },
+      onEnd: () => {
+        if (--s.runs === 0 && this.sessions.has(s.id)) this.idle.touch(s.id)
+      },
+    })
   }
 
   /** Ends a session nobody used for --session-idle ms; its id then answers 404. */

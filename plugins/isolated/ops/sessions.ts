@@ -13,6 +13,7 @@ import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
 import { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents } from '../../../core/live-bash/events'
+import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
 import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
@@ -138,7 +139,7 @@ export class IsolatedSessions {
     return Math.max(0, Math.ceil(idle - (Date.now() - s.lastUse) / 1000))
   }
 
-  async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<ExecEvent>> {
+  async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<SseItem>> {
     const s = await this.session(id)
     if (!req || typeof req.code !== 'string' || req.code.trim() === '') throw invalid('code is required')
     const t = req.timeout_seconds
@@ -158,27 +159,21 @@ export class IsolatedSessions {
     }
     // envs are exported in the session shell before the code: they persist, as an export would.
     const exports = envs.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('')
-    return this.tracked(
-      s,
-      bashRunEvents(s.bash, exports + req.code, {
-        id: s.id,
-        timeoutMs: t ? t * 1000 : undefined,
-        signal,
-        ended: 'the isolated session has ended: its shell exited; create a new session',
-      }),
-    )
-  }
-
-  /** Holds the session out of idle expiry while a run's stream lasts. */
-  private async *tracked(s: Session, events: AsyncGenerator<ExecEvent>): AsyncGenerator<ExecEvent> {
-    s.runs++
-    s.idleTimer?.clear()
-    s.lastRunAt = new Date().toISOString()
-    try {
-      yield* events
-    } finally {
-      if (--s.runs === 0 && this.sessions.get(s.id) === s) this.touch(s)
-    }
+    return bashRunEvents(s.bash, exports + req.code, {
+      id: s.id,
+      timeoutMs: t ? t * 1000 : undefined,
+      signal,
+      ended: 'the isolated session has ended: its shell exited; create a new session',
+      // Held out of idle expiry while the run's stream lasts.
+      onStart: () => {
+        s.runs++
+        s.idleTimer?.clear()
+        s.lastRunAt = new Date().toISOString()
+      },
+      onEnd: () => {
+        if (--s.runs === 0 && this.sessions.get(s.id) === s) this.touch(s)
+      },
+    })
   }
 
   /**
