@@ -2,7 +2,15 @@ import { afterEach, beforeEach, describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CREATES_MISSING_DIR, confineCwd, expandPath, expandVariables, resolveCwd, workingDir } from './workdir'
+import {
+  CREATES_MISSING_DIR,
+  confineCwd,
+  expandHome,
+  expandPath,
+  expandVariables,
+  resolveCwd,
+  workingDir,
+} from './workdir'
 
 let base = ''
 let root = ''
@@ -51,6 +59,32 @@ describe('expansion (every working directory and files path)', () => {
     expect(expandPath('~/x', env)).toBe('/home/u/x')
     expect(expandPath('/t/$A/${B}/~', env)).toBe('/t/a/b/~')
     expect(expandVariables('$1$$x', env)).toBe('x')
+  })
+  test('~ is the home directory, ~/x under it, ~user and a later ~ stay as written', () => {
+    for (const HOME of ['/home/u', '/home/u/']) {
+      const env = { HOME }
+      expect(expandHome('~', env)).toBe(HOME)
+      expect(expandHome('~/x', env)).toBe('/home/u/x')
+      expect(expandHome('~/x/', env)).toBe('/home/u/x/')
+      expect(expandHome('~root', env)).toBe('~root')
+      expect(expandHome('~root/x', env)).toBe('~root/x')
+      expect(expandHome('x/~', env)).toBe('x/~')
+    }
+    expect(expandHome('~/x', { HOME: '/' })).toBe('/x')
+  })
+  test('a working directory under ~ is the same whether HOME ends in a slash or not', () => {
+    const root = mkdtempSync(join(tmpdir(), 'wd-home-'))
+    try {
+      mkdirSync(join(root, 'h', 'x'), { recursive: true })
+      for (const HOME of [join(root, 'h'), join(root, 'h') + '/']) {
+        expect(workingDir('command', '~', { HOME })).toBe(join(root, 'h'))
+        expect(workingDir('command', '~/x', { HOME })).toBe(join(root, 'h', 'x'))
+      }
+      // ~user is a relative directory named so, as the reference leaves it
+      expect(() => workingDir('command', '~nobody-here', { HOME: root })).toThrow('does not exist')
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
   })
   test('an undefined variable is a 400 naming it, never a value', () => {
     const env = { SECRETISH: 'hunter2' }

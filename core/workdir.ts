@@ -82,10 +82,20 @@ export function homeDirectory(env: Env = process.env): string {
   }
 }
 
+/**
+ * `~` → the home directory, `~/x` → x under it (a HOME with a trailing slash gives one slash);
+ * `~user` and a `~` elsewhere stay as written (as the reference). Working directories and files
+ * paths both expand it here.
+ */
+export function expandHome(path: string, env: Env = process.env): string {
+  if (path === '~') return homeDirectory(env)
+  if (path.startsWith('~/')) return join(homeDirectory(env), path.slice(2))
+  return path
+}
+
 /** `~` / `~/x` expanded to the home directory (`$HOME`), then `$VAR`s (undefined: a 400). */
 export function expandPath(path: string, env: Env = process.env): string {
-  const tilde = path === '~' ? homeDirectory(env) : path.startsWith('~/') ? homeDirectory(env) + path.slice(1) : path
-  return expandVariables(tilde, env, 'working directory')
+  return expandVariables(expandHome(path, env), env, 'working directory')
 }
 
 /**

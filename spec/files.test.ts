@@ -138,6 +138,27 @@ describe('files over HTTP', () => {
 })
 
 describe('serve options', () => {
+  test('~ is HOME for files paths and working directories alike, with or without a trailing slash', async () => {
+    const home = join(dir, 'home')
+    mkdirSync(join(home, 'sub'), { recursive: true })
+    writeFileSync(join(home, 'f'), 'x')
+    for (const HOME of [home, `${home}/`]) {
+      const h = await startDaemon({ env: { HOME }, cwd: dir })
+      try {
+        const info = await (await h.fetch(`/files/info?path=${q('~/f')}&path=${q('~')}`)).json()
+        expect(Object.keys(info).sort()).toEqual(['~', '~/f'])
+        expect(info['~/f']).toMatchObject({ path: join(home, 'f'), size: 1 })
+        expect(info['~']).toMatchObject({ path: home })
+        // ~user is a name like any other, relative to the working directory
+        expect((await h.fetch(`/files/info?path=${q('~nobody/f')}`)).status).toBe(404)
+        const pwd = await postJson(h, '/command', { command: 'pwd', cwd: '~/sub' })
+        expect(await pwd.text()).toContain(`"text":"${join(home, 'sub')}"`)
+      } finally {
+        await h.stop()
+      }
+    }
+  })
+
   test('--root confines paths (symlinks included) and --max-upload-bytes answers 413 JSON', async () => {
     const root = join(dir, 'jail')
     mkdirSync(root)

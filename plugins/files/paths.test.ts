@@ -39,9 +39,26 @@ describe('expansion', () => {
     expect(expandVariables('/a/$1/$$/b$', {})).toBe('/a///b$')
   })
   test('~ and ~/ expand to home; ~user does not', () => {
-    expect(expandHome('~', '/home/u')).toBe('/home/u')
-    expect(expandHome('~/x', '/home/u')).toBe('/home/u/x')
-    expect(expandHome('~other/x', '/home/u')).toBe('~other/x')
+    expect(expandHome('~', { HOME: '/home/u' })).toBe('/home/u')
+    expect(expandHome('~/x', { HOME: '/home/u' })).toBe('/home/u/x')
+    expect(expandHome('~other/x', { HOME: '/home/u' })).toBe('~other/x')
+  })
+  test('a path under ~ names the same file whether HOME ends in a slash or not', () => {
+    const scope = new PathScope(undefined, '/srv')
+    const home = process.env.HOME
+    try {
+      for (const HOME of ['/home/u', '/home/u/', '/home/u//']) {
+        process.env.HOME = HOME
+        expect([scope.normalise('~'), scope.normalise('~/x'), scope.normalise('~/')]).toEqual([
+          '/home/u',
+          '/home/u/x',
+          '/home/u',
+        ])
+        expect(scope.normalise('~u/x')).toBe('/srv/~u/x')
+      }
+    } finally {
+      process.env.HOME = home
+    }
   })
 })
 

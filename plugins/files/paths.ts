@@ -7,9 +7,9 @@
  * UTF-8 can be sent back as it was listed.
  */
 import { existsSync, realpathSync } from 'node:fs'
-import { join, resolve, sep } from 'node:path'
+import { resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../../core/errors'
-import { expandVariables, homeDirectory } from '../../core/workdir'
+import { expandHome, expandVariables } from '../../core/workdir'
 import {
   Anchor,
   OutsideRoot,
@@ -22,15 +22,11 @@ import {
 } from './beneath'
 import { decodeName } from './ops/names'
 
-/** `$NAME`, `${NAME}`: the same rule as working directories (an undefined variable is a 400). */
-export { expandVariables }
-
-/** `~` and `~/…` → home; `~user` is not supported (as the reference). */
-export function expandHome(path: string, home?: string): string {
-  if (path === '~') return home ?? homeDirectory()
-  if (path.startsWith('~/')) return join(home ?? homeDirectory(), path.slice(2))
-  return path
-}
+/**
+ * `$NAME`, `${NAME}`, `~` and `~/…` (not `~user`): the same rules as working directories (an
+ * undefined variable is a 400); a files path expands its variables first, then `~`.
+ */
+export { expandHome, expandVariables }
 
 /**
  * A path sent as its exact bytes: taken literally (no `$VAR` or `~` expansion). It prints as
