@@ -172,7 +172,11 @@ async function exit(code: number): Promise<never> {
       if (stream.destroyed || !stream.writable) return resolve()
       stream.write('', () => resolve())
     })
-  await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr)]), Bun.sleep(5000)])
+  // The temp dirs' sweep (core/temp-dir.ts) ends before the process does: cut off, it left
+  // the dirs of killed runs for good. Its probes answer at once; bounded all the same.
+  const { sweepsDone } = await import('../core/temp-dir')
+  const swept = sweepsDone()
+  await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr), swept]), Bun.sleep(5000)])
   // Output that its reader left before it arrived (| head, the verb already done writing):
   // the status a pipeline expects of a writer whose reader went away.
   process.exit(broken && code === 0 ? BROKEN_PIPE_EXIT : code)

@@ -2,7 +2,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, userCacheDir } from './temp-dir'
+import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
 
 const roots: string[] = []
 afterEach(() => roots.splice(0).forEach(r => rmSync(r, { recursive: true, force: true })))
@@ -50,6 +50,17 @@ test('the sweep removes only dirs whose lock is refused, whatever their pid says
     true,
   ])
   live.close()
+})
+
+test('the sweep a new dir starts can be waited for: then a dead owner’s dir is gone, a live one’s kept', async () => {
+  const root = freshRoot()
+  const stale = abandonedDir(root, `execd-x-${process.pid}-stale`)
+  const live = ownedTempDir('execd-x', root)
+  const dir = ownedTempDir('execd-x', root)
+  await sweepsDone()
+  expect([existsSync(stale), existsSync(live.path), existsSync(dir.path)]).toEqual([false, true, true])
+  live.close()
+  dir.close()
 })
 
 test('a removed dir is made again on demand, with its lock', async () => {

@@ -50,7 +50,10 @@ export class OwnedTempDir {
       throw err
     }
     this.closed = false
-    if (first) void sweepStale(this.prefix, this.root, this.path)
+    if (first) {
+      const sweep = sweepStale(this.prefix, this.root, this.path).finally(() => sweeps.delete(sweep))
+      sweeps.add(sweep)
+    }
     return this.path
   }
 
@@ -69,6 +72,19 @@ export function ownedTempDir(prefix: string, root = tmpdir()): OwnedTempDir {
   const dir = new OwnedTempDir(prefix, root)
   dir.ensure()
   return dir
+}
+
+/** Sweeps started by `ensure()` and not yet over. */
+const sweeps = new Set<Promise<unknown>>()
+
+/**
+ * Resolves once every sweep started so far is over. A CLI verb waits for this before it exits:
+ * it is over in milliseconds, and a sweep left running was cut off by the exit before its
+ * first probe answered, so a killed run's dir stayed however many runs came after it. (A sweep
+ * never takes a live run's dir, awaited or not: that run holds its lock.)
+ */
+export async function sweepsDone(): Promise<void> {
+  await Promise.all(sweeps)
 }
 
 /** Removes the dirs of `prefix` whose lock nobody holds; returns their paths. */

@@ -128,6 +128,30 @@ test('a run killed with SIGKILL leaves its temp dir, and the next run sweeps it'
   // Nothing can stop a SIGKILL: its command lives on (ended here), its dir stays.
   for (const pid of pidsWith('execd-cli-killed-run 300')) process.kill(pid, 'SIGKILL')
   expect(mine(p.pid)).toHaveLength(1)
+  // The next run sweeps it before it exits: nothing is left once it has.
   expect((await exec('--shell', 'true')).code).toBe(0)
-  await waitFor('the killed run’s dir swept', () => mine(p.pid).length === 0)
+  expect(mine(p.pid)).toEqual([])
+})
+
+test('a run that starts while another runs never takes its temp dir; each leaves nothing', async () => {
+  const { existsSync, mkdtempSync, readdirSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const tmp = mkdtempSync(join(tmpdir(), 'execd-spec-cli-temp-'))
+  const flag = join(tmp, 'go')
+  try {
+    const env = { TMPDIR: tmp }
+    const first = runCli(['exec', '--shell', `echo one; until [ -e ${flag} ]; do sleep 0.05; done; echo two`], { env })
+    const dirs = () => readdirSync(tmp).filter(n => n.startsWith('execd-commands-'))
+    await waitFor('the first run’s dir', () => dirs().length === 1)
+    const [held] = dirs()
+    for (let i = 0; i < 3; i++) expect((await runCli(['exec', '--shell', 'true'], { env })).code).toBe(0)
+    expect(dirs()).toEqual([held!])
+    await Bun.write(flag, '')
+    expect(await first).toMatchObject({ code: 0, stdout: 'one\ntwo\n' })
+    expect(existsSync(join(tmp, held!))).toBe(false)
+    expect(readdirSync(tmp)).toEqual(['go'])
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
 })
