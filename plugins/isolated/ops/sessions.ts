@@ -15,7 +15,7 @@ import { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
-import { setLongTimeout, type LongTimer } from '../../../core/timers'
+import { Deadlines } from './expiry'
 import { applyChanges, changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { ENV_NAME, invalid, NotSupported, sessionEnv, validateCreate, type CreateRequest, type Params } from './params'
@@ -49,7 +49,6 @@ export interface Session {
   runs: number
   /** ms since the epoch of the last use (creation, the end of a run). */
   lastUse: number
-  idleTimer?: LongTimer
   release: () => void
   committing?: boolean
 }
@@ -60,6 +59,8 @@ export class IsolatedSessions {
   private readonly capacity: Capacity
   private probed: Promise<Probed> | undefined
   private closed = false
+  /** When each idle session ends: one timer for them all. */
+  private readonly idle = new Deadlines<Session>(s => void this.expire(s))
 
   constructor(readonly settings: IsolatedSettings) {
     this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions')
@@ -167,7 +168,7 @@ export class IsolatedSessions {
       // Held out of idle expiry while the run's stream lasts.
       onStart: () => {
         s.runs++
-        s.idleTimer?.clear()
+        this.idle.delete(s)
         s.lastRunAt = new Date().toISOString()
       },
       onEnd: () => {
@@ -176,16 +177,12 @@ export class IsolatedSessions {
     })
   }
 
-  /**
-   * Marks a use and arms the session's idle timer afresh. A timer per session, not
-   * core/limits' IdleExpiry: that has one timeout for all its keys, and each session names
-   * its own (`idle_timeout_seconds`).
-   */
+  /** Marks a use: the session's idle timeout counts from now. */
   private touch(s: Session): void {
     s.lastUse = Date.now()
-    s.idleTimer?.clear()
     const idle = s.params.idle_timeout_seconds
-    if (idle > 0) s.idleTimer = setLongTimeout(() => void this.expire(s), idle * 1000)
+    if (idle > 0) this.idle.set(s, s.lastUse + idle * 1000)
+    else this.idle.delete(s)
   }
 
   private async expire(s: Session): Promise<void> {
@@ -208,7 +205,7 @@ export class IsolatedSessions {
   /** Kills the sandbox's process group and removes the session's dir (overlay layers included). */
   async destroy(s: Session): Promise<void> {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id)
-    s.idleTimer?.clear()
+    this.idle.delete(s)
     await s.bash.close()
     s.release()
     rmSync(s.dir, { recursive: true, force: true })
@@ -219,7 +216,7 @@ export class IsolatedSessions {
    * commit emptied its overlay): the id stays, the shell's state does not.
    */
   private async restart(s: Session): Promise<void> {
-    s.idleTimer?.clear()
+    this.idle.delete(s)
     await s.bash.close()
     const fresh = await this.start(s, await this.usable())
     await started(fresh)
@@ -304,7 +301,7 @@ export class IsolatedSessions {
     if (s.committing) throw invalid('a commit of this session is already in progress')
     s.committing = true
     try {
-      s.idleTimer?.clear()
+      this.idle.delete(s)
       await s.bash.close()
       let applied = false
       try {
@@ -336,6 +333,7 @@ export class IsolatedSessions {
   async close(): Promise<void> {
     this.closed = true
     await Promise.all([...this.sessions.values()].map(s => this.destroy(s)))
+    this.idle.stop()
     this.temp.close()
   }
 }
