@@ -1,0 +1,65 @@
+import { afterEach, expect, test } from 'bun:test'
+import { tmpdir } from 'node:os'
+import { LiveBash } from '.'
+import { OutputBytes } from '../events'
+import { bashRunEvents } from './events'
+
+const shells: LiveBash[] = []
+afterEach(async () => {
+  await Promise.all(shells.splice(0).map(s => s.close()))
+})
+
+const start = () => {
+  const b = new LiveBash({ cwd: tmpdir(), env: { PATH: process.env.PATH, HOME: tmpdir() } })
+  shells.push(b)
+  return b
+}
+
+test('output lines come as bytes, and a chunk is freed once the reader has asked past its lines', async () => {
+  const run = bashRunEvents(start(), "head -c 1000000 /dev/zero | tr '\\0' x | fold -w 999", { id: 's', ended: '' })
+  const types: string[] = []
+  let text = ''
+  const lines: OutputBytes[] = []
+  let ids = 0
+  for (;;) {
+    // As the SSE writer takes them: what is ready without a promise, then a wait.
+    const r = run.ready() ?? (await run.next())
+    if (r.done) break
+    expect(r.value.id).toBe(++ids)
+    types.push(r.value.event.type)
+    if (r.value instanceof OutputBytes) {
+      lines.push(r.value)
+      text += new TextDecoder().decode(r.value.data)
+    } else if (r.value.event.type === 'stdout') text += r.value.event.text
+  }
+  expect(types.slice(0, 2)).toEqual(['init', 'ping'])
+  expect(types.at(-1)).toBe('execution_complete')
+  expect(text).toBe('x'.repeat(1_000_000))
+  // The chunks went back to the allocator as the reader moved on, not at a GC: the views the
+  // reader was handed are empty now (but the first chunk's, which the splitter copied once to
+  // look for a byte order mark).
+  const freed = lines.filter(l => l.data.byteLength === 0).length
+  expect(freed).toBeGreaterThan(lines.length / 2)
+})
+
+test('a run never read starts nothing and calls neither hook; one read calls each once, abandoned too', async () => {
+  const bash = start()
+  const calls: string[] = []
+  const hooks = { onStart: () => calls.push('start'), onEnd: () => calls.push('end') }
+  const unread = bashRunEvents(bash, 'echo never', { id: 'a', ended: '', ...hooks })
+  await unread.return!()
+  expect(calls).toEqual([])
+  const abandoned = bashRunEvents(bash, 'echo one; sleep 30', { id: 'b', ended: '', ...hooks })
+  for (;;) {
+    const r = await abandoned.next()
+    if (!r.done && r.value.event.type === 'stdout') break
+  }
+  await abandoned.return!()
+  await abandoned.return!()
+  expect(calls).toEqual(['start', 'end'])
+  // the shell serves the next run
+  const next = bashRunEvents(bash, 'echo two', { id: 'c', ended: '' })
+  const texts: string[] = []
+  for await (const item of next) if (item.event.type === 'stdout') texts.push(item.event.text as string)
+  expect(texts).toEqual(['two'])
+})
