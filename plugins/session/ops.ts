@@ -4,7 +4,6 @@
  */
 import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
-import type { ExecEvent } from '../../core/events'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { LiveBash } from '../../core/live-bash'
 import { bashRunEvents } from '../../core/live-bash/events'

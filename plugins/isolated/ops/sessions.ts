@@ -8,7 +8,6 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
-import { type ExecEvent } from '../../../core/events'
 import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
 import { LiveBash } from '../../../core/live-bash'
