@@ -36,8 +36,6 @@ interface OpenedSections {
   get<Ops>(section: Section<Ops>): OpenSection<Ops>
   /** The instance of `section` once it is open: at once, or after the sections that open late before it. */
   opened<Ops>(section: Section<Ops>): Promise<OpenSection<Ops>>
-  /** Opens the sections left to open late (`Section.opensLate`), in list order; once. */
-  openLate(): Promise<void>
   /** Closes every section, in reverse order; never throws. */
   close(): Promise<void>
 }
@@ -46,8 +44,8 @@ interface OpenedSections {
  * Opens every section of the list with one shared context: `serve` does it for the whole list,
  * a CLI verb for the sections it needs. A section that provides a service (the command runner)
  * comes before one that uses it at open time. Every section's `check` runs here, first; with
- * `late`, the sections that open late are left to `openLate()` (or to the first `opened()` of
- * one), which opens them in list order, each after the ones before it, as at once.
+ * `late`, the sections that open late are left to the first `opened()` of one, which opens
+ * them all in list order, each after the ones before it, as at once.
  */
 export async function openSections(
   parts: AppParts,
@@ -102,14 +100,10 @@ export async function openSections(
       if (!pending) throw new Error(`section ${section.name} is not opened`)
       return (await pending) as OpenSection<Ops>
     },
-    async openLate() {
-      openLate()
-      await chain
-    },
     async close() {
       // A section still opening is closed once open: nothing it starts outlives execd. One not
       // yet opening never opens now.
-      if (!started) started = true
+      started = true
       await chain
       await Promise.allSettled([...opened.values()].reverse().map(async s => s.close?.()))
     },
