@@ -8,7 +8,7 @@ import { SERVER, settingsOf } from '../core/config'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, LogFile, parseLogLevel } from '../core/log'
-import { killAll, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
+import { killAll, makeCgroupTree, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
 import { hideSecrets } from '../core/secrets'
@@ -124,16 +124,19 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // give back what only starting needed: the code that mounted the routes and loaded the
   // modules runs once, and its compiled forms and garbage stayed resident (idle RSS 54.1 → 52.9
   // MiB); what a request needs is compiled again on its next use.
-  setImmediate(() =>
-    loadAll().then(
+  setImmediate(() => {
+    // The cgroup tree, unless a first command already made it (it waits for no one: made on
+    // the spot by whichever comes first, before any owned process is spawned).
+    makeCgroupTree()
+    void loadAll().then(
       () =>
         setTimeout(() => {
           Bun.gc(true)
           Bun.shrink()
         }, SETTLED_MS).unref(),
       err => log.error('could not build the routes; each request tries again', { error: (err as Error).message }),
-    ),
-  )
+    )
+  })
 
   let stopping = false
   const shutdown = async (reason: string, status = 0) => {

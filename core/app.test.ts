@@ -6,6 +6,7 @@ import { resolveConfig, SERVER_OPTIONS } from './config'
 import { isJsonBody } from './front-door'
 import { createLogger } from './log'
 import type { Plugin, Section } from './plugin'
+import { ServiceKey } from './registry'
 
 const echo: Plugin = {
   name: 'echo',
@@ -202,3 +203,92 @@ describe('a section owns its instance', () => {
     expect(() => sections.get(counter)).toThrow('section counter is not opened')
   })
 })
+
+describe('a section that opens late (serve)', () => {
+  const log = createLogger('silent')
+  const config = (env: Record<string, string> = {}) =>
+    resolveConfig(
+      [...SERVER_OPTIONS, { flag: 'late-max', env: 'LATE_MAX', description: 'a limit', int: true }],
+      {},
+      env,
+    )
+
+  /** Records what happened in order; `provider` offers a service that `late` uses when it opens. */
+  const made = () => {
+    const events: string[] = []
+    const provider: Section<object> = {
+      name: 'provider',
+      opensLate: true,
+      open: ctx => {
+        events.push('open provider')
+        ctx.registry.provide(SERVICE, 'from provider')
+        return { ops: {}, routes: () => new Elysia({ name: 'api/provider' }).get('/provider', () => 'p') }
+      },
+    }
+    const late: Section<object> = {
+      name: 'late',
+      opensLate: true,
+      check: c => {
+        events.push('check late')
+        c.int('late-max', 1)
+      },
+      open: async ctx => {
+        await Bun.sleep(0)
+        events.push(`open late (${ctx.registry.get(SERVICE)})`)
+        return {
+          ops: {},
+          routes: () => new Elysia({ name: 'api/late' }).get('/late', () => 'opened'),
+          close: () => void events.push('close late'),
+        }
+      },
+    }
+    return { events, plugins: [provider, late] }
+  }
+
+  test('its check runs before the app exists, its open only once a request or loadAll needs it', async () => {
+    const { events, plugins } = made()
+    const built = await createApp({ plugins, runtimes: [], config: config(), log }, { lazy: true })
+    expect(events).toEqual(['check late'])
+    // The first request under it waits for it (and for the sections before it), never a 404.
+    const res = await built.app.handle(req('/late'))
+    expect(await res.text()).toBe('opened')
+    expect(events).toEqual(['check late', 'open provider', 'open late (from provider)'])
+    await built.loadAll()
+    await built.close()
+    expect(events.at(-1)).toBe('close late')
+  })
+
+  test('a setting its check refuses ends the start: createApp throws, nothing is opened', async () => {
+    const { events, plugins } = made()
+    const start = createApp({ plugins, runtimes: [], config: config({ LATE_MAX: 'many' }), log }, { lazy: true })
+    expect(start).rejects.toThrow("option --late-max must be a non-negative integer, got 'many'")
+    await start.catch(() => {})
+    expect(events).toEqual(['check late'])
+  })
+
+  test('without lazy (tests, CLI verbs) it opens at once, as any section', async () => {
+    const { events, plugins } = made()
+    const built = await createApp({ plugins, runtimes: [], config: config(), log })
+    expect(events).toEqual(['check late', 'open provider', 'open late (from provider)'])
+    await built.close()
+  })
+
+  test('close during its opening waits for it and closes it', async () => {
+    const { events, plugins } = made()
+    const built = await createApp({ plugins, runtimes: [], config: config(), log }, { lazy: true })
+    const first = built.app.handle(req('/late'))
+    await built.close()
+    expect(events.at(-1)).toBe('close late')
+    await first
+  })
+
+  test('after close nothing opens: a late request fails instead of starting a section', async () => {
+    const { events, plugins } = made()
+    const built = await createApp({ plugins, runtimes: [], config: config(), log }, { lazy: true })
+    await built.close()
+    await built.loadAll().catch(() => {})
+    expect(events).toEqual(['check late'])
+  })
+})
+
+const SERVICE = new ServiceKey<string>('test service')

@@ -1,6 +1,7 @@
 /**
- * The app behind the server: the sections opened from the plugin list (each section's `open()`
- * runs before the server listens: what must fail at start fails there), auth on every request,
+ * The app behind the server: the sections opened from the plugin list (each section's `check()`
+ * runs before the server listens, so what must fail at start fails there; its `open()` too,
+ * unless it opens late: then `serve` opens it after listening), auth on every request,
  * `/ping` and the unknown-route 404 answered here, and every other request dispatched by its
  * path's prefix to one group of routes (a section's, or the core's own: /capabilities,
  * /openapi.json, /docs). A group's routes, with Elysia and their TypeBox schemas, are built on
@@ -33,6 +34,8 @@ interface OpenedSections {
   ctx: PluginContext
   /** The opened instance of `section` (which must be among those opened). */
   get<Ops>(section: Section<Ops>): OpenSection<Ops>
+  /** The instance of `section` once it is open: at once, or after the sections that open late before it. */
+  opened<Ops>(section: Section<Ops>): Promise<OpenSection<Ops>>
   /** Closes every section, in reverse order; never throws. */
   close(): Promise<void>
 }
@@ -40,9 +43,15 @@ interface OpenedSections {
 /**
  * Opens every section of the list with one shared context: `serve` does it for the whole list,
  * a CLI verb for the sections it needs. A section that provides a service (the command runner)
- * comes before one that uses it at open time.
+ * comes before one that uses it at open time. Every section's `check` runs here, first; with
+ * `late`, the sections that open late are left to the first `opened()` of one, which opens
+ * them all in list order, each after the ones before it, as at once.
  */
-export async function openSections(parts: AppParts): Promise<OpenedSections> {
+export async function openSections(
+  parts: AppParts,
+  { late = false }: { late?: boolean } = {},
+): Promise<OpenedSections> {
+  for (const section of parts.plugins) section.check?.(parts.config)
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
   // One cap for the streams of every section (core/sse.ts), set by whoever opens them.
@@ -51,7 +60,31 @@ export async function openSections(parts: AppParts): Promise<OpenedSections> {
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
   const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes }
   const opened = new Map<Section<unknown>, OpenSection<unknown>>()
-  for (const section of parts.plugins) opened.set(section, await section.open(ctx))
+  const deferred: Section<unknown>[] = []
+  for (const section of parts.plugins) {
+    if (late && section.opensLate) deferred.push(section)
+    else opened.set(section, await section.open(ctx))
+  }
+  // One chain in list order: a section that opens late may use what an earlier one provides.
+  const opening = new Map<Section<unknown>, Promise<OpenSection<unknown>>>()
+  let started = false
+  let chain: Promise<unknown> = Promise.resolve()
+  const openLate = () => {
+    if (started) return
+    started = true
+    for (const section of deferred) {
+      const next = chain.then(async () => {
+        const instance = await section.open(ctx)
+        opened.set(section, instance)
+        return instance
+      })
+      opening.set(section, next)
+      // A section that failed to open fails its own requests; the ones after it still open.
+      chain = next.catch(err =>
+        ctx.log.error('could not open a section', { section: section.name, error: (err as Error).message }),
+      )
+    }
+  }
   return {
     ctx,
     get<Ops>(section: Section<Ops>): OpenSection<Ops> {
@@ -59,7 +92,19 @@ export async function openSections(parts: AppParts): Promise<OpenedSections> {
       if (!instance) throw new Error(`section ${section.name} is not opened`)
       return instance as OpenSection<Ops>
     },
+    async opened<Ops>(section: Section<Ops>): Promise<OpenSection<Ops>> {
+      const instance = opened.get(section as Section<unknown>)
+      if (instance) return instance as OpenSection<Ops>
+      openLate()
+      const pending = opening.get(section as Section<unknown>)
+      if (!pending) throw new Error(`section ${section.name} is not opened`)
+      return (await pending) as OpenSection<Ops>
+    },
     async close() {
+      // A section still opening is closed once open: nothing it starts outlives execd. One not
+      // yet opening never opens now.
+      started = true
+      await chain
       await Promise.allSettled([...opened.values()].reverse().map(async s => s.close?.()))
     },
   }
@@ -98,7 +143,7 @@ interface Group {
  * anything that reads `app.routes`); `serve` passes `lazy` and calls `loadAll()` once it listens.
  */
 export async function createApp(parts: AppParts, { lazy = false }: { lazy?: boolean } = {}) {
-  const sections = await openSections(parts)
+  const sections = await openSections(parts, { late: lazy })
   const ctx = sections.ctx
   const settings = settingsOf(parts.config, SERVER)
   const checkToken = createTokenCheck(settings.accessToken)
@@ -121,13 +166,31 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
   ]
   for (const section of parts.plugins) {
+    const prefixes = section.prefixes ?? [`/${section.name}`]
+    if (section.opensLate) {
+      // Not open yet (lazy): its group opens it, and a request under it waits for that.
+      groups.push({
+        name: section.name,
+        prefixes,
+        routes: async () => {
+          const open = await sections.opened(section)
+          if (!open.routes) throw new Error(`section ${section.name} opens late but gives no routes`)
+          return open.routes()
+        },
+        direct: async () => {
+          const open = await sections.opened(section)
+          return (await open.direct?.()) ?? []
+        },
+      })
+      continue
+    }
     const open = sections.get(section)
     const routes = open.routes
     const direct = open.direct
     if (routes)
       groups.push({
         name: section.name,
-        prefixes: section.prefixes ?? [`/${section.name}`],
+        prefixes,
         routes: () => routes.call(open),
         direct: direct && (() => direct.call(open)),
       })

@@ -87,10 +87,23 @@ const staticImportsOf = (file: string) =>
   )
 
 test("a section's index.ts loads its routes, their schemas and Elysia only when they are built", () => {
-  expect(staticImportsOf('plugins/metrics/index.ts')).toContain('./ops')
+  expect(staticImportsOf('plugins/files/index.ts')).toContain('./paths')
   const offending = sectionNames.flatMap(name =>
     staticImportsOf(`plugins/${name}/index.ts`)
       .filter(i => i === 'elysia' || /(^|\/)(routes|files-routes|schema)$/.test(i))
+      .map(i => `plugins/${name}/index.ts → ${i}`),
+  )
+  expect(offending).toEqual([])
+})
+
+test('a section that opens after listening loads its operations then, not with its index.ts', () => {
+  const late = sectionNames.filter(name =>
+    /^\s*opensLate: true,/m.test(readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8')),
+  )
+  expect(late.length).toBeGreaterThan(0)
+  const offending = late.flatMap(name =>
+    staticImportsOf(`plugins/${name}/index.ts`)
+      .filter(i => /^\.\/ops($|\/)/.test(i))
       .map(i => `plugins/${name}/index.ts → ${i}`),
   )
   expect(offending).toEqual([])

@@ -20,6 +20,24 @@ export const OWNER_ENV = 'EXECD_OWNER'
 const instance = randomHex(6)
 let seq = 0
 let tree: CgroupTree | undefined
+/**
+ * Confinement is on but the tree not made yet (confineWithCgroups): the first process to own
+ * makes it, if `serve` has not already just after listening (a mkdir and a sweep of the parent
+ * that need not delay the first /ping).
+ */
+let pending: { log?: Logger } | undefined
+
+/** The tree, made now if it is due: no owned process is spawned before it exists. */
+function treeNow(): CgroupTree | undefined {
+  if (pending) {
+    const { log } = pending
+    pending = undefined
+    tree ??= CgroupTree.open()
+    if (tree) log?.info('owned processes are confined in cgroups', { cgroup: tree.dir })
+    else log?.info('cgroup v2 is not writable here: owned processes are tracked by group and environment')
+  }
+  return tree
+}
 
 /** A fresh marker for a process about to be spawned. */
 export const newOwnerId = (): string => `${instance}.${++seq}`
@@ -41,6 +59,7 @@ export class Owner {
     readonly id: string,
     readonly pgid: number,
   ) {
+    const tree = treeNow()
     const leaf = tree?.take()
     if (!tree || !leaf) {
       this.moved = Promise.resolve()
@@ -135,22 +154,28 @@ export class Owner {
 
 /**
  * Turns on cgroup confinement for processes spawned from now on (serve only: a CLI verb leaves
- * what a command started in the background running, as a shell does).
+ * what a command started in the background running, as a shell does). The tree is made by the
+ * first process spawned, or by `makeCgroupTree()`, whichever comes first.
  */
 export function confineWithCgroups(log?: Logger): void {
-  tree ??= CgroupTree.open()
-  if (tree) log?.info('owned processes are confined in cgroups', { cgroup: tree.dir })
-  else log?.info('cgroup v2 is not writable here: owned processes are tracked by group and environment')
+  if (!tree) pending = { log }
+}
+
+/** Makes the tree confineWithCgroups asked for, if not yet made (serve: just after listening). */
+export function makeCgroupTree(): void {
+  treeNow()
 }
 
 /** Removes the cgroup tree (its leaves that still hold a process stay, for the next sweep). */
 export function closeCgroups(): void {
+  pending = undefined
   tree?.close()
   tree = undefined
 }
 
 /** closeCgroups, waiting a moment for leaves whose processes were just killed (shutdown). */
 export async function closeCgroupsSoon(): Promise<void> {
+  pending = undefined
   await tree?.closeSoon()
   tree = undefined
 }

@@ -40,6 +40,20 @@ export interface Section<Ops = unknown> {
    * body is read as JSON whatever its Content-Type, as the reference does.
    */
   readonly rawBodyPrefixes?: readonly string[]
+  /**
+   * Opened after the server listens rather than before (`serve` only; a CLI verb opens what it
+   * needs at once): `open` may then load its operations' modules (`await import('./ops')`),
+   * which no longer delay the first /ping. A request under its prefixes waits for it. Such a
+   * section must give routes, and whatever must end execd at start (a setting that cannot be
+   * read) goes in `check`.
+   */
+  readonly opensLate?: boolean
+  /**
+   * Throws for a configuration this section cannot serve. Runs before the server listens,
+   * before `open` (which, for a section that opens late, may come after listening), so a bad
+   * flag still ends execd at start with its one-line error.
+   */
+  check?(config: Config): void
   /** Builds this section's instance; start background work here, never at import time. */
   open(ctx: PluginContext): OpenSection<Ops> | Promise<OpenSection<Ops>>
 }

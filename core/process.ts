@@ -15,6 +15,7 @@ import {
   killAllCgroups,
   killMarked,
   killMarkedSync,
+  makeCgroupTree,
   newOwnerId,
   Owner,
   OWNER_ENV,
@@ -338,6 +339,8 @@ export function killAllNow(): void {
   if (!sweptAtShutdown) killMarkedSync()
   closeCgroups()
 }
+
+export { makeCgroupTree }
 
 /**
  * For `serve`: confine owned processes in cgroups where possible, and never exit leaving one

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
-import { BIN, runCliSync } from './harness'
+import { BIN, runCliSync, type CliOptions } from './harness'
 
 /** User + system CPU time a process has used, from /proc (clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {
@@ -9,7 +9,7 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-const run = (args: string[]) => runCliSync(args)
+const run = (args: string[], opts: CliOptions = {}) => runCliSync(args, opts)
 
 describe('execd CLI', () => {
   test('--version prints the version, the git commit, the target and the real Bun version', () => {
@@ -59,6 +59,24 @@ describe('execd CLI', () => {
     const r = run(['serve', '--port', 'abc'])
     expect(r.code).toBe(2)
     expect(r.stderr).toBe("execd: --port expects a whole number, got 'abc'\n")
+  })
+
+  test('a bad value from the environment of a section that opens after listening still ends the start', () => {
+    // The sections' open() runs after listening for these; their settings are read before it.
+    for (const [name, flag] of [
+      ['EXECD_MAX_SESSIONS', 'max-sessions'],
+      ['EXECD_MAX_COMMANDS', 'max-commands'],
+      ['EXECD_MAX_PTYS', 'max-ptys'],
+      ['EXECD_MAX_CONTEXTS', 'max-contexts'],
+      ['EXECD_MAX_ISOLATED_SESSIONS', 'max-isolated-sessions'],
+    ]) {
+      const r = run(['serve', '--port', '0'], { env: { [name!]: 'many' } })
+      expect(r.code, name).toBe(1)
+      // The last line (the log may have said what it set up before): the error, in one line.
+      expect(r.stderr.trimEnd().split('\n').at(-1), name).toBe(
+        `execd: option --${flag} must be a non-negative integer, got 'many'`,
+      )
+    }
   })
 
   test('metrics --json prints the five fields the HTTP API serves', () => {

@@ -4,7 +4,7 @@
  * bash wrote it; a non-zero status of the cell is an `error` event, as for commands.
  */
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
-import { LiveBash } from '../../core/live-bash'
+import type { LiveBash } from '../../core/live-bash'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit } from '../../core/process'
 
@@ -25,6 +25,8 @@ export const bash: Runtime = {
     return [{ language: 'bash', available: true, detail: await bashVersion(path) }]
   },
   async start(opts: StartOptions): Promise<RuntimeContext> {
+    // Loaded with the first context, not with execd: serve's start does not wait for it.
+    const { LiveBash } = await import('../../core/live-bash')
     return new BashContext(new LiveBash({ cwd: opts.cwd, env: opts.env }))
   },
 }

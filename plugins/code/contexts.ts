@@ -10,16 +10,8 @@ import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
 import { workingDir } from '../../core/workdir'
 import { CodeContext } from './context'
+import { DEFAULT_CONTEXT_LIMITS, type ContextLimits } from './defaults'
 import type { LanguageCatalog } from './languages'
-
-interface ContextLimits {
-  /** Contexts of one language at most (0 = no limit). */
-  maxPerLanguage: number
-  /** ms a context may go without an execution before it is closed (0 = never). */
-  idleMs: number
-}
-
-export const DEFAULT_CONTEXT_LIMITS: ContextLimits = { maxPerLanguage: 16, idleMs: 30 * 60_000 }
 
 /** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
 const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()

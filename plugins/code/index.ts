@@ -5,8 +5,8 @@
 import { boolOption, intOption, optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import { DEFAULT_CONTEXT_LIMITS } from './contexts'
-import { openCodeOps, type CodeService } from './ops'
+import { DEFAULT_CONTEXT_LIMITS } from './defaults'
+import type { CodeService } from './ops'
 
 /** Declared here; `CodeService` gets them typed (`CodeSettings`). */
 const OPTIONS = {
@@ -35,7 +35,10 @@ const OPTIONS = {
 export const code: Section<CodeService> = {
   name: 'code',
   options: optionSpecs(OPTIONS),
-  open(ctx) {
+  opensLate: true,
+  check: config => void settingsOf(config, OPTIONS),
+  async open(ctx) {
+    const { openCodeOps } = await import('./ops')
     const ops = openCodeOps(ctx, settingsOf(ctx.config, OPTIONS))
     const hub = ctx.registry.require(INTERRUPTS)
     return {

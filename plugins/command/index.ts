@@ -3,7 +3,7 @@ import { intOption, optionSpecs, settingsOf, type Config } from '../../core/conf
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { COMMAND_RUNNER } from './contract'
-import { Commands, type CommandSettings } from './ops'
+import type { Commands, CommandSettings } from './ops'
 
 const OPTIONS = {
   retentionCount: intOption('command-retention-count', {
@@ -59,7 +59,10 @@ function commandSettings(config: Config): CommandSettings {
 export const command: Section<Commands> = {
   name: 'command',
   options: optionSpecs(OPTIONS),
-  open(ctx) {
+  opensLate: true,
+  check: config => void commandSettings(config),
+  async open(ctx) {
+    const { Commands } = await import('./ops')
     const ops = new Commands(commandSettings(ctx.config))
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)

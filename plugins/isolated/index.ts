@@ -8,7 +8,7 @@ import { intOption, optionSpecs, settingsOf, stringOption } from '../../core/con
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { filesRoutesModule, filesSettings } from '../files/contract'
-import { IsolatedSessions } from './ops/sessions'
+import type { IsolatedSessions } from './ops/sessions'
 
 const OPTIONS = {
   bwrap: stringOption('isolated-bwrap', {
@@ -48,7 +48,13 @@ export const isolated: Section<IsolatedSessions> = {
   name: 'isolated',
   prefixes: ['/v1/isolated'],
   options: [...ISOLATED_OPTIONS],
-  open(ctx) {
+  opensLate: true,
+  check(config) {
+    settingsOf(config, OPTIONS)
+    filesSettings(config)
+  },
+  async open(ctx) {
+    const { IsolatedSessions } = await import('./ops/sessions')
     const { bwrap, binds, max, idleSeconds } = settingsOf(ctx.config, OPTIONS)
     const bindsAllowlist = (binds ?? '')
       .split(',')

@@ -6,8 +6,7 @@
 import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { JupyterKernel } from './kernel'
-import { type KernelSpec, type KernelSpecs, JupyterServer } from './rest'
+import type { JupyterServer, KernelSpec, KernelSpecs } from './rest'
 
 // The reference's names (JUPYTER_HOST, JUPYTER_TOKEN), kept for its deployments.
 const OPTIONS = {
@@ -31,10 +30,14 @@ const SPECS_TTL_MS = 5_000
 const FAILURE_TTL_MS = 1_000
 const POLL_MS = 2_000
 
-/** The configured server, or null when the bridge is off. */
-function serverFrom(config: Config): JupyterServer | null {
+/**
+ * The configured server, or null when the bridge is off. The bridge's modules load on its
+ * first use, not with execd: serve's start does not wait for them.
+ */
+async function serverFrom(config: Config): Promise<JupyterServer | null> {
   const { host, token } = settingsOf(config, OPTIONS)
   if (!host || !token) return null
+  const { JupyterServer } = await import('./rest')
   return new JupyterServer(host, token)
 }
 
@@ -75,7 +78,7 @@ class JupyterRuntime implements Runtime {
   }
 
   async languages(config: Config): Promise<LanguageInfo[]> {
-    const server = serverFrom(config)
+    const server = await serverFrom(config)
     if (!server) return []
     let specs: KernelSpecs
     try {
@@ -95,7 +98,7 @@ class JupyterRuntime implements Runtime {
   }
 
   async start(opts: StartOptions): Promise<RuntimeContext> {
-    const server = serverFrom(opts.config)
+    const server = await serverFrom(opts.config)
     if (!server) {
       throw new ExecdError('RUNTIME_ERROR', 'the Jupyter bridge is not configured (--jupyter-host and --jupyter-token)')
     }
@@ -111,6 +114,7 @@ class JupyterRuntime implements Runtime {
     const model = await server.startKernel(spec.name, opts.cwd || undefined)
     const log = opts.log.child({ runtime: 'jupyter', kernel: model.id, kernelspec: spec.name })
     const { replyGraceMs } = settingsOf(opts.config, OPTIONS)
+    const { JupyterKernel } = await import('./kernel')
     const kernel = new JupyterKernel(server, model.id, log, { replyGraceMs, pollMs: POLL_MS })
     try {
       await kernel.connect()

@@ -1,10 +1,12 @@
 /** The metrics section (CONTRACT §6): `GET /metrics` and `GET /metrics/watch`. */
 import type { Section } from '../../core/plugin'
-import { MetricsOps } from './ops'
+import type { MetricsOps } from './ops'
 
 export const metrics: Section<MetricsOps> = {
   name: 'metrics',
-  open() {
+  opensLate: true,
+  async open() {
+    const { MetricsOps } = await import('./ops')
     const ops = new MetricsOps()
     return { ops, routes: async () => (await import('./routes')).metricsRoutes(ops), close: () => ops.close() }
   },

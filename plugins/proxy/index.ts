@@ -4,10 +4,14 @@
  * WebSocket upgrades relayed. The token check has already run (core/app.ts). Stateless.
  */
 import type { Section } from '../../core/plugin'
-import { proxyRequest } from './ops'
+import type { proxyRequest } from './ops'
 
 export const proxy: Section<{ proxyRequest: typeof proxyRequest }> = {
   name: 'proxy',
   rawBodyPrefixes: ['/proxy/'],
-  open: () => ({ ops: { proxyRequest }, routes: async () => (await import('./routes')).proxyRoutes() }),
+  opensLate: true,
+  async open() {
+    const { proxyRequest } = await import('./ops')
+    return { ops: { proxyRequest }, routes: async () => (await import('./routes')).proxyRoutes() }
+  },
 }

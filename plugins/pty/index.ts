@@ -4,8 +4,8 @@
  */
 import { intOption, optionSpecs, settingsOf } from '../../core/config'
 import type { Section } from '../../core/plugin'
-import { PtyOps } from './ops'
-import { DEFAULT_LIMITS } from './store'
+import { DEFAULT_LIMITS } from './defaults'
+import type { PtyOps } from './ops'
 
 const OPTIONS = {
   retainMs: intOption('pty-retain', {
@@ -30,7 +30,10 @@ const OPTIONS = {
 export const pty: Section<PtyOps> = {
   name: 'pty',
   options: optionSpecs(OPTIONS),
-  open(ctx) {
+  opensLate: true,
+  check: config => void settingsOf(config, OPTIONS),
+  async open(ctx) {
+    const { PtyOps } = await import('./ops')
     const ops = new PtyOps(settingsOf(ctx.config, OPTIONS))
     return { ops, routes: async () => (await import('./routes')).ptyRoutes(ops), close: () => ops.close() }
   },

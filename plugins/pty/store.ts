@@ -10,7 +10,10 @@ import { Capacity, IdleExpiry } from '../../core/limits'
 import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
+import { DEFAULT_LIMITS, type PtyLimits } from './defaults'
 import { PtySession } from './session'
+
+export type { PtyLimits }
 
 /** The reference's prefix of every refused terminal creation. */
 const PREFIX_CREATE = 'error creating pty session: '
@@ -19,17 +22,6 @@ export interface CreateOptions {
   cwd?: string
   command?: string
 }
-
-export interface PtyLimits {
-  /** ms an exited (or never connected) session without a client keeps its output for replay. */
-  retainMs: number
-  /** ms a running session may go without a client and without output before it is hung up; 0 = never. */
-  idleMs: number
-  /** Sessions at most (0 = no limit). */
-  max: number
-}
-
-export const DEFAULT_LIMITS: PtyLimits = { retainMs: 10 * 60_000, idleMs: 30 * 60_000, max: 64 }
 
 interface Entry {
   session: PtySession

@@ -2,7 +2,7 @@
 import { intOption, optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import { Sessions } from './ops'
+import type { Sessions } from './ops'
 
 const OPTIONS = {
   max: intOption('max-sessions', {
@@ -20,7 +20,10 @@ const OPTIONS = {
 export const session: Section<Sessions> = {
   name: 'session',
   options: optionSpecs(OPTIONS),
-  open(ctx) {
+  opensLate: true,
+  check: config => void settingsOf(config, OPTIONS),
+  async open(ctx) {
+    const { Sessions } = await import('./ops')
     const ops = new Sessions(settingsOf(ctx.config, OPTIONS))
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     return { ops, routes: async () => (await import('./routes')).sessionRoutes(ops), close: () => ops.close() }

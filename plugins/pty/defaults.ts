@@ -1,0 +1,11 @@
+/** The PTY limits' defaults, apart from the store so that the section's options load without it. */
+export interface PtyLimits {
+  /** ms an exited (or never connected) session without a client keeps its output for replay. */
+  retainMs: number
+  /** ms a running session may go without a client and without output before it is hung up; 0 = never. */
+  idleMs: number
+  /** Sessions at most (0 = no limit). */
+  max: number
+}
+
+export const DEFAULT_LIMITS: PtyLimits = { retainMs: 10 * 60_000, idleMs: 30 * 60_000, max: 64 }
