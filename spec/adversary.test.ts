@@ -4,8 +4,11 @@
  * read from /proc, processes from the process list.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { spawnSync } from 'node:child_process'
 
 let d: Daemon
 beforeAll(async () => {
@@ -43,3 +46,41 @@ describe('a session whose bash exits while a job it started keeps the pipes open
     await waitFor('the flood to end', () => pidsWith('adversary-exit-flood').length === 0)
   }, 30_000)
 })
+
+describe.skipIf(!Bun.which('bwrap'))(
+  'the patch of an overlay session over a workspace holding a FIFO or a link',
+  () => {
+    // The patch read each changed file's old bytes from the real workspace with a synchronous
+    // readFileSync: a FIFO there (replaced by a file in the overlay) held the event loop until
+    // something wrote to the FIFO — every request, /ping and SIGTERM included, waited forever;
+    // a link to /dev/zero would have read until memory ran out.
+    test('diff?patch=true answers, the FIFO and the link counted as binary', async () => {
+      const ws = mkdtempSync(join(tmpdir(), 'execd-spec-adversary-'))
+      try {
+        expect(spawnSync('mkfifo', [join(ws, 'p')]).status).toBe(0)
+        symlinkSync('/dev/zero', join(ws, 'z'))
+        writeFileSync(join(ws, 't.txt'), 'old\n')
+        const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+        expect(created.status).toBe(201)
+        const sid = (await created.json()).session_id as string
+        try {
+          const run = await postJson(d, `/v1/isolated/session/${sid}/run`, {
+            code: 'rm p z && echo new > p && echo new > z && echo new > t.txt',
+          })
+          expect((await readSse(run)).at(-1)!.data.type).toBe('execution_complete')
+          const res = await d.fetch(`/v1/isolated/session/${sid}/diff?patch=true`)
+          expect(res.status).toBe(200)
+          const diff = await res.json()
+          expect(diff.changes.map((c: { path: string }) => c.path)).toEqual(['p', 't.txt', 'z'].map(n => join(ws, n)))
+          expect(diff.patch).toContain('Binary files a/p and b/p differ')
+          expect(diff.patch).toContain('Binary files a/z and b/z differ')
+          expect(diff.patch).toContain('-old\n+new')
+        } finally {
+          await d.fetch(`/v1/isolated/session/${sid}`, { method: 'DELETE' })
+        }
+      } finally {
+        rmSync(ws, { recursive: true, force: true })
+      }
+    }, 30_000)
+  },
+)

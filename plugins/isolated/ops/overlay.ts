@@ -9,6 +9,8 @@
 import {
   chmodSync,
   closeSync,
+  constants,
+  fstatSync,
   openSync,
   readSync,
   copyFileSync,
@@ -16,7 +18,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   realpathSync,
   renameSync,
@@ -191,9 +192,26 @@ export async function patchOf(
 
 function isText(path: string): boolean {
   if (path === '/dev/null') return true
-  const st = lstat(path)
-  if (!st || st.size > MAX_TEXT_FILE_BYTES) return false
-  return !readFileSync(path).includes(0)
+  // Only a regular file is read, opened without following a link and without waiting for a
+  // writer: the lower layer is the real workspace, where a FIFO (or a link to one, or to
+  // /dev/zero) held this synchronous read, and the whole daemon with it, forever.
+  if (!lstat(path)?.isFile()) return false
+  let fd: number
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
+  } catch {
+    return false
+  }
+  try {
+    const st = fstatSync(fd) // what was opened, should the path have changed since the lstat
+    if (!st.isFile() || st.size > MAX_TEXT_FILE_BYTES) return false
+    const buf = Buffer.allocUnsafe(MAX_TEXT_FILE_BYTES + 1)
+    let n = 0
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null)
+    return n <= MAX_TEXT_FILE_BYTES && !buf.subarray(0, n).includes(0)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /**
