@@ -147,3 +147,31 @@ describe('a sql result of one huge value', () => {
     expect(frames.at(-1)!.data.type).toBe('execution_complete')
   }, 60_000)
 })
+
+describe('a cell that writes a long line to its interpreter channel (fd 3)', () => {
+  // The channel's reader appended each chunk to one string and searched it all again for a
+  // newline: a 256 MiB line was quadratic (minutes of CPU) and all of it stayed in memory. The
+  // fd is open to the cell's own code. Now each chunk is searched once and a line over 64 Mi
+  // characters is dropped up to its newline; the cell goes on.
+  test('python: 256 MiB without a newline, then one: the cell completes, execd memory bounded', async () => {
+    const before = rssMiB(d.proc.pid)
+    const code = [
+      'import os',
+      'def w(b):',
+      '    v = memoryview(b)',
+      '    while v:',
+      '        v = v[os.write(3, v):]',
+      "chunk = b'x' * (1 << 20)",
+      'for _ in range(256):',
+      '    w(chunk)',
+      "w(b'\\n')",
+      "print('ok')",
+    ].join('\n')
+    const res = await postJson(d, '/code', { code, context: { language: 'python' } })
+    expect(res.status).toBe(200)
+    const frames = await readSse(res)
+    expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['ok\n'])
+    expect(frames.at(-1)!.data.type).toBe('execution_complete')
+    expect(rssMiB(d.proc.pid) - before).toBeLessThan(192)
+  }, 60_000)
+})
