@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { PtyClient } from './pty-client'
 import { spawnSync } from 'node:child_process'
 
 let d: Daemon
@@ -174,4 +175,27 @@ describe('a cell that writes a long line to its interpreter channel (fd 3)', () 
     expect(frames.at(-1)!.data.type).toBe('execution_complete')
     expect(rssMiB(d.proc.pid) - before).toBeLessThan(192)
   }, 60_000)
+})
+
+describe('a terminal whose shell started a process outside its session (setsid)', () => {
+  // DELETE /pty hung up the terminal's session: SIGHUP/SIGTERM/SIGKILL to the jobs found by
+  // session id. `setsid -f` (a daemon's double fork) leaves that session, and the process ran
+  // on after the terminal was deleted, until execd itself stopped.
+  test('DELETE /pty ends it too', async () => {
+    const res = await postJson(d, '/pty', {
+      // The name is put together so that only the escaped process carries it in its argv.
+      command:
+        'N=adversary-pty-; N=${N}setsid setsid -f nohup bash -c \'exec -a "$N" sleep 1000\' >/dev/null 2>&1; exec sleep 1000',
+    })
+    expect(res.status).toBe(201)
+    const id = (await res.json()).session_id as string
+    const client = await PtyClient.connect(d, id)
+    try {
+      await waitFor('the setsid process to start', () => pidsWith('adversary-pty-setsid').length === 1)
+    } finally {
+      client.ws.close()
+    }
+    expect((await d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(pidsWith('adversary-pty-setsid')).toEqual([])
+  }, 30_000)
 })

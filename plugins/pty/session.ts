@@ -176,9 +176,14 @@ export class PtySession {
     signalGroup(target, sig)
   }
 
-  /** Hangs up the session: every job of the terminal ends, background ones too (hangup.ts). */
+  /**
+   * Hangs up the session: every job of the terminal ends, background ones too (hangup.ts).
+   * What left the terminal's session (`setsid`, a daemon's double fork) is no job of it and
+   * outlived a DELETE: the owner's kill ends everything the shell started, as a command's does.
+   */
   async kill(): Promise<void> {
     await hangUp([this], this.scanner)
+    await this.proc?.kill('close', 500)
     this.ring.release()
   }
 
