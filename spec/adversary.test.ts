@@ -199,3 +199,29 @@ describe('a terminal whose shell started a process outside its session (setsid)'
     expect(pidsWith('adversary-pty-setsid')).toEqual([])
   }, 30_000)
 })
+
+describe('a terminal whose program does not read its input', () => {
+  // Bun's terminal takes every write and keeps what the terminal cannot take: stdin sent to a
+  // program that never reads it stayed in execd's memory without a bound (400 MiB sent to a
+  // `sleep`: execd from 56 to 551 MiB). Now, as in pipe mode, more than 64 MiB not yet taken
+  // by the terminal ends the connection with STDIN_WRITE_FAILED.
+  test('128 MiB of stdin to `sleep`: the socket is closed with STDIN_WRITE_FAILED, execd memory bounded', async () => {
+    const res = await postJson(d, '/pty', { command: 'exec sleep 1000' })
+    const id = (await res.json()).session_id as string
+    const before = rssMiB(d.proc.pid)
+    const client = await PtyClient.connect(d, id)
+    try {
+      await client.until('connected', () => client.json('connected').length === 1)
+      const frame = new Uint8Array(1 << 20).fill(97)
+      frame[0] = 0x00
+      for (let i = 0; i < 128 && !client.closed; i++) client.ws.send(frame)
+      await client.until('the socket to close', () => client.closed !== null, 60_000)
+      expect(client.closed!.code).toBe(1011)
+      expect(client.json('error').map(e => e.code)).toEqual(['STDIN_WRITE_FAILED'])
+      expect(rssMiB(d.proc.pid) - before).toBeLessThan(112)
+    } finally {
+      client.close()
+      await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+    }
+  }, 90_000)
+})
