@@ -68,6 +68,8 @@ export class LiveBash {
   private closed = false
   private ready = false
   private deathReason: string | undefined
+  /** Set once the shell has exited: what is left of the output still handed on (next()). */
+  private drain: { bytes: number; until: number } | undefined
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
 
   constructor(opts: LiveBashOptions = {}) {
@@ -256,6 +258,23 @@ export class LiveBash {
         return { end: { kind: 'exit', code: scanners.stdout.status ?? 0, interrupted: this.interrupted } }
       }
       const open = STREAMS.filter(s => !scanners[s].found)
+      if (this.drain) {
+        // The shell is gone (`exit`, killed): hand on what it still wrote, chunk by chunk. A job
+        // it left behind (`yes & exit`) keeps the pipes open and may write forever: the run
+        // ends after a pause, DRAIN_AFTER_EXIT_BYTES or DRAIN_AFTER_EXIT_MS, whichever first.
+        const left = this.drain.until - Date.now()
+        const rest = this.drain.bytes > 0 && left > 0 ? await this.output.take(open, Math.min(50, left)) : undefined
+        if (rest?.kind === 'data') {
+          this.drain.bytes -= rest.data.length
+          scanners[rest.stream].feed(rest.data)
+        }
+        if (rest) continue
+        for (const s of open) {
+          scanners[s].flush()
+          scanners[s].found = true
+        }
+        continue
+      }
       const item = (await this.output.take(open))!
       if (item.kind === 'data') {
         scanners[item.stream].feed(item.data)
@@ -267,22 +286,17 @@ export class LiveBash {
         void this.close()
         continue
       }
-      // The shell is gone (`exit`, killed): hand on what it wrote, then report it.
       this.deathReason = `bash exited (${describeExit(await this.proc.exited)})`
-      for (;;) {
-        const rest = await this.output.take(open, 50)
-        if (!rest) break
-        if (rest.kind === 'data') scanners[rest.stream].feed(rest.data)
-      }
-      for (const s of open) {
-        scanners[s].flush()
-        scanners[s].found = true
-      }
+      this.drain = { bytes: DRAIN_AFTER_EXIT_BYTES, until: Date.now() + DRAIN_AFTER_EXIT_MS }
     }
   }
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
+
+/** Output still handed on after the shell exited; the rest, a leftover job's, is not read. */
+const DRAIN_AFTER_EXIT_BYTES = 1024 * 1024
+const DRAIN_AFTER_EXIT_MS = 1000
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 

@@ -7,6 +7,7 @@ import { closeSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
+import { JsonLines } from '../../core/json-lines'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { sleep, within } from '../../core/timers'
@@ -148,13 +149,10 @@ export class GoContext implements RuntimeContext {
     if (channel === undefined) return
     const reader = Bun.file(channel).stream().getReader()
     const decoder = new TextDecoder()
-    let pending = ''
+    const lines = new JsonLines()
     try {
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        pending += decoder.decode(r.value, { stream: true })
-        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-          const line = pending.slice(0, nl)
-          pending = pending.slice(nl + 1)
+        for (const line of lines.push(decoder.decode(r.value, { stream: true }))) {
           let m: Message & { out?: number; err?: number }
           try {
             m = JSON.parse(line)

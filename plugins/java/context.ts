@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
+import { JsonLines } from '../../core/json-lines'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { within } from '../../core/timers'
@@ -155,15 +156,12 @@ export class JavaContext implements RuntimeContext {
 
   /** Protocol lines from the helper. Awaiting each keeps the socket paused while the reader lags. */
   private async readChannel(ready: () => void): Promise<void> {
-    let pending = ''
+    const lines = new JsonLines()
     // Streaming decode: a value's UTF-8 may be split between two socket reads.
     const decoder = new TextDecoder()
     try {
       for await (const chunk of this.socket) {
-        pending += decoder.decode(chunk, { stream: true })
-        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-          const line = pending.slice(0, nl)
-          pending = pending.slice(nl + 1)
+        for (const line of lines.push(decoder.decode(chunk, { stream: true }))) {
           let m: Message
           try {
             m = JSON.parse(line)

@@ -23,6 +23,12 @@ export interface PtyClient {
 
 /** Bytes of stdin a pipe-mode process may leave unread before writes fail. */
 const STDIN_BACKLOG = 8 << 20
+/**
+ * The same for a terminal, counted from its last `drain` (Bun tells no more): an over-estimate,
+ * as drain fires only when Bun's buffer empties — a 24 MiB paste to `cat`, read all along,
+ * reached 11 MiB between drains. Hence 64 MiB: a bound on memory, not a flow control.
+ */
+const TERMINAL_BACKLOG = 64 << 20
 
 /** How long to wait for output still in flight once the shell has exited. */
 const DRAIN_MS = 500
@@ -43,6 +49,12 @@ export class PtySession {
   private rows = 24
   private finished: Promise<void> | null = null
   private stdinBacklog = 0
+  /**
+   * Bytes written to the terminal since it last drained. Bun's terminal takes every write and
+   * keeps what the terminal cannot, without a bound: 400 MiB sent to a `sleep` grew execd by
+   * ~500 MiB. An upper bound on what is kept: `drain` fires once all was delivered.
+   */
+  private terminalBacklog = 0
 
   constructor(
     readonly id: string,
@@ -91,6 +103,8 @@ export class PtySession {
           rows: this.rows,
           data: (_t, bytes) => this.emit('stdout', bytes),
           exit: () => eof.resolve(),
+          // Everything written so far reached the terminal: nothing of it waits in execd.
+          drain: () => (this.terminalBacklog = 0),
         },
       })
       drained = eof.promise
@@ -129,16 +143,20 @@ export class PtySession {
 
   /**
    * Writes to the terminal or the stdin pipe. Rejects when the process cannot take it (its
-   * stdin closed), or when a pipe nobody reads has more than STDIN_BACKLOG bytes waiting.
+   * stdin closed), or when a pipe (a terminal) nobody reads has more than STDIN_BACKLOG
+   * (TERMINAL_BACKLOG) bytes waiting.
    */
   async write(data: string | Uint8Array): Promise<void> {
     if (!this.running || !this.proc) return
     const terminal = this.proc.proc.terminal
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
     if (terminal) {
+      if (this.terminalBacklog + size > TERMINAL_BACKLOG)
+        throw new Error(`stdin backlog over ${TERMINAL_BACKLOG} bytes: the terminal's program is not reading`)
+      this.terminalBacklog += size
       terminal.write(data)
       return
     }
-    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length
     if (this.stdinBacklog + size > STDIN_BACKLOG)
       throw new Error(`stdin backlog over ${STDIN_BACKLOG} bytes: the process is not reading`)
     this.stdinBacklog += size
@@ -176,9 +194,14 @@ export class PtySession {
     signalGroup(target, sig)
   }
 
-  /** Hangs up the session: every job of the terminal ends, background ones too (hangup.ts). */
+  /**
+   * Hangs up the session: every job of the terminal ends, background ones too (hangup.ts).
+   * What left the terminal's session (`setsid`, a daemon's double fork) is no job of it and
+   * outlived a DELETE: the owner's kill ends everything the shell started, as a command's does.
+   */
   async kill(): Promise<void> {
     await hangUp([this], this.scanner)
+    await this.proc?.kill('close', 500)
     this.ring.release()
   }
 

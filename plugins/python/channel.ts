@@ -3,12 +3,15 @@
  * extraFds): execd's protocol channel, apart from the user's stdout/stderr.
  */
 import { closeSync, writeSync } from 'node:fs'
+import { JsonLines } from '../../core/json-lines'
 import { sleep } from '../../core/timers'
 
 export class LineChannel {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
   private readonly decoder = new TextDecoder()
-  private buffer = ''
+  private readonly splitter = new JsonLines()
+  /** Lines received and not yet handed out. */
+  private lines: string[] = []
   private closed = false
   private fdOpen = true
   private writing: Promise<void> = Promise.resolve()
@@ -22,10 +25,8 @@ export class LineChannel {
   /** The next message, or undefined once the other side has closed (or died). */
   async next(): Promise<Record<string, any> | undefined> {
     for (;;) {
-      const nl = this.buffer.indexOf('\n')
-      if (nl >= 0) {
-        const line = this.buffer.slice(0, nl)
-        this.buffer = this.buffer.slice(nl + 1)
+      const line = this.lines.shift()
+      if (line !== undefined) {
         if (!line.trim()) continue
         try {
           return JSON.parse(line)
@@ -44,7 +45,7 @@ export class LineChannel {
         this.closed = true
         continue
       }
-      this.buffer += this.decoder.decode(chunk.value!, { stream: true })
+      this.lines = this.splitter.push(this.decoder.decode(chunk.value!, { stream: true }))
     }
   }
 

@@ -48,4 +48,5 @@ function htmlTable(table: Table): string {
   return `<table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>${more}`
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
+// Bun's native escaper: a regex with a callback per character took 2 s over a 3 MB value of `<&`.
+const escapeHtml = (s: string) => Bun.escapeHTML(s)

@@ -28,20 +28,52 @@ self.onmessage = ({ data: m }) => {
   }
 }
 
+// Characters (blob bytes count twice: they go out as hex) of values one result carries at
+// most. The row limit alone let one row hold a 300 MB string: turning that into a result event
+// held execd's event loop for minutes while its memory grew past 5 GiB.
+const MAX_RESULT_CHARS = 4 * 1024 * 1024
+
+const sizeOf = v => (typeof v === 'string' ? v.length : v instanceof Uint8Array ? 2 * v.byteLength : 8)
+const cut = (v, room) =>
+  typeof v === 'string' ? v.slice(0, room) : v instanceof Uint8Array ? v.subarray(0, room >> 1) : v
+
+/** Adds `values` to `rows` unless the budget is spent: false then (the result is truncated). */
+function take(rows, values, budget) {
+  const size = values.reduce((n, v) => n + sizeOf(v), 0)
+  if (size <= budget.left) {
+    budget.left -= size
+    rows.push(values)
+    return true
+  }
+  // A first row too big on its own comes cut, each value to its share of the budget.
+  if (rows.length === 0) rows.push(values.map(v => cut(v, Math.floor(MAX_RESULT_CHARS / values.length))))
+  return false
+}
+
 function execute(sql, maxRows) {
   const stmt = db.prepare(sql)
   try {
     const columns = stmt.columnNames
     if (columns.length === 0) return { affected: Number(stmt.run().changes) }
+    const rows = []
+    const budget = { left: MAX_RESULT_CHARS }
     // Row objects lose repeated column names (SELECT 1 AS a, 2 AS a); only then take all rows at once.
     if (new Set(columns).size !== columns.length) {
       const all = stmt.values()
-      return { columns, rows: all.slice(0, maxRows), truncated: all.length > maxRows }
+      for (const values of all.slice(0, maxRows))
+        if (!take(rows, values, budget)) return { columns, rows, truncated: true }
+      return { columns, rows, truncated: all.length > maxRows }
     }
-    const rows = []
     for (const row of stmt.iterate()) {
       if (rows.length === maxRows) return { columns, rows, truncated: true }
-      rows.push(columns.map(c => row[c]))
+      if (
+        !take(
+          rows,
+          columns.map(c => row[c]),
+          budget,
+        )
+      )
+        return { columns, rows, truncated: true }
       if (rows.length % CHECK_EVERY === 0 && Atomics.load(stop, 0) === 1) throw INTERRUPTED
     }
     return { columns, rows, truncated: false }

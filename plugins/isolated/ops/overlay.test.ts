@@ -30,9 +30,9 @@ function layers() {
   return { ws, upper, whiteouts: whiteout.exitCode === 0 }
 }
 
-test('changes: added, modified and (by whiteout) deleted, parents first, unchanged copy-ups left out', () => {
+test('changes: added, modified and (by whiteout) deleted, parents first, unchanged copy-ups left out', async () => {
   const { ws, upper, whiteouts } = layers()
-  const { changes, truncated } = changesOf(upper, ws)
+  const { changes, truncated } = await changesOf(upper, ws)
   expect(truncated).toBe(false)
   const expected = [
     ['a.txt', 'modified', 'file'],
@@ -45,25 +45,25 @@ test('changes: added, modified and (by whiteout) deleted, parents first, unchang
   expect(changes[0]).toMatchObject({ size_before: 3, size_after: 8 })
 })
 
-test('a merged view tells the deletions instead of whiteouts', () => {
+test('a merged view tells the deletions instead of whiteouts', async () => {
   const { ws, upper } = layers()
   const merged = mkdtempSync(join(tmpdir(), 'execd-overlay-merged-'))
   dirs.push(merged)
   for (const n of ['a.txt', 'same.txt']) writeFileSync(join(merged, n), '')
-  const deleted = changesOf(upper, ws, merged).changes.filter(c => c.change === 'deleted')
+  const deleted = (await changesOf(upper, ws, merged)).changes.filter(c => c.change === 'deleted')
   expect(deleted.map(c => c.path.slice(ws.length + 1))).toEqual(['sub'])
 })
 
 test('patch: a unified diff of the text files', async () => {
   const { ws, upper } = layers()
-  const { patch } = await patchOf(changesOf(upper, ws).changes, upper, ws)
+  const { patch } = await patchOf((await changesOf(upper, ws)).changes, upper, ws)
   expect(patch).toContain('--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-hi\n+changed\n')
   expect(patch).toContain('+++ b/nd/z.txt')
 })
 
-test('apply: the workspace gets every change, no temp file left', () => {
+test('apply: the workspace gets every change, no temp file left', async () => {
   const { ws, upper, whiteouts } = layers()
-  applyChanges(changesOf(upper, ws).changes, upper, ws)
+  await applyChanges((await changesOf(upper, ws)).changes, upper, ws)
   expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('changed\n')
   expect(readFileSync(join(ws, 'nd', 'z.txt'), 'utf8')).toBe('z\n')
   expect(readdirSync(ws).sort()).toEqual(['a.txt', 'link', 'nd', 'same.txt', ...(whiteouts ? [] : ['sub'])])

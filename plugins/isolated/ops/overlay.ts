@@ -6,24 +6,21 @@
  * a whiteout or by an opaque directory (an `rm -r d; mkdir d`), which node cannot read as an
  * xattr. Without a live sandbox, whiteouts alone tell.
  */
+import { constants, type Stats } from 'node:fs'
 import {
-  chmodSync,
-  closeSync,
-  openSync,
-  readSync,
-  copyFileSync,
-  lchownSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  type Stats,
-} from 'node:fs'
+  chmod,
+  copyFile,
+  lchown,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  symlink,
+} from 'node:fs/promises'
 import { dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { spawnOwned } from '../../../core/process'
@@ -55,45 +52,54 @@ const MAX_PATCH_BYTES = 1 << 20
 const MAX_TEXT_FILE_BYTES = 256 << 10
 const MAX_PATCH_FILES = 1000
 
-const lstat = (p: string) => lstatSync(p, { throwIfNoEntry: false })
+/**
+ * Every file call of a diff or a commit is awaited: done synchronously, a session's 100 000
+ * files or an unchanged 1 GiB copy-up held the event loop (no answer to /ping for 3.9 s).
+ */
+const lstatOrNot = (p: string): Promise<Stats | undefined> => lstat(p).catch(() => undefined)
 const typeOf = (st: Stats): ChangedPath['type'] =>
   st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other'
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0
 
-/** The changes of the upper layer against the workspace, parents before their contents. */
-export function changesOf(
+/**
+ * The changes of the upper layer against the workspace, parents before their contents. The
+ * walk stops once MAX_CHANGES are listed: what is left out is never returned.
+ */
+export async function changesOf(
   upper: string,
   workspace: string,
   merged?: string,
-): { changes: ChangedPath[]; truncated: boolean } {
+): Promise<{ changes: ChangedPath[]; truncated: boolean }> {
   const changes: ChangedPath[] = []
   let truncated = false
   const add = (c: ChangedPath) => {
     if (changes.length >= MAX_CHANGES) truncated = true
     else changes.push(c)
   }
-  const deletedIn = (rel: string, seen: Set<string>) => {
+  const deletedIn = async (rel: string, seen: Set<string>) => {
     if (!merged) return
     const lower = join(workspace, rel)
     let names: string[] = []
     try {
-      names = readdirSync(lower)
+      names = await readdir(lower)
     } catch {
       return
     }
     for (const name of names.sort()) {
-      if (seen.has(name) || lstat(join(merged, rel, name))) continue
-      const low = lstat(join(lower, name))
+      if (truncated) return
+      if (seen.has(name) || (await lstatOrNot(join(merged, rel, name)))) continue
+      const low = await lstatOrNot(join(lower, name))
       if (low) add({ path: join(workspace, rel, name), change: 'deleted', type: typeOf(low), size_before: size(low) })
     }
   }
-  const walk = (rel: string) => {
-    const names = readdirSync(join(upper, rel)).sort()
+  const walk = async (rel: string) => {
+    const names = (await readdir(join(upper, rel))).sort()
     const seen = new Set<string>()
     for (const name of names) {
+      if (truncated) return
       const r = join(rel, name)
-      const up = lstatSync(join(upper, r))
-      const low = lstat(join(workspace, r))
+      const up = await lstat(join(upper, r))
+      const low = await lstatOrNot(join(workspace, r))
       if (isWhiteout(up)) {
         // Read from the merged view when there is one (deletedIn); else the whiteout says it.
         if (!merged && low)
@@ -105,10 +111,10 @@ export function changesOf(
       if (up.isDirectory()) {
         if (!low || !low.isDirectory())
           add({ path: join(workspace, r), change: low ? 'modified' : 'added', type: 'directory' })
-        walk(r)
+        await walk(r)
         continue
       }
-      if (low && sameContent(join(upper, r), up, join(workspace, r), low)) continue // copied up, not changed
+      if (low && (await sameContent(join(upper, r), up, join(workspace, r), low))) continue // copied up, not changed
       add({
         path: join(workspace, r),
         change: low ? 'modified' : 'added',
@@ -117,38 +123,44 @@ export function changesOf(
         size_after: size(up),
       })
     }
-    if (lstat(join(workspace, rel))?.isDirectory()) deletedIn(rel, seen)
+    if ((await lstatOrNot(join(workspace, rel)))?.isDirectory()) await deletedIn(rel, seen)
   }
-  walk('')
+  await walk('')
   return { changes, truncated }
 }
 
 const size = (st: Stats) => (st.isDirectory() ? undefined : st.size)
 
 /** A copy-up without a change (a chmod back, a `touch`, an open for writing): same type, mode, bytes. */
-function sameContent(a: string, sa: Stats, b: string, sb: Stats): boolean {
+async function sameContent(a: string, sa: Stats, b: string, sb: Stats): Promise<boolean> {
   if (typeOf(sa) !== typeOf(sb) || sa.mode !== sb.mode || sa.uid !== sb.uid || sa.gid !== sb.gid) return false
-  if (sa.isSymbolicLink()) return readlinkSync(a) === readlinkSync(b)
+  if (sa.isSymbolicLink()) return (await readlink(a)) === (await readlink(b))
   if (!sa.isFile() || sa.size !== sb.size) return false
-  return sameBytes(a, b)
+  return await sameBytes(a, b)
 }
 
 /** Byte equality read in 1 MiB chunks: a copied-up file of any size costs no more memory. */
-function sameBytes(a: string, b: string): boolean {
-  const fa = openSync(a, 'r')
-  const fb = openSync(b, 'r')
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  // Regular files by their lstat; O_NONBLOCK should either have become a FIFO since.
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK
+  const fa = await open(a, flags)
+  const fb = await open(b, flags).catch(async e => {
+    await fa.close()
+    throw e
+  })
   const ba = Buffer.allocUnsafe(1 << 20)
   const bb = Buffer.allocUnsafe(1 << 20)
   try {
     for (;;) {
-      const na = readSync(fa, ba, 0, ba.length, null)
-      const nb = readSync(fb, bb, 0, bb.length, null)
+      const [{ bytesRead: na }, { bytesRead: nb }] = await Promise.all([
+        fa.read(ba, 0, ba.length),
+        fb.read(bb, 0, bb.length),
+      ])
       if (na !== nb || !ba.subarray(0, na).equals(bb.subarray(0, nb))) return false
       if (na === 0) return true
     }
   } finally {
-    closeSync(fa)
-    closeSync(fb)
+    await Promise.all([fa.close(), fb.close()])
   }
 }
 
@@ -171,7 +183,7 @@ export async function patchOf(
     const rel = c.path.slice(workspace.length + 1)
     const before = c.change === 'added' ? '/dev/null' : join(workspace, rel)
     const after = c.change === 'deleted' ? '/dev/null' : join(upper, rel)
-    if (!isText(before) || !isText(after)) {
+    if (!(await isText(before)) || !(await isText(after))) {
       patch += `Binary files a/${rel} and b/${rel} differ\n`
       continue
     }
@@ -189,11 +201,24 @@ export async function patchOf(
   return { patch, truncated }
 }
 
-function isText(path: string): boolean {
+async function isText(path: string): Promise<boolean> {
   if (path === '/dev/null') return true
-  const st = lstat(path)
-  if (!st || st.size > MAX_TEXT_FILE_BYTES) return false
-  return !readFileSync(path).includes(0)
+  // Only a regular file is read, opened without following a link and without waiting for a
+  // writer: the lower layer is the real workspace, where a FIFO (or a link to one, or to
+  // /dev/zero) held this read, synchronous then, and the whole daemon with it, forever.
+  if (!(await lstatOrNot(path))?.isFile()) return false
+  const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null)
+  if (!file) return false
+  try {
+    const st = await file.stat() // what was opened, should the path have changed since the lstat
+    if (!st.isFile() || st.size > MAX_TEXT_FILE_BYTES) return false
+    const buf = Buffer.allocUnsafe(MAX_TEXT_FILE_BYTES + 1)
+    let n = 0
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = (await file.read(buf, n, buf.length - n)).bytesRead
+    return n <= MAX_TEXT_FILE_BYTES && !buf.subarray(0, n).includes(0)
+  } finally {
+    await file.close()
+  }
 }
 
 /**
@@ -202,41 +227,41 @@ function isText(path: string): boolean {
  * workspace sees the old file or the new one, never half of it. Deletions remove the path.
  * Nothing is written through a symlink out of the workspace.
  */
-export function applyChanges(changes: ChangedPath[], upper: string, workspace: string): void {
+export async function applyChanges(changes: ChangedPath[], upper: string, workspace: string): Promise<void> {
   for (const c of changes) {
     const rel = c.path.slice(workspace.length + 1)
     const target = join(workspace, rel)
     const parent = dirname(target)
-    const real = realpathSync(parent)
+    const real = await realpath(parent)
     if (real !== workspace && !real.startsWith(workspace + sep)) {
       throw new ExecdError('RUNTIME_ERROR', `commit refused: ${parent} leads out of the workspace`)
     }
-    const low = lstat(target)
+    const low = await lstatOrNot(target)
     if (c.change === 'deleted') {
-      rmSync(target, { recursive: true, force: true })
+      await rm(target, { recursive: true, force: true })
       continue
     }
     const from = join(upper, rel)
-    const up = lstatSync(from)
+    const up = await lstat(from)
     if (up.isDirectory()) {
-      if (low && !low.isDirectory()) rmSync(target, { force: true })
-      if (!low?.isDirectory()) mkdirSync(target)
-      chmodSync(target, up.mode & 0o7777)
-      lchownSync(target, up.uid, up.gid)
+      if (low && !low.isDirectory()) await rm(target, { force: true })
+      if (!low?.isDirectory()) await mkdir(target)
+      await chmod(target, up.mode & 0o7777)
+      await lchown(target, up.uid, up.gid)
       continue
     }
-    if (low?.isDirectory()) rmSync(target, { recursive: true, force: true })
+    if (low?.isDirectory()) await rm(target, { recursive: true, force: true })
     const temp = join(parent, `.execd-commit-${crypto.randomUUID().slice(0, 8)}`)
     try {
-      if (up.isSymbolicLink()) symlinkSync(readlinkSync(from), temp)
+      if (up.isSymbolicLink()) await symlink(await readlink(from), temp)
       else {
-        copyFileSync(from, temp)
-        chmodSync(temp, up.mode & 0o7777)
+        await copyFile(from, temp)
+        await chmod(temp, up.mode & 0o7777)
       }
-      lchownSync(temp, up.uid, up.gid)
-      renameSync(temp, target)
+      await lchown(temp, up.uid, up.gid)
+      await rename(temp, target)
     } catch (err) {
-      rmSync(temp, { force: true })
+      await rm(temp, { force: true })
       throw err
     }
   }

@@ -6,6 +6,7 @@
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { Capacity } from '../../../core/limits'
@@ -207,7 +208,8 @@ export class IsolatedSessions {
     this.idle.delete(s)
     await s.bash.close()
     s.release()
-    rmSync(s.dir, { recursive: true, force: true })
+    // Awaited, not rmSync: an overlay of 100 000 files held the event loop while it went.
+    await rm(s.dir, { recursive: true, force: true })
   }
 
   /**
@@ -274,7 +276,7 @@ export class IsolatedSessions {
   async diff(id: string, patch: boolean): Promise<Diff> {
     const s = await this.session(id)
     const { upper, workspace } = overlayOf(s)
-    const { changes, truncated } = changesOf(upper, workspace, this.mergedView(s))
+    const { changes, truncated } = await changesOf(upper, workspace, this.mergedView(s))
     const out: Diff = { workspace, changes }
     if (patch) {
       const p = await patchOf(changes, upper, workspace)
@@ -295,20 +297,29 @@ export class IsolatedSessions {
     const s = await this.session(id)
     const { upper, workspace } = overlayOf(s)
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
-    const { changes, truncated } = changesOf(upper, workspace, this.mergedView(s))
-    if (truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
     if (s.committing) throw invalid('a commit of this session is already in progress')
+    // Claimed before the walk, which awaits: no second commit, no idle expiry meanwhile.
     s.committing = true
     try {
       this.idle.delete(s)
+      let changes: ChangedPath[]
+      try {
+        const found = await changesOf(upper, workspace, this.mergedView(s))
+        if (found.truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
+        changes = found.changes
+      } catch (err) {
+        if (s.runs === 0) this.touch(s) // refused: idle as before (a run re-arms it as it ends)
+        throw err
+      }
+      if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
       await s.bash.close()
       let applied = false
       try {
-        applyChanges(changes, upper, workspace)
+        await applyChanges(changes, upper, workspace)
         applied = true
       } finally {
         if (applied) {
-          rmSync(join(s.dir, 'ovl'), { recursive: true, force: true })
+          await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
           makeOverlayDirs(s.dir, workspace)
         }
         await this.restart(s)
