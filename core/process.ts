@@ -5,6 +5,7 @@
  * started, inside or outside its group (core/ownership.ts).
  */
 import type { Subprocess, TerminalOptions } from 'bun'
+import { closeSync, constants, fstatSync, openSync } from 'node:fs'
 import { requirePiece } from './capabilities'
 import { listPids, readStat } from './procfs'
 import type { Logger } from './log'
@@ -106,21 +107,49 @@ export function setDefaultGrace(ms: number): void {
   defaultGraceMs = ms
 }
 
+/**
+ * /dev/null, opened once for reading and once for writing (as the reference's exec.Cmd opens
+ * it for a missing stdin and stdout) and handed to every child stream that is 'ignore'. Bun
+ * would open the path in each child, with O_CREAT (without the device the child would make a
+ * plain file there), so each spawn stat'ed it first: a statSync on the event loop before every
+ * fork (~3% of a short command's main-thread samples) and an open in every child. A kept
+ * descriptor of the device needs neither, and stays the device if the path is replaced later.
+ * Not kept while missing: a container that gains it later works from then on.
+ */
+const devNull: { r?: number; w?: number } = {}
+
+function nullFd(mode: 'r' | 'w'): number {
+  const kept = devNull[mode]
+  if (kept !== undefined) return kept
+  let fd: number | undefined
+  let failure: unknown
+  try {
+    // Never O_CREAT: a missing path is an error here, not a new plain file.
+    fd = openSync('/dev/null', mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY)
+    if (fstatSync(fd).isCharacterDevice()) return (devNull[mode] = fd)
+  } catch (err) {
+    failure = err
+  }
+  if (fd !== undefined) closeSync(fd)
+  requirePiece('/dev/null') // the 501 naming what is wrong with it
+  throw failure ?? new Error('/dev/null is not a character device') // here after all (EMFILE…)
+}
+
+const ownStdio = (s: Stdio, mode: 'r' | 'w'): Exclude<Stdio, 'ignore'> => (s === 'ignore' ? nullFd(mode) : s)
+
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
   // A terminal is the child's stdin, stdout and stderr at once; extra fds need the array form.
   const stdio = opts.terminal
     ? {}
     : {
-        stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe', ...(opts.extraFds ?? [])] as [
-          'ignore',
-          'pipe',
-          'pipe',
-        ],
+        stdio: [
+          ownStdio(opts.stdin ?? 'ignore', 'r'),
+          ownStdio(opts.stdout ?? 'pipe', 'w'),
+          ownStdio(opts.stderr ?? 'pipe', 'w'),
+          ...(opts.extraFds ?? []),
+        ] as [number, 'pipe', 'pipe'],
       }
-  // Bun opens /dev/null for an ignored stream (with O_CREAT: without the device, the child would
-  // make a plain file there), so it is looked for before every such spawn.
-  if (!opts.terminal && (opts.stdin ?? 'ignore') === 'ignore') requirePiece('/dev/null')
   const ownerId = newOwnerId()
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,

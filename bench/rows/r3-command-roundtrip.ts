@@ -5,12 +5,14 @@
  * 3c is the issue's posix_spawn floor: a warm process of its own spawning `bash -c true` and
  * waiting, timed inside that process (bench/lib/spawn-floor.ts); 3d the same process spawning
  * it as execd must (output piped and read, a session of its own): what is left of 3c's ratio
- * once the spawn's own shape is taken out is execd's.
+ * once the spawn's own shape is taken out is execd's. 3e puts that same spawn behind the least
+ * HTTP server (bench/lib/spawn-server.ts) reached by the same client: the spawn of a request is
+ * slower than a loop's on a busy machine whoever makes it, and what is left is the daemon's.
  */
 import { join } from 'node:path'
 import { reps } from '../lib/config'
 import { commandRoundTrip, requireCommands } from '../lib/command'
-import { startExecd } from '../lib/execd'
+import { type Execd, startExecd } from '../lib/execd'
 import { startLineChild } from '../lib/line-child'
 import { interleave, timed } from '../lib/measure'
 import { figure, type RowResult } from '../lib/report'
@@ -29,12 +31,23 @@ export default {
   async run(): Promise<RowResult[]> {
     const d = await startExecd()
     const floor = startLineChild([process.execPath, join(import.meta.dir, '..', 'lib', 'spawn-floor.ts')])
+    const server = startLineChild([process.execPath, join(import.meta.dir, '..', 'lib', 'spawn-server.ts')])
     const askFloor = async (line: 'go' | 'owned') => {
       const ms = Number(await floor.ask(line))
       if (!(ms >= 0)) throw new Error(`spawn floor (${line}): bash -c true failed`)
       return ms
     }
     try {
+      const serverUrl = `http://127.0.0.1:${Number(await server.ask('port'))}`
+      // The client execd gets (bench/lib/execd.ts post), pointed at the minimal server.
+      const minimal = {
+        post: (path: string, body: unknown) =>
+          fetch(serverUrl + path, {
+            method: 'POST',
+            body: JSON.stringify(body),
+            headers: { ...d.headers, 'content-type': 'application/json' },
+          }),
+      } as Execd
       await requireCommands(d)
       // execd's own CPU per command (its threads, not the shells): what load moves least.
       // Counted once warm: its first commands compile the code they run.
@@ -58,6 +71,7 @@ export default {
           },
           { name: 'floor', once: () => askFloor('go') },
           { name: 'owned', once: () => askFloor('owned') },
+          { name: 'server', once: () => commandRoundTrip(minimal) },
         ],
         { reps: reps(300, 30), warmup: 10, budgetMs: 40_000, minReps: 30 },
       )
@@ -67,6 +81,7 @@ export default {
       const bare = summarize(samples.bare ?? [])
       const posix = summarize(samples.floor ?? [])
       const ownedSpawn = summarize(samples.owned ?? [])
+      const served = summarize(samples.server ?? [])
       return [
         {
           row: '3a',
@@ -105,9 +120,20 @@ export default {
           pass: null,
           note: `that spawn alone is ${(ownedSpawn.median / posix.median).toFixed(2)}× 3c's floor in the same run`,
         },
+        {
+          row: '3e',
+          what: 'command round trip vs the same spawn behind a minimal HTTP server',
+          ours: figure(ours, 'ms'),
+          baselineName:
+            'bun Bun.serve: POST /command → the spawn of 3d → one SSE body at its exit (bench/lib/spawn-server.ts), same client',
+          baseline: figure(served, 'ms'),
+          ...timeRatio(ours.median, served.median),
+          pass: null,
+          note: `that server is ${(served.median / posix.median).toFixed(2)}× 3c's floor in the same run`,
+        },
       ]
     } finally {
-      await Promise.allSettled([floor.stop(), d.stop()])
+      await Promise.allSettled([floor.stop(), server.stop(), d.stop()])
     }
   },
 } satisfies BenchRow

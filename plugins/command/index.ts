@@ -67,6 +67,11 @@ export const command: Section<Commands> = {
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
     hub.add(id => ops.interrupt(id))
-    return { ops, routes: async () => (await import('./routes')).commandRoutes(ops, hub), close: () => ops.close() }
+    return {
+      ops,
+      routes: async () => (await import('./routes')).commandRoutes(ops, hub),
+      direct: async () => (await import('./routes')).commandDirectRoutes(ops),
+      close: () => ops.close(),
+    }
   },
 }

@@ -1,7 +1,9 @@
 /** The commands section's HTTP adapter: validate → call `Commands` → render. */
-import { Elysia } from 'elysia'
+import { Elysia, type Static } from 'elysia'
+import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
+import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
 import { replayAfter, SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
 import type { Commands } from './ops'
@@ -14,9 +16,23 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
   return raw != null && raw !== '' && Number.isInteger(n) ? n : fallback
 }
 
+/** POST /command's answer, the same whichever way the request came. */
+const runCommand = (ops: Commands, body: Static<typeof RunCommandBody>) =>
+  streamed(() => ops.run(body), { holdMs: SHORT_WORK_HOLD_MS })
+
+/**
+ * POST /command without a query, answered by the front door (as POST /code is): Elysia's
+ * context, hooks and its own parse and check of the body are CPU on a short command's
+ * critical path. Any body the route would refuse or strip (an `envs` record too, which the
+ * exact check cannot tell from an extra property) goes to the route, so every error is its.
+ */
+export const commandDirectRoutes = (ops: Commands): DirectRoute[] => [
+  { method: 'POST', path: '/command', accepts: acceptsExactly(RunCommandBody), handle: body => runCommand(ops, body) },
+]
+
 export function commandRoutes(ops: Commands, hub: InterruptHub) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
-    .post('/command', ({ body }) => streamed(() => ops.run(body), { holdMs: SHORT_WORK_HOLD_MS }), {
+    .post('/command', ({ body }) => runCommand(ops, body), {
       body: RunCommandBody,
       detail: {
         summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
