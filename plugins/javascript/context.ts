@@ -129,6 +129,9 @@ export class JsContext implements RuntimeContext {
         if (m.error) this.cells.setError(m.error)
         return
       case 'done':
+        // The driver sends the cell's value or error with its `done`.
+        if (m.bundle) this.cells.setResult(withTextAlias(m.bundle))
+        if (m.error) this.cells.setError(m.error)
         return this.cells.done()
     }
   }
