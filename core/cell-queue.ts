@@ -113,11 +113,8 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   async *[Symbol.asyncIterator](): AsyncGenerator<ExecEvent> {
     try {
       for (;;) {
-        const next = this.items.shift()
+        const next = this.take()
         if (next) {
-          if (next === this.dropNotice?.event) this.dropNotice = undefined
-          else this.bytes -= size(next)
-          if (this.bytes <= this.overflow.maxBytes) this.release()
           yield next
           continue
         }
@@ -125,10 +122,48 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
         await new Promise<void>(r => (this.wake = r))
       }
     } finally {
-      // A reader that leaves early must not leave the pumps blocked on a full queue. Under
-      // `drop` nothing waits, and the cell's later output still belongs to this queue.
-      if (this.overflow.policy === 'block') this.end()
+      this.left()
     }
+  }
+
+  /**
+   * The same events as iterating the queue, handed to `emit` (a push-style run,
+   * RuntimeContext.runInto): what is queued goes out in this tick, no generator per event; a
+   * promise `emit` returns is awaited before the next event. Resolves when the cell has ended.
+   */
+  async drainInto(emit: Emit): Promise<void> {
+    try {
+      for (;;) {
+        const next = this.take()
+        if (next) {
+          const behind = emit(next)
+          if (behind) await behind
+          continue
+        }
+        if (this.ended) return
+        await new Promise<void>(r => (this.wake = r))
+      }
+    } finally {
+      this.left()
+    }
+  }
+
+  /** The oldest queued event, counted out of the bound. */
+  private take(): ExecEvent | undefined {
+    const next = this.items.shift()
+    if (!next) return undefined
+    if (next === this.dropNotice?.event) this.dropNotice = undefined
+    else this.bytes -= size(next)
+    if (this.bytes <= this.overflow.maxBytes) this.release()
+    return next
+  }
+
+  /**
+   * The reader is done. One that leaves early must not leave the pumps blocked on a full
+   * queue. Under `drop` nothing waits, and the cell's later output still belongs to this queue.
+   */
+  private left(): void {
+    if (this.overflow.policy === 'block') this.end()
   }
 
   private async room(): Promise<void> {

@@ -163,6 +163,30 @@ export class SseWriter<E> {
     return undefined
   }
 
+  /**
+   * The whole body, framed in this tick, of a source known to have ended (its `ended` has
+   * settled): read through `ready()` into one buffer, with no promise per event and no stream.
+   * Undefined when the source turns out to have more than is ready, or more than a batch: what
+   * was taken is then the stream's first chunk (`run`). The bytes are the same either way.
+   */
+  whole(): Uint8Array | undefined {
+    const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
+    const batch = new FrameBatch([])
+    while (!batch.full) {
+      const now = it.ready?.()
+      if (!now) break
+      if (now.done) {
+        this.close()
+        return batch.take()
+      }
+      this.addTo(batch, now.value)
+    }
+    const head = batch.take()
+    this.head = head.length > 0 ? head : undefined
+    this.lastWrite = Date.now()
+    return undefined
+  }
+
   /** Writes the stream until it ends: the first chunk, then a batch at a time. */
   async run(controller: Controller): Promise<void> {
     const head = this.head

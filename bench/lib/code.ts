@@ -33,12 +33,18 @@ export function outputOf(e: StreamEvent): string | undefined {
   return undefined
 }
 
+/** A client of a server other than execd that speaks POST /code (row 1's relay floor). */
+export const relayClient = (url: string): Pick<Execd, 'post'> => ({
+  post: (path, body) =>
+    fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+})
+
 /**
  * Runs code in a context via `POST /code` and reads the stream up to `stopAt`; returns the
  * events and the arrival time of the stopping event. Throws on an `error` event.
  */
 export async function runCode(
-  d: Execd,
+  d: Pick<Execd, 'post'>,
   id: string,
   language: string,
   code: string,

@@ -5,11 +5,14 @@
  * server patched to set TCP_NODELAY on its WebSockets (stock Jupyter stalls ~40 ms on Nagle).
  * The same cell is also timed against execd's own `GET /ping` on the same client (what the
  * daemon adds over its cheapest request), with a second client — plain Node `http` keep-alive
- * on one connection — and in a warm javascript context.
+ * on one connection — and in a warm javascript context. Rows 1h/1i put it against the floor of
+ * the architecture: a bare compiled Bun.serve relaying the cell to a warm python over a socket
+ * (baselines/python-relay.ts), whose own cell-over-/ping ratio bounds what 1d/1e can reach.
  */
 import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { startWarmPython } from '../baselines/python-pipe'
-import { createContext, outputOf, requireCode, runCode } from '../lib/code'
+import { startPythonRelay } from '../baselines/python-relay'
+import { createContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
 import { reps } from '../lib/config'
 import { type Execd, Skip, startExecd } from '../lib/execd'
 import { interleave, type Side, timed } from '../lib/measure'
@@ -65,13 +68,16 @@ export default {
     const jupyter = noJupyter ? null : await startJupyter()
     const tuned = noJupyter ? null : await startJupyter({ nodelay: true })
     const python = startWarmPython()
+    const relay = await startPythonRelay()
     const noNode = nodeMissing()
     const node = noNode ? null : startNodeClient(d.url, d.headers['X-EXECD-ACCESS-TOKEN'] ?? '')
+    const nodeRelay = noNode ? null : startNodeClient(relay.url, '')
     try {
       await requireCode(d)
       const id = await createContext(d, 'python')
       await runCode(d, id, 'python', 'x = 1')
       await python.run('x = 1')
+      await runCode(relayClient(relay.url), id, 'python', 'x = 1')
       const js = await javascriptContext(d)
       const sides: Side[] = [
         { name: 'ping', once: () => timed(() => d.fetch('/ping').then(r => r.arrayBuffer())) },
@@ -88,6 +94,19 @@ export default {
           },
         },
         { name: 'pipe', once: () => timed(async () => expectTwo('pipe', await python.run('x + 1'))) },
+        { name: 'rping', once: () => timed(() => fetch(`${relay.url}/ping`).then(r => r.arrayBuffer())) },
+        {
+          name: 'relay',
+          once: async () => {
+            const t0 = performance.now()
+            const { events, at } = await runCode(relayClient(relay.url), id, 'python', 'x + 1')
+            expectTwo(
+              'relay',
+              events.map(outputOf).find(o => o !== undefined),
+            )
+            return at - t0
+          },
+        },
       ]
       if (js)
         sides.push({
@@ -107,6 +126,11 @@ export default {
           { name: 'nping', once: () => nodePing(node) },
           { name: 'ncell', once: () => nodeCell(node, id, 'python') },
           ...(js ? [{ name: 'njs', once: () => nodeCell(node, js, 'javascript') }] : []),
+        )
+      if (nodeRelay)
+        sides.push(
+          { name: 'nrping', once: () => nodePing(nodeRelay) },
+          { name: 'nrelay', once: () => nodeCell(nodeRelay, id, 'python') },
         )
       for (const [name, server] of [
         ['jupyter', jupyter],
@@ -184,13 +208,57 @@ export default {
           rows.push(vsPing('1g', 'warm javascript x + 1 vs own /ping, Node http client', njs, NODE_CLIENT, nping))
         }
       } else rows.push({ ...missingBaseline('1e', 'warm python x + 1 vs own /ping, Node http client', noNode!) })
+      /** A row of a warm cell against the relay floor's, noting the floor's own cell over its /ping. */
+      const vsRelay = (
+        row: string,
+        what: string,
+        cell: Summary,
+        relayCell: Summary,
+        relayPing: Summary,
+      ): RowResult => ({
+        row,
+        what,
+        ours: figure(cell, 'ms'),
+        baselineName: 'bare compiled Bun.serve relaying the cell to a warm python over a socketpair, same client',
+        baseline: figure(relayCell, 'ms'),
+        ...timeRatio(cell.median, relayCell.median),
+        pass: null,
+        note: `the relay's own cell is ${(relayCell.median / relayPing.median).toFixed(2)}× its /ping (${relayPing.median.toFixed(2)} ms): the floor of the cell-over-/ping ratio for any Bun daemon that runs the cell in a warm python over a socket`,
+      })
+      rows.push(
+        vsRelay(
+          '1h',
+          'warm python x + 1 vs the relay floor',
+          ours,
+          summarize(samples.relay ?? []),
+          summarize(samples.rping ?? []),
+        ),
+      )
+      if (nodeOurs)
+        rows.push(
+          vsRelay(
+            '1i',
+            'warm python x + 1 vs the relay floor, Node http client',
+            nodeOurs,
+            summarize(samples.nrelay ?? []),
+            summarize(samples.nrping ?? []),
+          ),
+        )
       if (js) {
         const jsOurs = summarize(samples.js ?? [])
         rows.push(vsPing('1f', 'warm javascript x + 1 vs own /ping', jsOurs, BUN_CLIENT, ping))
       } else rows.push(missingBaseline('1f', 'warm javascript x + 1 vs own /ping', 'javascript runtime not built'))
       return rows
     } finally {
-      await Promise.allSettled([node?.stop(), d.stop(), jupyter?.stop(), tuned?.stop(), python.stop()])
+      await Promise.allSettled([
+        node?.stop(),
+        nodeRelay?.stop(),
+        d.stop(),
+        jupyter?.stop(),
+        tuned?.stop(),
+        python.stop(),
+        relay.stop(),
+      ])
     }
   },
 } satisfies BenchRow

@@ -20,6 +20,11 @@ export interface Execution {
   finishedAt?: number
 }
 
+/** An execution while this store runs it: `ended` settles its `done`. */
+interface RunningExecution extends Execution {
+  ended: () => void
+}
+
 export class ExecutionStore {
   private readonly executions = new Map<string, Execution>()
   /** Finished executions, oldest first (finishedAt never decreases along it). */
@@ -45,25 +50,33 @@ export class ExecutionStore {
     this.prune()
     const id = crypto.randomUUID().replaceAll('-', '')
     const journal = new Journal()
-    void journal.append(makeEvent('init', { text: ctx.id, execution_id: id, state_lost: ctx.stateLost || undefined }))
-    void journal.append(makeEvent('ping', { text: 'pong' }))
-    const exec: Execution = { id, contextId: ctx.id, journal, done: Promise.resolve() }
-    this.executions.set(id, exec)
-    if (opts.failIfBusy && ctx.pending > 0) {
-      exec.done = this.refuse(ctx, exec)
-      return exec
+    // A fresh journal has room: no promise for either.
+    journal.tryAppend(makeEvent('init', { text: ctx.id, execution_id: id, state_lost: ctx.stateLost || undefined }))
+    journal.tryAppend(makeEvent('ping', { text: 'pong' }))
+    let ended!: () => void
+    const exec: RunningExecution = {
+      id,
+      contextId: ctx.id,
+      journal,
+      done: new Promise<void>(r => (ended = r)),
+      ended: () => ended(),
     }
-    exec.done = ctx.enqueue(() => this.runTurn(ctx, exec, code))
+    this.executions.set(id, exec)
+    // `done` is settled by finish() the moment execution_complete is journaled, not once the
+    // turn's promises have unwound back through the context's queue (a one-body reply waits
+    // on it); the queue's end settles it too, should a turn ever fail before finishing.
+    if (opts.failIfBusy && ctx.pending > 0) void this.refuse(ctx, exec).then(exec.ended)
+    else void ctx.enqueue(() => this.runTurn(ctx, exec, code)).then(exec.ended)
     return exec
   }
 
-  private async refuse(ctx: CodeContext, exec: Execution): Promise<void> {
+  private async refuse(ctx: CodeContext, exec: RunningExecution): Promise<void> {
     const evalue = `context ${ctx.id} is busy with ${ctx.pending} execution(s); retry later, or omit wait=false to queue`
     await exec.journal.append(errorEvent('ContextBusy', evalue, [evalue]))
     await this.finish(exec)
   }
 
-  private async runTurn(ctx: CodeContext, exec: Execution, code: string): Promise<void> {
+  private async runTurn(ctx: CodeContext, exec: RunningExecution, code: string): Promise<void> {
     const started = Date.now()
     const journal = exec.journal
     // Waits only when the journal is full and a reader still needs its oldest event.
@@ -71,11 +84,19 @@ export class ExecutionStore {
     await this.finish(exec, { execution_time: Date.now() - started })
   }
 
-  private async finish(exec: Execution, fields: { execution_time?: number } = {}): Promise<void> {
-    await exec.journal.append(makeEvent('execution_complete', fields))
+  /** Journals execution_complete and ends the journal: at once unless the journal is full. */
+  private finish(exec: RunningExecution, fields: { execution_time?: number } = {}): Promise<void> | undefined {
+    const complete = makeEvent('execution_complete', fields)
+    if (exec.journal.tryAppend(complete)) return this.ended(exec)
+    return exec.journal.append(complete).then(() => this.ended(exec))
+  }
+
+  private ended(exec: RunningExecution): undefined {
     exec.journal.end()
     exec.finishedAt = Date.now()
     this.finished.push(exec)
+    exec.ended()
+    return undefined
   }
 
   /**

@@ -3,9 +3,9 @@
  * embedded driver, spoken to over an IPC channel.
  */
 import { CellAssembler } from '../../core/cell-assembler'
-import type { Overflow } from '../../core/cell-queue'
+import type { CellQueue, Overflow } from '../../core/cell-queue'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
-import type { RuntimeContext, StartOptions } from '../../core/plugin'
+import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { driverFiles } from './driver-files'
 
@@ -74,15 +74,29 @@ export class JsContext implements RuntimeContext {
       yield this.deathEvent()
       return
     }
+    // A reader that stops early leaves the cell running: it stays the running one (and refuses
+    // a second run) until the driver reports it done, so its output never lands in another cell.
+    yield* this.begin(code)
+  }
+
+  /** `run` with its events handed to `emit`: no generator per event on a warm cell's path. */
+  async runInto(code: string, emit: Emit): Promise<void> {
+    if (!this.alive) {
+      await emit(this.deathEvent())
+      return
+    }
+    await this.begin(code).drainInto(emit)
+  }
+
+  /** The cell's queue, once its code is on its way to the driver. */
+  private begin(code: string): CellQueue {
     const queue = this.cells.begin()
     try {
       this.proc.proc.send({ t: 'run', code })
     } catch {
       // The child died between cells; its exit handler ends the queue with the cause.
     }
-    // A reader that stops early leaves the cell running: it stays the running one (and refuses
-    // a second run) until the driver reports it done, so its output never lands in another cell.
-    yield* queue
+    return queue
   }
 
   /**
@@ -115,6 +129,9 @@ export class JsContext implements RuntimeContext {
         if (m.error) this.cells.setError(m.error)
         return
       case 'done':
+        // The driver sends the cell's value or error with its `done`.
+        if (m.bundle) this.cells.setResult(withTextAlias(m.bundle))
+        if (m.error) this.cells.setError(m.error)
         return this.cells.done()
     }
   }

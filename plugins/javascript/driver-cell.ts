@@ -62,6 +62,8 @@ function remember(cellName: string, script: string): void {
  * cwd and substituted. Bun prints the transformed import as `import("<specifier>")`.
  */
 function resolveImports(script: string, code: string, language: Language, cwd: string): string {
+  // No `import` and no `from` in the text: nothing to resolve, and no third parse of the cell.
+  if (!code.includes('import') && !code.includes('from')) return script
   const { imports } = transpiler(plain, language, false).scan(code)
   for (const { path, kind } of imports) {
     if (kind === 'require-call' || isBuiltin(path) || path.startsWith('bun:') || path === 'bun') continue

@@ -62,6 +62,8 @@ send({ t: 'ready', bun: Bun.version, language })
 
 async function runCell(code: string): Promise<void> {
   const cellName = `cell-${++cellNumber}`
+  // The cell's value or error rides on its `done`: one message, one write, one wake-up of execd.
+  const done: Message = { t: 'done' }
   try {
     const cwd = proc.cwd()
     provideRequire(cwd)
@@ -70,21 +72,38 @@ async function runCell(code: string): Promise<void> {
     let out: unknown = (0, eval)(cell.script)
     if (out instanceof Promise) out = await Promise.race([out, interrupted])
     const value = isReplValue(out) && !cell.endsWithDeclaration ? out.value : undefined
-    if (value !== undefined) send({ t: 'result', bundle: bundleOf(value) })
+    if (value !== undefined) done.bundle = bundleOf(value)
   } catch (e) {
-    send({ t: 'error', error: describeError(e, driverDir) })
+    done.error = describeError(e, driverDir)
   } finally {
     interruptRunning = null
-    send({ t: 'done' })
+    sendDone(done)
+  }
+}
+
+/** The cell's `done`; a value that cannot be sent (a BigInt in its bundle) is its error instead. */
+function sendDone(done: Message): void {
+  try {
+    return send(done)
+  } catch (e) {
+    try {
+      return send({ t: 'done', error: describeError(e, driverDir) })
+    } catch {
+      send({ t: 'done' })
+    }
   }
 }
 
 let ourRequire: unknown
+let ourRequireCwd: string | undefined
 
 /** A `require` for the cwd (which a cell may change), unless the user declared their own. */
 function provideRequire(cwd: string): void {
   const g = globalThis as Record<string, unknown>
   if (g.require !== undefined && g.require !== ourRequire) return
+  // Made again only when the cwd changed (it was made for every cell).
+  if (g.require === ourRequire && ourRequireCwd === cwd) return
+  ourRequireCwd = cwd
   ourRequire = g.require = createRequire(`${cwd}/`)
 }
 

@@ -12,6 +12,11 @@ _CO_COROUTINE = 0x80
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (3.8+), without importing ast at startup
 
 
+# The messages every cell sends, encoded once (json.dumps was a tenth of a warm cell's time here).
+_STARTED = b'{"type": "started"}\n'
+_DONE = b'{"type": "done"}\n'
+
+
 def _on_sigint(signum, frame):
     # Idle SIGINTs (a late interrupt) are ignored; only a running cell is interrupted.
     if _running:
@@ -72,7 +77,7 @@ def _cell(source):
         _running = True
         try:
             # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees this.
-            _send({'type': 'started'})
+            _send(_STARTED)
             _execute(source, filename)
             _show_figures()
         finally:
@@ -87,7 +92,7 @@ def _cell(source):
     _emit_count(hold=True)
     if error is not None:
         _send(error, hold=True)
-    _send({'type': 'done'})
+    _send(_DONE)
 
 
 def _main_loop():
@@ -105,11 +110,11 @@ def _main_loop():
                 # A spare interpreter handed to a new context: take its cwd (and env) now.
                 os.chdir(msg['chdir'])
                 os.environ['PWD'] = msg['chdir']
-                _send({'type': 'done'})
+                _send(_DONE)
             else:
                 _cell(msg.get('code', ''))
         except KeyboardInterrupt:
-            _send({'type': 'done'})
+            _send(_DONE)
 
 
 _main_loop()

@@ -2,50 +2,129 @@
  * JSON lines over the socketpair fd a runtime's interpreter gets as fd 3 (spawnOwned's
  * extraFds): execd's protocol channel, apart from the user's stdout/stderr.
  */
-import { closeSync, writeSync } from 'node:fs'
+import { writeSync } from 'node:fs'
 import { JsonLines } from '../../core/json-lines'
 import { sleep } from '../../core/timers'
 
+/**
+ * Characters of whole lines received and not yet taken past which the socket stops being read
+ * (the interpreter then blocks on its writes). A line still without its newline does not count:
+ * only its newline lets it be taken, so it must be read (JsonLines bounds it).
+ */
+const MAX_UNREAD = 256 * 1024
+
 export class LineChannel {
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>
   private readonly decoder = new TextDecoder()
   private readonly splitter = new JsonLines()
-  /** Lines received and not yet handed out. */
+  /** Lines received and not yet taken, from `at` on, and their characters. */
   private lines: string[] = []
+  private at = 0
+  private unread = 0
   private closed = false
   private fdOpen = true
+  private paused = false
+  /** A `next()` waiting for data or the end. */
+  private wake: (() => void) | undefined
   private writing: Promise<void> = Promise.resolve()
   /** Sends chained on `writing` and not yet done. */
   private queued = 0
 
-  constructor(private readonly fd: number) {
-    this.reader = Bun.file(fd).stream().getReader()
+  /**
+   * The fd read as a socket of the event loop, its data handed over in a callback: one read
+   * per arrival and no promise per chunk (a stream reader of the fd made three reads and two
+   * re-arms of the poll per cell, and a promise per chunk). Bun owns the fd from here on.
+   */
+  private constructor(private readonly fd: number) {}
+
+  private socket: Bun.Socket<undefined> | undefined
+
+  static async open(fd: number): Promise<LineChannel> {
+    const channel = new LineChannel(fd)
+    const options: Bun.FdSocketOptions<undefined> = {
+      fd,
+      socket: {
+        data: (_socket, chunk) => channel.received(chunk),
+        end: () => channel.ended(),
+        error: () => channel.ended(),
+        close: () => {
+          channel.fdOpen = false
+          channel.ended()
+        },
+      },
+    }
+    // Bun takes an fd here (its typings declare FdSocketOptions but list no overload for it).
+    channel.socket = await Bun.connect(options as unknown as Bun.UnixSocketOptions<undefined>)
+    return channel
+  }
+
+  private received(chunk: Uint8Array): void {
+    // Each chunk searched once (JsonLines): a long line appended to and searched again per
+    // chunk was quadratic.
+    const got = this.splitter.push(this.decoder.decode(chunk, { stream: true }))
+    if (got.length === 0) return
+    if (this.at === this.lines.length) {
+      this.lines = got
+      this.at = 0
+    } else for (const line of got) this.lines.push(line)
+    for (const line of got) this.unread += line.length
+    // Backpressure: a reader that lags (its journal is full) stops us reading, and the
+    // interpreter blocks on its writes, as it did when the fd was read on demand.
+    if (this.unread > MAX_UNREAD && !this.paused) {
+      this.paused = true
+      this.socket?.pause()
+    }
+    this.notify()
+  }
+
+  /** The other side is gone (end of stream, error, or the socket closed). */
+  private ended(): void {
+    this.closed = true
+    this.notify()
+  }
+
+  private notify(): void {
+    const w = this.wake
+    this.wake = undefined
+    w?.()
+  }
+
+  /**
+   * A message that has arrived already, without a promise, or undefined when none has: the
+   * driver sends a cell's tail (its value, count and `done`) in one write, read in one chunk.
+   */
+  take(): Record<string, any> | undefined {
+    for (;;) {
+      const line = this.at < this.lines.length ? this.lines[this.at++] : undefined
+      if (line === undefined) {
+        this.lines = []
+        this.at = 0
+        if (this.paused) {
+          this.paused = false
+          this.socket?.resume()
+        }
+        return undefined
+      }
+      this.unread -= line.length
+      if (this.paused && this.unread <= MAX_UNREAD / 2) {
+        this.paused = false
+        this.socket?.resume()
+      }
+      if (!line.trim()) continue
+      try {
+        return JSON.parse(line)
+      } catch {
+        continue // a torn line (interpreter killed mid-write) is not a message
+      }
+    }
   }
 
   /** The next message, or undefined once the other side has closed (or died). */
   async next(): Promise<Record<string, any> | undefined> {
     for (;;) {
-      const line = this.lines.shift()
-      if (line !== undefined) {
-        if (!line.trim()) continue
-        try {
-          return JSON.parse(line)
-        } catch {
-          continue // a torn line (interpreter killed mid-write) is not a message
-        }
-      }
+      const taken = this.take()
+      if (taken) return taken
       if (this.closed) return undefined
-      let chunk: { done: boolean; value?: Uint8Array }
-      try {
-        chunk = await this.reader.read()
-      } catch {
-        chunk = { done: true, value: undefined }
-      }
-      if (chunk.done) {
-        this.closed = true
-        continue
-      }
-      this.lines = this.splitter.push(this.decoder.decode(chunk.value!, { stream: true }))
+      await new Promise<void>(r => (this.wake = r))
     }
   }
 
@@ -81,14 +160,12 @@ export class LineChannel {
     return this.writing
   }
 
-  /** Closes our end (Bun does not close extra stdio fds). Idempotent. */
+  /** Closes our end (the socket closes the fd; Bun does not close extra stdio fds). Idempotent. */
   close(): void {
+    this.closed = true
+    this.notify()
     if (!this.fdOpen) return
     this.fdOpen = false
-    this.closed = true
-    void this.reader.cancel().catch(() => {})
-    try {
-      closeSync(this.fd)
-    } catch {}
+    this.socket?.terminate()
   }
 }

@@ -1,6 +1,6 @@
 /** One live python3 driven by driver.py over a protocol socket (see driver.py's header). */
 import { pulled } from '../../core/cell-queue'
-import { errorEvent, makeEvent, type EventType, type ExecEvent } from '../../core/events'
+import { errorEvent, type EventType, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Emit, RuntimeContext } from '../../core/plugin'
 import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
@@ -59,7 +59,14 @@ export class PythonContext implements RuntimeContext {
     })
     const [channelFd] = proc.fds
     if (channelFd === undefined) throw new Error('python was started without its channel fd')
-    const ctx = new PythonContext(proc, new LineChannel(channelFd), opts.log)
+    let channel: LineChannel
+    try {
+      channel = await LineChannel.open(channelFd)
+    } catch (err) {
+      await proc.kill('close', 500)
+      throw err
+    }
+    const ctx = new PythonContext(proc, channel, opts.log)
     const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()
@@ -100,7 +107,8 @@ export class PythonContext implements RuntimeContext {
       }
       await this.channel.send({ code }).catch(() => {})
       for (;;) {
-        const msg = await this.channel.next()
+        // What has arrived is handled in this tick; a promise only to wait for more.
+        const msg = this.channel.take() ?? (await this.channel.next())
         if (!msg) break
         if (msg.type === 'done') return
         if (msg.type === 'started') {
@@ -109,8 +117,9 @@ export class PythonContext implements RuntimeContext {
           continue
         }
         if (!FORWARDED.has(msg.type)) continue
-        const { type, ...fields } = msg
-        const behind = emit(makeEvent(type as EventType, fields))
+        // The message is the event (its fields, then a timestamp): no copy of it is made.
+        msg.timestamp = Date.now()
+        const behind = emit(msg as ExecEvent)
         if (behind) await behind
       }
       // The channel closed without `done`: the interpreter died in the cell.

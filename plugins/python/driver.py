@@ -34,8 +34,9 @@ _held = []
 def _send(msg, hold=False):
     """Sends one message; `hold` keeps it for the next send instead (a cell's tail — its
     value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
-    Any later message, from any thread, sends what is held first, so the order is kept."""
-    data = (json.dumps(msg, default=str) + '\n').encode('utf-8')
+    Any later message, from any thread, sends what is held first, so the order is kept.
+    A message already encoded (bytes, a JSON line) goes as it is."""
+    data = msg if isinstance(msg, bytes) else (json.dumps(msg, default=str) + '\n').encode('utf-8')
     with _send_lock:
         if hold:
             _held.append(data)
@@ -155,6 +156,7 @@ class _BytesSink(object):
 
 _orig_stderr_fd = os.dup(2)
 _forwarders = [_Forwarder(1, 'stdout'), _Forwarder(2, 'stderr')]
+_forwarder_fds = [fw.r for fw in _forwarders]
 sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
 sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
 try:
@@ -171,10 +173,11 @@ def _sync_output():
             stream.flush()
         except Exception:
             pass
+    # Nothing in either pipe and nothing held by a forwarder: already in order (the common
+    # case, asked of the kernel once for both pipes: a warm cell syncs twice).
+    readable = select.select(_forwarder_fds, [], [], 0)[0]
     for fd, fw in ((1, _forwarders[0]), (2, _forwarders[1])):
-        # Nothing in the pipe and nothing held by the forwarder: already in order (the common case).
-        readable = select.select([fw.r], [], [], 0)[0]
-        if not readable and not fw.busy:
+        if fw.r not in readable and not fw.busy:
             continue
         fw.synced.clear()
         try:

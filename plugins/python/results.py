@@ -90,7 +90,7 @@ class _Cell(object):
 def _emit_count(hold=False):
     if not _Cell.counted:
         _Cell.counted = True
-        _send({'type': 'execution_count', 'execution_count': _Cell.count}, hold)
+        _send(('{"type": "execution_count", "execution_count": %d}\n' % _Cell.count).encode(), hold)
 
 
 def _emit_result(data, hold=False):
