@@ -49,6 +49,14 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     expect(types.indexOf('execution_count')).toBeLessThan(types.indexOf('result'))
   })
 
+  test('a value larger than the channel reads ahead (1 MiB) arrives whole, and the context goes on', async () => {
+    // The channel pauses reading past 256 KiB of whole lines not yet taken; one line larger
+    // than that must still be read to its newline, not wait for a resume that never comes.
+    const events = await run("'x' * (1 << 20)")
+    expect(resultText(events)).toEqual([`'${'x'.repeat(1 << 20)}'`])
+    expect(resultText(await run('6 * 7'))).toEqual(['42'])
+  })
+
   test('a traceback shows the user’s frames and lines, not the driver’s', async () => {
     const events = await run('def inner():\n    raise ValueError("bad value")\ninner()')
     const { ename, evalue, traceback } = ofType(events, 'error')[0]?.error
