@@ -50,14 +50,16 @@ export class Deadlines<K> {
     this.timer = undefined
     this.timerAt = Infinity
     const now = Date.now()
-    const expired: K[] = []
+    const expired: [K, number][] = []
     let next = Infinity
-    for (const [key, at] of this.due) {
-      if (at <= now) expired.push(key)
-      else if (at < next) next = at
+    for (const entry of this.due) {
+      if (entry[1] <= now) expired.push(entry)
+      else if (entry[1] < next) next = entry[1]
     }
-    for (const key of expired) this.due.delete(key)
+    // In deadline order, however late the timer fired (a loaded machine fires several at once).
+    expired.sort((a, b) => a[1] - b[1])
+    for (const [key] of expired) this.due.delete(key)
     if (next < Infinity) this.arm(next)
-    for (const key of expired) this.expire(key)
+    for (const [key] of expired) this.expire(key)
   }
 }
