@@ -27,6 +27,74 @@ describe('LineSplitter', () => {
   test('an endless line is cut into bounded pieces', () => {
     expect(all(['abcdefg'], 3)).toEqual(['abc', 'def', 'g'])
   })
+  test('a long line is cut the same whether its end came in the same read or later', () => {
+    expect(all(['abcdefg\nhi\n'], 3)).toEqual(['abc', 'def', 'g', 'hi'])
+    expect(all(['abcdef\n'], 3)).toEqual(['abc', 'def'])
+    expect(all(['abcdef', '\n'], 3)).toEqual(['abc', 'def'])
+  })
+  test('a cut never splits a surrogate pair: that piece is one unit shorter', () => {
+    expect(all(['ab😀cd\n'], 3)).toEqual(['ab', '😀c', 'd'])
+    expect(all(['ab', '😀cd'], 3)).toEqual(['ab', '😀c', 'd'])
+    expect(all(['a😀b😀c\n'], 2)).toEqual(['a', '😀', 'b', '😀', 'c'])
+  })
+})
+
+/**
+ * A line of 200,000 bytes (the issue's case) in one chunk and in many chunkings, terminated or
+ * not: always pieces of exactly 64 Ki units, the last shorter, whatever the reads.
+ */
+describe('a 200,000-byte line', () => {
+  const MAX = 64 * 1024
+  const cases: [string, string][] = [
+    ['clean ASCII', 'x'.repeat(200_000)],
+    ['ASCII JSON must escape', 'x\t'.repeat(100_000)],
+    ['two-byte characters', 'é'.repeat(100_000)],
+    // the 4-byte character straddles the first cut (units 65,535 and 65,536)
+    ['a surrogate pair at a cut', 'x'.repeat(MAX - 1) + '😀' + 'y'.repeat(200_000 - MAX - 3)],
+  ]
+  /** Chunkings: one read, pipe-sized reads, odd sizes, and two reads split around each cut. */
+  const chunkings = (n: number): number[][] => {
+    const out = [[n], [65536], [65537], [4096], [1000], [7]].map(([size]) => {
+      const at: number[] = []
+      for (let i = size!; i < n; i += size!) at.push(i)
+      return at
+    })
+    for (const edge of [MAX, 2 * MAX, 3 * MAX, n - 1])
+      for (const d of [-4, -3, -2, -1, 0, 1, 2, 3]) if (edge + d > 0 && edge + d < n) out.push([edge + d])
+    return out
+  }
+  const run = (split: LineSplitter | ByteLineSplitter, bytes: Uint8Array, cuts: number[]) => {
+    const got: (string | Uint8Array)[] = []
+    let from = 0
+    for (const at of [...cuts, bytes.length]) {
+      got.push(...split.push(bytes.slice(from, at)).map(l => (typeof l === 'string' ? l : l.slice())))
+      from = at
+    }
+    got.push(...split.end())
+    return got.map(l => (typeof l === 'string' ? l : new TextDecoder().decode(l)))
+  }
+  for (const [name, line] of cases)
+    for (const end of ['\n', '\r\n', '']) {
+      test(`${name}, ${end === '' ? 'unterminated' : JSON.stringify(end)}`, () => {
+        const text = end === '' ? line : line + end + 'next\n'
+        const bytes = enc(text)
+        // the expected pieces, computed from the line's units
+        const want: string[] = []
+        for (let at = 0; at < line.length;) {
+          let cut = Math.min(line.length, at + MAX)
+          if (cut < line.length && line.charCodeAt(cut - 1) >= 0xd800 && line.charCodeAt(cut - 1) < 0xdc00) cut--
+          want.push(line.slice(at, cut))
+          at = cut
+        }
+        if (end !== '') want.push('next')
+        if (name === 'clean ASCII') expect(want.map(l => l.length).slice(0, 4)).toEqual([65536, 65536, 65536, 3392])
+        if (name === 'a surrogate pair at a cut') expect(want[0]!.length).toBe(MAX - 1)
+        for (const cuts of chunkings(bytes.length)) {
+          expect(run(new LineSplitter(), bytes, cuts)).toEqual(want)
+          expect(run(new ByteLineSplitter(), bytes, cuts)).toEqual(want)
+        }
+      })
+    }
 })
 
 /** The character-by-character splitter the indexOf one replaced: the spec of the fuzz test. */
@@ -46,29 +114,40 @@ function referenceSplit(text: string, maxLine: number): string[] {
     if (c === 10 || c === 13) {
       const line = tail + text.slice(start, i)
       tail = ''
-      lines.push(line === '' ? '\n' : line)
+      if (line === '') lines.push('\n')
+      else lines.push(...pieces(line, maxLine))
       afterCR = c === 13
       start = i + 1
     }
   }
   tail += text.slice(start)
-  while (tail.length > maxLine) {
-    lines.push(tail.slice(0, maxLine))
-    tail = tail.slice(maxLine)
-  }
-  if (tail !== '') lines.push(tail)
+  if (tail !== '') lines.push(...pieces(tail, maxLine))
   return lines
 }
 
+/** A line's pieces of `max` units, a unit fewer where a cut would split a surrogate pair. */
+function pieces(line: string, max: number): string[] {
+  const out: string[] = []
+  for (let at = 0; at < line.length;) {
+    let piece = line.slice(at, at + max)
+    const last = piece.charCodeAt(piece.length - 1)
+    if (at + max < line.length && max > 1 && last >= 0xd800 && last < 0xdc00) piece = piece.slice(0, -1)
+    out.push(piece)
+    at += piece.length
+  }
+  return out
+}
+
 test('LineSplitter matches the reference splitting for random text cut at random points', () => {
-  const alphabet = ['a', 'b', '\n', '\r', 'é', ' ']
+  const alphabet = ['a', 'b', '\n', '\r', 'é', ' ', '😀']
   let seed = 7
   const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
-  for (let round = 0; round < 300; round++) {
+  for (let round = 0; round < 3000; round++) {
     let text = ''
     for (let k = rand(60); k > 0; k--) text += alphabet[rand(alphabet.length)]
     const bytes = enc(text)
-    const s = new LineSplitter(1 << 20)
+    const max = rand(3) ? 1 + rand(12) : 1 << 20
+    const s = new LineSplitter(max)
     const got: string[] = []
     for (let at = 0; at < bytes.length;) {
       const next = Math.min(bytes.length, at + 1 + rand(8))
@@ -76,7 +155,7 @@ test('LineSplitter matches the reference splitting for random text cut at random
       at = next
     }
     got.push(...s.end())
-    expect(got).toEqual(referenceSplit(text, 1 << 20))
+    expect(got).toEqual(referenceSplit(text, max))
   }
 })
 
@@ -141,6 +220,11 @@ describe('ByteLineSplitter', () => {
       a.push(...want.end())
       b.push(...got.end().map(text))
       expect(b).toEqual(a)
+      // the same stream in one read: the same lines, whatever the chunking was
+      const whole = new ByteLineSplitter(max)
+      expect([...whole.push(all.slice()), ...whole.end()].map(text)).toEqual(a)
+      const wholeText = new LineSplitter(max)
+      expect([...wholeText.push(all.slice()), ...wholeText.end()]).toEqual(a)
     }
   })
 })

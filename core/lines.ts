@@ -1,8 +1,10 @@
 /**
  * Splits command output into the line events of CONTRACT §2, as the reference does: on `\n`
  * and on `\r` (`\r\n` counts once), terminator removed, an empty line sent as "\n", an
- * unterminated tail held until more output or `end()`. A line longer than `maxLine` is cut
- * into pieces so a flood without newlines never grows memory.
+ * unterminated tail held until more output or `end()`. A line longer than `maxLine` UTF-16
+ * units is cut into pieces of `maxLine` units (the last shorter; one fewer where the cut would
+ * split a surrogate pair), so a flood without newlines never grows memory — and the same
+ * wherever the pipe's reads happened to end, terminated or not (`cutPieces`).
  */
 export class LineSplitter {
   private readonly decoder = new TextDecoder()
@@ -38,7 +40,7 @@ export class LineSplitter {
     while (lf !== -1 || cr !== -1) {
       const atCR = cr !== -1 && (lf === -1 || cr < lf)
       const end = atCR ? cr : lf
-      const line = this.tail + text.slice(start, end)
+      const line = cutPieces(this.tail + text.slice(start, end), this.maxLine, lines)
       this.tail = ''
       lines.push(line === '' ? '\n' : line)
       start = end + 1
@@ -49,13 +51,29 @@ export class LineSplitter {
       if (lf !== -1 && lf < start) lf = text.indexOf('\n', start)
       if (cr !== -1 && cr < start) cr = text.indexOf('\r', start)
     }
-    this.tail += text.slice(start)
-    while (this.tail.length > this.maxLine) {
-      lines.push(this.tail.slice(0, this.maxLine))
-      this.tail = this.tail.slice(this.maxLine)
-    }
+    this.tail = cutPieces(this.tail + text.slice(start), this.maxLine, lines)
     return lines
   }
+}
+
+/**
+ * Pushes the first pieces of a long line onto `lines` and returns the rest (at most `max` units,
+ * empty only for an empty text). A piece is `max` units, or `max - 1` where its last would be the
+ * high half of a surrogate pair (a lone half would reach the client as an invalid `\ud83d`); the
+ * decoders never give half a pair, so the cuts depend on the line alone — cutting a growing tail
+ * while it is longer than `max` and cutting the whole line at once agree.
+ */
+function cutPieces(text: string, max: number, lines: { push(line: string): unknown }): string {
+  if (text.length <= max) return text
+  let at = 0
+  while (text.length - at > max) {
+    let cut = at + max
+    const unit = text.charCodeAt(cut - 1)
+    if (unit >= 0xd800 && unit < 0xdc00 && max > 1) cut--
+    lines.push(text.slice(at, cut))
+    at = cut
+  }
+  return text.slice(at)
 }
 
 /**
@@ -79,8 +97,8 @@ export type OutputLine = Uint8Array | string
  * ASCII that JSON needs no escape for, nearly all of a flood) stays bytes, so it can be framed
  * and journaled without a string being made or encoded again; any other line is decoded as
  * `LineSplitter` would (self-synchronising UTF-8: decoding line by line equals decoding the
- * stream, since lines end at ASCII bytes). A long unterminated tail is cut where
- * `LineSplitter` cuts it, in UTF-16 units: bytes while it is ASCII, decoded text once not.
+ * stream, since lines end at ASCII bytes). A long line, terminated or not, is cut where
+ * `LineSplitter` cuts it, in UTF-16 units: in bytes while it is ASCII, as decoded text once not.
  */
 export class ByteLineSplitter {
   /** Decodes a whole line; the stream's BOM is dropped once, at its start (as TextDecoder does). */
@@ -123,7 +141,7 @@ export class ByteLineSplitter {
       const end = atCR ? cr : lf
       let kind = 0
       for (let i = start; i < end; i++) kind |= KIND[chunk[i]!]!
-      lines.push(this.line(chunk.subarray(start, end), kind))
+      this.line(chunk.subarray(start, end), kind, lines)
       start = end + 1
       if (atCR) {
         if (start === chunk.length) this.afterCR = true
@@ -147,20 +165,20 @@ export class ByteLineSplitter {
     }
     if (this.tailText !== undefined) {
       // what the decoder held back ends the text, which is cut again as LineSplitter does
-      this.tailText += this.textDecoder!.decode()
-      this.cutText(lines)
-      if (this.tailText !== '') lines.push(this.tailText)
+      const rest = cutPieces(this.tailText + this.textDecoder!.decode(), this.maxLine, lines)
+      if (rest !== '') lines.push(rest)
       this.tailText = undefined
-    } else if (this.tailBytes > 0) lines.push(this.line(new Uint8Array(0), 0))
+    } else if (this.tailBytes > 0) this.line(new Uint8Array(0), 0, lines)
     return lines
   }
 
-  /** The tail plus `bytes` as one line, the tail emptied. */
-  private line(bytes: Uint8Array, kind: number): OutputLine {
+  /** The tail plus `bytes` as one line (in pieces if longer than `maxLine`), the tail emptied. */
+  private line(bytes: Uint8Array, kind: number, lines: OutputLine[]): void {
     if (this.tailText !== undefined) {
-      const text = this.tailText + this.textDecoder!.decode(bytes)
+      const text = cutPieces(this.tailText + this.textDecoder!.decode(bytes), this.maxLine, lines)
       this.tailText = undefined
-      return text === '' ? '\n' : text
+      lines.push(text === '' ? '\n' : text)
+      return
     }
     if (this.tailBytes > 0) {
       bytes = concat([...this.tail, bytes])
@@ -169,55 +187,60 @@ export class ByteLineSplitter {
       this.tailBytes = 0
       this.tailKind = 0
     }
-    if (bytes.length === 0) return '\n'
-    return kind === 0 ? bytes : this.decoder.decode(bytes)
+    if (bytes.length === 0) lines.push('\n')
+    else if (bytes.length > this.maxLine) this.pieces(bytes, kind, lines)
+    else lines.push(kind === 0 ? bytes : this.decoder.decode(bytes))
+  }
+
+  /** A whole line longer than `maxLine`: byte pieces while ASCII (a unit a byte), else text pieces. */
+  private pieces(bytes: Uint8Array, kind: number, lines: OutputLine[]): void {
+    if (kind & WIDE) {
+      lines.push(cutPieces(this.decoder.decode(bytes), this.maxLine, lines))
+      return
+    }
+    for (let at = 0; at < bytes.length; at += this.maxLine) {
+      const piece = bytes.subarray(at, at + this.maxLine)
+      lines.push(kind === 0 ? piece : this.decoder.decode(piece))
+    }
   }
 
   /** Keeps an unterminated piece; cuts the tail into `maxLine` pieces once it is longer. */
   private hold(piece: Uint8Array, lines: OutputLine[]): void {
     if (this.tailText !== undefined) {
-      this.tailText += this.textDecoder!.decode(piece, { stream: true })
-    } else {
-      let kind = 0
-      for (let i = 0; i < piece.length; i++) kind |= KIND[piece[i]!]!
-      this.tail.push(piece.slice())
-      this.tailBytes += piece.length
-      this.tailKind |= kind
-      if (this.tailBytes <= this.maxLine) return
-      if (!(this.tailKind & WIDE)) {
-        // ASCII: a unit a byte, so the cut is where the text one makes it
-        let bytes = concat(this.tail)
-        const kindOf = this.tailKind
-        this.tail = []
-        this.tailBytes = 0
-        this.tailKind = 0
-        while (bytes.length > this.maxLine) {
-          const cut = bytes.subarray(0, this.maxLine)
-          lines.push(kindOf === 0 ? cut.slice() : this.decoder.decode(cut))
-          bytes = bytes.subarray(this.maxLine)
-        }
-        if (bytes.length > 0) {
-          this.tail = [bytes.slice()]
-          this.tailBytes = bytes.length
-          this.tailKind = kindOf
-        }
-        return
-      }
-      // Wider than its units: from here this line is text, as LineSplitter keeps it.
-      this.textDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })
-      this.tailText = this.textDecoder.decode(concat(this.tail), { stream: true })
+      this.tailText = cutPieces(this.tailText + this.textDecoder!.decode(piece, { stream: true }), this.maxLine, lines)
+      return
+    }
+    let kind = 0
+    for (let i = 0; i < piece.length; i++) kind |= KIND[piece[i]!]!
+    this.tail.push(piece.slice())
+    this.tailBytes += piece.length
+    this.tailKind |= kind
+    if (this.tailBytes <= this.maxLine) return
+    if (!(this.tailKind & WIDE)) {
+      // ASCII: a unit a byte, so the cut is where the text one makes it
+      let bytes = concat(this.tail)
+      const kindOf = this.tailKind
       this.tail = []
       this.tailBytes = 0
       this.tailKind = 0
+      while (bytes.length > this.maxLine) {
+        const cut = bytes.subarray(0, this.maxLine)
+        lines.push(kindOf === 0 ? cut.slice() : this.decoder.decode(cut))
+        bytes = bytes.subarray(this.maxLine)
+      }
+      if (bytes.length > 0) {
+        this.tail = [bytes.slice()]
+        this.tailBytes = bytes.length
+        this.tailKind = kindOf
+      }
+      return
     }
-    this.cutText(lines)
-  }
-
-  private cutText(lines: OutputLine[]): void {
-    while (this.tailText!.length > this.maxLine) {
-      lines.push(this.tailText!.slice(0, this.maxLine))
-      this.tailText = this.tailText!.slice(this.maxLine)
-    }
+    // Wider than its units: from here this line is text, as LineSplitter keeps it.
+    this.textDecoder ??= new TextDecoder('utf-8', { ignoreBOM: true })
+    this.tailText = cutPieces(this.textDecoder.decode(concat(this.tail), { stream: true }), this.maxLine, lines)
+    this.tail = []
+    this.tailBytes = 0
+    this.tailKind = 0
   }
 }
 

@@ -94,6 +94,34 @@ describe('POST /command (foreground)', () => {
     expect(joined).toBe(want)
   })
 
+  test('a line longer than 64 Ki units is cut into 64 Ki pieces whatever the reads: foreground, replay and logs', async () => {
+    // Before, a long line was cut only while its end had not been read yet, so its pieces
+    // depended on how the pipe's reads fell. python writes a 200,000-byte line and its newline
+    // in one write; head | tr; echo writes them apart; a 4-byte character straddles a cut (the
+    // piece ends before it rather than split its surrogate pair); the last line has no newline.
+    const [x, y, z, v] = [
+      `python3 -c 'import sys; sys.stdout.write("x" * 200000 + "\\n")'`,
+      `head -c 200000 /dev/zero | tr '\\0' y; echo`,
+      `head -c 65535 /dev/zero | tr '\\0' z; printf '\\360\\237\\230\\200wwww\\n'`,
+      `head -c 200000 /dev/zero | tr '\\0' v`,
+    ]
+    const cut = (c: string) => [c.repeat(65536), c.repeat(65536), c.repeat(65536), c.repeat(3392)]
+    const pair = ['z'.repeat(65535), '\u{1f600}wwww']
+    expect(texts(await run({ command: [x, y, z, v].join('; ') }))).toEqual([
+      ...cut('x'),
+      ...cut('y'),
+      ...pair,
+      ...cut('v'),
+    ])
+    // a background command's replay has the same pieces (less output: its journal keeps 1 MiB);
+    // its logs are the output as it came
+    const id = (await run({ command: [x, z].join('; '), background: true }))[0]?.data.text
+    while ((await (await d.fetch(`/command/status/${id}`)).json()).running) await Bun.sleep(50)
+    expect(texts(await readSse(await d.fetch(`/command/${id}/events`)))).toEqual([...cut('x'), ...pair])
+    const logs = await (await d.fetch(`/command/${id}/logs`)).text()
+    expect(logs).toBe(`${'x'.repeat(200000)}\n${'z'.repeat(65535)}\u{1f600}wwww\n`)
+  })
+
   test('a non-zero exit is one CommandExecError event with the code, and no execution_complete', async () => {
     const frames = await run({ command: 'echo before; echo oops >&2; exit 3' })
     expect(texts(frames)).toEqual(['before'])

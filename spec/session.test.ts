@@ -132,10 +132,9 @@ describe('output', () => {
   /**
    * Output that exercises the line splitting: a character split across two reads of the pipe
    * (the sleep only makes separate reads likely; the frames are the same either way), invalid
-   * UTF-8, CR and CRLF, characters JSON escapes, empty lines, and last lines without a newline
-   * longer than the 64 KiB cut, ASCII on stdout and not on stderr. (A long line whose newline
-   * comes in the same read as its rest is not cut, so its pieces depend on the reads: the
-   * long lines here have none.)
+   * UTF-8, CR and CRLF, characters JSON escapes, empty lines, a 200,000-byte line written with
+   * its newline in one write, and last lines without a newline longer than the 64 Ki cut, ASCII
+   * on stdout and not on stderr. A long line's pieces are the same whatever the reads.
    */
   const MIXED = [
     "printf 'caf\\xc3'; sleep 0.1; printf '\\xa9 ok\\n'",
@@ -144,6 +143,7 @@ describe('output', () => {
     `printf 'q"uote \\\\ tab\\t\\x01\\n'`,
     "printf 'to stderr\\n' >&2",
     "printf '\\xc3\\xa9%.0s' $(seq 70000) >&2",
+    `python3 -c 'import sys; sys.stdout.write("x" * 200000 + "\\n")'`,
     "head -c 200000 /dev/zero | tr '\\0' y",
   ].join('; ')
 
@@ -168,7 +168,9 @@ describe('output', () => {
     expect(stdout.slice(0, 3)).toEqual(['café ok', 'bad \ufffd\ufffd utf8', '\n'])
     expect(stdout.slice(3, 7)).toEqual(['a', 'b', 'c', 'd'])
     expect(stdout[7]).toBe('q"uote \\ tab\t\x01')
-    expect(stdout.slice(8).map(t => t.length)).toEqual([65536, 65536, 65536, 200000 - 3 * 65536])
+    const pieces = [65536, 65536, 65536, 200000 - 3 * 65536]
+    expect(stdout.slice(8).map(t => t.length)).toEqual([...pieces, ...pieces])
+    expect(stdout.slice(8).map(t => t[0])).toEqual(['x', 'x', 'x', 'x', 'y', 'y', 'y', 'y'])
     const stderr = frames.filter(f => f.type === 'stderr').map(f => f.text as string)
     expect(stderr).toEqual(['to stderr', 'é'.repeat(65536), 'é'.repeat(70000 - 65536)])
     expect(frames.at(-1).type).toBe('execution_complete')
