@@ -3,15 +3,13 @@
  * one plain line, exit 2 for what was typed wrong, 1 for failed work). Each verb lazy-imports
  * its adapter, which calls the sections' operations (here, or remote with --url).
  */
-import { cac, type Command } from 'cac'
+import { cac, type CAC, type Command } from 'cac'
 import type { OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
 import { versionText } from '../core/version'
-
-const cli = cac('execd')
 
 const addOptions = (command: Command, specs: OptionSpec[]) => {
   for (const o of specs) {
@@ -25,98 +23,112 @@ const addOptions = (command: Command, specs: OptionSpec[]) => {
 const URL_OPTION = '--url <url>'
 const URL_HELP = 'drive the daemon at this URL instead of this machine (env EXECD_URL; token from EXECD_ACCESS_TOKEN)'
 
-// serve
-addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metrics)'), allOptions)
-  .example('execd serve --port 44772 --access-token "$TOKEN"')
-  .example("execd serve -- python3 app.py   # the container's entrypoint: app.py is its main process")
-  .action(async options => {
-    checkWholeNumbers(allOptions, options)
-    const { serve } = await import('./serve')
-    await serve(options)
-  })
+/**
+ * The program with every verb, or with `serve` alone: a start builds only the command it runs
+ * (the others' 40-odd options cost it 1.5–4 ms of CPU, loaded). Commands keep their order, so
+ * help reads the same; `serve` with help asked for gets the whole program (spec/cli-help.test.ts
+ * holds every verb's help as it was).
+ */
+function program(serveOnly: boolean): CAC {
+  const cli = cac('execd')
+  addServe(cli)
+  if (!serveOnly) addOthers(cli)
+  cli.help()
+  // Not cac's version(): it appends `process.version`, which under Bun is Node's, not Bun's.
+  cli.option('-v, --version', 'Display the version, commit, target and Bun version')
+  return cli
+}
 
-// ping, doctor: a readiness probe, and what works in this container
-cli
-  .command('ping', 'Exit 0 when the local execd answers /ping (token from EXECD_ACCESS_TOKEN)')
-  .option('--url <url>', 'default http://127.0.0.1:$EXECD_PORT/ping')
-  .option('--port <port>', 'default 44772')
-  .option('--timeout <ms>', 'default 2000')
-  .option('--quiet', 'print nothing')
-  .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
+const addServe = (cli: CAC) =>
+  addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metrics)'), allOptions)
+    .example('execd serve --port 44772 --access-token "$TOKEN"')
+    .example("execd serve -- python3 app.py   # the container's entrypoint: app.py is its main process")
+    .action(async options => {
+      checkWholeNumbers(allOptions, options)
+      const { serve } = await import('./serve')
+      await serve(options)
+    })
 
-cli
-  .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, languages')
-  .option('--json', 'print JSON')
-  .action(async o => (process.exitCode = await (await import('./doctor')).doctorCommand(o)))
-
-// metrics
-cli
-  .command('metrics', 'Print CPU and memory usage (cgroup-aware)')
-  .option('--json', 'print JSON (one object per line with --watch)')
-  .option('--watch', 'print a sample every second until interrupted')
-  .option(URL_OPTION, URL_HELP)
-  .action(async options => {
-    const { metricsCommand } = await import('./metrics')
-    process.exitCode = await metricsCommand(options)
-  })
-
-// exec
-addOptions(
+function addOthers(cli: CAC): void {
+  // ping, doctor: a readiness probe, and what works in this container
   cli
-    .command('exec [language] [...code]', 'Run code in a language runtime, or a shell command with --shell')
-    .option('--shell <command>', 'run a shell command (bash -c) through the commands section')
-    .option('-f, --file <path>', 'read the code from a file ("-" for stdin)')
-    .option('--cwd <dir>', 'working directory')
-    .option('--env <KEY=VALUE>', 'environment variable (repeatable)')
-    .option('--timeout <ms>', 'kill after this many milliseconds')
-    .option('--json', 'print the event stream as JSON lines')
-    .option('--list', 'list languages and whether each is available here')
+    .command('ping', 'Exit 0 when the local execd answers /ping (token from EXECD_ACCESS_TOKEN)')
+    .option('--url <url>', 'default http://127.0.0.1:$EXECD_PORT/ping')
+    .option('--port <port>', 'default 44772')
+    .option('--timeout <ms>', 'default 2000')
+    .option('--quiet', 'print nothing')
+    .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
+
+  cli
+    .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, languages')
+    .option('--json', 'print JSON')
+    .action(async o => (process.exitCode = await (await import('./doctor')).doctorCommand(o)))
+
+  // metrics
+  cli
+    .command('metrics', 'Print CPU and memory usage (cgroup-aware)')
+    .option('--json', 'print JSON (one object per line with --watch)')
+    .option('--watch', 'print a sample every second until interrupted')
     .option(URL_OPTION, URL_HELP)
-    .option(
-      '--isolated <workspace>',
-      'run the command in a throwaway isolated (bubblewrap) session over this workspace',
-    )
-    .option('--mode <mode>', 'with --isolated: the workspace rw (default), ro, or overlay (changes discarded)')
-    .option('--profile <profile>', 'with --isolated: strict (default) or balanced')
-    .option('--share-net', "with --isolated: keep the host's network"),
-  execOptions,
-)
-  .example("execd exec --shell 'ls -la'")
-  .example("execd exec python 'print(1 + 1)'")
-  .example('execd exec python          (on a terminal: an interactive prompt)')
-  .example("execd exec --isolated /work --mode overlay 'make test'")
-  .action(async (language: string | undefined, code: string[], options) => {
-    checkWholeNumbers(execOptions, options)
-    if (options.timeout !== undefined && !/^\d+$/.test(String(options.timeout)))
-      throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
-    if (options.isolated !== undefined) {
-      const { execIsolated } = await import('./exec-isolated')
-      process.exitCode = await execIsolated([language ?? '', ...code].join(' ').trim(), options)
-    } else if (options.shell !== undefined) {
-      const { execShell } = await import('./exec-shell')
-      process.exitCode = await execShell(options)
-    } else {
-      const { execCode } = await import('./exec')
-      process.exitCode = await execCode(language === undefined ? undefined : word(language), code.map(word), options)
-    }
-  })
+    .action(async options => {
+      const { metricsCommand } = await import('./metrics')
+      process.exitCode = await metricsCommand(options)
+    })
 
-// fs: its operations are a cac program of their own (fs.ts); this entry is for the help.
-cli
-  .command('fs <op> [...args]', 'File operations (execd fs --help lists them), here or on a daemon with --url')
-  .allowUnknownOptions()
+  // exec
+  addOptions(
+    cli
+      .command('exec [language] [...code]', 'Run code in a language runtime, or a shell command with --shell')
+      .option('--shell <command>', 'run a shell command (bash -c) through the commands section')
+      .option('-f, --file <path>', 'read the code from a file ("-" for stdin)')
+      .option('--cwd <dir>', 'working directory')
+      .option('--env <KEY=VALUE>', 'environment variable (repeatable)')
+      .option('--timeout <ms>', 'kill after this many milliseconds')
+      .option('--json', 'print the event stream as JSON lines')
+      .option('--list', 'list languages and whether each is available here')
+      .option(URL_OPTION, URL_HELP)
+      .option(
+        '--isolated <workspace>',
+        'run the command in a throwaway isolated (bubblewrap) session over this workspace',
+      )
+      .option('--mode <mode>', 'with --isolated: the workspace rw (default), ro, or overlay (changes discarded)')
+      .option('--profile <profile>', 'with --isolated: strict (default) or balanced')
+      .option('--share-net', "with --isolated: keep the host's network"),
+    execOptions,
+  )
+    .example("execd exec --shell 'ls -la'")
+    .example("execd exec python 'print(1 + 1)'")
+    .example('execd exec python          (on a terminal: an interactive prompt)')
+    .example("execd exec --isolated /work --mode overlay 'make test'")
+    .action(async (language: string | undefined, code: string[], options) => {
+      checkWholeNumbers(execOptions, options)
+      if (options.timeout !== undefined && !/^\d+$/.test(String(options.timeout)))
+        throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
+      if (options.isolated !== undefined) {
+        const { execIsolated } = await import('./exec-isolated')
+        process.exitCode = await execIsolated([language ?? '', ...code].join(' ').trim(), options)
+      } else if (options.shell !== undefined) {
+        const { execShell } = await import('./exec-shell')
+        process.exitCode = await execShell(options)
+      } else {
+        const { execCode } = await import('./exec')
+        process.exitCode = await execCode(language === undefined ? undefined : word(language), code.map(word), options)
+      }
+    })
 
-cli
-  .command('completion <shell>', 'Print a completion script for bash, zsh or fish')
-  .example('source <(execd completion bash)')
-  .action(async (shell: string) => {
-    const { completion } = await import('./completion')
-    process.stdout.write(completion(shell, cli))
-  })
+  // fs: its operations are a cac program of their own (fs.ts); this entry is for the help.
+  cli
+    .command('fs <op> [...args]', 'File operations (execd fs --help lists them), here or on a daemon with --url')
+    .allowUnknownOptions()
 
-cli.help()
-// Not cac's version(): it appends `process.version`, which under Bun is Node's, not Bun's.
-cli.option('-v, --version', 'Display the version, commit, target and Bun version')
+  cli
+    .command('completion <shell>', 'Print a completion script for bash, zsh or fish')
+    .example('source <(execd completion bash)')
+    .action(async (shell: string) => {
+      const { completion } = await import('./completion')
+      process.stdout.write(completion(shell, cli))
+    })
+}
 
 /** Runs execd with its words (process.argv without the runtime and script). */
 export async function main(words: string[]): Promise<void> {
@@ -136,6 +148,7 @@ export async function main(words: string[]): Promise<void> {
     return await exit(await fsMain(words.slice(1)))
   }
   const json = words.includes('--json')
+  const cli = program(words[0] === 'serve' && !helpAsked(words))
   try {
     cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
     restoreValues(cli.options)
@@ -190,4 +203,13 @@ function checkWholeNumbers(specs: OptionSpec[], options: Record<string, unknown>
     if (value === undefined) continue
     if (!/^\d+$/.test(String(value))) throw new UsageError(`--${spec.flag} expects a whole number, got '${value}'`)
   }
+}
+
+/** `-h`/`--help` before a `--` (after it, the words are the main process's). */
+function helpAsked(words: string[]): boolean {
+  for (const w of words) {
+    if (w === '--') return false
+    if (w === '-h' || w === '--help') return true
+  }
+  return false
 }

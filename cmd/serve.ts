@@ -39,6 +39,9 @@ function openLogFile(path: string | undefined): LogFile | undefined {
   }
 }
 
+/** Runs `fn` once the event loop has polled for I/O at least once (see the call below). */
+const afterFirstPoll = (fn: () => void) => setImmediate(() => setImmediate(fn))
+
 export async function serve(flags: Record<string, unknown>): Promise<void> {
   // cac puts what follows `--` here: the main process of `execd serve -- <command>`.
   const mainArgv = ((flags['--'] as unknown[] | undefined) ?? []).map(String)
@@ -118,13 +121,17 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     )
   }
 
-  // Every route is built from the next turn on (not in this one: starting the first build
+  // Every route is built from the second turn on (not in this one: starting the first build
   // costs 1–3 ms of CPU that the first requests would wait behind), one group per event-loop
-  // turn; a request that comes first builds its own group (core/app.ts). Once that has settled,
-  // give back what only starting needed: the code that mounted the routes and loaded the
-  // modules runs once, and its compiled forms and garbage stayed resident (idle RSS 54.1 → 52.9
-  // MiB); what a request needs is compiled again on its next use.
-  setImmediate(() => {
+  // turn; a request that comes first builds its own group (core/app.ts). The second, because
+  // Bun runs the immediates queued while the program was loading before it first polls the
+  // listening socket: the first /ping waited behind the cgroup tree and the first group's build
+  // (compiled Bun.serve + 20 ms of work in one setImmediate: the first /ping after it; in two
+  // nested ones, before it). Once that has settled, give back what only starting needed: the
+  // code that mounted the routes and loaded the modules runs once, and its compiled forms and
+  // garbage stayed resident (idle RSS 54.1 → 52.9 MiB); what a request needs is compiled again
+  // on its next use.
+  afterFirstPoll(() => {
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
     makeCgroupTree()

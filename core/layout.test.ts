@@ -108,3 +108,45 @@ test('a section that opens after listening loads its operations then, not with i
   )
   expect(offending).toEqual([])
 })
+
+/**
+ * What a `serve` start evaluates before it listens: the entry's chunks, the CLI's and serve's,
+ * and everything they import statically (the bundle as the Makefile splits it). Loading a
+ * built-in is paid by every start; a compiled Bun.serve that imports one, against one that does
+ * not (main-thread CPU to its first /ping, 40 interleaved starts, minimums/quartiles, loaded):
+ * node:fs +5–9 ms, node:path ~+3, node:os ~+1, node:events +3–6, node:child_process +6–10,
+ * node:stream +11, node:crypto +15–20. The ones a start does not load yet must stay off it:
+ * import them where they are used (a verb's chunk, a section's operations, a lazy import()).
+ */
+test('a serve start loads none of the heavy node built-ins before it listens', async () => {
+  const built = await Bun.build({
+    entrypoints: [join(top, 'cmd/execd.ts')],
+    target: 'bun',
+    format: 'esm',
+    splitting: true,
+    naming: { entry: '[name].[ext]', chunk: '[name]-[hash].[ext]' },
+  })
+  expect(built.success).toBe(true)
+  const chunks = new Map<string, string>()
+  for (const out of built.outputs)
+    if (out.path.endsWith('.js')) chunks.set(out.path.replace(/^\.\//, ''), await out.text())
+  const named = (prefix: string) => [...chunks.keys()].filter(f => f.startsWith(`${prefix}-`))
+  expect(named('cli')).toHaveLength(1)
+  expect(named('serve')).toHaveLength(1)
+  const loaded = new Map<string, string>() // built-in → the chunk that imports it
+  const seen = new Set<string>()
+  const walk = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const text = chunks.get(file) ?? ''
+    for (const [, from, bare] of text.matchAll(/^import\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gms)) {
+      const spec = from ?? bare ?? ''
+      if (spec.startsWith('./')) walk(spec.slice(2))
+      else loaded.set(spec.replace(/^node:/, ''), file)
+    }
+  }
+  for (const file of ['execd.js', ...named('cli'), ...named('serve')]) walk(file)
+  expect(seen.size).toBeGreaterThan(3)
+  const heavy = ['crypto', 'stream', 'stream/promises', 'child_process', 'events', 'readline', 'net', 'http', 'zlib']
+  expect(heavy.filter(b => loaded.has(b)).map(b => `node:${b} ← ${loaded.get(b)}`)).toEqual([])
+})

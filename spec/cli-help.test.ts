@@ -1,0 +1,36 @@
+/**
+ * Every verb's help, byte for byte: a start builds only the verb it runs (cmd/cli.ts), and
+ * none of that may show in what `--help` prints. The snapshot was taken from the program as
+ * it was before, when every verb was always built.
+ */
+import { expect, test } from 'bun:test'
+import { runCliSync } from './harness'
+
+const CASES = [
+  [],
+  ['--help'],
+  ['-h'],
+  ['serve', '--help'],
+  ['serve', '-h'],
+  ['serve', '--help', '--', 'x'],
+  ['ping', '--help'],
+  ['doctor', '--help'],
+  ['metrics', '--help'],
+  ['exec', '--help'],
+  ['fs', '--help'],
+  ['fs', 'get', '--help'],
+  ['completion', '--help'],
+  ['completion', 'bash'],
+  // Usage errors of serve, whose program holds serve alone.
+  ['serve', '--shell', 'ls'],
+  ['serve', '-f', 'x'],
+  ['serve', '--port', 'abc'],
+  ['serve', '--port'],
+  ['serve', 'extra'],
+  ['serve', '--json'],
+]
+
+test.each(CASES.map(args => [args.join(' ') || '(no words)', args] as const))('execd %s', (_, args) => {
+  const r = runCliSync([...args], { env: { EXECD_ACCESS_TOKEN: '', EXECD_PORT: '' } })
+  expect(`exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`).toMatchSnapshot()
+})
