@@ -139,13 +139,18 @@ export function parseJsonBody(text: string, shape?: JsonShape): unknown {
   } catch (err) {
     throw new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${(err as Error).message}`)
   }
+  checkShape(value, shape)
+  return value
+}
+
+/** A 400 unless a parsed body is of `shape` (any value when there is none). */
+export function checkShape(value: unknown, shape: JsonShape | undefined): void {
   if (shape && shapeOf(value) !== shape) {
     throw new ExecdError(
       'INVALID_REQUEST_BODY',
       `${PREFIX.validation}body must be a JSON ${shape}, got ${shapeOf(value)}`,
     )
   }
-  return value
 }
 
 const shapeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)

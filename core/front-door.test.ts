@@ -73,4 +73,31 @@ describe('direct routes', () => {
     expect(res.status).toBe(500)
     expect(((await res.json()) as { message: string }).message).toContain('boom')
   })
+
+  test('a body for a direct route costs one route lookup; the declared shape is asked only when it refuses', async () => {
+    const asked: string[] = []
+    const route: DirectRoute = {
+      method: 'POST',
+      path: '/code',
+      accepts: acceptsExactly(Body),
+      handle: async () => Response.json({ by: 'direct' }),
+    }
+    const fetch = createFrontDoor(async () => Response.json({ by: 'app' }), {
+      origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
+      body: { maxBytes: 1 << 20, timeoutMs: 0 },
+      maxRequests: 0,
+      rawPrefixes: [],
+      shapeOf: () => (asked.push('shape'), 'object'),
+      directOf: (method, path) => (asked.push('direct'), method === 'POST' && path === '/code' ? route : undefined),
+    })
+    const send = async (body: string) => {
+      asked.length = 0
+      const res = await fetch(new Request('http://localhost/code', { method: 'POST', body }))
+      return { status: res.status, asked: [...asked] }
+    }
+    expect(await send('{"code":"1"}')).toEqual({ status: 200, asked: ['direct'] })
+    expect(await send('{"code":"1","extra":1}')).toEqual({ status: 200, asked: ['direct', 'shape'] })
+    // The shape is still checked for a body the direct route refuses.
+    expect(await send('[1]')).toEqual({ status: 400, asked: ['direct', 'shape'] })
+  })
 })

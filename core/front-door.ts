@@ -8,7 +8,7 @@
  */
 import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
-import { parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
+import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
 import type { DirectRoute } from './plugin'
@@ -76,12 +76,23 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
   }
 }
 
-/** Past the checks: the request, its JSON body read first if its route declares or takes one. */
+/**
+ * Past the checks: the request, its JSON body read first if its route declares or takes one.
+ * A direct route is looked up first and alone: it is a JSON route, and a body it takes has its
+ * shape, so the hot POSTs (/code, /command) look their route up once. The declared shape is
+ * looked up only for another route, or for a body the direct route refuses.
+ */
 function admit(handle: Handler, request: Request, opts: FrontDoorOptions): Promise<Response> {
+  const path = pathOf(request.url)
+  let direct: DirectRoute | undefined
   let shape: JsonShape | undefined
-  const declared = () => (shape = opts.shapeOf(request.method, pathOf(request.url))) !== undefined
-  if (!isJsonBody(request, opts.rawPrefixes, declared)) return safely(handle, request)
-  return readJson(handle, request, opts, shape)
+  const declared = () => {
+    // No query string: a direct route's answer depends on its body alone.
+    direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, path)
+    return direct !== undefined || (shape = opts.shapeOf(request.method, path)) !== undefined
+  }
+  if (!isJsonBody(request, opts.rawPrefixes, declared, path)) return safely(handle, request)
+  return readJson(handle, request, opts, direct, () => (direct ? opts.shapeOf(request.method, path) : shape))
 }
 
 /** `/files` holds `/files` and `/files/…`, not `/filesx`. */
@@ -112,9 +123,9 @@ export function isJsonBody(
   request: Request,
   rawPrefixes: readonly string[] = [],
   declaresJson: () => boolean = () => false,
+  path = pathOf(request.url),
 ): boolean {
   if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return false
-  const path = pathOf(request.url)
   if (rawPrefixes.some(prefix => path.startsWith(prefix))) return false
   if (declaresJson()) return true
   const [mime = ''] = (request.headers.get('content-type') ?? '').split(';')
@@ -134,7 +145,8 @@ async function readJson(
   handle: Handler,
   request: Request,
   opts: FrontDoorOptions,
-  shape: JsonShape | undefined,
+  direct: DirectRoute | undefined,
+  shapeOf: () => JsonShape | undefined,
 ): Promise<Response> {
   let text: string
   try {
@@ -151,13 +163,13 @@ async function readJson(
   }
   let body: unknown
   try {
-    body = parseJsonBody(text, shape)
+    body = parseJsonBody(text)
+    // A body the direct route accepts is of its schema, hence of its shape: no check needed.
+    if (direct?.accepts(body)) return safely(() => direct.handle(body, request), request)
+    checkShape(body, shapeOf())
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
-  // No query string: a direct route's answer depends on its body alone.
-  const direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, pathOf(request.url))
-  if (direct?.accepts(body)) return safely(() => direct.handle(body, request), request)
   const headers = bodyless(request)
   headers.set('content-type', 'application/json')
   return safely(
