@@ -49,8 +49,11 @@ export function hideSecrets(
   env: Record<string, string | undefined> = process.env,
 ): boolean {
   const names = specs.filter(s => s.secret && s.env).map(s => s.env!)
+  const named = names.some(name => env[name] !== undefined)
   for (const name of names) delete env[name]
   const secrets = values.filter((v): v is string => !!v)
+  // Nothing set, nothing to overwrite: no reason to open /proc/self/mem at every start.
+  if (secrets.length === 0 && !named) return true
   try {
     scrubProcessMemory(names, secrets)
     return true
