@@ -7,10 +7,10 @@ import type { Config } from '../core/config'
 import type { ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
-import type { SseItem } from '../core/sse'
 import { plugins, runtimes } from '../plugins'
 import { code as codeSection } from '../plugins/code'
 import { command } from '../plugins/command'
+import { plainEvents } from './plain-events'
 import { type Remote, sseEvents } from './remote'
 
 export interface Language {
@@ -31,13 +31,6 @@ export interface CodeClient {
   close(): Promise<void>
 }
 
-const eventOf = (item: ExecEvent | SseItem): ExecEvent =>
-  'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
-
-async function* plain(items: AsyncIterable<ExecEvent | SseItem>): AsyncGenerator<ExecEvent> {
-  for await (const item of items) yield eventOf(item)
-}
-
 export async function localCode(config: Config): Promise<CodeClient> {
   // The code section, and the command section it sends shell languages to (if listed).
   const needed = plugins.filter(p => p === codeSection || p === command)
@@ -48,7 +41,7 @@ export async function localCode(config: Config): Promise<CodeClient> {
     open: async (language, cwd) => (await service.createContext(language, cwd)).id,
     async run(context, code) {
       const { execution, events } = await service.run({ code, context: { id: context } })
-      return { id: execution?.id ?? context, events: plain(events) }
+      return { id: execution?.id ?? context, events: plainEvents(events) }
     },
     interrupt: async id => void (await service.interrupt(id)),
     async close() {

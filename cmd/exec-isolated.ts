@@ -11,6 +11,7 @@ import { encodeEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { commandExit, render } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
+import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import type { CreateRequest } from '../plugins/isolated/ops/params'
 import type { RunRequest } from '../plugins/isolated/ops/sessions'
@@ -77,13 +78,7 @@ async function localIsolation(): Promise<Isolation> {
   const ops = section.ops
   return {
     create: async req => (await ops.create(req)).id,
-    // Output lines come as bytes valid until the next one is asked for: each is read at once.
-    run: async (id, req) => {
-      const items = await ops.run(id, req)
-      return (async function* () {
-        for await (const item of items) yield item.event
-      })()
-    },
+    run: async (id, req) => plainEvents(await ops.run(id, req)),
     interrupt: async id => void (await ops.interrupt(id)),
     delete: id => ops.delete(id),
     close: async () => void (await section.close()),

@@ -11,6 +11,7 @@ import { signalNamed } from '../core/process'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal } from './lifecycle'
+import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, sseEvents, type Remote } from './remote'
 
@@ -80,11 +81,7 @@ async function localRunner(options: Record<string, unknown>): Promise<Runner> {
   const section = await openSection(command, configFrom(options), createLogger('error'))
   return {
     async run(req) {
-      const items = (await section.ops.run(req)) as AsyncIterable<SseItem | ExecEvent>
-      return (async function* () {
-        for await (const item of items)
-          yield 'event' in item && typeof item.event === 'object' ? (item as SseItem).event : (item as ExecEvent)
-      })()
+      return plainEvents((await section.ops.run(req)) as AsyncIterable<SseItem | ExecEvent>)
     },
     interrupt: async id => void (await section.ops.interrupt(id)),
     close: async () => void (await section.close()),
