@@ -122,12 +122,35 @@ export function remoteOf(options: { url?: unknown }): Remote | undefined {
   return new Remote(url)
 }
 
-/** The events of an SSE response (CONTRACT §2), as the daemon sent them. */
+/**
+ * An SSE frame longer than this (characters) is refused. The daemon's own frames stay far
+ * below it (an output line is cut at 64 KiB, a runtime's protocol line at 64 Mi characters).
+ */
+export const MAX_SSE_FRAME_CHARS = 128 * 1024 * 1024
+
+/**
+ * The events of an SSE response (CONTRACT §2), as the daemon sent them. Text without a frame's
+ * end is held as the chunks it came in and searched once: a server that never ends a frame
+ * costs bounded memory and linear time (held as one string searched again for each chunk,
+ * it took all memory and an event loop busy enough to delay Ctrl-C by seconds).
+ */
 export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
   const decoder = new TextDecoder()
-  let buffer = ''
+  let held: string[] = []
+  let heldChars = 0
+  let lastChar = ''
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true })
+    const text = decoder.decode(chunk, { stream: true })
+    if (text.length === 0) continue
+    // No frame ends in this text nor at its seam with the held text: hold it.
+    if (!text.includes('\n\n') && !(lastChar === '\n' && text.charCodeAt(0) === 10)) {
+      heldChars += text.length
+      if (heldChars > MAX_SSE_FRAME_CHARS) throw frameTooLong()
+      held.push(text)
+      lastChar = text[text.length - 1]!
+      continue
+    }
+    let buffer = held.length > 0 ? held.join('') + text : text
     let end: number
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const frame = buffer.slice(0, end)
@@ -139,8 +162,15 @@ export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
         .join('\n')
       if (data) yield JSON.parse(data) as ExecEvent
     }
+    held = buffer.length > 0 ? [buffer] : []
+    heldChars = buffer.length
+    lastChar = buffer.length > 0 ? buffer[buffer.length - 1]! : ''
+    if (heldChars > MAX_SSE_FRAME_CHARS) throw frameTooLong()
   }
 }
+
+const frameTooLong = () =>
+  new Error(`the server sent an event larger than ${MAX_SSE_FRAME_CHARS} characters without its end; gave up`)
 
 /** One metadata part and one file part, streamed: the file is never held in memory. */
 function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: ReadableStream; type: string } {

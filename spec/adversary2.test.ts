@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync, readdirSync } from 'node:fs'
-import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
 
 let d: Daemon
 beforeAll(async () => {
@@ -55,4 +55,44 @@ describe('an embedded-SQLite statement that never yields a row', () => {
     },
     30_000,
   )
+})
+
+describe('the CLI as the client of a server that sends an event without its end', () => {
+  // `execd exec --url` kept every byte of an SSE frame until its blank line, searching the
+  // whole held text again for each chunk: behind a server that never ends the frame, memory
+  // grew without bound and the search took the event loop, so Ctrl-C, meant to end the verb
+  // 2 s after it asked the daemon to stop, took 11 s after 12 s of such a stream, and longer
+  // the longer it ran.
+  test('the verb ends by itself with one line of error once the frame passes its cap', async () => {
+    const piece = new TextEncoder().encode('a'.repeat(1 << 20))
+    let sent = 0
+    const server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode('data: {"type":"stdout","text":"'))
+            },
+            // Pulled: a piece is made only when the client has taken the last one.
+            pull(c) {
+              sent += piece.length
+              c.enqueue(piece)
+            },
+          }),
+          { headers: { 'content-type': 'text/event-stream' } },
+        ),
+    })
+    try {
+      const run = await runCli(['exec', '--url', `http://127.0.0.1:${server.port}`, '--shell', 'echo hi'])
+      expect(run.code).toBe(1)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain('an event larger than')
+      // What the verb read before it gave up is about its cap, not what the server had.
+      expect(sent).toBeLessThan(512 * 1024 * 1024)
+    } finally {
+      server.stop(true)
+    }
+  }, 60_000)
 })
