@@ -77,7 +77,9 @@ export class Remote {
   }
 
   async json<T>(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<T> {
-    return (await (await this.call(method, path, opts)).json()) as T
+    const { text, cut } = await textUpTo(await this.call(method, path, opts), MAX_JSON_ANSWER_BYTES)
+    if (cut) throw new Error(`the server's answer is larger than ${MAX_JSON_ANSWER_BYTES} bytes; gave up`)
+    return JSON.parse(text) as T
   }
 
   /**
@@ -94,8 +96,45 @@ export class Remote {
   }
 }
 
+/**
+ * A JSON answer larger than this is refused: read whole, an answer that never ends (a broken
+ * or hostile server) took all memory and kept the event loop from Ctrl-C for seconds.
+ */
+export const MAX_JSON_ANSWER_BYTES = 256 * 1024 * 1024
+
+/** An error's body is only quoted (200 characters): the rest is not read. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024
+
+/** The body as text, read up to `max` bytes (`cut`: there was more, left unread). */
+async function textUpTo(res: Response, max: number): Promise<{ text: string; cut: boolean }> {
+  if (res.body === null) return { text: '', cut: false }
+  const reader = res.body.getReader()
+  const parts: Uint8Array[] = []
+  let bytes = 0
+  let cut = false
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      bytes += value.byteLength
+      if (bytes > max) {
+        cut = true
+        parts.push(value.subarray(0, value.byteLength - (bytes - max)))
+        break
+      }
+      parts.push(value)
+    }
+  } finally {
+    void reader.cancel().catch(() => {})
+  }
+  return { text: new TextDecoder().decode(Buffer.concat(parts)), cut }
+}
+
 async function errorOf(res: Response): Promise<ExecdError> {
-  const text = await res.text().catch(() => '')
+  const text = await textUpTo(res, MAX_ERROR_BODY_BYTES).then(
+    r => r.text,
+    () => '',
+  )
   let body: { code?: string; message?: string; error?: string } = {}
   try {
     body = JSON.parse(text)

@@ -96,3 +96,52 @@ describe('the CLI as the client of a server that sends an event without its end'
     }
   }, 60_000)
 })
+
+describe('the CLI as the client of a server whose answer never ends', () => {
+  // `execd fs --url` read a JSON answer (and an error's body) whole before looking at it:
+  // an answer that never ends took memory without bound (RSS 143 -> 248 MiB in 8 s and rising).
+  const endless = (status: number, type: string) => {
+    const piece = new TextEncoder().encode('a'.repeat(1 << 20))
+    const server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new TextEncoder().encode(type === 'text/html' ? '<html><body>' : '{"entries":["'))
+            },
+            pull(c) {
+              c.enqueue(piece)
+            },
+          }),
+          { status, headers: { 'content-type': type } },
+        ),
+    })
+    return server
+  }
+
+  test('a 200 JSON answer: the verb gives up past its cap, in one line', async () => {
+    const server = endless(200, 'application/json')
+    try {
+      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'ls', '/'])
+      expect(run.code).toBe(1)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain("the server's answer is larger than")
+    } finally {
+      server.stop(true)
+    }
+  }, 60_000)
+
+  test('a 500 with an HTML page: its start is quoted, the rest not read', async () => {
+    const server = endless(500, 'text/html')
+    try {
+      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'ls', '/'])
+      expect(run.code).not.toBe(0)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain('HTTP 500: <html><body>aaa')
+    } finally {
+      server.stop(true)
+    }
+  }, 60_000)
+})
