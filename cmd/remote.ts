@@ -90,9 +90,12 @@ export class Remote {
     return this.empty('DELETE', route, { query: { id } })
   }
 
-  /** A call whose answer is only its status: the body (empty) is read so the connection is free. */
+  /**
+   * A call whose answer is only its status: the body (empty) is read so the connection is
+   * free; a body that is not empty is read no further than an error's would be.
+   */
   async empty(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<void> {
-    await (await this.call(method, path, opts)).arrayBuffer()
+    await textUpTo(await this.call(method, path, opts), MAX_ERROR_BODY_BYTES)
   }
 }
 

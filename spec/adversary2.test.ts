@@ -133,6 +133,17 @@ describe('the CLI as the client of a server whose answer never ends', () => {
     }
   }, 60_000)
 
+  test('an answer that should be empty: the verb does not wait for its end', async () => {
+    const server = endless(200, 'application/json')
+    try {
+      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'rm', '/nothing'])
+      expect(run.code).toBe(0)
+      expect(run.stderr).toBe('')
+    } finally {
+      server.stop(true)
+    }
+  }, 60_000)
+
   test('a 500 with an HTML page: its start is quoted, the rest not read', async () => {
     const server = endless(500, 'text/html')
     try {
