@@ -77,7 +77,9 @@ export class Remote {
   }
 
   async json<T>(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<T> {
-    return (await (await this.call(method, path, opts)).json()) as T
+    const { text, cut } = await textUpTo(await this.call(method, path, opts), MAX_JSON_ANSWER_BYTES)
+    if (cut) throw new Error(`the server's answer is larger than ${MAX_JSON_ANSWER_BYTES} bytes; gave up`)
+    return JSON.parse(text) as T
   }
 
   /**
@@ -88,14 +90,54 @@ export class Remote {
     return this.empty('DELETE', route, { query: { id } })
   }
 
-  /** A call whose answer is only its status: the body (empty) is read so the connection is free. */
+  /**
+   * A call whose answer is only its status: the body (empty) is read so the connection is
+   * free; a body that is not empty is read no further than an error's would be.
+   */
   async empty(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<void> {
-    await (await this.call(method, path, opts)).arrayBuffer()
+    await textUpTo(await this.call(method, path, opts), MAX_ERROR_BODY_BYTES)
   }
 }
 
+/**
+ * A JSON answer larger than this is refused: read whole, an answer that never ends (a broken
+ * or hostile server) took all memory and kept the event loop from Ctrl-C for seconds.
+ */
+export const MAX_JSON_ANSWER_BYTES = 256 * 1024 * 1024
+
+/** An error's body is only quoted (200 characters): the rest is not read. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024
+
+/** The body as text, read up to `max` bytes (`cut`: there was more, left unread). */
+async function textUpTo(res: Response, max: number): Promise<{ text: string; cut: boolean }> {
+  if (res.body === null) return { text: '', cut: false }
+  const reader = res.body.getReader()
+  const parts: Uint8Array[] = []
+  let bytes = 0
+  let cut = false
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      bytes += value.byteLength
+      if (bytes > max) {
+        cut = true
+        parts.push(value.subarray(0, value.byteLength - (bytes - max)))
+        break
+      }
+      parts.push(value)
+    }
+  } finally {
+    void reader.cancel().catch(() => {})
+  }
+  return { text: new TextDecoder().decode(Buffer.concat(parts)), cut }
+}
+
 async function errorOf(res: Response): Promise<ExecdError> {
-  const text = await res.text().catch(() => '')
+  const text = await textUpTo(res, MAX_ERROR_BODY_BYTES).then(
+    r => r.text,
+    () => '',
+  )
   let body: { code?: string; message?: string; error?: string } = {}
   try {
     body = JSON.parse(text)
@@ -122,12 +164,35 @@ export function remoteOf(options: { url?: unknown }): Remote | undefined {
   return new Remote(url)
 }
 
-/** The events of an SSE response (CONTRACT §2), as the daemon sent them. */
+/**
+ * An SSE frame longer than this (characters) is refused. The daemon's own frames stay far
+ * below it (an output line is cut at 64 KiB, a runtime's protocol line at 64 Mi characters).
+ */
+export const MAX_SSE_FRAME_CHARS = 128 * 1024 * 1024
+
+/**
+ * The events of an SSE response (CONTRACT §2), as the daemon sent them. Text without a frame's
+ * end is held as the chunks it came in and searched once: a server that never ends a frame
+ * costs bounded memory and linear time (held as one string searched again for each chunk,
+ * it took all memory and an event loop busy enough to delay Ctrl-C by seconds).
+ */
 export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
   const decoder = new TextDecoder()
-  let buffer = ''
+  let held: string[] = []
+  let heldChars = 0
+  let lastChar = ''
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true })
+    const text = decoder.decode(chunk, { stream: true })
+    if (text.length === 0) continue
+    // No frame ends in this text nor at its seam with the held text: hold it.
+    if (!text.includes('\n\n') && !(lastChar === '\n' && text.charCodeAt(0) === 10)) {
+      heldChars += text.length
+      if (heldChars > MAX_SSE_FRAME_CHARS) throw frameTooLong()
+      held.push(text)
+      lastChar = text[text.length - 1]!
+      continue
+    }
+    let buffer = held.length > 0 ? held.join('') + text : text
     let end: number
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const frame = buffer.slice(0, end)
@@ -139,8 +204,15 @@ export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
         .join('\n')
       if (data) yield JSON.parse(data) as ExecEvent
     }
+    held = buffer.length > 0 ? [buffer] : []
+    heldChars = buffer.length
+    lastChar = buffer.length > 0 ? buffer[buffer.length - 1]! : ''
+    if (heldChars > MAX_SSE_FRAME_CHARS) throw frameTooLong()
   }
 }
+
+const frameTooLong = () =>
+  new Error(`the server sent an event larger than ${MAX_SSE_FRAME_CHARS} characters without its end; gave up`)
 
 /** One metadata part and one file part, streamed: the file is never held in memory. */
 function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: ReadableStream; type: string } {
