@@ -256,6 +256,13 @@ describe('background commands', () => {
     const past = await d.fetch(`/command/${id}/logs?cursor=999`)
     expect(await past.text()).toBe('')
     expect(past.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('999')
+    // Not a decimal integer (as the reference's QueryInt64 reads one): from the start.
+    for (const cursor of ['1e308', '0x10', '1.0', '1.5', 'NaN', '', '%2014', '99999999999999999999']) {
+      const odd = await d.fetch(`/command/${id}/logs?cursor=${cursor}`)
+      expect([cursor, odd.status, await odd.text()]).toEqual([cursor, 200, 'smoke-command\nsecond\n'])
+      expect(odd.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('21')
+    }
+    expect((await d.fetch(`/command/${id}/logs?cursor=-1`)).status).toBe(400)
   })
 })
 

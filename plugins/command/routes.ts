@@ -11,9 +11,15 @@ import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, 
 
 const EMPTY_OK = { description: 'interrupted, empty body' }
 
+/**
+ * A decimal integer as the reference's QueryInt64 reads one (anything else is `fallback`): not
+ * what `Number` takes besides (`1e3`, `0x10`, ` 5`, `1.0`), which made `cursor=1e308` a cursor
+ * echoed back as `1e+308`. Past 2^53 a number is no longer exact here: also `fallback`.
+ */
 const parseIntOr = (raw: string | null | undefined, fallback: number): number => {
+  if (raw == null || !/^[+-]?\d{1,16}$/.test(raw)) return fallback
   const n = Number(raw)
-  return raw != null && raw !== '' && Number.isInteger(n) ? n : fallback
+  return Number.isSafeInteger(n) ? n : fallback
 }
 
 /** POST /command's answer, the same whichever way the request came. */
