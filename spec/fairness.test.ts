@@ -34,57 +34,46 @@ test('a background flood: /ping and the command status answer while it runs', as
   await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
 })
 
+/**
+ * Reads `res` as fast as it comes and asks for /ping three times meanwhile: each answered
+ * within a few 256 KiB budgets of flood (held behind it, tens of MiB), the stream still open.
+ */
+async function pingsDuringFlood(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  stop: () => Promise<unknown>,
+): Promise<void> {
+  let open = true
+  let received = 0
+  const drained = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.byteLength
+    open = false
+  })()
+  try {
+    await waitFor('the flood to start', () => received > 4 * 1024 * 1024)
+    for (let i = 0; i < 3; i++) {
+      const before = received
+      expect((await d.fetch('/ping')).status).toBe(200)
+      expect(received - before).toBeLessThan(16 * 1024 * 1024)
+    }
+    expect(open).toBe(true)
+  } finally {
+    await stop()
+    await reader.cancel().catch(() => {})
+    await drained.catch(() => {})
+  }
+  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+}
+
 test('a foreground flood read as fast as it comes: /ping answers while the stream is open', async () => {
   const res = await postJson(d, '/command', { command: FLOOD })
   const reader = res.body!.getReader()
   const first = new TextDecoder().decode((await reader.read()).value)
   const id = JSON.parse(/^data: (.*)$/m.exec(first)![1]!).text as string
-  let open = true
-  let received = 0
-  const drained = (async () => {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.byteLength
-    open = false
-  })()
-  try {
-    await waitFor('the flood to start', () => received > 4 * 1024 * 1024)
-    for (let i = 0; i < 3; i++) {
-      const before = received
-      expect((await d.fetch('/ping')).status).toBe(200)
-      // A few turns of the loop: a few 256 KiB budgets. Held behind the flood, tens of MiB.
-      expect(received - before).toBeLessThan(16 * 1024 * 1024)
-    }
-    expect(open).toBe(true)
-  } finally {
-    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
-    await reader.cancel().catch(() => {})
-    await drained.catch(() => {})
-  }
-  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+  await pingsDuringFlood(reader, () => d.fetch(`/command?id=${id}`, { method: 'DELETE' }))
 })
 
 test('a session run flooding, read as fast as it comes: /ping answers while the stream is open', async () => {
   const sid = (await (await postJson(d, '/session', {})).json()).session_id as string
   const res = await postJson(d, `/session/${sid}/run`, { command: FLOOD })
-  const reader = res.body!.getReader()
-  let open = true
-  let received = 0
-  const drained = (async () => {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.byteLength
-    open = false
-  })()
-  try {
-    await waitFor('the flood to start', () => received > 4 * 1024 * 1024)
-    for (let i = 0; i < 3; i++) {
-      const before = received
-      expect((await d.fetch('/ping')).status).toBe(200)
-      // A few turns of the loop: a few 256 KiB budgets. Held behind the flood, tens of MiB.
-      expect(received - before).toBeLessThan(16 * 1024 * 1024)
-    }
-    expect(open).toBe(true)
-  } finally {
-    await d.fetch(`/session/${sid}`, { method: 'DELETE' })
-    await reader.cancel().catch(() => {})
-    await drained.catch(() => {})
-  }
-  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+  await pingsDuringFlood(res.body!.getReader(), () => d.fetch(`/session/${sid}`, { method: 'DELETE' }))
 })
