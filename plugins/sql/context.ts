@@ -36,7 +36,7 @@ export class SqlContext implements RuntimeContext {
   }
 
   get alive(): boolean {
-    return !this.closed
+    return !this.closed && this.db.alive !== false
   }
 
   get description(): string {

@@ -90,9 +90,13 @@ export class SqliteDatabase implements Database {
     void this.proc.exited.then(info => {
       const lost =
         this.path === ':memory:' ? 'the in-memory database is lost' : `the file ${this.path} keeps what was committed`
-      const by = this.closed ? 'was stopped by execd' : `ended (${describeExit(info)})`
-      this.gone = new Interrupted(`the SQLite process ${by} mid-statement; ${lost}`)
-      this.ready.reject(this.gone)
+      this.ready.reject(new Error(`the SQLite process exited at start (${describeExit(info)})`))
+      // Stopped by execd (an interrupt escalated, DELETE): the cell was interrupted. Died on
+      // its own (a kill from outside, out of memory): the statement failed, and `alive` tells
+      // the code section to start a fresh context that reports the state lost.
+      this.gone = this.closed
+        ? new Interrupted(`the SQLite process was stopped by execd mid-statement; ${lost}`)
+        : new Error(`the SQLite process died (${describeExit(info)}); ${lost}`)
       this.fail(this.gone)
     })
     const timer = setTimeout(
@@ -104,6 +108,11 @@ export class SqliteDatabase implements Database {
     } finally {
       clearTimeout(timer)
     }
+  }
+
+  /** False once the child is gone: the database went with it (or is closed). */
+  get alive(): boolean {
+    return !this.gone && !this.closed
   }
 
   async execute(stmt: string, maxRows: number): Promise<Outcome> {
