@@ -1,11 +1,13 @@
 /**
  * The sql runtime through dist/execd. The kit's streaming, interrupt and crash snippets do
- * not apply to an in-process database, so its state and error checks are written out here.
+ * not apply to a database (no print, no exit), so its state and error checks are written out
+ * here. Embedded SQLite runs in a child process of the daemon, found through /proc.
  * PostgreSQL is exercised only when EXECD_TEST_SQL_DSN names a server (skipped otherwise).
  */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { readFileSync, readdirSync } from 'node:fs'
+import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
@@ -92,6 +94,31 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect(ofType(after, 'error')[0]?.error.evalue).toBe('no such table: before_interrupt')
   })
 
+  test('a SQLite process killed from outside: the next cell reports the state lost and runs on a fresh database', async () => {
+    const before = sqliteChildren(d.proc.pid)
+    const id = await createContext(d, 'sql')
+    const [pid] = sqliteChildren(d.proc.pid).filter(p => !before.includes(p))
+    expect(pid).toBeDefined()
+    await runCode(d, 'CREATE TABLE before_kill (x)', { id, language: 'sql' })
+    process.kill(pid!, 'SIGKILL')
+    await waitFor('the SQLite process to be reaped', () => !sqliteChildren(d.proc.pid).includes(pid!))
+    // execd learns of the death when the leader is reaped and its group swept: a cell sent
+    // before that fails naming the death, and then the next one starts fresh.
+    let after = await runCode(d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
+    expectWellFormed(after, id)
+    if (!after[0]?.state_lost) {
+      expect(ofType(after, 'error')[0]?.error.evalue).toBe(
+        'the SQLite process died (signal: killed); the in-memory database is lost',
+      )
+      after = await runCode(d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
+    }
+    expect(after[0]?.state_lost).toBe(true)
+    expect(ofType(after, 'error')[0]?.error.evalue).toBe('no such table: before_kill')
+    expect(resultText(await runCode(d, 'SELECT 7 AS n', { id, language: 'sql' }))).toEqual([
+      '{"columns":["n"],"rows":[[7]]}',
+    ])
+  })
+
   test('sql is listed as available, naming SQLite', async () => {
     const res = await d.fetch('/code/languages')
     const sql = (await res.json()).find((l: { language: string }) => l.language === 'sql')
@@ -129,3 +156,18 @@ describe.skipIf(!dsn)(
     })
   },
 )
+
+/** The daemon's children running the embedded-SQLite driver. */
+function sqliteChildren(daemon: number): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === daemon && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('sqlite-driver.js'))
+        pids.push(Number(name))
+    } catch {}
+  }
+  return pids
+}

@@ -15,6 +15,8 @@ export interface Database {
   readonly dialect: Dialect
   /** Where the data lives, for messages (a DSN without its password). */
   readonly description: string
+  /** False once the database is lost with its process (embedded SQLite); absent: always true. */
+  readonly alive?: boolean
   execute(stmt: string, maxRows: number, interrupted: () => boolean): Promise<Outcome>
   /** Best effort: cancels the statement in flight where the driver can. */
   cancel(): void

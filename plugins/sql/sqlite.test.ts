@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig } from '../../core/config'
@@ -7,9 +7,13 @@ import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
+import { removeDriverFile } from './sqlite'
 
 const dirs: string[] = []
-afterAll(() => dirs.splice(0).forEach(d => rmSync(d, { recursive: true, force: true })))
+afterAll(async () => {
+  dirs.splice(0).forEach(d => rmSync(d, { recursive: true, force: true }))
+  await removeDriverFile()
+})
 
 function startSql(flags: Record<string, string> = {}, cwd = mkdtempSync(join(tmpdir(), 'execd-sql-test-'))) {
   dirs.push(cwd)
@@ -108,23 +112,43 @@ test('an interrupt stops a long SELECT and the database keeps its state', async 
   await ctx.close()
 })
 
-test('a long single statement leaves the event loop free; closing the context cuts it off', async () => {
+/** Children of this process running the SQLite driver. */
+function sqliteChildren(): number[] {
+  const pids: number[] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('sqlite-driver.js'))
+        pids.push(Number(name))
+    } catch {}
+  }
+  return pids
+}
+
+test('a statement in one endless step leaves the event loop free; closing the context kills its process', async () => {
+  const before = sqliteChildren()
   const ctx = await startSql()
+  const mine = sqliteChildren().filter(p => !before.includes(p))
+  expect(mine).toHaveLength(1)
   const events: ExecEvent[] = []
   const running = (async () => {
     for await (const e of ctx.run(
-      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c',
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c',
     ))
       events.push(e)
   })()
-  // Timers still fire while SQLite works in its worker: the in-process driver would block here.
+  // Timers still fire while SQLite works in its process: the in-process driver would block here.
   await Bun.sleep(200)
-  await ctx.interrupt() // one long step does not stop at the interrupt flag
+  await ctx.interrupt() // one long step never reaches the between-rows check
   await ctx.close()
   await running
   expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
   expect(errorOf(events)?.evalue).toContain('in-memory database is lost')
   expect(ctx.alive).toBe(false)
+  // close() resolves once the process is killed and reaped.
+  expect(existsSync(`/proc/${mine[0]}`)).toBe(false)
 })
 
 test('a file database under the cwd outlives its context', async () => {

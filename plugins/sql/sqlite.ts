@@ -1,15 +1,22 @@
 /**
- * The embedded SQLite of a sql context, run by sqlite-worker.js in a Worker thread. An
- * interrupt is a flag in shared memory the worker reads between rows; a statement that never
- * yields (one long step) is cut by `close()`, which terminates the worker and loses an
- * in-memory database (the thread itself ends when SQLite returns: bun:sqlite offers no
- * sqlite3_interrupt).
+ * The embedded SQLite of a sql context, run by sqlite-driver.js in a child process of execd
+ * (the execd executable acting as Bun), owned like every interpreter: own process group and
+ * cgroup, killed and reaped. An interrupt is a message the driver reads between rows; a
+ * statement that never yields (one long step) is cut by `close()`, which kills the child and
+ * loses an in-memory database (a file keeps what was committed). A Worker thread could not be
+ * stopped there: bun:sqlite has no sqlite3_interrupt, and the thread kept a core busy for as
+ * long as execd lived.
  */
+import { existsSync, rmSync } from 'node:fs'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { childEnv } from '../../core/child-env'
+import { describeExit, spawnOwned, type OwnedProcess } from '../../core/process'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
-import { toCell } from './format'
-import source from './sqlite-worker.js' with { type: 'text' }
+import source from './sqlite-driver.js' with { type: 'text' }
 
 type Reply = {
   id: number
@@ -19,41 +26,96 @@ type Reply = {
   error?: { message: string; code?: string; interrupted?: boolean }
 }
 
-let workerUrl: string | undefined
+/** How long the child may take to start and open its database. */
+const START_TIMEOUT_MS = 15_000
+
+let written: Promise<string> | undefined
+
+/**
+ * The driver on disk, once per execd process, in a private temp dir (mkdtemp: 0700, a fresh
+ * name nobody can pre-plant); written again when a temp cleaner swept it.
+ */
+function driverFile(): Promise<string> {
+  const previous = written
+  written = (async () => {
+    const file = await previous?.catch(() => undefined)
+    if (file && existsSync(file)) return file
+    const dir = await mkdtemp(join(tmpdir(), 'execd-sqlite-'))
+    await writeFile(join(dir, 'sqlite-driver.js'), source)
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    return join(dir, 'sqlite-driver.js')
+  })()
+  return written
+}
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite'
   description = ''
-  private readonly worker: Worker
-  private readonly flag = new Int32Array(new SharedArrayBuffer(4))
+  private proc!: OwnedProcess
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
+  private ready!: { resolve: () => void; reject: (e: Error) => void }
   private next = 0
   private closed = false
+  private gone: Error | undefined
 
-  private constructor(private readonly path: string) {
-    workerUrl ??= URL.createObjectURL(new Blob([source], { type: 'application/javascript' }))
-    this.worker = new Worker(workerUrl, { type: 'module' } as WorkerOptions)
-    this.worker.onmessage = (e: MessageEvent<Reply>) => {
-      const p = this.pending.get(e.data.id)
-      this.pending.delete(e.data.id)
-      p?.resolve(e.data)
-    }
-    this.worker.onerror = (e: ErrorEvent) => this.fail(new Error(`the SQLite worker failed: ${e.message}`))
-  }
+  private constructor(private readonly path: string) {}
 
   static async open(path: string): Promise<SqliteDatabase> {
     const db = new SqliteDatabase(path)
-    const reply = await db.request({ op: 'open', path, flag: db.flag.buffer })
-    if (!reply.ok) {
+    try {
+      await db.spawn()
+      const reply = await within(db.request({ op: 'open', path }), START_TIMEOUT_MS)
+      if (reply === 'timeout') throw new Error(`the SQLite process did not answer within ${START_TIMEOUT_MS} ms`)
+      if (!reply.ok) throw new Error(reply.error?.message)
+      db.description = `SQLite ${reply.version} ${path === ':memory:' ? 'in memory' : `file ${path}`}`
+      return db
+    } catch (e) {
       await db.close()
-      throw new Error(`cannot open SQLite database ${path}: ${reply.error?.message}`)
+      throw new Error(`cannot open SQLite database ${path}: ${(e as Error).message}`)
     }
-    db.description = `SQLite ${reply.version} ${path === ':memory:' ? 'in memory' : `file ${path}`}`
-    return db
+  }
+
+  private async spawn(): Promise<void> {
+    const driver = await driverFile()
+    const started = new Promise<void>((resolve, reject) => (this.ready = { resolve, reject }))
+    // No cwd of the context's: the path comes absolute (or :memory:), and a cwd deleted later
+    // must not matter. Output of the driver itself (a crash) goes nowhere useful: dropped.
+    this.proc = spawnOwned([process.execPath, '--no-install', driver], {
+      env: { ...childEnv(), BUN_BE_BUN: '1' },
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      ipc: m => this.onMessage(m as Reply & { ready?: boolean }),
+    })
+    void this.proc.exited.then(info => {
+      const lost =
+        this.path === ':memory:' ? 'the in-memory database is lost' : `the file ${this.path} keeps what was committed`
+      this.ready.reject(new Error(`the SQLite process exited at start (${describeExit(info)})`))
+      // Stopped by execd (an interrupt escalated, DELETE): the cell was interrupted. Died on
+      // its own (a kill from outside, out of memory): the statement failed, and `alive` tells
+      // the code section to start a fresh context that reports the state lost.
+      this.gone = this.closed
+        ? new Interrupted(`the SQLite process was stopped by execd mid-statement; ${lost}`)
+        : new Error(`the SQLite process died (${describeExit(info)}); ${lost}`)
+      this.fail(this.gone)
+    })
+    const timer = setTimeout(
+      () => this.ready.reject(new Error(`the SQLite process did not start within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    )
+    try {
+      await started
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** False once the child is gone: the database went with it (or is closed). */
+  get alive(): boolean {
+    return !this.gone && !this.closed
   }
 
   async execute(stmt: string, maxRows: number): Promise<Outcome> {
-    Atomics.store(this.flag, 0, 0)
     const reply = await this.request({ op: 'exec', stmt, maxRows })
     if (!reply.ok) {
       if (reply.error?.interrupted) throw new Interrupted()
@@ -64,38 +126,53 @@ export class SqliteDatabase implements Database {
     return {
       table: {
         columns: o.columns,
-        rows: o.rows.map((r: unknown[]) => r.map(toCell)),
+        rows: o.rows,
         truncated: o.truncated || undefined,
       },
     }
   }
 
   cancel(): void {
-    Atomics.store(this.flag, 0, 1)
+    if (this.pending.size > 0) this.send({ op: 'interrupt' })
   }
 
   async close(): Promise<void> {
     if (this.closed) return
-    // Idle: let the worker close the database cleanly first. Busy: cut it off.
-    if (this.pending.size === 0) {
+    // Idle: let the child close the database cleanly first. Busy: cut it off.
+    if (this.pending.size === 0 && !this.gone && this.proc) {
       await within(
         this.request({ op: 'close' }).catch(() => {}),
         2000,
       )
     }
     this.closed = true
-    this.worker.terminate()
-    const lost =
-      this.path === ':memory:' ? 'the in-memory database is lost' : `the file ${this.path} keeps what was committed`
-    this.fail(new Interrupted(`the SQLite worker was stopped mid-statement; ${lost}`))
+    await this.proc?.kill('close', 500)
+  }
+
+  private onMessage(m: Reply & { ready?: boolean }): void {
+    if (m?.ready) return this.ready.resolve()
+    const p = this.pending.get(m?.id)
+    this.pending.delete(m?.id)
+    p?.resolve(m)
+  }
+
+  private send(message: Record<string, unknown>): boolean {
+    try {
+      this.proc.proc.send(message)
+      return true
+    } catch {
+      return false
+    }
   }
 
   private request(message: Record<string, unknown>): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error('the database is closed'))
+    if (this.gone) return Promise.reject(this.gone)
     const id = ++this.next
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ id, ...message })
+      // A child gone between requests: its exit handler rejects this one with the cause.
+      this.send({ id, ...message })
     })
   }
 
@@ -103,4 +180,10 @@ export class SqliteDatabase implements Database {
     for (const p of this.pending.values()) p.reject(e)
     this.pending.clear()
   }
+}
+
+/** Removes the driver's dir now (tests; `bun test` does not emit 'exit'). */
+export async function removeDriverFile(): Promise<void> {
+  const file = await written?.catch(() => undefined)
+  if (file) rmSync(join(file, '..'), { recursive: true, force: true })
 }

@@ -1,3 +1,0 @@
-/** The worker's source, embedded as text by Bun's bundler (`with { type: 'text' }`). */
-declare const source: string
-export default source
