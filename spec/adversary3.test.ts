@@ -1,0 +1,67 @@
+/**
+ * What the third attacker's pass found: each test fails on the executable before its fix. No
+ * timing: a run that must end is read to its end, processes are read from /proc.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { pythonAvailable } from './python-env'
+
+let d: Daemon
+let scratch: string
+beforeAll(async () => {
+  d = await startDaemon()
+  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-adversary3-'))
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+/** Live pids whose working directory is `dir` (a context's interpreter, found by its cwd). */
+const pidsIn = (dir: string): number[] =>
+  readdirSync('/proc')
+    .filter(p => /^\d+$/.test(p))
+    .filter(p => {
+      try {
+        return readlinkSync(`/proc/${p}/cwd`) === dir
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+
+describe.skipIf(pythonAvailable !== true)('a context deleted while its dead interpreter is being replaced', () => {
+  // After a `kill -9` of the interpreter, the next cell starts a fresh one. A DELETE that came
+  // while it started found no interpreter to close and answered 200; the fresh one then ran the
+  // cell and lived on, out of every cap (its slot was given back): one python per DELETE.
+  test('the fresh interpreter is closed, the cell ends with an error, DELETE answers once it is gone', async () => {
+    const dir = mkdtempSync(join(scratch, 'ctx-'))
+    const created = await postJson(d, '/code/context', { language: 'python', cwd: dir })
+    expect(created.status).toBe(200)
+    const id = (await created.json()).id as string
+    expect(pidsIn(dir).length).toBe(1)
+    // The interpreter kills itself: once this cell has ended, the context knows it is dead.
+    const died = await readSse(
+      await postJson(d, '/code', { code: 'import os; os.kill(os.getpid(), 9)', context: { id, language: 'python' } }),
+    )
+    expect(died.map(f => f.data.type)).toContain('error')
+    const res = await postJson(d, '/code', { code: 'print("ran")', context: { id, language: 'python' } })
+    expect(res.status).toBe(200)
+    // `init` is journaled before the turn starts the fresh interpreter: DELETE now lands while it starts.
+    let deleting: Promise<Response> | undefined
+    const frames = await readSse(res, f => {
+      if (f.data.type === 'init') deleting = d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+      return false
+    })
+    expect((await deleting!).status).toBe(200)
+    const types = frames.map(f => f.data.type)
+    expect(types.at(-1)).toBe('execution_complete')
+    expect(types).toContain('error')
+    expect(frames.filter(f => f.data.type === 'stdout')).toEqual([])
+    expect((await d.fetch(`/code/contexts/${id}`)).status).toBe(404)
+    expect(pidsIn(dir)).toEqual([])
+  }, 30_000)
+})
