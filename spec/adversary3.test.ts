@@ -3,7 +3,8 @@
  * timing: a run that must end is read to its end, processes are read from /proc.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, readSse, startDaemon, type Daemon } from './harness'
@@ -64,4 +65,50 @@ describe.skipIf(pythonAvailable !== true)('a context deleted while its dead inte
     expect((await d.fetch(`/code/contexts/${id}`)).status).toBe(404)
     expect(pidsIn(dir)).toEqual([])
   }, 30_000)
+})
+
+describe.skipIf(!Bun.which('prlimit'))('an upload of many small files, each in a new directory', () => {
+  // Each staged file holds its directory (and each directory its walk created) open until the
+  // request ends, so the fds of one request grew with its parts: 10,000 tiny parts took all
+  // 20,000 fds of execd, and every other request, accept included, failed with EMFILE for as
+  // long as the client left its body unfinished. The daemon's limit is lowered to 2,048 here so
+  // that 1,100 parts cross it (2 fds each).
+  test('is refused with a 503 naming the limit before it holds the fd limit, and leaves nothing behind', async () => {
+    const limited = await startDaemon()
+    try {
+      const pid = limited.proc.pid
+      expect(spawnSync('prlimit', ['--pid', String(pid), '--nofile=2048:2048']).status).toBe(0)
+      const dir = mkdtempSync(join(scratch, 'up-'))
+      const b = 'adversary3-boundary'
+      const parts: string[] = []
+      for (let i = 0; i < 1100; i++) {
+        parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${dir}/d${i}/f"}\r\n`)
+        parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`)
+      }
+      parts.push(`--${b}--\r\n`)
+      const res = await limited.fetch('/files/upload', {
+        method: 'POST',
+        body: parts.join(''),
+        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+      })
+      const body = await res.json()
+      expect(body.code).toBe('SERVICE_UNAVAILABLE')
+      expect(res.status).toBe(503)
+      expect(body.message).toContain('a quarter of the fd limit')
+      // All or nothing: no file and no directory of the refused request stays.
+      expect(readdirSync(dir)).toEqual([])
+      // The fds were given back: a small upload goes through.
+      const one = `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${dir}/one"}\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nhi\r\n--${b}--\r\n`
+      const ok = await limited.fetch('/files/upload', {
+        method: 'POST',
+        body: one,
+        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+      })
+      expect(ok.status).toBe(200)
+      expect(readFileSync(join(dir, 'one'), 'utf8')).toBe('hi')
+      expect(existsSync(join(dir, 'd0'))).toBe(false)
+    } finally {
+      await limited.stop()
+    }
+  }, 60_000)
 })

@@ -6,6 +6,7 @@
  * renamed into place only once the whole request has arrived and checked out; otherwise they
  * are removed, with every parent directory the request created.
  */
+import { readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
 import { stageFile, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
@@ -49,6 +50,50 @@ function checkMetadata(scope: PathScope, meta: FileMetadata): CheckedMetadata {
 interface StagedFile {
   anchor: Anchor
   staged: Staged
+  /** Gives the anchor's fds back to the budget; idempotent. */
+  release: () => void
+}
+
+/**
+ * The directory fds that files staged by all uploads in progress may hold at once: a quarter
+ * of the process's fd limit. A staged file keeps its directory (and each directory its walk
+ * created) open until the request ends, so one request of 10,000 tiny parts took all 20,000
+ * fds of execd: every other request, and accept itself, failed with EMFILE meanwhile — for as
+ * long as the client cared to leave its body unfinished.
+ */
+let fdBudget: number | undefined
+let fdsHeld = 0
+
+function stagedFdBudget(): number {
+  if (fdBudget === undefined) {
+    let limit = 0
+    try {
+      limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 0)
+    } catch {}
+    fdBudget = limit > 0 ? Math.max(64, Math.floor(limit / 4)) : 4096
+  }
+  return fdBudget
+}
+
+/** Counts `anchor`'s fds against the budget (503 past it); the returned release is idempotent. */
+function holdFds(anchor: Anchor): () => void {
+  const n = anchor.heldFds
+  const budget = stagedFdBudget()
+  if (fdsHeld + n > budget) {
+    throw new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      `limit reached: the uploads in progress hold ${fdsHeld} of at most ${budget} directories open ` +
+        '(a quarter of the fd limit; each file of an upload holds its directory until the request ends); ' +
+        'send fewer files or fewer new directories per request',
+    )
+  }
+  fdsHeld += n
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    fdsHeld -= n
+  }
 }
 
 /**
@@ -66,12 +111,15 @@ async function stage(
   } catch (err) {
     throw fsError(err, 'mkdir', meta.path)
   }
+  let release: (() => void) | undefined
   try {
+    release = holdFds(anchor)
     const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
-    return { anchor, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
+    return { anchor, release, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
   } catch (err) {
     anchor.undoCreated()
     anchor.close()
+    release?.()
     throw err
   }
 }
@@ -84,7 +132,10 @@ async function finish(files: StagedFile[], commit: boolean): Promise<WrittenFile
   } finally {
     for (const f of files) await f.staged.discard()
     if (!commit) for (const f of [...files].reverse()) f.anchor.undoCreated()
-    for (const f of files) f.anchor.close()
+    for (const f of files) {
+      f.anchor.close()
+      f.release()
+    }
   }
 }
 
