@@ -21,6 +21,9 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true })
 })
 
+/** A process's resident memory, in MiB. */
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+
 /** Live pids whose working directory is `dir` (a context's interpreter, found by its cwd). */
 const pidsIn = (dir: string): number[] =>
   readdirSync('/proc')
@@ -109,6 +112,39 @@ describe.skipIf(!Bun.which('prlimit'))('an upload of many small files, each in a
       expect(existsSync(join(dir, 'd0'))).toBe(false)
     } finally {
       await limited.stop()
+    }
+  }, 60_000)
+})
+
+describe('a Jupyter server whose answer never ends', () => {
+  // The bridge read each REST answer whole: behind a server streaming without end, execd grew
+  // by ~80 MiB/s on a loaded machine (47 -> 403 MiB before /code/languages gave up on it), and
+  // went on until the request's 15 s timeout — a fast local server reaches out-of-memory first.
+  test('is read no further than its cap: /code/languages answers with execd memory flat', async () => {
+    const chunk = new Uint8Array(1 << 20).fill(0x61)
+    const server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () =>
+        new Response(new ReadableStream({ pull: c => c.enqueue(chunk) }), {
+          headers: { 'content-type': 'application/json' },
+        }),
+    })
+    const bridged = await startDaemon({
+      args: ['--jupyter-host', `http://127.0.0.1:${server.port}`, '--jupyter-token', 'adversary3'],
+    })
+    try {
+      const before = rssMiB(bridged.proc.pid)
+      const res = await bridged.fetch('/code/languages')
+      expect(res.status).toBe(200)
+      const languages = (await res.json()) as { language: string }[]
+      expect(languages.some(l => l.language === 'bash')).toBe(true)
+      // A second look goes to the server again (the failure is not cached for long): still flat.
+      await (await bridged.fetch('/code/languages')).arrayBuffer()
+      expect(rssMiB(bridged.proc.pid) - before).toBeLessThan(96)
+    } finally {
+      await bridged.stop()
+      server.stop(true)
     }
   }, 60_000)
 })
