@@ -148,3 +148,38 @@ describe('a Jupyter server whose answer never ends', () => {
     }
   }, 60_000)
 })
+
+describe('an upload of metadata parts that never get their file parts', () => {
+  // The metadata parts waiting for their file parts were kept without a bound, and uploads have
+  // no size limit by default: 40,000 metadata parts of 4 KiB paths grew execd by 195 MiB,
+  // linearly in the body.
+  test('is refused with a 413 once their paths pass 16 MiB, execd memory flat', async () => {
+    const b = 'adversary3-metadata'
+    const path = join(scratch, 'a/'.repeat(2000), 'f')
+    const part = new TextEncoder().encode(
+      `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ path })}\r\n`,
+    )
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 20_000) c.enqueue(part)
+        else {
+          c.enqueue(new TextEncoder().encode(`--${b}--\r\n`))
+          c.close()
+        }
+      },
+    })
+    const before = rssMiB(d.proc.pid)
+    const res = await d.fetch('/files/upload', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+    })
+    const answer = await res.json()
+    expect(answer.code).toBe('PAYLOAD_TOO_LARGE')
+    expect(res.status).toBe(413)
+    expect(answer.message).toContain('send each metadata part just before its file part')
+    expect(rssMiB(d.proc.pid) - before).toBeLessThan(64)
+    expect(existsSync(join(scratch, 'a'))).toBe(false)
+  }, 60_000)
+})

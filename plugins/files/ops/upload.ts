@@ -30,6 +30,14 @@ interface WrittenFile {
 }
 
 const MAX_METADATA_BYTES = 64 * 1024
+/**
+ * What the metadata parts waiting for their file parts may hold (their paths, plus a fixed
+ * cost per part). They were kept without a bound: 40,000 metadata parts of 4 KiB paths and no
+ * file part grew execd by 195 MiB, linearly in the body, and uploads have no size limit by
+ * default. The official SDKs send each metadata part just before its file part.
+ */
+const MAX_PENDING_METADATA_BYTES = 16 * 1024 * 1024
+const PENDING_PART_COST = 256
 
 /** A metadata part, checked: the path, mode and owner are valid before any byte is written. */
 interface CheckedMetadata extends FileMetadata {
@@ -160,6 +168,9 @@ export async function uploadFiles(
     throw new ExecdError('INVALID_FILE', 'multipart form is empty. expected a multipart/form-data body with a boundary')
   }
   const pending: CheckedMetadata[] = []
+  let pendingBytes = 0
+  const costOf = (meta: CheckedMetadata) =>
+    PENDING_PART_COST + (typeof meta.path === 'string' ? meta.path.length : meta.path.bytes.length)
   const staged: StagedFile[] = []
   let metadataCount = 0
   let fileCount = 0
@@ -168,10 +179,20 @@ export async function uploadFiles(
     for await (const part of parseMultipart(body, boundary, maxBytes)) {
       if (part.name === 'metadata') {
         metadataCount++
-        pending.push(checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES))))
+        const meta = checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES)))
+        pendingBytes += costOf(meta)
+        if (pendingBytes > MAX_PENDING_METADATA_BYTES) {
+          throw new ExecdError(
+            'PAYLOAD_TOO_LARGE',
+            `too many metadata parts wait for their file parts (${pending.length + 1}, over ` +
+              `${MAX_PENDING_METADATA_BYTES} bytes of paths): send each metadata part just before its file part`,
+          )
+        }
+        pending.push(meta)
       } else if (part.name === 'file') {
         fileCount++
         const meta = pending.shift()
+        if (meta) pendingBytes -= costOf(meta)
         if (!meta) {
           throw new ExecdError(
             'INVALID_FILE_METADATA',
