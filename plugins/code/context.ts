@@ -41,6 +41,8 @@ export class CodeContext {
   private queued = 0
   private running: RunningCell | undefined
   private deleted = false
+  /** A fresh interpreter being started by `ensureLive`; a deletion waits for it to be closed. */
+  private restarting: Promise<unknown> | undefined
 
   constructor(
     readonly language: string,
@@ -145,13 +147,30 @@ export class CodeContext {
   /** An interpreter for the next execution: the live one, or a fresh one after a death. */
   async ensureLive(): Promise<RuntimeContext> {
     if (this.live?.alive) return this.live
+    const restarting = this.restart()
+    this.restarting = restarting
+    try {
+      return await restarting
+    } finally {
+      if (this.restarting === restarting) this.restarting = undefined
+    }
+  }
+
+  private async restart(): Promise<RuntimeContext> {
     if (this.live) {
       this.lostReason ??= 'the previous interpreter is gone'
       await this.live.close().catch(() => {})
     }
     this.live = undefined
-    this.live = await this.startInterpreter()
-    return this.live
+    const fresh = await this.startInterpreter()
+    // Deleted while it started: close() found no interpreter to close, so this one would
+    // outlive its context (a process per DELETE, outside every cap) and run the cell anyway.
+    if (this.deleted) {
+      await fresh.close().catch(() => {})
+      throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
+    }
+    this.live = fresh
+    return fresh
   }
 
   /**
@@ -163,7 +182,9 @@ export class CodeContext {
       this.deleted = true
       this.host.release()
     }
-    return this.live?.close() ?? Promise.resolve()
+    const restarting = this.restarting?.catch(() => {})
+    const closing = this.live?.close()
+    return Promise.all([closing, restarting]).then(() => {})
   }
 
   private async startInterpreter(): Promise<RuntimeContext> {

@@ -113,6 +113,11 @@ export class Anchor {
     }
   }
 
+  /** The file descriptors this anchor holds open until `close()`. */
+  get heldFds(): number {
+    return new Set([this.dir, ...this.created.map(c => c.dir)]).size
+  }
+
   close(): void {
     for (const fd of new Set([this.dir, ...this.created.map(c => c.dir)])) closeQuietly(fd)
   }

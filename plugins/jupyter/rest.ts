@@ -117,12 +117,46 @@ export class JupyterServer {
     } catch (e) {
       throw new Error(`jupyter server ${this.base.origin} unreachable: ${(e as Error).message}`, { cause: e })
     }
-    const text = await res.text()
+    const text = await readCapped(res, res.ok ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES, `jupyter ${method} /${path}`)
     if (!res.ok) {
       throw new JupyterHttpError(res.status, `jupyter ${method} /${path}: ${res.status} ${brief(text)}`)
     }
     return text ? JSON.parse(text) : null
   }
+}
+
+/**
+ * A Jupyter answer is small (kernel specs, a kernel's model); an error page smaller still. The
+ * body was read whole: a server (or whatever answers at its address) sending without end grew
+ * execd by ~80 MiB/s until the 15 s timeout, a GiB-per-second server to out-of-memory.
+ */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024
+const MAX_ERROR_BYTES = 64 * 1024
+
+/** The body as text, up to `max` bytes: past them, the rest is left unread (the error page cut, an answer refused). */
+async function readCapped(res: Response, max: number, what: string): Promise<string> {
+  const reader = res.body?.getReader()
+  if (!reader) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > max) {
+        if (!res.ok) {
+          chunks.push(value.subarray(0, value.byteLength - (size - max)))
+          break
+        }
+        throw new Error(`${what}: the answer is larger than ${max} bytes`)
+      }
+      chunks.push(value)
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** The server's error message without a whole HTML page. */

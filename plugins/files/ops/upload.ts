@@ -6,6 +6,7 @@
  * renamed into place only once the whole request has arrived and checked out; otherwise they
  * are removed, with every parent directory the request created.
  */
+import { readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
 import { stageFile, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
@@ -29,6 +30,14 @@ interface WrittenFile {
 }
 
 const MAX_METADATA_BYTES = 64 * 1024
+/**
+ * What the metadata parts waiting for their file parts may hold (their paths, plus a fixed
+ * cost per part). They were kept without a bound: 40,000 metadata parts of 4 KiB paths and no
+ * file part grew execd by 195 MiB, linearly in the body, and uploads have no size limit by
+ * default. The official SDKs send each metadata part just before its file part.
+ */
+const MAX_PENDING_METADATA_BYTES = 16 * 1024 * 1024
+const PENDING_PART_COST = 256
 
 /** A metadata part, checked: the path, mode and owner are valid before any byte is written. */
 interface CheckedMetadata extends FileMetadata {
@@ -49,6 +58,50 @@ function checkMetadata(scope: PathScope, meta: FileMetadata): CheckedMetadata {
 interface StagedFile {
   anchor: Anchor
   staged: Staged
+  /** Gives the anchor's fds back to the budget; idempotent. */
+  release: () => void
+}
+
+/**
+ * The directory fds that files staged by all uploads in progress may hold at once: a quarter
+ * of the process's fd limit. A staged file keeps its directory (and each directory its walk
+ * created) open until the request ends, so one request of 10,000 tiny parts took all 20,000
+ * fds of execd: every other request, and accept itself, failed with EMFILE meanwhile — for as
+ * long as the client cared to leave its body unfinished.
+ */
+let fdBudget: number | undefined
+let fdsHeld = 0
+
+function stagedFdBudget(): number {
+  if (fdBudget === undefined) {
+    let limit = 0
+    try {
+      limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 0)
+    } catch {}
+    fdBudget = limit > 0 ? Math.max(64, Math.floor(limit / 4)) : 4096
+  }
+  return fdBudget
+}
+
+/** Counts `anchor`'s fds against the budget (503 past it); the returned release is idempotent. */
+function holdFds(anchor: Anchor): () => void {
+  const n = anchor.heldFds
+  const budget = stagedFdBudget()
+  if (fdsHeld + n > budget) {
+    throw new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      `limit reached: the uploads in progress hold ${fdsHeld} of at most ${budget} directories open ` +
+        '(a quarter of the fd limit; each file of an upload holds its directory until the request ends); ' +
+        'send fewer files or fewer new directories per request',
+    )
+  }
+  fdsHeld += n
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    fdsHeld -= n
+  }
 }
 
 /**
@@ -66,12 +119,15 @@ async function stage(
   } catch (err) {
     throw fsError(err, 'mkdir', meta.path)
   }
+  let release: (() => void) | undefined
   try {
+    release = holdFds(anchor)
     const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
-    return { anchor, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
+    return { anchor, release, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
   } catch (err) {
     anchor.undoCreated()
     anchor.close()
+    release?.()
     throw err
   }
 }
@@ -84,7 +140,10 @@ async function finish(files: StagedFile[], commit: boolean): Promise<WrittenFile
   } finally {
     for (const f of files) await f.staged.discard()
     if (!commit) for (const f of [...files].reverse()) f.anchor.undoCreated()
-    for (const f of files) f.anchor.close()
+    for (const f of files) {
+      f.anchor.close()
+      f.release()
+    }
   }
 }
 
@@ -109,6 +168,9 @@ export async function uploadFiles(
     throw new ExecdError('INVALID_FILE', 'multipart form is empty. expected a multipart/form-data body with a boundary')
   }
   const pending: CheckedMetadata[] = []
+  let pendingBytes = 0
+  const costOf = (meta: CheckedMetadata) =>
+    PENDING_PART_COST + (typeof meta.path === 'string' ? meta.path.length : meta.path.bytes.length)
   const staged: StagedFile[] = []
   let metadataCount = 0
   let fileCount = 0
@@ -117,10 +179,20 @@ export async function uploadFiles(
     for await (const part of parseMultipart(body, boundary, maxBytes)) {
       if (part.name === 'metadata') {
         metadataCount++
-        pending.push(checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES))))
+        const meta = checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES)))
+        pendingBytes += costOf(meta)
+        if (pendingBytes > MAX_PENDING_METADATA_BYTES) {
+          throw new ExecdError(
+            'PAYLOAD_TOO_LARGE',
+            `too many metadata parts wait for their file parts (${pending.length + 1}, over ` +
+              `${MAX_PENDING_METADATA_BYTES} bytes of paths): send each metadata part just before its file part`,
+          )
+        }
+        pending.push(meta)
       } else if (part.name === 'file') {
         fileCount++
         const meta = pending.shift()
+        if (meta) pendingBytes -= costOf(meta)
         if (!meta) {
           throw new ExecdError(
             'INVALID_FILE_METADATA',
