@@ -1,45 +1,22 @@
-/**
- * Puts the embedded driver and the happy-dom bundle on disk for the child interpreter, once
- * per execd process, in a private temp dir (mkdtemp: 0700, a fresh name nobody can pre-plant).
- */
-import { existsSync, rmSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+/** The embedded driver and the happy-dom bundle, on disk for the child interpreter. */
+import { join } from 'node:path'
+import { PrivateFiles } from '../../core/private-files'
 import { driverSources, happyDomBundle } from './embed.ts' with { type: 'macro' }
 
 const SOURCES: Record<string, string> = driverSources()
 const HAPPY_DOM: string = happyDomBundle()
+
+const files = new PrivateFiles('execd-js-', { ...SOURCES, 'happy-dom.js': HAPPY_DOM })
 
 interface DriverFiles {
   driver: string
   dom: string
 }
 
-let written: Promise<DriverFiles> | undefined
-
-/** Chained so concurrent starts share one dir; a failed or swept dir is written again. */
-export function driverFiles(): Promise<DriverFiles> {
-  const previous = written
-  written = (async () => {
-    const f = await previous?.catch(() => undefined)
-    // A temp cleaner may sweep the dir while execd runs for days.
-    return f && existsSync(f.driver) && existsSync(f.dom) ? f : writeAll()
-  })()
-  return written
+export async function driverFiles(): Promise<DriverFiles> {
+  const dir = await files.dir()
+  return { driver: join(dir, 'driver.ts'), dom: join(dir, 'happy-dom.js') }
 }
 
-async function writeAll(): Promise<DriverFiles> {
-  const dir = await mkdtemp(join(tmpdir(), 'execd-js-'))
-  for (const [name, text] of Object.entries(SOURCES)) await writeFile(join(dir, name), text)
-  const dom = join(dir, 'happy-dom.js')
-  await writeFile(dom, HAPPY_DOM)
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-  return { driver: join(dir, 'driver.ts'), dom }
-}
-
-/** Removes the dir now (tests; `bun test` does not emit 'exit'); the next start writes it again. */
-export async function removeDriverFiles(): Promise<void> {
-  const f = await written?.catch(() => undefined)
-  if (f) rmSync(dirname(f.driver), { recursive: true, force: true })
-}
+/** Removes the dir now (tests); the next start writes it again. */
+export const removeDriverFiles = (): Promise<void> => files.remove()

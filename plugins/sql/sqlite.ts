@@ -7,11 +7,9 @@
  * stopped there: bun:sqlite has no sqlite3_interrupt, and the thread kept a core busy for as
  * long as execd lived.
  */
-import { existsSync, rmSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { childEnv } from '../../core/child-env'
+import { PrivateFiles } from '../../core/private-files'
 import { describeExit, spawnOwned, type OwnedProcess } from '../../core/process'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
@@ -29,24 +27,9 @@ type Reply = {
 /** How long the child may take to start and open its database. */
 const START_TIMEOUT_MS = 15_000
 
-let written: Promise<string> | undefined
-
-/**
- * The driver on disk, once per execd process, in a private temp dir (mkdtemp: 0700, a fresh
- * name nobody can pre-plant); written again when a temp cleaner swept it.
- */
-function driverFile(): Promise<string> {
-  const previous = written
-  written = (async () => {
-    const file = await previous?.catch(() => undefined)
-    if (file && existsSync(file)) return file
-    const dir = await mkdtemp(join(tmpdir(), 'execd-sqlite-'))
-    await writeFile(join(dir, 'sqlite-driver.js'), source)
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-    return join(dir, 'sqlite-driver.js')
-  })()
-  return written
-}
+/** The driver on disk for the child (a private temp dir, once per execd process). */
+const files = new PrivateFiles('execd-sqlite-', { 'sqlite-driver.js': source })
+const driverFile = async (): Promise<string> => join(await files.dir(), 'sqlite-driver.js')
 
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite'
@@ -182,8 +165,5 @@ export class SqliteDatabase implements Database {
   }
 }
 
-/** Removes the driver's dir now (tests; `bun test` does not emit 'exit'). */
-export async function removeDriverFile(): Promise<void> {
-  const file = await written?.catch(() => undefined)
-  if (file) rmSync(join(file, '..'), { recursive: true, force: true })
-}
+/** Removes the driver's dir now (tests); the next context writes it again. */
+export const removeDriverFile = (): Promise<void> => files.remove()
