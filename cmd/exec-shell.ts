@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:os'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { signalNamed } from '../core/process'
+import { signalNamed } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal } from './lifecycle'

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs'
 import { CgroupTree } from './cgroup'
 import { closeCgroups, confineWithCgroups } from './ownership'
 import { readStat } from './procfs'
-import { describeExit, groupAlive, liveProcessCount, signalNamed, spawnOwned } from './process'
+import { liveProcessCount, spawnOwned } from './process'
+import { describeExit, signalNamed } from './exit-words'
+import { groupAlive } from './process-groups'
 
 const probe = CgroupTree.open()
 probe?.close()

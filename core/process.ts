@@ -7,7 +7,7 @@
 import type { Subprocess, TerminalOptions } from 'bun'
 import { closeSync, constants, fstatSync, openSync } from 'node:fs'
 import { requirePiece } from './capabilities'
-import { listPids, readStat } from './procfs'
+import { signalGroup } from './process-groups'
 import type { Logger } from './log'
 import {
   closeCgroups,
@@ -310,41 +310,6 @@ async function killUntilGone(owner: Owner, limitMs: number): Promise<void> {
   }
 }
 
-/** Signals process group `pgid`; a vanished group is not an error. */
-export function signalGroup(pgid: number, sig: NodeJS.Signals | number): boolean {
-  try {
-    process.kill(-pgid, sig)
-    return true
-  } catch {
-    return false
-  }
-}
-
-/**
- * True while a running (non-zombie) process of group `pgid` exists. Killed grandchildren are
- * re-parented to PID 1, which may take seconds to reap them; a zombie holds no resources and
- * cannot be killed further, so it does not count.
- */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
-  }
-  return liveMembers(pgid) > 0
-}
-
-function liveMembers(pgid: number): number {
-  const pids = listPids()
-  if (!pids) return 1 // no procfs: trust kill(2)
-  let n = 0
-  for (const pid of pids) {
-    const stat = readStat(pid)
-    if (stat?.pgid === pgid && stat.state !== 'Z') n++
-  }
-  return n
-}
-
 /**
  * Kills everything execd owns (shutdown): running leaders and what exited ones left running,
  * then, as a last net, every process that still carries one of this execd's markers.
@@ -386,29 +351,3 @@ export const liveProcessCount = (): number => leaders.size
 
 /** Whether `pid` is a child execd spawned and is still waiting for (the PID-1 reaper asks). */
 export const ownsPid = (pid: number): boolean => leaders.has(pid)
-
-/** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
-export function describeExit(info: ExitInfo): string {
-  if (info.signal) return `signal: ${signalWord(info.signal)}`
-  return `exit status ${info.code}`
-}
-
-const SIGNAL_WORDS: Record<string, string> = {
-  SIGKILL: 'killed',
-  SIGTERM: 'terminated',
-  SIGINT: 'interrupt',
-  SIGSEGV: 'segmentation fault',
-  SIGABRT: 'aborted',
-  SIGHUP: 'hangup',
-  SIGPIPE: 'broken pipe',
-  SIGQUIT: 'quit',
-  SIGBUS: 'bus error',
-  SIGFPE: 'floating point exception',
-  SIGILL: 'illegal instruction',
-}
-
-const signalWord = (sig: string): string => SIGNAL_WORDS[sig] ?? sig.toLowerCase().replace(/^sig/, '')
-
-/** The signal a `describeExit` word names ('killed' → 'SIGKILL'), the inverse of signalWord. */
-export const signalNamed = (word: string): string =>
-  Object.keys(SIGNAL_WORDS).find(sig => SIGNAL_WORDS[sig] === word) ?? `SIG${word.toUpperCase()}`

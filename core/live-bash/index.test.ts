@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LiveBash, type BashRunEnd } from '.'
-import { groupAlive } from '../process'
+import { groupAlive } from '../process-groups'
 
 const shells: LiveBash[] = []
 afterEach(async () => {

@@ -6,7 +6,7 @@
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { LiveBash } from '../../core/live-bash'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { describeExit } from '../../core/process'
+import { describeExit } from '../../core/exit-words'
 
 async function bashVersion(path: string): Promise<string> {
   try {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { groupAlive } from '../../core/process'
+import { groupAlive } from '../../core/process-groups'
 import type { RuntimeContext } from '../../core/plugin'
 import { java } from '.'
 import { resolveConfig } from '../../core/config'

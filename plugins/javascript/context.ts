@@ -6,7 +6,8 @@ import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
-import { describeExit, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { describeExit } from '../../core/exit-words'
 import { driverFiles } from './driver-files'
 
 interface JsContextOptions extends StartOptions {

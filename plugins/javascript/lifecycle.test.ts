@@ -1,6 +1,6 @@
 import { afterAll, expect, test } from 'bun:test'
 import type { ExecEvent } from '../../core/events'
-import { groupAlive } from '../../core/process'
+import { groupAlive } from '../../core/process-groups'
 import { removeTempFiles, errorOf, resultOf, runCell, startCell, startJs } from './test-context'
 
 afterAll(removeTempFiles)

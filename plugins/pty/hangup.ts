@@ -5,7 +5,7 @@
  * terminals ended together: shutdown with hundreds of terminals never blocks the event loop
  * (which would hold up the hard-stop timer) and scans /proc a few times, not per terminal.
  */
-import { signalGroup } from '../../core/process'
+import { signalGroup } from '../../core/process-groups'
 import { sleep } from '../../core/timers'
 import type { ProcScanner } from '../../core/proc-scan'
 import { groupsBySession } from './proc-stat'

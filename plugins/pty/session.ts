@@ -4,7 +4,8 @@
  * attached client. Knows nothing of WebSockets (socket.ts speaks the wire).
  */
 import { childEnv } from '../../core/child-env'
-import { type OwnedProcess, signalGroup, spawnOwned } from '../../core/process'
+import { type OwnedProcess, spawnOwned } from '../../core/process'
+import { signalGroup } from '../../core/process-groups'
 import { within } from '../../core/timers'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'

@@ -1,6 +1,6 @@
 /** The python runtime's interpreter half, driven directly (real python3, no HTTP). */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { groupAlive } from '../../core/process'
+import { groupAlive } from '../../core/process-groups'
 import { createLogger } from '../../core/log'
 import type { ExecEvent } from '../../core/events'
 import { PythonContext } from './context'
