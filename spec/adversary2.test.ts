@@ -4,8 +4,8 @@
  * plain test, once the fix lands. No timing: processes are read from /proc.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
-import { postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
+import { existsSync } from 'node:fs'
+import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
 
 let d: Daemon
 beforeAll(async () => {
@@ -15,21 +15,6 @@ afterAll(async () => {
   await d?.stop()
 })
 
-/** The daemon's children running the embedded-SQLite driver, read from /proc. */
-function sqliteChildren(daemon: number): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === daemon && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('sqlite-driver.js'))
-        pids.push(Number(name))
-    } catch {}
-  }
-  return pids
-}
-
 describe('an embedded-SQLite statement that never yields a row', () => {
   // `count(*)` over an endless recursive CTE is one SQLite step that never returns. It ran in
   // a Worker thread, which Bun can only terminate once SQLite hands control back: never, so
@@ -37,11 +22,11 @@ describe('an embedded-SQLite statement that never yields a row', () => {
   // (bun:sqlite offers neither sqlite3_interrupt nor a progress handler). SQLite now runs in
   // a child process execd owns, and DELETE kills it.
   test('DELETE of the context ends the process that runs it', async () => {
-    const before = sqliteChildren(d.proc.pid)
+    const before = pidsWith('sqlite-driver.js', d.proc.pid)
     const created = await postJson(d, '/code/context', { language: 'sql' })
     expect(created.status).toBe(200)
     const id = (await created.json()).id as string
-    const mine = sqliteChildren(d.proc.pid).filter(p => !before.includes(p))
+    const mine = pidsWith('sqlite-driver.js', d.proc.pid).filter(p => !before.includes(p))
     expect(mine).toHaveLength(1)
     const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c'
     const run = await postJson(d, '/code', { context: { id, language: 'sql' }, code: endless })

@@ -178,14 +178,18 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-/** Live (non-zombie) pids whose command line, arguments joined by spaces, contains `text`. */
-export function pidsWith(text: string): number[] {
+/**
+ * Live (non-zombie) pids whose command line, arguments joined by spaces, contains `text`; with
+ * `parent`, only that process's children.
+ */
+export function pidsWith(text: string, parent?: number): number[] {
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (entry.charCodeAt(0) > 57) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (state === 'Z' || (parent !== undefined && Number(ppid) !== parent)) continue
       if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ').includes(text))
         pids.push(Number(entry))
     } catch {}

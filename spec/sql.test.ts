@@ -6,8 +6,7 @@
  */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync, readdirSync } from 'node:fs'
-import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
@@ -95,13 +94,13 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   })
 
   test('a SQLite process killed from outside: the next cell reports the state lost and runs on a fresh database', async () => {
-    const before = sqliteChildren(d.proc.pid)
+    const before = pidsWith('sqlite-driver.js', d.proc.pid)
     const id = await createContext(d, 'sql')
-    const [pid] = sqliteChildren(d.proc.pid).filter(p => !before.includes(p))
+    const [pid] = pidsWith('sqlite-driver.js', d.proc.pid).filter(p => !before.includes(p))
     expect(pid).toBeDefined()
     await runCode(d, 'CREATE TABLE before_kill (x)', { id, language: 'sql' })
     process.kill(pid!, 'SIGKILL')
-    await waitFor('the SQLite process to be reaped', () => !sqliteChildren(d.proc.pid).includes(pid!))
+    await waitFor('the SQLite process to be reaped', () => !pidsWith('sqlite-driver.js', d.proc.pid).includes(pid!))
     // execd learns of the death when the leader is reaped and its group swept: a cell sent
     // before that fails naming the death, and then the next one starts fresh.
     let after = await runCode(d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
@@ -156,18 +155,3 @@ describe.skipIf(!dsn)(
     })
   },
 )
-
-/** The daemon's children running the embedded-SQLite driver. */
-function sqliteChildren(daemon: number): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === daemon && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('sqlite-driver.js'))
-        pids.push(Number(name))
-    } catch {}
-  }
-  return pids
-}

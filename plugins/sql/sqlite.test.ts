@@ -1,10 +1,11 @@
 import { afterAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
+import { pidsWith } from '../../spec/harness'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
 import { removeDriverFile } from './sqlite'
@@ -112,25 +113,10 @@ test('an interrupt stops a long SELECT and the database keeps its state', async 
   await ctx.close()
 })
 
-/** Children of this process running the SQLite driver. */
-function sqliteChildren(): number[] {
-  const pids: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('sqlite-driver.js'))
-        pids.push(Number(name))
-    } catch {}
-  }
-  return pids
-}
-
 test('a statement in one endless step leaves the event loop free; closing the context kills its process', async () => {
-  const before = sqliteChildren()
+  const before = pidsWith('sqlite-driver.js', process.pid)
   const ctx = await startSql()
-  const mine = sqliteChildren().filter(p => !before.includes(p))
+  const mine = pidsWith('sqlite-driver.js', process.pid).filter(p => !before.includes(p))
   expect(mine).toHaveLength(1)
   const events: ExecEvent[] = []
   const running = (async () => {
