@@ -6,6 +6,7 @@
  */
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
+import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
 import type { FileInfo, FsOps, Permission, ReadRequest } from './fs-ops'
 
@@ -107,31 +108,6 @@ export const MAX_JSON_ANSWER_BYTES = 256 * 1024 * 1024
 
 /** An error's body is only quoted (200 characters): the rest is not read. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024
-
-/** The body as text, read up to `max` bytes (`cut`: there was more, left unread). */
-async function textUpTo(res: Response, max: number): Promise<{ text: string; cut: boolean }> {
-  if (res.body === null) return { text: '', cut: false }
-  const reader = res.body.getReader()
-  const parts: Uint8Array[] = []
-  let bytes = 0
-  let cut = false
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      bytes += value.byteLength
-      if (bytes > max) {
-        cut = true
-        parts.push(value.subarray(0, value.byteLength - (bytes - max)))
-        break
-      }
-      parts.push(value)
-    }
-  } finally {
-    void reader.cancel().catch(() => {})
-  }
-  return { text: new TextDecoder().decode(Buffer.concat(parts)), cut }
-}
 
 async function errorOf(res: Response): Promise<ExecdError> {
   const text = await textUpTo(res, MAX_ERROR_BODY_BYTES).then(

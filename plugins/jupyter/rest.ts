@@ -3,6 +3,7 @@
  * lifecycle. Every call carries `Authorization: token <t>` and a deadline, so an unreachable
  * server is an error, never a hang (the reference retried context creation forever).
  */
+import { textUpTo } from '../../core/text-up-to'
 
 export interface KernelSpec {
   name: string
@@ -117,7 +118,10 @@ export class JupyterServer {
     } catch (e) {
       throw new Error(`jupyter server ${this.base.origin} unreachable: ${(e as Error).message}`, { cause: e })
     }
-    const text = await readCapped(res, res.ok ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES, `jupyter ${method} /${path}`)
+    const { text, cut } = await textUpTo(res, res.ok ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES)
+    // An error page is only quoted, cut or not; an answer cut is refused.
+    if (cut && res.ok)
+      throw new Error(`jupyter ${method} /${path}: the answer is larger than ${MAX_ANSWER_BYTES} bytes`)
     if (!res.ok) {
       throw new JupyterHttpError(res.status, `jupyter ${method} /${path}: ${res.status} ${brief(text)}`)
     }
@@ -132,32 +136,6 @@ export class JupyterServer {
  */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024
 const MAX_ERROR_BYTES = 64 * 1024
-
-/** The body as text, up to `max` bytes: past them, the rest is left unread (the error page cut, an answer refused). */
-async function readCapped(res: Response, max: number, what: string): Promise<string> {
-  const reader = res.body?.getReader()
-  if (!reader) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > max) {
-        if (!res.ok) {
-          chunks.push(value.subarray(0, value.byteLength - (size - max)))
-          break
-        }
-        throw new Error(`${what}: the answer is larger than ${max} bytes`)
-      }
-      chunks.push(value)
-    }
-  } finally {
-    await reader.cancel().catch(() => {})
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
 
 /** The server's error message without a whole HTML page. */
 function brief(text: string): string {
