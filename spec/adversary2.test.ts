@@ -22,11 +22,11 @@ describe('an embedded-SQLite statement that never yields a row', () => {
   // (bun:sqlite offers neither sqlite3_interrupt nor a progress handler). SQLite now runs in
   // a child process execd owns, and DELETE kills it.
   test('DELETE of the context ends the process that runs it', async () => {
-    const before = pidsWith('sqlite-driver.js', d.proc.pid)
+    const before = pidsWith('sql-driver.js', d.proc.pid)
     const created = await postJson(d, '/code/context', { language: 'sql' })
     expect(created.status).toBe(200)
     const id = (await created.json()).id as string
-    const mine = pidsWith('sqlite-driver.js', d.proc.pid).filter(p => !before.includes(p))
+    const mine = pidsWith('sql-driver.js', d.proc.pid).filter(p => !before.includes(p))
     expect(mine).toHaveLength(1)
     const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c'
     const run = await postJson(d, '/code', { context: { id, language: 'sql' }, code: endless })

@@ -2,11 +2,13 @@
  * The sql runtime through dist/execd. The kit's streaming, interrupt and crash snippets do
  * not apply to a database (no print, no exit), so its state and error checks are written out
  * here. Embedded SQLite runs in a child process of the daemon, found through /proc.
- * PostgreSQL is exercised only when EXECD_TEST_SQL_DSN names a server (skipped otherwise).
+ * PostgreSQL: EXECD_TEST_SQL_DSN's server, or a throwaway cluster (spec/kit/postgres.ts).
  */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { startPostgres } from './kit/postgres'
 import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
@@ -94,13 +96,13 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   })
 
   test('a SQLite process killed from outside: the next cell reports the state lost and runs on a fresh database', async () => {
-    const before = pidsWith('sqlite-driver.js', d.proc.pid)
+    const before = pidsWith('sql-driver.js', d.proc.pid)
     const id = await createContext(d, 'sql')
-    const [pid] = pidsWith('sqlite-driver.js', d.proc.pid).filter(p => !before.includes(p))
+    const [pid] = pidsWith('sql-driver.js', d.proc.pid).filter(p => !before.includes(p))
     expect(pid).toBeDefined()
     await runCode(d, 'CREATE TABLE before_kill (x)', { id, language: 'sql' })
     process.kill(pid!, 'SIGKILL')
-    await waitFor('the SQLite process to be reaped', () => !pidsWith('sqlite-driver.js', d.proc.pid).includes(pid!))
+    await waitFor('the SQLite process to be reaped', () => !pidsWith('sql-driver.js', d.proc.pid).includes(pid!))
     // execd learns of the death when the leader is reaped and its group swept: a cell sent
     // before that fails naming the death, and then the next one starts fresh.
     let after = await runCode(d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
@@ -126,9 +128,11 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   })
 })
 
-const dsn = process.env.EXECD_TEST_SQL_DSN
+const server = await startPostgres()
+afterAll(() => server?.stop())
+const dsn = server?.dsn
 describe.skipIf(!dsn)(
-  `sql through dist/execd on a server${dsn ? '' : ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)'}`,
+  `sql through dist/execd on a server${dsn ? '' : ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)'}`,
   () => {
     let d: Daemon
     beforeAll(async () => {
@@ -153,5 +157,46 @@ describe.skipIf(!dsn)(
       expect(error?.error.ename).toBe('DBQueryError')
       expect(error?.error.evalue).toContain('execd_missing_table')
     })
+
+    test('a huge value on the server comes cut to the result budget, and execd never holds it', async () => {
+      const id = await createContext(d, 'sql')
+      // 64 M characters: before, execd took the whole value in and sent it 4 times over.
+      const events = await runCode(d, "SELECT repeat('x', 64 * 1024 * 1024) AS big, 1 AS n", { id, language: 'sql' })
+      expectWellFormed(events, id)
+      const [result] = ofType(events, 'result')
+      const json = result?.results['application/json'] as { rows: string[][]; truncated?: boolean }
+      expect(json.truncated).toBe(true)
+      expect(json.rows[0]?.[0]).toHaveLength(2 * 1024 * 1024)
+      expect(json.rows[0]?.[1]).toBe(1)
+    })
+
+    test("millions of rows on the server grow the SQL client's process, not execd", async () => {
+      const before = pidsWith('sql-driver.js', d.proc.pid)
+      const id = await createContext(d, 'sql')
+      expect(pidsWith('sql-driver.js', d.proc.pid).filter(p => !before.includes(p))).toHaveLength(1)
+      const start = rssAnonMiB(d.proc.pid)
+      let peak = start
+      const watching = setInterval(() => (peak = Math.max(peak, rssAnonMiB(d.proc.pid))), 20)
+      try {
+        // Before, 3 million rows grew execd by ~430 MiB: the client loaded them all before the row limit.
+        const events = await runCode(d, 'SELECT g, md5(g::text) AS h FROM generate_series(1, 3000000) g', {
+          id,
+          language: 'sql',
+        })
+        const [result] = ofType(events, 'result')
+        const json = result?.results['application/json'] as { rows: unknown[][]; truncated?: boolean }
+        expect(json.rows).toHaveLength(10_000)
+        expect(json.truncated).toBe(true)
+      } finally {
+        clearInterval(watching)
+      }
+      expect(peak - start).toBeLessThan(150)
+    })
   },
 )
+
+/** A process's anonymous resident memory (its own heap, not the executable's pages). */
+function rssAnonMiB(pid: number): number {
+  const kib = /RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return Number(kib) / 1024
+}

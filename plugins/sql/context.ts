@@ -1,5 +1,5 @@
 /**
- * One sql context: a database connection (SQLite in a child process, sqlite.ts). A cell is a script of
+ * One sql context: a database connection (in a child process, child.ts). A cell is a script of
  * statements run in order; each SELECT-like statement is a table result, every other one an
  * `affected_rows` result; the first failure ends the cell. Lines starting with `.open` at the
  * top of a cell switch this context to another database, as in the sqlite3 shell.

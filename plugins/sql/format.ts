@@ -23,19 +23,6 @@ export function tableBundle(table: Table): Record<string, unknown> {
 export const affectedBundle = (n: number): Record<string, unknown> =>
   tableBundle({ columns: ['affected_rows'], rows: [[n]] })
 
-/** A driver's value as JSON: big integers as strings, blobs as hex, dates as ISO text. */
-export function toCell(v: unknown): Cell {
-  if (v === null || v === undefined) return null
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()
-  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v)
-  if (typeof v === 'string' || typeof v === 'boolean') return v
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString()
-  if (v instanceof Uint8Array) return `\\x${Buffer.from(v).toString('hex')}`
-  if (Array.isArray(v)) return v.map(toCell)
-  if (typeof v === 'object') return JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)))
-  return String(v)
-}
-
 function htmlTable(table: Table): string {
   const head = table.columns.map(c => `<th>${escapeHtml(c)}</th>`).join('')
   const body = table.rows

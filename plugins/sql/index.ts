@@ -1,8 +1,8 @@
 /**
  * The sql runtime: a context is a database. Embedded SQLite by default (bun:sqlite, in
  * memory or a file under the context's cwd), or a PostgreSQL / MySQL server through Bun's SQL
- * client when a DSN is configured; `.open <file|dsn>` switches one context. SQLite runs in a
- * child process (sqlite.ts); a server is spoken to from execd.
+ * client when a DSN is configured; `.open <file|dsn>` switches one context. Either runs in a
+ * child process (child.ts): neither a stuck SQLite step nor a server's huge result reaches execd.
  */
 import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'

@@ -1,14 +1,20 @@
-/** The sql runtime on a PostgreSQL server; runs only when EXECD_TEST_SQL_DSN names one. */
-import { expect, test } from 'bun:test'
+/**
+ * The sql runtime on a PostgreSQL server: EXECD_TEST_SQL_DSN's, or a throwaway cluster when
+ * Debian's postgresql package is installed (spec/kit/postgres.ts); skipped with neither.
+ */
+import { afterAll, expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
+import { startPostgres } from '../../spec/kit/postgres'
 import { sql } from '.'
 
-const dsn = process.env.EXECD_TEST_SQL_DSN
-const skip = !dsn || !/^postgres/.test(dsn)
-const why = skip ? ' (skipped: set EXECD_TEST_SQL_DSN=postgres://… to run)' : ''
+const server = await startPostgres()
+afterAll(() => server?.stop())
+const dsn = server?.dsn
+const skip = !dsn
+const why = skip ? ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)' : ''
 
 const startServer = () =>
   sql.start({

@@ -1,11 +1,12 @@
 /**
- * The embedded SQLite of a sql context, run by sqlite-driver.js in a child process of execd
- * (the execd executable acting as Bun), owned like every interpreter: own process group and
- * cgroup, killed and reaped. An interrupt is a message the driver reads between rows; a
- * statement that never yields (one long step) is cut by `close()`, which kills the child and
- * loses an in-memory database (a file keeps what was committed). A Worker thread could not be
- * stopped there: bun:sqlite has no sqlite3_interrupt, and the thread kept a core busy for as
- * long as execd lived.
+ * The database of a sql context — embedded SQLite or a server's connection — run by driver.js
+ * in a child process of execd (the execd executable acting as Bun), owned like every
+ * interpreter: own process group and cgroup, killed and reaped. An interrupt is a message: the
+ * driver reads it between SQLite rows, or cancels the server's query; a statement that never
+ * yields (one long SQLite step) is cut by `close()`, which kills the child and loses an
+ * in-memory database (a file keeps what was committed, a server what was committed). A Worker
+ * thread could not be stopped there: bun:sqlite has no sqlite3_interrupt, and the thread kept a
+ * core busy for as long as execd lived; a server's whole result loaded into execd itself.
  */
 import { join } from 'node:path'
 import { childEnv } from '../../core/child-env'
@@ -15,25 +16,29 @@ import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
-import source from './sqlite-driver.js' with { type: 'text' }
+import type { Dialect } from './split'
+import source from './driver.js' with { type: 'text' }
 
 type Reply = {
   id: number
   ok: boolean
   version?: string
   outcome?: any
-  error?: { message: string; code?: string; interrupted?: boolean }
+  error?: { message: string; code?: string; errno?: string; detail?: string; hint?: string; interrupted?: boolean }
 }
 
-/** How long the child may take to start and open its database. */
+/** What the child opens: a SQLite file (or `:memory:`), or a server by its DSN. */
+export type Target = { path: string } | { dsn: string; description: string; dialect: Dialect }
+
+/** How long the child may take to start and open its database (a server: connect). */
 const START_TIMEOUT_MS = 15_000
 
 /** The driver on disk for the child (a private temp dir, once per execd process). */
-const files = new PrivateFiles('execd-sqlite-', { 'sqlite-driver.js': source })
-const driverFile = async (): Promise<string> => join(await files.dir(), 'sqlite-driver.js')
+const files = new PrivateFiles('execd-sql-', { 'sql-driver.js': source })
+const driverFile = async (): Promise<string> => join(await files.dir(), 'sql-driver.js')
 
-export class SqliteDatabase implements Database {
-  readonly dialect = 'sqlite'
+export class ChildDatabase implements Database {
+  readonly dialect: Dialect
   description = ''
   private proc!: OwnedProcess
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
@@ -42,21 +47,40 @@ export class SqliteDatabase implements Database {
   private closed = false
   private gone: Error | undefined
 
-  private constructor(private readonly path: string) {}
+  private constructor(private readonly target: Target) {
+    this.dialect = 'dsn' in target ? target.dialect : 'sqlite'
+  }
 
-  static async open(path: string): Promise<SqliteDatabase> {
-    const db = new SqliteDatabase(path)
+  static async open(target: Target): Promise<ChildDatabase> {
+    const db = new ChildDatabase(target)
+    const server = 'dsn' in target
     try {
       await db.spawn()
-      const reply = await within(db.request({ op: 'open', path }), START_TIMEOUT_MS)
-      if (reply === 'timeout') throw new Error(`the SQLite process did not answer within ${START_TIMEOUT_MS} ms`)
+      const request = server ? { op: 'connect', dsn: target.dsn } : { op: 'open', path: target.path }
+      const reply = await within(db.request(request), START_TIMEOUT_MS)
+      if (reply === 'timeout') throw new Error(`the ${db.kind} did not answer within ${START_TIMEOUT_MS} ms`)
       if (!reply.ok) throw new Error(reply.error?.message)
-      db.description = `SQLite ${reply.version} ${path === ':memory:' ? 'in memory' : `file ${path}`}`
+      db.description = server
+        ? target.description
+        : `SQLite ${reply.version} ${target.path === ':memory:' ? 'in memory' : `file ${target.path}`}`
       return db
     } catch (e) {
       await db.close()
-      throw new Error(`cannot open SQLite database ${path}: ${(e as Error).message}`)
+      const what = server ? `connect to ${target.description}` : `open SQLite database ${target.path}`
+      throw new Error(`cannot ${what}: ${(e as Error).message}`)
     }
+  }
+
+  /** The child as messages name it. */
+  private get kind(): string {
+    return 'dsn' in this.target ? 'SQL client process' : 'SQLite process'
+  }
+
+  /** What a lost child takes with it, for the cell's message. */
+  private get lost(): string {
+    const t = this.target
+    if ('dsn' in t) return 'the server session ended (its temporary tables and open transaction with it)'
+    return t.path === ':memory:' ? 'the in-memory database is lost' : `the file ${t.path} keeps what was committed`
   }
 
   private async spawn(): Promise<void> {
@@ -72,19 +96,18 @@ export class SqliteDatabase implements Database {
       ipc: m => this.onMessage(m as Reply & { ready?: boolean }),
     })
     void this.proc.exited.then(info => {
-      const lost =
-        this.path === ':memory:' ? 'the in-memory database is lost' : `the file ${this.path} keeps what was committed`
-      this.ready.reject(new Error(`the SQLite process exited at start (${describeExit(info)})`))
+      const lost = this.lost
+      this.ready.reject(new Error(`the ${this.kind} exited at start (${describeExit(info)})`))
       // Stopped by execd (an interrupt escalated, DELETE): the cell was interrupted. Died on
       // its own (a kill from outside, out of memory): the statement failed, and `alive` tells
       // the code section to start a fresh context that reports the state lost.
       this.gone = this.closed
-        ? new Interrupted(`the SQLite process was stopped by execd mid-statement; ${lost}`)
-        : new Error(`the SQLite process died (${describeExit(info)}); ${lost}`)
+        ? new Interrupted(`the ${this.kind} was stopped by execd mid-statement; ${lost}`)
+        : new Error(`the ${this.kind} died (${describeExit(info)}); ${lost}`)
       this.fail(this.gone)
     })
     const timer = setTimeout(
-      () => this.ready.reject(new Error(`the SQLite process did not start within ${START_TIMEOUT_MS} ms`)),
+      () => this.ready.reject(new Error(`the ${this.kind} did not start within ${START_TIMEOUT_MS} ms`)),
       START_TIMEOUT_MS,
     )
     try {
@@ -102,8 +125,9 @@ export class SqliteDatabase implements Database {
   async execute(stmt: string, maxRows: number): Promise<Outcome> {
     const reply = await this.request({ op: 'exec', stmt, maxRows })
     if (!reply.ok) {
-      if (reply.error?.interrupted) throw new Interrupted()
-      throw Object.assign(new Error(reply.error?.message ?? 'SQLite failed'), { code: reply.error?.code })
+      const { message, interrupted, ...details } = reply.error ?? { message: 'the statement failed' }
+      if (interrupted) throw new Interrupted()
+      throw Object.assign(new Error(message), details)
     }
     const o = reply.outcome
     if ('affected' in o) return { affected: o.affected }

@@ -8,7 +8,7 @@ import { createLogger } from '../../core/log'
 import { pidsWith } from '../../spec/harness'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
-import { removeDriverFile } from './sqlite'
+import { removeDriverFile } from './child'
 
 const dirs: string[] = []
 afterAll(async () => {
@@ -114,9 +114,9 @@ test('an interrupt stops a long SELECT and the database keeps its state', async 
 })
 
 test('a statement in one endless step leaves the event loop free; closing the context kills its process', async () => {
-  const before = pidsWith('sqlite-driver.js', process.pid)
+  const before = pidsWith('sql-driver.js', process.pid)
   const ctx = await startSql()
-  const mine = pidsWith('sqlite-driver.js', process.pid).filter(p => !before.includes(p))
+  const mine = pidsWith('sql-driver.js', process.pid).filter(p => !before.includes(p))
   expect(mine).toHaveLength(1)
   const events: ExecEvent[] = []
   const running = (async () => {

@@ -1,0 +1,181 @@
+// The database connection of one sql context, in a child process of execd: the execd
+// executable acting as Bun runs this file (embedded in execd as text, written to a private temp
+// dir). Embedded SQLite (bun:sqlite) or a PostgreSQL / MySQL server (Bun's SQL client).
+// execd can kill a process; a Worker thread stuck in one long SQLite step it could not stop
+// (bun:sqlite has no sqlite3_interrupt), and the thread kept a core busy after its context. A
+// server's client loads a whole result before any row limit applies (Bun's SQL has no
+// cursor): 3 million rows grew execd by 430 MiB, one 100 MB value froze it for 10 s. Here such
+// a result costs this process only, and only a bounded result crosses to execd.
+// Protocol: Bun IPC, JSON messages; values go out as the JSON cells of a result (`cell`).
+//   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
+//                   maxRows} | {id, op: 'close'} | {op: 'interrupt'} (SQLite: seen between rows,
+//                   the row loop yields to the event loop every CHECK_EVERY rows, one long step
+//                   is ended by killing the child; a server: its query is cancelled).
+//   child → parent: {id, ok: true, ...} | {id, ok: false, error: {message, code, interrupted,
+//                   errno, detail, hint}}.
+import { SQL } from 'bun'
+import { Database } from 'bun:sqlite'
+
+const CHECK_EVERY = 256
+const INTERRUPTED = new Error('execution stopped by interrupt')
+const proc = process
+let db
+let server
+let inflight
+let stop = false
+
+proc.on('disconnect', () => proc.exit(0))
+proc.on('message', async m => {
+  if (m?.op === 'interrupt') {
+    stop = true
+    return void inflight?.cancel()
+  }
+  try {
+    if (m.op === 'open') {
+      db = new Database(m.path, { create: true, safeIntegers: true })
+      proc.send({ id: m.id, ok: true, version: db.query('SELECT sqlite_version() AS v').get().v })
+    } else if (m.op === 'connect') {
+      // One connection: session state (SET, temporary tables, transactions) lasts the context.
+      // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
+      server = new SQL(m.dsn, { max: 1, bigint: true })
+      await server.unsafe('SELECT 1')
+      proc.send({ id: m.id, ok: true })
+    } else if (m.op === 'exec') {
+      stop = false
+      const outcome = server ? await query(m.stmt, m.maxRows) : await execute(m.stmt, m.maxRows)
+      proc.send({ id: m.id, ok: true, outcome })
+    } else if (m.op === 'close') {
+      db?.close(false)
+      db = undefined
+      await server?.close({ timeout: 1 })
+      server = undefined
+      proc.send({ id: m.id, ok: true })
+    }
+  } catch (e) {
+    const interrupted = e === INTERRUPTED || (stop && server !== undefined)
+    const { message = String(e), code, errno, detail, hint } = e ?? {}
+    proc.send({ id: m.id, ok: false, error: { message: String(message), code, errno, detail, hint, interrupted } })
+  }
+})
+proc.send({ ready: true })
+
+// Characters (blob bytes count twice: they go out as hex) of values one result carries at
+// most. The row limit alone let one row hold a 300 MB string: turning that into a result event
+// held execd's event loop for minutes while its memory grew past 5 GiB.
+const MAX_RESULT_CHARS = 4 * 1024 * 1024
+
+const sizeOf = v =>
+  typeof v === 'string'
+    ? v.length
+    : v instanceof Uint8Array
+      ? 2 * v.byteLength
+      : v !== null && typeof v === 'object' && !(v instanceof Date)
+        ? JSON.stringify(v, bigints).length
+        : 8
+const cut = (v, room) =>
+  typeof v === 'string'
+    ? v.slice(0, room)
+    : v instanceof Uint8Array
+      ? v.subarray(0, room >> 1)
+      : v !== null && typeof v === 'object' && !(v instanceof Date) && sizeOf(v) > room
+        ? JSON.stringify(v, bigints).slice(0, room)
+        : v
+const bigints = (_, x) => (typeof x === 'bigint' ? x.toString() : x)
+
+/**
+ * A driver's value as the JSON cell a result carries (execd's format.ts documents the shape):
+ * big integers as strings, blobs as hex, dates as ISO text, JSON and arrays as themselves; made
+ * here so rows cross the channel as plain JSON and execd only parses them.
+ */
+const cell = v =>
+  v === null || v === undefined
+    ? null
+    : typeof v === 'bigint'
+      ? Number.isSafeInteger(Number(v))
+        ? Number(v)
+        : v.toString()
+      : typeof v === 'number'
+        ? Number.isFinite(v)
+          ? v
+          : String(v)
+        : typeof v === 'string' || typeof v === 'boolean'
+          ? v
+          : v instanceof Date
+            ? Number.isNaN(v.getTime())
+              ? String(v)
+              : v.toISOString()
+            : v instanceof Uint8Array
+              ? `\\x${Buffer.from(v).toString('hex')}`
+              : Array.isArray(v)
+                ? v.map(cell)
+                : typeof v === 'object'
+                  ? JSON.parse(JSON.stringify(v, bigints))
+                  : String(v)
+
+/** Adds `values` to `rows` unless the budget is spent: false then (the result is truncated). */
+function take(rows, values, budget) {
+  const size = values.reduce((n, v) => n + sizeOf(v), 0)
+  if (size <= budget.left) {
+    budget.left -= size
+    rows.push(values.map(cell))
+    return true
+  }
+  // A first row too big on its own comes cut, each value to its share of the budget.
+  if (rows.length === 0) rows.push(values.map(v => cell(cut(v, Math.floor(MAX_RESULT_CHARS / values.length)))))
+  return false
+}
+
+/** One statement on the server: rows within the row limit and the budget, or the count it changed. */
+async function query(stmt, maxRows) {
+  inflight = server.unsafe(stmt).values()
+  let result
+  try {
+    result = await inflight
+  } finally {
+    inflight = undefined
+  }
+  const columns = (result.columns ?? []).map(c => c.name)
+  if (columns.length === 0) return { affected: Number(result.affectedRows ?? result.count ?? 0) }
+  const rows = []
+  const budget = { left: MAX_RESULT_CHARS }
+  for (const values of result) {
+    if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }
+  }
+  return { columns, rows, truncated: false }
+}
+
+async function execute(sql, maxRows) {
+  const stmt = db.prepare(sql)
+  try {
+    const columns = stmt.columnNames
+    if (columns.length === 0) return { affected: Number(stmt.run().changes) }
+    const rows = []
+    const budget = { left: MAX_RESULT_CHARS }
+    // Row objects lose repeated column names (SELECT 1 AS a, 2 AS a); only then take all rows at once.
+    if (new Set(columns).size !== columns.length) {
+      const all = stmt.values()
+      for (const values of all.slice(0, maxRows))
+        if (!take(rows, values, budget)) return { columns, rows, truncated: true }
+      return { columns, rows, truncated: all.length > maxRows }
+    }
+    for (const row of stmt.iterate()) {
+      if (rows.length === maxRows) return { columns, rows, truncated: true }
+      if (
+        !take(
+          rows,
+          columns.map(c => row[c]),
+          budget,
+        )
+      )
+        return { columns, rows, truncated: true }
+      if (rows.length % CHECK_EVERY === 0) {
+        // Lets an interrupt message in; the statement stays open across the pause.
+        await new Promise(setImmediate)
+        if (stop) throw INTERRUPTED
+      }
+    }
+    return { columns, rows, truncated: false }
+  } finally {
+    stmt.finalize()
+  }
+}
