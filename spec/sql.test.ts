@@ -164,7 +164,7 @@ describe.skipIf(!dsn)(
       const events = await runCode(d, "SELECT repeat('x', 64 * 1024 * 1024) AS big, 1 AS n", { id, language: 'sql' })
       expectWellFormed(events, id)
       const [result] = ofType(events, 'result')
-      const json = result?.results['application/json'] as { rows: string[][]; truncated?: boolean }
+      const json = result?.results['application/json'] as { rows: [string, number][]; truncated?: boolean }
       expect(json.truncated).toBe(true)
       expect(json.rows[0]?.[0]).toHaveLength(2 * 1024 * 1024)
       expect(json.rows[0]?.[1]).toBe(1)
