@@ -8,6 +8,7 @@ import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensan
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { startMariadb } from './kit/mariadb'
 import { startPostgres } from './kit/postgres'
 import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
@@ -191,6 +192,37 @@ describe.skipIf(!dsn)(
         clearInterval(watching)
       }
       expect(peak - start).toBeLessThan(150)
+    })
+  },
+)
+
+const mariadb = await startMariadb()
+afterAll(() => mariadb?.stop())
+describe.skipIf(!mariadb)(
+  `sql through dist/execd on a MySQL server${mariadb ? '' : ' (skipped: no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…)'}`,
+  () => {
+    let d: Daemon
+    beforeAll(async () => {
+      d = await startDaemon({ env: { EXECD_SQL_DSN: mariadb?.dsn ?? '' } })
+    })
+    afterAll(async () => {
+      await d?.stop()
+    })
+
+    test('state, a SELECT, an error, and a result cut to the budget', async () => {
+      const id = await createContext(d, 'sql')
+      await runCode(d, "CREATE TEMPORARY TABLE t (id int, name text); INSERT INTO t VALUES (1, 'ann'), (2, NULL)", {
+        id,
+        language: 'sql',
+      })
+      const rows = await runCode(d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
+      expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
+      const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing', { id, language: 'sql' }), 'error')
+      expect(error?.error.ename).toBe('DBQueryError')
+      const big = await runCode(d, "SELECT REPEAT('x', 8 * 1024 * 1024) AS big", { id, language: 'sql' })
+      const json = ofType(big, 'result')[0]?.results['application/json'] as { rows: string[][]; truncated?: boolean }
+      expect(json.truncated).toBe(true)
+      expect(json.rows[0]?.[0]).toHaveLength(4 * 1024 * 1024)
     })
   },
 )

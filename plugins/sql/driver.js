@@ -10,7 +10,8 @@
 //   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
 //                   maxRows} | {id, op: 'close'} | {op: 'interrupt'} (SQLite: seen between rows,
 //                   the row loop yields to the event loop every CHECK_EVERY rows, one long step
-//                   is ended by killing the child; a server: its query is cancelled).
+//                   is ended by killing the child; a server: its query is cancelled — MySQL's
+//                   client cannot, so a second connection sends KILL QUERY for ours).
 //   child → parent: {id, ok: true, ...} | {id, ok: false, error: {message, code, interrupted,
 //                   errno, detail, hint}}.
 import { SQL } from 'bun'
@@ -22,12 +23,15 @@ const proc = process
 let db
 let server
 let inflight
+/** MySQL: the DSN and our connection's id, for KILL QUERY from a second connection. */
+let mysql
 let stop = false
 
 proc.on('disconnect', () => proc.exit(0))
 proc.on('message', async m => {
   if (m?.op === 'interrupt') {
     stop = true
+    if (inflight && mysql) return void killQuery(mysql)
     return void inflight?.cancel()
   }
   try {
@@ -38,7 +42,12 @@ proc.on('message', async m => {
       // One connection: session state (SET, temporary tables, transactions) lasts the context.
       // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
       server = new SQL(m.dsn, { max: 1, bigint: true })
-      await server.unsafe('SELECT 1')
+      if (/^(mysql|mariadb):/i.test(m.dsn)) {
+        const [[id]] = await server.unsafe('SELECT CONNECTION_ID()').values()
+        mysql = { dsn: m.dsn, id: String(id) }
+      } else {
+        await server.unsafe('SELECT 1')
+      }
       proc.send({ id: m.id, ok: true })
     } else if (m.op === 'exec') {
       stop = false
@@ -125,6 +134,18 @@ function take(rows, values, budget) {
   return false
 }
 
+/** Ends the statement running on our MySQL connection; the connection and its session stay. */
+async function killQuery({ dsn, id }) {
+  const other = new SQL(dsn, { max: 1, connectionTimeout: 5 })
+  try {
+    await other.unsafe(`KILL QUERY ${id}`)
+  } catch {
+    // Finished meanwhile, or the server refuses: the interrupt's escalation still ends the cell.
+  } finally {
+    await other.close({ timeout: 0 })
+  }
+}
+
 /** One statement on the server: rows within the row limit and the budget, or the count it changed. */
 async function query(stmt, maxRows) {
   inflight = server.unsafe(stmt).values()
@@ -134,6 +155,8 @@ async function query(stmt, maxRows) {
   } finally {
     inflight = undefined
   }
+  // MariaDB answers a killed SLEEP() with a row: an interrupted statement is one, whatever came.
+  if (stop) throw INTERRUPTED
   const columns = (result.columns ?? []).map(c => c.name)
   if (columns.length === 0) return { affected: Number(result.affectedRows ?? result.count ?? 0) }
   const rows = []

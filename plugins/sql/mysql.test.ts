@@ -1,0 +1,95 @@
+/**
+ * The sql runtime on a MySQL-protocol server: EXECD_TEST_MYSQL_DSN's, or a throwaway MariaDB
+ * when Debian's mariadb-server is installed (spec/kit/mariadb.ts); skipped with neither.
+ */
+import { afterAll, expect, test } from 'bun:test'
+import { resolveConfig } from '../../core/config'
+import type { ExecEvent } from '../../core/events'
+import { createLogger } from '../../core/log'
+import { errorOf, runCell } from '../../spec/kit/cell-events'
+import { startMariadb } from '../../spec/kit/mariadb'
+import { sql } from '.'
+
+const server = await startMariadb()
+afterAll(() => server?.stop())
+const skip = !server
+const why = skip ? ' (skipped: no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…)' : ''
+
+const startServer = () =>
+  sql.start({
+    language: 'sql',
+    cwd: '/',
+    env: {},
+    config: resolveConfig(sql.options ?? [], { 'sql-dsn': server?.dsn ?? '' }, {}),
+    log: createLogger('silent'),
+  })
+
+const texts = (events: ExecEvent[]) =>
+  events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
+
+test.skipIf(skip)(`mysql: session state lasts the context; # comments and quoted ; split right${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await runCell(
+      ctx,
+      'CREATE TEMPORARY TABLE tmp (x int, s text); # a comment; not a statement\nINSERT INTO tmp VALUES (1, \'a;b\'), (2, "c#d")',
+    )
+    expect(
+      texts(
+        await runCell(ctx, 'UPDATE tmp SET x = x * 2; SELECT sum(x) AS s, group_concat(s ORDER BY x) AS g FROM tmp'),
+      ),
+    ).toEqual([
+      { columns: ['affected_rows'], rows: [[2]] },
+      { columns: ['s', 'g'], rows: [['6', 'a;b,c#d']] },
+    ])
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`mysql: values keep their JSON types${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    const [row] = texts(
+      await runCell(
+        ctx,
+        "SELECT 1 AS i, 9007199254740993 AS big, CAST(2.5 AS DECIMAL(5,2)) AS d, TIMESTAMP '2026-01-02 03:04:05' AS t, x'00ff' AS y, NULL AS z",
+      ),
+    )
+    expect(row.columns).toEqual(['i', 'big', 'd', 't', 'y', 'z'])
+    const [values] = row.rows
+    expect(values[0]).toBe(1)
+    expect(values[1]).toBe('9007199254740993')
+    expect(values[2]).toBe('2.50')
+    expect(values[3]).toMatch(/^2026-01-0[12]T/)
+    expect(values[4]).toBe('\\x00ff')
+    expect(values[5]).toBeNull()
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`mysql: an interrupt ends the running query and the session survives${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await runCell(ctx, 'CREATE TEMPORARY TABLE kept (x int); INSERT INTO kept VALUES (42)')
+    const running = runCell(ctx, 'SELECT SLEEP(30)')
+    await Bun.sleep(300)
+    await ctx.interrupt()
+    expect(errorOf(await running)?.ename).toBe('KeyboardInterrupt')
+    expect(texts(await runCell(ctx, 'SELECT x FROM kept'))).toEqual([{ columns: ['x'], rows: [[42]] }])
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`mysql: errors carry the server message${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    const error = errorOf(await runCell(ctx, 'INSERT INTO missing_table VALUES (1)'))
+    expect(error?.ename).toBe('DBExecError')
+    expect(error?.evalue).toContain("missing_table' doesn't exist")
+  } finally {
+    await ctx.close()
+  }
+})
