@@ -103,6 +103,14 @@ const HANDOFF_MS = 10_000
  * not for a ReadableStream. A small body is read from the open file; a large one is a file
  * blob of `/proc/self/fd/<fd>`: Bun opens exactly the file we opened (a magic link, nothing is
  * resolved by name) and sends it with sendfile.
+ *
+ * That one goes out with `Connection: close`. A file that shrinks while it streams (a log
+ * rotated, a file rewritten with `>`) makes sendfile stop short: Bun (1.4.5, RequestContext
+ * `onSendfile`) then ends the response as if it were whole and keeps the connection for the
+ * next request, so the client waits for the rest of the Content-Length until the idle timeout
+ * (120 s). A connection that closes when the response ends shows the client the short body at
+ * once, as a body shorter than its Content-Length; the cost is one new connection after each
+ * large download.
  */
 async function body(
   method: string | undefined,
@@ -115,6 +123,7 @@ async function body(
   headers['content-length'] = String(end - start)
   if (method !== 'HEAD' && end - start > SMALL_BODY) {
     setTimeout(() => void handle.close().catch(() => {}), HANDOFF_MS).unref()
+    headers.connection = 'close'
     return new Response(Bun.file(fdPath(handle.fd)).slice(start, end), { status, headers })
   }
   try {
