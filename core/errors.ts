@@ -54,12 +54,60 @@ export const statusOf = (code: ErrorCode): number => STATUS[code]
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 
+/** The process's limit on open files (RLIMIT_NOFILE), once known: read before it is needed. */
+let openFilesLimit = 0
+
+/**
+ * Notes the limit the message of a refusal for want of fds names. Read ahead of time
+ * (core/limits.ts): when it is needed, reading /proc/self/limits needs the fd there is not.
+ */
+export function knowOpenFilesLimit(n: number): void {
+  openFilesLimit = n
+}
+
+/**
+ * A failure for want of a file descriptor, as the 503 of a full limit: its cause is load (idle
+ * connections, other work) that passes, so the client may retry, and an operator needs the limit
+ * named rather than a 500 with the daemon's own paths in it (a session's script in execd's temp
+ * dir, a /proc/self/fd path). Errors that sections made of one (files' fsError keeps the errno
+ * as its cause) are recognised by that cause, so every route answers alike.
+ */
+export function outOfFds(err: unknown): ExecdError | undefined {
+  const code = !(err instanceof ExecdError)
+    ? errnoOf(err)
+    : err.code === 'RUNTIME_ERROR'
+      ? errnoOf(err.cause)
+      : undefined
+  return code === 'EMFILE' || code === 'ENFILE' ? fdsExhausted(code, err) : undefined
+}
+
+/** The 503 of a full fd table: execd's own (EMFILE) or the system's (ENFILE). */
+export function fdsExhausted(code: 'EMFILE' | 'ENFILE', cause?: unknown): ExecdError {
+  if (code === 'ENFILE') {
+    return new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      "limit reached: the system's table of open files is full (ENFILE, fs.file-max); retry once other work closes some",
+      { cause },
+    )
+  }
+  const all = openFilesLimit > 0 ? `all ${openFilesLimit}` : 'all the'
+  return new ExecdError(
+    'SERVICE_UNAVAILABLE',
+    `limit reached: execd has ${all} file descriptors it may open in use (EMFILE, RLIMIT_NOFILE); ` +
+      'retry once connections or other work close, or raise the limit (ulimit -n, docker run --ulimit nofile=)',
+    { cause },
+  )
+}
+
 /** Maps an errno-style error from node:fs to our code, keeping the OS message. */
 function fromErrno(err: unknown, prefix = ''): ExecdError {
   if (err instanceof ExecdError) return err
   const e = err as NodeJS.ErrnoException
   const text = `${prefix}${e?.message ?? String(err)}`
   switch (e?.code) {
+    case 'EMFILE':
+    case 'ENFILE':
+      return outOfFds(err)!
     case 'ENOENT':
       return new ExecdError('FILE_NOT_FOUND', `${PREFIX.notFound}${text}`, { cause: err })
     case 'ENOTDIR':
@@ -75,7 +123,7 @@ function fromErrno(err: unknown, prefix = ''): ExecdError {
 
 /** Anything thrown, as an ExecdError (unknown failures are RUNTIME_ERROR). */
 export function toExecdError(err: unknown): ExecdError {
-  if (err instanceof ExecdError) return err
+  if (err instanceof ExecdError) return outOfFds(err) ?? err
   if (err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string') {
     return fromErrno(err)
   }
@@ -86,6 +134,7 @@ export function toExecdError(err: unknown): ExecdError {
 
 /** The JSON error response of CONTRACT §1. */
 export function errorResponse(err: ExecdError): Response {
+  err = outOfFds(err) ?? err
   return new Response(JSON.stringify({ code: err.code, message: err.message }), {
     status: err.status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...err.headers },

@@ -4,7 +4,7 @@
  * --prefer-jupyter puts it first.
  */
 import type { Config } from '../../core/config'
-import { ExecdError } from '../../core/errors'
+import { ExecdError, fdsExhausted } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { within } from '../../core/timers'
 
@@ -39,6 +39,13 @@ export class LanguageCatalog {
     const entries = await this.list()
     const entry = entries.find(e => e.language === language)
     if (entry?.available) return this.runtimes.find(r => r.name === entry.runtime)!
+    // A probe that found no fd free says nothing of the interpreter: probe again next time,
+    // and answer the limit's 503 rather than a 400 saying the language is missing.
+    const full = /\b(EMFILE|ENFILE)\b/.exec(entry?.detail ?? '')?.[1] as 'EMFILE' | 'ENFILE' | undefined
+    if (full) {
+      this.cache = undefined
+      throw fdsExhausted(full)
+    }
     const available = entries.filter(e => e.available).map(e => e.language)
     const names = available.length ? available.join(', ') : 'none'
     const why = entry

@@ -1,0 +1,173 @@
+/**
+ * Connections and file descriptors at their limit. A connection costs its client nothing to
+ * open and execd one fd (the token is checked per request), and Bun accepts every connection
+ * it can: enough of them take every fd of execd, and then each operation that needs one (a
+ * spawn's pipes, a file, an upload's staging, a session's script) fails. The daemon's limit is
+ * lowered with `prlimit` so that ~1,000 connections reach it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, waitFor, type Daemon } from './harness'
+import { portOf } from './raw-http'
+
+const FD_LIMIT = 512
+
+let scratch: string
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-connections-'))
+})
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+const fdsOf = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length
+
+interface Reply {
+  status: number
+  body: string
+}
+
+/**
+ * A connection opened (and accepted: one request answered) before the flood, for a request
+ * at the limit, where no new connection is accepted. The request at the limit asks to close
+ * the connection, so its reply ends where the stream does.
+ */
+class KeptConnection {
+  private data = ''
+  private closed = false
+  private wake?: () => void
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly token: string,
+  ) {
+    socket.setEncoding('latin1')
+    socket.on('data', chunk => {
+      this.data += chunk
+      this.wake?.()
+    })
+    socket.on('close', () => {
+      this.closed = true
+      this.wake?.()
+    })
+    socket.on('error', () => {})
+  }
+
+  static async open(d: Daemon): Promise<KeptConnection> {
+    const socket = connect(portOf(d.url), '127.0.0.1')
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+    const conn = new KeptConnection(socket, d.token)
+    conn.write('GET /ping HTTP/1.1', '')
+    await conn.until(() => conn.data.includes('\r\n\r\n'))
+    if (!conn.data.startsWith('HTTP/1.1 200')) throw new Error(`ping: ${conn.data}`)
+    conn.data = ''
+    return conn
+  }
+
+  private write(line: string, body: string, headers: Record<string, string> = {}) {
+    const head = [line, 'Host: 127.0.0.1', `X-EXECD-ACCESS-TOKEN: ${this.token}`]
+    for (const [k, v] of Object.entries(headers)) head.push(`${k}: ${v}`)
+    if (body) head.push(`Content-Length: ${Buffer.byteLength(body, 'latin1')}`)
+    this.socket.write(head.join('\r\n') + '\r\n\r\n' + body, 'latin1')
+  }
+
+  private async until(done: () => boolean): Promise<void> {
+    while (!done()) {
+      if (this.closed) throw new Error(`connection closed early: ${JSON.stringify(this.data.slice(0, 300))}`)
+      await new Promise<void>(r => (this.wake = r))
+    }
+  }
+
+  /** One request, its reply read to the end of the connection. */
+  async request(line: string, body = '', headers: Record<string, string> = {}): Promise<Reply> {
+    this.write(line, body, { ...headers, Connection: 'close' })
+    while (!this.closed) await new Promise<void>(r => (this.wake = r))
+    const end = this.data.indexOf('\r\n\r\n')
+    return { status: Number(this.data.slice(9, 12)), body: this.data.slice(end + 4) }
+  }
+
+  destroy() {
+    this.socket.destroy()
+  }
+}
+
+const multipart = (path: string, content: string) => {
+  const b = 'connections-boundary'
+  return {
+    body:
+      `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${path}"}\r\n` +
+      `--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${content}\r\n--${b}--\r\n`,
+    headers: { 'Content-Type': `multipart/form-data; boundary=${b}` },
+  }
+}
+
+const json = { 'Content-Type': 'application/json' }
+
+describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections that send nothing', () => {
+  test('answers its own operations with a JSON 503 naming the fd limit, leaves nothing behind, and recovers once they close', async () => {
+    // From the start, as an operator's limit is (execd reads it once it listens).
+    const d = await startDaemon({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] })
+    const sockets: Socket[] = []
+    try {
+      const pid = d.proc.pid
+      const kept = await Promise.all(Array.from({ length: 6 }, () => KeptConnection.open(d)))
+      const port = portOf(d.url)
+      // More than the limit: the ones Bun closes after its own timeout for a connection
+      // without a request are replaced from the listen backlog while the test runs.
+      for (let i = 0; i < FD_LIMIT * 3; i++) {
+        const s = connect(port, '127.0.0.1')
+        s.on('error', () => {})
+        sockets.push(s)
+      }
+      await waitFor('execd to hold every fd it may', () => fdsOf(pid) >= FD_LIMIT, 30_000)
+
+      const dir = mkdtempSync(join(scratch, 'limit-'))
+      const [ping, command, upload, session, download, context] = kept
+      expect((await ping!.request('GET /ping HTTP/1.1')).status).toBe(200)
+      const refusals = [
+        await command!.request('POST /command HTTP/1.1', JSON.stringify({ command: 'echo hi' }), json),
+        await upload!.request(
+          'POST /files/upload HTTP/1.1',
+          multipart(`${dir}/up`, 'hello').body,
+          multipart('', '').headers,
+        ),
+        await session!.request('POST /session HTTP/1.1', '{}', json),
+        await download!.request('GET /files/download?path=/etc/hostname HTTP/1.1'),
+        // A new interpreter (python's: the runtime every container here has).
+        await context!.request('POST /code/context HTTP/1.1', '{"language":"python"}', json),
+      ]
+      for (const reply of refusals) {
+        expect(`${reply.status} ${reply.body}`).toStartWith('503 ')
+        const body = JSON.parse(reply.body)
+        expect(body.code).toBe('SERVICE_UNAVAILABLE')
+        expect(body.message).toContain(`all ${FD_LIMIT} file descriptors`)
+        // The daemon's own paths (its temp dir, /proc/self/fd/…) are not the client's business.
+        expect(body.message).not.toContain('/tmp')
+      }
+      // Nothing half-written by the refused upload.
+      expect(readdirSync(dir)).toEqual([])
+
+      for (const s of sockets) s.destroy()
+      await waitFor('the connections to close', () => fdsOf(pid) < 64, 30_000)
+      // Everything works again.
+      const res = await d.fetch('/command', {
+        method: 'POST',
+        body: JSON.stringify({ command: 'echo hi' }),
+        headers: json,
+      })
+      expect(res.status).toBe(200)
+      expect(await res.text()).toContain('"text":"hi"')
+      const up = multipart(`${dir}/up`, 'hello')
+      expect((await d.fetch('/files/upload', { method: 'POST', body: up.body, headers: up.headers })).status).toBe(200)
+      expect(readdirSync(dir)).toEqual(['up'])
+      expect((await d.fetch('/session', { method: 'POST', body: '{}', headers: json })).status).toBe(200)
+      expect((await d.fetch('/files/download?path=/etc/hostname')).status).toBe(200)
+      const created = await d.fetch('/code/context', { method: 'POST', body: '{"language":"python"}', headers: json })
+      expect(created.status).toBe(200)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await d.stop()
+    }
+  }, 90_000)
+})
