@@ -111,7 +111,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
     const sockets: Socket[] = []
     try {
       const pid = d.proc.pid
-      const kept = await Promise.all(Array.from({ length: 6 }, () => KeptConnection.open(d)))
+      const kept = await Promise.all(Array.from({ length: 7 }, () => KeptConnection.open(d)))
       const port = portOf(d.url)
       // More than the limit: the ones Bun closes after its own timeout for a connection
       // without a request are replaced from the listen backlog while the test runs.
@@ -123,7 +123,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       await waitFor('execd to hold every fd it may', () => fdsOf(pid) >= FD_LIMIT, 30_000)
 
       const dir = mkdtempSync(join(scratch, 'limit-'))
-      const [ping, command, upload, session, download, context] = kept
+      const [ping, command, upload, session, download, context, metrics] = kept
       expect((await ping!.request('GET /ping HTTP/1.1')).status).toBe(200)
       const refusals = [
         await command!.request('POST /command HTTP/1.1', JSON.stringify({ command: 'echo hi' }), json),
@@ -136,6 +136,8 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
         await download!.request('GET /files/download?path=/etc/hostname HTTP/1.1'),
         // A new interpreter (python's: the runtime every container here has).
         await context!.request('POST /code/context HTTP/1.1', '{"language":"python"}', json),
+        // Not a 200 of zeros: the figures could not be read.
+        await metrics!.request('GET /metrics HTTP/1.1'),
       ]
       for (const reply of refusals) {
         expect(`${reply.status} ${reply.body}`).toStartWith('503 ')
@@ -165,6 +167,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       expect((await d.fetch('/files/download?path=/etc/hostname')).status).toBe(200)
       const created = await d.fetch('/code/context', { method: 'POST', body: '{"language":"python"}', headers: json })
       expect(created.status).toBe(200)
+      expect((await (await d.fetch('/metrics')).json()).mem_total_mib).toBeGreaterThan(0)
     } finally {
       for (const s of sockets) s.destroy()
       await d.stop()
