@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, waitFor, type Daemon } from './harness'
-import { portOf } from './raw-http'
+import { portOf, rawRequest } from './raw-http'
 
 const FD_LIMIT = 512
 
@@ -173,4 +173,29 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       await d.stop()
     }
   }, 90_000)
+})
+
+describe('a connection that never showed the token', () => {
+  // Bun closes a connection that sent no request within 10-14 s, whatever idleTimeout says, but
+  // one that was answered stays open for idleTimeout (120 s): the explorer's files, served
+  // without the token, let a flood hold each connection ten times longer for one GET.
+  test('is closed after the explorer file it asked for', async () => {
+    const d = await startDaemon()
+    try {
+      const reply = await rawRequest(portOf(d.url), 'GET /docs HTTP/1.1\nHost: 127.0.0.1')
+      expect(reply.status).toBe(200)
+      expect(reply.closed).toBe(true)
+      // With the token, a connection stays open for the next request.
+      const kept = await rawRequest(
+        portOf(d.url),
+        `GET /docs HTTP/1.1\nHost: 127.0.0.1\nX-EXECD-ACCESS-TOKEN: ${d.token}`,
+        '',
+        500,
+      )
+      expect(kept.status).toBe(200)
+      expect(kept.closed).toBe(false)
+    } finally {
+      await d.stop()
+    }
+  })
 })
