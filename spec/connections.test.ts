@@ -109,9 +109,10 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
     // From the start, as an operator's limit is (execd reads it once it listens).
     const d = await startDaemon({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] })
     const sockets: Socket[] = []
+    const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('upstream') })
     try {
       const pid = d.proc.pid
-      const kept = await Promise.all(Array.from({ length: 7 }, () => KeptConnection.open(d)))
+      const kept = await Promise.all(Array.from({ length: 8 }, () => KeptConnection.open(d)))
       const port = portOf(d.url)
       // More than the limit: the ones Bun closes after its own timeout for a connection
       // without a request are replaced from the listen backlog while the test runs.
@@ -123,7 +124,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       await waitFor('execd to hold every fd it may', () => fdsOf(pid) >= FD_LIMIT, 30_000)
 
       const dir = mkdtempSync(join(scratch, 'limit-'))
-      const [ping, command, upload, session, download, context, metrics] = kept
+      const [ping, command, upload, session, download, context, metrics, proxy] = kept
       expect((await ping!.request('GET /ping HTTP/1.1')).status).toBe(200)
       const refusals = [
         await command!.request('POST /command HTTP/1.1', JSON.stringify({ command: 'echo hi' }), json),
@@ -138,7 +139,10 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
         await context!.request('POST /code/context HTTP/1.1', '{"language":"python"}', json),
         // Not a 200 of zeros: the figures could not be read.
         await metrics!.request('GET /metrics HTTP/1.1'),
+        // The first proxied request started Bun's HTTP client, which ended execd at EMFILE.
+        await proxy!.request(`GET /proxy/${upstream.port}/ HTTP/1.1`),
       ]
+      expect(d.proc.exitCode).toBeNull()
       for (const reply of refusals) {
         expect(`${reply.status} ${reply.body}`).toStartWith('503 ')
         const body = JSON.parse(reply.body)
@@ -168,9 +172,11 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       const created = await d.fetch('/code/context', { method: 'POST', body: '{"language":"python"}', headers: json })
       expect(created.status).toBe(200)
       expect((await (await d.fetch('/metrics')).json()).mem_total_mib).toBeGreaterThan(0)
+      expect(await (await d.fetch(`/proxy/${upstream.port}/`)).text()).toBe('upstream')
     } finally {
       for (const s of sockets) s.destroy()
       await d.stop()
+      upstream.stop(true)
     }
   }, 90_000)
 })
