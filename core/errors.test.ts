@@ -26,3 +26,10 @@ test("a section's RUNTIME_ERROR caused by EMFILE renders as the same 503; other 
   // A client's fault keeps its status whatever its cause.
   expect(errorResponse(new ExecdError('INVALID_REQUEST_BODY', 'x', { cause: errno('EMFILE') })).status).toBe(400)
 })
+
+test('an EMFILE a wrapper kept as its cause, several levels down, is the same 503', () => {
+  const inner = new Error('cannot open SQLite database :memory:: EMFILE', { cause: errno('EMFILE') })
+  const outer = new ExecdError('RUNTIME_ERROR', 'could not start the sql interpreter', { cause: inner })
+  expect(toExecdError(outer).status).toBe(503)
+  expect(toExecdError(new Error('wrapped', { cause: errno('EMFILE') })).status).toBe(503)
+})

@@ -73,12 +73,16 @@ export function knowOpenFilesLimit(n: number): void {
  * as its cause) are recognised by that cause, so every route answers alike.
  */
 export function outOfFds(err: unknown): ExecdError | undefined {
-  const code = !(err instanceof ExecdError)
-    ? errnoOf(err)
-    : err.code === 'RUNTIME_ERROR'
-      ? errnoOf(err.cause)
-      : undefined
-  return code === 'EMFILE' || code === 'ENFILE' ? fdsExhausted(code, err) : undefined
+  // A section's error names its own code (a 4xx stays the client's); an unknown failure's
+  // causes are followed, as wrappers (could not start the interpreter: …) keep them.
+  let cause = err
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
+    if (cause instanceof ExecdError && cause.code !== 'RUNTIME_ERROR') return undefined
+    const code = cause instanceof ExecdError ? undefined : errnoOf(cause)
+    if (code === 'EMFILE' || code === 'ENFILE') return fdsExhausted(code, err)
+    cause = cause.cause
+  }
+  return undefined
 }
 
 /** The 503 of a full fd table: execd's own (EMFILE) or the system's (ENFILE). */
@@ -105,9 +109,6 @@ function fromErrno(err: unknown, prefix = ''): ExecdError {
   const e = err as NodeJS.ErrnoException
   const text = `${prefix}${e?.message ?? String(err)}`
   switch (e?.code) {
-    case 'EMFILE':
-    case 'ENFILE':
-      return outOfFds(err)!
     case 'ENOENT':
       return new ExecdError('FILE_NOT_FOUND', `${PREFIX.notFound}${text}`, { cause: err })
     case 'ENOTDIR':
@@ -123,7 +124,9 @@ function fromErrno(err: unknown, prefix = ''): ExecdError {
 
 /** Anything thrown, as an ExecdError (unknown failures are RUNTIME_ERROR). */
 export function toExecdError(err: unknown): ExecdError {
-  if (err instanceof ExecdError) return outOfFds(err) ?? err
+  const full = outOfFds(err)
+  if (full) return full
+  if (err instanceof ExecdError) return err
   if (err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string') {
     return fromErrno(err)
   }

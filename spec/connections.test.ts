@@ -112,7 +112,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
     const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('upstream') })
     try {
       const pid = d.proc.pid
-      const kept = await Promise.all(Array.from({ length: 8 }, () => KeptConnection.open(d)))
+      const kept = await Promise.all(Array.from({ length: 9 }, () => KeptConnection.open(d)))
       const port = portOf(d.url)
       // More than the limit: the ones Bun closes after its own timeout for a connection
       // without a request are replaced from the listen backlog while the test runs.
@@ -124,7 +124,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       await waitFor('execd to hold every fd it may', () => fdsOf(pid) >= FD_LIMIT, 30_000)
 
       const dir = mkdtempSync(join(scratch, 'limit-'))
-      const [ping, command, upload, session, download, context, metrics, proxy] = kept
+      const [ping, command, upload, session, download, context, sql, metrics, proxy] = kept
       expect((await ping!.request('GET /ping HTTP/1.1')).status).toBe(200)
       const refusals = [
         await command!.request('POST /command HTTP/1.1', JSON.stringify({ command: 'echo hi' }), json),
@@ -137,6 +137,8 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
         await download!.request('GET /files/download?path=/etc/hostname HTTP/1.1'),
         // A new interpreter (python's: the runtime every container here has).
         await context!.request('POST /code/context HTTP/1.1', '{"language":"python"}', json),
+        // SQLite's child process (its wrapped error lost the errno: a 500 with execd's temp path).
+        await sql!.request('POST /code/context HTTP/1.1', '{"language":"sql"}', json),
         // Not a 200 of zeros: the figures could not be read.
         await metrics!.request('GET /metrics HTTP/1.1'),
         // The first proxied request started Bun's HTTP client, which ended execd at EMFILE.

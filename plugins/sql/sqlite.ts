@@ -55,7 +55,7 @@ export class SqliteDatabase implements Database {
       return db
     } catch (e) {
       await db.close()
-      throw new Error(`cannot open SQLite database ${path}: ${(e as Error).message}`)
+      throw new Error(`cannot open SQLite database ${path}: ${(e as Error).message}`, { cause: e })
     }
   }
 
