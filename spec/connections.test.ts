@@ -2,8 +2,10 @@
  * Connections and file descriptors at their limit. A connection costs its client nothing to
  * open and execd one fd (the token is checked per request), and Bun accepts every connection
  * it can: enough of them take every fd of execd, and then each operation that needs one (a
- * spawn's pipes, a file, an upload's staging, a session's script) fails. The daemon's limit is
- * lowered with `prlimit` so that ~1,000 connections reach it.
+ * spawn's pipes, a file, an upload's staging, a session's script) fails. Each must fail as the
+ * contract's 503 naming the limit (not a 500 with execd's own paths, a stream's error event, a
+ * 200 of zeros or the end of the daemon) and work again once the connections close. The
+ * daemon's limit is lowered with `prlimit` so that ~1,000 connections reach it.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
@@ -14,6 +16,8 @@ import { startDaemon, waitFor, type Daemon } from './harness'
 import { portOf, rawRequest } from './raw-http'
 
 const FD_LIMIT = 512
+const python = Bun.which('python3')
+if (!python) console.warn('spec/connections.test.ts: no python3 here, a new python context at the limit is not tried')
 
 let scratch: string
 beforeAll(() => {
@@ -135,8 +139,8 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
         ),
         await session!.request('POST /session HTTP/1.1', '{}', json),
         await download!.request('GET /files/download?path=/etc/hostname HTTP/1.1'),
-        // A new interpreter (python's: the runtime every container here has).
-        await context!.request('POST /code/context HTTP/1.1', '{"language":"python"}', json),
+        // A new interpreter (its availability probe, made at the limit, is not kept either).
+        ...(python ? [await context!.request('POST /code/context HTTP/1.1', '{"language":"python"}', json)] : []),
         // SQLite's child process (its wrapped error lost the errno: a 500 with execd's temp path).
         await sql!.request('POST /code/context HTTP/1.1', '{"language":"sql"}', json),
         // Not a 200 of zeros: the figures could not be read.
@@ -171,8 +175,10 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       expect(readdirSync(dir)).toEqual(['up'])
       expect((await d.fetch('/session', { method: 'POST', body: '{}', headers: json })).status).toBe(200)
       expect((await d.fetch('/files/download?path=/etc/hostname')).status).toBe(200)
-      const created = await d.fetch('/code/context', { method: 'POST', body: '{"language":"python"}', headers: json })
-      expect(created.status).toBe(200)
+      if (python) {
+        const created = await d.fetch('/code/context', { method: 'POST', body: '{"language":"python"}', headers: json })
+        expect(created.status).toBe(200)
+      }
       expect((await (await d.fetch('/metrics')).json()).mem_total_mib).toBeGreaterThan(0)
       expect(await (await d.fetch(`/proxy/${upstream.port}/`)).text()).toBe('upstream')
     } finally {
