@@ -5,6 +5,7 @@
 import { createApp } from '../core/app'
 import { warnMissing } from '../core/capabilities'
 import { SERVER, settingsOf } from '../core/config'
+import { CONNECTION_OPTIONS } from '../core/connections'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, LogFile, parseLogLevel } from '../core/log'
@@ -92,8 +93,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     error: err => errorResponse(toExecdError(err)),
     // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    // Streams send a ping every 3 s; this only closes connections that went silent.
-    idleTimeout: 120,
+    ...CONNECTION_OPTIONS,
     // A route that upgrades passes the socket's handlers as its data (core/websocket.ts).
     websocket: socketDispatch,
   })

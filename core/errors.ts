@@ -54,6 +54,55 @@ export const statusOf = (code: ErrorCode): number => STATUS[code]
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 
+/** The process's limit on open files (RLIMIT_NOFILE), once known: read before it is needed. */
+let openFilesLimit = 0
+
+/**
+ * Notes the limit the message of a refusal for want of fds names. Read ahead of time
+ * (core/limits.ts): when it is needed, reading /proc/self/limits needs the fd there is not.
+ */
+export function knowOpenFilesLimit(n: number): void {
+  openFilesLimit = n
+}
+
+/**
+ * A failure for want of a file descriptor, as the 503 of a full limit: its cause is load (idle
+ * connections, other work) that passes, so the client may retry, and an operator needs the limit
+ * named rather than a 500 with the daemon's own paths in it (a session's script in execd's temp
+ * dir, a /proc/self/fd path). Errors that sections made of one (files' fsError keeps the errno
+ * as its cause) are recognised by that cause, so every route answers alike.
+ */
+export function outOfFds(err: unknown): ExecdError | undefined {
+  // A section's error names its own code (a 4xx stays the client's); an unknown failure's
+  // causes are followed, as wrappers (could not start the interpreter: …) keep them.
+  let cause = err
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
+    if (cause instanceof ExecdError && cause.code !== 'RUNTIME_ERROR') return undefined
+    const code = cause instanceof ExecdError ? undefined : errnoOf(cause)
+    if (code === 'EMFILE' || code === 'ENFILE') return fdsExhausted(code, err)
+    cause = cause.cause
+  }
+  return undefined
+}
+
+/** The 503 of a full fd table: execd's own (EMFILE) or the system's (ENFILE). */
+export function fdsExhausted(code: 'EMFILE' | 'ENFILE', cause?: unknown): ExecdError {
+  if (code === 'ENFILE') {
+    return new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      "limit reached: the system's table of open files is full (ENFILE, fs.file-max); retry once other work closes some",
+      { cause },
+    )
+  }
+  const all = openFilesLimit > 0 ? `all ${openFilesLimit}` : 'all the'
+  return new ExecdError(
+    'SERVICE_UNAVAILABLE',
+    `limit reached: execd has ${all} file descriptors it may open in use (EMFILE, RLIMIT_NOFILE); ` +
+      'retry once connections or other work close, or raise the limit (ulimit -n, docker run --ulimit nofile=)',
+    { cause },
+  )
+}
+
 /** Maps an errno-style error from node:fs to our code, keeping the OS message. */
 function fromErrno(err: unknown, prefix = ''): ExecdError {
   if (err instanceof ExecdError) return err
@@ -75,6 +124,8 @@ function fromErrno(err: unknown, prefix = ''): ExecdError {
 
 /** Anything thrown, as an ExecdError (unknown failures are RUNTIME_ERROR). */
 export function toExecdError(err: unknown): ExecdError {
+  const full = outOfFds(err)
+  if (full) return full
   if (err instanceof ExecdError) return err
   if (err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string') {
     return fromErrno(err)
@@ -86,6 +137,7 @@ export function toExecdError(err: unknown): ExecdError {
 
 /** The JSON error response of CONTRACT §1. */
 export function errorResponse(err: ExecdError): Response {
+  err = outOfFds(err) ?? err
   return new Response(JSON.stringify({ code: err.code, message: err.message }), {
     status: err.status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...err.headers },

@@ -58,8 +58,12 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
     }
     const refused = guard(request.headers)
     if (refused) return refuse(new ExecdError('FORBIDDEN', refused))
-    // The explorer's static files load without the token: the page is where one types it.
-    if (!checkToken(request.headers) && !isDocsAsset(request.method, pathOf(url))) return closing(unauthorized())
+    // The explorer's static files load without the token: the page is where one types it. Their
+    // connection is not kept: kept, it stayed open for Bun's idleTimeout (120 s) per file asked
+    // for, where a connection that never sent a request is closed within 10-14 s — a flood of
+    // connections held execd's fds ten times longer for one tokenless GET each.
+    const tokenless = !checkToken(request.headers)
+    if (tokenless && !isDocsAsset(request.method, pathOf(url))) return closing(unauthorized())
 
     // Bun gives only the target when the Host header is unusable (empty, `a b`): route it anyway.
     if (!url.startsWith('http://') && !url.startsWith('https://')) {
@@ -67,12 +71,14 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       request = new Request(`http://localhost${url}`, request)
     }
     const building = opts.ready?.(pathOf(request.url))
-    if (!building) return admit(handle, request, opts)
     const admitted = request
-    return building.then(
-      () => admit(handle, admitted, opts),
-      err => errorResponse(toExecdError(err)),
-    )
+    const answer = building
+      ? building.then(
+          () => admit(handle, admitted, opts),
+          err => errorResponse(toExecdError(err)),
+        )
+      : admit(handle, request, opts)
+    return tokenless ? answer.then(closing) : answer
   }
 }
 

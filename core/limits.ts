@@ -3,7 +3,18 @@
  * background commands, streams. A full pool answers 503 with the contract's JSON body naming
  * the limit and the option that raises it, so an operator knows what to change.
  */
-import { ExecdError } from './errors'
+import { ExecdError, knowOpenFilesLimit } from './errors'
+
+/**
+ * Reads the process's limit on open files (the soft one: Bun raises it to the hard one as it
+ * starts) for the 503 of a full fd table (core/errors.ts), which cannot read it then.
+ */
+export async function learnOpenFilesLimit(): Promise<void> {
+  try {
+    const limits = await Bun.file('/proc/self/limits').text()
+    knowOpenFilesLimit(Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? 0))
+  } catch {}
+}
 
 export class Capacity {
   private used = 0

@@ -4,11 +4,14 @@
  * --prefer-jupyter puts it first.
  */
 import type { Config } from '../../core/config'
-import { ExecdError } from '../../core/errors'
+import { ExecdError, fdsExhausted } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { within } from '../../core/timers'
 
 const JUPYTER = 'jupyter'
+
+/** The errno of a probe that failed for want of an fd, from its detail (EMFILE, ENFILE). */
+const fdsFull = (detail = '') => /\b(EMFILE|ENFILE)\b/.exec(detail)?.[1] as 'EMFILE' | 'ENFILE' | undefined
 const PROBE_TTL_MS = 10_000
 const PROBE_LIMIT_MS = 5000
 
@@ -29,7 +32,13 @@ export class LanguageCatalog {
   /** Every language any runtime offers, one entry each: the runtime that would serve it. */
   list(): Promise<LanguageEntry[]> {
     if (!this.cache || Date.now() - this.cache.at > PROBE_TTL_MS) {
-      this.cache = { at: Date.now(), entries: this.probe() }
+      const entries = this.probe()
+      this.cache = { at: Date.now(), entries }
+      // A probe that found no fd free says nothing of the interpreter: such a list is not kept
+      // (kept, python stayed refused for 10 s after fds had freed up).
+      void entries.then(list => {
+        if (this.cache?.entries === entries && list.some(e => !e.available && fdsFull(e.detail))) this.cache = undefined
+      })
     }
     return this.cache.entries
   }
@@ -39,6 +48,9 @@ export class LanguageCatalog {
     const entries = await this.list()
     const entry = entries.find(e => e.language === language)
     if (entry?.available) return this.runtimes.find(r => r.name === entry.runtime)!
+    // The limit's 503, not a 400 saying the language is missing.
+    const full = fdsFull(entry?.detail)
+    if (full) throw fdsExhausted(full)
     const available = entries.filter(e => e.available).map(e => e.language)
     const names = available.length ? available.join(', ') : 'none'
     const why = entry

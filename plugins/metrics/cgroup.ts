@@ -7,6 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import { outOfFds } from '../../core/errors'
 
 export interface Reading {
   /** CPUs available: the quota (e.g. 1.5) or the host's count. */
@@ -24,7 +25,10 @@ export interface Reading {
 const read = (path: string): string | undefined => {
   try {
     return readFileSync(path, 'utf8').trim()
-  } catch {
+  } catch (err) {
+    // A file that could not be opened for want of an fd is not a file that is missing: read
+    // as absent, every figure came out 0 (a 200 saying the machine has no memory).
+    if (outOfFds(err)) throw err
     return undefined
   }
 }

@@ -61,7 +61,10 @@ export class Sampler {
     this.prev = takeReading(this.root)
     this.timer = setInterval(() => {
       if (this.listeners.size === 0 && Date.now() - this.lastAsked > this.idleMs) return this.stop()
-      this.tick()
+      // A reading that failed (no fd free) keeps the last sample, dated when it was taken.
+      try {
+        this.tick()
+      } catch {}
     }, this.intervalMs)
     // A sampler must never keep a CLI process alive.
     this.timer.unref?.()

@@ -1,5 +1,5 @@
 /** The HTTP half of the proxy: one request to the upstream, both bodies streamed. */
-import { ExecdError, errorResponse } from '../../core/errors'
+import { ExecdError, errorResponse, outOfFds } from '../../core/errors'
 import { requestVerbatim } from './verbatim'
 import { type ProxyTarget, upstreamHeaders, validPort, withoutHopByHop } from './target'
 
@@ -31,8 +31,10 @@ export async function forward(request: Request, target: ProxyTarget, peerIp: str
     answer = target.pathAndQuery.startsWith('//')
       ? await requestVerbatim(request.method, target, headers, body, request.signal)
       : await viaFetch(request.method, target, headers, body, request.signal)
-  } catch {
-    return badGateway()
+  } catch (err) {
+    // No fd for the upstream's socket is execd's limit, not a port where nothing answers.
+    const full = outOfFds(err)
+    return full ? errorResponse(full) : badGateway()
   }
   return relay(answer)
 }

@@ -68,7 +68,11 @@ class PythonRuntime implements Runtime {
   async languages(config: Config): Promise<LanguageInfo[]> {
     const interpreter = interpreterOf(config)
     if (!this.probes.has(interpreter)) this.probes.set(interpreter, probe(interpreter))
-    return [await this.probes.get(interpreter)!]
+    const info = await this.probes.get(interpreter)!
+    // A probe that found no fd free (EMFILE, ENFILE) says nothing of the interpreter: kept, it
+    // made python unavailable for as long as execd lived once its fds had run out.
+    if (!info.available && /\bE[MN]FILE\b/.test(info.detail ?? '')) this.probes.delete(interpreter)
+    return [info]
   }
 
   async start(opts: StartOptions): Promise<RuntimeContext> {

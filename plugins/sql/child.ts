@@ -67,7 +67,7 @@ export class ChildDatabase implements Database {
     } catch (e) {
       await db.close()
       const what = server ? `connect to ${target.description}` : `open SQLite database ${target.path}`
-      throw new Error(`cannot ${what}: ${(e as Error).message}`)
+      throw new Error(`cannot ${what}: ${(e as Error).message}`, { cause: e })
     }
   }
 
