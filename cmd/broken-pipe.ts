@@ -4,9 +4,8 @@
  * child keeps running. For a verb that streams output, a closed stdout is the end of the
  * story: stop the work, clean up, exit as a shell's pipeline neighbour would (128 + SIGPIPE).
  */
-import { constants } from 'node:os'
-
-export const BROKEN_PIPE_EXIT = 128 + constants.signals.SIGPIPE
+/** 128 + SIGPIPE (13 on every Linux architecture): a number, so the CLI's start loads no node:os. */
+export const BROKEN_PIPE_EXIT = 128 + 13
 
 export interface PipeWatch {
   /** stdout's reader has gone: write nothing more. */

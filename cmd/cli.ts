@@ -3,12 +3,13 @@
  * one plain line, exit 2 for what was typed wrong, 1 for failed work). Each verb lazy-imports
  * its adapter, which calls the sections' operations (here, or remote with --url).
  */
-import { cac, type CAC, type Command } from 'cac'
+import type { CAC, Command } from 'cac'
 import type { OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
+import { plainServeFlags } from './serve-flags'
 import { versionText } from '../core/version'
 
 const addOptions = (command: Command, specs: OptionSpec[]) => {
@@ -29,7 +30,8 @@ const URL_HELP = 'drive the daemon at this URL instead of this machine (env EXEC
  * help reads the same; `serve` with help asked for gets the whole program (spec/cli-help.test.ts
  * holds every verb's help as it was).
  */
-function program(serveOnly: boolean): CAC {
+async function program(serveOnly: boolean): Promise<CAC> {
+  const { cac } = await import('cac')
   const cli = cac('execd')
   addServe(cli)
   if (!serveOnly) addOthers(cli)
@@ -43,11 +45,13 @@ const addServe = (cli: CAC) =>
   addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metrics)'), allOptions)
     .example('execd serve --port 44772 --access-token "$TOKEN"')
     .example("execd serve -- python3 app.py   # the container's entrypoint: app.py is its main process")
-    .action(async options => {
-      checkWholeNumbers(allOptions, options)
-      const { serve } = await import('./serve')
-      await serve(options)
-    })
+    .action(runServe)
+
+async function runServe(options: Record<string, unknown>): Promise<void> {
+  checkWholeNumbers(allOptions, options)
+  const { serve } = await import('./serve')
+  await serve(options)
+}
 
 function addOthers(cli: CAC): void {
   // ping, doctor: a readiness probe, and what works in this container
@@ -148,7 +152,16 @@ export async function main(words: string[]): Promise<void> {
     return await exit(await fsMain(words.slice(1)))
   }
   const json = words.includes('--json')
-  const cli = program(words[0] === 'serve' && !helpAsked(words))
+  const plain = words[0] === 'serve' && !helpAsked(words) ? plainServeFlags(words.slice(1), allOptions) : undefined
+  if (plain) {
+    // serve's usual words, read without cac (serve-flags.ts); it returns once it listens.
+    try {
+      return await runServe(plain)
+    } catch (err) {
+      await exit(report(err, json))
+    }
+  }
+  const cli = await program(words[0] === 'serve' && !helpAsked(words))
   try {
     cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
     restoreValues(cli.options)

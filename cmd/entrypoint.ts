@@ -10,6 +10,7 @@ import { constants } from 'node:os'
 import type { Subprocess } from 'bun'
 import { childEnv } from '../core/child-env'
 import type { Logger } from '../core/log'
+import { scrubSecrets } from '../core/secrets'
 
 /** What a container runtime or a terminal sends that the main process must see. */
 export const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const
@@ -27,6 +28,8 @@ export interface MainProcess {
  */
 export function startMain(argv: string[], log: Logger): MainProcess {
   let proc: Subprocess<'inherit', 'inherit', 'inherit'>
+  // Spawned in the turn execd starts listening: the secrets leave our /proc now, not later.
+  scrubSecrets()
   try {
     proc = Bun.spawn(argv, { stdio: ['inherit', 'inherit', 'inherit'], env: childEnv() })
   } catch (err) {

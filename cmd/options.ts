@@ -1,34 +1,36 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
 import { SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { badRequest } from '../core/errors'
-import { readTokenFile } from '../core/secrets'
-import { plugins, runtimes } from '../plugins'
+import { runtimeOptions, sectionOptions } from '../plugins/options'
 
-export const allOptions: OptionSpec[] = [
-  ...SERVER_OPTIONS,
-  ...plugins.flatMap(p => p.options ?? []),
-  ...runtimes.flatMap(r => r.options ?? []),
-]
+const each = (specs: Readonly<Record<string, readonly OptionSpec[]>>) => Object.values(specs).flat()
+
+export const allOptions: OptionSpec[] = [...SERVER_OPTIONS, ...each(sectionOptions), ...each(runtimeOptions)]
 
 /**
  * What `exec` accepts besides its own flags: every option of the language runtimes, of the
  * code and command sections it opens, and the Jupyter bridge's — the same a `serve` would use.
  */
 export const execOptions: OptionSpec[] = [
-  ...runtimes.flatMap(r => r.options ?? []),
-  ...plugins.filter(p => p.name === 'code' || p.name === 'command').flatMap(p => p.options ?? []),
+  ...each(runtimeOptions),
+  ...sectionOptions.command!,
+  ...sectionOptions.code!,
   ...SERVER_OPTIONS.filter(s => s.flag.startsWith('jupyter-')),
 ]
 
 /** Config for a CLI verb: its flags, then the environment, then defaults. */
 export const configFrom = (flags: Record<string, unknown> = {}): Config => resolveConfig(allOptions, flags)
 
-/** Config for `serve`: as configFrom, with the token read from --access-token-file if given. */
-export function serveConfigFrom(flags: Record<string, unknown> = {}): Config {
+/**
+ * Config for `serve`: as configFrom, with the token read from --access-token-file if given (its
+ * reader, and node:fs with it, load only then).
+ */
+export async function serveConfigFrom(flags: Record<string, unknown> = {}): Promise<Config> {
   const config = configFrom(flags)
   const file = config.get('access-token-file')
   if (!file) return config
   if (config.get('access-token')) throw badRequest('give --access-token or --access-token-file, not both')
+  const { readTokenFile } = await import('../core/token-file')
   return resolveConfig(allOptions, { ...flags, 'access-token': readTokenFile(file) })
 }
 

@@ -4,7 +4,7 @@
  * `httpGet` probe cannot take the token header from a Secret. The token comes from the
  * environment (or a file), never from the command line, where other processes could read it.
  */
-import { readTokenFile } from '../core/secrets'
+import { readTokenFile } from '../core/token-file'
 
 export interface PingFlags {
   url?: string

@@ -3,20 +3,19 @@
  * the container's main process (cmd/entrypoint.ts), whose exit ends execd.
  */
 import { createApp } from '../core/app'
-import { warnMissing } from '../core/capabilities'
-import { SERVER, settingsOf } from '../core/config'
+import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
-import { createLogger, LogFile, parseLogLevel } from '../core/log'
-import { killAll, makeCgroupTree, ownProcessesUntilExit, ownsPid, setDefaultGrace } from '../core/process'
+import { createLogger, parseLogLevel, type Logger } from '../core/log'
+import type { LogFile } from '../core/log-file'
+import type { Plugin } from '../core/plugin'
 import { startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
-import { hideSecrets } from '../core/secrets'
+import { scrubSecrets, withdrawSecrets } from '../core/secrets'
 import { socketDispatch } from '../core/websocket'
-import { setWorkRoot } from '../core/workdir'
 import { plugins, runtimes } from '../plugins'
-import { endLeftovers, forwardSignals, startMain, type MainProcess } from './entrypoint'
+import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
 
 /** When the start is over and the daemon may give back what starting used (below). */
@@ -30,8 +29,9 @@ const SHUTDOWN_LIMIT_MS = 4000
  * line on stderr and exit status 2, as the reference refuses to start (it panics): a daemon
  * whose logs silently went elsewhere would be worse.
  */
-function openLogFile(path: string | undefined): LogFile | undefined {
+async function openLogFile(path: string | undefined): Promise<LogFile | undefined> {
   if (!path || path === 'stdout' || path === 'stderr') return undefined
+  const { LogFile } = await import('../core/log-file')
   try {
     return new LogFile(path)
   } catch (err) {
@@ -40,25 +40,66 @@ function openLogFile(path: string | undefined): LogFile | undefined {
   }
 }
 
+type Processes = typeof import('../core/process')
+
+/**
+ * Process ownership (core/process.ts: process groups, cgroups, the kill at exit) with the
+ * capability warning, loaded after listening rather than before: it brings node:fs, whose load
+ * the first /ping waited for. No child may be spawned before it is set up, so serve opens every
+ * section only once it is (`afterOwnership`): every child comes from a section that serve opens
+ * after listening, or from the main process, which is not an owned one.
+ */
+function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
+  let loading: Promise<Processes> | undefined
+  const ownership = {
+    /** The module, once set up. */
+    now: undefined as Processes | undefined,
+    /** The module once set up, if anything asked for it. */
+    asked: async () => await loading,
+    ready: () =>
+      (loading ??= Promise.all([import('../core/process'), import('../core/capabilities')]).then(
+        ([processes, { warnMissing }]) => {
+          // Before any section spawns a child (a spare interpreter): name what this container lacks, once.
+          warnMissing(log)
+          // Process-wide, as the children they govern are: every owned process group of this
+          // daemon, whichever section started it.
+          processes.setDefaultGrace(settings.shutdownGrace)
+          processes.ownProcessesUntilExit(log, settings.cgroups !== 'off')
+          return (ownership.now = processes)
+        },
+      )),
+  }
+  return ownership
+}
+
+/** The sections as serve opens them: each once process ownership is set up (above). */
+const afterOwnership = (sections: readonly Plugin[], ready: () => Promise<unknown>): Plugin[] =>
+  sections.map(section => ({ ...section, open: async ctx => (await ready(), section.open(ctx)) }))
+
 /** Runs `fn` once the event loop has polled for I/O at least once (see the call below). */
 const afterFirstPoll = (fn: () => void) => setImmediate(() => setImmediate(fn))
 
 export async function serve(flags: Record<string, unknown>): Promise<void> {
   // cac puts what follows `--` here: the main process of `execd serve -- <command>`.
   const mainArgv = ((flags['--'] as unknown[] | undefined) ?? []).map(String)
-  const config = serveConfigFrom(flags)
-  // Children (commands, shells, interpreters) inherit execd's environment and can read its
-  // /proc/PID/cmdline and environ: no secret may stay in either.
-  const secretSpecs = config.specs.filter(s => s.secret)
-  const scrubbed = hideSecrets(
-    secretSpecs,
-    secretSpecs.map(s => config.get(s.flag)),
-  )
+  const config = await serveConfigFrom(flags)
   const settings = settingsOf(config, SERVER)
-  const logFile = openLogFile(settings.logFile)
+  const logFile = await openLogFile(settings.logFile)
   // The reference's own names for its console outputs; any other value is a file path.
   const toStdout = settings.logFile === 'stdout' ? (line: string) => void process.stdout.write(line) : undefined
   const log = createLogger(parseLogLevel(settings.logLevel), {}, logFile?.write ?? toStdout)
+  // Children (commands, shells, interpreters) inherit execd's environment and can read its
+  // /proc/PID/cmdline and environ: no secret may stay in either. The variables go now; the
+  // bytes before the first child exists, or in the first idle turn after listening (below).
+  const secretSpecs = config.specs.filter(s => s.secret)
+  withdrawSecrets(
+    secretSpecs,
+    secretSpecs.map(s => config.get(s.flag)),
+    () =>
+      log.warn(
+        'could not scrub secrets from /proc/self/cmdline and environ: children may read flags given on the command line',
+      ),
+  )
   if (logFile) {
     // logrotate's postrotate (or `kill -HUP`): the renamed file is done, a new one starts.
     process.on('SIGHUP', () => {
@@ -74,16 +115,17 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.
   const hostname = settings.host || (token ? '::' : '127.0.0.1')
-  // Process-wide, as the children they govern are: every owned process group (core/process.ts)
-  // and every working directory (core/workdir.ts) of this daemon, whichever section started it.
-  setDefaultGrace(settings.shutdownGrace)
-  setWorkRoot(settings.root)
-  ownProcessesUntilExit(log, settings.cgroups !== 'off')
-  // Before any section spawns a child (a spare interpreter): name what this container lacks, once.
-  warnMissing(log)
+  // Process-wide, as what it governs: every working directory (core/workdir.ts) of this daemon,
+  // whichever section made it. A --root that does not exist ends the start here. Without one
+  // there is nothing to set (and node:fs stays unloaded).
+  if (settings.root) (await import('../core/workdir')).setWorkRoot(settings.root)
+  const ownership = processOwnership(settings, log)
 
   // Listening comes first: each group of routes is built after, or on its first request.
-  const { app, fetch, loadAll, close } = await createApp({ plugins, runtimes, config, log }, { lazy: true })
+  const { app, fetch, loadAll, close } = await createApp(
+    { plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log },
+    { lazy: true },
+  )
   const server = Bun.serve({
     port,
     hostname,
@@ -101,7 +143,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   app.server = server
   // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
   let main: MainProcess | undefined
-  const stopReaper = startOrphanReaper(pid => ownsPid(pid) || pid === main?.pid, log)
+  const stopReaper = startOrphanReaper(pid => !!ownership.now?.ownsPid(pid) || pid === main?.pid, log)
 
   const shown = hostname === '::' || hostname === '0.0.0.0' ? 'localhost' : hostname
   log.info('execd listening', {
@@ -113,11 +155,6 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   if (!token) {
     log.warn(
       'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)',
-    )
-  }
-  if (!scrubbed) {
-    log.warn(
-      'could not scrub secrets from /proc/self/cmdline and environ: children may read flags given on the command line',
     )
   }
 
@@ -132,9 +169,12 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // garbage stayed resident (idle RSS 54.1 → 52.9 MiB); what a request needs is compiled again
   // on its next use.
   afterFirstPoll(() => {
+    // Unless a child made them leave already: a process of this container that is no child of
+    // ours may read /proc/<pid>/cmdline too.
+    scrubSecrets()
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
-    makeCgroupTree()
+    void ownership.ready().then(processes => processes.makeCgroupTree())
     void loadAll().then(
       () =>
         setTimeout(() => {
@@ -155,8 +195,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     void server.stop(false) // stop accepting; open responses finish below
     closeAllStreams()
     await close()
-    await killAll('shutdown')
-    if (main && process.pid === 1) await endLeftovers(settings.shutdownGrace)
+    // Ownership that nothing asked for owns nothing.
+    await (await ownership.asked())?.killAll('shutdown')
+    if (main && process.pid === 1) await (await import('./entrypoint')).endLeftovers(settings.shutdownGrace)
     stopReaper()
     // Let the final error frames reach clients before the sockets go.
     await new Promise(r => setTimeout(r, 100))
@@ -172,6 +213,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     return
   }
   // The main process decides when the container ends: signals go to it, and execd follows it.
+  const { forwardSignals, startMain } = await import('./entrypoint')
   main = startMain(mainArgv, log)
   forwardSignals(main, log)
   const status = await main.status

@@ -87,7 +87,7 @@ const staticImportsOf = (file: string) =>
   )
 
 test("a section's index.ts loads its routes, their schemas and Elysia only when they are built", () => {
-  expect(staticImportsOf('plugins/files/index.ts')).toContain('./paths')
+  expect(staticImportsOf('plugins/files/index.ts')).toContain('./options')
   const offending = sectionNames.flatMap(name =>
     staticImportsOf(`plugins/${name}/index.ts`)
       .filter(i => i === 'elysia' || /(^|\/)(routes|files-routes|schema)$/.test(i))
@@ -109,16 +109,23 @@ test('a section that opens after listening loads its operations then, not with i
   expect(offending).toEqual([])
 })
 
-/**
- * What a `serve` start evaluates before it listens: the entry's chunks, the CLI's and serve's,
- * and everything they import statically (the bundle as the Makefile splits it). Loading a
- * built-in is paid by every start; a compiled Bun.serve that imports one, against one that does
- * not (main-thread CPU to its first /ping, 40 interleaved starts, minimums/quartiles, loaded):
- * node:fs +5–9 ms, node:path ~+3, node:os ~+1, node:events +3–6, node:child_process +6–10,
- * node:stream +11, node:crypto +15–20. The ones a start does not load yet must stay off it:
- * import them where they are used (a verb's chunk, a section's operations, a lazy import()).
- */
-test('a serve start loads none of the heavy node built-ins before it listens', async () => {
+test("a plugin's options.ts imports nothing but core/config and its constant defaults", () => {
+  const options = [...new Bun.Glob('plugins/*/options.ts').scanSync({ cwd: top })]
+  expect(options.length).toBeGreaterThan(5)
+  const allowed = (i: string) => i === '../../core/config' || i === './defaults'
+  const offending = options.flatMap(f =>
+    importsOf(f)
+      .filter(i => !allowed(i))
+      .map(i => `${f} → ${i}`),
+  )
+  // A defaults file is constants: it imports nothing at all.
+  const defaults = options.flatMap(f => (importsOf(f).includes('./defaults') ? [join(dirname(f), 'defaults.ts')] : []))
+  expect(defaults.length).toBeGreaterThan(0)
+  expect([...offending, ...defaults.flatMap(f => importsOf(f).map(i => `${f} → ${i}`))]).toEqual([])
+})
+
+/** The bundle as the Makefile splits it (not minified: each module's code follows a `// path` line). */
+const bundled = (async () => {
   const built = await Bun.build({
     entrypoints: [join(top, 'cmd/execd.ts')],
     target: 'bun',
@@ -130,10 +137,20 @@ test('a serve start loads none of the heavy node built-ins before it listens', a
   const chunks = new Map<string, string>()
   for (const out of built.outputs)
     if (out.path.endsWith('.js')) chunks.set(out.path.replace(/^\.\//, ''), await out.text())
+  return chunks
+})()
+
+/**
+ * What a start evaluates before its verb runs: the entry's chunk, the CLI's and the verb's
+ * (`serve`, `ping`…), and every chunk they import statically; the node built-ins those import,
+ * and the source modules they hold.
+ */
+async function startOf(verb: string) {
+  const chunks = await bundled
   const named = (prefix: string) => [...chunks.keys()].filter(f => f.startsWith(`${prefix}-`))
   expect(named('cli')).toHaveLength(1)
-  expect(named('serve')).toHaveLength(1)
-  const loaded = new Map<string, string>() // built-in → the chunk that imports it
+  expect(named(verb)).toHaveLength(1)
+  const builtins = new Map<string, string>() // built-in → the chunk that imports it
   const seen = new Set<string>()
   const walk = (file: string) => {
     if (seen.has(file)) return
@@ -142,11 +159,36 @@ test('a serve start loads none of the heavy node built-ins before it listens', a
     for (const [, from, bare] of text.matchAll(/^import\s[^;]*?from\s*"([^"]+)"|^import\s*"([^"]+)"/gms)) {
       const spec = from ?? bare ?? ''
       if (spec.startsWith('./')) walk(spec.slice(2))
-      else loaded.set(spec.replace(/^node:/, ''), file)
+      else builtins.set(spec.replace(/^node:/, ''), file)
     }
   }
-  for (const file of ['execd.js', ...named('cli'), ...named('serve')]) walk(file)
+  for (const file of ['execd.js', ...named('cli'), ...named(verb)]) walk(file)
   expect(seen.size).toBeGreaterThan(3)
+  const modules = [...seen].flatMap(f => [...(chunks.get(f) ?? '').matchAll(/^\/\/ (\S+\.ts)$/gm)].map(m => m[1]!))
+  return { builtins, modules }
+}
+
+test("a verb other than serve evaluates no section's or runtime's code before it runs (their options come from options.ts)", async () => {
+  const { modules } = await startOf('ping')
+  expect(modules).toContain('cmd/options.ts')
+  expect(modules).toContain('plugins/code/options.ts')
+  expect(modules.filter(m => /^plugins\/(index|[^/]+\/index)\.ts$/.test(m))).toEqual([])
+})
+
+/**
+ * What a `serve` start evaluates before it listens: the entry's chunks, the CLI's and serve's,
+ * and everything they import statically (the bundle as the Makefile splits it). Loading a
+ * built-in is paid by every start; a compiled Bun.serve that imports one, against one that does
+ * not (main-thread CPU to its first /ping, 40 interleaved starts, minimums/quartiles, loaded):
+ * node:fs +5–9 ms, node:path ~+3, node:os ~+1, node:events +3–6, node:child_process +6–10,
+ * node:stream +11, node:crypto +15–20. The ones a start does not load yet must stay off it:
+ * import them where they are used (a verb's chunk, a section's operations, a lazy import()).
+ */
+test('a serve start loads none of the heavy node built-ins before it listens', async () => {
+  const { builtins } = await startOf('serve')
+  // fs, fs/promises, os and path too: a flag that needs them (--root, --log-file,
+  // --access-token-file) loads its module then; process ownership loads after listening.
   const heavy = ['crypto', 'stream', 'stream/promises', 'child_process', 'events', 'readline', 'net', 'http', 'zlib']
-  expect(heavy.filter(b => loaded.has(b)).map(b => `node:${b} ← ${loaded.get(b)}`)).toEqual([])
+  const light = ['fs', 'fs/promises', 'os', 'path']
+  expect([...heavy, ...light].filter(b => builtins.has(b)).map(b => `node:${b} ← ${builtins.get(b)}`)).toEqual([])
 })

@@ -2,7 +2,8 @@ import { afterAll, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, LogFile } from './log'
+import { createLogger } from './log'
+import { LogFile } from './log-file'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-log-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

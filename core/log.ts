@@ -3,8 +3,6 @@
  * `EXECD_LOG_FILE`). Secrets never reach this module.
  */
 import type { FileSink } from 'bun'
-import { closeSync, openSync, writeSync } from 'node:fs'
-import { errnoText } from './errors'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
@@ -73,53 +71,4 @@ export function createLogger(
 
 function errorReplacer(_key: string, value: unknown) {
   return value instanceof Error ? { name: value.name, message: value.message } : value
-}
-
-/**
- * The log file of `--log-file` / `EXECD_LOG_FILE`, opened as the reference opens it (append,
- * create, 0644 before the umask). Each line is one synchronous append, so lines of one process
- * never interleave and none is lost at exit. `reopen()` is for log rotation: after logrotate
- * renamed the file, SIGHUP makes execd write to a fresh file at the configured path. The
- * descriptor is close-on-exec (the runtime's default), so no child inherits it.
- */
-export class LogFile {
-  private fd: number
-
-  /** Throws an Error whose message names the path and the errno in words. */
-  constructor(readonly path: string) {
-    this.fd = LogFile.open(path)
-  }
-
-  private static open(path: string): number {
-    try {
-      return openSync(path, 'a', 0o644)
-    } catch (err) {
-      throw new Error(`cannot open the log file '${path}': ${errnoText(err)}`, { cause: err })
-    }
-  }
-
-  /** A line that cannot be written (disk full, file system gone) goes to stderr instead. */
-  readonly write = (line: string): void => {
-    try {
-      writeSync(this.fd, line)
-    } catch {
-      process.stderr.write(line)
-    }
-  }
-
-  /** Opens the path afresh and switches to it; on failure keeps writing where it was. */
-  reopen(): void {
-    const fresh = LogFile.open(this.path)
-    const old = this.fd
-    this.fd = fresh
-    closeSync(old)
-  }
-
-  close(): void {
-    try {
-      closeSync(this.fd)
-    } catch {
-      // already closed
-    }
-  }
 }

@@ -23,6 +23,7 @@ import {
 } from './ownership'
 import { childEnv } from './child-env'
 import { scanProcs } from './proc-scan'
+import { scrubSecrets } from './secrets'
 import { setLongTimeout, sleep, within, type LongTimer } from './timers'
 
 type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
@@ -151,6 +152,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
         ] as [number, 'pipe', 'pipe'],
       }
   const ownerId = newOwnerId()
+  // No child may find a secret in execd's /proc/<pid>/cmdline or environ (core/secrets.ts).
+  scrubSecrets()
   const proc = Bun.spawn(argv, {
     cwd: opts.cwd,
     env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },

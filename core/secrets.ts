@@ -1,74 +1,70 @@
 /**
  * Keeps secrets (the access token, the Jupyter token, the SQL DSN) away from the children execd
  * runs. A child inherits execd's environment and can read `/proc/$PPID/cmdline` and
- * `/proc/$PPID/environ`, so after the configuration is read every secret option's variable is
- * removed from `process.env`, and its bytes are overwritten in place in the process's original
- * argument and environment blocks (Linux lets a process write its own memory through
- * `/proc/self/mem`; the blocks' addresses are in `/proc/self/stat`).
+ * `/proc/$PPID/environ`, so once the configuration is read every secret option's variable is
+ * removed from `process.env` (`withdrawSecrets`), and before the first child exists its bytes
+ * are overwritten in place in the process's original argument and environment blocks
+ * (`scrubSecrets`: Linux lets a process write its own memory through `/proc/self/mem`; the
+ * blocks' addresses are in `/proc/self/stat`). The overwrite waits for the first child (every
+ * spawn path calls it) or for serve's first idle turn, whichever comes first, because it needs
+ * node:fs, which a start that loaded it before listening paid for in its first /ping.
  */
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import type { OptionSpec } from './config'
-import { statFields } from './procfs'
 
-/** First line of `path` ('-' = standard input), without its line end; empty is an error. */
-export function readTokenFile(path: string): string {
-  const text = path === '-' ? readLineFromStdin() : readFileSync(path, 'utf8')
-  const [first = ''] = text.split('\n')
-  const line = first.replace(/\r$/, '')
-  if (line === '') throw new Error(`--access-token-file ${path}: the first line is empty`)
-  return line
-}
+/** What is left to overwrite, and who to tell when it cannot be. */
+let pending: { envNames: readonly string[]; secrets: readonly string[]; failed?: () => void } | undefined
 
-/** Reads byte by byte so nothing past the first line is taken from a shared stdin. */
-function readLineFromStdin(): string {
-  const bytes: number[] = []
-  const one = Buffer.alloc(1)
-  for (;;) {
-    let n: number
-    try {
-      n = readSync(0, one, 0, 1, null)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue
-      throw err
-    }
-    const [byte] = one
-    if (n === 0 || byte === undefined || byte === 0x0a) break
-    bytes.push(byte)
-  }
-  return Buffer.from(bytes).toString('utf8')
+/**
+ * Removes every secret option's variable from `env` now, and keeps the secrets' values for
+ * `scrubSecrets`. `failed` is called if the overwrite does not work (off Linux, or where
+ * /proc/self/mem is not writable: then the flag and variable stay visible in /proc).
+ */
+export function withdrawSecrets(
+  specs: readonly OptionSpec[],
+  values: readonly (string | undefined)[],
+  failed?: () => void,
+  env: Record<string, string | undefined> = process.env,
+): void {
+  const envNames = specs.filter(s => s.secret && s.env).map(s => s.env!)
+  const named = envNames.some(name => env[name] !== undefined)
+  for (const name of envNames) delete env[name]
+  const secrets = values.filter((v): v is string => !!v)
+  // Nothing set, nothing to overwrite: no reason to open /proc/self/mem at all.
+  if (secrets.length === 0 && !named) return
+  pending = { envNames, secrets, failed }
 }
 
 /**
- * Removes every secret option's variable from `env` and overwrites the secrets' values in this
- * process's argv and environ blocks. Returns whether the in-memory scrub worked (false off
- * Linux or where /proc/self/mem is not writable: then the flag and variable stay visible).
+ * Overwrites the withdrawn secrets in this process's argv and environ blocks, once; a no-op
+ * after that or when nothing was withdrawn. Every path that spawns a child calls it first
+ * (core/process.ts `spawnOwned`, serve's main process, the bash version probe).
  */
-export function hideSecrets(
-  specs: readonly OptionSpec[],
-  values: readonly (string | undefined)[],
-  env: Record<string, string | undefined> = process.env,
-): boolean {
-  const names = specs.filter(s => s.secret && s.env).map(s => s.env!)
-  const named = names.some(name => env[name] !== undefined)
-  for (const name of names) delete env[name]
-  const secrets = values.filter((v): v is string => !!v)
-  // Nothing set, nothing to overwrite: no reason to open /proc/self/mem at every start.
-  if (secrets.length === 0 && !named) return true
+export function scrubSecrets(): void {
+  const job = pending
+  if (!job) return
+  pending = undefined
   try {
-    scrubProcessMemory(names, secrets)
-    return true
+    scrubProcessMemory(job.envNames, job.secrets)
   } catch {
-    return false
+    job.failed?.()
   }
 }
+
+/** node:fs, loaded by the first scrub rather than with this module (see above). */
+const fs = () => require('node:fs') as typeof import('node:fs')
 
 /**
  * Overwrites with '*': environ entries `NAME=…` of the named variables, and argv elements that
  * are a secret or end in `=secret`. Only whole entries are touched so no other variable changes.
  */
 function scrubProcessMemory(envNames: readonly string[], secrets: readonly string[]): void {
-  // Fields 48-51 of proc(5): arg_start arg_end env_start env_end.
-  const [argStart, argEnd, envStart, envEnd] = statFields(readFileSync('/proc/self/stat', 'utf8'))
+  const { closeSync, openSync, readFileSync } = fs()
+  // Fields 48-51 of proc(5): arg_start arg_end env_start env_end (counted after the
+  // parenthesised command name, which may itself contain spaces).
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  const [argStart, argEnd, envStart, envEnd] = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
     .slice(48 - 3, 52 - 3)
     .map(Number)
   if (argStart === undefined || argEnd === undefined || envStart === undefined || envEnd === undefined)
@@ -94,6 +90,7 @@ function scrubProcessMemory(envNames: readonly string[], secrets: readonly strin
 
 /** `keep(entry)`: how many leading bytes stay readable (`NAME=`, `--flag=`), -1 = untouched. */
 function rewrite(fd: number, start: number, end: number, keep: (entry: string) => number): void {
+  const { readSync, writeSync } = fs()
   const block = Buffer.alloc(end - start)
   readSync(fd, block, 0, block.length, start)
   let from = 0

@@ -21,13 +21,14 @@ describe('without bash or any shell on PATH', () => {
   })
 
   test('the start names what is missing and what it disables, in one warning line', async () => {
-    // Its stderr is read as it arrives; the warning comes before the listening line.
-    await waitFor('the listening line', () => d.logs().includes('execd listening'))
-    const warnings = d
-      .logs()
-      .split('\n')
-      .filter(l => l.includes('this container lacks'))
+    // Its stderr is read as it arrives. The warning comes just after the listening line (what it
+    // probes would delay the first /ping), before any child is spawned.
+    await waitFor('the start warning', () => d.logs().includes('this container lacks'))
+    const lines = d.logs().split('\n')
+    const warnings = lines.filter(l => l.includes('this container lacks'))
     expect(warnings.length).toBe(1)
+    expect(lines.findIndex(l => l.includes('execd listening'))).toBeGreaterThanOrEqual(0)
+    expect(lines.findIndex(l => l.includes('execd listening'))).toBeLessThan(lines.indexOf(warnings[0]!))
     expect(warnings[0]).toContain('bash (disables sessions, the bash language and terminals)')
     expect(warnings[0]).toContain('shell (disables commands')
   })
@@ -82,6 +83,10 @@ test('with everything here, /capabilities is all ok and execd doctor exits 0', a
     expect(caps.length).toBe(5)
     expect(caps.every(c => c.ok)).toBe(true)
     await waitFor('the listening line', () => d.logs().includes('execd listening'))
+    // A first command waits for the probe that would warn (it runs before any child is spawned).
+    const res = await postJson(d, '/command', { command: 'true' })
+    expect(res.status).toBe(200)
+    await res.text()
     expect(d.logs()).not.toContain('this container lacks')
   } finally {
     await d.stop()
@@ -103,7 +108,7 @@ test.skipIf(!canBuildRootfs)(
     try {
       const s = await serveInRootfs(fs)
       try {
-        // Written before it listens; read from its stderr pipe as it arrives.
+        // Written just after it listens; read from its stderr pipe as it arrives.
         await waitFor('the start warning', () => s.logs().includes('this container lacks /dev/null'))
         const res = await postJson(s as Pick<Daemon, 'fetch'> as Daemon, '/command', { command: 'true' })
         expect(res.status).toBe(501)

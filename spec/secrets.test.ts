@@ -118,3 +118,29 @@ test('JUPYTER_TOKEN and EXECD_SQL_DSN are not passed on to children or left in /
   expectHidden(logs, jupyter)
   expectHidden(logs, password)
 })
+
+test("serve's main process (`serve -- cmd`), spawned the moment execd listens, finds no secret in its parent's /proc", async () => {
+  const token = secret()
+  const jupyter = secret()
+  const port = await freePort()
+  const proc = Bun.spawn(
+    [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', `--access-token=${token}`, '--', 'sh', '-c', PROBE],
+    {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ...process.env, EXECD_ACCESS_TOKEN: '', JUPYTER_TOKEN: jupyter },
+    },
+  )
+  const [seen, logs, status] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ])
+  expect(status).toBe(0)
+  expect(seen).toContain('--access-token=') // the probe did read execd's own cmdline
+  expect(seen).toContain('PATH=')
+  expectHidden(seen, token)
+  expectHidden(seen, jupyter)
+  expectHidden(logs, token)
+})

@@ -7,9 +7,11 @@ import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { LiveBash } from '../../core/live-bash'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { describeExit } from '../../core/exit-words'
+import { scrubSecrets } from '../../core/secrets'
 
 async function bashVersion(path: string): Promise<string> {
   try {
+    scrubSecrets() // a child, if not an owned one: nothing secret left in our /proc for it
     const out = await new Response(Bun.spawn([path, '--version'], { stdout: 'pipe', stderr: 'ignore' }).stdout).text()
     return `${path} (${out.split('\n')[0]})`
   } catch {

@@ -5,7 +5,7 @@
  * Another section imports this file only (core/layout.test.ts checks it).
  */
 export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
-export { filesSettings } from './index'
+export { filesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.

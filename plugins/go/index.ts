@@ -6,19 +6,12 @@
  * do not run again (their effects are gone) while package-level `var` initializers and `init`
  * functions do, in every cell. Needs a Go toolchain (`--go`, default `go` on PATH).
  */
-import { optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
+import { OPTIONS } from './options'
 // The toolchain and the context (with the kernel's embedded Go sources) load when a go
 // language is first asked for, not at start.
 const toolchain = () => import('./toolchain')
-
-const OPTIONS = {
-  go: stringOption('go', {
-    env: 'EXECD_GO',
-    description: 'go toolchain that compiles the cells of go contexts',
-    default: 'go',
-  }),
-}
 
 const toolchainOf = async (config: Config) =>
   (await toolchain()).findGo(settingsOf(config, OPTIONS).go || OPTIONS.go.default)

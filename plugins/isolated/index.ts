@@ -2,45 +2,11 @@
  * Isolated sessions (`/v1/isolated/*`, the official SDK's `sandbox.isolation`): bash sessions
  * inside bubblewrap sandboxes, with the workspace read-write, read-only or as an overlay.
  */
-import { realpathSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { intOption, optionSpecs, settingsOf, stringOption } from '../../core/config'
+import { optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import { filesRoutesModule, filesSettings } from '../files/contract'
 import type { IsolatedSessions } from './ops/sessions'
-
-const OPTIONS = {
-  bwrap: stringOption('isolated-bwrap', {
-    env: 'EXECD_ISOLATED_BWRAP',
-    description: 'bubblewrap executable (a path, or a name looked up on PATH); missing → isolation unavailable (503)',
-    default: 'bwrap',
-  }),
-  binds: stringOption('isolated-binds', {
-    env: 'EXECD_ISOLATED_BINDS',
-    description: 'comma list of host dirs that binds sources and extra_writable paths must lie within (default: none)',
-  }),
-  max: intOption('max-isolated-sessions', {
-    env: 'EXECD_MAX_ISOLATED_SESSIONS',
-    description: 'isolated sessions at once (0 = no limit); more are refused with 503',
-    default: 16,
-  }),
-  idleSeconds: intOption('isolated-idle', {
-    env: 'EXECD_ISOLATED_IDLE_SECONDS',
-    description:
-      'seconds an isolated session may go without a run before it is destroyed, unless it names its own (0 = never)',
-    default: 30 * 60,
-  }),
-}
-
-/** A dir of the allowlist as the paths checked against it are: symlinks resolved (if it exists). */
-function canonical(dir: string): string {
-  try {
-    return realpathSync(dir)
-  } catch {
-    return resolve(dir)
-  }
-}
+import { OPTIONS } from './options'
 
 export const ISOLATED_OPTIONS = optionSpecs(OPTIONS)
 
@@ -49,12 +15,20 @@ export const isolated: Section<IsolatedSessions> = {
   prefixes: ['/v1/isolated'],
   options: [...ISOLATED_OPTIONS],
   opensLate: true,
-  check(config) {
-    settingsOf(config, OPTIONS)
-    filesSettings(config)
-  },
+  // The files section's settings are checked by that section; open() reads them again.
+  check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const { IsolatedSessions } = await import('./ops/sessions')
+    // Loaded now, not with the section list: the files contract and node:fs resolve paths.
+    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings }, { realpathSync }, { resolve }] =
+      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('node:fs'), import('node:path')])
+    /** A dir of the allowlist as the paths checked against it are: symlinks resolved (if it exists). */
+    const canonical = (dir: string): string => {
+      try {
+        return realpathSync(dir)
+      } catch {
+        return resolve(dir)
+      }
+    }
     const { bwrap, binds, max, idleSeconds } = settingsOf(ctx.config, OPTIONS)
     const bindsAllowlist = (binds ?? '')
       .split(',')

@@ -4,28 +4,15 @@
  * JDK (jshell, java and javac) on the machine; see ExecdJShell.java for why the API is used
  * instead of the jshell tool.
  */
-import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
-import { tmpdir } from 'node:os'
 import type { JavaContextOptions } from './context'
 import type { Jdk } from './jdk'
+import { OPTIONS } from './options'
 
 // The JDK probe, the helper (its embedded source) and the context load when java is first
 // asked for, not at start.
 const jdkModule = () => import('./jdk')
-
-const OPTIONS = {
-  jshell: stringOption('jshell', {
-    env: 'EXECD_JSHELL',
-    description: 'jshell of the JDK that runs java contexts (its java and javac are used)',
-    default: 'jshell',
-  }),
-  interruptGraceMs: intOption('java-interrupt-grace', {
-    env: 'EXECD_JAVA_INTERRUPT_GRACE_MS',
-    description: 'ms a java cell may ignore an interrupt before its JVM is restarted (state lost)',
-    default: 3000,
-  }),
-}
 
 const jdkOf = async (config: Config) => (await jdkModule()).findJdk(settingsOf(config, OPTIONS).jshell)
 
@@ -72,7 +59,7 @@ export const java: Runtime = {
 
 /** The CDS training run: start, compile and run a first cell, exit cleanly. */
 async function train(opts: JavaContextOptions): Promise<void> {
-  const { JavaContext } = await import('./context')
+  const [{ JavaContext }, { tmpdir }] = await Promise.all([import('./context'), import('node:os')])
   const ctx = await JavaContext.start({ ...opts, cwd: tmpdir() })
   for await (const _ of ctx.run('int x = 1;\nSystem.out.println(x);\nx + 1')) void _
   const exit = await ctx.shutdown(30_000)

@@ -3,28 +3,11 @@
  * mode), every language a kernelspec of that server offers becomes a language of execd,
  * executed over Jupyter's REST + WebSocket protocol. The server owns the kernel processes.
  */
-import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import type { JupyterServer, KernelSpec, KernelSpecs } from './rest'
-
-// The reference's names (JUPYTER_HOST, JUPYTER_TOKEN), kept for its deployments.
-const OPTIONS = {
-  host: stringOption('jupyter-host', {
-    env: 'JUPYTER_HOST',
-    description: 'Jupyter server URL (http:// or https://) whose kernels become languages',
-  }),
-  token: stringOption('jupyter-token', {
-    env: 'JUPYTER_TOKEN',
-    description: 'Jupyter server token',
-    secret: true,
-  }),
-  replyGraceMs: intOption('jupyter-reply-grace', {
-    env: 'EXECD_JUPYTER_REPLY_GRACE_MS',
-    description: 'ms a Jupyter cell waits for its execute_reply after the kernel went idle, then fails',
-    default: 3000,
-  }),
-}
+import { OPTIONS } from './options'
 
 const SPECS_TTL_MS = 5_000
 const FAILURE_TTL_MS = 1_000

@@ -2,17 +2,19 @@
  * The python runtime: a long-lived python3 per context, driven by driver.py (embedded in the
  * executable, handed to the interpreter with -c). Any python3 >= 3.8, standard library only.
  */
-import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { spawnOwned } from '../../core/process'
 // Type only: the context module (the embedded driver and its protocol) loads with the first
 // context, not at start.
 import type { PythonContext, PythonStart } from './context'
+import { OPTIONS } from './options'
 
 const MIN_MINOR = 8
 
 async function probe(python: string): Promise<LanguageInfo> {
   try {
+    // Process ownership (node:fs with it) loads with the first probe, not with the runtime list.
+    const { spawnOwned } = await import('../../core/process')
     const p = spawnOwned([python, '-c', 'import sys; print("%d.%d.%d" % sys.version_info[:3])'], { timeoutMs: 10_000 })
     const [out, info] = await Promise.all([new Response(p.proc.stdout as ReadableStream).text(), p.exited])
     const version = out.trim()
@@ -28,19 +30,6 @@ async function probe(python: string): Promise<LanguageInfo> {
   } catch (err) {
     return { language: 'python', available: false, detail: `${python}: ${(err as Error).message}` }
   }
-}
-
-const OPTIONS = {
-  python: stringOption('python', {
-    env: 'EXECD_PYTHON',
-    description: 'python interpreter of the python runtime',
-    default: 'python3',
-  }),
-  spare: intOption('python-spare', {
-    env: 'EXECD_PYTHON_SPARE',
-    description: 'keep an idle python interpreter ready so a new context starts at once (1 or 0)',
-    default: 1,
-  }),
 }
 
 /** The interpreter to run; an empty --python means the default. */

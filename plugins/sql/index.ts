@@ -4,25 +4,9 @@
  * client when a DSN is configured; `.open <file|dsn>` switches one context. Either runs in a
  * child process (child.ts): neither a stuck SQLite step nor a server's huge result reaches execd.
  */
-import { intOption, optionSpecs, settingsOf, stringOption, type Config } from '../../core/config'
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-
-const OPTIONS = {
-  dsn: stringOption('sql-dsn', {
-    env: 'EXECD_SQL_DSN',
-    description: 'postgres://… or mysql://… server for sql contexts (default: embedded SQLite)',
-    secret: true,
-  }),
-  file: stringOption('sql-file', {
-    env: 'EXECD_SQL_FILE',
-    description: "SQLite file for each sql context, relative to the context's cwd (default: in memory)",
-  }),
-  maxRows: intOption('sql-max-rows', {
-    env: 'EXECD_SQL_MAX_ROWS',
-    description: 'rows of one SELECT returned at most; the result says when it was cut',
-    default: 10000,
-  }),
-}
+import { OPTIONS } from './options'
 
 class SqlRuntime implements Runtime {
   readonly name = 'sql'

@@ -1,0 +1,18 @@
+/**
+ * The files section's scope and limits from the configuration (`--root` is the server's), apart
+ * from its index.ts: the scope resolves paths with node:fs, which loads when the section opens
+ * (after serve listens), not with the section list.
+ */
+import { SERVER, settingsOf, type Config } from '../../core/config'
+import { OPTIONS } from './options'
+import { PathScope } from './paths'
+import type { FilesSettings } from './routes'
+
+/** The scope and limits of this section, from the configuration (`--root` is the server's). */
+export function filesSettings(config: Config): FilesSettings {
+  const { maxUploadBytes, root } = settingsOf(config, { ...OPTIONS, root: SERVER.root })
+  return {
+    scope: new PathScope(root || undefined),
+    maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
+  }
+}
