@@ -92,12 +92,13 @@ export class LiveBash {
     )
     this.send(PRELUDE + INT_TRAP + '\n')
     // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
-    // interrupt can no longer kill the shell itself. Later runs queue behind it.
+    // interrupt can no longer kill the shell itself. Later runs queue behind it. Its code file
+    // may not be writable (a full temp disk): that failure is this run's alone, and the first
+    // run that does end marks the shell ready (run()); unhandled, it ended execd.
     void (async () => {
       const it = this.run(':')
       while (!(await it.next()).done) {}
-      this.ready = true
-    })()
+    })().catch(() => {})
     void this.proc.exited.then(info => {
       this.exitInfo = info
       rmSync(this.file, { force: true })
@@ -170,7 +171,11 @@ export class LiveBash {
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
-        else return (end = step.end)
+        else {
+          // bash read the prelude's INT trap before this run's line: an interrupt is safe now.
+          if (step.end.kind === 'exit') this.ready = true
+          return (end = step.end)
+        }
       }
     } finally {
       if (!end && this.alive) await this.abandon(scanners)

@@ -1,0 +1,75 @@
+/**
+ * What the fourth attacker's pass found: a machine that runs out (a full temp disk, no
+ * processes left, an executable replaced under execd). Each test fails on the executable
+ * before its fix. Full disks are small tmpfs mounts (root only: skipped visibly otherwise),
+ * unmounted in afterAll whatever the tests did. No timing: runs are read to their end.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+
+const isRoot = process.getuid?.() === 0
+let scratch: string
+const mounts: string[] = []
+beforeAll(() => {
+  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-adversary4-'))
+})
+afterAll(() => {
+  for (const dir of mounts.reverse()) spawnSync('umount', ['-l', dir])
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+/** A fresh tmpfs of `size` (mount's syntax: 1m) under the scratch dir. */
+function smallDisk(size: string): string {
+  const dir = mkdtempSync(join(scratch, 'disk-'))
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
+  if (r.status !== 0) throw new Error(`mount failed: ${r.stderr}`)
+  mounts.push(dir)
+  return dir
+}
+
+/** Fills the file system of `dir` to the last byte with one file; returns a function that frees it. */
+function fill(dir: string): () => void {
+  const file = join(dir, 'filler')
+  try {
+    writeFileSync(file, Buffer.alloc(64 << 20))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err
+  }
+  return () => unlinkSync(file)
+}
+
+const alive = (d: Daemon) => d.proc.exitCode === null && d.proc.signalCode === null
+
+describe.skipIf(!isRoot)('a bash shell started while the temp disk is full', () => {
+  // A live bash (sessions, bash contexts, isolated sessions) writes each run's code to a file
+  // in the temp dir; its first, internal run (which marks the shell ready for interrupts) ran
+  // without a catch, so the ENOSPC of that write was an unhandled rejection: POST /session on a
+  // full temp disk answered 200 and then ended execd.
+  test('fails its runs with an error while the disk is full, and works once there is space again', async () => {
+    const disk = smallDisk('1m')
+    const d = await startDaemon({ env: { TMPDIR: disk } })
+    try {
+      const free = fill(disk)
+      const created = await postJson(d, '/session', {})
+      expect(created.status).toBe(200)
+      const id = (await created.json()).session_id as string
+      const full = await readSse(await postJson(d, `/session/${id}/run`, { command: 'echo hi' }))
+      expect(full.at(-1)!.data.type).toBe('error')
+      expect(JSON.stringify(full.at(-1)!.data.error)).toContain('ENOSPC')
+      const ctx = await readSse(await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } }))
+      expect(JSON.stringify(ctx.map(f => f.data))).toContain('ENOSPC')
+      expect((await d.fetch('/ping')).status).toBe(200)
+      expect(alive(d)).toBe(true)
+      free()
+      const ok = await readSse(await postJson(d, `/session/${id}/run`, { command: 'echo hi' }))
+      expect(ok.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['hi'])
+      expect(ok.at(-1)!.data.type).toBe('execution_complete')
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})
