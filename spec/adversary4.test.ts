@@ -73,3 +73,40 @@ describe.skipIf(!isRoot)('a bash shell started while the temp disk is full', () 
     }
   }, 60_000)
 })
+
+describe.skipIf(!isRoot)('a bash shell whose temp disk went read-only', () => {
+  // A shell's code file was removed with a bare rmSync when bash exited and on close: EROFS
+  // made DELETE answer 500, and a shell that exited by itself ended execd (unhandled).
+  test('can exit and be deleted, and execd stays', async () => {
+    const disk = smallDisk('1m')
+    const d = await startDaemon({ env: { TMPDIR: disk } })
+    try {
+      const session = (await (await postJson(d, '/session', {})).json()).session_id as string
+      const first = await readSse(await postJson(d, `/session/${session}/run`, { command: 'echo hi' }))
+      expect(first.at(-1)!.data.type).toBe('execution_complete')
+      const other = (await (await postJson(d, '/session', {})).json()).session_id as string
+      expect((await readSse(await postJson(d, `/session/${other}/run`, { command: 'true' }))).at(-1)!.data.type).toBe(
+        'execution_complete',
+      )
+      expect(spawnSync('mount', ['-o', 'remount,ro', disk]).status).toBe(0)
+      try {
+        // The code file cannot be written: the run fails, the shell lives.
+        const ro = await readSse(await postJson(d, `/session/${session}/run`, { command: 'exit 3' }))
+        expect(JSON.stringify(ro.at(-1)!.data)).toContain('EROFS')
+        expect((await d.fetch(`/session/${other}`, { method: 'DELETE' })).status).toBe(200)
+        // The other shell exits by itself (its file cannot be removed either).
+        const bash = spawnSync('pgrep', ['-P', String(d.proc.pid), 'bash'], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('\n')
+        for (const pid of bash.filter(Boolean)) process.kill(Number(pid), 'SIGKILL')
+        expect((await d.fetch(`/session/${session}`, { method: 'DELETE' })).status).toBeLessThan(500)
+        expect((await d.fetch('/ping')).status).toBe(200)
+        expect(alive(d)).toBe(true)
+      } finally {
+        spawnSync('mount', ['-o', 'remount,rw', disk])
+      }
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})

@@ -101,7 +101,7 @@ export class LiveBash {
     })().catch(() => {})
     void this.proc.exited.then(info => {
       this.exitInfo = info
-      rmSync(this.file, { force: true })
+      this.removeCode()
     })
   }
 
@@ -205,7 +205,17 @@ export class LiveBash {
       this.stdin.end()
     } catch {}
     await this.proc.kill('close', 500)
-    rmSync(this.file, { force: true })
+    this.removeCode()
+  }
+
+  /**
+   * Removes the run's code file, best effort: on a temp disk that went read-only the removal
+   * threw, failing DELETE with a 500 and, where the shell exited, ending execd (unhandled).
+   */
+  private removeCode(): void {
+    try {
+      rmSync(this.file, { force: true })
+    } catch {}
   }
 
   /** Writes the run's code file, making the temp dir again if someone removed it. */
