@@ -5,11 +5,12 @@
  * unmounted in afterAll whatever the tests did. No timing: runs are read to their end.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { PYTHON, pythonAvailable } from './python-env'
 
 const isRoot = process.getuid?.() === 0
 let scratch: string
@@ -105,6 +106,35 @@ describe.skipIf(!isRoot)('a bash shell whose temp disk went read-only', () => {
       } finally {
         spawnSync('mount', ['-o', 'remount,rw', disk])
       }
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})
+
+describe.skipIf(pythonAvailable !== true)('a python interpreter that could not be asked once', () => {
+  // The python runtime kept its first probe of an interpreter for execd's lifetime, failures
+  // included: a spawn that failed with EAGAIN while the machine was out of processes (or a
+  // python installed after execd started) left python "not available here" until a restart.
+  test('is asked again, and serves once it answers', async () => {
+    const bin = mkdtempSync(join(scratch, 'bin-'))
+    const python = join(bin, 'python3')
+    const d = await startDaemon({ args: ['--python', python, '--python-spare', '0'] })
+    try {
+      const missing = await postJson(d, '/code', { code: '1 + 1', context: { language: 'python' } })
+      expect(missing.status).toBe(400)
+      expect((await missing.json()).message).toContain('not available')
+      symlinkSync(Bun.which(PYTHON)!, python)
+      const available = async () => {
+        const languages = (await (await d.fetch('/code/languages')).json()) as {
+          language: string
+          available: boolean
+        }[]
+        return languages.some(l => l.language === 'python' && l.available)
+      }
+      await waitFor('python to be available', available, 40_000)
+      const ran = await readSse(await postJson(d, '/code', { code: '1 + 1', context: { language: 'python' } }))
+      expect(ran.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('2')
     } finally {
       await d.stop()
     }

@@ -53,7 +53,7 @@ const startContext = async (start: PythonStart): Promise<PythonContext> =>
 class PythonRuntime implements Runtime {
   readonly name = 'python'
   readonly options = optionSpecs(OPTIONS)
-  /** Asks the interpreter for its version; the answer is cached per interpreter path. */
+  /** Asks the interpreter for its version; a working one's answer is cached per interpreter path. */
   private readonly probes = new Map<string, Promise<LanguageInfo>>()
   /**
    * One idle interpreter kept ready (same interpreter and environment), so creating a context
@@ -67,7 +67,15 @@ class PythonRuntime implements Runtime {
 
   async languages(config: Config): Promise<LanguageInfo[]> {
     const interpreter = interpreterOf(config)
-    if (!this.probes.has(interpreter)) this.probes.set(interpreter, probe(interpreter))
+    if (!this.probes.has(interpreter)) {
+      const asked = probe(interpreter)
+      this.probes.set(interpreter, asked)
+      // Only a working interpreter is remembered: a spawn that failed with EAGAIN while the
+      // machine was out of processes, or a python installed later, is asked again next time.
+      void asked.then(
+        info => !info.available && this.probes.get(interpreter) === asked && this.probes.delete(interpreter),
+      )
+    }
     return [await this.probes.get(interpreter)!]
   }
 
