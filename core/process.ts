@@ -27,6 +27,14 @@ import { setLongTimeout, sleep, within, type LongTimer } from './timers'
 
 type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
+/**
+ * This executable, for a child that runs it again as Bun (BUN_BE_BUN): the kernel's link to the
+ * file that runs, resolved in the child before its exec. process.execPath is a path: once an
+ * upgrade renamed another file over it (or removed it), such children failed to start, or would
+ * have run another version than the driver they were handed.
+ */
+export const SELF_EXECUTABLE = '/proc/self/exe'
+
 export interface ExitInfo {
   /** Exit code, or null when a signal ended the process. */
   code: number | null

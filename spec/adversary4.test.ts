@@ -5,11 +5,20 @@
  * unmounted in afterAll whatever the tests did. No timing: runs are read to their end.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { BIN, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { PYTHON, pythonAvailable } from './python-env'
 
 const isRoot = process.getuid?.() === 0
@@ -135,6 +144,32 @@ describe.skipIf(pythonAvailable !== true)('a python interpreter that could not b
       await waitFor('python to be available', available, 40_000)
       const ran = await readSse(await postJson(d, '/code', { code: '1 + 1', context: { language: 'python' } }))
       expect(ran.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('2')
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})
+
+describe('the executable replaced on disk while execd runs (an upgrade)', () => {
+  // JavaScript contexts and embedded SQLite run execd's own executable as Bun (BUN_BE_BUN), and
+  // spawned it by path (process.execPath): once an upgrade had renamed another file over that
+  // path, or removed it, no javascript or sql context could start ("posix_spawn '…/execd
+  // (deleted)'"), or they would have run another version than the driver they were handed.
+  test('still starts javascript and sql contexts with the executable that runs', async () => {
+    const dir = mkdtempSync(join(scratch, 'bin-'))
+    const copy = join(dir, 'execd')
+    copyFileSync(BIN, copy)
+    const d = await startDaemon({ bin: copy })
+    try {
+      // What an upgrade does: a new file renamed over the old one (here, not an execd at all).
+      writeFileSync(join(dir, 'new'), '#!/bin/sh\necho impostor\nexit 3\n', { mode: 0o755 })
+      renameSync(join(dir, 'new'), copy)
+      const js = await readSse(await postJson(d, '/code', { code: '20 + 22', context: { language: 'javascript' } }))
+      expect(js.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('42')
+      const sql = await readSse(await postJson(d, '/code', { code: 'SELECT 6 * 7 AS x', context: { language: 'sql' } }))
+      expect(JSON.stringify(sql.map(f => f.data))).toContain('42')
+      expect(sql.at(-1)!.data.type).toBe('execution_complete')
+      expect(sql.some(f => f.data.type === 'error')).toBe(false)
     } finally {
       await d.stop()
     }

@@ -36,12 +36,14 @@ export async function startDaemon(
     cwd?: string
     /** false: return at once, before the port is open (spec/start.test.ts sends the first request itself). */
     waitForPing?: boolean
+    /** Another copy of the executable (spec/adversary4.test.ts replaces it while it runs). */
+    bin?: string
   } = {},
 ): Promise<Daemon> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`)
   const port = await freePort()
   const token = opts.token === null ? '' : (opts.token ?? `t-${crypto.randomUUID()}`)
-  const args = [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', ...(opts.args ?? [])]
+  const args = [opts.bin ?? BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', ...(opts.args ?? [])]
   if (token) args.push('--access-token', token)
   const proc = Bun.spawn(args, {
     cwd: opts.cwd,
