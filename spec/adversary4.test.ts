@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
   copyFileSync,
-  mkdirSync,
+  readdirSync,
   mkdtempSync,
   renameSync,
   rmSync,
@@ -173,5 +173,32 @@ describe('the executable replaced on disk while execd runs (an upgrade)', () => 
     } finally {
       await d.stop()
     }
+  }, 60_000)
+})
+
+describe.skipIf(!isRoot)('javascript and sql contexts started while the temp disk is full', () => {
+  // Their driver is written to a private temp dir on first use; a write that failed left the
+  // dir and a cut file behind (only a written dir is removed at exit): one more per attempt.
+  test('fail with the disk error and leave nothing in the temp dir', async () => {
+    const disk = smallDisk('8m') // the javascript driver carries a DOM of 1 MiB
+    const d = await startDaemon({ env: { TMPDIR: disk } })
+    let free: (() => void) | undefined
+    try {
+      free = fill(disk)
+      for (const language of ['javascript', 'sql', 'javascript']) {
+        const res = await postJson(d, '/code', { code: '1', context: { language } })
+        expect(res.status).toBe(500)
+        expect((await res.json()).message).toContain('ENOSPC')
+      }
+      expect(readdirSync(disk).filter(n => /^execd-(js|sqlite)-/.test(n))).toEqual([])
+      free()
+      free = undefined
+      const js = await readSse(await postJson(d, '/code', { code: '20 + 22', context: { language: 'javascript' } }))
+      expect(js.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('42')
+    } finally {
+      free?.()
+      await d.stop()
+    }
+    expect(readdirSync(disk).filter(n => n.startsWith('execd-') && n !== `execd-${process.getuid?.()}`)).toEqual([])
   }, 60_000)
 })
