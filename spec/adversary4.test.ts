@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
   copyFileSync,
   readdirSync,
+  readFileSync,
   mkdtempSync,
   renameSync,
   rmSync,
@@ -200,5 +201,52 @@ describe.skipIf(!isRoot)('javascript and sql contexts started while the temp dis
       await d.stop()
     }
     expect(readdirSync(disk).filter(n => n.startsWith('execd-') && n !== `execd-${process.getuid?.()}`)).toEqual([])
+  }, 60_000)
+})
+
+describe.skipIf(!isRoot)('the log file on a disk that fills up', () => {
+  // A line was one writeSync whose count was not looked at: on a full disk the kernel takes
+  // what fits in the file's last page, so a line was cut there, the rest of it lost (not sent
+  // to stderr either), and the next line that fit was glued to the cut one.
+  test('keeps whole JSON lines only, and loses none', async () => {
+    const logDisk = smallDisk('1m')
+    const errDisk = smallDisk('1m')
+    fill(errDisk)
+    const log = join(logDisk, 'execd.log')
+    const d = await startDaemon({ args: ['--log-file', log] })
+    const failed = async (i: number) => {
+      // An upload onto the full disk: a 500, which execd logs as 'request failed'.
+      const b = 'adversary4-boundary'
+      const body =
+        `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${errDisk}/f${i}"}\r\n` +
+        `--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${'x'.repeat(8192)}\r\n--${b}--\r\n`
+      const res = await d.fetch('/files/upload', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+      })
+      expect(res.status).toBe(500)
+    }
+    try {
+      const free = fill(logDisk)
+      for (let i = 0; i < 40; i++) await failed(i)
+      free()
+      await failed(40)
+    } finally {
+      await d.stop()
+    }
+    const lines = readFileSync(log, 'utf8').split('\n')
+    expect(lines.pop()).toBe('')
+    const bad = lines.filter(line => {
+      try {
+        JSON.parse(line)
+        return false
+      } catch {
+        return true
+      }
+    })
+    expect(bad).toEqual([])
+    const logged = (text: string) => text.split('\n').filter(l => l.includes('"request failed"')).length
+    expect(logged(lines.join('\n')) + logged(d.logs())).toBe(41)
   }, 60_000)
 })
