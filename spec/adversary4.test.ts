@@ -250,3 +250,28 @@ describe.skipIf(!isRoot)('the log file on a disk that fills up', () => {
     expect(logged(lines.join('\n')) + logged(d.logs())).toBe(41)
   }, 60_000)
 })
+
+describe('a bash context that cannot be spawned (out of file descriptors)', () => {
+  // The shell's code file is made before bash is spawned; a spawn that failed (EMFILE, EAGAIN
+  // out of processes) left it in the temp dir for good: one more per failed start.
+  test('fails with the error and leaves no code file in the temp dir', async () => {
+    const tmp = mkdtempSync(join(scratch, 'tmp-'))
+    const d = await startDaemon({ env: { TMPDIR: tmp } })
+    try {
+      const fds = readdirSync(`/proc/${d.proc.pid}/fd`).length
+      const soft = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${d.proc.pid}/limits`, 'utf8'))![1]
+      expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), `--nofile=${fds + 2}:`]).status).toBe(0)
+      for (let i = 0; i < 3; i++) {
+        const res = await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } })
+        expect(res.status).toBe(500)
+        expect((await res.json()).message).toContain('EMFILE')
+      }
+      expect(readdirSync(tmp).filter(n => n.startsWith('execd-bash-'))).toEqual([])
+      expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), `--nofile=${soft}:`]).status).toBe(0)
+      const ok = await readSse(await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } }))
+      expect(ok.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['hi\n'])
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})

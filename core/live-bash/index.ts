@@ -79,11 +79,17 @@ export class LiveBash {
     this.dir = opts.tmpDir ?? tmpdir()
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
     this.writeCode('')
-    this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdin: 'pipe',
-    })
+    try {
+      this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdin: 'pipe',
+      })
+    } catch (err) {
+      // Out of fds or processes (EMFILE, EAGAIN): the code file made above stayed for good.
+      this.removeCode()
+      throw err
+    }
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
     this.stdin = child.stdin
     this.output = new OutputMux(
