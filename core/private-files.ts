@@ -45,7 +45,13 @@ export class PrivateFiles {
       await rm(dir, { recursive: true, force: true }).catch(() => {})
       throw err
     }
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    process.once('exit', () => {
+      // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
+      // made a SIGTERM'd execd exit 1 with a stack trace).
+      try {
+        rmSync(dir, { recursive: true, force: true })
+      } catch {}
+    })
     return dir
   }
 }

@@ -275,3 +275,24 @@ describe('a bash context that cannot be spawned (out of file descriptors)', () =
     }
   }, 60_000)
 })
+
+describe.skipIf(!isRoot)('execd stopped while its temp disk is read-only', () => {
+  // The javascript driver's dir was removed at exit with a bare rmSync: EROFS turned a clean
+  // SIGTERM into exit 1 with a stack trace.
+  test('exits 0 as usual', async () => {
+    const disk = smallDisk('8m')
+    const d = await startDaemon({ env: { TMPDIR: disk } })
+    let exit: number
+    try {
+      const js = await readSse(await postJson(d, '/code', { code: '1 + 1', context: { language: 'javascript' } }))
+      expect(js.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('2')
+      expect(spawnSync('mount', ['-o', 'remount,ro', disk]).status).toBe(0)
+      exit = await d.stop()
+    } finally {
+      spawnSync('mount', ['-o', 'remount,rw', disk])
+      await d.stop()
+    }
+    expect(exit).toBe(0)
+    expect(d.logs()).not.toContain('EROFS')
+  }, 60_000)
+})
