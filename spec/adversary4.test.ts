@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
   copyFileSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   mkdtempSync,
@@ -294,5 +295,31 @@ describe.skipIf(!isRoot)('execd stopped while its temp disk is read-only', () =>
     }
     expect(exit).toBe(0)
     expect(d.logs()).not.toContain('EROFS')
+  }, 60_000)
+})
+
+describe("execd's own working directory removed and made again", () => {
+  // A command without a cwd inherited execd's working directory as an open directory, not as a
+  // path: after `rm -rf /workspace && mkdir /workspace` (a workspace cleaned while execd runs)
+  // every such command ran in the removed directory (getcwd errors, nothing found, no file
+  // could be made there) until execd restarted, while code contexts, started by path, saw the
+  // new one.
+  test('commands without a cwd run in the directory now at that path', async () => {
+    const work = mkdtempSync(join(scratch, 'work-'))
+    const d = await startDaemon({ cwd: work })
+    try {
+      const stdout = async (command: string) =>
+        (await readSse(await postJson(d, '/command', { command })))
+          .filter(f => f.data.type === 'stdout')
+          .map(f => f.data.text)
+      expect(await stdout('pwd')).toEqual([work])
+      rmSync(work, { recursive: true })
+      mkdirSync(work)
+      writeFileSync(join(work, 'marker'), 'x')
+      expect(await stdout('pwd; ls; echo made > made')).toEqual([work, 'marker'])
+      expect(readFileSync(join(work, 'made'), 'utf8')).toBe('made\n')
+    } finally {
+      await d.stop()
+    }
   }, 60_000)
 })
