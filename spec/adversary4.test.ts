@@ -323,3 +323,27 @@ describe("execd's own working directory removed and made again", () => {
     }
   }, 60_000)
 })
+
+describe.skipIf(pythonAvailable !== true)('a python value whose message is over the channel line limit', () => {
+  // A message from the interpreter longer than 64 Mi characters is dropped (the channel is
+  // open to user code, which may write there without end). A 33 MiB string value is such a
+  // message (its text is in it twice): the cell ended with execution_complete and no result,
+  // no error: the value silently never came.
+  test('ends the cell with an error that says so, and the context goes on', async () => {
+    const d = await startDaemon()
+    try {
+      const frames = await readSse(
+        await postJson(d, '/code', { code: "'x' * (33 << 20)", context: { language: 'python' } }),
+      )
+      const types = frames.map(f => f.data.type)
+      expect(types.at(-1)).toBe('execution_complete')
+      expect(types).not.toContain('result')
+      const error = frames.find(f => f.data.type === 'error')?.data.error
+      expect(error?.ename).toBe('ValueTooLarge')
+      const next = await readSse(await postJson(d, '/code', { code: '6 * 7', context: { language: 'python' } }))
+      expect(next.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('42')
+    } finally {
+      await d.stop()
+    }
+  }, 120_000)
+})
