@@ -22,6 +22,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { PYTHON, pythonAvailable } from './python-env'
+import { findGo } from '../plugins/go/toolchain'
+
+const goToolchain = await findGo(process.env.EXECD_GO || 'go')
 
 const isRoot = process.getuid?.() === 0
 let scratch: string
@@ -346,4 +349,29 @@ describe.skipIf(pythonAvailable !== true)('a python value whose message is over 
       await d.stop()
     }
   }, 120_000)
+})
+
+describe.skipIf('missing' in goToolchain)("a go value over the kernel's 4 MiB of results", () => {
+  // The kernel reads a cell's results up to 4 MiB: a longer value was cut inside its quotes,
+  // failed to unquote, and came as a result with empty text, with no word of what happened
+  // (and the cell could block writing the rest until the pipe was collected).
+  test('ends the cell with an error that says so, not an empty result', async () => {
+    const d = await startDaemon()
+    try {
+      const frames = await readSse(
+        await postJson(d, '/code', {
+          code: 'import "strings"\nstrings.Repeat("x", 5<<20)',
+          context: { language: 'go' },
+        }),
+      )
+      const types = frames.map(f => f.data.type)
+      expect(types.at(-1)).toBe('execution_complete')
+      expect(types).not.toContain('result')
+      expect(frames.find(f => f.data.type === 'error')?.data.error.ename).toBe('ValueTooLarge')
+      const next = await readSse(await postJson(d, '/code', { code: '6 * 7', context: { language: 'go' } }))
+      expect(next.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe('42')
+    } finally {
+      await d.stop()
+    }
+  }, 300_000)
 })
