@@ -23,3 +23,12 @@ test('a long line in many chunks is searched once per chunk', () => {
   const [line] = l.push('\n')
   expect(line!.length).toBe(512 * 64 * 1024)
 })
+
+test('a dropped line is replaced by what tooLong makes of its length, when given', () => {
+  const l = new JsonLines(8, chars => `dropped ${chars}`)
+  expect(l.push('12345')).toEqual([])
+  expect(l.push('6789')).toEqual([])
+  expect(l.push('more\nok\n')).toEqual(['dropped 13', 'ok'])
+  expect(l.push('123456789')).toEqual([])
+  expect(l.push('abc\n{}\n')).toEqual(['dropped 12', '{}'])
+})

@@ -2,7 +2,7 @@
  * The log file of `--log-file` / `EXECD_LOG_FILE`, apart from the logger (core/log.ts): only a
  * start that names one loads it, and with it node:fs.
  */
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs'
 import { errnoText } from './errors'
 
 /**
@@ -28,11 +28,22 @@ export class LogFile {
     }
   }
 
-  /** A line that cannot be written (disk full, file system gone) goes to stderr instead. */
+  /**
+   * A line that cannot be written (disk full, file system gone) goes to stderr instead, whole.
+   * A disk that fills up within a line takes what fits in the file's last page: that piece is
+   * cut off the file again, or the next line that fit was glued to it (and the rest was lost).
+   */
   readonly write = (line: string): void => {
+    const bytes = Buffer.from(line)
+    let written = 0
     try {
-      writeSync(this.fd, line)
+      while (written < bytes.length) written += writeSync(this.fd, bytes, written)
     } catch {
+      if (written > 0) {
+        try {
+          ftruncateSync(this.fd, fstatSync(this.fd).size - written)
+        } catch {}
+      }
       process.stderr.write(line)
     }
   }

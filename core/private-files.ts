@@ -5,7 +5,7 @@
  * ran for days.
  */
 import { existsSync, rmSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -37,8 +37,21 @@ export class PrivateFiles {
 
   private async writeAll(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), this.prefix))
-    for (const [name, text] of Object.entries(this.files)) await writeFile(join(dir, name), text)
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    try {
+      for (const [name, text] of Object.entries(this.files)) await writeFile(join(dir, name), text)
+    } catch (err) {
+      // A full temp disk: each failed start left its dir (and a cut driver) until the disk was
+      // cleaned by hand, since only a written dir is removed at exit.
+      await rm(dir, { recursive: true, force: true }).catch(() => {})
+      throw err
+    }
+    process.once('exit', () => {
+      // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
+      // made a SIGTERM'd execd exit 1 with a stack trace).
+      try {
+        rmSync(dir, { recursive: true, force: true })
+      } catch {}
+    })
     return dir
   }
 }

@@ -28,6 +28,22 @@ import { setLongTimeout, sleep, within, type LongTimer } from './timers'
 
 type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
+/**
+ * This executable, for a child that runs it again as Bun (BUN_BE_BUN): the kernel's link to the
+ * file that runs, resolved in the child before its exec. process.execPath is a path: once an
+ * upgrade renamed another file over it (or removed it), such children failed to start, or would
+ * have run another version than the driver they were handed.
+ */
+export const SELF_EXECUTABLE = '/proc/self/exe'
+
+/**
+ * execd's working directory as a path, where a child given no cwd starts. Inherited, it was an
+ * open directory: once the workspace was removed and made again (`rm -rf /w && mkdir /w`),
+ * every such command ran in the removed one (getcwd errors, no file could be made) until
+ * execd restarted, while contexts, started by path, saw the new one.
+ */
+const START_CWD = process.cwd()
+
 export interface ExitInfo {
   /** Exit code, or null when a signal ended the process. */
   code: number | null
@@ -154,19 +170,31 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   const ownerId = newOwnerId()
   // No child may find a secret in execd's /proc/<pid>/cmdline or environ (core/secrets.ts).
   scrubSecrets()
-  const proc = Bun.spawn(argv, {
-    cwd: opts.cwd,
-    env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
-    ...stdio,
-    terminal: opts.terminal,
-    uid: opts.uid,
-    gid: opts.gid,
-    argv0: opts.argv0,
-    ...(opts.ipc ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' } : {}),
-    // setsid(): own session and process group, so signals to -pid reach every descendant
-    // that did not move itself elsewhere, and a terminal's signals never reach them.
-    detached: true,
-  })
+  const spawn = (cwd: string | undefined) =>
+    Bun.spawn(argv, {
+      cwd,
+      env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
+      ...stdio,
+      terminal: opts.terminal,
+      uid: opts.uid,
+      gid: opts.gid,
+      argv0: opts.argv0,
+      ...(opts.ipc
+        ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' }
+        : {}),
+      // setsid(): own session and process group, so signals to -pid reach every descendant
+      // that did not move itself elsewhere, and a terminal's signals never reach them.
+      detached: true,
+    })
+  let proc: Subprocess
+  try {
+    proc = spawn(opts.cwd ?? START_CWD)
+  } catch (err) {
+    // execd's directory is gone and nothing is at its path: the child inherits the removed one,
+    // as before (a command can still cd elsewhere).
+    if (opts.cwd !== undefined || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    proc = spawn(undefined)
+  }
   const pid = proc.pid
   const owner = new Owner(ownerId, pid)
   const grace = opts.graceMs ?? defaultGraceMs

@@ -38,6 +38,8 @@ export async function startDaemon(
     waitForPing?: boolean
     /** A command that runs the executable in its own process (`prlimit --nofile=…`: the same pid). */
     under?: string[]
+    /** Another copy of the executable (spec/adversary4.test.ts replaces it while it runs). */
+    bin?: string
   } = {},
 ): Promise<Daemon> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`)
@@ -45,7 +47,7 @@ export async function startDaemon(
   const token = opts.token === null ? '' : (opts.token ?? `t-${crypto.randomUUID()}`)
   const args = [
     ...(opts.under ?? []),
-    BIN,
+    opts.bin ?? BIN,
     'serve',
     '--port',
     String(port),

@@ -79,11 +79,17 @@ export class LiveBash {
     this.dir = opts.tmpDir ?? tmpdir()
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
     this.writeCode('')
-    this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdin: 'pipe',
-    })
+    try {
+      this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
+        cwd: opts.cwd,
+        env: opts.env,
+        stdin: 'pipe',
+      })
+    } catch (err) {
+      // Out of fds or processes (EMFILE, EAGAIN): the code file made above stayed for good.
+      this.removeCode()
+      throw err
+    }
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
     this.stdin = child.stdin
     this.output = new OutputMux(
@@ -92,15 +98,16 @@ export class LiveBash {
     )
     this.send(PRELUDE + INT_TRAP + '\n')
     // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
-    // interrupt can no longer kill the shell itself. Later runs queue behind it.
+    // interrupt can no longer kill the shell itself. Later runs queue behind it. Its code file
+    // may not be writable (a full temp disk): that failure is this run's alone, and the first
+    // run that does end marks the shell ready (run()); unhandled, it ended execd.
     void (async () => {
       const it = this.run(':')
       while (!(await it.next()).done) {}
-      this.ready = true
-    })()
+    })().catch(() => {})
     void this.proc.exited.then(info => {
       this.exitInfo = info
-      rmSync(this.file, { force: true })
+      this.removeCode()
     })
   }
 
@@ -170,7 +177,11 @@ export class LiveBash {
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
-        else return (end = step.end)
+        else {
+          // bash read the prelude's INT trap before this run's line: an interrupt is safe now.
+          if (step.end.kind === 'exit') this.ready = true
+          return (end = step.end)
+        }
       }
     } finally {
       if (!end && this.alive) await this.abandon(scanners)
@@ -200,7 +211,17 @@ export class LiveBash {
       this.stdin.end()
     } catch {}
     await this.proc.kill('close', 500)
-    rmSync(this.file, { force: true })
+    this.removeCode()
+  }
+
+  /**
+   * Removes the run's code file, best effort: on a temp disk that went read-only the removal
+   * threw, failing DELETE with a 500 and, where the shell exited, ending execd (unhandled).
+   */
+  private removeCode(): void {
+    try {
+      rmSync(this.file, { force: true })
+    } catch {}
   }
 
   /** Writes the run's code file, making the temp dir again if someone removed it. */

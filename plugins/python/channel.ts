@@ -13,9 +13,20 @@ import { sleep } from '../../core/timers'
  */
 const MAX_UNREAD = 256 * 1024
 
+/** An error of the cell for a message over the line limit: its value silently never came. */
+const valueTooLarge = (chars: number): string =>
+  JSON.stringify({
+    type: 'error',
+    error: {
+      ename: 'ValueTooLarge',
+      evalue: `a message of ${chars} characters from the interpreter (a value, or output) is over the limit and was dropped`,
+      traceback: [],
+    },
+  })
+
 export class LineChannel {
   private readonly decoder = new TextDecoder()
-  private readonly splitter = new JsonLines()
+  private readonly splitter = new JsonLines(undefined, valueTooLarge)
   /** Lines received and not yet taken, from `at` on, and their characters. */
   private lines: string[] = []
   private at = 0

@@ -42,7 +42,7 @@ const startContext = async (start: PythonStart): Promise<PythonContext> =>
 class PythonRuntime implements Runtime {
   readonly name = 'python'
   readonly options = optionSpecs(OPTIONS)
-  /** Asks the interpreter for its version; the answer is cached per interpreter path. */
+  /** Asks the interpreter for its version; a working one's answer is cached per interpreter path. */
   private readonly probes = new Map<string, Promise<LanguageInfo>>()
   /**
    * One idle interpreter kept ready (same interpreter and environment), so creating a context
@@ -56,12 +56,16 @@ class PythonRuntime implements Runtime {
 
   async languages(config: Config): Promise<LanguageInfo[]> {
     const interpreter = interpreterOf(config)
-    if (!this.probes.has(interpreter)) this.probes.set(interpreter, probe(interpreter))
-    const info = await this.probes.get(interpreter)!
-    // A probe that found no fd free (EMFILE, ENFILE) says nothing of the interpreter: kept, it
-    // made python unavailable for as long as execd lived once its fds had run out.
-    if (!info.available && /\bE[MN]FILE\b/.test(info.detail ?? '')) this.probes.delete(interpreter)
-    return [info]
+    if (!this.probes.has(interpreter)) {
+      const asked = probe(interpreter)
+      this.probes.set(interpreter, asked)
+      // Only a working interpreter is remembered: a spawn that failed with EAGAIN while the
+      // machine was out of processes, or a python installed later, is asked again next time.
+      void asked.then(
+        info => !info.available && this.probes.get(interpreter) === asked && this.probes.delete(interpreter),
+      )
+    }
+    return [await this.probes.get(interpreter)!]
   }
 
   async start(opts: StartOptions): Promise<RuntimeContext> {

@@ -11,7 +11,7 @@
 import { join } from 'node:path'
 import { childEnv } from '../../core/child-env'
 import { PrivateFiles } from '../../core/private-files'
-import { spawnOwned, type OwnedProcess } from '../../core/process'
+import { SELF_EXECUTABLE, spawnOwned, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
@@ -88,7 +88,7 @@ export class ChildDatabase implements Database {
     const started = new Promise<void>((resolve, reject) => (this.ready = { resolve, reject }))
     // No cwd of the context's: the path comes absolute (or :memory:), and a cwd deleted later
     // must not matter. Output of the driver itself (a crash) goes nowhere useful: dropped.
-    this.proc = spawnOwned([process.execPath, '--no-install', driver], {
+    this.proc = spawnOwned([SELF_EXECUTABLE, '--no-install', driver], {
       env: { ...childEnv(), BUN_BE_BUN: '1' },
       stdin: 'ignore',
       stdout: 'ignore',

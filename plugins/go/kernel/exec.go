@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// maxResults is what a cell's results (its value, a panic) may hold; more is dropped.
+const maxResults = 4 << 20
+
 // cellRun is the cell being compiled or run, and the process group doing it.
 type cellRun struct {
 	id      int
@@ -128,7 +131,10 @@ func (k *kernel) exec(r *cellRun, args []string) {
 	go func() { io.Copy(io.MultiWriter(k.err, tail), errR); copies <- struct{}{} }()
 	resultsRead := make(chan []byte, 1)
 	go func() {
-		b, _ := io.ReadAll(io.LimitReader(resR, 4<<20))
+		b, _ := io.ReadAll(io.LimitReader(resR, maxResults))
+		// The rest is read and dropped: left in the pipe, it blocked the cell's write of its
+		// value (for minutes, until the pipe's file was collected).
+		io.Copy(io.Discard, resR)
 		resultsRead <- b
 	}()
 	err := r.start(cmd)
@@ -161,13 +167,19 @@ func (k *kernel) exec(r *cellRun, args []string) {
 	case <-deadline:
 	}
 	var panicked []string
+	// A value cut at the limit fails to unquote: an error says so (it was an empty result).
+	tooLarge := len(results) >= maxResults
 	for _, line := range strings.Split(string(results), "\n") {
 		fields := strings.Split(line, "\t")
+		whole := true
 		for i := 1; i < len(fields); i++ {
-			fields[i], _ = strconv.Unquote(fields[i])
+			var err error
+			if fields[i], err = strconv.Unquote(fields[i]); err != nil {
+				whole = false
+			}
 		}
 		switch {
-		case fields[0] == "result" && len(fields) == 2:
+		case fields[0] == "result" && len(fields) == 2 && whole:
 			k.send(r, map[string]interface{}{"t": "result", "text": fields[1]})
 		case fields[0] == "panic" && len(fields) == 3:
 			panicked = fields
@@ -177,6 +189,9 @@ func (k *kernel) exec(r *cellRun, args []string) {
 	case panicked != nil:
 		lines := append([]string{"panic: " + panicked[1], ""}, panicStack(panicked[2])...)
 		k.sendError(r, "panic", panicked[1], lines)
+	case tooLarge && err == nil:
+		why := "the cell's value is over 4 MiB: it was not kept (print it, or write it to a file)"
+		k.sendError(r, "ValueTooLarge", why, []string{why})
 	case err == nil:
 	case r.isStopped():
 		k.sendError(r, "KeyboardInterrupt", "interrupted", []string{err.Error()})
