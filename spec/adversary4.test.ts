@@ -267,8 +267,10 @@ describe('a bash context that cannot be spawned (out of file descriptors)', () =
       expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), `--nofile=${fds + 2}:`]).status).toBe(0)
       for (let i = 0; i < 3; i++) {
         const res = await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } })
-        expect(res.status).toBe(500)
-        expect((await res.json()).message).toContain('EMFILE')
+        expect(res.status).toBe(503)
+        const body = await res.json()
+        expect(body.code).toBe('SERVICE_UNAVAILABLE')
+        expect(body.message).toContain('file descriptors')
       }
       expect(readdirSync(tmp).filter(n => n.startsWith('execd-bash-'))).toEqual([])
       expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), `--nofile=${soft}:`]).status).toBe(0)
