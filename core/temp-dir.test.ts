@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
@@ -80,4 +80,24 @@ test('userCacheDir makes a missing temp root as mkdir -p would, and only its own
   expect(lstatSync(root).mode & 0o777).toBe(0o777 & ~umask)
   expect(lstatSync(join(root, '..')).mode & 0o777).toBe(0o777 & ~umask)
   expect(userCacheDir(root)).toBe(dir)
+})
+
+test('a dir that cannot be locked for want of fds leaves nothing behind and says EMFILE', () => {
+  const root = freshRoot()
+  // In a process of its own with few fds: every one taken, then three dirs asked for. Removing
+  // the staging dir took an fd as well, so each refusal left an empty `.execd-*` dir.
+  const script = `
+    const { OwnedTempDir } = require(${JSON.stringify(join(import.meta.dir, 'temp-dir.ts'))})
+    const { openSync, closeSync } = require('node:fs')
+    const fds = []
+    try { for (;;) fds.push(openSync('/dev/null', 'r')) } catch {}
+    const seen = []
+    for (let i = 0; i < 3; i++) {
+      try { new OwnedTempDir('execd-probe', ${JSON.stringify(root)}).ensure() } catch (e) { seen.push(e.cause?.code ?? e.code) }
+    }
+    for (const fd of fds) closeSync(fd)
+    console.log(JSON.stringify(seen))`
+  const run = Bun.spawnSync(['prlimit', '--nofile=64', process.execPath, '-e', script])
+  expect(JSON.parse(run.stdout.toString())).toEqual(['EMFILE', 'EMFILE', 'EMFILE'])
+  expect(readdirSync(root)).toEqual([])
 })

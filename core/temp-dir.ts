@@ -7,7 +7,19 @@
  * see each other's pids as dead, while a path socket answers across namespaces.
  */
 import type { SocketListener } from 'bun'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -39,15 +51,16 @@ export class OwnedTempDir {
     // Made under a name the sweep ignores and renamed once locked: a sweeper never sees the
     // dir without its socket.
     const staging = mkdtempSync(join(this.root, `.${this.prefix}-`))
+    let lock: SocketListener<undefined> | undefined
     try {
-      const lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
+      lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
       lock.unref()
       renameSync(staging, this.path)
       this.lock = lock
     } catch (err) {
-      this.lock?.stop(true)
-      rmSync(staging, { recursive: true, force: true })
-      throw err
+      lock?.stop(true)
+      removeStaging(staging)
+      throw withErrno(err)
     }
     this.closed = false
     if (first) {
@@ -64,6 +77,36 @@ export class OwnedTempDir {
     this.lock?.stop(true)
     this.lock = undefined
     rmSync(this.path, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Removes a staging dir that never became the owned one. By unlink and rmdir, which need no file
+ * descriptor: the usual failure here is EMFILE, and rmSync's walk, which opens the dir, failed
+ * the same way, so each refused session or command left an empty `.execd-*` dir behind.
+ */
+function removeStaging(staging: string): void {
+  try {
+    unlinkSync(join(staging, OWNER_SOCKET))
+  } catch {}
+  try {
+    rmdirSync(staging)
+  } catch {
+    rmSync(staging, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Bun.listen's failure names no errno ("Failed to listen at …"): when no fd can be opened now,
+ * the error gets that cause, so the refusal is the 503 of a full fd table (core/errors.ts).
+ */
+function withErrno(err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException)?.code) return err
+  try {
+    closeSync(openSync('/dev/null', 'r'))
+    return err
+  } catch (probe) {
+    return new Error(`${(err as Error)?.message ?? String(err)} (${(probe as Error).message})`, { cause: probe })
   }
 }
 

@@ -273,6 +273,10 @@ describe('a bash context that cannot be spawned (out of file descriptors)', () =
         expect(body.message).toContain('file descriptors')
       }
       expect(readdirSync(tmp).filter(n => n.startsWith('execd-bash-'))).toEqual([])
+      // A session's temp dir could not be locked either: its staging dir went with the refusal
+      // (removing it took an fd too, so each refused session left an empty `.execd-sessions-*`).
+      for (let i = 0; i < 3; i++) expect((await postJson(d, '/session', {})).status).toBe(503)
+      expect(readdirSync(tmp).filter(n => n.startsWith('.execd-'))).toEqual([])
       expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), `--nofile=${soft}:`]).status).toBe(0)
       const ok = await readSse(await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } }))
       expect(ok.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['hi\n'])
