@@ -51,6 +51,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
  * Only events of exactly these three keys qualify: the bytes equal the key-order walk's.
  */
 export function lineJsonParts(e: ExecEvent): [string, string, string] | undefined {
+  if (e instanceof EncodedEvent) return undefined
   if ((e.type !== 'stdout' && e.type !== 'stderr') || typeof e.text !== 'string' || e.text === '') return undefined
   if (!Number.isFinite(e.timestamp)) return undefined
   let keys = 0
@@ -105,8 +106,53 @@ function tailsAt(timestamp: number): { plain: string; escaped: string } {
   return lastTails
 }
 
+const utf8 = new TextDecoder()
+
+/**
+ * An output or a result whose bulk (its `text`, its `results`) came from the interpreter as the
+ * JSON `encodeEvent` would write for it: framed by copying those bytes, never parsed, made a
+ * string or stringified on the event loop (a 30 MB python value held the loop for seconds in
+ * those three steps). `text` and `results` are decoded on demand, for readers that want the
+ * event (the CLI). `json` is a JSON string for output, an object of strings for a result.
+ */
+export class EncodedEvent implements ExecEvent {
+  [extra: string]: unknown
+  timestamp = Date.now()
+  #decoded: unknown
+
+  constructor(
+    readonly type: 'stdout' | 'stderr' | 'result',
+    readonly json: Uint8Array,
+  ) {}
+
+  get text(): string | undefined {
+    return this.type === 'result' ? undefined : (this.value() as string)
+  }
+
+  get results(): Record<string, unknown> | undefined {
+    return this.type === 'result' ? (this.value() as Record<string, unknown>) : undefined
+  }
+
+  /** The event's JSON up to `json`, in the key order of `encodeEvent`. */
+  get head(): string {
+    return this.type === 'result'
+      ? `{"type":"result","timestamp":${this.timestamp},"results":`
+      : HEADS[this.type].escaped
+  }
+
+  /** The event's JSON after `json`. */
+  get tail(): string {
+    return this.type === 'result' ? '}' : `,"timestamp":${this.timestamp}}`
+  }
+
+  private value(): unknown {
+    return (this.#decoded ??= JSON.parse(utf8.decode(this.json)))
+  }
+}
+
 /** Compact JSON with the reference's key order; empty keys omitted, timestamp always kept. */
 export function encodeEvent(e: ExecEvent): string {
+  if (e instanceof EncodedEvent) return e.head + utf8.decode(e.json) + e.tail
   // Output lines are nearly every event of a flood: no generic walk for them.
   const line = lineJsonParts(e)
   if (line) return line[0] + line[1] + line[2]

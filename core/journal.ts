@@ -5,7 +5,7 @@
  * producer waits (backpressure); with no reader attached, the oldest events are dropped, and a
  * reader that later asks for them is told so with an explicit `status` event.
  */
-import { lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
 import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 
@@ -359,6 +359,8 @@ class ByteRing {
 }
 
 function estimateBytes(e: ExecEvent): number {
+  // Its bytes, as they are: its text or results made only if a reader asks for them.
+  if (e instanceof EncodedEvent) return 96 + e.json.length
   let n = 96
   if (e.text) n += e.text.length * 2
   if (e.results) for (const v of Object.values(e.results)) n += typeof v === 'string' ? v.length * 2 : 256
