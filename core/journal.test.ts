@@ -26,6 +26,22 @@ describe('Journal', () => {
     ])
   })
 
+  test('an event that pushes out several waits until the reader has taken every one of them', async () => {
+    const j = new Journal({ maxBytes: 4096 })
+    const reader = j.read(0)
+    expect(j.tryAppend(out('a'))).toBe(1)
+    expect(j.tryAppend(out('b'))).toBe(2)
+    expect(j.tryAppend(out('c'))).toBe(3)
+    expect((await reader.next()).value.event.text).toBe('a')
+    // Needs the room of all three: the reader has taken only the first.
+    const big = out('x'.repeat(4000))
+    expect(j.tryAppend(big)).toBe(0)
+    const appended = j.append(big)
+    const rest = [(await reader.next()).value, (await reader.next()).value, (await reader.next()).value]
+    expect(await appended).toBe(4)
+    expect(rest.map(i => i.id)).toEqual([2, 3, 4])
+  })
+
   test('without readers the oldest events are dropped and a late reader is told', async () => {
     const j = new Journal({ maxEvents: 3 })
     for (const t of ['a', 'b', 'c', 'd', 'e']) await j.append(out(t))

@@ -65,7 +65,7 @@ export class Journal {
   async append(event: ExecEvent): Promise<number> {
     if (this.ended) throw new Error('journal has ended')
     const bytes = estimateBytes(event)
-    while (this.full(bytes) && this.oldestNeeded()) {
+    while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
     return this.push({ id: 0, event, bytes })
@@ -79,7 +79,7 @@ export class Journal {
     if (typeof line === 'string') return this.append(lineEvent(type, line))
     if (this.ended) throw new Error('journal has ended')
     const bytes = lineBytes(line.length)
-    while (this.full(bytes) && this.oldestNeeded()) {
+    while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
     return this.pushLine(type, line, bytes)
@@ -90,7 +90,7 @@ export class Journal {
     if (typeof line === 'string') return this.tryAppend(lineEvent(type, line))
     if (this.ended) throw new Error('journal has ended')
     const bytes = lineBytes(line.length)
-    if (this.full(bytes) && this.oldestNeeded()) return 0
+    if (this.neededFor(bytes)) return 0
     return this.pushLine(type, line, bytes)
   }
 
@@ -124,7 +124,7 @@ export class Journal {
   tryAppend(event: ExecEvent): number {
     if (this.ended) throw new Error('journal has ended')
     const bytes = estimateBytes(event)
-    if (this.full(bytes) && this.oldestNeeded()) return 0
+    if (this.neededFor(bytes)) return 0
     return this.push({ id: 0, event, bytes })
   }
 
@@ -242,10 +242,24 @@ export class Journal {
     return this.size >= this.maxEvents || (this.size > 0 && this.bytes + incoming > this.maxBytes)
   }
 
-  private oldestNeeded(): boolean {
-    const oldest = this.entries[this.head]
-    if (!oldest) return false
-    for (const r of this.readers) if (r.cursor < oldest.id) return true
+  /**
+   * Whether making room for `incoming` bytes would drop an event an attached reader has not
+   * read yet: the producer then waits. Not just the oldest: an event larger than the rest of
+   * the journal pushes out several, and a reader that had taken only the first lost the others
+   * without a word (a large javascript value's execution_count).
+   */
+  private neededFor(incoming: number): boolean {
+    if (this.readers.size === 0 || !this.full(incoming)) return false
+    let size = this.size
+    let bytes = this.bytes
+    let last = 0
+    for (let i = this.head; size > 0 && (size >= this.maxEvents || bytes + incoming > this.maxBytes); i++) {
+      const e = this.entries[i]!
+      bytes -= e.bytes
+      size--
+      last = e.id
+    }
+    for (const r of this.readers) if (r.cursor < last) return true
     return false
   }
 

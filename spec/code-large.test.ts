@@ -114,3 +114,33 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
     ).toEqual(["'ok'"])
   })
 })
+
+describe('large javascript values', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  test('a large value and display go out as the JSON execd writes for them, execution_count included', async () => {
+    // Astral characters across the driver's pieces, escapes, a lone surrogate.
+    const code = "const s = 'a😀\"\\\\\\n\\udc80é'.repeat(200000)\ndisplay.html('<p>' + s + '</p>')\n'<b>' + s + '</b>'"
+    const frames = await rawFrames(await postJson(d, '/code', { code, context: { language: 'javascript' } }))
+    const events = frames.map(f => f.event)
+    expectWellFormed(events)
+    const s = 'a😀"\\\n\udc80é'.repeat(200000)
+    const big = frames.filter(f => f.raw.length > 100_000)
+    expect(big.map(f => f.event.results['text/html'])).toEqual([`<p>${s}</p>`, `<b>${s}</b>`])
+    for (const f of big) expect(f.raw).toBe(Buffer.from(canonical(f.event)).toString('latin1'))
+    expect(events.map(e => e.type)).toEqual([
+      'init',
+      'ping',
+      'result',
+      'execution_count',
+      'result',
+      'execution_complete',
+    ])
+  })
+})
