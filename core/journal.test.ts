@@ -42,6 +42,20 @@ describe('Journal', () => {
     expect(rest.map(i => i.id)).toEqual([2, 3, 4])
   })
 
+  test('an event dropped from the journal is let go (a finished cell kept its large value)', async () => {
+    const j = new Journal({ maxBytes: 64 * 1024 })
+    const appendLarge = () => {
+      const large = out('x'.repeat(1 << 20))
+      j.tryAppend(large)
+      return new WeakRef(large)
+    }
+    const ref = appendLarge()
+    j.tryAppend(out('a')) // no reader: the large one goes
+    await Bun.sleep(0) // a WeakRef holds its target to the end of the job that made it
+    Bun.gc(true)
+    expect(ref.deref()).toBeUndefined()
+  })
+
   test('without readers the oldest events are dropped and a late reader is told', async () => {
     const j = new Journal({ maxEvents: 3 })
     for (const t of ['a', 'b', 'c', 'd', 'e']) await j.append(out(t))

@@ -267,6 +267,10 @@ export class Journal {
     const e = this.entries[this.head++]
     if (!e) return
     this.bytes -= e.bytes
+    // The slot stays in `entries` until 1024 have gone: its event must not (a cell has a few
+    // events, so a finished execution kept every one it dropped — its large value included —
+    // for as long as it was kept for replays, 16 MiB a cell of a 8 Mi-character value).
+    e.event = undefined
     if (e.line) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)
