@@ -211,7 +211,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
 
 /** Characters an event holds, roughly: its text, or its serialized bundle. */
 function size(e: ExecEvent): number {
-  if (e instanceof EncodedEvent) return e.json.length
+  if (e instanceof EncodedEvent) return e.size
   if (e.text !== undefined) return e.text.length
   if (e.results) return JSON.stringify(e.results).length
   return 64

@@ -378,7 +378,7 @@ class ByteRing {
 
 function estimateBytes(e: ExecEvent): number {
   // Its bytes, as they are: its text or results made only if a reader asks for them.
-  if (e instanceof EncodedEvent) return 96 + e.json.length
+  if (e instanceof EncodedEvent) return 96 + e.size
   let n = 96
   if (e.text) n += e.text.length * 2
   if (e.results) for (const v of Object.values(e.results)) n += typeof v === 'string' ? v.length * 2 : 256

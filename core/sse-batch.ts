@@ -39,15 +39,17 @@ export class FrameBatch {
    * the bytes, `<tail>\n\n`. Bytes past a batch are not copied in: they end the batch, and the
    * writer sends them from where they lie, a slice at a time (`takeBulk`).
    */
-  addEncoded(id: number, head: string, json: Uint8Array, tail: string): void {
+  addEncoded(id: number, head: string, parts: Uint8Array[], size: number, tail: string): void {
     this.add([`id: ${id}\ndata: ${head}`])
-    if (json.length > BATCH_BYTES) {
-      this.bulk = { data: json, tail: ascii(`${tail}\n\n`) }
+    if (size > BATCH_BYTES) {
+      this.bulk = { parts, tail: ascii(`${tail}\n\n`) }
       return
     }
-    this.reserve(json.length)
-    this.buf.set(json, this.used)
-    this.used += json.length
+    this.reserve(size)
+    for (const part of parts) {
+      this.buf.set(part, this.used)
+      this.used += part.length
+    }
     this.add([`${tail}\n\n`])
   }
 
@@ -111,12 +113,7 @@ export class FrameBatch {
   /** The chunk (its bulk included), in a buffer of its own; the scratch goes back for the next batch. */
   take(): Uint8Array {
     const bulk = this.takeBulk()
-    const out = Buffer.allocUnsafe(this.used + (bulk ? bulk.data.length + bulk.tail.length : 0))
-    this.buf.copy(out, 0, 0, this.used)
-    if (bulk) {
-      out.set(bulk.data, this.used)
-      out.set(bulk.tail, this.used + bulk.data.length)
-    }
+    const out = Buffer.concat([this.buf.subarray(0, this.used), ...(bulk ? [...bulk.parts, bulk.tail] : [])])
     this.recycle()
     return out
   }
@@ -137,7 +134,7 @@ export class FrameBatch {
 
 /** Bytes a frame ends with that it had already (immutable: sent by reference, in slices), then its tail. */
 export interface Bulk {
-  data: Uint8Array
+  parts: Uint8Array[]
   tail: Uint8Array
 }
 

@@ -216,18 +216,18 @@ export class SseWriter<E> {
    * slices (one write of it all held the loop, and a copy of what the socket had not taken).
    */
   private async sendBulk(controller: Controller, bulk: Bulk): Promise<void> {
-    const { data } = bulk
-    for (let at = 0; at < data.length; at += BULK_SLICE) {
-      if (this.due) {
-        await this.due
-        this.due = undefined
+    for (const data of bulk.parts)
+      for (let at = 0; at < data.length; at += BULK_SLICE) {
+        if (this.due) {
+          await this.due
+          this.due = undefined
+        }
+        // The client went away: the rest of the frame is for no one.
+        if (this.closed) return
+        const slice = data.subarray(at, Math.min(data.length, at + BULK_SLICE))
+        await controller.write(slice)
+        this.due = this.turns.spend(slice.length)
       }
-      // The client went away: the rest of the frame is for no one.
-      if (this.closed) return
-      const slice = data.subarray(at, Math.min(data.length, at + BULK_SLICE))
-      await controller.write(slice)
-      this.due = this.turns.spend(slice.length)
-    }
     if (!this.closed) await controller.write(bulk.tail)
   }
 
@@ -347,7 +347,7 @@ export class SseWriter<E> {
     if (event instanceof EncodedEvent && !this.opts.encode) {
       const id = (isItem(x) ? x.id : undefined) ?? ++this.ids
       this.ids = id
-      return batch.addEncoded(id, event.head, event.json, event.tail)
+      return batch.addEncoded(id, event.head, event.parts, event.size, event.tail)
     }
     batch.add(this.frameParts(x))
   }

@@ -175,7 +175,8 @@ export class JsContext implements RuntimeContext {
     this.bulk = []
     const over = this.bulkBytes > MAX_BULK_BYTES * 3 || size > MAX_BULK_BYTES
     this.bulkBytes = 0
-    if (!over) return new EncodedEvent('result', pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, size))
+    // The pieces as they came: joining them was one copy of it all in one tick (220 ms for 32 MiB).
+    if (!over) return new EncodedEvent('result', pieces)
     const evalue = `a value or display of more than ${MAX_BULK_BYTES >> 20} MiB was dropped: execd takes at most that much as one event`
     return errorEvent('OutputTooLarge', evalue, [evalue])
   }

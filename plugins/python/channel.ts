@@ -224,7 +224,7 @@ export class LineChannel {
     for (;;) {
       const line = this.at < this.lines.length ? this.lines[this.at++] : undefined
       if (typeof line === 'object') {
-        this.unread -= line instanceof EncodedEvent ? line.json.length : 0
+        this.unread -= line instanceof EncodedEvent ? line.size : 0
         this.resumeIfDrained()
         return line
       }
