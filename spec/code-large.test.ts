@@ -99,6 +99,16 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
     expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'after'"])
   })
 
+  test('a line over 64 Mi characters on the channel is dropped with an OutputTooLarge error', async () => {
+    // What the driver does not send in bulk (a value not all strings) is a line: held as text.
+    const code =
+      "import os\nb = b'x' * (65 << 20)\nv = memoryview(b)\nwhile v:\n    v = v[os.write(3, v):]\nos.write(3, b'\\n')\n'ok'"
+    const events = await runCode(d, code, { id, language: 'python' })
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['OutputTooLarge'])
+    expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'ok'"])
+  })
+
   test('a malformed bulk message written to the channel by the cell is dropped, not sent', async () => {
     const code = 'import os\nos.write(3, b\'{"raw":5,"type":"result"}\\nab\\ncd\\n\')\n\'ok\''
     const frames = await rawFrames(await post(code))

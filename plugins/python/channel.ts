@@ -31,6 +31,11 @@ const RAW_TYPES = new Set(['stdout', 'stderr', 'result'])
  * a 64 MiB string value through; anything larger is dropped with an error event saying so.
  */
 export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+/**
+ * The longest line: a message the driver does not send in bulk (a bundle with other values than
+ * strings, a lone surrogate) is held as text until its newline, in pieces and then joined.
+ */
+const MAX_LINE_CHARS = 64 * 1024 * 1024
 
 /** A bulk message being received. */
 interface Bulk {
@@ -48,7 +53,7 @@ type Item = string | Record<string, any>
 
 export class LineChannel {
   private readonly decoder = new TextDecoder()
-  private readonly splitter = new JsonLines(MAX_MESSAGE_BYTES, chars => (this.droppedChars = chars))
+  private readonly splitter = new JsonLines(MAX_LINE_CHARS, chars => (this.droppedChars = chars))
   /** A line the splitter dropped for its length while reading the last bytes. */
   private droppedChars = 0
   /** Lines (or whole messages) received and not yet taken, from `at` on, and their characters. */
@@ -124,7 +129,7 @@ export class LineChannel {
     for (const line of got) size += line.length
     if (got.length > 0) this.queue(got, size)
     if (this.droppedChars > 0) {
-      this.queue([tooLarge(this.droppedChars)], 0)
+      this.queue([tooLarge(this.droppedChars, `${MAX_LINE_CHARS >> 20} Mi characters`)], 0)
       this.droppedChars = 0
     }
   }
@@ -182,7 +187,7 @@ export class LineChannel {
     if (bulk.left > 0) return at + n
     this.bulk = undefined
     this.atLineStart = true
-    if (bulk.size > MAX_MESSAGE_BYTES) this.queue([tooLarge(bulk.size)], 0)
+    if (bulk.size > MAX_MESSAGE_BYTES) this.queue([tooLarge(bulk.size, `${MAX_MESSAGE_BYTES >> 20} MiB`)], 0)
     // Malformed (not the driver's: user code may write to fd 3) is no message, as a torn line.
     else if (bulk.check.complete && isUtf8(bulk.data)) this.queue([new EncodedEvent(bulk.type, bulk.data)], bulk.size)
     return at + n
@@ -321,9 +326,9 @@ export class LineChannel {
   }
 }
 
-/** The error event of a message over MAX_MESSAGE_BYTES, which is dropped. */
-function tooLarge(size: number): Record<string, any> {
+/** The error event of a message over a limit (`limit` in words), which is dropped. */
+function tooLarge(size: number, limit: string): Record<string, any> {
   const mib = (size / (1024 * 1024)).toFixed(1)
-  const evalue = `an output or value of ${mib} MiB was dropped: execd takes at most ${MAX_MESSAGE_BYTES >> 20} MiB from the interpreter as one event`
+  const evalue = `an output or value of ${mib} MiB was dropped: execd takes at most ${limit} from the interpreter as one event`
   return errorEvent('OutputTooLarge', evalue, [evalue])
 }
