@@ -4,14 +4,14 @@
  * written between cells, and how a cell ends — done, or the interpreter's death.
  */
 import { CellQueue, type Overflow } from './cell-queue'
-import { makeEvent, type ExecError, type ExecEvent } from './events'
+import { EncodedEvent, makeEvent, type ExecError, type ExecEvent } from './events'
 
 /** Output written between cells (a timer or thread of an earlier cell) waits for the next one, bounded. */
 const MAX_STRAY = 64 << 10
 
 export class CellAssembler {
   private current: CellQueue | undefined
-  private result: Record<string, unknown> | undefined
+  private result: Record<string, unknown> | EncodedEvent | undefined
   private error: ExecError | undefined
   private count = 0
   private stray: { type: 'stdout' | 'stderr'; text: string }[] = []
@@ -43,8 +43,8 @@ export class CellAssembler {
     return queue
   }
 
-  /** The running cell's value, sent after its execution_count when it is done. */
-  setResult(bundle: Record<string, unknown>): void {
+  /** The running cell's value (its bundle, or its event already encoded), sent after its execution_count when it is done. */
+  setResult(bundle: Record<string, unknown> | EncodedEvent): void {
     this.result = bundle
   }
 
@@ -61,7 +61,11 @@ export class CellAssembler {
     setImmediate(() => {
       if (queue.isEnded) return
       queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
-      if (this.result) queue.push(makeEvent('result', { results: this.result }))
+      const result = this.result
+      if (result instanceof EncodedEvent) {
+        result.timestamp = Date.now()
+        queue.push(result)
+      } else if (result) queue.push(makeEvent('result', { results: result }))
       if (this.error) queue.push(makeEvent('error', { error: this.error }))
       queue.end()
     })

@@ -9,7 +9,7 @@
  *   (an IPC channel or a WebSocket pushes and cannot be paused, and a flooding cell must not
  *   grow the daemon's memory). Other events are never dropped.
  */
-import { makeEvent, type ExecEvent } from './events'
+import { EncodedEvent, makeEvent, type ExecEvent } from './events'
 import type { Emit } from './plugin'
 
 /**
@@ -171,7 +171,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   }
 
   private add(e: ExecEvent, force = false): void {
-    if ((e.type === 'stdout' || e.type === 'stderr') && e.text !== undefined)
+    if ((e.type === 'stdout' || e.type === 'stderr') && !(e instanceof EncodedEvent) && e.text !== undefined)
       return this.addText(e.type, e.text, force, e)
     this.bytes += size(e)
     this.items.push(e)
@@ -183,7 +183,8 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
       return this.noteDropped(text.length, this.overflow.notice)
     this.bytes += text.length
     const tail = this.items.at(-1)
-    if (tail?.type === type && tail !== this.dropNotice?.event) tail.text = (tail.text ?? '') + text
+    if (tail?.type === type && tail !== this.dropNotice?.event && !(tail instanceof EncodedEvent))
+      tail.text = (tail.text ?? '') + text
     else this.items.push(event ?? makeEvent(type, { text }))
   }
 
@@ -210,6 +211,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
 
 /** Characters an event holds, roughly: its text, or its serialized bundle. */
 function size(e: ExecEvent): number {
+  if (e instanceof EncodedEvent) return e.size
   if (e.text !== undefined) return e.text.length
   if (e.results) return JSON.stringify(e.results).length
   return 64

@@ -51,6 +51,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/
  * Only events of exactly these three keys qualify: the bytes equal the key-order walk's.
  */
 export function lineJsonParts(e: ExecEvent): [string, string, string] | undefined {
+  if (e instanceof EncodedEvent) return undefined
   if ((e.type !== 'stdout' && e.type !== 'stderr') || typeof e.text !== 'string' || e.text === '') return undefined
   if (!Number.isFinite(e.timestamp)) return undefined
   let keys = 0
@@ -105,8 +106,68 @@ function tailsAt(timestamp: number): { plain: string; escaped: string } {
   return lastTails
 }
 
+const utf8 = new TextDecoder()
+
+/**
+ * An output or a result whose bulk (its `text`, its `results`) came from the interpreter as the
+ * JSON `encodeEvent` would write for it: framed by copying those bytes, never parsed, made a
+ * string or stringified on the event loop (a 30 MB python value held the loop for seconds in
+ * those three steps). `text` and `results` are decoded on demand, for readers that want the
+ * event (the CLI). The JSON is a string for output, an object of strings for a result.
+ */
+export class EncodedEvent implements ExecEvent {
+  [extra: string]: unknown
+  timestamp = Date.now()
+  #decoded: unknown
+
+  /** The JSON's bytes in the pieces they came in (joined, they would be one more copy of it all). */
+  readonly parts: Uint8Array[]
+  /** Their length. */
+  readonly size: number
+
+  constructor(
+    readonly type: 'stdout' | 'stderr' | 'result',
+    json: Uint8Array | Uint8Array[],
+  ) {
+    this.parts = Array.isArray(json) ? json : [json]
+    let size = 0
+    for (const p of this.parts) size += p.length
+    this.size = size
+  }
+
+  get text(): string | undefined {
+    return this.type === 'result' ? undefined : (this.value() as string)
+  }
+
+  get results(): Record<string, unknown> | undefined {
+    return this.type === 'result' ? (this.value() as Record<string, unknown>) : undefined
+  }
+
+  /** The event's JSON up to `json`, in the key order of `encodeEvent`. */
+  get head(): string {
+    return this.type === 'result'
+      ? `{"type":"result","timestamp":${this.timestamp},"results":`
+      : HEADS[this.type].escaped
+  }
+
+  /** The event's JSON after `json`. */
+  get tail(): string {
+    return this.type === 'result' ? '}' : `,"timestamp":${this.timestamp}}`
+  }
+
+  private value(): unknown {
+    return (this.#decoded ??= JSON.parse(this.jsonText()))
+  }
+
+  /** The JSON as a string (for readers that want it, not for frames). */
+  jsonText(): string {
+    return this.parts.length === 1 ? utf8.decode(this.parts[0]) : Buffer.concat(this.parts).toString('utf8')
+  }
+}
+
 /** Compact JSON with the reference's key order; empty keys omitted, timestamp always kept. */
 export function encodeEvent(e: ExecEvent): string {
+  if (e instanceof EncodedEvent) return e.head + e.jsonText() + e.tail
   // Output lines are nearly every event of a flood: no generic walk for them.
   const line = lineJsonParts(e)
   if (line) return line[0] + line[1] + line[2]

@@ -26,6 +26,36 @@ describe('Journal', () => {
     ])
   })
 
+  test('an event that pushes out several waits until the reader has taken every one of them', async () => {
+    const j = new Journal({ maxBytes: 4096 })
+    const reader = j.read(0)
+    expect(j.tryAppend(out('a'))).toBe(1)
+    expect(j.tryAppend(out('b'))).toBe(2)
+    expect(j.tryAppend(out('c'))).toBe(3)
+    expect((await reader.next()).value.event.text).toBe('a')
+    // Needs the room of all three: the reader has taken only the first.
+    const big = out('x'.repeat(4000))
+    expect(j.tryAppend(big)).toBe(0)
+    const appended = j.append(big)
+    const rest = [(await reader.next()).value, (await reader.next()).value, (await reader.next()).value]
+    expect(await appended).toBe(4)
+    expect(rest.map(i => i.id)).toEqual([2, 3, 4])
+  })
+
+  test('an event dropped from the journal is let go (a finished cell kept its large value)', async () => {
+    const j = new Journal({ maxBytes: 64 * 1024 })
+    const appendLarge = () => {
+      const large = out('x'.repeat(1 << 20))
+      j.tryAppend(large)
+      return new WeakRef(large)
+    }
+    const ref = appendLarge()
+    j.tryAppend(out('a')) // no reader: the large one goes
+    await Bun.sleep(0) // a WeakRef holds its target to the end of the job that made it
+    Bun.gc(true)
+    expect(ref.deref()).toBeUndefined()
+  })
+
   test('without readers the oldest events are dropped and a late reader is told', async () => {
     const j = new Journal({ maxEvents: 3 })
     for (const t of ['a', 'b', 'c', 'd', 'e']) await j.append(out(t))

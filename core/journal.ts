@@ -5,7 +5,7 @@
  * producer waits (backpressure); with no reader attached, the oldest events are dropped, and a
  * reader that later asks for them is told so with an explicit `status` event.
  */
-import { lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
 import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 
@@ -65,7 +65,7 @@ export class Journal {
   async append(event: ExecEvent): Promise<number> {
     if (this.ended) throw new Error('journal has ended')
     const bytes = estimateBytes(event)
-    while (this.full(bytes) && this.oldestNeeded()) {
+    while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
     return this.push({ id: 0, event, bytes })
@@ -79,7 +79,7 @@ export class Journal {
     if (typeof line === 'string') return this.append(lineEvent(type, line))
     if (this.ended) throw new Error('journal has ended')
     const bytes = lineBytes(line.length)
-    while (this.full(bytes) && this.oldestNeeded()) {
+    while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
     return this.pushLine(type, line, bytes)
@@ -90,7 +90,7 @@ export class Journal {
     if (typeof line === 'string') return this.tryAppend(lineEvent(type, line))
     if (this.ended) throw new Error('journal has ended')
     const bytes = lineBytes(line.length)
-    if (this.full(bytes) && this.oldestNeeded()) return 0
+    if (this.neededFor(bytes)) return 0
     return this.pushLine(type, line, bytes)
   }
 
@@ -124,7 +124,7 @@ export class Journal {
   tryAppend(event: ExecEvent): number {
     if (this.ended) throw new Error('journal has ended')
     const bytes = estimateBytes(event)
-    if (this.full(bytes) && this.oldestNeeded()) return 0
+    if (this.neededFor(bytes)) return 0
     return this.push({ id: 0, event, bytes })
   }
 
@@ -242,10 +242,24 @@ export class Journal {
     return this.size >= this.maxEvents || (this.size > 0 && this.bytes + incoming > this.maxBytes)
   }
 
-  private oldestNeeded(): boolean {
-    const oldest = this.entries[this.head]
-    if (!oldest) return false
-    for (const r of this.readers) if (r.cursor < oldest.id) return true
+  /**
+   * Whether making room for `incoming` bytes would drop an event an attached reader has not
+   * read yet: the producer then waits. Not just the oldest: an event larger than the rest of
+   * the journal pushes out several, and a reader that had taken only the first lost the others
+   * without a word (a large javascript value's execution_count).
+   */
+  private neededFor(incoming: number): boolean {
+    if (this.readers.size === 0 || !this.full(incoming)) return false
+    let size = this.size
+    let bytes = this.bytes
+    let last = 0
+    for (let i = this.head; size > 0 && (size >= this.maxEvents || bytes + incoming > this.maxBytes); i++) {
+      const e = this.entries[i]!
+      bytes -= e.bytes
+      size--
+      last = e.id
+    }
+    for (const r of this.readers) if (r.cursor < last) return true
     return false
   }
 
@@ -253,6 +267,10 @@ export class Journal {
     const e = this.entries[this.head++]
     if (!e) return
     this.bytes -= e.bytes
+    // The slot stays in `entries` until 1024 have gone: its event must not (a cell has a few
+    // events, so a finished execution kept every one it dropped — its large value included —
+    // for as long as it was kept for replays, 16 MiB a cell of a 8 Mi-character value).
+    e.event = undefined
     if (e.line) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)
@@ -359,6 +377,8 @@ class ByteRing {
 }
 
 function estimateBytes(e: ExecEvent): number {
+  // Its bytes, as they are: its text or results made only if a reader asks for them.
+  if (e instanceof EncodedEvent) return 96 + e.size
   let n = 96
   if (e.text) n += e.text.length * 2
   if (e.results) for (const v of Object.values(e.results)) n += typeof v === 'string' ? v.length * 2 : 256

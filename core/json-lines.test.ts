@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { JsonLines } from './json-lines'
+import { JsonLines, StringsJson } from './json-lines'
 
 test('lines split across chunks come whole, several in one chunk come apart', () => {
   const l = new JsonLines()
@@ -24,11 +24,20 @@ test('a long line in many chunks is searched once per chunk', () => {
   expect(line!.length).toBe(512 * 64 * 1024)
 })
 
-test('a dropped line is replaced by what tooLong makes of its length, when given', () => {
-  const l = new JsonLines(8, chars => `dropped ${chars}`)
-  expect(l.push('12345')).toEqual([])
-  expect(l.push('6789')).toEqual([])
-  expect(l.push('more\nok\n')).toEqual(['dropped 13', 'ok'])
-  expect(l.push('123456789')).toEqual([])
-  expect(l.push('abc\n{}\n')).toEqual(['dropped 12', '{}'])
+test('StringsJson takes one compact string or object of strings, in any chunks, and nothing else', () => {
+  const check = (top: 'string' | 'object', ...chunks: string[]) => {
+    const s = new StringsJson(top)
+    return chunks.every(c => s.push(Buffer.from(c))) && s.complete
+  }
+  expect(check('string', '"a\\"b\\\\\\u00e9', 'c\\n"')).toBe(true)
+  expect(check('object', '{"text/plain":"a",', '"text":"\\u', '0041"}')).toBe(true)
+  expect(check('object', '{}')).toBe(true)
+  expect(check('string', '"a"', ' ')).toBe(false)
+  expect(check('string', '"a\nb"')).toBe(false) // a raw newline would split the frame
+  expect(check('string', '"a\\x"')).toBe(false)
+  expect(check('string', '"a')).toBe(false)
+  expect(check('object', '{"a":1}')).toBe(false)
+  expect(check('object', '{"a" :"b"}')).toBe(false)
+  expect(check('object', '"a"')).toBe(false)
+  expect(check('string', '{"a":"b"}')).toBe(false)
 })

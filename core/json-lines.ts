@@ -4,20 +4,17 @@
  * again for every chunk made a long line quadratic — a python cell whose value was a 30 MB
  * string held the event loop for 17 s. A line is kept in pieces until its newline comes, and
  * one longer than `maxChars` is dropped (up to its newline) instead of growing memory without
- * end: the interpreter's fd is open to the user's code, which may write there anything. A
- * runtime whose protocol can say so gives `tooLong`: the dropped line is replaced by its answer
- * (python: an error of the cell, where a value over the limit otherwise silently never came).
+ * end: the interpreter's fd is open to the user's code, which may write there anything.
  */
 export class JsonLines {
   private parts: string[] = []
   private size = 0
   private skipping = false
-  /** Characters of the line being dropped, so far. */
-  private skipped = 0
 
+  /** `dropped` hears of each line dropped for its length, with the characters it had when it was. */
   constructor(
     private readonly maxChars = 64 * 1024 * 1024,
-    private readonly tooLong?: (chars: number) => string,
+    private readonly dropped?: (chars: number) => void,
   ) {}
 
   /** The lines `text` completes, without their `\n`. */
@@ -29,8 +26,6 @@ export class JsonLines {
       at = nl + 1
       if (this.skipping) {
         this.skipping = false
-        if (this.tooLong) lines.push(this.tooLong(this.skipped + piece.length))
-        this.skipped = 0
         continue
       }
       if (this.parts.length === 0) {
@@ -42,11 +37,10 @@ export class JsonLines {
       this.parts = []
       this.size = 0
     }
-    if (at < text.length && this.skipping) this.skipped += text.length - at
-    else if (at < text.length) {
+    if (at < text.length && !this.skipping) {
       this.size += text.length - at
       if (this.size > this.maxChars) {
-        this.skipped = this.size
+        this.dropped?.(this.size)
         this.parts = []
         this.size = 0
         this.skipping = true
@@ -55,3 +49,92 @@ export class JsonLines {
     return lines
   }
 }
+
+/**
+ * Checks, chunk by chunk, that bytes are one compact JSON string, or one object whose values are
+ * all strings: the two shapes of an interpreter's pre-encoded bulk (`EncodedEvent`), which goes
+ * to clients as it came, so it must be JSON that cannot break a frame (no raw control character,
+ * hence no newline). One pass, no string made. UTF-8 validity is checked once at the end.
+ */
+export class StringsJson {
+  private state = START
+  /** Hex digits still expected after `\u`. */
+  private hex = 0
+
+  constructor(private readonly top: 'string' | 'object') {}
+
+  /** False once the bytes cannot be such JSON (and from then on). */
+  push(bytes: Uint8Array): boolean {
+    let state = this.state
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]!
+      if (state === IN_STRING || state === IN_KEY) {
+        if (c === 0x22) state = state === IN_KEY ? AFTER_KEY : this.top === 'string' ? DONE : AFTER_VALUE
+        else if (c === 0x5c) state = state === IN_KEY ? KEY_ESCAPE : ESCAPE
+        else if (c < 0x20) return this.fail()
+        continue
+      }
+      switch (state) {
+        case START:
+          if (c === 0x22 && this.top === 'string') state = IN_STRING
+          else if (c === 0x7b && this.top === 'object') state = OBJECT_OPEN
+          else return this.fail()
+          break
+        case OBJECT_OPEN:
+        case AFTER_COMMA:
+          if (c === 0x22) state = IN_KEY
+          else if (c === 0x7d && state === OBJECT_OPEN) state = DONE
+          else return this.fail()
+          break
+        case AFTER_KEY:
+          if (c !== 0x3a) return this.fail()
+          state = BEFORE_VALUE
+          break
+        case BEFORE_VALUE:
+          if (c !== 0x22) return this.fail()
+          state = IN_STRING
+          break
+        case AFTER_VALUE:
+          if (c === 0x2c) state = AFTER_COMMA
+          else if (c === 0x7d) state = DONE
+          else return this.fail()
+          break
+        case ESCAPE:
+        case KEY_ESCAPE: {
+          const back = state === KEY_ESCAPE ? IN_KEY : IN_STRING
+          if (c === 0x75) {
+            this.hex = 4
+            state = state === KEY_ESCAPE ? KEY_HEX : HEX
+          } else if (SIMPLE_ESCAPES.includes(c)) state = back
+          else return this.fail()
+          break
+        }
+        case HEX:
+        case KEY_HEX:
+          if (!isHex(c)) return this.fail()
+          if (--this.hex === 0) state = state === KEY_HEX ? IN_KEY : IN_STRING
+          break
+        default: // DONE (nothing may follow) or FAILED
+          return this.fail()
+      }
+    }
+    this.state = state
+    return true
+  }
+
+  /** Whether the bytes pushed so far are one whole value of the shape. */
+  get complete(): boolean {
+    return this.state === DONE
+  }
+
+  private fail(): false {
+    this.state = FAILED
+    return false
+  }
+}
+
+const [START, OBJECT_OPEN, AFTER_COMMA, IN_KEY, KEY_ESCAPE, KEY_HEX, AFTER_KEY, BEFORE_VALUE] = [0, 1, 2, 3, 4, 5, 6, 7]
+const [IN_STRING, ESCAPE, HEX, AFTER_VALUE, DONE, FAILED] = [8, 9, 10, 11, 12, 13]
+/** `"`, `\`, `/`, b, f, n, r, t: what may follow a backslash besides `u`. */
+const SIMPLE_ESCAPES = [0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]
+const isHex = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)

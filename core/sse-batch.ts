@@ -28,7 +28,36 @@ export class FrameBatch {
 
   /** Big enough to send: one chunk per event cost a socket write and a stream round trip each. */
   get full(): boolean {
-    return this.used >= BATCH_BYTES
+    return this.used >= BATCH_BYTES || this.bulk !== undefined
+  }
+
+  /** A frame's JSON bulk that follows the batch's bytes rather than being copied into them. */
+  private bulk: Bulk | undefined
+
+  /**
+   * An event's frame around JSON bytes it already has (`EncodedEvent`): `id: <id>\ndata: <head>`,
+   * the bytes, `<tail>\n\n`. Bytes past a batch are not copied in: they end the batch, and the
+   * writer sends them from where they lie, a slice at a time (`takeBulk`).
+   */
+  addEncoded(id: number, head: string, parts: Uint8Array[], size: number, tail: string): void {
+    this.add([`id: ${id}\ndata: ${head}`])
+    if (size > BATCH_BYTES) {
+      this.bulk = { parts, tail: ascii(`${tail}\n\n`) }
+      return
+    }
+    this.reserve(size)
+    for (const part of parts) {
+      this.buf.set(part, this.used)
+      this.used += part.length
+    }
+    this.add([`${tail}\n\n`])
+  }
+
+  /** The bulk that follows the batch's bytes, now the caller's to send after them. */
+  takeBulk(): Bulk | undefined {
+    const bulk = this.bulk
+    this.bulk = undefined
+    return bulk
   }
 
   /** A frame in pieces (an output line's text is one of its own, encoded where it lies). */
@@ -81,10 +110,10 @@ export class FrameBatch {
     return written
   }
 
-  /** The chunk, in a buffer of its own; the scratch goes back for the next batch. */
+  /** The chunk (its bulk included), in a buffer of its own; the scratch goes back for the next batch. */
   take(): Uint8Array {
-    const out = Buffer.allocUnsafe(this.used)
-    this.buf.copy(out, 0, 0, this.used)
+    const bulk = this.takeBulk()
+    const out = Buffer.concat([this.buf.subarray(0, this.used), ...(bulk ? [...bulk.parts, bulk.tail] : [])])
     this.recycle()
     return out
   }
@@ -101,6 +130,12 @@ export class FrameBatch {
     this.buf.copy(bigger, 0, 0, this.used)
     this.buf = bigger
   }
+}
+
+/** Bytes a frame ends with that it had already (immutable: sent by reference, in slices), then its tail. */
+export interface Bulk {
+  parts: Uint8Array[]
+  tail: Uint8Array
 }
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1')

@@ -6,6 +6,7 @@
  * failed, client gone or shutdown. core/sse.ts makes responses of it.
  */
 import {
+  EncodedEvent,
   encodeEvent,
   errorEvent,
   lineJsonParts,
@@ -19,7 +20,7 @@ import { toExecdError } from './errors'
 import { TurnBudget } from './fair'
 import type { ReadyIterator } from './journal'
 import { within } from './timers'
-import { collectAfterFlood, encodeFrame, FrameBatch } from './sse-batch'
+import { collectAfterFlood, encodeFrame, FrameBatch, type Bulk } from './sse-batch'
 
 /**
  * An event with the id it has in a journal; bare events get ids counted per stream. An event
@@ -54,6 +55,9 @@ export interface SseOptions<E = ExecEvent> {
    */
   ended?: Promise<unknown>
 }
+
+/** Bytes of a frame's bulk per write (and per turn of the event loop, see core/fair.ts). */
+const BULK_SLICE = 256 * 1024
 
 /** Settled already, so it loses a race only to a result that is ready now. */
 const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
@@ -124,7 +128,7 @@ export class SseWriter<E> {
   }
 
   /** Frames gathered before the stream started: its first chunk. */
-  private head: Uint8Array | undefined
+  private head: FrameBatch | undefined
 
   /**
    * Takes the frames that are ready now, and for up to `holdMs` the ones that follow. A source
@@ -158,7 +162,7 @@ export class SseWriter<E> {
       this.close()
       return batch.take()
     }
-    this.head = batch.take()
+    this.head = batch
     this.lastWrite = Date.now()
     return undefined
   }
@@ -181,8 +185,7 @@ export class SseWriter<E> {
       }
       this.addTo(batch, now.value)
     }
-    const head = batch.take()
-    this.head = head.length > 0 ? head : undefined
+    this.head = batch
     this.lastWrite = Date.now()
     return undefined
   }
@@ -191,9 +194,41 @@ export class SseWriter<E> {
   async run(controller: Controller): Promise<void> {
     const head = this.head
     this.head = undefined
-    if (head) await controller.write(head)
     const lend = copiesWrites(controller)
+    if (head) await this.send(controller, head, lend)
     while (!this.closed) await this.pull(controller, lend)
+  }
+
+  /** Writes a batch, then its bulk if it has one; counts the bytes for the turns and the GC. */
+  private async send(controller: Controller, batch: FrameBatch, lend: boolean): Promise<void> {
+    const bulk = batch.takeBulk()
+    const bytes = batch.bytes
+    if (bytes > 0) await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
+    else batch.take()
+    this.due = this.turns.spend(bytes)
+    collectAfterFlood(bytes)
+    if (bulk) await this.sendBulk(controller, bulk)
+  }
+
+  /**
+   * A frame's bulk (a large value or output, as the interpreter encoded it) from where it lies,
+   * a slice per write: each write waits for the socket, and the event loop turns between
+   * slices (one write of it all held the loop, and a copy of what the socket had not taken).
+   */
+  private async sendBulk(controller: Controller, bulk: Bulk): Promise<void> {
+    for (const data of bulk.parts)
+      for (let at = 0; at < data.length; at += BULK_SLICE) {
+        if (this.due) {
+          await this.due
+          this.due = undefined
+        }
+        // The client went away: the rest of the frame is for no one.
+        if (this.closed) return
+        const slice = data.subarray(at, Math.min(data.length, at + BULK_SLICE))
+        await controller.write(slice)
+        this.due = this.turns.spend(slice.length)
+      }
+    if (!this.closed) await controller.write(bulk.tail)
   }
 
   private async pull(controller: Controller, lend: boolean): Promise<void> {
@@ -224,10 +259,7 @@ export class SseWriter<E> {
       ended = true
     }
     if (ended) return this.close(controller, batch.take())
-    const bytes = batch.bytes
-    await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
-    this.due = this.turns.spend(bytes)
-    collectAfterFlood(bytes)
+    await this.send(controller, batch, lend)
   }
 
   /** The client went away: the producer runs its cleanup (it decides whether work stops). */
@@ -302,11 +334,22 @@ export class SseWriter<E> {
     return batch
   }
 
-  /** Adds x's frame; an output line kept as bytes is written into the batch with no string made. */
+  /**
+   * Adds x's frame; an output line kept as bytes is written into the batch with no string made,
+   * and an event that has its JSON as bytes around them.
+   */
   private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
-    if (!(x instanceof OutputBytes)) return batch.add(this.frameParts(x))
-    this.ids = x.id
-    batch.addLine(x.id, outputLineHead(x.type), x.data, outputLineTail(x.timestamp))
+    if (x instanceof OutputBytes) {
+      this.ids = x.id
+      return batch.addLine(x.id, outputLineHead(x.type), x.data, outputLineTail(x.timestamp))
+    }
+    const event = isItem(x) ? x.event : x
+    if (event instanceof EncodedEvent && !this.opts.encode) {
+      const id = (isItem(x) ? x.id : undefined) ?? ++this.ids
+      this.ids = id
+      return batch.addEncoded(id, event.head, event.parts, event.size, event.tail)
+    }
+    batch.add(this.frameParts(x))
   }
 
   /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */

@@ -4,7 +4,7 @@
  */
 import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
-import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { EncodedEvent, errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
 import { SELF_EXECUTABLE, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
@@ -14,7 +14,17 @@ interface JsContextOptions extends StartOptions {
   startTimeoutMs: number
 }
 
-type Message = { t: string; text?: string; bundle?: Record<string, unknown>; error?: ExecEvent['error'] }
+type Message = {
+  t: string
+  text?: string
+  bundle?: Record<string, unknown>
+  /** The bundle came before as `bulk` pieces of its JSON. */
+  bulk?: boolean
+  error?: ExecEvent['error']
+}
+
+/** The largest bundle taken as pieces of its JSON (as the python channel's limit for one event). */
+const MAX_BULK_BYTES = 128 * 1024 * 1024
 
 /** IPC has no flow control to slow the child down: a reader that lags loses output, counted. */
 export const OUTPUT_OVERFLOW: Overflow = {
@@ -25,6 +35,9 @@ export const OUTPUT_OVERFLOW: Overflow = {
 
 export class JsContext implements RuntimeContext {
   private readonly cells = new CellAssembler(OUTPUT_OVERFLOW)
+  /** Pieces of a large bundle's JSON, as UTF-8, until the message they belong to. */
+  private bulk: Uint8Array[] = []
+  private bulkBytes = 0
   private exit: ExitInfo | undefined
   private closed = false
   private ready!: { resolve: () => void; reject: (e: Error) => void }
@@ -92,6 +105,8 @@ export class JsContext implements RuntimeContext {
   /** The cell's queue, once its code is on its way to the driver. */
   private begin(code: string): CellQueue {
     const queue = this.cells.begin()
+    this.bulk = []
+    this.bulkBytes = 0
     try {
       this.proc.proc.send({ t: 'run', code })
     } catch {
@@ -122,7 +137,10 @@ export class JsContext implements RuntimeContext {
       case 'stdout':
       case 'stderr':
         return void this.cells.output(m.t, m.text ?? '')
+      case 'bulk':
+        return this.addBulk(m.text ?? '')
       case 'display':
+        if (m.bulk) return this.cells.running?.push(this.takeBulk())
         return this.cells.running?.push(makeEvent('result', { results: withTextAlias(m.bundle ?? {}) }))
       case 'result':
         return this.cells.setResult(withTextAlias(m.bundle ?? {}))
@@ -131,10 +149,36 @@ export class JsContext implements RuntimeContext {
         return
       case 'done':
         // The driver sends the cell's value or error with its `done`.
+        if (m.bulk) {
+          const value = this.takeBulk()
+          if (value instanceof EncodedEvent) this.cells.setResult(value)
+          else this.cells.running?.push(value)
+        }
         if (m.bundle) this.cells.setResult(withTextAlias(m.bundle))
         if (m.error) this.cells.setError(m.error)
         return this.cells.done()
     }
+  }
+
+  /** A piece of a large bundle's JSON, made bytes as it comes (a bounded step each). */
+  private addBulk(text: string): void {
+    this.bulkBytes += text.length * 3
+    if (this.bulkBytes <= MAX_BULK_BYTES * 3) this.bulk.push(Buffer.from(text))
+    else this.bulk = []
+  }
+
+  /** The result event of the pieces received, or the error saying it was too large for one. */
+  private takeBulk(): ExecEvent {
+    const pieces = this.bulk
+    let size = 0
+    for (const p of pieces) size += p.length
+    this.bulk = []
+    const over = this.bulkBytes > MAX_BULK_BYTES * 3 || size > MAX_BULK_BYTES
+    this.bulkBytes = 0
+    // The pieces as they came: joining them was one copy of it all in one tick (220 ms for 32 MiB).
+    if (!over) return new EncodedEvent('result', pieces)
+    const evalue = `a value or display of more than ${MAX_BULK_BYTES >> 20} MiB was dropped: execd takes at most that much as one event`
+    return errorEvent('OutputTooLarge', evalue, [evalue])
   }
 
   private onExit(info: ExitInfo): void {

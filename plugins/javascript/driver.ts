@@ -26,14 +26,50 @@ const proc = process
 const inspect = Bun.inspect
 const sendRaw = process.send!.bind(process)
 const CHUNK = 1 << 20
+/** Characters of a bulk piece: Bun reads an IPC message whole before its handler runs. */
+const BULK_PIECE = 256 * 1024
 
 const send = (m: Message) => {
   if (!proc.connected) return
+  const bulk = m.bundle ? bulkJson(m.bundle as Record<string, unknown>) : undefined
+  if (bulk !== undefined) {
+    // The bundle's JSON as execd writes it, in pieces: execd frames their bytes as they are,
+    // where one message of it all was parsed, measured and stringified again on its event loop.
+    for (let i = 0; i < bulk.length;) {
+      let end = Math.min(bulk.length, i + BULK_PIECE)
+      if (end < bulk.length && isHighSurrogate(bulk.charCodeAt(end - 1))) end-- // a pair stays whole
+      sendRaw({ t: 'bulk', text: bulk.slice(i, end) })
+      i = end
+    }
+    const { bundle: _, ...rest } = m
+    sendRaw({ ...rest, bulk: true })
+    return
+  }
   // One huge write as one message would be one huge allocation in the daemon too.
   if (typeof m.text === 'string' && m.text.length > CHUNK) {
     for (let i = 0; i < m.text.length; i += CHUNK) sendRaw({ t: m.t, text: m.text.slice(i, i + CHUNK) })
   } else sendRaw(m)
 }
+
+/** A bundle sent as its JSON in pieces from this many characters of strings on. */
+const BULK_MIN = 64 * 1024
+
+/**
+ * The JSON execd would write for a large bundle of strings (with the `text` alias it adds), or
+ * undefined: small, or a value that is not a string (its JSON is left to execd, as always).
+ */
+function bulkJson(bundle: Record<string, unknown>): string | undefined {
+  let size = 0
+  for (const key in bundle) {
+    const value = bundle[key]
+    if (typeof value !== 'string') return undefined
+    size += value.length
+  }
+  if (size < BULK_MIN) return undefined
+  return JSON.stringify('text/plain' in bundle ? { ...bundle, text: bundle['text/plain'] } : bundle)
+}
+
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 
 captureOutput()
 installLazyDom(domPath)

@@ -2,8 +2,10 @@
  * JSON lines over the socketpair fd a runtime's interpreter gets as fd 3 (spawnOwned's
  * extraFds): execd's protocol channel, apart from the user's stdout/stderr.
  */
+import { isUtf8 } from 'node:buffer'
 import { writeSync } from 'node:fs'
-import { JsonLines } from '../../core/json-lines'
+import { EncodedEvent, errorEvent } from '../../core/events'
+import { JsonLines, StringsJson } from '../../core/json-lines'
 import { sleep } from '../../core/timers'
 
 /**
@@ -13,22 +15,49 @@ import { sleep } from '../../core/timers'
  */
 const MAX_UNREAD = 256 * 1024
 
-/** An error of the cell for a message over the line limit: its value silently never came. */
-const valueTooLarge = (chars: number): string =>
-  JSON.stringify({
-    type: 'error',
-    error: {
-      ename: 'ValueTooLarge',
-      evalue: `a message of ${chars} characters from the interpreter (a value, or output) is over the limit and was dropped`,
-      traceback: [],
-    },
-  })
+/**
+ * A bulk message: the line `{"raw":<n>,"type":"<stdout|stderr|result>"}`, then n bytes of the
+ * event's text or results as compact JSON (exactly what execd would write for them), then a
+ * newline. The driver sends a large output or value so; its bytes are copied as they arrive and
+ * framed as they are (EncodedEvent), where a line was decoded, joined, parsed and stringified
+ * again, each step holding the event loop for the whole value.
+ */
+const RAW_HEAD = Buffer.from('{"raw":')
+const RAW_TYPES = new Set(['stdout', 'stderr', 'result'])
+
+/**
+ * The largest message taken from the interpreter, in bytes of JSON: a bulk one's payload, or a
+ * line (characters). A cell's value travels as `text/plain` and its alias `text`, so this lets
+ * a 64 MiB string value through; anything larger is dropped with an error event saying so.
+ */
+export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+/**
+ * The longest line: a message the driver does not send in bulk (a bundle with other values than
+ * strings, a lone surrogate) is held as text until its newline, in pieces and then joined.
+ */
+const MAX_LINE_CHARS = 64 * 1024 * 1024
+
+/** A bulk message being received. */
+interface Bulk {
+  type: 'stdout' | 'stderr' | 'result'
+  /** Its payload (empty when it is over the limit and skipped). */
+  data: Uint8Array
+  filled: number
+  /** Bytes still to come, its newline included. */
+  left: number
+  check: StringsJson
+  size: number
+}
+
+type Item = string | Record<string, any>
 
 export class LineChannel {
   private readonly decoder = new TextDecoder()
-  private readonly splitter = new JsonLines(undefined, valueTooLarge)
-  /** Lines received and not yet taken, from `at` on, and their characters. */
-  private lines: string[] = []
+  private readonly splitter = new JsonLines(MAX_LINE_CHARS, chars => (this.droppedChars = chars))
+  /** A line the splitter dropped for its length while reading the last bytes. */
+  private droppedChars = 0
+  /** Lines (or whole messages) received and not yet taken, from `at` on, and their characters. */
+  private lines: Item[] = []
   private at = 0
   private unread = 0
   private closed = false
@@ -68,16 +97,109 @@ export class LineChannel {
     return channel
   }
 
-  private received(chunk: Uint8Array): void {
-    // Each chunk searched once (JsonLines): a long line appended to and searched again per
-    // chunk was quadratic.
-    const got = this.splitter.push(this.decoder.decode(chunk, { stream: true }))
-    if (got.length === 0) return
+  /** The bulk message being received, if one is. */
+  private bulk: Bulk | undefined
+  /** A bulk header read as a line: the type of the message whose payload is the next line. */
+  private splitType: 'stdout' | 'stderr' | 'result' | undefined
+  /** The bytes given to the line splitter so far end a line. */
+  private atLineStart = true
+
+  private received(data: Uint8Array): void {
+    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length)
+    for (let at = 0; at < chunk.length;) {
+      if (this.bulk) {
+        at = this.fill(this.bulk, chunk, at)
+        continue
+      }
+      const head = this.rawHead(chunk, at)
+      if (head < 0) {
+        this.textIn(at === 0 ? chunk : chunk.subarray(at))
+        break
+      }
+      if (head > at) this.textIn(chunk.subarray(at, head))
+      at = this.beginBulk(chunk, head)
+    }
+  }
+
+  /** Bytes of lines: each chunk searched once (JsonLines; appending to a string was quadratic). */
+  private textIn(bytes: Uint8Array): void {
+    this.atLineStart = bytes[bytes.length - 1] === 0x0a
+    const got = this.splitter.push(this.decoder.decode(bytes, { stream: true }))
+    let size = 0
+    for (const line of got) size += line.length
+    if (got.length > 0) this.queue(got, size)
+    if (this.droppedChars > 0) {
+      this.queue([tooLarge(this.droppedChars, `${MAX_LINE_CHARS >> 20} Mi characters`)], 0)
+      this.droppedChars = 0
+    }
+  }
+
+  /**
+   * Where a bulk message's header starts at a line start, with its newline in this chunk; -1
+   * if none does. A header split across chunks is read as a line like any other, and its
+   * payload after it (take() then parses both: slower, the same event).
+   */
+  private rawHead(chunk: Buffer, from: number): number {
+    for (let i = chunk.indexOf(RAW_HEAD, from); i >= 0; i = chunk.indexOf(RAW_HEAD, i + 1)) {
+      if (i === from ? !this.atLineStart : chunk[i - 1] !== 0x0a) continue
+      return chunk.indexOf(0x0a, i) < 0 ? -1 : i
+    }
+    return -1
+  }
+
+  /** Reads the header at `head`; returns where its payload starts. */
+  private beginBulk(chunk: Buffer, head: number): number {
+    const nl = chunk.indexOf(0x0a, head)
+    let header: { raw?: unknown; type?: unknown } | undefined
+    try {
+      header = JSON.parse(chunk.toString('latin1', head, nl))
+    } catch {}
+    const size = header?.raw
+    const type = header?.type
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || !RAW_TYPES.has(type as string)) {
+      // Not ours after all: a line like any other.
+      this.textIn(chunk.subarray(head, nl + 1))
+      return nl + 1
+    }
+    const over = size > MAX_MESSAGE_BYTES
+    this.bulk = {
+      type: type as Bulk['type'],
+      data: new Uint8Array(over ? 0 : size),
+      filled: 0,
+      left: size + 1,
+      check: new StringsJson(type === 'result' ? 'object' : 'string'),
+      size,
+    }
+    return nl + 1
+  }
+
+  /** Takes the payload's bytes from `at`; returns where the chunk goes on. */
+  private fill(bulk: Bulk, chunk: Buffer, at: number): number {
+    const n = Math.min(bulk.left, chunk.length - at)
+    const copy = Math.min(n, bulk.data.length - bulk.filled)
+    if (copy > 0) {
+      const piece = chunk.subarray(at, at + copy)
+      bulk.data.set(piece, bulk.filled)
+      bulk.filled += copy
+      bulk.check.push(piece)
+    }
+    bulk.left -= n
+    if (bulk.left > 0) return at + n
+    this.bulk = undefined
+    this.atLineStart = true
+    if (bulk.size > MAX_MESSAGE_BYTES) this.queue([tooLarge(bulk.size, `${MAX_MESSAGE_BYTES >> 20} MiB`)], 0)
+    // Malformed (not the driver's: user code may write to fd 3) is no message, as a torn line.
+    else if (bulk.check.complete && isUtf8(bulk.data)) this.queue([new EncodedEvent(bulk.type, bulk.data)], bulk.size)
+    return at + n
+  }
+
+  /** Queues messages for take(), `size` their characters (or bytes). */
+  private queue(got: Item[], size: number): void {
     if (this.at === this.lines.length) {
       this.lines = got
       this.at = 0
     } else for (const line of got) this.lines.push(line)
-    for (const line of got) this.unread += line.length
+    this.unread += size
     // Backpressure: a reader that lags (its journal is full) stops us reading, and the
     // interpreter blocks on its writes, as it did when the fd was read on demand.
     if (this.unread > MAX_UNREAD && !this.paused) {
@@ -106,6 +228,11 @@ export class LineChannel {
   take(): Record<string, any> | undefined {
     for (;;) {
       const line = this.at < this.lines.length ? this.lines[this.at++] : undefined
+      if (typeof line === 'object') {
+        this.unread -= line instanceof EncodedEvent ? line.size : 0
+        this.resumeIfDrained()
+        return line
+      }
       if (line === undefined) {
         this.lines = []
         this.at = 0
@@ -116,16 +243,34 @@ export class LineChannel {
         return undefined
       }
       this.unread -= line.length
-      if (this.paused && this.unread <= MAX_UNREAD / 2) {
-        this.paused = false
-        this.socket?.resume()
-      }
+      this.resumeIfDrained()
       if (!line.trim()) continue
+      let msg: any
       try {
-        return JSON.parse(line)
+        msg = JSON.parse(line)
       } catch {
         continue // a torn line (interpreter killed mid-write) is not a message
       }
+      // A bulk header that came split across chunks, read as a line: its payload is the next
+      // line (the same event, parsed).
+      const split = this.splitType
+      this.splitType = undefined
+      if (split === 'result' && typeof msg === 'object' && msg !== null && !Array.isArray(msg))
+        return { type: split, results: msg }
+      if (split && split !== 'result' && typeof msg === 'string') return { type: split, text: msg }
+      if (split) continue
+      if (typeof msg.raw === 'number' && RAW_TYPES.has(msg.type)) {
+        this.splitType = msg.type
+        continue
+      }
+      return msg
+    }
+  }
+
+  private resumeIfDrained(): void {
+    if (this.paused && this.unread <= MAX_UNREAD / 2) {
+      this.paused = false
+      this.socket?.resume()
     }
   }
 
@@ -179,4 +324,11 @@ export class LineChannel {
     this.fdOpen = false
     this.socket?.terminate()
   }
+}
+
+/** The error event of a message over a limit (`limit` in words), which is dropped. */
+function tooLarge(size: number, limit: string): Record<string, any> {
+  const mib = (size / (1024 * 1024)).toFixed(1)
+  const evalue = `an output or value of ${mib} MiB was dropped: execd takes at most ${limit} from the interpreter as one event`
+  return errorEvent('OutputTooLarge', evalue, [evalue])
 }

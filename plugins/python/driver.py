@@ -48,6 +48,25 @@ def _send(msg, hold=False):
         _chan.sendall(data)
 
 
+# A large output or value goes as a bulk message: the line {"raw":<n>,"type":<kind>}, then n
+# bytes of the event's text or results as the compact JSON execd itself writes for them, then a
+# newline. execd copies those bytes into the event's frame as they are: parsing and writing a
+# 30 MB value again held its event loop for seconds. Strings only: the JSON of a string is the
+# same from either side, byte for byte (numbers, for one, are not).
+_BULK_MIN = 64 * 1024
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(',', ':'), check_circular=False).encode
+
+
+def _bulk(kind, value):
+    """The bulk message of `value` (a str, or a dict of str), or None for a lone surrogate
+    (the plain message escapes it, as execd then does)."""
+    try:
+        body = _compact(value).encode('utf-8')
+    except UnicodeEncodeError:
+        return None
+    return b''.join((('{"raw":%d,"type":"%s"}\n' % (len(body), kind)).encode(), body, b'\n'))
+
+
 # --- user stdout/stderr: pipes forwarded as events --------------------------------------
 
 _SENTINEL = b'\x00execd-sync\x00'
@@ -125,7 +144,7 @@ class _StreamWriter(io.TextIOBase):
             text = ''.join(self.pending)
             self.pending = []
         if text:
-            _send({'type': self.kind, 'text': text})
+            _send((len(text) >= _BULK_MIN and _bulk(self.kind, text)) or {'type': self.kind, 'text': text})
 
     def writable(self):
         return True

@@ -97,7 +97,19 @@ def _emit_result(data, hold=False):
     """`hold`: the cell's last value, sent with the cell's `done` (see _send)."""
     _sync_output()
     _emit_count(hold)
-    _send({'type': 'result', 'results': data}, hold)
+    _send(_result_message(data), hold)
+
+
+def _result_message(data):
+    """A large bundle of strings goes as a bulk message (see _bulk). Not one with a key of
+    digits: JavaScript orders such keys first, so execd's JSON of it differs from ours."""
+    size = 0
+    for key, value in data.items():
+        if not isinstance(value, str) or not isinstance(key, str) or key.isdigit():
+            size = -1
+            break
+        size += len(value)
+    return (size >= _BULK_MIN and _bulk('result', data)) or {'type': 'result', 'results': data}
 
 
 def display(*objs, **kwargs):
