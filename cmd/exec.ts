@@ -14,6 +14,7 @@ import { UsageError } from './errors'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf } from './remote'
+import { visible } from './visible'
 
 export interface ExecOptions {
   file?: string
@@ -100,7 +101,9 @@ async function listLanguages(client: CodeClient, json: boolean): Promise<number>
     if (json) process.stdout.write(`${JSON.stringify(l)}\n`)
     else
       process.stdout.write(
-        `${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.runtime.padEnd(10)} ${l.detail ?? ''}\n`,
+        visible(
+          `${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.runtime.padEnd(10)} ${l.detail ?? ''}`,
+        ) + '\n',
       )
   }
   return 0
@@ -125,7 +128,7 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       process.stderr.write(event.text ?? '')
       return 0
     case 'status':
-      if (event.state_lost) process.stderr.write(`execd: ${event.text}\n`)
+      if (event.state_lost) process.stderr.write(`execd: ${visible(event.text ?? '')}\n`)
       return 0
     case 'error': {
       const e = event.error!
