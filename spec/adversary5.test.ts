@@ -71,7 +71,10 @@ describe('the CLI prints names it did not choose without terminal control', () =
       port: 0,
       hostname: '127.0.0.1',
       fetch: () =>
-        Response.json({ code: 'FILE_NOT_FOUND', message: 'gone\x1b[2J\x1b]0;title\x07\nexecd: forged' }, { status: 404 }),
+        Response.json(
+          { code: 'FILE_NOT_FOUND', message: 'gone\x1b[2J\x1b]0;title\x07\nexecd: forged' },
+          { status: 404 },
+        ),
     })
     try {
       const r = await runCli(['fs', 'stat', '/x', '--url', `http://127.0.0.1:${server.port}`])
