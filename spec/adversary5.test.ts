@@ -87,3 +87,25 @@ describe('the CLI prints names it did not choose without terminal control', () =
     }
   })
 })
+
+describe('exec reads code up to a daemon’s JSON limit', () => {
+  // `-f /dev/zero` or an endless pipe was read whole before anything ran: the verb grew without
+  // end (470 MiB after 6 s of /dev/zero; a 400 MB stdin held 3.1 GiB for 2.5 min).
+  test('-f /dev/zero ends with one line naming the limit', async () => {
+    const r = await runCli(['exec', 'bash', '-f', '/dev/zero'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe("execd: /dev/zero: code larger than 16 MiB (a daemon's JSON body limit)\n")
+    expect(r.stdout).toBe('')
+  }, 60_000)
+
+  test('so does a stdin past it; code under it still runs, a missing file is named', async () => {
+    const big = await runCli(['exec', 'bash', '-'], { stdin: '#'.repeat((16 << 20) + 1) })
+    expect(big.code).toBe(1)
+    expect(big.stderr).toBe("execd: stdin: code larger than 16 MiB (a daemon's JSON body limit)\n")
+    const small = await runCli(['exec', 'bash', '-'], { stdin: `${'#'.repeat(1 << 20)}\necho ran` })
+    expect(small.stdout).toBe('ran\n')
+    expect(small.code).toBe(0)
+    const missing = runCliSync(['exec', 'bash', '-f', join(scratch, 'nope.sh')])
+    expect(missing.stderr).toBe(`execd: ${join(scratch, 'nope.sh')}: no such file or directory\n`)
+  }, 60_000)
+})
