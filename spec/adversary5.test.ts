@@ -4,10 +4,10 @@
  * and lines counted.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, runCliSync } from './harness'
+import { postJson, readSse, runCli, runCliSync, startDaemon, type Daemon } from './harness'
 
 let scratch: string
 beforeAll(() => {
@@ -107,5 +107,45 @@ describe('exec reads code up to a daemon’s JSON limit', () => {
     expect(small.code).toBe(0)
     const missing = runCliSync(['exec', 'bash', '-f', join(scratch, 'nope.sh')])
     expect(missing.stderr).toBe(`execd: ${join(scratch, 'nope.sh')}: no such file or directory\n`)
+  }, 60_000)
+})
+
+describe.skipIf(!Bun.which('bwrap'))('commit of an overlay that holds a FIFO and a socket', () => {
+  // The commit copied every non-directory with copyFile: a FIFO the session made blocked a
+  // thread of the pool for good (the commit never answered, its session stopped; four such
+  // commits stall every file call of execd), a socket failed the commit.
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  test('carries over the file, leaves the FIFO and socket out of the workspace and of `applied`', async () => {
+    const ws = mkdtempSync(join(scratch, 'ws-'))
+    const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(created.status).toBe(201)
+    const id = (await created.json()).session_id as string
+    try {
+      const run = await readSse(
+        await postJson(d, `/v1/isolated/session/${id}/run`, {
+          code: `mkfifo fifo && echo kept > kept.txt && python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')" && ls`,
+        }),
+      )
+      expect(run.at(-1)?.data.type).toBe('execution_complete')
+      const res = await d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
+      expect(res.status).toBe(200)
+      const body = await res.json()
+      expect(body.applied.map((c: { path: string }) => c.path)).toEqual([join(ws, 'kept.txt')])
+      expect(readdirSync(ws)).toEqual(['kept.txt'])
+      expect(readFileSync(join(ws, 'kept.txt'), 'utf8')).toBe('kept\n')
+      // The session goes on over its emptied overlay.
+      const again = await readSse(await postJson(d, `/v1/isolated/session/${id}/run`, { code: 'ls' }))
+      expect(again.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['kept.txt'])
+    } finally {
+      await d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
+    }
+    expect(lstatSync(ws).isDirectory()).toBe(true)
   }, 60_000)
 })
