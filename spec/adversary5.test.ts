@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, runCli, runCliSync, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, runCli, runCliSync, startDaemon, waitFor, type Daemon } from './harness'
 
 let scratch: string
 beforeAll(() => {
@@ -148,4 +148,58 @@ describe.skipIf(!Bun.which('bwrap'))('commit of an overlay that holds a FIFO and
     }
     expect(lstatSync(ws).isDirectory()).toBe(true)
   }, 60_000)
+})
+
+describe('proxied WebSockets whose callers never read', () => {
+  // Each relay may queue 16 MiB for its caller, nothing capped how many relays there were, and
+  // closing one queued its close frame behind data the caller never reads: 20 such callers behind
+  // an upstream that floods held +335 MiB of execd for as long as they kept their TCP open.
+  test('are cut off within one budget for all, and their queues given back', async () => {
+    const d = await startDaemon()
+    let closed = 0
+    const frame = new Uint8Array(256 * 1024)
+    const upstream = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (req, server) => (server.upgrade(req) ? undefined : new Response('no', { status: 400 })),
+      websocket: {
+        open(ws) {
+          const pump = () => {
+            while (ws.readyState === 1 && ws.send(frame) > 0) {}
+            if (ws.readyState === 1) setTimeout(pump, 5)
+          }
+          pump()
+        },
+        message() {},
+        close() {
+          closed++
+        },
+      },
+    })
+    const callers: Bun.Socket[] = []
+    try {
+      const anonMiB = () =>
+        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
+      const before = anonMiB()
+      const port = Number(new URL(d.url).port)
+      for (let i = 0; i < 20; i++) {
+        const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
+        // A handshake, then nothing read: the socket is paused from the start.
+        socket.write(
+          `GET /proxy/${upstream.port}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        )
+        socket.pause()
+        callers.push(socket)
+      }
+      // execd closes each relay's upstream once that relay is cut off.
+      await waitFor('every relay to be cut off', () => closed === 20, 60_000)
+      expect(anonMiB() - before).toBeLessThan(128)
+      expect((await d.fetch('/ping')).status).toBe(200)
+    } finally {
+      for (const s of callers) s.end()
+      upstream.stop(true)
+      await d.stop()
+    }
+  }, 90_000)
 })
