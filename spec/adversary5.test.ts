@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pythonAvailable } from './python-env'
 import { postJson, readSse, runCli, runCliSync, startDaemon, waitFor, type Daemon } from './harness'
 
 let scratch: string
@@ -202,4 +203,30 @@ describe('proxied WebSockets whose callers never read', () => {
       await d.stop()
     }
   }, 90_000)
+})
+
+describe.skipIf(pythonAvailable !== true)('finished code executions', () => {
+  // A journal passes a dropped event's slot on without clearing it until 1,024 drops have piled
+  // up, and each of the 128 finished executions kept for replay keeps its journal: a cell's
+  // 8 MB value (dropped from the journal as soon as it was sent) stayed in memory with it —
+  // 20 such cells grew execd's RssAnon by 330 MiB, 40 by 640, linearly up to 128 of them.
+  test('do not keep the large values their journals dropped', async () => {
+    const d = await startDaemon()
+    try {
+      const anonMiB = () =>
+        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
+      // Read whole, not parsed: the harness's SSE parser is slow on 16 MB frames.
+      const cell = async (code: string) => {
+        const body = await (await postJson(d, '/code', { code, context: { language: 'python' } })).text()
+        expect(body).toContain('"type":"execution_complete"')
+        return body
+      }
+      await cell('1')
+      const before = anonMiB()
+      for (let i = 0; i < 12; i++) expect(await cell(`'${'abcdefghijkl'[i]}' * 8_000_000`)).toContain('"type":"result"')
+      expect(anonMiB() - before).toBeLessThan(96)
+    } finally {
+      await d.stop()
+    }
+  }, 120_000)
 })
