@@ -51,6 +51,11 @@ export class Journal {
     return this.nextId - 1
   }
 
+  /** Bytes of the events still retained (as counted against maxBytes). */
+  get retainedBytes(): number {
+    return this.bytes
+  }
+
   /** Id of the oldest event still retained. */
   get firstRetainedId(): number {
     return this.entries[this.head]?.id ?? this.nextId

@@ -229,4 +229,31 @@ describe.skipIf(pythonAvailable !== true)('finished code executions', () => {
       await d.stop()
     }
   }, 120_000)
+
+  // Each journal holds up to 4 MiB, and 128 finished executions were kept whatever their size:
+  // up to 512 MiB for 15 minutes (90 cells of 1 MB values, 2 MB of events each: +232 MiB). Now
+  // all of them together keep 64 MiB of journals, the oldest forgotten first.
+  test('keep journals of 64 MiB together, the newest replayable', async () => {
+    const d = await startDaemon()
+    try {
+      const anonMiB = () =>
+        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
+      const cell = async (code: string) => {
+        const res = await postJson(d, '/code', { code, context: { language: 'python' } })
+        expect(await res.text()).toContain('"type":"execution_complete"')
+        return res.headers.get('execd-execution-id')
+      }
+      await cell('1')
+      const before = anonMiB()
+      const ids: (string | null)[] = []
+      for (let i = 0; i < 90; i++) ids.push(await cell(`'${i % 10}' * 1_000_000`))
+      expect(anonMiB() - before).toBeLessThan(160)
+      const replay = await d.fetch(`/code/executions/${ids.at(-1)}/events`)
+      expect(replay.status).toBe(200)
+      expect(await replay.text()).toContain(`'9999`)
+      expect((await d.fetch(`/code/executions/${ids[0]}/events`)).status).toBe(404)
+    } finally {
+      await d.stop()
+    }
+  }, 120_000)
 })
