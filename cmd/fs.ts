@@ -108,7 +108,10 @@ export const OPS: FsOp[] = [
       // Opened first: a missing source is a plain error before anything is sent or staged.
       const file = src === '-' ? undefined : await open(src, 'r')
       try {
-        const total = file ? (await file.stat()).size : undefined
+        const stat = await file?.stat()
+        // A directory opens, then fails its first read with no path: said here, as typed.
+        if (stat?.isDirectory()) throw new UsageError(`${src}: is a directory`)
+        const total = stat?.size
         const shown = progress(`put ${dest}`, total, showProgress(r.json))
         const source = (file ? file.createReadStream() : process.stdin) as AsyncIterable<Uint8Array>
         try {
