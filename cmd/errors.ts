@@ -5,6 +5,7 @@
  * Remote mode rebuilds the daemon's `{code, message}` as an ExecdError, so both modes end alike.
  */
 import { ExecdError, PREFIX, errnoOf, errnoText, statusOf, toExecdError } from '../core/errors'
+import { visible } from './visible'
 
 export const USAGE_EXIT = 2
 
@@ -44,7 +45,8 @@ export function report(err: unknown, json = false): number {
     const message = err instanceof ExecdError ? err.message : plainMessage(err)
     process.stderr.write(`${JSON.stringify({ code, message })}\n`)
   } else {
-    process.stderr.write(`execd: ${plainMessage(err).split('\n')[0]}\n`)
+    // One line whatever the message holds: a path typed or named by a daemon may carry newlines or ESC.
+    process.stderr.write(`execd: ${visible(plainMessage(err).trimEnd())}\n`)
   }
   return exitCodeOf(err)
 }

@@ -5,8 +5,9 @@
  * printed), and an error exits 1. `--json` prints the events. On a terminal with no code it
  * opens a prompt on the same context (repl.ts).
  */
-import { writeFileSync } from 'node:fs'
+import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { errnoOf } from '../core/errors'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
@@ -14,6 +15,7 @@ import { UsageError } from './errors'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf } from './remote'
+import { visible } from './visible'
 
 export interface ExecOptions {
   file?: string
@@ -100,19 +102,49 @@ async function listLanguages(client: CodeClient, json: boolean): Promise<number>
     if (json) process.stdout.write(`${JSON.stringify(l)}\n`)
     else
       process.stdout.write(
-        `${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.runtime.padEnd(10)} ${l.detail ?? ''}\n`,
+        visible(
+          `${l.language.padEnd(12)} ${(l.available ? 'available' : 'missing').padEnd(10)} ${l.runtime.padEnd(10)} ${l.detail ?? ''}`,
+        ) + '\n',
       )
   }
   return 0
 }
 
+/**
+ * The most code one cell takes from a file or stdin: what a daemon takes in a JSON body by
+ * default (--max-json-bytes), so a cell that runs here runs against a daemon too. Read whole,
+ * `-f /dev/zero` or an endless pipe grew the verb without end (a 400 MB stdin: 3.1 GiB, 2.5 min).
+ */
+const MAX_CODE_BYTES = 16 << 20
+
 async function readSource(code: string[], file: string | undefined): Promise<string | undefined> {
   if (file !== undefined) file = String(file)
-  if (file === '-' || (!file && code.length === 1 && code[0] === '-')) return await Bun.stdin.text()
-  if (file) return await Bun.file(file).text()
+  if (file === '-' || (!file && code.length === 1 && code[0] === '-')) return await codeFrom(process.stdin, 'stdin')
+  if (file) return await codeFrom(createReadStream(file), file)
   if (code.length) return code.join(' ')
-  if (!process.stdin.isTTY) return await Bun.stdin.text()
+  if (!process.stdin.isTTY) return await codeFrom(process.stdin, 'stdin')
   return undefined
+}
+
+async function codeFrom(source: AsyncIterable<Uint8Array> & { destroy(): void }, name: string): Promise<string> {
+  const parts: Uint8Array[] = []
+  let bytes = 0
+  try {
+    for await (const chunk of source) {
+      bytes += chunk.byteLength
+      if (bytes > MAX_CODE_BYTES) {
+        throw new Error(`${name}: code larger than ${MAX_CODE_BYTES >> 20} MiB (a daemon's JSON body limit)`)
+      }
+      parts.push(chunk)
+    }
+  } catch (err) {
+    // A system call's failure names the path as typed (a read of a directory names none).
+    if (errnoOf(err)) Object.assign(err as object, { path: name })
+    throw err
+  } finally {
+    source.destroy()
+  }
+  return new TextDecoder().decode(Buffer.concat(parts))
 }
 
 /** Prints one event for people; returns how many image files it wrote. */
@@ -125,7 +157,7 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       process.stderr.write(event.text ?? '')
       return 0
     case 'status':
-      if (event.state_lost) process.stderr.write(`execd: ${event.text}\n`)
+      if (event.state_lost) process.stderr.write(`execd: ${visible(event.text ?? '')}\n`)
       return 0
     case 'error': {
       const e = event.error!

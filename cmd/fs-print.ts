@@ -1,5 +1,6 @@
 /** How `execd fs` prints files for people: `ls -l`-like rows, `stat` blocks, times in UTC. */
 import type { FileInfo } from './fs-ops'
+import { visible } from './visible'
 
 /** `-rw-r--r--` from the wire mode (octal digits) and type. */
 export function modeString(info: FileInfo): string {
@@ -19,7 +20,14 @@ export const when = (iso: string): string => `${iso.slice(0, 19)}Z`
 /** One line per entry, columns aligned like `ls -l`. */
 export function table(entries: FileInfo[]): string {
   if (!entries.length) return ''
-  const rows = entries.map(e => [modeString(e), e.owner, e.group, String(e.size), when(e.modified_at), e.path])
+  const rows = entries.map(e => [
+    modeString(e),
+    visible(e.owner),
+    visible(e.group),
+    String(e.size),
+    when(e.modified_at),
+    visible(e.path),
+  ])
   const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), [])
   return (
     rows
@@ -34,11 +42,11 @@ export function table(entries: FileInfo[]): string {
 
 export function describe(info: FileInfo): string {
   return [
-    `path      ${info.path}`,
+    `path      ${visible(info.path)}`,
     `type      ${info.type}`,
     `size      ${info.size}`,
     `mode      ${info.mode} (${modeString(info)})`,
-    `owner     ${info.owner}:${info.group}`,
+    `owner     ${visible(info.owner)}:${visible(info.group)}`,
     `modified  ${when(info.modified_at)}`,
     `changed   ${when(info.created_at)}`,
     '',

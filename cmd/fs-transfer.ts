@@ -77,7 +77,7 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
     forget()
     shown.done()
   }
-  r.done({ path: target, bytes }, `${target}: ${bytes} bytes`)
+  r.done({ path: target, bytes }, [`${target}: ${bytes} bytes`])
   return 0
 }
 

@@ -22,6 +22,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { progress, showProgress } from './progress'
 import { remoteFs, remoteOf } from './remote'
+import { visible } from './visible'
 
 type Flags = Record<string, unknown>
 
@@ -36,8 +37,8 @@ export interface Run {
   json: boolean
   /** The JSON document with --json, else the text for people (nothing when empty). */
   print(value: unknown, human: string): void
-  /** A change done: its JSON with --json, its line with -v, else nothing. */
-  done(value: unknown, line: string): void
+  /** A change done: its JSON with --json, its lines with -v (each one line, escaped), else nothing. */
+  done(value: unknown, lines: string[]): void
 }
 
 interface FsOp {
@@ -107,13 +108,16 @@ export const OPS: FsOp[] = [
       // Opened first: a missing source is a plain error before anything is sent or staged.
       const file = src === '-' ? undefined : await open(src, 'r')
       try {
-        const total = file ? (await file.stat()).size : undefined
+        const stat = await file?.stat()
+        // A directory opens, then fails its first read with no path: said here, as typed.
+        if (stat?.isDirectory()) throw new UsageError(`${src}: is a directory`)
+        const total = stat?.size
         const shown = progress(`put ${dest}`, total, showProgress(r.json))
         const source = (file ? file.createReadStream() : process.stdin) as AsyncIterable<Uint8Array>
         try {
           const written = await r.fs.write(dest, perm, shown.track(abortable(source, r.signal)))
           shown.done()
-          r.done(written, `${written.path}: ${written.bytes} bytes written`)
+          r.done(written, [`${written.path}: ${written.bytes} bytes written`])
         } finally {
           shown.done()
         }
@@ -128,7 +132,10 @@ export const OPS: FsOp[] = [
     summary: 'delete files and symlinks (never a directory)',
     async run(r) {
       await r.fs.remove(r.args)
-      r.done({ removed: r.args }, r.args.map(p => `removed ${p}`).join('\n'))
+      r.done(
+        { removed: r.args },
+        r.args.map(p => `removed ${p}`),
+      )
     },
   },
   {
@@ -145,7 +152,10 @@ export const OPS: FsOp[] = [
         }
       }
       await r.fs.removeDirectories(r.args)
-      r.done({ removed: r.args }, r.args.map(p => `removed ${p}`).join('\n'))
+      r.done(
+        { removed: r.args },
+        r.args.map(p => `removed ${p}`),
+      )
     },
   },
   {
@@ -155,7 +165,7 @@ export const OPS: FsOp[] = [
     async run(r) {
       const [src, dest] = r.args as [string, string]
       await r.fs.move(src, dest)
-      r.done({ src, dest }, `${src} -> ${dest}`)
+      r.done({ src, dest }, [`${src} -> ${dest}`])
     },
   },
   {
@@ -166,7 +176,10 @@ export const OPS: FsOp[] = [
     async run(r) {
       const perm = permission(r.flags)
       await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm])))
-      r.done({ created: r.args }, r.args.map(p => `created ${p}`).join('\n'))
+      r.done(
+        { created: r.args },
+        r.args.map(p => `created ${p}`),
+      )
     },
   },
   {
@@ -179,7 +192,10 @@ export const OPS: FsOp[] = [
       const [mode, ...paths] = r.args as [string, ...string[]]
       const perm = { ...permission(r.flags), mode: octal(mode) }
       await r.fs.chmod(Object.fromEntries(paths.map(p => [p, perm])))
-      r.done({ changed: paths, mode: perm.mode }, paths.map(p => `${p}: mode ${mode}`).join('\n'))
+      r.done(
+        { changed: paths, mode: perm.mode },
+        paths.map(p => `${p}: mode ${mode}`),
+      )
     },
   },
   {
@@ -199,7 +215,7 @@ export const OPS: FsOp[] = [
     async run(r) {
       const [path, old, replacement] = r.args as [string, string, string]
       const replaced = await r.fs.replace(path, old, replacement)
-      r.done({ path, replaced }, `${path}: ${replaced} replaced`)
+      r.done({ path, replaced }, [`${path}: ${replaced} replaced`])
     },
   },
 ]
@@ -286,9 +302,9 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
       flags,
       json,
       print: (value, human) => void process.stdout.write(json ? `${JSON.stringify(value)}\n` : human),
-      done(value, line) {
+      done(value, lines) {
         if (json) process.stdout.write(`${JSON.stringify(value)}\n`)
-        else if (flags.verbose && line) process.stdout.write(`${line}\n`)
+        else if (flags.verbose) for (const line of lines) process.stdout.write(`${visible(line)}\n`)
       },
     })
     return code ?? 0

@@ -5,6 +5,7 @@
  * environment (or a file), never from the command line, where other processes could read it.
  */
 import { readTokenFile } from '../core/token-file'
+import { visible } from './visible'
 
 export interface PingFlags {
   url?: string
@@ -20,7 +21,7 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
   const token = process.env.EXECD_ACCESS_TOKEN || (file ? readTokenFile(file) : '')
   const timeoutMs = Number(flags.timeout ?? 2000)
   const say = (line: string) => {
-    if (!flags.quiet) process.stderr.write(`execd ping: ${line}\n`)
+    if (!flags.quiet) process.stderr.write(`execd ping: ${visible(line)}\n`)
   }
   try {
     const res = await fetch(url, {

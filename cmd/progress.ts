@@ -3,6 +3,8 @@
  * and the output is for people: nothing is drawn into a pipe, a log or `--json` output.
  * One line, redrawn at most 10 times a second: bytes (of the total when known), rate, ETA.
  */
+import { visible } from './visible'
+
 const REDRAW_MS = 100
 
 export interface Progress {
@@ -22,7 +24,7 @@ export function progress(label: string, total: number | undefined, enabled: bool
     shown = true
     const seconds = Math.max((now - start) / 1000, 0.001)
     const rate = bytes / seconds
-    let text = `${label}  ${size(bytes)}`
+    let text = `${visible(label)}  ${size(bytes)}`
     if (total) text += ` of ${size(total)} (${Math.floor((bytes / total) * 100)}%)`
     text += `  ${size(rate)}/s`
     if (total && rate > 0 && bytes < total) text += `  ETA ${duration((total - bytes) / rate)}`

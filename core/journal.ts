@@ -22,6 +22,9 @@ interface Entry {
   bytes: number
 }
 
+/** What a dropped entry's slot holds until the array is compacted. */
+const DROPPED: Entry = Object.freeze({ id: 0, bytes: 0 })
+
 export class Journal {
   private entries: Entry[] = []
   private head = 0 // index of the oldest retained entry in `entries`
@@ -46,6 +49,11 @@ export class Journal {
   /** Id of the last event appended (0 when none). */
   get lastId(): number {
     return this.nextId - 1
+  }
+
+  /** Bytes of the events still retained (as counted against maxBytes). */
+  get retainedBytes(): number {
+    return this.bytes
   }
 
   /** Id of the oldest event still retained. */
@@ -264,12 +272,14 @@ export class Journal {
   }
 
   private dropOldest(): void {
-    const e = this.entries[this.head++]
+    const e = this.entries[this.head]
     if (!e) return
+    // The slot is cleared, not just passed, and the entry lets go of its event (it may still be
+    // held for its ring space, below): kept until the next compaction (1,024 drops on), a dropped
+    // event stayed in memory with its finished execution — a cell's 8 MB value held 16 MiB for
+    // each of the 128 executions kept (20 such cells: RssAnon 9 → 341 MiB).
+    this.entries[this.head++] = DROPPED
     this.bytes -= e.bytes
-    // The slot stays in `entries` until 1024 have gone: its event must not (a cell has a few
-    // events, so a finished execution kept every one it dropped — its large value included —
-    // for as long as it was kept for replays, 16 MiB a cell of a 8 Mi-character value).
     e.event = undefined
     if (e.line) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {

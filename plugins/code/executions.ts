@@ -10,6 +10,11 @@ import type { CodeContext } from './context'
 
 const KEEP_FINISHED = 128
 const KEEP_FINISHED_MS = 15 * 60_000
+/**
+ * What the journals of finished executions may hold together: each may hold 4 MiB, so the 128
+ * kept held up to 512 MiB (90 cells of 1 MB values grew execd by 232 MiB, for 15 minutes).
+ */
+const KEEP_FINISHED_BYTES = 64 * 1024 * 1024
 
 export interface Execution {
   id: string
@@ -29,6 +34,8 @@ export class ExecutionStore {
   private readonly executions = new Map<string, Execution>()
   /** Finished executions, oldest first (finishedAt never decreases along it). */
   private readonly finished: Execution[] = []
+  /** Bytes their journals hold. */
+  private finishedBytes = 0
 
   get(id: string): Execution {
     const e = this.executions.get(id)
@@ -95,12 +102,15 @@ export class ExecutionStore {
     exec.journal.end()
     exec.finishedAt = Date.now()
     this.finished.push(exec)
+    this.finishedBytes += exec.journal.retainedBytes
+    if (this.finishedBytes > KEEP_FINISHED_BYTES) this.prune()
     exec.ended()
     return undefined
   }
 
   /**
-   * Forgets finished executions past the newest KEEP_FINISHED or older than KEEP_FINISHED_MS.
+   * Forgets finished executions past the newest KEEP_FINISHED, past KEEP_FINISHED_BYTES of
+   * journals, or older than KEEP_FINISHED_MS.
    * They are kept in the order they finished, so this is O(pruned) per start: filtering the
    * whole map on every start was 2% of a warm cell's CPU.
    */
@@ -108,8 +118,10 @@ export class ExecutionStore {
     const cutoff = Date.now() - KEEP_FINISHED_MS
     let drop = 0
     for (const oldest of this.finished) {
-      if (this.finished.length - drop <= KEEP_FINISHED && (oldest.finishedAt ?? 0) >= cutoff) break
+      const kept = this.finished.length - drop <= KEEP_FINISHED && this.finishedBytes <= KEEP_FINISHED_BYTES
+      if (kept && (oldest.finishedAt ?? 0) >= cutoff) break
       this.executions.delete(oldest.id)
+      this.finishedBytes -= oldest.journal.retainedBytes
       drop++
     }
     if (drop) this.finished.splice(0, drop)

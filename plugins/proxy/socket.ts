@@ -10,6 +10,40 @@ import { type ProxyTarget, upstreamHeaders, validPort } from './target'
 /** Frames from the upstream held until the caller's socket opens, and the relay's buffer limit. */
 const MAX_BUFFERED = 16 * 1024 * 1024
 
+/**
+ * What all relays may hold queued at once, both ways together. Each relay may queue
+ * MAX_BUFFERED, and nothing capped how many there were: 20 callers that never read, behind an
+ * upstream that floods, grew execd by 335 MiB (N × 16 MiB). Past this total, the relay whose
+ * queue grows is cut off, as one past its own limit is.
+ */
+const MAX_BUFFERED_ALL = 64 * 1024 * 1024
+
+interface Queued {
+  /** Its bytes as last counted in `queuedAll`. */
+  counted: number
+  /** Its bytes queued now. */
+  measure(): number
+}
+const relays = new Set<Queued>()
+let queuedAll = 0
+
+/** Counts `relay`'s queues again; false when all relays together are over MAX_BUFFERED_ALL. */
+function withinAll(relay: Queued): boolean {
+  if (!relays.has(relay)) return true // closed: a late frame counts for nothing
+  const now = relay.measure()
+  queuedAll += now - relay.counted
+  relay.counted = now
+  if (queuedAll <= MAX_BUFFERED_ALL) return true
+  // Another relay's figure may be old, and queues only shrink unwatched: count all before refusing.
+  queuedAll = 0
+  for (const r of relays) queuedAll += r.counted = r.measure()
+  return queuedAll <= MAX_BUFFERED_ALL
+}
+
+function forget(relay: Queued): void {
+  if (relays.delete(relay)) queuedAll -= relay.counted
+}
+
 /** Bun's client takes headers; the DOM typing of the global only knows protocols. */
 const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket
 
@@ -48,11 +82,18 @@ export async function relaySocket(
   let pending: (string | ArrayBuffer)[] | null = []
   let pendingBytes = 0
   let upstreamClose: { code: number; reason: string } | null = null
+  const queued: Queued = {
+    counted: 0,
+    measure: () => (caller ? caller.getBufferedAmount() : pendingBytes) + upstream.bufferedAmount,
+  }
+  relays.add(queued)
 
   const toCaller = (ws: Socket, data: string | ArrayBuffer) => {
     const sent = typeof data === 'string' ? ws.sendText(data) : ws.sendBinary(new Uint8Array(data))
-    if (sent === 0) {
-      ws.close(1013, 'BACKPRESSURE')
+    if (sent === 0 || !withinAll(queued)) {
+      // Not close(): its frame would wait behind the queue of a caller that does not read, and
+      // the queue stayed held (20 such callers: +335 MiB for as long as they kept the TCP open).
+      ws.terminate()
       upstream.close(1013, 'BACKPRESSURE')
     }
   }
@@ -64,7 +105,7 @@ export async function relaySocket(
     if (caller) return toCaller(caller, data)
     pending?.push(data)
     pendingBytes += typeof data === 'string' ? data.length : data.byteLength
-    if (pendingBytes > MAX_BUFFERED) upstream.close(1013, 'BACKPRESSURE')
+    if (pendingBytes > MAX_BUFFERED || !withinAll(queued)) upstream.close(1013, 'BACKPRESSURE')
   }
   upstream.onclose = e => {
     upstreamClose = { code: e.code, reason: e.reason }
@@ -81,12 +122,16 @@ export async function relaySocket(
     message(ws, message) {
       if (upstream.readyState !== WebSocket.OPEN) return
       upstream.send(message)
-      if (upstream.bufferedAmount > MAX_BUFFERED) {
+      if (upstream.bufferedAmount > MAX_BUFFERED || !withinAll(queued)) {
         ws.close(1013, 'BACKPRESSURE')
         upstream.close(1013, 'BACKPRESSURE')
       }
     },
+    drain() {
+      withinAll(queued)
+    },
     close(_ws, code, reason) {
+      forget(queued)
       if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) {
         if (sendable(code)) upstream.close(code, reason)
         else upstream.close()
@@ -95,6 +140,7 @@ export async function relaySocket(
   }
   const chosen = upstream.protocol ? { 'sec-websocket-protocol': upstream.protocol } : undefined
   if (!upgradeSocket(server, request, handlers, chosen)) {
+    forget(queued)
     upstream.close()
     return badGateway()
   }

@@ -227,7 +227,8 @@ async function isText(path: string): Promise<boolean> {
  * workspace sees the old file or the new one, never half of it. Deletions remove the path.
  * Nothing is written through a symlink out of the workspace.
  */
-export async function applyChanges(changes: ChangedPath[], upper: string, workspace: string): Promise<void> {
+export async function applyChanges(changes: ChangedPath[], upper: string, workspace: string): Promise<ChangedPath[]> {
+  const applied: ChangedPath[] = []
   for (const c of changes) {
     const rel = c.path.slice(workspace.length + 1)
     const target = join(workspace, rel)
@@ -239,10 +240,16 @@ export async function applyChanges(changes: ChangedPath[], upper: string, worksp
     const low = await lstatOrNot(target)
     if (c.change === 'deleted') {
       await rm(target, { recursive: true, force: true })
+      applied.push(c)
       continue
     }
     const from = join(upper, rel)
     const up = await lstat(from)
+    // A FIFO, socket or device the session made is not carried out: copying a FIFO blocked a
+    // thread of the pool for good (the commit never answered, four of them stalled every file
+    // call of execd); a socket failed the whole commit.
+    if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile()) continue
+    applied.push(c)
     if (up.isDirectory()) {
       if (low && !low.isDirectory()) await rm(target, { force: true })
       if (!low?.isDirectory()) await mkdir(target)
@@ -265,4 +272,5 @@ export async function applyChanges(changes: ChangedPath[], upper: string, worksp
       throw err
     }
   }
+  return applied
 }

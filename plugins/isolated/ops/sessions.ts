@@ -313,10 +313,9 @@ export class IsolatedSessions {
       }
       if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
       await s.bash.close()
-      let applied = false
+      let applied: ChangedPath[] | undefined
       try {
-        await applyChanges(changes, upper, workspace)
-        applied = true
+        applied = await applyChanges(changes, upper, workspace)
       } finally {
         if (applied) {
           await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
@@ -324,7 +323,7 @@ export class IsolatedSessions {
         }
         await this.restart(s)
       }
-      return { applied: changes, session_restarted: true }
+      return { applied, session_restarted: true }
     } finally {
       s.committing = false
     }
