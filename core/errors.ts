@@ -80,6 +80,10 @@ export function outOfFds(err: unknown): ExecdError | undefined {
     if (cause instanceof ExecdError && cause.code !== 'RUNTIME_ERROR') return undefined
     const code = cause instanceof ExecdError ? undefined : errnoOf(cause)
     if (code === 'EMFILE' || code === 'ENFILE') return fdsExhausted(code, err)
+    // A spawn at the limit of processes is the same kind of refusal (core/threads.ts).
+    if (code === 'EAGAIN' && /spawn|fork/.test(String((cause as NodeJS.ErrnoException).syscall))) {
+      return processesExhausted(err)
+    }
     cause = cause.cause
   }
   return undefined
@@ -101,6 +105,42 @@ export function fdsExhausted(code: 'EMFILE' | 'ENFILE', cause?: unknown): ExecdE
       'retry once connections or other work close, or raise the limit (ulimit -n, docker run --ulimit nofile=)',
     { cause },
   )
+}
+
+/**
+ * The 503 of a spawn refused with EAGAIN: the processes and threads execd and its children may
+ * have are all in use (a pids cgroup's `pids.max`, RLIMIT_NPROC, kernel.threads-max). The
+ * message names the pids cgroup's figures when they can be read (only here, on a refusal).
+ */
+export function processesExhausted(cause?: unknown): ExecdError {
+  const pids = pidsFigures()
+  const figures = pids ? `: ${pids.current} of pids.max ${pids.max} in use` : ''
+  return new ExecdError(
+    'SERVICE_UNAVAILABLE',
+    `limit reached: no process can be started (EAGAIN, the pids cgroup's limit${figures}, or RLIMIT_NPROC); ` +
+      'retry once other processes end, or raise the limit (docker run --pids-limit=)',
+    { cause },
+  )
+}
+
+/** pids.current and pids.max of execd's pids cgroup (v1 `N:pids:/path`, or v2's `0::/path`). */
+function pidsFigures(): { current: string; max: string } | undefined {
+  try {
+    const fs = require('node:fs') as typeof import('node:fs')
+    const lines = fs.readFileSync('/proc/self/cgroup', 'latin1')
+    const v1 = /^\d+:(?:[^:]*,)?pids(?:,[^:]*)?:(\/.*)$/m.exec(lines)?.[1]
+    const dirs = v1 !== undefined ? [`/sys/fs/cgroup/pids${v1}`] : []
+    const v2 = /^0::(\/.*)$/m.exec(lines)?.[1]
+    if (v2 !== undefined) dirs.push(`/sys/fs/cgroup${v2}`, `/sys/fs/cgroup/unified${v2}`)
+    for (const dir of dirs) {
+      try {
+        const max = fs.readFileSync(`${dir}/pids.max`, 'latin1').trim()
+        const current = fs.readFileSync(`${dir}/pids.current`, 'latin1').trim()
+        return { current, max }
+      } catch {}
+    }
+  } catch {}
+  return undefined
 }
 
 /** Maps an errno-style error from node:fs to our code, keeping the OS message. */

@@ -32,6 +32,13 @@ async function readLine(stream: ReadableStream<Uint8Array>): Promise<string> {
 }
 
 describe('spawnOwned', () => {
+  test('a working directory that is gone is named as the cause, not the program', () => {
+    // posix_spawn's ENOENT named the program ('bash'): a removed workspace read as a missing shell.
+    expect(() => spawnOwned(['bash', '-c', 'true'], { cwd: '/nonexistent-execd-cwd' })).toThrow(
+      'the working directory /nonexistent-execd-cwd does not exist (removed?)',
+    )
+  })
+
   test('the child leads its own process group', async () => {
     const p = spawnOwned(['bash', '-c', 'echo $$; ps -o pgid= $$'])
     const [pid, pgid] = (await new Response(p.stdout).text()).trim().split(/\s+/).map(Number)

@@ -5,7 +5,7 @@
  * started, inside or outside its group (core/ownership.ts).
  */
 import type { Subprocess, TerminalOptions } from 'bun'
-import { closeSync, constants, fstatSync, openSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs'
 import { requirePiece } from './capabilities'
 import { signalGroup } from './process-groups'
 import type { Logger } from './log'
@@ -190,9 +190,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   try {
     proc = spawn(opts.cwd ?? START_CWD)
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    // A directory given that is gone: said so, rather than the runtime's ENOENT naming the
+    // program (`posix_spawn 'bash'`), which sent one looking for a missing interpreter.
+    if (opts.cwd !== undefined) throw existsSync(opts.cwd) ? err : missingCwd(opts.cwd, err)
     // execd's directory is gone and nothing is at its path: the child inherits the removed one,
     // as before (a command can still cd elsewhere).
-    if (opts.cwd !== undefined || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     proc = spawn(undefined)
   }
   const pid = proc.pid
@@ -254,6 +257,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     timer = setLongTimeout(() => void kill('timeout'), opts.timeoutMs)
   }
   return self
+}
+
+/** The failure of a spawn whose working directory does not exist (removed since it was chosen). */
+function missingCwd(cwd: string, cause: unknown): Error {
+  const whose = cwd === START_CWD ? "execd's own working directory" : 'the working directory'
+  return new Error(`${whose} ${cwd} does not exist (removed?)`, { cause })
 }
 
 /** Exited leaders whose owners are not looked at yet. */
