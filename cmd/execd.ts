@@ -3,7 +3,7 @@
  * The execd command line. `--version` is answered here, before anything else is loaded; every
  * other use loads the program (cli.ts), whose verbs lazy-import their adapters in turn.
  */
-import { runWithoutOnDemandThreads } from '../core/threads'
+import { settleThreads } from '../core/threads'
 import { versionText } from '../core/version'
 
 const words = process.argv.slice(2)
@@ -11,7 +11,7 @@ if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   process.stdout.write(`${versionText()}\n`)
 } else {
   // First, before anything loads: a daemon must never need a thread it cannot start (core/threads.ts).
-  if (words[0] === 'serve') runWithoutOnDemandThreads()
+  const settled = words[0] === 'serve' ? settleThreads() : Promise.resolve()
   // Not awaited at top level, so the bundle may also be built as CommonJS (Makefile).
-  void import('./cli').then(({ main }) => main(words))
+  void settled.then(() => import('./cli')).then(({ main }) => main(words))
 }

@@ -9,11 +9,14 @@
  * limit being reached here, measured with Bun 1.4.5; oven-sh/bun#36985, #39864): the daemon
  * died and every child it ran was orphaned.
  *
- * What execd does about it: `serve` runs with those three off (JSC options are read from the
- * environment when the runtime starts, so the first start runs itself again, as the same
- * process, with them set): JIT compiles and collections run on the main thread, and execd
- * needs no thread it does not already have. The variables it added are taken out of
- * `process.env` again, so children get the environment execd was given.
+ * What execd does about it: where a limit on processes applies to it (a finite `pids.max` of
+ * its cgroup or one above it, or RLIMIT_NPROC when not root), `serve` runs with those three off
+ * (JSC options are read from the environment when the runtime starts, so the first start runs
+ * itself again, as the same process, with them set): JIT compiles and collections run on the
+ * main thread, and execd needs no thread it does not already have. The variables it added are
+ * taken out of `process.env` again, so children get the environment execd was given. Without
+ * such a limit the run again is not made: it costs a second runtime start (~20 ms to the first
+ * `/ping`), and what is left to run out of then is the whole machine's.
  */
 
 /** The JavaScriptCore options that leave no thread to be started on demand. */
@@ -25,6 +28,46 @@ export const NO_ON_DEMAND_THREADS: Readonly<Record<string, string>> = {
 
 /** Set on the run again: the names of the variables the first start added. */
 const ADDED = 'EXECD_JSC_ADDED'
+
+/**
+ * For `serve`, before anything else: where a limit on processes applies (above), runs
+ * `runWithoutOnDemandThreads`; on the run again, only takes out what the first start added.
+ */
+export async function settleThreads(env: Record<string, string | undefined> = process.env): Promise<void> {
+  if (env[ADDED] !== undefined || Object.keys(NO_ON_DEMAND_THREADS).every(name => env[name] !== undefined))
+    return runWithoutOnDemandThreads(env)
+  if (await underProcessLimit()) runWithoutOnDemandThreads(env)
+}
+
+/**
+ * Whether a limit on processes applies to this process: a `pids.max` other than `max` on its
+ * cgroup or an ancestor (cgroup v2, or v1's pids hierarchy), or a finite RLIMIT_NPROC for a user
+ * it binds (not root). Read with Bun.file, asynchronously: node:fs stays unloaded at start.
+ */
+export async function underProcessLimit(): Promise<boolean> {
+  const read = (path: string) =>
+    Bun.file(path)
+      .text()
+      .catch(() => '')
+  const files: string[] = []
+  for (const line of (await read('/proc/self/cgroup')).split('\n')) {
+    const [, controllers, path] = /^\d+:([^:]*):(\/.*)$/.exec(line) ?? []
+    if (path === undefined) continue
+    const root =
+      controllers === '' ? '/sys/fs/cgroup' : controllers?.split(',').includes('pids') ? '/sys/fs/cgroup/pids' : ''
+    if (!root) continue
+    // The cgroup and each one above it that this namespace shows (the root has no pids.max).
+    for (let p = path; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
+      files.push(`${root}${p === '/' ? '' : p}/pids.max`)
+      if (p === '/') break
+    }
+  }
+  const limits = await Promise.all(files.map(read))
+  if (limits.some(text => /^\d+$/.test(text.trim()))) return true
+  if (process.getuid?.() === 0) return false
+  const nproc = /^Max processes\s+(\S+)/m.exec(await read('/proc/self/limits'))?.[1]
+  return nproc !== undefined && nproc !== 'unlimited'
+}
 
 /**
  * For `serve`, before anything else: runs this executable again in this process (execve: the

@@ -21,6 +21,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { underProcessLimit } from '../core/threads'
 import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 
 /** Threads JavaScriptCore starts when it needs them and lets exit when idle (their comm). */
@@ -51,25 +52,6 @@ async function churn(d: Daemon, rounds: number): Promise<void> {
   }
 }
 
-describe('execd serve', () => {
-  test('runs with no thread that JavaScriptCore would start on demand, and hands children the environment it was given', async () => {
-    const d = await startDaemon()
-    try {
-      await churn(d, 20)
-      const names = threadsOf(d.proc.pid)
-      expect(names.filter(n => ON_DEMAND.test(n))).toEqual([])
-      // The same process (the run again is an exec), under its own name.
-      expect(readFileSync(`/proc/${d.proc.pid}/comm`, 'latin1').trim()).toBe('execd')
-      const frames = await readSse(await postJson(d, '/command', { command: 'env' }))
-      const env = frames.filter(f => f.data.type === 'stdout').map(f => f.data.text as string)
-      expect(env.some(line => line.startsWith('PATH='))).toBe(true)
-      expect(env.filter(line => /^(BUN_JSC_|EXECD_JSC_)/.test(line))).toEqual([])
-    } finally {
-      await d.stop()
-    }
-  }, 60_000)
-})
-
 const PIDS_ROOT = '/sys/fs/cgroup/pids'
 const pidsV1 = process.getuid?.() === 0 && existsSync(join(PIDS_ROOT, 'cgroup.procs'))
 if (!pidsV1)
@@ -94,16 +76,57 @@ afterAll(() => {
   }
 })
 
+/** A pids cgroup of the test's own, with `limit`: removed after the file (afterAll above). */
+function pidsCgroup(limit: number): string {
+  const cg = join(PIDS_ROOT, `execd-spec-pids-${process.pid}-${made.length}-${Date.now()}`)
+  mkdirSync(cg)
+  made.push(cg)
+  writeFileSync(join(cg, 'pids.max'), String(limit))
+  return cg
+}
+
+/** startDaemon's `under`: sh joins the cgroup, then execs execd (the same process). */
+const inCgroup = (cg: string) => ['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec "$@"`, 'sh']
+
+describe.skipIf(!pidsV1)('execd serve under a limit on processes', () => {
+  test('runs with no thread that JavaScriptCore would start on demand, and hands children the environment it was given', async () => {
+    const d = await startDaemon({ under: inCgroup(pidsCgroup(4096)) })
+    try {
+      await churn(d, 20)
+      const names = threadsOf(d.proc.pid)
+      expect(names.filter(n => ON_DEMAND.test(n))).toEqual([])
+      // The same process (the run again is an exec), under its own name.
+      expect(readFileSync(`/proc/${d.proc.pid}/comm`, 'latin1').trim()).toBe('execd')
+      const frames = await readSse(await postJson(d, '/command', { command: 'env' }))
+      const env = frames.filter(f => f.data.type === 'stdout').map(f => f.data.text as string)
+      expect(env.some(line => line.startsWith('PATH='))).toBe(true)
+      expect(env.filter(line => /^(BUN_JSC_|EXECD_JSC_)/.test(line))).toEqual([])
+    } finally {
+      await d.stop()
+    }
+  }, 60_000)
+})
+
+describe.skipIf(await underProcessLimit())('execd serve with no limit on processes', () => {
+  test('starts once: the run again (a second runtime start) is not made', async () => {
+    const d = await startDaemon()
+    try {
+      // The environment execd was exec'd with: the run again would have added the JSC options.
+      const environ = readFileSync(`/proc/${d.proc.pid}/environ`, 'latin1').split('\0')
+      expect(environ.filter(v => /^(BUN_JSC_|EXECD_JSC_)/.test(v))).toEqual([])
+    } finally {
+      await d.stop()
+    }
+  })
+})
+
 describe.skipIf(!pidsV1)('execd with every pid of its pids cgroup taken by a command', () => {
   test('answers a JSON 503 naming the limit for what needs a process, stays up, and recovers once they end', async () => {
-    const cg = join(PIDS_ROOT, `execd-spec-pids-${process.pid}-${Date.now()}`)
-    mkdirSync(cg)
-    made.push(cg)
     const limit = 48
-    writeFileSync(join(cg, 'pids.max'), String(limit))
+    const cg = pidsCgroup(limit)
     const current = () => Number(readFileSync(join(cg, 'pids.current'), 'latin1'))
     // execd starts in the cgroup (sh joins it, then execs execd: the same process).
-    const d = await startDaemon({ under: ['sh', '-c', `echo $$ > ${cg}/cgroup.procs && exec "$@"`, 'sh'] })
+    const d = await startDaemon({ under: inCgroup(cg) })
     const scratch = mkdtempSync(join(tmpdir(), 'execd-spec-pids-'))
     try {
       const pid = d.proc.pid
