@@ -263,7 +263,10 @@ export async function applyChanges(changes: ChangedPath[], upper: string, worksp
       if (up.isSymbolicLink()) await symlink(await readlink(from), temp)
       else {
         await copyFile(from, temp)
-        await chmod(temp, up.mode & 0o7777)
+        // Never setuid/setgid: the sandbox's root needs no capability to chmod its own file
+        // u+s, and such a program committed as root's would run as root outside the sandbox.
+        // (The chown below would clear the bits too; this does not rest on that.)
+        await chmod(temp, up.mode & 0o1777)
       }
       await lchown(temp, up.uid, up.gid)
       await rename(temp, target)
