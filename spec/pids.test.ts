@@ -53,6 +53,7 @@ async function churn(d: Daemon, rounds: number): Promise<void> {
 }
 
 const PIDS_ROOT = '/sys/fs/cgroup/pids'
+const python = Bun.which(process.env.EXECD_PYTHON ?? 'python3') !== null
 const pidsV1 = process.getuid?.() === 0 && existsSync(join(PIDS_ROOT, 'cgroup.procs'))
 if (!pidsV1)
   console.warn('spec/pids.test.ts: not root or no cgroup v1 pids hierarchy here, the pids limit is not tried')
@@ -126,7 +127,8 @@ describe.skipIf(!pidsV1)('execd with every pid of its pids cgroup taken by a com
     const cg = pidsCgroup(limit)
     const current = () => Number(readFileSync(join(cg, 'pids.current'), 'latin1'))
     // execd starts in the cgroup (sh joins it, then execs execd: the same process).
-    const d = await startDaemon({ under: inCgroup(cg) })
+    // No spare python: the first python context must start one at the limit.
+    const d = await startDaemon({ under: inCgroup(cg), args: ['--python-spare', '0'] })
     const scratch = mkdtempSync(join(tmpdir(), 'execd-spec-pids-'))
     try {
       const pid = d.proc.pid
@@ -142,6 +144,7 @@ describe.skipIf(!pidsV1)('execd with every pid of its pids cgroup taken by a com
         await postJson(d, '/session', {}),
         await postJson(d, '/code/context', { language: 'bash' }),
         await postJson(d, '/code/context', { language: 'javascript' }),
+        ...(python ? [await postJson(d, '/code/context', { language: 'python' })] : []),
       ]
       for (const res of refused) {
         const text = await res.text()
@@ -170,6 +173,8 @@ describe.skipIf(!pidsV1)('execd with every pid of its pids cgroup taken by a com
       const frames = await readSse(await postJson(d, '/command', { command: 'echo hi' }))
       expect(frames.some(f => f.data.type === 'stdout' && f.data.text === 'hi')).toBe(true)
       expect((await postJson(d, '/code/context', { language: 'bash' })).status).toBe(200)
+      // python's probe at the limit was not kept as "python is not available here".
+      if (python) expect((await postJson(d, '/code/context', { language: 'python' })).status).toBe(200)
     } finally {
       await d.stop()
       rmSync(scratch, { recursive: true, force: true })

@@ -4,7 +4,7 @@
  * --prefer-jupyter puts it first.
  */
 import type { Config } from '../../core/config'
-import { ExecdError, fdsExhausted } from '../../core/errors'
+import { ExecdError, fdsExhausted, processesExhausted } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { within } from '../../core/timers'
 
@@ -12,6 +12,10 @@ const JUPYTER = 'jupyter'
 
 /** The errno of a probe that failed for want of an fd, from its detail (EMFILE, ENFILE). */
 const fdsFull = (detail = '') => /\b(EMFILE|ENFILE)\b/.exec(detail)?.[1] as 'EMFILE' | 'ENFILE' | undefined
+/** A probe that could not start its process (EAGAIN: the pids limit) says nothing of the interpreter either. */
+const processesFull = (detail = '') => /\bEAGAIN\b/.test(detail)
+/** A probe that failed for want of a resource, not for the interpreter. */
+const outOfResources = (detail = '') => fdsFull(detail) !== undefined || processesFull(detail)
 const PROBE_TTL_MS = 10_000
 const PROBE_LIMIT_MS = 5000
 
@@ -34,10 +38,11 @@ export class LanguageCatalog {
     if (!this.cache || Date.now() - this.cache.at > PROBE_TTL_MS) {
       const entries = this.probe()
       this.cache = { at: Date.now(), entries }
-      // A probe that found no fd free says nothing of the interpreter: such a list is not kept
-      // (kept, python stayed refused for 10 s after fds had freed up).
+      // A probe that found no fd or process free says nothing of the interpreter: such a list
+      // is not kept (kept, python stayed refused for 10 s after fds or pids had freed up).
       void entries.then(list => {
-        if (this.cache?.entries === entries && list.some(e => !e.available && fdsFull(e.detail))) this.cache = undefined
+        if (this.cache?.entries === entries && list.some(e => !e.available && outOfResources(e.detail)))
+          this.cache = undefined
       })
     }
     return this.cache.entries
@@ -51,6 +56,7 @@ export class LanguageCatalog {
     // The limit's 503, not a 400 saying the language is missing.
     const full = fdsFull(entry?.detail)
     if (full) throw fdsExhausted(full)
+    if (processesFull(entry?.detail)) throw processesExhausted()
     const available = entries.filter(e => e.available).map(e => e.language)
     const names = available.length ? available.join(', ') : 'none'
     const why = entry
