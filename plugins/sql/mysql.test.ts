@@ -9,9 +9,13 @@ import { createLogger } from '../../core/log'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { startMariadb } from '../../spec/kit/mariadb'
 import { sql } from '.'
+import { removeDriverFile } from './child'
 
 const server = await startMariadb()
-afterAll(() => server?.stop())
+afterAll(async () => {
+  await server?.stop()
+  await removeDriverFile()
+})
 const skip = !server
 const why = skip ? ' (skipped: no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…)' : ''
 

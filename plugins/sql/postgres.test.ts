@@ -9,9 +9,13 @@ import { createLogger } from '../../core/log'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { startPostgres } from '../../spec/kit/postgres'
 import { sql } from '.'
+import { removeDriverFile } from './child'
 
 const server = await startPostgres()
-afterAll(() => server?.stop())
+afterAll(async () => {
+  await server?.stop()
+  await removeDriverFile()
+})
 const dsn = server?.dsn
 const skip = !dsn
 const why = skip ? ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)' : ''

@@ -38,6 +38,8 @@ export async function startMariadb(): Promise<Mariadb | undefined> {
       '--no-defaults',
       `--datadir=${data}`,
       `--socket=${join(dir, 'sock')}`,
+      // Its own temp files in its own dir: $TMPDIR (the tests' own, root's) it may not write.
+      `--tmpdir=${dir}`,
       `--port=${port}`,
       '--bind-address=127.0.0.1',
       '--skip-grant-tables',
