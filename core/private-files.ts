@@ -4,8 +4,8 @@
  * pre-plant), removed when execd exits, written again if a temp cleaner swept them while execd
  * ran for days.
  */
-import { existsSync, rmSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -36,22 +36,29 @@ export class PrivateFiles {
   }
 
   private async writeAll(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), this.prefix))
-    try {
-      for (const [name, text] of Object.entries(this.files)) await writeFile(join(dir, name), text)
-    } catch (err) {
-      // A full temp disk: each failed start left its dir (and a cut driver) until the disk was
-      // cleaned by hand, since only a written dir is removed at exit.
-      await rm(dir, { recursive: true, force: true }).catch(() => {})
-      throw err
-    }
-    process.once('exit', () => {
+    // Made synchronously and given its exit hook at once: made on the thread pool, a dir whose
+    // making was under way when execd exited (a context starting during SIGTERM) was left behind.
+    const dir = mkdtempSync(join(tmpdir(), this.prefix))
+    const removeAtExit = () => {
       // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
       // made a SIGTERM'd execd exit 1 with a stack trace).
       try {
         rmSync(dir, { recursive: true, force: true })
       } catch {}
-    })
+    }
+    process.once('exit', removeAtExit)
+    try {
+      for (const [name, text] of Object.entries(this.files)) await writeFile(join(dir, name), text)
+    } catch (err) {
+      // A full temp disk: each failed start left its dir (and a cut driver) until the disk was
+      // cleaned by hand. Out of fds the removal fails as the write did: the exit hook stays then.
+      const removed = await rm(dir, { recursive: true, force: true }).then(
+        () => true,
+        () => false,
+      )
+      if (removed) process.off('exit', removeAtExit)
+      throw err
+    }
     return dir
   }
 }

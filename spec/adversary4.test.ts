@@ -195,7 +195,7 @@ describe.skipIf(!isRoot)('javascript and sql contexts started while the temp dis
         expect(res.status).toBe(500)
         expect((await res.json()).message).toContain('ENOSPC')
       }
-      expect(readdirSync(disk).filter(n => /^execd-(js|sqlite)-/.test(n))).toEqual([])
+      expect(readdirSync(disk).filter(n => /^execd-(js|sql)-/.test(n))).toEqual([])
       free()
       free = undefined
       const js = await readSse(await postJson(d, '/code', { code: '20 + 22', context: { language: 'javascript' } }))
