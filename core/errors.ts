@@ -66,13 +66,14 @@ export function knowOpenFilesLimit(n: number): void {
 }
 
 /**
- * A failure for want of a file descriptor, as the 503 of a full limit: its cause is load (idle
- * connections, other work) that passes, so the client may retry, and an operator needs the limit
- * named rather than a 500 with the daemon's own paths in it (a session's script in execd's temp
- * dir, a /proc/self/fd path). Errors that sections made of one (files' fsError keeps the errno
- * as its cause) are recognised by that cause, so every route answers alike.
+ * A failure for want of a file descriptor (EMFILE, ENFILE) or of a process (a spawn's EAGAIN), as
+ * the 503 of a full limit: its cause is load (idle connections, other work, other processes)
+ * that passes, so the client may retry, and an operator needs the limit named rather than a 500
+ * with the daemon's own paths in it (a session's script in execd's temp dir, a /proc/self/fd
+ * path). Errors that sections made of one (files' fsError keeps the errno as its cause) are
+ * recognised by that cause, so every route answers alike.
  */
-export function outOfFds(err: unknown): ExecdError | undefined {
+export function limitReached(err: unknown): ExecdError | undefined {
   // A section's error names its own code (a 4xx stays the client's); an unknown failure's
   // causes are followed, as wrappers (could not start the interpreter: …) keep them.
   let cause = err
@@ -164,7 +165,7 @@ function fromErrno(err: unknown, prefix = ''): ExecdError {
 
 /** Anything thrown, as an ExecdError (unknown failures are RUNTIME_ERROR). */
 export function toExecdError(err: unknown): ExecdError {
-  const full = outOfFds(err)
+  const full = limitReached(err)
   if (full) return full
   if (err instanceof ExecdError) return err
   if (err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string') {
@@ -177,7 +178,7 @@ export function toExecdError(err: unknown): ExecdError {
 
 /** The JSON error response of CONTRACT §1. */
 export function errorResponse(err: ExecdError): Response {
-  err = outOfFds(err) ?? err
+  err = limitReached(err) ?? err
   return new Response(JSON.stringify({ code: err.code, message: err.message }), {
     status: err.status,
     headers: { 'content-type': 'application/json; charset=utf-8', ...err.headers },

@@ -6,7 +6,7 @@
  * either way, and the log file keeps the output for `/logs`.
  */
 import { findShell, requirePiece } from '../../core/capabilities'
-import { ExecdError, outOfFds } from '../../core/errors'
+import { ExecdError, limitReached } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { ByteLineSplitter, type OutputLine } from '../../core/lines'
@@ -78,7 +78,7 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     // looked for only when a spawn failed: a command that starts needs no check of its own.
     if (err instanceof ExecdError && err.code === 'NOT_SUPPORTED') throw err
     // No fd for the pipes: a 503 naming the limit, as for every other route (core/errors.ts).
-    const full = outOfFds(err)
+    const full = limitReached(err)
     if (full) throw full
     requirePiece('shell')
     failure = `failed to start command: ${(err as Error).message}`

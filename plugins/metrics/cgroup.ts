@@ -7,7 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { outOfFds } from '../../core/errors'
+import { limitReached } from '../../core/errors'
 
 export interface Reading {
   /** CPUs available: the quota (e.g. 1.5) or the host's count. */
@@ -28,7 +28,7 @@ const read = (path: string): string | undefined => {
   } catch (err) {
     // A file that could not be opened for want of an fd is not a file that is missing: read
     // as absent, every figure came out 0 (a 200 saying the machine has no memory).
-    if (outOfFds(err)) throw err
+    if (limitReached(err)) throw err
     return undefined
   }
 }

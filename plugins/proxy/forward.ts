@@ -1,5 +1,5 @@
 /** The HTTP half of the proxy: one request to the upstream, both bodies streamed. */
-import { ExecdError, errorResponse, outOfFds } from '../../core/errors'
+import { ExecdError, errorResponse, limitReached } from '../../core/errors'
 import { requestVerbatim } from './verbatim'
 import { type ProxyTarget, upstreamHeaders, validPort, withoutHopByHop } from './target'
 
@@ -33,7 +33,7 @@ export async function forward(request: Request, target: ProxyTarget, peerIp: str
       : await viaFetch(request.method, target, headers, body, request.signal)
   } catch (err) {
     // No fd for the upstream's socket is execd's limit, not a port where nothing answers.
-    const full = outOfFds(err)
+    const full = limitReached(err)
     return full ? errorResponse(full) : badGateway()
   }
   return relay(answer)
