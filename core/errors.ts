@@ -2,6 +2,7 @@
  * The one place where error codes meet HTTP statuses (CONTRACT §1) and CLI exit codes.
  * Plugins throw `ExecdError`; the app and the CLI render it.
  */
+import { pidsCgroupDirs } from './pids-cgroup'
 const STATUS = {
   INVALID_REQUEST_BODY: 400,
   MISSING_QUERY: 400,
@@ -124,16 +125,11 @@ export function processesExhausted(cause?: unknown): ExecdError {
   )
 }
 
-/** pids.current and pids.max of execd's pids cgroup (v1 `N:pids:/path`, or v2's `0::/path`). */
+/** pids.current and pids.max of execd's pids cgroup (core/pids-cgroup.ts). */
 function pidsFigures(): { current: string; max: string } | undefined {
   try {
     const fs = require('node:fs') as typeof import('node:fs')
-    const lines = fs.readFileSync('/proc/self/cgroup', 'latin1')
-    const v1 = /^\d+:(?:[^:]*,)?pids(?:,[^:]*)?:(\/.*)$/m.exec(lines)?.[1]
-    const dirs = v1 !== undefined ? [`/sys/fs/cgroup/pids${v1}`] : []
-    const v2 = /^0::(\/.*)$/m.exec(lines)?.[1]
-    if (v2 !== undefined) dirs.push(`/sys/fs/cgroup${v2}`, `/sys/fs/cgroup/unified${v2}`)
-    for (const dir of dirs) {
+    for (const dir of pidsCgroupDirs(fs.readFileSync('/proc/self/cgroup', 'latin1'))) {
       try {
         const max = fs.readFileSync(`${dir}/pids.max`, 'latin1').trim()
         const current = fs.readFileSync(`${dir}/pids.current`, 'latin1').trim()

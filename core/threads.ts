@@ -18,6 +18,7 @@
  * such a limit the run again is not made: it costs a second runtime start (~20 ms to the first
  * `/ping`), and what is left to run out of then is the whole machine's.
  */
+import { pidsCgroupDirs } from './pids-cgroup'
 
 /** The JavaScriptCore options that leave no thread to be started on demand. */
 export const NO_ON_DEMAND_THREADS: Readonly<Record<string, string>> = {
@@ -49,19 +50,7 @@ export async function underProcessLimit(): Promise<boolean> {
     Bun.file(path)
       .text()
       .catch(() => '')
-  const files: string[] = []
-  for (const line of (await read('/proc/self/cgroup')).split('\n')) {
-    const [, controllers, path] = /^\d+:([^:]*):(\/.*)$/.exec(line) ?? []
-    if (path === undefined) continue
-    const root =
-      controllers === '' ? '/sys/fs/cgroup' : controllers?.split(',').includes('pids') ? '/sys/fs/cgroup/pids' : ''
-    if (!root) continue
-    // The cgroup and each one above it that this namespace shows (the root has no pids.max).
-    for (let p = path; ; p = p.slice(0, p.lastIndexOf('/')) || '/') {
-      files.push(`${root}${p === '/' ? '' : p}/pids.max`)
-      if (p === '/') break
-    }
-  }
+  const files = pidsCgroupDirs(await read('/proc/self/cgroup'), true).map(dir => `${dir}/pids.max`)
   const limits = await Promise.all(files.map(read))
   if (limits.some(text => /^\d+$/.test(text.trim()))) return true
   if (process.getuid?.() === 0) return false
