@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
-import { createLogger } from '../../core/log'
 import { pidsWith } from '../../spec/harness'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
+import { results, startSql as startIn, texts } from './test-context'
 import { removeDriverFile } from './child'
 
 const dirs: string[] = []
@@ -18,12 +18,8 @@ afterAll(async () => {
 
 function startSql(flags: Record<string, string> = {}, cwd = mkdtempSync(join(tmpdir(), 'execd-sql-test-'))) {
   dirs.push(cwd)
-  const config = resolveConfig(sql.options ?? [], flags, {})
-  return sql.start({ language: 'sql', cwd, env: {}, config, log: createLogger('silent') })
+  return startIn(flags, cwd)
 }
-
-const results = (events: ExecEvent[]) => events.filter(e => e.type === 'result').map(e => e.results!)
-const texts = (events: ExecEvent[]) => results(events).map(r => JSON.parse(r.text as string))
 
 test('a table persists across cells and a SELECT gives columns and rows', async () => {
   const ctx = await startSql()

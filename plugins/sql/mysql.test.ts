@@ -3,12 +3,9 @@
  * when Debian's mariadb-server is installed (spec/kit/mariadb.ts); skipped with neither.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { resolveConfig } from '../../core/config'
-import type { ExecEvent } from '../../core/events'
-import { createLogger } from '../../core/log'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { startMariadb } from '../../spec/kit/mariadb'
-import { sql } from '.'
+import { startSql, texts } from './test-context'
 import { removeDriverFile } from './child'
 
 const server = await startMariadb()
@@ -19,17 +16,7 @@ afterAll(async () => {
 const skip = !server
 const why = skip ? ' (skipped: no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…)' : ''
 
-const startServer = () =>
-  sql.start({
-    language: 'sql',
-    cwd: '/',
-    env: {},
-    config: resolveConfig(sql.options ?? [], { 'sql-dsn': server?.dsn ?? '' }, {}),
-    log: createLogger('silent'),
-  })
-
-const texts = (events: ExecEvent[]) =>
-  events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
+const startServer = () => startSql({ 'sql-dsn': server?.dsn ?? '' })
 
 test.skipIf(skip)(`mysql: session state lasts the context; # comments and quoted ; split right${why}`, async () => {
   const ctx = await startServer()

@@ -3,12 +3,9 @@
  * Debian's postgresql package is installed (spec/kit/postgres.ts); skipped with neither.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { resolveConfig } from '../../core/config'
-import type { ExecEvent } from '../../core/events'
-import { createLogger } from '../../core/log'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { startPostgres } from '../../spec/kit/postgres'
-import { sql } from '.'
+import { startSql, texts } from './test-context'
 import { removeDriverFile } from './child'
 
 const server = await startPostgres()
@@ -20,17 +17,7 @@ const dsn = server?.dsn
 const skip = !dsn
 const why = skip ? ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)' : ''
 
-const startServer = () =>
-  sql.start({
-    language: 'sql',
-    cwd: '/',
-    env: {},
-    config: resolveConfig(sql.options ?? [], { 'sql-dsn': dsn! }, {}),
-    log: createLogger('silent'),
-  })
-
-const texts = (events: ExecEvent[]) =>
-  events.filter(e => e.type === 'result').map(e => JSON.parse(e.results!.text as string))
+const startServer = () => startSql({ 'sql-dsn': dsn! })
 
 test.skipIf(skip)(`postgres: session state lasts the context, dollar quotes split right${why}`, async () => {
   const ctx = await startServer()
