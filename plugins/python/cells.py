@@ -8,18 +8,41 @@ _main.__dict__['__builtins__'] = builtins
 sys.modules['__main__'] = _main
 _ns = _main.__dict__
 _running = False
+_cell_n = None  # execd's number of the cell being run (or about to be)
+_interrupt_for = None  # the newest cell execd asked to interrupt
 _CO_COROUTINE = 0x80
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (3.8+), without importing ast at startup
 
 
-# The messages every cell sends, encoded once (json.dumps was a tenth of a warm cell's time here).
-_STARTED = b'{"type": "started"}\n'
+# The message every cell ends with, encoded once (json.dumps was a tenth of a warm cell's time here).
 _DONE = b'{"type": "done"}\n'
 
 
+def _interrupt_requests():
+    """Takes the cell numbers execd wrote to fd 4 (each before its SIGINT); True if any came."""
+    global _interrupt_for
+    asked = False
+    while True:
+        try:
+            data = _interrupts.recv(4096)
+        except OSError:  # nothing more now (EAGAIN), or execd is gone
+            return asked
+        if not data:
+            return asked
+        try:
+            _interrupt_for = int(data.split()[-1])
+            asked = True
+        except ValueError:
+            pass
+
+
 def _on_sigint(signum, frame):
-    # Idle SIGINTs (a late interrupt) are ignored; only a running cell is interrupted.
-    if _running:
+    # execd tells which cell an interrupt is for, so no message has to say a cell started: one
+    # that comes before its cell runs is kept for it (_cell checks), one for a cell that has
+    # ended (a late interrupt) is dropped. A SIGINT execd did not ask for (kill -INT, the cell's
+    # own) interrupts a running cell, as Python's default does.
+    asked = _interrupt_requests()
+    if _running and not (asked and _interrupt_for != _cell_n):
         raise KeyboardInterrupt
 
 
@@ -65,8 +88,8 @@ def _user_traceback(etype, value, tb):
     return [line.rstrip('\n') for line in lines]
 
 
-def _cell(source):
-    global _running
+def _cell(source, n):
+    global _running, _cell_n
     _Cell.count += 1
     _Cell.counted = False
     filename = '<cell-%d>' % _Cell.count
@@ -74,10 +97,12 @@ def _cell(source):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     error = None
     try:
+        _cell_n = n
         _running = True
         try:
-            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees this.
-            _send(_STARTED)
+            # From here on a SIGINT interrupts this cell; one that came for it before is met here.
+            if n is not None and _interrupt_for == n:
+                raise KeyboardInterrupt
             _execute(source, filename)
             _show_figures()
         finally:
@@ -112,7 +137,7 @@ def _main_loop():
                 os.environ['PWD'] = msg['chdir']
                 _send(_DONE)
             else:
-                _cell(msg.get('code', ''))
+                _cell(msg.get('code', ''), msg.get('n'))
         except KeyboardInterrupt:
             _send(_DONE)
 

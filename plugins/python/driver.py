@@ -1,8 +1,9 @@
 # execd's in-interpreter half of the python runtime. Standard library only, python >= 3.8.
 #
 # Protocol: fd 3 is a socket to execd carrying JSON lines both ways. execd sends
-# {"code": "..."}; the driver answers with events ({"type": "stdout", "text": ...}, "result",
-# "execution_count", "error") and then {"type": "done"}. The user's fd 1 and 2 are pipes the
+# {"code": "...", "n": <cell number>}; the driver answers with events ({"type": "stdout",
+# "text": ...}, "result", "execution_count", "error") and then {"type": "done"}. fd 4 is a
+# socket execd writes the number of the cell it interrupts to, just before its SIGINT. The user's fd 1 and 2 are pipes the
 # driver forwards as stdout/stderr events, so protocol and user output never mix and output
 # written by subprocesses is captured too. The original stderr is kept for fatal errors.
 # The driver is three files run as one program (execd concatenates them): this one (protocol,
@@ -23,7 +24,10 @@ import types
 
 sys.argv = ['']  # execd passed this program as argv[1]
 os.set_inheritable(3, False)  # a background child must not keep the channel open
+os.set_inheritable(4, False)
 _chan = socket.socket(fileno=3)
+_interrupts = socket.socket(fileno=4)
+_interrupts.setblocking(False)
 _chan_in = _chan.makefile('rb')
 _send_lock = threading.Lock()
 
