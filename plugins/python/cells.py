@@ -57,19 +57,45 @@ def _run_code(code_obj):
     return value
 
 
+# A line that may be one expression: no statement keyword first, no `;`, no `=` of an
+# assignment (`==`, `!=`, `<=`, `>=` are comparisons). A line it lets through that is no
+# expression only costs a failed compile; one it stops takes the syntax tree's way, as before.
+_MAYBE_EXPRESSION = re.compile(
+    r'(?!\s*(?:import|from|def|class|for|while|if|with|try|del|pass|return|raise|global|nonlocal|assert|async\s+(?:def|for|with)|break|continue)\b)[^;=\n]*(?:[=!<>]=[^;=\n]*)*$'
+)
+
+
+def _compiled_expression(source, filename):
+    """The code of a cell that is one expression, compiled from its source (the syntax tree's
+    way builds Python objects of the tree and compiles them back: two compiles, most of a warm
+    `x + 1`'s time in the driver); None when it is not one."""
+    if not _MAYBE_EXPRESSION.match(source.strip()):
+        return None
+    try:
+        return compile(source, filename, 'eval', flags=_TOP_LEVEL_AWAIT)
+    except Exception:  # not an expression after all: the syntax tree's way says what is wrong
+        return None
+
+
 def _execute(source, filename):
-    import ast
-    tree = ast.parse(source, filename, 'exec')
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(';'):
-        last = ast.Expression(tree.body.pop().value)
-    if tree.body:
-        _run_code(compile(tree, filename, 'exec', flags=_TOP_LEVEL_AWAIT))
+    """Runs the cell; True when its last act was sending its value (output synced then)."""
+    last = _compiled_expression(source, filename)
+    if last is None:
+        import ast
+        tree = ast.parse(source, filename, 'exec')
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(';'):
+            last = ast.Expression(tree.body.pop().value)
+        if tree.body:
+            _run_code(compile(tree, filename, 'exec', flags=_TOP_LEVEL_AWAIT))
+        if last is not None:
+            last = compile(last, filename, 'eval', flags=_TOP_LEVEL_AWAIT)
     if last is not None:
-        value = _run_code(compile(last, filename, 'eval', flags=_TOP_LEVEL_AWAIT))
+        value = _run_code(last)
         if value is not None:
             _ns['_'] = value
             _emit_result(_bundle(value), hold=True)
+            return True  # output synced by the send
+    return False
 
 
 _DRIVER_FILE = sys._getframe().f_code.co_filename
@@ -96,6 +122,7 @@ def _cell(source, n):
     import linecache
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     error = None
+    synced = False
     try:
         _cell_n = n
         _running = True
@@ -103,17 +130,22 @@ def _cell(source, n):
             # From here on a SIGINT interrupts this cell; one that came for it before is met here.
             if n is not None and _interrupt_for == n:
                 raise KeyboardInterrupt
-            _execute(source, filename)
-            _show_figures()
+            synced = _execute(source, filename)
+            if 'matplotlib.pyplot' in sys.modules:
+                synced = False  # drawing the figures runs code that may write
+                _show_figures()
         finally:
             _running = False
     except BaseException as e:  # SystemExit and KeyboardInterrupt are the cell's errors too
+        synced = False
         error = {'type': 'error', 'error': {
             'ename': type(e).__name__,
             'evalue': str(e),
             'traceback': _user_traceback(type(e), e, e.__traceback__),
         }}
-    _sync_output()
+    # The value's send, the cell's last act, synced the output already.
+    if not synced:
+        _sync_output()
     _emit_count(hold=True)
     if error is not None:
         _send(error, hold=True)

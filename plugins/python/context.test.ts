@@ -71,6 +71,25 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
     expect(types).toEqual(['execution_count', 'result', 'done'])
   })
 
+  test('a one-line expression and the same expression after a statement run alike', async () => {
+    const ctx = await start()
+    await run(ctx, 'import asyncio\nx = 41')
+    const value = (events: ExecEvent[]) => events.find(e => e.type === 'result')?.results?.['text/plain']
+    expect(value(await run(ctx, 'x + 1'))).toBe('42')
+    expect(value(await run(ctx, 'pass\nx + 1'))).toBe('42')
+    expect(value(await run(ctx, 'x == 41 != False'))).toBe('True')
+    expect(value(await run(ctx, 'await asyncio.sleep(0, result=7)'))).toBe('7')
+    expect(value(await run(ctx, '_ * 2'))).toBe('14')
+    for (const code of ['x + 1;', 'x = 2', 'None', 'y := 3']) {
+      expect(value(await run(ctx, code))).toBeUndefined()
+    }
+    const failed = (await run(ctx, '1 / 0')).find(e => e.type === 'error')?.error
+    expect(failed?.ename).toBe('ZeroDivisionError')
+    expect(failed?.traceback.join('\n')).toContain('line 1')
+    const bad = (await run(ctx, 'x +')).find(e => e.type === 'error')?.error
+    expect(bad?.ename).toBe('SyntaxError')
+  })
+
   test('a large output arrives complete, in several events', async () => {
     const ctx = await start()
     const events = await run(ctx, 'import sys\nfor i in range(20000):\n    print("%05d" % i + "x" * 45)')

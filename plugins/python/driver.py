@@ -15,6 +15,7 @@ import codecs
 import io
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -33,6 +34,8 @@ _send_lock = threading.Lock()
 
 
 _held = []
+# json.dumps(msg, default=str) made this encoder anew for every message.
+_dumps = json.JSONEncoder(default=str).encode
 
 
 def _send(msg, hold=False):
@@ -40,7 +43,7 @@ def _send(msg, hold=False):
     value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
     Any later message, from any thread, sends what is held first, so the order is kept.
     A message already encoded (bytes, a JSON line) goes as it is."""
-    data = msg if isinstance(msg, bytes) else (json.dumps(msg, default=str) + '\n').encode('utf-8')
+    data = msg if isinstance(msg, bytes) else (_dumps(msg) + '\n').encode('utf-8')
     with _send_lock:
         if hold:
             _held.append(data)
