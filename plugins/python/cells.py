@@ -152,6 +152,10 @@ def _cell(source, n):
     _send(_DONE)
 
 
+# json.loads(bytes) guesses the encoding first (execd's lines are UTF-8): a tenth of a warm cell.
+_decode_message = json.JSONDecoder().decode
+
+
 def _main_loop():
     _send({'type': 'ready', 'python': sys.version.split()[0], 'pid': os.getpid(), 'executable': sys.executable})
     while True:
@@ -162,7 +166,7 @@ def _main_loop():
         if not line:
             return  # execd closed the channel
         try:
-            msg = json.loads(line)
+            msg = _decode_message(line.decode('utf-8', 'surrogatepass'))
             if 'chdir' in msg:
                 # A spare interpreter handed to a new context: take its cwd (and env) now.
                 os.chdir(msg['chdir'])
