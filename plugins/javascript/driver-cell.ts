@@ -41,11 +41,21 @@ function transpiler(cache: typeof repl, language: Language, replMode: boolean) {
 
 /** Throws Bun's BuildMessage on a syntax error; `cellName` tags stack frames. */
 export function prepareCell(code: string, language: Language, cwd: string, cellName: string): PreparedCell {
-  const canonical = transpiler(plain, language, false).transformSync(code)
-  let script = transpiler(repl, language, true).transformSync(code)
+  let script: string
+  try {
+    script = transpiler(repl, language, true).transformSync(code)
+  } catch (e) {
+    // The plain transform's error is the one to report, as when it ran first for every cell.
+    transpiler(plain, language, false).transformSync(code)
+    throw e
+  }
+  // The plain transform only tells whether the cell ends with a declaration, which a cell
+  // without any declaring word cannot (`x + 1`): one parse of it, not two.
+  const endsWithDeclaration =
+    MAY_DECLARE.test(code) && lastStatementDeclares(transpiler(plain, language, false).transformSync(code))
   script = resolveImports(script, code, language, cwd)
   remember(cellName, script)
-  return { script: `${script}\n//# sourceURL=${cellName}`, endsWithDeclaration: lastStatementDeclares(canonical) }
+  return { script: `${script}\n//# sourceURL=${cellName}`, endsWithDeclaration }
 }
 
 /** Recent cells' scripts, for the code line of a stack frame (a function may outlive its cell). */
@@ -74,6 +84,8 @@ function resolveImports(script: string, code: string, language: Language, cwd: s
 }
 
 const DECLARATION = /^(export\s+)?(let|const|var|using|class|function|async\s+function|import|enum|namespace|declare)\b/
+/** DECLARATION's words anywhere in a cell: without one, its transform declares nothing either. */
+const MAY_DECLARE = /let|const|var|using|class|function|import|enum|namespace|declare/
 
 /** Bun prints each top-level statement from column 0; the last such line starts the last one. */
 function lastStatementDeclares(canonical: string): boolean {

@@ -8,18 +8,41 @@ _main.__dict__['__builtins__'] = builtins
 sys.modules['__main__'] = _main
 _ns = _main.__dict__
 _running = False
+_cell_n = None  # execd's number of the cell being run (or about to be)
+_interrupt_for = None  # the newest cell execd asked to interrupt
 _CO_COROUTINE = 0x80
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT (3.8+), without importing ast at startup
 
 
-# The messages every cell sends, encoded once (json.dumps was a tenth of a warm cell's time here).
-_STARTED = b'{"type": "started"}\n'
+# The message every cell ends with, encoded once (json.dumps was a tenth of a warm cell's time here).
 _DONE = b'{"type": "done"}\n'
 
 
+def _interrupt_requests():
+    """Takes the cell numbers execd wrote to fd 4 (each before its SIGINT); True if any came."""
+    global _interrupt_for
+    asked = False
+    while True:
+        try:
+            data = _interrupts.recv(4096)
+        except OSError:  # nothing more now (EAGAIN), or execd is gone
+            return asked
+        if not data:
+            return asked
+        try:
+            _interrupt_for = int(data.split()[-1])
+            asked = True
+        except ValueError:
+            pass
+
+
 def _on_sigint(signum, frame):
-    # Idle SIGINTs (a late interrupt) are ignored; only a running cell is interrupted.
-    if _running:
+    # execd tells which cell an interrupt is for, so no message has to say a cell started: one
+    # that comes before its cell runs is kept for it (_cell checks), one for a cell that has
+    # ended (a late interrupt) is dropped. A SIGINT execd did not ask for (kill -INT, the cell's
+    # own) interrupts a running cell, as Python's default does.
+    asked = _interrupt_requests()
+    if _running and not (asked and _interrupt_for != _cell_n):
         raise KeyboardInterrupt
 
 
@@ -34,19 +57,45 @@ def _run_code(code_obj):
     return value
 
 
+# A line that may be one expression: no statement keyword first, no `;`, no `=` of an
+# assignment (`==`, `!=`, `<=`, `>=` are comparisons). A line it lets through that is no
+# expression only costs a failed compile; one it stops takes the syntax tree's way, as before.
+_MAYBE_EXPRESSION = re.compile(
+    r'(?!\s*(?:import|from|def|class|for|while|if|with|try|del|pass|return|raise|global|nonlocal|assert|async\s+(?:def|for|with)|break|continue)\b)[^;=\n]*(?:[=!<>]=[^;=\n]*)*$'
+)
+
+
+def _compiled_expression(source, filename):
+    """The code of a cell that is one expression, compiled from its source (the syntax tree's
+    way builds Python objects of the tree and compiles them back: two compiles, most of a warm
+    `x + 1`'s time in the driver); None when it is not one."""
+    if not _MAYBE_EXPRESSION.match(source.strip()):
+        return None
+    try:
+        return compile(source, filename, 'eval', flags=_TOP_LEVEL_AWAIT)
+    except Exception:  # not an expression after all: the syntax tree's way says what is wrong
+        return None
+
+
 def _execute(source, filename):
-    import ast
-    tree = ast.parse(source, filename, 'exec')
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(';'):
-        last = ast.Expression(tree.body.pop().value)
-    if tree.body:
-        _run_code(compile(tree, filename, 'exec', flags=_TOP_LEVEL_AWAIT))
+    """Runs the cell; True when its last act was sending its value (output synced then)."""
+    last = _compiled_expression(source, filename)
+    if last is None:
+        import ast
+        tree = ast.parse(source, filename, 'exec')
+        if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(';'):
+            last = ast.Expression(tree.body.pop().value)
+        if tree.body:
+            _run_code(compile(tree, filename, 'exec', flags=_TOP_LEVEL_AWAIT))
+        if last is not None:
+            last = compile(last, filename, 'eval', flags=_TOP_LEVEL_AWAIT)
     if last is not None:
-        value = _run_code(compile(last, filename, 'eval', flags=_TOP_LEVEL_AWAIT))
+        value = _run_code(last)
         if value is not None:
             _ns['_'] = value
             _emit_result(_bundle(value), hold=True)
+            return True  # output synced by the send
+    return False
 
 
 _DRIVER_FILE = sys._getframe().f_code.co_filename
@@ -65,34 +114,46 @@ def _user_traceback(etype, value, tb):
     return [line.rstrip('\n') for line in lines]
 
 
-def _cell(source):
-    global _running
+def _cell(source, n):
+    global _running, _cell_n
     _Cell.count += 1
     _Cell.counted = False
     filename = '<cell-%d>' % _Cell.count
     import linecache
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     error = None
+    synced = False
     try:
+        _cell_n = n
         _running = True
         try:
-            # From here on SIGINT interrupts this cell; execd holds an interrupt until it sees this.
-            _send(_STARTED)
-            _execute(source, filename)
-            _show_figures()
+            # From here on a SIGINT interrupts this cell; one that came for it before is met here.
+            if n is not None and _interrupt_for == n:
+                raise KeyboardInterrupt
+            synced = _execute(source, filename)
+            if 'matplotlib.pyplot' in sys.modules:
+                synced = False  # drawing the figures runs code that may write
+                _show_figures()
         finally:
             _running = False
     except BaseException as e:  # SystemExit and KeyboardInterrupt are the cell's errors too
+        synced = False
         error = {'type': 'error', 'error': {
             'ename': type(e).__name__,
             'evalue': str(e),
             'traceback': _user_traceback(type(e), e, e.__traceback__),
         }}
-    _sync_output()
+    # The value's send, the cell's last act, synced the output already.
+    if not synced:
+        _sync_output()
     _emit_count(hold=True)
     if error is not None:
         _send(error, hold=True)
     _send(_DONE)
+
+
+# json.loads(bytes) guesses the encoding first (execd's lines are UTF-8): a tenth of a warm cell.
+_decode_message = json.JSONDecoder().decode
 
 
 def _main_loop():
@@ -105,14 +166,14 @@ def _main_loop():
         if not line:
             return  # execd closed the channel
         try:
-            msg = json.loads(line)
+            msg = _decode_message(line.decode('utf-8', 'surrogatepass'))
             if 'chdir' in msg:
                 # A spare interpreter handed to a new context: take its cwd (and env) now.
                 os.chdir(msg['chdir'])
                 os.environ['PWD'] = msg['chdir']
                 _send(_DONE)
             else:
-                _cell(msg.get('code', ''))
+                _cell(msg.get('code', ''), msg.get('n'))
         except KeyboardInterrupt:
             _send(_DONE)
 

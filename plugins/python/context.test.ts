@@ -1,5 +1,6 @@
 /** The python runtime's interpreter half, driven directly (real python3, no HTTP). */
 import { afterEach, describe, expect, test } from 'bun:test'
+import { writeSync } from 'node:fs'
 import { groupAlive } from '../../core/process-groups'
 import { createLogger } from '../../core/log'
 import type { ExecEvent } from '../../core/events'
@@ -55,6 +56,40 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
     expect(groupAlive(ctx.pid)).toBe(false)
   })
 
+  test('a cell’s messages are its events and done alone: no started message, one wake-up of execd for a short cell', async () => {
+    const ctx = await start()
+    await run(ctx, 'x = 1')
+    const channel = ctx['channel']
+    const take = channel.take.bind(channel)
+    const types: unknown[] = []
+    channel.take = () => {
+      const msg = take()
+      if (msg) types.push(msg.type)
+      return msg
+    }
+    await run(ctx, 'x + 1')
+    expect(types).toEqual(['execution_count', 'result', 'done'])
+  })
+
+  test('a one-line expression and the same expression after a statement run alike', async () => {
+    const ctx = await start()
+    await run(ctx, 'import asyncio\nx = 41')
+    const value = (events: ExecEvent[]) => events.find(e => e.type === 'result')?.results?.['text/plain']
+    expect(value(await run(ctx, 'x + 1'))).toBe('42')
+    expect(value(await run(ctx, 'pass\nx + 1'))).toBe('42')
+    expect(value(await run(ctx, 'x == 41 != False'))).toBe('True')
+    expect(value(await run(ctx, 'await asyncio.sleep(0, result=7)'))).toBe('7')
+    expect(value(await run(ctx, '_ * 2'))).toBe('14')
+    for (const code of ['x + 1;', 'x = 2', 'None', 'y := 3']) {
+      expect(value(await run(ctx, code))).toBeUndefined()
+    }
+    const failed = (await run(ctx, '1 / 0')).find(e => e.type === 'error')?.error
+    expect(failed?.ename).toBe('ZeroDivisionError')
+    expect(failed?.traceback.join('\n')).toContain('line 1')
+    const bad = (await run(ctx, 'x +')).find(e => e.type === 'error')?.error
+    expect(bad?.ename).toBe('SyntaxError')
+  })
+
   test('a large output arrives complete, in several events', async () => {
     const ctx = await start()
     const events = await run(ctx, 'import sys\nfor i in range(20000):\n    print("%05d" % i + "x" * 45)')
@@ -83,6 +118,28 @@ describe.skipIf(!available)('python interrupts', () => {
     })()
     await ctx.interrupt() // at once: the driver has not even read the cell yet
     await running
+    expect(events.at(-1)?.error?.ename).toBe('KeyboardInterrupt')
+    expect(ctx.alive).toBe(true)
+  })
+
+  test('a late interrupt request, for a cell that has ended, leaves the running cell alone', async () => {
+    const ctx = await start()
+    await run(ctx, 'x = 1')
+    const events: ExecEvent[] = []
+    const running = (async () => {
+      for await (const e of ctx.run('import time\ntime.sleep(0.5)\nx')) events.push(e)
+    })()
+    await Bun.sleep(100)
+    // What an interrupt of cell 1 looks like when it reaches the driver late: its number, then SIGINT.
+    writeSync(ctx['interrupts'], '1\n')
+    ctx['proc'].signal('SIGINT')
+    await running
+    expect(events.at(-1)?.results?.['text/plain']).toBe('1')
+  })
+
+  test('a SIGINT nobody asked for (kill -INT) still interrupts a running cell', async () => {
+    const ctx = await start()
+    const events = await run(ctx, 'import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(30)')
     expect(events.at(-1)?.error?.ename).toBe('KeyboardInterrupt')
     expect(ctx.alive).toBe(true)
   })

@@ -6,6 +6,7 @@ import type { Emit, RuntimeContext } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
+import { closeSync, writeSync } from 'node:fs'
 import { LineChannel } from './channel'
 import cellsSource from './cells.py' with { type: 'text' }
 import driverSource from './driver.py' with { type: 'text' }
@@ -28,9 +29,9 @@ export interface PythonStart {
 
 export class PythonContext implements RuntimeContext {
   private running = false
-  /** The driver said the cell started: a SIGINT now reaches the cell, not the idle loop. */
-  private started = false
-  private interruptPending = false
+  /** Cells sent to this interpreter: the number of the last, which an interrupt names. */
+  private cells = 0
+  private interruptsOpen = true
   private exit: ExitInfo | undefined
   private closing = false
   private stderrTail = ''
@@ -39,11 +40,14 @@ export class PythonContext implements RuntimeContext {
   private constructor(
     private readonly proc: OwnedProcess,
     private readonly channel: LineChannel,
+    /** Our end of the driver's fd 4: the number of the cell an interrupt is for (cells.py). */
+    private readonly interrupts: number,
     private readonly log: Logger,
   ) {
     void proc.exited.then(info => {
       this.exit = info
       channel.close()
+      this.closeInterrupts()
     })
     this.stderrDone = this.collectStderr()
   }
@@ -56,18 +60,23 @@ export class PythonContext implements RuntimeContext {
       stdin: 'ignore',
       stdout: 'ignore',
       stderr: 'pipe',
-      extraFds: ['pipe'],
+      extraFds: ['pipe', 'pipe'],
     })
-    const [channelFd] = proc.fds
-    if (channelFd === undefined) throw new Error('python was started without its channel fd')
+    const [channelFd, interruptsFd] = proc.fds
+    if (channelFd === undefined || interruptsFd === undefined) {
+      for (const fd of proc.fds) closeSync(fd)
+      await proc.kill('close', 500)
+      throw new Error('python was started without its channel fds')
+    }
     let channel: LineChannel
     try {
       channel = await LineChannel.open(channelFd)
     } catch (err) {
+      closeSync(interruptsFd)
       await proc.kill('close', 500)
       throw err
     }
-    const ctx = new PythonContext(proc, channel, opts.log)
+    const ctx = new PythonContext(proc, channel, interruptsFd, opts.log)
     const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()
@@ -106,17 +115,12 @@ export class PythonContext implements RuntimeContext {
         await emit(this.deathEvent())
         return
       }
-      await this.channel.send({ code }).catch(() => {})
+      await this.channel.send({ code, n: ++this.cells }).catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.
         const msg = this.channel.take() ?? (await this.channel.next())
         if (!msg) break
         if (msg.type === 'done') return
-        if (msg.type === 'started') {
-          this.started = true
-          if (this.interruptPending) this.proc.signal('SIGINT')
-          continue
-        }
         if (!FORWARDED.has(msg.type)) continue
         // The message is the event (its fields, then a timestamp): no copy of it is made.
         msg.timestamp = Date.now()
@@ -129,22 +133,34 @@ export class PythonContext implements RuntimeContext {
       await emit(this.deathEvent())
     } finally {
       this.running = false
-      this.started = false
-      this.interruptPending = false
     }
   }
 
   async interrupt(): Promise<void> {
     // The whole group, so a subprocess the cell waits on (subprocess.run, os.system) stops too.
     if (!this.running || !this.alive) return
-    if (this.started) this.proc.signal('SIGINT')
-    else this.interruptPending = true // the cell is on its way: interrupt it as soon as it starts
+    // The cell's number goes first: a SIGINT that reaches the driver before the cell runs is
+    // then kept for it, and one that arrives after it ended is dropped (cells.py). A request
+    // that cannot be written leaves a plain SIGINT, which still stops a running cell.
+    try {
+      writeSync(this.interrupts, `${this.cells}\n`)
+    } catch (err) {
+      this.log.debug('python interrupt request not written', { error: String(err) })
+    }
+    this.proc.signal('SIGINT')
   }
 
   async close(): Promise<void> {
     this.closing = true
     await this.proc.kill('close', 500)
     this.channel.close()
+    this.closeInterrupts()
+  }
+
+  private closeInterrupts(): void {
+    if (!this.interruptsOpen) return
+    this.interruptsOpen = false
+    closeSync(this.interrupts)
   }
 
   private deathEvent(): ExecEvent {

@@ -1,8 +1,9 @@
 # execd's in-interpreter half of the python runtime. Standard library only, python >= 3.8.
 #
 # Protocol: fd 3 is a socket to execd carrying JSON lines both ways. execd sends
-# {"code": "..."}; the driver answers with events ({"type": "stdout", "text": ...}, "result",
-# "execution_count", "error") and then {"type": "done"}. The user's fd 1 and 2 are pipes the
+# {"code": "...", "n": <cell number>}; the driver answers with events ({"type": "stdout",
+# "text": ...}, "result", "execution_count", "error") and then {"type": "done"}. fd 4 is a
+# socket execd writes the number of the cell it interrupts to, just before its SIGINT. The user's fd 1 and 2 are pipes the
 # driver forwards as stdout/stderr events, so protocol and user output never mix and output
 # written by subprocesses is captured too. The original stderr is kept for fatal errors.
 # The driver is three files run as one program (execd concatenates them): this one (protocol,
@@ -14,6 +15,7 @@ import codecs
 import io
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -23,12 +25,17 @@ import types
 
 sys.argv = ['']  # execd passed this program as argv[1]
 os.set_inheritable(3, False)  # a background child must not keep the channel open
+os.set_inheritable(4, False)
 _chan = socket.socket(fileno=3)
+_interrupts = socket.socket(fileno=4)
+_interrupts.setblocking(False)
 _chan_in = _chan.makefile('rb')
 _send_lock = threading.Lock()
 
 
 _held = []
+# json.dumps(msg, default=str) made this encoder anew for every message.
+_dumps = json.JSONEncoder(default=str).encode
 
 
 def _send(msg, hold=False):
@@ -36,7 +43,7 @@ def _send(msg, hold=False):
     value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
     Any later message, from any thread, sends what is held first, so the order is kept.
     A message already encoded (bytes, a JSON line) goes as it is."""
-    data = msg if isinstance(msg, bytes) else (json.dumps(msg, default=str) + '\n').encode('utf-8')
+    data = msg if isinstance(msg, bytes) else (_dumps(msg) + '\n').encode('utf-8')
     with _send_lock:
         if hold:
             _held.append(data)

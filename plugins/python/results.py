@@ -43,7 +43,15 @@ def _figure_png(fig):
     return base64.b64encode(buf.getvalue()).decode('ascii')
 
 
+# A value of one of these types has no rich representation to look for (a built-in type takes
+# no new attributes): its bundle is its repr, without ten failed attribute lookups.
+_PLAIN_TYPES = frozenset((int, float, complex, bool, str, bytes))
+
+
 def _bundle(obj):
+    if type(obj) in _PLAIN_TYPES:
+        text = _plain(obj)
+        return {'text/plain': text, 'text': text}
     data = {}
     if not isinstance(obj, type):
         method = getattr(obj, '_repr_mimebundle_', None)
