@@ -85,6 +85,33 @@ test.skipIf(!writable)('a leaf whose process was gone before the move is kept fo
   expect(t.take()).toBe(leaf)
 })
 
+test.skipIf(!writable)(
+  'holds: whether a process runs in the leaf; not once it is a zombie, nor one never moved',
+  async () => {
+    const t = open()
+    const leaf = t.take()!
+    // The background sleep's parent execs into a sleep that never reaps it: it stays a zombie.
+    const parent = Bun.spawn(['bash', '-c', 'sleep 0.3 & echo $!; exec sleep 60'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    children.push(parent)
+    const reader = (parent.stdout as ReadableStream<Uint8Array>).getReader()
+    const pid = Number(new TextDecoder().decode((await reader.read()).value).trim())
+    reader.releaseLock()
+    expect(t.holds(leaf, pid)).toBe(false) // not moved yet
+    expect(await t.confine(pid, leaf)).toBe(true)
+    expect(t.holds(leaf, pid)).toBe(true)
+    expect(t.holds(leaf, parent.pid)).toBe(false)
+    let state = ''
+    for (let i = 0; i < 200 && state !== 'Z'; i++) {
+      await Bun.sleep(10)
+      state = /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.[1] ?? ''
+    }
+    expect(state).toBe('Z')
+    expect(t.holds(leaf, pid)).toBe(false)
+  },
+)
+
 test.skipIf(!writable)("opening a tree sweeps exited execd's empty trees, not a live one's", async () => {
   const live = open()
   const gone = Bun.spawn(['true'])

