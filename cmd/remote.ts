@@ -187,6 +187,9 @@ export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
   }
 }
 
+/** What the verbs say of a run's stream that ended without its terminal event. */
+export const STREAM_CUT = 'the stream ended before the run did'
+
 const frameTooLong = () =>
   new Error(`the server sent an event larger than ${MAX_SSE_FRAME_CHARS} characters without its end; gave up`)
 
