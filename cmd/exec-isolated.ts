@@ -15,6 +15,7 @@ import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import type { CreateRequest } from '../plugins/isolated/ops/params'
 import type { RunRequest } from '../plugins/isolated/ops/sessions'
+import { t } from 'elysia'
 import { remoteOf, sseEvents, type Remote } from './remote'
 
 /** One throwaway session, on this machine or on the daemon's. */
@@ -85,11 +86,13 @@ async function localIsolation(): Promise<Isolation> {
   }
 }
 
+/** What the verb reads of a created session: its id (the rest echoes the request). */
+const CREATED = t.Object({ session_id: t.String() })
+
 function remoteIsolation(remote: Remote): Isolation {
   const session = (id: string) => `/v1/isolated/session/${encodeURIComponent(id)}`
   return {
-    create: async req =>
-      (await remote.json<{ session_id: string }>('POST', '/v1/isolated/session', { json: req })).session_id,
+    create: async req => (await remote.json('POST', '/v1/isolated/session', CREATED, { json: req })).session_id,
     run: async (id, req) => sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req })),
     // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
     interrupt: id => remote.interrupt('/command', id),

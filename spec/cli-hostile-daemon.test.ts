@@ -1,7 +1,6 @@
 /**
- * `execd exec --url` as the client of a server that does not keep the contract: a stream cut
- * before its terminal event, and an execution id that is not one. The server here answers the
- * context routes as a daemon does and streams what the test gives it.
+ * The CLI's --url verbs as the client of a server that does not keep the contract: a stream cut
+ * before its terminal event, an execution id that is not one, JSON answers of another shape.
  */
 import { afterEach, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
@@ -83,6 +82,38 @@ describe('an execution id that is not one', () => {
       const written = readdirSync(cwd)
       expect(written).toHaveLength(1)
       expect(written[0]).toMatch(/^execd-[\w-]+\.png$/)
+    })
+  }
+})
+
+describe('a JSON answer of another shape', () => {
+  /** A server answering every request with `body` as JSON. */
+  const answering = (body: string): string => {
+    server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }),
+    })
+    return `http://127.0.0.1:${server.port}`
+  }
+  const verbs: [string, string[], string][] = [
+    ['metrics', ['metrics'], '{}'],
+    ['metrics', ['metrics'], 'null'],
+    ['fs stat', ['fs', 'stat', '/x'], 'null'],
+    ['fs stat', ['fs', 'stat', '/x'], '{"/x":{"path":5,"size":"big"}}'],
+    ['fs ls', ['fs', 'ls', '/'], 'null'],
+    ['fs ls', ['fs', 'ls', '/'], '[{"path":null}]'],
+    ['fs search', ['fs', 'search', '/', '*'], '[1,2]'],
+    ['exec --list', ['exec', '--list'], '{"x":1}'],
+    ['metrics', ['metrics'], 'not json'],
+  ]
+  for (const [name, args, body] of verbs) {
+    test(`${name} given ${body}: exit 1, one line naming the answer, none of the CLI's own code`, async () => {
+      const run = await runCli([...args, '--url', answering(body)])
+      expect(run.code).toBe(1)
+      expect(run.stdout).toBe('')
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain("the server's answer to GET /")
     })
   }
 })
