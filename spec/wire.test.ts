@@ -3,7 +3,7 @@
  * framings a fetch client does not send.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, type Daemon } from './harness'
 import { portOf, rawRequest } from './raw-http'
 
 let d: Daemon
@@ -62,5 +62,24 @@ describe('HEAD on a streaming route', () => {
     expect(reply.status).toBe(200)
     expect(reply.headers['content-length']).toBe(String((await get.text()).length))
     expect(reply.body).toBe('')
+  })
+})
+
+describe('ids out of the range a process can take', () => {
+  test('a command with uid or gid from 2^31 on is a 400 before it starts, not an error event', async () => {
+    // The spawner takes ids up to 2^31 - 1: past that the stream began and its error event
+    // quoted the runtime ("The value of \"uid\" is out of range. It must be >= -2147483648").
+    for (const ids of [
+      { uid: 2 ** 31 },
+      { uid: 2 ** 32 - 1 },
+      { uid: 65534, gid: 2 ** 31 },
+      { uid: 65534, gid: 2 ** 32 - 1 },
+    ]) {
+      const res = await postJson(d, '/command', { command: 'true', ...ids })
+      expect({ ids, status: res.status }).toEqual({ ids, status: 400 })
+      const err = await res.json()
+      expect(err.code).toBe('INVALID_REQUEST_BODY')
+      expect(err.message).toContain('2147483647')
+    }
   })
 })
