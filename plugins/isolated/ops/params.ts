@@ -74,7 +74,9 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     ['uid', req.uid],
     ['gid', req.gid],
   ] as const) {
-    if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id <= MAX_ID)) {
+    // A numeric string passes the route's schema (Elysia's integer) and setpriv reads it as such.
+    const n = typeof id === 'string' ? Number(id) : id
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= MAX_ID)) {
       throw invalid(`${name} must be an integer from 0 to ${MAX_ID}`)
     }
   }
