@@ -9,7 +9,7 @@
 import type { ExecEvent } from '../core/events'
 import { encodeEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
-import { commandExit, render } from './exec-shell'
+import { commandExit, render, sayIfCut } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
@@ -48,6 +48,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
     const events = await isolation.run(id, { code, envs: parseEnvPairs(options.env), timeout_seconds: timeout })
     let exit = 1
+    let ended = false
     for await (const e of events) {
       if (pipe.broken) {
         // Its reader has gone: the run is being interrupted; drain the rest unseen.
@@ -55,10 +56,13 @@ export async function execIsolated(code: string, options: Record<string, unknown
       else render(e)
       if (e.type === 'execution_complete') exit = 0
       if (e.type === 'error') exit = commandExit(e)
+      if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
     if (pipe.broken) return BROKEN_PIPE_EXIT
     const signal = stopSignal()
-    return signal ? signalExit(signal) : exit
+    if (signal) return signalExit(signal)
+    sayIfCut(ended)
+    return exit
   } finally {
     pipe.dispose()
     await stopping

@@ -65,9 +65,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
     if (pipe.broken) return BROKEN_PIPE_EXIT
     const signal = stopSignal()
     if (signal) return signalExit(signal)
-    // Cut short (the daemon behind --url gone): the exit code is unknown, which is not a 0.
-    if (!ended)
-      process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete or error): the exit code is unknown\n`)
+    sayIfCut(ended)
     return code
   } finally {
     pipe.dispose()
@@ -112,6 +110,14 @@ export function render(e: ExecEvent): void {
     // timeout is worth a line.
     if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${text}\n`)
   }
+}
+
+/**
+ * A run's stream cut short (the daemon behind --url gone, a proxy's timeout) ends without its
+ * terminal event: the exit code is unknown, which is not a 0 (the verb exits 1).
+ */
+export function sayIfCut(ended: boolean): void {
+  if (!ended) process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete or error): the exit code is unknown\n`)
 }
 
 /** The shell's convention: the exit code, or 128 + the signal's number. */

@@ -24,6 +24,7 @@ function serving(stream: string, executionId = 'e1'): string {
     fetch(req) {
       const path = new URL(req.url).pathname
       if (path === '/code/context') return Response.json({ id: 'ctx', language: 'python' })
+      if (path === '/v1/isolated/session') return Response.json({ session_id: 's1' }, { status: 201 })
       if (req.method === 'DELETE') return new Response(null, { headers: { 'content-length': '0' } })
       return new Response(stream, {
         headers: { 'content-type': 'text/event-stream', 'EXECD-EXECUTION-ID': executionId },
@@ -46,6 +47,14 @@ describe('a stream that ends before its terminal event', () => {
 
   test('exec --shell: exit 1 with one line that says so', async () => {
     const run = await runCli(['exec', '--shell', 'echo partial', '--url', serving(cut)])
+    expect(run.stdout).toBe('partial\n')
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('ended before')
+    expect(run.code).toBe(1)
+  })
+
+  test('exec --shell --isolated: the same', async () => {
+    const run = await runCli(['exec', '--shell', 'echo partial', '--isolated', '/tmp', '--url', serving(cut)])
     expect(run.stdout).toBe('partial\n')
     expect(run.stderr.trim().split('\n')).toHaveLength(1)
     expect(run.stderr).toContain('ended before')
