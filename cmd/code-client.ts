@@ -8,7 +8,9 @@ import type { ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
 import { plugins, runtimes } from '../plugins'
+import { t } from 'elysia'
 import { code as codeSection } from '../plugins/code'
+import { CodeContextSchema, LanguageSchema } from '../plugins/code/schema'
 import { command } from '../plugins/command'
 import { plainEvents } from './plain-events'
 import { type Remote, sseEvents } from './remote'
@@ -54,9 +56,9 @@ export async function localCode(config: Config): Promise<CodeClient> {
 export function remoteCode(remote: Remote): CodeClient {
   const contexts: string[] = []
   return {
-    languages: () => remote.json<Language[]>('GET', '/code/languages'),
+    languages: () => remote.json('GET', '/code/languages', t.Array(LanguageSchema)),
     async open(language, cwd) {
-      const { id } = await remote.json<{ id: string }>('POST', '/code/context', { json: { language, cwd } })
+      const { id } = await remote.json('POST', '/code/context', CodeContextSchema, { json: { language, cwd } })
       contexts.push(id)
       return id
     },

@@ -9,12 +9,13 @@
 import type { ExecEvent } from '../core/events'
 import { encodeEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
-import { commandExit, render } from './exec-shell'
+import { commandExit, render, sayIfCut } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import type { CreateRequest } from '../plugins/isolated/ops/params'
 import type { RunRequest } from '../plugins/isolated/ops/sessions'
+import { t } from 'elysia'
 import { remoteOf, sseEvents, type Remote } from './remote'
 
 /** One throwaway session, on this machine or on the daemon's. */
@@ -47,6 +48,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
     const events = await isolation.run(id, { code, envs: parseEnvPairs(options.env), timeout_seconds: timeout })
     let exit = 1
+    let ended = false
     for await (const e of events) {
       if (pipe.broken) {
         // Its reader has gone: the run is being interrupted; drain the rest unseen.
@@ -54,10 +56,13 @@ export async function execIsolated(code: string, options: Record<string, unknown
       else render(e)
       if (e.type === 'execution_complete') exit = 0
       if (e.type === 'error') exit = commandExit(e)
+      if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
     if (pipe.broken) return BROKEN_PIPE_EXIT
     const signal = stopSignal()
-    return signal ? signalExit(signal) : exit
+    if (signal) return signalExit(signal)
+    sayIfCut(ended)
+    return exit
   } finally {
     pipe.dispose()
     await stopping
@@ -85,11 +90,13 @@ async function localIsolation(): Promise<Isolation> {
   }
 }
 
+/** What the verb reads of a created session: its id (the rest echoes the request). */
+const CREATED = t.Object({ session_id: t.String() })
+
 function remoteIsolation(remote: Remote): Isolation {
   const session = (id: string) => `/v1/isolated/session/${encodeURIComponent(id)}`
   return {
-    create: async req =>
-      (await remote.json<{ session_id: string }>('POST', '/v1/isolated/session', { json: req })).session_id,
+    create: async req => (await remote.json('POST', '/v1/isolated/session', CREATED, { json: req })).session_id,
     run: async (id, req) => sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req })),
     // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
     interrupt: id => remote.interrupt('/command', id),

@@ -13,7 +13,7 @@ import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf, sseEvents, type Remote } from './remote'
+import { remoteOf, sseEvents, STREAM_CUT, type Remote } from './remote'
 
 interface Runner {
   run(req: {
@@ -47,6 +47,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
       envs,
     })
     let code = 1
+    let ended = false
     for await (const e of stream) {
       // Its reader has gone: the command is being stopped, and its backlog (a `yes` writes
       // faster than any reader) is for nobody.
@@ -59,10 +60,13 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
       }
       if (e.type === 'execution_complete') code = 0
       if (e.type === 'error') code = commandExit(e)
+      if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
     if (pipe.broken) return BROKEN_PIPE_EXIT
     const signal = stopSignal()
-    return signal ? signalExit(signal) : code
+    if (signal) return signalExit(signal)
+    sayIfCut(ended)
+    return code
   } finally {
     pipe.dispose()
     await stopping
@@ -106,6 +110,14 @@ export function render(e: ExecEvent): void {
     // timeout is worth a line.
     if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${text}\n`)
   }
+}
+
+/**
+ * A run's stream cut short (the daemon behind --url gone, a proxy's timeout) ends without its
+ * terminal event: the exit code is unknown, which is not a 0 (the verb exits 1).
+ */
+export function sayIfCut(ended: boolean): void {
+  if (!ended) process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete or error): the exit code is unknown\n`)
 }
 
 /** The shell's convention: the exit code, or 128 + the signal's number. */

@@ -14,7 +14,7 @@ import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError } from './errors'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf } from './remote'
+import { remoteOf, STREAM_CUT } from './remote'
 import { visible } from './visible'
 
 export interface ExecOptions {
@@ -77,10 +77,12 @@ export async function runCell(
   const timeout = Number(options.timeout ?? 0)
   const timer = timeout > 0 ? setTimeout(interrupt, timeout) : undefined
   let failed = false
+  let ended = false
   let images = 0
   try {
     for await (const event of events) {
       if (event.type === 'error') failed = true
+      if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
       if (pipe.broken) break
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
@@ -94,6 +96,11 @@ export async function runCell(
   if (pipe.broken) return BROKEN_PIPE_EXIT
   const signal = stopSignal()
   if (signal && !interactive) return signalExit(signal)
+  // A stream cut short (the daemon behind --url gone, a proxy's timeout) is no success.
+  if (!ended && !failed && !interrupted) {
+    process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
+    return 1
+  }
   return failed || interrupted ? 1 : 0
 }
 
@@ -174,10 +181,16 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
   }
 }
 
+/**
+ * The start of an execution id, for an image file's name. A daemon behind --url chooses the id
+ * (the EXECD-EXECUTION-ID header): `/../../x` wrote the image outside the working directory.
+ */
+const fileTag = (executionId: string): string => (/^[\w-]+$/.test(executionId) ? executionId.slice(0, 8) : 'cell')
+
 function renderResult(results: Record<string, unknown>, executionId: string, imagesSoFar: number): number {
   const image = Object.keys(IMAGE_EXT).find(mime => typeof results[mime] === 'string')
   if (image) {
-    const path = resolve(`execd-${executionId.slice(0, 8)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
+    const path = resolve(`execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
     const data = results[image] as string
     writeFileSync(path, image === 'image/svg+xml' ? data : Buffer.from(data, 'base64'))
     process.stdout.write(`[${image} written to ${path}]\n`)

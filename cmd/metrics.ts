@@ -4,7 +4,8 @@
  */
 import type { Metrics } from '../plugins/metrics/ops'
 import { onStop } from './lifecycle'
-import { remoteOf, sseEvents, type Remote } from './remote'
+import { MetricsSchema } from '../plugins/metrics/schema'
+import { answerOf, remoteOf, sseEvents, type Remote } from './remote'
 
 interface MetricsSource {
   snapshot(): Promise<Metrics>
@@ -61,13 +62,12 @@ async function localMetrics(): Promise<MetricsSource> {
 function remoteMetrics(remote: Remote): MetricsSource {
   const controller = new AbortController()
   return {
-    snapshot: () => remote.json<Metrics>('GET', '/metrics'),
+    snapshot: () => remote.json('GET', '/metrics', MetricsSchema),
     async *watch() {
       const res = await remote.call('GET', '/metrics/watch', { signal: controller.signal })
       for await (const event of sseEvents(res)) {
         // The stream's own events (init, ping) are not samples.
-        const sample = event as unknown as Metrics & { type?: string }
-        if (typeof sample.cpu_count === 'number') yield sample
+        if ('cpu_count' in event) yield answerOf('GET /metrics/watch', MetricsSchema, event)
       }
     },
     close: () => controller.abort(),

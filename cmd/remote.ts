@@ -4,11 +4,14 @@
  * error comes back as the same ExecdError the local operation throws, so output and exit
  * codes are those of local mode.
  */
+import type { Static, TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
-import type { FileInfo, FsOps, Permission, ReadRequest } from './fs-ops'
+import { FileInfoListSchema, FileInfoMapSchema, ReplaceCountsSchema } from '../plugins/files/schema'
+import type { FsOps, Permission, ReadRequest } from './fs-ops'
 
 export const URL_ENV = 'EXECD_URL'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
@@ -77,10 +80,22 @@ export class Remote {
     throw await errorOf(res)
   }
 
-  async json<T>(method: string, path: string, opts: Parameters<Remote['call']>[2] = {}): Promise<T> {
+  /** The JSON answer, which must have the contract's shape (`schema`). */
+  async json<S extends TSchema>(
+    method: string,
+    path: string,
+    schema: S,
+    opts: Parameters<Remote['call']>[2] = {},
+  ): Promise<Static<S>> {
     const { text, cut } = await textUpTo(await this.call(method, path, opts), MAX_JSON_ANSWER_BYTES)
     if (cut) throw new Error(`the server's answer is larger than ${MAX_JSON_ANSWER_BYTES} bytes; gave up`)
-    return JSON.parse(text) as T
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      throw new Error(`the server's answer to ${method} ${path} is not JSON: ${JSON.stringify(text.slice(0, 80))}`)
+    }
+    return answerOf(`${method} ${path}`, schema, value)
   }
 
   /**
@@ -123,6 +138,20 @@ async function errorOf(res: Response): Promise<ExecdError> {
   if (res.status === 401) return new ExecdError('UNAUTHORIZED', body.error ?? 'unauthorized (set EXECD_ACCESS_TOKEN)')
   const code = (body.code ?? (res.status < 500 ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
   return new ExecdError(code, body.message ?? body.error ?? `HTTP ${res.status}: ${text.slice(0, 200)}`)
+}
+
+/**
+ * `value` if it has the contract's shape. A server that is not execd (or a broken one) answered
+ * `null` or a wrong type, and the verb failed on it with the CLI's own code quoted
+ * ("e.replace is not a function. (In 'e.replace(de,…)"), or printed "Invalid Date".
+ */
+export function answerOf<S extends TSchema>(what: string, schema: S, value: unknown): Static<S> {
+  if (Value.Check(schema, value)) return value
+  const first = Value.Errors(schema, value).First()
+  const where = first?.path ? `${first.path}: ` : ''
+  throw new Error(
+    `the server's answer to ${what} is not the contract's: ${where}${first?.message ?? 'unexpected shape'}`,
+  )
 }
 
 /** The remote daemon named by --url or EXECD_URL, if any. */
@@ -187,6 +216,9 @@ export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
   }
 }
 
+/** What the verbs say of a run's stream that ended without its terminal event. */
+export const STREAM_CUT = 'the stream ended before the run did'
+
 const frameTooLong = () =>
   new Error(`the server sent an event larger than ${MAX_SSE_FRAME_CHARS} characters without its end; gave up`)
 
@@ -228,8 +260,8 @@ export function remoteFs(remote: Remote): FsOps {
   const empty = remote.empty.bind(remote)
   return {
     list: (path, depth) =>
-      remote.json<FileInfo[]>('GET', '/directories/list', { query: { path, depth: String(depth) } }),
-    stat: paths => remote.json<Record<string, FileInfo>>('GET', '/files/info', { query: { path: paths } }),
+      remote.json('GET', '/directories/list', FileInfoListSchema, { query: { path, depth: String(depth) } }),
+    stat: paths => remote.json('GET', '/files/info', FileInfoMapSchema, { query: { path: paths } }),
     read: (req: ReadRequest) =>
       remote.call('GET', '/files/download', {
         query: { path: req.path, offset: req.offset, limit: req.limit },
@@ -252,9 +284,10 @@ export function remoteFs(remote: Remote): FsOps {
     move: (src, dest) => empty('POST', '/files/mv', { json: [{ src, dest }] }),
     mkdir: entries => empty('POST', '/directories', { json: entries }),
     chmod: entries => empty('POST', '/files/permissions', { json: entries }),
-    search: (dir, pattern) => remote.json<FileInfo[]>('GET', '/files/search', { query: { path: dir, pattern } }),
+    search: (dir, pattern) =>
+      remote.json('GET', '/files/search', FileInfoListSchema, { query: { path: dir, pattern } }),
     async replace(path, old, replacement) {
-      const counts = await remote.json<Record<string, { replacedCount: number }>>('POST', '/files/replace', {
+      const counts = await remote.json('POST', '/files/replace', ReplaceCountsSchema, {
         query: { verbose: 'true' },
         json: { [path]: { old, new: replacement } },
       })

@@ -242,8 +242,8 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     if (path === '/ping' && request.method === 'GET') return emptyOk()
     const group = groupOf(path)
     if (!group) return notFound(request)
-    if (group.mounted) return group.mounted.app.handle(request)
-    return loaded(group).then(m => m.app.handle(request))
+    if (group.mounted) return group.mounted.handle(request)
+    return loaded(group).then(m => m.handle(request))
   }
 
   /**

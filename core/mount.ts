@@ -17,6 +17,8 @@ type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unkno
 /** One group of routes, mounted: its app and what is known of its routes. */
 export interface Mounted {
   app: AnyElysia
+  /** Answers a request of this group (a HEAD as its GET, unless a route takes HEAD itself). */
+  handle(request: Request): Response | Promise<Response>
   routes: readonly RouteInfo[]
   /** The JSON shape a route of this group declares for its body, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
@@ -50,8 +52,11 @@ export function mount(
   // Elysia composes the group's request handler on its first request, not here: composing
   // every group in the background kept ~0.8 MiB more resident when idle (each route's own
   // handler is compiled on its first request too, as always).
+  const takesHead = headRoutes(app.routes)
   return {
     app,
+    handle: request =>
+      request.method === 'HEAD' && !takesHead(pathOf(request.url)) ? app.handle(asGet(request)) : app.handle(request),
     routes: app.routes,
     shapeOf: bodyShapes(app.routes),
     undeclared,
@@ -59,6 +64,30 @@ export function mount(
     directOf: directRoutes(direct, log),
   }
 }
+
+/**
+ * Whether a path has a HEAD route of its own (downloads, the proxy). Elysia answers HEAD on any
+ * other GET route by reading the GET's whole body for its Content-Length: a stream that does not
+ * end (/metrics/watch, a running command's events) never answered and kept its stream slot after
+ * the client left. Bun itself answers a HEAD with the GET's headers and cancels the body.
+ */
+function headRoutes(routes: readonly RouteInfo[]): (path: string) => boolean {
+  const patterns = routes.filter(r => r.method === 'HEAD').map(r => routePattern(r.path))
+  return path => patterns.some(p => p.test(path))
+}
+
+/** The same request as a GET: its body-less response goes out as the HEAD's (Bun drops the body). */
+const asGet = (request: Request): Request =>
+  new Request(request.url, { method: 'GET', headers: request.headers, signal: request.signal })
+
+/** A route path (`:param` segments, a trailing `*`) as a regular expression. */
+const routePattern = (path: string): RegExp =>
+  new RegExp(
+    `^${path
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:[^/]+/g, '[^/]+')
+      .replace(/\*/g, '.*')}$`,
+  )
 
 /** method+path → its direct route, which logs and renders its failures as the group's app does. */
 function directRoutes(
@@ -112,8 +141,7 @@ function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string
   for (const r of routes) {
     const type = r.hooks?.body?.type
     if (type !== 'object' && type !== 'array') continue
-    const source = r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')
-    table.push({ method: r.method, pattern: new RegExp(`^${source}$`), shape: type })
+    table.push({ method: r.method, pattern: routePattern(r.path), shape: type })
   }
   return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
 }

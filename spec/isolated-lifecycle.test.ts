@@ -119,6 +119,10 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       { workspace: { path: ws, mode: 'sideways' } },
       { workspace: { path: ws }, profile: 'lax' },
       { workspace: { path: ws }, uid: -1 },
+      // (uid_t)-1 is setresuid's "leave it as it is": the shell ran as root.
+      { workspace: { path: ws }, uid: 4294967295 },
+      { workspace: { path: ws }, uid: 65534, gid: 4294967295 },
+      { workspace: { path: ws }, uid: '4294967295' },
       { workspace: { path: ws }, gid: 5 },
       { workspace: { path: ws }, idle_timeout_seconds: -3 },
       { workspace: { path: '/' } },

@@ -151,6 +151,12 @@ export class Commands {
   }
 }
 
+/**
+ * The largest uid/gid the spawner takes (a signed 32-bit int): past it the stream began and its
+ * error event quoted the runtime's range error, where a bad id is a 400 before anything runs.
+ */
+const MAX_SPAWN_ID = 0x7fffffff
+
 function prepare(req: CommandRequest): Prepared {
   if (typeof req.command !== 'string' || req.command === '') throw invalid('command is required')
   if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
@@ -161,7 +167,9 @@ function prepare(req: CommandRequest): Prepared {
     ['uid', req.uid],
     ['gid', req.gid],
   ] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw invalid(`${k} must be a uint32`)
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > MAX_SPAWN_ID)) {
+      throw invalid(`${k} must be an integer from 0 to ${MAX_SPAWN_ID}`)
+    }
   }
   const user = req.uid === undefined ? undefined : lookupUser(req.uid)
   const env = commandEnv(req.envs ?? {}, user)

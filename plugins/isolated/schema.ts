@@ -1,5 +1,6 @@
 /** TypeBox models of the isolated sessions' requests and responses, with the SDK's field names. */
 import { t } from 'elysia'
+import { MAX_ID } from './ops/params'
 
 const Profile = t.Union([t.Literal('strict'), t.Literal('balanced')], {
   description: 'strict: only system dirs (read-only), the workspace and the writable set; balanced: all of / readable',
@@ -48,8 +49,8 @@ const creation = {
   binds: t.Optional(t.Array(BindMount)),
   share_net: t.Optional(t.Boolean({ description: "the host's network (default: none but loopback of its own)" })),
   env_passthrough: t.Optional(EnvPassthrough),
-  uid: t.Optional(t.Integer({ minimum: 0, maximum: 4294967295 })),
-  gid: t.Optional(t.Integer({ minimum: 0, maximum: 4294967295 })),
+  uid: t.Optional(t.Integer({ minimum: 0, maximum: MAX_ID })),
+  gid: t.Optional(t.Integer({ minimum: 0, maximum: MAX_ID })),
   uid_mode: t.Optional(UidMode),
   idle_timeout_seconds: t.Optional(
     t.Number({

@@ -51,6 +51,8 @@ export class NotSupported extends ExecdError {
 
 export const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** The largest uid/gid a session takes: 4294967295 is (uid_t)-1, which setresuid leaves as it is. */
+export const MAX_ID = 4294967294
 
 /** Checks a create request against the contract and this machine; fills in the defaults. */
 export function validateCreate(req: CreateRequest, p: Probed, settings: IsolatedSettings): Params {
@@ -66,6 +68,18 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
   }
   const uidMode = req.uid_mode ?? 'setpriv'
   if (req.gid !== undefined && req.uid === undefined) throw invalid('gid needs uid')
+  // The CLI calls here without the route's schema: the same range. (uid_t)-1 is setresuid's
+  // "leave it as it is": a shell asked to run as 4294967295 ran as root.
+  for (const [name, id] of [
+    ['uid', req.uid],
+    ['gid', req.gid],
+  ] as const) {
+    // A numeric string passes the route's schema (Elysia's integer) and setpriv reads it as such.
+    const n = typeof id === 'string' ? Number(id) : id
+    if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= MAX_ID)) {
+      throw invalid(`${name} must be an integer from 0 to ${MAX_ID}`)
+    }
+  }
   if (req.uid !== undefined) {
     if (uidMode === 'setpriv' && !p.setpriv_available)
       throw new NotSupported('uid_mode setpriv: setpriv is unavailable')

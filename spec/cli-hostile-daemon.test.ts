@@ -1,0 +1,128 @@
+/**
+ * The CLI's --url verbs as the client of a server that does not keep the contract: a stream cut
+ * before its terminal event, an execution id that is not one, JSON answers of another shape.
+ */
+import { afterEach, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli } from './harness'
+
+const frames = (...events: object[]) => events.map(e => `data: ${JSON.stringify(e)}\n\n`).join('')
+
+let server: ReturnType<typeof Bun.serve> | undefined
+afterEach(() => {
+  server?.stop(true)
+  server = undefined
+})
+
+/** A daemon whose /code and /command answer `stream`, with `executionId` as the cell's id. */
+function serving(stream: string, executionId = 'e1'): string {
+  server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch(req) {
+      const path = new URL(req.url).pathname
+      if (path === '/code/context') return Response.json({ id: 'ctx', language: 'python' })
+      if (path === '/v1/isolated/session') return Response.json({ session_id: 's1' }, { status: 201 })
+      if (req.method === 'DELETE') return new Response(null, { headers: { 'content-length': '0' } })
+      return new Response(stream, {
+        headers: { 'content-type': 'text/event-stream', 'EXECD-EXECUTION-ID': executionId },
+      })
+    },
+  })
+  return `http://127.0.0.1:${server.port}`
+}
+
+describe('a stream that ends before its terminal event', () => {
+  const cut = frames({ type: 'init', text: 'ctx' }, { type: 'stdout', text: 'partial' })
+
+  test('exec <language>: exit 1 with one line that says so, the output shown', async () => {
+    const run = await runCli(['exec', 'python', '--url', serving(cut), 'print(1)'])
+    expect(run.stdout).toBe('partial')
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('ended before')
+    expect(run.code).toBe(1)
+  })
+
+  test('exec --shell: exit 1 with one line that says so', async () => {
+    const run = await runCli(['exec', '--shell', 'echo partial', '--url', serving(cut)])
+    expect(run.stdout).toBe('partial\n')
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('ended before')
+    expect(run.code).toBe(1)
+  })
+
+  test('exec --shell --isolated: the same', async () => {
+    const run = await runCli(['exec', '--shell', 'echo partial', '--isolated', '/tmp', '--url', serving(cut)])
+    expect(run.stdout).toBe('partial\n')
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain('ended before')
+    expect(run.code).toBe(1)
+  })
+
+  test('a whole stream still exits 0 without a word', async () => {
+    const whole = cut + frames({ type: 'execution_complete' })
+    const code = await runCli(['exec', 'python', '--url', serving(whole), 'print(1)'])
+    expect([code.code, code.stderr]).toEqual([0, ''])
+    server?.stop(true)
+    const shell = await runCli(['exec', '--shell', 'echo partial', '--url', serving(whole)])
+    expect([shell.code, shell.stderr]).toEqual([0, ''])
+  })
+})
+
+describe('an execution id that is not one', () => {
+  const image = frames(
+    { type: 'result', results: { 'image/png': Buffer.from('png').toString('base64') } },
+    { type: 'execution_complete' },
+  )
+  let dir = ''
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+
+  for (const id of ['/../../x', 'x/y', '']) {
+    test(`${JSON.stringify(id)}: the image is written in the working directory, its name plain`, async () => {
+      dir = mkdtempSync(join(tmpdir(), 'cli-hostile-'))
+      const cwd = join(dir, 'cwd')
+      mkdirSync(cwd)
+      const run = await runCli(['exec', 'python', '--url', serving(image, id), 'plot()'], { cwd })
+      expect(run.code).toBe(0)
+      // Nothing beside the working directory, and one plain file name in it.
+      expect(readdirSync(dir)).toEqual(['cwd'])
+      const written = readdirSync(cwd)
+      expect(written).toHaveLength(1)
+      expect(written[0]).toMatch(/^execd-[\w-]+\.png$/)
+    })
+  }
+})
+
+describe('a JSON answer of another shape', () => {
+  /** A server answering every request with `body` as JSON. */
+  const answering = (body: string): string => {
+    server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }),
+    })
+    return `http://127.0.0.1:${server.port}`
+  }
+  const verbs: [string, string[], string][] = [
+    ['metrics', ['metrics'], '{}'],
+    ['metrics', ['metrics'], 'null'],
+    ['fs stat', ['fs', 'stat', '/x'], 'null'],
+    ['fs stat', ['fs', 'stat', '/x'], '{"/x":{"path":5,"size":"big"}}'],
+    ['fs ls', ['fs', 'ls', '/'], 'null'],
+    ['fs ls', ['fs', 'ls', '/'], '[{"path":null}]'],
+    ['fs search', ['fs', 'search', '/', '*'], '[1,2]'],
+    ['exec --list', ['exec', '--list'], '{"x":1}'],
+    ['metrics', ['metrics'], 'not json'],
+  ]
+  for (const [name, args, body] of verbs) {
+    test(`${name} given ${body}: exit 1, one line naming the answer, none of the CLI's own code`, async () => {
+      const run = await runCli([...args, '--url', answering(body)])
+      expect(run.code).toBe(1)
+      expect(run.stdout).toBe('')
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain("the server's answer to GET /")
+    })
+  }
+})

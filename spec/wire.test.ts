@@ -1,0 +1,85 @@
+/**
+ * What arrives on the wire, through the compiled executable over raw sockets: methods and
+ * framings a fetch client does not send.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { postJson, startDaemon, type Daemon } from './harness'
+import { portOf, rawRequest } from './raw-http'
+
+let d: Daemon
+let port: number
+beforeAll(async () => {
+  // Two streams at most: a stream HEAD kept would show at once as a 503 on the next one.
+  d = await startDaemon({ args: ['--max-streams', '2'] })
+  port = portOf(d.url)
+})
+afterAll(async () => {
+  await d.stop()
+})
+
+const auth = () => `X-EXECD-ACCESS-TOKEN: ${d.token}`
+
+describe('HEAD on a streaming route', () => {
+  test('/metrics/watch answers its headers at once and gives its stream slot back', async () => {
+    // Elysia answered HEAD by reading the GET's whole body for a Content-Length: an endless
+    // stream never answered, and its slot stayed taken after the client left.
+    for (let i = 0; i < 3; i++) {
+      const reply = await rawRequest(port, `HEAD /metrics/watch HTTP/1.1\nHost: x\n${auth()}`, '', 1500)
+      expect(reply.status).toBe(200)
+      expect(reply.headers['content-type']).toBe('text/event-stream')
+      expect(reply.body).toBe('')
+    }
+    const res = await d.fetch('/metrics/watch')
+    expect(res.status).toBe(200)
+    await res.body?.cancel()
+  })
+
+  test('a running command’s events answer their headers, and the command goes on', async () => {
+    const started = await d.fetch('/command', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'sleep 30', background: true }),
+    })
+    const id = JSON.parse((await started.text()).split('data: ')[1]?.split('\n')[0] ?? '{}').text as string
+    for (let i = 0; i < 3; i++) {
+      const reply = await rawRequest(port, `HEAD /command/${id}/events HTTP/1.1\nHost: x\n${auth()}`, '', 1500)
+      expect(reply.status).toBe(200)
+      expect(reply.body).toBe('')
+    }
+    expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+    const other = await d.fetch('/command', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ command: 'echo ok' }),
+    })
+    expect(await other.text()).toContain('execution_complete')
+    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+  })
+
+  test('a JSON route still answers its Content-Length without a body', async () => {
+    const get = await d.fetch('/code/contexts')
+    const reply = await rawRequest(port, `HEAD /code/contexts HTTP/1.1\nHost: x\n${auth()}`, '', 1500)
+    expect(reply.status).toBe(200)
+    expect(reply.headers['content-length']).toBe(String((await get.text()).length))
+    expect(reply.body).toBe('')
+  })
+})
+
+describe('ids out of the range a process can take', () => {
+  test('a command with uid or gid from 2^31 on is a 400 before it starts, not an error event', async () => {
+    // The spawner takes ids up to 2^31 - 1: past that the stream began and its error event
+    // quoted the runtime ("The value of \"uid\" is out of range. It must be >= -2147483648").
+    for (const ids of [
+      { uid: 2 ** 31 },
+      { uid: 2 ** 32 - 1 },
+      { uid: 65534, gid: 2 ** 31 },
+      { uid: 65534, gid: 2 ** 32 - 1 },
+    ]) {
+      const res = await postJson(d, '/command', { command: 'true', ...ids })
+      expect({ ids, status: res.status }).toEqual({ ids, status: 400 })
+      const err = await res.json()
+      expect(err.code).toBe('INVALID_REQUEST_BODY')
+      expect(err.message).toContain('2147483647')
+    }
+  })
+})
