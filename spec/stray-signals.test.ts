@@ -13,7 +13,7 @@ async function sleeper(d: Daemon): Promise<number> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ command: 'sleep 300 & echo $!; wait', background: true }),
   })
-  const id = (await readSse(res))[0].data.text
+  const id = (await readSse(res))[0]?.data.text
   for (let i = 0; i < 200; i++) {
     const log = await (await d.fetch(`/command/${id}/logs`)).text()
     if (/^\d+\n/.test(log)) return Number(log)
