@@ -1,6 +1,7 @@
 /**
- * Go cells interrupted while they compile. `go build` ended by the interrupt left its work dir
- * (`go-build*`) in TMPDIR, one per interrupted cell, for good: a loop of them filled the disk.
+ * Go contexts under requests that race their slow parts. A go context's first start builds its
+ * kernel (seconds, longer with an empty build cache: a private TMPDIR gives one), and every cell
+ * is compiled by `go build` before it runs.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
@@ -31,11 +32,17 @@ function descendantNamed(pid: number, name: string): boolean {
   return false
 }
 
-describe.skipIf(available !== true)(`go cells${available === true ? '' : ` (skipped: ${available})`}`, () => {
+/** Until execd (or a kernel of it) runs the go toolchain. */
+async function untilGoRuns(d: Daemon): Promise<void> {
+  for (let n = 0; n < 1000 && !descendantNamed(d.proc.pid, 'go'); n++) await Bun.sleep(5)
+  expect(descendantNamed(d.proc.pid, 'go')).toBe(true)
+}
+
+describe.skipIf(available !== true)(`go contexts${available === true ? '' : ` (skipped: ${available})`}`, () => {
   let d: Daemon
   let tmp: string
   beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'execd-gotmp-'))
+    tmp = mkdtempSync(join(tmpdir(), 'execd-go-races-'))
     d = await startDaemon({ env: { TMPDIR: tmp } })
   })
   afterAll(async () => {
@@ -43,11 +50,24 @@ describe.skipIf(available !== true)(`go cells${available === true ? '' : ` (skip
     rmSync(tmp, { recursive: true, force: true })
   })
 
-  test('interrupted while compiling leave no go-build dir in TMPDIR', async () => {
+  // DELETE awaited every language's default start to learn whether it was the one deleted.
+  test('while the default one starts, DELETE of a bash context answers at once, not once it has started', async () => {
+    const bash = (await (await postJson(d, '/code/context', { language: 'bash' })).json()) as { id: string }
+    const cell = postJson(d, '/code', { code: 'fmt.Println(6 * 7)', context: { language: 'go' } }).then(readSse)
+    await untilGoRuns(d) // the kernel's build
+    expect((await d.fetch(`/code/contexts/${bash.id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(await (await d.fetch('/code/contexts?language=go')).json()).toEqual([])
+    const frames = await cell
+    expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['42\n'])
+    expect(frames.at(-1)?.data.type).toBe('execution_complete')
+  }, 120_000)
+
+  // `go build` ended by the interrupt left its work dir (go-build*) in TMPDIR, for good.
+  test('cells interrupted while compiling leave no go-build dir in TMPDIR', async () => {
     const { id } = (await (await postJson(d, '/code/context', { language: 'go' })).json()) as { id: string }
     for (let i = 0; i < 3; i++) {
       const cell = postJson(d, '/code', { code: `v${i} := ${i}\nfmt.Println(v${i})`, context: { id } }).then(readSse)
-      for (let n = 0; n < 1000 && !descendantNamed(d.proc.pid, 'go'); n++) await Bun.sleep(5)
+      await untilGoRuns(d)
       expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
       const frames = await cell
       expect(frames.find(f => f.data.type === 'error')?.data.error.ename).toBe('KeyboardInterrupt')
