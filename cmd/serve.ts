@@ -17,6 +17,7 @@ import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
+import { ignoreStraySignals, STOP_SIGNALS } from './serve-signals'
 
 /** When the start is over and the daemon may give back what starting used (below). */
 const SETTLED_MS = 1000
@@ -205,15 +206,16 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     process.exit(status)
   }
   if (mainArgv.length === 0) {
-    process.on('SIGTERM', () => void shutdown('SIGTERM'))
-    process.on('SIGINT', () => void shutdown('SIGINT'))
+    for (const signal of STOP_SIGNALS) process.on(signal, () => void shutdown(signal))
     // A closed terminal: without a log file to reopen, stop as cleanly as on SIGTERM rather than
     // die by the default action, which would leave every child group running.
     if (!logFile) process.on('SIGHUP', () => void shutdown('SIGHUP'))
+    ignoreStraySignals(log)
     return
   }
   // The main process decides when the container ends: signals go to it, and execd follows it.
-  const { forwardSignals, startMain } = await import('./entrypoint')
+  const { FORWARDED, forwardSignals, startMain } = await import('./entrypoint')
+  ignoreStraySignals(log, FORWARDED)
   main = startMain(mainArgv, log)
   forwardSignals(main, log)
   const status = await main.status

@@ -65,6 +65,11 @@ export class Journal {
     return this.ended
   }
 
+  /** Whether a reader is attached (one that paces the producer by reading). */
+  get followed(): boolean {
+    return this.readers.size > 0
+  }
+
   /**
    * Appends an event. Resolves at once unless the journal is full and an attached reader still
    * needs the oldest event; then it waits for that reader (the producer should stop reading its

@@ -163,6 +163,28 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
   }, 20_000)
 
+  // It interrupted the cell running ahead of it instead, and then ran anyway.
+  test('DELETE /code?id= with the execution id of a queued cell cancels that cell, not the one running', async () => {
+    const id = await createContext(d, 'python')
+    const running = postJson(d, '/code', {
+      code: 'import time\ntime.sleep(1)\nprint("ahead")\nqueued_ran = False',
+      context: { id },
+    }).then(r => readSse(r))
+    await Bun.sleep(100)
+    const queued = await postJson(d, '/code', { code: 'queued_ran = True', context: { id } })
+    const executionId = queued.headers.get('EXECD-EXECUTION-ID')!
+    expect((await d.fetch(`/code?id=${executionId}`, { method: 'DELETE' })).status).toBe(200)
+    const cancelled = (await readSse(queued)).map(f => f.data)
+    expect(cancelled.map(e => e.type)).toEqual(['init', 'ping', 'error', 'execution_complete'])
+    expect(cancelled[2].error.ename).toBe('KeyboardInterrupt')
+    const ahead = (await running).map(f => f.data)
+    expect(ofType(ahead, 'error')).toEqual([])
+    expect(ofType(ahead, 'stdout').map(e => e.text)).toEqual(['ahead\n'])
+    expect(resultText(await runCode(d, 'queued_ran', { id }))).toEqual(['False'])
+    // Ended: its id is no longer something to interrupt.
+    expect((await d.fetch(`/code?id=${executionId}`, { method: 'DELETE' })).status).toBe(404)
+  })
+
   test('interrupting an idle context succeeds and changes nothing', async () => {
     const id = await createContext(d, 'python')
     await runCode(d, 'z = 1', { id })

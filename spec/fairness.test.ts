@@ -6,6 +6,9 @@
  * a `/ping` waited (no timing: the flood runs until it is deleted).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 
 let d: Daemon
@@ -76,4 +79,38 @@ test('a session run flooding, read as fast as it comes: /ping answers while the 
   const sid = (await (await postJson(d, '/session', {})).json()).session_id as string
   const res = await postJson(d, `/session/${sid}/run`, { command: FLOOD })
   await pingsDuringFlood(res.body!.getReader(), () => d.fetch(`/session/${sid}`, { method: 'DELETE' }))
+})
+
+/** Bytes of every file under `dir` (the command logs of a daemon whose TMPDIR it is). */
+function bytesUnder(dir: string): number {
+  let n = 0
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    try {
+      if (e.isFile()) n += statSync(join(e.parentPath, e.name)).size
+    } catch {} // removed meanwhile
+  }
+  return n
+}
+
+/**
+ * Floods nobody reads (background, or a client that left) have no reader to pace them: each
+ * pump took its 256 KiB budget of two-byte lines per turn, and /ping waited behind all of them
+ * (3–6 s with ten on a loaded 2-core machine). Together they now get one share of the loop.
+ */
+test('eight floods nobody reads: /ping waits behind less than 1 MiB of their output', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'execd-fair-'))
+  const own = await startDaemon({ env: { TMPDIR: tmp } })
+  try {
+    for (let i = 0; i < 8; i++) await readSse(await postJson(own, '/command', { command: FLOOD, background: true }))
+    await waitFor('the floods to start', () => bytesUnder(tmp) > 128 * 1024)
+    for (let i = 0; i < 3; i++) {
+      const before = bytesUnder(tmp)
+      expect((await own.fetch('/ping')).status).toBe(200)
+      expect(bytesUnder(tmp) - before).toBeLessThan(1024 * 1024)
+    }
+  } finally {
+    await own.stop()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  await waitFor('the floods to end', () => pidsWith('fairness-flood').length === 0)
 })

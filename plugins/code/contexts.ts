@@ -16,9 +16,15 @@ import type { LanguageCatalog } from './languages'
 /** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
 const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()
 
+interface DefaultContext {
+  pending: Promise<CodeContext>
+  ctx?: CodeContext
+}
+
 export class ContextStore {
   private readonly contexts = new Map<string, CodeContext>()
-  private readonly defaults = new Map<string, Promise<CodeContext>>()
+  /** Per language, the default context's start and, once started, the context. */
+  private readonly defaults = new Map<string, DefaultContext>()
   /** Per language, created once the language is known to exist (no entry per made-up name). */
   private readonly capacities = new Map<string, Capacity>()
   private readonly idle: IdleExpiry<string>
@@ -67,17 +73,27 @@ export class ContextStore {
 
   /** The language's default context, created on first use and shared by id-less requests. */
   defaultFor(language: string): Promise<CodeContext> {
-    let pending = this.defaults.get(language)
-    if (!pending) {
-      pending = this.create(language)
-      this.defaults.set(language, pending)
-      pending.catch(() => this.defaults.delete(language))
+    let entry = this.defaults.get(language)
+    if (!entry) {
+      const made: DefaultContext = { pending: this.create(language) }
+      this.defaults.set(language, made)
+      made.pending.then(
+        ctx => (made.ctx = ctx),
+        () => this.forgetDefault(language, made),
+      )
+      entry = made
     }
-    return pending.then(ctx => {
+    const known = entry
+    return known.pending.then(ctx => {
       if (!ctx.closed) return ctx
-      this.defaults.delete(language)
+      this.forgetDefault(language, known)
       return this.defaultFor(language)
     })
+  }
+
+  /** Forgets `entry` as the language's default, unless a newer one has taken its place. */
+  private forgetDefault(language: string, entry: DefaultContext): void {
+    if (this.defaults.get(language) === entry) this.defaults.delete(language)
   }
 
   get(id: string): CodeContext {
@@ -99,11 +115,13 @@ export class ContextStore {
     this.contexts.delete(id)
     // Closed at once: a turn queued behind this call must find the context deleted.
     const closed = ctx.close()
-    closed.catch(() => {}) // awaited below, after the defaults
     this.idle.forget(id)
-    for (const [language, pending] of this.defaults) {
-      if ((await pending.catch(() => undefined)) === ctx) this.defaults.delete(language)
-    }
+    // Known without waiting: awaiting every language's default start here held a DELETE (and
+    // the shutdown) until an unrelated java or go context had started, for seconds. A default
+    // not yet marked started is not this one; if it was (the turn between), defaultFor finds
+    // it closed and starts another.
+    const entry = this.defaults.get(ctx.language)
+    if (entry?.ctx === ctx) this.defaults.delete(ctx.language)
     await closed
   }
 

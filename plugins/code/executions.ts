@@ -28,6 +28,10 @@ export interface Execution {
 /** An execution while this store runs it: `ended` settles its `done`. */
 interface RunningExecution extends Execution {
   ended: () => void
+  /** Its turn has come: the cell went to the interpreter. */
+  began?: boolean
+  /** Interrupted while queued: its turn ends it without running the cell. */
+  cancelled?: boolean
 }
 
 export class ExecutionStore {
@@ -47,6 +51,22 @@ export class ExecutionStore {
   findUnfinished(id: string): Execution | undefined {
     const exec = this.executions.get(id)
     return exec && !exec.finishedAt ? exec : undefined
+  }
+
+  /**
+   * Cancels the unfinished execution `id` if its cell has not begun: it ends now with a
+   * KeyboardInterrupt, and its turn passes without running the cell. Resolves true once it
+   * has ended; false when it has begun (or is unknown).
+   */
+  async cancelQueued(id: string): Promise<boolean> {
+    const exec = this.findUnfinished(id) as RunningExecution | undefined
+    if (!exec || exec.began || exec.cancelled) return false
+    exec.cancelled = true
+    const evalue = 'interrupted before it ran'
+    const cancelled = errorEvent('KeyboardInterrupt', evalue, [evalue])
+    if (!exec.journal.tryAppend(cancelled)) await exec.journal.append(cancelled)
+    await this.finish(exec)
+    return true
   }
 
   /**
@@ -84,8 +104,11 @@ export class ExecutionStore {
   }
 
   private async runTurn(ctx: CodeContext, exec: RunningExecution, code: string): Promise<void> {
-    const started = Date.now()
+    // Cancelled while queued: it has ended already (cancelQueued).
+    if (exec.cancelled) return
     const journal = exec.journal
+    exec.began = true
+    const started = Date.now()
     // Waits only when the journal is full and a reader still needs its oldest event.
     await ctx.run(code, event => (journal.tryAppend(event) ? undefined : journal.append(event)))
     await this.finish(exec, { execution_time: Date.now() - started })

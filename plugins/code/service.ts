@@ -130,24 +130,27 @@ export class CodeService {
   }
 
   /**
-   * Interrupts the running cell of a context (or of the unfinished execution with this id) and
+   * Interrupts the running cell of a context, or the unfinished execution with this id, and
    * resolves once it stopped; a cell that ignores the interrupt for the grace period is killed
-   * with its interpreter (state lost). False when the id is unknown here.
+   * with its interpreter (state lost). An execution still queued is cancelled, not the cell
+   * running ahead of it (whose interrupt it used to be). False when the id is unknown here.
    */
   async interrupt(id: string): Promise<boolean> {
-    const ctx = this.contexts.find(id) ?? this.contextOfExecution(id)
-    if (!ctx) return false
-    await ctx.interrupt(this.interruptGraceMs)
+    const ctx = this.contexts.find(id)
+    if (ctx) {
+      await ctx.interrupt(this.interruptGraceMs)
+      return true
+    }
+    const exec = this.executions.findUnfinished(id)
+    if (!exec) return false
+    if (await this.executions.cancelQueued(id)) return true
+    // Begun and unfinished: the cell the context runs now.
+    await this.contexts.find(exec.contextId)?.interrupt(this.interruptGraceMs)
     return true
   }
 
   close(): Promise<void> {
     return this.contexts.closeAll()
-  }
-
-  private contextOfExecution(id: string): CodeContext | undefined {
-    const exec = this.executions.findUnfinished(id)
-    return exec && this.contexts.find(exec.contextId)
   }
 }
 

@@ -5,6 +5,7 @@
 import { statSync } from 'node:fs'
 import { ExecdError, PREFIX, badRequest } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
+import { UnreadPacer } from '../../core/fair'
 import { Capacity } from '../../core/limits'
 import { within } from '../../core/timers'
 import type { CommandRequest } from './contract'
@@ -41,6 +42,8 @@ export class Commands {
   private readonly background: Capacity
   /** Foreground commands go on when their client leaves, so they need a cap of their own. */
   private readonly running: Capacity
+  /** One share of the event loop for the output of every command nobody reads (core/fair.ts). */
+  private readonly unread = new UnreadPacer()
 
   constructor(readonly settings: CommandSettings) {
     this.store = new CommandStore(settings.retention)
@@ -79,7 +82,7 @@ export class Commands {
     const slots = [this.running.acquire()]
     try {
       if (req.background) slots.push(this.background.acquire())
-      const record = startCommand(prepared, this.store, this.settings)
+      const record = startCommand(prepared, this.store, this.settings, this.unread)
       void record.done.then(() => slots.forEach(release => release()))
       return record
     } catch (err) {

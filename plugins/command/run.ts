@@ -13,7 +13,7 @@ import { ByteLineSplitter, type OutputLine } from '../../core/lines'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { freeChunk } from '../../core/chunks'
-import { TurnBudget } from '../../core/fair'
+import { TurnBudget, type UnreadPacer } from '../../core/fair'
 import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
 import type { CommandRecord, CommandStore } from './store'
@@ -53,13 +53,24 @@ function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): Ow
   }
 }
 
+/** What a pump asks before it hands a chunk on, and tells after (core/fair.ts UnreadPacer). */
+interface Pace {
+  ready(): Promise<void> | undefined
+  spend(ms: number): void
+}
+
 /** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
 const DRAIN_IDLE_MS = 50
 
 const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
 
 /** Starts the command; its events flow into the record's journal until the terminal event. */
-export function startCommand(p: Prepared, store: CommandStore, settings: RunSettings): CommandRecord {
+export function startCommand(
+  p: Prepared,
+  store: CommandStore,
+  settings: RunSettings,
+  unread: UnreadPacer,
+): CommandRecord {
   const startedAt = new Date()
   // Spawned first: what is set up below runs while the shell starts instead of before it.
   let proc: OwnedProcess | undefined
@@ -178,11 +189,15 @@ export function startCommand(p: Prepared, store: CommandStore, settings: RunSett
     freeChunk(chunk)
   }
   const splitters = { stdout: new ByteLineSplitter(), stderr: new ByteLineSplitter() }
+  const pace: Pace = {
+    ready: () => (journal.followed ? undefined : unread.ready()),
+    spend: ms => journal.followed || unread.spend(ms),
+  }
   const child = proc.proc
   void (async () => {
     await Promise.all([
-      pump(child.stdout as ReadableStream<Uint8Array>, proc.exited, onChunk('stdout', splitters.stdout)),
-      pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr)),
+      pump(child.stdout as ReadableStream<Uint8Array>, proc.exited, onChunk('stdout', splitters.stdout), pace),
+      pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr), pace),
     ])
     for (const s of ['stdout', 'stderr'] as const) {
       const tail = splitters[s].end()
@@ -232,11 +247,13 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
  * the leader has exited, stops when the pipe goes quiet: a background job that inherited the
  * pipe must not keep the command "running" (the reference ends at exit too). No promise is
  * raced per chunk: a reaction piled on a long-lived promise would keep every chunk alive.
+ * `pace` holds a chunk back while its share of the loop is used up, and is told its work.
  */
 async function pump(
   stream: ReadableStream<Uint8Array>,
   exited: Promise<unknown>,
   onChunk: (chunk: Uint8Array) => Promise<void>,
+  pace: Pace,
 ): Promise<void> {
   const reader = stream.getReader()
   let leaderGone = false
@@ -259,7 +276,12 @@ async function pump(
       if (r.done) return
       clearTimeout(idle)
       const bytes = r.value.byteLength // onChunk may free the chunk
-      await onChunk(r.value)
+      for (let held = pace.ready(); held; held = pace.ready()) await held
+      const began = performance.now()
+      const handed = onChunk(r.value)
+      // The synchronous part, the chunk's own: awaited, the time took in other pumps' turns.
+      pace.spend(performance.now() - began)
+      await handed
       await turns.spend(bytes)
       if (leaderGone) armIdle()
     }

@@ -146,7 +146,8 @@ async function build(tc: Toolchain): Promise<string> {
     for (const [name, source] of Object.entries(KERNEL_SOURCES)) await Bun.write(join(work, name), source)
     const p = spawnOwned([tc.go, 'build', '-buildvcs=false', '-o', join(out, 'kernel'), '.'], {
       cwd: work,
-      env: goEnv(childEnv()),
+      // go's own work dir inside ours, removed below however the build ended.
+      env: { ...goEnv(childEnv()), GOTMPDIR: work },
       timeoutMs: 300_000,
     })
     const [text, err, exit] = await Promise.all([

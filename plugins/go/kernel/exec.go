@@ -84,6 +84,11 @@ const maxAttempts = 8
 // should not have to care about (unused imports and variables, a last call without one value).
 func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupted bool) {
 	o := options{show: c.show, blank: map[string]bool{}, unused: map[int]bool{}}
+	// go build's work dir, here rather than in TMPDIR and removed after each build: a build
+	// ended by an interrupt does not remove its own, and every interrupted cell left one in
+	// TMPDIR for good.
+	work := k.path("build-tmp")
+	defer os.RemoveAll(work)
 	for attempt := 0; ; attempt++ {
 		m = k.state.merged(c)
 		if err := os.WriteFile(k.path("main.go"), source(m, c, o), 0o600); err != nil {
@@ -91,7 +96,12 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		}
 		var out bytes.Buffer
 		cmd := exec.Command(k.cfg.Go, "build", "-buildvcs=false", "-ldflags=-s -w", "-o", "cell", ".")
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.cfg.Dir, append(os.Environ(), k.cfg.Env...), &out, &out
+		os.RemoveAll(work)
+		if err := os.Mkdir(work, 0o700); err != nil {
+			return m, []string{err.Error()}, false
+		}
+		env := append(append(os.Environ(), k.cfg.Env...), "GOTMPDIR="+work)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.cfg.Dir, env, &out, &out
 		err := r.start(cmd)
 		if err == nil {
 			err = cmd.Wait()

@@ -1,0 +1,51 @@
+/**
+ * Signals to execd itself whose default action ends a process. Left to it, each killed execd on
+ * the spot and left every command, session and interpreter group running without an owner.
+ */
+import { expect, test } from 'bun:test'
+import { pidsWith, readSse, startDaemon, waitFor, type Daemon } from './harness'
+
+/** A background `sleep` in its own group, named `marker`; resolves once it runs. */
+async function sleeper(d: Daemon, marker: string): Promise<void> {
+  const res = await d.fetch('/command', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ command: `exec -a ${marker} sleep 300`, background: true }),
+  })
+  await readSse(res)
+  await waitFor('the sleeper', () => pidsWith(marker).length === 1)
+}
+
+const killAll = (marker: string) => pidsWith(marker).forEach(pid => process.kill(pid, 'SIGKILL'))
+
+test('SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM and SIGPROF are ignored: execd serves on, its commands run on', async () => {
+  const d = await startDaemon()
+  const marker = `stray-${crypto.randomUUID().slice(0, 8)}`
+  try {
+    await sleeper(d, marker)
+    for (const signal of ['SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGVTALRM', 'SIGPROF'] as const) {
+      d.proc.kill(signal)
+      await Bun.sleep(100)
+      expect({ signal, ping: (await d.fetch('/ping')).status }).toEqual({ signal, ping: 200 })
+    }
+    expect(pidsWith(marker).length).toBe(1)
+    expect(d.logs()).toContain('"signal ignored","signal":"SIGPROF"')
+  } finally {
+    await d.stop()
+    killAll(marker)
+  }
+})
+
+for (const signal of ['SIGQUIT', 'SIGXCPU'] as const)
+  test(`${signal} stops execd as SIGTERM does: exit 0, its commands' groups gone`, async () => {
+    const d = await startDaemon()
+    const marker = `stray-${crypto.randomUUID().slice(0, 8)}`
+    try {
+      await sleeper(d, marker)
+      d.proc.kill(signal)
+      expect(await d.proc.exited).toBe(0)
+      expect(pidsWith(marker)).toEqual([])
+    } finally {
+      killAll(marker)
+    }
+  })
