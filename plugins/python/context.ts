@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log'
 import type { Emit, RuntimeContext } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { within } from '../../core/timers'
 import { LineChannel } from './channel'
 import cellsSource from './cells.py' with { type: 'text' }
@@ -35,6 +36,7 @@ export class PythonContext implements RuntimeContext {
   private closing = false
   private stderrTail = ''
   private readonly stderrDone: Promise<void>
+  private readonly oom = new OomWatch()
 
   private constructor(
     private readonly proc: OwnedProcess,
@@ -103,9 +105,10 @@ export class PythonContext implements RuntimeContext {
     this.running = true
     try {
       if (!this.alive) {
-        await emit(this.deathEvent())
+        await emit(await this.deathEvent())
         return
       }
+      this.oom.mark()
       await this.channel.send({ code }).catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.
@@ -126,7 +129,7 @@ export class PythonContext implements RuntimeContext {
       // The channel closed without `done`: the interpreter died in the cell.
       await within(this.proc.exited, 2000)
       await within(this.stderrDone, 500)
-      await emit(this.deathEvent())
+      await emit(await this.deathEvent())
     } finally {
       this.running = false
       this.started = false
@@ -147,9 +150,10 @@ export class PythonContext implements RuntimeContext {
     this.channel.close()
   }
 
-  private deathEvent(): ExecEvent {
+  private async deathEvent(): Promise<ExecEvent> {
     const info = this.exit
-    const cause = info ? describeExit(info) : 'its protocol channel closed'
+    const oom = await this.oom.outOfMemory(info)
+    const cause = info ? deathWords(info, oom) : 'its protocol channel closed'
     const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
     const tail = this.stderrTail.trim()
     const evalue = `the python interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
