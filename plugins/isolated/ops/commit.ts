@@ -48,7 +48,7 @@ export async function applyChanges(changes: ChangedPath[], upper: string, worksp
       const done = placements.slice(0, i).map(q => q.change.path)
       throw failed(
         `commit stopped at ${p.change.path}: ${reasonOf(err)}; ${done.length} of ${placements.length} changes ` +
-          `were committed${done.length ? ` (${done.join(', ')})` : ''}, the rest not`,
+          `were committed${done.length ? ` (${named(done)})` : ''}, the rest not`,
         err,
       )
     }
@@ -142,6 +142,10 @@ function reasonOf(err: unknown): string {
   if (typeof e?.code === 'string' && typeof e.message === 'string') return e.message.split(', ')[0] ?? e.code
   return 'an unexpected error'
 }
+
+/** The first paths of a list, so that a message of 10 000 changes stays short. */
+const named = (paths: string[], max = 10) =>
+  paths.length > max ? `${paths.slice(0, max).join(', ')} and ${paths.length - max} more` : paths.join(', ')
 
 const failed = (message: string, cause: unknown) =>
   new ExecdError('RUNTIME_ERROR', `${message}; the session's changes stay in its overlay`, { cause })
