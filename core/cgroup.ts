@@ -27,6 +27,7 @@ import {
 } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { unifiedCgroupPath } from './cgroup-dirs'
 import { readSmall, readSmallAt } from './procfs'
 import { randomHex } from './random'
 
@@ -316,7 +317,7 @@ function ownCgroupDir(): string | undefined {
   let own: string | undefined
   let mounts: string
   try {
-    own = /^0::(\/.*)$/m.exec(readFileSync('/proc/self/cgroup', 'utf8'))?.[1]
+    own = unifiedCgroupPath(readFileSync('/proc/self/cgroup', 'utf8'))
     mounts = readFileSync('/proc/self/mountinfo', 'utf8')
   } catch {
     return undefined

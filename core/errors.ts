@@ -2,7 +2,7 @@
  * The one place where error codes meet HTTP statuses (CONTRACT §1) and CLI exit codes.
  * Plugins throw `ExecdError`; the app and the CLI render it.
  */
-import { pidsCgroupDirs } from './pids-cgroup'
+import { cgroupDirs } from './cgroup-dirs'
 const STATUS = {
   INVALID_REQUEST_BODY: 400,
   MISSING_QUERY: 400,
@@ -125,11 +125,11 @@ export function processesExhausted(cause?: unknown): ExecdError {
   )
 }
 
-/** pids.current and pids.max of execd's pids cgroup (core/pids-cgroup.ts). */
+/** pids.current and pids.max of execd's pids cgroup (core/cgroup-dirs.ts). */
 function pidsFigures(): { current: string; max: string } | undefined {
   try {
     const fs = require('node:fs') as typeof import('node:fs')
-    for (const dir of pidsCgroupDirs(fs.readFileSync('/proc/self/cgroup', 'latin1'))) {
+    for (const { dir } of cgroupDirs(fs.readFileSync('/proc/self/cgroup', 'latin1'), 'pids')) {
       try {
         const max = fs.readFileSync(`${dir}/pids.max`, 'latin1').trim()
         const current = fs.readFileSync(`${dir}/pids.current`, 'latin1').trim()

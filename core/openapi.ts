@@ -4,7 +4,7 @@
  */
 import type { AnyElysia } from 'elysia'
 import { VERSION } from './version'
-import { ERROR_COMPONENTS } from './responses'
+import { documentEveryFailure, ERROR_COMPONENTS } from './responses'
 
 /** What /openapi.json says of itself: its title, server, error components and security scheme. */
 const DOCUMENTATION = {
@@ -27,7 +27,10 @@ const DOCUMENTATION = {
 
 type DocumentPaths = Record<
   string,
-  Record<string, { requestBody?: { required?: boolean; content?: Record<string, unknown> } }>
+  Record<
+    string,
+    { requestBody?: { required?: boolean; content?: Record<string, unknown> }; responses?: Record<string, any> }
+  >
 >
 
 /**
@@ -63,6 +66,7 @@ export function openApiDocument(
       }
       markOptionalBodies(doc.paths as DocumentPaths, optionalBodies)
       jsonBodiesOnly(doc.paths as DocumentPaths)
+      documentEveryFailure(doc.paths as DocumentPaths)
       return JSON.stringify(doc)
     } finally {
       for (const [schema, value] of added) schema.additionalProperties = value

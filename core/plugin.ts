@@ -100,6 +100,12 @@ export interface LanguageInfo {
   available: boolean
   /** Interpreter path/version, or why it is unavailable. */
   detail?: string
+  /**
+   * The failure that made it unavailable, when there was one (a spawn refused with EMFILE or
+   * EAGAIN): the catalog asks `limitReached` whether it was the fd or process limit (a 503, and
+   * the probe not kept) rather than reading the detail's words. Never sent on the wire.
+   */
+  error?: unknown
 }
 
 export interface StartOptions {

@@ -65,3 +65,42 @@ const errorSchema = (description: string) =>
     { description },
   )
 const unauthorizedSchema = () => t.Object({ error: t.String() }, { description: UNAUTHORIZED })
+
+/** What the document's paths hold, as far as the failures below need. */
+type Operations = Record<
+  string,
+  Record<string, { requestBody?: { content?: object }; responses?: Record<string, any> }>
+>
+
+const errorAnswer = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+})
+
+/**
+ * The failures every route can give, whatever it declares (its own 503, too many contexts say,
+ * is kept and the limit named beside it): any unexpected failure is a 500; the fd or process
+ * limit reached (core/errors.ts limitReached) or the route's group still being built
+ * (core/app.ts) a 503; a JSON body over the limit a 413, one not received in time a 408
+ * (core/body.ts). `/ping` is answered before all of them.
+ */
+export function documentEveryFailure(paths: Operations): void {
+  for (const [path, operations] of Object.entries(paths)) {
+    if (path === '/ping') continue
+    for (const op of Object.values(operations)) {
+      const responses = (op.responses ??= {})
+      responses['401'] ??= { $ref: '#/components/responses/Unauthorized' }
+      responses['500'] ??= errorAnswer('RUNTIME_ERROR: an unexpected failure')
+      const existing = responses['503']
+      if (existing?.description) existing.description = `${existing.description}; or ${LIMIT.toLowerCase()}`
+      else responses['503'] = errorAnswer(`SERVICE_UNAVAILABLE: ${LIMIT}`)
+      if (op.requestBody?.content && 'application/json' in op.requestBody.content) {
+        responses['408'] ??= errorAnswer('REQUEST_TIMEOUT: the body was not received in time')
+        responses['413'] ??= errorAnswer('PAYLOAD_TOO_LARGE: a JSON body over --max-json-bytes')
+      }
+    }
+  }
+}
+
+const LIMIT =
+  'A limit reached (open files, processes: retry once other work ends) or the routes still being built (retry)'

@@ -18,7 +18,7 @@
  * such a limit the run again is not made: it costs a second runtime start (~20 ms to the first
  * `/ping`), and what is left to run out of then is the whole machine's.
  */
-import { pidsCgroupDirs } from './pids-cgroup'
+import { cgroupDirs } from './cgroup-dirs'
 
 /** The JavaScriptCore options that leave no thread to be started on demand. */
 export const NO_ON_DEMAND_THREADS: Readonly<Record<string, string>> = {
@@ -50,7 +50,7 @@ export async function underProcessLimit(): Promise<boolean> {
     Bun.file(path)
       .text()
       .catch(() => '')
-  const files = pidsCgroupDirs(await read('/proc/self/cgroup'), true).map(dir => `${dir}/pids.max`)
+  const files = cgroupDirs(await read('/proc/self/cgroup'), 'pids', { ancestors: true }).map(d => `${d.dir}/pids.max`)
   const limits = await Promise.all(files.map(read))
   if (limits.some(text => /^\d+$/.test(text.trim()))) return true
   if (process.getuid?.() === 0) return false

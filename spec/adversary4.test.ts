@@ -4,7 +4,7 @@
  * before its fix. Full disks are small tmpfs mounts (root only: skipped visibly otherwise),
  * unmounted in afterAll whatever the tests did. No timing: runs are read to their end.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   copyFileSync,
   mkdirSync,
@@ -18,8 +18,8 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { scratchWithDisks } from './kit/small-disk'
 import { BIN, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { PYTHON, pythonAvailable } from './python-env'
 import { findGo } from '../plugins/go/toolchain'
@@ -27,24 +27,7 @@ import { findGo } from '../plugins/go/toolchain'
 const goToolchain = await findGo(process.env.EXECD_GO || 'go')
 
 const isRoot = process.getuid?.() === 0
-let scratch: string
-const mounts: string[] = []
-beforeAll(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-adversary4-'))
-})
-afterAll(() => {
-  for (const dir of mounts.reverse()) spawnSync('umount', ['-l', dir])
-  rmSync(scratch, { recursive: true, force: true })
-})
-
-/** A fresh tmpfs of `size` (mount's syntax: 1m) under the scratch dir. */
-function smallDisk(size: string): string {
-  const dir = mkdtempSync(join(scratch, 'disk-'))
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
-  if (r.status !== 0) throw new Error(`mount failed: ${r.stderr}`)
-  mounts.push(dir)
-  return dir
-}
+const scratch = scratchWithDisks('adversary4')
 
 /** Fills the file system of `dir` to the last byte with one file; returns a function that frees it. */
 function fill(dir: string): () => void {
@@ -65,7 +48,7 @@ describe.skipIf(!isRoot)('a bash shell started while the temp disk is full', () 
   // without a catch, so the ENOSPC of that write was an unhandled rejection: POST /session on a
   // full temp disk answered 200 and then ended execd.
   test('fails its runs with an error while the disk is full, and works once there is space again', async () => {
-    const disk = smallDisk('1m')
+    const disk = scratch.smallDisk('1m')
     const d = await startDaemon({ env: { TMPDIR: disk } })
     try {
       const free = fill(disk)
@@ -93,7 +76,7 @@ describe.skipIf(!isRoot)('a bash shell whose temp disk went read-only', () => {
   // A shell's code file was removed with a bare rmSync when bash exited and on close: EROFS
   // made DELETE answer 500, and a shell that exited by itself ended execd (unhandled).
   test('can exit and be deleted, and execd stays', async () => {
-    const disk = smallDisk('1m')
+    const disk = scratch.smallDisk('1m')
     const d = await startDaemon({ env: { TMPDIR: disk } })
     try {
       const session = (await (await postJson(d, '/session', {})).json()).session_id as string
@@ -131,7 +114,7 @@ describe.skipIf(pythonAvailable !== true)('a python interpreter that could not b
   // included: a spawn that failed with EAGAIN while the machine was out of processes (or a
   // python installed after execd started) left python "not available here" until a restart.
   test('is asked again, and serves once it answers', async () => {
-    const bin = mkdtempSync(join(scratch, 'bin-'))
+    const bin = mkdtempSync(join(scratch.dir, 'bin-'))
     const python = join(bin, 'python3')
     const d = await startDaemon({ args: ['--python', python, '--python-spare', '0'] })
     try {
@@ -161,7 +144,7 @@ describe('the executable replaced on disk while execd runs (an upgrade)', () => 
   // path, or removed it, no javascript or sql context could start ("posix_spawn '…/execd
   // (deleted)'"), or they would have run another version than the driver they were handed.
   test('still starts javascript and sql contexts with the executable that runs', async () => {
-    const dir = mkdtempSync(join(scratch, 'bin-'))
+    const dir = mkdtempSync(join(scratch.dir, 'bin-'))
     const copy = join(dir, 'execd')
     copyFileSync(BIN, copy)
     const d = await startDaemon({ bin: copy })
@@ -185,7 +168,7 @@ describe.skipIf(!isRoot)('javascript and sql contexts started while the temp dis
   // Their driver is written to a private temp dir on first use; a write that failed left the
   // dir and a cut file behind (only a written dir is removed at exit): one more per attempt.
   test('fail with the disk error and leave nothing in the temp dir', async () => {
-    const disk = smallDisk('8m') // the javascript driver carries a DOM of 1 MiB
+    const disk = scratch.smallDisk('8m') // the javascript driver carries a DOM of 1 MiB
     const d = await startDaemon({ env: { TMPDIR: disk } })
     let free: (() => void) | undefined
     try {
@@ -213,8 +196,8 @@ describe.skipIf(!isRoot)('the log file on a disk that fills up', () => {
   // what fits in the file's last page, so a line was cut there, the rest of it lost (not sent
   // to stderr either), and the next line that fit was glued to the cut one.
   test('keeps whole JSON lines only, and loses none', async () => {
-    const logDisk = smallDisk('1m')
-    const errDisk = smallDisk('1m')
+    const logDisk = scratch.smallDisk('1m')
+    const errDisk = scratch.smallDisk('1m')
     fill(errDisk)
     const log = join(logDisk, 'execd.log')
     const d = await startDaemon({ args: ['--log-file', log] })
@@ -259,7 +242,7 @@ describe('a bash context that cannot be spawned (out of file descriptors)', () =
   // The shell's code file is made before bash is spawned; a spawn that failed (EMFILE, EAGAIN
   // out of processes) left it in the temp dir for good: one more per failed start.
   test('fails with the error and leaves no code file in the temp dir', async () => {
-    const tmp = mkdtempSync(join(scratch, 'tmp-'))
+    const tmp = mkdtempSync(join(scratch.dir, 'tmp-'))
     const d = await startDaemon({ env: { TMPDIR: tmp } })
     try {
       const fds = readdirSync(`/proc/${d.proc.pid}/fd`).length
@@ -290,7 +273,7 @@ describe.skipIf(!isRoot)('execd stopped while its temp disk is read-only', () =>
   // The javascript driver's dir was removed at exit with a bare rmSync: EROFS turned a clean
   // SIGTERM into exit 1 with a stack trace.
   test('exits 0 as usual', async () => {
-    const disk = smallDisk('8m')
+    const disk = scratch.smallDisk('8m')
     const d = await startDaemon({ env: { TMPDIR: disk } })
     let exit: number
     try {
@@ -314,7 +297,7 @@ describe("execd's own working directory removed and made again", () => {
   // could be made there) until execd restarted, while code contexts, started by path, saw the
   // new one.
   test('commands without a cwd run in the directory now at that path', async () => {
-    const work = mkdtempSync(join(scratch, 'work-'))
+    const work = mkdtempSync(join(scratch.dir, 'work-'))
     const d = await startDaemon({ cwd: work })
     try {
       const stdout = async (command: string) =>

@@ -25,6 +25,21 @@ describe('code contexts: errors', () => {
     expect(body.message).toContain('python')
   })
 
+  test('an interpreter that is missing is a 400 saying so, whatever words its path holds', async () => {
+    // The limit's 503 was found by matching EMFILE/EAGAIN in the probe's text, which names the
+    // interpreter's path: a python missing at such a path was answered "retry once other
+    // processes end", for ever.
+    const other = await startDaemon({ args: ['--python', '/no/EAGAIN-EMFILE/python3', '--python-spare', '0'] })
+    try {
+      const res = await postJson(other, '/code/context', { language: 'python' })
+      const body = await res.json()
+      expect([res.status, body.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+      expect(body.message).toContain("language 'python' is not available here")
+    } finally {
+      await other.stop()
+    }
+  })
+
   test('an empty body is a 400 with the reference prefix', async () => {
     const res = await d.fetch('/code/context', { method: 'POST', headers: { 'content-type': 'application/json' } })
     expect(res.status).toBe(400)

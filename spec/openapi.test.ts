@@ -65,6 +65,39 @@ describe('openapi', () => {
     for (const [key, list] of Object.entries(types)) expect([key, list]).toEqual([key, ['application/json']])
   })
 
+  test('every operation documents the failures every route can give', async () => {
+    // An unexpected failure is a 500 RUNTIME_ERROR; the fd or process limit reached, or the
+    // route's group still being built, a 503 (core/errors.ts limitReached, core/app.ts); a JSON
+    // body over --max-json-bytes a 413, one not received in time a 408 (core/body.ts); the
+    // token check a 401. /ping alone is answered before all of them.
+    const { spec } = await inProcess()
+    const missing: string[] = []
+    for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (path === '/ping') continue
+        const statuses = ['401', '500', '503']
+        if (op.requestBody?.content?.['application/json']) statuses.push('408', '413')
+        for (const status of statuses) if (!op.responses?.[status]) missing.push(`${method} ${path} ${status}`)
+      }
+    }
+    expect(missing).toEqual([])
+    expect(spec.paths['/files/info'].get.responses['503'].description).toContain('limit reached')
+    expect(spec.paths['/pty'].post.responses['503'].description).toContain('too many terminals')
+    expect(spec.paths['/pty'].post.responses['503'].description).toContain('limit reached')
+  })
+
+  test("an isolated session's files operations document their answers", async () => {
+    const { spec } = await inProcess()
+    const files = '/v1/isolated/session/{sessionId}/files'
+    expect(Object.keys(spec.paths[`${files}/info`].get.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '404']),
+    )
+    expect(Object.keys(spec.paths[`${files}/download`].get.responses)).toEqual(
+      expect.arrayContaining(['200', '206', '416']),
+    )
+    expect(Object.keys(spec.paths[`${files}/mv`].post.responses)).toEqual(expect.arrayContaining(['200', '403']))
+  })
+
   test('the document is built from the schemas as declared, even after every route has compiled', async () => {
     // It is built on its first request; compiling a route (its first request) adds
     // `additionalProperties: false` to its object schemas, which the document must not show.

@@ -1,6 +1,6 @@
 /**
  * Preloaded by `make test`'s tiers (`bun test --preload`): fails the run when its tests leave
- * execd's temp entries behind (`execd-*`, `pty-*` in the temp dir; four such folders once
+ * execd's temp entries behind (`execd-*`, `pty-*`, dot-named or not, in the temp dir; four such folders once
  * piled up after every `make test`). Tests and the daemons they start clean up after
  * themselves: this checks it, once all the run's tests are done.
  *
@@ -12,7 +12,9 @@ import { afterAll } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 
-const OURS = /^(execd-|pty-)/
+// Dot-named too: a staging dir (`.execd-sessions-*`, core/temp-dir.ts) or a probe's
+// (`.execd-overlay-probe-*`) left behind piles up as the others do.
+const OURS = /^\.?(execd-|pty-)/
 const SHARED_CACHE = `execd-${process.getuid?.() ?? 'user'}`
 
 const entries = (): Set<string> => new Set(readdirSync(tmpdir()).filter(name => OURS.test(name)))

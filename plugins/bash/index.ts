@@ -6,7 +6,7 @@
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { LiveBash } from '../../core/live-bash'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { scrubSecrets } from '../../core/secrets'
 
 async function bashVersion(path: string): Promise<string> {
@@ -34,6 +34,7 @@ export const bash: Runtime = {
 }
 
 class BashContext implements RuntimeContext {
+  private readonly oom = new OomWatch()
   constructor(private readonly shell: LiveBash) {}
 
   get alive(): boolean {
@@ -43,6 +44,7 @@ class BashContext implements RuntimeContext {
   async *run(code: string): AsyncIterable<ExecEvent> {
     const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() }
     const it = this.shell.run(code)
+    this.oom.mark()
     for (;;) {
       const r = await it.next()
       if (!r.done) {
@@ -57,7 +59,7 @@ class BashContext implements RuntimeContext {
       const end = r.value
       if (end.kind === 'died') {
         const info = this.shell.exit
-        const cause = info ? describeExit(info) : end.reason
+        const cause = info ? deathWords(info, await this.oom.outOfMemory(info)) : end.reason
         // Named like the other runtimes' deaths, so clients can tell it from a failing command.
         yield errorEvent('DeadKernelError', cause, [cause, 'bash exited: the context state is lost'])
       } else if (end.interrupted) {

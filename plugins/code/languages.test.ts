@@ -45,4 +45,24 @@ describe('LanguageCatalog', () => {
     const catalog = new LanguageCatalog([failing, python], config, false)
     expect((await catalog.list()).map(l => `${l.language}:${l.runtime}`)).toEqual(['python:python'])
   })
+
+  test("a probe refused a process is the limit's 503, is asked again, and its error is not listed", async () => {
+    const refused = Object.assign(new Error('posix_spawn failed'), {
+      code: 'EAGAIN',
+      syscall: 'spawn /usr/bin/python3',
+    })
+    let probes = 0
+    const flaky: Runtime = {
+      ...python,
+      languages: async () =>
+        ++probes <= 2
+          ? [{ language: 'python', available: false, detail: 'no words of it', error: refused }]
+          : [{ language: 'python', available: true }],
+    }
+    const catalog = new LanguageCatalog([flaky], config, false)
+    await expect(catalog.resolve('python')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' })
+    const listed = await catalog.list()
+    expect(listed).toEqual([{ language: 'python', available: false, detail: 'no words of it', runtime: 'python' }])
+    expect((await catalog.resolve('python')).name).toBe('python')
+  })
 })

@@ -4,28 +4,30 @@
  * --prefer-jupyter puts it first.
  */
 import type { Config } from '../../core/config'
-import { ExecdError, fdsExhausted, processesExhausted } from '../../core/errors'
+import { ExecdError, limitReached } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { within } from '../../core/timers'
 
 const JUPYTER = 'jupyter'
 
-/** The errno of a probe that failed for want of an fd, from its detail (EMFILE, ENFILE). */
-const fdsFull = (detail = '') => /\b(EMFILE|ENFILE)\b/.exec(detail)?.[1] as 'EMFILE' | 'ENFILE' | undefined
-/** A probe that could not start its process (EAGAIN: the pids limit) says nothing of the interpreter either. */
-const processesFull = (detail = '') => /\bEAGAIN\b/.test(detail)
-/** A probe that failed for want of a resource, not for the interpreter. */
-const outOfResources = (detail = '') => fdsFull(detail) !== undefined || processesFull(detail)
+/**
+ * The limit's 503 when a probe failed for want of an fd or a process (its error, not its
+ * detail's words: those name the interpreter's path): it says nothing of the interpreter.
+ */
+const limitOf = (e: LanguageInfo | undefined) => (e && !e.available ? limitReached(e.error) : undefined)
 const PROBE_TTL_MS = 10_000
 const PROBE_LIMIT_MS = 5000
 
-export interface LanguageEntry extends LanguageInfo {
+/** A language as /code/languages lists it: a probe's error stays inside (it names execd's paths). */
+export interface LanguageEntry extends Omit<LanguageInfo, 'error'> {
   /** The runtime that serves it (the one chosen when several offer it). */
   runtime: string
 }
 
+type Probed = LanguageInfo & { runtime: string }
+
 export class LanguageCatalog {
-  private cache: { at: number; entries: Promise<LanguageEntry[]> } | undefined
+  private cache: { at: number; entries: Promise<Probed[]> } | undefined
 
   constructor(
     private readonly runtimes: readonly Runtime[],
@@ -34,15 +36,18 @@ export class LanguageCatalog {
   ) {}
 
   /** Every language any runtime offers, one entry each: the runtime that would serve it. */
-  list(): Promise<LanguageEntry[]> {
+  async list(): Promise<LanguageEntry[]> {
+    return (await this.probed()).map(({ error: _, ...entry }) => entry)
+  }
+
+  private probed(): Promise<Probed[]> {
     if (!this.cache || Date.now() - this.cache.at > PROBE_TTL_MS) {
       const entries = this.probe()
       this.cache = { at: Date.now(), entries }
       // A probe that found no fd or process free says nothing of the interpreter: such a list
       // is not kept (kept, python stayed refused for 10 s after fds or pids had freed up).
       void entries.then(list => {
-        if (this.cache?.entries === entries && list.some(e => !e.available && outOfResources(e.detail)))
-          this.cache = undefined
+        if (this.cache?.entries === entries && list.some(e => limitOf(e))) this.cache = undefined
       })
     }
     return this.cache.entries
@@ -50,13 +55,12 @@ export class LanguageCatalog {
 
   /** The runtime for `language`; 400 naming the available languages when there is none. */
   async resolve(language: string): Promise<Runtime> {
-    const entries = await this.list()
+    const entries = await this.probed()
     const entry = entries.find(e => e.language === language)
     if (entry?.available) return this.runtimes.find(r => r.name === entry.runtime)!
     // The limit's 503, not a 400 saying the language is missing.
-    const full = fdsFull(entry?.detail)
-    if (full) throw fdsExhausted(full)
-    if (processesFull(entry?.detail)) throw processesExhausted()
+    const full = limitOf(entry)
+    if (full) throw full
     const available = entries.filter(e => e.available).map(e => e.language)
     const names = available.length ? available.join(', ') : 'none'
     const why = entry
@@ -71,7 +75,7 @@ export class LanguageCatalog {
     return this.preferJupyter ? [...bridge, ...native] : [...native, ...bridge]
   }
 
-  private async probe(): Promise<LanguageEntry[]> {
+  private async probe(): Promise<Probed[]> {
     const ordered = this.ordered()
     const offers = await Promise.all(
       // A runtime whose probe fails or hangs (an unreachable Jupyter) offers nothing rather
@@ -81,7 +85,7 @@ export class LanguageCatalog {
         return { r, list: list === 'timeout' ? [] : list }
       }),
     )
-    const byLanguage = new Map<string, LanguageEntry>()
+    const byLanguage = new Map<string, Probed>()
     for (const { r, list } of offers) {
       for (const info of list) {
         const seen = byLanguage.get(info.language)

@@ -11,6 +11,7 @@ import { JsonLines } from '../../core/json-lines'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { sleep, within } from '../../core/timers'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { goBuildEnv, type Toolchain } from './toolchain'
@@ -30,6 +31,8 @@ export class GoContext implements RuntimeContext {
   private readonly dir = new OwnedTempDir('execd-go')
   private cell = 0
   private exit: ExitInfo | undefined
+  private readonly oom = new OomWatch()
+  private outOfMemory = false
   private closed = false
   private proc!: OwnedProcess
   private pumps: Promise<unknown>[] = []
@@ -89,6 +92,7 @@ export class GoContext implements RuntimeContext {
     }
     // A reader that leaves early ends the cell's queue: the next run may start.
     const queue = this.cells.begin()
+    this.oom.mark()
     const c = ++this.cell
     this.send({ t: 'run', c, code })
     yield* queue
@@ -195,12 +199,16 @@ export class GoContext implements RuntimeContext {
   private async onExit(info: ExitInfo): Promise<void> {
     this.exit = info
     // What the kernel wrote just before dying belongs to the cell, ahead of the error.
-    await Promise.race([Promise.all(this.pumps), sleep(1000)])
-    this.cells.died(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
+    const [outOfMemory] = await Promise.all([
+      this.oom.outOfMemory(info),
+      Promise.race([Promise.all(this.pumps), sleep(1000)]),
+    ])
+    this.outOfMemory = outOfMemory
+    this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory)]))
   }
 
   private deathText(): string {
     if (this.closed && (!this.exit || this.exit.killedBy === 'close')) return 'the go context was closed'
-    return `the go kernel exited (${this.exit ? describeExit(this.exit) : 'not running'}); its declarations are lost`
+    return `the go kernel exited (${this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'}); its declarations are lost`
   }
 }

@@ -22,7 +22,7 @@ export const go: Runtime = {
 
   async languages(config): Promise<LanguageInfo[]> {
     const tc = await toolchainOf(config)
-    if ('missing' in tc) return [{ language: 'go', available: false, detail: tc.missing }]
+    if ('missing' in tc) return [{ language: 'go', available: false, detail: tc.missing, error: tc.error }]
     return [{ language: 'go', available: true, detail: `${tc.go} (${tc.version})` }]
   },
 

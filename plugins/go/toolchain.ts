@@ -39,11 +39,17 @@ export interface Toolchain {
   language: string
 }
 
+/** Why the toolchain cannot be used; `error` is the failure, when one (a spawn's EAGAIN) said so. */
+export interface Missing {
+  missing: string
+  error?: unknown
+}
+
 /** Probed toolchains by path and modification time: a context start need not ask `go` again. */
-const probed = new Map<string, Promise<Toolchain | { missing: string }>>()
+const probed = new Map<string, Promise<Toolchain | Missing>>()
 
 /** The toolchain of `go` (a name on PATH or a path), or why it cannot be used. */
-export async function findGo(go: string): Promise<Toolchain | { missing: string }> {
+export async function findGo(go: string): Promise<Toolchain | Missing> {
   const found = isAbsolute(go) || go.includes('/') ? (existsSync(go) ? go : null) : Bun.which(go)
   if (!found) return { missing: `${go} not found (install a Go toolchain, e.g. Debian's golang-go, or set --go)` }
   let key: string
@@ -62,7 +68,7 @@ export async function findGo(go: string): Promise<Toolchain | { missing: string 
   return p
 }
 
-async function probe(found: string): Promise<Toolchain | { missing: string }> {
+async function probe(found: string): Promise<Toolchain | Missing> {
   try {
     const p = spawnOwned([found, 'env', 'GOVERSION'], { cwd: tmpdir(), env: goEnv(childEnv()), timeoutMs: 10_000 })
     const [out, err, exit] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
@@ -73,7 +79,7 @@ async function probe(found: string): Promise<Toolchain | { missing: string }> {
       return { missing: `${found} is ${version}; the go runtime needs go1.${MIN_MINOR} or later` }
     return { go: found, version, language: `${m[1]}.${m[2]}` }
   } catch (e) {
-    return { missing: `${found}: ${(e as Error).message}` }
+    return { missing: `${found}: ${(e as Error).message}`, error: e }
   }
 }
 

@@ -8,6 +8,7 @@
 import { Elysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
+import { errors } from '../../core/responses'
 import { PathScope, type Anchor, type filesRoutesModule, type RawPath, type WalkOptions } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedSessions } from './ops/sessions'
@@ -33,6 +34,9 @@ class CurrentScope extends PathScope {
 type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
 
 const READS = new Set(['GET', 'HEAD'])
+/** A download's answers besides the 200. */
+const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
+const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
 export function sessionFilesRoutes(
   ops: IsolatedSessions,
@@ -76,19 +80,50 @@ export function sessionFilesRoutes(
     "The files section's operation over the session's view. Paths are the session's (absolute, or relative to " +
     "its workspace) and must lie in its workspace; an overlay session's writes land in its overlay; a ro " +
     'workspace refuses writes with 403.'
-  const hooks = (summary: string) => ({ parse: 'none' as const, detail: { summary, description } })
+  /**
+   * What the files section answers, documented: the same statuses as its own route (`statuses`),
+   * with 404 for an unknown session and 403 for a write to a ro workspace.
+   */
+  const hooks = (method: string, summary: string, statuses: Record<number, string> = {}) => ({
+    parse: 'none' as const,
+    detail: {
+      summary,
+      description,
+      responses: {
+        200: { description: 'as the files section answers' },
+        ...(statuses === RANGES ? { 206: { description: 'a Range of the file' } } : {}),
+        ...errors({
+          400: 'an invalid path or parameter',
+          404: 'CONTEXT_NOT_FOUND: no session with this id; FILE_NOT_FOUND: no such file',
+          ...(READS.has(method) ? undefined : WRITES),
+          ...statuses,
+        }),
+      },
+    },
+  })
+  const TOO_MANY = { 413: 'more entries than the walk lists' }
   const session = '/session/:sessionId'
   return new Elysia({ name: 'api/isolated-files', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })
-    .get(`${session}/files/info`, forward, hooks('FileInfo of each ?path=, inside the session'))
-    .get(`${session}/files/download`, forward, hooks('Download a file from the session (Range, offset/limit)'))
-    .head(`${session}/files/download`, forward, hooks('Headers of a download from the session'))
-    .post(`${session}/files/upload`, forward, hooks('Upload files into the session (multipart, as /files/upload)'))
-    .delete(`${session}/files`, forward, hooks('Delete files in the session'))
-    .post(`${session}/files/mv`, forward, hooks('Move or rename files in the session'))
-    .post(`${session}/files/permissions`, forward, hooks('chmod/chown files in the session'))
-    .post(`${session}/files/replace`, forward, hooks('Replace text in files of the session'))
-    .get(`${session}/files/search`, forward, hooks('Find files by glob in the session'))
-    .get(`${session}/directories/list`, forward, hooks('List a directory of the session'))
-    .post(`${session}/directories`, forward, hooks('Create directories in the session'))
-    .delete(`${session}/directories`, forward, hooks('Remove directories in the session'))
+    .get(`${session}/files/info`, forward, hooks('GET', 'FileInfo of each ?path=, inside the session'))
+    .get(
+      `${session}/files/download`,
+      forward,
+      hooks('GET', 'Download a file from the session (Range, offset/limit)', RANGES),
+    )
+    .head(`${session}/files/download`, forward, hooks('HEAD', 'Headers of a download from the session', RANGES))
+    .post(
+      `${session}/files/upload`,
+      forward,
+      hooks('POST', 'Upload files into the session (multipart, as /files/upload)', {
+        413: 'larger than the upload limit',
+      }),
+    )
+    .delete(`${session}/files`, forward, hooks('DELETE', 'Delete files in the session'))
+    .post(`${session}/files/mv`, forward, hooks('POST', 'Move or rename files in the session'))
+    .post(`${session}/files/permissions`, forward, hooks('POST', 'chmod/chown files in the session'))
+    .post(`${session}/files/replace`, forward, hooks('POST', 'Replace text in files of the session'))
+    .get(`${session}/files/search`, forward, hooks('GET', 'Find files by glob in the session', TOO_MANY))
+    .get(`${session}/directories/list`, forward, hooks('GET', 'List a directory of the session', TOO_MANY))
+    .post(`${session}/directories`, forward, hooks('POST', 'Create directories in the session'))
+    .delete(`${session}/directories`, forward, hooks('DELETE', 'Remove directories in the session'))
 }

@@ -13,6 +13,7 @@ import { JsonLines } from '../../core/json-lines'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { within } from '../../core/timers'
 import { HELPER_CLASS, type Jdk } from './jdk'
 
@@ -37,6 +38,8 @@ export class JavaContext implements RuntimeContext {
   private readonly cells = new CellAssembler({ policy: 'block', maxBytes: 1 << 20 })
   private cell = 0
   private exit: ExitInfo | undefined
+  private readonly oom = new OomWatch()
+  private outOfMemory = false
   private escalated = false
   private closed = false
   private proc!: OwnedProcess
@@ -121,6 +124,7 @@ export class JavaContext implements RuntimeContext {
     }
     // A reader that leaves early ends the cell's queue: the next run may start.
     const queue = this.cells.begin()
+    this.oom.mark()
     const id = ++this.cell
     this.socket.write(`RUN ${id} ${Buffer.from(code).toString('base64')}\n`)
     yield* queue
@@ -206,7 +210,8 @@ export class JavaContext implements RuntimeContext {
   private async onExit(info: ExitInfo): Promise<void> {
     this.exit = info
     // What the JVM wrote just before dying belongs to the cell, ahead of the error.
-    await within(Promise.all(this.pumps), 1000)
+    const [outOfMemory] = await Promise.all([this.oom.outOfMemory(info), within(Promise.all(this.pumps), 1000)])
+    this.outOfMemory = outOfMemory
     if (this.escalated) {
       // Named as a stop jshell delivered is (IJava's name): only evalue says the state is lost.
       this.cells.died(
@@ -215,13 +220,13 @@ export class JavaContext implements RuntimeContext {
         ]),
       )
     } else {
-      this.cells.died(errorEvent('DeadKernelError', this.deathText(), [describeExit(info)]))
+      this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory)]))
     }
   }
 
   private deathText(): string {
     if (this.escalated) return 'interrupted: the java interpreter was killed and restarts with its state lost'
     if (this.closed && (!this.exit || this.exit.killedBy === 'close')) return 'the java context was closed'
-    return `the java interpreter exited (${this.exit ? describeExit(this.exit) : 'not running'}); its state is lost`
+    return `the java interpreter exited (${this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'}); its state is lost`
   }
 }

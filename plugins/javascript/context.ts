@@ -8,6 +8,7 @@ import { EncodedEvent, errorEvent, makeEvent, type ExecEvent } from '../../core/
 import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
 import { SELF_EXECUTABLE, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { driverFiles } from './driver-files'
 
 interface JsContextOptions extends StartOptions {
@@ -39,6 +40,8 @@ export class JsContext implements RuntimeContext {
   private bulk: Uint8Array[] = []
   private bulkBytes = 0
   private exit: ExitInfo | undefined
+  private readonly oom = new OomWatch()
+  private outOfMemory = false
   private closed = false
   private ready!: { resolve: () => void; reject: (e: Error) => void }
   private proc!: OwnedProcess
@@ -105,6 +108,7 @@ export class JsContext implements RuntimeContext {
   /** The cell's queue, once its code is on its way to the driver. */
   private begin(code: string): CellQueue {
     const queue = this.cells.begin()
+    this.oom.mark()
     this.bulk = []
     this.bulkBytes = 0
     try {
@@ -189,12 +193,15 @@ export class JsContext implements RuntimeContext {
         `${this.opts.language} interpreter exited at start (${describeExit(info)})${early ? `: ${early}` : ''}`,
       ),
     )
-    this.cells.died(this.deathEvent())
+    void this.oom.outOfMemory(info).then(outOfMemory => {
+      this.outOfMemory = outOfMemory
+      this.cells.died(this.deathEvent())
+    })
   }
 
   /** The name the python runtime and the code section use for a lost interpreter. */
   private deathEvent(): ExecEvent {
-    const cause = this.exit ? describeExit(this.exit) : 'not running'
+    const cause = this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'
     const by = this.closed || this.exit?.killedBy ? 'was stopped by execd' : 'died'
     const evalue = `the ${this.opts.language} interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
     return errorEvent('DeadKernelError', evalue, [evalue])

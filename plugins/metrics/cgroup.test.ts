@@ -118,6 +118,28 @@ describe('cgroup v1', () => {
   })
 })
 
+describe('hybrid host (v1 controllers, the unified hierarchy without them at /unified)', () => {
+  test("the v1 hierarchies' limits count, in the job's own cgroup", () => {
+    const root = tree({
+      'proc/self/cgroup': '12:memory:/ci/job\n11:cpu,cpuacct:/ci/job\n1:name=systemd:/ci/job\n0::/ci/job\n',
+      'proc/meminfo': MEMINFO,
+      'proc/stat': STAT,
+      'sys/fs/cgroup/unified/ci/job/cgroup.procs': '1\n',
+      'sys/fs/cgroup/cpu,cpuacct/ci/job/cpu.cfs_quota_us': '50000\n',
+      'sys/fs/cgroup/cpu,cpuacct/ci/job/cpu.cfs_period_us': '100000\n',
+      'sys/fs/cgroup/cpu,cpuacct/ci/job/cpuacct.usage': '2000000000\n',
+      'sys/fs/cgroup/memory/ci/job/memory.limit_in_bytes': `${GIB}\n`,
+      'sys/fs/cgroup/memory/ci/job/memory.usage_in_bytes': `${200 * 1024 * 1024}\n`,
+      'sys/fs/cgroup/memory/ci/job/memory.stat': 'total_inactive_file 0\n',
+    })
+    const r = takeReading(root, 8)
+    expect(r.cpuCount).toBe(0.5)
+    expect(r.cpuUsageUs).toBe(2_000_000)
+    expect(r.memTotalBytes).toBe(GIB)
+    expect(r.memUsedBytes).toBe(200 * 1024 * 1024)
+  })
+})
+
 describe('cpuPercent', () => {
   test('cgroup usage is relative to the quota', () => {
     const prev = { cpuCount: 2, cpuUsageUs: 0, memTotalBytes: 0, memUsedBytes: 0, at: 0 }

@@ -7,6 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import { cgroupDirs, type Controller } from '../../core/cgroup-dirs'
 import { limitReached } from '../../core/errors'
 
 export interface Reading {
@@ -42,32 +43,22 @@ interface CgroupPaths {
   memory?: string
 }
 
-/** Finds this process's cgroup directories from /proc/self/cgroup. */
+/**
+ * This process's cgroup directories (core/cgroup-dirs.ts): v2 where the unified hierarchy at
+ * /sys/fs/cgroup has controllers (a hybrid host's /unified has none: v1's then), each
+ * controller's own cgroup if this namespace shows it, else the nearest dir above it that it shows.
+ */
 function findCgroup(root = '/'): CgroupPaths | undefined {
   const self = read(join(root, 'proc/self/cgroup'))
-  const base = join(root, 'sys/fs/cgroup')
   if (!self) return undefined
-  const lines = self.split('\n').map(l => l.split(':'))
-  const unified = lines.find(([id, controllers]) => id === '0' && controllers === '')
-  if (unified && existsSync(join(base, 'cgroup.controllers'))) {
-    return { version: 2, cpu: pick(base, unified[2]), memory: pick(base, unified[2]) }
-  }
-  const v1 = (name: string) => {
-    const [, controllers, path] = lines.find(([, list]) => list?.split(',').includes(name)) ?? []
-    if (controllers === undefined) return undefined
-    const dir = join(base, controllers.includes(',') && !existsSync(join(base, name)) ? controllers : name)
-    return pick(dir, path)
-  }
-  const cpu = v1('cpu')
-  const memory = v1('memory')
+  const version = existsSync(join(root, 'sys/fs/cgroup/cgroup.controllers')) ? 2 : 1
+  const dirOf = (controller: Controller) =>
+    cgroupDirs(self, controller, { root, ancestors: true }).find(d => d.version === version && existsSync(d.dir))?.dir
+  const cpu = dirOf('cpu')
+  const memory = dirOf('memory')
+  if (version === 2) return { version, cpu, memory }
   if (!cpu && !memory) return undefined
-  return { version: 1, cpu, cpuacct: v1('cpuacct') ?? cpu, memory }
-}
-
-/** The process's own cgroup dir if visible (no cgroup namespace), else the mount's root. */
-function pick(mount: string, path = '/'): string {
-  const own = join(mount, path)
-  return existsSync(own) ? own : mount
+  return { version, cpu, cpuacct: dirOf('cpuacct') ?? cpu, memory }
 }
 
 function readCpuQuota(cg: CgroupPaths | undefined): number | undefined {

@@ -5,6 +5,7 @@ import type { Logger } from '../../core/log'
 import type { Emit, RuntimeContext } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { within } from '../../core/timers'
 import { closeSync, writeSync } from 'node:fs'
 import { LineChannel } from './channel'
@@ -36,6 +37,7 @@ export class PythonContext implements RuntimeContext {
   private closing = false
   private stderrTail = ''
   private readonly stderrDone: Promise<void>
+  private readonly oom = new OomWatch()
 
   private constructor(
     private readonly proc: OwnedProcess,
@@ -112,9 +114,10 @@ export class PythonContext implements RuntimeContext {
     this.running = true
     try {
       if (!this.alive) {
-        await emit(this.deathEvent())
+        await emit(await this.deathEvent())
         return
       }
+      this.oom.mark()
       await this.channel.send({ code, n: ++this.cells }).catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.
@@ -130,7 +133,7 @@ export class PythonContext implements RuntimeContext {
       // The channel closed without `done`: the interpreter died in the cell.
       await within(this.proc.exited, 2000)
       await within(this.stderrDone, 500)
-      await emit(this.deathEvent())
+      await emit(await this.deathEvent())
     } finally {
       this.running = false
     }
@@ -163,9 +166,10 @@ export class PythonContext implements RuntimeContext {
     closeSync(this.interrupts)
   }
 
-  private deathEvent(): ExecEvent {
+  private async deathEvent(): Promise<ExecEvent> {
     const info = this.exit
-    const cause = info ? describeExit(info) : 'its protocol channel closed'
+    const oom = await this.oom.outOfMemory(info)
+    const cause = info ? deathWords(info, oom) : 'its protocol channel closed'
     const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
     const tail = this.stderrTail.trim()
     const evalue = `the python interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`

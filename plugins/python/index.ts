@@ -28,7 +28,7 @@ async function probe(python: string): Promise<LanguageInfo> {
     }
     return { language: 'python', available: true, detail: `${python} ${version}` }
   } catch (err) {
-    return { language: 'python', available: false, detail: `${python}: ${(err as Error).message}` }
+    return { language: 'python', available: false, detail: `${python}: ${(err as Error).message}`, error: err }
   }
 }
 

@@ -2,7 +2,8 @@ import { afterEach, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { applyChanges, changesOf, patchOf } from './overlay'
+import { applyChanges } from './commit'
+import { changesOf, patchOf } from './overlay'
 
 let dirs: string[] = []
 afterEach(() => {

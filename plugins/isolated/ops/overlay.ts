@@ -1,28 +1,14 @@
 /**
- * Diff and commit of an overlay workspace. The upper layer (in execd's private temp dir) holds
- * what the session wrote; the lower is the real workspace. What was deleted is read from the
+ * Diff of an overlay workspace (commit.ts applies it). The upper layer (in execd's private temp
+ * dir) holds what the session wrote; the lower is the real workspace. What was deleted is read from the
  * session's merged view (`/proc/<sandbox>/root/<workspace>`, in the session's own mount
  * namespace): a name in the lower dir the merged view no longer has was deleted, whether by
  * a whiteout or by an opaque directory (an `rm -r d; mkdir d`), which node cannot read as an
  * xattr. Without a live sandbox, whiteouts alone tell.
  */
 import { constants, type Stats } from 'node:fs'
-import {
-  chmod,
-  copyFile,
-  lchown,
-  lstat,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  symlink,
-} from 'node:fs/promises'
-import { dirname, join, sep } from 'node:path'
-import { ExecdError } from '../../../core/errors'
+import { lstat, open, readdir, readlink } from 'node:fs/promises'
+import { join } from 'node:path'
 import { spawnOwned } from '../../../core/process'
 
 export type Change = 'added' | 'modified' | 'deleted'
@@ -219,61 +205,4 @@ async function isText(path: string): Promise<boolean> {
   } finally {
     await file.close()
   }
-}
-
-/**
- * Applies the changes to the real workspace (the session's sandbox is stopped by then): each
- * file is written to a temp name beside its target and renamed over it, so a reader of the
- * workspace sees the old file or the new one, never half of it. Deletions remove the path.
- * Nothing is written through a symlink out of the workspace.
- */
-export async function applyChanges(changes: ChangedPath[], upper: string, workspace: string): Promise<ChangedPath[]> {
-  const applied: ChangedPath[] = []
-  for (const c of changes) {
-    const rel = c.path.slice(workspace.length + 1)
-    const target = join(workspace, rel)
-    const parent = dirname(target)
-    const real = await realpath(parent)
-    if (real !== workspace && !real.startsWith(workspace + sep)) {
-      throw new ExecdError('RUNTIME_ERROR', `commit refused: ${parent} leads out of the workspace`)
-    }
-    const low = await lstatOrNot(target)
-    if (c.change === 'deleted') {
-      await rm(target, { recursive: true, force: true })
-      applied.push(c)
-      continue
-    }
-    const from = join(upper, rel)
-    const up = await lstat(from)
-    // A FIFO, socket or device the session made is not carried out: copying a FIFO blocked a
-    // thread of the pool for good (the commit never answered, four of them stalled every file
-    // call of execd); a socket failed the whole commit.
-    if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile()) continue
-    applied.push(c)
-    if (up.isDirectory()) {
-      if (low && !low.isDirectory()) await rm(target, { force: true })
-      if (!low?.isDirectory()) await mkdir(target)
-      await chmod(target, up.mode & 0o7777)
-      await lchown(target, up.uid, up.gid)
-      continue
-    }
-    if (low?.isDirectory()) await rm(target, { recursive: true, force: true })
-    const temp = join(parent, `.execd-commit-${crypto.randomUUID().slice(0, 8)}`)
-    try {
-      if (up.isSymbolicLink()) await symlink(await readlink(from), temp)
-      else {
-        await copyFile(from, temp)
-        // Never setuid/setgid: the sandbox's root needs no capability to chmod its own file
-        // u+s, and such a program committed as root's would run as root outside the sandbox.
-        // (The chown below would clear the bits too; this does not rest on that.)
-        await chmod(temp, up.mode & 0o1777)
-      }
-      await lchown(temp, up.uid, up.gid)
-      await rename(temp, target)
-    } catch (err) {
-      await rm(temp, { force: true })
-      throw err
-    }
-  }
-  return applied
 }

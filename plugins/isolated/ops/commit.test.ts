@@ -1,0 +1,54 @@
+import { afterEach, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { applyChanges } from './commit'
+import { changesOf } from './overlay'
+
+let dirs: string[] = []
+afterEach(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  dirs = []
+})
+
+function layers() {
+  const root = mkdtempSync(join(tmpdir(), 'execd-commit-unit-'))
+  dirs.push(root)
+  const ws = join(root, 'ws')
+  const upper = join(root, 'upper')
+  mkdirSync(ws)
+  mkdirSync(upper)
+  return { ws, upper }
+}
+
+test('a file that became a directory and a directory that became a file are replaced whole', async () => {
+  const { ws, upper } = layers()
+  writeFileSync(join(ws, 'f'), 'file\n')
+  mkdirSync(join(ws, 'd'))
+  writeFileSync(join(ws, 'd', 'old.txt'), 'old\n')
+  mkdirSync(join(upper, 'f', 'deep'), { recursive: true })
+  writeFileSync(join(upper, 'f', 'deep', 'x.txt'), 'x\n')
+  writeFileSync(join(upper, 'd'), 'now a file\n')
+  const applied = await applyChanges((await changesOf(upper, ws)).changes, upper, ws)
+  expect(applied.map(c => c.path.slice(ws.length + 1))).toEqual(['d', 'f', 'f/deep', 'f/deep/x.txt'])
+  expect(readFileSync(join(ws, 'd'), 'utf8')).toBe('now a file\n')
+  expect(readFileSync(join(ws, 'f', 'deep', 'x.txt'), 'utf8')).toBe('x\n')
+  expect(readdirSync(ws).sort()).toEqual(['d', 'f'])
+})
+
+test('a change that cannot be staged commits nothing and names no path of the upper layer', async () => {
+  const { ws, upper } = layers()
+  writeFileSync(join(ws, 'a.txt'), 'hi\n')
+  writeFileSync(join(upper, 'a.txt'), 'changed\n')
+  mkdirSync(join(upper, 'nd'))
+  writeFileSync(join(upper, 'nd', 'z.txt'), 'z\n')
+  const changes = (await changesOf(upper, ws)).changes
+  rmSync(join(upper, 'nd', 'z.txt')) // gone between the diff and the commit
+  const err = await applyChanges(changes, upper, ws).catch(e => e as Error)
+  expect(err).toBeInstanceOf(Error)
+  expect((err as Error).message).toStartWith(`commit failed at ${join(ws, 'nd', 'z.txt')}: ENOENT`)
+  expect((err as Error).message).toContain('nothing was committed')
+  expect((err as Error).message).not.toContain(upper)
+  expect(readdirSync(ws)).toEqual(['a.txt'])
+  expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('hi\n')
+})

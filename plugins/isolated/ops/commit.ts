@@ -1,0 +1,151 @@
+/**
+ * Commit of an overlay's changes into the real workspace (the session's sandbox is stopped by
+ * then), in two steps so that a failure part way commits nothing:
+ * 1. stage: every file, symlink and new directory is written beside its target under a temp
+ *    name (a new directory's contents inside it, at their own names): this is what takes room
+ *    on the disk, and what a full disk stops;
+ * 2. place: deletions, staged entries renamed over their targets, modes of kept directories:
+ *    steps that take no room.
+ * A reader of the workspace sees each file old or new, never half of it. A failure names the
+ * workspace path it stopped at, never execd's own paths (the upper layer, the temp names).
+ * Nothing is written through a symlink out of the workspace.
+ */
+import { constants, type Stats } from 'node:fs'
+import { chmod, copyFile, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
+import { basename, dirname, join, sep } from 'node:path'
+import { ExecdError } from '../../../core/errors'
+import type { ChangedPath } from './overlay'
+
+/** What the place step does for one change. */
+type Placement =
+  | { kind: 'delete'; change: ChangedPath; target: string }
+  | { kind: 'mode'; change: ChangedPath; target: string; up: Stats }
+  | { kind: 'rename'; change: ChangedPath; target: string; temp: string; replaces?: Stats }
+  /** Staged inside a new directory, at its own name: it arrives with that directory. */
+  | { kind: 'within'; change: ChangedPath }
+
+const lstatOrNot = (p: string): Promise<Stats | undefined> => lstat(p).catch(() => undefined)
+
+/** Applies the changes (parents before their contents, as changesOf lists them); returns those applied. */
+export async function applyChanges(changes: ChangedPath[], upper: string, workspace: string): Promise<ChangedPath[]> {
+  const placements: Placement[] = []
+  /** A directory staged anew (rel → where it is staged): its contents are written inside it. */
+  const newDirs = new Map<string, string>()
+  for (const c of changes) {
+    try {
+      const p = await stage(c, upper, workspace, newDirs)
+      if (p) placements.push(p)
+    } catch (err) {
+      await unstage(placements)
+      throw failed(`commit failed at ${c.path}: ${reasonOf(err)}; nothing was committed`, err)
+    }
+  }
+  for (const [i, p] of placements.entries()) {
+    try {
+      await place(p)
+    } catch (err) {
+      await unstage(placements.slice(i))
+      const done = placements.slice(0, i).map(q => q.change.path)
+      throw failed(
+        `commit stopped at ${p.change.path}: ${reasonOf(err)}; ${done.length} of ${placements.length} changes ` +
+          `were committed${done.length ? ` (${named(done)})` : ''}, the rest not`,
+        err,
+      )
+    }
+  }
+  return placements.map(p => p.change)
+}
+
+async function stage(
+  c: ChangedPath,
+  upper: string,
+  workspace: string,
+  newDirs: Map<string, string>,
+): Promise<Placement | undefined> {
+  const rel = c.path.slice(workspace.length + 1)
+  const target = join(workspace, rel)
+  const inNewDir = newDirs.get(dirname(rel))
+  if (inNewDir === undefined) {
+    const parent = dirname(target)
+    const real = await realpath(parent)
+    if (real !== workspace && !real.startsWith(workspace + sep)) {
+      throw new ExecdError('RUNTIME_ERROR', `${parent} leads out of the workspace`)
+    }
+  }
+  if (c.change === 'deleted') return inNewDir === undefined ? { kind: 'delete', change: c, target } : undefined
+  const low = inNewDir === undefined ? await lstatOrNot(target) : undefined
+  const from = join(upper, rel)
+  const up = await lstat(from)
+  // A FIFO, socket or device the session made is not carried out: copying a FIFO blocked a
+  // thread of the pool for good (the commit never answered, four of them stalled every file
+  // call of execd); a socket failed the whole commit.
+  if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile()) return undefined
+  if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
+  const dest =
+    inNewDir === undefined
+      ? join(dirname(target), `.execd-commit-${crypto.randomUUID().slice(0, 8)}`)
+      : join(inNewDir, basename(rel))
+  const placement: Placement =
+    inNewDir === undefined
+      ? { kind: 'rename', change: c, target, temp: dest, replaces: low }
+      : { kind: 'within', change: c }
+  try {
+    if (up.isDirectory()) {
+      await mkdir(dest)
+      newDirs.set(rel, dest)
+      await chmod(dest, up.mode & 0o7777)
+    } else if (up.isSymbolicLink()) {
+      await symlink(await readlink(from), dest)
+    } else {
+      await copyFile(from, dest, constants.COPYFILE_EXCL)
+      // Never setuid/setgid: the sandbox's root needs no capability to chmod its own file
+      // u+s, and such a program committed as root's would run as root outside the sandbox.
+      // (The chown below would clear the bits too; this does not rest on that.)
+      await chmod(dest, up.mode & 0o1777)
+    }
+    await lchown(dest, up.uid, up.gid)
+  } catch (err) {
+    // Staged at its own name inside a new directory, it goes when that directory goes.
+    if (placement.kind === 'rename') await rm(dest, { recursive: true, force: true })
+    throw err
+  }
+  return placement
+}
+
+async function place(p: Placement): Promise<void> {
+  if (p.kind === 'delete') await rm(p.target, { recursive: true, force: true })
+  else if (p.kind === 'mode') {
+    await chmod(p.target, p.up.mode & 0o7777)
+    await lchown(p.target, p.up.uid, p.up.gid)
+  } else if (p.kind === 'rename') {
+    // rename replaces a file by a file atomically; a directory on either side is removed first.
+    const temp = await lstat(p.temp)
+    if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory()))
+      await rm(p.target, { recursive: true, force: true })
+    await rename(p.temp, p.target)
+  }
+}
+
+/** Removes what was staged and not placed (a new directory with its contents). */
+async function unstage(placements: Placement[]): Promise<void> {
+  for (const p of placements)
+    if (p.kind === 'rename') await rm(p.temp, { recursive: true, force: true }).catch(() => {})
+}
+
+/**
+ * The OS's reason without the paths node puts after it ("ENOSPC: no space left on device,
+ * copyfile '<upper>' -> '<temp>'"): they are execd's own.
+ */
+function reasonOf(err: unknown): string {
+  if (err instanceof ExecdError) return err.message
+  const e = err as NodeJS.ErrnoException
+  if (typeof e?.code === 'string' && typeof e.message === 'string') return e.message.split(', ')[0] ?? e.code
+  return 'an unexpected error'
+}
+
+/** The first paths of a list, so that a message of 10 000 changes stays short. */
+const named = (paths: string[], max = 10) =>
+  paths.length > max ? `${paths.slice(0, max).join(', ')} and ${paths.length - max} more` : paths.join(', ')
+
+const failed = (message: string, cause: unknown) =>
+  new ExecdError('RUNTIME_ERROR', `${message}; the session's changes stay in its overlay`, { cause })
