@@ -20,3 +20,7 @@ test('with ancestors, each dir up to the mount, in a namespace root too', () => 
   expect(pidsCgroupDirs('0::/\n', true)).toEqual(['/sys/fs/cgroup', '/sys/fs/cgroup/unified'])
   expect(pidsCgroupDirs('')).toEqual([])
 })
+
+test('lines not of the form N:controllers:/path are passed over; a path may hold colons', () => {
+  expect(pidsCgroupDirs('x:pids:/a\n8:pids:a\n8:pids\n:pids:/b\n8:pids:/c:d\n')).toEqual(['/sys/fs/cgroup/pids/c:d'])
+})
