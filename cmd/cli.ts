@@ -4,7 +4,7 @@
  * its adapter, which calls the sections' operations (here, or remote with --url).
  */
 import type { CAC, Command } from 'cac'
-import type { OptionSpec } from '../core/config'
+import { camelCase, type OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
@@ -212,7 +212,7 @@ async function exit(code: number): Promise<never> {
 function checkWholeNumbers(specs: OptionSpec[], options: Record<string, unknown>): void {
   for (const spec of specs) {
     if (!spec.int) continue
-    const value = options[spec.flag] ?? options[spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())]
+    const value = options[spec.flag] ?? options[camelCase(spec.flag)]
     if (value === undefined) continue
     if (!/^\d+$/.test(String(value))) throw new UsageError(`--${spec.flag} expects a whole number, got '${value}'`)
   }

@@ -176,14 +176,18 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
     void ownership.ready().then(processes => processes.makeCgroupTree())
-    void loadAll().then(
-      () =>
-        setTimeout(() => {
-          Bun.gc(true)
-          Bun.shrink()
-        }, SETTLED_MS).unref(),
-      err => log.error('could not build the routes; each request tries again', { error: (err as Error).message }),
-    )
+    void loadAll()
+      .then(
+        () =>
+          setTimeout(() => {
+            Bun.gc(true)
+            Bun.shrink()
+          }, SETTLED_MS).unref(),
+        err => log.error('could not build the routes; each request tries again', { error: (err as Error).message }),
+      )
+      // The run-once code of the start is behind us: what runs from now on is the daemon's own
+      // work, worth compiling as usual (the executable starts with a reluctant JIT, Makefile).
+      .finally(() => Bun.unsafe.setJITPolicy(1))
   })
 
   let stopping = false

@@ -204,6 +204,24 @@ describe('a section owns its instance', () => {
   })
 })
 
+describe('routes built lazily (serve)', () => {
+  test('GET /ping through the front door is answered before any group is built', async () => {
+    const config = resolveConfig(SERVER_OPTIONS, { 'access-token': 's3cret' }, {})
+    const built = await createApp(
+      { plugins: [echo], runtimes: [], config, log: createLogger('silent') },
+      { lazy: true },
+    )
+    const token = { headers: { 'X-EXECD-ACCESS-TOKEN': 's3cret' } }
+    expect((await built.fetch(req('/ping', token))).status).toBe(200)
+    // The core group (/openapi.json, /capabilities, /docs) would have loaded Elysia for nothing.
+    expect(built.app.routes).toEqual([])
+    // Any other request under a group still waits for that group's build.
+    expect(await (await built.fetch(req('/echo?path=x', token))).text()).toBe('x')
+    expect(built.app.routes.map(r => r.path)).toEqual(['/echo', '/echo'])
+    await built.close()
+  })
+})
+
 describe('a section that opens late (serve)', () => {
   const log = createLogger('silent')
   const config = (env: Record<string, string> = {}) =>

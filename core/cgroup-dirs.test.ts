@@ -68,3 +68,7 @@ test('hybrid (v1 controllers and the unified hierarchy at /unified): both, in th
   ])
   expect(unifiedCgroupPath(hybrid)).toBe('/ci/job')
 })
+
+test('lines not of the form N:controllers:/path are passed over; a path may hold colons', () => {
+  expect(dirsOf('x:pids:/a\n8:pids:a\n8:pids\n:pids:/b\n8:pids:/c:d\n', 'pids')).toEqual(['v1 /sys/fs/cgroup/pids/c:d'])
+})

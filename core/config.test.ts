@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { resolveConfig, type OptionSpec } from './config'
+import { camelCase, resolveConfig, type OptionSpec } from './config'
 import { createLogger, parseLogLevel } from './log'
 
 const specs: OptionSpec[] = [
@@ -12,6 +12,13 @@ describe('config', () => {
     expect(resolveConfig(specs, {}, {}).int('port')).toBe(44772)
     expect(resolveConfig(specs, {}, { EXECD_PORT: '1' }).int('port')).toBe(1)
     expect(resolveConfig(specs, { port: 2 }, { EXECD_PORT: '1' }).int('port')).toBe(2)
+  })
+
+  test('camelCase: as cac names an option (a dash before a-z goes, the letter is upper-cased)', () => {
+    expect(camelCase('max-json-bytes')).toBe('maxJsonBytes')
+    expect(camelCase('port')).toBe('port')
+    expect(camelCase('a-1-b')).toBe('a-1B')
+    expect(camelCase('trailing-')).toBe('trailing-')
   })
 
   test('cac camelCase keys are understood', () => {

@@ -27,8 +27,8 @@ interface FrontDoorOptions {
   maxRequests: number
   /** Prefixes whose bodies are passed through untouched (the proxy). */
   rawPrefixes: readonly string[]
-  /** Resolves once the routes of `path` are built, when they are not yet (core/app.ts). */
-  ready?(path: string): Promise<void> | undefined
+  /** Resolves once the routes of `method path` are built, when they are not yet (core/app.ts). */
+  ready?(method: string, path: string): Promise<void> | undefined
   /** The JSON shape a route's body schema declares, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
   /** The route answered here rather than by the app, for a body it accepts (core/plugin.ts). */
@@ -70,7 +70,7 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       request = new Request(`http://localhost${url}`, request)
     }
-    const building = opts.ready?.(pathOf(request.url))
+    const building = opts.ready?.(request.method, pathOf(request.url))
     const admitted = request
     const answer = building
       ? building.then(

@@ -100,6 +100,7 @@ async function build(name) {
     `--target=${target}`,
     `--compile-executable-path=${bin}`,
     '--compile-exec-argv=--max-http-header-size=1048576',
+    '--compile-jit-policy=10',
     '--define',
     `process.env.EXECD_BUILD_COMMIT="${commit}"`,
     '--define',
