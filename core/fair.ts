@@ -38,7 +38,7 @@ export class UnreadPacer {
 
   constructor(
     private readonly sliceMs = 10,
-    private readonly share = 0.25,
+    private readonly share = 0.5,
   ) {}
 
   /**
