@@ -310,3 +310,25 @@ describe('a section that opens late (serve)', () => {
 })
 
 const SERVICE = new ServiceKey<string>('test service')
+
+test('refusals at a limit are logged as one warning a second, not one line per request', async () => {
+  const lines: string[] = []
+  const full: Plugin = {
+    name: 'full',
+    open: () => ({
+      ops: {},
+      routes: () =>
+        new Elysia({ name: 'api/full' }).get('/full', () => {
+          throw Object.assign(new Error('open: too many open files'), { code: 'EMFILE' })
+        }),
+    }),
+  }
+  const config = resolveConfig(SERVER_OPTIONS, {}, {})
+  const log = createLogger('info', {}, l => lines.push(l))
+  const { app: a } = await createApp({ plugins: [full], runtimes: [], config, log })
+  for (let i = 0; i < 20; i++) expect((await a.handle(req('/full'))).status).toBe(503)
+  const refused = lines.filter(l => l.includes('"request refused"'))
+  expect(refused.length).toBe(1)
+  expect(JSON.parse(refused[0] ?? '{}')).toMatchObject({ level: 'warn', skipped: 0 })
+  expect(lines.filter(l => l.includes('"request failed"'))).toEqual([])
+})

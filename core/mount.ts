@@ -9,6 +9,7 @@ import type { JsonShape } from './body'
 import { ExecdError, PREFIX, errorResponse, toExecdError } from './errors'
 import { notFound, pathOf, under } from './front-door'
 import type { Logger } from './log'
+import { LogThrottle } from './log-throttle'
 import type { DirectRoute } from './plugin'
 import { objectSchemasWithoutAdditional, openApiDocument, type SchemaNode } from './openapi'
 
@@ -156,9 +157,15 @@ function renderError(code: string | number, error: unknown, request: Request, lo
       return errorResponse(validationError(error))
   }
   const e = toExecdError(error)
-  if (e.status >= 500) log.error('request failed', { path: pathOf(request.url), error: e.message })
+  if (e.code === 'SERVICE_UNAVAILABLE') {
+    // A refusal at a limit, not a failure of execd's: a warning, and not one per request.
+    const skipped = refusals.admit(e.message)
+    if (skipped !== undefined) log.warn('request refused', { path: pathOf(request.url), error: e.message, skipped })
+  } else if (e.status >= 500) log.error('request failed', { path: pathOf(request.url), error: e.message })
   return errorResponse(e)
 }
+
+const refusals = new LogThrottle()
 
 /** Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY. */
 function validationError(error: unknown): ExecdError {
