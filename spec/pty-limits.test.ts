@@ -9,6 +9,32 @@ import { pidsWith, postJson, startDaemon, waitFor } from './harness'
 import { PtyClient } from './pty-client'
 
 describe('terminal limits', () => {
+  test('stdin nobody reads is held up to one budget for all terminals: past it, that socket closes', async () => {
+    const d = await startDaemon()
+    const clients: PtyClient[] = []
+    try {
+      const frame = new Uint8Array(1 << 20).fill(97)
+      frame[0] = 0x00
+      // Five terminals, 60 MiB each: under one terminal's 64 MiB, 300 MiB together.
+      for (let t = 0; t < 5; t++) {
+        const id = (await (await postJson(d, '/pty', { command: 'exec sleep 1000' })).json()).session_id as string
+        const client = await PtyClient.connect(d, id)
+        clients.push(client)
+        await client.until('connected', () => client.json('connected').length === 1)
+        for (let i = 0; i < 60 && !client.closed; i++) client.ws.send(frame)
+        await client.until('its frames to be taken', () => client.ws.bufferedAmount === 0 || client.closed !== null)
+      }
+      const last = clients[4]
+      await last?.until('the socket to close', () => last.closed !== null, 60_000)
+      expect(last?.closed?.code).toBe(1011)
+      expect(last?.json('error').map(e => e.code)).toEqual(['STDIN_WRITE_FAILED'])
+      for (const c of clients.slice(0, 4)) expect(c.closed).toBeNull()
+    } finally {
+      for (const c of clients) c.close()
+      await d.stop()
+    }
+  }, 120_000)
+
   test('past --max-ptys a new terminal is a 503 naming the limit; deleting one frees a slot', async () => {
     const d = await startDaemon({ args: ['--max-ptys', '2'] })
     try {

@@ -9,6 +9,7 @@ import { signalGroup } from '../../core/process-groups'
 import { within } from '../../core/timers'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
+import { StdinBudget } from './stdin-budget'
 import { foregroundGroup } from './proc-stat'
 import { dimension, type PtySignal } from './frames'
 import { ReplayRing } from './ring'
@@ -63,6 +64,8 @@ export class PtySession {
     readonly command: string | undefined,
     /** Shared by the sessions of a store, so that ending many at once scans /proc once. */
     private readonly scanner = new ProcScanner(),
+    /** Shared by the sessions of a store: what all their programs leave unread (stdin-budget.ts). */
+    private readonly budget = new StdinBudget(),
   ) {}
 
   /** Resolves once the process has exited and its output is drained; null before start. */
@@ -105,7 +108,7 @@ export class PtySession {
           data: (_t, bytes) => this.emit('stdout', bytes),
           exit: () => eof.resolve(),
           // Everything written so far reached the terminal: nothing of it waits in execd.
-          drain: () => (this.terminalBacklog = 0),
+          drain: () => this.forgetBacklog(),
         },
       })
       drained = eof.promise
@@ -120,6 +123,7 @@ export class PtySession {
       // A background job may hold the terminal open: do not wait for its EOF forever.
       await within(drained, DRAIN_MS)
       proc.proc.terminal?.close()
+      this.forgetBacklog()
       this.exitCode = info.code ?? -1
       this.active()
       this.client?.exit(this.exitCode)
@@ -154,12 +158,14 @@ export class PtySession {
     if (terminal) {
       if (this.terminalBacklog + size > TERMINAL_BACKLOG)
         throw new Error(`stdin backlog over ${TERMINAL_BACKLOG} bytes: the terminal's program is not reading`)
+      this.holdFor(size)
       this.terminalBacklog += size
       terminal.write(data)
       return
     }
     if (this.stdinBacklog + size > STDIN_BACKLOG)
       throw new Error(`stdin backlog over ${STDIN_BACKLOG} bytes: the process is not reading`)
+    this.holdFor(size)
     this.stdinBacklog += size
     try {
       const stdin = this.proc.proc.stdin as import('bun').FileSink
@@ -167,7 +173,20 @@ export class PtySession {
       await stdin.flush()
     } finally {
       this.stdinBacklog -= size
+      this.budget.give(size)
     }
+  }
+
+  private holdFor(size: number): void {
+    if (!this.budget.take(size)) {
+      throw new Error(`stdin backlog of all terminals over ${this.budget.max} bytes: their programs are not reading`)
+    }
+  }
+
+  /** Everything written reached the terminal, or the terminal is gone: none of it is held. */
+  private forgetBacklog(): void {
+    this.budget.give(this.terminalBacklog)
+    this.terminalBacklog = 0
   }
 
   /** Sizes are clamped into what a terminal takes (frames.ts); a closing terminal is not an error. */

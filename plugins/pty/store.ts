@@ -10,6 +10,7 @@ import { Capacity, IdleExpiry } from '../../core/limits'
 import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
+import { StdinBudget } from './stdin-budget'
 import { DEFAULT_LIMITS, type PtyLimits } from './defaults'
 import { PtySession } from './session'
 
@@ -31,6 +32,7 @@ interface Entry {
 export class PtyStore {
   private readonly entries = new Map<string, Entry>()
   private readonly scanner = new ProcScanner()
+  private readonly stdinBudget = new StdinBudget()
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
   private timer: ReturnType<typeof setInterval> | undefined
@@ -58,7 +60,7 @@ export class PtyStore {
     requirePiece('bash', 'cannot start a terminal') // at create, not when the WebSocket connects
     const release = this.acquire()
     const command = opts.command?.trim() ? opts.command : undefined
-    const session = new PtySession(crypto.randomUUID(), cwd, command, this.scanner)
+    const session = new PtySession(crypto.randomUUID(), cwd, command, this.scanner, this.stdinBudget)
     session.onActivity = () => this.idle.touch(session.id)
     this.entries.set(session.id, { session, release })
     return session
