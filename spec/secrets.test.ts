@@ -9,8 +9,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, freePort, readSse } from './harness'
 
-/** Uppercase letters only, so no 4-character piece of it can occur in a log line by chance. */
-const secret = () => Array.from({ length: 24 }, () => 'GHJKLMNPQRSTUVWXYZ'[Math.floor(Math.random() * 18)]).join('')
+/**
+ * Letters of alternating case (gHkM…), so no 4-character piece of it occurs by chance in a log
+ * line or an environment: uppercase only, a token once held "STUP", which CI's RUSTUP_… holds.
+ */
+const LETTERS = 'ghjkmnpqrstvwxz'
+const secret = () =>
+  Array.from({ length: 24 }, (_, i) => {
+    const c = LETTERS[Math.floor(Math.random() * LETTERS.length)] ?? 'q'
+    return i % 2 ? c.toUpperCase() : c
+  }).join('')
 
 const PROBE = 'cat /proc/$PPID/cmdline; echo; cat /proc/$PPID/environ; echo; env'
 
