@@ -1,7 +1,7 @@
 /** A commit onto a full disk: the workspace is a small tmpfs (root only: skipped visibly otherwise). */
 import { describe, expect, test } from 'bun:test'
 import { spawnSync as spawn } from 'node:child_process'
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { scratchWithDisks } from './kit/small-disk'
 import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
@@ -54,6 +54,41 @@ describe.skipIf(!Bun.which('bwrap') || !isRoot)('commit onto a full disk', () =>
       expect(readFileSync(join(ws, 'nd', 'z.txt'), 'utf8')).toBe('z\n')
     } finally {
       await s.delete()
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap') || !isRoot)('commit where a directory became a file', () => {
+  test('a directory that cannot be moved (a volume mounted on it) stays whole, contents included', async () => {
+    // The workspace holds a mount point (a volume): the overlay's lower layer shows the empty
+    // directory under it, which the session replaces by a file. Removing the directory before
+    // the rename emptied the volume, then failed on the mount point itself (EBUSY).
+    const ws = scratch.smallDisk('4m')
+    const volume = join(ws, 'd')
+    mkdirSync(volume)
+    expect(spawn('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', volume]).status).toBe(0)
+    try {
+      mkdirSync(join(volume, 'sub'))
+      writeFileSync(join(volume, 'sub', 'keep.txt'), 'kept\n')
+      writeFileSync(join(ws, 'a.txt'), 'hi\n')
+      const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'overlay' } })
+      try {
+        const made = await s.run('rm -rf d && echo now a file > d && echo changed > a.txt && echo ok')
+        expect(stdoutOf(made)).toEqual(['ok'])
+        const res = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
+        expect(res.status).toBe(500)
+        const body = await res.json()
+        expect(body.code).toBe('RUNTIME_ERROR')
+        expect(body.message).toContain(join(ws, 'd'))
+        expect(body.message).not.toContain('.execd-commit-')
+        // Nothing of the volume is lost, and no entry was left aside or staged.
+        expect(readFileSync(join(volume, 'sub', 'keep.txt'), 'utf8')).toBe('kept\n')
+        expect(readdirSync(ws).sort()).toEqual(['a.txt', 'd'])
+      } finally {
+        await s.delete()
+      }
+    } finally {
+      spawn('umount', ['-l', volume])
     }
   })
 })

@@ -2,7 +2,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { applyChanges } from './commit'
+import { applyChanges, replaceAside } from './commit'
 import { changesOf } from './overlay'
 
 let dirs: string[] = []
@@ -51,4 +51,15 @@ test('a change that cannot be staged commits nothing and names no path of the up
   expect((err as Error).message).not.toContain(upper)
   expect(readdirSync(ws)).toEqual(['a.txt'])
   expect(readFileSync(join(ws, 'a.txt'), 'utf8')).toBe('hi\n')
+})
+
+test('a replacement whose rename fails puts the old entry back whole, and leaves nothing aside', async () => {
+  const { ws } = layers()
+  mkdirSync(join(ws, 'd', 'sub'), { recursive: true })
+  writeFileSync(join(ws, 'd', 'sub', 'keep.txt'), 'kept\n')
+  // The staged entry is gone by the time it is placed: its rename fails (ENOENT).
+  const err = await replaceAside(join(ws, '.execd-commit-gone'), join(ws, 'd')).catch(e => e as Error)
+  expect((err as NodeJS.ErrnoException).code).toBe('ENOENT')
+  expect(readFileSync(join(ws, 'd', 'sub', 'keep.txt'), 'utf8')).toBe('kept\n')
+  expect(readdirSync(ws)).toEqual(['d'])
 })

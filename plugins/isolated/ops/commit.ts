@@ -44,8 +44,10 @@ export async function applyChanges(changes: ChangedPath[], upper: string, worksp
     try {
       await place(p)
     } catch (err) {
-      await unstage(placements.slice(i))
-      const done = placements.slice(0, i).map(q => q.change.path)
+      // Placed, though what it replaced could not all be removed: it counts as committed.
+      const placed = (err as { placed?: boolean }).placed ? i + 1 : i
+      await unstage(placements.slice(placed))
+      const done = placements.slice(0, placed).map(q => q.change.path)
       throw failed(
         `commit stopped at ${p.change.path}: ${reasonOf(err)}; ${done.length} of ${placements.length} changes ` +
           `were committed${done.length ? ` (${named(done)})` : ''}, the rest not`,
@@ -118,11 +120,38 @@ async function place(p: Placement): Promise<void> {
     await chmod(p.target, p.up.mode & 0o7777)
     await lchown(p.target, p.up.uid, p.up.gid)
   } else if (p.kind === 'rename') {
-    // rename replaces a file by a file atomically; a directory on either side is removed first.
+    // rename replaces a file by a file atomically; a directory on either side cannot be
+    // renamed over, so the old entry goes aside first.
     const temp = await lstat(p.temp)
-    if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory()))
-      await rm(p.target, { recursive: true, force: true })
-    await rename(p.temp, p.target)
+    if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory())) await replaceAside(p.temp, p.target)
+    else await rename(p.temp, p.target)
+  }
+}
+
+/**
+ * Puts `temp` at `target` where a rename cannot replace it: the old entry is renamed aside (one
+ * step that either happens or not: a volume mounted on it refuses with EBUSY), put back if the
+ * rename of the new one fails, and removed only once the new one is in place. Removing it
+ * first, a failure part way (the mount point itself) had already emptied it.
+ */
+export async function replaceAside(temp: string, target: string): Promise<void> {
+  const aside = join(dirname(target), `.execd-commit-old-${crypto.randomUUID().slice(0, 8)}`)
+  await rename(target, aside)
+  try {
+    await rename(temp, target)
+  } catch (err) {
+    await rename(aside, target)
+    throw err
+  }
+  try {
+    await rm(aside, { recursive: true, force: true })
+  } catch (err) {
+    throw Object.assign(
+      new ExecdError('RUNTIME_ERROR', `${reasonOf(err)}: the replaced entry is left as ${basename(aside)} beside it`, {
+        cause: err,
+      }),
+      { placed: true },
+    )
   }
 }
 
