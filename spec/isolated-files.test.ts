@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { SMALL, raceDownloads } from './kit/download-swap'
 import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 
 const fx = isolatedDaemon('isolated-files')
@@ -92,6 +93,32 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
       expect(existsSync(join(ws, 'seed.txt'))).toBe(true)
     })
   })
+
+  test('a download whose name is swapped (another size, a link out, a directory, a FIFO): whole files or JSON errors', async () => {
+    const ws = workspace()
+    writeFileSync(join(fx.tmp, 'outside.txt'), 'OUTSIDE-SECRET')
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      for (const kinds of [
+        ['A', 'B'],
+        ['A', 'link'],
+        ['A', 'dir'],
+        ['A', 'fifo'],
+      ]) {
+        const { tally, swaps } = await raceDownloads({
+          download: (path, init) =>
+            fx.d.fetch(`/v1/isolated/session/${s.sessionId}/files/download?path=${encodeURIComponent(path)}`, init),
+          dir: join(ws, kinds.join('-')),
+          outside: join(fx.tmp, 'outside.txt'),
+          files: SMALL,
+          kinds,
+          count: 150,
+        })
+        expect(tally.wrong).toEqual([])
+        expect(tally.whole).toBeGreaterThan(0)
+        expect(swaps).toBeGreaterThan(5)
+      }
+    })
+  }, 120_000)
 
   test('an unknown session answers 404', async () => {
     const res = await fx.d.fetch(`/v1/isolated/session/nope/files/info?path=/x`)
