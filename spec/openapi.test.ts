@@ -59,8 +59,10 @@ describe('openapi', () => {
         if (op.requestBody) types[`${method} ${path}`] = Object.keys(op.requestBody.content)
       }
     }
-    expect(types['post /files/upload']).toEqual(['multipart/form-data'])
-    delete types['post /files/upload']
+    for (const upload of ['post /files/upload', 'post /v1/isolated/session/{sessionId}/files/upload']) {
+      expect(types[upload]).toEqual(['multipart/form-data'])
+      delete types[upload]
+    }
     expect(Object.keys(types).length).toBeGreaterThan(10)
     for (const [key, list] of Object.entries(types)) expect([key, list]).toEqual([key, ['application/json']])
   })
@@ -96,6 +98,101 @@ describe('openapi', () => {
       expect.arrayContaining(['200', '206', '416']),
     )
     expect(Object.keys(spec.paths[`${files}/mv`].post.responses)).toEqual(expect.arrayContaining(['200', '403']))
+  })
+
+  test("an isolated session's files operations document their parameters and bodies as the SDK does", async () => {
+    // The SDK's generated OpenAPI (@alibaba-group/opensandbox src/api/execd.ts, isolated*):
+    // each query parameter with its type and description, the Range header, the bodies.
+    const { spec } = await inProcess()
+    const at = (path: string, method: string) => spec.paths[`/v1/isolated/session/{sessionId}${path}`][method]
+    const described = (op: any) =>
+      Object.fromEntries(
+        (op.parameters as any[]).map(p => [
+          `${p.in} ${p.name}`,
+          `${p.schema.type ?? p.schema.items?.type} ${p.schema.description ?? ''}`,
+        ]),
+      )
+    const expected: Record<string, Record<string, RegExp>> = {
+      'get /files/info': { 'query path': /^array File path\(s\) to get info for \(can be specified multiple times\)/ },
+      'get /files/download': {
+        'query path': /^string /,
+        'query offset':
+          /^string Starting line number \(1-based\) for line-based reading\. Mutually exclusive with Range header\.$/,
+        'query limit':
+          /^string Number of lines to return for line-based reading\. Mutually exclusive with Range header\.$/,
+        'header range':
+          /^string HTTP Range header for partial content requests\. Mutually exclusive with offset\/limit\.$/,
+      },
+      'delete /files': { 'query path': /^array File path\(s\) to delete \(can be specified multiple times\)/ },
+      'post /files/replace': { 'query verbose': /^boolean When true, return per-file replacement counts$/ },
+      'get /files/search': {
+        'query path': /^string Root directory path to search in/,
+        'query pattern': /^string Glob pattern to match files \(default is \*\*\)$/,
+      },
+      'get /directories/list': {
+        'query path': /^string Directory path to list/,
+        'query depth': /^string Maximum depth to traverse \(default 1\)$/,
+      },
+      'delete /directories': {
+        'query path': /^array Directory path\(s\) to delete \(can be specified multiple times\)/,
+      },
+    }
+    for (const [key, params] of Object.entries(expected)) {
+      const [method, path] = key.split(' ') as [string, string]
+      const got = described(at(path, method))
+      expect(got['path sessionId'], key).toBe('string ')
+      for (const [name, text] of Object.entries(params)) expect(got[name], `${key} ${name}`).toMatch(text)
+    }
+    expect(described(at('/files/download', 'head'))['query offset']).toStartWith('string ')
+    const body = (path: string) => at(path, 'post').requestBody.content['application/json'].schema
+    expect(body('/files/mv').items.title).toBe('RenameFileItem')
+    expect(body('/files/permissions').patternProperties['^(.*)$'].title).toBe('Permission')
+    expect(body('/directories').patternProperties['^(.*)$'].title).toBe('Permission')
+    expect(body('/files/replace').patternProperties['^(.*)$'].title).toBe('ReplaceFileContentItem')
+    const upload = at('/files/upload', 'post').requestBody.content['multipart/form-data'].schema.properties
+    expect(upload.metadata.description).toStartWith('JSON-encoded file metadata')
+    expect(upload.file.description).toStartWith('File to upload')
+  })
+
+  test("an isolated session's files routes validate what they document, before the session is looked up", async () => {
+    // Through the executable: compiling the routes in process would mark the shared schemas
+    // (additionalProperties) before the next test's app notes them.
+    const d = await startDaemon()
+    try {
+      const at = '/v1/isolated/session/no-such-session'
+      const answer = async (method: string, path: string, body?: string) => {
+        const headers = body ? { 'content-type': 'application/json' } : undefined
+        const res = await d.fetch(`${at}${path}`, { method, body, headers })
+        const code = method === 'HEAD' ? '' : ((await res.json()) as { code: string }).code
+        return [method, path, body, res.status, code]
+      }
+      for (const [method, path, body] of [
+        ['GET', '/files/download?path=a&offset=0'],
+        ['GET', '/files/download?path=a&limit=1.5'],
+        ['HEAD', '/files/download?path=a&offset=x'],
+        ['GET', '/directories/list?path=a&depth=-1'],
+        ['POST', '/files/replace?verbose=maybe', '{"a":{"old":"x","new":"y"}}'],
+        ['POST', '/files/mv', '{"src":"a","dest":"b"}'],
+        ['POST', '/files/mv', '[{"src":""}]'],
+        ['POST', '/files/permissions', '[{}]'],
+        ['POST', '/files/replace', '{"a":{"old":"x"}}'],
+        ['POST', '/directories', '{"a":{"mode":-1}}'],
+      ] as const) {
+        const code = method === 'HEAD' ? '' : 'INVALID_REQUEST_BODY'
+        expect(await answer(method, path, body)).toEqual([method, path, body, 400, code])
+      }
+      // What validates reaches the session lookup.
+      for (const [method, path, body] of [
+        ['GET', '/files/download?path=a&offset=2&limit=3'],
+        ['GET', '/directories/list?path=a&depth=0'],
+        ['POST', '/files/replace?verbose=true', '{"a":{"old":"x","new":"y"}}'],
+        ['POST', '/files/mv', '[{"src":"a","dest":"b"}]'],
+        ['POST', '/directories', '{"a":{"mode":755}}'],
+      ] as const)
+        expect(await answer(method, path, body)).toEqual([method, path, body, 404, 'CONTEXT_NOT_FOUND'])
+    } finally {
+      await d.stop()
+    }
   })
 
   test('the document is built from the schemas as declared, even after every route has compiled', async () => {

@@ -24,6 +24,9 @@ import {
   UploadBodyDoc,
 } from './schema'
 
+/** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
+export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema }
+
 export interface FilesSettings {
   scope: PathScope
   /** Largest upload body accepted; larger → 413. */
@@ -62,7 +65,7 @@ const pathBase64 = t.Optional(
  * Checks a `{"<path>": {...}}` body before validation (Elysia's transform hook sees the raw
  * JSON): validation would quietly turn `[{}]` into `{"0": {}}` and `1` into `{}`.
  */
-function checkPathMap({ body }: { body: unknown }): void {
+export function checkPathMap({ body }: { body: unknown }): void {
   if (body === undefined || body === null || body === '') throw badRequest(`${PREFIX.parse}EOF`)
   if (!isPlainObject(body)) throw badRequest(`${PREFIX.validation}expected an object keyed by path`)
   for (const [path, entry] of Object.entries(body)) {

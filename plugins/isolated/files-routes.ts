@@ -5,6 +5,7 @@
  * being served (an AsyncLocalStorage set around the call), and each request is handed to it
  * with the `/v1/isolated/session/{id}` part of its path taken off.
  */
+import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
@@ -12,6 +13,18 @@ import { errors } from '../../core/responses'
 import { PathScope, type Anchor, type filesRoutesModule, type RawPath, type WalkOptions } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedSessions } from './ops/sessions'
+import { SessionParams } from './schema'
+import {
+  DownloadHeaders,
+  DownloadQuery,
+  InfoQuery,
+  ListQuery,
+  RemoveDirsQuery,
+  RemoveFilesQuery,
+  ReplaceQuery,
+  SearchQuery,
+  UploadBody,
+} from './files-schema'
 
 const current = new AsyncLocalStorage<SessionScope>()
 
@@ -31,18 +44,14 @@ class CurrentScope extends PathScope {
 }
 
 /** The files section's routes module, loaded by the caller (plugins/files/contract.ts). */
-type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
+export type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
 
 const READS = new Set(['GET', 'HEAD'])
 /** A download's answers besides the 200. */
 const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
 const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
-export function sessionFilesRoutes(
-  ops: IsolatedSessions,
-  maxUploadBytes: number,
-  filesRoutes: FilesRoutes['filesRoutes'],
-) {
+export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number, module: FilesRoutes) {
   const files = new Elysia({ name: 'isolated/files-view' })
     .onError(({ code, error }) => {
       const message = error instanceof Error ? error.message : String(error)
@@ -55,9 +64,22 @@ export function sessionFilesRoutes(
       if (code === 'NOT_FOUND') return errorResponse(new ExecdError('NOT_FOUND', 'route not found'))
       return errorResponse(toExecdError(error))
     })
-    .use(filesRoutes({ scope: new CurrentScope(), maxUploadBytes }))
+    .use(module.filesRoutes({ scope: new CurrentScope(), maxUploadBytes }))
 
-  const forward = async ({ params, request }: { params: { sessionId: string }; request: Request }) => {
+  /**
+   * Hands the request to the files section's route over the session's view. A JSON body was
+   * read and validated here (its schema is this route's): it goes on as that JSON; any other
+   * body (an upload) goes on as the stream it is.
+   */
+  const forward = async ({
+    params,
+    request,
+    body,
+  }: {
+    params: { sessionId: string }
+    request: Request
+    body?: unknown
+  }) => {
     const s = await ops.session(params.sessionId)
     const { path: workspace, mode } = s.params.workspace
     if (mode === 'ro' && !READS.has(request.method)) {
@@ -66,10 +88,12 @@ export function sessionFilesRoutes(
     const scope = new SessionScope(workspace, `/proc/${ops.sandboxPid(s)}/root${workspace}`)
     const url = new URL(request.url)
     url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
+    const headers = new Headers(request.headers)
+    if (body !== undefined) headers.delete('content-length')
     const inner = new Request(url, {
       method: request.method,
-      headers: request.headers,
-      body: READS.has(request.method) ? undefined : request.body,
+      headers,
+      body: READS.has(request.method) ? undefined : body !== undefined ? JSON.stringify(body) : request.body,
       // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
       duplex: 'half',
     })
@@ -84,46 +108,81 @@ export function sessionFilesRoutes(
    * What the files section answers, documented: the same statuses as its own route (`statuses`),
    * with 404 for an unknown session and 403 for a write to a ro workspace.
    */
-  const hooks = (method: string, summary: string, statuses: Record<number, string> = {}) => ({
-    parse: 'none' as const,
-    detail: {
-      summary,
-      description,
-      responses: {
-        200: { description: 'as the files section answers' },
-        ...(statuses === RANGES ? { 206: { description: 'a Range of the file' } } : {}),
-        ...errors({
-          400: 'an invalid path or parameter',
-          404: 'CONTEXT_NOT_FOUND: no session with this id; FILE_NOT_FOUND: no such file',
-          ...(READS.has(method) ? undefined : WRITES),
-          ...statuses,
-        }),
-      },
+  const detail = (method: string, summary: string, statuses: Record<number, string> = {}, more: object = {}) => ({
+    summary,
+    description,
+    ...more,
+    responses: {
+      200: { description: 'as the files section answers' },
+      ...(statuses === RANGES ? { 206: { description: 'a Range of the file' } } : {}),
+      ...errors({
+        400: 'an invalid path or parameter',
+        404: 'CONTEXT_NOT_FOUND: no session with this id; FILE_NOT_FOUND: no such file',
+        ...(READS.has(method) ? undefined : WRITES),
+        ...statuses,
+      }),
     },
   })
+  const params = SessionParams
+  /** A route without a JSON body: its query (if any) is validated here, its body left unread. */
+  const plain = (method: string, summary: string, query?: TObject, statuses?: Record<number, string>) => ({
+    params,
+    ...(query ? { query } : {}),
+    parse: 'none' as const,
+    detail: detail(method, summary, statuses),
+  })
+  /** A route with a JSON body of the files section's schema, checked as that section checks it. */
+  const withJson = (summary: string, body: TSchema, more: { query?: TObject; pathMap?: boolean } = {}) => ({
+    params,
+    body,
+    ...(more.query ? { query: more.query } : {}),
+    ...(more.pathMap ? { transform: module.checkPathMap } : {}),
+    detail: detail('POST', summary),
+  })
   const TOO_MANY = { 413: 'more entries than the walk lists' }
+  const download = (method: string, summary: string) => ({
+    ...plain(method, summary, DownloadQuery, RANGES),
+    headers: DownloadHeaders,
+  })
   const session = '/session/:sessionId'
   return new Elysia({ name: 'api/isolated-files', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })
-    .get(`${session}/files/info`, forward, hooks('GET', 'FileInfo of each ?path=, inside the session'))
+    .get(`${session}/files/info`, forward, plain('GET', 'FileInfo of each ?path=, inside the session', InfoQuery))
     .get(
       `${session}/files/download`,
       forward,
-      hooks('GET', 'Download a file from the session (Range, offset/limit)', RANGES),
+      download('GET', 'Download a file from the session (Range, offset/limit)'),
     )
-    .head(`${session}/files/download`, forward, hooks('HEAD', 'Headers of a download from the session', RANGES))
+    .head(`${session}/files/download`, forward, download('HEAD', 'Headers of a download from the session'))
+    .post(`${session}/files/upload`, forward, {
+      params,
+      parse: 'none',
+      detail: detail(
+        'POST',
+        'Upload files into the session (multipart, as /files/upload)',
+        {
+          413: 'larger than the upload limit',
+        },
+        { requestBody: UploadBody },
+      ),
+    })
+    .delete(`${session}/files`, forward, plain('DELETE', 'Delete files in the session', RemoveFilesQuery))
+    .post(`${session}/files/mv`, forward, withJson('Move or rename files in the session', module.MoveListSchema))
     .post(
-      `${session}/files/upload`,
+      `${session}/files/permissions`,
       forward,
-      hooks('POST', 'Upload files into the session (multipart, as /files/upload)', {
-        413: 'larger than the upload limit',
-      }),
+      withJson('chmod/chown files in the session', module.PermissionMapSchema, { pathMap: true }),
     )
-    .delete(`${session}/files`, forward, hooks('DELETE', 'Delete files in the session'))
-    .post(`${session}/files/mv`, forward, hooks('POST', 'Move or rename files in the session'))
-    .post(`${session}/files/permissions`, forward, hooks('POST', 'chmod/chown files in the session'))
-    .post(`${session}/files/replace`, forward, hooks('POST', 'Replace text in files of the session'))
-    .get(`${session}/files/search`, forward, hooks('GET', 'Find files by glob in the session', TOO_MANY))
-    .get(`${session}/directories/list`, forward, hooks('GET', 'List a directory of the session', TOO_MANY))
-    .post(`${session}/directories`, forward, hooks('POST', 'Create directories in the session'))
-    .delete(`${session}/directories`, forward, hooks('DELETE', 'Remove directories in the session'))
+    .post(
+      `${session}/files/replace`,
+      forward,
+      withJson('Replace text in files of the session', module.ReplaceMapSchema, { pathMap: true, query: ReplaceQuery }),
+    )
+    .get(`${session}/files/search`, forward, plain('GET', 'Find files by glob in the session', SearchQuery, TOO_MANY))
+    .get(`${session}/directories/list`, forward, plain('GET', 'List a directory of the session', ListQuery, TOO_MANY))
+    .post(
+      `${session}/directories`,
+      forward,
+      withJson('Create directories in the session', module.PermissionMapSchema, { pathMap: true }),
+    )
+    .delete(`${session}/directories`, forward, plain('DELETE', 'Remove directories in the session', RemoveDirsQuery))
 }

@@ -42,7 +42,7 @@ export const isolated: Section<IsolatedSessions> = {
     return {
       ops,
       routes: async () => {
-        const [{ Elysia }, { isolatedRoutes }, { sessionFilesRoutes }, { filesRoutes }] = await Promise.all([
+        const [{ Elysia }, { isolatedRoutes }, { sessionFilesRoutes }, filesRoutes] = await Promise.all([
           import('elysia'),
           import('./routes'),
           import('./files-routes'),
