@@ -6,7 +6,8 @@
  */
 import { constants } from 'node:fs'
 import { lstat, mkdir, open, readdir, readlink, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises'
-import { asName, procPath, type Name } from './beneath'
+import { O_PATH, asName, procPath, type Name } from './beneath'
+import { fdPath } from './entry'
 import { errnoOf } from '../../core/errors'
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
@@ -85,8 +86,9 @@ export async function copyEntry(srcDir: number, srcName: Name, destDir: number, 
     return
   }
   if (!s.isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
-  const src = await open(from, O_RDONLY | O_NOFOLLOW)
+  const src = await openRegularFile(from)
   try {
+    const st = await src.stat()
     const dest = await open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
     try {
       const buf = Buffer.allocUnsafe(1 << 20)
@@ -96,13 +98,29 @@ export async function copyEntry(srcDir: number, srcName: Name, destDir: number, 
         for (let off = 0; off < bytesRead;) off += (await dest.write(buf, off, bytesRead - off)).bytesWritten
         pos += bytesRead
       }
-      await dest.chmod(s.mode & 0o7777)
-      await dest.utimes(s.atime, s.mtime)
+      await dest.chmod(st.mode & 0o7777)
+      await dest.utimes(st.atime, st.mtime)
     } finally {
       await dest.close()
     }
   } finally {
     await src.close()
+  }
+}
+
+/**
+ * Opens `path` for reading only if it is a regular file, judged on what was opened: it is held
+ * with O_PATH first (which opens nothing: no FIFO waits for a writer, no device wakes) and
+ * reopened through its descriptor. Opened by name after an lstat, a FIFO renamed over the name
+ * in between held the open, a thread of the pool and the move with it, until a writer came.
+ */
+async function openRegularFile(path: string): Promise<FileHandle> {
+  const held = await open(path, O_PATH | O_NOFOLLOW)
+  try {
+    if (!(await held.stat()).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+    return await open(fdPath(held.fd), O_RDONLY)
+  } finally {
+    await held.close()
   }
 }
 

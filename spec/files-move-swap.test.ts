@@ -1,0 +1,82 @@
+/**
+ * A move across filesystems (tmp → /dev/shm: copied, then the source removed) while a helper
+ * process renames a FIFO and a file over one name of the tree being copied, through the compiled
+ * executable. A file checked as a file and then opened by name was a FIFO by the time it was
+ * opened: the open waited for a writer that never came, and the move never answered (nor did
+ * anything else that needed that thread of the pool). Every move must answer, done or refused.
+ * (The mv route answers nothing else: what it reads is not sent back, so only the hang shows.)
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Daemon, postJson, startDaemon } from './harness'
+import { python } from './kit/download-swap'
+
+const MOVES = 150
+/** A move of one small file that has not answered in this long is held. */
+const ANSWER_MS = 10_000
+
+// Puts a FIFO, then a file, at <dir>/f, over and over, until stdin closes; the directory may
+// vanish (the move removes it) and come back (the test makes it again).
+const SWAPPER = `
+import os, sys, threading
+d = sys.argv[1]
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+n = 0
+while not stop.is_set():
+    try:
+        os.mkfifo(d + '/.fifo')
+        os.rename(d + '/.fifo', d + '/f')
+        with open(d + '/.file', 'wb') as w: w.write(b'data')
+        os.rename(d + '/.file', d + '/f')
+        n += 1
+    except OSError:
+        pass
+print(n)
+`
+
+const otherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev
+const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-move-swap-')))
+const shm = otherDevice ? mkdtempSync('/dev/shm/execd-spec-move-swap-') : ''
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(base, { recursive: true, force: true })
+  if (shm) rmSync(shm, { recursive: true, force: true })
+})
+
+describe.skipIf(!python || !otherDevice)('a move across filesystems while a FIFO is swapped into the tree', () => {
+  test('every move answers (moved, or refused for the FIFO), none waits on the FIFO', async () => {
+    const src = join(base, 'src')
+    mkdirSync(src)
+    const swapper = Bun.spawn([python as string, '-c', SWAPPER, src], { stdin: 'pipe', stdout: 'pipe' })
+    const statuses: Record<string, number> = {}
+    try {
+      for (let i = 0; i < MOVES; i++) {
+        mkdirSync(src, { recursive: true })
+        writeFileSync(join(src, 'g'), 'other')
+        const res = await postJson(d, '/files/mv', [{ src, dest: join(shm, `d${i}`) }], {
+          signal: AbortSignal.timeout(ANSWER_MS),
+        })
+        const key = res.status === 200 ? '200' : `${res.status} ${((await res.json()) as { code: string }).code}`
+        statuses[key] = (statuses[key] ?? 0) + 1
+      }
+    } finally {
+      swapper.stdin.end()
+      await swapper.exited
+    }
+    const swaps = Number(await new Response(swapper.stdout).text())
+    console.log(`move swap: ${swaps} swaps, statuses ${JSON.stringify(statuses)}`)
+    // Refused: the FIFO (400), or a name of the swapper's that went while it was copied (404).
+    expect(
+      Object.keys(statuses).filter(k => !['200', '400 INVALID_REQUEST_BODY', '404 FILE_NOT_FOUND'].includes(k)),
+    ).toEqual([])
+    expect(statuses['200'] ?? 0).toBeGreaterThan(0)
+    expect(swaps).toBeGreaterThan(10)
+  }, 120_000)
+})
