@@ -22,10 +22,11 @@ import {
   ReplaceCountsSchema,
   ReplaceMapSchema,
   UploadBodyDoc,
+  uploadBodyDoc,
 } from './schema'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
-export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema }
+export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema, uploadBodyDoc }
 
 export interface FilesSettings {
   scope: PathScope

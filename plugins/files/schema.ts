@@ -87,24 +87,29 @@ export const PathsQuery = t.Object({
   ),
 })
 
-export const UploadBodyDoc = {
+/** The multipart upload's documentation: a metadata part (its schema's `description` and more), then a file part. */
+export const uploadBodyDoc = (metadata: { description: string; format?: 'binary' }, file: string) => ({
   content: {
     'multipart/form-data': {
       schema: {
-        type: 'object',
+        type: 'object' as const,
         properties: {
-          metadata: {
-            type: 'string',
-            format: 'binary',
-            description:
-              'JSON {"path" or "path_base64" (exact bytes, base64),"mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
-          },
-          file: { type: 'string', format: 'binary', description: "the file's bytes; follows its metadata part" },
+          metadata: { type: 'string' as const, ...metadata },
+          file: { type: 'string' as const, format: 'binary' as const, description: file },
         },
       },
     },
   },
-} as const
+})
+
+export const UploadBodyDoc = uploadBodyDoc(
+  {
+    format: 'binary',
+    description:
+      'JSON {"path" or "path_base64" (exact bytes, base64),"mode"?,"owner"?,"group"?}; as a file part (filename="metadata") or a plain field',
+  },
+  "the file's bytes; follows its metadata part",
+)
 
 export const FileInfoMapSchema = t.Record(t.String(), FileInfoSchema)
 export const FileInfoListSchema = t.Array(FileInfoSchema)

@@ -114,7 +114,7 @@ export async function copyEntry(srcDir: number, srcName: Name, destDir: number, 
  * reopened through its descriptor. Opened by name after an lstat, a FIFO renamed over the name
  * in between held the open, a thread of the pool and the move with it, until a writer came.
  */
-async function openRegularFile(path: string): Promise<FileHandle> {
+async function openRegularFile(path: Name): Promise<FileHandle> {
   const held = await open(path, O_PATH | O_NOFOLLOW)
   try {
     if (!(await held.stat()).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })

@@ -23,7 +23,7 @@ import {
   RemoveFilesQuery,
   ReplaceQuery,
   SearchQuery,
-  UploadBody,
+  UPLOAD_PARTS,
 } from './files-schema'
 
 const current = new AsyncLocalStorage<SessionScope>()
@@ -162,7 +162,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
         {
           413: 'larger than the upload limit',
         },
-        { requestBody: UploadBody },
+        { requestBody: module.uploadBodyDoc({ description: UPLOAD_PARTS.metadata }, UPLOAD_PARTS.file) },
       ),
     })
     .delete(`${session}/files`, forward, plain('DELETE', 'Delete files in the session', RemoveFilesQuery))

@@ -78,21 +78,10 @@ export const RemoveDirsQuery = t.Object({
   path_base64: manyBase64,
 })
 
-export const UploadBody = {
-  content: {
-    'multipart/form-data': {
-      schema: {
-        type: 'object',
-        properties: {
-          metadata: {
-            type: 'string',
-            description:
-              'JSON-encoded file metadata: {"path" or "path_base64","mode"?,"owner"?,"group"?}; as a file part ' +
-              '(filename="metadata") or a plain field',
-          },
-          file: { type: 'string', format: 'binary', description: 'File to upload; follows its metadata part' },
-        },
-      },
-    },
-  },
-} as const
+/** The upload's parts, described as the SDK does. */
+export const UPLOAD_PARTS = {
+  metadata:
+    'JSON-encoded file metadata: {"path" or "path_base64","mode"?,"owner"?,"group"?}; as a file part ' +
+    '(filename="metadata") or a plain field',
+  file: 'File to upload; follows its metadata part',
+}
