@@ -5,8 +5,9 @@
  * for it; each answer is checked against its own headers and against the two files' bytes.
  */
 import { expect } from 'bun:test'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { waitFor } from '../harness'
 
 /** Far below any idle timeout: a download that waits this long is held by something. */
 const ANSWER_MS = 10_000
@@ -41,6 +42,7 @@ while not stop.is_set():
         else:
             os.rename(at, target)
         n += 1
+        if n == 1: open(os.path.join(d, '.swapping'), 'w').close()
 print(n)
 `
 export const python = ['/usr/bin/python3', 'python3'].map(p => Bun.which(p)).find(Boolean)
@@ -108,6 +110,9 @@ export async function raceDownloads(race: Race): Promise<{ tally: Tally; swaps: 
     stdin: 'pipe',
     stdout: 'pipe',
   })
+  // Downloads start once the name has changed at least once: a loaded machine started the
+  // interpreter after 150 downloads had all been answered.
+  await waitFor('the swapper to start', () => existsSync(join(race.dir, '.swapping')) || swapper.exitCode !== null)
   const tally: Tally = { whole: 0, errors: {}, wrong: [] }
   let next = 0
   const worker = async () => {
