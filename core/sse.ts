@@ -12,15 +12,14 @@ import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse
 export { closeAllStreams, frame, openStreamCount, type SseItem } from './sse-writer'
 
 /**
- * No `Connection` header, though the reference sends `keep-alive`: the connection is Bun's to
- * keep or close, and a handler cannot tell which it will. An HTTP/1.1 connection persists by
- * default, so the header told an HTTP/1.1 client nothing; an HTTP/1.0 request (which Bun 1.4.5
- * does not let a handler see) gets a body delimited by the connection's close, and Bun closes
- * it after every HTTP/1.0 response, so the header was a false promise there (spec/http10-streams).
+ * `Connection: keep-alive` as the contract and the reference send it. Over HTTP/1.0 the stream is
+ * delimited by the close and Bun closes the connection after it, so there the header is not kept;
+ * a handler cannot see the request's version to leave it out (spec/http10-streams).
  */
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache',
+  connection: 'keep-alive',
   'x-accel-buffering': 'no',
 } as const
 
