@@ -25,7 +25,7 @@ export const benchConfig = {
    * measured ones, so both servers are measured with their JIT settled (0: as before; execd's
    * cell path tiers up over ~3000 cells, the relay's in a few dozen).
    */
-  jitWarmup: process.env.BENCH_JIT_WARMUP ? num('BENCH_JIT_WARMUP', 0) : 0,
+  jitWarmup: Number(process.env.BENCH_JIT_WARMUP ?? 0) === 0 ? 0 : Math.round(num('BENCH_JIT_WARMUP', 0)),
   /** Only these rows (comma-separated numbers), e.g. BENCH_ROWS=7,8. */
   rows: (process.env.BENCH_ROWS ?? '')
     .split(',')
