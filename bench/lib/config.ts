@@ -20,6 +20,12 @@ export const benchConfig = {
   /** Concurrent command streams and metrics watchers in row 6. */
   commandClients: num('BENCH_COMMAND_CLIENTS', 200),
   watchClients: num('BENCH_WATCH_CLIENTS', 50),
+  /**
+   * Row 1: untimed rounds of its cheap sides (execd, relay, pings; not Jupyter) before the
+   * measured ones, so both servers are measured with their JIT settled (0: as before; execd's
+   * cell path tiers up over ~3000 cells, the relay's in a few dozen).
+   */
+  jitWarmup: Number(process.env.BENCH_JIT_WARMUP ?? 0) === 0 ? 0 : Math.round(num('BENCH_JIT_WARMUP', 0)),
   /** Only these rows (comma-separated numbers), e.g. BENCH_ROWS=7,8. */
   rows: (process.env.BENCH_ROWS ?? '')
     .split(',')

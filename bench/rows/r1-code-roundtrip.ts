@@ -13,7 +13,7 @@ import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { startWarmPython } from '../baselines/python-pipe'
 import { startPythonRelay } from '../baselines/python-relay'
 import { createContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
-import { reps } from '../lib/config'
+import { benchConfig, reps } from '../lib/config'
 import { type Execd, Skip, startExecd } from '../lib/execd'
 import { interleave, type Side, timed } from '../lib/measure'
 import { type NodeClient, nodeMissing, startNodeClient } from '../lib/node-client'
@@ -142,6 +142,8 @@ export default {
         await channel.execute('x = 1')
         sides.push({ name, once: () => timed(async () => expectTwo(name, (await channel.execute('x + 1')).result)) })
       }
+      const cheap = sides.filter(s => s.name !== 'jupyter' && s.name !== 'nodelay')
+      for (let i = 0; i < benchConfig.jitWarmup; i++) for (const side of cheap) await side.once()
       const samples = await interleave(sides, { reps: reps(200, 20), warmup: 5, budgetMs: 90_000, minReps: 20 })
       const ours = summarize(samples.execd ?? [])
       const pipe = summarize(samples.pipe ?? [])
