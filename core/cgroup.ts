@@ -11,9 +11,10 @@
  * is spawned straight into its leaf (clone3's CLONE_INTO_CGROUP, Bun.spawn's `cgroup`, given the
  * leaf's kept directory): it is in the leaf from its first instruction, and no move is made. A
  * move (a write to `cgroup.procs`, the fallback where such a spawn fails) takes the kernel's
- * global cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period and holds up
- * every fork and exit of the machine meanwhile; it runs on the thread pool, as the wait would
- * stall the event loop, and the process runs outside its leaf until it is done.
+ * global cgroup_threadgroup_rwsem for writing: an RCU grace period first (expedited on some
+ * kernels: an interrupt on every CPU), then every fork and exit of the machine waits while it
+ * is held. It runs on the thread pool, as the grace period would stall the event loop, and the
+ * process runs outside its leaf until it is done (~0.15 ms of execd's CPU per move here).
  * A leaf's directory, `cgroup.procs` and `cgroup.events` stay open while the tree has the leaf:
  * each spawn, move and look at the leaf uses a kept file, instead of an open and a close each,
  * with a path walk through cgroupfs every time.
