@@ -97,7 +97,12 @@ export class Owner {
     for (const p of await scanProcs(OWNER_ENV)) {
       if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
     }
-    if (this.cgroup) for (const pid of await cgroupPids(this.cgroup)) found.add(pid)
+    const leaf = this.cgroup
+    if (leaf) {
+      const inLeaf = await cgroupPids(leaf)
+      // Released while it was read, the leaf may already hold the next command.
+      if (this.cgroup === leaf) for (const pid of inLeaf) found.add(pid)
+    }
     found.delete(process.pid)
     return [...found]
   }
