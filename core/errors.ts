@@ -55,6 +55,13 @@ export const statusOf = (code: ErrorCode): number => STATUS[code]
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 
+/**
+ * The refusal of work that the shutdown cut off or came too late for (a context still starting,
+ * a session being made): a 503, as a full limit is, since a client may retry on the next execd.
+ */
+export const shuttingDown = (cause?: unknown) =>
+  new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down', cause === undefined ? undefined : { cause })
+
 /** The process's limit on open files (RLIMIT_NOFILE), once known: read before it is needed. */
 let openFilesLimit = 0
 
