@@ -7,7 +7,7 @@
 import type { Subprocess, TerminalOptions } from 'bun'
 import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs'
 import { requirePiece } from './capabilities'
-import { shuttingDown } from './errors'
+import { shuttingDown, withFdErrno } from './errors'
 import { signalGroup } from './process-groups'
 import type { Logger } from './log'
 import {
@@ -199,7 +199,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   try {
     proc = spawn(opts.cwd ?? START_CWD)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    // A terminal's "Failed to open PTY" names no errno: with the fd table's, it is the 503 of it.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw withFdErrno(err)
     // A directory given that is gone: said so, rather than the runtime's ENOENT naming the
     // program (`posix_spawn 'bash'`), which sent one looking for a missing interpreter.
     if (opts.cwd !== undefined) throw existsSync(opts.cwd) ? err : missingCwd(opts.cwd, err)
