@@ -111,6 +111,38 @@ describe.skipIf(!!javaMissing)(`java${javaMissing ? ` (skipped: ${javaMissing})`
   })
 })
 
+/** What the java helper's cache dirs hold beyond the helper and its archive. */
+function helperExtras(tmp: string): string[] {
+  const cache = join(tmp, `execd-${process.getuid?.()}`)
+  const made = new Set(['classes', 'done', 'helper.jar', 'helper.jsa'])
+  return readdirSync(cache)
+    .filter(n => n.startsWith('java-helper-'))
+    .flatMap(n => readdirSync(join(cache, n)).filter(f => !made.has(f)))
+}
+
+describe.skipIf(!!javaMissing)(`java's archive${javaMissing ? ` (skipped: ${javaMissing})` : ''}`, () => {
+  test("the archive a killed execd's training JVM writes as it exits is removed by the next training", async () => {
+    await withTmp(async tmp => {
+      const training = `ArchiveClassesAtExit=${tmp}`
+      const first = await startDaemon({ env: { TMPDIR: tmp } })
+      void startCell(first, 'java')
+      await waitFor('the training run', () => pidsWith(training, first.proc.pid).length > 0, 90_000)
+      first.proc.kill('SIGKILL')
+      await first.proc.exited
+      // Its channel closed, the orphaned JVM exits by itself, writing its archive.
+      await waitFor('the training JVM to exit', () => pidsWith(training).length === 0, 60_000)
+      expect(helperExtras(tmp)).toHaveLength(1)
+      const next = await startDaemon({ env: { TMPDIR: tmp } })
+      try {
+        expect((await postJson(next, '/code/context', { language: 'java' })).status).toBe(200)
+        expect(helperExtras(tmp)).toEqual([])
+      } finally {
+        await next.stop()
+      }
+    })
+  }, 180_000)
+})
+
 describe.skipIf(!!goMissing)(`go${goMissing ? ` (skipped: ${goMissing})` : ''}`, () => {
   test('a cell whose kernel go builds at SIGTERM gets the 503 of the shutdown; no build dir stays', async () => {
     const outcome = await stopDuring('go', ' build -buildvcs=false')
