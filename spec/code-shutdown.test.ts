@@ -67,6 +67,32 @@ async function stopDuring(language: string, marker: string) {
   return outcome
 }
 
+/**
+ * SIGKILLs execd while its build (`builder`, whose argv names the dir) runs and then the build
+ * itself (an orphan in a group of its own now); the next execd's start of `language` leaves none
+ * of the build dirs (`prefix`) behind.
+ */
+async function killMidBuild(language: string, builder: (tmp: string) => string, prefix: string): Promise<void> {
+  await withTmp(async tmp => {
+    const first = await startDaemon({ env: { TMPDIR: tmp } })
+    void startCell(first, language)
+    await waitFor('the build', () => pidsWith(builder(tmp), first.proc.pid).length > 0, 60_000)
+    first.proc.kill('SIGKILL')
+    await first.proc.exited
+    for (const pid of pidsWith(builder(tmp))) process.kill(-pid, 'SIGKILL')
+    await waitFor('the build to end', () => pidsWith(builder(tmp)).length === 0)
+    expect(leftovers(tmp).filter(n => n.startsWith(prefix))).toHaveLength(1)
+    const next = await startDaemon({ env: { TMPDIR: tmp } })
+    try {
+      expect((await postJson(next, '/code/context', { language })).status).toBe(200)
+      // The live context's own temp dir (go's module dir) is not a leftover yet.
+      expect(leftovers(tmp).filter(n => n.includes('build'))).toEqual([])
+    } finally {
+      await next.stop()
+    }
+  })
+}
+
 const shutdownAnswer = { status: 503, body: { code: 'SERVICE_UNAVAILABLE', message: 'execd is shutting down' } }
 function parsed(a: { status: number; body: string }): { status: number; body: unknown } {
   try {
@@ -91,23 +117,7 @@ describe.skipIf(!!javaMissing)(`java${javaMissing ? ` (skipped: ${javaMissing})`
   })
 
   test("the helper build of an execd killed mid-way is removed by the next execd's build", async () => {
-    await withTmp(async tmp => {
-      const first = await startDaemon({ env: { TMPDIR: tmp } })
-      void startCell(first, 'java')
-      await waitFor('javac', () => pidsWith(javac, first.proc.pid).length > 0, 60_000)
-      first.proc.kill('SIGKILL')
-      await first.proc.exited
-      // Its javac runs on in a group of its own, owned by nobody now.
-      for (const pid of pidsWith(javac)) process.kill(-pid, 'SIGKILL')
-      expect(leftovers(tmp).filter(n => n.startsWith('java-build-'))).toHaveLength(1)
-      const next = await startDaemon({ env: { TMPDIR: tmp } })
-      try {
-        expect((await postJson(next, '/code/context', { language: 'java' })).status).toBe(200)
-        expect(leftovers(tmp)).toEqual([])
-      } finally {
-        await next.stop()
-      }
-    })
+    await killMidBuild('java', tmp => `${javac} -d ${tmp}`, 'java-build-')
   })
 })
 
@@ -148,5 +158,9 @@ describe.skipIf(!!goMissing)(`go${goMissing ? ` (skipped: ${goMissing})` : ''}`,
     const outcome = await stopDuring('go', ' build -buildvcs=false')
     expect(parsed(outcome!.answer)).toEqual(shutdownAnswer)
     expect(outcome!.left).toEqual([])
+  })
+
+  test("the kernel build of an execd killed mid-way is removed by the next execd's build", async () => {
+    await killMidBuild('go', tmp => ` build -buildvcs=false -o ${tmp}`, 'go-kernel-build-')
   })
 })
