@@ -11,9 +11,7 @@ import type { Subprocess } from 'bun'
 import { childEnv } from '../core/child-env'
 import type { Logger } from '../core/log'
 import { scrubSecrets } from '../core/secrets'
-
-/** What a container runtime or a terminal sends that the main process must see. */
-export const FORWARDED = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const
+import { forwardOnSignals } from './serve-signals'
 
 export interface MainProcess {
   pid: number
@@ -49,16 +47,17 @@ export function startMain(argv: string[], log: Logger): MainProcess {
   return { pid: proc.pid, status }
 }
 
-/** Passes each forwarded signal on to the main process (not its group: as tini does by default). */
+/**
+ * Passes what a container runtime or a terminal sends on to the main process (not its group:
+ * as tini does by default), as cmd/serve-signals.ts's table says.
+ */
 export function forwardSignals(main: MainProcess, log: Logger): void {
-  for (const sig of FORWARDED) {
-    process.on(sig, () => {
-      log.info('forwarding signal to the main process', { signal: sig, pid: main.pid })
-      try {
-        if (main.pid) process.kill(main.pid, sig)
-      } catch {} // already gone: its exit is on its way
-    })
-  }
+  forwardOnSignals((signal, as) => {
+    log.info('forwarding signal to the main process', { signal, ...(as !== signal && { as }), pid: main.pid })
+    try {
+      if (main.pid) process.kill(main.pid, as)
+    } catch {} // already gone: its exit is on its way
+  }, log)
 }
 
 /**

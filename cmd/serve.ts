@@ -17,7 +17,7 @@ import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
-import { ignoreStraySignals, STOP_SIGNALS } from './serve-signals'
+import { stopOnSignals } from './serve-signals'
 
 /** When the start is over and the daemon may give back what starting used (below). */
 const SETTLED_MS = 1000
@@ -210,16 +210,12 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     process.exit(status)
   }
   if (mainArgv.length === 0) {
-    for (const signal of STOP_SIGNALS) process.on(signal, () => void shutdown(signal))
-    // A closed terminal: without a log file to reopen, stop as cleanly as on SIGTERM rather than
-    // die by the default action, which would leave every child group running.
-    if (!logFile) process.on('SIGHUP', () => void shutdown('SIGHUP'))
-    ignoreStraySignals(log)
+    // SIGHUP reopens the log file when there is one (above); without, it stops execd.
+    stopOnSignals(signal => void shutdown(signal), log, logFile ? ['SIGHUP'] : [])
     return
   }
   // The main process decides when the container ends: signals go to it, and execd follows it.
-  const { FORWARDED, forwardSignals, startMain } = await import('./entrypoint')
-  ignoreStraySignals(log, FORWARDED)
+  const { forwardSignals, startMain } = await import('./entrypoint')
   main = startMain(mainArgv, log)
   forwardSignals(main, log)
   const status = await main.status

@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import { ExecdError, errorResponse, knowOpenFilesLimit, toExecdError } from './errors'
+import { join } from 'node:path'
 
 const errno = (code: string) => Object.assign(new Error(`${code}: too many open files, open '/tmp/x'`), { code })
 
@@ -32,4 +33,25 @@ test('an EMFILE a wrapper kept as its cause, several levels down, is the same 50
   const outer = new ExecdError('RUNTIME_ERROR', 'could not start the sql interpreter', { cause: inner })
   expect(toExecdError(outer).status).toBe(503)
   expect(toExecdError(new Error('wrapped', { cause: errno('EMFILE') })).status).toBe(503)
+})
+
+test('a terminal\'s spawn at the fd limit (Bun\'s "Failed to open PTY", no errno) is the 503 naming the limit', () => {
+  // In a process of its own with few fds, every one of them taken.
+  const script = `
+    const { spawnOwned } = require(${JSON.stringify(join(import.meta.dir, 'process.ts'))})
+    const { toExecdError } = require(${JSON.stringify(join(import.meta.dir, 'errors.ts'))})
+    const { openSync } = require('node:fs')
+    const fds = []
+    try { for (;;) fds.push(openSync('/dev/null', 'r')) } catch {}
+    try {
+      spawnOwned(['bash', '--norc'], { terminal: { cols: 80, rows: 24, data() {} } })
+      console.log('null')
+    } catch (e) {
+      const { status, message } = toExecdError(e)
+      console.log(JSON.stringify({ status, message }))
+    }`
+  const run = Bun.spawnSync(['prlimit', '--nofile=64', process.execPath, '-e', script])
+  const answer = JSON.parse(run.stdout.toString())
+  expect(answer.status).toBe(503)
+  expect(answer.message).toContain('EMFILE, RLIMIT_NOFILE')
 })

@@ -55,6 +55,13 @@ export const statusOf = (code: ErrorCode): number => STATUS[code]
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 
+/**
+ * The refusal of work that the shutdown cut off or came too late for (a context still starting,
+ * a session being made): a 503, as a full limit is, since a client may retry on the next execd.
+ */
+export const shuttingDown = (cause?: unknown) =>
+  new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down', cause === undefined ? undefined : { cause })
+
 /** The process's limit on open files (RLIMIT_NOFILE), once known: read before it is needed. */
 let openFilesLimit = 0
 
@@ -107,6 +114,42 @@ export function fdsExhausted(code: 'EMFILE' | 'ENFILE', cause?: unknown): ExecdE
       'retry once connections or other work close, or raise the limit (ulimit -n, docker run --ulimit nofile=)',
     { cause },
   )
+}
+
+/** The failure of opening `n` descriptors now (EMFILE, ENFILE), or undefined when they can be. */
+function fdShortage(n: number): unknown {
+  // Loaded on a failure's path only, as pidsFigures below: not at every start.
+  const fs = require('node:fs') as typeof import('node:fs')
+  const fds: number[] = []
+  try {
+    while (fds.length < n) fds.push(fs.openSync('/dev/null', 'r'))
+    return undefined
+  } catch (err) {
+    return err
+  } finally {
+    for (const fd of fds) fs.closeSync(fd)
+  }
+}
+
+/**
+ * Bun's failures that name no errno ("Failed to open PTY", "Failed to listen at …"): when no
+ * descriptor can be opened now, the error gets that failure as its cause, so the refusal is the
+ * 503 of a full fd table (limitReached) rather than a 500 that does not say why.
+ */
+export function withFdErrno(err: unknown): unknown {
+  if (errnoOf(err)) return err
+  const probe = fdShortage(1)
+  if (!probe) return err
+  return new Error(`${(err as Error)?.message ?? String(err)} (${(probe as Error).message})`, { cause: probe })
+}
+
+/**
+ * The 503 of a full fd table, thrown before a start that needs `n` descriptors and cannot be
+ * answered with a status once under way (a terminal, whose start follows the WebSocket upgrade).
+ */
+export function requireFds(n: number): void {
+  const probe = fdShortage(n)
+  if (probe) throw limitReached(probe) ?? probe
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { Subprocess, TerminalOptions } from 'bun'
 import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs'
 import { requirePiece } from './capabilities'
+import { shuttingDown, withFdErrno } from './errors'
 import { signalGroup } from './process-groups'
 import type { Logger } from './log'
 import {
@@ -154,8 +155,16 @@ function nullFd(mode: 'r' | 'w'): number {
 
 const ownStdio = (s: Stdio, mode: 'r' | 'w'): Exclude<Stdio, 'ignore'> => (s === 'ignore' ? nullFd(mode) : s)
 
+/**
+ * Set when the shutdown's kill begins. A child spawned after it (a runtime's next start step
+ * once its compiler was killed) would be killed only by the exit hook, without its owner's
+ * cleanup, and the request that waited for it would get no answer at all.
+ */
+let refusingSpawns = false
+
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
+  if (refusingSpawns) throw shuttingDown()
   // A terminal is the child's stdin, stdout and stderr at once; extra fds need the array form.
   const stdio = opts.terminal
     ? {}
@@ -190,7 +199,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   try {
     proc = spawn(opts.cwd ?? START_CWD)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    // A terminal's "Failed to open PTY" names no errno: with the fd table's, it is the 503 of it.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw withFdErrno(err)
     // A directory given that is gone: said so, rather than the runtime's ENOENT naming the
     // program (`posix_spawn 'bash'`), which sent one looking for a missing interpreter.
     if (opts.cwd !== undefined) throw existsSync(opts.cwd) ? err : missingCwd(opts.cwd, err)
@@ -355,6 +365,7 @@ async function killUntilGone(owner: Owner, limitMs: number): Promise<void> {
  * then, as a last net, every process that still carries one of this execd's markers.
  */
 export async function killAll(reason: KillReason = 'shutdown', graceMs = defaultGraceMs): Promise<void> {
+  if (reason === 'shutdown') refusingSpawns = true
   await settleLingering()
   await Promise.all([...owned].map(p => p.kill(reason, graceMs)))
   await killMarked()

@@ -8,12 +8,10 @@
  */
 import type { SocketListener } from 'bun'
 import {
-  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   renameSync,
   rmdirSync,
@@ -22,6 +20,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { withFdErrno } from './errors'
 
 export const OWNER_SOCKET = '.owner.sock'
 
@@ -60,7 +59,7 @@ export class OwnedTempDir {
     } catch (err) {
       lock?.stop(true)
       removeStaging(staging)
-      throw withErrno(err)
+      throw withFdErrno(err)
     }
     this.closed = false
     if (first) {
@@ -93,20 +92,6 @@ function removeStaging(staging: string): void {
     rmdirSync(staging)
   } catch {
     rmSync(staging, { recursive: true, force: true })
-  }
-}
-
-/**
- * Bun.listen's failure names no errno ("Failed to listen at …"): when no fd can be opened now,
- * the error gets that cause, so the refusal is the 503 of a full fd table (core/errors.ts).
- */
-function withErrno(err: unknown): unknown {
-  if ((err as NodeJS.ErrnoException)?.code) return err
-  try {
-    closeSync(openSync('/dev/null', 'r'))
-    return err
-  } catch (probe) {
-    return new Error(`${(err as Error)?.message ?? String(err)} (${(probe as Error).message})`, { cause: probe })
   }
 }
 

@@ -91,6 +91,31 @@ class KeptConnection {
     return { status: Number(this.data.slice(9, 12)), body: this.data.slice(end + 4) }
   }
 
+  /**
+   * A WebSocket upgrade: a refusal's reply (status and JSON body), or 101 and the text of the
+   * first frame (the server's frames are unmasked; a short one's length is its second byte).
+   */
+  async upgrade(line: string): Promise<Reply> {
+    const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64')
+    this.write(line, '', {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': key,
+    })
+    const head = () => this.data.indexOf('\r\n\r\n')
+    await this.until(() => head() >= 0)
+    const status = Number(this.data.slice(9, 12))
+    const rest = () => this.data.slice(head() + 4)
+    if (status === 101) {
+      await this.until(() => rest().length >= 2 && rest().length >= 2 + (rest().charCodeAt(1) & 0x7f))
+      return { status, body: rest().slice(2, 2 + (rest().charCodeAt(1) & 0x7f)) }
+    }
+    const length = Number(/content-length: (\d+)/i.exec(this.data)?.[1] ?? 0)
+    await this.until(() => rest().length >= length)
+    return { status, body: rest() }
+  }
+
   destroy() {
     this.socket.destroy()
   }
@@ -116,7 +141,8 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
     const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('upstream') })
     try {
       const pid = d.proc.pid
-      const kept = await Promise.all(Array.from({ length: 9 }, () => KeptConnection.open(d)))
+      const kept = await Promise.all(Array.from({ length: 10 }, () => KeptConnection.open(d)))
+      const terminal = (await (await d.fetch('/pty', { method: 'POST', body: '{}', headers: json })).json()).session_id
       const port = portOf(d.url)
       // More than the limit: the ones Bun closes after its own timeout for a connection
       // without a request are replaced from the listen backlog while the test runs.
@@ -128,7 +154,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
       await waitFor('execd to hold every fd it may', () => fdsOf(pid) >= FD_LIMIT, 30_000)
 
       const dir = mkdtempSync(join(scratch, 'limit-'))
-      const [ping, command, upload, session, download, context, sql, metrics, proxy] = kept
+      const [ping, command, upload, session, download, context, sql, metrics, proxy, pty] = kept
       expect((await ping!.request('GET /ping HTTP/1.1')).status).toBe(200)
       const refusals = [
         await command!.request('POST /command HTTP/1.1', JSON.stringify({ command: 'echo hi' }), json),
@@ -147,6 +173,9 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
         await metrics!.request('GET /metrics HTTP/1.1'),
         // The first proxied request started Bun's HTTP client, which ended execd at EMFILE.
         await proxy!.request(`GET /proxy/${upstream.port}/ HTTP/1.1`),
+        // A terminal made before the flood, attached now: its start (a pseudo-terminal and a
+        // shell) is refused as a command's is, before the upgrade ("Failed to open PTY" after it).
+        await pty!.upgrade(`GET /pty/${terminal}/ws HTTP/1.1`),
       ]
       expect(d.proc.exitCode).toBeNull()
       for (const reply of refusals) {

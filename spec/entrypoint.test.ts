@@ -113,6 +113,32 @@ test('SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 reach the main process too', 
   }
 })
 
+test('SIGALRM, SIGVTALRM and SIGPROF are ignored; SIGXCPU asks the main process to end as SIGTERM does', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'execd-entry-'))
+  const marker = join(dir, 'marker')
+  const sleep = uniqueSleep()
+  let s: Started | undefined
+  try {
+    s = await serveWith(['bash', '-c', trapping(marker, sleep)])
+    await waitFor('the main process to start its job', () => sleeping(sleep).length === 1)
+    for (const signal of ['SIGALRM', 'SIGVTALRM', 'SIGPROF'] as const) {
+      s.proc.kill(signal)
+      await Bun.sleep(100)
+      const ping = await fetch(`${s.url}/ping`, { headers: { 'X-EXECD-ACCESS-TOKEN': s.token } }).then(r => r.status)
+      expect({ signal, ping, main: sleeping(sleep).length }).toEqual({ signal, ping: 200, main: 1 })
+    }
+    // Left to its default action it killed execd (152) and left the main process running alone.
+    s.proc.kill('SIGXCPU')
+    expect(await s.proc.exited).toBe(3)
+    expect(readFileSync(marker, 'utf8')).toBe('got TERM\n')
+    expect(sleeping(sleep)).toEqual([])
+  } finally {
+    s?.proc.kill('SIGKILL')
+    for (const pid of sleeping(sleep)) process.kill(pid, 'SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('a main process that exits on its own ends execd with its status; a signal death is 128+n', async () => {
   const run = (main: string) =>
     Bun.spawn([BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--', 'bash', '-c', main], {

@@ -4,7 +4,7 @@
  * queue (`context.ts`).
  */
 import type { Config } from '../../core/config'
-import { ExecdError } from '../../core/errors'
+import { ExecdError, shuttingDown } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
@@ -28,6 +28,8 @@ export class ContextStore {
   /** Per language, created once the language is known to exist (no entry per made-up name). */
   private readonly capacities = new Map<string, Capacity>()
   private readonly idle: IdleExpiry<string>
+  /** Set by closeAll (shutdown): a start still under way ends in a 503 that says so. */
+  private closing = false
 
   constructor(
     private readonly catalog: LanguageCatalog,
@@ -49,6 +51,7 @@ export class ContextStore {
    */
   async create(language: string, cwd?: string): Promise<CodeContext> {
     const runtime = await this.catalog.resolve(language)
+    if (this.closing) throw shuttingDown()
     const release = this.capacityOf(language).acquire()
     try {
       return await this.open(language, runtime, cwd, release)
@@ -65,7 +68,18 @@ export class ContextStore {
       release,
       touch: () => this.idle.touch(ctx.id),
     })
-    await ctx.start()
+    try {
+      await ctx.start()
+    } catch (err) {
+      // The shutdown killed its compiler or interpreter: a 500 with the tool's empty stderr
+      // ("javac failed: ") told the client nothing.
+      throw this.closing ? shuttingDown(err) : err
+    }
+    if (this.closing) {
+      // closeAll ran while it started and never saw it.
+      await ctx.close()
+      throw shuttingDown()
+    }
     this.contexts.set(ctx.id, ctx)
     this.idle.touch(ctx.id)
     return ctx
@@ -130,6 +144,7 @@ export class ContextStore {
   }
 
   async closeAll(): Promise<void> {
+    this.closing = true
     this.idle.stop()
     await Promise.all([...this.contexts.keys()].map(id => this.delete(id).catch(() => {})))
   }

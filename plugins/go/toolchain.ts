@@ -5,13 +5,13 @@
  * that keeps a warm cell from recompiling what earlier cells and execd runs already compiled.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
 import { childEnv } from '../../core/child-env'
+import { describeExit } from '../../core/exit-words'
 import { spawnOwned } from '../../core/process'
-import { userCacheDir } from '../../core/temp-dir'
+import { OwnedTempDir, userCacheDir } from '../../core/temp-dir'
 import cellSource from './kernel/cell.go' with { type: 'text' }
 import defsSource from './kernel/defs.go' with { type: 'text' }
 import execSource from './kernel/exec.go' with { type: 'text' }
@@ -144,7 +144,10 @@ async function build(tc: Toolchain): Promise<string> {
   const dir = join(root, `go-kernel-${hash.digest('hex').slice(0, 16)}`)
   const binary = join(dir, 'kernel')
   if (existsSync(binary)) return binary
-  const work = await mkdtemp(join(root, 'go-kernel-build-'))
+  // Owned (locked while this execd lives): the build of an execd killed mid-way is swept by
+  // the next build, which is bound to come since the kernel was never made.
+  const workDir = new OwnedTempDir('go-kernel-build', root)
+  const work = workDir.ensure()
   try {
     const out = join(work, 'out')
     mkdirSync(out)
@@ -161,7 +164,9 @@ async function build(tc: Toolchain): Promise<string> {
       new Response(p.stderr).text(),
       p.exited,
     ])
-    if (exit.code !== 0) throw new Error(`building the go kernel failed: ${(err || text).trim().slice(0, 2000)}`)
+    if (exit.code !== 0) {
+      throw new Error(`building the go kernel failed: ${(err || text).trim().slice(0, 2000) || describeExit(exit)}`)
+    }
     try {
       renameSync(out, dir)
     } catch (e) {
@@ -170,6 +175,6 @@ async function build(tc: Toolchain): Promise<string> {
     }
     return binary
   } finally {
-    rmSync(work, { recursive: true, force: true })
+    workDir.close()
   }
 }

@@ -110,14 +110,19 @@ export function isolatedRoutes(ops: IsolatedSessions) {
       params: SessionParams,
       response: {
         200: CommitSchema,
-        ...errorSchemas({ 400: 'a rw or ro workspace, or a run in progress', 404: UNKNOWN, 503: UNAVAILABLE }),
+        ...errorSchemas({
+          400: 'a rw or ro workspace, or a run or another commit of the session in progress',
+          404: UNKNOWN,
+          503: UNAVAILABLE,
+        }),
       },
       detail: {
         summary:
           "Apply an overlay session's changes to the real workspace (each file atomically), then empty its overlay",
         description:
           "The session's shell is started afresh over the empty overlay (same id and parameters, shell state reset). " +
-          '400 for a rw or ro workspace, or while a run is in progress.',
+          '400 for a rw or ro workspace, or while a run or another commit of the session is in progress ' +
+          "(the contract's only 409, ALREADY_CONNECTED, names a second client of a terminal).",
       },
     })
 }

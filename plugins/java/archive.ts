@@ -6,6 +6,8 @@
  * renamed only after a clean exit, and a start that fails with it drops it for good.
  */
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { OwnedTempDir } from '../../core/temp-dir'
 
 /** JVM flags that use `archive`; its load messages would otherwise land in the user's stdout. */
 export const useArchive = (archive: string): string[] => [`-XX:SharedArchiveFile=${archive}`, '-Xlog:cds*=off']
@@ -29,8 +31,12 @@ export function sharedArchive(path: string, train: (flags: string[]) => Promise<
 
 async function make(path: string, train: (flags: string[]) => Promise<void>): Promise<string | undefined> {
   if (existsSync(path)) return path
-  const temp = `${path}.${process.pid}.tmp`
+  // Written in a dir of its own, locked while this execd lives: the training JVM of an execd
+  // killed mid-run (SIGKILL) runs on and writes its archive as it exits (11 MiB, beside the
+  // helper as `helper.jsa.<pid>.tmp` it stayed for good); the next training sweeps the dir.
+  const work = new OwnedTempDir('cds', dirname(path))
   try {
+    const temp = join(work.ensure(), basename(path))
     await train([`-XX:ArchiveClassesAtExit=${temp}`, '-Xlog:cds*=off'])
     if (!existsSync(temp) || statSync(temp).size === 0) return undefined
     renameSync(temp, path)
@@ -38,7 +44,7 @@ async function make(path: string, train: (flags: string[]) => Promise<void>): Pr
   } catch {
     return undefined
   } finally {
-    rmSync(temp, { force: true })
+    work.close()
   }
 }
 

@@ -89,7 +89,8 @@ export class JavaContext implements RuntimeContext {
       throw new Error(`${(e as Error).message}${early ? `: ${early}` : ''}`)
     } finally {
       server.close()
-      void rm(dir, { recursive: true, force: true })
+      // Awaited: a start the shutdown cut off is answered, and execd exits, right after this.
+      await rm(dir, { recursive: true, force: true })
     }
   }
 

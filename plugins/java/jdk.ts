@@ -4,12 +4,12 @@
  * this user can write (a class planted by someone else would run as execd's user).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { existsSync, readFileSync, realpathSync, renameSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join } from 'node:path'
+import { describeExit } from '../../core/exit-words'
 import { spawnOwned } from '../../core/process'
-import { userCacheDir } from '../../core/temp-dir'
+import { OwnedTempDir, userCacheDir } from '../../core/temp-dir'
 import helperSource from './ExecdJShell.java' with { type: 'text' }
 
 export const HELPER_CLASS = 'ExecdJShell'
@@ -76,7 +76,10 @@ async function compile(jdk: Jdk): Promise<Helper> {
   const root = userCacheDir()
   const dir = join(root, `java-helper-${key}`)
   if (existsSync(join(dir, 'done'))) return layoutOf(dir)
-  const work = await mkdtemp(join(root, 'java-build-'))
+  // Owned (locked while this execd lives): the build of an execd killed mid-way is swept by
+  // the next build, which is bound to come since the helper was never made.
+  const workDir = new OwnedTempDir('java-build', root)
+  const work = workDir.ensure()
   try {
     const out = join(work, 'out')
     await Bun.write(join(work, `${HELPER_CLASS}.java`), helperSource)
@@ -94,7 +97,7 @@ async function compile(jdk: Jdk): Promise<Helper> {
     }
     return layoutOf(dir)
   } finally {
-    rmSync(work, { recursive: true, force: true })
+    workDir.close()
   }
 }
 
@@ -105,5 +108,7 @@ async function tool(argv: string[], cwd: string): Promise<void> {
     new Response(p.proc.stderr as ReadableStream).text(),
     p.exited,
   ])
-  if (exit.code !== 0) throw new Error(`preparing the java helper: ${argv[0]} failed: ${(err || out).trim()}`)
+  if (exit.code !== 0) {
+    throw new Error(`preparing the java helper: ${argv[0]} failed: ${(err || out).trim() || describeExit(exit)}`)
+  }
 }

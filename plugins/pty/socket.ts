@@ -3,7 +3,7 @@
  * 0x01 stdout / 0x02 stderr / 0x03+offset replay out, JSON control frames each followed by
  * "\n" as gorilla's WriteJSON writes them. One client per session; `takeover` evicts.
  */
-import { ExecdError } from '../../core/errors'
+import { ExecdError, limitReached } from '../../core/errors'
 import { within } from '../../core/timers'
 import type { Socket, SocketHandlers } from '../../core/websocket'
 import { type ClientFrame, parseFrame } from './frames'
@@ -94,6 +94,13 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
       try {
         session.start(opts.mode)
       } catch (e) {
+        // Out of fds or processes since the route's check: the limit named, as the 503 of a
+        // command's start does, and 1013 (try again later) since the load passes.
+        const full = limitReached(e)
+        if (full) {
+          fail(ws, full.code, full.message)
+          return end(ws, 1013, 'LIMIT_REACHED')
+        }
         fail(ws, 'START_FAILED', e instanceof Error ? e.message : String(e))
         return end(ws, 1011, 'START_FAILED')
       }

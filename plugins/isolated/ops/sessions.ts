@@ -8,7 +8,7 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ExecdError } from '../../../core/errors'
+import { ExecdError, shuttingDown } from '../../../core/errors'
 import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
 import { LiveBash } from '../../../core/live-bash'
@@ -88,7 +88,7 @@ export class IsolatedSessions {
   async create(req: CreateRequest): Promise<Session> {
     const p = await this.usable()
     const params = validateCreate(req, p, this.settings)
-    if (this.closed) throw new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down')
+    if (this.closed) throw shuttingDown()
     const release = this.capacity.acquire()
     const id = crypto.randomUUID()
     let dir: string | undefined
@@ -103,7 +103,7 @@ export class IsolatedSessions {
       if (this.closed) {
         // close() ran while the sandbox started: it never saw this session.
         await bash.close()
-        throw new ExecdError('SERVICE_UNAVAILABLE', 'execd is shutting down')
+        throw shuttingDown()
       }
       this.sessions.set(id, s)
       void bash.exited.then(() => s.bash === bash && !s.committing && s.release())
