@@ -80,9 +80,17 @@ export class DirectoryFds {
   }
 
   /**
-   * Closes the frame's descriptor (the walk is done with the directory), first reopening its
-   * evicted parent as its `..`: the walk goes on in the parent next.
+   * The descriptor of the frame's parent, reopened as the frame's `..` if it was evicted: the
+   * walk goes on in the parent next (from the ancestors instead if that fails).
    */
+  async ascend(frame: Frame): Promise<number> {
+    const parent = frame.parent
+    if (!parent) throw Object.assign(new Error('the walk has no parent here'), { code: 'EINVAL' })
+    if (!parent.handle && frame.handle) await this.reopenAsParent(parent, frame.handle.fd)
+    return this.fdOf(parent)
+  }
+
+  /** Closes the frame's descriptor (the walk is done with the directory), its parent held first. */
   async release(frame: Frame): Promise<void> {
     const parent = frame.parent
     if (parent && !parent.handle && frame.handle) await this.reopenAsParent(parent, frame.handle.fd)

@@ -1,0 +1,60 @@
+/**
+ * Large shapes rather than large bytes, through the compiled executable: trees far deeper than
+ * the descriptors a walk may hold. `EXECD_BIG_SHAPES=1` runs them at full size (minutes).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, type Daemon } from './harness'
+
+const BIG = process.env.EXECD_BIG_SHAPES === '1'
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-shapes-')))
+const FD_LIMIT = 256
+let d: Daemon
+
+beforeAll(async () => {
+  d = await startDaemon({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] })
+})
+afterAll(async () => {
+  await d.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A chain `d/d/d/…` `depth` deep under `root`, a file `z` beside each `d`; made by descriptor (no PATH_MAX). */
+function chain(root: string, depth: number): void {
+  mkdirSync(root)
+  let fd = openSync(root, 'r')
+  for (let i = 0; i < depth; i++) {
+    mkdirSync(`/proc/self/fd/${fd}/d`)
+    writeFileSync(`/proc/self/fd/${fd}/z`, '')
+    const next = openSync(`/proc/self/fd/${fd}/d`, 'r')
+    closeSync(fd)
+    fd = next
+  }
+  closeSync(fd)
+}
+
+describe('a tree deeper than the descriptors the daemon may open', () => {
+  const depth = BIG ? 20_000 : 4 * FD_LIMIT
+
+  test('DELETE /directories removes it whole', async () => {
+    const root = join(dir, 'rm')
+    chain(root, depth)
+    const res = await d.fetch(`/directories?path=${encodeURIComponent(root)}`, { method: 'DELETE' })
+    // It held a descriptor per level: 503 EMFILE with the tree half removed.
+    expect([res.status, await res.text()]).toEqual([200, ''])
+    expect(existsSync(root)).toBe(false)
+  }, 120_000)
+
+  test('search and list walk it to the bottom', async () => {
+    const root = join(dir, 'walk')
+    chain(root, BIG ? 8000 : depth)
+    const found = await d.fetch(`/files/search?path=${encodeURIComponent(root)}&pattern=z`)
+    expect(found.status).toBe(200)
+    expect(((await found.json()) as unknown[]).length).toBe(BIG ? 8000 : depth)
+    const listed = await d.fetch(`/directories/list?path=${encodeURIComponent(root)}&depth=1000000`)
+    expect(listed.status).toBe(200)
+    expect(((await listed.json()) as unknown[]).length).toBe(2 * (BIG ? 8000 : depth))
+  }, 600_000)
+})
