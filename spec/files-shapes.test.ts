@@ -58,3 +58,24 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
     expect(((await listed.json()) as unknown[]).length).toBe(2 * (BIG ? 8000 : depth))
   }, 600_000)
 })
+
+describe('a listing of many entries', () => {
+  test('is streamed a batch at a time, not serialized whole while every request waits', async () => {
+    const root = join(dir, 'wide')
+    mkdirSync(root)
+    const count = BIG ? 99_000 : 2000
+    for (let i = 0; i < count; i++) writeFileSync(join(root, `${String(i).padStart(6, '0')}${'n'.repeat(249)}`), '')
+    for (const route of [
+      `/directories/list?path=${encodeURIComponent(root)}`,
+      `/files/search?path=${encodeURIComponent(root)}`,
+    ]) {
+      const res = await d.fetch(route)
+      expect(res.status).toBe(200)
+      // One JSON.stringify of the whole answer has a length up front (0.7 s of frozen loop at 99,000 entries).
+      expect(res.headers.get('content-length')).toBeNull()
+      const list = (await res.json()) as { path: string }[]
+      expect(list.length).toBe(count)
+      expect(list.at(-1)?.path).toBe(join(root, `${String(count - 1).padStart(6, '0')}${'n'.repeat(249)}`))
+    }
+  }, 120_000)
+})
