@@ -47,7 +47,8 @@ export interface WalkEntry {
 }
 
 interface Listed {
-  name: Buffer
+  /** Text when it is the name's exact UTF-8. */
+  name: Buffer | string
   /** From the directory entry's type; undefined when the file system did not say. */
   isDirectory?: boolean
 }
@@ -96,8 +97,8 @@ export async function* walk(
     let seen = 0
     while (stack.length) {
       const top = stack.at(-1)!
-      const listed = top.entries[top.index++]
-      if (listed === undefined) {
+      const next = top.entries[top.index++]
+      if (next === undefined) {
         await fds.release(top.frame)
         stack.pop()
         continue
@@ -106,6 +107,7 @@ export async function* walk(
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
       if (++seen % PAUSE_EVERY === 0) await nextTurn()
+      const listed = { name: bytesOf(next.name), isDirectory: next.isDirectory }
       const frame = top.frame
       const stat = async () => lstat(await fds.childPath(frame, listed.name), { bigint: true })
       let isDirectory = listed.isDirectory
@@ -164,11 +166,18 @@ async function listSortedOr(fds: DirectoryFds, frame: Frame): Promise<Listed[]> 
 /**
  * The entries of the directory open as `fd`, sorted by their bytes (as Go sorts strings).
  * Bun's readdir gives types only with string names, so the byte names are read as well only
- * when some name did not decode.
+ * when some name did not decode. Names that are all below U+D800 sort alike as text and as
+ * UTF-8, and text sorts without a comparator call per comparison: for 99,000 names, sorting
+ * by bytes (and making each name's bytes up front) held the event loop 0.85 s, this 0.07 s.
  */
 async function listSorted(fd: number): Promise<Listed[]> {
   const dir = `/proc/self/fd/${fd}`
   const dirents = await readdir(dir, { withFileTypes: true })
+  if (!dirents.some(d => ASTRAL_OR_STRAY.test(d.name))) {
+    const names = dirents.map(d => d.name).sort()
+    const types = new Map(dirents.map(d => [d.name, typeOf(d)]))
+    return names.map(name => ({ name, isDirectory: types.get(name) }))
+  }
   let out: Listed[]
   if (!dirents.some(d => d.name.includes('\uFFFD'))) {
     out = dirents.map(d => ({ name: Buffer.from(d.name), isDirectory: typeOf(d) }))
@@ -179,8 +188,14 @@ async function listSorted(fd: number): Promise<Listed[]> {
     const raw = (await readdir(dir, { encoding: 'buffer' })) as unknown as Buffer[]
     out = raw.map(name => ({ name, isDirectory: decodeName(name).valid ? types.get(name.toString()) : undefined }))
   }
-  return out.sort((a, b) => Buffer.compare(a.name, b.name))
+  return out.sort((a, b) => Buffer.compare(bytesOf(a.name), bytesOf(b.name)))
 }
+
+/** A code unit where UTF-16 order and UTF-8 order part (surrogates, U+E000 up), U+FFFD included. */
+const ASTRAL_OR_STRAY = /[\uD800-\uFFFF]/
+
+/** A listed name's bytes: made when the walk comes to it, not for the whole directory at once. */
+const bytesOf = (name: Buffer | string): Buffer => (typeof name === 'string' ? Buffer.from(name) : name)
 
 function typeOf(d: Dirent): boolean | undefined {
   if (d.isDirectory()) return true
