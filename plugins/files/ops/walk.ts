@@ -14,6 +14,7 @@ import { nextTurn } from '../../../core/timers'
 import type { Anchor } from '../beneath'
 import { openSubdirectory } from '../tree'
 import { decodeName } from './names'
+import { mapInSlices, sortInSlices } from './sort-names'
 import { DirectoryFds, type Frame } from './walk-fds'
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
@@ -174,9 +175,10 @@ async function listSorted(fd: number): Promise<Listed[]> {
   const dir = `/proc/self/fd/${fd}`
   const dirents = await readdir(dir, { withFileTypes: true })
   if (!dirents.some(d => ASTRAL_OR_STRAY.test(d.name))) {
-    const names = dirents.map(d => d.name).sort()
-    const types = new Map(dirents.map(d => [d.name, typeOf(d)]))
-    return names.map(name => ({ name, isDirectory: types.get(name) }))
+    // Each name with its type after a NUL (never in a name, and below every character, so the
+    // order is the names'): a Map from name to type cost as much as the rest together.
+    const keyed = await sortInSlices(await mapInSlices(dirents, d => `${d.name}\0${TYPE_MARK.get(typeOf(d))}`))
+    return mapInSlices(keyed, k => ({ name: k.slice(0, -2), isDirectory: MARK_TYPE[k.charAt(k.length - 1)] }))
   }
   let out: Listed[]
   if (!dirents.some(d => d.name.includes('\uFFFD'))) {
@@ -190,6 +192,13 @@ async function listSorted(fd: number): Promise<Listed[]> {
   }
   return out.sort((a, b) => Buffer.compare(bytesOf(a.name), bytesOf(b.name)))
 }
+
+const TYPE_MARK = new Map([
+  [true, 'd'],
+  [false, 'f'],
+  [undefined, '?'],
+])
+const MARK_TYPE: Record<string, boolean | undefined> = { d: true, f: false }
 
 /** A code unit where UTF-16 order and UTF-8 order part (surrogates, U+E000 up), U+FFFD included. */
 const ASTRAL_OR_STRAY = /[\uD800-\uFFFF]/
