@@ -79,3 +79,23 @@ describe('a listing of many entries', () => {
     }
   }, 120_000)
 })
+
+describe('a multipart upload', () => {
+  test('whose part headers pass 16 KiB is refused, however the body was cut into chunks', async () => {
+    const body = Buffer.from(
+      '--b0\r\nContent-Disposition: form-data; name="metadata"\r\n' +
+        `X-Padding: ${'h'.repeat(40 * 1024)}\r\n\r\n` +
+        `${JSON.stringify({ path: join(dir, 'padded') })}\r\n--b0--\r\n`,
+    )
+    const res = await d.fetch('/files/upload', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=b0' },
+      body,
+    })
+    // Headers that came in one chunk were read at any length: this answered "file is missing".
+    expect([res.status, await res.json()]).toEqual([
+      400,
+      { code: 'INVALID_FILE', message: 'malformed multipart body: part headers too long' },
+    ])
+  })
+})
