@@ -151,6 +151,9 @@ export async function* parseMultipart(
       let headerEnd: number
       for (;;) {
         headerEnd = src.buf.indexOf(HEADER_END)
+        // Measured where they end too: headers that came whole in one network chunk were
+        // accepted at any length that chunk allowed (64 KiB), only split ones were refused.
+        if (headerEnd > MAX_HEADER_BYTES) throw malformed('part headers too long')
         if (headerEnd >= 0) break
         if (src.buf.length > MAX_HEADER_BYTES) throw malformed('part headers too long')
         if (!(await src.fill())) throw malformed('unexpected end in part headers')

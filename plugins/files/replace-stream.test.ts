@@ -63,4 +63,31 @@ describe('replacing (streamed replace-all)', () => {
       { numRuns: 300 },
     )
   })
+  test('hands on pieces of at most 1 MiB (or one replacement) however much a chunk grows', async () => {
+    const file = join(dir, 'everywhere')
+    const wide = Buffer.alloc(64 * 1024, 'w')
+    const huge = Buffer.alloc(3 << 19, 'h') // 1.5 MiB: larger than the slab, handed on by itself
+    for (const [matches, rep] of [
+      [1024, wide],
+      [16, huge],
+    ] as const) {
+      writeFileSync(file, Buffer.alloc(matches, 'a'))
+      const handle = await open(file, 'r')
+      try {
+        const counter = { count: 0 }
+        let largest = 0
+        let total = 0
+        for await (const piece of replacing(handle, Buffer.from('a'), rep, counter)) {
+          largest = Math.max(largest, piece.length)
+          total += piece.length
+          expect([piece[0], piece.at(-1)]).toEqual([rep[0], rep[0]])
+        }
+        // A chunk's matches were one piece of all their replacements: 64 MiB, then 24 MiB.
+        expect(largest).toBeLessThanOrEqual(Math.max(1 << 20, rep.length))
+        expect([total, counter.count]).toEqual([matches * rep.length, matches])
+      } finally {
+        await handle.close()
+      }
+    }
+  }, 60_000)
 })

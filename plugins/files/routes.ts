@@ -1,6 +1,7 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
 import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
+import { jsonArray } from '../../core/json-array'
 import { errorSchemas, errors } from '../../core/responses'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
@@ -153,7 +154,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .get(
       '/files/search',
-      async ({ request, query }) => json(await searchFiles(scope, requiredPath(request), query.pattern)),
+      async ({ request, query }) => jsonArray(await searchFiles(scope, requiredPath(request), query.pattern)),
       {
         query: t.Object({
           path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),
@@ -221,7 +222,8 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .get(
       '/directories/list',
-      async ({ request, query }) => json(await listDirectory(scope, requiredPath(request), parseDepth(query.depth))),
+      async ({ request, query }) =>
+        jsonArray(await listDirectory(scope, requiredPath(request), parseDepth(query.depth))),
       {
         query: t.Object({
           path: t.Optional(t.String({ description: 'directory to list (this or path_base64 is required)' })),

@@ -9,6 +9,7 @@ import { lstat, mkdir, open, readdir, readlink, rmdir, symlink, unlink, type Fil
 import { O_PATH, asName, procPath, type Name } from './beneath'
 import { fdPath } from './entry'
 import { errnoOf } from '../../core/errors'
+import { DirectoryFds } from './ops/walk-fds'
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
 const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
@@ -29,10 +30,15 @@ export async function openSubdirectory(dir: number, name: Name): Promise<FileHan
   }
 }
 
-/** rm -r of `name` in the directory `dir` (anything: file, symlink, tree). A missing entry is fine. */
+/**
+ * rm -r of `name` in the directory `dir` (anything: file, symlink, tree). A missing entry is
+ * fine. Depth-first with the walk's bounded descriptors (ops/walk-fds.ts): holding one per
+ * level, a tree 3,000 deep took every descriptor of a daemon limited to 1,024, so it stopped
+ * half removed and every other request meanwhile failed with EMFILE.
+ */
 export async function removeEntry(dir: number, name: Name): Promise<void> {
-  const sub = await openSubdirectory(dir, name)
-  if (!sub) {
+  const top = await openSubdirectory(dir, name)
+  if (!top) {
     await unlink(procPath(dir, name)).catch(err => {
       // EISDIR: it became a directory since: start over.
       if (errnoOf(err) === 'EISDIR') return removeEntry(dir, name)
@@ -40,22 +46,50 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
     })
     return
   }
-  // Entries added while we empty it: a few more rounds, then the error stands.
-  for (let round = 0; ; round++) {
-    try {
-      for (const child of await entriesOf(sub.fd)) await removeEntry(sub.fd, child)
-      await rmdir(procPath(dir, name))
-      break
-    } catch (err) {
-      const code = errnoOf(err)
-      if (code === 'ENOENT') break
-      if (code !== 'ENOTEMPTY' || round >= 3) {
-        await sub.close()
-        throw err
+  const fds = new DirectoryFds()
+  try {
+    const root = await fds.adopt(top, frameOf(name))
+    const stack = [{ frame: root, names: await entriesOf(await fds.fdOf(root)), index: 0, round: 0 }]
+    for (let at = stack.at(-1); at; at = stack.at(-1)) {
+      const child = at.names[at.index++]
+      if (child !== undefined) {
+        const sub = await openSubdirectory(await fds.fdOf(at.frame), child)
+        if (sub) {
+          const frame = await fds.adopt(sub, frameOf(child), at.frame)
+          stack.push({ frame, names: await entriesOf(await fds.fdOf(frame)), index: 0, round: 0 })
+          continue
+        }
+        const failed = await unlink(procPath(await fds.fdOf(at.frame), child)).catch(err => err)
+        if (errnoOf(failed) === 'EISDIR') at.index--
+        else if (failed && errnoOf(failed) !== 'ENOENT') throw failed
+        continue
       }
+      const parentFd = at.frame.parent ? await fds.ascend(at.frame) : dir
+      try {
+        await rmdir(procPath(parentFd, asName(at.frame.name)))
+      } catch (err) {
+        const code = errnoOf(err)
+        // Entries added while we emptied it: a few more rounds, then the error stands.
+        if (code === 'ENOTEMPTY' && at.round < 3) {
+          at.names = await entriesOf(await fds.fdOf(at.frame))
+          at.index = 0
+          at.round++
+          continue
+        }
+        if (code !== 'ENOENT') throw err
+      }
+      await fds.release(at.frame)
+      stack.pop()
     }
+  } finally {
+    await fds.closeAll()
   }
-  await sub.close()
+}
+
+/** A directory of the removal, as the descriptors' frames name it (the top by `name` itself). */
+function frameOf(name: Name): { name: Buffer; bytes: Buffer; path: string; valid: boolean } {
+  const bytes = Buffer.from(name)
+  return { name: bytes, bytes, path: String(name), valid: typeof name === 'string' }
 }
 
 /**

@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { PathScope } from '../paths'
 import { failure as fail, tempDirPerTest } from './test-tree'
 import { replaceInFiles } from './replace'
-import { searchFiles } from './search'
+import { compileGlob, searchFiles } from './search'
 
 let dir = ''
 const scope = new PathScope()
@@ -74,6 +74,18 @@ describe('searchFiles', () => {
     )
     expect((await fail(searchFiles(scope, join(dir, 'a.py'), '*'))).status).toBe(400)
   })
+})
+
+test('a costly pattern asks for a pause after a few names, a cheap one after many', () => {
+  const name = '000001' + 'a'.repeat(249)
+  const costly = compileGlob('*a'.repeat(300) + '*b')
+  const rounds = (glob: ReturnType<typeof compileGlob>) => {
+    for (let i = 1; i <= 10_000; i++) if ((glob.match(name), glob.tired())) return i
+    return Infinity
+  }
+  // 62,000 steps a name: the walk's pause every 256 names came after 16 million.
+  expect(rounds(costly)).toBeLessThanOrEqual(2)
+  expect(rounds(compileGlob('*.txt'))).toBeGreaterThan(100)
 })
 
 describe('replaceInFiles', () => {

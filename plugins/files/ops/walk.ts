@@ -14,6 +14,7 @@ import { nextTurn } from '../../../core/timers'
 import type { Anchor } from '../beneath'
 import { openSubdirectory } from '../tree'
 import { decodeName } from './names'
+import { mapInSlices, sortInSlices } from './sort-names'
 import { DirectoryFds, type Frame } from './walk-fds'
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
@@ -47,7 +48,8 @@ export interface WalkEntry {
 }
 
 interface Listed {
-  name: Buffer
+  /** Text when it is the name's exact UTF-8. */
+  name: Buffer | string
   /** From the directory entry's type; undefined when the file system did not say. */
   isDirectory?: boolean
 }
@@ -96,8 +98,8 @@ export async function* walk(
     let seen = 0
     while (stack.length) {
       const top = stack.at(-1)!
-      const listed = top.entries[top.index++]
-      if (listed === undefined) {
+      const next = top.entries[top.index++]
+      if (next === undefined) {
         await fds.release(top.frame)
         stack.pop()
         continue
@@ -106,6 +108,7 @@ export async function* walk(
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
       if (++seen % PAUSE_EVERY === 0) await nextTurn()
+      const listed = { name: bytesOf(next.name), isDirectory: next.isDirectory }
       const frame = top.frame
       const stat = async () => lstat(await fds.childPath(frame, listed.name), { bigint: true })
       let isDirectory = listed.isDirectory
@@ -164,11 +167,19 @@ async function listSortedOr(fds: DirectoryFds, frame: Frame): Promise<Listed[]> 
 /**
  * The entries of the directory open as `fd`, sorted by their bytes (as Go sorts strings).
  * Bun's readdir gives types only with string names, so the byte names are read as well only
- * when some name did not decode.
+ * when some name did not decode. Names that are all below U+D800 sort alike as text and as
+ * UTF-8, and text sorts without a comparator call per comparison: for 99,000 names, sorting
+ * by bytes (and making each name's bytes up front) held the event loop 0.85 s, this 0.07 s.
  */
 async function listSorted(fd: number): Promise<Listed[]> {
   const dir = `/proc/self/fd/${fd}`
   const dirents = await readdir(dir, { withFileTypes: true })
+  if (!dirents.some(d => ASTRAL_OR_STRAY.test(d.name))) {
+    // Each name with its type after a NUL (never in a name, and below every character, so the
+    // order is the names'): a Map from name to type cost as much as the rest together.
+    const keyed = await sortInSlices(await mapInSlices(dirents, d => `${d.name}\0${TYPE_MARK.get(typeOf(d))}`))
+    return mapInSlices(keyed, k => ({ name: k.slice(0, -2), isDirectory: MARK_TYPE[k.charAt(k.length - 1)] }))
+  }
   let out: Listed[]
   if (!dirents.some(d => d.name.includes('\uFFFD'))) {
     out = dirents.map(d => ({ name: Buffer.from(d.name), isDirectory: typeOf(d) }))
@@ -179,8 +190,21 @@ async function listSorted(fd: number): Promise<Listed[]> {
     const raw = (await readdir(dir, { encoding: 'buffer' })) as unknown as Buffer[]
     out = raw.map(name => ({ name, isDirectory: decodeName(name).valid ? types.get(name.toString()) : undefined }))
   }
-  return out.sort((a, b) => Buffer.compare(a.name, b.name))
+  return out.sort((a, b) => Buffer.compare(bytesOf(a.name), bytesOf(b.name)))
 }
+
+const TYPE_MARK = new Map([
+  [true, 'd'],
+  [false, 'f'],
+  [undefined, '?'],
+])
+const MARK_TYPE: Record<string, boolean | undefined> = { d: true, f: false }
+
+/** A code unit where UTF-16 order and UTF-8 order part (surrogates, U+E000 up), U+FFFD included. */
+const ASTRAL_OR_STRAY = /[\uD800-\uFFFF]/
+
+/** A listed name's bytes: made when the walk comes to it, not for the whole directory at once. */
+const bytesOf = (name: Buffer | string): Buffer => (typeof name === 'string' ? Buffer.from(name) : name)
 
 function typeOf(d: Dirent): boolean | undefined {
   if (d.isDirectory()) return true
