@@ -42,14 +42,16 @@ function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => vo
   const info = new Uint8Array(128) // siginfo_t
   const status = new Int32Array(1)
   const view = new DataView(info.buffer)
+  // 0 when execd's group lies outside its PID namespace (`unshare --fork`): no test then.
   const ownGroup = lib.symbols.getpgid(0)
+  const bunsOwn = (pid: number) => isOwnChild(pid) || (ownGroup > 0 && lib.symbols.getpgid(pid) === ownGroup)
   const sweep = () => {
     for (let i = 0; i < 256; i++) {
       info.fill(0)
       if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return
       const pid = view.getInt32(16, true) // si_pid, after si_signo/si_errno/si_code + padding
       // Bun reaps its own; look again next sweep.
-      if (pid === 0 || isOwnChild(pid) || lib.symbols.getpgid(pid) === ownGroup) return
+      if (pid === 0 || bunsOwn(pid)) return
       lib.symbols.waitpid(pid, status, WNOHANG)
     }
   }
