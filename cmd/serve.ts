@@ -10,7 +10,7 @@ import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, parseLogLevel, type Logger } from '../core/log'
 import type { LogFile } from '../core/log-file'
 import type { Plugin } from '../core/plugin'
-import { startOrphanReaper } from '../core/reaper'
+import { adoptOrphans, startOrphanReaper } from '../core/reaper'
 import { closeAllStreams } from '../core/sse'
 import { scrubSecrets, withdrawSecrets } from '../core/secrets'
 import { socketDispatch } from '../core/websocket'
@@ -55,6 +55,8 @@ function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
   const ownership = {
     /** The module, once set up. */
     now: undefined as Processes | undefined,
+    /** Stops reaping what was re-parented to execd, after one last sweep (core/reaper.ts). */
+    stopAdopting: () => {},
     /** The module once set up, if anything asked for it. */
     asked: async () => await loading,
     ready: () =>
@@ -66,6 +68,8 @@ function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
           // daemon, whichever section started it.
           processes.setDefaultGrace(settings.shutdownGrace)
           processes.ownProcessesUntilExit(log, settings.cgroups !== 'off')
+          // Before the first child too: what children leave behind is re-parented to execd.
+          ownership.stopAdopting = adoptOrphans(processes.ownsPid, log)
           return (ownership.now = processes)
         },
       )),
@@ -204,8 +208,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     await (await ownership.asked())?.killAll('shutdown')
     if (main && process.pid === 1) await (await import('./entrypoint')).endLeftovers(settings.shutdownGrace)
     stopReaper()
-    // Let the final error frames reach clients before the sockets go.
+    // Let the final error frames reach clients before the sockets go (and what was just
+    // killed become a zombie execd reaps).
     await new Promise(r => setTimeout(r, 100))
+    ownership.stopAdopting()
     await server.stop(true)
     process.exit(status)
   }

@@ -4,13 +4,17 @@
  * Two nets catch those: a cgroup leaf per process where cgroup v2 is writable (core/cgroup.ts),
  * and everywhere a marker in the environment (`EXECD_OWNER=<execd>.<n>`), which children
  * inherit and which leaving a group or session does not shed (only a program that clears its
- * own environment does; the cgroup still holds those). Processes left when a leader exits stay
- * owned: they are killed with their owner (a DELETE, a session's end) and at shutdown.
+ * own environment does; the cgroup still holds those, unless a root one writes itself out).
+ * A third net, descent (core/lineage.ts), holds what shed both while its parent is owned; and
+ * an orphan that shed everything is re-parented to execd (core/reaper.ts), killed at shutdown.
+ * Processes left when a leader exits stay owned: they are killed with their owner (a DELETE, a
+ * session's end) and at shutdown.
  */
 import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
 import type { Logger } from './log'
-import { scanProcs } from './proc-scan'
+import { Lineage } from './lineage'
+import { scanProcs, type ProcInfo } from './proc-scan'
 import { listPids, readSmall } from './procfs'
 import { randomHex } from './random'
 
@@ -93,8 +97,9 @@ export class Owner {
    */
   async members(): Promise<number[]> {
     await this.moved
+    const procs = await scanProcs(OWNER_ENV)
     const found = new Set<number>()
-    for (const p of await scanProcs(OWNER_ENV)) {
+    for (const p of procs) {
       if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
     }
     const leaf = this.cgroup
@@ -104,22 +109,42 @@ export class Owner {
       if (this.cgroup === leaf) for (const pid of inLeaf) found.add(pid)
     }
     found.delete(process.pid)
-    return [...found]
+    return this.lineage.extend(found, procs)
   }
+
+  /**
+   * Members that left every net (a cleared environment, a move out of the cgroup, a new
+   * session), found once as descendants of a member and kept while the same process lives.
+   */
+  private readonly lineage = new Lineage()
 
   /** Whether anything of this owner still runs (a cgroup's state file when it can tell). */
   async populated(): Promise<boolean> {
     await this.moved
-    if (this.tight && this.cgroup) return tree ? tree.populated(this.cgroup) : cgroupPopulated(this.cgroup)
+    if (this.tight && this.cgroup && this.lineage.empty)
+      return tree ? tree.populated(this.cgroup) : cgroupPopulated(this.cgroup)
     return (await this.members()).length > 0
   }
 
-  /** Signals the group and every member; SIGKILL also empties the cgroup in one write. */
+  /**
+   * Whether a process found by lineage still runs, in a table already read (the sweep of
+   * exited owners, which reads markers and groups from the same table).
+   */
+  keepsDescendants(procs: readonly ProcInfo[]): boolean {
+    return this.lineage.alive(procs)
+  }
+
+  /**
+   * Signals every member and the group; SIGKILL also empties the cgroup in one write. The
+   * members are found before the group is signalled: a parent killed first would orphan its
+   * children, and lineage could no longer tell them from anyone's.
+   */
   async signal(sig: NodeJS.Signals): Promise<void> {
-    safeKill(-this.pgid, sig)
     await this.moved
+    const members = await this.members()
+    safeKill(-this.pgid, sig)
     if (sig === 'SIGKILL' && this.cgroup) killCgroup(this.cgroup)
-    for (const pid of await this.members()) safeKill(pid, sig)
+    for (const pid of members) safeKill(pid, sig)
   }
 
   /** SIGKILL without waiting for anything (the last moment before execd exits). */
@@ -192,13 +217,21 @@ export const killAllCgroups = (): void => tree?.killAll()
 /**
  * Kills every process carrying one of this execd's markers: what escaped its group and any
  * cgroup (a leader spawned before cgroups were on, a fork that beat the move into the leaf).
+ * And every orphan re-parented to execd (core/reaper.ts: its subreaper) with what it started:
+ * what also shed the marker (`setsid env -i …` whose parent exited).
  */
 export async function killMarked(): Promise<number> {
   const prefix = `${instance}.`
+  const procs = await scanProcs(OWNER_ENV)
+  const ownGroup = procs.find(p => p.pid === process.pid)?.pgid
+  const adopted = new Lineage().extend(
+    new Set(procs.filter(p => p.ppid === process.pid && p.pgid !== ownGroup && p.state !== 'Z').map(p => p.pid)),
+    procs,
+  )
+  const doomed = new Set(adopted)
+  for (const p of procs) if (p.pid !== process.pid && p.marker?.startsWith(prefix)) doomed.add(p.pid)
   let n = 0
-  for (const p of await scanProcs(OWNER_ENV)) {
-    if (p.pid !== process.pid && p.marker?.startsWith(prefix)) n += safeKill(p.pid, 'SIGKILL') ? 1 : 0
-  }
+  for (const pid of doomed) n += safeKill(pid, 'SIGKILL') ? 1 : 0
   return n
 }
 

@@ -14,6 +14,8 @@ export interface ProcInfo {
   sid: number
   /** 'R', 'S', 'Z' (zombie: holds nothing, cannot be killed further), ... */
   state: string
+  /** Its start time (procfs ticks): a pid seen again is the same process only with the same. */
+  start?: number
   /** The value of `markerKey` in the process's initial environment, when asked for. */
   marker?: string
 }
@@ -90,7 +92,7 @@ async function scan(markerKey?: string): Promise<ProcInfo[]> {
 async function readProc(pid: number, needle?: Buffer): Promise<ProcInfo | undefined> {
   const stat = await readStatAsync(pid)
   if (!stat) return undefined // exited meanwhile
-  const info: ProcInfo = { pid, state: stat.state, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid }
+  const info: ProcInfo = { pid, state: stat.state, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid, start: stat.start }
   if (needle && info.state !== 'Z') info.marker = await markerOf(pid, needle)
   return info
 }

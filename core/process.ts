@@ -322,7 +322,9 @@ async function settleLingering(): Promise<void> {
     groups.add(q.pgid)
   }
   for (const p of checked) {
-    const left = p.owner.confined ? await p.owner.populated() : markers.has(p.owner.id) || groups.has(p.pid)
+    const left = p.owner.confined
+      ? await p.owner.populated()
+      : markers.has(p.owner.id) || groups.has(p.pid) || p.owner.keepsDescendants(procs)
     if (!left) release(p)
   }
   if (lingering.size === 0 && settleTimer) {

@@ -15,6 +15,8 @@ interface ProcStat {
   sid: number
   /** Foreground process group of the controlling terminal (-1 or 0 when none). */
   tpgid: number
+  /** When it started, in clock ticks since boot: with the pid, names one process for good. */
+  start?: number
 }
 
 /**
@@ -27,11 +29,15 @@ export function statFields(text: string): string[] {
   return close < 0 ? [] : text.slice(close + 2).split(' ')
 }
 
-/** state ppid pgrp session tty_nr tpgid; undefined for text that is not a stat line. */
+/** state ppid pgrp session tty_nr tpgid (and starttime); undefined for text that is not a stat line. */
 export function parseStat(text: string): ProcStat | undefined {
-  const [state, ppid, pgid, sid, , tpgid] = statFields(text)
+  const fields = statFields(text)
+  const [state, ppid, pgid, sid, , tpgid] = fields
   if (state === undefined || tpgid === undefined) return undefined
-  return { state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), tpgid: Number(tpgid) }
+  const stat: ProcStat = { state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), tpgid: Number(tpgid) }
+  const start = fields[19] // field 22, starttime
+  if (start !== undefined) stat.start = Number(start)
+  return stat
 }
 
 /** `pid`'s stat in one small synchronous read, or undefined once it has gone. */

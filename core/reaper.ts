@@ -1,8 +1,13 @@
 /**
- * When execd is PID 1 in a container, orphaned grandchildren are re-parented to it and would
- * stay zombies forever: nobody else calls wait() for them. This reaps them, without stealing
- * the exit status of execd's own children (Bun waits for those): it peeks with
- * waitid(WNOWAIT) and reaps only pids Bun is not tracking.
+ * Orphans execd must reap. As PID 1 in a container, every orphaned process of the namespace is
+ * re-parented to it; elsewhere, execd makes itself its children's subreaper, so what they leave
+ * behind (a double fork, `setsid` forking, a cleared environment) is re-parented to execd rather
+ * than to an init outside its reach: execd can still find and kill it at shutdown. Either way
+ * nobody else calls wait() for those, so this reaps them, without stealing the exit status of
+ * a child Bun waits for: it peeks with waitid(WNOWAIT) and reaps only a child that is neither
+ * a leader execd is tracking nor in execd's own process group (Bun's other children: version
+ * probes, the entrypoint's main process; owned processes and what they start are never there,
+ * each owned leader having its own session).
  */
 import type { Logger } from './log'
 
@@ -10,34 +15,74 @@ const P_ALL = 0
 const WEXITED = 4
 const WNOHANG = 1
 const WNOWAIT = 0x01000000
+const PR_SET_CHILD_SUBREAPER = 36
+const SWEEP_EVERY_MS = 500
 
-export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Logger): () => void {
-  if (process.pid !== 1 || process.platform !== 'linux') return () => {}
-  let lib: any
+type Libc = { symbols: Record<'waitid' | 'waitpid' | 'prctl' | 'getpgid', (...args: any[]) => number> }
+
+function loadLibc(log: Logger, why: string): Libc | undefined {
+  if (process.platform !== 'linux') return undefined
   try {
     const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-    lib = dlopen('libc.so.6', {
+    return dlopen('libc.so.6', {
       waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
       waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    })
+      // Not /proc: node:fs stays off serve's start (core/layout.test.ts); a zombie has a group too.
+      getpgid: { args: [FFIType.i32], returns: FFIType.i32 },
+      prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+    }) as unknown as Libc
   } catch (err) {
-    log.warn('running as PID 1 but cannot load libc to reap orphans; run execd under an init', { error: err })
-    return () => {}
+    log.warn(`cannot load libc to reap orphans; ${why}`, { error: err })
+    return undefined
   }
+}
+
+/** Reaps orphaned zombies every half second until the returned function is called. */
+function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => void {
   const info = new Uint8Array(128) // siginfo_t
   const status = new Int32Array(1)
   const view = new DataView(info.buffer)
+  // 0 when execd's group lies outside its PID namespace (`unshare --fork`): no test then.
+  const ownGroup = lib.symbols.getpgid(0)
+  const bunsOwn = (pid: number) => isOwnChild(pid) || (ownGroup > 0 && lib.symbols.getpgid(pid) === ownGroup)
   const sweep = () => {
     for (let i = 0; i < 256; i++) {
       info.fill(0)
       if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return
       const pid = view.getInt32(16, true) // si_pid, after si_signo/si_errno/si_code + padding
-      if (pid === 0 || isOwnChild(pid)) return // Bun reaps its own; look again next sweep
+      // Bun reaps its own; look again next sweep.
+      if (pid === 0 || bunsOwn(pid)) return
       lib.symbols.waitpid(pid, status, WNOHANG)
     }
   }
-  const timer = setInterval(sweep, 500)
+  const timer = setInterval(sweep, SWEEP_EVERY_MS)
   timer.unref?.()
+  // A last sweep when it stops (shutdown): what was just killed leaves no zombie to init.
+  return () => {
+    clearInterval(timer)
+    sweep()
+  }
+}
+
+export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Logger): () => void {
+  if (process.pid !== 1 || process.platform !== 'linux') return () => {}
+  const lib = loadLibc(log, 'run execd under an init')
+  if (!lib) return () => {}
   log.info('running as PID 1: reaping orphaned processes')
-  return () => clearInterval(timer)
+  return sweepOrphans(lib, isOwnChild)
+}
+
+/**
+ * Makes execd the subreaper of what it spawns (not as PID 1, which is one already), and reaps
+ * what is re-parented to it. Called before the first owned process is spawned.
+ */
+export function adoptOrphans(isOwnChild: (pid: number) => boolean, log: Logger): () => void {
+  if (process.pid === 1 || process.platform !== 'linux') return () => {}
+  const lib = loadLibc(log, 'what children leave behind goes to init')
+  if (!lib) return () => {}
+  if (lib.symbols.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) !== 0) {
+    log.warn('cannot become the subreaper of its children: what they leave behind goes to init')
+    return () => {}
+  }
+  return sweepOrphans(lib, isOwnChild)
 }

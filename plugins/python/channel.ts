@@ -176,12 +176,20 @@ export class LineChannel {
   /** Takes the payload's bytes from `at`; returns where the chunk goes on. */
   private fill(bulk: Bulk, chunk: Buffer, at: number): number {
     const n = Math.min(bulk.left, chunk.length - at)
+    // Its bytes are checked as they come, a skipped one's too: a header announcing more than
+    // follows (user code writing to fd 3) would otherwise swallow every later message, the
+    // cell's `done` among them, and hang it. The driver's own lines cannot continue a JSON
+    // string or object, so such a lie shows within the next message.
+    const payload = chunk.subarray(at, at + Math.min(n, bulk.left - 1))
+    if (!bulk.check.push(payload)) {
+      this.bulk = undefined
+      this.atLineStart = false
+      return at // read as lines: the lie's rest is a torn line, what follows it messages
+    }
     const copy = Math.min(n, bulk.data.length - bulk.filled)
     if (copy > 0) {
-      const piece = chunk.subarray(at, at + copy)
-      bulk.data.set(piece, bulk.filled)
+      bulk.data.set(chunk.subarray(at, at + copy), bulk.filled)
       bulk.filled += copy
-      bulk.check.push(piece)
     }
     bulk.left -= n
     if (bulk.left > 0) return at + n

@@ -1,0 +1,43 @@
+/**
+ * A cell that writes to its interpreter's protocol channel (fd 3) a bulk header announcing
+ * more than follows: execd checks the payload as it comes, so the lie is seen at the driver's
+ * next message, and the cell still ends (it used to wait for gigabytes that never came, the
+ * context wedged until deleted).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+
+const havePython = Bun.which('python3') !== null
+
+/** Runs `code` in context `id`; gives up (and fails) after 20 s rather than hang the suite. */
+async function cell(d: Daemon, id: string, code: string): Promise<any[]> {
+  const res = await postJson(d, '/code', { code, context: { id } }, { signal: AbortSignal.timeout(20_000) })
+  return (await readSse(res)).map(f => f.data)
+}
+
+describe.skipIf(!havePython)('a python cell that lies to execd on fd 3 about a message’s length', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d.stop()
+  })
+
+  const LIES: Record<string, string> = {
+    'a 93 GiB output with no payload': `b'{"raw":99999999999,"type":"stdout"}\\n'`,
+    'a 1 GiB result whose payload stops': `b'{"raw":1073741824,"type":"result"}\\n{"text/plain": "'`,
+    'a string payload that never closes': `b'{"raw":1073741824,"type":"stderr"}\\n"abc'`,
+  }
+  for (const [name, lie] of Object.entries(LIES)) {
+    test(`${name}: the cell ends, and the context runs the next one`, async () => {
+      const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+      const events = await cell(d, id, `import os, time\nos.write(3, ${lie})\ntime.sleep(0.2)\nprint('after')`)
+      expect(events.at(-1)?.type).toBe('execution_complete')
+      const next = await cell(d, id, 'print(6 * 7)')
+      expect(next.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['42\n'])
+      expect(next.at(-1)?.type).toBe('execution_complete')
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 60_000)
+  }
+})
