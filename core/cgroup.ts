@@ -7,15 +7,21 @@
  * resources of the processes, and the "no internal processes" rule never applies.
  *
  * A short command must not pay for its leaf on the way: an emptied leaf is kept for the next
- * process instead of removed (a mkdir and an rmdir of a cgroup cost ~70 µs each), and the move
- * into it runs on the thread pool — the kernel makes a write to `cgroup.procs` wait for an RCU
- * grace period (about a millisecond, more under load), which would stall the event loop.
- * A leaf's `cgroup.procs` and `cgroup.events` stay open while the tree has the leaf: each
- * process's move is one write and each look at the leaf one read, instead of an open, a write
- * (or read) and a close each, with a path walk through cgroupfs every time.
+ * process instead of removed (a mkdir and an rmdir of a cgroup cost ~70 µs each), and a process
+ * is spawned straight into its leaf (clone3's CLONE_INTO_CGROUP, Bun.spawn's `cgroup`, given the
+ * leaf's kept directory): it is in the leaf from its first instruction, and no move is made. A
+ * move (a write to `cgroup.procs`, the fallback where such a spawn fails) takes the kernel's
+ * global cgroup_threadgroup_rwsem for writing: an RCU grace period first (expedited on some
+ * kernels: an interrupt on every CPU), then every fork and exit of the machine waits while it
+ * is held. It runs on the thread pool, as the grace period would stall the event loop, and the
+ * process runs outside its leaf until it is done (~0.15 ms of execd's CPU per move here).
+ * A leaf's directory, `cgroup.procs` and `cgroup.events` stay open while the tree has the leaf:
+ * each spawn, move and look at the leaf uses a kept file, instead of an open and a close each,
+ * with a path walk through cgroupfs every time.
  */
 import {
   closeSync,
+  constants,
   existsSync,
   mkdirSync,
   openSync,
@@ -36,6 +42,8 @@ const SPARE_LEAVES = 16
 
 /** A leaf's kept files; `moving` while a write to `procs` is under way (it is closed after). */
 interface LeafFiles {
+  /** The directory itself, for a spawn straight into the leaf (Bun.spawn's `cgroup`). */
+  dir?: number
   procs?: number
   events?: number
   moving: boolean
@@ -95,6 +103,20 @@ export class CgroupTree {
       // recursive: another execd's sweep may have removed the tree while it was empty
       mkdirSync(leaf, { recursive: true })
       return leaf
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * The leaf's directory, kept open, for a process to be spawned straight into it (clone3's
+   * CLONE_INTO_CGROUP, through Bun.spawn's `cgroup`); undefined if it cannot be opened.
+   */
+  dirOf(leaf: string): number | undefined {
+    const files = this.filesOf(leaf)
+    try {
+      files.dir ??= openSync(leaf, constants.O_RDONLY | constants.O_DIRECTORY)
+      return files.dir
     } catch {
       return undefined
     }
@@ -231,13 +253,13 @@ export class CgroupTree {
 }
 
 function closeFiles(files: LeafFiles): void {
-  for (const fd of [files.procs, files.events]) {
+  for (const fd of [files.dir, files.procs, files.events]) {
     if (fd === undefined) continue
     try {
       closeSync(fd)
     } catch {}
   }
-  files.procs = files.events = undefined
+  files.dir = files.procs = files.events = undefined
 }
 
 /** SIGKILL to every process of the cgroup and its descendants; false if there is none. */

@@ -46,23 +46,75 @@ function treeNow(): CgroupTree | undefined {
 /** A fresh marker for a process about to be spawned. */
 export const newOwnerId = (): string => `${instance}.${++seq}`
 
+/** Spawns into a leaf that failed one after another; at REFUSALS_TO_STOP, leaves are no longer spawned into. */
+let refusedInARow = 0
+const REFUSALS_TO_STOP = 3
+
+/** A leaf to spawn a process straight into, and its directory's descriptor for Bun.spawn's `cgroup`. */
+export interface SpawnLeaf {
+  path: string
+  fd: number
+}
+
+/**
+ * A leaf for the process about to be spawned, undefined where there is no tree (the process is
+ * then owned by its group and marker) or where spawning into leaves kept failing (then the
+ * Owner moves it into one after the spawn).
+ */
+export function leafToSpawnInto(): SpawnLeaf | undefined {
+  const t = treeNow()
+  if (!t || refusedInARow >= REFUSALS_TO_STOP) return undefined
+  const path = t.take()
+  if (!path) return undefined
+  const fd = t.dirOf(path)
+  if (fd !== undefined) return { path, fd }
+  t.discard(path)
+  return undefined
+}
+
+/**
+ * After a spawn into the leaf failed. `joined` false: the spawn failed without the leaf too
+ * (a missing working directory…), and the empty leaf goes back to the tree. `joined` true: the
+ * spawn without it worked, so the leaf refused the process (removed by another execd's sweep,
+ * made threaded by its last command, clone3 refused by a seccomp filter): the leaf is dropped,
+ * and the Owner moves the process into a new one.
+ */
+export function leafRefused(leaf: SpawnLeaf, joined: boolean): void {
+  if (!joined) {
+    if (!tree?.recycle(leaf.path)) tree?.discard(leaf.path)
+    return
+  }
+  refusedInARow++
+  tree?.discard(leaf.path)
+}
+
 /** The processes one spawned leader stands for: its group, its cgroup leaf, its marker. */
 export class Owner {
   /** The leader's cgroup leaf, until it is released. */
   private cgroup: string | undefined
-  /** The leader was running and childless when it joined its leaf. */
+  /** The leader was spawned into its leaf, or was running and childless when moved into it. */
   private tight = false
   /**
-   * Settles once the leader's move into its leaf is done or failed. The move runs off the
-   * event loop (core/cgroup.ts); what reads the leaf waits for it, the group and the marker
-   * cover the leader meanwhile.
+   * Settles once the leader's move into its leaf is done or failed (at once for a leader spawned
+   * into its leaf). The move runs off the event loop (core/cgroup.ts); what reads the leaf waits
+   * for it, the group and the marker cover the leader meanwhile.
    */
   private readonly moved: Promise<void>
 
+  /** @param born the leaf the leader was spawned into (leafToSpawnInto), if it was */
   constructor(
     readonly id: string,
     readonly pgid: number,
+    born?: string,
   ) {
+    if (born) {
+      // Everything it forks starts in the leaf too: the leaf alone tells what runs.
+      refusedInARow = 0
+      this.cgroup = born
+      this.tight = true
+      this.moved = Promise.resolve()
+      return
+    }
     const tree = treeNow()
     const leaf = tree?.take()
     if (!tree || !leaf) {

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { CgroupTree } from './cgroup'
 import { closeCgroups, confineWithCgroups } from './ownership'
 import { readStat } from './procfs'
@@ -162,6 +165,46 @@ describe.skipIf(!cgroupsWritable)('in cgroup leaves', () => {
     const pending = (key: string) => BigInt(`0x${new RegExp(`^${key}:\\s*(\\w+)`, 'm').exec(status)![1]}`)
     return ((pending('SigPnd') | pending('ShdPnd')) >> 8n) % 2n === 1n
   }
+
+  test('a child is in its leaf from its first instruction, even while the thread pool is busy', async () => {
+    // Every pool thread waits in an open of a FIFO that has no writer yet. A move into the leaf
+    // after the spawn (a write on the pool) waited behind them, and the child ran in execd's
+    // own cgroup meanwhile: whatever it forked then escaped the leaf.
+    const dir = mkdtempSync(join(tmpdir(), 'h-pool-'))
+    const fifos = Array.from({ length: 2 * navigator.hardwareConcurrency + 2 }, (_, i) => join(dir, `f${i}`))
+    for (const f of fifos) expect(Bun.spawnSync(['mkfifo', f]).exitCode).toBe(0)
+    const waiting = fifos.map(f => open(f, 'r'))
+    try {
+      await Bun.sleep(20)
+      const child = spawnOwned(['cat', '/proc/self/cgroup'])
+      const seen = /^0::(.*)$/m.exec(await new Response(child.stdout).text())?.[1]
+      expect((await child.exited).code).toBe(0)
+      expect(seen).toMatch(/\/execd-\d+-[0-9a-f]+\/\d+$/)
+    } finally {
+      // O_RDWR never blocks on a FIFO, and gives each waiting open its writer.
+      const ends = fifos.map(f => openSync(f, constants.O_RDWR))
+      for (const h of await Promise.all(waiting)) await h.close()
+      for (const fd of ends) closeSync(fd)
+      rmSync(dir, { recursive: true })
+    }
+  })
+
+  test("a kept leaf removed behind its back (another execd's sweep) is replaced: the spawn still works", async () => {
+    const first = spawnOwned(['sleep', '60'])
+    const leaf = cgroupOf(first.pid)
+    await first.kill('interrupt', 200)
+    // Kept for the next process, with its directory open: removed now, it cannot be joined.
+    const mount = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find(m => existsSync(`${m}${leaf}`))
+    rmdirSync(`${mount}${leaf}`)
+    const next = spawnOwned(['sleep', '60'])
+    try {
+      await next.owner.settled()
+      expect(cgroupOf(next.pid)).toMatch(/\/execd-\d+-[0-9a-f]+\/\d+$/)
+      expect(cgroupOf(next.pid)).not.toBe(leaf)
+    } finally {
+      await next.kill('interrupt', 200)
+    }
+  })
 
   test('a kill of an owner whose leaf went to the next process never reaches that process', async () => {
     const first = spawnOwned(['sleep', '60'])

@@ -17,6 +17,8 @@ import {
   killAllCgroups,
   killMarked,
   killMarkedSync,
+  leafRefused,
+  leafToSpawnInto,
   makeCgroupTree,
   newOwnerId,
   Owner,
@@ -179,9 +181,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   const ownerId = newOwnerId()
   // No child may find a secret in execd's /proc/<pid>/cmdline or environ (core/secrets.ts).
   scrubSecrets()
-  const spawn = (cwd: string | undefined) =>
+  let leaf = leafToSpawnInto()
+  const spawnIn = (cwd: string | undefined, cgroup: number | undefined) =>
     Bun.spawn(argv, {
       cwd,
+      // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
+      cgroup,
       env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
       ...stdio,
       terminal: opts.terminal,
@@ -195,6 +200,27 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       // that did not move itself elsewhere, and a terminal's signals never reach them.
       detached: true,
     })
+  const spawn = (cwd: string | undefined) => {
+    const into = leaf
+    if (!into) return spawnIn(cwd, undefined)
+    leaf = undefined
+    try {
+      const proc = spawnIn(cwd, into.fd)
+      leaf = into
+      return proc
+    } catch {
+      // Whether the leaf or the spawn itself failed, trying without the leaf tells.
+      let proc: Subprocess
+      try {
+        proc = spawnIn(cwd, undefined)
+      } catch (err) {
+        leafRefused(into, false)
+        throw err
+      }
+      leafRefused(into, true)
+      return proc
+    }
+  }
   let proc: Subprocess
   try {
     proc = spawn(opts.cwd ?? START_CWD)
@@ -209,7 +235,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     proc = spawn(undefined)
   }
   const pid = proc.pid
-  const owner = new Owner(ownerId, pid)
+  const owner = new Owner(ownerId, pid, leaf?.path)
   const grace = opts.graceMs ?? defaultGraceMs
   let killedBy: KillReason | null = null
   let timer: LongTimer | undefined
