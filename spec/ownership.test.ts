@@ -102,6 +102,29 @@ for (const cgroups of ['auto', 'off']) {
       }
     })
 
+    test('the commands after one killed with its cgroup leaf run: that leaf is not handed on', async () => {
+      const t = tag()
+      const d = await startDaemon({ args: ['--cgroups', cgroups] })
+      try {
+        // TERM ignored, inherited by sleep: the kill ends in SIGKILL, written to the leaf's cgroup.kill.
+        const started = await readSse(
+          await postJson(d, '/command', { command: `trap '' TERM; sleep ${t}1`, background: true }),
+        )
+        expect(await until(t, 1)).toBe(1)
+        const id = started[0]?.data.text
+        expect((await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+        expect(await until(t, 0)).toBe(0)
+        for (let i = 0; i < 4; i++) {
+          const frames = await readSse(await postJson(d, '/command', { command: `echo hi${i}` }))
+          const events = frames.map(f => f.data).filter(e => e.type !== 'ping')
+          expect(events.map(e => e.type)).toEqual(['init', 'stdout', 'execution_complete'])
+          expect(events[1]?.text).toBe(`hi${i}`)
+        }
+      } finally {
+        await d.stop()
+      }
+    })
+
     test('ending a session kills what its runs started, setsid included', async () => {
       const t = tag()
       const d = await startDaemon({ args: ['--cgroups', cgroups] })
