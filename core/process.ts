@@ -5,8 +5,8 @@
  * started, inside or outside its group (core/ownership.ts).
  */
 import type { Subprocess, TerminalOptions } from 'bun'
-import { closeSync, constants, existsSync, fstatSync, openSync } from 'node:fs'
-import { requirePiece } from './capabilities'
+import { existsSync } from 'node:fs'
+import { devNullFd } from './dev-null'
 import { shuttingDown, withFdErrno } from './errors'
 import { signalGroup } from './process-groups'
 import type { Logger } from './log'
@@ -25,9 +25,10 @@ import {
   OWNER_ENV,
 } from './ownership'
 import { childEnv } from './child-env'
+import { gone, killUntilGone } from './owner-end'
 import { scanProcs } from './proc-scan'
 import { scrubSecrets } from './secrets'
-import { setLongTimeout, sleep, within, type LongTimer } from './timers'
+import { setLongTimeout, type LongTimer } from './timers'
 
 type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
 
@@ -127,35 +128,7 @@ export function setDefaultGrace(ms: number): void {
   defaultGraceMs = ms
 }
 
-/**
- * /dev/null, opened once for reading and once for writing (as the reference's exec.Cmd opens
- * it for a missing stdin and stdout) and handed to every child stream that is 'ignore'. Bun
- * would open the path in each child, with O_CREAT (without the device the child would make a
- * plain file there), so each spawn stat'ed it first: a statSync on the event loop before every
- * fork (~3% of a short command's main-thread samples) and an open in every child. A kept
- * descriptor of the device needs neither, and stays the device if the path is replaced later.
- * Not kept while missing: a container that gains it later works from then on.
- */
-const devNull: { r?: number; w?: number } = {}
-
-function nullFd(mode: 'r' | 'w'): number {
-  const kept = devNull[mode]
-  if (kept !== undefined) return kept
-  let fd: number | undefined
-  let failure: unknown
-  try {
-    // Never O_CREAT: a missing path is an error here, not a new plain file.
-    fd = openSync('/dev/null', mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY)
-    if (fstatSync(fd).isCharacterDevice()) return (devNull[mode] = fd)
-  } catch (err) {
-    failure = err
-  }
-  if (fd !== undefined) closeSync(fd)
-  requirePiece('/dev/null') // the 501 naming what is wrong with it
-  throw failure ?? new Error('/dev/null is not a character device') // here after all (EMFILE…)
-}
-
-const ownStdio = (s: Stdio, mode: 'r' | 'w'): Exclude<Stdio, 'ignore'> => (s === 'ignore' ? nullFd(mode) : s)
+const ownStdio = (s: Stdio, mode: 'r' | 'w'): Exclude<Stdio, 'ignore'> => (s === 'ignore' ? devNullFd(mode) : s)
 
 /**
  * Set when the shutdown's kill begins. A child spawned after it (a runtime's next start step
@@ -363,29 +336,6 @@ function release(p: OwnedProcess): void {
   owned.delete(p)
   lingering.delete(p)
   p.owner.release()
-}
-
-/** True once the leader has exited and nothing of the owner runs, or false after `limitMs`. */
-async function gone(owner: Owner, leaderExited: Promise<unknown>, limitMs: number): Promise<boolean> {
-  const deadline = Date.now() + limitMs
-  // within() clears its timer once the leader is gone: a finished kill does not delay a CLI's exit.
-  if ((await within(leaderExited, limitMs)) === 'timeout') return false
-  for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
-    if (!(await owner.populated())) return true
-    if (Date.now() >= deadline) return false
-    // A plain sleep, not an unref'd timer: a shutdown awaiting this must not end early for want
-    // of a pending timer.
-    await sleep(Math.min(delay, deadline - Date.now()))
-  }
-}
-
-/** SIGKILL whatever of the owner is still found, until nothing is or `limitMs` passed. */
-async function killUntilGone(owner: Owner, limitMs: number): Promise<void> {
-  const deadline = Date.now() + limitMs
-  for (let delay = 5; (await owner.populated()) && Date.now() < deadline; delay = Math.min(delay * 2, 50)) {
-    await owner.signal('SIGKILL')
-    await sleep(delay)
-  }
 }
 
 /**
