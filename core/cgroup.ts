@@ -48,6 +48,12 @@ interface LeafFiles {
   events?: number
   moving: boolean
   forgotten: boolean
+  /**
+   * `cgroup.kill` was written to it (kill()). Such a leaf is removed, never handed on: a process
+   * spawned into it (CLONE_INTO_CGROUP) is SIGKILLed at birth on this 6.18 kernel, while one
+   * moved into it by a `cgroup.procs` write is not (spec/ownership.test.ts).
+   */
+  killed?: boolean
 }
 
 /** `text` written at `fd` on the thread pool. */
@@ -180,17 +186,23 @@ export class CgroupTree {
 
   /**
    * Takes back a leaf whose owner is done, once it is empty: kept for the next process unless
-   * it is frozen (a command may have written its `cgroup.freeze`), else removed. False, and
+   * it is frozen (a command may have written its `cgroup.freeze`) or killed, else removed. False, and
    * nothing done, while a process is left in it.
    */
   recycle(leaf: string): boolean {
     const events = this.events(leaf)
     if (events !== undefined && /^populated 1$/m.test(events)) return false
     const mine = leaf.startsWith(`${this.dir}/`) // not one of a tree closed before this one
-    if (events !== undefined && !/^frozen 1$/m.test(events) && mine && this.spare.length < SPARE_LEAVES)
-      this.spare.push(leaf)
+    const reusable = mine && !this.files.get(leaf)?.killed && this.spare.length < SPARE_LEAVES
+    if (events !== undefined && !/^frozen 1$/m.test(events) && reusable) this.spare.push(leaf)
     else this.discard(leaf)
     return true
+  }
+
+  /** SIGKILL to everything in `leaf` (from take()), in one write; the leaf is not reused after. */
+  kill(leaf: string): boolean {
+    this.filesOf(leaf).killed = true
+    return killCgroup(leaf)
   }
 
   /** Kills everything in every leaf (shutdown), synchronously: one write. */

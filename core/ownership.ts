@@ -95,12 +95,6 @@ export class Owner {
   /** The leader was spawned into its leaf, or was running and childless when moved into it. */
   private tight = false
   /**
-   * `cgroup.kill` was written to the leaf. Such a leaf is removed, never handed on: a process
-   * spawned into it (CLONE_INTO_CGROUP) is SIGKILLed at birth on this 6.18 kernel, while one
-   * moved into it by a `cgroup.procs` write is not (spec/ownership.test.ts).
-   */
-  private killedLeaf = false
-  /**
    * Settles once the leader's move into its leaf is done or failed (at once for a leader spawned
    * into its leaf). The move runs off the event loop (core/cgroup.ts); what reads the leaf waits
    * for it, the group and the marker cover the leader meanwhile.
@@ -212,8 +206,8 @@ export class Owner {
   }
 
   private killLeaf(leaf: string): void {
-    this.killedLeaf = true
-    killCgroup(leaf)
+    if (tree) tree.kill(leaf)
+    else killCgroup(leaf)
   }
 
   /**
@@ -226,7 +220,7 @@ export class Owner {
     this.tight = false
     if (!leaf) return
     if (!tree) void removeCgroupSoon(leaf)
-    else if (this.killedLeaf || !tree.recycle(leaf)) tree.discard(leaf)
+    else if (!tree.recycle(leaf)) tree.discard(leaf)
   }
 
   /**
@@ -238,11 +232,7 @@ export class Owner {
    * for by its group and marker. True once released.
    */
   releaseIfEmpty(): boolean {
-    if (!this.cgroup || !tree) return false
-    if (this.killedLeaf) {
-      if (tree.populated(this.cgroup)) return false
-      tree.discard(this.cgroup)
-    } else if (!tree.recycle(this.cgroup)) return false
+    if (!this.cgroup || !tree?.recycle(this.cgroup)) return false
     this.cgroup = undefined
     const tight = this.tight
     this.tight = false
