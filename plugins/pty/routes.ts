@@ -1,15 +1,11 @@
 /** The PTY section's HTTP adapter: validate → call `PtyOps` → render; `/ws` hands the socket to socket.ts. */
 import { Elysia } from 'elysia'
-import { requirePiece } from '../../core/capabilities'
-import { ExecdError, emptyOk, json, requireFds } from '../../core/errors'
+import { ExecdError, emptyOk, json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
 import { upgradeSocket } from '../../core/websocket'
 import type { PtyOps } from './ops'
 import { ConnectQuery, CreatePtyBody, CreatedPty, PtyStatus, SessionIdParams } from './schema'
 import { checkFree, connection } from './socket'
-
-/** Descriptors a terminal's start opens at once (Bun: the pty pair and its dup, or three pipes, plus the spawn's own). */
-const START_FDS = 4
 
 const isUpgrade = (request: Request) => request.headers.get('upgrade')?.toLowerCase() === 'websocket'
 
@@ -51,13 +47,7 @@ export function ptyRoutes(ops: PtyOps) {
         const session = ops.session(params.id)
         const takeover = query.takeover === '1'
         checkFree(session, takeover)
-        if (!session.started) {
-          if (query.pty !== '0') requirePiece('devpts', 'cannot open a pseudo-terminal')
-          // The start follows the upgrade, where no status can say that the fds ran out: a 503
-          // naming the limit now, as a command's start answers (a terminal takes ~4 fds: its
-          // pair or pipes and the spawn's own).
-          requireFds(START_FDS)
-        }
+        ops.checkStart(session, query.pty !== '0')
         if (!isUpgrade(request)) {
           // The reference never evicts for a plain GET; it answers as its WebSocket library would.
           if (takeover) checkFree(session, false)
