@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
+import { LeafRefusals } from './leaf-refusals'
 import type { Logger } from './log'
 import { Lineage } from './lineage'
 import { scanProcs, type ProcInfo } from './proc-scan'
@@ -46,9 +47,8 @@ function treeNow(): CgroupTree | undefined {
 /** A fresh marker for a process about to be spawned. */
 export const newOwnerId = (): string => `${instance}.${++seq}`
 
-/** Spawns into a leaf that failed one after another; at REFUSALS_TO_STOP, leaves are no longer spawned into. */
-let refusedInARow = 0
-const REFUSALS_TO_STOP = 3
+/** Spawns into a leaf that failed: a few in a row pause spawning into leaves for a while. */
+const refusals = new LeafRefusals()
 
 /** A leaf to spawn a process straight into, and its directory's descriptor for Bun.spawn's `cgroup`. */
 export interface SpawnLeaf {
@@ -58,12 +58,12 @@ export interface SpawnLeaf {
 
 /**
  * A leaf for the process about to be spawned, undefined where there is no tree (the process is
- * then owned by its group and marker) or where spawning into leaves kept failing (then the
- * Owner moves it into one after the spawn).
+ * then owned by its group and marker) or while spawning into leaves is paused after failures
+ * (then the Owner moves it into one after the spawn).
  */
 export function leafToSpawnInto(): SpawnLeaf | undefined {
   const t = treeNow()
-  if (!t || refusedInARow >= REFUSALS_TO_STOP) return undefined
+  if (!t || !refusals.open) return undefined
   const path = t.take()
   if (!path) return undefined
   const fd = t.dirOf(path)
@@ -84,7 +84,7 @@ export function leafRefused(leaf: SpawnLeaf, joined: boolean): void {
     if (!tree?.recycle(leaf.path)) tree?.discard(leaf.path)
     return
   }
-  refusedInARow++
+  refusals.refused()
   tree?.discard(leaf.path)
 }
 
@@ -109,7 +109,7 @@ export class Owner {
   ) {
     if (born) {
       // Everything it forks starts in the leaf too: the leaf alone tells what runs.
-      refusedInARow = 0
+      refusals.joined()
       this.cgroup = born
       this.tight = true
       this.moved = Promise.resolve()

@@ -110,26 +110,44 @@ export async function readSse(res: Response, until?: (f: SseFrame, all: SseFrame
   const frames: SseFrame[] = []
   const reader = res.body!.getReader()
   const decoder = new TextDecoder()
-  let buf = ''
+  // The open frame's text is kept in pieces and only the new chunk is searched: a growing
+  // string searched and copied on every chunk made a 33 MiB frame cost minutes of CPU.
+  let pieces: string[] = []
+  let endsInNewline = false
+  const parse = (block: string): SseFrame => {
+    const frame: SseFrame = { data: undefined }
+    const data: string[] = []
+    for (const line of block.split('\n')) {
+      if (line.startsWith('id: ')) frame.id = line.slice(4)
+      else if (line.startsWith('data: ')) data.push(line.slice(6))
+    }
+    frame.data = JSON.parse(data.join('\n'))
+    return frame
+  }
   try {
     for (;;) {
       const { value, done } = await reader.read()
       if (done) break
-      buf += decoder.decode(value, { stream: true })
-      let idx: number
-      while ((idx = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, idx)
-        buf = buf.slice(idx + 2)
-        const frame: SseFrame = { data: undefined }
-        const data: string[] = []
-        for (const line of block.split('\n')) {
-          if (line.startsWith('id: ')) frame.id = line.slice(4)
-          else if (line.startsWith('data: ')) data.push(line.slice(6))
-        }
-        frame.data = JSON.parse(data.join('\n'))
+      const text = decoder.decode(value, { stream: true })
+      if (text === '') continue
+      let start = 0
+      const close = (end: number, next: number) => {
+        const frame = parse(pieces.join('') + text.slice(start, end))
+        pieces = []
+        start = next
         frames.push(frame)
-        if (until?.(frame, frames)) return frames
+        return until?.(frame, frames) === true
       }
+      // A blank line split across two chunks: the open frame's last '\n' is its end.
+      if (endsInNewline && text.startsWith('\n')) {
+        pieces.push(pieces.pop()?.slice(0, -1) ?? '')
+        if (close(0, 1)) return frames
+      }
+      for (let idx = text.indexOf('\n\n', start); idx >= 0; idx = text.indexOf('\n\n', start)) {
+        if (close(idx, idx + 2)) return frames
+      }
+      if (start < text.length) pieces.push(text.slice(start))
+      endsInNewline = start < text.length && text.endsWith('\n')
     }
   } finally {
     await reader.cancel().catch(() => {})

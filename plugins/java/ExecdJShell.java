@@ -10,6 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.stream.Collectors;
 
@@ -300,13 +304,41 @@ public class ExecdJShell {
     send(b.append("]}").toString());
   }
 
-  static synchronized void send(String json) {
+  /**
+   * Every channel write happens on this thread, never interrupted or stopped: a stop's interrupt
+   * reaching a cell's thread inside a write closed the channel (an interruptible channel's
+   * rule), and Thread.stop could cut a line. The cell's thread waits for its line, so output
+   * stays in order with the cell's end and is out before a System.exit.
+   */
+  private static final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "execd-channel");
+    t.setDaemon(true);
+    return t;
+  });
+
+  static void send(String json) {
     ByteBuffer buf = ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8));
-    try {
-      while (buf.hasRemaining()) channel.write(buf);
-    } catch (IOException e) {
-      Runtime.getRuntime().halt(0);
+    Future<?> written = writer.submit(() -> {
+      try {
+        while (buf.hasRemaining()) channel.write(buf);
+      } catch (IOException e) {
+        Runtime.getRuntime().halt(0);
+      }
+    });
+    // A stop's interrupt ends the wait, not the write: the wait goes on and the interrupt is
+    // kept for the cell's code to see.
+    boolean interrupted = false;
+    for (;;) {
+      try {
+        written.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException e) {
+        break; // the write failed: halted already
+      }
     }
+    if (interrupted) Thread.currentThread().interrupt();
   }
 
   static String quote(String s) {

@@ -35,6 +35,24 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
     }
   })
 
+  test('an interrupt while the cell is writing output stops the cell, and the context goes on', async () => {
+    const ctx = await startJava()
+    try {
+      // The stop interrupts the cell's thread; one caught in the middle of a write closed the
+      // helper's channel, and the context then answered as a dead interpreter.
+      for (let round = 0; round < 5; round++) {
+        const running = startCell(ctx, 'for (long i = 0; ; i++) System.out.println("line " + i);')
+        await running.output
+        await ctx.interrupt()
+        expect(errorOf(await running.events)?.ename).toBe('EvaluationInterruptedException')
+        expect(ctx.alive).toBe(true)
+        expect(resultOf(await runCell(ctx, '6 * 7'))?.text).toBe('42')
+      }
+    } finally {
+      await ctx.close()
+    }
+  })
+
   test('a cell that swallows the stop is killed after the grace period, state lost', async () => {
     const ctx = await startJava(undefined, { 'java-interrupt-grace': '500' })
     try {

@@ -97,22 +97,54 @@ function lastStatementDeclares(canonical: string): boolean {
   return false
 }
 
-/** `{ename, evalue, traceback}` for a thrown value, keeping only the user's frames. */
+/** `{ename, evalue, traceback}` for a thrown value, keeping only the user's frames; never throws. */
 export function describeError(e: unknown, driverDir: string): { ename: string; evalue: string; traceback: string[] } {
+  try {
+    return describeThrown(e, driverDir)
+  } catch {
+    // A value whose prototype, name or message throws when read (a Proxy, a getter): its tag
+    // at least, so the cell ends with its error instead of none. Not Bun.inspect: it shows
+    // the getter's own error, with the driver's frames.
+    const text = tagOf(e)
+    return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] }
+  }
+}
+
+function describeThrown(e: unknown, driverDir: string): { ename: string; evalue: string; traceback: string[] } {
   if (isBuildMessage(e)) return syntaxError(e)
   // Several syntax errors in one cell arrive together; the first is the one to fix.
   if (e instanceof AggregateError && isBuildMessage(e.errors[0])) return syntaxError(e.errors[0])
   if (!(e instanceof Error)) {
-    const text = Bun.inspect(e)
+    const text = inspectSafely(e)
     return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] }
   }
-  const ename = e.name || e.constructor?.name || 'Error'
-  const evalue = e.message ?? ''
+  const ename = String(e.name || e.constructor?.name || 'Error')
+  // User code may set any value as the message; the wire's evalue is text.
+  const message: unknown = e.message
+  const evalue = typeof message === 'string' ? message : message === undefined ? '' : inspectSafely(message)
   const frames = (e.stack ?? '')
     .split('\n')
     .filter(l => /^\s+at /.test(l))
     .filter(l => isUserFrame(l, driverDir))
   return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.flatMap(withCodeLine)] }
+}
+
+/** Bun's inspection, else the value's tag: inspecting may throw on a hostile value. */
+function inspectSafely(v: unknown): string {
+  try {
+    return Bun.inspect(v)
+  } catch {
+    return tagOf(v)
+  }
+}
+
+/** `[object Error]`, or the type when even the tag cannot be read (a Proxy's trap throws). */
+function tagOf(v: unknown): string {
+  try {
+    return Object.prototype.toString.call(v)
+  } catch {
+    return typeof v
+  }
 }
 
 function isUserFrame(line: string, driverDir: string): boolean {

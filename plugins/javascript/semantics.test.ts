@@ -71,6 +71,28 @@ describe('javascript cells', () => {
     expect(events.map(e => e.type)).toEqual(['execution_count', 'error'])
   })
 
+  test('whatever is thrown, the error is text: its message, an inspection, or its type', async () => {
+    const cases: [string, { ename: string; evalue: string }][] = [
+      ['throw { a: 1 }', { ename: 'Uncaught', evalue: '{\n  a: 1,\n}' }],
+      ['const e = new Error("x"); e.message = { a: 1 }; throw e', { ename: 'Error', evalue: '{\n  a: 1,\n}' }],
+      // Reading these throws: the error must still come, not a cell that looks successful.
+      [
+        'throw new Proxy({}, { getPrototypeOf() { throw 1 }, get() { throw 2 } })',
+        { ename: 'Uncaught', evalue: 'object' },
+      ],
+      [
+        'throw Object.defineProperty(new Error("m"), "message", { get() { throw 1 } })',
+        { ename: 'Uncaught', evalue: '[object Error]' },
+      ],
+    ]
+    for (const [code, expected] of cases) {
+      const events = await runCell(ctx, code)
+      expect(errorOf(events)).toMatchObject(expected)
+      expect(errorOf(events)?.traceback.every(l => typeof l === 'string')).toBe(true)
+    }
+    expect(resultOf(await runCell(ctx, '6 * 7'))?.text).toBe('42')
+  })
+
   test('a syntax error names the line and column', async () => {
     const error = errorOf(await runCell(ctx, 'let ok = 1\nlet = ('))!
     expect(error.ename).toBe('SyntaxError')

@@ -53,6 +53,16 @@ describe('CellTracker', () => {
     expect(ev.at(-1)!.error).toEqual({ ename: 'E', evalue: 'v', traceback: ['E: v'] })
   })
 
+  test("a kernel's evalue that is not a string arrives as its JSON text", () => {
+    // Kernels other than IPython send what their language throws; String() made an object
+    // '[object Object]' and lost it.
+    const t = new CellTracker('m')
+    const ev = t.accept(msg('error', 'm', { ename: 'E', evalue: { code: 7, why: 'no' }, traceback: [] })).events
+    expect(ev.at(-1)?.error).toEqual({ ename: 'E', evalue: '{"code":7,"why":"no"}', traceback: [] })
+    const missing = new CellTracker('n').accept(msg('error', 'n', { ename: 'E', traceback: [] })).events
+    expect(missing.at(-1)?.error?.evalue).toBe('')
+  })
+
   test('an iopub error is not repeated from the reply', () => {
     const t = new CellTracker('m')
     t.accept(msg('error', 'm', { ename: 'E', evalue: 'v', traceback: [] }))

@@ -133,7 +133,7 @@ export class CellTracker {
     // IPython colours its tracebacks for terminals; an agent reading JSON wants plain text,
     // as the native runtimes give it.
     const traceback = Array.isArray(content.traceback) ? content.traceback.map(l => stripAnsi(String(l))) : []
-    return errorEvent(String(content.ename ?? 'Error'), String(content.evalue ?? ''), traceback)
+    return errorEvent(String(content.ename ?? 'Error'), jsonText(content.evalue), traceback)
   }
 
   private noteCount(n: unknown): void {
@@ -151,3 +151,9 @@ export class CellTracker {
 const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g
 
 export const stripAnsi = (s: string): string => s.replace(ANSI, '')
+
+/** A kernel's field as text: a string as is, any other JSON value as its JSON (not '[object Object]'). */
+function jsonText(v: unknown): string {
+  if (v === undefined || v === null) return ''
+  return typeof v === 'string' ? v : JSON.stringify(v)
+}

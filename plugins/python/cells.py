@@ -114,6 +114,17 @@ def _user_traceback(etype, value, tb):
     return [line.rstrip('\n') for line in lines]
 
 
+def _error_value(e):
+    # User code decides what str() of its exception does, raising included: that must not
+    # take the driver down with the cell. repr is the next best text, then the type's name.
+    for text in (str, repr):
+        try:
+            return text(e)
+        except BaseException:
+            pass
+    return type(e).__name__
+
+
 def _cell(source, n):
     global _running, _cell_n
     _Cell.count += 1
@@ -140,7 +151,7 @@ def _cell(source, n):
         synced = False
         error = {'type': 'error', 'error': {
             'ename': type(e).__name__,
-            'evalue': str(e),
+            'evalue': _error_value(e),
             'traceback': _user_traceback(type(e), e, e.__traceback__),
         }}
     # The value's send, the cell's last act, synced the output already.

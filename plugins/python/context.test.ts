@@ -49,6 +49,20 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
     expect(error?.traceback.join('\n')).toContain('Fatal Python error')
   })
 
+  test('an exception whose __str__ raises is the cell’s error, and the context goes on', async () => {
+    const ctx = await start()
+    const classes = 'class Mute(Exception):\n    def __str__(self):\n        raise RuntimeError("no text")\n'
+    const events = await run(ctx, `${classes}raise Mute(1, 2)`)
+    expect(events.find(e => e.type === 'error')?.error).toMatchObject({ ename: 'Mute', evalue: 'Mute(1, 2)' })
+    // repr failing too: the type's name is all there is to say.
+    const both = 'class Mum(Exception):\n    __str__ = __repr__ = lambda self: 1 / 0\n'
+    const worse = await run(ctx, `${both}raise Mum()`)
+    expect(worse.find(e => e.type === 'error')?.error).toMatchObject({ ename: 'Mum', evalue: 'Mum' })
+    expect(ctx.alive).toBe(true)
+    const next = await run(ctx, '6 * 7')
+    expect(next.find(e => e.type === 'result')?.results?.['text/plain']).toBe('42')
+  })
+
   test('close() kills the whole process group, children of the cell included', async () => {
     const ctx = await start()
     await run(ctx, 'import subprocess\nsubprocess.Popen(["sleep", "60"])')
