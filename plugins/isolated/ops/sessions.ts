@@ -5,13 +5,13 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
 import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
-import { LiveBash } from '../../../core/live-bash'
+import type { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
@@ -19,8 +19,9 @@ import { Deadlines } from './expiry'
 import { applyChanges } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
-import { ENV_NAME, invalid, NotSupported, sessionEnv, validateCreate, type CreateRequest, type Params } from './params'
-import { sandboxArgv } from './sandbox'
+import { makeOverlayDirs, overlayOf } from './layers'
+import { ENV_NAME, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
+import { startShell, started } from './shell'
 
 export interface IsolatedSettings {
   /** bubblewrap: a path or a name looked up on PATH. */
@@ -97,7 +98,7 @@ export class IsolatedSessions {
       mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
       if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
       const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, lastUse: 0, release }
-      const s: Session = { ...created, bash: await this.start(created, p) }
+      const s: Session = { ...created, bash: startShell(created, p) }
       const bash = s.bash
       await started(bash)
       if (this.closed) {
@@ -220,7 +221,7 @@ export class IsolatedSessions {
   private async restart(s: Session): Promise<void> {
     this.idle.delete(s)
     await s.bash.close()
-    const fresh = await this.start(s, await this.usable())
+    const fresh = startShell(s, await this.usable())
     await started(fresh)
     if (this.sessions.get(s.id) !== s) {
       // Deleted (or shut down) while the fresh sandbox started.
@@ -230,34 +231,6 @@ export class IsolatedSessions {
     s.bash = fresh
     void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.committing && s.release())
     this.touch(s)
-  }
-
-  /** Starts the session's shell in its sandbox. */
-  private async start(s: Omit<Session, 'bash'>, p: Probed): Promise<LiveBash> {
-    const codeDir = join(s.dir, 'bash')
-    const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
-    const argv = sandboxArgv({
-      bwrap: p.bwrap!,
-      setpriv: p.setpriv,
-      profile: s.params.profile,
-      workspace: s.params.workspace.path,
-      mode: s.params.workspace.mode,
-      extraWritable: s.params.extra_writable,
-      binds: s.params.binds,
-      shareNet: s.params.share_net,
-      uid: s.params.uid,
-      gid: s.params.gid,
-      uidMode: s.params.uid_mode,
-      codeDir,
-      overlayDir,
-    })
-    const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
-    if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
-      for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
-        chownSync(f, s.params.uid, s.params.gid ?? s.params.uid)
-      }
-    }
-    return bash
   }
 
   /**
@@ -346,42 +319,6 @@ export class IsolatedSessions {
     this.idle.stop()
     this.temp.close()
   }
-}
-
-/** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
-async function started(bash: LiveBash): Promise<void> {
-  const first = bash.run(':')
-  for (;;) {
-    const r = await first.next()
-    if (!r.done) continue
-    if (r.value.kind !== 'died') return
-    await bash.close()
-    throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${r.value.reason}`)
-  }
-}
-
-/** The layers of an overlay session; a clear 400 for the other modes. */
-function overlayOf(s: Session): { upper: string; workspace: string } {
-  const mode = s.params.workspace.mode
-  if (mode !== 'overlay') {
-    throw invalid(
-      `diff and commit need an overlay workspace; this session's workspace is ${mode} (its writes are already in place)`,
-    )
-  }
-  return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
-}
-
-/**
- * Upper and work dirs of an overlay. The merged root shows the upper root's owner and mode,
- * so it takes the workspace's: a 0777 workspace stays writable for a uid-switched session.
- */
-function makeOverlayDirs(dir: string, workspace: string): string {
-  const ovl = join(dir, 'ovl')
-  for (const d of ['upper', 'work']) mkdirSync(join(ovl, d), { recursive: true, mode: 0o755 })
-  const st = lstatSync(workspace)
-  chownSync(join(ovl, 'upper'), st.uid, st.gid)
-  chmodSync(join(ovl, 'upper'), st.mode & 0o7777)
-  return ovl
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
