@@ -52,7 +52,11 @@ export interface Session {
   /** ms since the epoch of the last use (creation, the end of a run). */
   lastUse: number
   release: () => void
-  committing?: boolean
+  /**
+   * The commit in flight, settled (it never rejects): it stops the shell, empties the overlay
+   * and starts a fresh shell, so what else touches the session waits for it (`ready`).
+   */
+  commit?: Promise<void>
 }
 
 export class IsolatedSessions {
@@ -107,7 +111,7 @@ export class IsolatedSessions {
         throw shuttingDown()
       }
       this.sessions.set(id, s)
-      void bash.exited.then(() => s.bash === bash && !s.committing && s.release())
+      void bash.exited.then(() => s.bash === bash && !s.commit && s.release())
       this.touch(s)
       return s
     } catch (err) {
@@ -142,8 +146,21 @@ export class IsolatedSessions {
     return Math.max(0, Math.ceil(idle - (Date.now() - s.lastUse) / 1000))
   }
 
+  /**
+   * The session once no commit of it is in flight (one that began meanwhile is waited for
+   * too); 404 if it was deleted meanwhile.
+   */
+  private async ready(id: string): Promise<Session> {
+    for (;;) {
+      const s = await this.session(id)
+      if (!s.commit) return s
+      await s.commit
+    }
+  }
+
   async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<SseItem>> {
-    const s = await this.session(id)
+    // Run during a commit, the code met a stopped shell (404 'has ended'), or a shell killed under it.
+    const s = await this.ready(id)
     if (!req || typeof req.code !== 'string' || req.code.trim() === '') throw invalid('code is required')
     const t = req.timeout_seconds
     if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) {
@@ -208,6 +225,10 @@ export class IsolatedSessions {
   async destroy(s: Session): Promise<void> {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id)
     this.idle.delete(s)
+    // A commit in flight is let finish (its fresh shell is closed as it sees the session gone):
+    // its layers removed under it, it had committed 0 to 299 of 300 files and answered with
+    // execd's own run file path.
+    await s.commit
     await s.bash.close()
     s.release()
     // Awaited, not rmSync: an overlay of 100 000 files held the event loop while it went.
@@ -229,7 +250,7 @@ export class IsolatedSessions {
       return
     }
     s.bash = fresh
-    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.committing && s.release())
+    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.commit && s.release())
     this.touch(s)
   }
 
@@ -248,7 +269,8 @@ export class IsolatedSessions {
 
   /** The changes of an overlay session's workspace (`patch`: with a unified diff of text files). */
   async diff(id: string, patch: boolean): Promise<Diff> {
-    const s = await this.session(id)
+    // During a commit, the layer read is being applied and emptied: the diff once it is done.
+    const s = await this.ready(id)
     const { upper, workspace } = overlayOf(s)
     const { changes, truncated } = await changesOf(upper, workspace, this.mergedView(s))
     const out: Diff = { workspace, changes }
@@ -271,36 +293,44 @@ export class IsolatedSessions {
     const s = await this.session(id)
     const { upper, workspace } = overlayOf(s)
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
-    if (s.committing) throw invalid('a commit of this session is already in progress')
+    if (s.commit) throw invalid('a commit of this session is already in progress')
     // Claimed before the walk, which awaits: no second commit, no idle expiry meanwhile.
-    s.committing = true
+    const applying = this.applyCommit(s, upper, workspace)
+    s.commit = applying.then(
+      () => {},
+      () => {},
+    )
     try {
-      this.idle.delete(s)
-      let changes: ChangedPath[]
-      try {
-        const found = await changesOf(upper, workspace, this.mergedView(s))
-        if (found.truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
-        changes = found.changes
-      } catch (err) {
-        if (s.runs === 0) this.touch(s) // refused: idle as before (a run re-arms it as it ends)
-        throw err
-      }
-      if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
-      await s.bash.close()
-      let applied: ChangedPath[] | undefined
-      try {
-        applied = await applyChanges(changes, upper, workspace)
-      } finally {
-        if (applied) {
-          await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
-          makeOverlayDirs(s.dir, workspace)
-        }
-        await this.restart(s)
-      }
-      return { applied, session_restarted: true }
+      return { applied: await applying, session_restarted: true }
     } finally {
-      s.committing = false
+      s.commit = undefined
     }
+  }
+
+  private async applyCommit(s: Session, upper: string, workspace: string): Promise<ChangedPath[]> {
+    this.idle.delete(s)
+    let changes: ChangedPath[]
+    try {
+      const found = await changesOf(upper, workspace, this.mergedView(s))
+      if (found.truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
+      changes = found.changes
+    } catch (err) {
+      if (s.runs === 0) this.touch(s) // refused: idle as before (a run re-arms it as it ends)
+      throw err
+    }
+    if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
+    await s.bash.close()
+    let applied: ChangedPath[] | undefined
+    try {
+      applied = await applyChanges(changes, upper, workspace)
+    } finally {
+      if (applied) {
+        await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
+        makeOverlayDirs(s.dir, workspace)
+      }
+      await this.restart(s)
+    }
+    return applied
   }
 
   /** The session's merged view of its workspace, while its sandbox runs. */
