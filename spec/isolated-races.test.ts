@@ -1,10 +1,10 @@
 /**
- * Isolated sessions raced against themselves: a DELETE, a run or a diff while a
+ * Isolated sessions raced against themselves: a DELETE, a run, a diff or an upload while a
  * commit of the session is being applied. A commit is all or nothing, whatever arrives
  * meanwhile, and what arrives is neither lost nor answered with one of execd's own paths.
  */
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readSse, waitFor } from './harness'
 import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
@@ -55,6 +55,16 @@ async function expectWholeCommit(commit: Promise<Response>, ws: string): Promise
   })
 }
 
+const multipart = (path: string, content: string) =>
+  `--b\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ path })}\r\n` +
+  `--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${content}\r\n--b--\r\n`
+const upload = (id: string, body: BodyInit) =>
+  fx.d.fetch(sessionPath(id, '/files/upload'), {
+    method: 'POST',
+    headers: { 'content-type': 'multipart/form-data; boundary=b' },
+    body,
+  })
+
 describe.skipIf(!Bun.which('bwrap'))('isolated sessions under races', () => {
   test('a DELETE during a commit waits for it: the commit is whole, the DELETE answers 200', async () => {
     for (let i = 0; i < RUNS; i++) {
@@ -95,4 +105,48 @@ describe.skipIf(!Bun.which('bwrap'))('isolated sessions under races', () => {
       await fx.d.fetch(sessionPath(id), { method: 'DELETE' })
     }
   }, 120_000)
+
+  test('an upload during a commit lands in the restarted session, none is lost', async () => {
+    for (let i = 0; i < RUNS; i++) {
+      const { ws, id } = await sessionWithChanges()
+      const { commit } = await commitUnderway(id, ws)
+      const up = await upload(id, multipart(join(ws, 'up.txt'), `upload ${i}`))
+      expect({ i, status: up.status, body: await up.text() }).toEqual({ i, status: 200, body: '' })
+      await expectWholeCommit(commit, ws)
+      // Not committed (it came after the commit began), and not lost: the session has it.
+      expect(existsSync(join(ws, 'up.txt'))).toBe(false)
+      const read = await fx.d.fetch(sessionPath(id, `/files/download?path=${encodeURIComponent(join(ws, 'up.txt'))}`))
+      expect({ i, status: read.status, text: await read.text() }).toEqual({ i, status: 200, text: `upload ${i}` })
+      await fx.d.fetch(sessionPath(id), { method: 'DELETE' })
+    }
+  }, 120_000)
+
+  test('a commit while an upload is in progress is refused with 400; the upload and a later commit go through', async () => {
+    const { ws, id } = await sessionWithChanges()
+    let send!: ReadableStreamDefaultController<Uint8Array>
+    const body = new ReadableStream<Uint8Array>({ start: c => void (send = c) })
+    const text = multipart(join(ws, 'slow.txt'), 'slow upload')
+    const cut = text.indexOf('slow upload') + 4
+    send.enqueue(new TextEncoder().encode(text.slice(0, cut)))
+    const up = upload(id, body)
+    // Its bytes so far are in a temp file beside slow.txt, in the session's view.
+    await waitFor('the upload to begin', async () => {
+      const res = await fx.d.fetch(sessionPath(id, `/directories/list?path=${encodeURIComponent(ws)}`))
+      return (await res.text()).includes('.slow.txt')
+    })
+    const refused = await fx.d.fetch(sessionPath(id, '/commit'), { method: 'POST' })
+    expect(refused.status).toBe(400)
+    const why = await refused.json()
+    expect(why.code).toBe('INVALID_REQUEST_BODY')
+    expect(why.message).toContain('upload')
+    expect(made(ws)).toBe(0)
+    send.enqueue(new TextEncoder().encode(text.slice(cut)))
+    send.close()
+    expect((await up).status).toBe(200)
+    const res = await fx.d.fetch(sessionPath(id, '/commit'), { method: 'POST' })
+    expect(res.status).toBe(200)
+    expect(readFileSync(join(ws, 'slow.txt'), 'utf8')).toBe('slow upload')
+    expect(made(ws)).toBe(FILES)
+    await fx.d.fetch(sessionPath(id), { method: 'DELETE' })
+  })
 })

@@ -57,6 +57,8 @@ export interface Session {
    * and starts a fresh shell, so what else touches the session waits for it (`ready`).
    */
   commit?: Promise<void>
+  /** Writes through the files routes in progress (`overView`): a commit waits for none. */
+  writes: number
 }
 
 export class IsolatedSessions {
@@ -101,7 +103,7 @@ export class IsolatedSessions {
       dir = join(this.temp.ensure(), id)
       mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
       if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
-      const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, lastUse: 0, release }
+      const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, writes: 0, lastUse: 0, release }
       const s: Session = { ...created, bash: startShell(created, p) }
       const bash = s.bash
       await started(bash)
@@ -294,6 +296,8 @@ export class IsolatedSessions {
     const { upper, workspace } = overlayOf(s)
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
     if (s.commit) throw invalid('a commit of this session is already in progress')
+    if (s.writes > 0)
+      throw invalid('an upload or another write into the session is in progress: commit once it has ended')
     // Claimed before the walk, which awaits: no second commit, no idle expiry meanwhile.
     const applying = this.applyCommit(s, upper, workspace)
     s.commit = applying.then(
@@ -331,6 +335,24 @@ export class IsolatedSessions {
       await this.restart(s)
     }
     return applied
+  }
+
+  /**
+   * Calls `op` with the session's view of its workspace (`/proc/<sandbox init>/root<workspace>`)
+   * once no commit is in flight. A write is counted while it lasts, and a commit refuses to
+   * begin meanwhile: a write into the overlay as the commit copied it was lost with the layer
+   * it emptied (80 uploads of 80), and one arriving during the commit met a stopped sandbox.
+   */
+  async overView<T>(id: string, write: boolean, op: (s: Session, view: string) => Promise<T>): Promise<T> {
+    const s = await this.ready(id)
+    const view = `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+    if (!write) return op(s, view)
+    s.writes++
+    try {
+      return await op(s, view)
+    } finally {
+      s.writes--
+    }
   }
 
   /** The session's merged view of its workspace, while its sandbox runs. */
