@@ -135,6 +135,31 @@ describe('files over HTTP', () => {
     const list = await (await d.fetch(`/directories/list?path=${q(join(dir, 'etc'))}`)).json()
     expect(list).toMatchObject([{ path: join(dir, 'etc/cfg.ini'), type: 'file', mode: 600, size: 11 }])
   })
+
+  test('moves racing on one destination: one moves, the other is refused as onto an existing path', async () => {
+    // The check that the destination is free and the rename were apart: both moves answered
+    // 200 and the first source moved was replaced by the second (41 runs of 67).
+    const race = join(dir, 'race-mv')
+    mkdirSync(race)
+    for (let i = 0; i < 150; i++) {
+      const [a, b, dest] = ['a', 'b', 'dest'].map(n => join(race, `${n}${i}`)) as [string, string, string]
+      writeFileSync(a, 'a')
+      writeFileSync(b, 'b')
+      const answers = await Promise.all(
+        [a, b].map(async src => {
+          const res = await postJson(d, '/files/mv', [{ src, dest }])
+          return { status: res.status, body: await res.text() }
+        }),
+      )
+      const moved = answers.filter(r => r.status === 200)
+      const refused = answers.filter(r => r.status === 400)
+      expect({ i, moved: moved.length, refused: refused.length }).toEqual({ i, moved: 1, refused: 1 })
+      expect(refused[0]?.body).toContain('destination path already exists')
+      // Nothing lost: the destination holds one source, the other is where it was.
+      const left = [a, b].filter(p => existsSync(p)).map(p => readFileSync(p, 'utf8'))
+      expect({ i, all: [readFileSync(dest, 'utf8'), ...left].sort() }).toEqual({ i, all: ['a', 'b'] })
+    }
+  })
 })
 
 describe('serve options', () => {
