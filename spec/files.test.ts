@@ -15,7 +15,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, type Daemon, postJson, startDaemon } from './harness'
+import { BIN, type Daemon, postJson, startDaemon, waitFor } from './harness'
 import { hashBody, memoryOf, multipartStream, patternChunks, sha256Of } from './files-transfer'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-files-')))
@@ -159,6 +159,30 @@ describe('files over HTTP', () => {
       const left = [a, b].filter(p => existsSync(p)).map(p => readFileSync(p, 'utf8'))
       expect({ i, all: [readFileSync(dest, 'utf8'), ...left].sort() }).toEqual({ i, all: ['a', 'b'] })
     }
+  })
+
+  test('a directory a mkdir answered 200 for stays when the upload that made it fails', async () => {
+    // The failed upload removes the directories it made for its file: a mkdir of one of them
+    // in the meantime had answered 200, and the directory was gone a moment later.
+    const made = join(dir, 'claimed', 'dir')
+    const enc = new TextEncoder()
+    let send!: ReadableStreamDefaultController<Uint8Array>
+    const body = new ReadableStream<Uint8Array>({ start: c => void (send = c) })
+    const meta = JSON.stringify({ path: join(made, 'f') })
+    send.enqueue(
+      enc.encode(
+        `--b\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${meta}\r\n` +
+          `--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\npartial`,
+      ),
+    )
+    const headers = { 'content-type': 'multipart/form-data; boundary=b' }
+    const upload = d.fetch('/files/upload', { method: 'POST', headers, body })
+    await waitFor('the upload to make its directories', () => existsSync(made))
+    expect((await postJson(d, '/directories', { [made]: { mode: 755 } })).status).toBe(200)
+    send.close() // no closing boundary: the upload fails
+    expect((await upload).status).toBe(400)
+    expect(readdirSync(made)).toEqual([])
+    expect(statSync(made).isDirectory()).toBe(true)
   })
 })
 
