@@ -15,7 +15,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, type Daemon, postJson, startDaemon } from './harness'
+import { BIN, type Daemon, postJson, startDaemon, waitFor } from './harness'
 import { hashBody, memoryOf, multipartStream, patternChunks, sha256Of } from './files-transfer'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-files-')))
@@ -134,6 +134,55 @@ describe('files over HTTP', () => {
     expect((await postJson(d, '/files/permissions', { [join(dir, 'etc/cfg.ini')]: { mode: 600 } })).status).toBe(200)
     const list = await (await d.fetch(`/directories/list?path=${q(join(dir, 'etc'))}`)).json()
     expect(list).toMatchObject([{ path: join(dir, 'etc/cfg.ini'), type: 'file', mode: 600, size: 11 }])
+  })
+
+  test('moves racing on one destination: one moves, the other is refused as onto an existing path', async () => {
+    // The check that the destination is free and the rename were apart: both moves answered
+    // 200 and the first source moved was replaced by the second (41 runs of 67).
+    const race = join(dir, 'race-mv')
+    mkdirSync(race)
+    for (let i = 0; i < 150; i++) {
+      const [a, b, dest] = ['a', 'b', 'dest'].map(n => join(race, `${n}${i}`)) as [string, string, string]
+      writeFileSync(a, 'a')
+      writeFileSync(b, 'b')
+      const answers = await Promise.all(
+        [a, b].map(async src => {
+          const res = await postJson(d, '/files/mv', [{ src, dest }])
+          return { status: res.status, body: await res.text() }
+        }),
+      )
+      const moved = answers.filter(r => r.status === 200)
+      const refused = answers.filter(r => r.status === 400)
+      expect({ i, moved: moved.length, refused: refused.length }).toEqual({ i, moved: 1, refused: 1 })
+      expect(refused[0]?.body).toContain('destination path already exists')
+      // Nothing lost: the destination holds one source, the other is where it was.
+      const left = [a, b].filter(p => existsSync(p)).map(p => readFileSync(p, 'utf8'))
+      expect({ i, all: [readFileSync(dest, 'utf8'), ...left].sort() }).toEqual({ i, all: ['a', 'b'] })
+    }
+  })
+
+  test('a directory a mkdir answered 200 for stays when the upload that made it fails', async () => {
+    // The failed upload removes the directories it made for its file: a mkdir of one of them
+    // in the meantime had answered 200, and the directory was gone a moment later.
+    const made = join(dir, 'claimed', 'dir')
+    const enc = new TextEncoder()
+    let send!: ReadableStreamDefaultController<Uint8Array>
+    const body = new ReadableStream<Uint8Array>({ start: c => void (send = c) })
+    const meta = JSON.stringify({ path: join(made, 'f') })
+    send.enqueue(
+      enc.encode(
+        `--b\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${meta}\r\n` +
+          `--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\npartial`,
+      ),
+    )
+    const headers = { 'content-type': 'multipart/form-data; boundary=b' }
+    const upload = d.fetch('/files/upload', { method: 'POST', headers, body })
+    await waitFor('the upload to make its directories', () => existsSync(made))
+    expect((await postJson(d, '/directories', { [made]: { mode: 755 } })).status).toBe(200)
+    send.close() // no closing boundary: the upload fails
+    expect((await upload).status).toBe(400)
+    expect(readdirSync(made)).toEqual([])
+    expect(statSync(made).isDirectory()).toBe(true)
   })
 })
 

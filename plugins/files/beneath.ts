@@ -7,7 +7,8 @@
  * when it leads out of the root. Operations then act on `/proc/self/fd/<dir>/<name>` (see
  * Anchor), never on a path string that the kernel would resolve again.
  */
-import { closeSync, constants, mkdirSync, openSync, readlinkSync, rmdirSync } from 'node:fs'
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readlinkSync, rmdirSync } from 'node:fs'
+import { isClaimed, madeInFlight, releaseMade } from './made-dirs'
 
 /** O_PATH (same value on every Linux architecture Bun targets): a handle to a place; Node does not export it. */
 export const O_PATH = 0o10000000
@@ -77,6 +78,8 @@ export interface WalkOptions {
 interface Created {
   dir: number
   name: Name
+  /** Its key in made-dirs.ts. */
+  key: string
 }
 
 /**
@@ -104,9 +107,13 @@ export class Anchor {
     return procPath(this.dir, name)
   }
 
-  /** Removes the directories this walk created, deepest first; any that is no longer empty stays. */
+  /**
+   * Removes the directories this walk created, deepest first; any that is no longer empty
+   * stays, and so does one a mkdir has claimed meanwhile (its parents, not empty then, too).
+   */
   undoCreated(): void {
     for (const c of [...this.created].reverse()) {
+      if (isClaimed(c.key)) continue
       try {
         rmdirSync(procPath(c.dir, c.name))
       } catch {}
@@ -119,6 +126,7 @@ export class Anchor {
   }
 
   close(): void {
+    for (const c of this.created) releaseMade(c.key)
     for (const fd of new Set([this.dir, ...this.created.map(c => c.dir)])) closeQuietly(fd)
   }
 }
@@ -225,7 +233,10 @@ class Walk {
   private makeDir(c: Name): void {
     try {
       mkdirSync(procPath(this.fd, c), 0o777)
-      if (this.opts.track) this.created.push({ dir: this.fd, name: c })
+      if (this.opts.track) {
+        const key = madeInFlight(lstatSync(procPath(this.fd, c)))
+        this.created.push({ dir: this.fd, name: c, key })
+      }
     } catch (err) {
       if (codeOf(err) !== 'EEXIST') throw err
     }

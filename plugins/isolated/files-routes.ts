@@ -80,30 +80,32 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
     request: Request
     body?: unknown
   }) => {
-    const s = await ops.session(params.sessionId)
-    const { path: workspace, mode } = s.params.workspace
-    if (mode === 'ro' && !READS.has(request.method)) {
-      throw new ExecdError('FORBIDDEN', `the workspace of isolated session ${s.id} is read-only (mode ro)`)
-    }
-    const scope = new SessionScope(workspace, `/proc/${ops.sandboxPid(s)}/root${workspace}`)
-    const url = new URL(request.url)
-    url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
-    const headers = new Headers(request.headers)
-    if (body !== undefined) headers.delete('content-length')
-    const inner = new Request(url, {
-      method: request.method,
-      headers,
-      body: READS.has(request.method) ? undefined : body !== undefined ? JSON.stringify(body) : request.body,
-      // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
-      duplex: 'half',
+    const write = !READS.has(request.method)
+    return ops.overView(params.sessionId, write, (s, view) => {
+      if (write && s.params.workspace.mode === 'ro') {
+        throw new ExecdError('FORBIDDEN', `the workspace of isolated session ${s.id} is read-only (mode ro)`)
+      }
+      const scope = new SessionScope(s.params.workspace.path, view)
+      const url = new URL(request.url)
+      url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
+      const headers = new Headers(request.headers)
+      if (body !== undefined) headers.delete('content-length')
+      const inner = new Request(url, {
+        method: request.method,
+        headers,
+        body: !write ? undefined : body !== undefined ? JSON.stringify(body) : request.body,
+        // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
+        duplex: 'half',
+      })
+      return current.run(scope, () => files.handle(inner))
     })
-    return current.run(scope, () => files.handle(inner))
   }
 
   const description =
     "The files section's operation over the session's view. Paths are the session's (absolute, or relative to " +
     "its workspace) and must lie in its workspace; an overlay session's writes land in its overlay; a ro " +
-    'workspace refuses writes with 403.'
+    'workspace refuses writes with 403. During a commit of the session, a request waits for it to end; a commit ' +
+    'refuses to begin (400) while a write is in progress.'
   /**
    * What the files section answers, documented: the same statuses as its own route (`statuses`),
    * with 404 for an unknown session and 403 for a write to a ro workspace.

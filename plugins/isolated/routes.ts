@@ -111,7 +111,7 @@ export function isolatedRoutes(ops: IsolatedSessions) {
       response: {
         200: CommitSchema,
         ...errorSchemas({
-          400: 'a rw or ro workspace, or a run or another commit of the session in progress',
+          400: 'a rw or ro workspace, or a run, a write through its files routes or another commit of the session in progress',
           404: UNKNOWN,
           503: UNAVAILABLE,
         }),
@@ -121,8 +121,10 @@ export function isolatedRoutes(ops: IsolatedSessions) {
           "Apply an overlay session's changes to the real workspace (each file atomically), then empty its overlay",
         description:
           "The session's shell is started afresh over the empty overlay (same id and parameters, shell state reset). " +
-          '400 for a rw or ro workspace, or while a run or another commit of the session is in progress ' +
-          "(the contract's only 409, ALREADY_CONNECTED, names a second client of a terminal).",
+          "400 for a rw or ro workspace, or while a run, an upload or other write through the session's files routes, " +
+          "or another commit of the session is in progress (the contract's only 409, ALREADY_CONNECTED, names a " +
+          'second client of a terminal). What arrives during a commit (a run, a diff, a files request, a DELETE) ' +
+          'waits for it to end: a write then lands in the emptied overlay, not in the commit.',
       },
     })
 }

@@ -2,6 +2,7 @@
 import { badRequest } from '../../../core/errors'
 import { changeMode, changeOwner, withEntry } from '../entry'
 import { fsError } from '../errors'
+import { claimDirectory } from '../made-dirs'
 import type { PathScope } from '../paths'
 import { planPermissions, type Permission } from './permissions'
 
@@ -14,6 +15,8 @@ export async function makeDirectories(scope: PathScope, entries: Record<string, 
         withEntry(anchor, async entry => {
           // mkdir -p succeeds silently on an existing path; make sure it is a directory.
           if (!entry.stats.isDirectory()) throw badRequest(`error accessing file: mkdir ${raw}: not a directory`)
+          // Made by an upload or a move still in flight: should that fail, this one stays.
+          claimDirectory(entry.stats)
           // mkdir's mode is filtered by the umask; an explicit mode is applied as given.
           step = 'chmod'
           if (mode !== undefined) await changeMode(entry, mode)

@@ -1,5 +1,6 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
-import { lstat, rename } from 'node:fs/promises'
+import { lstatSync, renameSync } from 'node:fs'
+import { lstat } from 'node:fs/promises'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import { tempNameFor } from '../atomic'
 import type { Anchor } from '../beneath'
@@ -70,21 +71,18 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
   }
   let moved = false
   try {
-    if (await exists(dest.at)) {
-      throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
-    }
     try {
-      await rename(src.at, dest.at)
+      moved = renameUnlessTaken(src.at, dest.at)
     } catch (err) {
       const code = errnoOf(err)
       // EINVAL: the destination is inside the source (reached through a symlink).
       if (code === 'EINVAL') throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
-      await moveAcrossDevices(src, dest).catch(e => {
+      moved = await moveAcrossDevices(src, dest).catch(e => {
         throw fsError(e, 'move', `${item.src} ${item.dest}`)
       })
     }
-    moved = true
+    if (!moved) throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
   } finally {
     if (!moved) dest.undoCreated()
     dest.close()
@@ -94,25 +92,34 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
 /**
  * rename(2) cannot cross filesystems (a volume mounted into the container, /dev/shm): copy
  * (modes, times and symlinks as they are) beside the destination, rename that into place,
- * then remove the source. A failure removes the partial copy and keeps the source.
+ * then remove the source. A failure removes the partial copy and keeps the source; so does a
+ * destination taken meanwhile (false).
  */
-async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<void> {
+async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<boolean> {
   const temp = tempNameFor(dest.name)
+  let placed = false
   try {
     await copyEntry(src.dir, src.name, dest.dir, temp)
-    await rename(dest.beside(temp), dest.at)
-  } catch (err) {
-    await removeEntry(dest.dir, temp).catch(() => {})
-    throw err
+    placed = renameUnlessTaken(dest.beside(temp), dest.at)
+  } finally {
+    if (!placed) await removeEntry(dest.dir, temp).catch(() => {})
   }
-  await removeEntry(src.dir, src.name)
+  if (placed) await removeEntry(src.dir, src.name)
+  return placed
 }
 
-async function exists(p: string | Buffer): Promise<boolean> {
+/**
+ * rename(2) unless something is at `to` already (rename would replace it); false then. The
+ * check and the rename have no await between, so no other move of execd's takes the name in
+ * between: two moves onto one free name both passed an awaited check, and the second replaced
+ * the first. (A lstat that fails otherwise leaves the rename to say why.)
+ */
+function renameUnlessTaken(from: string | Buffer, to: string | Buffer): boolean {
   try {
-    await lstat(p)
-    return true
-  } catch {
+    lstatSync(to)
     return false
+  } catch {
+    renameSync(from, to)
+    return true
   }
 }

@@ -5,13 +5,13 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
 import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
-import { LiveBash } from '../../../core/live-bash'
+import type { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
@@ -19,8 +19,9 @@ import { Deadlines } from './expiry'
 import { applyChanges } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
-import { ENV_NAME, invalid, NotSupported, sessionEnv, validateCreate, type CreateRequest, type Params } from './params'
-import { sandboxArgv } from './sandbox'
+import { makeOverlayDirs, overlayOf } from './layers'
+import { ENV_NAME, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
+import { startShell, started } from './shell'
 
 export interface IsolatedSettings {
   /** bubblewrap: a path or a name looked up on PATH. */
@@ -51,7 +52,13 @@ export interface Session {
   /** ms since the epoch of the last use (creation, the end of a run). */
   lastUse: number
   release: () => void
-  committing?: boolean
+  /**
+   * The commit in flight, settled (it never rejects): it stops the shell, empties the overlay
+   * and starts a fresh shell, so what else touches the session waits for it (`ready`).
+   */
+  commit?: Promise<void>
+  /** Writes through the files routes in progress (`overView`): a commit waits for none. */
+  writes: number
 }
 
 export class IsolatedSessions {
@@ -96,8 +103,8 @@ export class IsolatedSessions {
       dir = join(this.temp.ensure(), id)
       mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
       if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
-      const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, lastUse: 0, release }
-      const s: Session = { ...created, bash: await this.start(created, p) }
+      const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, writes: 0, lastUse: 0, release }
+      const s: Session = { ...created, bash: startShell(created, p) }
       const bash = s.bash
       await started(bash)
       if (this.closed) {
@@ -106,7 +113,7 @@ export class IsolatedSessions {
         throw shuttingDown()
       }
       this.sessions.set(id, s)
-      void bash.exited.then(() => s.bash === bash && !s.committing && s.release())
+      void bash.exited.then(() => s.bash === bash && !s.commit && s.release())
       this.touch(s)
       return s
     } catch (err) {
@@ -141,8 +148,21 @@ export class IsolatedSessions {
     return Math.max(0, Math.ceil(idle - (Date.now() - s.lastUse) / 1000))
   }
 
+  /**
+   * The session once no commit of it is in flight (one that began meanwhile is waited for
+   * too); 404 if it was deleted meanwhile.
+   */
+  private async ready(id: string): Promise<Session> {
+    for (;;) {
+      const s = await this.session(id)
+      if (!s.commit) return s
+      await s.commit
+    }
+  }
+
   async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<SseItem>> {
-    const s = await this.session(id)
+    // Run during a commit, the code met a stopped shell (404 'has ended'), or a shell killed under it.
+    const s = await this.ready(id)
     if (!req || typeof req.code !== 'string' || req.code.trim() === '') throw invalid('code is required')
     const t = req.timeout_seconds
     if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) {
@@ -207,6 +227,10 @@ export class IsolatedSessions {
   async destroy(s: Session): Promise<void> {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id)
     this.idle.delete(s)
+    // A commit in flight is let finish (its fresh shell is closed as it sees the session gone):
+    // its layers removed under it, it had committed 0 to 299 of 300 files and answered with
+    // execd's own run file path.
+    await s.commit
     await s.bash.close()
     s.release()
     // Awaited, not rmSync: an overlay of 100 000 files held the event loop while it went.
@@ -220,7 +244,7 @@ export class IsolatedSessions {
   private async restart(s: Session): Promise<void> {
     this.idle.delete(s)
     await s.bash.close()
-    const fresh = await this.start(s, await this.usable())
+    const fresh = startShell(s, await this.usable())
     await started(fresh)
     if (this.sessions.get(s.id) !== s) {
       // Deleted (or shut down) while the fresh sandbox started.
@@ -228,36 +252,8 @@ export class IsolatedSessions {
       return
     }
     s.bash = fresh
-    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.committing && s.release())
+    void fresh.exited.then(() => this.sessions.get(s.id) === s && s.bash === fresh && !s.commit && s.release())
     this.touch(s)
-  }
-
-  /** Starts the session's shell in its sandbox. */
-  private async start(s: Omit<Session, 'bash'>, p: Probed): Promise<LiveBash> {
-    const codeDir = join(s.dir, 'bash')
-    const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
-    const argv = sandboxArgv({
-      bwrap: p.bwrap!,
-      setpriv: p.setpriv,
-      profile: s.params.profile,
-      workspace: s.params.workspace.path,
-      mode: s.params.workspace.mode,
-      extraWritable: s.params.extra_writable,
-      binds: s.params.binds,
-      shareNet: s.params.share_net,
-      uid: s.params.uid,
-      gid: s.params.gid,
-      uidMode: s.params.uid_mode,
-      codeDir,
-      overlayDir,
-    })
-    const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
-    if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
-      for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
-        chownSync(f, s.params.uid, s.params.gid ?? s.params.uid)
-      }
-    }
-    return bash
   }
 
   /**
@@ -275,7 +271,8 @@ export class IsolatedSessions {
 
   /** The changes of an overlay session's workspace (`patch`: with a unified diff of text files). */
   async diff(id: string, patch: boolean): Promise<Diff> {
-    const s = await this.session(id)
+    // During a commit, the layer read is being applied and emptied: the diff once it is done.
+    const s = await this.ready(id)
     const { upper, workspace } = overlayOf(s)
     const { changes, truncated } = await changesOf(upper, workspace, this.mergedView(s))
     const out: Diff = { workspace, changes }
@@ -298,35 +295,63 @@ export class IsolatedSessions {
     const s = await this.session(id)
     const { upper, workspace } = overlayOf(s)
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
-    if (s.committing) throw invalid('a commit of this session is already in progress')
+    if (s.commit) throw invalid('a commit of this session is already in progress')
+    if (s.writes > 0)
+      throw invalid('an upload or another write into the session is in progress: commit once it has ended')
     // Claimed before the walk, which awaits: no second commit, no idle expiry meanwhile.
-    s.committing = true
+    const applying = this.applyCommit(s, upper, workspace)
+    s.commit = applying.then(
+      () => {},
+      () => {},
+    )
     try {
-      this.idle.delete(s)
-      let changes: ChangedPath[]
-      try {
-        const found = await changesOf(upper, workspace, this.mergedView(s))
-        if (found.truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
-        changes = found.changes
-      } catch (err) {
-        if (s.runs === 0) this.touch(s) // refused: idle as before (a run re-arms it as it ends)
-        throw err
-      }
-      if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
-      await s.bash.close()
-      let applied: ChangedPath[] | undefined
-      try {
-        applied = await applyChanges(changes, upper, workspace)
-      } finally {
-        if (applied) {
-          await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
-          makeOverlayDirs(s.dir, workspace)
-        }
-        await this.restart(s)
-      }
-      return { applied, session_restarted: true }
+      return { applied: await applying, session_restarted: true }
     } finally {
-      s.committing = false
+      s.commit = undefined
+    }
+  }
+
+  private async applyCommit(s: Session, upper: string, workspace: string): Promise<ChangedPath[]> {
+    this.idle.delete(s)
+    let changes: ChangedPath[]
+    try {
+      const found = await changesOf(upper, workspace, this.mergedView(s))
+      if (found.truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
+      changes = found.changes
+    } catch (err) {
+      if (s.runs === 0) this.touch(s) // refused: idle as before (a run re-arms it as it ends)
+      throw err
+    }
+    if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
+    await s.bash.close()
+    let applied: ChangedPath[] | undefined
+    try {
+      applied = await applyChanges(changes, upper, workspace)
+    } finally {
+      if (applied) {
+        await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
+        makeOverlayDirs(s.dir, workspace)
+      }
+      await this.restart(s)
+    }
+    return applied
+  }
+
+  /**
+   * Calls `op` with the session's view of its workspace (`/proc/<sandbox init>/root<workspace>`)
+   * once no commit is in flight. A write is counted while it lasts, and a commit refuses to
+   * begin meanwhile: a write into the overlay as the commit copied it was lost with the layer
+   * it emptied (80 uploads of 80), and one arriving during the commit met a stopped sandbox.
+   */
+  async overView<T>(id: string, write: boolean, op: (s: Session, view: string) => Promise<T>): Promise<T> {
+    const s = await this.ready(id)
+    const view = `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+    if (!write) return op(s, view)
+    s.writes++
+    try {
+      return await op(s, view)
+    } finally {
+      s.writes--
     }
   }
 
@@ -346,42 +371,6 @@ export class IsolatedSessions {
     this.idle.stop()
     this.temp.close()
   }
-}
-
-/** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
-async function started(bash: LiveBash): Promise<void> {
-  const first = bash.run(':')
-  for (;;) {
-    const r = await first.next()
-    if (!r.done) continue
-    if (r.value.kind !== 'died') return
-    await bash.close()
-    throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${r.value.reason}`)
-  }
-}
-
-/** The layers of an overlay session; a clear 400 for the other modes. */
-function overlayOf(s: Session): { upper: string; workspace: string } {
-  const mode = s.params.workspace.mode
-  if (mode !== 'overlay') {
-    throw invalid(
-      `diff and commit need an overlay workspace; this session's workspace is ${mode} (its writes are already in place)`,
-    )
-  }
-  return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
-}
-
-/**
- * Upper and work dirs of an overlay. The merged root shows the upper root's owner and mode,
- * so it takes the workspace's: a 0777 workspace stays writable for a uid-switched session.
- */
-function makeOverlayDirs(dir: string, workspace: string): string {
-  const ovl = join(dir, 'ovl')
-  for (const d of ['upper', 'work']) mkdirSync(join(ovl, d), { recursive: true, mode: 0o755 })
-  const st = lstatSync(workspace)
-  chownSync(join(ovl, 'upper'), st.uid, st.gid)
-  chmodSync(join(ovl, 'upper'), st.mode & 0o7777)
-  return ovl
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

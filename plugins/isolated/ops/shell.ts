@@ -1,0 +1,56 @@
+/** A session's shell: one live bash started inside its bubblewrap sandbox, and proven started. */
+import { chownSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { ExecdError } from '../../../core/errors'
+import { LiveBash } from '../../../core/live-bash'
+import type { Params } from './params'
+import { sessionEnv } from './params'
+import type { Probed } from './probe'
+import { sandboxArgv } from './sandbox'
+
+/** What starting a shell needs of a session: its parameters and its dir. */
+export interface ShellOf {
+  params: Params
+  /** The session's dir in execd's private temp dir: the run file, the overlay layers. */
+  dir: string
+}
+
+/** Starts the session's shell in its sandbox. */
+export function startShell(s: ShellOf, p: Probed): LiveBash {
+  const codeDir = join(s.dir, 'bash')
+  const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
+  const argv = sandboxArgv({
+    bwrap: p.bwrap!,
+    setpriv: p.setpriv,
+    profile: s.params.profile,
+    workspace: s.params.workspace.path,
+    mode: s.params.workspace.mode,
+    extraWritable: s.params.extra_writable,
+    binds: s.params.binds,
+    shareNet: s.params.share_net,
+    uid: s.params.uid,
+    gid: s.params.gid,
+    uidMode: s.params.uid_mode,
+    codeDir,
+    overlayDir,
+  })
+  const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
+  if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
+    for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
+      chownSync(f, s.params.uid, s.params.gid ?? s.params.uid)
+    }
+  }
+  return bash
+}
+
+/** A run that proves the sandbox started (bwrap refused a mount, a binary is missing…). */
+export async function started(bash: LiveBash): Promise<void> {
+  const first = bash.run(':')
+  for (;;) {
+    const r = await first.next()
+    if (!r.done) continue
+    if (r.value.kind !== 'died') return
+    await bash.close()
+    throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${r.value.reason}`)
+  }
+}
