@@ -6,12 +6,11 @@
  */
 import { constants, writeSync } from 'node:fs'
 import { lstat, open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises'
-import type { Anchor, Name } from './beneath'
+import type { Anchor } from './beneath'
 import { procPath } from './beneath'
-import { decodeName } from './ops/names'
-import { randomHex } from '../../core/random'
 import { fsError } from './errors'
 import type { Ownership } from './owners'
+import { stagedEntries, tempNameFor, type StagedEntry } from './staging'
 
 interface AtomicWriteOptions {
   /** Permission bits for the file; default: the replaced file's, else 0666 & ~umask. */
@@ -19,12 +18,6 @@ interface AtomicWriteOptions {
   /** Owner/group to set; default: the replaced file's owner and group. */
   ownership?: Ownership
 }
-
-/** Prefix of every temp file this section creates, so strays are easy to recognise. */
-const TEMP_MARKER = '.execd-tmp-'
-
-export const tempNameFor = (name: Name): string =>
-  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomHex(6)}`
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 
@@ -51,7 +44,8 @@ export async function stageFile(
   if (previous?.isDirectory() || anchor.name === '.') {
     throw fsError(Object.assign(new Error(), { code: 'EISDIR' }), 'open', anchor.raw)
   }
-  const temp = anchor.beside(tempNameFor(anchor.name))
+  const tempName = tempNameFor(anchor.name)
+  const temp = anchor.beside(tempName)
   let handle: FileHandle | undefined
   try {
     handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
@@ -59,13 +53,17 @@ export async function stageFile(
     throw fsError(err, 'open', anchor.raw)
   }
   let bytes = 0
-  let step = 'write'
+  let step = 'stat'
   let state: 'staged' | 'failed' | 'committed' = 'failed'
+  let tracked: StagedEntry | undefined
   const discard = async () => {
     if (state !== 'committed') await unlink(temp).catch(() => {})
+    tracked?.done()
   }
   const flusher = new EarlyFlush(handle)
   try {
+    tracked = stagedEntries.track(procPath(anchor.dir), tempName, await handle.stat({ bigint: true }))
+    step = 'write'
     const writer = new Writer(handle, await onLocalDisk(anchor.dir))
     for await (const chunk of fromSource(chunks)) {
       await writer.write(chunk)
@@ -101,6 +99,7 @@ export async function stageFile(
         throw fsError(err, 'rename', anchor.raw)
       }
       state = 'committed'
+      tracked?.done()
       await syncDirectory(anchor.dir)
     },
   }

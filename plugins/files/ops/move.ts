@@ -1,10 +1,10 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
 import { lstat, rename } from 'node:fs/promises'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
-import { tempNameFor } from '../atomic'
-import type { Anchor } from '../beneath'
+import { procPath, type Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
+import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
 import { copyEntry, removeEntry } from '../tree'
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
@@ -98,12 +98,17 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
  */
 async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<void> {
   const temp = tempNameFor(dest.name)
+  let staged: StagedEntry | undefined
   try {
-    await copyEntry(src.dir, src.name, dest.dir, temp)
+    await copyEntry(src.dir, src.name, dest.dir, temp, {
+      made: made => (staged = stagedEntries.track(procPath(dest.dir), temp, made)),
+    })
     await rename(dest.beside(temp), dest.at)
   } catch (err) {
     await removeEntry(dest.dir, temp).catch(() => {})
     throw err
+  } finally {
+    staged?.done()
   }
   await removeEntry(src.dir, src.name)
 }

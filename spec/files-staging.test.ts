@@ -1,0 +1,110 @@
+/**
+ * What the files section stages beside a user's file (an upload's temp file, the copy of a move
+ * across filesystems) never outlives the request or execd, through the compiled executable:
+ * removed when execd stops (SIGTERM), and, when it was SIGKILLed, at its next start. The user's
+ * own file is never touched for it.
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import type { Socket } from 'bun'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type Daemon, startDaemon, waitFor } from './harness'
+
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-staging-')))
+const otherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev
+const shm = otherDevice ? mkdtempSync('/dev/shm/execd-spec-staging-') : ''
+const daemons: Daemon[] = []
+afterAll(async () => {
+  for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) await d.stop()
+  rmSync(dir, { recursive: true, force: true })
+  if (shm) rmSync(shm, { recursive: true, force: true })
+})
+
+const start = async () => {
+  const d = await startDaemon()
+  daemons.push(d)
+  return d
+}
+
+/** execd's temp entries in `where`: an upload's, a replace's or a move's. */
+const temps = (where: string) => readdirSync(where).filter(n => n.includes('.execd-tmp-'))
+
+const MiB = 1024 * 1024
+
+/**
+ * An upload of `target` that sends its first MiB and then waits, its connection open (the
+ * body announced is 64 MiB): execd has its temp file open by the time that MiB is written.
+ */
+async function slowUpload(d: Daemon, target: string): Promise<Socket<undefined>> {
+  const url = new URL(d.url)
+  const head =
+    `--sb\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n\r\n` +
+    `${JSON.stringify({ path: target })}\r\n--sb\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n`
+  const socket = await Bun.connect({ hostname: url.hostname, port: Number(url.port), socket: { data() {} } })
+  socket.write(
+    `POST /files/upload HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+      `Content-Type: multipart/form-data; boundary=sb\r\nContent-Length: ${head.length + 64 * MiB + 8}\r\n\r\n${head}`,
+  )
+  socket.write(Buffer.alloc(MiB, 'x'))
+  return socket
+}
+
+/** A tree of many small files: its copy across filesystems takes long enough to be stopped. */
+function makeTree(root: string, files = 4000): void {
+  for (let i = 0; i < files / 100; i++) {
+    const sub = join(root, `d${i}`)
+    mkdirSync(sub, { recursive: true })
+    for (let j = 0; j < 100; j++) writeFileSync(join(sub, `f${j}`), `file ${i}/${j}\n`.repeat(64))
+  }
+}
+
+const filesUnder = (root: string): number =>
+  readdirSync(root, { recursive: true }).filter(n => statSync(join(root, String(n))).isFile()).length
+
+describe('execd stopped by SIGTERM', () => {
+  test('during an upload: its temp file is removed and the previous file is as it was', async () => {
+    const d = await start()
+    const where = join(dir, 'upload-term')
+    mkdirSync(where)
+    const target = join(where, 'f.txt')
+    writeFileSync(target, 'previous')
+    const socket = await slowUpload(d, target)
+    await waitFor('the upload to stage its temp file', () => temps(where).length === 1)
+    expect(await d.stop()).toBe(0)
+    socket.end()
+    expect(temps(where)).toEqual([])
+    expect(readFileSync(target, 'utf8')).toBe('previous')
+  }, 30_000)
+
+  test.skipIf(!otherDevice)(
+    'during a move across filesystems: its partial copy is removed',
+    async () => {
+      const d = await start()
+      const src = join(shm, 'tree-term')
+      makeTree(src)
+      const where = join(dir, 'move-term')
+      mkdirSync(where)
+      const dest = join(where, 'tree')
+      const moving = d.fetch('/files/mv', { method: 'POST', body: JSON.stringify([{ src, dest }]) }).catch(() => {})
+      await waitFor('the copy to start', () => temps(where).length === 1)
+      expect(await d.stop()).toBe(0)
+      await moving
+      expect(temps(where)).toEqual([])
+      // Stopped before the copy was renamed into place (the source whole), or after (the copy whole).
+      if (existsSync(dest)) expect(filesUnder(dest)).toBe(4000)
+      else expect(filesUnder(src)).toBe(4000)
+    },
+    60_000,
+  )
+})
