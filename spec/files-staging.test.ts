@@ -108,3 +108,57 @@ describe('execd stopped by SIGTERM', () => {
     60_000,
   )
 })
+
+/** execd's journals of staged entries in the temp dir (`execd-staged-<pid>-*`) of the daemon `pid`. */
+const journalsOf = (pid: number) => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-staged-${pid}-`))
+/** The entries those journals name (a symlink each, beside the journal's lock). */
+const journalled = (pid: number) =>
+  journalsOf(pid).flatMap(j => readdirSync(join(tmpdir(), j)).filter(n => n !== '.owner.sock'))
+
+describe('execd killed by SIGKILL', () => {
+  /** Kills `d` mid-upload of `target` (one temp file beside it); returns the temp's name. */
+  async function killedUploading(where: string, target: string): Promise<{ temp: string; pid: number }> {
+    const d = await start()
+    const socket = await slowUpload(d, target)
+    // Journalled just after it is made: a kill in between leaves it (its name says what it is).
+    await waitFor(
+      'the upload to stage and journal its temp file',
+      () => temps(where).length === 1 && journalled(d.proc.pid).length === 1,
+    )
+    d.proc.kill('SIGKILL')
+    await d.proc.exited
+    socket.end()
+    const [temp] = temps(where)
+    if (!temp) throw new Error('the kill took the temp file along')
+    return { temp, pid: d.proc.pid }
+  }
+
+  test('during an upload: the next execd removes the temp file at its start, the previous file intact', async () => {
+    const where = join(dir, 'upload-kill')
+    mkdirSync(where)
+    const target = join(where, 'f.txt')
+    writeFileSync(target, 'previous')
+    const { pid } = await killedUploading(where, target)
+    const next = await start()
+    // The first files request waits for the section to open, which sweeps first.
+    expect((await next.fetch(`/files/info?path=${encodeURIComponent(target)}`)).status).toBe(200)
+    expect(temps(where)).toEqual([])
+    expect(journalsOf(pid)).toEqual([])
+    expect(readFileSync(target, 'utf8')).toBe('previous')
+  }, 30_000)
+
+  test('an entry the journal names that is another file by now (same name, another inode) is left alone', async () => {
+    const where = join(dir, 'upload-kill-swapped')
+    mkdirSync(where)
+    const target = join(where, 'f.txt')
+    writeFileSync(target, 'previous')
+    const { temp, pid } = await killedUploading(where, target)
+    // Often with the same inode number: ext4 hands a freed inode to the next file at once.
+    rmSync(join(where, temp))
+    writeFileSync(join(where, temp), 'a file of the user')
+    const next = await start()
+    expect((await next.fetch(`/files/info?path=${encodeURIComponent(target)}`)).status).toBe(200)
+    expect(journalsOf(pid)).toEqual([])
+    expect(readFileSync(join(where, temp), 'utf8')).toBe('a file of the user')
+  }, 30_000)
+})

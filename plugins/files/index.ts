@@ -21,7 +21,8 @@ export const files: Section<FilesSettings> = {
   async open(ctx) {
     const [{ filesSettings }, { stagedEntries }] = await Promise.all([import('./settings'), import('./staging')])
     const ops = filesSettings(ctx.config)
-    stagedEntries.open()
+    // What an execd killed before left staged beside the user's files goes before the first request.
+    await stagedEntries.open()
     return {
       ops,
       routes: async () => (await import('./routes')).filesRoutes(ops),

@@ -5,24 +5,37 @@
  * files sections close (execd stopping on SIGTERM) is removed then: before, execd exited with
  * its `.execd-*` entries left next to the user's files.
  *
- * A removal takes the entry only if it is still the one made (same device and inode) and still
+ * A removal takes the entry only if it is still the one made (same device, inode and birth time) and still
  * carries a staging name, so a user's file that took its place is never removed for it.
+ *
+ * What a SIGKILL leaves is removed at the next start: each tracked entry is journalled as a
+ * symlink to where it is, named by its device, inode and birth time, in `$TMPDIR/execd-staged-<pid>-*` (an
+ * OwnedTempDir, core/temp-dir.ts), and the next execd to open a files section sweeps the
+ * journals whose owner is gone, entry by entry under the same check.
  *
  * One registry per process, not per section: the entries belong to the process that would
  * leave them, and they are made by plain operations that hold only a directory and a name.
  */
-import { constants } from 'node:fs'
+import { constants, readdirSync, readlinkSync, realpathSync, symlinkSync, unlinkSync } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { shuttingDown } from '../../core/errors'
 import { randomHex } from '../../core/random'
-import { O_PATH, procPath, type Name } from './beneath'
+import { OWNER_SOCKET, OwnedTempDir, sweepStale } from '../../core/temp-dir'
+import { O_PATH, asName, procPath, type Name } from './beneath'
 import { decodeName } from './ops/names'
 import { removeEntry } from './tree'
 
-/** What identifies an entry made: a removal checks it is still that one. */
+/**
+ * What identifies an entry made: a removal checks it is still that one. The birth time too: a
+ * freed inode is handed to the next file made on ext4 at once, so a user's file that took a
+ * removed temp file's name often has its inode number.
+ */
 export interface Made {
   dev: bigint
   ino: bigint
+  birthtimeNs: bigint
 }
 
 /** The marker in every temp name of the files section, so strays are easy to recognise. */
@@ -43,7 +56,16 @@ interface Entry {
   dir: string
   name: Name
   made: Made
+  /** Its symlink in the journal, if it could be written (best effort: a full TMPDIR stops no upload). */
+  link?: string
 }
+
+const JOURNAL_PREFIX = 'execd-staged'
+/**
+ * How long the journal dir stays once nothing is staged: making it and sweeping for stale ones
+ * costs ~2 ms, too much for every small upload, and an idle execd leaves no dir in TMPDIR.
+ */
+const JOURNAL_LINGER_MS = 1000
 
 /** A tracked entry. `done()`: its owner renamed it into place or removed it (idempotent). */
 export interface StagedEntry {
@@ -54,6 +76,13 @@ export class StagedEntries {
   private readonly entries = new Set<Entry>()
   private users = 0
   private closing = false
+  private readonly journal: OwnedTempDir
+  private lingering: ReturnType<typeof setTimeout> | undefined
+  private swept: Promise<unknown> | undefined
+
+  constructor(private readonly root = tmpdir()) {
+    this.journal = new OwnedTempDir(JOURNAL_PREFIX, root, { onStale: removeJournalled })
+  }
 
   /**
    * Tracks the entry `name` of `dir` that was just made. While it is tracked its owner keeps
@@ -62,15 +91,20 @@ export class StagedEntries {
    */
   track(dir: string, name: Name, made: Made): StagedEntry {
     if (this.closing) throw shuttingDown()
-    const entry = { dir, name, made }
+    const entry: Entry = { dir, name, made, link: this.journalled(dir, name, made) }
     this.entries.add(entry)
-    return { done: () => void this.entries.delete(entry) }
+    return { done: () => this.forget(entry) }
   }
 
-  /** A section that stages opens the registry; stagings are refused once every such section has closed it. */
-  open(): void {
+  /**
+   * A section that stages opens the registry (stagings are refused once every such section has
+   * closed it). The first open removes what execds killed before left staged.
+   */
+  open(): Promise<unknown> {
     this.users++
     this.closing = false
+    this.swept ??= sweepStale(JOURNAL_PREFIX, this.root, this.journal.path, removeJournalled)
+    return this.swept
   }
 
   /** Closes one section's use; the last one removes everything still staged. */
@@ -81,12 +115,57 @@ export class StagedEntries {
     const left = [...this.entries]
     this.entries.clear()
     await Promise.allSettled(left.map(e => removeIfMade(e.dir, e.name, e.made)))
+    clearTimeout(this.lingering)
+    this.journal.close()
+  }
+
+  /** Writes the journal's link to the entry: `<dev>-<ino>-<birth>` → its path as it lasts (no descriptor in it). */
+  private journalled(dir: string, name: Name, made: Made): string | undefined {
+    clearTimeout(this.lingering)
+    try {
+      const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}`)
+      symlinkSync(Buffer.concat([realpathSync(dir, { encoding: 'buffer' }), Buffer.from('/'), Buffer.from(name)]), link)
+      return link
+    } catch {
+      return undefined
+    }
+  }
+
+  private forget(entry: Entry): void {
+    if (!this.entries.delete(entry)) return
+    if (entry.link) {
+      try {
+        unlinkSync(entry.link)
+      } catch {}
+    }
+    if (this.entries.size > 0) return
+    clearTimeout(this.lingering)
+    this.lingering = setTimeout(() => this.entries.size === 0 && this.journal.close(), JOURNAL_LINGER_MS)
+    this.lingering.unref()
   }
 }
 
 export const stagedEntries = new StagedEntries()
 
 const { O_DIRECTORY } = constants
+
+/** Removes the entries a stale journal names (the sweep removes the journal itself). */
+async function removeJournalled(journal: string): Promise<void> {
+  for (const link of readdirSync(journal)) {
+    if (link === OWNER_SOCKET) continue
+    const id = /^(\d+)-(\d+)-(\d+)$/.exec(link)
+    if (!id?.[1] || !id[2] || !id[3]) continue
+    const target = readlinkSync(join(journal, link), { encoding: 'buffer' })
+    const slash = target.lastIndexOf(0x2f)
+    if (slash < 0) continue
+    const name = target.subarray(slash + 1)
+    await removeIfMade(slash === 0 ? '/' : target.subarray(0, slash), asName(name), {
+      dev: BigInt(id[1]),
+      ino: BigInt(id[2]),
+      birthtimeNs: BigInt(id[3]),
+    })
+  }
+}
 
 /** Removes `name` of `dir` (a whole tree if it is one) if it is still the entry made and bears a staged name. */
 export async function removeIfMade(dir: string | Buffer, name: Name, made: Made): Promise<void> {
@@ -95,7 +174,7 @@ export async function removeIfMade(dir: string | Buffer, name: Name, made: Made)
   if (!held) return
   try {
     const now = await lstat(procPath(held.fd, name), { bigint: true }).catch(() => undefined)
-    if (now?.dev !== made.dev || now.ino !== made.ino) return
+    if (now?.dev !== made.dev || now.ino !== made.ino || now.birthtimeNs !== made.birthtimeNs) return
     await removeEntry(held.fd, name)
   } finally {
     await held.close()

@@ -40,7 +40,7 @@ export const isolated: Section<IsolatedSessions> = {
     ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
     const { maxUploadBytes } = filesSettings(ctx.config)
     // A commit, and the files routes over a session's view, stage entries beside the user's files.
-    stagedEntries.open()
+    await stagedEntries.open()
     return {
       ops,
       routes: async () => {
