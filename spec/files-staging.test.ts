@@ -162,3 +162,51 @@ describe('execd killed by SIGKILL', () => {
     expect(readFileSync(join(where, temp), 'utf8')).toBe('a file of the user')
   }, 30_000)
 })
+
+describe('a client that goes away', () => {
+  test('stops its replace: the temp file is removed and the file is as it was', async () => {
+    const d = await start()
+    const where = join(shm || dir, 'replace-abort')
+    mkdirSync(where)
+    const file = join(where, 'big.txt')
+    const line = `${'lorem ipsum dolor sit amet '.repeat(37)}NEEDLE\n`
+    writeFileSync(file, line.repeat(Math.ceil((128 * MiB) / line.length)))
+    const before = Bun.hash(readFileSync(file))
+    const client = new AbortController()
+    const replacing = d
+      .fetch('/files/replace', {
+        method: 'POST',
+        body: JSON.stringify({ [file]: { old: 'NEEDLE', new: 'pin' } }),
+        signal: client.signal,
+      })
+      .catch(() => {})
+    await waitFor('the replace to stage its temp file', () => temps(where).length === 1)
+    client.abort()
+    await replacing
+    await waitFor('the temp file to go', () => temps(where).length === 0)
+    expect(Bun.hash(readFileSync(file))).toBe(before)
+  }, 60_000)
+
+  test.skipIf(!otherDevice)(
+    'stops its move across filesystems: the partial copy is removed, the source whole',
+    async () => {
+      const d = await start()
+      const src = join(shm, 'tree-abort')
+      makeTree(src)
+      const where = join(dir, 'move-abort')
+      mkdirSync(where)
+      const dest = join(where, 'tree')
+      const client = new AbortController()
+      const moving = d
+        .fetch('/files/mv', { method: 'POST', body: JSON.stringify([{ src, dest }]), signal: client.signal })
+        .catch(() => {})
+      await waitFor('the copy to start', () => temps(where).length === 1)
+      client.abort()
+      await moving
+      await waitFor('the partial copy to go', () => temps(where).length === 0)
+      expect(existsSync(dest)).toBe(false)
+      expect(filesUnder(src)).toBe(4000)
+    },
+    60_000,
+  )
+})

@@ -17,6 +17,8 @@ interface AtomicWriteOptions {
   mode?: number
   /** Owner/group to set; default: the replaced file's owner and group. */
   ownership?: Ownership
+  /** Stops the write (checked before each chunk): the temp file is removed. */
+  signal?: AbortSignal
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
@@ -66,6 +68,7 @@ export async function stageFile(
     step = 'write'
     const writer = new Writer(handle, await onLocalDisk(anchor.dir))
     for await (const chunk of fromSource(chunks)) {
+      opts.signal?.throwIfAborted()
       await writer.write(chunk)
       bytes += chunk.byteLength
       flusher.wrote(chunk.byteLength)
@@ -83,6 +86,7 @@ export async function stageFile(
   } catch (err) {
     // The source's own failure (a client gone, a malformed body) is reported as it is.
     if (err instanceof SourceError) throw err.cause
+    if (opts.signal?.aborted) throw opts.signal.reason
     throw fsError(err, step, anchor.raw)
   } finally {
     await flusher.settle().catch(() => {})

@@ -93,8 +93,9 @@ function frameOf(name: Name): { name: Buffer; bytes: Buffer; path: string; valid
   return { name: bytes, bytes, path: String(name), valid: typeof name === 'string' }
 }
 
-/** What a copy reports as it goes. */
 export interface CopyOptions {
+  /** Stops the copy (between entries and chunks): the caller removes what it made. */
+  signal?: AbortSignal
   /** Called once the copy's top entry exists (a caller tracks it as staged: staging.ts). */
   made?: (made: Made) => void
 }
@@ -109,8 +110,9 @@ export async function copyEntry(
   srcName: Name,
   destDir: number,
   destName: Name,
-  { made }: CopyOptions = {},
+  { signal, made }: CopyOptions = {},
 ): Promise<void> {
+  signal?.throwIfAborted()
   const from = procPath(srcDir, srcName)
   const to = procPath(destDir, destName)
   const s = await lstat(from)
@@ -126,7 +128,7 @@ export async function copyEntry(
       const dest = await open(to, DIR)
       try {
         made?.(await dest.stat({ bigint: true }))
-        for (const child of await entriesOf(src.fd)) await copyEntry(src.fd, child, dest.fd, child)
+        for (const child of await entriesOf(src.fd)) await copyEntry(src.fd, child, dest.fd, child, { signal })
         await dest.chmod(s.mode & 0o7777)
         await dest.utimes(s.atime, s.mtime)
       } finally {
@@ -146,6 +148,7 @@ export async function copyEntry(
       made?.(await dest.stat({ bigint: true }))
       const buf = Buffer.allocUnsafe(1 << 20)
       for (let pos = 0; ;) {
+        signal?.throwIfAborted()
         const { bytesRead } = await src.read(buf, 0, buf.length, pos)
         if (bytesRead === 0) break
         for (let off = 0; off < bytesRead;) off += (await dest.write(buf, off, bytesRead - off)).bytesWritten

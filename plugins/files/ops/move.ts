@@ -29,7 +29,8 @@ function endOf(item: MoveItem, end: 'src' | 'dest'): RawPath {
   return text
 }
 
-export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): Promise<void> {
+/** `signal`: the client went away; a move not yet renamed into place stops and leaves the source as it was. */
+export async function moveFiles(scope: PathScope, items: readonly MoveItem[], signal?: AbortSignal): Promise<void> {
   const checked = items.map((given): Move => {
     const item = { src: endOf(given, 'src'), dest: endOf(given, 'dest') }
     const [src, dest] = [scope.normalise(item.src), scope.normalise(item.dest)]
@@ -39,6 +40,7 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
     return item
   })
   for (const item of checked) {
+    signal?.throwIfAborted()
     let src: Anchor
     try {
       src = scope.anchor(item.src)
@@ -54,14 +56,14 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
       )
     }
     try {
-      await moveOne(scope, src, item)
+      await moveOne(scope, src, item, signal)
     } finally {
       src.close()
     }
   }
 }
 
-async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void> {
+async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: AbortSignal): Promise<void> {
   let dest: Anchor
   try {
     dest = scope.anchor(item.dest, { mkdirs: true, track: true })
@@ -80,7 +82,7 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
       // EINVAL: the destination is inside the source (reached through a symlink).
       if (code === 'EINVAL') throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
-      await moveAcrossDevices(src, dest).catch(e => {
+      await moveAcrossDevices(src, dest, signal).catch(e => {
         throw fsError(e, 'move', `${item.src} ${item.dest}`)
       })
     }
@@ -96,11 +98,12 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
  * (modes, times and symlinks as they are) beside the destination, rename that into place,
  * then remove the source. A failure removes the partial copy and keeps the source.
  */
-async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<void> {
+async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal): Promise<void> {
   const temp = tempNameFor(dest.name)
   let staged: StagedEntry | undefined
   try {
     await copyEntry(src.dir, src.name, dest.dir, temp, {
+      signal,
       made: made => (staged = stagedEntries.track(procPath(dest.dir), temp, made)),
     })
     await rename(dest.beside(temp), dest.at)
