@@ -16,7 +16,7 @@
  * One registry per process, not per section: the entries belong to the process that would
  * leave them, and they are made by plain operations that hold only a directory and a name.
  */
-import { constants, readdirSync, readlinkSync, realpathSync, symlinkSync, unlinkSync } from 'node:fs'
+import { constants, readdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -85,13 +85,14 @@ export class StagedEntries {
   }
 
   /**
-   * Tracks the entry `name` of `dir` that was just made. While it is tracked its owner keeps
-   * `dir` valid (an anchor's descriptor stays open). Throws once execd is stopping: the
-   * caller removes what it made, as for any failure.
+   * Tracks the entry `name` that was just made in `dir`: a directory's path, or a descriptor its
+   * owner holds open (an anchor's) for as long as the entry is tracked. Throws once execd is
+   * stopping: the caller removes what it made, as for any failure.
    */
-  track(dir: string, name: Name, made: Made): StagedEntry {
+  track(dir: string | number, name: Name, made: Made): StagedEntry {
     if (this.closing) throw shuttingDown()
-    const entry: Entry = { dir, name, made, link: this.journalled(dir, name, made) }
+    const at = typeof dir === 'number' ? procPath(dir) : dir
+    const entry: Entry = { dir: at, name, made, link: this.journalled(dir, name, made) }
     this.entries.add(entry)
     return { done: () => this.forget(entry) }
   }
@@ -120,11 +121,13 @@ export class StagedEntries {
   }
 
   /** Writes the journal's link to the entry: `<dev>-<ino>-<birth>` → its path as it lasts (no descriptor in it). */
-  private journalled(dir: string, name: Name, made: Made): string | undefined {
+  private journalled(dir: string | number, name: Name, made: Made): string | undefined {
     clearTimeout(this.lingering)
     try {
       const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}`)
-      symlinkSync(Buffer.concat([realpathSync(dir, { encoding: 'buffer' }), Buffer.from('/'), Buffer.from(name)]), link)
+      // A held directory's path by its descriptor's link: realpath of it cost three times as much.
+      const path = typeof dir === 'number' ? readlinkSync(`/proc/self/fd/${dir}`, { encoding: 'buffer' }) : dir
+      symlinkSync(Buffer.concat([Buffer.from(path), Buffer.from('/'), Buffer.from(name)]), link)
       return link
     } catch {
       return undefined

@@ -1,7 +1,7 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
 import { lstat, rename } from 'node:fs/promises'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
-import { procPath, type Anchor } from '../beneath'
+import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
@@ -104,7 +104,7 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal
   try {
     await copyEntry(src.dir, src.name, dest.dir, temp, {
       signal,
-      made: made => (staged = stagedEntries.track(procPath(dest.dir), temp, made)),
+      made: made => (staged = stagedEntries.track(dest.dir, temp, made)),
     })
     await rename(dest.beside(temp), dest.at)
   } catch (err) {
