@@ -1,7 +1,20 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { OwnedTempDir } from '../../core/temp-dir'
 import { StagedEntries, tempNameFor } from './staging'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-staging-'))
@@ -55,5 +68,37 @@ describe('staged entries', () => {
     expect(() => staging.track(dir, tempNameFor('h'), { dev: 0n, ino: 0n, birthtimeNs: 0n })).not.toThrow()
     await staging.close()
     expect(() => staging.track(dir, tempNameFor('h'), { dev: 0n, ino: 0n, birthtimeNs: 0n })).toThrow('shutting down')
+  })
+})
+
+/** A journal as a killed execd leaves it in `root`, naming `staged` (its lock's socket there, nobody listening). */
+function abandonedJournal(root: string, staged: string): string {
+  const journal = new OwnedTempDir('execd-staged', root)
+  const path = journal.ensure()
+  const s = lstatSync(staged, { bigint: true })
+  symlinkSync(staged, join(path, `${s.dev}-${s.ino}-${s.birthtimeNs}`))
+  ;(journal as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
+  return path
+}
+
+describe('journals left by a killed execd', () => {
+  test('the first open removes the entries a journal of this user names, and the journal', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staged = join(dir, tempNameFor('k'))
+    writeFileSync(staged, 'partial')
+    const journal = abandonedJournal(root, staged)
+    await new StagedEntries(root).open()
+    expect([existsSync(staged), existsSync(journal)]).toEqual([false, false])
+  })
+
+  test.skipIf(process.getuid?.() !== 0)('a journal of another user names nothing execd removes', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staged = join(dir, tempNameFor('m'))
+    writeFileSync(staged, 'a file of the user')
+    const journal = abandonedJournal(root, staged)
+    chownSync(journal, 65534, 65534)
+    await new StagedEntries(root).open()
+    expect(readFileSync(staged, 'utf8')).toBe('a file of the user')
+    expect(readdirSync(root)).toEqual([])
   })
 })

@@ -16,7 +16,7 @@
  * One registry per process, not per section: the entries belong to the process that would
  * leave them, and they are made by plain operations that hold only a directory and a name.
  */
-import { constants, readdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
+import { constants, lstatSync, readdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -152,8 +152,12 @@ export const stagedEntries = new StagedEntries()
 
 const { O_DIRECTORY } = constants
 
-/** Removes the entries a stale journal names (the sweep removes the journal itself). */
+/**
+ * Removes the entries a stale journal names (the sweep removes the journal itself). Only a
+ * journal of this user's: another user of TMPDIR could otherwise have execd remove files for it.
+ */
 async function removeJournalled(journal: string): Promise<void> {
+  if (lstatSync(journal).uid !== process.getuid?.()) return
   for (const link of readdirSync(journal)) {
     if (link === OWNER_SOCKET) continue
     const id = /^(\d+)-(\d+)-(\d+)$/.exec(link)
