@@ -63,6 +63,21 @@ test('the sweep a new dir starts can be waited for: then a dead owner’s dir is
   dir.close()
 })
 
+test('onStale sees a dead owner’s dir, with its contents, before the sweep removes it; a live one’s never', async () => {
+  const root = freshRoot()
+  const stale = abandonedDir(root, `execd-x-${process.pid}-stale`)
+  Bun.spawnSync(['touch', join(stale, 'journalled')])
+  const live = ownedTempDir('execd-x', root)
+  const seen: string[][] = []
+  const dir = new OwnedTempDir('execd-x', root, { onStale: d => void seen.push(readdirSync(d).sort()) })
+  dir.ensure()
+  await sweepsDone()
+  expect(seen).toEqual([[OWNER_SOCKET, 'journalled']])
+  expect(existsSync(stale)).toBe(false)
+  live.close()
+  dir.close()
+})
+
 test('a removed dir is made again on demand, with its lock', async () => {
   const dir = ownedTempDir('execd-x', freshRoot())
   rmSync(dir.path, { recursive: true, force: true })

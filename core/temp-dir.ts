@@ -24,6 +24,14 @@ import { withFdErrno } from './errors'
 
 export const OWNER_SOCKET = '.owner.sock'
 
+export interface TempDirOptions {
+  /**
+   * Runs on a stale dir of this prefix (its owner is gone) before the sweep removes it: for
+   * what the dir only names (a journal of entries its owner made elsewhere).
+   */
+  onStale?: (dir: string) => void | Promise<void>
+}
+
 export class OwnedTempDir {
   /** Known before the dir exists: names in it can be handed out before the first write. */
   readonly path: string
@@ -33,6 +41,7 @@ export class OwnedTempDir {
   constructor(
     readonly prefix: string,
     readonly root = tmpdir(),
+    private readonly opts: TempDirOptions = {},
   ) {
     const suffix = crypto.randomUUID().slice(0, 8)
     this.path = join(root, `${prefix}-${process.pid}-${suffix}`)
@@ -63,7 +72,7 @@ export class OwnedTempDir {
     }
     this.closed = false
     if (first) {
-      const sweep = sweepStale(this.prefix, this.root, this.path).finally(() => sweeps.delete(sweep))
+      const sweep = sweepStale(this.prefix, this.root, this.path, this.opts.onStale).finally(() => sweeps.delete(sweep))
       sweeps.add(sweep)
     }
     return this.path
@@ -115,8 +124,13 @@ export async function sweepsDone(): Promise<void> {
   await Promise.all(sweeps)
 }
 
-/** Removes the dirs of `prefix` whose lock nobody holds; returns their paths. */
-export async function sweepStale(prefix: string, root: string, keep?: string): Promise<string[]> {
+/** Removes the dirs of `prefix` whose lock nobody holds (`onStale` first); returns their paths. */
+export async function sweepStale(
+  prefix: string,
+  root: string,
+  keep?: string,
+  onStale?: TempDirOptions['onStale'],
+): Promise<string[]> {
   let names: string[] = []
   try {
     names = readdirSync(root)
@@ -131,6 +145,7 @@ export async function sweepStale(prefix: string, root: string, keep?: string): P
       .map(async name => {
         const dir = join(root, name)
         if ((await probeLock(join(dir, OWNER_SOCKET))) !== 'refused') return
+        await (async () => onStale?.(dir))().catch(() => {})
         rmSync(dir, { recursive: true, force: true })
         removed.push(dir)
       }),

@@ -4,27 +4,22 @@
  * leaves the old file untouched. Staging and committing are separate so that an upload of
  * several files renames them only once the whole request has arrived.
  */
-import { constants, writeSync } from 'node:fs'
+import { constants, fstatSync, writeSync } from 'node:fs'
 import { lstat, open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises'
-import type { Anchor, Name } from './beneath'
+import type { Anchor } from './beneath'
 import { procPath } from './beneath'
-import { decodeName } from './ops/names'
-import { randomHex } from '../../core/random'
 import { fsError } from './errors'
 import type { Ownership } from './owners'
+import { stagedEntries, tempNameFor, type StagedEntry } from './staging'
 
 interface AtomicWriteOptions {
   /** Permission bits for the file; default: the replaced file's, else 0666 & ~umask. */
   mode?: number
   /** Owner/group to set; default: the replaced file's owner and group. */
   ownership?: Ownership
+  /** Stops the write (checked before each chunk): the temp file is removed. */
+  signal?: AbortSignal
 }
-
-/** Prefix of every temp file this section creates, so strays are easy to recognise. */
-const TEMP_MARKER = '.execd-tmp-'
-
-export const tempNameFor = (name: Name): string =>
-  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomHex(6)}`
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 
@@ -51,7 +46,8 @@ export async function stageFile(
   if (previous?.isDirectory() || anchor.name === '.') {
     throw fsError(Object.assign(new Error(), { code: 'EISDIR' }), 'open', anchor.raw)
   }
-  const temp = anchor.beside(tempNameFor(anchor.name))
+  const tempName = tempNameFor(anchor.name)
+  const temp = anchor.beside(tempName)
   let handle: FileHandle | undefined
   try {
     handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
@@ -59,15 +55,21 @@ export async function stageFile(
     throw fsError(err, 'open', anchor.raw)
   }
   let bytes = 0
-  let step = 'write'
+  let step = 'stat'
   let state: 'staged' | 'failed' | 'committed' = 'failed'
+  let tracked: StagedEntry | undefined
   const discard = async () => {
     if (state !== 'committed') await unlink(temp).catch(() => {})
+    tracked?.done()
   }
   const flusher = new EarlyFlush(handle)
   try {
+    // fstat from the event loop: through the pool it cost as much as the journal's symlink.
+    tracked = stagedEntries.track(anchor.dir, tempName, fstatSync(handle.fd, { bigint: true }))
+    step = 'write'
     const writer = new Writer(handle, await onLocalDisk(anchor.dir))
     for await (const chunk of fromSource(chunks)) {
+      opts.signal?.throwIfAborted()
       await writer.write(chunk)
       bytes += chunk.byteLength
       flusher.wrote(chunk.byteLength)
@@ -85,6 +87,7 @@ export async function stageFile(
   } catch (err) {
     // The source's own failure (a client gone, a malformed body) is reported as it is.
     if (err instanceof SourceError) throw err.cause
+    if (opts.signal?.aborted) throw opts.signal.reason
     throw fsError(err, step, anchor.raw)
   } finally {
     await flusher.settle().catch(() => {})
@@ -101,6 +104,7 @@ export async function stageFile(
         throw fsError(err, 'rename', anchor.raw)
       }
       state = 'committed'
+      tracked?.done()
       await syncDirectory(anchor.dir)
     },
   }

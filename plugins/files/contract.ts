@@ -7,6 +7,7 @@
 export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
 export { filesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
+export { stagedEntries, type StagedEntry } from './staging'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.
 export const filesRoutesModule = () => import('./routes')

@@ -19,8 +19,15 @@ export const files: Section<FilesSettings> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const { filesSettings } = await import('./settings')
+    const [{ filesSettings }, { stagedEntries }] = await Promise.all([import('./settings'), import('./staging')])
     const ops = filesSettings(ctx.config)
-    return { ops, routes: async () => (await import('./routes')).filesRoutes(ops) }
+    // What an execd killed before left staged beside the user's files goes before the first request.
+    await stagedEntries.open()
+    return {
+      ops,
+      routes: async () => (await import('./routes')).filesRoutes(ops),
+      // What requests still in flight have staged goes now, not left beside the user's files.
+      close: () => stagedEntries.close(),
+    }
   },
 }

@@ -144,7 +144,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
         responses: doneOr(),
       },
     })
-    .post('/files/mv', async ({ body }) => (await moveFiles(scope, body), emptyOk()), {
+    .post('/files/mv', async ({ body, request }) => (await moveFiles(scope, body, request.signal), emptyOk()), {
       body: MoveListSchema,
       detail: {
         tags: ['files'],
@@ -176,8 +176,8 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     )
     .post(
       '/files/replace',
-      async ({ body, query }) => {
-        const counts = await replaceInFiles(scope, body)
+      async ({ body, query, request }) => {
+        const counts = await replaceInFiles(scope, body, request.signal)
         return query.verbose === 'true' ? json(counts) : emptyOk()
       },
       {

@@ -10,6 +10,7 @@ import { O_PATH, asName, procPath, type Name } from './beneath'
 import { fdPath } from './entry'
 import { errnoOf } from '../../core/errors'
 import { DirectoryFds } from './ops/walk-fds'
+import type { Made } from './staging'
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
 const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
@@ -92,23 +93,42 @@ function frameOf(name: Name): { name: Buffer; bytes: Buffer; path: string; valid
   return { name: bytes, bytes, path: String(name), valid: typeof name === 'string' }
 }
 
+export interface CopyOptions {
+  /** Stops the copy (between entries and chunks): the caller removes what it made. */
+  signal?: AbortSignal
+  /** Called once the copy's top entry exists (a caller tracks it as staged: staging.ts). */
+  made?: (made: Made) => void
+}
+
 /**
  * Copies `srcName` of `srcDir` to `destName` of `destDir` (which must not exist): files with
  * their bytes, mode and times, symlinks as links, directories recursively. Other kinds (FIFOs,
  * sockets, devices) are refused.
  */
-export async function copyEntry(srcDir: number, srcName: Name, destDir: number, destName: Name): Promise<void> {
+export async function copyEntry(
+  srcDir: number,
+  srcName: Name,
+  destDir: number,
+  destName: Name,
+  { signal, made }: CopyOptions = {},
+): Promise<void> {
+  signal?.throwIfAborted()
   const from = procPath(srcDir, srcName)
   const to = procPath(destDir, destName)
   const s = await lstat(from)
-  if (s.isSymbolicLink()) return symlink(await readlink(from, { encoding: 'buffer' }), to)
+  if (s.isSymbolicLink()) {
+    await symlink(await readlink(from, { encoding: 'buffer' }), to)
+    made?.(await lstat(to, { bigint: true }))
+    return
+  }
   if (s.isDirectory()) {
     const src = await open(from, DIR)
     try {
       await mkdir(to, 0o700)
       const dest = await open(to, DIR)
       try {
-        for (const child of await entriesOf(src.fd)) await copyEntry(src.fd, child, dest.fd, child)
+        made?.(await dest.stat({ bigint: true }))
+        for (const child of await entriesOf(src.fd)) await copyEntry(src.fd, child, dest.fd, child, { signal })
         await dest.chmod(s.mode & 0o7777)
         await dest.utimes(s.atime, s.mtime)
       } finally {
@@ -125,8 +145,10 @@ export async function copyEntry(srcDir: number, srcName: Name, destDir: number, 
     const st = await src.stat()
     const dest = await open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
     try {
+      made?.(await dest.stat({ bigint: true }))
       const buf = Buffer.allocUnsafe(1 << 20)
       for (let pos = 0; ;) {
+        signal?.throwIfAborted()
         const { bytesRead } = await src.read(buf, 0, buf.length, pos)
         if (bytesRead === 0) break
         for (let off = 0; off < bytesRead;) off += (await dest.write(buf, off, bytesRead - off)).bytesWritten

@@ -94,6 +94,8 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
         method: request.method,
         headers,
         body: !write ? undefined : body !== undefined ? JSON.stringify(body) : request.body,
+        // The client going away stops the operation as on the files section's own routes.
+        signal: request.signal,
         // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
         duplex: 'half',
       })

@@ -19,7 +19,7 @@ export const isolated: Section<IsolatedSessions> = {
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings }, { realpathSync }, { resolve }] =
+    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings, stagedEntries }, { realpathSync }, { resolve }] =
       await Promise.all([import('./ops/sessions'), import('../files/contract'), import('node:fs'), import('node:path')])
     /** A dir of the allowlist as the paths checked against it are: symlinks resolved (if it exists). */
     const canonical = (dir: string): string => {
@@ -39,6 +39,8 @@ export const isolated: Section<IsolatedSessions> = {
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
     const { maxUploadBytes } = filesSettings(ctx.config)
+    // A commit, and the files routes over a session's view, stage entries beside the user's files.
+    await stagedEntries.open()
     return {
       ops,
       routes: async () => {
@@ -50,7 +52,10 @@ export const isolated: Section<IsolatedSessions> = {
         ])
         return new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, maxUploadBytes, filesRoutes))
       },
-      close: () => ops.close(),
+      close: async () => {
+        await ops.close()
+        await stagedEntries.close()
+      },
     }
   },
 }

@@ -2,10 +2,10 @@
 import { lstatSync, renameSync } from 'node:fs'
 import { lstat } from 'node:fs/promises'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
-import { tempNameFor } from '../atomic'
 import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
+import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
 import { copyEntry, removeEntry } from '../tree'
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
@@ -30,7 +30,8 @@ function endOf(item: MoveItem, end: 'src' | 'dest'): RawPath {
   return text
 }
 
-export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): Promise<void> {
+/** `signal`: the client went away; a move not yet renamed into place stops and leaves the source as it was. */
+export async function moveFiles(scope: PathScope, items: readonly MoveItem[], signal?: AbortSignal): Promise<void> {
   const checked = items.map((given): Move => {
     const item = { src: endOf(given, 'src'), dest: endOf(given, 'dest') }
     const [src, dest] = [scope.normalise(item.src), scope.normalise(item.dest)]
@@ -40,6 +41,7 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
     return item
   })
   for (const item of checked) {
+    signal?.throwIfAborted()
     let src: Anchor
     try {
       src = scope.anchor(item.src)
@@ -55,14 +57,14 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[]): P
       )
     }
     try {
-      await moveOne(scope, src, item)
+      await moveOne(scope, src, item, signal)
     } finally {
       src.close()
     }
   }
 }
 
-async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void> {
+async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: AbortSignal): Promise<void> {
   let dest: Anchor
   try {
     dest = scope.anchor(item.dest, { mkdirs: true, track: true })
@@ -78,7 +80,7 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
       // EINVAL: the destination is inside the source (reached through a symlink).
       if (code === 'EINVAL') throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
-      moved = await moveAcrossDevices(src, dest).catch(e => {
+      moved = await moveAcrossDevices(src, dest, signal).catch(e => {
         throw fsError(e, 'move', `${item.src} ${item.dest}`)
       })
     }
@@ -95,14 +97,19 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move): Promise<void>
  * then remove the source. A failure removes the partial copy and keeps the source; so does a
  * destination taken meanwhile (false).
  */
-async function moveAcrossDevices(src: Anchor, dest: Anchor): Promise<boolean> {
+async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal): Promise<boolean> {
   const temp = tempNameFor(dest.name)
+  let staged: StagedEntry | undefined
   let placed = false
   try {
-    await copyEntry(src.dir, src.name, dest.dir, temp)
+    await copyEntry(src.dir, src.name, dest.dir, temp, {
+      signal,
+      made: made => (staged = stagedEntries.track(dest.dir, temp, made)),
+    })
     placed = renameUnlessTaken(dest.beside(temp), dest.at)
   } finally {
     if (!placed) await removeEntry(dest.dir, temp).catch(() => {})
+    staged?.done()
   }
   if (placed) await removeEntry(src.dir, src.name)
   return placed

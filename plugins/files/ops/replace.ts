@@ -21,6 +21,8 @@ interface Replacement {
 export async function replaceInFiles(
   scope: PathScope,
   entries: Record<string, Replacement>,
+  /** The client went away: the file being rewritten stays as it was, and the rest are not started. */
+  signal?: AbortSignal,
 ): Promise<Record<string, { replacedCount: number }>> {
   for (const [key, r] of Object.entries(entries)) {
     scope.normalise(entryPath(key, r))
@@ -28,6 +30,7 @@ export async function replaceInFiles(
   }
   const out: Record<string, { replacedCount: number }> = {}
   for (const [key, r] of Object.entries(entries)) {
+    signal?.throwIfAborted()
     const raw = entryPath(key, r)
     let step = 'stat'
     try {
@@ -47,7 +50,7 @@ export async function replaceInFiles(
           // A first pass that stops at the first match: a file without one is never rewritten.
           if (!(await contains(handle, old))) return { replacedCount: 0 }
           const counter = { count: 0 }
-          const staged = await stageFile(anchor, replacing(handle, old, Buffer.from(r.new), counter))
+          const staged = await stageFile(anchor, replacing(handle, old, Buffer.from(r.new), counter), { signal })
           step = 'rename'
           try {
             await staged.commit()

@@ -14,13 +14,14 @@ import { constants, type Stats } from 'node:fs'
 import { chmod, copyFile, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
+import { stagedEntries, type StagedEntry } from '../../files/contract'
 import type { ChangedPath } from './overlay'
 
 /** What the place step does for one change. */
 type Placement =
   | { kind: 'delete'; change: ChangedPath; target: string }
   | { kind: 'mode'; change: ChangedPath; target: string; up: Stats }
-  | { kind: 'rename'; change: ChangedPath; target: string; temp: string; replaces?: Stats }
+  | { kind: 'rename'; change: ChangedPath; target: string; temp: string; replaces?: Stats; staged: StagedEntry }
   /** Staged inside a new directory, at its own name: it arrives with that directory. */
   | { kind: 'within'; change: ChangedPath }
 
@@ -87,10 +88,7 @@ async function stage(
     inNewDir === undefined
       ? join(dirname(target), `.execd-commit-${crypto.randomUUID().slice(0, 8)}`)
       : join(inNewDir, basename(rel))
-  const placement: Placement =
-    inNewDir === undefined
-      ? { kind: 'rename', change: c, target, temp: dest, replaces: low }
-      : { kind: 'within', change: c }
+  let staged: StagedEntry | undefined
   try {
     if (up.isDirectory()) {
       await mkdir(dest)
@@ -105,13 +103,19 @@ async function stage(
       // (The chown below would clear the bits too; this does not rest on that.)
       await chmod(dest, up.mode & 0o1777)
     }
+    // Tracked (removed if execd stops before it is placed) from now, once its kind is known.
+    if (inNewDir === undefined)
+      staged = stagedEntries.track(dirname(dest), basename(dest), await lstat(dest, { bigint: true }))
     await lchown(dest, up.uid, up.gid)
   } catch (err) {
     // Staged at its own name inside a new directory, it goes when that directory goes.
-    if (placement.kind === 'rename') await rm(dest, { recursive: true, force: true })
+    if (inNewDir === undefined) await rm(dest, { recursive: true, force: true })
+    staged?.done()
     throw err
   }
-  return placement
+  return staged
+    ? { kind: 'rename', change: c, target, temp: dest, replaces: low, staged }
+    : { kind: 'within', change: c }
 }
 
 async function place(p: Placement): Promise<void> {
@@ -123,8 +127,14 @@ async function place(p: Placement): Promise<void> {
     // rename replaces a file by a file atomically; a directory on either side cannot be
     // renamed over, so the old entry goes aside first.
     const temp = await lstat(p.temp)
-    if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory())) await replaceAside(p.temp, p.target)
-    else await rename(p.temp, p.target)
+    try {
+      if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory())) await replaceAside(p.temp, p.target)
+      else await rename(p.temp, p.target)
+    } catch (err) {
+      if ((err as { placed?: boolean }).placed) p.staged.done()
+      throw err
+    }
+    p.staged.done()
   }
 }
 
@@ -157,8 +167,11 @@ export async function replaceAside(temp: string, target: string): Promise<void> 
 
 /** Removes what was staged and not placed (a new directory with its contents). */
 async function unstage(placements: Placement[]): Promise<void> {
-  for (const p of placements)
-    if (p.kind === 'rename') await rm(p.temp, { recursive: true, force: true }).catch(() => {})
+  for (const p of placements) {
+    if (p.kind !== 'rename') continue
+    await rm(p.temp, { recursive: true, force: true }).catch(() => {})
+    p.staged.done()
+  }
 }
 
 /**

@@ -1,0 +1,104 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { OwnedTempDir } from '../../core/temp-dir'
+import { StagedEntries, tempNameFor } from './staging'
+
+const dir = mkdtempSync(join(tmpdir(), 'execd-staging-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const made = (path: string) => lstatSync(path, { bigint: true })
+
+describe('staged entries', () => {
+  test('closing removes what is still staged, a whole tree included, and forgets what was done', async () => {
+    const staging = new StagedEntries()
+    staging.open()
+    const file = tempNameFor('f')
+    writeFileSync(join(dir, file), 'partial')
+    staging.track(dir, file, made(join(dir, file)))
+    const tree = tempNameFor('t')
+    mkdirSync(join(dir, tree, 'sub'), { recursive: true })
+    writeFileSync(join(dir, tree, 'sub', 'x'), 'x')
+    staging.track(dir, tree, made(join(dir, tree)))
+    const placed = tempNameFor('p')
+    writeFileSync(join(dir, placed), 'placed')
+    staging.track(dir, placed, made(join(dir, placed))).done()
+    await staging.close()
+    expect([existsSync(join(dir, file)), existsSync(join(dir, tree)), existsSync(join(dir, placed))]).toEqual([
+      false,
+      false,
+      true,
+    ])
+  })
+
+  test('an entry that is no longer the one made, or not named as staged, is never removed', async () => {
+    const staging = new StagedEntries()
+    staging.open()
+    const name = tempNameFor('g')
+    writeFileSync(join(dir, name), 'staged')
+    staging.track(dir, name, made(join(dir, name)))
+    // Another file takes the name (another inode): it is not execd's.
+    writeFileSync(join(dir, 'other'), 'a user file')
+    renameSync(join(dir, 'other'), join(dir, name))
+    writeFileSync(join(dir, 'plain'), 'a user file')
+    staging.track(dir, 'plain', made(join(dir, 'plain')))
+    await staging.close()
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('a user file')
+    expect(readFileSync(join(dir, 'plain'), 'utf8')).toBe('a user file')
+  })
+
+  test('once the last section has closed, staging is refused as execd shutting down', async () => {
+    const staging = new StagedEntries()
+    staging.open()
+    staging.open()
+    await staging.close()
+    expect(() => staging.track(dir, tempNameFor('h'), { dev: 0n, ino: 0n, birthtimeNs: 0n })).not.toThrow()
+    await staging.close()
+    expect(() => staging.track(dir, tempNameFor('h'), { dev: 0n, ino: 0n, birthtimeNs: 0n })).toThrow('shutting down')
+  })
+})
+
+/** A journal as a killed execd leaves it in `root`, naming `staged` (its lock's socket there, nobody listening). */
+function abandonedJournal(root: string, staged: string): string {
+  const journal = new OwnedTempDir('execd-staged', root)
+  const path = journal.ensure()
+  const s = lstatSync(staged, { bigint: true })
+  symlinkSync(staged, join(path, `${s.dev}-${s.ino}-${s.birthtimeNs}`))
+  ;(journal as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
+  return path
+}
+
+describe('journals left by a killed execd', () => {
+  test('the first open removes the entries a journal of this user names, and the journal', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staged = join(dir, tempNameFor('k'))
+    writeFileSync(staged, 'partial')
+    const journal = abandonedJournal(root, staged)
+    await new StagedEntries(root).open()
+    expect([existsSync(staged), existsSync(journal)]).toEqual([false, false])
+  })
+
+  test.skipIf(process.getuid?.() !== 0)('a journal of another user names nothing execd removes', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staged = join(dir, tempNameFor('m'))
+    writeFileSync(staged, 'a file of the user')
+    const journal = abandonedJournal(root, staged)
+    chownSync(journal, 65534, 65534)
+    await new StagedEntries(root).open()
+    expect(readFileSync(staged, 'utf8')).toBe('a file of the user')
+    expect(readdirSync(root)).toEqual([])
+  })
+})

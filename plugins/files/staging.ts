@@ -1,0 +1,189 @@
+/**
+ * Every temp entry staged beside a user's file (an upload's or a replace's temp file, the copy of
+ * a move across filesystems, what an isolated session's commit stages) is tracked from the moment
+ * it exists until its owner renames it into place or removes it. What is still staged when the
+ * files sections close (execd stopping on SIGTERM) is removed then: before, execd exited with
+ * its `.execd-*` entries left next to the user's files.
+ *
+ * A removal takes the entry only if it is still the one made (same device, inode and birth time) and still
+ * carries a staging name, so a user's file that took its place is never removed for it.
+ *
+ * What a SIGKILL leaves is removed at the next start: each tracked entry is journalled as a
+ * symlink to where it is, named by its device, inode and birth time, in `$TMPDIR/execd-staged-<pid>-*` (an
+ * OwnedTempDir, core/temp-dir.ts), and the next execd to open a files section sweeps the
+ * journals whose owner is gone, entry by entry under the same check.
+ *
+ * One registry per process, not per section: the entries belong to the process that would
+ * leave them, and they are made by plain operations that hold only a directory and a name.
+ */
+import { constants, lstatSync, readdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
+import { lstat, open } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { shuttingDown } from '../../core/errors'
+import { randomHex } from '../../core/random'
+import { OWNER_SOCKET, OwnedTempDir, sweepStale } from '../../core/temp-dir'
+import { O_PATH, asName, procPath, type Name } from './beneath'
+import { decodeName } from './ops/names'
+import { removeEntry } from './tree'
+
+/**
+ * What identifies an entry made: a removal checks it is still that one. The birth time too: a
+ * freed inode is handed to the next file made on ext4 at once, so a user's file that took a
+ * removed temp file's name often has its inode number.
+ */
+export interface Made {
+  dev: bigint
+  ino: bigint
+  birthtimeNs: bigint
+}
+
+/** The marker in every temp name of the files section, so strays are easy to recognise. */
+const TEMP_MARKER = '.execd-tmp-'
+
+/** The temp name an entry named `name` is staged under, beside it. */
+export const tempNameFor = (name: Name): string =>
+  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomHex(6)}`
+
+/** The names staged entries have: tempNameFor's, and an isolated commit's (ops/commit.ts). */
+const STAGED_NAME = /(?:\.execd-tmp-[0-9a-f]{12}|^\.execd-commit-[0-9a-f]{8})$/
+
+const isStagedName = (name: Name): boolean =>
+  STAGED_NAME.test(typeof name === 'string' ? name : name.toString('latin1'))
+
+interface Entry {
+  /** The directory holding it: a path, or `/proc/self/fd/<fd>` of a directory its owner holds open. */
+  dir: string
+  name: Name
+  made: Made
+  /** Its symlink in the journal, if it could be written (best effort: a full TMPDIR stops no upload). */
+  link?: string
+}
+
+const JOURNAL_PREFIX = 'execd-staged'
+/**
+ * How long the journal dir stays once nothing is staged: making it and sweeping for stale ones
+ * costs ~2 ms, too much for every small upload, and an idle execd leaves no dir in TMPDIR.
+ */
+const JOURNAL_LINGER_MS = 1000
+
+/** A tracked entry. `done()`: its owner renamed it into place or removed it (idempotent). */
+export interface StagedEntry {
+  done(): void
+}
+
+export class StagedEntries {
+  private readonly entries = new Set<Entry>()
+  private users = 0
+  private closing = false
+  private readonly journal: OwnedTempDir
+  private lingering: ReturnType<typeof setTimeout> | undefined
+  private swept: Promise<unknown> | undefined
+
+  constructor(private readonly root = tmpdir()) {
+    this.journal = new OwnedTempDir(JOURNAL_PREFIX, root, { onStale: removeJournalled })
+  }
+
+  /**
+   * Tracks the entry `name` that was just made in `dir`: a directory's path, or a descriptor its
+   * owner holds open (an anchor's) for as long as the entry is tracked. Throws once execd is
+   * stopping: the caller removes what it made, as for any failure.
+   */
+  track(dir: string | number, name: Name, made: Made): StagedEntry {
+    if (this.closing) throw shuttingDown()
+    const at = typeof dir === 'number' ? procPath(dir) : dir
+    const entry: Entry = { dir: at, name, made, link: this.journalled(dir, name, made) }
+    this.entries.add(entry)
+    return { done: () => this.forget(entry) }
+  }
+
+  /**
+   * A section that stages opens the registry (stagings are refused once every such section has
+   * closed it). The first open removes what execds killed before left staged.
+   */
+  open(): Promise<unknown> {
+    this.users++
+    this.closing = false
+    this.swept ??= sweepStale(JOURNAL_PREFIX, this.root, this.journal.path, removeJournalled)
+    return this.swept
+  }
+
+  /** Closes one section's use; the last one removes everything still staged. */
+  async close(): Promise<void> {
+    if (--this.users > 0) return
+    this.users = 0
+    this.closing = true
+    const left = [...this.entries]
+    this.entries.clear()
+    await Promise.allSettled(left.map(e => removeIfMade(e.dir, e.name, e.made)))
+    clearTimeout(this.lingering)
+    this.journal.close()
+  }
+
+  /** Writes the journal's link to the entry: `<dev>-<ino>-<birth>` → its path as it lasts (no descriptor in it). */
+  private journalled(dir: string | number, name: Name, made: Made): string | undefined {
+    clearTimeout(this.lingering)
+    try {
+      const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}`)
+      // A held directory's path by its descriptor's link: realpath of it cost three times as much.
+      const path = typeof dir === 'number' ? readlinkSync(`/proc/self/fd/${dir}`, { encoding: 'buffer' }) : dir
+      symlinkSync(Buffer.concat([Buffer.from(path), Buffer.from('/'), Buffer.from(name)]), link)
+      return link
+    } catch {
+      return undefined
+    }
+  }
+
+  private forget(entry: Entry): void {
+    if (!this.entries.delete(entry)) return
+    if (entry.link) {
+      try {
+        unlinkSync(entry.link)
+      } catch {}
+    }
+    if (this.entries.size > 0) return
+    clearTimeout(this.lingering)
+    this.lingering = setTimeout(() => this.entries.size === 0 && this.journal.close(), JOURNAL_LINGER_MS)
+    this.lingering.unref()
+  }
+}
+
+export const stagedEntries = new StagedEntries()
+
+const { O_DIRECTORY } = constants
+
+/**
+ * Removes the entries a stale journal names (the sweep removes the journal itself). Only a
+ * journal of this user's: another user of TMPDIR could otherwise have execd remove files for it.
+ */
+async function removeJournalled(journal: string): Promise<void> {
+  if (lstatSync(journal).uid !== process.getuid?.()) return
+  for (const link of readdirSync(journal)) {
+    if (link === OWNER_SOCKET) continue
+    const id = /^(\d+)-(\d+)-(\d+)$/.exec(link)
+    if (!id?.[1] || !id[2] || !id[3]) continue
+    const target = readlinkSync(join(journal, link), { encoding: 'buffer' })
+    const slash = target.lastIndexOf(0x2f)
+    if (slash < 0) continue
+    const name = target.subarray(slash + 1)
+    await removeIfMade(slash === 0 ? '/' : target.subarray(0, slash), asName(name), {
+      dev: BigInt(id[1]),
+      ino: BigInt(id[2]),
+      birthtimeNs: BigInt(id[3]),
+    })
+  }
+}
+
+/** Removes `name` of `dir` (a whole tree if it is one) if it is still the entry made and bears a staged name. */
+export async function removeIfMade(dir: string | Buffer, name: Name, made: Made): Promise<void> {
+  if (!isStagedName(name)) return
+  const held = await open(dir, O_PATH | O_DIRECTORY).catch(() => undefined)
+  if (!held) return
+  try {
+    const now = await lstat(procPath(held.fd, name), { bigint: true }).catch(() => undefined)
+    if (now?.dev !== made.dev || now.ino !== made.ino || now.birthtimeNs !== made.birthtimeNs) return
+    await removeEntry(held.fd, name)
+  } finally {
+    await held.close()
+  }
+}
