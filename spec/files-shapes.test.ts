@@ -3,10 +3,21 @@
  * the descriptors a walk may hold. `EXECD_BIG_SHAPES=1` runs them at full size (minutes).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, type Daemon } from './harness'
 
 const BIG = process.env.EXECD_BIG_SHAPES === '1'
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-shapes-')))
@@ -57,6 +68,40 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
     expect(listed.status).toBe(200)
     expect(((await listed.json()) as unknown[]).length).toBe(2 * (BIG ? 8000 : depth))
   }, 600_000)
+
+  const shm = '/dev/shm'
+  const otherFs = existsSync(shm) && statSync(shm).dev !== statSync(dir).dev
+  if (!otherFs) console.warn(`skipped: ${shm} is not another filesystem than ${dir}, no move crosses one`)
+  test.skipIf(!otherFs)(
+    'a move to another filesystem copies it whole, then removes it',
+    async () => {
+      const root = join(dir, 'mv')
+      chain(root, depth)
+      chmodSync(root, 0o750)
+      const dest = mkdtempSync(join(shm, 'execd-spec-shapes-'))
+      try {
+        const res = await postJson(d, '/files/mv', [{ src: root, dest: join(dest, 'copy') }])
+        // It held a source and a destination descriptor per level: EMFILE at about 120 deep.
+        expect([res.status, await res.text()]).toEqual([200, ''])
+        expect(existsSync(root)).toBe(false)
+        expect(statSync(join(dest, 'copy')).mode & 0o777).toBe(0o750)
+        let fd = openSync(join(dest, 'copy'), 'r')
+        let levels = 0
+        for (; existsSync(`/proc/self/fd/${fd}/d`); levels++) {
+          expect(existsSync(`/proc/self/fd/${fd}/z`)).toBe(true)
+          const next = openSync(`/proc/self/fd/${fd}/d`, 'r')
+          closeSync(fd)
+          fd = next
+        }
+        closeSync(fd)
+        expect(levels).toBe(depth)
+      } finally {
+        // The daemon's removal by descriptor: rmSync names each path whole, 2 KiB deep and more.
+        await d.fetch(`/directories?path=${encodeURIComponent(dest)}`, { method: 'DELETE' })
+      }
+    },
+    600_000,
+  )
 })
 
 describe('a listing of many entries', () => {

@@ -5,7 +5,8 @@ import { tempNameFor } from '../atomic'
 import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
-import { copyEntry, removeEntry } from '../tree'
+import { copyEntry } from '../copy-tree'
+import { removeEntry } from '../tree'
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
 interface MoveItem {
