@@ -254,7 +254,11 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['directories'],
         summary: 'rm -rf per ?path= (missing ones are fine)',
-        responses: doneOr({ 400: 'invalid path, /, or the --root itself' }),
+        description:
+          'Never crosses into another mount (a volume, a bind mount): a mount point inside the tree, or the ' +
+          'path itself if it is one, is kept whole with the directories above it, everything else is removed, ' +
+          'and the answer is 400 naming each mount point kept.',
+        responses: doneOr({ 400: 'invalid path, /, the --root itself, or a mount point kept' }),
       },
     })
 }

@@ -8,6 +8,7 @@ import { constants } from 'node:fs'
 import { open, readdir, rmdir, unlink, type FileHandle } from 'node:fs/promises'
 import { asName, procPath, type Name } from './beneath'
 import { errnoOf } from '../../core/errors'
+import { MountKept, mountIdOf } from './mounts'
 import { DirectoryFds } from './ops/walk-fds'
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants
@@ -33,7 +34,9 @@ export async function openSubdirectory(dir: number, name: Name): Promise<FileHan
  * rm -r of `name` in the directory `dir` (anything: file, symlink, tree). A missing entry is
  * fine. Depth-first with the walk's bounded descriptors (ops/walk-fds.ts): holding one per
  * level, a tree 3,000 deep took every descriptor of a daemon limited to 1,024, so it stopped
- * half removed and every other request meanwhile failed with EMFILE.
+ * half removed and every other request meanwhile failed with EMFILE. It never crosses into
+ * another mount (./mounts.ts): a mount point is left whole, with the directories above it, and
+ * the removal ends in `MountKept` naming them.
  */
 export async function removeEntry(dir: number, name: Name): Promise<void> {
   const top = await openSubdirectory(dir, name)
@@ -46,21 +49,41 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
     return
   }
   const fds = new DirectoryFds()
+  const kept: string[] = []
   try {
+    const home = await mountIdOf(dir)
+    if ((await mountIdOf(top.fd)) !== home) {
+      await top.close()
+      throw new MountKept([''])
+    }
     const root = await fds.adopt(top, frameOf(name))
-    const stack = [{ frame: root, names: await entriesOf(await fds.fdOf(root)), index: 0, round: 0 }]
+    const stack = [{ frame: root, names: await entriesOf(await fds.fdOf(root)), index: 0, round: 0, keeps: false }]
+    const keep = (child: Name) => {
+      kept.push([...stack.slice(1).map(level => level.frame.path), String(child)].join('/'))
+      for (const level of stack) level.keeps = true
+    }
     for (let at = stack.at(-1); at; at = stack.at(-1)) {
       const child = at.names[at.index++]
       if (child !== undefined) {
         const sub = await openSubdirectory(await fds.fdOf(at.frame), child)
-        if (sub) {
+        if (sub && (await mountIdOf(sub.fd).catch(() => home)) !== home) {
+          await sub.close()
+          keep(child)
+        } else if (sub) {
           const frame = await fds.adopt(sub, frameOf(child), at.frame)
-          stack.push({ frame, names: await entriesOf(await fds.fdOf(frame)), index: 0, round: 0 })
-          continue
+          stack.push({ frame, names: await entriesOf(await fds.fdOf(frame)), index: 0, round: 0, keeps: false })
+        } else {
+          const failed = await unlink(procPath(await fds.fdOf(at.frame), child)).catch(err => err)
+          // EBUSY: a file with a mount on it (a bind-mounted file).
+          if (errnoOf(failed) === 'EBUSY') keep(child)
+          else if (errnoOf(failed) === 'EISDIR') at.index--
+          else if (failed && errnoOf(failed) !== 'ENOENT') throw failed
         }
-        const failed = await unlink(procPath(await fds.fdOf(at.frame), child)).catch(err => err)
-        if (errnoOf(failed) === 'EISDIR') at.index--
-        else if (failed && errnoOf(failed) !== 'ENOENT') throw failed
+        continue
+      }
+      if (at.keeps) {
+        await fds.release(at.frame)
+        stack.pop()
         continue
       }
       const parentFd = at.frame.parent ? await fds.ascend(at.frame) : dir
@@ -83,6 +106,7 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
   } finally {
     await fds.closeAll()
   }
+  if (kept.length > 0) throw new MountKept(kept)
 }
 
 /** A directory of the removal, as the descriptors' frames name it (the top by `name` itself). */
