@@ -12,18 +12,94 @@ const BATCH = 256
 /** `json(items)`, streamed when there are more than a batch of them. */
 export function jsonArray(items: readonly unknown[]): Response {
   if (items.length <= BATCH) return json(items)
-  const encoder = new TextEncoder()
   let next = 0
+  return arrayStream([], async () => {
+    if (next >= items.length) return undefined
+    const batch = items.slice(next, next + BATCH)
+    next += BATCH
+    return batch
+  })
+}
+
+/**
+ * A JSON array of what `render` makes of `items`, a batch at a time as the client reads: the
+ * values of a batch exist only while it is sent (a listing's FileInfos are made by it). The
+ * first batch is rendered before the answer starts, so a failure there is still an error
+ * answer; a later one breaks the body off. `done` runs once, when it is sent, failed or
+ * abandoned.
+ */
+export async function jsonArrayOf<T>(
+  items: readonly T[],
+  render: (batch: readonly T[]) => Promise<unknown[]>,
+  done: () => Promise<void>,
+): Promise<Response> {
+  let first: unknown[]
+  try {
+    first = await render(items.slice(0, BATCH))
+  } catch (err) {
+    await done()
+    throw err
+  }
+  if (items.length <= BATCH) {
+    await done()
+    return json(first)
+  }
+  let next = BATCH
+  const pull = async () => {
+    if (next >= items.length) return undefined
+    const batch = items.slice(next, next + BATCH)
+    next += BATCH
+    return render(batch)
+  }
+  return arrayStream(first, pull, done)
+}
+
+/** `[` + `head` + every batch `pull` gives until undefined + `]`, pulled as the client reads. */
+function arrayStream(
+  head: unknown[],
+  pull: () => Promise<unknown[] | undefined>,
+  done: () => Promise<void> = async () => {},
+): Response {
+  const encoder = new TextEncoder()
+  let empty = true
+  let finished = false
+  const finish = async () => {
+    if (finished) return
+    finished = true
+    await done()
+  }
+  /** The values as array elements, a comma first unless none came before. */
+  const piece = (values: unknown[]): string => {
+    if (values.length === 0) return ''
+    const text = (empty ? '' : ',') + JSON.stringify(values).slice(1, -1)
+    empty = false
+    return text
+  }
+  let opening: string | undefined = `[${piece(head)}`
   const body = new ReadableStream<Uint8Array>(
     {
-      pull(controller) {
-        const end = Math.min(items.length, next + BATCH)
-        const inner = JSON.stringify(items.slice(next, end)).slice(1, -1)
-        const text = (next === 0 ? '[' : ',') + inner + (end === items.length ? ']' : '')
-        next = end
-        controller.enqueue(encoder.encode(text))
-        if (end === items.length) controller.close()
+      async pull(controller) {
+        try {
+          let text = opening ?? ''
+          opening = undefined
+          // A batch may render to nothing (its entries gone): enqueue or close before returning.
+          while (text === '') {
+            const values = await pull()
+            if (values === undefined) {
+              controller.enqueue(encoder.encode(']'))
+              controller.close()
+              await finish()
+              return
+            }
+            text = piece(values)
+          }
+          controller.enqueue(encoder.encode(text))
+        } catch (err) {
+          controller.error(err)
+          await finish()
+        }
       },
+      cancel: finish,
     },
     { highWaterMark: 0 },
   )

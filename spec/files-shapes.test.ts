@@ -3,10 +3,23 @@
  * the descriptors a walk may hold. `EXECD_BIG_SHAPES=1` runs them at full size (minutes).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, type Daemon } from './harness'
 
 const BIG = process.env.EXECD_BIG_SHAPES === '1'
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-shapes-')))
@@ -57,6 +70,40 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
     expect(listed.status).toBe(200)
     expect(((await listed.json()) as unknown[]).length).toBe(2 * (BIG ? 8000 : depth))
   }, 600_000)
+
+  const shm = '/dev/shm'
+  const otherFs = existsSync(shm) && statSync(shm).dev !== statSync(dir).dev
+  if (!otherFs) console.warn(`skipped: ${shm} is not another filesystem than ${dir}, no move crosses one`)
+  test.skipIf(!otherFs)(
+    'a move to another filesystem copies it whole, then removes it',
+    async () => {
+      const root = join(dir, 'mv')
+      chain(root, depth)
+      chmodSync(root, 0o750)
+      const dest = mkdtempSync(join(shm, 'execd-spec-shapes-'))
+      try {
+        const res = await postJson(d, '/files/mv', [{ src: root, dest: join(dest, 'copy') }])
+        // It held a source and a destination descriptor per level: EMFILE at about 120 deep.
+        expect([res.status, await res.text()]).toEqual([200, ''])
+        expect(existsSync(root)).toBe(false)
+        expect(statSync(join(dest, 'copy')).mode & 0o777).toBe(0o750)
+        let fd = openSync(join(dest, 'copy'), 'r')
+        let levels = 0
+        for (; existsSync(`/proc/self/fd/${fd}/d`); levels++) {
+          expect(existsSync(`/proc/self/fd/${fd}/z`)).toBe(true)
+          const next = openSync(`/proc/self/fd/${fd}/d`, 'r')
+          closeSync(fd)
+          fd = next
+        }
+        closeSync(fd)
+        expect(levels).toBe(depth)
+      } finally {
+        // The daemon's removal by descriptor: rmSync names each path whole, 2 KiB deep and more.
+        await d.fetch(`/directories?path=${encodeURIComponent(dest)}`, { method: 'DELETE' })
+      }
+    },
+    600_000,
+  )
 })
 
 describe('a listing of many entries', () => {
@@ -80,7 +127,53 @@ describe('a listing of many entries', () => {
   }, 120_000)
 })
 
+describe('a listing of 20,000 entries', () => {
+  test("is stat'ed as it is sent, not held whole: entries removed once it started are left out", async () => {
+    const root = join(dir, 'lazy')
+    mkdirSync(root)
+    const count = 20_000
+    const name = (i: number) => join(root, `${String(i).padStart(6, '0')}${'n'.repeat(249)}`)
+    for (let i = 0; i < count; i++) writeFileSync(name(i), '')
+    const res = await d.fetch(`/directories/list?path=${encodeURIComponent(root)}`)
+    expect(res.status).toBe(200)
+    const reader = res.body!.getReader()
+    const chunks: Uint8Array[] = []
+    const first = await reader.read()
+    if (first.value) chunks.push(first.value)
+    // About 9 MB of answer: only what the socket buffers hold was made before this.
+    for (let i = 0; i < count; i++) rmSync(name(i))
+    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value)
+    const list = JSON.parse(Buffer.concat(chunks).toString()) as { path: string }[]
+    // Made whole before the first byte, the answer listed all 20,000 (and held them all in memory).
+    expect(list.length).toBeLessThan(count)
+    expect(list[0]?.path).toBe(name(0))
+    const paths = list.map(e => e.path)
+    expect(paths).toEqual(paths.toSorted())
+  }, 120_000)
+})
+
 describe('a multipart upload', () => {
+  test('of 2,000 files into one directory holds that directory once, not once per file', async () => {
+    const root = join(dir, 'many-files')
+    mkdirSync(root)
+    const b = 'shapes-boundary'
+    const parts: string[] = []
+    for (let i = 0; i < 2000; i++) {
+      parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${root}/f${i}"}\r\n`)
+      parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${i}\r\n`)
+    }
+    parts.push(`--${b}--\r\n`)
+    const res = await d.fetch('/files/upload', {
+      method: 'POST',
+      body: parts.join(''),
+      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+    })
+    // A descriptor per file: past the uploads' quarter of the 256 (64), 503.
+    expect([res.status, await res.text()]).toEqual([200, ''])
+    expect(readdirSync(root).length).toBe(2000)
+    expect(readFileSync(join(root, 'f1999'), 'utf8')).toBe('1999')
+  }, 120_000)
+
   test('whose part headers pass 16 KiB is refused, however the body was cut into chunks', async () => {
     const body = Buffer.from(
       '--b0\r\nContent-Disposition: form-data; name="metadata"\r\n' +

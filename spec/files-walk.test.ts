@@ -132,4 +132,17 @@ while time.time() < end:
       )
     }
   })
+  test('a pattern too costly per name is 400 at the first name, not a search of minutes', async () => {
+    const root = join(dir, 'costly')
+    mkdirSync(root)
+    // 2.5 million matching steps per name: before the bound, 600 names answered 200 after 30 s.
+    for (let i = 0; i < 600; i++) writeFileSync(join(root, `${'ab'.repeat(125)}${String(i).padStart(4, '0')}`), '')
+    const pattern = `${'*{a,b}'.repeat(9)}*c`
+    const res = await search(root, pattern)
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as { code: string; message: string }
+    expect(body.code).toBe('INVALID_REQUEST_BODY')
+    expect(body.message).toStartWith(`error searching files. pattern too costly ${pattern}`)
+    expect(await pingMs()).toBeLessThan(2000)
+  })
 })

@@ -2,8 +2,8 @@
  * The commands section's plain operations (CONTRACT §4): run, status, logs, events, interrupt.
  * They know nothing of HTTP; the routes and `execd exec --shell` call them.
  */
-import { statSync } from 'node:fs'
-import { ExecdError, PREFIX, badRequest } from '../../core/errors'
+import { open, type FileHandle } from 'node:fs/promises'
+import { ExecdError, PREFIX, badRequest, errnoOf } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
 import { UnreadPacer } from '../../core/fair'
 import { Capacity } from '../../core/limits'
@@ -106,17 +106,27 @@ export class Commands {
   }
 
   /** Log bytes from `cursor` to the current end, and the cursor to ask with next. */
-  logs(id: string, cursor = 0): { file: Blob; next: number } {
+  /**
+   * The log from `cursor` to its size when opened, from that one descriptor (`handle`, which
+   * the caller reads `from`…`end` of and closes): the file renamed or removed once it is open
+   * changes nothing. No file (no output yet, or none any more): no handle, an empty body.
+   */
+  async logs(id: string, cursor = 0): Promise<{ handle?: FileHandle; from: number; end: number; next: number }> {
     if (!Number.isInteger(cursor) || cursor < 0) throw badRequest(`error seek file: invalid cursor ${cursor}`)
     const r = this.get(id)
+    const handle = await open(r.logPath, 'r').catch(err => {
+      if (errnoOf(err) === 'ENOENT') return undefined
+      throw err
+    })
     let size = 0
     try {
-      size = statSync(r.logPath).size
-    } catch {}
+      size = handle ? (await handle.stat()).size : 0
+    } catch (err) {
+      await handle?.close()
+      throw err
+    }
     const from = Math.min(cursor, size)
-    // No output yet means no file yet (it is made on the first byte): an empty body.
-    const file = from < size ? Bun.file(r.logPath).slice(from, size) : new Blob([])
-    return { file, next: Math.max(cursor, size) }
+    return { handle, from, end: size, next: Math.max(cursor, size) }
   }
 
   /** The command's events after `afterId`, then live ones until it ends (resumable streams). */

@@ -2,6 +2,7 @@
 import { Elysia, type Static } from 'elysia'
 import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json } from '../../core/errors'
+import { fileBody } from '../../core/file-body'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
@@ -55,11 +56,11 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
     })
     .get(
       '/command/:id/logs',
-      ({ params, query }) => {
-        const { file, next } = ops.logs(params.id, parseIntOr(query.cursor, 0))
-        return new Response(file, {
-          headers: { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) },
-        })
+      async ({ params, query, request }) => {
+        const { handle, from, end, next } = await ops.logs(params.id, parseIntOr(query.cursor, 0))
+        const headers = { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) }
+        if (!handle) return new Response('', { headers })
+        return fileBody(request.method, handle, from, end, 200, headers)
       },
       {
         params: IdParams,

@@ -7,11 +7,11 @@ import { type Stats, closeSync, fstatSync, openSync } from 'node:fs'
 import { chmod, chown, open, type FileHandle } from 'node:fs/promises'
 import { constants } from 'node:fs'
 import { badRequest } from '../../core/errors'
+import { fdPath } from '../../core/file-body'
 import { O_PATH, type Anchor } from './beneath'
 import type { Ownership } from './owners'
 
-/** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
-export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
+export { fdPath }
 
 /** An O_PATH handle on an anchor's entry and its stats. `close()` when done. */
 export interface Entry {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import picomatch from 'picomatch'
-import { compileGlob, GlobSyntaxError, MAX_PATTERN_LENGTH } from './glob'
+import { compileGlob, GlobCostError, GlobSyntaxError, MAX_PATTERN_LENGTH, MAX_STEPS_PER_MATCH } from './glob'
 
 const matches = (pattern: string, text: string) => compileGlob(pattern).match(text)
 
@@ -110,6 +110,15 @@ describe('compileGlob', () => {
       const bound = 2 * 2 * (pattern.length + 2) * (3 * name.length + 4)
       expect(glob.steps, pattern).toBeLessThan(bound)
     }
+  })
+
+  test('a name whose matching costs more than the bound throws, cheap names still match after', () => {
+    // 1,024 alternatives of stars: every state live, 2.5 million steps for this one name.
+    const glob = compileGlob(`${'*{a,b}'.repeat(9)}*c`)
+    expect(() => glob.match('ab'.repeat(127))).toThrow(GlobCostError)
+    expect(glob.steps).toBeLessThan(MAX_STEPS_PER_MATCH + 40_000)
+    expect(glob.match('abc')).toBe(false)
+    expect(glob.match('ab'.repeat(9) + 'c')).toBe(true)
   })
 
   test('agrees with picomatch on generated patterns of the common syntax', () => {

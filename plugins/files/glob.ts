@@ -17,6 +17,17 @@ export { GlobSyntaxError }
 /** Longest pattern accepted: the NFA's size, and so each step's cost, stays bounded. */
 export const MAX_PATTERN_LENGTH = 4096
 
+/**
+ * Edge tests one name may cost. Linear is not cheap: 1,024 brace alternatives of stars keep
+ * thousands of states live, so `*{a,b}` × 9 + `*c` took 2.5 million steps (130–200 ms) per
+ * 254-character name, and a search of a few thousand such names held its request for minutes.
+ * Ordinary patterns stay under a few thousand steps per name.
+ */
+export const MAX_STEPS_PER_MATCH = 1_000_000
+
+/** A pattern whose matching of one name went past `MAX_STEPS_PER_MATCH`. */
+export class GlobCostError extends Error {}
+
 interface Edge {
   test: (c: string) => boolean
   to: number
@@ -27,7 +38,7 @@ interface State {
 }
 
 export interface Glob {
-  /** True if `text` matches the whole pattern. */
+  /** True if `text` matches the whole pattern; `GlobCostError` if that costs too much. */
   match(text: string): boolean
   /** Edge tests made so far: bounded by states × characters, what the unit tests assert on. */
   readonly steps: number
@@ -57,6 +68,7 @@ export function compileGlob(pattern: string): Glob {
     generation++
     let current: number[] = []
     for (const s of starts) add(current, s)
+    const limit = steps + MAX_STEPS_PER_MATCH
     for (const c of text) {
       generation++
       const next: number[] = []
@@ -66,6 +78,7 @@ export function compileGlob(pattern: string): Glob {
           if (edge.test(c)) add(next, edge.to)
         }
       }
+      if (steps > limit) throw new GlobCostError(`matching one name took more than ${MAX_STEPS_PER_MATCH} steps`)
       current = next
       if (current.length === 0) return false
     }

@@ -1,11 +1,11 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
 import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
-import { jsonArray } from '../../core/json-array'
+import { jsonArray, jsonArrayOf } from '../../core/json-array'
 import { errorSchemas, errors } from '../../core/responses'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
-import { listDirectory, parseDepth } from './ops/list'
+import { openListing, parseDepth } from './ops/list'
 import { makeDirectories } from './ops/mkdir'
 import { moveFiles } from './ops/move'
 import { setPermissions } from './ops/permissions'
@@ -222,8 +222,10 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .get(
       '/directories/list',
-      async ({ request, query }) =>
-        jsonArray(await listDirectory(scope, requiredPath(request), parseDepth(query.depth))),
+      async ({ request, query }) => {
+        const listing = await openListing(scope, requiredPath(request), parseDepth(query.depth))
+        return jsonArrayOf(listing.entries, batch => listing.info(batch), listing.close)
+      },
       {
         query: t.Object({
           path: t.Optional(t.String({ description: 'directory to list (this or path_base64 is required)' })),
@@ -254,7 +256,11 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['directories'],
         summary: 'rm -rf per ?path= (missing ones are fine)',
-        responses: doneOr({ 400: 'invalid path, /, or the --root itself' }),
+        description:
+          'Never crosses into another mount (a volume, a bind mount): a mount point inside the tree, or the ' +
+          'path itself if it is one, is kept whole with the directories above it, everything else is removed, ' +
+          'and the answer is 400 naming each mount point kept.',
+        responses: doneOr({ 400: 'invalid path, /, the --root itself, or a mount point kept' }),
       },
     })
 }

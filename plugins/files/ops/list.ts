@@ -5,6 +5,7 @@ import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope, RawPath } from '../paths'
 import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
+import { DirectoryFds } from './walk-fds'
 
 /** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (ops/names.ts). */
 export type WalkedInfo = FileInfo
@@ -29,19 +30,34 @@ export async function walkedInfo(entry: WalkEntry): Promise<WalkedInfo | undefin
 }
 
 /**
+ * A walked listing whose FileInfos are made later, a batch at a time: the walk keeps names
+ * only, and each entry is stat'ed (through its directory's descriptor, reopened if need be) as
+ * the answer is sent. `close()` when done.
+ */
+export interface Listing {
+  entries: readonly WalkEntry[]
+  /** The batch's FileInfos, the entries gone since the walk left out. */
+  info(batch: readonly WalkEntry[]): Promise<WalkedInfo[]>
+  close(): Promise<void>
+}
+
+/**
  * The directory is resolved beneath the root and opened from its held parent (a symlink there
  * is refused, not followed); the walk then goes by descriptor from it. Messages name the path
- * as the client wrote it.
+ * as the client wrote it; every error of the walk comes before the first entry is answered.
  */
-export async function listDirectory(
+export async function openListing(
   scope: PathScope,
   raw: RawPath,
   depth = 1,
   limits: WalkLimits = WALK_LIMITS,
-): Promise<WalkedInfo[]> {
+): Promise<Listing> {
+  const context = `error listing directory ${raw}. `
   let step = 'lstat'
+  const fds = new DirectoryFds()
+  const close = () => fds.closeAll()
   try {
-    return await scope.with(raw, {}, async anchor => {
+    const entries = await scope.with(raw, {}, async anchor => {
       const start = await startAt(anchor)
       if (!start) {
         const s = await lstat(anchor.at)
@@ -50,20 +66,45 @@ export async function listDirectory(
         throw badRequest(`path changed while it was being resolved: ${raw}`)
       }
       step = 'open'
-      const out: WalkedInfo[] = []
+      const out: WalkEntry[] = []
       if (depth === 0) {
         await start.handle.close()
         return out
       }
-      for await (const entry of walk(start, depth, () => {}, limits, 'listing')) {
-        const info = await walkedInfo(entry)
-        if (!info) continue
+      for await (const entry of walk(start, depth, () => {}, limits, 'listing', fds)) {
         if (out.length >= limits.maxEntries) throw tooManyEntries('listing', limits.maxEntries)
-        out.push(info)
+        out.push(entry)
       }
       return out
     })
+    const info = async (batch: readonly WalkEntry[]) => {
+      const infos: WalkedInfo[] = []
+      for (const entry of batch) {
+        const one = await walkedInfo(entry).catch(err => {
+          throw fsError(err, 'lstat', entry.path, context)
+        })
+        if (one) infos.push(one)
+      }
+      return infos
+    }
+    return { entries, info, close }
   } catch (err) {
-    throw fsError(err, step, raw, `error listing directory ${raw}. `)
+    await close()
+    throw fsError(err, step, raw, context)
+  }
+}
+
+/** `openListing`, its FileInfos all made at once (the CLI and the tests). */
+export async function listDirectory(
+  scope: PathScope,
+  raw: RawPath,
+  depth = 1,
+  limits: WalkLimits = WALK_LIMITS,
+): Promise<WalkedInfo[]> {
+  const listing = await openListing(scope, raw, depth, limits)
+  try {
+    return await listing.info(listing.entries)
+  } finally {
+    await listing.close()
   }
 }

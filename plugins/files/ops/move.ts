@@ -5,8 +5,9 @@ import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
+import { copyEntry } from '../copy-tree'
 import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
-import { copyEntry, removeEntry } from '../tree'
+import { removeEntry } from '../tree'
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
 interface MoveItem {

@@ -1,7 +1,8 @@
 /** `DELETE /files` (files and symlinks) and `DELETE /directories` (rm -rf). Missing paths are fine. */
 import { lstat, unlink } from 'node:fs/promises'
-import { badRequest, errnoOf } from '../../../core/errors'
+import { badRequest, errnoOf, type ExecdError } from '../../../core/errors'
 import { fsError } from '../errors'
+import { MountKept } from '../mounts'
 import type { PathScope, RawPath } from '../paths'
 import { removeEntry } from '../tree'
 
@@ -31,7 +32,10 @@ export async function deleteFiles(scope: PathScope, paths: readonly RawPath[]): 
   }
 }
 
-/** rm -rf each path (files too), walking the tree by descriptor. Refuses `/` and the configured root itself. */
+/**
+ * rm -rf each path (files too), walking the tree by descriptor. Refuses `/` and the configured
+ * root itself; never crosses into another mount (400 naming the mount points kept).
+ */
 export async function removeDirectories(scope: PathScope, paths: readonly RawPath[]): Promise<void> {
   for (const raw of paths) scope.normalise(raw)
   for (const raw of paths) {
@@ -44,7 +48,17 @@ export async function removeDirectories(scope: PathScope, paths: readonly RawPat
       })
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') continue
+      if (err instanceof MountKept) throw mountKept(raw, err, context)
       throw fsError(err, 'remove', raw, context)
     }
   }
+}
+
+/** 400 naming each mount point left in place, as the client would write its path. */
+function mountKept(raw: RawPath, err: MountKept, context: string): ExecdError {
+  const base = String(raw)
+  const paths = err.paths.map(p => (p === '' ? base : `${base.replace(/\/+$/, '')}/${p}`))
+  return badRequest(
+    `${context}a removal never crosses into another mount: kept the mount point${paths.length === 1 ? '' : 's'} ${paths.join(', ')} and the directories above`,
+  )
 }

@@ -8,7 +8,7 @@ import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { nextTurn } from '../../../core/timers'
 import { fsError } from '../errors'
-import { compileGlob as compile, GlobSyntaxError } from '../glob'
+import { compileGlob as compile, GlobCostError, GlobSyntaxError } from '../glob'
 import type { PathScope, RawPath } from '../paths'
 import { walkedInfo, type WalkedInfo } from './list'
 import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkLimits } from './walk'
@@ -22,14 +22,23 @@ const STEPS_PER_PAUSE = 100_000
 
 /**
  * Compiles a glob (`**`, `*`, `?`, `[...]`, `[!...]`, `{a,b}`, `\` escapes); bad syntax → 400.
- * `tired()` says when the matching done since it last said so calls for a pause.
+ * `tired()` says when the matching done since it last said so calls for a pause. A pattern
+ * that costs too much on one name → 400, at the first such name.
  */
 export function compileGlob(pattern: string): { match: (path: string) => boolean; tired: () => boolean } {
   try {
     const glob = compile(pattern)
     let paused = 0
     const tired = () => glob.steps - paused >= STEPS_PER_PAUSE && ((paused = glob.steps), true)
-    return { match: text => glob.match(text), tired }
+    const match = (text: string) => {
+      try {
+        return glob.match(text)
+      } catch (err) {
+        if (!(err instanceof GlobCostError)) throw err
+        throw badRequest(`error searching files. pattern too costly ${pattern}: ${err.message}`)
+      }
+    }
+    return { match, tired }
   } catch (err) {
     if (!(err instanceof GlobSyntaxError)) throw err
     throw badRequest(`error searching files. invalid pattern ${pattern}: ${err.message}`)

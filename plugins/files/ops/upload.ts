@@ -15,6 +15,7 @@ import { modeFromWire } from '../fileinfo'
 import { boundaryOf, parseMultipart } from '../multipart'
 import { ownershipOf, type Ownership } from '../owners'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
+import { SharedDirectories } from './upload-fds'
 
 interface FileMetadata {
   /** From `path`, or from `path_base64` (the exact bytes): exactly one of them. */
@@ -83,9 +84,8 @@ function stagedFdBudget(): number {
   return fdBudget
 }
 
-/** Counts `anchor`'s fds against the budget (503 past it); the returned release is idempotent. */
-function holdFds(anchor: Anchor): () => void {
-  const n = anchor.heldFds
+/** Counts `n` fds against the budget (503 past it); the returned release is idempotent. */
+function holdFds(n: number): () => void {
   const budget = stagedFdBudget()
   if (fdsHeld + n > budget) {
     throw new ExecdError(
@@ -112,16 +112,19 @@ async function stage(
   scope: PathScope,
   meta: CheckedMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  directories = new SharedDirectories(),
 ): Promise<StagedFile> {
   let anchor: Anchor
+  let added = false
   try {
-    anchor = scope.anchor(meta.path, { follow: true, mkdirs: true, track: true })
+    ;({ anchor, added } = directories.share(scope.anchor(meta.path, { follow: true, mkdirs: true, track: true })))
   } catch (err) {
     throw fsError(err, 'mkdir', meta.path)
   }
   let release: (() => void) | undefined
   try {
-    release = holdFds(anchor)
+    // A shared directory counts once, for the file that opened it.
+    release = holdFds(added ? 1 : anchor.heldFds)
     const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
     return { anchor, release, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
   } catch (err) {
@@ -133,7 +136,11 @@ async function stage(
 }
 
 /** Renames every staged file into place, or (on failure, or when `commit` is false) removes them. */
-async function finish(files: StagedFile[], commit: boolean): Promise<WrittenFile[]> {
+async function finish(
+  files: StagedFile[],
+  commit: boolean,
+  directories = new SharedDirectories(),
+): Promise<WrittenFile[]> {
   try {
     if (commit) for (const f of files) await f.staged.commit()
     return files.map(f => ({ path: f.anchor.path, bytes: f.staged.bytes }))
@@ -144,6 +151,7 @@ async function finish(files: StagedFile[], commit: boolean): Promise<WrittenFile
       f.anchor.close()
       f.release()
     }
+    directories.closeAll()
   }
 }
 
@@ -172,6 +180,7 @@ export async function uploadFiles(
   const costOf = (meta: CheckedMetadata) =>
     PENDING_PART_COST + (typeof meta.path === 'string' ? meta.path.length : meta.path.bytes.length)
   const staged: StagedFile[] = []
+  const directories = new SharedDirectories()
   let metadataCount = 0
   let fileCount = 0
   let complete = false
@@ -201,7 +210,7 @@ export async function uploadFiles(
               : `metadata file is missing for file part ${fileCount}: each metadata part must come before its file part`,
           )
         }
-        staged.push(await stage(scope, meta, part.body))
+        staged.push(await stage(scope, meta, part.body, directories))
       }
       // Other parts are ignored (drained by the parser).
     }
@@ -212,9 +221,9 @@ export async function uploadFiles(
     }
     complete = true
   } finally {
-    if (!complete) await finish(staged, false)
+    if (!complete) await finish(staged, false, directories)
   }
-  return finish(staged, true)
+  return finish(staged, true, directories)
 }
 
 async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {

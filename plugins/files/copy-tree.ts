@@ -1,0 +1,159 @@
+/**
+ * A copy across filesystems (the move's fallback when rename(2) answers EXDEV), walked by
+ * descriptor like the removal in ./tree.ts: each directory is opened with O_NOFOLLOW from its
+ * held parent, so a directory swapped for a symlink mid-copy is copied as the link it now is.
+ *
+ * Depth-first with the walk's bounded descriptors (ops/walk-fds.ts), one set per side: by
+ * recursion it held a source and a destination descriptor per level, so a tree 1,024 deep
+ * took every descriptor of a daemon limited to 256 and the move failed with EMFILE.
+ */
+import { constants, type Stats } from 'node:fs'
+import { chmod, lstat, mkdir, open, readlink, symlink, utimes, type FileHandle } from 'node:fs/promises'
+import { O_PATH, procPath, type Name } from './beneath'
+import { fdPath } from './entry'
+import { DirectoryFds, type Frame } from './ops/walk-fds'
+import type { Made } from './staging'
+import { entriesOf, frameOf } from './tree'
+
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
+const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+
+/** A directory being copied: both sides, its entries still to copy, its own stats for the end. */
+interface Level {
+  src: Frame
+  dest: Frame
+  names: Name[]
+  index: number
+  stats: Stats
+}
+
+export interface CopyOptions {
+  /** Stops the copy (between entries and chunks): the caller removes what it made. */
+  signal?: AbortSignal
+  /** Called once the copy's top entry exists (a caller tracks it as staged: staging.ts). */
+  made?: (made: Made) => void
+}
+
+/**
+ * Copies `srcName` of `srcDir` to `destName` of `destDir` (which must not exist): files with
+ * their bytes, mode and times, symlinks as links, directories recursively. Other kinds (FIFOs,
+ * sockets, devices) are refused. A failure leaves the partial copy for the caller to remove.
+ */
+export async function copyEntry(
+  srcDir: number,
+  srcName: Name,
+  destDir: number,
+  destName: Name,
+  { signal, made }: CopyOptions = {},
+): Promise<void> {
+  signal?.throwIfAborted()
+  const stats = await lstat(procPath(srcDir, srcName))
+  if (!stats.isDirectory()) {
+    return copyLeaf(procPath(srcDir, srcName), procPath(destDir, destName), stats, { signal, made })
+  }
+  const srcFds = new DirectoryFds()
+  const destFds = new DirectoryFds()
+  try {
+    const opened = await openBoth(srcDir, srcName, destDir, destName)
+    made?.(await opened.dest.stat({ bigint: true }))
+    const src = await srcFds.adopt(opened.src, frameOf(srcName))
+    const dest = await destFds.adopt(opened.dest, frameOf(destName))
+    const stack: Level[] = [{ src, dest, names: await entriesOf(await srcFds.fdOf(src)), index: 0, stats }]
+    for (let at = stack.at(-1); at; at = stack.at(-1)) {
+      signal?.throwIfAborted()
+      const child = at.names[at.index++]
+      if (child === undefined) {
+        // Last, or the copies of its entries would change the times just set.
+        const fd = await destFds.fdOf(at.dest)
+        await chmod(procPath(fd), at.stats.mode & 0o7777)
+        await utimes(procPath(fd), at.stats.atime, at.stats.mtime)
+        await srcFds.release(at.src)
+        await destFds.release(at.dest)
+        stack.pop()
+        continue
+      }
+      const s = await lstat(procPath(await srcFds.fdOf(at.src), child))
+      if (!s.isDirectory()) {
+        const from = procPath(await srcFds.fdOf(at.src), child)
+        await copyLeaf(from, procPath(await destFds.fdOf(at.dest), child), s, { signal })
+        continue
+      }
+      const both = await openBoth(await srcFds.fdOf(at.src), child, await destFds.fdOf(at.dest), child)
+      // Adopting may evict the parent's descriptor: every fd number is asked for again after.
+      const sub = await srcFds.adopt(both.src, frameOf(child), at.src).catch(async err => {
+        await both.dest.close()
+        throw err
+      })
+      const subDest = await destFds.adopt(both.dest, frameOf(child), at.dest)
+      stack.push({ src: sub, dest: subDest, names: await entriesOf(await srcFds.fdOf(sub)), index: 0, stats: s })
+    }
+  } finally {
+    await srcFds.closeAll()
+    await destFds.closeAll()
+  }
+}
+
+/** The source directory opened, its copy made (0700 until its end) and opened. */
+async function openBoth(
+  srcDir: number,
+  srcName: Name,
+  destDir: number,
+  destName: Name,
+): Promise<{ src: FileHandle; dest: FileHandle }> {
+  const src = await open(procPath(srcDir, srcName), DIR)
+  try {
+    await mkdir(procPath(destDir, destName), 0o700)
+    return { src, dest: await open(procPath(destDir, destName), DIR) }
+  } catch (err) {
+    await src.close()
+    throw err
+  }
+}
+
+/** A symlink as a link, a regular file with its bytes, mode and times; anything else EINVAL. */
+async function copyLeaf(from: Name, to: Name, s: Stats, { signal, made }: CopyOptions): Promise<void> {
+  if (s.isSymbolicLink()) {
+    await symlink(await readlink(from, { encoding: 'buffer' }), to)
+    made?.(await lstat(to, { bigint: true }))
+    return
+  }
+  if (!s.isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+  const src = await openRegularFile(from)
+  try {
+    const st = await src.stat()
+    const dest = await open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+    try {
+      made?.(await dest.stat({ bigint: true }))
+      const buf = Buffer.allocUnsafe(1 << 20)
+      for (let pos = 0; ;) {
+        signal?.throwIfAborted()
+        const { bytesRead } = await src.read(buf, 0, buf.length, pos)
+        if (bytesRead === 0) break
+        for (let off = 0; off < bytesRead;) off += (await dest.write(buf, off, bytesRead - off)).bytesWritten
+        pos += bytesRead
+      }
+      await dest.chmod(st.mode & 0o7777)
+      await dest.utimes(st.atime, st.mtime)
+    } finally {
+      await dest.close()
+    }
+  } finally {
+    await src.close()
+  }
+}
+
+/**
+ * Opens `path` for reading only if it is a regular file, judged on what was opened: it is held
+ * with O_PATH first (which opens nothing: no FIFO waits for a writer, no device wakes) and
+ * reopened through its descriptor. Opened by name after an lstat, a FIFO renamed over the name
+ * in between held the open, a thread of the pool and the move with it, until a writer came.
+ */
+async function openRegularFile(path: Name): Promise<FileHandle> {
+  const held = await open(path, O_PATH | O_NOFOLLOW)
+  try {
+    if (!(await held.stat()).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+    return await open(fdPath(held.fd), O_RDONLY)
+  } finally {
+    await held.close()
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Which mount a directory descriptor lies on. A removal never crosses into another mount: a
+ * volume or bind mount inside the tree being removed is someone else's data (a host directory,
+ * a secret, /proc of the container), and `rm -rf` of its parent emptying it is what `rm
+ * --one-file-system` exists to prevent. st_dev cannot tell: a bind mount of the same
+ * filesystem has the same device; the mount id (`/proc/self/fdinfo/<fd>`, `mnt_id:`) can.
+ */
+import { readFile } from 'node:fs/promises'
+
+/** The mount id of the file `fd` holds. */
+export async function mountIdOf(fd: number): Promise<number> {
+  const info = await readFile(`/proc/self/fdinfo/${fd}`, 'utf8')
+  const [, id] = /^mnt_id:\s*(\d+)$/m.exec(info) ?? []
+  if (id === undefined) throw new Error(`no mnt_id in /proc/self/fdinfo/${fd}`)
+  return Number(id)
+}
+
+/**
+ * A removal that left mount points in place (and the directories above them): `paths` are
+ * relative to the removed entry, '' for the entry itself.
+ */
+export class MountKept extends Error {
+  constructor(readonly paths: string[]) {
+    super(`kept ${paths.length} mount point${paths.length === 1 ? '' : 's'}`)
+  }
+}
