@@ -214,10 +214,21 @@ class _BytesSink(object):
 
 _orig_stderr_fd = os.dup(2)
 _forwarders = [_Forwarder(1, 'stdout'), _Forwarder(2, 'stderr')]
-# Both pipes asked at once by every sync (a warm cell's one poll): registered once.
-_pipes_readable = select.poll()
-for _fw in _forwarders:
-    _pipes_readable.register(_fw.r, select.POLLIN)
+# Both pipes asked at once by every sync (a warm cell's one poll), with both registered once
+# per thread: a poll object refuses a second poll() while one runs (display() in a thread syncs
+# too), and select() built its lists anew each time.
+_pipe_polls = threading.local()
+
+
+def _pipes_readable():
+    poll = getattr(_pipe_polls, 'poll', None)
+    if poll is None:
+        poll = _pipe_polls.poll = select.poll()
+        for fw in _forwarders:
+            poll.register(fw.r, select.POLLIN)
+    return poll.poll(0)
+
+
 sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
 sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
 try:
@@ -236,7 +247,7 @@ def _sync_output():
             pass
     # Nothing in either pipe and nothing held by a forwarder: already in order (the common
     # case, asked of the kernel once for both pipes: a warm cell syncs twice).
-    polled = _pipes_readable.poll(0)
+    polled = _pipes_readable()
     if not polled and not _forwarders[0].busy and not _forwarders[1].busy:
         return
     readable = [fd for fd, _ in polled]
