@@ -232,7 +232,17 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     return mounted
   }
 
-  const groupOf = (path: string): Group | undefined => groups.find(g => g.prefixes.some(p => under(path, p)))
+  // A request asks for its group up to three times (the front door's readiness, its direct
+  // route and shape, the handler): the last answer is kept for the next ask of the same path.
+  let lastPath: string | undefined
+  let lastGroup: Group | undefined
+  const groupOf = (path: string): Group | undefined => {
+    if (path !== lastPath) {
+      lastGroup = groups.find(g => g.prefixes.some(p => under(path, p)))
+      lastPath = path
+    }
+    return lastGroup
+  }
 
   /**
    * GET /ping is answered here, before any group: it never waits for the core group's build,

@@ -132,7 +132,8 @@ export function isJsonBody(
   path = pathOf(request.url),
 ): boolean {
   if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return false
-  if (rawPrefixes.some(prefix => path.startsWith(prefix))) return false
+  // A loop, not some(): no closure per request.
+  for (const prefix of rawPrefixes) if (path.startsWith(prefix)) return false
   if (declaresJson()) return true
   const [mime = ''] = (request.headers.get('content-type') ?? '').split(';')
   const type = mime.trim().toLowerCase()

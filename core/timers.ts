@@ -43,11 +43,20 @@ export const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate
  * `Promise.race` with a sleep): the timer is cleared once the race is decided, so it never
  * outlives it (a CLI verb must exit) nor keeps a settled wait's closure alive.
  */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  try {
-    return await Promise.race([promise, new Promise<'timeout'>(r => (timer = setTimeout(() => r('timeout'), ms)))])
-  } finally {
-    clearTimeout(timer)
-  }
+export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  // One promise of its own: an async function, Promise.race and a timeout promise were three,
+  // on every warm cell's hold (core/sse.ts).
+  return new Promise<T | 'timeout'>((resolve, reject) => {
+    const timer = setTimeout(() => resolve('timeout'), ms)
+    promise.then(
+      value => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      err => {
+        clearTimeout(timer)
+        reject(err)
+      },
+    )
+  })
 }

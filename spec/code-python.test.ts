@@ -104,6 +104,25 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     })
   })
 
+  test('display() from a thread while the cell displays too: every result arrives, no error', async () => {
+    // Each display() first asks the kernel whether the output pipes hold anything: two threads
+    // doing so at once must not trip over each other (a shared poll object refuses a second poll).
+    const code = [
+      'import threading',
+      'def shown(v):',
+      '    for _ in range(1500):',
+      '        display(v)',
+      't = threading.Thread(target=shown, args=(1,))',
+      't.start()',
+      'shown(2)',
+      't.join()',
+    ].join('\n')
+    const events = await run(code)
+    expect(ofType(events, 'error')).toEqual([])
+    expect(resultText(events).filter(t => t === '1')).toHaveLength(1500)
+    expect(resultText(events).filter(t => t === '2')).toHaveLength(1500)
+  })
+
   test('a trailing semicolon and a None value give no result', async () => {
     expect(resultText(await run('1 + 1;'))).toEqual([])
     expect(resultText(await run('None'))).toEqual([])

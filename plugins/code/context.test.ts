@@ -98,6 +98,30 @@ describe('CodeContext', () => {
     expect(ctx.pending).toBe(0)
   })
 
+  test("an idle context starts a turn in the caller's tick; a busy one after the turns before it", async () => {
+    const { runtime } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    const order: string[] = []
+    let finishFirst = () => {}
+    const first = ctx.enqueue(async () => {
+      order.push('first')
+      await new Promise<void>(r => (finishFirst = r))
+    })
+    const second = ctx.enqueue(async () => void order.push('second'))
+    expect(order).toEqual(['first'])
+    finishFirst()
+    await Promise.all([first, second])
+    void ctx.enqueue(async () => void order.push('third'))
+    expect(order).toEqual(['first', 'second', 'third'])
+    // A turn that throws before its first await ends its turn, not the caller.
+    const thrown = ctx.enqueue((() => {
+      throw new Error('at once')
+    }) as () => Promise<void>)
+    await thrown
+    expect(ctx.pending).toBe(0)
+  })
+
   test('an interpreter that dies in a cell: DeadKernelError, then the next run says the state was lost', async () => {
     const { runtime, started } = toyRuntime()
     const ctx = toyContext(runtime)

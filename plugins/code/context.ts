@@ -75,8 +75,10 @@ export class CodeContext {
 
   /** Runs `turn` after every turn queued before it; resolves (never rejects) when it is over. */
   enqueue(turn: () => Promise<void>): Promise<void> {
-    this.queued++
-    const done = this.queue.then(turn).finally(() => this.queued--)
+    // Idle (nothing queued or running): the turn starts now, in the caller's tick — the warm
+    // cell's code reaches the interpreter without waiting for a microtask hop of the queue.
+    const started = this.queued++ === 0 ? startNow(turn) : this.queue.then(turn)
+    const done = started.finally(() => this.queued--)
     this.queue = done.catch(() => {})
     return this.queue
   }
@@ -208,5 +210,14 @@ export class CodeContext {
   private escalationError(died: ExecEvent): ExecEvent {
     const evalue = `the cell ignored the interrupt, so its ${this.language} interpreter was killed; its state is lost`
     return errorEvent('KeyboardInterrupt', evalue, [evalue, ...(died.error?.traceback ?? []).slice(1)])
+  }
+}
+
+/** `turn()`, a synchronous throw of it as a rejection (as `then(turn)` would give it). */
+function startNow(turn: () => Promise<void>): Promise<void> {
+  try {
+    return turn()
+  } catch (err) {
+    return Promise.reject(err)
   }
 }

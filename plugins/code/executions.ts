@@ -74,7 +74,6 @@ export class ExecutionStore {
    * a context that is running or has queued work ends the stream with a ContextBusy error.
    */
   start(ctx: CodeContext, code: string, opts: { failIfBusy?: boolean } = {}): Execution {
-    this.prune()
     const id = crypto.randomUUID().replaceAll('-', '')
     const journal = new Journal()
     // A fresh journal has room: no promise for either.
@@ -94,6 +93,8 @@ export class ExecutionStore {
     // on it); the queue's end settles it too, should a turn ever fail before finishing.
     if (opts.failIfBusy && ctx.pending > 0) void this.refuse(ctx, exec).then(exec.ended)
     else void ctx.enqueue(() => this.runTurn(ctx, exec, code)).then(exec.ended)
+    // After the cell has gone to an idle interpreter, not before: the forgetting waits on no one.
+    this.prune()
     return exec
   }
 

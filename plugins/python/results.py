@@ -110,14 +110,17 @@ def _emit_result(data, hold=False):
 
 def _result_message(data):
     """A large bundle of strings goes as a bulk message (see _bulk). Not one with a key of
-    digits: JavaScript orders such keys first, so execd's JSON of it differs from ours."""
+    digits: JavaScript orders such keys first, so execd's JSON of it differs from ours. A
+    small one of strings is put together with _quote, as _dumps would have."""
     size = 0
     for key, value in data.items():
         if not isinstance(value, str) or not isinstance(key, str) or key.isdigit():
-            size = -1
-            break
+            return {'type': 'result', 'results': data}
         size += len(value)
-    return (size >= _BULK_MIN and _bulk('result', data)) or {'type': 'result', 'results': data}
+    if size >= _BULK_MIN:
+        return _bulk('result', data) or {'type': 'result', 'results': data}
+    pairs = ', '.join([_quote(key) + ': ' + _quote(value) for key, value in data.items()])
+    return ('{"type": "result", "results": {%s}}\n' % pairs).encode()
 
 
 def display(*objs, **kwargs):
