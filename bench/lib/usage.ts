@@ -40,3 +40,24 @@ export function writeSyscalls(pid: number): number | null {
     return null
   }
 }
+
+/**
+ * CPU ms of a process's threads from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU,
+ * where stat's ticks are 10 ms): all threads alive now, and the main thread alone. A thread
+ * that exits takes its time along; `total` (ms, from /proc/<pid>/stat's ticks) still counts it.
+ */
+export function threadCpuMs(pid: number): { threads: number; main: number; total: number } {
+  let threads = 0
+  let main = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let ns: number
+    try {
+      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      continue // exited meanwhile
+    }
+    threads += ns / 1e6
+    if (Number(tid) === pid) main = ns / 1e6
+  }
+  return { threads, main, total: cpuSeconds(pid).own * 1000 }
+}
