@@ -26,6 +26,23 @@ describe('Journal', () => {
     ])
   })
 
+  test('beyond(id) settles with the first event after id, or the end, and not before', async () => {
+    const j = new Journal()
+    j.tryAppend(out('init'))
+    const settled: string[] = []
+    void j.beyond(1).then(() => settled.push('event'))
+    void j.beyond(2).then(() => settled.push('end'))
+    await Bun.sleep(0)
+    expect(settled).toEqual([])
+    j.tryAppend(out('first'))
+    await Bun.sleep(0)
+    expect(settled).toEqual(['event'])
+    j.end()
+    await Bun.sleep(0)
+    expect(settled).toEqual(['event', 'end'])
+    await j.beyond(0) // passed already: at once
+  })
+
   test('an event that pushes out several waits until the reader has taken every one of them', async () => {
     const j = new Journal({ maxBytes: 4096 })
     const reader = j.read(0)

@@ -142,6 +142,11 @@ export class Journal {
     return this.push({ id: 0, event, bytes })
   }
 
+  /** Settles once an event after `id` is appended, or the journal ends. */
+  async beyond(id: number): Promise<void> {
+    while (this.lastId <= id && !this.ended) await new Promise<void>(r => this.wakeReaders.push(r))
+  }
+
   /** Marks the journal complete: readers finish after the last event. */
   end(): void {
     this.ended = true

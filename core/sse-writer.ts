@@ -54,6 +54,11 @@ export interface SseOptions<E = ExecEvent> {
    * waits on this one promise instead of racing a timer against every event.
    */
   ended?: Promise<unknown>
+  /**
+   * Settles once the source has more to say than its start (a command's first output): until
+   * then, the hold for `ended` may go on past `holdMs` (core/sse.ts QUIET_WORK_HOLD_MS).
+   */
+  spoke?: Promise<unknown>
 }
 
 /** Bytes of a frame's bulk per write (and per turn of the event loop, see core/fair.ts). */

@@ -36,6 +36,26 @@ function sseHeaders(extra: Record<string, string> | undefined): Record<string, s
 export const SHORT_WORK_HOLD_MS = 10
 
 /**
+ * How long in all the hold waits for work that has said nothing yet beyond its start (see
+ * SseOptions.spoke): under load a `bash -c true` takes 10–30 ms, and a short command that
+ * outlived the 10 ms went out as a stream (0.2–0.4 ms more of execd's CPU). Nobody waits on a
+ * silent command's output, so holding it costs only its init's delay; the moment it prints,
+ * the hold ends and it streams.
+ */
+export const QUIET_WORK_HOLD_MS = 50
+
+/**
+ * Whether the work ended within its hold: `holdMs`, then on to QUIET_WORK_HOLD_MS in all while
+ * it has not spoken. A rejection of `ended` is no end: the frames then stream as they come.
+ */
+async function endedWithin(ended: Promise<unknown>, holdMs: number, spoke?: Promise<unknown>): Promise<boolean> {
+  if ((await within(ended, holdMs).catch(() => 'timeout' as const)) !== 'timeout') return true
+  if (!spoke || QUIET_WORK_HOLD_MS <= holdMs) return false
+  const first = Promise.race([ended.then(() => 'ended' as const), spoke.then(() => 'spoke' as const)])
+  return (await within(first, QUIET_WORK_HOLD_MS - holdMs).catch(() => 'timeout' as const)) === 'ended'
+}
+
+/**
  * Where a replay starts: the `Last-Event-ID` header, else `?after=`; an id is a whole number of
  * at most 2^53 − 1. Anything else (`1.5`, `-3`, `abc`, empty) replays from the start, as no id
  * would: a client then sees events twice rather than misses any. Both replay routes read it
@@ -71,6 +91,8 @@ export interface SourceWithHeaders {
   headers: Record<string, string>
   /** See SseOptions.ended. */
   ended?: Promise<unknown>
+  /** See SseOptions.spoke. */
+  spoke?: Promise<unknown>
 }
 
 /**
@@ -92,11 +114,13 @@ export async function streamed(
     throw err
   }
   if (Symbol.asyncIterator in made) return sseResponse(made, { ...opts, slot })
-  return sseResponse(made.events, {
+  const { events, headers, ended, spoke } = made
+  return sseResponse(events, {
     ...opts,
-    headers: opts.headers ? { ...opts.headers, ...made.headers } : made.headers,
+    headers: opts.headers ? { ...opts.headers, ...headers } : headers,
     slot,
-    ended: made.ended,
+    ended,
+    spoke,
   })
 }
 
@@ -129,9 +153,7 @@ export async function sseResponse<E extends object>(
   // here in one tick — no first-event await, no gathering loop, no stream (the reply's share of
   // a warm cell's CPU was a third of the cell's own).
   if (holdMs > 0 && opts.ended && 'ready' in it) {
-    // A rejection is no end: the frames then stream as they come.
-    const end = await within(opts.ended, holdMs).catch(() => 'timeout' as const)
-    if (end !== 'timeout') {
+    if (await endedWithin(opts.ended, holdMs, opts.spoke)) {
       const writer = new SseWriter(it, opts, slot)
       const whole = writer.whole()
       if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })

@@ -33,14 +33,17 @@ function benchPython(): string {
   return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
 }
 
-export async function startExecd(opts: { env?: Record<string, string>; args?: string[] } = {}): Promise<Execd> {
-  if (!existsSync(EXECD_BIN)) throw new Error(`${EXECD_BIN} is missing: run make build first`)
+export async function startExecd(
+  opts: { env?: Record<string, string>; args?: string[]; bin?: string } = {},
+): Promise<Execd> {
+  const bin = opts.bin ?? EXECD_BIN
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
   const port = await freePort()
   const token = `bench-${crypto.randomUUID()}`
   const url = `http://127.0.0.1:${port}`
   const headers = { 'X-EXECD-ACCESS-TOKEN': token }
   const argv = [
-    EXECD_BIN,
+    bin,
     'serve',
     '--host',
     '127.0.0.1',

@@ -3,6 +3,7 @@ import type { Subprocess } from 'bun'
 import { spawnTracked, stopProcess } from './procs'
 
 export interface LineChild {
+  pid: number
   ask(line: string): Promise<string>
   stop(): Promise<void>
 }
@@ -13,6 +14,7 @@ export function startLineChild(argv: string[]): LineChild {
   const decoder = new TextDecoder()
   let buf = ''
   return {
+    pid: proc.pid,
     async ask(line) {
       proc.stdin.write(`${line}\n`)
       proc.stdin.flush()

@@ -40,3 +40,44 @@ export function writeSyscalls(pid: number): number | null {
     return null
   }
 }
+
+/** `clock_gettime` from libc, for another process's CPU clock; undefined where it cannot load. */
+const clockGettime = (() => {
+  try {
+    const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
+    return dlopen('libc.so.6', { clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 } }).symbols
+      .clock_gettime
+  } catch {
+    return undefined
+  }
+})()
+const timespec = new BigInt64Array(2)
+
+/**
+ * CPU ms of a whole process, its exited threads included, in nanoseconds: its CPU clock
+ * (clock_getcpuclockid's `(~pid << 3) | CPUCLOCK_SCHED`); /proc/<pid>/stat's 10 ms ticks where
+ * that cannot be read.
+ */
+function processCpuMs(pid: number): number {
+  if (clockGettime && clockGettime((~pid << 3) | 2, timespec) === 0)
+    return Number(timespec[0]) * 1e3 + Number(timespec[1]) / 1e6
+  return cpuSeconds(pid).own * 1000
+}
+
+/**
+ * CPU ms of a process (all its threads, exited ones included) and of its main thread alone
+ * (/proc/<pid>/task/<pid>/schedstat, nanoseconds), and `waits`: the voluntary context switches
+ * of the threads alive (each a sleep: an event-loop wake-up, a futex wait), which the machine's
+ * load moves far less than CPU time.
+ */
+export function threadCpuMs(pid: number): { all: number; main: number; waits: number } {
+  let waits = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8')
+      waits += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0)
+    } catch {} // exited meanwhile
+  }
+  const main = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+  return { all: processCpuMs(pid), main, waits }
+}

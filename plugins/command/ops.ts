@@ -67,12 +67,14 @@ export class Commands {
   /**
    * run() for an SSE response: a foreground command's events with the promise of its end, so
    * one that ends within the response's hold goes out whole, framed in one tick, as a warm cell
-   * does (core/sse.ts) — not gathered event by event against a timer.
+   * does (core/sse.ts) — not gathered event by event against a timer. One that has printed
+   * nothing beyond its start is held longer (`spoke`: the journal's first event after them).
    */
   async respond(req: CommandRequest): Promise<AsyncIterable<ExecEvent | SseItem> | SourceWithHeaders> {
     if (req.background) return this.run(req)
     const record = this.start(req)
-    return { events: record.journal!.read(0), headers: {}, ended: record.done }
+    const journal = record.journal!
+    return { events: journal.read(0), headers: {}, ended: record.done, spoke: journal.beyond(journal.lastId) }
   }
 
   /** Validates and starts; the record's journal is not yet read by anyone. */
