@@ -103,7 +103,8 @@ async function stage(
       // (The chown below would clear the bits too; this does not rest on that.)
       await chmod(dest, up.mode & 0o1777)
     }
-    // Tracked (removed if execd stops before it is placed) from now, once its kind is known.
+    // Removed if execd stops before it is placed (files/staging.ts). A file is tracked only once
+    // copyFile has written it whole: a stop during that copy still leaves it.
     if (inNewDir === undefined)
       staged = stagedEntries.track(dirname(dest), basename(dest), await lstat(dest, { bigint: true }))
     await lchown(dest, up.uid, up.gid)
