@@ -49,9 +49,10 @@ interface LeafFiles {
   moving: boolean
   forgotten: boolean
   /**
-   * `cgroup.kill` was written to it (kill()). Such a leaf is removed, never handed on: a process
-   * spawned into it (CLONE_INTO_CGROUP) is SIGKILLed at birth on this 6.18 kernel, while one
-   * moved into it by a `cgroup.procs` write is not (spec/ownership.test.ts).
+   * A SIGKILL may have reached it: `cgroup.kill` was written to it (kill()), or its leader died
+   * of SIGKILL (poison()). Such a leaf is removed, never handed on: a process spawned into a
+   * killed leaf (CLONE_INTO_CGROUP) is SIGKILLed at birth on this 6.18 kernel, while one moved
+   * into it by a `cgroup.procs` write is not (spec/ownership.test.ts).
    */
   killed?: boolean
 }
@@ -201,8 +202,21 @@ export class CgroupTree {
 
   /** SIGKILL to everything in `leaf` (from take()), in one write; the leaf is not reused after. */
   kill(leaf: string): boolean {
-    this.filesOf(leaf).killed = true
+    this.poison(leaf)
     return killCgroup(leaf)
+  }
+
+  /** A SIGKILL reached `leaf` (its leader died of one): not reused, as after kill(). */
+  poison(leaf: string): void {
+    this.filesOf(leaf).killed = true
+  }
+
+  /**
+   * Removes every spare leaf: after a SIGKILL execd did not send (the OOM killer, a `kill -9`
+   * or a `cgroup.kill` from outside), which may have reached them too.
+   */
+  dropSpares(): void {
+    for (const leaf of this.spare.splice(0)) this.discard(leaf)
   }
 
   /** Kills everything in every leaf (shutdown), synchronously: one write. */

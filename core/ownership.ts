@@ -94,6 +94,8 @@ export class Owner {
   private cgroup: string | undefined
   /** The leader was spawned into its leaf, or was running and childless when moved into it. */
   private tight = false
+  /** Processes were left in the leaf when the leader exited: it is removed, not reused. */
+  private outlived = false
   /**
    * Settles once the leader's move into its leaf is done or failed (at once for a leader spawned
    * into its leaf). The move runs off the event loop (core/cgroup.ts); what reads the leaf waits
@@ -205,6 +207,15 @@ export class Owner {
     if (this.cgroup) this.killLeaf(this.cgroup)
   }
 
+  /**
+   * The leader died of SIGKILL: its leaf is not handed on. One execd did not send (the OOM
+   * killer, a `kill -9` from outside) may have reached the spare leaves too: they are dropped.
+   */
+  leaderKilled(byExecd: boolean): void {
+    if (this.cgroup) tree?.poison(this.cgroup)
+    if (!byExecd) tree?.dropSpares()
+  }
+
   private killLeaf(leaf: string): void {
     if (tree) tree.kill(leaf)
     else killCgroup(leaf)
@@ -220,7 +231,7 @@ export class Owner {
     this.tight = false
     if (!leaf) return
     if (!tree) void removeCgroupSoon(leaf)
-    else if (!tree.recycle(leaf)) tree.discard(leaf)
+    else if (this.outlived || !tree.recycle(leaf)) tree.discard(leaf)
   }
 
   /**
@@ -232,7 +243,11 @@ export class Owner {
    * for by its group and marker. True once released.
    */
   releaseIfEmpty(): boolean {
-    if (!this.cgroup || !tree?.recycle(this.cgroup)) return false
+    if (!this.cgroup || !tree) return false
+    if (!tree.recycle(this.cgroup)) {
+      this.outlived = true
+      return false
+    }
     this.cgroup = undefined
     const tight = this.tight
     this.tight = false

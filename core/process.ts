@@ -216,6 +216,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   const exited: Promise<ExitInfo> = proc.exited.then(() => {
     timer?.clear()
     const signal = proc.signalCode ? String(proc.signalCode) : null
+    // Before settle() looks at the leaf: one a SIGKILL reached is not to be reused.
+    if (signal === 'SIGKILL') owner.leaderKilled(killedBy !== null)
     return { code: signal ? null : proc.exitCode, signal, killedBy }
   })
 

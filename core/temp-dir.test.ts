@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
@@ -76,6 +76,18 @@ test('onStale sees a dead owner’s dir, with its contents, before the sweep rem
   expect(existsSync(stale)).toBe(false)
   live.close()
   dir.close()
+})
+
+test('staging dirs over an hour old are swept (their execd died before locking them), younger ones kept', async () => {
+  const root = freshRoot()
+  const old = mkdtempSync(join(root, '.execd-x-'))
+  const young = mkdtempSync(join(root, '.execd-x-'))
+  const oldNamed = join(root, 'execd-x-1-nosocket') // not staging, not proven stale: kept
+  mkdirSync(oldNamed)
+  const hoursAgo = (Date.now() - 2 * 3600_000) / 1000
+  for (const d of [old, oldNamed]) utimesSync(d, hoursAgo, hoursAgo)
+  expect(await sweepStale('execd-x', root)).toEqual([old])
+  expect([existsSync(old), existsSync(young), existsSync(oldNamed)]).toEqual([false, true, true])
 })
 
 test('a removed dir is made again on demand, with its lock', async () => {

@@ -17,6 +17,7 @@ import {
   rmdirSync,
   rmSync,
   unlinkSync,
+  type Stats,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -124,7 +125,15 @@ export async function sweepsDone(): Promise<void> {
   await Promise.all(sweeps)
 }
 
-/** Removes the dirs of `prefix` whose lock nobody holds (`onStale` first); returns their paths. */
+/** A staging dir this old was left by an execd that died before it could lock it. */
+const STAGING_ABANDONED_MS = 60 * 60_000
+
+/**
+ * Removes the dirs of `prefix` whose lock nobody holds (`onStale` first), and its staging dirs
+ * (`.<prefix>-XXXXXX`) over an hour old: one lives for a moment between its mkdtemp and its
+ * rename, so an old one's execd died in between, and having no lock it was never proven stale.
+ * Returns their paths.
+ */
 export async function sweepStale(
   prefix: string,
   root: string,
@@ -137,8 +146,18 @@ export async function sweepStale(
   } catch {
     return []
   }
-  const pattern = new RegExp(`^${prefix.replace(/[^\w-]/g, '\\$&')}-\\d+-[^/]+$`)
+  const escaped = prefix.replace(/[^\w-]/g, '\\$&')
+  const pattern = new RegExp(`^${escaped}-\\d+-[^/]+$`)
+  const staging = new RegExp(`^\\.${escaped}-[^/]{6}$`)
   const removed: string[] = []
+  const remove = (dir: string) => {
+    rmSync(dir, { recursive: true, force: true })
+    removed.push(dir)
+  }
+  for (const name of names.filter(n => staging.test(n))) {
+    const dir = join(root, name)
+    if (Date.now() - (statOrUndefined(dir)?.mtimeMs ?? Date.now()) > STAGING_ABANDONED_MS) remove(dir)
+  }
   await Promise.all(
     names
       .filter(name => pattern.test(name) && join(root, name) !== keep)
@@ -146,11 +165,18 @@ export async function sweepStale(
         const dir = join(root, name)
         if ((await probeLock(join(dir, OWNER_SOCKET))) !== 'refused') return
         await (async () => onStale?.(dir))().catch(() => {})
-        rmSync(dir, { recursive: true, force: true })
-        removed.push(dir)
+        remove(dir)
       }),
   )
   return removed
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path)
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -10,7 +10,8 @@ import { BIN, pidsWith, waitFor } from './harness'
 import { pythonAvailable } from './python-env'
 
 const has = (tool: string) => Bun.spawnSync(['sh', '-c', `command -v ${tool}`]).exitCode === 0
-const socket = `execd-cli-test-${process.pid}`
+// The pid alone is not unique across runs in other PID namespaces sharing this /tmp.
+const socket = `execd-cli-test-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
 let dir: string
 let home: string
 

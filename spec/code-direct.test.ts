@@ -67,7 +67,11 @@ async function bothWays(code: string, waitFor?: string, during?: () => Promise<u
   return { direct, routed }
 }
 
-const interrupt = () => d.fetch(`/code?id=${id}`, { method: 'DELETE' }).then(r => r.arrayBuffer())
+const interrupt = async () => {
+  const res = await d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+  await res.arrayBuffer()
+  expect(res.status).toBe(200)
+}
 
 const CELLS: [string, string, string?][] = [
   ['a result', 'x = 20\nx + 1', '"text/plain":"21"'],
@@ -101,7 +105,11 @@ describe.skipIf(pythonAvailable !== true)('POST /code: the direct path answers a
     const { direct, routed } = await bothWays(code, '"text":"waiting\\n"', interrupt)
     expect(direct.body).toContain('"ename":"KeyboardInterrupt"')
     expect(direct.body).toContain('"type":"execution_complete"')
+    expect(direct.body).not.toContain('"type":"result"')
     expect(direct).toEqual(routed)
+    // The interrupt stopped the cell, not the interpreter: its state is there for the next.
+    const next = await answer({ code: 'time.sleep(0)\n6 * 7', context: { id, language: 'python' } })
+    expect(next.body).toContain('"text/plain":"42"')
   }, 30_000)
 
   test('bodies Elysia refuses or alters get its answer with or without a query', async () => {

@@ -6,7 +6,8 @@
  * environment marker (`--cgroups off`).
  */
 import { describe, expect, test } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { postJson, readSse, startDaemon, type Daemon } from './harness'
 
 /** A tag no other test uses: each escapee sleeps a distinct number of seconds with it. */
@@ -142,6 +143,74 @@ for (const cgroups of ['auto', 'off']) {
     })
   })
 }
+
+/** The cgroup v2 line of /proc/self/cgroup (`0::<path>`) of the first command in `command`. */
+async function leafOf(d: Daemon, command: string): Promise<string> {
+  const frames = await readSse(await postJson(d, '/command', { command: `${command}; cat /proc/self/cgroup` }))
+  const text = frames
+    .map(f => f.data)
+    .filter(e => e.type === 'stdout')
+    .map(e => e.text)
+    .join('\n') // one event a line
+  return text.split('\n').find(l => l.startsWith('0::')) ?? ''
+}
+
+/** Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or …/unified beside v1's). */
+function cgroup2Mount(): string {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find(l => l.split(' - ')[1]?.startsWith('cgroup2 '))
+  return line?.split(' ')[4] ?? '/sys/fs/cgroup'
+}
+
+/** Leaves are execd's only where cgroup v2 is writable here: the tests below need them. */
+const leavesHere = await (async () => {
+  const d = await startDaemon()
+  try {
+    return /\/execd-\d+-[0-9a-f]+\/\d+$/.test(await leafOf(d, 'true'))
+  } finally {
+    await d.stop()
+  }
+})()
+
+describe.skipIf(!leavesHere)('a cgroup leaf SIGKILL may have reached is not handed on', () => {
+  test('the leaf of a command whose leader died of SIGKILL', async () => {
+    const d = await startDaemon()
+    try {
+      const killed = await leafOf(d, 'cat /proc/self/cgroup; kill -9 $$')
+      expect(killed).toMatch(/\/\d+$/)
+      for (let i = 0; i < 3; i++) expect(await leafOf(d, 'true')).not.toBe(killed)
+    } finally {
+      await d.stop()
+    }
+  })
+
+  test('the spare leaves, after a SIGKILL execd did not send', async () => {
+    const d = await startDaemon()
+    try {
+      // Three at once: three leaves, kept as spares once their commands end.
+      const spares = await Promise.all([0, 1, 2].map(() => leafOf(d, 'sleep 0.3')))
+      expect(new Set(spares).size).toBe(3)
+      await readSse(await postJson(d, '/command', { command: 'kill -9 $$' }))
+      for (let i = 0; i < 3; i++) expect(spares).not.toContain(await leafOf(d, 'true'))
+    } finally {
+      await d.stop()
+    }
+  })
+
+  test('the leaf of a command whose processes outlived its leader', async () => {
+    const d = await startDaemon()
+    try {
+      const outlived = await leafOf(d, 'sleep 1 & true')
+      // Once the sleep has ended, execd's look at lingering owners (every 10 s) lets the leaf go.
+      const dir = join(cgroup2Mount(), outlived.slice(3))
+      for (let i = 0; i < 100 && existsSync(dir); i++) await Bun.sleep(200)
+      for (let i = 0; i < 3; i++) expect(await leafOf(d, 'true')).not.toBe(outlived)
+    } finally {
+      await d.stop()
+    }
+  })
+})
 
 test('a timeout kills what the command started outside its group too', async () => {
   const t = tag()

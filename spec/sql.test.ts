@@ -6,7 +6,10 @@
  */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { Database } from 'bun:sqlite'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { startMariadb } from './kit/mariadb'
 import { startPostgres } from './kit/postgres'
@@ -128,6 +131,31 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect(sql.detail).toContain('SQLite')
   })
 })
+
+test('shutdown with SQLite contexts open, one idle on a file, one in an endless statement: execd exits 0, the file keeps its rows, no SQLite process stays', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'execd-sql-shutdown-'))
+  const d = await startDaemon({ env: { EXECD_SQL_FILE: 'kept.db' } })
+  try {
+    const idle = await createContext(d, 'sql', cwd)
+    await runCode(d, "CREATE TABLE t (x); INSERT INTO t VALUES ('saved')", { id: idle, language: 'sql' })
+    const busy = await createContext(d, 'sql', cwd)
+    const endless = postJson(d, '/code', {
+      code: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c',
+      context: { id: busy, language: 'sql' },
+    }).then(res => readSse(res).catch(() => []))
+    const drivers = pidsWith('sql-driver.js', d.proc.pid)
+    expect(drivers.length).toBe(2)
+    expect(await d.stop()).toBe(0)
+    await endless
+    expect(drivers.filter(pid => pidsWith('sql-driver.js').includes(pid))).toEqual([])
+    const db = new Database(join(cwd, 'kept.db'), { readonly: true })
+    expect(db.query('SELECT x FROM t').all()).toEqual([{ x: 'saved' }])
+    db.close()
+  } finally {
+    await d.stop()
+    rmSync(cwd, { recursive: true, force: true })
+  }
+}, 30_000)
 
 const server = await startPostgres()
 afterAll(() => server?.stop())
