@@ -18,6 +18,8 @@ interface AtomicWriteOptions {
   mode?: number
   /** Owner/group to set; default: the replaced file's owner and group. */
   ownership?: Ownership
+  /** Whether the directory is on a local filesystem (`onLocalDisk`), if the caller knows already. */
+  localDisk?: boolean
 }
 
 /** Prefix of every temp file this section creates, so strays are easy to recognise. */
@@ -31,8 +33,11 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 /** A file written beside its target, waiting to be renamed into place. */
 export interface Staged {
   bytes: number
-  /** Renames it over the target. */
-  commit(): Promise<void>
+  /**
+   * Renames it over the target, then fsyncs the directory unless told not to: a caller
+   * renaming many files into one directory syncs it once after the last (`syncDirectory`).
+   */
+  commit(syncDir?: boolean): Promise<void>
   /** Removes it (idempotent; after a commit it does nothing). */
   discard(): Promise<void>
 }
@@ -66,7 +71,7 @@ export async function stageFile(
   }
   const flusher = new EarlyFlush(handle)
   try {
-    const writer = new Writer(handle, await onLocalDisk(anchor.dir))
+    const writer = new Writer(handle, opts.localDisk ?? (await onLocalDisk(anchor.dir)))
     for await (const chunk of fromSource(chunks)) {
       await writer.write(chunk)
       bytes += chunk.byteLength
@@ -94,14 +99,14 @@ export async function stageFile(
   return {
     bytes,
     discard,
-    async commit() {
+    async commit(syncDir = true) {
       try {
         await rename(temp, anchor.at)
       } catch (err) {
         throw fsError(err, 'rename', anchor.raw)
       }
       state = 'committed'
-      await syncDirectory(anchor.dir)
+      if (syncDir) await syncDirectory(anchor.dir)
     },
   }
 }
@@ -229,7 +234,7 @@ async function chownIfNeeded(handle: FileHandle, uid: number | undefined, gid: n
 }
 
 /** fsync a held directory so the rename itself survives a crash. */
-async function syncDirectory(dirFd: number): Promise<void> {
+export async function syncDirectory(dirFd: number): Promise<void> {
   const handle = await open(procPath(dirFd), 'r').catch(() => undefined)
   if (!handle) return
   await handle.sync().catch(() => {})
