@@ -25,11 +25,6 @@ export class SharedDirectories {
   private readonly byInode = new Map<string, number>()
   private readonly local = new Map<number, Promise<boolean>>()
 
-  /** Directories held, one descriptor each: what counts against the fd budget. */
-  get size(): number {
-    return this.byInode.size
-  }
-
   /**
    * `anchor` itself if its walk created directories; else an anchor on the request's descriptor
    * of its directory (`added` says if that descriptor is new), its own closed.
@@ -42,7 +37,12 @@ export class SharedDirectories {
     let fd = this.byInode.get(key)
     const added = fd === undefined
     if (fd === undefined) {
-      fd = openSync(procPath(anchor.dir), O_PATH | O_DIRECTORY)
+      try {
+        fd = openSync(procPath(anchor.dir), O_PATH | O_DIRECTORY)
+      } catch {
+        // No descriptor to spare (EMFILE): the file keeps its own, and the budget says no.
+        return { anchor, added: false }
+      }
       this.byInode.set(key, fd)
       this.local.set(fd, onLocalDisk(fd))
     }

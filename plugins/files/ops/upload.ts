@@ -112,7 +112,7 @@ async function stage(
   scope: PathScope,
   meta: CheckedMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  directories = new SharedDirectories(),
+  directories: SharedDirectories,
 ): Promise<StagedFile> {
   let anchor: Anchor
   let added = false
@@ -138,11 +138,7 @@ async function stage(
 }
 
 /** Renames every staged file into place, or (on failure, or when `commit` is false) removes them. */
-async function finish(
-  files: StagedFile[],
-  commit: boolean,
-  directories = new SharedDirectories(),
-): Promise<WrittenFile[]> {
+async function finish(files: StagedFile[], commit: boolean, directories: SharedDirectories): Promise<WrittenFile[]> {
   try {
     if (commit) {
       for (const f of files) await f.staged.commit(false)
@@ -168,7 +164,15 @@ export async function writeFile(
   meta: FileMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): Promise<WrittenFile> {
-  const [written] = await finish([await stage(scope, checkMetadata(scope, meta), chunks)], true)
+  const directories = new SharedDirectories()
+  let staged: StagedFile
+  try {
+    staged = await stage(scope, checkMetadata(scope, meta), chunks, directories)
+  } catch (err) {
+    directories.closeAll()
+    throw err
+  }
+  const [written] = await finish([staged], true, directories)
   return written!
 }
 
