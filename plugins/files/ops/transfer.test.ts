@@ -318,7 +318,7 @@ describe('descriptors', () => {
     const before = open()
     await writeFile(scope, { path: p('single') }, [Buffer.from('one')])
     const parts = Array.from({ length: 50 }, (_, i) => [meta({ path: p(`f${i}`) }), file(String(i))]).flat()
-    const body = new Blob([multipart(parts)]).stream()
+    const body = stream(multipart(parts))
     await uploadFiles(scope, body, `multipart/form-data; boundary=${B}`)
     expect(readFileSync(p('single'), 'utf8')).toBe('one')
     expect(readFileSync(p('f49'), 'utf8')).toBe('49')
