@@ -174,6 +174,46 @@ describe('a multipart upload', () => {
     expect(readFileSync(join(root, 'f1999'), 'utf8')).toBe('1999')
   }, 120_000)
 
+  const strace = Bun.which('strace')
+  if (!strace) console.warn('skipped: no strace to count the fsyncs of an upload')
+  test.skipIf(!strace)(
+    'of 200 files into one directory fsyncs each file and the directory once',
+    async () => {
+      const root = join(dir, 'synced')
+      mkdirSync(root)
+      const out = join(dir, 'strace.out')
+      const tracer = Bun.spawn(
+        ['strace', '-f', '-qq', '-e', 'trace=fsync,statfs', '-o', out, '-p', String(d.proc.pid)],
+        {
+          stderr: 'pipe',
+        },
+      )
+      // Attached once the daemon's threads show up as traced.
+      while (!readFileSync(`/proc/${d.proc.pid}/status`, 'utf8').match(/^TracerPid:\s+[1-9]/m)) await Bun.sleep(10)
+      const b = 'shapes-sync'
+      const parts: string[] = []
+      for (let i = 0; i < 200; i++) {
+        parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${root}/f${i}"}\r\n`)
+        parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${i}\r\n`)
+      }
+      parts.push(`--${b}--\r\n`)
+      const res = await d.fetch('/files/upload', {
+        method: 'POST',
+        body: parts.join(''),
+        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+      })
+      expect(res.status).toBe(200)
+      tracer.kill('SIGINT')
+      await tracer.exited
+      const calls = readFileSync(out, 'utf8').split('\n')
+      const count = (name: string) => calls.filter(l => l.includes(` ${name}(`) && !l.includes('resumed')).length
+      // Per file it was fsync of the file and of its directory, and a statfs: 400 and 200.
+      expect(count('fsync')).toBe(201)
+      expect(count('statfs')).toBe(1)
+    },
+    60_000,
+  )
+
   test('whose part headers pass 16 KiB is refused, however the body was cut into chunks', async () => {
     const body = Buffer.from(
       '--b0\r\nContent-Disposition: form-data; name="metadata"\r\n' +

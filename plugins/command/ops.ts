@@ -107,11 +107,11 @@ export class Commands {
     }
   }
 
-  /** Log bytes from `cursor` to the current end, and the cursor to ask with next. */
   /**
-   * The log from `cursor` to its size when opened, from that one descriptor (`handle`, which
-   * the caller reads `from`…`end` of and closes): the file renamed or removed once it is open
-   * changes nothing. No file (no output yet, or none any more): no handle, an empty body.
+   * Log bytes from `cursor` to the end as opened, and the cursor to ask with next. They come
+   * from one descriptor (`handle`, which the caller reads `from`…`end` of and closes): the file
+   * renamed or removed once it is open changes nothing. No file (no output yet, or none any
+   * more): no handle, an empty body.
    */
   async logs(id: string, cursor = 0): Promise<{ handle?: FileHandle; from: number; end: number; next: number }> {
     if (!Number.isInteger(cursor) || cursor < 0) throw badRequest(`error seek file: invalid cursor ${cursor}`)

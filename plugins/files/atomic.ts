@@ -19,6 +19,8 @@ interface AtomicWriteOptions {
   ownership?: Ownership
   /** Stops the write (checked before each chunk): the temp file is removed. */
   signal?: AbortSignal
+  /** Whether the directory is on a local filesystem (`onLocalDisk`), if the caller knows already. */
+  localDisk?: boolean
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
@@ -26,8 +28,11 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 /** A file written beside its target, waiting to be renamed into place. */
 export interface Staged {
   bytes: number
-  /** Renames it over the target. */
-  commit(): Promise<void>
+  /**
+   * Renames it over the target, then fsyncs the directory unless told not to: a caller
+   * renaming many files into one directory syncs it once after the last (`syncDirectory`).
+   */
+  commit(syncDir?: boolean): Promise<void>
   /** Removes it (idempotent; after a commit it does nothing). */
   discard(): Promise<void>
 }
@@ -67,7 +72,7 @@ export async function stageFile(
     // fstat from the event loop: through the pool it cost as much as the journal's symlink.
     tracked = stagedEntries.track(anchor.dir, tempName, fstatSync(handle.fd, { bigint: true }))
     step = 'write'
-    const writer = new Writer(handle, await onLocalDisk(anchor.dir))
+    const writer = new Writer(handle, opts.localDisk ?? (await onLocalDisk(anchor.dir)))
     for await (const chunk of fromSource(chunks)) {
       opts.signal?.throwIfAborted()
       await writer.write(chunk)
@@ -97,7 +102,7 @@ export async function stageFile(
   return {
     bytes,
     discard,
-    async commit() {
+    async commit(syncDir = true) {
       try {
         await rename(temp, anchor.at)
       } catch (err) {
@@ -105,7 +110,7 @@ export async function stageFile(
       }
       state = 'committed'
       tracked?.done()
-      await syncDirectory(anchor.dir)
+      if (syncDir) await syncDirectory(anchor.dir)
     },
   }
 }
@@ -233,7 +238,7 @@ async function chownIfNeeded(handle: FileHandle, uid: number | undefined, gid: n
 }
 
 /** fsync a held directory so the rename itself survives a crash. */
-async function syncDirectory(dirFd: number): Promise<void> {
+export async function syncDirectory(dirFd: number): Promise<void> {
   const handle = await open(procPath(dirFd), 'r').catch(() => undefined)
   if (!handle) return
   await handle.sync().catch(() => {})

@@ -66,7 +66,9 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
       const child = at.names[at.index++]
       if (child !== undefined) {
         const sub = await openSubdirectory(await fds.fdOf(at.frame), child)
-        if (sub && (await mountIdOf(sub.fd).catch(() => home)) !== home) {
+        // Unknown is not the same mount: a failed read ends the removal rather than cross.
+        const subMount = sub && (await mountIdOf(sub.fd).catch(err => sub.close().then(() => Promise.reject(err))))
+        if (sub && subMount !== home) {
           await sub.close()
           keep(child)
         } else if (sub) {

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { PathScope } from '../paths'
 import { failure as fail, tempDirPerTest } from './test-tree'
 import { downloadFile } from './download'
-import { uploadFiles } from './upload'
+import { uploadFiles, writeFile } from './upload'
 
 let dir = ''
 const scope = new PathScope()
@@ -309,5 +309,19 @@ describe('downloadFile', () => {
     expect((await fail(downloadFile(scope, { path: p('f'), offset: '1', range: 'bytes=0-1' }))).status).toBe(400)
     const e = await fail(downloadFile(scope, { path: p('f'), range: 'bytes=5-' }))
     expect([e.status, e.headers?.['content-range']]).toEqual([416, 'bytes */1'])
+  })
+})
+
+describe('descriptors', () => {
+  const open = () => readdirSync('/proc/self/fd').length
+  test('writeFile and uploads into one directory give back every descriptor they opened', async () => {
+    const before = open()
+    await writeFile(scope, { path: p('single') }, [Buffer.from('one')])
+    const parts = Array.from({ length: 50 }, (_, i) => [meta({ path: p(`f${i}`) }), file(String(i))]).flat()
+    const body = stream(multipart(parts))
+    await uploadFiles(scope, body, `multipart/form-data; boundary=${B}`)
+    expect(readFileSync(p('single'), 'utf8')).toBe('one')
+    expect(readFileSync(p('f49'), 'utf8')).toBe('49')
+    expect(open()).toBe(before)
   })
 })

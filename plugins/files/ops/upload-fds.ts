@@ -7,6 +7,7 @@
  * created directories keeps its own (it needs them to remove what it made if the request fails).
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs'
+import { onLocalDisk } from '../atomic'
 import { Anchor, O_PATH, procPath } from '../beneath'
 
 const { O_DIRECTORY } = constants
@@ -22,11 +23,7 @@ class SharedAnchor extends Anchor {
 
 export class SharedDirectories {
   private readonly byInode = new Map<string, number>()
-
-  /** Directories held, one descriptor each: what counts against the fd budget. */
-  get size(): number {
-    return this.byInode.size
-  }
+  private readonly local = new Map<number, Promise<boolean>>()
 
   /**
    * `anchor` itself if its walk created directories; else an anchor on the request's descriptor
@@ -40,17 +37,23 @@ export class SharedDirectories {
     let fd = this.byInode.get(key)
     const added = fd === undefined
     if (fd === undefined) {
-      fd = openSync(procPath(anchor.dir), O_PATH | O_DIRECTORY)
+      try {
+        fd = openSync(procPath(anchor.dir), O_PATH | O_DIRECTORY)
+      } catch {
+        // No descriptor to spare (EMFILE): the file keeps its own, and the budget says no.
+        return { anchor, added: false }
+      }
       this.byInode.set(key, fd)
+      this.local.set(fd, onLocalDisk(fd))
     }
     const shared = new SharedAnchor(fd, anchor.name, anchor.raw, anchor.path, [], anchor.bytes)
     anchor.close()
     return { anchor: shared, added }
   }
 
-  /** Every directory once: what the request fsyncs when its renames are done. */
-  get fds(): number[] {
-    return [...this.byInode.values()]
+  /** `onLocalDisk` of a shared directory, asked once: a statfs per file was a tenth of a small one's cost. */
+  localDisk(fd: number): Promise<boolean> | undefined {
+    return this.local.get(fd)
   }
 
   closeAll(): void {
@@ -60,5 +63,6 @@ export class SharedDirectories {
       } catch {}
     }
     this.byInode.clear()
+    this.local.clear()
   }
 }

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
-import { stageFile, type Staged } from '../atomic'
+import { stageFile, syncDirectory, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
 import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
@@ -112,7 +112,7 @@ async function stage(
   scope: PathScope,
   meta: CheckedMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  directories = new SharedDirectories(),
+  directories: SharedDirectories,
 ): Promise<StagedFile> {
   let anchor: Anchor
   let added = false
@@ -126,7 +126,9 @@ async function stage(
     // A shared directory counts once, for the file that opened it.
     release = holdFds(added ? 1 : anchor.heldFds)
     const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
-    return { anchor, release, staged: await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own }) }
+    const localDisk = await directories.localDisk(anchor.dir)
+    const staged = await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own, localDisk })
+    return { anchor, release, staged }
   } catch (err) {
     anchor.undoCreated()
     anchor.close()
@@ -136,13 +138,14 @@ async function stage(
 }
 
 /** Renames every staged file into place, or (on failure, or when `commit` is false) removes them. */
-async function finish(
-  files: StagedFile[],
-  commit: boolean,
-  directories = new SharedDirectories(),
-): Promise<WrittenFile[]> {
+async function finish(files: StagedFile[], commit: boolean, directories: SharedDirectories): Promise<WrittenFile[]> {
   try {
-    if (commit) for (const f of files) await f.staged.commit()
+    if (commit) {
+      for (const f of files) await f.staged.commit(false)
+      // Each directory once, after its last rename and before the answer: a directory fsync
+      // per file was most of a small file's cost (50,000 files into one directory: 1.6 ms each).
+      for (const dir of new Set(files.map(f => f.anchor.dir))) await syncDirectory(dir)
+    }
     return files.map(f => ({ path: f.anchor.path, bytes: f.staged.bytes }))
   } finally {
     for (const f of files) await f.staged.discard()
@@ -161,7 +164,15 @@ export async function writeFile(
   meta: FileMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): Promise<WrittenFile> {
-  const [written] = await finish([await stage(scope, checkMetadata(scope, meta), chunks)], true)
+  const directories = new SharedDirectories()
+  let staged: StagedFile
+  try {
+    staged = await stage(scope, checkMetadata(scope, meta), chunks, directories)
+  } catch (err) {
+    directories.closeAll()
+    throw err
+  }
+  const [written] = await finish([staged], true, directories)
   return written!
 }
 
