@@ -149,4 +149,28 @@ describe.skipIf(!Bun.which('bwrap'))('isolated sessions under races', () => {
     expect(made(ws)).toBe(FILES)
     await fx.d.fetch(sessionPath(id), { method: 'DELETE' })
   })
+
+  test('an upload slower than the idle timeout holds the session: neither is removed under it', async () => {
+    const ws = mkdtempSync(join(fx.tmp, 'ws-'))
+    const s = await isolation().create({ workspace: { path: ws, mode: 'overlay' }, idle_timeout_seconds: 1 })
+    const enc = new TextEncoder()
+    let send!: ReadableStreamDefaultController<Uint8Array>
+    const body = new ReadableStream<Uint8Array>({ start: c => void (send = c) })
+    send.enqueue(enc.encode(multipart(join(ws, 'slow.txt'), 'slow').replace(/\r\n--b--\r\n$/, '')))
+    const up = upload(s.sessionId, body)
+    // Three idle timeouts' worth of upload (the only waits here: the bytes must come slowly).
+    for (let i = 0; i < 6; i++) {
+      await Bun.sleep(500)
+      send.enqueue(enc.encode('.'))
+    }
+    send.enqueue(enc.encode('\r\n--b--\r\n'))
+    send.close()
+    const res = await up
+    expect({ status: res.status, body: await res.text() }).toEqual({ status: 200, body: '' })
+    const read = await fx.d.fetch(
+      sessionPath(s.sessionId, `/files/download?path=${encodeURIComponent(join(ws, 'slow.txt'))}`),
+    )
+    expect({ status: read.status, text: await read.text() }).toEqual({ status: 200, text: 'slow......' })
+    await s.delete()
+  })
 })

@@ -55,7 +55,8 @@ const creation = {
   idle_timeout_seconds: t.Optional(
     t.Number({
       minimum: 0,
-      description: 'destroyed after this long without a run (0: never; default --isolated-idle)',
+      description:
+        'destroyed after this long without a run or a write through its files routes (0: never; default --isolated-idle)',
     }),
   ),
 }

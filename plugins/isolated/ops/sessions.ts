@@ -140,11 +140,11 @@ export class IsolatedSessions {
     return [...this.sessions.values()]
   }
 
-  /** Seconds until an idle session is destroyed (null: never; a running one is not idle). */
+  /** Seconds until an idle session is destroyed (null: never; one running or written to is not idle). */
   idleRemaining(s: Session): number | null {
     const idle = s.params.idle_timeout_seconds
     if (!idle) return null
-    if (s.runs > 0) return idle
+    if (s.runs > 0 || s.writes > 0) return idle
     return Math.max(0, Math.ceil(idle - (Date.now() - s.lastUse) / 1000))
   }
 
@@ -207,7 +207,7 @@ export class IsolatedSessions {
   }
 
   private async expire(s: Session): Promise<void> {
-    if (s.runs > 0 || this.sessions.get(s.id) !== s) return
+    if (s.runs > 0 || s.writes > 0 || this.sessions.get(s.id) !== s) return
     await this.destroy(s)
   }
 
@@ -347,11 +347,14 @@ export class IsolatedSessions {
     const s = await this.ready(id)
     const view = `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
     if (!write) return op(s, view)
+    // Held out of idle expiry while it lasts, as a run is: an upload slower than the idle
+    // timeout had its session (and, in an overlay, the upload) removed under it.
     s.writes++
+    this.idle.delete(s)
     try {
       return await op(s, view)
     } finally {
-      s.writes--
+      if (--s.writes === 0 && s.runs === 0 && this.sessions.get(s.id) === s) this.touch(s)
     }
   }
 
