@@ -152,22 +152,27 @@ describe('a listing of 20,000 entries', () => {
   }, 120_000)
 })
 
+/** One multipart upload of `count` files `root/f<i>`, each holding its number. */
+function uploadNumbered(root: string, count: number): Promise<Response> {
+  const b = 'shapes-boundary'
+  const parts: string[] = []
+  for (let i = 0; i < count; i++) {
+    parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${root}/f${i}"}\r\n`)
+    parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${i}\r\n`)
+  }
+  parts.push(`--${b}--\r\n`)
+  return d.fetch('/files/upload', {
+    method: 'POST',
+    body: parts.join(''),
+    headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+  })
+}
+
 describe('a multipart upload', () => {
   test('of 2,000 files into one directory holds that directory once, not once per file', async () => {
     const root = join(dir, 'many-files')
     mkdirSync(root)
-    const b = 'shapes-boundary'
-    const parts: string[] = []
-    for (let i = 0; i < 2000; i++) {
-      parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${root}/f${i}"}\r\n`)
-      parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${i}\r\n`)
-    }
-    parts.push(`--${b}--\r\n`)
-    const res = await d.fetch('/files/upload', {
-      method: 'POST',
-      body: parts.join(''),
-      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
-    })
+    const res = await uploadNumbered(root, 2000)
     // A descriptor per file: past the uploads' quarter of the 256 (64), 503.
     expect([res.status, await res.text()]).toEqual([200, ''])
     expect(readdirSync(root).length).toBe(2000)
@@ -190,18 +195,7 @@ describe('a multipart upload', () => {
       )
       // Attached once the daemon's threads show up as traced.
       while (!readFileSync(`/proc/${d.proc.pid}/status`, 'utf8').match(/^TracerPid:\s+[1-9]/m)) await Bun.sleep(10)
-      const b = 'shapes-sync'
-      const parts: string[] = []
-      for (let i = 0; i < 200; i++) {
-        parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${root}/f${i}"}\r\n`)
-        parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${i}\r\n`)
-      }
-      parts.push(`--${b}--\r\n`)
-      const res = await d.fetch('/files/upload', {
-        method: 'POST',
-        body: parts.join(''),
-        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
-      })
+      const res = await uploadNumbered(root, 200)
       expect(res.status).toBe(200)
       tracer.kill('SIGINT')
       await tracer.exited
