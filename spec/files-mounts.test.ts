@@ -1,10 +1,19 @@
-/** DELETE /directories never crosses into another mount: needs root and mount(8), skipped (loudly) otherwise. */
+/** Removals and moves never cross into another mount: needs root and mount(8), skipped (loudly) otherwise. */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, type Daemon } from './harness'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-mounts-')))
 const mounted: string[] = []
@@ -65,5 +74,101 @@ describe.skipIf(!canMount)('DELETE /directories over a tree with mounts in it', 
     expect([res.status, body.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
     expect(body.message).toContain(`kept the mount point ${point} `)
     expect(existsSync(join(point, 'kept'))).toBe(true)
+  })
+})
+
+/** A 4xx answer's status, code and message. */
+async function failure(res: Response): Promise<{ status: number; code: string; message: string }> {
+  const body = (await res.json()) as { code: string; message: string }
+  return { status: res.status, ...body }
+}
+
+describe.skipIf(!canMount)('POST /files/mv of a mount point or a tree holding one', () => {
+  // Another filesystem: a move there is a copy, then the source's removal.
+  const other = join(dir, 'other')
+  beforeAll(() => {
+    if (canMount) expect(mount('-t', 'tmpfs', 'tmpfs', other)).toBe(true)
+  })
+  const move = (src: string, dest: string) => postJson(d, '/files/mv', [{ src, dest }]).then(failure)
+
+  test('across filesystems, a tree with a mount in it is refused whole: 400 naming the mount, source intact, no copy', async () => {
+    const tree = join(dir, 'mv-tree')
+    mkdirSync(join(tree, 'a'), { recursive: true })
+    writeFileSync(join(tree, 'a', 'file'), 'a')
+    expect(mount('-t', 'tmpfs', 'tmpfs', join(tree, 'z', 'vol'))).toBe(true)
+    writeFileSync(join(tree, 'z', 'vol', 'kept'), 'volume data')
+    writeFileSync(join(tree, 'z', 'beside'), 'b')
+
+    const answer = await move(tree, join(other, 'moved'))
+    // Before: the copy placed at moved/, then 500 from the source's removal (a/ and z/beside gone).
+    expect([answer.status, answer.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+    expect(answer.message).toContain(`${join(tree, 'z', 'vol')} is a mount point`)
+    expect(readFileSync(join(tree, 'a', 'file'), 'utf8')).toBe('a')
+    expect(readFileSync(join(tree, 'z', 'beside'), 'utf8')).toBe('b')
+    expect(readFileSync(join(tree, 'z', 'vol', 'kept'), 'utf8')).toBe('volume data')
+    expect(readdirSync(other)).toEqual([])
+  })
+
+  test('a mount point itself is refused (400 naming it) on the same filesystem and across', async () => {
+    const point = join(dir, 'mv-point')
+    expect(mount('-t', 'tmpfs', 'tmpfs', point)).toBe(true)
+    writeFileSync(join(point, 'kept'), '')
+    // Same filesystem: rename(2) answers EBUSY (before: 500); across: the copy path (before: copied, then 500).
+    for (const dest of [join(dir, 'mv-point-renamed'), join(other, 'point')]) {
+      const answer = await move(point, dest)
+      expect([answer.status, answer.code, dest]).toEqual([400, 'INVALID_REQUEST_BODY', dest])
+      expect(answer.message).toContain(`${point} is a mount point`)
+      expect(existsSync(join(point, 'kept'))).toBe(true)
+      expect(existsSync(dest)).toBe(false)
+    }
+    expect(readdirSync(other)).toEqual([])
+  })
+
+  test('a bind-mounted file is refused (400 naming it) on the same filesystem and across', async () => {
+    const source = join(dir, 'file-source')
+    writeFileSync(source, 'host data')
+    const file = join(dir, 'mv-bound-file')
+    writeFileSync(file, '')
+    expect(spawnSync('mount', ['--bind', source, file]).status).toBe(0)
+    mounted.push(file)
+    for (const dest of [join(dir, 'mv-bound-renamed'), join(other, 'bound')]) {
+      const answer = await move(file, dest)
+      expect([answer.status, answer.code, dest]).toEqual([400, 'INVALID_REQUEST_BODY', dest])
+      expect(answer.message).toContain(`${file} is a mount point`)
+      expect(readFileSync(file, 'utf8')).toBe('host data')
+      expect(existsSync(dest)).toBe(false)
+    }
+    expect(readdirSync(other)).toEqual([])
+  })
+
+  test('on the same filesystem, a directory holding a mount is renamed with its mount in it', async () => {
+    const tree = join(dir, 'rn-tree')
+    expect(mount('-t', 'tmpfs', 'tmpfs', join(tree, 'vol'))).toBe(true)
+    writeFileSync(join(tree, 'vol', 'kept'), 'volume data')
+    const renamed = join(dir, 'rn-renamed')
+    mounted.push(join(renamed, 'vol'))
+    // The kernel moves the mount along: nothing is copied, nothing is lost.
+    expect((await postJson(d, '/files/mv', [{ src: tree, dest: renamed }])).status).toBe(200)
+    expect(readFileSync(join(renamed, 'vol', 'kept'), 'utf8')).toBe('volume data')
+    expect(existsSync(tree)).toBe(false)
+  })
+})
+
+describe.skipIf(!canMount)('DELETE of a bind-mounted file', () => {
+  test('DELETE /files and DELETE /directories answer 400 naming it and leave it whole', async () => {
+    const source = join(dir, 'rm-file-source')
+    writeFileSync(source, 'host data')
+    const file = join(dir, 'rm-bound-file')
+    writeFileSync(file, '')
+    expect(spawnSync('mount', ['--bind', source, file]).status).toBe(0)
+    mounted.push(file)
+    // Before: unlink(2) answered EBUSY, a 500 for both.
+    for (const route of ['files', 'directories']) {
+      const answer = await failure(await d.fetch(`/${route}?path=${encodeURIComponent(file)}`, { method: 'DELETE' }))
+      expect([answer.status, answer.code, route]).toEqual([400, 'INVALID_REQUEST_BODY', route])
+      expect(answer.message).toContain(file)
+      expect(answer.message).toContain('mount point')
+      expect(readFileSync(file, 'utf8')).toBe('host data')
+    }
   })
 })

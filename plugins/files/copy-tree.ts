@@ -6,11 +6,17 @@
  * Depth-first with the walk's bounded descriptors (ops/walk-fds.ts), one set per side: by
  * recursion it held a source and a destination descriptor per level, so a tree 1,024 deep
  * took every descriptor of a daemon limited to 256 and the move failed with EMFILE.
+ *
+ * It never crosses into another mount (./mounts.ts), judged on each entry as it is opened:
+ * the move removes its source once the copy is placed, and that removal keeps mount points,
+ * so a mount inside the tree got copied and then kept, the move half done. It ends the copy
+ * in `MountKept` instead, before the source is touched.
  */
 import { constants, type Stats } from 'node:fs'
 import { chmod, lstat, mkdir, open, readlink, symlink, utimes, type FileHandle } from 'node:fs/promises'
 import { O_PATH, procPath, type Name } from './beneath'
 import { fdPath } from './entry'
+import { MountKept, mountIdOf } from './mounts'
 import { DirectoryFds, type Frame } from './ops/walk-fds'
 import type { Made } from './staging'
 import { entriesOf, frameOf } from './tree'
@@ -25,6 +31,12 @@ interface Level {
   names: Name[]
   index: number
   stats: Stats
+}
+
+/** Where a copied entry is read: the mount the copy stays on, the entry's path below the top ('' for the top). */
+interface Place {
+  home: number
+  path: string
 }
 
 export interface CopyOptions {
@@ -48,13 +60,14 @@ export async function copyEntry(
 ): Promise<void> {
   signal?.throwIfAborted()
   const stats = await lstat(procPath(srcDir, srcName))
+  const home = await mountIdOf(srcDir)
   if (!stats.isDirectory()) {
-    return copyLeaf(procPath(srcDir, srcName), procPath(destDir, destName), stats, { signal, made })
+    return copyLeaf(procPath(srcDir, srcName), procPath(destDir, destName), stats, { home, path: '' }, { signal, made })
   }
   const srcFds = new DirectoryFds()
   const destFds = new DirectoryFds()
   try {
-    const opened = await openBoth(srcDir, srcName, destDir, destName)
+    const opened = await openBoth(srcDir, srcName, destDir, destName, { home, path: '' })
     made?.(await opened.dest.stat({ bigint: true }))
     const src = await srcFds.adopt(opened.src, frameOf(srcName))
     const dest = await destFds.adopt(opened.dest, frameOf(destName))
@@ -73,12 +86,13 @@ export async function copyEntry(
         continue
       }
       const s = await lstat(procPath(await srcFds.fdOf(at.src), child))
+      const place = { home, path: [...stack.slice(1).map(level => level.src.path), String(child)].join('/') }
       if (!s.isDirectory()) {
         const from = procPath(await srcFds.fdOf(at.src), child)
-        await copyLeaf(from, procPath(await destFds.fdOf(at.dest), child), s, { signal })
+        await copyLeaf(from, procPath(await destFds.fdOf(at.dest), child), s, place, { signal })
         continue
       }
-      const both = await openBoth(await srcFds.fdOf(at.src), child, await destFds.fdOf(at.dest), child)
+      const both = await openBoth(await srcFds.fdOf(at.src), child, await destFds.fdOf(at.dest), child, place)
       // Adopting may evict the parent's descriptor: every fd number is asked for again after.
       const sub = await srcFds.adopt(both.src, frameOf(child), at.src).catch(async err => {
         await both.dest.close()
@@ -93,15 +107,17 @@ export async function copyEntry(
   }
 }
 
-/** The source directory opened, its copy made (0700 until its end) and opened. */
+/** The source directory opened (on the copy's mount), its copy made (0700 until its end) and opened. */
 async function openBoth(
   srcDir: number,
   srcName: Name,
   destDir: number,
   destName: Name,
+  place: Place,
 ): Promise<{ src: FileHandle; dest: FileHandle }> {
   const src = await open(procPath(srcDir, srcName), DIR)
   try {
+    await stayOn(src.fd, place)
     await mkdir(procPath(destDir, destName), 0o700)
     return { src, dest: await open(procPath(destDir, destName), DIR) }
   } catch (err) {
@@ -111,14 +127,14 @@ async function openBoth(
 }
 
 /** A symlink as a link, a regular file with its bytes, mode and times; anything else EINVAL. */
-async function copyLeaf(from: Name, to: Name, s: Stats, { signal, made }: CopyOptions): Promise<void> {
+async function copyLeaf(from: Name, to: Name, s: Stats, place: Place, { signal, made }: CopyOptions): Promise<void> {
   if (s.isSymbolicLink()) {
     await symlink(await readlink(from, { encoding: 'buffer' }), to)
     made?.(await lstat(to, { bigint: true }))
     return
   }
   if (!s.isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
-  const src = await openRegularFile(from)
+  const src = await openRegularFile(from, place)
   try {
     const st = await src.stat()
     const dest = await open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
@@ -147,13 +163,20 @@ async function copyLeaf(from: Name, to: Name, s: Stats, { signal, made }: CopyOp
  * with O_PATH first (which opens nothing: no FIFO waits for a writer, no device wakes) and
  * reopened through its descriptor. Opened by name after an lstat, a FIFO renamed over the name
  * in between held the open, a thread of the pool and the move with it, until a writer came.
+ * A file with a mount on it (a bind-mounted file) is refused as a directory one is.
  */
-async function openRegularFile(path: Name): Promise<FileHandle> {
+async function openRegularFile(path: Name, place: Place): Promise<FileHandle> {
   const held = await open(path, O_PATH | O_NOFOLLOW)
   try {
     if (!(await held.stat()).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+    await stayOn(held.fd, place)
     return await open(fdPath(held.fd), O_RDONLY)
   } finally {
     await held.close()
   }
+}
+
+/** `MountKept` naming the entry `fd` holds if it lies on another mount than the copy's. */
+async function stayOn(fd: number, { home, path }: Place): Promise<void> {
+  if ((await mountIdOf(fd)) !== home) throw new MountKept([path])
 }

@@ -1,11 +1,12 @@
 /**
- * Which mount a directory descriptor lies on. A removal never crosses into another mount: a
- * volume or bind mount inside the tree being removed is someone else's data (a host directory,
+ * Which mount a descriptor lies on. A removal or a move's copy never crosses into another
+ * mount: a volume or bind mount inside the tree being removed is someone else's data (a host directory,
  * a secret, /proc of the container), and `rm -rf` of its parent emptying it is what `rm
  * --one-file-system` exists to prevent. st_dev cannot tell: a bind mount of the same
  * filesystem has the same device; the mount id (`/proc/self/fdinfo/<fd>`, `mnt_id:`) can.
  */
 import { readFile } from 'node:fs/promises'
+import type { RawPath } from './paths'
 
 /** The mount id of the file `fd` holds. */
 export async function mountIdOf(fd: number): Promise<number> {
@@ -22,5 +23,11 @@ export async function mountIdOf(fd: number): Promise<number> {
 export class MountKept extends Error {
   constructor(readonly paths: string[]) {
     super(`kept ${paths.length} mount point${paths.length === 1 ? '' : 's'}`)
+  }
+
+  /** The kept mount points as the client would write them, below the path `raw` it gave. */
+  pathsBelow(raw: RawPath): string {
+    const base = String(raw)
+    return this.paths.map(p => (p === '' ? base : `${base.replace(/\/+$/, '')}/${p}`)).join(', ')
   }
 }

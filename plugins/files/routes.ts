@@ -132,7 +132,8 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['files'],
         summary: 'Delete files and symlinks (missing ones are skipped; directories refused)',
-        responses: doneOr({ 400: 'invalid path, or a directory' }),
+        description: 'A file with a mount on it (a bind-mounted file) is kept: 400 naming it.',
+        responses: doneOr({ 400: 'invalid path, a directory, or a mount point' }),
       },
     })
     .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
@@ -149,7 +150,12 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       detail: {
         tags: ['files'],
         summary: "Move/rename; creates the destination's parents, never overwrites",
-        responses: doneOr(),
+        description:
+          'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
+          '(a volume, a bind-mounted file or directory) is not moved, nor is a tree holding one moved to ' +
+          'another filesystem (that would be a copy, then a removal): 400 naming the mount point, the ' +
+          'source as it was and nothing at the destination.',
+        responses: doneOr({ 400: 'invalid path, a destination taken, a move into itself, or a mount point' }),
       },
     })
     .get(

@@ -44,6 +44,8 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
     await unlink(procPath(dir, name)).catch(err => {
       // EISDIR: it became a directory since: start over.
       if (errnoOf(err) === 'EISDIR') return removeEntry(dir, name)
+      // EBUSY: a file with a mount on it (a bind-mounted file).
+      if (errnoOf(err) === 'EBUSY') throw new MountKept([''])
       if (errnoOf(err) !== 'ENOENT') throw err
     })
     return

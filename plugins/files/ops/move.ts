@@ -6,6 +6,7 @@ import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { copyEntry } from '../copy-tree'
+import { MountKept } from '../mounts'
 import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
 import { removeEntry } from '../tree'
 
@@ -80,9 +81,11 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
       const code = errnoOf(err)
       // EINVAL: the destination is inside the source (reached through a symlink).
       if (code === 'EINVAL') throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
+      // EBUSY: the source is a mount point (the destination is free: renameUnlessTaken).
+      if (code === 'EBUSY') throw mountRefused(item.src, new MountKept(['']))
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
       moved = await moveAcrossDevices(src, dest, signal).catch(e => {
-        throw fsError(e, 'move', `${item.src} ${item.dest}`)
+        throw e instanceof MountKept ? mountRefused(item.src, e) : fsError(e, 'move', `${item.src} ${item.dest}`)
       })
     }
     if (!moved) throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
@@ -93,10 +96,20 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
 }
 
 /**
+ * 400 naming the mount point found in the source. rename(2) moves a tree with the mounts
+ * inside it, but not a mount point itself (EBUSY), and the copy across filesystems stops at one.
+ */
+function mountRefused(raw: RawPath, err: MountKept): ExecdError {
+  return badRequest(
+    `error accessing file: a move never crosses into another mount: ${err.pathsBelow(raw)} is a mount point`,
+  )
+}
+
+/**
  * rename(2) cannot cross filesystems (a volume mounted into the container, /dev/shm): copy
  * (modes, times and symlinks as they are) beside the destination, rename that into place,
  * then remove the source. A failure removes the partial copy and keeps the source; so does a
- * destination taken meanwhile (false).
+ * destination taken meanwhile (false), and a mount point in the source (`MountKept`).
  */
 async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal): Promise<boolean> {
   const temp = tempNameFor(dest.name)

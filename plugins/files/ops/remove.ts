@@ -27,6 +27,9 @@ export async function deleteFiles(scope: PathScope, paths: readonly RawPath[]): 
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') continue
       if (errnoOf(err) === 'EISDIR') throw badRequest(`${context}path is a directory: ${raw}`)
+      // EBUSY: a file with a mount on it (a bind-mounted file).
+      if (errnoOf(err) === 'EBUSY')
+        throw badRequest(`${context}a removal never crosses into another mount: ${raw} is a mount point`)
       throw fsError(err, step, raw, context)
     }
   }
@@ -56,9 +59,8 @@ export async function removeDirectories(scope: PathScope, paths: readonly RawPat
 
 /** 400 naming each mount point left in place, as the client would write its path. */
 function mountKept(raw: RawPath, err: MountKept, context: string): ExecdError {
-  const base = String(raw)
-  const paths = err.paths.map(p => (p === '' ? base : `${base.replace(/\/+$/, '')}/${p}`))
+  const s = err.paths.length === 1 ? '' : 's'
   return badRequest(
-    `${context}a removal never crosses into another mount: kept the mount point${paths.length === 1 ? '' : 's'} ${paths.join(', ')} and the directories above`,
+    `${context}a removal never crosses into another mount: kept the mount point${s} ${err.pathsBelow(raw)} and the directories above`,
   )
 }
