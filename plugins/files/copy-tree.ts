@@ -32,6 +32,8 @@ export interface CopyOptions {
   signal?: AbortSignal
   /** Called once the copy's top entry exists (a caller tracks it as staged: staging.ts). */
   made?: (made: Made) => void
+  /** The mode bits a file's copy keeps (all of 0o7777 unless told): an isolated commit drops setuid/setgid. */
+  modeBits?: number
 }
 
 /**
@@ -111,7 +113,12 @@ async function openBoth(
 }
 
 /** A symlink as a link, a regular file with its bytes, mode and times; anything else EINVAL. */
-async function copyLeaf(from: Name, to: Name, s: Stats, { signal, made }: CopyOptions): Promise<void> {
+export async function copyLeaf(
+  from: Name,
+  to: Name,
+  s: Stats,
+  { signal, made, modeBits = 0o7777 }: CopyOptions,
+): Promise<void> {
   if (s.isSymbolicLink()) {
     await symlink(await readlink(from, { encoding: 'buffer' }), to)
     made?.(await lstat(to, { bigint: true }))
@@ -132,7 +139,7 @@ async function copyLeaf(from: Name, to: Name, s: Stats, { signal, made }: CopyOp
         for (let off = 0; off < bytesRead;) off += (await dest.write(buf, off, bytesRead - off)).bytesWritten
         pos += bytesRead
       }
-      await dest.chmod(st.mode & 0o7777)
+      await dest.chmod(st.mode & modeBits)
       await dest.utimes(st.atime, st.mtime)
     } finally {
       await dest.close()
