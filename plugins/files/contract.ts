@@ -5,9 +5,10 @@
  * Another section imports this file only (core/layout.test.ts checks it).
  */
 export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
+export { copyLeaf } from './copy-tree'
 export { filesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
-export { stagedEntries, type StagedEntry } from './staging'
+export { stagedEntries, type Made, type StagedEntry } from './staging'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.
 export const filesRoutesModule = () => import('./routes')

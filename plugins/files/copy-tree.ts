@@ -44,6 +44,8 @@ export interface CopyOptions {
   signal?: AbortSignal
   /** Called once the copy's top entry exists (a caller tracks it as staged: staging.ts). */
   made?: (made: Made) => void
+  /** The mode bits a file's copy keeps (all of 0o7777 unless told): an isolated commit drops setuid/setgid. */
+  modeBits?: number
 }
 
 /**
@@ -62,7 +64,11 @@ export async function copyEntry(
   const stats = await lstat(procPath(srcDir, srcName))
   const home = await mountIdOf(srcDir)
   if (!stats.isDirectory()) {
-    return copyLeaf(procPath(srcDir, srcName), procPath(destDir, destName), stats, { home, path: '' }, { signal, made })
+    return copyLeaf(procPath(srcDir, srcName), procPath(destDir, destName), stats, {
+      signal,
+      made,
+      place: { home, path: '' },
+    })
   }
   const srcFds = new DirectoryFds()
   const destFds = new DirectoryFds()
@@ -89,7 +95,7 @@ export async function copyEntry(
       const place = { home, path: [...stack.slice(1).map(level => level.src.path), String(child)].join('/') }
       if (!s.isDirectory()) {
         const from = procPath(await srcFds.fdOf(at.src), child)
-        await copyLeaf(from, procPath(await destFds.fdOf(at.dest), child), s, place, { signal })
+        await copyLeaf(from, procPath(await destFds.fdOf(at.dest), child), s, { signal, place })
         continue
       }
       const both = await openBoth(await srcFds.fdOf(at.src), child, await destFds.fdOf(at.dest), child, place)
@@ -126,8 +132,16 @@ async function openBoth(
   }
 }
 
-/** A symlink as a link, a regular file with its bytes, mode and times; anything else EINVAL. */
-async function copyLeaf(from: Name, to: Name, s: Stats, place: Place, { signal, made }: CopyOptions): Promise<void> {
+/**
+ * A symlink as a link, a regular file with its bytes, mode and times; anything else EINVAL.
+ * With `place`, a file on another mount than the copy's is refused (`MountKept`).
+ */
+export async function copyLeaf(
+  from: Name,
+  to: Name,
+  s: Stats,
+  { signal, made, modeBits = 0o7777, place }: CopyOptions & { place?: Place },
+): Promise<void> {
   if (s.isSymbolicLink()) {
     await symlink(await readlink(from, { encoding: 'buffer' }), to)
     made?.(await lstat(to, { bigint: true }))
@@ -148,7 +162,7 @@ async function copyLeaf(from: Name, to: Name, s: Stats, place: Place, { signal, 
         for (let off = 0; off < bytesRead;) off += (await dest.write(buf, off, bytesRead - off)).bytesWritten
         pos += bytesRead
       }
-      await dest.chmod(st.mode & 0o7777)
+      await dest.chmod(st.mode & modeBits)
       await dest.utimes(st.atime, st.mtime)
     } finally {
       await dest.close()
@@ -165,11 +179,11 @@ async function copyLeaf(from: Name, to: Name, s: Stats, place: Place, { signal, 
  * in between held the open, a thread of the pool and the move with it, until a writer came.
  * A file with a mount on it (a bind-mounted file) is refused as a directory one is.
  */
-async function openRegularFile(path: Name, place: Place): Promise<FileHandle> {
+async function openRegularFile(path: Name, place?: Place): Promise<FileHandle> {
   const held = await open(path, O_PATH | O_NOFOLLOW)
   try {
     if (!(await held.stat()).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
-    await stayOn(held.fd, place)
+    if (place) await stayOn(held.fd, place)
     return await open(fdPath(held.fd), O_RDONLY)
   } finally {
     await held.close()

@@ -6,15 +6,17 @@
  *    on the disk, and what a full disk stops;
  * 2. place: deletions, staged entries renamed over their targets, modes of kept directories:
  *    steps that take no room.
- * A reader of the workspace sees each file old or new, never half of it. A failure names the
- * workspace path it stopped at, never execd's own paths (the upper layer, the temp names).
- * Nothing is written through a symlink out of the workspace.
+ * execd stopping (SIGTERM) ends the stage step as a failure does: a big file's copy outlasted
+ * the shutdown's limit and left its temp file. A reader of the workspace sees each file old or
+ * new, never half of it. A failure names the workspace path it stopped at, never execd's own
+ * paths (the upper layer, the temp names). Nothing is written through a symlink out of the
+ * workspace. A file keeps its bytes, mode (never setuid/setgid) and times.
  */
-import { constants, type Stats } from 'node:fs'
-import { chmod, copyFile, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { chmod, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
-import { stagedEntries, type StagedEntry } from '../../files/contract'
+import { copyLeaf, stagedEntries, type Made, type StagedEntry } from '../../files/contract'
 import type { ChangedPath } from './overlay'
 
 /** What the place step does for one change. */
@@ -27,14 +29,24 @@ type Placement =
 
 const lstatOrNot = (p: string): Promise<Stats | undefined> => lstat(p).catch(() => undefined)
 
-/** Applies the changes (parents before their contents, as changesOf lists them); returns those applied. */
-export async function applyChanges(changes: ChangedPath[], upper: string, workspace: string): Promise<ChangedPath[]> {
+/**
+ * Applies the changes (parents before their contents, as changesOf lists them); returns those
+ * applied. `signal` (execd stopping) stops the stage step between changes and within a file's
+ * copy, and commits nothing; the place step, renames that take no time, is let finish.
+ */
+export async function applyChanges(
+  changes: ChangedPath[],
+  upper: string,
+  workspace: string,
+  signal?: AbortSignal,
+): Promise<ChangedPath[]> {
   const placements: Placement[] = []
   /** A directory staged anew (rel → where it is staged): its contents are written inside it. */
   const newDirs = new Map<string, string>()
   for (const c of changes) {
     try {
-      const p = await stage(c, upper, workspace, newDirs)
+      signal?.throwIfAborted()
+      const p = await stage(c, upper, workspace, newDirs, signal)
       if (p) placements.push(p)
     } catch (err) {
       await unstage(placements)
@@ -64,6 +76,7 @@ async function stage(
   upper: string,
   workspace: string,
   newDirs: Map<string, string>,
+  signal?: AbortSignal,
 ): Promise<Placement | undefined> {
   const rel = c.path.slice(workspace.length + 1)
   const target = join(workspace, rel)
@@ -89,24 +102,27 @@ async function stage(
       ? join(dirname(target), `.execd-commit-${crypto.randomUUID().slice(0, 8)}`)
       : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined
+  // Removed if execd stops before it is placed (files/staging.ts), tracked from the moment it
+  // exists: a file tracked once written whole was left beside the user's files by a stop
+  // during its copy. What is staged inside a new directory goes with that directory.
+  const track = (made: Made) => {
+    if (inNewDir === undefined) staged = stagedEntries.track(dirname(dest), basename(dest), made)
+  }
   try {
     if (up.isDirectory()) {
       await mkdir(dest)
+      track(await lstat(dest, { bigint: true }))
       newDirs.set(rel, dest)
       await chmod(dest, up.mode & 0o7777)
     } else if (up.isSymbolicLink()) {
       await symlink(await readlink(from), dest)
+      track(await lstat(dest, { bigint: true }))
     } else {
-      await copyFile(from, dest, constants.COPYFILE_EXCL)
       // Never setuid/setgid: the sandbox's root needs no capability to chmod its own file
       // u+s, and such a program committed as root's would run as root outside the sandbox.
       // (The chown below would clear the bits too; this does not rest on that.)
-      await chmod(dest, up.mode & 0o1777)
+      await copyLeaf(from, dest, up, { signal, made: track, modeBits: 0o1777 })
     }
-    // Removed if execd stops before it is placed (files/staging.ts). A file is tracked only once
-    // copyFile has written it whole: a stop during that copy still leaves it.
-    if (inNewDir === undefined)
-      staged = stagedEntries.track(dirname(dest), basename(dest), await lstat(dest, { bigint: true }))
     await lchown(dest, up.uid, up.gid)
   } catch (err) {
     // Staged at its own name inside a new directory, it goes when that directory goes.

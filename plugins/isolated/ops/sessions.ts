@@ -67,6 +67,8 @@ export class IsolatedSessions {
   private readonly capacity: Capacity
   private probed: Promise<Probed> | undefined
   private closed = false
+  /** Aborted at close: a commit still staging stops (a big file's copy outlasted the shutdown's limit). */
+  private readonly stopping = new AbortController()
   /** When each idle session ends: one timer for them all. */
   private readonly idle = new Deadlines<Session>(s => void this.expire(s))
 
@@ -326,7 +328,7 @@ export class IsolatedSessions {
     await s.bash.close()
     let applied: ChangedPath[] | undefined
     try {
-      applied = await applyChanges(changes, upper, workspace)
+      applied = await applyChanges(changes, upper, workspace, this.stopping.signal)
     } finally {
       if (applied) {
         await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
@@ -370,6 +372,7 @@ export class IsolatedSessions {
 
   async close(): Promise<void> {
     this.closed = true
+    this.stopping.abort(shuttingDown())
     await Promise.all([...this.sessions.values()].map(s => this.destroy(s)))
     this.idle.stop()
     this.temp.close()
