@@ -125,12 +125,7 @@ describe.skipIf(!canMount)('POST /files/mv of a mount point or a tree holding on
   })
 
   test('a bind-mounted file is refused (400 naming it) on the same filesystem and across', async () => {
-    const source = join(dir, 'file-source')
-    writeFileSync(source, 'host data')
-    const file = join(dir, 'mv-bound-file')
-    writeFileSync(file, '')
-    expect(spawnSync('mount', ['--bind', source, file]).status).toBe(0)
-    mounted.push(file)
+    const file = boundFile('mv')
     for (const dest of [join(dir, 'mv-bound-renamed'), join(other, 'bound')]) {
       const answer = await move(file, dest)
       expect([answer.status, answer.code, dest]).toEqual([400, 'INVALID_REQUEST_BODY', dest])
@@ -154,14 +149,20 @@ describe.skipIf(!canMount)('POST /files/mv of a mount point or a tree holding on
   })
 })
 
+/** A file `<tag>-bound-file` with another file holding 'host data' bind-mounted on it. */
+function boundFile(tag: string): string {
+  const source = join(dir, `${tag}-file-source`)
+  writeFileSync(source, 'host data')
+  const file = join(dir, `${tag}-bound-file`)
+  writeFileSync(file, '')
+  expect(spawnSync('mount', ['--bind', source, file]).status).toBe(0)
+  mounted.push(file)
+  return file
+}
+
 describe.skipIf(!canMount)('DELETE of a bind-mounted file', () => {
   test('DELETE /files and DELETE /directories answer 400 naming it and leave it whole', async () => {
-    const source = join(dir, 'rm-file-source')
-    writeFileSync(source, 'host data')
-    const file = join(dir, 'rm-bound-file')
-    writeFileSync(file, '')
-    expect(spawnSync('mount', ['--bind', source, file]).status).toBe(0)
-    mounted.push(file)
+    const file = boundFile('rm')
     // Before: unlink(2) answered EBUSY, a 500 for both.
     for (const route of ['files', 'directories']) {
       const answer = await failure(await d.fetch(`/${route}?path=${encodeURIComponent(file)}`, { method: 'DELETE' }))
