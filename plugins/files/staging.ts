@@ -21,6 +21,7 @@ import { lstat, open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { shuttingDown } from '../../core/errors'
+import { fdPath } from '../../core/file-body'
 import { randomHex } from '../../core/random'
 import { OWNER_SOCKET, OwnedTempDir, sweepStale } from '../../core/temp-dir'
 import { O_PATH, asName, procPath, type Name } from './beneath'
@@ -45,7 +46,10 @@ const TEMP_MARKER = '.execd-tmp-'
 export const tempNameFor = (name: Name): string =>
   `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomHex(6)}`
 
-/** The names staged entries have: tempNameFor's, and an isolated commit's (ops/commit.ts). */
+/** The marker-only name an isolated commit stages an entry under, beside its target (isolated/ops/commit.ts). */
+export const commitTempName = (): string => `.execd-commit-${randomHex(4)}`
+
+/** The names staged entries have: tempNameFor's and commitTempName's. */
 const STAGED_NAME = /(?:\.execd-tmp-[0-9a-f]{12}|^\.execd-commit-[0-9a-f]{8})$/
 
 const isStagedName = (name: Name): boolean =>
@@ -126,7 +130,7 @@ export class StagedEntries {
     try {
       const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}`)
       // A held directory's path by its descriptor's link: realpath of it cost three times as much.
-      const path = typeof dir === 'number' ? readlinkSync(`/proc/self/fd/${dir}`, { encoding: 'buffer' }) : dir
+      const path = typeof dir === 'number' ? readlinkSync(fdPath(dir), { encoding: 'buffer' }) : dir
       symlinkSync(Buffer.concat([Buffer.from(path), Buffer.from('/'), Buffer.from(name)]), link)
       return link
     } catch {

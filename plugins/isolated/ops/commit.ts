@@ -16,7 +16,7 @@ import type { Stats } from 'node:fs'
 import { chmod, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
-import { copyLeaf, stagedEntries, type Made, type StagedEntry } from '../../files/contract'
+import { commitTempName, copyLeaf, stagedEntries, type Made, type StagedEntry } from '../../files/contract'
 import type { ChangedPath } from './overlay'
 
 /** What the place step does for one change. */
@@ -99,7 +99,7 @@ async function stage(
   if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
   const dest =
     inNewDir === undefined
-      ? join(dirname(target), `.execd-commit-${crypto.randomUUID().slice(0, 8)}`)
+      ? join(dirname(target), commitTempName())
       : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined
   // Removed if execd stops before it is placed (files/staging.ts), tracked from the moment it
