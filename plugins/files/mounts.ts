@@ -6,6 +6,7 @@
  * filesystem has the same device; the mount id (`/proc/self/fdinfo/<fd>`, `mnt_id:`) can.
  */
 import { readFile } from 'node:fs/promises'
+import { badRequest, type ExecdError } from '../../core/errors'
 import type { RawPath } from './paths'
 
 /** The mount id of the file `fd` holds. */
@@ -30,4 +31,9 @@ export class MountKept extends Error {
     const base = String(raw)
     return this.paths.map(p => (p === '' ? base : `${base.replace(/\/+$/, '')}/${p}`)).join(', ')
   }
+}
+
+/** The 400 of a removal or a move stopped at a mount: `which` names the mount points. */
+export function mountRefused(op: 'removal' | 'move', which: string, context = 'error accessing file: '): ExecdError {
+  return badRequest(`${context}a ${op} never crosses into another mount: ${which}`)
 }

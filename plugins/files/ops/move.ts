@@ -6,7 +6,7 @@ import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { copyEntry } from '../copy-tree'
-import { MountKept } from '../mounts'
+import { MountKept, mountRefused } from '../mounts'
 import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
 import { removeEntry } from '../tree'
 
@@ -82,10 +82,11 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
       // EINVAL: the destination is inside the source (reached through a symlink).
       if (code === 'EINVAL') throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
       // EBUSY: the source is a mount point (the destination is free: renameUnlessTaken).
-      if (code === 'EBUSY') throw mountRefused(item.src, new MountKept(['']))
+      if (code === 'EBUSY') throw mountRefused('move', `${item.src} is a mount point`)
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
       moved = await moveAcrossDevices(src, dest, signal).catch(e => {
-        throw e instanceof MountKept ? mountRefused(item.src, e) : fsError(e, 'move', `${item.src} ${item.dest}`)
+        if (!(e instanceof MountKept)) throw fsError(e, 'move', `${item.src} ${item.dest}`)
+        throw mountRefused('move', `${e.pathsBelow(item.src)} is a mount point`)
       })
     }
     if (!moved) throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
@@ -93,16 +94,6 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
     if (!moved) dest.undoCreated()
     dest.close()
   }
-}
-
-/**
- * 400 naming the mount point found in the source. rename(2) moves a tree with the mounts
- * inside it, but not a mount point itself (EBUSY), and the copy across filesystems stops at one.
- */
-function mountRefused(raw: RawPath, err: MountKept): ExecdError {
-  return badRequest(
-    `error accessing file: a move never crosses into another mount: ${err.pathsBelow(raw)} is a mount point`,
-  )
 }
 
 /**

@@ -1,8 +1,8 @@
 /** `DELETE /files` (files and symlinks) and `DELETE /directories` (rm -rf). Missing paths are fine. */
 import { lstat, unlink } from 'node:fs/promises'
-import { badRequest, errnoOf, type ExecdError } from '../../../core/errors'
+import { badRequest, errnoOf } from '../../../core/errors'
 import { fsError } from '../errors'
-import { MountKept } from '../mounts'
+import { MountKept, mountRefused } from '../mounts'
 import type { PathScope, RawPath } from '../paths'
 import { removeEntry } from '../tree'
 
@@ -28,8 +28,7 @@ export async function deleteFiles(scope: PathScope, paths: readonly RawPath[]): 
       if (errnoOf(err) === 'ENOENT') continue
       if (errnoOf(err) === 'EISDIR') throw badRequest(`${context}path is a directory: ${raw}`)
       // EBUSY: a file with a mount on it (a bind-mounted file).
-      if (errnoOf(err) === 'EBUSY')
-        throw badRequest(`${context}a removal never crosses into another mount: ${raw} is a mount point`)
+      if (errnoOf(err) === 'EBUSY') throw mountRefused('removal', `${raw} is a mount point`, context)
       throw fsError(err, step, raw, context)
     }
   }
@@ -51,16 +50,11 @@ export async function removeDirectories(scope: PathScope, paths: readonly RawPat
       })
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') continue
-      if (err instanceof MountKept) throw mountKept(raw, err, context)
+      if (err instanceof MountKept) {
+        const which = `kept the mount point${err.paths.length === 1 ? '' : 's'} ${err.pathsBelow(raw)}`
+        throw mountRefused('removal', `${which} and the directories above`, context)
+      }
       throw fsError(err, 'remove', raw, context)
     }
   }
-}
-
-/** 400 naming each mount point left in place, as the client would write its path. */
-function mountKept(raw: RawPath, err: MountKept, context: string): ExecdError {
-  const s = err.paths.length === 1 ? '' : 's'
-  return badRequest(
-    `${context}a removal never crosses into another mount: kept the mount point${s} ${err.pathsBelow(raw)} and the directories above`,
-  )
 }

@@ -97,10 +97,7 @@ async function stage(
   // call of execd); a socket failed the whole commit.
   if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile()) return undefined
   if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
-  const dest =
-    inNewDir === undefined
-      ? join(dirname(target), commitTempName())
-      : join(inNewDir, basename(rel))
+  const dest = inNewDir === undefined ? join(dirname(target), commitTempName()) : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined
   // Removed if execd stops before it is placed (files/staging.ts), tracked from the moment it
   // exists: a file tracked once written whole was left beside the user's files by a stop
