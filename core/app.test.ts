@@ -59,9 +59,38 @@ describe('auth', () => {
     const res = await a.handle(req('/ping', { headers: { 'x-execd-access-token': 's3cret' } }))
     expect(res.status).toBe(200)
   })
+
+  test('only the token itself passes: not a prefix, an extension, a case or an accent away', async () => {
+    const { app: a, fetch } = await built('s3cret-tøken')
+    for (const given of [
+      '',
+      's3cret',
+      's3cret-tøke',
+      's3cret-tøkenn',
+      'S3cret-tøken',
+      's3cret-token',
+      's3cret-tøkex',
+    ]) {
+      const headers = { 'X-EXECD-ACCESS-TOKEN': given }
+      expect((await a.handle(req('/ping', { headers }))).status, given).toBe(401)
+      expect((await fetch(req('/ping', { headers }))).status, given).toBe(401)
+    }
+    const headers = { 'X-EXECD-ACCESS-TOKEN': 's3cret-tøken' }
+    expect((await a.handle(req('/ping', { headers }))).status).toBe(200)
+    expect((await fetch(req('/ping', { headers }))).status).toBe(200)
+  })
 })
 
 describe('responses', () => {
+  test('the front door answers /ping there and then, a Response rather than a promise of one', async () => {
+    // Bun sends a Response the fetch handler returns at once; a promise costs it a reaction
+    // and a turn of the microtask queue on every request.
+    const fetch = await front('s3cret')
+    const res = fetch(req('/ping', { headers: { 'X-EXECD-ACCESS-TOKEN': 's3cret' } }))
+    expect(res).toBeInstanceOf(Response)
+    expect((res as Response).status).toBe(200)
+  })
+
   test('/ping is 200 with Content-Length: 0', async () => {
     const res = await (await app()).handle(req('/ping'))
     expect(res.status).toBe(200)

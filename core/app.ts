@@ -251,16 +251,21 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
    */
   const isPing = (method: string, path: string) => path === '/ping' && method === 'GET'
 
-  const handle = (request: Request): Response | Promise<Response> => {
-    const path = pathOf(request.url)
-    // Also checked by the front door; kept so app.handle() alone is never open.
-    if (!checkToken(request.headers) && !isDocsAsset(request.method, path)) return unauthorized()
+  /** A request past the token check: the front door's (which made that check) and app.handle's. */
+  const route = (request: Request, path: string): Response | Promise<Response> => {
     log.debug('request', { method: request.method, path })
     if (isPing(request.method, path)) return emptyOk()
     const group = groupOf(path)
     if (!group) return notFound(request)
     if (group.mounted) return group.mounted.handle(request)
     return loaded(group).then(m => m.handle(request))
+  }
+
+  /** A request as it comes, for callers other than the front door: app.handle() alone is never open. */
+  const handle = (request: Request): Response | Promise<Response> => {
+    const path = pathOf(request.url)
+    if (!checkToken(request.headers) && !isDocsAsset(request.method, path)) return unauthorized()
+    return route(request, path)
   }
 
   /**
@@ -279,7 +284,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
   }
 
   const token = settings.accessToken
-  const fetch = createFrontDoor(handle, {
+  const fetch = createFrontDoor(route, {
     token,
     origin: {
       checkHost: !token,

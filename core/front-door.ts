@@ -35,7 +35,8 @@ interface FrontDoorOptions {
   directOf?(method: string, path: string): DirectRoute | undefined
 }
 
-type Handler = (request: Request) => Response | Promise<Response>
+/** Answers an admitted request; `path` is its URL's path, found once by the front door. */
+type Handler = (request: Request, path: string) => Response | Promise<Response>
 type FrontDoor = (request: Request, server?: { readonly pendingRequests: number }) => Promise<Response> | Response
 
 export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontDoor {
@@ -63,22 +64,23 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
     // for, where a connection that never sent a request is closed within 10-14 s — a flood of
     // connections held execd's fds ten times longer for one tokenless GET each.
     const tokenless = !checkToken(request.headers)
-    if (tokenless && !isDocsAsset(request.method, pathOf(url))) return closing(unauthorized())
+    let path = pathOf(url)
+    if (tokenless && !isDocsAsset(request.method, path)) return closing(unauthorized())
 
     // Bun gives only the target when the Host header is unusable (empty, `a b`): route it anyway.
     if (!url.startsWith('http://') && !url.startsWith('https://')) {
       if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       request = new Request(`http://localhost${url}`, request)
+      // The URL parser resolves dot segments: route what the request now says.
+      path = pathOf(request.url)
     }
-    const building = opts.ready?.(request.method, pathOf(request.url))
+    const building = opts.ready?.(request.method, path)
     const admitted = request
     const answer = building
-      ? building.then(
-          () => admit(handle, admitted, opts),
-          err => errorResponse(toExecdError(err)),
-        )
-      : admit(handle, request, opts)
-    return tokenless ? answer.then(closing) : answer
+      ? building.then(() => admit(handle, admitted, path, opts), failed)
+      : admit(handle, request, path, opts)
+    if (!tokenless) return answer
+    return answer instanceof Promise ? answer.then(closing) : closing(answer)
   }
 }
 
@@ -88,8 +90,7 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
  * shape, so the hot POSTs (/code, /command) look their route up once. The declared shape is
  * looked up only for another route, or for a body the direct route refuses.
  */
-function admit(handle: Handler, request: Request, opts: FrontDoorOptions): Promise<Response> {
-  const path = pathOf(request.url)
+function admit(handle: Handler, request: Request, path: string, opts: FrontDoorOptions): Response | Promise<Response> {
   let direct: DirectRoute | undefined
   let shape: JsonShape | undefined
   const declared = () => {
@@ -97,8 +98,8 @@ function admit(handle: Handler, request: Request, opts: FrontDoorOptions): Promi
     direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, path)
     return direct !== undefined || (shape = opts.shapeOf(request.method, path)) !== undefined
   }
-  if (!isJsonBody(request, opts.rawPrefixes, declared, path)) return safely(handle, request)
-  return readJson(handle, request, opts, direct, () => (direct ? opts.shapeOf(request.method, path) : shape))
+  if (!isJsonBody(request, opts.rawPrefixes, declared, path)) return safely(handle, request, path)
+  return readJson(handle, request, path, opts, direct, () => (direct ? opts.shapeOf(request.method, path) : shape))
 }
 
 /** `/files` holds `/files` and `/files/…`, not `/filesx`. */
@@ -151,6 +152,7 @@ export function isJsonBody(
 async function readJson(
   handle: Handler,
   request: Request,
+  path: string,
   opts: FrontDoorOptions,
   direct: DirectRoute | undefined,
   shapeOf: () => JsonShape | undefined,
@@ -163,26 +165,26 @@ async function readJson(
   }
   // An empty body stays what it was (acceptable where the body is optional).
   if (text.trim() === '') {
-    return safely(
-      handle,
-      new Request(request.url, { method: request.method, headers: bodyless(request), signal: request.signal }),
-    )
+    const bodiless = new Request(request.url, {
+      method: request.method,
+      headers: bodyless(request),
+      signal: request.signal,
+    })
+    return safely(handle, bodiless, path)
   }
   let body: unknown
   try {
     body = parseJsonBody(text)
     // A body the direct route accepts is of its schema, hence of its shape: no check needed.
-    if (direct?.accepts(body)) return safely(() => direct.handle(body, request), request)
+    if (direct?.accepts(body)) return safely((parsed: unknown, r: Request) => direct.handle(parsed, r), body, request)
     checkShape(body, shapeOf())
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
   const headers = bodyless(request)
   headers.set('content-type', 'application/json')
-  return safely(
-    handle,
-    new Request(request.url, { method: request.method, headers, body: text, signal: request.signal }),
-  )
+  const parsed = new Request(request.url, { method: request.method, headers, body: text, signal: request.signal })
+  return safely(handle, parsed, path)
 }
 
 /** The request's headers for a copy of it whose body is re-made (or absent). */
@@ -193,13 +195,21 @@ function bodyless(request: Request): Headers {
   return headers
 }
 
-async function safely(handle: Handler, request: Request): Promise<Response> {
+/**
+ * `answer(a, b)`, its failure rendered as the contract's JSON. An answer made at once stays a
+ * Response, not a promise of one: Bun sends a Response the fetch handler returns there and
+ * then, where a promise costs it a reaction and a turn of the microtask queue (GET /ping).
+ */
+function safely<A, B>(answer: (a: A, b: B) => Response | Promise<Response>, a: A, b: B): Response | Promise<Response> {
   try {
-    return await handle(request)
+    const res = answer(a, b)
+    return res instanceof Promise ? res.catch(failed) : res
   } catch (err) {
-    return errorResponse(toExecdError(err))
+    return failed(err)
   }
 }
+
+const failed = (err: unknown): Response => errorResponse(toExecdError(err))
 
 function closing(res: Response): Response {
   res.headers.set('connection', 'close')
