@@ -79,6 +79,8 @@ const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
 
 export interface PythonRelay {
   url: string
+  /** The relay's own process (its python is a child of it). */
+  pid: number
   stop(): Promise<void>
 }
 
@@ -106,5 +108,5 @@ export async function startPythonRelay(python = '/usr/bin/python3'): Promise<Pyt
     if (performance.now() > deadline) throw new Error('python relay did not answer within 15 s')
     await Bun.sleep(5)
   }
-  return { url, stop: () => stopProcess(proc) }
+  return { url, pid: proc.pid, stop: () => stopProcess(proc) }
 }
