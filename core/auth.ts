@@ -18,8 +18,8 @@ export function createTokenCheck(token: string | undefined): (headers: Headers) 
     const given = headers.get(TOKEN_HEADER) ?? ''
     // Constant time: every code unit of the token is compared, whatever the given value, so
     // timing reveals neither content nor, beyond this branch, length. Done on the strings, not
-    // crypto.timingSafeEqual on Buffer copies of them: a copy of the header per request was
-    // the largest single cost of a /ping's own JavaScript.
+    // crypto.timingSafeEqual on Buffer copies of them: the copy of the header, made per request,
+    // was among the largest costs of a /ping's own JavaScript.
     const against = given.length === token.length ? given : token
     let diff = given.length ^ token.length
     for (let i = 0; i < token.length; i++) diff |= against.charCodeAt(i) ^ token.charCodeAt(i)

@@ -165,18 +165,18 @@ async function readJson(
   }
   // An empty body stays what it was (acceptable where the body is optional).
   if (text.trim() === '') {
-    const bodiless = new Request(request.url, {
+    const empty = new Request(request.url, {
       method: request.method,
       headers: bodyless(request),
       signal: request.signal,
     })
-    return safely(handle, bodiless, path)
+    return safely(handle, empty, path)
   }
   let body: unknown
   try {
     body = parseJsonBody(text)
     // A body the direct route accepts is of its schema, hence of its shape: no check needed.
-    if (direct?.accepts(body)) return safely((parsed: unknown, r: Request) => direct.handle(parsed, r), body, request)
+    if (direct?.accepts(body)) return safely((value: unknown, r: Request) => direct.handle(value, r), body, request)
     checkShape(body, shapeOf())
   } catch (err) {
     return errorResponse(toExecdError(err))
