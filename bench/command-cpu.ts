@@ -3,7 +3,9 @@
  * answer, with the CPU execd's threads used (its CPU clock and /proc, not wall time: on this shared machine
  * CPU moves far less with the other tenants' load than a round trip does), in rounds that take
  * turns with the posix_spawn floor (bench/lib/spawn-floor.ts, a warm Bun process spawning
- * `bash -c true`, and spawning it as execd must). Not run by `make bench`.
+ * `bash -c true`, and spawning it as execd must) and with row 3e's least HTTP server
+ * (bench/lib/spawn-server.ts, the same spawn behind `Bun.serve`, the same client): execd's CPU
+ * beyond that server's is its own work. Not run by `make bench`.
  *
  *   bun run bench/command-cpu.ts [rounds=8] [commands per round=200]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, started beside dist/execd, turns taken
@@ -103,13 +105,27 @@ async function main(): Promise<void> {
   const before = process.env.BENCH_EXECD_BEFORE
   if (before) daemons.push(['before', await startExecd({ bin: before })])
   const floor = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-floor.ts')])
+  const server = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-server.ts')])
+  const serverUrl = `http://127.0.0.1:${Number(await server.ask('port'))}`
+  // The client the daemons get (bench/lib/execd.ts post), pointed at the least server.
+  const least = {
+    pid: server.pid,
+    post: (path: string, body: unknown) =>
+      fetch(serverUrl + path, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      }),
+  } as Execd
   for (const [, d] of daemons) {
     await requireCommands(d)
     for (let i = 0; i < warmup; i++) await command(d)
   }
   for (let i = 0; i < 50; i++) await floor.ask('go')
+  for (let i = 0; i < 300; i++) await command(least)
   const sides = [
     ...daemons.map(([name, d]) => daemonSide(name, d)),
+    daemonSide('server', least),
     floorSide('floor', floor, 'go'),
     floorSide('floor-owned', floor, 'owned'),
   ]

@@ -114,12 +114,21 @@ export interface OwnedProcess {
    * too: it ends what the leader left running.
    */
   kill(reason: KillReason, graceMs?: number): Promise<ExitInfo>
+  /**
+   * Resolves once nothing of it runs and execd has let it go (its kill() has nothing left to
+   * end). A holder of a finished process lets go of it then: this handle keeps the runtime's
+   * process object, and with it its pipes' streams and their read buffers.
+   */
+  readonly released: Promise<void>
 }
 
 /** Leaders still running, by pid (the PID-1 reaper must not reap these). */
 const leaders = new Map<number, OwnedProcess>()
-/** Everything owned: running leaders and exited ones whose processes still run or may. */
-const owned = new Set<OwnedProcess>()
+/**
+ * Everything owned: running leaders and exited ones whose processes still run or may, each
+ * with what resolves its `released`.
+ */
+const owned = new Map<OwnedProcess, () => void>()
 /** Exited leaders whose processes still run (or may: not yet looked at by a /proc pass). */
 const lingering = new Set<OwnedProcess>()
 let defaultGraceMs = 2000
@@ -243,6 +252,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)
     return stream as ReadableStream<Uint8Array>
   }
+  let letGo!: () => void
   const self: OwnedProcess = {
     pid,
     proc,
@@ -251,6 +261,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     owner,
     signal,
     kill,
+    released: new Promise<void>(resolve => (letGo = resolve)),
     get stdout() {
       return piped('stdout')()
     },
@@ -259,7 +270,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     },
   }
   leaders.set(pid, self)
-  owned.add(self)
+  owned.set(self, letGo)
   void exited.then(() => {
     leaders.delete(pid)
     settleSoon(self)
@@ -299,7 +310,7 @@ async function settle(p: OwnedProcess): Promise<void> {
   await p.owner.settled()
   if (!owned.has(p)) return
   if (p.owner.releaseIfEmpty()) {
-    owned.delete(p)
+    letGoOf(p)
     return
   }
   lingering.add(p)
@@ -335,9 +346,14 @@ async function settleLingering(): Promise<void> {
 }
 
 function release(p: OwnedProcess): void {
-  owned.delete(p)
+  letGoOf(p)
   lingering.delete(p)
   p.owner.release()
+}
+
+function letGoOf(p: OwnedProcess): void {
+  owned.get(p)?.()
+  owned.delete(p)
 }
 
 /**
@@ -347,7 +363,7 @@ function release(p: OwnedProcess): void {
 export async function killAll(reason: KillReason = 'shutdown', graceMs = defaultGraceMs): Promise<void> {
   if (reason === 'shutdown') refusingSpawns = true
   await settleLingering()
-  await Promise.all([...owned].map(p => p.kill(reason, graceMs)))
+  await Promise.all([...owned.keys()].map(p => p.kill(reason, graceMs)))
   await killMarked()
   if (reason !== 'shutdown') return
   await closeCgroupsSoon()
@@ -359,7 +375,7 @@ let sweptAtShutdown = false
 
 /** SIGKILL to every owned group and cgroup, synchronously (execd is exiting now). */
 export function killAllNow(): void {
-  for (const p of owned) p.owner.killNow()
+  for (const p of owned.keys()) p.owner.killNow()
   killAllCgroups()
   if (!sweptAtShutdown) killMarkedSync()
   closeCgroups()

@@ -169,6 +169,12 @@ export function startCommand(
     return record
   }
   record.proc = proc
+  // Kept while something of the command may run (an interrupt ends what it left running), not
+  // after: a finished record holding it kept the process object and its pipes' streams, ~640 KB
+  // of heap each as the runtime counts it, for up to --command-retention-count commands.
+  void proc.released.then(() => {
+    record.proc = undefined
+  })
 
   // A log that stops early is said once, in the stream and in the status; the stream goes on.
   const logChunk = (chunk: Uint8Array) => {
