@@ -39,8 +39,19 @@ function transpiler(cache: typeof repl, language: Language, replMode: boolean) {
   return t
 }
 
-/** Throws Bun's BuildMessage on a syntax error; `cellName` tags stack frames. */
-export function prepareCell(code: string, language: Language, cwd: string, cellName: string): PreparedCell {
+/**
+ * Throws Bun's BuildMessage on a syntax error; `run` is the cell's number, which names it in
+ * stack frames. A cell whose code was run before, and whose script depends on nothing but
+ * its code (it imports nothing), is the same script under the same name as then: no
+ * transform, and JSC's code cache compiles it once (a script named by its run is new text
+ * each time, compiled again: about half of a warm `x + 1`'s CPU in the driver).
+ */
+export function prepareCell(code: string, language: Language, cwd: string, run: number): PreparedCell {
+  const again = reusable.get(code)
+  if (again) {
+    remember(again, run)
+    return again
+  }
   let script: string
   try {
     script = transpiler(repl, language, true).transformSync(code)
@@ -53,18 +64,53 @@ export function prepareCell(code: string, language: Language, cwd: string, cellN
   // without any declaring word cannot (`x + 1`): one parse of it, not two.
   const endsWithDeclaration =
     MAY_DECLARE.test(code) && lastStatementDeclares(transpiler(plain, language, false).transformSync(code))
-  script = resolveImports(script, code, language, cwd)
-  remember(cellName, script)
-  return { script: `${script}\n//# sourceURL=${cellName}`, endsWithDeclaration }
+  const imports = mayImport(code)
+  if (imports) script = resolveImports(script, code, language, cwd)
+  const name = `cell-${run}`
+  const cell: KeptCell = {
+    name,
+    script: `${script}\n//# sourceURL=${name}`,
+    endsWithDeclaration,
+    code: !imports && code.length <= MAX_REUSED_CODE ? code : undefined,
+    run,
+  }
+  if (cell.code !== undefined) reusable.set(cell.code, cell)
+  remember(cell, run)
+  return cell
 }
 
-/** Recent cells' scripts, for the code line of a stack frame (a function may outlive its cell). */
-const scripts = new Map<string, string[]>()
-
-function remember(cellName: string, script: string): void {
-  scripts.set(cellName, script.split('\n'))
-  if (scripts.size > 200) scripts.delete(scripts.keys().next().value!)
+interface KeptCell extends PreparedCell {
+  /** The name in its sourceURL: `cell-<the run that made it>`. */
+  name: string
+  /** Its code when it is kept for a run of the same code. */
+  code: string | undefined
+  /** The last run of it, the number its frames show. */
+  run: number
 }
+
+/** A longer cell is prepared each time it runs: the kept ones hold their code and script. */
+const MAX_REUSED_CODE = 64 * 1024
+const MAX_KEPT = 200
+
+/** Recent cells by name, oldest first, for the code line of a stack frame (a function may outlive its cell). */
+const kept = new Map<string, KeptCell>()
+/** The kept cells that a run of the same code may take as they are. */
+const reusable = new Map<string, KeptCell>()
+
+function remember(cell: KeptCell, run: number): void {
+  cell.run = run
+  kept.delete(cell.name)
+  kept.set(cell.name, cell)
+  if (kept.size <= MAX_KEPT) return
+  for (const [name, oldest] of kept) {
+    kept.delete(name)
+    if (oldest.code !== undefined) reusable.delete(oldest.code)
+    return
+  }
+}
+
+/** Whether resolveImports has anything to do: the script then depends on the cwd and what is installed. */
+const mayImport = (code: string): boolean => code.includes('import') || code.includes('from')
 
 /**
  * Code evaluated by the driver resolves `import("x")` relative to the driver's own file (a
@@ -72,8 +118,6 @@ function remember(cellName: string, script: string): void {
  * cwd and substituted. Bun prints the transformed import as `import("<specifier>")`.
  */
 function resolveImports(script: string, code: string, language: Language, cwd: string): string {
-  // No `import` and no `from` in the text: nothing to resolve, and no third parse of the cell.
-  if (!code.includes('import') && !code.includes('from')) return script
   const { imports } = transpiler(plain, language, false).scan(code)
   for (const { path, kind } of imports) {
     if (kind === 'require-call' || isBuiltin(path) || path.startsWith('bun:') || path === 'bun') continue
@@ -157,12 +201,16 @@ function isUserFrame(line: string, driverDir: string): boolean {
  * stripped), so they would mislead: the frame names the cell and shows the code line itself.
  */
 function withCodeLine(frame: string): string[] {
-  const [location, cell, n, line] = /\b(cell-(\d+)):(\d+):\d+/.exec(frame) ?? []
+  const [location, cell, made, line] = /\b(cell-(\d+)):(\d+):\d+/.exec(frame) ?? []
   if (location === undefined || cell === undefined) return [frame]
-  const code = scripts
-    .get(cell)
-    ?.[Number(line) - 1]?.trim()
+  const known = kept.get(cell)
+  // Split only here: keeping each cell's lines cost every cell a split of its script.
+  const code = known?.script
+    .split('\n')
+    [Number(line) - 1]?.trim()
     .replace(/^value: /, '')
+  // A script run again under its first name: its frames show its latest run.
+  const n = known?.run ?? made
   // The cell's own top level runs inside the wrapper function replMode adds; its call is noise.
   const topLevel = /^\s+at <anonymous> \(/.test(frame)
   if (topLevel && code === '})();') return []

@@ -97,13 +97,12 @@ proc.on('message', (m: Message) => {
 send({ t: 'ready', bun: Bun.version, language })
 
 async function runCell(code: string): Promise<void> {
-  const cellName = `cell-${++cellNumber}`
   // The cell's value or error rides on its `done`: one message, one write, one wake-up of execd.
   const done: Message = { t: 'done' }
   try {
     const cwd = proc.cwd()
     provideRequire(cwd)
-    const cell = prepareCell(code, language, cwd, cellName)
+    const cell = prepareCell(code, language, cwd, ++cellNumber)
     const interrupted = new Promise<never>((_, reject) => (interruptRunning = reject))
     let out: unknown = (0, eval)(cell.script)
     if (out instanceof Promise) out = await Promise.race([out, interrupted])

@@ -71,6 +71,18 @@ describe('javascript cells', () => {
     expect(events.map(e => e.type)).toEqual(['execution_count', 'error'])
   })
 
+  test('a cell run again names its own run in its frames, with its code line', async () => {
+    const code = 'function twice() { throw new RangeError("again") }\ntwice()'
+    await runCell(ctx, code)
+    await runCell(ctx, '1')
+    const events = await runCell(ctx, code)
+    const count = events.find(e => e.type === 'execution_count')?.execution_count
+    const traceback = errorOf(events)?.traceback ?? []
+    const frame = traceback.findIndex(l => l.includes(`at twice (<cell ${count}>`))
+    expect(frame).toBeGreaterThan(0)
+    expect(traceback[frame + 1]?.trim()).toBe('throw new RangeError("again");')
+  })
+
   test('whatever is thrown, the error is text: its message, an inspection, or its type', async () => {
     const cases: [string, { ename: string; evalue: string }][] = [
       ['throw { a: 1 }', { ename: 'Uncaught', evalue: '{\n  a: 1,\n}' }],
