@@ -9,6 +9,7 @@
  * number, no FFI, ENOSYS, or a filesystem that refuses the flag with EINVAL): the caller falls
  * back to what it did without it.
  */
+import { lstatSync, renameSync } from 'node:fs'
 import { constants } from 'node:os'
 import { libcFile } from './libc'
 
@@ -16,7 +17,7 @@ const AT_FDCWD = -100
 export const RENAME_NOREPLACE = 1
 export const RENAME_EXCHANGE = 2
 const SYS_RENAMEAT2: Partial<Record<string, number>> = { x64: 316, arm64: 276 }
-const { ENOSYS, EINVAL } = constants.errno
+const { EEXIST, ENOSYS, EINVAL } = constants.errno
 
 interface Libc {
   rename(from: Buffer, to: Buffer, flags: number): number
@@ -65,4 +66,26 @@ export function renameWithFlags(from: string | Buffer, to: string | Buffer, flag
   if (errno === ENOSYS) libc = null
   // EINVAL also answers a directory moved into itself: the fallback's rename says so then.
   return errno === ENOSYS || errno === EINVAL ? undefined : errno
+}
+
+/**
+ * rename(2) unless something is at `to` already (rename would replace it); false then.
+ * renameat2(RENAME_NOREPLACE) makes that one step: a process of the container that creates `to`
+ * after a check and before the rename had its file replaced, and lost. Where the flag is not to
+ * be had (above), or the call fails otherwise (the rename below says why), the check
+ * and the rename have no await between, so at least no other move of execd's takes the name in
+ * between: two moves onto one free name both passed an awaited check, and the second replaced
+ * the first (plugins/files/ops/move.ts).
+ */
+export function renameUnlessTaken(from: string | Buffer, to: string | Buffer): boolean {
+  const errno = renameWithFlags(from, to, RENAME_NOREPLACE)
+  if (errno === 0) return true
+  if (errno === EEXIST) return false
+  try {
+    lstatSync(to)
+    return false
+  } catch {
+    renameSync(from, to)
+    return true
+  }
 }

@@ -1,9 +1,7 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
-import { lstatSync, renameSync } from 'node:fs'
 import { lstat } from 'node:fs/promises'
-import { constants } from 'node:os'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
-import { RENAME_NOREPLACE, renameWithFlags } from '../../../core/renameat2'
+import { renameUnlessTaken } from '../../../core/renameat2'
 import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
@@ -11,8 +9,6 @@ import { copyEntry } from '../copy-tree'
 import { MountKept, mountRefused } from '../mounts'
 import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
 import { removeEntry } from '../tree'
-
-const { EEXIST } = constants.errno
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
 interface MoveItem {
@@ -122,26 +118,4 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal
   }
   if (placed) await removeEntry(src.dir, src.name)
   return placed
-}
-
-/**
- * rename(2) unless something is at `to` already (rename would replace it); false then.
- * renameat2(RENAME_NOREPLACE) makes that one step: a process of the container that creates `to`
- * after a check and before the rename had its file replaced, and lost. Where the flag is not to
- * be had (core/renameat2.ts), or the call fails otherwise (the rename below says why), the check
- * and the rename have no await between, so at least no other move of execd's takes the name in
- * between: two moves onto one free name both passed an awaited check, and the second replaced
- * the first.
- */
-function renameUnlessTaken(from: string | Buffer, to: string | Buffer): boolean {
-  const errno = renameWithFlags(from, to, RENAME_NOREPLACE)
-  if (errno === 0) return true
-  if (errno === EEXIST) return false
-  try {
-    lstatSync(to)
-    return false
-  } catch {
-    renameSync(from, to)
-    return true
-  }
 }

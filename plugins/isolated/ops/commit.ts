@@ -17,7 +17,14 @@ import { chmod, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } 
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { RENAME_EXCHANGE, renameWithFlags } from '../../../core/renameat2'
-import { commitTempName, copyLeaf, stagedEntries, type Made, type StagedEntry } from '../../files/contract'
+import {
+  commitAsideName,
+  commitTempName,
+  copyLeaf,
+  stagedEntries,
+  type Made,
+  type StagedEntry,
+} from '../../files/contract'
 import type { ChangedPath } from './overlay'
 
 /** What the place step does for one change. */
@@ -179,18 +186,30 @@ export async function replaceByExchange(temp: string, target: string): Promise<v
  * replaceAside: the old entry is renamed aside (one step that either happens or not: a volume
  * mounted on it refuses with EBUSY), put back if the rename of the new one fails, and removed
  * only once the new one is in place. Removing it first, a failure part way (the mount point
- * itself) had already emptied it.
+ * itself) had already emptied it. The aside is journalled before it is made: after a SIGKILL the
+ * next start puts it back if the new entry was not placed yet, and removes it if it was.
  */
 async function replaceAside(temp: string, target: string): Promise<void> {
-  const aside = join(dirname(target), `.execd-commit-old-${crypto.randomUUID().slice(0, 8)}`)
-  await rename(target, aside)
+  const name = commitAsideName()
+  const aside = join(dirname(target), name)
+  let journal: StagedEntry | undefined
   try {
-    await rename(temp, target)
-  } catch (err) {
-    await rename(aside, target)
-    throw err
+    journal = stagedEntries.track(dirname(target), name, await lstat(target, { bigint: true }), basename(target))
+  } catch {
+    // Best effort, as in replaceByExchange.
   }
-  await removeReplaced(aside)
+  try {
+    await rename(target, aside)
+    try {
+      await rename(temp, target)
+    } catch (err) {
+      await rename(aside, target)
+      throw err
+    }
+    await removeReplaced(aside)
+  } finally {
+    journal?.done()
+  }
 }
 
 /** Removes the entry the new one replaced; a failure still counts as placed. */
