@@ -9,18 +9,6 @@ import { json } from './errors'
 /** Items per batch: a batch of the longest paths (4 KiB) is about 1 MB of text. */
 const BATCH = 256
 
-/** `json(items)`, streamed when there are more than a batch of them. */
-export function jsonArray(items: readonly unknown[]): Response {
-  if (items.length <= BATCH) return json(items)
-  let next = 0
-  return arrayStream([], async () => {
-    if (next >= items.length) return undefined
-    const batch = items.slice(next, next + BATCH)
-    next += BATCH
-    return batch
-  })
-}
-
 /**
  * A JSON array of what `render` makes of `items`, a batch at a time as the client reads: the
  * values of a batch exist only while it is sent (a listing's FileInfos are made by it). The
@@ -55,11 +43,7 @@ export async function jsonArrayOf<T>(
 }
 
 /** `[` + `head` + every batch `pull` gives until undefined + `]`, pulled as the client reads. */
-function arrayStream(
-  head: unknown[],
-  pull: () => Promise<unknown[] | undefined>,
-  done: () => Promise<void> = async () => {},
-): Response {
+function arrayStream(head: unknown[], pull: () => Promise<unknown[] | undefined>, done: () => Promise<void>): Response {
   const encoder = new TextEncoder()
   let empty = true
   let finished = false

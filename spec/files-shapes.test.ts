@@ -127,29 +127,33 @@ describe('a listing of many entries', () => {
   }, 120_000)
 })
 
-describe('a listing of 20,000 entries', () => {
-  test("is stat'ed as it is sent, not held whole: entries removed once it started are left out", async () => {
-    const root = join(dir, 'lazy')
-    mkdirSync(root)
-    const count = 20_000
-    const name = (i: number) => join(root, `${String(i).padStart(6, '0')}${'n'.repeat(249)}`)
-    for (let i = 0; i < count; i++) writeFileSync(name(i), '')
-    const res = await d.fetch(`/directories/list?path=${encodeURIComponent(root)}`)
-    expect(res.status).toBe(200)
-    const reader = res.body!.getReader()
-    const chunks: Uint8Array[] = []
-    const first = await reader.read()
-    if (first.value) chunks.push(first.value)
-    // About 9 MB of answer: only what the socket buffers hold was made before this.
-    for (let i = 0; i < count; i++) rmSync(name(i))
-    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value)
-    const list = JSON.parse(Buffer.concat(chunks).toString()) as { path: string }[]
-    // Made whole before the first byte, the answer listed all 20,000 (and held them all in memory).
-    expect(list.length).toBeLessThan(count)
-    expect(list[0]?.path).toBe(name(0))
-    const paths = list.map(e => e.path)
-    expect(paths).toEqual(paths.toSorted())
-  }, 120_000)
+describe('a listing or a search of 20,000 entries', () => {
+  test.each(['/directories/list', '/files/search'])(
+    "%s is stat'ed as it is sent, not held whole: entries removed once it started are left out",
+    async route => {
+      const root = join(dir, `lazy${route.replaceAll('/', '-')}`)
+      mkdirSync(root)
+      const count = 20_000
+      const name = (i: number) => join(root, `${String(i).padStart(6, '0')}${'n'.repeat(249)}`)
+      for (let i = 0; i < count; i++) writeFileSync(name(i), '')
+      const res = await d.fetch(`${route}?path=${encodeURIComponent(root)}`)
+      expect(res.status).toBe(200)
+      const reader = res.body!.getReader()
+      const chunks: Uint8Array[] = []
+      const first = await reader.read()
+      if (first.value) chunks.push(first.value)
+      // About 9 MB of answer: only what the socket buffers hold was made before this.
+      for (let i = 0; i < count; i++) rmSync(name(i))
+      for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value)
+      const list = JSON.parse(Buffer.concat(chunks).toString()) as { path: string }[]
+      // Made whole before the first byte, the answer listed all 20,000 (and held them all in memory).
+      expect(list.length).toBeLessThan(count)
+      expect(list[0]?.path).toBe(name(0))
+      const paths = list.map(e => e.path)
+      expect(paths).toEqual(paths.toSorted())
+    },
+    120_000,
+  )
 })
 
 /** One multipart upload of `count` files `root/f<i>`, each holding its number. */

@@ -8,7 +8,7 @@ export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type Walk
 export { copyLeaf } from './copy-tree'
 export { filesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
-export { commitTempName, stagedEntries, type Made, type StagedEntry } from './staging'
+export { commitAsideName, commitTempName, stagedEntries, type Made, type StagedEntry } from './staging'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.
 export const filesRoutesModule = () => import('./routes')

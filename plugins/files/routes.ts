@@ -1,7 +1,7 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
 import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
-import { jsonArray, jsonArrayOf } from '../../core/json-array'
+import { jsonArrayOf } from '../../core/json-array'
 import { errorSchemas, errors } from '../../core/responses'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
@@ -11,7 +11,7 @@ import { moveFiles } from './ops/move'
 import { setPermissions } from './ops/permissions'
 import { deleteFiles, removeDirectories } from './ops/remove'
 import { replaceInFiles } from './ops/replace'
-import { searchFiles } from './ops/search'
+import { openSearch } from './ops/search'
 import { uploadFiles } from './ops/upload'
 import { bytePathOf, type PathScope, type RawPath } from './paths'
 import {
@@ -160,7 +160,10 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
     })
     .get(
       '/files/search',
-      async ({ request, query }) => jsonArray(await searchFiles(scope, requiredPath(request), query.pattern)),
+      async ({ request, query }) => {
+        const found = await openSearch(scope, requiredPath(request), query.pattern)
+        return jsonArrayOf(found.entries, batch => found.info(batch), found.close)
+      },
       {
         query: t.Object({
           path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),

@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OwnedTempDir } from '../../core/temp-dir'
-import { StagedEntries, tempNameFor } from './staging'
+import { StagedEntries, commitAsideName, tempNameFor } from './staging'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-staging-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -71,12 +71,17 @@ describe('staged entries', () => {
   })
 })
 
-/** A journal as a killed execd leaves it in `root`, naming `staged` (its lock's socket there, nobody listening). */
-function abandonedJournal(root: string, staged: string): string {
+/**
+ * A journal as a killed execd leaves it in `root`, naming `staged` (its lock's socket there,
+ * nobody listening); with `putBack`, as a user's entry put aside from that name.
+ */
+function abandonedJournal(root: string, staged: string, putBack?: string): string {
   const journal = new OwnedTempDir('execd-staged', root)
   const path = journal.ensure()
   const s = lstatSync(staged, { bigint: true })
-  symlinkSync(staged, join(path, `${s.dev}-${s.ino}-${s.birthtimeNs}`))
+  const link = join(path, `${s.dev}-${s.ino}-${s.birthtimeNs}`)
+  if (putBack) symlinkSync(putBack, `${link}.back`)
+  symlinkSync(staged, link)
   ;(journal as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
   return path
 }
@@ -100,5 +105,42 @@ describe('journals left by a killed execd', () => {
     await new StagedEntries(root).open()
     expect(readFileSync(staged, 'utf8')).toBe('a file of the user')
     expect(readdirSync(root)).toEqual([])
+  })
+})
+
+describe("a user's entry put aside by a commit", () => {
+  test('goes back to its name after a kill if the new entry was not placed there', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const ws = mkdtempSync(join(dir, 'ws-'))
+    const aside = join(ws, commitAsideName())
+    mkdirSync(aside)
+    writeFileSync(join(aside, 'kept'), 'the user tree')
+    abandonedJournal(root, aside, 'tree')
+    await new StagedEntries(root).open()
+    expect(readdirSync(ws)).toEqual(['tree'])
+    expect(readFileSync(join(ws, 'tree', 'kept'), 'utf8')).toBe('the user tree')
+  })
+
+  test('is removed after a kill if the new entry was placed', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const ws = mkdtempSync(join(dir, 'ws-'))
+    const aside = join(ws, commitAsideName())
+    mkdirSync(aside)
+    writeFileSync(join(ws, 'tree'), 'the new file')
+    abandonedJournal(root, aside, 'tree')
+    await new StagedEntries(root).open()
+    expect(readdirSync(ws)).toEqual(['tree'])
+    expect(readFileSync(join(ws, 'tree'), 'utf8')).toBe('the new file')
+  })
+
+  test('goes back when execd closes with it still aside (SIGTERM)', async () => {
+    const ws = mkdtempSync(join(dir, 'ws-'))
+    const name = commitAsideName()
+    writeFileSync(join(ws, name), 'the old file')
+    const staging = new StagedEntries(mkdtempSync(join(dir, 'root-')))
+    staging.open()
+    staging.track(ws, name, made(join(ws, name)), 'f')
+    await staging.close()
+    expect(readdirSync(ws)).toEqual(['f'])
   })
 })

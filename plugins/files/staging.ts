@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import { shuttingDown } from '../../core/errors'
 import { fdPath } from '../../core/file-body'
 import { randomHex } from '../../core/random'
+import { renameUnlessTaken } from '../../core/renameat2'
 import { OWNER_SOCKET, OwnedTempDir, sweepStale } from '../../core/temp-dir'
 import { O_PATH, asName, procPath, type Name } from './beneath'
 import { decodeName } from './ops/names'
@@ -49,8 +50,11 @@ export const tempNameFor = (name: Name): string =>
 /** The marker-only name an isolated commit stages an entry under, beside its target (isolated/ops/commit.ts). */
 export const commitTempName = (): string => `.execd-commit-${randomHex(4)}`
 
-/** The names staged entries have: tempNameFor's and commitTempName's. */
-const STAGED_NAME = /(?:\.execd-tmp-[0-9a-f]{12}|^\.execd-commit-[0-9a-f]{8})$/
+/** The name an isolated commit puts a user's entry aside under while it replaces it (isolated/ops/commit.ts). */
+export const commitAsideName = (): string => `.execd-commit-old-${randomHex(4)}`
+
+/** The names staged entries have: tempNameFor's, commitTempName's and commitAsideName's. */
+const STAGED_NAME = /(?:\.execd-tmp-[0-9a-f]{12}|^\.execd-commit-(?:old-)?[0-9a-f]{8})$/
 
 const isStagedName = (name: Name): boolean =>
   STAGED_NAME.test(typeof name === 'string' ? name : name.toString('latin1'))
@@ -60,11 +64,15 @@ interface Entry {
   dir: string
   name: Name
   made: Made
+  /** A user's entry put aside: the name in `dir` it goes back to, if that name is free, rather than removed. */
+  putBack?: Name
   /** Its symlink in the journal, if it could be written (best effort: a full TMPDIR stops no upload). */
   link?: string
 }
 
 const JOURNAL_PREFIX = 'execd-staged'
+/** The suffix of a journal link naming where an entry put aside goes back to. */
+const PUT_BACK = '.back'
 /**
  * How long the journal dir stays once nothing is staged: making it and sweeping for stale ones
  * costs ~2 ms, too much for every small upload, and an idle execd leaves no dir in TMPDIR.
@@ -91,12 +99,13 @@ export class StagedEntries {
   /**
    * Tracks the entry `name` that was just made in `dir`: a directory's path, or a descriptor its
    * owner holds open (an anchor's) for as long as the entry is tracked. Throws once execd is
-   * stopping: the caller removes what it made, as for any failure.
+   * stopping: the caller removes what it made, as for any failure. `putBack`: the entry is a
+   * user's put aside from that name (see Entry).
    */
-  track(dir: string | number, name: Name, made: Made): StagedEntry {
+  track(dir: string | number, name: Name, made: Made, putBack?: Name): StagedEntry {
     if (this.closing) throw shuttingDown()
     const at = typeof dir === 'number' ? procPath(dir) : dir
-    const entry: Entry = { dir: at, name, made, link: this.journalled(dir, name, made) }
+    const entry: Entry = { dir: at, name, made, putBack, link: this.journalled(dir, name, made, putBack) }
     this.entries.add(entry)
     return { done: () => this.forget(entry) }
   }
@@ -119,18 +128,22 @@ export class StagedEntries {
     this.closing = true
     const left = [...this.entries]
     this.entries.clear()
-    await Promise.allSettled(left.map(e => removeIfMade(e.dir, e.name, e.made)))
+    await Promise.allSettled(left.map(e => removeIfMade(e.dir, e.name, e.made, e.putBack)))
     clearTimeout(this.lingering)
     this.journal.close()
   }
 
-  /** Writes the journal's link to the entry: `<dev>-<ino>-<birth>` → its path as it lasts (no descriptor in it). */
-  private journalled(dir: string | number, name: Name, made: Made): string | undefined {
+  /**
+   * Writes the journal's link to the entry: `<dev>-<ino>-<birth>` → its path as it lasts (no
+   * descriptor in it); and `<that>.back` → the name it goes back to, if any (written first).
+   */
+  private journalled(dir: string | number, name: Name, made: Made, putBack?: Name): string | undefined {
     clearTimeout(this.lingering)
     try {
       const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}`)
       // A held directory's path by its descriptor's link: realpath of it cost three times as much.
       const path = typeof dir === 'number' ? readlinkSync(fdPath(dir), { encoding: 'buffer' }) : dir
+      if (putBack !== undefined) symlinkSync(Buffer.from(putBack), `${link}${PUT_BACK}`)
       symlinkSync(Buffer.concat([Buffer.from(path), Buffer.from('/'), Buffer.from(name)]), link)
       return link
     } catch {
@@ -140,9 +153,9 @@ export class StagedEntries {
 
   private forget(entry: Entry): void {
     if (!this.entries.delete(entry)) return
-    if (entry.link) {
+    for (const link of entry.link ? [entry.link, `${entry.link}${PUT_BACK}`] : []) {
       try {
-        unlinkSync(entry.link)
+        unlinkSync(link)
       } catch {}
     }
     if (this.entries.size > 0) return
@@ -170,22 +183,38 @@ async function removeJournalled(journal: string): Promise<void> {
     const slash = target.lastIndexOf(0x2f)
     if (slash < 0) continue
     const name = target.subarray(slash + 1)
-    await removeIfMade(slash === 0 ? '/' : target.subarray(0, slash), asName(name), {
-      dev: BigInt(id[1]),
-      ino: BigInt(id[2]),
-      birthtimeNs: BigInt(id[3]),
-    })
+    let putBack: Name | undefined
+    try {
+      putBack = asName(readlinkSync(join(journal, `${link}${PUT_BACK}`), { encoding: 'buffer' }))
+    } catch {}
+    const made = { dev: BigInt(id[1]), ino: BigInt(id[2]), birthtimeNs: BigInt(id[3]) }
+    await removeIfMade(slash === 0 ? '/' : target.subarray(0, slash), asName(name), made, putBack)
   }
 }
 
-/** Removes `name` of `dir` (a whole tree if it is one) if it is still the entry made and bears a staged name. */
-export async function removeIfMade(dir: string | Buffer, name: Name, made: Made): Promise<void> {
+/**
+ * Removes `name` of `dir` (a whole tree if it is one) if it is still the entry made and bears a
+ * staged name. A user's entry put aside goes back to `putBack` instead, if nothing took that
+ * name: the commit that put it aside was stopped before it placed the new one.
+ */
+export async function removeIfMade(dir: string | Buffer, name: Name, made: Made, putBack?: Name): Promise<void> {
   if (!isStagedName(name)) return
   const held = await open(dir, O_PATH | O_DIRECTORY).catch(() => undefined)
   if (!held) return
   try {
     const now = await lstat(procPath(held.fd, name), { bigint: true }).catch(() => undefined)
     if (now?.dev !== made.dev || now.ino !== made.ino || now.birthtimeNs !== made.birthtimeNs) return
+    if (putBack !== undefined) {
+      // Kept where it is if it cannot go back for another reason than its name being taken.
+      const back = (() => {
+        try {
+          return renameUnlessTaken(procPath(held.fd, name), procPath(held.fd, putBack))
+        } catch {
+          return true
+        }
+      })()
+      if (back) return
+    }
     await removeEntry(held.fd, name)
   } finally {
     await held.close()

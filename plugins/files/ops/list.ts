@@ -55,7 +55,6 @@ export async function openListing(
   const context = `error listing directory ${raw}. `
   let step = 'lstat'
   const fds = new DirectoryFds()
-  const close = () => fds.closeAll()
   try {
     const entries = await scope.with(raw, {}, async anchor => {
       const start = await startAt(anchor)
@@ -77,20 +76,37 @@ export async function openListing(
       }
       return out
     })
-    const info = async (batch: readonly WalkEntry[]) => {
-      const infos: WalkedInfo[] = []
-      for (const entry of batch) {
-        const one = await walkedInfo(entry).catch(err => {
-          throw fsError(err, 'lstat', entry.path, context)
-        })
-        if (one) infos.push(one)
-      }
-      return infos
-    }
-    return { entries, info, close }
+    return listingOf(entries, fds, context)
   } catch (err) {
-    await close()
+    await fds.closeAll()
     throw fsError(err, step, raw, context)
+  }
+}
+
+/**
+ * The Listing of entries walked with `fds` kept (the walk's `kept`); a failure to stat one is
+ * reported under `context`. Closing it closes `fds`.
+ */
+export function listingOf(entries: readonly WalkEntry[], fds: DirectoryFds, context: string): Listing {
+  const info = async (batch: readonly WalkEntry[]) => {
+    const infos: WalkedInfo[] = []
+    for (const entry of batch) {
+      const one = await walkedInfo(entry).catch(err => {
+        throw fsError(err, 'lstat', entry.path, context)
+      })
+      if (one) infos.push(one)
+    }
+    return infos
+  }
+  return { entries, info, close: () => fds.closeAll() }
+}
+
+/** A listing's FileInfos all made at once (the CLI and the tests), closed after. */
+export async function allInfo(listing: Listing): Promise<WalkedInfo[]> {
+  try {
+    return await listing.info(listing.entries)
+  } finally {
+    await listing.close()
   }
 }
 
@@ -101,10 +117,5 @@ export async function listDirectory(
   depth = 1,
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<WalkedInfo[]> {
-  const listing = await openListing(scope, raw, depth, limits)
-  try {
-    return await listing.info(listing.entries)
-  } finally {
-    await listing.close()
-  }
+  return allInfo(await openListing(scope, raw, depth, limits))
 }

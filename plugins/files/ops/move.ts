@@ -1,7 +1,7 @@
 /** `POST /files/mv`: rename, creating the destination's parents; never overwrites. */
-import { lstatSync, renameSync } from 'node:fs'
 import { lstat } from 'node:fs/promises'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
+import { renameUnlessTaken } from '../../../core/renameat2'
 import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
@@ -118,20 +118,4 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal
   }
   if (placed) await removeEntry(src.dir, src.name)
   return placed
-}
-
-/**
- * rename(2) unless something is at `to` already (rename would replace it); false then. The
- * check and the rename have no await between, so no other move of execd's takes the name in
- * between: two moves onto one free name both passed an awaited check, and the second replaced
- * the first. (A lstat that fails otherwise leaves the rename to say why.)
- */
-function renameUnlessTaken(from: string | Buffer, to: string | Buffer): boolean {
-  try {
-    lstatSync(to)
-    return false
-  } catch {
-    renameSync(from, to)
-    return true
-  }
 }

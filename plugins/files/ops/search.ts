@@ -10,8 +10,9 @@ import { nextTurn } from '../../../core/timers'
 import { fsError } from '../errors'
 import { compileGlob as compile, GlobCostError, GlobSyntaxError } from '../glob'
 import type { PathScope, RawPath } from '../paths'
-import { walkedInfo, type WalkedInfo } from './list'
-import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkLimits } from './walk'
+import { allInfo, listingOf, type Listing, type WalkedInfo } from './list'
+import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
+import { DirectoryFds } from './walk-fds'
 
 /**
  * Matching work between pauses for the event loop. The walk pauses every 256 entries; a
@@ -45,39 +46,57 @@ export function compileGlob(pattern: string): { match: (path: string) => boolean
   }
 }
 
-/** The directory is resolved beneath the root, a final symlink followed there; the walk goes by descriptor. */
+/**
+ * The directory is resolved beneath the root, a final symlink followed there; the walk goes by
+ * descriptor. It keeps the matches' names only: their FileInfos are made a batch at a time as
+ * the answer is sent (a Listing, as a directory's), so the whole answer never exists at once.
+ * Every error of the walk and of the pattern, and the caps, come before the first match is
+ * answered.
+ */
+export async function openSearch(
+  scope: PathScope,
+  raw: RawPath,
+  pattern = '**',
+  limits: WalkLimits = WALK_LIMITS,
+): Promise<Listing> {
+  const glob = pattern || '**'
+  const { match: isMatch, tired } = compileGlob(glob)
+  const byPath = glob.includes('/')
+  const context = 'error searching files. '
+  let step = 'stat'
+  const fds = new DirectoryFds()
+  try {
+    const matches = await scope.with(raw, { follow: true }, async anchor => {
+      const start = await startAt(anchor)
+      if (!start) {
+        if ((await lstat(anchor.at)).isDirectory()) throw badRequest(`path changed while it was being resolved: ${raw}`)
+        throw badRequest(`${context}path is not a directory: ${raw}`)
+      }
+      step = 'open'
+      const out: WalkEntry[] = []
+      for await (const entry of walk(start, Number.POSITIVE_INFINITY, () => {}, limits, 'search', fds)) {
+        if (entry.isDirectory) continue
+        const matched = isMatch(byPath ? entry.relative : entry.name)
+        if (tired()) await nextTurn()
+        if (!matched) continue
+        if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
+        out.push(entry)
+      }
+      return out
+    })
+    return listingOf(matches, fds, context)
+  } catch (err) {
+    await fds.closeAll()
+    throw fsError(err, step, raw, context)
+  }
+}
+
+/** `openSearch`, its FileInfos all made at once (the CLI and the tests). */
 export async function searchFiles(
   scope: PathScope,
   raw: RawPath,
   pattern = '**',
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<WalkedInfo[]> {
-  const glob = pattern || '**'
-  const { match: isMatch, tired } = compileGlob(glob)
-  const byPath = glob.includes('/')
-  let step = 'stat'
-  try {
-    return await scope.with(raw, { follow: true }, async anchor => {
-      const start = await startAt(anchor)
-      if (!start) {
-        if ((await lstat(anchor.at)).isDirectory()) throw badRequest(`path changed while it was being resolved: ${raw}`)
-        throw badRequest(`error searching files. path is not a directory: ${raw}`)
-      }
-      step = 'open'
-      const out: WalkedInfo[] = []
-      for await (const entry of walk(start, Number.POSITIVE_INFINITY, () => {}, limits, 'search')) {
-        if (entry.isDirectory) continue
-        const matched = isMatch(byPath ? entry.relative : entry.name)
-        if (tired()) await nextTurn()
-        if (!matched) continue
-        const info = await walkedInfo(entry)
-        if (!info) continue
-        if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
-        out.push(info)
-      }
-      return out
-    })
-  } catch (err) {
-    throw fsError(err, step, raw, 'error searching files. ')
-  }
+  return allInfo(await openSearch(scope, raw, pattern, limits))
 }

@@ -2,7 +2,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { applyChanges, replaceAside } from './commit'
+import { applyChanges, replaceByExchange } from './commit'
 import { changesOf } from './overlay'
 
 let dirs: string[] = []
@@ -58,7 +58,7 @@ test('a replacement whose rename fails puts the old entry back whole, and leaves
   mkdirSync(join(ws, 'd', 'sub'), { recursive: true })
   writeFileSync(join(ws, 'd', 'sub', 'keep.txt'), 'kept\n')
   // The staged entry is gone by the time it is placed: its rename fails (ENOENT).
-  const err = await replaceAside(join(ws, '.execd-commit-gone'), join(ws, 'd')).catch(e => e as Error)
+  const err = await replaceByExchange(join(ws, '.execd-commit-gone'), join(ws, 'd')).catch(e => e as Error)
   expect((err as NodeJS.ErrnoException).code).toBe('ENOENT')
   expect(readFileSync(join(ws, 'd', 'sub', 'keep.txt'), 'utf8')).toBe('kept\n')
   expect(readdirSync(ws)).toEqual(['d'])

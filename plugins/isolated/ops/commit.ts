@@ -16,7 +16,15 @@ import type { Stats } from 'node:fs'
 import { chmod, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
-import { commitTempName, copyLeaf, stagedEntries, type Made, type StagedEntry } from '../../files/contract'
+import { RENAME_EXCHANGE, renameWithFlags } from '../../../core/renameat2'
+import {
+  commitAsideName,
+  commitTempName,
+  copyLeaf,
+  stagedEntries,
+  type Made,
+  type StagedEntry,
+} from '../../files/contract'
 import type { ChangedPath } from './overlay'
 
 /** What the place step does for one change. */
@@ -142,7 +150,7 @@ async function place(p: Placement): Promise<void> {
     // renamed over, so the old entry goes aside first.
     const temp = await lstat(p.temp)
     try {
-      if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory())) await replaceAside(p.temp, p.target)
+      if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory())) await replaceByExchange(p.temp, p.target)
       else await rename(p.temp, p.target)
     } catch (err) {
       if ((err as { placed?: boolean }).placed) p.staged.done()
@@ -153,25 +161,64 @@ async function place(p: Placement): Promise<void> {
 }
 
 /**
- * Puts `temp` at `target` where a rename cannot replace it: the old entry is renamed aside (one
- * step that either happens or not: a volume mounted on it refuses with EBUSY), put back if the
- * rename of the new one fails, and removed only once the new one is in place. Removing it
- * first, a failure part way (the mount point itself) had already emptied it.
+ * Puts `temp` at `target` where a rename cannot replace it (a directory on either side). The two
+ * swap names in one step (renameat2 RENAME_EXCHANGE), then the old entry, now under the temp
+ * name, is removed. It is journalled there (files/staging.ts) before the swap, so a SIGKILL at
+ * any point leaves nothing of execd's: before the swap the next start removes the new entry under
+ * the temp name, after it the old one. Where the swap is not to be had, replaceAside.
  */
-export async function replaceAside(temp: string, target: string): Promise<void> {
-  const aside = join(dirname(target), `.execd-commit-old-${crypto.randomUUID().slice(0, 8)}`)
-  await rename(target, aside)
+export async function replaceByExchange(temp: string, target: string): Promise<void> {
+  let aside: StagedEntry | undefined
   try {
-    await rename(temp, target)
-  } catch (err) {
-    await rename(aside, target)
-    throw err
+    aside = stagedEntries.track(dirname(temp), basename(temp), await lstat(target, { bigint: true }))
+  } catch {
+    // Best effort, as the journal is: the place step is let finish while execd stops.
   }
   try {
-    await rm(aside, { recursive: true, force: true })
+    if (renameWithFlags(temp, target, RENAME_EXCHANGE) !== 0) return await replaceAside(temp, target)
+    await removeReplaced(temp)
+  } finally {
+    aside?.done()
+  }
+}
+
+/**
+ * replaceAside: the old entry is renamed aside (one step that either happens or not: a volume
+ * mounted on it refuses with EBUSY), put back if the rename of the new one fails, and removed
+ * only once the new one is in place. Removing it first, a failure part way (the mount point
+ * itself) had already emptied it. The aside is journalled before it is made: after a SIGKILL the
+ * next start puts it back if the new entry was not placed yet, and removes it if it was.
+ */
+async function replaceAside(temp: string, target: string): Promise<void> {
+  const name = commitAsideName()
+  const aside = join(dirname(target), name)
+  let journal: StagedEntry | undefined
+  try {
+    journal = stagedEntries.track(dirname(target), name, await lstat(target, { bigint: true }), basename(target))
+  } catch {
+    // Best effort, as in replaceByExchange.
+  }
+  try {
+    await rename(target, aside)
+    try {
+      await rename(temp, target)
+    } catch (err) {
+      await rename(aside, target)
+      throw err
+    }
+    await removeReplaced(aside)
+  } finally {
+    journal?.done()
+  }
+}
+
+/** Removes the entry the new one replaced; a failure still counts as placed. */
+async function removeReplaced(at: string): Promise<void> {
+  try {
+    await rm(at, { recursive: true, force: true })
   } catch (err) {
     throw Object.assign(
-      new ExecdError('RUNTIME_ERROR', `${reasonOf(err)}: the replaced entry is left as ${basename(aside)} beside it`, {
+      new ExecdError('RUNTIME_ERROR', `${reasonOf(err)}: the replaced entry is left as ${basename(at)} beside it`, {
         cause: err,
       }),
       { placed: true },

@@ -1,0 +1,91 @@
+/**
+ * renameat2(2)'s flags, which Bun and Node do not expose: RENAME_NOREPLACE (a rename that
+ * fails with EEXIST rather than replace what is at the destination: a check beforehand leaves a
+ * window in which another process's new file is replaced and lost) and RENAME_EXCHANGE (two
+ * entries swap names in one step). Called through syscall(2) by the architecture's number:
+ * glibc before 2.28 has no renameat2 wrapper, and syscall(2) is in glibc and musl alike.
+ *
+ * `undefined` means the call is not to be had here (not Linux, an architecture without a
+ * number, no FFI, ENOSYS, or a filesystem that refuses the flag with EINVAL): the caller falls
+ * back to what it did without it.
+ */
+import { lstatSync, renameSync } from 'node:fs'
+import { constants } from 'node:os'
+import { libcFile } from './libc'
+
+const AT_FDCWD = -100
+export const RENAME_NOREPLACE = 1
+export const RENAME_EXCHANGE = 2
+const SYS_RENAMEAT2: Partial<Record<string, number>> = { x64: 316, arm64: 276 }
+const { EEXIST, ENOSYS, EINVAL } = constants.errno
+
+interface Libc {
+  rename(from: Buffer, to: Buffer, flags: number): number
+  errno(): number
+}
+
+let libc: Libc | null | undefined
+
+function load(): Libc | null {
+  const nr = SYS_RENAMEAT2[process.arch]
+  if (process.platform !== 'linux' || nr === undefined) return null
+  try {
+    const { dlopen, FFIType, read } = require('bun:ffi') as typeof import('bun:ffi')
+    const { symbols } = dlopen(libcFile(), {
+      syscall: {
+        args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.i64, FFIType.ptr, FFIType.i64],
+        returns: FFIType.i64,
+      },
+      __errno_location: { args: [], returns: FFIType.ptr },
+    })
+    return {
+      rename: (from, to, flags) => Number(symbols.syscall(nr, AT_FDCWD, from, AT_FDCWD, to, flags)),
+      errno: () => {
+        const at = symbols.__errno_location()
+        return at ? read.i32(at, 0) : 0
+      },
+    }
+  } catch {
+    return null
+  }
+}
+
+const cString = (path: string | Buffer): Buffer =>
+  Buffer.concat([typeof path === 'string' ? Buffer.from(path) : path, Buffer.alloc(1)])
+
+/**
+ * renameat2(from, to, flags), paths relative to the working directory: 0 when done, else the
+ * errno; `undefined` when the call is not available for these paths (see above), in which case
+ * nothing was renamed.
+ */
+export function renameWithFlags(from: string | Buffer, to: string | Buffer, flags: number): number | undefined {
+  libc ??= load()
+  if (!libc) return undefined
+  if (libc.rename(cString(from), cString(to), flags) === 0) return 0
+  const errno = libc.errno()
+  if (errno === ENOSYS) libc = null
+  // EINVAL also answers a directory moved into itself: the fallback's rename says so then.
+  return errno === ENOSYS || errno === EINVAL ? undefined : errno
+}
+
+/**
+ * rename(2) unless something is at `to` already (rename would replace it); false then.
+ * renameat2(RENAME_NOREPLACE) makes that one step: a process of the container that creates `to`
+ * after a check and before the rename had its file replaced, and lost. Where the flag is not to
+ * be had (above), or the call fails otherwise (the rename below says why), the check
+ * and the rename have no await between, so at least no other move of execd's takes the name in
+ * between: two moves onto one free name both passed an awaited check, and the second replaced
+ * the first (plugins/files/ops/move.ts).
+ */
+export function renameUnlessTaken(from: string | Buffer, to: string | Buffer): boolean {
+  const errno = renameWithFlags(from, to, RENAME_NOREPLACE)
+  if (errno === 0) return true
+  if (errno === EEXIST) return false
+  try {
+    lstatSync(to)
+    return false
+  } catch {
+    renameSync(from, to)
+    return true
+  }
+}
