@@ -147,7 +147,7 @@ async function place(p: Placement): Promise<void> {
     await lchown(p.target, p.up.uid, p.up.gid)
   } else if (p.kind === 'rename') {
     // rename replaces a file by a file atomically; a directory on either side cannot be
-    // renamed over, so the old entry goes aside first.
+    // renamed over, so the two swap names instead (or the old entry goes aside first).
     const temp = await lstat(p.temp)
     try {
       if (p.replaces && (p.replaces.isDirectory() || temp.isDirectory())) await replaceByExchange(p.temp, p.target)
