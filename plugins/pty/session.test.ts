@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CgroupTree } from '../../core/cgroup'
+import { closeCgroups, confineWithCgroups } from '../../core/ownership'
 import { groupAlive } from '../../core/process-groups'
 import { ProcScanner } from '../../core/proc-scan'
 import { groupsBySession } from './proc-stat'
@@ -180,4 +182,39 @@ describe('PtySession on pipes', () => {
     expect(() => s.start('pty')).toThrow()
     expect(s.running).toBe(false)
   })
+})
+
+/** Whether `ref`'s target is collected within a bounded number of full collections. */
+async function collected(ref: WeakRef<object>): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    Bun.gc(true)
+    if (ref.deref() === undefined) return true
+    await Bun.sleep(10)
+  }
+  return false
+}
+
+const probe = CgroupTree.open()
+probe?.close()
+
+// Confined as serve confines them: a leaf tells at once that nothing of a session runs.
+describe.skipIf(probe === undefined)('an ended PtySession', () => {
+  beforeAll(() => confineWithCgroups())
+  afterAll(() => closeCgroups())
+  for (const mode of ['pty', 'pipe'] as const) {
+    test(`lets go of its process once nothing of it runs, and still says how it ended (${mode})`, async () => {
+      const s = session('exit 3')
+      s.start(mode)
+      // Made in a frame of its own, so no stack slot of this one holds the process object.
+      const ref = ((held: PtySession) => new WeakRef((held as unknown as { proc: { proc: object } }).proc.proc))(s)
+      await s.ended
+      expect([await collected(ref), s.started, s.running, s.exitCode, (s.pid ?? 0) > 0]).toEqual([
+        true,
+        true,
+        false,
+        3,
+        true,
+      ])
+    })
+  }
 })

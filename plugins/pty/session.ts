@@ -46,6 +46,8 @@ export class PtySession {
   /** Exit code once the process has exited (-1 when a signal ended it). */
   exitCode: number | null = null
   private proc: OwnedProcess | null = null
+  /** The shell's pid once started: kept after `proc` is let go. */
+  private startedPid: number | null = null
   private client: PtyClient | null = null
   private cols = 80
   private rows = 24
@@ -75,7 +77,7 @@ export class PtySession {
 
   /** Whether a client ever started its process. */
   get started(): boolean {
-    return this.proc !== null
+    return this.startedPid !== null
   }
 
   get running(): boolean {
@@ -84,7 +86,7 @@ export class PtySession {
 
   /** The shell's pid (its session and group id), once started. */
   get pid(): number | null {
-    return this.proc?.pid ?? null
+    return this.startedPid
   }
 
   get attached(): boolean {
@@ -93,7 +95,7 @@ export class PtySession {
 
   /** Starts the process once; later calls do nothing (an exited session stays exited). */
   start(mode: PtyMode): void {
-    if (this.proc) return
+    if (this.started) return
     const argv = this.command ? ['bash', '-c', this.command] : ['bash', '--norc', '--noprofile']
     const env = childEnv({ TERM: 'xterm-256color' })
     let drained: Promise<unknown>
@@ -118,6 +120,7 @@ export class PtySession {
     }
     this.mode = mode
     const proc = this.proc
+    this.startedPid = proc.pid
     this.finished = (async () => {
       const info = await proc.exited
       // A background job may hold the terminal open: do not wait for its EOF forever.
@@ -128,6 +131,12 @@ export class PtySession {
       this.active()
       this.client?.exit(this.exitCode)
     })()
+    // Let go once it has ended and nothing of it runs (a kill has nothing left to end): kept, an
+    // ended session held the runtime's process object and its terminal or pipes for as long as
+    // the store kept the session. Not part of `ended`: a job left running must not hold that up.
+    void Promise.all([this.finished, proc.released]).then(() => {
+      if (this.proc === proc) this.proc = null
+    })
   }
 
   /**
