@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { createContext, runCode } from './lib/code'
 import { type Execd, startExecd } from './lib/execd'
-import { cleanupAll } from './lib/procs'
+import { runThenClean } from './lib/procs'
 import { percentile } from './lib/stats'
 import { threadCpuMs } from './lib/usage'
 
@@ -102,8 +102,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main()
-} finally {
-  await cleanupAll()
-}
+await runThenClean(main)

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs'
 import { type Execd, startExecd } from './lib/execd'
 import { requireCommands } from './lib/command'
 import { startLineChild, type LineChild } from './lib/line-child'
-import { cleanupAll } from './lib/procs'
+import { runThenClean } from './lib/procs'
 import { commandEnded, readEvents } from './lib/sse'
 import { percentile } from './lib/stats'
 import { threadCpuMs } from './lib/usage'
@@ -167,10 +167,4 @@ async function main(): Promise<void> {
   )
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.on(sig, () => void cleanupAll().finally(() => process.exit(130)))
-try {
-  await main()
-} finally {
-  await cleanupAll()
-}
+await runThenClean(main)

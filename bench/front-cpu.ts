@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs'
 import { startPythonRelay } from './baselines/python-relay'
 import { createContext, relayClient, requireCode, runCode } from './lib/code'
 import { type Execd, startExecd } from './lib/execd'
-import { cleanupAll } from './lib/procs'
+import { runThenClean } from './lib/procs'
 import { percentile } from './lib/stats'
 import { threadCpuMs } from './lib/usage'
 
@@ -114,10 +114,4 @@ async function main(): Promise<void> {
   await relay.stop()
 }
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.on(sig, () => void cleanupAll().finally(() => process.exit(130)))
-try {
-  await main()
-} finally {
-  await cleanupAll()
-}
+await runThenClean(main)

@@ -99,6 +99,20 @@ export async function cleanupAll(): Promise<void> {
   for (const dir of [...tempDirs]) removeTempDir(dir)
 }
 
+/**
+ * Runs a side benchmark's `main` to its end, then stops what it started; a Ctrl-C or SIGTERM
+ * stops it too, so nothing it started outlives it.
+ */
+export async function runThenClean(main: () => Promise<void>): Promise<void> {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => void cleanupAll().finally(() => process.exit(130)))
+  try {
+    await main()
+  } finally {
+    await cleanupAll()
+  }
+}
+
 export async function freePort(): Promise<number> {
   const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
   const port = s.port!
