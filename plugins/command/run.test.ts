@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { CgroupTree } from '../../core/cgroup'
 import { closeCgroups, confineWithCgroups } from '../../core/ownership'
 import { readStat } from '../../core/procfs'
+import { collected } from '../../spec/kit/collected'
 import { Commands } from './ops'
 import type { CommandRecord } from './store'
 
@@ -18,16 +19,6 @@ async function ran(ops: Commands, command: string): Promise<{ record: CommandRec
   }
   await record.done
   return { record, stdout }
-}
-
-/** Whether `ref`'s target is collected within a bounded number of full collections. */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    Bun.gc(true)
-    if (ref.deref() === undefined) return true
-    await Bun.sleep(10)
-  }
-  return false
 }
 
 const running = (pid: number) => !['Z', undefined].includes(readStat(pid)?.state)

@@ -6,6 +6,7 @@ import { CgroupTree } from '../../core/cgroup'
 import { closeCgroups, confineWithCgroups } from '../../core/ownership'
 import { groupAlive } from '../../core/process-groups'
 import { ProcScanner } from '../../core/proc-scan'
+import { collected } from '../../spec/kit/collected'
 import { groupsBySession } from './proc-stat'
 import { type OutputStream, PtySession } from './session'
 
@@ -183,16 +184,6 @@ describe('PtySession on pipes', () => {
     expect(s.running).toBe(false)
   })
 })
-
-/** Whether `ref`'s target is collected within a bounded number of full collections. */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    Bun.gc(true)
-    if (ref.deref() === undefined) return true
-    await Bun.sleep(10)
-  }
-  return false
-}
 
 const probe = CgroupTree.open()
 probe?.close()
