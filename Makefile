@@ -75,9 +75,10 @@ format-check: node_modules/.installed
 ##   unit      the unit tests beside the code (bench/ included), but for the language runtimes': seconds
 ##   runtimes  each language runtime against its real interpreter (Java, Jupyter: most of the time)
 ##   spec      the contract tests in spec/ against the compiled executable
-## The timeout is here because `bun test` reads none from bunfig.toml (its default is 5 s).
+## The timeout is here because `bun test` reads none from bunfig.toml (its default is 5 s); the
+## guard is preloaded by bunfig.toml.
 ## spec/tmp-guard.ts fails a tier whose tests leave execd-*/pty-* entries in the temp dir.
-TEST     := EXECD_TMP_GUARD=1 $(BUN) test --timeout 60000 --preload ./spec/tmp-guard.ts
+TEST     := EXECD_TMP_GUARD=1 $(BUN) test --timeout 60000
 RUNTIMES := python javascript bash java go sql jupyter
 
 test: format-check typecheck lint-openapi unit runtimes spec

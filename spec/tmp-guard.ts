@@ -1,5 +1,5 @@
 /**
- * Preloaded by `make test`'s tiers (`bun test --preload`): says in one line when the temp dir
+ * Preloaded by every `bun test` here (bunfig.toml): says in one line when the temp dir
  * cannot be entered by other users, and fails the run when its tests leave
  * execd's temp entries behind (`execd-*`, `pty-*`, dot-named or not, in the temp dir; four such folders once
  * piled up after every `make test`). Tests and the daemons they start clean up after
