@@ -6,7 +6,7 @@
  *
  *   bun run bench/cell-cpu.ts [language=javascript] [rounds=12] [cells per round=400]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, started beside dist/execd, turns taken
- *   BENCH_CELL_WARMUP=3000              untimed cells first (execd's JIT settles by ~3000)
+ *   BENCH_CELL_WARMUP=16000             untimed cells first (JIT compiles of the cell path go on to ~14,000)
  *   BENCH_CELL_FRESH=1                  a new cell each time (`x + <n>`), not the same one again
  */
 import { readdirSync, readFileSync } from 'node:fs'
@@ -19,7 +19,7 @@ import { threadCpuMs } from './lib/usage'
 const language = process.argv[2] ?? 'javascript'
 const rounds = Number(process.argv[3] ?? 12)
 const perRound = Number(process.argv[4] ?? 400)
-const warmup = Number(process.env.BENCH_CELL_WARMUP ?? 3000)
+const warmup = Number(process.env.BENCH_CELL_WARMUP ?? 16000)
 const fresh = process.env.BENCH_CELL_FRESH === '1'
 
 /** CPU µs per cell of one round. */

@@ -7,7 +7,7 @@
  *
  *   bun run bench/front-cpu.ts [rounds=8] [requests per round=2000]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, started beside dist/execd, turns taken
- *   BENCH_FRONT_WARMUP=3000             untimed requests of each kind first (the JIT settles)
+ *   BENCH_FRONT_WARMUP=16000            untimed requests of each kind first (JIT compiles go on to ~14,000)
  *   BENCH_FRONT_OPS=ping,cell           which requests to measure
  */
 import { readFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ import { threadCpuMs } from './lib/usage'
 
 const rounds = Number(process.argv[2] ?? 8)
 const perRound = Number(process.argv[3] ?? 2000)
-const warmup = Number(process.env.BENCH_FRONT_WARMUP ?? 3000)
+const warmup = Number(process.env.BENCH_FRONT_WARMUP ?? 16000)
 const ops = (process.env.BENCH_FRONT_OPS ?? 'ping,cell').split(',')
 
 /** One server under measurement: its pid and one request of each kind. */
