@@ -4,7 +4,7 @@
  * connected terminals that meets the 5 s contract and leaves no process behind.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { pidsWith, postJson, startDaemon, waitFor } from './harness'
 import { PtyClient } from './pty-client'
 
@@ -34,6 +34,43 @@ describe('terminal limits', () => {
       await d.stop()
     }
   }, 120_000)
+
+  // Bun queues up to 16 MiB for each socket whose client does not read, and the terminal then
+  // closed it with 1013, whose frame waited behind that queue: 10 terminals running `yes` whose
+  // clients never read held +185 MiB of execd for ~18 s, each time they reconnected.
+  test('output nobody reads is queued up to one budget for all terminals: past it, that socket is cut off', async () => {
+    const d = await startDaemon()
+    const ids: string[] = []
+    const clients: Bun.Socket[] = []
+    try {
+      const anonMiB = () =>
+        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
+      const before = anonMiB()
+      const port = Number(new URL(d.url).port)
+      for (let i = 0; i < 12; i++) {
+        const id = (await (await postJson(d, '/pty', { command: `yes ${'x'.repeat(500)}` })).json()).session_id
+        ids.push(id)
+        const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
+        // A handshake, then nothing read: the socket is paused from the start.
+        socket.write(
+          `GET /pty/${id}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\nUpgrade: websocket\r\n` +
+            'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        )
+        socket.pause()
+        clients.push(socket)
+      }
+      // A terminal whose client was let go takes a new one: a plain GET is then a 400 (no
+      // upgrade), not a 409 (held).
+      const held = async (id: string) => (await d.fetch(`/pty/${id}/ws`)).status === 409
+      await waitFor('every client to be let go', async () => (await Promise.all(ids.map(held))).every(h => !h), 60_000)
+      expect(anonMiB() - before).toBeLessThan(128)
+      expect((await d.fetch('/ping')).status).toBe(200)
+    } finally {
+      for (const s of clients) s.end()
+      for (const id of ids) await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+      await d.stop()
+    }
+  }, 90_000)
 
   test('past --max-ptys a new terminal is a 503 naming the limit; deleting one frees a slot', async () => {
     const d = await startDaemon({ args: ['--max-ptys', '2'] })

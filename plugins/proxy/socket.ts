@@ -3,6 +3,7 @@
  * as Go's ReverseProxy answers), then upgrade the caller and relay frames both ways.
  */
 import type { Server } from 'bun'
+import { type SendQueue, SendQueues } from '../../core/send-queues'
 import { type Socket, type SocketHandlers, upgradeSocket } from '../../core/websocket'
 import { badGateway } from './forward'
 import { type ProxyTarget, upstreamHeaders, validPort } from './target'
@@ -18,31 +19,8 @@ const MAX_BUFFERED = 16 * 1024 * 1024
  */
 const MAX_BUFFERED_ALL = 64 * 1024 * 1024
 
-interface Queued {
-  /** Its bytes as last counted in `queuedAll`. */
-  counted: number
-  /** Its bytes queued now. */
-  measure(): number
-}
-const relays = new Set<Queued>()
-let queuedAll = 0
-
-/** Counts `relay`'s queues again; false when all relays together are over MAX_BUFFERED_ALL. */
-function withinAll(relay: Queued): boolean {
-  if (!relays.has(relay)) return true // closed: a late frame counts for nothing
-  const now = relay.measure()
-  queuedAll += now - relay.counted
-  relay.counted = now
-  if (queuedAll <= MAX_BUFFERED_ALL) return true
-  // Another relay's figure may be old, and queues only shrink unwatched: count all before refusing.
-  queuedAll = 0
-  for (const r of relays) queuedAll += r.counted = r.measure()
-  return queuedAll <= MAX_BUFFERED_ALL
-}
-
-function forget(relay: Queued): void {
-  if (relays.delete(relay)) queuedAll -= relay.counted
-}
+/** The queues of every relay, both ways (MAX_BUFFERED_ALL). */
+const relays = new SendQueues(MAX_BUFFERED_ALL)
 
 /** Bun's client takes headers; the DOM typing of the global only knows protocols. */
 const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket
@@ -82,7 +60,7 @@ export async function relaySocket(
   let pending: (string | ArrayBuffer)[] | null = []
   let pendingBytes = 0
   let upstreamClose: { code: number; reason: string } | null = null
-  const queued: Queued = {
+  const queued: SendQueue = {
     counted: 0,
     measure: () => (caller ? caller.getBufferedAmount() : pendingBytes) + upstream.bufferedAmount,
   }
@@ -90,7 +68,7 @@ export async function relaySocket(
 
   const toCaller = (ws: Socket, data: string | ArrayBuffer) => {
     const sent = typeof data === 'string' ? ws.sendText(data) : ws.sendBinary(new Uint8Array(data))
-    if (sent === 0 || !withinAll(queued)) {
+    if (sent === 0 || !relays.within(queued)) {
       // Not close(): its frame would wait behind the queue of a caller that does not read, and
       // the queue stayed held (20 such callers: +335 MiB for as long as they kept the TCP open).
       ws.terminate()
@@ -105,7 +83,7 @@ export async function relaySocket(
     if (caller) return toCaller(caller, data)
     pending?.push(data)
     pendingBytes += typeof data === 'string' ? data.length : data.byteLength
-    if (pendingBytes > MAX_BUFFERED || !withinAll(queued)) upstream.close(1013, 'BACKPRESSURE')
+    if (pendingBytes > MAX_BUFFERED || !relays.within(queued)) upstream.close(1013, 'BACKPRESSURE')
   }
   upstream.onclose = e => {
     upstreamClose = { code: e.code, reason: e.reason }
@@ -122,16 +100,16 @@ export async function relaySocket(
     message(ws, message) {
       if (upstream.readyState !== WebSocket.OPEN) return
       upstream.send(message)
-      if (upstream.bufferedAmount > MAX_BUFFERED || !withinAll(queued)) {
+      if (upstream.bufferedAmount > MAX_BUFFERED || !relays.within(queued)) {
         ws.close(1013, 'BACKPRESSURE')
         upstream.close(1013, 'BACKPRESSURE')
       }
     },
     drain() {
-      withinAll(queued)
+      relays.within(queued)
     },
     close(_ws, code, reason) {
-      forget(queued)
+      relays.forget(queued)
       if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) {
         if (sendable(code)) upstream.close(code, reason)
         else upstream.close()
@@ -140,7 +118,7 @@ export async function relaySocket(
   }
   const chosen = upstream.protocol ? { 'sec-websocket-protocol': upstream.protocol } : undefined
   if (!upgradeSocket(server, request, handlers, chosen)) {
-    forget(queued)
+    relays.forget(queued)
     upstream.close()
     return badGateway()
   }

@@ -56,6 +56,7 @@ export function ptyRoutes(ops: PtyOps) {
         const conn = connection(session, {
           mode: query.pty === '0' ? 'pipe' : 'pty',
           since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
+          queues: ops.store.sendQueues,
         })
         conn.claim()
         if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {

@@ -4,6 +4,7 @@
  * "\n" as gorilla's WriteJSON writes them. One client per session; `takeover` evicts.
  */
 import { ExecdError, limitReached } from '../../core/errors'
+import type { SendQueue, SendQueues } from '../../core/send-queues'
 import { within } from '../../core/timers'
 import type { Socket, SocketHandlers } from '../../core/websocket'
 import { type ClientFrame, parseFrame } from './frames'
@@ -14,11 +15,15 @@ const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
 const MAX_CHUNK = 32 * 1024
 /** How long a failed stdin write waits for the exit of a process that is ending (its output drains in 500 ms). */
 const EXIT_WAIT_MS = 2000
+/** What all terminals' sockets may queue together for clients that do not read (as relays do). */
+export const ALL_TERMINALS_QUEUED = 64 << 20
 export const TAKEN_OVER = { code: 4001, reason: 'TAKEN_OVER' } as const
 
 interface ConnectOptions {
   mode: PtyMode
   since: number
+  /** What all terminals' sockets queue together for clients that do not read (store.ts). */
+  queues: SendQueues
 }
 
 interface Claim {
@@ -51,11 +56,11 @@ export interface Connection {
 /** Socket handlers for a new connection to `session`, and its claim on the session. */
 export function connection(session: PtySession, opts: ConnectOptions): Connection {
   const claim: Claim = { ws: null, evicted: false, client: null!, handlers: null! }
-  const sendJson = (ws: Socket, frame: Record<string, unknown>) => ws.sendText(`${JSON.stringify(frame)}\n`)
-  const fail = (ws: Socket, code: string, error: string) => sendJson(ws, { type: 'error', error, code })
+  const queue: SendQueue = { counted: 0, measure: () => claim.ws?.getBufferedAmount() ?? 0 }
   // Free the session as soon as we end the connection, not when the closing handshake is done,
   // so a client may reconnect right after it saw the close.
   const release = () => {
+    opts.queues.forget(queue)
     session.detach(claim.client)
     if (claims.get(session) === claim) claims.delete(session)
   }
@@ -63,6 +68,24 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
     release()
     ws.close(code, reason)
   }
+  /**
+   * Sends a frame; false once the socket is cut off. A client that does not read is cut off
+   * when Bun drops a send (its socket holds 16 MiB) or when all terminals' queues together pass
+   * their budget. Cut off, not closed: a close frame waits behind what the client does not
+   * read, and the queue stayed held with it (~18 s here, 16 MiB a terminal). The ring still
+   * has the output: the client resumes with `since`.
+   */
+  const send = (ws: Socket, frame: string | Uint8Array): boolean => {
+    if (ws.readyState !== 1) return false
+    const sent = typeof frame === 'string' ? ws.sendText(frame) : ws.sendBinary(frame)
+    if (sent > 0 && queue.counted === 0) return true
+    if (sent !== 0 && opts.queues.within(queue)) return true
+    release()
+    ws.terminate()
+    return false
+  }
+  const sendJson = (ws: Socket, frame: Record<string, unknown>) => send(ws, `${JSON.stringify(frame)}\n`)
+  const fail = (ws: Socket, code: string, error: string) => sendJson(ws, { type: 'error', error, code })
 
   claim.client = {
     output(stream: OutputStream, bytes: Uint8Array) {
@@ -74,16 +97,13 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
         const frame = new Uint8Array(part.length + 1)
         frame[0] = kind
         frame.set(part, 1)
-        // 0 = dropped: Bun's per-socket buffer is full. The ring still has the bytes, so
-        // close and let the client resume with `since` rather than see a silent gap.
-        if (ws.sendBinary(frame) === 0) return end(ws, 1013, 'BACKPRESSURE')
+        if (!send(ws, frame)) return
       }
     },
     exit(code: number) {
       const ws = claim.ws
       if (!ws) return
-      sendJson(ws, { type: 'exit', exit_code: code })
-      end(ws, 1000, 'process exited')
+      if (sendJson(ws, { type: 'exit', exit_code: code })) end(ws, 1000, 'process exited')
     },
   }
 
@@ -91,6 +111,7 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
     open(ws) {
       if (claim.evicted) return ws.close(TAKEN_OVER.code, TAKEN_OVER.reason)
       claim.ws = ws
+      opts.queues.add(queue)
       try {
         session.start(opts.mode)
       } catch (e) {
@@ -105,8 +126,8 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
         return end(ws, 1011, 'START_FAILED')
       }
       const replay = session.attach(claim.client, opts.since)
-      if (replay) ws.sendBinary(replayFrame(replay.offset, replay.bytes))
-      sendJson(ws, { type: 'connected', session_id: session.id, mode: session.mode })
+      if (replay && !send(ws, replayFrame(replay.offset, replay.bytes))) return
+      if (!sendJson(ws, { type: 'connected', session_id: session.id, mode: session.mode })) return
       if (session.exitCode !== null) claim.client.exit(session.exitCode)
     },
     message(ws, message) {
@@ -118,6 +139,9 @@ export function connection(session: PtySession, opts: ConnectOptions): Connectio
       } catch (e) {
         fail(ws, 'INVALID_FRAME', e instanceof Error ? e.message : String(e))
       }
+    },
+    drain() {
+      opts.queues.within(queue)
     },
     close: release,
   }

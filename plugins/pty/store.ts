@@ -10,6 +10,8 @@ import { Capacity, IdleExpiry } from '../../core/limits'
 import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
+import { SendQueues } from '../../core/send-queues'
+import { ALL_TERMINALS_QUEUED } from './socket'
 import { StdinBudget } from './stdin-budget'
 import { DEFAULT_LIMITS, type PtyLimits } from './defaults'
 import { PtySession } from './session'
@@ -33,6 +35,8 @@ export class PtyStore {
   private readonly entries = new Map<string, Entry>()
   private readonly scanner = new ProcScanner()
   private readonly stdinBudget = new StdinBudget()
+  /** What all terminals' sockets queue for their clients (socket.ts). */
+  readonly sendQueues = new SendQueues(ALL_TERMINALS_QUEUED)
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
   private timer: ReturnType<typeof setInterval> | undefined
