@@ -49,6 +49,9 @@ function joinBytes(pieces: readonly Uint8Array[], total: number): Buffer {
 
 const malformed = (why: string) => new ExecdError('INVALID_FILE', `malformed multipart body: ${why}`)
 
+/** Chunks read before the event loop gets a turn. */
+const CHUNKS_PER_TURN = 4096
+
 /**
  * Pulls chunks from the request body; `limit` counts every byte read (413 past it). `buf` is
  * the input not parsed yet: a view of the last chunk read, or a copy; every chunk is freed as
@@ -61,6 +64,7 @@ class ChunkSource {
   private owner: Uint8Array | undefined
   eof = false
   total = 0
+  private chunks = 0
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
 
   constructor(
@@ -73,6 +77,10 @@ class ChunkSource {
   /** The next chunk of the stream, not added to `buf`; undefined at its end. */
   async read(): Promise<Buffer | undefined> {
     if (this.eof) return undefined
+    // Reads of chunks Bun has queued resolve without the event loop turning: an upload of 2 MB
+    // in 1-byte chunks held /ping 3.3 s and took 2.2 s of CPU; with a turn every
+    // CHUNKS_PER_TURN chunks, 60-110 ms and 0.2 s.
+    if (++this.chunks % CHUNKS_PER_TURN === 0) await new Promise<void>(resolve => setImmediate(resolve))
     const { value, done } = await this.reader.read()
     if (done) {
       this.eof = true
