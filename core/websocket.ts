@@ -4,6 +4,7 @@
  * the socket from then on. Elysia's `.ws()` routes put the same shape in the data.
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from 'bun'
+import { ExecdError } from './errors'
 
 /** What a route hands to `server.upgrade` as `data`. */
 export interface SocketHandlers {
@@ -40,6 +41,22 @@ function closeQuietly(ws: Socket): void {
   try {
     ws.close(1011, 'internal error')
   } catch {}
+}
+
+/** RFC 6455 §4.1: 16 bytes in base64, what Bun's upgrade checks (a wrong version it answers itself, 426). */
+const HANDSHAKE_KEY = /^[A-Za-z0-9+/]{22}==$/
+
+/**
+ * The 400 of a WebSocket handshake Bun will not upgrade (its Sec-WebSocket-Key missing or not
+ * 16 bytes in base64), or undefined. Such a handshake was a 500 "WebSocket upgrade failed" on
+ * /pty/{id}/ws, and a 502 from the proxy after it had dialed the upstream for nothing.
+ */
+export function handshakeRefusal(request: Request): ExecdError | undefined {
+  if (HANDSHAKE_KEY.test(request.headers.get('sec-websocket-key') ?? '')) return undefined
+  return new ExecdError(
+    'INVALID_REQUEST_BODY',
+    'invalid WebSocket handshake: Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)',
+  )
 }
 
 /**

@@ -83,3 +83,49 @@ describe('ids out of the range a process can take', () => {
     }
   })
 })
+
+describe('a WebSocket handshake whose Sec-WebSocket-Key Bun will not take', () => {
+  // Missing, or not 16 bytes in base64: Bun's upgrade refuses it, and the terminal answered 500
+  // "WebSocket upgrade failed"; the proxy dialed the upstream first, then answered 502.
+  const handshake = (path: string, key?: string) =>
+    `GET ${path} HTTP/1.1\nHost: 127.0.0.1\n${auth()}\nUpgrade: websocket\nConnection: Upgrade\n` +
+    `Sec-WebSocket-Version: 13${key === undefined ? '' : `\nSec-WebSocket-Key: ${key}`}`
+
+  test('is a 400 on a terminal, which still takes a client after it', async () => {
+    const id = (await (await postJson(d, '/pty', { command: 'exec sleep 600' })).json()).session_id
+    try {
+      for (const key of [undefined, 'x', 'YWJj', '!!!!!!!!!!!!!!!!!!!!!!==']) {
+        const reply = await rawRequest(port, handshake(`/pty/${id}/ws`, key), '', 1500)
+        expect({ key, status: reply.status }).toEqual({ key, status: 400 })
+        expect(JSON.parse(reply.body).code).toBe('INVALID_REQUEST_BODY')
+      }
+      const good = await rawRequest(port, handshake(`/pty/${id}/ws`, 'dGhlIHNhbXBsZSBub25jZQ=='), '', 500)
+      expect(good.status).toBe(101)
+    } finally {
+      await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+    }
+  })
+
+  test('is a 400 from the proxy, and the upstream is never dialed', async () => {
+    let dialed = 0
+    const upstream = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: (req, server) => {
+        dialed++
+        return server.upgrade(req) ? undefined : new Response('no', { status: 400 })
+      },
+      websocket: { message() {} },
+    })
+    try {
+      for (const key of [undefined, 'x']) {
+        const reply = await rawRequest(port, handshake(`/proxy/${upstream.port}/`, key), '', 1500)
+        expect({ key, status: reply.status }).toEqual({ key, status: 400 })
+        expect(JSON.parse(reply.body).code).toBe('INVALID_REQUEST_BODY')
+      }
+      expect(dialed).toBe(0)
+    } finally {
+      upstream.stop(true)
+    }
+  })
+})

@@ -4,7 +4,8 @@
  */
 import type { Server } from 'bun'
 import { type SendQueue, SendQueues } from '../../core/send-queues'
-import { type Socket, type SocketHandlers, upgradeSocket } from '../../core/websocket'
+import { errorResponse, ExecdError } from '../../core/errors'
+import { handshakeRefusal, type Socket, type SocketHandlers, upgradeSocket } from '../../core/websocket'
 import { badGateway } from './forward'
 import { type ProxyTarget, upstreamHeaders, validPort } from './target'
 
@@ -39,6 +40,9 @@ export async function relaySocket(
   server: Server<SocketHandlers> | null | undefined,
 ): Promise<Response | undefined> {
   if (!validPort(target.port)) return badGateway()
+  // Checked before the upstream is dialed: Bun would refuse to upgrade the caller anyway.
+  const refused = handshakeRefusal(request)
+  if (refused) return errorResponse(refused)
   const headers = upstreamHeaders(request.headers, peerIp)
   for (const name of HANDSHAKE) headers.delete(name)
   const protocols = request.headers
@@ -120,7 +124,8 @@ export async function relaySocket(
   if (!upgradeSocket(server, request, handlers, chosen)) {
     relays.forget(queued)
     upstream.close()
-    return badGateway()
+    // The upstream answered: what Bun refused is the caller's handshake.
+    return errorResponse(new ExecdError('INVALID_REQUEST_BODY', 'invalid WebSocket handshake'))
   }
   return undefined
 }

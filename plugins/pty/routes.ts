@@ -2,7 +2,7 @@
 import { Elysia } from 'elysia'
 import { ExecdError, emptyOk, json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
-import { upgradeSocket } from '../../core/websocket'
+import { handshakeRefusal, upgradeSocket } from '../../core/websocket'
 import type { PtyOps } from './ops'
 import { ConnectQuery, CreatePtyBody, CreatedPty, PtyStatus, SessionIdParams } from './schema'
 import { checkFree, connection } from './socket'
@@ -53,6 +53,8 @@ export function ptyRoutes(ops: PtyOps) {
           if (takeover) checkFree(session, false)
           throw new ExecdError('INVALID_REQUEST_BODY', 'expected a WebSocket upgrade (GET with Upgrade: websocket)')
         }
+        const refused = handshakeRefusal(request)
+        if (refused) throw refused
         const conn = connection(session, {
           mode: query.pty === '0' ? 'pipe' : 'pty',
           since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
@@ -61,7 +63,8 @@ export function ptyRoutes(ops: PtyOps) {
         conn.claim()
         if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {
           conn.abandon()
-          throw new ExecdError('RUNTIME_ERROR', 'WebSocket upgrade failed')
+          // Whatever else Bun refuses to upgrade is the handshake's fault too.
+          throw handshakeRefusal(request) ?? new ExecdError('INVALID_REQUEST_BODY', 'invalid WebSocket handshake')
         }
         conn.evictPrevious()
         // Bun has answered the handshake; no response of ours may follow.
