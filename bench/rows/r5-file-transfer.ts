@@ -32,6 +32,24 @@ async function watched(d: Execd, bytes: number, growth: number[], fn: () => Prom
   return bytes / MiB / secs
 }
 
+/** CPU seconds per GiB uploaded: execd's (`user` of it in user mode) and the client's. */
+interface UploadCpu {
+  execd: number
+  user: number
+  client: number
+}
+
+/**
+ * execd's CPU per GiB: the median, its user-mode part, and every run's. Most of it is the
+ * kernel's copies (socket to execd, execd to the page cache), whose cost follows what else the
+ * machine does: the same curl upload took 0.92 or 1.58 s per GiB minutes apart with the same system
+ * calls, so one median alone told a busy machine from a slower execd no better than a guess.
+ */
+function execdCpuNote(cpu: UploadCpu[]): string {
+  const median = (f: (c: UploadCpu) => number) => summarize(cpu.map(f)).median.toFixed(2)
+  return `execd ${median(c => c.execd)} s (user ${median(c => c.user)} s; each: ${cpu.map(c => c.execd.toFixed(2)).join(', ')})`
+}
+
 async function exec(argv: string[]): Promise<void> {
   const proc = spawnTracked(argv, { stderr: 'pipe' })
   const code = await proc.exited
@@ -100,8 +118,8 @@ export default {
       const upGrowth: number[] = []
       // CPU seconds per GiB uploaded, execd's and the client's (each client's own): which side
       // limited the rate, and what execd itself spends.
-      const upCpu: { execd: number; client: number }[] = []
-      const curlCpu: { execd: number; client: number }[] = []
+      const upCpu: UploadCpu[] = []
+      const curlCpu: UploadCpu[] = []
       const gib = bytes / 2 ** 30
       const upDest = join(dir, 'up-execd.bin')
       const ddDest = join(dir, 'up-dd.bin')
@@ -111,10 +129,12 @@ export default {
             name: 'execd',
             once: async () => {
               rmSync(upDest, { force: true })
-              const [execd0, client0] = [cpuSeconds(d.pid).own, clientCpuSeconds()]
+              const [execd0, client0] = [cpuSeconds(d.pid), clientCpuSeconds()]
               const rate = await watched(d, bytes, upGrowth, () => uploadFile(d, src, upDest, bytes))
+              const execd1 = cpuSeconds(d.pid)
               upCpu.push({
-                execd: (cpuSeconds(d.pid).own - execd0) / gib,
+                execd: (execd1.own - execd0.own) / gib,
+                user: (execd1.user - execd0.user) / gib,
                 client: (clientCpuSeconds() - client0) / gib,
               })
               return rate
@@ -135,12 +155,17 @@ export default {
                   name: 'curl',
                   once: async () => {
                     rmSync(upDest, { force: true })
-                    const execd0 = cpuSeconds(d.pid).own
+                    const execd0 = cpuSeconds(d.pid)
                     let client = 0
                     const rate = await watched(d, bytes, [], async () => {
                       client = await uploadFileWithCurl(d, curl, dir, src, upDest, bytes)
                     })
-                    curlCpu.push({ execd: (cpuSeconds(d.pid).own - execd0) / gib, client: client / gib })
+                    const execd1 = cpuSeconds(d.pid)
+                    curlCpu.push({
+                      execd: (execd1.own - execd0.own) / gib,
+                      user: (execd1.user - execd0.user) / gib,
+                      client: client / gib,
+                    })
                     return rate
                   },
                 },
@@ -170,7 +195,7 @@ export default {
         pass: null,
         note:
           `dd without fsync (page cache only): ${cached.median.toFixed(0)} MiB/s, ${(oursUp.median / cached.median).toFixed(2)}× of it; ` +
-          `CPU per GiB uploaded: execd ${summarize(upCpu.map(c => c.execd)).median.toFixed(2)} s, ` +
+          `CPU per GiB uploaded: ${execdCpuNote(upCpu)}, ` +
           `the client ${summarize(upCpu.map(c => c.client)).median.toFixed(2)} s (medians).`,
       })
       rows.push({
@@ -193,7 +218,7 @@ export default {
           note:
             'the primary upload figure: curl costs about half the CPU of the Bun fetch client of 5c, ' +
             'so on a small machine the rate says more about execd than about the two competing for the cores; ' +
-            `CPU per GiB uploaded: execd ${summarize(curlCpu.map(c => c.execd)).median.toFixed(2)} s, ` +
+            `CPU per GiB uploaded: ${execdCpuNote(curlCpu)}, ` +
             `curl ${summarize(curlCpu.map(c => c.client)).median.toFixed(2)} s (medians).`,
         })
       } else rows.push({ row: '5e', what: `upload ${size}, curl -F client`, skipped: 'no curl on PATH' })
