@@ -113,9 +113,13 @@ export class Journal {
     this.makeRoom(bytes)
     this.reclaim()
     this.ring ??= new ByteRing(this.maxBytes)
-    const copy = this.ring.copy(data) ?? data.slice()
+    const at = this.ring.copy(data)
     // The id push() gives it: room is made already.
-    return this.push({ id: 0, line: new OutputBytes(this.nextId, type, copy, Date.now()), bytes })
+    const line =
+      at < 0
+        ? new OutputBytes(this.nextId, type, data.slice(), Date.now())
+        : new OutputBytes(this.nextId, type, this.ring.buffer, Date.now(), at, at + data.length)
+    return this.push({ id: 0, line, bytes })
   }
 
   private push(entry: Entry): number {
@@ -166,7 +170,8 @@ export class Journal {
       let held = false
       for (const r of this.readers) if (r.cursor === e.id) held = true
       if (held) break
-      ring?.free(e.line!.data)
+      const line = e.line!
+      ring?.free(line.source, line.start, line.end)
     }
     if (n > 0) this.unreclaimed.splice(0, n)
   }
@@ -184,7 +189,7 @@ export class Journal {
     let size = 0
     for (let i = this.head; i < this.entries.length; i++) {
       const e = this.entries[i]!
-      if (e.line && ring.holds(e.line.data)) {
+      if (e.line && ring.holds(e.line.source)) {
         kept.push(e)
         size += e.line.data.length
       }
@@ -307,6 +312,8 @@ export class Journal {
   }
 
   private wake(): void {
+    // A flood appends with nobody waiting nearly always: no fresh array per line then.
+    if (this.wakeReaders.length === 0) return
     const waiting = this.wakeReaders
     this.wakeReaders = []
     for (const w of waiting) w()
