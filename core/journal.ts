@@ -92,33 +92,44 @@ export class Journal {
   async appendLine(type: 'stdout' | 'stderr', line: OutputLine): Promise<number> {
     if (typeof line === 'string') return this.append(lineEvent(type, line))
     if (this.ended) throw new Error('journal has ended')
-    const bytes = lineBytes(line.length)
+    return this.appendRange(type, line, 0, line.length)
+  }
+
+  /** `appendLine` of the clean line `source[start..end]` (ByteLineSplitter.pushRanges). */
+  async appendRange(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number): Promise<number> {
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = lineBytes(end - start)
     while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
-    return this.pushLine(type, line, bytes)
+    return this.pushLine(type, source, start, end, bytes)
   }
 
   /** `tryAppend` for an output line: its id, or 0 when `appendLine` would wait. */
   tryAppendLine(type: 'stdout' | 'stderr', line: OutputLine): number {
     if (typeof line === 'string') return this.tryAppend(lineEvent(type, line))
-    if (this.ended) throw new Error('journal has ended')
-    const bytes = lineBytes(line.length)
-    if (this.neededFor(bytes)) return 0
-    return this.pushLine(type, line, bytes)
+    return this.tryAppendRange(type, line, 0, line.length)
   }
 
-  private pushLine(type: 'stdout' | 'stderr', data: Uint8Array, bytes: number): number {
+  /** `tryAppendLine` of the clean line `source[start..end]`. */
+  tryAppendRange(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number): number {
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = lineBytes(end - start)
+    if (this.neededFor(bytes)) return 0
+    return this.pushLine(type, source, start, end, bytes)
+  }
+
+  private pushLine(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number, bytes: number): number {
     // Room first, so the space of the lines dropped for it can take this one.
     this.makeRoom(bytes)
     this.reclaim()
     this.ring ??= new ByteRing(this.maxBytes)
-    const at = this.ring.copy(data)
+    const at = this.ring.copy(source, start, end)
     // The id push() gives it: room is made already.
     const line =
       at < 0
-        ? new OutputBytes(this.nextId, type, data.slice(), Date.now())
-        : new OutputBytes(this.nextId, type, this.ring.buffer, Date.now(), at, at + data.length)
+        ? new OutputBytes(this.nextId, type, source.slice(start, end), Date.now())
+        : new OutputBytes(this.nextId, type, this.ring.buffer, Date.now(), at, at + end - start)
     return this.push({ id: 0, line, bytes })
   }
 

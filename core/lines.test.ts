@@ -168,6 +168,17 @@ describe('ByteLineSplitter', () => {
     return dec.decode(l)
   }
 
+  /** pushRanges' lines with each range made the bytes it stands for (copied: the read may be reused). */
+  const resolved = ({ source, lines }: { source: Uint8Array; lines: (Uint8Array | string | number)[] }) => {
+    const out: (Uint8Array | string)[] = []
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!
+      if (typeof l === 'number') out.push(source.slice(l, lines[++i] as number))
+      else out.push(typeof l === 'string' ? l : l.slice())
+    }
+    return out
+  }
+
   test('clean ASCII lines stay bytes; lines JSON must escape or that are not ASCII are text', () => {
     const s = new ByteLineSplitter()
     const lines = [...s.push(enc('plain\nq"b\ntab\tx\né\n\n')), ...s.end()]
@@ -211,15 +222,20 @@ describe('ByteLineSplitter', () => {
       const got = new ByteLineSplitter(max)
       const a: string[] = []
       const b: string[] = []
+      const ranged = new ByteLineSplitter(max)
+      const c: string[] = []
       for (let at = 0; at < all.length;) {
         const next = Math.min(all.length, at + 1 + rand(10))
         a.push(...want.push(all.slice(at, next)))
         b.push(...got.push(all.slice(at, next)).map(text))
+        c.push(...resolved(ranged.pushRanges(all.slice(at, next))).map(text))
         at = next
       }
       a.push(...want.end())
       b.push(...got.end().map(text))
+      c.push(...ranged.end().map(text))
       expect(b).toEqual(a)
+      expect(c).toEqual(a)
       // the same stream in one read: the same lines, whatever the chunking was
       const whole = new ByteLineSplitter(max)
       expect([...whole.push(all.slice()), ...whole.end()].map(text)).toEqual(a)
@@ -234,7 +250,8 @@ describe('ByteLineSplitter', () => {
     // its line, must be text) or none.
     const odd = [[0x22], [0x5c], [13], [13, 10], [0], [9], [0x1f], [0x7f], [0x80], [0xc3, 0xa9], [0xff], [0xe2, 0x82]]
     let seed = 5
-    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    // the generator's high bits: its low ones repeat within a few draws
+    const rand = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n)
     for (let round = 0; round < 1500; round++) {
       const bytes: number[] = []
       for (let k = 64 + rand(600); k > 0; k--) bytes.push(rand(40) ? 0x20 + rand(0x5f) : 10)
@@ -252,17 +269,24 @@ describe('ByteLineSplitter', () => {
       const all = buffer.subarray(offset)
       const want = new LineSplitter()
       const got = new ByteLineSplitter()
+      const ranged = new ByteLineSplitter()
       const a: string[] = []
       const b: (string | Uint8Array)[] = []
+      const c: (string | Uint8Array)[] = []
       for (let at = 0; at < all.length;) {
         const next = at === 0 ? first : rand(4) ? all.length : Math.min(all.length, at + 1 + rand(300))
         a.push(...want.push(all.slice(at, next)))
         b.push(...got.push(all.subarray(at, next)).map(l => (typeof l === 'string' ? l : l.slice())))
+        c.push(...resolved(ranged.pushRanges(all.subarray(at, next))))
         at = next
       }
       a.push(...want.end())
       b.push(...got.end())
+      c.push(...ranged.end())
       expect(b.map(text)).toEqual(a)
+      // the same lines, the clean ones whole in a read as ranges of it
+      expect(c.map(text)).toEqual(a)
+      expect(c.map(l => typeof l)).toEqual(b.map(l => typeof l))
       // a line with none of the odd bytes stays bytes
       for (const l of b) if (typeof l === 'string' && l !== '\n') expect(/[^ !#-[\]-~]/.test(l)).toBe(true)
     }

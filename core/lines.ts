@@ -148,15 +148,28 @@ export class ByteLineSplitter {
 
   /** Lines completed by this chunk (wire form: an empty line is "\n"). */
   push(chunk: Uint8Array): OutputLine[] {
+    return this.split(chunk, false).lines as OutputLine[]
+  }
+
+  /**
+   * `push`, but a clean line that lies whole in the chunk comes as two numbers, where it
+   * starts and ends in `source` (the chunk, or the copy of the output's first bytes made to
+   * look for a BOM): no view is made per line for a caller that copies the bytes anyway.
+   */
+  pushRanges(chunk: Uint8Array): { source: Uint8Array; lines: (OutputLine | number)[] } {
+    return this.split(chunk, true)
+  }
+
+  private split(chunk: Uint8Array, ranges: boolean): { source: Uint8Array; lines: (OutputLine | number)[] } {
     if (this.head) {
       const got = concat([this.head, chunk])
       const n = Math.min(3, got.length)
       if (got.subarray(0, n).some((b, i) => b !== BOM[i])) chunk = got
-      else if (n < 3) return ((this.head = got), [])
+      else if (n < 3) return ((this.head = got), { source: chunk, lines: [] })
       else chunk = got.subarray(3)
       this.head = undefined
     }
-    const lines: OutputLine[] = []
+    const lines: (OutputLine | number)[] = []
     let start = 0
     if (this.afterCR && chunk.length > 0) {
       // the \n of a \r\n whose \r ended the previous chunk
@@ -173,7 +186,16 @@ export class ByteLineSplitter {
       const end = atCR ? cr : lf
       let kind = 0
       if (!clean) for (let i = start; i < end; i++) kind |= KIND[chunk[i]!]!
-      this.line(chunk.subarray(start, end), kind, lines)
+      if (
+        ranges &&
+        kind === 0 &&
+        end > start &&
+        end - start <= this.maxLine &&
+        this.tailBytes === 0 &&
+        this.tailText === undefined
+      )
+        lines.push(start, end)
+      else this.line(chunk.subarray(start, end), kind, lines as OutputLine[])
       start = end + 1
       if (atCR) {
         if (start === chunk.length) this.afterCR = true
@@ -182,8 +204,8 @@ export class ByteLineSplitter {
       if (lf !== -1 && lf < start) lf = chunk.indexOf(10, start)
       if (cr !== -1 && cr < start) cr = chunk.indexOf(13, start)
     }
-    if (start < chunk.length) this.hold(chunk.subarray(start), lines, clean ? 0 : undefined)
-    return lines
+    if (start < chunk.length) this.hold(chunk.subarray(start), lines as OutputLine[], clean ? 0 : undefined)
+    return { source: chunk, lines }
   }
 
   /** The unterminated tail, if any, once the output has ended. */
