@@ -229,18 +229,22 @@ export class Journal {
     }
     /** What the reader can have now: an item, the end, or undefined (it must wait). */
     const step = (): IteratorResult<SseItem> | undefined => {
-      const first = journal.firstRetainedId
-      if (!gapReported && reader.cursor + 1 < first && journal.nextId > 1) {
+      if (!gapReported) {
         gapReported = true
-        const dropped = { from: reader.cursor + 1, to: first - 1 }
-        reader.cursor = first - 1
-        return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+        const first = journal.firstRetainedId
+        if (reader.cursor + 1 < first && journal.nextId > 1) {
+          const dropped = { from: reader.cursor + 1, to: first - 1 }
+          reader.cursor = first - 1
+          return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+        }
       }
-      gapReported = true
       const entry = journal.entryAfter(reader.cursor)
       if (entry) {
         reader.cursor = entry.id
-        journal.wakeWriter?.()
+        // once: a writer woken looks again and waits anew if it must (not a call per line read)
+        const wake = journal.wakeWriter
+        journal.wakeWriter = undefined
+        wake?.()
         if (entry.line) return { done: false, value: entry.line }
         return { done: false, value: { id: entry.id, event: entry.event! } }
       }
