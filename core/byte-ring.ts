@@ -6,8 +6,22 @@
  * small (most commands print little) to its maximum; a line that does not fit is the caller's
  * to copy elsewhere.
  */
+/** Copies bytes of any Uint8Array natively, with no view made for the source's range. */
+export const copyBytes = Buffer.prototype.copy as (
+  this: Uint8Array,
+  target: Uint8Array,
+  targetStart: number,
+  sourceStart: number,
+  sourceEnd: number,
+) => number
+
 export class ByteRing {
   private buf = new Uint8Array(0)
+
+  /** The buffer lines are copied into now (a bigger one replaces it as the ring grows). */
+  get buffer(): Uint8Array {
+    return this.buf
+  }
   /** Where the next line goes. */
   private write = 0
   /** Where the oldest line still held starts. */
@@ -18,10 +32,14 @@ export class ByteRing {
 
   constructor(private readonly max: number) {}
 
-  /** A copy of `data` in the ring, or undefined when there is no room. */
-  copy(data: Uint8Array): Uint8Array | undefined {
-    const n = data.length
-    if (n > this.max / 8) return undefined
+  /**
+   * Copies `source[start..end]` into the ring; where it starts in `buffer` (read after the
+   * call: the ring may have grown), or -1 when there is no room. No view is made: one per line
+   * was a twentieth of a flood's main thread, with what collecting them cost.
+   */
+  copy(source: Uint8Array, start = 0, end = source.length): number {
+    const n = end - start
+    if (n > this.max / 8) return -1
     if (this.live === 0) {
       this.write = this.read = 0
       this.wrapped = false
@@ -34,24 +52,25 @@ export class ByteRing {
       this.wrapped = false
       at = 0
     }
-    if (at < 0) return undefined
-    this.buf.set(data, at)
+    if (at < 0) return -1
+    copyBytes.call(source, this.buf, at, start, end)
     this.write = at + n
     this.live++
-    return this.buf.subarray(at, at + n)
+    return at
   }
 
-  holds(view: Uint8Array): boolean {
-    return view.buffer === this.buf.buffer
+  /** Whether `buffer` is the ring's own (not one it has outgrown). */
+  holds(buffer: Uint8Array): boolean {
+    return buffer === this.buf
   }
 
   /** Gives back the oldest line's room (lines are freed in the order they were copied). */
-  free(view: Uint8Array): void {
-    if (!this.holds(view)) return
+  free(buffer: Uint8Array, start: number, end: number): void {
+    if (!this.holds(buffer)) return
     this.live--
     // The first line after the wrap: the oldest ones are gone.
-    if (this.wrapped && view.byteOffset < this.read) this.wrapped = false
-    this.read = view.byteOffset + view.length
+    if (this.wrapped && start < this.read) this.wrapped = false
+    this.read = end
   }
 
   private place(n: number): number {

@@ -75,12 +75,23 @@ const ascii = new TextDecoder()
 export class OutputBytes {
   private decoded: ExecEvent | undefined
 
+  /** The line is `source[start..end]` (a journal's ring holds many lines in one source). */
   constructor(
     readonly id: number,
     readonly type: 'stdout' | 'stderr',
-    readonly data: Uint8Array,
+    readonly source: Uint8Array,
     readonly timestamp: number,
+    readonly start = 0,
+    readonly end = source.length,
   ) {}
+
+  /**
+   * The line's bytes, as a view (made on demand: a writer copies from `source`). A whole source
+   * is the line itself, empty once its chunk was freed (live-bash lends views of the chunk).
+   */
+  get data(): Uint8Array {
+    return this.start === 0 && this.end >= this.source.length ? this.source : this.source.subarray(this.start, this.end)
+  }
 
   get event(): ExecEvent {
     return (this.decoded ??= { type: this.type, text: ascii.decode(this.data), timestamp: this.timestamp })

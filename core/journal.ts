@@ -92,30 +92,45 @@ export class Journal {
   async appendLine(type: 'stdout' | 'stderr', line: OutputLine): Promise<number> {
     if (typeof line === 'string') return this.append(lineEvent(type, line))
     if (this.ended) throw new Error('journal has ended')
-    const bytes = lineBytes(line.length)
+    return this.appendRange(type, line, 0, line.length)
+  }
+
+  /** `appendLine` of the clean line `source[start..end]` (ByteLineSplitter.pushRanges). */
+  async appendRange(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number): Promise<number> {
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = lineBytes(end - start)
     while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
-    return this.pushLine(type, line, bytes)
+    return this.pushLine(type, source, start, end, bytes)
   }
 
   /** `tryAppend` for an output line: its id, or 0 when `appendLine` would wait. */
   tryAppendLine(type: 'stdout' | 'stderr', line: OutputLine): number {
     if (typeof line === 'string') return this.tryAppend(lineEvent(type, line))
-    if (this.ended) throw new Error('journal has ended')
-    const bytes = lineBytes(line.length)
-    if (this.neededFor(bytes)) return 0
-    return this.pushLine(type, line, bytes)
+    return this.tryAppendRange(type, line, 0, line.length)
   }
 
-  private pushLine(type: 'stdout' | 'stderr', data: Uint8Array, bytes: number): number {
+  /** `tryAppendLine` of the clean line `source[start..end]`. */
+  tryAppendRange(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number): number {
+    if (this.ended) throw new Error('journal has ended')
+    const bytes = lineBytes(end - start)
+    if (this.neededFor(bytes)) return 0
+    return this.pushLine(type, source, start, end, bytes)
+  }
+
+  private pushLine(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number, bytes: number): number {
     // Room first, so the space of the lines dropped for it can take this one.
     this.makeRoom(bytes)
     this.reclaim()
     this.ring ??= new ByteRing(this.maxBytes)
-    const copy = this.ring.copy(data) ?? data.slice()
+    const at = this.ring.copy(source, start, end)
     // The id push() gives it: room is made already.
-    return this.push({ id: 0, line: new OutputBytes(this.nextId, type, copy, Date.now()), bytes })
+    const line =
+      at < 0
+        ? new OutputBytes(this.nextId, type, source.slice(start, end), Date.now())
+        : new OutputBytes(this.nextId, type, this.ring.buffer, Date.now(), at, at + end - start)
+    return this.push({ id: 0, line, bytes })
   }
 
   private push(entry: Entry): number {
@@ -166,7 +181,8 @@ export class Journal {
       let held = false
       for (const r of this.readers) if (r.cursor === e.id) held = true
       if (held) break
-      ring?.free(e.line!.data)
+      const line = e.line!
+      ring?.free(line.source, line.start, line.end)
     }
     if (n > 0) this.unreclaimed.splice(0, n)
   }
@@ -184,7 +200,7 @@ export class Journal {
     let size = 0
     for (let i = this.head; i < this.entries.length; i++) {
       const e = this.entries[i]!
-      if (e.line && ring.holds(e.line.data)) {
+      if (e.line && ring.holds(e.line.source)) {
         kept.push(e)
         size += e.line.data.length
       }
@@ -213,18 +229,22 @@ export class Journal {
     }
     /** What the reader can have now: an item, the end, or undefined (it must wait). */
     const step = (): IteratorResult<SseItem> | undefined => {
-      const first = journal.firstRetainedId
-      if (!gapReported && reader.cursor + 1 < first && journal.nextId > 1) {
+      if (!gapReported) {
         gapReported = true
-        const dropped = { from: reader.cursor + 1, to: first - 1 }
-        reader.cursor = first - 1
-        return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+        const first = journal.firstRetainedId
+        if (reader.cursor + 1 < first && journal.nextId > 1) {
+          const dropped = { from: reader.cursor + 1, to: first - 1 }
+          reader.cursor = first - 1
+          return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+        }
       }
-      gapReported = true
       const entry = journal.entryAfter(reader.cursor)
       if (entry) {
         reader.cursor = entry.id
-        journal.wakeWriter?.()
+        // once: a writer woken looks again and waits anew if it must (not a call per line read)
+        const wake = journal.wakeWriter
+        journal.wakeWriter = undefined
+        wake?.()
         if (entry.line) return { done: false, value: entry.line }
         return { done: false, value: { id: entry.id, event: entry.event! } }
       }
@@ -307,6 +327,8 @@ export class Journal {
   }
 
   private wake(): void {
+    // A flood appends with nobody waiting nearly always: no fresh array per line then.
+    if (this.wakeReaders.length === 0) return
     const waiting = this.wakeReaders
     this.wakeReaders = []
     for (const w of waiting) w()

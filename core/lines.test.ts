@@ -168,6 +168,17 @@ describe('ByteLineSplitter', () => {
     return dec.decode(l)
   }
 
+  /** pushRanges' lines with each range made the bytes it stands for (copied: the read may be reused). */
+  const resolved = ({ source, lines }: { source: Uint8Array; lines: (Uint8Array | string | number)[] }) => {
+    const out: (Uint8Array | string)[] = []
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!
+      if (typeof l === 'number') out.push(source.slice(l, lines[++i] as number))
+      else out.push(typeof l === 'string' ? l : l.slice())
+    }
+    return out
+  }
+
   test('clean ASCII lines stay bytes; lines JSON must escape or that are not ASCII are text', () => {
     const s = new ByteLineSplitter()
     const lines = [...s.push(enc('plain\nq"b\ntab\tx\né\n\n')), ...s.end()]
@@ -211,20 +222,73 @@ describe('ByteLineSplitter', () => {
       const got = new ByteLineSplitter(max)
       const a: string[] = []
       const b: string[] = []
+      const ranged = new ByteLineSplitter(max)
+      const c: string[] = []
       for (let at = 0; at < all.length;) {
         const next = Math.min(all.length, at + 1 + rand(10))
         a.push(...want.push(all.slice(at, next)))
         b.push(...got.push(all.slice(at, next)).map(text))
+        c.push(...resolved(ranged.pushRanges(all.slice(at, next))).map(text))
         at = next
       }
       a.push(...want.end())
       b.push(...got.end().map(text))
+      c.push(...ranged.end().map(text))
       expect(b).toEqual(a)
+      expect(c).toEqual(a)
       // the same stream in one read: the same lines, whatever the chunking was
       const whole = new ByteLineSplitter(max)
       expect([...whole.push(all.slice()), ...whole.end()].map(text)).toEqual(a)
       const wholeText = new LineSplitter(max)
       expect([...wholeText.push(all.slice()), ...wholeText.end()]).toEqual(a)
+    }
+  })
+
+  test('long chunks at any byte offset: one byte to escape, or not ASCII, anywhere makes its line text', () => {
+    // Chunks long enough to be looked at a word at a time, views into a buffer at every
+    // offset mod 4, clean but for one byte of each kind at a random place (its line, and only
+    // its line, must be text) or none.
+    const odd = [[0x22], [0x5c], [13], [13, 10], [0], [9], [0x1f], [0x7f], [0x80], [0xc3, 0xa9], [0xff], [0xe2, 0x82]]
+    let seed = 5
+    // the generator's high bits: its low ones repeat within a few draws
+    const rand = (n: number) => Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n)
+    for (let round = 0; round < 1500; round++) {
+      const bytes: number[] = []
+      for (let k = 64 + rand(600); k > 0; k--) bytes.push(rand(40) ? 0x20 + rand(0x5f) : 10)
+      for (let i = 0; i < bytes.length; i++)
+        if (bytes[i] === 0x22 || bytes[i] === 0x5c || bytes[i] === 0x7f) bytes[i] = 0x41
+      const odds = rand(3)
+      // The first read is a few bytes (the output's start is copied, looking for a BOM), the
+      // next a view; an odd byte anywhere, or in the bytes before its first word or after the last.
+      const first = 1 + rand(3)
+      const at = () => [rand(bytes.length + 1), first + rand(5), bytes.length - rand(5)][rand(3)]!
+      for (let k = 0; k < odds; k++) bytes.splice(at(), 0, ...odd[rand(odd.length)]!)
+      const offset = rand(8)
+      const buffer = new Uint8Array(offset + bytes.length)
+      buffer.set(bytes, offset)
+      const all = buffer.subarray(offset)
+      const want = new LineSplitter()
+      const got = new ByteLineSplitter()
+      const ranged = new ByteLineSplitter()
+      const a: string[] = []
+      const b: (string | Uint8Array)[] = []
+      const c: (string | Uint8Array)[] = []
+      for (let at = 0; at < all.length;) {
+        const next = at === 0 ? first : rand(4) ? all.length : Math.min(all.length, at + 1 + rand(300))
+        a.push(...want.push(all.slice(at, next)))
+        b.push(...got.push(all.subarray(at, next)).map(l => (typeof l === 'string' ? l : l.slice())))
+        c.push(...resolved(ranged.pushRanges(all.subarray(at, next))))
+        at = next
+      }
+      a.push(...want.end())
+      b.push(...got.end())
+      c.push(...ranged.end())
+      expect(b.map(text)).toEqual(a)
+      // the same lines, the clean ones whole in a read as ranges of it
+      expect(c.map(text)).toEqual(a)
+      expect(c.map(l => typeof l)).toEqual(b.map(l => typeof l))
+      // a line with none of the odd bytes stays bytes
+      for (const l of b) if (typeof l === 'string' && l !== '\n') expect(/[^ !#-[\]-~]/.test(l)).toBe(true)
     }
   })
 })

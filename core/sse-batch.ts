@@ -2,6 +2,7 @@
  * The flood path of the SSE writer: frames that are ready together go out as one chunk, and
  * the garbage a flood makes is collected at a pace set by the bytes sent.
  */
+import { copyBytes } from './byte-ring'
 
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
@@ -74,14 +75,14 @@ export class FrameBatch {
    * frame string nor parts array per line (a flood's lines are nearly all its frames). Head
    * and tail are ASCII, and the same strings line after line: their bytes are kept.
    */
-  addLine(id: number, head: string, data: Uint8Array, tail: string): void {
+  addLine(id: number, head: string, source: Uint8Array, start: number, end: number, tail: string): void {
     const front = headBytes(head)
     if (tail !== lastTail) {
       lastTail = tail
       lastTailBytes = ascii(`${tail}\n\n`)
     }
     const back = lastTailBytes
-    this.reserve(ID_BYTES.length + 16 + front.length + data.length + back.length)
+    this.reserve(ID_BYTES.length + 16 + front.length + (end - start) + back.length)
     const buf = this.buf
     let at = this.used
     buf.set(ID_BYTES, at)
@@ -93,8 +94,8 @@ export class FrameBatch {
     at += digits
     buf.set(front, at)
     at += front.length
-    buf.set(data, at)
-    at += data.length
+    // copied natively from where it lies: no view of the line is made
+    at += copyBytes.call(source, buf, at, start, end)
     buf.set(back, at)
     this.used = at + back.length
   }

@@ -346,7 +346,7 @@ export class SseWriter<E> {
   private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
     if (x instanceof OutputBytes) {
       this.ids = x.id
-      return batch.addLine(x.id, outputLineHead(x.type), x.data, outputLineTail(x.timestamp))
+      return batch.addLine(x.id, outputLineHead(x.type), x.source, x.start, x.end, outputLineTail(x.timestamp))
     }
     const event = isItem(x) ? x.event : x
     if (event instanceof EncodedEvent && !this.opts.encode) {

@@ -94,6 +94,55 @@ describe('POST /command (foreground)', () => {
     expect(joined).toBe(want)
   })
 
+  test('4 MiB of short lines with odd bytes here and there: every frame byte for byte, on stdout and on stderr', async () => {
+    // Pipe reads of this size take execd's whole-chunk path (a chunk with nothing to escape
+    // has only clean lines, framed from their bytes); a line with a quote, a backslash, a
+    // control, CR, CRLF, DEL, a UTF-8 character or an invalid byte must still be its JSON.
+    const odd = ['"', '\\', '\t', '\r', '\r\n', '\u0001', '\u001f', '\u007f', 'é', '\u{1f600}', '\xff']
+    let seed = 7
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
+    const lines: string[] = []
+    // A line in twenty odd in the first 256 KiB; after that one every ~100 KiB, so that many
+    // reads have a single odd byte, anywhere in them.
+    for (let size = 0, next = 1 << 18; size < 4 << 20;) {
+      let line = ''
+      for (let k = rand(300); k > 0; k--) line += String.fromCharCode(0x20 + rand(0x5f)).replace(/["\\]/, 'x')
+      const sparse = size >= next
+      if (sparse) next = size + 90_000 + rand(20_000)
+      if (sparse || (size < 1 << 18 && rand(20) === 0)) {
+        const at = rand(line.length + 1)
+        line = line.slice(0, at) + odd[rand(odd.length)] + line.slice(at)
+      }
+      lines.push(line)
+      size += line.length + 1
+    }
+    // bytes as written: \xff stays one invalid byte, the rest UTF-8
+    const parts = lines.join('\n') + '\nno newline at the end'
+    const bytes = Buffer.concat(
+      parts.split('\xff').flatMap((p, i) => (i ? [Buffer.from([0xff]), Buffer.from(p)] : [Buffer.from(p)])),
+    )
+    const file = join(tmp, 'odd-lines')
+    writeFileSync(file, bytes)
+    const want = new TextDecoder()
+      .decode(bytes)
+      .split(/\r\n|\r|\n/)
+      .map(t => (t === '' ? '\n' : t))
+    for (const [type, redirect] of [
+      ['stdout', ''],
+      ['stderr', ' >&2'],
+    ]) {
+      const res = await postJson(d, '/command', { command: `cat ${file}${redirect}` })
+      const body = (await res.text()).replace(/"timestamp":\d+/g, '"timestamp":T')
+      const from = body.indexOf('id: 3\n')
+      const end = body.indexOf(`id: ${3 + want.length}\n`)
+      expect(body.slice(end)).toStartWith(`id: ${3 + want.length}\ndata: {"type":"execution_complete"`)
+      const frames = want.map(
+        (t, i) => `id: ${3 + i}\ndata: {"type":"${type}","text":${JSON.stringify(t)},"timestamp":T}\n\n`,
+      )
+      expect(body.slice(from, end)).toBe(frames.join(''))
+    }
+  })
+
   test('a line longer than 64 Ki units is cut into 64 Ki pieces whatever the reads: foreground, replay and logs', async () => {
     // Before, a long line was cut only while its end had not been read yet, so its pieces
     // depended on how the pipe's reads fell. python writes a 200,000-byte line and its newline

@@ -62,6 +62,8 @@ interface Pace {
 /** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
 const DRAIN_IDLE_MS = 50
 
+const EMPTY = new Uint8Array(0)
+
 const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
 
 /** Starts the command; its events flow into the record's journal until the terminal event. */
@@ -141,22 +143,38 @@ export function startCommand(
    * and room in the journal, at once and without a promise — a flood of small chunks paid a
    * chain link and its microtasks per chunk. Undefined when every line is in.
    */
-  const appendLines = (stream: 'stdout' | 'stderr', lines: OutputLine[]): Promise<void> | undefined => {
+  const appendLines = (
+    stream: 'stdout' | 'stderr',
+    lines: (OutputLine | number)[],
+    source: Uint8Array = EMPTY,
+  ): Promise<void> | undefined => {
+    // A clean line is two numbers, its range in `source` (ByteLineSplitter.pushRanges).
+    const tryAppend = (i: number): number => {
+      const line = lines[i]!
+      return typeof line === 'number'
+        ? journal.tryAppendRange(stream, source, line, lines[i + 1] as number)
+        : journal.tryAppendLine(stream, line)
+    }
+    const step = (i: number) => (typeof lines[i] === 'number' ? 2 : 1)
     let done = 0
     if (queued === 0) {
-      for (const line of lines) {
-        const id = journal.tryAppendLine(stream, line)
+      while (done < lines.length) {
+        const id = tryAppend(done)
         if (id === 0) break
         record.lastEventId = id
-        done++
+        done += step(done)
       }
       if (done === lines.length) return undefined
     }
-    const rest = done === 0 ? lines : lines.slice(done)
     return chain(async () => {
-      for (const line of rest) {
+      for (let i = done; i < lines.length; i += step(i)) {
         // Synchronously while there is room, so a reader gets the whole chunk in one batch.
-        record.lastEventId = journal.tryAppendLine(stream, line) || (await journal.appendLine(stream, line))
+        const line = lines[i]!
+        record.lastEventId =
+          tryAppend(i) ||
+          (typeof line === 'number'
+            ? await journal.appendRange(stream, source, line, lines[i + 1] as number)
+            : await journal.appendLine(stream, line))
       }
     })
   }
@@ -188,8 +206,8 @@ export function startCommand(
   }
   const onChunk = (stream: 'stdout' | 'stderr', splitter: ByteLineSplitter) => async (chunk: Uint8Array) => {
     logChunk(chunk)
-    const lines = splitter.push(chunk)
-    const waiting = lines.length > 0 ? appendLines(stream, lines) : undefined
+    const { source, lines } = splitter.pushRanges(chunk)
+    const waiting = lines.length > 0 ? appendLines(stream, lines, source) : undefined
     if (waiting) await waiting
     // The log has the bytes and the journal its copies of the lines: the chunk is done with.
     freeChunk(chunk)
