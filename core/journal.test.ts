@@ -100,6 +100,38 @@ describe('Journal', () => {
     expect(rest.map(i => i.event.text)).toEqual(['b', 'c'])
   })
 
+  test('a watcher (paces: false) never holds the producer back; it is told what it missed, then follows', async () => {
+    const j = new Journal({ maxEvents: 2 })
+    const watcher = j.read(0, { paces: false })
+    expect(j.followed).toBe(false)
+    await j.append(out('a'))
+    expect((await watcher.next()).value?.event.text).toBe('a')
+    for (const t of ['b', 'c', 'd', 'e']) await j.append(out(t)) // none waits
+    const gap = (await watcher.next()).value
+    expect(gap?.event).toMatchObject({ type: 'status', text: 'events_dropped', dropped: { from: 2, to: 3 } })
+    expect((await watcher.next()).value?.event.text).toBe('d')
+    await j.append(out('f'))
+    j.end()
+    expect((await collect(watcher)).map(i => i.event.text)).toEqual(['e', 'f'])
+  })
+
+  test('beside a watcher, the reader that paces still holds the producer back', async () => {
+    const j = new Journal({ maxEvents: 1 })
+    const pacer = j.read(0)
+    const watcher = j.read(0, { paces: false })
+    expect(j.followed).toBe(true)
+    await j.append(out('a'))
+    let second = false
+    const appending = j.append(out('b')).then(() => (second = true))
+    await Bun.sleep(10)
+    expect(second).toBe(false)
+    expect((await pacer.next()).value?.event.text).toBe('a')
+    await appending
+    await watcher.return!()
+    await pacer.return!()
+    expect(j.followed).toBe(false)
+  })
+
   test('a reader that detaches stops holding the producer back', async () => {
     const j = new Journal({ maxEvents: 1 })
     const reader = j.read(0)

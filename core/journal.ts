@@ -1,9 +1,13 @@
 /**
  * A bounded, replayable journal of one execution's events: the basis of resumable streams
  * (CONTRACT §2). Events get ids 1, 2, 3, ... Readers replay from any id still retained and then
- * follow live. Memory is bounded by event count and bytes: while a live reader is behind, the
- * producer waits (backpressure); with no reader attached, the oldest events are dropped, and a
- * reader that later asks for them is told so with an explicit `status` event.
+ * follow live. Memory is bounded by event count and bytes: while a pacing reader is behind, the
+ * producer waits (backpressure); otherwise the oldest events are dropped, and a reader that
+ * asks for them (late, or a watcher that fell behind) is told so with an explicit `status` event.
+ *
+ * Only the request that started an execution paces it. A watcher (`GET …/events`) does not:
+ * one that stopped reading froze a background job until Bun's idle timeout dropped it (a
+ * 100 MB job: 2 s alone, 125 s watched), so anyone with the token could stall anyone's job.
  */
 import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
 import type { OutputLine } from './lines'
@@ -35,6 +39,8 @@ export class Journal {
   private readonly maxEvents: number
   private readonly maxBytes: number
   private readonly readers = new Set<Reader>()
+  /** How many of `readers` pace the producer. */
+  private pacers = 0
   private wakeReaders: (() => void)[] = []
   private wakeWriter: (() => void) | undefined
   /** Where output lines' bytes are kept; made on the first one. */
@@ -66,9 +72,9 @@ export class Journal {
     return this.ended
   }
 
-  /** Whether a reader is attached (one that paces the producer by reading). */
+  /** Whether a pacing reader is attached (its reading paces the producer). */
   get followed(): boolean {
-    return this.readers.size > 0
+    return this.pacers > 0
   }
 
   /**
@@ -218,18 +224,21 @@ export class Journal {
    * Events after `afterId` (0 = from the start), then live ones until the journal ends.
    * If some of those were dropped, a `status` event with text `events_dropped` comes first.
    */
-  read(afterId = 0): ReadyIterator<SseItem> {
-    const reader: Reader = { cursor: afterId }
+  read(afterId = 0, { paces = true }: { paces?: boolean } = {}): ReadyIterator<SseItem> {
+    const reader: Reader = { cursor: afterId, paces }
     this.readers.add(reader)
+    if (paces) this.pacers++
     const journal = this
     let gapReported = false
     const detach = () => {
-      journal.readers.delete(reader)
+      if (!journal.readers.delete(reader)) return
+      if (paces) journal.pacers--
       journal.wakeWriter?.()
     }
     /** What the reader can have now: an item, the end, or undefined (it must wait). */
     const step = (): IteratorResult<SseItem> | undefined => {
-      if (!gapReported) {
+      // A pacing reader can miss events only before its first step; a watcher at any step.
+      if (!gapReported || !paces) {
         gapReported = true
         const first = journal.firstRetainedId
         if (reader.cursor + 1 < first && journal.nextId > 1) {
@@ -288,7 +297,7 @@ export class Journal {
    * without a word (a large javascript value's execution_count).
    */
   private neededFor(incoming: number): boolean {
-    if (this.readers.size === 0 || !this.full(incoming)) return false
+    if (this.pacers === 0 || !this.full(incoming)) return false
     let size = this.size
     let bytes = this.bytes
     let last = 0
@@ -298,7 +307,7 @@ export class Journal {
       size--
       last = e.id
     }
-    for (const r of this.readers) if (r.cursor < last) return true
+    for (const r of this.readers) if (r.paces && r.cursor < last) return true
     return false
   }
 
@@ -337,6 +346,8 @@ export class Journal {
 
 interface Reader {
   cursor: number
+  /** Whether the producer waits for this reader rather than drop what it has not read. */
+  paces: boolean
 }
 
 /**

@@ -195,7 +195,15 @@ describe('proxied WebSockets whose callers never read', () => {
       }
       // execd closes each relay's upstream once that relay is cut off.
       await waitFor('every relay to be cut off', () => closed === 20, 60_000)
-      expect(anonMiB() - before).toBeLessThan(128)
+      // Given back once the collector has run, which under load lags the cut-off by a moment
+      // (+132–145 MiB read at once at load 3, on builds with and without the shared budget);
+      // the callers keep their TCP open meanwhile, so queues still held would stay counted.
+      const growth = () => anonMiB() - before
+      await waitFor(
+        `execd's memory to come back within 128 MiB of before (now +${growth().toFixed(0)})`,
+        () => growth() < 128,
+        15_000,
+      )
       expect((await d.fetch('/ping')).status).toBe(200)
     } finally {
       for (const s of callers) s.end()

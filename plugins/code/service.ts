@@ -118,7 +118,7 @@ export class CodeService {
 
   /** Events of an execution after `afterId`, then live ones until it completes. */
   replay(executionId: string, afterId = 0): AsyncIterable<SseItem> {
-    return this.executions.get(executionId).journal.read(afterId)
+    return this.executions.get(executionId).journal.read(afterId, { paces: false })
   }
 
   /**

@@ -134,7 +134,7 @@ export class Commands {
   /** The command's events after `afterId`, then live ones until it ends (resumable streams). */
   events(id: string, afterId = 0): AsyncIterable<SseItem> {
     const r = this.get(id)
-    if (r.journal) return r.journal.read(afterId)
+    if (r.journal) return r.journal.read(afterId, { paces: false })
     // The journal was released (retention): say what is gone, then how it ended.
     const terminal = r.terminal
     const last = r.lastEventId
