@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
 
 let d: Daemon
 let scratch: string
@@ -65,5 +65,92 @@ describe('a file whose name is no quoted-string downloads, its name percent-enco
       `attachment; filename="a%22%3B%20filename%2A=UTF-8%27%27x.sh"; filename*=UTF-8''a%22%3B%20filename%2A=UTF-8%27%27x.sh`,
     )
     await res.arrayBuffer()
+  })
+})
+
+/** The answer to a request that must be refused before anything starts: its status and JSON. */
+async function refused(res: Response): Promise<{ status: number; code: string; message: string }> {
+  const text = await res.text()
+  expect(res.headers.get('content-type') ?? '').toContain('application/json')
+  return { status: res.status, ...JSON.parse(text) }
+}
+
+describe('POST /command: values no process can be given are a 400 before the stream', () => {
+  // Each was a 200 stream: init, then an error event quoting the runtime ("The property
+  // 'options.env['A\u0000B']' must be a string without null bytes", "E2BIG: argument list too
+  // long, posix_spawn 'bash'"), or — a background command — init and execution_complete, the
+  // failure only in its status (exit_code 255). A name with '=' ran the command with another
+  // variable than the one named: {"A=B":"1"} set A to "B=1".
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['a NUL in an env name', { envs: { 'A\u0000B': '1' } }, /envs: environment variable name contains a NUL byte/],
+    ['a NUL in an env value', { envs: { A: 'x\u0000y' } }, /envs: environment variable A contains a NUL byte/],
+    ["'=' in an env name", { envs: { 'A=B': '1' } }, /envs: environment variable name contains '='/],
+    ['an empty env name', { envs: { '': '1' } }, /envs: an environment variable name is empty/],
+    [
+      'an env entry past 128 KiB',
+      { envs: { A: 'x'.repeat(200_000) } },
+      /environment variable A is longer than one entry/,
+    ],
+    ['a NUL in the command', { command: 'echo a\u0000b' }, /command contains a NUL byte/],
+    ['a command past 128 KiB', { command: `echo ${'a'.repeat(200_000)}` }, /command is longer than one argument/],
+    [
+      'an environment past ARG_MAX together',
+      { envs: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`V${i}`, 'y'.repeat(60_000)])) },
+      /too large to start \(E2BIG/,
+    ],
+  ]
+  for (const background of [false, true]) {
+    for (const [what, body, message] of cases) {
+      test(`${what}${background ? ' (background)' : ''}`, async () => {
+        const r = await refused(await postJson(d, '/command', { command: 'echo hi', ...body, background }))
+        expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+        expect(r.message).toMatch(message)
+        expect(r.message).not.toContain('posix_spawn')
+      })
+    }
+  }
+
+  test('names that are not shell identifiers still reach the command as they are', async () => {
+    const res = await postJson(d, '/command', {
+      command: 'env | grep -a -E "^(1A|A B|ü)="',
+      envs: { '1A': 'one', 'A B': 'two', ü: 'three' },
+    })
+    expect(res.status).toBe(200)
+    const out = (await readSse(res)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
+    expect(out.sort()).toEqual(['1A=one', 'A B=two', 'ü=three'])
+  })
+})
+
+describe('POST /pty: a command no spawn takes is a 400 at create', () => {
+  // It was a 201, and the WebSocket then closed with 1011 START_FAILED quoting the runtime.
+  test('a NUL in the command, or one past 128 KiB', async () => {
+    for (const command of ['echo a\u0000b', `echo ${'a'.repeat(200_000)}`]) {
+      const r = await refused(await postJson(d, '/pty', { command }))
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(r.message).toStartWith('error creating pty session: command ')
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a 400', () => {
+  // The session's shell dropped the NUL without a word: {"A":"x\u0000y"} arrived as "xy".
+  test('refused, and the shell never sees it', async () => {
+    const workspace = join(scratch, 'ws')
+    mkdirSync(workspace)
+    const created = await postJson(d, '/v1/isolated/session', { workspace: { path: workspace } })
+    expect(created.status).toBe(201)
+    const { session_id } = (await created.json()) as { session_id: string }
+    try {
+      const r = await refused(
+        await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[$A]"', envs: { A: 'x\u0000y' } }),
+      )
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(r.message).toContain('envs.A contains a NUL byte')
+      const after = await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[${A-unset}]"' })
+      const out = (await readSse(after)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
+      expect(out).toEqual(['[unset]'])
+    } finally {
+      await d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
+    }
   })
 })
