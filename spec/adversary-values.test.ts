@@ -4,10 +4,10 @@
  * are read whole and their statuses, codes and bytes compared.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, runCliSync, startDaemon, type Daemon } from './harness'
 
 let d: Daemon
 let scratch: string
@@ -151,6 +151,52 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
       expect(out).toEqual(['[unset]'])
     } finally {
       await d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
+    }
+  })
+})
+
+describe('CLI fs get: a path whose last part names no file', () => {
+  // `fs get /d/f/.` took "." for the file's name: it wrote the whole file as
+  // `../.<cwd>.execd-….part` beside the current directory, then failed renaming it over that
+  // directory with "execd: …/.<cwd>.execd-….part: is a directory" (exit 1).
+  let here: string
+  let remote: string
+  beforeAll(() => {
+    here = join(scratch, 'cli', 'here')
+    remote = join(scratch, 'cli', 'remote')
+    mkdirSync(here, { recursive: true })
+    mkdirSync(join(remote, 'sub'), { recursive: true })
+    writeFileSync(join(remote, 'f.txt'), 'bytes\n')
+  })
+  const get = (...args: string[]) => runCliSync(['fs', 'get', ...args], { cwd: here })
+
+  test('d/f.txt/. and d/f.txt/sub/.. are f.txt, as the daemon reads them', () => {
+    for (const path of [join(remote, 'f.txt') + '/.', join(remote, 'f.txt', 'x', '..')]) {
+      rmSync(join(here, 'f.txt'), { force: true })
+      const r = get(path)
+      expect([r.code, r.stderr]).toEqual([0, ''])
+      expect(readFileSync(join(here, 'f.txt'), 'utf8')).toBe('bytes\n')
+    }
+    expect(readdirSync(join(scratch, 'cli')).sort()).toEqual(['here', 'remote'])
+  })
+
+  test('a directory where the file would go: exit 2, one line, nothing written anywhere', () => {
+    // It was found by the rename, after the whole file had been written beside it under a
+    // temporary name, which the error then named.
+    mkdirSync(join(here, 'into', 'taken.txt'), { recursive: true })
+    writeFileSync(join(remote, 'taken.txt'), 'x')
+    const r = get(join(remote, 'taken.txt'), 'into')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`execd: ${join(here, 'into', 'taken.txt')} is a directory: give a destination file\n`)
+    expect(readdirSync(join(here, 'into', 'taken.txt'))).toEqual([])
+    expect(readdirSync(join(here, 'into'))).toEqual(['taken.txt'])
+  })
+
+  test('a path whose last part is .. or / is refused before anything is asked', () => {
+    for (const path of ['/', '..', '../..', 'sub/../..']) {
+      const r = get(path)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe(`execd: cannot name a local file after ${JSON.stringify(path)}: give a destination\n`)
     }
   })
 })
