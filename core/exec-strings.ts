@@ -3,6 +3,7 @@
  * be answered with a 400: past this point a spawn refused them and the request had already
  * become a 200 stream (or a terminal created with 201) whose error quoted the runtime.
  */
+import { ExecdError, PREFIX } from './errors'
 
 /** Linux's MAX_ARG_STRLEN (32 pages): one argument or `NAME=value` string, its NUL included. */
 export const MAX_ARG_STRLEN = 32 * 4096
@@ -32,6 +33,20 @@ export function envEntryProblem(name: string, value: string): string | undefined
 
 /** Whether `s` in UTF-8 with its NUL passes MAX_ARG_STRLEN; cheap for short strings. */
 const tooLong = (s: string): boolean => s.length * 3 >= MAX_ARG_STRLEN && Buffer.byteLength(s) >= MAX_ARG_STRLEN
+
+/**
+ * A request's `envs` naming `__proto__`: the validator builds the record anew by assignment,
+ * where that key sets the prototype, so the variable vanished without a word. Called where the
+ * body is still as parsed (a route's transform), before the validator.
+ */
+export function refuseProtoEnv(envs: unknown): void {
+  if (typeof envs === 'object' && envs !== null && Object.hasOwn(envs, '__proto__')) {
+    throw new ExecdError(
+      'INVALID_REQUEST_BODY',
+      `${PREFIX.validation}envs: the environment variable name __proto__ is not supported`,
+    )
+  }
+}
 
 /** Whether a spawn failed because the arguments and environment together were too large. */
 export const isArgListTooLong = (err: unknown): boolean => (err as NodeJS.ErrnoException)?.code === 'E2BIG'

@@ -149,6 +149,15 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
       const after = await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[${A-unset}]"' })
       const out = (await readSse(after)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
       expect(out).toEqual(['[unset]'])
+      // "__proto__" as a name vanished in the validator; refused like the command's.
+      const proto = await refused(
+        await d.fetch(`/v1/isolated/session/${session_id}/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"code":"true","envs":{"__proto__":"x"}}',
+        }),
+      )
+      expect(proto).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
     } finally {
       await d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
     }
@@ -198,5 +207,37 @@ describe('CLI fs get: a path whose last part names no file', () => {
       expect(r.code).toBe(2)
       expect(r.stderr).toBe(`execd: cannot name a local file after ${JSON.stringify(path)}: give a destination\n`)
     }
+  })
+})
+
+describe('a map key "__proto__" is refused, never dropped', () => {
+  // The body validator builds a record anew by assignment, where "__proto__" sets the prototype:
+  // the entry vanished. A replace, chmod or mkdir of a file named __proto__ (relative to execd's
+  // directory) answered 200 and changed nothing; a command's envs {"__proto__": "x"} ran without it.
+  test('files: replace, permissions, directories', async () => {
+    for (const [path, body] of [
+      ['/files/replace', { __proto__x: { old: 'l', new: 'L' } }],
+      ['/files/permissions', { __proto__x: { mode: 600 } }],
+      ['/directories', { __proto__x: { mode: 700 } }],
+    ] as const) {
+      const text = JSON.stringify(body).replace('__proto__x', '__proto__')
+      const r = await refused(
+        await d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text }),
+      )
+      expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toContain('"./__proto__"')
+    }
+  })
+
+  test('command envs', async () => {
+    const r = await refused(
+      await d.fetch('/command', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"command":"echo $X","envs":{"__proto__":"x","X":"1"}}',
+      }),
+    )
+    expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+    expect(r.message).toContain('__proto__ is not supported')
   })
 })
