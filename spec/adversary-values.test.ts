@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, runCliSync, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, runCli, runCliSync, startDaemon, type Daemon } from './harness'
+import { portOf } from './raw-http'
 
 let d: Daemon
 let scratch: string
@@ -239,5 +240,46 @@ describe('a map key "__proto__" is refused, never dropped', () => {
     )
     expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
     expect(r.message).toContain('__proto__ is not supported')
+  })
+})
+
+describe('waits of 2^31 ms or more are that long (setTimeout took them as 1 ms)', () => {
+  test('serve --body-timeout 3000000000: a JSON body that arrives in two pieces is read, not a 408', async () => {
+    const slow = await startDaemon({ token: null, args: ['--body-timeout', '3000000000'] })
+    try {
+      const body = '{"command":"echo in two pieces"}'
+      const reply = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        void Bun.connect({
+          hostname: '127.0.0.1',
+          port: portOf(slow.url),
+          socket: {
+            async open(socket) {
+              socket.write(
+                `POST /command HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+                  `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+              )
+              await Bun.sleep(200) // the rest comes later than 1 ms after the head
+              socket.write(body.slice(5))
+            },
+            data(_, chunk) {
+              text += chunk.toString()
+            },
+            close: () => resolve(text),
+            error: (_, err) => reject(err),
+          },
+        }).catch(reject)
+      })
+      expect(reply).toStartWith('HTTP/1.1 200')
+      expect(reply).toContain('"text":"in two pieces"')
+      expect(slow.logs()).not.toContain('TimeoutOverflowWarning')
+    } finally {
+      await slow.stop()
+    }
+  })
+
+  test('exec --timeout 3000000000: the cell runs to its end, not interrupted at once', async () => {
+    const r = await runCli(['exec', 'bash', 'sleep 0.2; echo ran to the end', '--timeout', '3000000000'])
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'ran to the end\n', ''])
   })
 })
