@@ -283,3 +283,45 @@ describe('waits of 2^31 ms or more are that long (setTimeout took them as 1 ms)'
     expect([r.code, r.stdout, r.stderr]).toEqual([0, 'ran to the end\n', ''])
   })
 })
+
+test('CLI exec --env __proto__=x: exit 2 with one line, as the daemon refuses it (it ran without the variable, exit 0)', () => {
+  const r = runCliSync(['exec', '--shell', 'echo "[$__proto__]"', '--env', '__proto__=x'])
+  expect([r.code, r.stdout, r.stderr]).toEqual([
+    2,
+    '',
+    'execd: --env: the environment variable name __proto__ is not supported\n',
+  ])
+})
+
+describe('a file named __proto__ is in the answers that are keyed by path', () => {
+  // The answer's map was a plain object: assigning the key "__proto__" set its prototype, so
+  // GET /files/info?path=__proto__ answered 200 {} and `fs stat __proto__` printed nothing (exit 0).
+  let dir: string
+  beforeAll(() => {
+    dir = join(scratch, 'proto')
+    mkdirSync(dir)
+    writeFileSync(join(dir, '__proto__'), 'p')
+    writeFileSync(join(dir, 'other'), 'o')
+  })
+
+  test("GET /files/info (the path relative to the daemon's directory)", async () => {
+    const here = await startDaemon({ cwd: dir })
+    try {
+      const res = await here.fetch('/files/info?path=__proto__&path=other')
+      expect(res.status).toBe(200)
+      const text = await res.text()
+      const info = JSON.parse(text)
+      expect(Object.keys(info).sort()).toEqual(['__proto__', 'other'])
+      expect(info.__proto__).toMatchObject({ path: join(dir, '__proto__'), size: 1 })
+    } finally {
+      await here.stop()
+    }
+  })
+
+  test('CLI fs stat', () => {
+    const r = runCliSync(['fs', 'stat', '--json', '__proto__', 'other'], { cwd: dir })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(join(dir, '__proto__'))
+    expect(r.stdout).toContain(join(dir, 'other'))
+  })
+})

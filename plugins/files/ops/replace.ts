@@ -28,7 +28,8 @@ export async function replaceInFiles(
     scope.normalise(entryPath(key, r))
     if (r.old === '') throw badRequest('old content must not be empty')
   }
-  const out: Record<string, { replacedCount: number }> = {}
+  // No prototype: a file named __proto__ would be assigned as the prototype and left out.
+  const out: Record<string, { replacedCount: number }> = Object.create(null)
   for (const [key, r] of Object.entries(entries)) {
     signal?.throwIfAborted()
     const raw = entryPath(key, r)
