@@ -325,3 +325,25 @@ describe('a file named __proto__ is in the answers that are keyed by path', () =
     expect(r.stdout).toContain(join(dir, 'other'))
   })
 })
+
+describe('an upload naming one file twice is a 400, nothing written', () => {
+  // Both parts were staged and renamed in turn: the first file's bytes were replaced by the
+  // second's and the answer was a 200 for both.
+  test('the same path, and /d/./f beside /d/f', async () => {
+    const dir = join(scratch, 'twice')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'f'), 'before')
+    for (const second of [join(dir, 'f'), `${dir}/./f`]) {
+      const form = new FormData()
+      form.append('metadata', new Blob([JSON.stringify({ path: join(dir, 'f') })]), 'metadata')
+      form.append('file', new Blob(['first']), 'f')
+      form.append('metadata', new Blob([JSON.stringify({ path: second })]), 'metadata')
+      form.append('file', new Blob(['second']), 'f')
+      const r = await refused(await d.fetch('/files/upload', { method: 'POST', body: form }))
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_FILE_METADATA' })
+      expect(r.message).toContain(`the same file twice in one upload: ${second}`)
+      expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('before')
+      expect(readdirSync(dir)).toEqual(['f'])
+    }
+  })
+})
