@@ -347,3 +347,34 @@ describe('an upload naming one file twice is a 400, nothing written', () => {
     }
   })
 })
+
+describe.skipIf(!Bun.which('bwrap'))('isolated create: a bind no sandbox can take is a 400', () => {
+  // dest "/" answered 500 RUNTIME_ERROR "the isolated session did not start: bash has exited",
+  // a dest with a NUL 500 quoting the runtime ("The argument 'args[46]' must be a string
+  // without null bytes").
+  test('dest / and a dest with a NUL', async () => {
+    const allowed = join(scratch, 'binds')
+    const workspace = join(scratch, 'binds-ws')
+    mkdirSync(allowed)
+    mkdirSync(workspace)
+    const isolated = await startDaemon({ args: ['--isolated-binds', allowed] })
+    try {
+      for (const [dest, message] of [
+        ['/', 'binds[0].dest cannot be /'],
+        ['//.', 'binds[0].dest cannot be /'],
+        ['/x\u0000y', 'binds[0].dest contains a NUL byte'],
+      ] as const) {
+        const r = await refused(
+          await postJson(isolated, '/v1/isolated/session', {
+            workspace: { path: workspace },
+            binds: [{ source: allowed, dest }],
+          }),
+        )
+        expect([dest, r.status, r.code]).toEqual([dest, 400, 'INVALID_REQUEST_BODY'])
+        expect(r.message).toContain(message)
+      }
+    } finally {
+      await isolated.stop()
+    }
+  })
+})

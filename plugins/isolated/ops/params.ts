@@ -94,6 +94,10 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     const source = allowed(settings, existingPath(b.source, `binds[${i}].source`), `binds[${i}].source`)
     const dest = b.dest ?? source
     if (!isAbsolute(dest) || dest.split('/').includes('..')) throw invalid(`binds[${i}].dest must be absolute: ${dest}`)
+    // Each was a 500 once bwrap ran: a NUL quoted the runtime ("must be a string without null
+    // bytes"), a bind over / left the sandbox without its system and the shell exited at start.
+    if (dest.includes('\0')) throw invalid(`binds[${i}].dest contains a NUL byte`)
+    if (resolve(dest) === '/') throw invalid(`binds[${i}].dest cannot be / (the sandbox's system would be replaced)`)
     return { source, dest: resolve(dest), readonly: b.readonly ?? false }
   })
   const ep = req.env_passthrough
