@@ -378,3 +378,20 @@ describe.skipIf(!Bun.which('bwrap'))('isolated create: a bind no sandbox can tak
     }
   })
 })
+
+describe.skipIf(!Bun.which('bwrap'))('CLI exec --isolated: an unknown --mode or --profile is a usage error', () => {
+  // `--mode overlya` ran the command with the workspace read-only (a write failed naming
+  // execd's script, exit 1), `--profile x` as strict (exit 0): neither said what was wrong.
+  test('exit 2, one line, the workspace untouched', () => {
+    const workspace = join(scratch, 'cli-isolated')
+    mkdirSync(workspace)
+    for (const [flag, value, message] of [
+      ['--mode', 'overlya', 'workspace.mode must be rw, ro or overlay, got "overlya"'],
+      ['--profile', 'x', 'profile must be strict or balanced, got "x"'],
+    ] as const) {
+      const r = runCliSync(['exec', '--isolated', workspace, flag, value, 'echo changed > f'])
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `execd: ${message}\n`])
+      expect(readdirSync(workspace)).toEqual([])
+    }
+  })
+})
