@@ -395,3 +395,21 @@ describe.skipIf(!Bun.which('bwrap'))('CLI exec --isolated: an unknown --mode or 
     }
   })
 })
+
+test('/proxy/<port>: a port that is no port is a 400 naming it, for HTTP and WebSocket (it was a 502)', async () => {
+  for (const port of ['0', '-1', '65536', 'abc', '1e3', '0x50', '00047391']) {
+    for (const upgrade of [false, true]) {
+      const headers: Record<string, string> = upgrade
+        ? {
+            upgrade: 'websocket',
+            connection: 'Upgrade',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            'sec-websocket-version': '13',
+          }
+        : {}
+      const r = await refused(await d.fetch(`/proxy/${port}/x`, { headers }))
+      expect([port, upgrade, r.status, r.code]).toEqual([port, upgrade, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toBe(`invalid port "${port}": a whole number from 1 to 65535`)
+    }
+  }
+})
