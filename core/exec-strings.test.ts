@@ -24,3 +24,10 @@ describe('exec strings', () => {
     expect(isArgListTooLong(undefined)).toBe(false)
   })
 })
+
+test('a lone surrogate is no argument and no environment entry: it would reach the child as U+FFFD', () => {
+  expect(argumentProblem('command', 'a\ud800')).toContain('not valid Unicode')
+  expect(argumentProblem('command', 'a\ud83d\ude00')).toBeUndefined()
+  expect(envEntryProblem('A', '\udc00')).toContain('not valid Unicode')
+  expect(envEntryProblem('\ud800', 'v')).toContain('not valid Unicode')
+})

@@ -8,23 +8,28 @@ import { ExecdError, PREFIX } from './errors'
 /** Linux's MAX_ARG_STRLEN (32 pages): one argument or `NAME=value` string, its NUL included. */
 export const MAX_ARG_STRLEN = 32 * 4096
 
-/** Why `value` cannot be one argument of a process, or undefined when it can. */
+/** Why `value` cannot be one argument of a process (as sent), or undefined when it can. */
 export function argumentProblem(what: string, value: string): string | undefined {
   if (value.includes('\0')) return `${what} contains a NUL byte`
+  if (!value.isWellFormed()) return `${what} is not valid Unicode (a lone surrogate)`
   if (tooLong(value)) return `${what} is longer than one argument may be (${MAX_ARG_STRLEN - 1} bytes)`
   return undefined
 }
 
 /**
  * Why `name` = `value` cannot be an entry of a process's environment: an empty name or one
- * with `=` (`{"A=B":"1"}` set A to `B=1`), a NUL anywhere (the spawn refused it), or an entry
- * longer than the kernel takes. Any other name is a valid entry, shell identifier or not.
+ * with `=` (`{"A=B":"1"}` set A to `B=1`), a NUL anywhere (the spawn refused it), a lone
+ * surrogate (it reached the child as U+FFFD), or an entry longer than the kernel takes. Any
+ * other name is a valid entry, shell identifier or not.
  */
 export function envEntryProblem(name: string, value: string): string | undefined {
   if (name === '') return 'an environment variable name is empty'
   if (name.includes('=')) return `environment variable name contains '=': ${JSON.stringify(name)}`
   if (name.includes('\0')) return `environment variable name contains a NUL byte: ${JSON.stringify(name)}`
   if (value.includes('\0')) return `environment variable ${name} contains a NUL byte`
+  if (!name.isWellFormed() || !value.isWellFormed()) {
+    return `environment variable ${JSON.stringify(name)} is not valid Unicode (a lone surrogate)`
+  }
   if (tooLong(`${name}=${value}`)) {
     return `environment variable ${name} is longer than one entry may be (${MAX_ARG_STRLEN - 1} bytes with its name)`
   }

@@ -413,3 +413,29 @@ test('/proxy/<port>: a port that is no port is a 400 naming it, for HTTP and Web
     }
   }
 })
+
+describe('a lone surrogate (valid JSON, no Unicode) is a 400, never U+FFFD', () => {
+  // It reached the kernel as U+FFFD: POST /directories of "a\ud800b" made "a\ufffdb" (and
+  // "a\udc00b" the same directory), a command's env value and its text arrived changed, and a
+  // replace's old "\ud800" matched the file's U+FFFD.
+  test('paths, command and envs, replace', async () => {
+    const dir = join(scratch, 'surrogates')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'f'), 'keep \ufffd here')
+    const send = (path: string, body: string) =>
+      d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const cases: [string, string, string][] = [
+      ['/directories', `{"${dir}/a\\ud800b":{}}`, 'invalid path: not valid Unicode'],
+      ['/command', '{"command":"echo a\\ud800b"}', 'command is not valid Unicode'],
+      ['/command', '{"command":"true","envs":{"X":"a\\udc00"}}', 'is not valid Unicode'],
+      ['/files/replace', `{"${dir}/f":{"old":"\\ud800","new":"x"}}`, 'old and new must be valid Unicode'],
+    ]
+    for (const [path, body, message] of cases) {
+      const r = await refused(await send(path, body))
+      expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toContain(message)
+    }
+    expect(readdirSync(dir)).toEqual(['f'])
+    expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('keep \ufffd here')
+  })
+})
