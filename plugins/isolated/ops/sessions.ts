@@ -176,6 +176,7 @@ export class IsolatedSessions {
       if (typeof v !== 'string') throw invalid(`envs.${k}: expected a string`)
       // The shell would drop it without a word: `x\0y` arrived as `xy`.
       if (v.includes('\0')) throw invalid(`envs.${k} contains a NUL byte`)
+      if (!v.isWellFormed()) throw invalid(`envs.${k} is not valid Unicode (a lone surrogate)`)
     }
     if (!s.bash.alive) {
       throw new ExecdError(
