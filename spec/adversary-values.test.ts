@@ -159,6 +159,16 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
         }),
       )
       expect(proto).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      // A lone surrogate reached the shell as U+FFFD.
+      const surrogate = await refused(
+        await d.fetch(`/v1/isolated/session/${session_id}/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"code":"true","envs":{"A":"x\\udc00"}}',
+        }),
+      )
+      expect(surrogate).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(surrogate.message).toContain('envs.A is not valid Unicode')
     } finally {
       await d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
     }
