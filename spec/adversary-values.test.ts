@@ -449,3 +449,28 @@ describe('a lone surrogate (valid JSON, no Unicode) is a 400, never U+FFFD', () 
     expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('keep \ufffd here')
   })
 })
+
+test('a working directory with a NUL or a lone surrogate is a 400 saying so, nothing made', async () => {
+  // A NUL answered "error ERR_INVALID_ARG_VALUE"; a lone surrogate made a directory named with
+  // U+FFFD for a code context or a session (which create their cwd).
+  const base = join(scratch, 'cwds')
+  mkdirSync(base)
+  const send = (path: string, body: string) =>
+    d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  for (const [path, field] of [
+    ['/code/context', '"language":"bash",'],
+    ['/session', ''],
+    ['/command', '"command":"pwd",'],
+    ['/pty', ''],
+  ] as const) {
+    for (const [cwd, message] of [
+      [`${base}/a\\u0000b`, 'working directory contains a NUL byte'],
+      [`${base}/a\\ud800b`, 'working directory is not valid Unicode'],
+    ] as const) {
+      const r = await refused(await send(path, `{${field}"cwd":"${cwd}"}`))
+      expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toContain(message)
+    }
+  }
+  expect(readdirSync(base)).toEqual([])
+})
