@@ -8,6 +8,7 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { errnoOf } from '../core/errors'
+import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
@@ -75,7 +76,8 @@ export async function runCell(
   const stop = onStop(interrupt)
   const pipe = watchBrokenPipe(interrupt)
   const timeout = Number(options.timeout ?? 0)
-  const timer = timeout > 0 ? setTimeout(interrupt, timeout) : undefined
+  // A long timer: setTimeout took --timeout 3000000000 as 1 ms and interrupted the cell at once.
+  const timer = timeout > 0 ? setLongTimeout(interrupt, timeout) : undefined
   let failed = false
   let ended = false
   let images = 0
@@ -89,7 +91,7 @@ export async function runCell(
       else images += render(event, id, images)
     }
   } finally {
-    clearTimeout(timer)
+    timer?.clear()
     pipe.dispose()
     stop()
   }

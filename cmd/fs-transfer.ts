@@ -5,10 +5,11 @@
  */
 import { unlinkSync } from 'node:fs'
 import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, posix, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { UsageError } from './errors'
 import type { Run } from './fs'
 import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
@@ -21,6 +22,8 @@ const optional = (v: unknown) => (v === undefined ? undefined : String(v))
  * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
  */
 export async function copyOut(r: Run, dest: string): Promise<number> {
+  // Where it goes is settled before a byte is asked for: a directory there is a plain error.
+  const target = dest === '-' ? '' : await destination(dest, r.arg(0))
   const range = optional(r.flags.range)
   const res = await r.fs.read({
     path: r.arg(0),
@@ -41,7 +44,6 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
     }
     return 0
   }
-  const target = await destination(dest, r.arg(0))
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
   const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)
@@ -81,13 +83,31 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
   return 0
 }
 
-/** The file a download writes: `dest`, or the source's name inside `dest` when that is a directory. */
+/**
+ * The name a download takes by default: the last part of the path as the daemon reads it
+ * (`d/f/.` is `f`, `d/f/x/..` is `f`); a path whose last part names no file (`/`, `..`) is a
+ * usage error. `.` was taken for the name: `fs get d/f/.` wrote the whole file as
+ * `../.<cwd>.execd-….part` beside the current directory, then failed on that name.
+ */
+export function localName(source: string): string {
+  const name = posix.basename(posix.normalize(source))
+  if (name === '' || name === '.' || name === '..') {
+    throw new UsageError(`cannot name a local file after ${JSON.stringify(source)}: give a destination`)
+  }
+  return name
+}
+
+/**
+ * The file a download writes: `dest`, or the source's name inside `dest` when that is a
+ * directory; a directory there too is a usage error, found before a byte is asked for (it was
+ * found by the rename, after the whole file had been written under a temporary name).
+ */
 async function destination(dest: string, source: string): Promise<string> {
-  const target = resolve(dest)
-  try {
-    if ((await stat(target)).isDirectory()) return join(target, basename(source))
-  } catch {
-    // a new file
+  const isDir = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true
+  let target = resolve(dest)
+  if (await isDir(target)) {
+    target = join(target, localName(source))
+    if (await isDir(target)) throw new UsageError(`${target} is a directory: give a destination file`)
   }
   return target
 }

@@ -11,13 +11,12 @@
  */
 import { cac, type CAC } from 'cac'
 import { open } from 'node:fs/promises'
-import { basename } from 'node:path'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { UsageError, report } from './errors'
 import type { FsOps, Permission } from './fs-ops'
 import { describe, table } from './fs-print'
-import { abortable, copyOut } from './fs-transfer'
+import { abortable, copyOut, localName } from './fs-transfer'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { progress, showProgress } from './progress'
@@ -95,7 +94,7 @@ export const OPS: FsOp[] = [
     args: '<path> [dest]',
     summary: 'copy a file here (dest: a file, a directory, or - for stdout; default: its name)',
     options: [['--range <a-b>', 'only bytes a to b']],
-    run: r => copyOut(r, r.args[1] ?? basename(r.arg(0))),
+    run: r => copyOut(r, r.args[1] ?? localName(r.arg(0))),
   },
   {
     name: 'put',

@@ -41,7 +41,10 @@ export function parseEnvPairs(raw: unknown): Record<string, string> | undefined 
   for (const pair of (Array.isArray(raw) ? raw : [raw]).map(String)) {
     const eq = pair.indexOf('=')
     if (eq <= 0) throw badRequest(`--env expects KEY=VALUE, got '${pair}'`)
-    out[pair.slice(0, eq)] = pair.slice(eq + 1)
+    const name = pair.slice(0, eq)
+    // Assigned, it set the object's prototype: the variable vanished and the command ran without it.
+    if (name === '__proto__') throw badRequest('--env: the environment variable name __proto__ is not supported')
+    out[name] = pair.slice(eq + 1)
   }
   return out
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { sleep, within } from './timers'
+import { setLongTimeout, sleep, within } from './timers'
 
 describe('within', () => {
   test('a promise settled in time gives its value; a rejection passes through', async () => {
@@ -11,6 +11,17 @@ describe('within', () => {
       ),
     ).toBe('late enough')
     await expect(within(Promise.reject(new Error('no')), 1000)).rejects.toThrow('no')
+  })
+
+  test('a wait of 2^31 ms or more is that long, not 1 ms (setTimeout wraps it)', async () => {
+    for (const ms of [2 ** 31, 3e9, Number.MAX_SAFE_INTEGER, Infinity]) {
+      expect(
+        await within(
+          sleep(30).then(() => 'in time'),
+          ms,
+        ),
+      ).toBe('in time')
+    }
   })
 
   test("a promise that outlasts the wait gives 'timeout', and its later settling changes nothing", async () => {

@@ -46,6 +46,7 @@ export const nextTurn = (): Promise<void> => new Promise(resolve => setImmediate
 export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   // One promise of its own: an async function, Promise.race and a timeout promise were three,
   // on every warm cell's hold (core/sse.ts).
+  if (!(ms <= MAX_TIMER_MS)) return withinLong(promise, ms)
   return new Promise<T | 'timeout'>((resolve, reject) => {
     const timer = setTimeout(() => resolve('timeout'), ms)
     promise.then(
@@ -55,6 +56,27 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout
       },
       err => {
         clearTimeout(timer)
+        reject(err)
+      },
+    )
+  })
+}
+
+/**
+ * within() past setTimeout's range, where a wait from a flag or a request (`--body-timeout
+ * 3000000000`, an interrupt grace) fired after 1 ms: every JSON body that did not arrive in one
+ * piece was a 408 "not received within 3000000000 ms".
+ */
+function withinLong<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return new Promise<T | 'timeout'>((resolve, reject) => {
+    const timer = setLongTimeout(() => resolve('timeout'), ms)
+    promise.then(
+      value => {
+        timer.clear()
+        resolve(value)
+      },
+      err => {
+        timer.clear()
         reject(err)
       },
     )

@@ -142,6 +142,11 @@ export function workingDir(
   root: string | undefined = serverRoot,
 ): string | undefined {
   if (cwd === undefined || cwd === '') return undefined
+  // Said plainly: a NUL was "error ERR_INVALID_ARG_VALUE", and a lone surrogate became U+FFFD
+  // on its way to mkdir (a context's cwd "a\ud800" made "a\ufffd").
+  if (cwd.includes('\0')) throw invalid(`working directory contains a NUL byte: ${JSON.stringify(cwd)}`)
+  if (!cwd.isWellFormed())
+    throw invalid(`working directory is not valid Unicode (a lone surrogate): ${JSON.stringify(cwd)}`)
   const dir = confineCwd(expandPath(cwd, env), root, cwd)
   if (CREATES_MISSING_DIR[kind]) {
     try {

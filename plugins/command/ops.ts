@@ -11,6 +11,7 @@ import { within } from '../../core/timers'
 import type { CommandRequest } from './contract'
 import type { SourceWithHeaders, SseItem } from '../../core/sse'
 import { workingDir } from '../../core/workdir'
+import { argumentProblem, envEntryProblem } from '../../core/exec-strings'
 import { commandEnv, lookupUser } from './env'
 import { startCommand, type Prepared, type RunSettings } from './run'
 import { CommandStore, type CommandRecord, type RetentionLimits } from './store'
@@ -174,6 +175,12 @@ const MAX_SPAWN_ID = 0x7fffffff
 
 function prepare(req: CommandRequest): Prepared {
   if (typeof req.command !== 'string' || req.command === '') throw invalid('command is required')
+  const commandProblem = argumentProblem('command', req.command)
+  if (commandProblem) throw invalid(commandProblem)
+  for (const [name, value] of Object.entries(req.envs ?? {})) {
+    const problem = envEntryProblem(name, value)
+    if (problem) throw invalid(`envs: ${problem}`)
+  }
   if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
     throw invalid(`timeout must be a non-negative number of milliseconds, got ${req.timeout}`)
   }

@@ -6,6 +6,7 @@ import { fileBody } from '../../core/file-body'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
+import { refuseProtoEnv } from '../../core/exec-strings'
 import { replayAfter, SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
 import type { Commands } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
@@ -41,6 +42,7 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
     .post('/command', ({ body }) => runCommand(ops, body), {
       body: RunCommandBody,
+      transform: ({ body }) => refuseProtoEnv((body as { envs?: unknown } | undefined)?.envs),
       detail: {
         summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
         responses: {

@@ -6,7 +6,8 @@
  * either way, and the log file keeps the output for `/logs`.
  */
 import { findShell, requirePiece } from '../../core/capabilities'
-import { ExecdError, limitReached } from '../../core/errors'
+import { ExecdError, PREFIX, limitReached } from '../../core/errors'
+import { isArgListTooLong } from '../../core/exec-strings'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import { ByteLineSplitter, type OutputLine } from '../../core/lines'
@@ -93,6 +94,13 @@ export function startCommand(
     // No fd for the pipes: a 503 naming the limit, as for every other route (core/errors.ts).
     const full = limitReached(err)
     if (full) throw full
+    // The command and its environment together past what execve takes: the request's size, a 400.
+    if (isArgListTooLong(err)) {
+      throw new ExecdError(
+        'INVALID_REQUEST_BODY',
+        `${PREFIX.validation}the command and its environment are too large to start (E2BIG: argument list too long)`,
+      )
+    }
     requirePiece('shell')
     failure = `failed to start command: ${(err as Error).message}`
   }

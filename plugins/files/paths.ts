@@ -113,6 +113,11 @@ export class PathScope {
   private locateText(raw: string): Located {
     if (raw === '') throw badRequest('invalid path: empty (use "." for the working directory)')
     if (raw.includes('\0')) throw badRequest(`invalid path: contains a NUL byte`)
+    // A lone surrogate (JSON lets one through) became U+FFFD on its way to the kernel: another
+    // name than the one sent, and "a\ud800" and "a\udc00" one file.
+    if (!raw.isWellFormed()) {
+      throw badRequest('invalid path: not valid Unicode (a lone surrogate); send the exact bytes as path_base64')
+    }
     const expanded = expandHome(expandVariables(raw))
     if (expanded === '') throw badRequest(`invalid path: ${raw} is empty once expanded`)
     const path = resolve(this.base, expanded)

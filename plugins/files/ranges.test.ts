@@ -50,6 +50,16 @@ describe('contentDisposition', () => {
       `attachment; filename="caf%C3%A9%20&%20co.txt"; filename*=UTF-8''caf%C3%A9%20&%20co.txt`,
     )
   })
+  test('an ASCII name with a control character, a quote or a backslash is percent-encoded too', () => {
+    expect(contentDisposition('new\nline')).toBe(`attachment; filename="new%0Aline"; filename*=UTF-8''new%0Aline`)
+    expect(contentDisposition("a\"; filename*=UTF-8''x.sh")).toBe(
+      `attachment; filename="a%22%3B%20filename%2A=UTF-8%27%27x.sh"; filename*=UTF-8''a%22%3B%20filename%2A=UTF-8%27%27x.sh`,
+    )
+    expect(contentDisposition('back\\slash')).toBe(`attachment; filename="back%5Cslash"; filename*=UTF-8''back%5Cslash`)
+    expect(contentDisposition(Buffer.from('tab\there'))).toBe(
+      `attachment; filename="tab%09here"; filename*=UTF-8''tab%09here`,
+    )
+  })
   test('a name that is not UTF-8 has its bytes percent-encoded as they are (Go escapes bytes)', () => {
     expect(contentDisposition(Buffer.from([0x61, 0xff, 0x2e, 0x74]))).toBe(
       `attachment; filename="a%FF.t"; filename*=UTF-8''a%FF.t`,

@@ -47,11 +47,15 @@ export function parseRange(header: string, size: number): ByteRange {
 
 /**
  * `attachment; filename="name"`, and for non-ASCII names the percent-encoded form in both
- * parameters (`filename*=UTF-8''…`, RFC 5987), byte for byte as the reference formats it.
+ * parameters (`filename*=UTF-8''…`, RFC 5987), byte for byte as the reference formats it. An
+ * ASCII name that cannot stand in a quoted string as it is — a control character, `"` or a backslash —
+ * is percent-encoded too: a newline made the header invalid (a 500 from the runtime, the file
+ * never downloadable) and a quote ended the parameter, so `a"; filename*=UTF-8''x.sh` named the
+ * download `x.sh`.
  */
 export function contentDisposition(name: string | Buffer): string {
   if (typeof name !== 'string' && name.every(b => b < 0x80)) name = name.toString()
-  if (typeof name === 'string' && !/[^\x00-\x7f]/.test(name)) return `attachment; filename="${name}"`
+  if (typeof name === 'string' && !/[^\x20-\x7e]|["\\]/.test(name)) return `attachment; filename="${name}"`
   const encoded = pathEscape(name)
   return `attachment; filename="${encoded}"; filename*=UTF-8''${encoded}`
 }

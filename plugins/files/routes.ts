@@ -73,6 +73,11 @@ export function checkPathMap({ body }: { body: unknown }): void {
   for (const [path, entry] of Object.entries(body)) {
     if (!isPlainObject(entry)) throw badRequest(`${PREFIX.validation}${path}: expected an object`)
   }
+  // The validator builds the map anew by assignment, where this key sets the prototype: the
+  // entry vanished and the answer was a 200 for a file never changed.
+  if (Object.hasOwn(body, '__proto__')) {
+    throw badRequest(`${PREFIX.validation}the path "__proto__" cannot be a key here: write it "./__proto__"`)
+  }
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -1,6 +1,7 @@
 /** The isolated sessions' HTTP adapter (`/v1/isolated/*`, the SDK's paths): validate → call → render. */
 import { Elysia } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
+import { refuseProtoEnv } from '../../core/exec-strings'
 import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { IsolatedSessions, Session } from './ops/sessions'
@@ -83,6 +84,7 @@ export function isolatedRoutes(ops: IsolatedSessions) {
       {
         params: SessionParams,
         body: RunBody,
+        transform: ({ body }) => refuseProtoEnv((body as { envs?: unknown } | undefined)?.envs),
         detail: {
           summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
           responses: {

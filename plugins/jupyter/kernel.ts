@@ -8,6 +8,7 @@ import { CellQueue, type Overflow } from '../../core/cell-queue'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
+import { setLongTimeout, type LongTimer } from '../../core/timers'
 import { KernelChannel } from './channel'
 import { CellTracker, executeRequest } from './messages'
 import type { JupyterServer } from './rest'
@@ -131,7 +132,7 @@ export class JupyterKernel implements RuntimeContext {
     const msgId = crypto.randomUUID()
     const tracker = new CellTracker(msgId)
     const queue = new CellQueue(OUTPUT_OVERFLOW)
-    let grace: ReturnType<typeof setTimeout> | undefined
+    let grace: LongTimer | undefined
 
     const fail = (ename: string, evalue: string) => queue.end(errorEvent(ename, evalue))
     const finish = () => queue.end(...tracker.finish())
@@ -144,7 +145,8 @@ export class JupyterKernel implements RuntimeContext {
       }
       if (tracker.done) return finish()
       if ((tracker.idle || tracker.replied) && !grace) {
-        grace = setTimeout(() => void this.graceExpired(tracker, channel, finish, fail), this.timings.replyGraceMs)
+        // A long timer: --jupyter-reply-grace past 2^31 ms was 1 ms with setTimeout.
+        grace = setLongTimeout(() => void this.graceExpired(tracker, channel, finish, fail), this.timings.replyGraceMs)
       }
     })
     const unClose = channel.onClose(why => void this.channelLost(why, fail))
@@ -163,7 +165,7 @@ export class JupyterKernel implements RuntimeContext {
       unsubscribe()
       unClose()
       clearInterval(poll)
-      clearTimeout(grace)
+      grace?.clear()
     }
   }
 

@@ -9,6 +9,10 @@ export const badGateway = (): Response =>
   errorResponse(new ExecdError('BAD_GATEWAY', 'Bad Gateway: nothing answered on that port'))
 
 export const portRequired = (): Response => errorResponse(new ExecdError('INVALID_REQUEST_BODY', 'port is required'))
+export const invalidPort = (port: string): Response =>
+  errorResponse(
+    new ExecdError('INVALID_REQUEST_BODY', `invalid port ${JSON.stringify(port)}: a whole number from 1 to 65535`),
+  )
 
 /** What came back from the upstream, before it is relayed. */
 export interface UpstreamAnswer {

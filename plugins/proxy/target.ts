@@ -38,7 +38,7 @@ export function parseTarget(url: string): ProxyTarget | null {
   return { port, pathAndQuery: (slash < 0 ? '/' : rest.slice(slash)) + u.search }
 }
 
-/** A port worth dialing; anything else fails like an unreachable upstream (502). */
+/** A port worth dialing; anything else is the caller's 400 (plugins/proxy/ops.ts). */
 export const validPort = (port: string): boolean => /^\d{1,5}$/.test(port) && Number(port) > 0 && Number(port) < 65536
 
 /** Strips headers for the caller only: hop-by-hop ones, those named by Connection. */

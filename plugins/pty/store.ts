@@ -6,6 +6,7 @@
  */
 import { requirePiece } from '../../core/capabilities'
 import { ExecdError } from '../../core/errors'
+import { argumentProblem } from '../../core/exec-strings'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
@@ -61,6 +62,9 @@ export class PtyStore {
       if (!(err instanceof ExecdError)) throw err
       throw new ExecdError(err.code, `${PREFIX_CREATE}${err.message}`)
     }
+    // A command no spawn takes is refused here, not when the WebSocket connects (START_FAILED then).
+    const problem = opts.command === undefined ? undefined : argumentProblem('command', opts.command)
+    if (problem) throw new ExecdError('INVALID_REQUEST_BODY', `${PREFIX_CREATE}${problem}`)
     requirePiece('bash', 'cannot start a terminal') // at create, not when the WebSocket connects
     const release = this.acquire()
     const command = opts.command?.trim() ? opts.command : undefined

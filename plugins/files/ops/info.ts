@@ -8,7 +8,8 @@ import type { PathScope, RawPath } from '../paths'
 /** Keyed by the path as sent; one sent as bytes is keyed by its `\xHH` text and carries `path_base64`. */
 export async function statFiles(scope: PathScope, paths: readonly RawPath[]): Promise<Record<string, FileInfo>> {
   for (const raw of paths) scope.normalise(raw)
-  const out: Record<string, FileInfo> = {}
+  // No prototype: a file named __proto__ was assigned as the object's prototype and left out.
+  const out: Record<string, FileInfo> = Object.create(null)
   for (const raw of paths) {
     try {
       out[String(raw)] = await scope.with(raw, {}, async a => {

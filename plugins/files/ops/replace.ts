@@ -27,8 +27,13 @@ export async function replaceInFiles(
   for (const [key, r] of Object.entries(entries)) {
     scope.normalise(entryPath(key, r))
     if (r.old === '') throw badRequest('old content must not be empty')
+    // A lone surrogate is written as U+FFFD: `old` would match the file's U+FFFD, `new` write one.
+    if (!r.old.isWellFormed() || !r.new.isWellFormed()) {
+      throw badRequest('old and new must be valid Unicode (a lone surrogate cannot be written)')
+    }
   }
-  const out: Record<string, { replacedCount: number }> = {}
+  // No prototype: a file named __proto__ would be assigned as the prototype and left out.
+  const out: Record<string, { replacedCount: number }> = Object.create(null)
   for (const [key, r] of Object.entries(entries)) {
     signal?.throwIfAborted()
     const raw = entryPath(key, r)

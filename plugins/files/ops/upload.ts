@@ -6,7 +6,7 @@
  * renamed into place only once the whole request has arrived and checked out; otherwise they
  * are removed, with every parent directory the request created.
  */
-import { readFileSync } from 'node:fs'
+import { fstatSync, readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
 import { stageFile, syncDirectory, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
@@ -113,6 +113,8 @@ async function stage(
   meta: CheckedMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   directories: SharedDirectories,
+  /** The targets staged so far by this request (directory dev:ino and name). */
+  taken?: Set<string>,
 ): Promise<StagedFile> {
   let anchor: Anchor
   let added = false
@@ -125,6 +127,20 @@ async function stage(
   try {
     // A shared directory counts once, for the file that opened it.
     release = holdFds(added ? 1 : anchor.heldFds)
+    if (taken) {
+      // One target twice: the later file replaced the earlier at commit, and the answer was a
+      // 200 for a file that was never written. Told by the directory and name reached, so
+      // `/d/f`, `/d/./f` and a symlink to it are one.
+      const dir = fstatSync(anchor.dir)
+      const key = `${dir.dev}:${dir.ino}/${Buffer.from(anchor.name).toString('hex')}`
+      if (taken.has(key)) {
+        throw new ExecdError(
+          'INVALID_FILE_METADATA',
+          `invalid metadata format. the same file twice in one upload: ${meta.path}`,
+        )
+      }
+      taken.add(key)
+    }
     const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
     const localDisk = await directories.localDisk(anchor.dir)
     const staged = await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own, localDisk })
@@ -192,6 +208,7 @@ export async function uploadFiles(
     PENDING_PART_COST + (typeof meta.path === 'string' ? meta.path.length : meta.path.bytes.length)
   const staged: StagedFile[] = []
   const directories = new SharedDirectories()
+  const taken = new Set<string>()
   let metadataCount = 0
   let fileCount = 0
   let complete = false
@@ -221,7 +238,7 @@ export async function uploadFiles(
               : `metadata file is missing for file part ${fileCount}: each metadata part must come before its file part`,
           )
         }
-        staged.push(await stage(scope, meta, part.body, directories))
+        staged.push(await stage(scope, meta, part.body, directories, taken))
       }
       // Other parts are ignored (drained by the parser).
     }

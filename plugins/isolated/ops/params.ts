@@ -59,6 +59,11 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
   if (!req || typeof req !== 'object') throw invalid('expected a JSON object')
   const ws = req.workspace
   if (!ws || typeof ws.path !== 'string' || ws.path === '') throw invalid('workspace.path is required')
+  // The CLI calls here without the route's schema: the same choices. `--mode overlya` ran the
+  // session with the workspace read-only, `--profile x` as strict, each without a word.
+  oneOf(ws.mode, 'workspace.mode', ['rw', 'ro', 'overlay'])
+  oneOf(req.profile, 'profile', ['strict', 'balanced'])
+  oneOf(req.uid_mode, 'uid_mode', ['setpriv', 'userns'])
   const workspace = existingDir(ws.path, 'workspace.path')
   if (workspace === '/') throw invalid('workspace.path cannot be / (the whole filesystem would be writable)')
   const mode = ws.mode ?? 'rw'
@@ -94,6 +99,10 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     const source = allowed(settings, existingPath(b.source, `binds[${i}].source`), `binds[${i}].source`)
     const dest = b.dest ?? source
     if (!isAbsolute(dest) || dest.split('/').includes('..')) throw invalid(`binds[${i}].dest must be absolute: ${dest}`)
+    // Each was a 500 once bwrap ran: a NUL quoted the runtime ("must be a string without null
+    // bytes"), a bind over / left the sandbox without its system and the shell exited at start.
+    if (dest.includes('\0')) throw invalid(`binds[${i}].dest contains a NUL byte`)
+    if (resolve(dest) === '/') throw invalid(`binds[${i}].dest cannot be / (the sandbox's system would be replaced)`)
     return { source, dest: resolve(dest), readonly: b.readonly ?? false }
   })
   const ep = req.env_passthrough
@@ -112,6 +121,15 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     ...(req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? req.uid } : {}),
     uid_mode: uidMode,
     idle_timeout_seconds: idle,
+  }
+}
+
+/** A 400 unless `value` is absent or one of `choices`. */
+function oneOf(value: unknown, field: string, choices: readonly string[]): void {
+  if (value !== undefined && !choices.includes(value as string)) {
+    throw invalid(
+      `${field} must be ${choices.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${JSON.stringify(value)}`,
+    )
   }
 }
 

@@ -174,6 +174,9 @@ export class IsolatedSessions {
     for (const [k, v] of envs) {
       if (!ENV_NAME.test(k)) throw invalid(`envs: not a variable name: ${k}`)
       if (typeof v !== 'string') throw invalid(`envs.${k}: expected a string`)
+      // The shell would drop it without a word: `x\0y` arrived as `xy`.
+      if (v.includes('\0')) throw invalid(`envs.${k} contains a NUL byte`)
+      if (!v.isWellFormed()) throw invalid(`envs.${k} is not valid Unicode (a lone surrogate)`)
     }
     if (!s.bash.alive) {
       throw new ExecdError(

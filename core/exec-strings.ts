@@ -1,0 +1,57 @@
+/**
+ * What execve(2) takes as an argument or an environment entry, checked while a request can still
+ * be answered with a 400: past this point a spawn refused them and the request had already
+ * become a 200 stream (or a terminal created with 201) whose error quoted the runtime.
+ */
+import { ExecdError, PREFIX } from './errors'
+
+/** Linux's MAX_ARG_STRLEN (32 pages): one argument or `NAME=value` string, its NUL included. */
+export const MAX_ARG_STRLEN = 32 * 4096
+
+/** Why `value` cannot be one argument of a process (as sent), or undefined when it can. */
+export function argumentProblem(what: string, value: string): string | undefined {
+  if (value.includes('\0')) return `${what} contains a NUL byte`
+  if (!value.isWellFormed()) return `${what} is not valid Unicode (a lone surrogate)`
+  if (tooLong(value)) return `${what} is longer than one argument may be (${MAX_ARG_STRLEN - 1} bytes)`
+  return undefined
+}
+
+/**
+ * Why `name` = `value` cannot be an entry of a process's environment: an empty name or one
+ * with `=` (`{"A=B":"1"}` set A to `B=1`), a NUL anywhere (the spawn refused it), a lone
+ * surrogate (it reached the child as U+FFFD), or an entry longer than the kernel takes. Any
+ * other name is a valid entry, shell identifier or not.
+ */
+export function envEntryProblem(name: string, value: string): string | undefined {
+  if (name === '') return 'an environment variable name is empty'
+  if (name.includes('=')) return `environment variable name contains '=': ${JSON.stringify(name)}`
+  if (name.includes('\0')) return `environment variable name contains a NUL byte: ${JSON.stringify(name)}`
+  if (value.includes('\0')) return `environment variable ${name} contains a NUL byte`
+  if (!name.isWellFormed() || !value.isWellFormed()) {
+    return `environment variable ${JSON.stringify(name)} is not valid Unicode (a lone surrogate)`
+  }
+  if (tooLong(`${name}=${value}`)) {
+    return `environment variable ${name} is longer than one entry may be (${MAX_ARG_STRLEN - 1} bytes with its name)`
+  }
+  return undefined
+}
+
+/** Whether `s` in UTF-8 with its NUL passes MAX_ARG_STRLEN; cheap for short strings. */
+const tooLong = (s: string): boolean => s.length * 3 >= MAX_ARG_STRLEN && Buffer.byteLength(s) >= MAX_ARG_STRLEN
+
+/**
+ * A request's `envs` naming `__proto__`: the validator builds the record anew by assignment,
+ * where that key sets the prototype, so the variable vanished without a word. Called where the
+ * body is still as parsed (a route's transform), before the validator.
+ */
+export function refuseProtoEnv(envs: unknown): void {
+  if (typeof envs === 'object' && envs !== null && Object.hasOwn(envs, '__proto__')) {
+    throw new ExecdError(
+      'INVALID_REQUEST_BODY',
+      `${PREFIX.validation}envs: the environment variable name __proto__ is not supported`,
+    )
+  }
+}
+
+/** Whether a spawn failed because the arguments and environment together were too large. */
+export const isArgListTooLong = (err: unknown): boolean => (err as NodeJS.ErrnoException)?.code === 'E2BIG'

@@ -1,0 +1,476 @@
+/**
+ * What the tenth attacker's pass found (values that pass the schema and then do harm: names,
+ * environments, sizes): each test fails on the executable before its fix. No timing: answers
+ * are read whole and their statuses, codes and bytes compared.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { postJson, readSse, runCli, runCliSync, startDaemon, type Daemon } from './harness'
+import { portOf } from './raw-http'
+
+let d: Daemon
+let scratch: string
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-values-'))
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d.stop()
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+const download = (path: string, method = 'GET') =>
+  d.fetch(`/files/download?path=${encodeURIComponent(path)}`, { method })
+
+describe('a file whose name is no quoted-string downloads, its name percent-encoded', () => {
+  // A newline or CR in the name made Content-Disposition an invalid header: a 500
+  // RUNTIME_ERROR "Header 'Content-Disposition' has invalid value" for GET and HEAD, so such a
+  // file (made by any program in the sandbox) could not be downloaded at all. A quote ended the
+  // filename parameter, so the name chose the header's other parameters.
+  let dir: string
+  beforeAll(() => {
+    dir = join(scratch, 'names')
+    mkdirSync(dir)
+  })
+
+  test('a newline or a CR in the name: 200 with the bytes, for GET and HEAD', async () => {
+    for (const [name, encoded] of [
+      ['new\nline', 'new%0Aline'],
+      ['cr\rlf\r\nSet-Cookie: a=b', 'cr%0Dlf%0D%0ASet-Cookie:%20a=b'],
+    ] as const) {
+      writeFileSync(join(dir, name), 'payload')
+      const res = await download(join(dir, name))
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('payload')
+      const disposition = res.headers.get('content-disposition') ?? ''
+      expect(disposition).not.toMatch(/[\r\n]/)
+      expect(disposition).toBe(`attachment; filename="${encoded}"; filename*=UTF-8''${encoded}`)
+      expect(res.headers.get('set-cookie')).toBeNull()
+      const head = await download(join(dir, name), 'HEAD')
+      expect(head.status).toBe(200)
+      expect(head.headers.get('content-length')).toBe('7')
+    }
+  })
+
+  test('a quote in the name stays inside the filename parameter', async () => {
+    const name = `a"; filename*=UTF-8''x.sh`
+    writeFileSync(join(dir, name), 'q')
+    const res = await download(join(dir, name))
+    expect(res.status).toBe(200)
+    const disposition = res.headers.get('content-disposition') ?? ''
+    // One filename and one filename*, each naming the whole name.
+    expect(disposition.match(/filename\*=/g)).toHaveLength(1)
+    expect(disposition).toBe(
+      `attachment; filename="a%22%3B%20filename%2A=UTF-8%27%27x.sh"; filename*=UTF-8''a%22%3B%20filename%2A=UTF-8%27%27x.sh`,
+    )
+    await res.arrayBuffer()
+  })
+})
+
+/** The answer to a request that must be refused before anything starts: its status and JSON. */
+async function refused(res: Response): Promise<{ status: number; code: string; message: string }> {
+  const text = await res.text()
+  expect(res.headers.get('content-type') ?? '').toContain('application/json')
+  return { status: res.status, ...JSON.parse(text) }
+}
+
+describe('POST /command: values no process can be given are a 400 before the stream', () => {
+  // Each was a 200 stream: init, then an error event quoting the runtime ("The property
+  // 'options.env['A\u0000B']' must be a string without null bytes", "E2BIG: argument list too
+  // long, posix_spawn 'bash'"), or — a background command — init and execution_complete, the
+  // failure only in its status (exit_code 255). A name with '=' ran the command with another
+  // variable than the one named: {"A=B":"1"} set A to "B=1".
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['a NUL in an env name', { envs: { 'A\u0000B': '1' } }, /envs: environment variable name contains a NUL byte/],
+    ['a NUL in an env value', { envs: { A: 'x\u0000y' } }, /envs: environment variable A contains a NUL byte/],
+    ["'=' in an env name", { envs: { 'A=B': '1' } }, /envs: environment variable name contains '='/],
+    ['an empty env name', { envs: { '': '1' } }, /envs: an environment variable name is empty/],
+    [
+      'an env entry past 128 KiB',
+      { envs: { A: 'x'.repeat(200_000) } },
+      /environment variable A is longer than one entry/,
+    ],
+    ['a NUL in the command', { command: 'echo a\u0000b' }, /command contains a NUL byte/],
+    ['a command past 128 KiB', { command: `echo ${'a'.repeat(200_000)}` }, /command is longer than one argument/],
+    [
+      'an environment past ARG_MAX together',
+      { envs: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`V${i}`, 'y'.repeat(60_000)])) },
+      /too large to start \(E2BIG/,
+    ],
+  ]
+  for (const background of [false, true]) {
+    for (const [what, body, message] of cases) {
+      test(`${what}${background ? ' (background)' : ''}`, async () => {
+        const r = await refused(await postJson(d, '/command', { command: 'echo hi', ...body, background }))
+        expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+        expect(r.message).toMatch(message)
+        expect(r.message).not.toContain('posix_spawn')
+      })
+    }
+  }
+
+  test('names that are not shell identifiers still reach the command as they are', async () => {
+    const res = await postJson(d, '/command', {
+      command: 'env | grep -a -E "^(1A|A B|ü)="',
+      envs: { '1A': 'one', 'A B': 'two', ü: 'three' },
+    })
+    expect(res.status).toBe(200)
+    const out = (await readSse(res)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
+    expect(out.sort()).toEqual(['1A=one', 'A B=two', 'ü=three'])
+  })
+})
+
+describe('POST /pty: a command no spawn takes is a 400 at create', () => {
+  // It was a 201, and the WebSocket then closed with 1011 START_FAILED quoting the runtime.
+  test('a NUL in the command, or one past 128 KiB', async () => {
+    for (const command of ['echo a\u0000b', `echo ${'a'.repeat(200_000)}`]) {
+      const r = await refused(await postJson(d, '/pty', { command }))
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(r.message).toStartWith('error creating pty session: command ')
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a 400', () => {
+  // The session's shell dropped the NUL without a word: {"A":"x\u0000y"} arrived as "xy".
+  test('refused, and the shell never sees it', async () => {
+    const workspace = join(scratch, 'ws')
+    mkdirSync(workspace)
+    const created = await postJson(d, '/v1/isolated/session', { workspace: { path: workspace } })
+    expect(created.status).toBe(201)
+    const { session_id } = (await created.json()) as { session_id: string }
+    try {
+      const r = await refused(
+        await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[$A]"', envs: { A: 'x\u0000y' } }),
+      )
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(r.message).toContain('envs.A contains a NUL byte')
+      const after = await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[${A-unset}]"' })
+      const out = (await readSse(after)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
+      expect(out).toEqual(['[unset]'])
+      // "__proto__" as a name vanished in the validator; refused like the command's.
+      const proto = await refused(
+        await d.fetch(`/v1/isolated/session/${session_id}/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"code":"true","envs":{"__proto__":"x"}}',
+        }),
+      )
+      expect(proto).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      // A lone surrogate reached the shell as U+FFFD.
+      const surrogate = await refused(
+        await d.fetch(`/v1/isolated/session/${session_id}/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"code":"true","envs":{"A":"x\\udc00"}}',
+        }),
+      )
+      expect(surrogate).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(surrogate.message).toContain('envs.A is not valid Unicode')
+    } finally {
+      await d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
+    }
+  })
+})
+
+describe('CLI fs get: a path whose last part names no file', () => {
+  // `fs get /d/f/.` took "." for the file's name: it wrote the whole file as
+  // `../.<cwd>.execd-….part` beside the current directory, then failed renaming it over that
+  // directory with "execd: …/.<cwd>.execd-….part: is a directory" (exit 1).
+  let here: string
+  let remote: string
+  beforeAll(() => {
+    here = join(scratch, 'cli', 'here')
+    remote = join(scratch, 'cli', 'remote')
+    mkdirSync(here, { recursive: true })
+    mkdirSync(join(remote, 'sub'), { recursive: true })
+    writeFileSync(join(remote, 'f.txt'), 'bytes\n')
+  })
+  const get = (...args: string[]) => runCliSync(['fs', 'get', ...args], { cwd: here })
+
+  test('d/f.txt/. and d/f.txt/sub/.. are f.txt, as the daemon reads them', () => {
+    for (const path of [join(remote, 'f.txt') + '/.', join(remote, 'f.txt', 'x', '..')]) {
+      rmSync(join(here, 'f.txt'), { force: true })
+      const r = get(path)
+      expect([r.code, r.stderr]).toEqual([0, ''])
+      expect(readFileSync(join(here, 'f.txt'), 'utf8')).toBe('bytes\n')
+    }
+    expect(readdirSync(join(scratch, 'cli')).sort()).toEqual(['here', 'remote'])
+  })
+
+  test('a directory where the file would go: exit 2, one line, nothing written anywhere', () => {
+    // It was found by the rename, after the whole file had been written beside it under a
+    // temporary name, which the error then named.
+    mkdirSync(join(here, 'into', 'taken.txt'), { recursive: true })
+    writeFileSync(join(remote, 'taken.txt'), 'x')
+    const r = get(join(remote, 'taken.txt'), 'into')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`execd: ${join(here, 'into', 'taken.txt')} is a directory: give a destination file\n`)
+    expect(readdirSync(join(here, 'into', 'taken.txt'))).toEqual([])
+    expect(readdirSync(join(here, 'into'))).toEqual(['taken.txt'])
+  })
+
+  test('a path whose last part is .. or / is refused before anything is asked', () => {
+    for (const path of ['/', '..', '../..', 'sub/../..']) {
+      const r = get(path)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toBe(`execd: cannot name a local file after ${JSON.stringify(path)}: give a destination\n`)
+    }
+  })
+})
+
+describe('a map key "__proto__" is refused, never dropped', () => {
+  // The body validator builds a record anew by assignment, where "__proto__" sets the prototype:
+  // the entry vanished. A replace, chmod or mkdir of a file named __proto__ (relative to execd's
+  // directory) answered 200 and changed nothing; a command's envs {"__proto__": "x"} ran without it.
+  test('files: replace, permissions, directories', async () => {
+    for (const [path, body] of [
+      ['/files/replace', { __proto__x: { old: 'l', new: 'L' } }],
+      ['/files/permissions', { __proto__x: { mode: 600 } }],
+      ['/directories', { __proto__x: { mode: 700 } }],
+    ] as const) {
+      const text = JSON.stringify(body).replace('__proto__x', '__proto__')
+      const r = await refused(
+        await d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text }),
+      )
+      expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toContain('"./__proto__"')
+    }
+  })
+
+  test('command envs', async () => {
+    const r = await refused(
+      await d.fetch('/command', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"command":"echo $X","envs":{"__proto__":"x","X":"1"}}',
+      }),
+    )
+    expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+    expect(r.message).toContain('__proto__ is not supported')
+  })
+})
+
+describe('waits of 2^31 ms or more are that long (setTimeout took them as 1 ms)', () => {
+  test('serve --body-timeout 3000000000: a JSON body that arrives in two pieces is read, not a 408', async () => {
+    const slow = await startDaemon({ token: null, args: ['--body-timeout', '3000000000'] })
+    try {
+      const body = '{"command":"echo in two pieces"}'
+      const reply = await new Promise<string>((resolve, reject) => {
+        let text = ''
+        void Bun.connect({
+          hostname: '127.0.0.1',
+          port: portOf(slow.url),
+          socket: {
+            async open(socket) {
+              socket.write(
+                `POST /command HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+                  `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`,
+              )
+              await Bun.sleep(200) // the rest comes later than 1 ms after the head
+              socket.write(body.slice(5))
+            },
+            data(_, chunk) {
+              text += chunk.toString()
+            },
+            close: () => resolve(text),
+            error: (_, err) => reject(err),
+          },
+        }).catch(reject)
+      })
+      expect(reply).toStartWith('HTTP/1.1 200')
+      expect(reply).toContain('"text":"in two pieces"')
+      expect(slow.logs()).not.toContain('TimeoutOverflowWarning')
+    } finally {
+      await slow.stop()
+    }
+  })
+
+  test('exec --timeout 3000000000: the cell runs to its end, not interrupted at once', async () => {
+    const r = await runCli(['exec', 'bash', 'sleep 0.2; echo ran to the end', '--timeout', '3000000000'])
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, 'ran to the end\n', ''])
+  })
+})
+
+test('CLI exec --env __proto__=x: exit 2 with one line, as the daemon refuses it (it ran without the variable, exit 0)', () => {
+  const r = runCliSync(['exec', '--shell', 'echo "[$__proto__]"', '--env', '__proto__=x'])
+  expect([r.code, r.stdout, r.stderr]).toEqual([
+    2,
+    '',
+    'execd: --env: the environment variable name __proto__ is not supported\n',
+  ])
+})
+
+describe('a file named __proto__ is in the answers that are keyed by path', () => {
+  // The answer's map was a plain object: assigning the key "__proto__" set its prototype, so
+  // GET /files/info?path=__proto__ answered 200 {} and `fs stat __proto__` printed nothing (exit 0).
+  let dir: string
+  beforeAll(() => {
+    dir = join(scratch, 'proto')
+    mkdirSync(dir)
+    writeFileSync(join(dir, '__proto__'), 'p')
+    writeFileSync(join(dir, 'other'), 'o')
+  })
+
+  test("GET /files/info (the path relative to the daemon's directory)", async () => {
+    const here = await startDaemon({ cwd: dir })
+    try {
+      const res = await here.fetch('/files/info?path=__proto__&path=other')
+      expect(res.status).toBe(200)
+      const text = await res.text()
+      const info = JSON.parse(text)
+      expect(Object.keys(info).sort()).toEqual(['__proto__', 'other'])
+      expect(info.__proto__).toMatchObject({ path: join(dir, '__proto__'), size: 1 })
+    } finally {
+      await here.stop()
+    }
+  })
+
+  test('CLI fs stat', () => {
+    const r = runCliSync(['fs', 'stat', '--json', '__proto__', 'other'], { cwd: dir })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(join(dir, '__proto__'))
+    expect(r.stdout).toContain(join(dir, 'other'))
+  })
+})
+
+describe('an upload naming one file twice is a 400, nothing written', () => {
+  // Both parts were staged and renamed in turn: the first file's bytes were replaced by the
+  // second's and the answer was a 200 for both.
+  test('the same path, and /d/./f beside /d/f', async () => {
+    const dir = join(scratch, 'twice')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'f'), 'before')
+    for (const second of [join(dir, 'f'), `${dir}/./f`]) {
+      const form = new FormData()
+      form.append('metadata', new Blob([JSON.stringify({ path: join(dir, 'f') })]), 'metadata')
+      form.append('file', new Blob(['first']), 'f')
+      form.append('metadata', new Blob([JSON.stringify({ path: second })]), 'metadata')
+      form.append('file', new Blob(['second']), 'f')
+      const r = await refused(await d.fetch('/files/upload', { method: 'POST', body: form }))
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_FILE_METADATA' })
+      expect(r.message).toContain(`the same file twice in one upload: ${second}`)
+      expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('before')
+      expect(readdirSync(dir)).toEqual(['f'])
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))('isolated create: a bind no sandbox can take is a 400', () => {
+  // dest "/" answered 500 RUNTIME_ERROR "the isolated session did not start: bash has exited",
+  // a dest with a NUL 500 quoting the runtime ("The argument 'args[46]' must be a string
+  // without null bytes").
+  test('dest / and a dest with a NUL', async () => {
+    const allowed = join(scratch, 'binds')
+    const workspace = join(scratch, 'binds-ws')
+    mkdirSync(allowed)
+    mkdirSync(workspace)
+    const isolated = await startDaemon({ args: ['--isolated-binds', allowed] })
+    try {
+      for (const [dest, message] of [
+        ['/', 'binds[0].dest cannot be /'],
+        ['//.', 'binds[0].dest cannot be /'],
+        ['/x\u0000y', 'binds[0].dest contains a NUL byte'],
+      ] as const) {
+        const r = await refused(
+          await postJson(isolated, '/v1/isolated/session', {
+            workspace: { path: workspace },
+            binds: [{ source: allowed, dest }],
+          }),
+        )
+        expect([dest, r.status, r.code]).toEqual([dest, 400, 'INVALID_REQUEST_BODY'])
+        expect(r.message).toContain(message)
+      }
+    } finally {
+      await isolated.stop()
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))('CLI exec --isolated: an unknown --mode or --profile is a usage error', () => {
+  // `--mode overlya` ran the command with the workspace read-only (a write failed naming
+  // execd's script, exit 1), `--profile x` as strict (exit 0): neither said what was wrong.
+  test('exit 2, one line, the workspace untouched', () => {
+    const workspace = join(scratch, 'cli-isolated')
+    mkdirSync(workspace)
+    for (const [flag, value, message] of [
+      ['--mode', 'overlya', 'workspace.mode must be rw, ro or overlay, got "overlya"'],
+      ['--profile', 'x', 'profile must be strict or balanced, got "x"'],
+    ] as const) {
+      const r = runCliSync(['exec', '--isolated', workspace, flag, value, 'echo changed > f'])
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `execd: ${message}\n`])
+      expect(readdirSync(workspace)).toEqual([])
+    }
+  })
+})
+
+test('/proxy/<port>: a port that is no port is a 400 naming it, for HTTP and WebSocket (it was a 502)', async () => {
+  for (const port of ['0', '-1', '65536', 'abc', '1e3', '0x50', '00047391']) {
+    for (const upgrade of [false, true]) {
+      const headers: Record<string, string> = upgrade
+        ? {
+            upgrade: 'websocket',
+            connection: 'Upgrade',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            'sec-websocket-version': '13',
+          }
+        : {}
+      const r = await refused(await d.fetch(`/proxy/${port}/x`, { headers }))
+      expect([port, upgrade, r.status, r.code]).toEqual([port, upgrade, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toBe(`invalid port "${port}": a whole number from 1 to 65535`)
+    }
+  }
+})
+
+describe('a lone surrogate (valid JSON, no Unicode) is a 400, never U+FFFD', () => {
+  // It reached the kernel as U+FFFD: POST /directories of "a\ud800b" made "a\ufffdb" (and
+  // "a\udc00b" the same directory), a command's env value and its text arrived changed, and a
+  // replace's old "\ud800" matched the file's U+FFFD.
+  test('paths, command and envs, replace', async () => {
+    const dir = join(scratch, 'surrogates')
+    mkdirSync(dir)
+    writeFileSync(join(dir, 'f'), 'keep \ufffd here')
+    const send = (path: string, body: string) =>
+      d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const cases: [string, string, string][] = [
+      ['/directories', `{"${dir}/a\\ud800b":{}}`, 'invalid path: not valid Unicode'],
+      ['/command', '{"command":"echo a\\ud800b"}', 'command is not valid Unicode'],
+      ['/command', '{"command":"true","envs":{"X":"a\\udc00"}}', 'is not valid Unicode'],
+      ['/files/replace', `{"${dir}/f":{"old":"\\ud800","new":"x"}}`, 'old and new must be valid Unicode'],
+    ]
+    for (const [path, body, message] of cases) {
+      const r = await refused(await send(path, body))
+      expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toContain(message)
+    }
+    expect(readdirSync(dir)).toEqual(['f'])
+    expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('keep \ufffd here')
+  })
+})
+
+test('a working directory with a NUL or a lone surrogate is a 400 saying so, nothing made', async () => {
+  // A NUL answered "error ERR_INVALID_ARG_VALUE"; a lone surrogate made a directory named with
+  // U+FFFD for a code context or a session (which create their cwd).
+  const base = join(scratch, 'cwds')
+  mkdirSync(base)
+  const send = (path: string, body: string) =>
+    d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  for (const [path, field] of [
+    ['/code/context', '"language":"bash",'],
+    ['/session', ''],
+    ['/command', '"command":"pwd",'],
+    ['/pty', ''],
+  ] as const) {
+    for (const [cwd, message] of [
+      [`${base}/a\\u0000b`, 'working directory contains a NUL byte'],
+      [`${base}/a\\ud800b`, 'working directory is not valid Unicode'],
+    ] as const) {
+      const r = await refused(await send(path, `{${field}"cwd":"${cwd}"}`))
+      expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
+      expect(r.message).toContain(message)
+    }
+  }
+  expect(readdirSync(base)).toEqual([])
+})
