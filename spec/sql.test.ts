@@ -139,10 +139,14 @@ test('shutdown with SQLite contexts open, one idle on a file, one in an endless 
     const idle = await createContext(d, 'sql', cwd)
     await runCode(d, "CREATE TABLE t (x); INSERT INTO t VALUES ('saved')", { id: idle, language: 'sql' })
     const busy = await createContext(d, 'sql', cwd)
-    const endless = postJson(d, '/code', {
+    // Answered (its stream begun) before the stop: sent just before it, the request could meet
+    // the closing server instead, a connection reset rather than a statement to end.
+    const started = await postJson(d, '/code', {
       code: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c',
       context: { id: busy, language: 'sql' },
-    }).then(res => readSse(res).catch(() => []))
+    })
+    expect(started.status).toBe(200)
+    const endless = readSse(started).catch(() => [])
     const drivers = pidsWith('sql-driver.js', d.proc.pid)
     expect(drivers.length).toBe(2)
     expect(await d.stop()).toBe(0)
