@@ -101,6 +101,7 @@ export function filesRoutes({ scope, maxUploadBytes, uploadMinRate }: FilesSetti
       ifModifiedSince: request.headers.get('if-modified-since'),
       offset: query.offset,
       limit: query.limit,
+      request,
     })
   const downloadQuery = t.Object({
     path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),

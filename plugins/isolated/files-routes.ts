@@ -8,6 +8,7 @@
 import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { answeredFor } from '../../core/answering'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
 import { errors } from '../../core/responses'
 import {
@@ -106,6 +107,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
         // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
         duplex: 'half',
       })
+      answeredFor(inner, request)
       return current.run(scope, () => files.handle(inner))
     })
   }
