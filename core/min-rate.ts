@@ -120,6 +120,8 @@ export class PacedReader<T extends { byteLength: number }> {
       this.stop()
       void this.reader.cancel().catch(() => {})
     }, rule.checkEveryMs)
+    // The request holds the process, not the watchdog.
+    this.timer.unref?.()
     rule.begin()
     let bytes = 0
     try {
