@@ -2,6 +2,7 @@
  * `execd serve`: the HTTP API on Bun.serve, with graceful shutdown; with `-- <command>`, also
  * the container's main process (cmd/entrypoint.ts), whose exit ends execd.
  */
+import { watchAnswers } from '../core/answering'
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
@@ -146,6 +147,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   })
   // Routes reach the server (for server.upgrade) through the app, as under app.listen().
   app.server = server
+  // Downloads watch their answers' ends through it (core/answering.ts).
+  watchAnswers(server)
   // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
   let main: MainProcess | undefined
   const stopReaper = startOrphanReaper(pid => !!ownership.now?.ownsPid(pid) || pid === main?.pid, log)

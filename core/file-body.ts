@@ -5,12 +5,74 @@
  * was a 404 naming execd's temp path.
  */
 import type { FileHandle } from 'node:fs/promises'
+import { answerProbe, receivedOf, serving } from './answering'
 
 /** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
 export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
 
-/** Up to this size a body is read into memory and sent whole. */
+/** Up to this size a body is read into memory and sent whole, while the budget allows. */
 const SMALL_BODY = 4 * 1024 * 1024
+/**
+ * The bytes of small bodies that all answers still being sent may hold at once. Bun holds a body
+ * given whole until its client has read it: 50 clients asking for a 4 MiB file and never reading
+ * held +200 MiB of execd until they closed (~8 GiB at --max-requests 2048). Past the budget a
+ * body takes the large-body path, sendfile from the descriptor, which holds no memory.
+ */
+const MEMORY_BUDGET = 64 * 1024 * 1024
+/** Bodies up to this size are not counted (no probe, no timer): 2,048 of them hold 128 MiB at most. */
+const UNCOUNTED = 64 * 1024
+/** How often the answers holding the budget are looked at: a finished one gives its bytes back. */
+const SWEEP_MS = 100
+
+interface Hold {
+  bytes: number
+  answering: () => boolean
+  release: () => void
+}
+
+let heldBytes = 0
+const holds = new Set<Hold>()
+let sweeper: ReturnType<typeof setInterval> | undefined
+
+function sweep(): void {
+  for (const hold of holds) if (!hold.answering()) hold.release()
+  if (holds.size === 0 && sweeper) {
+    clearInterval(sweeper)
+    sweeper = undefined
+  }
+}
+
+/**
+ * Counts a small body of `bytes` against the budget until its answer is sent or abandoned (the
+ * release is idempotent), or undefined: the body should stream from its descriptor instead
+ * (the budget spent, or an answer whose end cannot be watched).
+ */
+function holdMemory(request: Request | undefined, bytes: number): (() => void) | undefined {
+  if (bytes <= UNCOUNTED || !serving()) return () => {}
+  if (heldBytes + bytes > MEMORY_BUDGET) return undefined
+  const answering = answerProbe(request)
+  if (!answering || !request) return undefined
+  const signal = receivedOf(request).signal
+  const hold: Hold = {
+    bytes,
+    answering,
+    release: () => {
+      if (!holds.delete(hold)) return
+      heldBytes -= bytes
+      signal.removeEventListener('abort', hold.release)
+    },
+  }
+  holds.add(hold)
+  heldBytes += bytes
+  // A client that goes away gives the bytes back at once; one that reads, at the next sweep.
+  signal.addEventListener('abort', hold.release)
+  sweeper ??= setInterval(sweep, SWEEP_MS)
+  sweeper.unref?.()
+  return hold.release
+}
+
+/** Bytes of small bodies held now (for tests). */
+export const smallBodyBytesHeld = (): number => heldBytes
 /**
  * How long the descriptor of a large body stays open for Bun to open its own copy. Bun opens a
  * file body when it starts the response, as soon as the handler has resolved and before any
@@ -35,7 +97,8 @@ const HANDOFF_MS = 100
  * next request, so the client waits for the rest of the Content-Length until the idle timeout
  * (120 s). A connection that closes when the response ends shows the client the short body at
  * once, as a body shorter than its Content-Length; the cost is one new connection after each
- * large body.
+ * large body. A small body takes that path too once the small bodies being sent hold
+ * MEMORY_BUDGET, or when its answer cannot be watched (`request` not given while serving).
  */
 export async function fileBody(
   method: string | undefined,
@@ -44,9 +107,12 @@ export async function fileBody(
   end: number,
   status: number,
   headers: Record<string, string>,
+  /** The request answered: a small body is held in memory only while its answer can be watched. */
+  request?: Request,
 ): Promise<Response> {
   headers['content-length'] = String(end - start)
-  if (method !== 'HEAD' && end - start > SMALL_BODY) {
+  const release = method === 'HEAD' || end - start > SMALL_BODY ? undefined : holdMemory(request, end - start)
+  if (method !== 'HEAD' && !release) {
     setTimeout(() => void handle.close().catch(() => {}), HANDOFF_MS).unref()
     headers.connection = 'close'
     return new Response(Bun.file(fdPath(handle.fd)).slice(start, end), { status, headers })
@@ -63,6 +129,9 @@ export async function fileBody(
     // A file that shrank since the stat: what is there, with its true length.
     if (got < buf.length) headers['content-length'] = String(got)
     return new Response(buf.subarray(0, got), { status, headers })
+  } catch (err) {
+    release?.()
+    throw err
   } finally {
     await handle.close()
   }

@@ -6,6 +6,7 @@
  * (core/body.ts). A refusal closes the connection, so a client that announced a body it never
  * sends cannot hold the socket (1,100 such connections once exhausted the fd limit).
  */
+import { answeredFor } from './answering'
 import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
 import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
@@ -70,7 +71,9 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
     // Bun gives only the target when the Host header is unusable (empty, `a b`): route it anyway.
     if (!url.startsWith('http://') && !url.startsWith('https://')) {
       if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
+      const received = request
       request = new Request(`http://localhost${url}`, request)
+      answeredFor(request, received)
       // The URL parser resolves dot segments: route what the request now says.
       path = pathOf(request.url)
     }

@@ -11,4 +11,5 @@ export { BytePath, PathScope, type RawPath } from './paths'
 export { commitAsideName, commitTempName, stagedEntries, type Made, type StagedEntry } from './staging'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.
+export type { FilesSettings } from './routes'
 export const filesRoutesModule = () => import('./routes')

@@ -6,6 +6,7 @@
  */
 import { freeChunk } from '../../core/chunks'
 import { ExecdError } from '../../core/errors'
+import { MinRate, PacedReader, type MinRateLimits } from '../../core/min-rate'
 
 interface MultipartPart {
   /** `name` of Content-Disposition. */
@@ -66,12 +67,15 @@ class ChunkSource {
   total = 0
   private chunks = 0
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>
+  private readonly paced: PacedReader<Uint8Array>
 
   constructor(
     stream: ReadableStream<Uint8Array>,
     private readonly limit: number,
+    minRate?: MinRateLimits,
   ) {
     this.reader = stream.getReader()
+    this.paced = new PacedReader(this.reader, minRate ? new MinRate(minRate) : undefined)
   }
 
   /** The next chunk of the stream, not added to `buf`; undefined at its end. */
@@ -81,7 +85,7 @@ class ChunkSource {
     // in 1-byte chunks held /ping 3.3 s and took 2.2 s of CPU; with a turn every
     // CHUNKS_PER_TURN chunks, 60-110 ms and 0.2 s.
     if (++this.chunks % CHUNKS_PER_TURN === 0) await new Promise<void>(resolve => setImmediate(resolve))
-    const { value, done } = await this.reader.read()
+    const { value, done } = await this.paced.read()
     if (done) {
       this.eof = true
       return undefined
@@ -124,20 +128,23 @@ class ChunkSource {
   }
 
   async cancel(): Promise<void> {
+    this.paced.stop()
     await this.reader.cancel().catch(() => {})
   }
 }
 
 /**
  * Yields the parts of a multipart body in order. Throws INVALID_FILE for a malformed body,
- * PAYLOAD_TOO_LARGE past `maxBytes`, or the stream's own error when the client goes away.
+ * PAYLOAD_TOO_LARGE past `maxBytes`, REQUEST_TIMEOUT when the body arrives slower than
+ * `minRate` (core/min-rate.ts), or the stream's own error when the client goes away.
  */
 export async function* parseMultipart(
   stream: ReadableStream<Uint8Array>,
   boundary: string,
   maxBytes = Number.POSITIVE_INFINITY,
+  minRate?: MinRateLimits,
 ): AsyncGenerator<MultipartPart> {
-  const src = new ChunkSource(stream, maxBytes)
+  const src = new ChunkSource(stream, maxBytes, minRate)
   // A leading CRLF makes the first delimiter look like every other one.
   src.buf = Buffer.from(CRLF)
   const delimiter = Buffer.from(`\r\n--${boundary}`)

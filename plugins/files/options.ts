@@ -10,4 +10,15 @@ export const OPTIONS = {
     description: 'largest upload request body accepted, in bytes (0: no limit); larger → 413',
     default: 0,
   }),
+  uploadMinRate: intOption('upload-min-rate', {
+    env: 'EXECD_UPLOAD_MIN_RATE',
+    description:
+      'bytes/s an upload body must average over every --upload-rate-window of waiting for it (0: no minimum); slower → 408',
+    default: 1024,
+  }),
+  uploadRateWindow: intOption('upload-rate-window', {
+    env: 'EXECD_UPLOAD_RATE_WINDOW_MS',
+    description: 'ms over which --upload-min-rate is measured (a stall shorter than this never trips it alone)',
+    default: 120_000,
+  }),
 }

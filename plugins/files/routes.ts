@@ -1,7 +1,8 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
-import { ExecdError, PREFIX, badRequest, emptyOk, json, missingQuery } from '../../core/errors'
+import { ExecdError, PREFIX, badRequest, emptyOk, errorResponse, json, missingQuery } from '../../core/errors'
 import { jsonArrayOf } from '../../core/json-array'
+import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
@@ -33,6 +34,8 @@ export interface FilesSettings {
   scope: PathScope
   /** Largest upload body accepted; larger → 413. */
   maxUploadBytes: number
+  /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
+  uploadMinRate: MinRateLimits
 }
 
 /**
@@ -89,7 +92,7 @@ const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base6
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
-export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
+export function filesRoutes({ scope, maxUploadBytes, uploadMinRate }: FilesSettings) {
   const download = ({ request, query }: { request: Request; query: Record<string, string | undefined> }) =>
     downloadFile(scope, {
       path: requiredPath(request),
@@ -98,6 +101,7 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
       ifModifiedSince: request.headers.get('if-modified-since'),
       offset: query.offset,
       limit: query.limit,
+      request,
     })
   const downloadQuery = t.Object({
     path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),
@@ -212,7 +216,15 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
             `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`,
           )
         }
-        await uploadFiles(scope, request.body, request.headers.get('content-type'), maxUploadBytes)
+        try {
+          await uploadFiles(scope, request.body, request.headers.get('content-type'), maxUploadBytes, uploadMinRate)
+        } catch (err) {
+          // The rest of the body is never read: the connection cannot carry another request.
+          if (!(err instanceof ExecdError) || err.code !== 'REQUEST_TIMEOUT') throw err
+          const res = errorResponse(err)
+          res.headers.set('connection', 'close')
+          return res
+        }
         return emptyOk()
       },
       {
@@ -222,7 +234,11 @@ export function filesRoutes({ scope, maxUploadBytes }: FilesSettings) {
           tags: ['files'],
           summary: 'Upload files: metadata + file part pairs, streamed to disk and renamed into place',
           requestBody: UploadBodyDoc,
-          responses: doneOr({ 400: 'invalid multipart body or metadata', 413: 'larger than --max-upload-bytes' }),
+          responses: doneOr({
+            400: 'invalid multipart body or metadata',
+            408: 'the body arrived slower than --upload-min-rate (connection closed)',
+            413: 'larger than --max-upload-bytes',
+          }),
         },
       },
     )

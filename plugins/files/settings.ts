@@ -10,9 +10,13 @@ import type { FilesSettings } from './routes'
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {
-  const { maxUploadBytes, root } = settingsOf(config, { ...OPTIONS, root: SERVER.root })
+  const { maxUploadBytes, uploadMinRate, uploadRateWindow, root } = settingsOf(config, {
+    ...OPTIONS,
+    root: SERVER.root,
+  })
   return {
     scope: new PathScope(root || undefined),
     maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
+    uploadMinRate: { bytesPerSecond: uploadRateWindow > 0 ? uploadMinRate : 0, windowMs: uploadRateWindow },
   }
 }

@@ -8,9 +8,17 @@
 import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { answeredFor } from '../../core/answering'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
 import { errors } from '../../core/responses'
-import { PathScope, type Anchor, type filesRoutesModule, type RawPath, type WalkOptions } from '../files/contract'
+import {
+  PathScope,
+  type Anchor,
+  type FilesSettings,
+  type filesRoutesModule,
+  type RawPath,
+  type WalkOptions,
+} from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedSessions } from './ops/sessions'
 import { SessionParams } from './schema'
@@ -51,7 +59,7 @@ const READS = new Set(['GET', 'HEAD'])
 const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
 const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
-export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number, module: FilesRoutes) {
+export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSettings, 'scope'>, module: FilesRoutes) {
   const files = new Elysia({ name: 'isolated/files-view' })
     .onError(({ code, error }) => {
       const message = error instanceof Error ? error.message : String(error)
@@ -64,7 +72,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
       if (code === 'NOT_FOUND') return errorResponse(new ExecdError('NOT_FOUND', 'route not found'))
       return errorResponse(toExecdError(error))
     })
-    .use(module.filesRoutes({ scope: new CurrentScope(), maxUploadBytes }))
+    .use(module.filesRoutes({ scope: new CurrentScope(), ...limits }))
 
   /**
    * Hands the request to the files section's route over the session's view. A JSON body was
@@ -99,6 +107,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
         // @ts-expect-error Bun streams a request body with duplex 'half' (fetch spec)
         duplex: 'half',
       })
+      answeredFor(inner, request)
       return current.run(scope, () => files.handle(inner))
     })
   }
@@ -164,6 +173,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, maxUploadBytes: number
         'POST',
         'Upload files into the session (multipart, as /files/upload)',
         {
+          408: 'slower than the upload minimum rate (connection closed)',
           413: 'larger than the upload limit',
         },
         { requestBody: module.uploadBodyDoc({ description: UPLOAD_PARTS.metadata }, UPLOAD_PARTS.file) },

@@ -22,6 +22,8 @@ interface DownloadRequest {
   offset?: string
   /** Number of lines of a line-based read. */
   limit?: string
+  /** The HTTP request answered, if any: a small body is held in memory only while it is watched. */
+  request?: Request
 }
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {
@@ -76,7 +78,7 @@ async function respond(
   if (req.range) {
     const r = parseRange(req.range, size)
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers)
+    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req.request)
   }
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
@@ -86,7 +88,7 @@ async function respond(
     }
   }
   // Reading stops at the size we answered with, even if the file grows.
-  return fileBody(req.method, handle, 0, size, 200, headers)
+  return fileBody(req.method, handle, 0, size, 200, headers, req.request)
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {

@@ -8,6 +8,7 @@
  */
 import { fstatSync, readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
+import type { MinRateLimits } from '../../../core/min-rate'
 import { stageFile, syncDirectory, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
 import { fsError } from '../errors'
@@ -197,6 +198,7 @@ export async function uploadFiles(
   body: ReadableStream<Uint8Array> | null,
   contentType: string | null,
   maxBytes = Number.POSITIVE_INFINITY,
+  minRate?: MinRateLimits,
 ): Promise<WrittenFile[]> {
   const boundary = boundaryOf(contentType)
   if (!boundary || !body) {
@@ -213,7 +215,7 @@ export async function uploadFiles(
   let fileCount = 0
   let complete = false
   try {
-    for await (const part of parseMultipart(body, boundary, maxBytes)) {
+    for await (const part of parseMultipart(body, boundary, maxBytes, minRate)) {
       if (part.name === 'metadata') {
         metadataCount++
         const meta = checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES)))
