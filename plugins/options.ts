@@ -13,6 +13,7 @@ import { OPTIONS as isolated } from './isolated/options'
 import { OPTIONS as java } from './java/options'
 import { OPTIONS as jupyter } from './jupyter/options'
 import { OPTIONS as pty } from './pty/options'
+import { OPTIONS as proxy } from './proxy/options'
 import { OPTIONS as python } from './python/options'
 import { OPTIONS as session } from './session/options'
 import { OPTIONS as sql } from './sql/options'
@@ -24,7 +25,7 @@ export const sectionOptions: Specs = {
   metrics: [],
   files: optionSpecs(files),
   pty: optionSpecs(pty),
-  proxy: [],
+  proxy: optionSpecs(proxy),
   command: optionSpecs(command),
   session: optionSpecs(session),
   code: optionSpecs(code),

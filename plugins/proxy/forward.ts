@@ -22,9 +22,31 @@ export interface UpstreamAnswer {
   body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array> | null
 }
 
-/** Forwards `request` to 127.0.0.1:<port>; status, headers and body come back unchanged. */
-export async function forward(request: Request, target: ProxyTarget, peerIp: string | undefined): Promise<Response> {
-  if (!validPort(target.port)) return badGateway()
+/**
+ * Forwards `request` to 127.0.0.1:<port>; status, headers and body come back unchanged.
+ * `done` is called once the upstream's answer has been relayed whole, or failed.
+ */
+export async function forward(
+  request: Request,
+  target: ProxyTarget,
+  peerIp: string | undefined,
+  done: () => void = () => {},
+): Promise<Response> {
+  try {
+    return await forwardOnce(request, target, peerIp, done)
+  } catch (err) {
+    done()
+    throw err
+  }
+}
+
+async function forwardOnce(
+  request: Request,
+  target: ProxyTarget,
+  peerIp: string | undefined,
+  done: () => void,
+): Promise<Response> {
+  if (!validPort(target.port)) return (done(), badGateway())
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
   const headers = upstreamHeaders(request.headers, peerIp)
   const body = hasBody ? request.body : null
@@ -37,10 +59,11 @@ export async function forward(request: Request, target: ProxyTarget, peerIp: str
       : await viaFetch(request.method, target, headers, body, request.signal)
   } catch (err) {
     // No fd for the upstream's socket is execd's limit, not a port where nothing answers.
+    done()
     const full = limitReached(err)
     return full ? errorResponse(full) : badGateway()
   }
-  return relay(answer)
+  return relay(answer, done)
 }
 
 async function viaFetch(
@@ -65,11 +88,13 @@ async function viaFetch(
   return { status: res.status, statusText: res.statusText, headers: res.headers, body: res.body }
 }
 
-function relay(answer: UpstreamAnswer): Response {
-  // Bun's server adds `content-type: application/octet-stream` to a stream body that has
-  // none; an async iterable body gets none, and a proxy must not add what the upstream did
-  // not send. Iterating still pulls one chunk at a time.
-  const body = answer.body && !answer.headers.has('content-type') ? chunks(answer.body) : answer.body
+function relay(answer: UpstreamAnswer, done: () => void): Response {
+  // An async iterable body, not the stream: it says when the body has been relayed whole (or
+  // given up), and Bun's server adds `content-type: application/octet-stream` to a stream body
+  // that has none where a proxy must not add what the upstream did not send. Iterating still
+  // pulls one chunk at a time.
+  if (!answer.body) done()
+  const body = answer.body ? chunks(answer.body, done) : null
   return new Response(body as BodyInit | null, {
     status: answer.status,
     statusText: answer.statusText,
@@ -77,6 +102,13 @@ function relay(answer: UpstreamAnswer): Response {
   })
 }
 
-async function* chunks(body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body as AsyncIterable<Uint8Array>) yield chunk
+async function* chunks(
+  body: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
+  done: () => void,
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) yield chunk
+  } finally {
+    done()
+  }
 }

@@ -3,15 +3,28 @@
  * http://127.0.0.1:<port>/<path> with the query unchanged, bodies streamed both ways,
  * WebSocket upgrades relayed. The token check has already run (core/app.ts). Stateless.
  */
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { Section } from '../../core/plugin'
 import type { proxyRequest } from './ops'
+import { MAX_PROXY_REQUESTS, OPTIONS } from './options'
+
+/** The proxy's settings; a cap of 0 or past the HTTP client's own would let requests queue unanswered. */
+export function proxySettings(config: Config) {
+  const settings = settingsOf(config, OPTIONS)
+  if (settings.maxRequests < 1 || settings.maxRequests > MAX_PROXY_REQUESTS)
+    throw new Error(`option --max-proxy-requests must be from 1 to ${MAX_PROXY_REQUESTS}, got ${settings.maxRequests}`)
+  return settings
+}
 
 export const proxy: Section<{ proxyRequest: typeof proxyRequest }> = {
   name: 'proxy',
+  options: optionSpecs(OPTIONS),
   rawBodyPrefixes: ['/proxy/'],
   opensLate: true,
-  async open() {
-    const { proxyRequest } = await import('./ops')
+  check: config => void proxySettings(config),
+  async open(ctx) {
+    const { proxyRequest, limitProxyRequests } = await import('./ops')
+    limitProxyRequests(proxySettings(ctx.config).maxRequests)
     return { ops: { proxyRequest }, routes: async () => (await import('./routes')).proxyRoutes() }
   },
 }

@@ -10,5 +10,9 @@ export const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEA
 export const proxyErrors = () => ({
   // Any status, as the upstream answered: `default` is OpenAPI's word for "whatever it sends".
   default: { description: "the upstream's response: its status, headers and body as it sent them" },
-  ...errors({ 400: 'port is required (or not a port number)', 502: 'BAD_GATEWAY: nothing answered on that port' }),
+  ...errors({
+    400: 'port is required (or not a port number)',
+    502: 'BAD_GATEWAY: nothing answered on that port',
+    503: 'SERVICE_UNAVAILABLE: --max-proxy-requests proxied requests already in flight',
+  }),
 })

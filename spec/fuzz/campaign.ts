@@ -4,13 +4,12 @@
  * (within a budget) and recorded, then the lane goes on with a fresh seed.
  */
 import fc from 'fast-check'
-import { existsSync, mkdirSync } from 'node:fs'
 import type { Case } from './cases'
 import { type FailureKind, type Violation, violations } from './check'
 import { httpCase, operations } from './operations'
 import { send, target, type Ports } from './send'
 import { describe } from './values'
-import { escapes, snapshot, type World } from './world'
+import { escapes, restoreRoot, snapshot, type World } from './world'
 import { runWs, wsCase } from './ws'
 
 export interface Settings {
@@ -67,7 +66,10 @@ export function caseLabel(c: Case, w: World, ports: Ports): string {
     url = target(c, w, ports)
   } catch {}
   const body = c.body ? ` body ${describe(c.body)}` : ''
-  return `${c.method} ${url.length > 300 ? `${url.slice(0, 300)}…(${url.length})` : url} ct=${c.contentType} origin=${c.origin}${framing}${body}`
+  const headers =
+    (c.headers?.length ? ` headers ${describe(Object.fromEntries(c.headers))}` : '') +
+    (c.token && c.token !== 'valid' ? ` token=${c.token}` : '')
+  return `${c.method} ${url.length > 300 ? `${url.slice(0, 300)}…(${url.length})` : url} ct=${c.contentType} origin=${c.origin}${headers}${framing}${body}`
 }
 
 export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<Campaign> {
@@ -141,7 +143,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
       v.push({ kind: 'escape', detail: `${what.join('; ')}${inFlight}` })
     }
     // A case that removed the root (an empty path) must not turn every later case into noise.
-    for (const d of [w.layout.root, w.layout.cwd, w.layout.home]) if (!existsSync(d)) mkdirSync(d, { recursive: true })
+    restoreRoot(w.layout)
     return v
   }
   // One root cause (an odd Host, say) fails on every route: a failure is known by its kind and

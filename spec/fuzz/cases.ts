@@ -14,6 +14,15 @@ export class PathRef extends Late {
     return `path ${this.spec.prefix || '.'}/${this.spec.segs.map(s => (typeof s === 'string' ? s : `\\x${s.join(',')}`)).join('/')}${this.spec.long ? '/d×1500' : ''}`
   }
 }
+/** A hostile path as `path_base64` carries one: the base64 of its exact bytes. */
+export class PathBase64Ref extends Late {
+  constructor(readonly path: PathRef) {
+    super()
+  }
+  label(): string {
+    return `base64 of ${this.path.label()}`
+  }
+}
 /** The n-th id of a kind the fuzz created (a fixed unknown id while there is none). */
 export class IdRef extends Late {
   constructor(
@@ -29,6 +38,8 @@ export class IdRef extends Late {
 
 export const resolver = (w: World) => (late: Late) => {
   if (late instanceof PathRef) return renderPath(late.spec, w.layout)
+  if (late instanceof PathBase64Ref)
+    return Buffer.from(renderPath(late.path.spec, w.layout).toString(), 'latin1').toString('base64')
   if (late instanceof IdRef) return w.created.pick(late.kind, late.n) ?? `no-${late.kind}-yet`
   throw new Error(`unknown late value ${late.label()}`)
 }
@@ -65,8 +76,24 @@ export interface HttpCase {
   query: [string, J][]
   contentType: string | null
   origin: string | null
+  /** Request headers some routes read (Range, If-Modified-Since, Last-Event-ID, …), hostile values. */
+  headers: [string, string][]
+  /** The access token as sent: the daemon's, none, or one that is not it. */
+  token?: TokenForm
   body: Body | null
   raw: RawFraming | null
+}
+
+export type TokenForm = 'valid' | 'missing' | 'wrong' | 'prefix' | 'longer' | 'twice'
+
+/** The header value for a token form (`twice`: two headers, as a client's would be joined). */
+export function tokenValue(form: TokenForm, token: string): string | null {
+  if (form === 'missing') return null
+  if (form === 'wrong') return token.replace(/./g, c => (c === 'a' ? 'b' : 'a'))
+  if (form === 'prefix') return token.slice(0, -1)
+  if (form === 'longer') return `${token}x`
+  if (form === 'twice') return `${token}, ${token}`
+  return token
 }
 
 export type WsFrame = { text: string } | { json: J } | { binary: number[] }

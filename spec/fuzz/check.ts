@@ -4,6 +4,7 @@
  */
 import type { HttpCase } from './cases'
 import type { Answer } from './send'
+import { SENTINEL_TEXT } from './world'
 
 export type FailureKind =
   | 'crash'
@@ -18,6 +19,7 @@ export type FailureKind =
   | 'ws'
   | 'latency'
   | 'contract'
+  | 'auth'
 
 export interface Violation {
   kind: FailureKind
@@ -65,6 +67,10 @@ function found(c: HttpCase, a: Answer, marker: string): Violation[] {
   if (a.outcome === 'timeout') return [{ kind: 'hang', detail: 'no answer within the bound' }]
   if (a.outcome !== 'answered') return []
   if (refusedByHttpParser(c, a)) return []
+  // Without the token nothing but the checks before it (head size, requests in flight, the
+  // browser defences) may answer: whatever else comes back was handled without authentication.
+  if (c.token && c.token !== 'valid' && ![401, 403, 431, 503].includes(a.status))
+    out.push({ kind: 'auth', detail: `${a.status} without the token (${c.token}): ${a.text.slice(0, 120)}` })
   if (a.status >= 500 && !serverFault(c.route, a.status))
     out.push({ kind: '5xx', detail: `${a.status} ${a.text.slice(0, 200)}` })
   if (a.status >= 400 && c.method !== 'HEAD') {
@@ -74,6 +80,11 @@ function found(c: HttpCase, a: Answer, marker: string): Violation[] {
   // Whatever the Content-Type: a route with a JSON body reads any body as JSON, as the reference does.
   if (c.body && 'raw' in c.body && c.body.malformed && wellFramed(c) && a.status < 400)
     out.push({ kind: 'malformed-accepted', detail: `${a.status} for body ${JSON.stringify(c.body.raw)}` })
+  if (a.text.includes(SENTINEL_TEXT))
+    out.push({
+      kind: 'escape',
+      detail: `read beside the root: the answer holds the sentinel's text: ${a.text.slice(0, 160)}`,
+    })
   if (a.text.includes(marker) || (a.headers.get('content-disposition') ?? '').includes(marker))
     out.push({ kind: 'env-leak', detail: `the answer holds $FUZZ_MARK's value: ${a.text.slice(0, 200)}` })
   if (/\$bunfs|node_modules\/|<html|\bat .*\.ts:\d+/i.test(a.status >= 400 ? a.text : ''))

@@ -4,22 +4,25 @@
  * allowlisted commands (values.ts `commandValue`).
  */
 import fc from 'fast-check'
-import { IdRef, PathRef } from './cases'
+import { IdRef, PathBase64Ref, PathRef } from './cases'
 import { hostilePath } from './paths'
 import { commandValue, Entries, hostileNumber, hostileString, hostileValue, type J } from './values'
 import type { Kind } from './world'
 
 export const pathRef = hostilePath.map(s => new PathRef(s) as J)
+export const pathBase64Ref = hostilePath.map(s => new PathBase64Ref(new PathRef(s)) as J)
 export const idRef = (kind: Kind) => fc.nat(1000).map(n => new IdRef(kind, n) as J)
-export const languages = fc.constantFrom<J>(
-  'bash',
-  'command',
-  '',
-  'nope',
-  'Bash',
-  'bash\u0000',
-  '../bash',
-  'x'.repeat(5000),
+/**
+ * Languages: odd spellings mostly, and now and then a real runtime other than bash (an
+ * interpreter each, kept few by send.ts), so its context and execution routes see live ids.
+ * Java and Go are left out: a JVM or a compile per case is more than the 2-core box can take.
+ */
+export const languages = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom<J>('bash', 'command', '', 'nope', 'Bash', 'bash\u0000', '../bash', 'x'.repeat(5000)),
+  },
+  { weight: 1, arbitrary: fc.constantFrom<J>('python', 'javascript', 'sql') },
 )
 export const owners = fc.constantFrom<J>(
   '99999999999999999999',
@@ -55,6 +58,8 @@ function named(name: string): fc.Arbitrary<J> | null {
   if (name === 'command' || name === 'code') return commandValue
   if (['cwd', 'path', 'src', 'dest'].includes(name))
     return fc.oneof({ weight: 6, arbitrary: pathRef }, { weight: 1, arbitrary: hostileValue })
+  if (['path_base64', 'src_base64', 'dest_base64'].includes(name))
+    return fc.oneof({ weight: 4, arbitrary: pathBase64Ref }, { weight: 1, arbitrary: hostileValue })
   if (name === 'language') return fc.oneof({ weight: 4, arbitrary: languages }, { weight: 1, arbitrary: hostileValue })
   if (name === 'id') return fc.oneof(idRef('context'), hostileValue)
   if (name === 'owner' || name === 'group' || name === 'uid' || name === 'gid') return owners
@@ -68,6 +73,12 @@ function named(name: string): fc.Arbitrary<J> | null {
 
 export function typedFromSchema(schema: any, depth: number): fc.Arbitrary<J> {
   if (!schema || depth > 4) return hostileValue
+  // A value the enum allows most of the time: otherwise what sits behind the check is never reached.
+  if (Array.isArray(schema.enum))
+    return fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom<J>(...schema.enum) },
+      { weight: 1, arbitrary: hostileString },
+    )
   if (schema.anyOf)
     return fc.oneof(...(schema.anyOf.map((s: any) => typedFromSchema(s, depth + 1)) as fc.Arbitrary<J>[]))
   switch (schema.type) {

@@ -106,6 +106,10 @@ describe('a seeded fuzz of every route', () => {
     expect(await failures('malformed-accepted')).toEqual([])
   }, 180_000)
 
+  test('a request without the right token is refused with 401 before anything else reads it', async () => {
+    expect(await failures('auth')).toEqual([])
+  }, 180_000)
+
   test("no answer echoes the daemon's environment", async () => {
     expect(await failures('env-leak')).toEqual([])
   }, 180_000)

@@ -6,7 +6,7 @@ import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
 import { runRegressions } from './regressions'
 import { seedFromEnv, summary, upstreams } from './report'
-import { escapes, openWorld, snapshot } from './world'
+import { childrenOf, escapes, openWorld, removeCreated, snapshot } from './world'
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 300)
 const pingBound = Number(process.env.FUZZ_PING_MS ?? 100)
@@ -34,6 +34,16 @@ try {
   if (stderr.length) console.log(`fuzz: stderr:\n  ${stderr.join('\n  ')}`)
   if (world.crashes.length)
     console.log(`fuzz: ${world.crashes.length} crash(es), restarted each time:\n  ${world.crashes.join('\n  ')}`)
+  // What the fuzz created is deleted; what the daemon still runs after that (commands end in
+  // 0.1 s) is either a kept interpreter or something it lost track of, and a zombie is a bug.
+  await removeCreated(world.daemon, world.created)
+  await Bun.sleep(3000)
+  const left = childrenOf(world.daemon.proc.pid)
+  const zombies = left.filter(p => p.state === 'Z')
+  if (left.length)
+    console.log(
+      `fuzz: ${left.length} child process(es) left after cleanup:\n  ${left.map(p => `${p.pid} ${p.state} ${p.cmd.slice(0, 120)}`).join('\n  ')}`,
+    )
   const alive = world.daemon.proc.exitCode === null
   if (!alive) console.log(`fuzz: execd exited (${world.daemon.proc.exitCode})`)
   failed =
@@ -42,6 +52,7 @@ try {
     ping.max > pingBound ||
     escaped.length > 0 ||
     stderr.length > 0 ||
+    zombies.length > 0 ||
     campaign.findings.length > 0 ||
     regressions.length > 0
 } finally {

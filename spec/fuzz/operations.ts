@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check'
 import { body } from './bodies'
-import type { HttpCase, RawFraming } from './cases'
-import { idRef, languages, pathRef } from './fields'
+import type { HttpCase, RawFraming, TokenForm } from './cases'
+import { idRef, languages, pathBase64Ref, pathRef } from './fields'
 import { hostileString, type J, Text } from './values'
 import type { Kind } from './world'
 
@@ -72,18 +72,22 @@ const GLOBS = [
   'a'.repeat(300),
 ]
 const idKind = (route: string): Kind =>
-  route.startsWith('/pty')
-    ? 'pty'
-    : route.startsWith('/session')
-      ? 'session'
-      : route.startsWith('/code/contexts')
-        ? 'context'
-        : route.startsWith('/code/executions')
-          ? 'execution'
-          : 'command'
+  route.startsWith('/v1/isolated/session')
+    ? 'isolated'
+    : route.startsWith('/pty')
+      ? 'pty'
+      : route.startsWith('/session')
+        ? 'session'
+        : route.startsWith('/code/contexts')
+          ? 'context'
+          : route.startsWith('/code/executions')
+            ? 'execution'
+            : 'command'
 
 function queryValue(op: Op, name: string): fc.Arbitrary<J> {
   if (name === 'path') return pathRef
+  if (name === 'path_base64')
+    return fc.oneof({ weight: 3, arbitrary: pathBase64Ref }, { weight: 1, arbitrary: hostileString })
   if (name === 'pattern') return fc.oneof(fc.constantFrom<J>(...GLOBS), hostileString)
   if (name === 'language') return languages
   if (name === 'id')
@@ -181,6 +185,56 @@ const framing: fc.Arbitrary<RawFraming> = fc.record({
   rawTarget: fc.boolean(),
 })
 
+/**
+ * Headers the daemon reads besides the framing: a download's Range and If-Modified-Since, a
+ * replay's Last-Event-ID, and ones it must ignore (Content-Encoding of a body it reads as
+ * given, Expect, Accept). Each value comes from a list of the shapes a parser gets wrong.
+ */
+const HEADERS: Record<string, string[]> = {
+  range: [
+    'bytes=0-0',
+    'bytes=-1',
+    'bytes=5-1',
+    'bytes=0-',
+    'bytes=99999999999999999999-',
+    'bytes=-99999999999999999999',
+    'bytes=1e3-2e3',
+    'bytes=-',
+    'bytes=',
+    'bytes=0-1,2-3,' + '4-5,'.repeat(2000),
+    'items=0-1',
+    'bytes=0x10-',
+    'bytes= 1 - 2 ',
+    'bytes=-0',
+    'x'.repeat(8000),
+  ],
+  'if-modified-since': [
+    'Thu, 01 Jan 1970 00:00:00 GMT',
+    'Fri, 31 Dec 9999 23:59:59 GMT',
+    'garbage',
+    '',
+    '-1',
+    '99999999999999999999',
+    'Sat, 01 Jan +275760 00:00:00 GMT',
+  ],
+  'last-event-id': ['0', '-1', '1e308', '99999999999999999999', 'abc', ' 3 ', '9007199254740993', 'x'.repeat(8000)],
+  'content-encoding': ['gzip', 'br', 'deflate', 'identity', 'x'],
+  expect: ['100-continue', 'nonsense'],
+  accept: ['text/event-stream', 'application/json', '*/*', 'x'],
+}
+const extraHeaders: fc.Arbitrary<[string, string][]> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant<[string, string][]>([]) },
+  {
+    weight: 1,
+    arbitrary: fc.uniqueArray(
+      fc
+        .constantFrom(...Object.keys(HEADERS))
+        .chain(name => fc.tuple(fc.constant(name), fc.constantFrom(...HEADERS[name]!))),
+      { minLength: 1, maxLength: 3, selector: ([name]) => name },
+    ),
+  },
+)
+
 export function httpCase(op: Op): fc.Arbitrary<HttpCase> {
   return fc
     .record({
@@ -194,6 +248,11 @@ export function httpCase(op: Op): fc.Arbitrary<HttpCase> {
       origin: fc.oneof(
         { weight: 8, arbitrary: fc.constant<string | null>(null) },
         { weight: 1, arbitrary: fc.constantFrom('http://evil.example', 'null', '{self}') },
+      ),
+      headers: extraHeaders,
+      token: fc.oneof(
+        { weight: 30, arbitrary: fc.constant<TokenForm>('valid') },
+        { weight: 1, arbitrary: fc.constantFrom<TokenForm>('missing', 'wrong', 'prefix', 'longer', 'twice') },
       ),
       raw: fc.option(framing, { freq: 8 }),
     })

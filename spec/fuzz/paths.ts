@@ -28,7 +28,26 @@ const PREFIXES = [
   { p: '$FUZZ_OUT', depth: 1 },
 ] as const
 
-const NAMES = ['x', 'sub', 'a.txt', 'sentinel', 'w', 'root', 'cwd', 'home', 'new', '*', '?', '{a,b}', '[a]', ' ', '-rf']
+const NAMES = [
+  'x',
+  'sub',
+  'a.txt',
+  'out',
+  'outf',
+  'abs',
+  'sentinel',
+  'w',
+  'root',
+  'cwd',
+  'home',
+  'new',
+  '*',
+  '?',
+  '{a,b}',
+  '[a]',
+  ' ',
+  '-rf',
+]
 const ODD = ['n'.repeat(300), 'a\u0000b', 'é', '.git', '$FUZZ_MARK', '$NOPE', '${NOPE}', 'a$FUZZ_MARK', '\n', '%00']
 const UP = ['..', '%2e%2e', '..%2f..', '\\..\\..', '...']
 

@@ -45,6 +45,7 @@ export function rawRequest(
     query: [],
     contentType: body === null ? null : 'application/json',
     origin: null,
+    headers: [],
     body: body === null ? null : { raw: body, malformed: false },
     raw,
   }

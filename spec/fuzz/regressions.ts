@@ -1,7 +1,8 @@
-/** The explicit regression cases (issues 10 and 17), named for the test and for `make fuzz`. */
+/** The explicit regression cases (issues 10 and 17, pass 10), named for the test and for `make fuzz`. */
 import type { Finding } from './campaign'
 import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
 import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
+import { proxyInFlight } from './regressions-proxy'
 import type { World } from './world'
 
 export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> }[] = [
@@ -21,6 +22,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
   { name: 'issue 10.15 / 10.7: Host "ab", "x", none or "a b" route by the path and answer JSON', run: hostHeaders },
   { name: 'issue 10.16: owner 99999999999999999999 is a 400 before anything is created', run: hugeOwner },
   { name: 'issue 10.17: $VAR in a path never echoes the environment', run: envEcho },
+  {
+    name: 'pass 10: with 256 proxied requests held, the next is a 503 at once, and answered once they leave',
+    run: proxyInFlight,
+  },
 ]
 
 /** One group's failures; a crash is one of them, and the daemon is restarted for the next group. */

@@ -2,7 +2,7 @@
  * Sends one HTTP case (fetch, or a raw socket when its framing is broken on purpose) and
  * reads the answer, bounded in time; records the ids the daemon hands out.
  */
-import { type Body, type HttpCase, resolver } from './cases'
+import { type Body, type HttpCase, resolver, tokenValue } from './cases'
 import { urlEncode } from './paths'
 import { Text, toBytes, type J } from './values'
 import { type Kind, removeOne, type World } from './world'
@@ -76,9 +76,12 @@ export function bodyBytes(b: Body, w: World): { bytes: Uint8Array; contentType?:
 export async function send(c: HttpCase, w: World, ports: Ports, limitMs: number): Promise<Answer> {
   const path = target(c, w, ports)
   const body = c.body ? bodyBytes(c.body, w) : null
-  const headers: Record<string, string> = { 'X-EXECD-ACCESS-TOKEN': w.daemon.token }
+  const headers: Record<string, string> = {}
+  const token = tokenValue(c.token ?? 'valid', w.daemon.token)
+  if (token !== null) headers['X-EXECD-ACCESS-TOKEN'] = token
   const ct = body?.contentType ?? c.contentType
   if (ct) headers['content-type'] = ct
+  for (const [name, value] of c.headers ?? []) headers[name] = value
   if (c.origin) headers.origin = c.origin === '{self}' ? w.daemon.url : c.origin
   const answer = c.raw
     ? await sendRaw(c, w, path, headers, body?.bytes ?? new Uint8Array(), limitMs)
@@ -124,6 +127,9 @@ async function readBody(res: Response, c: HttpCase): Promise<string> {
   return await res.text()
 }
 
+/** How many of each kind stay alive; an isolated session holds a sandbox, so fewer of those. */
+const KEEP: Record<Kind, number> = { session: 6, pty: 6, context: 6, command: 0, execution: 0, isolated: 2 }
+
 async function remember(c: HttpCase, a: Answer, w: World): Promise<void> {
   if (a.status >= 300) return
   const add = async (kind: Kind, id: unknown) => {
@@ -132,7 +138,7 @@ async function remember(c: HttpCase, a: Answer, w: World): Promise<void> {
     const all = w.created.all(kind)
     // Keep only a few alive so no cap is reached and the machine stays light.
     const [oldest] = all
-    if (kind !== 'command' && kind !== 'execution' && all.length > 6 && oldest !== undefined)
+    if (kind !== 'command' && kind !== 'execution' && all.length > KEEP[kind] && oldest !== undefined)
       await removeOne(w.daemon, w.created, kind, oldest)
   }
   const json = () => {
@@ -148,6 +154,7 @@ async function remember(c: HttpCase, a: Answer, w: World): Promise<void> {
   else if (c.route === '/code/context') await add('context', json().id)
   else if (c.route === '/command') await add('command', /"type":"init","text":"([^"]+)"/.exec(a.text)?.[1])
   else if (c.route === '/code') await add('execution', a.headers.get('execd-execution-id'))
+  else if (c.route === '/v1/isolated/session') await add('isolated', json().session_id)
 }
 
 /** Writes the request bytes as given (odd Host, lengths, HTTP/1.0, raw bytes in the target). */
@@ -208,6 +215,11 @@ async function sendRaw(
 }
 
 function complete(buf: Buffer): boolean {
+  while (/^HTTP\/1\.\d 1(?!01)\d\d /.test(buf.subarray(0, 16).toString('latin1'))) {
+    const interim = buf.indexOf('\r\n\r\n')
+    if (interim < 0) return false
+    buf = buf.subarray(interim + 4)
+  }
   const end = buf.indexOf('\r\n\r\n')
   if (end < 0) return false
   const head = buf.subarray(0, end).toString('latin1')
@@ -218,6 +230,13 @@ function complete(buf: Buffer): boolean {
 }
 
 function parse(buf: Buffer): Answer {
+  // An interim answer (`100 Continue` to `Expect: 100-continue`, sent by Bun before any of
+  // execd's code runs) comes before the one that counts.
+  while (/^HTTP\/1\.\d 1(?!01)\d\d /.test(buf.subarray(0, 16).toString('latin1'))) {
+    const interim = buf.indexOf('\r\n\r\n')
+    if (interim < 0) break
+    buf = buf.subarray(interim + 4)
+  }
   const end = buf.indexOf('\r\n\r\n')
   const head = buf
     .subarray(0, end < 0 ? buf.length : end)

@@ -4,13 +4,23 @@
  * worker, and the ids of what the fuzz created so it can use and then remove them.
  */
 import { createHash } from 'node:crypto'
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { type Daemon, startDaemon } from '../harness'
 import type { Layout } from './paths'
 
-export type Kind = 'session' | 'pty' | 'context' | 'command' | 'execution'
+export type Kind = 'session' | 'pty' | 'context' | 'command' | 'execution' | 'isolated'
 
 /** Ids the daemon handed out, oldest first. */
 export class Created {
@@ -65,9 +75,13 @@ export interface World {
 /** type, mode, owner, size and content hash of everything in the tree except the root's inside. */
 export function snapshot(layout: Layout): Map<string, string> {
   const out = new Map<string, string>()
+  // A javascript context's interpreter (the executable itself) keeps Bun's transpiler cache in
+  // $HOME/.bun: its own state, as any interpreter's, not a path a request named.
+  const interpreterState = join(layout.home, '.bun')
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name)
+      if (p === interpreterState) continue
       const st = lstatSync(p)
       const hash = st.isFile() ? createHash('sha1').update(readFileSync(p)).digest('hex').slice(0, 12) : ''
       out.set(p, `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? 'dir' : st.size} ${hash}`)
@@ -75,6 +89,48 @@ export function snapshot(layout: Layout): Map<string, string> {
     }
   }
   walk(layout.base)
+  return out
+}
+
+/** What the sentinel's file holds: an answer that carries it read outside the root. */
+export const SENTINEL_TEXT = 'outside the root: must stay as it is'
+
+/**
+ * Links inside the root that lead out of it, to the sentinel (a directory and a file): a route
+ * that follows one reads or changes what is beside the root. Put back after every case (a case
+ * may delete or move them); paths.ts names them. None leads above the tree's base (paths.ts).
+ */
+const LINKS: [name: string, to: string][] = [
+  ['out', '../../sentinel'],
+  ['outf', '../../sentinel/a.txt'],
+]
+export function restoreRoot(layout: Layout): void {
+  for (const d of [layout.root, layout.cwd, layout.home]) if (!existsSync(d)) mkdirSync(d, { recursive: true })
+  for (const [name, to] of LINKS) {
+    const p = join(layout.root, name)
+    try {
+      lstatSync(p)
+    } catch {
+      try {
+        symlinkSync(to, p)
+      } catch {}
+    }
+  }
+}
+
+/** The processes whose parent is `pid`: state (Z: a zombie nobody reaped) and command line. */
+export function childrenOf(pid: number): { pid: number; state: string; cmd: string }[] {
+  const out: { pid: number; state: string; cmd: string }[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const [state = '', ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) !== pid) continue
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ').trim()
+      out.push({ pid: Number(entry), state, cmd: cmd || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) })
+    } catch {}
+  }
   return out
 }
 
@@ -110,11 +166,12 @@ export async function openWorld(): Promise<World> {
     join(layout.root, 'sub'),
   ])
     mkdirSync(d, { recursive: true })
-  writeFileSync(join(layout.sentinel, 'a.txt'), 'outside the root: must stay as it is\n')
+  writeFileSync(join(layout.sentinel, 'a.txt'), `${SENTINEL_TEXT}\n`)
   writeFileSync(join(layout.sentinel, 'sub', 'b.txt'), 'b\n')
   writeFileSync(join(layout.cwd, 'a.txt'), 'the daemon cwd\n')
   writeFileSync(join(layout.home, 'a.txt'), 'home\n')
   writeFileSync(join(layout.root, 'a.txt'), 'inside the root\n')
+  restoreRoot(layout)
   const marker = `fzmark${crypto.randomUUID().slice(0, 8)}`
   const before = snapshot(layout)
   // Every daemon ever started, so close() stops one a crash-restart raced with, too.
@@ -163,7 +220,7 @@ export async function openWorld(): Promise<World> {
         .slice(-14)
       const first = tail.findIndex(l => /error/i.test(l))
       world.crashes.push(`exit ${code}: ${tail.slice(Math.max(0, first)).join(' | ').replace(/\s+/g, ' ')}`)
-      for (const d of [layout.root, layout.cwd, layout.home]) mkdirSync(d, { recursive: true })
+      restoreRoot(layout)
       world.daemon = await start()
       world.created = new Created()
       follow(world.daemon)
@@ -200,6 +257,7 @@ const DELETE_PATH: Record<Kind, ((id: string) => string) | undefined> = {
   context: id => `/code/contexts/${encodeURIComponent(id)}`,
   command: id => `/command?id=${encodeURIComponent(id)}`,
   execution: undefined,
+  isolated: id => `/v1/isolated/session/${encodeURIComponent(id)}`,
 }
 
 export async function removeOne(daemon: Daemon, created: Created, kind: Kind, id: string): Promise<void> {
@@ -219,6 +277,6 @@ export async function removeCreated(daemon: Daemon, created: Created): Promise<v
     if (res.ok) for (const c of (await res.json()) as { id: string }[]) created.add('context', c.id)
   } catch {}
   // Commands are left out: the fuzz runs only short ones, and the daemon's retention drops them.
-  for (const kind of ['session', 'pty', 'context'] as Kind[])
+  for (const kind of ['session', 'pty', 'context', 'isolated'] as Kind[])
     for (const id of created.all(kind)) await removeOne(daemon, created, kind, id)
 }

@@ -1,0 +1,21 @@
+/**
+ * The proxy section's options, apart from its code: the CLI reads every option (plugins/options.ts)
+ * without loading a section. Imports nothing but core/config (core/layout.test.ts checks it).
+ */
+import { intOption } from '../../core/config'
+
+/**
+ * Bun's HTTP client sends at most 256 requests at once and queues the rest, unanswered and
+ * without a word, until one of those ends (BUN_CONFIG_MAX_HTTP_REQUESTS). The cap stays below
+ * that, leaving the daemon's own requests (the Jupyter bridge) room.
+ */
+export const CLIENT_POOL = 256
+export const MAX_PROXY_REQUESTS = CLIENT_POOL - 16
+
+export const OPTIONS = {
+  maxRequests: intOption('max-proxy-requests', {
+    env: 'EXECD_MAX_PROXY_REQUESTS',
+    description: `proxied HTTP requests in flight at once, 1 to ${MAX_PROXY_REQUESTS} (the HTTP client's own limit is ${CLIENT_POOL}); more are refused with 503`,
+    default: 128,
+  }),
+}
