@@ -24,7 +24,8 @@ export const proxy: Section<{ proxyRequest: typeof proxyRequest }> = {
   check: config => void proxySettings(config),
   async open(ctx) {
     const { proxyRequest, limitProxyRequests } = await import('./ops')
-    limitProxyRequests(proxySettings(ctx.config).maxRequests)
+    const settings = proxySettings(ctx.config)
+    limitProxyRequests(settings.maxRequests, settings.maxSockets)
     return { ops: { proxyRequest }, routes: async () => (await import('./routes')).proxyRoutes() }
   },
 }

@@ -5,7 +5,7 @@ import { Capacity } from '../../core/limits'
 import type { SocketHandlers } from '../../core/websocket'
 import { forward, invalidPort, portRequired } from './forward'
 import { relaySocket } from './socket'
-import { parseTarget, validPort } from './target'
+import { parseTarget, type ProxyTarget, validPort } from './target'
 
 /**
  * Proxied HTTP requests in flight, from the request to the end of the relayed body. Past Bun's
@@ -16,9 +16,17 @@ import { parseTarget, validPort } from './target'
  */
 let inFlight = new Capacity('proxied requests in flight', 0, 'max-proxy-requests')
 
-/** Sets the cap (plugins/proxy/index.ts, when the section opens). */
-export function limitProxyRequests(max: number): void {
+/**
+ * Proxied WebSockets open, from the upgrade to the caller's close. Nothing capped how many there
+ * were: each holds two descriptors (the caller's and the upstream's), so one client opening
+ * relays without end took execd to its fd limit, and every other request and accept with it.
+ */
+let openSockets = new Capacity('proxied WebSockets open', 0, 'max-proxy-websockets')
+
+/** Sets the caps (plugins/proxy/index.ts, when the section opens). */
+export function limitProxyRequests(max: number, maxSockets: number): void {
   inFlight = new Capacity('proxied requests in flight', max, 'max-proxy-requests')
+  openSockets = new Capacity('proxied WebSockets open', maxSockets, 'max-proxy-websockets')
 }
 
 export async function proxyRequest(
@@ -31,7 +39,7 @@ export async function proxyRequest(
   // answered on that port", as if a server there were down.
   if (!validPort(target.port)) return invalidPort(target.port)
   const peerIp = server?.requestIP(request)?.address
-  if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return relaySocket(request, target, peerIp, server)
+  if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return proxySocket(request, target, peerIp, server)
   let release: () => void
   try {
     release = inFlight.acquire()
@@ -40,4 +48,28 @@ export async function proxyRequest(
   }
   request.signal.addEventListener('abort', release, { once: true })
   return forward(request, target, peerIp, release)
+}
+
+/** A WebSocket relay holding one of `openSockets` until its caller closes (or it never opens). */
+async function proxySocket(
+  request: Request,
+  target: ProxyTarget,
+  peerIp: string | undefined,
+  server: Server<SocketHandlers> | null | undefined,
+): Promise<Response | undefined> {
+  let release: () => void
+  try {
+    release = openSockets.acquire()
+  } catch (err) {
+    return errorResponse(err as ExecdError)
+  }
+  try {
+    const answer = await relaySocket(request, target, peerIp, server, release)
+    // An answer instead of an upgrade (502, 400): no relay holds the slot.
+    if (answer !== undefined) release()
+    return answer
+  } catch (err) {
+    release()
+    throw err
+  }
 }

@@ -18,4 +18,9 @@ export const OPTIONS = {
     description: `proxied HTTP requests in flight at once, 1 to ${MAX_PROXY_REQUESTS} (the HTTP client's own limit is ${CLIENT_POOL}); more are refused with 503`,
     default: 128,
   }),
+  maxSockets: intOption('max-proxy-websockets', {
+    env: 'EXECD_MAX_PROXY_WEBSOCKETS',
+    description: 'proxied WebSocket connections open at once (0 = no limit); more are refused with 503',
+    default: 256,
+  }),
 }

@@ -13,6 +13,6 @@ export const proxyErrors = () => ({
   ...errors({
     400: 'port is required (or not a port number)',
     502: 'BAD_GATEWAY: nothing answered on that port',
-    503: 'SERVICE_UNAVAILABLE: --max-proxy-requests proxied requests already in flight',
+    503: 'SERVICE_UNAVAILABLE: --max-proxy-requests proxied requests already in flight (--max-proxy-websockets relays open, for a WebSocket upgrade)',
   }),
 })

@@ -38,6 +38,8 @@ export async function relaySocket(
   target: ProxyTarget,
   peerIp: string | undefined,
   server: Server<SocketHandlers> | null | undefined,
+  /** Called once the caller's socket has closed (the relay's slot, plugins/proxy/ops.ts). */
+  ended: () => void = () => {},
 ): Promise<Response | undefined> {
   if (!validPort(target.port)) return badGateway()
   // Checked before the upstream is dialed: Bun would refuse to upgrade the caller anyway.
@@ -113,6 +115,7 @@ export async function relaySocket(
       relays.within(queued)
     },
     close(_ws, code, reason) {
+      ended()
       relays.forget(queued)
       if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) {
         if (sendable(code)) upstream.close(code, reason)

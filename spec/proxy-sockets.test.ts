@@ -1,0 +1,104 @@
+/**
+ * Proxied WebSockets are counted: at most --max-proxy-websockets open at once, a 503 naming it
+ * past that, and a closed relay gives its slot back. Nothing capped them before: each holds two
+ * descriptors, so one client opening relays without end took execd to its fd limit.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'bun:test'
+import { connect, type Socket } from 'node:net'
+import { startDaemon, waitFor, type Daemon } from './harness'
+
+let d: Daemon
+let upstream: ReturnType<typeof Bun.serve>
+beforeAll(() => {
+  upstream = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (req, server) =>
+      server.upgrade(req, { data: undefined }) ? undefined : new Response('no', { status: 400 }),
+    websocket: { message: (ws, m) => void ws.send(m) },
+  })
+})
+// A daemon of its own for each test, so no test starts with slots another's closes still hold.
+beforeEach(async () => {
+  d = await startDaemon({ env: { EXECD_MAX_PROXY_WEBSOCKETS: '2' } })
+})
+afterEach(async () => {
+  await d?.stop()
+})
+afterAll(() => {
+  upstream?.stop(true)
+})
+
+/** A raw handshake through the proxy: the socket, and the status line of the answer. */
+async function handshake(): Promise<{ socket: Socket; status: string; head: string }> {
+  const { hostname, port } = new URL(d.url)
+  const socket = connect({ host: hostname, port: Number(port) })
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  socket.write(
+    `GET /proxy/${upstream.port}/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+      'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  )
+  let head = ''
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1')
+      if (head.includes('\r\n\r\n')) {
+        socket.off('data', onData)
+        resolve()
+      }
+    }
+    socket.on('data', onData).once('error', reject).once('end', resolve)
+  })
+  return { socket, status: head.split('\r\n')[0] ?? '', head }
+}
+
+test('past --max-proxy-websockets a relay is a 503 naming it; a closed one gives its slot back', async () => {
+  const first = await handshake()
+  const second = await handshake()
+  try {
+    expect([first.status, second.status]).toEqual([
+      'HTTP/1.1 101 Switching Protocols',
+      'HTTP/1.1 101 Switching Protocols',
+    ])
+    const third = await handshake()
+    third.socket.destroy()
+    expect(third.status).toBe('HTTP/1.1 503 Service Unavailable')
+    expect(third.head).toContain('max-proxy-websockets')
+    first.socket.destroy()
+    let again: Awaited<ReturnType<typeof handshake>> | undefined
+    await waitFor('a slot to come back once a relay closed', async () => {
+      again?.socket.destroy()
+      again = await handshake()
+      return again.status === 'HTTP/1.1 101 Switching Protocols'
+    })
+    again?.socket.destroy()
+  } finally {
+    first.socket.destroy()
+    second.socket.destroy()
+  }
+})
+
+test('a relay refused by its upstream does not hold a slot', async () => {
+  // Nothing listens on this port: each is a 502, and none may keep a slot.
+  const dead = Bun.serve({ port: 0, fetch: () => new Response() })
+  const port = dead.port
+  dead.stop(true)
+  for (let i = 0; i < 4; i++) {
+    const { hostname, port: own } = new URL(d.url)
+    const r = await fetch(`http://${hostname}:${own}/proxy/${port}/`, {
+      headers: {
+        'X-EXECD-ACCESS-TOKEN': d.token,
+        Upgrade: 'websocket',
+        Connection: 'Upgrade',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version': '13',
+      },
+    }).catch(() => undefined)
+    await r?.arrayBuffer()
+  }
+  const a = await handshake()
+  const b = await handshake()
+  a.socket.destroy()
+  b.socket.destroy()
+  expect([a.status, b.status]).toEqual(['HTTP/1.1 101 Switching Protocols', 'HTTP/1.1 101 Switching Protocols'])
+})
