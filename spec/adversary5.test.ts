@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pythonAvailable } from './python-env'
 import { postJson, readSse, runCli, runCliSync, startDaemon, waitFor, type Daemon } from './harness'
+import { anonMiB } from './kit/anon'
 
 let scratch: string
 beforeAll(() => {
@@ -179,9 +180,8 @@ describe('proxied WebSockets whose callers never read', () => {
     })
     const callers: Bun.Socket[] = []
     try {
-      const anonMiB = () =>
-        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
-      const before = anonMiB()
+      const anon = () => anonMiB(d.proc.pid)
+      const before = anon()
       const port = Number(new URL(d.url).port)
       for (let i = 0; i < 20; i++) {
         const socket = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } })
@@ -198,7 +198,7 @@ describe('proxied WebSockets whose callers never read', () => {
       // Given back once the collector has run, which under load lags the cut-off by a moment
       // (+132–145 MiB read at once at load 3, on builds with and without the shared budget);
       // the callers keep their TCP open meanwhile, so queues still held would stay counted.
-      const growth = () => anonMiB() - before
+      const growth = () => anon() - before
       await waitFor(
         `execd's memory to come back within 128 MiB of before (now +${growth().toFixed(0)})`,
         () => growth() < 128,
@@ -221,8 +221,7 @@ describe.skipIf(pythonAvailable !== true)('finished code executions', () => {
   test('do not keep the large values their journals dropped', async () => {
     const d = await startDaemon()
     try {
-      const anonMiB = () =>
-        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
+      const anon = () => anonMiB(d.proc.pid)
       // Read whole, not parsed: the harness's SSE parser is slow on 16 MB frames.
       const cell = async (code: string) => {
         const body = await (await postJson(d, '/code', { code, context: { language: 'python' } })).text()
@@ -230,11 +229,11 @@ describe.skipIf(pythonAvailable !== true)('finished code executions', () => {
         return body
       }
       await cell('1')
-      const before = anonMiB()
+      const before = anon()
       for (let i = 0; i < 24; i++)
         expect(await cell(`'${'abcdefghijkl'[i % 12]}' * 8_000_000`)).toContain('"type":"result"')
       // Retained, it grows by 16 MiB a cell (+460); what is left is garbage the GC has not taken yet.
-      expect(anonMiB() - before).toBeLessThan(192)
+      expect(anon() - before).toBeLessThan(192)
     } finally {
       await d.stop()
     }
@@ -248,18 +247,17 @@ describe.skipIf(pythonAvailable !== true)('finished code executions', () => {
   test('keep journals of 64 MiB together, the newest replayable', async () => {
     const d = await startDaemon()
     try {
-      const anonMiB = () =>
-        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
+      const anon = () => anonMiB(d.proc.pid)
       const cell = async (code: string) => {
         const res = await postJson(d, '/code', { code, context: { language: 'python' } })
         expect(await res.text()).toContain('"type":"execution_complete"')
         return res.headers.get('execd-execution-id')
       }
       await cell('1')
-      const before = anonMiB()
+      const before = anon()
       const ids: (string | null)[] = []
       for (let i = 0; i < 150; i++) ids.push(await cell(`'${i % 10}' * 2_000_000`))
-      expect(anonMiB() - before).toBeLessThan(320)
+      expect(anon() - before).toBeLessThan(320)
       const replay = await d.fetch(`/code/executions/${ids.at(-1)}/events`)
       expect(replay.status).toBe(200)
       expect(await replay.text()).toContain(`'9999`)

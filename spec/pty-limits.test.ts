@@ -4,9 +4,10 @@
  * connected terminals that meets the 5 s contract and leaves no process behind.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { pidsWith, postJson, startDaemon, waitFor } from './harness'
 import { PtyClient } from './pty-client'
+import { anonMiB } from './kit/anon'
 
 describe('terminal limits', () => {
   test('stdin nobody reads is held up to one budget for all terminals: past it, that socket closes', async () => {
@@ -43,9 +44,8 @@ describe('terminal limits', () => {
     const ids: string[] = []
     const clients: Bun.Socket[] = []
     try {
-      const anonMiB = () =>
-        Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))?.[1]) / 1024
-      const before = anonMiB()
+      const anon = () => anonMiB(d.proc.pid)
+      const before = anon()
       const port = Number(new URL(d.url).port)
       for (let i = 0; i < 12; i++) {
         const id = (await (await postJson(d, '/pty', { command: `yes ${'x'.repeat(500)}` })).json()).session_id
@@ -63,7 +63,7 @@ describe('terminal limits', () => {
       // upgrade), not a 409 (held).
       const held = async (id: string) => (await d.fetch(`/pty/${id}/ws`)).status === 409
       await waitFor('every client to be let go', async () => (await Promise.all(ids.map(held))).every(h => !h), 60_000)
-      expect(anonMiB() - before).toBeLessThan(128)
+      expect(anon() - before).toBeLessThan(128)
       expect((await d.fetch('/ping')).status).toBe(200)
     } finally {
       for (const s of clients) s.end()
