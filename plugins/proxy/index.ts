@@ -5,7 +5,7 @@
  */
 import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { Section } from '../../core/plugin'
-import type { proxyRequest } from './ops'
+import type { ProxyOps } from './ops'
 import { MAX_PROXY_REQUESTS, OPTIONS } from './options'
 
 /** The proxy's settings; a cap of 0 or past the HTTP client's own would let requests queue unanswered. */
@@ -16,16 +16,16 @@ export function proxySettings(config: Config) {
   return settings
 }
 
-export const proxy: Section<{ proxyRequest: typeof proxyRequest }> = {
+export const proxy: Section<ProxyOps> = {
   name: 'proxy',
   options: optionSpecs(OPTIONS),
   rawBodyPrefixes: ['/proxy/'],
   opensLate: true,
   check: config => void proxySettings(config),
   async open(ctx) {
-    const { proxyRequest, limitProxyRequests } = await import('./ops')
+    const { ProxyOps } = await import('./ops')
     const settings = proxySettings(ctx.config)
-    limitProxyRequests(settings.maxRequests, settings.maxSockets)
-    return { ops: { proxyRequest }, routes: async () => (await import('./routes')).proxyRoutes() }
+    const ops = new ProxyOps(settings.maxRequests, settings.maxSockets)
+    return { ops, routes: async () => (await import('./routes')).proxyRoutes(ops) }
   },
 }

@@ -2,16 +2,16 @@
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
 import type { SocketHandlers } from '../../core/websocket'
-import { proxyRequest } from './ops'
+import type { ProxyOps } from './ops'
 import { METHODS, proxyErrors } from './schema'
 
-export function proxyRoutes() {
+export function proxyRoutes(ops: ProxyOps) {
   let app = new Elysia({ name: 'api/proxy', detail: { tags: ['proxy'] } })
   for (const method of METHODS) {
     app = app.route(
       method,
       '/proxy/*',
-      ({ request, server }) => proxyRequest(request, server as unknown as Server<SocketHandlers>),
+      ({ request, server }) => ops.request(request, server as unknown as Server<SocketHandlers>),
       {
         // The body is the upstream's to read, as a stream: Elysia must not parse it.
         parse: 'none',
