@@ -63,6 +63,9 @@ export function renameWithFlags(from: string | Buffer, to: string | Buffer, flag
   if (!libc) return undefined
   if (libc.rename(cString(from), cString(to), flags) === 0) return 0
   const errno = libc.errno()
+  // errno is read in a second call, after the runtime has run code of its own: should that have
+  // left it 0, a failed rename must not read as done — the caller's fallback says what is true.
+  if (errno === 0) return undefined
   if (errno === ENOSYS) libc = null
   // EINVAL also answers a directory moved into itself: the fallback's rename says so then.
   return errno === ENOSYS || errno === EINVAL ? undefined : errno
