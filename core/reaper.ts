@@ -24,13 +24,21 @@ function loadLibc(log: Logger, why: string): Libc | undefined {
   if (process.platform !== 'linux') return undefined
   try {
     const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-    return dlopen('libc.so.6', {
+    const symbols = {
       waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
       waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
       // Not /proc: node:fs stays off serve's start (core/layout.test.ts); a zombie has a group too.
       getpgid: { args: [FFIType.i32], returns: FFIType.i32 },
       prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
-    }) as unknown as Libc
+    } as const
+    try {
+      return dlopen('libc.so.6', symbols) as unknown as Libc
+    } catch {
+      // musl has no libc.so.6: the C library mapped into the process is found in /proc/self/maps
+      // then, by a module loaded only here (it reads with node:fs, which a glibc start never pays).
+      const { libcFile } = require('./libc') as typeof import('./libc')
+      return dlopen(libcFile(), symbols) as unknown as Libc
+    }
   } catch (err) {
     log.warn(`cannot load libc to reap orphans; ${why}`, { error: err })
     return undefined

@@ -77,6 +77,45 @@ export function smokeSuite(served: () => Served, opts: SmokeOptions = {}): void 
     expect(Buffer.from(back).equals(Buffer.from(bytes))).toBe(true)
   })
 
+  // renameat2 is called by its syscall number through bun:ffi, which differs by architecture.
+  test('a move never replaces what is at its destination, and moves to a free name', async () => {
+    const dir = `/tmp/smoke-mv-${crypto.randomUUID()}`
+    const put = async (name: string, text: string) => {
+      const form = new FormData()
+      form.append('metadata', new Blob([JSON.stringify({ path: `${dir}/${name}` })]), 'metadata')
+      form.append('file', new Blob([text]), name)
+      expect((await d().fetch('/files/upload', { method: 'POST', body: form })).status).toBe(200)
+    }
+    const get = async (name: string) =>
+      (await d().fetch(`/files/download?path=${encodeURIComponent(`${dir}/${name}`)}`)).text()
+    await put('a', 'first')
+    await put('b', 'second')
+    const taken = await postJson(d(), '/files/mv', [{ src: `${dir}/a`, dest: `${dir}/b` }])
+    expect(taken.status).toBe(400)
+    expect((await taken.json()).message).toContain('already exists')
+    expect([await get('a'), await get('b')]).toEqual(['first', 'second'])
+    expect((await postJson(d(), '/files/mv', [{ src: `${dir}/a`, dest: `${dir}/c` }])).status).toBe(200)
+    expect(await get('c')).toBe('first')
+    expect((await d().fetch(`/files/download?path=${encodeURIComponent(`${dir}/a`)}`)).status).toBe(404)
+  })
+
+  // As PID 1 here, execd is the parent of every orphan; it reaps them through libc by bun:ffi.
+  test('what a command leaves behind is reaped: no zombie stays', async () => {
+    const left = await readSse(await postJson(d(), '/command', { command: '(sleep 0.2 &) ; sleep 0.05 & exit 0' }))
+    expect(last(left).type).toBe('execution_complete')
+    // Bash builtins only (the rootfs has nothing else): the zombies among the namespace's processes.
+    const zombies =
+      'for s in /proc/[0-9]*/stat; do read -r l < "$s" 2>/dev/null || continue; r=${l##*) }; ' +
+      '[ "${r%% *}" = Z ] && echo "zombie ${l%% *}"; done; true'
+    let seen: string[] = []
+    for (const until = Date.now() + limit; Date.now() < until; await Bun.sleep(250)) {
+      const frames = await readSse(await postJson(d(), '/command', { command: zombies }))
+      seen = frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)
+      if (seen.length === 0) break
+    }
+    expect(seen).toEqual([])
+  })
+
   const ptyWhy = opts.skip?.pty
   test.skipIf(!!ptyWhy)(`a terminal runs what it is sent${ptyWhy ? ` (not run: ${ptyWhy})` : ''}`, async () => {
     const { session_id } = await (await postJson(d(), '/pty', {})).json()
