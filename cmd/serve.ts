@@ -142,8 +142,12 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     ...CONNECTION_OPTIONS,
-    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts).
-    websocket: socketDispatch,
+    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts). Bun
+    // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
+    // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
+    // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
+    // per server, not per upgrade.
+    websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage },
   })
   // Routes reach the server (for server.upgrade) through the app, as under app.listen().
   app.server = server

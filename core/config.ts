@@ -121,6 +121,12 @@ export const SERVER = {
       'event streams open at once, of every kind: commands, session runs, code, replays, metrics watch (0 = no limit); more are refused with 503',
     default: 256,
   }),
+  maxWebsocketMessage: intOption('max-websocket-message', {
+    env: 'EXECD_MAX_WEBSOCKET_MESSAGE',
+    description:
+      'largest message a WebSocket client may send (terminals and proxied sockets alike), in bytes; a larger one closes its socket with 1009',
+    default: 1 << 20,
+  }),
   logLevel: stringOption('log-level', {
     env: 'EXECD_LOG_LEVEL',
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',
