@@ -6,6 +6,7 @@ import { watchAnswers } from '../core/answering'
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
+import { reclaimIdleAtFdLimit } from '../core/idle-reclaim'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, parseLogLevel, type Logger } from '../core/log'
@@ -153,6 +154,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   app.server = server
   // Downloads watch their answers' ends through it (core/answering.ts).
   watchAnswers(server)
+  const stopReclaiming = reclaimIdleAtFdLimit(server, log, settings.fdLimitCheck)
   // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
   let main: MainProcess | undefined
   const stopReaper = startOrphanReaper(pid => !!ownership.now?.ownsPid(pid) || pid === main?.pid, log)
@@ -215,6 +217,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     await (await ownership.asked())?.killAll('shutdown')
     if (main && process.pid === 1) await (await import('./entrypoint')).endLeftovers(settings.shutdownGrace)
     stopReaper()
+    stopReclaiming()
     // Let the final error frames reach clients before the sockets go (and what was just
     // killed become a zombie execd reaps).
     await new Promise(r => setTimeout(r, 100))
