@@ -147,8 +147,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
     // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
     // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
-    // per server, not per upgrade.
-    websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage },
+    // per server, not per upgrade. 0 is no limit, as for the other limits (Bun's own 0 would
+    // refuse every message that is not empty).
+    websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
   })
   // Routes reach the server (for server.upgrade) through the app, as under app.listen().
   app.server = server

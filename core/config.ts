@@ -130,7 +130,7 @@ export const SERVER = {
   maxWebsocketMessage: intOption('max-websocket-message', {
     env: 'EXECD_MAX_WEBSOCKET_MESSAGE',
     description:
-      'largest message a WebSocket client may send (terminals and proxied sockets alike), in bytes; a larger one closes its socket with 1009',
+      'largest message a WebSocket client may send (terminals and proxied sockets alike), in bytes; a larger one closes its socket with 1009 (0 = no limit)',
     default: 1 << 20,
   }),
   logLevel: stringOption('log-level', {

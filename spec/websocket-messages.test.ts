@@ -47,7 +47,7 @@ test('messages 20 terminals never finish are cut at 1 MiB with 1009, not held wh
 
 test('a proxied socket is cut at 1 MiB too, and --max-websocket-message lets larger messages through', async () => {
   const d = await startDaemon()
-  let raised: Daemon | undefined
+  const raised: Daemon[] = []
   const sockets: FragmentingSocket[] = []
   try {
     const cut = await FragmentingSocket.open(portOf(d.url), `/proxy/${upstream.port}/`, d.token)
@@ -57,17 +57,20 @@ test('a proxied socket is cut at 1 MiB too, and --max-websocket-message lets lar
     await cut.until(() => cut.closeCode !== undefined || cut.ponged)
     expect(cut.closeCode).toBe(1009)
 
-    // 3 MiB under a 4 MiB limit: relayed whole and echoed back by the upstream.
-    raised = await startDaemon({ args: ['--max-websocket-message', String(4 << 20)] })
-    const whole = await FragmentingSocket.open(portOf(raised.url), `/proxy/${upstream.port}/`, raised.token)
-    sockets.push(whole)
-    await whole.sendMessage(3 << 20, true)
-    await whole.until(() => whole.received >= 3 << 20)
-    expect(whole.closed).toBe(false)
-    expect(whole.received).toBeGreaterThanOrEqual(3 << 20)
+    // 3 MiB under a 4 MiB limit, and with none (0): relayed whole and echoed back by the upstream.
+    for (const limit of [String(4 << 20), '0']) {
+      const r = await startDaemon({ args: ['--max-websocket-message', limit] })
+      raised.push(r)
+      const whole = await FragmentingSocket.open(portOf(r.url), `/proxy/${upstream.port}/`, r.token)
+      sockets.push(whole)
+      await whole.sendMessage(3 << 20, true)
+      await whole.until(() => whole.received >= 3 << 20)
+      expect(whole.closed).toBe(false)
+      expect(whole.received).toBeGreaterThanOrEqual(3 << 20)
+    }
   } finally {
     for (const s of sockets) s.destroy()
     await d.stop()
-    await raised?.stop()
+    for (const r of raised) await r.stop()
   }
 }, 60_000)
