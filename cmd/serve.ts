@@ -6,7 +6,6 @@ import { watchAnswers } from '../core/answering'
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
-import { reclaimIdleAtFdLimit } from '../core/idle-reclaim'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, parseLogLevel, type Logger } from '../core/log'
@@ -155,7 +154,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   app.server = server
   // Downloads watch their answers' ends through it (core/answering.ts).
   watchAnswers(server)
-  const stopReclaiming = reclaimIdleAtFdLimit(server, log, settings.fdLimitCheck)
+  let stopReclaiming = () => {}
   // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
   let main: MainProcess | undefined
   const stopReaper = startOrphanReaper(pid => !!ownership.now?.ownsPid(pid) || pid === main?.pid, log)
@@ -190,6 +189,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
     void ownership.ready().then(processes => processes.makeCgroupTree())
+    // After listening: it loads node:fs, which a start need not wait for (core/layout.test.ts).
+    void import('../core/idle-reclaim').then(({ reclaimIdleAtFdLimit }) => {
+      if (!stopping) stopReclaiming = reclaimIdleAtFdLimit(server, log, settings.fdLimitCheck)
+    })
     void loadAll()
       .then(
         () =>
