@@ -142,13 +142,19 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     ...CONNECTION_OPTIONS,
-    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts).
-    websocket: socketDispatch,
+    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts). Bun
+    // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
+    // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
+    // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
+    // per server, not per upgrade. 0 is no limit, as for the other limits (Bun's own 0 would
+    // refuse every message that is not empty).
+    websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
   })
   // Routes reach the server (for server.upgrade) through the app, as under app.listen().
   app.server = server
   // Downloads watch their answers' ends through it (core/answering.ts).
   watchAnswers(server)
+  let stopReclaiming = () => {}
   // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
   let main: MainProcess | undefined
   const stopReaper = startOrphanReaper(pid => !!ownership.now?.ownsPid(pid) || pid === main?.pid, log)
@@ -183,6 +189,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
     void ownership.ready().then(processes => processes.makeCgroupTree())
+    // After listening: it loads node:fs, which a start need not wait for (core/layout.test.ts).
+    void import('../core/idle-reclaim').then(({ reclaimIdleAtFdLimit }) => {
+      if (!stopping) stopReclaiming = reclaimIdleAtFdLimit(server, log, settings.fdLimitCheck)
+    })
     void loadAll()
       .then(
         () =>
@@ -211,6 +221,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     await (await ownership.asked())?.killAll('shutdown')
     if (main && process.pid === 1) await (await import('./entrypoint')).endLeftovers(settings.shutdownGrace)
     stopReaper()
+    stopReclaiming()
     // Let the final error frames reach clients before the sockets go (and what was just
     // killed become a zombie execd reaps).
     await new Promise(r => setTimeout(r, 100))

@@ -121,6 +121,18 @@ export const SERVER = {
       'event streams open at once, of every kind: commands, session runs, code, replays, metrics watch (0 = no limit); more are refused with 503',
     default: 256,
   }),
+  fdLimitCheck: intOption('fd-limit-check', {
+    env: 'EXECD_FD_LIMIT_CHECK_MS',
+    description:
+      'ms between checks whether every file descriptor is taken; while they are, connections idle between requests are closed (0 = never)',
+    default: 1000,
+  }),
+  maxWebsocketMessage: intOption('max-websocket-message', {
+    env: 'EXECD_MAX_WEBSOCKET_MESSAGE',
+    description:
+      'largest message a WebSocket client may send (terminals and proxied sockets alike), in bytes; a larger one closes its socket with 1009 (0 = no limit)',
+    default: 1 << 20,
+  }),
   logLevel: stringOption('log-level', {
     env: 'EXECD_LOG_LEVEL',
     description: 'debug, info, warn, error, silent (or the reference numbers 0-7)',

@@ -13,10 +13,16 @@
  * - at the limit, accept() fails with EMFILE and the listener stays readable: Bun's loop retries
  *   at once, ~40-75% of a core until fds free up (uSockets has a "Todo: start timer here" where
  *   a back-off belongs; oven-sh/bun pull request 32705, open, drains and backs off).
+ * - connections kept alive between requests stay for idleTimeout (120 s): 512 of them, each
+ *   having sent one /ping with the token, held a daemon limited to 256 fds at its limit, its
+ *   accept loop at 78-92% of a core, and a /ping on a new connection went unanswered for more
+ *   than 30 s. `closeIdleConnections()` does close these (not those that never sent a request).
  * What execd does about it: every operation refused for want of an fd answers the 503 of
  * core/errors.ts and recovers once fds free up; an answer to a request without the token closes
- * its connection (core/front-door.ts); and the one fd user that ends the process at EMFILE is
- * started while there are fds to spare (below).
+ * its connection (core/front-door.ts); the one fd user that ends the process at EMFILE is
+ * started while there are fds to spare (below); and while every fd is taken, connections idle
+ * between requests are closed (core/idle-reclaim.ts), as a server out of connection slots drops
+ * its kept-alive ones first: their clients reconnect, where a new client could not connect at all.
  */
 
 /** The options of Bun.serve that govern connections. */

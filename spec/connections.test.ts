@@ -135,8 +135,13 @@ const json = { 'Content-Type': 'application/json' }
 
 describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections that send nothing', () => {
   test('answers its own operations with a JSON 503 naming the fd limit, leaves nothing behind, and recovers once they close', async () => {
-    // From the start, as an operator's limit is (execd reads it once it listens).
-    const d = await startDaemon({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] })
+    // From the start, as an operator's limit is (execd reads it once it listens). The kept
+    // connections wait idle for the limit: not closed at it here (--fd-limit-check 0), so that
+    // each operation is tried there.
+    const d = await startDaemon({
+      under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`],
+      args: ['--fd-limit-check', '0'],
+    })
     const sockets: Socket[] = []
     const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('upstream') })
     try {
@@ -248,6 +253,43 @@ describe.skipIf(!Bun.which('prlimit'))('downloads of a large file whose clients 
       await d.stop()
     }
   }, 60_000)
+})
+
+describe.skipIf(!Bun.which('prlimit'))('connections kept alive by clients holding the token', () => {
+  // Each stays idleTimeout (120 s) after its request: enough of them held every fd, a new
+  // connection waited in the listen backlog unanswered, and Bun's accept loop spun meanwhile.
+  test('are closed while every fd is taken: a new connection is answered, and so is each of them', async () => {
+    const d = await startDaemon({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] })
+    const sockets: Socket[] = []
+    try {
+      let answered = 0
+      let closedByExecd = 0
+      for (let i = 0; i < FD_LIMIT + 100; i++) {
+        const s = connect(portOf(d.url), '127.0.0.1')
+        sockets.push(s)
+        s.setEncoding('latin1')
+        s.on('data', (chunk: string) => void (chunk.startsWith('HTTP/1.1 200') && answered++))
+        s.on('end', () => void closedByExecd++)
+        s.on('error', () => {})
+        s.write(`GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`)
+      }
+      await waitFor('the first connections to be answered', () => answered >= FD_LIMIT / 2, 30_000)
+      // A new connection (not fetch's, which keeps the one of the start), behind the others in
+      // the backlog: before, unanswered until their 120 s ended.
+      const ping = await rawRequest(
+        portOf(d.url),
+        `GET /ping HTTP/1.1\nHost: 127.0.0.1\nX-EXECD-ACCESS-TOKEN: ${d.token}\nConnection: close`,
+        '',
+        60_000,
+      )
+      expect(ping.status).toBe(200)
+      await waitFor('every kept connection to be answered', () => answered === FD_LIMIT + 100, 60_000)
+      expect(closedByExecd).toBeGreaterThan(0)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await d.stop()
+    }
+  }, 150_000)
 })
 
 describe('a connection that never showed the token', () => {
