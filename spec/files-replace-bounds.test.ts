@@ -66,6 +66,16 @@ describe('--max-replace-growth', () => {
     expect(leftovers(dir)).toEqual([])
   })
 
+  test('the matches are counted, not guessed: a large file with few of them is done', async () => {
+    const f = join(scratch.dir, 'few')
+    // Were every byte a match it could grow by 1,000,000 bytes; its 5 matches add 500.
+    writeFileSync(f, `${'-'.repeat(9_995)}xxxxx`)
+    const res = await postJson(small, '/files/replace?verbose=true', { [f]: { old: 'x', new: 'y'.repeat(101) } })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ [f]: { replacedCount: 5 } })
+    expect(statSync(f).size).toBe(10_000 + 500)
+  })
+
   test('the bound is for the request: past it on the second file, the first is not written either', async () => {
     const first = join(scratch.dir, 'first')
     const second = join(scratch.dir, 'second')

@@ -95,23 +95,35 @@ async function checkGrowth(
   maxGrowth: number,
   signal?: AbortSignal,
 ): Promise<void> {
+  const growing = Object.entries(entries).filter(([, r]) => growthOf(r) > 0)
+  // The most each file could grow by (every byte a match): when all of it fits, nothing need
+  // be counted — a count read each file once more (a 200 MB file: +0.3 s to its replace).
+  let most = 0
+  for (const [key, r] of growing) {
+    const size = await inFile(scope, entryPath(key, r), async handle => (await handle.stat()).size)
+    most += Math.floor(size / Buffer.byteLength(r.old)) * growthOf(r)
+  }
+  if (most <= maxGrowth) return
   let grown = 0
-  for (const [key, r] of Object.entries(entries)) {
-    const each = growthOf(r)
-    if (each === 0) continue
+  for (const [key, r] of growing) {
     signal?.throwIfAborted()
     const raw = entryPath(key, r)
-    const step = { now: 'stat' }
-    let count: number
-    try {
-      // Counting stops once past the bound: a refusal need not read the rest of a large file.
-      const room = Math.floor((maxGrowth - grown) / each)
-      count = await withFile(scope, raw, handle => countMatches(handle, Buffer.from(r.old), room), step)
-    } catch (err) {
-      throw fsError(err, step.now, raw)
-    }
+    const each = growthOf(r)
+    // Counting stops once past the bound: a refusal need not read the rest of a large file.
+    const room = Math.floor((maxGrowth - grown) / each)
+    const count = await inFile(scope, raw, handle => countMatches(handle, Buffer.from(r.old), room))
     grown += count * each
     if (grown > maxGrowth) throw tooMuchGrowth(raw, count, each, maxGrowth)
+  }
+}
+
+/** `withFile` with its failures worded as the rewrite's would be. */
+async function inFile<T>(scope: PathScope, raw: RawPath, use: (handle: FileHandle) => Promise<T>): Promise<T> {
+  const step = { now: 'stat' }
+  try {
+    return await withFile(scope, raw, use, step)
+  } catch (err) {
+    throw fsError(err, step.now, raw)
   }
 }
 
