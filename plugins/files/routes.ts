@@ -116,7 +116,8 @@ export function filesRoutes({ scope, maxUploadBytes, maxReplaceGrowth, uploadMin
     summary,
     description:
       'Streams the file with Content-Length, Content-Disposition, Accept-Ranges and Last-Modified. ' +
-      'A single Range → 206 + Content-Range; unsatisfiable → 416 RANGE_NOT_SATISFIABLE. ' +
+      'A single Range → 206 + Content-Range; several → 200, the whole file (RFC 9110 lets Range be ignored); ' +
+      'unsatisfiable → 416 RANGE_NOT_SATISFIABLE. ' +
       'offset/limit → those lines as text/plain.',
     responses: {
       200: {
