@@ -244,7 +244,11 @@ export class Journal {
         if (reader.cursor + 1 < first && journal.nextId > 1) {
           const dropped = { from: reader.cursor + 1, to: first - 1 }
           reader.cursor = first - 1
-          return { done: false, value: { event: makeEvent('status', { text: 'events_dropped', dropped }) } }
+          // Its id is the gap's last: a client that resumes from it asks for what follows the gap.
+          // Counted by the stream instead, it took the id of the first event dropped (1 on a replay),
+          // and a resume from there reported the same gap again.
+          const event = makeEvent('status', { text: 'events_dropped', dropped })
+          return { done: false, value: { id: dropped.to, event } }
         }
       }
       const entry = journal.entryAfter(reader.cursor)

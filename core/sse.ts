@@ -1,7 +1,7 @@
 /**
  * Server-Sent Events responses (CONTRACT §2): headers committed only once the first event
- * exists (an earlier failure is a plain JSON error response), one cap on concurrent streams,
- * where a replay starts; the stream itself is core/sse-writer.ts.
+ * exists (an earlier failure is a plain JSON error response), one cap on concurrent streams;
+ * the stream itself is core/sse-writer.ts.
  */
 import type { ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
@@ -53,19 +53,6 @@ async function endedWithin(ended: Promise<unknown>, holdMs: number, spoke?: Prom
   if (!spoke || QUIET_WORK_HOLD_MS <= holdMs) return false
   const first = Promise.race([ended.then(() => 'ended' as const), spoke.then(() => 'spoke' as const)])
   return (await within(first, QUIET_WORK_HOLD_MS - holdMs).catch(() => 'timeout' as const)) === 'ended'
-}
-
-/**
- * Where a replay starts: the `Last-Event-ID` header, else `?after=`; an id is a whole number of
- * at most 2^53 − 1. Anything else (`1.5`, `-3`, `abc`, empty) replays from the start, as no id
- * would: a client then sees events twice rather than misses any. Both replay routes read it
- * here (the command one took `1.5` as 0, the code one as 1).
- */
-export function replayAfter(header: string | null | undefined, query: string | undefined): number {
-  const raw = header ?? query
-  if (raw === undefined || raw === null || !/^\d+$/.test(raw.trim())) return 0
-  const n = Number(raw.trim())
-  return Number.isSafeInteger(n) ? n : 0
 }
 
 /**

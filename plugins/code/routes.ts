@@ -5,7 +5,8 @@ import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
-import { replayAfter, SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
+import { replayStart } from '../../core/replay-start'
+import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService } from './service'
 
@@ -128,7 +129,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     .get(
       '/code/executions/:executionId/events',
       ({ params, query, headers }) =>
-        streamed(() => code.replay(params.executionId, replayAfter(headers['last-event-id'], query.after))),
+        streamed(() => code.replay(params.executionId, replayStart(headers['last-event-id'], query.after))),
       {
         params: t.Object({ executionId: t.String() }),
         query: t.Object({
@@ -136,7 +137,14 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
         }),
         detail: {
           summary: 'Replay an execution’s events after Last-Event-ID (or ?after=), then follow it live',
-          responses: { ...SSE_RESPONSE, ...errors({ 404: 'no such execution', 503: 'too many streams open at once' }) },
+          responses: {
+            ...SSE_RESPONSE,
+            ...errors({
+              400: 'Last-Event-ID or ?after= is no id this execution sent',
+              404: 'no such execution',
+              503: 'too many streams open at once',
+            }),
+          },
         },
       },
     )

@@ -8,6 +8,7 @@ import type { ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
 import { ServiceKey } from '../../core/registry'
+import { FROM_THE_START, replayFrom, type ReplayStart } from '../../core/replay-start'
 import type { CommandRunner } from '../command/contract'
 import type { SseItem } from '../../core/sse'
 import type { CodeContext } from './context'
@@ -116,9 +117,10 @@ export class CodeService {
     return { execution, events: execution.journal.read(0) }
   }
 
-  /** Events of an execution after `afterId`, then live ones until it completes. */
-  replay(executionId: string, afterId = 0): AsyncIterable<SseItem> {
-    return this.executions.get(executionId).journal.read(afterId, { paces: false })
+  /** Events of an execution after the client's last id, then live ones until it completes. */
+  replay(executionId: string, start: ReplayStart = FROM_THE_START): AsyncIterable<SseItem> {
+    const journal = this.executions.get(executionId).journal
+    return journal.read(replayFrom(start, journal.lastId, 'execution'), { paces: false })
   }
 
   /**

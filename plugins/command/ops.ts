@@ -7,6 +7,7 @@ import { ExecdError, PREFIX, badRequest, errnoOf } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
 import { UnreadPacer } from '../../core/fair'
 import { Capacity } from '../../core/limits'
+import { FROM_THE_START, replayFrom, type ReplayStart } from '../../core/replay-start'
 import { within } from '../../core/timers'
 import type { CommandRequest } from './contract'
 import type { SourceWithHeaders, SseItem } from '../../core/sse'
@@ -132,16 +133,24 @@ export class Commands {
     return { handle, from, end: size, next: Math.max(cursor, size) }
   }
 
-  /** The command's events after `afterId`, then live ones until it ends (resumable streams). */
-  events(id: string, afterId = 0): AsyncIterable<SseItem> {
+  /**
+   * The command's events after the client's last id, then live ones until it ends (resumable
+   * streams); an id it never sent is a 400 (core/replay-start.ts).
+   */
+  events(id: string, start: ReplayStart = FROM_THE_START): AsyncIterable<SseItem> {
     const r = this.get(id)
-    if (r.journal) return r.journal.read(afterId, { paces: false })
+    if (r.journal) return r.journal.read(replayFrom(start, r.journal.lastId, 'command'), { paces: false })
     // The journal was released (retention): say what is gone, then how it ended.
     const terminal = r.terminal
     const last = r.lastEventId
+    const afterId = replayFrom(start, last, 'command')
     return (async function* () {
-      if (afterId < last)
-        yield { event: makeEvent('status', { text: 'events_dropped', dropped: { from: afterId + 1, to: last - 1 } }) }
+      // A client that has every event but the terminal one missed nothing else: no gap to report
+      // (one from `last` to `last - 1` was). The gap's id is its last: resumed from, it is past.
+      if (afterId < last - 1) {
+        const dropped = { from: afterId + 1, to: last - 1 }
+        yield { id: last - 1, event: makeEvent('status', { text: 'events_dropped', dropped }) }
+      }
       if (terminal && afterId < last) yield { id: last, event: terminal }
     })()
   }

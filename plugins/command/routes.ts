@@ -7,7 +7,8 @@ import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
 import { refuseProtoEnv } from '../../core/exec-strings'
-import { replayAfter, SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
+import { replayStart } from '../../core/replay-start'
+import { SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
 import type { Commands } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
@@ -83,7 +84,7 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
     .get(
       '/command/:id/events',
       ({ params, query, request }) => {
-        return streamed(() => ops.events(params.id, replayAfter(request.headers.get('last-event-id'), query.after)))
+        return streamed(() => ops.events(params.id, replayStart(request.headers.get('last-event-id'), query.after)))
       },
       {
         params: IdParams,
@@ -92,7 +93,11 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
           summary: 'Replay the events after Last-Event-ID (or ?after=), then follow live',
           responses: {
             200: { description: 'text/event-stream of ExecEvent' },
-            ...errors({ 404: 'no such command', 503: 'too many streams open at once' }),
+            ...errors({
+              400: 'Last-Event-ID or ?after= is no id this command sent',
+              404: 'no such command',
+              503: 'too many streams open at once',
+            }),
           },
         },
       },

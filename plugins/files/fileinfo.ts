@@ -27,12 +27,18 @@ export function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymboli
 /** Permission bits written in octal and read back as decimal: 0o755 → 755 (the reference's wire form). */
 const modeToWire = (mode: number): number => Number((mode & 0o777).toString(8))
 
-/** 755 → 0o755. Digits 8 or 9, negatives and more than four digits are refused. 0 means "leave as is". */
+/**
+ * 755 → 0o755. Digits 8 or 9, negatives and more than four digits are refused. 0 means "leave as
+ * is". A fourth digit's setuid, setgid and sticky bits are dropped (4755 → 0o755), as the
+ * reference drops them: the mode read back (modeToWire, `& 0o777` as the reference's) is then the
+ * mode the file has. They were set on the file (chmod, mkdir and upload alike) while every read
+ * of it said 755, and a setuid file was one request away for anyone holding the token.
+ */
 export function modeFromWire(mode: number): number {
   if (!Number.isInteger(mode) || mode < 0 || !/^[0-7]{1,4}$/.test(String(mode))) {
     throw badRequest(`invalid mode ${mode}: octal digits expected (e.g. 755 or 644)`)
   }
-  return parseInt(String(mode), 8)
+  return parseInt(String(mode), 8) & 0o777
 }
 
 /** RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's RFC3339Nano in UTC. */

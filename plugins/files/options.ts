@@ -10,6 +10,12 @@ export const OPTIONS = {
     description: 'largest upload request body accepted, in bytes (0: no limit); larger → 413',
     default: 0,
   }),
+  maxReplaceGrowth: intOption('max-replace-growth', {
+    env: 'EXECD_MAX_REPLACE_GROWTH',
+    description:
+      'bytes one /files/replace request may add to its files together (0: no limit); more → 413, nothing written',
+    default: 256 * 1024 * 1024,
+  }),
   uploadMinRate: intOption('upload-min-rate', {
     env: 'EXECD_UPLOAD_MIN_RATE',
     description:

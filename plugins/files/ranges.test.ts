@@ -21,8 +21,11 @@ describe('parseRange', () => {
     expect(parseRange('bytes=50-500', 100)).toEqual({ start: 50, end: 99 })
     expect(parseRange('bytes=-500', 100)).toEqual({ start: 0, end: 99 })
   })
-  test('the first satisfiable range of several is served', () => {
+  test('of several ranges, the one that can be satisfied is served; two or more: none (the whole file)', () => {
     expect(parseRange('bytes=200-300, 5-6', 100)).toEqual({ start: 5, end: 6 })
+    expect(parseRange('bytes=0-1,5-6', 100)).toBeUndefined()
+    expect(parseRange('bytes=0-1,0-1', 100)).toBeUndefined()
+    expect(parseRange('bytes=-1,0-', 100)).toBeUndefined()
   })
   test('unsatisfiable and malformed ranges are 416 with Content-Range bytes */size', () => {
     for (const h of ['bytes=100-', 'bytes=-0', 'bytes=foo', 'bytes=5-1', 'items=0-1', 'bytes=', 'bytes=-']) {

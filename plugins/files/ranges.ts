@@ -1,4 +1,4 @@
-/** HTTP byte ranges (RFC 9110 §14) for downloads: one range served, as the reference does. */
+/** HTTP byte ranges (RFC 9110 §14) for downloads: one range served, several ignored (the whole file). */
 import { ExecdError } from '../../core/errors'
 
 interface ByteRange {
@@ -13,10 +13,16 @@ const unsatisfiable = (size: number, why: string) =>
   })
 
 /**
- * The first satisfiable range of a `Range` header, clipped to the file. A malformed header or
- * one with no satisfiable range → 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes *\/size`.
+ * The range a `Range` header asks for, clipped to the file; undefined when it asks for two or
+ * more satisfiable ones: then the whole file is answered (200), as RFC 9110 lets a server ignore
+ * Range. Only the first was served, as one 206 (the reference's way): a client that asked for
+ * `0-1,5-6` got bytes 0-1 alone, curl writing them as if they were all it asked for. The whole
+ * file is what curl, browsers and the SDK (which reads the body as the file, multipart or not)
+ * all take as it is; multipart/byteranges only curl would have shown, raw. Ranges that cannot be
+ * satisfied are left out (`200-300,5-6` of 100 bytes is 5-6, a 206). A malformed header or one
+ * with no satisfiable range → 416 RANGE_NOT_SATISFIABLE with `Content-Range: bytes *\/size`.
  */
-export function parseRange(header: string, size: number): ByteRange {
+export function parseRange(header: string, size: number): ByteRange | undefined {
   const [, list] = /^\s*bytes\s*=\s*(.*)$/i.exec(header) ?? []
   if (list === undefined) throw unsatisfiable(size, `unsupported unit in '${header}' (bytes=start-end expected)`)
   const specs = list
@@ -25,6 +31,7 @@ export function parseRange(header: string, size: number): ByteRange {
     .filter(Boolean)
   if (!specs.length) throw unsatisfiable(size, `no range in '${header}'`)
   let first: ByteRange | undefined
+  let satisfiable = 0
   for (const spec of specs) {
     const r = /^(\d*)-(\d*)$/.exec(spec)
     if (!r || (r[1] === '' && r[2] === '')) throw unsatisfiable(size, `malformed range '${spec}'`)
@@ -39,10 +46,12 @@ export function parseRange(header: string, size: number): ByteRange {
       const end = r[2] === '' ? size - 1 : Number(r[2])
       if (start < size) range = { start, end: Math.min(end, size - 1) }
     }
-    if (range && !first) first = range
+    if (!range) continue
+    satisfiable++
+    first ??= range
   }
   if (!first) throw unsatisfiable(size, `failed to overlap (file size ${size})`)
-  return first
+  return satisfiable === 1 ? first : undefined
 }
 
 /**

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { contains, replacing } from './replace-stream'
+import { contains, countMatches, replacing } from './replace-stream'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-replace-stream-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -23,7 +23,12 @@ function replaceAll(content: Buffer, old: Buffer, rep: Buffer): [Buffer, number]
   return [Buffer.concat(parts), count]
 }
 
-async function streamed(content: Buffer, old: Buffer, rep: Buffer, chunk: number): Promise<[Buffer, number, boolean]> {
+async function streamed(
+  content: Buffer,
+  old: Buffer,
+  rep: Buffer,
+  chunk: number,
+): Promise<[Buffer, number, boolean, number]> {
   const file = join(dir, 'f')
   writeFileSync(file, content)
   const handle = await open(file, 'r')
@@ -31,7 +36,8 @@ async function streamed(content: Buffer, old: Buffer, rep: Buffer, chunk: number
     const counter = { count: 0 }
     const out: Buffer[] = []
     for await (const piece of replacing(handle, old, rep, counter, chunk)) out.push(Buffer.from(piece))
-    return [Buffer.concat(out), counter.count, await contains(handle, old, chunk)]
+    const found = await contains(handle, old, chunk)
+    return [Buffer.concat(out), counter.count, found, await countMatches(handle, old, undefined, chunk)]
   } finally {
     await handle.close()
   }
@@ -54,10 +60,11 @@ describe('replacing (streamed replace-all)', () => {
         fc.integer({ min: 1, max: 17 }),
         async (content, old, rep, chunk) => {
           const [want, wantCount] = replaceAll(content, old, rep)
-          const [got, count, found] = await streamed(content, old, rep, chunk)
+          const [got, count, found, counted] = await streamed(content, old, rep, chunk)
           expect(got.equals(want)).toBe(true)
           expect(count).toBe(wantCount)
           expect(found).toBe(wantCount > 0)
+          expect(counted).toBe(wantCount)
         },
       ),
       { numRuns: 300 },

@@ -78,11 +78,38 @@ export async function* replacing(
   }
 }
 
-/** True if `old` occurs in the file: the first match ends the scan. */
-export async function contains(handle: FileHandle, old: Buffer, chunkSize = CHUNK): Promise<boolean> {
-  const counter = { count: 0 }
-  for await (const _ of replacing(handle, old, Buffer.alloc(0), counter, chunkSize)) {
-    if (counter.count > 0) return true
+/**
+ * How many times `old` occurs in the file (left to right, not overlapping, as `replacing` finds
+ * them), the scan ending at the first count past `stopAbove`: `stopAbove` 0 asks whether it
+ * occurs at all, and a bound on a replace's growth is known to be passed without reading on.
+ */
+export async function countMatches(
+  handle: FileHandle,
+  old: Buffer,
+  stopAbove = Number.POSITIVE_INFINITY,
+  chunkSize = CHUNK,
+): Promise<number> {
+  const buf = Buffer.allocUnsafe(old.length - 1 + chunkSize)
+  let count = 0
+  let carry = 0
+  for (let pos = 0; ;) {
+    const { bytesRead } = await handle.read(buf, carry, chunkSize, pos)
+    pos += bytesRead
+    const end = carry + bytesRead
+    let from = 0
+    for (let at = buf.indexOf(old, from); at >= 0 && at + old.length <= end; at = buf.indexOf(old, from)) {
+      from = at + old.length
+      if (++count > stopAbove) return count
+      if (count % MATCHES_PER_PAUSE === 0) await nextTurn()
+    }
+    if (bytesRead === 0) return count
+    // What may be the start of a match completed by the next read stays for the next round.
+    const keep = Math.max(from, end - (old.length - 1))
+    buf.copyWithin(0, keep, end)
+    carry = end - keep
   }
-  return counter.count > 0
 }
+
+/** True if `old` occurs in the file: the first match ends the scan. */
+export const contains = async (handle: FileHandle, old: Buffer, chunkSize = CHUNK): Promise<boolean> =>
+  (await countMatches(handle, old, 0, chunkSize)) > 0

@@ -34,6 +34,8 @@ export interface FilesSettings {
   scope: PathScope
   /** Largest upload body accepted; larger → 413. */
   maxUploadBytes: number
+  /** Bytes one replace request may add to its files; more → 413 before any is written. */
+  maxReplaceGrowth: number
   /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
   uploadMinRate: MinRateLimits
 }
@@ -92,7 +94,7 @@ const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base6
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
-export function filesRoutes({ scope, maxUploadBytes, uploadMinRate }: FilesSettings) {
+export function filesRoutes({ scope, maxUploadBytes, maxReplaceGrowth, uploadMinRate }: FilesSettings) {
   const download = ({ request, query }: { request: Request; query: Record<string, string | undefined> }) =>
     downloadFile(scope, {
       path: requiredPath(request),
@@ -114,7 +116,8 @@ export function filesRoutes({ scope, maxUploadBytes, uploadMinRate }: FilesSetti
     summary,
     description:
       'Streams the file with Content-Length, Content-Disposition, Accept-Ranges and Last-Modified. ' +
-      'A single Range → 206 + Content-Range; unsatisfiable → 416 RANGE_NOT_SATISFIABLE. ' +
+      'A single Range → 206 + Content-Range; several → 200, the whole file (RFC 9110 lets Range be ignored); ' +
+      'unsatisfiable → 416 RANGE_NOT_SATISFIABLE. ' +
       'offset/limit → those lines as text/plain.',
     responses: {
       200: {
@@ -195,14 +198,20 @@ export function filesRoutes({ scope, maxUploadBytes, uploadMinRate }: FilesSetti
     .post(
       '/files/replace',
       async ({ body, query, request }) => {
-        const counts = await replaceInFiles(scope, body, request.signal)
+        const counts = await replaceInFiles(scope, body, request.signal, { maxGrowth: maxReplaceGrowth })
         return query.verbose === 'true' ? json(counts) : emptyOk()
       },
       {
         body: ReplaceMapSchema,
         transform: checkPathMap,
         query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
-        response: { 200: t.Union([ReplaceCountsSchema, t.Null()]), ...errorSchemas(PATH_ERRORS) },
+        response: {
+          200: t.Union([ReplaceCountsSchema, t.Null()]),
+          ...errorSchemas({
+            ...PATH_ERRORS,
+            413: 'the files would grow by more than --max-replace-growth; nothing written',
+          }),
+        },
         detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
       },
     )

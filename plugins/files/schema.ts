@@ -7,7 +7,9 @@ const pathBase64Field = t.String({
 
 const mode = t.Integer({
   minimum: 0,
-  description: 'permission bits as octal digits written in decimal: 755 means 0o755; 0 leaves the mode as it is',
+  description:
+    'permission bits as octal digits written in decimal: 755 means 0o755; 0 leaves the mode as it is; ' +
+    'setuid, setgid and sticky (a fourth digit: 4755) are dropped, as the reference does',
   examples: [755, 644],
 })
 

@@ -145,12 +145,16 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
     detail: detail(method, summary, statuses),
   })
   /** A route with a JSON body of the files section's schema, checked as that section checks it. */
-  const withJson = (summary: string, body: TSchema, more: { query?: TObject; pathMap?: boolean } = {}) => ({
+  const withJson = (
+    summary: string,
+    body: TSchema,
+    more: { query?: TObject; pathMap?: boolean; statuses?: Record<number, string> } = {},
+  ) => ({
     params,
     body,
     ...(more.query ? { query: more.query } : {}),
     ...(more.pathMap ? { transform: module.checkPathMap } : {}),
-    detail: detail('POST', summary),
+    detail: detail('POST', summary, more.statuses),
   })
   const TOO_MANY = { 413: 'more entries than the walk lists' }
   const download = (method: string, summary: string) => ({
@@ -189,7 +193,11 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
     .post(
       `${session}/files/replace`,
       forward,
-      withJson('Replace text in files of the session', module.ReplaceMapSchema, { pathMap: true, query: ReplaceQuery }),
+      withJson('Replace text in files of the session', module.ReplaceMapSchema, {
+        pathMap: true,
+        query: ReplaceQuery,
+        statuses: { 413: 'the files would grow by more than --max-replace-growth; nothing written' },
+      }),
     )
     .get(`${session}/files/search`, forward, plain('GET', 'Find files by glob in the session', SearchQuery, TOO_MANY))
     .get(`${session}/directories/list`, forward, plain('GET', 'List a directory of the session', ListQuery, TOO_MANY))

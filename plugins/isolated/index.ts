@@ -38,7 +38,7 @@ export const isolated: Section<IsolatedSessions> = {
     const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds })
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
-    const { maxUploadBytes, uploadMinRate } = filesSettings(ctx.config)
+    const { scope: _, ...limits } = filesSettings(ctx.config)
     // A commit, and the files routes over a session's view, stage entries beside the user's files.
     await stagedEntries.open()
     return {
@@ -50,9 +50,7 @@ export const isolated: Section<IsolatedSessions> = {
           import('./files-routes'),
           filesRoutesModule(),
         ])
-        return new Elysia()
-          .use(isolatedRoutes(ops))
-          .use(sessionFilesRoutes(ops, { maxUploadBytes, uploadMinRate }, filesRoutes))
+        return new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, limits, filesRoutes))
       },
       close: async () => {
         await ops.close()

@@ -6,7 +6,7 @@ import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
 import { EncodedEvent, errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
-import { SELF_EXECUTABLE, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
+import { asBunEnv, SELF_EXECUTABLE, spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { deathWords, OomWatch } from '../../core/oom'
 import { driverFiles } from './driver-files'
@@ -63,7 +63,7 @@ export class JsContext implements RuntimeContext {
     const started = new Promise<void>((resolve, reject) => (this.ready = { resolve, reject }))
     this.proc = spawnOwned([SELF_EXECUTABLE, '--no-install', files.driver], {
       cwd: this.opts.cwd,
-      env: { ...this.opts.env, BUN_BE_BUN: '1', EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
+      env: { ...asBunEnv(this.opts.env), EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
       stdin: 'ignore',
       ipc: m => this.onMessage(m as Message),
     })

@@ -11,7 +11,7 @@
 import { join } from 'node:path'
 import { childEnv } from '../../core/child-env'
 import { PrivateFiles } from '../../core/private-files'
-import { SELF_EXECUTABLE, spawnOwned, type OwnedProcess } from '../../core/process'
+import { asBunEnv, SELF_EXECUTABLE, spawnOwned, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
@@ -89,7 +89,7 @@ export class ChildDatabase implements Database {
     // No cwd of the context's: the path comes absolute (or :memory:), and a cwd deleted later
     // must not matter. Output of the driver itself (a crash) goes nowhere useful: dropped.
     this.proc = spawnOwned([SELF_EXECUTABLE, '--no-install', driver], {
-      env: { ...childEnv(), BUN_BE_BUN: '1' },
+      env: asBunEnv(childEnv()),
       stdin: 'ignore',
       stdout: 'ignore',
       stderr: 'ignore',

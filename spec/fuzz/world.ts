@@ -75,13 +75,11 @@ export interface World {
 /** type, mode, owner, size and content hash of everything in the tree except the root's inside. */
 export function snapshot(layout: Layout): Map<string, string> {
   const out = new Map<string, string>()
-  // A javascript context's interpreter (the executable itself) keeps Bun's transpiler cache in
-  // $HOME/.bun: its own state, as any interpreter's, not a path a request named.
-  const interpreterState = join(layout.home, '.bun')
+  // $HOME is watched too: the interpreters execd runs as Bun wrote their transpiler cache in
+  // $HOME/.bun until they were told not to (core/process.ts, asBunEnv).
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const p = join(dir, name)
-      if (p === interpreterState) continue
       const st = lstatSync(p)
       const hash = st.isFile() ? createHash('sha1').update(readFileSync(p)).digest('hex').slice(0, 12) : ''
       out.set(p, `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? 'dir' : st.size} ${hash}`)

@@ -1,6 +1,6 @@
 /**
  * `GET|HEAD /files/download`: streams a file from disk with Content-Length, Content-Disposition,
- * Accept-Ranges, Last-Modified, a single Range → 206, and the line-based `offset`/`limit` read
+ * Accept-Ranges, Last-Modified, a single Range → 206 (several: the whole file), and the line-based `offset`/`limit` read
  * of newer reference versions. The file is opened once, beneath the root, and every byte comes
  * from that descriptor: nothing is looked up by name again while the response streams.
  */
@@ -75,11 +75,13 @@ async function respond(
     'accept-ranges': 'bytes',
     'last-modified': new Date(Math.floor(s.mtimeMs / 1000) * 1000).toUTCString(),
   }
-  if (req.range) {
-    const r = parseRange(req.range, size)
+  const r = req.range ? parseRange(req.range, size) : undefined
+  if (r) {
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
     return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req.request)
   }
+  // Several ranges: the whole file (ranges.ts), If-Modified-Since not looked at, as with one.
+  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req.request)
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
     if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {

@@ -190,12 +190,15 @@ describe('makeDirectories', () => {
 })
 
 describe('setPermissions', () => {
-  test('chmod with octal digits; special bits accepted', async () => {
+  test('chmod with octal digits; setuid, setgid and sticky dropped as the reference does', async () => {
     writeFileSync(p('f'), '')
     await setPermissions(scope, { [p('f')]: { mode: 640 } })
     expect(statSync(p('f')).mode & 0o7777).toBe(0o640)
     await setPermissions(scope, { [p('f')]: { mode: 4755 } })
-    expect(statSync(p('f')).mode & 0o7777).toBe(0o4755)
+    expect(statSync(p('f')).mode & 0o7777).toBe(0o755)
+    chmodSync(p('f'), 0o6755)
+    await setPermissions(scope, { [p('f')]: { mode: 7751 } })
+    expect(statSync(p('f')).mode & 0o7777).toBe(0o751)
   })
   test('mode 0 and no owner/group change nothing', async () => {
     writeFileSync(p('f'), '')
