@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { t } from 'elysia'
 import { acceptsExactly } from './exact-body'
-import { createFrontDoor } from './front-door'
+import { createFrontDoor, isJsonBody } from './front-door'
 import type { DirectRoute } from './plugin'
 
 const Body = t.Object({
@@ -99,5 +99,26 @@ describe('direct routes', () => {
     expect(await send('{"code":"1","extra":1}')).toEqual({ status: 200, asked: ['direct', 'shape'] })
     // The shape is still checked for a body the direct route refuses.
     expect(await send('[1]')).toEqual({ status: 400, asked: ['direct', 'shape'] })
+  })
+})
+
+describe('isJsonBody', () => {
+  test('a body is found from its Content-Length or, failing that, from the request itself', () => {
+    const post = (init: RequestInit & { headers?: Record<string, string> }) =>
+      new Request('http://localhost/x', { method: 'POST', ...init })
+    expect(isJsonBody(post({ body: '{}', headers: { 'content-length': '2' } }))).toBe(true)
+    expect(isJsonBody(post({ body: '{}' }))).toBe(true)
+    const chunks = new ReadableStream({ start: c => (c.enqueue(new TextEncoder().encode('{}')), c.close()) })
+    expect(isJsonBody(post({ body: chunks }))).toBe(true)
+    expect(isJsonBody(post({}))).toBe(false)
+    expect(isJsonBody(post({ headers: { 'content-length': '0' } }))).toBe(false)
+    expect(isJsonBody(new Request('http://localhost/x', { method: 'HEAD' }))).toBe(false)
+    // A typed body keeps its type where the route declares none (uploads).
+    expect(
+      isJsonBody(post({ body: 'x', headers: { 'content-length': '1', 'content-type': 'multipart/form-data' } })),
+    ).toBe(false)
+    expect(isJsonBody(post({ body: 'x', headers: { 'content-type': 'multipart/form-data' } }), [], () => true)).toBe(
+      true,
+    )
   })
 })

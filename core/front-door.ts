@@ -135,7 +135,7 @@ export function isJsonBody(
   declaresJson: () => boolean = () => false,
   path = pathOf(request.url),
 ): boolean {
-  if (request.body === null || request.method === 'GET' || request.method === 'HEAD') return false
+  if (request.method === 'GET' || request.method === 'HEAD' || !hasBody(request)) return false
   // A loop, not some(): no closure per request.
   for (const prefix of rawPrefixes) if (path.startsWith(prefix)) return false
   if (declaresJson()) return true
@@ -150,6 +150,17 @@ export function isJsonBody(
     return false
   }
   return true
+}
+
+/**
+ * Whether a request has a body, without making its stream where a header tells: reading
+ * `request.body` builds a ReadableStream, and a read of the body after it costs more too
+ * (~3 us of a warm cell in all, measured on a bare Bun.serve). A request off the wire with a
+ * Content-Length of 1 or more has one (Bun refuses a malformed length with a 400 itself);
+ * anything else (chunked, no length, a request made in-process) is asked as before.
+ */
+function hasBody(request: Request): boolean {
+  return Number(request.headers.get('content-length')) > 0 || request.body !== null
 }
 
 async function readJson(

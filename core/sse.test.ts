@@ -1,6 +1,6 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setSystemTime, test } from 'bun:test'
 import { ExecdError } from './errors'
-import { lineEvent, makeEvent, type ExecEvent } from './events'
+import { EncodedEvent, lineEvent, makeEvent, type ExecEvent } from './events'
 import { Journal } from './journal'
 import { closeAllStreams, frame, openStreamCount, sseResponse } from './sse'
 
@@ -160,6 +160,55 @@ describe('sseResponse', () => {
     finish()
     const res = await held
     expect(await body(res)).toBe([...sent, ...rest].map((e, i) => frame(e, i + 1)).join(''))
+  })
+
+  test('a body ready whole is the bytes the stream sends, whatever it holds and however long', async () => {
+    // What a cell, a command or a replay can journal: plain events, a value already encoded,
+    // output lines kept as bytes, text past a short body's length, non-ASCII.
+    const fill = (j: Journal, long: number) => {
+      j.tryAppend(makeEvent('init', { text: 'ctx', execution_id: 'e1' }))
+      j.tryAppend(makeEvent('ping', { text: 'pong' }))
+      j.tryAppend(new EncodedEvent('result', Buffer.from('{"text/plain":"\u00e9 2","text":"é 2"}')))
+      j.tryAppendLine('stdout', Buffer.from('a line kept as bytes'))
+      j.tryAppend(makeEvent('stderr', { text: `${'é'.repeat(long)}\n` }))
+      j.tryAppendLine('stdout', Buffer.from('last'))
+      j.tryAppend(makeEvent('execution_complete', { execution_time: 2 }))
+      j.end()
+    }
+    // The same clock for both, so the events made twice are the same.
+    setSystemTime(new Date(1796130668729))
+    try {
+      for (const long of [0, 10, 5000, 20_000]) {
+        const streamedJournal = new Journal()
+        fill(streamedJournal, long)
+        const streamed = await body(await sseResponse(streamedJournal.read(0), { pingMs: 0 }))
+        const wholeJournal = new Journal()
+        fill(wholeJournal, long)
+        const held = await sseResponse(wholeJournal.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
+        expect(await body(held)).toBe(streamed)
+        expect(streamed).toContain('id: 7\ndata: {"type":"execution_complete"')
+      }
+    } finally {
+      setSystemTime()
+    }
+    // And without bytes or a long text: the short body alone (a warm cell's).
+    const cell = [
+      makeEvent('init', { text: 'ctx', execution_id: 'e1', state_lost: undefined }),
+      makeEvent('ping', { text: 'pong' }),
+      makeEvent('execution_count', { execution_count: 1 }),
+      makeEvent('result', { results: { 'text/plain': '2', text: '2' } }),
+      makeEvent('execution_complete', { execution_time: 1 }),
+    ]
+    const j = new Journal()
+    for (const e of cell) j.tryAppend(e)
+    j.end()
+    const res = await sseResponse(j.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
+    expect(await body(res)).toBe(cell.map((e, i) => frame(e, i + 1)).join(''))
+    const empty = new Journal()
+    empty.end()
+    const none = await sseResponse(empty.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
+    expect(none.status).toBe(200)
+    expect(await body(none)).toBe('')
   })
 
   test('with an end promise not settled within the hold, the events stream as they come', async () => {

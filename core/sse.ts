@@ -143,7 +143,7 @@ export async function sseResponse<E extends object>(
     if (await endedWithin(opts.ended, holdMs, opts.spoke)) {
       const writer = new SseWriter(it, opts, slot)
       const whole = writer.whole()
-      if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })
+      if (whole !== undefined) return new Response(whole as Uint8Array<ArrayBuffer> | string, { status: 200, headers })
       return streamOf(writer, headers)
     }
     holdMs = 0 // held already
