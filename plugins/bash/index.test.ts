@@ -78,6 +78,20 @@ describe('bash runtime', () => {
     expect(c.alive).toBe(true)
   })
 
+  test('interrupt stops a cell flooding its output, from the shell or a program, and keeps the state', async () => {
+    const c = await start()
+    await collect(c.run('kept=1'))
+    for (const flood of ['i=0; while :; do echo "line $i"; i=$((i+1)); done', 'yes line']) {
+      const started = Promise.withResolvers<void>()
+      const running = collect(c.run(flood), started.resolve)
+      await started.promise
+      await c.interrupt()
+      expect((await running).error?.evalue).toBe('130')
+      expect(c.alive).toBe(true)
+      expect((await collect(c.run('echo $kept'))).stdout).toBe('1\n')
+    }
+  })
+
   test('death of the shell is reported and alive turns false', async () => {
     const c = await start()
     const r = await collect(c.run('echo last; kill -KILL $$'))

@@ -63,6 +63,25 @@ describe.skipIf(!!noGo)(`go context${noGo ? ` (skipped: ${noGo})` : ''}`, () => 
     }
   })
 
+  test('an interrupt stops a cell flooding its output, and the declarations stay', async () => {
+    // The stop must land while the program is blocked writing, or between its writes, and
+    // every stop leaves the kernel (and its declarations) to answer the next cell.
+    const ctx = await startGo()
+    try {
+      await runCell(ctx, 'import "fmt"\n\nvar kept = 41')
+      for (let round = 0; round < 3; round++) {
+        const cell = startCell(ctx, 'for i := 0; true; i++ {\n\tfmt.Println("line", i)\n}')
+        await cell.output
+        await ctx.interrupt()
+        expect(errorOf(await cell.events)?.ename).toBe('KeyboardInterrupt')
+        expect(ctx.alive).toBe(true)
+        expect(resultOf(await runCell(ctx, 'kept + 1'))?.['text/plain']).toBe('42')
+      }
+    } finally {
+      await ctx.close()
+    }
+  })
+
   test('the cell runs in the context cwd with its environment', async () => {
     const ctx = await startGo()
     try {
