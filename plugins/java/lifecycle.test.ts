@@ -1,4 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test'
+import type { CellAssembler } from '../../core/cell-assembler'
+import type { ExecEvent } from '../../core/events'
 import { groupAlive } from '../../core/process-groups'
 import type { RuntimeContext } from '../../core/plugin'
 import { java } from '.'
@@ -56,6 +58,29 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
         expect(resultOf(await runCell(ctx, '++landed'))?.text).toBe(String(round))
       }
       expect(await pidOf(ctx)).toBe(pid)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('an interrupt lands while the reader lags behind a flood, and the state stays', async () => {
+    // The cell's end comes behind its output: with the reader taking none, backpressure held it
+    // back until the grace ended the JVM (state lost). A stop now drops what the reader has no
+    // room for.
+    const ctx = await startJava(undefined, { 'java-interrupt-grace': '10000' })
+    try {
+      await runCell(ctx, 'int kept = 7;')
+      const cell = ctx.run('for (long i = 0; ; i++) System.out.println("line " + i);')[Symbol.asyncIterator]()
+      expect((await cell.next()).value?.type).toBe('stdout')
+      // The reader takes nothing more: wait until the queue holds the channel's pump.
+      const cells = (ctx as unknown as { cells: CellAssembler }).cells
+      while (!cells.running?.isHeld) await Bun.sleep(10)
+      await ctx.interrupt()
+      expect(ctx.alive).toBe(true)
+      const rest: ExecEvent[] = []
+      for (let r = await cell.next(); !r.done; r = await cell.next()) rest.push(r.value)
+      expect(errorOf(rest)?.ename).toBe('EvaluationInterruptedException')
+      expect(resultOf(await runCell(ctx, 'kept'))?.text).toBe('7')
     } finally {
       await ctx.close()
     }
