@@ -53,6 +53,7 @@ final class ExecdChannel {
     final byte[] bytes;
     final Thread sender = Thread.currentThread();
     volatile boolean written;
+    volatile Throwable failure;
 
     Line(String json, String kind, byte[] bytes) {
       this.json = json;
@@ -75,14 +76,19 @@ final class ExecdChannel {
           LockSupport.parkNanos(WAKE_NANOS);
           continue;
         }
-        ByteBuffer buf = ByteBuffer.wrap(line.encode());
         try {
+          ByteBuffer buf = ByteBuffer.wrap(line.encode());
           while (buf.hasRemaining()) channel.write(buf);
         } catch (IOException e) {
           Runtime.getRuntime().halt(0);
+        } catch (Throwable t) {
+          // A line that cannot be framed (out of memory) goes to its sender, which throws it as
+          // the sender's own framing did; the writer lives on, or every later send would wait.
+          line.failure = t;
+        } finally {
+          line.written = true;
+          LockSupport.unpark(line.sender);
         }
-        line.written = true;
-        LockSupport.unpark(line.sender);
       }
     }, "execd-channel");
     writer.setDaemon(true);
@@ -104,6 +110,9 @@ final class ExecdChannel {
       if (Thread.interrupted()) interrupted = true;
     }
     if (interrupted) Thread.currentThread().interrupt();
+    Throwable failed = line.failure;
+    if (failed instanceof Error) throw (Error) failed;
+    if (failed instanceof RuntimeException) throw (RuntimeException) failed;
   }
 
   static String quote(String s) {
