@@ -128,6 +128,24 @@ describe('block', () => {
     await Promise.all([first, second])
     expect(q.isEnded).toBe(true)
   })
+
+  test('unblocked (its cell being stopped), it frees the held producer and drops past the bound, counted; nothing waits', async () => {
+    const q = new CellQueue(block(4))
+    const held = q.output('stdout', 'abcdef')
+    expect(q.isHeld).toBe(true)
+    q.unblock()
+    await held
+    expect(q.isHeld).toBe(false)
+    expect(q.output('stdout', 'gh')).toBeUndefined()
+    expect(q.output('stdout', 'ij')).toBeUndefined()
+    q.push(makeEvent('execution_count', { execution_count: 1 }))
+    q.end()
+    expect(await drain(q)).toEqual([
+      ['stdout', 'abcdef'],
+      ['stderr', '[execd: 4 characters of output dropped while the cell was stopped: the reader fell behind]\n'],
+      ['execution_count', ''],
+    ])
+  })
 })
 
 describe('pulled', () => {

@@ -8,6 +8,9 @@
  * - `drop`: further output is dropped and counted in one stderr notice where the loss happened
  *   (an IPC channel or a WebSocket pushes and cannot be paused, and a flooding cell must not
  *   grow the daemon's memory). Other events are never dropped.
+ *
+ * A `block` queue turns to dropping once its cell is being stopped (`unblock()`): the end of
+ * the cell comes behind its output, and a reader that lags must not hold it back.
  */
 import { EncodedEvent, makeEvent, type ExecEvent } from './events'
 import type { Emit } from './plugin'
@@ -70,6 +73,8 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   /** The queued notice of dropped output, updated while it waits (never merged into). */
   private dropNotice: { event: ExecEvent; count: number } | undefined
   private ended = false
+  /** Set by `unblock()`: past the bound, output is dropped and counted instead of waited for. */
+  private unblocked: ((count: number) => string) | undefined
   private wake: (() => void) | undefined
   private space: (() => void)[] = []
   private resolveFinished!: () => void
@@ -82,6 +87,11 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     return this.ended
   }
 
+  /** A pump waits for the reader to take output (a `block` queue past its bound). */
+  get isHeld(): boolean {
+    return this.space.length > 0
+  }
+
   /**
    * Queues output. Under `block`, past the bound, returns a promise that resolves once the
    * reader has taken enough (not async: a flood's chunks cost no promise when there is room).
@@ -90,7 +100,19 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     if (this.ended || !text) return
     this.addText(type, text)
     this.notify()
-    if (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes) return this.room()
+    if (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes && !this.unblocked) return this.room()
+  }
+
+  /**
+   * The cell is being stopped: from now on output past the bound is dropped and counted in one
+   * stderr line, and nothing waits for room, so the pumps drain the interpreter and its end
+   * arrives whatever the reader's pace. Already queued output stays.
+   */
+  unblock(): void {
+    if (this.overflow.policy !== 'block' || this.unblocked) return
+    this.unblocked = n =>
+      `[execd: ${n} characters of output dropped while the cell was stopped: the reader fell behind]\n`
+    this.release()
   }
 
   /** Queues events as they come; stdout/stderr among them merge and are bounded as `output()`'s. */
@@ -167,7 +189,8 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   }
 
   private async room(): Promise<void> {
-    while (this.bytes > this.overflow.maxBytes && !this.ended) await new Promise<void>(r => this.space.push(r))
+    while (this.bytes > this.overflow.maxBytes && !this.ended && !this.unblocked)
+      await new Promise<void>(r => this.space.push(r))
   }
 
   private add(e: ExecEvent, force = false): void {
@@ -179,8 +202,9 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
 
   /** Output merges into the event before it if that is of the same stream (and not a notice). */
   private addText(type: 'stdout' | 'stderr', text: string, force = false, event?: ExecEvent): void {
-    if (!force && this.overflow.policy === 'drop' && this.bytes + text.length > this.overflow.maxBytes)
-      return this.noteDropped(text.length, this.overflow.notice)
+    const notice = this.overflow.policy === 'drop' ? this.overflow.notice : this.unblocked
+    if (!force && notice && this.bytes + text.length > this.overflow.maxBytes)
+      return this.noteDropped(text.length, notice)
     this.bytes += text.length
     const tail = this.items.at(-1)
     if (tail?.type === type && tail !== this.dropNotice?.event && !(tail instanceof EncodedEvent))

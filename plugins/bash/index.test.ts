@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig } from '../../core/config'
+import type { CellQueue } from '../../core/cell-queue'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
@@ -74,6 +75,49 @@ describe('bash runtime', () => {
     const r = await running
     expect(r.stdout).toBe('go\n')
     expect(r.error?.evalue).toBe('130')
+    expect((await collect(c.run('echo $kept'))).stdout).toBe('1\n')
+    expect(c.alive).toBe(true)
+  })
+
+  test('interrupt stops a cell flooding its output, from the shell or a program, and keeps the state', async () => {
+    const c = await start()
+    await collect(c.run('kept=1'))
+    for (const flood of ['i=0; while :; do echo "line $i"; i=$((i+1)); done', 'yes line']) {
+      const started = Promise.withResolvers<void>()
+      const running = collect(c.run(flood), started.resolve)
+      await started.promise
+      await c.interrupt()
+      expect((await running).error?.evalue).toBe('130')
+      expect(c.alive).toBe(true)
+      expect((await collect(c.run('echo $kept'))).stdout).toBe('1\n')
+    }
+  })
+
+  test('interrupt lands while the reader lags behind a flood; the shell and its state stay', async () => {
+    // The run's end comes behind its output: with the reader taking none, the shell's pipe
+    // stayed full, the end never came, and the interrupt killed the shell (state lost).
+    const c = await start()
+    await collect(c.run('kept=1'))
+    const queue = () => (c as unknown as { cell?: CellQueue }).cell
+    for (const waitHeld of [false, true]) {
+      const cell = c.run('i=0; while :; do echo "line $i"; i=$((i+1)); done')[Symbol.asyncIterator]()
+      expect((await cell.next()).value?.type).toBe('stdout')
+      // Then the reader takes nothing more: at once, or once the queue holds the shell back.
+      while (waitHeld && !queue()?.isHeld) await Bun.sleep(10)
+      await c.interrupt()
+      expect(c.alive).toBe(true)
+      const rest: ExecEvent[] = []
+      for (let r = await cell.next(); !r.done; r = await cell.next()) rest.push(r.value)
+      expect(rest.find(e => e.type === 'error')?.error?.evalue).toBe('130')
+      expect((await collect(c.run('echo $kept'))).stdout).toBe('1\n')
+    }
+  })
+
+  test('a reader that leaves early interrupts the run; the shell takes the next cell', async () => {
+    // Before, the shell's run was left suspended, holding the shell: the next cell waited forever.
+    const c = await start()
+    await collect(c.run('kept=1'))
+    for await (const _ of c.run('echo first; sleep 30; echo never')) break
     expect((await collect(c.run('echo $kept'))).stdout).toBe('1\n')
     expect(c.alive).toBe(true)
   })

@@ -4,7 +4,8 @@
  * bash wrote it; a non-zero status of the cell is an `error` event, as for commands.
  */
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
-import type { LiveBash } from '../../core/live-bash'
+import { CellQueue } from '../../core/cell-queue'
+import type { BashRunEnd, LiveBash } from '../../core/live-bash'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { deathWords, OomWatch } from '../../core/oom'
 import { scrubSecrets } from '../../core/secrets'
@@ -35,43 +36,73 @@ export const bash: Runtime = {
 
 class BashContext implements RuntimeContext {
   private readonly oom = new OomWatch()
+  /** The running cell's events, filled by its pump whatever the reader's pace (up to the bound). */
+  private cell: CellQueue | undefined
   constructor(private readonly shell: LiveBash) {}
 
   get alive(): boolean {
     return this.shell.alive
   }
 
+  /**
+   * The run's output goes through a queue that holds back the shell past 1 Mi characters
+   * (backpressure, as before), but lets an interrupt drain it: the run's end comes behind its
+   * output, and a reader that lagged when the interrupt came held it until the shell was
+   * killed (state lost).
+   */
   async *run(code: string): AsyncIterable<ExecEvent> {
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() }
-    const it = this.shell.run(code)
+    const queue = new CellQueue({ policy: 'block', maxBytes: 1 << 20 })
+    this.cell = queue
+    // A reader that leaves early ends the queue and interrupts the run; the pump drains it.
+    const left = new AbortController()
     this.oom.mark()
-    for (;;) {
-      const r = await it.next()
-      if (!r.done) {
-        const text = decoders[r.value.stream].decode(r.value.data, { stream: true })
-        if (text) yield makeEvent(r.value.stream, { text })
-        continue
-      }
-      for (const stream of ['stdout', 'stderr'] as const) {
-        const tail = decoders[stream].decode()
-        if (tail) yield makeEvent(stream, { text: tail })
-      }
-      const end = r.value
-      if (end.kind === 'died') {
-        const info = this.shell.exit
-        const cause = info ? deathWords(info, await this.oom.outOfMemory(info)) : end.reason
-        // Named like the other runtimes' deaths, so clients can tell it from a failing command.
-        yield errorEvent('DeadKernelError', cause, [cause, 'bash exited: the context state is lost'])
-      } else if (end.interrupted) {
-        yield errorEvent('CommandExecError', '130', ['signal: interrupt'])
-      } else if (end.code !== 0) {
-        yield errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])
-      }
-      return
+    const pumped = this.pump(this.shell.run(code, { signal: left.signal }), queue)
+    try {
+      yield* queue
+      // A run that failed to start (its code file not written) throws to the reader, as before.
+      const failure = await pumped
+      if (failure) throw failure.err
+    } finally {
+      left.abort()
     }
   }
 
+  /** The run's chunks and end into `queue`; resolves with what the run threw, if it did. */
+  private async pump(it: ReturnType<LiveBash['run']>, queue: CellQueue): Promise<{ err: unknown } | undefined> {
+    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() }
+    try {
+      for (let r = await it.next(); ; r = await it.next()) {
+        if (!r.done) {
+          const { stream, data } = r.value
+          await queue.output(stream, decoders[stream].decode(data, { stream: true }))
+          continue
+        }
+        for (const stream of ['stdout', 'stderr'] as const) void queue.output(stream, decoders[stream].decode())
+        queue.push(...(await this.ending(r.value)))
+        return
+      }
+    } catch (err) {
+      return { err }
+    } finally {
+      queue.end()
+      if (this.cell === queue) this.cell = undefined
+    }
+  }
+
+  private async ending(end: BashRunEnd): Promise<ExecEvent[]> {
+    if (end.kind === 'died') {
+      const info = this.shell.exit
+      const cause = info ? deathWords(info, await this.oom.outOfMemory(info)) : end.reason
+      // Named like the other runtimes' deaths, so clients can tell it from a failing command.
+      return [errorEvent('DeadKernelError', cause, [cause, 'bash exited: the context state is lost'])]
+    }
+    if (end.interrupted) return [errorEvent('CommandExecError', '130', ['signal: interrupt'])]
+    if (end.code !== 0) return [errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])]
+    return []
+  }
+
   interrupt(): Promise<void> {
+    this.cell?.unblock()
     return this.shell.interrupt()
   }
 

@@ -25,7 +25,10 @@ type Message = { t: string; c?: number; text?: string; ename?: string; evalue?: 
 type Stream = 'stdout' | 'stderr'
 
 export class GoContext implements RuntimeContext {
-  /** Output applies backpressure: a lagging reader stops the pumps, and the cell blocks on its writes. */
+  /**
+   * Output applies backpressure: a lagging reader stops the pumps, and the cell blocks on its
+   * writes (until an interrupt, which drops what the reader has no room for).
+   */
   private readonly cells = new CellAssembler({ policy: 'block', maxBytes: 1 << 20 })
   /** The module the cells compile in; removed with the context, swept if execd dies. */
   private readonly dir = new OwnedTempDir('execd-go')
@@ -100,7 +103,11 @@ export class GoContext implements RuntimeContext {
 
   /** Asks the kernel to stop the cell (SIGINT to its group, SIGKILL a second later); the code section waits. */
   async interrupt(): Promise<void> {
-    if (this.cells.running && this.alive) this.send({ t: 'stop', c: this.cell })
+    const queue = this.cells.running
+    if (!queue || !this.alive) return
+    // The cell's end comes behind its output: a lagging reader must not hold it past the grace.
+    queue.unblock()
+    this.send({ t: 'stop', c: this.cell })
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,9 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import { readFileSync } from 'node:fs'
+import type { CellAssembler } from '../../core/cell-assembler'
+import type { ExecEvent } from '../../core/events'
+import { within } from '../../core/timers'
 import { go } from '.'
 import { errorOf, noGo, removeTempDirs, resultOf, runCell, startCell, startGo, textOf } from './test-context'
 
@@ -58,6 +61,54 @@ describe.skipIf(!!noGo)(`go context${noGo ? ` (skipped: ${noGo})` : ''}`, () => 
       expect(errorOf(events)?.ename).toBe('KeyboardInterrupt')
       expect(ctx.alive).toBe(true)
       expect(resultOf(await runCell(ctx, 'kept + 1'))?.['text/plain']).toBe('42')
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('an interrupt stops a cell flooding its output, and the declarations stay', async () => {
+    // The stop must land while the program is blocked writing, or between its writes, and
+    // every stop leaves the kernel (and its declarations) to answer the next cell.
+    const ctx = await startGo()
+    try {
+      await runCell(ctx, 'import "fmt"\n\nvar kept = 41')
+      for (let round = 0; round < 3; round++) {
+        const cell = startCell(ctx, 'for i := 0; true; i++ {\n\tfmt.Println("line", i)\n}')
+        await cell.output
+        await ctx.interrupt()
+        expect(errorOf(await cell.events)?.ename).toBe('KeyboardInterrupt')
+        expect(ctx.alive).toBe(true)
+        expect(resultOf(await runCell(ctx, 'kept + 1'))?.['text/plain']).toBe('42')
+      }
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('an interrupt ends a flooding cell while the reader lags, and the declarations stay', async () => {
+    // The cell's end comes behind its output: with the reader taking none, backpressure held
+    // it back, and the code section's grace then killed the kernel (state lost).
+    const ctx = await startGo()
+    try {
+      await runCell(ctx, 'import "fmt"\n\nvar kept = 41')
+      const cell = ctx.run('for i := 0; true; i++ {\n\tfmt.Println("line", i)\n}')[Symbol.asyncIterator]()
+      expect((await cell.next()).value?.type).toBe('stdout')
+      // The reader takes nothing more: wait until the queue holds a pump, then stop the cell.
+      const cells = (ctx as unknown as { cells: CellAssembler }).cells
+      const queue = cells.running
+      while (!queue?.isHeld) await Bun.sleep(10)
+      await ctx.interrupt()
+      // As the code section waits for a stop (its grace), with nothing read meanwhile.
+      expect(await within(queue.finished, 10_000)).not.toBe('timeout')
+      const rest: ExecEvent[] = []
+      for (let r = await cell.next(); !r.done; r = await cell.next()) rest.push(r.value)
+      expect(errorOf(rest)?.ename).toBe('KeyboardInterrupt')
+      expect(ctx.alive).toBe(true)
+      // All of the stopped cell's output was taken in (or dropped) before its end, none left
+      // in the pipes for the next cell.
+      const next = await runCell(ctx, 'kept + 1')
+      expect(resultOf(next)?.['text/plain']).toBe('42')
+      expect(textOf(next, 'stdout')).toBe('')
     } finally {
       await ctx.close()
     }

@@ -1,19 +1,12 @@
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.stream.Collectors;
 
@@ -47,7 +40,6 @@ import jdk.jshell.UnresolvedReferenceException;
  * (tagged with the cell id, so a late reply is never taken for the next cell's).
  */
 public class ExecdJShell {
-  private static SocketChannel channel;
   private static volatile boolean running;
   private static volatile boolean stopped;
   private static volatile String cell = "0";
@@ -57,9 +49,9 @@ public class ExecdJShell {
   private static final int MAX_VALUE = 1 << 20;
 
   public static void main(String[] args) throws Exception {
-    channel = SocketChannel.open(UnixDomainSocketAddress.of(args[0]));
-    PrintStream out = new PrintStream(new Framed("out"), true, StandardCharsets.UTF_8);
-    PrintStream err = new PrintStream(new Framed("err"), true, StandardCharsets.UTF_8);
+    ExecdChannel.open(args[0]);
+    PrintStream out = new PrintStream(new ExecdChannel.Framed("out"), true, StandardCharsets.UTF_8);
+    PrintStream err = new PrintStream(new ExecdChannel.Framed("err"), true, StandardCharsets.UTF_8);
     System.setOut(out);
     System.setErr(err);
     System.setIn(InputStream.nullInputStream());
@@ -76,7 +68,7 @@ public class ExecdJShell {
     Thread reader = new Thread(() -> readCommands(shell, cells), "execd-commands");
     reader.setDaemon(true);
     reader.start();
-    send("{\"t\":\"ready\"}");
+    ExecdChannel.send("{\"t\":\"ready\"}");
     for (;;) {
       String[] next = cells.take();
       cell = String.valueOf(Long.parseLong(next[0]));
@@ -91,7 +83,7 @@ public class ExecdJShell {
         running = false;
         System.out.flush();
         System.err.flush();
-        send("{\"t\":\"done\",\"c\":" + cell + "}");
+        ExecdChannel.send("{\"t\":\"done\",\"c\":" + cell + "}");
       }
     }
   }
@@ -102,9 +94,7 @@ public class ExecdJShell {
       ByteBuffer buf = ByteBuffer.allocate(65536);
       for (;;) {
         buf.clear();
-        // Direct channel reads: the streams of java.nio.channels.Channels share one lock
-        // between reading and writing, which would block every send while we wait here.
-        int n = channel.read(buf);
+        int n = ExecdChannel.read(buf);
         if (n < 0) break;
         for (int i = 0; i < n; i++) {
           byte b = buf.get(i);
@@ -205,7 +195,7 @@ public class ExecdJShell {
     }
     if (value != null) {
       if (value.length() > MAX_VALUE) value = value.substring(0, MAX_VALUE) + "... (" + value.length() + " characters)";
-      send("{\"t\":\"value\",\"c\":" + cell + ",\"s\":" + quote(value) + "}");
+      ExecdChannel.send("{\"t\":\"value\",\"c\":" + cell + ",\"s\":" + ExecdChannel.quote(value) + "}");
     }
   }
 
@@ -298,103 +288,9 @@ public class ExecdJShell {
   }
 
   private static void sendError(String ename, String evalue, List<String> traceback) {
-    StringBuilder b = new StringBuilder("{\"t\":\"error\",\"c\":" + cell + ",\"ename\":").append(quote(ename))
-        .append(",\"evalue\":").append(quote(evalue)).append(",\"traceback\":[");
-    for (int i = 0; i < traceback.size(); i++) b.append(i == 0 ? "" : ",").append(quote(traceback.get(i)));
-    send(b.append("]}").toString());
-  }
-
-  /**
-   * Every channel write happens on this thread, never interrupted or stopped: a stop's interrupt
-   * reaching a cell's thread inside a write closed the channel (an interruptible channel's
-   * rule), and Thread.stop could cut a line. The cell's thread waits for its line, so output
-   * stays in order with the cell's end and is out before a System.exit.
-   */
-  private static final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "execd-channel");
-    t.setDaemon(true);
-    return t;
-  });
-
-  static void send(String json) {
-    ByteBuffer buf = ByteBuffer.wrap((json + "\n").getBytes(StandardCharsets.UTF_8));
-    Future<?> written = writer.submit(() -> {
-      try {
-        while (buf.hasRemaining()) channel.write(buf);
-      } catch (IOException e) {
-        Runtime.getRuntime().halt(0);
-      }
-    });
-    // A stop's interrupt ends the wait, not the write: the wait goes on and the interrupt is
-    // kept for the cell's code to see.
-    boolean interrupted = false;
-    for (;;) {
-      try {
-        written.get();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      } catch (ExecutionException e) {
-        break; // the write failed: halted already
-      }
-    }
-    if (interrupted) Thread.currentThread().interrupt();
-  }
-
-  static String quote(String s) {
-    StringBuilder b = new StringBuilder(s.length() + 2).append('"');
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      switch (c) {
-        case '"': b.append("\\\""); break;
-        case '\\': b.append("\\\\"); break;
-        case '\n': b.append("\\n"); break;
-        case '\r': b.append("\\r"); break;
-        case '\t': b.append("\\t"); break;
-        default:
-          if (c < 0x20 || (c >= 0xD800 && c <= 0xDFFF && !validSurrogate(s, i))) {
-            b.append(String.format("\\u%04x", (int) c));
-          } else {
-            b.append(c);
-          }
-      }
-    }
-    return b.append('"').toString();
-  }
-
-  private static boolean validSurrogate(String s, int i) {
-    char c = s.charAt(i);
-    if (Character.isHighSurrogate(c)) return i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
-    return i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
-  }
-
-  /** System.out/err: bytes buffered per write and sent as one protocol message on flush. */
-  static final class Framed extends OutputStream {
-    private final String kind;
-    private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
-
-    Framed(String kind) {
-      this.kind = kind;
-    }
-
-    @Override
-    public synchronized void write(int b) {
-      buf.write(b);
-      if (buf.size() >= 8192) flush();
-    }
-
-    @Override
-    public synchronized void write(byte[] b, int off, int len) {
-      buf.write(b, off, len);
-      if (buf.size() >= 8192) flush();
-    }
-
-    @Override
-    public synchronized void flush() {
-      if (buf.size() == 0) return;
-      String b64 = Base64.getEncoder().encodeToString(buf.toByteArray());
-      buf.reset();
-      send("{\"t\":\"" + kind + "\",\"b\":\"" + b64 + "\"}");
-    }
+    StringBuilder b = new StringBuilder("{\"t\":\"error\",\"c\":" + cell + ",\"ename\":").append(ExecdChannel.quote(ename))
+        .append(",\"evalue\":").append(ExecdChannel.quote(evalue)).append(",\"traceback\":[");
+    for (int i = 0; i < traceback.size(); i++) b.append(i == 0 ? "" : ",").append(ExecdChannel.quote(traceback.get(i)));
+    ExecdChannel.send(b.append("]}").toString());
   }
 }

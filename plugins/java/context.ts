@@ -33,7 +33,8 @@ type Message = { t: string; c?: number; b?: string; s?: string; ename?: string; 
 export class JavaContext implements RuntimeContext {
   /**
    * Output applies backpressure: while the reader lags, the pumps stop reading the channel and
-   * the pipes, and the JVM blocks on its writes instead of execd buffering a flood.
+   * the pipes, and the JVM blocks on its writes instead of execd buffering a flood (until an
+   * interrupt, which drops what the reader has no room for).
    */
   private readonly cells = new CellAssembler({ policy: 'block', maxBytes: 1 << 20 })
   private cell = 0
@@ -134,6 +135,8 @@ export class JavaContext implements RuntimeContext {
   async interrupt(): Promise<void> {
     const queue = this.cells.running
     if (!queue || !this.alive) return
+    // The stop's end comes behind the cell's output: a lagging reader must not hold it past the grace.
+    queue.unblock()
     this.socket.write(`STOP ${this.cell}\n`)
     const stopped = (await within(queue.finished, this.opts.interruptGraceMs)) !== 'timeout'
     if (!stopped && !queue.isEnded) {

@@ -10,9 +10,15 @@ import { dirname, isAbsolute, join } from 'node:path'
 import { describeExit } from '../../core/exit-words'
 import { spawnOwned } from '../../core/process'
 import { OwnedTempDir, userCacheDir } from '../../core/temp-dir'
+import channelSource from './ExecdChannel.java' with { type: 'text' }
 import helperSource from './ExecdJShell.java' with { type: 'text' }
 
 export const HELPER_CLASS = 'ExecdJShell'
+/** The helper's sources, by file name: the class it starts and the protocol channel it writes through. */
+const SOURCES: [string, string][] = [
+  [`${HELPER_CLASS}.java`, helperSource],
+  ['ExecdChannel.java', channelSource],
+]
 
 export interface Jdk {
   jshell: string
@@ -72,7 +78,9 @@ const layoutOf = (dir: string): Helper =>
     : { classpath: join(dir, 'classes') }
 
 async function compile(jdk: Jdk): Promise<Helper> {
-  const key = createHash('sha256').update(LAYOUT).update(helperSource).update(jdk.javac).digest('hex').slice(0, 16)
+  const hash = createHash('sha256').update(LAYOUT)
+  for (const [name, source] of SOURCES) hash.update(name).update(source)
+  const key = hash.update(jdk.javac).digest('hex').slice(0, 16)
   const root = userCacheDir()
   const dir = join(root, `java-helper-${key}`)
   if (existsSync(join(dir, 'done'))) return layoutOf(dir)
@@ -82,8 +90,9 @@ async function compile(jdk: Jdk): Promise<Helper> {
   const work = workDir.ensure()
   try {
     const out = join(work, 'out')
-    await Bun.write(join(work, `${HELPER_CLASS}.java`), helperSource)
-    await tool([jdk.javac, '-nowarn', '-d', join(out, 'classes'), join(work, `${HELPER_CLASS}.java`)], work)
+    for (const [name, source] of SOURCES) await Bun.write(join(work, name), source)
+    const files = SOURCES.map(([name]) => join(work, name))
+    await tool([jdk.javac, '-nowarn', '-d', join(out, 'classes'), ...files], work)
     // A JAR, because CDS archives refuse class paths with non-empty directories.
     const jar = join(dirname(jdk.javac), 'jar')
     if (existsSync(jar))

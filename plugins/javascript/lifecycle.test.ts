@@ -28,6 +28,30 @@ test('an interrupt stops an awaiting cell and keeps the state', async () => {
   }
 })
 
+test('an interrupt stops a cell flooding its output between awaits, and keeps the state', async () => {
+  // The interrupt lands at an await point; a flood that yields now and then must reach one,
+  // each time, and leave the interpreter to answer the next cell.
+  const ctx = await startJs()
+  try {
+    const pid = await pidOf(ctx)
+    await runCell(ctx, 'let landed = 0')
+    for (let round = 1; round <= 3; round++) {
+      const running = startCell(
+        ctx,
+        'for (let i = 0; ; i++) { console.log("line " + i); if (i % 100 === 0) await new Promise(r => setImmediate(r)) }',
+      )
+      await running.output
+      await ctx.interrupt()
+      expect(errorOf(await running.events)?.ename).toBe('KeyboardInterrupt')
+      expect(ctx.alive).toBe(true)
+      expect(resultOf(await runCell(ctx, '++landed'))?.['text/plain']).toBe(String(round))
+    }
+    expect(await pidOf(ctx)).toBe(pid)
+  } finally {
+    await ctx.close()
+  }
+})
+
 test('a busy synchronous loop ignores the interrupt; closing the interpreter ends the cell', async () => {
   const ctx = await startJs()
   const pid = await pidOf(ctx)
