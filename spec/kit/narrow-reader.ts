@@ -1,0 +1,66 @@
+/**
+ * A GET whose client takes its answer through a narrow receive window. A test that checks an
+ * answer is made as it is sent (not whole before its first byte) must hold most of it back
+ * while it changes the disk, but Bun's fetch reads on into its own buffer and loopback sockets
+ * grow their receive buffers up to `net.ipv4.tcp_rmem`'s maximum (32 MiB here): a 9 MB answer
+ * could be all sent before the test had removed a file. Python's socket takes SO_RCVBUF before
+ * it connects, which pins the window; the sender then holds at most its own send buffer.
+ */
+import type { Daemon } from '../harness'
+
+const PYTHON = process.env.EXECD_PYTHON || '/usr/bin/python3'
+
+// Reads the status and the first bytes, says "first" on stdout, waits for a line on stdin,
+// then reads the rest (http.client undoes the chunking) and writes it to stdout after a newline.
+const CLIENT = `
+import http.client, socket, sys
+host, port, path, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, port))
+c = http.client.HTTPConnection(host, port)
+c.sock = s
+c.request('GET', path, headers={'X-EXECD-ACCESS-TOKEN': token})
+r = c.getresponse()
+head = r.read(1)
+sys.stdout.write(str(r.status) + ' first\\n'); sys.stdout.flush()
+sys.stdin.readline()
+rest = r.read()
+sys.stdout.buffer.write(b'\\n' + head + rest); sys.stdout.flush()
+`
+
+/**
+ * GETs `path`; once its first byte is in, runs `meanwhile` while the rest waits behind the
+ * narrow window, then reads the rest. Returns the status and the whole body.
+ */
+export async function narrowGet(
+  d: Daemon,
+  path: string,
+  meanwhile: () => void | Promise<void>,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(d.url)
+  const proc = Bun.spawn([PYTHON, '-c', CLIENT, hostname, port, path, d.token], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const reader = proc.stdout.getReader()
+  const chunks: Uint8Array[] = []
+  let text = ''
+  while (!text.includes(' first\n')) {
+    const next = await reader.read()
+    if (next.done) throw new Error(`narrow reader ended early: ${await new Response(proc.stderr).text()}`)
+    chunks.push(next.value)
+    text = Buffer.concat(chunks).toString('latin1')
+  }
+  await meanwhile()
+  proc.stdin.write('\n')
+  await proc.stdin.end()
+  for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(next.value)
+  if ((await proc.exited) !== 0) throw new Error(`narrow reader failed: ${await new Response(proc.stderr).text()}`)
+  const all = Buffer.concat(chunks)
+  const firstLine = all.indexOf('\n')
+  const status = Number(all.subarray(0, firstLine).toString().split(' ')[0])
+  // The marker line, then a newline, then the body.
+  return { status, body: all.subarray(all.indexOf('\n', firstLine + 1) + 1).toString() }
+}
