@@ -134,6 +134,25 @@ describe('Journal', () => {
     expect(j.followed).toBe(false)
   })
 
+  test('stopPacing releases a waiting producer; the reader that paced is told what it missed, then follows', async () => {
+    const j = new Journal({ maxEvents: 2 })
+    const reader = j.read(0)
+    await j.append(out('a'))
+    await j.append(out('b'))
+    const appending = j.append(out('c')) // waits: the reader has not taken 'a'
+    j.stopPacing()
+    await appending
+    await j.append(out('d')) // and nothing waits from now on, nor for a reader attached later
+    const late = j.read(0)
+    expect(j.followed).toBe(false)
+    await j.append(out('e'))
+    j.end()
+    const items = await collect(reader)
+    expect(items[0]?.event).toMatchObject({ type: 'status', text: 'events_dropped', dropped: { from: 1, to: 3 } })
+    expect(items.slice(1).map(i => i.event.text)).toEqual(['d', 'e'])
+    await late.return!()
+  })
+
   test('a reader that detaches stops holding the producer back', async () => {
     const j = new Journal({ maxEvents: 1 })
     const reader = j.read(0)

@@ -41,6 +41,8 @@ export class Journal {
   private readonly readers = new Set<Reader>()
   /** How many of `readers` pace the producer. */
   private pacers = 0
+  /** `stopPacing()` was called: readers attached later do not pace either. */
+  private unpaced = false
   private wakeReaders: (() => void)[] = []
   private wakeWriter: (() => void) | undefined
   /** Where output lines' bytes are kept; made on the first one. */
@@ -75,6 +77,22 @@ export class Journal {
   /** Whether a pacing reader is attached (its reading paces the producer). */
   get followed(): boolean {
     return this.pacers > 0
+  }
+
+  /**
+   * From now on no reader paces the producer: those that fall behind are told what they missed
+   * (`events_dropped`), as watchers are. For an execution being stopped: its end comes behind its
+   * output, and a client that reads nothing must not hold the stop back until the grace kills
+   * the interpreter (state lost).
+   */
+  stopPacing(): void {
+    if (this.unpaced) return
+    this.unpaced = true
+    for (const r of this.readers) r.paces = false
+    this.pacers = 0
+    const wake = this.wakeWriter
+    this.wakeWriter = undefined
+    wake?.()
   }
 
   /**
@@ -225,20 +243,20 @@ export class Journal {
    * If some of those were dropped, a `status` event with text `events_dropped` comes first.
    */
   read(afterId = 0, { paces = true }: { paces?: boolean } = {}): ReadyIterator<SseItem> {
-    const reader: Reader = { cursor: afterId, paces }
+    const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced }
     this.readers.add(reader)
-    if (paces) this.pacers++
+    if (reader.paces) this.pacers++
     const journal = this
     let gapReported = false
     const detach = () => {
       if (!journal.readers.delete(reader)) return
-      if (paces) journal.pacers--
+      if (reader.paces) journal.pacers--
       journal.wakeWriter?.()
     }
     /** What the reader can have now: an item, the end, or undefined (it must wait). */
     const step = (): IteratorResult<SseItem> | undefined => {
       // A pacing reader can miss events only before its first step; a watcher at any step.
-      if (!gapReported || !paces) {
+      if (!gapReported || !reader.paces) {
         gapReported = true
         const first = journal.firstRetainedId
         if (reader.cursor + 1 < first && journal.nextId > 1) {

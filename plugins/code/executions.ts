@@ -70,6 +70,16 @@ export class ExecutionStore {
   }
 
   /**
+   * The begun, unfinished execution of a context stops being paced by its client (see
+   * Journal.stopPacing): called as it is interrupted, so the stopped cell's end reaches its
+   * journal whether or not the client reads. Interrupts are rare: a scan of the map is enough.
+   */
+  stopPacing(contextId: string): void {
+    for (const exec of this.executions.values() as Iterable<RunningExecution>)
+      if (exec.contextId === contextId && exec.began && !exec.finishedAt) exec.journal.stopPacing()
+  }
+
+  /**
    * Queues `code` in the context; `init` and `ping` are journaled at once. With `failIfBusy`,
    * a context that is running or has queued work ends the stream with a ContextBusy error.
    */

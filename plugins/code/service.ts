@@ -140,6 +140,7 @@ export class CodeService {
   async interrupt(id: string): Promise<boolean> {
     const ctx = this.contexts.find(id)
     if (ctx) {
+      this.executions.stopPacing(ctx.id)
       await ctx.interrupt(this.interruptGraceMs)
       return true
     }
@@ -147,6 +148,7 @@ export class CodeService {
     if (!exec) return false
     if (await this.executions.cancelQueued(id)) return true
     // Begun and unfinished: the cell the context runs now.
+    this.executions.stopPacing(exec.contextId)
     await this.contexts.find(exec.contextId)?.interrupt(this.interruptGraceMs)
     return true
   }

@@ -1,10 +1,10 @@
 /**
- * A GET whose client takes its answer through a narrow receive window. A test that checks an
- * answer is made as it is sent (not whole before its first byte) must hold most of it back
- * while it changes the disk, but Bun's fetch reads on into its own buffer and loopback sockets
- * grow their receive buffers up to `net.ipv4.tcp_rmem`'s maximum (32 MiB here): a 9 MB answer
- * could be all sent before the test had removed a file. Python's socket takes SO_RCVBUF before
- * it connects, which pins the window; the sender then holds at most its own send buffer.
+ * Clients that take their answers through a narrow receive window: a GET read late, a POST never
+ * read. Bun's fetch reads on into its own buffer whatever the test does, and loopback sockets grow
+ * their receive buffers up to `net.ipv4.tcp_rmem`'s maximum (32 MiB here): a 9 MB answer could be
+ * all sent before a test had changed the disk under it, and a client "not reading" a flood took
+ * tens of MB. Python's socket takes SO_RCVBUF before it connects, which pins the window; the
+ * sender then holds at most its own send buffer.
  */
 import type { Daemon } from '../harness'
 
@@ -63,4 +63,41 @@ export async function narrowGet(
   const status = Number(all.subarray(0, firstLine).toString().split(' ')[0])
   // The marker line, then a newline, then the body.
   return { status, body: all.subarray(all.indexOf('\n', firstLine + 1) + 1).toString() }
+}
+
+// Sends one POST through the same narrow window, says "sent", then reads nothing until its
+// stdin closes.
+const SILENT = `
+import json, socket, sys
+host, port, path, token, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].encode()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((host, port))
+head = 'POST %s HTTP/1.1\\r\\nHost: %s:%d\\r\\nX-EXECD-ACCESS-TOKEN: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n' % (path, host, port, token, len(body))
+s.sendall(head.encode() + body)
+sys.stdout.write('sent\\n'); sys.stdout.flush()
+sys.stdin.read()
+`
+
+/** A POST whose client never reads its answer (a stream it started and stopped reading); `close()` hangs up. */
+export async function postUnread(d: Daemon, path: string, body: unknown): Promise<{ close(): Promise<void> }> {
+  const { hostname, port } = new URL(d.url)
+  const proc = Bun.spawn([PYTHON, '-c', SILENT, hostname, port, path, d.token, JSON.stringify(body)], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const reader = proc.stdout.getReader()
+  let text = ''
+  while (!text.includes('sent\n')) {
+    const next = await reader.read()
+    if (next.done) throw new Error(`silent client ended early: ${await new Response(proc.stderr).text()}`)
+    text += Buffer.from(next.value).toString()
+  }
+  return {
+    async close() {
+      await proc.stdin.end()
+      await proc.exited
+    },
+  }
 }
