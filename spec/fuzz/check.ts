@@ -20,6 +20,10 @@ export type FailureKind =
   | 'latency'
   | 'contract'
   | 'auth'
+  | 'stream'
+  | 'orphan'
+  | 'zombie'
+  | 'stray-temp'
 
 export interface Violation {
   kind: FailureKind

@@ -114,6 +114,10 @@ describe('a seeded fuzz of every route', () => {
     expect(await failures('env-leak')).toEqual([])
   }, 180_000)
 
+  test('races and java/go contexts: every stream ends in one terminal event, nothing orphaned, no zombie, no temp entry left', async () => {
+    expect(await failures('stream', 'orphan', 'zombie', 'stray-temp')).toEqual([])
+  }, 180_000)
+
   test('the PTY WebSocket answers every hostile frame and keeps answering ping', async () => {
     expect(await failures('ws')).toEqual([])
   }, 180_000)
