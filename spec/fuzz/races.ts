@@ -37,6 +37,12 @@ export const RACES = [
   'download-vs-change',
   'isolated-delete-vs-run',
   'pty-delete-vs-ws',
+  'default-context-at-once',
+  'cells-at-once',
+  'session-runs-at-once',
+  'upload-vs-rmdir',
+  'command-watch-vs-delete',
+  'contexts-delete-all-vs-create',
 ] as const
 export type RaceName = (typeof RACES)[number]
 
@@ -230,7 +236,12 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     const id = json(made).id as string | undefined
     if (!id) return judge(made, [200])
     const m = marker()
-    const code = language === 'bash' ? `sleep ${m}` : `import subprocess; subprocess.run(["sleep", "${m}"])`
+    // Half the time the child leaves the context's process group (setsid): it must go all the same.
+    const argv = c.delayMs % 2 ? `"setsid", "sleep"` : `"sleep"`
+    const code =
+      language === 'bash'
+        ? `${c.delayMs % 2 ? 'setsid ' : ''}sleep ${m}`
+        : `import subprocess; subprocess.run([${argv}, "${m}"])`
     const run = call(w, `POST /code (${language}: ${code})`, 'POST', '/code', { code, context: { id, language } })
     await run.headers
     await after(c.delayMs)
@@ -257,6 +268,165 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     const del = await call(w, 'DELETE /session/{id} racing its run', 'DELETE', `/session/${id}`).done
     const out = [...judge(del, [200]), ...judge(await run.done, [200, 404])]
     out.push(...(await orphans('session deleted during its run', m)))
+    return out
+  },
+
+  'default-context-at-once': async (c, w) => {
+    // No id: the language's default context, made on first use — by one of them only.
+    const language = (['bash', 'python', 'javascript', 'sql'] as const)[c.n % 4]
+    const code = language === 'sql' ? 'select 1' : language === 'bash' ? 'true' : '1'
+    const cleared = await call(
+      w,
+      `DELETE /code/contexts?language=${language}`,
+      'DELETE',
+      `/code/contexts?language=${language}`,
+    ).done
+    const out = judge(cleared, [200, 404])
+    const cells = Array.from({ length: c.n + 1 }, (_, i) =>
+      call(w, `POST /code {language:${language}} #${i + 1} at once`, 'POST', '/code', { code, context: { language } }),
+    )
+    out.push(...(await all(cells)).flatMap(r => judge(r, [200])))
+    const list = await call(w, `GET /code/contexts?language=${language}`, 'GET', `/code/contexts?language=${language}`)
+      .done
+    out.push(...judge(list, [200]))
+    const n = (() => {
+      try {
+        return (JSON.parse(list.text) as unknown[]).length
+      } catch {
+        return -1
+      }
+    })()
+    // Other lanes may make contexts of the language too; more than the cells' one plus theirs is
+    // read only from a quiet run (FUZZ_LANES=1).
+    if (n === 0)
+      out.push({ kind: 'contract', detail: `${c.n + 1} cells without an id ran, and no ${language} context is listed` })
+    return out
+  },
+
+  'cells-at-once': async (c, w) => {
+    const language = c.n % 2 ? 'bash' : 'python'
+    const made = await call(w, `POST /code/context {${language}}`, 'POST', '/code/context', { language }).done
+    const id = json(made).id as string | undefined
+    if (!id) return judge(made, [200])
+    const lock = join(w.layout.root, `lock${marker()}`)
+    // One execution at a time per context: a cell that finds the lock taken ran beside another.
+    const code =
+      language === 'bash'
+        ? `mkdir '${lock}' 2>/dev/null || echo OVERLAP; sleep 0.05; rmdir '${lock}'`
+        : `import os, time\ntry:\n    os.mkdir(${JSON.stringify(lock)})\nexcept FileExistsError:\n    print("OVERLAP")\ntime.sleep(0.05)\nos.rmdir(${JSON.stringify(lock)})`
+    const cells = Array.from({ length: c.n + 1 }, (_, i) =>
+      call(w, `POST /code (${language}) #${i + 1} on one context at once`, 'POST', '/code', {
+        code,
+        context: { id, language },
+      }),
+    )
+    const replies = await all(cells)
+    const out = replies.flatMap(r => judge(r, [200]))
+    if (replies.some(r => r.frames.some(f => f.type === 'stdout' && String(f.text).includes('OVERLAP'))))
+      out.push({ kind: 'contract', detail: `two of ${c.n + 1} ${language} cells of one context ran at once` })
+    out.push(...judge(await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done, [200]))
+    return out
+  },
+
+  'session-runs-at-once': async (c, w) => {
+    const made = await call(w, 'POST /session', 'POST', '/session', {}).done
+    const id = json(made).session_id as string | undefined
+    if (!id) return judge(made, [200])
+    const lock = join(w.layout.root, `lock${marker()}`)
+    const runs = Array.from({ length: c.n + 1 }, (_, i) =>
+      call(w, `POST /session/{id}/run #${i + 1} at once`, 'POST', `/session/${id}/run`, {
+        command: `mkdir '${lock}' 2>/dev/null || echo OVERLAP; sleep 0.05; rmdir '${lock}'; X=$((X+1))`,
+      }),
+    )
+    const replies = await all(runs)
+    // A session is one bash: a second run waits (or is refused), never runs beside the first.
+    const out = replies.flatMap(r => judge(r, [200, 409]))
+    if (replies.some(r => r.frames.some(f => f.type === 'stdout' && String(f.text).includes('OVERLAP'))))
+      out.push({ kind: 'contract', detail: `two of ${c.n + 1} runs of one session ran at once` })
+    out.push(...judge(await call(w, 'DELETE /session/{id}', 'DELETE', `/session/${id}`).done, [200]))
+    return out
+  },
+
+  'upload-vs-rmdir': async (c, w) => {
+    const dir = join(w.layout.root, 'race', `dir${marker()}`)
+    mkdirSync(join(dir, 'sub'), { recursive: true })
+    const target = join(dir, 'sub', 'f')
+    const up = upload(w, 'POST /files/upload into a directory being removed', target, Buffer.alloc(c.kib * 1024, 'a'))
+    await after(c.delayMs % 30)
+    const path = c.n % 2 ? dir : join(dir, 'sub')
+    const del = call(
+      w,
+      'DELETE /directories racing an upload into it',
+      'DELETE',
+      `/directories?path=${encodeURIComponent(path)}`,
+    )
+    const [u, d] = await all([up, del])
+    const out = [...judge(u!, [200, 404]), ...judge(d!, [200, 404])]
+    const left = staged(join(w.layout.root, 'race'), 3)
+    if (left.length)
+      out.push({
+        kind: 'stray-temp',
+        detail: `upload vs rmdir left ${left.map(p => p.replace(w.layout.root, '<root>')).join(', ')}`,
+      })
+    if (existsSync(target)) {
+      const why = wholeVersion(readFileSync(target), [c.kib * 1024])
+      if (why) out.push({ kind: 'contract', detail: `upload vs rmdir: the file is not whole: ${why}` })
+    }
+    return out
+  },
+
+  'command-watch-vs-delete': async (c, w) => {
+    const m = marker()
+    const started = call(w, 'POST /command background (output, sleep)', 'POST', '/command', {
+      command: `for i in 1 2 3 4 5; do echo line$i; done; sleep ${m}`,
+      background: true,
+    })
+    const id = (await started.init)?.text
+    const out = judge(await started.done, [200])
+    if (!id) return out
+    await after(c.delayMs % 50)
+    const watch = call(
+      w,
+      'GET /command/{id}/events racing its delete',
+      'GET',
+      `/command/${id}/events`,
+      undefined,
+      LIMIT_MS,
+      {
+        headers: { 'last-event-id': String(c.n - 2) },
+      },
+    )
+    const logs = call(w, 'GET /command/{id}/logs racing its delete', 'GET', `/command/${id}/logs?cursor=0`)
+    const del = call(w, 'DELETE /command?id= racing its watchers', 'DELETE', `/command?id=${id}`)
+    const [wr, lr, dr] = await all([watch, logs, del])
+    out.push(...judge(wr!, [200, 404]), ...judge(lr!, [200, 404]), ...judge(dr!, [200, 404]))
+    out.push(...(await orphans('command deleted while watched', m)))
+    return out
+  },
+
+  'contexts-delete-all-vs-create': async (c, w) => {
+    // A language no other lane uses for contexts of its own here: javascript.
+    const made = call(w, 'POST /code/context {javascript} racing DELETE ?language=', 'POST', '/code/context', {
+      language: 'javascript',
+    })
+    await after(c.delayMs % 20)
+    const clear = call(
+      w,
+      'DELETE /code/contexts?language=javascript racing a create',
+      'DELETE',
+      '/code/contexts?language=javascript',
+    )
+    const [m, d] = await all([made, clear])
+    const out = [...judge(m!, [200]), ...judge(d!, [200, 404])]
+    const id = json(m!).id as string | undefined
+    if (id) {
+      const cell = await call(w, 'POST /code on the context made during the clear', 'POST', '/code', {
+        code: '1',
+        context: { id, language: 'javascript' },
+      }).done
+      out.push(...judge(cell, [200, 404]))
+      out.push(...judge(await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done, [200, 404]))
+    }
     return out
   },
 
