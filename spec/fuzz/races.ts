@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import fc from 'fast-check'
 import type { Violation } from './check'
 import { marker, orphans, staged, zombies } from './leftovers'
-import { call, judge, type Pending, type Reply } from './stream'
+import { call, judge, judgeContext, type Pending, type Reply } from './stream'
 import type { World } from './world'
 
 export const RACES = [
@@ -103,9 +103,10 @@ export async function runRace(c: RaceCase, w: World): Promise<Violation[]> {
 
 const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
   'context-delete-twice': async (c, w) => {
+    const since = w.clears
     const made = await call(w, 'POST /code/context {bash}', 'POST', '/code/context', { language: 'bash' }).done
     const id = json(made).id as string | undefined
-    if (!id) return judge(made, [200])
+    if (!id) return judgeContext(w, since, made, [200])
     const m = marker()
     // Half the time a cell is running in it.
     const cell =
@@ -117,10 +118,10 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
       call(w, `DELETE /code/contexts/{id} #${i + 1} of ${c.n}`, 'DELETE', `/code/contexts/${id}`),
     )
     const replies = await all(dels)
-    const out = replies.flatMap(r => judge(r, [200, 404]))
-    if (!replies.some(r => r.status === 200))
+    const out = replies.flatMap(r => judgeContext(w, since, r, [200, 404]))
+    if (w.clears === since && !replies.some(r => r.status === 200))
       out.push({ kind: 'contract', detail: `${c.n} deletes of one context: none answered 200` })
-    if (cell) out.push(...judge(await cell.done, [200]))
+    if (cell) out.push(...judgeContext(w, since, await cell.done, [200]))
     out.push(...(await orphans('context deleted twice', m)))
     return out
   },
@@ -192,9 +193,10 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
   },
 
   'cell-interrupt-vs-end': async (c, w) => {
+    const since = w.clears
     const made = await call(w, 'POST /code/context {bash}', 'POST', '/code/context', { language: 'bash' }).done
     const id = json(made).id as string | undefined
-    if (!id) return judge(made, [200])
+    if (!id) return judgeContext(w, since, made, [200])
     const out: Violation[] = []
     try {
       const run = call(w, 'POST /code (bash: sleep 0.1)', 'POST', '/code', {
@@ -207,15 +209,15 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
         const dels = Array.from({ length: c.n - 1 }, (_, i) =>
           call(w, `DELETE /code?id= #${i + 1} racing the cell's end`, 'DELETE', `/code?id=${exec}`),
         )
-        out.push(...(await all(dels)).flatMap(r => judge(r, [200, 404])))
+        out.push(...(await all(dels)).flatMap(r => judgeContext(w, since, r, [200, 404])))
       }
-      out.push(...judge(await run.done, [200]))
+      out.push(...judgeContext(w, since, await run.done, [200]))
       // The context survives an interrupt with its state: the next cell runs.
       const next = await call(w, 'POST /code (bash: the next cell)', 'POST', '/code', {
         code: 'echo next',
         context: { id, language: 'bash' },
       }).done
-      out.push(...judge(next, [200]))
+      out.push(...judgeContext(w, since, next, [200]))
       if (next.status === 200 && !next.frames.some(f => f.type === 'stdout' && f.text === 'next\n'))
         out.push({
           kind: 'contract',
@@ -225,16 +227,24 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
             .slice(0, 200)}`,
         })
     } finally {
-      out.push(...judge(await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done, [200]))
+      out.push(
+        ...judgeContext(
+          w,
+          since,
+          await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done,
+          [200],
+        ),
+      )
     }
     return out
   },
 
   'context-delete-vs-cell': async (c, w) => {
+    const since = w.clears
     const language = c.n % 2 ? 'bash' : 'python'
     const made = await call(w, `POST /code/context {${language}}`, 'POST', '/code/context', { language }).done
     const id = json(made).id as string | undefined
-    if (!id) return judge(made, [200])
+    if (!id) return judgeContext(w, since, made, [200])
     const m = marker()
     // Half the time the child leaves the context's process group (setsid): it must go all the same.
     const argv = c.delayMs % 2 ? `"setsid", "sleep"` : `"sleep"`
@@ -246,12 +256,12 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     await run.headers
     await after(c.delayMs)
     const del = await call(w, 'DELETE /code/contexts/{id} during the cell', 'DELETE', `/code/contexts/${id}`).done
-    const out = [...judge(del, [200]), ...judge(await run.done, [200])]
+    const out = [...judgeContext(w, since, del, [200]), ...judgeContext(w, since, await run.done, [200])]
     const later = await call(w, 'POST /code on the deleted context', 'POST', '/code', {
       code: 'true',
       context: { id, language },
     }).done
-    out.push(...judge(later, [404]))
+    out.push(...judgeContext(w, since, later, [404]))
     out.push(...(await orphans(`${language} context deleted during a cell`, m)))
     return out
   },
@@ -272,23 +282,27 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
   },
 
   'default-context-at-once': async (c, w) => {
+    let since = w.clears
     // No id: the language's default context, made on first use — by one of them only.
     const language = (['bash', 'python', 'javascript', 'sql'] as const)[c.n % 4]
     const code = language === 'sql' ? 'select 1' : language === 'bash' ? 'true' : '1'
+    w.clears++
     const cleared = await call(
       w,
       `DELETE /code/contexts?language=${language}`,
       'DELETE',
       `/code/contexts?language=${language}`,
     ).done
-    const out = judge(cleared, [200, 404])
+    w.clears++
+    const out = judgeContext(w, since, cleared, [200, 404])
+    since = w.clears
     const cells = Array.from({ length: c.n + 1 }, (_, i) =>
       call(w, `POST /code {language:${language}} #${i + 1} at once`, 'POST', '/code', { code, context: { language } }),
     )
-    out.push(...(await all(cells)).flatMap(r => judge(r, [200])))
+    out.push(...(await all(cells)).flatMap(r => judgeContext(w, since, r, [200])))
     const list = await call(w, `GET /code/contexts?language=${language}`, 'GET', `/code/contexts?language=${language}`)
       .done
-    out.push(...judge(list, [200]))
+    out.push(...judgeContext(w, since, list, [200]))
     const n = (() => {
       try {
         return (JSON.parse(list.text) as unknown[]).length
@@ -298,16 +312,17 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     })()
     // Other lanes may make contexts of the language too; more than the cells' one plus theirs is
     // read only from a quiet run (FUZZ_LANES=1).
-    if (n === 0)
+    if (n === 0 && w.clears === since)
       out.push({ kind: 'contract', detail: `${c.n + 1} cells without an id ran, and no ${language} context is listed` })
     return out
   },
 
   'cells-at-once': async (c, w) => {
+    const since = w.clears
     const language = c.n % 2 ? 'bash' : 'python'
     const made = await call(w, `POST /code/context {${language}}`, 'POST', '/code/context', { language }).done
     const id = json(made).id as string | undefined
-    if (!id) return judge(made, [200])
+    if (!id) return judgeContext(w, since, made, [200])
     const lock = join(w.layout.root, `lock${marker()}`)
     // One execution at a time per context: a cell that finds the lock taken ran beside another.
     const code =
@@ -321,10 +336,17 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
       }),
     )
     const replies = await all(cells)
-    const out = replies.flatMap(r => judge(r, [200]))
+    const out = replies.flatMap(r => judgeContext(w, since, r, [200]))
     if (replies.some(r => r.frames.some(f => f.type === 'stdout' && String(f.text).includes('OVERLAP'))))
       out.push({ kind: 'contract', detail: `two of ${c.n + 1} ${language} cells of one context ran at once` })
-    out.push(...judge(await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done, [200]))
+    out.push(
+      ...judgeContext(
+        w,
+        since,
+        await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done,
+        [200],
+      ),
+    )
     return out
   },
 
@@ -405,11 +427,12 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
   },
 
   'contexts-delete-all-vs-create': async (c, w) => {
-    // A language no other lane uses for contexts of its own here: javascript.
+    // Its cell and delete take a 404 (the clear came after the create): nothing to excuse.
     const made = call(w, 'POST /code/context {javascript} racing DELETE ?language=', 'POST', '/code/context', {
       language: 'javascript',
     })
     await after(c.delayMs % 20)
+    w.clears++
     const clear = call(
       w,
       'DELETE /code/contexts?language=javascript racing a create',
@@ -417,6 +440,7 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
       '/code/contexts?language=javascript',
     )
     const [m, d] = await all([made, clear])
+    w.clears++
     const out = [...judge(m!, [200]), ...judge(d!, [200, 404])]
     const id = json(m!).id as string | undefined
     if (id) {
@@ -468,16 +492,12 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     const made = await call(w, 'POST /pty', 'POST', '/pty', { command: `sleep ${m}` }).done
     const id = json(made).session_id as string | undefined
     if (!id) return judge(made, [201])
-    const url = `${w.daemon.url.replace('http', 'ws')}/pty/${id}/ws`
-    const ws = new WebSocket(url, { headers: { 'X-EXECD-ACCESS-TOKEN': w.daemon.token } } as unknown as string[])
-    let closed = false
-    let opened = false
-    ws.onopen = () => {
-      opened = true
-      ws.send('{"type":"ping"}')
+    // One client, and half the time a second one taking it over (?takeover=1) while it opens.
+    const sockets = [open(w, id, '')]
+    if (c.n % 2) {
+      await after(c.delayMs % 20)
+      sockets.push(open(w, id, '?takeover=1'))
     }
-    ws.onclose = () => void (closed = true)
-    ws.onerror = () => {}
     await after(c.delayMs)
     const dels = Array.from({ length: c.n - 1 }, (_, i) =>
       call(w, `DELETE /pty/{id} #${i + 1} racing its WebSocket`, 'DELETE', `/pty/${id}`),
@@ -487,17 +507,38 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     if (!replies.some(r => r.status === 200))
       out.push({ kind: 'contract', detail: 'no delete of the terminal answered 200' })
     const deadline = Date.now() + 10_000
-    while (!closed && Date.now() < deadline) await Bun.sleep(20)
-    if (!closed) {
-      out.push({
-        kind: 'hang',
-        detail: `the terminal's WebSocket (${opened ? 'open' : 'opening'}) still open 10 s after its DELETE answered`,
-      })
-      ws.close()
+    while (sockets.some(s => !s.closed) && Date.now() < deadline) await Bun.sleep(20)
+    for (const [i, s] of sockets.entries()) {
+      const which = i ? 'the taking-over WebSocket' : "the terminal's WebSocket"
+      if (!s.closed) {
+        out.push({
+          kind: 'hang',
+          detail: `${which} (${s.opened ? 'open' : 'opening'}) still open 10 s after its DELETE answered`,
+        })
+        s.ws.close()
+      } else if (s.opened && ![1000, 4001].includes(s.closed.code))
+        // An open socket ends with a close frame: the process's exit (1000) or a takeover (4001).
+        out.push({
+          kind: 'ws',
+          detail: `${which} closed ${s.closed.code} ${s.closed.reason} when the terminal was deleted`,
+        })
     }
     out.push(...(await orphans('terminal deleted during its WebSocket', m)))
     return out
   },
+}
+
+function open(w: World, id: string, query: string) {
+  const url = `${w.daemon.url.replace('http', 'ws')}/pty/${id}/ws${query}`
+  const ws = new WebSocket(url, { headers: { 'X-EXECD-ACCESS-TOKEN': w.daemon.token } } as unknown as string[])
+  const s = { ws, opened: false, closed: null as { code: number; reason: string } | null }
+  ws.onopen = () => {
+    s.opened = true
+    ws.send('{"type":"ping"}')
+  }
+  ws.onclose = e => void (s.closed = { code: e.code, reason: e.reason })
+  ws.onerror = () => {}
+  return s
 }
 
 /** The contents a file raced over may hold: one char repeated, a whole version's length. */

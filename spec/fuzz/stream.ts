@@ -119,6 +119,15 @@ export function call(
   return { init: initP, headers: headersP, done }
 }
 
+/**
+ * judge() for a request on a context a race made: a 404 CONTEXT_NOT_FOUND while some case
+ * cleared contexts by language (world.clears moved since `since`) is that case's doing.
+ */
+export function judgeContext(w: World, since: number, r: Reply, statuses?: number[]): Violation[] {
+  if (r.status === 404 && w.clears !== since && r.text.includes('CONTEXT_NOT_FOUND')) return []
+  return judge(r, statuses)
+}
+
 /** What ends an execution's stream: `execution_complete`, or (a command's) `error`. */
 export const TERMINAL = new Set(['execution_complete', 'error'])
 
