@@ -18,6 +18,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import type { Violation } from './check'
@@ -43,6 +44,7 @@ export const RACES = [
   'upload-vs-rmdir',
   'command-watch-vs-delete',
   'contexts-delete-all-vs-create',
+  'upload-midway-vs-move',
 ] as const
 export type RaceName = (typeof RACES)[number]
 
@@ -454,6 +456,7 @@ const RUN: Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>> = {
     return out
   },
 
+  'upload-midway-vs-move': (c, w) => uploadMidway(c, w),
   'files-one-path': (c, w) => filesOnePath(c, w),
   'download-vs-change': (c, w) => downloadVsChange(c, w),
 
@@ -568,6 +571,74 @@ function upload(w: World, label: string, path: string, content: Buffer): Pending
     body: new Uint8Array(body),
     headers: { 'content-type': type },
   })
+}
+
+/**
+ * An upload half sent (its temp entry staged beside the target) while its directory, or that
+ * directory's parent, is moved or removed; then the rest is sent, or the client leaves. The
+ * staged entry follows the directory it was made in and goes either way: none may be left
+ * under the race's tree, and a file there is whole.
+ */
+async function uploadMidway(c: RaceCase, w: World): Promise<Violation[]> {
+  const base = join(w.layout.root, 'race', `up${marker()}`)
+  const dir = join(base, 'dir')
+  mkdirSync(dir, { recursive: true })
+  const size = 1 << 20
+  const up = multipart(join(dir, 'f'), Buffer.alloc(size, 'a'))
+  const url = new URL(w.daemon.url)
+  let answer = ''
+  const socket = connect(Number(url.port), url.hostname)
+  socket.on('data', d => void (answer += d.toString('latin1')))
+  socket.on('error', () => {})
+  socket.write(
+    `POST /files/upload HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${w.daemon.token}\r\n` +
+      `Content-Type: ${up.type}\r\nContent-Length: ${up.body.length}\r\n\r\n`,
+  )
+  const half = up.body.length >> 1
+  socket.write(up.body.subarray(0, half))
+  await after(100 + (c.delayMs % 100))
+  const how = (['mv', 'mv-parent', 'rmdir'] as const)[c.n % 3]!
+  const op =
+    how === 'mv'
+      ? call(w, 'POST /files/mv of the directory mid-upload', 'POST', '/files/mv', [{ src: dir, dest: `${dir}-moved` }])
+      : how === 'mv-parent'
+        ? call(w, "POST /files/mv of the directory's parent mid-upload", 'POST', '/files/mv', [
+            { src: base, dest: `${base}-moved` },
+          ])
+        : call(w, 'DELETE /directories mid-upload', 'DELETE', `/directories?path=${encodeURIComponent(dir)}`)
+  const out = judge(await op.done, [200])
+  const finish = c.delayMs % 2 === 0
+  if (finish) socket.write(up.body.subarray(half))
+  else socket.destroy()
+  const deadline = Date.now() + LIMIT_MS
+  while (finish && !/\r\n\r\n[\s\S]*\}$|content-length: 0\r\n\r\n$/i.test(answer) && Date.now() < deadline)
+    await Bun.sleep(20)
+  socket.destroy()
+  const label = `an upload ${finish ? 'finished' : 'left'} after ${how} of its directory`
+  if (finish) {
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0)
+    if (!status) out.push({ kind: 'hang', detail: `${label}: no answer within ${LIMIT_MS} ms` })
+    else if (![200, 404].includes(status))
+      out.push({ kind: status >= 500 ? '5xx' : 'contract', detail: `${label}: ${answer.slice(0, 200)}` })
+  }
+  // The daemon removes the staged entry as it answers, or as it sees the client gone.
+  const look = Date.now() + 2000
+  let left = [...staged(base, 3), ...staged(`${base}-moved`, 3)]
+  while (left.length && Date.now() < look) {
+    await Bun.sleep(50)
+    left = [...staged(base, 3), ...staged(`${base}-moved`, 3)]
+  }
+  if (left.length)
+    out.push({
+      kind: 'stray-temp',
+      detail: `${label}: ${left.map(p => p.replace(w.layout.root, '<root>')).join(', ')}`,
+    })
+  for (const f of [join(dir, 'f'), join(`${dir}-moved`, 'f'), join(`${base}-moved`, 'dir', 'f')])
+    if (existsSync(f)) {
+      const why = wholeVersion(readFileSync(f), [size])
+      if (why) out.push({ kind: 'contract', detail: `${label}: ${f.replace(w.layout.root, '<root>')}: ${why}` })
+    }
+  return out
 }
 
 async function filesOnePath(c: RaceCase, w: World): Promise<Violation[]> {
