@@ -26,7 +26,7 @@ afterAll(async () => {
   up?.stop()
 })
 
-describe('regressions of issues 10 and 17', () => {
+describe('regressions of issues 10 and 17, pass 10 and the races', () => {
   for (const r of REGRESSIONS)
     test(
       r.name,
