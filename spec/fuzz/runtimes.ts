@@ -187,6 +187,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
               CELL_MS,
             )
           : null
+      let interrupted = false
       if (s.action === 'interrupt' || s.action === 'delete') {
         const headers = await run.headers
         await Bun.sleep(s.afterMs)
@@ -201,7 +202,9 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
               undefined,
               CELL_MS,
             )
-            out.push(...judge(await del.done, [200, 404]))
+            const stop = await del.done
+            out.push(...judge(stop, [200, 404]))
+            interrupted = stop.status === 200
           }
         } else {
           const del = call(
@@ -218,6 +221,13 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
       }
       const reply = await run.done
       out.push(...judge(reply, cell.refused ? [400] : was ? [404] : [200]))
+      // A cell that never ends by itself and whose interrupt answered 200 has stopped: the
+      // interrupt's answer waits for that, and the stream says so with an error.
+      if (cell.endless && interrupted && reply.status === 200 && !reply.frames.some(f => f.type === 'error'))
+        out.push({
+          kind: 'contract',
+          detail: `${label}: the interrupt answered 200 and the cell ended without an error`,
+        })
       if (behind) out.push(...judge(await behind.done, was ? [404] : [200, 404]))
       if (out.length) break
     }
