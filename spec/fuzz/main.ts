@@ -57,7 +57,7 @@ try {
     escaped.length > 0 ||
     stderr.length > 0 ||
     zombies.length > 0 ||
-    campaign.findings.length > 0 ||
+    campaign.findings.some(f => f.kind !== 'known') ||
     regressions.length > 0
 } finally {
   const code = await world.close()
