@@ -180,10 +180,11 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   }
   // One root cause (an odd Host, say) fails on every route: a failure is known by its kind and
   // the start of its detail, and the routes where it showed are listed with it.
-  const signature = (_c: Case, v: Violation) =>
+  // A scenario's detail starts with the request's label: what went wrong comes after it.
+  const signature = (c: Case, v: Violation) =>
     v.kind === 'escape'
       ? `escape ${/^\w+ (\S*)\//.exec(v.detail)?.[1] ?? v.detail}`
-      : `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, 48)}`
+      : `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, c.kind === 'race' || c.kind === 'runtime' ? 200 : 48)}`
   const where = new Map<string, Set<string>>()
 
   const lane = async (i: number) => {
