@@ -185,6 +185,37 @@ describe('CodeContext', () => {
     expect(started.length).toBe(2)
   })
 
+  test('an interrupt while a fresh interpreter starts stops the cell waiting for it: its code never runs', async () => {
+    const toy = toyRuntime()
+    let up = () => {}
+    // The replacement after a death starts only when told: the interrupt comes meanwhile.
+    const runtime: Runtime = {
+      ...toy.runtime,
+      start: async opts => {
+        if (toy.started.length) await new Promise<void>(r => (up = r))
+        return toy.runtime.start(opts)
+      },
+    }
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    await collect(ctx, 'die')
+    const events = collect(ctx, 'printed')
+    let answered = false
+    const stopped = ctx.interrupt(1000).then(() => (answered = true))
+    await Bun.sleep(10)
+    // It answers once the cell has ended, not while the interpreter is still starting.
+    expect(answered).toBe(false)
+    up()
+    await stopped
+    const cell = await events
+    expect(cell.map(e => e.type)).toEqual(['status', 'error'])
+    expect(statusText(cell)).toStartWith('state_lost: the interpreter died during the previous execution;')
+    expect(cell.find(e => e.type === 'error')?.error?.evalue).toBe('interrupted before it ran')
+    // The fresh interpreter is kept, and runs the next cell.
+    expect((await collect(ctx, 'next')).map(e => e.text)).toEqual(['next'])
+    expect(toy.started.length).toBe(2)
+  })
+
   test('a closed context runs nothing and gives its slot back once', async () => {
     const { runtime } = toyRuntime()
     let released = 0

@@ -22,9 +22,13 @@ interface ContextHost {
   touch: () => void
 }
 
-/** The cell that is running now. */
+/** The cell whose turn it is: waiting for an interpreter, or running in one. */
 interface RunningCell {
   done: Promise<void>
+  /** Its code has gone to the interpreter (before that, it waits for a fresh one). */
+  started: boolean
+  /** Interrupted before its code went out: it never runs. */
+  interrupted: boolean
   /** The cell ignored an interrupt and its interpreter was killed. */
   escalated: boolean
 }
@@ -90,9 +94,17 @@ export class CodeContext {
    */
   async run(code: string, emit: Emit): Promise<void> {
     let cellDone: () => void = () => {}
-    const running: RunningCell = { done: new Promise<void>(r => (cellDone = r)), escalated: false }
+    const running: RunningCell = {
+      done: new Promise<void>(r => (cellDone = r)),
+      started: false,
+      interrupted: false,
+      escalated: false,
+    }
     try {
       if (this.deleted) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
+      // Its turn from here on: an interrupt while a fresh interpreter starts is for this cell
+      // (it found no running cell, answered at once, and the cell then ran to its end).
+      this.running = running
       // No await for a live one: the cell's code goes out in this very tick.
       const live = this.live?.alive ? this.live : await this.ensureLive()
       const lost = this.lostReason
@@ -101,7 +113,12 @@ export class CodeContext {
         const text = `state_lost: ${lost}; this execution runs in a fresh ${this.language} interpreter`
         await emit(makeEvent('status', { text, state_lost: true }))
       }
-      this.running = running
+      if (running.interrupted) {
+        const evalue = 'interrupted before it ran'
+        await emit(errorEvent('KeyboardInterrupt', evalue, [evalue]))
+        return
+      }
+      running.started = true
       let sawError = false
       const forward: Emit = event => {
         if (event.type === 'error') {
@@ -134,7 +151,15 @@ export class CodeContext {
    */
   async interrupt(graceMs: number): Promise<void> {
     const running = this.running
-    if (!running || !this.live) return
+    if (!running) return
+    if (!running.started) {
+      // Waiting for a fresh interpreter: its code never goes out, and it ends once that
+      // interpreter is up or failed to start — waited for no longer than a cell is given.
+      running.interrupted = true
+      await within(running.done, graceMs)
+      return
+    }
+    if (!this.live) return
     await this.live.interrupt()
     const stopped = (await within(running.done, graceMs)) !== 'timeout'
     if (!stopped && this.running === running) {

@@ -9,6 +9,8 @@ import { type FailureKind, type Violation, violations } from './check'
 import { httpCase, operations } from './operations'
 import { send, target, type Ports } from './send'
 import { describe } from './values'
+import { type RaceCase, raceCase, raceLabel, runRace } from './races'
+import { type Language, type RuntimeCase, runRuntime, runtimeCase, runtimeLabel } from './runtimes'
 import { escapes, restoreRoot, snapshot, type World } from './world'
 import { runWs, wsCase } from './ws'
 
@@ -18,6 +20,12 @@ export interface Settings {
   lanes: number
   /** Every request must be answered within this. */
   requestMs: number
+  /**
+   * How often a racing sequence and a java/go context case come, against an operation's 4
+   * (races.ts, runtimes.ts); 0 leaves them out. Defaults: 10 and 2.
+   */
+  raceWeight?: number
+  runtimeWeight?: number
 }
 
 export interface Finding {
@@ -43,6 +51,8 @@ export interface Campaign {
   byKind: Partial<Record<FailureKind, number>>
   /** Every case with when it ran (epoch ms), to name what was in flight during a slow /ping. */
   spans: CaseSpan[]
+  /** Scenarios run, by what they did: a race's name, a java/go step's language and action. */
+  scenarios: Record<string, number>
 }
 
 export interface CaseSpan {
@@ -59,6 +69,8 @@ const WS_OP = 'GET /pty/{id}/ws'
 const SHRINK_BUDGET = 20
 
 export function caseLabel(c: Case, w: World, ports: Ports): string {
+  if (c.kind === 'race') return raceLabel(c)
+  if (c.kind === 'runtime') return runtimeLabel(c)
   if (c.kind === 'ws') return `WS ${describe({ query: c.query, frames: c.frames })}`
   const framing = c.raw ? ` raw ${describe(c.raw)}` : ''
   let url = ''
@@ -75,12 +87,22 @@ export function caseLabel(c: Case, w: World, ports: Ports): string {
 export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<Campaign> {
   const doc = await (await w.daemon.fetch('/openapi.json')).json()
   const ops = operations(doc)
-  // Every operation as HTTP (the WebSocket route too, without an upgrade), and the WebSocket
-  // itself about as often as three operations.
+  const runtimes = await availableRuntimes(w)
+  const raceWeight = s.raceWeight ?? 10
+  const runtimeWeight = runtimes.length ? (s.runtimeWeight ?? 2) : 0
+  // Every operation as HTTP (the WebSocket route too, without an upgrade), the WebSocket
+  // itself about as often as three operations, racing sequences about as often as two and a
+  // half, a java or go context case as half of one.
   const arb: fc.Arbitrary<Case> = fc.oneof(
     ...ops.map(op => ({ weight: 4, arbitrary: httpCase(op) as fc.Arbitrary<Case> })),
     { weight: 12, arbitrary: wsCase as fc.Arbitrary<Case> },
+    ...(raceWeight > 0 ? [{ weight: raceWeight, arbitrary: raceCase as fc.Arbitrary<Case> }] : []),
+    ...(runtimeWeight > 0 ? [{ weight: runtimeWeight, arbitrary: runtimeCase(runtimes) as fc.Arbitrary<Case> }] : []),
   )
+  const scenarios: Record<string, number> = {}
+  const reached = (key: string) => void (scenarios[key] = (scenarios[key] ?? 0) + 1)
+  // A JVM is ~1 s of CPU to start: one java or go case at a time, whatever the lanes.
+  let runtimeBusy: Promise<unknown> = Promise.resolve()
   const started = Date.now()
   const crashesBefore = w.crashes.length
   const deadline = started + s.seconds * 1000
@@ -108,13 +130,23 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   }
   const runCase = async (c: Case): Promise<Violation[]> => {
     cases++
-    const op = c.kind === 'ws' ? WS_OP : c.op
-    covered.add(op)
+    const op = opOf(c)
+    if (c.kind === 'http' || c.kind === 'ws') covered.add(op)
     let v: Violation[] = []
-    let suspect = c.kind === 'ws'
+    let suspect = c.kind !== 'http'
     try {
       if (c.kind === 'ws') v = await runWs(c, w)
-      else {
+      else if (c.kind === 'race') {
+        reached(`race ${c.race}`)
+        v = await runRace(c, w)
+      } else if (c.kind === 'runtime') {
+        // A java or go case is seconds long: none starts too near the end of the run.
+        if (Date.now() > deadline - 8000) return []
+        const turn = runtimeBusy.then(() => runRuntime(c, w))
+        runtimeBusy = turn.catch(() => {})
+        for (const st of c.steps) reached(`${c.language} ${st.action}`)
+        v = await turn
+      } else {
         const a = await send(c, w, ports, s.requestMs)
         suspect = a.outcome === 'closed'
         v = violations(c, a, w.marker)
@@ -148,10 +180,11 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   }
   // One root cause (an odd Host, say) fails on every route: a failure is known by its kind and
   // the start of its detail, and the routes where it showed are listed with it.
-  const signature = (_c: Case, v: Violation) =>
+  // A scenario's detail starts with the request's label: what went wrong comes after it.
+  const signature = (c: Case, v: Violation) =>
     v.kind === 'escape'
       ? `escape ${/^\w+ (\S*)\//.exec(v.detail)?.[1] ?? v.detail}`
-      : `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, 48)}`
+      : `${v.kind} ${v.detail.replace(/\d+|[0-9a-f-]{8,}/g, '#').slice(0, c.kind === 'race' || c.kind === 'runtime' ? 200 : 48)}`
   const where = new Map<string, Set<string>>()
 
   const lane = async (i: number) => {
@@ -190,7 +223,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
         findings.push({
           sig: signature(found.c, v),
           kind: v.kind,
-          op: found.c.kind === 'ws' ? WS_OP : found.c.op,
+          op: opOf(found.c),
           detail: v.detail,
           example: caseLabel(found.c, w, ports),
         })
@@ -208,5 +241,21 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     findings: findings.map(f => ({ ...f, ops: [...(where.get(f.sig) ?? [])] })),
     byKind,
     spans,
+    scenarios,
   }
 }
+
+const opOf = (c: Case): string =>
+  c.kind === 'ws' ? WS_OP : c.kind === 'race' ? `race ${c.race}` : c.kind === 'runtime' ? `${c.language} context` : c.op
+
+/** The java and go runtimes this machine has (GET /code/languages): the others are not fuzzed. */
+async function availableRuntimes(w: World): Promise<Language[]> {
+  try {
+    const list = (await (await w.daemon.fetch('/code/languages')).json()) as { language: string; available: boolean }[]
+    return (['java', 'go'] as Language[]).filter(l => list.some(x => x.language === l && x.available))
+  } catch {
+    return []
+  }
+}
+
+export type { RaceCase, RuntimeCase }

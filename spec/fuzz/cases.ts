@@ -3,6 +3,8 @@
  * framing, or a PTY WebSocket session), and the safety pass every generated body goes through.
  */
 import { type PathSpec, renderPath } from './paths'
+import type { RaceCase } from './races'
+import type { RuntimeCase } from './runtimes'
 import { Entries, type J, Late, SAFE_COMMANDS, Text } from './values'
 import type { Kind, World } from './world'
 
@@ -103,7 +105,7 @@ export interface WsCase {
   frames: WsFrame[]
 }
 
-export type Case = HttpCase | WsCase
+export type Case = HttpCase | WsCase | RaceCase | RuntimeCase
 
 /** Names that make a shell, an interpreter or the loader do something when set in an environment. */
 const LOADED =

@@ -20,6 +20,12 @@ export type FailureKind =
   | 'latency'
   | 'contract'
   | 'auth'
+  | 'stream'
+  | 'orphan'
+  | 'zombie'
+  | 'stray-temp'
+  /** A failure known and not fixed yet, named where it is detected: printed, never failing a run. */
+  | 'known'
 
 export interface Violation {
   kind: FailureKind
@@ -56,6 +62,18 @@ function refusedByHttpParser(c: HttpCase, a: Answer): boolean {
   return broken && (a.status === 400 || a.status === 505)
 }
 
+/**
+ * The fuzz's echo upstream is a plain Bun.serve: a request head past Bun's own 16 KiB (a long
+ * path with hostile Range and Last-Event-ID values) it refuses with a bare 431, and execd relays
+ * that as it relays any upstream's answer. Reproduced against the echo server alone.
+ */
+const refusedByEchoUpstream = (c: HttpCase, a: Answer) =>
+  c.route === '/proxy/*' &&
+  String(c.params['*'] ?? '').startsWith('{port:echo}') &&
+  a.status === 431 &&
+  a.text === '' &&
+  !a.headers.get('content-type')
+
 const wellFramed = (c: HttpCase) => !c.raw || (c.raw.length === 'exact' && c.raw.host === '{self}' && !c.raw.rawTarget)
 
 export function violations(c: HttpCase, a: Answer, marker: string): Violation[] {
@@ -73,7 +91,7 @@ function found(c: HttpCase, a: Answer, marker: string): Violation[] {
     out.push({ kind: 'auth', detail: `${a.status} without the token (${c.token}): ${a.text.slice(0, 120)}` })
   if (a.status >= 500 && !serverFault(c.route, a.status))
     out.push({ kind: '5xx', detail: `${a.status} ${a.text.slice(0, 200)}` })
-  if (a.status >= 400 && c.method !== 'HEAD') {
+  if (a.status >= 400 && c.method !== 'HEAD' && !refusedByEchoUpstream(c, a)) {
     const shape = errorShape(a)
     if (shape) out.push({ kind: 'error-shape', detail: `${a.status}: ${shape}` })
   }

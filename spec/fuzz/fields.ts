@@ -15,7 +15,8 @@ export const idRef = (kind: Kind) => fc.nat(1000).map(n => new IdRef(kind, n) as
 /**
  * Languages: odd spellings mostly, and now and then a real runtime other than bash (an
  * interpreter each, kept few by send.ts), so its context and execution routes see live ids.
- * Java and Go are left out: a JVM or a compile per case is more than the 2-core box can take.
+ * Java and Go are left out here (a JVM or a compile per case is more than the 2-core box can
+ * take): runtimes.ts runs their contexts, one case at a time.
  */
 export const languages = fc.oneof(
   {

@@ -26,7 +26,7 @@ afterAll(async () => {
   up?.stop()
 })
 
-describe('regressions of issues 10 and 17', () => {
+describe('regressions of issues 10 and 17, pass 10 and the races', () => {
   for (const r of REGRESSIONS)
     test(
       r.name,
@@ -112,6 +112,10 @@ describe('a seeded fuzz of every route', () => {
 
   test("no answer echoes the daemon's environment", async () => {
     expect(await failures('env-leak')).toEqual([])
+  }, 180_000)
+
+  test('races and java/go contexts: every stream ends in one terminal event, nothing orphaned, no zombie, no temp entry left', async () => {
+    expect(await failures('stream', 'orphan', 'zombie', 'stray-temp')).toEqual([])
   }, 180_000)
 
   test('the PTY WebSocket answers every hostile frame and keeps answering ping', async () => {

@@ -1,8 +1,9 @@
-/** The explicit regression cases (issues 10 and 17, pass 10), named for the test and for `make fuzz`. */
+/** The explicit regression cases (issues 10 and 17, pass 10, the races), named for the test and for `make fuzz`. */
 import type { Finding } from './campaign'
 import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
 import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
 import { proxyInFlight } from './regressions-proxy'
+import { interruptDuringRestart } from './regressions-races'
 import type { World } from './world'
 
 export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> }[] = [
@@ -25,6 +26,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
   {
     name: 'pass 10: with 256 proxied requests held, the next is a 503 at once, and answered once they leave',
     run: proxyInFlight,
+  },
+  {
+    name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',
+    run: interruptDuringRestart,
   },
 ]
 

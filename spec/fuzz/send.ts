@@ -83,9 +83,12 @@ export async function send(c: HttpCase, w: World, ports: Ports, limitMs: number)
   if (ct) headers['content-type'] = ct
   for (const [name, value] of c.headers ?? []) headers[name] = value
   if (c.origin) headers.origin = c.origin === '{self}' ? w.daemon.url : c.origin
+  const clears = c.method === 'DELETE' && c.route === '/code/contexts'
+  if (clears) w.clears++
   const answer = c.raw
     ? await sendRaw(c, w, path, headers, body?.bytes ?? new Uint8Array(), limitMs)
     : await sendFetch(c, w, path, headers, body?.bytes ?? null, limitMs)
+  if (clears) w.clears++
   if (answer.outcome === 'answered') await remember(c, answer, w)
   return answer
 }

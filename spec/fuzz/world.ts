@@ -60,6 +60,11 @@ export interface World {
   tmp: string
   marker: string
   created: Created
+  /**
+   * Bumped when a `DELETE /code/contexts` (all of a language, or all) is sent and when it is
+   * answered: a race whose context vanished while this moved was cleared by another case.
+   */
+  clears: number
   before: Map<string, string>
   /** How each earlier daemon ended, when one crashed and `restart` replaced it. */
   crashes: string[]
@@ -195,6 +200,7 @@ export async function openWorld(): Promise<World> {
     tmp,
     marker,
     created: new Created(),
+    clears: 0,
     before,
     crashes: [],
     async restart() {

@@ -1,0 +1,249 @@
+/**
+ * Java and Go contexts under hostile cells: code that exits or kills its interpreter, panics,
+ * floods, writes bytes JSON cannot hold, spawns a process, reads stdin, runs forever or ignores
+ * an interrupt, and jshell's own commands; each cell left to finish, interrupted mid-cell,
+ * queued behind another, or cut off by deleting its context, and cells sent after the context
+ * died. A java context costs ~1 s to start and a go cell ~0.4 s to compile: a case is a few
+ * steps, and the campaign runs one such case at a time (campaign.ts).
+ */
+import fc from 'fast-check'
+import type { Violation } from './check'
+import { marker, orphans } from './leftovers'
+import { call, judge } from './stream'
+import type { World } from './world'
+
+export type Language = 'java' | 'go'
+
+interface Cell {
+  code: (m: string) => string
+  /** Never ends by itself: only ever interrupted or cut off. */
+  endless?: boolean
+  /** Starts `sleep <marker>`: nothing of it may outlive the context. */
+  spawns?: boolean
+  /** Refused before it runs (an empty cell: 400). */
+  refused?: boolean
+}
+const fixed = (code: string, more: Omit<Cell, 'code'> = {}): Cell => ({ code: () => code, ...more })
+
+const JAVA: Cell[] = [
+  fixed('int x = 41;'),
+  fixed('x + 1'),
+  fixed('System.out.println("nul \\u0000 lone \\uD800 bom \\uFEFF 🙂 é");'),
+  fixed('"\\uD800" + "\\uDC00x" + "\\u0000"'),
+  fixed('throw new RuntimeException("boom\\n\\tat fake.Frame(x.java:1)");'),
+  fixed('System.exit(3);'),
+  fixed('Runtime.getRuntime().halt(9);'),
+  fixed('/exit'),
+  fixed('/reset'),
+  fixed('/open /etc/hostname'),
+  fixed('/env -class-path /nonexistent'),
+  fixed('int[] big = new int[Integer.MAX_VALUE];'),
+  fixed('int y = ;'),
+  fixed('class A {'),
+  fixed('"unterminated'),
+  fixed('/* never closed'),
+  fixed('System.out.print("x".repeat(1 << 20));'),
+  fixed('System.err.println("e".repeat(70000));'),
+  // 6,000 snippets: jshell evaluates each on its own (100 took 6.9 s here, 500 13 s), so it is
+  // only ever interrupted (it lands within ms) or cut off.
+  fixed(`${'int a0 = 0; '.repeat(6000)}`, { endless: true }),
+  fixed(`String big = "${'x'.repeat(70_000)}";`),
+  fixed('', { refused: true }),
+  fixed('   \n\t'),
+  fixed('System.out.close(); System.err.close();'),
+  fixed('System.setOut(null);'),
+  fixed('new Object() { public String toString() { throw new IllegalStateException("no"); } }'),
+  fixed('Thread t = new Thread(() -> { try { Thread.sleep(60_000); } catch (Exception e) {} }); t.start();'),
+  fixed('System.in.read()'),
+  { code: m => `new ProcessBuilder("sleep", "${m}").start();`, spawns: true },
+  { code: m => `new ProcessBuilder("setsid", "sleep", "${m}").start();`, spawns: true },
+  fixed('while (true) {}', { endless: true }),
+  fixed('Thread.sleep(60_000);', { endless: true }),
+  fixed('while (true) System.out.println("flood");', { endless: true }),
+  fixed('for (;;) { try { Thread.sleep(60_000); } catch (InterruptedException e) {} }', { endless: true }),
+]
+
+const GO: Cell[] = [
+  fixed('var x = 41'),
+  fixed('x + 1'),
+  fixed('fmt.Println("nul \\x00 bad \\xff\\xfe end")'),
+  fixed('"\\xff\\xfe" + string(rune(0xD800))'),
+  fixed('panic("boom")'),
+  fixed('panic(nil)'),
+  fixed('os.Exit(3)'),
+  fixed('syscall.Kill(os.Getppid(), syscall.SIGKILL)'),
+  fixed('var p *int\n*p = 1'),
+  fixed('package main'),
+  fixed('func main() {}'),
+  fixed('import "C"'),
+  fixed('import "nonexistent.example/pkg"'),
+  fixed('x := '),
+  fixed('func f() {'),
+  fixed('fmt.Print(strings.Repeat("x", 1<<20))'),
+  fixed('', { refused: true }),
+  fixed('//go:generate touch generated\nvar g = 1'),
+  fixed('os.Stdin.Read(make([]byte, 1))'),
+  fixed('go func() { time.Sleep(time.Minute) }()'),
+  { code: m => `exec.Command("sleep", "${m}").Start()`, spawns: true },
+  { code: m => `exec.Command("setsid", "sleep", "${m}").Start()`, spawns: true },
+  {
+    code: m => `cmd := exec.Command("sleep", "${m}")\ncmd.Start()\ntime.Sleep(time.Minute)`,
+    spawns: true,
+    endless: true,
+  },
+  fixed('for {}', { endless: true }),
+  fixed('time.Sleep(time.Minute)', { endless: true }),
+  fixed('signal.Ignore(os.Interrupt, syscall.SIGTERM)\ntime.Sleep(time.Minute)', { endless: true }),
+  fixed('for { fmt.Println("flood") }', { endless: true }),
+]
+
+export const CELLS: Record<Language, Cell[]> = { java: JAVA, go: GO }
+/** What a cell queued behind another runs. */
+const QUICK: Record<Language, string> = { java: '1 + 1', go: '1 + 1' }
+
+type Action = 'wait' | 'interrupt' | 'delete' | 'queue'
+export interface Step {
+  cell: number
+  action: Action
+  /** ms after the stream started that the interrupt or delete is sent. */
+  afterMs: number
+}
+export interface RuntimeCase {
+  kind: 'runtime'
+  language: Language
+  steps: Step[]
+}
+
+const step = (language: Language): fc.Arbitrary<Step> =>
+  fc
+    .record({
+      cell: fc.nat(CELLS[language].length - 1),
+      action: fc.constantFrom<Action>('wait', 'interrupt', 'delete', 'queue', 'wait', 'interrupt'),
+      afterMs: fc.oneof(fc.constantFrom(0, 1, 50), fc.integer({ min: 0, max: 600 })),
+    })
+    .map(s =>
+      CELLS[language][s.cell]!.endless && (s.action === 'wait' || s.action === 'queue')
+        ? { ...s, action: 'interrupt' as const }
+        : s,
+    )
+
+export const runtimeCase = (languages: Language[]): fc.Arbitrary<RuntimeCase> =>
+  fc.constantFrom(...languages).chain(language =>
+    fc.record({
+      kind: fc.constant('runtime' as const),
+      language: fc.constant(language),
+      steps: fc.array(step(language), { minLength: 1, maxLength: 4 }),
+    }),
+  )
+
+export function runtimeLabel(c: RuntimeCase): string {
+  const steps = c.steps.map(
+    s =>
+      `${s.action}${s.action === 'interrupt' || s.action === 'delete' ? `@${s.afterMs}ms` : ''} ${JSON.stringify(CELLS[c.language][s.cell]!.code('97.m').slice(0, 60))}`,
+  )
+  return `${c.language} context: ${steps.join('; ')}`
+}
+
+/** A cell may run this long: a JVM restarted after an ignored interrupt (3 s grace) and then some. */
+const CELL_MS = 45_000
+
+export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]> {
+  const lang = c.language
+  const out: Violation[] = []
+  const created = await call(
+    w,
+    `POST /code/context {"language":"${lang}"}`,
+    'POST',
+    '/code/context',
+    { language: lang },
+    CELL_MS,
+  ).done
+  out.push(...judge(created, [200]))
+  let id: string | undefined
+  try {
+    id = JSON.parse(created.text).id
+  } catch {}
+  if (created.status !== 200 || !id) return out
+  const context = { id, language: lang }
+  const markers: string[] = []
+  let alive = true
+  try {
+    for (const [i, s] of c.steps.entries()) {
+      const cell = CELLS[lang][s.cell]!
+      const m = marker()
+      const code = cell.code(m)
+      if (cell.spawns) markers.push(m)
+      const was = alive ? '' : ' (its context deleted)'
+      const label = `${lang} cell ${i + 1} ${s.action} ${JSON.stringify(code.slice(0, 70))}${was}`
+      const run = call(w, label, 'POST', '/code', { code, context }, CELL_MS)
+      const behind =
+        s.action === 'queue'
+          ? call(
+              w,
+              `${label}, and ${QUICK[lang]} queued behind it`,
+              'POST',
+              '/code',
+              { code: QUICK[lang], context },
+              CELL_MS,
+            )
+          : null
+      let interrupted = false
+      if (s.action === 'interrupt' || s.action === 'delete') {
+        const headers = await run.headers
+        await Bun.sleep(s.afterMs)
+        if (s.action === 'interrupt') {
+          const exec = headers?.get('execd-execution-id')
+          if (exec) {
+            const del = call(
+              w,
+              `DELETE /code?id= (interrupt of ${label})`,
+              'DELETE',
+              `/code?id=${exec}`,
+              undefined,
+              CELL_MS,
+            )
+            const stop = await del.done
+            out.push(...judge(stop, [200, 404]))
+            interrupted = stop.status === 200
+          }
+        } else {
+          const del = call(
+            w,
+            `DELETE /code/contexts/{id} (during ${label})`,
+            'DELETE',
+            `/code/contexts/${id}`,
+            undefined,
+            CELL_MS,
+          )
+          out.push(...judge(await del.done, alive ? [200] : [404]))
+          alive = false
+        }
+      }
+      const reply = await run.done
+      out.push(...judge(reply, cell.refused ? [400] : was ? [404] : [200]))
+      // A cell that never ends by itself and whose interrupt answered 200 has stopped: the
+      // interrupt's answer waits for that, and the stream says so with an error.
+      if (cell.endless && interrupted && reply.status === 200 && !reply.frames.some(f => f.type === 'error'))
+        out.push({
+          kind: 'contract',
+          detail: `${label}: the interrupt answered 200 and the cell ended without an error`,
+        })
+      if (behind) out.push(...judge(await behind.done, was ? [404] : [200, 404]))
+      if (out.length) break
+    }
+  } finally {
+    if (alive) {
+      const del = await call(
+        w,
+        `DELETE /code/contexts/{id} (${lang}, at the end)`,
+        'DELETE',
+        `/code/contexts/${id}`,
+        undefined,
+        CELL_MS,
+      ).done
+      out.push(...judge(del, [200]))
+    }
+  }
+  for (const m of markers) out.push(...(await orphans(`${lang} context deleted`, m)))
+  return out
+}

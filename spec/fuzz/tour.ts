@@ -1,0 +1,46 @@
+/**
+ * A tour for triage: every race N times (FUZZ_TOUR_N, default 3) and FUZZ_TOUR_RUNTIMES java/go
+ * context cases, each printed with what it found, seeded by FUZZ_SEED; FUZZ_TOUR_ONLY narrows the
+ * races to names holding it. `bun spec/fuzz/tour.ts` against dist/execd.
+ */
+import fc from 'fast-check'
+import { RACES, raceCase, raceLabel, runRace } from './races'
+import { type Language, runRuntime, runtimeCase, runtimeLabel } from './runtimes'
+import { seedFromEnv } from './report'
+import { openWorld } from './world'
+
+const seed = seedFromEnv()
+const n = Number(process.env.FUZZ_TOUR_N ?? 3)
+const runtimes = Number(process.env.FUZZ_TOUR_RUNTIMES ?? 0)
+const only = process.env.FUZZ_TOUR_ONLY ?? ''
+console.log(`tour: seed ${seed}`)
+const w = await openWorld()
+let found = 0
+const show = (ms: number, label: string, v: unknown[]) => {
+  found += v.length
+  console.log(
+    `${ms.toFixed(0).padStart(6)} ms ${label}${v.length ? `\n  ${v.map(x => JSON.stringify(x)).join('\n  ')}` : ''}`,
+  )
+}
+try {
+  for (const race of RACES.filter(r => r.includes(only)))
+    for (const c of fc.sample(
+      raceCase.map(c => ({ ...c, race })),
+      { numRuns: n, seed },
+    )) {
+      const t0 = performance.now()
+      const v = await runRace(c, w)
+      show(performance.now() - t0, raceLabel(c), v)
+    }
+  const languages: Language[] = ['java', 'go']
+  for (const c of runtimes ? fc.sample(runtimeCase(languages), { numRuns: runtimes, seed }) : []) {
+    const t0 = performance.now()
+    const v = await runRuntime(c, w)
+    show(performance.now() - t0, runtimeLabel(c), v)
+  }
+} finally {
+  const ping = await w.stopPinger()
+  console.log(`tour: ${found} finding(s); /ping max ${ping.max.toFixed(0)} ms`)
+  await w.close()
+}
+process.exit(found ? 1 : 0)
