@@ -10,7 +10,6 @@ import { postUnread } from './kit/narrow-reader'
 import { pythonAvailable } from './python-env'
 import { createContext, ofType, runCode } from './runtime-kit'
 
-const BIN = process.env.EXECD_TEST_BIN
 const cases = [
   {
     language: 'python',
@@ -31,7 +30,7 @@ const cases = [
 describe('an interrupt of a flooding cell whose client reads nothing', () => {
   let d: Daemon
   beforeAll(async () => {
-    d = await startDaemon({ bin: BIN })
+    d = await startDaemon()
   })
   afterAll(async () => {
     await d?.stop()

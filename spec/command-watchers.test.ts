@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { postUnread } from './kit/narrow-reader'
 
 let d: Daemon
 beforeAll(async () => {
@@ -98,3 +99,27 @@ test('a watcher that falls behind is told what it missed, then follows to the en
     watcher.destroy()
   }
 })
+
+// Its own client paces a foreground command; once execd has killed it there is nothing left to
+// pace. The client below read the stream's start, then nothing (a 4 KiB receive window).
+for (const how of ['timeout', 'interrupt'] as const) {
+  test(`a foreground command killed by its ${how} finishes though its own client reads nothing`, async () => {
+    const body = { command: FLOOD, ...(how === 'timeout' ? { timeout: 1500 } : {}) }
+    const silent = await postUnread(d, '/command', body)
+    try {
+      const id = /"type":"init","text":"([^"]+)"/.exec(silent.first)?.[1]
+      expect(id).toBeDefined()
+      if (how === 'interrupt') {
+        // Past the socket's buffers and the journal's: the client holds the command back by now.
+        await Bun.sleep(1500)
+        expect((await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+      }
+      // Before, it stayed "running" (its last output waiting on the client) until the client left.
+      await waitFor('the killed command to finish', async () => !(await status(id!)).running, 20_000)
+      const log = await (await d.fetch(`/command/${id}/logs`)).text()
+      expect(log.length).toBeGreaterThan(0)
+    } finally {
+      await silent.close()
+    }
+  }, 60_000)
+}

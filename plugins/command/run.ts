@@ -226,6 +226,11 @@ export function startCommand(
     spend: ms => journal.followed || unread.spend(ms),
   }
   const child = proc.proc
+  // Killed by execd (an interrupt, its timeout, shutdown), it has nothing left to slow down: what
+  // its pipes still hold goes to the journal whether or not its client reads (the log keeps every
+  // byte; a reader behind is told what it missed), so it finishes now instead of staying
+  // "running" until a client that stopped reading goes away.
+  void proc.exited.then(info => info.killedBy && journal.stopPacing())
   void (async () => {
     await Promise.all([
       pump(child.stdout as ReadableStream<Uint8Array>, proc.exited, onChunk('stdout', splitters.stdout), pace),

@@ -65,8 +65,8 @@ export async function narrowGet(
   return { status, body: all.subarray(all.indexOf('\n', firstLine + 1) + 1).toString() }
 }
 
-// Sends one POST through the same narrow window, says "sent", then reads nothing until its
-// stdin closes.
+// Sends one POST through the same narrow window, reads until its stream's init event is in (2 KiB
+// at most) and says "sent" with those bytes in hex, then reads nothing until its stdin closes.
 const SILENT = `
 import json, socket, sys
 host, port, path, token, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].encode()
@@ -75,12 +75,24 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect((host, port))
 head = 'POST %s HTTP/1.1\\r\\nHost: %s:%d\\r\\nX-EXECD-ACCESS-TOKEN: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n' % (path, host, port, token, len(body))
 s.sendall(head.encode() + body)
-sys.stdout.write('sent\\n'); sys.stdout.flush()
+first = b''
+while b'"init"' not in first and len(first) < 2048:
+    more = s.recv(2048 - len(first))
+    if not more: break
+    first += more
+sys.stdout.write('sent ' + first.hex() + '\\n'); sys.stdout.flush()
 sys.stdin.read()
 `
 
-/** A POST whose client never reads its answer (a stream it started and stopped reading); `close()` hangs up. */
-export async function postUnread(d: Daemon, path: string, body: unknown): Promise<{ close(): Promise<void> }> {
+/**
+ * A POST whose client reads the start of its answer (`first`: the head and the stream's events up
+ * to its init), then nothing: a stream it started and stopped reading. `close()` hangs up.
+ */
+export async function postUnread(
+  d: Daemon,
+  path: string,
+  body: unknown,
+): Promise<{ first: string; close(): Promise<void> }> {
   const { hostname, port } = new URL(d.url)
   const proc = Bun.spawn([PYTHON, '-c', SILENT, hostname, port, path, d.token, JSON.stringify(body)], {
     stdin: 'pipe',
@@ -89,12 +101,13 @@ export async function postUnread(d: Daemon, path: string, body: unknown): Promis
   })
   const reader = proc.stdout.getReader()
   let text = ''
-  while (!text.includes('sent\n')) {
+  while (!/sent \w*\n/.test(text)) {
     const next = await reader.read()
     if (next.done) throw new Error(`silent client ended early: ${await new Response(proc.stderr).text()}`)
     text += Buffer.from(next.value).toString()
   }
   return {
+    first: Buffer.from(/sent (\w*)\n/.exec(text)![1]!, 'hex').toString(),
     async close() {
       await proc.stdin.end()
       await proc.exited
