@@ -52,6 +52,9 @@ describe.skipIf(!hasChromium)('the explorer in a browser', () => {
       executablePath: CHROMIUM,
       headless: true,
       userDataDir: profile,
+      // Puppeteer's 30 s for the browser to start was not enough once, in a fresh-clone CI run on
+      // a loaded machine (it starts in 1-2 s when quiet).
+      timeout: 120_000,
       args: [
         '--no-sandbox',
         '--disable-gpu',
@@ -65,7 +68,7 @@ describe.skipIf(!hasChromium)('the explorer in a browser', () => {
         '--proxy-server=http://127.0.0.1:9',
       ],
     })
-  })
+  }, 150_000)
   afterAll(async () => {
     await browser?.close()
     await d?.stop()
