@@ -27,7 +27,7 @@ const cases = [
   },
 ]
 
-describe('an interrupt of a flooding cell whose client reads nothing', () => {
+describe('a flooding cell whose client reads nothing', () => {
   let d: Daemon
   beforeAll(async () => {
     d = await startDaemon()
@@ -57,6 +57,26 @@ describe('an interrupt of a flooding cell whose client reads nothing', () => {
               .map(e => e.text)
               .join(''),
           ).toBe('42\n')
+        } finally {
+          await silent.close()
+        }
+      },
+      60_000,
+    )
+
+    test.skipIf(c.skip)(
+      `${c.language}: a deleted context's cell ends too`,
+      async () => {
+        const id = await createContext(d, c.language)
+        const silent = await postUnread(d, '/code', { code: c.flood, context: { id } })
+        try {
+          const exec = /execd-execution-id: *(\w+)/i.exec(silent.first)?.[1]
+          expect(exec).toBeDefined()
+          await Bun.sleep(3000)
+          expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+          // A watcher's replay ends once the execution has: before, not until the client hung up.
+          const replay = await d.fetch(`/code/executions/${exec}/events`, { signal: AbortSignal.timeout(20_000) })
+          expect(await replay.text()).toContain('"type":"execution_complete"')
         } finally {
           await silent.close()
         }

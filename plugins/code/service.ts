@@ -84,11 +84,14 @@ export class CodeService {
     return info(this.contexts.get(id))
   }
 
+  /** A cell it runs ends with its interpreter, whether or not the cell's client reads (stopPacing). */
   deleteContext(id: string): Promise<void> {
+    this.executions.stopPacing(this.contexts.get(id).id)
     return this.contexts.delete(id)
   }
 
   deleteContexts(language: string): Promise<void> {
+    for (const ctx of this.contexts.list(language)) this.executions.stopPacing(ctx.id)
     return this.contexts.deleteLanguage(language)
   }
 
