@@ -32,7 +32,10 @@ const cases = [
       return (await res.json()).session_id as string
     },
     path: (id: string) => `/session/${id}/run`,
-    body: (code: string) => ({ command: code }),
+    body: (code: string, timeoutSeconds?: number) => ({
+      command: code,
+      ...(timeoutSeconds ? { timeout: timeoutSeconds * 1000 } : {}),
+    }),
   },
   {
     kind: 'isolated session',
@@ -43,7 +46,10 @@ const cases = [
       return (await res.json()).session_id as string
     },
     path: (id: string) => `/v1/isolated/session/${id}/run`,
-    body: (code: string) => ({ code }),
+    body: (code: string, timeoutSeconds?: number) => ({
+      code,
+      ...(timeoutSeconds ? { timeout_seconds: timeoutSeconds } : {}),
+    }),
   },
 ]
 
@@ -67,6 +73,31 @@ describe('an interrupt of a flooding session run whose client reads nothing', ()
           const next = await postJson(d, c.path(id), c.body('echo $((x + 1))'))
           expect(next.status).toBe(200)
           const after = await readSse(next)
+          expect(after.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['42'])
+          expect(after.at(-1)?.data.type).toBe('execution_complete')
+        } finally {
+          await silent.close()
+        }
+      },
+      60_000,
+    )
+  }
+
+  for (const c of cases) {
+    test.skipIf(c.skip)(
+      `${c.kind}: the run's timeout lands too, and the session keeps its state`,
+      async () => {
+        const d = fx.d
+        const id = await c.create(d)
+        await readSse(await postJson(d, c.path(id), c.body('x=41')))
+        // The timeout leaves the flood time to fill the socket and the pipe.
+        const silent = await postUnread(d, c.path(id), c.body(FLOOD, 3))
+        try {
+          // Queued behind the flood: it runs once the timed-out run has ended.
+          const next = await postJson(d, c.path(id), c.body('echo $((x + 1))'))
+          expect(next.status).toBe(200)
+          const after = await readSse(next)
+          // Before, the grace killed the shell: the run's error said the session had ended.
           expect(after.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['42'])
           expect(after.at(-1)?.data.type).toBe('execution_complete')
         } finally {
