@@ -62,6 +62,10 @@ export async function* pulled(start: (emit: Emit) => Promise<void>): AsyncGenera
   }
 }
 
+/** The stderr line that counts the output a stopped cell's lagging reader had no room for. */
+export const droppedWhileStopped = (count: number): string =>
+  `[execd: ${count} characters of output dropped while the cell was stopped: the reader fell behind]\n`
+
 export type Overflow =
   | { policy: 'block'; maxBytes: number }
   /** `notice` words the stderr line that reports `count` characters of dropped output. */
@@ -110,8 +114,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
    */
   unblock(): void {
     if (this.overflow.policy !== 'block' || this.unblocked) return
-    this.unblocked = n =>
-      `[execd: ${n} characters of output dropped while the cell was stopped: the reader fell behind]\n`
+    this.unblocked = droppedWhileStopped
     this.release()
   }
 

@@ -63,3 +63,34 @@ test('a run never read starts nothing and calls neither hook; one read calls eac
   for await (const item of next) if (item.event.type === 'stdout') texts.push(item.event.text as string)
   expect(texts).toEqual(['two'])
 })
+
+test('an interrupt lands while the reader reads nothing: what it had no room for is dropped and counted', async () => {
+  const bash = start()
+  for await (const _ of bashRunEvents(bash, 'x=41', { id: 's', ended: '' })) {
+  }
+  // A flood that ignores SIGINT: it runs the whole grace, far past what is kept for the reader.
+  const run = bashRunEvents(bash, "( trap '' INT; exec yes yyyyyyyyyyyyyyyy )", { id: 's', ended: '' })
+  for (;;) {
+    const r = run.ready() ?? (await run.next())
+    if (r.done || r.value.event.type === 'stdout') break
+  }
+  await bash.interrupt()
+  // Before, the run's end waited behind the unread output and the grace killed the shell.
+  expect(bash.alive).toBe(true)
+  const rest: { type: string; text?: string }[] = []
+  for (;;) {
+    const r = run.ready() ?? (await run.next())
+    if (r.done) break
+    if (!(r.value instanceof OutputBytes)) rest.push(r.value.event as { type: string; text?: string })
+  }
+  const notices = rest.filter(e => e.type === 'stderr')
+  expect(notices.length).toBe(1)
+  expect(notices[0]!.text).toMatch(
+    /^\[execd: [1-9]\d* characters of output dropped while the cell was stopped: the reader fell behind]$/,
+  )
+  expect(rest.at(-1)?.type).toBe('error')
+  const texts: string[] = []
+  for await (const item of bashRunEvents(bash, 'echo $((x + 1))', { id: 's', ended: '' }))
+    if (item.event.type === 'stdout') texts.push(item.event.text as string)
+  expect(texts).toEqual(['42'])
+})

@@ -10,8 +10,14 @@
  * freed once the writer has taken its last line. The run is a ReadyIterator: the writer takes a
  * chunk's lines in a loop, not through a promise (and three generators) per line. Nothing is
  * read from bash until the writer asks, so a client that stops reading stops the shell's pipe.
+ *
+ * Until the run is being stopped (an interrupt, its timeout): its end marker comes behind its
+ * output, and a client that reads nothing would hold it there until the grace killed the whole
+ * shell. From then on the run reads bash itself, keeps up to STOPPING_KEEP_BYTES for the reader
+ * and drops the rest, counted in one stderr line before the run's last event.
  */
 import { freeChunk } from '../chunks'
+import { droppedWhileStopped } from '../cell-queue'
 import { errorEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from '../events'
 import type { ReadyIterator } from '../journal'
 import { ByteLineSplitter } from '../lines'
@@ -48,6 +54,21 @@ export function bashRunEvents(bash: LiveBash, code: string, opts: BashRunOptions
 
 const DONE: IteratorResult<Item> = { done: true, value: undefined }
 
+type Read = IteratorResult<{ stream: BashStream; data: Uint8Array }, BashRunEnd>
+
+interface ReadAhead {
+  reads: Read[]
+  /** Output bytes among `reads`. */
+  bytes: number
+  /** Characters dropped since the keep filled. */
+  dropped: number
+  failed?: { err: unknown }
+  wake?: () => void
+}
+
+/** Output read ahead for the reader once the run is being stopped; past it, output is dropped. */
+const STOPPING_KEEP_BYTES = 1 << 20
+
 class BashRun implements ReadyIterator<Item> {
   private ids = 0
   /** Items ready to hand out, from `at` on. */
@@ -69,6 +90,8 @@ class BashRun implements ReadyIterator<Item> {
   private over = false
   private begun = false
   private end: BashRunEnd | undefined
+  /** Set once the run is being stopped: bash is read ahead of the reader (stopPacing). */
+  private ahead: ReadAhead | undefined
 
   constructor(
     private readonly bash: LiveBash,
@@ -130,12 +153,13 @@ class BashRun implements ReadyIterator<Item> {
   private async fill(): Promise<void> {
     const it = (this.it ??= this.begin())
     while (this.items.length === 0 && !this.over) {
-      const r = await it.next()
+      const r = this.ahead ? await this.readAhead() : await it.next()
       if (this.over) return
       if (r.done) {
         this.end = r.value
         const now = Date.now()
         for (const stream of STREAMS) for (const line of this.splitters[stream].end()) this.line(stream, line, now)
+        if (this.ahead?.dropped) this.push(lineEvent('stderr', droppedWhileStopped(this.ahead.dropped).slice(0, -1)))
         const timeout = this.timedOut ? this.opts.timeoutMs : undefined
         this.push(lastEvent(this.bash, r.value, this.started, timeout, this.opts.ended))
         this.last = true
@@ -158,7 +182,60 @@ class BashRun implements ReadyIterator<Item> {
     if (timeoutMs) this.timer = setLongTimeout(() => ((this.timedOut = true), this.abort.abort()), timeoutMs)
     signal?.addEventListener('abort', this.onOuter, { once: true })
     if (signal?.aborted) this.abort.abort()
-    return this.bash.run(this.code, { cwd: this.opts.cwd, signal: this.abort.signal })
+    return this.bash.run(this.code, { cwd: this.opts.cwd, signal: this.abort.signal, onStop: () => this.stopPacing() })
+  }
+
+  /**
+   * The run is being stopped: read bash from now on whatever the reader's pace, so the run's
+   * end gets through. A read the reader had begun stays its own; later ones queue behind it.
+   */
+  private stopPacing(): void {
+    if (this.ahead || this.over || this.end || !this.it) return
+    const ahead: ReadAhead = (this.ahead = { reads: [], bytes: 0, dropped: 0 })
+    const it = this.it
+    const wake = () => {
+      const w = ahead.wake
+      ahead.wake = undefined
+      w?.()
+    }
+    void (async () => {
+      try {
+        for (;;) {
+          const r = await it.next()
+          if (this.over) {
+            if (!r.done) freeChunk(r.value.data)
+            return
+          }
+          if (!r.done && (ahead.dropped || ahead.bytes + r.value.data.length > STOPPING_KEEP_BYTES)) {
+            // Once dropping, drop to the end: a later line kept would read as if nothing was lost.
+            ahead.dropped += characters(r.value.data)
+            freeChunk(r.value.data)
+            continue
+          }
+          if (!r.done) ahead.bytes += r.value.data.length
+          ahead.reads.push(r)
+          wake()
+          if (r.done) return
+        }
+      } catch (err) {
+        ahead.failed = { err }
+        wake()
+      }
+    })()
+  }
+
+  /** The next read the pump has made, once it has. */
+  private async readAhead(): Promise<Read> {
+    const ahead = this.ahead!
+    for (;;) {
+      const r = ahead.reads.shift()
+      if (r) {
+        if (!r.done) ahead.bytes -= r.value.data.length
+        return r
+      }
+      if (ahead.failed) throw ahead.failed.err
+      await new Promise<void>(w => (ahead.wake = w))
+    }
   }
 
   private line(stream: BashStream, line: string | Uint8Array, now: number): void {
@@ -187,6 +264,13 @@ class BashRun implements ReadyIterator<Item> {
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
+
+/** UTF-8 characters in `bytes` (those not continuation bytes), as the notice counts them. */
+function characters(bytes: Uint8Array): number {
+  let n = 0
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i]! & 0xc0) !== 0x80) n++
+  return n
+}
 
 function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: number | undefined, ended: string) {
   const why = timeout ? ` (timeout after ${timeout} ms)` : ''

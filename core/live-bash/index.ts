@@ -66,6 +66,8 @@ export class LiveBash {
   private running = false
   private interrupted = false
   private runEnded: Promise<void> = Promise.resolve()
+  /** The current run's consumer, told when execd starts stopping the run (run()'s `onStop`). */
+  private onStop: (() => void) | undefined
   private exitInfo: ExitInfo | undefined
   private closed = false
   private ready = false
@@ -143,8 +145,13 @@ export class LiveBash {
    * Runs `code`; yields output chunks as bash writes them and returns how the run ended.
    * Runs are serialized: a second call waits for the first. Abandoning the iterator or
    * aborting `signal` interrupts the run (the rest of its output is discarded when abandoned).
+   * `onStop` is called when an interrupt of this run is sent: its end comes behind its output,
+   * so a consumer that paces the output must stop pacing it then, or the grace kills the shell.
    */
-  async *run(code: string, opts: { cwd?: string; signal?: AbortSignal } = {}): AsyncGenerator<BashChunk, BashRunEnd> {
+  async *run(
+    code: string,
+    opts: { cwd?: string; signal?: AbortSignal; onStop?: () => void } = {},
+  ): AsyncGenerator<BashChunk, BashRunEnd> {
     const release = await this.acquire()
     if (opts.signal?.aborted) {
       release()
@@ -163,6 +170,7 @@ export class LiveBash {
     this.runEnded = new Promise(r => (finish = r))
     this.running = true
     this.interrupted = false
+    this.onStop = opts.onStop
     let end: BashRunEnd | undefined
     const m = `__execd_${this.nonce}__`
     const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
@@ -186,6 +194,7 @@ export class LiveBash {
     } finally {
       if (!end && this.alive) await this.abandon(scanners)
       opts.signal?.removeEventListener('abort', onAbort)
+      this.onStop = undefined
       for (const s of STREAMS) this.leftover[s] = scanners[s].rest
       this.running = false
       finish()
@@ -237,6 +246,7 @@ export class LiveBash {
 
   private async stopRun(ended: Promise<unknown>, graceMs: number): Promise<void> {
     this.interrupted = true
+    this.onStop?.()
     signalGroup(this.proc.pid, 'SIGINT')
     if (await settles(ended, graceMs)) return
     for (const pid of await childrenOf(this.proc.pid)) safeKill(pid)
