@@ -102,6 +102,19 @@ describe('expansion (every working directory and files path)', () => {
 })
 
 describe('workingDir', () => {
+  test('a working directory deeper than 256 levels is a 400 before anything is made', () => {
+    const deep = Array.from({ length: 1500 }, () => 'd').join('/')
+    for (const r of [root, undefined]) {
+      const at = r ? deep : join(base, deep)
+      expect(() => workingDir('session', at, {}, r)).toThrow('levels deep, more than 256')
+    }
+    expect(existsSync(join(root, 'd'))).toBe(false)
+    expect(existsSync(join(base, 'd'))).toBe(false)
+    // 200 levels are made as before.
+    const ok = Array.from({ length: 200 }, () => 'd').join('/')
+    expect(workingDir('session', ok, {}, root)).toBe(join(root, ok))
+  })
+
   test('sessions and code contexts create a missing directory; commands, runs and terminals require it', () => {
     expect(CREATES_MISSING_DIR).toEqual({
       command: false,
