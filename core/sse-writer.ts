@@ -19,6 +19,7 @@ import {
 import { toExecdError } from './errors'
 import { TurnBudget } from './fair'
 import type { ReadyIterator } from './journal'
+import { trackStream } from './open-streams'
 import { within } from './timers'
 import { collectAfterFlood, encodeFrame, FrameBatch, type Bulk } from './sse-batch'
 
@@ -75,15 +76,6 @@ export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): stri
 
 const framed = (data: string, id?: number): string => `${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`
 
-/** Open streams, so shutdown can end each with an error event. */
-const open = new Set<(event: ExecEvent) => void>()
-
-export function closeAllStreams(reason = 'execd is shutting down'): void {
-  for (const end of [...open]) end(errorEvent('ServerShutdown', reason, [reason]))
-}
-
-export const openStreamCount = (): number => open.size
-
 type Controller = ReadableStreamDirectController
 
 /**
@@ -120,6 +112,7 @@ export class SseWriter<E> {
   // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
   // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
   private abortEvent: ExecEvent | undefined
+  private readonly untrack: () => void
   private abortWaiter: ((e: ExecEvent) => void) | undefined
   private readonly abort = (e: ExecEvent): void => {
     this.abortEvent ??= e
@@ -132,7 +125,7 @@ export class SseWriter<E> {
     private readonly slot: () => void,
   ) {
     this.pingMs = opts.pingMs ?? 3000
-    open.add(this.abort)
+    this.untrack = trackStream(this.abort)
   }
 
   /** Frames gathered before the stream started: its first chunk. */
@@ -313,7 +306,7 @@ export class SseWriter<E> {
     if (this.closed) return
     this.closed = true
     if (last) void controller?.write(last)
-    open.delete(this.abort)
+    this.untrack()
     this.slot()
     this.opts.onClose?.()
     controller?.close()

@@ -9,7 +9,8 @@ import { Capacity } from './limits'
 import { within } from './timers'
 import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
 
-export { closeAllStreams, frame, openStreamCount, type SseItem } from './sse-writer'
+export { closeAllStreams, openStreamCount } from './open-streams'
+export { frame, type SseItem } from './sse-writer'
 
 /**
  * `Connection: keep-alive` as the contract and the reference send it. Over HTTP/1.0 the stream is
