@@ -6,17 +6,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { startDaemon, waitFor, type Daemon } from './harness'
+import { wsEchoServer } from './kit/ws-echo'
 
 let d: Daemon
 let upstream: ReturnType<typeof Bun.serve>
 beforeAll(() => {
-  upstream = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    fetch: (req, server) =>
-      server.upgrade(req, { data: undefined }) ? undefined : new Response('no', { status: 400 }),
-    websocket: { message: (ws, m) => void ws.send(m) },
-  })
+  upstream = wsEchoServer()
 })
 // A daemon of its own for each test, so no test starts with slots another's closes still hold.
 beforeEach(async () => {

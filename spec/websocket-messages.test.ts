@@ -10,16 +10,11 @@ import { postJson, startDaemon, type Daemon } from './harness'
 import { anonMiB } from './kit/anon'
 import { FragmentingSocket } from './kit/ws-fragments'
 import { portOf } from './raw-http'
+import { wsEchoServer } from './kit/ws-echo'
 
 let upstream: ReturnType<typeof Bun.serve>
 beforeAll(() => {
-  upstream = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    fetch: (req, server) =>
-      server.upgrade(req, { data: undefined }) ? undefined : new Response('no', { status: 400 }),
-    websocket: { maxPayloadLength: 64 << 20, message: (ws, m) => void ws.send(m) },
-  })
+  upstream = wsEchoServer(64 << 20)
 })
 afterAll(() => upstream?.stop(true))
 

@@ -139,14 +139,7 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
             .slice(0, 200)}`,
         })
     } finally {
-      out.push(
-        ...judgeContext(
-          w,
-          since,
-          await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done,
-          [200],
-        ),
-      )
+      out.push(...(await deleteContext(w, since, id)))
     }
     return out
   },
@@ -251,14 +244,7 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
     const out = replies.flatMap(r => judgeContext(w, since, r, [200]))
     if (replies.some(r => r.frames.some(f => f.type === 'stdout' && String(f.text).includes('OVERLAP'))))
       out.push({ kind: 'contract', detail: `two of ${c.n + 1} ${language} cells of one context ran at once` })
-    out.push(
-      ...judgeContext(
-        w,
-        since,
-        await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done,
-        [200],
-      ),
-    )
+    out.push(...(await deleteContext(w, since, id)))
     return out
   },
 
@@ -337,4 +323,14 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
     }
     return out
   },
+}
+
+/** The race's context deleted at its end, judged as its other context requests are. */
+async function deleteContext(w: World, since: number, id: string): Promise<Violation[]> {
+  return judgeContext(
+    w,
+    since,
+    await call(w, 'DELETE /code/contexts/{id}', 'DELETE', `/code/contexts/${id}`).done,
+    [200],
+  )
 }
