@@ -257,6 +257,9 @@ const STRERROR: Record<string, string> = {
   EFBIG: 'file too large',
 }
 
+/** `text` for a message, cut to `max` characters with an ellipsis: a client's value may be any size. */
+export const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text)
+
 export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
 
 /**

@@ -5,7 +5,7 @@
  * replaying from it gave a 200 stream that ended without a terminal event (a finished
  * execution) or silently waited for, then skipped, events the client never saw (a running one).
  */
-import { badRequest } from './errors'
+import { badRequest, clip } from './errors'
 
 export interface ReplayStart {
   /** The last event id the client has; 0 replays from the start. */
@@ -20,7 +20,7 @@ export const FROM_THE_START: ReplayStart = Object.freeze({ after: 0, named: '' }
 /** Room for a quoted value in a message: a header may be 8 KB of anything. */
 const QUOTED = 40
 
-const quote = (raw: string): string => (raw.length > QUOTED ? `${raw.slice(0, QUOTED)}…` : raw)
+const quote = (raw: string): string => clip(raw, QUOTED)
 
 /**
  * The start a request names. None, or a blank one, is the start (an EventSource that has seen no

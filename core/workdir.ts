@@ -9,7 +9,7 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
-import { ExecdError, PREFIX, badRequest, errnoText } from './errors'
+import { ExecdError, PREFIX, badRequest, clip, errnoText } from './errors'
 
 type Env = Record<string, string | undefined>
 
@@ -105,8 +105,6 @@ export function expandPath(path: string, env: Env = process.env): string {
  */
 const MAX_CWD_DEPTH = 256
 
-const clip = (text: string) => (text.length > 120 ? `${text.slice(0, 120)}…` : text)
-
 /**
  * An (already expanded) working directory as an absolute path. Under a root: resolved from
  * it, refused (400) if it is outside lexically or once the symlinks of its existing part are
@@ -116,7 +114,7 @@ export function confineCwd(dir: string, root: string | undefined = serverRoot, w
   const path = resolve(root ?? '', dir)
   const depth = path.split(sep).length - 1
   if (depth > MAX_CWD_DEPTH)
-    throw invalid(`working directory is ${depth} levels deep, more than ${MAX_CWD_DEPTH}: ${clip(written)}`)
+    throw invalid(`working directory is ${depth} levels deep, more than ${MAX_CWD_DEPTH}: ${clip(written, 120)}`)
   if (!root) return path
   const inside = (p: string) => p === root || p.startsWith(root === sep ? sep : root + sep)
   // Messages name the directory as the client wrote it: its expansion may hold the daemon's
