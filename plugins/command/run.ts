@@ -15,6 +15,7 @@ import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process
 import { describeExit } from '../../core/exit-words'
 import { freeChunk } from '../../core/chunks'
 import { TurnBudget, type UnreadPacer } from '../../core/fair'
+import { ReadGatherer } from '../../core/read-gather'
 import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
 import type { CommandRecord, CommandStore } from './store'
@@ -284,7 +285,8 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
  * the leader has exited, stops when the pipe goes quiet: a background job that inherited the
  * pipe must not keep the command "running" (the reference ends at exit too). No promise is
  * raced per chunk: a reaction piled on a long-lived promise would keep every chunk alive.
- * `pace` holds a chunk back while its share of the loop is used up, and is told its work.
+ * `pace` holds a chunk back while its share of the loop is used up, and is told its work. In a
+ * flood, a read that came back small waits a moment before the next (core/read-gather.ts).
  */
 async function pump(
   stream: ReadableStream<Uint8Array>,
@@ -301,6 +303,7 @@ async function pump(
   }
   let reading = false
   const turns = new TurnBudget()
+  const gathered = new ReadGatherer()
   void exited.then(() => {
     leaderGone = true
     if (reading) armIdle()
@@ -321,6 +324,8 @@ async function pump(
       await handed
       await turns.spend(bytes)
       if (leaderGone) armIdle()
+      const gather = gathered.after(bytes)
+      if (gather) await gather
     }
   } finally {
     clearTimeout(idle)

@@ -1,0 +1,48 @@
+/**
+ * A flood that reaches execd in small pieces is read in fewer, larger ones once it is a flood
+ * (core/read-gather.ts: after a MiB read back to back, a small read waits a millisecond before
+ * the next). What must not change with it: every line arrives, whole and in order, and the log
+ * has every byte. The writer here waits after each 1 KiB line until execd has read it (the
+ * socket's unread bytes, TIOCOUTQ, are 0), at most 50 µs: a reader that reads whatever is there
+ * gets every line on its own, one that waits finds many — either way the same stream.
+ *
+ * How many reads the pauses save depends on the machine's load, so it is not asserted here: on
+ * this shared 2-core machine (load 6-7) this flood took 2,660-11,389 log writes (one per read)
+ * on the build before and 4,198-9,669 on this one; bench/flood-cpu.ts measures the saving.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d.stop()
+})
+
+const LINES = 12 * 1024
+const line = (i: number) => `${String(i).padStart(8, '0')}${'.'.repeat(1015)}`
+const trickle = [
+  'import fcntl, os, struct, termios, time',
+  "unread = lambda: struct.unpack('i', fcntl.ioctl(1, termios.TIOCOUTQ, bytes(4)))[0]",
+  `for i in range(${LINES}):`,
+  "    os.write(1, b'%08d' % i + b'.' * 1015 + b'\\\\n')",
+  '    t = time.perf_counter()',
+  '    while unread() > 0 and time.perf_counter() - t < 0.00005: pass',
+].join('\n')
+
+test('a flood written line by line arrives whole and in order, and so does its log', async () => {
+  const res = await postJson(d, '/command', { command: `exec python3 -c "${trickle}"` })
+  expect(res.status).toBe(200)
+  const frames = await readSse(res)
+  expect(frames.at(-1)?.data.type).toBe('execution_complete')
+  const id = frames[0]!.data.text as string
+  const lines = frames.filter(f => f.data.type === 'stdout').map(f => f.data.text as string)
+  expect(lines.length).toBe(LINES)
+  for (let i = 0; i < lines.length; i++)
+    if (lines[i] !== line(i)) throw new Error(`line ${i}: ${lines[i]?.slice(0, 40)}…`)
+  const log = await (await d.fetch(`/command/${id}/logs`)).text()
+  expect(log.length).toBe(LINES * 1024)
+  expect(log === Array.from({ length: LINES }, (_, i) => `${line(i)}\n`).join('')).toBe(true)
+}, 60_000)
