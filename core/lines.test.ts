@@ -244,6 +244,25 @@ describe('ByteLineSplitter', () => {
     }
   })
 
+  test('every byte value at every place of a 16-byte step, at every offset: the chunk is clean only without one to escape', () => {
+    // A chunk is looked at 16 bits a look-up, four to a step, from its first 8-byte boundary:
+    // each byte value (line ends aside) at each place of a step and in the bytes before and
+    // after the steps, in views at each offset mod 8.
+    for (const offset of [0, 1, 2, 3, 4, 5, 6, 7])
+      for (const place of [0, 1, 2, 5, 8, 9, 14, 15, 16, 17, 40, 95, 126, 127, 128, 129, 130])
+        for (let byte = 0; byte < 256; byte++) {
+          if (byte === 10 || byte === 13) continue
+          const buffer = new Uint8Array(offset + 132).fill(0x41)
+          const chunk = buffer.subarray(offset)
+          chunk[131] = 10
+          chunk[place] = byte
+          const lines = new ByteLineSplitter().push(chunk)
+          const clean = byte >= 0x20 && byte < 0x80 && byte !== 0x22 && byte !== 0x5c
+          expect(lines.length).toBe(1)
+          if ((typeof lines[0] !== 'string') !== clean) throw new Error(`byte ${byte} at ${place}, offset ${offset}`)
+        }
+  })
+
   test('long chunks at any byte offset: one byte to escape, or not ASCII, anywhere makes its line text', () => {
     // Chunks long enough to be looked at a word at a time, views into a buffer at every
     // offset mod 4, clean but for one byte of each kind at a random place (its line, and only

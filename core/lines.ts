@@ -88,9 +88,12 @@ const BOM = [0xef, 0xbb, 0xbf]
 
 /**
  * KIND of two bytes at once (either byte order), a line feed counting as clean: a chunk is
- * looked at a 32-bit word at a time, two look-ups a word — a third of the per-byte loop's cost,
- * which was an eighth of execd's main thread in a flood. A chunk of kind 0 has only clean lines
- * (its CRs and every other control count); any other chunk is looked at line by line.
+ * looked at two bytes a look-up, four look-ups a step — a third of the per-byte loop's cost,
+ * which was an eighth of execd's main thread in a flood; read as 16-bit halves, four to a step
+ * into two accumulators, a fifth less again than two look-ups per 32-bit word with its shift
+ * and mask (0.19 → 0.15 ms per MiB, best of 12 in a micro-benchmark). A chunk of kind 0 has
+ * only clean lines (its CRs and every other control count); any other chunk is looked at line
+ * by line.
  */
 const CHUNK_KIND = KIND.map((k, b) => (b === 10 ? 0 : k))
 const PAIR_KIND = new Uint8Array(1 << 16).map((_, p) => CHUNK_KIND[p & 0xff]! | CHUNK_KIND[p >>> 8]!)
@@ -103,14 +106,16 @@ function chunkKind(chunk: Uint8Array, from: number): number {
   let i = from
   const end = chunk.length
   if (end - i >= WORDS_FROM) {
-    // bytes up to the first word boundary of the underlying buffer, then whole words
-    for (; (chunk.byteOffset + i) & 3; i++) kind |= CHUNK_KIND[chunk[i]!]!
-    const words = new Uint32Array(chunk.buffer, chunk.byteOffset + i, (end - i) >>> 2)
-    for (let w = 0; w < words.length; w++) {
-      const x = words[w]!
-      kind |= PAIR_KIND[x & 0xffff]! | PAIR_KIND[x >>> 16]!
+    // bytes up to the first 8-byte boundary of the underlying buffer, then 16-bit halves
+    for (; (chunk.byteOffset + i) & 7; i++) kind |= CHUNK_KIND[chunk[i]!]!
+    const halves = new Uint16Array(chunk.buffer, chunk.byteOffset + i, ((end - i) >>> 3) << 2)
+    let other = 0
+    for (let h = 0; h < halves.length; h += 4) {
+      kind |= PAIR_KIND[halves[h]!]! | PAIR_KIND[halves[h + 1]!]!
+      other |= PAIR_KIND[halves[h + 2]!]! | PAIR_KIND[halves[h + 3]!]!
     }
-    i += words.length << 2
+    kind |= other
+    i += halves.length << 1
   }
   for (; i < end; i++) kind |= CHUNK_KIND[chunk[i]!]!
   return kind
