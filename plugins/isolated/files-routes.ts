@@ -6,7 +6,7 @@
  * with the `/v1/isolated/session/{id}` part of its path taken off.
  */
 import type { TObject, TSchema } from '@sinclair/typebox'
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
@@ -83,10 +83,12 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
     params,
     request,
     body,
+    server,
   }: {
     params: { sessionId: string }
     request: Request
     body?: unknown
+    server: AnyElysia['server']
   }) => {
     const write = !READS.has(request.method)
     return ops.overView(params.sessionId, write, (s, view) => {
@@ -108,6 +110,8 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
         duplex: 'half',
       })
       answeredFor(inner, request)
+      // The view's routes answer on this app's server (their downloads watch their answers through it).
+      files.server = server
       return current.run(scope, () => files.handle(inner))
     })
   }
