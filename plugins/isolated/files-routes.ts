@@ -60,7 +60,9 @@ const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
 const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
 export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSettings, 'scope'>, module: FilesRoutes) {
-  const files = new Elysia({ name: 'isolated/files-view' })
+  // As every group (core/mount.ts): the path starts after the first '/' past the scheme, not at
+  // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404).
+  const files = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
     .onError(({ code, error }) => {
       const message = error instanceof Error ? error.message : String(error)
       if (code === 'VALIDATION') {
