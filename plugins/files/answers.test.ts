@@ -1,18 +1,19 @@
 /**
- * A download's answer is watched through the server its app is served by (serve sets it on the
- * app it made), not through one server the process keeps: two apps in one process each budget
- * their own answers, and an app answering in process holds nothing it cannot watch. Fake
- * servers say when an answer is in flight (as Bun's requestIP does), so nothing is timed.
+ * core/answering.ts with the files section's downloads: an answer is watched through the server
+ * its app is served by (serve sets it on the app it made), not through one server the process
+ * keeps. Two apps in one process each budget their own answers, and an app answering in process
+ * holds nothing it cannot watch. Fake servers say when an answer is in flight (as Bun's
+ * requestIP does), so nothing is timed.
  */
 import { afterAll, expect, test } from 'bun:test'
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FILES_OPTIONS, files } from '../plugins/files'
-import { createApp } from './app'
-import { resolveConfig, SERVER_OPTIONS } from './config'
-import { smallBodyBytesHeld } from './file-body'
-import { createLogger } from './log'
+import { createApp } from '../../core/app'
+import { resolveConfig, SERVER_OPTIONS } from '../../core/config'
+import { smallBodyBytesHeld } from '../../core/file-body'
+import { createLogger } from '../../core/log'
+import { FILES_OPTIONS, files } from '.'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-answering-')))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
