@@ -2,7 +2,6 @@
  * `execd serve`: the HTTP API on Bun.serve, with graceful shutdown; with `-- <command>`, also
  * the container's main process (cmd/entrypoint.ts), whose exit ends execd.
  */
-import { watchAnswers } from '../core/answering'
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
@@ -150,10 +149,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // refuse every message that is not empty).
     websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
   })
-  // Routes reach the server (for server.upgrade) through the app, as under app.listen().
+  // Routes reach the server (for server.upgrade, and downloads to watch their answers' ends:
+  // core/answering.ts) through the app, as under app.listen().
   app.server = server
-  // Downloads watch their answers' ends through it (core/answering.ts).
-  watchAnswers(server)
   let stopReclaiming = () => {}
   // Bun waits for the main process as for any child it spawned: the reaper leaves it alone.
   let main: MainProcess | undefined

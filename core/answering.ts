@@ -6,39 +6,40 @@
  * Content-Length (chunked) and is pulled whole anyway. `server.requestIP(request)` does tell:
  * it is the peer while the request's answer is in flight and null from the moment it is written
  * (or the connection gone), whatever becomes of the connection (measured on Bun 1.4.5).
+ *
+ * The server is the one the route's app is served by (Elysia's `server`, set by serve on the
+ * app that serve made): nothing here is the process's, so an app answering in process
+ * (app.handle, a test) beside a served one holds no answer in memory it cannot watch.
  */
 
-interface Peers {
+/** What a server tells of a request it received. */
+export interface Peers {
   requestIP(request: Request): unknown
 }
 
-let server: Peers | undefined
+/** An answer on its way to a client: the request and the server that received it (none: answered in process). */
+export interface Answer {
+  request: Request
+  server: Peers | null | undefined
+}
+
 /** A request built from another (a forwarded one) → the one Bun received. */
 const received = new WeakMap<Request, Request>()
-
-/** Called once serving: from then on a request's answer can be watched. */
-export function watchAnswers(peers: Peers): void {
-  server = peers
-}
 
 /** `inner` is answered on `outer`'s connection (a forward: the isolated files view, a rewrite). */
 export function answeredFor(inner: Request, outer: Request): void {
   received.set(inner, received.get(outer) ?? outer)
 }
 
-/** Whether this process serves HTTP (not the CLI's own file operations, not a unit test). */
-export const serving = (): boolean => server !== undefined
-
 /**
- * A probe that is true while the answer to `request` is still being sent; undefined when that
- * cannot be told (not serving, or a request Bun never received).
+ * A probe that is true while the answer is still being sent; undefined when that cannot be
+ * told (no server, or a request its server never received).
  */
-export function answerProbe(request: Request | undefined): (() => boolean) | undefined {
-  if (!server || !request) return undefined
-  const peers = server
-  const original = received.get(request) ?? request
-  if (peers.requestIP(original) === null) return undefined
-  return () => peers.requestIP(original) !== null
+export function answerProbe({ request, server }: Answer): (() => boolean) | undefined {
+  if (!server) return undefined
+  const original = receivedOf(request)
+  if (server.requestIP(original) === null) return undefined
+  return () => server.requestIP(original) !== null
 }
 
 /** The request Bun received that `request` stands for. */

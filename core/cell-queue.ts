@@ -62,9 +62,12 @@ export async function* pulled(start: (emit: Emit) => Promise<void>): AsyncGenera
   }
 }
 
-/** The stderr line that counts the output a stopped cell's lagging reader had no room for. */
-export const droppedWhileStopped = (count: number): string =>
-  `[execd: ${count} characters of output dropped while the cell was stopped: the reader fell behind]\n`
+/**
+ * The stderr line that counts the output a stopped cell's (or a session's run's) lagging reader
+ * had no room for, named as its client knows it.
+ */
+export const droppedWhileStopped = (count: number, what: 'cell' | 'run' = 'cell'): string =>
+  `[execd: ${count} characters of output dropped while the ${what} was stopped: the reader fell behind]\n`
 
 export type Overflow =
   | { policy: 'block'; maxBytes: number }
@@ -114,7 +117,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
    */
   unblock(): void {
     if (this.overflow.policy !== 'block' || this.unblocked) return
-    this.unblocked = droppedWhileStopped
+    this.unblocked = count => droppedWhileStopped(count)
     this.release()
   }
 

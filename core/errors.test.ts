@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { ExecdError, errorResponse, knowOpenFilesLimit, toExecdError } from './errors'
+import { ExecdError, clip, errorResponse, knowOpenFilesLimit, toExecdError } from './errors'
 import { join } from 'node:path'
 
 const errno = (code: string) => Object.assign(new Error(`${code}: too many open files, open '/tmp/x'`), { code })
@@ -54,4 +54,11 @@ test('a terminal\'s spawn at the fd limit (Bun\'s "Failed to open PTY", no errno
   const answer = JSON.parse(run.stdout.toString())
   expect(answer.status).toBe(503)
   expect(answer.message).toContain('EMFILE, RLIMIT_NOFILE')
+})
+
+test('clip cuts to the length with an ellipsis, and never between the halves of a surrogate pair', () => {
+  expect(clip('abc', 3)).toBe('abc')
+  expect(clip('abcd', 3)).toBe('abc…')
+  expect(clip('ab😀', 3)).toBe('ab…')
+  expect(clip('a😀b', 3)).toBe('a😀…')
 })

@@ -257,8 +257,17 @@ const STRERROR: Record<string, string> = {
   EFBIG: 'file too large',
 }
 
-/** `text` for a message, cut to `max` characters with an ellipsis: a client's value may be any size. */
-export const clip = (text: string, max: number): string => (text.length > max ? `${text.slice(0, max)}…` : text)
+/**
+ * `text` for a message, cut to `max` characters with an ellipsis: a client's value may be any
+ * size. Never between the halves of a surrogate pair: half a character is a lone surrogate in
+ * the JSON, which serde_json refuses and Go's decoder turns into U+FFFD.
+ */
+export const clip = (text: string, max: number): string => {
+  if (text.length <= max) return text
+  const last = text.charCodeAt(max - 1)
+  const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max
+  return `${text.slice(0, end)}…`
+}
 
 export const errnoOf = (err: unknown): string | undefined => (err as NodeJS.ErrnoException)?.code
 

@@ -5,7 +5,7 @@
  * was a 404 naming execd's temp path.
  */
 import type { FileHandle } from 'node:fs/promises'
-import { answerProbe, receivedOf, serving } from './answering'
+import { answerProbe, receivedOf, type Answer } from './answering'
 
 /** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
 export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
@@ -47,12 +47,13 @@ function sweep(): void {
  * release is idempotent), or undefined: the body should stream from its descriptor instead
  * (the budget spent, or an answer whose end cannot be watched).
  */
-function holdMemory(request: Request | undefined, bytes: number): (() => void) | undefined {
-  if (bytes <= UNCOUNTED || !serving()) return () => {}
+function holdMemory(answer: Answer | undefined, bytes: number): (() => void) | undefined {
+  // Not an answer on a connection: the CLI's own file operations, an app answering in process.
+  if (bytes <= UNCOUNTED || !answer?.server) return () => {}
   if (heldBytes + bytes > MEMORY_BUDGET) return undefined
-  const answering = answerProbe(request)
-  if (!answering || !request) return undefined
-  const signal = receivedOf(request).signal
+  const answering = answerProbe(answer)
+  if (!answering) return undefined
+  const signal = receivedOf(answer.request).signal
   const hold: Hold = {
     bytes,
     answering,
@@ -98,7 +99,7 @@ const HANDOFF_MS = 100
  * (120 s). A connection that closes when the response ends shows the client the short body at
  * once, as a body shorter than its Content-Length; the cost is one new connection after each
  * large body. A small body takes that path too once the small bodies being sent hold
- * MEMORY_BUDGET, or when its answer cannot be watched (`request` not given while serving).
+ * MEMORY_BUDGET, or when its answer cannot be watched.
  */
 export async function fileBody(
   method: string | undefined,
@@ -107,11 +108,11 @@ export async function fileBody(
   end: number,
   status: number,
   headers: Record<string, string>,
-  /** The request answered: a small body is held in memory only while its answer can be watched. */
-  request?: Request,
+  /** The request answered and its server: a small body is held in memory only while its answer can be watched. */
+  answer?: Answer,
 ): Promise<Response> {
   headers['content-length'] = String(end - start)
-  const release = method === 'HEAD' || end - start > SMALL_BODY ? undefined : holdMemory(request, end - start)
+  const release = method === 'HEAD' || end - start > SMALL_BODY ? undefined : holdMemory(answer, end - start)
   if (method !== 'HEAD' && !release) {
     setTimeout(() => void handle.close().catch(() => {}), HANDOFF_MS).unref()
     headers.connection = 'close'

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SMALL, raceDownloads } from './kit/download-swap'
 import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { portOf, rawRequest } from './raw-http'
 
 const fx = isolatedDaemon('isolated-files')
 const isolation = () => isolationOf(fx.d)
@@ -122,6 +123,19 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
       }
     })
   }, 120_000)
+
+  test("a short Host without a port reaches the session's files (the path is not read from a fixed offset)", async () => {
+    const ws = workspace()
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      for (const host of ['x', 'ab', 'abc']) {
+        const reply = await rawRequest(
+          portOf(fx.d.url),
+          `GET /v1/isolated/session/${s.sessionId}/files/download?path=${encodeURIComponent(join(ws, 'seed.txt'))} HTTP/1.1\nHost: ${host}\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\nConnection: close`,
+        )
+        expect({ host, status: reply.status, body: reply.body }).toEqual({ host, status: 200, body: 'seed\n' })
+      }
+    })
+  })
 
   test('an unknown session answers 404', async () => {
     const res = await fx.d.fetch(`/v1/isolated/session/nope/files/info?path=/x`)

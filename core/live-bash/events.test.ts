@@ -86,7 +86,7 @@ test('an interrupt lands while the reader reads nothing: what it had no room for
   const notices = rest.filter(e => e.type === 'stderr')
   expect(notices.length).toBe(1)
   expect(notices[0]!.text).toMatch(
-    /^\[execd: [1-9]\d* characters of output dropped while the cell was stopped: the reader fell behind]$/,
+    /^\[execd: [1-9]\d* characters of output dropped while the run was stopped: the reader fell behind]$/,
   )
   expect(rest.at(-1)?.type).toBe('error')
   const texts: string[] = []

@@ -159,7 +159,8 @@ class BashRun implements ReadyIterator<Item> {
         this.end = r.value
         const now = Date.now()
         for (const stream of STREAMS) for (const line of this.splitters[stream].end()) this.line(stream, line, now)
-        if (this.ahead?.dropped) this.push(lineEvent('stderr', droppedWhileStopped(this.ahead.dropped).slice(0, -1)))
+        if (this.ahead?.dropped)
+          this.push(lineEvent('stderr', droppedWhileStopped(this.ahead.dropped, 'run').slice(0, -1)))
         const timeout = this.timedOut ? this.opts.timeoutMs : undefined
         this.push(lastEvent(this.bash, r.value, this.started, timeout, this.opts.ended))
         this.last = true

@@ -59,11 +59,11 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
     })
     .get(
       '/command/:id/logs',
-      async ({ params, query, request }) => {
+      async ({ params, query, request, server }) => {
         const { handle, from, end, next } = await ops.logs(params.id, parseIntOr(query.cursor, 0))
         const headers = { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) }
         if (!handle) return new Response('', { headers })
-        return fileBody(request.method, handle, from, end, 200, headers, request)
+        return fileBody(request.method, handle, from, end, 200, headers, { request, server })
       },
       {
         params: IdParams,

@@ -83,7 +83,7 @@ export async function stageFile(
     await flusher.settle()
     await handle.sync()
     step = 'chmod'
-    await handle.chmod(opts.mode ?? (previous?.isFile() ? previous.mode & 0o7777 : 0o666 & ~process.umask()))
+    await handle.chmod(opts.mode ?? (previous?.isFile() ? rewrittenMode(previous.mode) : 0o666 & ~process.umask()))
     step = 'chown'
     const uid = opts.ownership?.uid ?? (previous?.isFile() ? previous.uid : undefined)
     const gid = opts.ownership?.gid ?? (previous?.isFile() ? previous.gid : undefined)
@@ -113,6 +113,22 @@ export async function stageFile(
       if (syncDir) await syncDirectory(anchor.dir)
     },
   }
+}
+
+/**
+ * The mode a file keeps when new content replaces it (an upload without a mode, a replace): its
+ * own, less what the kernel takes from a file written by a process without CAP_FSETID — setuid,
+ * and setgid when the group may execute (setgid without it marks mandatory locking, not a
+ * privilege). Cleared whatever execd's capabilities: a root writer in place would keep them
+ * (the reference's O_TRUNC), but new content in a setuid file is a program that runs as its
+ * owner, planted through a route that may not set those bits itself — an isolated session's
+ * client, confined to its workspace, could otherwise rewrite a setuid file there. The temp
+ * file's chown used to clear them as a side effect, which a failed chown (no CAP_CHOWN, NFS
+ * root_squash) skipped: a 4755 file of nobody came back 4755 owned by root with the new bytes.
+ */
+export function rewrittenMode(mode: number): number {
+  const kept = mode & 0o7777 & ~0o4000
+  return kept & 0o010 ? kept & ~0o2000 : kept
 }
 
 /**

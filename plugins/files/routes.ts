@@ -4,6 +4,7 @@ import { ExecdError, PREFIX, badRequest, emptyOk, errorResponse, json, missingQu
 import { jsonArrayOf } from '../../core/json-array'
 import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
+import type { Peers } from '../../core/answering'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
 import { openListing, parseDepth } from './ops/list'
@@ -95,7 +96,15 @@ const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base6
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 export function filesRoutes({ scope, maxUploadBytes, maxReplaceGrowth, uploadMinRate }: FilesSettings) {
-  const download = ({ request, query }: { request: Request; query: Record<string, string | undefined> }) =>
+  const download = ({
+    request,
+    query,
+    server,
+  }: {
+    request: Request
+    query: Record<string, string | undefined>
+    server: Peers | null
+  }) =>
     downloadFile(scope, {
       path: requiredPath(request),
       method: request.method,
@@ -103,7 +112,7 @@ export function filesRoutes({ scope, maxUploadBytes, maxReplaceGrowth, uploadMin
       ifModifiedSince: request.headers.get('if-modified-since'),
       offset: query.offset,
       limit: query.limit,
-      request,
+      answer: { request, server },
     })
   const downloadQuery = t.Object({
     path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),

@@ -3,7 +3,7 @@
  * module directory where each cell is compiled. Requests go to the kernel's stdin, replies come
  * on fd 3; the kernel's stdout and stderr carry the cells' own output, streamed as it comes.
  */
-import { closeSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
@@ -62,8 +62,7 @@ export class GoContext implements RuntimeContext {
   }
 
   private async spawn(): Promise<void> {
-    const dir = this.dir.ensure()
-    writeFileSync(join(dir, 'go.mod'), `module execdcell\n\ngo ${this.opts.toolchain.language}\n`)
+    const dir = this.module()
     const config = { dir, go: this.opts.toolchain.go, env: goBuildEnv(this.opts.env) }
     this.proc = spawnOwned([this.opts.kernel, JSON.stringify(config)], {
       cwd: this.opts.cwd,
@@ -88,9 +87,29 @@ export class GoContext implements RuntimeContext {
     }
   }
 
+  /**
+   * The module directory with its go.mod, made again when a cell removed them (the program can
+   * find its own directory): the kernel writes its support file back, and the declarations,
+   * kept in the kernel, compile as before. Only when missing: `go build -mod=mod` adds the
+   * requirements it found in the module cache to go.mod.
+   */
+  private module(): string {
+    const dir = this.dir.ensure()
+    const goMod = join(dir, 'go.mod')
+    if (!existsSync(goMod)) writeFileSync(goMod, `module execdcell\n\ngo ${this.opts.toolchain.language}\n`)
+    return dir
+  }
+
   async *run(code: string): AsyncGenerator<ExecEvent> {
     if (!this.alive) {
       yield errorEvent('DeadKernelError', this.deathText())
+      return
+    }
+    try {
+      this.module()
+    } catch (e) {
+      const message = `the go context's module directory cannot be made again: ${(e as Error).message}`
+      yield errorEvent('RuntimeError', message, [message])
       return
     }
     // A reader that leaves early ends the cell's queue: the next run may start.

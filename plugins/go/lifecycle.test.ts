@@ -114,6 +114,28 @@ describe.skipIf(!!noGo)(`go context${noGo ? ` (skipped: ${noGo})` : ''}`, () => 
     }
   })
 
+  test('a cell that removes the module it was built in leaves the next cell working, declarations kept', async () => {
+    const ctx = await startGo()
+    try {
+      await runCell(ctx, 'var kept = 41')
+      const removing = [
+        // The module's files one by one, then the whole module directory.
+        'exe, _ := os.Executable()\nos.Remove(filepath.Join(filepath.Dir(exe), "go.mod"))',
+        'exe, _ := os.Executable()\nos.Remove(filepath.Join(filepath.Dir(exe), "execd.go"))',
+        'exe, _ := os.Executable()\nos.RemoveAll(filepath.Dir(exe))',
+      ]
+      for (const code of removing) {
+        expect(errorOf(await runCell(ctx, `import "path/filepath"\n\n${code}`))).toBeUndefined()
+        const next = await runCell(ctx, 'kept + 1')
+        expect({ code, error: errorOf(next)?.evalue }).toEqual({ code, error: undefined })
+        expect(resultOf(next)?.['text/plain']).toBe('42')
+      }
+      expect(ctx.alive).toBe(true)
+    } finally {
+      await ctx.close()
+    }
+  })
+
   test('the cell runs in the context cwd with its environment', async () => {
     const ctx = await startGo()
     try {

@@ -64,6 +64,40 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
       expect(resultOf(await runCell(ctx, code))?.['text/plain']).toBe('4')
   })
 
+  test('every statement form runs: for clauses left empty, init statements, func literals, labels', async () => {
+    const cells: [string, string][] = [
+      [
+        'for i := 0; ; i++ {\n\tif i > 1 {\n\t\tbreak\n\t}\n}\n"three-clause, no condition"',
+        'three-clause, no condition',
+      ],
+      ['for ; ; {\n\tbreak\n}\n"all empty"', 'all empty'],
+      ['k := 0\nfor ; k < 2; {\n\tk++\n}\nk', '2'],
+      ['for {\n\tbreak\n}\n"infinite"', 'infinite'],
+      ['for range []int{1, 2} {\n}\n"range"', 'range'],
+      ['outer:\nfor i := 0; i < 3; i++ {\n\tfor {\n\t\tcontinue outer\n\t}\n}\n"labels"', 'labels'],
+      ['var lim = 2; for i := 0; ; i++ { if i > lim { break } }\nlim', '2'],
+      ['if n := len("ab"); n > 1 {\n\tn++\n}\n"if with init"', 'if with init'],
+      ['switch s := 2; s {\ncase 2:\n}\nswitch ; {\n}\n"switch"', 'switch'],
+      ['ch := make(chan int, 1)\nch <- 5\nselect {\ncase v := <-ch:\n\t_ = v\n}\n"select"', 'select'],
+      ['func() string { return "literal called" }()', 'literal called'],
+      ['for i := 0; func() bool { return i < 1 }(); i++ {\n}\n"literal in a clause"', 'literal in a clause'],
+      ['func Twice[T any](v T) []T { return []T{v, v} }\nlen(Twice("g"))', '2'],
+      ['x := 1;;\nx', '1'],
+    ]
+    for (const [code, shown] of cells) {
+      const events = await runCell(ctx, code)
+      expect({ code, error: errorOf(events)?.evalue }).toEqual({ code, error: undefined })
+      expect(resultOf(events)?.['text/plain']).toBe(shown)
+    }
+  })
+
+  test('braces and %% inside strings and comments are text', async () => {
+    const code = 's := `{\n%%\n}` + "}{"\n// a comment { with a brace\n/* }\n%%\n*/\nlen(s)'
+    const events = await runCell(ctx, code)
+    expect(errorOf(events)).toBeUndefined()
+    expect(resultOf(events)?.['text/plain']).toBe('8')
+  })
+
   test('fmt.Println and calls returning nothing give no result; a call with one value does', async () => {
     expect(resultOf(await runCell(ctx, 'fmt.Println("x")'))).toBeUndefined()
     expect(resultOf(await runCell(ctx, 'func nothing() {}\nnothing()'))).toBeUndefined()

@@ -6,7 +6,7 @@
  * with the `/v1/isolated/session/{id}` part of its path taken off.
  */
 import type { TObject, TSchema } from '@sinclair/typebox'
-import { Elysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
@@ -60,7 +60,9 @@ const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
 const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
 export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSettings, 'scope'>, module: FilesRoutes) {
-  const files = new Elysia({ name: 'isolated/files-view' })
+  // As every group (core/mount.ts): the path starts after the first '/' past the scheme, not at
+  // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404).
+  const files = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
     .onError(({ code, error }) => {
       const message = error instanceof Error ? error.message : String(error)
       if (code === 'VALIDATION') {
@@ -83,10 +85,12 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
     params,
     request,
     body,
+    server,
   }: {
     params: { sessionId: string }
     request: Request
     body?: unknown
+    server: AnyElysia['server']
   }) => {
     const write = !READS.has(request.method)
     return ops.overView(params.sessionId, write, (s, view) => {
@@ -108,6 +112,8 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
         duplex: 'half',
       })
       answeredFor(inner, request)
+      // The view's routes answer on this app's server (their downloads watch their answers through it).
+      files.server = server
       return current.run(scope, () => files.handle(inner))
     })
   }

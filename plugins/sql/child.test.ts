@@ -77,6 +77,18 @@ test('an error carries the database message and stops the cell', async () => {
   await ctx.close()
 })
 
+test("a failed statement's traceback is cut at 500 characters, never through a character", async () => {
+  const ctx = await startSql()
+  const head = "INSERT INTO nowhere VALUES ('"
+  const kept = head + 'a'.repeat(499 - head.length)
+  // The emoji's two UTF-16 halves sit at 499 and 500: a cut at 500 left the first alone.
+  const exec = errorOf(await runCell(ctx, `${kept}😀${'b'.repeat(100)}')`))
+  expect(exec?.ename).toBe('DBExecError')
+  expect(exec?.traceback[0]).toBe(`${kept}…`)
+  expect(errorOf(await runCell(ctx, `${kept}b')`))?.traceback[0]).toBe(`${kept}b…`)
+  await ctx.close()
+})
+
 test('execution_count increments per cell, before the results', async () => {
   const ctx = await startSql()
   const counts = [await runCell(ctx, 'SELECT 1'), await runCell(ctx, 'SELECT 2')].map(ev => ev[0]?.execution_count)

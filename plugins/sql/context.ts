@@ -4,6 +4,7 @@
  * `affected_rows` result; the first failure ends the cell. Lines starting with `.open` at the
  * top of a cell switch this context to another database, as in the sqlite3 shell.
  */
+import { clip } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext } from '../../core/plugin'
 import { within } from '../../core/timers'
@@ -132,7 +133,7 @@ const interrupted = () => errorEvent('KeyboardInterrupt', 'execution stopped by 
 function statementError(stmt: string, e: unknown): ExecEvent {
   const err = e as Error & { code?: string; errno?: string; detail?: string; hint?: string; position?: string }
   const ename = READS.has(firstKeyword(stmt)) ? 'DBQueryError' : 'DBExecError'
-  const traceback = [stmt.length > 500 ? `${stmt.slice(0, 500)}…` : stmt]
+  const traceback = [clip(stmt, 500)]
   if (err?.code) traceback.push(`code: ${err.code}${err.errno ? ` (${err.errno})` : ''}`)
   if (err?.detail) traceback.push(`detail: ${err.detail}`)
   if (err?.hint) traceback.push(`hint: ${err.hint}`)

@@ -7,6 +7,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
+import type { Answer } from '../../../core/answering'
 import { fileBody } from '../../../core/file-body'
 import { openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
@@ -22,8 +23,8 @@ interface DownloadRequest {
   offset?: string
   /** Number of lines of a line-based read. */
   limit?: string
-  /** The HTTP request answered, if any: a small body is held in memory only while it is watched. */
-  request?: Request
+  /** The HTTP request answered and its server, if any: a small body is held in memory only while it is watched. */
+  answer?: Answer
 }
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {
@@ -78,10 +79,10 @@ async function respond(
   const r = req.range ? parseRange(req.range, size) : undefined
   if (r) {
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req.request)
+    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req.answer)
   }
   // Several ranges: the whole file (ranges.ts), If-Modified-Since not looked at, as with one.
-  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req.request)
+  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req.answer)
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
     if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {
@@ -90,7 +91,7 @@ async function respond(
     }
   }
   // Reading stops at the size we answered with, even if the file grows.
-  return fileBody(req.method, handle, 0, size, 200, headers, req.request)
+  return fileBody(req.method, handle, 0, size, 200, headers, req.answer)
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {

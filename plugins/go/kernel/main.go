@@ -84,7 +84,7 @@ func main() {
 		out: &counted{f: os.Stdout},
 		err: &counted{f: os.Stderr},
 	}
-	if err := os.WriteFile(k.path("execd.go"), []byte(support), 0o600); err != nil {
+	if err := k.writeSupport(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -133,6 +133,15 @@ func main() {
 
 func (k *kernel) path(name string) string { return k.cfg.Dir + "/" + name }
 
+// writeSupport puts the support file in the module, again if a cell removed it (execd
+// re-creates the module's directory and go.mod before each cell).
+func (k *kernel) writeSupport() error {
+	if _, err := os.Lstat(k.path("execd.go")); err == nil {
+		return nil
+	}
+	return os.WriteFile(k.path("execd.go"), []byte(support), 0o600)
+}
+
 func (k *kernel) send(r *cellRun, m map[string]interface{}) {
 	m["c"] = r.id
 	k.ch.send(m)
@@ -160,6 +169,10 @@ func (k *kernel) run(r *cellRun, code string) {
 		return
 	}
 	if len(c.imports) == 0 && len(c.units) == 0 && !c.runs {
+		return
+	}
+	if err := k.writeSupport(); err != nil {
+		k.sendError(r, "CompilationError", err.Error(), []string{err.Error()})
 		return
 	}
 	merged, errs, interrupted := k.compile(r, c)

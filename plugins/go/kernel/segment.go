@@ -12,10 +12,14 @@ import (
 // split returns the cell's declarations and statements as two texts of the cell's length, each
 // with the other's bytes blanked (newlines kept), so offsets and lines stay the cell's.
 func (c *cell) split() (decls, stmts []byte, hasStmts bool, errs []string) {
+	within := c.multiLineTokens()
 	for i, start := range c.lines {
 		end := len(c.src)
 		if i+1 < len(c.lines) {
 			end = c.lines[i+1]
+		}
+		if within(start) {
+			continue
 		}
 		line := strings.TrimSpace(string(c.src[start:end]))
 		if line == "%%" || strings.HasPrefix(line, "%% ") || strings.HasPrefix(line, "%%\t") {
@@ -27,16 +31,61 @@ func (c *cell) split() (decls, stmts []byte, hasStmts bool, errs []string) {
 	if errs != nil {
 		return nil, nil, false, errs
 	}
-	decls, stmts = append([]byte(nil), c.src...), append([]byte(nil), c.src...)
+	// The declarations' text keeps their segments alone: a semicolon between segments (the
+	// empty clause of `for i := 0; ; i++`, or `;;`) is a statement's, and at package level it
+	// would be "expected declaration".
+	decls, stmts = blank(c.src, 0, len(c.src)), append([]byte(nil), c.src...)
 	for _, s := range segments {
 		if s.decl {
+			copy(decls[s.start:s.end], c.src[s.start:s.end])
 			stmts = blank(stmts, s.start, s.end)
 		} else {
-			decls = blank(decls, s.start, s.end)
 			hasStmts = true
 		}
 	}
 	return decls, stmts, hasStmts, nil
+}
+
+// multiLineTokens tells whether a line starting at `off` begins inside a raw string or a block
+// comment, where a `%%` line is the string's or the comment's text, not the marker. Scan errors
+// are left to the parser, which reports them at their place.
+func (c *cell) multiLineTokens() func(off int) bool {
+	type span struct{ from, to int }
+	var spans []span
+	fset := token.NewFileSet()
+	file := fset.AddFile("cell", -1, len(c.src))
+	var s scanner.Scanner
+	s.Init(file, c.src, func(token.Position, string) {}, scanner.ScanComments)
+	for {
+		pos, t, lit := s.Scan()
+		if t == token.EOF {
+			break
+		}
+		from := file.Offset(pos)
+		// The literal's text has carriage returns taken out: its end is found in the source.
+		closing := ""
+		switch {
+		case t == token.STRING && strings.HasPrefix(lit, "`"):
+			closing = "`"
+		case t == token.COMMENT && strings.HasPrefix(lit, "/*"):
+			closing = "*/"
+		default:
+			continue
+		}
+		to := len(c.src)
+		if i := strings.Index(string(c.src[from+len(closing):]), closing); i >= 0 {
+			to = from + len(closing) + i + len(closing)
+		}
+		spans = append(spans, span{from, to})
+	}
+	return func(off int) bool {
+		for _, sp := range spans {
+			if sp.from < off && off < sp.to {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func blank(src []byte, from, to int) []byte {
@@ -109,7 +158,8 @@ func (c *cell) segments() ([]segment, []string) {
 }
 
 // declStart tells a declaration from a statement by its first tokens; `func` starts a
-// declaration unless it is a function literal (`func(...) {...}()`).
+// declaration unless it is a function literal (`func(...) T {...}()`): a method has a name
+// and its parameters after the receiver, a literal's result type is never followed by `(`.
 func declStart(toks []tok, i int) bool {
 	switch toks[i].tok {
 	case token.PACKAGE, token.IMPORT, token.TYPE, token.CONST, token.VAR:
@@ -129,7 +179,7 @@ func declStart(toks []tok, i int) bool {
 			case token.RPAREN:
 				depth--
 				if depth == 0 {
-					return toks[j+1].tok == token.IDENT // a receiver, then the method's name
+					return toks[j+1].tok == token.IDENT && toks[j+2].tok == token.LPAREN
 				}
 			}
 		}
