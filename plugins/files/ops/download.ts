@@ -24,6 +24,8 @@ interface DownloadRequest {
   limit?: string
   /** The HTTP request answered, if any: a small body is held in memory only while it is watched. */
   request?: Request
+  /** Largest body copied before it is sent (core/file-body.ts); its default when not given. */
+  copyMax?: number
 }
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {
@@ -78,10 +80,10 @@ async function respond(
   const r = req.range ? parseRange(req.range, size) : undefined
   if (r) {
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req.request)
+    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req)
   }
   // Several ranges: the whole file (ranges.ts), If-Modified-Since not looked at, as with one.
-  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req.request)
+  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req)
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
     if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {
@@ -90,7 +92,7 @@ async function respond(
     }
   }
   // Reading stops at the size we answered with, even if the file grows.
-  return fileBody(req.method, handle, 0, size, 200, headers, req.request)
+  return fileBody(req.method, handle, 0, size, 200, headers, req)
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {
