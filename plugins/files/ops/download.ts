@@ -2,7 +2,9 @@
  * `GET|HEAD /files/download`: streams a file from disk with Content-Length, Content-Disposition,
  * Accept-Ranges, Last-Modified, a single Range → 206 (several: the whole file), and the line-based `offset`/`limit` read
  * of newer reference versions. The file is opened once, beneath the root, and every byte comes
- * from that descriptor: nothing is looked up by name again while the response streams.
+ * from that descriptor: nothing is looked up by name again while the response streams. Up to
+ * `copyMax` the bytes are copied before the answer starts (core/file-body.ts): the body is the
+ * file as it was then, whatever is done to the file while it is sent.
  */
 import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
