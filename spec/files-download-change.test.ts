@@ -41,7 +41,7 @@ const TRIES = 12
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-download-change-')))
 const original = Buffer.alloc(SIZE)
 let d: Daemon
-/** One that copies no body (--download-copy-max 0): it sends from the file itself. */
+/** One that copies no body (--download-copy-max 0, by its env): it sends from the file itself. */
 let uncopied: Daemon
 /** One that cannot copy a body: its TMPDIR does not exist. */
 let noTmp: Daemon
@@ -49,7 +49,7 @@ beforeAll(async () => {
   // Random bytes: any byte sent from the wrong place or from nowhere shows in the comparison.
   for (let at = 0; at < SIZE; at += 65_536) crypto.getRandomValues(original.subarray(at, at + 65_536))
   d = await startDaemon()
-  uncopied = await startDaemon({ args: ['--download-copy-max', '0'] })
+  uncopied = await startDaemon({ env: { EXECD_DOWNLOAD_COPY_MAX: '0' } })
   noTmp = await startDaemon({ env: { TMPDIR: join(dir, 'missing') } })
 })
 afterAll(async () => {
