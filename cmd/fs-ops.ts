@@ -52,7 +52,7 @@ export async function localFs(config: Config): Promise<FsOps> {
   return {
     list: (path, depth) => listDirectory(scope, path, depth),
     stat: paths => statFiles(scope, paths),
-    read: req => downloadFile(scope, req),
+    read: req => downloadFile(scope, { ...req, copyMax: section.ops.downloadCopyMax }),
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
     remove: paths => deleteFiles(scope, paths),
     removeDirectories: paths => removeDirectories(scope, paths),

@@ -63,7 +63,7 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
         const { handle, from, end, next } = await ops.logs(params.id, parseIntOr(query.cursor, 0))
         const headers = { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) }
         if (!handle) return new Response('', { headers })
-        return fileBody(request.method, handle, from, end, 200, headers, { request, server })
+        return fileBody(request.method, handle, from, end, 200, headers, { answer: { request, server } })
       },
       {
         params: IdParams,

@@ -16,6 +16,12 @@ export const OPTIONS = {
       'bytes one /files/replace request may add to its files together (0: no limit); more → 413, nothing written',
     default: 256 * 1024 * 1024,
   }),
+  downloadCopyMax: intOption('download-copy-max', {
+    env: 'EXECD_DOWNLOAD_COPY_MAX',
+    description:
+      'largest download (bytes) copied before it is sent, so that a file truncated meanwhile cannot send zeros (0: none); larger ones are sent from the file itself',
+    default: 256 * 1024 * 1024,
+  }),
   uploadMinRate: intOption('upload-min-rate', {
     env: 'EXECD_UPLOAD_MIN_RATE',
     description:

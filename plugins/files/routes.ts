@@ -37,6 +37,8 @@ export interface FilesSettings {
   maxUploadBytes: number
   /** Bytes one replace request may add to its files; more → 413 before any is written. */
   maxReplaceGrowth: number
+  /** Largest download copied before it is sent (core/file-snapshot.ts); 0: none. */
+  downloadCopyMax: number
   /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
   uploadMinRate: MinRateLimits
 }
@@ -95,7 +97,13 @@ const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base6
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
-export function filesRoutes({ scope, maxUploadBytes, maxReplaceGrowth, uploadMinRate }: FilesSettings) {
+export function filesRoutes({
+  scope,
+  maxUploadBytes,
+  maxReplaceGrowth,
+  downloadCopyMax,
+  uploadMinRate,
+}: FilesSettings) {
   const download = ({
     request,
     query,
@@ -113,6 +121,7 @@ export function filesRoutes({ scope, maxUploadBytes, maxReplaceGrowth, uploadMin
       offset: query.offset,
       limit: query.limit,
       answer: { request, server },
+      copyMax: downloadCopyMax,
     })
   const downloadQuery = t.Object({
     path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),

@@ -10,14 +10,18 @@ import type { FilesSettings } from './routes'
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {
-  const { maxUploadBytes, maxReplaceGrowth, uploadMinRate, uploadRateWindow, root } = settingsOf(config, {
-    ...OPTIONS,
-    root: SERVER.root,
-  })
+  const { maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, uploadRateWindow, root } = settingsOf(
+    config,
+    {
+      ...OPTIONS,
+      root: SERVER.root,
+    },
+  )
   return {
     scope: new PathScope(root || undefined),
     maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
     maxReplaceGrowth: maxReplaceGrowth > 0 ? maxReplaceGrowth : Number.POSITIVE_INFINITY,
+    downloadCopyMax,
     uploadMinRate: { bytesPerSecond: uploadRateWindow > 0 ? uploadMinRate : 0, windowMs: uploadRateWindow },
   }
 }

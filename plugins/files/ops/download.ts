@@ -2,7 +2,9 @@
  * `GET|HEAD /files/download`: streams a file from disk with Content-Length, Content-Disposition,
  * Accept-Ranges, Last-Modified, a single Range → 206 (several: the whole file), and the line-based `offset`/`limit` read
  * of newer reference versions. The file is opened once, beneath the root, and every byte comes
- * from that descriptor: nothing is looked up by name again while the response streams.
+ * from that descriptor: nothing is looked up by name again while the response streams. Up to
+ * `copyMax` the bytes are copied before the answer starts (core/file-body.ts): the body is the
+ * file as it was then, whatever is done to the file while it is sent.
  */
 import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
@@ -23,8 +25,10 @@ interface DownloadRequest {
   offset?: string
   /** Number of lines of a line-based read. */
   limit?: string
-  /** The HTTP request answered and its server, if any: a small body is held in memory only while it is watched. */
+  /** The HTTP request answered and its server, if any: a body is held in memory or on disk only while it is watched. */
   answer?: Answer
+  /** Largest body copied before it is sent (core/file-body.ts); its default when not given. */
+  copyMax?: number
 }
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {
@@ -79,10 +83,10 @@ async function respond(
   const r = req.range ? parseRange(req.range, size) : undefined
   if (r) {
     headers['content-range'] = `bytes ${r.start}-${r.end}/${size}`
-    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req.answer)
+    return fileBody(req.method, handle, r.start, r.end + 1, 206, headers, req)
   }
   // Several ranges: the whole file (ranges.ts), If-Modified-Since not looked at, as with one.
-  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req.answer)
+  if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req)
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
     if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {
@@ -91,7 +95,7 @@ async function respond(
     }
   }
   // Reading stops at the size we answered with, even if the file grows.
-  return fileBody(req.method, handle, 0, size, 200, headers, req.answer)
+  return fileBody(req.method, handle, 0, size, 200, headers, req)
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {
