@@ -100,6 +100,24 @@ describe('a Jupyter server that lies to the bridge', () => {
     expect(events.find(e => e.type === 'error')?.error.ename).toBe('{"a":1}')
     expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 60_000)
+
+  for (const answer of ['refuse', 'never'] as const) {
+    test(`an interrupt the server ${answer === 'refuse' ? 'refuses (500)' : 'never answers'} still stops the cell: its kernel is shut down`, async () => {
+      interruptAnswer = answer
+      const id = await context(d, 'silent')
+      const running = cell(d, id)
+      // The cell is running once its request reached the kernel's channel.
+      const start = fj.requests.length
+      await Bun.sleep(200)
+      const stop = await d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+      expect(stop.status).toBe(200)
+      const events = await running
+      expect(events.find(e => e.type === 'error')?.error.ename).toBe('KeyboardInterrupt')
+      expect(events.at(-1)?.type).toBe('execution_complete')
+      expect(fj.requests.slice(start).some(r => r.startsWith('POST') && r.endsWith('/interrupt'))).toBe(true)
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 60_000)
+  }
 })
 
 describe('a Jupyter server whose kernel answers name no kernel', () => {
