@@ -37,6 +37,34 @@ export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
  */
 const MAX_LINE_CHARS = 64 * 1024 * 1024
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Whether a parsed line is a message the driver could have sent: an event's fields typed as the contract types them. */
+function isMessage(m: unknown): boolean {
+  if (!isObject(m)) return false
+  switch (m.type) {
+    case 'stdout':
+    case 'stderr':
+      return typeof m.text === 'string'
+    case 'result':
+      return isObject(m.results)
+    case 'execution_count':
+      return typeof m.execution_count === 'number'
+    case 'error': {
+      const e = m.error
+      return (
+        isObject(e) &&
+        typeof e.ename === 'string' &&
+        typeof e.evalue === 'string' &&
+        Array.isArray(e.traceback) &&
+        e.traceback.every(l => typeof l === 'string')
+      )
+    }
+    default:
+      return true
+  }
+}
+
 /** A bulk message being received. */
 interface Bulk {
   type: 'stdout' | 'stderr' | 'result'
@@ -267,10 +295,15 @@ export class LineChannel {
         return { type: split, results: msg }
       if (split && split !== 'result' && typeof msg === 'string') return { type: split, text: msg }
       if (split) continue
+      // A cell can write to fd 3 too: a line `null` ended its cell with execd's own TypeError
+      // ("null is not an object (evaluating 't.raw')"); a stdout whose text was an object, a
+      // result whose results were a string, an error without its object reached the wire.
+      if (!isObject(msg as unknown)) continue
       if (typeof msg.raw === 'number' && RAW_TYPES.has(msg.type)) {
         this.splitType = msg.type
         continue
       }
+      if (!isMessage(msg)) continue
       return msg
     }
   }
