@@ -72,4 +72,18 @@ describe.skipIf(!havePython)('a python cell that writes to fd 3 a line that is J
       expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
+
+  test('a result nested 200,000 deep (framing it overflowed the stack and cut the response): ignored', async () => {
+    const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+    const write = `os.write(3, b'{"type":"result","results":{"a":' + b'[' * 200000 + b']' * 200000 + b'}}\\n')`
+    const events = await cell(d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
+    expect(events.filter(e => !['init', 'ping'].includes(e.type)).map(e => e.type)).toEqual([
+      'stdout',
+      'execution_count',
+      'execution_complete',
+    ])
+    const next = await cell(d, id, 'print(6 * 7)')
+    expect(next.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['42\n'])
+    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 60_000)
 })

@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer'
 import { writeSync } from 'node:fs'
+import { DepthScanner } from '../../core/body'
 import { EncodedEvent, errorEvent } from '../../core/events'
 import { JsonLines, StringsJson } from '../../core/json-lines'
 import { sleep } from '../../core/timers'
@@ -62,6 +63,23 @@ function isMessage(m: unknown): boolean {
     }
     default:
       return true
+  }
+}
+
+/**
+ * Nesting past which a result's bundle is dropped: JSON.stringify recurses, and a cell's line
+ * nested 200,000 deep (parsed natively without complaint) threw "Maximum call stack size
+ * exceeded" where its event was framed, cutting the response without a terminal event. Python's
+ * own json gives up near 1,000 levels; only a line written to fd 3 by hand goes deeper.
+ */
+const MAX_RESULT_DEPTH = 1000
+
+function tooDeep(line: string): boolean {
+  try {
+    new DepthScanner(MAX_RESULT_DEPTH).feed(line)
+    return false
+  } catch {
+    return true
   }
 }
 
@@ -304,6 +322,7 @@ export class LineChannel {
         continue
       }
       if (!isMessage(msg)) continue
+      if (msg.type === 'result' && tooDeep(line)) continue
       return msg
     }
   }
