@@ -64,7 +64,7 @@ export function remoteCode(remote: Remote): CodeClient {
     },
     async run(context, code) {
       const res = await remote.call('POST', '/code', { json: { code, context: { id: context } } })
-      return { id: res.headers.get('EXECD-EXECUTION-ID') ?? context, events: sseEvents(res) }
+      return { id: res.headers.get('EXECD-EXECUTION-ID') ?? context, events: sseEvents(res, 'POST /code') }
     },
     interrupt: id => remote.interrupt('/code', id),
     async close() {

@@ -97,7 +97,8 @@ function remoteIsolation(remote: Remote): Isolation {
   const session = (id: string) => `/v1/isolated/session/${encodeURIComponent(id)}`
   return {
     create: async req => (await remote.json('POST', '/v1/isolated/session', CREATED, { json: req })).session_id,
-    run: async (id, req) => sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req })),
+    run: async (id, req) =>
+      sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req }), 'POST /v1/isolated/session/{id}/run'),
     // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
     interrupt: id => remote.interrupt('/command', id),
     delete: id => remote.empty('DELETE', session(id)),

@@ -94,7 +94,7 @@ async function localRunner(options: Record<string, unknown>): Promise<Runner> {
 
 function remoteRunner(remote: Remote): Runner {
   return {
-    run: async req => sseEvents(await remote.call('POST', '/command', { json: req })),
+    run: async req => sseEvents(await remote.call('POST', '/command', { json: req }), 'POST /command'),
     interrupt: id => remote.interrupt('/command', id),
     close: async () => {},
   }

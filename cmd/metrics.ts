@@ -4,6 +4,7 @@
  */
 import type { Metrics } from '../plugins/metrics/ops'
 import { onStop } from './lifecycle'
+import { Type } from '@sinclair/typebox'
 import { MetricsSchema } from '../plugins/metrics/schema'
 import { answerOf, remoteOf, sseEvents, type Remote } from './remote'
 
@@ -65,7 +66,8 @@ function remoteMetrics(remote: Remote): MetricsSource {
     snapshot: () => remote.json('GET', '/metrics', MetricsSchema),
     async *watch() {
       const res = await remote.call('GET', '/metrics/watch', { signal: controller.signal })
-      for await (const event of sseEvents(res)) {
+      // Its frames are the samples themselves, no events: any object, checked below.
+      for await (const event of sseEvents(res, 'GET /metrics/watch', Type.Object({}))) {
         // The stream's own events (init, ping) are not samples.
         if ('cpu_count' in event) yield answerOf('GET /metrics/watch', MetricsSchema, event)
       }

@@ -4,7 +4,7 @@
  * error comes back as the same ExecdError the local operation throws, so output and exit
  * codes are those of local mode.
  */
-import type { Static, TSchema } from '@sinclair/typebox'
+import { type Static, type TSchema, Type } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
@@ -131,7 +131,10 @@ async function errorOf(res: Response): Promise<ExecdError> {
   )
   let body: { code?: string; message?: string; error?: string } = {}
   try {
-    body = JSON.parse(text)
+    const parsed = JSON.parse(text) as Record<string, unknown> | null
+    // Only strings are read: a body `null` failed in the CLI's own code, a message object printed "[object Object]".
+    for (const key of ['code', 'message', 'error'] as const)
+      if (typeof parsed?.[key] === 'string') body[key] = parsed[key] as string
   } catch {
     // not the contract's JSON: a proxy's page, say
   }
@@ -181,7 +184,7 @@ export const MAX_SSE_FRAME_CHARS = 128 * 1024 * 1024
  * costs bounded memory and linear time (held as one string searched again for each chunk,
  * it took all memory and an event loop busy enough to delay Ctrl-C by seconds).
  */
-export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
+export async function* sseEvents(res: Response, what: string, shape: TSchema = EVENT): AsyncGenerator<ExecEvent> {
   const decoder = new TextDecoder()
   let held: string[] = []
   let heldChars = 0
@@ -207,13 +210,37 @@ export async function* sseEvents(res: Response): AsyncGenerator<ExecEvent> {
         .filter(l => l.startsWith('data:'))
         .map(l => l.slice(5).trimStart())
         .join('\n')
-      if (data) yield JSON.parse(data) as ExecEvent
+      if (data) yield eventOf(what, data, shape)
     }
     held = buffer.length > 0 ? [buffer] : []
     heldChars = buffer.length
     lastChar = buffer.length > 0 ? buffer[buffer.length - 1]! : ''
     if (heldChars > MAX_SSE_FRAME_CHARS) throw frameTooLong()
   }
+}
+
+/**
+ * The fields the verbs read of an event, as the contract types them (others pass unchecked). A
+ * frame `null` or an error without its object failed in the CLI's own code ("null is not an
+ * object (evaluating 'l.type')"), a number as text as "error ERR_INVALID_ARG_TYPE".
+ */
+const EVENT = Type.Object({
+  type: Type.String(),
+  text: Type.Optional(Type.String()),
+  results: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  error: Type.Optional(
+    Type.Object({ ename: Type.String(), evalue: Type.String(), traceback: Type.Array(Type.String()) }),
+  ),
+})
+
+function eventOf(what: string, data: string, shape: TSchema): ExecEvent {
+  let value: unknown
+  try {
+    value = JSON.parse(data)
+  } catch {
+    throw new Error(`the server's answer to ${what} is not JSON: ${JSON.stringify(data.slice(0, 80))}`)
+  }
+  return answerOf(what, shape, value) as ExecEvent
 }
 
 /** What the verbs say of a run's stream that ended without its terminal event. */

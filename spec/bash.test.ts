@@ -45,3 +45,28 @@ describe('bash contexts through dist/execd', () => {
     expect(error?.error).toMatchObject({ ename: 'CommandExecError', evalue: '7' })
   })
 })
+
+describe('a bash cell that prints its own run’s end marker (its nonce is in $BASH_SOURCE)', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d.stop()
+  })
+
+  test('followed by 2 MB without a newline: all of it is output, the cell and the next one run on', async () => {
+    const id = await createContext(d, 'bash')
+    // What followed the marker was held until a newline, copied whole at every chunk: without
+    // one (`yes | tr -d '\n'`) execd grew without bound; with one, the bytes were swallowed as
+    // the exit status and the run ended early.
+    const marker = 'n=$(basename "${BASH_SOURCE[0]}" .sh); printf "%s" "__execd_${n#execd-bash-}__"'
+    const code = `${marker}; printf ':'; head -c 2000000 /dev/zero | tr '\\0' 1; echo; echo after`
+    const events = await runCode(d, code, { id })
+    const out = stdoutText(events)
+    expect(out.length).toBeGreaterThan(2_000_000)
+    expect(out.endsWith('1\nafter\n')).toBe(true)
+    expect(events.at(-1)?.type).toBe('execution_complete')
+    expect(stdoutText(await runCode(d, 'echo next', { id }))).toBe('next\n')
+  }, 60_000)
+})

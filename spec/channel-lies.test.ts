@@ -41,3 +41,49 @@ describe.skipIf(!havePython)('a python cell that lies to execd on fd 3 about a m
     }, 60_000)
   }
 })
+
+describe.skipIf(!havePython)('a python cell that writes to fd 3 a line that is JSON but no event', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d.stop()
+  })
+
+  const LINES: Record<string, string> = {
+    'null (ended the cell with execd’s own TypeError)': 'null',
+    'a stdout whose text is an object': '{"type":"stdout","text":{"a":1}}',
+    'a result whose results are a string': '{"type":"result","results":"abc"}',
+    'an error without its object': '{"type":"error","error":null}',
+    'an error whose traceback is no list': '{"type":"error","error":{"ename":"E","evalue":"v","traceback":"t"}}',
+  }
+  for (const [name, line] of Object.entries(LINES)) {
+    test(`${name}: ignored, the cell’s own output and end go on`, async () => {
+      const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+      const write = `os.write(3, ${JSON.stringify(`${line}\n`)}.encode())`
+      const events = await cell(d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
+      expect(events.filter(e => !['init', 'ping'].includes(e.type)).map(e => e.type)).toEqual([
+        'stdout',
+        'execution_count',
+        'execution_complete',
+      ])
+      expect(events.find(e => e.type === 'stdout')?.text).toBe('after\n')
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 60_000)
+  }
+
+  test('a result nested 200,000 deep (framing it overflowed the stack and cut the response): ignored', async () => {
+    const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+    const write = `os.write(3, b'{"type":"result","results":{"a":' + b'[' * 200000 + b']' * 200000 + b'}}\\n')`
+    const events = await cell(d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
+    expect(events.filter(e => !['init', 'ping'].includes(e.type)).map(e => e.type)).toEqual([
+      'stdout',
+      'execution_count',
+      'execution_complete',
+    ])
+    const next = await cell(d, id, 'print(6 * 7)')
+    expect(next.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['42\n'])
+    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 60_000)
+})

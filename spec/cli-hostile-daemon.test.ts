@@ -126,3 +126,66 @@ describe('a JSON answer of another shape', () => {
     })
   }
 })
+
+describe('events of another shape', () => {
+  // Each frame before a terminal event: the verb must fail on it, naming the answer.
+  const shapes = [
+    'null',
+    '5',
+    '{}',
+    '{not json',
+    '{"type":"stdout","text":5}',
+    '{"type":"result","results":"abc"}',
+    '{"type":"error","error":null}',
+    '{"type":"error","error":{"ename":5,"traceback":"x"}}',
+  ]
+  const raw = (frame: string) => `data: ${frame}\n\n${frames({ type: 'execution_complete' })}`
+  for (const frame of shapes) {
+    for (const [verb, args] of [
+      ['exec python', ['exec', 'python', 'print(1)']],
+      ['exec --shell', ['exec', '--shell', 'echo 1']],
+    ] as const) {
+      test(`${verb} given ${frame}: exit 1, one line naming the answer, none of the CLI's own code`, async () => {
+        const run = await runCli([...args, '--url', serving(raw(frame))])
+        expect(run.code).toBe(1)
+        expect(run.stderr.trim().split('\n')).toHaveLength(1)
+        expect(run.stderr).toContain("the server's answer to POST /")
+      })
+    }
+  }
+
+  for (const frame of ['null', '5', '{not json']) {
+    test(`metrics --watch given ${frame}: exit 1, one line naming the answer`, async () => {
+      server = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        fetch: () => new Response(`data: ${frame}\n\n`, { headers: { 'content-type': 'text/event-stream' } }),
+      })
+      const run = await runCli(['metrics', '--watch', '--url', `http://127.0.0.1:${server.port}`])
+      expect(run.code).toBe(1)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain("the server's answer to GET /metrics/watch")
+    })
+  }
+})
+
+describe('an error body of another shape', () => {
+  for (const [status, body] of [
+    [500, 'null'],
+    [401, 'null'],
+    [400, '{"code":5,"message":{"a":1}}'],
+  ] as const) {
+    test(`${status} ${body}: one line quoting the answer or the status, none of the CLI's own code`, async () => {
+      server = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        fetch: () => new Response(body, { status, headers: { 'content-type': 'application/json' } }),
+      })
+      const run = await runCli(['fs', 'stat', '/x', '--url', `http://127.0.0.1:${server.port}`])
+      expect(run.code).not.toBe(0)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).not.toContain('evaluating')
+      expect(run.stderr).not.toContain('[object Object]')
+    })
+  }
+})

@@ -1,5 +1,5 @@
 /** The javascript and typescript languages through dist/execd: the shared runtime kit, then their results. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -136,4 +136,37 @@ describe('javascript through dist/execd', () => {
     expect(after[0]?.state_lost).toBe(true)
     expect(resultText(after)).toEqual(["'undefined'"])
   }, 20_000)
+})
+
+describe('a cell that sends on the driver’s own channel (process.send)', () => {
+  // A daemon each: on the build before, two of these ended execd.
+  let d: Daemon
+  beforeEach(async () => {
+    d = await startDaemon()
+  })
+  afterEach(async () => {
+    await d.stop()
+  })
+
+  const SENT: Record<string, string> = {
+    'null (ended execd)': 'null',
+    'a result whose bundle is a string (ended execd)': '{ t: "result", bundle: "abc" }',
+    'a stdout whose text is an object (reached the wire)': '{ t: "stdout", text: { a: 1 } }',
+    'an error without its object (ignored before too)': '{ t: "error", error: null }',
+  }
+  for (const [name, message] of Object.entries(SENT)) {
+    test(`${name}: dropped; execd and the cell go on`, async () => {
+      const id = await createContext(d, 'javascript')
+      const code = `process.send(${message}); await new Promise(r => setTimeout(r, 200)); console.log('after')`
+      const events = await runCode(d, code, { id })
+      expect(events.filter(e => !['init', 'ping'].includes(e.type)).map(e => e.type)).toEqual([
+        'stdout',
+        'execution_count',
+        'execution_complete',
+      ])
+      expect(events.find(e => e.type === 'stdout')?.text).toBe('after\n')
+      expect(d.proc.exitCode).toBeNull()
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 30_000)
+  }
 })

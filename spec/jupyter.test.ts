@@ -99,6 +99,19 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
     expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     expect(await jupyter!.kernels()).not.toContain(started[0])
   }, 30_000)
+
+  test('a cell that sends its own result with a string for a bundle gets an empty bundle, not one key per character', async () => {
+    // The cell's own code reaches the kernel's session: any message, with the cell as its parent.
+    const send = [
+      'k = get_ipython().kernel',
+      "_m = k.session.send(k.iopub_socket, 'execute_result', {'data': 'x' * 100000, 'metadata': {}, 'execution_count': 1}, parent=k.get_parent())",
+    ].join('\n')
+    const id = await createContext(d, 'snake')
+    const events = await runCode(d, send, { id, language: 'snake' })
+    expect(ofType(events, 'result').map(e => e.results)).toEqual([{}])
+    expect(events.at(-1)?.type).toBe('execution_complete')
+    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 30_000)
 })
 
 describe.skipIf(missing !== null)('jupyter bridge with --prefer-jupyter', () => {

@@ -130,6 +130,29 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect(sql).toMatchObject({ available: true })
     expect(sql.detail).toContain('SQLite')
   })
+
+  test('a cell of many empty comments before a word ends at once, execd answering meanwhile (the trigger check backtracked 2^k ways)', async () => {
+    // Each word's check of 40 comments held execd's event loop until the regex engine's
+    // backtracking limit (2-5 s here): 20 words held it over a minute on the build before.
+    const code = `${'/**/'.repeat(40)}${' x'.repeat(20)}`
+    const cell = postJson(d, '/code', { code, context: { language: 'sql' } }, { signal: AbortSignal.timeout(30_000) })
+    const ping = await d.fetch('/ping', { signal: AbortSignal.timeout(30_000) })
+    expect(ping.status).toBe(200)
+    const events = (await readSse(await cell)).map(f => f.data)
+    expect(ofType(events, 'error')[0]?.error.evalue).toContain('syntax error')
+    expect(events.at(-1)?.type).toBe('execution_complete')
+    // A trigger behind comments is still one statement, its inner semicolons its own.
+    const trigger = [
+      '-- a trigger',
+      '/* after comments */ CREATE TABLE t(a); CREATE TABLE log(a);',
+      '-- c\n/* d */ CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO log VALUES (1); INSERT INTO log VALUES (2); END;',
+      'INSERT INTO t VALUES (0); SELECT count(*) AS n FROM log',
+    ].join('\n')
+    const id = await createContext(d, 'sql')
+    const made = await runCode(d, trigger, { id, language: 'sql' })
+    expect(ofType(made, 'error')).toEqual([])
+    expect(resultText(made).at(-1)).toContain('2')
+  }, 90_000)
 })
 
 test('shutdown with SQLite contexts open, one idle on a file, one in an endless statement: execd exits 0, the file keeps its rows, no SQLite process stays', async () => {

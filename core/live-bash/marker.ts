@@ -6,6 +6,8 @@
  * across chunks (a marker's beginning, the status, bytes after the marker) is copied.
  */
 const EMPTY = Buffer.alloc(0)
+/** The shell writes `:<exit status>` (0-255) and a newline after the marker. */
+const MAX_STATUS_BYTES = 16
 
 export class MarkerScanner {
   found = false
@@ -64,7 +66,17 @@ export class MarkerScanner {
 
   private readStatus(): void {
     const nl = this.buf.indexOf(10)
-    if (nl < 0) return void (this.buf = Buffer.from(this.buf))
+    if (nl < 0 && this.buf.length <= MAX_STATUS_BYTES) return void (this.buf = Buffer.from(this.buf))
+    if (nl < 0 || nl > MAX_STATUS_BYTES) {
+      // Not the shell's `:<status>`: the run printed the marker itself (its nonce is in the code
+      // file's name, $BASH_SOURCE). What follows was held, copied whole at every chunk, until a
+      // newline: `yes | tr -d '\n'` grew execd without bound. The marker is output like the rest.
+      this.inStatus = false
+      this.out.push(Buffer.from(this.marker))
+      const after = this.buf
+      this.buf = EMPTY
+      return this.feed(after)
+    }
     const text = this.buf.subarray(0, nl).toString()
     this.status = Number(text.replace(/^:/, '')) || 0
     this.finish(this.buf.subarray(nl + 1))

@@ -160,7 +160,13 @@ export class CodeContext {
       return
     }
     if (!this.live) return
-    await this.live.interrupt()
+    try {
+      await this.live.interrupt()
+    } catch (err) {
+      // An interrupt that never reached the cell (a Jupyter server answering 500, or not at
+      // all) left it running with no way to stop it but DELETE: it is a cell ignoring it.
+      this.host.log.warn('code: the interrupt failed', { context: this.id, err: String(err) })
+    }
     const stopped = (await within(running.done, graceMs)) !== 'timeout'
     if (!stopped && this.running === running) {
       running.escalated = true

@@ -66,7 +66,7 @@ export class JsContext implements RuntimeContext {
       cwd: this.opts.cwd,
       env: { ...asBunEnv(this.opts.env), EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
       stdin: 'ignore',
-      ipc: m => this.onMessage(m as Message),
+      ipc: m => this.receive(m),
     })
     // Writes that bypass the driver (subprocesses, Bun.write(Bun.stdout)) arrive on fds 1 and 2.
     void this.cells.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout')
@@ -133,6 +133,20 @@ export class JsContext implements RuntimeContext {
   async close(): Promise<void> {
     this.closed = true
     await this.proc.kill('close', 500)
+  }
+
+  /**
+   * A cell's own code can send on this channel too (`process.send(null)`): a message the driver
+   * could not have sent is dropped, and a throw here ends no more than the message — in an IPC
+   * callback it ended execd, with every context and command in it.
+   */
+  private receive(m: unknown): void {
+    if (!isDriverMessage(m)) return
+    try {
+      this.onMessage(m)
+    } catch (err) {
+      this.opts.log.warn('javascript: a message from the interpreter could not be handled', { err: String(err) })
+    }
   }
 
   private onMessage(m: Message): void {
@@ -207,6 +221,24 @@ export class JsContext implements RuntimeContext {
     const evalue = `the ${this.opts.language} interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
     return errorEvent('DeadKernelError', evalue, [evalue])
   }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Typed as the driver sends it: text a string, a bundle an object, an error the contract's. */
+function isDriverMessage(m: unknown): m is Message {
+  if (!isObject(m) || typeof m.t !== 'string') return false
+  if (m.text !== undefined && typeof m.text !== 'string') return false
+  if (m.bundle !== undefined && !isObject(m.bundle)) return false
+  const e = m.error
+  if (e === undefined) return true
+  return (
+    isObject(e) &&
+    typeof e.ename === 'string' &&
+    typeof e.evalue === 'string' &&
+    Array.isArray(e.traceback) &&
+    e.traceback.every(l => typeof l === 'string')
+  )
 }
 
 /** The contract's alias: the Python SDK reads `text`, the others `text/plain`. */

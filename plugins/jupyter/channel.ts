@@ -16,13 +16,21 @@ export class KernelChannel {
     ws.addEventListener('message', ev => {
       this.acknowledge()
       if (typeof ev.data !== 'string') return
-      let msg: JupyterMessage
+      let msg: unknown
       try {
         msg = JSON.parse(ev.data)
       } catch {
         return
       }
-      for (const l of [...this.listeners]) l(msg)
+      // Only an object can be a message: a server's frame `null` threw in a listener, and a
+      // throw in a socket's listener ended execd with every context and command in it.
+      if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return
+      try {
+        for (const l of [...this.listeners]) l(msg as JupyterMessage)
+      } catch (e) {
+        // A message no listener can read leaves the cell's outcome unknown; the cell hears it as a close.
+        this.close(`a message from the server could not be read: ${(e as Error).message}`)
+      }
     })
     ws.addEventListener('close', ev => this.markClosed(`code ${ev.code}${ev.reason ? ` ${ev.reason}` : ''}`))
     ws.addEventListener('error', () => this.markClosed('socket error'))
@@ -77,8 +85,8 @@ export class KernelChannel {
     return () => this.closeListeners.delete(listener)
   }
 
-  close(): void {
-    this.markClosed('closed by execd')
+  close(why = 'closed by execd'): void {
+    this.markClosed(why)
     try {
       this.ws.close()
     } catch {}

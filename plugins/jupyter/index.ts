@@ -101,7 +101,9 @@ class JupyterRuntime implements Runtime {
     const kernel = new JupyterKernel(server, model.id, log, { replyGraceMs, pollMs: POLL_MS })
     try {
       await kernel.connect()
-      const chdir = CHDIR[spec.language.toLowerCase()]
+      // Own keys only: a kernelspec of language 'constructor' or '__proto__' found Object's.
+      const lang = spec.language.toLowerCase()
+      const chdir = Object.hasOwn(CHDIR, lang) ? CHDIR[lang] : undefined
       if (chdir && opts.cwd) await kernel.runQuietly(chdir(opts.cwd))
     } catch (e) {
       await kernel.close()

@@ -41,10 +41,16 @@ export function executeRequest(msgId: string, session: string, code: string, sil
 }
 
 /** A MIME bundle as the contract wants it: 'text/plain' kept and aliased as 'text'. */
-export function resultBundle(data: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...data }
+export function resultBundle(data: unknown): Record<string, unknown> {
+  // A bundle is an object by the protocol; a kernel's string spread into one became an object
+  // of one key per character (2 MB of text: 27 MB of JSON, the event loop held ~15 s).
+  const out: Record<string, unknown> = isBundle(data) ? { ...data } : {}
   if (typeof out['text/plain'] === 'string') out.text = out['text/plain']
   return out
+}
+
+function isBundle(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 /** What one message means for the cell it answers. */
@@ -83,7 +89,7 @@ export class CellTracker {
     switch (type) {
       case 'stream':
         return {
-          events: [makeEvent(content.name === 'stderr' ? 'stderr' : 'stdout', { text: String(content.text ?? '') })],
+          events: [makeEvent(content.name === 'stderr' ? 'stderr' : 'stdout', { text: jsonText(content.text) })],
         }
       case 'execute_input':
         this.noteCount(content.execution_count)
@@ -133,7 +139,7 @@ export class CellTracker {
     // IPython colours its tracebacks for terminals; an agent reading JSON wants plain text,
     // as the native runtimes give it.
     const traceback = Array.isArray(content.traceback) ? content.traceback.map(l => stripAnsi(String(l))) : []
-    return errorEvent(String(content.ename ?? 'Error'), jsonText(content.evalue), traceback)
+    return errorEvent(jsonText(content.ename) || 'Error', jsonText(content.evalue), traceback)
   }
 
   private noteCount(n: unknown): void {

@@ -62,20 +62,27 @@ export class JupyterServer {
 
   async kernelSpecs(): Promise<KernelSpecs> {
     const body = (await this.request('GET', 'api/kernelspecs')) as {
-      default?: string
-      kernelspecs?: Record<string, { name?: string; spec?: { language?: string; display_name?: string } }>
-    }
-    const specs = Object.entries(body.kernelspecs ?? {}).map(([key, ks]) => ({
-      name: ks.name ?? key,
-      language: ks.spec?.language ?? '',
-      displayName: ks.spec?.display_name ?? key,
+      default?: unknown
+      kernelspecs?: Record<string, { name?: unknown; spec?: { language?: unknown; display_name?: unknown } } | null>
+    } | null
+    // Only strings are names and languages: a number's toLowerCase or localeCompare threw.
+    const text = (v: unknown, fallback: string) => (typeof v === 'string' ? v : fallback)
+    const specs = Object.entries(objectOr(body?.kernelspecs)).map(([key, ks]) => ({
+      name: text(ks?.name, key),
+      language: text(ks?.spec?.language, ''),
+      displayName: text(ks?.spec?.display_name, key),
     }))
-    return { default: body.default ?? '', specs: specs.filter(s => s.language) }
+    return { default: text(body?.default, ''), specs: specs.filter(s => s.language) }
   }
 
   /** Starts a kernel; `path` is an API path under the server's root and sets the kernel's cwd. */
   async startKernel(name: string, path?: string): Promise<KernelModel> {
-    return (await this.request('POST', 'api/kernels', path ? { name, path } : { name })) as KernelModel
+    const model = (await this.request('POST', 'api/kernels', path ? { name, path } : { name })) as KernelModel | null
+    // Without an id the kernel can be neither reached nor shut down (a null answer threw a TypeError).
+    if (typeof model?.id !== 'string' || !model.id) {
+      throw new Error(`jupyter POST /api/kernels: the answer names no kernel id`)
+    }
+    return model
   }
 
   /** The kernel's model, or null once the server no longer knows it. */
@@ -136,6 +143,10 @@ export class JupyterServer {
  */
 const MAX_ANSWER_BYTES = 16 * 1024 * 1024
 const MAX_ERROR_BYTES = 64 * 1024
+
+function objectOr(v: unknown): Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}
+}
 
 /** The server's error message without a whole HTML page. */
 function brief(text: string): string {

@@ -160,3 +160,28 @@ test('the real machine gives sane numbers', () => {
   expect(r.memTotalBytes).toBeGreaterThan(r.memUsedBytes)
   expect(r.memUsedBytes).toBeGreaterThan(0)
 })
+
+describe('a /proc that says nothing', () => {
+  test('an empty /proc/meminfo without a cgroup memory limit is an error, not 0 MiB of 0 MiB', () => {
+    const root = tree({ 'proc/self/cgroup': '0::/\n', 'proc/meminfo': '', 'proc/stat': STAT })
+    expect(() => takeReading(root, 2)).toThrow('gives no MemTotal')
+  })
+
+  test('a /proc/stat without its cpu line is an error, not 0 % for ever', () => {
+    const root = tree({ 'proc/self/cgroup': '0::/\n', 'proc/meminfo': MEMINFO, 'proc/stat': '' })
+    expect(() => takeReading(root, 2)).toThrow('has no cpu line')
+  })
+
+  test('a cgroup memory limit is still read when /proc/meminfo is empty', () => {
+    const root = tree({
+      'proc/self/cgroup': '0::/\n',
+      'proc/meminfo': '',
+      'proc/stat': STAT,
+      'sys/fs/cgroup/cgroup.controllers': 'cpu memory\n',
+      'sys/fs/cgroup/memory.max': `${2 * GIB}\n`,
+      'sys/fs/cgroup/memory.current': `${GIB}\n`,
+      'sys/fs/cgroup/memory.stat': 'inactive_file 0\n',
+    })
+    expect(takeReading(root, 2).memTotalBytes).toBe(2 * GIB)
+  })
+})

@@ -120,10 +120,10 @@ function readHostMemory(root = '/'): { total: number; used: number } {
 
 /** Host CPU time from the aggregate line of /proc/stat, in µs (USER_HZ = 100). */
 function readHostCpu(root = '/'): { busyUs: number; totalUs: number } {
-  const line =
-    read(join(root, 'proc/stat'))
-      ?.split('\n')
-      .find(l => l.startsWith('cpu ')) ?? 'cpu 0 0 0 0'
+  const line = read(join(root, 'proc/stat'))
+    ?.split('\n')
+    .find(l => l.startsWith('cpu '))
+  if (line === undefined) throw new Error(`${join(root, 'proc/stat')} has no cpu line`)
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
     .split(/\s+/)
     .slice(1)
@@ -139,7 +139,10 @@ export function takeReading(root = '/', hostCpus = availableParallelism()): Read
   const quota = readCpuQuota(cg)
   const mem = readCgroupMemory(cg)
   const host = readHostMemory(root)
-  const memLimited = mem.limit !== undefined && mem.used !== undefined && mem.limit < host.total
+  const memLimited = mem.limit !== undefined && mem.used !== undefined && (host.total === 0 || mem.limit < host.total)
+  // An empty or unreadable /proc/meminfo (a masked /proc) answered 200 with 0 MiB of 0 MiB, and
+  // one without a cpu line 0 % for ever: no figure is said rather than a false one.
+  if (!memLimited && host.total === 0) throw new Error(`${join(root, 'proc/meminfo')} gives no MemTotal`)
   const cgCpu = quota !== undefined && cg ? readCgroupCpuUsageUs(cg) : undefined
   const hostCpu = cgCpu === undefined ? readHostCpu(root) : undefined
   return {

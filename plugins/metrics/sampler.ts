@@ -58,7 +58,10 @@ export class Sampler {
 
   private ensureRunning(): void {
     if (this.timer) return
-    this.prev = takeReading(this.root)
+    // A reading that fails here fails again in the first tick, which the caller reports.
+    try {
+      this.prev = takeReading(this.root)
+    } catch {}
     this.timer = setInterval(() => {
       if (this.listeners.size === 0 && Date.now() - this.lastAsked > this.idleMs) return this.stop()
       // A reading that failed (no fd free) keeps the last sample, dated when it was taken.

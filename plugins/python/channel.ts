@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer'
 import { writeSync } from 'node:fs'
+import { DepthScanner } from '../../core/body'
 import { EncodedEvent, errorEvent } from '../../core/events'
 import { JsonLines, StringsJson } from '../../core/json-lines'
 import { sleep } from '../../core/timers'
@@ -36,6 +37,51 @@ export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
  * strings, a lone surrogate) is held as text until its newline, in pieces and then joined.
  */
 const MAX_LINE_CHARS = 64 * 1024 * 1024
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Whether a parsed line is a message the driver could have sent: an event's fields typed as the contract types them. */
+function isMessage(m: unknown): boolean {
+  if (!isObject(m)) return false
+  switch (m.type) {
+    case 'stdout':
+    case 'stderr':
+      return typeof m.text === 'string'
+    case 'result':
+      return isObject(m.results)
+    case 'execution_count':
+      return typeof m.execution_count === 'number'
+    case 'error': {
+      const e = m.error
+      return (
+        isObject(e) &&
+        typeof e.ename === 'string' &&
+        typeof e.evalue === 'string' &&
+        Array.isArray(e.traceback) &&
+        e.traceback.every(l => typeof l === 'string')
+      )
+    }
+    default:
+      return true
+  }
+}
+
+/**
+ * Nesting past which a result's bundle is dropped: JSON.stringify recurses, and a cell's line
+ * nested 200,000 deep (parsed natively without complaint) threw "Maximum call stack size
+ * exceeded" where its event was framed, cutting the response without a terminal event. Python's
+ * own json gives up near 1,000 levels; only a line written to fd 3 by hand goes deeper.
+ */
+const MAX_RESULT_DEPTH = 1000
+
+function tooDeep(line: string): boolean {
+  try {
+    new DepthScanner(MAX_RESULT_DEPTH).feed(line)
+    return false
+  } catch {
+    return true
+  }
+}
 
 /** A bulk message being received. */
 interface Bulk {
@@ -267,10 +313,16 @@ export class LineChannel {
         return { type: split, results: msg }
       if (split && split !== 'result' && typeof msg === 'string') return { type: split, text: msg }
       if (split) continue
+      // A cell can write to fd 3 too: a line `null` ended its cell with execd's own TypeError
+      // ("null is not an object (evaluating 't.raw')"); a stdout whose text was an object, a
+      // result whose results were a string, an error without its object reached the wire.
+      if (!isObject(msg as unknown)) continue
       if (typeof msg.raw === 'number' && RAW_TYPES.has(msg.type)) {
         this.splitType = msg.type
         continue
       }
+      if (!isMessage(msg)) continue
+      if (msg.type === 'result' && tooDeep(line)) continue
       return msg
     }
   }
