@@ -7,6 +7,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
 import type { Answer } from './answering'
+import { ExecdError } from './errors'
 import { snapshot } from './file-snapshot'
 
 /** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
@@ -106,8 +107,9 @@ export async function fileBody(
       if (bytesRead === 0) break
       got += bytesRead
     }
-    got = Math.max(0, Math.min(got, (await handle.stat()).size - start))
-    if (got < buf.length) headers['content-length'] = String(got)
+    const size = (await handle.stat()).size
+    got = Math.max(0, Math.min(got, size - start))
+    if (got < buf.length) shrunk(status, headers, start, got, size)
     return new Response(buf.subarray(0, got), { status, headers })
   } catch (err) {
     release()
@@ -133,11 +135,38 @@ async function largeBody(
     headers.connection = 'close'
     return sendfileBody(handle, start, end, status, headers)
   }
-  await handle.close()
-  headers['content-length'] = String(copy.length)
+  try {
+    if (copy.length < end - start) shrunk(status, headers, start, copy.length, (await handle.stat()).size)
+  } catch (err) {
+    await copy.handle.close()
+    release()
+    throw err
+  } finally {
+    await handle.close()
+  }
   if (copy.length > 0) return sendfileBody(copy.handle, 0, copy.length, status, headers)
   // Nothing left of it: an empty file body would be Bun's 204.
   await copy.handle.close()
   release()
   return new Response(new Uint8Array(0), { status, headers })
+}
+
+/**
+ * The headers of a body cut short by a file that shrank before it was read: its length, and for
+ * a 206 the range it holds of the file as it now is (a Content-Range still naming the bytes
+ * asked for contradicts the Content-Length; a client that trusts it writes past what came), or a
+ * 416 when nothing of the range is left.
+ */
+function shrunk(status: number, headers: Record<string, string>, start: number, length: number, size: number): void {
+  headers['content-length'] = String(length)
+  if (status !== 206) return
+  if (length === 0)
+    throw new ExecdError(
+      'RANGE_NOT_SATISFIABLE',
+      `invalid range: the file shrank to ${size} bytes before it was sent`,
+      {
+        headers: { 'content-range': `bytes */${size}` },
+      },
+    )
+  headers['content-range'] = `bytes ${start}-${start + length - 1}/${start + length}`
 }
