@@ -69,3 +69,22 @@ test('apply: the workspace gets every change, no temp file left', async () => {
   expect(readFileSync(join(ws, 'nd', 'z.txt'), 'utf8')).toBe('z\n')
   expect(readdirSync(ws).sort()).toEqual(['a.txt', 'link', 'nd', 'same.txt', ...(whiteouts ? [] : ['sub'])])
 })
+
+test('patch: a name with a newline, a quote or non-ASCII is C-quoted, and git apply makes that file', async () => {
+  const { ws, upper } = layers()
+  // A directory's name can hold the newline and the `+++ b` a header line needs.
+  const evil = 'x\n+++ b/evil"é'
+  mkdirSync(join(upper, 'x\n+++ b'))
+  writeFileSync(join(upper, evil), 'new\n')
+  const { patch } = await patchOf((await changesOf(upper, ws)).changes, upper, ws)
+  expect(patch).toContain('+++ "b/x\\n+++ b/evil\\"\\303\\251"\n')
+  expect(patch.split('\n')).not.toContain('+++ b/evil"é')
+  // The patch made the session's changes, and no other, in a copy of the workspace.
+  const copy = mkdtempSync(join(tmpdir(), 'execd-overlay-apply-'))
+  dirs.push(copy)
+  Bun.spawnSync(['cp', '-a', `${ws}/.`, copy])
+  const applied = Bun.spawnSync(['git', 'apply', '--unsafe-paths', '-'], { cwd: copy, stdin: Buffer.from(patch) })
+  expect(applied.stderr.toString()).toBe('')
+  expect(readFileSync(join(copy, evil), 'utf8')).toBe('new\n')
+  expect(readdirSync(copy)).not.toContain('evil"é')
+})

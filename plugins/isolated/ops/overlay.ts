@@ -169,11 +169,12 @@ export async function patchOf(
     const rel = c.path.slice(workspace.length + 1)
     const before = c.change === 'added' ? '/dev/null' : join(workspace, rel)
     const after = c.change === 'deleted' ? '/dev/null' : join(upper, rel)
+    const [a, b] = [patchName('a/', rel), patchName('b/', rel)]
     if (!(await isText(before)) || !(await isText(after))) {
-      patch += `Binary files a/${rel} and b/${rel} differ\n`
+      patch += `Binary files ${a} and ${b} differ\n`
       continue
     }
-    const p = spawnOwned(['diff', '-u', '--label', `a/${rel}`, '--label', `b/${rel}`, before, after], {
+    const p = spawnOwned(['diff', '-u', '--label', a, '--label', b, before, after], {
       timeoutMs: 10_000,
       stderr: 'ignore',
     })
@@ -185,6 +186,38 @@ export async function patchOf(
     patch += text
   }
   return { patch, truncated }
+}
+
+const C_ESCAPES: Record<string, string> = {
+  '\x07': 'a',
+  '\b': 'b',
+  '\t': 't',
+  '\n': 'n',
+  '\v': 'v',
+  '\f': 'f',
+  '\r': 'r',
+  '"': '"',
+  '\\': '\\',
+}
+
+/**
+ * A file's name in a patch header, C-quoted as git writes it when it holds a control character,
+ * a quote, a backslash or non-ASCII: a name is the session's to choose, and one holding
+ * `\n+++ b/…` written bare would add header lines of its own to the patch (a file the patch then
+ * writes that the session never changed). git apply and GNU patch read the quoted form.
+ */
+export function patchName(prefix: string, rel: string): string {
+  const name = prefix + rel
+  if (!/[\x00-\x1f\x7f"\\]|[^\x00-\x7f]/.test(name)) return name
+  let quoted = ''
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const ch = String.fromCharCode(byte)
+    const short = C_ESCAPES[ch]
+    if (short) quoted += `\\${short}`
+    else if (byte < 0x20 || byte >= 0x7f) quoted += `\\${byte.toString(8).padStart(3, '0')}`
+    else quoted += ch
+  }
+  return `"${quoted}"`
 }
 
 async function isText(path: string): Promise<boolean> {
