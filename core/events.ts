@@ -11,6 +11,18 @@ export interface ExecError {
   traceback: string[]
 }
 
+/** A JSON object (not null, not an array): what a child's message must be before its fields are read. */
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** An error a child sent, as the contract has it: ename, evalue and every traceback line strings. */
+export const isExecError = (e: unknown): e is ExecError =>
+  isPlainObject(e) &&
+  typeof e.ename === 'string' &&
+  typeof e.evalue === 'string' &&
+  Array.isArray(e.traceback) &&
+  e.traceback.every(l => typeof l === 'string')
+
 export interface ExecEvent {
   type: EventType
   text?: string

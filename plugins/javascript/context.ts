@@ -4,7 +4,7 @@
  */
 import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
-import { EncodedEvent, errorEvent, makeEvent, type ExecEvent } from '../../core/events'
+import { EncodedEvent, errorEvent, isExecError, isPlainObject, makeEvent, type ExecEvent } from '../../core/events'
 import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { asBunEnv, SELF_EXECUTABLE } from '../../core/self-exec'
@@ -223,22 +223,12 @@ export class JsContext implements RuntimeContext {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 /** Typed as the driver sends it: text a string, a bundle an object, an error the contract's. */
 function isDriverMessage(m: unknown): m is Message {
-  if (!isObject(m) || typeof m.t !== 'string') return false
+  if (!isPlainObject(m) || typeof m.t !== 'string') return false
   if (m.text !== undefined && typeof m.text !== 'string') return false
-  if (m.bundle !== undefined && !isObject(m.bundle)) return false
-  const e = m.error
-  if (e === undefined) return true
-  return (
-    isObject(e) &&
-    typeof e.ename === 'string' &&
-    typeof e.evalue === 'string' &&
-    Array.isArray(e.traceback) &&
-    e.traceback.every(l => typeof l === 'string')
-  )
+  if (m.bundle !== undefined && !isPlainObject(m.bundle)) return false
+  return m.error === undefined || isExecError(m.error)
 }
 
 /** The contract's alias: the Python SDK reads `text`, the others `text/plain`. */

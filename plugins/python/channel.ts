@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer'
 import { writeSync } from 'node:fs'
 import { DepthScanner } from '../../core/body'
-import { EncodedEvent, errorEvent } from '../../core/events'
+import { EncodedEvent, errorEvent, isExecError, isPlainObject } from '../../core/events'
 import { JsonLines, StringsJson } from '../../core/json-lines'
 import { sleep } from '../../core/timers'
 
@@ -38,29 +38,19 @@ export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
  */
 const MAX_LINE_CHARS = 64 * 1024 * 1024
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-
 /** Whether a parsed line is a message the driver could have sent: an event's fields typed as the contract types them. */
 function isMessage(m: unknown): boolean {
-  if (!isObject(m)) return false
+  if (!isPlainObject(m)) return false
   switch (m.type) {
     case 'stdout':
     case 'stderr':
       return typeof m.text === 'string'
     case 'result':
-      return isObject(m.results)
+      return isPlainObject(m.results)
     case 'execution_count':
       return typeof m.execution_count === 'number'
-    case 'error': {
-      const e = m.error
-      return (
-        isObject(e) &&
-        typeof e.ename === 'string' &&
-        typeof e.evalue === 'string' &&
-        Array.isArray(e.traceback) &&
-        e.traceback.every(l => typeof l === 'string')
-      )
-    }
+    case 'error':
+      return isExecError(m.error)
     default:
       return true
   }
@@ -316,7 +306,7 @@ export class LineChannel {
       // A cell can write to fd 3 too: a line `null` ended its cell with execd's own TypeError
       // ("null is not an object (evaluating 't.raw')"); a stdout whose text was an object, a
       // result whose results were a string, an error without its object reached the wire.
-      if (!isObject(msg as unknown)) continue
+      if (!isPlainObject(msg as unknown)) continue
       if (typeof msg.raw === 'number' && RAW_TYPES.has(msg.type)) {
         this.splitType = msg.type
         continue
