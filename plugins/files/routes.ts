@@ -1,6 +1,7 @@
 /** The HTTP face of the files section: validate, call the operation, render. */
 import { Elysia, t } from 'elysia'
 import { ExecdError, PREFIX, badRequest, emptyOk, errorResponse, json, missingQuery } from '../../core/errors'
+import { isPlainObject } from '../../core/events'
 import { jsonArrayOf } from '../../core/json-array'
 import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
@@ -87,9 +88,6 @@ export function checkPathMap({ body }: { body: unknown }): void {
     throw badRequest(`${PREFIX.validation}the path "__proto__" cannot be a key here: write it "./__proto__"`)
   }
 }
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
 /** The failures every path-taking route can give: a bad or confined path, a missing file. */

@@ -299,8 +299,7 @@ export class LineChannel {
       // line (the same event, parsed).
       const split = this.splitType
       this.splitType = undefined
-      if (split === 'result' && typeof msg === 'object' && msg !== null && !Array.isArray(msg))
-        return { type: split, results: msg }
+      if (split === 'result' && isPlainObject(msg)) return { type: split, results: msg }
       if (split && split !== 'result' && typeof msg === 'string') return { type: split, text: msg }
       if (split) continue
       // A cell can write to fd 3 too: a line `null` ended its cell with execd's own TypeError
