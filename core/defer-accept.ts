@@ -95,7 +95,9 @@ export function deferAccept(port: number, seconds: number, log: Logger): number 
     return fail(`cannot list descriptors: ${(err as Error).message}`)
   }
   if (fds.length === 0) return fail(`no listening socket found on port ${port}`)
-  const value = Int32Array.of(seconds)
+  // The option is a C int: 2^31 would wrap to a negative value and 2^32 to 0, each of which turns
+  // it off (Bun's 1 s too). The kernel caps it at 255 SYN-ACK steps (~8.5 h) anyway.
+  const value = Int32Array.of(Math.min(seconds, 0x7fffffff))
   for (const fd of fds) {
     if (lib.setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, value, 4) !== 0) return fail('setsockopt refused')
     // Only after the option is set: a larger queue of connections accepted at once would not help.
