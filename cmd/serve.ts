@@ -191,6 +191,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     void import('../core/idle-reclaim').then(({ reclaimIdleAtFdLimit }) => {
       if (!stopping) stopReclaiming = reclaimIdleAtFdLimit(server, log, settings.fdLimitCheck)
     })
+    // Also after listening, for the same reason; until then Bun's own 1 s applies (core/connections.ts).
+    void import('../core/defer-accept').then(({ deferAccept }) =>
+      deferAccept(Number(server.port), settings.deferAccept, log),
+    )
     void loadAll()
       .then(
         () =>

@@ -127,6 +127,12 @@ export const SERVER = {
       'ms between checks whether every file descriptor is taken; while they are, connections idle between requests are closed (0 = never)',
     default: 1000,
   }),
+  deferAccept: intOption('defer-accept', {
+    env: 'EXECD_DEFER_ACCEPT',
+    description:
+      'seconds the kernel (Linux) holds a new connection that has sent nothing before execd accepts it (rounded up to its SYN-ACK steps: 300 is 367), so that silent connections take no file descriptor (0 = accept at once)',
+    default: 300,
+  }),
   maxWebsocketMessage: intOption('max-websocket-message', {
     env: 'EXECD_MAX_WEBSOCKET_MESSAGE',
     description:

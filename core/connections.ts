@@ -3,6 +3,8 @@
  * out. Bun accepts every connection it can (it has no cap on connections, and raises
  * RLIMIT_NOFILE's soft limit to the hard one as it starts): a flood of connections that send
  * nothing takes every fd execd may open. Measured with Bun 1.4.5 (spec/connections.test.ts):
+ * - Bun's listener has TCP_DEFER_ACCEPT at 1 s: a connection that sends nothing is accepted one
+ *   second after it came (execd lengthens that: core/defer-accept.ts);
  * - a connection that never sends a request is closed by Bun within 10-14 s (uWS's fixed
  *   HTTP_IDLE_TIMEOUT_S and its 4 s sweep), whatever `idleTimeout` says; one with half a head
  *   (slowloris) too;
@@ -23,6 +25,8 @@
  * started while there are fds to spare (below); and while every fd is taken, connections idle
  * between requests are closed (core/idle-reclaim.ts), as a server out of connection slots drops
  * its kept-alive ones first: their clients reconnect, where a new client could not connect at all.
+ * Connections that never send a request are kept in the kernel, not accepted, for
+ * `--defer-accept` (core/defer-accept.ts).
  */
 
 /** The options of Bun.serve that govern connections. */

@@ -140,7 +140,7 @@ describe.skipIf(!Bun.which('prlimit'))('execd with every fd taken by connections
     // each operation is tried there.
     const d = await startDaemon({
       under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`],
-      args: ['--fd-limit-check', '0'],
+      args: ['--fd-limit-check', '0', '--defer-accept', '0'],
     })
     const sockets: Socket[] = []
     const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('upstream') })
