@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
 import type { Answer } from './answering'
 import { ExecdError } from './errors'
-import { snapshot } from './file-snapshot'
+import { copiesInMemory, snapshot } from './file-snapshot'
 
 /** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
 export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
@@ -19,15 +19,17 @@ const SMALL_BODY = 4 * 1024 * 1024
  * The bytes of small bodies that all answers still being sent may hold at once. Bun holds a body
  * given whole until its client has read it: 50 clients asking for a 4 MiB file and never reading
  * held +200 MiB of execd until they closed (~8 GiB at --max-requests 2048). Past the budget a
- * body takes the large-body path, a copy on disk, which holds no memory. Bodies up to 64 KiB
- * are not counted (no probe, no timer): 2,048 of them hold 128 MiB at most.
+ * body takes the large-body path, a copy on disk, which holds no memory (where TMPDIR is a
+ * tmpfs, the file itself). Bodies up to 64 KiB are not counted (no probe, no timer): 2,048 of
+ * them hold 128 MiB at most.
  */
 const memory = new AnswerBudget(64 * 1024 * 1024, 64 * 1024)
 /**
  * The bytes of the private copies (core/file-snapshot.ts) that answers still being sent may
  * hold on disk at once: each large download costs its size in TMPDIR until it is sent, and
  * clients asking for a large file again and again must not fill the disk. Past it a body is
- * sent from the file itself, as the kernel's sendfile does (see below).
+ * sent from the file itself, as the kernel's sendfile does (see below). Where TMPDIR is memory
+ * (tmpfs) the copies count against the memory budget instead.
  */
 const disk = new AnswerBudget(2 * 1024 * 1024 * 1024)
 
@@ -128,7 +130,8 @@ async function largeBody(
   answer: Answer | undefined,
   copyMax: number,
 ): Promise<Response> {
-  const release = end - start <= copyMax ? disk.hold(answer, end - start) : undefined
+  const copied = end - start <= copyMax
+  const release = copied ? ((await copiesInMemory()) ? memory : disk).hold(answer, end - start) : undefined
   const copy = release && (await snapshot(handle, start, end).catch(() => undefined))
   if (!copy) {
     release?.()

@@ -26,6 +26,22 @@ const CHUNK = 1024 * 1024
 
 const procFd = (fd: number): string => `/proc/self/fd/${fd}`
 
+/** statfs(2) f_type of the filesystems whose files are memory: tmpfs, ramfs. */
+const IN_MEMORY = new Set([0x01021994, 0x858458f6])
+
+/**
+ * Whether a copy in TMPDIR would be memory rather than disk: a tmpfs /tmp, a Kubernetes
+ * emptyDir of medium Memory. Clients that ask for large files and never read then hold their
+ * copies in RAM, so the caller counts them as memory.
+ */
+export async function copiesInMemory(): Promise<boolean> {
+  try {
+    return IN_MEMORY.has((await statfs(tmpdir())).type)
+  } catch {
+    return false
+  }
+}
+
 export interface Snapshot {
   /** The private copy; the caller closes it. */
   handle: FileHandle
