@@ -7,7 +7,8 @@
  * Content-Length; and clients that ask for a large file and never read, after which the copy
  * budget must come back (the next large download is copied again, not sent from the file with
  * `Connection: close`) and no copy stays open in execd; and downloads while the TMPDIR the
- * copies are made in is removed, or is a file, or a dangling symlink, in a daemon of the race's own.
+ * copies are made in is removed, or is a file, or a dangling symlink, or a small tmpfs that fills,
+ * in a daemon of the race's own.
  */
 import {
   closeSync,
@@ -22,6 +23,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { type Daemon, startDaemon } from '../harness'
@@ -403,8 +405,107 @@ async function tmpdirGone(c: RaceCase, w: World): Promise<Violation[]> {
   return out
 }
 
+/** A tmpfs of `size` at `dir` (root only), unmounted by the returned function; null when it cannot be. */
+function tmpfs(dir: string, size: string): (() => void) | null {
+  if (process.getuid?.() !== 0) return null
+  mkdirSync(dir, { recursive: true })
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status !== 0) return null
+  return () => void spawnSync('umount', ['-l', dir])
+}
+
+/**
+ * A daemon of the race's own whose TMPDIR is a small tmpfs, so its copies are memory (the 64
+ * MiB budget) and the tmpfs can fill: n+6 clients of a 6 MiB file at once into 40 MiB (each copy
+ * passes the free-space check alone, together they run out mid-copy), or a tmpfs already full,
+ * or clients that never read until the memory budget is spent, then leave. Every answer is the
+ * file exactly; once the stalled clients are gone the next download is copied again.
+ */
+async function tmpdirSmall(c: RaceCase, w: World): Promise<Violation[]> {
+  const dir = join(w.layout.root, 'race')
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, `s${marker()}`)
+  const size = 6 * 1024 * 1024 + c.n
+  const bytes = version(0, 0, size)
+  writeFileSync(path, bytes)
+  const how = (['filling', 'full', 'budget'] as const)[(c.n + c.delayMs) % 3]!
+  const tmp = join(w.tmp, `small${marker()}`)
+  const unmount = tmpfs(tmp, how === 'budget' ? '512m' : '40m')
+  if (!unmount) return []
+  const out: Violation[] = []
+  let d: Daemon | undefined
+  const label = `GET /files/download of ${size} bytes, TMPDIR a tmpfs ${how}`
+  try {
+    if (how === 'full') writeFileSync(join(tmp, 'ballast'), Buffer.alloc(40 * 1024 * 1024 - 64 * 1024, 1))
+    d = await startDaemon({
+      args: ['--root', w.layout.root, '--python-spare', '0', '--log-level', 'warn'],
+      cwd: w.layout.cwd,
+      env: { HOME: w.layout.home, TMPDIR: tmp },
+    })
+    const daemon = d
+    const get = async (i: number) => {
+      const from = i % 2 ? Math.floor((size * ((i * 17 + c.delayMs) % 100)) / 100) : 0
+      const res = await daemon.fetch(`/files/download?path=${encodeURIComponent(path)}`, {
+        headers: from ? { range: `bytes=${from}-` } : {},
+        signal: AbortSignal.timeout(LIMIT_MS),
+      })
+      const body = Buffer.from(await res.arrayBuffer())
+      const want = bytes.subarray(from)
+      const at = `${label}${from ? ` (Range bytes=${from}-)` : ''}: ${res.status}`
+      if (res.status !== (from ? 206 : 200))
+        out.push({ kind: res.status >= 500 ? '5xx' : 'contract', detail: `${at} ${body.toString().slice(0, 160)}` })
+      else if (!body.equals(want) || Number(res.headers.get('content-length')) !== want.length)
+        out.push({ kind: 'contract', detail: `${at}: ${body.length} bytes, not the file's ${want.length}` })
+      return res
+    }
+    if (how !== 'budget') {
+      const all = await Promise.allSettled(Array.from({ length: c.n + 6 }, (_, i) => get(i)))
+      for (const r of all)
+        if (r.status === 'rejected') out.push({ kind: 'stream', detail: `${label}: ${String(r.reason).slice(0, 160)}` })
+    } else {
+      const url = new URL(daemon.url)
+      const sockets: Socket[] = []
+      for (let i = 0; i < 12 + c.n; i++) {
+        const s = connect(Number(url.port), url.hostname)
+        s.on('error', () => {})
+        s.pause()
+        s.write(
+          `GET /files/download?path=${encodeURIComponent(path)} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+            `X-EXECD-ACCESS-TOKEN: ${daemon.token}\r\n\r\n`,
+        )
+        sockets.push(s)
+      }
+      await after(300 + (c.delayMs % 200))
+      for (const s of sockets) s.destroy()
+      // The budget comes back as each client's abort is seen, or at the next sweep (100 ms).
+      let res = await get(0)
+      const deadline = Date.now() + 5000
+      while (res.headers.get('connection') === 'close' && Date.now() < deadline) {
+        await after(200)
+        res = await get(0)
+      }
+      if (res.headers.get('connection') === 'close')
+        out.push({
+          kind: 'stray-temp',
+          detail: `${label}: ${sockets.length} stalled clients gone 5 s, a download still sent uncopied: the memory budget did not come back`,
+        })
+    }
+    if (daemon.proc.exitCode !== null)
+      out.push({ kind: 'crash', detail: `${label}: execd exited ${daemon.proc.exitCode}` })
+  } catch (err) {
+    out.push({ kind: 'crash', detail: `${label}: ${String(err).slice(0, 200)}` })
+  } finally {
+    const code = await d?.stop()
+    if (code !== undefined && code !== 0)
+      out.push({ kind: 'crash', detail: `${label}: execd stopped with ${code}: ${d?.logs().slice(-300)}` })
+    unmount()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  return out
+}
+
 export const DOWNLOAD_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>>> = {
   'download-range-vs-change': rangeVsChange,
   'downloads-unread': unreadClients,
   'download-tmpdir-gone': tmpdirGone,
+  'download-tmpdir-small': tmpdirSmall,
 }

@@ -3,7 +3,7 @@
  * command or session, an interrupt racing a command's or a cell's own end, a delete racing a
  * running cell's stream, uploads, moves, deletes, replaces and chmods of one path, a download
  * while the file is replaced or truncated under it, a Range download while it is truncated, grown
- * or rewritten, clients that never read a large download, downloads while TMPDIR goes away, a command's output
+ * or rewritten, clients that never read a large download, downloads while TMPDIR goes away or fills, a command's output
  * in bursts beside a flood, an isolated session deleted while it runs, a
  * terminal deleted while its WebSocket opens. Each answer is judged (stream.ts: answered within
  * its bound, no 5xx, JSON errors, a stream ends in a terminal event); then nothing the race
@@ -42,6 +42,7 @@ export const RACES = [
   'download-range-vs-change',
   'downloads-unread',
   'download-tmpdir-gone',
+  'download-tmpdir-small',
   'command-flood-bursts',
 ] as const
 export type RaceName = (typeof RACES)[number]
