@@ -69,6 +69,17 @@ public class ExecdJShell {
     reader.setDaemon(true);
     reader.start();
     ExecdChannel.send("{\"t\":\"ready\"}");
+    try {
+      serve(shell, cells, out, err);
+    } finally {
+      // A driver that fails ends its JVM at once: a thread a cell left running (not a daemon)
+      // kept it alive, and the cell waiting on it, until that thread ended.
+      Runtime.getRuntime().halt(1);
+    }
+  }
+
+  private static void serve(JShell shell, LinkedBlockingQueue<String[]> cells, PrintStream out, PrintStream err)
+      throws InterruptedException {
     for (;;) {
       String[] next = cells.take();
       cell = String.valueOf(Long.parseLong(next[0]));
@@ -81,8 +92,10 @@ public class ExecdJShell {
         sendError(t.getClass().getSimpleName(), t.getMessage() == null ? "" : t.getMessage(), List.of());
       } finally {
         running = false;
-        System.out.flush();
-        System.err.flush();
+        // The driver's own streams: a cell may have replaced System.out (setOut(null) made this
+        // flush throw, which ended the driver while a thread of the cell kept the JVM alive).
+        out.flush();
+        err.flush();
         ExecdChannel.send("{\"t\":\"done\",\"c\":" + cell + "}");
       }
     }

@@ -2,7 +2,9 @@
  * Racing sequences: one resource hit by several requests at once — two deletes of one context,
  * command or session, an interrupt racing a command's or a cell's own end, a delete racing a
  * running cell's stream, uploads, moves, deletes, replaces and chmods of one path, a download
- * while the file is replaced or truncated under it, an isolated session deleted while it runs, a
+ * while the file is replaced or truncated under it, a Range download while it is truncated, grown
+ * or rewritten, clients that never read a large download, downloads while TMPDIR goes away or fills, a command's output
+ * in bursts beside a flood, an isolated session deleted while it runs, a
  * terminal deleted while its WebSocket opens. Each answer is judged (stream.ts: answered within
  * its bound, no 5xx, JSON errors, a stream ends in a terminal event); then nothing the race
  * started may still run (leftovers.ts), no temp entry may be left, no child stays a zombie, and
@@ -11,7 +13,9 @@
 import fc from 'fast-check'
 import type { Violation } from './check'
 import { zombies } from './leftovers'
+import { DOWNLOAD_RACES, EDITS, type Edit, RANGES, type RangeKind } from './races-downloads'
 import { FILE_RACES } from './races-files'
+import { FLOOD_RACES } from './races-floods'
 import { ISOLATED_PTY_RACES } from './races-isolated-pty'
 import { PROCESS_RACES } from './races-processes'
 import type { World } from './world'
@@ -35,6 +39,11 @@ export const RACES = [
   'command-watch-vs-delete',
   'contexts-delete-all-vs-create',
   'upload-midway-vs-move',
+  'download-range-vs-change',
+  'downloads-unread',
+  'download-tmpdir-gone',
+  'download-tmpdir-small',
+  'command-flood-bursts',
 ] as const
 export type RaceName = (typeof RACES)[number]
 
@@ -54,6 +63,9 @@ export interface RaceCase {
   change: Change
   /** The size of the file raced over, in KiB. */
   kib: number
+  /** What a Range download races with, and its range (races-downloads.ts). */
+  edit: Edit
+  rangeKind: RangeKind
 }
 
 export const raceCase: fc.Arbitrary<RaceCase> = fc.record({
@@ -64,6 +76,8 @@ export const raceCase: fc.Arbitrary<RaceCase> = fc.record({
   ops: fc.array(fc.constantFrom(...FILE_OPS), { minLength: 2, maxLength: 6 }),
   change: fc.constantFrom(...CHANGES),
   kib: fc.constantFrom(1, 64, 1024, 6144),
+  edit: fc.constantFrom(...EDITS),
+  rangeKind: fc.constantFrom(...RANGES),
 })
 
 export function raceLabel(c: RaceCase): string {
@@ -72,7 +86,9 @@ export function raceLabel(c: RaceCase): string {
       ? ` ops ${c.ops.join(',')}`
       : c.race === 'download-vs-change'
         ? ` ${c.change} of ${c.kib} KiB`
-        : ` n=${c.n}`
+        : c.race === 'download-range-vs-change'
+          ? ` ${c.rangeKind} range, ${c.edit} of ${c.kib} KiB`
+          : ` n=${c.n}`
   return `race ${c.race} @${c.delayMs}ms${more}`
 }
 
@@ -82,7 +98,7 @@ export async function runRace(c: RaceCase, w: World): Promise<Violation[]> {
   return out
 }
 
-const RUN = { ...PROCESS_RACES, ...ISOLATED_PTY_RACES, ...FILE_RACES } as Record<
+const RUN = { ...PROCESS_RACES, ...ISOLATED_PTY_RACES, ...FILE_RACES, ...DOWNLOAD_RACES, ...FLOOD_RACES } as Record<
   RaceName,
   (c: RaceCase, w: World) => Promise<Violation[]>
 >

@@ -95,6 +95,26 @@ const GO: Cell[] = [
   fixed('time.Sleep(time.Minute)', { endless: true }),
   fixed('signal.Ignore(os.Interrupt, syscall.SIGTERM)\ntime.Sleep(time.Minute)', { endless: true }),
   fixed('for { fmt.Println("flood") }', { endless: true }),
+  // The cell splitter's statement forms: labels, empty for clauses, braces and %% in strings
+  // and comments, a for whose condition is a function literal.
+  fixed(
+    'outer:\nfor i := 0; i < 3; i++ {\n\tfor j := 0; j < 3; j++ {\n\t\tif j == 1 {\n\t\t\tcontinue outer\n\t\t}\n\t\tfmt.Println(i, j)\n\t}\n}',
+  ),
+  fixed('for i := 0; ; i++ {\n\tif i > 2 {\n\t\tbreak\n\t}\n}'),
+  fixed('for ; ; {\n\tbreak\n};;'),
+  fixed('L:\nfor {\n\tselect {\n\tdefault:\n\t\tbreak L\n\t}\n}'),
+  fixed('goto end\nend:\nfmt.Println("end")'),
+  fixed('L:\nfmt.Println(1)'),
+  fixed('for i := range 3 {\n\tdefer fmt.Println(i)\n}'),
+  fixed('for _, s := range []string{"}", "{", "%%"} {\n\tfmt.Println(s)\n}'),
+  fixed('x := `for {\n%%\n}`\nfmt.Println(len(x))'),
+  fixed('for i := 0; i < 2; i++ { /* } %% */ fmt.Println(i) }'),
+  fixed('for func() bool { return false }() {\n}'),
+  fixed('type T struct{}\nfunc (T) M() string { for { return "m" } }\nfmt.Println(T{}.M())'),
+  fixed('func() string { for { return "x" } }()'),
+  fixed('os.RemoveAll(filepath.Dir(os.Args[0]))'),
+  fixed('os.Remove("go.mod")\nos.Remove("execd.go")'),
+  fixed('for {\n\tbreak\n}\nfor {'),
 ]
 
 export const CELLS: Record<Language, Cell[]> = { java: JAVA, go: GO }
