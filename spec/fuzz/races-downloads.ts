@@ -13,7 +13,7 @@ import { marker } from './leftovers'
 import type { RaceCase, RaceName } from './races'
 import type { World } from './world'
 import { unreadClients, tmpdirGone, tmpdirSmall } from './races-download-copies'
-import { after, LIMIT_MS, pattern, version } from './races-kit'
+import { after, LIMIT_MS, pattern, readToEnd, version } from './races-kit'
 
 export const EDITS = [
   'truncate',
@@ -132,19 +132,7 @@ async function rangeVsChange(c: RaceCase, w: World): Promise<Violation[]> {
       .fetch(`/files/download?path=${encodeURIComponent(path)}`, { headers: { range: r.header }, signal })
       .finally(headed)
     if (late) await gate
-    const chunks: Buffer[] = []
-    let cut = ''
-    try {
-      const reader = res.body?.getReader()
-      for (;;) {
-        const next = await reader?.read()
-        if (!next || next.done) break
-        chunks.push(Buffer.from(next.value))
-      }
-    } catch (err) {
-      cut = String(err).slice(0, 120)
-    }
-    return { res, body: Buffer.concat(chunks), cut }
+    return { res, ...(await readToEnd(res)) }
   })()
   if (late) await headers
   else await after(c.delayMs % 40)

@@ -19,7 +19,7 @@ import type { Violation } from './check'
 import { marker, staged } from './leftovers'
 import { call, judge, type Pending, type Reply } from './stream'
 import type { World } from './world'
-import { after, all, LIMIT_MS } from './races-kit'
+import { after, all, LIMIT_MS, readToEnd } from './races-kit'
 import type { FileOp, RaceCase, RaceName } from './races'
 
 /** The contents a file raced over may hold: one char repeated, a whole version's length. */
@@ -195,19 +195,7 @@ async function downloadVsChange(c: RaceCase, w: World): Promise<Violation[]> {
   const signal = AbortSignal.timeout(LIMIT_MS)
   const reading = (async () => {
     const res = await w.daemon.fetch(`/files/download?path=${encodeURIComponent(path)}`, { signal })
-    const chunks: Buffer[] = []
-    let cut = ''
-    try {
-      const reader = res.body?.getReader()
-      for (;;) {
-        const next = await reader?.read()
-        if (!next || next.done) break
-        chunks.push(Buffer.from(next.value))
-      }
-    } catch (err) {
-      cut = String(err).slice(0, 120)
-    }
-    return { res, body: Buffer.concat(chunks), cut }
+    return { res, ...(await readToEnd(res)) }
   })()
   await after(c.delayMs % 40)
   const out: Violation[] = []

@@ -19,3 +19,20 @@ export function version(v: number, from: number, to: number): Buffer {
   for (let i = from; i < to; i++) b[i - from] = pattern(v, i)
   return b
 }
+
+/** A response's body read to its end, or as far as it came, with what cut it short. */
+export async function readToEnd(res: Response): Promise<{ body: Buffer; cut: string }> {
+  const chunks: Buffer[] = []
+  let cut = ''
+  try {
+    const reader = res.body?.getReader()
+    for (;;) {
+      const next = await reader?.read()
+      if (!next || next.done) break
+      chunks.push(Buffer.from(next.value))
+    }
+  } catch (err) {
+    cut = String(err).slice(0, 120)
+  }
+  return { body: Buffer.concat(chunks), cut }
+}
