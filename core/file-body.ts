@@ -8,10 +8,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
 import type { Answer } from './answering'
 import { ExecdError } from './errors'
-import { copiesInMemory, snapshot } from './file-snapshot'
-
-/** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
-export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
+import { copiesInMemory, fdPath, snapshot } from './file-snapshot'
 
 /** Up to this size a body is read into memory and sent whole, while the budget allows. */
 const SMALL_BODY = 4 * 1024 * 1024

@@ -24,7 +24,8 @@ const FREE_SHARE = 4
 /** The buffer of a copy of part of a file (a Range, a log from a cursor). */
 const CHUNK = 1024 * 1024
 
-const procFd = (fd: number): string => `/proc/self/fd/${fd}`
+/** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
+export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
 
 /** statfs(2) f_type of the filesystems whose files are memory: tmpfs, ramfs. */
 const IN_MEMORY = new Set([0x01021994, 0x858458f6])
@@ -64,7 +65,7 @@ export async function snapshot(source: FileHandle, start: number, end: number): 
     // A whole file: Bun copies it with copy_file_range(2) off the event loop, 2x a read/write loop.
     const copied =
       start === 0 && end >= before
-        ? await Bun.write(Bun.file(procFd(handle.fd)), Bun.file(procFd(source.fd)))
+        ? await Bun.write(Bun.file(fdPath(handle.fd)), Bun.file(fdPath(source.fd)))
         : await copyPart(source, handle, start, end)
     const after = (await source.stat()).size
     return { handle, length: Math.max(0, Math.min(copied, after - start, end - start)) }
