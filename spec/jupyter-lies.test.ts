@@ -9,6 +9,8 @@ import { type Behaviour, type FakeJupyter, okCell, startFakeJupyter } from './ki
 import { postJson, readSse, startDaemon, type Daemon } from './harness'
 
 let interruptAnswer: 'refuse' | 'never' = 'refuse'
+/** Interrupt requests the fake server holds open (execd has not given them up). */
+let hungInterrupts = 0
 
 const BEHAVIOURS: Record<string, Behaviour> = {
   nullframe: (req, r) => {
@@ -51,6 +53,8 @@ describe('a Jupyter server that lies to the bridge', () => {
       route: (_req, url) => {
         if (!url.pathname.endsWith('/interrupt')) return undefined
         if (interruptAnswer === 'refuse') return new Response('{"message":"no"}', { status: 500 })
+        hungInterrupts++
+        _req.signal.addEventListener('abort', () => hungInterrupts--)
         return new Promise<Response>(() => {})
       },
     })
@@ -115,6 +119,9 @@ describe('a Jupyter server that lies to the bridge', () => {
       expect(events.find(e => e.type === 'error')?.error.ename).toBe('KeyboardInterrupt')
       expect(events.at(-1)?.type).toBe('execution_complete')
       expect(fj.requests.slice(start).some(r => r.startsWith('POST') && r.endsWith('/interrupt'))).toBe(true)
+      // The grace ran while the interrupt's request hung: the cell was stopped before execd gave
+      // that request up (its 15 s timeout), not 15 s and a grace later.
+      if (answer === 'never') expect(hungInterrupts).toBe(1)
       expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }

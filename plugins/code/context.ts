@@ -160,14 +160,17 @@ export class CodeContext {
       return
     }
     if (!this.live) return
-    try {
-      await this.live.interrupt()
-    } catch (err) {
+    // The grace counts from the request: an interrupt whose own delivery hangs (a Jupyter server
+    // that never answers it, up to its 15 s request timeout) eats into it rather than adding to it.
+    const deadline = performance.now() + graceMs
+    const sent = this.live.interrupt().catch(err => {
       // An interrupt that never reached the cell (a Jupyter server answering 500, or not at
       // all) left it running with no way to stop it but DELETE: it is a cell ignoring it.
       this.host.log.warn('code: the interrupt failed', { context: this.id, err: String(err) })
-    }
-    const stopped = (await within(running.done, graceMs)) !== 'timeout'
+    })
+    await within(sent, graceMs)
+    const left = Math.max(0, deadline - performance.now())
+    const stopped = (await within(running.done, left)) !== 'timeout'
     if (!stopped && this.running === running) {
       running.escalated = true
       this.lostReason = `the cell ignored an interrupt for ${graceMs} ms and its interpreter was killed`
