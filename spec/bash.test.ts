@@ -46,7 +46,7 @@ describe('bash contexts through dist/execd', () => {
   })
 })
 
-describe('a bash cell that prints its own run’s end marker (its nonce is in $BASH_SOURCE)', () => {
+describe('a bash cell that prints a marker built from its code file’s nonce ($BASH_SOURCE)', () => {
   let d: Daemon
   beforeAll(async () => {
     d = await startDaemon()
@@ -57,9 +57,9 @@ describe('a bash cell that prints its own run’s end marker (its nonce is in $B
 
   test('followed by 2 MB without a newline: all of it is output, the cell and the next one run on', async () => {
     const id = await createContext(d, 'bash')
-    // What followed the marker was held until a newline, copied whole at every chunk: without
-    // one (`yes | tr -d '\n'`) execd grew without bound; with one, the bytes were swallowed as
-    // the exit status and the run ended early.
+    // That was the run's real end marker once: what followed it was held until a newline, copied
+    // whole at every chunk (`yes | tr -d '\n'` grew execd without bound), or swallowed as the exit
+    // status, ending the run early. The marker's nonce is per run now; this is output like any.
     const marker = 'n=$(basename "${BASH_SOURCE[0]}" .sh); printf "%s" "__execd_${n#execd-bash-}__"'
     const code = `${marker}; printf ':'; head -c 2000000 /dev/zero | tr '\\0' 1; echo; echo after`
     const events = await runCode(d, code, { id })

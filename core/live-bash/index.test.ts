@@ -57,6 +57,20 @@ describe('LiveBash', () => {
     expect(again.stdout).toBe('ok\n')
   })
 
+  test('a run that prints what it can learn of the end marker does not end early or shift later runs', async () => {
+    const b = start()
+    // The code file's name ($BASH_SOURCE) carries the shell's nonce; a marker built from it
+    // once ended the run here, and every later run then reported its predecessor's output.
+    const forge =
+      'n=${BASH_SOURCE##*execd-bash-}; n=${n%.sh}; ' +
+      "printf '__execd_%s__:7\\n' $n; printf '__execd_%s__' $n >&2; sleep 0.3; echo late"
+    const first = await collect(b, forge)
+    expect(first.stdout).toEndWith('late\n')
+    expect(first.end).toEqual({ kind: 'exit', code: 0, interrupted: false })
+    const second = await collect(b, 'echo second')
+    expect(second.stdout).toBe('second\n')
+  })
+
   test('exit ends the shell and later runs say so', async () => {
     const b = start()
     const r = await collect(b, 'echo bye; exit 3')

@@ -3,7 +3,7 @@
  * aliases and shell options persist because every run executes in the same shell. Each run's
  * code is written to a private file and `source`d (so heredocs, missing trailing newlines and
  * `$LINENO` behave as in a script), with stdin from /dev/null (so a program that reads stdin
- * cannot swallow the driver's next line). The run's end is a marker with a per-process random
+ * cannot swallow the driver's next line). The run's end is a marker with a per-run random
  * nonce that bash prints after the code, on stdout (with the exit status) and on stderr — not
  * EOF, so background jobs that keep the pipes open do not hold the run.
  */
@@ -172,7 +172,10 @@ export class LiveBash {
     this.interrupted = false
     this.onStop = opts.onStop
     let end: BashRunEnd | undefined
-    const m = `__execd_${this.nonce}__`
+    // A nonce of its own per run, not the code file's (the run sees that one in $BASH_SOURCE): a
+    // run that printed the marker ended early, and every later run then ended on its
+    // predecessor's real marker, reporting the output of the run before it.
+    const m = `__execd_${randomHex(12)}__`
     const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })

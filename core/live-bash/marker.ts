@@ -68,8 +68,8 @@ export class MarkerScanner {
     const nl = this.buf.indexOf(10)
     if (nl < 0 && this.buf.length <= MAX_STATUS_BYTES) return void (this.buf = Buffer.from(this.buf))
     if (nl < 0 || nl > MAX_STATUS_BYTES) {
-      // Not the shell's `:<status>`: the run printed the marker itself (its nonce is in the code
-      // file's name, $BASH_SOURCE). What follows was held, copied whole at every chunk, until a
+      // Not the shell's `:<status>`: the run printed the marker itself (its nonce is per run and
+      // nowhere the run can read, but a run may dig it out of its shell's memory). What follows was held, copied whole at every chunk, until a
       // newline: `yes | tr -d '\n'` grew execd without bound. The marker is output like the rest.
       this.inStatus = false
       this.out.push(Buffer.from(this.marker))
