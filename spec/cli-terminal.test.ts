@@ -75,6 +75,42 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
     await waitFor('no command left', () => pidsWith('execd-tty-sleeper 300').length === 0)
   }, 120_000)
 
+  test('Ctrl-\\ (SIGQUIT) stops exec --shell and its command too: exit 131, nothing left', async () => {
+    // Left to its default action, SIGQUIT ended execd on the spot and the command ran on without it.
+    shell()
+    keys(`${BIN} exec --shell 'echo started; exec -a execd-tty-quitter sleep 300'; echo "status $?"`, 'Enter')
+    await shows(/^started$/m)
+    await waitFor('the command', () => pidsWith('execd-tty-quitter 300').length > 0)
+    keys('C-\\')
+    await shows('status 131')
+    await waitFor('no command left', () => pidsWith('execd-tty-quitter 300').length === 0)
+  }, 120_000)
+
+  test.skipIf(pythonAvailable !== true)(
+    'the python prompt ends on SIGTERM or SIGHUP during a cell (only Ctrl-C keeps it): interpreter gone, terminal sane',
+    async () => {
+      for (const [signal, status] of [
+        ['SIGTERM', 143],
+        ['SIGHUP', 129],
+      ] as const) {
+        shell()
+        keys(`${BIN} exec python; echo "status $?"; stty -a | grep -o -- ' -\\?icanon\\| -\\?echo '`, 'Enter')
+        await shows(/^python>/m)
+        const [cli] = pidsWith(`${BIN} exec python`)
+        expect(cli).toBeNumber()
+        keys('import time; time.sleep(301)', 'Enter')
+        await waitFor('the cell to run', () => pidsWith('<execd-driver>', cli).length > 0)
+        const [driver] = pidsWith('<execd-driver>', cli)
+        process.kill(cli!, signal)
+        // The prompt went on after the interrupted cell, as it does after Ctrl-C.
+        await shows(`status ${status}`)
+        await shows(/^ icanon\n echo$/m)
+        await waitFor('the interpreter gone', () => pidsWith('<execd-driver>').every(pid => pid !== driver))
+      }
+    },
+    180_000,
+  )
+
   test.skipIf(pythonAvailable !== true)(
     'exec python with no code opens a prompt: state kept, blocks, Ctrl-C interrupts, history, Ctrl-D exits 0',
     async () => {
