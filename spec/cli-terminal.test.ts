@@ -105,7 +105,12 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
         // The prompt went on after the interrupted cell, as it does after Ctrl-C.
         await shows(`status ${status}`)
         await shows(/^ icanon\n echo$/m)
-        await waitFor('the interpreter gone', () => pidsWith('<execd-driver>').every(pid => pid !== driver))
+        await waitFor('the interpreter gone', () => pidsWith('<execd-driver>').every(pid => pid !== driver)).catch(
+          err => {
+            const ps = Bun.spawnSync(['ps', '-o', 'pid,ppid,stat,etime,args', '-p', String(driver)]).stdout.toString()
+            throw new Error(`${(err as Error).message} (${signal}):\n${ps.slice(0, 300)}\n${screen()}`)
+          },
+        )
       }
     },
     180_000,
@@ -160,5 +165,24 @@ describe.skipIf(!has('script'))('progress', () => {
       expect(drawn).toContain('\r\x1b[2K')
     }
     expect(readFileSync(join(dir, 'copy2.bin')).length).toBe(32 << 20)
+  })
+
+  test('on a terminal of 30 columns each drawn line fits in 29: a wrapped one left rows behind', () => {
+    writeFileSync(join(dir, 'narrow.bin'), Buffer.alloc(8 << 20, 1))
+    const log = join(dir, 'narrow.log')
+    const long = 'a-name-long-enough-to-wrap-by-itself.bin'
+    const r = Bun.spawnSync(['script', '-q', '-e', '-c', `stty cols 30; ${BIN} fs put narrow.bin ${long}`, log], {
+      cwd: dir,
+      stdin: 'ignore',
+    })
+    expect(r.exitCode).toBe(0)
+    // What each redraw wrote after its carriage return and erase-line (the first draws at once).
+    const drawn = readFileSync(log, 'utf8')
+      .split('\r\x1b[2K')
+      .slice(1)
+      .map(line => line.replace(/\r?\n.*$/s, ''))
+    expect(drawn.length).toBeGreaterThan(0)
+    for (const line of drawn) expect([line, Bun.stringWidth(line)]).toEqual([line, Math.min(Bun.stringWidth(line), 29)])
+    expect(drawn[0]).toMatch(/^…\S*\.bin  \(\d+%\)$|^$/)
   })
 })
