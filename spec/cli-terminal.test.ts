@@ -7,7 +7,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, pidsWith, waitFor } from './harness'
+import { findJdk } from '../plugins/java/jdk'
 import { pythonAvailable } from './python-env'
+
+/** A process that runs (not a zombie: one whose parent left reaps it when it can). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
 
 const has = (tool: string) => Bun.spawnSync(['sh', '-c', `command -v ${tool}`]).exitCode === 0
 // The pid alone is not unique across runs in other PID namespaces sharing this /tmp.
@@ -85,6 +96,23 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
     await shows('status 131')
     await waitFor('no command left', () => pidsWith('execd-tty-quitter 300').length === 0)
   }, 120_000)
+
+  test.skipIf('missing' in findJdk(process.env.EXECD_JSHELL || 'jshell'))(
+    'Ctrl-C while exec java starts its JVM: exit 130, the JVM and javac gone',
+    async () => {
+      // The signal handlers came with the cell: before it, Ctrl-C took SIGINT's default action.
+      shell()
+      keys(`${BIN} exec java 'System.out.println(7 * 6)'; echo "status $?"`, 'Enter')
+      await waitFor('the CLI', () => pidsWith(`${BIN} exec java`).length > 0)
+      const [cli] = pidsWith(`${BIN} exec java`)
+      await waitFor('the JDK to start', () => pidsWith('', cli).length > 0)
+      const children = pidsWith('', cli)
+      keys('C-c')
+      await shows('status 130')
+      await waitFor('no JDK process left', () => children.every(pid => !alive(pid)))
+    },
+    120_000,
+  )
 
   test.skipIf(pythonAvailable !== true)(
     'the python prompt ends on SIGTERM or SIGHUP during a cell (only Ctrl-C keeps it): interpreter gone, terminal sane',
