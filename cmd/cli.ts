@@ -9,6 +9,7 @@ import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
+import { flagsOf, hint, withSuggestion } from './suggest'
 import { plainServeFlags } from './serve-flags'
 import { versionText } from '../core/version'
 
@@ -169,7 +170,15 @@ export async function main(words: string[]): Promise<void> {
     if (cli.options.version) return void process.stdout.write(`${versionText()}\n`)
     if (!cli.matchedCommand) {
       const [verb] = cli.args
-      if (verb !== undefined) throw new UsageError(`unknown command '${word(verb)}' (see execd --help)`)
+      const verbs = cli.commands.map(c => c.name)
+      if (verb !== undefined)
+        throw new UsageError(`unknown command '${word(verb)}' ${hint(word(verb), verbs, 'execd --help')}`)
+      // An option without a verb (`execd --versoin`) printed the help with exit 2 and no word of why.
+      const option = words.find(w => w.startsWith('-') && w !== '--')
+      if (option !== undefined) {
+        const name = option.split('=')[0]!
+        throw new UsageError(`unknown option '${name}' ${hint(name, flagsOf([cli.globalCommand]), 'execd --help')}`)
+      }
       cli.outputHelp()
       process.exitCode = 2
       return
@@ -178,7 +187,9 @@ export async function main(words: string[]): Promise<void> {
     // serve's action returns once it listens: the server runs on.
     if (cli.matchedCommandName !== 'serve') await exit(Number(process.exitCode ?? 0))
   } catch (err) {
-    await exit(report(err, json))
+    const verb = cli.matchedCommand
+    const help = verb ? `execd ${verb.name} --help` : 'execd --help'
+    await exit(report(withSuggestion(err, verb ? [verb, cli.globalCommand] : [cli.globalCommand], help), json))
   }
 }
 

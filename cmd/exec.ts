@@ -37,6 +37,10 @@ export async function execCode(language: string | undefined, code: string[], opt
   if (remote && envs) throw new UsageError('--env sets the environment of a local run; a daemon has its own')
   // Contexts inherit execd's environment, so the CLI's --env pairs go there.
   Object.assign(process.env, envs)
+  // From here on a signal ends the verb through its cleanups (its interpreter killed, 128 + the
+  // signal), not by the signal's default action: Ctrl-C while a JVM started (seconds) or as a
+  // prompt's line was being sent left the interpreter running without its execd.
+  onStop()
   // One context, then exit: no spare interpreter to keep ready.
   const client = remote ? remoteCode(remote) : await localCode(configFrom({ 'python-spare': '0', ...options }))
   try {

@@ -20,6 +20,7 @@ import { abortable, copyOut, localName } from './fs-transfer'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { progress, showProgress } from './progress'
+import { hint, withSuggestion } from './suggest'
 import { remoteFs, remoteOf } from './remote'
 import { visible } from './visible'
 
@@ -258,10 +259,18 @@ export async function fsMain(words: string[]): Promise<number> {
     if (!op) {
       const [name] = cli.args
       if (name === undefined) {
+        const option = words.find(w => w.startsWith('-') && w !== '--')
+        if (option !== undefined) {
+          const typed = option.split('=')[0]!
+          throw new UsageError(
+            `unknown option '${typed}' (an operation comes first: execd fs <op> ${typed}; see execd fs --help)`,
+          )
+        }
         cli.outputHelp()
         return 2
       }
-      throw new UsageError(`unknown fs operation '${word(name)}' (execd fs --help lists them)`)
+      const ops = OPS.map(o => o.name)
+      throw new UsageError(`unknown fs operation '${word(name)}' ${hint(word(name), ops, 'execd fs --help')}`)
     }
     const command = cli.matchedCommand!
     command.checkUnknownOptions()
@@ -274,7 +283,9 @@ export async function fsMain(words: string[]): Promise<number> {
   } catch (err) {
     // Ended by a signal: said by the exit status, as a shell says it.
     const signal = stopSignal()
-    return signal ? signalExit(signal) : report(err, json)
+    const op = cli.matchedCommand
+    const help = op ? `execd fs ${op.name} --help` : 'execd fs --help'
+    return signal ? signalExit(signal) : report(withSuggestion(err, op ? [op, cli.globalCommand] : [], help), json)
   }
 }
 

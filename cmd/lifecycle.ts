@@ -1,5 +1,5 @@
 /**
- * A verb's life and death. SIGTERM, SIGINT and SIGHUP always end a verb: its own stop (an
+ * A verb's life and death. SIGTERM, SIGINT, SIGHUP and SIGQUIT always end a verb: its own stop (an
  * interrupt, a close) is asked first; if the verb has not finished within the grace period,
  * the cleanups run and execd exits 128 + the signal anyway. Whatever the path out — a return,
  * a throw, a signal, process.exit — every owned process group is killed (core/process.ts's
@@ -8,7 +8,9 @@
 import { constants } from 'node:os'
 import { killAllNow, ownProcessesUntilExit } from '../core/process'
 
-const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const
+// SIGQUIT (Ctrl-\ at a terminal) too: left to its default action it ended execd on the spot and
+// left what the verb had started running without it (a python cell's interpreter, orphaned).
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const
 export type StopSignal = (typeof STOP_SIGNALS)[number]
 
 /** Beyond the children's own grace (SIGTERM → SIGKILL), time for the verb to say its last word. */

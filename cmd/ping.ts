@@ -5,6 +5,8 @@
  * environment (or a file), never from the command line, where other processes could read it.
  */
 import { readTokenFile } from '../core/token-file'
+import { UsageError } from './errors'
+import { unreachableWhy } from './unreachable'
 import { visible } from './visible'
 
 export interface PingFlags {
@@ -19,6 +21,11 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
   const url = flags.url ?? `http://127.0.0.1:${port}/ping`
   const file = process.env.EXECD_ACCESS_TOKEN_FILE
   const token = process.env.EXECD_ACCESS_TOKEN || (file ? readTokenFile(file) : '')
+  // What was typed wrong is a usage error (exit 2), not a daemon that does not answer (1): a
+  // --timeout of abc was 2 s without a word, a --url of nothttp 'fetch() URL is invalid'.
+  if (flags.timeout !== undefined && !/^[1-9]\d*$/.test(String(flags.timeout)))
+    throw new UsageError(`--timeout expects milliseconds (a whole number above 0), got '${flags.timeout}'`)
+  if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--url expects an http:// or https:// URL, got '${url}'`)
   const timeoutMs = Number(flags.timeout ?? 2000)
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`execd ping: ${visible(line)}\n`)
@@ -26,13 +33,14 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
   try {
     const res = await fetch(url, {
       headers: token ? { 'X-EXECD-ACCESS-TOKEN': token } : {},
-      signal: AbortSignal.timeout(Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : 2000),
+      signal: AbortSignal.timeout(timeoutMs),
     })
     await res.arrayBuffer()
     if (res.status === 200) return 0
     say(`${url} answered ${res.status}${res.status === 401 ? ' (set EXECD_ACCESS_TOKEN)' : ''}`)
   } catch (err) {
-    say(`${url}: ${(err as Error)?.message ?? String(err)}`)
+    const timedOut = (err as Error)?.name === 'TimeoutError'
+    say(`${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : unreachableWhy(err)}`)
   }
   return 1
 }

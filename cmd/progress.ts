@@ -27,11 +27,13 @@ export function progress(label: string, total: number | undefined, enabled: bool
     shown = true
     const seconds = Math.max((now - start) / 1000, 0.001)
     const rate = bytes / seconds
-    let text = `${visible(label)}  ${size(bytes)}`
-    if (total) text += ` of ${size(total)} (${Math.floor((bytes / total) * 100)}%)`
-    text += `  ${size(rate)}/s`
-    if (total && rate > 0 && bytes < total) text += `  ETA ${duration((total - bytes) / rate)}`
-    process.stderr.write(`\r\x1b[2K${text}`)
+    const percent = total ? ` (${Math.floor((bytes / total) * 100)}%)` : ''
+    const done = `  ${size(bytes)}${total ? ` of ${size(total)}${percent}` : ''}`
+    const speed = `  ${size(rate)}/s`
+    const eta = total && rate > 0 && bytes < total ? `  ETA ${duration((total - bytes) / rate)}` : ''
+    // The most that fits first; on a narrow terminal the ETA goes, then the rate, then the sizes.
+    const figures = [done + speed + eta, done + speed, done, total ? ` ${percent}` : `  ${size(bytes)}`]
+    process.stderr.write(`\r\x1b[2K${fitted(visible(label), figures, process.stderr.columns || 80)}`)
   }
   return {
     async *track(chunks) {
@@ -46,6 +48,41 @@ export function progress(label: string, total: number | undefined, enabled: bool
       if (shown) process.stderr.write('\r\x1b[2K')
     },
   }
+}
+
+/**
+ * The line within `width` columns, less one (a line that fills the last column wraps on some
+ * terminals): a longer one wrapped, and `\r` with erase-line clears only its last row, so on a
+ * narrow terminal every redraw left rows behind (30 columns: the screen filled with them).
+ * `figures` go from the most to the least said; the first that leaves the label 16 columns is
+ * taken, the label losing its start (`…srv/big.bin`); failing that, the least with what of the
+ * label fits.
+ */
+export function fitted(label: string, figures: readonly string[], width: number): string {
+  for (const text of figures) {
+    const room = width - 1 - Bun.stringWidth(text)
+    if (Bun.stringWidth(label) <= room) return label + text
+    if (room >= 16) return `…${widthFrom(label, room - 1, 'end')}${text}`
+  }
+  const least = figures.at(-1) ?? ''
+  const room = width - 1 - Bun.stringWidth(least)
+  return room >= 2 ? `…${widthFrom(label, room - 1, 'end')}${least}` : widthFrom(least, width - 1, 'start')
+}
+
+/** As much of `text` as fits in `width` columns, taken from its start or its end. */
+function widthFrom(text: string, width: number, from: 'start' | 'end'): string {
+  const chars = [...text]
+  if (from === 'end') chars.reverse()
+  let used = 0
+  let n = 0
+  for (const ch of chars) {
+    const w = Bun.stringWidth(ch)
+    if (used + w > width) break
+    used += w
+    n++
+  }
+  const kept = chars.slice(0, n)
+  return (from === 'end' ? kept.reverse() : kept).join('')
 }
 
 /** Whether a transfer shows progress: stderr is a terminal and the output is not JSON. */

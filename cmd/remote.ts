@@ -12,6 +12,7 @@ import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
 import { FileInfoListSchema, FileInfoMapSchema, ReplaceCountsSchema } from '../plugins/files/schema'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
+import { unreachableWhy } from './unreachable'
 
 export const URL_ENV = 'EXECD_URL'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
@@ -67,14 +68,7 @@ export class Remote {
       } as RequestInit)
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err
-      const code = (err as NodeJS.ErrnoException)?.code
-      const why =
-        code === 'ECONNREFUSED'
-          ? 'connection refused'
-          : code === 'ConnectionRefused'
-            ? 'connection refused'
-            : ((err as Error)?.message ?? String(err))
-      throw new Error(`cannot reach ${this.base}: ${why}`)
+      throw new Error(`cannot reach ${this.base}: ${unreachableWhy(err)}`)
     }
     if (res.ok) return res
     throw await errorOf(res)

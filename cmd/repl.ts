@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { runCell, type ExecOptions } from './exec'
-import { resetStop } from './lifecycle'
+import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
 
@@ -73,12 +73,17 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
         // no history file: the session still works
       }
       running = true
+      let signal: StopSignal | undefined
       try {
         await runCell(client, context, cell, options, true)
       } finally {
         running = false
+        signal = stopSignal()
         resetStop()
       }
+      // Ctrl-C interrupts the cell and the prompt goes on; SIGTERM, SIGHUP (the terminal has
+      // closed) and SIGQUIT interrupted it too, and then the prompt went on as if nothing had come.
+      if (signal && signal !== 'SIGINT') return signalExit(signal)
       if (line === null) break
     }
   } finally {

@@ -17,6 +17,7 @@ import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
+import { checkPort, listenFailure } from './serve-listen'
 import { stopOnSignals } from './serve-signals'
 
 /** When the start is over and the daemon may give back what starting used (below). */
@@ -117,6 +118,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     })
   }
   const port = settings.port
+  checkPort(port)
   const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.
   const hostname = settings.host || (token ? '::' : '127.0.0.1')
@@ -131,24 +133,36 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     { plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log },
     { lazy: true },
   )
-  const server = Bun.serve({
-    port,
-    hostname,
-    fetch,
-    // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
-    development: false,
-    error: err => errorResponse(toExecdError(err)),
-    // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    ...CONNECTION_OPTIONS,
-    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts). Bun
-    // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
-    // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
-    // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
-    // per server, not per upgrade. 0 is no limit, as for the other limits (Bun's own 0 would
-    // refuse every message that is not empty).
-    websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
-  })
+  let server: ReturnType<typeof Bun.serve>
+  try {
+    server = listen()
+  } catch (err) {
+    throw listenFailure(err, hostname, port)
+  }
+  function listen() {
+    return Bun.serve({
+      port,
+      hostname,
+      // Bun sets SO_REUSEPORT when development is false: a second `execd serve` on the same
+      // port then started without a word and the kernel shared the connections between the two
+      // daemons (each with its own token, contexts and files: half the requests went to each).
+      reusePort: false,
+      fetch,
+      // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
+      development: false,
+      error: err => errorResponse(toExecdError(err)),
+      // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      ...CONNECTION_OPTIONS,
+      // A route that upgrades passes the socket's handlers as its data (core/websocket.ts). Bun
+      // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
+      // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
+      // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
+      // per server, not per upgrade. 0 is no limit, as for the other limits (Bun's own 0 would
+      // refuse every message that is not empty).
+      websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
+    })
+  }
   // Routes reach the server (for server.upgrade, and downloads to watch their answers' ends:
   // core/answering.ts) through the app, as under app.listen().
   app.server = server

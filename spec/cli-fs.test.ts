@@ -69,9 +69,9 @@ describe('usage errors exit 2 with one plain line', () => {
     [['ls', '-d', 'x'], "execd: invalid query parameter 'depth': x\n"],
     [['chmod', '999', 'f'], "execd: invalid mode '999': octal digits expected (e.g. 755 or 644)\n"],
     [['mkdir', 'd', '-m', 'rwx'], "execd: invalid mode 'rwx': octal digits expected (e.g. 755 or 644)\n"],
-    [['frob'], "execd: unknown fs operation 'frob' (execd fs --help lists them)\n"],
-    [['ls', '--frob'], 'execd: Unknown option `--frob`\n'],
-    [['stat'], 'execd: missing required args for command `stat <...path>`\n'],
+    [['frob'], "execd: unknown fs operation 'frob' (see execd fs --help)\n"],
+    [['ls', '--frob'], "execd: unknown option '--frob' (see execd fs ls --help)\n"],
+    [['stat'], 'execd: missing argument: execd fs stat <...path> (see execd fs stat --help)\n'],
   ])('fs %p', (args, stderr) => {
     expect(fs(args)).toEqual({ code: 2, stdout: '', stderr })
   })

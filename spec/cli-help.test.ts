@@ -1,7 +1,8 @@
 /**
  * Every verb's help, byte for byte: a start builds only the verb it runs (cmd/cli.ts), and
  * none of that may show in what `--help` prints. The snapshot was taken from the program as
- * it was before, when every verb was always built.
+ * it was before, when every verb was always built. The slips below it were help with no word
+ * of why (`execd --versoin`), cac's words (`Unknown option`), or no guess at the word meant.
  */
 import { expect, test } from 'bun:test'
 import { runCliSync } from './harness'
@@ -28,6 +29,21 @@ const CASES = [
   ['serve', '--port'],
   ['serve', 'extra'],
   ['serve', '--json'],
+  // A person's typos and slips: one line saying what was wrong, the word meant, where the help is.
+  ['--versoin'],
+  ['-x'],
+  ['exce'],
+  ['doctr'],
+  ['exec', '--shel', 'ls'],
+  ['exec', '--shell'],
+  ['metrics', '--wach'],
+  ['completion'],
+  ['fs', 'lss'],
+  ['fs', '--jsn'],
+  ['fs', 'get'],
+  ['fs', 'get', '--hlep', 'x'],
+  ['fs', 'cat', '--offset'],
+  ['serve', '--prot', '5'],
 ]
 
 test.each(CASES.map(args => [args.join(' ') || '(no words)', args] as const))('execd %s', (_, args) => {

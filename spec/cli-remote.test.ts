@@ -139,7 +139,7 @@ test('a daemon out of reach is one line (exit 1); a URL that is none is a usage 
   expect(await runCli(['metrics', '--url', url])).toEqual({
     code: 1,
     stdout: '',
-    stderr: `execd: cannot reach ${url}: connection refused\n`,
+    stderr: `execd: cannot reach ${url}: connection refused (is execd serve running there, on that port?)\n`,
   })
   expect(await runCli(['fs', 'ls', '--url', 'sandbox:44772'])).toEqual({
     code: 2,

@@ -7,7 +7,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, pidsWith, waitFor } from './harness'
+import { findJdk } from '../plugins/java/jdk'
 import { pythonAvailable } from './python-env'
+
+/** A process that runs (not a zombie: one whose parent left reaps it when it can). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
 
 const has = (tool: string) => Bun.spawnSync(['sh', '-c', `command -v ${tool}`]).exitCode === 0
 // The pid alone is not unique across runs in other PID namespaces sharing this /tmp.
@@ -75,6 +86,64 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
     await waitFor('no command left', () => pidsWith('execd-tty-sleeper 300').length === 0)
   }, 120_000)
 
+  test('Ctrl-\\ (SIGQUIT) stops exec --shell and its command too: exit 131, nothing left', async () => {
+    // Left to its default action, SIGQUIT ended execd on the spot and the command ran on without it.
+    shell()
+    keys(`${BIN} exec --shell 'echo started; exec -a execd-tty-quitter sleep 300'; echo "status $?"`, 'Enter')
+    await shows(/^started$/m)
+    await waitFor('the command', () => pidsWith('execd-tty-quitter 300').length > 0)
+    keys('C-\\')
+    await shows('status 131')
+    await waitFor('no command left', () => pidsWith('execd-tty-quitter 300').length === 0)
+  }, 120_000)
+
+  test.skipIf('missing' in findJdk(process.env.EXECD_JSHELL || 'jshell'))(
+    'Ctrl-C while exec java starts its JVM: exit 130, the JVM and javac gone',
+    async () => {
+      // The signal handlers came with the cell: before it, Ctrl-C took SIGINT's default action.
+      shell()
+      keys(`${BIN} exec java 'System.out.println(7 * 6)'; echo "status $?"`, 'Enter')
+      await waitFor('the CLI', () => pidsWith(`${BIN} exec java`).length > 0)
+      const [cli] = pidsWith(`${BIN} exec java`)
+      await waitFor('the JDK to start', () => pidsWith('', cli).length > 0)
+      const children = pidsWith('', cli)
+      keys('C-c')
+      await shows('status 130')
+      await waitFor('no JDK process left', () => children.every(pid => !alive(pid)))
+    },
+    120_000,
+  )
+
+  test.skipIf(pythonAvailable !== true)(
+    'the python prompt ends on SIGTERM or SIGHUP during a cell (only Ctrl-C keeps it): interpreter gone, terminal sane',
+    async () => {
+      for (const [signal, status] of [
+        ['SIGTERM', 143],
+        ['SIGHUP', 129],
+      ] as const) {
+        shell()
+        keys(`${BIN} exec python; echo "status $?"; stty -a | grep -o -- ' -\\?icanon\\| -\\?echo '`, 'Enter')
+        await shows(/^python>/m)
+        const [cli] = pidsWith(`${BIN} exec python`)
+        expect(cli).toBeNumber()
+        keys('import time; time.sleep(301)', 'Enter')
+        await waitFor('the cell to run', () => pidsWith('<execd-driver>', cli).length > 0)
+        const [driver] = pidsWith('<execd-driver>', cli)
+        process.kill(cli!, signal)
+        // The prompt went on after the interrupted cell, as it does after Ctrl-C.
+        await shows(`status ${status}`)
+        await shows(/^ icanon\n echo$/m)
+        await waitFor('the interpreter gone', () => pidsWith('<execd-driver>').every(pid => pid !== driver)).catch(
+          err => {
+            const ps = Bun.spawnSync(['ps', '-o', 'pid,ppid,stat,etime,args', '-p', String(driver)]).stdout.toString()
+            throw new Error(`${(err as Error).message} (${signal}):\n${ps.slice(0, 300)}\n${screen()}`)
+          },
+        )
+      }
+    },
+    180_000,
+  )
+
   test.skipIf(pythonAvailable !== true)(
     'exec python with no code opens a prompt: state kept, blocks, Ctrl-C interrupts, history, Ctrl-D exits 0',
     async () => {
@@ -124,5 +193,24 @@ describe.skipIf(!has('script'))('progress', () => {
       expect(drawn).toContain('\r\x1b[2K')
     }
     expect(readFileSync(join(dir, 'copy2.bin')).length).toBe(32 << 20)
+  })
+
+  test('on a terminal of 30 columns each drawn line fits in 29: a wrapped one left rows behind', () => {
+    writeFileSync(join(dir, 'narrow.bin'), Buffer.alloc(8 << 20, 1))
+    const log = join(dir, 'narrow.log')
+    const long = 'a-name-long-enough-to-wrap-by-itself.bin'
+    const r = Bun.spawnSync(['script', '-q', '-e', '-c', `stty cols 30; ${BIN} fs put narrow.bin ${long}`, log], {
+      cwd: dir,
+      stdin: 'ignore',
+    })
+    expect(r.exitCode).toBe(0)
+    // What each redraw wrote after its carriage return and erase-line (the first draws at once).
+    const drawn = readFileSync(log, 'utf8')
+      .split('\r\x1b[2K')
+      .slice(1)
+      .map(line => line.replace(/\r?\n.*$/s, ''))
+    expect(drawn.length).toBeGreaterThan(0)
+    for (const line of drawn) expect([line, Bun.stringWidth(line)]).toEqual([line, Math.min(Bun.stringWidth(line), 29)])
+    expect(drawn[0]).toMatch(/^…\S*\.bin  \(\d+%\)$|^$/)
   })
 })

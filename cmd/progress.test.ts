@@ -1,0 +1,22 @@
+import { expect, test } from 'bun:test'
+import { fitted } from './progress'
+
+const figures = [
+  '  1.0 MiB of 6.0 GiB (0%)  9.0 MiB/s  ETA 11m22s',
+  '  1.0 MiB of 6.0 GiB (0%)  9.0 MiB/s',
+  '  1.0 MiB of 6.0 GiB (0%)',
+  '  (0%)',
+]
+
+test('a progress line never reaches the last column: the ETA, the rate, the sizes and the label give way', () => {
+  const label = 'get /tmp/somewhere/deep/big.bin'
+  expect(fitted(label, figures, 200)).toBe(label + figures[0])
+  for (const width of [10, 20, 30, 40, 60, 80]) {
+    expect(Bun.stringWidth(fitted(label, figures, width))).toBeLessThan(width)
+  }
+  expect(fitted(label, figures, 60)).toBe('…somewhere/deep/big.bin  1.0 MiB of 6.0 GiB (0%)  9.0 MiB/s')
+  expect(fitted(label, figures, 20)).toBe('…deep/big.bin  (0%)')
+  expect(fitted(label, figures, 10)).toBe('…in  (0%)')
+  // Wide characters count as the two columns they take.
+  expect(Bun.stringWidth(fitted('put 大きなファイル.bin', figures, 30))).toBeLessThan(30)
+})

@@ -1,0 +1,68 @@
+/**
+ * The daemon a person points the CLI at is not there: nothing listens on the port, something
+ * that is not execd closes the connection, the host does not exist. One line naming the URL and
+ * saying what is wrong in words (not Bun's advice to programmers), exit 1; a value typed wrong
+ * (`ping --timeout abc`, `--url nothttp`) is a usage error, exit 2.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { freePort, runCli } from './harness'
+
+let closed: number
+// Accepts, reads the request, and hangs up without an answer.
+let hangsUp: Bun.TCPSocketListener<undefined>
+beforeAll(async () => {
+  closed = await freePort()
+  hangsUp = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data: socket => void socket.end() } })
+})
+afterAll(() => {
+  hangsUp.stop(true)
+})
+
+const REFUSED = 'connection refused (is execd serve running there, on that port?)'
+const HUNG_UP = 'the connection closed before an answer (is it execd there? an https daemon asked over http?)'
+
+test('nothing listening: exec, fs and ping say so in the same words', async () => {
+  const base = `http://127.0.0.1:${closed}`
+  for (const args of [
+    ['exec', '--shell', 'true', '--url', base],
+    ['fs', 'ls', '/', '--url', base],
+    ['metrics', '--url', base],
+  ]) {
+    expect([args[0], await runCli(args)]).toEqual([
+      args[0],
+      { code: 1, stdout: '', stderr: `execd: cannot reach ${base}: ${REFUSED}\n` },
+    ])
+  }
+  expect(await runCli(['ping', '--port', String(closed)])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `execd ping: ${base}/ping: ${REFUSED}\n`,
+  })
+})
+
+test('a server that hangs up is no daemon: no advice to pass `verbose: true` to fetch()', async () => {
+  const base = `http://127.0.0.1:${hangsUp.port}`
+  expect(await runCli(['exec', '--shell', 'true', '--url', base])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `execd: cannot reach ${base}: ${HUNG_UP}\n`,
+  })
+  expect(await runCli(['ping', '--url', `${base}/ping`])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: `execd ping: ${base}/ping: ${HUNG_UP}\n`,
+  })
+})
+
+test('ping: a --timeout or --url typed wrong is a usage error, not a daemon away', async () => {
+  expect(await runCli(['ping', '--timeout', 'abc', '--port', String(closed)])).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: "execd: --timeout expects milliseconds (a whole number above 0), got 'abc'\n",
+  })
+  expect(await runCli(['ping', '--url', 'nothttp'])).toEqual({
+    code: 2,
+    stdout: '',
+    stderr: "execd: --url expects an http:// or https:// URL, got 'nothttp'\n",
+  })
+})

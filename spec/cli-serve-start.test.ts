@@ -1,0 +1,84 @@
+/**
+ * `execd serve` as a person starts it, and it cannot listen: a port another daemon holds, a
+ * port that does not exist, an address this machine does not have. One line saying which
+ * address and what to change, exit 1 (2 for a value no port can have), never a second daemon.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { BIN, runCliSync, startDaemon, type Daemon } from './harness'
+
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon({ token: null })
+})
+afterAll(async () => {
+  await d.stop()
+})
+
+/**
+ * Runs serve to its end, or until it says it listens (then stops it): a start that should fail
+ * and listens instead is reported as such, however long it would have run.
+ */
+async function start(args: string[]): Promise<{ code: number | null; stderr: string; listened: boolean }> {
+  const p = Bun.spawn([BIN, 'serve', ...args], {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', EXECD_PORT: '' },
+  })
+  let stderr = ''
+  let listened = false
+  const decoder = new TextDecoder()
+  const reader = p.stderr.getReader()
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    stderr += decoder.decode(value, { stream: true })
+    if (stderr.includes('"execd listening"')) {
+      listened = true
+      p.kill('SIGTERM')
+    }
+  }
+  return { code: await p.exited, stderr, listened }
+}
+
+test('a second serve on a port a daemon listens on fails with one line; the first keeps every request', async () => {
+  const port = new URL(d.url).port
+  const second = await start(['--port', port, '--host', '127.0.0.1'])
+  // Bun set SO_REUSEPORT: the second daemon listened too, and the kernel shared connections.
+  expect(second.listened).toBe(false)
+  expect(second).toEqual({
+    code: 1,
+    stderr: `execd: cannot listen on 127.0.0.1:${port}: the port is in use (another execd, or another program: \`ss -ltnp\` names it); choose another with --port\n`,
+    listened: false,
+  })
+  expect((await d.fetch('/ping')).status).toBe(200)
+})
+
+test('a port out of range is a usage error naming the option', () => {
+  for (const [args, env] of [
+    [['serve', '--port', '99999'], {}],
+    [['serve'], { EXECD_PORT: '70000' }],
+  ] as const) {
+    const r = runCliSync([...args], { env: { EXECD_PORT: '', ...env } })
+    const got = args.length > 1 ? '99999' : '70000'
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `execd: --port (EXECD_PORT) must be 0 to 65535 (0: any free port), got ${got}\n`,
+    })
+  }
+})
+
+test('an address this machine cannot listen on names the address and --host', async () => {
+  const r = await start(['--port', '0', '--host', '192.0.2.1'])
+  expect(r).toEqual({
+    code: 1,
+    stderr:
+      'execd: cannot listen on 192.0.2.1:0: no interface of this machine has that address; choose another with --host\n',
+    listened: false,
+  })
+  const unresolved = await start(['--port', '0', '--host', 'no-such-host.invalid'])
+  expect(unresolved.code).toBe(1)
+  expect(unresolved.stderr).toStartWith('execd: cannot listen on no-such-host.invalid:0: ')
+  expect(unresolved.stderr).toContain('check --host')
+})
