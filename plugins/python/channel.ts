@@ -339,7 +339,11 @@ export class LineChannel {
    * code then reaches the interpreter before execd sets up the response it will fill.
    */
   send(message: unknown): Promise<void> {
-    const data = Buffer.from(`${JSON.stringify(message)}\n`)
+    return this.sendBytes(Buffer.from(`${JSON.stringify(message)}\n`))
+  }
+
+  /** Sends bytes as they are (the compiled driver, before any message), as `send` sends. */
+  sendBytes(data: Uint8Array): Promise<void> {
     let offset = 0
     if (this.queued === 0 && !this.closed) {
       try {
