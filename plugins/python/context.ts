@@ -88,7 +88,7 @@ export class PythonContext implements RuntimeContext {
     }
     const ctx = new PythonContext(proc, channel, interruptsFd, opts.log)
     // Failing, it is the ready's wait below that says why (the interpreter is gone).
-    if (code) void channel.sendBytes(code).catch(() => {})
+    if (code) void channel.sendBytes(code)?.catch(() => {})
     const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()
@@ -129,11 +129,19 @@ export class PythonContext implements RuntimeContext {
         return
       }
       this.oom.mark()
-      await this.channel.send({ code, n: ++this.cells }).catch(() => {})
+      // Written at once nearly always: then no promise to wait for. A failed write shows as
+      // the channel's end below.
+      const sending = this.channel.send({ code, n: ++this.cells })
+      if (sending) await sending.catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.
-        const msg = this.channel.take() ?? (await this.channel.next())
-        if (!msg) break
+        const msg = this.channel.take()
+        if (!msg) {
+          const arrival = this.channel.arrival()
+          if (!arrival) break
+          await arrival
+          continue
+        }
         if (msg.type === 'done') return
         if (!FORWARDED.has(msg.type)) continue
         // The message is the event (its fields, then a timestamp): no copy of it is made.
