@@ -3,6 +3,7 @@ import { expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import { lineEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
+import type { SseItem } from '../../core/sse'
 import type { Runtime, RuntimeContext } from '../../core/plugin'
 import { CodeService } from './service'
 
@@ -37,7 +38,7 @@ test('a cell in a context named by id starts in the caller’s tick: no promise 
   const { execution, events } = started as Exclude<typeof started, Promise<unknown>>
   await execution!.done
   const types: string[] = []
-  for await (const item of events) types.push('event' in item ? item.event.type : item.type)
+  for await (const item of events) types.push('event' in item ? (item as SseItem).event.type : item.type)
   expect(types).toEqual(['init', 'ping', 'stdout', 'execution_complete'])
   // An unknown id is still a thrown CONTEXT_NOT_FOUND, and the default context still a promise.
   expect(() => code.run({ code: 'x', context: { id: 'nope' } })).toThrow('not found')
