@@ -94,15 +94,15 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
  * looked up only for another route, or for a body the direct route refuses.
  */
 function admit(handle: Handler, request: Request, path: string, opts: FrontDoorOptions): Response | Promise<Response> {
-  let direct: DirectRoute | undefined
-  let shape: JsonShape | undefined
-  const declared = () => {
-    // No query string: a direct route's answer depends on its body alone.
-    direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, path)
-    return direct !== undefined || (shape = opts.shapeOf(request.method, path)) !== undefined
-  }
-  if (!isJsonBody(request, opts.rawPrefixes, declared, path)) return safely(handle, request, path)
-  return readJson(handle, request, path, opts, direct, () => (direct ? opts.shapeOf(request.method, path) : shape))
+  // isJsonBody's steps in its order, written out: its callback for the route's declaration was
+  // two closures made on every request.
+  if (!mayHaveJson(request, opts.rawPrefixes, path)) return safely(handle, request, path)
+  // No query string: a direct route's answer depends on its body alone.
+  const direct = request.url.includes('?') ? undefined : opts.directOf?.(request.method, path)
+  if (direct) return readJson(handle, request, path, opts, direct, undefined)
+  const shape = opts.shapeOf(request.method, path)
+  if (shape === undefined && !typedAsJson(request)) return safely(handle, request, path)
+  return readJson(handle, request, path, opts, undefined, shape)
 }
 
 /** `/files` holds `/files` and `/files/…`, not `/filesx`. */
@@ -135,21 +135,25 @@ export function isJsonBody(
   declaresJson: () => boolean = () => false,
   path = pathOf(request.url),
 ): boolean {
+  if (!mayHaveJson(request, rawPrefixes, path)) return false
+  return declaresJson() || typedAsJson(request)
+}
+
+/** A request with a body, outside every raw prefix: JSON if its route declares it or its type allows. */
+function mayHaveJson(request: Request, rawPrefixes: readonly string[], path: string): boolean {
   if (request.method === 'GET' || request.method === 'HEAD' || !hasBody(request)) return false
   // A loop, not some(): no closure per request.
   for (const prefix of rawPrefixes) if (path.startsWith(prefix)) return false
-  if (declaresJson()) return true
+  return true
+}
+
+/** A Content-Type a body is read as JSON with when its route declares none: none, JSON, form, text. */
+function typedAsJson(request: Request): boolean {
   const [mime = ''] = (request.headers.get('content-type') ?? '').split(';')
   const type = mime.trim().toLowerCase()
-  if (
-    type !== '' &&
-    type !== 'application/json' &&
-    type !== 'application/x-www-form-urlencoded' &&
-    type !== 'text/plain'
-  ) {
-    return false
-  }
-  return true
+  return (
+    type === '' || type === 'application/json' || type === 'application/x-www-form-urlencoded' || type === 'text/plain'
+  )
 }
 
 /**
@@ -169,7 +173,8 @@ async function readJson(
   path: string,
   opts: FrontDoorOptions,
   direct: DirectRoute | undefined,
-  shapeOf: () => JsonShape | undefined,
+  /** The route's declared shape; for a direct route, looked up only if it refuses the body. */
+  shape: JsonShape | undefined,
 ): Promise<Response> {
   let text: string
   try {
@@ -190,8 +195,8 @@ async function readJson(
   try {
     body = parseJsonBody(text)
     // A body the direct route accepts is of its schema, hence of its shape: no check needed.
-    if (direct?.accepts(body)) return safely((value: unknown, r: Request) => direct.handle(value, r), body, request)
-    checkShape(body, shapeOf())
+    if (direct?.accepts(body)) return safely(handleDirect, direct, { body, request })
+    checkShape(body, direct ? opts.shapeOf(request.method, path) : shape)
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
@@ -224,6 +229,10 @@ function safely<A, B>(answer: (a: A, b: B) => Response | Promise<Response>, a: A
 }
 
 const failed = (err: unknown): Response => errorResponse(toExecdError(err))
+
+/** A direct route's answer to a body it accepts (called as its method, not a closure per request). */
+const handleDirect = (route: DirectRoute, call: { body: unknown; request: Request }): Promise<Response> =>
+  route.handle(call.body, call.request)
 
 function closing(res: Response): Response {
   res.headers.set('connection', 'close')

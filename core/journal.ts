@@ -243,65 +243,55 @@ export class Journal {
    * If some of those were dropped, a `status` event with text `events_dropped` comes first.
    */
   read(afterId = 0, { paces = true }: { paces?: boolean } = {}): ReadyIterator<SseItem> {
-    const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced }
+    const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced, gapReported: false }
     this.readers.add(reader)
     if (reader.paces) this.pacers++
-    const journal = this
-    let gapReported = false
-    const detach = () => {
-      if (!journal.readers.delete(reader)) return
-      if (reader.paces) journal.pacers--
-      journal.wakeWriter?.()
-    }
-    /** What the reader can have now: an item, the end, or undefined (it must wait). */
-    const step = (): IteratorResult<SseItem> | undefined => {
-      // A pacing reader can miss events only before its first step; a watcher at any step.
-      if (!gapReported || !reader.paces) {
-        gapReported = true
-        const first = journal.firstRetainedId
-        if (reader.cursor + 1 < first && journal.nextId > 1) {
-          const dropped = { from: reader.cursor + 1, to: first - 1 }
-          reader.cursor = first - 1
-          // Its id is the gap's last: a client that resumes from it asks for what follows the gap.
-          // Counted by the stream instead, it took the id of the first event dropped (1 on a replay),
-          // and a resume from there reported the same gap again.
-          const event = makeEvent('status', { text: 'events_dropped', dropped })
-          return { done: false, value: { id: dropped.to, event } }
-        }
+    return new JournalReader(this, reader)
+  }
+
+  /** A reader leaves (its end, or its client's): it no longer holds the producer back. */
+  detach(reader: Reader): void {
+    if (!this.readers.delete(reader)) return
+    if (reader.paces) this.pacers--
+    this.wakeWriter?.()
+  }
+
+  /** What `reader` can have now: an item, the end, or undefined (it must wait). */
+  step(reader: Reader): IteratorResult<SseItem> | undefined {
+    // A pacing reader can miss events only before its first step; a watcher at any step.
+    if (!reader.gapReported || !reader.paces) {
+      reader.gapReported = true
+      const first = this.firstRetainedId
+      if (reader.cursor + 1 < first && this.nextId > 1) {
+        const dropped = { from: reader.cursor + 1, to: first - 1 }
+        reader.cursor = first - 1
+        // Its id is the gap's last: a client that resumes from it asks for what follows the gap.
+        // Counted by the stream instead, it took the id of the first event dropped (1 on a replay),
+        // and a resume from there reported the same gap again.
+        const event = makeEvent('status', { text: 'events_dropped', dropped })
+        return { done: false, value: { id: dropped.to, event } }
       }
-      const entry = journal.entryAfter(reader.cursor)
-      if (entry) {
-        reader.cursor = entry.id
-        // once: a writer woken looks again and waits anew if it must (not a call per line read)
-        const wake = journal.wakeWriter
-        journal.wakeWriter = undefined
-        wake?.()
-        if (entry.line) return { done: false, value: entry.line }
-        return { done: false, value: { id: entry.id, event: entry.event! } }
-      }
-      if (journal.ended) {
-        detach()
-        return { done: true, value: undefined }
-      }
-      return undefined
     }
-    return {
-      [Symbol.asyncIterator]() {
-        return this
-      },
-      async next(): Promise<IteratorResult<SseItem>> {
-        for (;;) {
-          const now = step()
-          if (now) return now
-          await new Promise<void>(r => journal.wakeReaders.push(r))
-        }
-      },
-      ready: step,
-      async return(): Promise<IteratorResult<SseItem>> {
-        detach()
-        return { done: true, value: undefined }
-      },
+    const entry = this.entryAfter(reader.cursor)
+    if (entry) {
+      reader.cursor = entry.id
+      // once: a writer woken looks again and waits anew if it must (not a call per line read)
+      const wake = this.wakeWriter
+      this.wakeWriter = undefined
+      wake?.()
+      if (entry.line) return { done: false, value: entry.line }
+      return { done: false, value: { id: entry.id, event: entry.event! } }
     }
+    if (this.ended) {
+      this.detach(reader)
+      return DONE
+    }
+    return undefined
+  }
+
+  /** Settles once something is appended or the journal ends. */
+  appended(): Promise<void> {
+    return new Promise<void>(r => this.wakeReaders.push(r))
   }
 
   private get size(): number {
@@ -370,6 +360,42 @@ interface Reader {
   cursor: number
   /** Whether the producer waits for this reader rather than drop what it has not read. */
   paces: boolean
+  /** A gap before its first event was looked for (see Journal.step). */
+  gapReported: boolean
+}
+
+const DONE: IteratorResult<SseItem> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * One reader's iterator (Journal.read): a class, not an object of closures (five were made
+ * for every execution's reply).
+ */
+class JournalReader implements ReadyIterator<SseItem> {
+  constructor(
+    private readonly journal: Journal,
+    private readonly reader: Reader,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  async next(): Promise<IteratorResult<SseItem>> {
+    for (;;) {
+      const now = this.journal.step(this.reader)
+      if (now) return now
+      await this.journal.appended()
+    }
+  }
+
+  ready(): IteratorResult<SseItem> | undefined {
+    return this.journal.step(this.reader)
+  }
+
+  async return(): Promise<IteratorResult<SseItem>> {
+    this.journal.detach(this.reader)
+    return DONE
+  }
 }
 
 /**

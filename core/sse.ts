@@ -49,11 +49,30 @@ export const QUIET_WORK_HOLD_MS = 50
  * Whether the work ended within its hold: `holdMs`, then on to QUIET_WORK_HOLD_MS in all while
  * it has not spoken. A rejection of `ended` is no end: the frames then stream as they come.
  */
-async function endedWithin(ended: Promise<unknown>, holdMs: number, spoke?: Promise<unknown>): Promise<boolean> {
-  if ((await within(ended, holdMs).catch(() => 'timeout' as const)) !== 'timeout') return true
-  if (!spoke || QUIET_WORK_HOLD_MS <= holdMs) return false
+function endedWithin(ended: Promise<unknown>, holdMs: number, spoke?: Promise<unknown>): Promise<boolean> {
+  // One promise and one timer (an async function, within() and a catch were four promises per
+  // warm cell); holdMs is a constant far inside setTimeout's range.
+  const held = new Promise<boolean>(resolve => {
+    const timer = setTimeout(resolve, holdMs, false)
+    ended.then(
+      () => {
+        clearTimeout(timer)
+        resolve(true)
+      },
+      () => {
+        clearTimeout(timer)
+        resolve(false)
+      },
+    )
+  })
+  if (!spoke || QUIET_WORK_HOLD_MS <= holdMs) return held
+  return held.then(done => done || quietEnd(ended, spoke, QUIET_WORK_HOLD_MS - holdMs))
+}
+
+/** Whether silent work ends within `ms` more, before it speaks. */
+async function quietEnd(ended: Promise<unknown>, spoke: Promise<unknown>, ms: number): Promise<boolean> {
   const first = Promise.race([ended.then(() => 'ended' as const), spoke.then(() => 'spoke' as const)])
-  return (await within(first, QUIET_WORK_HOLD_MS - holdMs).catch(() => 'timeout' as const)) === 'ended'
+  return (await within(first, ms).catch(() => 'timeout' as const)) === 'ended'
 }
 
 /**
@@ -88,19 +107,45 @@ export interface SourceWithHeaders {
  * with a 503 before anything runs (a command started, a cell queued), then the source is made;
  * its own failures (an unknown id, bad input) give the slot back and answer as JSON errors.
  */
-export async function streamed(
+export function streamed(
   make: () => Source | SourceWithHeaders | Promise<Source | SourceWithHeaders>,
   opts: Omit<SseOptions, 'slot'> = {},
 ): Promise<Response> {
-  const slot = acquireStream()
-  let made: Source | SourceWithHeaders
+  let slot: () => void
+  let made: Source | SourceWithHeaders | Promise<Source | SourceWithHeaders>
   try {
-    made = await make()
+    slot = acquireStream()
   } catch (err) {
-    slot()
-    opts.onClose?.()
-    throw err
+    return Promise.reject(err)
   }
+  try {
+    made = make()
+  } catch (err) {
+    release(slot, opts)
+    return Promise.reject(err)
+  }
+  // Made in this tick (a warm cell in a named context): answered without a promise of its own.
+  if (!(made instanceof Promise)) return respond(made, opts, slot)
+  return made.then(
+    m => respond(m, opts, slot),
+    err => {
+      release(slot, opts)
+      throw err
+    },
+  )
+}
+
+/** A stream that never started gives its slot back and says it closed. */
+function release(slot: () => void, opts: Omit<SseOptions, 'slot'>): void {
+  slot()
+  opts.onClose?.()
+}
+
+function respond(
+  made: Source | SourceWithHeaders,
+  opts: Omit<SseOptions, 'slot'>,
+  slot: () => void,
+): Promise<Response> {
   if (Symbol.asyncIterator in made) return sseResponse(made, { ...opts, slot })
   const { events, headers, ended, spoke } = made
   return sseResponse(events, {

@@ -34,7 +34,13 @@ function benchPython(): string {
 }
 
 export async function startExecd(
-  opts: { env?: Record<string, string>; args?: string[]; bin?: string } = {},
+  opts: {
+    env?: Record<string, string>
+    args?: string[]
+    bin?: string
+    /** Every piece of the daemon's stderr as it comes (its logs, a runtime's own diagnostics). */
+    onStderr?: (text: string) => void
+  } = {},
 ): Promise<Execd> {
   const bin = opts.bin ?? EXECD_BIN
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
@@ -65,7 +71,9 @@ export async function startExecd(
     for (;;) {
       const { value, done } = await reader.read()
       if (done) break
-      stderr = (stderr + decoder.decode(value, { stream: true })).slice(-8192)
+      const text = decoder.decode(value, { stream: true })
+      opts.onStderr?.(text)
+      stderr = (stderr + text).slice(-8192)
     }
   })()
   const doFetch = (path: string, init: RequestInit = {}) =>

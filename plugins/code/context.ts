@@ -23,14 +23,30 @@ interface ContextHost {
 }
 
 /** The cell whose turn it is: waiting for an interpreter, or running in one. */
-interface RunningCell {
-  done: Promise<void>
+class RunningCell {
   /** Its code has gone to the interpreter (before that, it waits for a fresh one). */
-  started: boolean
+  started = false
   /** Interrupted before its code went out: it never runs. */
-  interrupted: boolean
+  interrupted = false
   /** The cell ignored an interrupt and its interpreter was killed. */
-  escalated: boolean
+  escalated = false
+  private over = false
+  private waited: Promise<void> | undefined
+  private resolve: (() => void) | undefined
+
+  /**
+   * Settles once the cell's turn is over. Made only when an interrupt asks: a promise and its
+   * resolver per cell were made for every cell, and nearly none is interrupted.
+   */
+  get done(): Promise<void> {
+    if (this.over) return Promise.resolve()
+    return (this.waited ??= new Promise<void>(r => (this.resolve = r)))
+  }
+
+  end(): void {
+    this.over = true
+    this.resolve?.()
+  }
 }
 
 export class CodeContext {
@@ -77,13 +93,17 @@ export class CodeContext {
     this.live = await this.startInterpreter()
   }
 
+  private readonly turnOver = (): void => {
+    this.queued--
+  }
+
   /** Runs `turn` after every turn queued before it; resolves (never rejects) when it is over. */
   enqueue(turn: () => Promise<void>): Promise<void> {
     // Idle (nothing queued or running): the turn starts now, in the caller's tick — the warm
     // cell's code reaches the interpreter without waiting for a microtask hop of the queue.
     const started = this.queued++ === 0 ? startNow(turn) : this.queue.then(turn)
-    const done = started.finally(() => this.queued--)
-    this.queue = done.catch(() => {})
+    // One promise that never rejects, for the count and the next turn (finally, then catch, made two).
+    this.queue = started.then(this.turnOver, this.turnOver)
     return this.queue
   }
 
@@ -93,13 +113,7 @@ export class CodeContext {
    * event rather than a throw. Call it from a turn of `enqueue`.
    */
   async run(code: string, emit: Emit): Promise<void> {
-    let cellDone: () => void = () => {}
-    const running: RunningCell = {
-      done: new Promise<void>(r => (cellDone = r)),
-      started: false,
-      interrupted: false,
-      escalated: false,
-    }
+    const running = new RunningCell()
     try {
       if (this.deleted) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
       // Its turn from here on: an interrupt while a fresh interpreter starts is for this cell
@@ -141,7 +155,7 @@ export class CodeContext {
       if (this.running === running) this.running = undefined
       // Idle time counts from the end of the last execution.
       if (!this.deleted) this.host.touch()
-      cellDone()
+      running.end()
     }
   }
 

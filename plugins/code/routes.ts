@@ -8,22 +8,28 @@ import { errorSchemas, errors } from '../../core/responses'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
-import type { CodeService } from './service'
+import type { CodeService, Started } from './service'
 
 const EMPTY_OK = { description: 'done, empty body' }
 
 const IdParams = t.Object({ contextId: t.String() })
 
-/** POST /code's answer, the same whichever way the request came. */
+const HOLD = { holdMs: SHORT_WORK_HOLD_MS }
+
+/**
+ * POST /code's answer, the same whichever way the request came. A cell in a context named by
+ * id starts in this tick: no promise until the reply waits for the cell's end.
+ */
 const runCode = (code: CodeService, body: Static<typeof RunCodeBody>, wait: boolean) =>
-  streamed(
-    async (): Promise<SourceWithHeaders> => {
-      const { execution, events } = await code.run({ ...body, wait })
-      if (!execution) return { events, headers: {} }
-      return { events, headers: { 'EXECD-EXECUTION-ID': execution.id }, ended: execution.done }
-    },
-    { holdMs: SHORT_WORK_HOLD_MS },
-  )
+  streamed(() => {
+    const started = code.run({ ...body, wait })
+    return started instanceof Promise ? started.then(sourceOf) : sourceOf(started)
+  }, HOLD)
+
+function sourceOf({ execution, events }: Started): SourceWithHeaders {
+  if (!execution) return { events, headers: {} }
+  return { events, headers: { 'EXECD-EXECUTION-ID': execution.id }, ended: execution.done }
+}
 
 /**
  * POST /code without a query, answered by the front door: a warm cell's round trip was twice

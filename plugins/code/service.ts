@@ -36,6 +36,15 @@ export interface CodeSettings {
   contextIdle: number
 }
 
+/** What `run` started: the execution (none for a shell command) and its events. */
+export interface Started {
+  execution?: Execution
+  events: AsyncIterable<ExecEvent | SseItem>
+}
+
+const FAIL_IF_BUSY = { failIfBusy: true }
+const QUEUE = { failIfBusy: false }
+
 /** Languages the reference runs as shell commands rather than in a context. */
 const SHELL_LANGUAGES: Record<string, boolean> = { '': false, command: false, 'background-command': true }
 
@@ -99,7 +108,7 @@ export class CodeService {
    * Starts an execution: no language runs `code` as a shell command (through the commands
    * section); otherwise in the given context or the language's default one.
    */
-  async run(req: RunRequest): Promise<{ execution?: Execution; events: AsyncIterable<ExecEvent | SseItem> }> {
+  run(req: RunRequest): Started | Promise<Started> {
     const language = req.context?.language ?? ''
     // Own keys only: 'constructor' or '__proto__' is no shell language (it would run code as
     // a background command).
@@ -110,13 +119,19 @@ export class CodeService {
           'NOT_SUPPORTED',
           'running code without a language needs the commands section, which is not in this executable',
         )
-      return { events: await runner.run({ command: req.code, background: SHELL_LANGUAGES[language] }) }
+      return runner.run({ command: req.code, background: SHELL_LANGUAGES[language] }).then(events => ({ events }))
     }
-    const ctx = req.context?.id ? this.contexts.get(req.context.id) : await this.contexts.defaultFor(language)
+    // A context named by id is found in this tick, and its cell started in it: no promise (a
+    // warm cell's round trip), where the default context may have to start first.
+    if (req.context?.id) return this.startIn(this.contexts.get(req.context.id), req, language)
+    return this.contexts.defaultFor(language).then(ctx => this.startIn(ctx, req, language))
+  }
+
+  private startIn(ctx: CodeContext, req: RunRequest, language: string): Started {
     if (language && ctx.language !== language) {
       throw new ExecdError('INVALID_REQUEST_BODY', `context ${ctx.id} runs ${ctx.language}, not ${language}`)
     }
-    const execution = this.executions.start(ctx, req.code, { failIfBusy: req.wait === false })
+    const execution = this.executions.start(ctx, req.code, req.wait === false ? FAIL_IF_BUSY : QUEUE)
     return { execution, events: execution.journal.read(0) }
   }
 

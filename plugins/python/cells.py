@@ -46,7 +46,7 @@ def _on_sigint(signum, frame):
         raise KeyboardInterrupt
 
 
-signal.signal(signal.SIGINT, _on_sigint)
+_signal.signal(_signal.SIGINT, _on_sigint)
 
 
 def _run_code(code_obj):
@@ -60,16 +60,46 @@ def _run_code(code_obj):
 # A line that may be one expression: no statement keyword first, no `;`, no `=` of an
 # assignment (`==`, `!=`, `<=`, `>=` are comparisons). A line it lets through that is no
 # expression only costs a failed compile; one it stops takes the syntax tree's way, as before.
-_MAYBE_EXPRESSION = re.compile(
-    r'(?!\s*(?:import|from|def|class|for|while|if|with|try|del|pass|return|raise|global|nonlocal|assert|async\s+(?:def|for|with)|break|continue)\b)[^;=\n]*(?:[=!<>]=[^;=\n]*)*$'
-)
+# By hand, not a regular expression: importing re was ~2 ms of every cold context's start.
+_STATEMENTS = frozenset((
+    'import', 'from', 'def', 'class', 'for', 'while', 'if', 'with', 'try', 'del', 'pass', 'return',
+    'raise', 'global', 'nonlocal', 'assert', 'break', 'continue'))
+_ASYNC_STATEMENTS = frozenset(('def', 'for', 'with'))
+
+
+def _first_word(text, at=0):
+    """The identifier-like word at `at` (after blanks), and where it ends."""
+    n = len(text)
+    while at < n and text[at].isspace():
+        at += 1
+    end = at
+    while end < n and (text[end].isalnum() or text[end] == '_'):
+        end += 1
+    return text[at:end], end
+
+
+def _maybe_expression(source):
+    if ';' in source or '\n' in source:
+        return False
+    word, end = _first_word(source)
+    if word in _STATEMENTS or (word == 'async' and _first_word(source, end)[0] in _ASYNC_STATEMENTS):
+        return False
+    at = source.find('=')
+    while at >= 0:
+        if source.startswith('=', at + 1):  # `==`
+            at = source.find('=', at + 2)
+        elif at > 0 and source[at - 1] in '!<>':  # `!=`, `<=`, `>=`
+            at = source.find('=', at + 1)
+        else:
+            return False
+    return True
 
 
 def _compiled_expression(source, filename):
     """The code of a cell that is one expression, compiled from its source (the syntax tree's
     way builds Python objects of the tree and compiles them back: two compiles, most of a warm
     `x + 1`'s time in the driver); None when it is not one."""
-    if not _MAYBE_EXPRESSION.match(source.strip()):
+    if not _maybe_expression(source.strip()):
         return None
     try:
         return compile(source, filename, 'eval', flags=_TOP_LEVEL_AWAIT)
@@ -101,9 +131,57 @@ def _execute(source, filename):
 _DRIVER_FILE = sys._getframe().f_code.co_filename
 
 
+# Cells' sources for linecache (tracebacks, inspect.getsource), kept here until something
+# imports it: importing it for every cell was ~5 ms of a cold context's first (tokenize, re).
+_cell_sources = {}
+
+
+def _remember_source(filename, source):
+    _cell_sources[filename] = (len(source), None, source.splitlines(True), filename)
+    _fill_linecache()
+
+
+def _fill_linecache():
+    linecache = sys.modules.get('linecache')
+    if linecache is not None and _cell_sources:
+        linecache.cache.update(_cell_sources)
+        _cell_sources.clear()
+
+
+class _LinecacheImport(object):
+    """First on sys.meta_path until linecache is imported, by anyone (inspect, traceback, a
+    cell): the module it finds fills its cache with the cells' sources once it has loaded."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != 'linecache':
+            return None
+        try:
+            sys.meta_path.remove(cls)
+        except ValueError:
+            pass
+        import importlib.machinery
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        loader = getattr(spec, 'loader', None)
+        if loader is None or not hasattr(loader, 'exec_module'):
+            return spec  # cells still fill it, from their next one on (and any traceback does)
+        load = loader.exec_module
+
+        def exec_module(module):
+            load(module)
+            module.cache.update(_cell_sources)
+            _cell_sources.clear()
+        loader.exec_module = exec_module
+        return spec
+
+
+sys.meta_path.insert(0, _LinecacheImport)
+
+
 def _user_traceback(etype, value, tb):
     # The user's frames only: the driver's own (running the cell, input(), SIGINT) are hidden.
     import traceback
+    _fill_linecache()
     lines = []
     if not isinstance(value, SyntaxError):
         frames = [f for f in traceback.extract_tb(tb) if f.filename != _DRIVER_FILE]
@@ -130,8 +208,7 @@ def _cell(source, n):
     _Cell.count += 1
     _Cell.counted = False
     filename = '<cell-%d>' % _Cell.count
-    import linecache
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    _remember_source(filename, source)
     error = None
     synced = False
     try:
@@ -166,15 +243,42 @@ def _cell(source, n):
 # json.loads(bytes) guesses the encoding first (execd's lines are UTF-8): a tenth of a warm
 # cell. The decoder's C scanner itself: JSONDecoder.decode's Python layers around it took 1 of
 # its 1.4 µs. execd's lines are one JSON object each, from its first character.
-_scan_message = json.scanner.make_scanner(json.JSONDecoder())
+class _ScanContext(object):
+    # What the C scanner reads of a JSONDecoder: json.decoder itself is not imported (see the
+    # driver's imports). execd never sends NaN or Infinity; they parse as json does.
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {'-Infinity': float('-inf'), 'Infinity': float('inf'), 'NaN': float('nan')}.__getitem__
+    memo = {}
+
+
+_scan_message = _json.make_scanner(_ScanContext())
 
 
 def _decode_message(text):
     return _scan_message(text, 0)[0]
 
 
+def _ready_message():
+    """`ready`, with this interpreter's version in full and, when execd asked for it (it has
+    none for this interpreter yet), the driver's compiled code: execd hands that to the next
+    interpreter it starts, which then skips compiling the driver (~5 ms of a cold start)."""
+    code = ''
+    global _execd_compiled
+    compiled = globals().get('_execd_compiled')
+    if compiled is not None:
+        _execd_compiled = None  # sent once; the code object is not kept for it
+        import marshal
+        code = ', "code": "%s"' % marshal.dumps(compiled).hex()
+    return ('{"type": "ready", "python": %s, "version": %s, "pid": %d, "executable": %s%s}\n' % (
+        _quote(sys.version.split()[0]), _quote(sys.version), os.getpid(), _quote(sys.executable or ''), code)).encode()
+
+
 def _main_loop():
-    _send({'type': 'ready', 'python': sys.version.split()[0], 'pid': os.getpid(), 'executable': sys.executable})
+    _send(_ready_message())
     while True:
         try:
             line = _read_line()

@@ -323,6 +323,15 @@ export class LineChannel {
     }
   }
 
+  /**
+   * Settles once more has arrived or the channel has closed; undefined when it has closed
+   * already. For a reader that `take()`s: one promise per wait, no async layer around it.
+   */
+  arrival(): Promise<void> | undefined {
+    if (this.closed) return undefined
+    return new Promise<void>(r => (this.wake = r))
+  }
+
   /** The next message, or undefined once the other side has closed (or died). */
   async next(): Promise<Record<string, any> | undefined> {
     for (;;) {
@@ -338,8 +347,16 @@ export class LineChannel {
    * none waiting it is written at once, before anything else the caller's tick does: a cell's
    * code then reaches the interpreter before execd sets up the response it will fill.
    */
-  send(message: unknown): Promise<void> {
-    const data = Buffer.from(`${JSON.stringify(message)}\n`)
+  send(message: unknown): Promise<void> | undefined {
+    return this.sendBytes(Buffer.from(`${JSON.stringify(message)}\n`))
+  }
+
+  /**
+   * Sends bytes as they are (the compiled driver, before any message), as `send` sends.
+   * Undefined when they were written whole at once (a warm cell's code): nothing to wait for,
+   * no promise made.
+   */
+  sendBytes(data: Uint8Array): Promise<void> | undefined {
     let offset = 0
     if (this.queued === 0 && !this.closed) {
       try {
@@ -347,7 +364,7 @@ export class LineChannel {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return Promise.reject(err)
       }
-      if (offset === data.length) return Promise.resolve()
+      if (offset === data.length) return undefined
     }
     this.queued++
     this.writing = this.writing.then(async () => {

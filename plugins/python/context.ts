@@ -12,13 +12,13 @@ import { LineChannel } from './channel'
 import cellsSource from './cells.py' with { type: 'text' }
 import driverSource from './driver.py' with { type: 'text' }
 import resultsSource from './results.py' with { type: 'text' }
+import bootstrapSource from './bootstrap.py' with { type: 'text' }
 
 const FORWARDED = new Set<EventType>(['stdout', 'stderr', 'execution_count', 'result', 'error'])
 const STDERR_TAIL = 4096
 // The driver (three files, one program) arrives as argv[1] and runs under its own file name,
-// so tracebacks can hide it.
+// so tracebacks can hide it; bootstrap.py runs it, compiled by an earlier interpreter if it can.
 const DRIVER = [driverSource, resultsSource, cellsSource].join('\n')
-const BOOTSTRAP = "import sys; exec(compile(sys.argv[1], '<execd-driver>', 'exec'))"
 
 export interface PythonStart {
   python: string
@@ -26,6 +26,11 @@ export interface PythonStart {
   env: Record<string, string>
   log: Logger
   readyTimeoutMs?: number
+  /**
+   * The driver compiled by an earlier interpreter at this path (`driverCode` of its context):
+   * a version, a NUL and the code's marshal bytes, written to the channel before anything else.
+   */
+  driverCode?: Uint8Array
 }
 
 export class PythonContext implements RuntimeContext {
@@ -38,6 +43,8 @@ export class PythonContext implements RuntimeContext {
   private stderrTail = ''
   private readonly stderrDone: Promise<void>
   private readonly oom = new OomWatch()
+  /** The driver as this interpreter compiled it, for PythonStart.driverCode; taken once. */
+  driverCode: Uint8Array | undefined
 
   private constructor(
     private readonly proc: OwnedProcess,
@@ -56,7 +63,8 @@ export class PythonContext implements RuntimeContext {
 
   /** Spawns the interpreter and waits for the driver's `ready`. */
   static async start(opts: PythonStart): Promise<PythonContext> {
-    const proc = spawnOwned([opts.python, '-u', '-c', BOOTSTRAP, DRIVER], {
+    const code = opts.driverCode
+    const proc = spawnOwned([opts.python, '-u', '-c', bootstrapSource, DRIVER, String(code?.length ?? 0)], {
       cwd: opts.cwd,
       env: { ...opts.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', MPLBACKEND: opts.env.MPLBACKEND ?? 'Agg' },
       stdin: 'ignore',
@@ -79,12 +87,15 @@ export class PythonContext implements RuntimeContext {
       throw err
     }
     const ctx = new PythonContext(proc, channel, interruptsFd, opts.log)
+    // Failing, it is the ready's wait below that says why (the interpreter is gone).
+    if (code) void channel.sendBytes(code)?.catch(() => {})
     const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()
       const why = ready === 'timeout' ? 'did not start within 20 s' : `exited (${describeExit(await proc.exited)})`
       throw new Error(`${opts.python} ${why}${ctx.stderrTail ? `: ${ctx.stderrTail.trim()}` : ''}`)
     }
+    ctx.driverCode = compiledDriver(ready)
     opts.log.debug('python ready', { pid: proc.pid, version: ready.python })
     return ctx
   }
@@ -118,11 +129,19 @@ export class PythonContext implements RuntimeContext {
         return
       }
       this.oom.mark()
-      await this.channel.send({ code, n: ++this.cells }).catch(() => {})
+      // Written at once nearly always: then no promise to wait for. A failed write shows as
+      // the channel's end below.
+      const sending = this.channel.send({ code, n: ++this.cells })
+      if (sending) await sending.catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.
-        const msg = this.channel.take() ?? (await this.channel.next())
-        if (!msg) break
+        const msg = this.channel.take()
+        if (!msg) {
+          const arrival = this.channel.arrival()
+          if (!arrival) break
+          await arrival
+          continue
+        }
         if (msg.type === 'done') return
         if (!FORWARDED.has(msg.type)) continue
         // The message is the event (its fields, then a timestamp): no copy of it is made.
@@ -190,4 +209,11 @@ export class PythonContext implements RuntimeContext {
       this.log.debug('python stderr closed', { error: String(err) })
     }
   }
+}
+
+/** A ready's compiled driver as PythonStart.driverCode takes it, if it sent one. */
+function compiledDriver(ready: Record<string, any>): Uint8Array | undefined {
+  const { version, code } = ready
+  if (typeof version !== 'string' || typeof code !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(code)) return undefined
+  return Buffer.concat([Buffer.from(version), Buffer.from([0]), Buffer.from(code, 'hex')])
 }

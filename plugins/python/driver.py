@@ -10,24 +10,35 @@
 # output, stdin), results.py (rich results, display, matplotlib), cells.py (cells, main loop).
 #
 # Only cheap modules at startup (context creation time); the rest are imported when needed.
+#
+# Not json, re, socket or signal: their Python layers (json's decoder imports re; re, socket and
+# signal build enums) were ~5 ms of every cold context's start, where the C modules under them
+# (_json, _socket, _signal) are built in or already loaded. json loads on the first message
+# that needs its encoder (an error, a value that is not all strings).
 import builtins
 import codecs
 import io
-import json
 import os
-import re
 import select
-import signal
-import socket
 import sys
 import threading
 import types
+import _signal
+import _socket
+try:
+    import _json
+except ImportError:  # a Python without the C accelerator: json's own Python versions
+    import json
+
+    class _json(object):
+        encode_basestring_ascii = staticmethod(json.encoder.encode_basestring_ascii)
+        make_scanner = staticmethod(lambda _context: json.scanner.make_scanner(json.JSONDecoder()))
 
 sys.argv = ['']  # execd passed this program as argv[1]
 os.set_inheritable(3, False)  # a background child must not keep the channel open
 os.set_inheritable(4, False)
-_chan = socket.socket(fileno=3)
-_interrupts = socket.socket(fileno=4)
+_chan = _socket.socket(fileno=3)
+_interrupts = _socket.socket(fileno=4)
 _interrupts.setblocking(False)
 # Bytes read from the channel after the last whole line, in pieces (joined once a newline
 # comes: a large cell arrives in many reads).
@@ -53,11 +64,22 @@ _send_lock = threading.Lock()
 
 
 _held = []
-# json.dumps(msg, default=str) made this encoder anew for every message.
-_dumps = json.JSONEncoder(default=str).encode
+_encoders = {}
+
+
+def _dumps(msg):
+    """JSON of a message that is not put together by hand (json.dumps(msg, default=str) made
+    its encoder anew for every message; this one is made once, on the first such message)."""
+    encode = _encoders.get('dumps')
+    if encode is None:
+        import json
+        encode = _encoders['dumps'] = json.JSONEncoder(default=str).encode
+    return encode(msg)
+
+
 # JSON of one string, in C. The hot messages (output, a value of strings) are put together
 # with it: the encoder object's Python layers took 3 of the 4 µs of a result message.
-_quote = json.encoder.encode_basestring_ascii
+_quote = _json.encode_basestring_ascii
 
 
 def _text_message(kind, text):
@@ -88,7 +110,15 @@ def _send(msg, hold=False):
 # 30 MB value again held its event loop for seconds. Strings only: the JSON of a string is the
 # same from either side, byte for byte (numbers, for one, are not).
 _BULK_MIN = 64 * 1024
-_compact = json.JSONEncoder(ensure_ascii=False, separators=(',', ':'), check_circular=False).encode
+
+
+def _compact(value):
+    encode = _encoders.get('compact')
+    if encode is None:
+        import json
+        encode = _encoders['compact'] = json.JSONEncoder(
+            ensure_ascii=False, separators=(',', ':'), check_circular=False).encode
+    return encode(value)
 
 
 def _bulk(kind, value):

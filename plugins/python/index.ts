@@ -49,6 +49,8 @@ class PythonRuntime implements Runtime {
    * costs a chdir instead of a python start-up (~10x faster); replaced after each use.
    */
   private spare: { key: string; ctx: Promise<PythonContext | undefined> } | undefined
+  /** Per interpreter path, the driver as the first interpreter there compiled it (PythonStart.driverCode). */
+  private readonly compiled = new Map<string, Uint8Array>()
 
   open(): Runtime {
     return new PythonRuntime()
@@ -69,10 +71,19 @@ class PythonRuntime implements Runtime {
   }
 
   async start(opts: StartOptions): Promise<RuntimeContext> {
-    const start: PythonStart = { python: interpreterOf(opts.config), cwd: opts.cwd, env: opts.env, log: opts.log }
+    const python = interpreterOf(opts.config)
+    const start: PythonStart = { python, cwd: opts.cwd, env: opts.env, log: opts.log }
     const key = `${start.python}\0${JSON.stringify(opts.env)}`
-    const ctx = (await this.takeSpare(key, opts.cwd)) ?? (await startContext(start))
+    const ctx = (await this.takeSpare(key, opts.cwd)) ?? (await this.startOne(start))
     if (settingsOf(opts.config, OPTIONS).spare > 0) this.prepareSpare(key, { ...start, cwd: process.cwd() })
+    return ctx
+  }
+
+  /** Starts an interpreter, handing it the driver compiled already, or keeping the one it compiled. */
+  private async startOne(start: PythonStart): Promise<PythonContext> {
+    const ctx = await startContext({ ...start, driverCode: this.compiled.get(start.python) })
+    if (ctx.driverCode) this.compiled.set(start.python, ctx.driverCode)
+    ctx.driverCode = undefined
     return ctx
   }
 
@@ -99,7 +110,7 @@ class PythonRuntime implements Runtime {
     // Started a moment later, so it does not compete with the new context's first cell.
     setTimeout(() => {
       if (this.spare) return
-      this.spare = { key, ctx: startContext(start).catch(() => undefined) }
+      this.spare = { key, ctx: this.startOne(start).catch(() => undefined) }
     }, 200)
   }
 }
