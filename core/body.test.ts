@@ -33,6 +33,14 @@ describe('DepthScanner', () => {
     s.feed('"\\\\"}')
     expect(await codeOf(() => s.feed('[[1]]'))).toBe('ok')
   })
+
+  test('members and elements are counted by their commas across chunks, not those inside strings', async () => {
+    const s = new DepthScanner(64, 5)
+    s.feed('{"a":"1,2,3,4,5,6",')
+    s.feed('"b":[1,2')
+    expect(await codeOf(() => s.feed(',3],"c":4}'))).toBe('ok')
+    expect(await codeOf(() => s.feed(','))).toBe('400 INVALID_REQUEST_BODY')
+  })
 })
 
 describe('readJsonText', () => {
