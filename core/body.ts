@@ -40,16 +40,29 @@ export class DepthScanner {
     private readonly maxValues = MAX_JSON_VALUES,
   ) {}
 
-  /** Throws 400 as soon as `text` pushes the nesting or the count of values past its limit. */
+  /**
+   * Throws 400 as soon as `text` pushes the nesting or the count of values past its limit.
+   * Inside a string only its end matters: found with indexOf (a quote ends it unless an odd run
+   * of backslashes comes before it), not a character at a time (a 16 MiB body: 75-109 ms of
+   * the event loop before).
+   */
   feed(text: string): void {
     let { depth, inString, escaped, commas } = this
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
+    const n = text.length
+    for (let i = 0; i < n; i++) {
       if (inString) {
-        if (escaped) escaped = false
-        else if (c === 0x5c) escaped = true
-        else if (c === 0x22) inString = false
-      } else if (c === 0x22) inString = true
+        const end = stringEnd(text, i, escaped)
+        if (end < 0) {
+          escaped = escapedAfter(text, i, escaped)
+          break
+        }
+        inString = false
+        escaped = false
+        i = end
+        continue
+      }
+      const c = text.charCodeAt(i)
+      if (c === 0x22) inString = true
       else if (c === 0x2c) {
         if (++commas >= this.maxValues) {
           throw new ExecdError(
@@ -68,6 +81,34 @@ export class DepthScanner {
     this.escaped = escaped
     this.commas = commas
   }
+}
+
+/**
+ * Backslashes in a row just before `end`, counted back no further than `from`; `escaped` says
+ * whether the character at `from` is escaped (a backslash the chunk before left open), and
+ * such a backslash at `from` escapes nothing itself.
+ */
+function backslashesBefore(text: string, from: number, end: number, escaped: boolean): number {
+  let k = end - 1
+  while (k >= from && text.charCodeAt(k) === 0x5c) k--
+  const run = end - 1 - k
+  return k < from && escaped ? run - 1 : run
+}
+
+/** The quote that ends the string `from` is inside of, or -1 when it goes on past `text`. */
+function stringEnd(text: string, from: number, escaped: boolean): number {
+  for (let q = text.indexOf('"', from); q >= 0; q = text.indexOf('"', q + 1)) {
+    const run = backslashesBefore(text, from, q, escaped)
+    // -1: the quote is the escaped character at `from` itself.
+    if (run >= 0 && run % 2 === 0) return q
+  }
+  return -1
+}
+
+/** Whether the next chunk's first character is escaped, when a string runs on past `text`. */
+function escapedAfter(text: string, from: number, escaped: boolean): boolean {
+  if (from >= text.length) return escaped
+  return backslashesBefore(text, from, text.length, escaped) % 2 === 1
 }
 
 /** Decodes a whole body at once (no stream state to keep). */
