@@ -82,6 +82,20 @@ function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
 const afterOwnership = (sections: readonly Plugin[], ready: () => Promise<unknown>): Plugin[] =>
   sections.map(section => ({ ...section, open: async ctx => (await ready(), section.open(ctx)) }))
 
+/**
+ * `EXECD_LOOP_LAG_LOG=<file>`: the debug-only probe of the event loop's delay (core/loop-lag.ts),
+ * told of every request. Taken out of the environment, as children need not see it.
+ */
+async function withLoopLagProbe<F extends (req: Request, server: Bun.Server<unknown>) => unknown>(
+  fetch: F,
+): Promise<F> {
+  const path = process.env.EXECD_LOOP_LAG_LOG
+  if (!path) return fetch
+  delete process.env.EXECD_LOOP_LAG_LOG
+  const probe = (await import('../core/loop-lag')).startLoopLagProbe(path)
+  return ((req, server) => (probe.request(req), fetch(req, server))) as F
+}
+
 /** Runs `fn` once the event loop has polled for I/O at least once (see the call below). */
 const afterFirstPoll = (fn: () => void) => setImmediate(() => setImmediate(fn))
 
@@ -129,10 +143,13 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const ownership = processOwnership(settings, log)
 
   // Listening comes first: each group of routes is built after, or on its first request.
-  const { app, fetch, loadAll, close } = await createApp(
-    { plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log },
-    { lazy: true },
-  )
+  const {
+    app,
+    fetch: answer,
+    loadAll,
+    close,
+  } = await createApp({ plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log }, { lazy: true })
+  const fetch = await withLoopLagProbe(answer)
   let server: ReturnType<typeof Bun.serve>
   try {
     server = listen()

@@ -33,6 +33,58 @@ describe('DepthScanner', () => {
     s.feed('"\\\\"}')
     expect(await codeOf(() => s.feed('[[1]]'))).toBe('ok')
   })
+
+  test('strings skipped by search agree with a walk of every character, however the text is cut', () => {
+    // The scan as it was, one character at a time: the reference.
+    const walk = (chunks: string[], max: number, maxValues: number) => {
+      let [depth, inString, escaped, commas] = [0, false, false, 0]
+      for (const text of chunks)
+        for (const ch of text) {
+          if (inString) {
+            if (escaped) escaped = false
+            else if (ch === '\\') escaped = true
+            else if (ch === '"') inString = false
+          } else if (ch === '"') inString = true
+          else if (ch === ',') {
+            if (++commas >= maxValues) return 'values'
+          } else if (ch === '{' || ch === '[') {
+            if (++depth > max) return 'depth'
+          } else if (ch === '}' || ch === ']') depth--
+        }
+      return `ok ${depth} ${inString} ${escaped} ${commas}`
+    }
+    const scan = (chunks: string[], max: number, maxValues: number) => {
+      const s = new DepthScanner(max, maxValues)
+      try {
+        for (const c of chunks) s.feed(c)
+      } catch (err) {
+        return (err as Error).message.includes('nested') ? 'depth' : 'values'
+      }
+      const state = s as unknown as Record<string, unknown>
+      return `ok ${state.depth} ${state.inString} ${state.escaped} ${state.commas}`
+    }
+    let seed = 7
+    const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n)
+    for (let t = 0; t < 20_000; t++) {
+      const text = Array.from({ length: next(24) }, () => '"\\[]{},a'[next(9)]).join('')
+      const chunks: string[] = []
+      for (let from = 0; from < text.length;) {
+        const to = from + 1 + next(6)
+        chunks.push(text.slice(from, to), ...(next(5) === 0 ? [''] : []))
+        from = to
+      }
+      const [max, maxValues] = [1 + next(4), 1 + next(6)]
+      expect(scan(chunks, max, maxValues)).toBe(walk(chunks, max, maxValues))
+    }
+  })
+
+  test('members and elements are counted by their commas across chunks, not those inside strings', async () => {
+    const s = new DepthScanner(64, 5)
+    s.feed('{"a":"1,2,3,4,5,6",')
+    s.feed('"b":[1,2')
+    expect(await codeOf(() => s.feed(',3],"c":4}'))).toBe('ok')
+    expect(await codeOf(() => s.feed(','))).toBe('400 INVALID_REQUEST_BODY')
+  })
 })
 
 describe('readJsonText', () => {

@@ -135,7 +135,7 @@ export class GoContext implements RuntimeContext {
       ;(this.proc?.proc.stdin as { end?: () => void } | undefined)?.end?.()
     } catch {}
     await this.proc?.kill('close', 500)
-    this.dir.close()
+    await this.dir.closeAsync()
   }
 
   private send(message: unknown): void {

@@ -3,9 +3,17 @@
  * message carries its `channel`). Listeners see every text message; binary frames (comm
  * buffers) are ignored since no execd event can carry them.
  */
+import { nestedDeeperThan } from '../../core/json-depth'
 import type { JupyterMessage } from './messages'
 
 const CONNECT_TIMEOUT_MS = 30_000
+
+/**
+ * Nesting past which a frame is dropped unparsed (core/json-depth.ts): an 8 MB frame nested
+ * millions deep held the event loop 0.2–1.3 s while parsed. A display's JSON (a chart's spec)
+ * nests tens of levels; python's own channel drops results past the same 1,000.
+ */
+const MAX_MESSAGE_DEPTH = 1000
 
 export class KernelChannel {
   private readonly listeners = new Set<(msg: JupyterMessage) => void>()
@@ -16,6 +24,8 @@ export class KernelChannel {
     ws.addEventListener('message', ev => {
       this.acknowledge()
       if (typeof ev.data !== 'string') return
+      // No message nests this deep; a frame that does is dropped before the parser builds it.
+      if (nestedDeeperThan(ev.data, MAX_MESSAGE_DEPTH)) return
       let msg: unknown
       try {
         msg = JSON.parse(ev.data)

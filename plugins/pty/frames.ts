@@ -4,7 +4,7 @@
  * with an `error` frame: nothing a client sends may throw in the socket handler, where an
  * exception ends the whole daemon.
  */
-import { DepthScanner, MAX_JSON_DEPTH } from '../../core/body'
+import { DepthScanner, MAX_JSON_DEPTH, MAX_JSON_VALUES } from '../../core/body'
 
 /** Signals a client may send (as the reference allows). */
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGQUIT', 'SIGHUP'] as const
@@ -53,11 +53,13 @@ export function parseFrame(message: string | Uint8Array): ClientFrame {
   }
   let frame: unknown
   try {
-    // The HTTP bodies' depth limit holds for frames too: a 100,000-deep array parses for the
-    // better part of a second, with every other request waiting.
+    // The HTTP bodies' limits hold for frames too: a 100,000-deep array parses for the better
+    // part of a second, with every other request waiting; so do a million keys.
     new DepthScanner().feed(message)
   } catch {
-    return invalid(`a frame may nest at most ${MAX_JSON_DEPTH} levels`)
+    return invalid(
+      `a frame may nest at most ${MAX_JSON_DEPTH} levels and hold at most ${MAX_JSON_VALUES} members and elements`,
+    )
   }
   try {
     frame = JSON.parse(message)

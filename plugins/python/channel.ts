@@ -66,7 +66,7 @@ const MAX_RESULT_DEPTH = 1000
 
 function tooDeep(line: string): boolean {
   try {
-    new DepthScanner(MAX_RESULT_DEPTH).feed(line)
+    new DepthScanner(MAX_RESULT_DEPTH, Number.POSITIVE_INFINITY).feed(line)
     return false
   } catch {
     return true

@@ -107,6 +107,8 @@ export function startFakeJupyter(opts: FakeSpecs): FakeJupyter {
     },
     websocket: {
       maxPayloadLength: 1 << 30,
+      // Bun drops what is sent past 16 MB not yet written: a behaviour's frames all go, in order.
+      backpressureLimit: 1 << 30,
       message(ws, message) {
         const req = JSON.parse(String(message)) as Json
         const kernel = ws.data.kernel
