@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -53,3 +53,50 @@ test('a range of which nothing is left: 416 with the size the file has now', asy
     expect([err.code, err.headers?.['content-range']]).toEqual(['RANGE_NOT_SATISFIABLE', 'bytes */20'])
   }
 })
+
+/** Descriptors of this process open on unnamed files in TMPDIR (the download copies). */
+function copiesOpen(): number {
+  let n = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(tmpdir(), '#'))) n++
+    } catch {}
+  }
+  return n
+}
+
+test('a private copy stays open until its answer is over, so the copy is freed by execd, off the event loop', async () => {
+  const path = join(dir, 'unread')
+  writeFileSync(path, Buffer.alloc(24 * 1024 * 1024, 7))
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: async (request, server) =>
+      fileBody('GET', await open(path, 'r'), 0, 24 * 1024 * 1024, 200, {}, { answer: { request, server } }),
+  })
+  // A client that asks and never reads: more than the sockets' buffers hold stays unsent.
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port: server.port!,
+    socket: {
+      data() {},
+      open(s) {
+        s.pause?.()
+      },
+    },
+  })
+  try {
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\n\r\n`)
+    const deadline = Date.now() + 10_000
+    while (copiesOpen() < 2 && Date.now() < deadline) await Bun.sleep(50)
+    // Bun's descriptor and execd's, well past the hand-over that closed execd's before.
+    await Bun.sleep(500)
+    expect(copiesOpen()).toBe(2)
+  } finally {
+    socket.end()
+  }
+  const deadline = Date.now() + 10_000
+  while (copiesOpen() > 0 && Date.now() < deadline) await Bun.sleep(50)
+  expect(copiesOpen()).toBe(0)
+  server.stop(true)
+}, 30_000)
