@@ -3,6 +3,7 @@
  * every command as the reference does, then the request's) and the user (from /etc/passwd).
  */
 import { existsSync, readFileSync } from 'node:fs'
+import { users } from '../../core/accounts'
 import { childEnv } from '../../core/child-env'
 import { expandVars } from '../../core/workdir'
 
@@ -29,26 +30,18 @@ function envsFile(env: Env = process.env): Record<string, string> {
   return out
 }
 
-interface UserEntry {
+export interface UserEntry {
   name: string
   uid: number
-  gid: number
+  /** Absent when the entry's group field is not a number. */
+  gid?: number
   home: string
 }
 
 /** The /etc/passwd entry of `uid`, if any. */
 export function lookupUser(uid: number): UserEntry | undefined {
-  let text = ''
-  try {
-    text = readFileSync('/etc/passwd', 'utf8')
-  } catch {
-    return undefined
-  }
-  for (const line of text.split('\n')) {
-    const [name, , u, g, , home] = line.split(':')
-    if (u !== undefined && Number(u) === uid && name) return { name, uid, gid: Number(g), home: home ?? '/' }
-  }
-  return undefined
+  const a = users().byId.get(uid)
+  return a && { name: a.name, uid, gid: a.gid, home: a.home ?? '/' }
 }
 
 /** The full environment of a command. */
