@@ -194,6 +194,16 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     const st = statSync(join(shared, 'mine'))
     expect([st.uid, st.gid]).toEqual([65534, 65534])
   })
+  test('uid 65534 (both uid modes) can make temp files: its private /tmp is 1777, as on any system', async () => {
+    for (const uid_mode of ['setpriv', 'userns'] as const) {
+      await isolation().withSession({ workspace: { path: ws }, uid: 65534, uid_mode }, async s => {
+        // bwrap's tmpfs was 0755 and root's: mktemp (pip, compilers, any temp file) was refused.
+        const e = await s.run('stat -c %a /tmp; f=$(mktemp -p /tmp) && echo made && rm "$f"')
+        expect(stdout(e)).toEqual(['1777', 'made'])
+      })
+    }
+  })
+
   test('uid_mode userns: the shell is uid 65534 in its own user namespace', async () => {
     const caps = await isolation().capabilities()
     if (!caps.userns_available) throw new Error(`no user namespaces here: ${caps.message}`)

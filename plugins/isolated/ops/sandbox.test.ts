@@ -32,6 +32,8 @@ test('strict: new namespaces, no network, system dirs read-only, the workspace b
   expect(after(argv, '--bind')).toEqual(['/work/ws'])
   expect(after(argv, '--chdir')).toEqual(['/work/ws'])
   expect(after(argv, '--tmpfs')).toEqual(['/tmp'])
+  // 1777, as /tmp is anywhere: a uid-switched shell makes its temp files there.
+  expect(argv[argv.indexOf('--tmpfs') - 1]).toBe('1777')
 })
 
 test('balanced reads all of /; share_net keeps the network; ro binds the workspace read-only', () => {

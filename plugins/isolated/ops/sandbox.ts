@@ -55,11 +55,13 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   if (s.profile === 'balanced') a.push('--ro-bind', '/', '/')
   else a.push(...systemDirs())
   // A private /tmp and /dev; mount points below are made after, so a workspace under /tmp works.
-  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp')
+  // /tmp is 1777 as on any system: bwrap's tmpfs is 0755 root's, and a uid-switched shell could
+  // not make a temp file (mktemp, pip, compilers failed with EACCES).
+  a.push('--dev', '/dev', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp')
   const dirs = new Set<string>()
   const bind = (flag: string, source: string, dest: string) => {
     // Mount points bwrap makes on its tmpfs are 0700: a uid-switched shell could not reach them.
-    // (/tmp itself is the private tmpfs, 1777: left as it is.)
+    // (/tmp itself is the private tmpfs, 1777 above: left as it is.)
     for (const d of ancestors(dest)) {
       if (d !== '/tmp' && !dirs.has(d)) (dirs.add(d), a.push('--perms', '0755', '--dir', d))
     }
