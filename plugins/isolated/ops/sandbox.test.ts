@@ -76,3 +76,15 @@ test('overlay: the real workspace read-only below, the layers bound for the moun
   expect(argv.slice(sh + 3, sh + 5)).toEqual(['sh', '/work/ws'])
   expect(argv).toEqual(expect.arrayContaining(['--bounding-set=-all', '--inh-caps=-all']))
 })
+
+test('a hidden file is covered with /dev/null wherever the sandbox shows it, and nowhere else', () => {
+  const pairs = (argv: string[]) =>
+    argv.flatMap((a, i) => (a === '/dev/null' && argv[i - 1] === '--ro-bind' ? [argv[i + 1]] : []))
+  const binds = [{ source: '/run/secrets', dest: '/s', readonly: true }]
+  expect(pairs(sandboxArgv({ ...base, hidden: ['/etc/execd/token', '/run/other/token'] }))).toEqual([
+    '/etc/execd/token',
+  ])
+  expect(pairs(sandboxArgv({ ...base, binds, hidden: ['/run/secrets/token'] }))).toEqual(['/s/token'])
+  expect(pairs(sandboxArgv({ ...base, profile: 'balanced', hidden: ['/run/t', '/tmp/t'] }))).toEqual(['/run/t'])
+  expect(pairs(sandboxArgv({ ...base, hidden: ['/work/ws/t'] }))).toEqual(['/work/ws/t'])
+})

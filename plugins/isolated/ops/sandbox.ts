@@ -38,6 +38,8 @@ export interface SandboxSpec {
   codeDir: string
   /** Holds upper/ and work/ of an overlay workspace. */
   overlayDir?: string
+  /** Host files of execd's own (its token file) that must read as empty wherever the sandbox shows them. */
+  hidden?: string[]
 }
 
 /** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
@@ -71,6 +73,9 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   for (const p of s.extraWritable) bind('--bind', p, p)
   for (const b of s.binds) bind(b.readonly ? '--ro-bind' : '--bind', b.source, b.dest)
   bind('--ro-bind', s.codeDir, s.codeDir)
+  // Last, over whatever showed them: the token file under a balanced / or a strict /etc let the
+  // session's code (with share_net) call execd's API as execd, outside every sandbox.
+  for (const f of s.hidden ?? []) for (const at of shownAt(s, f)) a.push('--ro-bind', '/dev/null', at)
   const drop = s.setpriv ? [s.setpriv, ...identity(s), '--bounding-set=-all', '--inh-caps=-all'] : []
   if (s.mode === 'overlay') {
     a.push('--bind', s.overlayDir!, OVERLAY_MOUNT_DIR, '--cap-add', 'CAP_SYS_ADMIN', '--')
@@ -98,6 +103,16 @@ function systemDirs(): string[] {
     else if (st.isDirectory()) out.push('--ro-bind', d, d)
   }
   return out
+}
+
+/** Where inside the sandbox the host path `file` shows (none: it is not mounted there). */
+export function shownAt(s: SandboxSpec, file: string): string[] {
+  const under = (dir: string) => file === dir || file.startsWith(dir.endsWith('/') ? dir : `${dir}/`)
+  const out = new Set<string>()
+  if (s.profile === 'balanced' ? !under('/tmp') : SYSTEM_DIRS.some(under)) out.add(file)
+  for (const dir of [s.workspace, ...s.extraWritable]) if (under(dir)) out.add(file)
+  for (const b of s.binds) if (under(b.source)) out.add(b.dest + file.slice(b.source.length))
+  return [...out]
 }
 
 /** `/a/b/c` → `/a`, `/a/b` (the dirs above a mount point, top first). */

@@ -5,7 +5,7 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
@@ -32,6 +32,8 @@ export interface IsolatedSettings {
   max: number
   /** Idle timeout of a session that names none, in seconds (0: never). */
   idleSeconds: number
+  /** Host files no session may read: execd's token file (as named, and as it resolved at the start). */
+  hidden?: string[]
 }
 
 export interface RunRequest {
@@ -106,7 +108,7 @@ export class IsolatedSessions {
       mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
       if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
       const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, writes: 0, lastUse: 0, release }
-      const s: Session = { ...created, bash: startShell(created, p) }
+      const s: Session = { ...created, bash: startShell(created, p, this.hiddenFiles()) }
       const bash = s.bash
       await started(bash)
       if (this.closed) {
@@ -203,6 +205,21 @@ export class IsolatedSessions {
     })
   }
 
+  /**
+   * The hidden files as they are now, symlinks resolved (a Kubernetes secret is a link to a
+   * link that a rotation swaps): each regular file that exists.
+   */
+  private hiddenFiles(): string[] {
+    const out = new Set<string>()
+    for (const path of this.settings.hidden ?? []) {
+      try {
+        const real = realpathSync(path)
+        if (statSync(real).isFile()) out.add(real)
+      } catch {} // gone (rotated away): nothing left to read
+    }
+    return [...out]
+  }
+
   /** Marks a use: the session's idle timeout counts from now. */
   private touch(s: Session): void {
     s.lastUse = Date.now()
@@ -249,7 +266,7 @@ export class IsolatedSessions {
   private async restart(s: Session): Promise<void> {
     this.idle.delete(s)
     await s.bash.close()
-    const fresh = startShell(s, await this.usable())
+    const fresh = startShell(s, await this.usable(), this.hiddenFiles())
     await started(fresh)
     if (this.sessions.get(s.id) !== s) {
       // Deleted (or shut down) while the fresh sandbox started.

@@ -15,8 +15,8 @@ export interface ShellOf {
   dir: string
 }
 
-/** Starts the session's shell in its sandbox. */
-export function startShell(s: ShellOf, p: Probed): LiveBash {
+/** Starts the session's shell in its sandbox; `hidden`: host files it must not read (sandbox.ts). */
+export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBash {
   const codeDir = join(s.dir, 'bash')
   const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
   const argv = sandboxArgv({
@@ -33,6 +33,7 @@ export function startShell(s: ShellOf, p: Probed): LiveBash {
     uidMode: s.params.uid_mode,
     codeDir,
     overlayDir,
+    hidden,
   })
   const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
