@@ -41,6 +41,23 @@ async function openLogFile(path: string | undefined): Promise<LogFile | undefine
   }
 }
 
+/**
+ * The server, or one line saying where it could not listen: Bun's own words named neither the
+ * address nor the flags ("error EADDRNOTAVAIL", "invalid argument").
+ */
+function listening<T>(hostname: string, port: number, start: () => T): T {
+  try {
+    return start()
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    // Bun says EADDRINUSE with errno 0 for any bind it could not make (a name that does not resolve too).
+    const why =
+      e.code === 'EADDRINUSE' && !e.errno ? `${e.message} (or --host is not an address of this machine)` : e.message
+    const at = hostname.includes(':') ? `[${hostname}]` : hostname
+    throw new Error(`cannot listen on ${at}:${port}: ${why}`)
+  }
+}
+
 type Processes = typeof import('../core/process')
 
 /**
@@ -131,24 +148,30 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     { plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log },
     { lazy: true },
   )
-  const server = Bun.serve({
-    port,
-    hostname,
-    fetch,
-    // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
-    development: false,
-    error: err => errorResponse(toExecdError(err)),
-    // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
-    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    ...CONNECTION_OPTIONS,
-    // A route that upgrades passes the socket's handlers as its data (core/websocket.ts). Bun
-    // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
-    // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
-    // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
-    // per server, not per upgrade. 0 is no limit, as for the other limits (Bun's own 0 would
-    // refuse every message that is not empty).
-    websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
-  })
+  const server = listening(hostname, port, () =>
+    Bun.serve({
+      port,
+      hostname,
+      fetch,
+      // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
+      development: false,
+      // Said, not left to Bun: with development off it sets SO_REUSEPORT, so a second execd (or
+      // any process of the same uid asking for it) bound the same port beside this one and the
+      // kernel handed it part of the connections, their tokens included.
+      reusePort: false,
+      error: err => errorResponse(toExecdError(err)),
+      // Uploads are streamed and limited by the files section itself (JSON 413), not by Bun.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      ...CONNECTION_OPTIONS,
+      // A route that upgrades passes the socket's handlers as its data (core/websocket.ts). Bun
+      // holds a message's fragments until its last one, up to maxPayloadLength (16 MiB by default):
+      // 20 terminals each sent 15 MiB of a message never finished held +309 MiB of execd, and
+      // terminals and relays together could hold 5 GiB. One value for every socket: Bun takes it
+      // per server, not per upgrade. 0 is no limit, as for the other limits (Bun's own 0 would
+      // refuse every message that is not empty).
+      websocket: { ...socketDispatch, maxPayloadLength: settings.maxWebsocketMessage || 0xffffffff },
+    }),
+  )
   // Routes reach the server (for server.upgrade, and downloads to watch their answers' ends:
   // core/answering.ts) through the app, as under app.listen().
   app.server = server
