@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import { sandboxArgv, type SandboxSpec } from './sandbox'
+import { noSetIdFilter } from './seccomp'
 
 const base: SandboxSpec = {
   bwrap: '/usr/bin/bwrap',
@@ -87,4 +88,16 @@ test('a hidden file is covered with /dev/null wherever the sandbox shows it, and
   expect(pairs(sandboxArgv({ ...base, binds, hidden: ['/run/secrets/token'] }))).toEqual(['/s/token'])
   expect(pairs(sandboxArgv({ ...base, profile: 'balanced', hidden: ['/run/t', '/tmp/t'] }))).toEqual(['/run/t'])
   expect(pairs(sandboxArgv({ ...base, hidden: ['/work/ws/t'] }))).toEqual(['/work/ws/t'])
+})
+
+test('with a seccomp filter, sh opens it as fd 9 and becomes bwrap, which loads it', () => {
+  const argv = sandboxArgv({ ...base, seccompFile: '/s/seccomp.bpf' })
+  expect(argv.slice(0, 4)).toEqual(['sh', '-c', 'exec 9<"$1" || exit 126; shift; exec "$@"', 'sh'])
+  expect(argv.slice(4, 8)).toEqual(['/s/seccomp.bpf', 'env', '--ignore-signal=INT', '/usr/bin/bwrap'])
+  expect(after(argv, '--seccomp')).toEqual(['9'])
+})
+
+test('the seccomp filter is whole instructions for x64 and arm64, and none elsewhere', () => {
+  for (const arch of ['x64', 'arm64'] as const) expect(noSetIdFilter(arch)!.length % 8).toBe(0)
+  expect(noSetIdFilter('ia32')).toBeUndefined()
 })

@@ -40,7 +40,12 @@ export interface SandboxSpec {
   overlayDir?: string
   /** Host files of execd's own (its token file) that must read as empty wherever the sandbox shows them. */
   hidden?: string[]
+  /** The seccomp filter (seccomp.ts) as a file: bwrap reads it from fd 9, which sh opens for it. */
+  seccompFile?: string
 }
+
+/** Opens the filter file as fd 9 and becomes the rest of the command line (the same pid). */
+const WITH_FD_9 = ['sh', '-c', 'exec 9<"$1" || exit 126; shift; exec "$@"', 'sh']
 
 /** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']
@@ -49,6 +54,10 @@ const BASH = ['env', '--default-signal=INT', 'bash', '--noprofile', '--norc']
 
 export function sandboxArgv(s: SandboxSpec): string[] {
   const a = ['env', '--ignore-signal=INT', s.bwrap, '--die-with-parent', '--unshare-pid', '--unshare-ipc']
+  if (s.seccompFile) {
+    a.unshift(...WITH_FD_9, s.seccompFile)
+    a.push('--seccomp', '9')
+  }
   a.push('--unshare-uts', '--hostname', 'isolated')
   if (!s.shareNet) a.push('--unshare-net')
   if (s.uidMode === 'userns' && s.uid !== undefined) {

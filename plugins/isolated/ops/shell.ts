@@ -1,5 +1,5 @@
 /** A session's shell: one live bash started inside its bubblewrap sandbox, and proven started. */
-import { chownSync, readdirSync } from 'node:fs'
+import { chownSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { LiveBash } from '../../../core/live-bash'
@@ -7,6 +7,7 @@ import type { Params } from './params'
 import { sessionEnv } from './params'
 import type { Probed } from './probe'
 import { sandboxArgv } from './sandbox'
+import { noSetIdFilter } from './seccomp'
 
 /** What starting a shell needs of a session: its parameters and its dir. */
 export interface ShellOf {
@@ -19,6 +20,9 @@ export interface ShellOf {
 export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBash {
   const codeDir = join(s.dir, 'bash')
   const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
+  const filter = noSetIdFilter()
+  const seccompFile = filter ? join(s.dir, 'seccomp.bpf') : undefined
+  if (seccompFile) writeFileSync(seccompFile, filter!, { mode: 0o600 })
   const argv = sandboxArgv({
     bwrap: p.bwrap!,
     setpriv: p.setpriv,
@@ -34,6 +38,7 @@ export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBa
     codeDir,
     overlayDir,
     hidden,
+    seccompFile,
   })
   const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
