@@ -4,12 +4,13 @@
  * (symlinks resolved, under --root) before it is checked, so what is checked is what is mounted.
  */
 import { lstatSync, realpathSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { isAbsolute, resolve, sep } from 'node:path'
 import { childEnv } from '../../../core/child-env'
 import { ExecdError, PREFIX } from '../../../core/errors'
 import { confineCwd } from '../../../core/workdir'
 import type { Probed } from './probe'
-import type { Bind, Profile, UidMode, WorkspaceMode } from './sandbox'
+import { isUnder, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
 import type { IsolatedSettings } from './sessions'
 
 export interface CreateRequest {
@@ -152,16 +153,41 @@ export function sessionEnv(params: Params): Record<string, string> {
   return Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
 }
 
+/** execd's temp dir, canonical (where sessions' layers, run files and commands' logs live). */
+export function privateTempRoot(): string {
+  try {
+    return realpathSync(tmpdir())
+  } catch {
+    return resolve(tmpdir())
+  }
+}
+
+/**
+ * A 400 for a path that holds execd's temp dir: as a workspace (`/tmp`), the code inside read
+ * and rewrote other sessions' overlay layers and run files, which their shells then sourced.
+ */
+function notPrivate(path: string, field: string): string {
+  const root = privateTempRoot()
+  if (isUnder(root, path)) {
+    throw invalid(
+      `${field} ${path} holds execd's temp dir ${root} (other sessions' files): choose a directory within it`,
+    )
+  }
+  return path
+}
+
 function existingPath(path: string, field: string): string {
   if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
+  let real: string
   try {
     // Under --root, as every path the API resolves: inside it, symlinks included.
-    return realpathSync(confineCwd(path))
+    real = realpathSync(confineCwd(path))
   } catch (err) {
     throw invalid(
       `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
     )
   }
+  return notPrivate(real, field)
 }
 
 function existingDir(path: string, field: string): string {

@@ -42,6 +42,11 @@ export interface SandboxSpec {
   hidden?: string[]
   /** The seccomp filter (seccomp.ts) as a file: bwrap reads it from fd 9, which sh opens for it. */
   seccompFile?: string
+  /**
+   * execd's temp dir (canonical): other sessions' layers and run files, /session's run files,
+   * commands' logs. Where the sandbox's root would show it, it is a private tmpfs, as /tmp is.
+   */
+  tempRoot?: string
 }
 
 /** Opens the filter file as fd 9 and becomes the rest of the command line (the same pid). */
@@ -69,6 +74,13 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   // /tmp is 1777 as on any system: bwrap's tmpfs is 0755 root's, and a uid-switched shell could
   // not make a temp file (mktemp, pip, compilers failed with EACCES).
   a.push('--dev', '/dev', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp')
+  // A TMPDIR outside /tmp (/var/tmp, a volume) showed a balanced session every other session's
+  // overlay files and code and every command's output. Before the binds: those under it are
+  // made in the tmpfs (params.ts refuses a bind that would contain it).
+  const t = s.tempRoot
+  if (t && t !== '/' && !isUnder(t, '/tmp') && (s.profile === 'balanced' || SYSTEM_DIRS.some(d => isUnder(t, d)))) {
+    a.push('--perms', '1777', '--tmpfs', t)
+  }
   const dirs = new Set<string>()
   const bind = (flag: string, source: string, dest: string) => {
     // Mount points bwrap makes on its tmpfs are 0700: a uid-switched shell could not reach them.
@@ -116,13 +128,17 @@ function systemDirs(): string[] {
 
 /** Where inside the sandbox the host path `file` shows (none: it is not mounted there). */
 export function shownAt(s: SandboxSpec, file: string): string[] {
-  const under = (dir: string) => file === dir || file.startsWith(dir.endsWith('/') ? dir : `${dir}/`)
+  const under = (dir: string) => isUnder(file, dir)
   const out = new Set<string>()
   if (s.profile === 'balanced' ? !under('/tmp') : SYSTEM_DIRS.some(under)) out.add(file)
   for (const dir of [s.workspace, ...s.extraWritable]) if (under(dir)) out.add(file)
   for (const b of s.binds) if (under(b.source)) out.add(b.dest + file.slice(b.source.length))
   return [...out]
 }
+
+/** `path` is `dir` or lies beneath it. */
+export const isUnder = (path: string, dir: string) =>
+  path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`)
 
 /** `/a/b/c` → `/a`, `/a/b` (the dirs above a mount point, top first). */
 function ancestors(path: string): string[] {

@@ -6,6 +6,7 @@ import { LiveBash } from '../../../core/live-bash'
 import type { Params } from './params'
 import { sessionEnv } from './params'
 import type { Probed } from './probe'
+import { privateTempRoot } from './params'
 import { sandboxArgv } from './sandbox'
 import { noSetIdFilter } from './seccomp'
 
@@ -39,6 +40,7 @@ export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBa
     overlayDir,
     hidden,
     seccompFile,
+    tempRoot: privateTempRoot(),
   })
   const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
