@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, waitFor, type Daemon } from './harness'
+import { postJson, startDaemon, waitFor, type Daemon } from './harness'
 import { isolationOf, stdoutOf } from './kit/isolated'
 
 const bwrap = Bun.which('bwrap')
@@ -73,5 +73,22 @@ describe.skipIf(!secrets)('the token file inside a session', () => {
     expect(stdoutOf(bound)).toEqual(['end'])
     const workspace = await sdk().runOnce('cat ..data/token; echo end', secrets!)
     expect(stdoutOf(workspace)).toEqual(['end'])
+  })
+
+  test('an overlay workspace that holds it is a 400 (its merged view showed the file as it is)', async () => {
+    const authed: Daemon = {
+      ...d,
+      token,
+      fetch: (path, init = {}) =>
+        fetch(d.url + path, {
+          ...init,
+          headers: { ...(init.headers as Record<string, string>), 'X-EXECD-ACCESS-TOKEN': token },
+        }),
+    }
+    const res = await postJson(authed, '/v1/isolated/session', { workspace: { path: secrets!, mode: 'overlay' } })
+    const body = await res.json()
+    if (body.session_id) await authed.fetch(`/v1/isolated/session/${body.session_id}`, { method: 'DELETE' })
+    expect({ status: res.status, code: body.code }).toEqual({ status: 400, code: 'INVALID_REQUEST_BODY' })
+    expect(body.message).toContain('token file')
   })
 })

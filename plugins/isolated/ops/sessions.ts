@@ -5,7 +5,7 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { mkdirSync, realpathSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
@@ -20,7 +20,7 @@ import { applyChanges } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
-import { ENV_NAME, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
+import { ENV_NAME, hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
 import { startShell, started } from './shell'
 
 export interface IsolatedSettings {
@@ -205,19 +205,9 @@ export class IsolatedSessions {
     })
   }
 
-  /**
-   * The hidden files as they are now, symlinks resolved (a Kubernetes secret is a link to a
-   * link that a rotation swaps): each regular file that exists.
-   */
+  /** The hidden files as they are now (params.ts). */
   private hiddenFiles(): string[] {
-    const out = new Set<string>()
-    for (const path of this.settings.hidden ?? []) {
-      try {
-        const real = realpathSync(path)
-        if (statSync(real).isFile()) out.add(real)
-      } catch {} // gone (rotated away): nothing left to read
-    }
-    return [...out]
+    return hiddenFiles(this.settings.hidden)
   }
 
   /** Marks a use: the session's idle timeout counts from now. */
