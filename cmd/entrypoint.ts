@@ -10,6 +10,7 @@ import { constants } from 'node:os'
 import type { Subprocess } from 'bun'
 import { childEnv } from '../core/child-env'
 import type { Logger } from '../core/log'
+import { bunWaitsFor } from '../core/reaper'
 import { scrubSecrets } from '../core/secrets'
 import { forwardOnSignals } from './serve-signals'
 
@@ -30,6 +31,7 @@ export function startMain(argv: string[], log: Logger): MainProcess {
   scrubSecrets()
   try {
     proc = Bun.spawn(argv, { stdio: ['inherit', 'inherit', 'inherit'], env: childEnv() })
+    bunWaitsFor(proc)
   } catch (err) {
     // A shell's conventions: 127 for a command that is not there, 126 for one that cannot run.
     const code = (err as NodeJS.ErrnoException)?.code

@@ -4,6 +4,7 @@
  * refused as a 400), 1 when the work failed. `--json` keeps the structured `{code, message}`.
  * Remote mode rebuilds the daemon's `{code, message}` as an ExecdError, so both modes end alike.
  */
+import { ConfigError } from '../core/config'
 import { ExecdError, PREFIX, errnoOf, errnoText, statusOf, toExecdError } from '../core/errors'
 import { visible } from './visible'
 
@@ -14,7 +15,7 @@ export class UsageError extends Error {}
 
 /** The exit code for a failure: 2 for a usage error or refused input, else 1. */
 export function exitCodeOf(err: unknown): number {
-  if (err instanceof UsageError || (err as Error)?.name === 'CACError') return USAGE_EXIT
+  if (err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'CACError') return USAGE_EXIT
   if (err instanceof ExecdError && err.status === statusOf('INVALID_REQUEST_BODY')) return USAGE_EXIT
   return 1
 }

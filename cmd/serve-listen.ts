@@ -3,13 +3,6 @@
  * (`error EADDRINUSE`, `error ERR_OUT_OF_RANGE`, `invalid argument` for a host name that does
  * not resolve) and said neither which address nor which option to change.
  */
-import { UsageError } from './errors'
-
-/** A port Bun.serve would refuse, refused as typed (exit 2) before anything starts. */
-export function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port (EXECD_PORT) must be 0 to 65535 (0: any free port), got ${port}`)
-}
 
 /** The error to report for Bun.serve's failure to listen on `hostname`:`port`. */
 export function listenFailure(err: unknown, hostname: string, port: number): Error {

@@ -17,7 +17,7 @@ import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
-import { checkPort, listenFailure } from './serve-listen'
+import { listenFailure } from './serve-listen'
 import { stopOnSignals } from './serve-signals'
 
 /** When the start is over and the daemon may give back what starting used (below). */
@@ -42,6 +42,10 @@ async function openLogFile(path: string | undefined): Promise<LogFile | undefine
   }
 }
 
+/**
+ * The server, or one line saying where it could not listen: Bun's own words named neither the
+ * address nor the flags ("error EADDRNOTAVAIL", "invalid argument").
+ */
 type Processes = typeof import('../core/process')
 
 /**
@@ -132,7 +136,6 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     })
   }
   const port = settings.port
-  checkPort(port)
   const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.
   const hostname = settings.host || (token ? '::' : '127.0.0.1')

@@ -308,7 +308,7 @@ describe('a section that opens late (serve)', () => {
   test('a setting its check refuses ends the start: createApp throws, nothing is opened', async () => {
     const { events, plugins } = made()
     const start = createApp({ plugins, runtimes: [], config: config({ LATE_MAX: 'many' }), log }, { lazy: true })
-    expect(start).rejects.toThrow("option --late-max must be a non-negative integer, got 'many'")
+    expect(start).rejects.toThrow("option --late-max (LATE_MAX) must be a non-negative integer, got 'many'")
     await start.catch(() => {})
     expect(events).toEqual(['check late'])
   })

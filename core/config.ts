@@ -4,6 +4,13 @@
  */
 import { withholdFromChildren } from './child-env'
 
+/**
+ * A flag's or variable's value that cannot be served: one line and the CLI's usage exit (2),
+ * as a wrong flag on the command line is. Values from the environment met it as a plain
+ * failure (exit 1), and an out-of-range --port as Bun's "error ERR_OUT_OF_RANGE".
+ */
+export class ConfigError extends Error {}
+
 export interface OptionSpec {
   /** Long flag without dashes, kebab-case: 'log-level' → --log-level. */
   flag: string
@@ -25,14 +32,18 @@ export interface OptionSpec {
  * into the `OptionSpec`s the CLI registers (the default as the text help prints).
  */
 type Declaration =
-  | (Declared & { kind: 'int'; default?: number })
-  | (Declared & { kind: 'string'; default?: string })
+  | (Declared & { kind: 'int'; default?: number; max?: number })
+  | (Declared & { kind: 'string'; default?: string; choices?: readonly string[] })
   | (Declared & { kind: 'bool'; default?: undefined })
 type Declared = Pick<OptionSpec, 'flag' | 'env' | 'description' | 'secret'>
 type Rest<V> = Omit<Declared, 'flag'> & { default?: V }
 
-export const intOption = <R extends Rest<number>>(flag: string, rest: R) => ({ flag, kind: 'int' as const, ...rest })
-export const stringOption = <R extends Rest<string>>(flag: string, rest: R) => ({
+export const intOption = <R extends Rest<number> & { max?: number }>(flag: string, rest: R) => ({
+  flag,
+  kind: 'int' as const,
+  ...rest,
+})
+export const stringOption = <R extends Rest<string> & { choices?: readonly string[] }>(flag: string, rest: R) => ({
   flag,
   kind: 'string' as const,
   ...rest,
@@ -54,12 +65,15 @@ export type Settings<D extends Declarations> = { readonly [K in keyof D]: ValueO
 
 /** The declarations as the CLI registers them (help text, env, default). */
 export function optionSpecs(declarations: Declarations): OptionSpec[] {
-  return Object.values(declarations).map(({ kind, default: value, ...spec }) => ({
-    ...spec,
-    ...(value === undefined ? {} : { default: String(value) }),
-    ...(kind === 'bool' ? { boolean: true } : {}),
-    ...(kind === 'int' ? { int: true } : {}),
-  }))
+  return Object.values(declarations).map(({ kind, default: value, ...declared }) => {
+    const { max: _m, choices: _c, ...spec } = declared as Declared & { max?: number; choices?: readonly string[] }
+    return {
+      ...spec,
+      ...(value === undefined ? {} : { default: String(value) }),
+      ...(kind === 'bool' ? { boolean: true } : {}),
+      ...(kind === 'int' ? { int: true } : {}),
+    }
+  })
 }
 
 /**
@@ -69,16 +83,23 @@ export function optionSpecs(declarations: Declarations): OptionSpec[] {
 export function settingsOf<D extends Declarations>(config: Config, declarations: D): Settings<D> {
   const out: Record<string, unknown> = {}
   for (const [key, d] of Object.entries(declarations)) {
-    if (d.kind === 'int') out[key] = config.int(d.flag, d.default)
+    if (d.kind === 'int') out[key] = config.int(d.flag, d.default, d.max)
     else if (d.kind === 'bool') out[key] = config.bool(d.flag)
-    else out[key] = config.get(d.flag) ?? d.default
+    else {
+      const value = config.get(d.flag) ?? d.default
+      // `--cgroups junk` (or `OFF`) was served as auto without a word.
+      if (d.choices && value !== undefined && !d.choices.includes(value)) {
+        throw new ConfigError(`option ${config.named(d.flag)} must be ${d.choices.join(' or ')}, got '${value}'`)
+      }
+      out[key] = value
+    }
   }
   return out as Settings<D>
 }
 
 /** The server's own options (the front door, logging, process ownership). */
 export const SERVER = {
-  port: intOption('port', { env: 'EXECD_PORT', description: 'port to listen on', default: 44772 }),
+  port: intOption('port', { env: 'EXECD_PORT', description: 'port to listen on', default: 44772, max: 65535 }),
   host: stringOption('host', {
     env: 'EXECD_HOST',
     description: 'address to listen on (default: all IPv4 and IPv6 interfaces with a token, 127.0.0.1 without one)',
@@ -162,6 +183,7 @@ export const SERVER = {
     description:
       'auto: each command, session, context and terminal in its own cgroup where cgroup v2 is writable; off: never',
     default: 'auto',
+    choices: ['auto', 'off'],
   }),
 }
 
@@ -181,20 +203,28 @@ export class Config {
     return this.values[flag]
   }
 
+  /** `--flag (ENV)`: a value refused may have come from either. */
+  named(flag: string): string {
+    const env = this.specs.find(s => s.flag === flag)?.env
+    return env ? `--${flag} (${env})` : `--${flag}`
+  }
+
   string(flag: string, fallback = ''): string {
     return this.values[flag] ?? fallback
   }
 
-  int(flag: string, fallback?: number): number {
+  int(flag: string, fallback?: number, max = Number.MAX_SAFE_INTEGER): number {
     const raw = this.values[flag]
     if (raw === undefined || raw === '') {
-      if (fallback === undefined) throw new Error(`option --${flag} is required`)
+      if (fallback === undefined) throw new ConfigError(`option ${this.named(flag)} is required`)
       return fallback
     }
     const n = Number(raw)
     if (!Number.isFinite(n) || !Number.isInteger(n) || n < 0) {
-      throw new Error(`option --${flag} must be a non-negative integer, got '${raw}'`)
+      throw new ConfigError(`option ${this.named(flag)} must be a non-negative integer, got '${raw}'`)
     }
+    // Past 2^53 the number read is not the one typed (99999999999999999999999 became 1e23).
+    if (n > max) throw new ConfigError(`option ${this.named(flag)} must be at most ${max}, got '${raw}'`)
     return n
   }
 

@@ -5,9 +5,10 @@
  * than to an init outside its reach: execd can still find and kill it at shutdown. Either way
  * nobody else calls wait() for those, so this reaps them, without stealing the exit status of
  * a child Bun waits for: it peeks with waitid(WNOWAIT) and reaps only a child that is neither
- * a leader execd is tracking nor in execd's own process group (Bun's other children: version
- * probes, the entrypoint's main process; owned processes and what they start are never there,
- * each owned leader having its own session).
+ * an owned leader nor one of Bun's other children named here (`bunWaitsFor`: the entrypoint's
+ * main process, a version probe). Not "any child in execd's process group": the main process
+ * shares that group (for its terminal), and so does every job it leaves behind; each such zombie
+ * was taken for Bun's own and, first in the kernel's list, stopped every sweep before any other.
  */
 import type { Logger } from './log'
 
@@ -18,7 +19,17 @@ const WNOWAIT = 0x01000000
 const PR_SET_CHILD_SUBREAPER = 36
 const SWEEP_EVERY_MS = 500
 
-type Libc = { symbols: Record<'waitid' | 'waitpid' | 'prctl' | 'getpgid', (...args: any[]) => number> }
+type Libc = { symbols: Record<'waitid' | 'waitpid' | 'prctl', (...args: any[]) => number> }
+
+/** Children Bun spawned outside core/process.ts and waits for itself, while it does. */
+const bunsChildren = new Set<number>()
+
+/** Keeps the reaper off a child spawned with Bun.spawn (not an owned one) until Bun has its status. */
+export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): void {
+  bunsChildren.add(child.pid)
+  const done = () => bunsChildren.delete(child.pid)
+  child.exited.then(done, done)
+}
 
 function loadLibc(log: Logger, why: string): Libc | undefined {
   if (process.platform !== 'linux') return undefined
@@ -27,8 +38,6 @@ function loadLibc(log: Logger, why: string): Libc | undefined {
     const symbols = {
       waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
       waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      // Not /proc: node:fs stays off serve's start (core/layout.test.ts); a zombie has a group too.
-      getpgid: { args: [FFIType.i32], returns: FFIType.i32 },
       prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
     } as const
     try {
@@ -50,9 +59,7 @@ function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => vo
   const info = new Uint8Array(128) // siginfo_t
   const status = new Int32Array(1)
   const view = new DataView(info.buffer)
-  // 0 when execd's group lies outside its PID namespace (`unshare --fork`): no test then.
-  const ownGroup = lib.symbols.getpgid(0)
-  const bunsOwn = (pid: number) => isOwnChild(pid) || (ownGroup > 0 && lib.symbols.getpgid(pid) === ownGroup)
+  const bunsOwn = (pid: number) => isOwnChild(pid) || bunsChildren.has(pid)
   const sweep = () => {
     for (let i = 0; i < 256; i++) {
       info.fill(0)

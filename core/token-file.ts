@@ -2,15 +2,53 @@
  * The access token read from a file or standard input (`--access-token-file`), apart from
  * core/secrets.ts: only a start or verb that names one loads it, and with it node:fs.
  */
-import { readFileSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { ConfigError } from './config'
+import { errnoOf, errnoText } from './errors'
+
+/** Longer than any token: a first line past it is not one (`/dev/zero` took 1.2 GB in 3 s). */
+const MAX_LINE = 64 * 1024
 
 /** First line of `path` ('-' = standard input), without its line end; empty is an error. */
 export function readTokenFile(path: string): string {
-  const text = path === '-' ? readLineFromStdin() : readFileSync(path, 'utf8')
-  const [first = ''] = text.split('\n')
-  const line = first.replace(/\r$/, '')
-  if (line === '') throw new Error(`--access-token-file ${path}: the first line is empty`)
+  let text: string
+  try {
+    text = path === '-' ? readLineFromStdin() : readFirstLine(path)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    // The path named, always: a directory was "execd: is a directory".
+    const why = errnoOf(err) ? errnoText(err) : (err as Error).message
+    throw new ConfigError(`--access-token-file ${path}: ${why}`)
+  }
+  const line = text.replace(/\r$/, '')
+  if (line === '') throw new ConfigError(`--access-token-file ${path}: the first line is empty`)
   return line
+}
+
+/**
+ * Up to the first line end, or the end: never the whole file first (a FIFO whose writer keeps
+ * it open would be waited on for good; a device without an end read until memory ran out).
+ */
+function readFirstLine(path: string): string {
+  const fd = openSync(path, 'r')
+  try {
+    const chunks: Buffer[] = []
+    let size = 0
+    for (;;) {
+      const chunk = Buffer.alloc(4096)
+      const n = readSync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) break
+      const eol = chunk.subarray(0, n).indexOf(0x0a)
+      chunks.push(chunk.subarray(0, eol === -1 ? n : eol))
+      size += eol === -1 ? n : eol
+      if (size > MAX_LINE)
+        throw new ConfigError(`--access-token-file ${path}: the first line is longer than ${MAX_LINE} bytes`)
+      if (eol !== -1) break
+    }
+    return Buffer.concat(chunks).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
 }
 
 /** Reads byte by byte so nothing past the first line is taken from a shared stdin. */
@@ -28,6 +66,8 @@ function readLineFromStdin(): string {
     const [byte] = one
     if (n === 0 || byte === undefined || byte === 0x0a) break
     bytes.push(byte)
+    if (bytes.length > MAX_LINE)
+      throw new ConfigError(`--access-token-file -: the first line is longer than ${MAX_LINE} bytes`)
   }
   return Buffer.from(bytes).toString('utf8')
 }

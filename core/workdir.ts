@@ -9,6 +9,7 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
+import { ConfigError } from './config'
 import { ExecdError, PREFIX, badRequest, clip, errnoText } from './errors'
 
 type Env = Record<string, string | undefined>
@@ -28,11 +29,15 @@ export function setWorkRoot(root: string | undefined): void {
     serverRoot = undefined
     return
   }
+  let real: string
   try {
-    serverRoot = realpathSync(resolve(root))
+    real = realpathSync(resolve(root))
   } catch (err) {
-    throw new ExecdError('RUNTIME_ERROR', `--root ${root}: ${(err as Error).message}`)
+    throw new ConfigError(`--root ${root}: ${(err as Error).message}`)
   }
+  // A file as the root let every path through as itself and made every cwd fail (ENOTDIR).
+  if (!statSync(real).isDirectory()) throw new ConfigError(`--root ${root}: not a directory`)
+  serverRoot = real
 }
 
 /**

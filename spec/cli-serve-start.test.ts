@@ -64,7 +64,7 @@ test('a port out of range is a usage error naming the option', () => {
     expect(r).toEqual({
       code: 2,
       stdout: '',
-      stderr: `execd: --port (EXECD_PORT) must be 0 to 65535 (0: any free port), got ${got}\n`,
+      stderr: `execd: option --port (EXECD_PORT) must be at most 65535, got '${got}'\n`,
     })
   }
 })

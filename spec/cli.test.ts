@@ -71,10 +71,11 @@ describe('execd CLI', () => {
       ['EXECD_MAX_ISOLATED_SESSIONS', 'max-isolated-sessions'],
     ]) {
       const r = run(['serve', '--port', '0'], { env: { [name!]: 'many' } })
-      expect(r.code, name).toBe(1)
+      // The usage exit, as the same value given as a flag has (it was 1 from the environment).
+      expect(r.code, name).toBe(2)
       // The last line (the log may have said what it set up before): the error, in one line.
       expect(r.stderr.trimEnd().split('\n').at(-1), name).toBe(
-        `execd: option --${flag} must be a non-negative integer, got 'many'`,
+        `execd: option --${flag} (${name}) must be a non-negative integer, got 'many'`,
       )
     }
   })

@@ -35,20 +35,21 @@ function workspace(): string {
 describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
   test('commit carries no setuid or setgid bit into the real workspace', async () => {
     // The sandbox's root needs no capability to chmod its own file u+s: committed as it was, a
-    // setuid-root program made inside the sandbox ran as root outside it.
+    // setuid-root program made inside the sandbox ran as root outside it. The bits cannot be
+    // given inside any more (the session's seccomp filter, spec/isolated.test.ts); commit still
+    // strips them from files (plugins/isolated/ops/commit.ts), should one come another way.
     const ws = workspace()
     const s = await isolation().create({ workspace: { path: ws, mode: 'overlay' } })
     try {
       const made = await s.run(
         'cp /bin/true sx; chmod 6755 sx; mkdir gd; chmod 2775 gd; echo x > a.txt; chmod 4644 a.txt; stat -c %a sx gd a.txt; id -u',
       )
-      expect(stdout(made)).toEqual(['6755', '2775', '4644', '0'])
+      expect(stdout(made)).toEqual(['755', '755', '644', '0'])
       const commit = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
       expect(commit.status).toBe(200)
       expect(statSync(join(ws, 'sx')).mode & 0o7777).toBe(0o755)
       expect(statSync(join(ws, 'a.txt')).mode & 0o7777).toBe(0o644)
-      // A directory's setgid only makes new files take its group: kept.
-      expect(statSync(join(ws, 'gd')).mode & 0o7777).toBe(0o2775)
+      expect(statSync(join(ws, 'gd')).mode & 0o7777).toBe(0o755)
     } finally {
       await s.delete()
     }

@@ -4,7 +4,7 @@
  * holds (writes, processes, network). Lifecycle and errors: isolated-lifecycle.test.ts.
  */
 import { describe, expect, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson } from './harness'
 import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
@@ -194,6 +194,42 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     const st = statSync(join(shared, 'mine'))
     expect([st.uid, st.gid]).toEqual([65534, 65534])
   })
+  test("no setuid or setgid bit can be given from inside: the shell is uid 0, the workspace the host's", async () => {
+    // Planted, a setuid-root program in the host's directory gave any unprivileged process of the
+    // host euid 0 (`setpriv --reuid 1000 ./s` printed euid=0(root)).
+    const e = await isolation().runOnce(
+      'cp /usr/bin/id s; chmod 4755 s || echo suid-refused; chmod 2755 s || echo sgid-refused; ' +
+        'chmod 1755 s && echo sticky-ok; install -m 4755 /usr/bin/id t 2>/dev/null || echo install-refused; ' +
+        'mknod u p && echo fifo-ok; ' +
+        'python3 -c "import os; os.open(\'v\', os.O_CREAT | os.O_WRONLY, 0o4755)" 2>/dev/null || echo open-refused',
+      ws,
+    )
+    expect(stdout(e)).toEqual([
+      'suid-refused',
+      'sgid-refused',
+      'sticky-ok',
+      'install-refused',
+      'fifo-ok',
+      'open-refused',
+    ])
+    for (const name of ['s', 't', 'u', 'v']) {
+      const st = statSync(join(ws, name), { throwIfNoEntry: false })
+      if (st) expect((st.mode & 0o6000).toString(8)).toBe('0')
+    }
+    expect(statSync(join(ws, 's')).mode & 0o7777).toBe(0o1755)
+    for (const name of ['s', 't', 'u', 'v']) rmSync(join(ws, name), { force: true })
+  })
+
+  test('uid 65534 (both uid modes) can make temp files: its private /tmp is 1777, as on any system', async () => {
+    for (const uid_mode of ['setpriv', 'userns'] as const) {
+      await isolation().withSession({ workspace: { path: ws }, uid: 65534, uid_mode }, async s => {
+        // bwrap's tmpfs was 0755 and root's: mktemp (pip, compilers, any temp file) was refused.
+        const e = await s.run('stat -c %a /tmp; f=$(mktemp -p /tmp) && echo made && rm "$f"')
+        expect(stdout(e)).toEqual(['1777', 'made'])
+      })
+    }
+  })
+
   test('uid_mode userns: the shell is uid 65534 in its own user namespace', async () => {
     const caps = await isolation().capabilities()
     if (!caps.userns_available) throw new Error(`no user namespaces here: ${caps.message}`)

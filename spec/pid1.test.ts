@@ -3,8 +3,10 @@
  * PID namespace (unshare) makes the executable PID 1; nsenter drops an orphan into it.
  */
 import { expect, test } from 'bun:test'
+import { rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { readStat } from '../core/procfs'
-import { BIN, freePort } from './harness'
+import { BIN, freePort, waitFor } from './harness'
 
 const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
 
@@ -42,19 +44,31 @@ test.skipIf(!canUnshare)('as PID 1, execd reaps orphans re-parented to it (needs
     }
     execd = childrenOf(outer.pid)[0]?.pid ?? 0
     expect(execd).toBeGreaterThan(0)
-    // The subshell exits at once; its `sleep` is orphaned into the namespace and adopted by PID 1.
-    Bun.spawnSync(['nsenter', '-t', String(execd), '-p', '--', 'bash', '-c', '(sleep 0.4 &) ; true'], {
-      stdout: 'ignore',
-      stderr: 'ignore',
-    })
+    // The subshell exits at once; its job is orphaned into the namespace and adopted by PID 1,
+    // and runs until the test says go (it was a `sleep 0.4`: under load it ended, reaped,
+    // before it was looked for).
+    const go = `${tmpdir()}/execd-pid1-go-${crypto.randomUUID()}`
+    Bun.spawnSync(
+      [
+        'nsenter',
+        '-t',
+        String(execd),
+        '-p',
+        '--',
+        'bash',
+        '-c',
+        `(while [ ! -e ${go} ]; do sleep 0.05; done &) ; true`,
+      ],
+      { stdout: 'ignore', stderr: 'ignore' },
+    )
     // Adopted and still running (S or R), not yet reaped.
     expect(childrenOf(execd).filter(c => c.state !== 'Z').length).toBe(1)
-    let left = childrenOf(execd)
-    for (let i = 0; i < 60 && left.length > 0; i++) {
-      await Bun.sleep(50)
-      left = childrenOf(execd)
+    writeFileSync(go, '')
+    try {
+      await waitFor('the orphan to be reaped', () => childrenOf(execd).length === 0)
+    } finally {
+      rmSync(go, { force: true })
     }
-    expect(left).toEqual([])
   } finally {
     // Signal execd itself: unshare does not forward signals to the namespace's init.
     if (execd) process.kill(execd, 'SIGTERM')

@@ -6,6 +6,7 @@
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { CellQueue } from '../../core/cell-queue'
 import type { BashRunEnd, LiveBash } from '../../core/live-bash'
+import { bunWaitsFor } from '../../core/reaper'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { deathWords, OomWatch } from '../../core/oom'
 import { scrubSecrets } from '../../core/secrets'
@@ -13,7 +14,9 @@ import { scrubSecrets } from '../../core/secrets'
 async function bashVersion(path: string): Promise<string> {
   try {
     scrubSecrets() // a child, if not an owned one: nothing secret left in our /proc for it
-    const out = await new Response(Bun.spawn([path, '--version'], { stdout: 'pipe', stderr: 'ignore' }).stdout).text()
+    const probe = Bun.spawn([path, '--version'], { stdout: 'pipe', stderr: 'ignore' })
+    bunWaitsFor(probe)
+    const out = await new Response(probe.stdout).text()
     return `${path} (${out.split('\n')[0]})`
   } catch {
     return path

@@ -35,7 +35,10 @@ export const isolated: Section<IsolatedSessions> = {
       .map(s => s.trim())
       .filter(Boolean)
       .map(canonical)
-    const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds })
+    // execd's token file: a session's code that read it could call the API as execd, unsandboxed.
+    const tokenFile = ctx.config.get('access-token-file')
+    const hidden = tokenFile && tokenFile !== '-' ? [tokenFile, canonical(tokenFile)] : []
+    const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds, hidden })
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
     const { scope: _, ...limits } = filesSettings(ctx.config)

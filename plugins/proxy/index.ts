@@ -3,7 +3,7 @@
  * http://127.0.0.1:<port>/<path> with the query unchanged, bodies streamed both ways,
  * WebSocket upgrades relayed. The token check has already run (core/app.ts). Stateless.
  */
-import { optionSpecs, settingsOf, type Config } from '../../core/config'
+import { ConfigError, optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { Section } from '../../core/plugin'
 import type { ProxyOps } from './ops'
 import { MAX_PROXY_REQUESTS, OPTIONS } from './options'
@@ -12,7 +12,9 @@ import { MAX_PROXY_REQUESTS, OPTIONS } from './options'
 export function proxySettings(config: Config) {
   const settings = settingsOf(config, OPTIONS)
   if (settings.maxRequests < 1 || settings.maxRequests > MAX_PROXY_REQUESTS)
-    throw new Error(`option --max-proxy-requests must be from 1 to ${MAX_PROXY_REQUESTS}, got ${settings.maxRequests}`)
+    throw new ConfigError(
+      `option --max-proxy-requests must be from 1 to ${MAX_PROXY_REQUESTS}, got ${settings.maxRequests}`,
+    )
   return settings
 }
 

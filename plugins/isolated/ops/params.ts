@@ -3,13 +3,14 @@
  * in: what the sandbox is built from and what get/create echo. Every path is made canonical
  * (symlinks resolved, under --root) before it is checked, so what is checked is what is mounted.
  */
-import { lstatSync, realpathSync } from 'node:fs'
+import { lstatSync, realpathSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { isAbsolute, resolve, sep } from 'node:path'
 import { childEnv } from '../../../core/child-env'
 import { ExecdError, PREFIX } from '../../../core/errors'
 import { confineCwd } from '../../../core/workdir'
 import type { Probed } from './probe'
-import type { Bind, Profile, UidMode, WorkspaceMode } from './sandbox'
+import { isUnder, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
 import type { IsolatedSettings } from './sessions'
 
 export interface CreateRequest {
@@ -70,6 +71,13 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
   if (mode === 'overlay') {
     if (!p.diff_supported) throw new NotSupported(`overlay workspaces are unavailable here: ${p.message}`)
     if (/[,:\\]/.test(workspace)) throw invalid(`an overlay workspace path cannot contain , : or \\: ${workspace}`)
+    // Its lower layer is the workspace without what is mounted in it: the /dev/null over the
+    // token file (sandbox.ts) did not reach the merged view, where the token read as it is.
+    if (hiddenFiles(settings.hidden).some(f => isUnder(f, workspace))) {
+      throw invalid(
+        `an overlay workspace cannot hold execd's access token file: use mode rw or ro, or another directory`,
+      )
+    }
   }
   const uidMode = req.uid_mode ?? 'setpriv'
   if (req.gid !== undefined && req.uid === undefined) throw invalid('gid needs uid')
@@ -152,16 +160,56 @@ export function sessionEnv(params: Params): Record<string, string> {
   return Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
 }
 
+/**
+ * Files no session may read (execd's token file) as they are now, symlinks resolved (a
+ * Kubernetes secret is a link to a link that a rotation swaps): each regular file that exists.
+ */
+export function hiddenFiles(paths: readonly string[] = []): string[] {
+  const out = new Set<string>()
+  for (const path of paths) {
+    try {
+      const real = realpathSync(path)
+      if (statSync(real).isFile()) out.add(real)
+    } catch {} // gone (rotated away): nothing left to read
+  }
+  return [...out]
+}
+
+/** execd's temp dir, canonical (where sessions' layers, run files and commands' logs live). */
+export function privateTempRoot(): string {
+  try {
+    return realpathSync(tmpdir())
+  } catch {
+    return resolve(tmpdir())
+  }
+}
+
+/**
+ * A 400 for a path that holds execd's temp dir: as a workspace (`/tmp`), the code inside read
+ * and rewrote other sessions' overlay layers and run files, which their shells then sourced.
+ */
+function notPrivate(path: string, field: string): string {
+  const root = privateTempRoot()
+  if (isUnder(root, path)) {
+    throw invalid(
+      `${field} ${path} holds execd's temp dir ${root} (other sessions' files): choose a directory within it`,
+    )
+  }
+  return path
+}
+
 function existingPath(path: string, field: string): string {
   if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
+  let real: string
   try {
     // Under --root, as every path the API resolves: inside it, symlinks included.
-    return realpathSync(confineCwd(path))
+    real = realpathSync(confineCwd(path))
   } catch (err) {
     throw invalid(
       `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
     )
   }
+  return notPrivate(real, field)
 }
 
 function existingDir(path: string, field: string): string {

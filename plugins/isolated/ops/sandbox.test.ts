@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import { sandboxArgv, type SandboxSpec } from './sandbox'
+import { noSetIdFilter } from './seccomp'
 
 const base: SandboxSpec = {
   bwrap: '/usr/bin/bwrap',
@@ -32,6 +33,8 @@ test('strict: new namespaces, no network, system dirs read-only, the workspace b
   expect(after(argv, '--bind')).toEqual(['/work/ws'])
   expect(after(argv, '--chdir')).toEqual(['/work/ws'])
   expect(after(argv, '--tmpfs')).toEqual(['/tmp'])
+  // 1777, as /tmp is anywhere: a uid-switched shell makes its temp files there.
+  expect(argv[argv.indexOf('--tmpfs') - 1]).toBe('1777')
 })
 
 test('balanced reads all of /; share_net keeps the network; ro binds the workspace read-only', () => {
@@ -73,4 +76,28 @@ test('overlay: the real workspace read-only below, the layers bound for the moun
   const sh = argv.indexOf('sh')
   expect(argv.slice(sh + 3, sh + 5)).toEqual(['sh', '/work/ws'])
   expect(argv).toEqual(expect.arrayContaining(['--bounding-set=-all', '--inh-caps=-all']))
+})
+
+test('a hidden file is covered with /dev/null wherever the sandbox shows it, and nowhere else', () => {
+  const pairs = (argv: string[]) =>
+    argv.flatMap((a, i) => (a === '/dev/null' && argv[i - 1] === '--ro-bind' ? [argv[i + 1]] : []))
+  const binds = [{ source: '/run/secrets', dest: '/s', readonly: true }]
+  expect(pairs(sandboxArgv({ ...base, hidden: ['/etc/execd/token', '/run/other/token'] }))).toEqual([
+    '/etc/execd/token',
+  ])
+  expect(pairs(sandboxArgv({ ...base, binds, hidden: ['/run/secrets/token'] }))).toEqual(['/s/token'])
+  expect(pairs(sandboxArgv({ ...base, profile: 'balanced', hidden: ['/run/t', '/tmp/t'] }))).toEqual(['/run/t'])
+  expect(pairs(sandboxArgv({ ...base, hidden: ['/work/ws/t'] }))).toEqual(['/work/ws/t'])
+})
+
+test('with a seccomp filter, sh opens it as fd 9 and becomes bwrap, which loads it', () => {
+  const argv = sandboxArgv({ ...base, seccompFile: '/s/seccomp.bpf' })
+  expect(argv.slice(0, 4)).toEqual(['sh', '-c', 'exec 9<"$1" || exit 126; shift; exec "$@"', 'sh'])
+  expect(argv.slice(4, 8)).toEqual(['/s/seccomp.bpf', 'env', '--ignore-signal=INT', '/usr/bin/bwrap'])
+  expect(after(argv, '--seccomp')).toEqual(['9'])
+})
+
+test('the seccomp filter is whole instructions for x64 and arm64, and none elsewhere', () => {
+  for (const arch of ['x64', 'arm64'] as const) expect(noSetIdFilter(arch)!.length % 8).toBe(0)
+  expect(noSetIdFilter('ia32')).toBeUndefined()
 })

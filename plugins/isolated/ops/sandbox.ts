@@ -38,7 +38,19 @@ export interface SandboxSpec {
   codeDir: string
   /** Holds upper/ and work/ of an overlay workspace. */
   overlayDir?: string
+  /** Host files of execd's own (its token file) that must read as empty wherever the sandbox shows them. */
+  hidden?: string[]
+  /** The seccomp filter (seccomp.ts) as a file: bwrap reads it from fd 9, which sh opens for it. */
+  seccompFile?: string
+  /**
+   * execd's temp dir (canonical): other sessions' layers and run files, /session's run files,
+   * commands' logs. Where the sandbox's root would show it, it is a private tmpfs, as /tmp is.
+   */
+  tempRoot?: string
 }
+
+/** Opens the filter file as fd 9 and becomes the rest of the command line (the same pid). */
+const WITH_FD_9 = ['sh', '-c', 'exec 9<"$1" || exit 126; shift; exec "$@"', 'sh']
 
 /** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']
@@ -47,6 +59,10 @@ const BASH = ['env', '--default-signal=INT', 'bash', '--noprofile', '--norc']
 
 export function sandboxArgv(s: SandboxSpec): string[] {
   const a = ['env', '--ignore-signal=INT', s.bwrap, '--die-with-parent', '--unshare-pid', '--unshare-ipc']
+  if (s.seccompFile) {
+    a.unshift(...WITH_FD_9, s.seccompFile)
+    a.push('--seccomp', '9')
+  }
   a.push('--unshare-uts', '--hostname', 'isolated')
   if (!s.shareNet) a.push('--unshare-net')
   if (s.uidMode === 'userns' && s.uid !== undefined) {
@@ -55,11 +71,20 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   if (s.profile === 'balanced') a.push('--ro-bind', '/', '/')
   else a.push(...systemDirs())
   // A private /tmp and /dev; mount points below are made after, so a workspace under /tmp works.
-  a.push('--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp')
+  // /tmp is 1777 as on any system: bwrap's tmpfs is 0755 root's, and a uid-switched shell could
+  // not make a temp file (mktemp, pip, compilers failed with EACCES).
+  a.push('--dev', '/dev', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp')
+  // A TMPDIR outside /tmp (/var/tmp, a volume) showed a balanced session every other session's
+  // overlay files and code and every command's output. Before the binds: those under it are
+  // made in the tmpfs (params.ts refuses a bind that would contain it).
+  const t = s.tempRoot
+  if (t && t !== '/' && !isUnder(t, '/tmp') && (s.profile === 'balanced' || SYSTEM_DIRS.some(d => isUnder(t, d)))) {
+    a.push('--perms', '1777', '--tmpfs', t)
+  }
   const dirs = new Set<string>()
   const bind = (flag: string, source: string, dest: string) => {
     // Mount points bwrap makes on its tmpfs are 0700: a uid-switched shell could not reach them.
-    // (/tmp itself is the private tmpfs, 1777: left as it is.)
+    // (/tmp itself is the private tmpfs, 1777 above: left as it is.)
     for (const d of ancestors(dest)) {
       if (d !== '/tmp' && !dirs.has(d)) (dirs.add(d), a.push('--perms', '0755', '--dir', d))
     }
@@ -69,6 +94,9 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   for (const p of s.extraWritable) bind('--bind', p, p)
   for (const b of s.binds) bind(b.readonly ? '--ro-bind' : '--bind', b.source, b.dest)
   bind('--ro-bind', s.codeDir, s.codeDir)
+  // Last, over whatever showed them: the token file under a balanced / or a strict /etc let the
+  // session's code (with share_net) call execd's API as execd, outside every sandbox.
+  for (const f of s.hidden ?? []) for (const at of shownAt(s, f)) a.push('--ro-bind', '/dev/null', at)
   const drop = s.setpriv ? [s.setpriv, ...identity(s), '--bounding-set=-all', '--inh-caps=-all'] : []
   if (s.mode === 'overlay') {
     a.push('--bind', s.overlayDir!, OVERLAY_MOUNT_DIR, '--cap-add', 'CAP_SYS_ADMIN', '--')
@@ -97,6 +125,20 @@ function systemDirs(): string[] {
   }
   return out
 }
+
+/** Where inside the sandbox the host path `file` shows (none: it is not mounted there). */
+export function shownAt(s: SandboxSpec, file: string): string[] {
+  const under = (dir: string) => isUnder(file, dir)
+  const out = new Set<string>()
+  if (s.profile === 'balanced' ? !under('/tmp') : SYSTEM_DIRS.some(under)) out.add(file)
+  for (const dir of [s.workspace, ...s.extraWritable]) if (under(dir)) out.add(file)
+  for (const b of s.binds) if (under(b.source)) out.add(b.dest + file.slice(b.source.length))
+  return [...out]
+}
+
+/** `path` is `dir` or lies beneath it. */
+export const isUnder = (path: string, dir: string) =>
+  path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`)
 
 /** `/a/b/c` → `/a`, `/a/b` (the dirs above a mount point, top first). */
 function ancestors(path: string): string[] {

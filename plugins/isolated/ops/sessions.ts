@@ -20,7 +20,7 @@ import { applyChanges } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
-import { ENV_NAME, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
+import { ENV_NAME, hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
 import { startShell, started } from './shell'
 
 export interface IsolatedSettings {
@@ -32,6 +32,8 @@ export interface IsolatedSettings {
   max: number
   /** Idle timeout of a session that names none, in seconds (0: never). */
   idleSeconds: number
+  /** Host files no session may read: execd's token file (as named, and as it resolved at the start). */
+  hidden?: string[]
 }
 
 export interface RunRequest {
@@ -106,7 +108,7 @@ export class IsolatedSessions {
       mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
       if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
       const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, writes: 0, lastUse: 0, release }
-      const s: Session = { ...created, bash: startShell(created, p) }
+      const s: Session = { ...created, bash: startShell(created, p, this.hiddenFiles()) }
       const bash = s.bash
       await started(bash)
       if (this.closed) {
@@ -203,6 +205,11 @@ export class IsolatedSessions {
     })
   }
 
+  /** The hidden files as they are now (params.ts). */
+  private hiddenFiles(): string[] {
+    return hiddenFiles(this.settings.hidden)
+  }
+
   /** Marks a use: the session's idle timeout counts from now. */
   private touch(s: Session): void {
     s.lastUse = Date.now()
@@ -249,7 +256,7 @@ export class IsolatedSessions {
   private async restart(s: Session): Promise<void> {
     this.idle.delete(s)
     await s.bash.close()
-    const fresh = startShell(s, await this.usable())
+    const fresh = startShell(s, await this.usable(), this.hiddenFiles())
     await started(fresh)
     if (this.sessions.get(s.id) !== s) {
       // Deleted (or shut down) while the fresh sandbox started.

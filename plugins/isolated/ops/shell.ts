@@ -1,12 +1,13 @@
 /** A session's shell: one live bash started inside its bubblewrap sandbox, and proven started. */
-import { chownSync, readdirSync } from 'node:fs'
+import { chownSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { LiveBash } from '../../../core/live-bash'
 import type { Params } from './params'
-import { sessionEnv } from './params'
+import { privateTempRoot, sessionEnv } from './params'
 import type { Probed } from './probe'
 import { sandboxArgv } from './sandbox'
+import { noSetIdFilter } from './seccomp'
 
 /** What starting a shell needs of a session: its parameters and its dir. */
 export interface ShellOf {
@@ -15,10 +16,13 @@ export interface ShellOf {
   dir: string
 }
 
-/** Starts the session's shell in its sandbox. */
-export function startShell(s: ShellOf, p: Probed): LiveBash {
+/** Starts the session's shell in its sandbox; `hidden`: host files it must not read (sandbox.ts). */
+export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBash {
   const codeDir = join(s.dir, 'bash')
   const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
+  const filter = noSetIdFilter()
+  const seccompFile = filter ? join(s.dir, 'seccomp.bpf') : undefined
+  if (seccompFile) writeFileSync(seccompFile, filter!, { mode: 0o600 })
   const argv = sandboxArgv({
     bwrap: p.bwrap!,
     setpriv: p.setpriv,
@@ -33,6 +37,9 @@ export function startShell(s: ShellOf, p: Probed): LiveBash {
     uidMode: s.params.uid_mode,
     codeDir,
     overlayDir,
+    hidden,
+    seccompFile,
+    tempRoot: privateTempRoot(),
   })
   const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {

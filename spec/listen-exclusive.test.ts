@@ -1,0 +1,48 @@
+/**
+ * execd's port is its own: no second execd, and no process asking for SO_REUSEPORT, binds it
+ * beside the first. Shared, the kernel spread new connections over both listeners, and the
+ * other one received requests (their tokens included) meant for execd.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { BIN, startDaemon, type Daemon } from './harness'
+
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d.stop()
+})
+
+const port = () => Number(new URL(d.url).port)
+
+test('a second execd on the same port fails to start, with one line, and the first serves on', async () => {
+  const second = Bun.spawn([BIN, 'serve', '--port', String(port()), '--host', '127.0.0.1'], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  // Read until it exits or says it listens (it did: both served, each a share of the connections).
+  let stderr = ''
+  const reader = second.stderr.getReader()
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    stderr += new TextDecoder().decode(value)
+    if (stderr.includes('execd listening')) second.kill('SIGKILL')
+  }
+  expect(stderr).not.toContain('execd listening')
+  expect(await second.exited).toBe(1)
+  expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^execd: cannot listen on 127\.0\.0\.1:\d+: /)])
+  expect((await d.fetch('/ping')).status).toBe(200)
+})
+
+test('a socket asking for SO_REUSEPORT cannot bind beside it', () => {
+  let bound: ReturnType<typeof Bun.serve> | undefined
+  try {
+    bound = Bun.serve({ hostname: '127.0.0.1', port: port(), reusePort: true, fetch: () => new Response('not execd') })
+  } catch {}
+  bound?.stop(true)
+  expect(bound).toBeUndefined()
+})

@@ -1,0 +1,107 @@
+/**
+ * Values of flags and EXECD_* variables that cannot be served end the start with one line
+ * naming the option and the usage exit (2): never a stack trace, Bun's own words, a hang, a
+ * read without end, or a daemon that serves something else than what was asked.
+ */
+import { afterAll, expect, test } from 'bun:test'
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BIN, freePort, waitFor } from './harness'
+
+const dir = mkdtempSync(join(tmpdir(), 'execd-start-values-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Starts serve with `args` and `env`; its exit code and stderr, or 'listening' if it served. */
+async function start(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | 'listening'; stderr: string }> {
+  const p = Bun.spawn([BIN, 'serve', '--host', '127.0.0.1', ...args], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', EXECD_PORT: String(await freePort()), ...env },
+  })
+  let stderr = ''
+  let served = false
+  const reader = p.stderr.getReader()
+  for (;;) {
+    const { value, done } = await reader.read()
+    if (done) break
+    stderr += new TextDecoder().decode(value)
+    if (stderr.includes('execd listening')) {
+      served = true
+      p.kill('SIGKILL')
+    }
+  }
+  const code = await p.exited
+  return { code: served ? 'listening' : code, stderr }
+}
+
+const refused = (flag: string, says?: string) => ({
+  code: 2,
+  stderr: expect.stringMatching(new RegExp(`^execd: [^\\n]*--${flag}[^\\n]*${says ?? ''}[^\\n]*\\n$`)),
+})
+
+test('a port past 65535, as a flag or in EXECD_PORT', async () => {
+  expect(await start(['--port', '99999'])).toEqual(refused('port', 'at most 65535'))
+  expect(await start([], { EXECD_PORT: '70000' })).toEqual(refused('port', 'at most 65535'))
+})
+
+test('a number past 2^53 is not read as another one', async () => {
+  expect(await start(['--max-upload-bytes', '99999999999999999999999'])).toEqual(refused('max-upload-bytes'))
+})
+
+test('a bad number in the environment is the same usage error as on the command line', async () => {
+  expect(await start([], { EXECD_MAX_JSON_BYTES: '-1' })).toEqual(refused('max-json-bytes'))
+  expect(await start([], { EXECD_MAX_PROXY_REQUESTS: '1000' })).toEqual(refused('max-proxy-requests'))
+})
+
+test('--cgroups is auto or off: anything else was served as auto', async () => {
+  expect(await start(['--cgroups', 'junk'])).toEqual(refused('cgroups', 'auto or off'))
+  expect(await start([], { EXECD_CGROUPS: 'OFF' })).toEqual(refused('cgroups'))
+})
+
+test('--root must be a directory', async () => {
+  const file = join(dir, 'a-file')
+  writeFileSync(file, 'x')
+  expect(await start(['--root', file])).toEqual(refused('root', 'not a directory'))
+  expect(await start(['--root', join(dir, 'missing')])).toEqual(refused('root'))
+})
+
+test('--access-token-file: a directory or a first line longer than any token, named', async () => {
+  expect(await start(['--access-token-file', dir])).toEqual(refused('access-token-file', dir))
+  // Read whole before: a device without an end (/dev/zero) grew execd by 1.2 GB in 3 s.
+  const long = join(dir, 'long')
+  writeFileSync(long, 'x'.repeat(1 << 20))
+  expect(await start(['--access-token-file', long])).toEqual(refused('access-token-file', 'longer than'))
+})
+
+test('--access-token-file: a FIFO whose writer stays is read up to its first line', async () => {
+  const fifo = join(dir, 'fifo')
+  expect(Bun.spawnSync(['mkfifo', fifo]).exitCode).toBe(0)
+  const token = `t-${crypto.randomUUID()}`
+  const port = await freePort()
+  const p = Bun.spawn([BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--access-token-file', fifo], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'ignore',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  // The writer's end stays open while execd starts: it was read to an end that never came.
+  const writer = openSync(fifo, 'w')
+  try {
+    writeFileSync(writer, `${token}\nmore that is not the token\n`)
+    await waitFor('execd to answer /ping with the token', () =>
+      fetch(`http://127.0.0.1:${port}/ping`, { headers: { 'X-EXECD-ACCESS-TOKEN': token } }).then(
+        r => r.status === 200,
+        () => false,
+      ),
+    )
+  } finally {
+    closeSync(writer)
+    p.kill('SIGTERM')
+    await p.exited
+  }
+})
