@@ -246,6 +246,32 @@ describe('without bubblewrap', () => {
     }
   })
 
+  test.skipIf(!bwrap)(
+    'a bubblewrap that cannot apply the seccomp filter: unavailable, said why, not a 500 per session',
+    async () => {
+      // As a kernel without seccomp filters answers bwrap: the sessions' filter cannot be had.
+      const dir = mkdtempSync(join(tmpdir(), 'execd-spec-noseccomp-'))
+      const wrapper = join(dir, 'bwrap')
+      writeFileSync(
+        wrapper,
+        `#!/bin/sh\nfor a; do [ "$a" = --seccomp ] && { echo 'bwrap: seccomp not supported' >&2; exit 1; }; done\nexec ${bwrap} "$@"\n`,
+        { mode: 0o755 },
+      )
+      const d = await startDaemon({ args: ['--isolated-bwrap', wrapper] })
+      try {
+        const caps = await (await d.fetch('/v1/isolated/capabilities')).json()
+        expect(caps.available).toBe(false)
+        expect(caps.message).toContain('seccomp not supported')
+        const create = await postJson(d, '/v1/isolated/session', { workspace: { path: tmpdir() } })
+        expect(create.status).toBe(503)
+        expect((await create.json()).code).toBe('NOT_SUPPORTED')
+      } finally {
+        await d.stop()
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+
   test('PATH without bwrap: unavailable too', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'execd-spec-nobwrap-'))
     const noPath = await startDaemon({ env: { PATH: empty } })

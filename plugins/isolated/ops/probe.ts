@@ -3,10 +3,11 @@
  * present and able to make the namespaces a session needs, setpriv for a real uid switch, a
  * user namespace, and an overlay mount inside the sandbox (what diff and commit rest on).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnOwned } from '../../../core/process'
+import { noSetIdFilter, WITH_FD_9 } from './seccomp'
 
 export interface Capabilities {
   available: boolean
@@ -78,6 +79,16 @@ export async function probe(option: string): Promise<Probed> {
       ...none,
     }
   }
+  const filtered = await probeSeccomp(bwrap)
+  if (!filtered.ok) {
+    return {
+      available: false,
+      isolator: 'bubblewrap',
+      version,
+      message: `${bwrap} cannot apply the seccomp filter every session runs under: ${filtered.err || 'it failed'}`,
+      ...none,
+    }
+  }
   const setpriv = Bun.which('setpriv') ?? undefined
   const setprivOk = setpriv
     ? (await tryRun([bwrap, ...BASE, ...ROOTFS, '--', setpriv, '--reuid', '0', 'true'])).ok
@@ -100,6 +111,24 @@ export async function probe(option: string): Promise<Probed> {
     commit_supported: overlay,
     bwrap,
     setpriv,
+  }
+}
+
+/**
+ * Runs a sandbox under the sessions' seccomp filter (seccomp.ts). Sessions are not started
+ * without it, and a kernel or bwrap that cannot apply it failed each session's start with a 500
+ * rather than saying so here (503 NOT_SUPPORTED).
+ */
+async function probeSeccomp(bwrap: string): Promise<{ ok: boolean; err: string }> {
+  const filter = noSetIdFilter()
+  if (!filter) return { ok: true, err: '' }
+  const dir = mkdtempSync(join(tmpdir(), '.execd-seccomp-probe-'))
+  try {
+    const file = join(dir, 'filter.bpf')
+    writeFileSync(file, filter, { mode: 0o600 })
+    return await tryRun([...WITH_FD_9, file, bwrap, ...BASE, ...ROOTFS, '--seccomp', '9', '--', 'true'])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 

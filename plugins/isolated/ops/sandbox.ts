@@ -10,6 +10,7 @@
 import { lstatSync, readlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { OVERLAY_MOUNT_DIR, OVERLAY_SCRIPT } from './probe'
+import { WITH_FD_9 } from './seccomp'
 
 export type Profile = 'strict' | 'balanced'
 export type WorkspaceMode = 'rw' | 'ro' | 'overlay'
@@ -48,9 +49,6 @@ export interface SandboxSpec {
    */
   tempRoot?: string
 }
-
-/** Opens the filter file as fd 9 and becomes the rest of the command line (the same pid). */
-const WITH_FD_9 = ['sh', '-c', 'exec 9<"$1" || exit 126; shift; exec "$@"', 'sh']
 
 /** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']

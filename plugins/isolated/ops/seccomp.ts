@@ -11,6 +11,9 @@
  * refused too. A cBPF program, as bwrap takes it: 8-byte `struct sock_filter`s.
  */
 
+/** Opens the filter file as fd 9 for bwrap's `--seccomp 9` and becomes the rest of the command line (the same pid). */
+export const WITH_FD_9 = ['sh', '-c', 'exec 9<"$1" || exit 126; shift; exec "$@"', 'sh']
+
 /** Per architecture: its AUDIT_ARCH and the calls that take a mode, with the mode's argument. */
 interface Table {
   audit: number
