@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import { JsonLines } from '../../core/json-lines'
+import { ReadGatherer } from '../../core/read-gather'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
@@ -161,16 +162,23 @@ export class GoContext implements RuntimeContext {
     }
   }
 
-  /** One of the kernel's stdout/stderr into the cells, counted so `done` can wait for it all. */
+  /**
+   * One of the kernel's stdout/stderr into the cells, counted so `done` can wait for it all. In
+   * a flood, a read that came back small waits a moment before the next (core/read-gather.ts).
+   */
   private async pump(stream: ReadableStream<Uint8Array>, type: Stream): Promise<void> {
     const decoder = new TextDecoder()
     const reader = stream.getReader()
+    const gathered = new ReadGatherer()
     try {
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        this.delivered[type] += r.value.byteLength
+        const bytes = r.value.byteLength
+        this.delivered[type] += bytes
         const pending = this.cells.output(type, decoder.decode(r.value, { stream: true }))
         this.wake()
         await pending
+        const gather = gathered.after(bytes)
+        if (gather) await gather
       }
     } catch {
       // The pipe breaks when the kernel dies; onExit reports that.
