@@ -15,7 +15,8 @@ import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { UsageError, report } from './errors'
 import type { FsOps, Permission } from './fs-ops'
-import { describe, table } from './fs-print'
+import { describe } from './fs-print'
+import { printListing } from './fs-listing'
 import { abortable, copyOut, localName } from './fs-transfer'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
@@ -63,10 +64,7 @@ export const OPS: FsOp[] = [
     args: '[path]',
     summary: 'list a directory (default: the current one)',
     options: [['-d, --depth <n>', 'levels to descend (default 1)']],
-    async run(r) {
-      const entries = await r.fs.list(r.args[0] ?? '.', parseDepth(optional(r.flags.depth)))
-      r.print(entries, table(entries))
-    },
+    run: r => printListing(r.fs.list(r.args[0] ?? '.', parseDepth(optional(r.flags.depth))), r.json),
   },
   {
     name: 'stat',
@@ -147,7 +145,8 @@ export const OPS: FsOp[] = [
         const infos = await r.fs.stat(r.args)
         for (const path of r.args) {
           if (infos[path]?.type !== 'directory') throw new Error(`${path}: not a directory`)
-          if ((await r.fs.list(path, 1)).length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
+          for await (const batch of r.fs.list(path, 1))
+            if (batch.length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
         }
       }
       await r.fs.removeDirectories(r.args)
@@ -202,10 +201,7 @@ export const OPS: FsOp[] = [
     args: '<dir> [pattern]',
     summary: 'find files by glob (default **); a pattern without / matches base names',
     examples: ["execd fs search . '*.py'"],
-    async run(r) {
-      const found = await r.fs.search(r.arg(0), r.args[1])
-      r.print(found, table(found))
-    },
+    run: r => printListing(r.fs.search(r.arg(0), r.args[1]), r.json),
   },
   {
     name: 'replace',
