@@ -10,6 +10,7 @@
  * document. Times are UTC, to the second, in RFC 3339 (`2026-01-31T12:00:00Z`).
  */
 import { cac, type CAC } from 'cac'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { open } from 'node:fs/promises'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
@@ -284,6 +285,19 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
   // A signal stops a transfer, which discards what it staged (and the exit hook removes a
   // partial download if the grace runs out first).
   const stopWatch = onStop(() => aborter.abort())
+  // Awaited before the verb returns: the exit's own flush does not wait for a write larger than
+  // the pipe takes at once (`fs stat` of 20,000 paths reached a pipe as its first 128 KiB).
+  let written = Promise.resolve()
+  let broken = false
+  const write = (text: string) => {
+    if (!text) return
+    written = new Promise(resolve =>
+      process.stdout.write(text, err => {
+        broken ||= (err as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE'
+        resolve()
+      }),
+    )
+  }
   try {
     const code = await op.run({
       fs,
@@ -296,13 +310,15 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
       },
       flags,
       json,
-      print: (value, human) => void process.stdout.write(json ? `${JSON.stringify(value)}\n` : human),
+      print: (value, human) => write(json ? `${JSON.stringify(value)}\n` : human),
       done(value, lines) {
-        if (json) process.stdout.write(`${JSON.stringify(value)}\n`)
-        else if (flags.verbose) for (const line of lines) process.stdout.write(`${visible(line)}\n`)
+        if (json) write(`${JSON.stringify(value)}\n`)
+        else if (flags.verbose) write(lines.map(line => `${visible(line)}\n`).join(''))
       },
     })
-    return code ?? 0
+    await written
+    // Its reader went away before it was all written (| head): the status a pipeline expects.
+    return broken && !code ? BROKEN_PIPE_EXIT : (code ?? 0)
   } finally {
     stopWatch()
     await fs.close()
