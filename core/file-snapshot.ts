@@ -13,11 +13,10 @@
  * can zero what it copies past the new end: the file's size once the copy is done says how much
  * of the copy the file still held. A truncation and a regrow both inside the copy pass that check
  * (the size is back, the copy holds zeros or the old and the new bytes side by side): the file's
- * change and status times, which the kernel gives apart for changes after a stat (multigrain
- * timestamps), say it changed, and the copy is made again, a bounded number of times.
+ * modification and status-change times, which the kernel tells apart for changes after a stat
+ * (multigrain timestamps), say it changed, and the copy is made again, a bounded number of times.
  */
-import { constants } from 'node:fs'
-import type { BigIntStats } from 'node:fs'
+import { type BigIntStats, constants } from 'node:fs'
 import { type FileHandle, open, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 

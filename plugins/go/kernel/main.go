@@ -135,8 +135,7 @@ func (k *kernel) path(name string) string { return k.cfg.Dir + "/" + name }
 
 // writeSupport puts the support file in the module, again if a cell removed it or put
 // something else in its place (execd re-creates the module's directory and go.mod before each
-// cell). A symlink there is replaced, not written through: a dangling one failed every later
-// cell, and writing through it made the file wherever it pointed.
+// cell). A symlink there is replaced, not followed: a dangling one failed every later cell.
 func (k *kernel) writeSupport() error {
 	p := k.path("execd.go")
 	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
