@@ -10,10 +10,10 @@
  * document. Times are UTC, to the second, in RFC 3339 (`2026-01-31T12:00:00Z`).
  */
 import { cac, type CAC } from 'cac'
-import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { open } from 'node:fs/promises'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import type { FsOps, Permission } from './fs-ops'
 import { describe } from './fs-print'
