@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BIN, startDaemon, waitFor, type Daemon } from './harness'
 import { scratchWithDisks } from './kit/small-disk'
@@ -41,20 +42,33 @@ afterAll(async () => {
 
 const env = { ...process.env, EXECD_ACCESS_TOKEN: '' }
 
-/** `execd <args>`, its stdout read to the end; its exit code, lines, stderr and peak RSS (MiB). */
+/**
+ * `execd <args>`, its stdout read to the end; its exit code, lines, stderr and peak RSS (MiB).
+ * The peak is taken by a small python parent: a child's ru_maxrss counts what its parent held
+ * when it was forked (exec keeps the old mm's high-water mark), and this test process holds
+ * 300 MiB and more late in a spec run.
+ */
 async function run(args: string[], extraEnv: Record<string, string> = {}) {
-  const p = Bun.spawn([BIN, ...args], { env: { ...env, ...extraEnv }, stdout: 'pipe', stderr: 'pipe' })
+  const peakFile = join(scratch.dir, `peak-${crypto.randomUUID()}`)
+  const measured = [
+    'python3',
+    '-c',
+    'import resource, subprocess, sys\n' +
+      'code = subprocess.call(sys.argv[2:])\n' +
+      "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n" +
+      'sys.exit(code)',
+    peakFile,
+    BIN,
+    ...args,
+  ]
+  const p = Bun.spawn(measured, { env: { ...env, ...extraEnv }, stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, code] = await Promise.all([
     new Response(p.stdout).text(),
     new Response(p.stderr).text(),
     p.exited,
   ])
-  return {
-    code,
-    lines: stdout.split('\n').slice(0, -1),
-    stderr,
-    peakMiB: (p.resourceUsage()?.maxRSS ?? 0) / 1024 / 1024,
-  }
+  const peakMiB = Number(readFileSync(peakFile, 'utf8')) / 1024
+  return { code, lines: stdout.split('\n').slice(0, -1), stderr, peakMiB }
 }
 
 const name = (line: string) => line.slice(line.lastIndexOf('/') + 1)
