@@ -1,6 +1,8 @@
 /**
  * execd's CPU per MiB of a command's stdout flood read through `POST /command` (row 4a's
- * command, 1 KiB lines), in rounds taking turns between builds and a plain pipe read by this
+ * command, 1 KiB lines) — or, with BENCH_FLOOD, the same command in a bash session (`session`:
+ * `POST /session/{id}/run`) or in a bash code context (`bash`), or a python cell printing 1 KiB
+ * lines (`python`) — in rounds taking turns between builds and a plain pipe read by this
  * process: CPU per MiB (all threads, from the process's CPU clock; the main thread from
  * schedstat) moves far less with the machine's load than the rate, which is given beside the
  * pipe's rate of the same round. Not run by `make bench`.
@@ -8,6 +10,7 @@
  *   bun run bench/flood-cpu.ts [rounds=8] [MiB per flood=256]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, started beside dist/execd, turns taken
  *                                       (a:b:c: more builds, named after their files)
+ *   BENCH_FLOOD=command|session|bash|python   what floods (command)
  */
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
@@ -23,6 +26,35 @@ const rounds = Number(process.argv[2] ?? 8)
 const mib = Number(process.argv[3] ?? 256)
 const bytes = mib * 1024 * 1024
 const command = floodCommand(bytes)
+const kind = process.env.BENCH_FLOOD ?? 'command'
+if (!['command', 'session', 'bash', 'python'].includes(kind)) throw new Error(`BENCH_FLOOD=${kind}: not a flood`)
+/** The same 1 KiB lines from python's own print. */
+const pythonFlood = `import sys\nline = '0' * 1023\nfor _ in range(${bytes >> 10}): print(line)`
+
+/** Where a daemon's floods run: its session or code context, made once (its warm-up flood's). */
+const places = new WeakMap<Execd, string>()
+
+async function place(d: Execd): Promise<string> {
+  let id = places.get(d)
+  if (id) return id
+  const made =
+    kind === 'session'
+      ? await d.post('/session', {})
+      : await d.post('/code/context', { language: kind === 'bash' ? 'bash' : 'python' })
+  if (made.status !== 200) throw new Error(`making the ${kind} place: ${made.status} ${await made.text()}`)
+  const body = (await made.json()) as { session_id?: string; id?: string }
+  id = body.session_id ?? body.id ?? ''
+  places.set(d, id)
+  return id
+}
+
+async function start(d: Execd): Promise<Response> {
+  if (kind === 'command') return d.post('/command', { command })
+  const id = await place(d)
+  if (kind === 'session') return d.post(`/session/${id}/run`, { command })
+  const code = kind === 'python' ? pythonFlood : command
+  return d.post('/code', { code, context: { id, language: kind } })
+}
 
 interface Round {
   rate: number
@@ -73,8 +105,8 @@ async function flood(d: Execd): Promise<Round> {
   // perf attaches before the flood starts
   await Bun.sleep(100)
   const t0 = performance.now()
-  const res = await d.post('/command', { command })
-  if (res.status !== 200) throw new Error(`POST /command: ${res.status} ${await res.text()}`)
+  const res = await start(d)
+  if (res.status !== 200) throw new Error(`${kind} flood: ${res.status} ${await res.text()}`)
   const { bytes: wire, tail } = await drainCounting(res)
   const secs = (performance.now() - t0) / 1000
   clearInterval(timer)
@@ -122,7 +154,7 @@ async function main(): Promise<void> {
   }
   const results = new Map<string, (Round & { ratio: number })[]>(daemons.map(([n]) => [n, []]))
   const loads: number[] = []
-  console.log(`${rounds} rounds of one ${mib} MiB flood per build and a pipe read between`)
+  console.log(`${rounds} rounds of one ${mib} MiB ${kind} flood per build and a pipe read between`)
   for (let r = 0; r < rounds; r++) {
     loads.push(load())
     const turn = r % daemons.length

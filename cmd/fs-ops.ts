@@ -10,13 +10,13 @@ import { files } from '../plugins/files'
 import type { FileInfo } from '../plugins/files/fileinfo'
 import { downloadFile } from '../plugins/files/ops/download'
 import { statFiles } from '../plugins/files/ops/info'
-import { listDirectory } from '../plugins/files/ops/list'
+import { listingBatches } from '../plugins/files/ops/list'
 import { makeDirectories } from '../plugins/files/ops/mkdir'
 import { moveFiles } from '../plugins/files/ops/move'
 import { setPermissions, type Permission } from '../plugins/files/ops/permissions'
 import { deleteFiles, removeDirectories } from '../plugins/files/ops/remove'
 import { replaceInFiles } from '../plugins/files/ops/replace'
-import { searchFiles } from '../plugins/files/ops/search'
+import { searchBatches } from '../plugins/files/ops/search'
 import { writeFile } from '../plugins/files/ops/upload'
 
 export type { FileInfo, Permission }
@@ -30,7 +30,8 @@ export interface ReadRequest {
 }
 
 export interface FsOps {
-  list(path: string, depth: number): Promise<FileInfo[]>
+  /** A directory's entries, a batch at a time as they are walked (or arrive). */
+  list(path: string, depth: number): AsyncIterable<FileInfo[]>
   stat(paths: string[]): Promise<Record<string, FileInfo>>
   /** The download response: its body, and Content-Length for progress. */
   read(req: ReadRequest): Promise<Response>
@@ -40,7 +41,8 @@ export interface FsOps {
   move(src: string, dest: string): Promise<void>
   mkdir(entries: Record<string, Permission>): Promise<void>
   chmod(entries: Record<string, Permission>): Promise<void>
-  search(dir: string, pattern?: string): Promise<FileInfo[]>
+  /** The files found, a batch at a time as they are found (or arrive). */
+  search(dir: string, pattern?: string): AsyncIterable<FileInfo[]>
   replace(path: string, old: string, replacement: string): Promise<number>
   close(): Promise<void>
 }
@@ -50,7 +52,7 @@ export async function localFs(config: Config): Promise<FsOps> {
   const section = await openSection(files, config)
   const { scope } = section.ops
   return {
-    list: (path, depth) => listDirectory(scope, path, depth),
+    list: (path, depth) => listingBatches(scope, path, depth),
     stat: paths => statFiles(scope, paths),
     read: req => downloadFile(scope, { ...req, copyMax: section.ops.downloadCopyMax }),
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
@@ -59,7 +61,7 @@ export async function localFs(config: Config): Promise<FsOps> {
     move: (src, dest) => moveFiles(scope, [{ src, dest }]),
     mkdir: entries => makeDirectories(scope, entries),
     chmod: entries => setPermissions(scope, entries),
-    search: (dir, pattern) => searchFiles(scope, dir, pattern),
+    search: (dir, pattern) => searchBatches(scope, dir, pattern),
     replace: async (path, old, replacement) =>
       (await replaceInFiles(scope, { [path]: { old, new: replacement } }))[path]?.replacedCount ?? 0,
     close: async () => void (await section.close()),

@@ -17,27 +17,34 @@ export function modeString(info: FileInfo): string {
 /** A wire time (RFC 3339, UTC, nanoseconds) as the CLI prints every time: UTC to the second. */
 export const when = (iso: string): string => `${iso.slice(0, 19)}Z`
 
-/** One line per entry, columns aligned like `ls -l`. */
-export function table(entries: FileInfo[]): string {
-  if (!entries.length) return ''
-  const rows = entries.map(e => [
-    modeString(e),
-    visible(e.owner),
-    visible(e.group),
-    String(e.size),
-    when(e.modified_at),
-    visible(e.path),
-  ])
-  const widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), [])
-  return (
-    rows
-      .map(r =>
-        r
-          .map((c, i) => (i === 3 ? c.padStart(widths[i] ?? 0) : i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-          .join('  '),
-      )
-      .join('\n') + '\n'
-  )
+/**
+ * One line per entry, columns aligned like `ls -l`, a batch at a time as a listing streams: each
+ * batch is aligned to the widest column seen so far (a column widens when a batch needs it and
+ * stays wide), so a listing of one batch prints as it did whole.
+ */
+export function tableRows(): (entries: FileInfo[]) => string {
+  let widths: number[] = []
+  return entries => {
+    if (!entries.length) return ''
+    const rows = entries.map(e => [
+      modeString(e),
+      visible(e.owner),
+      visible(e.group),
+      String(e.size),
+      when(e.modified_at),
+      visible(e.path),
+    ])
+    widths = rows.reduce<number[]>((w, r) => r.map((c, i) => Math.max(w[i] ?? 0, c.length)), widths)
+    return (
+      rows
+        .map(r =>
+          r
+            .map((c, i) => (i === 3 ? c.padStart(widths[i] ?? 0) : i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+            .join('  '),
+        )
+        .join('\n') + '\n'
+    )
+  }
 }
 
 export function describe(info: FileInfo): string {

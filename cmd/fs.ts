@@ -13,9 +13,11 @@ import { cac, type CAC } from 'cac'
 import { open } from 'node:fs/promises'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import type { FsOps, Permission } from './fs-ops'
-import { describe, table } from './fs-print'
+import { describe } from './fs-print'
+import { printListing } from './fs-listing'
 import { abortable, copyOut, localName } from './fs-transfer'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
@@ -64,10 +66,7 @@ export const OPS: FsOp[] = [
     args: '[path]',
     summary: 'list a directory (default: the current one)',
     options: [['-d, --depth <n>', 'levels to descend (default 1)']],
-    async run(r) {
-      const entries = await r.fs.list(r.args[0] ?? '.', parseDepth(optional(r.flags.depth)))
-      r.print(entries, table(entries))
-    },
+    run: r => printListing(r.fs.list(r.args[0] ?? '.', parseDepth(optional(r.flags.depth))), r.json),
   },
   {
     name: 'stat',
@@ -148,7 +147,8 @@ export const OPS: FsOp[] = [
         const infos = await r.fs.stat(r.args)
         for (const path of r.args) {
           if (infos[path]?.type !== 'directory') throw new Error(`${path}: not a directory`)
-          if ((await r.fs.list(path, 1)).length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
+          for await (const batch of r.fs.list(path, 1))
+            if (batch.length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
         }
       }
       await r.fs.removeDirectories(r.args)
@@ -203,10 +203,7 @@ export const OPS: FsOp[] = [
     args: '<dir> [pattern]',
     summary: 'find files by glob (default **); a pattern without / matches base names',
     examples: ["execd fs search . '*.py'"],
-    async run(r) {
-      const found = await r.fs.search(r.arg(0), r.args[1])
-      r.print(found, table(found))
-    },
+    run: r => printListing(r.fs.search(r.arg(0), r.args[1]), r.json),
   },
   {
     name: 'replace',
@@ -299,6 +296,19 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
   // A signal stops a transfer, which discards what it staged (and the exit hook removes a
   // partial download if the grace runs out first).
   const stopWatch = onStop(() => aborter.abort())
+  // Awaited before the verb returns: the exit's own flush does not wait for a write larger than
+  // the pipe takes at once (`fs stat` of 20,000 paths reached a pipe as its first 128 KiB).
+  let written = Promise.resolve()
+  let broken = false
+  const write = (text: string) => {
+    if (!text) return
+    written = new Promise(resolve =>
+      process.stdout.write(text, err => {
+        broken ||= (err as NodeJS.ErrnoException | null | undefined)?.code === 'EPIPE'
+        resolve()
+      }),
+    )
+  }
   try {
     const code = await op.run({
       fs,
@@ -311,13 +321,15 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
       },
       flags,
       json,
-      print: (value, human) => void process.stdout.write(json ? `${JSON.stringify(value)}\n` : human),
+      print: (value, human) => write(json ? `${JSON.stringify(value)}\n` : human),
       done(value, lines) {
-        if (json) process.stdout.write(`${JSON.stringify(value)}\n`)
-        else if (flags.verbose) for (const line of lines) process.stdout.write(`${visible(line)}\n`)
+        if (json) write(`${JSON.stringify(value)}\n`)
+        else if (flags.verbose) write(lines.map(line => `${visible(line)}\n`).join(''))
       },
     })
-    return code ?? 0
+    await written
+    // Its reader went away before it was all written (| head): the status a pipeline expects.
+    return broken && !code ? BROKEN_PIPE_EXIT : (code ?? 0)
   } finally {
     stopWatch()
     await fs.close()

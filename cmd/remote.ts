@@ -10,7 +10,8 @@ import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
-import { FileInfoListSchema, FileInfoMapSchema, ReplaceCountsSchema } from '../plugins/files/schema'
+import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/schema'
+import { jsonItems, NotAnArray } from './json-items'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
 import { unreachableWhy } from './unreachable'
 
@@ -93,6 +94,32 @@ export class Remote {
   }
 
   /**
+   * A JSON array answer's elements as they arrive, a chunk's worth at a time, each of the
+   * contract's shape (`item`): checked before it is handed on, so nothing of a batch holding a
+   * wrong one is printed.
+   */
+  async *items<S extends TSchema>(
+    method: string,
+    path: string,
+    item: S,
+    opts: Parameters<Remote['call']>[2] = {},
+  ): AsyncGenerator<Static<S>[]> {
+    const res = await this.call(method, path, opts)
+    const what = `${method} ${path}`
+    let index = 0
+    try {
+      for await (const batch of jsonItems(res.body ?? new ReadableStream(), MAX_JSON_ITEM_CHARS)) {
+        for (const value of batch) answerOf(what, item, value, `/${index++}`)
+        yield batch as Static<S>[]
+      }
+    } catch (err) {
+      if (err instanceof NotAnArray)
+        throw new Error(`the server's answer to ${what} is not the contract's: ${err.message}`)
+      throw err
+    }
+  }
+
+  /**
    * Interrupts what runs under `id` through `DELETE <route>?id=`: `/command` for a command or a
    * session's run (an isolated session's too), `/code` for a cell.
    */
@@ -114,6 +141,9 @@ export class Remote {
  * or hostile server) took all memory and kept the event loop from Ctrl-C for seconds.
  */
 export const MAX_JSON_ANSWER_BYTES = 256 * 1024 * 1024
+
+/** An element of a JSON array answer (a FileInfo: a path of at most 4 KiB, escaped) longer than this is refused. */
+const MAX_JSON_ITEM_CHARS = 1024 * 1024
 
 /** An error's body is only quoted (200 characters): the rest is not read. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -142,10 +172,10 @@ async function errorOf(res: Response): Promise<ExecdError> {
  * `null` or a wrong type, and the verb failed on it with the CLI's own code quoted
  * ("e.replace is not a function. (In 'e.replace(de,…)"), or printed "Invalid Date".
  */
-export function answerOf<S extends TSchema>(what: string, schema: S, value: unknown): Static<S> {
+export function answerOf<S extends TSchema>(what: string, schema: S, value: unknown, at = ''): Static<S> {
   if (Value.Check(schema, value)) return value
   const first = Value.Errors(schema, value).First()
-  const where = first?.path ? `${first.path}: ` : ''
+  const where = at || first?.path ? `${at}${first?.path ?? ''}: ` : ''
   throw new Error(
     `the server's answer to ${what} is not the contract's: ${where}${first?.message ?? 'unexpected shape'}`,
   )
@@ -281,7 +311,7 @@ export function remoteFs(remote: Remote): FsOps {
   const empty = remote.empty.bind(remote)
   return {
     list: (path, depth) =>
-      remote.json('GET', '/directories/list', FileInfoListSchema, { query: { path, depth: String(depth) } }),
+      remote.items('GET', '/directories/list', FileInfoSchema, { query: { path, depth: String(depth) } }),
     stat: paths => remote.json('GET', '/files/info', FileInfoMapSchema, { query: { path: paths } }),
     read: (req: ReadRequest) =>
       remote.call('GET', '/files/download', {
@@ -305,8 +335,7 @@ export function remoteFs(remote: Remote): FsOps {
     move: (src, dest) => empty('POST', '/files/mv', { json: [{ src, dest }] }),
     mkdir: entries => empty('POST', '/directories', { json: entries }),
     chmod: entries => empty('POST', '/files/permissions', { json: entries }),
-    search: (dir, pattern) =>
-      remote.json('GET', '/files/search', FileInfoListSchema, { query: { path: dir, pattern } }),
+    search: (dir, pattern) => remote.items('GET', '/files/search', FileInfoSchema, { query: { path: dir, pattern } }),
     async replace(path, old, replacement) {
       const counts = await remote.json('POST', '/files/replace', ReplaceCountsSchema, {
         query: { verbose: 'true' },

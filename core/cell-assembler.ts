@@ -5,6 +5,7 @@
  */
 import { CellQueue, type Overflow } from './cell-queue'
 import { EncodedEvent, makeEvent, type ExecError, type ExecEvent } from './events'
+import { ReadGatherer } from './read-gather'
 
 /** Output written between cells (a timer or thread of an earlier cell) waits for the next one, bounded. */
 const MAX_STRAY = 64 << 10
@@ -86,11 +87,18 @@ export class CellAssembler {
     this.strayBytes += text.length
   }
 
-  /** Feeds one of the interpreter's fds 1 and 2 (what bypasses its own channel) as output. */
+  /**
+   * Feeds one of the interpreter's fds 1 and 2 (what bypasses its own channel) as output. In a
+   * flood, a read that came back small waits a moment before the next (core/read-gather.ts).
+   */
   async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
     const decoder = new TextDecoder()
     const reader = stream.getReader()
-    for (let r = await reader.read(); !r.done; r = await reader.read())
+    const gathered = new ReadGatherer()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
       await this.output(type, decoder.decode(r.value, { stream: true }))
+      const gather = gathered.after(r.value.byteLength)
+      if (gather) await gather
+    }
   }
 }

@@ -11,9 +11,12 @@
  * file (a ReadableStream is sent chunked), so the bytes are copied into a file nobody else can
  * open (O_TMPFILE, unnamed, 0600, in TMPDIR) and that one is sent. A truncation during the copy
  * can zero what it copies past the new end: the file's size once the copy is done says how much
- * of the copy the file still held.
+ * of the copy the file still held. A truncation and a regrow both inside the copy pass that check
+ * (the size is back, the copy holds zeros or the old and the new bytes side by side): the file's
+ * modification and status-change times, which the kernel tells apart for changes after a stat
+ * (multigrain timestamps), say it changed, and the copy is made again, a bounded number of times.
  */
-import { constants } from 'node:fs'
+import { type BigIntStats, constants } from 'node:fs'
 import { type FileHandle, open, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 
@@ -23,6 +26,12 @@ const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY
 const FREE_SHARE = 4
 /** The buffer of a copy of part of a file (a Range, a log from a cursor). */
 const CHUNK = 1024 * 1024
+/**
+ * Copies made of a file that changed during each: a file written all the time (a command's log
+ * being downloaded) must not be copied for ever; the last copy is answered with what its size
+ * check allows.
+ */
+const MAX_COPIES = 3
 
 /** `/proc/self/fd/<fd>`: the file the descriptor holds, whatever its name is now. */
 export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
@@ -61,19 +70,30 @@ export async function snapshot(source: FileHandle, start: number, end: number): 
     const free = await statfs(dir)
     if ((end - start) * FREE_SHARE > free.bavail * free.bsize) return undefined
     handle = await open(dir, O_TMPFILE | constants.O_RDWR, 0o600)
-    const before = (await source.stat()).size
-    // A whole file: Bun copies it with copy_file_range(2) off the event loop, 2x a read/write loop.
-    const copied =
-      start === 0 && end >= before
-        ? await Bun.write(Bun.file(fdPath(handle.fd)), Bun.file(fdPath(source.fd)))
-        : await copyPart(source, handle, start, end)
-    const after = (await source.stat()).size
-    return { handle, length: Math.max(0, Math.min(copied, after - start, end - start)) }
+    let before = await source.stat({ bigint: true })
+    for (let copies = 1; ; copies++) {
+      // A whole file: Bun copies it with copy_file_range(2) off the event loop, 2x a read/write loop.
+      const copied =
+        start === 0 && end >= before.size
+          ? await Bun.write(Bun.file(fdPath(handle.fd)), Bun.file(fdPath(source.fd)))
+          : await copyPart(source, handle, start, end)
+      const after = await source.stat({ bigint: true })
+      if (copies >= MAX_COPIES || unchanged(before, after)) {
+        const length = Math.min(copied, Number(after.size) - start, end - start)
+        return { handle, length: Math.max(0, length) }
+      }
+      before = after
+      await handle.truncate(0)
+    }
   } catch {
     await handle?.close().catch(() => {})
     return undefined
   }
 }
+
+/** Whether nothing wrote to or truncated the file between two stats of it. */
+const unchanged = (a: BigIntStats, b: BigIntStats): boolean =>
+  a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs
 
 /** Bytes start…end (fewer if the file ends first) into `copy` from 0; how many. */
 async function copyPart(source: FileHandle, copy: FileHandle, start: number, end: number): Promise<number> {

@@ -81,7 +81,7 @@ describe('the CLI as the client of a server that sends an event without its end'
 describe('the CLI as the client of a server whose answer never ends', () => {
   // `execd fs --url` read a JSON answer (and an error's body) whole before looking at it:
   // an answer that never ends took memory without bound (RSS 143 -> 248 MiB in 8 s and rising).
-  const endless = (status: number, type: string) => {
+  const endless = (status: number, type: string, opening = '{"entries":["') => {
     const piece = new TextEncoder().encode('a'.repeat(1 << 20))
     const server = Bun.serve({
       port: 0,
@@ -90,7 +90,7 @@ describe('the CLI as the client of a server whose answer never ends', () => {
         new Response(
           new ReadableStream({
             start(c) {
-              c.enqueue(new TextEncoder().encode(type === 'text/html' ? '<html><body>' : '{"entries":["'))
+              c.enqueue(new TextEncoder().encode(type === 'text/html' ? '<html><body>' : opening))
             },
             pull(c) {
               c.enqueue(piece)
@@ -105,7 +105,7 @@ describe('the CLI as the client of a server whose answer never ends', () => {
   test('a 200 JSON answer: the verb gives up past its cap, in one line', async () => {
     const server = endless(200, 'application/json')
     try {
-      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'ls', '/'])
+      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'stat', '/'])
       expect(run.code).toBe(1)
       expect(run.stderr.trim().split('\n')).toHaveLength(1)
       expect(run.stderr).toContain("the server's answer is larger than")
@@ -113,6 +113,24 @@ describe('the CLI as the client of a server whose answer never ends', () => {
       server.stop(true)
     }
   }, 60_000)
+
+  // A listing is read an element at a time as it comes (cmd/json-items.ts): an answer that is
+  // no array is refused at its first byte, an element that never ends past its own cap.
+  for (const [opening, said] of [
+    ['{"entries":["', 'not an array'],
+    ['["', 'an element longer than 1048576 characters'],
+  ])
+    test(`a 200 JSON listing opening ${opening}: the verb gives up (${said}), in one line`, async () => {
+      const server = endless(200, 'application/json', opening)
+      try {
+        const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'ls', '/'])
+        expect(run.code).toBe(1)
+        expect(run.stderr.trim().split('\n')).toHaveLength(1)
+        expect(run.stderr).toContain(`the server's answer to GET /directories/list is not the contract's: ${said}`)
+      } finally {
+        server.stop(true)
+      }
+    }, 60_000)
 
   test('an answer that should be empty: the verb does not wait for its end', async () => {
     const server = endless(200, 'application/json')

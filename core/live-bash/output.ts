@@ -2,7 +2,11 @@
  * Reads a live bash's stdout and stderr in the background, one chunk in flight per stream, and
  * hands them on in arrival order. Waiting is done with a fresh promise per wait: racing the same
  * long-lived read or exit promise on every chunk would pile reactions (each holding a chunk) on it.
+ * In a flood, a read that came back small waits a moment before the next, as a command's pipe
+ * does (core/read-gather.ts): a session's flood is read through here, not the commands' pump.
  */
+import { ReadGatherer } from '../read-gather'
+
 export type OutputStream = 'stdout' | 'stderr'
 
 type OutputItem =
@@ -52,6 +56,7 @@ export class OutputMux {
   }
 
   private async loop(stream: OutputStream, reader: Reader): Promise<void> {
+    const gathered = new ReadGatherer()
     for (;;) {
       let r: { done: boolean; value?: Uint8Array }
       try {
@@ -60,8 +65,11 @@ export class OutputMux {
         r = { done: true, value: undefined }
       }
       if (r.done || !r.value) return this.push({ kind: 'eof', stream })
+      const bytes = r.value.byteLength
       this.push({ kind: 'data', stream, data: r.value })
       await new Promise<void>(go => (this.resume[stream] = go))
+      const gather = gathered.after(bytes)
+      if (gather) await gather
     }
   }
 

@@ -13,7 +13,7 @@ const mode = t.Integer({
   examples: [755, 644],
 })
 
-const FileInfoSchema = t.Object(
+export const FileInfoSchema = t.Object(
   {
     path: t.String({ description: 'absolute path; bytes that are not UTF-8 are written \\xHH' }),
     path_base64: t.Optional(

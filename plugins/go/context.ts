@@ -3,11 +3,12 @@
  * module directory where each cell is compiled. Requests go to the kernel's stdin, replies come
  * on fd 3; the kernel's stdout and stderr carry the cells' own output, streamed as it comes.
  */
-import { closeSync, existsSync, writeFileSync } from 'node:fs'
+import { closeSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import { JsonLines } from '../../core/json-lines'
+import { ReadGatherer } from '../../core/read-gather'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
@@ -23,6 +24,15 @@ export interface GoContextOptions extends StartOptions {
 
 type Message = { t: string; c?: number; text?: string; ename?: string; evalue?: string; traceback?: string[] }
 type Stream = 'stdout' | 'stderr'
+
+/** Whether `path` is a regular file itself (lstat: a symlink is not). */
+function isFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile()
+  } catch {
+    return false
+  }
+}
 
 export class GoContext implements RuntimeContext {
   /**
@@ -91,12 +101,16 @@ export class GoContext implements RuntimeContext {
    * The module directory with its go.mod, made again when a cell removed them (the program can
    * find its own directory): the kernel writes its support file back, and the declarations,
    * kept in the kernel, compile as before. Only when missing: `go build -mod=mod` adds the
-   * requirements it found in the module cache to go.mod.
+   * requirements it found in the module cache to go.mod. Something else in its place (a
+   * symlink, dangling or not) is replaced, not written through.
    */
   private module(): string {
     const dir = this.dir.ensure()
     const goMod = join(dir, 'go.mod')
-    if (!existsSync(goMod)) writeFileSync(goMod, `module execdcell\n\ngo ${this.opts.toolchain.language}\n`)
+    if (!isFile(goMod)) {
+      rmSync(goMod, { recursive: true, force: true })
+      writeFileSync(goMod, `module execdcell\n\ngo ${this.opts.toolchain.language}\n`, { flag: 'wx' })
+    }
     return dir
   }
 
@@ -148,16 +162,23 @@ export class GoContext implements RuntimeContext {
     }
   }
 
-  /** One of the kernel's stdout/stderr into the cells, counted so `done` can wait for it all. */
+  /**
+   * One of the kernel's stdout/stderr into the cells, counted so `done` can wait for it all. In
+   * a flood, a read that came back small waits a moment before the next (core/read-gather.ts).
+   */
   private async pump(stream: ReadableStream<Uint8Array>, type: Stream): Promise<void> {
     const decoder = new TextDecoder()
     const reader = stream.getReader()
+    const gathered = new ReadGatherer()
     try {
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        this.delivered[type] += r.value.byteLength
+        const bytes = r.value.byteLength
+        this.delivered[type] += bytes
         const pending = this.cells.output(type, decoder.decode(r.value, { stream: true }))
         this.wake()
         await pending
+        const gather = gathered.after(bytes)
+        if (gather) await gather
       }
     } catch {
       // The pipe breaks when the kernel dies; onExit reports that.

@@ -1,12 +1,13 @@
 /** A go context's life: streaming, interrupt, the kernel's death, close, and a missing toolchain. */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { CellAssembler } from '../../core/cell-assembler'
 import type { ExecEvent } from '../../core/events'
 import { within } from '../../core/timers'
 import { go } from '.'
-import { errorOf, noGo, removeTempDirs, resultOf, runCell, startCell, startGo, textOf } from './test-context'
+import { errorOf, noGo, removeTempDirs, resultOf, runCell, startCell, startGo, tempDir, textOf } from './test-context'
 
 /** Whether `pid` runs (a zombie waiting for its reaper does not). */
 function running(pid: number): boolean {
@@ -131,6 +132,32 @@ describe.skipIf(!!noGo)(`go context${noGo ? ` (skipped: ${noGo})` : ''}`, () => 
         expect(resultOf(next)?.['text/plain']).toBe('42')
       }
       expect(ctx.alive).toBe(true)
+    } finally {
+      await ctx.close()
+    }
+  })
+
+  test('a support file or go.mod replaced by a symlink, dangling or not, or by other text is made again in place', async () => {
+    const cwd = tempDir()
+    const outside = join(cwd, 'outside')
+    const ctx = await startGo(cwd)
+    try {
+      await runCell(ctx, 'var kept = 41')
+      const module = 'exe, _ := os.Executable()\ndir := filepath.Dir(exe)'
+      const replacing = [
+        `${module}\nos.Remove(dir + "/execd.go")\nos.Symlink(${JSON.stringify(outside)}, dir + "/execd.go")`,
+        `${module}\nos.Remove(dir + "/execd.go")\nos.Symlink("/etc/hostname", dir + "/execd.go")`,
+        `${module}\nos.WriteFile(dir + "/execd.go", []byte("package main\\n"), 0o600)`,
+        `${module}\nos.Remove(dir + "/go.mod")\nos.Symlink(${JSON.stringify(outside)}, dir + "/go.mod")`,
+      ]
+      for (const code of replacing) {
+        expect(errorOf(await runCell(ctx, `import "path/filepath"\n\n${code}`))).toBeUndefined()
+        const next = await runCell(ctx, 'kept + 1')
+        expect({ code, error: errorOf(next)?.evalue }).toEqual({ code, error: undefined })
+        expect(resultOf(next)?.['text/plain']).toBe('42')
+        // Made in the module, not through the link: nothing written where it pointed.
+        expect(existsSync(outside)).toBe(false)
+      }
     } finally {
       await ctx.close()
     }

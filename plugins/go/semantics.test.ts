@@ -91,6 +91,20 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     }
   })
 
+  test('a last statement under a label (the target of a goto) shows its value', async () => {
+    const cells: [string, string][] = [
+      ['n := 1\nif n > 0 {\n\tgoto end\n}\nn = 2\nend:\n"x"', 'x'],
+      ['m := 3\ngoto last\nlast:\nm * 2', '6'],
+      ['goto c\nc: len("four")', '4'],
+      ['if false {\n\tgoto a\n}\ngoto b\na:\nb:\n"two labels"', 'two labels'],
+    ]
+    for (const [code, shown] of cells) {
+      const events = await runCell(ctx, code)
+      expect({ code, error: errorOf(events)?.evalue }).toEqual({ code, error: undefined })
+      expect(resultOf(events)?.['text/plain']).toBe(shown)
+    }
+  })
+
   test('braces and %% inside strings and comments are text', async () => {
     const code = 's := `{\n%%\n}` + "}{"\n// a comment { with a brace\n/* }\n%%\n*/\nlen(s)'
     const events = await runCell(ctx, code)

@@ -4,7 +4,7 @@ import { badRequest, errnoOf } from '../../../core/errors'
 import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope, RawPath } from '../paths'
-import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
+import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
 import { DirectoryFds } from './walk-fds'
 
 /** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (ops/names.ts). */
@@ -42,10 +42,22 @@ export interface Listing {
 }
 
 /**
- * The directory is resolved beneath the root and opened from its held parent (a symlink there
- * is refused, not followed); the walk then goes by descriptor from it. Messages name the path
- * as the client wrote it; every error of the walk comes before the first entry is answered.
+ * Where a listing of `raw` starts: the directory resolved beneath the root and opened from its
+ * held parent (a symlink there is refused, not followed); the walk then goes by descriptor
+ * from it. Messages name the path as the client wrote it.
  */
+async function listingStart(scope: PathScope, raw: RawPath): Promise<WalkStart> {
+  return scope.with(raw, {}, async anchor => {
+    const start = await startAt(anchor)
+    if (start) return start
+    const s = await lstat(anchor.at)
+    if (s.isSymbolicLink()) throw badRequest(`path is a symbolic link, refusing to traverse: ${raw}`)
+    if (!s.isDirectory()) throw badRequest(`path is not a directory: ${raw}`)
+    throw badRequest(`path changed while it was being resolved: ${raw}`)
+  })
+}
+
+/** Every error of the walk comes before the first entry is answered (the caps included). */
 export async function openListing(
   scope: PathScope,
   raw: RawPath,
@@ -56,31 +68,66 @@ export async function openListing(
   let step = 'lstat'
   const fds = new DirectoryFds()
   try {
-    const entries = await scope.with(raw, {}, async anchor => {
-      const start = await startAt(anchor)
-      if (!start) {
-        const s = await lstat(anchor.at)
-        if (s.isSymbolicLink()) throw badRequest(`path is a symbolic link, refusing to traverse: ${raw}`)
-        if (!s.isDirectory()) throw badRequest(`path is not a directory: ${raw}`)
-        throw badRequest(`path changed while it was being resolved: ${raw}`)
-      }
-      step = 'open'
-      const out: WalkEntry[] = []
-      if (depth === 0) {
-        await start.handle.close()
-        return out
-      }
+    const start = await listingStart(scope, raw)
+    step = 'open'
+    const out: WalkEntry[] = []
+    if (depth === 0) await start.handle.close()
+    else
       for await (const entry of walk(start, depth, () => {}, limits, 'listing', fds)) {
         if (out.length >= limits.maxEntries) throw tooManyEntries('listing', limits.maxEntries)
         out.push(entry)
       }
-      return out
-    })
-    return listingOf(entries, fds, context)
+    return listingOf(out, fds, context)
   } catch (err) {
     await fds.closeAll()
     throw fsError(err, step, raw, context)
   }
+}
+
+/**
+ * The CLI's listing (`execd fs ls`): FileInfos a batch at a time as the walk goes, printed as
+ * they come — the first before the walk is over, and what is held is one batch and the names
+ * of the directories on the walk's path, not the whole answer. No cap on entries or time: a
+ * person asked for them all and can stop it (a closed pipe stops the walk).
+ */
+export async function* listingBatches(scope: PathScope, raw: RawPath, depth = 1): AsyncGenerator<WalkedInfo[]> {
+  const context = `error listing directory ${raw}. `
+  let step = 'lstat'
+  const fds = new DirectoryFds()
+  try {
+    const start = await listingStart(scope, raw)
+    step = 'open'
+    if (depth === 0) return void (await start.handle.close())
+    yield* infoBatches(
+      walk(start, depth, () => {}, UNCAPPED, 'listing', fds),
+      context,
+    )
+  } catch (err) {
+    throw fsError(err, step, raw, context)
+  } finally {
+    await fds.closeAll()
+  }
+}
+
+/** A walk without its caps, for the CLI that streams it. */
+export const UNCAPPED: WalkLimits = { timeBudgetMs: Number.POSITIVE_INFINITY, maxEntries: Number.POSITIVE_INFINITY }
+
+/** FileInfos per batch the CLI prints (as the daemon's answers are sent: core/json-array.ts). */
+const BATCH = 256
+
+/** The FileInfos of walked entries, each made as it is walked, a batch at a time. */
+export async function* infoBatches(entries: AsyncIterable<WalkEntry>, context: string): AsyncGenerator<WalkedInfo[]> {
+  let batch: WalkedInfo[] = []
+  for await (const entry of entries) {
+    const info = await walkedInfo(entry).catch(err => {
+      throw fsError(err, 'lstat', entry.path, context)
+    })
+    if (info) batch.push(info)
+    if (batch.length < BATCH) continue
+    yield batch
+    batch = []
+  }
+  if (batch.length) yield batch
 }
 
 /**

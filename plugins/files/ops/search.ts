@@ -10,8 +10,8 @@ import { nextTurn } from '../../../core/timers'
 import { fsError } from '../errors'
 import { compileGlob as compile, GlobCostError, GlobSyntaxError } from '../glob'
 import type { PathScope, RawPath } from '../paths'
-import { allInfo, listingOf, type Listing, type WalkedInfo } from './list'
-import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits } from './walk'
+import { allInfo, infoBatches, listingOf, UNCAPPED, type Listing, type WalkedInfo } from './list'
+import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
 import { DirectoryFds } from './walk-fds'
 
 /**
@@ -46,6 +46,33 @@ export function compileGlob(pattern: string): { match: (path: string) => boolean
   }
 }
 
+/** Where a search of `raw` starts: resolved beneath the root, a final symlink followed there. */
+async function searchStart(scope: PathScope, raw: RawPath, context: string): Promise<WalkStart> {
+  return scope.with(raw, { follow: true }, async anchor => {
+    const start = await startAt(anchor)
+    if (start) return start
+    if ((await lstat(anchor.at)).isDirectory()) throw badRequest(`path changed while it was being resolved: ${raw}`)
+    throw badRequest(`${context}path is not a directory: ${raw}`)
+  })
+}
+
+/** The files under `start` that `glob` matches, as the walk finds them. */
+async function* matches(
+  start: WalkStart,
+  glob: string,
+  limits: WalkLimits,
+  fds: DirectoryFds,
+): AsyncGenerator<WalkEntry> {
+  const { match: isMatch, tired } = compileGlob(glob)
+  const byPath = glob.includes('/')
+  for await (const entry of walk(start, Number.POSITIVE_INFINITY, () => {}, limits, 'search', fds)) {
+    if (entry.isDirectory) continue
+    const matched = isMatch(byPath ? entry.relative : entry.name)
+    if (tired()) await nextTurn()
+    if (matched) yield entry
+  }
+}
+
 /**
  * The directory is resolved beneath the root, a final symlink followed there; the walk goes by
  * descriptor. It keeps the matches' names only: their FileInfos are made a batch at a time as
@@ -60,34 +87,43 @@ export async function openSearch(
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<Listing> {
   const glob = pattern || '**'
-  const { match: isMatch, tired } = compileGlob(glob)
-  const byPath = glob.includes('/')
+  compileGlob(glob) // a bad pattern is a 400 before the path is looked at
   const context = 'error searching files. '
   let step = 'stat'
   const fds = new DirectoryFds()
   try {
-    const matches = await scope.with(raw, { follow: true }, async anchor => {
-      const start = await startAt(anchor)
-      if (!start) {
-        if ((await lstat(anchor.at)).isDirectory()) throw badRequest(`path changed while it was being resolved: ${raw}`)
-        throw badRequest(`${context}path is not a directory: ${raw}`)
-      }
-      step = 'open'
-      const out: WalkEntry[] = []
-      for await (const entry of walk(start, Number.POSITIVE_INFINITY, () => {}, limits, 'search', fds)) {
-        if (entry.isDirectory) continue
-        const matched = isMatch(byPath ? entry.relative : entry.name)
-        if (tired()) await nextTurn()
-        if (!matched) continue
-        if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
-        out.push(entry)
-      }
-      return out
-    })
-    return listingOf(matches, fds, context)
+    const start = await searchStart(scope, raw, context)
+    step = 'open'
+    const out: WalkEntry[] = []
+    for await (const entry of matches(start, glob, limits, fds)) {
+      if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
+      out.push(entry)
+    }
+    return listingOf(out, fds, context)
   } catch (err) {
     await fds.closeAll()
     throw fsError(err, step, raw, context)
+  }
+}
+
+/**
+ * The CLI's search (`execd fs search`): the matches' FileInfos a batch at a time as the walk
+ * finds them, printed as they come; no cap on entries or time (as `listingBatches`).
+ */
+export async function* searchBatches(scope: PathScope, raw: RawPath, pattern = '**'): AsyncGenerator<WalkedInfo[]> {
+  const glob = pattern || '**'
+  compileGlob(glob)
+  const context = 'error searching files. '
+  let step = 'stat'
+  const fds = new DirectoryFds()
+  try {
+    const start = await searchStart(scope, raw, context)
+    step = 'open'
+    yield* infoBatches(matches(start, glob, UNCAPPED, fds), context)
+  } catch (err) {
+    throw fsError(err, step, raw, context)
+  } finally {
+    await fds.closeAll()
   }
 }
 

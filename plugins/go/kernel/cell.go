@@ -54,6 +54,7 @@ type cell struct {
 	program  bool // a whole program (func main): its body runs as written
 	args     []string
 	show     bool // the last statement is an expression whose value may be shown
+	shown    int  // where that expression starts: after the labels the statement carries (a goto's target)
 	defs     []def
 	refs     map[string]bool
 }
@@ -300,8 +301,12 @@ func (c *cell) parseStmts(src []byte) []string {
 	c.stmts, c.stmtBase = body.List, len(stmtPrefix)
 	c.refs = refsOf(body)
 	if n := len(c.stmts); n > 0 {
-		if e, ok := c.stmts[n-1].(*ast.ExprStmt); ok {
-			c.show = showable(e.X)
+		last := c.stmts[n-1]
+		for l, ok := last.(*ast.LabeledStmt); ok; l, ok = last.(*ast.LabeledStmt) {
+			last = l.Stmt
+		}
+		if e, ok := last.(*ast.ExprStmt); ok {
+			c.show, c.shown = showable(e.X), int(e.Pos())-1-c.stmtBase
 		}
 	}
 	c.defs = c.findDefs(fset, body)

@@ -133,13 +133,28 @@ func main() {
 
 func (k *kernel) path(name string) string { return k.cfg.Dir + "/" + name }
 
-// writeSupport puts the support file in the module, again if a cell removed it (execd
-// re-creates the module's directory and go.mod before each cell).
+// writeSupport puts the support file in the module, again if a cell removed it or put
+// something else in its place (execd re-creates the module's directory and go.mod before each
+// cell). A symlink there is replaced, not followed: a dangling one failed every later cell.
 func (k *kernel) writeSupport() error {
-	if _, err := os.Lstat(k.path("execd.go")); err == nil {
-		return nil
+	p := k.path("execd.go")
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+		if b, err := os.ReadFile(p); err == nil && string(b) == support {
+			return nil
+		}
 	}
-	return os.WriteFile(k.path("execd.go"), []byte(support), 0o600)
+	if err := os.RemoveAll(p); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(support); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func (k *kernel) send(r *cellRun, m map[string]interface{}) {

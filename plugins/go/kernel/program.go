@@ -95,6 +95,10 @@ func source(m state, c *cell, o options) []byte {
 			// Positions of a fresh file set start at 1.
 			from, to := int(s.Pos())-1-c.stmtBase, int(s.End())-1-c.stmtBase
 			if i == len(c.stmts)-1 && o.show {
+				if c.shown > from {
+					c.emit(&b, from, c.shown, ins) // its labels stay on the statement
+					from = c.shown
+				}
 				b.WriteString(c.directive(from) + "_execdShow(")
 				c.emit(&b, from, to, ins)
 				b.WriteString(")\n")

@@ -1,0 +1,42 @@
+/**
+ * `fs ls` and `fs search`: a listing printed as it comes, a batch at a time (rows, or with --json
+ * one array written in pieces, the same bytes as whole), with stdout's backpressure: a reader
+ * that is slow holds the walk (or the daemon's answer), and one that goes away (`| head`) stops
+ * it, as a closed pipe stops `find`.
+ */
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import type { FileInfo } from './fs-ops'
+import { tableRows } from './fs-print'
+
+/** The text of each batch: rows, or the array's pieces (`[` with the first, `]` at the end). */
+async function* text(batches: AsyncIterable<FileInfo[]>, json: boolean): AsyncGenerator<string> {
+  const rows = tableRows()
+  let first = true
+  for await (const batch of batches) {
+    if (!batch.length) continue
+    if (!json) {
+      yield rows(batch)
+      continue
+    }
+    yield (first ? '[' : ',') + JSON.stringify(batch).slice(1, -1)
+    first = false
+  }
+  if (json) yield first ? '[]\n' : ']\n'
+}
+
+/** Prints `batches` as they come; the exit code (BROKEN_PIPE_EXIT when stdout's reader left). */
+export async function printListing(batches: AsyncIterable<FileInfo[]>, json: boolean): Promise<number> {
+  const source = Readable.from(text(batches, json), { objectMode: false })
+  const pipe = watchBrokenPipe(() => source.destroy())
+  try {
+    await pipeline(source, process.stdout)
+  } catch (err) {
+    if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
+    throw err
+  } finally {
+    pipe.dispose()
+  }
+  return 0
+}
