@@ -13,6 +13,9 @@ import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from 
 import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 import { ByteRing } from './byte-ring'
+import { DONE, JournalReader, type ReadyIterator, type Reader } from './journal-reader'
+
+export type { ReadyIterator } from './journal-reader'
 
 interface JournalLimits {
   maxEvents?: number
@@ -354,58 +357,6 @@ export class Journal {
     this.wakeReaders = []
     for (const w of waiting) w()
   }
-}
-
-interface Reader {
-  cursor: number
-  /** Whether the producer waits for this reader rather than drop what it has not read. */
-  paces: boolean
-  /** A gap before its first event was looked for (see Journal.step). */
-  gapReported: boolean
-}
-
-const DONE: IteratorResult<SseItem> = Object.freeze({ done: true, value: undefined })
-
-/**
- * One reader's iterator (Journal.read): a class, not an object of closures (five were made
- * for every execution's reply).
- */
-class JournalReader implements ReadyIterator<SseItem> {
-  constructor(
-    private readonly journal: Journal,
-    private readonly reader: Reader,
-  ) {}
-
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-
-  async next(): Promise<IteratorResult<SseItem>> {
-    for (;;) {
-      const now = this.journal.step(this.reader)
-      if (now) return now
-      await this.journal.appended()
-    }
-  }
-
-  ready(): IteratorResult<SseItem> | undefined {
-    return this.journal.step(this.reader)
-  }
-
-  async return(): Promise<IteratorResult<SseItem>> {
-    this.journal.detach(this.reader)
-    return DONE
-  }
-}
-
-/**
- * An event iterator that can also say what it has without a promise: `ready()` is `next()`
- * when that would not wait, else undefined. A writer takes a flood's many ready events in a
- * loop instead of a promise, a race and their reactions per event. Call it only while no
- * `next()` is outstanding.
- */
-export interface ReadyIterator<T> extends AsyncIterableIterator<T> {
-  ready(): IteratorResult<T> | undefined
 }
 
 /** What a line of `length` ASCII bytes counts: the same as its event would (`estimateBytes`). */
