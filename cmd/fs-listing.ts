@@ -5,10 +5,9 @@
  * it, as a closed pipe stops `find`.
  */
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import type { FileInfo } from './fs-ops'
 import { tableRows } from './fs-print'
+import { pipeToStdout } from './stdout-pipe'
 
 /** The text of each batch: rows, or the array's pieces (`[` with the first, `]` at the end). */
 async function* text(batches: AsyncIterable<FileInfo[]>, json: boolean): AsyncGenerator<string> {
@@ -28,15 +27,5 @@ async function* text(batches: AsyncIterable<FileInfo[]>, json: boolean): AsyncGe
 
 /** Prints `batches` as they come; the exit code (BROKEN_PIPE_EXIT when stdout's reader left). */
 export async function printListing(batches: AsyncIterable<FileInfo[]>, json: boolean): Promise<number> {
-  const source = Readable.from(text(batches, json), { objectMode: false })
-  const pipe = watchBrokenPipe(() => source.destroy())
-  try {
-    await pipeline(source, process.stdout)
-  } catch (err) {
-    if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
-    throw err
-  } finally {
-    pipe.dispose()
-  }
-  return 0
+  return pipeToStdout(Readable.from(text(batches, json), { objectMode: false }))
 }

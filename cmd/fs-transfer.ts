@@ -7,12 +7,11 @@ import { unlinkSync } from 'node:fs'
 import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join, posix, resolve } from 'node:path'
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { UsageError } from './errors'
 import type { Run } from './fs'
 import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
+import { pipeToStdout } from './stdout-pipe'
 
 const optional = (v: unknown) => (v === undefined ? undefined : String(v))
 
@@ -32,18 +31,7 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
     limit: optional(r.flags.limit),
   })
   const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
-  if (dest === '-') {
-    const pipe = watchBrokenPipe(() => body.destroy())
-    try {
-      await pipeline(body, process.stdout)
-    } catch (err) {
-      if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
-      throw err
-    } finally {
-      pipe.dispose()
-    }
-    return 0
-  }
+  if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
   const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)

@@ -96,34 +96,6 @@ describe('JSON holding many members and elements', () => {
     expect(await ok.text()).toContain('execution_complete')
     await expectTooMany(await postJson(d, '/command', elements(100_000)))
   })
-})
-
-describe('JSON holding many members and elements', () => {
-  const keys = (n: number) => `{${Array.from({ length: n }, (_, i) => `"k${i}":"v"`).join(',')}}`
-  const many = keys(1_000_000)
-
-  const expectTooMany = async (res: Response) => {
-    expect(res.status).toBe(400)
-    const body = await res.json()
-    expect(body.code).toBe('INVALID_REQUEST_BODY')
-    expect(body.message).toContain('more than 100000 members and elements')
-  }
-
-  // Main's build parsed them all on the event loop: a million keys in an unknown field were a
-  // 4 s stall and a command run; as its envs, a 14 s stall and a 400 from the validator (E2BIG).
-  test('1,000,000 keys (13 MB) in envs or in an unknown field are a 400, found before parsing', async () => {
-    await expectTooMany(await postJson(d, '/command', `{"command":"true","envs":${many}}`))
-    await expectTooMany(await postJson(d, '/command', `{"command":"true","junk":${many}}`))
-  })
-
-  test('99,999 commas between them are accepted, 100,000 are not', async () => {
-    const elements = (n: number) => `{"command":"true","x":[${Array(n).fill('1').join(',')}]}`
-    // One comma between the two members, n - 1 between the elements.
-    const ok = await postJson(d, '/command', elements(99_999))
-    expect(ok.status).toBe(200)
-    expect(await ok.text()).toContain('execution_complete')
-    await expectTooMany(await postJson(d, '/command', elements(100_000)))
-  })
 
   test('/ping answers while bodies of a million keys are being refused', async () => {
     const refusing = Array.from({ length: 4 }, () =>

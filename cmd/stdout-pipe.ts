@@ -1,0 +1,21 @@
+/**
+ * A byte stream piped to stdout with its backpressure, stopped when stdout's reader goes away
+ * (`| head`): the fs verbs that print what they read or list.
+ */
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+
+/** Pipes `source` to stdout; the exit code: 0, or BROKEN_PIPE_EXIT once its reader left (`source` destroyed). */
+export async function pipeToStdout(source: Readable): Promise<number> {
+  const pipe = watchBrokenPipe(() => source.destroy())
+  try {
+    await pipeline(source, process.stdout)
+  } catch (err) {
+    if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
+    throw err
+  } finally {
+    pipe.dispose()
+  }
+  return 0
+}
