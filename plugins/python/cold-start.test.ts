@@ -60,6 +60,14 @@ describe.skipIf(!available)(`python cold start (${PYTHON})`, () => {
     expect(value(await run(ctx, 'dict(a=1)'))).toBe("{'a': 1}")
   })
 
+  test('a container whose repr fits a line is shown without importing pprint; a longer one is laid out by it', async () => {
+    const ctx = await start()
+    expect(value(await run(ctx, "{'b': [1, 2.5], 'a': (None, {3})}"))).toBe("{'b': [1, 2.5], 'a': (None, {3})}")
+    expect(value(await run(ctx, "'pprint' in __import__('sys').modules"))).toBe('False')
+    // 30 numbers are past pprint's 80 columns: one per line, as before.
+    expect(value(await run(ctx, 'list(range(30))'))).toBe(`[${Array.from({ length: 30 }, (_, i) => i).join(',\n ')}]`)
+  })
+
   test('cells’ sources reach linecache once it is imported: tracebacks and inspect show them', async () => {
     const ctx = await start()
     await run(ctx, 'def f():\n    return 41 + 1')

@@ -26,9 +26,18 @@ def _encode(mime, value):
     return value if isinstance(value, str) else str(value)
 
 
+# pprint lays a container out on one line, as repr does, when that line fits its width (80);
+# only a longer one needs pprint, whose import (dataclasses, inspect, re, ast, dis) cost the
+# first container result of every context ~27 ms.
+_PPRINT_WIDTH = 80
+
+
 def _plain(obj):
     try:
         if isinstance(obj, (dict, list, tuple, set, frozenset)):
+            text = repr(obj)
+            if len(text) <= _PPRINT_WIDTH and '\n' not in text:
+                return text
             import pprint
             return pprint.pformat(obj, sort_dicts=False)
         return repr(obj)
