@@ -9,6 +9,7 @@
  * SIGSTKFLT and SIGIO cannot be caught under Bun; SIGPIPE, SIGXFSZ and SIGPWR it ignores already.
  */
 import type { Logger } from '../core/log'
+import { LogThrottle } from '../core/log-throttle'
 
 interface SignalUse {
   /** execd on its own: stop as SIGTERM does, or ignore. */
@@ -37,7 +38,13 @@ export const SIGNALS: Readonly<Record<string, SignalUse>> = {
   SIGPROF: { alone: 'ignore', withMain: 'ignore' },
 }
 
-const ignored = (log: Logger, signal: string) => () => log.warn('signal ignored', { signal })
+/** A storm of ignored signals (20,000 SIGUSR1 wrote 1,461 lines) is one line a second per signal. */
+const ignoredLines = new LogThrottle()
+
+const ignored = (log: Logger, signal: string) => () => {
+  const skipped = ignoredLines.admit(signal)
+  if (skipped !== undefined) log.warn('signal ignored', skipped ? { signal, skipped } : { signal })
+}
 
 /** execd alone: each signal of the table stops it or is ignored; but those in `otherUse`. */
 export function stopOnSignals(stop: (signal: string) => void, log: Logger, otherUse: readonly string[] = []): void {

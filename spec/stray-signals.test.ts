@@ -36,6 +36,29 @@ test('SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM and SIGPROF are ignored: execd serves
   }
 })
 
+test('a storm of ignored signals is one log line a second, which counts what it left out', async () => {
+  const d = await startDaemon()
+  try {
+    const lines = () =>
+      d
+        .logs()
+        .split('\n')
+        .filter(l => l.includes('"signal ignored","signal":"SIGUSR1"'))
+    // Paced, so that they arrive one by one (a signal sent while one is pending merges with it).
+    const end = Date.now() + 2500
+    while (Date.now() < end) {
+      d.proc.kill('SIGUSR1')
+      await Bun.sleep(1)
+    }
+    await waitFor('the storm to be told, with what was left out', () => lines().some(l => l.includes('"skipped"')))
+    // One a second (three, at most four, in 2.5 s); 20,000 of them wrote 1,461 lines before.
+    expect(lines().length).toBeLessThanOrEqual(5)
+    expect((await d.fetch('/ping')).status).toBe(200)
+  } finally {
+    await d.stop()
+  }
+})
+
 for (const signal of ['SIGQUIT', 'SIGXCPU'] as const)
   test(`${signal} stops execd as SIGTERM does: exit 0, its commands' groups gone`, async () => {
     const d = await startDaemon()
