@@ -137,6 +137,8 @@ function addOthers(cli: CAC): void {
 
 /** Runs execd with its words (process.argv without the runtime and script). */
 export async function main(words: string[]): Promise<void> {
+  // `execd help [verb [op]]` is what git and go take it for: that verb's --help.
+  if (words[0] === 'help') words = [...words.slice(1).filter(w => !w.startsWith('-')), '--help']
   if (words[0] !== 'serve') {
     // A verb's failure is one line, even one thrown where nobody awaits it: never a stack
     // with runtime source (serve logs its own).

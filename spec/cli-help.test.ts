@@ -50,3 +50,22 @@ test.each(CASES.map(args => [args.join(' ') || '(no words)', args] as const))('e
   const r = runCliSync([...args], { env: { EXECD_ACCESS_TOKEN: '', EXECD_PORT: '' } })
   expect(`exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`).toMatchSnapshot()
 })
+
+test('`execd help [verb [op]]` is that verb’s --help, as git and go take it', () => {
+  for (const [asked, same] of [
+    [['help'], ['--help']],
+    [
+      ['help', 'exec'],
+      ['exec', '--help'],
+    ],
+    [
+      ['help', 'fs', 'get'],
+      ['fs', 'get', '--help'],
+    ],
+  ] as const) {
+    const r = runCliSync([...asked])
+    expect({ asked, code: r.code, stderr: r.stderr }).toEqual({ asked, code: 0, stderr: '' })
+    expect(r.stdout).toBe(runCliSync([...same]).stdout)
+    expect(r.stdout).toContain('Usage:')
+  }
+})
