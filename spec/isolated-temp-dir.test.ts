@@ -77,3 +77,27 @@ describe.skipIf(!temp)("execd's temp dir and the sessions", () => {
     }
   })
 })
+
+describe.skipIf(!bwrap)('a TMPDIR under /tmp', () => {
+  const under = mkdtempSync('/tmp/execd-spec-tmpdir-')
+  let d2: Daemon
+  beforeAll(async () => {
+    mkdirSync(join(under, 'ws'))
+    d2 = await startDaemon({ env: { TMPDIR: under } })
+  })
+  afterAll(async () => {
+    await d2?.stop()
+    rmSync(under, { recursive: true, force: true })
+  })
+
+  test('is the session’s own in both profiles, writable by a uid-switched shell', async () => {
+    const svc = isolationOf(d2)
+    for (const profile of ['strict', 'balanced'] as const) {
+      // It was the 0755 root-owned skeleton of the code dir's mount point: mktemp failed.
+      await svc.withSession({ workspace: { path: join(under, 'ws') }, profile, uid: 65534 }, async s => {
+        const own = await s.run('echo "$TMPDIR"; f=$(mktemp) && echo made-temp && rm "$f"')
+        expect({ profile, out: stdoutOf(own) }).toEqual({ profile, out: [under, 'made-temp'] })
+      })
+    }
+  })
+})

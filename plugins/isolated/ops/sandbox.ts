@@ -73,12 +73,13 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   // not make a temp file (mktemp, pip, compilers failed with EACCES).
   a.push('--dev', '/dev', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp')
   // A TMPDIR outside /tmp (/var/tmp, a volume) showed a balanced session every other session's
-  // overlay files and code and every command's output. Before the binds: those under it are
-  // made in the tmpfs (params.ts refuses a bind that would contain it).
+  // overlay files and code and every command's output; elsewhere (under /tmp, or not shown by a
+  // strict session) it was the 0755 root-owned skeleton of the code dir's mount point, where a
+  // uid-switched shell's mktemp failed. It is a private 1777 tmpfs in every session, as /tmp is.
+  // Before the binds: those under it are made in the tmpfs (params.ts refuses a bind that would
+  // contain it).
   const t = s.tempRoot
-  if (t && t !== '/' && !isUnder(t, '/tmp') && (s.profile === 'balanced' || SYSTEM_DIRS.some(d => isUnder(t, d)))) {
-    a.push('--perms', '1777', '--tmpfs', t)
-  }
+  if (t && t !== '/' && t !== '/tmp') a.push('--perms', '1777', '--tmpfs', t)
   const dirs = new Set<string>()
   const bind = (flag: string, source: string, dest: string) => {
     // Mount points bwrap makes on its tmpfs are 0700: a uid-switched shell could not reach them.
