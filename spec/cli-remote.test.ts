@@ -3,11 +3,11 @@
  * drive a running daemon with the same output and exit codes as local mode.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, startDaemon, type CliRun, type Daemon } from './harness'
-import { pythonAvailable } from './python-env'
+import { BIN, runCli, startDaemon, waitFor, type CliRun, type Daemon } from './harness'
+import { PYTHON, pythonAvailable } from './python-env'
 
 let daemon: Daemon
 let here: string
@@ -145,5 +145,33 @@ test('a daemon out of reach is one line (exit 1); a URL that is none is a usage 
     code: 2,
     stdout: '',
     stderr: "execd: --url expects an http:// or https:// URL, got 'sandbox:44772'\n",
+  })
+})
+
+describe.skipIf(pythonAvailable !== true)('a signal while the context is made', () => {
+  test('the verb exits 130 and no context is left on the daemon', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'execd-cli-slow-python-'))
+    const marker = join(dir, 'started')
+    // A python that takes its time to start, and says when it has begun.
+    const slow = join(dir, 'python')
+    writeFileSync(slow, `#!/bin/sh\n: > ${marker}\nsleep 1.5\nexec ${PYTHON} "$@"\n`, { mode: 0o755 })
+    const d = await startDaemon({ env: { EXECD_PYTHON: slow, EXECD_PYTHON_SPARE: '0' } })
+    try {
+      const cli = Bun.spawn([BIN, 'exec', 'python', 'print(1)', '--url', d.url], {
+        env: { ...process.env, EXECD_ACCESS_TOKEN: d.token },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      await waitFor('the context to be being made', () => existsSync(marker))
+      cli.kill('SIGINT')
+      expect(await cli.exited).toBe(130)
+      const contexts = async () => (await (await d.fetch('/code/contexts?language=python')).json()) as unknown[]
+      // The verb exits at once (Ctrl-C must not wait for a JVM); the daemon gives up a context
+      // whose request went away, so none is left until its idle limit (30 min).
+      await waitFor('no context left', async () => (await contexts()).length === 0, 10_000)
+    } finally {
+      await d.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
