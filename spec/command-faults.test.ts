@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, freePort, postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { BIN, canUnshare, freePort, postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
 
 const types = (frames: SseFrame[]) => frames.map(f => f.data.type)
 const stdout = (frames: SseFrame[]) => frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)
@@ -94,8 +94,6 @@ test.skipIf(typeof tmpfs === 'string')(
   },
   30_000,
 )
-
-const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
 
 test.skipIf(!canUnshare)(
   "two execd sharing a TMPDIR from different PID namespaces keep each other's live dirs (needs root and unshare)",

@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { trickleLine, trickleProgram } from './kit/trickle'
 
 let d: Daemon
 beforeAll(async () => {
@@ -22,15 +23,8 @@ afterAll(async () => {
 })
 
 const LINES = 12 * 1024
-const line = (i: number) => `${String(i).padStart(8, '0')}${'.'.repeat(1015)}`
-const trickle = [
-  'import fcntl, os, struct, termios, time',
-  "unread = lambda: struct.unpack('i', fcntl.ioctl(1, termios.TIOCOUTQ, bytes(4)))[0]",
-  `for i in range(${LINES}):`,
-  "    os.write(1, b'%08d' % i + b'.' * 1015 + b'\\\\n')",
-  '    t = time.perf_counter()',
-  '    while unread() > 0 and time.perf_counter() - t < 0.00005: pass',
-].join('\n')
+const line = trickleLine
+const trickle = trickleProgram(LINES)
 
 test('a flood written line by line arrives whole and in order, and so does its log', async () => {
   const res = await postJson(d, '/command', { command: `exec python3 -c "${trickle}"` })

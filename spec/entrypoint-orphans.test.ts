@@ -9,19 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readStat } from '../core/procfs'
-import { BIN, freePort, waitFor } from './harness'
-
-const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
-
-/** Children of `ppid` with their states, from /proc. */
-function childrenOf(ppid: number): { pid: number; state: string }[] {
-  const out: { pid: number; state: string }[] = []
-  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    const stat = readStat(entry)
-    if (stat?.ppid === ppid) out.push({ pid: Number(entry), state: stat.state })
-  }
-  return out
-}
+import { BIN, canUnshare, childrenOf, freePort, waitFor } from './harness'
 
 /**
  * A main process that waits for `go`, then leaves three short jobs behind (each subshell exits

@@ -7,9 +7,7 @@ import { expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, freePort, pidsWith, runCli, waitFor } from './harness'
-
-const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
+import { BIN, canUnshare, freePort, pidsWith, runCli, waitFor } from './harness'
 
 /** A main process that traps SIGTERM: it stops its own job, writes a marker, exits 3. */
 const trapping = (marker: string, sleep: string) =>

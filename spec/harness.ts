@@ -209,6 +209,26 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
+/** The processes whose parent is `pid`: state (Z: a zombie nobody reaped) and command line. */
+export function childrenOf(pid: number): { pid: number; state: string; cmd: string }[] {
+  const out: { pid: number; state: string; cmd: string }[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
+      const [state = '', ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      if (Number(ppid) !== pid) continue
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ').trim()
+      out.push({ pid: Number(entry), state, cmd: cmd || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) })
+    } catch {}
+  }
+  return out
+}
+
+/** Whether this test may make a PID namespace (`unshare --pid --fork`: root, and a kernel that allows it). */
+export const canUnshare =
+  process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
+
 /**
  * Live (non-zombie) pids whose command line, arguments joined by spaces, contains `text`; with
  * `parent`, only that process's children.

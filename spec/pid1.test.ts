@@ -5,20 +5,7 @@
 import { expect, test } from 'bun:test'
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { readStat } from '../core/procfs'
-import { BIN, freePort, waitFor } from './harness'
-
-const canUnshare = process.getuid?.() === 0 && Bun.spawnSync(['unshare', '--pid', '--fork', 'true']).exitCode === 0
-
-/** Children of `ppid` with their states, read from /proc. */
-function childrenOf(ppid: number): { pid: number; state: string }[] {
-  const out: { pid: number; state: string }[] = []
-  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    const stat = readStat(entry)
-    if (stat?.ppid === ppid) out.push({ pid: Number(entry), state: stat.state })
-  }
-  return out
-}
+import { BIN, canUnshare, childrenOf, freePort, waitFor } from './harness'
 
 test.skipIf(!canUnshare)('as PID 1, execd reaps orphans re-parented to it (needs root and unshare)', async () => {
   const port = await freePort()

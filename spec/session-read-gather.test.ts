@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { trickleLine, trickleProgram } from './kit/trickle'
 
 let d: Daemon
 beforeAll(async () => {
@@ -19,15 +20,8 @@ afterAll(async () => {
 })
 
 const LINES = 4 * 1024
-const line = (i: number) => `${String(i).padStart(8, '0')}${'.'.repeat(1015)}`
-const trickle = [
-  'import fcntl, os, struct, termios, time',
-  "unread = lambda: struct.unpack('i', fcntl.ioctl(1, termios.TIOCOUTQ, bytes(4)))[0]",
-  `for i in range(${LINES}):`,
-  "    os.write(1, b'%08d' % i + b'.' * 1015 + b'\\\\n')",
-  '    t = time.perf_counter()',
-  '    while unread() > 0 and time.perf_counter() - t < 0.00005: pass',
-].join('\n')
+const line = trickleLine
+const trickle = trickleProgram(LINES)
 const bash = `python3 -c "${trickle}"; echo after >&2; echo end`
 
 /**

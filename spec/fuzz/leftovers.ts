@@ -7,7 +7,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Violation } from './check'
-import { childrenOf, type World } from './world'
+import { childrenOf } from '../harness'
+import type { World } from './world'
 
 let nonce = 10_000 + Math.floor(Math.random() * 80_000)
 /** A `sleep` argument no other process on the machine has: 97.<5 digits> s. */

@@ -8,7 +8,8 @@ import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
 import { runRegressions } from './regressions'
 import { seedFromEnv, summary, upstreams } from './report'
-import { childrenOf, escapes, openWorld, removeCreated, snapshot } from './world'
+import { childrenOf } from '../harness'
+import { escapes, openWorld, removeCreated, snapshot } from './world'
 
 const seconds = Number(process.env.FUZZ_SECONDS ?? 300)
 const pingBound = Number(process.env.FUZZ_PING_MS ?? 100)

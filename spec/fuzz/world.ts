@@ -121,22 +121,6 @@ export function restoreRoot(layout: Layout): void {
   }
 }
 
-/** The processes whose parent is `pid`: state (Z: a zombie nobody reaped) and command line. */
-export function childrenOf(pid: number): { pid: number; state: string; cmd: string }[] {
-  const out: { pid: number; state: string; cmd: string }[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      const [state = '', ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      if (Number(ppid) !== pid) continue
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ').trim()
-      out.push({ pid: Number(entry), state, cmd: cmd || stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) })
-    } catch {}
-  }
-  return out
-}
-
 /** What changed beside the root between two snapshots. */
 export function escapes(before: Map<string, string>, after: Map<string, string>): string[] {
   const out: string[] = []
