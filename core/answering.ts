@@ -35,7 +35,7 @@ export function answeredFor(inner: Request, outer: Request): void {
  * A probe that is true while the answer is still being sent; undefined when that cannot be
  * told (no server, or a request its server never received).
  */
-export function answerProbe({ request, server }: Answer): (() => boolean) | undefined {
+function answerProbe({ request, server }: Answer): (() => boolean) | undefined {
   if (!server) return undefined
   const original = receivedOf(request)
   if (server.requestIP(original) === null) return undefined
@@ -44,3 +44,37 @@ export function answerProbe({ request, server }: Answer): (() => boolean) | unde
 
 /** The request Bun received that `request` stands for. */
 export const receivedOf = (request: Request): Request => received.get(request) ?? request
+
+/** How often the answers being watched are looked at (Bun says nothing when one is done). */
+const WATCH_MS = 100
+
+const watched = new Set<{ answering: () => boolean; done: () => void }>()
+let sweeper: ReturnType<typeof setInterval> | undefined
+
+/**
+ * Calls `done` once `answer` has been sent or abandoned, at the next look (every WATCH_MS; one
+ * interval for every answer watched, cleared when none is); false when its end cannot be watched
+ * (see answerProbe), and `done` is never called.
+ */
+export function whenAnswered(answer: Answer, done: () => void): boolean {
+  const answering = answerProbe(answer)
+  if (!answering) return false
+  watched.add({ answering, done })
+  if (!sweeper) {
+    sweeper = setInterval(sweep, WATCH_MS)
+    sweeper.unref?.()
+  }
+  return true
+}
+
+function sweep(): void {
+  for (const w of watched) {
+    if (w.answering()) continue
+    watched.delete(w)
+    w.done()
+  }
+  if (watched.size === 0 && sweeper) {
+    clearInterval(sweeper)
+    sweeper = undefined
+  }
+}

@@ -6,7 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
-import { answerProbe, type Answer } from './answering'
+import { whenAnswered, type Answer } from './answering'
 import { ExecdError } from './errors'
 import { copiesInMemory, fdPath, snapshot } from './file-snapshot'
 
@@ -61,8 +61,12 @@ export interface BodyOptions {
 
 /**
  * A file blob of `handle`'s bytes start…end, which Bun opens (a magic link) and sends with
- * sendfile. `handle` is closed once Bun has its own descriptor, or, given `answering`, once the
- * answer is over.
+ * sendfile. `handle` is closed once Bun has its own descriptor, or, for a private copy whose
+ * answer can be watched, a hand-over after that answer is over: a copy has no name, and its last
+ * close frees its blocks, which Bun's close of its own descriptor did on the event loop when it
+ * came last — on an ext4 mounted with `discard` that close slept 3.3 and 3.6 s under load
+ * (`ext4_evict_inode` → `blkdev_issue_discard`), holding every request. Kept open until Bun's
+ * is closed, the copy's last close is this one, on the thread pool.
  */
 function sendfileBody(
   handle: FileHandle,
@@ -70,31 +74,12 @@ function sendfileBody(
   end: number,
   status: number,
   headers: Record<string, string>,
-  answering?: () => boolean,
+  copyOf?: Answer,
 ) {
   const close = () => void handle.close().catch(() => {})
-  if (answering) closeAfter(answering, close)
-  else setTimeout(close, HANDOFF_MS).unref()
+  const handOver = () => void setTimeout(close, HANDOFF_MS).unref()
+  if (!copyOf || !whenAnswered(copyOf, handOver)) handOver()
   return new Response(Bun.file(fdPath(handle.fd)).slice(start, end), { status, headers })
-}
-
-/** How often an answer sent from a private copy is looked at, to close the copy once it is over. */
-const COPY_WATCH_MS = 100
-
-/**
- * Runs `close` a hand-over after `answering` turns false. A private copy has no name: its last
- * close frees its blocks, which Bun's close of its own descriptor did on the event loop when it
- * came last — on an ext4 mounted with `discard` that close slept 3.3 and 3.6 s under load
- * (`ext4_evict_inode` → `blkdev_issue_discard`), holding every request. Kept open until Bun's
- * is closed, the copy's last close is this one, on the thread pool.
- */
-function closeAfter(answering: () => boolean, close: () => void): void {
-  const watch = setInterval(() => {
-    if (answering()) return
-    clearInterval(watch)
-    setTimeout(close, HANDOFF_MS).unref()
-  }, COPY_WATCH_MS)
-  watch.unref()
 }
 
 /**
@@ -177,7 +162,7 @@ async function largeBody(
     await handle.close()
   }
   if (copy.length > 0) {
-    return sendfileBody(copy.handle, 0, copy.length, status, headers, answer && answerProbe(answer))
+    return sendfileBody(copy.handle, 0, copy.length, status, headers, answer)
   }
   // Nothing left of it: an empty file body would be Bun's 204.
   await copy.handle.close()
