@@ -3,6 +3,7 @@
  * to over a Unix socket in a private temp dir. Fds 1 and 2 of the JVM carry only what
  * bypasses System.out/err (child processes, the JVM's own messages) and stream as is.
  */
+import { rmSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -61,6 +62,10 @@ export class JavaContext implements RuntimeContext {
 
   private async spawn(): Promise<void> {
     const dir = await mkdtemp(join(tmpdir(), 'execd-java-'))
+    // An exit while the JVM starts (the CLI's Ctrl-C during `exec java`) never reached the
+    // finally below: the dir was left in TMPDIR.
+    const removeAtExit = () => rmSync(dir, { recursive: true, force: true })
+    process.once('exit', removeAtExit)
     const path = join(dir, 'channel.sock')
     const server = createServer()
     try {
@@ -92,6 +97,7 @@ export class JavaContext implements RuntimeContext {
       server.close()
       // Awaited: a start the shutdown cut off is answered, and execd exits, right after this.
       await rm(dir, { recursive: true, force: true })
+      process.off('exit', removeAtExit)
     }
   }
 
