@@ -84,3 +84,19 @@ export function threadCpuMs(pid: number): { all: number; main: number; waits: nu
   const main = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
   return { all: processCpuMs(pid), main, waits }
 }
+
+/**
+ * CPU ms of JavaScriptCore's JIT compiler threads alive now (`JITWorker`, schedstat): what a
+ * daemon spends compiling the code it runs, which a fresh one does for its first thousand or so
+ * requests of a kind. One that exited took its CPU with it (JSC lets idle ones go), so a floor.
+ */
+export function jitCpuMs(pid: number): number {
+  let ms = 0
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith('JITWorker')) continue
+      ms += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
+    } catch {} // exited meanwhile
+  }
+  return ms
+}

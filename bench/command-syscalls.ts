@@ -1,0 +1,120 @@
+/**
+ * System calls per short command, execd beside row 3e's least HTTP server
+ * (bench/lib/spawn-server.ts, the same spawn behind `Bun.serve`, the same client): `strace -c`
+ * attached to every thread of each server (not `-f`: the shells it starts are not counted, nor
+ * threads started after the attach), over `POST /command {"command":"true"}` read to the end,
+ * after both are warm. What execd calls beyond that server is execd's (or what it asks of Bun).
+ * Needs strace and the right to ptrace the servers (root, or ptrace_scope 0). Not run by
+ * `make bench`.
+ *
+ *   bun run bench/command-syscalls.ts [commands=300] [warm=1500]
+ *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build instead of the least server
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Execd, startExecd } from './lib/execd'
+import { requireCommands } from './lib/command'
+import { startLineChild } from './lib/line-child'
+import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
+import { commandEnded, readEvents } from './lib/sse'
+
+const commands = Number(process.argv[2] ?? 300)
+const warm = Number(process.argv[3] ?? 1500)
+
+type Client = Pick<Execd, 'pid' | 'post'>
+
+async function command(d: Client): Promise<void> {
+  const res = await d.post('/command', { command: 'true' })
+  if (res.status !== 200) throw new Error(`POST /command: ${res.status} ${await res.text()}`)
+  const { events } = await readEvents(res, commandEnded)
+  const last = events.at(-1)
+  if (last?.type !== 'execution_complete') throw new Error(`POST /command ended with ${JSON.stringify(last)}`)
+}
+
+/** strace -c's table: calls (and errors) per syscall name. */
+function parseSummary(text: string): Map<string, { calls: number; errors: number }> {
+  const out = new Map<string, { calls: number; errors: number }>()
+  for (const line of text.split('\n')) {
+    // % time, seconds, usecs/call, calls, [errors,] syscall
+    const f = line.trim().split(/\s+/)
+    if (f.length < 5 || !/^\d/.test(f[0]!) || f.at(-1) === 'total') continue
+    const name = f.at(-1)!
+    const calls = Number(f[3])
+    const errors = f.length === 6 ? Number(f[4]) : 0
+    if (Number.isFinite(calls)) out.set(name, { calls, errors })
+  }
+  return out
+}
+
+/** `commands` commands on `d` with strace -c on each of its threads; calls per command. */
+async function traced(d: Client, dir: string, name: string): Promise<Map<string, number>> {
+  const tids = readdirSync(`/proc/${d.pid}/task`)
+  const file = join(dir, `${name}.strace`)
+  const strace = spawnTracked(['strace', '-c', '-o', file, ...tids.flatMap(t => ['-p', t])], {
+    stdout: 'ignore',
+    stderr: 'pipe',
+  })
+  // strace says nothing when it is attached; give it a moment (it attaches in well under one).
+  await Bun.sleep(500)
+  for (let i = 0; i < commands; i++) await command(d)
+  strace.kill('SIGINT')
+  await strace.exited
+  const table = parseSummary(readFileSync(file, 'utf8'))
+  if (table.size === 0)
+    throw new Error(`strace of ${name} counted nothing: ${await new Response(strace.stderr as ReadableStream).text()}`)
+  return new Map([...table].map(([k, v]) => [k, v.calls / commands]))
+}
+
+async function main(): Promise<void> {
+  if (!Bun.which('strace')) throw new Error('strace is not installed (apt-get install strace)')
+  const dir = makeTempDir('syscalls')
+  const execd = await startExecd()
+  await requireCommands(execd)
+  let other: Client
+  let otherName: string
+  const before = process.env.BENCH_EXECD_BEFORE
+  if (before) {
+    const d = await startExecd({ bin: before })
+    await requireCommands(d)
+    other = d
+    otherName = 'before'
+  } else {
+    const server = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-server.ts')])
+    const url = `http://127.0.0.1:${Number(await server.ask('port'))}`
+    other = {
+      pid: server.pid,
+      post: (path: string, body: unknown) =>
+        fetch(url + path, {
+          method: 'POST',
+          body: JSON.stringify(body),
+          headers: { 'content-type': 'application/json' },
+        }),
+    }
+    otherName = 'server'
+  }
+  for (let i = 0; i < warm; i++) {
+    await command(execd)
+    await command(other)
+  }
+  const ours = await traced(execd, dir, 'execd')
+  const theirs = await traced(other, dir, otherName)
+  const names = [...new Set([...ours.keys(), ...theirs.keys()])].sort(
+    (a, b) => (ours.get(b) ?? 0) - (theirs.get(b) ?? 0) - ((ours.get(a) ?? 0) - (theirs.get(a) ?? 0)),
+  )
+  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
+  console.log(`system calls per command (${commands} commands after ${warm} warm each; load average ${load})`)
+  console.log(`${'syscall'.padEnd(18)} ${'execd'.padStart(7)} ${otherName.padStart(7)}   execd − ${otherName}`)
+  for (const n of names) {
+    const [a, b] = [ours.get(n) ?? 0, theirs.get(n) ?? 0]
+    if (a < 0.05 && b < 0.05) continue
+    console.log(
+      `${n.padEnd(18)} ${a.toFixed(2).padStart(7)} ${b.toFixed(2).padStart(7)}   ${(a - b).toFixed(2).padStart(6)}`,
+    )
+  }
+  console.log(
+    `${'total'.padEnd(18)} ${total(ours).toFixed(1).padStart(7)} ${total(theirs).toFixed(1).padStart(7)}   ${(total(ours) - total(theirs)).toFixed(1).padStart(6)}`,
+  )
+}
+
+await runThenClean(main)
