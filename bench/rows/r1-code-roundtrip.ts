@@ -12,6 +12,7 @@
 import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { startWarmPython } from '../baselines/python-pipe'
 import { startPythonRelay } from '../baselines/python-relay'
+import { startCannedCell } from '../baselines/canned-cell'
 import { createContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
 import { benchConfig, reps } from '../lib/config'
 import { type Execd, Skip, startExecd } from '../lib/execd'
@@ -69,6 +70,7 @@ export default {
     const tuned = noJupyter ? null : await startJupyter({ nodelay: true })
     const python = startWarmPython()
     const relay = await startPythonRelay()
+    const canned = await startCannedCell()
     const noNode = nodeMissing()
     const node = noNode ? null : startNodeClient(d.url, d.headers['X-EXECD-ACCESS-TOKEN'] ?? '')
     const nodeRelay = noNode ? null : startNodeClient(relay.url, '')
@@ -95,6 +97,19 @@ export default {
         },
         { name: 'pipe', once: () => timed(async () => expectTwo('pipe', await python.run('x + 1'))) },
         { name: 'rping', once: () => timed(() => fetch(`${relay.url}/ping`).then(r => r.arrayBuffer())) },
+        { name: 'cping', once: () => timed(() => fetch(`${canned.url}/ping`).then(r => r.arrayBuffer())) },
+        {
+          name: 'ccell',
+          once: async () => {
+            const t0 = performance.now()
+            const { events, at } = await runCode(relayClient(canned.url), 'context', 'python', 'x + 1')
+            expectTwo(
+              'canned',
+              events.map(outputOf).find(o => o !== undefined),
+            )
+            return at - t0
+          },
+        },
         {
           name: 'relay',
           once: async () => {
@@ -201,7 +216,11 @@ export default {
         baseline: figure(own, 'ms'),
         ...timeRatio(cell.median, own.median, PING_TARGET),
       })
-      rows.push(vsPing('1d', 'warm python x + 1 vs own /ping', ours, BUN_CLIENT, ping))
+      // The Bun client's HTTP floor of that ratio: a bare server answering the cell's body at once.
+      const cannedCell = summarize(samples.ccell ?? [])
+      const cannedPing = summarize(samples.cping ?? [])
+      const httpFloor = `a bare compiled Bun.serve answering a cell's body at once (baselines/canned-cell.ts, no interpreter): ${cannedCell.median.toFixed(2)} ms, ${(cannedCell.median / cannedPing.median).toFixed(2)}× its /ping (${cannedPing.median.toFixed(2)} ms), the HTTP floor of this ratio with this client`
+      rows.push({ ...vsPing('1d', 'warm python x + 1 vs own /ping', ours, BUN_CLIENT, ping), note: httpFloor })
       if (nodeOurs) {
         const nping = summarize(samples.nping ?? [])
         rows.push(vsPing('1e', 'warm python x + 1 vs own /ping, Node http client', nodeOurs, NODE_CLIENT, nping))
@@ -248,13 +267,14 @@ export default {
         )
       if (js) {
         const jsOurs = summarize(samples.js ?? [])
-        rows.push(vsPing('1f', 'warm javascript x + 1 vs own /ping', jsOurs, BUN_CLIENT, ping))
+        rows.push({ ...vsPing('1f', 'warm javascript x + 1 vs own /ping', jsOurs, BUN_CLIENT, ping), note: httpFloor })
       } else rows.push(missingBaseline('1f', 'warm javascript x + 1 vs own /ping', 'javascript runtime not built'))
       return rows
     } finally {
       await Promise.allSettled([
         node?.stop(),
         nodeRelay?.stop(),
+        canned.stop(),
         d.stop(),
         jupyter?.stop(),
         tuned?.stop(),

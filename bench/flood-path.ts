@@ -1,0 +1,73 @@
+/**
+ * The JavaScript of row 4a's flood per MiB, in process and without a system call, stage by
+ * stage: the command's chunks (1 KiB lines, 64 KiB reads cut across lines as a pipe cuts them)
+ * split into lines (core/lines.ts `pushRanges`); then also journaled as plugins/command/run.ts
+ * journals them and taken by a following reader (core/journal.ts); then also framed into
+ * 64 KiB batches as core/sse-writer.ts frames them (core/sse-batch.ts `addLine`), each batch
+ * handed to a write that does nothing. What the daemon adds around this (its reads, log writes
+ * and sends, the promises between them) is not here. Stages take turns, round after round;
+ * figures are this thread's CPU per MiB (`process.cpuUsage`), median (min–max), each stage
+ * including the ones before it. Not run by `make bench`.
+ *
+ *   bun run bench/flood-path.ts [rounds=15] [MiB per round=128]
+ */
+import { Journal, type ReadyIterator } from '../core/journal'
+import { ByteLineSplitter } from '../core/lines'
+import { FrameBatch } from '../core/sse-batch'
+import { OutputBytes, outputLineHead, outputLineTail } from '../core/events'
+import type { SseItem } from '../core/sse'
+import { percentile } from './lib/stats'
+
+const rounds = Number(process.argv[2] ?? 15)
+const mib = Number(process.argv[3] ?? 128)
+const CHUNK = 64 * 1024
+
+const stream = Buffer.from(`${'0'.repeat(1023)}\n`.repeat((2 * CHUNK) / 1024 + 1))
+/** The i-th read: 64 KiB starting at a different place in a line each time. */
+const chunkAt = (i: number) => stream.subarray((i * 4000) % 1024, ((i * 4000) % 1024) + CHUNK)
+
+const STAGES = ['split', '+journal', '+frame'] as const
+
+function flood(stage: number): number {
+  const journal = new Journal({ maxEvents: 4096, maxBytes: 1024 * 1024 })
+  const reader = journal.read(0) as ReadyIterator<SseItem | OutputBytes>
+  const splitter = new ByteLineSplitter()
+  let batch = new FrameBatch([])
+  let framed = 0
+  const t0 = process.cpuUsage()
+  for (let i = 0; i < (mib * 1024 * 1024) / CHUNK; i++) {
+    const { source, lines } = splitter.pushRanges(chunkAt(i))
+    if (stage === 0) continue
+    for (let at = 0; at < lines.length;) {
+      const line = lines[at]!
+      // a clean line in the chunk is its range; the one the last chunk's tail began is bytes
+      const id =
+        typeof line === 'number'
+          ? journal.tryAppendRange('stdout', source, line, lines[at + 1] as number)
+          : journal.tryAppendLine('stdout', line)
+      if (id === 0) throw new Error('the journal waited: the reader is behind')
+      at += typeof line === 'number' ? 2 : 1
+    }
+    for (let now = reader.ready(); now && !now.done; now = reader.ready()) {
+      const x = now.value
+      if (stage === 1 || !(x instanceof OutputBytes)) continue
+      batch.addLine(x.id, outputLineHead(x.type), x.source, x.start, x.end, outputLineTail(x.timestamp))
+      if (batch.full) {
+        framed += batch.writeTo(chunk => chunk.length)
+        batch = new FrameBatch([])
+      }
+    }
+  }
+  const used = process.cpuUsage(t0)
+  if (stage === 2 && framed < mib * 1024 * 1024) throw new Error(`only ${framed} bytes framed`)
+  return (used.user + used.system) / 1000 / mib
+}
+
+const ms: number[][] = STAGES.map(() => [])
+for (let s = 0; s < STAGES.length; s++) flood(s) // warm-up: the JIT tiers up
+for (let r = 0; r < rounds; r++) for (let s = 0; s < STAGES.length; s++) ms[(s + r) % 3]!.push(flood((s + r) % 3))
+const show = (xs: number[]) =>
+  `${percentile(xs, 0.5).toFixed(3)} (${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)})`
+const load = (await import('node:os')).loadavg()[0]!.toFixed(1)
+console.log(`${rounds} rounds of ${mib} MiB per stage, CPU ms per MiB, median (min–max); load ${load}`)
+for (let s = 0; s < STAGES.length; s++) console.log(`${STAGES[s]!.padEnd(9)} ${show(ms[s]!)}`)
