@@ -81,20 +81,17 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
    * read and validated here (its schema is this route's): it goes on as that JSON; any other
    * body (an upload) goes on as the stream it is.
    */
-  const forward = async (
-    {
-      params,
-      request,
-      body,
-      server,
-    }: {
-      params: { sessionId: string }
-      request: Request
-      body?: unknown
-      server: AnyElysia['server']
-    },
-    defaults: Record<string, string> = {},
-  ) => {
+  const forward = async ({
+    params,
+    request,
+    body,
+    server,
+  }: {
+    params: { sessionId: string }
+    request: Request
+    body?: unknown
+    server: AnyElysia['server']
+  }) => {
     const write = !READS.has(request.method)
     return ops.overView(params.sessionId, write, (s, view) => {
       if (write && s.params.workspace.mode === 'ro') {
@@ -103,9 +100,9 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
       const scope = new SessionScope(s.params.workspace.path, view)
       const url = new URL(request.url)
       url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
-      for (const [name, value] of Object.entries(defaults)) {
-        if (!url.searchParams.has(name)) url.searchParams.set(name, value)
-      }
+      // The SDK's replaceContentsDetailed reads the counts here without asking for verbose (its
+      // /files/replace twin does ask); only an explicit verbose=false gets the empty answer.
+      if (url.pathname === '/files/replace' && !url.searchParams.has('verbose')) url.searchParams.set('verbose', 'true')
       const headers = new Headers(request.headers)
       if (body !== undefined) headers.delete('content-length')
       const inner = new Request(url, {
@@ -204,9 +201,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
     )
     .post(
       `${session}/files/replace`,
-      // The SDK's replaceContentsDetailed reads the counts here without asking for verbose (its
-      // /files/replace twin does ask); only an explicit verbose=false gets the empty answer.
-      ctx => forward(ctx, { verbose: 'true' }),
+      forward,
       withJson('Replace text in files of the session', module.ReplaceMapSchema, {
         pathMap: true,
         query: ReplaceQuery,
