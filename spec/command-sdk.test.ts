@@ -1,4 +1,6 @@
 /** The official TypeScript SDK drives commands and sessions against dist/execd, unmodified. */
+import { SandboxApiException, type ServerStreamEvent } from '@alibaba-group/opensandbox'
+import type { CommandsAdapter } from '@alibaba-group/opensandbox/internal'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startDaemon, type Daemon } from './harness'
 import { sdkFor, type ExecdStack } from './sdk'
@@ -63,4 +65,112 @@ test('SDK: sessions keep state between runs', async () => {
   expect(failed.exitCode).toBe(1)
   await execd.commands.deleteSession(sid)
   await expect(execd.commands.runInSession(sid, 'true')).rejects.toThrow()
+})
+
+/** What a rejected call threw, as a user catching a SandboxApiException looks at it. */
+async function apiFailure(call: () => Promise<unknown>) {
+  const e = await call().then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  expect(e).toBeInstanceOf(SandboxApiException)
+  const api = e as SandboxApiException
+  return { status: api.statusCode, code: api.error.code, message: api.message }
+}
+
+test('SDK runStream: the events as its parser yields them — init, ping, output, one terminal event, each with a timestamp', async () => {
+  const events: ServerStreamEvent[] = []
+  for await (const ev of execd.commands.runStream('echo out; echo err >&2; exit 3')) events.push(ev)
+  expect(events.map(e => e.type)).toEqual(['init', 'ping', 'stdout', 'stderr', 'error'])
+  expect(events[0]!.text).toMatch(/^[0-9a-f]{32}$/)
+  expect(events[1]!.text).toBe('pong')
+  expect(events.slice(2, 4).map(e => e.text)).toEqual(['out', 'err'])
+  expect(events[4]!.error).toEqual({ ename: 'CommandExecError', evalue: '3', traceback: ['exit status 3'] })
+  for (const e of events) expect(e.timestamp).toBeGreaterThan(1_700_000_000_000)
+})
+
+test('SDK run: handlers are called in order; a background run calls init and complete only', async () => {
+  const seen: string[] = []
+  const handlers = {
+    onInit: (i: { id: string }) => void seen.push(`init ${i.id.length}`),
+    onStdout: (m: { text: string }) => void seen.push(`out ${m.text}`),
+    onStderr: (m: { text: string }) => void seen.push(`err ${m.text}`),
+    onExecutionComplete: (c: { executionTimeMs: number }) => void seen.push(`complete ${typeof c.executionTimeMs}`),
+    onError: (e: { value: string }) => void seen.push(`error ${e.value}`),
+  }
+  const r = await execd.commands.run('echo a; echo b >&2', {}, handlers)
+  expect(seen).toEqual(['init 32', 'out a', 'err b', 'complete number'])
+  expect(r.exitCode).toBe(0)
+  seen.length = 0
+  const bg = await execd.commands.run('echo later', { background: true }, handlers)
+  expect(seen).toEqual(['init 32', 'complete number'])
+  // A background run's exit code is not inferred: the status gives it.
+  expect(bg.exitCode).toBeUndefined()
+})
+
+test('SDK run options: timeoutSeconds kills with exit -1, uid alone takes its group, envs reach the command', async () => {
+  const slow = await execd.commands.run('sleep 30', { timeoutSeconds: 0.5 })
+  expect(slow.exitCode).toBe(-1)
+  expect(slow.error?.traceback.join()).toContain('timeout after 500 ms')
+  const as = await execd.commands.run('id -u; id -g; echo "$GREETING"', { uid: 65534, envs: { GREETING: 'hi\nthere' } })
+  expect(as.logs.stdout.map(m => m.text)).toEqual(['65534', '65534', 'hi', 'there'])
+  // gid without uid never leaves the SDK.
+  await expect(execd.commands.run('id', { gid: 5 })).rejects.toThrow('uid is required when gid is provided')
+})
+
+test('SDK session runs: cwd and timeout of one run, state kept after a timeout, interrupt by the run id', async () => {
+  const sid = await execd.commands.createSession()
+  await execd.commands.runInSession(sid, 'export KEPT=yes')
+  const events: ServerStreamEvent[] = []
+  // A public method of the adapter the stack builds, not of its ExecdCommands interface.
+  const adapter = execd.commands as CommandsAdapter
+  for await (const ev of adapter.runInSessionStream(sid, 'pwd; sleep 30', {
+    workingDirectory: '/etc',
+    timeoutSeconds: 0.5,
+  })) {
+    events.push(ev)
+  }
+  expect(events.map(e => e.type)).toEqual(['init', 'ping', 'stdout', 'error'])
+  expect(events[0]!.text).toBe(sid)
+  expect(events[2]!.text).toBe('/etc')
+  expect(events[3]!.error).toMatchObject({ evalue: '-1' })
+  expect((await execd.commands.runInSession(sid, 'echo $KEPT')).logs.stdout.map(m => m.text)).toEqual(['yes'])
+
+  let id = ''
+  const run = execd.commands.runInSession(sid, 'sleep 30', {}, { onInit: i => void (id = i.id) })
+  while (!id) await Bun.sleep(10)
+  expect(id).toBe(sid)
+  await execd.commands.interrupt(id)
+  expect((await run).exitCode).toBe(-1)
+  await execd.commands.deleteSession(sid)
+})
+
+test('SDK failures: a SandboxApiException with the status, the code and the message execd gave', async () => {
+  const badCwd = await apiFailure(() => execd.commands.run('true', { workingDirectory: '/no/such/dir' }))
+  expect(badCwd).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+  expect(badCwd.message).toContain('/no/such/dir')
+  expect(await apiFailure(() => execd.commands.getCommandStatus('nope'))).toEqual({
+    status: 404,
+    code: 'CONTEXT_NOT_FOUND',
+    message: 'command not found: nope',
+  })
+  expect(await apiFailure(() => execd.commands.getBackgroundCommandLogs('nope'))).toMatchObject({ status: 404 })
+  expect(await apiFailure(() => execd.commands.interrupt('nope'))).toMatchObject({
+    status: 404,
+    code: 'CONTEXT_NOT_FOUND',
+  })
+  const { id } = await execd.commands.run('echo x', { background: true })
+  expect(await apiFailure(() => execd.commands.getBackgroundCommandLogs(id!, -1))).toMatchObject({ status: 400 })
+  expect(await apiFailure(() => execd.commands.runInSession('nope', 'true'))).toEqual({
+    status: 404,
+    code: 'CONTEXT_NOT_FOUND',
+    message: 'session nope not found',
+  })
+  expect(await apiFailure(() => execd.commands.deleteSession('nope'))).toMatchObject({ status: 404 })
+  // A session whose shell exited says so.
+  const sid = await execd.commands.createSession()
+  expect((await execd.commands.runInSession(sid, 'exit 7')).exitCode).toBe(7)
+  const ended = await apiFailure(() => execd.commands.runInSession(sid, 'true'))
+  expect(ended).toMatchObject({ status: 404, code: 'CONTEXT_NOT_FOUND' })
+  expect(ended.message).toContain('has ended (exit status 7)')
 })

@@ -124,7 +124,9 @@ describe('openapi', () => {
           /^string HTTP Range header for partial content requests\. Mutually exclusive with offset\/limit\.$/,
       },
       'delete /files': { 'query path': /^array File path\(s\) to delete \(can be specified multiple times\)/ },
-      'post /files/replace': { 'query verbose': /^boolean When true, return per-file replacement counts$/ },
+      'post /files/replace': {
+        'query verbose': /^boolean When true, return per-file replacement counts; true unless given/,
+      },
       'get /files/search': {
         'query path': /^string Root directory path to search in/,
         'query pattern': /^string Glob pattern to match files \(default is \*\*\)$/,

@@ -1,4 +1,5 @@
 /** The official TypeScript SDK against the executable: health and metrics clients. */
+import { SandboxApiException } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startDaemon, type Daemon } from './harness'
 import { sdkFor, type ExecdStack } from './sdk'
@@ -24,4 +25,23 @@ test('the SDK metrics client reads every field', async () => {
   expect(m.memoryUsedMiB).toBeGreaterThan(0)
   expect(m.cpuUsedPercentage).toBeGreaterThanOrEqual(0)
   expect(m.timestamp).toBeGreaterThan(1_700_000_000_000)
+})
+
+test('a wrong token: a SandboxApiException with status 401 and the body CONTRACT.md fixes', async () => {
+  // The 401 body is the reference's {"error": ...} (CONTRACT.md §1), not {code, message}: the
+  // SDK's mapping finds no message there and shows its own words, with the body as rawBody.
+  const wrong = sdkFor({ ...d, token: 'not-the-token' }, 20)
+  for (const [call, words] of [
+    [() => wrong.health.ping(), 'Execd ping failed'],
+    [() => wrong.metrics.getMetrics(), 'Get execd metrics failed'],
+  ] as const) {
+    const e = await call().catch((err: unknown) => err)
+    expect(e).toBeInstanceOf(SandboxApiException)
+    expect(e).toMatchObject({
+      statusCode: 401,
+      message: words,
+      error: { code: 'UNEXPECTED_RESPONSE' },
+      rawBody: { error: 'Unauthorized: invalid or missing header X-EXECD-ACCESS-TOKEN' },
+    })
+  }
 })

@@ -100,6 +100,9 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
       const scope = new SessionScope(s.params.workspace.path, view)
       const url = new URL(request.url)
       url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
+      // The SDK's replaceContentsDetailed reads the counts here without asking for verbose (its
+      // /files/replace twin does ask); only an explicit verbose=false gets the empty answer.
+      if (url.pathname === '/files/replace' && !url.searchParams.has('verbose')) url.searchParams.set('verbose', 'true')
       const headers = new Headers(request.headers)
       if (body !== undefined) headers.delete('content-length')
       const inner = new Request(url, {

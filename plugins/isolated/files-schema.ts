@@ -58,7 +58,12 @@ export const RemoveFilesQuery = t.Object({
 })
 
 export const ReplaceQuery = t.Object({
-  verbose: t.Optional(t.Boolean({ description: 'When true, return per-file replacement counts' })),
+  verbose: t.Optional(
+    t.Boolean({
+      description:
+        'When true, return per-file replacement counts; true unless given (the SDK reads them without asking)',
+    }),
+  ),
 })
 
 export const SearchQuery = t.Object({

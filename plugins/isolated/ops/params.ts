@@ -10,7 +10,7 @@ import { childEnv } from '../../../core/child-env'
 import { ExecdError, PREFIX } from '../../../core/errors'
 import { confineCwd } from '../../../core/workdir'
 import type { Probed } from './probe'
-import { isUnder, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
+import { isUnder, SYSTEM_DIRS, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
 import type { IsolatedSettings } from './sessions'
 
 export interface CreateRequest {
@@ -113,6 +113,8 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     if (resolve(dest) === '/') throw invalid(`binds[${i}].dest cannot be / (the sandbox's system would be replaced)`)
     return { source, dest: resolve(dest), readonly: b.readonly ?? false }
   })
+  const profile = req.profile ?? 'strict'
+  checkMountPoints(binds, profile, { path: workspace, mode }, extra)
   const ep = req.env_passthrough
   if (ep) {
     for (const k of ep.keys ?? []) if (!ENV_NAME.test(k)) throw invalid(`env_passthrough.keys: not a name: ${k}`)
@@ -120,7 +122,7 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
   const idle = req.idle_timeout_seconds ?? settings.idleSeconds
   if (!Number.isFinite(idle) || idle < 0) throw invalid(`idle_timeout_seconds must be >= 0, got ${idle}`)
   return {
-    profile: req.profile ?? 'strict',
+    profile,
     workspace: { path: workspace, mode },
     extra_writable: extra,
     binds,
@@ -130,6 +132,50 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     uid_mode: uidMode,
     idle_timeout_seconds: idle,
   }
+}
+
+/**
+ * A 400 for a bind whose dest bwrap would have to make where the sandbox's tree is read-only: a
+ * balanced session's / (the host's), a strict one's system dirs, a ro or overlay workspace (ro
+ * while bwrap mounts), a ro bind before it. bwrap makes a missing mount point and cannot there:
+ * the session's start was a 500 "bash has exited (exit status 1)", bwrap's reason (Can't mkdir
+ * /mnt/x: Read-only file system) lost. An existing dest there must be of the source's kind.
+ */
+function checkMountPoints(binds: Bind[], profile: Profile, ws: Params['workspace'], extra: string[]): void {
+  // Where each mount shows the host: `host` is what lies at `at` (a bind's source).
+  const mounts = [
+    { at: '/', host: '/', writable: profile === 'strict' },
+    ...(profile === 'strict'
+      ? SYSTEM_DIRS.filter(d => lstatSync(d, { throwIfNoEntry: false })).map(at => ({ at, host: at, writable: false }))
+      : []),
+    { at: '/tmp', host: '', writable: true },
+    { at: privateTempRoot(), host: '', writable: true },
+    { at: ws.path, host: ws.path, writable: ws.mode === 'rw' },
+    ...extra.map(at => ({ at, host: at, writable: true })),
+  ]
+  binds.forEach((b, i) => {
+    // The innermost mount holding the dest decides (later mounts cover earlier ones).
+    let holder = mounts[0]!
+    for (const m of mounts) if (isUnder(b.dest, m.at) && m.at.length >= holder.at.length) holder = m
+    if (!holder.writable) {
+      const there = statSync(holder.host + b.dest.slice(holder.at === '/' ? 0 : holder.at.length), {
+        throwIfNoEntry: false,
+      })
+      if (!there) {
+        throw invalid(
+          `binds[${i}].dest ${b.dest} does not exist, and ${holder.at} is read-only in this session: ` +
+            `the mount point cannot be made there (choose an existing directory, or one under /tmp)`,
+        )
+      }
+      const dir = there.isDirectory()
+      if (dir !== statSync(b.source).isDirectory()) {
+        throw invalid(
+          `binds[${i}].dest ${b.dest} ${dir ? 'is' : 'is not'} a directory and its source ${dir ? 'is not' : 'is'}`,
+        )
+      }
+    }
+    mounts.push({ at: b.dest, host: b.source, writable: !b.readonly })
+  })
 }
 
 /** A 400 unless `value` is absent or one of `choices`. */

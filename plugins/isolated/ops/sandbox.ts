@@ -51,7 +51,7 @@ export interface SandboxSpec {
 }
 
 /** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
-const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']
+export const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc', '/opt']
 
 const BASH = ['env', '--default-signal=INT', 'bash', '--noprofile', '--norc']
 
