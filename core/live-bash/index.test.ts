@@ -81,6 +81,23 @@ describe('LiveBash', () => {
     expect(next.end).toEqual({ kind: 'died', reason: expect.stringContaining('exit status 3') })
   })
 
+  test('a wrapper that cannot start says why: its stderr before the shell was ready', async () => {
+    const b = new LiveBash({
+      argv: ['sh', '-c', 'echo "wrapper: Can\'t mkdir /mnt/x:" >&2; echo "Read-only file system" >&2; exit 1'],
+      env: { PATH: process.env.PATH },
+    })
+    shells.push(b)
+    const r = await collect(b, ':')
+    expect(r.end).toEqual({ kind: 'died', reason: expect.stringContaining('exit status 1') })
+    expect(b.startWords).toBe("wrapper: Can't mkdir /mnt/x: Read-only file system")
+  })
+
+  test('a shell that started keeps no start words, and the stderr of its runs is not taken for them', async () => {
+    const b = start()
+    await collect(b, 'echo late >&2; exit 2')
+    expect(b.startWords).toBe('')
+  })
+
   test('a shell that closes its own stdout is ended, not waited for', async () => {
     const b = start()
     const r = await collect(b, 'echo x; exec >&-')

@@ -75,6 +75,7 @@ export class LiveBash {
   /** Set once the shell has exited: what is left of the output still handed on (next()). */
   private drain: { bytes: number; until: number } | undefined
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
+  private startStderr = new Uint8Array()
 
   constructor(opts: LiveBashOptions = {}) {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
@@ -105,7 +106,11 @@ export class LiveBash {
     // run that does end marks the shell ready (run()); unhandled, it ended execd.
     void (async () => {
       const it = this.run(':')
-      while (!(await it.next()).done) {}
+      for (;;) {
+        const r = await it.next()
+        if (r.done) return
+        if (r.value.stream === 'stderr') this.keepStartWords(r.value.data)
+      }
     })().catch(() => {})
     void this.proc.exited.then(info => {
       this.exitInfo = info
@@ -125,6 +130,24 @@ export class LiveBash {
   get endReason(): string | undefined {
     if (this.exitInfo) return describeExit(this.exitInfo)
     return this.closed ? 'closed' : undefined
+  }
+
+  /**
+   * What the shell (or the wrapper that execs it) wrote on stderr before it was ready, one line
+   * and at most START_WORDS_MAX bytes: a wrapper that could not start (bubblewrap refusing a
+   * mount) says why only there, and the first run reads and drops it.
+   */
+  get startWords(): string {
+    return new TextDecoder().decode(this.startStderr).replace(/\s+/g, ' ').trim()
+  }
+
+  private keepStartWords(data: Uint8Array): void {
+    const room = START_WORDS_MAX - this.startStderr.length
+    if (room <= 0) return
+    const next = new Uint8Array(this.startStderr.length + Math.min(room, data.length))
+    next.set(this.startStderr)
+    next.set(data.subarray(0, room), this.startStderr.length)
+    this.startStderr = next
   }
 
   /** Resolves when the shell has exited. */
@@ -329,6 +352,8 @@ export class LiveBash {
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
+
+const START_WORDS_MAX = 1024
 
 /** Output still handed on after the shell exited; the rest, a leftover job's, is not read. */
 const DRAIN_AFTER_EXIT_BYTES = 1024 * 1024

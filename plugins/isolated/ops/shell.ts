@@ -58,6 +58,10 @@ export async function started(bash: LiveBash): Promise<void> {
     if (!r.done) continue
     if (r.value.kind !== 'died') return
     await bash.close()
-    throw new ExecdError('RUNTIME_ERROR', `the isolated session did not start: ${r.value.reason}`)
+    const words = bash.startWords
+    throw new ExecdError(
+      'RUNTIME_ERROR',
+      `the isolated session did not start: ${r.value.reason}${words ? `: ${words}` : ''}`,
+    )
   }
 }
