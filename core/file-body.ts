@@ -4,11 +4,12 @@
  * after the open changes nothing; by name, a log renamed between the stat and Bun's own open
  * was a 404 naming execd's temp path.
  */
-import type { FileHandle } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
 import { whenAnswered, type Answer } from './answering'
 import { ExecdError } from './errors'
 import { copiesInMemory, fdPath, snapshot } from './file-snapshot'
+import { guardSend } from './send-guard'
 
 /** Up to this size a body is read into memory and sent whole, while the budget allows. */
 const SMALL_BODY = 4 * 1024 * 1024
@@ -94,7 +95,8 @@ function sendfileBody(
  *
  * Past --download-copy-max or the disk budget, or where no copy can be made, a large body is
  * the file itself: then a truncation while it is sent can zero bytes already queued
- * (core/file-snapshot.ts), and it goes out with `Connection: close`. A file that shrinks while it streams makes sendfile stop short: Bun
+ * (core/file-snapshot.ts): core/send-guard.ts resets the connection when the file shrinks below
+ * the answer's end, and it goes out with `Connection: close`. A file that shrinks while it streams makes sendfile stop short: Bun
  * (1.4.5, RequestContext `onSendfile`) then ends the response as if it were whole and keeps the
  * connection, so the client waited for the rest of the Content-Length until the idle timeout
  * (120 s); a connection that closes shows it the short body at once.
@@ -150,6 +152,9 @@ async function largeBody(
   if (!copy) {
     release?.()
     headers.connection = 'close'
+    // Watched (core/send-guard.ts), a file that shrinks while it is sent resets the connection.
+    const guard = answer && (await open(fdPath(handle.fd), 'r').catch(() => undefined))
+    if (guard && !guardSend(guard, end, answer)) await guard.close()
     return sendfileBody(handle, start, end, status, headers)
   }
   try {

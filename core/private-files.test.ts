@@ -3,7 +3,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { PrivateFiles } from './private-files'
 
-const files = new PrivateFiles('execd-private-files-test-', { 'driver.js': 'one', 'lib.js': 'two' })
+const files = new PrivateFiles('execd-private-files-test', { 'driver.js': 'one', 'lib.js': 'two' })
 afterEach(() => files.remove())
 
 test('concurrent callers share one private dir holding every file', async () => {

@@ -1,18 +1,19 @@
 /**
  * Files execd carries as text (a runtime's driver), put on disk for a child process to run:
- * once per execd process, in a private temp dir (mkdtemp: 0700, a fresh name nobody can
- * pre-plant), removed when execd exits, written again if a temp cleaner swept them while execd
+ * once per execd process, in a private temp dir (an owned one, core/temp-dir.ts: 0700, a fresh
+ * name nobody can pre-plant, locked while execd lives), removed when execd exits, swept by the
+ * next execd when this one was killed, written again if a temp cleaner swept them while execd
  * ran for days.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { existsSync, rmSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { OwnedTempDir } from './temp-dir'
 
 export class PrivateFiles {
   private written: Promise<string> | undefined
 
-  /** `files`: name → text, all in one dir named `prefix` + a random suffix. */
+  /** `files`: name → text, all in one dir named `prefix-<pid>-` + a random suffix. */
   constructor(
     private readonly prefix: string,
     private readonly files: Readonly<Record<string, string>>,
@@ -31,18 +32,25 @@ export class PrivateFiles {
 
   /** Removes the dir now (tests: `bun test` does not emit 'exit'); the next dir() writes it again. */
   async remove(): Promise<void> {
-    const dir = await this.written?.catch(() => undefined)
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await this.written?.catch(() => undefined)
+    this.owned?.close()
   }
+
+  private owned: OwnedTempDir | undefined
 
   private async writeAll(): Promise<string> {
     // Made synchronously and given its exit hook at once: made on the thread pool, a dir whose
     // making was under way when execd exited (a context starting during SIGTERM) was left behind.
-    const dir = mkdtempSync(join(tmpdir(), this.prefix))
+    // A dir a cleaner swept in part stays (a live child may still read it) until execd exits.
+    const owned = new OwnedTempDir(this.prefix)
+    this.owned = owned
+    const dir = owned.ensure()
     const removeAtExit = () => {
       // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
       // made a SIGTERM'd execd exit 1 with a stack trace).
       try {
+        owned.close()
+        // Again when closeAsync below released the lock but failed to remove the dir.
         rmSync(dir, { recursive: true, force: true })
       } catch {}
     }
@@ -52,7 +60,7 @@ export class PrivateFiles {
     } catch (err) {
       // A full temp disk: each failed start left its dir (and a cut driver) until the disk was
       // cleaned by hand. Out of fds the removal fails as the write did: the exit hook stays then.
-      const removed = await rm(dir, { recursive: true, force: true }).then(
+      const removed = await owned.closeAsync().then(
         () => true,
         () => false,
       )

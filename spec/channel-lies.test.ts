@@ -87,3 +87,31 @@ describe.skipIf(!havePython)('a python cell that writes to fd 3 a line that is J
     expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 60_000)
 })
+
+describe.skipIf(!havePython)('a python cell that writes the driver’s `done` to fd 3', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d.stop()
+  })
+
+  const DONES: Record<string, string> = {
+    'as the driver wrote it': '{"type": "done"}',
+    'with a guessed key': '{"type": "done", "k": "1"}',
+  }
+  for (const [name, line] of Object.entries(DONES)) {
+    test(`${name}: its run goes on to its own end, and every later run gets its own output`, async () => {
+      const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+      const write = `os.write(3, ${JSON.stringify(`${line}\n`)}.encode())`
+      const stdout = (events: any[]) => events.filter(e => e.type === 'stdout').map(e => e.text)
+      const first = await cell(d, id, `import os\n${write}\nprint('after the forged done')`)
+      expect(stdout(first)).toEqual(['after the forged done\n'])
+      expect(first.at(-1)?.type).toBe('execution_complete')
+      expect(stdout(await cell(d, id, "print('second')"))).toEqual(['second\n'])
+      expect(stdout(await cell(d, id, "print('third')"))).toEqual(['third\n'])
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 60_000)
+  }
+})

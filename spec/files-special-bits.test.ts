@@ -5,7 +5,17 @@
  * bits that make it run as someone else.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { chmodSync, chownSync, mkdtempSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, type Daemon } from './harness'
@@ -101,14 +111,44 @@ test('an upload without a mode and a replace drop setuid (and setgid with group 
 })
 
 test.skipIf(process.getuid?.() !== 0 || !Bun.which('setpriv'))(
-  "without CAP_CHOWN, another user's setuid file rewritten does not come back setuid and root's",
+  "without CAP_CHOWN, another user's file is not rewritten: its owner cannot be kept, and it is not given",
   async () => {
-    // The temp file's chown to the file's owner fails here (the owner is not kept): before, its
-    // mode was copied whole and the file came back 4755, root's, with the new bytes.
+    // The temp file's chown to the file's owner fails here. Before, the owner was dropped
+    // silently: a file of nobody came back root's (and, before that, kept its setuid bit too).
     const noChown = await startDaemon({ under: ['setpriv', '--bounding-set', '-chown', '--inh-caps', '-chown'] })
     try {
-      const { uploaded, replaced } = await rewrite(noChown, 'no-chown', 65534, 0o4755)
-      expect([uploaded.mode, replaced.mode]).toEqual([0o755, 0o755])
+      const f = join(dir, 'no-chown')
+      writeFileSync(f, '#!/bin/sh\necho old\n')
+      chownSync(f, 65534, 65534)
+      chmodSync(f, 0o4755)
+      const form = new FormData()
+      form.append('metadata', new Blob([JSON.stringify({ path: f })]), 'metadata')
+      form.append('file', new Blob(['#!/bin/sh\necho new\n']), 'no-chown')
+      const upload = await noChown.fetch('/files/upload', { method: 'POST', body: form })
+      const replace = await postJson(noChown, '/files/replace', { [f]: { old: 'old', new: 'newer' } })
+      const refused = {
+        status: 500,
+        code: 'RUNTIME_ERROR',
+        message: `error accessing file: chown ${f}: operation not permitted: the file's owner (uid 65534, gid 65534) cannot be kept, and owner and group change only when given`,
+      }
+      expect([await upload.json(), await replace.json()]).toEqual([
+        { code: refused.code, message: refused.message },
+        { code: refused.code, message: refused.message },
+      ])
+      expect([upload.status, replace.status]).toEqual([refused.status, refused.status])
+      const st = statSync(f)
+      expect({ mode: st.mode & 0o7777, uid: st.uid, text: readFileSync(f, 'utf8') }).toEqual({
+        mode: 0o4755,
+        uid: 65534,
+        text: '#!/bin/sh\necho old\n',
+      })
+      expect(readdirSync(dir).filter(n => n.includes('no-chown'))).toEqual(['no-chown'])
+      // Given, the owner changes as asked: root's, setuid dropped.
+      const given = new FormData()
+      given.append('metadata', new Blob([JSON.stringify({ path: f, owner: 'root', group: 'root' })]), 'metadata')
+      given.append('file', new Blob(['#!/bin/sh\necho given\n']), 'no-chown')
+      expect((await noChown.fetch('/files/upload', { method: 'POST', body: given })).status).toBe(200)
+      expect({ mode: modeOf(f), uid: statSync(f).uid }).toEqual({ mode: 0o755, uid: 0 })
     } finally {
       await noChown.stop()
     }

@@ -47,6 +47,20 @@ describe.skipIf(!Bun.which('bwrap'))('files inside an isolated session', () => {
     })
   })
 
+  test('a move whose missing parent cannot be made names the file in the way, as the session sees it', async () => {
+    const ws = workspace()
+    writeFileSync(join(ws, 'other.txt'), 'other\n')
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      const res = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/files/mv`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ src: join(ws, 'other.txt'), dest: join(ws, 'seed.txt', 'sub', 'x.txt') }]),
+      })
+      expect(res.status).toBe(400)
+      expect((await res.json()).message).toBe(`error accessing file: mkdir ${join(ws, 'seed.txt')}: not a directory`)
+    })
+  })
+
   test('paths outside the workspace, and links the session planted, are refused', async () => {
     const ws = workspace()
     await isolation().withSession({ workspace: { path: ws } }, async s => {

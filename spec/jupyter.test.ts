@@ -114,6 +114,36 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
   }, 30_000)
 })
 
+describe.skipIf(missing !== null)('jupyter bridge: a cell that sends its own execute_reply', () => {
+  let d: Daemon
+  beforeAll(async () => {
+    // A short grace: a reply without its idle ends the cell this long after it.
+    d = await startDaemon({ args: [...bridgeArgs, '--jupyter-reply-grace', '200'] })
+  }, 30_000)
+  afterAll(async () => {
+    await d?.stop()
+  }, 30_000)
+
+  test('an execute_reply on iopub from the cell is no reply: the run goes on to its real end, its output kept', async () => {
+    const id = await createContext(d, 'snake')
+    // The cell's own code reaches the kernel's session: a reply with the cell as its parent,
+    // then the cell runs on well past the grace.
+    const forge = [
+      'import time',
+      'k = get_ipython().kernel',
+      "k.session.send(k.iopub_socket, 'execute_reply', {'status': 'ok', 'execution_count': 1}, parent=k.get_parent())",
+      'time.sleep(2)',
+      "print('after the forged reply')",
+    ].join('\n')
+    const events = await runCode(d, forge, { id, language: 'snake' })
+    expect(ofType(events, 'stdout').map(e => e.text)).toEqual(['after the forged reply\n'])
+    expect(events.at(-1)?.type).toBe('execution_complete')
+    const next = await runCode(d, "print('next')", { id, language: 'snake' })
+    expect(ofType(next, 'stdout').map(e => e.text)).toEqual(['next\n'])
+    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 30_000)
+})
+
 describe.skipIf(missing !== null)('jupyter bridge with --prefer-jupyter', () => {
   let d: Daemon
   beforeAll(async () => {

@@ -8,7 +8,8 @@ import { constants, fstatSync, writeSync } from 'node:fs'
 import { lstat, open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises'
 import type { Anchor } from './beneath'
 import { procPath } from './beneath'
-import { fsError } from './errors'
+import { ExecdError } from '../../core/errors'
+import { fsError, osMessage } from './errors'
 import type { Ownership } from './owners'
 import { stagedEntries, tempNameFor, type StagedEntry } from './staging'
 
@@ -87,7 +88,7 @@ export async function stageFile(
     step = 'chown'
     const uid = opts.ownership?.uid ?? (previous?.isFile() ? previous.uid : undefined)
     const gid = opts.ownership?.gid ?? (previous?.isFile() ? previous.gid : undefined)
-    if (uid !== undefined || gid !== undefined) await chownIfNeeded(handle, uid, gid, opts.ownership !== undefined)
+    if (uid !== undefined || gid !== undefined) await keepOwner(handle, uid, gid, opts.ownership === undefined, anchor)
     state = 'staged'
   } catch (err) {
     // The source's own failure (a client gone, a malformed body) is reported as it is.
@@ -242,14 +243,27 @@ async function* fromSource(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Arr
 }
 
 /**
- * Keeping the replaced file's owner is best effort (an unprivileged execd cannot); an owner the
- * caller asked for must be applied or fail.
+ * Gives the temp file the owner asked for, or (`keeping`) the replaced file's. Either must be
+ * applied or the write fails, the file left as it was: owner and group change only when given
+ * (the contract), and a replaced file's owner that could not be kept (no CAP_CHOWN, an
+ * unprivileged execd and another user's file, NFS root_squash) was silently execd's — a file of
+ * nobody came back root's, and nobody could no longer write it. A chown to what the temp file
+ * has already needs no privilege, so an unprivileged execd still rewrites its own files.
  */
-async function chownIfNeeded(handle: FileHandle, uid: number | undefined, gid: number | undefined, required: boolean) {
+async function keepOwner(
+  handle: FileHandle,
+  uid: number | undefined,
+  gid: number | undefined,
+  keeping: boolean,
+  anchor: Anchor,
+) {
   try {
     await handle.chown(uid ?? -1, gid ?? -1)
   } catch (err) {
-    if (required) throw err
+    if (!keeping) throw err
+    const owner = `uid ${uid ?? 'unchanged'}, gid ${gid ?? 'unchanged'}`
+    const message = `${osMessage(err, 'chown', anchor.raw)}: the file's owner (${owner}) cannot be kept, and owner and group change only when given`
+    throw new ExecdError('RUNTIME_ERROR', `error accessing file: ${message}`, { cause: err })
   }
 }
 

@@ -150,8 +150,21 @@ export function walkBeneath(
   start: number,
   components: readonly Name[],
   opts: WalkOptions,
+  /** How many components of the request's path lie above `start` (for `failedDepth`). */
+  above = 0,
 ): { dir: number; name: Name; created: Created[] } {
-  return new Walk(root, confined, start, opts).run(components)
+  return new Walk(root, confined, start, opts, above).run(components)
+}
+
+const failures = new WeakMap<object, number>()
+
+/**
+ * How many leading components of the request's path lead to the directory a walk could not
+ * enter or make (`mkdir /a/b` failing on the way to `/a/b/c/file`: 2), counting a component
+ * whose symlink was being resolved as the place. Undefined for any other failure.
+ */
+export function failedDepth(err: unknown): number | undefined {
+  return typeof err === 'object' && err !== null ? failures.get(err) : undefined
 }
 
 class Walk {
@@ -160,21 +173,30 @@ class Walk {
   private names: Name[] = []
   readonly created: Created[] = []
   private readonly rootParts: string[]
+  /**
+   * How many of the given components are still to walk. They sit at the bottom of the stack, a
+   * symlink's target on top of them, so the stack's height bounds it.
+   */
+  private givenLeft = 0
+  private given = 0
 
   constructor(
     private readonly root: string,
     private readonly confined: boolean,
     private fd: number,
     private readonly opts: WalkOptions,
+    private readonly above: number,
   ) {
     this.rootParts = root.split('/').filter(Boolean)
   }
 
   run(components: readonly Name[]) {
     const todo = [...components].reverse()
+    this.given = this.givenLeft = todo.length
     try {
       for (;;) {
         const c = todo.pop()
+        this.givenLeft = Math.min(this.givenLeft, todo.length)
         if (c === undefined) return this.result('.')
         if (c === '' || c === '.') continue
         if (c === '..') {
@@ -220,7 +242,7 @@ class Walk {
       // O_NOFOLLOW | O_DIRECTORY on a symlink (dangling or not) is ENOTDIR, as on a file.
       const link = code === 'ENOTDIR' ? readlinkAt(this.fd, c) : undefined
       if (link !== undefined) return link
-      if (code !== 'ENOENT' || !this.opts.mkdirs) throw err
+      if (code !== 'ENOENT' || !this.opts.mkdirs) throw this.failedHere(err)
       this.makeDir(c)
       this.hop()
       return false
@@ -238,8 +260,14 @@ class Walk {
         this.created.push({ dir: this.fd, name: c, key })
       }
     } catch (err) {
-      if (codeOf(err) !== 'EEXIST') throw err
+      if (codeOf(err) !== 'EEXIST') throw this.failedHere(err)
     }
+  }
+
+  /** Notes where the walk stood in the request's path when `err` came (see failedDepth). */
+  private failedHere(err: unknown): unknown {
+    if (typeof err === 'object' && err !== null) failures.set(err, this.above + this.given - this.givenLeft)
+    return err
   }
 
   private up(): void {

@@ -14,6 +14,7 @@ import {
   Anchor,
   OutsideRoot,
   PathChanged,
+  failedDepth,
   openDirectory,
   splitBytes,
   walkBeneath,
@@ -166,8 +167,35 @@ export class PathScope {
     }
   }
 
+  /**
+   * For a message: the directory a walk with `mkdirs` could not make or enter (`mkdir /tmp/ro/sub:
+   * permission denied`, as Go's MkdirAll says, not the file below it), as the client wrote it —
+   * the shortest leading part of `raw` that reaches it, `$VAR`s unexpanded. `raw` otherwise.
+   */
+  failedDirectory(err: unknown, raw: RawPath): RawPath {
+    const depth = failedDepth(err)
+    if (depth === undefined) return raw
+    let want: string[]
+    try {
+      want = componentsOf(this.normalise(raw)).slice(0, depth)
+    } catch {
+      return raw
+    }
+    for (const lead of leadingParts(raw)) {
+      let got: string[]
+      try {
+        got = componentsOf(this.normalise(lead))
+      } catch {
+        continue
+      }
+      if (got.length >= want.length && want.every((p, i) => got[i] === p)) return lead
+    }
+    return raw
+  }
+
   private walkConfined(parts: Name[], opts: WalkOptions) {
-    return walkBeneath(this.root!, true, openDirectory(this.root!), parts.slice(this.rootParts.length), opts)
+    const below = parts.slice(this.rootParts.length)
+    return walkBeneath(this.root!, true, openDirectory(this.root!), below, opts, this.rootParts.length)
   }
 
   /**
@@ -186,7 +214,17 @@ export class PathScope {
       if (!opts.mkdirs) throw err
       return fromTop()
     }
-    return walkBeneath(sep, false, start, parts.slice(-1), opts)
+    return walkBeneath(sep, false, start, parts.slice(-1), opts, parent.length)
+  }
+}
+
+/** `a/b/c` → `a`, `a/b` (text or bytes), each cut before a `/`. */
+function* leadingParts(raw: RawPath): Generator<RawPath> {
+  const whole = typeof raw === 'string' ? Buffer.from(raw) : raw.bytes
+  for (let slash = whole.indexOf(0x2f, 1); slash !== -1; slash = whole.indexOf(0x2f, slash + 1)) {
+    if (whole[slash - 1] === 0x2f) continue
+    const lead = whole.subarray(0, slash)
+    yield typeof raw === 'string' ? lead.toString() : new BytePath(Buffer.from(lead))
   }
 }
 

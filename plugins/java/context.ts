@@ -3,10 +3,7 @@
  * to over a Unix socket in a private temp dir. Fds 1 and 2 of the JVM carry only what
  * bypasses System.out/err (child processes, the JVM's own messages) and stream as is.
  */
-import { rmSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
@@ -15,6 +12,7 @@ import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { deathWords, OomWatch } from '../../core/oom'
+import { OwnedTempDir } from '../../core/temp-dir'
 import { within } from '../../core/timers'
 import { HELPER_CLASS, type Jdk } from './jdk'
 
@@ -61,10 +59,13 @@ export class JavaContext implements RuntimeContext {
   }
 
   private async spawn(): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'execd-java-'))
+    // Owned (locked while this execd lives): an execd killed while the JVM starts (SIGKILL, OOM)
+    // leaves it, and the next java start of any execd sweeps it.
+    const owned = new OwnedTempDir('execd-java')
+    const dir = owned.ensure()
     // An exit while the JVM starts (the CLI's Ctrl-C during `exec java`) never reached the
     // finally below: the dir was left in TMPDIR.
-    const removeAtExit = () => rmSync(dir, { recursive: true, force: true })
+    const removeAtExit = () => owned.close()
     process.once('exit', removeAtExit)
     const path = join(dir, 'channel.sock')
     const server = createServer()
@@ -96,7 +97,7 @@ export class JavaContext implements RuntimeContext {
     } finally {
       server.close()
       // Awaited: a start the shutdown cut off is answered, and execd exits, right after this.
-      await rm(dir, { recursive: true, force: true })
+      await owned.closeAsync()
       process.off('exit', removeAtExit)
     }
   }

@@ -6,7 +6,7 @@ import { driverSources, happyDomBundle } from './embed.ts' with { type: 'macro' 
 const SOURCES: Record<string, string> = driverSources()
 const HAPPY_DOM: string = happyDomBundle()
 
-const files = new PrivateFiles('execd-js-', { ...SOURCES, 'happy-dom.js': HAPPY_DOM })
+const files = new PrivateFiles('execd-js', { ...SOURCES, 'happy-dom.js': HAPPY_DOM })
 
 interface DriverFiles {
   driver: string

@@ -30,6 +30,14 @@ describe('CellTracker', () => {
     expect(t.finish().map(e => [e.type, e.execution_count])).toEqual([['execution_count', 3]])
   })
 
+  test('an execute_reply on iopub (a cell sending it itself) is no reply: only shell answers', () => {
+    const t = new CellTracker('m')
+    t.accept(msg('status', 'm', { execution_state: 'idle' }))
+    t.accept(msg('execute_reply', 'm', { status: 'ok', execution_count: 3 }))
+    expect(t.replied).toBe(false)
+    expect(t.done).toBe(false)
+  })
+
   test('sends execution_count once, before the first result', () => {
     const t = new CellTracker('m')
     t.accept(msg('execute_input', 'm', { execution_count: 5, code: '' }))

@@ -107,6 +107,10 @@ export class CellTracker {
         if (content.execution_state === 'idle') this.idle = true
         return { events: [] }
       case 'execute_reply':
+        // The kernel answers on shell. A cell's own code can put any message on iopub
+        // (`kernel.session.send(kernel.iopub_socket, ...)`, its cell as parent): a reply there
+        // ended its run one reply grace later while it ran on, its later output lost.
+        if (msg.channel !== 'shell') return { events: [] }
         return { events: this.reply(content) }
       default:
         // clear_output, comms, input requests (stdin is off): nothing a stream can show.

@@ -43,6 +43,12 @@ export class PythonContext implements RuntimeContext {
   private stderrTail = ''
   private readonly stderrDone: Promise<void>
   private readonly oom = new OomWatch()
+  /**
+   * Goes with each cell (and its number) and comes back in its `done`, the only `done` that
+   * ends its run: a cell can write to fd 3 too, and a `done` it wrote there ended its run early,
+   * after which every run ended on its predecessor's `done`, with its output, for good.
+   */
+  private readonly key = Buffer.from(crypto.getRandomValues(new Uint8Array(12))).toString('hex')
   /** The driver as this interpreter compiled it, for PythonStart.driverCode; taken once. */
   driverCode: Uint8Array | undefined
 
@@ -110,9 +116,10 @@ export class PythonContext implements RuntimeContext {
 
   /** Moves an idle (spare) interpreter to a context's cwd. */
   async chdir(cwd: string): Promise<void> {
-    await this.channel.send({ chdir: cwd })
+    const k = `${this.key}-cd`
+    await this.channel.send({ chdir: cwd, k })
     const reply = await within(this.channel.next(), 5000)
-    if (reply === 'timeout' || reply?.type !== 'done')
+    if (reply === 'timeout' || reply?.type !== 'done' || reply.k !== k)
       throw new Error(`the python interpreter did not change to ${cwd}`)
   }
 
@@ -131,7 +138,9 @@ export class PythonContext implements RuntimeContext {
       this.oom.mark()
       // Written at once nearly always: then no promise to wait for. A failed write shows as
       // the channel's end below.
-      const sending = this.channel.send({ code, n: ++this.cells })
+      const n = ++this.cells
+      const k = this.key + n
+      const sending = this.channel.send({ code, n, k })
       if (sending) await sending.catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.
@@ -142,7 +151,10 @@ export class PythonContext implements RuntimeContext {
           await arrival
           continue
         }
-        if (msg.type === 'done') return
+        if (msg.type === 'done') {
+          if (msg.k === k) return
+          continue
+        }
         if (!FORWARDED.has(msg.type)) continue
         // The message is the event (its fields, then a timestamp): no copy of it is made.
         msg.timestamp = Date.now()

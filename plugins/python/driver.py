@@ -1,8 +1,9 @@
 # execd's in-interpreter half of the python runtime. Standard library only, python >= 3.8.
 #
 # Protocol: fd 3 is a socket to execd carrying JSON lines both ways. execd sends
-# {"code": "...", "n": <cell number>}; the driver answers with events ({"type": "stdout",
-# "text": ...}, "result", "execution_count", "error") and then {"type": "done"}. fd 4 is a
+# {"code": "...", "n": <cell number>, "k": <key>}; the driver answers with events ({"type":
+# "stdout", "text": ...}, "result", "execution_count", "error") and then {"type": "done", "k":
+# <the cell's key>}, which a cell writing to fd 3 cannot guess. fd 4 is a
 # socket execd writes the number of the cell it interrupts to, just before its SIGINT. The user's fd 1 and 2 are pipes the
 # driver forwards as stdout/stderr events, so protocol and user output never mix and output
 # written by subprocesses is captured too. The original stderr is kept for fatal errors.

@@ -35,7 +35,7 @@ export type Target = { path: string } | { dsn: string; description: string; dial
 const START_TIMEOUT_MS = 15_000
 
 /** The driver on disk for the child (a private temp dir, once per execd process). */
-const files = new PrivateFiles('execd-sql-', { 'sql-driver.js': source })
+const files = new PrivateFiles('execd-sql', { 'sql-driver.js': source })
 const driverFile = async (): Promise<string> => join(await files.dir(), 'sql-driver.js')
 
 export class ChildDatabase implements Database {

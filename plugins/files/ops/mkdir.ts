@@ -25,7 +25,7 @@ export async function makeDirectories(scope: PathScope, entries: Record<string, 
         }),
       )
     } catch (err) {
-      throw fsError(err, step, raw)
+      throw fsError(err, step, step === 'mkdir' ? scope.failedDirectory(err, raw) : raw)
     }
   }
 }

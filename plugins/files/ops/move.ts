@@ -71,7 +71,7 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
   try {
     dest = scope.anchor(item.dest, { mkdirs: true, track: true })
   } catch (err) {
-    throw fsError(err, 'mkdir', item.dest)
+    throw fsError(err, 'mkdir', scope.failedDirectory(err, item.dest))
   }
   let moved = false
   try {

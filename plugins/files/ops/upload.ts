@@ -122,7 +122,7 @@ async function stage(
   try {
     ;({ anchor, added } = directories.share(scope.anchor(meta.path, { follow: true, mkdirs: true, track: true })))
   } catch (err) {
-    throw fsError(err, 'mkdir', meta.path)
+    throw fsError(err, 'mkdir', scope.failedDirectory(err, meta.path))
   }
   let release: (() => void) | undefined
   try {

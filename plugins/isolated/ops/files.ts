@@ -61,7 +61,8 @@ export class SessionScope extends PathScope {
     const parts = path.slice(this.workspace.length).split('/').filter(Boolean)
     let walked
     try {
-      walked = walkBeneath(this.at, true, openDirectory(this.at), parts, opts)
+      const above = this.workspace.split('/').filter(Boolean).length
+      walked = walkBeneath(this.at, true, openDirectory(this.at), parts, opts, above)
     } catch (err) {
       if (err instanceof OutsideRoot)
         throw badRequest(`path is outside the session's workspace ${this.workspace}: ${raw}`)

@@ -3,10 +3,10 @@
  * present and able to make the namespaces a session needs, setpriv for a real uid switch, a
  * user namespace, and an overlay mount inside the sandbox (what diff and commit rest on).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnOwned } from '../../../core/process'
+import { ownedTempDir } from '../../../core/temp-dir'
 import { noSetIdFilter, WITH_FD_9 } from './seccomp'
 
 export interface Capabilities {
@@ -122,20 +122,23 @@ export async function probe(option: string): Promise<Probed> {
 async function probeSeccomp(bwrap: string): Promise<{ ok: boolean; err: string }> {
   const filter = noSetIdFilter()
   if (!filter) return { ok: true, err: '' }
-  const dir = mkdtempSync(join(tmpdir(), '.execd-seccomp-probe-'))
+  // Owned: an execd killed mid-probe leaves it for the next probe to sweep.
+  const owned = ownedTempDir('execd-seccomp-probe')
+  const dir = owned.path
   try {
     const file = join(dir, 'filter.bpf')
     writeFileSync(file, filter, { mode: 0o600 })
     return await tryRun([...WITH_FD_9, file, bwrap, ...BASE, ...ROOTFS, '--seccomp', '9', '--', 'true'])
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    owned.close()
   }
 }
 
 /** Mounts a real overlay in a throwaway sandbox, the way an overlay session does. */
 async function probeOverlay(bwrap: string, setpriv: string): Promise<boolean> {
   if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay')) return false
-  const dir = mkdtempSync(join(tmpdir(), '.execd-overlay-probe-'))
+  const owned = ownedTempDir('execd-overlay-probe')
+  const dir = owned.path
   try {
     for (const d of ['lower', 'ovl/upper', 'ovl/work']) mkdirSync(join(dir, d), { recursive: true })
     const lower = join(dir, 'lower')
@@ -167,7 +170,7 @@ async function probeOverlay(bwrap: string, setpriv: string): Promise<boolean> {
     ]
     return (await tryRun(argv)).ok && statSync(join(dir, 'ovl/upper/probe'), { throwIfNoEntry: false }) !== undefined
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    owned.close()
   }
 }
 
