@@ -169,6 +169,18 @@ describe('a cell that sends on the driver’s own channel (process.send)', () =>
       expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 30_000)
   }
+
+  test('a message over 1 Mi characters is refused in the cell: execd read each whole (600 MB took it to 1.2 GB)', async () => {
+    const id = await createContext(d, 'javascript')
+    const events = await runCode(d, 'process.send({ t: "stdout", text: "x".repeat(2 << 20) })', { id })
+    expectWellFormed(events, id)
+    const error = ofType(events, 'error')[0]?.error
+    expect(error?.ename).toBe('RangeError')
+    expect(error?.evalue).toContain('larger than execd takes from a cell')
+    expect(stdoutText(events)).toBe('')
+    expect(resultText(await runCode(d, '"still here"', { id }))).toEqual(["'still here'"])
+    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 30_000)
 })
 
 describe('a cell that closes the driver’s channel', () => {
