@@ -161,6 +161,9 @@ function renderError(code: string | number, error: unknown, request: Request, lo
     // A refusal at a limit, not a failure of execd's: a warning, and not one per request.
     const skipped = refusals.admit(e.message)
     if (skipped !== undefined) log.warn('request refused', { path: pathOf(request.url), error: e.message, skipped })
+  } else if (request.signal.aborted) {
+    // The client went away and the work stopped for it (a walk, a move, a replace): no failure.
+    log.debug('request abandoned', { path: pathOf(request.url), error: e.message })
   } else if (e.status >= 500) log.error('request failed', { path: pathOf(request.url), error: e.message })
   return errorResponse(e)
 }

@@ -82,6 +82,8 @@ interface SpawnOptions {
    * child's stdout); messages arrive here, `proc.send()` answers.
    */
   ipc?: (message: unknown) => void
+  /** The IPC channel closed (the child's end closed, or the child exited: either may come first). */
+  onDisconnect?: () => void
   serialization?: 'json' | 'advanced'
 }
 
@@ -168,7 +170,11 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       gid: opts.gid,
       argv0: opts.argv0,
       ...(opts.ipc
-        ? { ipc: (message: unknown) => opts.ipc!(message), serialization: opts.serialization ?? 'json' }
+        ? {
+            ipc: (message: unknown) => opts.ipc!(message),
+            onDisconnect: opts.onDisconnect && (() => opts.onDisconnect!()),
+            serialization: opts.serialization ?? 'json',
+          }
         : {}),
       // setsid(): own session and process group, so signals to -pid reach every descendant
       // that did not move itself elsewhere, and a terminal's signals never reach them.

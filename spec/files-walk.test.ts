@@ -5,6 +5,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readlinkSync,
   realpathSync,
   rmSync,
   symlinkSync,
@@ -145,4 +146,32 @@ while time.time() < end:
     expect(body.message).toStartWith(`error searching files. pattern too costly ${pattern}`)
     expect(await pingMs()).toBeLessThan(2000)
   })
+
+  test('a search its client left stops: its descriptors into the tree are closed long before its time budget', async () => {
+    const root = join(dir, 'abandoned')
+    mkdirSync(root)
+    // ~1 million matching steps per name, under the per-name bound: 10,000 names walk past the
+    // 30 s budget. Before, the walk went on to that budget (holding its descriptors and a core)
+    // for a client long gone.
+    for (let i = 0; i < 10_000; i++) writeFileSync(join(root, `${String(i).padStart(5, '0')}${'a'.repeat(245)}`), '')
+    const held = () =>
+      readdirSync(`/proc/${d.proc.pid}/fd`).filter(fd => {
+        try {
+          return readlinkSync(`/proc/${d.proc.pid}/fd/${fd}`) === root
+        } catch {
+          return false
+        }
+      }).length
+    const client = new AbortController()
+    const asked = d
+      .fetch(`/files/search?path=${q(root)}&pattern=${q(`${'*a'.repeat(1900)}*b`)}`, { signal: client.signal })
+      .catch(() => undefined)
+    while (held() === 0) await Bun.sleep(20)
+    client.abort()
+    await asked
+    // Within the test's timeout (20 s), well inside the walk's 30 s budget.
+    while (held() > 0) await Bun.sleep(50)
+    expect(held()).toBe(0)
+    expect(await pingMs()).toBeLessThan(2000)
+  }, 20_000)
 })

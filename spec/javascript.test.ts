@@ -1,6 +1,6 @@
 /** The javascript and typescript languages through dist/execd: the shared runtime kit, then their results. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, type Daemon } from './harness'
@@ -166,6 +166,59 @@ describe('a cell that sends on the driver’s own channel (process.send)', () =>
       ])
       expect(events.find(e => e.type === 'stdout')?.text).toBe('after\n')
       expect(d.proc.exitCode).toBeNull()
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 30_000)
+  }
+
+  test('a message over 1 Mi characters is refused in the cell: execd read each whole (600 MB took it to 1.2 GB)', async () => {
+    const id = await createContext(d, 'javascript')
+    const events = await runCode(d, 'process.send({ t: "stdout", text: "x".repeat(2 << 20) })', { id })
+    expectWellFormed(events, id)
+    const error = ofType(events, 'error')[0]?.error
+    expect(error?.ename).toBe('RangeError')
+    expect(error?.evalue).toContain('larger than execd takes from a cell')
+    expect(stdoutText(events)).toBe('')
+    expect(resultText(await runCode(d, '"still here"', { id }))).toEqual(["'still here'"])
+    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 30_000)
+})
+
+describe('a cell that closes the driver’s channel', () => {
+  // On the build before, an interpreter whose fd 3 a cell closed lived on without its channel:
+  // the cell, and every one after it in the context, waited for good (until an interrupt
+  // killed it). `process.disconnect()` ends the driver itself (exit status 0), before as now.
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  const CLOSERS: [string, string, string, string][] = [
+    ['javascript', 'its fd 3 closed', 'require("node:fs").closeSync(3)', 'closed its channel to execd'],
+    [
+      'typescript',
+      'its fd 3 closed',
+      'const fs: typeof import("node:fs") = require("node:fs"); fs.closeSync(3)',
+      'closed its channel to execd',
+    ],
+    ['javascript', 'process.disconnect()', 'process.disconnect()', 'died (exit status 0)'],
+  ]
+  for (const [language, name, code, words] of CLOSERS) {
+    test(`${language}, ${name}: the cell ends with the interpreter stopped; the next starts a fresh one`, async () => {
+      const id = await createContext(d, language)
+      const pid = Number(resultText(await runCode(d, 'process.pid', { id }))[0])
+      expect(pid).toBeGreaterThan(0)
+      const events = await runCode(d, code, { id })
+      expectWellFormed(events, id)
+      const error = ofType(events, 'error')[0]?.error
+      expect(error?.ename).toBe('DeadKernelError')
+      expect(error?.evalue).toContain(words)
+      expect(existsSync(`/proc/${pid}`)).toBe(false)
+      const after = await runCode(d, '1 + 1', { id })
+      expect(after[0]?.state_lost).toBe(true)
+      expect(resultText(after)).toEqual(['2'])
       expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 30_000)
   }

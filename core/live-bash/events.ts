@@ -22,6 +22,7 @@ import { errorEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from '.
 import type { ReadyIterator } from '../journal'
 import { ByteLineSplitter } from '../lines'
 import { describeExit } from '../exit-words'
+import { ExecdError } from '../errors'
 import type { SseItem } from '../sse-writer'
 import { setLongTimeout, type LongTimer } from '../timers'
 import type { BashRunEnd, BashStream, LiveBash } from './index'
@@ -47,9 +48,43 @@ export interface BashRunOptions {
 /** OutputBytes is an SseItem too: its `event` decodes the line on demand. */
 type Item = SseItem
 
-/** The run's events, ids counted from 1 as the SSE writer would count them. */
+/**
+ * Runs one shell holds queued or running. A run whose client left still waits for its turn,
+ * holding its code: runs posted behind a busy one by clients that left at once were held
+ * without end (20 of 15 MiB behind a `sleep` grew execd by 280 MiB, and on).
+ */
+export const MAX_RUNS_PER_SHELL = 256
+/** Characters of code the runs of all shells hold together, queued or running. */
+export const MAX_RUN_CODE_CHARS = 128 * 1024 * 1024
+
+/** Runs begun and not over, per shell, and the characters of their code. */
+const heldRuns = new WeakMap<LiveBash, number>()
+let heldChars = 0
+
+/**
+ * The run's events, ids counted from 1 as the SSE writer would count them; a 503 before any
+ * event when the shell, or all of them, hold as many runs as they may.
+ */
 export function bashRunEvents(bash: LiveBash, code: string, opts: BashRunOptions): ReadyIterator<Item> {
+  const runs = heldRuns.get(bash) ?? 0
+  if (runs >= MAX_RUNS_PER_SHELL) {
+    throw new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      `limit reached: the shell has ${runs} runs queued or running, at most ${MAX_RUNS_PER_SHELL}; wait for them, or interrupt the running one`,
+    )
+  }
+  if (heldChars + code.length > MAX_RUN_CODE_CHARS) {
+    throw new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      `limit reached: the runs queued or running hold ${heldChars} characters of code, and ${code.length} more would pass ${MAX_RUN_CODE_CHARS}; wait for them, or interrupt them`,
+    )
+  }
   return new BashRun(bash, code, opts)
+}
+
+const hold = (bash: LiveBash, chars: number, sign: 1 | -1): void => {
+  heldRuns.set(bash, (heldRuns.get(bash) ?? 0) + sign)
+  heldChars += sign * chars
 }
 
 const DONE: IteratorResult<Item> = { done: true, value: undefined }
@@ -109,6 +144,7 @@ class BashRun implements ReadyIterator<Item> {
   ready(): IteratorResult<Item> | undefined {
     if (!this.begun) {
       this.begun = true
+      hold(this.bash, this.code.length, 1)
       this.opts.onStart?.()
     }
     if (this.waiting) return undefined
@@ -259,7 +295,10 @@ class BashRun implements ReadyIterator<Item> {
       // Abandoning the run interrupts it (LiveBash.run's cleanup); its queued output is dropped.
       if (this.it && !this.end) await this.it.return(undefined as never)
     } finally {
-      if (this.begun) this.opts.onEnd?.()
+      if (this.begun) {
+        hold(this.bash, this.code.length, -1)
+        this.opts.onEnd?.()
+      }
     }
   }
 }

@@ -15,6 +15,16 @@ const KEEP_FINISHED_MS = 15 * 60_000
  * kept held up to 512 MiB (90 cells of 1 MB values grew execd by 232 MiB, for 15 minutes).
  */
 const KEEP_FINISHED_BYTES = 64 * 1024 * 1024
+/**
+ * Executions one context holds queued or running. An execution outlives its client, so a
+ * client posting cells behind a busy one and leaving each time queued them without end.
+ */
+export const MAX_PENDING_PER_CONTEXT = 256
+/**
+ * Characters of code all unfinished executions hold together: 40 cells of 15 MiB queued behind
+ * a sleeping one, each client gone, grew execd from 65 to 715 MiB (and on, without a bound).
+ */
+export const MAX_PENDING_CODE_CHARS = 128 * 1024 * 1024
 
 export interface Execution {
   id: string
@@ -40,6 +50,8 @@ export class ExecutionStore {
   private readonly finished: Execution[] = []
   /** Bytes their journals hold. */
   private finishedBytes = 0
+  /** Characters of code the unfinished executions hold. */
+  private pendingChars = 0
 
   get(id: string): Execution {
     const e = this.executions.get(id)
@@ -84,6 +96,8 @@ export class ExecutionStore {
    * a context that is running or has queued work ends the stream with a ContextBusy error.
    */
   start(ctx: CodeContext, code: string, opts: { failIfBusy?: boolean } = {}): Execution {
+    const refused = opts.failIfBusy && ctx.pending > 0
+    if (!refused) this.checkRoom(ctx, code)
     const id = crypto.randomUUID().replaceAll('-', '')
     const journal = new Journal()
     // A fresh journal has room: no promise for either.
@@ -101,11 +115,36 @@ export class ExecutionStore {
     // `done` is settled by finish() the moment execution_complete is journaled, not once the
     // turn's promises have unwound back through the context's queue (a one-body reply waits
     // on it); the queue's end settles it too, should a turn ever fail before finishing.
-    if (opts.failIfBusy && ctx.pending > 0) void this.refuse(ctx, exec).then(exec.ended)
-    else void ctx.enqueue(() => this.runTurn(ctx, exec, code)).then(exec.ended)
+    if (refused) void this.refuse(ctx, exec).then(exec.ended)
+    else {
+      const chars = code.length
+      this.pendingChars += chars
+      void ctx
+        .enqueue(() => this.runTurn(ctx, exec, code))
+        .then(() => {
+          this.pendingChars -= chars
+          exec.ended()
+        })
+    }
     // After the cell has gone to an idle interpreter, not before: the forgetting waits on no one.
     this.prune()
     return exec
+  }
+
+  /** A 503 before anything is made, when the context or all of them hold as much as they may. */
+  private checkRoom(ctx: CodeContext, code: string): void {
+    if (ctx.pending >= MAX_PENDING_PER_CONTEXT) {
+      throw new ExecdError(
+        'SERVICE_UNAVAILABLE',
+        `limit reached: context ${ctx.id} has ${ctx.pending} executions queued or running, at most ${MAX_PENDING_PER_CONTEXT}; wait for them, or interrupt them (DELETE /code?id=)`,
+      )
+    }
+    if (this.pendingChars + code.length > MAX_PENDING_CODE_CHARS) {
+      throw new ExecdError(
+        'SERVICE_UNAVAILABLE',
+        `limit reached: the executions queued or running hold ${this.pendingChars} characters of code, and ${code.length} more would pass ${MAX_PENDING_CODE_CHARS}; wait for them, or interrupt them (DELETE /code?id=)`,
+      )
+    }
   }
 
   private async refuse(ctx: CodeContext, exec: RunningExecution): Promise<void> {

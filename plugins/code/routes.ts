@@ -110,7 +110,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
           ...errors({
             400: 'invalid body, or an unknown language',
             404: 'no such context',
-            503: 'too many streams open at once',
+            503: 'too many streams open at once, or executions queued (256 in the context, 128 Mi characters of code in all)',
           }),
         },
       },

@@ -15,6 +15,7 @@ import { setPermissions } from './ops/permissions'
 import { deleteFiles, removeDirectories } from './ops/remove'
 import { replaceInFiles } from './ops/replace'
 import { openSearch } from './ops/search'
+import { WALK_LIMITS } from './ops/walk'
 import { uploadFiles } from './ops/upload'
 import { bytePathOf, type PathScope, type RawPath } from './paths'
 import {
@@ -189,7 +190,10 @@ export function filesRoutes({
     .get(
       '/files/search',
       async ({ request, query }) => {
-        const found = await openSearch(scope, requiredPath(request), query.pattern)
+        const found = await openSearch(scope, requiredPath(request), query.pattern, {
+          ...WALK_LIMITS,
+          signal: request.signal,
+        })
         return jsonArrayOf(found.entries, batch => found.info(batch), found.close)
       },
       {
@@ -278,7 +282,10 @@ export function filesRoutes({
     .get(
       '/directories/list',
       async ({ request, query }) => {
-        const listing = await openListing(scope, requiredPath(request), parseDepth(query.depth))
+        const listing = await openListing(scope, requiredPath(request), parseDepth(query.depth), {
+          ...WALK_LIMITS,
+          signal: request.signal,
+        })
         return jsonArrayOf(listing.entries, batch => listing.info(batch), listing.close)
       },
       {

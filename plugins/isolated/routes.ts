@@ -89,7 +89,11 @@ export function isolatedRoutes(ops: IsolatedSessions) {
           summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
           responses: {
             200: { description: 'text/event-stream of ExecEvent' },
-            ...errors({ 400: BAD, 404: UNKNOWN, 503: UNAVAILABLE }),
+            ...errors({
+              400: BAD,
+              404: UNKNOWN,
+              503: `${UNAVAILABLE}; or runs queued (256 in the shell, 128 Mi characters of code in all)`,
+            }),
           },
         },
       },

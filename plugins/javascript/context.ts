@@ -10,6 +10,7 @@ import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process
 import { asBunEnv, SELF_EXECUTABLE } from '../../core/self-exec'
 import { describeExit } from '../../core/exit-words'
 import { deathWords, OomWatch } from '../../core/oom'
+import { within } from '../../core/timers'
 import { driverFiles } from './driver-files'
 
 interface JsContextOptions extends StartOptions {
@@ -28,6 +29,9 @@ type Message = {
 /** The largest bundle taken as pieces of its JSON (as the python channel's limit for one event). */
 const MAX_BULK_BYTES = 128 * 1024 * 1024
 
+/** How long an interpreter whose channel closed may take to exit on its own before it is killed. */
+const EXIT_AFTER_DISCONNECT_MS = 500
+
 /** IPC has no flow control to slow the child down: a reader that lags loses output, counted. */
 export const OUTPUT_OVERFLOW: Overflow = {
   policy: 'drop',
@@ -44,6 +48,8 @@ export class JsContext implements RuntimeContext {
   private readonly oom = new OomWatch()
   private outOfMemory = false
   private closed = false
+  /** The cell closed the driver's channel (`process.disconnect()`, fd 3) and the process lived on. */
+  private channelLost = false
   private ready!: { resolve: () => void; reject: (e: Error) => void }
   private proc!: OwnedProcess
 
@@ -67,6 +73,7 @@ export class JsContext implements RuntimeContext {
       env: { ...asBunEnv(this.opts.env), EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
       stdin: 'ignore',
       ipc: m => this.receive(m),
+      onDisconnect: () => void this.onDisconnect(),
     })
     // Writes that bypass the driver (subprocesses, Bun.write(Bun.stdout)) arrive on fds 1 and 2.
     void this.cells.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout')
@@ -214,8 +221,25 @@ export class JsContext implements RuntimeContext {
     })
   }
 
+  /**
+   * A driver that lost its channel can take no cell and send no `done`: the running cell, and
+   * every one after it, waited for good on a process that lived on. A channel closed by an
+   * exit is left to the exit (its words say why); one the process outlives ends it.
+   */
+  private async onDisconnect(): Promise<void> {
+    if (this.closed || this.exit) return
+    if ((await within(this.proc.exited, EXIT_AFTER_DISCONNECT_MS)) !== 'timeout') return
+    if (this.closed) return
+    this.channelLost = true
+    await this.proc.kill('close', 500)
+  }
+
   /** The name the python runtime and the code section use for a lost interpreter. */
   private deathEvent(): ExecEvent {
+    if (this.channelLost) {
+      const evalue = `the ${this.opts.language} interpreter closed its channel to execd and was stopped; its state is lost and the next execution starts a fresh one`
+      return errorEvent('DeadKernelError', evalue, [evalue])
+    }
     const cause = this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'
     const by = this.closed || this.exit?.killedBy ? 'was stopped by execd' : 'died'
     const evalue = `the ${this.opts.language} interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`

@@ -25,6 +25,26 @@ const driverDir = dirname(import.meta.path)
 const proc = process
 const inspect = Bun.inspect
 const sendRaw = process.send!.bind(process)
+/**
+ * The largest message a cell's own `process.send` may put on the driver's channel, as JSON
+ * characters (the driver's own output goes in pieces of this size). execd reads a message whole
+ * before it can look at it: one cell's 600 MB message took execd to 1.2 GB, and every context
+ * could do it at once. Cells get a `process.send` that refuses larger ones.
+ */
+const CELL_SEND_MAX = 1 << 20
+Object.defineProperty(process, 'send', {
+  value: (message: unknown, ...rest: unknown[]) => {
+    const size = JSON.stringify(message)?.length ?? 0
+    if (size > CELL_SEND_MAX) {
+      throw new RangeError(
+        `process.send: a message of ${size} characters is larger than execd takes from a cell (${CELL_SEND_MAX})`,
+      )
+    }
+    return (sendRaw as (...args: unknown[]) => boolean)(message, ...rest)
+  },
+  writable: true,
+  configurable: true,
+})
 const CHUNK = 1 << 20
 /** Characters of a bulk piece: Bun reads an IPC message whole before its handler runs. */
 const BULK_PIECE = 256 * 1024

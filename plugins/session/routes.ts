@@ -33,7 +33,7 @@ export function sessionRoutes(ops: Sessions) {
             ...errors({
               400: 'invalid body',
               404: 'no such session, or it has ended',
-              503: 'too many streams open at once',
+              503: 'too many streams open at once, or runs queued (256 in the shell, 128 Mi characters of code in all)',
             }),
           },
         },

@@ -17,7 +17,7 @@ import { PathScope } from '../paths'
 import { listDirectory } from './list'
 import { searchFiles } from './search'
 import { failure as fail, tempDirPerTest } from './test-tree'
-import { walk, type WalkStart } from './walk'
+import { walk, WALK_LIMITS, type WalkStart } from './walk'
 import { DirectoryFds, MAX_OPEN, type Frame } from './walk-fds'
 
 let dir = ''
@@ -54,6 +54,25 @@ describe('names that are not UTF-8', () => {
 })
 
 describe('the walk', () => {
+  test('stops at the next entry once its client has gone, its descriptors closed', async () => {
+    for (let i = 0; i < 50; i++) writeFileSync(join(dir, `f${i}`), '')
+    const before = openFds()
+    const client = new AbortController()
+    let seen = 0
+    const walking = (async () => {
+      for await (const _ of walk(await startOf(dir), 1, () => {}, { ...WALK_LIMITS, signal: client.signal })) {
+        if (++seen === 3) client.abort()
+      }
+    })()
+    expect(
+      await walking.then(
+        () => 'walked all',
+        (e: Error) => e.message,
+      ),
+    ).toBe('walk stopped: the client went away')
+    expect(seen).toBe(3)
+    expect(openFds()).toBe(before)
+  })
   test('holds a bounded number of descriptors however deep the tree', async () => {
     const deep = Array.from({ length: 3 * MAX_OPEN }, (_, i) => `d${i}`)
     mkdirSync(join(dir, ...deep), { recursive: true })
