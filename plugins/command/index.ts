@@ -11,6 +11,7 @@ function commandSettings(config: Config): CommandSettings {
   const s = settingsOf(config, OPTIONS)
   return {
     logMaxBytes: s.logMaxBytes,
+    logTotalBytes: s.logTotalBytes,
     interruptGraceMs: s.interruptGrace,
     maxBackground: s.maxBackground,
     maxRunning: s.maxCommands,

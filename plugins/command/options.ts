@@ -25,6 +25,11 @@ export const OPTIONS = {
     description: 'bytes of one command written to its log (the stream gets all)',
     default: 256 * 1024 * 1024,
   }),
+  logTotalBytes: intOption('command-log-total-bytes', {
+    env: 'EXECD_COMMAND_LOG_TOTAL_BYTES',
+    description: "bytes of all running commands' logs together (their streams get all)",
+    default: 1024 * 1024 * 1024,
+  }),
   interruptGrace: intOption('command-interrupt-grace', {
     env: 'EXECD_COMMAND_INTERRUPT_GRACE_MS',
     description: 'ms between SIGTERM and SIGKILL on interrupt',

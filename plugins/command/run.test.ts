@@ -30,6 +30,7 @@ describe.skipIf(probe === undefined)('a finished command and its process', () =>
     confineWithCgroups()
     ops = new Commands({
       logMaxBytes: 1 << 20,
+      logTotalBytes: 1 << 30,
       interruptGraceMs: 200,
       retention: { count: 256, ageMs: 3_600_000, bytes: 1 << 30, journals: 16 },
     })

@@ -23,6 +23,8 @@ import type { CommandRecord, CommandStore } from './store'
 export interface RunSettings {
   /** Output beyond this many bytes is not written to the log (the stream still gets it). */
   logMaxBytes: number
+  /** The same over all running commands' logs together (CommandStore.logRoom). */
+  logTotalBytes: number
 }
 
 export interface Prepared {
@@ -206,9 +208,17 @@ export function startCommand(
   // A log that stops early is said once, in the stream and in the status; the stream goes on.
   const logChunk = (chunk: Uint8Array) => {
     if (record.logTruncated) return
-    const room = settings.logMaxBytes - record.logBytes
-    record.logBytes += log.write(chunk.subarray(0, Math.max(0, room)))
-    if (!log.truncated && chunk.length > room) log.truncate(`log limit of ${settings.logMaxBytes} bytes reached`)
+    const own = settings.logMaxBytes - record.logBytes
+    const room = Math.min(own, store.logRoom(settings.logTotalBytes))
+    const written = log.write(chunk.subarray(0, Math.max(0, room)))
+    record.logBytes += written
+    store.logged(written)
+    if (!log.truncated && chunk.length > room)
+      log.truncate(
+        room < own
+          ? `running commands' logs reached ${settings.logTotalBytes} bytes together`
+          : `log limit of ${settings.logMaxBytes} bytes reached`,
+      )
     if (!log.truncated) return
     record.logTruncated = log.truncated
     void append(makeEvent('status', { text: 'log_truncated', reason: log.truncated }))

@@ -1,0 +1,51 @@
+/**
+ * Running commands' logs are bounded together (--command-log-total-bytes), not only each on its
+ * own: fifty `yes` commands could each fill --command-log-max-bytes of execd's temp disk.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
+
+const MiB = 1024 * 1024
+let d: Daemon
+
+beforeAll(async () => {
+  d = await startDaemon({
+    args: ['--command-log-max-bytes', String(4 * MiB), '--command-log-total-bytes', String(3 * MiB)],
+  })
+})
+afterAll(async () => {
+  await d?.stop()
+})
+
+const status = async (id: string) => (await d.fetch(`/command/status/${id}`)).json()
+const logBytes = async (id: string) => (await (await d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
+
+async function runToEnd(command: string): Promise<string> {
+  const frames = await readSse(await postJson(d, '/command', { command }))
+  expect(frames.at(-1)!.data.type).toBe('execution_complete')
+  return frames[0]!.data.text
+}
+
+test("a running command's log leaves the rest of the total to the others; a finished one gives it back", async () => {
+  const first = await readSse(
+    await postJson(d, '/command', { command: `yes | head -c ${2 * MiB}; sleep 600`, background: true }),
+  )
+  const holder = first[0]!.data.text as string
+  for (let i = 0; i < 400 && (await logBytes(holder)) < 2 * MiB; i++) await Bun.sleep(25)
+  expect(await logBytes(holder)).toBe(2 * MiB)
+
+  // 2 MiB more while the first runs: its own limit (4 MiB) allows it, the total (3 MiB) does not.
+  const cut = await runToEnd(`yes | head -c ${2 * MiB}`)
+  expect(await logBytes(cut)).toBe(MiB)
+  expect((await status(cut)).log_truncated).toContain('together')
+  expect((await status(holder)).log_truncated).toBeUndefined()
+
+  expect((await d.fetch(`/command?id=${holder}`, { method: 'DELETE' })).status).toBe(200)
+  for (let i = 0; i < 400 && (await status(holder)).running; i++) await Bun.sleep(25)
+
+  // Both finished: their bytes are the retention's now, the running total is free again.
+  const whole = await runToEnd(`yes | head -c ${2 * MiB}`)
+  expect(await logBytes(whole)).toBe(2 * MiB)
+  expect((await status(whole)).log_truncated).toBeUndefined()
+  expect(await logBytes(holder)).toBe(2 * MiB)
+}, 60_000)
