@@ -29,9 +29,17 @@ export async function buildBunServe(): Promise<string> {
 
 /** Spawns the executable and resolves with ms from spawn to its first 200 from /ping. */
 export async function bunServeStartMs(bin: string): Promise<number> {
+  const server = await startBunServe(bin)
+  await server.stop()
+  return server.startMs
+}
+
+/** Spawns the executable and resolves at its first 200 from /ping, still running. */
+export async function startBunServe(bin: string): Promise<{ pid: number; startMs: number; stop(): Promise<void> }> {
   const port = await freePort()
   const t0 = performance.now()
   const proc = spawnTracked([bin, String(port)])
+  const stop = () => stopProcess(proc)
   try {
     const deadline = t0 + 15_000
     for (;;) {
@@ -39,12 +47,13 @@ export async function bunServeStartMs(bin: string): Promise<number> {
         r => r.status === 200,
         () => false,
       )
-      if (ok) return performance.now() - t0
+      if (ok) return { pid: proc.pid, startMs: performance.now() - t0, stop }
       if (proc.exitCode !== null) throw new Error(`minimal Bun.serve exited early (${proc.exitCode})`)
       if (performance.now() > deadline) throw new Error('minimal Bun.serve did not answer within 15 s')
       await Bun.sleep(1)
     }
-  } finally {
-    await stopProcess(proc)
+  } catch (err) {
+    await stop()
+    throw err
   }
 }
