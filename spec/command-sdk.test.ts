@@ -1,9 +1,9 @@
 /** The official TypeScript SDK drives commands and sessions against dist/execd, unmodified. */
-import { SandboxApiException, type ServerStreamEvent } from '@alibaba-group/opensandbox'
+import type { ServerStreamEvent } from '@alibaba-group/opensandbox'
 import type { CommandsAdapter } from '@alibaba-group/opensandbox/internal'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { startDaemon, type Daemon } from './harness'
-import { sdkFor, type ExecdStack } from './sdk'
+import { sdkFailure, sdkFor, type ExecdStack } from './sdk'
 
 let d: Daemon
 let execd: ExecdStack
@@ -66,17 +66,6 @@ test('SDK: sessions keep state between runs', async () => {
   await execd.commands.deleteSession(sid)
   await expect(execd.commands.runInSession(sid, 'true')).rejects.toThrow()
 })
-
-/** What a rejected call threw, as a user catching a SandboxApiException looks at it. */
-async function apiFailure(call: () => Promise<unknown>) {
-  const e = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(SandboxApiException)
-  const api = e as SandboxApiException
-  return { status: api.statusCode, code: api.error.code, message: api.message }
-}
 
 test('SDK runStream: the events as its parser yields them — init, ping, output, one terminal event, each with a timestamp', async () => {
   const events: ServerStreamEvent[] = []
@@ -146,31 +135,31 @@ test('SDK session runs: cwd and timeout of one run, state kept after a timeout, 
 })
 
 test('SDK failures: a SandboxApiException with the status, the code and the message execd gave', async () => {
-  const badCwd = await apiFailure(() => execd.commands.run('true', { workingDirectory: '/no/such/dir' }))
+  const badCwd = await sdkFailure(() => execd.commands.run('true', { workingDirectory: '/no/such/dir' }))
   expect(badCwd).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
   expect(badCwd.message).toContain('/no/such/dir')
-  expect(await apiFailure(() => execd.commands.getCommandStatus('nope'))).toEqual({
+  expect(await sdkFailure(() => execd.commands.getCommandStatus('nope'))).toMatchObject({
     status: 404,
     code: 'CONTEXT_NOT_FOUND',
     message: 'command not found: nope',
   })
-  expect(await apiFailure(() => execd.commands.getBackgroundCommandLogs('nope'))).toMatchObject({ status: 404 })
-  expect(await apiFailure(() => execd.commands.interrupt('nope'))).toMatchObject({
+  expect(await sdkFailure(() => execd.commands.getBackgroundCommandLogs('nope'))).toMatchObject({ status: 404 })
+  expect(await sdkFailure(() => execd.commands.interrupt('nope'))).toMatchObject({
     status: 404,
     code: 'CONTEXT_NOT_FOUND',
   })
   const { id } = await execd.commands.run('echo x', { background: true })
-  expect(await apiFailure(() => execd.commands.getBackgroundCommandLogs(id!, -1))).toMatchObject({ status: 400 })
-  expect(await apiFailure(() => execd.commands.runInSession('nope', 'true'))).toEqual({
+  expect(await sdkFailure(() => execd.commands.getBackgroundCommandLogs(id!, -1))).toMatchObject({ status: 400 })
+  expect(await sdkFailure(() => execd.commands.runInSession('nope', 'true'))).toMatchObject({
     status: 404,
     code: 'CONTEXT_NOT_FOUND',
     message: 'session nope not found',
   })
-  expect(await apiFailure(() => execd.commands.deleteSession('nope'))).toMatchObject({ status: 404 })
+  expect(await sdkFailure(() => execd.commands.deleteSession('nope'))).toMatchObject({ status: 404 })
   // A session whose shell exited says so.
   const sid = await execd.commands.createSession()
   expect((await execd.commands.runInSession(sid, 'exit 7')).exitCode).toBe(7)
-  const ended = await apiFailure(() => execd.commands.runInSession(sid, 'true'))
+  const ended = await sdkFailure(() => execd.commands.runInSession(sid, 'true'))
   expect(ended).toMatchObject({ status: 404, code: 'CONTEXT_NOT_FOUND' })
   expect(ended.message).toContain('has ended (exit status 7)')
 })

@@ -1,11 +1,10 @@
 /** The official TypeScript SDK (@alibaba-group/opensandbox) drives the files section of dist/execd. */
-import { SandboxApiException } from '@alibaba-group/opensandbox'
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Daemon, startDaemon } from './harness'
-import { sdkFor, type ExecdStack } from './sdk'
+import { sdkFailure, sdkFor, type ExecdStack } from './sdk'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-sdk-files-')))
 let d: Daemon
@@ -101,17 +100,6 @@ test('SDK errors carry the status and the JSON error body', async () => {
   expect(moveErr.statusCode).toBe(404)
 })
 
-/** What a rejected call threw, as a user catching a SandboxApiException looks at it. */
-async function apiFailure(call: () => Promise<unknown>) {
-  const e = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(SandboxApiException)
-  const api = e as SandboxApiException
-  return { status: api.statusCode, code: api.error.code, message: api.message, raw: api.rawBody }
-}
-
 test('SDK failures, method by method: the JSON routes give the code and message; download and upload give the status and the body as text', async () => {
   writeFileSync(p('here.txt'), 'one\ntwo\n')
   const missing = p('missing')
@@ -123,35 +111,35 @@ test('SDK failures, method by method: the JSON routes give the code and message;
     ['listDirectory', () => files.listDirectory({ path: missing })],
     ['search', () => files.search({ path: missing, pattern: '*' })],
   ] as const) {
-    const f = await apiFailure(call)
+    const f = await sdkFailure(call)
     expect({ name, status: f.status, code: f.code }).toEqual({ name, status: 404, code: 'FILE_NOT_FOUND' })
     expect(f.message).toStartWith('file not found. ')
     expect(f.message).toContain(missing)
   }
-  expect(await apiFailure(() => files.listDirectory({ path: p('here.txt') }))).toMatchObject({
+  expect(await sdkFailure(() => files.listDirectory({ path: p('here.txt') }))).toMatchObject({
     status: 400,
     code: 'INVALID_REQUEST_BODY',
   })
   expect(
-    await apiFailure(() => files.setPermissions([{ path: p('here.txt'), mode: 644, owner: 'no-such-user' }])),
+    await sdkFailure(() => files.setPermissions([{ path: p('here.txt'), mode: 644, owner: 'no-such-user' }])),
   ).toMatchObject({ status: 400, message: 'unknown user: no-such-user' })
   expect(
-    await apiFailure(() => files.replaceContents([{ path: p('here.txt'), oldContent: '', newContent: 'x' }])),
+    await sdkFailure(() => files.replaceContents([{ path: p('here.txt'), oldContent: '', newContent: 'x' }])),
   ).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
-  expect(await apiFailure(() => files.deleteFiles([dir]))).toMatchObject({ status: 400 })
+  expect(await sdkFailure(() => files.deleteFiles([dir]))).toMatchObject({ status: 400 })
 
-  const read = await apiFailure(() => files.readFile(missing))
+  const read = await sdkFailure(() => files.readFile(missing))
   expect(read).toMatchObject({ status: 404, code: 'UNEXPECTED_RESPONSE', message: 'Download failed' })
   expect(JSON.parse(read.raw as string)).toMatchObject({ code: 'FILE_NOT_FOUND' })
-  const range = await apiFailure(() => files.readFile(p('here.txt'), { range: 'bytes=100-200' }))
+  const range = await sdkFailure(() => files.readFile(p('here.txt'), { range: 'bytes=100-200' }))
   expect(range.status).toBe(416)
   expect(JSON.parse(range.raw as string)).toMatchObject({ code: 'RANGE_NOT_SATISFIABLE' })
-  const line = await apiFailure(() => files.readFile(p('here.txt'), { offset: 0 }))
+  const line = await sdkFailure(() => files.readFile(p('here.txt'), { offset: 0 }))
   expect(line.status).toBe(400)
   expect(JSON.parse(line.raw as string).message).toContain('offset')
   const stream = files.readBytesStream(missing)[Symbol.asyncIterator]()
-  expect(await apiFailure(() => stream.next())).toMatchObject({ status: 404, message: 'Download stream failed' })
-  const upload = await apiFailure(() => files.writeFiles([{ path: p('u.txt'), data: 'x', owner: 'no-such-user' }]))
+  expect(await sdkFailure(() => stream.next())).toMatchObject({ status: 404, message: 'Download stream failed' })
+  const upload = await sdkFailure(() => files.writeFiles([{ path: p('u.txt'), data: 'x', owner: 'no-such-user' }]))
   expect(upload).toMatchObject({ status: 400, message: 'Upload failed (status=400)' })
   expect(JSON.parse(upload.raw as string)).toMatchObject({ code: 'INVALID_REQUEST_BODY' })
   expect(() => statSync(p('u.txt'))).toThrow()

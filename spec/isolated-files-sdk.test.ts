@@ -3,11 +3,11 @@
  * executable, as an SDK user sees it: values, and the exception and fields a failure gives.
  * isolated-files.test.ts holds the files view's walls (paths outside, ro, swaps).
  */
-import { SandboxApiException } from '@alibaba-group/opensandbox'
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { isolatedDaemon, isolationOf } from './kit/isolated'
+import { sdkFailure } from './sdk'
 
 const fx = isolatedDaemon('isolated-files-sdk')
 const isolation = () => isolationOf(fx.d)
@@ -15,17 +15,6 @@ const workspace = () => {
   const ws = mkdtempSync(join(fx.tmp, 'ws-'))
   writeFileSync(join(ws, 'lines.txt'), 'one\ntwo\nthree\n')
   return ws
-}
-
-/** What a rejected call threw, as a user catching it would look at it. */
-async function failure(call: () => Promise<unknown>) {
-  const e = await call().then(
-    () => undefined,
-    (err: unknown) => err,
-  )
-  expect(e).toBeInstanceOf(SandboxApiException)
-  const api = e as SandboxApiException
-  return { status: api.statusCode, code: api.error.code, message: api.message, raw: api.rawBody }
 }
 
 describe.skipIf(!Bun.which('bwrap'))('session.files, method by method', () => {
@@ -134,27 +123,27 @@ describe.skipIf(!Bun.which('bwrap'))('session.files, method by method', () => {
         () => s.files.listDirectory({ path: missing }),
         () => s.files.search({ path: missing, pattern: '*' }),
       ]) {
-        const f = await failure(call)
+        const f = await sdkFailure(call)
         expect(f).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' })
         expect(f.message).toStartWith('file not found. ')
         expect(f.message).toContain(missing)
       }
-      const replaceEmpty = await failure(() =>
+      const replaceEmpty = await sdkFailure(() =>
         s.files.replaceContents([{ path: join(ws, 'lines.txt'), oldContent: '', newContent: 'b' }]),
       )
       expect(replaceEmpty).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
 
       // The adapter wraps these with its own words; what the server said is in rawBody.
-      const read = await failure(() => s.files.readFile(missing))
+      const read = await sdkFailure(() => s.files.readFile(missing))
       expect(read).toMatchObject({ status: 404, code: 'UNEXPECTED_RESPONSE', message: 'Download failed' })
       expect(JSON.parse(read.raw as string)).toMatchObject({ code: 'FILE_NOT_FOUND' })
       const stream = s.files.readBytesStream(missing)[Symbol.asyncIterator]()
-      const streamed = await failure(() => stream.next())
+      const streamed = await sdkFailure(() => stream.next())
       expect(streamed).toMatchObject({ status: 404, message: 'Download stream failed' })
-      const range = await failure(() => s.files.readFile(join(ws, 'lines.txt'), { range: 'bytes=100-200' }))
+      const range = await sdkFailure(() => s.files.readFile(join(ws, 'lines.txt'), { range: 'bytes=100-200' }))
       expect(range.status).toBe(416)
       expect(JSON.parse(range.raw as string)).toMatchObject({ code: 'RANGE_NOT_SATISFIABLE' })
-      const upload = await failure(() =>
+      const upload = await sdkFailure(() =>
         s.files.writeFiles([{ path: join(ws, 'u.txt'), data: 'x', owner: 'no-such-user' }]),
       )
       expect(upload).toMatchObject({ status: 400, message: 'Upload failed (status=400)' })
@@ -177,11 +166,11 @@ describe.skipIf(!Bun.which('bwrap'))('session.files, method by method', () => {
       () => s.files.createDirectories([{ path: join(ws, 'n') }]),
       () => s.files.deleteFiles([p]),
     ]) {
-      const f = await failure(call)
+      const f = await sdkFailure(call)
       expect(f).toMatchObject({ status: 404, code: 'CONTEXT_NOT_FOUND' })
       expect(f.message).toContain(s.sessionId)
     }
-    const read = await failure(() => s.files.readFile(p))
+    const read = await sdkFailure(() => s.files.readFile(p))
     expect(read.status).toBe(404)
     expect(JSON.parse(read.raw as string)).toMatchObject({ code: 'CONTEXT_NOT_FOUND' })
   })
