@@ -2,8 +2,9 @@
  * What a client can leave queued in a bash session. A run whose client left waits for its turn
  * holding its code: runs posted behind a busy one by clients that left at once were held without
  * end (20 of 15 MiB behind a `sleep` grew execd by 280 MiB on main's build). A shell holds 256
- * runs queued or running, and all shells 128 Mi characters of code; past either, a 503 before
- * any stream. Isolated sessions' shells share the bound (core/live-bash/events.ts).
+ * runs queued or running, and a section's shells 128 Mi characters of code together; past
+ * either, a 503 before any stream. Isolated sessions' shells have a bound of their own, the same
+ * (core/live-bash/events.ts RunBudget).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { readSse, startDaemon, type Daemon } from './harness'

@@ -43,6 +43,8 @@ export interface BashRunOptions {
    */
   onStart?: () => void
   onEnd?: () => void
+  /** The section's bound on what its shells' runs hold; none: unbounded (a test's shell). */
+  budget?: RunBudget
 }
 
 /** OutputBytes is an SseItem too: its `event` decodes the line on demand. */
@@ -54,37 +56,47 @@ type Item = SseItem
  * without end (20 of 15 MiB behind a `sleep` grew execd by 280 MiB, and on).
  */
 export const MAX_RUNS_PER_SHELL = 256
-/** Characters of code the runs of all shells hold together, queued or running. */
+/** Characters of code the runs of one section's shells hold together, queued or running. */
 export const MAX_RUN_CODE_CHARS = 128 * 1024 * 1024
 
-/** Runs begun and not over, per shell, and the characters of their code. */
-const heldRuns = new WeakMap<LiveBash, number>()
-let heldChars = 0
+/**
+ * What the runs of one section's shells hold, queued or running: runs per shell and characters
+ * of code in all. Each section that drives shells (sessions, isolated sessions) owns one.
+ */
+export class RunBudget {
+  private readonly runs = new WeakMap<LiveBash, number>()
+  private chars = 0
+
+  /** A 503 when `bash`, or the section's shells together, hold as much as they may. */
+  check(bash: LiveBash, code: string): void {
+    const runs = this.runs.get(bash) ?? 0
+    if (runs >= MAX_RUNS_PER_SHELL) {
+      throw new ExecdError(
+        'SERVICE_UNAVAILABLE',
+        `limit reached: the shell has ${runs} runs queued or running, at most ${MAX_RUNS_PER_SHELL}; wait for them, or interrupt the running one`,
+      )
+    }
+    if (this.chars + code.length > MAX_RUN_CODE_CHARS) {
+      throw new ExecdError(
+        'SERVICE_UNAVAILABLE',
+        `limit reached: the runs queued or running hold ${this.chars} characters of code, and ${code.length} more would pass ${MAX_RUN_CODE_CHARS}; wait for them, or interrupt them`,
+      )
+    }
+  }
+
+  hold(bash: LiveBash, chars: number, sign: 1 | -1): void {
+    this.runs.set(bash, (this.runs.get(bash) ?? 0) + sign)
+    this.chars += sign * chars
+  }
+}
 
 /**
  * The run's events, ids counted from 1 as the SSE writer would count them; a 503 before any
- * event when the shell, or all of them, hold as many runs as they may.
+ * event when the shell, or all of its section's, hold as many runs as they may.
  */
 export function bashRunEvents(bash: LiveBash, code: string, opts: BashRunOptions): ReadyIterator<Item> {
-  const runs = heldRuns.get(bash) ?? 0
-  if (runs >= MAX_RUNS_PER_SHELL) {
-    throw new ExecdError(
-      'SERVICE_UNAVAILABLE',
-      `limit reached: the shell has ${runs} runs queued or running, at most ${MAX_RUNS_PER_SHELL}; wait for them, or interrupt the running one`,
-    )
-  }
-  if (heldChars + code.length > MAX_RUN_CODE_CHARS) {
-    throw new ExecdError(
-      'SERVICE_UNAVAILABLE',
-      `limit reached: the runs queued or running hold ${heldChars} characters of code, and ${code.length} more would pass ${MAX_RUN_CODE_CHARS}; wait for them, or interrupt them`,
-    )
-  }
+  opts.budget?.check(bash, code)
   return new BashRun(bash, code, opts)
-}
-
-const hold = (bash: LiveBash, chars: number, sign: 1 | -1): void => {
-  heldRuns.set(bash, (heldRuns.get(bash) ?? 0) + sign)
-  heldChars += sign * chars
 }
 
 const DONE: IteratorResult<Item> = { done: true, value: undefined }
@@ -144,7 +156,7 @@ class BashRun implements ReadyIterator<Item> {
   ready(): IteratorResult<Item> | undefined {
     if (!this.begun) {
       this.begun = true
-      hold(this.bash, this.code.length, 1)
+      this.opts.budget?.hold(this.bash, this.code.length, 1)
       this.opts.onStart?.()
     }
     if (this.waiting) return undefined
@@ -296,7 +308,7 @@ class BashRun implements ReadyIterator<Item> {
       if (this.it && !this.end) await this.it.return(undefined as never)
     } finally {
       if (this.begun) {
-        hold(this.bash, this.code.length, -1)
+        this.opts.budget?.hold(this.bash, this.code.length, -1)
         this.opts.onEnd?.()
       }
     }

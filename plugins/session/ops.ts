@@ -6,7 +6,7 @@ import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { LiveBash } from '../../core/live-bash'
-import { bashRunEvents } from '../../core/live-bash/events'
+import { bashRunEvents, RunBudget } from '../../core/live-bash/events'
 import type { SseItem } from '../../core/sse'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { workingDir } from '../../core/workdir'
@@ -41,6 +41,8 @@ export class Sessions {
   private readonly dir = new OwnedTempDir('execd-sessions')
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
+  /** What the sessions' runs hold, queued or running (core/live-bash/events.ts). */
+  private readonly budget = new RunBudget()
 
   constructor(limits: SessionLimits = { max: 0, idleMs: 0 }) {
     this.capacity = new Capacity('sessions', limits.max, 'max-sessions')
@@ -89,6 +91,7 @@ export class Sessions {
       throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} has ended (${s.bash.endReason}); create a new session`)
     }
     return bashRunEvents(s.bash, req.command, {
+      budget: this.budget,
       id: s.id,
       cwd,
       timeoutMs: req.timeout,
