@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ExecdError } from './errors'
-import { Capacity, IdleExpiry } from './limits'
+import { Capacity, IdleExpiry, QueuedWork } from './limits'
 import { setLongTimeout } from './timers'
 
 describe('Capacity', () => {
@@ -71,5 +71,24 @@ describe('setLongTimeout', () => {
     await Bun.sleep(40)
     expect(a).toBe(false)
     expect(b).toBe(true)
+  })
+})
+
+describe('QueuedWork', () => {
+  test('a holder past its count, or all past the characters, is a 503; a release gives the room back once', () => {
+    const work = new QueuedWork<object>('runs', 2, 10, 'wait')
+    const a = {}
+    const b = {}
+    const r1 = work.hold(a, 'xxx')
+    work.hold(a, 'x')
+    expect(() => work.check(a, 'the shell', '')).toThrow(
+      'limit reached: the shell has 2 runs queued or running, at most 2; wait',
+    )
+    work.check(b, 'the shell', 'xxxxxx')
+    expect(() => work.check(b, 'the shell', 'xxxxxxx')).toThrow('hold 4 characters of code, and 7 more would pass 10')
+    r1()
+    r1()
+    work.check(a, 'the shell', 'xxxxxxxxx')
+    expect(() => work.check(a, 'the shell', 'xxxxxxxxxx')).toThrow('hold 1 characters')
   })
 })

@@ -100,3 +100,59 @@ export class IdleExpiry<K> {
     this.timer = undefined
   }
 }
+
+/**
+ * Work that outlives its client while it waits for its turn (a cell in a context, a run in a
+ * shell): how much of it one holder may have queued or running, and how many characters of code
+ * all of it may hold. A client posting behind a busy holder and leaving each time queued without
+ * end (40 cells of 15 MiB behind a sleeping one grew execd from 65 to 715 MiB, and on). Each
+ * section that queues such work owns one.
+ */
+export class QueuedWork<K extends object> {
+  private readonly counts = new WeakMap<K, number>()
+  private chars = 0
+
+  /**
+   * @param what     plural noun for messages: 'executions', 'runs'
+   * @param perHolder  at most this many queued or running per holder
+   * @param maxChars   characters of code of all of them together
+   * @param hint     what the client can do, ending the 503's message
+   */
+  constructor(
+    readonly what: string,
+    readonly perHolder: number,
+    readonly maxChars: number,
+    readonly hint: string,
+  ) {}
+
+  /** A 503 when `holder` (named `name` in it) or all holders together have no room for `code`. */
+  check(holder: K, name: string, code: string): void {
+    const count = this.counts.get(holder) ?? 0
+    if (count >= this.perHolder) {
+      throw new ExecdError(
+        'SERVICE_UNAVAILABLE',
+        `limit reached: ${name} has ${count} ${this.what} queued or running, at most ${this.perHolder}; ${this.hint}`,
+      )
+    }
+    if (this.chars + code.length > this.maxChars) {
+      throw new ExecdError(
+        'SERVICE_UNAVAILABLE',
+        `limit reached: the ${this.what} queued or running hold ${this.chars} characters of code, and ${code.length} more would pass ${this.maxChars}; ${this.hint}`,
+      )
+    }
+  }
+
+  /** Counts `code` as held by `holder` until the returned (idempotent) release. */
+  hold(holder: K, code: string): () => void {
+    const chars = code.length
+    this.counts.set(holder, (this.counts.get(holder) ?? 0) + 1)
+    this.chars += chars
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.counts.set(holder, (this.counts.get(holder) ?? 1) - 1)
+      this.chars -= chars
+    }
+  }
+}

@@ -4,7 +4,7 @@
  * end (20 of 15 MiB behind a `sleep` grew execd by 280 MiB on main's build). A shell holds 256
  * runs queued or running, and a section's shells 128 Mi characters of code together; past
  * either, a 503 before any stream. Isolated sessions' shells have a bound of their own, the same
- * (core/live-bash/events.ts RunBudget).
+ * (core/limits.ts QueuedWork).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { readSse, startDaemon, type Daemon } from './harness'

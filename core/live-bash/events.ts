@@ -22,7 +22,7 @@ import { errorEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from '.
 import type { ReadyIterator } from '../journal'
 import { ByteLineSplitter } from '../lines'
 import { describeExit } from '../exit-words'
-import { ExecdError } from '../errors'
+import { QueuedWork } from '../limits'
 import type { SseItem } from '../sse-writer'
 import { setLongTimeout, type LongTimer } from '../timers'
 import type { BashRunEnd, BashStream, LiveBash } from './index'
@@ -43,59 +43,31 @@ export interface BashRunOptions {
    */
   onStart?: () => void
   onEnd?: () => void
-  /** The section's bound on what its shells' runs hold; none: unbounded (a test's shell). */
-  budget?: RunBudget
+  /** The section's bound on what its shells' runs hold (runsBound); none: unbounded (a test's shell). */
+  budget?: QueuedWork<LiveBash>
 }
 
 /** OutputBytes is an SseItem too: its `event` decodes the line on demand. */
 type Item = SseItem
 
 /**
- * Runs one shell holds queued or running. A run whose client left still waits for its turn,
- * holding its code: runs posted behind a busy one by clients that left at once were held
- * without end (20 of 15 MiB behind a `sleep` grew execd by 280 MiB, and on).
+ * Runs one shell holds queued or running, and the characters of code of one section's runs
+ * together: a run whose client left still waits for its turn, holding its code (20 runs of
+ * 15 MiB behind a `sleep` grew execd by 280 MiB, and on). A section's QueuedWork applies them.
  */
 export const MAX_RUNS_PER_SHELL = 256
-/** Characters of code the runs of one section's shells hold together, queued or running. */
 export const MAX_RUN_CODE_CHARS = 128 * 1024 * 1024
 
-/**
- * What the runs of one section's shells hold, queued or running: runs per shell and characters
- * of code in all. Each section that drives shells (sessions, isolated sessions) owns one.
- */
-export class RunBudget {
-  private readonly runs = new WeakMap<LiveBash, number>()
-  private chars = 0
-
-  /** A 503 when `bash`, or the section's shells together, hold as much as they may. */
-  check(bash: LiveBash, code: string): void {
-    const runs = this.runs.get(bash) ?? 0
-    if (runs >= MAX_RUNS_PER_SHELL) {
-      throw new ExecdError(
-        'SERVICE_UNAVAILABLE',
-        `limit reached: the shell has ${runs} runs queued or running, at most ${MAX_RUNS_PER_SHELL}; wait for them, or interrupt the running one`,
-      )
-    }
-    if (this.chars + code.length > MAX_RUN_CODE_CHARS) {
-      throw new ExecdError(
-        'SERVICE_UNAVAILABLE',
-        `limit reached: the runs queued or running hold ${this.chars} characters of code, and ${code.length} more would pass ${MAX_RUN_CODE_CHARS}; wait for them, or interrupt them`,
-      )
-    }
-  }
-
-  hold(bash: LiveBash, chars: number, sign: 1 | -1): void {
-    this.runs.set(bash, (this.runs.get(bash) ?? 0) + sign)
-    this.chars += sign * chars
-  }
-}
+/** The bound a section that drives shells owns (sessions, isolated sessions). */
+export const runsBound = (): QueuedWork<LiveBash> =>
+  new QueuedWork('runs', MAX_RUNS_PER_SHELL, MAX_RUN_CODE_CHARS, 'wait for them, or interrupt the running one')
 
 /**
  * The run's events, ids counted from 1 as the SSE writer would count them; a 503 before any
  * event when the shell, or all of its section's, hold as many runs as they may.
  */
 export function bashRunEvents(bash: LiveBash, code: string, opts: BashRunOptions): ReadyIterator<Item> {
-  opts.budget?.check(bash, code)
+  opts.budget?.check(bash, 'the shell', code)
   return new BashRun(bash, code, opts)
 }
 
@@ -136,6 +108,8 @@ class BashRun implements ReadyIterator<Item> {
   private waiting = false
   private over = false
   private begun = false
+  /** Gives back the section's room for this run (QueuedWork.hold), once it has begun. */
+  private release: (() => void) | undefined
   private end: BashRunEnd | undefined
   /** Set once the run is being stopped: bash is read ahead of the reader (stopPacing). */
   private ahead: ReadAhead | undefined
@@ -156,7 +130,7 @@ class BashRun implements ReadyIterator<Item> {
   ready(): IteratorResult<Item> | undefined {
     if (!this.begun) {
       this.begun = true
-      this.opts.budget?.hold(this.bash, this.code.length, 1)
+      this.release = this.opts.budget?.hold(this.bash, this.code)
       this.opts.onStart?.()
     }
     if (this.waiting) return undefined
@@ -308,7 +282,7 @@ class BashRun implements ReadyIterator<Item> {
       if (this.it && !this.end) await this.it.return(undefined as never)
     } finally {
       if (this.begun) {
-        this.opts.budget?.hold(this.bash, this.code.length, -1)
+        this.release?.()
         this.opts.onEnd?.()
       }
     }

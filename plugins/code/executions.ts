@@ -6,6 +6,7 @@
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
+import { QueuedWork } from '../../core/limits'
 import type { CodeContext } from './context'
 
 const KEEP_FINISHED = 128
@@ -16,14 +17,10 @@ const KEEP_FINISHED_MS = 15 * 60_000
  */
 const KEEP_FINISHED_BYTES = 64 * 1024 * 1024
 /**
- * Executions one context holds queued or running. An execution outlives its client, so a
- * client posting cells behind a busy one and leaving each time queued them without end.
+ * Executions one context holds queued or running, and the characters of code of all unfinished
+ * executions together: an execution outlives its client (core/limits.ts QueuedWork).
  */
 export const MAX_PENDING_PER_CONTEXT = 256
-/**
- * Characters of code all unfinished executions hold together: 40 cells of 15 MiB queued behind
- * a sleeping one, each client gone, grew execd from 65 to 715 MiB (and on, without a bound).
- */
 export const MAX_PENDING_CODE_CHARS = 128 * 1024 * 1024
 
 export interface Execution {
@@ -50,8 +47,13 @@ export class ExecutionStore {
   private readonly finished: Execution[] = []
   /** Bytes their journals hold. */
   private finishedBytes = 0
-  /** Characters of code the unfinished executions hold. */
-  private pendingChars = 0
+  /** What the unfinished executions hold, per context and in all. */
+  private readonly pending = new QueuedWork<CodeContext>(
+    'executions',
+    MAX_PENDING_PER_CONTEXT,
+    MAX_PENDING_CODE_CHARS,
+    'wait for them, or interrupt them (DELETE /code?id=)',
+  )
 
   get(id: string): Execution {
     const e = this.executions.get(id)
@@ -97,7 +99,7 @@ export class ExecutionStore {
    */
   start(ctx: CodeContext, code: string, opts: { failIfBusy?: boolean } = {}): Execution {
     const refused = opts.failIfBusy && ctx.pending > 0
-    if (!refused) this.checkRoom(ctx, code)
+    if (!refused) this.pending.check(ctx, `context ${ctx.id}`, code)
     const id = crypto.randomUUID().replaceAll('-', '')
     const journal = new Journal()
     // A fresh journal has room: no promise for either.
@@ -117,34 +119,17 @@ export class ExecutionStore {
     // on it); the queue's end settles it too, should a turn ever fail before finishing.
     if (refused) void this.refuse(ctx, exec).then(exec.ended)
     else {
-      const chars = code.length
-      this.pendingChars += chars
+      const release = this.pending.hold(ctx, code)
       void ctx
         .enqueue(() => this.runTurn(ctx, exec, code))
         .then(() => {
-          this.pendingChars -= chars
+          release()
           exec.ended()
         })
     }
     // After the cell has gone to an idle interpreter, not before: the forgetting waits on no one.
     this.prune()
     return exec
-  }
-
-  /** A 503 before anything is made, when the context or all of them hold as much as they may. */
-  private checkRoom(ctx: CodeContext, code: string): void {
-    if (ctx.pending >= MAX_PENDING_PER_CONTEXT) {
-      throw new ExecdError(
-        'SERVICE_UNAVAILABLE',
-        `limit reached: context ${ctx.id} has ${ctx.pending} executions queued or running, at most ${MAX_PENDING_PER_CONTEXT}; wait for them, or interrupt them (DELETE /code?id=)`,
-      )
-    }
-    if (this.pendingChars + code.length > MAX_PENDING_CODE_CHARS) {
-      throw new ExecdError(
-        'SERVICE_UNAVAILABLE',
-        `limit reached: the executions queued or running hold ${this.pendingChars} characters of code, and ${code.length} more would pass ${MAX_PENDING_CODE_CHARS}; wait for them, or interrupt them (DELETE /code?id=)`,
-      )
-    }
   }
 
   private async refuse(ctx: CodeContext, exec: RunningExecution): Promise<void> {

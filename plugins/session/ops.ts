@@ -6,7 +6,7 @@ import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { LiveBash } from '../../core/live-bash'
-import { bashRunEvents, RunBudget } from '../../core/live-bash/events'
+import { bashRunEvents, runsBound } from '../../core/live-bash/events'
 import type { SseItem } from '../../core/sse'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { workingDir } from '../../core/workdir'
@@ -41,8 +41,8 @@ export class Sessions {
   private readonly dir = new OwnedTempDir('execd-sessions')
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
-  /** What the sessions' runs hold, queued or running (core/live-bash/events.ts). */
-  private readonly budget = new RunBudget()
+  /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
+  private readonly budget = runsBound()
 
   constructor(limits: SessionLimits = { max: 0, idleMs: 0 }) {
     this.capacity = new Capacity('sessions', limits.max, 'max-sessions')

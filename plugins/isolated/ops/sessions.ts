@@ -12,7 +12,7 @@ import { ExecdError, shuttingDown } from '../../../core/errors'
 import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
 import type { LiveBash } from '../../../core/live-bash'
-import { bashRunEvents, RunBudget } from '../../../core/live-bash/events'
+import { bashRunEvents, runsBound } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
 import { Deadlines } from './expiry'
@@ -73,8 +73,8 @@ export class IsolatedSessions {
   private readonly stopping = new AbortController()
   /** When each idle session ends: one timer for them all. */
   private readonly idle = new Deadlines<Session>(s => void this.expire(s))
-  /** What the sessions' runs hold, queued or running (core/live-bash/events.ts). */
-  private readonly budget = new RunBudget()
+  /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
+  private readonly budget = runsBound()
 
   constructor(readonly settings: IsolatedSettings) {
     this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions')
