@@ -14,7 +14,7 @@
  */
 import { closeSync, fstatSync, readdirSync, readlinkSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { receivedOf, type Answer } from './answering'
+import { receivedOf, whenAnswered, type Answer } from './answering'
 import { libcFile } from './libc'
 
 const AF_UNSPEC = 0
@@ -122,6 +122,11 @@ export function guardSend(file: FileHandle, end: number, answer: Answer | undefi
   // Close-on-exec: a command spawned meanwhile must not hold the connection open.
   const fd = s.fcntl(found, F_DUPFD_CLOEXEC, 0)
   if (fd < 0) return false
+  let answered = false
+  if (!whenAnswered(answer, () => (answered = true))) {
+    closeSync(fd)
+    return false
+  }
   const queued = new Int32Array(1)
   const stop = () => {
     clearInterval(timer)
@@ -143,8 +148,7 @@ export function guardSend(file: FileHandle, end: number, answer: Answer | undefi
     }
     // Over once Bun is done with it and the kernel has nothing of it left to send (a client
     // that went: nothing left either).
-    const answering = server.requestIP(receivedOf(answer.request)) !== null
-    if (!answering && (s.ioctl(fd, TIOCOUTQ, queued) !== 0 || queued[0] === 0)) stop()
+    if (answered && (s.ioctl(fd, TIOCOUTQ, queued) !== 0 || queued[0] === 0)) stop()
   }, CHECK_MS)
   timer.unref?.()
   return true
