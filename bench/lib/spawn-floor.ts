@@ -8,10 +8,12 @@
  */
 export {}
 
+// execd keeps its shell's path; a baseline that searched PATH per spawn (14 stats) ran slow.
+const bash = Bun.which('bash') ?? '/bin/bash'
 const ownedEnv = { ...process.env, EXECD_OWNER: 'spawn-floor.1' }
 
 async function owned(): Promise<number> {
-  const p = Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], env: ownedEnv, detached: true })
+  const p = Bun.spawn([bash, '-c', 'true'], { stdio: ['ignore', 'pipe', 'pipe'], env: ownedEnv, detached: true })
   await Promise.all([new Response(p.stdout).arrayBuffer(), new Response(p.stderr).arrayBuffer()])
   return p.exited
 }
@@ -28,7 +30,7 @@ for (let r = await reader.read(); !r.done; r = await reader.read()) {
     const code =
       line === 'owned'
         ? await owned()
-        : await Bun.spawn(['bash', '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited
+        : await Bun.spawn([bash, '-c', 'true'], { stdio: ['ignore', 'ignore', 'ignore'] }).exited
     const ms = performance.now() - t0
     process.stdout.write(`${code === 0 ? ms : -1}\n`)
   }

@@ -11,6 +11,8 @@
  */
 export {}
 
+// execd keeps its shell's path; a baseline that searched PATH per spawn (14 stats) ran slow.
+const bash = Bun.which('bash') ?? '/bin/bash'
 const ownedEnv = { ...process.env, EXECD_OWNER: 'spawn-server.1' }
 
 const server = Bun.serve({
@@ -18,7 +20,7 @@ const server = Bun.serve({
   port: 0,
   async fetch(req) {
     const { command } = (await req.json()) as { command: string }
-    const p = Bun.spawn(['bash', '-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env: ownedEnv, detached: true })
+    const p = Bun.spawn([bash, '-c', command], { stdio: ['ignore', 'pipe', 'pipe'], env: ownedEnv, detached: true })
     await Promise.all([new Response(p.stdout).arrayBuffer(), new Response(p.stderr).arrayBuffer()])
     const code = await p.exited
     const end =
