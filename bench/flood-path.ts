@@ -1,10 +1,12 @@
 /**
  * The JavaScript of row 4a's flood per MiB, in process and without a system call, stage by
  * stage: the command's chunks (1 KiB lines, 64 KiB reads cut across lines as a pipe cuts them)
- * split into lines (core/lines.ts `pushRanges`); then also journaled as plugins/command/run.ts
- * journals them and taken by a following reader (core/journal.ts); then also framed into
- * 64 KiB batches as core/sse-writer.ts frames them (core/sse-batch.ts `addLine`), each batch
- * handed to a write that does nothing. What the daemon adds around this (its reads, log writes
+ * split into lines (core/lines.ts `pushRanges`); then also journaled line by line, as
+ * plugins/command/run.ts did before round 15, and taken by a following reader (core/journal.ts);
+ * then also framed into 64 KiB batches as core/sse-writer.ts frames such lines
+ * (core/sse-batch.ts `addLine`), each batch handed to a write that does nothing. `runs` is the
+ * split, then what run.ts and the writer do now: each chunk's clean lines journaled as one run
+ * of frames (Journal.tryAppendRun), read as OutputFrames and copied into the batch whole. What the daemon adds around this (its reads, log writes
  * and sends, the promises between them) is not here. Stages take turns, round after round;
  * figures are this thread's CPU per MiB (`process.cpuUsage`), median (min–max), each stage
  * including the ones before it. Not run by `make bench`.
