@@ -38,7 +38,16 @@ export class ByteRing {
    * was a twentieth of a flood's main thread, with what collecting them cost.
    */
   copy(source: Uint8Array, start = 0, end = source.length): number {
-    const n = end - start
+    const at = this.claim(end - start)
+    if (at >= 0) copyBytes.call(source, this.buf, at, start, end)
+    return at
+  }
+
+  /**
+   * Room for `n` bytes the caller writes itself (a run of frames, core/output-frames.ts), held
+   * as one line: where it starts in `buffer`, or -1 when there is none.
+   */
+  claim(n: number): number {
     if (n > this.max / 8) return -1
     if (this.live === 0) {
       this.write = this.read = 0
@@ -53,7 +62,6 @@ export class ByteRing {
       at = 0
     }
     if (at < 0) return -1
-    copyBytes.call(source, this.buf, at, start, end)
     this.write = at + n
     this.live++
     return at

@@ -17,6 +17,8 @@ export interface Reader {
   paces: boolean
   /** A gap before its first event was looked for (see Journal.step). */
   gapReported: boolean
+  /** It takes a run of output lines as their frames (OutputFrames), not line by line. */
+  frames: boolean
 }
 
 export const DONE: IteratorResult<SseItem> = Object.freeze({ done: true, value: undefined })

@@ -14,6 +14,16 @@ import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 import { ByteRing } from './byte-ring'
 import { DONE, JournalReader, type ReadyIterator, type Reader } from './journal-reader'
+import {
+  FramedLines,
+  frameBytes,
+  frameHead,
+  frameTail,
+  OutputFrames,
+  RUN_BYTES,
+  RUN_LINES,
+  writeFrames,
+} from './output-frames'
 
 export type { ReadyIterator } from './journal-reader'
 
@@ -23,12 +33,20 @@ interface JournalLimits {
 }
 
 interface Entry {
+  /** Its id; for a run of lines, the id of the first one still retained. */
   id: number
   event?: ExecEvent
   /** An output line kept as bytes (a copy in the ring), the same item for every reader. */
   line?: OutputBytes
+  /** Output lines kept as their frames (tryAppendRun), one event each. */
+  run?: FramedLines
   bytes: number
 }
+
+/** The last id an entry holds. */
+const lastOf = (e: Entry): number => (e.run ? e.run.last : e.id)
+/** What the event `id` of entry `e` counts against maxBytes. */
+const bytesOf = (e: Entry, id: number): number => (e.run ? lineBytes(e.run.textLength(id)) : e.bytes)
 
 /** What a dropped entry's slot holds until the array is compacted. */
 const DROPPED: Entry = Object.freeze({ id: 0, bytes: 0 })
@@ -36,6 +54,10 @@ const DROPPED: Entry = Object.freeze({ id: 0, bytes: 0 })
 export class Journal {
   private entries: Entry[] = []
   private head = 0 // index of the oldest retained entry in `entries`
+  /** Events retained (a run of lines is one entry of many events). */
+  private events = 0
+  /** Some entry is a run: an id is no longer its entry's index from the first. */
+  private runs = false
   private bytes = 0
   private nextId = 1
   private ended = false
@@ -164,13 +186,99 @@ export class Journal {
     this.makeRoom(entry.bytes)
     entry.id = this.nextId++
     this.entries.push(entry)
+    this.events++
     this.bytes += entry.bytes
     this.wake()
     return entry.id
   }
 
   private makeRoom(bytes: number): void {
-    while (this.full(bytes) && this.size > 0) this.dropOldest()
+    while (this.full(bytes) && this.events > 0) this.dropOldest()
+  }
+
+  /**
+   * Appends the clean lines `lines[from..]` (ranges in `source`, as ByteLineSplitter.pushRanges
+   * gives them) as one run of frames, as many as go in now: what the same lines one by one
+   * through `tryAppendRange` would append, each dropping what it would drop, with the same
+   * ids, stopping where one would wait (or would drop a line of this run: the next run goes on
+   * from there). Returns the index in `lines` after the last line appended (`from`: none).
+   */
+  tryAppendRun(type: 'stdout' | 'stderr', source: Uint8Array, lines: (OutputLine | number)[], from: number): number {
+    if (this.ended) throw new Error('journal has ended')
+    const timestamp = Date.now()
+    const head = frameHead(type)
+    const tail = frameTail(timestamp)
+    // Events up to `free` may be dropped; past it a pacing reader has not read them.
+    let free = Infinity
+    if (this.pacers > 0) for (const r of this.readers) if (r.paces && r.cursor < free) free = r.cursor
+    // The drops each line would make, in order, without making them yet.
+    let events = this.events
+    let bytes = this.bytes
+    let drops = 0
+    let index = this.head
+    let oldest = this.entries[index]?.id ?? 0
+    let count = 0
+    let size = 0
+    let need = 0
+    let i = from
+    for (; i < lines.length && typeof lines[i] === 'number' && count < RUN_LINES; i += 2) {
+      const length = (lines[i + 1] as number) - (lines[i] as number)
+      const frame = frameBytes(this.nextId + count, head.length, length, tail.length)
+      if (count > 0 && size + frame > RUN_BYTES) break
+      const incoming = lineBytes(length)
+      // a line that would wait drops nothing (tryAppendRange asks neededFor first)
+      const events0 = events
+      const bytes0 = bytes
+      const drops0 = drops
+      const index0 = index
+      const oldest0 = oldest
+      let blocked = false
+      while (events > 0 && (events >= this.maxEvents || bytes + incoming > this.maxBytes)) {
+        const e = this.entries[index]
+        // the oldest is a line of this run, or one a pacing reader still needs
+        if (!e || oldest > free) {
+          blocked = true
+          break
+        }
+        bytes -= bytesOf(e, oldest)
+        events--
+        drops++
+        if (oldest < lastOf(e)) oldest++
+        else oldest = this.entries[++index]?.id ?? 0
+      }
+      if (blocked) {
+        events = events0
+        bytes = bytes0
+        drops = drops0
+        index = index0
+        oldest = oldest0
+        break
+      }
+      events++
+      bytes += incoming
+      need += incoming
+      size += frame
+      count++
+    }
+    if (count === 0) return from
+    for (let d = 0; d < drops; d++) this.dropOldest()
+    this.reclaim()
+    this.ring ??= new ByteRing(this.maxBytes)
+    let start = this.ring.claim(size)
+    // In a buffer of their own when the ring has no room (as a line is copied, in pushLine).
+    let buf = this.ring.buffer
+    if (start < 0) [buf, start] = [new Uint8Array(size), 0]
+    const at = new Int32Array(count * 2 + 1)
+    const first = this.nextId
+    writeFrames(buf, start, first, head, tail, source, lines, from, count, at)
+    const run = new FramedLines(type, buf, first, first + count - 1, timestamp, at, tail.length)
+    this.nextId += count
+    this.entries.push({ id: first, run, bytes: need })
+    this.runs = true
+    this.events += count
+    this.bytes += need
+    this.wake()
+    return from + count * 2
   }
 
   /**
@@ -205,11 +313,13 @@ export class Journal {
     let n = 0
     for (; n < this.unreclaimed.length; n++) {
       const e = this.unreclaimed[n]!
+      // (a run: any of its lines, the first as it was appended)
+      const first = e.run ? e.run.first : e.id
       let held = false
-      for (const r of this.readers) if (r.cursor === e.id) held = true
+      for (const r of this.readers) if (r.cursor >= first && r.cursor <= lastOf(e)) held = true
       if (held) break
-      const line = e.line!
-      ring?.free(line.source, line.start, line.end)
+      if (e.run) ring?.free(e.run.source, e.run.at[0]!, e.run.end)
+      else ring?.free(e.line!.source, e.line!.start, e.line!.end)
     }
     if (n > 0) this.unreclaimed.splice(0, n)
   }
@@ -227,7 +337,10 @@ export class Journal {
     let size = 0
     for (let i = this.head; i < this.entries.length; i++) {
       const e = this.entries[i]!
-      if (e.line && ring.holds(e.line.source)) {
+      if (e.run && ring.holds(e.run.source)) {
+        kept.push(e)
+        size += e.run.end - e.run.frameStart(e.id)
+      } else if (e.line && ring.holds(e.line.source)) {
         kept.push(e)
         size += e.line.data.length
       }
@@ -235,6 +348,14 @@ export class Journal {
     const buf = new Uint8Array(size)
     let at = 0
     for (const e of kept) {
+      if (e.run) {
+        const from = e.run.frameStart(e.id)
+        const n = e.run.end - from
+        buf.set(e.run.source.subarray(from, e.run.end), at)
+        e.run.move(buf, at - from)
+        at += n
+        continue
+      }
       const { id, type, data, timestamp } = e.line!
       buf.set(data, at)
       e.line = new OutputBytes(id, type, buf.subarray(at, (at += data.length)), timestamp)
@@ -245,8 +366,11 @@ export class Journal {
    * Events after `afterId` (0 = from the start), then live ones until the journal ends.
    * If some of those were dropped, a `status` event with text `events_dropped` comes first.
    */
-  read(afterId = 0, { paces = true }: { paces?: boolean } = {}): ReadyIterator<SseItem> {
-    const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced, gapReported: false }
+  read(
+    afterId = 0,
+    { paces = true, frames = false }: { paces?: boolean; frames?: boolean } = {},
+  ): ReadyIterator<SseItem> {
+    const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced, gapReported: false, frames }
     this.readers.add(reader)
     if (reader.paces) this.pacers++
     return new JournalReader(this, reader)
@@ -277,12 +401,18 @@ export class Journal {
     }
     const entry = this.entryAfter(reader.cursor)
     if (entry) {
-      reader.cursor = entry.id
+      const id = Math.max(entry.id, reader.cursor + 1)
+      reader.cursor = entry.run && reader.frames ? entry.run.last : id
       // once: a writer woken looks again and waits anew if it must (not a call per line read)
       const wake = this.wakeWriter
       this.wakeWriter = undefined
       wake?.()
       if (entry.line) return { done: false, value: entry.line }
+      if (entry.run) {
+        const run = entry.run
+        if (!reader.frames) return { done: false, value: run.line(id) }
+        return { done: false, value: new OutputFrames(run.last, run.source, run.frameStart(id), run.end) }
+      }
       return { done: false, value: { id: entry.id, event: entry.event! } }
     }
     if (this.ended) {
@@ -297,12 +427,8 @@ export class Journal {
     return new Promise<void>(r => this.wakeReaders.push(r))
   }
 
-  private get size(): number {
-    return this.entries.length - this.head
-  }
-
   private full(incoming: number): boolean {
-    return this.size >= this.maxEvents || (this.size > 0 && this.bytes + incoming > this.maxBytes)
+    return this.events >= this.maxEvents || (this.events > 0 && this.bytes + incoming > this.maxBytes)
   }
 
   /**
@@ -313,14 +439,18 @@ export class Journal {
    */
   private neededFor(incoming: number): boolean {
     if (this.pacers === 0 || !this.full(incoming)) return false
-    let size = this.size
+    let size = this.events
     let bytes = this.bytes
     let last = 0
-    for (let i = this.head; size > 0 && (size >= this.maxEvents || bytes + incoming > this.maxBytes); i++) {
-      const e = this.entries[i]!
-      bytes -= e.bytes
+    let index = this.head
+    let oldest = this.entries[index]!.id
+    while (size > 0 && (size >= this.maxEvents || bytes + incoming > this.maxBytes)) {
+      const e = this.entries[index]!
+      bytes -= bytesOf(e, oldest)
       size--
-      last = e.id
+      last = oldest
+      if (oldest < lastOf(e)) oldest++
+      else oldest = this.entries[++index]?.id ?? 0
     }
     for (const r of this.readers) if (r.paces && r.cursor < last) return true
     return false
@@ -329,6 +459,15 @@ export class Journal {
   private dropOldest(): void {
     const e = this.entries[this.head]
     if (!e) return
+    this.events--
+    if (e.run && e.id < e.run.last) {
+      // the run's first line only; its bytes in the ring go with the run's last
+      const bytes = bytesOf(e, e.id)
+      e.id++
+      e.bytes -= bytes
+      this.bytes -= bytes
+      return
+    }
     // The slot is cleared, not just passed, and the entry lets go of its event (it may still be
     // held for its ring space, below): kept until the next compaction (1,024 drops on), a dropped
     // event stayed in memory with its finished execution — a cell's 8 MB value held 16 MiB for
@@ -336,7 +475,7 @@ export class Journal {
     this.entries[this.head++] = DROPPED
     this.bytes -= e.bytes
     e.event = undefined
-    if (e.line) this.unreclaimed.push(e)
+    if (e.line || e.run) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)
       this.head = 0
@@ -346,8 +485,19 @@ export class Journal {
   private entryAfter(cursor: number): Entry | undefined {
     const first = this.entries[this.head]
     if (!first) return undefined
-    const index = this.head + Math.max(0, cursor + 1 - first.id)
-    return this.entries[index]
+    const want = cursor + 1
+    if (!this.runs) return this.entries[this.head + Math.max(0, want - first.id)]
+    if (want <= first.id) return first
+    // the last entry starting at or before `want`, if it holds it
+    let lo = this.head
+    let hi = this.entries.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.entries[mid]!.id <= want) lo = mid
+      else hi = mid - 1
+    }
+    const e = this.entries[lo]!
+    return lastOf(e) >= want ? e : undefined
   }
 
   private wake(): void {

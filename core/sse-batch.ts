@@ -100,6 +100,12 @@ export class FrameBatch {
     this.used = at + back.length
   }
 
+  /** Frames already made (a journal's run of output lines, core/output-frames.ts), copied in one piece. */
+  addFrames(source: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start)
+    this.used += copyBytes.call(source, this.buf, this.used, start, end)
+  }
+
   /**
    * Hands the chunk to `write` where it lies, then the scratch goes back for the next batch:
    * `write` must be done with the bytes when it returns (a direct stream's write copies what

@@ -22,6 +22,7 @@ import type { ReadyIterator } from './journal'
 import { trackStream } from './open-streams'
 import { within } from './timers'
 import { collectAfterFlood, encodeFrame, FrameBatch, type Bulk } from './sse-batch'
+import { OutputFrames } from './output-frames'
 
 /**
  * An event with the id it has in a journal; bare events get ids counted per stream. An event
@@ -211,7 +212,7 @@ export class SseWriter<E> {
    * frames from its bytes (an output line kept as bytes, a large encoded value).
    */
   private frameText(x: E | SseItem<E>): string | undefined {
-    if (x instanceof OutputBytes) return undefined
+    if (x instanceof OutputBytes || x instanceof OutputFrames) return undefined
     const event = isItem(x) ? x.event : x
     if (event instanceof EncodedEvent && !this.opts.encode) {
       if (event.size > WHOLE_TEXT_MAX) return undefined
@@ -372,6 +373,10 @@ export class SseWriter<E> {
    * and an event that has its JSON as bytes around them.
    */
   private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
+    if (x instanceof OutputFrames) {
+      this.ids = x.id
+      return batch.addFrames(x.source, x.start, x.end)
+    }
     if (x instanceof OutputBytes) {
       this.ids = x.id
       return batch.addLine(x.id, outputLineHead(x.type), x.source, x.start, x.end, outputLineTail(x.timestamp))

@@ -55,3 +55,22 @@ test('asking for events beyond the bound says so with an events_dropped status e
   const log = await (await d.fetch(`/command/${id}/logs`)).text()
   expect(log.split('\n').length).toBe(10001)
 })
+
+test("a replay from any id, inside a read's many lines or not, is the live stream from there on, byte for byte", async () => {
+  // seq's lines come many to a read (journaled as runs of frames); one line JSON escapes, CRLF
+  const command = `seq 1 2000; printf 'q"uote\\ttab\\r\\nlast'; echo; seq 2001 2600`
+  const live = await (await postJson(d, '/command', { command })).text()
+  const id = /"text":"([0-9a-f]{32})"/.exec(live)![1]
+  expect(live).toContain('"text":"q\\"uote\\ttab"')
+  const last = Number([...live.matchAll(/^id: (\d+)$/gm)].at(-1)![1])
+  expect(last).toBe(2 + 2000 + 2 + 600 + 1)
+  for (const after of [0, 1, 2, 3, 700, 1999, 2002, 2003, 2004, 2300, last - 1]) {
+    const from = after === 0 ? 0 : live.indexOf(`id: ${after + 1}\n`)
+    const replay = await (await d.fetch(`/command/${id}/events?after=${after}`)).text()
+    expect(replay).toBe(live.slice(from))
+    if (after % 2 === 1) {
+      const resumed = await d.fetch(`/command/${id}/events`, { headers: { 'Last-Event-ID': String(after) } })
+      expect(await resumed.text()).toBe(live.slice(from))
+    }
+  }
+})

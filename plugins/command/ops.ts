@@ -76,7 +76,13 @@ export class Commands {
     if (req.background) return this.run(req)
     const record = this.start(req)
     const journal = record.journal!
-    return { events: journal.read(0), headers: {}, ended: record.done, spoke: journal.beyond(journal.lastId) }
+    // Read as frames (core/output-frames.ts): only the SSE writer takes these events.
+    return {
+      events: journal.read(0, { frames: true }),
+      headers: {},
+      ended: record.done,
+      spoke: journal.beyond(journal.lastId),
+    }
   }
 
   /** Validates and starts; the record's journal is not yet read by anyone. */
@@ -139,7 +145,7 @@ export class Commands {
    */
   events(id: string, start: ReplayStart = FROM_THE_START): AsyncIterable<SseItem> {
     const r = this.get(id)
-    if (r.journal) return r.journal.read(replayFrom(start, r.journal.lastId, 'command'), { paces: false })
+    if (r.journal) return r.journal.read(replayFrom(start, r.journal.lastId, 'command'), { paces: false, frames: true })
     // The journal was released (retention): say what is gone, then how it ended.
     const terminal = r.terminal
     const last = r.lastEventId

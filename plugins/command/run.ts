@@ -159,33 +159,41 @@ export function startCommand(
     lines: (OutputLine | number)[],
     source: Uint8Array = EMPTY,
   ): Promise<void> | undefined => {
-    // A clean line is two numbers, its range in `source` (ByteLineSplitter.pushRanges).
+    // A clean line is two numbers, its range in `source` (ByteLineSplitter.pushRanges); clean
+    // lines in a row go in as one run of frames (Journal.tryAppendRun). The index after what
+    // went in at once: `i` when the next line would wait.
     const tryAppend = (i: number): number => {
       const line = lines[i]!
-      return typeof line === 'number'
-        ? journal.tryAppendRange(stream, source, line, lines[i + 1] as number)
-        : journal.tryAppendLine(stream, line)
+      if (typeof line === 'number') return journal.tryAppendRun(stream, source, lines, i)
+      return journal.tryAppendLine(stream, line) === 0 ? i : i + 1
     }
-    const step = (i: number) => (typeof lines[i] === 'number' ? 2 : 1)
     let done = 0
     if (queued === 0) {
       while (done < lines.length) {
-        const id = tryAppend(done)
-        if (id === 0) break
-        record.lastEventId = id
-        done += step(done)
+        const next = tryAppend(done)
+        if (next === done) break
+        done = next
       }
+      if (done > 0) record.lastEventId = journal.lastId
       if (done === lines.length) return undefined
     }
     return chain(async () => {
-      for (let i = done; i < lines.length; i += step(i)) {
+      for (let i = done; i < lines.length;) {
         // Synchronously while there is room, so a reader gets the whole chunk in one batch.
+        const next = tryAppend(i)
+        if (next > i) {
+          record.lastEventId = journal.lastId
+          i = next
+          continue
+        }
         const line = lines[i]!
-        record.lastEventId =
-          tryAppend(i) ||
-          (typeof line === 'number'
-            ? await journal.appendRange(stream, source, line, lines[i + 1] as number)
-            : await journal.appendLine(stream, line))
+        if (typeof line === 'number') {
+          record.lastEventId = await journal.appendRange(stream, source, line, lines[i + 1] as number)
+          i += 2
+        } else {
+          record.lastEventId = await journal.appendLine(stream, line)
+          i += 1
+        }
       }
     })
   }
