@@ -9,21 +9,24 @@
  * one that stopped reading froze a background job until Bun's idle timeout dropped it (a
  * 100 MB job: 2 s alone, 125 s watched), so anyone with the token could stall anyone's job.
  */
-import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
 import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 import { ByteRing } from './byte-ring'
 import { DONE, JournalReader, type ReadyIterator, type Reader } from './journal-reader'
 import {
-  FramedLines,
-  frameBytes,
-  frameHead,
-  frameTail,
-  OutputFrames,
-  RUN_BYTES,
-  RUN_LINES,
-  writeFrames,
-} from './output-frames'
+  bytesOf,
+  DROPPED,
+  DropWalk,
+  estimateBytes,
+  keepOutOfRing,
+  reclaimFrom,
+  lastOf,
+  lineBytes,
+  planRun,
+  type Entry,
+} from './journal-entries'
+import { frameHead, frameRun, frameTail, OutputFrames } from './output-frames'
 
 export type { ReadyIterator } from './journal-reader'
 
@@ -31,25 +34,6 @@ interface JournalLimits {
   maxEvents?: number
   maxBytes?: number
 }
-
-interface Entry {
-  /** Its id; for a run of lines, the id of the first one still retained. */
-  id: number
-  event?: ExecEvent
-  /** An output line kept as bytes (a copy in the ring), the same item for every reader. */
-  line?: OutputBytes
-  /** Output lines kept as their frames (tryAppendRun), one event each. */
-  run?: FramedLines
-  bytes: number
-}
-
-/** The last id an entry holds. */
-const lastOf = (e: Entry): number => (e.run ? e.run.last : e.id)
-/** What the event `id` of entry `e` counts against maxBytes. */
-const bytesOf = (e: Entry, id: number): number => (e.run ? lineBytes(e.run.textLength(id)) : e.bytes)
-
-/** What a dropped entry's slot holds until the array is compacted. */
-const DROPPED: Entry = Object.freeze({ id: 0, bytes: 0 })
 
 export class Journal {
   private entries: Entry[] = []
@@ -74,10 +58,13 @@ export class Journal {
   private ring: ByteRing | undefined
   /** Dropped lines whose ring bytes a reader may still be framing (see `reclaim`). */
   private unreclaimed: Entry[] = []
+  /** Which events making room would drop (journal-drops.ts), asked without dropping them. */
+  private readonly walk: DropWalk
 
   constructor(limits: JournalLimits = {}) {
     this.maxEvents = limits.maxEvents ?? 4096
     this.maxBytes = limits.maxBytes ?? 4 * 1024 * 1024
+    this.walk = new DropWalk(this.maxEvents, this.maxBytes)
   }
 
   /** Id of the last event appended (0 when none). */
@@ -212,66 +199,14 @@ export class Journal {
     let free = Infinity
     if (this.pacers > 0) for (const r of this.readers) if (r.paces && r.cursor < free) free = r.cursor
     // The drops each line would make, in order, without making them yet.
-    let events = this.events
-    let bytes = this.bytes
-    let drops = 0
-    let index = this.head
-    let oldest = this.entries[index]?.id ?? 0
-    let count = 0
-    let size = 0
-    let need = 0
-    let i = from
-    for (; i < lines.length && typeof lines[i] === 'number' && count < RUN_LINES; i += 2) {
-      const length = (lines[i + 1] as number) - (lines[i] as number)
-      const frame = frameBytes(this.nextId + count, head.length, length, tail.length)
-      if (count > 0 && size + frame > RUN_BYTES) break
-      const incoming = lineBytes(length)
-      // a line that would wait drops nothing (tryAppendRange asks neededFor first)
-      const events0 = events
-      const bytes0 = bytes
-      const drops0 = drops
-      const index0 = index
-      const oldest0 = oldest
-      let blocked = false
-      while (events > 0 && (events >= this.maxEvents || bytes + incoming > this.maxBytes)) {
-        const e = this.entries[index]
-        // the oldest is a line of this run, or one a pacing reader still needs
-        if (!e || oldest > free) {
-          blocked = true
-          break
-        }
-        bytes -= bytesOf(e, oldest)
-        events--
-        drops++
-        if (oldest < lastOf(e)) oldest++
-        else oldest = this.entries[++index]?.id ?? 0
-      }
-      if (blocked) {
-        events = events0
-        bytes = bytes0
-        drops = drops0
-        index = index0
-        oldest = oldest0
-        break
-      }
-      events++
-      bytes += incoming
-      need += incoming
-      size += frame
-      count++
-    }
+    const walk = this.walk.reset(this.entries, this.head, this.events, this.bytes)
+    const { count, size, need } = planRun(walk, free, this.nextId, head.length, tail.length, lines, from)
     if (count === 0) return from
-    for (let d = 0; d < drops; d++) this.dropOldest()
+    for (let d = walk.drops; d > 0; d--) this.dropOldest()
     this.reclaim()
     this.ring ??= new ByteRing(this.maxBytes)
-    let start = this.ring.claim(size)
-    // In a buffer of their own when the ring has no room (as a line is copied, in pushLine).
-    let buf = this.ring.buffer
-    if (start < 0) [buf, start] = [new Uint8Array(size), 0]
-    const at = new Int32Array(count * 2 + 1)
     const first = this.nextId
-    writeFrames(buf, start, first, head, tail, source, lines, from, count, at)
-    const run = new FramedLines(type, buf, first, first + count - 1, timestamp, at, tail.length)
+    const run = frameRun(this.ring, size, type, timestamp, [first, count], [head, tail], source, lines, from)
     this.nextId += count
     this.entries.push({ id: first, run, bytes: need })
     this.runs = true
@@ -309,18 +244,7 @@ export class Journal {
    * was handed last: it may not have framed it yet (it is done once it asks for the next one).
    */
   private reclaim(): void {
-    const ring = this.ring
-    let n = 0
-    for (; n < this.unreclaimed.length; n++) {
-      const e = this.unreclaimed[n]!
-      // (a run: any of its lines, the first as it was appended)
-      const first = e.run ? e.run.first : e.id
-      let held = false
-      for (const r of this.readers) if (r.cursor >= first && r.cursor <= lastOf(e)) held = true
-      if (held) break
-      if (e.run) ring?.free(e.run.source, e.run.at[0]!, e.run.end)
-      else ring?.free(e.line!.source, e.line!.start, e.line!.end)
-    }
+    const n = reclaimFrom(this.unreclaimed, this.readers, this.ring)
     if (n > 0) this.unreclaimed.splice(0, n)
   }
 
@@ -333,33 +257,7 @@ export class Journal {
     if (!ring) return
     this.ring = undefined
     this.unreclaimed = []
-    const kept: Entry[] = []
-    let size = 0
-    for (let i = this.head; i < this.entries.length; i++) {
-      const e = this.entries[i]!
-      if (e.run && ring.holds(e.run.source)) {
-        kept.push(e)
-        size += e.run.end - e.run.frameStart(e.id)
-      } else if (e.line && ring.holds(e.line.source)) {
-        kept.push(e)
-        size += e.line.data.length
-      }
-    }
-    const buf = new Uint8Array(size)
-    let at = 0
-    for (const e of kept) {
-      if (e.run) {
-        const from = e.run.frameStart(e.id)
-        const n = e.run.end - from
-        buf.set(e.run.source.subarray(from, e.run.end), at)
-        e.run.move(buf, at - from)
-        at += n
-        continue
-      }
-      const { id, type, data, timestamp } = e.line!
-      buf.set(data, at)
-      e.line = new OutputBytes(id, type, buf.subarray(at, (at += data.length)), timestamp)
-    }
+    keepOutOfRing(this.entries, this.head, ring)
   }
 
   /**
@@ -439,19 +337,9 @@ export class Journal {
    */
   private neededFor(incoming: number): boolean {
     if (this.pacers === 0 || !this.full(incoming)) return false
-    let size = this.events
-    let bytes = this.bytes
+    const walk = this.walk.reset(this.entries, this.head, this.events, this.bytes)
     let last = 0
-    let index = this.head
-    let oldest = this.entries[index]!.id
-    while (size > 0 && (size >= this.maxEvents || bytes + incoming > this.maxBytes)) {
-      const e = this.entries[index]!
-      bytes -= bytesOf(e, oldest)
-      size--
-      last = oldest
-      if (oldest < lastOf(e)) oldest++
-      else oldest = this.entries[++index]?.id ?? 0
-    }
+    while (walk.over(incoming)) last = walk.take()
     for (const r of this.readers) if (r.paces && r.cursor < last) return true
     return false
   }
@@ -507,17 +395,4 @@ export class Journal {
     this.wakeReaders = []
     for (const w of waiting) w()
   }
-}
-
-/** What a line of `length` ASCII bytes counts: the same as its event would (`estimateBytes`). */
-const lineBytes = (length: number): number => 96 + length * 2
-
-function estimateBytes(e: ExecEvent): number {
-  // Its bytes, as they are: its text or results made only if a reader asks for them.
-  if (e instanceof EncodedEvent) return 96 + e.size
-  let n = 96
-  if (e.text) n += e.text.length * 2
-  if (e.results) for (const v of Object.values(e.results)) n += typeof v === 'string' ? v.length * 2 : 256
-  if (e.error) n += e.error.evalue.length * 2 + e.error.traceback.reduce((a, l) => a + l.length * 2, 0)
-  return n
 }

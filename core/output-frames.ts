@@ -7,7 +7,7 @@
  * 1 KiB line in a flood (bench/flood-path.ts). The frames are the bytes FrameBatch.addLine
  * writes for the same line, id and timestamp.
  */
-import { copyBytes } from './byte-ring'
+import { copyBytes, type ByteRing } from './byte-ring'
 import { type ExecEvent, OutputBytes, outputLineHead, outputLineTail } from './events'
 import type { OutputLine } from './lines'
 
@@ -136,6 +136,29 @@ export function writeFrames(
     w += tail.length
   }
   at[count * 2] = w
+}
+
+/**
+ * A run of `count` lines (`writeFrames`' arguments) framed into `size` bytes of `ring`, or of a
+ * buffer of their own when the ring has no room (as a line is copied, in Journal.pushLine).
+ */
+export function frameRun(
+  ring: ByteRing,
+  size: number,
+  type: 'stdout' | 'stderr',
+  timestamp: number,
+  [first, count]: [number, number],
+  [head, tail]: [Uint8Array, Uint8Array],
+  source: Uint8Array,
+  lines: (OutputLine | number)[],
+  from: number,
+): FramedLines {
+  let start = ring.claim(size)
+  let buf = ring.buffer
+  if (start < 0) [buf, start] = [new Uint8Array(size), 0]
+  const at = new Int32Array(count * 2 + 1)
+  writeFrames(buf, start, first, head, tail, source, lines, from, count, at)
+  return new FramedLines(type, buf, first, first + count - 1, timestamp, at, tail.length)
 }
 
 /**
