@@ -79,7 +79,12 @@ export async function probe(option: string): Promise<Probed> {
       ...none,
     }
   }
-  const filtered = await probeSeccomp(bwrap)
+  // Every session keeps its run files (and the filter) in execd's temp dir: one that cannot be
+  // used made this route a 500 with the probe's mkdtemp error.
+  const filtered = await probeSeccomp(bwrap).catch((err: Error) => ({ ok: false, err: '', unusable: err.message }))
+  if ('unusable' in filtered) {
+    return { available: false, isolator: 'bubblewrap', version, message: filtered.unusable, ...none }
+  }
   if (!filtered.ok) {
     return {
       available: false,
