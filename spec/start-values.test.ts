@@ -58,6 +58,19 @@ test('a bad number in the environment is the same usage error as on the command 
   expect(await start([], { EXECD_MAX_PROXY_REQUESTS: '1000' })).toEqual(refused('max-proxy-requests'))
 })
 
+test('a number in the environment is digits, as on the command line: blanks, hex, exponents are refused', async () => {
+  // Number() read these: a blank EXECD_MAX_STREAMS was 0 (no limit), a blank EXECD_PORT a random
+  // port; '0x10', '1e3' and '5 ' served 16, 1000 and 5 where the flag refused them.
+  expect(await start([], { EXECD_MAX_STREAMS: ' ' })).toEqual(refused('max-streams'))
+  expect(await start([], { EXECD_PORT: ' ' })).toEqual(refused('port'))
+  for (const value of ['0x10', '1e3', '5 ', '0b1', '-0', '+5']) {
+    expect({ value, ...(await start([], { EXECD_MAX_REQUESTS: value })) }).toEqual({
+      value,
+      ...refused('max-requests'),
+    })
+  }
+})
+
 test('--cgroups is auto or off: anything else was served as auto', async () => {
   expect(await start(['--cgroups', 'junk'])).toEqual(refused('cgroups', 'auto or off'))
   expect(await start([], { EXECD_CGROUPS: 'OFF' })).toEqual(refused('cgroups'))
