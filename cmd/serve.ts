@@ -202,8 +202,13 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     options: config.redacted(),
   })
   if (!token) {
+    // The Host check keeps browsers out, not other machines: a client that can reach a
+    // non-loopback address sends whatever Host it likes.
+    const loopbackOnly = /^(127\.|::1$|localhost$)/.test(hostname)
     log.warn(
-      'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)',
+      loopbackOnly
+        ? 'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)'
+        : `no access token set and listening on ${hostname}: any client that reaches this address and sends a loopback Host is served (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)`,
     )
   }
 

@@ -71,6 +71,34 @@ test('a number in the environment is digits, as on the command line: blanks, hex
   }
 })
 
+test('an empty --access-token is refused (an unset variable); an empty EXECD_ACCESS_TOKEN still means none', async () => {
+  // Served without a token before: with --host 0.0.0.0, any client sending a loopback Host.
+  expect(await start(['--access-token', ''])).toEqual(refused('access-token', 'empty'))
+  expect(await start(['--access-token='])).toEqual(refused('access-token', 'empty'))
+  const none = await start([], { EXECD_ACCESS_TOKEN: '' })
+  expect(none.code).toBe('listening')
+  expect(none.stderr).toContain('"auth":"none"')
+})
+
+test('without a token on a non-loopback address, the warning says any client reaching it is served', async () => {
+  const p = Bun.spawn([BIN, 'serve', '--host', '0.0.0.0', '--port', String(await freePort())], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  let stderr = ''
+  const reader = p.stderr.getReader()
+  while (!stderr.includes('no access token set')) {
+    const { value, done } = await reader.read()
+    if (done) break
+    stderr += new TextDecoder().decode(value)
+  }
+  p.kill('SIGKILL')
+  await p.exited
+  expect(stderr).toContain('no access token set and listening on 0.0.0.0: any client that reaches this address')
+})
+
 test('--cgroups is auto or off: anything else was served as auto', async () => {
   expect(await start(['--cgroups', 'junk'])).toEqual(refused('cgroups', 'auto or off'))
   expect(await start([], { EXECD_CGROUPS: 'OFF' })).toEqual(refused('cgroups'))
