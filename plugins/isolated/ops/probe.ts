@@ -95,13 +95,19 @@ export async function probe(option: string): Promise<Probed> {
     }
   }
   const setpriv = Bun.which('setpriv') ?? undefined
-  const setprivOk = setpriv
-    ? (await tryRun([bwrap, ...BASE, ...ROOTFS, '--', setpriv, '--reuid', '0', 'true'])).ok
-    : false
+  const switched = setpriv
+    ? await tryRun([bwrap, ...BASE, ...ROOTFS, '--', setpriv, '--reuid', '0', 'true'])
+    : undefined
+  const setprivOk = switched?.ok ?? false
   const userns = await tryRun([bwrap, '--unshare-user', '--disable-userns', ...BASE, ...ROOTFS, '--', 'true'])
   const overlay = setprivOk ? await probeOverlay(bwrap, setpriv!) : false
   const missing = [
-    !setprivOk && 'setpriv (util-linux) is missing: no uid switch, no overlay workspaces',
+    // An unprivileged execd has setpriv but cannot switch users with it: "missing" sent one
+    // installing a package that was there.
+    !setprivOk &&
+      (setpriv
+        ? `setpriv (${setpriv}) cannot switch users in the sandbox${process.getuid?.() === 0 ? '' : ' (execd is not root)'}: no uid switch, no overlay workspaces${switched?.err ? ` (${switched.err})` : ''}`
+        : 'setpriv (util-linux) is missing: no uid switch, no overlay workspaces'),
     !userns.ok && `no user namespaces (${userns.err})`,
     setprivOk && !overlay && 'overlayfs cannot be mounted in the sandbox: no overlay workspaces',
   ].filter(Boolean)
