@@ -1,6 +1,6 @@
 /**
  * `execd doctor`: what works in this container — the pieces execd needs from it (/proc,
- * /dev/null, bash, a shell, devpts), what each missing one disables, and the languages whose
+ * /dev/null, bash, a shell, devpts, a writable temp dir), what each missing one disables, and the languages whose
  * interpreters are here. The same view as `GET /capabilities` and `GET /code/languages`,
  * without a daemon. Exit 0 when every piece is here, 1 when one is missing.
  */

@@ -1,5 +1,5 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
-import { SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
+import { ConfigError, SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { badRequest } from '../core/errors'
 import { runtimeOptions, sectionOptions } from '../plugins/options'
 
@@ -26,6 +26,14 @@ export const configFrom = (flags: Record<string, unknown> = {}): Config => resol
  * reader, and node:fs with it, load only then).
  */
 export async function serveConfigFrom(flags: Record<string, unknown> = {}): Promise<Config> {
+  // `--access-token "$TOKEN"` with TOKEN unset served without a token, on every interface with
+  // `--host 0.0.0.0` (where any client sending `Host: localhost` is served). Leaving the flag out
+  // is how to say none; an empty EXECD_ACCESS_TOKEN still says it, as the reference reads it.
+  if ((flags['access-token'] ?? flags.accessToken) === '') {
+    throw new ConfigError(
+      'option --access-token is empty (an unset variable?): give the token, or leave the option out to serve without one',
+    )
+  }
   const config = configFrom(flags)
   const file = config.get('access-token-file')
   if (!file) return config

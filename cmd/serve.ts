@@ -7,7 +7,7 @@ import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
-import { createLogger, parseLogLevel, type Logger } from '../core/log'
+import { createLogger, parseLogLevel, toStdout, type Logger } from '../core/log'
 import type { LogFile } from '../core/log-file'
 import type { Plugin } from '../core/plugin'
 import { adoptOrphans, startOrphanReaper } from '../core/reaper'
@@ -110,8 +110,11 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const settings = settingsOf(config, SERVER)
   const logFile = await openLogFile(settings.logFile)
   // The reference's own names for its console outputs; any other value is a file path.
-  const toStdout = settings.logFile === 'stdout' ? (line: string) => void process.stdout.write(line) : undefined
-  const log = createLogger(parseLogLevel(settings.logLevel), {}, logFile?.write ?? toStdout)
+  const log = createLogger(
+    parseLogLevel(settings.logLevel),
+    {},
+    logFile?.write ?? (settings.logFile === 'stdout' ? toStdout : undefined),
+  )
   // Children (commands, shells, interpreters) inherit execd's environment and can read its
   // /proc/PID/cmdline and environ: no secret may stay in either. The variables go now; the
   // bytes before the first child exists, or in the first idle turn after listening (below).
@@ -199,8 +202,13 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     options: config.redacted(),
   })
   if (!token) {
+    // The Host check keeps browsers out, not other machines: a client that can reach a
+    // non-loopback address sends whatever Host it likes.
+    const loopbackOnly = /^(127\.|::1$|localhost$)/.test(hostname)
     log.warn(
-      'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)',
+      loopbackOnly
+        ? 'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)'
+        : `no access token set and listening on ${hostname}: any client that reaches this address and sends a loopback Host is served (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)`,
     )
   }
 

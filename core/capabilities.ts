@@ -8,11 +8,12 @@
  * instead of one per PATH entry); the listing searches afresh.
  */
 import { accessSync, constants, existsSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { ExecdError } from './errors'
 import type { Logger } from './log'
 
 export interface Capability {
-  /** The piece: `/proc`, `/dev/null`, `bash`, `shell`, `devpts`. */
+  /** The piece: `/proc`, `/dev/null`, `bash`, `shell`, `devpts`, `temp dir`. */
   name: string
   ok: boolean
   /** Where it was found, or what is missing. */
@@ -35,6 +36,10 @@ const DISABLES = {
   bash: 'sessions, the bash language and terminals',
   shell: 'commands (bash -c, or sh -c without bash)',
   devpts: 'terminals with a pseudo-terminal (POST /pty, then ws without ?pty=0); ?pty=0 pipes still work',
+  // An unprivileged execd with TMPDIR unwritable started without a word: each of these then
+  // failed on its own, one of them (a session's start) as a 404 for a file nobody asked about.
+  'temp dir':
+    "sessions, commands' logs (their streams still get all), javascript, typescript, sql, go and java contexts, isolated sessions",
 } as const
 
 type Piece = keyof typeof DISABLES
@@ -93,6 +98,17 @@ function check(name: Piece, fresh = true): Capability {
     case 'shell': {
       const path = which('bash') ?? which('sh')
       return { name, ok: !!path, needed_by, detail: path ?? 'no shell: neither bash nor sh is on PATH' }
+    }
+    case 'temp dir': {
+      const dir = tmpdir()
+      let detail = dir
+      try {
+        if (!statSync(dir).isDirectory()) detail = `${dir} (TMPDIR) is not a directory`
+        else accessSync(dir, constants.W_OK | constants.X_OK)
+      } catch (err) {
+        detail = `${dir} (TMPDIR) cannot be written: ${(err as NodeJS.ErrnoException).code ?? 'error'}`
+      }
+      return { name, ok: detail === dir, needed_by, detail }
     }
     case 'devpts': {
       const ok = charDevice('/dev/ptmx') && existsSync('/dev/pts')

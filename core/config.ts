@@ -219,7 +219,9 @@ export class Config {
       if (fallback === undefined) throw new ConfigError(`option ${this.named(flag)} is required`)
       return fallback
     }
-    const n = Number(raw)
+    // Digits only, as the CLI reads a flag: Number() read a blank variable as 0 (no limit, or a
+    // random port) and took '0x10', '1e3' and '5 ' where the flag refused them.
+    const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
     if (!Number.isFinite(n) || !Number.isInteger(n) || n < 0) {
       throw new ConfigError(`option ${this.named(flag)} must be a non-negative integer, got '${raw}'`)
     }

@@ -4,6 +4,7 @@
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs'
 import { errnoText } from './errors'
+import { toStderr } from './log'
 
 /**
  * The log file of `--log-file` / `EXECD_LOG_FILE`, opened as the reference opens it (append,
@@ -44,7 +45,7 @@ export class LogFile {
           ftruncateSync(this.fd, fstatSync(this.fd).size - written)
         } catch {}
       }
-      process.stderr.write(line)
+      toStderr(line)
     }
   }
 

@@ -33,21 +33,37 @@ export function parseLogLevel(value: string | undefined): LogLevel {
 }
 
 /**
- * stderr through Bun's native writer, not `process.stderr`: that node stream loads node's
- * stream modules, which cost every `serve` start ~10 ms of CPU for its first log line.
- * Buffered and in order like `process.stderr`; a write that fails (stderr closed) is dropped.
+ * Writes to stderr or stdout through Bun's native writer, not `process.stderr`: that node stream
+ * loads node's stream modules, which cost every `serve` start ~10 ms of CPU for its first log
+ * line. Buffered and in order like `process.stderr`; a line that cannot be written is dropped.
+ * A write that fails later (the terminal of `execd serve &` closed: EIO) comes back as a
+ * rejected promise from `write` or `flush`, not as a throw: left alone, the first log line
+ * after the hang-up (a `signal ignored`) was an unhandled rejection that ended execd on the spot,
+ * its children left running without their owner.
  */
-let stderrSink: FileSink | undefined
-const toStderr = (line: string): void => {
-  try {
-    stderrSink ??= Bun.stderr.writer()
-    stderrSink.write(line)
-    const flushed = stderrSink.flush()
-    if (flushed instanceof Promise) flushed.catch(() => {})
-  } catch {
-    // Nowhere left to report it.
+function consoleSink(stream: 'stderr' | 'stdout'): (line: string) => void {
+  let sink: FileSink | undefined
+  return line => {
+    try {
+      sink ??= (stream === 'stderr' ? Bun.stderr : Bun.stdout).writer()
+      const wrote = sink.write(line)
+      if (wrote instanceof Promise) wrote.catch(dropLine)
+      const flushed = sink.flush()
+      if (flushed instanceof Promise) flushed.catch(dropLine)
+    } catch {
+      // Nowhere left to report it.
+    }
   }
 }
+
+// Nowhere left to report it either.
+const dropLine = () => {}
+
+/** Log lines to stderr (the default). */
+export const toStderr = consoleSink('stderr')
+
+/** Log lines to stdout (`--log-file stdout`), as safe as stderr's. */
+export const toStdout = consoleSink('stdout')
 
 export function createLogger(
   level: LogLevel = 'info',

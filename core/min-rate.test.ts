@@ -74,4 +74,30 @@ describe('MinRate', () => {
     expect(r.broken()).toBe(false)
     expect((r as unknown as { samples: unknown[] }).samples.length).toBeLessThanOrEqual(70)
   })
+  test("the watchdog's looks do not count a stop of execd as waiting; a client that stopped still trips", () => {
+    const { r, pending, more } = rule()
+    const every = r.checkEveryMs
+    // Sending steadily: a read pending, the client's bytes taken at each look.
+    pending(0)
+    for (let i = 0; i < 8; i++) {
+      more(every)
+      expect(r.check()).toBe(false)
+      r.end(1_000)
+      pending(0)
+    }
+    // execd stopped for 3 windows: its next look comes that late; the bytes sent meanwhile wait
+    // in the kernel until after it.
+    more(30_000)
+    expect(r.broken()).toBe(true)
+    expect(r.check()).toBe(false)
+    r.end(3_000)
+    pending(0)
+    // The client gone quiet, with execd running: a window later it trips as before.
+    let tripped = false
+    for (let i = 0; i < 17 && !tripped; i++) {
+      more(every)
+      tripped = r.check()
+    }
+    expect(tripped).toBe(true)
+  })
 })

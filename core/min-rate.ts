@@ -34,6 +34,8 @@ export class MinRate {
   private samples: [number, number][] = [[0, 0]]
   private readonly need: number
   private readonly slot: number
+  /** When the watchdog last looked (`check`). */
+  private lastCheck: number | undefined
 
   constructor(
     readonly limits: MinRateLimits,
@@ -50,6 +52,7 @@ export class MinRate {
   /** A read from the client begins. */
   begin(): void {
     this.readingSince = this.now()
+    this.lastCheck ??= this.readingSince
   }
 
   /** That read ended with `bytes` (0 at the end of the body). */
@@ -80,6 +83,25 @@ export class MinRate {
     const waited = this.waited + (this.readingSince === undefined ? 0 : this.now() - this.readingSince)
     // The window ending now began after the first sample that keeps it above the floor.
     return waited >= this.samples[0]![0] + this.limits.windowMs
+  }
+
+  /**
+   * The watchdog's look: `broken()`, once what execd itself did not run is taken off the
+   * waiting. A look that comes more than a period late found execd stopped (SIGSTOP, a frozen
+   * cgroup: `docker pause`) or its event loop held, while the client went on sending into the
+   * kernel's buffers: that time is no wait for the client, and what it sent meanwhile is read
+   * only after this look (timers run before the poll for I/O). An upload keeping 20 KB/s through
+   * a 10 s stop of execd was a 408 the moment execd was resumed (a 5 s window).
+   */
+  check(): boolean {
+    const now = this.now()
+    const late = this.lastCheck === undefined ? 0 : now - this.lastCheck - this.checkEveryMs
+    this.lastCheck = now
+    if (late > this.checkEveryMs && this.readingSince !== undefined) {
+      this.readingSince = Math.min(now, this.readingSince + late)
+      return false
+    }
+    return this.broken()
   }
 
   /** ms between checks of `broken` for this rule. */
@@ -115,7 +137,7 @@ export class PacedReader<T extends { byteLength: number }> {
     if (!rule?.enabled) return this.reader.read()
     if (this.late) throw rule.error()
     this.timer ??= setInterval(() => {
-      if (!rule.broken()) return
+      if (!rule.check()) return
       this.late = true
       this.stop()
       void this.reader.cancel().catch(() => {})

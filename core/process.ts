@@ -25,6 +25,7 @@ import {
   OWNER_ENV,
 } from './ownership'
 import { childEnv } from './child-env'
+import { withChildOomScore } from './oom-adj'
 import { gone, killUntilGone } from './owner-end'
 import { scanProcs } from './proc-scan'
 import { scrubSecrets } from './secrets'
@@ -159,6 +160,8 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   scrubSecrets()
   let leaf = leafToSpawnInto()
   const spawnIn = (cwd: string | undefined, cgroup: number | undefined) =>
+    withChildOomScore(() => spawnNow(cwd, cgroup))
+  const spawnNow = (cwd: string | undefined, cgroup: number | undefined) =>
     Bun.spawn(argv, {
       cwd,
       // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.

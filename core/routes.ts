@@ -10,7 +10,7 @@ import { emptyOk, json } from './errors'
 import { errorSchemas, errors } from './responses'
 
 const CapabilitySchema = t.Object({
-  name: t.String({ description: '/proc, /dev/null, bash, shell or devpts' }),
+  name: t.String({ description: '/proc, /dev/null, bash, shell, devpts or temp dir' }),
   ok: t.Boolean(),
   detail: t.String({ description: 'where it was found, or what is missing' }),
   needed_by: t.String({ description: 'what does not work without it' }),
@@ -32,7 +32,7 @@ export function coreRoutes(document: () => Promise<Response>) {
       detail: {
         tags: ['health'],
         summary:
-          'What this container offers execd (/proc, /dev/null, bash, a shell, devpts) and what each missing piece disables',
+          'What this container offers execd (/proc, /dev/null, bash, a shell, devpts, a writable temp dir) and what each missing piece disables',
       },
     })
   // The explorer's page and files: not API operations, so not in the document it explores.

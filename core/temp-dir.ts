@@ -22,7 +22,7 @@ import {
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { withFdErrno } from './errors'
+import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
 
 export const OWNER_SOCKET = '.owner.sock'
 
@@ -60,7 +60,7 @@ export class OwnedTempDir {
     this.lock = undefined
     // Made under a name the sweep ignores and renamed once locked: a sweeper never sees the
     // dir without its socket.
-    const staging = mkdtempSync(join(this.root, `.${this.prefix}-`))
+    const staging = makeStaging(this.root, this.prefix)
     let lock: SocketListener<undefined> | undefined
     try {
       lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
@@ -101,6 +101,28 @@ export class OwnedTempDir {
     this.lock?.stop(true)
     this.lock = undefined
     return true
+  }
+}
+
+/**
+ * Errors of a temp dir that is not there or not execd's to write (TMPDIR unset to something
+ * missing, a file, read-only, another user's): the server's trouble, not the request's. As raw
+ * errno errors they read as the client's: a session's start was a 404 `FILE_NOT_FOUND` "file not
+ * found. ENOENT: … mkdtemp '/missing/.execd-sessions-…'" and with TMPDIR a file a 400.
+ */
+const UNUSABLE_ROOT = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ELOOP', 'ENAMETOOLONG'])
+
+function makeStaging(root: string, prefix: string): string {
+  try {
+    return mkdtempSync(join(root, `.${prefix}-`))
+  } catch (err) {
+    const code = errnoOf(err)
+    if (!code || !UNUSABLE_ROOT.has(code)) throw err
+    throw new ExecdError(
+      'RUNTIME_ERROR',
+      `execd's temp dir ${root} cannot be used: ${errnoText(err)} (${code}); set TMPDIR to a writable directory`,
+      { cause: err },
+    )
   }
 }
 

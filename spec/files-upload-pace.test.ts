@@ -150,6 +150,35 @@ describe('upload minimum rate', () => {
     expect(readdirSync(where)).toEqual(['f'])
   }, 60_000)
 
+  test('an upload that keeps the rate while execd itself is stopped for longer than the window arrives whole', async () => {
+    const where = mkdtempSync(join(dir, 'stopped-'))
+    const piece = Buffer.alloc(2048, 'z')
+    const pieces = 50
+    const { reply, sent } = await upload(
+      '/files/upload',
+      join(where, 'f'),
+      async write => {
+        for (let i = 0; i < pieces; i++) {
+          // execd stopped (SIGSTOP, as `docker pause` freezes it) for 25 pieces, ~2.5 windows:
+          // the client sends on into the kernel's buffers meanwhile.
+          if (i === 10) d.proc.kill('SIGSTOP')
+          if (i === 35) d.proc.kill('SIGCONT')
+          write(piece)
+          await Bun.sleep(100)
+        }
+      },
+      pieces * piece.length,
+    )
+    try {
+      await sent
+    } finally {
+      d.proc.kill('SIGCONT')
+    }
+    const r = await reply
+    expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: '' })
+    expect(readFileSync(join(where, 'f')).length).toBe(pieces * piece.length)
+  }, 60_000)
+
   test.skipIf(!Bun.which('bwrap'))(
     "an isolated session's upload route has the same rule",
     async () => {

@@ -80,7 +80,7 @@ test('with everything here, /capabilities is all ok and execd doctor exits 0', a
   const d = await startDaemon()
   try {
     const caps: { ok: boolean }[] = await (await d.fetch('/capabilities')).json()
-    expect(caps.length).toBe(5)
+    expect(caps.length).toBe(6)
     expect(caps.every(c => c.ok)).toBe(true)
     await waitFor('the listening line', () => d.logs().includes('execd listening'))
     // A first command waits for the probe that would warn (it runs before any child is spawned).

@@ -58,6 +58,47 @@ test('a bad number in the environment is the same usage error as on the command 
   expect(await start([], { EXECD_MAX_PROXY_REQUESTS: '1000' })).toEqual(refused('max-proxy-requests'))
 })
 
+test('a number in the environment is digits, as on the command line: blanks, hex, exponents are refused', async () => {
+  // Number() read these: a blank EXECD_MAX_STREAMS was 0 (no limit), a blank EXECD_PORT a random
+  // port; '0x10', '1e3' and '5 ' served 16, 1000 and 5 where the flag refused them.
+  expect(await start([], { EXECD_MAX_STREAMS: ' ' })).toEqual(refused('max-streams'))
+  expect(await start([], { EXECD_PORT: ' ' })).toEqual(refused('port'))
+  for (const value of ['0x10', '1e3', '5 ', '0b1', '-0', '+5']) {
+    expect({ value, ...(await start([], { EXECD_MAX_REQUESTS: value })) }).toEqual({
+      value,
+      ...refused('max-requests'),
+    })
+  }
+})
+
+test('an empty --access-token is refused (an unset variable); an empty EXECD_ACCESS_TOKEN still means none', async () => {
+  // Served without a token before: with --host 0.0.0.0, any client sending a loopback Host.
+  expect(await start(['--access-token', ''])).toEqual(refused('access-token', 'empty'))
+  expect(await start(['--access-token='])).toEqual(refused('access-token', 'empty'))
+  const none = await start([], { EXECD_ACCESS_TOKEN: '' })
+  expect(none.code).toBe('listening')
+  expect(none.stderr).toContain('"auth":"none"')
+})
+
+test('without a token on a non-loopback address, the warning says any client reaching it is served', async () => {
+  const p = Bun.spawn([BIN, 'serve', '--host', '0.0.0.0', '--port', String(await freePort())], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  let stderr = ''
+  const reader = p.stderr.getReader()
+  while (!stderr.includes('no access token set')) {
+    const { value, done } = await reader.read()
+    if (done) break
+    stderr += new TextDecoder().decode(value)
+  }
+  p.kill('SIGKILL')
+  await p.exited
+  expect(stderr).toContain('no access token set and listening on 0.0.0.0: any client that reaches this address')
+})
+
 test('--cgroups is auto or off: anything else was served as auto', async () => {
   expect(await start(['--cgroups', 'junk'])).toEqual(refused('cgroups', 'auto or off'))
   expect(await start([], { EXECD_CGROUPS: 'OFF' })).toEqual(refused('cgroups'))

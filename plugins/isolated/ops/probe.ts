@@ -79,7 +79,12 @@ export async function probe(option: string): Promise<Probed> {
       ...none,
     }
   }
-  const filtered = await probeSeccomp(bwrap)
+  // Every session keeps its run files (and the filter) in execd's temp dir: one that cannot be
+  // used made this route a 500 with the probe's mkdtemp error.
+  const filtered = await probeSeccomp(bwrap).catch((err: Error) => ({ ok: false, err: '', unusable: err.message }))
+  if ('unusable' in filtered) {
+    return { available: false, isolator: 'bubblewrap', version, message: filtered.unusable, ...none }
+  }
   if (!filtered.ok) {
     return {
       available: false,
@@ -90,13 +95,19 @@ export async function probe(option: string): Promise<Probed> {
     }
   }
   const setpriv = Bun.which('setpriv') ?? undefined
-  const setprivOk = setpriv
-    ? (await tryRun([bwrap, ...BASE, ...ROOTFS, '--', setpriv, '--reuid', '0', 'true'])).ok
-    : false
+  const switched = setpriv
+    ? await tryRun([bwrap, ...BASE, ...ROOTFS, '--', setpriv, '--reuid', '0', 'true'])
+    : undefined
+  const setprivOk = switched?.ok ?? false
   const userns = await tryRun([bwrap, '--unshare-user', '--disable-userns', ...BASE, ...ROOTFS, '--', 'true'])
   const overlay = setprivOk ? await probeOverlay(bwrap, setpriv!) : false
   const missing = [
-    !setprivOk && 'setpriv (util-linux) is missing: no uid switch, no overlay workspaces',
+    // An unprivileged execd has setpriv but cannot switch users with it: "missing" sent one
+    // installing a package that was there.
+    !setprivOk &&
+      (setpriv
+        ? `setpriv (${setpriv}) cannot switch users in the sandbox${process.getuid?.() === 0 ? '' : ' (execd is not root)'}: no uid switch, no overlay workspaces${switched?.err ? ` (${switched.err})` : ''}`
+        : 'setpriv (util-linux) is missing: no uid switch, no overlay workspaces'),
     !userns.ok && `no user namespaces (${userns.err})`,
     setprivOk && !overlay && 'overlayfs cannot be mounted in the sandbox: no overlay workspaces',
   ].filter(Boolean)
