@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, type Daemon } from './harness'
 
 let d: Daemon
 beforeAll(async () => {
@@ -103,5 +103,28 @@ describe('pseudo-files answer their content', () => {
       closeSync(writer)
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('POST /files/replace on a pseudo-file', () => {
+  const refused = async (path: string, old: string) => {
+    const res = await postJson(d, '/files/replace', { [path]: { old, new: 'x' } })
+    return { status: res.status, body: (await res.json()) as { code: string; message: string } }
+  }
+
+  test('a /proc file is a 400 saying why, not a 404 for a file that exists', async () => {
+    const { status, body } = await refused('/proc/version', 'Linux')
+    // Before: 404 FILE_NOT_FOUND "no such file" (its temp file could not be made in /proc).
+    expect([status, body.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+    expect(body.message).toContain('/proc/version is a kernel pseudo-file')
+  })
+
+  test.skipIf(!sysfsFile)('a sysfs attribute is the same 400, not a 500 EACCES; it is unchanged', async () => {
+    const path = sysfsFile ?? ''
+    const before = readFileSync(path)
+    const { status, body } = await refused(path, before.subarray(0, 3).toString())
+    expect([status, body.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+    expect(body.message).toContain(`${path} is a kernel pseudo-file`)
+    expect(readFileSync(path).equals(before)).toBe(true)
   })
 })
