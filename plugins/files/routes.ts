@@ -92,7 +92,11 @@ export function checkPathMap({ body }: { body: unknown }): void {
 
 const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
 /** The failures every path-taking route can give: a bad or confined path, a missing file. */
-const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base64)', 404: 'no such file or directory' }
+const PATH_ERRORS = {
+  400: 'invalid path (empty, outside --root, not valid base64)',
+  403: "FORBIDDEN: execd's user may not read or write there (permission denied, read-only filesystem)",
+  404: 'no such file or directory',
+}
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
@@ -145,6 +149,7 @@ export function filesRoutes({
       ...errors({
         ...PATH_ERRORS,
         400: 'invalid path, or a directory',
+        413: 'a kernel pseudo-file (procfs, sysfs) holding more than 16 MiB',
         416: 'range not satisfiable (Content-Range: bytes */size)',
       }),
     },
