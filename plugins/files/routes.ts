@@ -28,6 +28,8 @@ import {
   ReplaceMapSchema,
   UploadBodyDoc,
   uploadBodyDoc,
+  verboseFlag,
+  verboseQuery,
 } from './schema'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
@@ -223,13 +225,15 @@ export function filesRoutes({
     .post(
       '/files/replace',
       async ({ body, query, request }) => {
+        // Read before any file is written: a bad value is refused with nothing changed.
+        const verbose = verboseFlag(query.verbose, false)
         const counts = await replaceInFiles(scope, body, request.signal, { maxGrowth: maxReplaceGrowth })
-        return query.verbose === 'true' ? json(counts) : emptyOk()
+        return verbose ? json(counts) : emptyOk()
       },
       {
         body: ReplaceMapSchema,
         transform: checkPathMap,
-        query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
+        query: t.Object({ verbose: verboseQuery('answer the count per file') }),
         response: {
           200: t.Union([ReplaceCountsSchema, t.Null()]),
           ...errorSchemas({

@@ -10,6 +10,7 @@
  * documented as its coercion union.
  */
 import { t } from 'elysia'
+import { verboseQuery } from '../files/schema'
 
 /** An integer ≥ 1 in decimal digits (leading zeros as the files section takes them). */
 const POSITIVE = '^0*[1-9][0-9]*$'
@@ -58,11 +59,8 @@ export const RemoveFilesQuery = t.Object({
 })
 
 export const ReplaceQuery = t.Object({
-  verbose: t.Optional(
-    t.Boolean({
-      description:
-        'When true, return per-file replacement counts; true unless given (the SDK reads them without asking)',
-    }),
+  verbose: verboseQuery(
+    'When true, return per-file replacement counts; true unless given (the SDK reads them without asking), read as /files/replace reads it',
   ),
 })
 
