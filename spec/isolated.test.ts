@@ -251,4 +251,20 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     )
     expect(deny).toEqual(['path=set home=unset'])
   })
+
+  // Before: absent until the first run, where the SDK's generated schema requires it.
+  test('last_run_at is in the state and the list from the start: created_at until the first run', async () => {
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      const state = (await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}`)).json()) as Record<string, string>
+      expect(state.last_run_at).toBe(state.created_at)
+      const list = (await (await fx.d.fetch('/v1/isolated/sessions')).json()) as {
+        sessions: Record<string, string>[]
+      }
+      const mine = list.sessions.find(x => x.session_id === s.sessionId)
+      expect(mine?.last_run_at).toBe(state.created_at)
+      await s.run('true')
+      const after = (await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}`)).json()) as Record<string, string>
+      expect(Date.parse(after.last_run_at ?? '')).toBeGreaterThanOrEqual(Date.parse(state.created_at ?? ''))
+    })
+  })
 })
