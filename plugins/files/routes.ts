@@ -28,9 +28,9 @@ import {
   ReplaceMapSchema,
   UploadBodyDoc,
   uploadBodyDoc,
-  verboseFlag,
   verboseQuery,
 } from './schema'
+import { verboseFlag } from './verbose'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
 export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema, uploadBodyDoc }

@@ -1,6 +1,6 @@
 /** TypeBox models of the files section's wire (CONTRACT §5): they validate and document. */
 import { t } from 'elysia'
-import { badRequest } from '../../core/errors'
+import { VERBOSE_PATTERN, VERBOSE_WORDS } from './verbose'
 
 const pathBase64Field = t.String({
   description: "the path's exact bytes, standard base64, as path_base64 lists them: names the path instead of the key",
@@ -83,28 +83,9 @@ export const ReplaceCountsSchema = t.Record(t.String(), t.Object({ replacedCount
   description: 'with verbose=true: path → number of replacements',
 })
 
-/**
- * `verbose` of a replace, read alike by `/files/replace` and an isolated session's twin (which
- * took `1` as a 400 where the files route took it as "not true"): `true` or `1` (any case) ask for
- * the counts, `false` or `0` for the empty answer, anything else is a 400 rather than a silent
- * empty answer. The reference takes `true` exactly and everything else as false.
- */
+/** `verbose` of a replace (./verbose.ts), as both replace routes take it. */
 export const verboseQuery = (description: string) =>
-  t.Optional(
-    t.String({
-      description: `${description}: true or 1 (any case); false or 0 for an empty answer`,
-      pattern: '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$',
-    }),
-  )
-
-/** Whether a replace answers its counts: `verbose` as sent, or `absent` when it was not. */
-export function verboseFlag(raw: string | undefined, absent: boolean): boolean {
-  if (raw === undefined) return absent
-  const v = raw.toLowerCase()
-  if (v === 'true' || v === '1') return true
-  if (v === 'false' || v === '0') return false
-  throw badRequest(`verbose must be true or false (or 1 or 0): got '${raw}'`)
-}
+  t.Optional(t.String({ description: `${description}: ${VERBOSE_WORDS}`, pattern: VERBOSE_PATTERN }))
 
 export const PathsQuery = t.Object({
   path: t.Optional(t.Array(t.String(), { description: 'repeatable: ?path=a&path=b' })),
