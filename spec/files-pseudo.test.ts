@@ -81,6 +81,19 @@ describe('pseudo-files answer their content', () => {
     expect([past.status, past.headers.get('content-range')]).toEqual([416, `bytes */${text.length}`])
   })
 
+  // Now that /proc files download whole: execd's own argv and environ hold no part of its token
+  // (core/secrets.ts scrubs them), so downloading them gives none away.
+  test("execd's own /proc/self/cmdline and environ download without its token", async () => {
+    for (const path of ['/proc/self/cmdline', '/proc/self/environ', `/proc/${d.proc.pid}/cmdline`]) {
+      const res = await download(path)
+      expect(res.status).toBe(200)
+      const body = Buffer.from(await res.arrayBuffer())
+      expect(body.length).toBeGreaterThan(0)
+      expect(body.includes(d.token)).toBe(false)
+      expect(body.includes(d.token.slice(2, 12))).toBe(false)
+    }
+  })
+
   test('a pseudo-file past the cap (/proc/<pid>/pagemap) is a 413 JSON error; execd keeps answering', async () => {
     const res = await download(`/proc/${d.proc.pid}/pagemap`)
     expect(res.status).toBe(413)

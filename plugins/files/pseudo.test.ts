@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { closeSync, constants, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
+import { closeSync, constants, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { O_PATH } from './beneath'
@@ -14,6 +14,9 @@ describe('pseudo-files', () => {
     expect(await isPseudoFile('/proc/version', statSync('/proc/version'))).toBe(true)
     expect(await isPseudoFile('/sys/kernel/address_bits', statSync('/sys/kernel/address_bits'))).toBe(true)
     expect(await isPseudoFile(dir, statSync(dir))).toBe(false)
+    const empty = join(dir, 'empty')
+    writeFileSync(empty, '')
+    expect(await isPseudoFile(empty, statSync(empty))).toBe(false)
   })
 
   // /proc/kmsg is such a file, but reading it takes the kernel's log away from its reader: a

@@ -21,8 +21,8 @@ const PSEUDO = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x
 
 /**
  * The most of a pseudo-file read. /proc/kallsyms, the largest common one, is 5.4 MB here;
- * /proc/kcore (st_size: all of memory) and /proc/<pid>/pagemap (8 bytes per page of the
- * address space) are refused rather than copied.
+ * /proc/<pid>/pagemap (8 bytes per page of the address space, stat size 0) is refused rather
+ * than copied.
  */
 export const PSEUDO_MAX = 16 * 1024 * 1024
 
@@ -31,9 +31,17 @@ const CHUNK = 64 * 1024
 /** open(2)'s O_TMPFILE: __O_TMPFILE with O_DIRECTORY (as core/file-snapshot.ts). */
 const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY
 
-/** Whether `path` (a /proc/self/fd link is followed) is a regular file of a pseudo filesystem. */
-export async function isPseudoFile(path: PathLike, stats: { isFile(): boolean }): Promise<boolean> {
-  if (!stats.isFile()) return false
+/**
+ * Whether `path` (a /proc/self/fd link is followed) is a regular file of a pseudo filesystem
+ * whose size says nothing: 0 (procfs, cgroupfs) or a page (sysfs). Only those are asked about:
+ * a download of any other file costs no statfs.
+ */
+export async function isPseudoFile(
+  path: PathLike,
+  stats: { isFile(): boolean; size: number | bigint },
+): Promise<boolean> {
+  const size = Number(stats.size)
+  if (!stats.isFile() || (size !== 0 && size !== 4096)) return false
   try {
     return PSEUDO.has((await statfs(path)).type)
   } catch {
