@@ -249,8 +249,8 @@ export class CodeContext {
       })
     } catch (err) {
       const why = tempDiskFull(err)
-        ? `${tempDiskFullText()}, where execd builds and caches what a ${this.language} context needs: free space ` +
-          "there, or give execd's TMPDIR a larger disk"
+        ? `${tempDiskFullText()}, where execd keeps what a ${this.language} context needs (its helper, build ` +
+          "cache, scripts): free space there, or give execd's TMPDIR a larger disk"
         : (err as Error).message
       throw new ExecdError('RUNTIME_ERROR', `could not start the ${this.language} interpreter: ${why}`, { cause: err })
     }
