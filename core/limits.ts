@@ -34,9 +34,14 @@ export class Capacity {
     return this.used
   }
 
+  /** Whether `acquire` would refuse now. */
+  get full(): boolean {
+    return this.max > 0 && this.used >= this.max
+  }
+
   /** Takes one slot or throws 503; the returned release is idempotent. */
   acquire(): () => void {
-    if (this.max > 0 && this.used >= this.max) {
+    if (this.full) {
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: at most ${this.max} ${this.what} (--${this.flag}); close one or raise the limit`,

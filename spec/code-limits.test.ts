@@ -57,6 +57,21 @@ describe('code context limits', () => {
       await expectFull(await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } }), 'bash', 1)
     }))
 
+  // Before: only "close one or raise the limit", to a caller that made no context of its own.
+  test('that 503 says the created contexts hold the slots and that a run in one of them needs none', () =>
+    withDaemon(['--max-contexts', '2'], async d => {
+      const id = await createContext(d, 'bash')
+      await createContext(d, 'bash')
+      const res = await postJson(d, '/code', { code: 'echo hi', context: { language: 'bash' } })
+      expect(res.status).toBe(503)
+      const { message } = (await res.json()) as { message: string }
+      expect(message).toContain('all taken by contexts created with POST /code/context')
+      expect(message).toContain('the default bash context of a request without context.id cannot start')
+      expect(message).toContain('run the code in one of them (context.id), delete one, or raise --max-contexts')
+      // As it says: a run in one of them needs no slot.
+      expect(stdoutText(await runCode(d, 'echo in-mine', { id }))).toBe('in-mine\n')
+    }))
+
   test('DELETE /code/contexts/{id} gives its slot back', () =>
     withDaemon(['--max-contexts', '1'], async d => {
       const id = await createContext(d, 'bash')

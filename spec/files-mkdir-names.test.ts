@@ -106,16 +106,33 @@ describe.skipIf(!canDropPrivileges)('a directory this user cannot write (execd a
 
   test('upload: the directory it could not make is named', async () => {
     expect(await upload(d, join(ro, 'sub', 'deeper', 'x.txt'))).toEqual({
-      status: 500,
+      status: 403,
       message: `error accessing file: mkdir ${ro}/sub: permission denied`,
     })
   })
 
   test('move: the directory it could not make is named', async () => {
     expect(await move(d, join(ro, 'sub', 'x.txt'))).toEqual({
-      status: 500,
+      status: 403,
       message: `error accessing file: mkdir ${ro}/sub: permission denied`,
     })
+  })
+
+  // Before: 500 RUNTIME_ERROR, as for a failure of execd's own (the reference's answer).
+  test('upload and move into a directory it may not write: 403 FORBIDDEN naming the path as written', async () => {
+    const form = new FormData()
+    form.append('metadata', new Blob([JSON.stringify({ path: join(ro, 'x.txt') })]), 'metadata')
+    form.append('file', new Blob(['x']), 'x.txt')
+    const up = await d.fetch('/files/upload', { method: 'POST', body: form })
+    const upBody = (await up.json()) as { code: string; message: string }
+    expect([up.status, upBody.code]).toEqual([403, 'FORBIDDEN'])
+    expect(upBody.message).toStartWith('error accessing file: ')
+    expect(upBody.message).toContain(`${ro}/x.txt`)
+    expect(upBody.message).toEndWith('permission denied')
+    const mv = await move(d, join(ro, 'x.txt'))
+    expect(mv.status).toBe(403)
+    expect(mv.message).toContain(`${ro}/x.txt`)
+    expect(mv.message).toEndWith('permission denied')
   })
 
   test('named as written: a $VAR unexpanded, a relative path relative, a symlink as the link', async () => {
@@ -128,7 +145,7 @@ describe.skipIf(!canDropPrivileges)('a directory this user cannot write (execd a
 
   test('POST /directories: the directory it could not make is named; the leaf itself as given', async () => {
     expect(await directories(d, join(ro, 'sub', 'leaf'))).toEqual({
-      status: 500,
+      status: 403,
       message: `error accessing file: mkdir ${ro}/sub: permission denied`,
     })
     expect((await directories(d, join(ro, 'leaf'))).message).toBe(

@@ -173,3 +173,26 @@ describe.skipIf(!canMount)('DELETE of a bind-mounted file', () => {
     }
   })
 })
+
+describe.skipIf(!canMount)('a read-only filesystem', () => {
+  // Before: 500 RUNTIME_ERROR, as for a failure of execd's own.
+  test('an upload or a move into it is a 403 FORBIDDEN naming the path, nothing written', async () => {
+    const ro = join(dir, 'read-only')
+    expect(mount('-t', 'tmpfs', '-o', 'ro', 'tmpfs', ro)).toBe(true)
+    const form = new FormData()
+    form.append('metadata', new Blob([JSON.stringify({ path: join(ro, 'x.txt') })]), 'metadata')
+    form.append('file', new Blob(['x']), 'x.txt')
+    const up = await d.fetch('/files/upload', { method: 'POST', body: form })
+    const upBody = (await up.json()) as { code: string; message: string }
+    expect([up.status, upBody.code]).toEqual([403, 'FORBIDDEN'])
+    expect(upBody.message).toContain(`${ro}/x.txt`)
+    expect(upBody.message).toEndWith('read-only file system')
+    const src = join(dir, 'to-move')
+    writeFileSync(src, 'moved')
+    const mv = await postJson(d, '/files/mv', [{ src, dest: join(ro, 'moved') }])
+    expect(mv.status).toBe(403)
+    expect(((await mv.json()) as { message: string }).message).toContain(`${ro}/moved`)
+    expect(readdirSync(ro)).toEqual([])
+    expect(readFileSync(src, 'utf8')).toBe('moved')
+  })
+})

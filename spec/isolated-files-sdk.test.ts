@@ -46,6 +46,47 @@ describe.skipIf(!Bun.which('bwrap'))('session.files, method by method', () => {
     })
   })
 
+  // Before: the session's route refused verbose=1 with a 400 (a TypeBox boolean) where
+  // /files/replace took it as "not true" and answered nothing.
+  test("verbose reads alike on a session's replace and on /files/replace: 1 is true, a typo a 400", async () => {
+    const ws = workspace()
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      const p = join(ws, 'lines.txt')
+      const replace = (prefix: string, verbose: string, old: string, next: string) =>
+        fx.d.fetch(`${prefix}/files/replace?verbose=${verbose}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ [p]: { old, new: next } }),
+        })
+      const session = `/v1/isolated/session/${s.sessionId}`
+      const answers = []
+      for (const prefix of [session, '']) {
+        const one = await replace(prefix, '1', 'one', 'ONE')
+        const zero = await replace(prefix, '0', 'ONE', 'one')
+        const typo = await replace(prefix, 'yes', 'one', 'ONE')
+        answers.push([
+          one.status,
+          await one.json(),
+          zero.status,
+          zero.headers.get('content-length'),
+          typo.status,
+          await typo.json(),
+        ])
+      }
+      const expected = [
+        200,
+        { [p]: { replacedCount: 1 } },
+        200,
+        '0',
+        400,
+        { code: 'INVALID_REQUEST_BODY', message: expect.stringMatching(/^invalid query parameter 'verbose'/) },
+      ]
+      expect(answers).toEqual([expected, expected])
+      // The refused ones wrote nothing.
+      expect(readFileSync(p, 'utf8')).toBe('one\ntwo\nthree\n')
+    })
+  })
+
   test('reads: whole, a byte range, lines by offset/limit, as bytes and as a stream', async () => {
     const ws = workspace()
     await isolation().withSession({ workspace: { path: ws } }, async s => {

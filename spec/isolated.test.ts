@@ -251,4 +251,35 @@ describe.skipIf(!bwrap)('isolation holds', () => {
     )
     expect(deny).toEqual(['path=set home=unset'])
   })
+
+  // Before: bash's built-in default, /usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin:.
+  test("a session kept from execd's PATH gets a default without '.' (deny PATH, or an allow list without it)", async () => {
+    const safe = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    for (const env_passthrough of [
+      { mode: 'deny' as const, keys: ['PATH'] },
+      { mode: 'allow' as const, keys: ['HOME'] },
+    ]) {
+      const path = await isolation().withSession({ workspace: { path: ws }, env_passthrough }, async s =>
+        stdout(await s.run('echo "$PATH"; type -P ls')),
+      )
+      expect(path[0]).toBe(safe)
+      expect(path[1]).toMatch(/^\/(usr\/)?bin\/ls$/)
+    }
+  })
+
+  // Before: absent until the first run, where the SDK's generated schema requires it.
+  test('last_run_at is in the state and the list from the start: created_at until the first run', async () => {
+    await isolation().withSession({ workspace: { path: ws } }, async s => {
+      const state = (await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}`)).json()) as Record<string, string>
+      expect(state.last_run_at).toBe(state.created_at)
+      const list = (await (await fx.d.fetch('/v1/isolated/sessions')).json()) as {
+        sessions: Record<string, string>[]
+      }
+      const mine = list.sessions.find(x => x.session_id === s.sessionId)
+      expect(mine?.last_run_at).toBe(state.created_at)
+      await s.run('true')
+      const after = (await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}`)).json()) as Record<string, string>
+      expect(Date.parse(after.last_run_at ?? '')).toBeGreaterThanOrEqual(Date.parse(state.created_at ?? ''))
+    })
+  })
 })

@@ -125,7 +125,7 @@ describe('openapi', () => {
       },
       'delete /files': { 'query path': /^array File path\(s\) to delete \(can be specified multiple times\)/ },
       'post /files/replace': {
-        'query verbose': /^boolean When true, return per-file replacement counts; true unless given/,
+        'query verbose': /^string When true, return per-file replacement counts; true unless given/,
       },
       'get /files/search': {
         'query path': /^string Root directory path to search in/,

@@ -10,6 +10,7 @@ import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Emit, Runtime, RuntimeContext } from '../../core/plugin'
+import { tempDiskFull, tempDiskFullText } from '../../core/temp-disk'
 import { within } from '../../core/timers'
 
 /** What a context needs from its store to start interpreters and account for itself. */
@@ -247,11 +248,11 @@ export class CodeContext {
         log: this.host.log.child({ context: this.id, language: this.language }),
       })
     } catch (err) {
-      throw new ExecdError(
-        'RUNTIME_ERROR',
-        `could not start the ${this.language} interpreter: ${(err as Error).message}`,
-        { cause: err },
-      )
+      const why = tempDiskFull(err)
+        ? `${tempDiskFullText()}, where execd keeps what a ${this.language} context needs (its helper, build ` +
+          "cache, scripts): free space there, or give execd's TMPDIR a larger disk"
+        : (err as Error).message
+      throw new ExecdError('RUNTIME_ERROR', `could not start the ${this.language} interpreter: ${why}`, { cause: err })
     }
   }
 

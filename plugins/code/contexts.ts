@@ -16,6 +16,21 @@ import type { LanguageCatalog } from './languages'
 /** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
 const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()
 
+/**
+ * The 503 of a request without a context id when the language's slots are all taken by
+ * contexts created by id: its default context cannot be made. The limit's own words ("close one
+ * or raise the limit") left the caller, who made no context, at a loss: it says which contexts
+ * hold the slots and that a run in one of them needs no new one. The slots are not reserved for
+ * the default: a client that only uses its own contexts keeps all of --max-contexts.
+ */
+const noRoomForDefault = (language: string, max: number) =>
+  new ExecdError(
+    'SERVICE_UNAVAILABLE',
+    `limit reached: at most ${max} ${language} contexts (--max-contexts), all taken by contexts created with ` +
+      `POST /code/context, so the default ${language} context of a request without context.id cannot start; ` +
+      'run the code in one of them (context.id), delete one, or raise --max-contexts',
+  )
+
 interface DefaultContext {
   pending: Promise<CodeContext>
   ctx?: CodeContext
@@ -49,10 +64,12 @@ export class ContextStore {
    * Creates a context and starts its interpreter (errors surface here, before any stream);
    * 503 when its language has `maxPerLanguage` contexts already.
    */
-  async create(language: string, cwd?: string): Promise<CodeContext> {
+  async create(language: string, cwd?: string, asDefault = false): Promise<CodeContext> {
     const runtime = await this.catalog.resolve(language)
     if (this.closing) throw shuttingDown()
-    const release = this.capacityOf(language).acquire()
+    const capacity = this.capacityOf(language)
+    if (asDefault && capacity.full) throw noRoomForDefault(language, capacity.max)
+    const release = capacity.acquire()
     try {
       return await this.open(language, runtime, cwd, release)
     } catch (err) {
@@ -89,7 +106,7 @@ export class ContextStore {
   defaultFor(language: string): Promise<CodeContext> {
     let entry = this.defaults.get(language)
     if (!entry) {
-      const made: DefaultContext = { pending: this.create(language) }
+      const made: DefaultContext = { pending: this.create(language, undefined, true) }
       this.defaults.set(language, made)
       made.pending.then(
         ctx => (made.ctx = ctx),

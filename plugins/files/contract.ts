@@ -8,6 +8,7 @@ export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type Walk
 export { copyLeaf } from './copy-tree'
 export { filesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
+export { VERBOSE_PATTERN, VERBOSE_WORDS } from './verbose'
 export { commitAsideName, commitTempName, stagedEntries, type Made, type StagedEntry } from './staging'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.

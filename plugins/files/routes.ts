@@ -28,7 +28,9 @@ import {
   ReplaceMapSchema,
   UploadBodyDoc,
   uploadBodyDoc,
+  verboseQuery,
 } from './schema'
+import { verboseFlag } from './verbose'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
 export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema, uploadBodyDoc }
@@ -92,7 +94,11 @@ export function checkPathMap({ body }: { body: unknown }): void {
 
 const NO_CONTENT = { 200: { description: 'success, empty body (Content-Length: 0)' } }
 /** The failures every path-taking route can give: a bad or confined path, a missing file. */
-const PATH_ERRORS = { 400: 'invalid path (empty, outside --root, not valid base64)', 404: 'no such file or directory' }
+const PATH_ERRORS = {
+  400: 'invalid path (empty, outside --root, not valid base64)',
+  403: "FORBIDDEN: execd's user may not read or write there (permission denied, read-only filesystem)",
+  404: 'no such file or directory',
+}
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
@@ -145,6 +151,7 @@ export function filesRoutes({
       ...errors({
         ...PATH_ERRORS,
         400: 'invalid path, or a directory',
+        413: 'a kernel pseudo-file (procfs, sysfs) holding more than 16 MiB',
         416: 'range not satisfiable (Content-Range: bytes */size)',
       }),
     },
@@ -218,13 +225,15 @@ export function filesRoutes({
     .post(
       '/files/replace',
       async ({ body, query, request }) => {
+        // Read before any file is written: a bad value is refused with nothing changed.
+        const verbose = verboseFlag(query.verbose, false)
         const counts = await replaceInFiles(scope, body, request.signal, { maxGrowth: maxReplaceGrowth })
-        return query.verbose === 'true' ? json(counts) : emptyOk()
+        return verbose ? json(counts) : emptyOk()
       },
       {
         body: ReplaceMapSchema,
         transform: checkPathMap,
-        query: t.Object({ verbose: t.Optional(t.String({ description: 'true: answer the count per file' })) }),
+        query: t.Object({ verbose: verboseQuery('answer the count per file') }),
         response: {
           200: t.Union([ReplaceCountsSchema, t.Null()]),
           ...errorSchemas({

@@ -10,6 +10,7 @@
  * documented as its coercion union.
  */
 import { t } from 'elysia'
+import { VERBOSE_PATTERN, VERBOSE_WORDS } from '../files/contract'
 
 /** An integer ≥ 1 in decimal digits (leading zeros as the files section takes them). */
 const POSITIVE = '^0*[1-9][0-9]*$'
@@ -59,9 +60,11 @@ export const RemoveFilesQuery = t.Object({
 
 export const ReplaceQuery = t.Object({
   verbose: t.Optional(
-    t.Boolean({
+    t.String({
       description:
-        'When true, return per-file replacement counts; true unless given (the SDK reads them without asking)',
+        'When true, return per-file replacement counts; true unless given (the SDK reads them without asking), ' +
+        `read as /files/replace reads it: ${VERBOSE_WORDS}`,
+      pattern: VERBOSE_PATTERN,
     }),
   ),
 })

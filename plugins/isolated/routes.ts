@@ -26,7 +26,8 @@ export function isolatedRoutes(ops: IsolatedSessions) {
   const state = (s: Session) => ({
     status: s.bash.alive ? 'active' : 'dead',
     created_at: s.createdAt,
-    ...(s.lastRunAt ? { last_run_at: s.lastRunAt } : {}),
+    // The SDK's generated schema requires it: until the first run, the session's own start.
+    last_run_at: s.lastRunAt ?? s.createdAt,
     idle_remaining_seconds: ops.idleRemaining(s),
   })
   return new Elysia({ name: 'api/isolated', prefix: '/v1/isolated', detail: { tags: ['isolated'] } })

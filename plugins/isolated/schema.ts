@@ -87,7 +87,7 @@ const Status = t.Union([t.Literal('active'), t.Literal('dead'), t.Literal('destr
 const runtime = {
   status: Status,
   created_at: t.String({ description: 'RFC 3339' }),
-  last_run_at: t.Optional(t.String({ description: 'RFC 3339; absent before the first run' })),
+  last_run_at: t.String({ description: 'RFC 3339; created_at until the first run' }),
   idle_remaining_seconds: t.Union([t.Number(), t.Null()], { description: 'null: no idle timeout' }),
 }
 

@@ -11,9 +11,10 @@ import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
 import type { Answer } from '../../../core/answering'
 import { fileBody } from '../../../core/file-body'
-import { openEntry, reopenForRead } from '../entry'
+import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
 import type { PathScope, RawPath } from '../paths'
+import { consumedByReading, isPseudoFile, pseudoCopy } from '../pseudo'
 import { contentDisposition, parseRange } from '../ranges'
 
 interface DownloadRequest {
@@ -40,6 +41,8 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
   let handle: FileHandle | undefined
   /** The file's name as the disposition gives it: its exact bytes when they are not UTF-8. */
   let name: string | Buffer = ''
+  /** A pseudo-file's own modification time: its copy's is now. */
+  let modified: number | undefined
   try {
     handle = await scope.with(raw, { follow: true }, async anchor => {
       name = anchor.bytes ? anchor.bytes.subarray(anchor.bytes.lastIndexOf(0x2f) + 1) : basename(anchor.path)
@@ -47,7 +50,11 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
       try {
         if (entry.stats.isDirectory()) throw badRequest(`path is a directory: ${raw}`)
         if (!entry.stats.isFile()) throw badRequest(`not a regular file: ${raw}`)
-        return await reopenForRead(entry)
+        // A HEAD must not take what it reads away: such a file's length is unknown there (0).
+        const consumed = req.method === 'HEAD' && consumedByReading(anchor.path)
+        if (consumed || !(await isPseudoFile(fdPath(entry.fd), entry.stats))) return await reopenForRead(entry)
+        modified = entry.stats.mtimeMs
+        return await pseudoCopy(entry.fd, String(raw))
       } finally {
         entry.close()
       }
@@ -56,7 +63,7 @@ export async function downloadFile(scope: PathScope, req: DownloadRequest): Prom
     throw fsError(err, 'open', raw)
   }
   try {
-    return await respond(handle, req, name, lines, offset, limit)
+    return await respond(handle, req, name, lines, offset, limit, modified)
   } catch (err) {
     await handle.close()
     throw err
@@ -70,15 +77,17 @@ async function respond(
   lines: boolean,
   offset: number,
   limit: number,
+  modified?: number,
 ): Promise<Response> {
   const s = await handle.stat()
   if (lines) return linesResponse(handle, offset, limit, req.method === 'HEAD')
   const size = s.size
+  const mtimeMs = modified ?? s.mtimeMs
   const headers: Record<string, string> = {
     'content-type': 'application/octet-stream',
     'content-disposition': contentDisposition(name),
     'accept-ranges': 'bytes',
-    'last-modified': new Date(Math.floor(s.mtimeMs / 1000) * 1000).toUTCString(),
+    'last-modified': new Date(Math.floor(mtimeMs / 1000) * 1000).toUTCString(),
   }
   const r = req.range ? parseRange(req.range, size) : undefined
   if (r) {
@@ -89,7 +98,7 @@ async function respond(
   if (req.range) return fileBody(req.method, handle, 0, size, 200, headers, req)
   if (req.ifModifiedSince) {
     const since = Date.parse(req.ifModifiedSince)
-    if (!Number.isNaN(since) && Math.floor(s.mtimeMs / 1000) * 1000 <= since) {
+    if (!Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since) {
       await handle.close()
       return new Response(null, { status: 304, headers: { 'last-modified': headers['last-modified'] ?? '' } })
     }

@@ -1,5 +1,6 @@
 /** `GET /files/info`: FileInfo per requested path, keyed by the path as the caller wrote it. */
 import { lstat } from 'node:fs/promises'
+import { isPseudoFile, pseudoLength } from '../pseudo'
 import { errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import { osMessage, fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
@@ -13,7 +14,10 @@ export async function statFiles(scope: PathScope, paths: readonly RawPath[]): Pr
   for (const raw of paths) {
     try {
       out[String(raw)] = await scope.with(raw, {}, async a => {
-        const info = fileInfoFromStats(a.path, await lstat(a.at, { bigint: true }))
+        const stats = await lstat(a.at, { bigint: true })
+        const info = fileInfoFromStats(a.path, stats)
+        // What a download of it sends (../pseudo.ts), not the stat's 0 or 4096.
+        if (await isPseudoFile(a.at, stats)) info.size = await pseudoLength(a.at, a.path, info.size)
         if (a.bytes) info.path_base64 = a.bytes.toString('base64')
         return info
       })

@@ -7,10 +7,11 @@ import type { FileHandle } from 'node:fs/promises'
 import { ExecdError, badRequest } from '../../../core/errors'
 import { stageFile } from '../atomic'
 import type { Anchor } from '../beneath'
-import { openEntry, reopenForRead } from '../entry'
+import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
 import type { RawPath } from '../paths'
 import { entryPath, type PathScope } from '../paths'
+import { isPseudoFile } from '../pseudo'
 import { countMatches, contains, replacing } from '../replace-stream'
 
 interface Replacement {
@@ -75,6 +76,9 @@ async function withFile<T>(
     let handle
     try {
       if (!entry.stats.isFile()) throw badRequest(`error accessing file: not a regular file: ${raw}`)
+      // Its temp file cannot be made beside it (a 404 "no such file" in /proc, a 500 EACCES in
+      // /sys), and a read of /proc/kmsg waited for ever: refused before either.
+      if (await isPseudoFile(fdPath(entry.fd), entry.stats)) throw notRewritable(raw)
       step.now = 'read'
       handle = await reopenForRead(entry)
     } finally {
@@ -87,6 +91,12 @@ async function withFile<T>(
     }
   })
 }
+
+const notRewritable = (raw: RawPath) =>
+  badRequest(
+    `error accessing file: ${raw} is a kernel pseudo-file (procfs, sysfs): replace rewrites a file through a temp file ` +
+      'beside it, which cannot be made there; write it with a command',
+  )
 
 /** The 413 of a request whose replacements would add more than `maxGrowth` bytes; nothing written. */
 async function checkGrowth(

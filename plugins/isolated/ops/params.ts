@@ -197,13 +197,21 @@ function allowed(settings: IsolatedSettings, path: string, field: string): strin
   return path
 }
 
+/**
+ * The PATH of a session whose env_passthrough keeps execd's out. Without one bash sets its
+ * built-in default, which ends in `.`: a command named in the workspace (a file a build or a
+ * download put there called `ls`) ran in place of the system's when nothing earlier matched.
+ */
+export const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+
 /** The shell's environment: execd's child environment, filtered by env_passthrough. */
 export function sessionEnv(params: Params): Record<string, string> {
   const all = Object.entries(childEnv()).filter(([k]) => ENV_NAME.test(k))
   const ep = params.env_passthrough
   if (!ep) return Object.fromEntries(all)
   const keys = new Set(ep.keys)
-  return Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
+  const env = Object.fromEntries(all.filter(([k]) => (ep.mode === 'allow' ? keys.has(k) : !keys.has(k))))
+  return { PATH: SAFE_PATH, ...env }
 }
 
 /**
