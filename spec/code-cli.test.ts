@@ -100,6 +100,20 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     }
   }, 120_000)
 
+  test("a bash cell interrupted (SIGINT, --timeout) says so in one line, without execd's error class", async () => {
+    // The fuzz of the CLI (spec/fuzz/cli-cases.ts): the shell's 'signal: interrupt' came with
+    // 'CommandExecError: 130' under it.
+    const p = Bun.spawn([BIN, 'exec', 'bash', 'echo ready; sleep 300'], { stdout: 'pipe', stderr: 'pipe' })
+    const reader = p.stdout.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+    p.kill('SIGINT')
+    expect(await p.exited).toBe(130)
+    expect(await new Response(p.stderr).text()).toBe('signal: interrupt\n')
+    const timed = execd(['bash', '--timeout', '300', 'sleep 300'])
+    expect(timed.code).toBe(1)
+    expect(timed.stderr).toBe('signal: interrupt\n')
+  }, 60_000)
+
   test('--list shows python and whether it is available', () => {
     const r = execd(['--list', '--json'])
     const languages = r.stdout
