@@ -18,6 +18,7 @@ export interface CliCampaign {
   /** Exit codes seen, for the report. */
   exits: Record<string, number>
   slowestMs: number
+  slowest: string
   findings: Finding[]
 }
 
@@ -36,6 +37,7 @@ export async function runCliCampaign(
   const exits: Record<string, number> = {}
   let cases = 0
   let slowestMs = 0
+  let slowest = ''
   const runOne = async (c: CliCase): Promise<Violation[]> => {
     cases++
     const key = `${c.verb} ${c.remote ? '--url' : 'local'}`
@@ -43,7 +45,7 @@ export async function runCliCampaign(
     const { result, violations } = await runCli(c, t)
     const exit = result.signal ?? String(result.code)
     exits[exit] = (exits[exit] ?? 0) + 1
-    slowestMs = Math.max(slowestMs, result.ms)
+    if (result.ms > slowestMs) [slowestMs, slowest] = [result.ms, cliLabel(c)]
     return violations
   }
   const lane = async (i: number) => {
@@ -82,13 +84,14 @@ export async function runCliCampaign(
     }
   }
   await Promise.all(Array.from({ length: s.lanes }, (_, i) => lane(i)))
-  return { seed: s.seed, seconds: (Date.now() - started) / 1000, cases, reached, exits, slowestMs, findings }
+  return { seed: s.seed, seconds: (Date.now() - started) / 1000, cases, reached, exits, slowestMs, slowest, findings }
 }
 
 export function cliSummary(c: CliCampaign): string {
   const verbs = new Set(Object.keys(c.reached).map(k => k.replace(/ (--url|local)$/, '')))
   return [
-    `fuzz cli: seed ${c.seed}: ${c.cases} cases in ${c.seconds.toFixed(1)} s over ${verbs.size} verbs, slowest ${c.slowestMs.toFixed(0)} ms`,
+    `fuzz cli: seed ${c.seed}: ${c.cases} cases in ${c.seconds.toFixed(1)} s over ${verbs.size} verbs`,
+    `fuzz cli: slowest ${c.slowestMs.toFixed(0)} ms: ${c.slowest.slice(0, 240)}`,
     `fuzz cli: reached ${Object.entries(c.reached)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, n]) => `${k} ${n}`)
