@@ -75,11 +75,14 @@ const number = fc.constantFrom(...NUMBERS)
 const RANGES = ['0-3', '5-2', 'abc', '-', '1-', '-3', '18446744073709551616-', '0-0', '2-99999999']
 const MODES = ['644', '755', '999', 'rwx', '-1', '', '07777', '0', '12345']
 const OWNERS = ['root', 'nosuchuser', '0', '-1', '', '4294967296']
-const ENVS = ['FOO=1', 'FOO', '=x', 'A\nB=1', 'PATH=', 'EXECD_ACCESS_TOKEN=x', `K=${'v'.repeat(3000)}`]
+const ENVS = ['FOO=1', 'FOO', '=x', 'A\nB=1', 'EXECD_ACCESS_TOKEN=x', `K=${'v'.repeat(3000)}`]
 const URLS = ['notaurl', 'http://127.0.0.1:1', 'http://[::1', 'ftp://x', '', 'http://user:pw@127.0.0.1:1/']
 const UNKNOWN = ['--bogus', '-z', '--jsn', '--json=1', '---x', '--timeout=', '-', '--', '--help=x']
 
-/** What a shell or language runs: nothing here writes to stderr unless it is execd saying so. */
+/**
+ * What a shell or language runs: nothing here writes to stderr unless it is execd saying so (an
+ * empty PATH in --env made `sleep` the shell's own 'No such file or directory', seed 5).
+ */
 export const SLEEP = '@SLEEP@'
 const SHELL_CODE = ['true', 'echo hi', 'exit 3', `sleep ${SLEEP}`, 'seq 1 200000', 'printf x']
 const PY_CODE = ['print(1)', 'pass', 'print("x" * 100000)']
