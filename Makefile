@@ -12,7 +12,7 @@ SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz clean release release-check
+.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz fuzz-cli clean release release-check
 
 all: build
 
@@ -122,6 +122,10 @@ bench: build
 ## The long fuzz of every route (spec/fuzz): FUZZ_SECONDS (300), FUZZ_SEED reproduces a run.
 fuzz: build
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} $(BUN) run spec/fuzz/main.ts
+
+## The CLI's fuzz (spec/fuzz/cli-main.ts): exec, fs and metrics, here and with --url; FUZZ_SECONDS (120).
+fuzz-cli: build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $(BUN) run spec/fuzz/cli-main.ts
 
 clean:
 	rm -rf dist coverage bench/results

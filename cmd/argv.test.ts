@@ -23,6 +23,12 @@ test('- is standard input as a value and as a positional; values stay text as ty
   expect(parse(['run', '--file', '--json']).options.file).toBe(true)
 })
 
+test('the words after -- are operands, even when they look like options', () => {
+  expect(parse(['run', '--', '-x', '--json']).args).toEqual(['-x', '--json'])
+  expect(parse(['run', '--', '-x', '--json']).options.json).toBeUndefined()
+  expect(parse(['run', 'a', '--json', '--', '-']).args).toEqual(['a', '-'])
+})
+
 test('exit codes: 2 for what was typed (usage, a 400), 1 for failed work; messages without HTTP prefixes', () => {
   expect(exitCodeOf(new UsageError('x'))).toBe(2)
   expect(exitCodeOf(new ExecdError('INVALID_REQUEST_BODY', 'x'))).toBe(2)

@@ -4,7 +4,10 @@
  * option's value that looks like a number becomes one (`--access-token 0123` would be 123).
  * Before cac sees them, positional `-` and every option value are marked with a leading NUL
  * (argv cannot contain one, so nobody can type it), which mri keeps as text; `word` and
- * `restoreValues` take the mark off after parsing.
+ * `restoreValues` take the mark off after parsing. cac hands the words after `--` to no
+ * positional (only to `options['--']`): `execd fs stat -- -x` said "missing argument" and
+ * `execd fs ls -- -x` listed the current directory. Unless they are a main process's argv
+ * (serve's), they are marked too, and so are operands like the others.
  */
 import type { CAC } from 'cac'
 
@@ -25,14 +28,14 @@ function valueFlags(cli: CAC): Set<string> {
 const kebab = (camel: string) => camel.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
 
 /** argv as cac should see it (see above). */
-export function protectDashes(cli: CAC, argv: string[]): string[] {
+export function protectDashes(cli: CAC, argv: string[], operandsAfterDashes = true): string[] {
   const flags = valueFlags(cli)
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ''
     const next = argv[i + 1]
     if (arg === '--') {
-      out.push(...argv.slice(i))
+      out.push(...(operandsAfterDashes ? argv.slice(i + 1).map(w => `${MARK}${w}`) : argv.slice(i)))
       break
     }
     const eq = arg.indexOf('=')

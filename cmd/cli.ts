@@ -111,8 +111,14 @@ function addOthers(cli: CAC): void {
         throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
       if (options.isolated !== undefined) {
         const { execIsolated } = await import('./exec-isolated')
-        process.exitCode = await execIsolated([language ?? '', ...code].join(' ').trim(), options)
+        process.exitCode = await execIsolated([language ?? '', ...code].map(word).join(' ').trim(), options)
       } else if (options.shell !== undefined) {
+        // `--shell echo hi` ran `echo` and dropped `hi` without a word: the command is one value.
+        const extra = [language ?? [], ...code].flat().map(word)
+        if (extra.length)
+          throw new UsageError(
+            `--shell takes the whole command as one value: quote it (--shell 'echo hi'); unexpected ${extra.map(w => `'${w}'`).join(', ')}`,
+          )
         const { execShell } = await import('./exec-shell')
         process.exitCode = await execShell(options)
       } else {
@@ -166,7 +172,8 @@ export async function main(words: string[]): Promise<void> {
   }
   const cli = await program(words[0] === 'serve' && !helpAsked(words))
   try {
-    cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    // serve's words after `--` are its main process's argv (serve.ts reads options['--']).
+    cli.parse(['', '', ...protectDashes(cli, words, words[0] !== 'serve')], { run: false })
     restoreValues(cli.options)
     if (cli.options.help) return
     if (cli.options.version) return void process.stdout.write(`${versionText()}\n`)

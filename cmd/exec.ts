@@ -176,7 +176,10 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       const e = event.error!
       const lines = [...e.traceback]
       // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
-      if (!lines.some(l => l.includes(e.evalue || e.ename))) lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
+      // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
+      // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it).
+      if (e.ename !== 'CommandExecError' && !lines.some(l => l.includes(e.evalue || e.ename)))
+        lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
       process.stderr.write(`${lines.join('\n')}\n`)
       return 0
     }

@@ -5,6 +5,7 @@
  * wrong one.
  */
 import type { Command } from 'cac'
+import { word } from './argv'
 import { UsageError } from './errors'
 
 /** Edit distance with adjacent swaps counted as one (optimal string alignment). */
@@ -72,6 +73,12 @@ export function withSuggestion(err: unknown, commands: readonly Command[], help:
     return new UsageError(
       `missing argument: ${help.replace(/ --help$/, '').replace(/ \S+$/, '')} ${usage} (see ${help})`,
     )
+  // cac's `Unused args: \`b\`` (`execd fs ls a b`, `execd metrics extra`): which words, in ours.
+  const unused = /^Unused args: (.+)$/.exec(message)?.[1]
+  if (unused) {
+    const words = [...unused.matchAll(/`([^`]*)`/g)].map(m => `'${word(m[1])}'`)
+    return new UsageError(`unexpected argument${words.length > 1 ? 's' : ''} ${words.join(', ')} (see ${help})`)
+  }
   const option = /^option `(\S+)[^`]*` value is missing$/.exec(message)?.[1]
   if (option) return new UsageError(`${option} needs a value (see ${help})`)
   return err

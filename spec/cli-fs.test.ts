@@ -88,6 +88,29 @@ describe('usage errors exit 2 with one plain line', () => {
   })
 })
 
+describe('--', () => {
+  // The fuzz of the CLI (spec/fuzz/cli-cases.ts): cac put the words after `--` in no operand,
+  // so `stat -- -x` was "missing argument" and `ls -- -x` listed the current directory.
+  test('the words after it are operands: names that start with - are reachable', () => {
+    writeFileSync(join(dir, '-x'), 'dash\n')
+    expect(fs(['cat', '--', '-x'])).toEqual({ code: 0, stdout: 'dash\n', stderr: '' })
+    mkdirSync(join(dir, '-d'))
+    writeFileSync(join(dir, '-d', 'in-dash-dir'), '')
+    const listed = fs(['ls', '--', '-d'])
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toContain('in-dash-dir')
+    expect(listed.stdout).not.toContain('keep.txt')
+    const stat = fs(['stat', '--', '--json'])
+    expect(stat.code).toBe(1)
+    expect(stat.stderr).toContain('lstat --json: no such file or directory')
+  })
+
+  test('exec takes its code after it', () => {
+    const r = runCliSync(['exec', 'bash', '--', 'echo -n ok'], { cwd: dir })
+    expect(r).toEqual({ code: 0, stdout: 'ok', stderr: '' })
+  })
+})
+
 describe('help', () => {
   test('fs --help lists every operation; fs ls --help describes ls', () => {
     const all = fs(['--help'])

@@ -55,6 +55,24 @@ describe('execd CLI', () => {
     expect(r.stderr).toContain('--frob')
   })
 
+  test('words a verb does not take are a usage error naming them, never dropped', () => {
+    // The CLI fuzz: `exec --shell echo hi` ran `echo` and dropped `hi`; cac's 'Unused args:
+    // \`b\`' was the message of the others.
+    expect(run(['exec', '--shell', 'echo', 'hi'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "execd: --shell takes the whole command as one value: quote it (--shell 'echo hi'); unexpected 'hi'\n",
+    })
+    expect(run(['metrics', 'extra'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "execd: unexpected argument 'extra' (see execd metrics --help)\n",
+    })
+    expect(run(['fs', 'ls', 'a', '-', 'c']).stderr).toBe(
+      "execd: unexpected arguments '-', 'c' (see execd fs ls --help)\n",
+    )
+  })
+
   test('a bad option value is a usage error (exit 2) in one plain line', () => {
     const r = run(['serve', '--port', 'abc'])
     expect(r.code).toBe(2)

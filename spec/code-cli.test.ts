@@ -1,6 +1,6 @@
 /** `execd exec <language>`: the same runtime as /code, without HTTP, through dist/execd. */
 import { afterAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, pidsWith, runCliSync, waitFor, type CliOptions } from './harness'
@@ -99,6 +99,44 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
       await waitFor(`no interpreter of ${signal} left`, () => pidsWith(marker).length === 0)
     }
   }, 120_000)
+
+  test("a bash cell interrupted (SIGINT, --timeout) says so in one line, without execd's error class", async () => {
+    // The fuzz of the CLI (spec/fuzz/cli-cases.ts): the shell's 'signal: interrupt' came with
+    // 'CommandExecError: 130' under it.
+    const p = Bun.spawn([BIN, 'exec', 'bash', 'echo ready; sleep 300'], { stdout: 'pipe', stderr: 'pipe' })
+    const reader = p.stdout.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+    p.kill('SIGINT')
+    expect(await p.exited).toBe(130)
+    expect(await new Response(p.stderr).text()).toBe('signal: interrupt\n')
+    const timed = execd(['bash', '--timeout', '300', 'sleep 300'])
+    expect(timed.code).toBe(1)
+    expect(timed.stderr).toBe('signal: interrupt\n')
+  }, 60_000)
+
+  test("a second signal gives up at once, and the shell's code file goes with execd", async () => {
+    // The CLI fuzz: a SIGINT as the shell started, or a second one while its cell ignored the
+    // first, exited without closing the shell and left execd-bash-<nonce>.sh in TMPDIR.
+    const tmp = tempDir()
+    const p = Bun.spawn([BIN, 'exec', 'bash', "trap '' INT; echo ready; sleep 300 # execd_cli_second_signal"], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ...process.env, TMPDIR: tmp },
+    })
+    const reader = p.stdout.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+    p.kill('SIGINT')
+    // The cell ignores it: execd waits for the cell, and the second signal ends it.
+    await Bun.sleep(300)
+    p.kill('SIGTERM')
+    expect(await p.exited).toBe(143)
+    const left = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap(e =>
+        e.isDirectory() ? left(join(dir, e.name)) : [join(dir, e.name)],
+      )
+    expect(left(tmp)).toEqual([])
+    await waitFor('no shell left', () => pidsWith('execd_cli_second_signal').length === 0)
+  }, 60_000)
 
   test('--list shows python and whether it is available', () => {
     const r = execd(['--list', '--json'])

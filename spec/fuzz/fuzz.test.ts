@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type Campaign, type Finding, runCampaign } from './campaign'
 import { type FailureKind, stderrFailures } from './check'
+import { stopBoundsDaemon } from './races-bounds'
 import { REGRESSIONS, runGroup } from './regressions'
 import { formatFinding, seedFromEnv, summary, upstreams } from './report'
 import { escapes, openWorld, type PingReport, removeCreated, snapshot, type World } from './world'
@@ -22,6 +23,7 @@ beforeAll(async () => {
   world = await openWorld()
 })
 afterAll(async () => {
+  await stopBoundsDaemon()
   await world?.close()
   up?.stop()
 })

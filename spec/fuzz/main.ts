@@ -6,6 +6,7 @@
  */
 import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
+import { stopBoundsDaemon } from './races-bounds'
 import { runRegressions } from './regressions'
 import { seedFromEnv, summary, upstreams } from './report'
 import { childrenOf } from '../harness'
@@ -61,6 +62,7 @@ try {
     campaign.findings.some(f => f.kind !== 'known') ||
     regressions.length > 0
 } finally {
+  await stopBoundsDaemon()
   const code = await world.close()
   up.stop()
   console.log(`fuzz: execd stopped (exit ${code})`)

@@ -15,6 +15,7 @@ import type { Violation } from './check'
 import { zombies } from './leftovers'
 import { DOWNLOAD_RACES, EDITS, type Edit, RANGES, type RangeKind } from './races-downloads'
 import { FILE_RACES } from './races-files'
+import { BOUNDS_RACES } from './races-bounds'
 import { FLOOD_RACES } from './races-floods'
 import { ISOLATED_PTY_RACES } from './races-isolated-pty'
 import { PROCESS_RACES } from './races-processes'
@@ -44,6 +45,11 @@ export const RACES = [
   'download-tmpdir-gone',
   'download-tmpdir-small',
   'command-flood-bursts',
+  'queue-at-bound-clients-leave',
+  'command-logs-total-churn',
+  'download-past-copy-max-vs-change',
+  'walks-aborted-midway',
+  'js-fd3-vs-requests',
 ] as const
 export type RaceName = (typeof RACES)[number]
 
@@ -98,10 +104,14 @@ export async function runRace(c: RaceCase, w: World): Promise<Violation[]> {
   return out
 }
 
-const RUN = { ...PROCESS_RACES, ...ISOLATED_PTY_RACES, ...FILE_RACES, ...DOWNLOAD_RACES, ...FLOOD_RACES } as Record<
-  RaceName,
-  (c: RaceCase, w: World) => Promise<Violation[]>
->
+const RUN = {
+  ...PROCESS_RACES,
+  ...ISOLATED_PTY_RACES,
+  ...FILE_RACES,
+  ...DOWNLOAD_RACES,
+  ...FLOOD_RACES,
+  ...BOUNDS_RACES,
+} as Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>>
 for (const name of RACES) if (!RUN[name]) throw new Error(`race ${name} has no sequence`)
 
 export { raceLeftovers } from './races-files'
