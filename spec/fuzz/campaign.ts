@@ -6,6 +6,7 @@
 import fc from 'fast-check'
 import type { Case } from './cases'
 import { type FailureKind, type Violation, violations } from './check'
+import { firstNewFailure } from './first-failure'
 import { httpCase, operations } from './operations'
 import { send, target, type Ports } from './send'
 import { describe } from './values'
@@ -189,33 +190,13 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
 
   const lane = async (i: number) => {
     for (let k = 0; Date.now() < deadline; k++) {
-      let last: { c: Case; v: Violation[] } | null = null
-      let shrinks = 0
-      // fast-check's time limit races the running case and returns without it: the lane waits
-      // for its straggler, so no more than `lanes` cases are ever in flight (or left running).
-      let straggler: Promise<unknown> = Promise.resolve()
-      await fc.check(
-        fc.asyncProperty(arb, c => {
-          const run = (async () => {
-            if (last && ++shrinks > SHRINK_BUDGET) return true
-            if (Date.now() > deadline + 20_000) return true
-            const fresh = (await runOne(c)).filter(v => !known.has(signature(c, v)))
-            if (fresh.length === 0) return true
-            last = { c, v: fresh }
-            return false
-          })()
-          straggler = run
-          return run
-        }),
-        {
-          seed: s.seed + i * 7919 + k * 104729,
-          numRuns: Number.MAX_SAFE_INTEGER,
-          interruptAfterTimeLimit: Math.max(1, deadline - Date.now()),
-          markInterruptAsFailure: false,
-        },
-      )
-      await straggler.catch(() => {})
-      const found = last as { c: Case; v: Violation[] } | null
+      const found = await firstNewFailure(arb, runOne, {
+        seed: s.seed + i * 7919 + k * 104729,
+        deadline,
+        graceMs: 20_000,
+        shrinkBudget: SHRINK_BUDGET,
+        known: (c, v) => known.has(signature(c, v)),
+      })
       if (!found) continue
       for (const v of found.v) {
         if (known.has(signature(found.c, v))) continue

@@ -3,9 +3,9 @@
  * run by cli-run.ts; a failure of a kind not seen yet is shrunk (within a budget) and recorded.
  * FUZZ_SEED reproduces the cases.
  */
-import fc from 'fast-check'
 import type { Finding } from './campaign'
 import type { Violation } from './check'
+import { firstNewFailure } from './first-failure'
 import { type CliCase, cliCase, cliLabel } from './cli-cases'
 import { type CliTarget, runCli } from './cli-run'
 
@@ -50,31 +50,13 @@ export async function runCliCampaign(
   }
   const lane = async (i: number) => {
     for (let k = 0; Date.now() < deadline; k++) {
-      let last: { c: CliCase; v: Violation[] } | null = null
-      let shrinks = 0
-      let straggler: Promise<unknown> = Promise.resolve()
-      await fc.check(
-        fc.asyncProperty(cliCase, c => {
-          const run = (async () => {
-            if (last && ++shrinks > SHRINK_BUDGET) return true
-            if (Date.now() > deadline + 30_000) return true
-            const fresh = (await runOne(c)).filter(v => !known.has(signature(v)))
-            if (!fresh.length) return true
-            last = { c, v: fresh }
-            return false
-          })()
-          straggler = run
-          return run
-        }),
-        {
-          seed: s.seed + i * 7919 + k * 104729,
-          numRuns: Number.MAX_SAFE_INTEGER,
-          interruptAfterTimeLimit: Math.max(1, deadline - Date.now()),
-          markInterruptAsFailure: false,
-        },
-      )
-      await straggler.catch(() => {})
-      const found = last as { c: CliCase; v: Violation[] } | null
+      const found = await firstNewFailure(cliCase, runOne, {
+        seed: s.seed + i * 7919 + k * 104729,
+        deadline,
+        graceMs: 30_000,
+        shrinkBudget: SHRINK_BUDGET,
+        known: (_c, v) => known.has(signature(v)),
+      })
       if (!found) continue
       for (const v of found.v) {
         if (known.has(signature(v))) continue
