@@ -13,6 +13,12 @@ import type { CAC } from 'cac'
 
 const MARK = '\0'
 
+/**
+ * A value that is a negative number, never a flag (none is a digit): `--timeout -5` was "unknown
+ * option '-5'", not the option's own word on its bad value.
+ */
+const NEGATIVE = /^-\.?\d/
+
 /** The flags (`--file`, `-f`) of every option of `cli` that takes a value. */
 function valueFlags(cli: CAC): Set<string> {
   const flags = new Set<string>()
@@ -41,7 +47,7 @@ export function protectDashes(cli: CAC, argv: string[], operandsAfterDashes = tr
     const eq = arg.indexOf('=')
     if (arg.startsWith('-') && eq > 0 && flags.has(arg.slice(0, eq))) {
       out.push(`${arg.slice(0, eq)}=${MARK}${arg.slice(eq + 1)}`)
-    } else if (flags.has(arg) && next !== undefined && (next === '-' || !next.startsWith('-'))) {
+    } else if (flags.has(arg) && next !== undefined && (next === '-' || !next.startsWith('-') || NEGATIVE.test(next))) {
       out.push(`${arg}=${MARK}${argv[++i]}`)
     } else out.push(arg === '-' ? `${MARK}-` : arg)
   }

@@ -41,8 +41,10 @@ export async function execCode(language: string | undefined, code: string[], opt
   // signal), not by the signal's default action: Ctrl-C while a JVM started (seconds) or as a
   // prompt's line was being sent left the interpreter running without its execd.
   onStop()
-  // One context, then exit: no spare interpreter to keep ready.
-  const client = remote ? remoteCode(remote) : await localCode(configFrom({ 'python-spare': '0', ...options }))
+  // One context, then exit: no spare interpreter to keep ready unless asked. cac gives the flag
+  // as pythonSpare, which the kebab-case default outranked: `--python-spare 2` was never read.
+  const spare = options.pythonSpare ?? options['python-spare'] ?? '0'
+  const client = remote ? remoteCode(remote) : await localCode(configFrom({ ...options, 'python-spare': spare }))
   try {
     if (options.list) return await listLanguages(client, !!options.json)
     if (!language) throw new UsageError('which language? (execd exec --list shows them)')

@@ -16,6 +16,21 @@ import { pipeToStdout } from './stdout-pipe'
 const optional = (v: unknown) => (v === undefined ? undefined : String(v))
 
 /**
+ * `--range` as typed is the person's to fix (exit 2): `5-2` or `abc` came back as the daemon's
+ * 416 and exit 1, as if the file were at fault. A range past the file's end is still the
+ * daemon's to say (1): only it knows the size.
+ */
+function checkRange(range: string): void {
+  for (const part of range.split(',')) {
+    const r = /^\s*(\d*)-(\d*)\s*$/.exec(part)
+    if (!r || (r[1] === '' && r[2] === ''))
+      throw new UsageError(`--range expects a-b, a- or -n (bytes), got '${range}'`)
+    if (r[1] !== '' && r[2] !== '' && Number(r[2]) < Number(r[1]))
+      throw new UsageError(`--range ${range}: the end is before the start`)
+  }
+}
+
+/**
  * `cat` and `get`: the file's bytes to stdout, or to a local file written under a temporary
  * name beside it and renamed into place — a download never opens a file for writing by its
  * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
@@ -24,6 +39,7 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
   // Where it goes is settled before a byte is asked for: a directory there is a plain error.
   const target = dest === '-' ? '' : await destination(dest, r.arg(0))
   const range = optional(r.flags.range)
+  if (range !== undefined) checkRange(range)
   const res = await r.fs.read({
     path: r.arg(0),
     range: range === undefined ? undefined : `bytes=${range}`,

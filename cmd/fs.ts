@@ -15,6 +15,7 @@ import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
+import { notDirectoryFails, statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
 import { describe } from './fs-print'
 import { printListing } from './fs-listing'
@@ -73,8 +74,9 @@ export const OPS: FsOp[] = [
     args: '<...path>',
     summary: 'describe each path (symlinks not followed)',
     async run(r) {
-      const infos = await r.fs.stat(r.args)
+      const { infos, failed } = await statEach(r.fs, r.args)
       r.print(infos, Object.values(infos).map(describe).join('\n'))
+      if (failed) throw failed
     },
   },
   {
@@ -175,7 +177,7 @@ export const OPS: FsOp[] = [
     options: [['-m, --mode <mode>', 'permissions in octal (755)'], ...OWNER_OPTIONS],
     async run(r) {
       const perm = permission(r.flags)
-      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm])))
+      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm]))).catch(notDirectoryFails)
       r.done(
         { created: r.args },
         r.args.map(p => `created ${p}`),

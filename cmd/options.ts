@@ -1,6 +1,7 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
 import { ConfigError, SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { badRequest } from '../core/errors'
+import { envEntryProblem } from '../core/exec-strings'
 import { runtimeOptions, sectionOptions } from '../plugins/options'
 
 const each = (specs: Readonly<Record<string, readonly OptionSpec[]>>) => Object.values(specs).flat()
@@ -52,6 +53,9 @@ export function parseEnvPairs(raw: unknown): Record<string, string> | undefined 
     const name = pair.slice(0, eq)
     // Assigned, it set the object's prototype: the variable vanished and the command ran without it.
     if (name === '__proto__') throw badRequest('--env: the environment variable name __proto__ is not supported')
+    // What a command's `envs` refuses over HTTP: `--env $'A\nB=1'` reached the cell as a variable B.
+    const problem = envEntryProblem(name, pair.slice(eq + 1))
+    if (problem) throw badRequest(`--env: ${problem}`)
     out[name] = pair.slice(eq + 1)
   }
   return out

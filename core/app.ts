@@ -54,6 +54,7 @@ export async function openSections(
   { late = false }: { late?: boolean } = {},
 ): Promise<OpenedSections> {
   for (const section of parts.plugins) section.check?.(parts.config)
+  for (const runtime of parts.runtimes) runtime.check?.(parts.config)
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
   // One cap for the streams of every section (core/sse.ts), set by whoever opens them.

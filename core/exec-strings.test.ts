@@ -14,6 +14,7 @@ describe('exec strings', () => {
     expect(envEntryProblem('', 'v')).toContain('empty')
     expect(envEntryProblem('A=B', 'v')).toContain("'='")
     expect(envEntryProblem('A\0', 'v')).toContain('NUL')
+    expect(envEntryProblem('A\nB', '1')).toContain('newline')
     expect(envEntryProblem('A', 'v\0')).toContain('NUL')
     expect(envEntryProblem('AB', 'x'.repeat(MAX_ARG_STRLEN - 4))).toBeUndefined()
     expect(envEntryProblem('AB', 'x'.repeat(MAX_ARG_STRLEN - 3))).toContain('longer than one entry')

@@ -18,14 +18,16 @@ export function argumentProblem(what: string, value: string): string | undefined
 
 /**
  * Why `name` = `value` cannot be an entry of a process's environment: an empty name or one
- * with `=` (`{"A=B":"1"}` set A to `B=1`), a NUL anywhere (the spawn refused it), a lone
- * surrogate (it reached the child as U+FFFD), or an entry longer than the kernel takes. Any
- * other name is a valid entry, shell identifier or not.
+ * with `=` (`{"A=B":"1"}` set A to `B=1`), a newline in a name (no shell can name it, and `env`
+ * printed `A\nB=1` as a variable B), a NUL anywhere (the spawn refused it), a lone surrogate (it
+ * reached the child as U+FFFD), or an entry longer than the kernel takes. Any other name is a
+ * valid entry, shell identifier or not. The CLI's `--env` is held to the same.
  */
 export function envEntryProblem(name: string, value: string): string | undefined {
   if (name === '') return 'an environment variable name is empty'
   if (name.includes('=')) return `environment variable name contains '=': ${JSON.stringify(name)}`
   if (name.includes('\0')) return `environment variable name contains a NUL byte: ${JSON.stringify(name)}`
+  if (name.includes('\n')) return `environment variable name contains a newline: ${JSON.stringify(name)}`
   if (value.includes('\0')) return `environment variable ${name} contains a NUL byte`
   if (!name.isWellFormed() || !value.isWellFormed()) {
     return `environment variable ${JSON.stringify(name)} is not valid Unicode (a lone surrogate)`

@@ -3,6 +3,7 @@
  * background commands, streams. A full pool answers 503 with the contract's JSON body naming
  * the limit and the option that raises it, so an operator knows what to change.
  */
+import { awakeNow } from './awake-clock'
 import { ExecdError, knowOpenFilesLimit } from './errors'
 
 /**
@@ -68,7 +69,8 @@ export class IdleExpiry<K> {
   constructor(
     private readonly idleMs: number,
     private readonly expire: (key: K) => void | Promise<void>,
-    private readonly now: () => number = Date.now,
+    // Time execd ran: a stop of execd is no idle time (core/awake-clock.ts).
+    private readonly now: () => number = awakeNow,
   ) {}
 
   touch(key: K): void {

@@ -129,6 +129,12 @@ export interface Runtime {
    * cache): the listed object is then only the template, and each app opens its own.
    */
   open?(): Runtime
+  /**
+   * Throws for a configuration this runtime cannot serve, before anything listens (as a
+   * section's `check`): its settings were read at the first context, so a value past an
+   * option's max (`--python-spare 2`) was served as whatever the code made of it.
+   */
+  check?(config: Config): void
 }
 
 /**

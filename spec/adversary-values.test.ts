@@ -34,6 +34,8 @@ describe('POST /command: values no process can be given are a 400 before the str
     ['a NUL in an env value', { envs: { A: 'x\u0000y' } }, /envs: environment variable A contains a NUL byte/],
     ["'=' in an env name", { envs: { 'A=B': '1' } }, /envs: environment variable name contains '='/],
     ['an empty env name', { envs: { '': '1' } }, /envs: an environment variable name is empty/],
+    // Sixteenth pass: `env` in the command printed it as a variable B (the CLI's --env agrees).
+    ['a newline in an env name', { envs: { 'A\nB': '1' } }, /envs: environment variable name contains a newline/],
     [
       'an env entry past 128 KiB',
       { envs: { A: 'x'.repeat(200_000) } },

@@ -88,6 +88,43 @@ describe('usage errors exit 2 with one plain line', () => {
   })
 })
 
+describe('a failure is said as what it is (sixteenth pass; the CLI fuzz noticed each)', () => {
+  test('stat of several paths prints those there and names the missing one, exit 1', () => {
+    writeFileSync(join(dir, 'there.txt'), 'x')
+    const r = fs(['stat', 'there.txt', 'not-there'])
+    // It printed nothing for there.txt.
+    expect(r.stdout).toContain(`path      ${join(dir, 'there.txt')}\n`)
+    expect(r.stderr).toBe('execd: file not found: not-there: lstat not-there: no such file or directory\n')
+    expect(r.code).toBe(1)
+    const json = fs(['stat', '--json', 'not-there', 'there.txt'])
+    expect(Object.keys(JSON.parse(json.stdout))).toEqual(['there.txt'])
+    expect(json.code).toBe(1)
+  })
+
+  test('a reversed or malformed --range is a usage error (2); one past the end is the file’s (1)', () => {
+    writeFileSync(join(dir, 'ten.txt'), '0123456789')
+    expect(fs(['cat', '--range', '5-2', 'ten.txt'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'execd: --range 5-2: the end is before the start\n',
+    })
+    expect(fs(['cat', '--range', 'abc', 'ten.txt']).code).toBe(2)
+    expect(fs(['cat', '--range', '50-60', 'ten.txt']).code).toBe(1)
+    expect(fs(['cat', '--range', '2-4', 'ten.txt'])).toEqual({ code: 0, stdout: '234', stderr: '' })
+  })
+
+  test('mkdir where a file is in the way exits 1 naming it, not as a usage error', () => {
+    writeFileSync(join(dir, 'in-the-way'), '')
+    for (const path of ['in-the-way', 'in-the-way/sub']) {
+      expect(fs(['mkdir', path])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'execd: error accessing file: mkdir in-the-way: not a directory\n',
+      })
+    }
+  })
+})
+
 describe('--', () => {
   // The fuzz of the CLI (spec/fuzz/cli-cases.ts): cac put the words after `--` in no operand,
   // so `stat -- -x` was "missing argument" and `ls -- -x` listed the current directory.

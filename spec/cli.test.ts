@@ -178,3 +178,25 @@ describe('completion', () => {
     })
   })
 })
+
+describe('a bad value is named for what it is (sixteenth pass)', () => {
+  test('a negative number is the option’s value, refused by its own words', () => {
+    // It was "unknown option '-5'".
+    expect(run(['exec', '--timeout', '-5', 'bash', 'true'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: "execd: --timeout expects milliseconds (a whole number), got '-5'\n",
+    })
+    expect(run(['fs', 'ls', '-d', '-1', '.']).stderr).toBe("execd: invalid query parameter 'depth': -1\n")
+  })
+
+  test('--env refuses what a command’s envs refuses over HTTP: a newline in a name', () => {
+    // It ran, and the cell's `env` printed a variable B.
+    expect(run(['exec', '--env', 'A\nB=1', 'bash', 'env'])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'execd: --env: environment variable name contains a newline: "A\\nB"\n',
+    })
+    expect(run(['exec', '--env', 'A=x\ny=1', 'bash', 'echo "$A"'])).toEqual({ code: 0, stdout: 'x\ny=1\n', stderr: '' })
+  })
+})

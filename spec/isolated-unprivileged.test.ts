@@ -37,7 +37,10 @@ test.skipIf(!usable)('as nobody: setpriv is said to be there but unable to switc
     await d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
     const refused = await postJson(d, '/v1/isolated/session', { workspace: { path: ws }, uid: 0 })
     expect(refused.status).toBe(503)
-    expect((await refused.json()).message).toContain('setpriv')
+    // The capabilities' reason, where it said "setpriv is unavailable" alone (sixteenth pass).
+    expect((await refused.json()).message).toContain(
+      `uid_mode setpriv: setpriv (${setpriv}) cannot switch users in the sandbox (execd is not root)`,
+    )
   } finally {
     await d.stop()
   }

@@ -146,3 +146,16 @@ test('--access-token-file: a FIFO whose writer stays is read up to its first lin
     await p.exited
   }
 })
+
+test('--python-spare above the one spare kept is refused, not served as 1; exec reads it too', async () => {
+  // Sixteenth pass: both served (the runtime read its settings at the first context only).
+  expect(await start(['--python-spare', '2'])).toEqual(refused('python-spare', 'at most 1'))
+  expect(await start([], { EXECD_PYTHON_SPARE: '5' })).toEqual(refused('python-spare', 'at most 1'))
+  expect(await start(['--python-spare', '1'])).toMatchObject({ code: 'listening' })
+  // exec's own default (0) outranked the flag, which was never read.
+  const exec = Bun.spawnSync([BIN, 'exec', '--python-spare', '2', 'python', 'print(1)'], { cwd: dir })
+  expect([exec.exitCode, exec.stderr.toString()]).toEqual([
+    2,
+    "execd: option --python-spare (EXECD_PYTHON_SPARE) must be at most 1, got '2'\n",
+  ])
+})

@@ -56,6 +56,10 @@ class PythonRuntime implements Runtime {
     return new PythonRuntime()
   }
 
+  check(config: Config): void {
+    settingsOf(config, OPTIONS)
+  }
+
   async languages(config: Config): Promise<LanguageInfo[]> {
     const interpreter = interpreterOf(config)
     if (!this.probes.has(interpreter)) {

@@ -12,7 +12,9 @@ export const OPTIONS = {
   }),
   spare: intOption('python-spare', {
     env: 'EXECD_PYTHON_SPARE',
-    description: 'keep an idle python interpreter ready so a new context starts at once (1 or 0)',
+    description: 'keep an idle python interpreter ready so a new context starts at once (1 or 0; one at most)',
     default: 1,
+    // One spare is all that is kept: 2 was taken and served as 1.
+    max: 1,
   }),
 }

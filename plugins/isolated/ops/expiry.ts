@@ -4,6 +4,7 @@
  * the soonest deadline, armed again for the next one when it fires. A timer per session meant
  * thousands of timers for thousands of idle sessions, each cleared and made again on every run.
  */
+import { awakeNow } from '../../../core/awake-clock'
 import { setLongTimeout, type LongTimer } from '../../../core/timers'
 
 export class Deadlines<K> {
@@ -14,7 +15,10 @@ export class Deadlines<K> {
   /** `expire` hears each key whose deadline has passed (the key is forgotten first). */
   constructor(private readonly expire: (key: K) => void) {}
 
-  /** `key` expires at `at` (ms since the epoch), instead of when it was set to. */
+  /**
+   * `key` expires at `at` on the awake clock (core/awake-clock.ts: a stop of execd is no idle
+   * time), instead of when it was set to.
+   */
   set(key: K, at: number): void {
     this.due.set(key, at)
     if (at < this.timerAt) this.arm(at)
@@ -43,13 +47,13 @@ export class Deadlines<K> {
   private arm(at: number): void {
     this.timer?.clear()
     this.timerAt = at
-    this.timer = setLongTimeout(() => this.fire(), at - Date.now())
+    this.timer = setLongTimeout(() => this.fire(), at - awakeNow())
   }
 
   private fire(): void {
     this.timer = undefined
     this.timerAt = Infinity
-    const now = Date.now()
+    const now = awakeNow()
     const expired: [K, number][] = []
     let next = Infinity
     for (const entry of this.due) {

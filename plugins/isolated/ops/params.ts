@@ -40,6 +40,10 @@ export interface Params {
   idle_timeout_seconds: number
 }
 
+/** The part of the capabilities' message (`a; b`) that starts with `start`, or `fallback`. */
+const reason = (message: string | undefined, start: string, fallback: string): string =>
+  message?.split('; ').find(part => part.startsWith(start)) ?? fallback
+
 /** 503 NOT_SUPPORTED: the contract's answer when isolation cannot be had on this machine. */
 export class NotSupported extends ExecdError {
   constructor(message: string) {
@@ -94,9 +98,12 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     }
   }
   if (req.uid !== undefined) {
+    // The reason the capabilities give (setpriv there but unable to switch as an unprivileged
+    // execd, or missing): "setpriv is unavailable" alone sent one looking for a package.
     if (uidMode === 'setpriv' && !p.setpriv_available)
-      throw new NotSupported('uid_mode setpriv: setpriv is unavailable')
-    if (uidMode === 'userns' && !p.userns_available) throw new NotSupported('uid_mode userns: no user namespaces here')
+      throw new NotSupported(`uid_mode setpriv: ${reason(p.message, 'setpriv', 'setpriv is unavailable')}`)
+    if (uidMode === 'userns' && !p.userns_available)
+      throw new NotSupported(`uid_mode userns: ${reason(p.message, 'no user namespaces', 'no user namespaces here')}`)
     if (uidMode === 'userns' && mode === 'overlay') throw invalid('an overlay workspace needs uid_mode setpriv')
   }
   const extra = (req.extra_writable ?? []).map(x =>

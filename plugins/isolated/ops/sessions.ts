@@ -15,6 +15,7 @@ import type { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents, runsBound } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
+import { awakeNow } from '../../../core/awake-clock'
 import { Deadlines } from './expiry'
 import { applyChanges } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
@@ -51,7 +52,7 @@ export interface Session {
   /** This session's dir in execd's private temp dir: the run file, the overlay layers. */
   dir: string
   runs: number
-  /** ms since the epoch of the last use (creation, the end of a run). */
+  /** When it was last used (creation, the end of a run), on the awake clock (core/awake-clock.ts). */
   lastUse: number
   release: () => void
   /**
@@ -151,7 +152,7 @@ export class IsolatedSessions {
     const idle = s.params.idle_timeout_seconds
     if (!idle) return null
     if (s.runs > 0 || s.writes > 0) return idle
-    return Math.max(0, Math.ceil(idle - (Date.now() - s.lastUse) / 1000))
+    return Math.max(0, Math.ceil(idle - (awakeNow() - s.lastUse) / 1000))
   }
 
   /**
@@ -215,7 +216,7 @@ export class IsolatedSessions {
 
   /** Marks a use: the session's idle timeout counts from now. */
   private touch(s: Session): void {
-    s.lastUse = Date.now()
+    s.lastUse = awakeNow()
     const idle = s.params.idle_timeout_seconds
     if (idle > 0) this.idle.set(s, s.lastUse + idle * 1000)
     else this.idle.delete(s)
