@@ -159,30 +159,29 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   // No child may find a secret in execd's /proc/<pid>/cmdline or environ (core/secrets.ts).
   scrubSecrets()
   let leaf = leafToSpawnInto()
+  const ipc = opts.ipc && {
+    ipc: (message: unknown) => opts.ipc!(message),
+    onDisconnect: opts.onDisconnect && (() => opts.onDisconnect!()),
+    serialization: opts.serialization ?? 'json',
+  }
   const spawnIn = (cwd: string | undefined, cgroup: number | undefined) =>
-    withChildOomScore(() => spawnNow(cwd, cgroup))
-  const spawnNow = (cwd: string | undefined, cgroup: number | undefined) =>
-    Bun.spawn(argv, {
-      cwd,
-      // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
-      cgroup,
-      env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
-      ...stdio,
-      terminal: opts.terminal,
-      uid: opts.uid,
-      gid: opts.gid,
-      argv0: opts.argv0,
-      ...(opts.ipc
-        ? {
-            ipc: (message: unknown) => opts.ipc!(message),
-            onDisconnect: opts.onDisconnect && (() => opts.onDisconnect!()),
-            serialization: opts.serialization ?? 'json',
-          }
-        : {}),
-      // setsid(): own session and process group, so signals to -pid reach every descendant
-      // that did not move itself elsewhere, and a terminal's signals never reach them.
-      detached: true,
-    })
+    withChildOomScore(() =>
+      Bun.spawn(argv, {
+        cwd,
+        // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
+        cgroup,
+        env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
+        ...stdio,
+        terminal: opts.terminal,
+        uid: opts.uid,
+        gid: opts.gid,
+        argv0: opts.argv0,
+        ...ipc,
+        // setsid(): own session and process group, so signals to -pid reach every descendant
+        // that did not move itself elsewhere, and a terminal's signals never reach them.
+        detached: true,
+      }),
+    )
   const spawn = (cwd: string | undefined) => {
     const into = leaf
     if (!into) return spawnIn(cwd, undefined)

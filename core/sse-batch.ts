@@ -3,6 +3,8 @@
  * the garbage a flood makes is collected at a pace set by the bytes sent.
  */
 import { copyBytes } from './byte-ring'
+import { OutputBytes, outputLineHead, outputLineTail } from './events'
+import { OutputFrames } from './output-frames'
 
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
@@ -104,6 +106,13 @@ export class FrameBatch {
   addFrames(source: Uint8Array, start: number, end: number): void {
     this.reserve(end - start)
     this.used += copyBytes.call(source, this.buf, this.used, start, end)
+  }
+
+  /** An output line kept as bytes, or a run of them framed already; returns the (last) id. */
+  addOutput(x: OutputBytes | OutputFrames): number {
+    if (x instanceof OutputFrames) this.addFrames(x.source, x.start, x.end)
+    else this.addLine(x.id, outputLineHead(x.type), x.source, x.start, x.end, outputLineTail(x.timestamp))
+    return x.id
   }
 
   /**

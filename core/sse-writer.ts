@@ -5,17 +5,7 @@
  * stream's awaited writes, a turn of the event loop every 256 KiB, and one way to end — done,
  * failed, client gone or shutdown. core/sse.ts makes responses of it.
  */
-import {
-  EncodedEvent,
-  encodeEvent,
-  errorEvent,
-  lineJsonParts,
-  makeEvent,
-  OutputBytes,
-  outputLineHead,
-  outputLineTail,
-  type ExecEvent,
-} from './events'
+import { EncodedEvent, encodeEvent, errorEvent, lineJsonParts, makeEvent, OutputBytes, type ExecEvent } from './events'
 import { toExecdError } from './errors'
 import { TurnBudget } from './fair'
 import type { ReadyIterator } from './journal'
@@ -373,13 +363,9 @@ export class SseWriter<E> {
    * and an event that has its JSON as bytes around them.
    */
   private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
-    if (x instanceof OutputFrames) {
-      this.ids = x.id
-      return batch.addFrames(x.source, x.start, x.end)
-    }
-    if (x instanceof OutputBytes) {
-      this.ids = x.id
-      return batch.addLine(x.id, outputLineHead(x.type), x.source, x.start, x.end, outputLineTail(x.timestamp))
+    if (x instanceof OutputBytes || x instanceof OutputFrames) {
+      this.ids = batch.addOutput(x)
+      return
     }
     const event = isItem(x) ? x.event : x
     if (event instanceof EncodedEvent && !this.opts.encode) {
