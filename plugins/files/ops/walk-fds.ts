@@ -34,6 +34,8 @@ export class DirectoryFds {
   private readonly open: Frame[] = []
   /** Directories reopened after an eviction: what the unit tests bound (linear in the tree's depth). */
   reopened = 0
+  /** closeAll() ran: a descriptor opened after it is closed at once (see `hold`). */
+  private closed = false
 
   /** Takes ownership of `handle`, the directory `init` names. */
   async adopt(handle: FileHandle, init: FrameInit, parent?: Frame): Promise<Frame> {
@@ -75,8 +77,7 @@ export class DirectoryFds {
       await handle.close()
       throw replaced()
     }
-    await this.hold(frame, handle)
-    return handle.fd
+    return this.hold(frame, handle)
   }
 
   /**
@@ -115,13 +116,26 @@ export class DirectoryFds {
   }
 
   async closeAll(): Promise<void> {
+    this.closed = true
     for (const frame of this.open.splice(0)) {
       await frame.handle?.close()
       frame.handle = undefined
     }
   }
 
-  private async hold(frame: Frame, handle: FileHandle): Promise<void> {
+  /**
+   * `handle` becomes the frame's descriptor → its fd. Not when closeAll() ran while it was
+   * opened (an answer abandoned while its entries' directories were reopened), nor when another
+   * reopen of the same frame won: that descriptor was nobody's, and a FileHandle the collector
+   * finds open ends the process (Bun throws from its finalizer: execd exited under the fuzz).
+   */
+  private async hold(frame: Frame, handle: FileHandle): Promise<number> {
+    const held = this.closed || frame.handle === handle ? undefined : frame.handle
+    if (this.closed || held) {
+      await handle.close()
+      if (!held) throw Object.assign(new Error('the walk is closed'), { code: 'EBADF' })
+      return held.fd
+    }
     frame.handle = handle
     this.open.push(frame)
     while (this.open.length > MAX_OPEN) {
@@ -132,5 +146,6 @@ export class DirectoryFds {
       evicted!.handle = undefined
       await h?.close()
     }
+    return handle.fd
   }
 }
