@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, uploadOne, type Daemon } from './harness'
 
 let dir: string
 beforeAll(() => {
@@ -19,12 +19,9 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function upload(d: Daemon, path: string): Promise<{ status: number; message: string }> {
-  const form = new FormData()
-  form.append('metadata', new Blob([JSON.stringify({ path })]), 'metadata')
-  form.append('file', new Blob(['x']), 'x.txt')
-  const res = await d.fetch('/files/upload', { method: 'POST', body: form })
-  return { status: res.status, message: (await res.json()).message }
+const upload = async (d: Daemon, path: string) => {
+  const { status, message } = await uploadOne(d, path)
+  return { status, message: message ?? '' }
 }
 
 async function move(d: Daemon, dest: string): Promise<{ status: number; message: string }> {
@@ -120,12 +117,9 @@ describe.skipIf(!canDropPrivileges)('a directory this user cannot write (execd a
 
   // Before: 500 RUNTIME_ERROR, as for a failure of execd's own (the reference's answer).
   test('upload and move into a directory it may not write: 403 FORBIDDEN naming the path as written', async () => {
-    const form = new FormData()
-    form.append('metadata', new Blob([JSON.stringify({ path: join(ro, 'x.txt') })]), 'metadata')
-    form.append('file', new Blob(['x']), 'x.txt')
-    const up = await d.fetch('/files/upload', { method: 'POST', body: form })
-    const upBody = (await up.json()) as { code: string; message: string }
-    expect([up.status, upBody.code]).toEqual([403, 'FORBIDDEN'])
+    const up = await uploadOne(d, join(ro, 'x.txt'))
+    const upBody = { message: up.message ?? '' }
+    expect([up.status, up.code]).toEqual([403, 'FORBIDDEN'])
     expect(upBody.message).toStartWith('error accessing file: ')
     expect(upBody.message).toContain(`${ro}/x.txt`)
     expect(upBody.message).toEndWith('permission denied')

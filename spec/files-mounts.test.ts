@@ -13,7 +13,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson, startDaemon, uploadOne, type Daemon } from './harness'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-mounts-')))
 const mounted: string[] = []
@@ -179,12 +179,9 @@ describe.skipIf(!canMount)('a read-only filesystem', () => {
   test('an upload or a move into it is a 403 FORBIDDEN naming the path, nothing written', async () => {
     const ro = join(dir, 'read-only')
     expect(mount('-t', 'tmpfs', '-o', 'ro', 'tmpfs', ro)).toBe(true)
-    const form = new FormData()
-    form.append('metadata', new Blob([JSON.stringify({ path: join(ro, 'x.txt') })]), 'metadata')
-    form.append('file', new Blob(['x']), 'x.txt')
-    const up = await d.fetch('/files/upload', { method: 'POST', body: form })
-    const upBody = (await up.json()) as { code: string; message: string }
-    expect([up.status, upBody.code]).toEqual([403, 'FORBIDDEN'])
+    const up = await uploadOne(d, join(ro, 'x.txt'))
+    const upBody = { message: up.message ?? '' }
+    expect([up.status, up.code]).toEqual([403, 'FORBIDDEN'])
     expect(upBody.message).toContain(`${ro}/x.txt`)
     expect(upBody.message).toEndWith('read-only file system')
     const src = join(dir, 'to-move')

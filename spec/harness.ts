@@ -164,6 +164,16 @@ export const postJson = (d: Daemon, path: string, body: unknown, init: RequestIn
     headers: { 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
   })
 
+/** Uploads one small file to `path` (`POST /files/upload`) → the answer's status, and its error's code and message. */
+export async function uploadOne(d: Daemon, path: string): Promise<{ status: number; code?: string; message?: string }> {
+  const form = new FormData()
+  form.append('metadata', new Blob([JSON.stringify({ path })]), 'metadata')
+  form.append('file', new Blob(['x']), 'x.txt')
+  const res = await d.fetch('/files/upload', { method: 'POST', body: form })
+  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string }
+  return { status: res.status, code: body.code, message: body.message }
+}
+
 export interface CliRun {
   code: number | null
   stdout: string
