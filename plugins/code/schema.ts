@@ -12,7 +12,7 @@ export const CodeContextSchema = t.Object(
   {
     id: t.String(),
     language: t.String(),
-    cwd: t.Optional(t.String()),
+    cwd: t.Optional(t.String({ description: 'the cwd of the request, as written (present when one was given)' })),
   },
   { title: 'CodeContext' },
 )

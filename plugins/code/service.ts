@@ -82,7 +82,9 @@ export class CodeService {
   async createContext(language: string, cwd?: string): Promise<ContextInfo & { cwd?: string }> {
     if (!language) throw new ExecdError('INVALID_REQUEST_BODY', 'missing language')
     const ctx = await this.contexts.create(language, cwd)
-    return cwd ? { id: ctx.id, language: ctx.language, cwd: ctx.cwd } : info(ctx)
+    // The cwd as the client wrote it (the reference's echo): the expansion of its `$VAR`s is
+    // the daemon's environment, which no answer repeats (files' messages keep the same rule).
+    return cwd ? { id: ctx.id, language: ctx.language, cwd } : info(ctx)
   }
 
   listContexts(language?: string): ContextInfo[] {

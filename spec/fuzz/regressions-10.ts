@@ -148,16 +148,29 @@ export async function hugeOwner(w: World): Promise<Finding[]> {
   return out
 }
 
-/** 10.17: `$VAR` in a path never echoes the daemon's environment. */
+/**
+ * 10.17: `$VAR` in a path never echoes the daemon's environment; nor does a context's cwd,
+ * whose answer repeats the cwd as written (it gave the expansion until seed 34001 found it).
+ */
 export async function envEcho(w: World): Promise<Finding[]> {
-  const a = await request(w, 'GET', '/files/info?path=x$FUZZ_MARK')
-  if (!a.text.includes(w.marker)) return []
-  return [
-    {
+  const out: Finding[] = []
+  const info = await request(w, 'GET', '/files/info?path=x$FUZZ_MARK')
+  if (info.text.includes(w.marker))
+    out.push({
       kind: 'env-leak',
       op: 'GET /files/info',
-      detail: `${a.status} ${a.text.slice(0, 160)}`,
+      detail: `${info.status} ${info.text.slice(0, 160)}`,
       example: 'path=x$FUZZ_MARK',
-    },
-  ]
+    })
+  const made = await request(w, 'POST', '/code/context', '{"language":"bash","cwd":"./ctx$FUZZ_MARK"}')
+  if (made.text.includes(w.marker))
+    out.push({
+      kind: 'env-leak',
+      op: 'POST /code/context',
+      detail: `${made.status} ${made.text.slice(0, 160)}`,
+      example: 'cwd ./ctx$FUZZ_MARK',
+    })
+  const id = made.status === 200 ? (JSON.parse(made.text) as { id: string }).id : undefined
+  if (id) await request(w, 'DELETE', `/code/contexts/${id}`)
+  return out
 }
