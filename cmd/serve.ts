@@ -100,6 +100,30 @@ async function withLoopLagProbe<F extends (req: Request, server: Bun.Server<unkn
   return ((req, server) => (probe.request(req), fetch(req, server))) as F
 }
 
+/**
+ * Tells whether a request other than `GET /ping` (what a readiness probe asks) has come since
+ * listening, until `settled()`: the settle's `Bun.shrink()` throws away all compiled code, so
+ * a daemon put to work at once compiled its request path twice (a command or cell every few ms
+ * from the first `/ping` on: ~110 of ~145 hot functions compiled again after the shrink, 1 s
+ * in; bench/README.md, round 16). After `settled()` a request costs one test of a boolean.
+ */
+function watchEarlyWork<F extends (req: Request, server: Bun.Server<unknown>) => unknown>(fetch: F) {
+  let watching = true
+  let worked = false
+  const watched = ((req, server) => {
+    if (watching && !worked && !(req.method === 'GET' && req.url.endsWith('/ping'))) worked = true
+    return fetch(req, server)
+  }) as F
+  return {
+    fetch: watched,
+    /** Stops watching; whether work came meanwhile. */
+    settled(): boolean {
+      watching = false
+      return worked
+    },
+  }
+}
+
 /** Runs `fn` once the event loop has polled for I/O at least once (see the call below). */
 const afterFirstPoll = (fn: () => void) => setImmediate(() => setImmediate(fn))
 
@@ -155,7 +179,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     loadAll,
     close,
   } = await createApp({ plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log }, { lazy: true })
-  const fetch = await withLoopLagProbe(answer)
+  const early = watchEarlyWork(await withLoopLagProbe(answer))
+  const fetch = early.fetch
   let server: ReturnType<typeof Bun.serve>
   try {
     server = listen()
@@ -241,6 +266,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
       .then(
         () =>
           setTimeout(() => {
+            // A daemon already at work keeps what it compiled for that work (see watchEarlyWork).
+            if (early.settled()) return
             Bun.gc(true)
             Bun.shrink()
           }, SETTLED_MS).unref(),
