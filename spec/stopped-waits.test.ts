@@ -8,7 +8,7 @@
  */
 import { expect, test } from 'bun:test'
 import type { Socket } from 'bun'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
 import { PtyClient } from './pty-client'
 
 /** A raw POST of `body` to `route`, cut in two around `between` (run with the first half sent). */
@@ -93,18 +93,22 @@ test('--body-timeout: a JSON body whose client sent the rest while execd was sto
   }
 }, 60_000)
 
-test('--pty-retain: an exited terminal is still there to reattach after a stop longer than its retention', async () => {
-  const d = await startDaemon({ args: ['--pty-retain', '5000'] })
+test('--pty-retain, --command-retention-age: an exited terminal and a finished command outlive a stop longer than their retention', async () => {
+  const d = await startDaemon({ args: ['--pty-retain', '5000', '--command-retention-age', '5'] })
   try {
     const id = (await (await postJson(d, '/pty', {})).json()).session_id as string
     const c = await PtyClient.connect(d, id)
     c.stdin('echo marker-$((1+2)); exit 3\n')
     await c.until('close', () => c.closed !== null)
-    // Longer than the retention and than the sweep's 30 s period: the sweep is due on resume,
-    // and is let run before the reattach. Before the fix it forgot the terminal (a 404).
+    const command = (await readSse(await postJson(d, '/command', { command: 'echo kept' })))[0]?.data.text as string
+    // Longer than the retentions and than their sweeps' 30 s period: the sweeps are due on
+    // resume, and are let run before the client comes back. Before the fix they forgot both
+    // (404s).
     await stopped(d, 33_000)
     await Bun.sleep(1_000)
     expect((await d.fetch(`/pty/${id}`)).status).toBe(200)
+    expect((await d.fetch(`/command/status/${command}`)).status).toBe(200)
+    expect(await (await d.fetch(`/command/${command}/logs`)).text()).toBe('kept\n')
     const again = await PtyClient.connect(d, id, 'since=0')
     await again.until('close', () => again.closed !== null)
     const replay = again.frames[0]
