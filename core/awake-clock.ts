@@ -16,7 +16,7 @@
  * synchronous read of a hung file) is taken for stopped too: such a stall stretches limits.
  */
 import { runnableMs } from './sched-clock'
-import { setLongTimeout, type LongTimer } from './timers'
+import { MAX_TIMER_MS, setLongTimeout, type LongTimer } from './timers'
 
 const PERIOD_MS = 1000
 
@@ -118,7 +118,7 @@ export function awakeNow(): number {
 }
 
 /** ms taken off so far as time execd did not run (for tests and logs). */
-export const skippedMs = (): number => theClock().skippedMs
+export const skippedMs = (): number => made?.skippedMs ?? 0
 
 /**
  * The clock is looked at every `ms` until the returned call: a watchdog of a short period (the
@@ -135,13 +135,27 @@ export function awakeLookEvery(ms: number): () => void {
 
 /** `fn` once `ms` have passed on the awake clock: a stop of execd meanwhile does not count. */
 export function setAwakeTimeout(fn: () => void, ms: number): LongTimer {
+  if (!(ms <= MAX_TIMER_MS)) return setLongAwakeTimeout(fn, ms)
+  const start = awakeNow()
+  // Its first read after a stop finds the stop: what is left is then waited for again. One
+  // plain timer otherwise, as within() has: this guards every JSON body.
+  const due = () => {
+    const rest = ms - (awakeNow() - start)
+    if (rest > 0) timer = setTimeout(due, rest)
+    else fn()
+  }
+  let timer = setTimeout(due, ms)
+  return { clear: () => clearTimeout(timer) }
+}
+
+/** setAwakeTimeout past setTimeout's range (core/timers.ts's setLongTimeout). */
+function setLongAwakeTimeout(fn: () => void, ms: number): LongTimer {
   const start = awakeNow()
   let timer: LongTimer | undefined
   let cleared = false
   const arm = (left: number) => {
     timer = setLongTimeout(() => {
       if (cleared) return
-      // Its first read after a stop finds the stop: what is left is then re-armed.
       const rest = ms - (awakeNow() - start)
       if (rest > 0) arm(rest)
       else fn()
@@ -156,7 +170,7 @@ export function setAwakeTimeout(fn: () => void, ms: number): LongTimer {
   }
 }
 
-/** `promise`, or 'timeout' after `ms` on the awake clock (timers.ts's `within`). */
+/** `promise`, or 'timeout' after `ms` on the awake clock (core/timers.ts's `within`). */
 export function withinAwake<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   return new Promise<T | 'timeout'>((resolve, reject) => {
     const timer = setAwakeTimeout(() => resolve('timeout'), ms)
