@@ -1,9 +1,9 @@
 /**
  * A clock of the time execd was running: monotonic ms that a stop of execd (SIGSTOP, a frozen
- * cgroup as `docker pause` makes) does not advance. Every deadline about a peer's wait counts on
- * it (docs/stops.md lists them): the wall clock and CLOCK_MONOTONIC both go on while a process
- * is stopped, and a context idle 20 s was closed, an upload keeping its rate a 408, the moment
- * execd resumed from a stop, their clients having had no chance to act.
+ * cgroup as `docker pause` makes) does not advance. The deadlines about a client's wait count on
+ * it (docs/stops.md lists which, and which stay real time): the wall clock and CLOCK_MONOTONIC
+ * both go on while a process is stopped, and a context idle 20 s was closed, an upload keeping
+ * its rate a 408, the moment execd resumed from a stop, their clients having had no chance to act.
  *
  * A ticker looks at the clock every period (1 s, or less while a reader asks for less: the
  * upload watchdog), so between two looks no more than a period passes while execd runs. A gap
