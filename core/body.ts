@@ -5,8 +5,8 @@
  * level: 10,000 levels were a 500 "Maximum call stack size exceeded" or 600 MiB), and exactly
  * one JSON value. A route then gets text that its own parser cannot choke on.
  */
+import { setAwakeTimeout, withinAwake } from './awake-clock'
 import { ExecdError, PREFIX } from './errors'
-import { within } from './timers'
 
 export const MAX_JSON_DEPTH = 64
 
@@ -20,7 +20,10 @@ export const MAX_JSON_VALUES = 100_000
 
 export interface BodyLimits {
   maxBytes: number
-  /** ms the whole body may take to arrive; 0 = no limit. */
+  /**
+   * ms the whole body may take to arrive, on the awake clock (a stop of execd is no wait for the
+   * client: core/awake-clock.ts); 0 = no limit.
+   */
   timeoutMs: number
 }
 
@@ -126,11 +129,11 @@ export function readRequestJson(request: Request, limits: BodyLimits): Promise<s
     return readJsonText(request.body, limits)
   if (length > limits.maxBytes) return Promise.reject(tooLarge(limits))
   // Two promises in all (the read, within's), and a third for the check: three async layers
-  // around them made six on every warm cell. within() waits on a body that fails after the
+  // around them made six on every warm cell. withinAwake() waits on a body that fails after the
   // race is lost (the connection closed), so its failure is never unhandled.
   const body = request.arrayBuffer()
   if (limits.timeoutMs <= 0) return body.then(checkedText)
-  return within(body, limits.timeoutMs).then(bytes => {
+  return withinAwake(body, limits.timeoutMs).then(bytes => {
     if (bytes === 'timeout') throw notInTime(limits.timeoutMs)
     return checkedText(bytes)
   })
@@ -181,7 +184,7 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
   // A pending read ends (done) when the reader is cancelled: the loop below then sees `late`.
   const timer =
     limits.timeoutMs > 0
-      ? setTimeout(() => {
+      ? setAwakeTimeout(() => {
           late = true
           void reader.cancel().catch(() => {})
         }, limits.timeoutMs)
@@ -207,7 +210,7 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
     void reader.cancel().catch(() => {})
     throw late ? notInTime(limits.timeoutMs) : err
   } finally {
-    clearTimeout(timer)
+    timer?.clear()
   }
 }
 

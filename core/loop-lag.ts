@@ -12,27 +12,14 @@
  * or in epoll when the loop was free. The requests begun last name the suspects; their query is
  * cut (it never holds the token: that is a header).
  */
-import { appendFileSync, readFileSync } from 'node:fs'
+import { appendFileSync } from 'node:fs'
+import { schedClock } from './sched-clock'
 
 const PERIOD_MS = 10
 const STALL_MS = 50
 const RECENT = 12
 
-interface Clock {
-  run: number
-  wait: number
-}
-
-const schedstat = `/proc/self/task/${process.pid}/schedstat`
-
-function clock(): Clock {
-  try {
-    const [run = 0, wait = 0] = readFileSync(schedstat, 'latin1').split(' ').map(Number)
-    return { run: run / 1e6, wait: wait / 1e6 }
-  } catch {
-    return { run: 0, wait: 0 }
-  }
-}
+const clock = () => schedClock() ?? { run: 0, wait: 0 }
 
 export interface LoopLagProbe {
   /** Notes a request as it comes in (method and path, the query cut short). */

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { AwakeClock } from './awake-clock'
 import { MinRate } from './min-rate'
 
 /** A rule of 100 bytes/s over 10 s (1,000 bytes per window) on a clock the test moves. */
@@ -75,29 +76,52 @@ describe('MinRate', () => {
     expect((r as unknown as { samples: unknown[] }).samples.length).toBeLessThanOrEqual(70)
   })
   test("the watchdog's looks do not count a stop of execd as waiting; a client that stopped still trips", () => {
-    const { r, pending, more } = rule()
+    // The rule on an awake clock whose monotonic and scheduler clocks the test moves: during a
+    // stop the first goes on, the second (the time execd's thread wanted to run) does not.
+    let t = 0
+    let ran = 0
+    const clock = new AwakeClock({ mono: () => t, runnable: () => ran })
+    const r = new MinRate({ bytesPerSecond: 100, windowMs: 10_000 }, () => clock.now())
     const every = r.checkEveryMs
+    clock.lookEvery(every)
+    /** `ms` pass with execd running (idle: waiting for the client). */
+    const more = (ms: number) => {
+      t += ms
+      clock.tick()
+    }
     // Sending steadily: a read pending, the client's bytes taken at each look.
-    pending(0)
+    r.begin()
     for (let i = 0; i < 8; i++) {
       more(every)
-      expect(r.check()).toBe(false)
+      expect(r.broken()).toBe(false)
       r.end(1_000)
-      pending(0)
+      r.begin()
     }
     // execd stopped for 3 windows: its next look comes that late; the bytes sent meanwhile wait
     // in the kernel until after it.
-    more(30_000)
-    expect(r.broken()).toBe(true)
-    expect(r.check()).toBe(false)
+    t += 30_000
+    expect(r.broken()).toBe(false)
     r.end(3_000)
-    pending(0)
+    r.begin()
     // The client gone quiet, with execd running: a window later it trips as before.
     let tripped = false
     for (let i = 0; i < 17 && !tripped; i++) {
       more(every)
-      tripped = r.check()
+      tripped = r.broken()
     }
     expect(tripped).toBe(true)
+  })
+
+  test("a look held late by execd's own work (its thread busy) is waiting as before", () => {
+    let t = 0
+    let ran = 0
+    const clock = new AwakeClock({ mono: () => t, runnable: () => ran })
+    const r = new MinRate({ bytesPerSecond: 100, windowMs: 10_000 }, () => clock.now())
+    clock.lookEvery(r.checkEveryMs)
+    r.begin()
+    // A 12 s stretch of execd's own CPU work while the client sent nothing: not a stop.
+    t += 12_000
+    ran += 12_000
+    expect(r.broken()).toBe(true)
   })
 })

@@ -11,6 +11,7 @@
  * client (a phone on a bad link) stalls for a while and then catches up; only a body that stays
  * below the rate for a whole window trips.
  */
+import { awakeLookEvery, awakeNow } from './awake-clock'
 import { ExecdError } from './errors'
 
 export interface MinRateLimits {
@@ -34,12 +35,11 @@ export class MinRate {
   private samples: [number, number][] = [[0, 0]]
   private readonly need: number
   private readonly slot: number
-  /** When the watchdog last looked (`check`). */
-  private lastCheck: number | undefined
 
   constructor(
     readonly limits: MinRateLimits,
-    private readonly now: () => number = () => performance.now(),
+    // Time execd ran: a stop of execd is no wait for the client (core/awake-clock.ts).
+    private readonly now: () => number = awakeNow,
   ) {
     this.need = (limits.bytesPerSecond * limits.windowMs) / 1000
     this.slot = limits.windowMs / SLOTS
@@ -52,7 +52,6 @@ export class MinRate {
   /** A read from the client begins. */
   begin(): void {
     this.readingSince = this.now()
-    this.lastCheck ??= this.readingSince
   }
 
   /** That read ended with `bytes` (0 at the end of the body). */
@@ -76,32 +75,16 @@ export class MinRate {
 
   /**
    * Whether the rule is broken now: the bytes of the last window of waiting (a read pending
-   * counts as waiting) are fewer than it needs.
+   * counts as waiting) are fewer than it needs. Waiting is on the awake clock: while execd is
+   * stopped (SIGSTOP, `docker pause`) the client goes on sending into the kernel's buffers, read
+   * only after the watchdog's next look (timers run before the poll for I/O); an upload keeping
+   * 20 KB/s through a 10 s stop of execd was a 408 the moment execd was resumed (a 5 s window).
    */
   broken(): boolean {
     if (!this.enabled) return false
     const waited = this.waited + (this.readingSince === undefined ? 0 : this.now() - this.readingSince)
     // The window ending now began after the first sample that keeps it above the floor.
     return waited >= this.samples[0]![0] + this.limits.windowMs
-  }
-
-  /**
-   * The watchdog's look: `broken()`, once what execd itself did not run is taken off the
-   * waiting. A look that comes more than a period late found execd stopped (SIGSTOP, a frozen
-   * cgroup: `docker pause`) or its event loop held, while the client went on sending into the
-   * kernel's buffers: that time is no wait for the client, and what it sent meanwhile is read
-   * only after this look (timers run before the poll for I/O). An upload keeping 20 KB/s through
-   * a 10 s stop of execd was a 408 the moment execd was resumed (a 5 s window).
-   */
-  check(): boolean {
-    const now = this.now()
-    const late = this.lastCheck === undefined ? 0 : now - this.lastCheck - this.checkEveryMs
-    this.lastCheck = now
-    if (late > this.checkEveryMs && this.readingSince !== undefined) {
-      this.readingSince = Math.min(now, this.readingSince + late)
-      return false
-    }
-    return this.broken()
   }
 
   /** ms between checks of `broken` for this rule. */
@@ -126,6 +109,7 @@ export class MinRate {
 export class PacedReader<T extends { byteLength: number }> {
   private timer: ReturnType<typeof setInterval> | undefined
   private late = false
+  private lookEnds: (() => void) | undefined
 
   constructor(
     private readonly reader: ReadableStreamDefaultReader<T>,
@@ -136,8 +120,12 @@ export class PacedReader<T extends { byteLength: number }> {
     const rule = this.rule
     if (!rule?.enabled) return this.reader.read()
     if (this.late) throw rule.error()
+    // The awake clock is looked at as often as the watchdog looks: it finds a stop of execd to
+    // within the watchdog's period, where its own 1 s ticker would leave a second of the stop
+    // counted, a window of 1 s.
+    this.lookEnds ??= awakeLookEvery(rule.checkEveryMs)
     this.timer ??= setInterval(() => {
-      if (!rule.check()) return
+      if (!rule.broken()) return
       this.late = true
       this.stop()
       void this.reader.cancel().catch(() => {})
@@ -160,5 +148,7 @@ export class PacedReader<T extends { byteLength: number }> {
   stop(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
+    this.lookEnds?.()
+    this.lookEnds = undefined
   }
 }

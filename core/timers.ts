@@ -5,7 +5,7 @@
  * Long delays are chained in steps that fit; Infinity (or anything past Number.MAX_SAFE_INTEGER)
  * never fires.
  */
-const MAX_TIMER_MS = 2 ** 31 - 1
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface LongTimer {
   clear(): void

@@ -20,6 +20,7 @@ function finished(store: CommandStore, id: string, finishedAt: number, bytes = 1
     background: false,
     startedAt: new Date(finishedAt),
     finishedAt: running ? undefined : new Date(finishedAt),
+    finishedAwake: running ? undefined : finishedAt,
     running,
     logPath: store.logPathFor(id),
     logBytes: bytes,

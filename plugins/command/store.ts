@@ -10,6 +10,7 @@ import type { ExecEvent } from '../../core/events'
 import type { Journal } from '../../core/journal'
 import type { OwnedProcess } from '../../core/process'
 import { OwnedTempDir } from '../../core/temp-dir'
+import { awakeNow } from '../../core/awake-clock'
 
 export interface CommandRecord {
   id: string
@@ -17,6 +18,11 @@ export interface CommandRecord {
   background: boolean
   startedAt: Date
   finishedAt?: Date
+  /**
+   * When it finished on the awake clock, for `--command-retention-age`: a stop of execd is no
+   * time its client had to fetch it (core/awake-clock.ts). Stamped when the store learns of it.
+   */
+  finishedAwake?: number
   running: boolean
   exitCode?: number
   error?: string
@@ -112,9 +118,9 @@ export class CommandStore {
   }
 
   /** Applies the retention limits to finished commands, oldest first. */
-  prune(now = Date.now()): void {
+  prune(now = awakeNow()): void {
     for (const r of this.finished) {
-      const old = now - (r.finishedAt?.getTime() ?? now) > this.limits.ageMs
+      const old = now - (r.finishedAwake ?? now) > this.limits.ageMs
       // Those after it finished later: newer, and fewer and smaller once it is kept.
       if (!old && this.finished.size <= this.limits.count && this.finishedBytes <= this.limits.bytes) break
       this.remove(r)
@@ -144,6 +150,7 @@ export class CommandStore {
 
   private ended(r: CommandRecord): void {
     if (this.finished.has(r) || !this.records.has(r.id)) return
+    r.finishedAwake ??= awakeNow()
     this.finished.add(r)
     this.finishedBytes += r.logBytes
     if (!r.journal) return

@@ -3,6 +3,7 @@
  * pseudo-terminal or on pipes, whose output goes to a replay ring and to at most one
  * attached client. Knows nothing of WebSockets (socket.ts speaks the wire).
  */
+import { awakeNow } from '../../core/awake-clock'
 import { childEnv } from '../../core/child-env'
 import { type OwnedProcess, spawnOwned } from '../../core/process'
 import { signalGroup } from '../../core/process-groups'
@@ -38,8 +39,11 @@ const DRAIN_MS = 500
 export class PtySession {
   readonly ring = new ReplayRing()
   readonly createdAt = Date.now()
-  /** When the session last had a client or produced output (idle cleanup). */
-  lastActive = Date.now()
+  /**
+   * When the session last had a client or produced output (its retention), on the awake clock:
+   * a stop of execd is no time its client had to come back (core/awake-clock.ts).
+   */
+  lastActive = awakeNow()
   /** Told of every activity (attach, detach, output, exit): the store's idle expiry listens. */
   onActivity: () => void = () => {}
   mode: PtyMode = 'pty'
@@ -235,7 +239,7 @@ export class PtySession {
   }
 
   private active(): void {
-    this.lastActive = Date.now()
+    this.lastActive = awakeNow()
     this.onActivity()
   }
 

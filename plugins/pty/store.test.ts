@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { awakeNow } from '../../core/awake-clock'
 import { ExecdError } from '../../core/errors'
 import { readFileSync, readdirSync } from 'node:fs'
 import type { ProcScanner } from '../../core/proc-scan'
@@ -62,8 +63,8 @@ describe('PtyStore', () => {
     exited.start('pipe')
     running.start('pipe')
     await until(() => exited.exitCode !== null)
-    expect(store.sweep(Date.now())).toBe(0)
-    expect(store.sweep(Date.now() + 120_000)).toBe(2)
+    expect(store.sweep(awakeNow())).toBe(0)
+    expect(store.sweep(awakeNow() + 120_000)).toBe(2)
     expect(() => store.get(exited.id)).toThrow()
     expect(() => store.get(fresh.id)).toThrow()
     expect(store.get(running.id)).toBe(running)

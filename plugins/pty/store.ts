@@ -4,6 +4,7 @@
  * `max` sessions exist at once; a running terminal with no client and no output for
  * `idleMs` is hung up; exited or never-connected ones without a client go after `retainMs`.
  */
+import { awakeNow } from '../../core/awake-clock'
 import { requirePiece } from '../../core/capabilities'
 import { ExecdError } from '../../core/errors'
 import { argumentProblem } from '../../core/exec-strings'
@@ -92,7 +93,7 @@ export class PtyStore {
    * Forgets sessions that have had no client for `retainMs` and run nothing: exited ones, and
    * ones created but never connected (abandoned).
    */
-  sweep(now = Date.now()): number {
+  sweep(now = awakeNow()): number {
     let removed = 0
     for (const [id, { session }] of this.entries) {
       if (session.running || session.attached) continue
