@@ -18,6 +18,8 @@ export interface MainProcess {
   pid: number
   /** The status execd exits with: the main process's code, or 128 + n when a signal ended it. */
   status: Promise<number>
+  /** Until its exit is known (its pid may be another process's after). */
+  running(): boolean
 }
 
 /**
@@ -36,9 +38,15 @@ export function startMain(argv: string[], log: Logger): MainProcess {
     // A shell's conventions: 127 for a command that is not there, 126 for one that cannot run.
     const code = (err as NodeJS.ErrnoException)?.code
     log.error('cannot start the main process', { command: argv[0], error: (err as Error)?.message ?? String(err) })
-    return { pid: 0, status: Promise.resolve(code === 'ENOENT' ? 127 : 126) }
+    return { pid: 0, status: Promise.resolve(code === 'ENOENT' ? 127 : 126), running: () => false }
   }
   log.info('main process started', { pid: proc.pid, command: argv[0] })
+  const running = () => proc.exitCode === null && proc.signalCode === null
+  // However execd ends (its shutdown's hard stop included), it never leaves the main process
+  // running: that one follows execd and had nobody left to follow.
+  process.on('exit', () => {
+    if (running()) proc.kill('SIGKILL')
+  })
   const status = proc.exited.then(code => {
     const signal = proc.signalCode
     const n = signal ? (constants.signals as Record<string, number>)[signal] : undefined
@@ -46,7 +54,7 @@ export function startMain(argv: string[], log: Logger): MainProcess {
     log.info('main process exited', signal ? { pid: proc.pid, signal, status } : { pid: proc.pid, status })
     return status
   })
-  return { pid: proc.pid, status }
+  return { pid: proc.pid, status, running }
 }
 
 /**
@@ -60,6 +68,24 @@ export function forwardSignals(main: MainProcess, log: Logger): void {
       if (main.pid) process.kill(main.pid, as)
     } catch {} // already gone: its exit is on its way
   }, log)
+}
+
+/**
+ * Ends the main process when execd ends first (an error of its own): SIGTERM, as a container
+ * stop would send it, then SIGKILL after `graceMs`. Nothing when it has exited already.
+ */
+export async function endMain(main: MainProcess, graceMs: number): Promise<void> {
+  const exited = main.status.then(() => true)
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (main.running()) process.kill(main.pid, sig)
+    } catch {} // already gone
+  }
+  if (!main.running()) return
+  signal('SIGTERM')
+  const waited = await Promise.race([exited, new Promise<false>(r => setTimeout(r, graceMs, false))])
+  if (!waited) signal('SIGKILL')
+  await exited
 }
 
 /**

@@ -19,6 +19,7 @@ import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
 import { listenFailure } from './serve-listen'
 import { stopOnSignals } from './serve-signals'
+import { guardUncaught } from './serve-uncaught'
 
 /** When the start is over and the daemon may give back what starting used (below). */
 const SETTLED_MS = 1000
@@ -289,6 +290,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     closeAllStreams()
     await close()
     // Ownership that nothing asked for owns nothing.
+    // The main process follows execd only when execd chose to end (an error of its own):
+    // otherwise it has exited already, which is why execd is ending.
+    if (main) await (await import('./entrypoint')).endMain(main, settings.shutdownGrace)
     await (await ownership.asked())?.killAll('shutdown')
     if (main && process.pid === 1) await (await import('./entrypoint')).endLeftovers(settings.shutdownGrace)
     stopReaper()
@@ -300,6 +304,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     await server.stop(true)
     process.exit(status)
   }
+  guardUncaught(log, (reason, status) => void shutdown(reason, status), [
+    token ?? '',
+    ...secretSpecs.map(s => config.get(s.flag) ?? ''),
+  ])
   if (mainArgv.length === 0) {
     // SIGHUP reopens the log file when there is one (above); without, it stops execd.
     stopOnSignals(signal => void shutdown(signal), log, logFile ? ['SIGHUP'] : [])

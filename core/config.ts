@@ -53,7 +53,9 @@ export const boolOption = (flag: string, rest: Omit<Declared, 'flag'>) => ({ fla
 type Declarations = Record<string, Declaration>
 
 type ValueOf<D> = D extends { kind: 'int' }
-  ? number
+  ? D extends { default: number }
+    ? number
+    : number | undefined
   : D extends { kind: 'bool' }
     ? boolean
     : D extends { default: string }
@@ -83,7 +85,10 @@ export function optionSpecs(declarations: Declarations): OptionSpec[] {
 export function settingsOf<D extends Declarations>(config: Config, declarations: D): Settings<D> {
   const out: Record<string, unknown> = {}
   for (const [key, d] of Object.entries(declarations)) {
-    if (d.kind === 'int') out[key] = config.int(d.flag, d.default, d.max)
+    // An int without a default is the section's to work out when not given (unset or empty).
+    if (d.kind === 'int')
+      out[key] =
+        d.default === undefined && (config.get(d.flag) ?? '') === '' ? undefined : config.int(d.flag, d.default, d.max)
     else if (d.kind === 'bool') out[key] = config.bool(d.flag)
     else {
       const value = config.get(d.flag) ?? d.default

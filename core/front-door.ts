@@ -12,6 +12,7 @@ import { isDocsAsset } from './docs'
 import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
+import { badPercentRun } from './percent-utf8'
 import type { DirectRoute } from './plugin'
 
 /**
@@ -77,6 +78,16 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       // The URL parser resolves dot segments: route what the request now says.
       path = pathOf(request.url)
     }
+    // What the URL parser would decode into U+FFFD names another file than the one sent; the
+    // proxy's targets are the upstream's to judge.
+    const bad = url.includes('%') && !rawTarget(path, opts.rawPrefixes) ? badPercentRun(url) : undefined
+    if (bad)
+      return refuse(
+        new ExecdError(
+          'INVALID_REQUEST_BODY',
+          `invalid request target: ${bad} is not UTF-8 (the URL parser would make it U+FFFD, another name); send a path that is not UTF-8 as path_base64`,
+        ),
+      )
     const building = opts.ready?.(request.method, path)
     const admitted = request
     const answer = building
@@ -145,6 +156,12 @@ function mayHaveJson(request: Request, rawPrefixes: readonly string[], path: str
   // A loop, not some(): no closure per request.
   for (const prefix of rawPrefixes) if (path.startsWith(prefix)) return false
   return true
+}
+
+/** Under a raw prefix (the proxy): the request goes on as it came. */
+function rawTarget(path: string, rawPrefixes: readonly string[]): boolean {
+  for (const prefix of rawPrefixes) if (path.startsWith(prefix)) return true
+  return false
 }
 
 /** A Content-Type a body is read as JSON with when its route declares none: none, JSON, form, text. */

@@ -6,8 +6,8 @@ import { COMMAND_RUNNER } from './contract'
 import type { Commands, CommandSettings } from './ops'
 import { OPTIONS } from './options'
 
-/** The operations' settings from the typed options. */
-function commandSettings(config: Config): CommandSettings {
+/** The operations' settings from the typed options; the logs' total, if not given, is worked out at open. */
+function commandSettings(config: Config): Omit<CommandSettings, 'logTotalBytes'> & { logTotalBytes?: number } {
   const s = settingsOf(config, OPTIONS)
   return {
     logMaxBytes: s.logMaxBytes,
@@ -26,7 +26,9 @@ export const command: Section<Commands> = {
   check: config => void commandSettings(config),
   async open(ctx) {
     const { Commands } = await import('./ops')
-    const ops = new Commands(commandSettings(ctx.config))
+    const given = commandSettings(ctx.config)
+    const logTotalBytes = given.logTotalBytes ?? (await import('./log-total')).machineLogTotal(ctx.log)
+    const ops = new Commands({ ...given, logTotalBytes })
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
     hub.add(id => ops.interrupt(id))

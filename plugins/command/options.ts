@@ -27,8 +27,9 @@ export const OPTIONS = {
   }),
   logTotalBytes: intOption('command-log-total-bytes', {
     env: 'EXECD_COMMAND_LOG_TOTAL_BYTES',
-    description: "bytes of all running commands' logs together (their streams get all)",
-    default: 1024 * 1024 * 1024,
+    // No default here: it is worked out at open (log-total.ts), and the help says how.
+    description:
+      "bytes of all running commands' logs together (their streams get all); default 1 GiB, or a quarter of the memory limit when TMPDIR is a tmpfs in a memory cgroup",
   }),
   interruptGrace: intOption('command-interrupt-grace', {
     env: 'EXECD_COMMAND_INTERRUPT_GRACE_MS',
