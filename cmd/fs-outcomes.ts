@@ -1,7 +1,7 @@
 /** How `execd fs` ends when some of what was asked failed: what worked said, the rest named. */
 import { ExecdError } from '../core/errors'
 import type { FileInfo, FsOps } from './fs-ops'
-import { plainMessage } from './errors'
+import { plainMessage, TreeInTheWay } from './errors'
 
 /**
  * Every path's stat that can be had, and the failure naming the others: one request for all as
@@ -35,10 +35,11 @@ export async function statEach(
 /**
  * `fs mkdir` where a file is in the way: the files section answers it as a 400 (the wire's
  * status), which the CLI read as a usage error (exit 2); nothing typed is wrong, the tree is in
- * the way, so it exits 1 with the same words.
+ * the way, so it exits 1 with the same words — and `--json` with the wire's code, not
+ * RUNTIME_ERROR.
  */
 export function notDirectoryFails(err: unknown): never {
   if (err instanceof ExecdError && err.code === 'INVALID_REQUEST_BODY' && / not a directory$/.test(err.message))
-    throw new Error(plainMessage(err))
+    throw new TreeInTheWay(err.code, err.message)
   throw err
 }

@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
-import { UsageError, report } from './errors'
+import { TreeInTheWay, UsageError, report } from './errors'
 import { notDirectoryFails, statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
 import { describe } from './fs-print'
@@ -145,13 +145,16 @@ export const OPS: FsOp[] = [
     summary: 'delete empty directories; with -r, directories and everything in them',
     options: [['-r, --recursive', 'delete what the directories hold too']],
     async run(r) {
-      if (!r.flags.recursive) {
-        const infos = await r.fs.stat(r.args)
-        for (const path of r.args) {
-          if (infos[path]?.type !== 'directory') throw new Error(`${path}: not a directory`)
-          for await (const batch of r.fs.list(path, 1))
-            if (batch.length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
-        }
+      // Checked here: the wire's DELETE /directories removes a file too, and a tree whole. The
+      // codes (--json) are the wire's for a path of the wrong kind, as `fs ls` of a file says.
+      const infos = await r.fs.stat(r.args)
+      for (const path of r.args) {
+        if (infos[path]?.type !== 'directory')
+          throw new TreeInTheWay('INVALID_REQUEST_BODY', `${path}: not a directory`)
+        if (r.flags.recursive) continue
+        for await (const batch of r.fs.list(path, 1))
+          if (batch.length)
+            throw new TreeInTheWay('INVALID_REQUEST_BODY', `${path}: directory not empty (-r deletes it all)`)
       }
       await r.fs.removeDirectories(r.args)
       r.done(
