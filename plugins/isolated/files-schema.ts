@@ -10,6 +10,7 @@
  * documented as its coercion union.
  */
 import { t } from 'elysia'
+import { MissingQuery } from '../files/schema'
 import { VERBOSE_PATTERN, VERBOSE_WORDS } from '../files/contract'
 
 /** An integer ≥ 1 in decimal digits (leading zeros as the files section takes them). */
@@ -28,6 +29,7 @@ const manyPaths = (description: string) => t.Optional(t.Array(t.String(), { desc
 export const InfoQuery = t.Object({
   path: manyPaths('File path(s) to get info for (can be specified multiple times); with or instead of path_base64'),
   path_base64: manyBase64,
+  missing: MissingQuery,
 })
 
 export const DownloadQuery = t.Object({
