@@ -102,7 +102,7 @@ export const OPS: FsOp[] = [
     name: 'put',
     args: '<src> <dest>',
     summary: 'write a file atomically from a local file or stdin (-)',
-    options: [['-m, --mode <mode>', 'permissions in octal (644)'], ...OWNER_OPTIONS],
+    options: [['-m, --mode <mode>', 'permissions in octal (default 644)'], ...OWNER_OPTIONS],
     async run(r) {
       const [src, dest] = r.args as [string, string]
       const perm = permission(r.flags)
@@ -142,7 +142,7 @@ export const OPS: FsOp[] = [
   {
     name: 'rmdir',
     args: '<...path>',
-    summary: 'delete empty directories; with -r, directories and everything in them',
+    summary: 'delete empty directories; with -r, directories and everything in them (never a file)',
     options: [['-r, --recursive', 'delete what the directories hold too']],
     async run(r) {
       // Checked here: the wire's DELETE /directories removes a file too, and a tree whole. The
@@ -177,7 +177,7 @@ export const OPS: FsOp[] = [
     name: 'mkdir',
     args: '<...path>',
     summary: 'make directories and their parents',
-    options: [['-m, --mode <mode>', 'permissions in octal (755)'], ...OWNER_OPTIONS],
+    options: [['-m, --mode <mode>', 'permissions in octal (default 755)'], ...OWNER_OPTIONS],
     async run(r) {
       const perm = permission(r.flags)
       await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm]))).catch(notDirectoryFails)
