@@ -24,7 +24,12 @@ export class CellName {
    * Unchanged output is handed on as the same view (no copy).
    */
   pass(data: Uint8Array | undefined, ended: boolean): Uint8Array | undefined {
-    if (!data && !this.held.length) return undefined
+    if (!this.held.length) {
+      // Most output holds no byte that could begin the path (its first, `/`): handed on as it
+      // is, without a Buffer view made and searched (2-3 µs per 4 KiB chunk of a stderr flood).
+      if (!data?.length) return undefined
+      if (data.indexOf(this.prefix[0]!) < 0) return data
+    }
     const view = data ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : EMPTY
     let buf = this.held.length ? Buffer.concat([this.held, view]) : view
     this.held = EMPTY
