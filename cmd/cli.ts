@@ -65,7 +65,7 @@ function addOthers(cli: CAC): void {
     .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
 
   cli
-    .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, languages')
+    .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, the temp dir, languages')
     .option('--json', 'print JSON')
     .action(async o => (process.exitCode = await (await import('./doctor')).doctorCommand(o)))
 
@@ -84,11 +84,11 @@ function addOthers(cli: CAC): void {
   addOptions(
     cli
       .command('exec [language] [...code]', 'Run code in a language runtime, or a shell command with --shell')
-      .option('--shell <command>', 'run a shell command (bash -c) through the commands section')
+      .option('--shell <command>', 'run a shell command (bash -c) instead of code')
       .option('-f, --file <path>', 'read the code from a file ("-" for stdin)')
       .option('--cwd <dir>', 'working directory')
-      .option('--env <KEY=VALUE>', 'environment variable (repeatable)')
-      .option('--timeout <ms>', 'kill after this many milliseconds')
+      .option('--env <KEY=VALUE>', 'set an environment variable (repeatable; not with --url)')
+      .option('--timeout <ms>', 'stop after this many milliseconds (a cell is interrupted, a command killed)')
       .option('--json', 'print the event stream as JSON lines')
       .option('--list', 'list languages and whether each is available here')
       .option(URL_OPTION, URL_HELP)

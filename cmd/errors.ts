@@ -13,9 +13,16 @@ export const USAGE_EXIT = 2
 /** Something the person typed is wrong: exit 2, one line. */
 export class UsageError extends Error {}
 
+/**
+ * The tree is in the way (`mkdir` over a file, `rmdir` of a file): nothing typed is wrong, so it
+ * exits 1, while `--json` carries the code the wire answers for it (a 400's).
+ */
+export class TreeInTheWay extends ExecdError {}
+
 /** The exit code for a failure: 2 for a usage error or refused input, else 1. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'CACError') return USAGE_EXIT
+  if (err instanceof TreeInTheWay) return 1
   if (err instanceof ExecdError && err.status === statusOf('INVALID_REQUEST_BODY')) return USAGE_EXIT
   return 1
 }

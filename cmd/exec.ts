@@ -8,6 +8,7 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { errnoOf } from '../core/errors'
+import { BASH_STATE_LOST } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -85,16 +86,20 @@ export async function runCell(
   // A long timer: setTimeout took --timeout 3000000000 as 1 ms and interrupted the cell at once.
   const timer = timeout > 0 ? setLongTimeout(interrupt, timeout) : undefined
   let failed = false
+  let status: number | undefined
   let ended = false
   let images = 0
   try {
     for await (const event of events) {
-      if (event.type === 'error') failed = true
+      if (event.type === 'error') {
+        failed = true
+        status ??= cellExit(event)
+      }
       if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
       if (pipe.broken) break
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
-      else images += render(event, id, images)
+      else images += render(event, id, images, !interactive)
     }
   } finally {
     timer?.clear()
@@ -109,7 +114,23 @@ export async function runCell(
     process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
     return 1
   }
-  return failed || interrupted ? 1 : 0
+  if (interrupted) return 1
+  return failed ? (status ?? 1) : 0
+}
+
+/**
+ * A cell's own exit status is the verb's, as `bash -c` would exit: a shell's (`exit 3`: 3, a
+ * missing command: 127), and a program's that ended its interpreter (`System.exit(3)`,
+ * `os.Exit(3)`: their error says `exit status 3`). `exit 0` is no failure. Any other error: 1.
+ */
+function cellExit(event: ExecEvent): number | undefined {
+  const e = event.error
+  if (!e) return undefined
+  const status =
+    e.ename === 'CommandExecError'
+      ? /^(\d{1,3})$/.exec(e.evalue)?.[1]
+      : (/^exit status (\d{1,3})$/.exec(e.evalue) ?? /^exit status (\d{1,3})$/.exec(e.traceback[0] ?? ''))?.[1]
+  return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
 }
 
 async function listLanguages(client: CodeClient, json: boolean): Promise<number> {
@@ -162,8 +183,11 @@ async function codeFrom(source: AsyncIterable<Uint8Array> & { destroy(): void },
   return new TextDecoder().decode(Buffer.concat(parts))
 }
 
-/** Prints one event for people; returns how many image files it wrote. */
-export function render(event: ExecEvent, executionId: string, imagesSoFar: number): number {
+/**
+ * Prints one event for people; returns how many image files it wrote. `oneShot`: the context is
+ * closed after this cell, so what a death means for later cells is left unsaid.
+ */
+export function render(event: ExecEvent, executionId: string, imagesSoFar: number, oneShot = false): number {
   switch (event.type) {
     case 'stdout':
       process.stdout.write(event.text ?? '')
@@ -176,12 +200,17 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       return 0
     case 'error': {
       const e = event.error!
-      const lines = [...e.traceback]
+      if (oneShot && cellExit(event) === 0) return 0
+      const lines = e.traceback.filter(l => !(oneShot && l === BASH_STATE_LOST))
       // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
       // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
-      // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it).
-      if (e.ename !== 'CommandExecError' && !lines.some(l => l.includes(e.evalue || e.ename)))
-        lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
+      // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it). Nor
+      // one whose line names the class already (Python's `SyntaxError: invalid syntax`, where
+      // the evalue adds the place: the error was said twice). Nor a death's: its lines are
+      // execd's words for it (`exit status 3`), the evalue the same at length.
+      const said = (l: string) => l.includes(e.evalue || e.ename) || l === e.ename || l.startsWith(`${e.ename}: `)
+      const own = e.ename === 'CommandExecError' || (e.ename === 'DeadKernelError' && lines.length > 0)
+      if (!own && !lines.some(said)) lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
       process.stderr.write(`${lines.join('\n')}\n`)
       return 0
     }

@@ -32,7 +32,8 @@ export interface ReadRequest {
 export interface FsOps {
   /** A directory's entries, a batch at a time as they are walked (or arrive). */
   list(path: string, depth: number): AsyncIterable<FileInfo[]>
-  stat(paths: string[]): Promise<Record<string, FileInfo>>
+  /** `omitMissing`: paths that do not exist are left out, not a 404 (one request for many). */
+  stat(paths: string[], opts?: { omitMissing?: boolean }): Promise<Record<string, FileInfo>>
   /** The download response: its body, and Content-Length for progress. */
   read(req: ReadRequest): Promise<Response>
   write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>): Promise<{ path: string; bytes: number }>
@@ -53,7 +54,7 @@ export async function localFs(config: Config): Promise<FsOps> {
   const { scope } = section.ops
   return {
     list: (path, depth) => listingBatches(scope, path, depth),
-    stat: paths => statFiles(scope, paths),
+    stat: (paths, opts) => statFiles(scope, paths, opts),
     read: req => downloadFile(scope, { ...req, copyMax: section.ops.downloadCopyMax }),
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
     remove: paths => deleteFiles(scope, paths),

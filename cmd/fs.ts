@@ -14,7 +14,7 @@ import { open } from 'node:fs/promises'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
-import { UsageError, report } from './errors'
+import { TreeInTheWay, UsageError, report } from './errors'
 import { notDirectoryFails, statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
 import { describe } from './fs-print'
@@ -102,7 +102,7 @@ export const OPS: FsOp[] = [
     name: 'put',
     args: '<src> <dest>',
     summary: 'write a file atomically from a local file or stdin (-)',
-    options: [['-m, --mode <mode>', 'permissions in octal (644)'], ...OWNER_OPTIONS],
+    options: [['-m, --mode <mode>', 'permissions in octal (default 644)'], ...OWNER_OPTIONS],
     async run(r) {
       const [src, dest] = r.args as [string, string]
       const perm = permission(r.flags)
@@ -142,16 +142,19 @@ export const OPS: FsOp[] = [
   {
     name: 'rmdir',
     args: '<...path>',
-    summary: 'delete empty directories; with -r, directories and everything in them',
+    summary: 'delete empty directories; with -r, directories and everything in them (never a file)',
     options: [['-r, --recursive', 'delete what the directories hold too']],
     async run(r) {
-      if (!r.flags.recursive) {
-        const infos = await r.fs.stat(r.args)
-        for (const path of r.args) {
-          if (infos[path]?.type !== 'directory') throw new Error(`${path}: not a directory`)
-          for await (const batch of r.fs.list(path, 1))
-            if (batch.length) throw new Error(`${path}: directory not empty (-r deletes it all)`)
-        }
+      // Checked here: the wire's DELETE /directories removes a file too, and a tree whole. The
+      // codes (--json) are the wire's for a path of the wrong kind, as `fs ls` of a file says.
+      const infos = await r.fs.stat(r.args)
+      for (const path of r.args) {
+        if (infos[path]?.type !== 'directory')
+          throw new TreeInTheWay('INVALID_REQUEST_BODY', `${path}: not a directory`)
+        if (r.flags.recursive) continue
+        for await (const batch of r.fs.list(path, 1))
+          if (batch.length)
+            throw new TreeInTheWay('INVALID_REQUEST_BODY', `${path}: directory not empty (-r deletes it all)`)
       }
       await r.fs.removeDirectories(r.args)
       r.done(
@@ -174,7 +177,7 @@ export const OPS: FsOp[] = [
     name: 'mkdir',
     args: '<...path>',
     summary: 'make directories and their parents',
-    options: [['-m, --mode <mode>', 'permissions in octal (755)'], ...OWNER_OPTIONS],
+    options: [['-m, --mode <mode>', 'permissions in octal (default 755)'], ...OWNER_OPTIONS],
     async run(r) {
       const perm = permission(r.flags)
       await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm]))).catch(notDirectoryFails)

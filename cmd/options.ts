@@ -13,7 +13,8 @@ export const allOptions: OptionSpec[] = [...SERVER_OPTIONS, ...each(sectionOptio
  * code and command sections it opens, and the Jupyter bridge's — the same a `serve` would use.
  */
 export const execOptions: OptionSpec[] = [
-  ...each(runtimeOptions),
+  // exec opens one context: no spare interpreter unless asked (exec.ts); its help said 1.
+  ...each(runtimeOptions).map(o => (o.flag === 'python-spare' ? { ...o, default: '0' } : o)),
   ...sectionOptions.command!,
   ...sectionOptions.code!,
   ...SERVER_OPTIONS.filter(s => s.flag.startsWith('jupyter-')),

@@ -312,7 +312,10 @@ export function remoteFs(remote: Remote): FsOps {
   return {
     list: (path, depth) =>
       remote.items('GET', '/directories/list', FileInfoSchema, { query: { path, depth: String(depth) } }),
-    stat: paths => remote.json('GET', '/files/info', FileInfoMapSchema, { query: { path: paths } }),
+    stat: (paths, opts) =>
+      remote.json('GET', '/files/info', FileInfoMapSchema, {
+        query: opts?.omitMissing ? { path: paths, missing: 'omit' } : { path: paths },
+      }),
     read: (req: ReadRequest) =>
       remote.call('GET', '/files/download', {
         query: { path: req.path, offset: req.offset, limit: req.limit },

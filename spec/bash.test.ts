@@ -44,6 +44,20 @@ describe('bash contexts through dist/execd', () => {
     const [error] = ofType(events, 'error')
     expect(error?.error).toMatchObject({ ename: 'CommandExecError', evalue: '7' })
   })
+
+  test("a cell's errors name bash and the cell's line, not execd's code file", async () => {
+    // Was `/tmp/…/execd-bash-<nonce>.sh: line 1: …`: the file a run is sourced from.
+    const id = await createContext(d, 'bash')
+    const events = await runCode(d, 'foo_missing\necho kept\nif then', { id })
+    const stderr = ofType(events, 'stderr')
+      .map(e => e.text)
+      .join('')
+    expect(stderr).toBe(
+      "bash: line 1: foo_missing: command not found\nbash: line 3: syntax error near unexpected token `then'\nbash: line 3: `if then'\n",
+    )
+    expect(stdoutText(events)).toBe('kept\n')
+    expect(ofType(events, 'error')[0]?.error).toMatchObject({ ename: 'CommandExecError', evalue: '2' })
+  })
 })
 
 describe('a bash cell that prints a marker built from its code file’s nonce ($BASH_SOURCE)', () => {

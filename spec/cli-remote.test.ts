@@ -86,6 +86,46 @@ describe('fs', () => {
     }
   })
 
+  test('stat of many paths, some missing: two requests however many, and the output of local mode', async () => {
+    // It asked again path by path: 1 + 40 requests for 40 paths. A daemon that does not know
+    // ?missing=omit (the reference) is still asked path by path, with the same output.
+    const paths: string[] = []
+    for (let i = 0; i < 40; i++) {
+      const path = join(there, `many-${i}`)
+      if (i % 4 !== 1) writeFileSync(path, 'x')
+      paths.push(path)
+    }
+    const asked: string[] = []
+    for (const knowsOmit of [true, false]) {
+      asked.length = 0
+      const proxy = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        fetch(req) {
+          const url = new URL(req.url)
+          asked.push(url.pathname)
+          if (!knowsOmit) url.searchParams.delete('missing')
+          return fetch(`${daemon.url}${url.pathname}${url.search}`, { headers: req.headers })
+        },
+      })
+      try {
+        const args = ['fs', 'stat', ...paths]
+        const r = await runCli([...args, '--url', `http://127.0.0.1:${proxy.port}`], {
+          cwd: here,
+          env: { EXECD_ACCESS_TOKEN: daemon.token },
+        })
+        const l = await local(args)
+        expect([knowsOmit, r]).toEqual([knowsOmit, l])
+        expect(r.code).toBe(1)
+        expect(r.stdout.match(/^path /gm)).toHaveLength(30)
+        expect(r.stderr).toContain(`${join(there, 'many-37')}: lstat`)
+        expect(asked.filter(p => p === '/files/info')).toHaveLength(knowsOmit ? 2 : 2 + 40)
+      } finally {
+        await proxy.stop(true)
+      }
+    }
+  })
+
   test('without the token: 401 as one line, exit 1', async () => {
     const r = await runCli(['fs', 'ls', '/', '--url', daemon.url], { cwd: here })
     expect(r.code).toBe(1)

@@ -175,3 +175,30 @@ describe('execd exec sql', () => {
     expect(bad.stderr).toContain('no such table: no_such_table')
   })
 })
+
+describe('execd exec: a failing cell says it once, and exits with its own status', () => {
+  test("a shell's exit is one line and its status, a missing command bash's words and 127", () => {
+    // `exit 3` printed 'exit status 3' and 'bash exited: the context state is lost', exit 1; an
+    // error named execd's code file (/tmp/execd-bash-<nonce>.sh: line 1: …).
+    expect(execd(['bash', 'exit 3'])).toEqual({ code: 3, stdout: '', stderr: 'exit status 3\n' })
+    expect(execd(['bash', 'echo hi; exit 0'])).toEqual({ code: 0, stdout: 'hi\n', stderr: '' })
+    expect(execd(['bash', 'foo_missing'])).toEqual({
+      code: 127,
+      stdout: '',
+      stderr: 'bash: line 1: foo_missing: command not found\nexit status 127\n',
+    })
+    expect(execd(['bash', 'false'])).toEqual({ code: 1, stdout: '', stderr: 'exit status 1\n' })
+  })
+
+  test.skipIf(pythonAvailable !== true)(
+    "a syntax error is the runtime's traceback, its last line not said again",
+    () => {
+      // The error's evalue adds the place ('invalid syntax (<cell-1>, line 1)'): execd printed it
+      // under the traceback's own `SyntaxError: invalid syntax`.
+      const r = execd(['python', 'def f(:'])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toEndWith('\nSyntaxError: invalid syntax\n')
+      expect(r.stderr.match(/SyntaxError/g)).toHaveLength(1)
+    },
+  )
+})

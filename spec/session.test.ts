@@ -235,6 +235,13 @@ describe('errors', () => {
     expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(404)
   })
 
+  test("a run's errors name bash and the run's line, not execd's code file", async () => {
+    const sid = await create()
+    const frames = await run(sid, { command: 'echo one\nfoo_missing' })
+    expect(out(frames, 'stderr')).toEqual(['bash: line 2: foo_missing: command not found'])
+    expect(last(frames)).toMatchObject({ type: 'error', error: { evalue: '127' } })
+  })
+
   test('POST /session with no body creates a session', async () => {
     const res = await d.fetch('/session', { method: 'POST' })
     expect(res.status).toBe(200)

@@ -11,6 +11,7 @@ import type { FileSink, Subprocess } from 'bun'
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { CellName } from './cell-name'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
@@ -59,6 +60,7 @@ export class LiveBash {
   private readonly proc: OwnedProcess
   private readonly nonce = randomHex(16)
   private readonly file: string
+  private readonly cellName: CellName
   private readonly dir: string | RemakeableDir
   private readonly stdin: FileSink
   private readonly output: OutputMux
@@ -81,6 +83,7 @@ export class LiveBash {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
     this.dir = opts.tmpDir ?? tmpdir()
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
+    this.cellName = new CellName(this.file)
     this.writeCode('')
     try {
       this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
@@ -311,7 +314,8 @@ export class LiveBash {
   private async next(scanners: Record<BashStream, MarkerScanner>): Promise<{ chunk: BashChunk } | { end: BashRunEnd }> {
     for (;;) {
       for (const stream of STREAMS) {
-        const out = scanners[stream].take()
+        const taken = scanners[stream].take()
+        const out = stream === 'stderr' ? this.cellName.pass(taken, scanners.stderr.found) : taken
         if (out) return { chunk: { stream, data: out } }
       }
       if (scanners.stdout.found && scanners.stderr.found) {

@@ -9,6 +9,7 @@ import type { BashRunEnd, LiveBash } from '../../core/live-bash'
 import { bunWaitsFor } from '../../core/reaper'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { deathWords, OomWatch } from '../../core/oom'
+import { BASH_STATE_LOST } from '../../core/exit-words'
 import { scrubSecrets } from '../../core/secrets'
 
 async function bashVersion(path: string): Promise<string> {
@@ -97,7 +98,7 @@ class BashContext implements RuntimeContext {
       const info = this.shell.exit
       const cause = info ? deathWords(info, await this.oom.outOfMemory(info)) : end.reason
       // Named like the other runtimes' deaths, so clients can tell it from a failing command.
-      return [errorEvent('DeadKernelError', cause, [cause, 'bash exited: the context state is lost'])]
+      return [errorEvent('DeadKernelError', cause, [cause, BASH_STATE_LOST])]
     }
     if (end.interrupted) return [errorEvent('CommandExecError', '130', ['signal: interrupt'])]
     if (end.code !== 0) return [errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])]

@@ -31,22 +31,29 @@ function envsFile(env: Env = process.env): Record<string, string> {
 }
 
 export interface UserEntry {
-  name: string
+  /** Absent for a uid with no passwd entry. */
+  name?: string
   uid: number
   /** Absent when the entry's group field is not a number. */
   gid?: number
   home: string
 }
 
-/** The /etc/passwd entry of `uid`, if any. */
-export function lookupUser(uid: number): UserEntry | undefined {
+/**
+ * The /etc/passwd entry of `uid`; for a uid with none, its own number as its group and `/` as
+ * its home (as `docker run --user N` gives HOME): the reference ran it with gid 0 (Go's zero
+ * credential) and execd's HOME, so an unprivileged uid got root's group and root's home.
+ */
+export function lookupUser(uid: number): UserEntry {
   const a = users().byId.get(uid)
-  return a && { name: a.name, uid, gid: a.gid, home: a.home ?? '/' }
+  return a ? { name: a.name, uid, gid: a.gid, home: a.home ?? '/' } : { uid, gid: uid, home: '/' }
 }
 
-/** The full environment of a command. */
+/** The full environment of a command; a user with no name has no USER or LOGNAME (not execd's). */
 export function commandEnv(requestEnvs: Record<string, string> = {}, user?: UserEntry): Record<string, string> {
   const env = childEnv(envsFile())
-  if (user) Object.assign(env, { HOME: user.home, USER: user.name, LOGNAME: user.name })
+  if (user) env.HOME = user.home
+  if (user?.name) Object.assign(env, { USER: user.name, LOGNAME: user.name })
+  else if (user) for (const name of ['USER', 'LOGNAME']) delete env[name]
   return Object.assign(env, requestEnvs)
 }

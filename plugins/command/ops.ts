@@ -212,7 +212,8 @@ function prepare(req: CommandRequest): Prepared {
   const env = commandEnv(req.envs ?? {}, user)
   // Expanded with the command's environment (execd's, the EXECD_ENVS file, the request's envs).
   const cwd = workingDir('command', req.cwd, env)
-  const gid = req.gid ?? (req.uid === undefined ? undefined : (user?.gid ?? 0))
+  // An entry whose group is no number (or none at all): the uid's own number, never root's 0.
+  const gid = req.gid ?? (user ? (user.gid ?? user.uid) : undefined)
   return { req, cwd, env, uid: req.uid, gid }
 }
 

@@ -79,6 +79,16 @@ describe('files routes', () => {
     expect(Object.keys(await res.json())).toEqual([join(dir, 'x,y'), join(dir, 'z')])
   })
 
+  test('?missing=omit leaves missing paths out (200) where the first is a 404; another value is a 400', async () => {
+    writeFileSync(join(dir, 'here'), '')
+    const paths = `path=${q(join(dir, 'gone-1'))}&path=${q(join(dir, 'here'))}&path=${q(join(dir, 'gone-2'))}`
+    expect((await call(`/files/info?${paths}`)).status).toBe(404)
+    const omitted = await call(`/files/info?${paths}&missing=omit`)
+    expect([omitted.status, Object.keys(await omitted.json())]).toEqual([200, [join(dir, 'here')]])
+    const other = await call(`/files/info?${paths}&missing=skip`)
+    expect([other.status, ((await other.json()) as { code: string }).code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+  })
+
   test('download: HEAD, range, unicode Content-Disposition', async () => {
     const f = join(dir, '测试文件.txt')
     writeFileSync(f, '0123456789')

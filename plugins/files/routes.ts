@@ -22,6 +22,7 @@ import {
   FileInfoListSchema,
   FileInfoMapSchema,
   MoveListSchema,
+  InfoQuery,
   PathsQuery,
   PermissionMapSchema,
   ReplaceCountsSchema,
@@ -158,11 +159,16 @@ export function filesRoutes({
   })
 
   return new Elysia({ name: 'api/files' })
-    .get('/files/info', async ({ request }) => json(await statFiles(scope, pathsOf(request))), {
-      query: PathsQuery,
-      response: { 200: FileInfoMapSchema, ...errorSchemas(PATH_ERRORS) },
-      detail: { tags: ['files'], summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
-    })
+    .get(
+      '/files/info',
+      async ({ request, query }) =>
+        json(await statFiles(scope, pathsOf(request), { omitMissing: query.missing === 'omit' })),
+      {
+        query: InfoQuery,
+        response: { 200: FileInfoMapSchema, ...errorSchemas(PATH_ERRORS) },
+        detail: { tags: ['files'], summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
+      },
+    )
     .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
       query: PathsQuery,
       detail: {

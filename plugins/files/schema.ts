@@ -94,6 +94,16 @@ export const PathsQuery = t.Object({
   ),
 })
 
+/** `GET /files/info`'s own: paths that do not exist left out, for a client asking about many. */
+export const MissingQuery = t.Optional(
+  t.Literal('omit', {
+    description:
+      "omit: a path that does not exist is left out of the answer, where the first one is a 404 (execd's own; one request for many paths)",
+  }),
+)
+
+export const InfoQuery = t.Object({ ...PathsQuery.properties, missing: MissingQuery })
+
 /** The multipart upload's documentation: a metadata part (its schema's `description` and more), then a file part. */
 export const uploadBodyDoc = (metadata: { description: string; format?: 'binary' }, file: string) => ({
   content: {

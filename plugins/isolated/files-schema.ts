@@ -28,6 +28,9 @@ const manyPaths = (description: string) => t.Optional(t.Array(t.String(), { desc
 export const InfoQuery = t.Object({
   path: manyPaths('File path(s) to get info for (can be specified multiple times); with or instead of path_base64'),
   path_base64: manyBase64,
+  missing: t.Optional(
+    t.Literal('omit', { description: 'omit: paths that do not exist are left out, as on /files/info' }),
+  ),
 })
 
 export const DownloadQuery = t.Object({

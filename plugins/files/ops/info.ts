@@ -2,12 +2,16 @@
 import { lstat } from 'node:fs/promises'
 import { isPseudoFile, pseudoLength } from '../pseudo'
 import { errnoOf, ExecdError, PREFIX } from '../../../core/errors'
-import { osMessage, fsError } from '../errors'
+import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope, RawPath } from '../paths'
 
 /** Keyed by the path as sent; one sent as bytes is keyed by its `\xHH` text and carries `path_base64`. */
-export async function statFiles(scope: PathScope, paths: readonly RawPath[]): Promise<Record<string, FileInfo>> {
+export async function statFiles(
+  scope: PathScope,
+  paths: readonly RawPath[],
+  opts: { omitMissing?: boolean } = {},
+): Promise<Record<string, FileInfo>> {
   for (const raw of paths) scope.normalise(raw)
   // No prototype: a file named __proto__ was assigned as the object's prototype and left out.
   const out: Record<string, FileInfo> = Object.create(null)
@@ -23,13 +27,15 @@ export async function statFiles(scope: PathScope, paths: readonly RawPath[]): Pr
       })
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') {
-        throw new ExecdError(
-          'FILE_NOT_FOUND',
-          `${PREFIX.notFound}file not found: ${raw}: ${osMessage(err, 'lstat', raw)}`,
-        )
+        if (opts.omitMissing) continue
+        throw missingPath(raw)
       }
       throw fsError(err, 'lstat', raw)
     }
   }
   return out
 }
+
+/** The 404 of a path that does not exist; the CLI names each missing one of many alike. */
+export const missingPath = (raw: RawPath): ExecdError =>
+  new ExecdError('FILE_NOT_FOUND', `${PREFIX.notFound}file not found: ${raw}: lstat ${raw}: no such file or directory`)
