@@ -9,7 +9,7 @@
 import fc from 'fast-check'
 import type { Violation } from './check'
 import { marker, orphans } from './leftovers'
-import { call, judge } from './stream'
+import { call, judge, judgeContext } from './stream'
 import type { World } from './world'
 
 /** `snake` is a language only the fuzz world's Jupyter server offers (ipykernel, world.ts). */
@@ -249,6 +249,8 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
   } catch {}
   if (created.status !== 200 || !id) return out
   const context = { id, language: lang }
+  // A DELETE /code/contexts of another case (all of a language, or all) may take this one away.
+  const since = w.clears
   const markers: string[] = []
   let alive = true
   try {
@@ -287,7 +289,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
               CELL_MS,
             )
             const stop = await del.done
-            out.push(...judge(stop, [200, 404]))
+            out.push(...judgeContext(w, since, stop, [200, 404]))
             interrupted = stop.status === 200
           }
         } else {
@@ -299,12 +301,12 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
             undefined,
             CELL_MS,
           )
-          out.push(...judge(await del.done, alive ? [200] : [404]))
+          out.push(...judgeContext(w, since, await del.done, alive ? [200] : [404]))
           alive = false
         }
       }
       const reply = await run.done
-      out.push(...judge(reply, cell.refused ? [400] : was ? [404] : [200]))
+      out.push(...judgeContext(w, since, reply, cell.refused ? [400] : was ? [404] : [200]))
       // A cell that never ends by itself and whose interrupt answered 200 has stopped: the
       // interrupt's answer waits for that, and the stream says so with an error.
       if (cell.endless && interrupted && reply.status === 200 && !reply.frames.some(f => f.type === 'error'))
@@ -312,7 +314,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
           kind: 'contract',
           detail: `${label}: the interrupt answered 200 and the cell ended without an error`,
         })
-      if (behind) out.push(...judge(await behind.done, was ? [404] : [200, 404]))
+      if (behind) out.push(...judgeContext(w, since, await behind.done, was ? [404] : [200, 404]))
       if (out.length) break
     }
   } finally {
@@ -325,7 +327,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
         undefined,
         CELL_MS,
       ).done
-      out.push(...judge(del, [200]))
+      out.push(...judgeContext(w, since, del, [200]))
     }
   }
   for (const m of markers) out.push(...(await orphans(`${lang} context deleted`, m)))
