@@ -71,9 +71,6 @@ export const REACH_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) => Pr
       code: `echo new > keep.txt; rm gone.txt; mkdir -p d/e; head -c ${c.kib * 1024} /dev/zero | tr '\\0' z > d/e/big; printf 'a\\nb\\n' > t.txt; ln -s keep.txt link`,
     }).done
     out.push(...judge(wrote, [200]))
-    const run = call(w, 'POST …/run (during the commit)', 'POST', `${path}/run`, {
-      code: `echo later > later.txt; sleep 0.0${c.delayMs % 10}; sleep ${m} & wait`,
-    })
     await after(c.delayMs % 50)
     const file = encodeURIComponent(join(ws, 'd/e/big'))
     const form = new FormData()
@@ -89,7 +86,12 @@ export const REACH_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) => Pr
       ...(c.n >= 3 ? [call(w, 'POST …/commit (a second)', 'POST', `${path}/commit`)] : []),
       ...(c.n === 4 ? [call(w, 'DELETE …/session (racing the commit)', 'DELETE', path)] : []),
     ]
-    // The run sleeps until the commit restarts its shell or the session goes: it is not awaited first.
+    // A run sent after the commit waits for it (one begun before would have the commit refused):
+    // it sleeps until the session goes, so it is awaited last.
+    await after(c.delayMs % 7)
+    const run = call(w, 'POST …/run (racing the commit)', 'POST', `${path}/run`, {
+      code: `echo later > later.txt; sleep ${m} & wait`,
+    })
     const [commit, diff, download, upload, ...rest] = await all(racing)
     out.push(...judge(commit!, [200, 400, 404]))
     out.push(...judge(diff!, [200, 404]))
