@@ -22,8 +22,9 @@ export interface Settings {
   /** Every request must be answered within this. */
   requestMs: number
   /**
-   * How often a racing sequence and a java/go context case come, against an operation's 4
-   * (races.ts, runtimes.ts); 0 leaves them out. Defaults: 10 and 2.
+   * How often a racing sequence and a runtime context case (java, go, sql, Jupyter) come,
+   * against an operation's 4 (races.ts, runtimes.ts); 0 leaves them out. Defaults: 10, and 1 per
+   * runtime served.
    */
   raceWeight?: number
   runtimeWeight?: number
@@ -52,7 +53,7 @@ export interface Campaign {
   byKind: Partial<Record<FailureKind, number>>
   /** Every case with when it ran (epoch ms), to name what was in flight during a slow /ping. */
   spans: CaseSpan[]
-  /** Scenarios run, by what they did: a race's name, a java/go step's language and action. */
+  /** Scenarios run, by what they did: a race's name, a runtime step's language and action. */
   scenarios: Record<string, number>
 }
 
