@@ -12,7 +12,7 @@ SOURCES  := $(shell find cmd core plugins -type f \( -name '*.ts' -o -name '*.py
 # libraries (matplotlib, pandas) even when another python3 comes first on PATH.
 export EXECD_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -v python3)
 
-.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz fuzz-cli clean release release-check
+.PHONY: all install build typecheck format format-check lint-openapi test unit runtimes spec serve bench fuzz fuzz-cli fuzz-model fuzz-coverage clean release release-check
 
 all: build
 
@@ -126,6 +126,20 @@ fuzz: build
 ## The CLI's fuzz (spec/fuzz/cli-main.ts): exec, fs and metrics, here and with --url; FUZZ_SECONDS (120).
 fuzz-cli: build
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $(BUN) run spec/fuzz/cli-main.ts
+
+## The model-based fuzz (spec/fuzz/model.ts): files, contexts, sessions, command logs checked step by step; FUZZ_SECONDS (120).
+fuzz-model: build
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $(BUN) run spec/fuzz/model-main.ts
+
+## Which lines of core/ and plugins/ the fuzz reaches: both fuzzes against execd from source under
+## coverage (spec/fuzz/covered), then the report, least reached first. FUZZ_SECONDS (300).
+fuzz-coverage: install
+	rm -rf coverage/fuzz
+	-FUZZ_BIN=$(CURDIR)/spec/fuzz/covered/execd-covered COVERAGE_DIR=$(CURDIR)/coverage/fuzz FUZZ_PING_MS=$${FUZZ_PING_MS:-5000} \
+	  FUZZ_SECONDS=$${FUZZ_SECONDS:-300} $(BUN) run spec/fuzz/main.ts
+	-FUZZ_BIN=$(CURDIR)/spec/fuzz/covered/execd-covered COVERAGE_DIR=$(CURDIR)/coverage/fuzz \
+	  FUZZ_SECONDS=$${FUZZ_MODEL_SECONDS:-60} $(BUN) run spec/fuzz/model-main.ts
+	$(BUN) run spec/fuzz/covered/report.ts coverage/fuzz
 
 clean:
 	rm -rf dist coverage bench/results

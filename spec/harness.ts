@@ -42,12 +42,14 @@ export async function startDaemon(
     bin?: string
   } = {},
 ): Promise<Daemon> {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run make build first`)
+  // FUZZ_BIN: a stand-in for the executable (spec/fuzz/covered/execd-covered, from source).
+  const bin = opts.bin ?? process.env.FUZZ_BIN ?? BIN
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
   const port = await freePort()
   const token = opts.token === null ? '' : (opts.token ?? `t-${crypto.randomUUID()}`)
   const args = [
     ...(opts.under ?? []),
-    opts.bin ?? BIN,
+    bin,
     'serve',
     '--port',
     String(port),

@@ -11,7 +11,16 @@ import type { RuntimeContext } from '../../core/plugin'
 import { setLongTimeout, type LongTimer } from '../../core/timers'
 import { KernelChannel } from './channel'
 import { CellTracker, executeRequest } from './messages'
-import type { JupyterServer } from './rest'
+import { JupyterHttpError, type JupyterServer } from './rest'
+
+/**
+ * A kernel that died is restarted by the server (its autorestart), and a DELETE sent while that
+ * restart runs is a 500 ("Unhandled error", jupyter-server 1.23): given up then, the restarted
+ * kernel ran on with no context to own it, one more per death (found by the fuzz: a cell that
+ * kills its kernel, then the context deleted). The restart takes about a second: tried again
+ * for up to ~6 s, then given up as before.
+ */
+const SHUTDOWN_RETRY_MS = [250, 500, 1000, 1500, 2500]
 
 interface KernelTimings {
   /** How long to wait for the missing half of idle + execute_reply before giving up. */
@@ -87,10 +96,15 @@ export class JupyterKernel implements RuntimeContext {
     if (this.closed) return
     this.closed = true
     this.channel?.close()
-    try {
-      await this.server.deleteKernel(this.kernelId)
-    } catch (e) {
-      this.log.warn('jupyter: could not shut the kernel down', { kernel: this.kernelId, err: String(e) })
+    for (const waitMs of [...SHUTDOWN_RETRY_MS, -1]) {
+      try {
+        return await this.server.deleteKernel(this.kernelId)
+      } catch (e) {
+        if (waitMs < 0 || !(e instanceof JupyterHttpError && e.status >= 500)) {
+          return this.log.warn('jupyter: could not shut the kernel down', { kernel: this.kernelId, err: String(e) })
+        }
+      }
+      await Bun.sleep(waitMs)
     }
   }
 

@@ -23,7 +23,7 @@ interface KernelModel {
 }
 
 /** Thrown when the server answers with a non-2xx status. */
-class JupyterHttpError extends Error {
+export class JupyterHttpError extends Error {
   constructor(
     readonly status: number,
     message: string,

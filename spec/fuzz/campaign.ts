@@ -22,8 +22,9 @@ export interface Settings {
   /** Every request must be answered within this. */
   requestMs: number
   /**
-   * How often a racing sequence and a java/go context case come, against an operation's 4
-   * (races.ts, runtimes.ts); 0 leaves them out. Defaults: 10 and 2.
+   * How often a racing sequence and a runtime context case (java, go, sql, Jupyter) come,
+   * against an operation's 4 (races.ts, runtimes.ts); 0 leaves them out. Defaults: 10, and 1 per
+   * runtime served.
    */
   raceWeight?: number
   runtimeWeight?: number
@@ -52,7 +53,7 @@ export interface Campaign {
   byKind: Partial<Record<FailureKind, number>>
   /** Every case with when it ran (epoch ms), to name what was in flight during a slow /ping. */
   spans: CaseSpan[]
-  /** Scenarios run, by what they did: a race's name, a java/go step's language and action. */
+  /** Scenarios run, by what they did: a race's name, a runtime step's language and action. */
   scenarios: Record<string, number>
 }
 
@@ -90,10 +91,10 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   const ops = operations(doc)
   const runtimes = await availableRuntimes(w)
   const raceWeight = s.raceWeight ?? 10
-  const runtimeWeight = runtimes.length ? (s.runtimeWeight ?? 2) : 0
+  const runtimeWeight = runtimes.length ? (s.runtimeWeight ?? runtimes.length) : 0
   // Every operation as HTTP (the WebSocket route too, without an upgrade), the WebSocket
   // itself about as often as three operations, racing sequences about as often as two and a
-  // half, a java or go context case as half of one.
+  // half, a runtime's context case (java, go, sql, Jupyter) as a quarter of one per language.
   const arb: fc.Arbitrary<Case> = fc.oneof(
     ...ops.map(op => ({ weight: 4, arbitrary: httpCase(op) as fc.Arbitrary<Case> })),
     { weight: 12, arbitrary: wsCase as fc.Arbitrary<Case> },
@@ -102,7 +103,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   )
   const scenarios: Record<string, number> = {}
   const reached = (key: string) => void (scenarios[key] = (scenarios[key] ?? 0) + 1)
-  // A JVM is ~1 s of CPU to start: one java or go case at a time, whatever the lanes.
+  // A JVM is ~1 s of CPU to start: one runtime case at a time, whatever the lanes.
   let runtimeBusy: Promise<unknown> = Promise.resolve()
   const started = Date.now()
   const crashesBefore = w.crashes.length
@@ -141,7 +142,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
         reached(`race ${c.race}`)
         v = await runRace(c, w)
       } else if (c.kind === 'runtime') {
-        // A java or go case is seconds long: none starts too near the end of the run.
+        // A runtime case is seconds long: none starts too near the end of the run.
         if (Date.now() > deadline - 8000) return []
         const turn = runtimeBusy.then(() => runRuntime(c, w))
         runtimeBusy = turn.catch(() => {})
@@ -229,11 +230,11 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
 const opOf = (c: Case): string =>
   c.kind === 'ws' ? WS_OP : c.kind === 'race' ? `race ${c.race}` : c.kind === 'runtime' ? `${c.language} context` : c.op
 
-/** The java and go runtimes this machine has (GET /code/languages): the others are not fuzzed. */
+/** The runtimes of runtimes.ts this daemon serves (GET /code/languages): the others are not fuzzed. */
 async function availableRuntimes(w: World): Promise<Language[]> {
   try {
     const list = (await (await w.daemon.fetch('/code/languages')).json()) as { language: string; available: boolean }[]
-    return (['java', 'go'] as Language[]).filter(l => list.some(x => x.language === l && x.available))
+    return (['java', 'go', 'sql', 'snake'] as Language[]).filter(l => list.some(x => x.language === l && x.available))
   } catch {
     return []
   }

@@ -129,8 +129,19 @@ export function errorShape(a: { status: number; headers: Headers; text: string }
 
 /** Lines of the daemon's stderr that mean something escaped its handlers. */
 export function stderrFailures(logs: string): string[] {
+  const failure = /uncaught|unhandled|panic|segmentation|Bun has crashed/i
+  // Of execd's own (JSON) lines only the message counts: one may quote another program's error
+  // (a Jupyter server's 500 "Unhandled error"), which is no crash of execd.
+  const message = (l: string) => {
+    if (!l.startsWith('{')) return l
+    try {
+      return String(JSON.parse(l).msg)
+    } catch {
+      return l
+    }
+  }
   return logs
     .split('\n')
-    .filter(l => /uncaught|unhandled|panic|segmentation|Bun has crashed/i.test(l))
+    .filter(l => failure.test(message(l)))
     .slice(0, 20)
 }

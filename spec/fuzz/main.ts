@@ -1,8 +1,9 @@
 /**
  * `make fuzz`: the long run. FUZZ_SECONDS (default 300), FUZZ_SEED, FUZZ_PING_MS (the /ping
  * bound, default 100), FUZZ_LANES (requests in flight, default 4; 1 pins an escape on its case),
- * FUZZ_RACE_WEIGHT / FUZZ_RUNTIME_WEIGHT (how often racing sequences and java/go context cases
- * come against an operation's 4; defaults 10 and 2). Prints the counts and every distinct failure; exits 1 on any.
+ * FUZZ_RACE_WEIGHT / FUZZ_RUNTIME_WEIGHT (how often racing sequences and runtime context cases
+ * come against an operation's 4; defaults 10 and 1 per runtime served: java, go, sql, Jupyter's snake);
+ * FUZZ_JUPYTER=0 starts no Jupyter server. Prints the counts and every distinct failure; exits 1 on any.
  */
 import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
@@ -18,7 +19,8 @@ const seed = seedFromEnv()
 console.log(`fuzz: seed ${seed}, ${seconds} s, /ping bound ${pingBound} ms`)
 
 const up = await upstreams()
-const world = await openWorld()
+// FUZZ_JUPYTER=0 leaves the Jupyter server out (its kernels are the bridge's cases).
+const world = await openWorld({ jupyter: process.env.FUZZ_JUPYTER !== '0' })
 let failed = false
 try {
   const regressions = await runRegressions(world)

@@ -5,7 +5,8 @@
  * while the file is replaced or truncated under it, a Range download while it is truncated, grown
  * or rewritten, clients that never read a large download, downloads while TMPDIR goes away or fills, a command's output
  * in bursts beside a flood, an isolated session deleted while it runs, a
- * terminal deleted while its WebSocket opens. Each answer is judged (stream.ts: answered within
+ * terminal deleted while its WebSocket opens, an overlay session's commit racing its diff, files
+ * and a delete, many clients resuming one command's events. Each answer is judged (stream.ts: answered within
  * its bound, no 5xx, JSON errors, a stream ends in a terminal event); then nothing the race
  * started may still run (leftovers.ts), no temp entry may be left, no child stays a zombie, and
  * a file raced over holds one whole version, never a mix or a half.
@@ -19,6 +20,7 @@ import { BOUNDS_RACES } from './races-bounds'
 import { FLOOD_RACES } from './races-floods'
 import { ISOLATED_PTY_RACES } from './races-isolated-pty'
 import { PROCESS_RACES } from './races-processes'
+import { REACH_RACES } from './races-reach'
 import type { World } from './world'
 
 export const RACES = [
@@ -50,6 +52,8 @@ export const RACES = [
   'download-past-copy-max-vs-change',
   'walks-aborted-midway',
   'js-fd3-vs-requests',
+  'isolated-overlay-commit',
+  'events-many-resumers',
 ] as const
 export type RaceName = (typeof RACES)[number]
 
@@ -111,6 +115,7 @@ const RUN = {
   ...DOWNLOAD_RACES,
   ...FLOOD_RACES,
   ...BOUNDS_RACES,
+  ...REACH_RACES,
 } as Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>>
 for (const name of RACES) if (!RUN[name]) throw new Error(`race ${name} has no sequence`)
 

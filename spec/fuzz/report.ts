@@ -25,7 +25,7 @@ export function summary(c: Campaign, ping: PingReport, extra: Finding[] = []): s
     `fuzz: ${c.cases} cases in ${c.seconds.toFixed(1)} s over ${c.covered.length}/${c.routes.length} routes` +
       ` (every OpenAPI operation; GET /pty/{id}/ws also as a WebSocket)`,
     `fuzz: /ping max latency ${ping.max.toFixed(1)} ms over ${ping.count} pings${ping.failures.length ? `; unanswered (a crashed daemon): ${ping.failures.length}${ping.failures.length >= 10 ? '+' : ''}, first: ${ping.failures[0]}` : ''}`,
-    `fuzz: scenarios reached (races by name, java/go steps by action): ${
+    `fuzz: scenarios reached (races by name, runtime steps by language and action): ${
       Object.entries(c.scenarios)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([k, n]) => `${k} ${n}`)

@@ -1,5 +1,5 @@
 /**
- * Java and Go contexts under hostile cells: code that exits or kills its interpreter, panics,
+ * Java, Go, SQL and Jupyter contexts under hostile cells: code that exits or kills its interpreter, panics,
  * floods, writes bytes JSON cannot hold, spawns a process, reads stdin, runs forever or ignores
  * an interrupt, and jshell's own commands; each cell left to finish, interrupted mid-cell,
  * queued behind another, or cut off by deleting its context, and cells sent after the context
@@ -9,10 +9,11 @@
 import fc from 'fast-check'
 import type { Violation } from './check'
 import { marker, orphans } from './leftovers'
-import { call, judge } from './stream'
+import { call, judge, judgeContext } from './stream'
 import type { World } from './world'
 
-export type Language = 'java' | 'go'
+/** `snake` is a language only the fuzz world's Jupyter server offers (ipykernel, world.ts). */
+export type Language = 'java' | 'go' | 'sql' | 'snake'
 
 interface Cell {
   code: (m: string) => string
@@ -117,9 +118,72 @@ const GO: Cell[] = [
   fixed('for {\n\tbreak\n}\nfor {'),
 ]
 
-export const CELLS: Record<Language, Cell[]> = { java: JAVA, go: GO }
+// SQLite in a child (plugins/sql/child.ts): results past --sql-max-rows, blobs, bytes JSON cannot
+// hold, dot-commands with bad targets, a transaction left open, a query that never ends.
+const SQL: Cell[] = [
+  fixed('CREATE TABLE t(x); INSERT INTO t VALUES (1), (2)'),
+  fixed('SELECT * FROM t'),
+  fixed("SELECT char(0) || 'nul', char(55296), x'fffe00', 1e999, -0.0, 9223372036854775807 + 1"),
+  fixed('SELECT randomblob(1 << 20)'),
+  fixed(
+    'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 30000) SELECT x, hex(randomblob(8)) FROM c',
+  ),
+  fixed('SELECT length(zeroblob(50000000))'),
+  fixed('SELECT * FROM pragma_function_list'),
+  fixed("SELECT 1; SELECT 'two'; SELECT"),
+  fixed("SELECT 'unterminated"),
+  fixed(';;;'),
+  fixed('BEGIN; INSERT INTO t VALUES (3)'),
+  fixed('ROLLBACK'),
+  fixed("ATTACH ':memory:' AS a2; CREATE TABLE a2.u(y); SELECT * FROM a2.u"),
+  fixed("SELECT load_extension('/nonexistent')"),
+  fixed('PRAGMA writable_schema = 1; SELECT * FROM sqlite_master'),
+  fixed('.tables'),
+  fixed('.open :memory:'),
+  fixed('.open /nonexistent/dir/x.db'),
+  fixed('.bogus command'),
+  fixed('.open'),
+  fixed('', { refused: true }),
+  fixed('  -- only a comment\n'),
+  fixed('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', { endless: true }),
+  fixed('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c', { endless: true }),
+]
+
+// Python through the Jupyter bridge (plugins/jupyter): the kernel killed or exiting mid-cell,
+// interrupts (also ignored ones), outputs large and many, display floods, input(), IPython magics.
+const SNAKE: Cell[] = [
+  fixed('x = 41'),
+  fixed('x + 1'),
+  fixed('import os\nos.kill(os.getpid(), 9)'),
+  fixed('import os\nos._exit(3)'),
+  fixed('exit()'),
+  fixed('raise KeyboardInterrupt'),
+  fixed('raise SystemExit(4)'),
+  fixed('1/0'),
+  fixed('print("x" * (1 << 22))'),
+  fixed('for i in range(20000): print(i)'),
+  fixed('import sys\nfor i in range(3000): sys.stderr.write("e%d\\n" % i); sys.stdout.write("o%d\\n" % i)'),
+  fixed('from IPython.display import display, HTML\nfor i in range(2000): display(HTML("<b>%d</b>" % i))'),
+  fixed('from IPython.display import JSON\nd = {}\nfor i in range(200): d = {"a": d}\nJSON(d)'),
+  fixed('print("\\udc80 lone \\x00 nul \\x1b[31m esc")'),
+  fixed('"\\udc80" + "\\x00"'),
+  fixed('input("who? ")'),
+  fixed('%%bash\necho from bash'),
+  fixed('%time 1 + 1'),
+  fixed('def f(:'),
+  fixed('', { refused: true }),
+  fixed('import os\nos.close(1); os.close(2); print("gone")'),
+  { code: m => `import subprocess\nsubprocess.Popen(["sleep", "${m}"])`, spawns: true },
+  fixed('import time\ntime.sleep(60)', { endless: true }),
+  fixed('while True: pass', { endless: true }),
+  fixed('import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)', { endless: true }),
+  fixed('while True: print("flood")', { endless: true }),
+  fixed('import time\nwhile True:\n    try: time.sleep(60)\n    except KeyboardInterrupt: pass', { endless: true }),
+]
+
+export const CELLS: Record<Language, Cell[]> = { java: JAVA, go: GO, sql: SQL, snake: SNAKE }
 /** What a cell queued behind another runs. */
-const QUICK: Record<Language, string> = { java: '1 + 1', go: '1 + 1' }
+const QUICK: Record<Language, string> = { java: '1 + 1', go: '1 + 1', sql: 'SELECT 1 + 1', snake: '1 + 1' }
 
 type Action = 'wait' | 'interrupt' | 'delete' | 'queue'
 export interface Step {
@@ -185,6 +249,8 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
   } catch {}
   if (created.status !== 200 || !id) return out
   const context = { id, language: lang }
+  // A DELETE /code/contexts of another case (all of a language, or all) may take this one away.
+  const since = w.clears
   const markers: string[] = []
   let alive = true
   try {
@@ -223,7 +289,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
               CELL_MS,
             )
             const stop = await del.done
-            out.push(...judge(stop, [200, 404]))
+            out.push(...judgeContext(w, since, stop, [200, 404]))
             interrupted = stop.status === 200
           }
         } else {
@@ -235,12 +301,12 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
             undefined,
             CELL_MS,
           )
-          out.push(...judge(await del.done, alive ? [200] : [404]))
+          out.push(...judgeContext(w, since, await del.done, alive ? [200] : [404]))
           alive = false
         }
       }
       const reply = await run.done
-      out.push(...judge(reply, cell.refused ? [400] : was ? [404] : [200]))
+      out.push(...judgeContext(w, since, reply, cell.refused ? [400] : was ? [404] : [200]))
       // A cell that never ends by itself and whose interrupt answered 200 has stopped: the
       // interrupt's answer waits for that, and the stream says so with an error.
       if (cell.endless && interrupted && reply.status === 200 && !reply.frames.some(f => f.type === 'error'))
@@ -248,7 +314,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
           kind: 'contract',
           detail: `${label}: the interrupt answered 200 and the cell ended without an error`,
         })
-      if (behind) out.push(...judge(await behind.done, was ? [404] : [200, 404]))
+      if (behind) out.push(...judgeContext(w, since, await behind.done, was ? [404] : [200, 404]))
       if (out.length) break
     }
   } finally {
@@ -261,7 +327,7 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
         undefined,
         CELL_MS,
       ).done
-      out.push(...judge(del, [200]))
+      out.push(...judgeContext(w, since, del, [200]))
     }
   }
   for (const m of markers) out.push(...(await orphans(`${lang} context deleted`, m)))

@@ -1,7 +1,7 @@
 /**
- * A tour for triage: every race N times (FUZZ_TOUR_N, default 3) and FUZZ_TOUR_RUNTIMES java/go
- * context cases, each printed with what it found, seeded by FUZZ_SEED; FUZZ_TOUR_ONLY narrows the
- * races to names holding it. `bun spec/fuzz/tour.ts` against dist/execd.
+ * A tour for triage: every race N times (FUZZ_TOUR_N, default 3) and FUZZ_TOUR_RUNTIMES context
+ * cases of FUZZ_TOUR_LANGUAGES (default java,go; snake is Jupyter's), each printed with what it
+ * found, seeded by FUZZ_SEED; FUZZ_TOUR_ONLY narrows the races to names holding it. `bun spec/fuzz/tour.ts` against dist/execd.
  */
 import fc from 'fast-check'
 import { RACES, raceCase, raceLabel, runRace } from './races'
@@ -14,7 +14,8 @@ const n = Number(process.env.FUZZ_TOUR_N ?? 3)
 const runtimes = Number(process.env.FUZZ_TOUR_RUNTIMES ?? 0)
 const only = process.env.FUZZ_TOUR_ONLY ?? ''
 console.log(`tour: seed ${seed}`)
-const w = await openWorld()
+const languages = (process.env.FUZZ_TOUR_LANGUAGES ?? 'java,go').split(',') as Language[]
+const w = await openWorld({ jupyter: languages.includes('snake') })
 let found = 0
 const show = (ms: number, label: string, v: unknown[]) => {
   found += v.length
@@ -32,7 +33,6 @@ try {
       const v = await runRace(c, w)
       show(performance.now() - t0, raceLabel(c), v)
     }
-  const languages: Language[] = ['java', 'go']
   for (const c of runtimes ? fc.sample(runtimeCase(languages), { numRuns: runtimes, seed }) : []) {
     const t0 = performance.now()
     const v = await runRuntime(c, w)

@@ -17,6 +17,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { jupyterMissing, startJupyter, type TestJupyter } from '../../plugins/jupyter/test-server'
 import { type Daemon, startDaemon } from '../harness'
 import type { Layout } from './paths'
 
@@ -134,7 +135,18 @@ export function escapes(before: Map<string, string>, after: Map<string, string>)
   return out
 }
 
-export async function openWorld(): Promise<World> {
+export interface WorldOptions {
+  /**
+   * Also a Jupyter server whose kernels the daemon bridges (`snake`, ipykernel underneath), when
+   * this machine has one: the runtime cases reach the bridge through it (runtimes.ts).
+   */
+  jupyter?: boolean
+}
+
+export async function openWorld(opts: WorldOptions = {}): Promise<World> {
+  const jupyter: TestJupyter | null =
+    opts.jupyter && !(await jupyterMissing()) ? await startJupyter({ snake: 'snake' }) : null
+  const bridge = jupyter ? ['--jupyter-host', jupyter.url, '--jupyter-token', jupyter.token] : []
   const base = mkdtempSync(join(tmpdir(), 'execd-fuzz-'))
   const tmp = mkdtempSync(join(tmpdir(), 'execd-fuzz-tmp-'))
   const layout: Layout = {
@@ -165,7 +177,7 @@ export async function openWorld(): Promise<World> {
   const started: Daemon[] = []
   const start = () =>
     startDaemon({
-      args: ['--root', layout.root, '--python-spare', '0', '--log-level', 'warn'],
+      args: ['--root', layout.root, '--python-spare', '0', '--log-level', 'warn', ...bridge],
       cwd: layout.cwd,
       // Every variable a hostile path may expand points inside the tree (paths.ts).
       env: { HOME: layout.home, PWD: layout.cwd, TMPDIR: tmp, FUZZ_OUT: layout.sentinel, FUZZ_MARK: marker },
@@ -230,6 +242,7 @@ export async function openWorld(): Promise<World> {
       if (daemon.proc.exitCode === null) await removeCreated(daemon, created)
       const code = daemon.proc.exitCode ?? (await daemon.stop())
       for (const d of started) if (d.proc.exitCode === null) await d.stop()
+      await jupyter?.stop()
       rmSync(base, { recursive: true, force: true })
       rmSync(tmp, { recursive: true, force: true })
       return code
