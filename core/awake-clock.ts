@@ -16,7 +16,7 @@
  * synchronous read of a hung file) is taken for stopped too: such a stall stretches limits.
  */
 import { runnableMs } from './sched-clock'
-import { MAX_TIMER_MS, setLongTimeout, type LongTimer } from './timers'
+import { MAX_TIMER_MS, setLongTimeout, withinTimer, type LongTimer } from './timers'
 
 const PERIOD_MS = 1000
 
@@ -171,18 +171,5 @@ function setLongAwakeTimeout(fn: () => void, ms: number): LongTimer {
 }
 
 /** `promise`, or 'timeout' after `ms` on the awake clock (core/timers.ts's `within`). */
-export function withinAwake<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  return new Promise<T | 'timeout'>((resolve, reject) => {
-    const timer = setAwakeTimeout(() => resolve('timeout'), ms)
-    promise.then(
-      value => {
-        timer.clear()
-        resolve(value)
-      },
-      err => {
-        timer.clear()
-        reject(err)
-      },
-    )
-  })
-}
+export const withinAwake = <T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> =>
+  withinTimer(promise, fire => setAwakeTimeout(fire, ms))

@@ -67,9 +67,12 @@ export function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout
  * 3000000000`, an interrupt grace) fired after 1 ms: every JSON body that did not arrive in one
  * piece was a 408 "not received within 3000000000 ms".
  */
-function withinLong<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+const withinLong = <T>(promise: Promise<T>, ms: number) => withinTimer(promise, fire => setLongTimeout(fire, ms))
+
+/** `promise`, or 'timeout' once the timer `start` sets fires; the timer cleared once it is decided. */
+export function withinTimer<T>(promise: Promise<T>, start: (fire: () => void) => { clear(): void }) {
   return new Promise<T | 'timeout'>((resolve, reject) => {
-    const timer = setLongTimeout(() => resolve('timeout'), ms)
+    const timer = start(() => resolve('timeout'))
     promise.then(
       value => {
         timer.clear()

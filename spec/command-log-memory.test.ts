@@ -4,37 +4,17 @@
  * then execd). There, the default total is a quarter of the limit; a value given stays as given.
  */
 import { expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { cgroupDirs } from '../core/cgroup-dirs'
+import { memoryCgroup } from './kit/memory-cgroup'
 import { postJson, readSse, startDaemon, waitFor } from './harness'
 
 const MiB = 1024 * 1024
 const LIMIT = 400 * MiB
 
-/** A memory cgroup limited to LIMIT under the test's own, or why not. */
-function memoryCgroup(): { dir: string; version: 1 | 2 } | string {
-  const self = readFileSync('/proc/self/cgroup', 'latin1')
-  for (const { version, dir: parent } of cgroupDirs(self, 'memory')) {
-    if (!existsSync(parent)) continue
-    if (version === 2 && !readFileSync(`${parent}/cgroup.subtree_control`, 'latin1').includes('memory')) continue
-    const dir = join(parent, `execd-spec-logmem-${process.pid}`)
-    try {
-      mkdirSync(dir)
-      writeFileSync(join(dir, version === 2 ? 'memory.max' : 'memory.limit_in_bytes'), String(LIMIT))
-      return { dir, version: version as 1 | 2 }
-    } catch (err) {
-      try {
-        rmdirSync(dir)
-      } catch {}
-      return `no writable memory cgroup: ${(err as Error).message}`
-    }
-  }
-  return 'no memory cgroup'
-}
-
 const tmpfs = '/dev/shm'
-const cgroup = process.getuid?.() === 0 && existsSync(tmpfs) ? memoryCgroup() : 'not root, or no /dev/shm'
+const cgroup =
+  process.getuid?.() === 0 && existsSync(tmpfs) ? memoryCgroup('logmem', LIMIT) : 'not root, or no /dev/shm'
 
 /** A background command writing `bytes` to stdout, run to its end: its status. */
 async function logged(given: string[], bytes: number) {

@@ -5,10 +5,10 @@
  * without its owner. Owned children now start with an oom_score_adj 500 above execd's own.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cgroupDirs } from '../core/cgroup-dirs'
+import { memoryCgroup } from './kit/memory-cgroup'
 import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
 import { PYTHON } from './python-env'
 
@@ -40,29 +40,7 @@ test("a command, its own children and an interpreter start 500 above execd's oom
   }
 })
 
-/** A memory cgroup of execd's own, or why not: made under the test's, which must be writable. */
-function memoryCgroup(): { dir: string; version: 1 | 2 } | string {
-  const self = readFileSync('/proc/self/cgroup', 'latin1')
-  for (const { version, dir: parent } of cgroupDirs(self, 'memory')) {
-    const limit = version === 2 ? 'memory.max' : 'memory.limit_in_bytes'
-    if (version === 2 && !readFileSync(`${parent}/cgroup.subtree_control`, 'latin1').includes('memory')) continue
-    if (!existsSync(parent)) continue
-    const dir = join(parent, `execd-spec-oom-${process.pid}`)
-    try {
-      mkdirSync(dir)
-      writeFileSync(join(dir, limit), String(300 << 20))
-      return { dir, version: version as 1 | 2 }
-    } catch (err) {
-      try {
-        rmdirSync(dir)
-      } catch {}
-      return `no writable memory cgroup: ${(err as Error).message}`
-    }
-  }
-  return 'no memory cgroup'
-}
-
-const cgroup = process.getuid?.() === 0 ? memoryCgroup() : 'not root'
+const cgroup = process.getuid?.() === 0 ? memoryCgroup('oom', 300 << 20) : 'not root'
 
 test.skipIf(typeof cgroup === 'string')(
   'in a 300 MiB memory cgroup, children smaller than execd are killed before it; execd serves on',
