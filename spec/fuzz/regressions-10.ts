@@ -1,5 +1,5 @@
 /** Issue 10's single-request findings as regression cases of the fuzz suite. */
-import { existsSync, lstatSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Finding } from './campaign'
 import { expectJsonError, expectStatus, field, framing, rawRequest, request } from './probe'
@@ -172,5 +172,9 @@ export async function envEcho(w: World): Promise<Finding[]> {
     })
   const id = made.status === 200 ? (JSON.parse(made.text) as { id: string }).id : undefined
   if (id) await request(w, 'DELETE', `/code/contexts/${id}`)
+  // The directory the cwd made is named by the expansion: a listing of the root after this would
+  // hold the marker (fuzz.test's campaign lists the root).
+  for (const base of [w.layout.root, w.layout.cwd])
+    rmSync(join(base, `ctx${w.marker}`), { recursive: true, force: true })
   return out
 }
