@@ -103,7 +103,7 @@ function found(c: HttpCase, a: Answer, marker: string): Violation[] {
       kind: 'escape',
       detail: `read beside the root: the answer holds the sentinel's text: ${a.text.slice(0, 160)}`,
     })
-  if (a.text.includes(marker) || (a.headers.get('content-disposition') ?? '').includes(marker))
+  if (echoes(a.text, marker) || (a.headers.get('content-disposition') ?? '').includes(marker))
     out.push({ kind: 'env-leak', detail: `the answer holds $FUZZ_MARK's value: ${a.text.slice(0, 200)}` })
   if (/\$bunfs|node_modules\/|<html|\bat .*\.ts:\d+/i.test(a.status >= 400 ? a.text : ''))
     out.push({ kind: 'internals-leak', detail: a.text.slice(0, 200) })
@@ -144,4 +144,30 @@ export function stderrFailures(logs: string): string[] {
     .split('\n')
     .filter(l => failure.test(message(l)))
     .slice(0, 20)
+}
+
+/**
+ * Whether the answer repeats the marker other than as the `path` of an entry on disk: a cwd or a
+ * files path `a$FUZZ_MARK` makes a name that is the expansion, asked for by a case, and a later
+ * listing of its directory rightly shows it (fuzz.test failed so, at random, on a listing).
+ */
+function echoes(text: string, marker: string): boolean {
+  if (!text.includes(marker)) return false
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    return true
+  }
+  const rest = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(rest)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([k]) => k !== 'path')
+              .map(([k, x]) => [k, rest(x)]),
+          )
+        : v
+  return JSON.stringify(rest(body)).includes(marker)
 }
