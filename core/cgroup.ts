@@ -33,6 +33,7 @@ import {
 } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { mountsOf } from './mountinfo'
 import { unifiedCgroupPath } from './cgroup-dirs'
 import { readSmall, readSmallAt } from './procfs'
 import { randomHex } from './random'
@@ -371,21 +372,14 @@ function ownCgroupDir(): string | undefined {
     return undefined
   }
   if (!own || own.endsWith(' (deleted)')) return undefined
-  for (const line of mounts.split('\n')) {
-    // id parent dev root mountpoint options [optional...] - fstype source superoptions
-    const [left = '', right] = line.split(' - ')
-    if (!right?.startsWith('cgroup2 ')) continue
-    const [, , , root, mountPoint, options] = left.split(' ')
-    if (root === undefined || mountPoint === undefined || !options?.split(',').includes('rw')) continue
+  for (const { root, point, options, fstype } of mountsOf(mounts)) {
+    if (fstype !== 'cgroup2' || !options.includes('rw')) continue
     const rel = root === '/' ? own : own.startsWith(`${root}/`) || own === root ? own.slice(root.length) : undefined
     if (rel === undefined) continue
-    return join(unescapeMount(mountPoint), rel)
+    return join(point, rel)
   }
   return undefined
 }
-
-/** mountinfo escapes spaces and the like as octal. */
-const unescapeMount = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)))
 
 function safeReaddir(dir: string, dirsOnly = false): string[] {
   try {

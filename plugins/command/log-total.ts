@@ -10,6 +10,7 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { cgroupDirs } from '../../core/cgroup-dirs'
 import type { Logger } from '../../core/log'
+import { mountsOf } from '../../core/mountinfo'
 
 /** The default where memory does not bound the logs (TMPDIR on a disk, or no memory limit). */
 export const LOG_TOTAL_DEFAULT = 1024 * 1024 * 1024
@@ -22,10 +23,6 @@ const UNLIMITED = 2 ** 60
 
 const MEMORY_FILESYSTEMS = new Set(['tmpfs', 'ramfs'])
 
-/** mountinfo escapes a space, tab, newline and backslash in a path as octal (`\040`). */
-const unescape = (path: string) =>
-  path.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)))
-
 /**
  * The type of the filesystem `path` (resolved, no symlinks) is on, from the text of
  * /proc/self/mountinfo: the deepest mount point above it; of mounts on the same point, the
@@ -33,14 +30,9 @@ const unescape = (path: string) =>
  */
 export function filesystemOf(path: string, mountinfo: string): string | undefined {
   let best: { point: string; type: string } | undefined
-  for (const line of mountinfo.split('\n')) {
-    const [left, right] = line.split(' - ')
-    const point = left?.split(' ')[4]
-    const type = right?.split(' ')[0]
-    if (point === undefined || !type) continue
-    const mount = unescape(point)
-    const under = mount === '/' || path === mount || path.startsWith(`${mount}/`)
-    if (under && (!best || mount.length >= best.point.length)) best = { point: mount, type }
+  for (const { point, fstype: type } of mountsOf(mountinfo)) {
+    const under = point === '/' || path === point || path.startsWith(`${point}/`)
+    if (under && (!best || point.length >= best.point.length)) best = { point, type }
   }
   return best?.type
 }
