@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { cgroupDirs, unifiedCgroupPath } from './cgroup-dirs'
+import { cgroupDirs, memoryLimitIn, unifiedCgroupPath } from './cgroup-dirs'
 
 const dirsOf = (...args: Parameters<typeof cgroupDirs>) => cgroupDirs(...args).map(d => `v${d.version} ${d.dir}`)
 
@@ -71,4 +71,15 @@ test('hybrid (v1 controllers and the unified hierarchy at /unified): both, in th
 
 test('lines not of the form N:controllers:/path are passed over; a path may hold colons', () => {
   expect(dirsOf('x:pids:/a\n8:pids:a\n8:pids\n:pids:/b\n8:pids:/c:d\n', 'pids')).toEqual(['v1 /sys/fs/cgroup/pids/c:d'])
+})
+
+test("a memory limit file's text: bytes, or none for max, v1's near-2^63 and junk", () => {
+  expect(['419430400\n', 'max\n', '9223372036854771712', '', 'x1', undefined].map(memoryLimitIn)).toEqual([
+    419430400,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ])
 })

@@ -56,3 +56,14 @@ export function cgroupDirs(selfCgroup: string, controller: Controller, opts: Cgr
 
 /** execd's own cgroup path in the unified (v2) hierarchy, as /proc/self/cgroup gives it. */
 export const unifiedCgroupPath = (selfCgroup: string): string | undefined => /^0::(\/.*)$/m.exec(selfCgroup)?.[1]
+
+/** v1 says "no limit" with a page-rounded number near 2^63. */
+const UNLIMITED = 2 ** 60
+
+/** A memory limit file's text (v2 `memory.max`, v1 `memory.limit_in_bytes`) → bytes, or undefined for none. */
+export function memoryLimitIn(raw: string | undefined): number | undefined {
+  const text = raw?.trim()
+  if (!text || !/^\d+$/.test(text)) return undefined
+  const limit = Number(text)
+  return limit > 0 && limit < UNLIMITED ? limit : undefined
+}

@@ -8,7 +8,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { cgroupDirs } from '../../core/cgroup-dirs'
+import { cgroupDirs, memoryLimitIn } from '../../core/cgroup-dirs'
 import type { Logger } from '../../core/log'
 import { mountsOf } from '../../core/mountinfo'
 
@@ -17,9 +17,6 @@ export const LOG_TOTAL_DEFAULT = 1024 * 1024 * 1024
 
 /** The share of the memory limit logs in memory may take: the rest is the commands', and execd's. */
 export const MEMORY_SHARE = 4
-
-/** v1 says "no limit" with a page-rounded number near 2^63. */
-const UNLIMITED = 2 ** 60
 
 const MEMORY_FILESYSTEMS = new Set(['tmpfs', 'ramfs'])
 
@@ -45,9 +42,8 @@ export function memoryLimitOf(
 ): number | undefined {
   let least: number | undefined
   for (const { version, dir } of cgroupDirs(selfCgroup, 'memory', { ancestors: true, root })) {
-    const raw = read(`${dir}/${version === 2 ? 'memory.max' : 'memory.limit_in_bytes'}`)?.trim()
-    const limit = raw && /^\d+$/.test(raw) ? Number(raw) : undefined
-    if (limit !== undefined && limit > 0 && limit < UNLIMITED && (least === undefined || limit < least)) least = limit
+    const limit = memoryLimitIn(read(`${dir}/${version === 2 ? 'memory.max' : 'memory.limit_in_bytes'}`))
+    if (limit !== undefined && (least === undefined || limit < least)) least = limit
   }
   return least
 }

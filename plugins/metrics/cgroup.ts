@@ -7,7 +7,7 @@
 import { readFileSync, existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { cgroupDirs, type Controller } from '../../core/cgroup-dirs'
+import { cgroupDirs, memoryLimitIn, type Controller } from '../../core/cgroup-dirs'
 import { limitReached } from '../../core/errors'
 
 export interface Reading {
@@ -33,8 +33,6 @@ const read = (path: string): string | undefined => {
     return undefined
   }
 }
-
-const UNLIMITED = 2 ** 60 // v1 reports "no limit" as a page-rounded 2^63-ish value
 
 interface CgroupPaths {
   version: 1 | 2
@@ -92,7 +90,7 @@ function readCgroupMemory(cg: CgroupPaths | undefined): { limit?: number; used?:
   const usageRaw = read(join(cg.memory, v2 ? 'memory.current' : 'memory.usage_in_bytes'))
   const stat = statMap(read(join(cg.memory, 'memory.stat')))
   const inactive = v2 ? stat.inactive_file : (stat.total_inactive_file ?? stat.inactive_file)
-  const limit = limitRaw && limitRaw !== 'max' && Number(limitRaw) < UNLIMITED ? Number(limitRaw) : undefined
+  const limit = memoryLimitIn(limitRaw)
   const used = usageRaw === undefined ? undefined : Math.max(0, Number(usageRaw) - (inactive ?? 0))
   return { limit, used }
 }
