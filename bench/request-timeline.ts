@@ -95,7 +95,11 @@ function summarize(trace: Trace, side: Side, into: Summary): void {
 }
 
 async function sides(): Promise<Side[]> {
-  const execd = await startExecd({ args: (process.env.BENCH_EXECD_ARGS ?? '').split(' ').filter(Boolean) })
+  // BENCH_EXECD_BIN: another build in execd's place (an instrumented one, say)
+  const execd = await startExecd({
+    bin: process.env.BENCH_EXECD_BIN || undefined,
+    args: (process.env.BENCH_EXECD_ARGS ?? '').split(' ').filter(Boolean),
+  })
   if (mode === 'command') {
     await requireCommands(execd)
     const server = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-server.ts')])
