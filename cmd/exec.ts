@@ -8,7 +8,8 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { errnoOf } from '../core/errors'
-import { statusOfExit } from '../core/exit-words'
+import { constants } from 'node:os'
+import { signalNamed } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -133,6 +134,19 @@ function cellExit(event: ExecEvent): number | undefined {
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
   return statusOfExit(e.traceback[0] ?? '') ?? statusOfExit(e.evalue)
+}
+
+/**
+ * The status a shell would give the exit core/exit-words told: `exit status 3` → 3,
+ * `signal: killed` (out of memory too) → 128 + 9. Anything else: undefined. Here, not in core:
+ * serve's start loads core/exit-words, and node:os is not loaded before it listens.
+ */
+function statusOfExit(words: string): number | undefined {
+  const code = /^exit status (\d{1,3})$/.exec(words)?.[1]
+  if (code !== undefined) return Number(code) <= 255 ? Number(code) : undefined
+  const word = /^signal: ([a-z0-9 ]+?)(?:: out of memory\b.*)?$/.exec(words)?.[1]
+  const n = word === undefined ? undefined : constants.signals[signalNamed(word) as keyof typeof constants.signals]
+  return n === undefined ? undefined : 128 + n
 }
 
 async function listLanguages(client: CodeClient, json: boolean): Promise<number> {
