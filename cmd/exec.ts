@@ -8,7 +8,8 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { errnoOf } from '../core/errors'
-import { BASH_STATE_LOST } from '../core/exit-words'
+import { constants } from 'node:os'
+import { signalNamed } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -120,17 +121,32 @@ export async function runCell(
 
 /**
  * A cell's own exit status is the verb's, as `bash -c` would exit: a shell's (`exit 3`: 3, a
- * missing command: 127), and a program's that ended its interpreter (`System.exit(3)`,
- * `os.Exit(3)`: their error says `exit status 3`). `exit 0` is no failure. Any other error: 1.
+ * missing command: 127), and an interpreter's death, whatever the language (`exit 3`,
+ * `os._exit(3)`, `process.exit(3)`, `System.exit(3)`, `os.Exit(3)`: 3; killed by a signal:
+ * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
+ * words. `exit 0` is no failure. Any other error: 1.
  */
 function cellExit(event: ExecEvent): number | undefined {
   const e = event.error
   if (!e) return undefined
-  const status =
-    e.ename === 'CommandExecError'
-      ? /^(\d{1,3})$/.exec(e.evalue)?.[1]
-      : (/^exit status (\d{1,3})$/.exec(e.evalue) ?? /^exit status (\d{1,3})$/.exec(e.traceback[0] ?? ''))?.[1]
-  return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
+  if (e.ename === 'CommandExecError') {
+    const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
+    return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
+  }
+  return statusOfExit(e.traceback[0] ?? '') ?? statusOfExit(e.evalue)
+}
+
+/**
+ * The status a shell would give the exit core/exit-words told: `exit status 3` → 3,
+ * `signal: killed` (out of memory too) → 128 + 9. Anything else: undefined. Here, not in core:
+ * serve's start loads core/exit-words, and node:os is not loaded before it listens.
+ */
+function statusOfExit(words: string): number | undefined {
+  const code = /^exit status (\d{1,3})$/.exec(words)?.[1]
+  if (code !== undefined) return Number(code) <= 255 ? Number(code) : undefined
+  const word = /^signal: ([a-z0-9 ]+?)(?:: out of memory\b.*)?$/.exec(words)?.[1]
+  const n = word === undefined ? undefined : constants.signals[signalNamed(word) as keyof typeof constants.signals]
+  return n === undefined ? undefined : 128 + n
 }
 
 async function listLanguages(client: CodeClient, json: boolean): Promise<number> {
@@ -201,7 +217,10 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
     case 'error': {
       const e = event.error!
       if (oneShot && cellExit(event) === 0) return 0
-      const lines = e.traceback.filter(l => !(oneShot && l === BASH_STATE_LOST))
+      // A death's first line is its exit's words; in a session the sentence saying the state is
+      // lost takes its place (a one-shot run's context goes with it: the words are the story).
+      const lines =
+        e.ename === 'DeadKernelError' && !oneShot && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
       // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
       // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
       // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it). Nor

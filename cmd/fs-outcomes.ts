@@ -8,8 +8,10 @@ import { plainMessage, TreeInTheWay } from './errors'
  * Every path's stat that can be had, and the failure naming the others: one request for all as
  * before, and when a path is missing one more that leaves the missing out (`?missing=omit`):
  * `fs stat a missing` printed nothing for `a`, and then asked path by path (a request per path
- * over --url). A daemon that does not know `missing` (the reference) is still asked path by
- * path. Other failures (a path refused as typed) end it as they did.
+ * over --url). When a path fails otherwise (denied, a symlink loop, a name too long: the daemon
+ * answers that path's own code even with `missing=omit`), and with a daemon that does not know
+ * `missing` (the reference), it asks path by path, so `fs stat` still prints every path there
+ * and names each failure, as stat(1) does.
  */
 export async function statEach(
   fs: FsOps,
@@ -18,32 +20,41 @@ export async function statEach(
   try {
     return { infos: await fs.stat(paths) }
   } catch (err) {
-    if (paths.length < 2 || !isMissing(err)) throw err
+    if (paths.length < 2 || !ofOnePath(err)) throw err
   }
   let infos: Record<string, FileInfo>
+  let errors: ExecdError[]
   try {
     infos = await fs.stat(paths, { omitMissing: true })
+    errors = paths.filter(p => !Object.hasOwn(infos, p)).map(missingPath)
   } catch (err) {
-    if (!isMissing(err)) throw err
-    infos = await pathByPath(fs, paths)
+    if (!ofOnePath(err)) throw err
+    ;({ infos, errors } = await pathByPath(fs, paths))
   }
-  const errors = paths.filter(p => !Object.hasOwn(infos, p)).map(missingPath)
   if (errors.length < 2) return { infos, failed: errors[0] }
-  return { infos, failed: new ExecdError('FILE_NOT_FOUND', errors.map(plainMessage).join('; ')) }
+  const [first] = errors as [ExecdError, ...ExecdError[]]
+  return { infos, failed: new ExecdError(first.code, errors.map(plainMessage).join('; ')) }
 }
 
-const isMissing = (err: unknown) => err instanceof ExecdError && err.code === 'FILE_NOT_FOUND'
+/** A failure one path can cause on its own; anything else (the daemon away, a 500) ends the verb. */
+const ofOnePath = (err: unknown): err is ExecdError =>
+  err instanceof ExecdError && ['FILE_NOT_FOUND', 'FORBIDDEN', 'INVALID_REQUEST_BODY'].includes(err.code)
 
-async function pathByPath(fs: FsOps, paths: string[]): Promise<Record<string, FileInfo>> {
+async function pathByPath(
+  fs: FsOps,
+  paths: string[],
+): Promise<{ infos: Record<string, FileInfo>; errors: ExecdError[] }> {
   const infos: Record<string, FileInfo> = Object.create(null)
+  const errors: ExecdError[] = []
   for (const path of paths) {
     try {
       Object.assign(infos, await fs.stat([path]))
     } catch (err) {
-      if (!isMissing(err)) throw err
+      if (!ofOnePath(err)) throw err
+      errors.push(err)
     }
   }
-  return infos
+  return { infos, errors }
 }
 
 /**

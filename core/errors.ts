@@ -52,6 +52,13 @@ export class ExecdError extends Error {
 
 export const statusOf = (code: ErrorCode): number => STATUS[code]
 
+/**
+ * Every code a `{code, message}` body can carry, in status order: the OpenAPI's `Error.code` and
+ * docs/contract.md's list are checked against it (spec/error-codes.test.ts). UNAUTHORIZED is the
+ * CLI's name for a 401, whose body is the reference's `{"error": …}`, never a code.
+ */
+export const WIRE_CODES = (Object.keys(STATUS) as ErrorCode[]).filter(code => code !== 'UNAUTHORIZED')
+
 export const badRequest = (message: string) => new ExecdError('INVALID_REQUEST_BODY', message)
 export const missingQuery = (name: string) => new ExecdError('MISSING_QUERY', `missing query parameter '${name}'`)
 

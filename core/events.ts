@@ -207,8 +207,12 @@ export function encodeEvent(e: ExecEvent): string {
   return JSON.stringify(out)
 }
 
-/** `{"type":"<type>"` of each event type, made once: a type JSON writes as it is. */
-const TYPE_HEADS: Record<string, string> = Object.create(null)
+/**
+ * `{"type":"<type>"` of each event type, made once: a type JSON writes as it is. A Map: an
+ * object's `[e.type]` speculated an interned key, and a type parsed from a driver's message is
+ * not one (`BadStringType`: flatJson compiled again).
+ */
+const TYPE_HEADS = new Map<string, string>()
 for (const type of [
   'init',
   'ping',
@@ -220,57 +224,80 @@ for (const type of [
   'error',
   'execution_complete',
 ] satisfies EventType[])
-  TYPE_HEADS[type] = `{"type":"${type}"`
+  TYPE_HEADS.set(type, `{"type":"${type}"`)
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
+/** The members `flatJson` reads by name; any other is an extra, after the timestamp. */
+const FLAT_NAMED = new Set(ORDER)
+
 /**
  * The JSON of a flat event — a text, a count, a time and extra string members at most: every
- * cell's and command's init, ping, execution_count and execution_complete — written in one pass
- * over its keys, the same bytes as the key-order walk below; undefined for any other event
- * (nested values, other value types, a key JSON would order first or drop), which takes the
- * walk. The walk's object, its two loops over ORDER and the stringify of the whole were a
- * tenth of a warm cell's main thread before the JIT had compiled them.
+ * cell's and command's init, ping, execution_count and execution_complete — the same bytes as
+ * the key-order walk below; undefined for any other event (nested values, other value types, a
+ * key JSON would order first or drop), which takes the walk. The walk's object, its two loops
+ * over ORDER and the stringify of the whole were a tenth of a warm cell's main thread before the
+ * JIT had compiled them. The named members are read by name, each at its own site: read as
+ * `e[key]` in one `for…in` over events of four shapes, one site saw strings, numbers and
+ * undefined, and JSC's optimised code was thrown away and compiled again 3 times per daemon
+ * (`BadType`, `BadStringType`; bench/jit-compiles.ts).
  */
 function flatJson(e: ExecEvent): string | undefined {
-  const head = typeof e.type === 'string' ? TYPE_HEADS[e.type] : undefined
+  const head = typeof e.type === 'string' ? TYPE_HEADS.get(e.type) : undefined
   const timestamp = e.timestamp
-  if (head === undefined || !isCount(timestamp)) return undefined
-  let text = ''
-  let count = ''
-  let time = ''
-  let extras = ''
-  for (const key in e) {
-    const v = e[key]
-    switch (key) {
-      case 'type':
-      case 'timestamp':
-        continue
-      case 'text':
-        if (typeof v === 'string' && v !== '') text = `,"text":${JSON.stringify(v)}`
-        else if (!isEmpty(v)) return undefined
-        continue
-      case 'execution_count':
-        if (isCount(v) && v !== 0) count = `,"execution_count":${v}`
-        else if (!isEmpty(v)) return undefined
-        continue
-      case 'execution_time':
-        if (isCount(v) && v !== 0) time = `,"execution_time":${v}`
-        else if (!isEmpty(v)) return undefined
-        continue
-      case 'results':
-      case 'error':
-        if (!isEmpty(v)) return undefined
-        continue
-      default:
-        // An object orders keys of digits first; `__proto__` is no member of one.
-        if (key === '__proto__' || !Object.hasOwn(e, key) || (key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57))
-          return undefined
-        if (typeof v === 'string' && v !== '') extras += `,${JSON.stringify(key)}:${JSON.stringify(v)}`
-        else if (!isEmpty(v)) return undefined
-    }
+  if (head === undefined || !isCount(timestamp) || !blank(e.results) || !blank(e.error)) return undefined
+  let out = head
+  // Each read only where the member is: a read of one that is absent in some shapes saw
+  // undefined too seldom for JSC's profile, which then took it for a string (`BadType`).
+  if ('text' in e) {
+    const text = e.text
+    if (typeof text === 'string') {
+      if (text.length !== 0) out += `,"text":${JSON.stringify(text)}`
+    } else if (!blank(text)) return undefined
   }
-  return `${head}${text}${count}${time},"timestamp":${timestamp}${extras}}`
+  if ('execution_count' in e) {
+    const count = e.execution_count
+    if (isCount(count)) {
+      if (count !== 0) out += `,"execution_count":${count}`
+    } else if (!blank(count)) return undefined
+  }
+  if ('execution_time' in e) {
+    const time = e.execution_time
+    if (isCount(time)) {
+      if (time !== 0) out += `,"execution_time":${time}`
+    } else if (!blank(time)) return undefined
+  }
+  out += `,"timestamp":${timestamp}`
+  for (const key in e) {
+    if (FLAT_NAMED.has(key)) continue
+    // An object orders keys of digits first; `__proto__` is no member of one.
+    if (key === '__proto__' || !Object.hasOwn(e, key) || (key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57))
+      return undefined
+    const v = e[key]
+    if (typeof v === 'string') {
+      if (v.length !== 0) out += `,${JSON.stringify(key)}:${JSON.stringify(v)}`
+    } else if (!blank(v)) return undefined
+  }
+  return `${out}}`
+}
+
+/**
+ * isEmpty, each comparison behind its type's test: flatJson's values are strings, numbers,
+ * objects and undefined at one site, and isEmpty's `v === ''` inlined there speculated on the
+ * types it had seen and exited (BadType), throwing the compiled flatJson away.
+ */
+function blank(v: unknown): boolean {
+  if (v === undefined || v === null) return true
+  switch (typeof v) {
+    case 'string':
+      return v.length === 0
+    case 'number':
+      return v === 0
+    case 'boolean':
+      return v === false
+    default:
+      return false
+  }
 }
 
 function isEmpty(v: unknown): boolean {

@@ -1,12 +1,6 @@
 /** How an exit is told: in the words of Go's os/exec, which the SDKs show and parse. */
 import type { ExitInfo } from './process'
 
-/**
- * The bash context's second traceback line when its shell exited: over HTTP later cells would
- * fail, which a one-shot `execd exec` (its context closed after the cell) leaves unsaid.
- */
-export const BASH_STATE_LOST = 'bash exited: the context state is lost'
-
 /** Text for an exit, in the words of Go's os/exec (the SDKs show these). */
 export function describeExit(info: ExitInfo): string {
   if (info.signal) return `signal: ${signalWord(info.signal)}`

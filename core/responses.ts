@@ -5,14 +5,19 @@
  * route's `detail.responses` (or its `response` schemas) only name the statuses it can give.
  */
 import { t } from 'elysia'
+import { statusOf, WIRE_CODES } from './errors'
+
+/** Every code execd answers, each with its status (docs/contract.md §1 explains them). */
+const ERROR_CODE = {
+  type: 'string' as const,
+  enum: [...WIRE_CODES],
+  description: WIRE_CODES.map(code => `${code} ${statusOf(code)}`).join(', '),
+}
 
 const ERROR_BODY = {
   type: 'object' as const,
   required: ['code', 'message'],
-  properties: {
-    code: { type: 'string' as const, description: 'INVALID_REQUEST_BODY, FILE_NOT_FOUND, CONTEXT_NOT_FOUND, …' },
-    message: { type: 'string' as const },
-  },
+  properties: { code: ERROR_CODE, message: { type: 'string' as const } },
 }
 
 const UNAUTHORIZED = 'missing or wrong X-EXECD-ACCESS-TOKEN (only when a token is configured)'
@@ -60,10 +65,7 @@ export function errorSchemas(byStatus: Record<number, string> = {}) {
 }
 
 const errorSchema = (description: string) =>
-  t.Object(
-    { code: t.String({ description: ERROR_BODY.properties.code.description }), message: t.String() },
-    { description },
-  )
+  t.Object({ code: t.String({ ...ERROR_CODE, enum: [...WIRE_CODES] }), message: t.String() }, { description })
 const unauthorizedSchema = () => t.Object({ error: t.String() }, { description: UNAUTHORIZED })
 
 /** What the document's paths hold, as far as the failures below need. */

@@ -16,6 +16,7 @@ describeRuntimeKit({
     expectedErrorName: 'CommandExecError',
     sleepLong: 'sleep 30',
     crash: 'kill -9 $$',
+    crashTraceback: ['signal: killed'],
   },
 })
 

@@ -3,7 +3,7 @@
  * drive a running daemon with the same output and exit codes as local mode.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, runCli, startDaemon, waitFor, type CliRun, type Daemon } from './harness'
@@ -124,6 +124,33 @@ describe('fs', () => {
         await proxy.stop(true)
       }
     }
+  })
+
+  test('stat of paths failing otherwise than missing: those there printed, each failure named, as locally', async () => {
+    // ?missing=omit answers a path's own failure (a symlink loop here: 400) for the whole
+    // request, and fs stat printed nothing at all, here and against the daemon.
+    const ok = join(there, 'stat-ok')
+    const loop = join(there, 'stat-loop')
+    writeFileSync(ok, 'x')
+    symlinkSync(loop, loop)
+    const paths = [ok, join(there, 'stat-missing'), join(loop, 'x')]
+    const omit = await daemon.fetch(
+      `/files/info?missing=omit&${paths.map(p => `path=${encodeURIComponent(p)}`).join('&')}`,
+    )
+    expect([omit.status, await omit.json()]).toEqual([
+      400,
+      {
+        code: 'INVALID_REQUEST_BODY',
+        message: `error accessing file: lstat ${paths[2]}: too many levels of symbolic links`,
+      },
+    ])
+    const args = ['fs', 'stat', ...paths]
+    const [r, l] = [await remote(args), await local(args)]
+    expect(r).toEqual(l)
+    expect(r.stdout.match(/^path .*$/gm)).toEqual([`path      ${ok}`])
+    expect(r.stderr).toContain(`file not found: ${paths[1]}: lstat`)
+    expect(r.stderr).toContain(`lstat ${paths[2]}: too many levels of symbolic links`)
+    expect(r.code).not.toBe(0)
   })
 
   test('without the token: 401 as one line, exit 1', async () => {

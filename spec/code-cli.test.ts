@@ -190,6 +190,27 @@ describe('execd exec: a failing cell says it once, and exits with its own status
     expect(execd(['bash', 'false'])).toEqual({ code: 1, stdout: '', stderr: 'exit status 1\n' })
   })
 
+  test('an interpreter that dies exits with what ended it, in every language, as a shell would say it', () => {
+    // python and JavaScript exited 1 whatever the death, a shell killed by a signal too; each
+    // says its exit in os/exec's words, one line, and exits N, or 128 + the signal's number.
+    const cells: [string, string, number, string][] = [
+      ['bash', 'kill -9 $$', 137, 'signal: killed'],
+      ['bash', 'kill -TERM $$', 143, 'signal: terminated'],
+      ['javascript', 'process.exit(3)', 3, 'exit status 3'],
+      ['javascript', 'process.kill(process.pid, "SIGKILL")', 137, 'signal: killed'],
+    ]
+    if (pythonAvailable === true)
+      cells.push(
+        ['python', 'import os; os._exit(3)', 3, 'exit status 3'],
+        ['python', 'import os; os.kill(os.getpid(), 9)', 137, 'signal: killed'],
+        ['python', 'import os; os._exit(0)', 0, ''],
+      )
+    for (const [language, code, status, words] of cells) {
+      const r = execd([language, code])
+      expect([language, code, r]).toEqual([language, code, { code: status, stdout: '', stderr: words && `${words}\n` }])
+    }
+  })
+
   test.skipIf(pythonAvailable !== true)(
     "a syntax error is the runtime's traceback, its last line not said again",
     () => {

@@ -20,6 +20,7 @@ describeRuntimeKit({
     sleepLong: 'import time\ntime.sleep(30)',
     expectedInterruptName: 'KeyboardInterrupt',
     crash: 'import os\nos.kill(os.getpid(), 9)',
+    crashTraceback: ['signal: killed'],
     declareThenRead: { cells: ['a1 = 2 + 2\na1', 'a2 = 2 + 2; a2', 'v2 = 4\n(v2)', 'v4: int = 4\nv4'], expected: '4' },
   },
 })

@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   openSync,
   readSync,
+  readFileSync,
   readdirSync,
   realpathSync,
   rmSync,
@@ -137,5 +138,25 @@ describe('files hardening', () => {
       expect([url, res.status, body.message]).toEqual([url, status, expect.stringContaining(text)])
       expect(body.message).not.toContain(dir)
     }
+  })
+
+  test('a move of a missing source onto or into itself is the missing source (404), as the reference', async () => {
+    // The batch's "into itself" check came first: a missing file moved onto itself was a 400.
+    const gone = join(dir, 'never-made')
+    const kept = join(dir, 'mv-kept')
+    writeFileSync(kept, 'k')
+    for (const dest of [gone, join(gone, 'inner')]) {
+      const res = await postJson(d, '/files/mv', [{ src: gone, dest }])
+      const body = (await res.json()) as { code: string; message: string }
+      expect([dest, res.status, body.code]).toEqual([dest, 404, 'FILE_NOT_FOUND'])
+      expect(body.message).toStartWith(`file not found. source path not found: ${gone}: `)
+    }
+    // A source that is there still cannot go into itself, and nothing of the batch moved.
+    const res = await postJson(d, '/files/mv', [
+      { src: kept, dest: join(dir, 'mv-moved') },
+      { src: kept, dest: kept },
+    ])
+    expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([400, 'INVALID_REQUEST_BODY'])
+    expect(readFileSync(kept, 'utf8')).toBe('k')
   })
 })

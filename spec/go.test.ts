@@ -22,6 +22,7 @@ describeRuntimeKit({
     expectedInterruptName: 'KeyboardInterrupt',
     // The context's process is the kernel, the parent of the cell's program.
     crash: 'syscall.Kill(os.Getppid(), syscall.SIGKILL)',
+    crashTraceback: ['signal: killed'],
   },
 })
 

@@ -29,6 +29,7 @@ describeRuntimeKit({
     sleepLong: 'Thread.sleep(30000)',
     expectedInterruptName: 'EvaluationInterruptedException',
     crash: 'new ProcessBuilder("kill", "-9", String.valueOf(ProcessHandle.current().pid())).start().waitFor()',
+    crashTraceback: ['signal: killed'],
     declareThenRead: {
       cells: ['int a1 = 2 + 2;\na1', 'int a2 = 2 + 2; a2', 'var v1 = 4;\nv1', 'int v2 = 4;\n(v2)', 'int v4 = 4;\nv4;'],
       expected: '4',

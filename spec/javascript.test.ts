@@ -27,6 +27,7 @@ describeRuntimeKit({
     sleepLong: 'await Bun.sleep(30000)',
     expectedInterruptName: 'KeyboardInterrupt',
     crash: 'process.kill(process.pid, "SIGKILL")',
+    crashTraceback: ['signal: killed'],
     declareThenRead: {
       cells: [
         'const a1 = 2 + 2;\na1',
@@ -53,6 +54,7 @@ describeRuntimeKit({
     sleepLong: 'await new Promise<void>(resolve => setTimeout(resolve, 30000))',
     expectedInterruptName: 'KeyboardInterrupt',
     crash: 'process.kill(process.pid, "SIGKILL")',
+    crashTraceback: ['signal: killed'],
     declareThenRead: {
       cells: [
         'const a1: number = 2 + 2;\na1',

@@ -33,6 +33,11 @@ export interface RuntimeKitSnippets {
   /** Kills its own interpreter (e.g. SIGKILL to itself). */
   crash: string
   /**
+   * A death's traceback, said alike by every runtime: the exit in os/exec's words as its one line
+   * (bash's had a second; python's and JavaScript's the sentence the evalue already holds).
+   */
+  crashTraceback?: string[]
+  /**
    * Cells that declare a variable and end with an expression reading it (`const a = 4;\na`):
    * each must yield `expected` as its result, whatever was declared before the last
    * statement. Absent for languages without expression values.
@@ -173,6 +178,11 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       const crash = await runCode(d, s.crash, { id, language })
       expectWellFormed(crash, id)
       expect(ofType(crash, 'error')).toHaveLength(1)
+      if (s.crashTraceback) {
+        const { error } = ofType(crash, 'error')[0]!
+        expect(error).toMatchObject({ ename: 'DeadKernelError', traceback: s.crashTraceback })
+        expect(error.evalue).toContain(`(${s.crashTraceback[0]})`)
+      }
       const after = await runCode(d, s.setState, { id, language })
       expectWellFormed(after, id)
       expect(after[0]?.state_lost).toBe(true)

@@ -9,7 +9,6 @@ import type { BashRunEnd, LiveBash } from '../../core/live-bash'
 import { bunWaitsFor } from '../../core/reaper'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { deathWords, OomWatch } from '../../core/oom'
-import { BASH_STATE_LOST } from '../../core/exit-words'
 import { scrubSecrets } from '../../core/secrets'
 
 async function bashVersion(path: string): Promise<string> {
@@ -97,8 +96,10 @@ class BashContext implements RuntimeContext {
     if (end.kind === 'died') {
       const info = this.shell.exit
       const cause = info ? deathWords(info, await this.oom.outOfMemory(info)) : end.reason
-      // Named like the other runtimes' deaths, so clients can tell it from a failing command.
-      return [errorEvent('DeadKernelError', cause, [cause, BASH_STATE_LOST])]
+      // Said as the other runtimes' deaths (the exit's words the traceback's one line), so
+      // clients can tell it from a failing command and the CLI exits with what it says.
+      const evalue = `the bash shell exited (${cause}); its state is lost and the next execution starts a fresh one`
+      return [errorEvent('DeadKernelError', evalue, [cause])]
     }
     if (end.interrupted) return [errorEvent('CommandExecError', '130', ['signal: interrupt'])]
     if (end.code !== 0) return [errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])]

@@ -103,7 +103,12 @@ export class ExecutionStore {
     const id = crypto.randomUUID().replaceAll('-', '')
     const journal = new Journal()
     // A fresh journal has room: no promise for either.
-    journal.tryAppend(makeEvent('init', { text: ctx.id, execution_id: id, state_lost: ctx.stateLost || undefined }))
+    // state_lost only when true: an init member that is undefined in most cells and a string in
+    // none had encodeEvent's extras read see both, and JSC compile it again (bench/jit-compiles.ts).
+    const init = ctx.stateLost
+      ? { text: ctx.id, execution_id: id, state_lost: true }
+      : { text: ctx.id, execution_id: id }
+    journal.tryAppend(makeEvent('init', init))
     journal.tryAppend(makeEvent('ping', { text: 'pong' }))
     let ended!: () => void
     const exec: RunningExecution = {

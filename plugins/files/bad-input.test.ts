@@ -108,6 +108,8 @@ const cases: Case[] = [
   ['mv: missing source', '/files/mv', json([{ src: join(dir, 'nope'), dest: join(dir, 'x') }]), 404, 'FILE_NOT_FOUND', /^file not found\. source path not found: /],
   ['mv: destination exists', '/files/mv', json([{ src: join(dir, 'f.txt'), dest: join(dir, 'sub') }]), 400, 'INVALID_REQUEST_BODY', /destination path already exists/],
   ['mv: into itself', '/files/mv', json([{ src: join(dir, 'sub'), dest: join(dir, 'sub/inner') }]), 400, 'INVALID_REQUEST_BODY', /into itself/],
+  ['mv: missing onto itself', '/files/mv', json([{ src: join(dir, 'nope'), dest: join(dir, 'nope') }]), 404, 'FILE_NOT_FOUND', /^file not found\. source path not found: /],
+  ['mv: missing into itself', '/files/mv', json([{ src: join(dir, 'nope'), dest: join(dir, 'nope/x') }]), 404, 'FILE_NOT_FOUND', /source path not found/],
   // GET /files/search
   ['search: no path', '/files/search?pattern=*', undefined, 400, 'MISSING_QUERY', "missing query parameter 'path'"],
   ['search: empty path', '/files/search?path=', undefined, 400, 'MISSING_QUERY', "missing query parameter 'path'"],

@@ -243,7 +243,7 @@ export class JsContext implements RuntimeContext {
     const cause = this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'
     const by = this.closed || this.exit?.killedBy ? 'was stopped by execd' : 'died'
     const evalue = `the ${this.opts.language} interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
-    return errorEvent('DeadKernelError', evalue, [evalue])
+    return errorEvent('DeadKernelError', evalue, [cause])
   }
 }
 

@@ -204,7 +204,9 @@ export class PythonContext implements RuntimeContext {
     const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
     const tail = this.stderrTail.trim()
     const evalue = `the python interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
-    return errorEvent('DeadKernelError', evalue, tail ? [evalue, ...tail.split('\n').slice(-20)] : [evalue])
+    // The exit's words first, as every runtime's death (the CLI's exit status reads them), then
+    // the interpreter's own last words (a fatal error, faulthandler's dump).
+    return errorEvent('DeadKernelError', evalue, tail ? [cause, ...tail.split('\n').slice(-20)] : [cause])
   }
 
   /** Keeps the interpreter's own stderr tail (fatal errors, faulthandler) for death reports. */

@@ -21,6 +21,7 @@ interface MoveItem {
 interface Move {
   src: RawPath
   dest: RawPath
+  intoItself: boolean
 }
 
 function endOf(item: MoveItem, end: 'src' | 'dest'): RawPath {
@@ -37,32 +38,42 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[], si
   const checked = items.map((given): Move => {
     const item = { src: endOf(given, 'src'), dest: endOf(given, 'dest') }
     const [src, dest] = [scope.normalise(item.src), scope.normalise(item.dest)]
-    if (dest === src || dest.startsWith(`${src}/`)) {
-      throw badRequest(`error accessing file: cannot move ${item.src} into itself: ${item.dest}`)
-    }
-    return item
+    return { ...item, intoItself: dest === src || dest.startsWith(`${src}/`) }
   })
+  // The whole batch is checked before anything moves; a source that is not there is said to be
+  // missing (404, as the reference's per-item stat comes first) rather than moved into itself.
+  const inside = checked.find(item => item.intoItself)
+  if (inside) {
+    const there = await sourceOf(scope, inside.src)
+    there.close()
+    throw badRequest(`error accessing file: cannot move ${inside.src} into itself: ${inside.dest}`)
+  }
   for (const item of checked) {
     signal?.throwIfAborted()
-    let src: Anchor
-    try {
-      src = scope.anchor(item.src)
-      await lstat(src.at).catch(err => {
-        src.close()
-        throw err
-      })
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw fsError(err, 'stat', item.src)
-      throw new ExecdError(
-        'FILE_NOT_FOUND',
-        `${PREFIX.notFound}source path not found: ${item.src}: ${osMessage(err, 'stat', item.src)}`,
-      )
-    }
+    const src = await sourceOf(scope, item.src)
     try {
       await moveOne(scope, src, item, signal)
     } finally {
       src.close()
     }
+  }
+}
+
+/** The source, anchored once `lstat` has found it; a missing one is FILE_NOT_FOUND. */
+async function sourceOf(scope: PathScope, raw: RawPath): Promise<Anchor> {
+  try {
+    const src = scope.anchor(raw)
+    await lstat(src.at).catch(err => {
+      src.close()
+      throw err
+    })
+    return src
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw fsError(err, 'stat', raw)
+    throw new ExecdError(
+      'FILE_NOT_FOUND',
+      `${PREFIX.notFound}source path not found: ${raw}: ${osMessage(err, 'stat', raw)}`,
+    )
   }
 }
 
