@@ -3,7 +3,8 @@
  * (the frames a WebSocket library never sends): fragments with a ping between them, control
  * frames too long or fragmented, close codes and reasons a peer must not send, a header
  * announcing a terabyte, a real frame past 16 MiB, unmasked frames, reserved bits and opcodes,
- * a FIN with no close frame, a caller leaving mid-handshake, one that never reads a flood.
+ * a FIN with no close frame, a caller leaving mid-handshake, one that never reads a flood, a
+ * handshake of a version Bun does not upgrade; every other one offers subprotocols.
  * Upstreams (this module's own): an echo, one that closes with a code, one that dies after a
  * frame, a flood, one that accepts and never answers the handshake, one that answers it with a
  * wrong key, one that refuses the upgrade, one that sends a frame no server may. Each runs
@@ -68,7 +69,14 @@ function openUpstreams(): Upstreams {
     fetch(req, server) {
       const path = new URL(req.url).pathname
       if (path.startsWith('/refuse')) return new Response('no upgrade here', { status: 400 })
-      if (server.upgrade(req, { data: { path } })) return undefined
+      // A subprotocol offered is answered with the last one, as a server picks what it speaks.
+      const offered = req.headers
+        .get('sec-websocket-protocol')
+        ?.split(',')
+        .map(p => p.trim())
+        .filter(Boolean)
+      const headers = offered?.length ? { 'sec-websocket-protocol': offered.at(-1)! } : undefined
+      if (server.upgrade(req, { data: { path }, headers })) return undefined
       return new Response('not a websocket', { status: 426 })
     },
     websocket: {
@@ -146,6 +154,7 @@ const CLIENTS = [
   'half-open',
   'leaves-mid-handshake',
   'never-reads',
+  'bad-version',
 ] as const
 type Client = (typeof CLIENTS)[number]
 
@@ -193,6 +202,8 @@ function script(client: Client, i: number): { frames: Buffer[]; end: 'close' | '
       return { frames: [frame(0x1, text('then a FIN'))], end: 'fin' }
     case 'leaves-mid-handshake':
       return { frames: [], end: 'destroy' }
+    case 'bad-version':
+      return { frames: [], end: 'close' }
     case 'never-reads':
       return { frames: [frame(0x1, text('go'))], end: 'stay' }
   }
@@ -202,6 +213,8 @@ interface Outcome {
   /** The status line, or what cut the handshake short. */
   status: string
   body: string
+  /** The answer's header lines. */
+  head?: string
 }
 
 /** One raw client: handshake, its frames, its ending; what execd answered the handshake with. */
@@ -232,7 +245,11 @@ function runClient(d: Daemon, path: string, client: Client, i: number, giveUpMs:
       if (!status.includes(' 101 ')) {
         const len = Number(/content-length:\s*(\d+)/i.exec(got.toString('latin1', 0, head))?.[1] ?? 0)
         if (got.length < head + 4 + len) return
-        return finish({ status, body: got.toString('utf8', head + 4, head + 4 + len) })
+        return finish({
+          status,
+          body: got.toString('utf8', head + 4, head + 4 + len),
+          head: got.toString('latin1', 0, head),
+        })
       }
       if (end === 'stay') s.pause()
       for (const f of frames) s.write(f)
@@ -242,7 +259,10 @@ function runClient(d: Daemon, path: string, client: Client, i: number, giveUpMs:
     s.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64')}\r\n` +
-        `Sec-WebSocket-Version: 13\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`,
+        // A version Bun does not upgrade (the upstream answered first); subprotocols on every other.
+        `Sec-WebSocket-Version: ${client === 'bad-version' ? 8 : 13}\r\n` +
+        (i % 2 ? 'Sec-WebSocket-Protocol: chat, , superchat\r\n' : '') +
+        `X-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`,
     )
     if (end === 'destroy') setTimeout(() => (s.destroy(), finish({ status: 'left', body: '' })), 200)
   })
@@ -321,6 +341,9 @@ export const PROXY_WS_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) =>
     const label = `proxy WS to a ${backend} upstream`
     for (const { cl, o } of await Promise.all(runs)) {
       if (o.status.includes(' 101 ') || o.status === 'left') continue
+      // Bun answers a version it does not speak itself, as RFC 6455 §4.4 says (known, left alone).
+      if (cl === 'bad-version' && o.status.includes(' 426 ') && /sec-websocket-version: 13/i.test(o.head ?? ''))
+        continue
       if (o.status === 'no handshake answer' && backend === 'silent') continue // the caller's own wait
       const code = Number(/^HTTP\/1\.1 (\d{3})/.exec(o.status)?.[1] ?? 0)
       let shape = ''
