@@ -55,11 +55,17 @@ export async function relaySocket(
   const options: Bun.WebSocketOptions = protocols?.length ? { headers, protocols } : { headers }
   const upstream = new BunWebSocket(`ws://127.0.0.1:${target.port}${target.pathAndQuery}`, options)
   upstream.binaryType = 'arraybuffer'
+  // A caller that leaves while the upstream has not answered its handshake (a server that
+  // accepts and says nothing) gives its slot back: it was held for as long as that server kept
+  // the TCP open, and 256 callers giving up on one refused every proxied WebSocket after them.
+  const left = () => upstream.close()
+  request.signal.addEventListener('abort', left, { once: true })
   const opened = await new Promise<boolean>(resolve => {
     upstream.onopen = () => resolve(true)
     upstream.onerror = () => resolve(false)
     upstream.onclose = () => resolve(false)
   })
+  request.signal.removeEventListener('abort', left)
   if (!opened) return badGateway()
 
   let caller: Socket | null = null

@@ -22,7 +22,7 @@ export interface Settings {
   /** Every request must be answered within this. */
   requestMs: number
   /**
-   * How often a racing sequence and a runtime context case (java, go, sql, Jupyter) come,
+   * How often a racing sequence and a runtime context case (java, go, sql, Jupyter, python) come,
    * against an operation's 4 (races.ts, runtimes.ts); 0 leaves them out. Defaults: 10, and 1 per
    * runtime served.
    */
@@ -234,7 +234,9 @@ const opOf = (c: Case): string =>
 async function availableRuntimes(w: World): Promise<Language[]> {
   try {
     const list = (await (await w.daemon.fetch('/code/languages')).json()) as { language: string; available: boolean }[]
-    return (['java', 'go', 'sql', 'snake'] as Language[]).filter(l => list.some(x => x.language === l && x.available))
+    return (['java', 'go', 'sql', 'snake', 'python'] as Language[]).filter(l =>
+      list.some(x => x.language === l && x.available),
+    )
   } catch {
     return []
   }

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type Campaign, type Finding, runCampaign } from './campaign'
 import { type FailureKind, stderrFailures } from './check'
 import { stopBoundsDaemon } from './races-bounds'
+import { stopProxyWsDaemon } from './races-proxy-ws'
+import { stopPseudoDaemon } from './races-pseudo'
 import { REGRESSIONS, runGroup } from './regressions'
 import { formatFinding, seedFromEnv, summary, upstreams } from './report'
 import { escapes, openWorld, type PingReport, removeCreated, snapshot, type World } from './world'
@@ -24,6 +26,8 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await stopBoundsDaemon()
+  await stopProxyWsDaemon()
+  await stopPseudoDaemon()
   await world?.close()
   up?.stop()
 })

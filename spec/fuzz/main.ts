@@ -8,6 +8,8 @@
 import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
 import { stopBoundsDaemon } from './races-bounds'
+import { stopProxyWsDaemon } from './races-proxy-ws'
+import { stopPseudoDaemon } from './races-pseudo'
 import { runRegressions } from './regressions'
 import { seedFromEnv, summary, upstreams } from './report'
 import { childrenOf } from '../harness'
@@ -65,6 +67,8 @@ try {
     regressions.length > 0
 } finally {
   await stopBoundsDaemon()
+  await stopProxyWsDaemon()
+  await stopPseudoDaemon()
   const code = await world.close()
   up.stop()
   console.log(`fuzz: execd stopped (exit ${code})`)

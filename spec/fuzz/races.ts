@@ -6,7 +6,8 @@
  * or rewritten, clients that never read a large download, downloads while TMPDIR goes away or fills, a command's output
  * in bursts beside a flood, an isolated session deleted while it runs, a
  * terminal deleted while its WebSocket opens, an overlay session's commit racing its diff, files
- * and a delete, many clients resuming one command's events. Each answer is judged (stream.ts: answered within
+ * and a delete, many clients resuming one command's events, hostile WebSocket clients and
+ * upstreams through the proxy, every files route over pseudo-files, fifos, sockets and devices. Each answer is judged (stream.ts: answered within
  * its bound, no 5xx, JSON errors, a stream ends in a terminal event); then nothing the race
  * started may still run (leftovers.ts), no temp entry may be left, no child stays a zombie, and
  * a file raced over holds one whole version, never a mix or a half.
@@ -20,6 +21,8 @@ import { BOUNDS_RACES } from './races-bounds'
 import { FLOOD_RACES } from './races-floods'
 import { ISOLATED_PTY_RACES } from './races-isolated-pty'
 import { PROCESS_RACES } from './races-processes'
+import { PROXY_WS_RACES } from './races-proxy-ws'
+import { PSEUDO_RACES } from './races-pseudo'
 import { REACH_RACES } from './races-reach'
 import type { World } from './world'
 
@@ -54,6 +57,8 @@ export const RACES = [
   'js-fd3-vs-requests',
   'isolated-overlay-commit',
   'events-many-resumers',
+  'proxy-ws-hostile',
+  'pseudo-files',
 ] as const
 export type RaceName = (typeof RACES)[number]
 
@@ -116,6 +121,8 @@ const RUN = {
   ...FLOOD_RACES,
   ...BOUNDS_RACES,
   ...REACH_RACES,
+  ...PROXY_WS_RACES,
+  ...PSEUDO_RACES,
 } as Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>>
 for (const name of RACES) if (!RUN[name]) throw new Error(`race ${name} has no sequence`)
 

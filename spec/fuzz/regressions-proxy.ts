@@ -1,5 +1,6 @@
-/** The tenth pass's proxy finding as a regression case of the fuzz suite. */
+/** The proxy's findings (the tenth pass's, the relay's slots) as regression cases of the fuzz suite. */
 import { connect } from 'node:net'
+import { startDaemon } from '../harness'
 import type { Finding } from './campaign'
 import { expectStatus, request } from './probe'
 import type { World } from './world'
@@ -47,5 +48,69 @@ export async function proxyInFlight(w: World): Promise<Finding[]> {
   } finally {
     for (const s of sockets) s.destroy()
     upstream.stop(true)
+  }
+}
+
+/**
+ * Callers that leave while the upstream has not answered their WebSocket handshake (it accepts
+ * and says nothing) give their relay slots back: with --max-proxy-websockets 2, two such callers
+ * gone, a WebSocket to an echo upstream opens and echoes (it was a 503 for as long as the silent
+ * upstream kept the connections), and execd has closed its connections to the silent one.
+ */
+export async function proxySocketsLeft(w: World): Promise<Finding[]> {
+  const d = await startDaemon({
+    args: ['--root', w.layout.root, '--python-spare', '0', '--log-level', 'warn', '--max-proxy-websockets', '2'],
+  })
+  let accepted = 0
+  let closed = 0
+  const silent = Bun.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: { open: () => void accepted++, close: () => void closed++, data() {} },
+  })
+  const echo = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: (req, server) => (server.upgrade(req) ? undefined : new Response('no', { status: 426 })),
+    websocket: { message: (ws, m) => void ws.send(m) },
+  })
+  const open = (port: number) =>
+    new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${port}/x`, {
+      headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
+    } as unknown as string[])
+  const op = 'GET /proxy/* (WebSocket)'
+  const input = `two callers leave a WebSocket handshake the upstream never answers, with --max-proxy-websockets 2`
+  try {
+    const leaving = [open(silent.port), open(silent.port)]
+    for (let i = 0; i < 200 && accepted < 2; i++) await Bun.sleep(50)
+    for (const ws of leaving) ws.close()
+    const out: Finding[] = []
+    let why: string | null = 'not tried'
+    for (let i = 0; i < 40 && why; i++) {
+      const ws = open(echo.port!)
+      why = await new Promise<string | null>(resolve => {
+        ws.onopen = () => ws.send('echo')
+        ws.onmessage = e => resolve(e.data === 'echo' ? null : `echoed ${String(e.data)}`)
+        ws.onerror = () => resolve('refused (503: the slots still held)')
+        setTimeout(() => resolve('no echo within 5 s'), 5000)
+      })
+      ws.close()
+      if (why) await Bun.sleep(250)
+    }
+    if (why)
+      out.push({ kind: 'hang', op, detail: `a WebSocket to an echo upstream afterwards: ${why}`, example: input })
+    for (let i = 0; i < 100 && closed < accepted; i++) await Bun.sleep(50)
+    if (closed < accepted)
+      out.push({
+        kind: 'hang',
+        op,
+        detail: `execd still holds ${accepted - closed} of its ${accepted} connections to the silent upstream`,
+        example: input,
+      })
+    return out
+  } finally {
+    silent.stop(true)
+    echo.stop(true)
+    await d.stop()
   }
 }

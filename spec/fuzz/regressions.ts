@@ -2,7 +2,7 @@
 import type { Finding } from './campaign'
 import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
 import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
-import { proxyInFlight } from './regressions-proxy'
+import { proxyInFlight, proxySocketsLeft } from './regressions-proxy'
 import { interruptDuringRestart } from './regressions-races'
 import type { World } from './world'
 
@@ -26,6 +26,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
   {
     name: 'pass 10: with 256 proxied requests held, the next is a 503 at once, and answered once they leave',
     run: proxyInFlight,
+  },
+  {
+    name: 'fuzz: callers leaving an unanswered proxied WebSocket handshake give their relay slots back',
+    run: proxySocketsLeft,
   },
   {
     name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',

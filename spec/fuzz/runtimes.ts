@@ -13,7 +13,7 @@ import { call, judge, judgeContext } from './stream'
 import type { World } from './world'
 
 /** `snake` is a language only the fuzz world's Jupyter server offers (ipykernel, world.ts). */
-export type Language = 'java' | 'go' | 'sql' | 'snake'
+export type Language = 'java' | 'go' | 'sql' | 'snake' | 'python'
 
 interface Cell {
   code: (m: string) => string
@@ -181,9 +181,78 @@ const SNAKE: Cell[] = [
   fixed('import time\nwhile True:\n    try: time.sleep(60)\n    except KeyboardInterrupt: pass', { endless: true }),
 ]
 
-export const CELLS: Record<Language, Cell[]> = { java: JAVA, go: GO, sql: SQL, snake: SNAKE }
+// execd's own python (plugins/python): its protocol channel is fd 3 (JSON lines, and bulk
+// messages: a `{"raw":n,...}` header, then n bytes), and a cell may write there, close it, or
+// die halfway through a message: lines cut, huge, not UTF-8, nested deep, thousands at once;
+// bulk headers that lie about their length, type or payload, split across writes.
+const chan = (bytes: string) => `import os, socket\n_c = socket.socket(fileno=os.dup(3))\n_c.sendall(${bytes})`
+const pyBytes = (t: string) => `b'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`
+/** A bulk message whose header tells its payload's length truly (the payload is ASCII). */
+const bulk = (type: string, payload: string) => `{"raw":${payload.length},"type":"${type}"}\n${payload}\n`
+/** Escapes of every kind in keys and values, as the driver would send them, then shapes it would not. */
+const BULK_ESCAPES = [
+  bulk('result', '{"te\\u0078t/plain":"a\\/b\\"c\\u00e9\\n\\t\\b\\f\\r","k\\"2":"v\\\\"}'),
+  bulk('stdout', '"esc \\u0041\\\\ ok"'),
+  bulk('result', '{}'),
+].join('')
+const BULK_MALFORMED = [
+  ['result', '{"a":1}'],
+  ['result', '{"a" "b"}'],
+  ['result', '{"a":"b"x'],
+  ['stdout', '"\\x"'],
+  ['stdout', '"\\u00zz"'],
+  ['result', '{"\\q":"b"}'],
+  ['result', '{"k\\u00g0":"v"}'],
+  ['stdout', '"a"b'],
+  ['result', '{,}'],
+  ['stdout', 'x'],
+  ['result', '["a"]'],
+  ['stdout', '"tab\there"'],
+]
+  .map(([t, p]) => bulk(t!, p!))
+  .join('')
+const PYTHON: Cell[] = [
+  fixed(chan(pyBytes(BULK_ESCAPES))),
+  fixed(chan(pyBytes(BULK_MALFORMED))),
+  fixed('x = 41'),
+  fixed('x + 1'),
+  fixed(chan(`b'not json at all\\n'`)),
+  fixed(chan(`b'{"type":"stdout","text":"forged"}\\n{"type":"stdout","text":7}\\nnull\\n[]\\n{"type":"error"}\\n'`)),
+  fixed(chan(`b'\\xff\\xfe\\xc0\\xaf{"type":"stdout","text":"a"}\\n'`)),
+  fixed(chan(`b'{"raw":100,"type":"stdout"}\\n"short"\\n'`)),
+  fixed(chan(`b'{"raw":5,"type":"result"}\\n"abc"\\n{"raw":2,"type":"stdout"}\\n{}\\n'`)),
+  fixed(chan(`b'{"raw":4,"type":"stdout"}\\n"\\xff\\xfe"\\n{"raw":-1,"type":"stdout"}\\n{"raw":1.5,"type":"x"}\\n'`)),
+  fixed(chan(`b'{"raw":200000000,"type":"stdout"}\\n"' + b'a' * 100000 + b'"\\n'`)),
+  fixed(chan(`b'{"raw":25,"type":"result"}\\n{"text/plain":"\\\\u00e9\\\\n"}\\n'`)),
+  fixed(`${chan(`b'{"raw":5,"ty'`)}\nimport time\ntime.sleep(0.05)\n_c.sendall(b'pe":"stdout"}\\n"abc"\\n')`),
+  fixed(chan(`b'{"type":"result","results":{"a":' + b'[' * 200000 + b']' * 200000 + b'}}\\n'`)),
+  fixed(chan(`b'{}\\n' * 100000`)),
+  fixed(chan(`b'x' * (65 << 20) + b'\\n{"type":"stdout","text":"after"}\\n'`)),
+  fixed(`${chan(`b'{"type":"stdout","te'`)}\nos._exit(0)`),
+  fixed('import os\nos.close(3)'),
+  fixed('import os, socket\nsocket.socket(fileno=os.dup(3)).shutdown(socket.SHUT_WR)'),
+  fixed('import os\nos.dup2(os.open("/dev/null", os.O_WRONLY), 3)'),
+  fixed('import os\nos._exit(3)'),
+  fixed('import os\nos.kill(os.getpid(), 9)'),
+  fixed('print("x" * (1 << 22))'),
+  fixed('"y" * (1 << 21)'),
+  fixed('"\\ud800" * 1000 + "\\x00\\n\\"\\\\"'),
+  fixed('import sys\nfor i in range(20000): sys.stdout.write("o%d\\n" % i)'),
+  fixed('', { refused: true }),
+  { code: m => `import subprocess\nsubprocess.Popen(["sleep", "${m}"])`, spawns: true },
+  fixed(`${chan(`b''`)}\nwhile True: _c.sendall(b'{"type":"stdout","text":"flood"}\\n')`, { endless: true }),
+  fixed('import time\ntime.sleep(60)', { endless: true }),
+]
+
+export const CELLS: Record<Language, Cell[]> = { java: JAVA, go: GO, sql: SQL, snake: SNAKE, python: PYTHON }
 /** What a cell queued behind another runs. */
-const QUICK: Record<Language, string> = { java: '1 + 1', go: '1 + 1', sql: 'SELECT 1 + 1', snake: '1 + 1' }
+const QUICK: Record<Language, string> = {
+  java: '1 + 1',
+  go: '1 + 1',
+  sql: 'SELECT 1 + 1',
+  snake: '1 + 1',
+  python: '1 + 1',
+}
 
 type Action = 'wait' | 'interrupt' | 'delete' | 'queue'
 export interface Step {

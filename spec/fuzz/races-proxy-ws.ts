@@ -1,0 +1,381 @@
+/**
+ * The proxy's WebSocket relay under hostile clients and lying upstreams. Clients speak raw TCP
+ * (the frames a WebSocket library never sends): fragments with a ping between them, control
+ * frames too long or fragmented, close codes and reasons a peer must not send, a header
+ * announcing a terabyte, a real frame past 16 MiB, unmasked frames, reserved bits and opcodes,
+ * a FIN with no close frame, a caller leaving mid-handshake, one that never reads a flood, a
+ * handshake of a version Bun does not upgrade; every other one offers subprotocols.
+ * Upstreams (this module's own): an echo, one that closes with a code, one that dies after a
+ * frame, a flood, one that accepts and never answers the handshake, one that answers it with a
+ * wrong key, one that refuses the upgrade, one that sends a frame no server may. Each runs
+ * against a daemon of the race's own that allows 4 relays, so a relay whose slot is never given
+ * back shows within a case: afterwards a plain WebSocket through the proxy must open and echo.
+ * Every handshake answer is a 101 or the contract's JSON error.
+ */
+import { createHash } from 'node:crypto'
+import { connect, type Socket } from 'node:net'
+import { type Daemon, startDaemon } from '../harness'
+import type { Violation } from './check'
+import type { RaceCase, RaceName } from './races'
+import { LIMIT_MS } from './races-kit'
+import type { World } from './world'
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+const accept = (key: string) =>
+  createHash('sha1')
+    .update(key + GUID)
+    .digest('base64')
+
+/** One frame as a client sends it (masked unless told), its length field as long as `claim` says. */
+function frame(
+  opcode: number,
+  payload: Uint8Array,
+  opts: { fin?: boolean; mask?: boolean; rsv?: number; claim?: number } = {},
+) {
+  const { fin = true, mask = true, rsv = 0, claim = payload.length } = opts
+  const head: number[] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
+  const m = mask ? 0x80 : 0
+  if (claim < 126) head.push(m | claim)
+  else if (claim < 65536) head.push(m | 126, claim >> 8, claim & 0xff)
+  else {
+    head.push(m | 127)
+    for (let i = 7; i >= 0; i--) head.push(Math.floor(claim / 2 ** (8 * i)) & 0xff)
+  }
+  const key = [0x12, 0x34, 0x56, 0x78]
+  const body = Buffer.from(payload)
+  if (mask) for (let i = 0; i < body.length; i++) body[i]! ^= key[i & 3]!
+  return Buffer.concat([Buffer.from(head), mask ? Buffer.from(key) : Buffer.alloc(0), body])
+}
+const text = (s: string) => new TextEncoder().encode(s)
+const closeBody = (code: number, reason: Uint8Array = new Uint8Array()) =>
+  Buffer.concat([Buffer.from([(code >> 8) & 0xff, code & 0xff]), Buffer.from(reason)])
+
+/** What the upstreams do, by path (the silent, lying and garbage ones are raw listeners). */
+const BACKENDS = ['echo', 'close', 'die', 'flood', 'silent', 'liar', 'refuse', 'garbage'] as const
+type Backend = (typeof BACKENDS)[number]
+
+interface Upstreams {
+  ws: number
+  silent: number
+  liar: number
+  garbage: number
+  stop(): void
+}
+
+function openUpstreams(): Upstreams {
+  const ws = Bun.serve<{ path: string }>({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch(req, server) {
+      const path = new URL(req.url).pathname
+      if (path.startsWith('/refuse')) return new Response('no upgrade here', { status: 400 })
+      // A subprotocol offered is answered with the last one, as a server picks what it speaks.
+      const offered = req.headers
+        .get('sec-websocket-protocol')
+        ?.split(',')
+        .map(p => p.trim())
+        .filter(Boolean)
+      const headers = offered?.length ? { 'sec-websocket-protocol': offered.at(-1)! } : undefined
+      if (server.upgrade(req, { data: { path }, headers })) return undefined
+      return new Response('not a websocket', { status: 426 })
+    },
+    websocket: {
+      maxPayloadLength: 32 << 20,
+      open(s) {
+        const p = s.data.path
+        if (p.startsWith('/close/')) s.close(Number(p.slice(7)) || 1000, 'upstream closes')
+        else if (p === '/flood') {
+          const chunk = new Uint8Array(256 << 10)
+          const pump = () => {
+            for (let i = 0; i < 64 && s.readyState === 1; i++) if (s.sendBinary(chunk) === -1) return
+            if (s.readyState === 1) setTimeout(pump, 5)
+          }
+          pump()
+        }
+      },
+      message(s, m) {
+        if (s.data.path === '/die') return s.terminate()
+        s.send(m)
+      },
+    },
+  })
+  const raw = (answer: (key: string) => Buffer | null) =>
+    Bun.listen<{ got: string }>({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        open(s) {
+          s.data = { got: '' }
+        },
+        data(s, d) {
+          if (s.data.got === 'done') return
+          s.data.got += d.toString()
+          if (!s.data.got.includes('\r\n\r\n')) return
+          const key = /sec-websocket-key:\s*(\S+)/i.exec(s.data.got)?.[1] ?? ''
+          s.data.got = 'done'
+          const a = answer(key)
+          if (a) s.write(a)
+        },
+      },
+    })
+  const handshake = (k: string) =>
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${k}\r\n\r\n`
+  const silent = raw(() => null)
+  const liar = raw(() => Buffer.from(`${handshake('bm90IHRoZSBrZXk=')}\x81\x05hello`))
+  // A masked frame from a server, an unknown opcode, then a length no one will send.
+  const garbage = raw(key =>
+    Buffer.concat([
+      Buffer.from(handshake(accept(key))),
+      frame(0x1, text('masked')),
+      Buffer.from([0x83, 0x00]),
+      Buffer.from([0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    ]),
+  )
+  return {
+    ws: ws.port!,
+    silent: silent.port,
+    liar: liar.port,
+    garbage: garbage.port,
+    stop() {
+      ws.stop(true)
+      for (const l of [silent, liar, garbage]) l.stop(true)
+    },
+  }
+}
+
+/** What a client does once its handshake is sent. */
+const CLIENTS = [
+  'fragments',
+  'long-control',
+  'bad-close',
+  'claims-terabyte',
+  'over-16mib',
+  'unmasked',
+  'half-open',
+  'leaves-mid-handshake',
+  'never-reads',
+  'bad-version',
+] as const
+type Client = (typeof CLIENTS)[number]
+
+const BAD_CLOSE = [0, 999, 1004, 1005, 1006, 1015, 2999, 5000, 65535]
+
+function script(client: Client, i: number): { frames: Buffer[]; end: 'close' | 'fin' | 'destroy' | 'stay' } {
+  switch (client) {
+    case 'fragments':
+      return {
+        frames: [
+          frame(0x1, text('frag-'), { fin: false }),
+          frame(0x9, text('between')),
+          frame(0x0, text('ment'), { fin: false }),
+          frame(0x0, text('ed')),
+          frame(0x2, new Uint8Array([0xff, 0xfe]), { fin: false }),
+          frame(0x1, text('a text frame inside a binary message')),
+          frame(0x8, closeBody(1000)),
+        ],
+        end: 'close',
+      }
+    case 'long-control':
+      return {
+        frames: [frame(0x9, new Uint8Array(200)), frame(0x9, text('x'), { fin: false }), frame(0xa, text('pong'))],
+        end: 'close',
+      }
+    case 'bad-close': {
+      const reason = i % 2 ? new Uint8Array([0xc0, 0xaf, 0xff]) : text('r'.repeat(200))
+      const body = i % 3 === 2 ? new Uint8Array([0x03]) : closeBody(BAD_CLOSE[i % BAD_CLOSE.length]!, reason)
+      return { frames: [frame(0x1, text('before')), frame(0x8, body)], end: 'close' }
+    }
+    case 'claims-terabyte':
+      return { frames: [frame(0x2, new Uint8Array(1000), { claim: 2 ** 40 })], end: 'fin' }
+    case 'over-16mib':
+      return { frames: [frame(0x2, new Uint8Array((17 << 20) + 1))], end: 'close' }
+    case 'unmasked':
+      return {
+        frames: [
+          frame(0x1, text('unmasked'), { mask: false }),
+          frame(0x1, text('rsv'), { rsv: 7 }),
+          frame(0x3, text('op3')),
+        ],
+        end: 'close',
+      }
+    case 'half-open':
+      return { frames: [frame(0x1, text('then a FIN'))], end: 'fin' }
+    case 'leaves-mid-handshake':
+      return { frames: [], end: 'destroy' }
+    case 'bad-version':
+      return { frames: [], end: 'close' }
+    case 'never-reads':
+      return { frames: [frame(0x1, text('go'))], end: 'stay' }
+  }
+}
+
+interface Outcome {
+  /** The status line, or what cut the handshake short. */
+  status: string
+  body: string
+  /** The answer's header lines. */
+  head?: string
+}
+
+/** One raw client: handshake, its frames, its ending; what execd answered the handshake with. */
+function runClient(d: Daemon, path: string, client: Client, i: number, giveUpMs: number): Promise<Outcome> {
+  const port = Number(new URL(d.url).port)
+  const { frames, end } = script(client, i)
+  return new Promise<Outcome>(resolve => {
+    let got = Buffer.alloc(0)
+    let settled = false
+    const s: Socket = connect(port, '127.0.0.1')
+    const finish = (o: Outcome) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      // A client that never reads keeps its socket until the case's end: the flood fills it.
+      setTimeout(() => s.destroy(), end === 'stay' ? 3000 : 300)
+      resolve(o)
+    }
+    const timer = setTimeout(() => finish({ status: 'no handshake answer', body: '' }), giveUpMs)
+    s.on('error', e => finish({ status: got.length ? got.toString('latin1', 0, 40) : `error ${e.message}`, body: '' }))
+    s.on('close', () => finish({ status: got.length ? got.toString('latin1', 0, 40) : 'closed unanswered', body: '' }))
+    s.on('data', (chunk: Buffer) => {
+      if (settled) return
+      got = Buffer.concat([got, chunk])
+      const head = got.indexOf('\r\n\r\n')
+      if (head < 0) return
+      const status = got.toString('latin1', 0, got.indexOf('\r\n'))
+      if (!status.includes(' 101 ')) {
+        const len = Number(/content-length:\s*(\d+)/i.exec(got.toString('latin1', 0, head))?.[1] ?? 0)
+        if (got.length < head + 4 + len) return
+        return finish({
+          status,
+          body: got.toString('utf8', head + 4, head + 4 + len),
+          head: got.toString('latin1', 0, head),
+        })
+      }
+      if (end === 'stay') s.pause()
+      for (const f of frames) s.write(f)
+      if (end === 'fin') s.end()
+      finish({ status, body: '' })
+    })
+    s.write(
+      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64')}\r\n` +
+        // A version Bun does not upgrade (the upstream answered first); subprotocols on every other.
+        `Sec-WebSocket-Version: ${client === 'bad-version' ? 8 : 13}\r\n` +
+        (i % 2 ? 'Sec-WebSocket-Protocol: chat, , superchat\r\n' : '') +
+        `X-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`,
+    )
+    if (end === 'destroy') setTimeout(() => (s.destroy(), finish({ status: 'left', body: '' })), 200)
+  })
+}
+
+/** A plain WebSocket through the proxy to the echo upstream: it opens and echoes, or why not. */
+async function echoes(d: Daemon, port: number): Promise<string | null> {
+  const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${port}/echo`, {
+    headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
+  } as unknown as string[])
+  try {
+    return await new Promise<string | null>(resolve => {
+      ws.onopen = () => ws.send('ping through the proxy')
+      ws.onmessage = e => resolve(e.data === 'ping through the proxy' ? null : `echoed ${String(e.data).slice(0, 40)}`)
+      ws.onerror = () => resolve('refused')
+      ws.onclose = e => resolve(`closed ${e.code}`)
+      setTimeout(() => resolve('no echo within 5 s'), 5000)
+    })
+  } finally {
+    ws.close()
+  }
+}
+
+let daemon: Promise<Daemon> | undefined
+let upstreams: Upstreams | undefined
+const relayDaemon = (w: World): Promise<Daemon> =>
+  (daemon ??= startDaemon({
+    args: ['--root', w.layout.root, '--python-spare', '0', '--log-level', 'warn', '--max-proxy-websockets', '4'],
+    env: { TMPDIR: w.tmp },
+  }))
+
+/** Stops the relay's daemon and upstreams (main.ts and the suite call it at their end). */
+export async function stopProxyWsDaemon(): Promise<void> {
+  const d = await daemon?.catch(() => undefined)
+  daemon = undefined
+  upstreams?.stop()
+  upstreams = undefined
+  if (d && d.proc.exitCode === null) await d.stop()
+}
+
+const pathTo = (up: Upstreams, b: Backend, c: RaceCase): string => {
+  switch (b) {
+    case 'silent':
+      return `/proxy/${up.silent}/x`
+    case 'liar':
+      return `/proxy/${up.liar}/x`
+    case 'garbage':
+      return `/proxy/${up.garbage}/x`
+    case 'close':
+      return `/proxy/${up.ws}/close/${[1000, 1001, 1011, 3000, 4999, 1005, 1006, 999][c.kib % 8]}`
+    default:
+      return `/proxy/${up.ws}/${b}`
+  }
+}
+
+export const PROXY_WS_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>>> = {
+  /**
+   * Clients (one per op, n of each when n = 4: many at once) through the relay to one of the
+   * upstreams, all at once; then the relay must still take a WebSocket and echo it.
+   */
+  'proxy-ws-hostile': async (c, w) => {
+    const d = await relayDaemon(w)
+    upstreams ??= openUpstreams()
+    const up = upstreams
+    const backend = BACKENDS[(c.delayMs + c.n) % BACKENDS.length]!
+    const clients = c.ops.map((op, i) => CLIENTS[(op.length + i * 5 + c.kib + c.delayMs) % CLIENTS.length]!)
+    const copies = c.n === 4 ? 3 : 1
+    const path = pathTo(up, backend, c)
+    const runs = clients.flatMap((cl, i) =>
+      Array.from({ length: copies }, (_, k) =>
+        // Callers of the silent upstream give up after a while: the slots they held must come back.
+        runClient(d, path, cl, i * copies + k, backend === 'silent' ? 1500 : LIMIT_MS).then(o => ({ cl, o })),
+      ),
+    )
+    const out: Violation[] = []
+    const label = `proxy WS to a ${backend} upstream`
+    for (const { cl, o } of await Promise.all(runs)) {
+      if (o.status.includes(' 101 ') || o.status === 'left') continue
+      // Bun answers a version it does not speak itself, as RFC 6455 §4.4 says (known, left alone).
+      if (cl === 'bad-version' && o.status.includes(' 426 ') && /sec-websocket-version: 13/i.test(o.head ?? ''))
+        continue
+      if (o.status === 'no handshake answer' && backend === 'silent') continue // the caller's own wait
+      const code = Number(/^HTTP\/1\.1 (\d{3})/.exec(o.status)?.[1] ?? 0)
+      let shape = ''
+      try {
+        const j = JSON.parse(o.body)
+        if (typeof j.code !== 'string' || typeof j.message !== 'string') shape = 'not {code, message}'
+      } catch {
+        shape = `body not JSON: ${JSON.stringify(o.body.slice(0, 60))}`
+      }
+      if (!code) out.push({ kind: 'ws', detail: `${label}, client ${cl}: ${o.status}` })
+      else if (shape) out.push({ kind: 'error-shape', detail: `${label}, client ${cl}: ${o.status}: ${shape}` })
+      else if (![400, 502, 503].includes(code))
+        out.push({ kind: 'contract', detail: `${label}, client ${cl}: ${o.status} ${o.body.slice(0, 120)}` })
+    }
+    if (d.proc.exitCode !== null) {
+      daemon = undefined
+      return [
+        ...out,
+        { kind: 'crash', detail: `${label}: the relay's daemon exited ${d.proc.exitCode}: ${d.logs().slice(-400)}` },
+      ]
+    }
+    // Every client has left: their slots come back as execd sees each close.
+    let why = await echoes(d, up.ws)
+    for (let t = Date.now(); why && Date.now() - t < LIMIT_MS;) {
+      await Bun.sleep(250)
+      why = await echoes(d, up.ws)
+    }
+    if (why)
+      out.push({
+        kind: 'hang',
+        detail: `${label} (clients ${[...new Set(clients)].join(',')}): afterwards a WebSocket through the proxy: ${why}`,
+      })
+    return out
+  },
+}
