@@ -104,8 +104,8 @@ export async function endLeftovers(graceMs: number): Promise<void> {
     }
   }
   if (!signal('SIGTERM')) return
-  const deadline = Date.now() + graceMs
-  while (Date.now() < deadline && leftovers() > 0) await new Promise(r => setTimeout(r, 50))
+  const deadline = performance.now() + graceMs
+  while (performance.now() < deadline && leftovers() > 0) await new Promise(r => setTimeout(r, 50))
 }
 
 /** Live processes of this PID namespace but execd (zombies wait for the reaper; they do not count). */

@@ -353,10 +353,10 @@ function tryRmdir(dir: string): boolean | 'EBUSY' {
  * refuse removal (EBUSY) for a moment after `cgroup.events` says it is empty.
  */
 export async function removeCgroupSoon(dir: string, limitMs = 1000): Promise<boolean> {
-  const deadline = Date.now() + limitMs
+  const deadline = performance.now() + limitMs
   for (let delay = 10; ; delay *= 2) {
     if (removeCgroup(dir)) return true
-    if (Date.now() >= deadline) return false
+    if (performance.now() >= deadline) return false
     await new Promise(r => setTimeout(r, delay))
   }
 }

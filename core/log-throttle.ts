@@ -14,7 +14,7 @@ export class LogThrottle {
   ) {}
 
   /** Undefined: leave this line out; else how many were left out since the last one written. */
-  admit(key: string, now = Date.now()): number | undefined {
+  admit(key: string, now = performance.now()): number | undefined {
     const seen = this.last.get(key)
     if (seen && now - seen.at < this.everyMs) {
       seen.skipped++

@@ -50,7 +50,7 @@ let recent: { at: number; count: Promise<number | undefined> } | undefined
 const RECENT_MS = 1000
 
 function recentKills(): Promise<number | undefined> {
-  const now = Date.now()
+  const now = performance.now()
   if (!recent || now - recent.at >= RECENT_MS) recent = { at: now, count: oomKills() }
   return recent.count
 }

@@ -95,7 +95,7 @@ export class SseWriter<E> {
   private ids = 0
   private closed = false
   private pending: Promise<IteratorResult<E | SseItem<E>>> | undefined
-  private lastWrite = Date.now()
+  private lastWrite = performance.now()
   // A source that is always ready (a `yes` outrunning its encoding) fed pull after pull in one
   // microtask chain: /ping waited 2–10 s behind a foreground flood.
   private readonly turns = new TurnBudget()
@@ -155,7 +155,7 @@ export class SseWriter<E> {
       return batch.take()
     }
     this.head = batch
-    this.lastWrite = Date.now()
+    this.lastWrite = performance.now()
     return undefined
   }
 
@@ -193,7 +193,7 @@ export class SseWriter<E> {
       now = it.ready?.()
     }
     this.head = batch
-    this.lastWrite = Date.now()
+    this.lastWrite = performance.now()
     return undefined
   }
 
@@ -306,7 +306,7 @@ export class SseWriter<E> {
   /** The next event, or a keepalive due, or shutdown — whichever comes first. */
   private async next(): Promise<Outcome<E>> {
     this.pending ??= this.it.next()
-    const wait = this.pingMs > 0 ? Math.max(0, this.pingMs - (Date.now() - this.lastWrite)) : 2 ** 31 - 1
+    const wait = this.pingMs > 0 ? Math.max(0, this.pingMs - (performance.now() - this.lastWrite)) : 2 ** 31 - 1
     let timer: ReturnType<typeof setTimeout> | undefined
     const tick = new Promise<'ping'>(r => (timer = setTimeout(() => r('ping'), wait)))
     const aborted = new Promise<{ abort: ExecEvent }>(r => {
@@ -315,7 +315,7 @@ export class SseWriter<E> {
     })
     try {
       const outcome = await Promise.race([this.pending, tick, aborted])
-      this.lastWrite = Date.now()
+      this.lastWrite = performance.now()
       return outcome
     } catch (fail) {
       return { fail }

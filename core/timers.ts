@@ -15,9 +15,9 @@ export function setLongTimeout(fn: () => void, ms: number): LongTimer {
   let handle: ReturnType<typeof setTimeout> | undefined
   let cleared = false
   if (!(ms <= Number.MAX_SAFE_INTEGER)) return { clear: () => {} } // Infinity, NaN: never
-  const deadline = Date.now() + Math.max(0, ms)
+  const deadline = performance.now() + Math.max(0, ms)
   const arm = () => {
-    const left = deadline - Date.now()
+    const left = deadline - performance.now()
     if (left <= MAX_TIMER_MS) {
       handle = setTimeout(() => !cleared && fn(), Math.max(0, left))
     } else {

@@ -200,7 +200,7 @@ class BashRun implements ReadyIterator<Item> {
   }
 
   private begin() {
-    this.started = Date.now()
+    this.started = performance.now()
     const { timeoutMs, signal } = this.opts
     if (timeoutMs) this.timer = setLongTimeout(() => ((this.timedOut = true), this.abort.abort()), timeoutMs)
     signal?.addEventListener('abort', this.onOuter, { once: true })
@@ -308,6 +308,7 @@ function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: nu
     ])
   }
   if (end.interrupted) return errorEvent('CommandExecError', '-1', [`signal: interrupt${why}`])
-  if (end.code === 0) return makeEvent('execution_complete', { execution_time: Date.now() - started })
+  if (end.code === 0)
+    return makeEvent('execution_complete', { execution_time: Math.round(performance.now() - started) })
   return errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])
 }

@@ -327,7 +327,7 @@ export class LiveBash {
         // The shell is gone (`exit`, killed): hand on what it still wrote, chunk by chunk. A job
         // it left behind (`yes & exit`) keeps the pipes open and may write forever: the run
         // ends after a pause, DRAIN_AFTER_EXIT_BYTES or DRAIN_AFTER_EXIT_MS, whichever first.
-        const left = this.drain.until - Date.now()
+        const left = this.drain.until - performance.now()
         const rest = this.drain.bytes > 0 && left > 0 ? await this.output.take(open, Math.min(50, left)) : undefined
         if (rest?.kind === 'data') {
           this.drain.bytes -= rest.data.length
@@ -352,7 +352,7 @@ export class LiveBash {
         continue
       }
       this.deathReason = `bash exited (${describeExit(await this.proc.exited)})`
-      this.drain = { bytes: DRAIN_AFTER_EXIT_BYTES, until: Date.now() + DRAIN_AFTER_EXIT_MS }
+      this.drain = { bytes: DRAIN_AFTER_EXIT_BYTES, until: performance.now() + DRAIN_AFTER_EXIT_MS }
     }
   }
 }

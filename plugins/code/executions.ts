@@ -148,10 +148,10 @@ export class ExecutionStore {
     if (exec.cancelled) return
     const journal = exec.journal
     exec.began = true
-    const started = Date.now()
+    const started = performance.now()
     // Waits only when the journal is full and a reader still needs its oldest event.
     await ctx.run(code, event => (journal.tryAppend(event) ? undefined : journal.append(event)))
-    await this.finish(exec, { execution_time: Date.now() - started })
+    await this.finish(exec, { execution_time: Math.round(performance.now() - started) })
   }
 
   /** Journals execution_complete and ends the journal: at once unless the journal is full. */
@@ -163,7 +163,7 @@ export class ExecutionStore {
 
   private ended(exec: RunningExecution): undefined {
     exec.journal.end()
-    exec.finishedAt = Date.now()
+    exec.finishedAt = performance.now()
     this.finished.push(exec)
     this.finishedBytes += exec.journal.retainedBytes
     if (this.finishedBytes > KEEP_FINISHED_BYTES) this.prune()
@@ -178,7 +178,7 @@ export class ExecutionStore {
    * whole map on every start was 2% of a warm cell's CPU.
    */
   private prune(): void {
-    const cutoff = Date.now() - KEEP_FINISHED_MS
+    const cutoff = performance.now() - KEEP_FINISHED_MS
     let drop = 0
     for (const oldest of this.finished) {
       const kept = this.finished.length - drop <= KEEP_FINISHED && this.finishedBytes <= KEEP_FINISHED_BYTES

@@ -41,9 +41,9 @@ export class LanguageCatalog {
   }
 
   private probed(): Promise<Probed[]> {
-    if (!this.cache || Date.now() - this.cache.at > PROBE_TTL_MS) {
+    if (!this.cache || performance.now() - this.cache.at > PROBE_TTL_MS) {
       const entries = this.probe()
-      this.cache = { at: Date.now(), entries }
+      this.cache = { at: performance.now(), entries }
       // A probe that found no fd or process free says nothing of the interpreter: such a list
       // is not kept (kept, python stayed refused for 10 s after fds or pids had freed up).
       void entries.then(list => {

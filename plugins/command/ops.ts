@@ -62,7 +62,7 @@ export class Commands {
     if (!req.background) return record.journal!.read(0)
     return (async function* () {
       yield makeEvent('init', { text: record.id })
-      yield makeEvent('execution_complete', { execution_time: Date.now() - record.startedAt.getTime() })
+      yield makeEvent('execution_complete', { execution_time: Math.round(performance.now() - record.startedMono) })
     })()
   }
 

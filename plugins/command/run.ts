@@ -115,6 +115,7 @@ export function startCommand(
     content: p.req.command,
     background: !!p.req.background,
     startedAt,
+    startedMono: performance.now(),
     running: true,
     logPath: store.logPathFor(id),
     logBytes: 0,
@@ -291,7 +292,7 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
   const timedOut = info.killedBy === 'timeout'
   const code = info.code ?? -1
   if (code === 0 && !timedOut) {
-    const execution_time = Date.now() - record.startedAt.getTime()
+    const execution_time = Math.round(performance.now() - record.startedMono)
     return { event: makeEvent('execution_complete', { execution_time }), code }
   }
   const error = timedOut ? `${describeExit(info)} (timeout after ${timeout} ms)` : describeExit(info)

@@ -19,6 +19,7 @@ function finished(store: CommandStore, id: string, finishedAt: number, bytes = 1
     content: 'x',
     background: false,
     startedAt: new Date(finishedAt),
+    startedMono: 0,
     finishedAt: running ? undefined : new Date(finishedAt),
     finishedAwake: running ? undefined : finishedAt,
     running,

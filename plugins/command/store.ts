@@ -17,6 +17,8 @@ export interface CommandRecord {
   content: string
   background: boolean
   startedAt: Date
+  /** performance.now() at the start: `execution_time` is not the wall clock's (it may be stepped). */
+  startedMono: number
   finishedAt?: Date
   /**
    * When it finished on the awake clock, for `--command-retention-age`: a stop of execd is no

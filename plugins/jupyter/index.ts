@@ -53,8 +53,8 @@ class JupyterRuntime implements Runtime {
   private kernelSpecs(server: JupyterServer): Promise<KernelSpecs> {
     const key = `${server.base.href}\n${server.token}`
     const hit = this.specsCache.get(key)
-    if (hit && Date.now() - hit.at < hit.ttl) return hit.specs
-    const entry = { at: Date.now(), ttl: SPECS_TTL_MS, specs: server.kernelSpecs() }
+    if (hit && performance.now() - hit.at < hit.ttl) return hit.specs
+    const entry = { at: performance.now(), ttl: SPECS_TTL_MS, specs: server.kernelSpecs() }
     entry.specs.catch(() => (entry.ttl = FAILURE_TTL_MS))
     this.specsCache.set(key, entry)
     return entry.specs

@@ -142,15 +142,15 @@ describe('hybrid host (v1 controllers, the unified hierarchy without them at /un
 
 describe('cpuPercent', () => {
   test('cgroup usage is relative to the quota', () => {
-    const prev = { cpuCount: 2, cpuUsageUs: 0, memTotalBytes: 0, memUsedBytes: 0, at: 0 }
+    const prev = { cpuCount: 2, cpuUsageUs: 0, memTotalBytes: 0, memUsedBytes: 0, at: 0, mono: 0 }
     // 1 CPU-second used in 1 wall-second on a 2-CPU quota = 50%
-    expect(cpuPercent(prev, { ...prev, cpuUsageUs: 1_000_000, at: 1000 })).toBe(50)
+    expect(cpuPercent(prev, { ...prev, cpuUsageUs: 1_000_000, at: 1000, mono: 1000 })).toBe(50)
   })
 
   test('host usage is busy over total jiffies, clamped to 0..100', () => {
-    const prev = { cpuCount: 4, cpuUsageUs: 100, cpuTotalUs: 1000, memTotalBytes: 0, memUsedBytes: 0, at: 0 }
-    expect(cpuPercent(prev, { ...prev, cpuUsageUs: 350, cpuTotalUs: 2000, at: 1000 })).toBe(25)
-    expect(cpuPercent(prev, { ...prev, at: 1000 })).toBe(0)
+    const prev = { cpuCount: 4, cpuUsageUs: 100, cpuTotalUs: 1000, memTotalBytes: 0, memUsedBytes: 0, at: 0, mono: 0 }
+    expect(cpuPercent(prev, { ...prev, cpuUsageUs: 350, cpuTotalUs: 2000, at: 1000, mono: 1000 })).toBe(25)
+    expect(cpuPercent(prev, { ...prev, at: 1000, mono: 1000 })).toBe(0)
   })
 })
 

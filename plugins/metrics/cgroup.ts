@@ -19,8 +19,10 @@ export interface Reading {
   cpuTotalUs?: number
   memTotalBytes: number
   memUsedBytes: number
-  /** Wall clock at the reading (ms, monotonic-ish via Date.now). */
+  /** Wall clock at the reading (ms): the sample's timestamp. */
   at: number
+  /** performance.now() at the reading: the interval between two, which a step of the wall clock is not. */
+  mono: number
 }
 
 const read = (path: string): string | undefined => {
@@ -150,6 +152,7 @@ export function takeReading(root = '/', hostCpus = availableParallelism()): Read
     memTotalBytes: memLimited ? mem.limit! : host.total,
     memUsedBytes: memLimited ? mem.used! : host.used,
     at: Date.now(),
+    mono: performance.now(),
   }
 }
 
@@ -160,7 +163,7 @@ export function cpuPercent(prev: Reading, next: Reading): number {
     const total = next.cpuTotalUs - prev.cpuTotalUs
     pct = total > 0 ? ((next.cpuUsageUs - prev.cpuUsageUs) / total) * 100 : 0
   } else {
-    const wallUs = (next.at - prev.at) * 1000
+    const wallUs = (next.mono - prev.mono) * 1000
     pct = wallUs > 0 ? ((next.cpuUsageUs - prev.cpuUsageUs) / wallUs / next.cpuCount) * 100 : 0
   }
   return Math.round(Math.min(100, Math.max(0, pct)) * 100) / 100

@@ -40,7 +40,7 @@ export class Sampler {
    * one turn of the event loop (0.7 s of its CPU, /ping held 1.2–2 s).
    */
   async current(): Promise<Metrics> {
-    this.lastAsked = Date.now()
+    this.lastAsked = performance.now()
     this.ensureRunning()
     if (!this.latest) await (this.first ??= this.firstSample())
     return this.latest!
@@ -76,7 +76,7 @@ export class Sampler {
       this.prev = takeReading(this.root)
     } catch {}
     this.timer = setInterval(() => {
-      if (this.listeners.size === 0 && Date.now() - this.lastAsked > this.idleMs) return this.stop()
+      if (this.listeners.size === 0 && performance.now() - this.lastAsked > this.idleMs) return this.stop()
       // A reading that failed (no fd free) keeps the last sample, dated when it was taken.
       try {
         this.tick()

@@ -35,13 +35,13 @@ export async function hangUp(sessions: readonly Hangable[], scanner: ProcScanner
   // An interactive bash ignores SIGTERM and exits on SIGHUP, passing it on to its jobs.
   signalAll(groups, 'SIGHUP')
   signalAll(groups, 'SIGTERM')
-  const graceEnd = Date.now() + HANGUP_GRACE_MS
+  const graceEnd = performance.now() + HANGUP_GRACE_MS
   const killEnd = graceEnd + KILL_WAIT_MS
   for (let delay = 5; ; delay = Math.min(delay * 2, 50)) {
     await sleep(delay)
     groups = await left()
-    if (groups.size === 0 || Date.now() > killEnd) break
-    if (Date.now() >= graceEnd) signalAll(groups, 'SIGKILL')
+    if (groups.size === 0 || performance.now() > killEnd) break
+    if (performance.now() >= graceEnd) signalAll(groups, 'SIGKILL')
   }
   await Promise.all(sessions.map(s => s.ended))
 }

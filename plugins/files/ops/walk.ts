@@ -99,7 +99,7 @@ export async function* walk(
   what = 'walk',
   kept?: DirectoryFds,
 ): AsyncGenerator<WalkEntry> {
-  const deadline = Date.now() + limits.timeBudgetMs
+  const deadline = performance.now() + limits.timeBudgetMs
   const fds = kept ?? new DirectoryFds()
   try {
     const { handle, ...reported } = start
@@ -114,7 +114,7 @@ export async function* walk(
         stack.pop()
         continue
       }
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
       if (limits.signal?.aborted) throw new ExecdError('RUNTIME_ERROR', `${what} stopped: the client went away`)
