@@ -16,7 +16,7 @@ import type { Violation } from './check'
 import { marker } from './leftovers'
 import type { RaceCase, RaceName } from './races'
 import { LIMIT_MS } from './races-kit'
-import { judge, type Reply } from './stream'
+import { blankReply, judge, type Reply } from './stream'
 import type { World } from './world'
 
 /** Read anywhere: never consumed by reading (/proc/kmsg is), never huge (/proc/kcore). */
@@ -88,17 +88,7 @@ async function request(
   init: RequestInit = {},
 ): Promise<Reply & { body: Buffer }> {
   const t0 = performance.now()
-  const reply: Reply & { body: Buffer } = {
-    label,
-    status: 0,
-    headers: new Headers(),
-    text: '',
-    frames: [],
-    bad: [],
-    outcome: 'answered',
-    ms: 0,
-    body: Buffer.alloc(0),
-  }
+  const reply: Reply & { body: Buffer } = { ...blankReply(label), body: Buffer.alloc(0) }
   const signal = AbortSignal.timeout(LIMIT_MS)
   try {
     const res = await d.fetch(path, { method, signal, ...init })

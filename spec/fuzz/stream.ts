@@ -36,6 +36,11 @@ export interface Pending {
 
 const decoder = () => new TextDecoder()
 
+/** A reply not yet answered: what a request's outcome is filled into. */
+export function blankReply(label: string): Reply {
+  return { label, status: 0, headers: new Headers(), text: '', frames: [], bad: [], outcome: 'answered', ms: 0 }
+}
+
 /** Sends a request and reads its answer; the body is JSON text when given (a string is sent as is). */
 export function call(
   w: World,
@@ -53,16 +58,7 @@ export function call(
   const t0 = performance.now()
   const signal = AbortSignal.timeout(limitMs)
   const done = (async (): Promise<Reply> => {
-    const reply: Reply = {
-      label,
-      status: 0,
-      headers: new Headers(),
-      text: '',
-      frames: [],
-      bad: [],
-      outcome: 'answered',
-      ms: 0,
-    }
+    const reply = blankReply(label)
     try {
       const res = await w.daemon.fetch(path, {
         method,
