@@ -7,14 +7,14 @@
  */
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { errnoOf } from '../core/errors'
+import { ExecdError, errnoOf } from '../core/errors'
 import { constants } from 'node:os'
 import { signalNamed } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
-import { UsageError } from './errors'
+import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
@@ -56,10 +56,29 @@ export async function execCode(language: string | undefined, code: string[], opt
       return await repl(client, language, options)
     }
     if (source === undefined) throw new UsageError('no code: pass it as an argument, with -f FILE, or on stdin (-)')
-    const context = await client.open(language, options.cwd)
+    const context = await openContext(client, language, options.cwd)
     return await runCell(client, context, source, options)
   } finally {
     await client.close()
+  }
+}
+
+/**
+ * A context of `language`. A language the runtime does not list is a typo (exit 2, the wire's
+ * words and code); any other refusal (a working directory through a file, a runtime missing
+ * here) is the thing's (1). The list is asked only after a refusal: a start costs nothing more.
+ */
+export async function openContext(client: CodeClient, language: string, cwd?: string): Promise<string> {
+  try {
+    return await client.open(language, cwd)
+  } catch (err) {
+    if (!(err instanceof ExecdError) || err.code !== 'INVALID_REQUEST_BODY') throw err
+    const known = await client.languages().then(
+      all => all.some(l => l.language === language),
+      () => true,
+    )
+    if (known) throw err
+    throw new UsageError(plainMessage(err), err.code)
   }
 }
 
