@@ -113,7 +113,7 @@ export async function runCell(
     for await (const event of events) {
       if (event.type === 'error') {
         failed = true
-        status ??= cellExit(event)
+        status ??= cellExit(event, !interactive)
       }
       if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
@@ -145,14 +145,35 @@ export async function runCell(
  * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
  * words. `exit 0` is no failure. Any other error: 1.
  */
-function cellExit(event: ExecEvent): number | undefined {
+function cellExit(event: ExecEvent, oneShot = false): number | undefined {
   const e = event.error
   if (!e) return undefined
+  if (oneShot) {
+    const exit = pythonExit(e)
+    if (exit) return exit.status
+  }
   if (e.ename === 'CommandExecError') {
     const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
   return statusOfExit(e.traceback[0] ?? '') ?? statusOfExit(e.evalue)
+}
+
+/**
+ * Python's SystemExit in a one-shot run, read as `python3 -c` reads it: `sys.exit(3)` and
+ * `exit(3)` exit 3, `sys.exit()`, `sys.exit(None)`, `quit()` and `sys.exit(0)` 0 (the low 8 bits,
+ * as exit(2) takes them: 256 is 0, -1 255), and anything else (`sys.exit('text')`) says itself
+ * on stderr and exits 1. A context catches it and keeps its state (as Jupyter does, the wire
+ * says so); a one-shot run has nothing left to keep, so the language's own meaning holds. The
+ * event gives only the value's text: `sys.exit('3')` reads as `sys.exit(3)`.
+ */
+function pythonExit(e: NonNullable<ExecEvent['error']>): { status: number; says?: string } | undefined {
+  if (e.ename !== 'SystemExit') return undefined
+  const value = e.evalue.trim()
+  if (value === '' || value === 'None' || value === 'False') return { status: 0 }
+  if (value === 'True') return { status: 1 }
+  if (/^-?\d{1,30}$/.test(value)) return { status: Number(BigInt.asUintN(8, BigInt(value))) }
+  return { status: 1, says: e.evalue }
 }
 
 /**
@@ -235,7 +256,24 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       return 0
     case 'error': {
       const e = event.error!
-      if (oneShot && cellExit(event) === 0) return 0
+      if (oneShot && cellExit(event, true) === 0) return 0
+      // What the language's own command line prints for its exit call: nothing for a number
+      // (`python3 -c 'sys.exit(3)'`, `node -e 'process.exit(3)'`), the text for sys.exit('text').
+      const exit = oneShot ? pythonExit(e) : undefined
+      if (exit) {
+        if (exit.says !== undefined) process.stderr.write(`${exit.says}\n`)
+        return 0
+      }
+      // An exit with a status (`exit 3`, `false`, `process.exit(3)`, `os._exit(3)`): the status
+      // says it, as `bash -c` and `node -e` leave it unsaid; a death's interpreter's own last
+      // words still show, and a signal is still named (a shell says `Killed` too).
+      if (oneShot && /^exit status \d+$/.test(e.traceback[0] ?? '')) {
+        if (e.ename === 'CommandExecError' && e.traceback.length === 1) return 0
+        if (e.ename === 'DeadKernelError') {
+          if (e.traceback.length > 1) process.stderr.write(`${e.traceback.slice(1).join('\n')}\n`)
+          return 0
+        }
+      }
       // A death's first line is its exit's words; in a session the sentence saying the state is
       // lost takes its place (a one-shot run's context goes with it: the words are the story).
       const lines =
