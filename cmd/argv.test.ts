@@ -2,7 +2,8 @@ import { expect, test } from 'bun:test'
 import { cac } from 'cac'
 import { ExecdError } from '../core/errors'
 import { protectDashes, restoreValues, word } from './argv'
-import { UsageError, exitCodeOf, plainMessage } from './errors'
+import { parseDepth } from '../plugins/files/ops/list'
+import { UsageError, exitCodeOf, plainMessage, typedCheck } from './errors'
 
 function parse(words: string[]) {
   const cli = cac('t')
@@ -29,9 +30,20 @@ test('the words after -- are operands, even when they look like options', () => 
   expect(parse(['run', 'a', '--json', '--', '-']).args).toEqual(['a', '-'])
 })
 
-test('exit codes: 2 for what was typed (usage, a 400), 1 for failed work; messages without HTTP prefixes', () => {
+const typedError = (f: () => unknown): unknown => {
+  try {
+    f()
+  } catch (err) {
+    return err
+  }
+}
+
+test('exit codes: 2 for what was typed (checked before any work), 1 for failed work, a 400 too; messages without HTTP prefixes', () => {
   expect(exitCodeOf(new UsageError('x'))).toBe(2)
-  expect(exitCodeOf(new ExecdError('INVALID_REQUEST_BODY', 'x'))).toBe(2)
+  // A 400 is a symlink loop or a path through a file as often as a typo: the CLI's own checks
+  // say which is typed wrong, so a refusal after them is the thing's.
+  expect(exitCodeOf(new ExecdError('INVALID_REQUEST_BODY', 'x'))).toBe(1)
+  expect(exitCodeOf(typedError(() => typedCheck(() => parseDepth('x'))))).toBe(2)
   expect(exitCodeOf(new ExecdError('FILE_NOT_FOUND', 'x'))).toBe(1)
   expect(exitCodeOf(new Error('x'))).toBe(1)
   expect(plainMessage(new ExecdError('FILE_NOT_FOUND', 'file not found. open x: no such file or directory'))).toBe(

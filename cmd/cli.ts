@@ -22,6 +22,15 @@ const addOptions = (command: Command, specs: OptionSpec[]) => {
   return command
 }
 
+const EXIT_STATUS = [
+  '  0    done',
+  '  1    the work failed: a file missing or in the way, a symlink loop, a cell that raised',
+  '  2    typed wrong: an unknown verb, option or language, a missing argument, a bad value',
+  "  N    exec: the command's or interpreter's own status (128 + n for a signal n)",
+  '  130  stopped by Ctrl-C (143 SIGTERM, 129 SIGHUP, 131 Ctrl-\\)',
+  '  141  its reader went away (| head)',
+].join('\n')
+
 const URL_OPTION = '--url <url>'
 const URL_HELP = 'drive the daemon at this URL instead of this machine (env EXECD_URL; token from EXECD_ACCESS_TOKEN)'
 
@@ -36,7 +45,10 @@ async function program(serveOnly: boolean): Promise<CAC> {
   const cli = cac('execd')
   addServe(cli)
   if (!serveOnly) addOthers(cli)
-  cli.help()
+  // The exit statuses, once, under the verbs (README, "Errors and exit codes", says the rest).
+  cli.help(sections =>
+    sections.some(s => s.title === 'Commands') ? [...sections, { title: 'Exit status', body: EXIT_STATUS }] : sections,
+  )
   // Not cac's version(): it appends `process.version`, which under Bun is Node's, not Bun's.
   cli.option('-v, --version', 'Display the version, commit, target and Bun version')
   return cli

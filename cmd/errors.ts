@@ -1,29 +1,48 @@
 /**
  * How a verb's failure reaches a person: one plain line on stderr (`execd: <what is wrong>`)
- * and an exit code — 2 when what was typed is wrong (a usage error, or input the operation
- * refused as a 400), 1 when the work failed. `--json` keeps the structured `{code, message}`.
+ * and an exit code — 2 when the command line cannot be run as typed, whatever is on the disk
+ * (an unknown verb, flag or language, a missing argument, a malformed value: said before any
+ * work), 1 when the work was tried and failed: a file missing, a symlink loop, a path through a
+ * file, a name too long, the tree in the way. A 400 is either (the wire has one status for both),
+ * so the status alone never decides: the CLI checks what was typed itself, and whatever the
+ * section or daemon refuses after that is the thing's fault. `--json` keeps `{code, message}`.
  * Remote mode rebuilds the daemon's `{code, message}` as an ExecdError, so both modes end alike.
  */
 import { ConfigError } from '../core/config'
-import { ExecdError, PREFIX, errnoOf, errnoText, statusOf, toExecdError } from '../core/errors'
+import { ExecdError, PREFIX, errnoOf, errnoText, toExecdError, type ErrorCode } from '../core/errors'
 import { visible } from './visible'
 
 export const USAGE_EXIT = 2
 
-/** Something the person typed is wrong: exit 2, one line. */
-export class UsageError extends Error {}
+/**
+ * Something the person typed is wrong: exit 2, one line. `wireCode`: what `--json` says, the wire's
+ * when a daemon refuses the same input so (`fs ls -d x`: INVALID_REQUEST_BODY), else USAGE.
+ */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly wireCode?: ErrorCode,
+  ) {
+    super(message)
+  }
+}
 
 /**
- * The tree is in the way (`mkdir` over a file, `rmdir` of a file): nothing typed is wrong, so it
- * exits 1, while `--json` carries the code the wire answers for it (a 400's).
+ * Runs a section's own check of what was typed (the one its route makes): its refusal is a
+ * usage error with the same words and code, found before anything is asked or touched.
  */
-export class TreeInTheWay extends ExecdError {}
+export function typedCheck<T>(check: () => T): T {
+  try {
+    return check()
+  } catch (err) {
+    if (err instanceof ExecdError) throw new UsageError(plainMessage(err), err.code)
+    throw err
+  }
+}
 
-/** The exit code for a failure: 2 for a usage error or refused input, else 1. */
+/** The exit code for a failure: 2 for what was typed wrong, else 1. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'CACError') return USAGE_EXIT
-  if (err instanceof TreeInTheWay) return 1
-  if (err instanceof ExecdError && err.status === statusOf('INVALID_REQUEST_BODY')) return USAGE_EXIT
   return 1
 }
 
@@ -45,11 +64,13 @@ export function plainMessage(err: unknown): string {
 export function report(err: unknown, json = false): number {
   if (json) {
     const code =
-      err instanceof ExecdError || errnoOf(err)
-        ? toExecdError(err).code
-        : exitCodeOf(err) === USAGE_EXIT
-          ? 'USAGE'
-          : 'RUNTIME_ERROR'
+      err instanceof UsageError && err.wireCode
+        ? err.wireCode
+        : err instanceof ExecdError || errnoOf(err)
+          ? toExecdError(err).code
+          : exitCodeOf(err) === USAGE_EXIT
+            ? 'USAGE'
+            : 'RUNTIME_ERROR'
     const message = err instanceof ExecdError ? err.message : plainMessage(err)
     process.stderr.write(`${JSON.stringify({ code, message })}\n`)
   } else {

@@ -13,7 +13,8 @@ import { commandExit, render, sayIfCut } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
-import type { CreateRequest } from '../plugins/isolated/ops/params'
+import { checkShape, type CreateRequest } from '../plugins/isolated/ops/params'
+import { typedCheck } from './errors'
 import type { RunRequest } from '../plugins/isolated/ops/sessions'
 import { t } from 'elysia'
 import { remoteOf, sseEvents, type Remote } from './remote'
@@ -29,6 +30,12 @@ interface Isolation {
 }
 
 export async function execIsolated(code: string, options: Record<string, unknown>): Promise<number> {
+  const request: CreateRequest = {
+    workspace: { path: String(options.isolated), mode: options.mode as CreateRequest['workspace']['mode'] },
+    profile: options.profile as CreateRequest['profile'],
+    share_net: options.shareNet === true,
+  }
+  typedCheck(() => checkShape(request))
   const remote = remoteOf(options)
   const isolation = remote ? remoteIsolation(remote) : await localIsolation()
   let id: string | undefined
@@ -39,11 +46,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
   const stop = onStop(interrupt)
   const pipe = watchBrokenPipe(interrupt)
   try {
-    id = await isolation.create({
-      workspace: { path: String(options.isolated), mode: options.mode as CreateRequest['workspace']['mode'] },
-      profile: options.profile as CreateRequest['profile'],
-      share_net: options.shareNet === true,
-    })
+    id = await isolation.create(request)
     if (stopSignal()) interrupt() // a signal that came while the session was being made
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
     const events = await isolation.run(id, { code, envs: parseEnvPairs(options.env), timeout_seconds: timeout })

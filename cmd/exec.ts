@@ -7,14 +7,14 @@
  */
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { errnoOf } from '../core/errors'
+import { ExecdError, errnoOf } from '../core/errors'
 import { constants } from 'node:os'
 import { signalNamed } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
-import { UsageError } from './errors'
+import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
@@ -56,10 +56,29 @@ export async function execCode(language: string | undefined, code: string[], opt
       return await repl(client, language, options)
     }
     if (source === undefined) throw new UsageError('no code: pass it as an argument, with -f FILE, or on stdin (-)')
-    const context = await client.open(language, options.cwd)
+    const context = await openContext(client, language, options.cwd)
     return await runCell(client, context, source, options)
   } finally {
     await client.close()
+  }
+}
+
+/**
+ * A context of `language`. A language the runtime does not list is a typo (exit 2, the wire's
+ * words and code); any other refusal (a working directory through a file, a runtime missing
+ * here) is the thing's (1). The list is asked only after a refusal: a start costs nothing more.
+ */
+export async function openContext(client: CodeClient, language: string, cwd?: string): Promise<string> {
+  try {
+    return await client.open(language, cwd)
+  } catch (err) {
+    if (!(err instanceof ExecdError) || err.code !== 'INVALID_REQUEST_BODY') throw err
+    const known = await client.languages().then(
+      all => all.some(l => l.language === language),
+      () => true,
+    )
+    if (known) throw err
+    throw new UsageError(plainMessage(err), err.code)
   }
 }
 
@@ -94,7 +113,7 @@ export async function runCell(
     for await (const event of events) {
       if (event.type === 'error') {
         failed = true
-        status ??= cellExit(event)
+        status ??= cellExit(event, !interactive)
       }
       if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
@@ -126,14 +145,35 @@ export async function runCell(
  * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
  * words. `exit 0` is no failure. Any other error: 1.
  */
-function cellExit(event: ExecEvent): number | undefined {
+function cellExit(event: ExecEvent, oneShot = false): number | undefined {
   const e = event.error
   if (!e) return undefined
+  if (oneShot) {
+    const exit = pythonExit(e)
+    if (exit) return exit.status
+  }
   if (e.ename === 'CommandExecError') {
     const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
   return statusOfExit(e.traceback[0] ?? '') ?? statusOfExit(e.evalue)
+}
+
+/**
+ * Python's SystemExit in a one-shot run, read as `python3 -c` reads it: `sys.exit(3)` and
+ * `exit(3)` exit 3, `sys.exit()`, `sys.exit(None)`, `quit()` and `sys.exit(0)` 0 (the low 8 bits,
+ * as exit(2) takes them: 256 is 0, -1 255), and anything else (`sys.exit('text')`) says itself
+ * on stderr and exits 1. A context catches it and keeps its state (as Jupyter does, the wire
+ * says so); a one-shot run has nothing left to keep, so the language's own meaning holds. The
+ * event gives only the value's text: `sys.exit('3')` reads as `sys.exit(3)`.
+ */
+function pythonExit(e: NonNullable<ExecEvent['error']>): { status: number; says?: string } | undefined {
+  if (e.ename !== 'SystemExit') return undefined
+  const value = e.evalue.trim()
+  if (value === '' || value === 'None' || value === 'False') return { status: 0 }
+  if (value === 'True') return { status: 1 }
+  if (/^-?\d{1,30}$/.test(value)) return { status: Number(BigInt.asUintN(8, BigInt(value))) }
+  return { status: 1, says: e.evalue }
 }
 
 /**
@@ -216,7 +256,24 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       return 0
     case 'error': {
       const e = event.error!
-      if (oneShot && cellExit(event) === 0) return 0
+      if (oneShot && cellExit(event, true) === 0) return 0
+      // What the language's own command line prints for its exit call: nothing for a number
+      // (`python3 -c 'sys.exit(3)'`, `node -e 'process.exit(3)'`), the text for sys.exit('text').
+      const exit = oneShot ? pythonExit(e) : undefined
+      if (exit) {
+        if (exit.says !== undefined) process.stderr.write(`${exit.says}\n`)
+        return 0
+      }
+      // An exit with a status (`exit 3`, `false`, `process.exit(3)`, `os._exit(3)`): the status
+      // says it, as `bash -c` and `node -e` leave it unsaid; a death's interpreter's own last
+      // words still show, and a signal is still named (a shell says `Killed` too).
+      if (oneShot && /^exit status \d+$/.test(e.traceback[0] ?? '')) {
+        if (e.ename === 'CommandExecError' && e.traceback.length === 1) return 0
+        if (e.ename === 'DeadKernelError') {
+          if (e.traceback.length > 1) process.stderr.write(`${e.traceback.slice(1).join('\n')}\n`)
+          return 0
+        }
+      }
       // A death's first line is its exit's words; in a session the sentence saying the state is
       // lost takes its place (a one-shot run's context goes with it: the words are the story).
       const lines =

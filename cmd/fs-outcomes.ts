@@ -2,7 +2,7 @@
 import { ExecdError } from '../core/errors'
 import { missingPath } from '../plugins/files/ops/info'
 import type { FileInfo, FsOps } from './fs-ops'
-import { plainMessage, TreeInTheWay } from './errors'
+import { plainMessage } from './errors'
 
 /**
  * Every path's stat that can be had, and the failure naming the others: one request for all as
@@ -55,16 +55,4 @@ async function pathByPath(
     }
   }
   return { infos, errors }
-}
-
-/**
- * `fs mkdir` where a file is in the way: the files section answers it as a 400 (the wire's
- * status), which the CLI read as a usage error (exit 2); nothing typed is wrong, the tree is in
- * the way, so it exits 1 with the same words — and `--json` with the wire's code, not
- * RUNTIME_ERROR.
- */
-export function notDirectoryFails(err: unknown): never {
-  if (err instanceof ExecdError && err.code === 'INVALID_REQUEST_BODY' && / not a directory$/.test(err.message))
-    throw new TreeInTheWay(err.code, err.message)
-  throw err
 }

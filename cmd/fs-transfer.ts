@@ -7,7 +7,9 @@ import { unlinkSync } from 'node:fs'
 import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join, posix, resolve } from 'node:path'
 import { Readable } from 'node:stream'
-import { UsageError } from './errors'
+import { ExecdError } from '../core/errors'
+import { lineWindow } from '../plugins/files/ops/download'
+import { UsageError, typedCheck } from './errors'
 import type { Run } from './fs'
 import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
@@ -36,16 +38,18 @@ function checkRange(range: string): void {
  * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
  */
 export async function copyOut(r: Run, dest: string): Promise<number> {
-  // Where it goes is settled before a byte is asked for: a directory there is a plain error.
-  const target = dest === '-' ? '' : await destination(dest, r.arg(0))
   const range = optional(r.flags.range)
   if (range !== undefined) checkRange(range)
-  const res = await r.fs.read({
+  const request = {
     path: r.arg(0),
     range: range === undefined ? undefined : `bytes=${range}`,
     offset: optional(r.flags.offset),
     limit: optional(r.flags.limit),
-  })
+  }
+  typedCheck(() => lineWindow(request))
+  // Where it goes is settled before a byte is asked for: a directory there is a plain error.
+  const target = dest === '-' ? '' : await destination(dest, r.arg(0))
+  const res = await r.fs.read(request)
   const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
   if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
@@ -103,15 +107,16 @@ export function localName(source: string): string {
 
 /**
  * The file a download writes: `dest`, or the source's name inside `dest` when that is a
- * directory; a directory there too is a usage error, found before a byte is asked for (it was
- * found by the rename, after the whole file had been written under a temporary name).
+ * directory; a directory there too is in the way (exit 1, as cp says it), found before a byte is
+ * asked for (it was found by the rename, after the whole file had been written under a temporary name).
  */
 async function destination(dest: string, source: string): Promise<string> {
   const isDir = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true
   let target = resolve(dest)
   if (await isDir(target)) {
     target = join(target, localName(source))
-    if (await isDir(target)) throw new UsageError(`${target} is a directory: give a destination file`)
+    if (await isDir(target))
+      throw new ExecdError('INVALID_REQUEST_BODY', `${target} is a directory: give a destination file`)
   }
   return target
 }

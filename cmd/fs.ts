@@ -14,8 +14,10 @@ import { open } from 'node:fs/promises'
 import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
-import { TreeInTheWay, UsageError, report } from './errors'
-import { notDirectoryFails, statEach } from './fs-outcomes'
+import { ExecdError } from '../core/errors'
+import { compileGlob } from '../plugins/files/ops/search'
+import { UsageError, report, typedCheck } from './errors'
+import { statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
 import { describe } from './fs-print'
 import { printListing } from './fs-listing'
@@ -67,7 +69,14 @@ export const OPS: FsOp[] = [
     args: '[path]',
     summary: 'list a directory (default: the current one)',
     options: [['-d, --depth <n>', 'levels to descend (default 1)']],
-    run: r => printListing(r.fs.list(r.args[0] ?? '.', parseDepth(optional(r.flags.depth))), r.json),
+    run: r =>
+      printListing(
+        r.fs.list(
+          r.args[0] ?? '.',
+          typedCheck(() => parseDepth(optional(r.flags.depth))),
+        ),
+        r.json,
+      ),
   },
   {
     name: 'stat',
@@ -110,8 +119,9 @@ export const OPS: FsOp[] = [
       const file = src === '-' ? undefined : await open(src, 'r')
       try {
         const stat = await file?.stat()
-        // A directory opens, then fails its first read with no path: said here, as typed.
-        if (stat?.isDirectory()) throw new UsageError(`${src}: is a directory`)
+        // A directory opens, then fails its first read with no path: said here, as typed (the thing
+        // is wrong, not the typing: exit 1, as cat says it).
+        if (stat?.isDirectory()) throw new ExecdError('INVALID_REQUEST_BODY', `${src}: is a directory`)
         const total = stat?.size
         const shown = progress(`put ${dest}`, total, showProgress(r.json))
         const source = (file ? file.createReadStream() : process.stdin) as AsyncIterable<Uint8Array>
@@ -149,12 +159,11 @@ export const OPS: FsOp[] = [
       // codes (--json) are the wire's for a path of the wrong kind, as `fs ls` of a file says.
       const infos = await r.fs.stat(r.args)
       for (const path of r.args) {
-        if (infos[path]?.type !== 'directory')
-          throw new TreeInTheWay('INVALID_REQUEST_BODY', `${path}: not a directory`)
+        if (infos[path]?.type !== 'directory') throw new ExecdError('INVALID_REQUEST_BODY', `${path}: not a directory`)
         if (r.flags.recursive) continue
         for await (const batch of r.fs.list(path, 1))
           if (batch.length)
-            throw new TreeInTheWay('INVALID_REQUEST_BODY', `${path}: directory not empty (-r deletes it all)`)
+            throw new ExecdError('INVALID_REQUEST_BODY', `${path}: directory not empty (-r deletes it all)`)
       }
       await r.fs.removeDirectories(r.args)
       r.done(
@@ -180,7 +189,7 @@ export const OPS: FsOp[] = [
     options: [['-m, --mode <mode>', 'permissions in octal (default 755)'], ...OWNER_OPTIONS],
     async run(r) {
       const perm = permission(r.flags)
-      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm]))).catch(notDirectoryFails)
+      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm])))
       r.done(
         { created: r.args },
         r.args.map(p => `created ${p}`),
@@ -208,7 +217,11 @@ export const OPS: FsOp[] = [
     args: '<dir> [pattern]',
     summary: 'find files by glob (default **); a pattern without / matches base names',
     examples: ["execd fs search . '*.py'"],
-    run: r => printListing(r.fs.search(r.arg(0), r.args[1]), r.json),
+    run(r) {
+      // A pattern that cannot be read is the person's (2); the daemon would refuse it the same.
+      if (r.args[1] !== undefined) typedCheck(() => compileGlob(r.args[1]!))
+      return printListing(r.fs.search(r.arg(0), r.args[1]), r.json)
+    },
   },
   {
     name: 'replace',
@@ -216,6 +229,7 @@ export const OPS: FsOp[] = [
     summary: 'replace text in a file (atomic rewrite)',
     async run(r) {
       const [path, old, replacement] = r.args as [string, string, string]
+      if (old === '') throw new UsageError('old content must not be empty', 'INVALID_REQUEST_BODY')
       const replaced = await r.fs.replace(path, old, replacement)
       r.done({ path, replaced }, [`${path}: ${replaced} replaced`])
     },
@@ -296,6 +310,9 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
   const remote = remoteOf(flags)
   if (remote && flags.root !== undefined)
     throw new UsageError('--root confines local paths: give it to the daemon (serve --root), not with --url')
+  for (const path of pathsOf(op, args))
+    if (path === '')
+      throw new UsageError('invalid path: empty (use "." for the working directory)', 'INVALID_REQUEST_BODY')
   const fs = remote ? remoteFs(remote) : await (await import('./fs-ops')).localFs(configFrom(optionalRoot(flags)))
   const aborter = new AbortController()
   // A signal stops a transfer, which discards what it staged (and the exit hook removes a
@@ -339,6 +356,16 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
     stopWatch()
     await fs.close()
   }
+}
+
+/** The arguments that are paths (`<path>`, `[dest]`, `<...path>`), from the operation's syntax. */
+function pathsOf(op: FsOp, args: string[]): string[] {
+  const syntax = op.args.split(' ').map(a => /^[<[](\.\.\.)?(\w+)[>\]]$/.exec(a))
+  const last = syntax.at(-1)
+  return args.filter((_, i) => {
+    const at = i < syntax.length ? syntax[i] : last?.[1] ? last : undefined
+    return ['path', 'src', 'dest', 'dir'].includes(at?.[2] ?? '')
+  })
 }
 
 const optionalRoot = (flags: Flags) => (flags.root === undefined ? {} : { root: String(flags.root) })

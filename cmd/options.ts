@@ -1,6 +1,6 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
 import { ConfigError, SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
-import { badRequest } from '../core/errors'
+import { UsageError } from './errors'
 import { envEntryProblem } from '../core/exec-strings'
 import { runtimeOptions, sectionOptions } from '../plugins/options'
 
@@ -39,10 +39,13 @@ export async function serveConfigFrom(flags: Record<string, unknown> = {}): Prom
   const config = configFrom(flags)
   const file = config.get('access-token-file')
   if (!file) return config
-  if (config.get('access-token')) throw badRequest('give --access-token or --access-token-file, not both')
+  if (config.get('access-token')) throw new ConfigError('give --access-token or --access-token-file, not both')
   const { readTokenFile } = await import('../core/token-file')
   return resolveConfig(allOptions, { ...flags, 'access-token': readTokenFile(file) })
 }
+
+/** Typed wrong (exit 2), with the code a command's `envs` gets over HTTP for it (--json). */
+const typo = (message: string) => new UsageError(message, 'INVALID_REQUEST_BODY')
 
 /** `--env K=V` (repeatable) as a map; a pair without `=` is a usage error. */
 export function parseEnvPairs(raw: unknown): Record<string, string> | undefined {
@@ -50,13 +53,13 @@ export function parseEnvPairs(raw: unknown): Record<string, string> | undefined 
   const out: Record<string, string> = {}
   for (const pair of (Array.isArray(raw) ? raw : [raw]).map(String)) {
     const eq = pair.indexOf('=')
-    if (eq <= 0) throw badRequest(`--env expects KEY=VALUE, got '${pair}'`)
+    if (eq <= 0) throw typo(`--env expects KEY=VALUE, got '${pair}'`)
     const name = pair.slice(0, eq)
     // Assigned, it set the object's prototype: the variable vanished and the command ran without it.
-    if (name === '__proto__') throw badRequest('--env: the environment variable name __proto__ is not supported')
+    if (name === '__proto__') throw typo('--env: the environment variable name __proto__ is not supported')
     // What a command's `envs` refuses over HTTP: `--env $'A\nB=1'` reached the cell as a variable B.
     const problem = envEntryProblem(name, pair.slice(eq + 1))
-    if (problem) throw badRequest(`--env: ${problem}`)
+    if (problem) throw typo(`--env: ${problem}`)
     out[name] = pair.slice(eq + 1)
   }
   return out

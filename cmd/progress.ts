@@ -51,22 +51,32 @@ export function progress(label: string, total: number | undefined, enabled: bool
 }
 
 /**
+ * Columns left free after the line for the terminal's own echo of Ctrl-C or Ctrl-\\ (`^C`):
+ * written after a line that filled the row less one, it wrapped, and the clear that follows a
+ * stopped transfer (`\r`, erase-line) cleared only the `C`'s row: the progress line stayed on
+ * the screen above the shell's next prompt, at every width.
+ */
+const ECHO_ROOM = 2
+
+/**
  * The line within `width` columns, less one (a line that fills the last column wraps on some
- * terminals): a longer one wrapped, and `\r` with erase-line clears only its last row, so on a
- * narrow terminal every redraw left rows behind (30 columns: the screen filled with them).
+ * terminals) and less ECHO_ROOM: a longer one wrapped, and `\r` with erase-line clears only its
+ * last row, so on a narrow terminal every redraw left rows behind (30 columns: the screen filled
+ * with them).
  * `figures` go from the most to the least said; the first that leaves the label 16 columns is
  * taken, the label losing its start (`…srv/big.bin`); failing that, the least with what of the
  * label fits.
  */
 export function fitted(label: string, figures: readonly string[], width: number): string {
+  const usable = width - 1 - ECHO_ROOM
   for (const text of figures) {
-    const room = width - 1 - Bun.stringWidth(text)
+    const room = usable - Bun.stringWidth(text)
     if (Bun.stringWidth(label) <= room) return label + text
     if (room >= 16) return `…${widthFrom(label, room - 1, 'end')}${text}`
   }
   const least = figures.at(-1) ?? ''
-  const room = width - 1 - Bun.stringWidth(least)
-  return room >= 2 ? `…${widthFrom(label, room - 1, 'end')}${least}` : widthFrom(least, width - 1, 'start')
+  const room = usable - Bun.stringWidth(least)
+  return room >= 2 ? `…${widthFrom(label, room - 1, 'end')}${least}` : widthFrom(least, Math.max(usable, 0), 'start')
 }
 
 /** As much of `text` as fits in `width` columns, taken from its start or its end. */

@@ -29,8 +29,14 @@ export class Remote {
     delete process.env[TOKEN_ENV]
   }
 
+  /**
+   * The route beneath the URL as typed, its path kept: a daemon behind a gateway at
+   * `https://gw/sandbox/abc` is asked at `/sandbox/abc/files/info`. A route with its leading `/`
+   * replaced the path, so the gateway's own root was asked, and `--url http://daemon/typo` drove
+   * the daemon as if the typo were not there.
+   */
   url(path: string, query: Query = {}): string {
-    const url = new URL(path, this.base.endsWith('/') ? this.base : `${this.base}/`)
+    const url = new URL(path.replace(/^\/+/, ''), this.base.endsWith('/') ? this.base : `${this.base}/`)
     url.pathname = url.pathname.replace(/\/\/+/g, '/')
     for (const [key, value] of Object.entries(query)) {
       for (const v of [value ?? []].flat()) url.searchParams.append(key, v)
@@ -164,7 +170,11 @@ async function errorOf(res: Response): Promise<ExecdError> {
   }
   if (res.status === 401) return new ExecdError('UNAUTHORIZED', body.error ?? 'unauthorized (set EXECD_ACCESS_TOKEN)')
   const code = (body.code ?? (res.status < 500 ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
-  return new ExecdError(code, body.message ?? body.error ?? `HTTP ${res.status}: ${text.slice(0, 200)}`)
+  // No contract JSON at all (an empty 404 from a gateway, another server on that port): said so,
+  // with where to look; it read `execd: HTTP 404:` and nothing more.
+  const start = text.trim().slice(0, 200)
+  const notExecd = `HTTP ${res.status}${start ? `: ${start}` : ''} (not an execd answer: is --url the daemon's address and path?)`
+  return new ExecdError(code, body.message ?? body.error ?? notExecd)
 }
 
 /**

@@ -10,13 +10,13 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
-import { runCell, type ExecOptions } from './exec'
+import { openContext, runCell, type ExecOptions } from './exec'
 import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
 
 export async function repl(client: CodeClient, language: string, options: ExecOptions): Promise<number> {
-  const context = await client.open(language, options.cwd)
+  const context = await openContext(client, language, options.cwd)
   const historyFile = join(process.env.HOME || homedir(), '.execd_history')
   const rl = createInterface({
     input: process.stdin,

@@ -96,13 +96,13 @@ describe('CLI fs get: a path whose last part names no file', () => {
     expect(readdirSync(join(scratch, 'cli')).sort()).toEqual(['here', 'remote'])
   })
 
-  test('a directory where the file would go: exit 2, one line, nothing written anywhere', () => {
+  test('a directory where the file would go: exit 1 (it is in the way, as cp says), one line, nothing written anywhere', () => {
     // It was found by the rename, after the whole file had been written beside it under a
     // temporary name, which the error then named.
     mkdirSync(join(here, 'into', 'taken.txt'), { recursive: true })
     writeFileSync(join(remote, 'taken.txt'), 'x')
     const r = get(join(remote, 'taken.txt'), 'into')
-    expect(r.code).toBe(2)
+    expect(r.code).toBe(1)
     expect(r.stderr).toBe(`execd: ${join(here, 'into', 'taken.txt')} is a directory: give a destination file\n`)
     expect(readdirSync(join(here, 'into', 'taken.txt'))).toEqual([])
     expect(readdirSync(join(here, 'into'))).toEqual(['taken.txt'])

@@ -3,7 +3,7 @@
  * the screen read back; progress recorded with script(1). Skipped where tmux or script is missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, pidsWith, waitFor } from './harness'
@@ -143,6 +143,26 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
     },
     180_000,
   )
+
+  test('Ctrl-C during fs get on a 20-column terminal: exit 130, the progress line gone with its ^C, no .part left', async () => {
+    // The line filled the row less one; the terminal's `^C` wrapped after it, and the clear
+    // that follows the stop cleared only the `C`'s row: the progress stayed above the prompt.
+    const src = join(dir, 'sparse-20g.bin')
+    const out = mkdtempSync(join(dir, 'get-'))
+    Bun.spawnSync(['truncate', '-s', '20G', src])
+    try {
+      shell()
+      tmux('resize-window', '-t', 'cli', '-x', '20', '-y', '12')
+      keys(`clear; ${BIN} fs get ${src} ${out}/; echo "status $?"`, 'Enter')
+      await shows('%)')
+      keys('C-c')
+      await shows('status 130')
+      expect(screen()).not.toContain('%)')
+      expect(readdirSync(out)).toEqual([])
+    } finally {
+      rmSync(src, { force: true })
+    }
+  }, 120_000)
 
   test.skipIf(pythonAvailable !== true)(
     'exec python with no code opens a prompt: state kept, blocks, Ctrl-C interrupts, history, Ctrl-D exits 0',

@@ -37,9 +37,10 @@ test('--json prints the event stream', async () => {
   expect(r.code).toBe(0)
 })
 
-test('bad input is a usage error: exit 2, one plain line', async () => {
+test('a working directory not there fails the work (exit 1), bad input is a usage error (2): one plain line', async () => {
+  // What the disk decides is not a typo: `cd /no/such/dir` fails with 1 too.
   const r = await exec('--shell', 'true', '--cwd', '/no/such/dir')
-  expect(r.code).toBe(2)
+  expect(r.code).toBe(1)
   expect(r.stderr).toStartWith('execd: ')
   expect(r.stderr).toContain('working directory does not exist')
   expect(r.stderr.trim().split('\n')).toHaveLength(1)
@@ -49,7 +50,7 @@ test('bad input is a usage error: exit 2, one plain line', async () => {
 
 test('--json keeps the structured error', async () => {
   const r = await exec('--shell', 'true', '--cwd', '/no/such/dir', '--json')
-  expect(r.code).toBe(2)
+  expect(r.code).toBe(1)
   expect(JSON.parse(r.stderr)).toMatchObject({ code: 'INVALID_REQUEST_BODY' })
 })
 
@@ -84,8 +85,9 @@ test('a child never gets a secret option, even from a verb that serves nothing (
 
 test('--cwd expands $VAR from the command environment; an undefined one is refused by name', async () => {
   expect((await exec('--shell', 'pwd', '--cwd', '$D', '--env', 'D=/tmp')).stdout).toBe('/tmp\n')
+  // The environment decides it, not the words typed: the work fails (1), as `cd "$UNSET/x"` would.
   const r = await exec('--shell', 'true', '--cwd', '/tmp/$EXECD_CLI_UNDEFINED')
-  expect(r.code).toBe(2)
+  expect(r.code).toBe(1)
   expect(r.stderr).toContain('undefined environment variables: EXECD_CLI_UNDEFINED')
 })
 

@@ -34,10 +34,7 @@ interface DownloadRequest {
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {
   const raw = req.path
-  const lines = req.offset !== undefined || req.limit !== undefined
-  if (lines && req.range) throw badRequest('offset/limit (lines) and Range (bytes) cannot be combined')
-  const offset = positive(req.offset, 'offset must be a positive integer (1-based)', 1)
-  const limit = positive(req.limit, 'limit must be a positive integer', Number.POSITIVE_INFINITY)
+  const { lines, offset, limit } = lineWindow(req)
   let handle: FileHandle | undefined
   /** The file's name as the disposition gives it: its exact bytes when they are not UTF-8. */
   let name: string | Buffer = ''
@@ -105,6 +102,22 @@ async function respond(
   }
   // Reading stops at the size we answered with, even if the file grows.
   return fileBody(req.method, handle, 0, size, 200, headers, req)
+}
+
+/**
+ * The lines a read asks for (`offset`, `limit`), refused as a 400 when they are not positive
+ * whole numbers or come with a byte range. The CLI checks what was typed with it too.
+ */
+export function lineWindow(req: { offset?: string; limit?: string; range?: string | null }): {
+  lines: boolean
+  offset: number
+  limit: number
+} {
+  const lines = req.offset !== undefined || req.limit !== undefined
+  if (lines && req.range) throw badRequest('offset/limit (lines) and Range (bytes) cannot be combined')
+  const offset = positive(req.offset, 'offset must be a positive integer (1-based)', 1)
+  const limit = positive(req.limit, 'limit must be a positive integer', Number.POSITIVE_INFINITY)
+  return { lines, offset, limit }
 }
 
 function positive(raw: string | undefined, message: string, fallback: number): number {

@@ -59,8 +59,12 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** The largest uid/gid a session takes: 4294967295 is (uid_t)-1, which setresuid leaves as it is. */
 export const MAX_ID = 4294967294
 
-/** Checks a create request against the contract and this machine; fills in the defaults. */
-export function validateCreate(req: CreateRequest, p: Probed, settings: IsolatedSettings): Params {
+/**
+ * What a create request's words alone decide, before this machine is looked at: the CLI checks
+ * `exec --isolated` with it too, so a mistyped --mode is a usage error there, a missing
+ * workspace not.
+ */
+export function checkShape(req: CreateRequest): void {
   if (!req || typeof req !== 'object') throw invalid('expected a JSON object')
   const ws = req.workspace
   if (!ws || typeof ws.path !== 'string' || ws.path === '') throw invalid('workspace.path is required')
@@ -69,6 +73,13 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
   oneOf(ws.mode, 'workspace.mode', ['rw', 'ro', 'overlay'])
   oneOf(req.profile, 'profile', ['strict', 'balanced'])
   oneOf(req.uid_mode, 'uid_mode', ['setpriv', 'userns'])
+  if (!isAbsolute(ws.path)) throw invalid(`workspace.path must be an absolute path: ${ws.path}`)
+}
+
+/** Checks a create request against the contract and this machine; fills in the defaults. */
+export function validateCreate(req: CreateRequest, p: Probed, settings: IsolatedSettings): Params {
+  checkShape(req)
+  const ws = req.workspace
   const workspace = existingDir(ws.path, 'workspace.path')
   if (workspace === '/') throw invalid('workspace.path cannot be / (the whole filesystem would be writable)')
   const mode = ws.mode ?? 'rw'

@@ -1,0 +1,59 @@
+/**
+ * `--url` with a path: a daemon behind a gateway at a path prefix is asked beneath it, and a
+ * wrong path is said, not ignored. The routes' leading `/` replaced the URL's path, so
+ * `--url http://gw/sandbox/abc` asked the gateway's root (`HTTP 404:`, nothing more) and
+ * `--url http://daemon/typo` drove the daemon as if the typo were not there.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { runCli, startDaemon, type Daemon } from './harness'
+
+let d: Daemon
+/** A gateway that serves the daemon beneath /sandbox/abc and answers an empty 404 elsewhere. */
+let gateway: ReturnType<typeof Bun.serve>
+beforeAll(async () => {
+  d = await startDaemon()
+  gateway = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    async fetch(req) {
+      const url = new URL(req.url)
+      const prefix = '/sandbox/abc/'
+      if (!url.pathname.startsWith(prefix)) return new Response(null, { status: 404 })
+      const headers = new Headers(req.headers)
+      headers.delete('host')
+      return fetch(`${d.url}/${url.pathname.slice(prefix.length)}${url.search}`, {
+        method: req.method,
+        headers,
+        body: req.body,
+        duplex: 'half',
+      } as RequestInit)
+    },
+  })
+})
+afterAll(async () => {
+  gateway.stop(true)
+  await d.stop()
+})
+
+const env = () => ({ EXECD_ACCESS_TOKEN: d.token })
+
+test('a daemon behind a path prefix is driven beneath it', async () => {
+  const base = `http://127.0.0.1:${gateway.port}/sandbox/abc`
+  for (const url of [base, `${base}/`]) {
+    const stat = await runCli(['fs', 'stat', '/', '--url', url], { env: env() })
+    expect([url, stat.code, stat.stderr]).toEqual([url, 0, ''])
+    expect(stat.stdout).toContain('type      directory')
+    const ran = await runCli(['exec', '--shell', 'echo hi', '--url', url], { env: env() })
+    expect([url, ran.code, ran.stdout, ran.stderr]).toEqual([url, 0, 'hi\n', ''])
+  }
+})
+
+test('a wrong path is said in one line, not ignored; a server that is not execd says so', async () => {
+  const typo = await runCli(['fs', 'stat', '/', '--url', `${d.url}/typo`], { env: env() })
+  expect(typo.code).toBe(1)
+  expect(typo.stdout).toBe('')
+  expect(typo.stderr).toBe('execd: route not found: GET /typo/files/info\n')
+  const root = await runCli(['fs', 'stat', '/', '--url', `http://127.0.0.1:${gateway.port}`], { env: env() })
+  expect(root.code).toBe(1)
+  expect(root.stderr).toBe("execd: HTTP 404 (not an execd answer: is --url the daemon's address and path?)\n")
+})

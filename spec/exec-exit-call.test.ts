@@ -1,0 +1,84 @@
+/**
+ * A one-shot `execd exec <language> CODE` ends as the language's own command line does:
+ * `python3 -c`, `node -e`, `bash -c`, run here beside it. `sys.exit(3)` exited 1 with a
+ * SystemExit traceback (the context catches it and keeps its state, as Jupyter does; the wire
+ * still does), and `process.exit(3)`, `exit 3` said `exit status 3` where the language says
+ * nothing. Here and with --url.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { spawnSync } from 'node:child_process'
+import { runCli, startDaemon, type Daemon } from './harness'
+import { pythonAvailable } from './python-env'
+
+const PYTHON = process.env.EXECD_PYTHON ?? '/usr/bin/python3'
+const node = Bun.which('node')
+
+let d: Daemon
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d.stop()
+})
+
+/** [language, its own command line, code] */
+const CASES: [string, string[] | undefined, string][] = [
+  ...(pythonAvailable === true
+    ? ([
+        'import sys; sys.exit(3)',
+        'import sys; sys.exit(0)',
+        'import sys; sys.exit()',
+        'import sys; sys.exit(None)',
+        "import sys; sys.exit('bye: no input')",
+        'exit(4)',
+        'print("a"); quit()',
+        'import sys; sys.exit(256)',
+        'import sys; sys.exit(-1)',
+        'import sys; sys.exit(True)',
+        'raise SystemExit(5)',
+        'import os; os._exit(6)',
+      ].map(code => ['python', [PYTHON, '-c'], code]) as [string, string[], string][])
+    : []),
+  ['javascript', node ? [node, '-e'] : undefined, 'process.exit(3)'],
+  ['javascript', node ? [node, '-e'] : undefined, 'console.log("a"); process.exit()'],
+  ['bash', ['bash', '-c'], 'exit 3'],
+  ['bash', ['bash', '-c'], 'echo a; false'],
+]
+
+describe('a one-shot exec ends as the language’s own command line does', () => {
+  for (const [language, own, code] of CASES) {
+    test.skipIf(!own)(`${language} ${code}`, async () => {
+      const ran = spawnSync(own![0]!, [...own!.slice(1), code], { encoding: 'utf8' })
+      const want = { code: ran.status, stdout: ran.stdout, stderr: ran.stderr }
+      for (const remote of [false, true]) {
+        const r = await runCli(['exec', language, code, ...(remote ? ['--url', d.url] : [])], {
+          env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+        })
+        expect([remote ? 'url' : 'local', r]).toEqual([remote ? 'url' : 'local', want])
+      }
+    })
+  }
+
+  test.skipIf(pythonAvailable !== true)(
+    'over HTTP a context still catches SystemExit and keeps its state',
+    async () => {
+      const res = await d.fetch('/code/context', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ language: 'python' }),
+      })
+      const { id } = (await res.json()) as { id: string }
+      const run = async (code: string) =>
+        await (
+          await d.fetch('/code', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ code, context: { id } }),
+          })
+        ).text()
+      expect(await run('x = 41\nimport sys; sys.exit(3)')).toContain('"ename":"SystemExit"')
+      expect(await run('print(x + 1)')).toContain('42')
+      await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+    },
+  )
+})
