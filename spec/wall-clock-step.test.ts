@@ -89,8 +89,10 @@ describe.skipIf(typeof clock === 'string')('the wall clock stepped', () => {
       expect(((await res.json()) as { path: string }[]).map(f => f.path).sort()).toEqual(
         ['a/b/z.txt', 'a/y.txt', 'x.txt'].map(n => join(tree, n)),
       )
-      const frames = await readSse(await postJson(d, '/command', { command: 'true' }))
+      // Long enough to take a millisecond: an execution_time of 0 is left off the wire (`true` was).
+      const frames = await readSse(await postJson(d, '/command', { command: 'sleep 0.05' }))
       const done = frames.find(f => f.data.type === 'execution_complete')!.data
+      expect(typeof done.execution_time).toBe('number')
       expect(done.execution_time).toBeGreaterThanOrEqual(0)
       expect(done.execution_time).toBeLessThan(HOUR)
     } finally {
