@@ -15,6 +15,7 @@
 import { mkdirSync, openSync, readFileSync, rmdirSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
+import { syscallEvents } from './lib/syscall-timeline'
 
 const isChild = process.argv[2] === 'child'
 const perVariant = Number((isChild ? process.argv[5] : process.argv[2]) ?? 200)
@@ -96,25 +97,10 @@ async function main(): Promise<void> {
   await lines('ready')
   const data = join(dir, 'perf.data')
   const filter = `common_pid == ${kid.pid}`
-  const perf = spawnTracked(
-    [
-      'perf',
-      'record',
-      '-a',
-      '-q',
-      '-o',
-      data,
-      '-e',
-      'raw_syscalls:sys_enter',
-      '--filter',
-      filter,
-      '-e',
-      'raw_syscalls:sys_exit',
-      '--filter',
-      filter,
-    ],
-    { stdout: 'ignore', stderr: 'pipe' },
-  )
+  const perf = spawnTracked(['perf', 'record', '-a', '-q', '-o', data, ...syscallEvents(filter)], {
+    stdout: 'ignore',
+    stderr: 'pipe',
+  })
   await Bun.sleep(800)
   kid.stdin.write('go\n')
   kid.stdin.flush()

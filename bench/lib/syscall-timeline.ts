@@ -57,6 +57,18 @@ export const tidsOf = (pid: number): number[] => {
   }
 }
 
+/** perf record's arguments for every system call's entry and exit of the threads `filter` names. */
+export const syscallEvents = (filter: string): string[] => [
+  '-e',
+  'raw_syscalls:sys_enter',
+  '--filter',
+  filter,
+  '-e',
+  'raw_syscalls:sys_exit',
+  '--filter',
+  filter,
+]
+
 /** What to trace: the server's main thread (its pid) and the processes recorded beside it. */
 export interface Traced {
   name: string
@@ -78,14 +90,7 @@ export async function record(side: Traced, file: string, work: () => Promise<voi
       '-q',
       '-o',
       file,
-      '-e',
-      'raw_syscalls:sys_enter',
-      '--filter',
-      filter,
-      '-e',
-      'raw_syscalls:sys_exit',
-      '--filter',
-      filter,
+      ...syscallEvents(filter),
       '-e',
       'sched:sched_process_exit',
       '-e',
