@@ -4,12 +4,10 @@
  * `dist/execd serve --root`, asserted one invariant per test. `make fuzz` runs it longer
  * (spec/fuzz/main.ts). FUZZ_SEED reproduces the generated inputs; FUZZ_TEST_SECONDS sets the length.
  */
+import { stopRaceDaemons } from './races'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type Campaign, type Finding, runCampaign } from './campaign'
 import { type FailureKind, stderrFailures } from './check'
-import { stopBoundsDaemon } from './races-bounds'
-import { stopProxyWsDaemon } from './races-proxy-ws'
-import { stopPseudoDaemon } from './races-pseudo'
 import { REGRESSIONS, runGroup } from './regressions'
 import { formatFinding, seedFromEnv, summary, upstreams } from './report'
 import { escapes, openWorld, type PingReport, removeCreated, snapshot, type World } from './world'
@@ -25,9 +23,7 @@ beforeAll(async () => {
   world = await openWorld()
 })
 afterAll(async () => {
-  await stopBoundsDaemon()
-  await stopProxyWsDaemon()
-  await stopPseudoDaemon()
+  await stopRaceDaemons()
   await world?.close()
   up?.stop()
 })

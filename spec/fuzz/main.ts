@@ -5,11 +5,9 @@
  * come against an operation's 4; defaults 10 and 1 per runtime served: java, go, sql, Jupyter's snake);
  * FUZZ_JUPYTER=0 starts no Jupyter server. Prints the counts and every distinct failure; exits 1 on any.
  */
+import { stopRaceDaemons } from './races'
 import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
-import { stopBoundsDaemon } from './races-bounds'
-import { stopProxyWsDaemon } from './races-proxy-ws'
-import { stopPseudoDaemon } from './races-pseudo'
 import { runRegressions } from './regressions'
 import { seedFromEnv, summary, upstreams } from './report'
 import { childrenOf } from '../harness'
@@ -66,9 +64,7 @@ try {
     campaign.findings.some(f => f.kind !== 'known') ||
     regressions.length > 0
 } finally {
-  await stopBoundsDaemon()
-  await stopProxyWsDaemon()
-  await stopPseudoDaemon()
+  await stopRaceDaemons()
   const code = await world.close()
   up.stop()
   console.log(`fuzz: execd stopped (exit ${code})`)

@@ -17,12 +17,12 @@ import type { Violation } from './check'
 import { zombies } from './leftovers'
 import { DOWNLOAD_RACES, EDITS, type Edit, RANGES, type RangeKind } from './races-downloads'
 import { FILE_RACES } from './races-files'
-import { BOUNDS_RACES } from './races-bounds'
+import { BOUNDS_RACES, stopBoundsDaemon } from './races-bounds'
 import { FLOOD_RACES } from './races-floods'
 import { ISOLATED_PTY_RACES } from './races-isolated-pty'
 import { PROCESS_RACES } from './races-processes'
-import { PROXY_WS_RACES } from './races-proxy-ws'
-import { PSEUDO_RACES } from './races-pseudo'
+import { PROXY_WS_RACES, stopProxyWsDaemon } from './races-proxy-ws'
+import { PSEUDO_RACES, stopPseudoDaemon } from './races-pseudo'
 import { REACH_RACES } from './races-reach'
 import type { World } from './world'
 
@@ -127,3 +127,10 @@ const RUN = {
 for (const name of RACES) if (!RUN[name]) throw new Error(`race ${name} has no sequence`)
 
 export { raceLeftovers } from './races-files'
+
+/** Stops the daemons some races start for themselves (small bounds, relays, unconfined): every runner's last step. */
+export async function stopRaceDaemons(): Promise<void> {
+  await stopBoundsDaemon()
+  await stopProxyWsDaemon()
+  await stopPseudoDaemon()
+}

@@ -4,7 +4,7 @@
  * found, seeded by FUZZ_SEED; FUZZ_TOUR_ONLY narrows the races to names holding it. `bun spec/fuzz/tour.ts` against dist/execd.
  */
 import fc from 'fast-check'
-import { RACES, raceCase, raceLabel, runRace } from './races'
+import { RACES, raceCase, raceLabel, runRace, stopRaceDaemons } from './races'
 import { type Language, runRuntime, runtimeCase, runtimeLabel } from './runtimes'
 import { seedFromEnv } from './report'
 import { openWorld } from './world'
@@ -41,6 +41,7 @@ try {
 } finally {
   const ping = await w.stopPinger()
   console.log(`tour: ${found} finding(s); /ping max ${ping.max.toFixed(0)} ms`)
+  await stopRaceDaemons()
   await w.close()
 }
 process.exit(found ? 1 : 0)
