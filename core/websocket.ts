@@ -43,19 +43,30 @@ function closeQuietly(ws: Socket): void {
   } catch {}
 }
 
-/** RFC 6455 §4.1: 16 bytes in base64, what Bun's upgrade checks (a wrong version it answers itself, 426). */
+/** RFC 6455 §4.1: 16 bytes in base64, what Bun's upgrade checks. */
 const HANDSHAKE_KEY = /^[A-Za-z0-9+/]{22}==$/
 
 /**
- * The 400 of a WebSocket handshake Bun will not upgrade (its Sec-WebSocket-Key missing or not
- * 16 bytes in base64), or undefined. Such a handshake was a 500 "WebSocket upgrade failed" on
- * /pty/{id}/ws, and a 502 from the proxy after it had dialed the upstream for nothing.
+ * The 400 of a WebSocket handshake Bun will not upgrade, or undefined: its Sec-WebSocket-Key
+ * missing or not 16 bytes in base64, or its Sec-WebSocket-Version not exactly 13 (Bun's own test:
+ * the header's one value, so `13, 8` or two such lines are refused too). The key was a 500
+ * "WebSocket upgrade failed" on /pty/{id}/ws and a 502 from the proxy after it had dialed the
+ * upstream for nothing; the version was Bun's bare 426 on both, the proxy's again after a dial
+ * (and, behind an upstream that never answers, no answer at all). Named with the version this
+ * server speaks, as RFC 6455 §4.4 asks (and a 400, as Go's gorilla/websocket answers it).
  */
 export function handshakeRefusal(request: Request): ExecdError | undefined {
-  if (HANDSHAKE_KEY.test(request.headers.get('sec-websocket-key') ?? '')) return undefined
+  if (!HANDSHAKE_KEY.test(request.headers.get('sec-websocket-key') ?? ''))
+    return new ExecdError(
+      'INVALID_REQUEST_BODY',
+      'invalid WebSocket handshake: Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)',
+    )
+  const version = request.headers.get('sec-websocket-version')
+  if (version === '13') return undefined
   return new ExecdError(
     'INVALID_REQUEST_BODY',
-    'invalid WebSocket handshake: Sec-WebSocket-Key must be 16 bytes in base64 (RFC 6455)',
+    `invalid WebSocket handshake: Sec-WebSocket-Version must be 13 (RFC 6455), got ${version === null ? 'none' : JSON.stringify(version.slice(0, 32))}`,
+    { headers: { 'sec-websocket-version': '13' } },
   )
 }
 

@@ -24,7 +24,12 @@ export class ProxyOps {
    */
   private readonly openSockets: Capacity
 
-  constructor(maxRequests: number, maxSockets: number) {
+  constructor(
+    maxRequests: number,
+    maxSockets: number,
+    /** ms an upstream may take to answer a WebSocket handshake (0: no limit). */
+    private readonly handshakeMs = 0,
+  ) {
     this.inFlight = new Capacity('proxied requests in flight', maxRequests, 'max-proxy-requests')
     this.openSockets = new Capacity('proxied WebSockets open', maxSockets, 'max-proxy-websockets')
   }
@@ -37,7 +42,7 @@ export class ProxyOps {
     if (!validPort(target.port)) return invalidPort(target.port)
     const peerIp = server?.requestIP(request)?.address
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket')
-      return proxySocket(this.openSockets, request, target, peerIp, server)
+      return proxySocket(this.openSockets, request, target, peerIp, server, this.handshakeMs)
     let release: () => void
     try {
       release = this.inFlight.acquire()
@@ -55,6 +60,7 @@ async function proxySocket(
   target: ProxyTarget,
   peerIp: string | undefined,
   server: Server<SocketHandlers> | null | undefined,
+  handshakeMs: number,
 ): Promise<Response | undefined> {
   let release: () => void
   try {
@@ -63,7 +69,7 @@ async function proxySocket(
     return errorResponse(err as ExecdError)
   }
   try {
-    const answer = await relaySocket(request, target, peerIp, server, release)
+    const answer = await relaySocket(request, target, peerIp, server, release, handshakeMs)
     // An answer instead of an upgrade (502, 400): no relay holds the slot.
     if (answer !== undefined) release()
     return answer

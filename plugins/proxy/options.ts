@@ -23,4 +23,10 @@ export const OPTIONS = {
     description: 'proxied WebSocket connections open at once (0 = no limit); more are refused with 503',
     default: 256,
   }),
+  handshakeTimeout: intOption('proxy-handshake-timeout', {
+    env: 'EXECD_PROXY_HANDSHAKE_TIMEOUT_MS',
+    description:
+      'ms the upstream of a proxied WebSocket may take to answer its handshake; past it the caller gets 502 (0 = no limit)',
+    default: 30000,
+  }),
 }

@@ -11,8 +11,8 @@ export const proxyErrors = () => ({
   // Any status, as the upstream answered: `default` is OpenAPI's word for "whatever it sends".
   default: { description: "the upstream's response: its status, headers and body as it sent them" },
   ...errors({
-    400: 'port is required (or not a port number)',
-    502: 'BAD_GATEWAY: nothing answered on that port',
+    400: 'port is required (or not a port number); a WebSocket handshake Bun would not upgrade (Sec-WebSocket-Key not 16 bytes in base64, Sec-WebSocket-Version not 13), refused before the upstream is dialed',
+    502: 'BAD_GATEWAY: nothing answered on that port (or, for a WebSocket upgrade, the upstream did not answer its handshake within --proxy-handshake-timeout)',
     503: 'SERVICE_UNAVAILABLE: --max-proxy-requests proxied requests already in flight (--max-proxy-websockets relays open, for a WebSocket upgrade)',
   }),
 })

@@ -6,6 +6,7 @@ import type { Server } from 'bun'
 import { type SendQueue, SendQueues } from '../../core/send-queues'
 import { errorResponse, ExecdError } from '../../core/errors'
 import { handshakeRefusal, type Socket, type SocketHandlers, upgradeSocket } from '../../core/websocket'
+import { type LongTimer, setLongTimeout } from '../../core/timers'
 import { badGateway } from './forward'
 import { type ProxyTarget, upstreamHeaders, validPort } from './target'
 
@@ -40,6 +41,8 @@ export async function relaySocket(
   server: Server<SocketHandlers> | null | undefined,
   /** Called once the caller's socket has closed (the relay's slot, plugins/proxy/ops.ts). */
   ended: () => void = () => {},
+  /** ms the upstream may take to answer the handshake (0: no limit). */
+  handshakeMs = 0,
 ): Promise<Response | undefined> {
   if (!validPort(target.port)) return badGateway()
   // Checked before the upstream is dialed: Bun would refuse to upgrade the caller anyway.
@@ -60,12 +63,26 @@ export async function relaySocket(
   // the TCP open, and 256 callers giving up on one refused every proxied WebSocket after them.
   const left = () => upstream.close()
   request.signal.addEventListener('abort', left, { once: true })
-  const opened = await new Promise<boolean>(resolve => {
+  // An upstream that accepts and never answers held the caller (and its slot, and two fds) for
+  // as long as that server kept the TCP open: Bun's client has no handshake timeout.
+  let timer: LongTimer | undefined
+  const opened = await new Promise<boolean | 'timeout'>(resolve => {
     upstream.onopen = () => resolve(true)
     upstream.onerror = () => resolve(false)
     upstream.onclose = () => resolve(false)
+    if (handshakeMs > 0) timer = setLongTimeout(() => resolve('timeout'), handshakeMs)
   })
+  timer?.clear()
   request.signal.removeEventListener('abort', left)
+  if (opened === 'timeout') {
+    upstream.close()
+    return errorResponse(
+      new ExecdError(
+        'BAD_GATEWAY',
+        `Bad Gateway: the upstream did not answer the WebSocket handshake within ${handshakeMs} ms (--proxy-handshake-timeout)`,
+      ),
+    )
+  }
   if (!opened) return badGateway()
 
   let caller: Socket | null = null

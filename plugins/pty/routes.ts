@@ -79,7 +79,7 @@ export function ptyRoutes(ops: PtyOps) {
           responses: {
             101: { description: 'Switching Protocols: the WebSocket to the terminal' },
             ...errors({
-              400: 'not a WebSocket upgrade, or an invalid query',
+              400: 'not a WebSocket upgrade, or one Bun would not upgrade (Sec-WebSocket-Key not 16 bytes in base64, Sec-WebSocket-Version not 13), or an invalid query',
               404: 'no such terminal',
               409: 'ALREADY_CONNECTED: another client holds it (ask ?takeover=1)',
             }),

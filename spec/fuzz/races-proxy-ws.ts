@@ -340,10 +340,15 @@ export const PROXY_WS_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) =>
     const out: Violation[] = []
     const label = `proxy WS to a ${backend} upstream`
     for (const { cl, o } of await Promise.all(runs)) {
+      // A version it does not speak is never relayed: execd's JSON 400 (before any dial) names 13
+      // (RFC 6455 §4.4); a full relay cap may answer first (503).
+      if (
+        cl === 'bad-version' &&
+        /^HTTP\/1\.1 (101|400) /.test(o.status) &&
+        !/sec-websocket-version: 13/i.test(o.head ?? '')
+      )
+        out.push({ kind: 'contract', detail: `${label}, client ${cl}: ${o.status} without Sec-WebSocket-Version: 13` })
       if (o.status.includes(' 101 ') || o.status === 'left') continue
-      // Bun answers a version it does not speak itself, as RFC 6455 §4.4 says (known, left alone).
-      if (cl === 'bad-version' && o.status.includes(' 426 ') && /sec-websocket-version: 13/i.test(o.head ?? ''))
-        continue
       if (o.status === 'no handshake answer' && backend === 'silent') continue // the caller's own wait
       const code = Number(/^HTTP\/1\.1 (\d{3})/.exec(o.status)?.[1] ?? 0)
       let shape = ''
