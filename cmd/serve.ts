@@ -5,6 +5,8 @@
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
+import { rawTargetRoutes } from '../core/raw-target'
+import { createTokenCheck } from '../core/auth'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
 import { createLogger, parseLogLevel, toStdout, type Logger } from '../core/log'
@@ -196,6 +198,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
       // port then started without a word and the kernel shared the connections between the two
       // daemons (each with its own token, contexts and files: half the requests went to each).
       reusePort: false,
+      // Matched on the request target as sent, before the URL parser resolves its dot segments.
+      routes: rawTargetRoutes(fetch, createTokenCheck(token)),
       fetch,
       // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
       development: false,

@@ -11,7 +11,7 @@ export const proxyErrors = () => ({
   // Any status, as the upstream answered: `default` is OpenAPI's word for "whatever it sends".
   default: { description: "the upstream's response: its status, headers and body as it sent them" },
   ...errors({
-    400: 'port is required (or not a port number); a WebSocket handshake Bun would not upgrade (Sec-WebSocket-Key not 16 bytes in base64, Sec-WebSocket-Version not 13), refused before the upstream is dialed',
+    400: 'port is required (or not a port number); a target sent beneath /proxy/{port}/ whose dot segments or backslashes lead elsewhere; a WebSocket handshake Bun would not upgrade (Sec-WebSocket-Key not 16 bytes in base64, Sec-WebSocket-Version not 13), refused before the upstream is dialed',
     502: 'BAD_GATEWAY: nothing answered on that port (or, for a WebSocket upgrade, the upstream did not answer its handshake within --proxy-handshake-timeout)',
     503: 'SERVICE_UNAVAILABLE: --max-proxy-requests proxied requests already in flight (--max-proxy-websockets relays open, for a WebSocket upgrade)',
   }),
