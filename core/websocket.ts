@@ -56,6 +56,12 @@ const HANDSHAKE_KEY = /^[A-Za-z0-9+/]{22}==$/
  * server speaks, as RFC 6455 §4.4 asks (and a 400, as Go's gorilla/websocket answers it).
  */
 export function handshakeRefusal(request: Request): ExecdError | undefined {
+  // Bun upgrades a GET only (RFC 6455 §4.1); the proxy dialed the upstream for a POST first.
+  if (request.method !== 'GET')
+    return new ExecdError(
+      'INVALID_REQUEST_BODY',
+      `invalid WebSocket handshake: it is a GET (RFC 6455), not a ${request.method}`,
+    )
   if (!HANDSHAKE_KEY.test(request.headers.get('sec-websocket-key') ?? ''))
     return new ExecdError(
       'INVALID_REQUEST_BODY',

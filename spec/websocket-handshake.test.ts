@@ -97,6 +97,25 @@ test('through the proxy, a version other than 13 is a JSON 400 naming 13, and th
   expect(dialed - before).toBe(1)
 })
 
+test('through the proxy, a handshake by another method than GET is a JSON 400, and the upstream is never dialed', async () => {
+  const before = dialed
+  for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+    const res = await d.fetch(`/proxy/${upstream.port}/ws`, {
+      method,
+      body: 'x',
+      headers: {
+        upgrade: 'websocket',
+        connection: 'Upgrade',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        'sec-websocket-version': '13',
+      },
+    })
+    expect({ method, status: res.status }).toEqual({ method, status: 400 })
+    expect((await res.json()).message).toContain('it is a GET')
+  }
+  expect(dialed - before).toBe(0)
+})
+
 test('on a terminal, a version other than 13 is a JSON 400 naming 13, and the terminal can still be attached', async () => {
   const created = await postJson(d, '/pty', {})
   const { session_id: id } = (await created.json()) as { session_id: string }
