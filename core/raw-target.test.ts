@@ -9,6 +9,9 @@ test('a target the URL parser keeps beneath /proxy/<port as sent>/ stays; one it
   expect(leavesProxyPrefix(at('/proxy/80/%2e%2e/%2e%2e/files'), '80')).toBe(true)
   expect(leavesProxyPrefix(at('/proxy/80/%2e%2e/90/x'), '80')).toBe(true)
   expect(leavesProxyPrefix(at('/proxy/80\\..\\90/x'), '80\\..\\90')).toBe(true)
+  // A Host Bun cannot use leaves the target alone, as sent (the fuzz's empty Host: a 500).
+  expect(leavesProxyPrefix('/proxy/80/x', '80')).toBe(false)
+  expect(leavesProxyPrefix('/proxy/80/%2e%2e/%2e%2e/files', '80')).toBe(true)
   // A port that only begins like the one sent is another port.
   expect(leavesProxyPrefix(at('/proxy/8080/x'), '80')).toBe(true)
 })

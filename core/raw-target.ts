@@ -16,7 +16,14 @@ type Fetch = (request: Request, server: Server<any>) => Response | undefined | P
 
 /** Whether the URL parser took a request sent as `/proxy/<rawPort>/…` outside that prefix. */
 export function leavesProxyPrefix(url: string, rawPort: string): boolean {
-  const path = new URL(url).pathname
+  // With a Host Bun cannot use (empty, `a b`) `url` is the target alone, as sent: resolved here
+  // as the front door routes it (core/front-door.ts). A target no parser takes is its to refuse.
+  let path: string
+  try {
+    path = new URL(url, 'http://localhost').pathname
+  } catch {
+    return false
+  }
   const prefix = `/proxy/${rawPort}`
   return !(path === prefix || path.startsWith(`${prefix}/`))
 }

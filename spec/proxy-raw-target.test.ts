@@ -47,8 +47,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-const send = (method: string, target: string, token = d.token) =>
-  rawRequest(port, `${method} ${target} HTTP/1.1\nHost: 127.0.0.1\nX-EXECD-ACCESS-TOKEN: ${token}`, '', 500)
+const send = (method: string, target: string, token = d.token, host = '127.0.0.1') =>
+  rawRequest(port, `${method} ${target} HTTP/1.1\nHost: ${host}\nX-EXECD-ACCESS-TOKEN: ${token}`, '', 500)
 
 function expectRefused(reply: Awaited<ReturnType<typeof send>>, target: string) {
   expect({ target, status: reply.status }).toEqual({ target, status: 400 })
@@ -70,6 +70,9 @@ test("dot segments and backslashes cannot lead a proxied target to execd's own r
     ['GET', `/proxy/${app}/%2e%2e/%2e%2e/files/info${q}`],
   ] as const) {
     expectRefused(await send(method, target), target)
+    expect(existsSync(victim)).toBe(true)
+    // With a Host Bun cannot use, the target reaches execd as sent and is resolved there.
+    expectRefused(await send(method, target, d.token, ''), `${target} (empty Host)`)
     expect(existsSync(victim)).toBe(true)
   }
   expect(asked.app).toEqual([])
@@ -98,4 +101,8 @@ test('dot segments that stay beneath /proxy/<port>/ are relayed as before', asyn
     expect({ target, status: reply.status }).toEqual({ target, status: 200 })
   }
   expect(asked.app).toEqual(['/b', '/', '/%252e%252e/y?z=1'])
+  // An empty Host: relayed as well (a first version of the check answered a 500 "Invalid URL").
+  const reply = await send('GET', `/proxy/${app}/a/%2e%2e/c`, d.token, '')
+  expect(reply.status).toBe(200)
+  expect(asked.app.at(-1)).toBe('/c')
 })
