@@ -60,6 +60,18 @@ const upgrade = (path: string, version: string | null = '13', signal?: AbortSign
     },
   })
 
+/** A WebSocket through the proxy to the echoing upstream, once it is open. */
+async function relayToEcho(): Promise<WebSocket> {
+  const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/ws`, {
+    headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
+  } as unknown as string[])
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve
+    ws.onerror = reject
+  })
+  return ws
+}
+
 async function expectVersionRefused(res: Response, sent: string) {
   const body = await res.text()
   expect([res.status, res.headers.get('content-type')]).toEqual([400, 'application/json; charset=utf-8'])
@@ -83,13 +95,7 @@ test('through the proxy, a version other than 13 is a JSON 400 naming 13, and th
     await expectVersionRefused(await upgrade(`/proxy/${upstream.port}/ws`, version), named)
   expect(dialed - before).toBe(0)
   // A version 13 handshake is still relayed.
-  const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/ws`, {
-    headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
-  } as unknown as string[])
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
+  const ws = await relayToEcho()
   const echoed = new Promise(resolve => (ws.onmessage = e => resolve(e.data)))
   ws.send('hello')
   expect(await echoed).toBe('hello')
@@ -142,13 +148,7 @@ test('an upstream that never answers the handshake: a JSON 502 after --proxy-han
   // execd's connection to the silent upstream is closed, not left for it to hold.
   await waitFor('the silent upstream to see execd leave', () => held.size === 0)
   // --max-proxy-websockets is 1: the one slot came back.
-  const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/ws`, {
-    headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
-  } as unknown as string[])
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve
-    ws.onerror = reject
-  })
+  const ws = await relayToEcho()
   ws.close()
   expect((await d.fetch('/ping')).status).toBe(200)
 }, 30_000)
