@@ -40,7 +40,7 @@ export class ProxyOps {
       return proxySocket(this.openSockets, request, target, peerIp, server)
     let release: () => void
     try {
-      release = this.inFlight.acquire()
+      release = this.inFlight.acquire(`port ${target.port}`)
     } catch (err) {
       return errorResponse(err as ExecdError)
     }
@@ -58,7 +58,7 @@ async function proxySocket(
 ): Promise<Response | undefined> {
   let release: () => void
   try {
-    release = openSockets.acquire()
+    release = openSockets.acquire(`port ${target.port}`)
   } catch (err) {
     return errorResponse(err as ExecdError)
   }
