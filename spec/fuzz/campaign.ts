@@ -62,8 +62,9 @@ export interface Campaign {
   spans: CaseSpan[]
   /** Scenarios run, by what they did: a race's name, a runtime step's language and action. */
   scenarios: Record<string, number>
-  /** Quiescence checks passed within the campaign (the pools drained each time). */
+  /** Quiescence checks passed within the campaign (the pools drained each time), and the ms the lanes stood for all of them. */
   quiet: number
+  quietMs: number
 }
 
 export interface CaseSpan {
@@ -136,7 +137,9 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   let casesInFlight = 0
   let gate: Promise<void> | null = null
   let quiet = 0
+  let quietMs = 0
   const quiesce = async () => {
+    const t0 = Date.now()
     while (casesInFlight > 0) await Bun.sleep(20)
     if (restarting) await restarting
     const leaks = await drained(w, spans, s.quietBoundMs ?? 15_000)
@@ -148,6 +151,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
       findings.push({ ...f, sig })
     }
     if (!leaks.length) quiet++
+    quietMs += Date.now() - t0
     nextQuiet = Date.now() + quietEvery
   }
   const runOne = async (c: Case): Promise<Violation[]> => {
@@ -260,6 +264,7 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     spans,
     scenarios,
     quiet,
+    quietMs,
   }
 }
 

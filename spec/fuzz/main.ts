@@ -53,7 +53,7 @@ try {
   // Every client has left and what the fuzz made is deleted: every pool must drain.
   const leaks = await drained(world, campaign.spans, 20_000)
   console.log(
-    `fuzz: quiescence: ${campaign.quiet} check(s) within the campaign passed; at the end ${leaks.length ? 'held slots:' : 'every pool drained'}`,
+    `fuzz: quiescence: ${campaign.quiet} check(s) within the campaign passed (the lanes stood ${campaign.quietMs} ms for them); at the end ${leaks.length ? 'held slots:' : 'every pool drained'}`,
   )
   for (const f of leaks) console.log(formatFinding(f))
   const left = childrenOf(world.daemon.proc.pid)
