@@ -5,15 +5,17 @@
  * and interpreter group left running without its owner, the temp dir left full, and as an
  * entrypoint the main process left without the execd it follows. So each one stops execd as
  * SIGTERM does, is passed on to the main process (whose exit ends execd), or is ignored (and
- * logged: someone sent it for a reason).
+ * logged: someone sent it for a reason). SIGUSR2 to execd alone asks who holds the slots of
+ * every capped pool (core/held-slots.ts): one log line, how the fuzz tells a leak from a burst.
  * SIGSTKFLT and SIGIO cannot be caught under Bun; SIGPIPE, SIGXFSZ and SIGPWR it ignores already.
  */
+import { heldSlots } from '../core/held-slots'
 import type { Logger } from '../core/log'
 import { LogThrottle } from '../core/log-throttle'
 
 interface SignalUse {
-  /** execd on its own: stop as SIGTERM does, or ignore. */
-  alone: 'stop' | 'ignore'
+  /** execd on its own: stop as SIGTERM does, ignore, or log who holds the pools. */
+  alone: 'stop' | 'ignore' | 'report'
   /** With a main process: the signal it is passed on to it as, or ignore. */
   withMain: NodeJS.Signals | 'ignore'
 }
@@ -31,7 +33,7 @@ export const SIGNALS: Readonly<Record<string, SignalUse>> = {
   SIGXCPU: { alone: 'stop', withMain: 'SIGTERM' },
   // Meant for a program that asked for them: the main process's own (a reload, a log rotation).
   SIGUSR1: { alone: 'ignore', withMain: 'SIGUSR1' },
-  SIGUSR2: { alone: 'ignore', withMain: 'SIGUSR2' },
+  SIGUSR2: { alone: 'report', withMain: 'SIGUSR2' },
   // Timers nobody here set (`kill -ALRM` to the wrong pid).
   SIGALRM: { alone: 'ignore', withMain: 'ignore' },
   SIGVTALRM: { alone: 'ignore', withMain: 'ignore' },
@@ -46,11 +48,23 @@ const ignored = (log: Logger, signal: string) => () => {
   if (skipped !== undefined) log.warn('signal ignored', skipped ? { signal, skipped } : { signal })
 }
 
-/** execd alone: each signal of the table stops it or is ignored; but those in `otherUse`. */
+/**
+ * A storm of SIGUSR2 is ten lines a second: the fuzz asks every 100 ms or so while it waits for
+ * the pools to drain. At warn, so that it shows at the level execd is usually run at.
+ */
+const reportLines = new LogThrottle(100)
+
+const report = (log: Logger) => () => {
+  const skipped = reportLines.admit('held')
+  if (skipped !== undefined) log.warn('slots held', { pools: heldSlots(), skipped })
+}
+
+/** execd alone: each signal of the table stops it, is ignored or reports; but those in `otherUse`. */
 export function stopOnSignals(stop: (signal: string) => void, log: Logger, otherUse: readonly string[] = []): void {
   for (const [signal, use] of Object.entries(SIGNALS)) {
     if (otherUse.includes(signal)) continue
-    process.on(signal, use.alone === 'stop' ? () => stop(signal) : ignored(log, signal))
+    const on = use.alone === 'stop' ? () => stop(signal) : use.alone === 'report' ? report(log) : ignored(log, signal)
+    process.on(signal, on)
   }
 }
 

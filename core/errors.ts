@@ -3,6 +3,8 @@
  * Plugins throw `ExecdError`; the app and the CLI render it.
  */
 import { cgroupDirs } from './cgroup-dirs'
+import type { Held } from './held-slots'
+
 const STATUS = {
   INVALID_REQUEST_BODY: 400,
   MISSING_QUERY: 400,
@@ -39,12 +41,15 @@ export class ExecdError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: ErrorOptions & { headers?: Record<string, string> },
+    options?: ErrorOptions & { headers?: Record<string, string>; held?: () => Held },
   ) {
     super(message, options)
     this.headers = options?.headers
+    this.held = options?.held
   }
   readonly headers?: Record<string, string>
+  /** A refusal at a pool's limit: who holds the pool, for its log line only (never the wire). */
+  readonly held?: () => Held
   get status(): number {
     return STATUS[this.code]
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ExecdError } from './errors'
+import { heldSlots } from './held-slots'
 import { Capacity, IdleExpiry, QueuedWork } from './limits'
 import { setLongTimeout } from './timers'
 
@@ -22,6 +23,29 @@ describe('Capacity', () => {
     expect(cap.count).toBe(1)
     cap.acquire()
     expect(cap.count).toBe(2)
+  })
+
+  test('the pool says who holds it: by kind, oldest first, released slots gone, live beside it', () => {
+    let live = 2
+    const cap = new Capacity('unit pool', 3, 'max-unit', () => live)
+    const a = cap.acquire('POST /command')
+    cap.acquire('POST /code')
+    cap.acquire('POST /command')
+    let err: ExecdError | undefined
+    try {
+      cap.acquire('POST /code')
+    } catch (e) {
+      err = e as ExecdError
+    }
+    const held = err!.held!()
+    expect(held).toMatchObject({ what: 'unit pool', max: 3, held: 3, live: 2 })
+    expect(held.byKind).toEqual({ 'POST /command': 2, 'POST /code': 1 })
+    expect(held.oldest.map(s => s.kind)).toEqual(['POST /command', 'POST /code', 'POST /command'])
+    a()
+    a()
+    live = 1
+    expect(cap.held()).toMatchObject({ held: 2, live: 1, byKind: { 'POST /command': 1, 'POST /code': 1 } })
+    expect(heldSlots().find(p => p.what === 'unit pool')?.held).toBe(2)
   })
 
   test('a zero maximum means no limit', () => {
@@ -90,5 +114,23 @@ describe('QueuedWork', () => {
     r1()
     work.check(a, 'the shell', 'xxxxxxxxx')
     expect(() => work.check(a, 'the shell', 'xxxxxxxxxx')).toThrow('hold 1 characters')
+  })
+
+  test('its holds are listed under its pool name, each released once', () => {
+    const work = new QueuedWork<object>('runs', 2, 100, 'wait', 'unit runs')
+    const a = {}
+    const r = work.hold(a, 'x', 'bash')
+    work.hold(a, 'y', 'bash')
+    let err: ExecdError | undefined
+    try {
+      work.check(a, 'the shell', '')
+    } catch (e) {
+      err = e as ExecdError
+    }
+    expect(err!.held!()).toMatchObject({ what: 'unit runs', max: 2, held: 2, byKind: { bash: 2 } })
+    r()
+    r()
+    expect(heldSlots().find(p => p.what === 'unit runs')).toMatchObject({ held: 1, byKind: { bash: 1 } })
+    work.check(a, 'the shell', 'z')
   })
 })

@@ -5,6 +5,7 @@
  */
 import { awakeNow } from './awake-clock'
 import { ExecdError, knowOpenFilesLimit } from './errors'
+import { type Held, heldOf, registerPool, type Slot } from './held-slots'
 
 /**
  * Reads the process's limit on open files (the soft one: Bun raises it to the hard one as it
@@ -18,43 +19,54 @@ export async function learnOpenFilesLimit(): Promise<void> {
 }
 
 export class Capacity {
-  private used = 0
+  /** Taken slots, oldest first: who holds the pool, when a refusal or SIGUSR2 asks. */
+  private readonly slots = new Set<Slot>()
 
   /**
    * @param what  plural noun for messages: 'sessions', 'python contexts'
    * @param max   0 = no limit
    * @param flag  the option that sets `max`, named in the message
+   * @param live  how many of the things that own the slots exist (sessions, terminals): a pool
+   *              holding more is a leak (core/held-slots.ts)
    */
   constructor(
     readonly what: string,
     readonly max: number,
     readonly flag: string,
-  ) {}
+    private readonly live?: () => number,
+  ) {
+    registerPool(what, () => this.held())
+  }
 
   get count(): number {
-    return this.used
+    return this.slots.size
   }
 
   /** Whether `acquire` would refuse now. */
   get full(): boolean {
-    return this.max > 0 && this.used >= this.max
+    return this.max > 0 && this.slots.size >= this.max
   }
 
-  /** Takes one slot or throws 503; the returned release is idempotent. */
-  acquire(): () => void {
+  /** Who holds the pool now (core/held-slots.ts). */
+  held(): Held {
+    return heldOf(this.what, this.max, this.slots, this.live?.())
+  }
+
+  /**
+   * Takes one slot for `kind` (a route, a language: named in the refusal's log line) or throws
+   * 503; the returned release is idempotent.
+   */
+  acquire(kind = ''): () => void {
     if (this.full) {
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: at most ${this.max} ${this.what} (--${this.flag}); close one or raise the limit`,
+        { held: () => this.held() },
       )
     }
-    this.used++
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.used--
-    }
+    const slot: Slot = { kind, at: performance.now() }
+    this.slots.add(slot)
+    return () => void this.slots.delete(slot)
   }
 }
 
@@ -118,19 +130,27 @@ export class IdleExpiry<K> {
 export class QueuedWork<K extends object> {
   private readonly counts = new WeakMap<K, number>()
   private chars = 0
+  /** Every hold, oldest first (core/held-slots.ts): the holders themselves are not listed. */
+  private readonly slots = new Set<Slot>()
+  private readonly report: () => Held
 
   /**
    * @param what     plural noun for messages: 'executions', 'runs'
    * @param perHolder  at most this many queued or running per holder
    * @param maxChars   characters of code of all of them together
    * @param hint     what the client can do, ending the 503's message
+   * @param pool     its name among the pools a SIGUSR2 lists: 'session runs'
    */
   constructor(
     readonly what: string,
     readonly perHolder: number,
     readonly maxChars: number,
     readonly hint: string,
-  ) {}
+    pool = what,
+  ) {
+    this.report = () => heldOf(pool, this.perHolder, this.slots)
+    registerPool(pool, this.report)
+  }
 
   /** A 503 when `holder` (named `name` in it) or all holders together have no room for `code`. */
   check(holder: K, name: string, code: string): void {
@@ -139,25 +159,27 @@ export class QueuedWork<K extends object> {
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: ${name} has ${count} ${this.what} queued or running, at most ${this.perHolder}; ${this.hint}`,
+        { held: this.report },
       )
     }
     if (this.chars + code.length > this.maxChars) {
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: the ${this.what} queued or running hold ${this.chars} characters of code, and ${code.length} more would pass ${this.maxChars}; ${this.hint}`,
+        { held: this.report },
       )
     }
   }
 
-  /** Counts `code` as held by `holder` until the returned (idempotent) release. */
-  hold(holder: K, code: string): () => void {
+  /** Counts `code` as held by `holder` (of `kind`, for reports) until the returned (idempotent) release. */
+  hold(holder: K, code: string, kind = ''): () => void {
     const chars = code.length
     this.counts.set(holder, (this.counts.get(holder) ?? 0) + 1)
     this.chars += chars
-    let released = false
+    const slot: Slot = { kind, at: performance.now() }
+    this.slots.add(slot)
     return () => {
-      if (released) return
-      released = true
+      if (!this.slots.delete(slot)) return
       this.counts.set(holder, (this.counts.get(holder) ?? 1) - 1)
       this.chars -= chars
     }

@@ -160,7 +160,9 @@ function renderError(code: string | number, error: unknown, request: Request, lo
   if (e.code === 'SERVICE_UNAVAILABLE') {
     // A refusal at a limit, not a failure of execd's: a warning, and not one per request.
     const skipped = refusals.admit(e.message)
-    if (skipped !== undefined) log.warn('request refused', { path: pathOf(request.url), error: e.message, skipped })
+    // A full pool's line says who held it (routes, languages, ages: a leak or a burst?).
+    if (skipped !== undefined)
+      log.warn('request refused', { path: pathOf(request.url), error: e.message, skipped, held: e.held?.() })
   } else if (request.signal.aborted) {
     // The client went away and the work stopped for it (a walk, a move, a replace): no failure.
     log.debug('request abandoned', { path: pathOf(request.url), error: e.message })

@@ -36,6 +36,8 @@ export interface SseOptions<E = ExecEvent> {
   encode?: SseEncoder<E>
   /** A slot taken with acquireStream() before the work began; else one is taken here. */
   slot?: () => void
+  /** The route the stream answers, naming its slot when the pool is reported (core/held-slots.ts). */
+  route?: string
   /**
    * How long the response may wait for the source to end so that it goes out whole, in one
    * write (see SseWriter.gather); 0: only what is ready now.

@@ -87,8 +87,8 @@ export function limitStreams(max: number): void {
   streams = new Capacity('concurrent streams', max, 'max-streams')
 }
 
-/** Takes a stream slot, or throws the 503 that names the limit; the stream gives it back. */
-const acquireStream = (): (() => void) => streams.acquire()
+/** Takes a stream slot for `route`, or throws the 503 that names the limit; the stream gives it back. */
+const acquireStream = (route = ''): (() => void) => streams.acquire(route)
 
 type Source = AsyncIterable<ExecEvent | SseItem>
 
@@ -114,7 +114,7 @@ export function streamed(
   let slot: () => void
   let made: Source | SourceWithHeaders | Promise<Source | SourceWithHeaders>
   try {
-    slot = acquireStream()
+    slot = acquireStream(opts.route)
   } catch (err) {
     return Promise.reject(err)
   }
@@ -174,7 +174,7 @@ export async function sseResponse<E extends object>(
   const it = source[Symbol.asyncIterator]()
   let slot: () => void
   try {
-    slot = opts.slot ?? acquireStream()
+    slot = opts.slot ?? acquireStream(opts.route)
   } catch (err) {
     void it.return?.()
     opts.onClose?.()

@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
+import { askHeld } from './fuzz/quiescence'
 import { type Daemon, runCli, startDaemon, waitFor } from './harness'
 
 /** An upstream that holds /hold until `open()`; anything else answers at once. */
@@ -90,13 +91,25 @@ describe('proxied requests in flight', () => {
     }
   }, 90_000)
 
-  test('a caller that goes away gives its slot back', async () => {
+  test('a caller that goes away gives its slot back; the refusal logs who held the pool', async () => {
     const d = await startDaemon({ args: ['--max-proxy-requests', '4'] })
     try {
       const { sockets } = await hold(d, 4)
       expect((await fast(d)).status).toBe(503)
+      const refusal = d
+        .logs()
+        .split('\n')
+        .find(l => l.includes('"msg":"request refused"'))
+      expect(JSON.parse(refusal ?? '{}').held).toMatchObject({
+        what: 'proxied requests in flight',
+        max: 4,
+        held: 4,
+        byKind: { [`port ${upstream.port}`]: 4 },
+      })
       for (const s of sockets) s.destroy()
       await waitFor('a proxied request answered again', async () => (await fast(d)).status === 200)
+      const pools = (await askHeld(d))?.pools ?? []
+      expect(pools.find(p => p.what === 'proxied requests in flight')).toMatchObject({ held: 0 })
     } finally {
       open()
       await d.stop()

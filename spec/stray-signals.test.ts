@@ -18,7 +18,7 @@ async function sleeper(d: Daemon, marker: string): Promise<void> {
 
 const killAll = (marker: string) => pidsWith(marker).forEach(pid => process.kill(pid, 'SIGKILL'))
 
-test('SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM and SIGPROF are ignored: execd serves on, its commands run on', async () => {
+test('SIGUSR1, SIGALRM, SIGVTALRM and SIGPROF are ignored, SIGUSR2 reports the held slots: execd serves on, its commands run on', async () => {
   const d = await startDaemon()
   const marker = `stray-${crypto.randomUUID().slice(0, 8)}`
   try {
@@ -30,6 +30,8 @@ test('SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM and SIGPROF are ignored: execd serves
     }
     expect(pidsWith(marker).length).toBe(1)
     expect(d.logs()).toContain('"signal ignored","signal":"SIGPROF"')
+    // SIGUSR2 wrote who holds the pools instead (spec/held-slots.test.ts has what it says).
+    expect(d.logs()).toContain('"msg":"slots held"')
   } finally {
     await d.stop()
     killAll(marker)

@@ -58,9 +58,9 @@ type Item = SseItem
 export const MAX_RUNS_PER_SHELL = 256
 export const MAX_RUN_CODE_CHARS = 128 * 1024 * 1024
 
-/** The bound a section that drives shells owns (sessions, isolated sessions). */
-export const runsBound = (): QueuedWork<LiveBash> =>
-  new QueuedWork('runs', MAX_RUNS_PER_SHELL, MAX_RUN_CODE_CHARS, 'wait for them, or interrupt the running one')
+/** The bound a section that drives shells owns (sessions, isolated sessions), named `pool` in reports. */
+export const runsBound = (pool: string): QueuedWork<LiveBash> =>
+  new QueuedWork('runs', MAX_RUNS_PER_SHELL, MAX_RUN_CODE_CHARS, 'wait for them, or interrupt the running one', pool)
 
 /**
  * The run's events, ids counted from 1 as the SSE writer would count them; a 503 before any

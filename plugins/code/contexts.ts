@@ -169,7 +169,12 @@ export class ContextStore {
   private capacityOf(language: string): Capacity {
     let capacity = this.capacities.get(language)
     if (!capacity) {
-      capacity = new Capacity(`${language} contexts`, this.limits.maxPerLanguage, 'max-contexts')
+      capacity = new Capacity(
+        `${language} contexts`,
+        this.limits.maxPerLanguage,
+        'max-contexts',
+        () => this.list(language).length,
+      )
       this.capacities.set(language, capacity)
     }
     return capacity

@@ -53,6 +53,7 @@ export class ExecutionStore {
     MAX_PENDING_PER_CONTEXT,
     MAX_PENDING_CODE_CHARS,
     'wait for them, or interrupt them (DELETE /code?id=)',
+    'code executions',
   )
 
   get(id: string): Execution {
@@ -124,7 +125,7 @@ export class ExecutionStore {
     // on it); the queue's end settles it too, should a turn ever fail before finishing.
     if (refused) void this.refuse(ctx, exec).then(exec.ended)
     else {
-      const release = this.pending.hold(ctx, code)
+      const release = this.pending.hold(ctx, code, ctx.language)
       void ctx
         .enqueue(() => this.runTurn(ctx, exec, code))
         .then(() => {

@@ -14,7 +14,7 @@ const EMPTY_OK = { description: 'done, empty body' }
 
 const IdParams = t.Object({ contextId: t.String() })
 
-const HOLD = { holdMs: SHORT_WORK_HOLD_MS }
+const HOLD = { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /code' }
 
 /**
  * POST /code's answer, the same whichever way the request came. A cell in a context named by
@@ -135,7 +135,9 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     .get(
       '/code/executions/:executionId/events',
       ({ params, query, headers }) =>
-        streamed(() => code.replay(params.executionId, replayStart(headers['last-event-id'], query.after))),
+        streamed(() => code.replay(params.executionId, replayStart(headers['last-event-id'], query.after)), {
+          route: 'GET /code/executions/{executionId}/events',
+        }),
       {
         params: t.Object({ executionId: t.String() }),
         query: t.Object({

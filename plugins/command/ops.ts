@@ -89,9 +89,9 @@ export class Commands {
   start(req: CommandRequest): CommandRecord {
     const prepared = prepare(req)
     // A missing shell or /dev/null (its stdin) is the 501 startCommand throws.
-    const slots = [this.running.acquire()]
+    const slots = [this.running.acquire(req.background ? 'background' : 'foreground')]
     try {
-      if (req.background) slots.push(this.background.acquire())
+      if (req.background) slots.push(this.background.acquire('background'))
       const record = startCommand(prepared, this.store, this.settings, this.unread)
       void record.done.then(() => slots.forEach(release => release()))
       return record

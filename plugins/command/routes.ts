@@ -27,7 +27,7 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 
 /** POST /command's answer, the same whichever way the request came. */
 const runCommand = (ops: Commands, body: Static<typeof RunCommandBody>) =>
-  streamed(() => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS })
+  streamed(() => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /command' })
 
 /**
  * POST /command without a query, answered by the front door (as POST /code is): Elysia's
@@ -84,7 +84,9 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
     .get(
       '/command/:id/events',
       ({ params, query, request }) => {
-        return streamed(() => ops.events(params.id, replayStart(request.headers.get('last-event-id'), query.after)))
+        return streamed(() => ops.events(params.id, replayStart(request.headers.get('last-event-id'), query.after)), {
+          route: 'GET /command/{id}/events',
+        })
       },
       {
         params: IdParams,

@@ -80,7 +80,7 @@ export function isolatedRoutes(ops: IsolatedSessions) {
         // A client that goes away interrupts its run (the session stays).
         const abort = new AbortController()
         const events = await ops.run(params.sessionId, body, abort.signal)
-        return streamed(() => events, { onClose: () => abort.abort() })
+        return streamed(() => events, { onClose: () => abort.abort(), route: 'POST /v1/isolated/session/{id}/run' })
       },
       {
         params: SessionParams,

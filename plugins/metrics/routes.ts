@@ -14,7 +14,7 @@ export function metricsRoutes(ops: MetricsOps) {
     })
     .get(
       '/metrics/watch', // Metrics frames carry the metrics object itself, as the reference's watch stream does.
-      () => sseResponse(ops.watch(), { pingMs: 0, encode: JSON.stringify }),
+      () => sseResponse(ops.watch(), { pingMs: 0, encode: JSON.stringify, route: 'GET /metrics/watch' }),
       {
         detail: {
           summary: 'One metrics sample per second as Server-Sent Events',

@@ -1,6 +1,5 @@
 /** The proxy section's one operation, relaying a `/proxy/<port>/<path>` request to 127.0.0.1, and the caps its instance owns. */
 import type { Server } from 'bun'
-import { errorResponse, ExecdError } from '../../core/errors'
 import { Capacity } from '../../core/limits'
 import type { SocketHandlers } from '../../core/websocket'
 import { forward, invalidPort, portRequired } from './forward'
@@ -43,12 +42,8 @@ export class ProxyOps {
     const peerIp = server?.requestIP(request)?.address
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket')
       return proxySocket(this.openSockets, request, target, peerIp, server, this.handshakeMs)
-    let release: () => void
-    try {
-      release = this.inFlight.acquire()
-    } catch (err) {
-      return errorResponse(err as ExecdError)
-    }
+    // A full pool throws its 503: the app renders it and logs who held the pool (core/mount.ts).
+    const release = this.inFlight.acquire(`port ${target.port}`)
     request.signal.addEventListener('abort', release, { once: true })
     return forward(request, target, peerIp, release)
   }
@@ -62,12 +57,7 @@ async function proxySocket(
   server: Server<SocketHandlers> | null | undefined,
   handshakeMs: number,
 ): Promise<Response | undefined> {
-  let release: () => void
-  try {
-    release = openSockets.acquire()
-  } catch (err) {
-    return errorResponse(err as ExecdError)
-  }
+  const release = openSockets.acquire(`port ${target.port}`)
   try {
     const answer = await relaySocket(request, target, peerIp, server, release, handshakeMs)
     // An answer instead of an upgrade (502, 400): no relay holds the slot.

@@ -46,7 +46,7 @@ export class PtyStore {
 
   constructor(limits: Partial<PtyLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits }
-    this.capacity = new Capacity('terminals', this.limits.max, 'max-ptys')
+    this.capacity = new Capacity('terminals', this.limits.max, 'max-ptys', () => this.entries.size)
     this.idle = new IdleExpiry(this.limits.idleMs, id => this.expire(id))
   }
 

@@ -42,10 +42,10 @@ export class Sessions {
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
   /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
-  private readonly budget = runsBound()
+  private readonly budget = runsBound('session runs')
 
   constructor(limits: SessionLimits = { max: 0, idleMs: 0 }) {
-    this.capacity = new Capacity('sessions', limits.max, 'max-sessions')
+    this.capacity = new Capacity('sessions', limits.max, 'max-sessions', () => this.sessions.size)
     this.idle = new IdleExpiry(limits.idleMs, id => this.expire(id))
     this.idle.start()
   }

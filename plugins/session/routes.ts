@@ -21,7 +21,10 @@ export function sessionRoutes(ops: Sessions) {
       ({ params, body }) => {
         // A client that goes away interrupts its run (the session stays).
         const abort = new AbortController()
-        return streamed(() => ops.run(params.id, body, abort.signal), { onClose: () => abort.abort() })
+        return streamed(() => ops.run(params.id, body, abort.signal), {
+          onClose: () => abort.abort(),
+          route: 'POST /session/{id}/run',
+        })
       },
       {
         params: SessionParams,

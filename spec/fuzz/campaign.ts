@@ -12,6 +12,7 @@ import { send, target, type Ports } from './send'
 import { describe } from './values'
 import { type RaceCase, raceCase, raceLabel, runRace } from './races'
 import { type Language, type RuntimeCase, runRuntime, runtimeCase, runtimeLabel } from './runtimes'
+import { drained } from './quiescence'
 import { escapes, restoreRoot, snapshot, type World } from './world'
 import { runWs, wsCase } from './ws'
 
@@ -28,6 +29,12 @@ export interface Settings {
    */
   raceWeight?: number
   runtimeWeight?: number
+  /**
+   * Every this many ms the lanes stop between cases, and once none is in flight every capped
+   * pool must drain within `quietBoundMs` (quiescence.ts); 0: only the caller's check at the end.
+   */
+  quietEveryMs?: number
+  quietBoundMs?: number
 }
 
 export interface Finding {
@@ -55,6 +62,9 @@ export interface Campaign {
   spans: CaseSpan[]
   /** Scenarios run, by what they did: a race's name, a runtime step's language and action. */
   scenarios: Record<string, number>
+  /** Quiescence checks passed within the campaign (the pools drained each time), and the ms the lanes stood for all of them. */
+  quiet: number
+  quietMs: number
 }
 
 export interface CaseSpan {
@@ -120,11 +130,40 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
   const restartOnce = () => (restarting ??= w.restart().finally(() => (restarting = null)))
 
   const spans: CaseSpan[] = []
+  // The quiescence gate: due every quietEveryMs, it holds each lane before its next case, waits
+  // for the cases in flight to end, and checks that the pools drained (quiescence.ts).
+  const quietEvery = s.quietEveryMs ?? 0
+  let nextQuiet = started + quietEvery
+  let casesInFlight = 0
+  let gate: Promise<void> | null = null
+  let quiet = 0
+  let quietMs = 0
+  const quiesce = async () => {
+    const t0 = Date.now()
+    while (casesInFlight > 0) await Bun.sleep(20)
+    if (restarting) await restarting
+    const leaks = await drained(w, spans, s.quietBoundMs ?? 15_000)
+    for (const f of leaks) {
+      byKind.leak = (byKind.leak ?? 0) + 1
+      const sig = `leak ${f.op}`
+      if (known.has(sig)) continue
+      known.add(sig)
+      findings.push({ ...f, sig })
+    }
+    if (!leaks.length) quiet++
+    quietMs += Date.now() - t0
+    nextQuiet = Date.now() + quietEvery
+  }
   const runOne = async (c: Case): Promise<Violation[]> => {
+    if (quietEvery > 0 && !gate && Date.now() >= nextQuiet && Date.now() < deadline)
+      gate = quiesce().finally(() => (gate = null))
+    while (gate) await gate
+    casesInFlight++
     const span = { start: Date.now(), end: 0, label: '' }
     try {
       return await runCase(c)
     } finally {
+      casesInFlight--
       span.end = Date.now()
       span.label = caseLabel(c, w, ports).slice(0, 240)
       spans.push(span)
@@ -224,6 +263,8 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
     byKind,
     spans,
     scenarios,
+    quiet,
+    quietMs,
   }
 }
 

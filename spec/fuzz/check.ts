@@ -24,6 +24,8 @@ export type FailureKind =
   | 'orphan'
   | 'zombie'
   | 'stray-temp'
+  /** A capped pool's slot still held once every client left (quiescence.ts). */
+  | 'leak'
   /** A failure known and not fixed yet, named where it is detected: printed, never failing a run. */
   | 'known'
 

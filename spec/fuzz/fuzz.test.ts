@@ -8,6 +8,7 @@ import { stopRaceDaemons } from './races'
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type Campaign, type Finding, runCampaign } from './campaign'
 import { type FailureKind, stderrFailures } from './check'
+import { drained } from './quiescence'
 import { REGRESSIONS, runGroup } from './regressions'
 import { formatFinding, seedFromEnv, summary, upstreams } from './report'
 import { escapes, openWorld, type PingReport, removeCreated, snapshot, type World } from './world'
@@ -47,6 +48,7 @@ describe('a seeded fuzz of every route', () => {
     escaped: string[]
     crashes: string[]
     stderr: string[]
+    leaks: Finding[]
   }
   let run: Promise<Run> | undefined
   /** The campaign runs once, for whichever of the tests below comes first. */
@@ -57,11 +59,19 @@ describe('a seeded fuzz of every route', () => {
       const crashesBefore = world.crashes.length
       const logsBefore = world.daemon.logs().length
       const seed = seedFromEnv()
-      const campaign = await runCampaign(world, up, { seconds: SECONDS, seed, lanes: 4, requestMs: 10_000 })
+      const campaign = await runCampaign(world, up, {
+        seconds: SECONDS,
+        seed,
+        lanes: 4,
+        requestMs: 10_000,
+        quietEveryMs: 10_000,
+      })
       const ping = await world.stopPinger()
       if (!(await world.settled())) await world.restart()
       const stderr = stderrFailures(world.daemon.logs().slice(logsBefore))
+      const leaks = await drained(world, campaign.spans, 15_000)
       const out = {
+        leaks,
         campaign,
         ping,
         escaped: escapes(before, snapshot(world.layout)),
@@ -118,6 +128,11 @@ describe('a seeded fuzz of every route', () => {
 
   test('races and java/go contexts: every stream ends in one terminal event, nothing orphaned, no zombie, no temp entry left', async () => {
     expect(await failures('stream', 'orphan', 'zombie', 'stray-temp')).toEqual([])
+  }, 180_000)
+
+  test('every capped pool (streams, relays, runs, cells, commands) drains once the clients left, within and after the campaign', async () => {
+    const { leaks } = await result()
+    expect([...(await failures('leak')), ...leaks.map(formatFinding)]).toEqual([])
   }, 180_000)
 
   test('the PTY WebSocket answers every hostile frame and keeps answering ping', async () => {

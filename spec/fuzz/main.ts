@@ -3,13 +3,16 @@
  * bound, default 100), FUZZ_LANES (requests in flight, default 4; 1 pins an escape on its case),
  * FUZZ_RACE_WEIGHT / FUZZ_RUNTIME_WEIGHT (how often racing sequences and runtime context cases
  * come against an operation's 4; defaults 10 and 1 per runtime served: java, go, sql, Jupyter's snake);
- * FUZZ_JUPYTER=0 starts no Jupyter server. Prints the counts and every distinct failure; exits 1 on any.
+ * FUZZ_JUPYTER=0 starts no Jupyter server; FUZZ_QUIET_SECONDS (default 60; 0: only at the end) how often the
+ * lanes stop for the quiescence check (quiescence.ts: every capped pool drains once no client is left).
+ * Prints the counts and every distinct failure; exits 1 on any.
  */
 import { stopRaceDaemons } from './races'
 import { runCampaign } from './campaign'
 import { stderrFailures } from './check'
+import { drained } from './quiescence'
 import { runRegressions } from './regressions'
-import { seedFromEnv, summary, upstreams } from './report'
+import { formatFinding, seedFromEnv, summary, upstreams } from './report'
 import { childrenOf } from '../harness'
 import { escapes, openWorld, removeCreated, snapshot } from './world'
 
@@ -32,6 +35,7 @@ try {
     requestMs: 10_000,
     raceWeight: process.env.FUZZ_RACE_WEIGHT ? Number(process.env.FUZZ_RACE_WEIGHT) : undefined,
     runtimeWeight: process.env.FUZZ_RUNTIME_WEIGHT ? Number(process.env.FUZZ_RUNTIME_WEIGHT) : undefined,
+    quietEveryMs: Number(process.env.FUZZ_QUIET_SECONDS ?? 60) * 1000,
   })
   const ping = await world.stopPinger()
   if (!(await world.settled())) await world.restart()
@@ -46,6 +50,12 @@ try {
   // 0.1 s) is either a kept interpreter or something it lost track of, and a zombie is a bug.
   await removeCreated(world.daemon, world.created)
   await Bun.sleep(3000)
+  // Every client has left and what the fuzz made is deleted: every pool must drain.
+  const leaks = await drained(world, campaign.spans, 20_000)
+  console.log(
+    `fuzz: quiescence: ${campaign.quiet} check(s) within the campaign passed (the lanes stood ${campaign.quietMs} ms for them); at the end ${leaks.length ? 'held slots:' : 'every pool drained'}`,
+  )
+  for (const f of leaks) console.log(formatFinding(f))
   const left = childrenOf(world.daemon.proc.pid)
   const zombies = left.filter(p => p.state === 'Z')
   if (left.length)
@@ -61,6 +71,7 @@ try {
     escaped.length > 0 ||
     stderr.length > 0 ||
     zombies.length > 0 ||
+    leaks.length > 0 ||
     campaign.findings.some(f => f.kind !== 'known') ||
     regressions.length > 0
 } finally {

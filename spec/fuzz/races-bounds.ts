@@ -161,6 +161,11 @@ const smallDaemon = (w: World): Promise<Daemon> =>
     ],
     env: { TMPDIR: w.tmp },
   }).then(d => (process.once('beforeExit', () => void d.stop()), d)))
+
+/** The daemon, once started: the quiescence check asks it too. */
+export const boundsDaemonStarted = (): Promise<Daemon | undefined> =>
+  small?.catch(() => undefined) ?? Promise.resolve(undefined)
+
 /** Stops the bounds' daemon (main.ts and the suite call it at their end). */
 export async function stopBoundsDaemon(): Promise<void> {
   const d = await small?.catch(() => undefined)

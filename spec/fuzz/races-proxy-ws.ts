@@ -294,6 +294,10 @@ const relayDaemon = (w: World): Promise<Daemon> =>
     env: { TMPDIR: w.tmp },
   }))
 
+/** The daemon, once started: the quiescence check asks it too. */
+export const proxyWsDaemonStarted = (): Promise<Daemon | undefined> =>
+  daemon?.catch(() => undefined) ?? Promise.resolve(undefined)
+
 /** Stops the relay's daemon and upstreams (main.ts and the suite call it at their end). */
 export async function stopProxyWsDaemon(): Promise<void> {
   const d = await daemon?.catch(() => undefined)

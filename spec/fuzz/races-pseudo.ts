@@ -69,6 +69,10 @@ const pseudoDaemon = (): Promise<Daemon> => {
   }))
 }
 
+/** The daemon, once started: the quiescence check asks it too. */
+export const pseudoDaemonStarted = (): Promise<Daemon | undefined> =>
+  daemon?.catch(() => undefined) ?? Promise.resolve(undefined)
+
 /** Stops the race's daemon (main.ts and the suite call it at their end). */
 export async function stopPseudoDaemon(): Promise<void> {
   const d = await daemon?.catch(() => undefined)

@@ -17,13 +17,14 @@ import type { Violation } from './check'
 import { zombies } from './leftovers'
 import { DOWNLOAD_RACES, EDITS, type Edit, RANGES, type RangeKind } from './races-downloads'
 import { FILE_RACES } from './races-files'
-import { BOUNDS_RACES, stopBoundsDaemon } from './races-bounds'
+import { BOUNDS_RACES, boundsDaemonStarted, stopBoundsDaemon } from './races-bounds'
 import { FLOOD_RACES } from './races-floods'
 import { ISOLATED_PTY_RACES } from './races-isolated-pty'
 import { PROCESS_RACES } from './races-processes'
-import { PROXY_WS_RACES, stopProxyWsDaemon } from './races-proxy-ws'
-import { PSEUDO_RACES, stopPseudoDaemon } from './races-pseudo'
+import { PROXY_WS_RACES, proxyWsDaemonStarted, stopProxyWsDaemon } from './races-proxy-ws'
+import { PSEUDO_RACES, pseudoDaemonStarted, stopPseudoDaemon } from './races-pseudo'
 import { REACH_RACES } from './races-reach'
+import type { Daemon } from '../harness'
 import type { World } from './world'
 
 export const RACES = [
@@ -127,6 +128,16 @@ const RUN = {
 for (const name of RACES) if (!RUN[name]) throw new Error(`race ${name} has no sequence`)
 
 export { raceLeftovers } from './races-files'
+
+/** The daemons some races started for themselves, by what they are for. */
+export async function raceDaemons(): Promise<[string, Daemon][]> {
+  const all: [string, Daemon | undefined][] = [
+    ['small bounds', await boundsDaemonStarted()],
+    ['proxy relays', await proxyWsDaemonStarted()],
+    ['pseudo-files', await pseudoDaemonStarted()],
+  ]
+  return all.filter((x): x is [string, Daemon] => x[1] !== undefined && x[1].proc.exitCode === null)
+}
 
 /** Stops the daemons some races start for themselves (small bounds, relays, unconfined): every runner's last step. */
 export async function stopRaceDaemons(): Promise<void> {

@@ -75,10 +75,10 @@ export class IsolatedSessions {
   /** When each idle session ends: one timer for them all. */
   private readonly idle = new Deadlines<Session>(s => void this.expire(s))
   /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
-  private readonly budget = runsBound()
+  private readonly budget = runsBound('isolated session runs')
 
   constructor(readonly settings: IsolatedSettings) {
-    this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions')
+    this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions', () => this.sessions.size)
   }
 
   /** What this machine offers, probed once (the first call pays for it). */
