@@ -11,6 +11,12 @@ describe('childEnv', () => {
     expect(env).toEqual({ PATH: '/bin' })
   })
 
+  test("Bun's command line for execd (BUN_OPTIONS) is withheld; Bun's other variables are not", () => {
+    const env = childEnv({}, { BUN_OPTIONS: '--smol', BUN_JSC_useJIT: '0', BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' })
+    expect(env).toEqual({ BUN_JSC_useJIT: '0', BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' })
+    expect(childEnv({ BUN_OPTIONS: '--smol' }, {})).toEqual({ BUN_OPTIONS: '--smol' })
+  })
+
   test('a Config declares its secret options (a section or runtime option too: --jupyter-token, --sql-dsn)', () => {
     new Config({}, [{ flag: 'child-env-test-dsn', env: 'CHILD_ENV_TEST_DSN', description: 'x', secret: true }])
     expect(childEnv({}, { CHILD_ENV_TEST_DSN: 'postgres://u:p@h', HOME: '/h' })).toEqual({ HOME: '/h' })

@@ -6,12 +6,20 @@
  * (core/secrets.ts), but CLI verbs and tests build apps without that, so the secrets are
  * dropped here too: every `Config` declares its secret options' variables on construction.
  * The EXECD_OWNER marker is added later by core/process.ts.
+ *
+ * `BUN_OPTIONS` is withheld too: Bun reads it as more command-line words of every Bun process,
+ * execd's own runtime included, so in execd's environment it is the operator's word to execd
+ * (a `--preload`, `--smol`). Handed down, a preload meant for the daemon ran in every javascript,
+ * typescript and sql interpreter (execd run again as Bun) and in a user's own `bun`. A child that
+ * should have it gets it as any variable: a request's `envs` or the `EXECD_ENVS` file. The other
+ * `BUN_*` variables stay: Bun's JSC tuning an operator set is as right for a child's runtime as
+ * for execd's, and the transpiler cache path is passed on on purpose (core/self-exec.ts).
  */
 
 type Env = Record<string, string | undefined>
 
-/** Variables of options declared `secret`; the server's own are declared by core/config.ts. */
-const withheld = new Set<string>()
+/** Variables of options declared `secret` (the server's own are declared by core/config.ts), and Bun's command line. */
+const withheld = new Set<string>(['BUN_OPTIONS'])
 
 /** Never hands these variables to a child from now on. */
 export function withholdFromChildren(names: Iterable<string>): void {

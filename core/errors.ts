@@ -260,6 +260,7 @@ const STRERROR: Record<string, string> = {
   ENAMETOOLONG: 'file name too long',
   EROFS: 'read-only file system',
   ENOSPC: 'no space left on device',
+  EIO: 'input/output error',
   EDQUOT: 'disk quota exceeded',
   EBUSY: 'device or resource busy',
   EINVAL: 'invalid argument',

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
@@ -21,6 +21,14 @@ function abandonedDir(root: string, name: string): string {
   ;(dir as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
   Bun.spawnSync(['mv', dir.path, path])
   return path
+}
+
+/** A socket as a killed execd leaves it: the file is there, nobody listens. */
+function abandonedSocket(path: string): void {
+  // Moved before the stop, which removes the file by the path it was made at.
+  const listener = Bun.listen({ unix: `${path}.made`, socket: { data() {} } })
+  renameSync(`${path}.made`, path)
+  listener.stop(true)
 }
 
 test('a made dir holds its lock: connecting to its socket succeeds', async () => {
@@ -78,16 +86,28 @@ test('onStale sees a dead owner’s dir, with its contents, before the sweep rem
   dir.close()
 })
 
-test('staging dirs over an hour old are swept (their execd died before locking them), younger ones kept', async () => {
+test("staging dirs are judged by their lock, never by age: a dead owner's at once, a live or socketless one kept however old", async () => {
   const root = freshRoot()
-  const old = mkdtempSync(join(root, '.execd-x-'))
-  const young = mkdtempSync(join(root, '.execd-x-'))
+  const dead = mkdtempSync(join(root, '.execd-x-'))
+  abandonedSocket(join(dead, OWNER_SOCKET))
+  const live = mkdtempSync(join(root, '.execd-x-'))
+  const lock = Bun.listen({ unix: join(live, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
+  const bare = mkdtempSync(join(root, '.execd-x-')) // its owner between mkdtemp and listen, or killed there
   const oldNamed = join(root, 'execd-x-1-nosocket') // not staging, not proven stale: kept
   mkdirSync(oldNamed)
-  const hoursAgo = (Date.now() - 2 * 3600_000) / 1000
-  for (const d of [old, oldNamed]) utimesSync(d, hoursAgo, hoursAgo)
-  expect(await sweepStale('execd-x', root)).toEqual([old])
-  expect([existsSync(old), existsSync(young), existsSync(oldNamed)]).toEqual([false, true, true])
+  const daysAgo = (Date.now() - 48 * 3600_000) / 1000
+  for (const d of [live, bare, oldNamed]) utimesSync(d, daysAgo, daysAgo)
+  try {
+    expect(await sweepStale('execd-x', root)).toEqual([dead])
+    expect([existsSync(dead), existsSync(live), existsSync(bare), existsSync(oldNamed)]).toEqual([
+      false,
+      true,
+      true,
+      true,
+    ])
+  } finally {
+    lock.stop(true)
+  }
 })
 
 test('a removed dir is made again on demand, with its lock', async () => {

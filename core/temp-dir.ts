@@ -17,7 +17,6 @@ import {
   rmdirSync,
   rmSync,
   unlinkSync,
-  type Stats,
 } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -58,8 +57,8 @@ export class OwnedTempDir {
     const first = !this.lock
     this.lock?.stop(true)
     this.lock = undefined
-    // Made under a name the sweep ignores and renamed once locked: a sweeper never sees the
-    // dir without its socket.
+    // Made under a staging name and renamed once locked: a sweeper never sees the owned name
+    // without its socket, and judges the staging name by the same lock (sweepStale).
     const staging = makeStaging(this.root, this.prefix)
     let lock: SocketListener<undefined> | undefined
     try {
@@ -162,14 +161,14 @@ export async function sweepsDone(): Promise<void> {
   await Promise.all(sweeps)
 }
 
-/** A staging dir this old was left by an execd that died before it could lock it. */
-const STAGING_ABANDONED_MS = 60 * 60_000
-
 /**
  * Removes the dirs of `prefix` whose lock nobody holds (`onStale` first), and its staging dirs
- * (`.<prefix>-XXXXXX`) over an hour old: one lives for a moment between its mkdtemp and its
- * rename, so an old one's execd died in between, and having no lock it was never proven stale.
- * Returns their paths.
+ * (`.<prefix>-XXXXXX`) whose lock nobody holds: one lives for a moment between its mkdtemp and
+ * its rename, its socket made in it first, so a refused one's execd died in between. Judged by
+ * the lock alone, never by age: an mtime against this execd's wall clock took a live execd's
+ * staging dir whenever this one's clock ran an hour ahead (a clock stepped forward). One with no
+ * socket yet is either in its owner's first microseconds or left by an execd killed in exactly
+ * those: kept (an empty dir), since nothing proves which. Returns the paths removed.
  */
 export async function sweepStale(
   prefix: string,
@@ -191,29 +190,22 @@ export async function sweepStale(
     rmSync(dir, { recursive: true, force: true })
     removed.push(dir)
   }
-  for (const name of names.filter(n => staging.test(n))) {
-    const dir = join(root, name)
-    if (Date.now() - (statOrUndefined(dir)?.mtimeMs ?? Date.now()) > STAGING_ABANDONED_MS) remove(dir)
-  }
-  await Promise.all(
-    names
+  const unheld = async (dir: string) => (await probeLock(join(dir, OWNER_SOCKET))) === 'refused'
+  await Promise.all([
+    // A staging dir names nothing elsewhere: its journal entries come after its rename.
+    ...names
+      .filter(name => staging.test(name))
+      .map(async name => (await unheld(join(root, name))) && remove(join(root, name))),
+    ...names
       .filter(name => pattern.test(name) && join(root, name) !== keep)
       .map(async name => {
         const dir = join(root, name)
-        if ((await probeLock(join(dir, OWNER_SOCKET))) !== 'refused') return
+        if (!(await unheld(dir))) return
         await (async () => onStale?.(dir))().catch(() => {})
         remove(dir)
       }),
-  )
+  ])
   return removed
-}
-
-function statOrUndefined(path: string): Stats | undefined {
-  try {
-    return lstatSync(path)
-  } catch {
-    return undefined
-  }
 }
 
 /**

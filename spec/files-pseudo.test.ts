@@ -103,6 +103,19 @@ describe('pseudo-files answer their content', () => {
     expect((await d.fetch('/ping')).status).toBe(200)
   })
 
+  test('a read the kernel fails (/proc/<pid>/mem at address 0: EIO) is a 500 naming the read, not the open', async () => {
+    for (const path of ['/proc/self/mem', `/proc/${d.proc.pid}/mem`]) {
+      const res = await download(path)
+      expect(res.status).toBe(500)
+      // Before: "error accessing file: open /proc/self/mem: error EIO" — the open had succeeded.
+      expect(await res.json()).toEqual({
+        code: 'RUNTIME_ERROR',
+        message: `error accessing file: read ${path}: input/output error`,
+      })
+    }
+    expect((await d.fetch('/ping')).status).toBe(200)
+  })
+
   test('a FIFO with a silent writer is refused at once, nothing waits on it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'execd-spec-pseudo-'))
     const fifo = join(dir, 'fifo')

@@ -3,6 +3,7 @@
  * its events into a bounded Journal that responses (and later reconnects) read. The context
  * decides how a cell runs; this store keeps only the executions and their journals.
  */
+import { awakeNow } from '../../core/awake-clock'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
@@ -42,6 +43,13 @@ interface RunningExecution extends Execution {
 }
 
 export class ExecutionStore {
+  /**
+   * `now`: the clock finished executions are kept 15 minutes on, execd's awake time by default.
+   * They are kept for their client to fetch (as --command-retention-age keeps a command's): on
+   * the monotonic clock a stop of execd longer than that forgot every one at resume.
+   */
+  constructor(private readonly now: () => number = awakeNow) {}
+
   private readonly executions = new Map<string, Execution>()
   /** Finished executions, oldest first (finishedAt never decreases along it). */
   private readonly finished: Execution[] = []
@@ -164,7 +172,7 @@ export class ExecutionStore {
 
   private ended(exec: RunningExecution): undefined {
     exec.journal.end()
-    exec.finishedAt = performance.now()
+    exec.finishedAt = this.now()
     this.finished.push(exec)
     this.finishedBytes += exec.journal.retainedBytes
     if (this.finishedBytes > KEEP_FINISHED_BYTES) this.prune()
@@ -179,7 +187,7 @@ export class ExecutionStore {
    * whole map on every start was 2% of a warm cell's CPU.
    */
   private prune(): void {
-    const cutoff = performance.now() - KEEP_FINISHED_MS
+    const cutoff = this.now() - KEEP_FINISHED_MS
     let drop = 0
     for (const oldest of this.finished) {
       const kept = this.finished.length - drop <= KEEP_FINISHED && this.finishedBytes <= KEEP_FINISHED_BYTES

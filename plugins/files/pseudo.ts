@@ -15,6 +15,7 @@ import { type FileHandle, open, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { ExecdError, errnoOf } from '../../core/errors'
 import { fdPath } from '../../core/file-snapshot'
+import { fsError } from './errors'
 
 /** statfs(2) f_type: proc, sysfs, cgroup, cgroup2, debugfs, tracefs, securityfs, configfs. */
 const PSEUDO = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x74726163, 0x73636673, 0x62656570])
@@ -71,7 +72,9 @@ async function drain(handle: FileHandle, raw: string, take: (chunk: Buffer) => P
       n = (await handle.read(buf, 0, CHUNK, null)).bytesRead
     } catch (err) {
       if (errnoOf(err) === 'EAGAIN') return total
-      throw err
+      // The file opened; its read failed (/proc/<pid>/mem at an unmapped address: EIO). The
+      // caller's wrapping would name the open.
+      throw fsError(err, 'read', raw)
     }
     if (n === 0) return total
     total += n

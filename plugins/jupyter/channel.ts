@@ -3,6 +3,7 @@
  * message carries its `channel`). Listeners see every text message; binary frames (comm
  * buffers) are ignored since no execd event can carry them.
  */
+import { setAwakeTimeout } from '../../core/awake-clock'
 import { nestedDeeperThan } from '../../core/json-depth'
 import type { JupyterMessage } from './messages'
 
@@ -55,16 +56,18 @@ export class KernelChannel {
     const ws = new WebSocket(url)
     const channel = new KernelChannel(ws)
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // On the awake clock: the server's answer may have come during a stop of execd, and on
+      // resume a plain timer ran before it was read (docs/stops.md).
+      const timer = setAwakeTimeout(() => {
         ws.close()
         reject(new Error(`kernel channel did not open within ${CONNECT_TIMEOUT_MS / 1000} s`))
       }, CONNECT_TIMEOUT_MS)
       ws.addEventListener('open', () => {
-        clearTimeout(timer)
+        timer.clear()
         resolve(channel)
       })
       channel.onClose(why => {
-        clearTimeout(timer)
+        timer.clear()
         reject(new Error(`kernel channel failed to open (${why})`))
       })
     })

@@ -41,6 +41,30 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
     expect(ctx.alive).toBe(false)
   })
 
+  test("a cell larger than the channel's socket buffer arrives whole, written in pieces as the interpreter reads", async () => {
+    const ctx = await start()
+    // 8 MiB of code: the first write takes what the buffer holds, the rest waits for room (EAGAIN).
+    const size = 8 * 1024 * 1024
+    const events = await run(ctx, `s = "${'a'.repeat(size)}"\nprint(len(s), s == "a" * ${size})`)
+    expect(
+      events
+        .filter(e => e.type === 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toBe(`${size} True\n`)
+    expect(ctx.alive).toBe(true)
+  })
+
+  test('a cell after the interpreter shut its end of the channel is a DeadKernelError, not a hang', async () => {
+    const ctx = await start()
+    // The shut read side: execd's next write fails EPIPE (not EAGAIN), and the driver sees its end.
+    const shut = 'import socket\ns = socket.socket(fileno=3)\ns.shutdown(socket.SHUT_RD)\ns.detach()\nprint("shut")'
+    expect((await run(ctx, shut)).find(e => e.type === 'stdout')?.text).toBe('shut\n')
+    const events = await run(ctx, 'print(1)')
+    expect(events.map(e => e.error?.ename ?? e.type)).toEqual(['DeadKernelError'])
+    expect(ctx.alive).toBe(false)
+  })
+
   test('a segfault names the signal and keeps the interpreter’s fatal error text', async () => {
     const ctx = await start()
     const events = await run(ctx, 'import ctypes\nctypes.string_at(0)')

@@ -236,7 +236,7 @@ export const PSEUDO_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) => P
         method === 'HEAD' && r.status === 500
           ? (await request(d, 'GET of a HEAD answered 500', 'GET', `/files/download?path=${q(file)}`)).text
           : r.text
-      const allowed = /operation not permitted|EIO/.test(why) ? [500] : []
+      const allowed = /operation not permitted|input\/output error/.test(why) ? [500] : []
       // A HEAD's error has no body to judge: its Content-Type says JSON.
       const v =
         method === 'HEAD' && r.status >= 400

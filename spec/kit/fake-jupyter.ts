@@ -36,6 +36,8 @@ export interface FakeSpecs {
   /** POST /api/kernels' answer (default: a fresh model). */
   startBody?: (id: string) => Json | string | null
   behaviours: Record<string, Behaviour>
+  /** Awaited before a kernel channel's upgrade is answered (a server slow to open it). */
+  channelGate?: () => Promise<void>
   /** Answers a request before the fake does (undefined: the fake answers). */
   route?: (req: Request, url: URL) => Response | Promise<Response> | undefined
 }
@@ -80,10 +82,13 @@ export function startFakeJupyter(opts: FakeSpecs): FakeJupyter {
       const m = url.pathname.match(/^\/api\/kernels\/([^/]+)(\/channels|\/interrupt)?$/)
       if (m?.[2] === '/channels') {
         if (!live.has(decodeURIComponent(m[1]!))) return json({ message: 'no kernel' }, 404)
-        const ok = srv.upgrade(req, {
-          data: { kernel: decodeURIComponent(m[1]!), session: url.searchParams.get('session_id') ?? '' },
-        })
-        return ok ? undefined : json({ message: 'upgrade' }, 400)
+        const upgrade = () => {
+          const ok = srv.upgrade(req, {
+            data: { kernel: decodeURIComponent(m[1]!), session: url.searchParams.get('session_id') ?? '' },
+          })
+          return ok ? undefined : json({ message: 'upgrade' }, 400)
+        }
+        return opts.channelGate ? opts.channelGate().then(upgrade) : upgrade()
       }
       if (url.pathname === '/api/kernelspecs') return json(specsBody)
       if (url.pathname === '/api/kernels' && req.method === 'POST') {

@@ -9,6 +9,7 @@
  */
 import { constants, type BigIntStats, type Dirent } from 'node:fs'
 import { lstat, open, readdir, type FileHandle } from 'node:fs/promises'
+import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
 import { nextTurn } from '../../../core/timers'
 import type { Anchor } from '../beneath'
@@ -99,7 +100,8 @@ export async function* walk(
   what = 'walk',
   kept?: DirectoryFds,
 ): AsyncGenerator<WalkEntry> {
-  const deadline = performance.now() + limits.timeBudgetMs
+  // On the awake clock: the budget bounds execd's own work, which a stop of execd is not.
+  const deadline = awakeNow() + limits.timeBudgetMs
   const fds = kept ?? new DirectoryFds()
   try {
     const { handle, ...reported } = start
@@ -114,7 +116,7 @@ export async function* walk(
         stack.pop()
         continue
       }
-      if (performance.now() >= deadline) {
+      if (awakeNow() >= deadline) {
         throw new ExecdError('SERVICE_UNAVAILABLE', `${what} stopped after ${limits.timeBudgetMs} ms (its time budget)`)
       }
       if (limits.signal?.aborted) throw new ExecdError('RUNTIME_ERROR', `${what} stopped: the client went away`)

@@ -1,0 +1,26 @@
+import { expect, test } from 'bun:test'
+import type { CodeContext } from './context'
+import { ExecutionStore } from './executions'
+
+/** A context that runs each cell at once and says nothing: only the store is looked at. */
+const context = {
+  id: 'ctx',
+  pending: 0,
+  stateLost: false,
+  enqueue: (turn: () => Promise<void>) => turn(),
+  run: async () => {},
+} as unknown as CodeContext
+
+test("finished executions are kept 15 minutes on the store's clock (execd's awake time), then forgotten", async () => {
+  let clock = 1_000
+  const store = new ExecutionStore(() => clock)
+  const first = store.start(context, '1')
+  await first.done
+  clock += 14 * 60_000
+  await store.start(context, '2').done
+  expect(store.get(first.id).id).toBe(first.id)
+  // A stop of execd does not move its awake clock: only time it ran forgets an execution.
+  clock += 2 * 60_000
+  await store.start(context, '3').done
+  expect(() => store.get(first.id)).toThrow(`execution ${first.id} not found`)
+})
