@@ -48,7 +48,12 @@ afterAll(async () => {
 })
 
 const send = (method: string, target: string, token = d.token, host = '127.0.0.1') =>
-  rawRequest(port, `${method} ${target} HTTP/1.1\nHost: ${host}\nX-EXECD-ACCESS-TOKEN: ${token}\nConnection: close`, '', 500)
+  rawRequest(
+    port,
+    `${method} ${target} HTTP/1.1\nHost: ${host}\nX-EXECD-ACCESS-TOKEN: ${token}\nConnection: close`,
+    '',
+    500,
+  )
 
 function expectRefused(reply: Awaited<ReturnType<typeof send>>, target: string) {
   expect({ target, status: reply.status }).toEqual({ target, status: 400 })
