@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { t } from 'elysia'
+import { ExecdError } from './errors'
 import { acceptsExactly } from './exact-body'
 import { createFrontDoor, isJsonBody } from './front-door'
 import type { DirectRoute } from './plugin'
@@ -56,22 +57,31 @@ describe('direct routes', () => {
   })
 
   test('a direct route that throws is rendered as a JSON error', async () => {
-    const fetch = createFrontDoor(async () => new Response('app'), {
-      origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
-      body: { maxBytes: 1 << 20, timeoutMs: 0 },
-      maxRequests: 0,
-      rawPrefixes: [],
-      shapeOf: () => 'object',
-      directOf: () => ({
-        method: 'POST',
-        path: '/x',
-        accepts: () => true,
-        handle: () => Promise.reject(new Error('boom')),
-      }),
-    })
-    const res = await fetch(new Request('http://localhost/x', { method: 'POST', body: '{}' }))
-    expect(res.status).toBe(500)
-    expect(((await res.json()) as { message: string }).message).toContain('boom')
+    // Rejected, thrown before its promise (a route written without async), an ExecdError's own code.
+    const failures: [() => Promise<Response>, number, string][] = [
+      [() => Promise.reject(new Error('boom')), 500, 'boom'],
+      [
+        () => {
+          throw new Error('thrown')
+        },
+        500,
+        'thrown',
+      ],
+      [() => Promise.reject(new ExecdError('CONTEXT_NOT_FOUND', 'no such context')), 404, 'no such context'],
+    ]
+    for (const [handle, status, message] of failures) {
+      const fetch = createFrontDoor(async () => new Response('app'), {
+        origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
+        body: { maxBytes: 1 << 20, timeoutMs: 0 },
+        maxRequests: 0,
+        rawPrefixes: [],
+        shapeOf: () => 'object',
+        directOf: () => ({ method: 'POST', path: '/x', accepts: () => true, handle }),
+      })
+      const res = await fetch(new Request('http://localhost/x', { method: 'POST', body: '{}' }))
+      expect(res.status).toBe(status)
+      expect(((await res.json()) as { message: string }).message).toContain(message)
+    }
   })
 
   test('a body for a direct route costs one route lookup; the declared shape is asked only when it refuses', async () => {

@@ -84,8 +84,15 @@ export interface PythonRelay {
   stop(): Promise<void>
 }
 
-/** Compiles the relay (dist/execd's flags) and starts it; resolves once it answers /ping. */
-export async function startPythonRelay(python = '/usr/bin/python3'): Promise<PythonRelay> {
+/**
+ * Compiles the relay (dist/execd's flags) and starts it; resolves once it answers /ping.
+ * `launcher` goes before the executable (a profiler that keeps the pid), given `startWithinMs`.
+ */
+export async function startPythonRelay(
+  python = '/usr/bin/python3',
+  launcher: string[] = [],
+  startWithinMs = 15_000,
+): Promise<PythonRelay> {
   const dir = makeTempDir('pyrelay')
   await Bun.write(join(dir, 'relay.ts'), SOURCE)
   const bin = join(dir, 'relay')
@@ -96,8 +103,8 @@ export async function startPythonRelay(python = '/usr/bin/python3'): Promise<Pyt
   if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`)
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const proc = spawnTracked([bin, String(port), python], { group: true })
-  const deadline = performance.now() + 15_000
+  const proc = spawnTracked([...launcher, bin, String(port), python], { group: true })
+  const deadline = performance.now() + startWithinMs
   for (;;) {
     const ok = await fetch(`${url}/ping`).then(
       r => r.status === 200,
@@ -105,7 +112,7 @@ export async function startPythonRelay(python = '/usr/bin/python3'): Promise<Pyt
     )
     if (ok) break
     if (proc.exitCode !== null) throw new Error(`python relay exited early (${proc.exitCode})`)
-    if (performance.now() > deadline) throw new Error('python relay did not answer within 15 s')
+    if (performance.now() > deadline) throw new Error(`python relay did not answer within ${startWithinMs / 1000} s`)
     await Bun.sleep(5)
   }
   return { url, pid: proc.pid, stop: () => stopProcess(proc) }

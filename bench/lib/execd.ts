@@ -38,6 +38,10 @@ export async function startExecd(
     env?: Record<string, string>
     args?: string[]
     bin?: string
+    /** Put before the executable (a profiler: `valgrind --tool=callgrind …`); it keeps the pid. */
+    launcher?: string[]
+    /** How long the start may take to its first 200 from /ping (a profiler slows it). */
+    startWithinMs?: number
     /** Every piece of the daemon's stderr as it comes (its logs, a runtime's own diagnostics). */
     onStderr?: (text: string) => void
   } = {},
@@ -49,6 +53,7 @@ export async function startExecd(
   const url = `http://127.0.0.1:${port}`
   const headers = { 'X-EXECD-ACCESS-TOKEN': token }
   const argv = [
+    ...(opts.launcher ?? []),
     bin,
     'serve',
     '--host',
@@ -79,7 +84,8 @@ export async function startExecd(
   const doFetch = (path: string, init: RequestInit = {}) =>
     fetch(url + path, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } })
   let startMs = NaN
-  const deadline = t0 + 15_000
+  const withinMs = opts.startWithinMs ?? 15_000
+  const deadline = t0 + withinMs
   for (;;) {
     const ok = await doFetch('/ping').then(
       r => r.status === 200,
@@ -92,7 +98,7 @@ export async function startExecd(
     if (proc.exitCode !== null) throw new Error(`execd exited early (${proc.exitCode}): ${stderr}`)
     if (performance.now() > deadline) {
       await stopProcess(proc)
-      throw new Error(`execd did not answer /ping within 15 s: ${stderr}`)
+      throw new Error(`execd did not answer /ping within ${withinMs / 1000} s: ${stderr}`)
     }
     await Bun.sleep(1)
   }

@@ -1,0 +1,192 @@
+/**
+ * Instructions per request, counted by callgrind on the compiled servers: unlike seconds they do
+ * not move with the machine's load, so a step's cost in execd can be set beside its cost in a
+ * bare `Bun.serve` on a shared, busy machine. Each server runs under `valgrind --tool=callgrind`
+ * with counting off while it warms up (its JIT reaches the same tiers as without valgrind: the
+ * tiers go by execution counts), then on for `requests` requests of each kind after a few hundred
+ * more (the instrumented code's translation); the counts are read per thread from the dump.
+ *
+ *   bun run bench/request-instructions.ts [requests=400] [warm=3000] [rounds=2]
+ *   BENCH_SIDES=door,bare   only these sides
+ *   BENCH_EXECD_BIN=…       the execd to count (default dist/execd)
+ *   BENCH_DOOR_BIN=…        a door server built before (another tree's front door), else built now
+ *
+ * Sides, each answering `POST /code` (a warm cell's request, the token header, a JSON body) and
+ * `GET /ping` on one keep-alive connection of this process's fetch:
+ *   execd      dist/execd (BENCH_EXECD_BIN), python `x + 1` in a warm context;
+ *   relay      row 1h's relay (baselines/python-relay.ts), the same cell through a bare Bun.serve;
+ *   bare       lib/door-server.ts: route, `request.json()`, the cell's five frames answered;
+ *   door       the same answer behind execd's own front door and body read (core/front-door.ts);
+ *   door-json  the front door with the body read by `request.json()`.
+ * Needs valgrind (vgdb switches the counting).
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { startPythonRelay } from './baselines/python-relay'
+import { createContext, relayClient, runCode } from './lib/code'
+import { EXECD_BIN, startExecd } from './lib/execd'
+import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
+
+const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
+const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 2)]
+const ALL = ['execd', 'relay', 'bare', 'door', 'door-json']
+const SIDES = process.env.BENCH_SIDES ? process.env.BENCH_SIDES.split(',') : ALL
+/** Instrumented requests before counting: valgrind translates the code it now instruments. */
+const SETTLE = 300
+const BUN = join(import.meta.dir, '..', 'node_modules', '.bin', 'bun')
+const TOKEN = `bench-${crypto.randomUUID()}`
+const BODY = (id: string) => JSON.stringify({ code: 'x + 1', context: { id, language: 'python' } })
+
+interface Side {
+  pid: number
+  cell(): Promise<void>
+  ping(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** A callgrind monitor command to the server (`instrumentation on`, `zero`, `dump <hint>`). */
+async function monitor(pid: number, ...command: string[]): Promise<void> {
+  const p = spawnTracked(['vgdb', `--pid=${pid}`, ...command], { stdout: 'ignore', stderr: 'ignore' })
+  if ((await p.exited) !== 0) throw new Error(`vgdb --pid=${pid} ${command.join(' ')} failed`)
+}
+
+/** Instructions of the newest dump of `pid`: its main thread's, and all its threads'. */
+function lastDump(dir: string, pid: number): { main: number; all: number; threads: Map<string, number> } {
+  const files = readdirSync(dir).filter(f => f.startsWith(`cg.${pid}.`))
+  const part = Math.max(...files.map(f => Number(f.slice(`cg.${pid}.`.length).split('-')[0])))
+  let main = 0
+  let all = 0
+  const threads = new Map<string, number>()
+  for (const f of files.filter(f => f.startsWith(`cg.${pid}.${part}-`))) {
+    const m = /^summary: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))
+    const n = Number(m?.[1] ?? 0)
+    all += n
+    threads.set(f.slice(f.lastIndexOf('-') + 1), n)
+    if (f.endsWith('-01')) main = n
+  }
+  return { main, all, threads }
+}
+
+/** Counts `requests` of `one` after SETTLE instrumented ones; per request. */
+async function count(
+  dir: string,
+  side: Side,
+  one: () => Promise<void>,
+): Promise<{ main: number; all: number; others: string }> {
+  await monitor(side.pid, 'instrumentation', 'on')
+  for (let i = 0; i < SETTLE; i++) await one()
+  await monitor(side.pid, 'zero')
+  for (let i = 0; i < requests; i++) await one()
+  await monitor(side.pid, 'dump')
+  await monitor(side.pid, 'instrumentation', 'off')
+  const d = lastDump(dir, side.pid)
+  // The busy threads besides the main one (JIT compilers, the collector's helpers), per request.
+  const others = [...d.threads]
+    .filter(([t, n]) => t !== '01' && n / requests >= 500)
+    .map(([t, n]) => `t${t} ${Math.round(n / requests)}`)
+    .join(', ')
+  return { main: d.main / requests, all: d.all / requests, others }
+}
+
+const post = (url: string, body: string) =>
+  fetch(`${url}/code`, {
+    method: 'POST',
+    headers: { 'X-EXECD-ACCESS-TOKEN': TOKEN, 'content-type': 'application/json' },
+    body,
+  })
+/** GET /ping through `get` (execd's client carries its own token). */
+const pinger = (get: () => Promise<Response>) => async () => {
+  const res = await get()
+  await res.arrayBuffer()
+  if (res.status !== 200) throw new Error(`/ping: ${res.status}`)
+}
+
+async function start(name: string, launcher: string[], doorBin: () => Promise<string>): Promise<Side> {
+  if (name === 'execd') {
+    const d = await startExecd({ launcher, startWithinMs: 120_000, bin: process.env.BENCH_EXECD_BIN ?? EXECD_BIN })
+    const id = await createContext(d, 'python')
+    await runCode(d, id, 'python', 'x = 1')
+    return {
+      pid: d.pid,
+      cell: () => runCode(d, id, 'python', 'x + 1').then(() => {}),
+      ping: pinger(() => d.fetch('/ping')),
+      stop: d.stop,
+    }
+  }
+  if (name === 'relay') {
+    const r = await startPythonRelay('/usr/bin/python3', launcher, 120_000)
+    const client = relayClient(r.url)
+    await runCode(client, '', 'python', 'x = 1')
+    return {
+      pid: r.pid,
+      cell: () => runCode(client, '', 'python', 'x + 1').then(() => {}),
+      ping: pinger(() => fetch(`${r.url}/ping`)),
+      stop: r.stop,
+    }
+  }
+  const proc = spawnTracked([...launcher, await doorBin(), name], {
+    stdout: 'pipe',
+    env: { ...process.env, DOOR_TOKEN: TOKEN },
+  })
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
+  let out = ''
+  while (!out.includes('\n')) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`door-server ${name} exited`)
+    out += new TextDecoder().decode(value)
+  }
+  reader.releaseLock()
+  const url = `http://127.0.0.1:${Number(out.trim())}`
+  const body = BODY('0c9b3f0e-6f4c-4c53-a1c4-6a9d0f1e2b3c')
+  return {
+    pid: proc.pid,
+    cell: async () => {
+      const res = await post(url, body)
+      const text = await res.text()
+      if (res.status !== 200 || !text.includes('execution_complete')) throw new Error(`${name}: ${res.status} ${text}`)
+    },
+    ping: pinger(() => fetch(`${url}/ping`, { headers: { 'X-EXECD-ACCESS-TOKEN': TOKEN } })),
+    stop: () => stopProcess(proc),
+  }
+}
+
+await runThenClean(async () => {
+  if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
+  const dir = makeTempDir('callgrind')
+  const launcher = [
+    'valgrind',
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    `--callgrind-out-file=${join(dir, 'cg.%p')}`,
+  ]
+  let built: string | undefined
+  // Compiled with dist/execd's flags, as the relay is.
+  const doorBin = async () => {
+    if (built) return built
+    if (process.env.BENCH_DOOR_BIN) return (built = process.env.BENCH_DOOR_BIN)
+    const bin = join(dir, 'door-server')
+    const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
+    const b = Bun.spawn([BUN, 'build', join(import.meta.dir, 'lib', 'door-server.ts'), ...flags, '--outfile', bin], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    if ((await b.exited) !== 0) throw new Error(`bun build: ${await new Response(b.stderr).text()}`)
+    return (built = bin)
+  }
+  const rows: string[] = []
+  for (let round = 1; round <= rounds; round++) {
+    for (const name of SIDES) {
+      const side = await start(name, launcher, doorBin)
+      for (let i = 0; i < warm; i++) await side.cell()
+      for (let i = 0; i < warm; i++) await side.ping()
+      const cell = await count(dir, side, side.cell)
+      const ping = await count(dir, side, side.ping)
+      const row = `round ${round} ${name.padEnd(9)} cell main ${Math.round(cell.main)} all ${Math.round(cell.all)}  ping main ${Math.round(ping.main)} all ${Math.round(ping.all)}  cell−ping main ${Math.round(cell.main - ping.main)}  [cell: ${cell.others}] [ping: ${ping.others}]`
+      console.log(row)
+      rows.push(row)
+      await side.stop()
+    }
+  }
+  console.log(`\ninstructions per request (callgrind, ${requests} counted after ${warm} warm + ${SETTLE}):`)
+  for (const r of rows) console.log(r)
+})
