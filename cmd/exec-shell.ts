@@ -7,7 +7,7 @@
  */
 import { constants } from 'node:os'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { signalNamed } from '../core/exit-words'
+import { describeExit, signalNamed } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal } from './lifecycle'
@@ -108,8 +108,21 @@ export function render(e: ExecEvent): void {
     const text = e.error.traceback.join('\n') || e.error.evalue
     // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
     // timeout is worth a line.
-    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${text}\n`)
+    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${stoppedBy(text)}\n`)
   }
+}
+
+/**
+ * A run that died of the stop execd sent it because execd itself was stopped: the signal execd
+ * got is what happened, and what its status (128 + it) says. The stop's own signal is the
+ * section's: SIGTERM for a command, SIGINT for an isolated session's shell, so SIGTERM read
+ * `signal: interrupt` with --isolated and Ctrl-C `signal: terminated` with --shell. A run that
+ * outlived the stop (`signal: killed` after the grace) says so.
+ */
+function stoppedBy(text: string): string {
+  const signal = stopSignal()
+  if (!signal || !/^signal: (interrupt|terminated)$/.test(text)) return text
+  return describeExit({ code: null, signal, killedBy: null })
 }
 
 /**
