@@ -16,6 +16,7 @@ import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { ExecdError } from '../core/errors'
 import { compileGlob } from '../plugins/files/ops/search'
+import { checkedId } from '../plugins/files/owners'
 import { UsageError, report, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
@@ -380,6 +381,11 @@ function octal(raw: unknown): number {
 }
 
 function permission(flags: Flags): Permission {
+  // An id out of range is typed wrong (2), whoever answers; a name not there is the machine's (1).
+  for (const kind of ['owner', 'group'] as const) {
+    const id = flags[kind] === undefined ? '' : String(flags[kind])
+    if (/^\d+$/.test(id)) typedCheck(() => checkedId(kind === 'owner' ? 'user' : 'group', id))
+  }
   return {
     ...(flags.mode === undefined ? {} : { mode: octal(flags.mode) }),
     ...(flags.owner === undefined ? {} : { owner: String(flags.owner) }),
