@@ -14,6 +14,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, sseEvents, STREAM_CUT, type Remote } from './remote'
+import { UsageError } from './errors'
 
 interface Runner {
   run(req: {
@@ -27,6 +28,9 @@ interface Runner {
 }
 
 export async function execShell(options: Record<string, unknown>): Promise<number> {
+  const command = String(options.shell ?? '')
+  // The section's own refusal, said before anything is asked: the command line alone tells it.
+  if (command === '') throw new UsageError('command is required', 'INVALID_REQUEST_BODY')
   const envs = parseEnvPairs(options.env)
   const remote = remoteOf(options)
   const runner = remote ? remoteRunner(remote) : await localRunner(options)
@@ -41,7 +45,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   const pipe = watchBrokenPipe(interrupt)
   try {
     const stream = await runner.run({
-      command: String(options.shell ?? ''),
+      command,
       cwd: options.cwd === undefined ? undefined : String(options.cwd),
       timeout: options.timeout === undefined ? undefined : Number(options.timeout),
       envs,
