@@ -75,8 +75,10 @@ export const OPS: FsOp[] = [
         r.fs.list(
           r.args[0] ?? '.',
           typedCheck(() => parseDepth(optional(r.flags.depth))),
+          r.signal,
         ),
         r.json,
+        r.signal,
       ),
   },
   {
@@ -221,7 +223,7 @@ export const OPS: FsOp[] = [
     run(r) {
       // A pattern that cannot be read is the person's (2); the daemon would refuse it the same.
       if (r.args[1] !== undefined) typedCheck(() => compileGlob(r.args[1]!))
-      return printListing(r.fs.search(r.arg(0), r.args[1]), r.json)
+      return printListing(r.fs.search(r.arg(0), r.args[1], r.signal), r.json, r.signal)
     },
   },
   {
