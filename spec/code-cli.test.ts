@@ -82,9 +82,7 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     )
     const unrunnable = execd(['python', '--python', '/etc', 'print(1)'])
     expect(unrunnable.code).toBe(1)
-    expect(unrunnable.stderr).toContain(
-      '(/etc cannot be run (permission denied): set --python or EXECD_PYTHON',
-    )
+    expect(unrunnable.stderr).toContain('(/etc cannot be run (permission denied): set --python or EXECD_PYTHON')
     expect(execd(['python', '--python-spare', 'x', '1']).code).toBe(2)
   })
 
