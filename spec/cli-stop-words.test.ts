@@ -3,7 +3,7 @@
  * status (128 + it) does: each said the signal its section's stop sends the run instead —
  * SIGTERM read `signal: interrupt` with --isolated (a session's shell is stopped with SIGINT)
  * and Ctrl-C `signal: terminated` with --shell (a command is stopped with SIGTERM). Here and
- * with --url.
+ * with --url. And `--isolated DIR --shell CMD`, which dropped CMD.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -70,3 +70,27 @@ describe('a run stopped by a signal says that signal', () => {
     )
   }
 })
+
+test.skipIf(!bwrap)(
+  'exec --isolated DIR --shell CMD runs CMD: the session was asked to run nothing',
+  async () => {
+    for (const remote of [false, true]) {
+      const p = Bun.spawn(
+        [BIN, 'exec', ...(remote ? ['--url', d.url] : []), '--isolated', workspace, '--shell', 'echo via-shell'],
+        {
+          stdin: 'ignore',
+          stdout: 'pipe',
+          stderr: 'pipe',
+          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+        },
+      )
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ])
+      expect([remote, { code, stdout, stderr }]).toEqual([remote, { code: 0, stdout: 'via-shell\n', stderr: '' }])
+    }
+  },
+  60_000,
+)
