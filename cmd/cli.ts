@@ -123,7 +123,11 @@ function addOthers(cli: CAC): void {
         throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
       if (options.isolated !== undefined) {
         const { execIsolated } = await import('./exec-isolated')
-        process.exitCode = await execIsolated([language ?? '', ...code].map(word).join(' ').trim(), options)
+        const words = [language ?? '', ...code].map(word).join(' ').trim()
+        // `--isolated DIR --shell 'cmd'` names the command as --shell does: it was dropped, and
+        // the session asked to run nothing.
+        const shell = typeof options.shell === 'string' ? options.shell : ''
+        process.exitCode = await execIsolated(words || shell, options)
       } else if (options.shell !== undefined) {
         // `--shell echo hi` ran `echo` and dropped `hi` without a word: the command is one value.
         const extra = [language ?? [], ...code].flat().map(word)

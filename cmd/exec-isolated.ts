@@ -14,7 +14,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { checkShape, type CreateRequest } from '../plugins/isolated/ops/params'
-import { typedCheck } from './errors'
+import { typedCheck, UsageError } from './errors'
 import type { RunRequest } from '../plugins/isolated/ops/sessions'
 import { t } from 'elysia'
 import { remoteOf, sseEvents, type Remote } from './remote'
@@ -36,6 +36,8 @@ export async function execIsolated(code: string, options: Record<string, unknown
     share_net: options.shareNet === true,
   }
   typedCheck(() => checkShape(request))
+  // The section's own refusal of a run, said before a session is made for it.
+  if (code.trim() === '') throw new UsageError('code is required', 'INVALID_REQUEST_BODY')
   const remote = remoteOf(options)
   const isolation = remote ? remoteIsolation(remote) : await localIsolation()
   let id: string | undefined

@@ -7,13 +7,14 @@
  */
 import { constants } from 'node:os'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { signalNamed } from '../core/exit-words'
+import { describeExit, signalNamed } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, sseEvents, STREAM_CUT, type Remote } from './remote'
+import { UsageError } from './errors'
 
 interface Runner {
   run(req: {
@@ -27,6 +28,9 @@ interface Runner {
 }
 
 export async function execShell(options: Record<string, unknown>): Promise<number> {
+  const command = String(options.shell ?? '')
+  // The section's own refusal, said before anything is asked: the command line alone tells it.
+  if (command === '') throw new UsageError('command is required', 'INVALID_REQUEST_BODY')
   const envs = parseEnvPairs(options.env)
   const remote = remoteOf(options)
   const runner = remote ? remoteRunner(remote) : await localRunner(options)
@@ -41,7 +45,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   const pipe = watchBrokenPipe(interrupt)
   try {
     const stream = await runner.run({
-      command: String(options.shell ?? ''),
+      command,
       cwd: options.cwd === undefined ? undefined : String(options.cwd),
       timeout: options.timeout === undefined ? undefined : Number(options.timeout),
       envs,
@@ -108,8 +112,21 @@ export function render(e: ExecEvent): void {
     const text = e.error.traceback.join('\n') || e.error.evalue
     // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
     // timeout is worth a line.
-    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${text}\n`)
+    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${stoppedBy(text)}\n`)
   }
+}
+
+/**
+ * A run that died of the stop execd sent it because execd itself was stopped: the signal execd
+ * got is what happened, and what its status (128 + it) says. The stop's own signal is the
+ * section's: SIGTERM for a command, SIGINT for an isolated session's shell, so SIGTERM read
+ * `signal: interrupt` with --isolated and Ctrl-C `signal: terminated` with --shell. A run that
+ * outlived the stop (`signal: killed` after the grace) says so.
+ */
+function stoppedBy(text: string): string {
+  const signal = stopSignal()
+  if (!signal || !/^signal: (interrupt|terminated)$/.test(text)) return text
+  return describeExit({ code: null, signal, killedBy: null })
 }
 
 /**

@@ -19,6 +19,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
 import { visible } from './visible'
+import { exitCodeOf, pythonExit } from './exit-calls'
 
 export interface ExecOptions {
   file?: string
@@ -57,7 +58,7 @@ export async function execCode(language: string | undefined, code: string[], opt
     }
     if (source === undefined) throw new UsageError('no code: pass it as an argument, with -f FILE, or on stdin (-)')
     const context = await openContext(client, language, options.cwd)
-    return await runCell(client, context, source, options)
+    return (await runCell(client, { language, id: context }, source, options)).status
   } finally {
     await client.close()
   }
@@ -82,6 +83,13 @@ export async function openContext(client: CodeClient, language: string, cwd?: st
   }
 }
 
+/** How a cell ended: the verb's status, and whether it was the language's exit call. */
+export interface CellEnd {
+  status: number
+  /** `sys.exit()`, `process.exit(4)`, bash's `exit 5`: a prompt ends on it, as the language's own. */
+  exitCall?: boolean
+}
+
 /**
  * Runs one cell and prints it. Ctrl-C (SIGINT) interrupts the cell, state kept, as over HTTP;
  * SIGTERM and SIGHUP too, and the verb then exits 128 + the signal; a second signal gives up
@@ -89,12 +97,12 @@ export async function openContext(client: CodeClient, language: string, cwd?: st
  */
 export async function runCell(
   client: CodeClient,
-  context: string,
+  context: { language: string; id: string },
   source: string,
   options: ExecOptions,
   interactive = false,
-): Promise<number> {
-  const { id, events } = await client.run(context, source)
+): Promise<CellEnd> {
+  const { id, events } = await client.run(context.id, source)
   let interrupted = false
   const interrupt = () => {
     interrupted = true
@@ -107,36 +115,58 @@ export async function runCell(
   const timer = timeout > 0 ? setLongTimeout(interrupt, timeout) : undefined
   let failed = false
   let status: number | undefined
+  let systemExit: ExecEvent['error']
+  let firstError: ExecEvent['error']
   let ended = false
   let images = 0
   try {
     for await (const event of events) {
       if (event.type === 'error') {
         failed = true
-        status ??= cellExit(event, !interactive)
+        if (event.error?.ename === 'SystemExit') systemExit ??= event.error
+        firstError ??= event.error
+        status ??= cellExit(event)
       }
       if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
       if (pipe.broken) break
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
-      else images += render(event, id, images, !interactive)
+      else images += render(event, id, images, { oneShot: !interactive, exitEnds: exitEnds(context.language) })
     }
   } finally {
     timer?.clear()
     pipe.dispose()
     stop()
   }
-  if (pipe.broken) return BROKEN_PIPE_EXIT
+  if (pipe.broken) return { status: BROKEN_PIPE_EXIT }
   const signal = stopSignal()
-  if (signal && !interactive) return signalExit(signal)
+  if (signal && !interactive) return { status: signalExit(signal) }
   // A stream cut short (the daemon behind --url gone, a proxy's timeout) is no success.
   if (!ended && !failed && !interrupted) {
     process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
-    return 1
+    return { status: 1 }
   }
-  if (interrupted) return 1
-  return failed ? (status ?? 1) : 0
+  if (interrupted) return { status: 1 }
+  // SystemExit is python's exit call here and at the prompt, as python's own (a context over
+  // HTTP keeps catching it, as Jupyter does): its text is printed once what it was is known.
+  const call = systemExit && (await pythonExit(client, context.id, systemExit))
+  if (call) {
+    if (call.says !== undefined && !options.json) process.stderr.write(`${call.says}\n`)
+    return { status: call.status, exitCall: true }
+  }
+  if (failed) return { status: status ?? 1, exitCall: exitEnds(context.language) && exitDeath(firstError) }
+  const exitCode = !interactive && JS_LANGUAGES.has(context.language) ? await exitCodeOf(client, context.id) : undefined
+  return { status: exitCode ?? 0 }
 }
+
+const JS_LANGUAGES = new Set(['javascript', 'typescript'])
+
+/** An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`). */
+const exitDeath = (e: ExecEvent['error']): boolean =>
+  e?.ename === 'DeadKernelError' && /^exit status \d+$/.test(e.traceback[0] ?? '')
+
+/** Whether an exit call ends the language's own prompt: not jshell's (`System.exit` restarts its engine). */
+const exitEnds = (language: string): boolean => language !== 'java'
 
 /**
  * A cell's own exit status is the verb's, as `bash -c` would exit: a shell's (`exit 3`: 3, a
@@ -145,35 +175,14 @@ export async function runCell(
  * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
  * words. `exit 0` is no failure. Any other error: 1.
  */
-function cellExit(event: ExecEvent, oneShot = false): number | undefined {
+function cellExit(event: ExecEvent): number | undefined {
   const e = event.error
   if (!e) return undefined
-  if (oneShot) {
-    const exit = pythonExit(e)
-    if (exit) return exit.status
-  }
   if (e.ename === 'CommandExecError') {
     const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
   return statusOfExit(e.traceback[0] ?? '') ?? statusOfExit(e.evalue)
-}
-
-/**
- * Python's SystemExit in a one-shot run, read as `python3 -c` reads it: `sys.exit(3)` and
- * `exit(3)` exit 3, `sys.exit()`, `sys.exit(None)`, `quit()` and `sys.exit(0)` 0 (the low 8 bits,
- * as exit(2) takes them: 256 is 0, -1 255), and anything else (`sys.exit('text')`) says itself
- * on stderr and exits 1. A context catches it and keeps its state (as Jupyter does, the wire
- * says so); a one-shot run has nothing left to keep, so the language's own meaning holds. The
- * event gives only the value's text: `sys.exit('3')` reads as `sys.exit(3)`.
- */
-function pythonExit(e: NonNullable<ExecEvent['error']>): { status: number; says?: string } | undefined {
-  if (e.ename !== 'SystemExit') return undefined
-  const value = e.evalue.trim()
-  if (value === '' || value === 'None' || value === 'False') return { status: 0 }
-  if (value === 'True') return { status: 1 }
-  if (/^-?\d{1,30}$/.test(value)) return { status: Number(BigInt.asUintN(8, BigInt(value))) }
-  return { status: 1, says: e.evalue }
 }
 
 /**
@@ -243,7 +252,12 @@ async function codeFrom(source: AsyncIterable<Uint8Array> & { destroy(): void },
  * Prints one event for people; returns how many image files it wrote. `oneShot`: the context is
  * closed after this cell, so what a death means for later cells is left unsaid.
  */
-export function render(event: ExecEvent, executionId: string, imagesSoFar: number, oneShot = false): number {
+export function render(
+  event: ExecEvent,
+  executionId: string,
+  imagesSoFar: number,
+  { oneShot, exitEnds }: { oneShot: boolean; exitEnds: boolean },
+): number {
   switch (event.type) {
     case 'stdout':
       process.stdout.write(event.text ?? '')
@@ -256,18 +270,15 @@ export function render(event: ExecEvent, executionId: string, imagesSoFar: numbe
       return 0
     case 'error': {
       const e = event.error!
-      if (oneShot && cellExit(event, true) === 0) return 0
-      // What the language's own command line prints for its exit call: nothing for a number
-      // (`python3 -c 'sys.exit(3)'`, `node -e 'process.exit(3)'`), the text for sys.exit('text').
-      const exit = oneShot ? pythonExit(e) : undefined
-      if (exit) {
-        if (exit.says !== undefined) process.stderr.write(`${exit.says}\n`)
-        return 0
-      }
+      // Python's exit call: what it prints (`sys.exit('text')`: the text) is said once the cell
+      // has ended and what its value was is known (runCell, exit-calls.ts).
+      if (e.ename === 'SystemExit') return 0
+      if (oneShot && cellExit(event) === 0) return 0
       // An exit with a status (`exit 3`, `false`, `process.exit(3)`, `os._exit(3)`): the status
-      // says it, as `bash -c` and `node -e` leave it unsaid; a death's interpreter's own last
-      // words still show, and a signal is still named (a shell says `Killed` too).
-      if (oneShot && /^exit status \d+$/.test(e.traceback[0] ?? '')) {
+      // says it, as `bash -c` and `node -e` leave it unsaid, and at a prompt that ends on it as
+      // node's and bash's do; a death's interpreter's own last words still show, and a signal is
+      // still named (a shell says `Killed` too).
+      if ((oneShot || exitEnds) && /^exit status \d+$/.test(e.traceback[0] ?? '')) {
         if (e.ename === 'CommandExecError' && e.traceback.length === 1) return 0
         if (e.ename === 'DeadKernelError') {
           if (e.traceback.length > 1) process.stderr.write(`${e.traceback.slice(1).join('\n')}\n`)

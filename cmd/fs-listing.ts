@@ -25,7 +25,22 @@ async function* text(batches: AsyncIterable<FileInfo[]>, json: boolean): AsyncGe
   if (json) yield first ? '[]\n' : ']\n'
 }
 
-/** Prints `batches` as they come; the exit code (BROKEN_PIPE_EXIT when stdout's reader left). */
-export async function printListing(batches: AsyncIterable<FileInfo[]>, json: boolean): Promise<number> {
-  return pipeToStdout(Readable.from(text(batches, json), { objectMode: false }))
+/**
+ * Prints `batches` as they come; the exit code (BROKEN_PIPE_EXIT when stdout's reader left).
+ * A stop (`signal`: Ctrl-C, SIGTERM) ends the walk at its next batch: it went on to the end of
+ * the grace, and the verb exited 3 s after SIGTERM.
+ */
+export async function printListing(
+  batches: AsyncIterable<FileInfo[]>,
+  json: boolean,
+  signal?: AbortSignal,
+): Promise<number> {
+  return pipeToStdout(Readable.from(text(untilStopped(batches, signal), json), { objectMode: false }))
+}
+
+async function* untilStopped(batches: AsyncIterable<FileInfo[]>, signal?: AbortSignal): AsyncGenerator<FileInfo[]> {
+  for await (const batch of batches) {
+    signal?.throwIfAborted()
+    yield batch
+  }
 }

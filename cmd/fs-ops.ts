@@ -31,7 +31,7 @@ export interface ReadRequest {
 
 export interface FsOps {
   /** A directory's entries, a batch at a time as they are walked (or arrive). */
-  list(path: string, depth: number): AsyncIterable<FileInfo[]>
+  list(path: string, depth: number, signal?: AbortSignal): AsyncIterable<FileInfo[]>
   /** `omitMissing`: paths that do not exist are left out, not a 404 (one request for many). */
   stat(paths: string[], opts?: { omitMissing?: boolean }): Promise<Record<string, FileInfo>>
   /** The download response: its body, and Content-Length for progress. */
@@ -43,7 +43,7 @@ export interface FsOps {
   mkdir(entries: Record<string, Permission>): Promise<void>
   chmod(entries: Record<string, Permission>): Promise<void>
   /** The files found, a batch at a time as they are found (or arrive). */
-  search(dir: string, pattern?: string): AsyncIterable<FileInfo[]>
+  search(dir: string, pattern?: string, signal?: AbortSignal): AsyncIterable<FileInfo[]>
   replace(path: string, old: string, replacement: string): Promise<number>
   close(): Promise<void>
 }
@@ -53,7 +53,7 @@ export async function localFs(config: Config): Promise<FsOps> {
   const section = await openSection(files, config)
   const { scope } = section.ops
   return {
-    list: (path, depth) => listingBatches(scope, path, depth),
+    list: (path, depth, signal) => listingBatches(scope, path, depth, signal),
     stat: (paths, opts) => statFiles(scope, paths, opts),
     read: req => downloadFile(scope, { ...req, copyMax: section.ops.downloadCopyMax }),
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
@@ -62,7 +62,7 @@ export async function localFs(config: Config): Promise<FsOps> {
     move: (src, dest) => moveFiles(scope, [{ src, dest }]),
     mkdir: entries => makeDirectories(scope, entries),
     chmod: entries => setPermissions(scope, entries),
-    search: (dir, pattern) => searchBatches(scope, dir, pattern),
+    search: (dir, pattern, signal) => searchBatches(scope, dir, pattern, signal),
     replace: async (path, old, replacement) =>
       (await replaceInFiles(scope, { [path]: { old, new: replacement } }))[path]?.replacedCount ?? 0,
     close: async () => void (await section.close()),

@@ -16,6 +16,7 @@ import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { ExecdError } from '../core/errors'
 import { compileGlob } from '../plugins/files/ops/search'
+import { checkedId } from '../plugins/files/owners'
 import { UsageError, report, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
@@ -74,8 +75,10 @@ export const OPS: FsOp[] = [
         r.fs.list(
           r.args[0] ?? '.',
           typedCheck(() => parseDepth(optional(r.flags.depth))),
+          r.signal,
         ),
         r.json,
+        r.signal,
       ),
   },
   {
@@ -220,7 +223,7 @@ export const OPS: FsOp[] = [
     run(r) {
       // A pattern that cannot be read is the person's (2); the daemon would refuse it the same.
       if (r.args[1] !== undefined) typedCheck(() => compileGlob(r.args[1]!))
-      return printListing(r.fs.search(r.arg(0), r.args[1]), r.json)
+      return printListing(r.fs.search(r.arg(0), r.args[1], r.signal), r.json, r.signal)
     },
   },
   {
@@ -380,6 +383,11 @@ function octal(raw: unknown): number {
 }
 
 function permission(flags: Flags): Permission {
+  // An id out of range is typed wrong (2), whoever answers; a name not there is the machine's (1).
+  for (const kind of ['owner', 'group'] as const) {
+    const id = flags[kind] === undefined ? '' : String(flags[kind])
+    if (/^\d+$/.test(id)) typedCheck(() => checkedId(kind === 'owner' ? 'user' : 'group', id))
+  }
   return {
     ...(flags.mode === undefined ? {} : { mode: octal(flags.mode) }),
     ...(flags.owner === undefined ? {} : { owner: String(flags.owner) }),

@@ -14,6 +14,7 @@ import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugi
 import { jsonItems, NotAnArray } from './json-items'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
 import { unreachableWhy } from './unreachable'
+import { listByDirectory, searchByDirectory, type Where } from './remote-walk'
 
 export const URL_ENV = 'EXECD_URL'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
@@ -319,9 +320,13 @@ function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: Rea
 /** `FsOps` over the files routes of a running daemon. */
 export function remoteFs(remote: Remote): FsOps {
   const empty = remote.empty.bind(remote)
+  // A signal (Ctrl-C, SIGTERM) ends the request in flight: a subtree's search may walk for 30 s.
+  const lister = (signal?: AbortSignal) => (where: Where, depth: number) =>
+    remote.items('GET', '/directories/list', FileInfoSchema, { query: { ...where, depth: String(depth) }, signal })
+  const searcher = (signal?: AbortSignal) => (where: Where, pattern: string) =>
+    remote.items('GET', '/files/search', FileInfoSchema, { query: { ...where, pattern }, signal })
   return {
-    list: (path, depth) =>
-      remote.items('GET', '/directories/list', FileInfoSchema, { query: { path, depth: String(depth) } }),
+    list: (path, depth, signal) => listByDirectory(lister(signal), path, depth),
     stat: (paths, opts) =>
       remote.json('GET', '/files/info', FileInfoMapSchema, {
         query: opts?.omitMissing ? { path: paths, missing: 'omit' } : { path: paths },
@@ -348,7 +353,7 @@ export function remoteFs(remote: Remote): FsOps {
     move: (src, dest) => empty('POST', '/files/mv', { json: [{ src, dest }] }),
     mkdir: entries => empty('POST', '/directories', { json: entries }),
     chmod: entries => empty('POST', '/files/permissions', { json: entries }),
-    search: (dir, pattern) => remote.items('GET', '/files/search', FileInfoSchema, { query: { path: dir, pattern } }),
+    search: (dir, pattern, signal) => searchByDirectory(lister(signal), searcher(signal), dir, pattern),
     async replace(path, old, replacement) {
       const counts = await remote.json('POST', '/files/replace', ReplaceCountsSchema, {
         query: { verbose: 'true' },

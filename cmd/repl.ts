@@ -2,7 +2,8 @@
  * `execd exec <language>` on a terminal with no code: a prompt on one context of that language
  * (state kept from cell to cell, as over HTTP). Up/down recall earlier lines (kept in
  * ~/.execd_history). Ctrl-C interrupts the running cell, or drops the line being typed;
- * Ctrl-D on an empty line exits. A line that opens a block (`:` at the end, an open bracket
+ * Ctrl-D on an empty line exits, and so does the language's exit call (`exit()`, `sys.exit(3)`,
+ * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open bracket
  * or a trailing `\`) continues on `...` lines until an empty one.
  */
 import { appendFileSync, readFileSync } from 'node:fs'
@@ -10,7 +11,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
-import { openContext, runCell, type ExecOptions } from './exec'
+import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
 import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
@@ -74,8 +75,9 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       }
       running = true
       let signal: StopSignal | undefined
+      let end: CellEnd
       try {
-        await runCell(client, context, cell, options, true)
+        end = await runCell(client, { language, id: context }, cell, options, true)
       } finally {
         running = false
         signal = stopSignal()
@@ -84,6 +86,9 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       // Ctrl-C interrupts the cell and the prompt goes on; SIGTERM, SIGHUP (the terminal has
       // closed) and SIGQUIT interrupted it too, and then the prompt went on as if nothing had come.
       if (signal && signal !== 'SIGINT') return signalExit(signal)
+      // `sys.exit(3)`, `exit()`, `process.exit(4)`, bash's `exit 5` end the prompt with their
+      // status, as python's, node's and bash's own prompts end (jshell's goes on: runCell).
+      if (end.exitCall) return end.status
       if (line === null) break
     }
   } finally {

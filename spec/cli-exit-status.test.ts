@@ -56,6 +56,20 @@ const ROWS: [string, (r: string) => string[], number, string?][] = [
   ['stat of an empty path', () => ['fs', 'stat', ''], 2, 'INVALID_REQUEST_BODY'],
   ['replace of nothing', r => ['fs', 'replace', `${r}/file`, '', 'x'], 2, 'INVALID_REQUEST_BODY'],
   ['an unknown option', () => ['fs', 'stat', '--bogus', 'x'], 2],
+  ['an empty --shell command', () => ['exec', '--shell', ''], 2, 'INVALID_REQUEST_BODY'],
+  ['--isolated with blank code', r => ['exec', '--isolated', r, ' '], 2, 'INVALID_REQUEST_BODY'],
+  [
+    'chmod to a user id out of range',
+    r => ['fs', 'chmod', '644', '--owner', '99999999999', `${r}/file`],
+    2,
+    'INVALID_REQUEST_BODY',
+  ],
+  [
+    'mkdir of a group id out of range',
+    r => ['fs', 'mkdir', `${r}/made`, '--group', '4294967295'],
+    2,
+    'INVALID_REQUEST_BODY',
+  ],
   ['a missing argument', () => ['fs', 'mv', 'x'], 2],
 ]
 

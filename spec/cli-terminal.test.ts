@@ -193,6 +193,32 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
     },
     180_000,
   )
+  /** [language, the exit call typed at its prompt, the status, what the screen shows of it] */
+  const EXIT_CALLS: [string, string, number, string?][] = [
+    ...(pythonAvailable === true
+      ? ([
+          ['python', 'import sys; sys.exit(3)', 3],
+          ['python', 'exit()', 0],
+          ['python', "import sys; sys.exit('3 bye')", 1, '3 bye'],
+        ] as [string, string, number, string?][])
+      : []),
+    ['javascript', 'process.exit(4)', 4],
+    ['bash', 'exit 5', 5],
+  ]
+  test('an exit call ends the prompt with its status, as the language’s own prompt ends', async () => {
+    // The prompt went on: python printed SystemExit's traceback, javascript and bash that the
+    // state was lost, and the next line ran in a fresh interpreter.
+    for (const [language, call, status, says] of EXIT_CALLS) {
+      shell()
+      keys(`clear; ${BIN} exec ${language}; echo "status $?"`, 'Enter')
+      await shows(new RegExp(`^${language}>`, 'm'))
+      keys(call, 'Enter')
+      await shows(`status ${status}`)
+      const seen = screen()
+      expect(seen).not.toMatch(/SystemExit|state is lost/)
+      if (says) expect(seen).toMatch(new RegExp(`^${says}$`, 'm'))
+    }
+  }, 180_000)
 })
 
 describe.skipIf(!has('script'))('progress', () => {

@@ -75,7 +75,14 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     // Taken, and the interpreter it names is not there: the thing is wrong (1), not the typing.
     const r = execd(['python', '--python', '/no/such/python3', 'print(1)'])
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('/no/such/python3')
+    // One plain line naming the interpreter and what sets it: Node's words for the spawn
+    // (`ENOENT: no such file or directory, posix_spawn '/no/such/python3'`) named a system call.
+    expect(r.stderr).toMatch(
+      /^execd: language 'python' is not available here \(\/no\/such\/python3 not found: set --python or EXECD_PYTHON to a python 3\.8 or later\); available languages: [a-z, ]+\n$/,
+    )
+    const unrunnable = execd(['python', '--python', '/etc', 'print(1)'])
+    expect(unrunnable.code).toBe(1)
+    expect(unrunnable.stderr).toContain('(/etc cannot be run (permission denied): set --python or EXECD_PYTHON')
     expect(execd(['python', '--python-spare', 'x', '1']).code).toBe(2)
   })
 

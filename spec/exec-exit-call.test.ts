@@ -30,6 +30,12 @@ const CASES: [string, string[] | undefined, string][] = [
         'import sys; sys.exit()',
         'import sys; sys.exit(None)',
         "import sys; sys.exit('bye: no input')",
+        // A string's text reads as a number's, or None's: the context is asked what it was.
+        "import sys; sys.exit('3')",
+        "import sys; sys.exit('')",
+        "import sys; sys.exit('None')",
+        "import sys; sys.exit('False')",
+        'import sys; sys.exit(False)',
         'exit(4)',
         'print("a"); quit()',
         'import sys; sys.exit(256)',
@@ -41,6 +47,11 @@ const CASES: [string, string[] | undefined, string][] = [
     : []),
   ['javascript', node ? [node, '-e'] : undefined, 'process.exit(3)'],
   ['javascript', node ? [node, '-e'] : undefined, 'console.log("a"); process.exit()'],
+  // process.exitCode is no event: the context is asked after the cell.
+  ['javascript', node ? [node, '-e'] : undefined, 'process.exitCode = 4; console.log("a")'],
+  ['javascript', node ? [node, '-e'] : undefined, 'process.exitCode = 300; console.log("a")'],
+  ['typescript', node ? [node, '-e'] : undefined, 'process.exitCode = 4; console.log("a")'],
+  ['javascript', node ? [node, '-e'] : undefined, 'console.log("a")'],
   ['bash', ['bash', '-c'], 'exit 3'],
   ['bash', ['bash', '-c'], 'echo a; false'],
 ]

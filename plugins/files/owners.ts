@@ -16,11 +16,18 @@ const MAX_ID = 2 ** 32 - 2
 function lookupId(kind: 'user' | 'group', value: string, byName: Map<string, Account>): number {
   const id = byName.get(value)?.id
   if (id !== undefined) return id
-  if (/^\d+$/.test(value)) {
-    if (Number(value) <= MAX_ID) return Number(value)
-    throw badRequest(`invalid ${kind} id: ${value} (0..${MAX_ID})`)
-  }
+  if (/^\d+$/.test(value)) return checkedId(kind, value)
   throw badRequest(`unknown ${kind}: ${value}`)
+}
+
+/**
+ * A numeric id in range, or the 400 a typo gets: what the text alone tells (`execd fs chmod
+ * --owner 99999999999` checks it before asking; no account's name is all digits, as useradd
+ * refuses them).
+ */
+export function checkedId(kind: 'user' | 'group', digits: string): number {
+  if (Number(digits) <= MAX_ID) return Number(digits)
+  throw badRequest(`invalid ${kind} id: ${digits} (0..${MAX_ID})`)
 }
 
 /** A user given by name or numeric id → uid; unknown or out of range → 400. */

@@ -51,7 +51,8 @@ const probed = new Map<string, Promise<Toolchain | Missing>>()
 /** The toolchain of `go` (a name on PATH or a path), or why it cannot be used. */
 export async function findGo(go: string): Promise<Toolchain | Missing> {
   const found = isAbsolute(go) || go.includes('/') ? (existsSync(go) ? go : null) : Bun.which(go)
-  if (!found) return { missing: `${go} not found (install a Go toolchain, e.g. Debian's golang-go, or set --go)` }
+  if (!found)
+    return { missing: `${go} not found (install a Go toolchain, e.g. Debian's golang-go, or set --go or EXECD_GO)` }
   let key: string
   try {
     key = `${found}\0${statSync(found).mtimeMs}`

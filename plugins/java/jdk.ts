@@ -32,7 +32,9 @@ export interface Jdk {
 export function findJdk(jshell: string): Jdk | { missing: string } {
   const found = isAbsolute(jshell) || jshell.includes('/') ? (existsSync(jshell) ? jshell : null) : Bun.which(jshell)
   if (!found)
-    return { missing: `${jshell} not found (install a JDK, e.g. Debian's default-jdk-headless, or set --jshell)` }
+    return {
+      missing: `${jshell} not found (install a JDK, e.g. Debian's default-jdk-headless, or set --jshell or EXECD_JSHELL)`,
+    }
   // Debian links /usr/bin/jshell through /etc/alternatives; the JDK is where the link ends.
   const bin = dirname(realpathSync(found))
   const java = join(bin, 'java')

@@ -232,6 +232,11 @@ def _cell(source, n, key):
             _running = False
     except BaseException as e:  # SystemExit and KeyboardInterrupt are the cell's errors too
         synced = False
+        # Kept as python's own prompt and IPython keep it (pdb.pm() works after a failed cell);
+        # `execd exec` reads sys.last_value.code where SystemExit's text alone is ambiguous.
+        sys.last_type, sys.last_value, sys.last_traceback = type(e), e, e.__traceback__
+        if sys.version_info >= (3, 12):
+            sys.last_exc = e
         error = {'type': 'error', 'error': {
             'ename': type(e).__name__,
             'evalue': _error_value(e),

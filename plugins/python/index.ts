@@ -23,13 +23,30 @@ async function probe(python: string): Promise<LanguageInfo> {
       return {
         language: 'python',
         available: false,
-        detail: `${python}: needs python >= 3.${MIN_MINOR}, got '${version || `exit ${info.code}`}'`,
+        detail: `${python}: needs python >= 3.${MIN_MINOR}, got '${version || `exit ${info.code}`}': ${SET_IT}`,
       }
     }
     return { language: 'python', available: true, detail: `${python} ${version}` }
   } catch (err) {
-    return { language: 'python', available: false, detail: `${python}: ${(err as Error).message}`, error: err }
+    return { language: 'python', available: false, detail: cannotRun(python, err), error: err }
   }
+}
+
+const SET_IT = `set --python or EXECD_PYTHON to a python 3.${MIN_MINOR} or later`
+
+/**
+ * Why `python` could not be started, in one plain line naming it and what sets it: Node's
+ * words (`ENOENT: no such file or directory, posix_spawn '/x/python3'`) named a system call.
+ */
+function cannotRun(python: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code
+  const why =
+    code === 'ENOENT'
+      ? 'not found'
+      : code === 'EACCES'
+        ? 'cannot be run (permission denied)'
+        : `cannot be run (${code ?? (err as Error)?.message})`
+  return `${python} ${why}: ${SET_IT}`
 }
 
 /** The interpreter to run; an empty --python means the default. */

@@ -90,7 +90,12 @@ export async function openListing(
  * of the directories on the walk's path, not the whole answer. No cap on entries or time: a
  * person asked for them all and can stop it (a closed pipe stops the walk).
  */
-export async function* listingBatches(scope: PathScope, raw: RawPath, depth = 1): AsyncGenerator<WalkedInfo[]> {
+export async function* listingBatches(
+  scope: PathScope,
+  raw: RawPath,
+  depth = 1,
+  signal?: AbortSignal,
+): AsyncGenerator<WalkedInfo[]> {
   const context = `error listing directory ${raw}. `
   let step = 'lstat'
   const fds = new DirectoryFds()
@@ -99,7 +104,7 @@ export async function* listingBatches(scope: PathScope, raw: RawPath, depth = 1)
     step = 'open'
     if (depth === 0) return void (await start.handle.close())
     yield* infoBatches(
-      walk(start, depth, () => {}, UNCAPPED, 'listing', fds),
+      walk(start, depth, () => {}, { ...UNCAPPED, signal }, 'listing', fds),
       context,
     )
   } catch (err) {

@@ -110,7 +110,12 @@ export async function openSearch(
  * The CLI's search (`execd fs search`): the matches' FileInfos a batch at a time as the walk
  * finds them, printed as they come; no cap on entries or time (as `listingBatches`).
  */
-export async function* searchBatches(scope: PathScope, raw: RawPath, pattern = '**'): AsyncGenerator<WalkedInfo[]> {
+export async function* searchBatches(
+  scope: PathScope,
+  raw: RawPath,
+  pattern = '**',
+  signal?: AbortSignal,
+): AsyncGenerator<WalkedInfo[]> {
   const glob = pattern || '**'
   compileGlob(glob)
   const context = 'error searching files. '
@@ -119,7 +124,8 @@ export async function* searchBatches(scope: PathScope, raw: RawPath, pattern = '
   try {
     const start = await searchStart(scope, raw, context)
     step = 'open'
-    yield* infoBatches(matches(start, glob, UNCAPPED, fds), context)
+    // A stop (Ctrl-C, SIGTERM) ends the walk, matches or none: it walked on to the grace's end.
+    yield* infoBatches(matches(start, glob, { ...UNCAPPED, signal }, fds), context)
   } catch (err) {
     throw fsError(err, step, raw, context)
   } finally {

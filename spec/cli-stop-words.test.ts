@@ -1,0 +1,96 @@
+/**
+ * `exec --shell` and `exec --isolated` stopped by a signal say the signal execd got, as their
+ * status (128 + it) does: each said the signal its section's stop sends the run instead —
+ * SIGTERM read `signal: interrupt` with --isolated (a session's shell is stopped with SIGINT)
+ * and Ctrl-C `signal: terminated` with --shell (a command is stopped with SIGTERM). Here and
+ * with --url. And `--isolated DIR --shell CMD`, which dropped CMD.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BIN, startDaemon, type Daemon } from './harness'
+
+const bwrap = Bun.which('bwrap')
+let d: Daemon
+let workspace: string
+beforeAll(async () => {
+  d = await startDaemon()
+  workspace = mkdtempSync(join(tmpdir(), 'execd-stop-words-'))
+})
+afterAll(async () => {
+  await d.stop()
+  rmSync(workspace, { recursive: true, force: true })
+})
+
+const SIGNALS = [
+  ['SIGTERM', 143, 'signal: terminated'],
+  ['SIGINT', 130, 'signal: interrupt'],
+  ['SIGHUP', 129, 'signal: hangup'],
+] as const
+
+async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals) {
+  // Not `exec sleep`: an isolated session's shell would be replaced, and the session end with it.
+  const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, 'echo ready; sleep 300'], {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+  })
+  const reader = p.stdout.getReader()
+  expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+  p.kill(signal)
+  return { code: await p.exited, stderr: await new Response(p.stderr).text() }
+}
+
+describe('a run stopped by a signal says that signal', () => {
+  for (const [name, args] of [
+    ['--shell', ['--shell']],
+    ['--isolated', ['--isolated', '<workspace>']],
+  ] as const) {
+    test.skipIf(name === '--isolated' && !bwrap)(
+      `exec ${name}`,
+      async () => {
+        for (const remote of [false, true]) {
+          for (const [signal, code, words] of SIGNALS) {
+            const run = await stopped(
+              args.map(a => (a === '<workspace>' ? workspace : a)),
+              remote,
+              signal,
+            )
+            expect([remote ? 'url' : 'here', signal, run]).toEqual([
+              remote ? 'url' : 'here',
+              signal,
+              { code, stderr: `execd: ${words}\n` },
+            ])
+          }
+        }
+      },
+      120_000,
+    )
+  }
+})
+
+test.skipIf(!bwrap)(
+  'exec --isolated DIR --shell CMD runs CMD: the session was asked to run nothing',
+  async () => {
+    for (const remote of [false, true]) {
+      const p = Bun.spawn(
+        [BIN, 'exec', ...(remote ? ['--url', d.url] : []), '--isolated', workspace, '--shell', 'echo via-shell'],
+        {
+          stdin: 'ignore',
+          stdout: 'pipe',
+          stderr: 'pipe',
+          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+        },
+      )
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+        p.exited,
+      ])
+      expect([remote, { code, stdout, stderr }]).toEqual([remote, { code: 0, stdout: 'via-shell\n', stderr: '' }])
+    }
+  },
+  60_000,
+)
