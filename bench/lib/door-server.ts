@@ -12,20 +12,8 @@
  */
 import { createFrontDoor, pathOf } from '../../core/front-door'
 import type { DirectRoute } from '../../core/plugin'
+import { FRAMES, HEADERS } from './cell-answer'
 
-const FRAMES =
-  'id: 1\ndata: {"type":"init","text":"0c9b3f0e-6f4c-4c53-a1c4-6a9d0f1e2b3c","timestamp":1764640000000}\n\n' +
-  'id: 2\ndata: {"type":"ping","text":"pong","timestamp":1764640000000}\n\n' +
-  'id: 3\ndata: {"type":"execution_count","execution_count":2,"timestamp":1764640000000}\n\n' +
-  'id: 4\ndata: {"type":"result","timestamp":1764640000000,"results":{"text/plain":"2","text":"2"}}\n\n' +
-  'id: 5\ndata: {"type":"execution_complete","execution_time":1,"timestamp":1764640000000}\n\n'
-const HEADERS = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-  'EXECD-EXECUTION-ID': 'execution',
-}
 const TOKEN = process.env.DOOR_TOKEN ?? ''
 const answer = () => new Response(FRAMES, { status: 200, headers: HEADERS })
 const bad = () => new Response('{"code":"INVALID_REQUEST_BODY","message":"code"}', { status: 400 })

@@ -3,20 +3,9 @@
  * request and answers a cell's five-frame SSE body (the same bytes each time), each variant adding one piece of native work
  * execd's request makes and the relay's (baselines/python-relay.ts) does not. Answers each stdin line with its port.
  */
-const FRAMES =
-  'id: 1\ndata: {"type":"init","text":"0c9b3f0e-6f4c-4c53-a1c4-6a9d0f1e2b3c","timestamp":1764640000000}\n\n' +
-  'id: 2\ndata: {"type":"ping","text":"pong","timestamp":1764640000000}\n\n' +
-  'id: 3\ndata: {"type":"execution_count","execution_count":2,"timestamp":1764640000000}\n\n' +
-  'id: 4\ndata: {"type":"result","timestamp":1764640000000,"results":{"text/plain":"2","text":"2"}}\n\n' +
-  'id: 5\ndata: {"type":"execution_complete","execution_time":1,"timestamp":1764640000000}\n\n'
+import { FRAMES, HEADERS } from './cell-answer'
+
 const FRAME_BYTES = new TextEncoder().encode(FRAMES)
-const HEADERS = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-  'EXECD-EXECUTION-ID': 'execution',
-}
 const SHARED = new Headers(HEADERS)
 const ENCODER = new TextEncoder()
 const STRICT = new TextDecoder('utf-8', { fatal: true })
