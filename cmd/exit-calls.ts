@@ -43,9 +43,12 @@ export async function pythonExit(
 function numberOf(value: string): number | undefined {
   if (value === '' || value === 'None' || value === 'False') return 0
   if (value === 'True') return 1
-  if (/^-?\d{1,30}$/.test(value)) return Number(BigInt.asUintN(8, BigInt(value)))
-  return undefined
+  return lowByte(value)
 }
+
+/** An integer's text as exit(2) takes it, its low 8 bits (256 is 0, -1 255); undefined if not one. */
+const lowByte = (value: string): number | undefined =>
+  /^-?\d{1,30}$/.test(value) ? Number(BigInt.asUintN(8, BigInt(value))) : undefined
 
 /**
  * `process.exitCode` after a javascript/typescript cell that ended without an error, as
@@ -54,8 +57,7 @@ function numberOf(value: string): number | undefined {
  */
 export async function exitCodeOf(client: CodeClient, context: string): Promise<number | undefined> {
   const value = (await askValue(client, context, 'process.exitCode'))?.replace(/^(["'])(.*)\1$/, '$2')
-  if (value === undefined || !/^-?\d{1,30}$/.test(value)) return undefined
-  return Number(BigInt.asUintN(8, BigInt(value)))
+  return value === undefined ? undefined : lowByte(value)
 }
 
 /** The text/plain result of `code` run in `context`; undefined on an error, none, or no answer in time. */
