@@ -5,6 +5,7 @@
  */
 import type { ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
+import type { Held } from './held-slots'
 import { Capacity } from './limits'
 import { within } from './timers'
 import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
@@ -86,6 +87,9 @@ let streams = new Capacity('concurrent streams', 0, 'max-streams')
 export function limitStreams(max: number): void {
   streams = new Capacity('concurrent streams', max, 'max-streams')
 }
+
+/** Who holds the stream slots (core/held-slots.ts): the app lists them beside its sections' pools. */
+export const streamsHeld = (): Held => streams.held()
 
 /** Takes a stream slot for `route`, or throws the 503 that names the limit; the stream gives it back. */
 const acquireStream = (route = ''): (() => void) => streams.acquire(route)
