@@ -301,6 +301,12 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
     body: { maxBytes: settings.maxJsonBytes, timeoutMs: settings.bodyTimeout },
     maxRequests: settings.maxRequests,
+    log,
+    kindOf: (method, path) => {
+      const prefix = groups.flatMap(g => g.prefixes).find(p => under(path, p))
+      return `${method} ${prefix ?? '(no route)'}`
+    },
+    streams: streamsHeld,
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     // The front door reads a JSON body by its route's declared shape: the group is built first.
     ready(method, path) {

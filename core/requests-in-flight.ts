@@ -1,0 +1,53 @@
+/**
+ * Who holds `--max-requests` (core/held-slots.ts). Its count is Bun's `pendingRequests`, which
+ * names no request: a refusal there said only that the limit was reached, so a burst could not
+ * be told from requests that never end. Each request is held here from the front door until its
+ * answer's head is given (its route group and age); what Bun still counts beyond those has
+ * answered and is sending its body, a stream or a download, and the streams' own pool names
+ * those by route and age.
+ */
+import type { Held, Slot } from './held-slots'
+import { heldOf } from './held-slots'
+
+/** One request whose answer is being made; named by its route group only when reported. */
+interface Answering {
+  method: string
+  path: string
+  at: number
+}
+
+/** What Bun counts beyond the requests being answered: their answers are on their way. */
+export const SENDING = 'answered, still sending (streams, downloads)'
+
+export class RequestsInFlight {
+  /** Oldest first; each leaves when its answer's head is given. */
+  private readonly answering = new Set<Answering>()
+
+  /** `kindOf`: the route group a request's path lies under (`POST /files`), for reports only. */
+  constructor(
+    private readonly max: number,
+    private readonly kindOf: (method: string, path: string) => string,
+  ) {}
+
+  /** Holds `answer`'s request until it settles; what is returned is `answer` itself. */
+  track<T>(method: string, path: string, answer: Promise<T>): Promise<T> {
+    const held: Answering = { method, path, at: performance.now() }
+    this.answering.add(held)
+    const release = () => void this.answering.delete(held)
+    answer.then(release, release)
+    return answer
+  }
+
+  /** Who held the limit when `pending` requests (the refused one among them) were in flight. */
+  held(pending: number): Held {
+    const slots: Slot[] = []
+    for (const a of this.answering) slots.push({ kind: this.kindOf(a.method, a.path), at: a.at })
+    const report = heldOf('requests in flight', this.max, slots)
+    // Bun's count includes the request refused; those it counts beyond ours are sending.
+    const others = Math.max(0, pending - 1)
+    const sending = others - report.held
+    if (sending > 0) report.byKind[SENDING] = sending
+    report.held = Math.max(others, report.held)
+    return report
+  }
+}
