@@ -79,7 +79,9 @@ async function quietEnd(ended: Promise<unknown>, spoke: Promise<unknown>, ms: nu
 /**
  * Concurrent streams of every kind (commands, session runs, code, replays, metrics watch).
  * Process-wide, like the open streams (core/sse-writer.ts: shutdown ends them all): one cap, set
- * by core/app.ts from --max-streams when it opens the sections.
+ * by core/app.ts from --max-streams when it opens the sections. The one pool that is not a
+ * section's: each app reports it beside its sections' own, so two apps in one process (tests)
+ * share it, the last one opened setting its cap.
  */
 let streams = new Capacity('concurrent streams', 0, 'max-streams')
 
