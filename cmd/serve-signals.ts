@@ -6,10 +6,11 @@
  * entrypoint the main process left without the execd it follows. So each one stops execd as
  * SIGTERM does, is passed on to the main process (whose exit ends execd), or is ignored (and
  * logged: someone sent it for a reason). SIGUSR2 to execd alone asks who holds the slots of
- * every capped pool (core/held-slots.ts): one log line, how the fuzz tells a leak from a burst.
+ * every capped pool of the app serve made (core/app.ts `held`): one log line, how the fuzz tells a
+ * leak from a burst.
  * SIGSTKFLT and SIGIO cannot be caught under Bun; SIGPIPE, SIGXFSZ and SIGPWR it ignores already.
  */
-import { heldSlots } from '../core/held-slots'
+import type { Held } from '../core/held-slots'
 import type { Logger } from '../core/log'
 import { LogThrottle } from '../core/log-throttle'
 
@@ -54,16 +55,25 @@ const ignored = (log: Logger, signal: string) => () => {
  */
 const reportLines = new LogThrottle(100)
 
-const report = (log: Logger) => () => {
+const report = (log: Logger, held: () => Held[]) => () => {
   const skipped = reportLines.admit('held')
-  if (skipped !== undefined) log.warn('slots held', { pools: heldSlots(), skipped })
+  if (skipped !== undefined) log.warn('slots held', { pools: held(), skipped })
 }
 
-/** execd alone: each signal of the table stops it, is ignored or reports; but those in `otherUse`. */
-export function stopOnSignals(stop: (signal: string) => void, log: Logger, otherUse: readonly string[] = []): void {
+/**
+ * execd alone: each signal of the table stops it, is ignored or reports the pools `held` lists
+ * (the app's: core/app.ts); but those in `otherUse`.
+ */
+export function stopOnSignals(
+  stop: (signal: string) => void,
+  log: Logger,
+  held: () => Held[],
+  otherUse: readonly string[] = [],
+): void {
   for (const [signal, use] of Object.entries(SIGNALS)) {
     if (otherUse.includes(signal)) continue
-    const on = use.alone === 'stop' ? () => stop(signal) : use.alone === 'report' ? report(log) : ignored(log, signal)
+    const on =
+      use.alone === 'stop' ? () => stop(signal) : use.alone === 'report' ? report(log, held) : ignored(log, signal)
     process.on(signal, on)
   }
 }

@@ -181,6 +181,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     fetch: answer,
     loadAll,
     close,
+    sections,
   } = await createApp({ plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log }, { lazy: true })
   const early = watchEarlyWork(await withLoopLagProbe(answer))
   const fetch = early.fetch
@@ -314,7 +315,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   ])
   if (mainArgv.length === 0) {
     // SIGHUP reopens the log file when there is one (above); without, it stops execd.
-    stopOnSignals(signal => void shutdown(signal), log, logFile ? ['SIGHUP'] : [])
+    stopOnSignals(signal => void shutdown(signal), log, sections.held, logFile ? ['SIGHUP'] : [])
     return
   }
   // The main process decides when the container ends: signals go to it, and execd follows it.

@@ -13,6 +13,7 @@ import { createTokenCheck, unauthorized } from './auth'
 import { SERVER, settingsOf, type Config } from './config'
 import { isDocsAsset } from './docs'
 import { ExecdError, emptyOk } from './errors'
+import type { Held } from './held-slots'
 import { createFrontDoor, notFound, pathOf, under } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
@@ -22,7 +23,7 @@ import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section 
 import { Registry } from './registry'
 import { startHttpClient } from './connections'
 import { learnOpenFilesLimit } from './limits'
-import { limitStreams } from './sse'
+import { limitStreams, streamsHeld } from './sse'
 import { nextTurn, within } from './timers'
 interface AppParts {
   plugins: readonly Plugin[]
@@ -38,6 +39,11 @@ interface OpenedSections {
   get<Ops>(section: Section<Ops>): OpenSection<Ops>
   /** The instance of `section` once it is open: at once, or after the sections that open late before it. */
   opened<Ops>(section: Section<Ops>): Promise<OpenSection<Ops>>
+  /**
+   * Who holds every capped pool of this app, now (core/held-slots.ts): the streams' and those of
+   * each section it opened, in list order. What SIGUSR2 logs.
+   */
+  held(): Held[]
   /** Closes every section, in reverse order; never throws. */
   close(): Promise<void>
 }
@@ -90,6 +96,7 @@ export async function openSections(
   }
   return {
     ctx,
+    held: () => [streamsHeld(), ...parts.plugins.flatMap(s => opened.get(s)?.held?.() ?? [])],
     get<Ops>(section: Section<Ops>): OpenSection<Ops> {
       const instance = opened.get(section as Section<unknown>)
       if (!instance) throw new Error(`section ${section.name} is not opened`)
@@ -294,6 +301,12 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
     body: { maxBytes: settings.maxJsonBytes, timeoutMs: settings.bodyTimeout },
     maxRequests: settings.maxRequests,
+    log,
+    kindOf: (method, path) => {
+      const prefix = groups.flatMap(g => g.prefixes).find(p => under(path, p))
+      return `${method} ${prefix ?? '(no route)'}`
+    },
+    streams: streamsHeld,
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     // The front door reads a JSON body by its route's declared shape: the group is built first.
     ready(method, path) {

@@ -13,7 +13,11 @@ import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonS
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { createOriginGuard, type OriginPolicy } from './origin'
 import { badPercentRun } from './percent-utf8'
+import type { Held } from './held-slots'
+import type { Logger } from './log'
+import { LogThrottle } from './log-throttle'
 import type { DirectRoute } from './plugin'
+import { RequestsInFlight } from './requests-in-flight'
 
 /**
  * Our limit on the request line plus headers; the executable's native limit is set higher
@@ -27,6 +31,12 @@ interface FrontDoorOptions {
   body: BodyLimits
   /** Requests in flight (streams included) before new ones get 503; 0 = no limit. */
   maxRequests: number
+  /** Where a refusal at `maxRequests` says who held it (core/requests-in-flight.ts). */
+  log?: Logger
+  /** The route group of a path (`POST /files`), naming requests in that line. */
+  kindOf?(method: string, path: string): string
+  /** Who holds the streams, the requests that answered and still send: in that line too. */
+  streams?(): Held
   /** Prefixes whose bodies are passed through untouched (the proxy). */
   rawPrefixes: readonly string[]
   /** Resolves once the routes of `method path` are built, when they are not yet (core/app.ts). */
@@ -45,6 +55,8 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
   const checkToken = createTokenCheck(opts.token)
   const guard = createOriginGuard(opts.origin)
   const refuse = (e: ExecdError) => closing(errorResponse(e))
+  const inFlight = new RequestsInFlight(opts.maxRequests, opts.kindOf ?? (method => method))
+  const refusals = new LogThrottle()
 
   return (request, server) => {
     const url = request.url
@@ -52,12 +64,17 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       return refuse(new ExecdError('HEADERS_TOO_LARGE', `request line and headers exceed ${MAX_HEAD_BYTES} bytes`))
     }
     if (opts.maxRequests > 0 && server && server.pendingRequests > opts.maxRequests) {
-      return refuse(
-        new ExecdError(
-          'SERVICE_UNAVAILABLE',
-          `limit reached: at most ${opts.maxRequests} requests in flight (--max-requests); retry later or raise the limit`,
-        ),
-      )
+      const error = `limit reached: at most ${opts.maxRequests} requests in flight (--max-requests); retry later or raise the limit`
+      const skipped = opts.log && refusals.admit(error)
+      if (skipped !== undefined)
+        opts.log?.warn('request refused', {
+          path: pathOf(url),
+          error,
+          skipped,
+          held: inFlight.held(server.pendingRequests),
+          streams: opts.streams?.(),
+        })
+      return refuse(new ExecdError('SERVICE_UNAVAILABLE', error))
     }
     const refused = guard(request.headers)
     if (refused) return refuse(new ExecdError('FORBIDDEN', refused))
@@ -90,9 +107,10 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
       )
     const building = opts.ready?.(request.method, path)
     const admitted = request
-    const answer = building
+    let answer = building
       ? building.then(() => admit(handle, admitted, path, opts), failed)
       : admit(handle, request, path, opts)
+    if (answer instanceof Promise) answer = inFlight.track(request.method, path, answer)
     if (!tokenless) return answer
     return answer instanceof Promise ? answer.then(closing) : closing(answer)
   }

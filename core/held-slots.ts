@@ -4,12 +4,19 @@
  * pool: a leak or a burst?) and SIGUSR2 (cmd/serve-signals.ts: one log line with every pool). A
  * slot is named by its kind (a stream's route, a context's language) and its age, never by what a
  * client sent: no token, no code, no path.
+ *
+ * No list of pools lives here: each section's instance owns its pools and says who holds them
+ * (core/plugin.ts OpenSection.held), and the app asks the sections it opened (core/app.ts). A
+ * list by name, kept for the whole process, had a section opened twice (a test, a CLI verb
+ * beside a server) replace the other's pools, and two apps in one process report one's.
  */
 
 export interface HeldSlot {
   kind: string
   /** How long it has been held, on the monotonic clock. */
   ms: number
+  /** What this one holder holds of the pool, when more than one slot (an upload's directories). */
+  units?: number
 }
 
 export interface Held {
@@ -17,6 +24,7 @@ export interface Held {
   what: string
   /** Its bound (per holder for queued work); 0: none. */
   max: number
+  /** Slots held (units, for a pool whose holders hold several). */
   held: number
   /**
    * The things that own the slots (sessions, contexts, terminals) that exist now, for pools
@@ -37,37 +45,27 @@ const MAX_KINDS = 32
 export interface Slot {
   kind: string
   at: number
+  /** Slots this holder holds (default 1): an upload holds a directory per new one it writes into. */
+  units?: number
 }
 
 /** What a pool of `slots` holds now. */
-export function heldOf(what: string, max: number, slots: ReadonlySet<Slot>, live?: number): Held {
+export function heldOf(what: string, max: number, slots: Iterable<Slot>, live?: number): Held {
   const now = performance.now()
   const byKind: Record<string, number> = {}
   let kinds = 0
+  let held = 0
   const oldest: HeldSlot[] = []
   for (const slot of slots) {
+    const units = slot.units ?? 1
+    held += units
     let kind = slot.kind
     if (!(kind in byKind) && kinds++ >= MAX_KINDS) kind = 'other'
-    byKind[kind] = (byKind[kind] ?? 0) + 1
-    if (oldest.length < OLDEST_SHOWN) oldest.push({ kind: slot.kind, ms: Math.round(now - slot.at) })
+    byKind[kind] = (byKind[kind] ?? 0) + units
+    if (oldest.length < OLDEST_SHOWN) {
+      const ms = Math.round(now - slot.at)
+      oldest.push(slot.units === undefined ? { kind: slot.kind, ms } : { kind: slot.kind, ms, units })
+    }
   }
-  return live === undefined
-    ? { what, max, held: slots.size, byKind, oldest }
-    : { what, max, held: slots.size, live, byKind, oldest }
-}
-
-/**
- * Every pool of this process, by name: a section's pool replaces the one of the same name (a
- * section opened again, the streams' cap set once the options are read), so this holds one per
- * name, and the names are few (sections, languages).
- */
-const pools = new Map<string, () => Held>()
-
-export function registerPool(what: string, report: () => Held): void {
-  pools.set(what, report)
-}
-
-/** Every pool's report, named: the SIGUSR2 log line. */
-export function heldSlots(): Held[] {
-  return [...pools.values()].map(report => report())
+  return live === undefined ? { what, max, held, byKind, oldest } : { what, max, held, live, byKind, oldest }
 }

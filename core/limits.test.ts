@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'bun:test'
 import { ExecdError } from './errors'
-import { heldSlots } from './held-slots'
 import { Capacity, IdleExpiry, QueuedWork } from './limits'
 import { setLongTimeout } from './timers'
 
@@ -45,7 +44,6 @@ describe('Capacity', () => {
     a()
     live = 1
     expect(cap.held()).toMatchObject({ held: 2, live: 1, byKind: { 'POST /command': 1, 'POST /code': 1 } })
-    expect(heldSlots().find(p => p.what === 'unit pool')?.held).toBe(2)
   })
 
   test('a zero maximum means no limit', () => {
@@ -130,7 +128,7 @@ describe('QueuedWork', () => {
     expect(err!.held!()).toMatchObject({ what: 'unit runs', max: 2, held: 2, byKind: { bash: 2 } })
     r()
     r()
-    expect(heldSlots().find(p => p.what === 'unit runs')).toMatchObject({ held: 1, byKind: { bash: 1 } })
+    expect(work.held()).toMatchObject({ what: 'unit runs', held: 1, byKind: { bash: 1 } })
     work.check(a, 'the shell', 'z')
   })
 })

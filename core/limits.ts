@@ -5,7 +5,7 @@
  */
 import { awakeNow } from './awake-clock'
 import { ExecdError, knowOpenFilesLimit } from './errors'
-import { type Held, heldOf, registerPool, type Slot } from './held-slots'
+import { type Held, heldOf, type Slot } from './held-slots'
 
 /**
  * Reads the process's limit on open files (the soft one: Bun raises it to the hard one as it
@@ -34,9 +34,7 @@ export class Capacity {
     readonly max: number,
     readonly flag: string,
     private readonly live?: () => number,
-  ) {
-    registerPool(what, () => this.held())
-  }
+  ) {}
 
   get count(): number {
     return this.slots.size
@@ -132,7 +130,6 @@ export class QueuedWork<K extends object> {
   private chars = 0
   /** Every hold, oldest first (core/held-slots.ts): the holders themselves are not listed. */
   private readonly slots = new Set<Slot>()
-  private readonly report: () => Held
 
   /**
    * @param what     plural noun for messages: 'executions', 'runs'
@@ -146,10 +143,12 @@ export class QueuedWork<K extends object> {
     readonly perHolder: number,
     readonly maxChars: number,
     readonly hint: string,
-    pool = what,
-  ) {
-    this.report = () => heldOf(pool, this.perHolder, this.slots)
-    registerPool(pool, this.report)
+    private readonly pool = what,
+  ) {}
+
+  /** Who holds it now (core/held-slots.ts), named by its pool. */
+  held(): Held {
+    return heldOf(this.pool, this.perHolder, this.slots)
   }
 
   /** A 503 when `holder` (named `name` in it) or all holders together have no room for `code`. */
@@ -159,14 +158,14 @@ export class QueuedWork<K extends object> {
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: ${name} has ${count} ${this.what} queued or running, at most ${this.perHolder}; ${this.hint}`,
-        { held: this.report },
+        { held: () => this.held() },
       )
     }
     if (this.chars + code.length > this.maxChars) {
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: the ${this.what} queued or running hold ${this.chars} characters of code, and ${code.length} more would pass ${this.maxChars}; ${this.hint}`,
-        { held: this.report },
+        { held: () => this.held() },
       )
     }
   }

@@ -7,6 +7,7 @@
 import type { AnyElysia } from 'elysia'
 import type { Config, OptionSpec } from './config'
 import type { ExecEvent } from './events'
+import type { Held } from './held-slots'
 import type { Logger } from './log'
 import type { Registry } from './registry'
 
@@ -74,6 +75,12 @@ export interface OpenSection<Ops = unknown> {
    * Built with the section's routes (same time, same laziness).
    */
   direct?(): readonly DirectRoute[] | Promise<readonly DirectRoute[]>
+  /**
+   * Who holds each capped pool this instance owns, now (core/held-slots.ts): the app that
+   * opened it lists them on SIGUSR2. The pools are the instance's, never the process's: two
+   * instances of a section (two apps, a test, a CLI verb) each report their own.
+   */
+  held?(): readonly Held[]
   /** Stops background work and child processes; called on shutdown. Idempotent. */
   close?(): void | Promise<void>
 }

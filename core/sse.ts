@@ -5,6 +5,7 @@
  */
 import type { ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
+import type { Held } from './held-slots'
 import { Capacity } from './limits'
 import { within } from './timers'
 import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
@@ -78,7 +79,9 @@ async function quietEnd(ended: Promise<unknown>, spoke: Promise<unknown>, ms: nu
 /**
  * Concurrent streams of every kind (commands, session runs, code, replays, metrics watch).
  * Process-wide, like the open streams (core/sse-writer.ts: shutdown ends them all): one cap, set
- * by core/app.ts from --max-streams when it opens the sections.
+ * by core/app.ts from --max-streams when it opens the sections. The one pool that is not a
+ * section's: each app reports it beside its sections' own, so two apps in one process (tests)
+ * share it, the last one opened setting its cap.
  */
 let streams = new Capacity('concurrent streams', 0, 'max-streams')
 
@@ -86,6 +89,9 @@ let streams = new Capacity('concurrent streams', 0, 'max-streams')
 export function limitStreams(max: number): void {
   streams = new Capacity('concurrent streams', max, 'max-streams')
 }
+
+/** Who holds the stream slots (core/held-slots.ts): the app lists them beside its sections' pools. */
+export const streamsHeld = (): Held => streams.held()
 
 /** Takes a stream slot for `route`, or throws the 503 that names the limit; the stream gives it back. */
 const acquireStream = (route = ''): (() => void) => streams.acquire(route)

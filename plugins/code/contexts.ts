@@ -5,6 +5,7 @@
  */
 import type { Config } from '../../core/config'
 import { ExecdError, shuttingDown } from '../../core/errors'
+import type { Held } from '../../core/held-slots'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
@@ -164,6 +165,11 @@ export class ContextStore {
     this.closing = true
     this.idle.stop()
     await Promise.all([...this.contexts.keys()].map(id => this.delete(id).catch(() => {})))
+  }
+
+  /** Who holds each language's contexts (core/held-slots.ts): the languages asked for so far. */
+  held(): Held[] {
+    return [...this.capacities.values()].map(c => c.held())
   }
 
   private capacityOf(language: string): Capacity {

@@ -7,6 +7,7 @@ import { awakeNow } from '../../core/awake-clock'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
+import type { Held } from '../../core/held-slots'
 import { QueuedWork } from '../../core/limits'
 import type { CodeContext } from './context'
 
@@ -63,6 +64,11 @@ export class ExecutionStore {
     'wait for them, or interrupt them (DELETE /code?id=)',
     'code executions',
   )
+
+  /** Who holds the unfinished executions' room (core/held-slots.ts). */
+  held(): Held {
+    return this.pending.held()
+  }
 
   get(id: string): Execution {
     const e = this.executions.get(id)

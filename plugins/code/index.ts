@@ -21,6 +21,7 @@ export const code: Section<CodeService> = {
       ops,
       routes: async () => (await import('./routes')).codeRoutes(ops, hub),
       direct: async () => (await import('./routes')).codeDirectRoutes(ops),
+      held: () => ops.held(),
       close: () => ops.close(),
     }
   },

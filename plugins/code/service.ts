@@ -4,6 +4,7 @@
  */
 import type { Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
+import type { Held } from '../../core/held-slots'
 import type { ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
@@ -68,6 +69,11 @@ export class CodeService {
       idleMs: settings.contextIdle,
     })
     this.interruptGraceMs = settings.interruptGrace
+  }
+
+  /** Who holds this instance's pools (core/held-slots.ts): each language's contexts, the executions. */
+  held(): Held[] {
+    return [...this.contexts.held(), this.executions.held()]
   }
 
   /** Starts closing idle contexts (serve; a CLI run has one context and no need). */

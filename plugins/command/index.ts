@@ -36,6 +36,7 @@ export const command: Section<Commands> = {
       ops,
       routes: async () => (await import('./routes')).commandRoutes(ops, hub),
       direct: async () => (await import('./routes')).commandDirectRoutes(ops),
+      held: () => ops.held(),
       close: () => ops.close(),
     }
   },

@@ -6,6 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { ExecdError, PREFIX, badRequest, errnoOf } from '../../core/errors'
 import { makeEvent, type ExecEvent } from '../../core/events'
 import { UnreadPacer } from '../../core/fair'
+import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
 import { FROM_THE_START, replayFrom, type ReplayStart } from '../../core/replay-start'
 import { within } from '../../core/timers'
@@ -51,6 +52,11 @@ export class Commands {
     this.store = new CommandStore(settings.retention)
     this.background = new Capacity('background commands', settings.maxBackground ?? 0, 'max-background-commands')
     this.running = new Capacity('running commands', settings.maxRunning ?? 0, 'max-commands')
+  }
+
+  /** Who holds this instance's pools (core/held-slots.ts). */
+  held(): Held[] {
+    return [this.background.held(), this.running.held()]
   }
 
   /**

@@ -55,6 +55,7 @@ export const isolated: Section<IsolatedSessions> = {
         ])
         return new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, limits, filesRoutes))
       },
+      held: () => ops.held(),
       close: async () => {
         await ops.close()
         await stagedEntries.close()

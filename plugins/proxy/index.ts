@@ -28,6 +28,6 @@ export const proxy: Section<ProxyOps> = {
     const { ProxyOps } = await import('./ops')
     const settings = proxySettings(ctx.config)
     const ops = new ProxyOps(settings.maxRequests, settings.maxSockets, settings.handshakeTimeout)
-    return { ops, routes: async () => (await import('./routes')).proxyRoutes(ops) }
+    return { ops, routes: async () => (await import('./routes')).proxyRoutes(ops), held: () => ops.held() }
   },
 }

@@ -1,5 +1,6 @@
 /** The proxy section's one operation, relaying a `/proxy/<port>/<path>` request to 127.0.0.1, and the caps its instance owns. */
 import type { Server } from 'bun'
+import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
 import type { SocketHandlers } from '../../core/websocket'
 import { forward, invalidPort, portRequired } from './forward'
@@ -31,6 +32,11 @@ export class ProxyOps {
   ) {
     this.inFlight = new Capacity('proxied requests in flight', maxRequests, 'max-proxy-requests')
     this.openSockets = new Capacity('proxied WebSockets open', maxSockets, 'max-proxy-websockets')
+  }
+
+  /** Who holds this instance's pools (core/held-slots.ts). */
+  held(): Held[] {
+    return [this.inFlight.held(), this.openSockets.held()]
   }
 
   async request(request: Request, server: Server<SocketHandlers> | null | undefined): Promise<Response | undefined> {

@@ -15,6 +15,11 @@ export const pty: Section<PtyOps> = {
   async open(ctx) {
     const { PtyOps } = await import('./ops')
     const ops = new PtyOps(settingsOf(ctx.config, OPTIONS))
-    return { ops, routes: async () => (await import('./routes')).ptyRoutes(ops), close: () => ops.close() }
+    return {
+      ops,
+      routes: async () => (await import('./routes')).ptyRoutes(ops),
+      held: () => [ops.store.held()],
+      close: () => ops.close(),
+    }
   },
 }

@@ -8,6 +8,7 @@ import { awakeNow } from '../../core/awake-clock'
 import { requirePiece } from '../../core/capabilities'
 import { ExecdError } from '../../core/errors'
 import { argumentProblem } from '../../core/exec-strings'
+import type { Held } from '../../core/held-slots'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
@@ -52,6 +53,11 @@ export class PtyStore {
 
   get size(): number {
     return this.entries.size
+  }
+
+  /** Who holds its terminals' slots (core/held-slots.ts). */
+  held(): Held {
+    return this.capacity.held()
   }
 
   /** Creates a session; nothing runs until a client attaches. 503 when `max` exist. */

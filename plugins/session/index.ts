@@ -14,6 +14,11 @@ export const session: Section<Sessions> = {
     const { Sessions } = await import('./ops')
     const ops = new Sessions(settingsOf(ctx.config, OPTIONS))
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
-    return { ops, routes: async () => (await import('./routes')).sessionRoutes(ops), close: () => ops.close() }
+    return {
+      ops,
+      routes: async () => (await import('./routes')).sessionRoutes(ops),
+      held: () => ops.held(),
+      close: () => ops.close(),
+    }
   },
 }

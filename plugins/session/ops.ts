@@ -4,6 +4,7 @@
  */
 import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
+import type { Held } from '../../core/held-slots'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { LiveBash } from '../../core/live-bash'
 import { bashRunEvents, runsBound } from '../../core/live-bash/events'
@@ -74,6 +75,11 @@ export class Sessions {
 
   get count(): number {
     return this.capacity.count
+  }
+
+  /** Who holds this instance's pools (core/held-slots.ts). */
+  held(): Held[] {
+    return [this.capacity.held(), this.budget.held()]
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import { fstatSync, readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
+import { heldOf, type Held, type Slot } from '../../../core/held-slots'
 import type { MinRateLimits } from '../../../core/min-rate'
 import { stageFile, syncDirectory, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
@@ -73,6 +74,17 @@ interface StagedFile {
  */
 let fdBudget: number | undefined
 let fdsHeld = 0
+/**
+ * The requests that hold them, oldest first, each with its count (core/held-slots.ts): a refusal
+ * says which uploads hold the budget and since when. Process-wide, as the fd limit it shares.
+ */
+const holders = new Set<Slot>()
+
+/** A request's hold on the budget: none until its first file holds a directory. */
+const holderOf = (kind: string): Slot => ({ kind, at: performance.now(), units: 0 })
+
+/** Who holds the budget now. */
+export const uploadsHeld = (): Held => heldOf('upload directories open', stagedFdBudget(), holders)
 
 function stagedFdBudget(): number {
   if (fdBudget === undefined) {
@@ -85,23 +97,31 @@ function stagedFdBudget(): number {
   return fdBudget
 }
 
-/** Counts `n` fds against the budget (503 past it); the returned release is idempotent. */
-function holdFds(n: number): () => void {
+/** Counts `n` fds of `holder`'s against the budget (503 past it); the returned release is idempotent. */
+function holdFds(n: number, holder: Slot): () => void {
   const budget = stagedFdBudget()
   if (fdsHeld + n > budget) {
+    // Now: the refused request gives its own back before the refusal is logged, and it may be
+    // the one that held most.
+    const held = uploadsHeld()
     throw new ExecdError(
       'SERVICE_UNAVAILABLE',
       `limit reached: the uploads in progress hold ${fdsHeld} of at most ${budget} directories open ` +
         '(a quarter of the fd limit; each file of an upload holds its directory until the request ends); ' +
         'send fewer files or fewer new directories per request',
+      { held: () => held },
     )
   }
   fdsHeld += n
+  holder.units = (holder.units ?? 0) + n
+  if (holder.units > 0) holders.add(holder)
   let released = false
   return () => {
     if (released) return
     released = true
     fdsHeld -= n
+    holder.units = (holder.units ?? 0) - n
+    if (holder.units <= 0) holders.delete(holder)
   }
 }
 
@@ -114,6 +134,8 @@ async function stage(
   meta: CheckedMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   directories: SharedDirectories,
+  /** The request's hold on the directories' budget. */
+  holder: Slot,
   /** The targets staged so far by this request (directory dev:ino and name). */
   taken?: Set<string>,
 ): Promise<StagedFile> {
@@ -127,7 +149,7 @@ async function stage(
   let release: (() => void) | undefined
   try {
     // A shared directory counts once, for the file that opened it.
-    release = holdFds(added ? 1 : anchor.heldFds)
+    release = holdFds(added ? 1 : anchor.heldFds, holder)
     if (taken) {
       // One target twice: the later file replaced the earlier at commit, and the answer was a
       // 200 for a file that was never written. Told by the directory and name reached, so
@@ -184,7 +206,7 @@ export async function writeFile(
   const directories = new SharedDirectories()
   let staged: StagedFile
   try {
-    staged = await stage(scope, checkMetadata(scope, meta), chunks, directories)
+    staged = await stage(scope, checkMetadata(scope, meta), chunks, directories, holderOf('write'))
   } catch (err) {
     directories.closeAll()
     throw err
@@ -210,6 +232,7 @@ export async function uploadFiles(
     PENDING_PART_COST + (typeof meta.path === 'string' ? meta.path.length : meta.path.bytes.length)
   const staged: StagedFile[] = []
   const directories = new SharedDirectories()
+  const holder = holderOf('upload')
   const taken = new Set<string>()
   let metadataCount = 0
   let fileCount = 0
@@ -240,7 +263,7 @@ export async function uploadFiles(
               : `metadata file is missing for file part ${fileCount}: each metadata part must come before its file part`,
           )
         }
-        staged.push(await stage(scope, meta, part.body, directories, taken))
+        staged.push(await stage(scope, meta, part.body, directories, holder, taken))
       }
       // Other parts are ignored (drained by the parser).
     }

@@ -9,6 +9,7 @@ import { mkdirSync, rmSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
+import type { Held } from '../../../core/held-slots'
 import { Capacity } from '../../../core/limits'
 import { firstChildOf } from '../../../core/procfs'
 import type { LiveBash } from '../../../core/live-bash'
@@ -79,6 +80,11 @@ export class IsolatedSessions {
 
   constructor(readonly settings: IsolatedSettings) {
     this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions', () => this.sessions.size)
+  }
+
+  /** Who holds this instance's pools (core/held-slots.ts). */
+  held(): Held[] {
+    return [this.capacity.held(), this.budget.held()]
   }
 
   /** What this machine offers, probed once (the first call pays for it). */
