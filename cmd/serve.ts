@@ -5,7 +5,7 @@
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
-import { rawTargetRoutes } from '../core/raw-target'
+import { rawTargetServe } from '../core/raw-target'
 import { createTokenCheck } from '../core/auth'
 import { errorResponse, toExecdError } from '../core/errors'
 import { MAX_HEAD_BYTES } from '../core/front-door'
@@ -179,12 +179,14 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const {
     app,
     fetch: answer,
+    prefixes,
     loadAll,
     close,
     sections,
   } = await createApp({ plugins: afterOwnership(plugins, ownership.ready), runtimes, config, log }, { lazy: true })
   const early = watchEarlyWork(await withLoopLagProbe(answer))
   const fetch = early.fetch
+  const door = rawTargetServe(fetch, createTokenCheck(token), prefixes)
   let server: ReturnType<typeof Bun.serve>
   try {
     server = listen()
@@ -200,8 +202,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
       // daemons (each with its own token, contexts and files: half the requests went to each).
       reusePort: false,
       // Matched on the request target as sent, before the URL parser resolves its dot segments.
-      routes: rawTargetRoutes(fetch, createTokenCheck(token)),
-      fetch,
+      routes: door.routes,
+      fetch: door.fetch,
       // Never Bun's development error page (it shows source and paths); errors are the contract's JSON.
       development: false,
       error: err => errorResponse(toExecdError(err)),

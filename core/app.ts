@@ -332,5 +332,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
   }
   if (!lazy) await loadAll()
-  return { app, ctx, fetch, loadAll, sections, close: () => sections.close() }
+  // Every route lives beneath one of these: the server matches them on the target as sent (core/raw-target.ts).
+  const prefixes = groups.flatMap(g => g.prefixes)
+  return { app, ctx, fetch, prefixes, loadAll, sections, close: () => sections.close() }
 }

@@ -1,5 +1,6 @@
 /** The HTTP half of the proxy: one request to the upstream, both bodies streamed. */
 import { ExecdError, errorResponse, limitReached } from '../../core/errors'
+import { setLongTimeout } from '../../core/timers'
 import { requestVerbatim } from './verbatim'
 import { type ProxyTarget, upstreamHeaders, validPort, withoutHopByHop } from './target'
 
@@ -31,9 +32,11 @@ export async function forward(
   target: ProxyTarget,
   peerIp: string | undefined,
   done: () => void = () => {},
+  /** ms the upstream may take to send its response head (0: no limit). */
+  headMs = 0,
 ): Promise<Response> {
   try {
-    return await forwardOnce(request, target, peerIp, done)
+    return await forwardOnce(request, target, peerIp, done, headMs)
   } catch (err) {
     done()
     throw err
@@ -45,25 +48,58 @@ async function forwardOnce(
   target: ProxyTarget,
   peerIp: string | undefined,
   done: () => void,
+  headMs: number,
 ): Promise<Response> {
   if (!validPort(target.port)) return (done(), badGateway())
   const hasBody = request.body !== null && request.method !== 'GET' && request.method !== 'HEAD'
   const headers = upstreamHeaders(request.headers, peerIp)
   const body = hasBody ? request.body : null
+  const head = headDeadline(request.signal, headMs)
   let answer: UpstreamAnswer
   try {
     // Bun's fetch sends a path starting with `//` as `/` (`/proxy/P//a` would reach `/a`);
     // node:http sends it verbatim, but streams several times slower, so only for those.
     answer = target.pathAndQuery.startsWith('//')
-      ? await requestVerbatim(request.method, target, headers, body, request.signal)
-      : await viaFetch(request.method, target, headers, body, request.signal)
+      ? await requestVerbatim(request.method, target, headers, body, head.signal)
+      : await viaFetch(request.method, target, headers, body, head.signal)
   } catch (err) {
     // No fd for the upstream's socket is execd's limit, not a port where nothing answers.
     done()
+    if (head.expired()) return headTimeout(headMs)
     const full = limitReached(err)
     return full ? errorResponse(full) : badGateway()
+  } finally {
+    head.arrived()
   }
   return relay(answer, done)
+}
+
+const headTimeout = (ms: number): Response =>
+  errorResponse(
+    new ExecdError(
+      'BAD_GATEWAY',
+      `Bad Gateway: the upstream did not send its response head within ${ms} ms (--proxy-response-timeout)`,
+    ),
+  )
+
+/**
+ * The upstream request's signal: the caller's, and past `ms` without a response head its own
+ * abort. An upstream that accepted and never answered held the caller, and a proxied-request
+ * slot, for as long as the caller waited (Bun's client has no timeout of its own). Once the
+ * head has come the body is the caller's to wait for: only the caller's leaving aborts it then.
+ */
+function headDeadline(caller: AbortSignal, ms: number) {
+  if (ms <= 0) return { signal: caller, expired: () => false, arrived: () => {} }
+  const own = new AbortController()
+  let expired = false
+  const follow = () => own.abort(caller.reason)
+  if (caller.aborted) follow()
+  else caller.addEventListener('abort', follow, { once: true })
+  const timer = setLongTimeout(() => {
+    expired = true
+    own.abort(new Error('response head timeout'))
+  }, ms)
+  return { signal: own.signal, expired: () => expired, arrived: () => timer.clear() }
 }
 
 async function viaFetch(

@@ -27,7 +27,12 @@ export const proxy: Section<ProxyOps> = {
   async open(ctx) {
     const { ProxyOps } = await import('./ops')
     const settings = proxySettings(ctx.config)
-    const ops = new ProxyOps(settings.maxRequests, settings.maxSockets, settings.handshakeTimeout)
+    const ops = new ProxyOps(
+      settings.maxRequests,
+      settings.maxSockets,
+      settings.handshakeTimeout,
+      settings.responseTimeout,
+    )
     return { ops, routes: async () => (await import('./routes')).proxyRoutes(ops), held: () => ops.held() }
   },
 }

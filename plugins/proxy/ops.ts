@@ -29,6 +29,8 @@ export class ProxyOps {
     maxSockets: number,
     /** ms an upstream may take to answer a WebSocket handshake (0: no limit). */
     private readonly handshakeMs = 0,
+    /** ms an upstream may take to send an HTTP response head (0: no limit). */
+    private readonly responseMs = 0,
   ) {
     this.inFlight = new Capacity('proxied requests in flight', maxRequests, 'max-proxy-requests')
     this.openSockets = new Capacity('proxied WebSockets open', maxSockets, 'max-proxy-websockets')
@@ -51,7 +53,7 @@ export class ProxyOps {
     // A full pool throws its 503: the app renders it and logs who held the pool (core/mount.ts).
     const release = this.inFlight.acquire(`port ${target.port}`)
     request.signal.addEventListener('abort', release, { once: true })
-    return forward(request, target, peerIp, release)
+    return forward(request, target, peerIp, release, this.responseMs)
   }
 }
 

@@ -29,4 +29,10 @@ export const OPTIONS = {
       'ms the upstream of a proxied WebSocket may take to answer its handshake; past it the caller gets 502 (0 = no limit)',
     default: 30000,
   }),
+  responseTimeout: intOption('proxy-response-timeout', {
+    env: 'EXECD_PROXY_RESPONSE_TIMEOUT_MS',
+    description:
+      'ms the upstream of a proxied HTTP request may take to send its response head (the body then takes as long as it takes); past it the caller gets 502 (0 = no limit)',
+    default: 300000,
+  }),
 }

@@ -12,7 +12,7 @@ export const proxyErrors = () => ({
   default: { description: "the upstream's response: its status, headers and body as it sent them" },
   ...errors({
     400: 'port is required (or not a port number); a target sent beneath /proxy/{port}/ whose dot segments or backslashes lead elsewhere; a WebSocket handshake Bun would not upgrade (Sec-WebSocket-Key not 16 bytes in base64, Sec-WebSocket-Version not 13), refused before the upstream is dialed',
-    502: 'BAD_GATEWAY: nothing answered on that port (or, for a WebSocket upgrade, the upstream did not answer its handshake within --proxy-handshake-timeout)',
+    502: 'BAD_GATEWAY: nothing answered on that port, the upstream sent no response head within --proxy-response-timeout, or, for a WebSocket upgrade, did not answer its handshake within --proxy-handshake-timeout',
     503: 'SERVICE_UNAVAILABLE: --max-proxy-requests proxied requests already in flight (--max-proxy-websockets relays open, for a WebSocket upgrade)',
   }),
 })

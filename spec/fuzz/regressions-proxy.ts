@@ -1,8 +1,10 @@
 /** The proxy's findings (the tenth pass's, the relay's slots) as regression cases of the fuzz suite. */
+import { existsSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { startDaemon } from '../harness'
 import type { Finding } from './campaign'
-import { expectStatus, request } from './probe'
+import { expectStatus, framing, rawRequest, request } from './probe'
 import type { World } from './world'
 
 /** Bun's HTTP client sends 256 requests at once and queued the next one unanswered. */
@@ -112,5 +114,50 @@ export async function proxySocketsLeft(w: World): Promise<Finding[]> {
     silent.stop(true)
     echo.stop(true)
     await d.stop()
+  }
+}
+
+/**
+ * Targets that reach a route other than the one they were sent beneath, by dot segments and
+ * backslashes Bun's parser resolves (the nineteenth and twentieth passes): sent beneath
+ * `/proxy/P/` and leaving it, or sent beneath no route and led under `/files` (nginx, matching
+ * after decoding `%2F` and resolving, reads each of these as `/proxy/P/files`). Each is a 400,
+ * with a Host and with an empty one, and the file it names stays; the upstream is never asked.
+ */
+export async function dotSegmentTargets(w: World): Promise<Finding[]> {
+  let asked = 0
+  const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => (asked++, new Response('app')) })
+  const victim = join(w.layout.root, 'dot-segment-victim')
+  writeFileSync(victim, 'keep me')
+  const P = upstream.port
+  const q = `?path=${encodeURIComponent(victim)}`
+  const targets = [
+    `/proxy/${P}/%2e%2e/%2e%2e/files${q}`,
+    `/proxy/${P}/a/%2E%2e/.%2e/%2e./files${q}`,
+    `/proxy/${P}\\..\\..\\files${q}`,
+    `/a%2F%2e%2e%2Fproxy%2F${P}%2Fb%2Fc/%2e%2e/%2e%2e/files${q}`,
+    `/proxy%2F${P}%2Fa%2Fb//%2e%2e/%2e%2e/files${q}`,
+    `/%70roxy/${P}/a%2Fb%2Fc/%2e%2e/%2e%2e/%2e%2e/files${q}`,
+    `/./proxy/${P}/%2e%2e/%2e%2e/files${q}`,
+  ]
+  const out: Finding[] = []
+  try {
+    for (const t of targets)
+      for (const host of ['{self}', '']) {
+        const input = `DELETE ${t} (Host ${host === '' ? 'empty' : 'as usual'})`
+        out.push(...expectStatus('DELETE /files', input, await rawRequest(w, 'DELETE', t, framing(host)), 400))
+        if (!existsSync(victim))
+          return [...out, { kind: 'escape', op: 'DELETE /files', detail: 'the file it named is gone', example: input }]
+      }
+    if (asked)
+      out.push({
+        kind: 'contract',
+        op: 'GET /proxy/*',
+        detail: `the upstream was asked ${asked} times`,
+        example: 'the targets above',
+      })
+    return out
+  } finally {
+    upstream.stop(true)
   }
 }

@@ -1,0 +1,69 @@
+/**
+ * A proxied HTTP request whose upstream accepts and never sends a response head held its caller,
+ * and one of the --max-proxy-requests slots, for as long as the caller waited: Bun's client has
+ * no timeout of its own. Past --proxy-response-timeout it is a JSON 502 and the upstream's
+ * connection is closed. The head only: a body may take as long as it takes.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { createServer, type Server, type Socket } from 'node:net'
+import { startDaemon, waitFor, type Daemon } from './harness'
+
+let d: Daemon
+/** A TCP server that accepts and never says a word, and the connections it holds. */
+let silent: Server
+const held = new Set<Socket>()
+/** Sends its head at once and its body 1.5 s later, past the daemon's 500 ms (raw: Bun.serve holds a head until the first chunk). */
+let slowBody: Server
+const slowPort = () => (slowBody.address() as { port: number }).port
+
+beforeAll(async () => {
+  silent = createServer(socket => {
+    held.add(socket)
+    // Reads (and drops) the request, so that execd's FIN is seen as the connection's end.
+    socket.resume()
+    socket.on('close', () => held.delete(socket)).on('error', () => {})
+  })
+  await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
+  slowBody = createServer(socket => {
+    socket.on('error', () => {})
+    socket.once('data', () => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 14\r\nConnection: close\r\n\r\n')
+      setTimeout(() => socket.end('late but whole'), 1500)
+    })
+  })
+  await new Promise<void>(resolve => slowBody.listen(0, '127.0.0.1', resolve))
+  // Through the environment, so the build before the option starts too (and waits, unbounded).
+  d = await startDaemon({ env: { EXECD_PROXY_RESPONSE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_REQUESTS: '1' } })
+})
+afterAll(async () => {
+  await d?.stop()
+  slowBody?.close()
+  for (const socket of held) socket.destroy()
+  silent?.close()
+})
+
+const silentPort = () => (silent.address() as { port: number }).port
+
+test('an upstream that never sends its response head: a JSON 502 after --proxy-response-timeout, its connection closed, the slot free', async () => {
+  // A generous bound of the client's own, far past the daemon's 500 ms: the build before the
+  // option never answered at all.
+  for (const path of ['/x', '//verbatim']) {
+    const res = await d.fetch(`/proxy/${silentPort()}${path}`, { signal: AbortSignal.timeout(20_000) })
+    expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 502, 'application/json; charset=utf-8'])
+    const error = await res.json()
+    expect(error.code).toBe('BAD_GATEWAY')
+    expect(error.message).toContain('--proxy-response-timeout')
+    // execd's connection to the silent upstream is closed, not left for it to hold.
+    await waitFor('the silent upstream to see execd leave', () => held.size === 0)
+  }
+  // --max-proxy-requests is 1: the one slot came back.
+  const res = await d.fetch(`/proxy/${slowPort()}/`, { signal: AbortSignal.timeout(20_000) })
+  expect(res.status).toBe(200)
+  expect(await res.text()).toBe('late but whole')
+}, 60_000)
+
+test('a body slower than the timeout is relayed whole once its head has come', async () => {
+  const res = await d.fetch(`/proxy/${slowPort()}/again`, { signal: AbortSignal.timeout(20_000) })
+  expect(res.status).toBe(200)
+  expect(await res.text()).toBe('late but whole')
+}, 30_000)
