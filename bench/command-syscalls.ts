@@ -9,6 +9,9 @@
  *
  *   bun run bench/command-syscalls.ts [commands=300] [warm=1500]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build instead of the least server
+ *   BENCH_OTHER=floor | floor-plain     instead: rows 3d/3c's warm floor process (lib/spawn-floor.ts)
+ *   BENCH_FOLLOW=1                      strace -f: the shells too, from their fork (pre-exec steps,
+ *                                       bash's own start — the same on both sides)
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +25,9 @@ const commands = Number(process.argv[2] ?? 300)
 const warm = Number(process.argv[3] ?? 1500)
 
 type Client = Pick<Execd, 'pid' | 'post'>
+
+/** What a floor process's answer is read as: the same check as a command's stream. */
+const FLOOR_DONE = 'id: 1\ndata: {"type":"execution_complete"}\n\n'
 
 async function command(d: Client): Promise<void> {
   const res = await d.post('/command', { command: 'true' })
@@ -50,7 +56,8 @@ function parseSummary(text: string): Map<string, { calls: number; errors: number
 async function traced(d: Client, dir: string, name: string): Promise<Map<string, number>> {
   const tids = readdirSync(`/proc/${d.pid}/task`)
   const file = join(dir, `${name}.strace`)
-  const strace = spawnTracked(['strace', '-c', '-o', file, ...tids.flatMap(t => ['-p', t])], {
+  const follow = process.env.BENCH_FOLLOW === '1' ? ['-f'] : []
+  const strace = spawnTracked(['strace', ...follow, '-c', '-o', file, ...tids.flatMap(t => ['-p', t])], {
     stdout: 'ignore',
     stderr: 'pipe',
   })
@@ -73,7 +80,16 @@ async function main(): Promise<void> {
   let other: Client
   let otherName: string
   const before = process.env.BENCH_EXECD_BEFORE
-  if (before) {
+  const floor = process.env.BENCH_OTHER
+  if (floor === 'floor' || floor === 'floor-plain') {
+    const child = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-floor.ts')])
+    const line = floor === 'floor' ? 'owned' : 'plain'
+    other = {
+      pid: child.pid,
+      post: () => child.ask(line).then(ms => new Response(Number(ms) < 0 ? 'failed' : FLOOR_DONE)),
+    }
+    otherName = floor === 'floor' ? 'floor' : 'plain'
+  } else if (before) {
     const d = await startExecd({ bin: before })
     await requireCommands(d)
     other = d

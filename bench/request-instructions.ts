@@ -20,9 +20,9 @@
  *   door-json  the front door with the body read by `request.json()`.
  * Needs valgrind (vgdb switches the counting).
  */
-import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startPythonRelay } from './baselines/python-relay'
+import { callgrindLauncher, compileLikeExecd, countRequests, SETTLE } from './lib/callgrind'
 import { createContext, relayClient, runCode } from './lib/code'
 import { EXECD_BIN, startExecd } from './lib/execd'
 import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
@@ -31,9 +31,6 @@ const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallb
 const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 2)]
 const ALL = ['execd', 'relay', 'bare', 'door', 'door-json']
 const SIDES = process.env.BENCH_SIDES ? process.env.BENCH_SIDES.split(',') : ALL
-/** Instrumented requests before counting: valgrind translates the code it now instruments. */
-const SETTLE = 300
-const BUN = join(import.meta.dir, '..', 'node_modules', '.bin', 'bun')
 const TOKEN = `bench-${crypto.randomUUID()}`
 const BODY = (id: string) => JSON.stringify({ code: 'x + 1', context: { id, language: 'python' } })
 
@@ -42,50 +39,6 @@ interface Side {
   cell(): Promise<void>
   ping(): Promise<void>
   stop(): Promise<void>
-}
-
-/** A callgrind monitor command to the server (`instrumentation on`, `zero`, `dump <hint>`). */
-async function monitor(pid: number, ...command: string[]): Promise<void> {
-  const p = spawnTracked(['vgdb', `--pid=${pid}`, ...command], { stdout: 'ignore', stderr: 'ignore' })
-  if ((await p.exited) !== 0) throw new Error(`vgdb --pid=${pid} ${command.join(' ')} failed`)
-}
-
-/** Instructions of the newest dump of `pid`: its main thread's, and all its threads'. */
-function lastDump(dir: string, pid: number): { main: number; all: number; threads: Map<string, number> } {
-  const files = readdirSync(dir).filter(f => f.startsWith(`cg.${pid}.`))
-  const part = Math.max(...files.map(f => Number(f.slice(`cg.${pid}.`.length).split('-')[0])))
-  let main = 0
-  let all = 0
-  const threads = new Map<string, number>()
-  for (const f of files.filter(f => f.startsWith(`cg.${pid}.${part}-`))) {
-    const m = /^summary: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))
-    const n = Number(m?.[1] ?? 0)
-    all += n
-    threads.set(f.slice(f.lastIndexOf('-') + 1), n)
-    if (f.endsWith('-01')) main = n
-  }
-  return { main, all, threads }
-}
-
-/** Counts `requests` of `one` after SETTLE instrumented ones; per request. */
-async function count(
-  dir: string,
-  side: Side,
-  one: () => Promise<void>,
-): Promise<{ main: number; all: number; others: string }> {
-  await monitor(side.pid, 'instrumentation', 'on')
-  for (let i = 0; i < SETTLE; i++) await one()
-  await monitor(side.pid, 'zero')
-  for (let i = 0; i < requests; i++) await one()
-  await monitor(side.pid, 'dump')
-  await monitor(side.pid, 'instrumentation', 'off')
-  const d = lastDump(dir, side.pid)
-  // The busy threads besides the main one (JIT compilers, the collector's helpers), per request.
-  const others = [...d.threads]
-    .filter(([t, n]) => t !== '01' && n / requests >= 500)
-    .map(([t, n]) => `t${t} ${Math.round(n / requests)}`)
-    .join(', ')
-  return { main: d.main / requests, all: d.all / requests, others }
 }
 
 const post = (url: string, body: string) =>
@@ -153,25 +106,13 @@ async function start(name: string, launcher: string[], doorBin: () => Promise<st
 await runThenClean(async () => {
   if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
   const dir = makeTempDir('callgrind')
-  const launcher = [
-    'valgrind',
-    '--tool=callgrind',
-    '--instr-atstart=no',
-    '--separate-threads=yes',
-    `--callgrind-out-file=${join(dir, 'cg.%p')}`,
-  ]
+  const launcher = callgrindLauncher(dir)
   let built: string | undefined
   // Compiled with dist/execd's flags, as the relay is.
   const doorBin = async () => {
     if (built) return built
     if (process.env.BENCH_DOOR_BIN) return (built = process.env.BENCH_DOOR_BIN)
-    const bin = join(dir, 'door-server')
-    const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
-    const b = Bun.spawn([BUN, 'build', join(import.meta.dir, 'lib', 'door-server.ts'), ...flags, '--outfile', bin], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    if ((await b.exited) !== 0) throw new Error(`bun build: ${await new Response(b.stderr).text()}`)
-    return (built = bin)
+    return (built = await compileLikeExecd(join(import.meta.dir, 'lib', 'door-server.ts'), dir, 'door-server'))
   }
   const rows: string[] = []
   for (let round = 1; round <= rounds; round++) {
@@ -179,8 +120,8 @@ await runThenClean(async () => {
       const side = await start(name, launcher, doorBin)
       for (let i = 0; i < warm; i++) await side.cell()
       for (let i = 0; i < warm; i++) await side.ping()
-      const cell = await count(dir, side, side.cell)
-      const ping = await count(dir, side, side.ping)
+      const cell = await countRequests(dir, side.pid, requests, side.cell)
+      const ping = await countRequests(dir, side.pid, requests, side.ping)
       const row = `round ${round} ${name.padEnd(9)} cell main ${Math.round(cell.main)} all ${Math.round(cell.all)}  ping main ${Math.round(ping.main)} all ${Math.round(ping.all)}  cell−ping main ${Math.round(cell.main - ping.main)}  [cell: ${cell.others}] [ping: ${ping.others}]`
       console.log(row)
       rows.push(row)

@@ -54,8 +54,6 @@ type Stdio = 'pipe' | 'ignore' | 'inherit' | number
 
 interface SpawnOptions {
   cwd?: string
-  /** The child's argv[0] when argv[0] is the executable's absolute path (`bash`, not `/usr/bin/bash`). */
-  argv0?: string
   /** Default: `childEnv()` (execd's environment without the secrets). */
   env?: Record<string, string | undefined>
   stdin?: Stdio
@@ -175,7 +173,6 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
         terminal: opts.terminal,
         uid: opts.uid,
         gid: opts.gid,
-        argv0: opts.argv0,
         ...ipc,
         // setsid(): own session and process group, so signals to -pid reach every descendant
         // that did not move itself elsewhere, and a terminal's signals never reach them.

@@ -43,13 +43,19 @@ export interface Prepared {
  */
 let shell: ReturnType<typeof findShell>
 
-/** `<shell> -c command`; argv[0] stays the bare name (`$0` is `bash`, as before). */
+/**
+ * `<shell> -c command <name>`: `$0` is the bare name (`bash`, as before and as the reference's
+ * `exec.Command("bash", …)` gives), set by the argument after the command. It was argv[0]
+ * (`argv0`), and a shell started by a bare name looks for itself on PATH to set `$BASH` (a stat
+ * per PATH entry, then its access and id checks: 13–25 system calls in every command's shell,
+ * before its first line ran); started by its path it knows.
+ */
 function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): OwnedProcess {
   const kept = shell
   shell ??= findShell()
   if (!shell) throw new Error('no shell on PATH')
   try {
-    return spawnOwned([shell.path, '-c', command], { ...opts, argv0: shell.name })
+    return spawnOwned([shell.path, '-c', command, shell.name], opts)
   } catch (err) {
     shell = undefined
     if (!kept) throw err
