@@ -6,73 +6,76 @@
  * such commands made execd the largest process there, and the killer took it — every command,
  * session and interpreter left without its owner, the temp dir left full.
  *
- * So every owned child starts with an oom_score_adj `CHILD_BONUS` above execd's own (at most
- * 1000): set on execd itself around each spawn, which the child inherits at fork — its own
- * children as well, however soon they are made — and set back at once. Raising a value needs no
- * privilege, nor does going back to one a privileged process did not put below (the kernel's
- * oom_score_adj_min), so this works for an unprivileged execd too. Where /proc cannot be
- * written, nothing is done.
+ * So every owned child gets an oom_score_adj `CHILD_BONUS` above execd's own (at most 1000),
+ * written to its /proc/<pid>/oom_score_adj as soon as the spawn returns, and to every process it
+ * made before that (its threads' `children`, down the tree); what it makes later inherits it.
+ * Raising a value needs no privilege, so this works for an unprivileged execd too; where /proc
+ * cannot be written, nothing is done.
+ *
+ * It was set on execd itself around each spawn, for the child to inherit at fork. For that
+ * moment execd had the children's value, and the largest of equals is the one killed: out of
+ * memory during a spawn — most likely then, as a spawn takes memory of its own — the killer took
+ * execd, not the children of 37 MiB beside it (spec/oom-victim: ECONNRESET on a command after
+ * the kills; the kernel's log showed execd at 500 when it was killed).
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 
 /** Half of the range's top: a child of a few MiB outranks an execd of hundreds. */
 const CHILD_BONUS = 500
 
-const PATH = '/proc/self/oom_score_adj'
+/** A child found with more processes than these made in the microseconds since it started is not a shell starting up. */
+const MAX_PROCESSES = 64
+const MAX_DEPTH = 8
 
-interface Adjust {
-  fd: number
-  own: Buffer
-  child: Buffer
-}
+/** The value written, "" when there is none to write (execd already at the top, no /proc). */
+let childValue: string | undefined
 
-let adjust: Adjust | undefined | null
-
-function opened(): Adjust | undefined {
-  if (adjust !== undefined) return adjust ?? undefined
-  adjust = null
-  let fd: number | undefined
+function value(): string {
+  if (childValue !== undefined) return childValue
+  childValue = ''
   try {
-    const own = Number(readFileSync(PATH, 'latin1').trim())
-    if (!Number.isInteger(own)) return undefined
+    const own = Number(readFileSync('/proc/self/oom_score_adj', 'latin1').trim())
     const child = Math.min(1000, own + CHILD_BONUS)
-    if (child === own) return undefined
-    fd = openSync(PATH, 'w')
-    adjust = { fd, own: Buffer.from(`${own}\n`), child: Buffer.from(`${child}\n`) }
-    return adjust
-  } catch {
-    if (fd !== undefined) closeSync(fd)
-    return undefined
-  }
+    if (Number.isInteger(own) && child !== own) childValue = `${child}\n`
+  } catch {}
+  return childValue
 }
 
-/**
- * Runs `spawn` with execd's oom_score_adj raised for the child to inherit, then puts it back.
- * A spawn returns once its child has its own memory (exec'd): the value set back is execd's
- * alone.
- */
-export function withChildOomScore<T>(spawn: () => T): T {
-  const a = opened()
-  if (!a) return spawn()
-  let raised = false
+/** Gives the child `pid` (and what it has made so far) the children's oom_score_adj. */
+export function raiseOomScore(pid: number): void {
+  const text = value()
+  if (text === '') return
+  const budget = { left: MAX_PROCESSES }
+  raise(pid, text, 0, budget)
+}
+
+function raise(pid: number, text: string, depth: number, budget: { left: number }): void {
+  if (budget.left-- <= 0) return
   try {
-    writeSync(a.fd, a.child, 0, a.child.length, 0)
-    raised = true
-  } catch {
-    // Refused (a read-only /proc): spawn as before, and stop trying.
-    closeSync(a.fd)
-    adjust = null
+    writeFileSync(`/proc/${pid}/oom_score_adj`, text)
+  } catch (err) {
+    // Gone already, or not execd's to change (a setuid program): that process keeps its value.
+    // A read-only /proc refuses every one: stop trying.
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') childValue = ''
+    return
   }
+  if (depth >= MAX_DEPTH) return
+  let tasks: string[]
   try {
-    return spawn()
-  } finally {
-    if (raised) {
-      try {
-        writeSync(a.fd, a.own, 0, a.own.length, 0)
-      } catch {
-        // Not expected (going back never needs more than going up did); never try again.
-        adjust = null
-      }
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return
+  }
+  for (const tid of tasks) {
+    let children = ''
+    try {
+      // Linux's CONFIG_PROC_CHILDREN; without it, only what the child makes from now on is raised.
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1')
+    } catch {
+      continue
+    }
+    for (const child of children.split(' ')) {
+      if (child !== '' && budget.left > 0) raise(Number(child), text, depth + 1, budget)
     }
   }
 }

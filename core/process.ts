@@ -25,7 +25,7 @@ import {
   OWNER_ENV,
 } from './ownership'
 import { childEnv } from './child-env'
-import { withChildOomScore } from './oom-adj'
+import { raiseOomScore } from './oom-adj'
 import { gone, killUntilGone } from './owner-end'
 import { scanProcs } from './proc-scan'
 import { scrubSecrets } from './secrets'
@@ -162,23 +162,24 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     onDisconnect: opts.onDisconnect && (() => opts.onDisconnect!()),
     serialization: opts.serialization ?? 'json',
   }
-  const spawnIn = (cwd: string | undefined, cgroup: number | undefined) =>
-    withChildOomScore(() =>
-      Bun.spawn(argv, {
-        cwd,
-        // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
-        cgroup,
-        env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
-        ...stdio,
-        terminal: opts.terminal,
-        uid: opts.uid,
-        gid: opts.gid,
-        ...ipc,
-        // setsid(): own session and process group, so signals to -pid reach every descendant
-        // that did not move itself elsewhere, and a terminal's signals never reach them.
-        detached: true,
-      }),
-    )
+  const spawnIn = (cwd: string | undefined, cgroup: number | undefined) => {
+    const proc = Bun.spawn(argv, {
+      cwd,
+      // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
+      cgroup,
+      env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
+      ...stdio,
+      terminal: opts.terminal,
+      uid: opts.uid,
+      gid: opts.gid,
+      ...ipc,
+      // setsid(): own session and process group, so signals to -pid reach every descendant
+      // that did not move itself elsewhere, and a terminal's signals never reach them.
+      detached: true,
+    })
+    raiseOomScore(proc.pid)
+    return proc
+  }
   const spawn = (cwd: string | undefined) => {
     const into = leaf
     if (!into) return spawnIn(cwd, undefined)

@@ -144,9 +144,11 @@ describe('large javascript values', () => {
     const big = frames.filter(f => f.raw.length > 100_000)
     expect(big.map(f => f.event.results['text/html'])).toEqual([`<p>${s}</p>`, `<b>${s}</b>`])
     for (const f of big) expect(f.raw).toBe(Buffer.from(canonical(f.event)).toString('latin1'))
-    expect(events.map(e => e.type)).toEqual([
+    // A ping right after init, then one every 3 s (the contract): a cell over 3 s, as on a loaded
+    // machine, has more of them between its events.
+    expect(events.slice(0, 2).map(e => e.type)).toEqual(['init', 'ping'])
+    expect(events.filter(e => e.type !== 'ping').map(e => e.type)).toEqual([
       'init',
-      'ping',
       'result',
       'execution_count',
       'result',
