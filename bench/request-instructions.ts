@@ -10,6 +10,9 @@
  *   BENCH_SIDES=door,bare   only these sides
  *   BENCH_EXECD_BIN=…       the execd to count (default dist/execd)
  *   BENCH_DOOR_BIN=…        a door server built before (another tree's front door), else built now
+ *   BENCH_PROFILE=1         also each cell count's biggest own costs by compiled function, named
+ *                           by the server's jitdump (lib/callgrind-jit.ts; a build without
+ *                           --minify-identifiers names them as the source does)
  *
  * Sides, each answering `POST /code` (a warm cell's request, the token header, a JSON body) and
  * `GET /ping` on one keep-alive connection of this process's fetch:
@@ -23,6 +26,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startPythonRelay } from './baselines/python-relay'
+import { profileLines } from './lib/callgrind-jit'
 import { createContext, relayClient, runCode } from './lib/code'
 import { EXECD_BIN, startExecd } from './lib/execd'
 import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
@@ -33,6 +37,7 @@ const ALL = ['execd', 'relay', 'bare', 'door', 'door-json']
 const SIDES = process.env.BENCH_SIDES ? process.env.BENCH_SIDES.split(',') : ALL
 /** Instrumented requests before counting: valgrind translates the code it now instruments. */
 const SETTLE = 300
+const PROFILE = process.env.BENCH_PROFILE === '1'
 const BUN = join(import.meta.dir, '..', 'node_modules', '.bin', 'bun')
 const TOKEN = `bench-${crypto.randomUUID()}`
 const BODY = (id: string) => JSON.stringify({ code: 'x + 1', context: { id, language: 'python' } })
@@ -153,11 +158,17 @@ async function start(name: string, launcher: string[], doorBin: () => Promise<st
 await runThenClean(async () => {
   if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
   const dir = makeTempDir('callgrind')
+  if (PROFILE) {
+    // Inherited by the servers: JavaScriptCore names the code it makes in a jitdump file there.
+    process.env.BUN_JSC_useJITDump = '1'
+    process.env.BUN_JSC_jitDumpDirectory = dir
+  }
   const launcher = [
     'valgrind',
     '--tool=callgrind',
     '--instr-atstart=no',
     '--separate-threads=yes',
+    ...(PROFILE ? ['--dump-instr=yes'] : []),
     `--callgrind-out-file=${join(dir, 'cg.%p')}`,
   ]
   let built: string | undefined
@@ -180,6 +191,10 @@ await runThenClean(async () => {
       for (let i = 0; i < warm; i++) await side.cell()
       for (let i = 0; i < warm; i++) await side.ping()
       const cell = await count(dir, side, side.cell)
+      if (PROFILE)
+        console.log(
+          `round ${round} ${name} cell, own cost per request:\n${profileLines(dir, dir, side.pid, requests).join('\n')}`,
+        )
       const ping = await count(dir, side, side.ping)
       const row = `round ${round} ${name.padEnd(9)} cell main ${Math.round(cell.main)} all ${Math.round(cell.all)}  ping main ${Math.round(ping.main)} all ${Math.round(ping.all)}  cell−ping main ${Math.round(cell.main - ping.main)}  [cell: ${cell.others}] [ping: ${ping.others}]`
       console.log(row)
