@@ -10,6 +10,9 @@
  *   BENCH_SIDES=door,bare   only these sides
  *   BENCH_EXECD_BIN=…       the execd to count (default dist/execd)
  *   BENCH_DOOR_BIN=…        a door server built before (another tree's front door), else built now
+ *   BENCH_PROFILE=1         also each cell count's biggest own costs by compiled function, named
+ *                           by the server's jitdump (lib/callgrind-jit.ts; a build without
+ *                           --minify-identifiers names them as the source does)
  *
  * Sides, each answering `POST /code` (a warm cell's request, the token header, a JSON body) and
  * `GET /ping` on one keep-alive connection of this process's fetch:
@@ -23,6 +26,7 @@
 import { join } from 'node:path'
 import { startPythonRelay } from './baselines/python-relay'
 import { callgrindLauncher, compileLikeExecd, countRequests, SETTLE } from './lib/callgrind'
+import { profileLines } from './lib/callgrind-jit'
 import { createContext, relayClient, runCode } from './lib/code'
 import { EXECD_BIN, startExecd } from './lib/execd'
 import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
@@ -31,6 +35,7 @@ const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallb
 const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 2)]
 const ALL = ['execd', 'relay', 'bare', 'door', 'door-json']
 const SIDES = process.env.BENCH_SIDES ? process.env.BENCH_SIDES.split(',') : ALL
+const PROFILE = process.env.BENCH_PROFILE === '1'
 const TOKEN = `bench-${crypto.randomUUID()}`
 const BODY = (id: string) => JSON.stringify({ code: 'x + 1', context: { id, language: 'python' } })
 
@@ -106,7 +111,12 @@ async function start(name: string, launcher: string[], doorBin: () => Promise<st
 await runThenClean(async () => {
   if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
   const dir = makeTempDir('callgrind')
-  const launcher = callgrindLauncher(dir)
+  if (PROFILE) {
+    // Inherited by the servers: JavaScriptCore names the code it makes in a jitdump file there.
+    process.env.BUN_JSC_useJITDump = '1'
+    process.env.BUN_JSC_jitDumpDirectory = dir
+  }
+  const launcher = callgrindLauncher(dir, PROFILE ? ['--dump-instr=yes'] : [])
   let built: string | undefined
   // Compiled with dist/execd's flags, as the relay is.
   const doorBin = async () => {
@@ -121,6 +131,10 @@ await runThenClean(async () => {
       for (let i = 0; i < warm; i++) await side.cell()
       for (let i = 0; i < warm; i++) await side.ping()
       const cell = await countRequests(dir, side.pid, requests, side.cell)
+      if (PROFILE)
+        console.log(
+          `round ${round} ${name} cell, own cost per request:\n${profileLines(dir, dir, side.pid, requests).join('\n')}`,
+        )
       const ping = await countRequests(dir, side.pid, requests, side.ping)
       const row = `round ${round} ${name.padEnd(9)} cell main ${Math.round(cell.main)} all ${Math.round(cell.all)}  ping main ${Math.round(ping.main)} all ${Math.round(ping.all)}  cell−ping main ${Math.round(cell.main - ping.main)}  [cell: ${cell.others}] [ping: ${ping.others}]`
       console.log(row)

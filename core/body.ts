@@ -5,7 +5,8 @@
  * level: 10,000 levels were a 500 "Maximum call stack size exceeded" or 600 MiB), and exactly
  * one JSON value. A route then gets text that its own parser cannot choke on.
  */
-import { setAwakeTimeout, withinAwake } from './awake-clock'
+import { setAwakeTimeout } from './awake-clock'
+import { withinQueued } from './deadline-queue'
 import { ExecdError, PREFIX } from './errors'
 
 export const MAX_JSON_DEPTH = 64
@@ -129,12 +130,13 @@ export function readRequestJson(request: Request, limits: BodyLimits): Promise<s
     return readJsonText(request.body, limits)
   if (length > limits.maxBytes) return Promise.reject(tooLarge(limits))
   // Two promises in all (the read, within's), and a third for the check: three async layers
-  // around them made six on every warm cell. withinAwake() waits on a body that fails after the
-  // race is lost (the connection closed), so its failure is never unhandled.
+  // around them made six on every warm cell. withinQueued() waits on a body that fails after the
+  // race is lost (the connection closed), so its failure is never unhandled; its deadline is one
+  // of a shared queue on the awake clock (core/deadline-queue.ts), not a timer of its own.
   // bytes(), not arrayBuffer(): the Uint8Array comes made (~2k instructions a request less).
   const body = request.bytes()
   if (limits.timeoutMs <= 0) return body.then(checkedText)
-  return withinAwake(body, limits.timeoutMs).then(bytes => {
+  return withinQueued(body, limits.timeoutMs, 'awake').then(bytes => {
     if (bytes === 'timeout') throw notInTime(limits.timeoutMs)
     return checkedText(bytes)
   })

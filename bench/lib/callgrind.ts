@@ -18,11 +18,12 @@ export const SETTLE = Number(process.env.BENCH_SETTLE ?? 300)
 const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
 
 /** `valgrind --tool=callgrind …` writing its dumps into `dir`, counting off until asked. */
-export const callgrindLauncher = (dir: string): string[] => [
+export const callgrindLauncher = (dir: string, extra: string[] = []): string[] => [
   'valgrind',
   '--tool=callgrind',
   '--instr-atstart=no',
   '--separate-threads=yes',
+  ...extra,
   `--callgrind-out-file=${join(dir, 'cg.%p')}`,
 ]
 
