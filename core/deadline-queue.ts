@@ -9,6 +9,7 @@
  * the queue's add/cancel (0.9k against 1.8k): a plain timer (the reply's hold) stays one.
  */
 import { awakeNow, withinAwake } from './awake-clock'
+import { type Linked, LinkedList } from './linked-list'
 import { MAX_TIMER_MS, within } from './timers'
 
 /** One deadline of a queue: `fire` until it fires or is cancelled. */
@@ -17,11 +18,8 @@ export interface Deadline {
   fire: (() => void) | undefined
 }
 
-/** A deadline in its queue: a doubly linked list, so a cancel unlinks it at once. */
-interface Node extends Deadline {
-  prev: Node | undefined
-  next: Node | undefined
-}
+/** A deadline in its queue: a linked list, so a cancel unlinks it at once. */
+interface Node extends Deadline, Linked<Node> {}
 
 /** The timer a queue arms (setTimeout's, or a test's). */
 export interface QueueTimers {
@@ -38,10 +36,8 @@ const REAL_TIMERS: QueueTimers = {
 }
 
 export class DeadlineQueue {
-  private first: Node | undefined
-  private last: Node | undefined
-  /** Deadlines neither fired nor cancelled: the nodes linked. */
-  private live = 0
+  /** Deadlines neither fired nor cancelled, in the order they fall due. */
+  private readonly list = new LinkedList<Node>()
   private armed = false
 
   /** `ms` is every deadline's duration, on `now`'s clock (ms, never going back). */
@@ -56,16 +52,13 @@ export class DeadlineQueue {
 
   /** Deadlines neither fired nor cancelled (all the queue holds: a cancelled one is unlinked). */
   get size(): number {
-    return this.live
+    return this.list.size
   }
 
   /** `fire` once `ms` have passed, unless cancelled before. */
   add(fire: () => void): Deadline {
-    const node: Node = { at: this.now() + this.ms, fire, prev: this.last, next: undefined }
-    if (this.last) this.last.next = node
-    else this.first = node
-    this.last = node
-    this.live++
+    const node: Node = { at: this.now() + this.ms, fire, prev: undefined, next: undefined }
+    this.list.push(node)
     if (!this.armed) this.arm(this.ms)
     return node
   }
@@ -73,16 +66,7 @@ export class DeadlineQueue {
   cancel(d: Deadline): void {
     if (d.fire === undefined) return
     d.fire = undefined
-    this.unlink(d as Node)
-  }
-
-  private unlink(node: Node): void {
-    if (node.prev) node.prev.next = node.next
-    else this.first = node.next
-    if (node.next) node.next.prev = node.prev
-    else this.last = node.prev
-    node.prev = node.next = undefined
-    this.live--
+    this.list.remove(d as Node)
   }
 
   private arm(ms: number): void {
@@ -93,15 +77,16 @@ export class DeadlineQueue {
   private readonly due = (): void => {
     this.armed = false
     const now = this.now()
-    for (let node = this.first; node && node.at <= now; node = this.first) {
+    for (let node = this.list.first; node && node.at <= now; node = this.list.first) {
       const fire = node.fire!
       node.fire = undefined
-      this.unlink(node)
+      this.list.remove(node)
       fire()
     }
     // Not armed again for a queue that emptied (the next add arms it), nor twice (a deadline
     // fired may have added one and armed it).
-    if (this.first && !this.armed) this.arm(Math.max(1, this.first.at - now))
+    const next = this.list.first
+    if (next && !this.armed) this.arm(Math.max(1, next.at - now))
   }
 }
 

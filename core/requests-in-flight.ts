@@ -8,14 +8,13 @@
  */
 import type { Held, Slot } from './held-slots'
 import { heldOf } from './held-slots'
+import { type Linked, LinkedList } from './linked-list'
 
 /** One request whose answer is being made; named by its route group only when reported. */
-interface Answering {
+interface Answering extends Linked<Answering> {
   method: string
   path: string
   at: number
-  prev: Answering | undefined
-  next: Answering | undefined
 }
 
 /** What Bun counts beyond the requests being answered: their answers are on their way. */
@@ -27,9 +26,7 @@ export class RequestsInFlight {
    * given. Not a Set: one filled by a burst and emptied as it is answered was rehashed as it
    * grew and shrank, ~0.5-2 µs a request on a loaded door (bench/slot-cost.ts).
    */
-  private first: Answering | undefined
-  private last: Answering | undefined
-  private count = 0
+  private readonly list = new LinkedList<Answering>()
 
   /** `kindOf`: the route group a request's path lies under (`POST /files`), for reports only. */
   constructor(
@@ -39,29 +36,17 @@ export class RequestsInFlight {
 
   /** Holds `answer`'s request until it settles; what is returned is `answer` itself. */
   track<T>(method: string, path: string, answer: Promise<T>): Promise<T> {
-    const held: Answering = { method, path, at: performance.now(), prev: this.last, next: undefined }
-    if (this.last) this.last.next = held
-    else this.first = held
-    this.last = held
-    this.count++
-    const release = () => this.release(held)
+    const held: Answering = { method, path, at: performance.now(), prev: undefined, next: undefined }
+    this.list.push(held)
+    const release = () => this.list.remove(held)
     answer.then(release, release)
     return answer
-  }
-
-  private release(held: Answering): void {
-    if (held.prev) held.prev.next = held.next
-    else this.first = held.next
-    if (held.next) held.next.prev = held.prev
-    else this.last = held.prev
-    held.prev = held.next = undefined
-    this.count--
   }
 
   /** Who held the limit when `pending` requests (the refused one among them) were in flight. */
   held(pending: number): Held {
     const slots: Slot[] = []
-    for (let a = this.first; a && slots.length < this.count; a = a.next)
+    for (let a = this.list.first; a && slots.length < this.list.size; a = a.next)
       slots.push({ kind: this.kindOf(a.method, a.path), at: a.at })
     const report = heldOf('requests in flight', this.max, slots)
     // Bun's count includes the request refused; those it counts beyond ours are sending.
