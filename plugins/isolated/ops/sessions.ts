@@ -162,8 +162,7 @@ export class IsolatedSessions {
   }
 
   /**
-   * The session once no commit of it is in flight (one that began meanwhile is waited for
-   * too); 404 if it was deleted meanwhile.
+   * The session once no commit of it is in flight (one begun meanwhile too); 404 if deleted.
    */
   private async ready(id: string): Promise<Session> {
     for (;;) {
@@ -250,8 +249,7 @@ export class IsolatedSessions {
     if (this.sessions.get(s.id) === s) this.sessions.delete(s.id)
     this.idle.delete(s)
     // A commit in flight is let finish (its fresh shell is closed as it sees the session gone):
-    // its layers removed under it, it had committed 0 to 299 of 300 files and answered with
-    // execd's own run file path.
+    // with its layers removed under it, it had committed 0-299 of 300 files and named execd's run file.
     await s.commit
     await s.bash.close()
     s.release()
