@@ -39,7 +39,11 @@ async function sigkill(d: Daemon): Promise<void> {
   await d.proc.exited
 }
 
-/** Marks the fake JDK's java in `ps`: it waits for its parent (execd) to be gone. */
+/**
+ * Marks the fake JDK's java in `ps` (its directory, so in its command line: a `:` line in the
+ * script is in no process's argv, and afterAll found none to kill). It waits for its parent
+ * (execd) to be gone.
+ */
 const FAKE_JVM = 'execd-spec-fake-jvm'
 
 /**
@@ -47,12 +51,12 @@ const FAKE_JVM = 'execd-spec-fake-jvm'
  * until execd ends it. javac makes the class dir it is asked for; there is no jar (no CDS).
  */
 function fakeJdk(): string {
-  const bin = join(tmp, 'jdk', 'bin')
+  const bin = join(tmp, FAKE_JVM, 'bin')
   mkdirSync(bin, { recursive: true })
   const scripts: Record<string, string> = {
     jshell: 'exit 0',
     javac: 'while [ $# -gt 0 ]; do [ "$1" = -d ] && mkdir -p "$2"; shift; done',
-    java: `: ${FAKE_JVM}\nwhile kill -0 $PPID 2>/dev/null; do sleep 0.1; done`,
+    java: `while kill -0 $PPID 2>/dev/null; do sleep 0.1; done`,
   }
   for (const [name, body] of Object.entries(scripts)) {
     writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`)
@@ -67,6 +71,8 @@ test("a java context's start dir left by a SIGKILLed execd is swept by the next 
   const starting = postJson(first, '/code/context', { language: 'java' }).catch(() => undefined)
   await waitFor('the java start dir', () => named('execd-java-').length === 1)
   const [left] = named('execd-java-')
+  // Found by its mark, so afterAll can end one that outlives its execd.
+  await waitFor('the fake java', () => pidsWith(FAKE_JVM).length === 1)
   await sigkill(first)
   await starting
   expect(named('execd-java-')).toEqual([left!])
