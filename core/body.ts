@@ -136,7 +136,7 @@ export function readRequestJson(request: Request, limits: BodyLimits): Promise<s
   // bytes(), not arrayBuffer(): the Uint8Array comes made (~2k instructions a request less).
   const body = request.bytes()
   if (limits.timeoutMs <= 0) return body.then(checkedText)
-  return withinQueued(body, limits.timeoutMs, 'awake').then(bytes => {
+  return withinQueued(body, limits.timeoutMs).then(bytes => {
     if (bytes === 'timeout') throw notInTime(limits.timeoutMs)
     return checkedText(bytes)
   })

@@ -131,19 +131,17 @@ describe('DeadlineQueue', () => {
   test('a duration out of range is refused', () => {
     expect(() => new DeadlineQueue(-1, () => 0)).toThrow(RangeError)
     expect(() => new DeadlineQueue(2 ** 31, () => 0)).toThrow(RangeError)
-    expect(queueFor(2 ** 31, 'mono')).toBeUndefined()
-    expect(queueFor(Number.NaN, 'awake')).toBeUndefined()
+    expect(queueFor(2 ** 31)).toBeUndefined()
+    expect(queueFor(Number.NaN)).toBeUndefined()
   })
 })
 
 describe('withinQueued', () => {
-  test('the value, the failure, or timeout, on both clocks; past the range a timer of its own', async () => {
-    expect(await withinQueued(Promise.resolve(7), 50, 'awake')).toBe(7)
-    expect(await withinQueued(new Promise(() => {}), 5, 'mono')).toBe('timeout')
-    expect(await withinQueued(new Promise(() => {}), 5, 'awake')).toBe('timeout')
-    await expect(withinQueued(Promise.reject(new Error('gone')), 50, 'mono')).rejects.toThrow('gone')
-    expect(await withinQueued(Promise.resolve('far'), 2 ** 32, 'awake')).toBe('far')
-    expect(queueFor(5, 'mono')?.size).toBe(0)
-    expect(queueFor(5, 'awake')?.size).toBe(0)
+  test('the value, the failure, or timeout; past the range a timer of its own', async () => {
+    expect(await withinQueued(Promise.resolve(7), 50)).toBe(7)
+    expect(await withinQueued(new Promise(() => {}), 5)).toBe('timeout')
+    await expect(withinQueued(Promise.reject(new Error('gone')), 50)).rejects.toThrow('gone')
+    expect(await withinQueued(Promise.resolve('far'), 2 ** 32)).toBe('far')
+    expect(queueFor(5)?.size).toBe(0)
   })
 })

@@ -10,7 +10,7 @@
  */
 import { awakeNow, withinAwake } from './awake-clock'
 import { type Linked, LinkedList } from './linked-list'
-import { MAX_TIMER_MS, within } from './timers'
+import { MAX_TIMER_MS } from './timers'
 
 /** One deadline of a queue: `fire` until it fires or is cancelled. */
 export interface Deadline {
@@ -90,33 +90,30 @@ export class DeadlineQueue {
   }
 }
 
-/** One queue per duration and clock: a daemon's few durations (--body-timeout, the hold). */
-const MAX_QUEUES = 16
-const awakeQueues = new Map<number, DeadlineQueue>()
-const monoQueues = new Map<number, DeadlineQueue>()
-const monoNow = () => performance.now()
-
 /**
- * The shared queue of deadlines of `ms` on `clock` (execd's awake clock, or `mono`: plain
- * monotonic time); undefined past setTimeout's range or past more durations than a daemon has.
+ * One queue per duration, on execd's awake clock (a stop of execd is no client's slowness):
+ * a daemon has few durations (--body-timeout).
  */
-export function queueFor(ms: number, clock: 'awake' | 'mono'): DeadlineQueue | undefined {
-  const queues = clock === 'awake' ? awakeQueues : monoQueues
+const MAX_QUEUES = 16
+const queues = new Map<number, DeadlineQueue>()
+
+/** The shared queue of deadlines of `ms`; undefined past setTimeout's range or past more durations than a daemon has. */
+export function queueFor(ms: number): DeadlineQueue | undefined {
   const queue = queues.get(ms)
   if (queue) return queue
   if (!(ms >= 0 && ms <= MAX_TIMER_MS) || queues.size >= MAX_QUEUES) return undefined
-  const made = new DeadlineQueue(ms, clock === 'awake' ? awakeNow : monoNow)
+  const made = new DeadlineQueue(ms, awakeNow)
   queues.set(ms, made)
   return made
 }
 
 /**
- * `promise`, or 'timeout' after `ms`, as core/timers.ts's `within` and core/awake-clock.ts's
- * `withinAwake` (`clock` says which), with its deadline on a shared queue when it can be.
+ * `promise`, or 'timeout' after `ms` on the awake clock, as core/awake-clock.ts's `withinAwake`,
+ * with its deadline on a shared queue when it can be.
  */
-export function withinQueued<T>(promise: Promise<T>, ms: number, clock: 'awake' | 'mono'): Promise<T | 'timeout'> {
-  const queue = queueFor(ms, clock)
-  if (!queue) return clock === 'awake' ? withinAwake(promise, ms) : within(promise, ms)
+export function withinQueued<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  const queue = queueFor(ms)
+  if (!queue) return withinAwake(promise, ms)
   return new Promise<T | 'timeout'>((resolve, reject) => {
     const d = queue.add(() => resolve('timeout'))
     promise.then(
