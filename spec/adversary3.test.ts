@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSyn
 import { spawnSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, type Daemon, uploadInNewDirectories } from './harness'
 import { pythonAvailable } from './python-env'
 
 let d: Daemon
@@ -82,18 +82,7 @@ describe.skipIf(!Bun.which('prlimit'))('an upload of many small files, each in a
       const pid = limited.proc.pid
       expect(spawnSync('prlimit', ['--pid', String(pid), '--nofile=2048:2048']).status).toBe(0)
       const dir = mkdtempSync(join(scratch, 'up-'))
-      const b = 'adversary3-boundary'
-      const parts: string[] = []
-      for (let i = 0; i < 1100; i++) {
-        parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${dir}/d${i}/f"}\r\n`)
-        parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`)
-      }
-      parts.push(`--${b}--\r\n`)
-      const res = await limited.fetch('/files/upload', {
-        method: 'POST',
-        body: parts.join(''),
-        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
-      })
+      const res = await uploadInNewDirectories(limited, dir, 1100)
       const body = await res.json()
       expect(body.code).toBe('SERVICE_UNAVAILABLE')
       expect(res.status).toBe(503)
@@ -101,6 +90,7 @@ describe.skipIf(!Bun.which('prlimit'))('an upload of many small files, each in a
       // All or nothing: no file and no directory of the refused request stays.
       expect(readdirSync(dir)).toEqual([])
       // The fds were given back: a small upload goes through.
+      const b = 'adversary3-boundary'
       const one = `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${dir}/one"}\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nhi\r\n--${b}--\r\n`
       const ok = await limited.fetch('/files/upload', {
         method: 'POST',

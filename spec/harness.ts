@@ -176,6 +176,26 @@ export async function uploadOne(d: Daemon, path: string): Promise<{ status: numb
   return { status: res.status, code: body.code, message: body.message }
 }
 
+/**
+ * One `POST /files/upload` of `count` one-byte files, each in a new directory beneath `dir`
+ * (`d0/f`, `d1/f`, …): each holds its directory open until the request ends (the uploads'
+ * budget of open directories, a quarter of the fd limit).
+ */
+export function uploadInNewDirectories(d: Daemon, dir: string, count: number): Promise<Response> {
+  const b = 'spec-new-directories'
+  const parts: string[] = []
+  for (let i = 0; i < count; i++) {
+    parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${dir}/d${i}/f"}\r\n`)
+    parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`)
+  }
+  parts.push(`--${b}--\r\n`)
+  return d.fetch('/files/upload', {
+    method: 'POST',
+    body: parts.join(''),
+    headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+  })
+}
+
 export interface CliRun {
   code: number | null
   stdout: string

@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { startDaemon, type Daemon, uploadInNewDirectories } from './harness'
 
 /** The `request refused` line whose error contains `words`, parsed. */
 const refusedLine = (d: Daemon, words: string) => {
@@ -77,18 +77,7 @@ describe.skipIf(!Bun.which('prlimit'))("the uploads' budget of open directories"
     try {
       expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), '--nofile=2048:2048']).status).toBe(0)
       const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'held-up-'))
-      const b = 'held-boundary'
-      const parts: string[] = []
-      for (let i = 0; i < 600; i++) {
-        parts.push(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${dir}/d${i}/f"}\r\n`)
-        parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`)
-      }
-      parts.push(`--${b}--\r\n`)
-      const res = await d.fetch('/files/upload', {
-        method: 'POST',
-        body: parts.join(''),
-        headers: { 'content-type': `multipart/form-data; boundary=${b}` },
-      })
+      const res = await uploadInNewDirectories(d, dir, 600)
       expect(res.status).toBe(503)
       expect((await res.json()).message).toContain('a quarter of the fd limit')
       expect(readdirSync(dir)).toEqual([])
