@@ -205,6 +205,9 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
         direct: direct && (() => direct.call(open)),
       })
   }
+  // Every route lives beneath one of these: the server matches them on the target as sent
+  // (core/raw-target.ts), and a --max-requests refusal names requests by them.
+  const prefixes = groups.flatMap(g => g.prefixes)
 
   /** Builds a group's routes once; a failed build is tried again by the next request. */
   function load(group: Group): Promise<Mounted> {
@@ -303,7 +306,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     maxRequests: settings.maxRequests,
     log,
     kindOf: (method, path) => {
-      const prefix = groups.flatMap(g => g.prefixes).find(p => under(path, p))
+      const prefix = prefixes.find(p => under(path, p))
       return `${method} ${prefix ?? '(no route)'}`
     },
     streams: streamsHeld,
@@ -332,7 +335,5 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
   }
   if (!lazy) await loadAll()
-  // Every route lives beneath one of these: the server matches them on the target as sent (core/raw-target.ts).
-  const prefixes = groups.flatMap(g => g.prefixes)
   return { app, ctx, fetch, prefixes, loadAll, sections, close: () => sections.close() }
 }
