@@ -20,6 +20,10 @@ afterAll(async () => {
 const status = async (id: string) => (await d.fetch(`/command/status/${id}`)).json()
 const logBytes = async (id: string) => (await (await d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
 
+// Lines of 1 KiB: `yes`'s 2-byte lines made a million stdout events per run, 11–16 s of
+// framing and parsing at load 13 against the test's 60 s.
+const LONG_LINES = `yes $(printf %01023d 0)`
+
 async function runToEnd(command: string): Promise<string> {
   const frames = await readSse(await postJson(d, '/command', { command }))
   expect(frames.at(-1)!.data.type).toBe('execution_complete')
@@ -28,14 +32,14 @@ async function runToEnd(command: string): Promise<string> {
 
 test("a running command's log leaves the rest of the total to the others; a finished one gives it back", async () => {
   const first = await readSse(
-    await postJson(d, '/command', { command: `yes | head -c ${2 * MiB}; sleep 600`, background: true }),
+    await postJson(d, '/command', { command: `${LONG_LINES} | head -c ${2 * MiB}; sleep 600`, background: true }),
   )
   const holder = first[0]!.data.text as string
   for (let i = 0; i < 400 && (await logBytes(holder)) < 2 * MiB; i++) await Bun.sleep(25)
   expect(await logBytes(holder)).toBe(2 * MiB)
 
   // 2 MiB more while the first runs: its own limit (4 MiB) allows it, the total (3 MiB) does not.
-  const cut = await runToEnd(`yes | head -c ${2 * MiB}`)
+  const cut = await runToEnd(`${LONG_LINES} | head -c ${2 * MiB}`)
   expect(await logBytes(cut)).toBe(MiB)
   expect((await status(cut)).log_truncated).toContain('together')
   expect((await status(holder)).log_truncated).toBeUndefined()
@@ -44,7 +48,7 @@ test("a running command's log leaves the rest of the total to the others; a fini
   for (let i = 0; i < 400 && (await status(holder)).running; i++) await Bun.sleep(25)
 
   // Both finished: their bytes are the retention's now, the running total is free again.
-  const whole = await runToEnd(`yes | head -c ${2 * MiB}`)
+  const whole = await runToEnd(`${LONG_LINES} | head -c ${2 * MiB}`)
   expect(await logBytes(whole)).toBe(2 * MiB)
   expect((await status(whole)).log_truncated).toBeUndefined()
   expect(await logBytes(holder)).toBe(2 * MiB)
