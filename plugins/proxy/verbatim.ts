@@ -3,6 +3,7 @@
  * fetch turns a leading `//` into `/`). Answers once the response head has arrived.
  */
 import type { IncomingMessage } from 'node:http'
+import { ExecdError } from '../../core/errors'
 import type { ReadableStream as NodeWebStream } from 'node:stream/web'
 import type { UpstreamAnswer } from './forward'
 import type { ProxyTarget } from './target'
@@ -37,6 +38,16 @@ export function requestVerbatim(
   })
   // Before the head: nothing answered (502). After it, the body stream fails on its own.
   upstream.on('error', reject)
+  // A 101 to a request that asked for no upgrade (execd strips Upgrade): node:http hands the
+  // socket to an 'upgrade' listener or, with none, closes it, and then neither 'response' nor
+  // 'error' comes, nor does an abort end it. The caller waited unanswered, past
+  // --proxy-response-timeout, holding a --max-proxy-requests slot until it left.
+  upstream.on('upgrade', (_res, socket) => {
+    socket.destroy()
+    reject(new ExecdError('BAD_GATEWAY', 'Bad Gateway: the upstream switched protocols (101) unasked'))
+  })
+  // Any other close before a head: once settled, this reject does nothing.
+  upstream.on('close', () => reject(new Error('the upstream closed before a response head')))
   // pipeline, not pipe: a client that leaves mid-body errors the source, and that must end
   // this request (destroying the upstream one), never reach the process as an unhandled error.
   if (body) pipeline(Readable.fromWeb(body as unknown as NodeWebStream), upstream, () => {})
