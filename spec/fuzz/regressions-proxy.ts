@@ -161,3 +161,30 @@ export async function dotSegmentTargets(w: World): Promise<Finding[]> {
     upstream.stop(true)
   }
 }
+
+/**
+ * An upstream that answers `101 Switching Protocols` to a request that asked for no upgrade
+ * (the twenty-first pass): on the `//` paths node:http took it for an upgrade, closed the socket
+ * and emitted nothing more, and the caller waited unanswered whatever --proxy-response-timeout
+ * said. Each path is a 502 at once (the limit here is the fuzz's own), GET and POST alike.
+ */
+export async function unaskedUpgrade(w: World): Promise<Finding[]> {
+  const switcher = Bun.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      data: s => void s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'),
+    },
+  })
+  const out: Finding[] = []
+  try {
+    for (const path of [`/proxy/${switcher.port}/x`, `/proxy/${switcher.port}//x`])
+      for (const [method, body] of [['GET', undefined], ['POST', '{}']] as const) {
+        const input = `${method} ${path}, the upstream answering 101 unasked`
+        out.push(...expectStatus(`${method} /proxy/*`, input, await request(w, method, path, body, 10_000), 502))
+      }
+    return out
+  } finally {
+    switcher.stop(true)
+  }
+}

@@ -2,7 +2,7 @@
 import type { Finding } from './campaign'
 import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
 import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
-import { dotSegmentTargets, proxyInFlight, proxySocketsLeft } from './regressions-proxy'
+import { dotSegmentTargets, proxyInFlight, proxySocketsLeft, unaskedUpgrade } from './regressions-proxy'
 import { interruptDuringRestart } from './regressions-races'
 import type { World } from './world'
 
@@ -35,6 +35,7 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
     name: 'passes 19 and 20: a target led by dot segments out of /proxy/<port>/, or into a route it was not sent beneath, is a 400',
     run: dotSegmentTargets,
   },
+  { name: 'pass 21: an upstream answering 101 to a request that asked no upgrade is a 502 at once', run: unaskedUpgrade },
   {
     name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',
     run: interruptDuringRestart,
