@@ -20,7 +20,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
   },
   { name: 'issue 10.5: an empty path is a 400 on every path-taking route and the root stays', run: emptyPaths },
   { name: 'issue 10.11: timeouts of 3e9, 2^31, 2^53-1 and 1e308 ms do not kill at once', run: longTimeouts },
-  { name: 'issue 10.15 / 10.7: Host "ab", "x", none or "a b" route by the path and answer JSON', run: hostHeaders },
+  {
+    name: 'issue 10.15 / 10.7, pass 21: Host "ab", "x", none, "a b" or "x:99999" route by the path and answer JSON',
+    run: hostHeaders,
+  },
   { name: 'issue 10.16: owner 99999999999999999999 is a 400 before anything is created', run: hugeOwner },
   { name: "issue 10.17: $VAR in a path or a context's cwd never echoes the environment", run: envEcho },
   {
