@@ -38,7 +38,9 @@ beforeAll(async () => {
   switcher = createServer(socket => {
     switched.add(socket)
     socket.on('close', () => switched.delete(socket)).on('error', () => {})
-    socket.once('data', () => socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'))
+    socket.once('data', () =>
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'),
+    )
   })
   await new Promise<void>(resolve => switcher.listen(0, '127.0.0.1', resolve))
   // Through the environment, so the build before the option starts too (and waits, unbounded).

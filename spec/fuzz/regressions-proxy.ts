@@ -179,7 +179,10 @@ export async function unaskedUpgrade(w: World): Promise<Finding[]> {
   const out: Finding[] = []
   try {
     for (const path of [`/proxy/${switcher.port}/x`, `/proxy/${switcher.port}//x`])
-      for (const [method, body] of [['GET', undefined], ['POST', '{}']] as const) {
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['POST', '{}'],
+      ] as const) {
         const input = `${method} ${path}, the upstream answering 101 unasked`
         out.push(...expectStatus(`${method} /proxy/*`, input, await request(w, method, path, body, 10_000), 502))
       }

@@ -38,7 +38,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
     name: 'passes 19 and 20: a target led by dot segments out of /proxy/<port>/, or into a route it was not sent beneath, is a 400',
     run: dotSegmentTargets,
   },
-  { name: 'pass 21: an upstream answering 101 to a request that asked no upgrade is a 502 at once', run: unaskedUpgrade },
+  {
+    name: 'pass 21: an upstream answering 101 to a request that asked no upgrade is a 502 at once',
+    run: unaskedUpgrade,
+  },
   {
     name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',
     run: interruptDuringRestart,
