@@ -8,6 +8,9 @@ import type { ReadableStream as NodeWebStream } from 'node:stream/web'
 import type { UpstreamAnswer } from './forward'
 import type { ProxyTarget } from './target'
 
+/** 1xx heads before the final one: servers send one or two (100 Continue, 103 Early Hints). */
+const MAX_INFORMATIONAL = 16
+
 /** Statuses whose responses never carry a body (a Response refuses one). */
 const NO_BODY = new Set([101, 103, 204, 205, 304])
 
@@ -45,6 +48,19 @@ export function requestVerbatim(
   upstream.on('upgrade', (_res, socket) => {
     socket.destroy()
     reject(new ExecdError('BAD_GATEWAY', 'Bad Gateway: the upstream switched protocols (101) unasked'))
+  })
+  // Each 1xx head is parsed and handed to JavaScript: an upstream sending them without end kept
+  // execd's one thread busy (/ping 1-3 s, 190 MB) for as long as --proxy-response-timeout gave it.
+  let informational = 0
+  upstream.on('information', () => {
+    if (++informational <= MAX_INFORMATIONAL) return
+    upstream.destroy()
+    reject(
+      new ExecdError(
+        'BAD_GATEWAY',
+        `Bad Gateway: the upstream sent over ${MAX_INFORMATIONAL} informational (1xx) heads`,
+      ),
+    )
   })
   // Any other close before a head: once settled, this reject does nothing.
   upstream.on('close', () => reject(new Error('the upstream closed before a response head')))
