@@ -191,3 +191,28 @@ export async function unaskedUpgrade(w: World): Promise<Finding[]> {
     switcher.stop(true)
   }
 }
+
+/**
+ * An upstream that sends 1xx heads without end (the twenty-first pass): on the `//` paths
+ * node:http handed each to JavaScript and execd's thread stayed busy until the caller left or
+ * --proxy-response-timeout (5 min). A 502 at once, and /ping answers after it.
+ */
+export async function informationalFlood(w: World): Promise<Finding[]> {
+  const heads = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n'.repeat(500)
+  const informer = Bun.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: { data: s => void s.write(heads), drain: s => void s.write(heads) },
+  })
+  try {
+    const path = `/proxy/${informer.port}//x`
+    const input = `GET ${path}, the upstream sending 1xx heads without end`
+    const out = expectStatus('GET /proxy/*', input, await request(w, 'GET', path, undefined, 10_000), 502)
+    return [
+      ...out,
+      ...expectStatus('GET /ping', `GET /ping after ${input}`, await request(w, 'GET', '/ping', undefined, 5000), 200),
+    ]
+  } finally {
+    informer.stop(true)
+  }
+}

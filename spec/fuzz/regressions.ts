@@ -2,7 +2,13 @@
 import type { Finding } from './campaign'
 import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
 import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
-import { dotSegmentTargets, proxyInFlight, proxySocketsLeft, unaskedUpgrade } from './regressions-proxy'
+import {
+  dotSegmentTargets,
+  informationalFlood,
+  proxyInFlight,
+  proxySocketsLeft,
+  unaskedUpgrade,
+} from './regressions-proxy'
 import { interruptDuringRestart } from './regressions-races'
 import type { World } from './world'
 
@@ -42,6 +48,7 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
     name: 'pass 21: an upstream answering 101 to a request that asked no upgrade is a 502 at once',
     run: unaskedUpgrade,
   },
+  { name: 'pass 21: an upstream sending 1xx heads without end is a 502 at once', run: informationalFlood },
   {
     name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',
     run: interruptDuringRestart,
