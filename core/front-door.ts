@@ -11,6 +11,7 @@ import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
 import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
+import { refusedHostTarget } from './host-target'
 import { createOriginGuard, type OriginPolicy } from './origin'
 import { badPercentRun } from './percent-utf8'
 import type { Held } from './held-slots'
@@ -86,11 +87,13 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
     let path = pathOf(url)
     if (tokenless && !isDocsAsset(request.method, path)) return closing(unauthorized())
 
-    // Bun gives only the target when the Host header is unusable (empty, `a b`): route it anyway.
-    if (!url.startsWith('http://') && !url.startsWith('https://')) {
-      if (!url.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
+    // Bun gives only the target when the Host header is unusable (empty, `a b`), and a URL
+    // nothing parses when the URL parser refuses the Host (core/host-target.ts): route it anyway.
+    const target = url.startsWith('http://') || url.startsWith('https://') ? refusedHostTarget(url) : url
+    if (target !== undefined) {
+      if (!target.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       const received = request
-      request = new Request(`http://localhost${url}`, request)
+      request = new Request(`http://localhost${target}`, request)
       answeredFor(request, received)
       // The URL parser resolves dot segments: route what the request now says.
       path = pathOf(request.url)

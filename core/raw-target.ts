@@ -19,15 +19,18 @@
 import type { Server } from 'bun'
 import { errorResponse, ExecdError } from './errors'
 import { pathOf, under } from './front-door'
+import { refusedHostTarget } from './host-target'
 
 type Fetch = (request: Request, server: Server<any>) => Response | undefined | Promise<Response | undefined>
 
 /** The path the app routes `url` by: with a Host Bun cannot use (empty, `a b`) `url` is the target as sent. */
 function routedPath(url: string): string | undefined {
-  if (!url.startsWith('/')) return pathOf(url)
+  // A Host the URL parser refuses leaves a URL routed by its target (core/host-target.ts).
+  const target = url.startsWith('/') ? url : refusedHostTarget(url)
+  if (target === undefined) return pathOf(url)
   // Resolved here as the front door routes it (core/front-door.ts). A target no parser takes is its to refuse.
   try {
-    return new URL(url, 'http://localhost').pathname
+    return new URL(target, 'http://localhost').pathname
   } catch {
     return undefined
   }

@@ -15,6 +15,11 @@ const held = new Set<Socket>()
 /** Sends its head at once and its body 1.5 s later, past the daemon's 500 ms (raw: Bun.serve holds a head until the first chunk). */
 let slowBody: Server
 const slowPort = () => (slowBody.address() as { port: number }).port
+/** Answers every request with 1xx heads, without end, until execd leaves. */
+let informer: Server
+/** Answers every request `101 Switching Protocols`, asked or not, and then says nothing. */
+let switcher: Server
+const switched = new Set<Socket>()
 
 beforeAll(async () => {
   silent = createServer(socket => {
@@ -32,12 +37,30 @@ beforeAll(async () => {
     })
   })
   await new Promise<void>(resolve => slowBody.listen(0, '127.0.0.1', resolve))
+  switcher = createServer(socket => {
+    switched.add(socket)
+    socket.on('close', () => switched.delete(socket)).on('error', () => {})
+    socket.once('data', () =>
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'),
+    )
+  })
+  await new Promise<void>(resolve => switcher.listen(0, '127.0.0.1', resolve))
+  informer = createServer(socket => {
+    socket.on('error', () => {})
+    const heads = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n'.repeat(500)
+    const more = () => void (!socket.destroyed && socket.write(heads, more))
+    socket.once('data', more)
+  })
+  await new Promise<void>(resolve => informer.listen(0, '127.0.0.1', resolve))
   // Through the environment, so the build before the option starts too (and waits, unbounded).
   d = await startDaemon({ env: { EXECD_PROXY_RESPONSE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_REQUESTS: '1' } })
 })
 afterAll(async () => {
   await d?.stop()
   slowBody?.close()
+  for (const socket of switched) socket.destroy()
+  switcher?.close()
+  informer?.close()
   for (const socket of held) socket.destroy()
   silent?.close()
 })
@@ -67,3 +90,31 @@ test('a body slower than the timeout is relayed whole once its head has come', a
   expect(res.status).toBe(200)
   expect(await res.text()).toBe('late but whole')
 }, 30_000)
+
+test('an upstream that switches protocols unasked: a JSON 502, not a caller left waiting past the timeout', async () => {
+  // node:http (the `//` paths) took the 101 for an upgrade and closed the socket: no head, no
+  // error, and the old build never answered, whatever --proxy-response-timeout said.
+  const port = (switcher.address() as { port: number }).port
+  for (const path of ['/x', '//verbatim']) {
+    const res = await d.fetch(`/proxy/${port}${path}`, { signal: AbortSignal.timeout(15_000) })
+    expect([path, res.status, (await res.json()).code]).toEqual([path, 502, 'BAD_GATEWAY'])
+    await waitFor('the switching upstream to see execd leave', () => switched.size === 0)
+  }
+  // The one --max-proxy-requests slot came back.
+  const res = await d.fetch(`/proxy/${slowPort()}/after`, { signal: AbortSignal.timeout(20_000) })
+  expect(await res.text()).toBe('late but whole')
+}, 60_000)
+
+test('an upstream that sends 1xx heads without end: a JSON 502 naming them, without waiting for a timeout', async () => {
+  // No --proxy-response-timeout here: the old build parsed them, its one thread busy, until the caller left.
+  const patient = await startDaemon({ env: { EXECD_PROXY_RESPONSE_TIMEOUT_MS: '0' } })
+  try {
+    const port = (informer.address() as { port: number }).port
+    const res = await patient.fetch(`/proxy/${port}//x`, { signal: AbortSignal.timeout(15_000) })
+    const error = await res.json()
+    expect([res.status, error.code]).toEqual([502, 'BAD_GATEWAY'])
+    expect(error.message).toContain('informational (1xx)')
+  } finally {
+    await patient.stop()
+  }
+}, 60_000)

@@ -66,6 +66,7 @@ async function forwardOnce(
     // No fd for the upstream's socket is execd's limit, not a port where nothing answers.
     done()
     if (head.expired()) return headTimeout(headMs)
+    if (err instanceof ExecdError) return errorResponse(err)
     const full = limitReached(err)
     return full ? errorResponse(full) : badGateway()
   } finally {

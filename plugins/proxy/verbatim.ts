@@ -3,9 +3,13 @@
  * fetch turns a leading `//` into `/`). Answers once the response head has arrived.
  */
 import type { IncomingMessage } from 'node:http'
+import { ExecdError } from '../../core/errors'
 import type { ReadableStream as NodeWebStream } from 'node:stream/web'
 import type { UpstreamAnswer } from './forward'
 import type { ProxyTarget } from './target'
+
+/** 1xx heads before the final one: servers send one or two (100 Continue, 103 Early Hints). */
+const MAX_INFORMATIONAL = 16
 
 /** Statuses whose responses never carry a body (a Response refuses one). */
 const NO_BODY = new Set([101, 103, 204, 205, 304])
@@ -37,6 +41,29 @@ export function requestVerbatim(
   })
   // Before the head: nothing answered (502). After it, the body stream fails on its own.
   upstream.on('error', reject)
+  // A 101 to a request that asked for no upgrade (execd strips Upgrade): node:http hands the
+  // socket to an 'upgrade' listener or, with none, closes it, and then neither 'response' nor
+  // 'error' comes, nor does an abort end it. The caller waited unanswered, past
+  // --proxy-response-timeout, holding a --max-proxy-requests slot until it left.
+  upstream.on('upgrade', (_res, socket) => {
+    socket.destroy()
+    reject(new ExecdError('BAD_GATEWAY', 'Bad Gateway: the upstream switched protocols (101) unasked'))
+  })
+  // Each 1xx head is parsed and handed to JavaScript: an upstream sending them without end kept
+  // execd's one thread busy (/ping 1-3 s, 190 MB) for as long as --proxy-response-timeout gave it.
+  let informational = 0
+  upstream.on('information', () => {
+    if (++informational <= MAX_INFORMATIONAL) return
+    upstream.destroy()
+    reject(
+      new ExecdError(
+        'BAD_GATEWAY',
+        `Bad Gateway: the upstream sent over ${MAX_INFORMATIONAL} informational (1xx) heads`,
+      ),
+    )
+  })
+  // Any other close before a head: once settled, this reject does nothing.
+  upstream.on('close', () => reject(new Error('the upstream closed before a response head')))
   // pipeline, not pipe: a client that leaves mid-body errors the source, and that must end
   // this request (destroying the upstream one), never reach the process as an unhandled error.
   if (body) pipeline(Readable.fromWeb(body as unknown as NodeWebStream), upstream, () => {})

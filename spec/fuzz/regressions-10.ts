@@ -108,6 +108,11 @@ export async function hostHeaders(w: World): Promise<Finding[]> {
     if (a.status >= 500)
       out.push({ kind: '5xx', op: 'POST /command', detail: `${a.status} ${a.text.slice(0, 120)}`, example: input })
   }
+  // Hosts Bun takes and the URL parser refuses (pass 21): routed by the target, never the 500 "Invalid URL".
+  for (const host of ['x:99999', '[::1', '1.2.3.4.5', 'x:80:80']) {
+    const a = await rawRequest(w, 'GET', `/files/info?path=${encodeURIComponent(w.layout.root)}`, framing(host))
+    out.push(...expectStatus('GET /files/info', `GET /files/info with Host: ${host}`, a, 200))
+  }
   return out
 }
 

@@ -161,3 +161,58 @@ export async function dotSegmentTargets(w: World): Promise<Finding[]> {
     upstream.stop(true)
   }
 }
+
+/**
+ * An upstream that answers `101 Switching Protocols` to a request that asked for no upgrade
+ * (the twenty-first pass): on the `//` paths node:http took it for an upgrade, closed the socket
+ * and emitted nothing more, and the caller waited unanswered whatever --proxy-response-timeout
+ * said. Each path is a 502 at once (the limit here is the fuzz's own), GET and POST alike.
+ */
+export async function unaskedUpgrade(w: World): Promise<Finding[]> {
+  const switcher = Bun.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: {
+      data: s => void s.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n'),
+    },
+  })
+  const out: Finding[] = []
+  try {
+    for (const path of [`/proxy/${switcher.port}/x`, `/proxy/${switcher.port}//x`])
+      for (const [method, body] of [
+        ['GET', undefined],
+        ['POST', '{}'],
+      ] as const) {
+        const input = `${method} ${path}, the upstream answering 101 unasked`
+        out.push(...expectStatus(`${method} /proxy/*`, input, await request(w, method, path, body, 10_000), 502))
+      }
+    return out
+  } finally {
+    switcher.stop(true)
+  }
+}
+
+/**
+ * An upstream that sends 1xx heads without end (the twenty-first pass): on the `//` paths
+ * node:http handed each to JavaScript and execd's thread stayed busy until the caller left or
+ * --proxy-response-timeout (5 min). A 502 at once, and /ping answers after it.
+ */
+export async function informationalFlood(w: World): Promise<Finding[]> {
+  const heads = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n'.repeat(500)
+  const informer = Bun.listen({
+    hostname: '127.0.0.1',
+    port: 0,
+    socket: { data: s => void s.write(heads), drain: s => void s.write(heads) },
+  })
+  try {
+    const path = `/proxy/${informer.port}//x`
+    const input = `GET ${path}, the upstream sending 1xx heads without end`
+    const out = expectStatus('GET /proxy/*', input, await request(w, 'GET', path, undefined, 10_000), 502)
+    return [
+      ...out,
+      ...expectStatus('GET /ping', `GET /ping after ${input}`, await request(w, 'GET', '/ping', undefined, 5000), 200),
+    ]
+  } finally {
+    informer.stop(true)
+  }
+}

@@ -2,7 +2,13 @@
 import type { Finding } from './campaign'
 import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
 import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
-import { dotSegmentTargets, proxyInFlight, proxySocketsLeft } from './regressions-proxy'
+import {
+  dotSegmentTargets,
+  informationalFlood,
+  proxyInFlight,
+  proxySocketsLeft,
+  unaskedUpgrade,
+} from './regressions-proxy'
 import { interruptDuringRestart } from './regressions-races'
 import type { World } from './world'
 
@@ -20,7 +26,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
   },
   { name: 'issue 10.5: an empty path is a 400 on every path-taking route and the root stays', run: emptyPaths },
   { name: 'issue 10.11: timeouts of 3e9, 2^31, 2^53-1 and 1e308 ms do not kill at once', run: longTimeouts },
-  { name: 'issue 10.15 / 10.7: Host "ab", "x", none or "a b" route by the path and answer JSON', run: hostHeaders },
+  {
+    name: 'issue 10.15 / 10.7, pass 21: Host "ab", "x", none, "a b" or "x:99999" route by the path and answer JSON',
+    run: hostHeaders,
+  },
   { name: 'issue 10.16: owner 99999999999999999999 is a 400 before anything is created', run: hugeOwner },
   { name: "issue 10.17: $VAR in a path or a context's cwd never echoes the environment", run: envEcho },
   {
@@ -35,6 +44,11 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
     name: 'passes 19 and 20: a target led by dot segments out of /proxy/<port>/, or into a route it was not sent beneath, is a 400',
     run: dotSegmentTargets,
   },
+  {
+    name: 'pass 21: an upstream answering 101 to a request that asked no upgrade is a 502 at once',
+    run: unaskedUpgrade,
+  },
+  { name: 'pass 21: an upstream sending 1xx heads without end is a 502 at once', run: informationalFlood },
   {
     name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',
     run: interruptDuringRestart,
