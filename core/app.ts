@@ -23,7 +23,7 @@ import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section 
 import { Registry } from './registry'
 import { startHttpClient } from './connections'
 import { learnOpenFilesLimit } from './limits'
-import { limitStreams, streamsHeld } from './sse'
+import { Streams } from './streams'
 import { nextTurn, within } from './timers'
 interface AppParts {
   plugins: readonly Plugin[]
@@ -40,7 +40,7 @@ interface OpenedSections {
   /** The instance of `section` once it is open: at once, or after the sections that open late before it. */
   opened<Ops>(section: Section<Ops>): Promise<OpenSection<Ops>>
   /**
-   * Who holds every capped pool of this app, now (core/held-slots.ts): the streams' and those of
+   * Who holds every capped pool of this app, now (core/held-slots.ts): its streams' and those of
    * each section it opened, in list order. What SIGUSR2 logs.
    */
   held(): Held[]
@@ -63,11 +63,11 @@ export async function openSections(
   for (const runtime of parts.runtimes) runtime.check?.(parts.config)
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
-  // One cap for the streams of every section (core/sse.ts), set by whoever opens them.
-  limitStreams(settingsOf(parts.config, SERVER).maxStreams)
+  // One cap for the streams of every section of this app (core/streams.ts).
+  const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams)
   // Runtimes that keep state get one instance per app, as sections do.
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
-  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes }
+  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes, streams }
   const opened = new Map<Section<unknown>, OpenSection<unknown>>()
   const deferred: Section<unknown>[] = []
   for (const section of parts.plugins) {
@@ -96,7 +96,7 @@ export async function openSections(
   }
   return {
     ctx,
-    held: () => [streamsHeld(), ...parts.plugins.flatMap(s => opened.get(s)?.held?.() ?? [])],
+    held: () => [streams.held(), ...parts.plugins.flatMap(s => opened.get(s)?.held?.() ?? [])],
     get<Ops>(section: Section<Ops>): OpenSection<Ops> {
       const instance = opened.get(section as Section<unknown>)
       if (!instance) throw new Error(`section ${section.name} is not opened`)
@@ -309,7 +309,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
       const prefix = prefixes.find(p => under(path, p))
       return `${method} ${prefix ?? '(no route)'}`
     },
-    streams: streamsHeld,
+    streams: () => ctx.streams.held(),
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     // The front door reads a JSON body by its route's declared shape: the group is built first.
     ready(method, path) {

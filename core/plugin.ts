@@ -10,6 +10,7 @@ import type { ExecEvent } from './events'
 import type { Held } from './held-slots'
 import type { Logger } from './log'
 import type { Registry } from './registry'
+import type { Streams } from './streams'
 
 /** What every section gets when it is opened: one per app (or CLI run), shared by its sections. */
 export interface PluginContext {
@@ -19,6 +20,8 @@ export interface PluginContext {
   registry: Registry
   /** Every runtime in the plugin list, by name. */
   runtimes: readonly Runtime[]
+  /** The app's SSE streams (--max-streams): every section's stream takes its slot here (core/sse.ts). */
+  streams: Streams
 }
 
 /**
