@@ -38,8 +38,14 @@ test('two apps in one process each report their own pools, with what their secti
   expect(pool(b.sections.held(), 'sessions')).toMatchObject({ held: 0, live: 0 })
   expect(pool(a.sections.held(), 'terminals')).toMatchObject({ held: 2, live: 2 })
   expect(pool(b.sections.held(), 'terminals')).toMatchObject({ held: 1, live: 1 })
-  // The app's streams come first, then each section's pools in list order, once each.
-  expect(a.sections.held().map(p => p.what)).toEqual(['concurrent streams', 'terminals', 'sessions', 'session runs'])
+  // The app's streams and downloads come first, then each section's pools in list order, once each.
+  expect(a.sections.held().map(p => p.what)).toEqual([
+    'concurrent streams',
+    'downloads still sending',
+    'terminals',
+    'sessions',
+    'session runs',
+  ])
 }, 30_000)
 
 test("a section a CLI verb opens beside a server leaves the server's pools as they are", async () => {

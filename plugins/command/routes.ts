@@ -45,8 +45,8 @@ export const commandDirectRoutes = (ops: Commands, streams: Streams): DirectRout
   },
 ]
 
-/** `app`: the app's streams, where its answers take their slot. */
-export function commandRoutes(ops: Commands, hub: InterruptHub, app: Pick<PluginContext, 'streams'>) {
+/** `app`: the app's streams and downloads, where its answers take their slot and are named. */
+export function commandRoutes(ops: Commands, hub: InterruptHub, app: Pick<PluginContext, 'streams' | 'downloads'>) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
     .post('/command', ({ body }) => runCommand(app.streams, ops, body), {
       body: RunCommandBody,
@@ -70,7 +70,10 @@ export function commandRoutes(ops: Commands, hub: InterruptHub, app: Pick<Plugin
         const { handle, from, end, next } = await ops.logs(params.id, parseIntOr(query.cursor, 0))
         const headers = { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) }
         if (!handle) return new Response('', { headers })
-        return fileBody(request.method, handle, from, end, 200, headers, { answer: { request, server } })
+        return fileBody(request.method, handle, from, end, 200, headers, {
+          answer: { request, server },
+          downloads: app.downloads,
+        })
       },
       {
         params: IdParams,
