@@ -117,29 +117,19 @@ export async function fileBody(
   end: number,
   status: number,
   headers: Record<string, string>,
-  opts: BodyOptions = {},
-): Promise<Response> {
-  const response = await bodyOf(method, handle, start, end, status, headers, opts)
-  if (opts.answer && method !== 'HEAD') opts.downloads?.add(opts.answer)
-  return response
-}
-
-async function bodyOf(
-  method: string | undefined,
-  handle: FileHandle,
-  start: number,
-  end: number,
-  status: number,
-  headers: Record<string, string>,
-  { answer, copyMax = COPY_MAX }: BodyOptions,
+  { answer, copyMax = COPY_MAX, downloads }: BodyOptions = {},
 ): Promise<Response> {
   headers['content-length'] = String(end - start)
   if (method === 'HEAD') {
     await handle.close()
     return new Response(null, { status, headers })
   }
+  const named = (response: Response): Response => {
+    if (answer) downloads?.add(answer)
+    return response
+  }
   const release = end - start > SMALL_BODY ? undefined : memory.hold(answer, end - start)
-  if (!release) return largeBody(handle, start, end, status, headers, answer, copyMax)
+  if (!release) return named(await largeBody(handle, start, end, status, headers, answer, copyMax))
   try {
     const buf = Buffer.allocUnsafe(end - start)
     let got = 0
@@ -151,7 +141,7 @@ async function bodyOf(
     const size = (await handle.stat()).size
     got = Math.max(0, Math.min(got, size - start))
     if (got < buf.length) shrunk(status, headers, start, got, size)
-    return new Response(buf.subarray(0, got), { status, headers })
+    return named(new Response(buf.subarray(0, got), { status, headers }))
   } catch (err) {
     release()
     throw err

@@ -48,16 +48,22 @@ function file(name: string): string {
 const download = (path: string) =>
   new Request(`http://localhost/files/download?path=${encodeURIComponent(path)}`, { headers: { host: 'localhost' } })
 
+/** Two apps, each served by a server of its own. */
+async function twoServed() {
+  const [a, b] = [await built(), await built()]
+  const [serverA, serverB] = [fakeServer(), fakeServer()]
+  a.app.server = serverA
+  b.app.server = serverB
+  return { a, b, serverA, serverB }
+}
+
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await Bun.sleep(20)
 }
 
 test("two served apps' downloads are each held against the budget until their own server has sent them", async () => {
   const path = file('one-mib')
-  const [a, b] = [await built(), await built()]
-  const [serverA, serverB] = [fakeServer(), fakeServer()]
-  a.app.server = serverA
-  b.app.server = serverB
+  const { a, b, serverA, serverB } = await twoServed()
   try {
     const fromA = await a.fetch(download(path))
     const fromB = await b.fetch(download(path))
@@ -98,10 +104,7 @@ const sending = (app: Awaited<ReturnType<typeof built>>) =>
 
 test('each served app names its own downloads still being sent, by route group, until they are sent', async () => {
   const path = file('named')
-  const [a, b] = [await built(), await built()]
-  const [serverA, serverB] = [fakeServer(), fakeServer()]
-  a.app.server = serverA
-  b.app.server = serverB
+  const { a, b, serverA } = await twoServed()
   try {
     const small = join(dir, 'small')
     writeFileSync(small, 'x')
