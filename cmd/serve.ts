@@ -13,7 +13,6 @@ import { createLogger, parseLogLevel, toStdout, type Logger } from '../core/log'
 import type { LogFile } from '../core/log-file'
 import type { Plugin } from '../core/plugin'
 import { adoptOrphans, startOrphanReaper } from '../core/reaper'
-import { closeAllStreams } from '../core/sse'
 import { scrubSecrets, withdrawSecrets } from '../core/secrets'
 import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
@@ -294,7 +293,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     const hardStop = setTimeout(() => process.exit(status), SHUTDOWN_LIMIT_MS)
     hardStop.unref?.()
     void server.stop(false) // stop accepting; open responses finish below
-    closeAllStreams()
+    sections.ctx.streams.closeAll()
     await close()
     // Ownership that nothing asked for owns nothing.
     // The main process follows execd only when execd chose to end (an error of its own):

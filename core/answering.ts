@@ -48,6 +48,8 @@ export const receivedOf = (request: Request): Request => received.get(request) ?
 /** How often the answers being watched are looked at (Bun says nothing when one is done). */
 const WATCH_MS = 100
 
+// Process-wide, as a timer is: one interval looks at every answer watched, whichever app's
+// server it is on; the watches are their callers' (a budget's, an app's downloads).
 const watched = new Set<{ answering: () => boolean; done: () => void }>()
 let sweeper: ReturnType<typeof setInterval> | undefined
 

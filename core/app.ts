@@ -14,6 +14,7 @@ import { SERVER, settingsOf, type Config } from './config'
 import { isDocsAsset } from './docs'
 import { ExecdError, emptyOk } from './errors'
 import type { Held } from './held-slots'
+import { Downloads } from './downloads'
 import { createFrontDoor, notFound, pathOf, under } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
 import { createLogger, type Logger } from './log'
@@ -23,7 +24,7 @@ import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section 
 import { Registry } from './registry'
 import { startHttpClient } from './connections'
 import { learnOpenFilesLimit } from './limits'
-import { limitStreams, streamsHeld } from './sse'
+import { Streams } from './streams'
 import { nextTurn, within } from './timers'
 interface AppParts {
   plugins: readonly Plugin[]
@@ -40,8 +41,8 @@ interface OpenedSections {
   /** The instance of `section` once it is open: at once, or after the sections that open late before it. */
   opened<Ops>(section: Section<Ops>): Promise<OpenSection<Ops>>
   /**
-   * Who holds every capped pool of this app, now (core/held-slots.ts): the streams' and those of
-   * each section it opened, in list order. What SIGUSR2 logs.
+   * Who holds every capped pool of this app, now (core/held-slots.ts): its streams', its
+   * downloads still sending and those of each section it opened, in list order. What SIGUSR2 logs.
    */
   held(): Held[]
   /** Closes every section, in reverse order; never throws. */
@@ -63,11 +64,12 @@ export async function openSections(
   for (const runtime of parts.runtimes) runtime.check?.(parts.config)
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
-  // One cap for the streams of every section (core/sse.ts), set by whoever opens them.
-  limitStreams(settingsOf(parts.config, SERVER).maxStreams)
+  // One cap for the streams of every section of this app (core/streams.ts).
+  const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams)
+  const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)))
   // Runtimes that keep state get one instance per app, as sections do.
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
-  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes }
+  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes, streams, downloads }
   const opened = new Map<Section<unknown>, OpenSection<unknown>>()
   const deferred: Section<unknown>[] = []
   for (const section of parts.plugins) {
@@ -96,7 +98,7 @@ export async function openSections(
   }
   return {
     ctx,
-    held: () => [streamsHeld(), ...parts.plugins.flatMap(s => opened.get(s)?.held?.() ?? [])],
+    held: () => [streams.held(), downloads.held(), ...parts.plugins.flatMap(s => opened.get(s)?.held?.() ?? [])],
     get<Ops>(section: Section<Ops>): OpenSection<Ops> {
       const instance = opened.get(section as Section<unknown>)
       if (!instance) throw new Error(`section ${section.name} is not opened`)
@@ -129,6 +131,15 @@ export async function openSection<Ops>(
   const sections = await openSections({ plugins: [section], runtimes: [], config, log })
   return { ...sections.get(section), close: () => sections.close() }
 }
+
+/** The URL path prefixes a section's routes live under. */
+const sectionPrefixes = (section: Plugin): readonly string[] => section.prefixes ?? [`/${section.name}`]
+
+/** The route group of a request, `POST /files`, by the prefix its path lies under: for reports only. */
+const routeGroups =
+  (prefixes: readonly string[]) =>
+  (method: string, path: string): string =>
+    `${method} ${prefixes.find(p => under(path, p)) ?? '(no route)'}`
 
 /**
  * A request under a group whose routes are still being built waits for them, this long at most
@@ -176,7 +187,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
   ]
   for (const section of parts.plugins) {
-    const prefixes = section.prefixes ?? [`/${section.name}`]
+    const prefixes = sectionPrefixes(section)
     if (section.opensLate) {
       // Not open yet (lazy): its group opens it, and a request under it waits for that.
       groups.push({
@@ -305,11 +316,9 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     body: { maxBytes: settings.maxJsonBytes, timeoutMs: settings.bodyTimeout },
     maxRequests: settings.maxRequests,
     log,
-    kindOf: (method, path) => {
-      const prefix = prefixes.find(p => under(path, p))
-      return `${method} ${prefix ?? '(no route)'}`
-    },
-    streams: streamsHeld,
+    kindOf: routeGroups(prefixes),
+    streams: () => ctx.streams.held(),
+    downloads: () => ctx.downloads.held(),
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     // The front door reads a JSON body by its route's declared shape: the group is built first.
     ready(method, path) {

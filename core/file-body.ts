@@ -7,12 +7,17 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
 import { whenAnswered, type Answer } from './answering'
+import type { Downloads } from './downloads'
 import { ExecdError } from './errors'
 import { copiesInMemory, fdPath, snapshot } from './file-snapshot'
 import { guardSend } from './send-guard'
 
 /** Up to this size a body is read into memory and sent whole, while the budget allows. */
 const SMALL_BODY = 4 * 1024 * 1024
+/*
+ * The two budgets are the process's, as the memory and the TMPDIR they bound are: each of two
+ * apps in one process (tests) having its own would let them hold twice that between them.
+ */
 /**
  * The bytes of small bodies that all answers still being sent may hold at once. Bun holds a body
  * given whole until its client has read it: 50 clients asking for a 4 MiB file and never reading
@@ -58,6 +63,8 @@ export interface BodyOptions {
   answer?: Answer
   /** Largest body copied before it is sent (0: none). */
   copyMax?: number
+  /** Where the answer's app names its bodies still being sent (SIGUSR2, a --max-requests refusal). */
+  downloads?: Downloads
 }
 
 /**
@@ -100,6 +107,8 @@ function sendfileBody(
  * (1.4.5, RequestContext `onSendfile`) then ends the response as if it were whole and keeps the
  * connection, so the client waited for the rest of the Content-Length until the idle timeout
  * (120 s); a connection that closes shows it the short body at once.
+ *
+ * While the body is sent its answer is named in `downloads`, its app's.
  */
 export async function fileBody(
   method: string | undefined,
@@ -108,15 +117,19 @@ export async function fileBody(
   end: number,
   status: number,
   headers: Record<string, string>,
-  { answer, copyMax = COPY_MAX }: BodyOptions = {},
+  { answer, copyMax = COPY_MAX, downloads }: BodyOptions = {},
 ): Promise<Response> {
   headers['content-length'] = String(end - start)
   if (method === 'HEAD') {
     await handle.close()
     return new Response(null, { status, headers })
   }
+  const named = (response: Response): Response => {
+    if (answer) downloads?.add(answer)
+    return response
+  }
   const release = end - start > SMALL_BODY ? undefined : memory.hold(answer, end - start)
-  if (!release) return largeBody(handle, start, end, status, headers, answer, copyMax)
+  if (!release) return named(await largeBody(handle, start, end, status, headers, answer, copyMax))
   try {
     const buf = Buffer.allocUnsafe(end - start)
     let got = 0
@@ -128,7 +141,7 @@ export async function fileBody(
     const size = (await handle.stat()).size
     got = Math.max(0, Math.min(got, size - start))
     if (got < buf.length) shrunk(status, headers, start, got, size)
-    return new Response(buf.subarray(0, got), { status, headers })
+    return named(new Response(buf.subarray(0, got), { status, headers }))
   } catch (err) {
     release()
     throw err

@@ -36,8 +36,9 @@ interface FrontDoorOptions {
   log?: Logger
   /** The route group of a path (`POST /files`), naming requests in that line. */
   kindOf?(method: string, path: string): string
-  /** Who holds the streams, the requests that answered and still send: in that line too. */
+  /** Who holds the streams and the downloads, the requests that answered and still send: in that line too. */
   streams?(): Held
+  downloads?(): Held
   /** Prefixes whose bodies are passed through untouched (the proxy). */
   rawPrefixes: readonly string[]
   /** Resolves once the routes of `method path` are built, when they are not yet (core/app.ts). */
@@ -74,6 +75,7 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
           skipped,
           held: inFlight.held(server.pendingRequests),
           streams: opts.streams?.(),
+          downloads: opts.downloads?.(),
         })
       return refuse(new ExecdError('SERVICE_UNAVAILABLE', error))
     }

@@ -5,6 +5,9 @@ import { ByteLineSplitter } from './lines'
 import { OutputFrames } from './output-frames'
 import { frame, sseResponse, type SseItem } from './sse'
 import { FrameBatch } from './sse-batch'
+import { Streams } from './streams'
+
+const streams = new Streams(0)
 
 /**
  * Runs of frames (Journal.tryAppendRun, read with `frames`) against the lines one by one as
@@ -109,7 +112,7 @@ function frameInto(batch: FrameBatch, x: SseItem | OutputBytes | OutputFrames): 
 const text = (b: Uint8Array) => Buffer.from(b).toString('latin1')
 
 async function body(j: Journal, after: number, frames: boolean): Promise<string> {
-  const res = await sseResponse(j.read(after, { paces: false, frames }), { pingMs: 0 })
+  const res = await sseResponse(streams, j.read(after, { paces: false, frames }), { pingMs: 0 })
   return Buffer.from(await res.arrayBuffer()).toString('latin1')
 }
 

@@ -6,10 +6,12 @@
  */
 import type { AnyElysia } from 'elysia'
 import type { Config, OptionSpec } from './config'
+import type { Downloads } from './downloads'
 import type { ExecEvent } from './events'
 import type { Held } from './held-slots'
 import type { Logger } from './log'
 import type { Registry } from './registry'
+import type { Streams } from './streams'
 
 /** What every section gets when it is opened: one per app (or CLI run), shared by its sections. */
 export interface PluginContext {
@@ -19,6 +21,10 @@ export interface PluginContext {
   registry: Registry
   /** Every runtime in the plugin list, by name. */
   runtimes: readonly Runtime[]
+  /** The app's SSE streams (--max-streams): every section's stream takes its slot here (core/sse.ts). */
+  streams: Streams
+  /** The app's file bodies still being sent (core/file-body.ts), named on SIGUSR2. */
+  downloads: Downloads
 }
 
 /**
@@ -77,8 +83,10 @@ export interface OpenSection<Ops = unknown> {
   direct?(): readonly DirectRoute[] | Promise<readonly DirectRoute[]>
   /**
    * Who holds each capped pool this instance owns, now (core/held-slots.ts): the app that
-   * opened it lists them on SIGUSR2. The pools are the instance's, never the process's: two
-   * instances of a section (two apps, a test, a CLI verb) each report their own.
+   * opened it lists them on SIGUSR2. The pools are the instance's: two instances of a section
+   * (two apps, a test, a CLI verb) each report their own. The one exception is a budget of a
+   * process-wide resource, which one section reports (the files section: the uploads' share of
+   * the fd table).
    */
   held?(): readonly Held[]
   /** Stops background work and child processes; called on shutdown. Idempotent. */

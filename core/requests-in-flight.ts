@@ -3,8 +3,8 @@
  * names no request: a refusal there said only that the limit was reached, so a burst could not
  * be told from requests that never end. Each request is held here from the front door until its
  * answer's head is given (its route group and age); what Bun still counts beyond those has
- * answered and is sending its body, a stream or a download, and the streams' own pool names
- * those by route and age.
+ * answered and is sending its body, a stream or a download, and the app's streams and
+ * downloads name those (core/streams.ts, core/downloads.ts).
  */
 import type { Held, Slot } from './held-slots'
 import { heldOf } from './held-slots'

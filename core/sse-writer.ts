@@ -9,7 +9,7 @@ import { EncodedEvent, encodeEvent, errorEvent, lineJsonParts, makeEvent, Output
 import { toExecdError } from './errors'
 import { TurnBudget } from './fair'
 import type { ReadyIterator } from './journal'
-import { trackStream } from './open-streams'
+import type { Streams } from './streams'
 import { within } from './timers'
 import { collectAfterFlood, encodeFrame, FrameBatch, type Bulk } from './sse-batch'
 import { OutputFrames } from './output-frames'
@@ -34,7 +34,7 @@ export interface SseOptions<E = ExecEvent> {
   onClose?: () => void
   /** Payload encoder; default: the ExecEvent key order of CONTRACT §2. */
   encode?: SseEncoder<E>
-  /** A slot taken with acquireStream() before the work began; else one is taken here. */
+  /** A slot of the app's streams taken before the work began; else one is taken here. */
   slot?: () => void
   /** The route the stream answers, naming its slot when the pool is reported (core/held-slots.ts). */
   route?: string
@@ -116,9 +116,11 @@ export class SseWriter<E> {
     private readonly it: AsyncIterator<E | SseItem<E>>,
     private readonly opts: SseOptions<E>,
     private readonly slot: () => void,
+    /** Its app's: a shutdown ends the stream with an error event. */
+    streams: Streams,
   ) {
     this.pingMs = opts.pingMs ?? 3000
-    this.untrack = trackStream(this.abort)
+    this.untrack = streams.track(this.abort)
   }
 
   /** Frames gathered before the stream started: its first chunk. */

@@ -2,7 +2,11 @@ import { describe, expect, setSystemTime, test } from 'bun:test'
 import { ExecdError } from './errors'
 import { EncodedEvent, lineEvent, makeEvent, type ExecEvent } from './events'
 import { Journal } from './journal'
-import { closeAllStreams, frame, openStreamCount, sseResponse } from './sse'
+import { frame, sseResponse } from './sse'
+import { Streams } from './streams'
+
+/** The streams of an app, as core/app.ts makes them: no cap. */
+const streams = new Streams(0)
 
 async function body(res: Response): Promise<string> {
   return await res.text()
@@ -14,7 +18,7 @@ const events = async function* (n: number): AsyncGenerator<ExecEvent> {
 
 describe('sseResponse', () => {
   test('frames each event as id + compact data, ids from 1, with the SSE headers', async () => {
-    const res = await sseResponse(events(2), { pingMs: 0 })
+    const res = await sseResponse(streams, events(2), { pingMs: 0 })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/event-stream')
     expect(res.headers.get('cache-control')).toBe('no-cache')
@@ -28,7 +32,7 @@ describe('sseResponse', () => {
     const failing = (async function* (): AsyncGenerator<ExecEvent> {
       throw new ExecdError('CONTEXT_NOT_FOUND', 'context x not found')
     })()
-    const res = await sseResponse(failing)
+    const res = await sseResponse(streams, failing)
     expect(res.status).toBe(404)
     expect(res.headers.get('content-type')).toStartWith('application/json')
     expect(await res.json()).toEqual({ code: 'CONTEXT_NOT_FOUND', message: 'context x not found' })
@@ -39,7 +43,7 @@ describe('sseResponse', () => {
       yield makeEvent('init', { text: 'abc' })
       throw new Error('boom')
     })()
-    const text = await body(await sseResponse(failing, { pingMs: 0 }))
+    const text = await body(await sseResponse(streams, failing, { pingMs: 0 }))
     const frames = text.trim().split('\n\n')
     expect(frames).toHaveLength(2)
     expect(JSON.parse(frames[1]?.split('data: ')[1] ?? '').error.evalue).toBe('boom')
@@ -51,7 +55,7 @@ describe('sseResponse', () => {
       await Bun.sleep(130)
       yield makeEvent('execution_complete')
     })()
-    const text = await body(await sseResponse(slow, { pingMs: 50 }))
+    const text = await body(await sseResponse(streams, slow, { pingMs: 50 }))
     const frames = text.trim().split('\n\n')
     const pings = frames.filter(f => f.includes('"type":"ping"'))
     expect(pings.length).toBeGreaterThanOrEqual(1)
@@ -72,7 +76,7 @@ describe('sseResponse', () => {
         cleaned = true
       }
     })()
-    const res = await sseResponse(endless, { pingMs: 0 })
+    const res = await sseResponse(streams, endless, { pingMs: 0 })
     const reader = res.body!.getReader()
     await reader.read()
     await reader.read()
@@ -89,11 +93,11 @@ describe('sseResponse', () => {
       yield makeEvent('init', { text: 'x' })
       await new Promise(() => {})
     })()
-    const res = await sseResponse(forever, { pingMs: 0 })
-    expect(openStreamCount()).toBeGreaterThan(0)
+    const res = await sseResponse(streams, forever, { pingMs: 0 })
+    expect(streams.openCount).toBeGreaterThan(0)
     const text = body(res)
     await Bun.sleep(5)
-    closeAllStreams()
+    streams.closeAll()
     const frames = (await text).trim().split('\n\n')
     expect(JSON.parse(frames.at(-1)?.split('data: ')[1] ?? '').error.ename).toBe('ServerShutdown')
   })
@@ -110,7 +114,7 @@ describe('sseResponse', () => {
       j.tryAppend(e)
     }
     j.end()
-    const text = await body(await sseResponse(j.read(0), { pingMs: 0 }))
+    const text = await body(await sseResponse(streams, j.read(0), { pingMs: 0 }))
     expect(text).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
   })
   test('a source that ends within the hold goes out whole, byte for byte what the stream sends', async () => {
@@ -130,7 +134,7 @@ describe('sseResponse', () => {
     }
     // No hold: the response starts with what is ready, and the rest streams after it.
     let open!: () => void
-    const streamedRes = await sseResponse(cell(new Promise<void>(r => (open = r))), { pingMs: 0 })
+    const streamedRes = await sseResponse(streams, cell(new Promise<void>(r => (open = r))), { pingMs: 0 })
     open()
     const streamed = await body(streamedRes)
     expect(streamed).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
@@ -138,6 +142,7 @@ describe('sseResponse', () => {
     let ended = false
     let release!: () => void
     const held = sseResponse(
+      streams,
       cell(new Promise<void>(r => (release = r)), () => (ended = true)),
       { pingMs: 0, holdMs: 60_000 },
     )
@@ -153,7 +158,7 @@ describe('sseResponse', () => {
     for (const e of sent) j.tryAppend(e)
     let finish!: () => void
     const ended = new Promise<void>(r => (finish = r))
-    const held = sseResponse(j.read(0), { pingMs: 0, holdMs: 60_000, ended })
+    const held = sseResponse(streams, j.read(0), { pingMs: 0, holdMs: 60_000, ended })
     const rest = [lineEvent('stdout', 'x\n'), makeEvent('execution_complete', { execution_time: 1 })]
     for (const e of rest) await j.append(e)
     j.end()
@@ -181,10 +186,14 @@ describe('sseResponse', () => {
       for (const long of [0, 10, 5000, 20_000]) {
         const streamedJournal = new Journal()
         fill(streamedJournal, long)
-        const streamed = await body(await sseResponse(streamedJournal.read(0), { pingMs: 0 }))
+        const streamed = await body(await sseResponse(streams, streamedJournal.read(0), { pingMs: 0 }))
         const wholeJournal = new Journal()
         fill(wholeJournal, long)
-        const held = await sseResponse(wholeJournal.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
+        const held = await sseResponse(streams, wholeJournal.read(0), {
+          pingMs: 0,
+          holdMs: 60_000,
+          ended: Promise.resolve(),
+        })
         expect(await body(held)).toBe(streamed)
         expect(streamed).toContain('id: 7\ndata: {"type":"execution_complete"')
       }
@@ -202,11 +211,11 @@ describe('sseResponse', () => {
     const j = new Journal()
     for (const e of cell) j.tryAppend(e)
     j.end()
-    const res = await sseResponse(j.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
+    const res = await sseResponse(streams, j.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
     expect(await body(res)).toBe(cell.map((e, i) => frame(e, i + 1)).join(''))
     const empty = new Journal()
     empty.end()
-    const none = await sseResponse(empty.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
+    const none = await sseResponse(streams, empty.read(0), { pingMs: 0, holdMs: 60_000, ended: Promise.resolve() })
     expect(none.status).toBe(200)
     expect(await body(none)).toBe('')
   })
@@ -214,7 +223,7 @@ describe('sseResponse', () => {
   test('with an end promise not settled within the hold, the events stream as they come', async () => {
     const j = new Journal()
     j.tryAppend(makeEvent('init', { text: 'ctx' }))
-    const res = await sseResponse(j.read(0), { pingMs: 0, holdMs: 5, ended: new Promise(() => {}) })
+    const res = await sseResponse(streams, j.read(0), { pingMs: 0, holdMs: 5, ended: new Promise(() => {}) })
     const reader = res.body!.getReader()
     expect(new TextDecoder().decode((await reader.read()).value)).toStartWith('id: 1\ndata: {"type":"init"')
     j.tryAppend(makeEvent('execution_complete'))
@@ -232,7 +241,7 @@ describe('sseResponse', () => {
       await gate // released only once the response is out: a wait past the hold would hang here
       yield makeEvent('execution_complete')
     })()
-    const res = await sseResponse(slow, { pingMs: 0, holdMs: 5 })
+    const res = await sseResponse(streams, slow, { pingMs: 0, holdMs: 5 })
     const reader = res.body!.getReader()
     const first = new TextDecoder().decode((await reader.read()).value)
     expect(first).toStartWith('id: 1\ndata: {"type":"init"')
@@ -252,7 +261,7 @@ describe('sseResponse', () => {
       yield { cpu: 3, mem: 4 }
       throw new Error('sampler gone')
     })()
-    const text = await body(await sseResponse(samples, { pingMs: 0, encode: JSON.stringify }))
+    const text = await body(await sseResponse(streams, samples, { pingMs: 0, encode: JSON.stringify }))
     const frames = text.trim().split('\n\n')
     expect(frames.slice(0, 2)).toEqual(['id: 1\ndata: {"cpu":1,"mem":2}', 'id: 2\ndata: {"cpu":3,"mem":4}'])
     expect(frames[2]).toStartWith('id: 3\ndata: {"type":"error","error":{"ename":"RuntimeError"')
@@ -271,15 +280,15 @@ describe('sseResponse', () => {
       if (then === 'throw') throw new Error('boom')
       if (then === 'hang') await new Promise(() => {})
     }
-    await body(await sseResponse(events(0), opts('empty')))
-    await body(await sseResponse(one('end'), opts('done')))
-    await body(await sseResponse(one('throw'), opts('failed')))
-    const gone = (await sseResponse(one('hang'), opts('cancelled'))).body!.getReader()
+    await body(await sseResponse(streams, events(0), opts('empty')))
+    await body(await sseResponse(streams, one('end'), opts('done')))
+    await body(await sseResponse(streams, one('throw'), opts('failed')))
+    const gone = (await sseResponse(streams, one('hang'), opts('cancelled'))).body!.getReader()
     await gone.read()
     await gone.cancel()
-    const shut = body(await sseResponse(one('hang'), opts('shutdown')))
+    const shut = body(await sseResponse(streams, one('hang'), opts('shutdown')))
     await Bun.sleep(5)
-    closeAllStreams()
+    streams.closeAll()
     await shut
     const all = { empty: 1, done: 1, failed: 1, cancelled: 1, shutdown: 1 }
     expect(ends).toEqual(all)
@@ -294,7 +303,7 @@ describe('fairness', () => {
     async function* always(): AsyncGenerator<ExecEvent> {
       for (;;) yield lineEvent('stdout', 'y')
     }
-    const res = await sseResponse(always(), { pingMs: 0 })
+    const res = await sseResponse(streams, always(), { pingMs: 0 })
     const reader = res.body!.getReader()
     let received = 0
     let receivedWhenTimerRan = -1

@@ -1,16 +1,14 @@
 /**
  * Server-Sent Events responses (CONTRACT §2): headers committed only once the first event
- * exists (an earlier failure is a plain JSON error response), one cap on concurrent streams;
- * the stream itself is core/sse-writer.ts.
+ * exists (an earlier failure is a plain JSON error response), each stream in a slot of its
+ * app's cap (core/streams.ts); the stream itself is core/sse-writer.ts.
  */
 import type { ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
-import type { Held } from './held-slots'
-import { Capacity } from './limits'
+import type { Streams } from './streams'
 import { within } from './timers'
 import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
 
-export { closeAllStreams, openStreamCount } from './open-streams'
 export { frame, type SseItem } from './sse-writer'
 
 /**
@@ -76,26 +74,6 @@ async function quietEnd(ended: Promise<unknown>, spoke: Promise<unknown>, ms: nu
   return (await within(first, ms).catch(() => 'timeout' as const)) === 'ended'
 }
 
-/**
- * Concurrent streams of every kind (commands, session runs, code, replays, metrics watch).
- * Process-wide, like the open streams (core/sse-writer.ts: shutdown ends them all): one cap, set
- * by core/app.ts from --max-streams when it opens the sections. The one pool that is not a
- * section's: each app reports it beside its sections' own, so two apps in one process (tests)
- * share it, the last one opened setting its cap.
- */
-let streams = new Capacity('concurrent streams', 0, 'max-streams')
-
-/** Sets the cap on concurrent streams (0: none); when the sections open, before any stream does. */
-export function limitStreams(max: number): void {
-  streams = new Capacity('concurrent streams', max, 'max-streams')
-}
-
-/** Who holds the stream slots (core/held-slots.ts): the app lists them beside its sections' pools. */
-export const streamsHeld = (): Held => streams.held()
-
-/** Takes a stream slot for `route`, or throws the 503 that names the limit; the stream gives it back. */
-const acquireStream = (route = ''): (() => void) => streams.acquire(route)
-
 type Source = AsyncIterable<ExecEvent | SseItem>
 
 /** A source with the response headers that making it decided (POST /code's execution id). */
@@ -109,18 +87,20 @@ export interface SourceWithHeaders {
 }
 
 /**
- * The one way a route streams work it starts: a slot is taken first, so a full house refuses
- * with a 503 before anything runs (a command started, a cell queued), then the source is made;
- * its own failures (an unknown id, bad input) give the slot back and answer as JSON errors.
+ * The one way a route streams work it starts: a slot of its app's `streams` is taken first, so
+ * a full house refuses with a 503 before anything runs (a command started, a cell queued), then
+ * the source is made; its own failures (an unknown id, bad input) give the slot back and
+ * answer as JSON errors.
  */
 export function streamed(
+  streams: Streams,
   make: () => Source | SourceWithHeaders | Promise<Source | SourceWithHeaders>,
   opts: Omit<SseOptions, 'slot'> = {},
 ): Promise<Response> {
   let slot: () => void
   let made: Source | SourceWithHeaders | Promise<Source | SourceWithHeaders>
   try {
-    slot = acquireStream(opts.route)
+    slot = streams.acquire(opts.route)
   } catch (err) {
     return Promise.reject(err)
   }
@@ -131,9 +111,9 @@ export function streamed(
     return Promise.reject(err)
   }
   // Made in this tick (a warm cell in a named context): answered without a promise of its own.
-  if (!(made instanceof Promise)) return respond(made, opts, slot)
+  if (!(made instanceof Promise)) return respond(streams, made, opts, slot)
   return made.then(
-    m => respond(m, opts, slot),
+    m => respond(streams, m, opts, slot),
     err => {
       release(slot, opts)
       throw err
@@ -148,13 +128,14 @@ function release(slot: () => void, opts: Omit<SseOptions, 'slot'>): void {
 }
 
 function respond(
+  streams: Streams,
   made: Source | SourceWithHeaders,
   opts: Omit<SseOptions, 'slot'>,
   slot: () => void,
 ): Promise<Response> {
-  if (Symbol.asyncIterator in made) return sseResponse(made, { ...opts, slot })
+  if (Symbol.asyncIterator in made) return sseResponse(streams, made, { ...opts, slot })
   const { events, headers, ended, spoke } = made
-  return sseResponse(events, {
+  return sseResponse(streams, events, {
     ...opts,
     headers: opts.headers ? { ...opts.headers, ...headers } : headers,
     slot,
@@ -164,23 +145,30 @@ function respond(
 }
 
 /**
- * Renders `source` as an SSE response. The first event is awaited before the response is
- * made, so a source that throws before producing anything yields a JSON error response.
- * Events of another type than ExecEvent (metrics samples) come with their encoder.
+ * Renders `source` as an SSE response, one of `streams` (in the slot `opts.slot` took, or one
+ * taken here). The first event is awaited before the response is made, so a source that throws
+ * before producing anything yields a JSON error response. Events of another type than
+ * ExecEvent (metrics samples) come with their encoder.
  */
-export function sseResponse(source: AsyncIterable<ExecEvent | SseItem>, opts?: SseOptions): Promise<Response>
+export function sseResponse(
+  streams: Streams,
+  source: AsyncIterable<ExecEvent | SseItem>,
+  opts?: SseOptions,
+): Promise<Response>
 export function sseResponse<E extends object>(
+  streams: Streams,
   source: AsyncIterable<E | SseItem<E>>,
   opts: SseOptions<E> & { encode: SseEncoder<E> },
 ): Promise<Response>
 export async function sseResponse<E extends object>(
+  streams: Streams,
   source: AsyncIterable<E | SseItem<E>>,
   opts: SseOptions<E> = {},
 ): Promise<Response> {
   const it = source[Symbol.asyncIterator]()
   let slot: () => void
   try {
-    slot = opts.slot ?? acquireStream(opts.route)
+    slot = opts.slot ?? streams.acquire(opts.route)
   } catch (err) {
     void it.return?.()
     opts.onClose?.()
@@ -193,7 +181,7 @@ export async function sseResponse<E extends object>(
   // a warm cell's CPU was a third of the cell's own).
   if (holdMs > 0 && opts.ended && 'ready' in it) {
     if (await endedWithin(opts.ended, holdMs, opts.spoke)) {
-      const writer = new SseWriter(it, opts, slot)
+      const writer = new SseWriter(it, opts, slot, streams)
       const whole = writer.whole()
       if (whole !== undefined) return new Response(whole as Uint8Array<ArrayBuffer> | string, { status: 200, headers })
       return streamOf(writer, headers)
@@ -208,7 +196,7 @@ export async function sseResponse<E extends object>(
     opts.onClose?.()
     return errorResponse(toExecdError(err))
   }
-  const writer = new SseWriter(it, opts, slot)
+  const writer = new SseWriter(it, opts, slot, streams)
   const whole = await writer.gather(first, holdMs)
   if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })
   return streamOf(writer, headers)

@@ -63,6 +63,8 @@ test('past --max-requests, the line says which requests held it: by route group 
     })
     expect(line.held.oldest).toEqual([{ kind: 'POST /files', ms: expect.any(Number) }])
     expect(line.streams).toMatchObject({ what: 'concurrent streams', held: 2, byKind: { 'GET /metrics/watch': 2 } })
+    // And the downloads still being sent (none here): the other answers that still send.
+    expect(line.downloads).toMatchObject({ what: 'downloads still sending', max: 0, held: 0 })
   } finally {
     socket?.destroy()
     abort.abort()

@@ -19,8 +19,8 @@ export const code: Section<CodeService> = {
     const hub = ctx.registry.require(INTERRUPTS)
     return {
       ops,
-      routes: async () => (await import('./routes')).codeRoutes(ops, hub),
-      direct: async () => (await import('./routes')).codeDirectRoutes(ops),
+      routes: async () => (await import('./routes')).codeRoutes(ops, hub, ctx.streams),
+      direct: async () => (await import('./routes')).codeDirectRoutes(ops, ctx.streams),
       held: () => ops.held(),
       close: () => ops.close(),
     }

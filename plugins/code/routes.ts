@@ -7,6 +7,7 @@ import type { DirectRoute } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
+import type { Streams } from '../../core/streams'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
 import type { CodeService, Started } from './service'
 
@@ -20,11 +21,15 @@ const HOLD = { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /code' }
  * POST /code's answer, the same whichever way the request came. A cell in a context named by
  * id starts in this tick: no promise until the reply waits for the cell's end.
  */
-const runCode = (code: CodeService, body: Static<typeof RunCodeBody>, wait: boolean) =>
-  streamed(() => {
-    const started = code.run({ ...body, wait })
-    return started instanceof Promise ? started.then(sourceOf) : sourceOf(started)
-  }, HOLD)
+const runCode = (streams: Streams, code: CodeService, body: Static<typeof RunCodeBody>, wait: boolean) =>
+  streamed(
+    streams,
+    () => {
+      const started = code.run({ ...body, wait })
+      return started instanceof Promise ? started.then(sourceOf) : sourceOf(started)
+    },
+    HOLD,
+  )
 
 function sourceOf({ execution, events }: Started): SourceWithHeaders {
   if (!execution) return { events, headers: {} }
@@ -36,16 +41,16 @@ function sourceOf({ execution, events }: Started): SourceWithHeaders {
  * a /ping's, and Elysia's share of it (context, hooks, its own parse and check) the largest
  * part that is not the cell's. Any body the route would refuse or strip goes to the route.
  */
-export const codeDirectRoutes = (code: CodeService): DirectRoute[] => [
+export const codeDirectRoutes = (code: CodeService, streams: Streams): DirectRoute[] => [
   {
     method: 'POST',
     path: '/code',
     accepts: acceptsExactly(RunCodeBody),
-    handle: body => runCode(code, body, true),
+    handle: body => runCode(streams, code, body, true),
   },
 ]
 
-export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
+export const codeRoutes = (code: CodeService, interrupts: InterruptHub, streams: Streams) =>
   new Elysia({ name: 'api/code', detail: { tags: ['code'] } })
     .post('/code/context', async ({ body }) => json(await code.createContext(body.language ?? '', body.cwd)), {
       body: CreateContextBody,
@@ -98,7 +103,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
       response: { 200: t.Array(LanguageSchema), ...errorSchemas() },
       detail: { summary: 'Every language a runtime offers, and whether it can run here' },
     })
-    .post('/code', ({ body, query }) => runCode(code, body, query.wait !== 'false'), {
+    .post('/code', ({ body, query }) => runCode(streams, code, body, query.wait !== 'false'), {
       body: RunCodeBody,
       query: t.Object({
         wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })),
@@ -135,7 +140,7 @@ export const codeRoutes = (code: CodeService, interrupts: InterruptHub) =>
     .get(
       '/code/executions/:executionId/events',
       ({ params, query, headers }) =>
-        streamed(() => code.replay(params.executionId, replayStart(headers['last-event-id'], query.after)), {
+        streamed(streams, () => code.replay(params.executionId, replayStart(headers['last-event-id'], query.after)), {
           route: 'GET /code/executions/{executionId}/events',
         }),
       {

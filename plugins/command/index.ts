@@ -34,8 +34,8 @@ export const command: Section<Commands> = {
     hub.add(id => ops.interrupt(id))
     return {
       ops,
-      routes: async () => (await import('./routes')).commandRoutes(ops, hub),
-      direct: async () => (await import('./routes')).commandDirectRoutes(ops),
+      routes: async () => (await import('./routes')).commandRoutes(ops, hub, ctx),
+      direct: async () => (await import('./routes')).commandDirectRoutes(ops, ctx.streams),
       held: () => ops.held(),
       close: () => ops.close(),
     }

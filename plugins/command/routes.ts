@@ -4,11 +4,12 @@ import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json } from '../../core/errors'
 import { fileBody } from '../../core/file-body'
 import type { InterruptHub } from '../../core/interrupts'
-import type { DirectRoute } from '../../core/plugin'
+import type { DirectRoute, PluginContext } from '../../core/plugin'
 import { errorSchemas, errors } from '../../core/responses'
 import { refuseProtoEnv } from '../../core/exec-strings'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
+import type { Streams } from '../../core/streams'
 import type { Commands } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
@@ -26,8 +27,8 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 }
 
 /** POST /command's answer, the same whichever way the request came. */
-const runCommand = (ops: Commands, body: Static<typeof RunCommandBody>) =>
-  streamed(() => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /command' })
+const runCommand = (streams: Streams, ops: Commands, body: Static<typeof RunCommandBody>) =>
+  streamed(streams, () => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /command' })
 
 /**
  * POST /command without a query, answered by the front door (as POST /code is): Elysia's
@@ -35,13 +36,19 @@ const runCommand = (ops: Commands, body: Static<typeof RunCommandBody>) =>
  * critical path. Any body the route would refuse or strip (an `envs` record too, which the
  * exact check cannot tell from an extra property) goes to the route, so every error is its.
  */
-export const commandDirectRoutes = (ops: Commands): DirectRoute[] => [
-  { method: 'POST', path: '/command', accepts: acceptsExactly(RunCommandBody), handle: body => runCommand(ops, body) },
+export const commandDirectRoutes = (ops: Commands, streams: Streams): DirectRoute[] => [
+  {
+    method: 'POST',
+    path: '/command',
+    accepts: acceptsExactly(RunCommandBody),
+    handle: body => runCommand(streams, ops, body),
+  },
 ]
 
-export function commandRoutes(ops: Commands, hub: InterruptHub) {
+/** `app`: the app's streams and downloads, where its answers take their slot and are named. */
+export function commandRoutes(ops: Commands, hub: InterruptHub, app: Pick<PluginContext, 'streams' | 'downloads'>) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
-    .post('/command', ({ body }) => runCommand(ops, body), {
+    .post('/command', ({ body }) => runCommand(app.streams, ops, body), {
       body: RunCommandBody,
       transform: ({ body }) => refuseProtoEnv((body as { envs?: unknown } | undefined)?.envs),
       detail: {
@@ -63,7 +70,10 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
         const { handle, from, end, next } = await ops.logs(params.id, parseIntOr(query.cursor, 0))
         const headers = { 'content-type': 'text/plain; charset=utf-8', 'EXECD-COMMANDS-TAIL-CURSOR': String(next) }
         if (!handle) return new Response('', { headers })
-        return fileBody(request.method, handle, from, end, 200, headers, { answer: { request, server } })
+        return fileBody(request.method, handle, from, end, 200, headers, {
+          answer: { request, server },
+          downloads: app.downloads,
+        })
       },
       {
         params: IdParams,
@@ -84,9 +94,13 @@ export function commandRoutes(ops: Commands, hub: InterruptHub) {
     .get(
       '/command/:id/events',
       ({ params, query, request }) => {
-        return streamed(() => ops.events(params.id, replayStart(request.headers.get('last-event-id'), query.after)), {
-          route: 'GET /command/{id}/events',
-        })
+        return streamed(
+          app.streams,
+          () => ops.events(params.id, replayStart(request.headers.get('last-event-id'), query.after)),
+          {
+            route: 'GET /command/{id}/events',
+          },
+        )
       },
       {
         params: IdParams,

@@ -19,13 +19,20 @@ export const files: Section<FilesSettings> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const [{ filesSettings }, { stagedEntries }] = await Promise.all([import('./settings'), import('./staging')])
+    const [{ filesSettings }, { stagedEntries }, { uploadsHeld }] = await Promise.all([
+      import('./settings'),
+      import('./staging'),
+      import('./ops/upload'),
+    ])
     const ops = filesSettings(ctx.config)
     // What an execd killed before left staged beside the user's files goes before the first request.
     await stagedEntries.open()
     return {
       ops,
-      routes: async () => (await import('./routes')).filesRoutes(ops),
+      routes: async () => (await import('./routes')).filesRoutes(ops, ctx.downloads),
+      // The process's budget (ops/upload.ts), which the isolated files view draws on too: this
+      // section, whose routes take it, names its holders.
+      held: () => [uploadsHeld()],
       // What requests still in flight have staged goes now, not left beside the user's files.
       close: () => stagedEntries.close(),
     }

@@ -6,6 +6,7 @@ import { jsonArrayOf } from '../../core/json-array'
 import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
 import type { Peers } from '../../core/answering'
+import type { Downloads } from '../../core/downloads'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
 import { openListing, parseDepth } from './ops/list'
@@ -103,13 +104,11 @@ const PATH_ERRORS = {
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
-export function filesRoutes({
-  scope,
-  maxUploadBytes,
-  maxReplaceGrowth,
-  downloadCopyMax,
-  uploadMinRate,
-}: FilesSettings) {
+/** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
+export function filesRoutes(
+  { scope, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate }: FilesSettings,
+  downloads: Downloads,
+) {
   const download = ({
     request,
     query,
@@ -128,6 +127,7 @@ export function filesRoutes({
       limit: query.limit,
       answer: { request, server },
       copyMax: downloadCopyMax,
+      downloads,
     })
   const downloadQuery = t.Object({
     path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),

@@ -9,6 +9,7 @@ import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
+import type { Downloads } from '../../core/downloads'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
 import { errors } from '../../core/responses'
 import {
@@ -59,7 +60,12 @@ const READS = new Set(['GET', 'HEAD'])
 const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
 const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
-export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSettings, 'scope'>, module: FilesRoutes) {
+export function sessionFilesRoutes(
+  ops: IsolatedSessions,
+  limits: Omit<FilesSettings, 'scope'>,
+  module: FilesRoutes,
+  downloads: Downloads,
+) {
   // As every group (core/mount.ts): the path starts after the first '/' past the scheme, not at
   // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404).
   const files = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
@@ -74,7 +80,7 @@ export function sessionFilesRoutes(ops: IsolatedSessions, limits: Omit<FilesSett
       if (code === 'NOT_FOUND') return errorResponse(new ExecdError('NOT_FOUND', 'route not found'))
       return errorResponse(toExecdError(error))
     })
-    .use(module.filesRoutes({ scope: new CurrentScope(), ...limits }))
+    .use(module.filesRoutes({ scope: new CurrentScope(), ...limits }, downloads))
 
   /**
    * Hands the request to the files section's route over the session's view. A JSON body was

@@ -53,7 +53,9 @@ export const isolated: Section<IsolatedSessions> = {
           import('./files-routes'),
           filesRoutesModule(),
         ])
-        return new Elysia().use(isolatedRoutes(ops)).use(sessionFilesRoutes(ops, limits, filesRoutes))
+        return new Elysia()
+          .use(isolatedRoutes(ops, ctx.streams))
+          .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads))
       },
       held: () => ops.held(),
       close: async () => {

@@ -4,6 +4,7 @@ import { emptyOk, json } from '../../core/errors'
 import { refuseProtoEnv } from '../../core/exec-strings'
 import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
+import type { Streams } from '../../core/streams'
 import type { IsolatedSessions, Session } from './ops/sessions'
 import {
   CapabilitiesSchema,
@@ -22,7 +23,7 @@ const UNAVAILABLE = 'NOT_SUPPORTED: isolation is unavailable on this machine'
 const UNKNOWN = 'CONTEXT_NOT_FOUND: no session with this id'
 const BAD = 'INVALID_REQUEST_BODY: a malformed or refused parameter'
 
-export function isolatedRoutes(ops: IsolatedSessions) {
+export function isolatedRoutes(ops: IsolatedSessions, streams: Streams) {
   const state = (s: Session) => ({
     status: s.bash.alive ? 'active' : 'dead',
     created_at: s.createdAt,
@@ -80,7 +81,10 @@ export function isolatedRoutes(ops: IsolatedSessions) {
         // A client that goes away interrupts its run (the session stays).
         const abort = new AbortController()
         const events = await ops.run(params.sessionId, body, abort.signal)
-        return streamed(() => events, { onClose: () => abort.abort(), route: 'POST /v1/isolated/session/{id}/run' })
+        return streamed(streams, () => events, {
+          onClose: () => abort.abort(),
+          route: 'POST /v1/isolated/session/{id}/run',
+        })
       },
       {
         params: SessionParams,

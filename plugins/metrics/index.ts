@@ -5,9 +5,13 @@ import type { MetricsOps } from './ops'
 export const metrics: Section<MetricsOps> = {
   name: 'metrics',
   opensLate: true,
-  async open() {
+  async open(ctx) {
     const { MetricsOps } = await import('./ops')
     const ops = new MetricsOps()
-    return { ops, routes: async () => (await import('./routes')).metricsRoutes(ops), close: () => ops.close() }
+    return {
+      ops,
+      routes: async () => (await import('./routes')).metricsRoutes(ops, ctx.streams),
+      close: () => ops.close(),
+    }
   },
 }

@@ -3,10 +3,11 @@ import { Elysia } from 'elysia'
 import { json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
 import { sseResponse } from '../../core/sse'
+import type { Streams } from '../../core/streams'
 import type { MetricsOps } from './ops'
 import { MetricsSchema } from './schema'
 
-export function metricsRoutes(ops: MetricsOps) {
+export function metricsRoutes(ops: MetricsOps, streams: Streams) {
   return new Elysia({ name: 'api/metrics', detail: { tags: ['metrics'] } })
     .get('/metrics', async () => json(await ops.snapshot()), {
       response: { 200: MetricsSchema, ...errorSchemas() },
@@ -14,7 +15,7 @@ export function metricsRoutes(ops: MetricsOps) {
     })
     .get(
       '/metrics/watch', // Metrics frames carry the metrics object itself, as the reference's watch stream does.
-      () => sseResponse(ops.watch(), { pingMs: 0, encode: JSON.stringify, route: 'GET /metrics/watch' }),
+      () => sseResponse(streams, ops.watch(), { pingMs: 0, encode: JSON.stringify, route: 'GET /metrics/watch' }),
       {
         detail: {
           summary: 'One metrics sample per second as Server-Sent Events',

@@ -16,7 +16,7 @@ export const session: Section<Sessions> = {
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     return {
       ops,
-      routes: async () => (await import('./routes')).sessionRoutes(ops),
+      routes: async () => (await import('./routes')).sessionRoutes(ops, ctx.streams),
       held: () => ops.held(),
       close: () => ops.close(),
     }

@@ -3,10 +3,11 @@ import { Elysia, t } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
+import type { Streams } from '../../core/streams'
 import type { Sessions } from './ops'
 import { CreateSessionBody, CreateSessionResponse, RunInSessionBody, SessionParams } from './schema'
 
-export function sessionRoutes(ops: Sessions) {
+export function sessionRoutes(ops: Sessions, streams: Streams) {
   return new Elysia({ name: 'api/session', detail: { tags: ['session'] } })
     .post('/session', ({ body }) => json(ops.create(body ?? {})), {
       body: t.Optional(CreateSessionBody),
@@ -21,7 +22,7 @@ export function sessionRoutes(ops: Sessions) {
       ({ params, body }) => {
         // A client that goes away interrupts its run (the session stays).
         const abort = new AbortController()
-        return streamed(() => ops.run(params.id, body, abort.signal), {
+        return streamed(streams, () => ops.run(params.id, body, abort.signal), {
           onClose: () => abort.abort(),
           route: 'POST /session/{id}/run',
         })

@@ -3,7 +3,8 @@
  * drain. A held slot nobody can give back is a leak; a full pool while the fuzz held as many is
  * a burst. The daemon says who holds what on SIGUSR2 (one `slots held` log line,
  * cmd/serve-signals.ts; docs/contract.md "Held slots"): no route of the contract is added for it.
- * - streams, proxied requests and proxied WebSockets are a client's own: none may stay held;
+ * - streams, downloads still sending, uploads' open directories, proxied requests and proxied
+ *   WebSockets are a client's own: none may stay held;
  * - commands, cells and session runs outlive their client: they must end within the bound
  *   (the fuzz runs only short ones; races delete their sleeps);
  * - sessions, contexts and terminals live until deleted: none may hold more slots than exist.
@@ -19,7 +20,7 @@ export interface Pool {
   held: number
   live?: number
   byKind: Record<string, number>
-  oldest: { kind: string; ms: number }[]
+  oldest: { kind: string; ms: number; units?: number }[]
 }
 
 /** What the daemon holds, as its `slots held` line said it at `at` (epoch ms, the line's ts). */

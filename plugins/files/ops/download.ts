@@ -10,6 +10,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { badRequest } from '../../../core/errors'
 import type { Answer } from '../../../core/answering'
+import type { Downloads } from '../../../core/downloads'
 import { fileBody } from '../../../core/file-body'
 import { fdPath, openEntry, reopenForRead } from '../entry'
 import { fsError } from '../errors'
@@ -30,6 +31,8 @@ interface DownloadRequest {
   answer?: Answer
   /** Largest body copied before it is sent (core/file-body.ts); its default when not given. */
   copyMax?: number
+  /** Where the answer's app names it while it is sent (core/downloads.ts). */
+  downloads?: Downloads
 }
 
 export async function downloadFile(scope: PathScope, req: DownloadRequest): Promise<Response> {

@@ -70,13 +70,16 @@ interface StagedFile {
  * of the process's fd limit. A staged file keeps its directory (and each directory its walk
  * created) open until the request ends, so one request of 10,000 tiny parts took all 20,000
  * fds of execd: every other request, and accept itself, failed with EMFILE meanwhile — for as
- * long as the client cared to leave its body unfinished.
+ * long as the client cared to leave its body unfinished. The process's, not a section's: it is
+ * a share of the one fd table, which every upload draws on (the files section's, the isolated
+ * files view's, `execd fs`); one budget per app would let two apps take half between them.
  */
 let fdBudget: number | undefined
 let fdsHeld = 0
 /**
  * The requests that hold them, oldest first, each with its count (core/held-slots.ts): a refusal
- * says which uploads hold the budget and since when. Process-wide, as the fd limit it shares.
+ * says which uploads hold the budget and since when, and so does SIGUSR2 (the files section
+ * reports them).
  */
 const holders = new Set<Slot>()
 
