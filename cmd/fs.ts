@@ -26,6 +26,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { progress, showProgress } from './progress'
 import { hint, withSuggestion } from './suggest'
+import { wrapHelp } from './help-wrap'
 import { remoteFs, remoteOf } from './remote'
 import { visible } from './visible'
 
@@ -248,10 +249,12 @@ function program(): CAC {
   }
   // The operations are listed once; "run any with --help" says the rest.
   cli.help(sections =>
-    sections.map(s =>
-      s.title?.startsWith('For more info')
-        ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
-        : s,
+    wrapHelp(
+      sections.map(s =>
+        s.title?.startsWith('For more info')
+          ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
+          : s,
+      ),
     ),
   )
   return cli
