@@ -56,7 +56,7 @@ describe.skipIf(!hasTool('tmux'))('metrics --watch at a terminal', () => {
       term.keys(`EXECD_ACCESS_TOKEN=wrong ${BIN} metrics --watch --url ${d.url}; echo "status $?"`, 'Enter')
       await term.shows(/^status \d+$/m)
       expect(lastWords(term.screen())).toBe(
-        'execd: Unauthorized: invalid or missing header X-EXECD-ACCESS-TOKEN\nstatus 1',
+        'execd: Unauthorized: invalid or missing header X-EXECD-ACCESS-TOKEN (the token in EXECD_ACCESS_TOKEN was refused)\nstatus 1',
       )
     } finally {
       await d.stop()
