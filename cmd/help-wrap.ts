@@ -19,9 +19,24 @@ const LEAST_ROOM = 24
 const UNDER = 6
 
 /** The width help is wrapped at: the terminal's, or 80 for a pipe or a file. */
-export function helpWidth(stdout: { isTTY?: boolean; columns?: number } = process.stdout): number {
+export function helpWidth(stdout: { isTTY?: boolean; columns?: number } = terminalOut()): number {
   const columns = stdout.isTTY && Number.isInteger(stdout.columns) ? stdout.columns! : 80
   return Math.max(NARROWEST, columns)
+}
+
+/**
+ * stdout when it may be a terminal. A pipe or a file is told by fstat: `process.stdout` is made
+ * on first use, 10–19 ms of CPU at load (the whole of what wrapping cost), and help otherwise
+ * never makes it.
+ */
+function terminalOut(): { isTTY?: boolean; columns?: number } {
+  try {
+    const { fstatSync } = require('node:fs') as typeof import('node:fs')
+    if (!fstatSync(1).isCharacterDevice()) return {}
+  } catch {
+    return {}
+  }
+  return process.stdout
 }
 
 /**
@@ -47,17 +62,21 @@ function wrapRow(line: string, width: number): string {
   const row = line.trimEnd()
   if (row.length <= width) return row
   // The description's column: after the indent, the flags and a gap of two or more spaces.
-  const cells = /^(\s*\S(?:\S| (?! ))*) {2,}(?=\S)/.exec(row)
-  if (!cells) return row
-  const column = cells[0].length
-  const words = row.slice(column).split(/ +/)
+  const gap = row.indexOf('  ', row.length - row.trimStart().length)
+  if (gap < 0) return row
+  let column = gap
+  while (row.charCodeAt(column) === 32) column++
   const indent = width - column >= LEAST_ROOM ? column : UNDER
-  const rows = indent === column ? [cells[0]] : [cells[1]!, ' '.repeat(indent)]
-  for (const w of words) {
-    const last = rows[rows.length - 1]!
-    const fresh = last.length === indent
-    if (fresh || last.length + 1 + w.length <= width) rows[rows.length - 1] = fresh ? last + w : `${last} ${w}`
-    else rows.push(' '.repeat(indent) + w)
+  const out = [indent === column ? row.slice(0, column) : `${row.slice(0, gap)}\n${' '.repeat(indent)}`]
+  let used = indent
+  for (const w of row.slice(column).split(' ')) {
+    if (w === '') continue
+    if (used > indent && used + 1 + w.length > width) {
+      out.push(`\n${' '.repeat(indent)}`)
+      used = indent
+    }
+    out.push(used > indent ? ` ${w}` : w)
+    used += (used > indent ? 1 : 0) + w.length
   }
-  return rows.join('\n')
+  return out.join('')
 }
