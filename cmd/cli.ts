@@ -10,6 +10,7 @@ import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, execOptions } from './options'
 import { flagsOf, hint, withSuggestion } from './suggest'
+import { wrapHelp } from './help-wrap'
 import { plainServeFlags } from './serve-flags'
 import { versionText } from '../core/version'
 
@@ -47,7 +48,11 @@ async function program(serveOnly: boolean): Promise<CAC> {
   if (!serveOnly) addOthers(cli)
   // The exit statuses, once, under the verbs (README, "Errors and exit codes", says the rest).
   cli.help(sections =>
-    sections.some(s => s.title === 'Commands') ? [...sections, { title: 'Exit status', body: EXIT_STATUS }] : sections,
+    wrapHelp(
+      sections.some(s => s.title === 'Commands')
+        ? [...sections, { title: 'Exit status', body: EXIT_STATUS }]
+        : sections,
+    ),
   )
   // Not cac's version(): it appends `process.version`, which under Bun is Node's, not Bun's.
   cli.option('-v, --version', 'Display the version, commit, target and Bun version')
@@ -57,7 +62,7 @@ async function program(serveOnly: boolean): Promise<CAC> {
 const addServe = (cli: CAC) =>
   addOptions(cli.command('serve', 'Serve the HTTP API (code, commands, files, metrics)'), allOptions)
     .example('execd serve --port 44772 --access-token "$TOKEN"')
-    .example("execd serve -- python3 app.py   # the container's entrypoint: app.py is its main process")
+    .example('execd serve -- python3 app.py   # the entrypoint: app.py is the main process')
     .action(runServe)
 
 async function runServe(options: Record<string, unknown>): Promise<void> {
@@ -85,7 +90,7 @@ function addOthers(cli: CAC): void {
   cli
     .command('metrics', 'Print CPU and memory usage (cgroup-aware)')
     .option('--json', 'print JSON (one object per line with --watch)')
-    .option('--watch', 'print a sample every second until interrupted')
+    .option('--watch', 'print a sample every second until Ctrl-C (exit 0; 1 if the daemon ends it)')
     .option(URL_OPTION, URL_HELP)
     .action(async options => {
       const { metricsCommand } = await import('./metrics')

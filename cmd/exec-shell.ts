@@ -141,7 +141,7 @@ export function sayIfCut(ended: boolean): void {
 export function commandExit(e: ExecEvent): number {
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
-  const word = /^signal: ([a-z ]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
+  const word = /^signal: ([a-z0-9 ]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
   const sig = word ? constants.signals[signalNamed(word) as keyof typeof constants.signals] : undefined
   return sig ? 128 + sig : 1
 }

@@ -5,9 +5,24 @@
  * it, as a closed pipe stops `find`.
  */
 import { Readable } from 'node:stream'
+import { WALK_LIMITS } from '../plugins/files/ops/walk'
+import { parseDepth } from '../plugins/files/ops/list'
+import { UsageError, typedCheck } from './errors'
 import type { FileInfo } from './fs-ops'
 import { tableRows } from './fs-print'
 import { pipeToStdout } from './stdout-pipe'
+
+/**
+ * `fs ls --depth`: the route's own check, then a range. Any digits were taken, and a huge number
+ * (`-d 99999999999999999999`, read as 1e20) silently meant "all"; past the walk's entry cap no
+ * tree is that deep and still listable in one answer, so the range ends there.
+ */
+export function listingDepth(raw: string | undefined): number {
+  const depth = typedCheck(() => parseDepth(raw))
+  const most = WALK_LIMITS.maxEntries
+  if (depth > most) throw new UsageError(`--depth expects 0 to ${most} levels, got '${raw}'`)
+  return depth
+}
 
 /** The text of each batch: rows, or the array's pieces (`[` with the first, `]` at the end). */
 async function* text(batches: AsyncIterable<FileInfo[]>, json: boolean): AsyncGenerator<string> {

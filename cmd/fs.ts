@@ -11,7 +11,6 @@
  */
 import { cac, type CAC } from 'cac'
 import { open } from 'node:fs/promises'
-import { parseDepth } from '../plugins/files/ops/list'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { ExecdError } from '../core/errors'
@@ -21,12 +20,13 @@ import { UsageError, report, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
 import type { FsOps, Permission } from './fs-ops'
 import { describe } from './fs-print'
-import { printListing } from './fs-listing'
+import { listingDepth, printListing } from './fs-listing'
 import { abortable, copyOut, localName } from './fs-transfer'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { progress, showProgress } from './progress'
 import { hint, withSuggestion } from './suggest'
+import { wrapHelp } from './help-wrap'
 import { remoteFs, remoteOf } from './remote'
 import { visible } from './visible'
 
@@ -69,17 +69,9 @@ export const OPS: FsOp[] = [
     name: 'ls',
     args: '[path]',
     summary: 'list a directory (default: the current one)',
-    options: [['-d, --depth <n>', 'levels to descend (default 1)']],
+    options: [['-d, --depth <n>', 'levels to descend, 0 to 100000 (default 1)']],
     run: r =>
-      printListing(
-        r.fs.list(
-          r.args[0] ?? '.',
-          typedCheck(() => parseDepth(optional(r.flags.depth))),
-          r.signal,
-        ),
-        r.json,
-        r.signal,
-      ),
+      printListing(r.fs.list(r.args[0] ?? '.', listingDepth(optional(r.flags.depth)), r.signal), r.json, r.signal),
   },
   {
     name: 'stat',
@@ -257,10 +249,12 @@ function program(): CAC {
   }
   // The operations are listed once; "run any with --help" says the rest.
   cli.help(sections =>
-    sections.map(s =>
-      s.title?.startsWith('For more info')
-        ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
-        : s,
+    wrapHelp(
+      sections.map(s =>
+        s.title?.startsWith('For more info')
+          ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
+          : s,
+      ),
     ),
   )
   return cli

@@ -1,6 +1,8 @@
 /**
  * `execd metrics [--watch]`: the metrics section's operations, here or on a daemon (--url),
- * printed for people or as JSON. `--watch` prints one sample a second until Ctrl-C (exit 0).
+ * printed for people or as JSON. `--watch` prints one sample a second until Ctrl-C or SIGTERM
+ * (exit 0: the person ended it, as procps `watch` does); a watch that ends any other way failed
+ * (the daemon stopped, the connection was lost): one line saying so, exit 1.
  */
 import type { Metrics } from '../plugins/metrics/ops'
 import { onStop } from './lifecycle'
@@ -33,8 +35,15 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
     try {
       let last = -1
       for (;;) {
-        const next = await samples.next()
-        if (next.done || stopped) break
+        const next = await samples.next().catch(err => {
+          if (stopped) return { done: true as const, value: undefined }
+          throw remote ? lost(remote.base, err) : err
+        })
+        if (stopped) break
+        // A stream that ended by itself was ended by the daemon (it stopped): exit 0 read as
+        // "watched until Ctrl-C" to a script that waits on it.
+        if (next.done)
+          throw new Error(`${remote?.base ?? 'this machine'} ended the metrics stream (did the daemon stop?)`)
         // The sampler may hand the first sample twice (the snapshot, then its tick): one per time.
         if (next.value.timestamp === last) continue
         last = next.value.timestamp
@@ -48,6 +57,13 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
   } finally {
     await source.close()
   }
+}
+
+/** A watch's connection lost mid-stream, in a person's words (Bun's: "error ECONNRESET"). */
+function lost(base: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code !== 'ECONNRESET' && code !== 'ConnectionClosed') return err as Error
+  return new Error(`lost the connection to ${base} while watching metrics (did the daemon stop?)`)
 }
 
 async function localMetrics(): Promise<MetricsSource> {

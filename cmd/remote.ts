@@ -79,7 +79,7 @@ export class Remote {
       throw new Error(`cannot reach ${this.base}: ${unreachableWhy(err)}`)
     }
     if (res.ok) return res
-    throw await errorOf(res)
+    throw await errorOf(res, this.token !== undefined)
   }
 
   /** The JSON answer, which must have the contract's shape (`schema`). */
@@ -155,7 +155,7 @@ const MAX_JSON_ITEM_CHARS = 1024 * 1024
 /** An error's body is only quoted (200 characters): the rest is not read. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024
 
-async function errorOf(res: Response): Promise<ExecdError> {
+async function errorOf(res: Response, tokenSent: boolean): Promise<ExecdError> {
   const text = await textUpTo(res, MAX_ERROR_BODY_BYTES).then(
     r => r.text,
     () => '',
@@ -169,7 +169,11 @@ async function errorOf(res: Response): Promise<ExecdError> {
   } catch {
     // not the contract's JSON: a proxy's page, say
   }
-  if (res.status === 401) return new ExecdError('UNAUTHORIZED', body.error ?? 'unauthorized (set EXECD_ACCESS_TOKEN)')
+  // The daemon's words name its header, not where this client takes the token from.
+  if (res.status === 401) {
+    const why = tokenSent ? `the token in ${TOKEN_ENV} was refused` : `${TOKEN_ENV} is not set`
+    return new ExecdError('UNAUTHORIZED', `${body.error ?? 'unauthorized'} (${why})`)
+  }
   const code = (body.code ?? (res.status < 500 ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
   // No contract JSON at all (an empty 404 from a gateway, another server on that port): said so,
   // with where to look; it read `execd: HTTP 404:` and nothing more.

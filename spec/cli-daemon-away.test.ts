@@ -2,10 +2,11 @@
  * The daemon a person points the CLI at is not there: nothing listens on the port, something
  * that is not execd closes the connection, the host does not exist. One line naming the URL and
  * saying what is wrong in words (not Bun's advice to programmers), exit 1; a value typed wrong
- * (`ping --timeout abc`, `--url nothttp`) is a usage error, exit 2.
+ * (`ping --timeout abc`, `--url nothttp`) is a usage error, exit 2. A token missing or refused
+ * says which, and where the CLI takes it from: the daemon's words name only its header.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { freePort, runCli } from './harness'
+import { freePort, runCli, startDaemon } from './harness'
 
 let closed: number
 // Accepts, reads the request, and hangs up without an answer.
@@ -65,4 +66,26 @@ test('ping: a --timeout or --url typed wrong is a usage error, not a daemon away
     stdout: '',
     stderr: "execd: --url expects an http:// or https:// URL, got 'nothttp'\n",
   })
+})
+
+test('a token missing or refused: one line saying which and naming EXECD_ACCESS_TOKEN, exit 1', async () => {
+  const d = await startDaemon()
+  try {
+    const refused = 'execd: Unauthorized: invalid or missing header X-EXECD-ACCESS-TOKEN'
+    for (const [token, why] of [
+      ['', 'EXECD_ACCESS_TOKEN is not set'],
+      ['wrong', 'the token in EXECD_ACCESS_TOKEN was refused'],
+    ] as const) {
+      for (const args of [
+        ['exec', '--shell', 'true'],
+        ['fs', 'ls', '/'],
+        ['metrics', '--watch'],
+      ]) {
+        const run = await runCli([...args, '--url', d.url], { env: { EXECD_ACCESS_TOKEN: token } })
+        expect([args[0], run]).toEqual([args[0], { code: 1, stdout: '', stderr: `${refused} (${why})\n` }])
+      }
+    }
+  } finally {
+    await d.stop()
+  }
 })

@@ -50,6 +50,8 @@ const ROWS: [string, (r: string) => string[], number, string?][] = [
   // What was typed is wrong: 2, before anything is asked.
   ['an unknown language', () => ['exec', 'pyhton', '1'], 2, 'INVALID_REQUEST_BODY'],
   ['ls with a depth not a number', r => ['fs', 'ls', r, '--depth', 'x'], 2, 'INVALID_REQUEST_BODY'],
+  // Any digits were taken: a huge depth (read as 1e20) listed all of it without a word.
+  ['ls with a depth past its range', r => ['fs', 'ls', r, '--depth', '99999999999999999999'], 2],
   ['cat with an offset not a number', r => ['fs', 'cat', `${r}/file`, '--offset', 'x'], 2, 'INVALID_REQUEST_BODY'],
   ['cat with lines and bytes', r => ['fs', 'cat', `${r}/file`, '--limit', '1', '--range', '0-1'], 2],
   ['search with a pattern unclosed', r => ['fs', 'search', r, '[['], 2, 'INVALID_REQUEST_BODY'],

@@ -4,8 +4,9 @@
  * it was before, when every verb was always built. The slips below it were help with no word
  * of why (`execd --versoin`), cac's words (`Unknown option`), or no guess at the word meant.
  */
-import { expect, test } from 'bun:test'
-import { runCliSync } from './harness'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { BIN, runCliSync } from './harness'
+import { hasTool, terminal, type Terminal } from './kit/tmux'
 
 const CASES = [
   [],
@@ -68,4 +69,47 @@ test('`execd help [verb [op]]` is that verb’s --help, as git and go take it', 
     expect(r.stdout).toBe(runCliSync([...same]).stdout)
     expect(r.stdout).toContain('Usage:')
   }
+})
+
+/** Every verb's help and every fs operation's, as a person asks for it. */
+const HELPS = [
+  [],
+  ...['serve', 'ping', 'doctor', 'metrics', 'exec', 'fs', 'completion'].map(v => [v]),
+  ...['ls', 'stat', 'cat', 'get', 'put', 'rm', 'mv', 'mkdir', 'chmod', 'search', 'replace'].map(op => ['fs', op]),
+]
+
+test('help fits 80 columns when it is no terminal (| less, > file): descriptions wrapped under their column', () => {
+  for (const verb of HELPS) {
+    const r = runCliSync([...verb, '--help'])
+    expect([verb, r.code]).toEqual([verb, 0])
+    const wide = r.stdout.split('\n').filter(l => l.length > 80 || / $/.test(l))
+    expect([verb, wide]).toEqual([verb, []])
+  }
+})
+
+describe.skipIf(!hasTool('tmux'))('help at a terminal', () => {
+  let term: Terminal
+  beforeAll(() => {
+    term = terminal('execd-cli-help')
+  })
+  afterAll(() => term.close())
+
+  test("wrapped at the terminal's width, by execd and not by the terminal: each line fits, none cut", async () => {
+    const help = runCliSync(['serve', '--help']).stdout
+    const examples = help.slice(help.indexOf('Examples:')).split('\n').slice(1)
+    for (const columns of [60, 100]) {
+      term.shell(columns, 200)
+      term.keys(`clear; ${BIN} serve --help; echo "status $?"`, 'Enter')
+      await term.shows(/^status 0$/m)
+      // -J joins the rows the terminal wrapped back into the line execd wrote.
+      const lines = term.screen(true).split('\n')
+      // Examples stay whole: a command wrapped is one that cannot be copied.
+      const wide = lines.filter(l => l.length > columns && !examples.some(e => e.includes(l.trim())))
+      expect([columns, wide]).toEqual([columns, []])
+      // Nothing lost: every option and its last word are there.
+      const text = lines.join(' ').replace(/\s+/g, ' ')
+      expect(text).toContain('--pty-retain <value> ms an exited (or never connected) PTY session')
+      expect(text).toContain('(env EXECD_PTY_RETAIN_MS) (default: 600000)')
+    }
+  }, 60_000)
 })

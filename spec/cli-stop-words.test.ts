@@ -94,3 +94,39 @@ test.skipIf(!bwrap)(
   },
   60_000,
 )
+
+/**
+ * A run killed by a signal of its own (not execd's stop) exits 128 + it, as `bash -c` reports
+ * its child, with the signal's word on one line. `--shell` read only words of letters: `usr1`
+ * fell through to exit 1.
+ */
+test('a run killed by a signal exits 128 + n with one line naming it, --shell and a bash cell, here and with --url', async () => {
+  const rows: unknown[][] = []
+  const want: unknown[][] = []
+  for (const [signal, word] of [
+    ['KILL', 'killed'],
+    ['USR1', 'usr1'],
+    ['USR2', 'usr2'],
+    ['ALRM', 'alrm'],
+  ] as const) {
+    const shell = Bun.spawnSync(['bash', '-c', `sh -c 'kill -${signal} $$'; exit $?`]).exitCode
+    for (const remote of [false, true]) {
+      for (const [how, args, prefix] of [
+        ['--shell', ['--shell'], 'execd: '],
+        ['bash', ['bash'], ''],
+      ] as const) {
+        const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, `kill -${signal} $$`], {
+          stdin: 'ignore',
+          stdout: 'pipe',
+          stderr: 'pipe',
+          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+        })
+        const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited])
+        const where = remote ? 'url' : 'here'
+        rows.push([signal, how, where, code, stderr])
+        want.push([signal, how, where, shell, `${prefix}signal: ${word}\n`])
+      }
+    }
+  }
+  expect(rows).toEqual(want)
+}, 60_000)

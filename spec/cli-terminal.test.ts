@@ -4,11 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, pidsWith, waitFor } from './harness'
 import { findJdk } from '../plugins/java/jdk'
 import { pythonAvailable } from './python-env'
+import { hasTool, terminal, type Terminal } from './kit/tmux'
 
 /** A process that runs (not a zombie: one whose parent left reaps it when it can). */
 function alive(pid: number): boolean {
@@ -20,60 +20,22 @@ function alive(pid: number): boolean {
   }
 }
 
-const has = (tool: string) => Bun.spawnSync(['sh', '-c', `command -v ${tool}`]).exitCode === 0
-// The pid alone is not unique across runs in other PID namespaces sharing this /tmp.
-const socket = `execd-cli-test-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
+let term: Terminal
 let dir: string
 let home: string
-
-const tmux = (...args: string[]) => Bun.spawnSync(['tmux', '-L', socket, ...args], { stderr: 'pipe' })
-const screen = () => tmux('capture-pane', '-p', '-t', 'cli').stdout.toString()
-const keys = (...k: string[]) => tmux('send-keys', '-t', 'cli', ...k)
-async function shows(what: string | RegExp, limitMs = 30_000): Promise<void> {
-  const seen = () => (typeof what === 'string' ? screen().includes(what) : what.test(screen()))
-  await waitFor(`the screen to show ${what}`, seen, limitMs).catch(err => {
-    throw new Error(`${(err as Error).message}; the screen:\n${screen()}`)
-  })
-}
+const screen = () => term.screen()
+const keys = (...k: string[]) => term.keys(...k)
+const shows = (what: string | RegExp, limitMs?: number) => term.shows(what, limitMs)
+/** A fresh shell in a tmux window of its own, in `dir`, with a private HOME (the REPL history). */
+const shell = (columns?: number, rows?: number) => term.shell(columns, rows)
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'execd-cli-tty-'))
-  home = mkdtempSync(join(tmpdir(), 'execd-cli-home-'))
+  term = terminal('execd-cli-tty')
+  ;({ dir, home } = term)
 })
-afterAll(() => {
-  tmux('kill-server')
-  // kill-server leaves the socket file behind.
-  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid!()}`, socket), { force: true })
-  rmSync(dir, { recursive: true, force: true })
-  rmSync(home, { recursive: true, force: true })
-})
+afterAll(() => term.close())
 
-/**
- * A fresh shell in a tmux window of its own, in `dir`, with a private HOME (the REPL history).
- * A second session stays for the whole file: killing the only one makes the tmux server exit,
- * and a new-session racing that exit failed (exit 1, seen once in CI).
- */
-function shell(): void {
-  if (tmux('has-session', '-t', 'keep').exitCode !== 0)
-    expect(tmux('new-session', '-d', '-s', 'keep', 'sleep 3600').exitCode).toBe(0)
-  tmux('kill-session', '-t', 'cli')
-  const started = tmux(
-    'new-session',
-    '-d',
-    '-s',
-    'cli',
-    '-x',
-    '120',
-    '-y',
-    '50',
-    '-c',
-    dir,
-    `env HOME=${home} PS1='$ ' bash --norc`,
-  )
-  expect([started.exitCode, started.stderr.toString()]).toEqual([0, ''])
-}
-
-describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
+describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
   test('Ctrl-C stops exec --shell and its command: exit 130, nothing left', async () => {
     shell()
     keys(`${BIN} exec --shell 'echo started; exec -a execd-tty-sleeper sleep 300'; echo "status $?"`, 'Enter')
@@ -151,8 +113,7 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
     const out = mkdtempSync(join(dir, 'get-'))
     Bun.spawnSync(['truncate', '-s', '20G', src])
     try {
-      shell()
-      tmux('resize-window', '-t', 'cli', '-x', '20', '-y', '12')
+      shell(20, 12)
       keys(`clear; ${BIN} fs get ${src} ${out}/; echo "status $?"`, 'Enter')
       await shows('%)')
       keys('C-c')
@@ -221,7 +182,7 @@ describe.skipIf(!has('tmux'))('at a terminal (tmux)', () => {
   }, 180_000)
 })
 
-describe.skipIf(!has('script'))('progress', () => {
+describe.skipIf(!hasTool('script'))('progress', () => {
   test('fs put and fs get draw bytes, rate and ETA on a terminal, and clear the line', () => {
     writeFileSync(join(dir, 'big.bin'), Buffer.alloc(32 << 20, 1))
     for (const [verb, args] of [

@@ -1,0 +1,82 @@
+/**
+ * `--help` fitted to the reader's width: cac prints each option's description on one line (up to
+ * 300 columns for serve's), which a terminal wraps at its edge into the flag column, and a pager
+ * or a file shows whole. Descriptions are wrapped at the terminal's width (80 when stdout is no
+ * terminal), each continued under its own column, as git's and cargo's help are.
+ */
+
+/** A help section as cac hands it to `cli.help(...)`. */
+export interface HelpSection {
+  title?: string
+  body: string
+}
+
+/** Below this, a terminal cannot show a flag and a word of its description on one row. */
+const NARROWEST = 20
+/** A description with less room than this beside its flags starts on the next row instead. */
+const LEAST_ROOM = 24
+/** The indent of a description moved under its flags. */
+const UNDER = 6
+
+/** The width help is wrapped at: the terminal's, or 80 for a pipe or a file. */
+export function helpWidth(stdout: { isTTY?: boolean; columns?: number } = terminalOut()): number {
+  const columns = stdout.isTTY && Number.isInteger(stdout.columns) ? stdout.columns! : 80
+  return Math.max(NARROWEST, columns)
+}
+
+/**
+ * stdout when it may be a terminal. A pipe or a file is told by fstat: `process.stdout` is made
+ * on first use, 10–19 ms of CPU at load (the whole of what wrapping cost), and help otherwise
+ * never makes it.
+ */
+function terminalOut(): { isTTY?: boolean; columns?: number } {
+  try {
+    const { fstatSync } = require('node:fs') as typeof import('node:fs')
+    if (!fstatSync(1).isCharacterDevice()) return {}
+  } catch {
+    return {}
+  }
+  return process.stdout
+}
+
+/**
+ * The sections with their two-column rows (flags or a name, then a description) wrapped at
+ * `width`. Usage and examples are left whole: a command wrapped is a command that cannot be
+ * copied.
+ */
+export function wrapHelp(sections: HelpSection[], width = helpWidth()): HelpSection[] {
+  return sections.map(s =>
+    /^(Usage|Examples)/.test(s.title ?? '')
+      ? s
+      : {
+          ...s,
+          body: s.body
+            .split('\n')
+            .map(l => wrapRow(l, width))
+            .join('\n'),
+        },
+  )
+}
+
+function wrapRow(line: string, width: number): string {
+  const row = line.trimEnd()
+  if (row.length <= width) return row
+  // The description's column: after the indent, the flags and a gap of two or more spaces.
+  const gap = row.indexOf('  ', row.length - row.trimStart().length)
+  if (gap < 0) return row
+  let column = gap
+  while (row.charCodeAt(column) === 32) column++
+  const indent = width - column >= LEAST_ROOM ? column : UNDER
+  const out = [indent === column ? row.slice(0, column) : `${row.slice(0, gap)}\n${' '.repeat(indent)}`]
+  let used = indent
+  for (const w of row.slice(column).split(' ')) {
+    if (w === '') continue
+    if (used > indent && used + 1 + w.length > width) {
+      out.push(`\n${' '.repeat(indent)}`)
+      used = indent
+    }
+    out.push(used > indent ? ` ${w}` : w)
+    used += (used > indent ? 1 : 0) + w.length
+  }
+  return out.join('')
+}
