@@ -9,6 +9,8 @@
  *
  *   bun run bench/command-cpu.ts [rounds=8] [commands per round=200]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, started beside dist/execd, turns taken
+ *   BENCH_EXECD_ARGS / BENCH_BEFORE_ARGS serve options of each (`--cgroups off`: the same build
+ *                                       twice, one without its children's cgroup leaves)
  *   BENCH_CMD_WARMUP=1500               untimed commands first (execd's JIT settles by ~1500)
  *   BENCH_COMMAND='exec sleep 0.03'     another command than `true` (the floor still spawns `true`)
  */
@@ -37,6 +39,15 @@ interface Round {
   waits: number
   /** Answers that went out as a stream (chunked), not one body. */
   streamed: number
+  /** The main thread's share of its CPU in the kernel (stat's stime over utime + stime, ticks). */
+  sys: number
+}
+
+/** The main thread's utime and stime, clock ticks (proc(5) fields 14 and 15). */
+function mainTicks(pid: number): [number, number] {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return [Number(f[11]), Number(f[12])]
 }
 
 interface Side {
@@ -60,13 +71,16 @@ async function measured(pid: number, once: () => Promise<{ wall: number; streame
   const walls: number[] = []
   let streamed = 0
   const before = threadCpuMs(pid)
+  const ticks = mainTicks(pid)
   for (let i = 0; i < perRound; i++) {
     const r = await once()
     walls.push(r.wall)
     if (r.streamed) streamed++
   }
   const after = threadCpuMs(pid)
+  const [user, sys] = mainTicks(pid).map((t, i) => t - ticks[i]!) as [number, number]
   return {
+    sys: sys / Math.max(1, user + sys),
     all: (after.all - before.all) / perRound,
     main: (after.main - before.main) / perRound,
     waits: (after.waits - before.waits) / perRound,
@@ -101,9 +115,10 @@ const range = (xs: number[], digits = 2) =>
   `${percentile(xs, 0.5).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`
 
 async function main(): Promise<void> {
-  const daemons: [string, Execd][] = [['execd', await startExecd()]]
+  const args = (name: string) => (process.env[name] ?? '').split(' ').filter(Boolean)
+  const daemons: [string, Execd][] = [['execd', await startExecd({ args: args('BENCH_EXECD_ARGS') })]]
   const before = process.env.BENCH_EXECD_BEFORE
-  if (before) daemons.push(['before', await startExecd({ bin: before })])
+  if (before) daemons.push(['before', await startExecd({ bin: before, args: args('BENCH_BEFORE_ARGS') })])
   const floor = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-floor.ts')])
   const server = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-server.ts')])
   const serverUrl = `http://127.0.0.1:${Number(await server.ask('port'))}`
@@ -153,7 +168,10 @@ async function main(): Promise<void> {
     )
     console.log(
       `${name.padEnd(12)} CPU ms: all threads ${range(of('all'))}, main thread ${range(of('main'))}; ` +
-        `waits ${range(of('waits'), 1)}; wall ${range(of('wall'))} ms; streamed ${streamed}%`,
+        `kernel ${range(
+          of('sys').map(x => x * 100),
+          0,
+        )}% of main; waits ${range(of('waits'), 1)}; wall ${range(of('wall'))} ms; streamed ${streamed}%`,
     )
   }
   const [now, then] = [results.get('execd') ?? [], results.get('before') ?? []]

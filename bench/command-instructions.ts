@@ -10,6 +10,10 @@
  *   BENCH_SIDES=execd,server   only these sides (execd, server, floor-plain, floor-owned)
  *   BENCH_EXECD_BIN=…          the execd to count (default dist/execd)
  *   BENCH_EXECD_ARGS=…         serve options (default `--cgroups off`, below)
+ *   BENCH_IDLE=1               also count each side idle as long as its commands took, and subtract
+ *                              (the timers' share: each command is ~100× as long under valgrind)
+ *   BENCH_PROFILE=1            also each side's biggest own costs per command by compiled function,
+ *                              named by its jitdump (lib/callgrind-jit.ts, as request-instructions.ts)
  *
  * execd runs with `--cgroups off`: under valgrind (3.19, no clone3) Bun's spawn into a cgroup
  * leaf fails in the child, which exits 127. So the leaf's work is not in these counts: Bun's
@@ -17,7 +21,8 @@
  * dozen system calls counted natively by command-syscalls.ts.
  */
 import { join } from 'node:path'
-import { callgrindLauncher, compileLikeExecd, countRequests, SETTLE } from './lib/callgrind'
+import { callgrindLauncher, compileLikeExecd, countIdle, countRequests, SETTLE } from './lib/callgrind'
+import { profileLines } from './lib/callgrind-jit'
 import { requireCommands } from './lib/command'
 import { EXECD_BIN, startExecd } from './lib/execd'
 import { startLineChild } from './lib/line-child'
@@ -28,6 +33,8 @@ const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallb
 const [commands, warm, rounds] = [arg(0, 300), arg(1, 1500), arg(2, 2)]
 const ALL = ['execd', 'server', 'floor-plain', 'floor-owned']
 const SIDES = process.env.BENCH_SIDES ? process.env.BENCH_SIDES.split(',') : ALL
+const PROFILE = process.env.BENCH_PROFILE === '1'
+const IDLE = process.env.BENCH_IDLE === '1'
 
 interface Side {
   pid: number
@@ -88,7 +95,12 @@ async function start(name: string, launcher: string[], bin: (source: string) => 
 await runThenClean(async () => {
   if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
   const dir = makeTempDir('callgrind')
-  const launcher = callgrindLauncher(dir)
+  if (PROFILE) {
+    // Inherited by the servers: JavaScriptCore names the code it makes in a jitdump file there.
+    process.env.BUN_JSC_useJITDump = '1'
+    process.env.BUN_JSC_jitDumpDirectory = dir
+  }
+  const launcher = callgrindLauncher(dir, PROFILE ? ['--dump-instr=yes'] : [])
   const built = new Map<string, string>()
   const bin = async (source: string) => {
     if (!built.has(source))
@@ -101,7 +113,19 @@ await runThenClean(async () => {
       const side = await start(name, launcher, bin)
       for (let i = 0; i < warm; i++) await side.one()
       const c = await countRequests(dir, side.pid, commands, side.one)
-      const row = `round ${round} ${name.padEnd(11)} main ${Math.round(c.main)} all ${Math.round(c.all)}  [${c.others}]`
+      if (PROFILE)
+        console.log(
+          `round ${round} ${name}, own cost per command:\n${profileLines(dir, dir, side.pid, commands).join('\n')}`,
+        )
+      let row = `round ${round} ${name.padEnd(11)} main ${Math.round(c.main)} all ${Math.round(c.all)}  [${c.others}]`
+      if (IDLE) {
+        const idle = await countIdle(dir, side.pid, c.ms, commands)
+        if (PROFILE)
+          console.log(
+            `round ${round} ${name} idle, per command:\n${profileLines(dir, dir, side.pid, commands, 15).join('\n')}`,
+          )
+        row += `  idle main ${Math.round(idle.main)} all ${Math.round(idle.all)}  net main ${Math.round(c.main - idle.main)} all ${Math.round(c.all - idle.all)}`
+      }
       console.log(row)
       rows.push(row)
       await side.stop()

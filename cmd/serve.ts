@@ -5,6 +5,7 @@
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
 import { CONNECTION_OPTIONS } from '../core/connections'
+import { keepChildEnv } from '../core/child-env'
 import { rawTargetServe } from '../core/raw-target'
 import { createTokenCheck } from '../core/auth'
 import { errorResponse, toExecdError } from '../core/errors'
@@ -258,6 +259,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     // Unless a child made them leave already: a process of this container that is no child of
     // ours may read /proc/<pid>/cmdline too.
     scrubSecrets()
+    // Set by now (the secrets withdrawn, the loop-lag probe's variable taken before listening).
+    keepChildEnv()
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
     void ownership.ready().then(processes => processes.makeCgroupTree())

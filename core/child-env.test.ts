@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { childEnv, isWithheld, withholdFromChildren } from './child-env'
+import { childEnv, isWithheld, keepChildEnv, withholdFromChildren } from './child-env'
 import { Config, SERVER_OPTIONS } from './config'
 
 describe('childEnv', () => {
@@ -33,5 +33,32 @@ describe('childEnv', () => {
 
   test("defaults to execd's own environment", () => {
     expect(childEnv().PATH).toBe(process.env.PATH!)
+  })
+
+  test('kept (serve, after its start): each child gets its own copy of the environment as it was, less what is withheld later', () => {
+    process.env.CHILD_ENV_TEST_KEPT = 'before'
+    process.env.CHILD_ENV_TEST_LATE_SECRET = 'x'
+    try {
+      keepChildEnv()
+      process.env.CHILD_ENV_TEST_KEPT = 'after'
+      process.env.CHILD_ENV_TEST_NEW = 'new'
+      const a = childEnv({ CHILD_ENV_TEST_EXTRA: 'e' })
+      expect(a.CHILD_ENV_TEST_KEPT).toBe('before')
+      expect(a.CHILD_ENV_TEST_NEW).toBeUndefined()
+      expect(a.CHILD_ENV_TEST_EXTRA).toBe('e')
+      a.PATH = 'changed by one child'
+      expect(childEnv().PATH).toBe(process.env.PATH!)
+      expect(childEnv().CHILD_ENV_TEST_EXTRA).toBeUndefined()
+      expect(childEnv().CHILD_ENV_TEST_LATE_SECRET).toBe('x')
+      withholdFromChildren(['CHILD_ENV_TEST_LATE_SECRET'])
+      expect(childEnv().CHILD_ENV_TEST_LATE_SECRET).toBeUndefined()
+      // Another environment given is read as it is.
+      expect(childEnv({}, { A: '1' })).toEqual({ A: '1' })
+      keepChildEnv(false)
+      expect(childEnv().CHILD_ENV_TEST_KEPT).toBe('after')
+    } finally {
+      keepChildEnv(false)
+      for (const k of ['CHILD_ENV_TEST_KEPT', 'CHILD_ENV_TEST_NEW', 'CHILD_ENV_TEST_LATE_SECRET']) delete process.env[k]
+    }
   })
 })

@@ -18,7 +18,7 @@
  * execd, not the children of 37 MiB beside it (spec/oom-victim: ECONNRESET on a command after
  * the kills; the kernel's log showed execd at 500 when it was killed).
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, openSync, readFileSync, readdirSync, writeSync } from 'node:fs'
 
 /** Half of the range's top: a child of a few MiB outranks an execd of hundreds. */
 const CHILD_BONUS = 500
@@ -52,7 +52,14 @@ export function raiseOomScore(pid: number): void {
 function raise(pid: number, text: string, depth: number, budget: { left: number }): void {
   if (budget.left-- <= 0) return
   try {
-    writeFileSync(`/proc/${pid}/oom_score_adj`, text)
+    // Opened for writing only: writeFileSync's O_CREAT|O_TRUNC and its ftruncate after the write
+    // were two more steps in the kernel on every spawn, for a file that is never made or cut.
+    const fd = openSync(`/proc/${pid}/oom_score_adj`, constants.O_WRONLY)
+    try {
+      writeSync(fd, text)
+    } finally {
+      closeSync(fd)
+    }
   } catch (err) {
     // Gone already, or not execd's to change (a setuid program): that process keeps its value.
     // A read-only /proc refuses every one: stop trying.

@@ -96,6 +96,7 @@ export function selfCosts(file: string, nameFiles: string[], codes: JitCode[]): 
   let pos = 0
   let afterCall = false
   let callee = ''
+  let calleeOb = ''
   const keyAt = (at: number): string => {
     if (ob === '???' || ob === '') return map.find(at)?.name ?? 'JIT code not in the jitdump'
     if (/^0x[0-9a-f]+$/.test(fn)) return `${ob.slice(ob.lastIndexOf('/') + 1)} (no symbol)`
@@ -106,6 +107,7 @@ export function selfCosts(file: string, nameFiles: string[], codes: JitCode[]): 
     if (line.startsWith('ob=')) ob = nameOf('ob', line.slice(3))
     else if (line.startsWith('fn=')) fn = nameOf('fn', line.slice(3))
     else if (line.startsWith('cfn=')) callee = nameOf('fn', line.slice(4))
+    else if (line.startsWith('cob=')) calleeOb = nameOf('ob', line.slice(4))
     else if (line.startsWith('calls=')) afterCall = true
     else if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42) {
       const parts = line.split(' ')
@@ -122,6 +124,13 @@ export function selfCosts(file: string, nameFiles: string[], codes: JitCode[]): 
           const key = `${keyAt(pos)} → ${callee}`
           costs.set(key, (costs.get(key) ?? 0) + cost)
         }
+        // Compiled JavaScript calling into the runtime (no symbols there): what that code asks for.
+        const into = calleeOb || ob
+        if ((ob === '???' || ob === '') && into !== '???' && into !== '') {
+          const key = `${keyAt(pos)} → ${into.slice(into.lastIndexOf('/') + 1)} (inclusive)`
+          costs.set(key, (costs.get(key) ?? 0) + cost)
+        }
+        calleeOb = ''
         continue
       }
       const key = keyAt(pos)

@@ -57,6 +57,8 @@ export interface Counted {
   all: number
   /** The busy threads besides the main one (JIT compilers, the collector's helpers), per request. */
   others: string
+  /** How long the counted requests took, ms (under valgrind). */
+  ms: number
 }
 
 /** Counts `requests` of `one` on the server `pid` after SETTLE instrumented ones; per request. */
@@ -69,7 +71,9 @@ export async function countRequests(
   await monitor(pid, 'instrumentation', 'on')
   for (let i = 0; i < SETTLE; i++) await one()
   await monitor(pid, 'zero')
+  const began = performance.now()
   for (let i = 0; i < requests; i++) await one()
+  const ms = performance.now() - began
   await monitor(pid, 'dump')
   await monitor(pid, 'instrumentation', 'off')
   const d = lastDump(dir, pid)
@@ -77,7 +81,22 @@ export async function countRequests(
     .filter(([t, n]) => t !== '01' && n / requests >= 500)
     .map(([t, n]) => `t${t} ${Math.round(n / requests)}`)
     .join(', ')
-  return { main: d.main / requests, all: d.all / requests, others }
+  return { main: d.main / requests, all: d.all / requests, others, ms }
+}
+
+/**
+ * What `pid` executes with nothing asked of it for `ms` (its timers: the loop-lag probe, the
+ * reaper's sweep, the metrics sampler…), per `per`: under valgrind a request that forks takes
+ * ~100× as long, so a count over requests holds ~100× the timers' share; this is that share.
+ */
+export async function countIdle(dir: string, pid: number, ms: number, per: number): Promise<Counted> {
+  await monitor(pid, 'instrumentation', 'on')
+  await monitor(pid, 'zero')
+  await Bun.sleep(ms)
+  await monitor(pid, 'dump')
+  await monitor(pid, 'instrumentation', 'off')
+  const d = lastDump(dir, pid)
+  return { main: d.main / per, all: d.all / per, others: '', ms }
 }
 
 /** `source` compiled into `dir` with dist/execd's flags, so its JIT starts as execd's does. */
