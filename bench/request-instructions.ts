@@ -13,6 +13,8 @@
  *   BENCH_PROFILE=1         also each cell count's biggest own costs by compiled function, named
  *                           by the server's jitdump (lib/callgrind-jit.ts; a build without
  *                           --minify-identifiers names them as the source does)
+ *   BENCH_CLOCK_CHAINS=6       with BENCH_PROFILE, each clock read by its chain of 6 callers
+ *                              (addresses in the executable, JIT code's named from the jitdump)
  *
  * Sides, each answering `POST /code` (a warm cell's request, the token header, a JSON body) and
  * `GET /ping` on one keep-alive connection of this process's fetch:
@@ -116,7 +118,11 @@ await runThenClean(async () => {
     process.env.BUN_JSC_useJITDump = '1'
     process.env.BUN_JSC_jitDumpDirectory = dir
   }
-  const launcher = callgrindLauncher(dir, PROFILE ? ['--dump-instr=yes'] : [])
+  const chains = Number(process.env.BENCH_CLOCK_CHAINS ?? 0)
+  const extra = PROFILE
+    ? ['--dump-instr=yes', ...(chains > 0 ? [`--separate-callers${chains}=clock_gettime*`] : [])]
+    : []
+  const launcher = callgrindLauncher(dir, extra)
   let built: string | undefined
   // Compiled with dist/execd's flags, as the relay is.
   const doorBin = async () => {

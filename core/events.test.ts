@@ -74,3 +74,28 @@ test('flat events (init, ping, counts, completions) encode to the bytes of the k
   ]
   for (const e of events) expect(encodeEvent(e)).toBe(walked(e))
 })
+
+test('texts, extras and timestamps quoted without JSON.stringify give the walk’s bytes', () => {
+  const texts = [
+    '',
+    'pong',
+    'c55d9cd8',
+    '😀 pair',
+    '\udc00 low',
+    'high \ud83d',
+    'tab\t',
+    '\u007f del',
+    '\u2028\u2029',
+    '"',
+    '\\',
+    'é',
+  ]
+  const stamps = [1796130668729, 1796130668729, 1796130668730, 0, -0, 1796130668729]
+  let i = 0
+  for (const text of texts)
+    for (const key of ['execution_id', 'k"ey', 'execution_id', 'caché']) {
+      const timestamp = stamps[i++ % stamps.length]!
+      const e: ExecEvent = { type: 'init', text, [key]: text, timestamp }
+      expect(encodeEvent(e)).toBe(walked(e))
+    }
+})

@@ -228,6 +228,31 @@ for (const type of [
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 
+/**
+ * A string's JSON: most (ids, `pong`, short texts) need no escape and go in quotes as they are.
+ * A call of JSON.stringify from compiled code costs ~120 instructions more than the regex's test
+ * (callgrind, bench/README.md round 20); an init asks for three.
+ */
+const quoted = (v: string): string => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`)
+
+/** The extras' keys as JSON, made once each: a few names (execution_id, state_lost), bounded. */
+const KEY_JSON = new Map<string, string>()
+function keyJson(key: string): string {
+  let json = KEY_JSON.get(key)
+  if (json === undefined) {
+    json = quoted(key)
+    if (KEY_JSON.size < 64) KEY_JSON.set(key, json)
+  }
+  return json
+}
+
+/** A timestamp's digits, made once a millisecond: a cell's events mostly share one. */
+let lastStamp = { at: NaN, text: '' }
+function stampText(timestamp: number): string {
+  if (lastStamp.at !== timestamp) lastStamp = { at: timestamp, text: `${timestamp}` }
+  return lastStamp.text
+}
+
 /** The members `flatJson` reads by name; any other is an extra, after the timestamp. */
 const FLAT_NAMED = new Set(ORDER)
 
@@ -252,7 +277,7 @@ function flatJson(e: ExecEvent): string | undefined {
   if ('text' in e) {
     const text = e.text
     if (typeof text === 'string') {
-      if (text.length !== 0) out += `,"text":${JSON.stringify(text)}`
+      if (text.length !== 0) out += `,"text":${quoted(text)}`
     } else if (!blank(text)) return undefined
   }
   if ('execution_count' in e) {
@@ -267,7 +292,7 @@ function flatJson(e: ExecEvent): string | undefined {
       if (time !== 0) out += `,"execution_time":${time}`
     } else if (!blank(time)) return undefined
   }
-  out += `,"timestamp":${timestamp}`
+  out += `,"timestamp":${stampText(timestamp)}`
   for (const key in e) {
     if (FLAT_NAMED.has(key)) continue
     // An object orders keys of digits first; `__proto__` is no member of one.
@@ -275,7 +300,7 @@ function flatJson(e: ExecEvent): string | undefined {
       return undefined
     const v = e[key]
     if (typeof v === 'string') {
-      if (v.length !== 0) out += `,${JSON.stringify(key)}:${JSON.stringify(v)}`
+      if (v.length !== 0) out += `,${keyJson(key)}:${quoted(v)}`
     } else if (!blank(v)) return undefined
   }
   return `${out}}`

@@ -68,8 +68,16 @@ class CodeMap {
   }
 }
 
-/** Libc's copies and fills: who calls them is what they cost for (a buffer zeroed per request). */
-const TRACED_CALLEES = /^__mem(set|cpy|move)/
+/**
+ * Libc's copies and fills: who calls them is what they cost for (a buffer zeroed per request).
+ * And its clocks (valgrind hides the vDSO, so every clock read is a call into libc): their
+ * number per request is every `Date.now()`, `performance.now()` and timer's read of the time,
+ * JavaScript's and Bun's own, which no JavaScript name covers.
+ */
+const TRACED_CALLEES = /^(__mem(set|cpy|move)|(__)?clock_gettime|(__)?gettimeofday)/
+
+/** Key prefix of the runtime's work called from a compiled function (inclusive of what it calls). */
+export const NATIVE_FROM = 'native, called from '
 
 /**
  * Self cost per name in one thread's dump file, names defined anywhere in `nameFiles`; and the
@@ -95,8 +103,10 @@ export function selfCosts(file: string, nameFiles: string[], codes: JitCode[]): 
   let fn = ''
   let pos = 0
   let afterCall = false
+  let calls = 0
   let callee = ''
-  let calleeOb = ''
+  /** The callee's object, when the call names one (else the caller's). */
+  let calleeOb: string | undefined
   const keyAt = (at: number): string => {
     if (ob === '???' || ob === '') return map.find(at)?.name ?? 'JIT code not in the jitdump'
     if (/^0x[0-9a-f]+$/.test(fn)) return `${ob.slice(ob.lastIndexOf('/') + 1)} (no symbol)`
@@ -106,10 +116,12 @@ export function selfCosts(file: string, nameFiles: string[], codes: JitCode[]): 
     const c = line.charCodeAt(0)
     if (line.startsWith('ob=')) ob = nameOf('ob', line.slice(3))
     else if (line.startsWith('fn=')) fn = nameOf('fn', line.slice(3))
-    else if (line.startsWith('cfn=')) callee = nameOf('fn', line.slice(4))
     else if (line.startsWith('cob=')) calleeOb = nameOf('ob', line.slice(4))
-    else if (line.startsWith('calls=')) afterCall = true
-    else if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42) {
+    else if (line.startsWith('cfn=')) callee = nameOf('fn', line.slice(4))
+    else if (line.startsWith('calls=')) {
+      afterCall = true
+      calls = Number(line.slice(6).split(' ')[0])
+    } else if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42) {
       const parts = line.split(' ')
       const p = parts[0]!
       if (p === '*') {
@@ -120,17 +132,17 @@ export function selfCosts(file: string, nameFiles: string[], codes: JitCode[]): 
       const cost = Number(parts[parts.length - 1])
       if (afterCall) {
         afterCall = false // a call's inclusive cost, not this code's own
+        const into = calleeOb ?? ob
+        calleeOb = undefined
         if (TRACED_CALLEES.test(callee)) {
           const key = `${keyAt(pos)} → ${callee}`
           costs.set(key, (costs.get(key) ?? 0) + cost)
-        }
-        // Compiled JavaScript calling into the runtime (no symbols there): what that code asks for.
-        const into = calleeOb || ob
-        if ((ob === '???' || ob === '') && into !== '???' && into !== '') {
-          const key = `${keyAt(pos)} → ${into.slice(into.lastIndexOf('/') + 1)} (inclusive)`
+          costs.set(`${key} (calls)`, (costs.get(`${key} (calls)`) ?? 0) + calls)
+        } else if ((ob === '???' || ob === '') && into !== '???' && into !== '') {
+          // Compiled JavaScript calling into the runtime: what the native work is asked for by.
+          const key = `${NATIVE_FROM}${keyAt(pos)}`
           costs.set(key, (costs.get(key) ?? 0) + cost)
         }
-        calleeOb = ''
         continue
       }
       const key = keyAt(pos)
@@ -154,12 +166,31 @@ export function profileLines(dir: string, jitDir: string, pid: number, requests:
     readJitDump(join(jitDir, jit)),
   )
   let total = 0
-  for (const [k, v] of costs) if (!k.includes(' → ')) total += v
-  return [...costs]
+  for (const [k, v] of costs) if (!k.includes(' → ') && !k.startsWith(NATIVE_FROM)) total += v
+  const per = (v: number) => String(Math.round(v / requests)).padStart(7)
+  const counts = [...costs].filter(([k]) => k.endsWith(' (calls)'))
+  const lines = [...costs]
+    .filter(([k]) => !k.endsWith(' (calls)') && !k.startsWith(NATIVE_FROM))
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(
-      ([k, v]) =>
-        `${String(Math.round(v / requests)).padStart(7)} ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`,
+    .map(([k, v]) => `${per(v)} ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`)
+  // Calls from compiled JavaScript into the runtime, inclusive (nested calls count in each).
+  lines.push(
+    ...[...costs]
+      .filter(([k]) => k.startsWith(NATIVE_FROM))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `${per(v)}  ${k}`),
+  )
+  // The clock's reads, each caller's, however small (a count, not a cost: below the top lines).
+  const clocks = counts.filter(([k]) => /clock_gettime|gettimeofday/.test(k))
+  let reads = 0
+  for (const [k, n] of clocks) {
+    reads += n
+    lines.push(
+      `clock reads ${(n / requests).toFixed(2).padStart(6)} per request, ${per(costs.get(k.slice(0, -8)) ?? 0).trim()} instructions: ${k.slice(0, -8)}`,
     )
+  }
+  lines.push(`clock reads in all: ${(reads / requests).toFixed(2)} per request`)
+  return lines
 }
