@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -76,9 +76,9 @@ describe.skipIf(!Bun.which('prlimit'))("the uploads' budget of open directories"
   // At 2,048 fds the budget is 512 directories: 600 parts, each in a new directory (2 fds), pass it.
   test('refused, the line names the upload that held it and how many it held', async () => {
     const d = await startDaemon({ args: ['--log-level', 'warn'] })
+    const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'held-up-'))
     try {
       expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), '--nofile=2048:2048']).status).toBe(0)
-      const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'held-up-'))
       const res = await uploadInNewDirectories(d, dir, 600)
       expect(res.status).toBe(503)
       expect((await res.json()).message).toContain('a quarter of the fd limit')
@@ -92,6 +92,7 @@ describe.skipIf(!Bun.which('prlimit'))("the uploads' budget of open directories"
       expect(JSON.stringify(line.held)).not.toContain(dir)
     } finally {
       await d.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   }, 60_000)
 })
