@@ -8,6 +8,7 @@ import { Elysia, type AnyElysia } from 'elysia'
 import type { JsonShape } from './body'
 import { ExecdError, PREFIX, errorResponse, toExecdError } from './errors'
 import { notFound, pathOf, under } from './front-door'
+import { restoreHeadLength } from './head-length'
 import type { Logger } from './log'
 import { LogThrottle } from './log-throttle'
 import type { DirectRoute } from './plugin'
@@ -56,8 +57,11 @@ export function mount(
   const takesHead = headRoutes(app.routes)
   return {
     app,
-    handle: request =>
-      request.method === 'HEAD' && !takesHead(pathOf(request.url)) ? app.handle(asGet(request)) : app.handle(request),
+    handle: request => {
+      if (request.method !== 'HEAD') return app.handle(request)
+      if (!takesHead(pathOf(request.url))) return app.handle(asGet(request))
+      return app.handle(request).then(response => restoreHeadLength(request, response))
+    },
     routes: app.routes,
     shapeOf: bodyShapes(app.routes),
     undeclared,

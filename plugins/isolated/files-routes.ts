@@ -9,6 +9,7 @@ import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
+import { keepHeadLength } from '../../core/head-length'
 import type { Downloads } from '../../core/downloads'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
 import { errors } from '../../core/responses'
@@ -99,7 +100,7 @@ export function sessionFilesRoutes(
     server: AnyElysia['server']
   }) => {
     const write = !READS.has(request.method)
-    return ops.overView(params.sessionId, write, (s, view) => {
+    const answer = await ops.overView(params.sessionId, write, (s, view) => {
       if (write && s.params.workspace.mode === 'ro') {
         throw new ExecdError('FORBIDDEN', `the workspace of isolated session ${s.id} is read-only (mode ro)`)
       }
@@ -125,6 +126,8 @@ export function sessionFilesRoutes(
       files.server = server
       return current.run(scope, () => files.handle(inner))
     })
+    // Elysia answers HEAD on this dynamic path through the GET route and sets the length it read (0).
+    return keepHeadLength(request, answer)
   }
 
   const description =
