@@ -53,6 +53,9 @@ export class JsContext implements RuntimeContext {
    * so that one ended on its predecessor's real `done`, reporting that cell's value and output.
    */
   private key = ''
+  /** Keys are this context's random prefix and the cell's number: unguessable, and no random draw per cell. */
+  private readonly keyPrefix = randomHex(12)
+  private cellNumber = 0
   private exit: ExitInfo | undefined
   private readonly oom = new OomWatch()
   private outOfMemory = false
@@ -128,7 +131,7 @@ export class JsContext implements RuntimeContext {
     this.oom.mark()
     this.bulk = []
     this.bulkBytes = 0
-    this.key = randomHex(12)
+    this.key = `${this.keyPrefix}${++this.cellNumber}`
     try {
       this.proc.proc.send({ t: 'run', code, k: this.key })
     } catch {
