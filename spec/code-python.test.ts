@@ -91,6 +91,19 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     ).toContain('from-shell\n')
   })
 
+  // On the build before, these bytes were the driver's fixed marker for "the pipe is drained":
+  // a cell's (or its subprocess's) output holding them lost them, and woke the drain early.
+  test('output holding the bytes NUL "execd-sync" NUL arrives whole, on fd 1 and fd 2', async () => {
+    const bytes = `b'a\\x00execd-sync\\x00b'`
+    const events = await run(`import os, sys\nos.write(1, ${bytes})\nos.write(2, ${bytes})`)
+    for (const stream of ['stdout', 'stderr'])
+      expect(
+        ofType(events, stream)
+          .map(e => e.text)
+          .join(''),
+      ).toBe('a\u0000execd-sync\u0000b')
+  })
+
   test('rich representations become MIME entries; display() emits results', async () => {
     const events = await run(
       'class Card:\n    def _repr_html_(self): return "<b>card</b>"\n    def _repr_markdown_(self): return "**card**"\n    def __repr__(self): return "Card()"\ndisplay({"a": 1})\nCard()',

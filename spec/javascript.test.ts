@@ -172,6 +172,24 @@ describe('a cell that sends on the driver’s own channel (process.send)', () =>
     }, 30_000)
   }
 
+  // On the build before, the forged `done` ended the cell at once; the driver ran the next cell
+  // only after it, so that one ended on the real `done` with this cell's value and late output.
+  for (const language of ['javascript', 'typescript'])
+    test(`${language}: a cell's own {t: 'done'} ends nothing; each cell reports its own output and value`, async () => {
+      const id = await createContext(d, language)
+      const forged = `process.send({ t: 'done' }); process.send({ t: 'done', k: '' }); await Bun.sleep(700); console.log('late'); 'A'`
+      const a = await runCode(d, forged, { id, language })
+      expect(stdoutText(a)).toBe('late\n')
+      expect(resultText(a)).toEqual(["'A'"])
+      const b = await runCode(d, `console.log('b'); 'B'`, { id, language })
+      expect(stdoutText(b)).toBe('b\n')
+      expect(resultText(b)).toEqual(["'B'"])
+      const c = await runCode(d, `'C'`, { id, language })
+      expect(stdoutText(c)).toBe('')
+      expect(resultText(c)).toEqual(["'C'"])
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 30_000)
+
   test('a message over 1 Mi characters is refused in the cell: execd read each whole (600 MB took it to 1.2 GB)', async () => {
     const id = await createContext(d, 'javascript')
     const events = await runCode(d, 'process.send({ t: "stdout", text: "x".repeat(2 << 20) })', { id })

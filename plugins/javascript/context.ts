@@ -10,6 +10,7 @@ import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process
 import { asBunEnv, SELF_EXECUTABLE } from '../../core/self-exec'
 import { describeExit } from '../../core/exit-words'
 import { deathWords, OomWatch } from '../../core/oom'
+import { randomHex } from '../../core/random'
 import { within } from '../../core/timers'
 import { driverFiles } from './driver-files'
 
@@ -24,6 +25,8 @@ type Message = {
   /** The bundle came before as `bulk` pieces of its JSON. */
   bulk?: boolean
   error?: ExecEvent['error']
+  /** A `done`'s key: the one its `run` carried. */
+  k?: unknown
 }
 
 /** The largest bundle taken as pieces of its JSON (as the python channel's limit for one event). */
@@ -44,6 +47,15 @@ export class JsContext implements RuntimeContext {
   /** Pieces of a large bundle's JSON, as UTF-8, until the message they belong to. */
   private bulk: Uint8Array[] = []
   private bulkBytes = 0
+  /**
+   * The running cell's key, sent with its `run` and echoed by the driver's `done` alone. A cell's
+   * own `process.send({t: 'done'})` ended it early; the driver ran the next one only after it,
+   * so that one ended on its predecessor's real `done`, reporting that cell's value and output.
+   */
+  private key = ''
+  /** Keys are this context's random prefix and the cell's number: unguessable, and no random draw per cell. */
+  private readonly keyPrefix = randomHex(12)
+  private cellNumber = 0
   private exit: ExitInfo | undefined
   private readonly oom = new OomWatch()
   private outOfMemory = false
@@ -119,8 +131,9 @@ export class JsContext implements RuntimeContext {
     this.oom.mark()
     this.bulk = []
     this.bulkBytes = 0
+    this.key = `${this.keyPrefix}${++this.cellNumber}`
     try {
-      this.proc.proc.send({ t: 'run', code })
+      this.proc.proc.send({ t: 'run', code, k: this.key })
     } catch {
       // The child died between cells; its exit handler ends the queue with the cause.
     }
@@ -174,6 +187,7 @@ export class JsContext implements RuntimeContext {
         if (m.error) this.cells.setError(m.error)
         return
       case 'done':
+        if (m.k !== this.key) return
         // The driver sends the cell's value or error with its `done`.
         if (m.bulk) {
           const value = this.takeBulk()

@@ -3,8 +3,8 @@
  * as Bun (BUN_BE_BUN=1); it is embedded in the executable as text and written to a private
  * temp dir at start. Protocol: JSON messages over the IPC channel opened by the parent, so
  * user output on stdout/stderr never mixes with it.
- *   parent → child: {t:'run', code}; SIGINT interrupts the running cell.
- *   child → parent: ready, stdout/stderr {text}, display/result {bundle}, error {error}, done.
+ *   parent → child: {t:'run', code, k}; SIGINT interrupts the running cell.
+ *   child → parent: ready, stdout/stderr {text}, display/result {bundle}, error {error}, done {k} (the run's key).
  */
 import { dirname } from 'node:path'
 import { Console } from 'node:console'
@@ -112,13 +112,14 @@ proc.on('unhandledRejection', e => send({ t: 'stderr', text: `Unhandled rejectio
 proc.on('disconnect', () => proc.exit(0))
 proc.on('message', (m: Message) => {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
-  if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code))).catch(() => {})
+  if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code), String(m.k))).catch(() => {})
 })
 send({ t: 'ready', bun: Bun.version, language })
 
-async function runCell(code: string): Promise<void> {
+/** `key` is execd's for this cell: a `done` without it (a cell's own `process.send`) ends nothing. */
+async function runCell(code: string, key: string): Promise<void> {
   // The cell's value or error rides on its `done`: one message, one write, one wake-up of execd.
-  const done: Message = { t: 'done' }
+  const done: Message = { t: 'done', k: key }
   try {
     const cwd = proc.cwd()
     provideRequire(cwd)
@@ -142,9 +143,9 @@ function sendDone(done: Message): void {
     return send(done)
   } catch (e) {
     try {
-      return send({ t: 'done', error: describeError(e, driverDir) })
+      return send({ t: 'done', k: done.k, error: describeError(e, driverDir) })
     } catch {
-      send({ t: 'done' })
+      send({ t: 'done', k: done.k })
     }
   }
 }

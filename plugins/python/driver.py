@@ -134,7 +134,9 @@ def _bulk(kind, value):
 
 # --- user stdout/stderr: pipes forwarded as events --------------------------------------
 
-_SENTINEL = b'\x00execd-sync\x00'
+# Written into a pipe to learn it is drained. Random per interpreter: a fixed one in a cell's own
+# output (or its subprocess's) vanished from it, and could wake the drain before the rest was out.
+_SENTINEL = b'\x00execd-sync-' + os.urandom(8).hex().encode() + b'\x00'
 
 
 class _Forwarder(object):
