@@ -4,14 +4,15 @@
  * over their count is one call's (the loop's own few instructions included). The daemon's count
  * per cell moves ±10–20k with its JIT's timing, so a change of ~1k is measured here (round 21).
  *
- *   bun run bench/execution-start.ts [many=41000] [few=1000]
+ *   bun run bench/execution-start.ts [many=21000] [few=1000]
  *   (each side once under valgrind; `BENCH_ONE=<what> <n>` is one side, run by the parent)
  *
  * What: `randomUUID` (`crypto.randomUUID().replaceAll('-', '')`, the old id), `uuidHex` (the
  * new one), `start` (the store's start, its turn and its finish, with a context whose interpreter
  * answers nothing: every cell's own bookkeeping, not the interpreter's).
  */
-import { join } from 'node:path'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { ExecutionStore } from '../plugins/code/executions'
 import type { CodeContext } from '../plugins/code/context'
 import { uuidHex } from '../core/random'
@@ -61,17 +62,27 @@ async function one(what: string, n: number): Promise<void> {
   process.exit(0)
 }
 
+/** The main thread's instructions of one run: JSC's compiler threads vary run to run. */
 async function counted(what: string, n: number): Promise<number> {
   const out = join(process.env.TMPDIR ?? '/tmp', `execution-start.${process.pid}.cg`)
   const p = spawnTracked(
-    ['valgrind', '--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, import.meta.path],
-    { env: { ...process.env, BENCH_ONE: `${what} ${n}` }, stdout: 'ignore', stderr: 'pipe' },
+    [
+      'valgrind',
+      '--tool=callgrind',
+      '--separate-threads=yes',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      import.meta.path,
+    ],
+    { env: { ...process.env, BENCH_ONE: `${what} ${n}` }, stdout: 'ignore', stderr: 'ignore' },
   )
-  const err = await new Response(p.stderr as ReadableStream).text()
   await p.exited
-  await Bun.file(out).delete()
-  const m = /Collected : (\d+)/.exec(err)
-  if (!m) throw new Error(`no count from callgrind for ${what} ${n}:\n${err.slice(-2000)}`)
+  const dumps = readdirSync(dirname(out)).filter(f => f.startsWith(`${basename(out)}-`))
+  const main = dumps.find(f => f.endsWith('-01'))
+  const m = main && /^summary: (\d+)/m.exec(readFileSync(join(dirname(out), main), 'utf8'))
+  for (const f of dumps) rmSync(join(dirname(out), f))
+  rmSync(out, { force: true })
+  if (!m) throw new Error(`no main-thread count from callgrind for ${what} ${n}`)
   return Number(m[1])
 }
 
@@ -79,7 +90,7 @@ if (process.env.BENCH_ONE) {
   const [what, n] = process.env.BENCH_ONE.split(' ')
   await one(what!, Number(n))
 } else {
-  const many = Number(process.argv[2] ?? 41_000)
+  const many = Number(process.argv[2] ?? 21_000)
   const few = Number(process.argv[3] ?? 1000)
   // Taking turns, so the machine's load falls on each alike (the count itself does not move with it).
   for (const what of ['randomUUID', 'uuidHex', 'start']) {

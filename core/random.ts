@@ -15,7 +15,7 @@ let next = 0
 /**
  * A random (version 4) UUID as 32 lowercase hex digits, no dashes: the ids of executions and
  * commands. `crypto.randomUUID().replaceAll('-', '')` made a string, searched it and built a
- * second one for every id, ~1.75k instructions a call more than this (bench/execution-start.ts);
+ * second one for every id, ~2k instructions a call more than this (bench/execution-start.ts, the main thread);
  * here an id is a slice of a batch's hex, 122 random bits from the same CSPRNG as before.
  */
 export function uuidHex(): string {
