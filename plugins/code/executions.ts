@@ -9,6 +9,7 @@ import { errorEvent, makeEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
 import type { Held } from '../../core/held-slots'
 import { QueuedWork } from '../../core/limits'
+import { uuidHex } from '../../core/random'
 import type { CodeContext } from './context'
 
 const KEEP_FINISHED = 128
@@ -115,7 +116,7 @@ export class ExecutionStore {
   start(ctx: CodeContext, code: string, opts: { failIfBusy?: boolean } = {}): Execution {
     const refused = opts.failIfBusy && ctx.pending > 0
     if (!refused) this.pending.check(ctx, `context ${ctx.id}`, code)
-    const id = crypto.randomUUID().replaceAll('-', '')
+    const id = uuidHex()
     const journal = new Journal()
     // A fresh journal has room: no promise for either.
     // state_lost only when true: an init member that is undefined in most cells and a string in
@@ -125,14 +126,10 @@ export class ExecutionStore {
       : { text: ctx.id, execution_id: id }
     journal.tryAppend(makeEvent('init', init))
     journal.tryAppend(makeEvent('ping', { text: 'pong' }))
+    // The promise's own resolver is `ended` (a second call is a no-op): no closure around it.
     let ended!: () => void
-    const exec: RunningExecution = {
-      id,
-      contextId: ctx.id,
-      journal,
-      done: new Promise<void>(r => (ended = r)),
-      ended: () => ended(),
-    }
+    const done = new Promise<void>(r => (ended = r))
+    const exec: RunningExecution = { id, contextId: ctx.id, journal, done, ended }
     this.executions.set(id, exec)
     // `done` is settled by finish() the moment execution_complete is journaled, not once the
     // turn's promises have unwound back through the context's queue (a one-body reply waits

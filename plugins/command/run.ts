@@ -15,6 +15,7 @@ import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process
 import { describeExit } from '../../core/exit-words'
 import { freeChunk } from '../../core/chunks'
 import { TurnBudget, type UnreadPacer } from '../../core/fair'
+import { uuidHex } from '../../core/random'
 import { ReadGatherer } from '../../core/read-gather'
 import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
@@ -74,8 +75,6 @@ const DRAIN_IDLE_MS = 50
 
 const EMPTY = new Uint8Array(0)
 
-const newCommandId = (): string => crypto.randomUUID().replace(/-/g, '')
-
 /** Starts the command; its events flow into the record's journal until the terminal event. */
 export function startCommand(
   p: Prepared,
@@ -113,7 +112,7 @@ export function startCommand(
     requirePiece('shell')
     failure = `failed to start command: ${(err as Error).message}`
   }
-  const id = newCommandId()
+  const id = uuidHex()
   const journal = new Journal({ maxEvents: 4096, maxBytes: 1024 * 1024 })
   let finished!: () => void
   const record: CommandRecord = {

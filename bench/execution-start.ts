@@ -1,0 +1,100 @@
+/**
+ * Instructions of a warm cell's `ExecutionStore.start` and of the id it makes, in plain bun:
+ * callgrind counts the whole process twice, with `few` and with `many` calls, and the difference
+ * over their count is one call's (the loop's own few instructions included). The daemon's count
+ * per cell moves ±10–20k with its JIT's timing, so a change of ~1k is measured here (round 21).
+ *
+ *   bun run bench/execution-start.ts [many=21000] [few=1000]
+ *   (each side once under valgrind; `BENCH_ONE=<what> <n>` is one side, run by the parent)
+ *
+ * What: `randomUUID` (`crypto.randomUUID().replaceAll('-', '')`, the old id), `uuidHex` (the
+ * new one), `start` (the store's start, its turn and its finish, with a context whose interpreter
+ * answers nothing: every cell's own bookkeeping, not the interpreter's).
+ */
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { ExecutionStore } from '../plugins/code/executions'
+import type { CodeContext } from '../plugins/code/context'
+import { uuidHex } from '../core/random'
+import { spawnTracked } from './lib/procs'
+
+/** A context as the store sees it: idle, its queue's turn started at once, no interpreter. */
+function quietContext(): CodeContext {
+  let pending = 0
+  return {
+    id: 'ctx',
+    language: 'python',
+    stateLost: false,
+    get pending() {
+      return pending
+    },
+    enqueue(turn: () => Promise<void>) {
+      pending++
+      return turn().then(() => void pending--)
+    },
+    run: async () => {},
+  } as unknown as CodeContext
+}
+
+async function one(what: string, n: number): Promise<void> {
+  let keep = 0
+  if (what === 'start') {
+    const store = new ExecutionStore()
+    const ctx = quietContext()
+    // Each cell read to its end, as a client does, before the next (the context is idle).
+    for (let i = 0; i < n; i++) {
+      const exec = store.start(ctx, 'x + 1')
+      await exec.done
+      keep += exec.journal.lastId
+    }
+  } else {
+    const make = what === 'uuidHex' ? uuidHex : () => crypto.randomUUID().replaceAll('-', '')
+    // Each id is used as a key, as the store's map uses it (its hash computed once).
+    const ids = new Map<string, number>()
+    for (let i = 0; i < n; i++) {
+      const id = make()
+      ids.set(id, i)
+      if (ids.size > 128) ids.clear()
+      keep += id.length
+    }
+  }
+  console.log(keep)
+  process.exit(0)
+}
+
+/** The main thread's instructions of one run: JSC's compiler threads vary run to run. */
+async function counted(what: string, n: number): Promise<number> {
+  const out = join(process.env.TMPDIR ?? '/tmp', `execution-start.${process.pid}.cg`)
+  const p = spawnTracked(
+    [
+      'valgrind',
+      '--tool=callgrind',
+      '--separate-threads=yes',
+      `--callgrind-out-file=${out}`,
+      process.execPath,
+      import.meta.path,
+    ],
+    { env: { ...process.env, BENCH_ONE: `${what} ${n}` }, stdout: 'ignore', stderr: 'ignore' },
+  )
+  await p.exited
+  const dumps = readdirSync(dirname(out)).filter(f => f.startsWith(`${basename(out)}-`))
+  const main = dumps.find(f => f.endsWith('-01'))
+  const m = main && /^summary: (\d+)/m.exec(readFileSync(join(dirname(out), main), 'utf8'))
+  for (const f of dumps) rmSync(join(dirname(out), f))
+  rmSync(out, { force: true })
+  if (!m) throw new Error(`no main-thread count from callgrind for ${what} ${n}`)
+  return Number(m[1])
+}
+
+if (process.env.BENCH_ONE) {
+  const [what, n] = process.env.BENCH_ONE.split(' ')
+  await one(what!, Number(n))
+} else {
+  const many = Number(process.argv[2] ?? 21_000)
+  const few = Number(process.argv[3] ?? 1000)
+  // Taking turns, so the machine's load falls on each alike (the count itself does not move with it).
+  for (const what of ['randomUUID', 'uuidHex', 'start']) {
+    const per = ((await counted(what, many)) - (await counted(what, few))) / (many - few)
+    console.log(`${what.padEnd(10)} ${per.toFixed(0)} instructions a call`)
+  }
+}
