@@ -48,8 +48,12 @@ beforeAll(async () => {
   informer = createServer(socket => {
     socket.on('error', () => {})
     const heads = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n'.repeat(500)
-    const more = () => void (!socket.destroyed && socket.write(heads, more))
-    socket.once('data', more)
+    // Bounded, and stopped by a failed write: unbounded, with its errors ignored, this loop once
+    // kept the test's own thread busy after execd had answered (a CI run hung here for 5 min,
+    // past the test's 60 s, its timers starved).
+    let left = 20_000
+    const more = (err?: Error | null) => void (!err && !socket.destroyed && left-- > 0 && socket.write(heads, more))
+    socket.once('data', () => more())
   })
   await new Promise<void>(resolve => informer.listen(0, '127.0.0.1', resolve))
   // Through the environment, so the build before the option starts too (and waits, unbounded).
