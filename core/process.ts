@@ -28,6 +28,7 @@ import { childEnv } from './child-env'
 import { raiseOomScore } from './oom-adj'
 import { gone, killUntilGone } from './owner-end'
 import { scanProcs } from './proc-scan'
+import { PERIODS } from './periods'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
 
@@ -316,7 +317,7 @@ async function settle(p: OwnedProcess): Promise<void> {
   settleTimer.unref?.()
 }
 
-const SETTLE_EVERY_MS = 10_000
+const SETTLE_EVERY_MS = PERIODS.settle
 let settleTimer: ReturnType<typeof setInterval> | undefined
 
 /** Releases every exited owner with nothing left; at most one /proc pass for all of them. */

@@ -116,7 +116,12 @@ describe.skipIf(pythonAvailable !== true)('a python interpreter that could not b
   test('is asked again, and serves once it answers', async () => {
     const bin = mkdtempSync(join(scratch.dir, 'bin-'))
     const python = join(bin, 'python3')
-    const d = await startDaemon({ args: ['--python', python, '--python-spare', '0'] })
+    // A language's probe is trusted for 10 s: shortened (core/periods.ts), python is asked
+    // again within a second of its install rather than up to 10 s after.
+    const d = await startDaemon({
+      args: ['--python', python, '--python-spare', '0'],
+      env: { EXECD_PERIODS: 'probe:500' },
+    })
     try {
       const missing = await postJson(d, '/code', { code: '1 + 1', context: { language: 'python' } })
       expect(missing.status).toBe(400)

@@ -199,10 +199,12 @@ describe.skipIf(!leavesHere)('a cgroup leaf SIGKILL may have reached is not hand
   })
 
   test('the leaf of a command whose processes outlived its leader', async () => {
-    const d = await startDaemon()
+    // execd's look at lingering owners comes every 10 s: shortened (core/periods.ts), the
+    // test waits for the leaf to go a second after the sleep, not up to 10.
+    const d = await startDaemon({ env: { EXECD_PERIODS: 'settle:300' } })
     try {
       const outlived = await leafOf(d, 'sleep 1 & true')
-      // Once the sleep has ended, execd's look at lingering owners (every 10 s) lets the leaf go.
+      // Once the sleep has ended, that look lets the leaf go.
       const dir = join(cgroup2Mount(), outlived.slice(3))
       for (let i = 0; i < 100 && existsSync(dir); i++) await Bun.sleep(200)
       for (let i = 0; i < 3; i++) expect(await leafOf(d, 'true')).not.toBe(outlived)

@@ -8,7 +8,9 @@
  * spec/files-upload-pace.test.ts.)
  *
  * Each test stops a daemon of its own and mostly waits out the stop: they run concurrently, so
- * the file takes about its longest stop (~35 s), not the sum of them (~95 s).
+ * the file takes about its longest test (~15 s), not the sum of them (~35 s). Periods no option
+ * sets (a sweep's, a walk's budget, a kernel channel's opening) are shortened through
+ * EXECD_PERIODS (core/periods.ts): at their defaults the file took ~35 s.
  */
 import { afterAll, expect, test } from 'bun:test'
 import type { Socket } from 'bun'
@@ -81,22 +83,22 @@ async function stopped(d: Daemon, ms: number, meanwhile: () => void = () => {}):
 test.concurrent(
   '--body-timeout: a JSON body whose client sent the rest while execd was stopped is read whole',
   async () => {
-    const d = await startDaemon({ args: ['--body-timeout', '3000'] })
+    const d = await startDaemon({ args: ['--body-timeout', '1500'] })
     try {
       for (const chunked of [false, true]) {
         // The rest goes out during the stop: before the fix, a 408 'request body not received
-        // within 3000 ms' the moment execd was resumed, the body waiting in its socket.
+        // within 1500 ms' the moment execd was resumed, the body waiting in its socket.
         let rest: () => void = () => {}
         const sentDuringStop = new Promise<void>(resolve => (rest = resolve))
         const reply = postInTwo(d, '/session', JSON.stringify({ cwd: '/' }), chunked, () => sentDuringStop)
         await Bun.sleep(200)
-        await stopped(d, 6_000, rest)
+        await stopped(d, 3_000, rest)
         const r = await reply
         expect({ chunked, status: r.status }).toEqual({ chunked, status: 200 })
         expect(JSON.parse(r.body).session_id).toBeString()
       }
       // Running, a body that does not come is still a 408.
-      const never = await postInTwo(d, '/session', '{"cwd": "/"}', false, () => Bun.sleep(4_000))
+      const never = await postInTwo(d, '/session', '{"cwd": "/"}', false, () => Bun.sleep(2_500))
       expect(never.status).toBe(408)
     } finally {
       d.proc.kill('SIGCONT')
@@ -109,18 +111,21 @@ test.concurrent(
 test.concurrent(
   '--pty-retain, --command-retention-age: an exited terminal and a finished command outlive a stop longer than their retention',
   async () => {
-    const d = await startDaemon({ args: ['--pty-retain', '5000', '--command-retention-age', '5'] })
+    const d = await startDaemon({
+      args: ['--pty-retain', '4000', '--command-retention-age', '4'],
+      env: { EXECD_PERIODS: 'sweep:1000' },
+    })
     try {
       const id = (await (await postJson(d, '/pty', {})).json()).session_id as string
       const c = await PtyClient.connect(d, id)
       c.stdin('echo marker-$((1+2)); exit 3\n')
       await c.until('close', () => c.closed !== null)
       const command = (await readSse(await postJson(d, '/command', { command: 'echo kept' })))[0]?.data.text as string
-      // Longer than the retentions and than their sweeps' 30 s period: the sweeps are due on
-      // resume, and are let run before the client comes back. Before the fix they forgot both
-      // (404s).
-      await stopped(d, 33_000)
-      await Bun.sleep(1_000)
+      // Longer than the retentions and than their sweeps' period (1 s here, 30 s by default):
+      // the sweeps are due on resume, and are let run before the client comes back. Before the
+      // fix they forgot both (404s).
+      await stopped(d, 6_000)
+      await Bun.sleep(500)
       expect((await d.fetch(`/pty/${id}`)).status).toBe(200)
       expect((await d.fetch(`/command/status/${command}`)).status).toBe(200)
       expect(await (await d.fetch(`/command/${command}/logs`)).text()).toBe('kept\n')
@@ -129,6 +134,10 @@ test.concurrent(
       const replay = again.frames[0]
       expect(replay?.kind === 'replay' && replay.text).toContain('marker-3')
       expect(again.json('exit')).toEqual([{ type: 'exit', exit_code: 3 }])
+      // Not vacuous: past their retentions while execd runs, the sweeps forget both.
+      const gone = async (path: string) => (await d.fetch(path)).status === 404
+      await waitFor('the terminal to be swept', () => gone(`/pty/${id}`), 30_000)
+      await waitFor('the command to be swept', () => gone(`/command/status/${command}`), 30_000)
     } finally {
       d.proc.kill('SIGCONT')
       await d.stop()
@@ -186,12 +195,14 @@ test.concurrent(
   90_000,
 )
 
-// Two waits of 30 s, no option shortens them: a walk's time budget (search, listing), which
-// bounds execd's own work, and a Jupyter kernel channel's opening, whose answer may come during
-// the stop. On the monotonic clock, one stop of 32 s ended a search mid-walk with a 503 'search
+// Two waits of 30 s that no option sets: a walk's time budget (search, listing), which bounds
+// execd's own work, and a Jupyter kernel channel's opening, whose answer may come during the
+// stop. On the monotonic clock, one stop of 32 s ended a search mid-walk with a 503 'search
 // stopped after 30000 ms (its time budget)' and failed a context whose server had opened its
-// channel during the stop ('kernel channel did not open within 30 s'): on resume the timers ran first.
-const WAIT_MS = 30_000
+// channel during the stop ('kernel channel did not open within 30 s'): on resume the timers ran
+// first. Both are shortened here to WAIT_MS (core/periods.ts): still several times the walk's
+// own time (1.6 s for /usr/share at load 6).
+const WAIT_MS = 12_000
 
 /**
  * A tree of the system's that a walk takes long enough over to stop execd in the middle of,
@@ -210,7 +221,10 @@ test.concurrent.skipIf(!tree)(
     let openChannel: () => void = () => {}
     const channelOpens = new Promise<void>(resolve => (openChannel = resolve))
     const fj = startFakeJupyter({ behaviours: { gated: okCell() }, channelGate: () => channelOpens })
-    const d = await startDaemon({ args: ['--jupyter-host', fj.url, '--jupyter-token', fj.token] })
+    const d = await startDaemon({
+      args: ['--jupyter-host', fj.url, '--jupyter-token', fj.token],
+      env: { EXECD_PERIODS: `walk:${WAIT_MS},channel:${WAIT_MS}` },
+    })
     /** Whether execd holds a directory of the tree open: its walk is under way. */
     const walking = () => {
       for (const fd of readdirSync(`/proc/${d.proc.pid}/fd`)) {
@@ -235,8 +249,8 @@ test.concurrent.skipIf(!tree)(
         d.proc.kill('SIGCONT')
       }
       const [searched, made] = await Promise.all([search, context])
-      // Before: 503 'search stopped after 30000 ms (its time budget)' and 500 'kernel channel did
-      // not open within 30 s'.
+      // Before: 503 'search stopped after 12000 ms (its time budget)' and 500 'kernel channel did
+      // not open within 12 s'.
       expect({
         search: { status: searched.status, body: await searched.json() },
         context: { status: made.status, body: await made.json() },

@@ -6,6 +6,7 @@
 import type { Config } from '../../core/config'
 import { ExecdError, limitReached } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
+import { PERIODS } from '../../core/periods'
 import { within } from '../../core/timers'
 
 const JUPYTER = 'jupyter'
@@ -15,7 +16,7 @@ const JUPYTER = 'jupyter'
  * detail's words: those name the interpreter's path): it says nothing of the interpreter.
  */
 const limitOf = (e: LanguageInfo | undefined) => (e && !e.available ? limitReached(e.error) : undefined)
-const PROBE_TTL_MS = 10_000
+const PROBE_TTL_MS = PERIODS.probe
 const PROBE_LIMIT_MS = 5000
 
 /** A language as /code/languages lists it: a probe's error stays inside (it names execd's paths). */

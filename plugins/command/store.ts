@@ -11,6 +11,7 @@ import type { Journal } from '../../core/journal'
 import type { OwnedProcess } from '../../core/process'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { awakeNow } from '../../core/awake-clock'
+import { PERIODS } from '../../core/periods'
 
 export interface CommandRecord {
   id: string
@@ -70,7 +71,7 @@ export class CommandStore {
   private readonly timer: ReturnType<typeof setInterval>
 
   constructor(readonly limits: RetentionLimits) {
-    this.timer = setInterval(() => this.prune(), 30_000)
+    this.timer = setInterval(() => this.prune(), PERIODS.sweep)
     this.timer.unref?.()
   }
 

@@ -5,9 +5,10 @@
  */
 import { setAwakeTimeout } from '../../core/awake-clock'
 import { nestedDeeperThan } from '../../core/json-depth'
+import { PERIODS } from '../../core/periods'
 import type { JupyterMessage } from './messages'
 
-const CONNECT_TIMEOUT_MS = 30_000
+const CONNECT_TIMEOUT_MS = PERIODS.channel
 
 /**
  * Nesting past which a frame is dropped unparsed (core/json-depth.ts): an 8 MB frame nested

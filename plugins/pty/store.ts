@@ -18,6 +18,7 @@ import { ALL_TERMINALS_QUEUED } from './socket'
 import { StdinBudget } from './stdin-budget'
 import { DEFAULT_LIMITS, type PtyLimits } from './defaults'
 import { PtySession } from './session'
+import { PERIODS } from '../../core/periods'
 
 export type { PtyLimits }
 
@@ -111,7 +112,7 @@ export class PtyStore {
     return removed
   }
 
-  startSweeper(everyMs = 30_000): void {
+  startSweeper(everyMs = PERIODS.sweep): void {
     this.timer ??= setInterval(() => this.sweep(), everyMs)
     this.timer.unref?.()
     this.idle.start()

@@ -11,6 +11,7 @@ import { constants, type BigIntStats, type Dirent } from 'node:fs'
 import { lstat, open, readdir, type FileHandle } from 'node:fs/promises'
 import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
+import { PERIODS } from '../../../core/periods'
 import { nextTurn } from '../../../core/timers'
 import type { Anchor } from '../beneath'
 import { openSubdirectory } from '../tree'
@@ -33,7 +34,7 @@ export interface WalkLimits {
 }
 
 /** The documented defaults (README, Files). */
-export const WALK_LIMITS: WalkLimits = { timeBudgetMs: 30_000, maxEntries: 100_000 }
+export const WALK_LIMITS: WalkLimits = { timeBudgetMs: PERIODS.walk, maxEntries: 100_000 }
 
 const PAUSE_EVERY = 256
 
