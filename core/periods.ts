@@ -2,10 +2,12 @@
  * Fixed periods of execd's own housekeeping that are no user's concern (no option sets them):
  * how often finished commands and exited terminals are swept, how often lingering owners get
  * their /proc pass, how long a language probe is trusted, a walk's time budget, how long a
- * kernel channel may take to open. The spec must wait some of them out to see a behaviour (a
- * sweep that is due, a probe asked again): a fixed 30 s cost the suite that much per test.
+ * kernel channel may take to open; and one bound that is no period, a walk's entries in one
+ * answer. The spec must wait some of them out to see a behaviour (a sweep that is due, a probe
+ * asked again), or walk past the bound (100,000 files made and walked twice: 46 s of CI).
  *
- * `EXECD_PERIODS=sweep:2000,settle:300` shortens them for one daemon, in ms. Hidden, read once
+ * `EXECD_PERIODS=sweep:2000,settle:300` shortens them for one daemon, in ms (`entries`: a
+ * count). Hidden, read once
  * at the start and withheld from children: an operator has no reason to set it, so it is not a
  * flag, and each value can only shorten its period (clamped to MIN_MS..the default): a typo
  * leaves the default, and no setting makes execd sweep, scan or give up more often than every
@@ -27,6 +29,8 @@ export const DEFAULT_PERIODS = {
   walk: 30_000,
   /** A Jupyter kernel's channel opening (plugins/jupyter). */
   channel: 30_000,
+  /** Not a period: the entries of one search's or listing's answer, the documented cap (plugins/files). */
+  entries: 100_000,
 }
 
 export type Periods = { readonly [K in keyof typeof DEFAULT_PERIODS]: number }

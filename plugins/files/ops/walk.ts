@@ -34,7 +34,7 @@ export interface WalkLimits {
 }
 
 /** The documented defaults (README, Files). */
-export const WALK_LIMITS: WalkLimits = { timeBudgetMs: PERIODS.walk, maxEntries: 100_000 }
+export const WALK_LIMITS: WalkLimits = { timeBudgetMs: PERIODS.walk, maxEntries: PERIODS.entries }
 
 const PAUSE_EVERY = 256
 
