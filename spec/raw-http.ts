@@ -12,8 +12,12 @@ export interface RawReply {
   closed: boolean
 }
 
-/** Sends `head` (and `body`), reads the reply; waits up to `waitMs` for the server to close. */
-export function rawRequest(port: number, head: string, body = '', waitMs = 2000): Promise<RawReply> {
+/**
+ * Sends `head` (and `body`), reads the reply; waits up to `waitMs` for the server to close.
+ * `whole`: done once the head and its Content-Length of body are in, without waiting for a close
+ * that a kept-alive connection never sends (`closed` then says only whether it came first).
+ */
+export function rawRequest(port: number, head: string, body = '', waitMs = 2000, whole = false): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1')
     let data = ''
@@ -35,11 +39,22 @@ export function rawRequest(port: number, head: string, body = '', waitMs = 2000)
     }
     const timer = setTimeout(() => finish(false), waitMs)
     socket.setEncoding('latin1')
-    socket.on('data', chunk => (data += chunk))
+    socket.on('data', chunk => {
+      data += chunk
+      if (whole && isWhole(data)) finish(false)
+    })
     socket.on('close', () => finish(true))
     socket.on('error', err => (data ? finish(true) : reject(err)))
     socket.write(head.replace(/\n/g, '\r\n') + '\r\n\r\n' + body)
   })
+}
+
+/** Whether `data` holds a reply head and all the body its Content-Length announces. */
+function isWhole(data: string): boolean {
+  const end = data.indexOf('\r\n\r\n')
+  if (end < 0) return false
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(data.slice(0, end))?.[1]
+  return length !== undefined && data.length - end - 4 >= Number(length)
 }
 
 /** The daemon's port from its URL. */

@@ -95,7 +95,7 @@ describe('a WebSocket handshake whose Sec-WebSocket-Key Bun will not take', () =
     const id = (await (await postJson(d, '/pty', { command: 'exec sleep 600' })).json()).session_id
     try {
       for (const key of [undefined, 'x', 'YWJj', '!!!!!!!!!!!!!!!!!!!!!!==']) {
-        const reply = await rawRequest(port, handshake(`/pty/${id}/ws`, key), '', 1500)
+        const reply = await rawRequest(port, handshake(`/pty/${id}/ws`, key), '', 1500, true)
         expect({ key, status: reply.status }).toEqual({ key, status: 400 })
         expect(JSON.parse(reply.body).code).toBe('INVALID_REQUEST_BODY')
       }
@@ -119,7 +119,7 @@ describe('a WebSocket handshake whose Sec-WebSocket-Key Bun will not take', () =
     })
     try {
       for (const key of [undefined, 'x']) {
-        const reply = await rawRequest(port, handshake(`/proxy/${upstream.port}/`, key), '', 1500)
+        const reply = await rawRequest(port, handshake(`/proxy/${upstream.port}/`, key), '', 1500, true)
         expect({ key, status: reply.status }).toEqual({ key, status: 400 })
         expect(JSON.parse(reply.body).code).toBe('INVALID_REQUEST_BODY')
       }
