@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
-import { DEFAULT_PERIODS, periodsFrom } from './periods'
+import { isWithheld } from './child-env'
+import { DEFAULT_PERIODS, PERIODS_ENV, periodsFrom } from './periods'
 
 test('unset or empty, every period is its default', () => {
   expect(periodsFrom(undefined)).toEqual(DEFAULT_PERIODS)
@@ -27,4 +28,8 @@ test('unknown names, bad numbers and stray text leave the defaults', () => {
   ])
     expect(periodsFrom(text)).toEqual(DEFAULT_PERIODS)
   expect(periodsFrom(`${'x'.repeat(2000)},sweep:100`)).toEqual(DEFAULT_PERIODS)
+})
+
+test('no child is handed the variable: it is for execd alone', () => {
+  expect(isWithheld(PERIODS_ENV)).toBe(true)
 })
