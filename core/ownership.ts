@@ -72,6 +72,9 @@ export function leafToSpawnInto(): SpawnLeaf | undefined {
   return undefined
 }
 
+/** The processes in a leaf spawned into, as pids in text (core/cgroup.ts pids()); undefined if it cannot be read. */
+export const leafPids = (leaf: SpawnLeaf): string[] | undefined => tree?.pids(leaf.path)
+
 /**
  * After a spawn into the leaf failed. `joined` false: the spawn failed without the leaf too
  * (a missing working directory…), and the empty leaf goes back to the tree. `joined` true: the

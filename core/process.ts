@@ -17,12 +17,14 @@ import {
   killAllCgroups,
   killMarked,
   killMarkedSync,
+  leafPids,
   leafRefused,
   leafToSpawnInto,
   makeCgroupTree,
   newOwnerId,
   Owner,
   OWNER_ENV,
+  type SpawnLeaf,
 } from './ownership'
 import { childEnv } from './child-env'
 import { raiseOomScore } from './oom-adj'
@@ -163,11 +165,11 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     onDisconnect: opts.onDisconnect && (() => opts.onDisconnect!()),
     serialization: opts.serialization ?? 'json',
   }
-  const spawnIn = (cwd: string | undefined, cgroup: number | undefined) => {
+  const spawnIn = (cwd: string | undefined, into: SpawnLeaf | undefined) => {
     const proc = Bun.spawn(argv, {
       cwd,
       // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
-      cgroup,
+      cgroup: into?.fd,
       env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
       ...stdio,
       terminal: opts.terminal,
@@ -178,7 +180,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       // that did not move itself elsewhere, and a terminal's signals never reach them.
       detached: true,
     })
-    raiseOomScore(proc.pid)
+    raiseOomScore(proc.pid, into && (() => leafPids(into)))
     return proc
   }
   const spawn = (cwd: string | undefined) => {
@@ -186,7 +188,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     if (!into) return spawnIn(cwd, undefined)
     leaf = undefined
     try {
-      const proc = spawnIn(cwd, into.fd)
+      const proc = spawnIn(cwd, into)
       leaf = into
       return proc
     } catch {
