@@ -12,6 +12,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CellName } from './cell-name'
+import { INT_TRAP, codeText, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
@@ -50,11 +51,8 @@ interface LiveBashOptions {
   argv?: string[]
 }
 
-// `return` in the INT trap leaves the sourced run, not the shell, so an interrupt stops the
-// rest of the run; it is set again before each run in case the code replaced it. Async jobs
-// of a non-interactive bash ignore SIGINT and keep running.
+// Async jobs of a non-interactive bash ignore SIGINT and keep running (frame.ts: the INT trap).
 const PRELUDE = 'shopt -s expand_aliases\n'
-const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
 
 export class LiveBash {
   private readonly proc: OwnedProcess
@@ -73,6 +71,8 @@ export class LiveBash {
   private exitInfo: ExitInfo | undefined
   private closed = false
   private ready = false
+  /** The shell traced the last run (`set -x`): the next code file switches tracing on again. */
+  private xtrace = false
   private deathReason: string | undefined
   /** Set once the shell has exited: what is left of the output still handed on (next()). */
   private drain: { bytes: number; until: number } | undefined
@@ -185,7 +185,7 @@ export class LiveBash {
     }
     try {
       // Before the run starts: a file that cannot be written (a full disk) fails this run only.
-      if (this.alive) this.writeCode(code)
+      if (this.alive) this.writeCode(codeText(code, this.xtrace))
     } catch (err) {
       release()
       throw err
@@ -206,17 +206,16 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      const cd = opts.cwd ? `builtin cd -- ${quote(opts.cwd)} && ` : ''
-      this.send(
-        `${INT_TRAP}${cd}builtin source ${quote(this.file)} </dev/null; __execd_s=$?; ` +
-          `builtin printf '%s' '${m}' >&2; builtin printf '%s:%s\\n' '${m}' "$__execd_s"\n`,
-      )
+      this.send(runLine(m, this.file, opts.cwd))
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
         else {
           // bash read the prelude's INT trap before this run's line: an interrupt is safe now.
-          if (step.end.kind === 'exit') this.ready = true
+          if (step.end.kind === 'exit') {
+            this.ready = true
+            this.xtrace = scanners.stdout.flags.includes('x')
+          }
           return (end = step.end)
         }
       }
@@ -364,8 +363,6 @@ const START_WORDS_MAX = 1024
 /** Output still handed on after the shell exited; the rest, a leftover job's, is not read. */
 const DRAIN_AFTER_EXIT_BYTES = 1024 * 1024
 const DRAIN_AFTER_EXIT_MS = 1000
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
 
