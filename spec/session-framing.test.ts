@@ -62,6 +62,8 @@ describe("a session's later runs after it changed its own shell", () => {
     ['traces on stdout', 'BASH_XTRACEFD=1; set -x'],
     ['set -v', 'set -v'],
     ['a DEBUG trap echoing each command', 'trap \'echo "$BASH_COMMAND"\' DEBUG'],
+    ['a function named builtin', 'builtin() { echo taken; }'],
+    ['a function named builtin, in POSIX mode', 'builtin() { echo taken; }; set -o posix'],
   ]) {
     test(`${name}: later runs report their own output and status`, async () => {
       const sid = await create()
@@ -75,9 +77,33 @@ describe("a session's later runs after it changed its own shell", () => {
         expect(all).not.toContain(word === 'two' ? 'three' : 'echo two')
         expect(all).not.toMatch(/__execd_[0-9a-f]{24}__/)
         expect(all).not.toContain('trapped')
+        expect(all).not.toContain('taken')
       }
     }, 60_000)
   }
+})
+
+describe('what the line does before each run leaves the shell as the run before left it', () => {
+  test('shopts, set -o options, posix mode, functions and the INT trap', async () => {
+    const sid = await create()
+    const snap = 'shopt -p; set +o; declare -f; trap -p'
+    for (const setup of [
+      'shopt -u expand_aliases; shopt -s inherit_errexit sourcepath shift_verbose; set +o interactive-comments',
+      'shopt -s expand_aliases; shopt -u inherit_errexit sourcepath; set -o interactive-comments; f() { :; }',
+      'set -o posix; shopt -u expand_aliases',
+      'set +o posix',
+    ]) {
+      await run(sid, setup)
+      const before = texts(await run(sid, snap), 'stdout')
+      expect(texts(await run(sid, snap), 'stdout')).toEqual(before)
+    }
+    // A function named trap does not keep an interrupt from stopping only the run.
+    await run(sid, 'trap() { echo trapped; }; sleep 0.1; builtin trap - INT')
+    const res = await postJson(d, `/session/${sid}/run`, { command: 'sleep 20', timeout: 500 })
+    // Old build: the shell itself died of the SIGINT (`the session has ended`).
+    expect(status(await readSse(res))).toBe('-1 signal: interrupt (timeout after 500 ms)')
+    expect(texts(await run(sid, 'echo alive'), 'stdout')).toEqual(['alive'])
+  }, 60_000)
 })
 
 describe('a bash code context after set -x', () => {

@@ -12,7 +12,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CellName } from './cell-name'
-import { INT_TRAP, codeText, runLine } from './frame'
+import { PRELUDE, codeText, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
@@ -51,9 +51,6 @@ interface LiveBashOptions {
   argv?: string[]
 }
 
-// Async jobs of a non-interactive bash ignore SIGINT and keep running (frame.ts: the INT trap).
-const PRELUDE = 'shopt -s expand_aliases\n'
-
 export class LiveBash {
   private readonly proc: OwnedProcess
   private readonly nonce = randomHex(16)
@@ -71,7 +68,7 @@ export class LiveBash {
   private exitInfo: ExitInfo | undefined
   private closed = false
   private ready = false
-  /** The shell traced the last run (`set -x`): the next code file switches tracing on again. */
+  /** The shell traced as the last run ended (`set -x`): the next code file traces again. */
   private xtrace = false
   private deathReason: string | undefined
   /** Set once the shell has exited: what is left of the output still handed on (next()). */
@@ -102,7 +99,8 @@ export class LiveBash {
       { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() },
       this.proc.exited,
     )
-    this.send(PRELUDE + INT_TRAP + '\n')
+    // Async jobs of a non-interactive bash ignore SIGINT and keep running (frame.ts: the INT trap).
+    this.send(PRELUDE)
     // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
     // interrupt can no longer kill the shell itself. Later runs queue behind it. Its code file
     // may not be writable (a full temp disk): that failure is this run's alone, and the first
