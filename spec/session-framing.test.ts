@@ -64,6 +64,7 @@ describe("a session's later runs after it changed its own shell", () => {
     ['a DEBUG trap echoing each command', 'trap \'echo "$BASH_COMMAND"\' DEBUG'],
     ['a function named builtin', 'builtin() { echo taken; }'],
     ['a function named builtin, in POSIX mode', 'builtin() { echo taken; }; set -o posix'],
+    ['printf, builtin and source disabled', 'enable -n printf builtin source; enable() { echo taken; }'],
   ]) {
     test(`${name}: later runs report their own output and status`, async () => {
       const sid = await create()

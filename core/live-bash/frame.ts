@@ -17,7 +17,8 @@
  *   then, when there were none; a run can neither redefine nor unset it), which removes a function
  *   named `builtin` — every other word calls it — and sets the INT trap in a moment of POSIX mode,
  *   where special builtins (`unset`, `trap`) come before functions. A function named `builtin`
- *   hung its run and every later one until the timeout. bash 5.2 leaving POSIX mode resets five
+ *   hung its run and every later one until the timeout; so did `enable -n printf`, now undone
+ *   (with `builtin`, `source`, `cd`, `set` and `shopt`). bash 5.2 leaving POSIX mode resets five
  *   shopts: the function sets them back from `$BASHOPTS` as the run left them, handed to it as an
  *   argument.
  * The function is the one trace of execd a run can see (`declare -F` lists it).
@@ -35,14 +36,20 @@ const INT_TRAP = `trap '[[ \${FUNCNAME-} == ${END} ]] || return 130 2>/dev/null'
 const POSIX_RESETS = ['expand_aliases', 'inherit_errexit', 'interactive_comments', 'shift_verbose', 'sourcepath']
 
 /**
+ * Functions named `builtin` or `enable` removed, and the builtins the line and the end function
+ * call enabled again: `enable -n printf` hung every later run until its timeout.
+ */
+const UNSHADOW = 'unset -f builtin enable; enable builtin printf source cd set shopt 2>/dev/null'
+
+/**
  * The end function: $1 the code's status, $2 `$-`, $3 `$SHELLOPTS`, $4 `$BASHOPTS`, $5 and $6
  * the marker's halves. Prints `<marker>:<status>:<$->` and switches xtrace off.
  */
 const END_FUNCTION = [
   `${END}() {`,
   '  case :$3: in',
-  `  *:posix:*) unset -f builtin; ${INT_TRAP} ;;`,
-  `  *) POSIXLY_CORRECT=y; unset -f builtin; ${INT_TRAP}; unset POSIXLY_CORRECT`,
+  `  *:posix:*) ${UNSHADOW}; ${INT_TRAP} ;;`,
+  `  *) POSIXLY_CORRECT=y; ${UNSHADOW}; ${INT_TRAP}; unset POSIXLY_CORRECT`,
   ...POSIX_RESETS.map(o => `    case :$4: in *:${o}:*) builtin shopt -s ${o} ;; *) builtin shopt -u ${o} ;; esac`),
   '  esac',
   `  builtin printf '%s%s:%s:%s\\n' "$5" "$6" "$1" "$2"`,

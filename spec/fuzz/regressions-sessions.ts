@@ -9,6 +9,7 @@ const SETUPS = [
   'alias builtin=echo',
   'builtin() { echo taken; }',
   'readonly __execd_s',
+  'enable -n printf',
   'BASH_XTRACEFD=1; set -x',
   'trap \'echo "$BASH_COMMAND"\' DEBUG',
 ]
