@@ -46,6 +46,10 @@ describe("a session's later runs after it changed its own shell", () => {
     // trace handed to the next run's stderr.
     expect(texts(two, 'stderr').filter(t => framing.test(t))).toEqual([])
     expect(texts(two, 'stderr').join('\n')).toContain('echo two')
+    // A syntax error on a traced run's first line does not stop the tracing, nor show execd's words.
+    const broken = await run(sid, 'echo (')
+    expect(texts(broken, 'stderr').filter(t => framing.test(t))).toEqual([])
+    expect(texts(await run(sid, 'echo traced'), 'stderr')).toEqual(['++ echo traced'])
     const three = await run(sid, 'echo three; set +x')
     expect(texts(three, 'stdout')).toEqual(['three'])
     expect(texts(three, 'stderr').filter(t => framing.test(t) || !t.includes('+'))).toEqual([])

@@ -1,7 +1,6 @@
 /**
- * What execd writes to a live bash: the prelude, the line around each run's code, and the code
- * file's first words. The run's code may redefine anything by name, so the line looks up as
- * little as it can and leaves no trace:
+ * What execd writes to a live bash: the prelude, and the line around each run's code. The code
+ * may redefine anything by name, so the line looks up as little as it can and leaves no trace:
  * - command words are quoted (`\builtin`), so a run's alias (`alias builtin=echo`, expanded since
  *   the prelude's `expand_aliases`) cannot replace them: that alias printed the line's own words
  *   and reported exit 0 for code that never ran;
@@ -9,8 +8,8 @@
  *   readonly (`readonly __execd_s` aborted the line: every later run hung until its timeout);
  * - the marker is printed from two halves, so it never stands whole in the line: a trace of the
  *   line (`set -x`, `set -v`, a DEBUG trap echoing `$BASH_COMMAND`) cannot end a run early;
- * - xtrace is switched off once the code has run, where the trace goes to /dev/null, and on again
- *   by the next code file's first words: `set -x` used to trace the line into every later run's
+ * - xtrace is switched off once the code has run and on again before the next run's code, both
+ *   where the trace goes to /dev/null: `set -x` used to trace the line into every later run's
  *   stderr, and the stderr marker's trace ended the run early, handing the previous run's marker
  *   and trace to the next run;
  * - the end is a readonly function defined before any code ran (its words' aliases were expanded
@@ -60,25 +59,24 @@ const END_FUNCTION = [
 /** Sent once as the shell starts, before any code: aliases as in an interactive shell. */
 export const PRELUDE = `shopt -s expand_aliases\n${END_FUNCTION}\nreadonly -f ${END}\n${INT_TRAP}\n`
 
-/** The line that runs `file` in the shell (in `cwd` first) and then prints the run's `marker`. */
-export function runLine(marker: string, file: string, cwd?: string): string {
+/**
+ * The line that runs `file` in the shell (in `cwd` first) and then prints the run's `marker`.
+ * `xtrace`: the shell traced as the run before ended, and the end switched it off; it is switched
+ * on again inside a group whose stderr is /dev/null, where the trace of `cd` and `source` goes —
+ * `source` itself writes to the run's stderr, kept on fd 63 for it. (In the code file instead, a
+ * syntax error on the code's first line kept it from running, and tracing stopped for good.)
+ */
+export function runLine(marker: string, file: string, cwd: string | undefined, xtrace: boolean): string {
   const half = marker.length >> 1
   const a = quote(marker.slice(0, half))
   const b = quote(marker.slice(half))
   const cd = cwd ? `\\builtin cd -- ${quote(cwd)} && ` : ''
+  const source = `\\builtin source ${quote(file)} </dev/null`
+  const run = xtrace ? `{ \\builtin set -x; ${cd}${source} 2>&63; } 63>&2 2>/dev/null; ` : `${cd}${source}; `
   return (
-    `${cd}\\builtin source ${quote(file)} </dev/null; ` +
-    `{ \\${END} "$?" "$-" "$SHELLOPTS" "$BASHOPTS" ${a} ${b}; } 2>/dev/null; ` +
+    `${run}{ \\${END} "$?" "$-" "$SHELLOPTS" "$BASHOPTS" ${a} ${b}; } 2>/dev/null; ` +
     `\\builtin printf '%s%s' ${a} ${b} >&2\n`
   )
-}
-
-/**
- * The code file's text: the code, after `set -x` again when the shell traced the run before
- * (the line switched it off). On the code's own first line, so `$LINENO` stays the code's.
- */
-export function codeText(code: string, xtrace: boolean): string {
-  return xtrace ? `\\builtin set -x; ${code}` : code
 }
 
 export const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

@@ -12,7 +12,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CellName } from './cell-name'
-import { PRELUDE, codeText, runLine } from './frame'
+import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
@@ -68,7 +68,7 @@ export class LiveBash {
   private exitInfo: ExitInfo | undefined
   private closed = false
   private ready = false
-  /** The shell traced as the last run ended (`set -x`): the next code file traces again. */
+  /** The shell traced as the last run ended (`set -x`): the next run's line traces again. */
   private xtrace = false
   private deathReason: string | undefined
   /** Set once the shell has exited: what is left of the output still handed on (next()). */
@@ -183,7 +183,7 @@ export class LiveBash {
     }
     try {
       // Before the run starts: a file that cannot be written (a full disk) fails this run only.
-      if (this.alive) this.writeCode(codeText(code, this.xtrace))
+      if (this.alive) this.writeCode(code)
     } catch (err) {
       release()
       throw err
@@ -204,7 +204,7 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      this.send(runLine(m, this.file, opts.cwd))
+      this.send(runLine(m, this.file, opts.cwd, this.xtrace))
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
