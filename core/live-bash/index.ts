@@ -12,6 +12,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CellName } from './cell-name'
+import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
@@ -50,12 +51,6 @@ interface LiveBashOptions {
   argv?: string[]
 }
 
-// `return` in the INT trap leaves the sourced run, not the shell, so an interrupt stops the
-// rest of the run; it is set again before each run in case the code replaced it. Async jobs
-// of a non-interactive bash ignore SIGINT and keep running.
-const PRELUDE = 'shopt -s expand_aliases\n'
-const INT_TRAP = "trap 'return 130 2>/dev/null' INT; "
-
 export class LiveBash {
   private readonly proc: OwnedProcess
   private readonly nonce = randomHex(16)
@@ -73,6 +68,8 @@ export class LiveBash {
   private exitInfo: ExitInfo | undefined
   private closed = false
   private ready = false
+  /** The shell traced as the last run ended (`set -x`): the next run's line traces again. */
+  private xtrace = false
   private deathReason: string | undefined
   /** Set once the shell has exited: what is left of the output still handed on (next()). */
   private drain: { bytes: number; until: number } | undefined
@@ -102,7 +99,8 @@ export class LiveBash {
       { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() },
       this.proc.exited,
     )
-    this.send(PRELUDE + INT_TRAP + '\n')
+    // Async jobs of a non-interactive bash ignore SIGINT and keep running (frame.ts: the INT trap).
+    this.send(PRELUDE)
     // A first, empty run: once it has ended, bash has started and its INT trap is set, so an
     // interrupt can no longer kill the shell itself. Later runs queue behind it. Its code file
     // may not be writable (a full temp disk): that failure is this run's alone, and the first
@@ -206,17 +204,16 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      const cd = opts.cwd ? `builtin cd -- ${quote(opts.cwd)} && ` : ''
-      this.send(
-        `${INT_TRAP}${cd}builtin source ${quote(this.file)} </dev/null; __execd_s=$?; ` +
-          `builtin printf '%s' '${m}' >&2; builtin printf '%s:%s\\n' '${m}' "$__execd_s"\n`,
-      )
+      this.send(runLine(m, this.file, opts.cwd, this.xtrace))
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
         else {
           // bash read the prelude's INT trap before this run's line: an interrupt is safe now.
-          if (step.end.kind === 'exit') this.ready = true
+          if (step.end.kind === 'exit') {
+            this.ready = true
+            this.xtrace = scanners.stdout.flags.includes('x')
+          }
           return (end = step.end)
         }
       }
@@ -364,8 +361,6 @@ const START_WORDS_MAX = 1024
 /** Output still handed on after the shell exited; the rest, a leftover job's, is not read. */
 const DRAIN_AFTER_EXIT_BYTES = 1024 * 1024
 const DRAIN_AFTER_EXIT_MS = 1000
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 
 const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
 

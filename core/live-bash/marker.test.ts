@@ -11,8 +11,8 @@ describe('MarkerScanner', () => {
     expect(text(s)).toBe('out\n')
     s.feed(Buffer.from('cd_0123abcd__:4'))
     expect(s.found).toBe(false)
-    s.feed(Buffer.from('2\njob'))
-    expect([s.found, s.status, s.rest.toString()]).toEqual([true, 42, 'job'])
+    s.feed(Buffer.from('2:hBx\njob'))
+    expect([s.found, s.status, s.flags, s.rest.toString()]).toEqual([true, 42, 'hBx', 'job'])
   })
 
   test('the marker followed by more than a status without a newline is output, held no longer', () => {
@@ -29,7 +29,15 @@ describe('MarkerScanner', () => {
     expect(s.found).toBe(false)
     expect(out.length).toBeGreaterThan(32 * 64 * 1024 - M.length)
     expect(out.startsWith(`${M}:111`)).toBe(true)
-    s.feed(Buffer.from(`${M}:0\n`))
+    s.feed(Buffer.from(`${M}:0:hB\n`))
     expect([s.found, s.status]).toEqual([true, 0])
+  })
+
+  test("the marker followed by anything but the shell's `:<status>:<flags>` line is output", () => {
+    // A trace of the frame's printf on stdout (`BASH_XTRACEFD=1`) once read as the end, status 0.
+    const s = new MarkerScanner(M, true)
+    s.feed(Buffer.from(`+ printf ${M} 1\n${M}:7\n${M}:1:hB\n`))
+    expect(text(s)).toBe(`+ printf ${M} 1\n${M}:7\n`)
+    expect([s.found, s.status, s.flags]).toEqual([true, 1, 'hB'])
   })
 })

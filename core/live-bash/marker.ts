@@ -1,17 +1,23 @@
 /**
  * Finds a live bash run's end marker in one output stream, across chunk boundaries, without
  * holding back output that cannot be part of the marker (a prompt without a newline shows at
- * once). The stdout marker is followed by `:<status>\n`. Output handed on is a view into the
+ * once). The stdout marker is followed by `:<status>:<the shell's $->\n`. Output handed on is a view into the
  * chunk fed (no copy: the run frees the chunk once its lines are framed); what the scanner keeps
  * across chunks (a marker's beginning, the status, bytes after the marker) is copied.
  */
 const EMPTY = Buffer.alloc(0)
-/** The shell writes `:<exit status>` (0-255) and a newline after the marker. */
-const MAX_STATUS_BYTES = 16
+/**
+ * The shell writes `:<exit status>:<its $- flags>` and a newline after the marker (frame.ts):
+ * 0-255, and at most the two dozen letters `set` takes.
+ */
+const MAX_STATUS_BYTES = 64
+const STATUS = /^:(\d{1,3}):([A-Za-z]*)$/
 
 export class MarkerScanner {
   found = false
   status: number | undefined
+  /** The shell's `$-` as the run ended (`x`: it traces). */
+  flags = ''
   /** Bytes after the marker (a background job's output): they belong to the next run. */
   rest: Buffer = EMPTY
   private readonly marker: Buffer
@@ -67,18 +73,20 @@ export class MarkerScanner {
   private readStatus(): void {
     const nl = this.buf.indexOf(10)
     if (nl < 0 && this.buf.length <= MAX_STATUS_BYTES) return void (this.buf = Buffer.from(this.buf))
-    if (nl < 0 || nl > MAX_STATUS_BYTES) {
-      // Not the shell's `:<status>`: the run printed the marker itself (its nonce is per run and
-      // nowhere the run can read, but a run may dig it out of its shell's memory). What follows was held, copied whole at every chunk, until a
-      // newline: `yes | tr -d '\n'` grew execd without bound. The marker is output like the rest.
+    const m = nl < 0 || nl > MAX_STATUS_BYTES ? null : STATUS.exec(this.buf.subarray(0, nl).toString())
+    if (!m) {
+      // Not the shell's `:<status>:<flags>`: the run printed the marker itself (its nonce is per
+      // run and nowhere the run can read, but a run may dig it out of its shell's memory). What
+      // follows was held, copied whole at every chunk, until a newline: `yes | tr -d '\n'` grew
+      // execd without bound. The marker is output like the rest.
       this.inStatus = false
       this.out.push(Buffer.from(this.marker))
       const after = this.buf
       this.buf = EMPTY
       return this.feed(after)
     }
-    const text = this.buf.subarray(0, nl).toString()
-    this.status = Number(text.replace(/^:/, '')) || 0
+    this.status = Number(m[1])
+    this.flags = m[2]!
     this.finish(this.buf.subarray(nl + 1))
   }
 

@@ -10,6 +10,7 @@ import {
   unaskedUpgrade,
 } from './regressions-proxy'
 import { interruptDuringRestart } from './regressions-races'
+import { sessionRunLine } from './regressions-sessions'
 import type { World } from './world'
 
 export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> }[] = [
@@ -52,6 +53,10 @@ export const REGRESSIONS: { name: string; run: (w: World) => Promise<Finding[]> 
   {
     name: 'races: an interrupt while a context replaces its dead interpreter stops the cell waiting for it',
     run: interruptDuringRestart,
+  },
+  {
+    name: 'pass 22: after set -x, an alias or function named builtin, a DEBUG trap, a session run reports its own output and status',
+    run: sessionRunLine,
   },
 ]
 
