@@ -11,7 +11,7 @@ import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
 import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
-import { refusedHostTarget } from './host-target'
+import { handedTarget } from './host-target'
 import { createOriginGuard, type OriginPolicy } from './origin'
 import { badPercentRun } from './percent-utf8'
 import type { Held } from './held-slots'
@@ -90,8 +90,9 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
     if (tokenless && !isDocsAsset(request.method, path)) return closing(unauthorized())
 
     // Bun gives only the target when the Host header is unusable (empty, `a b`), and a URL
-    // nothing parses when the URL parser refuses the Host (core/host-target.ts): route it anyway.
-    const target = url.startsWith('http://') || url.startsWith('https://') ? refusedHostTarget(url) : url
+    // nothing parses when the URL parser refuses the Host (core/host-target.ts): route it anyway,
+    // by the target core/raw-target.ts found for it.
+    const target = url.startsWith('http://') || url.startsWith('https://') ? handedTarget(request) : url
     if (target !== undefined) {
       if (!target.startsWith('/')) return refuse(new ExecdError('INVALID_REQUEST_BODY', 'unsupported request target'))
       const received = request

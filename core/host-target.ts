@@ -27,3 +27,18 @@ export function refusedHostTarget(url: string): string | undefined {
   }
   return start < 0 ? '/' : url.slice(start)
 }
+
+/**
+ * The targets core/raw-target.ts found for requests whose Host the parser refused, handed on to
+ * the front door so that each request's Host is judged once. Every request the server receives
+ * passes raw-target's routes or fallback first (cmd/serve.ts), synchronously; one with nothing
+ * handed on had a Host the parser took. A Request made in process cannot have another: its
+ * constructor parses its URL (app.handle, the front door's tests).
+ */
+const handed = new WeakMap<Request, string>()
+
+/** `request` is routed by `target`: the parser refused its Host (see refusedHostTarget). */
+export const handOnTarget = (request: Request, target: string): void => void handed.set(request, target)
+
+/** The target raw-target handed on for `request`; undefined when its Host was taken. */
+export const handedTarget = (request: Request): string | undefined => handed.get(request)

@@ -8,7 +8,6 @@ import { Elysia, type AnyElysia } from 'elysia'
 import type { JsonShape } from './body'
 import { ExecdError, PREFIX, errorResponse, toExecdError } from './errors'
 import { notFound, pathOf, under } from './front-door'
-import { restoreHeadLength } from './head-length'
 import type { Logger } from './log'
 import { LogThrottle } from './log-throttle'
 import type { DirectRoute } from './plugin'
@@ -19,7 +18,7 @@ type RouteInfo = { method: string; path: string; hooks?: { body?: { type?: unkno
 /** One group of routes, mounted: its app and what is known of its routes. */
 export interface Mounted {
   app: AnyElysia
-  /** Answers a request of this group (a HEAD as its GET, unless a route takes HEAD itself). */
+  /** Answers a request of this group (a HEAD as its GET, marked with the HEAD where a route takes HEAD: askedOf). */
   handle(request: Request): Response | Promise<Response>
   routes: readonly RouteInfo[]
   /** The JSON shape a route of this group declares for its body, if any. */
@@ -55,12 +54,18 @@ export function mount(
   // every group in the background kept ~0.8 MiB more resident when idle (each route's own
   // handler is compiled on its first request too, as always).
   const takesHead = headRoutes(app.routes)
+  const headless = app.routes.find(
+    r => r.method === 'HEAD' && !app.routes.some(g => g.method === 'GET' && g.path === r.path),
+  )
+  if (headless)
+    throw new Error(`${name}: route HEAD ${headless.path} has no GET route: a HEAD is answered by its GET's`)
   return {
     app,
     handle: request => {
       if (request.method !== 'HEAD') return app.handle(request)
-      if (!takesHead(pathOf(request.url))) return app.handle(asGet(request))
-      return app.handle(request).then(response => restoreHeadLength(request, response))
+      const get = asGet(request)
+      if (takesHead(pathOf(request.url))) heads.set(get, request)
+      return app.handle(get)
     },
     routes: app.routes,
     shapeOf: bodyShapes(app.routes),
@@ -84,6 +89,19 @@ function headRoutes(routes: readonly RouteInfo[]): (path: string) => boolean {
 /** The same request as a GET: its body-less response goes out as the HEAD's (Bun drops the body). */
 const asGet = (request: Request): Request =>
   new Request(request.url, { method: 'GET', headers: request.headers, signal: request.signal })
+
+/**
+ * A HEAD on a route that takes HEAD (downloads, the proxy) goes to Elysia as its GET too, marked
+ * here with the HEAD it stands for; the route answers that HEAD (askedOf). Handed to Elysia as a
+ * HEAD, a dynamic route's (`/proxy/*`, an isolated session's `files/download`) was answered by
+ * the path's GET route and given the Content-Length of the body Elysia read: 0 for a HEAD's
+ * answer, which has none (`curl -I` said 0 where GET sent 12,345 bytes). Its HEAD route declares
+ * it (the document, takesHead); as a GET its answer goes out as the route made it.
+ */
+const heads = new WeakMap<Request, Request>()
+
+/** The request a route answers: the HEAD a GET stands for (see heads), else `request` itself. */
+export const askedOf = (request: Request): Request => heads.get(request) ?? request
 
 /** A route path (`:param` segments, a trailing `*`) as a regular expression. */
 const routePattern = (path: string): RegExp =>

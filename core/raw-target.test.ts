@@ -1,5 +1,7 @@
 import { expect, test } from 'bun:test'
-import { enteredPrefix, leavesProxyPrefix } from './raw-target'
+import type { Server } from 'bun'
+import { handedTarget } from './host-target'
+import { enteredPrefix, leavesProxyPrefix, rawTargetServe } from './raw-target'
 
 test('a target the URL parser keeps beneath /proxy/<port as sent>/ stays; one it leads elsewhere leaves', () => {
   const at = (target: string) => new Request(`http://h${target}`).url
@@ -27,4 +29,24 @@ test('a target the parser led beneath a route prefix names it; one beneath none 
   expect(enteredPrefix(at('/filesystem'), prefixes)).toBeUndefined()
   // A Host Bun cannot use: the target as sent, resolved here.
   expect(enteredPrefix('/x/%2e%2e/files', prefixes)).toBe('/files')
+})
+
+test('a Host the parser refused is judged once: its target is handed on with the request', () => {
+  const handed: (string | undefined)[] = []
+  const door = rawTargetServe(
+    request => (handed.push(handedTarget(request)), new Response()),
+    () => true,
+    ['/files'],
+  )
+  // What Bun hands the routes: a URL no Request made in process can have (its constructor parses it).
+  const sent = (url: string, params: Record<string, string> = {}) =>
+    ({ url, params, method: 'GET', headers: new Headers() }) as unknown as Request & { params: Record<string, string> }
+  const server = {} as Server<unknown>
+  door.routes['/files/*']!(sent('http://x:99999/files/info?path=/a'), server)
+  door.routes['/proxy/:port/*']!(sent('http://[::1/proxy/80/x', { port: '80' }), server)
+  door.fetch(sent('http://1.2.3.4.5/nosuch'), server)
+  // A Host taken, or none Bun could use (the target alone): nothing to hand on.
+  door.fetch(sent('http://h/nosuch'), server)
+  door.routes['/files/*']!(sent('/files/info'), server)
+  expect(handed).toEqual(['/files/info?path=/a', '/proxy/80/x', '/nosuch', undefined, undefined])
 })

@@ -19,15 +19,20 @@
 import type { Server } from 'bun'
 import { errorResponse, ExecdError } from './errors'
 import { pathOf, under } from './front-door'
-import { refusedHostTarget } from './host-target'
+import { handOnTarget, refusedHostTarget } from './host-target'
 
 type Fetch = (request: Request, server: Server<any>) => Response | undefined | Promise<Response | undefined>
 
-/** The path the app routes `url` by: with a Host Bun cannot use (empty, `a b`) `url` is the target as sent. */
-function routedPath(url: string): string | undefined {
+/**
+ * The path the app routes `url` by: with a Host Bun cannot use (empty, `a b`) `url` is the target
+ * as sent. A target found for a Host the parser refused is handed on with `request`, if given:
+ * the front door routes by it without judging the Host again.
+ */
+function routedPath(url: string, request?: Request): string | undefined {
   // A Host the URL parser refuses leaves a URL routed by its target (core/host-target.ts).
   const target = url.startsWith('/') ? url : refusedHostTarget(url)
   if (target === undefined) return pathOf(url)
+  if (request && target !== url) handOnTarget(request, target)
   // Resolved here as the front door routes it (core/front-door.ts). A target no parser takes is its to refuse.
   try {
     return new URL(target, 'http://localhost').pathname
@@ -43,8 +48,8 @@ export function leavesProxyPrefix(url: string, rawPort: string): boolean {
 }
 
 /** The prefix of `prefixes` that the parser led `url` beneath, sent as something else. */
-export function enteredPrefix(url: string, prefixes: readonly string[]): string | undefined {
-  const path = routedPath(url)
+export function enteredPrefix(url: string, prefixes: readonly string[], request?: Request): string | undefined {
+  const path = routedPath(url, request)
   return path === undefined ? undefined : prefixes.find(p => under(path, p))
 }
 
@@ -70,7 +75,7 @@ export function rawTargetServe(fetch: Fetch, tokenOk: (headers: Headers) => bool
     (prefixOf: (request: Request & { params: Record<string, string> }) => string) =>
     (request: Request & { params: Record<string, string> }, server: Server<any>) => {
       const prefix = prefixOf(request)
-      const path = routedPath(request.url)
+      const path = routedPath(request.url, request)
       return path !== undefined && !under(path, prefix) && tokenOk(request.headers)
         ? errorResponse(leaving(prefix))
         : fetch(request, server)
@@ -86,7 +91,7 @@ export function rawTargetServe(fetch: Fetch, tokenOk: (headers: Headers) => bool
   routes['/proxy/:port'] = proxied
   routes['/proxy/:port/*'] = proxied
   const fallback: Fetch = (request, server) => {
-    const prefix = enteredPrefix(request.url, prefixes)
+    const prefix = enteredPrefix(request.url, prefixes, request)
     return prefix !== undefined && tokenOk(request.headers) ? errorResponse(entering(prefix)) : fetch(request, server)
   }
   return { routes, fetch: fallback }

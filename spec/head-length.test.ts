@@ -2,7 +2,7 @@
  * HEAD on the routes that answer it themselves keeps the length GET would send: Elysia answers
  * a HEAD on a dynamic route with that path's GET route and set Content-Length to the length of
  * the body it read (0), so `curl -I` through the proxy or on an isolated session's download
- * said 0 bytes (core/head-length.ts).
+ * said 0 bytes (core/mount.ts: such a HEAD goes to Elysia as its GET, marked).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'

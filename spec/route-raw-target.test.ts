@@ -7,38 +7,17 @@
  * `/proxy/P/` handed it every route. (spec/proxy-raw-target covers targets sent beneath
  * `/proxy/P/` that leave it.) Clients resolve dot segments before they send: raw HTTP here.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
-import { portOf, rawRequest } from './raw-http'
+import { rawTargetFixture } from './kit/raw-target'
+import { rawRequest } from './raw-http'
 
-let d: Daemon
-let port: number
-let dir: string
-let upstream: ReturnType<typeof Bun.serve>
-const asked: string[] = []
+const fx = rawTargetFixture('route-raw-target')
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'route-raw-target-'))
-  upstream = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    fetch: req => (asked.push(new URL(req.url).pathname), new Response('app')),
-  })
-  d = await startDaemon()
-  port = portOf(d.url)
-})
-afterAll(async () => {
-  await d?.stop()
-  upstream?.stop(true)
-  rmSync(dir, { recursive: true, force: true })
-})
-
-const send = (method: string, target: string, token = d.token, host = '127.0.0.1', body = '') =>
+const send = (method: string, target: string, token = fx.d.token, host = '127.0.0.1', body = '') =>
   rawRequest(
-    port,
+    fx.port,
     `${method} ${target} HTTP/1.1\nHost: ${host}\nX-EXECD-ACCESS-TOKEN: ${token}\nContent-Type: application/json\nContent-Length: ${body.length}\nConnection: close`,
     body,
     500,
@@ -52,10 +31,10 @@ function expectRefused(reply: Awaited<ReturnType<typeof send>>, target: string, 
 }
 
 test("targets a normalising gateway reads as /proxy/<port>/… cannot reach execd's own routes", async () => {
-  const victim = join(dir, 'victim')
+  const victim = join(fx.dir, 'victim')
   writeFileSync(victim, 'keep me')
   const q = `?path=${encodeURIComponent(victim)}`
-  const P = upstream.port
+  const P = fx.upstream.port
   for (const target of [
     `/a%2F%2e%2e%2Fproxy%2F${P}%2Fb%2Fc/%2e%2e/%2e%2e/files${q}`,
     `/proxy%2F${P}%2Fa%2Fb//%2e%2e/%2e%2e/files${q}`,
@@ -66,21 +45,21 @@ test("targets a normalising gateway reads as /proxy/<port>/… cannot reach exec
     expectRefused(await send('DELETE', target), target, 'reaches /files only by')
     expect(existsSync(victim)).toBe(true)
     // With a Host Bun cannot use, the target reaches execd as sent and is resolved there.
-    expectRefused(await send('DELETE', target, d.token, ''), `${target} (empty Host)`, 'reaches /files only by')
+    expectRefused(await send('DELETE', target, fx.d.token, ''), `${target} (empty Host)`, 'reaches /files only by')
     expect(existsSync(victim)).toBe(true)
   }
 })
 
 test('nor one sent beneath another route, nor the proxy reached from outside /proxy/', async () => {
-  const mark = join(dir, 'ran')
+  const mark = join(fx.dir, 'ran')
   const body = JSON.stringify({ command: `touch ${mark}` })
   for (const target of ['/files/%2e%2e/command', '/ping/../command', '/code/%2E%2e/command'])
-    expectRefused(await send('POST', target, d.token, '127.0.0.1', body), target, 'leaves /')
-  for (const target of [`/./proxy/${upstream.port}/x`, `/a/%2e%2e/proxy/${upstream.port}/x`])
+    expectRefused(await send('POST', target, fx.d.token, '127.0.0.1', body), target, 'leaves /')
+  for (const target of [`/./proxy/${fx.upstream.port}/x`, `/a/%2e%2e/proxy/${fx.upstream.port}/x`])
     expectRefused(await send('GET', target), target, 'reaches /proxy only by')
   await Bun.sleep(200)
   expect(existsSync(mark)).toBe(false)
-  expect(asked).toEqual([])
+  expect(fx.asked).toEqual([])
 })
 
 test('without the token such a target is the 401 every route answers', async () => {

@@ -7,6 +7,7 @@ import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
 import type { Peers } from '../../core/answering'
 import type { Downloads } from '../../core/downloads'
+import { askedOf } from '../../core/mount'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
 import { openListing, parseDepth } from './ops/list'
@@ -117,18 +118,21 @@ export function filesRoutes(
     request: Request
     query: Record<string, string | undefined>
     server: Peers | null
-  }) =>
-    downloadFile(scope, {
-      path: requiredPath(request),
-      method: request.method,
-      range: request.headers.get('range'),
-      ifModifiedSince: request.headers.get('if-modified-since'),
+  }) => {
+    // A HEAD comes to the GET route (core/mount.ts): the one asked is answered.
+    const asked = askedOf(request)
+    return downloadFile(scope, {
+      path: requiredPath(asked),
+      method: asked.method,
+      range: asked.headers.get('range'),
+      ifModifiedSince: asked.headers.get('if-modified-since'),
       offset: query.offset,
       limit: query.limit,
-      answer: { request, server },
+      answer: { request: asked, server },
       copyMax: downloadCopyMax,
       downloads,
     })
+  }
   const downloadQuery = t.Object({
     path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),
     path_base64: pathBase64,

@@ -9,7 +9,7 @@ import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
-import { keepHeadLength } from '../../core/head-length'
+import { askedOf } from '../../core/mount'
 import type { Downloads } from '../../core/downloads'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
 import { errors } from '../../core/responses'
@@ -90,7 +90,7 @@ export function sessionFilesRoutes(
    */
   const forward = async ({
     params,
-    request,
+    request: received,
     body,
     server,
   }: {
@@ -99,8 +99,10 @@ export function sessionFilesRoutes(
     body?: unknown
     server: AnyElysia['server']
   }) => {
+    // A HEAD comes to the GET route (core/mount.ts): the view is asked the HEAD.
+    const request = askedOf(received)
     const write = !READS.has(request.method)
-    const answer = await ops.overView(params.sessionId, write, (s, view) => {
+    return ops.overView(params.sessionId, write, (s, view) => {
       if (write && s.params.workspace.mode === 'ro') {
         throw new ExecdError('FORBIDDEN', `the workspace of isolated session ${s.id} is read-only (mode ro)`)
       }
@@ -126,8 +128,6 @@ export function sessionFilesRoutes(
       files.server = server
       return current.run(scope, () => files.handle(inner))
     })
-    // Elysia answers HEAD on this dynamic path through the GET route and sets the length it read (0).
-    return keepHeadLength(request, answer)
   }
 
   const description =

@@ -1,7 +1,7 @@
 /** The proxy section's HTTP adapter: every method on `/proxy/*`, the body left as a stream. */
 import type { Server } from 'bun'
 import { Elysia } from 'elysia'
-import { keepHeadLength } from '../../core/head-length'
+import { askedOf } from '../../core/mount'
 import type { SocketHandlers } from '../../core/websocket'
 import type { ProxyOps } from './ops'
 import { METHODS, proxyErrors } from './schema'
@@ -12,11 +12,8 @@ export function proxyRoutes(ops: ProxyOps) {
     app = app.route(
       method,
       '/proxy/*',
-      ({ request, server }) => {
-        const answer = ops.request(request, server as unknown as Server<SocketHandlers>)
-        // The request's method, not this route's: Elysia answers HEAD here with the GET route.
-        return request.method === 'HEAD' ? answer.then(r => r && keepHeadLength(request, r)) : answer
-      },
+      // The request asked, not this route's method: a HEAD comes to the GET route (core/mount.ts).
+      ({ request, server }) => ops.request(askedOf(request), server as unknown as Server<SocketHandlers>),
       {
         // The body is the upstream's to read, as a stream: Elysia must not parse it.
         parse: 'none',

@@ -39,6 +39,8 @@ export function requestVerbatim(
     res.on('error', () => {})
     resolve(answerOf(method, res))
   })
+  /** Ends the request before a head with a 502 whose `words` say why. */
+  const refuse = (words: string) => reject(new ExecdError('BAD_GATEWAY', `Bad Gateway: ${words}`))
   // Before the head: nothing answered (502). After it, the body stream fails on its own.
   upstream.on('error', reject)
   // A 101 to a request that asked for no upgrade (execd strips Upgrade): node:http hands the
@@ -47,7 +49,7 @@ export function requestVerbatim(
   // --proxy-response-timeout, holding a --max-proxy-requests slot until it left.
   upstream.on('upgrade', (_res, socket) => {
     socket.destroy()
-    reject(new ExecdError('BAD_GATEWAY', 'Bad Gateway: the upstream switched protocols (101) unasked'))
+    refuse('the upstream switched protocols (101) unasked')
   })
   // Each 1xx head is parsed and handed to JavaScript: an upstream sending them without end kept
   // execd's one thread busy (/ping 1-3 s, 190 MB) for as long as --proxy-response-timeout gave it.
@@ -55,14 +57,10 @@ export function requestVerbatim(
   upstream.on('information', () => {
     if (++informational <= MAX_INFORMATIONAL) return
     upstream.destroy()
-    reject(
-      new ExecdError(
-        'BAD_GATEWAY',
-        `Bad Gateway: the upstream sent over ${MAX_INFORMATIONAL} informational (1xx) heads`,
-      ),
-    )
+    refuse(`the upstream sent over ${MAX_INFORMATIONAL} informational (1xx) heads`)
   })
-  // Any other close before a head: once settled, this reject does nothing.
+  // Any other close before a head, once settled a reject that does nothing: forward.ts's own
+  // 502 (nothing answered), as for a connection refused.
   upstream.on('close', () => reject(new Error('the upstream closed before a response head')))
   // pipeline, not pipe: a client that leaves mid-body errors the source, and that must end
   // this request (destroying the upstream one), never reach the process as an unhandled error.
