@@ -6,6 +6,13 @@
  *
  *   bun run bench/execution-start.ts [many=21000] [few=1000]
  *   (each side once under valgrind; `BENCH_ONE=<what> <n>` is one side, run by the parent)
+ *   BENCH_WHAT=chain,start               only these
+ *   BUN_JSC_useConcurrentJIT=0 BUN_JSC_useConcurrentGC=0 … 31000 11000   steadier: under
+ *       valgrind JSC's compiler and collector threads share one lock with the main thread, and
+ *       when their work lands moved the main thread's count by ±2–3k at the machine's load
+ *       (round 22: one tree 16,423 to 20,936 over five runs, with the JIT alone on the main
+ *       thread too). With both there, compiles and collections come at the same calls each run;
+ *       those between the two counts are in the difference, alike for two trees of one shape.
  *
  * What: `randomUUID` (`crypto.randomUUID().replaceAll('-', '')`, the old id), `uuidHex` (the
  * new one), `start` (the store's start, its turn and its finish, with a context whose interpreter
