@@ -234,4 +234,37 @@ describe('CodeContext', () => {
     const events = await collect(ctx, 'hello')
     expect(events.map(e => e.error?.evalue)).toEqual([`context ${ctx.id} was deleted`])
   })
+
+  test("a run's `after` (the execution's completion) comes once, after the cell's last event, however it ended", async () => {
+    const { runtime } = toyRuntime()
+    const ctx = toyContext(runtime)
+    await ctx.start()
+    const seen: string[] = []
+    const emit = (e: ExecEvent) => void seen.push(e.type === 'error' ? `error ${e.error?.ename}` : e.type)
+    const after = () => void seen.push('after')
+    await ctx.run('hello', emit, after)
+    await ctx.run('die', emit, after)
+    // Its promise is the run's: the run settles once it has.
+    let settled = false
+    await ctx.run('again', emit, () => new Promise<void>(r => setTimeout(r, 5)).then(() => void (settled = true)))
+    expect(settled).toBe(true)
+    // An emit that throws (a journal ended under it) still ends with `after`, and the run rejects.
+    const throwing = () => {
+      throw new Error('journal has ended')
+    }
+    await expect(ctx.run('x', throwing, after)).rejects.toThrow('journal has ended')
+    await ctx.close()
+    await ctx.run('late', emit, after)
+    expect(seen).toEqual([
+      'stdout',
+      'after',
+      'error Died',
+      'after',
+      'status',
+      'stdout',
+      'after',
+      'error RuntimeError',
+      'after',
+    ])
+  })
 })

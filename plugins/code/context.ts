@@ -111,9 +111,11 @@ export class CodeContext {
   /**
    * Runs one cell in the live interpreter (a fresh one after a death, announced by a
    * `state_lost` status), handing its events to `emit`. Failures end the cell with an error
-   * event rather than a throw. Call it from a turn of `enqueue`.
+   * event rather than a throw. Call it from a turn of `enqueue`. `after` runs once the cell is
+   * over, however it ended, and its promise (if any) is the run's: the execution's completion
+   * rides on this frame rather than on an async frame of its own around it (round 22).
    */
-  async run(code: string, emit: Emit): Promise<void> {
+  async run(code: string, emit: Emit, after?: () => Promise<unknown> | undefined): Promise<void> {
     const running = new RunningCell()
     try {
       if (this.deleted) throw new ExecdError('CONTEXT_NOT_FOUND', `context ${this.id} was deleted`)
@@ -157,6 +159,8 @@ export class CodeContext {
       // Idle time counts from the end of the last execution.
       if (!this.deleted) this.host.touch()
       running.end()
+      const ending = after?.()
+      if (ending) await ending
     }
   }
 

@@ -2,13 +2,18 @@ import { expect, test } from 'bun:test'
 import type { CodeContext } from './context'
 import { ExecutionStore } from './executions'
 
-/** A context that runs each cell at once and says nothing: only the store is looked at. */
+/**
+ * A context that runs each cell at once and says nothing, then the run's `after` (the
+ * execution's completion), as CodeContext.run does: only the store is looked at.
+ */
 const context = {
   id: 'ctx',
   pending: 0,
   stateLost: false,
   enqueue: (turn: () => Promise<void>) => turn(),
-  run: async () => {},
+  run: async (_code: string, _emit: unknown, after?: () => Promise<unknown> | undefined) => {
+    await after?.()
+  },
 } as unknown as CodeContext
 
 test("finished executions are kept 15 minutes on the store's clock (execd's awake time), then forgotten", async () => {

@@ -38,6 +38,8 @@ export interface Execution {
 /** An execution while this store runs it: `ended` settles its `done`. */
 interface RunningExecution extends Execution {
   ended: () => void
+  /** Gives back the room it holds among the unfinished executions (none for a refused one). */
+  release?: () => void
   /** Its turn has come: the cell went to the interpreter. */
   began?: boolean
   /** Interrupted while queued: its turn ends it without running the cell. */
@@ -133,16 +135,11 @@ export class ExecutionStore {
     this.executions.set(id, exec)
     // `done` is settled by finish() the moment execution_complete is journaled, not once the
     // turn's promises have unwound back through the context's queue (a one-body reply waits
-    // on it); the queue's end settles it too, should a turn ever fail before finishing.
+    // on it), which also gives back a begun execution's room.
     if (refused) void this.refuse(ctx, exec).then(exec.ended)
     else {
-      const release = this.pending.hold(ctx, code, ctx.language)
-      void ctx
-        .enqueue(() => this.runTurn(ctx, exec, code))
-        .then(() => {
-          release()
-          exec.ended()
-        })
+      exec.release = this.pending.hold(ctx, code, ctx.language)
+      void ctx.enqueue(() => this.runTurn(ctx, exec, code))
     }
     // After the cell has gone to an idle interpreter, not before: the forgetting waits on no one.
     this.prune()
@@ -155,15 +152,28 @@ export class ExecutionStore {
     await this.finish(exec)
   }
 
-  private async runTurn(ctx: CodeContext, exec: RunningExecution, code: string): Promise<void> {
-    // Cancelled while queued: it has ended already (cancelQueued).
-    if (exec.cancelled) return
+  /**
+   * One execution's turn in its context's queue: no async frame of its own. Its completion is
+   * the context's run's last step (the store chained a `then` on the queue's promise, wrapped the
+   * run in an async turn and awaited finish() when it returned nothing: three promises and three
+   * microtask turns a cell, round 22). The run ends with `after` however the cell ended.
+   */
+  private runTurn(ctx: CodeContext, exec: RunningExecution, code: string): Promise<void> {
+    // Cancelled while queued: it has ended already (cancelQueued); its room is held until now,
+    // as the context's queue still holds its turn.
+    if (exec.cancelled) {
+      exec.release?.()
+      return Promise.resolve()
+    }
     const journal = exec.journal
     exec.began = true
     const started = performance.now()
     // Waits only when the journal is full and a reader still needs its oldest event.
-    await ctx.run(code, event => (journal.tryAppend(event) ? undefined : journal.append(event)))
-    await this.finish(exec, { execution_time: Math.round(performance.now() - started) })
+    return ctx.run(
+      code,
+      event => (journal.tryAppend(event) ? undefined : journal.append(event)),
+      () => this.finish(exec, { execution_time: Math.round(performance.now() - started) }),
+    )
   }
 
   /** Journals execution_complete and ends the journal: at once unless the journal is full. */
@@ -179,6 +189,8 @@ export class ExecutionStore {
     this.finished.push(exec)
     this.finishedBytes += exec.journal.retainedBytes
     if (this.finishedBytes > KEEP_FINISHED_BYTES) this.prune()
+    // A cancelled one's room goes back at its turn (runTurn).
+    if (exec.began) exec.release?.()
     exec.ended()
     return undefined
   }
