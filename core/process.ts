@@ -129,9 +129,7 @@ const owned = new Map<OwnedProcess, () => void>()
 const lingering = new Set<OwnedProcess>()
 let defaultGraceMs = 2000
 
-export function setDefaultGrace(ms: number): void {
-  defaultGraceMs = ms
-}
+export const setDefaultGrace = (ms: number): void => void (defaultGraceMs = ms)
 
 const ownStdio = (s: Stdio, mode: 'r' | 'w'): Exclude<Stdio, 'ignore'> => (s === 'ignore' ? devNullFd(mode) : s)
 
