@@ -5,9 +5,8 @@
  * the command's (128+n for a signal n). SIGTERM, SIGINT and SIGHUP stop the command's group
  * (SIGTERM, then SIGKILL after the grace) and end the verb with 128 + the signal.
  */
-import { constants } from 'node:os'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { describeExit, signalNamed } from '../core/exit-words'
+import { describeExit, signalOfWord } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal } from './lifecycle'
@@ -141,7 +140,7 @@ export function sayIfCut(ended: boolean): void {
 export function commandExit(e: ExecEvent): number {
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
-  const word = /^signal: ([a-z0-9 ]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
-  const sig = word ? constants.signals[signalNamed(word) as keyof typeof constants.signals] : undefined
+  const word = /^signal: ([A-Za-z0-9 /]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
+  const sig = word ? signalOfWord(word) : undefined
   return sig ? 128 + sig : 1
 }

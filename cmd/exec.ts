@@ -8,8 +8,7 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ExecdError, errnoOf } from '../core/errors'
-import { constants } from 'node:os'
-import { signalNamed } from '../core/exit-words'
+import { signalOfWord } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -187,14 +186,13 @@ function cellExit(event: ExecEvent): number | undefined {
 
 /**
  * The status a shell would give the exit core/exit-words told: `exit status 3` → 3,
- * `signal: killed` (out of memory too) → 128 + 9. Anything else: undefined. Here, not in core:
- * serve's start loads core/exit-words, and node:os is not loaded before it listens.
+ * `signal: killed` (out of memory too) → 128 + 9. Anything else: undefined.
  */
 function statusOfExit(words: string): number | undefined {
   const code = /^exit status (\d{1,3})$/.exec(words)?.[1]
   if (code !== undefined) return Number(code) <= 255 ? Number(code) : undefined
-  const word = /^signal: ([a-z0-9 ]+?)(?:: out of memory\b.*)?$/.exec(words)?.[1]
-  const n = word === undefined ? undefined : constants.signals[signalNamed(word) as keyof typeof constants.signals]
+  const word = /^signal: ([A-Za-z0-9 /]+?)(?:: out of memory\b.*)?$/.exec(words)?.[1]
+  const n = word === undefined ? undefined : signalOfWord(word)
   return n === undefined ? undefined : 128 + n
 }
 

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { constants as osConstants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CgroupTree } from './cgroup'
 import { closeCgroups, confineWithCgroups } from './ownership'
 import { readStat } from './procfs'
 import { liveProcessCount, spawnOwned } from './process'
-import { describeExit, signalNamed } from './exit-words'
+import { describeExit, signalOfWord } from './exit-words'
 import { groupAlive } from './process-groups'
 
 const probe = CgroupTree.open()
@@ -113,10 +113,26 @@ describe('spawnOwned', () => {
   })
 })
 
-test('signalNamed inverts the words describeExit uses', () => {
-  for (const sig of ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSEGV', 'SIGUSR1']) {
-    expect(signalNamed(describeExit({ code: null, signal: sig, killedBy: null }).replace('signal: ', ''))).toBe(sig)
+test("an exit by signal is told in Go's words, and the words give the signal back", () => {
+  // Go 1.19's syscall.Signal(n).String() on linux/amd64, for 1..33.
+  const go =
+    `hangup;interrupt;quit;illegal instruction;trace/breakpoint trap;aborted;bus error;floating point exception;killed;user defined signal 1;segmentation fault;user defined signal 2;broken pipe;alarm clock;terminated;stack fault;child exited;continued;stopped (signal);stopped;stopped (tty input);stopped (tty output);urgent I/O condition;CPU time limit exceeded;file size limit exceeded;virtual timer expired;profiling timer expired;window changed;I/O possible;power failure;bad system call;signal 32;signal 33`.split(
+      ';',
+    )
+  const bun = Object.entries(osConstants.signals).filter(([, n]) => n <= 31)
+  expect(new Set(bun.map(([, n]) => n)).size).toBe(31)
+  for (const [name, n] of bun) {
+    const words = describeExit({ code: null, signal: name, killedBy: null })
+    expect(words).toBe(`signal: ${go[n - 1]}`)
+    expect(signalOfWord(words.replace('signal: ', ''))).toBe(n)
   }
+  // Bun reports a real-time signal by its number.
+  for (const n of [32, 33, 64]) {
+    expect(describeExit({ code: null, signal: String(n), killedBy: null })).toBe(`signal: signal ${n}`)
+    expect(signalOfWord(`signal ${n}`)).toBe(n)
+  }
+  expect(signalOfWord('signal 65')).toBeUndefined()
+  expect(signalOfWord('no such')).toBeUndefined()
 })
 
 describe('ownership beyond the process group', () => {

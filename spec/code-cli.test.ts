@@ -206,6 +206,9 @@ describe('execd exec: a failing cell says it once, and exits with its own status
     const cells: [string, string, number, string][] = [
       ['bash', 'kill -9 $$', 137, 'signal: killed'],
       ['bash', 'kill -TERM $$', 143, 'signal: terminated'],
+      ['bash', 'kill -USR1 $$', 138, 'signal: user defined signal 1'],
+      ['bash', 'kill -XFSZ $$', 153, 'signal: file size limit exceeded'],
+      ['bash', 'kill -40 $$', 168, 'signal: signal 40'],
       ['javascript', 'process.exit(3)', 3, ''],
       ['javascript', 'process.kill(process.pid, "SIGKILL")', 137, 'signal: killed'],
     ]

@@ -27,6 +27,17 @@ test('--timeout kills the command: 128 + SIGTERM, and says timeout', async () =>
   expect(r.stderr).toContain('timeout')
 })
 
+test("a command ended by a signal exits 128 + its number, the signal said in Go's words", async () => {
+  for (const [sig, status, words] of [
+    ['USR2', 140, 'user defined signal 2'],
+    ['ALRM', 142, 'alarm clock'],
+    ['36', 164, 'signal 36'],
+  ] as const) {
+    const r = await exec('--shell', `kill -${sig} $$`)
+    expect([sig, r.code, r.stderr]).toEqual([sig, status, `execd: signal: ${words}\n`])
+  }
+})
+
 test('--json prints the event stream', async () => {
   const r = await exec('--shell', 'echo hi', '--json')
   const types = r.stdout

@@ -184,6 +184,19 @@ describe('POST /command (foreground)', () => {
     expect(last(frames).error).toMatchObject({ evalue: '-1', traceback: ['signal: killed'] })
   })
 
+  test("every signal is said in Go's words, a real-time one as Go's `signal N`", async () => {
+    // The SDKs show os/exec's words; execd said `signal: usr1` and `signal: 34`.
+    for (const [sig, words] of [
+      ['USR1', 'signal: user defined signal 1'],
+      ['XCPU', 'signal: CPU time limit exceeded'],
+      ['SYS', 'signal: bad system call'],
+      ['34', 'signal: signal 34'],
+    ]) {
+      const frames = await run({ command: `kill -${sig} $$` })
+      expect([sig, last(frames).error]).toEqual([sig, { ename: 'CommandExecError', evalue: '-1', traceback: [words] }])
+    }
+  })
+
   test('envs, the EXECD_ENVS file and cwd reach the command; stdin is /dev/null', async () => {
     const frames = await run({
       command: 'echo "$FOO $FROM_FILE"; pwd; cat; echo end',
