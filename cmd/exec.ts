@@ -101,7 +101,9 @@ export async function runCell(
   source: string,
   options: ExecOptions,
   interactive = false,
+  settling = false,
 ): Promise<CellEnd> {
+  const started = Date.now()
   const { id, events } = await client.run(context.id, source)
   let interrupted = false
   const interrupt = () => {
@@ -130,6 +132,8 @@ export async function runCell(
       if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
       if (pipe.broken) break
+      // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
+      if (settling && FRAME_EVENTS.has(event.type)) continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       else images += render(event, id, images, { oneShot: !interactive, exitEnds: exitEnds(context.language) })
     }
@@ -155,11 +159,18 @@ export async function runCell(
     return { status: call.status, exitCall: true }
   }
   if (failed) return { status: status ?? 1, exitCall: exitEnds(context.language) && exitDeath(firstError) }
-  const exitCode = !interactive && JS_LANGUAGES.has(context.language) ? await exitCodeOf(client, context.id) : undefined
-  return { status: exitCode ?? 0 }
+  if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
+  // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
+  const left = timeout > 0 ? { timeout: Math.max(1, timeout - (Date.now() - started)) } : {}
+  const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
+  if (settled.status !== 0) return settled
+  return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
 
 const JS_LANGUAGES = new Set(['javascript', 'typescript'])
+/** The driver's wait for the cells' pending timers (plugins/javascript/driver-timers.ts); none on an older daemon. */
+const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
+const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])
 
 /** An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`). */
 const exitDeath = (e: ExecEvent['error']): boolean =>
