@@ -15,7 +15,7 @@ import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError, plainMessage } from './errors'
-import { onStop, signalExit, stopSignal } from './lifecycle'
+import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
 import { visible } from './visible'
@@ -26,6 +26,8 @@ export interface ExecOptions {
   cwd?: string
   env?: string | string[]
   timeout?: string | number
+  /** The --timeout given, when `timeout` is what is left of it (the wait for a cell's timers). */
+  timeoutAsked?: number
   json?: boolean
   list?: boolean
   url?: string
@@ -93,7 +95,7 @@ export interface CellEnd {
 /**
  * Runs one cell and prints it. Ctrl-C (SIGINT) interrupts the cell, state kept, as over HTTP;
  * SIGTERM and SIGHUP too, and the verb then exits 128 + the signal; a second signal gives up
- * at once. A closed stdout interrupts it and exits 141.
+ * at once. A closed stdout interrupts it and exits 141; --timeout interrupts it and exits 124.
  */
 export async function runCell(
   client: CodeClient,
@@ -114,7 +116,14 @@ export async function runCell(
   const pipe = watchBrokenPipe(interrupt)
   const timeout = Number(options.timeout ?? 0)
   // A long timer: setTimeout took --timeout 3000000000 as 1 ms and interrupted the cell at once.
-  const timer = timeout > 0 ? setLongTimeout(interrupt, timeout) : undefined
+  let timedOut = false
+  const timer =
+    timeout > 0
+      ? setLongTimeout(() => {
+          timedOut = true
+          interrupt()
+        }, timeout)
+      : undefined
   let failed = false
   let status: number | undefined
   let systemExit: ExecEvent['error']
@@ -135,6 +144,8 @@ export async function runCell(
       // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
       if (settling && FRAME_EVENTS.has(event.type)) continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
+      // After a timeout the error is the interrupt's (a KeyboardInterrupt's traceback): one line says it.
+      else if (timedOut && event.type === 'error') continue
       else images += render(event, id, images, { oneShot: !interactive, exitEnds: exitEnds(context.language) })
     }
   } finally {
@@ -150,6 +161,10 @@ export async function runCell(
     process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
     return { status: 1 }
   }
+  if (timedOut) {
+    process.stderr.write(`execd: timed out after ${options.timeoutAsked ?? timeout} ms (the cell was interrupted)\n`)
+    return { status: TIMEOUT_EXIT }
+  }
   if (interrupted) return { status: 1 }
   // SystemExit is python's exit call here and at the prompt, as python's own (a context over
   // HTTP keeps catching it, as Jupyter does): its text is printed once what it was is known.
@@ -161,7 +176,7 @@ export async function runCell(
   if (failed) return { status: status ?? 1, exitCall: exitEnds(context.language) && exitDeath(firstError) }
   if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
   // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
-  const left = timeout > 0 ? { timeout: Math.max(1, timeout - (Date.now() - started)) } : {}
+  const left = timeout > 0 ? { timeout: Math.max(1, timeout - (Date.now() - started)), timeoutAsked: timeout } : {}
   const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
   if (settled.status !== 0) return settled
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
