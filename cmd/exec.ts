@@ -146,7 +146,12 @@ export async function runCell(
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       // After a timeout the error is the interrupt's (a KeyboardInterrupt's traceback): one line says it.
       else if (timedOut && event.type === 'error') continue
-      else images += render(event, id, images, { oneShot: !interactive, exitEnds: exitEnds(context.language) })
+      else
+        images += render(event, id, images, {
+          oneShot: !interactive,
+          exitEnds: exitEnds(context.language),
+          interrupted,
+        })
     }
   } finally {
     timer?.clear()
@@ -173,7 +178,7 @@ export async function runCell(
     if (call.says !== undefined && !options.json) process.stderr.write(`${call.says}\n`)
     return { status: call.status, exitCall: true }
   }
-  if (failed) return { status: status ?? 1, exitCall: exitEnds(context.language) && exitDeath(firstError) }
+  if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
   if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
   // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
   const left = timeout > 0 ? { timeout: Math.max(1, timeout - (Date.now() - started)), timeoutAsked: timeout } : {}
@@ -187,9 +192,19 @@ const JS_LANGUAGES = new Set(['javascript', 'typescript'])
 const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
 const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])
 
-/** An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`). */
-const exitDeath = (e: ExecEvent['error']): boolean =>
-  e?.ename === 'DeadKernelError' && /^exit status \d+$/.test(e.traceback[0] ?? '')
+/**
+ * An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`)
+ * or by a signal (`kill -9 $$`, the OOM killer): the language's own prompt dies with it.
+ */
+const death = (e: ExecEvent['error']): boolean =>
+  e?.ename === 'DeadKernelError' && /^(exit status \d+|signal: )/.test(e.traceback[0] ?? '')
+
+/**
+ * Whether a death ends the prompt: not when execd killed it, a Ctrl-C's interrupt ignored past
+ * its grace (the person asked for the prompt back). At the prompt of `exec bash`, `kill -9 $$`
+ * carried on in a fresh shell, said twice (the death, then the next cell's state lost).
+ */
+const deathEnds = (language: string, interrupted: boolean): boolean => exitEnds(language) && !interrupted
 
 /** Whether an exit call ends the language's own prompt: not jshell's (`System.exit` restarts its engine). */
 const exitEnds = (language: string): boolean => language !== 'java'
@@ -282,7 +297,7 @@ export function render(
   event: ExecEvent,
   executionId: string,
   imagesSoFar: number,
-  { oneShot, exitEnds }: { oneShot: boolean; exitEnds: boolean },
+  { oneShot, exitEnds, interrupted = false }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean },
 ): number {
   switch (event.type) {
     case 'stdout':
@@ -313,8 +328,10 @@ export function render(
       }
       // A death's first line is its exit's words; in a session the sentence saying the state is
       // lost takes its place (a one-shot run's context goes with it: the words are the story).
+      // A death that ends the prompt (a signal's) is told as a one-shot run's: `signal: killed`.
+      const goesOn = !oneShot && !(exitEnds && !interrupted && /^signal: /.test(e.traceback[0] ?? ''))
       const lines =
-        e.ename === 'DeadKernelError' && !oneShot && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
+        e.ename === 'DeadKernelError' && goesOn && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
       // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
       // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
       // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it). Nor
