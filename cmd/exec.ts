@@ -9,7 +9,7 @@ import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ExecdError, errnoOf } from '../core/errors'
 import { constants } from 'node:os'
-import { signalNamed } from '../core/exit-words'
+import { describeExit, signalNamed } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -144,8 +144,8 @@ export async function runCell(
       // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
       if (settling && FRAME_EVENTS.has(event.type)) continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
-      // After a timeout the error is the interrupt's (a KeyboardInterrupt's traceback): one line says it.
-      else if (timedOut && event.type === 'error') continue
+      // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
+      else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
       else
         images += render(event, id, images, {
           oneShot: !interactive,
@@ -160,7 +160,10 @@ export async function runCell(
   }
   if (pipe.broken) return { status: BROKEN_PIPE_EXIT }
   const signal = stopSignal()
-  if (signal && !interactive) return { status: signalExit(signal) }
+  if (signal && !interactive) {
+    if (otherStop()) process.stderr.write(`execd: ${describeExit({ code: null, signal, killedBy: null })}\n`)
+    return { status: signalExit(signal) }
+  }
   // A stream cut short (the daemon behind --url gone, a proxy's timeout) is no success.
   if (!ended && !failed && !interrupted) {
     process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
@@ -187,6 +190,9 @@ export async function runCell(
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
 
+/** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
+const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
+
 const JS_LANGUAGES = new Set(['javascript', 'typescript'])
 /** The driver's wait for the cells' pending timers (plugins/javascript/driver-timers.ts); none on an older daemon. */
 const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
@@ -200,9 +206,8 @@ const death = (e: ExecEvent['error']): boolean =>
   e?.ename === 'DeadKernelError' && /^(exit status \d+|signal: )/.test(e.traceback[0] ?? '')
 
 /**
- * Whether a death ends the prompt: not when execd killed it, a Ctrl-C's interrupt ignored past
- * its grace (the person asked for the prompt back). At the prompt of `exec bash`, `kill -9 $$`
- * carried on in a fresh shell, said twice (the death, then the next cell's state lost).
+ * Whether a death ends the prompt: not when execd's interrupt killed it (past its grace: the
+ * person asked for the prompt back). `kill -9 $$` went on in a fresh shell, said twice.
  */
 const deathEnds = (language: string, interrupted: boolean): boolean => exitEnds(language) && !interrupted
 

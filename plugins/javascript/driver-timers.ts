@@ -15,6 +15,8 @@ const pending = new Set<Timer>()
 let wake: (() => void) | undefined
 /** While a settle waits: an uncaught error ends it, as it ends node. */
 let failSettle: ((e: unknown) => void) | undefined
+/** An uncaught error before the settle (the driver said it then): the run still failed. */
+let failedBefore = false
 
 /** How often a settle looks again without a wake (a timer closed through its own `close()`). */
 const RECHECK_MS = 50
@@ -35,10 +37,16 @@ export function trackTimers(): void {
     if (typeof fn !== 'function') return realSetTimeout(fn as () => void, ms, ...args)
     const timer: Timer = realSetTimeout(
       (...a: unknown[]) => {
+        let threw = true
         try {
-          return fn(...a)
+          const out = fn(...a)
+          threw = false
+          return out
         } finally {
-          forget(timer)
+          // One that threw is forgotten once its error has reached the settle: woken first, the
+          // settle ended with no timer left and the error came to nobody (exit 0).
+          if (threw) realSetTimeout(() => forget(timer), 0)
+          else forget(timer)
         }
       },
       ms,
@@ -68,6 +76,8 @@ function live(): number {
  * interrupted as any other (Ctrl-C, a timeout).
  */
 export async function settle(): Promise<void> {
+  // Said already (a timer that fired before the CLI's settle came): node has exited 1 by now.
+  if (failedBefore) return void ((failedBefore = false), (process.exitCode = 1))
   const failed = new Promise<never>((_, reject) => (failSettle = reject))
   try {
     while (live() > 0) {
@@ -85,7 +95,7 @@ export async function settle(): Promise<void> {
 
 /** Hands an uncaught error to a settle that waits; false when none does (the driver reports it). */
 export function settleFailed(e: unknown): boolean {
-  if (!failSettle) return false
+  if (!failSettle) return !(failedBefore = true)
   failSettle(e)
   return true
 }
