@@ -8,7 +8,10 @@
  * waits on them: a cell there ends as before, its timers firing later (as in Jupyter).
  */
 
-type Timer = ReturnType<typeof setTimeout>
+/** What either maker returns, as far as it is asked: whether it still keeps the loop alive. */
+interface Timer {
+  hasRef(): boolean
+}
 
 /** Timers the cells made and that have not fired (a timeout) or been cleared. */
 const pending = new Set<Timer>()
@@ -35,7 +38,7 @@ export function trackTimers(): void {
   const g = globalThis as Record<string, unknown>
   g.setTimeout = Object.assign((fn: unknown, ms?: number, ...args: unknown[]) => {
     if (typeof fn !== 'function') return realSetTimeout(fn as () => void, ms, ...args)
-    const timer: Timer = realSetTimeout(
+    const timer = realSetTimeout(
       (...a: unknown[]) => {
         let threw = true
         try {
@@ -60,8 +63,8 @@ export function trackTimers(): void {
     pending.add(timer)
     return timer
   }, realSetInterval)
-  g.clearTimeout = (timer?: Timer) => (realClearTimeout(timer), forget(timer))
-  g.clearInterval = (timer?: Timer) => (realClearInterval(timer), forget(timer))
+  g.clearTimeout = (timer?: Parameters<typeof clearTimeout>[0]) => (realClearTimeout(timer), forget(timer))
+  g.clearInterval = (timer?: Parameters<typeof clearInterval>[0]) => (realClearInterval(timer), forget(timer))
 }
 
 /** The timers node would wait for: live and not unref'd (one that is no longer is dropped). */
