@@ -30,7 +30,10 @@ const realClearTimeout = globalThis.clearTimeout
 const realClearInterval = globalThis.clearInterval
 
 const forget = (timer: unknown) => {
-  if (pending.delete(timer as Timer)) wake?.()
+  // clearInterval(+t) clears by the timer's number, as node's does: an interval forgotten by its
+  // object only was waited on for good.
+  const found = typeof timer === 'number' ? [...pending].find(t => Number(t) === timer) : timer
+  if (pending.delete(found as Timer)) wake?.()
 }
 
 /** Replaces the globals a cell sees; the driver's own timers use the real ones, unseen. */
