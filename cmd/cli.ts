@@ -28,6 +28,7 @@ const EXIT_STATUS = [
   '  1    the work failed: a file missing or in the way, a symlink loop, a cell that raised',
   '  2    typed wrong: an unknown verb, option or language, a missing argument, a bad value',
   "  N    exec: the command's or interpreter's own status (128 + n for a signal n)",
+  '  124  exec: stopped by its --timeout, as timeout(1)',
   '  130  stopped by Ctrl-C (143 SIGTERM, 129 SIGHUP, 131 Ctrl-\\)',
   '  141  its reader went away (| head)',
 ].join('\n')

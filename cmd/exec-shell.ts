@@ -2,14 +2,14 @@
  * `execd exec --shell 'cmd' [--cwd --env K=V --timeout ms --json]`: the commands section's run
  * operation, here without HTTP or on a daemon (--url, `POST /command`). Output lines go to the
  * terminal's stdout/stderr as they come (or the event stream as JSON lines); the exit code is
- * the command's (128+n for a signal n). SIGTERM, SIGINT and SIGHUP stop the command's group
+ * the command's (128+n for a signal n, 124 when --timeout stopped it). SIGTERM, SIGINT and SIGHUP stop the command's group
  * (SIGTERM, then SIGKILL after the grace) and end the verb with 128 + the signal.
  */
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { describeExit, signalOfWord } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
-import { onStop, signalExit, stopSignal } from './lifecycle'
+import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, sseEvents, STREAM_CUT, type Remote } from './remote'
@@ -136,8 +136,9 @@ export function sayIfCut(ended: boolean): void {
   if (!ended) process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete or error): the exit code is unknown\n`)
 }
 
-/** The shell's convention: the exit code, or 128 + the signal's number. */
+/** The shell's convention: the exit code, or 128 + the signal's number; a run timed out 124. */
 export function commandExit(e: ExecEvent): number {
+  if (/\(timeout after \d+ ms\)$/.test(e.error?.traceback[0] ?? '')) return TIMEOUT_EXIT
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
   const word = /^signal: ([A-Za-z0-9 /]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''

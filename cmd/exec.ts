@@ -8,13 +8,13 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ExecdError, errnoOf } from '../core/errors'
-import { signalOfWord } from '../core/exit-words'
+import { describeExit, signalOfWord } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError, plainMessage } from './errors'
-import { onStop, signalExit, stopSignal } from './lifecycle'
+import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
 import { visible } from './visible'
@@ -25,6 +25,8 @@ export interface ExecOptions {
   cwd?: string
   env?: string | string[]
   timeout?: string | number
+  /** The --timeout given, when `timeout` is what is left of it (the wait for a cell's timers). */
+  timeoutAsked?: number
   json?: boolean
   list?: boolean
   url?: string
@@ -92,7 +94,7 @@ export interface CellEnd {
 /**
  * Runs one cell and prints it. Ctrl-C (SIGINT) interrupts the cell, state kept, as over HTTP;
  * SIGTERM and SIGHUP too, and the verb then exits 128 + the signal; a second signal gives up
- * at once. A closed stdout interrupts it and exits 141.
+ * at once. A closed stdout interrupts it and exits 141; --timeout interrupts it and exits 124.
  */
 export async function runCell(
   client: CodeClient,
@@ -100,7 +102,9 @@ export async function runCell(
   source: string,
   options: ExecOptions,
   interactive = false,
+  settling = false,
 ): Promise<CellEnd> {
+  const started = Date.now()
   const { id, events } = await client.run(context.id, source)
   let interrupted = false
   const interrupt = () => {
@@ -111,7 +115,14 @@ export async function runCell(
   const pipe = watchBrokenPipe(interrupt)
   const timeout = Number(options.timeout ?? 0)
   // A long timer: setTimeout took --timeout 3000000000 as 1 ms and interrupted the cell at once.
-  const timer = timeout > 0 ? setLongTimeout(interrupt, timeout) : undefined
+  let timedOut = false
+  const timer =
+    timeout > 0
+      ? setLongTimeout(() => {
+          timedOut = true
+          interrupt()
+        }, timeout)
+      : undefined
   let failed = false
   let status: number | undefined
   let systemExit: ExecEvent['error']
@@ -129,8 +140,17 @@ export async function runCell(
       if (event.type === 'execution_complete') ended = true
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
       if (pipe.broken) break
+      // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
+      if (settling && FRAME_EVENTS.has(event.type)) continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
-      else images += render(event, id, images, { oneShot: !interactive, exitEnds: exitEnds(context.language) })
+      // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
+      else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
+      else
+        images += render(event, id, images, {
+          oneShot: !interactive,
+          exitEnds: exitEnds(context.language),
+          interrupted,
+        })
     }
   } finally {
     timer?.clear()
@@ -139,11 +159,18 @@ export async function runCell(
   }
   if (pipe.broken) return { status: BROKEN_PIPE_EXIT }
   const signal = stopSignal()
-  if (signal && !interactive) return { status: signalExit(signal) }
+  if (signal && !interactive) {
+    if (otherStop()) process.stderr.write(`execd: ${describeExit({ code: null, signal, killedBy: null })}\n`)
+    return { status: signalExit(signal) }
+  }
   // A stream cut short (the daemon behind --url gone, a proxy's timeout) is no success.
   if (!ended && !failed && !interrupted) {
     process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
     return { status: 1 }
+  }
+  if (timedOut) {
+    process.stderr.write(`execd: timed out after ${options.timeoutAsked ?? timeout} ms (the cell was interrupted)\n`)
+    return { status: TIMEOUT_EXIT }
   }
   if (interrupted) return { status: 1 }
   // SystemExit is python's exit call here and at the prompt, as python's own (a context over
@@ -153,16 +180,35 @@ export async function runCell(
     if (call.says !== undefined && !options.json) process.stderr.write(`${call.says}\n`)
     return { status: call.status, exitCall: true }
   }
-  if (failed) return { status: status ?? 1, exitCall: exitEnds(context.language) && exitDeath(firstError) }
-  const exitCode = !interactive && JS_LANGUAGES.has(context.language) ? await exitCodeOf(client, context.id) : undefined
-  return { status: exitCode ?? 0 }
+  if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
+  if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
+  // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
+  const left = timeout > 0 ? { timeout: Math.max(1, timeout - (Date.now() - started)), timeoutAsked: timeout } : {}
+  const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
+  if (settled.status !== 0) return settled
+  return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
 
-const JS_LANGUAGES = new Set(['javascript', 'typescript'])
+/** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
+const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
 
-/** An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`). */
-const exitDeath = (e: ExecEvent['error']): boolean =>
-  e?.ename === 'DeadKernelError' && /^exit status \d+$/.test(e.traceback[0] ?? '')
+const JS_LANGUAGES = new Set(['javascript', 'typescript'])
+/** The driver's wait for the cells' pending timers (plugins/javascript/driver-timers.ts); none on an older daemon. */
+const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
+const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])
+
+/**
+ * An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`)
+ * or by a signal (`kill -9 $$`, the OOM killer): the language's own prompt dies with it.
+ */
+const death = (e: ExecEvent['error']): boolean =>
+  e?.ename === 'DeadKernelError' && /^(exit status \d+|signal: )/.test(e.traceback[0] ?? '')
+
+/**
+ * Whether a death ends the prompt: not when execd's interrupt killed it (past its grace: the
+ * person asked for the prompt back). `kill -9 $$` went on in a fresh shell, said twice.
+ */
+const deathEnds = (language: string, interrupted: boolean): boolean => exitEnds(language) && !interrupted
 
 /** Whether an exit call ends the language's own prompt: not jshell's (`System.exit` restarts its engine). */
 const exitEnds = (language: string): boolean => language !== 'java'
@@ -254,7 +300,7 @@ export function render(
   event: ExecEvent,
   executionId: string,
   imagesSoFar: number,
-  { oneShot, exitEnds }: { oneShot: boolean; exitEnds: boolean },
+  { oneShot, exitEnds, interrupted = false }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean },
 ): number {
   switch (event.type) {
     case 'stdout':
@@ -285,8 +331,10 @@ export function render(
       }
       // A death's first line is its exit's words; in a session the sentence saying the state is
       // lost takes its place (a one-shot run's context goes with it: the words are the story).
+      // A death that ends the prompt (a signal's) is told as a one-shot run's: `signal: killed`.
+      const goesOn = !oneShot && !(exitEnds && !interrupted && /^signal: /.test(e.traceback[0] ?? ''))
       const lines =
-        e.ename === 'DeadKernelError' && !oneShot && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
+        e.ename === 'DeadKernelError' && goesOn && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
       // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
       // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
       // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it). Nor

@@ -45,6 +45,13 @@ let deadline: ReturnType<typeof setTimeout> | undefined
 /** The exit status a shell gives a process ended by `signal`. */
 export const signalExit = (signal: StopSignal): number => 128 + constants.signals[signal]
 
+/**
+ * A run stopped by its own --timeout, in every verb and mode: `timeout(1)`'s status, the one a
+ * shell user knows (and scripts test for). The stop's own signal said it before (143 for a
+ * command, 130 for an isolated run, 1 for a cell), read as the person's SIGTERM or Ctrl-C.
+ */
+export const TIMEOUT_EXIT = 124
+
 /** The stop signal received so far, if any (a verb that ends because of it exits signalExit). */
 export const stopSignal = (): StopSignal | undefined => received
 

@@ -1,11 +1,11 @@
 /**
  * `execd metrics [--watch]`: the metrics section's operations, here or on a daemon (--url),
  * printed for people or as JSON. `--watch` prints one sample a second until Ctrl-C or SIGTERM
- * (exit 0: the person ended it, as procps `watch` does); a watch that ends any other way failed
+ * (128 + the signal, as every other verb a signal ends); a watch that ends any other way failed
  * (the daemon stopped, the connection was lost): one line saying so, exit 1.
  */
 import type { Metrics } from '../plugins/metrics/ops'
-import { onStop } from './lifecycle'
+import { onStop, signalExit, stopSignal } from './lifecycle'
 import { Type } from '@sinclair/typebox'
 import { MetricsSchema } from '../plugins/metrics/schema'
 import { answerOf, remoteOf, sseEvents, type Remote } from './remote'
@@ -23,7 +23,7 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
   try {
     if (!options.watch) return (print(await source.snapshot()), 0)
     const samples = source.watch()[Symbol.asyncIterator]()
-    // Ctrl-C is how a watch ends: quietly, exit 0. The sampler's timer is unref'd (it must
+    // Ctrl-C is how a watch ends: quietly, 130 as any verb a signal ends. The sampler's timer is unref'd (it must
     // not keep a server's CLI sibling alive), so this timer keeps the process waiting rather
     // than leaving Bun's loop spinning with nothing to wait on.
     let stopped = false
@@ -53,7 +53,9 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
       clearInterval(keepAlive)
       stop()
     }
-    return 0
+    // Stopped by a signal (the loop breaks only then): the status says which, as in `exec`.
+    const signal = stopSignal()
+    return signal ? signalExit(signal) : 0
   } finally {
     await source.close()
   }

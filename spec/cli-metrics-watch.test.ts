@@ -1,6 +1,6 @@
 /**
  * How `execd metrics --watch` ends, at a terminal (tmux): the person's Ctrl-C or SIGTERM ends it
- * with 0, as procps `watch` ends; the daemon stopping (SIGTERM: its stream closed cleanly) or
+ * with 130 or 143, as every other verb a signal ends (it was 0); the daemon stopping (SIGTERM: its stream closed cleanly) or
  * dying (SIGKILL: the connection reset) is a failure, exit 1 with one line saying so. Both
  * exited 0 or said only `error ECONNRESET`, so a script waiting on the watch read a lost daemon
  * as the person's stop.
@@ -63,16 +63,22 @@ describe.skipIf(!hasTool('tmux'))('metrics --watch at a terminal', () => {
     }
   }, 60_000)
 
-  test("the person's Ctrl-C or SIGTERM ends it with 0", async () => {
+  test("the person's Ctrl-C or SIGTERM ends it with 128 + the signal, as every verb", async () => {
     const d = await startDaemon()
     try {
-      for (const stop of ['C-c', 'SIGTERM'] as const) {
+      for (const [stop, status] of [
+        ['C-c', 130],
+        ['SIGTERM', 143],
+      ] as const) {
         const watch = await watching(d.url, d.token)
         if (stop === 'C-c') term.keys('C-c')
         else process.kill(watch, 'SIGTERM')
         // After the terminal's `^C` echo, on its row.
         await term.shows(/^(\^C)?status \d+$/m)
-        expect([stop, term.screen()]).toEqual([stop, expect.stringMatching(/^(\^C)?status 0$/m)])
+        expect([stop, term.screen()]).toEqual([
+          stop,
+          expect.stringMatching(new RegExp(`^(\\^C)?status ${status}$`, 'm')),
+        ])
       }
     } finally {
       await d.stop()

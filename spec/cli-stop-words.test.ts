@@ -29,9 +29,9 @@ const SIGNALS = [
   ['SIGHUP', 129, 'signal: hangup'],
 ] as const
 
-async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals) {
-  // Not `exec sleep`: an isolated session's shell would be replaced, and the session end with it.
-  const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, 'echo ready; sleep 300'], {
+// Not `exec sleep`: an isolated session's shell would be replaced, and the session end with it.
+async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals, code = 'echo ready; sleep 300') {
+  const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, code], {
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -70,6 +70,29 @@ describe('a run stopped by a signal says that signal', () => {
     )
   }
 })
+
+/**
+ * A one-shot cell stopped by SIGTERM or SIGHUP says that signal in execd's one line, as --shell
+ * does: it printed its interrupt's error, a KeyboardInterrupt's traceback (python, javascript)
+ * or `signal: interrupt` (bash), the words of a Ctrl-C nobody pressed. Ctrl-C keeps the
+ * language's own (python's traceback, as `python3 -c` prints it).
+ */
+test('a cell stopped by SIGTERM or SIGHUP says that signal, here and with --url', async () => {
+  const rows: unknown[][] = []
+  const want: unknown[][] = []
+  for (const [language, code] of [
+    ['bash', 'echo ready; sleep 300'],
+    ['javascript', 'console.log("ready"); await Bun.sleep(300000)'],
+  ] as const) {
+    for (const remote of [false, true]) {
+      for (const [signal, status, words] of SIGNALS.filter(([s]) => s !== 'SIGINT')) {
+        rows.push([language, remote, signal, await stopped([language], remote, signal, code)])
+        want.push([language, remote, signal, { code: status, stderr: `execd: ${words}\n` }])
+      }
+    }
+  }
+  expect(rows).toEqual(want)
+}, 120_000)
 
 test.skipIf(!bwrap)(
   'exec --isolated DIR --shell CMD runs CMD: the session was asked to run nothing',

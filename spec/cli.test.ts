@@ -113,7 +113,7 @@ describe('execd CLI', () => {
     expect(r.stdout).toMatch(/memory\s+[\d.]+ MiB of [\d.]+ MiB/)
   })
 
-  test('metrics --watch streams one sample per time, idle in between, until Ctrl-C (exit 0)', async () => {
+  test('metrics --watch streams one sample per time, idle in between, until Ctrl-C (exit 130)', async () => {
     const p = Bun.spawn([BIN, 'metrics', '--watch', '--json'], { stdout: 'pipe' })
     const samples: { cpu_count: number; timestamp: number }[] = []
     let cpuAtFirst = 0
@@ -136,7 +136,7 @@ describe('execd CLI', () => {
     // busy loop it once was spent a whole core.
     const spent = cpuSeconds(p.pid) - cpuAtFirst
     p.kill('SIGINT')
-    expect(await p.exited).toBe(0)
+    expect(await p.exited).toBe(130)
     for (const s of samples) expect(s.cpu_count).toBeGreaterThan(0)
     const times = samples.map(s => s.timestamp)
     expect(times).toEqual([...new Set(times)].sort((a, b) => a - b))

@@ -117,9 +117,10 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     p.kill('SIGINT')
     expect(await p.exited).toBe(130)
     expect(await new Response(p.stderr).text()).toBe('signal: interrupt\n')
+    // --timeout's own status and line, as every verb's (spec/cli-timeout.test.ts).
     const timed = execd(['bash', '--timeout', '300', 'sleep 300'])
-    expect(timed.code).toBe(1)
-    expect(timed.stderr).toBe('signal: interrupt\n')
+    expect(timed.code).toBe(124)
+    expect(timed.stderr).toBe('execd: timed out after 300 ms (the cell was interrupted)\n')
   }, 60_000)
 
   test("a second signal gives up at once, and the shell's code file goes with execd", async () => {

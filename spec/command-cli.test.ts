@@ -21,9 +21,9 @@ test('streams stdout and stderr and exits with the command code', async () => {
   expect(r.code).toBe(3)
 })
 
-test('--timeout kills the command: 128 + SIGTERM, and says timeout', async () => {
+test('--timeout kills the command: 124, as timeout(1), and says timeout', async () => {
   const r = await exec('--shell', 'sleep 30', '--timeout', '200')
-  expect(r.code).toBe(143)
+  expect(r.code).toBe(124)
   expect(r.stderr).toContain('timeout')
 })
 

@@ -21,6 +21,8 @@ afterAll(async () => {
   await d.stop()
 })
 
+const TIMER_SETS_STATUS = 'setTimeout(() => { console.log("late"); process.exitCode = 4 }, 300); console.log("now")'
+
 /** [language, its own command line, code] */
 const CASES: [string, string[] | undefined, string][] = [
   ...(pythonAvailable === true
@@ -52,6 +54,28 @@ const CASES: [string, string[] | undefined, string][] = [
   ['javascript', node ? [node, '-e'] : undefined, 'process.exitCode = 300; console.log("a")'],
   ['typescript', node ? [node, '-e'] : undefined, 'process.exitCode = 4; console.log("a")'],
   ['javascript', node ? [node, '-e'] : undefined, 'console.log("a")'],
+  // The cell's pending timers are waited for, as node's loop waits: the run ended at the last
+  // statement, losing "late" and the status (0).
+  ['javascript', node ? [node, '-e'] : undefined, TIMER_SETS_STATUS],
+  ['typescript', node ? [node, '-e'] : undefined, TIMER_SETS_STATUS],
+  [
+    'javascript',
+    node ? [node, '-e'] : undefined,
+    'let n = 0; const t = setInterval(() => { console.log(n); if (++n === 3) clearInterval(t) }, 50); void 0',
+  ],
+  [
+    'javascript',
+    node ? [node, '-e'] : undefined,
+    'setTimeout(() => setTimeout(() => process.exit(5), 50), 50); void 0',
+  ],
+  // Cleared by its number, as node's timers are too.
+  [
+    'javascript',
+    node ? [node, '-e'] : undefined,
+    'const t = setInterval(() => console.log("tick"), 50); setTimeout(() => clearInterval(+t), 120); void 0',
+  ],
+  // An unref'd timer keeps neither waiting.
+  ['javascript', node ? [node, '-e'] : undefined, 'setTimeout(() => console.log("no"), 60000).unref(); void 0'],
   ['bash', ['bash', '-c'], 'exit 3'],
   ['bash', ['bash', '-c'], 'echo a; false'],
 ]
@@ -69,6 +93,22 @@ describe('a one-shot exec ends as the language’s own command line does', () =>
       }
     })
   }
+
+  test('an error thrown in a timer the run waits for ends it with 1, as it ends node', async () => {
+    for (const code of [
+      'setTimeout(() => { throw new Error("boom") }, 50); setTimeout(() => console.log("never"), 2000); void 0',
+      // The last timer: its end woke the wait before its error came (exit 0, nothing said).
+      'setTimeout(() => { throw new Error("boom") }, 300); void 0',
+    ]) {
+      for (const remote of [false, true]) {
+        const r = await runCli(['exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
+          env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+        })
+        // Said as the error of the wait, or as the driver's `Uncaught` when it fired before the wait.
+        expect([code, remote, r.code, r.stdout, r.stderr.includes('boom')]).toEqual([code, remote, 1, '', true])
+      }
+    }
+  }, 60_000)
 
   test.skipIf(pythonAvailable !== true)(
     'over HTTP a context still catches SystemExit and keeps its state',

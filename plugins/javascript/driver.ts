@@ -12,6 +12,7 @@ import { Writable } from 'node:stream'
 import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
+import { settle, settleFailed, trackTimers } from './driver-timers.ts'
 
 type Message = Record<string, unknown> & { t: string }
 
@@ -94,6 +95,7 @@ const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 captureOutput()
 installLazyDom(domPath)
 installHelpers()
+trackTimers()
 
 /** Settles the running cell early when SIGINT arrives (only between its await points). */
 let interruptRunning: ((e: Error) => void) | null = null
@@ -107,8 +109,12 @@ proc.on('SIGINT', () => {
   interruptRunning(e)
 })
 // A timer or promise of an earlier cell failing must not kill the context: report it.
-proc.on('uncaughtException', e => send({ t: 'stderr', text: `Uncaught ${inspect(e)}\n` }))
-proc.on('unhandledRejection', e => send({ t: 'stderr', text: `Unhandled rejection: ${inspect(e)}\n` }))
+// While a one-shot run waits for its timers, the error ends the wait: the run fails with it, as node's.
+proc.on('uncaughtException', e => settleFailed(e) || send({ t: 'stderr', text: `Uncaught ${inspect(e)}\n` }))
+proc.on(
+  'unhandledRejection',
+  e => settleFailed(e) || send({ t: 'stderr', text: `Unhandled rejection: ${inspect(e)}\n` }),
+)
 proc.on('disconnect', () => proc.exit(0))
 proc.on('message', (m: Message) => {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
@@ -217,4 +223,6 @@ function installHelpers(): void {
     configurable: true,
     enumerable: false,
   })
+  // The CLI's one-shot run awaits it after the cell (cmd/exec.ts): unseen by a cell's globals.
+  Object.defineProperty(globalThis, Symbol.for('execd.settle'), { value: settle, enumerable: false })
 }

@@ -33,8 +33,8 @@ export interface CliResult {
 }
 
 const BOUND_MS = 20_000
-/** Exits that are the work's own, not execd failing: `exit 3`, a closed pipe, the signals sent. */
-const WORKS_OWN = new Set([3, 141, 130, 143])
+/** Exits that are the work's own, not execd failing: `exit 3`, a closed pipe, the signals sent, a --timeout. */
+const WORKS_OWN = new Set([3, 124, 141, 130, 143])
 let serial = 0
 
 /** `\xHH` in a word is that byte; the rest is UTF-8. Every byte is passed as `\xHH` to printf %b. */
