@@ -120,17 +120,17 @@ test.skipIf(!bwrap)(
 
 /**
  * A run killed by a signal of its own (not execd's stop) exits 128 + it, as `bash -c` reports
- * its child, with the signal's word on one line. `--shell` read only words of letters: `usr1`
- * fell through to exit 1.
+ * its child, with the signal's word on one line (Go's: `user defined signal 1`). `--shell` read
+ * only words of letters: `usr1` fell through to exit 1.
  */
 test('a run killed by a signal exits 128 + n with one line naming it, --shell and a bash cell, here and with --url', async () => {
   const rows: unknown[][] = []
   const want: unknown[][] = []
   for (const [signal, word] of [
     ['KILL', 'killed'],
-    ['USR1', 'usr1'],
-    ['USR2', 'usr2'],
-    ['ALRM', 'alrm'],
+    ['USR1', 'user defined signal 1'],
+    ['USR2', 'user defined signal 2'],
+    ['ALRM', 'alarm clock'],
   ] as const) {
     const shell = Bun.spawnSync(['bash', '-c', `sh -c 'kill -${signal} $$'; exit $?`]).exitCode
     for (const remote of [false, true]) {
