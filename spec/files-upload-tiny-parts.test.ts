@@ -1,0 +1,59 @@
+/**
+ * An upload of thousands of one-byte files. Each file part's bytes were gathered in a slab of
+ * 2 MiB, whatever the part's size, and the slab stayed reserved with the file staged from it
+ * until the request ended: 3,400 one-byte files took execd's address space from 6.6 to 15 GB,
+ * linearly in the parts, with a body of 600 KB.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, type Daemon } from './harness'
+import { portOf } from './raw-http'
+
+let d: Daemon
+let dir: string
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'execd-spec-tiny-parts-'))
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const vmKiB = (pid: number) => Number(/VmSize:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+
+const PARTS = 2000
+const B = 'tiny-parts-boundary'
+
+test('staged one-byte files do not each keep a 2 MiB slab', async () => {
+  let body = ''
+  for (let i = 0; i < PARTS; i++) {
+    body +=
+      `--${B}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${join(dir, `f${i}`)}"}\r\n` +
+      `--${B}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`
+  }
+  const before = vmKiB(d.proc.pid)
+  const sock: Socket = connect(portOf(d.url), '127.0.0.1')
+  await new Promise<void>(resolve => sock.once('connect', resolve))
+  // Every part but the closing delimiter: the files stay staged while the request waits for it.
+  const closing = `--${B}--\r\n`
+  sock.write(
+    `POST /files/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+      `Content-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${body.length + closing.length}\r\n\r\n` +
+      body,
+  )
+  let answer = ''
+  sock.on('data', b => (answer += b.toString()))
+  while (readdirSync(dir).length < PARTS) await Bun.sleep(100)
+  const grown = (vmKiB(d.proc.pid) - before) / 1024
+  sock.write(closing)
+  while (!answer.includes('\r\n\r\n')) await Bun.sleep(50)
+  sock.destroy()
+  expect(answer).toStartWith('HTTP/1.1 200')
+  expect(readdirSync(dir).length).toBe(PARTS)
+  // Measured: 4,097 MiB before the fix, 0 after (the slab is the part's size, then reused).
+  expect(grown).toBeLessThan(1024)
+})
