@@ -154,11 +154,12 @@ export interface HeldRoot {
 export const reopenDirectory = (fd: number): number => openSync(procPath(fd), O_PATH | O_DIRECTORY)
 
 /**
- * Opens `components` from the directory `start` (which stays open) without following any
- * symlink: the path is refused (OutsideRoot) unless each of them is a directory as it stands.
+ * Opens `components` from the directory `start` (owned by it from here on: closed) without
+ * following any symlink: the path is refused (OutsideRoot) unless each of them is a directory
+ * as it stands.
  */
 export function openExact(start: number, components: readonly string[]): number {
-  let fd = reopenDirectory(start)
+  let fd = start
   for (const c of components) {
     let next: number
     try {

@@ -70,15 +70,12 @@ export class SessionScope extends PathScope {
     const path = this.normalise(raw)
     const parts = path.slice(this.workspace.length).split('/').filter(Boolean)
     const above = this.workspace.split('/').filter(Boolean)
-    const top = openDirectory(this.sessionRoot)
     let held: number
     try {
-      held = openExact(top, above)
+      held = openExact(openDirectory(this.sessionRoot), above)
     } catch (err) {
       if (!(err instanceof OutsideRoot)) throw err
       throw badRequest(`the session's workspace ${this.workspace} is no longer a directory in the session: ${raw}`)
-    } finally {
-      closeSync(top)
     }
     let walked
     try {
