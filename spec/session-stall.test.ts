@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { createContext, runCode } from './runtime-kit'
 
 let d: Daemon
 beforeAll(async () => {
@@ -57,4 +58,14 @@ test('runs quiet for seconds, or reading their stdin, end as they should', async
   // Quiet for longer than the first look: the shell waits for its child, not its input.
   expect(ending(await run(sid, 'sleep 2.5; read -r x || echo eof'))).toBe('execution_complete')
   expect(ending(await run(sid, 'echo still'))).toBe('execution_complete')
+})
+
+test('a bash code context says so too, and starts a fresh shell', async () => {
+  const id = await createContext(d, 'bash')
+  // The old build: no end at all (the test's own timeout).
+  const events = await runCode(d, 'set -n', { id, language: 'bash' })
+  const error = events.find(e => e.type === 'error') as { error?: { evalue?: string } } | undefined
+  expect(error?.error?.evalue).toContain("the run's code left the shell unable to end a run")
+  const next = await runCode(d, 'echo fresh', { id, language: 'bash' })
+  expect(next.filter(e => e.type === 'stdout').map(e => (e as { text?: string }).text)).toEqual(['fresh\n'])
 })

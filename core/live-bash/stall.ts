@@ -8,8 +8,6 @@
  * run reads it (the code's stdin is /dev/null). So a run that has been quiet for a while looks
  * at the shell once a second, in a timer armed once per run (a normal run never reaches it).
  */
-import { readFileSync } from 'node:fs'
-
 /** read(2)'s number, as /proc/<pid>/syscall shows it (x64: 0; arm64's generic table: 63). */
 const READ = process.arch === 'arm64' ? 63 : 0
 const FIRST_LOOK_MS = 1000
@@ -19,13 +17,16 @@ export const STALLED =
   "the run's code left the shell unable to end a run (set -n, a DEBUG trap under extdebug, " +
   'a readonly function builtin, a readonly POSIXLY_CORRECT, enable -n enable)'
 
-/** Whether `pid` sleeps in a read of its fd 0 (false when it cannot be told). */
-export function readingItsInput(pid: number): boolean {
+/**
+ * Whether `pid` sleeps in a read of its fd 0 (false when it cannot be told). Read through Bun,
+ * not node:fs: the bash runtime loads this module before execd listens (core/layout.test.ts).
+ */
+export async function readingItsInput(pid: number): Promise<boolean> {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const stat = await Bun.file(`/proc/${pid}/stat`).text()
     // A task woken by input it has not yet read is runnable (R), not sleeping (S).
     if (stat[stat.lastIndexOf(')') + 2] !== 'S') return false
-    return readFileSync(`/proc/${pid}/syscall`, 'utf8').startsWith(`${READ} 0x0 `)
+    return (await Bun.file(`/proc/${pid}/syscall`).text()).startsWith(`${READ} 0x0 `)
   } catch {
     return false
   }
@@ -34,12 +35,16 @@ export function readingItsInput(pid: number): boolean {
 /** Calls `stalled` once if the shell `pid` is seen reading its input; `stop()` when the run ends. */
 export function watchStall(pid: number, stalled: () => void): { stop(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const look = () => {
-    if (readingItsInput(pid)) return stalled()
-    timer = setTimeout(look, LOOK_EVERY_MS)
-    timer.unref?.()
+  let stopped = false
+  const look = async () => {
+    if (await readingItsInput(pid)) return stopped || stalled()
+    if (!stopped) timer = setTimeout(look, LOOK_EVERY_MS)
   }
   timer = setTimeout(look, FIRST_LOOK_MS)
-  timer.unref?.()
-  return { stop: () => clearTimeout(timer) }
+  return {
+    stop: () => {
+      stopped = true
+      clearTimeout(timer)
+    },
+  }
 }
