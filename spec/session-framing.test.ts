@@ -1,7 +1,8 @@
 /**
  * A session's (or bash context's) run may change its shell in ways that persist — tracing, aliases,
  * readonly names, DEBUG traps — and the line execd sends around each later run must still end it
- * with that run's own output and status (core/live-bash/frame.ts).
+ * with that run's own output and status (core/live-bash/frame.ts). What leaves the line unable to
+ * end a run at all ends the run within seconds, saying why (core/live-bash/stall.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
@@ -124,4 +125,41 @@ describe('a bash code context after set -x', () => {
     expect(stderr).not.toMatch(framing)
     expect(ofType(events, 'error')).toEqual([])
   }, 60_000)
+})
+
+/** They waited for the run's timeout (the old build), and without one for ever. */
+describe('runs that leave their shell unable to end a run', () => {
+  const STALLED = "the run's code left the shell unable to end a run"
+  const STALLING = [
+    'echo before; set -n',
+    'shopt -s extdebug; trap false DEBUG',
+    'builtin() { :; }; readonly -f builtin',
+    'enable -n enable printf',
+    'readonly POSIXLY_CORRECT',
+  ]
+  for (const code of STALLING) {
+    test(`\`${code}\` ends its run at once, saying why, and the session`, async () => {
+      const sid = await create()
+      const why = String(status(await run(sid, code)))
+      expect(why).toContain(STALLED)
+      expect(why).not.toContain('timeout')
+      expect((await postJson(d, `/session/${sid}/run`, { command: 'echo after' })).status).toBe(404)
+    })
+  }
+
+  test('runs quiet for seconds, or reading their stdin, end as they should', async () => {
+    const sid = await create()
+    expect(status(await run(sid, 'readonly POSIXLY_CORRECT=1'))).toBe(0)
+    // Quiet for longer than the first look: the shell waits for its child, not its input.
+    expect(status(await run(sid, 'sleep 2.5; read -r x || echo eof'))).toBe(0)
+    expect(status(await run(sid, 'echo still'))).toBe(0)
+  })
+
+  test('a bash code context says so too, and starts a fresh shell', async () => {
+    const id = await createContext(d, 'bash')
+    const events = await runCode(d, 'set -n', { id, language: 'bash' })
+    const error = events.find(e => e.type === 'error') as { error?: { evalue?: string } } | undefined
+    expect(error?.error?.evalue).toContain(STALLED)
+    expect(stdoutText(await runCode(d, 'echo fresh', { id, language: 'bash' }))).toBe('fresh\n')
+  })
 })

@@ -26,6 +26,7 @@ import { QueuedWork } from '../limits'
 import type { SseItem } from '../sse-writer'
 import { setLongTimeout, type LongTimer } from '../timers'
 import type { BashRunEnd, BashStream, LiveBash } from './index'
+import { STALLED } from './stall'
 
 export interface BashRunOptions {
   /** Reported in `init`. */
@@ -301,7 +302,8 @@ function characters(bytes: Uint8Array): number {
 function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: number | undefined, ended: string) {
   const why = timeout ? ` (timeout after ${timeout} ms)` : ''
   if (end.kind === 'died') {
-    const info = bash.exit
+    // A stalled shell was ended by execd: how it exited then says nothing of the run.
+    const info = end.reason === STALLED ? undefined : bash.exit
     return errorEvent('CommandExecError', info?.code != null ? String(info.code) : '-1', [
       `${info ? describeExit(info) : end.reason}${why}`,
       ended,

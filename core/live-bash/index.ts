@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { CellName } from './cell-name'
 import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
+import { STALLED, watchStall } from './stall'
 import { OutputMux } from './output'
 import { requirePiece } from '../capabilities'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
@@ -201,6 +202,7 @@ export class LiveBash {
     // predecessor's real marker, reporting the output of the run before it.
     const m = `__execd_${randomHex(12)}__`
     const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
+    const stall = watchStall(this.proc.pid, () => void ((this.deathReason = STALLED), this.close()))
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
@@ -219,6 +221,7 @@ export class LiveBash {
       }
     } finally {
       if (!end && this.alive) await this.abandon(scanners)
+      stall.stop()
       opts.signal?.removeEventListener('abort', onAbort)
       this.onStop = undefined
       for (const s of STREAMS) this.leftover[s] = scanners[s].rest
@@ -348,7 +351,7 @@ export class LiveBash {
         void this.close()
         continue
       }
-      this.deathReason = `bash exited (${describeExit(await this.proc.exited)})`
+      this.deathReason ??= `bash exited (${describeExit(await this.proc.exited)})`
       this.drain = { bytes: DRAIN_AFTER_EXIT_BYTES, until: performance.now() + DRAIN_AFTER_EXIT_MS }
     }
   }

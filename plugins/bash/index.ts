@@ -6,6 +6,7 @@
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import { CellQueue } from '../../core/cell-queue'
 import type { BashRunEnd, LiveBash } from '../../core/live-bash'
+import { STALLED } from '../../core/live-bash/stall'
 import { bunWaitsFor } from '../../core/reaper'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
 import { deathWords, OomWatch } from '../../core/oom'
@@ -94,7 +95,8 @@ class BashContext implements RuntimeContext {
 
   private async ending(end: BashRunEnd): Promise<ExecEvent[]> {
     if (end.kind === 'died') {
-      const info = this.shell.exit
+      // A stalled shell was ended by execd: how it exited then says nothing of the run.
+      const info = end.reason === STALLED ? undefined : this.shell.exit
       const cause = info ? deathWords(info, await this.oom.outOfMemory(info)) : end.reason
       // Said as the other runtimes' deaths (the exit's words the traceback's one line), so
       // clients can tell it from a failing command and the CLI exits with what it says.

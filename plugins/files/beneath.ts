@@ -141,11 +141,46 @@ function closeQuietly(fd: number): void {
 export const openDirectory = (path: string): number => openSync(path, O_PATH | O_DIRECTORY)
 
 /**
+ * A confined walk's root held open: `path` is what its absolute symlinks are read against, and
+ * `open()` gives a new descriptor of the very directory held (a `..` or an absolute link starts
+ * over from it). For a root whose path someone else may change under execd (a session's view).
+ */
+export interface HeldRoot {
+  readonly path: string
+  open(): number
+}
+
+/** A new descriptor of the directory `fd` holds (the magic link is that directory, not a path). */
+export const reopenDirectory = (fd: number): number => openSync(procPath(fd), O_PATH | O_DIRECTORY)
+
+/**
+ * Opens `components` from the directory `start` (owned by it from here on: closed) without
+ * following any symlink: the path is refused (OutsideRoot) unless each of them is a directory
+ * as it stands.
+ */
+export function openExact(start: number, components: readonly string[]): number {
+  let fd = start
+  for (const c of components) {
+    let next: number
+    try {
+      next = openSync(procPath(fd, c), DIR_FLAGS)
+    } catch (err) {
+      closeQuietly(fd)
+      if (codeOf(err) === 'ENOTDIR' || codeOf(err) === 'ELOOP') throw new OutsideRoot()
+      throw err
+    }
+    closeQuietly(fd)
+    fd = next
+  }
+  return fd
+}
+
+/**
  * Walks `components` from the directory `start` (owned by the walk from here on), which is
  * `root` itself when `confined`. Returns the directory holding the entry and its name.
  */
 export function walkBeneath(
-  root: string,
+  root: string | HeldRoot,
   confined: boolean,
   start: number,
   components: readonly Name[],
@@ -181,13 +216,13 @@ class Walk {
   private given = 0
 
   constructor(
-    private readonly root: string,
+    private readonly root: string | HeldRoot,
     private readonly confined: boolean,
     private fd: number,
     private readonly opts: WalkOptions,
     private readonly above: number,
   ) {
-    this.rootParts = root.split('/').filter(Boolean)
+    this.rootParts = (typeof root === 'string' ? root : root.path).split('/').filter(Boolean)
   }
 
   run(components: readonly Name[]) {
@@ -306,7 +341,7 @@ class Walk {
   }
 
   private restart(): void {
-    this.moveTo(openDirectory(this.root))
+    this.moveTo(typeof this.root === 'string' ? openDirectory(this.root) : this.root.open())
     this.names = []
   }
 

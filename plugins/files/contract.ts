@@ -4,7 +4,17 @@
  * what a session sees, instead of a second copy of the race-free walk and the HTTP adapter.
  * Another section imports this file only (core/layout.test.ts checks it).
  */
-export { Anchor, OutsideRoot, PathChanged, openDirectory, walkBeneath, type WalkOptions } from './beneath'
+export {
+  Anchor,
+  OutsideRoot,
+  PathChanged,
+  openDirectory,
+  openExact,
+  reopenDirectory,
+  walkBeneath,
+  type HeldRoot,
+  type WalkOptions,
+} from './beneath'
 export { copyLeaf } from './copy-tree'
 export { filesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'

@@ -265,7 +265,8 @@ export function filesRoutes(
           )
         }
         try {
-          await uploadFiles(scope, request.body, request.headers.get('content-type'), maxUploadBytes, uploadMinRate)
+          const type = request.headers.get('content-type')
+          await uploadFiles(scope, request.body, type, maxUploadBytes, uploadMinRate, request.signal)
         } catch (err) {
           // The rest of the body is never read: the connection cannot carry another request.
           if (!(err instanceof ExecdError) || err.code !== 'REQUEST_TIMEOUT') throw err

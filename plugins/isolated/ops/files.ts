@@ -8,7 +8,15 @@
  * (beneath.ts): each component is opened beneath the held directory with O_NOFOLLOW and a
  * symlink is resolved there, so nothing leads out of the workspace, not even a link the
  * session planted. The view is confined to the workspace, the one place both sides share.
+ *
+ * The workspace's own path is the session's too: its root is a tmpfs its uid 0 owns, so its
+ * shell can move the workspace's parent aside and leave a symlink where the workspace was. The
+ * kernel follows such a link in execd's root (the host's `/`, read and written with execd's
+ * rights), so the path to the workspace is opened component by component without following
+ * any, and a `..` or an absolute link inside starts over from that held directory, never from
+ * the path again.
  */
+import { closeSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { badRequest } from '../../../core/errors'
 import {
@@ -18,6 +26,8 @@ import {
   PathChanged,
   PathScope,
   openDirectory,
+  openExact,
+  reopenDirectory,
   walkBeneath,
   type RawPath,
   type WalkOptions,
@@ -28,11 +38,11 @@ const fatal = new TextDecoder('utf-8', { fatal: true })
 export class SessionScope extends PathScope {
   /**
    * @param workspace the session's workspace (the same path inside and on the host)
-   * @param at        the path that opens it as the session sees it (`/proc/<pid>/root<workspace>`)
+   * @param sessionRoot the session's root as execd reaches it (`/proc/<sandbox init>/root`)
    */
   constructor(
     readonly workspace: string,
-    private readonly at: string,
+    private readonly sessionRoot: string,
   ) {
     super(undefined, workspace)
   }
@@ -59,15 +69,25 @@ export class SessionScope extends PathScope {
   override anchor(raw: RawPath, opts: WalkOptions = {}): Anchor {
     const path = this.normalise(raw)
     const parts = path.slice(this.workspace.length).split('/').filter(Boolean)
+    const above = this.workspace.split('/').filter(Boolean)
+    let held: number
+    try {
+      held = openExact(openDirectory(this.sessionRoot), above)
+    } catch (err) {
+      if (!(err instanceof OutsideRoot)) throw err
+      throw badRequest(`the session's workspace ${this.workspace} is no longer a directory in the session: ${raw}`)
+    }
     let walked
     try {
-      const above = this.workspace.split('/').filter(Boolean).length
-      walked = walkBeneath(this.at, true, openDirectory(this.at), parts, opts, above)
+      const root = { path: this.workspace, open: () => reopenDirectory(held) }
+      walked = walkBeneath(root, true, root.open(), parts, opts, above.length)
     } catch (err) {
       if (err instanceof OutsideRoot)
         throw badRequest(`path is outside the session's workspace ${this.workspace}: ${raw}`)
       if (err instanceof PathChanged) throw badRequest(`path changed while it was being resolved: ${raw}`)
       throw err
+    } finally {
+      closeSync(held)
     }
     return new Anchor(walked.dir, walked.name, String(raw), path, walked.created)
   }

@@ -358,14 +358,14 @@ export class IsolatedSessions {
   }
 
   /**
-   * Calls `op` with the session's view of its workspace (`/proc/<sandbox init>/root<workspace>`)
+   * Calls `op` with the session's root as execd reaches it (`/proc/<sandbox init>/root`)
    * once no commit is in flight. A write is counted while it lasts, and a commit refuses to
    * begin meanwhile: a write into the overlay as the commit copied it was lost with the layer
    * it emptied (80 uploads of 80), and one arriving during the commit met a stopped sandbox.
    */
-  async overView<T>(id: string, write: boolean, op: (s: Session, view: string) => Promise<T>): Promise<T> {
+  async overView<T>(id: string, write: boolean, op: (s: Session, root: string) => Promise<T>): Promise<T> {
     const s = await this.ready(id)
-    const view = `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+    const view = `/proc/${this.sandboxPid(s)}/root`
     if (!write) return op(s, view)
     // Held out of idle expiry while it lasts, as a run is: an upload slower than the idle
     // timeout had its session (and, in an overlay, the upload) removed under it.

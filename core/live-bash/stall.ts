@@ -1,0 +1,50 @@
+/**
+ * A run whose line the shell read but will never end. The code can leave bash in a state where
+ * the end of its line does nothing: `set -n` (nothing more is executed), an extdebug DEBUG trap
+ * that skips every command, `readonly -f builtin`, a readonly `POSIXLY_CORRECT`, `enable -n
+ * enable printf`. bash then goes back to reading its input for the next line, and no marker
+ * ever comes: the run waited for its timeout, or for ever without one. A shell that sleeps in a
+ * read of its own stdin while a run is out has finished that run's line: nothing else in the
+ * run reads it (the code's stdin is /dev/null). So a run that has been quiet for a while looks
+ * at the shell once a second, in a timer armed once per run (a normal run never reaches it).
+ */
+/** read(2)'s number, as /proc/<pid>/syscall shows it (x64: 0; arm64's generic table: 63). */
+const READ = process.arch === 'arm64' ? 63 : 0
+const FIRST_LOOK_MS = 1000
+const LOOK_EVERY_MS = 1000
+
+export const STALLED =
+  "the run's code left the shell unable to end a run (set -n, a DEBUG trap under extdebug, " +
+  'a readonly function builtin, a readonly POSIXLY_CORRECT, enable -n enable)'
+
+/**
+ * Whether `pid` sleeps in a read of its fd 0 (false when it cannot be told). Read through Bun,
+ * not node:fs: the bash runtime loads this module before execd listens (core/layout.test.ts).
+ */
+export async function readingItsInput(pid: number): Promise<boolean> {
+  try {
+    const stat = await Bun.file(`/proc/${pid}/stat`).text()
+    // A task woken by input it has not yet read is runnable (R), not sleeping (S).
+    if (stat[stat.lastIndexOf(')') + 2] !== 'S') return false
+    return (await Bun.file(`/proc/${pid}/syscall`).text()).startsWith(`${READ} 0x0 `)
+  } catch {
+    return false
+  }
+}
+
+/** Calls `stalled` once if the shell `pid` is seen reading its input; `stop()` when the run ends. */
+export function watchStall(pid: number, stalled: () => void): { stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
+  const look = async () => {
+    if (await readingItsInput(pid)) return stopped || stalled()
+    if (!stopped) timer = setTimeout(look, LOOK_EVERY_MS)
+  }
+  timer = setTimeout(look, FIRST_LOOK_MS)
+  return {
+    stop: () => {
+      stopped = true
+      clearTimeout(timer)
+    },
+  }
+}
