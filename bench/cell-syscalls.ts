@@ -13,6 +13,7 @@ import { startPythonRelay } from './baselines/python-relay'
 import { createContext, relayClient, runCode } from './lib/code'
 import { type Execd, startExecd } from './lib/execd'
 import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
+import { parseStraceSummary, printSyscallDifference } from './lib/strace-table'
 
 const cells = Number(process.argv[2] ?? 400)
 const warm = Number(process.argv[3] ?? 3000)
@@ -28,18 +29,6 @@ const childrenOf = (pid: number): string[] =>
     readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean),
   )
 
-/** strace -c's table: calls per syscall name. */
-function parseSummary(text: string): Map<string, number> {
-  const out = new Map<string, number>()
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/)
-    if (f.length < 5 || !/^\d/.test(f[0]!) || f.at(-1) === 'total') continue
-    const calls = Number(f[3])
-    if (Number.isFinite(calls)) out.set(f.at(-1)!, calls)
-  }
-  return out
-}
-
 /** `cells` cells with strace -c -f on the server (all its threads) and its children; calls per cell. */
 async function traced(s: Side, dir: string): Promise<Map<string, number>> {
   const file = join(dir, `${s.name}.strace`)
@@ -52,9 +41,9 @@ async function traced(s: Side, dir: string): Promise<Map<string, number>> {
   for (let i = 0; i < cells; i++) await s.cell()
   strace.kill('SIGINT')
   await strace.exited
-  const table = parseSummary(readFileSync(file, 'utf8'))
+  const table = parseStraceSummary(readFileSync(file, 'utf8'))
   if (table.size === 0) throw new Error(`strace of ${s.name} counted nothing`)
-  return new Map([...table].map(([k, v]) => [k, v / cells]))
+  return new Map([...table].map(([k, v]) => [k, v.calls / cells]))
 }
 
 async function execdSide(name: string, bin?: string): Promise<Side> {
@@ -83,23 +72,7 @@ async function main(): Promise<void> {
   }
   const a = await traced(ours, dir)
   const b = await traced(other, dir)
-  const names = [...new Set([...a.keys(), ...b.keys()])].sort(
-    (x, y) => (a.get(y) ?? 0) - (b.get(y) ?? 0) - ((a.get(x) ?? 0) - (b.get(x) ?? 0)),
-  )
-  const total = (m: Map<string, number>) => [...m.values()].reduce((s, v) => s + v, 0)
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
-  console.log(`system calls per warm python cell (${cells} cells after ${warm} warm each; load average ${load})`)
-  console.log(`${'syscall'.padEnd(18)} ${'execd'.padStart(7)} ${other.name.padStart(7)}   execd − ${other.name}`)
-  for (const n of names) {
-    const [x, y] = [a.get(n) ?? 0, b.get(n) ?? 0]
-    if (x < 0.05 && y < 0.05) continue
-    console.log(
-      `${n.padEnd(18)} ${x.toFixed(2).padStart(7)} ${y.toFixed(2).padStart(7)}   ${(x - y).toFixed(2).padStart(6)}`,
-    )
-  }
-  console.log(
-    `${'total'.padEnd(18)} ${total(a).toFixed(1).padStart(7)} ${total(b).toFixed(1).padStart(7)}   ${(total(a) - total(b)).toFixed(1).padStart(6)}`,
-  )
+  printSyscallDifference(`system calls per warm python cell (${cells} cells after ${warm} warm each`, other.name, a, b)
 }
 
 await runThenClean(main)
