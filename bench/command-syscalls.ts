@@ -20,6 +20,7 @@ import { requireCommands } from './lib/command'
 import { startLineChild } from './lib/line-child'
 import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
 import { commandEnded, readEvents } from './lib/sse'
+import { parseStraceSummary, printSyscallDifference } from './lib/strace-table'
 
 const commands = Number(process.argv[2] ?? 300)
 const warm = Number(process.argv[3] ?? 1500)
@@ -37,21 +38,6 @@ async function command(d: Client): Promise<void> {
   if (last?.type !== 'execution_complete') throw new Error(`POST /command ended with ${JSON.stringify(last)}`)
 }
 
-/** strace -c's table: calls (and errors) per syscall name. */
-function parseSummary(text: string): Map<string, { calls: number; errors: number }> {
-  const out = new Map<string, { calls: number; errors: number }>()
-  for (const line of text.split('\n')) {
-    // % time, seconds, usecs/call, calls, [errors,] syscall
-    const f = line.trim().split(/\s+/)
-    if (f.length < 5 || !/^\d/.test(f[0]!) || f.at(-1) === 'total') continue
-    const name = f.at(-1)!
-    const calls = Number(f[3])
-    const errors = f.length === 6 ? Number(f[4]) : 0
-    if (Number.isFinite(calls)) out.set(name, { calls, errors })
-  }
-  return out
-}
-
 /** `commands` commands on `d` with strace -c on each of its threads; calls per command. */
 async function traced(d: Client, dir: string, name: string): Promise<Map<string, number>> {
   const tids = readdirSync(`/proc/${d.pid}/task`)
@@ -66,7 +52,7 @@ async function traced(d: Client, dir: string, name: string): Promise<Map<string,
   for (let i = 0; i < commands; i++) await command(d)
   strace.kill('SIGINT')
   await strace.exited
-  const table = parseSummary(readFileSync(file, 'utf8'))
+  const table = parseStraceSummary(readFileSync(file, 'utf8'))
   if (table.size === 0)
     throw new Error(`strace of ${name} counted nothing: ${await new Response(strace.stderr as ReadableStream).text()}`)
   return new Map([...table].map(([k, v]) => [k, v.calls / commands]))
@@ -114,22 +100,11 @@ async function main(): Promise<void> {
   }
   const ours = await traced(execd, dir, 'execd')
   const theirs = await traced(other, dir, otherName)
-  const names = [...new Set([...ours.keys(), ...theirs.keys()])].sort(
-    (a, b) => (ours.get(b) ?? 0) - (theirs.get(b) ?? 0) - ((ours.get(a) ?? 0) - (theirs.get(a) ?? 0)),
-  )
-  const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0)
-  const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
-  console.log(`system calls per command (${commands} commands after ${warm} warm each; load average ${load})`)
-  console.log(`${'syscall'.padEnd(18)} ${'execd'.padStart(7)} ${otherName.padStart(7)}   execd − ${otherName}`)
-  for (const n of names) {
-    const [a, b] = [ours.get(n) ?? 0, theirs.get(n) ?? 0]
-    if (a < 0.05 && b < 0.05) continue
-    console.log(
-      `${n.padEnd(18)} ${a.toFixed(2).padStart(7)} ${b.toFixed(2).padStart(7)}   ${(a - b).toFixed(2).padStart(6)}`,
-    )
-  }
-  console.log(
-    `${'total'.padEnd(18)} ${total(ours).toFixed(1).padStart(7)} ${total(theirs).toFixed(1).padStart(7)}   ${(total(ours) - total(theirs)).toFixed(1).padStart(6)}`,
+  printSyscallDifference(
+    `system calls per command (${commands} commands after ${warm} warm each`,
+    otherName,
+    ours,
+    theirs,
   )
 }
 

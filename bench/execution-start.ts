@@ -20,8 +20,6 @@
  * real CodeContext — its queue, its run, the forward of each event — and an interpreter that
  * answers a cell's execution_count and result at once: the promise chain of a warm cell, round 22).
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs'
-import { basename, dirname, join } from 'node:path'
 import { ExecutionStore } from '../plugins/code/executions'
 import { CodeContext } from '../plugins/code/context'
 import { makeEvent } from '../core/events'
@@ -29,7 +27,7 @@ import type { Runtime, RuntimeContext } from '../core/plugin'
 import type { Config } from '../core/config'
 import { createLogger } from '../core/log'
 import { uuidHex } from '../core/random'
-import { spawnTracked } from './lib/procs'
+import { perCall } from './lib/callgrind-loop'
 
 /** A context as the store sees it: idle, its queue's turn started at once, no interpreter. */
 function quietContext(): CodeContext {
@@ -105,30 +103,6 @@ async function one(what: string, n: number): Promise<void> {
   process.exit(0)
 }
 
-/** The main thread's instructions of one run: JSC's compiler threads vary run to run. */
-async function counted(what: string, n: number): Promise<number> {
-  const out = join(process.env.TMPDIR ?? '/tmp', `execution-start.${process.pid}.cg`)
-  const p = spawnTracked(
-    [
-      'valgrind',
-      '--tool=callgrind',
-      '--separate-threads=yes',
-      `--callgrind-out-file=${out}`,
-      process.execPath,
-      import.meta.path,
-    ],
-    { env: { ...process.env, BENCH_ONE: `${what} ${n}` }, stdout: 'ignore', stderr: 'ignore' },
-  )
-  await p.exited
-  const dumps = readdirSync(dirname(out)).filter(f => f.startsWith(`${basename(out)}-`))
-  const main = dumps.find(f => f.endsWith('-01'))
-  const m = main && /^summary: (\d+)/m.exec(readFileSync(join(dirname(out), main), 'utf8'))
-  for (const f of dumps) rmSync(join(dirname(out), f))
-  rmSync(out, { force: true })
-  if (!m) throw new Error(`no main-thread count from callgrind for ${what} ${n}`)
-  return Number(m[1])
-}
-
 if (process.env.BENCH_ONE) {
   const [what, n] = process.env.BENCH_ONE.split(' ')
   await one(what!, Number(n))
@@ -138,7 +112,7 @@ if (process.env.BENCH_ONE) {
   // Taking turns, so the machine's load falls on each alike (the count itself does not move with it).
   const whats = process.env.BENCH_WHAT?.split(',') ?? ['randomUUID', 'uuidHex', 'start', 'chain']
   for (const what of whats) {
-    const per = ((await counted(what, many)) - (await counted(what, few))) / (many - few)
+    const per = await perCall(import.meta.path, what, many, few)
     console.log(`${what.padEnd(10)} ${per.toFixed(0)} instructions a call`)
   }
 }

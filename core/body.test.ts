@@ -123,6 +123,19 @@ describe('readRequestJson', () => {
     )
   })
 
+  test('a whole body skips the scan only where no limit can be passed: the same answers', async () => {
+    const wide = { maxBytes: 1 << 20, timeoutMs: 0 }
+    const read = (text: string) => codeOf(readRequestJson(post(text), wide))
+    // Brackets at the limit, past it, mixed, and in strings (counted, then scanned: they pass).
+    expect(await read(`${'['.repeat(64)}${']'.repeat(64)}`)).toBe('ok')
+    expect(await read('['.repeat(65))).toBe('400 INVALID_REQUEST_BODY')
+    expect(await read(`${'{"a":'.repeat(33)}${'['.repeat(32)}`)).toBe('400 INVALID_REQUEST_BODY')
+    expect(await read(`{"a":"${'{['.repeat(100)}"}`)).toBe('ok')
+    // Values: 99,999 commas pass, 100,000 do not, whatever the brackets.
+    expect(await read(`[${'0,'.repeat(99_999)}0]`)).toBe('ok')
+    expect(await read(`[${'0,'.repeat(100_000)}0]`)).toBe('400 INVALID_REQUEST_BODY')
+  })
+
   test('an announced length over maxBytes is 413 without waiting for the body', async () => {
     // A body that never comes: waiting for it would hang the test.
     const request = post(new ReadableStream<Uint8Array>(), { 'content-length': '17' })

@@ -145,9 +145,25 @@ export function readRequestJson(request: Request, limits: BodyLimits): Promise<s
 /** A whole body's bytes as text: strict UTF-8, nesting within the limit. */
 function checkedText(bytes: Uint8Array): string {
   const text = decodeOrThrow(WHOLE, bytes, false)
-  new DepthScanner().feed(text)
+  if (mayPassLimits(text)) new DepthScanner().feed(text)
   return text
 }
+
+/**
+ * Whether a whole body may pass a limit the scan enforces: nesting deeper than MAX_JSON_DEPTH
+ * takes more brackets than that, MAX_JSON_VALUES commas a longer text. A warm cell's body (two
+ * braces, seven strings) was walked string by string for a limit it cannot reach.
+ */
+function mayPassLimits(text: string): boolean {
+  if (text.length >= MAX_JSON_VALUES) return true
+  let opens = 0
+  for (const bracket of BRACKETS)
+    for (let i = text.indexOf(bracket); i >= 0; i = text.indexOf(bracket, i + 1))
+      if (++opens > MAX_JSON_DEPTH) return true
+  return false
+}
+
+const BRACKETS = ['{', '['] as const
 
 const tooLarge = (limits: BodyLimits) =>
   new ExecdError('PAYLOAD_TOO_LARGE', `JSON body larger than ${limits.maxBytes} bytes (--max-json-bytes)`)

@@ -25,7 +25,7 @@ const runCode = (streams: Streams, code: CodeService, body: Static<typeof RunCod
   streamed(
     streams,
     () => {
-      const started = code.run({ ...body, wait })
+      const started = code.run(body, wait)
       return started instanceof Promise ? started.then(sourceOf) : sourceOf(started)
     },
     HOLD,

@@ -114,9 +114,11 @@ export class CodeService {
 
   /**
    * Starts an execution: no language runs `code` as a shell command (through the commands
-   * section); otherwise in the given context or the language's default one.
+   * section); otherwise in the given context or the language's default one. `wait` overrides
+   * the request's own (the route's query): a copy of the body with it was a spread object per
+   * cell, and the route's JIT code left its DFG tier 99 times at that site (BadCache).
    */
-  run(req: RunRequest): Started | Promise<Started> {
+  run(req: RunRequest, wait = req.wait !== false): Started | Promise<Started> {
     const language = req.context?.language ?? ''
     // Own keys only: 'constructor' or '__proto__' is no shell language (it would run code as
     // a background command).
@@ -131,15 +133,15 @@ export class CodeService {
     }
     // A context named by id is found in this tick, and its cell started in it: no promise (a
     // warm cell's round trip), where the default context may have to start first.
-    if (req.context?.id) return this.startIn(this.contexts.get(req.context.id), req, language)
-    return this.contexts.defaultFor(language).then(ctx => this.startIn(ctx, req, language))
+    if (req.context?.id) return this.startIn(this.contexts.get(req.context.id), req.code, language, wait)
+    return this.contexts.defaultFor(language).then(ctx => this.startIn(ctx, req.code, language, wait))
   }
 
-  private startIn(ctx: CodeContext, req: RunRequest, language: string): Started {
+  private startIn(ctx: CodeContext, code: string, language: string, wait: boolean): Started {
     if (language && ctx.language !== language) {
       throw new ExecdError('INVALID_REQUEST_BODY', `context ${ctx.id} runs ${ctx.language}, not ${language}`)
     }
-    const execution = this.executions.start(ctx, req.code, req.wait === false ? FAIL_IF_BUSY : QUEUE)
+    const execution = this.executions.start(ctx, code, wait ? QUEUE : FAIL_IF_BUSY)
     return { execution, events: execution.journal.read(0) }
   }
 
