@@ -17,17 +17,16 @@ import {
   killAllCgroups,
   killMarked,
   killMarkedSync,
-  leafPids,
   leafRefused,
   leafToSpawnInto,
   makeCgroupTree,
   newOwnerId,
   Owner,
   OWNER_ENV,
+  shelterFromOom,
   type SpawnLeaf,
 } from './ownership'
 import { childEnv } from './child-env'
-import { raiseOomScore } from './oom-adj'
 import { gone, killUntilGone } from './owner-end'
 import { scanProcs } from './proc-scan'
 import { PERIODS } from './periods'
@@ -178,7 +177,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       // that did not move itself elsewhere, and a terminal's signals never reach them.
       detached: true,
     })
-    raiseOomScore(proc.pid, into && (() => leafPids(into)))
+    shelterFromOom(proc.pid, into)
     return proc
   }
   const spawn = (cwd: string | undefined) => {
