@@ -6,7 +6,7 @@
  * /dev/shm: skipped visibly otherwise. `EXECD_BIN` runs another build of the executable.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { readFileSync, rmdirSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { memoryCgroup } from './kit/memory-cgroup'
 import { type Daemon, postJson, readSse, startDaemon, waitFor } from './harness'
@@ -47,7 +47,7 @@ async function inFullCgroup(body: (d: Daemon, file: string) => Promise<void>): P
     console.error(`execd exit ${d.proc.exitCode} signal ${d.proc.signalCode}; ${events}\n${d.logs().slice(-3000)}`)
     throw err
   } finally {
-    rmSync(file, { force: true })
+    for (const name of readdirSync('/dev/shm')) if (`/dev/shm/${name}`.startsWith(file)) rmSync(`/dev/shm/${name}`)
     if (d.proc.exitCode === null && d.proc.signalCode === null) await d.stop()
     await waitFor('the cgroup to empty', () => procsOf(cg.dir) === '')
   }
