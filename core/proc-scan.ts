@@ -89,7 +89,7 @@ async function scan(markerKey?: string): Promise<ProcInfo[]> {
   return out
 }
 
-async function readProc(pid: number, needle?: Buffer): Promise<ProcInfo | undefined> {
+export async function readProc(pid: number, needle?: Buffer): Promise<ProcInfo | undefined> {
   const stat = await readStatAsync(pid)
   if (!stat) return undefined // exited meanwhile
   const info: ProcInfo = { pid, state: stat.state, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid, start: stat.start }
