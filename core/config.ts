@@ -186,7 +186,7 @@ export const SERVER = {
   cgroups: stringOption('cgroups', {
     env: 'EXECD_CGROUPS',
     description:
-      'auto: each command, session, context and terminal in its own cgroup where cgroup v2 is writable; off: never',
+      "auto: each command, session, context and terminal in its own cgroup where cgroup v2 is writable, their memory limited below execd's where a v1 memory cgroup is; off: never",
     default: 'auto',
     choices: ['auto', 'off'],
   }),

@@ -13,6 +13,8 @@
 import { readFileSync } from 'node:fs'
 import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
 import { LeafRefusals } from './leaf-refusals'
+import { releaseMemoryReserve, reserveMemory, underReserve } from './memory-reserve'
+import { raiseOomScore } from './oom-adj'
 import type { Logger } from './log'
 import { Lineage } from './lineage'
 import { scanProcs, type ProcInfo } from './proc-scan'
@@ -40,6 +42,7 @@ function treeNow(): CgroupTree | undefined {
     tree ??= CgroupTree.open()
     if (tree) log?.info('owned processes are confined in cgroups', { cgroup: tree.dir })
     else log?.info('cgroup v2 is not writable here: owned processes are tracked by group and environment')
+    reserveMemory(log)
   }
   return tree
 }
@@ -70,6 +73,15 @@ export function leafToSpawnInto(): SpawnLeaf | undefined {
   if (fd !== undefined) return { path, fd }
   t.discard(path)
   return undefined
+}
+
+/** A child just spawned: first in line for the OOM killer, and counted apart from execd's reserve. */
+export function shelterFromOom(pid: number, into: SpawnLeaf | undefined): void {
+  // Read once, after the move: what the child forks from then on is born in the children's cgroup.
+  let listed: string[] | undefined
+  const inLeaf = into && (() => (listed ??= leafPids(into)))
+  underReserve(pid, inLeaf)
+  raiseOomScore(pid, inLeaf)
 }
 
 /** The processes in a leaf spawned into, as pids in text (core/cgroup.ts pids()); undefined if it cannot be read. */
@@ -277,6 +289,7 @@ export function closeCgroups(): void {
   pending = undefined
   tree?.close()
   tree = undefined
+  releaseMemoryReserve()
 }
 
 /** closeCgroups, waiting a moment for leaves whose processes were just killed (shutdown). */
@@ -284,6 +297,7 @@ export async function closeCgroupsSoon(): Promise<void> {
   pending = undefined
   await tree?.closeSoon()
   tree = undefined
+  releaseMemoryReserve()
 }
 
 /** SIGKILL to every cgroup leaf at once (synchronous; execd is about to exit). */

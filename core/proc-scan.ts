@@ -18,6 +18,8 @@ export interface ProcInfo {
   start?: number
   /** The value of `markerKey` in the process's initial environment, when asked for. */
   marker?: string
+  /** Its threads: one for most, whose children its own thread's `children` file lists. */
+  threads?: number
 }
 
 /** Files read at once: enough to keep the thread pool busy, few enough to leave it to others. */
@@ -89,10 +91,11 @@ async function scan(markerKey?: string): Promise<ProcInfo[]> {
   return out
 }
 
-async function readProc(pid: number, needle?: Buffer): Promise<ProcInfo | undefined> {
+export async function readProc(pid: number, needle?: Buffer): Promise<ProcInfo | undefined> {
   const stat = await readStatAsync(pid)
   if (!stat) return undefined // exited meanwhile
-  const info: ProcInfo = { pid, state: stat.state, ppid: stat.ppid, pgid: stat.pgid, sid: stat.sid, start: stat.start }
+  const { state, ppid, pgid, sid, start, threads } = stat
+  const info: ProcInfo = { pid, state, ppid, pgid, sid, start, threads }
   if (needle && info.state !== 'Z') info.marker = await markerOf(pid, needle)
   return info
 }

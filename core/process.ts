@@ -17,18 +17,18 @@ import {
   killAllCgroups,
   killMarked,
   killMarkedSync,
-  leafPids,
   leafRefused,
   leafToSpawnInto,
   makeCgroupTree,
   newOwnerId,
   Owner,
   OWNER_ENV,
+  shelterFromOom,
   type SpawnLeaf,
 } from './ownership'
 import { childEnv } from './child-env'
-import { raiseOomScore } from './oom-adj'
 import { gone, killUntilGone } from './owner-end'
+import { scanDescendants } from './descendant-scan'
 import { scanProcs } from './proc-scan'
 import { PERIODS } from './periods'
 import { scrubSecrets } from './secrets'
@@ -178,7 +178,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       // that did not move itself elsewhere, and a terminal's signals never reach them.
       detached: true,
     })
-    raiseOomScore(proc.pid, into && (() => leafPids(into)))
+    shelterFromOom(proc.pid, into)
     return proc
   }
   const spawn = (cwd: string | undefined) => {
@@ -303,7 +303,7 @@ function settleSoon(p: OwnedProcess): void {
 /**
  * After its leader exits, an owner is released once nothing of it runs. What a command left
  * running (`server &`) stays owned, killed with its owner's kill() and at shutdown, and is
- * looked at again every few seconds (a cgroup's state file, or one shared /proc pass for all).
+ * looked at again every few seconds (a cgroup's state file, or one pass over execd's tree for all).
  */
 async function settle(p: OwnedProcess): Promise<void> {
   await p.owner.settled()
@@ -324,7 +324,7 @@ let settleTimer: ReturnType<typeof setInterval> | undefined
 async function settleLingering(): Promise<void> {
   const checked = [...lingering]
   const needScan = checked.some(p => !p.owner.confined)
-  const procs = needScan ? await scanProcs(OWNER_ENV) : []
+  const procs = needScan ? ((await scanDescendants(OWNER_ENV)) ?? (await scanProcs(OWNER_ENV))) : []
   const markers = new Set<string>()
   const groups = new Set<number>()
   for (const q of procs) {

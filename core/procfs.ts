@@ -17,6 +17,8 @@ interface ProcStat {
   tpgid: number
   /** When it started, in clock ticks since boot: with the pid, names one process for good. */
   start?: number
+  /** Its threads (field 20). */
+  threads?: number
 }
 
 /**
@@ -37,6 +39,8 @@ export function parseStat(text: string): ProcStat | undefined {
   const stat: ProcStat = { state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), tpgid: Number(tpgid) }
   const start = fields[19] // field 22, starttime
   if (start !== undefined) stat.start = Number(start)
+  const threads = fields[17] // field 20, num_threads
+  if (threads !== undefined) stat.threads = Number(threads)
   return stat
 }
 

@@ -21,6 +21,10 @@ const SWEEP_EVERY_MS = 500
 
 type Libc = { symbols: Record<'waitid' | 'waitpid' | 'prctl', (...args: any[]) => number> }
 
+/** Whether every orphan of execd's children comes to execd (PID 1, or its children's subreaper). */
+let adopting = false
+export const adoptsOrphans = (): boolean => adopting
+
 /** Children Bun spawned outside core/process.ts and waits for itself, while it does. */
 const bunsChildren = new Set<number>()
 
@@ -84,6 +88,7 @@ export function startOrphanReaper(isOwnChild: (pid: number) => boolean, log: Log
   const lib = loadLibc(log, 'run execd under an init')
   if (!lib) return () => {}
   log.info('running as PID 1: reaping orphaned processes')
+  adopting = true
   return sweepOrphans(lib, isOwnChild)
 }
 
@@ -99,5 +104,6 @@ export function adoptOrphans(isOwnChild: (pid: number) => boolean, log: Logger):
     log.warn('cannot become the subreaper of its children: what they leave behind goes to init')
     return () => {}
   }
+  adopting = true
   return sweepOrphans(lib, isOwnChild)
 }
