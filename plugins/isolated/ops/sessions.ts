@@ -378,11 +378,11 @@ export class IsolatedSessions {
     }
   }
 
-  /** The session's merged view of its workspace, while its sandbox runs. */
+  /** The session's root, where its merged view of the workspace is, while its sandbox runs. */
   private mergedView(s: Session): string | undefined {
     if (!s.bash.alive) return undefined
     try {
-      return `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+      return `/proc/${this.sandboxPid(s)}/root`
     } catch {
       return undefined
     }
