@@ -47,7 +47,9 @@ describe.skipIf(!Bun.which('bwrap'))("an overlay session's workspace swapped for
     await isolationOf(fx.d).withSession({ workspace: { path: ws, mode: 'overlay' } }, async s => {
       // An opaque directory: no whiteout for `inner`, only the session's view tells.
       await s.run('rm gone && rm -r d && mkdir d && echo new > d/other')
-      const changes = ((await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()).changes as Change[])
+      const changes = (
+        (await (await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/diff`)).json()).changes as Change[]
+      )
         .map(c => `${c.path.slice(ws.length + 1)} ${c.change}`)
         .sort()
       expect(changes).toEqual(['d/inner deleted', 'd/other added', 'gone deleted'])
