@@ -10,6 +10,7 @@ export {
   PathChanged,
   openDirectory,
   openExact,
+  procPath,
   reopenDirectory,
   walkBeneath,
   type HeldRoot,

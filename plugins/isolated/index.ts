@@ -29,7 +29,7 @@ export const isolated: Section<IsolatedSessions> = {
         return resolve(dir)
       }
     }
-    const { bwrap, binds, max, idleSeconds } = settingsOf(ctx.config, OPTIONS)
+    const { bwrap, binds, max, idleSeconds, tmpfsBytes } = settingsOf(ctx.config, OPTIONS)
     const bindsAllowlist = (binds ?? '')
       .split(',')
       .map(s => s.trim())
@@ -38,7 +38,7 @@ export const isolated: Section<IsolatedSessions> = {
     // execd's token file: a session's code that read it could call the API as execd, unsandboxed.
     const tokenFile = ctx.config.get('access-token-file')
     const hidden = tokenFile && tokenFile !== '-' ? [tokenFile, canonical(tokenFile)] : []
-    const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds, hidden })
+    const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds, hidden, tmpfsBytes })
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
     const { scope: _, ...limits } = filesSettings(ctx.config)

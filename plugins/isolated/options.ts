@@ -25,4 +25,10 @@ export const OPTIONS = {
       'seconds an isolated session may go without a run before it is destroyed, unless it names its own (0 = never)',
     default: 30 * 60,
   }),
+  tmpfsBytes: intOption('isolated-tmpfs-size', {
+    env: 'EXECD_ISOLATED_TMPFS_BYTES',
+    description:
+      "bytes each of an isolated session's memory filesystems (/tmp, /dev/shm, execd's temp dir) may hold; a write past it is ENOSPC (0 = half the RAM, the kernel's default)",
+    default: 256 * 1024 * 1024,
+  }),
 }

@@ -34,6 +34,17 @@ import {
 } from '../../files/contract'
 
 const fatal = new TextDecoder('utf-8', { fatal: true })
+const componentsOf = (path: string) => path.split('/').filter(Boolean)
+
+/**
+ * The directory at `path` as the session sees it, from its root (`/proc/<sandbox init>/root`)
+ * without following any link: OutsideRoot where a component is a link or a file.
+ */
+export const openWorkspace = (sessionRoot: string, path: string): number =>
+  openExact(openDirectory(sessionRoot), componentsOf(path))
+
+/** `rel`, a directory in the workspace held as `fd`, opened without following any link. */
+export const openBeneath = (fd: number, rel: string): number => openExact(reopenDirectory(fd), componentsOf(rel))
 
 export class SessionScope extends PathScope {
   /**
@@ -69,10 +80,10 @@ export class SessionScope extends PathScope {
   override anchor(raw: RawPath, opts: WalkOptions = {}): Anchor {
     const path = this.normalise(raw)
     const parts = path.slice(this.workspace.length).split('/').filter(Boolean)
-    const above = this.workspace.split('/').filter(Boolean)
+    const above = componentsOf(this.workspace)
     let held: number
     try {
-      held = openExact(openDirectory(this.sessionRoot), above)
+      held = openWorkspace(this.sessionRoot, this.workspace)
     } catch (err) {
       if (!(err instanceof OutsideRoot)) throw err
       throw badRequest(`the session's workspace ${this.workspace} is no longer a directory in the session: ${raw}`)

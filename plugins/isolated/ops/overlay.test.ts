@@ -48,10 +48,13 @@ test('changes: added, modified and (by whiteout) deleted, parents first, unchang
 
 test('a merged view tells the deletions instead of whiteouts', async () => {
   const { ws, upper } = layers()
-  const merged = mkdtempSync(join(tmpdir(), 'execd-overlay-merged-'))
-  dirs.push(merged)
+  // The session's root, with its view of the workspace at the workspace's path.
+  const root = mkdtempSync(join(tmpdir(), 'execd-overlay-root-'))
+  dirs.push(root)
+  const merged = join(root, ws)
+  mkdirSync(merged, { recursive: true })
   for (const n of ['a.txt', 'same.txt']) writeFileSync(join(merged, n), '')
-  const deleted = (await changesOf(upper, ws, merged)).changes.filter(c => c.change === 'deleted')
+  const deleted = (await changesOf(upper, ws, root)).changes.filter(c => c.change === 'deleted')
   expect(deleted.map(c => c.path.slice(ws.length + 1))).toEqual(['sub'])
 })
 

@@ -1,15 +1,17 @@
 /**
  * Diff of an overlay workspace (commit.ts applies it). The upper layer (in execd's private temp
  * dir) holds what the session wrote; the lower is the real workspace. What was deleted is read from the
- * session's merged view (`/proc/<sandbox>/root/<workspace>`, in the session's own mount
- * namespace): a name in the lower dir the merged view no longer has was deleted, whether by
+ * session's merged view (its workspace held from `/proc/<sandbox>/root`, in the session's own
+ * mount namespace): a name in the lower dir the merged view no longer has was deleted, whether by
  * a whiteout or by an opaque directory (an `rm -r d; mkdir d`), which node cannot read as an
  * xattr. Without a live sandbox, whiteouts alone tell.
  */
-import { constants, type Stats } from 'node:fs'
+import { closeSync, constants, type Stats } from 'node:fs'
 import { lstat, open, readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawnOwned } from '../../../core/process'
+import { procPath } from '../../files/contract'
+import { openBeneath, openWorkspace } from './files'
 
 export type Change = 'added' | 'modified' | 'deleted'
 
@@ -54,7 +56,32 @@ const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0
 export async function changesOf(
   upper: string,
   workspace: string,
-  merged?: string,
+  sessionRoot?: string,
+): Promise<{ changes: ChangedPath[]; truncated: boolean }> {
+  // The merged view is the session's: it could swap the workspace or a dir in it for a link,
+  // and a path through `/proc/<pid>/root` follows it in execd's root (an lstat there told
+  // whether a host path exists). Held from the session's root, every dir opened without a link.
+  const merged = sessionRoot === undefined ? undefined : heldOrNot(() => openWorkspace(sessionRoot, workspace))
+  try {
+    return await changesBeneath(upper, workspace, merged)
+  } finally {
+    if (merged !== undefined) closeSync(merged)
+  }
+}
+
+/** A directory opened by `open`, or undefined where it is not one (then the whiteouts tell). */
+function heldOrNot(open: () => number): number | undefined {
+  try {
+    return open()
+  } catch {
+    return undefined
+  }
+}
+
+async function changesBeneath(
+  upper: string,
+  workspace: string,
+  merged: number | undefined,
 ): Promise<{ changes: ChangedPath[]; truncated: boolean }> {
   const changes: ChangedPath[] = []
   let truncated = false
@@ -63,7 +90,7 @@ export async function changesOf(
     else changes.push(c)
   }
   const deletedIn = async (rel: string, seen: Set<string>) => {
-    if (!merged) return
+    if (merged === undefined) return
     const lower = join(workspace, rel)
     let names: string[] = []
     try {
@@ -71,11 +98,17 @@ export async function changesOf(
     } catch {
       return
     }
-    for (const name of names.sort()) {
-      if (truncated) return
-      if (seen.has(name) || (await lstatOrNot(join(merged, rel, name)))) continue
-      const low = await lstatOrNot(join(lower, name))
-      if (low) add({ path: join(workspace, rel, name), change: 'deleted', type: typeOf(low), size_before: size(low) })
+    // Not a directory in the session's view (any more): none of the lower's entries shows there.
+    const shown = heldOrNot(() => openBeneath(merged, rel))
+    try {
+      for (const name of names.sort()) {
+        if (truncated) return
+        if (seen.has(name) || (shown !== undefined && (await lstatOrNot(procPath(shown, name))))) continue
+        const low = await lstatOrNot(join(lower, name))
+        if (low) add({ path: join(workspace, rel, name), change: 'deleted', type: typeOf(low), size_before: size(low) })
+      }
+    } finally {
+      if (shown !== undefined) closeSync(shown)
     }
   }
   const walk = async (rel: string) => {
@@ -88,9 +121,9 @@ export async function changesOf(
       const low = await lstatOrNot(join(workspace, r))
       if (isWhiteout(up)) {
         // Read from the merged view when there is one (deletedIn); else the whiteout says it.
-        if (!merged && low)
+        if (merged === undefined && low)
           add({ path: join(workspace, r), change: 'deleted', type: typeOf(low), size_before: size(low) })
-        if (!merged) seen.add(name)
+        if (merged === undefined) seen.add(name)
         continue
       }
       seen.add(name)

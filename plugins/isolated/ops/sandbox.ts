@@ -48,6 +48,8 @@ export interface SandboxSpec {
    * commands' logs. Where the sandbox's root would show it, it is a private tmpfs, as /tmp is.
    */
   tempRoot?: string
+  /** Bytes each tmpfs may hold (0 or none: the kernel's default, half the RAM). */
+  tmpfsBytes?: number
 }
 
 /** System directories a strict session sees (read-only); the rest of / is an empty tmpfs. */
@@ -71,7 +73,18 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   // A private /tmp and /dev; mount points below are made after, so a workspace under /tmp works.
   // /tmp is 1777 as on any system: bwrap's tmpfs is 0755 root's, and a uid-switched shell could
   // not make a temp file (mktemp, pip, compilers failed with EACCES).
-  a.push('--dev', '/dev', '--proc', '/proc', '--perms', '1777', '--tmpfs', '/tmp')
+  // Each tmpfs is bounded: its pages belong to no process, so a session filling one unbounded
+  // (half the RAM each) ran the machine out of memory and the OOM killer chose among execd and
+  // its children. bwrap's /dev is a tmpfs too, /dev/shm a dir in it: a bounded tmpfs of its own,
+  // the rest of /dev read-only (its device nodes stay writable: a ro mount does not stop them).
+  const tmpfs = (dest: string) => {
+    if (s.tmpfsBytes) a.push('--size', String(s.tmpfsBytes))
+    a.push('--perms', '1777', '--tmpfs', dest)
+  }
+  a.push('--dev', '/dev')
+  tmpfs('/dev/shm')
+  a.push('--remount-ro', '/dev', '--proc', '/proc')
+  tmpfs('/tmp')
   // A TMPDIR outside /tmp (/var/tmp, a volume) showed a balanced session every other session's
   // overlay files and code and every command's output; elsewhere (under /tmp, or not shown by a
   // strict session) it was the 0755 root-owned skeleton of the code dir's mount point, where a
@@ -79,7 +92,7 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   // Before the binds: those under it are made in the tmpfs (params.ts refuses a bind that would
   // contain it).
   const t = s.tempRoot
-  if (t && t !== '/' && t !== '/tmp') a.push('--perms', '1777', '--tmpfs', t)
+  if (t && t !== '/' && t !== '/tmp') tmpfs(t)
   const dirs = new Set<string>()
   const bind = (flag: string, source: string, dest: string) => {
     // Mount points bwrap makes on its tmpfs are 0700: a uid-switched shell could not reach them.
@@ -96,6 +109,9 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   // Last, over whatever showed them: the token file under a balanced / or a strict /etc let the
   // session's code (with share_net) call execd's API as execd, outside every sandbox.
   for (const f of s.hidden ?? []) for (const at of shownAt(s, f)) a.push('--ro-bind', '/dev/null', at)
+  // A strict session's root is bwrap's own tmpfs, which takes no size: it was writable by its
+  // uid 0 without bound. Nothing promises it writable (its mount points are made by now).
+  if (s.profile === 'strict') a.push('--remount-ro', '/')
   const drop = s.setpriv ? [s.setpriv, ...identity(s), '--bounding-set=-all', '--inh-caps=-all'] : []
   if (s.mode === 'overlay') {
     a.push('--bind', s.overlayDir!, OVERLAY_MOUNT_DIR, '--cap-add', 'CAP_SYS_ADMIN', '--')

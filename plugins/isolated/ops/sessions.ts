@@ -23,9 +23,9 @@ import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './
 import { probe, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
 import { ENV_NAME, hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
-import { startShell, started } from './shell'
+import { startShell, started, type ShellSettings } from './shell'
 
-export interface IsolatedSettings {
+export interface IsolatedSettings extends Pick<ShellSettings, 'tmpfsBytes'> {
   /** bubblewrap: a path or a name looked up on PATH. */
   bwrap: string
   /** Host directories bind sources and extra_writable paths must lie within. */
@@ -117,7 +117,7 @@ export class IsolatedSessions {
       mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
       if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
       const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, writes: 0, lastUse: 0, release }
-      const s: Session = { ...created, bash: startShell(created, p, this.hiddenFiles()) }
+      const s: Session = { ...created, bash: startShell(created, p, this.sandboxSettings()) }
       const bash = s.bash
       await started(bash)
       if (this.closed) {
@@ -214,9 +214,9 @@ export class IsolatedSessions {
     })
   }
 
-  /** The hidden files as they are now (params.ts). */
-  private hiddenFiles(): string[] {
-    return hiddenFiles(this.settings.hidden)
+  /** What every sandbox gets: the hidden files as they are now (params.ts), the tmpfs bound. */
+  private sandboxSettings(): ShellSettings {
+    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes }
   }
 
   /** Marks a use: the session's idle timeout counts from now. */
@@ -264,7 +264,7 @@ export class IsolatedSessions {
   private async restart(s: Session): Promise<void> {
     this.idle.delete(s)
     await s.bash.close()
-    const fresh = startShell(s, await this.usable(), this.hiddenFiles())
+    const fresh = startShell(s, await this.usable(), this.sandboxSettings())
     await started(fresh)
     if (this.sessions.get(s.id) !== s) {
       // Deleted (or shut down) while the fresh sandbox started.
@@ -378,11 +378,11 @@ export class IsolatedSessions {
     }
   }
 
-  /** The session's merged view of its workspace, while its sandbox runs. */
+  /** The session's root, where its merged view of the workspace is, while its sandbox runs. */
   private mergedView(s: Session): string | undefined {
     if (!s.bash.alive) return undefined
     try {
-      return `/proc/${this.sandboxPid(s)}/root${s.params.workspace.path}`
+      return `/proc/${this.sandboxPid(s)}/root`
     } catch {
       return undefined
     }

@@ -16,8 +16,16 @@ export interface ShellOf {
   dir: string
 }
 
-/** Starts the session's shell in its sandbox; `hidden`: host files it must not read (sandbox.ts). */
-export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBash {
+/** What every session's sandbox gets, whatever its parameters. */
+export interface ShellSettings {
+  /** Host files it must not read (sandbox.ts). */
+  hidden?: string[]
+  /** Bytes each of its tmpfs mounts may hold (0 or none: the kernel's default). */
+  tmpfsBytes?: number
+}
+
+/** Starts the session's shell in its sandbox. */
+export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellSettings = {}): LiveBash {
   const codeDir = join(s.dir, 'bash')
   const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
   const filter = noSetIdFilter()
@@ -40,6 +48,7 @@ export function startShell(s: ShellOf, p: Probed, hidden: string[] = []): LiveBa
     hidden,
     seccompFile,
     tempRoot: privateTempRoot(),
+    tmpfsBytes,
   })
   const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
