@@ -5,7 +5,10 @@
  * its nearest open ancestor one `O_NOFOLLOW` component at a time; either way it is accepted
  * only if it is the same inode as before (else the walk skips what remains of it). Reopening
  * from the ancestors alone cost a walk back up a tree N deep N²/MAX_OPEN opens: 28 s of CPU
- * for a chain 5,000 deep with a file at each level.
+ * for a chain 5,000 deep with a file at each level. The same held for a directory asked for
+ * again after the walk (a listing's entries stat'ed as the answer is sent, the deepest first):
+ * each level up was reopened from the start, a chain 200 deep cost 3,500 opens for 800 entries,
+ * so it is reopened as the `..` of an open child when there is one.
  */
 import { constants } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
@@ -60,6 +63,10 @@ export class DirectoryFds {
   async fdOf(frame: Frame): Promise<number> {
     if (frame.handle) return frame.handle.fd
     if (!frame.parent) throw Object.assign(new Error('the walk is closed'), { code: 'EBADF' })
+    // Back up a chain (a deep listing stat'ed deepest first): the child just used is still open.
+    const childFd = this.open.find(f => f.parent === frame)?.handle?.fd
+    const held = childFd === undefined ? undefined : await this.reopenAsParent(frame, childFd)
+    if (held !== undefined) return held
     const replaced = (cause?: unknown) =>
       Object.assign(new Error(`directory replaced or removed during the walk: ${frame.path}`, { cause }), {
         code: 'ESTALE',
@@ -102,17 +109,17 @@ export class DirectoryFds {
     await handle?.close()
   }
 
-  /** `..` of the open directory `fd`, held as `parent` if it is still that inode; else left evicted. */
-  private async reopenAsParent(parent: Frame, fd: number): Promise<void> {
+  /** `..` of the open directory `fd`, held as `parent` if it is still that inode (→ its fd); else left evicted. */
+  private async reopenAsParent(parent: Frame, fd: number): Promise<number | undefined> {
     this.reopened++
     const handle = await open(`/proc/self/fd/${fd}/..`, DIR_FLAGS).catch(() => undefined)
-    if (!handle) return
+    if (!handle) return undefined
     const s = await handle.stat({ bigint: true }).catch(() => undefined)
     if (s?.dev !== parent.dev || s.ino !== parent.ino) {
       await handle.close()
-      return
+      return undefined
     }
-    await this.hold(parent, handle)
+    return this.hold(parent, handle)
   }
 
   async closeAll(): Promise<void> {

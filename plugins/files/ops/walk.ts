@@ -7,8 +7,8 @@
  * reported). Bounded: a few descriptors open at once, a time budget, and a pause for the event
  * loop every few hundred entries.
  */
-import { constants, type BigIntStats, type Dirent } from 'node:fs'
-import { lstat, open, readdir, type FileHandle } from 'node:fs/promises'
+import { constants, lstatSync, type BigIntStats, type Dirent } from 'node:fs'
+import { open, readdir, type FileHandle } from 'node:fs/promises'
 import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
 import { PERIODS } from '../../../core/periods'
@@ -126,7 +126,7 @@ export async function* walk(
       const frame = top.frame
       let isDirectory = listed.isDirectory
       try {
-        isDirectory ??= (await lstat(await fds.childPath(frame, listed.name), { bigint: true })).isDirectory()
+        isDirectory ??= lstatSync(await fds.childPath(frame, listed.name), { bigint: true }).isDirectory()
       } catch (err) {
         // Gone since the directory was read, or the directory itself was replaced.
         onError(frame.path, err)
@@ -199,7 +199,7 @@ class Walked implements WalkEntry {
   }
 
   async stat(): Promise<BigIntStats> {
-    return lstat(await this.fds.childPath(this.frame, bytesOf(this.listed)), { bigint: true })
+    return lstatSync(await this.fds.childPath(this.frame, bytesOf(this.listed)), { bigint: true })
   }
 }
 
