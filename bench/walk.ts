@@ -107,7 +107,7 @@ async function measure(shape: Shape, sides: Side[], base: string): Promise<void>
   const tree = join(base, 'tree')
   shape.make(tree)
   const floor = { search: [] as number[], remove: [] as number[] }
-  for (const s of sides) (s.search = []), (s.remove = []), (s.rss = 0)
+  for (const s of sides) ((s.search = []), (s.remove = []), (s.rss = 0))
   for (let r = 0; r < rounds; r++) {
     floor.search.push(await timed(() => tool(['find', tree, '-name', 'f1*'])))
     for (const s of r % 2 ? [...sides].reverse() : sides) {
