@@ -4,19 +4,16 @@
  * relative to it, so a directory swapped for a symlink mid-walk is removed as the link it now
  * is, never followed out of the tree.
  */
-import { constants, unlinkSync } from 'node:fs'
-import { open, readdir, rmdir, unlink, type FileHandle } from 'node:fs/promises'
+import { rmdirSync, unlinkSync } from 'node:fs'
+import { readdir, unlink } from 'node:fs/promises'
 import { asName, procPath, type Name } from './beneath'
 import { errnoOf } from '../../core/errors'
 import { nextTurn } from '../../core/timers'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds } from './ops/walk-fds'
+import { DirectoryFds, openDirectoryAt, type Held } from './ops/walk-fds'
 
 /** Entries removed between pauses for the event loop (as a walk's: ops/walk.ts). */
 const PAUSE_EVERY = 256
-
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants
-const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
 
 /**
  * Opens `name` of the directory `dir` as a directory (readable: `readdir(procPath(h.fd))`), or
@@ -24,9 +21,9 @@ const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
  * that cannot be led out of its tree: start from `scope.with(raw, { follow: true }, a =>
  * openSubdirectory(a.dir, a.name))`, then descend with it entry by entry.
  */
-export async function openSubdirectory(dir: number, name: Name): Promise<FileHandle | undefined> {
+export async function openSubdirectory(dir: number, name: Name): Promise<Held | undefined> {
   try {
-    return await open(procPath(dir, name), DIR)
+    return openDirectoryAt(procPath(dir, name))
   } catch (err) {
     const code = errnoOf(err)
     if (code === 'ENOTDIR' || code === 'ELOOP' || code === 'ENOENT') return undefined
@@ -103,7 +100,7 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
       }
       const parentFd = at.frame.parent ? await fds.ascend(at.frame) : dir
       try {
-        await rmdir(procPath(parentFd, asName(at.frame.name)))
+        rmdirSync(procPath(parentFd, asName(at.frame.name)))
       } catch (err) {
         const code = errnoOf(err)
         // Entries added while we emptied it: a few more rounds, then the error stands.

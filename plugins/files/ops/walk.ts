@@ -7,8 +7,8 @@
  * reported). Bounded: a few descriptors open at once, a time budget, and a pause for the event
  * loop every few hundred entries.
  */
-import { constants, lstatSync, type BigIntStats, type Dirent } from 'node:fs'
-import { open, readdir, type FileHandle } from 'node:fs/promises'
+import { lstatSync, type BigIntStats, type Dirent } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
 import { PERIODS } from '../../../core/periods'
@@ -17,9 +17,7 @@ import type { Anchor } from '../beneath'
 import { openSubdirectory } from '../tree'
 import { decodeName } from './names'
 import { mapInSlices, sortInSlices } from './sort-names'
-import { DirectoryFds, type Frame } from './walk-fds'
-
-const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
+import { DirectoryFds, openDirectoryAt, type Frame, type Held } from './walk-fds'
 
 /** How long one list or search may walk, and how many entries it may answer. */
 export interface WalkLimits {
@@ -68,7 +66,7 @@ export const tooManyEntries = (what: string, max: number) =>
 
 /** Where a walk starts: a directory opened for reading (the walk owns it) and how it is reported. */
 export interface WalkStart {
-  handle: FileHandle
+  handle: Held
   /** The reported path (stray bytes as `\xHH`), its exact bytes, and whether they are UTF-8. */
   path: string
   bytes: Buffer
@@ -136,7 +134,7 @@ export async function* walk(
       yield entry
       if (!isDirectory || stack.length >= depth) continue
       try {
-        const child = await open(await fds.childPath(frame, listed.name), DIR_FLAGS)
+        const child = openDirectoryAt(await fds.childPath(frame, listed.name))
         const childFrame = await fds.adopt(
           child,
           { name: listed.name, bytes: entry.bytes, path: entry.path, valid: entry.valid },
