@@ -62,12 +62,35 @@ interface Side {
   search: number[]
   remove: number[]
   rss: number
+  /** The slowest `/ping` answered while a search ran. */
+  ping: number
 }
 
 async function timed(run: () => Promise<void>): Promise<number> {
   const t0 = performance.now()
   await run()
   return performance.now() - t0
+}
+
+/** Runs `run` while `/ping` is asked again and again; the slowest answer meanwhile, in ms. */
+async function slowestPing(d: Execd, run: () => Promise<void>): Promise<number> {
+  let done = false
+  let slowest = 0
+  const pinger = (async () => {
+    while (!done) {
+      const t0 = performance.now()
+      await (await d.fetch('/ping')).arrayBuffer()
+      slowest = Math.max(slowest, performance.now() - t0)
+      await Bun.sleep(20)
+    }
+  })()
+  try {
+    await run()
+  } finally {
+    done = true
+    await pinger
+  }
+  return slowest
 }
 
 async function search(d: Execd, root: string): Promise<void> {
@@ -86,9 +109,10 @@ async function tool(argv: string[]): Promise<void> {
   if ((await proc.exited) !== 0) throw new Error(`${argv[0]} failed`)
 }
 
-/** System calls execd made while `run` ran (strace -c -f on its pid), or undefined without strace. */
+const counting = process.env.BENCH_WALK_STRACE !== '0' && hasExecutable('strace')
+
+/** System calls execd made while `run` ran (strace -c -f on its pid). */
 async function syscalls(pid: number, run: () => Promise<void>): Promise<number | undefined> {
-  if (process.env.BENCH_WALK_STRACE === '0' || !hasExecutable('strace')) return undefined
   const dir = makeTempDir('walk-strace-')
   const out = join(dir, 'count')
   const tracer = spawnTracked(['strace', '-c', '-f', '-qq', '-o', out, '-p', String(pid)], { stderr: 'ignore' })
@@ -107,27 +131,34 @@ async function measure(shape: Shape, sides: Side[], base: string): Promise<void>
   const tree = join(base, 'tree')
   shape.make(tree)
   const floor = { search: [] as number[], remove: [] as number[] }
-  for (const s of sides) ((s.search = []), (s.remove = []), (s.rss = 0))
+  for (const s of sides) Object.assign(s, { search: [], remove: [], rss: 0, ping: 0 })
   for (let r = 0; r < rounds; r++) {
     floor.search.push(await timed(() => tool(['find', tree, '-name', 'f1*'])))
     for (const s of r % 2 ? [...sides].reverse() : sides) {
       const peak = new PeakRss(s.d.pid).start()
-      s.search.push(await timed(() => search(s.d, tree)))
+      let took = 0
+      const ping = await slowestPing(s.d, async () => void (took = await timed(() => search(s.d, tree))))
+      s.search.push(took)
+      s.ping = Math.max(s.ping, ping)
       s.rss = Math.max(s.rss, peak.stop() - peak.before)
     }
   }
   const counts = new Map<string, number | undefined>()
-  for (const s of sides) counts.set(`${s.name} search`, await syscalls(s.d.pid, () => search(s.d, tree)))
+  for (const s of counting ? sides : []) {
+    counts.set(`${s.name} search`, await syscalls(s.d.pid, () => search(s.d, tree)))
+  }
   await tool(['rm', '-rf', tree])
   for (let r = 0; r < rounds; r++) {
     shape.make(tree)
     floor.remove.push(await timed(() => tool(['rm', '-rf', tree])))
-    for (const s of sides) {
+    for (const s of r % 2 ? [...sides].reverse() : sides) {
       shape.make(tree)
-      const last = r === rounds - 1 && counts.get(`${s.name} remove`) === undefined
-      if (last) counts.set(`${s.name} remove`, await syscalls(s.d.pid, () => remove(s.d, tree)))
-      else s.remove.push(await timed(() => remove(s.d, tree)))
+      s.remove.push(await timed(() => remove(s.d, tree)))
     }
+  }
+  for (const s of counting ? sides : []) {
+    shape.make(tree)
+    counts.set(`${s.name} remove`, await syscalls(s.d.pid, () => remove(s.d, tree)))
   }
   const med = (xs: number[]) => percentile(xs, 0.5)
   console.log(`\n${shape.name}: ${shape.entries} entries, ${rounds} rounds (medians)`)
@@ -140,16 +171,24 @@ async function measure(shape: Shape, sides: Side[], base: string): Promise<void>
     const ratio = (xs: number[], floorMs: number[]) => (med(xs) / med(floorMs)).toFixed(1)
     console.log(
       `  ${s.name}: search ${med(s.search).toFixed(0)} ms (${ratio(s.search, floor.search)}× find${per('search')}),` +
-        ` peak RSS +${s.rss.toFixed(0)} MiB; remove ${med(s.remove).toFixed(0)} ms` +
+        ` peak RSS +${s.rss.toFixed(0)} MiB, slowest /ping ${s.ping.toFixed(0)} ms; remove ${med(s.remove).toFixed(0)} ms` +
         ` (${ratio(s.remove, floor.remove)}× rm -rf${per('remove')})`,
     )
   }
 }
 
 async function main(): Promise<void> {
-  const sides: Side[] = [{ name: 'new', d: await startExecd(), search: [], remove: [], rss: 0 }]
+  const side = async (name: string, bin?: string): Promise<Side> => ({
+    name,
+    d: await startExecd({ bin }),
+    search: [],
+    remove: [],
+    rss: 0,
+    ping: 0,
+  })
+  const sides: Side[] = [await side('new')]
   const before = process.env.BENCH_EXECD_BEFORE
-  if (before) sides.push({ name: 'before', d: await startExecd({ bin: before }), search: [], remove: [], rss: 0 })
+  if (before) sides.push(await side('before', before))
   const base = makeTempDir('walk-bench-')
   try {
     for (const shape of SHAPES) await measure(shape, sides, base)
