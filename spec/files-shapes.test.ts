@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, type Daemon } from './harness'
 import { narrowGet } from './kit/narrow-reader'
+import { chain } from './tree-shapes'
 
 const BIG = process.env.EXECD_BIG_SHAPES === '1'
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-shapes-')))
@@ -34,20 +35,6 @@ afterAll(async () => {
   await d.stop()
   rmSync(dir, { recursive: true, force: true })
 })
-
-/** A chain `d/d/d/…` `depth` deep under `root`, a file `z` beside each `d`; made by descriptor (no PATH_MAX). */
-function chain(root: string, depth: number): void {
-  mkdirSync(root)
-  let fd = openSync(root, 'r')
-  for (let i = 0; i < depth; i++) {
-    mkdirSync(`/proc/self/fd/${fd}/d`)
-    writeFileSync(`/proc/self/fd/${fd}/z`, '')
-    const next = openSync(`/proc/self/fd/${fd}/d`, 'r')
-    closeSync(fd)
-    fd = next
-  }
-  closeSync(fd)
-}
 
 describe('a tree deeper than the descriptors the daemon may open', () => {
   const depth = BIG ? 20_000 : 4 * FD_LIMIT

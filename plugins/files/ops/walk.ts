@@ -7,8 +7,8 @@
  * reported). Bounded: a few descriptors open at once, a time budget, and a pause for the event
  * loop every few hundred entries.
  */
-import { constants, type BigIntStats, type Dirent } from 'node:fs'
-import { lstat, open, readdir, type FileHandle } from 'node:fs/promises'
+import { lstatSync, type BigIntStats, type Dirent } from 'node:fs'
+import { readdir } from 'node:fs/promises'
 import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
 import { PERIODS } from '../../../core/periods'
@@ -17,9 +17,7 @@ import type { Anchor } from '../beneath'
 import { openSubdirectory } from '../tree'
 import { decodeName } from './names'
 import { mapInSlices, sortInSlices } from './sort-names'
-import { DirectoryFds, type Frame } from './walk-fds'
-
-const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW
+import { DirectoryFds, openDirectoryAt, type Frame, type Held } from './walk-fds'
 
 /** How long one list or search may walk, and how many entries it may answer. */
 export interface WalkLimits {
@@ -68,7 +66,7 @@ export const tooManyEntries = (what: string, max: number) =>
 
 /** Where a walk starts: a directory opened for reading (the walk owns it) and how it is reported. */
 export interface WalkStart {
-  handle: FileHandle
+  handle: Held
   /** The reported path (stray bytes as `\xHH`), its exact bytes, and whether they are UTF-8. */
   path: string
   bytes: Buffer
@@ -126,7 +124,7 @@ export async function* walk(
       const frame = top.frame
       let isDirectory = listed.isDirectory
       try {
-        isDirectory ??= (await lstat(await fds.childPath(frame, listed.name), { bigint: true })).isDirectory()
+        isDirectory ??= lstatSync(await fds.childPath(frame, listed.name), { bigint: true }).isDirectory()
       } catch (err) {
         // Gone since the directory was read, or the directory itself was replaced.
         onError(frame.path, err)
@@ -136,7 +134,7 @@ export async function* walk(
       yield entry
       if (!isDirectory || stack.length >= depth) continue
       try {
-        const child = await open(await fds.childPath(frame, listed.name), DIR_FLAGS)
+        const child = openDirectoryAt(await fds.childPath(frame, listed.name))
         const childFrame = await fds.adopt(
           child,
           { name: listed.name, bytes: entry.bytes, path: entry.path, valid: entry.valid },
@@ -199,7 +197,7 @@ class Walked implements WalkEntry {
   }
 
   async stat(): Promise<BigIntStats> {
-    return lstat(await this.fds.childPath(this.frame, bytesOf(this.listed)), { bigint: true })
+    return lstatSync(await this.fds.childPath(this.frame, bytesOf(this.listed)), { bigint: true })
   }
 }
 
