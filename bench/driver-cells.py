@@ -7,7 +7,8 @@
 #
 #   python3 bench/driver-cells.py OLD_DIR NEW_DIR [rounds=10] [cells per round=2000] [code='x + 1']
 #   DRIVER_PROFILE=1   cProfile of the NEW driver's process over one round instead (top 25)
-#   DRIVER_WRAP='strace -c -f -o /tmp/s'   a command the drivers run under (strace, perf record)
+#   DRIVER_WRAP='strace -c -f -o /tmp/s.%s'   a command the drivers run under (%s: old or new)
+#   DRIVER_WRAP='valgrind --tool=callgrind --callgrind-out-file=/tmp/c.%s'   instructions (steady)
 import os
 import socket
 import subprocess
@@ -23,7 +24,7 @@ def _source(directory):
 
 
 class Driver(object):
-    def __init__(self, directory, profile=False):
+    def __init__(self, name, directory, profile=False):
         boot = open(os.path.join(HERE, '..', 'plugins', 'python', 'bootstrap.py')).read()
         self.chan, theirs = socket.socketpair()
         self.intr, their_intr = socket.socketpair()
@@ -35,7 +36,7 @@ class Driver(object):
                 'import cProfile, os as _o', '_p = cProfile.Profile()',
                 'def _stop(code, _real=_o._exit):', '    _p.disable(); _p.dump_stats(%r); _real(code)' % profile,
                 '_o._exit = _stop', '_p.enable()', 'exec(_execd_code)')))
-        argv = os.environ.get('DRIVER_WRAP', '').split() + argv
+        argv = [w.replace('%s', name) for w in os.environ.get('DRIVER_WRAP', '').split()] + argv
         # fds 3 and 4 in the child, dup2ed into place (inheritable; every other fd of ours is not).
         a, b = theirs.fileno(), their_intr.fileno()
 
@@ -91,7 +92,7 @@ def main():
     if os.environ.get('DRIVER_PROFILE') == '1':
         import pstats
         out = '/tmp/driver-cells.%d.prof' % os.getpid()
-        d = Driver(new_dir, profile=out)
+        d = Driver('new', new_dir, profile=out)
         d.cell('x = 1')
         for _ in range(per):
             d.cell(code)
@@ -99,7 +100,7 @@ def main():
         pstats.Stats(out).sort_stats('tottime').print_stats(25)
         os.unlink(out)
         return
-    sides = [('old', Driver(old_dir)), ('new', Driver(new_dir))]
+    sides = [('old', Driver('old', old_dir)), ('new', Driver('new', new_dir))]
     answers = []
     for _, d in sides:
         d.cell('x = 1')
@@ -113,14 +114,15 @@ def main():
             before = d.ticks()
             for _ in range(per):
                 d.cell(code)
-            us[name].append((d.ticks() - before) * 1e6 / TICK / per)
+            us[name].append((d.ticks() - before) * 1e6 / TICK / max(per, 1))
     for _, d in sides:
         d.close()
     ratios = sorted(n / o for o, n in zip(us['old'], us['new']) if o)
     for name in ('old', 'new'):
         vals = sorted(us[name])
         print('%s: CPU us/cell median %.1f (min %.1f, max %.1f)' % (name, vals[len(vals) // 2], vals[0], vals[-1]))
-    print('new/old per round: median %.3f (%.3f-%.3f)' % (ratios[len(ratios) // 2], ratios[0], ratios[-1]))
+    if ratios:  # none when a round was too short to tick
+        print('new/old per round: median %.3f (%.3f-%.3f)' % (ratios[len(ratios) // 2], ratios[0], ratios[-1]))
 
 
 main()

@@ -129,7 +129,7 @@ def _execute(source, filename):
         value = _run_code(last)
         if value is not None:
             _ns['_'] = value
-            _emit_result(_bundle(value), hold=True)
+            _emit_result(_value_message(value), hold=True)
             return True  # output synced by the send
     return False
 
