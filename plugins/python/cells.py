@@ -252,7 +252,8 @@ def _cell(source, n, key):
     # The value's send, the cell's last act, synced the output already.
     if not synced:
         _sync_output()
-    _emit_count(hold=True)
+    if not _Cell.counted:
+        _emit_count(hold=True)
     if error is not None:
         _send(error, hold=True)
     _send(_done(key))

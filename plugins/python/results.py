@@ -104,17 +104,25 @@ class _Cell(object):
     counted = False
 
 
+def _count_line():
+    return ('{"type": "execution_count", "execution_count": %d}\n' % _Cell.count).encode()
+
+
 def _emit_count(hold=False):
     if not _Cell.counted:
         _Cell.counted = True
-        _send(('{"type": "execution_count", "execution_count": %d}\n' % _Cell.count).encode(), hold)
+        _send(_count_line(), hold)
 
 
 def _emit_result(message, hold=False):
     """`message`: a result's, from _result_message or _value_message. `hold`: the cell's last
     value, sent with the cell's `done` (see _send)."""
     _sync_output()
-    _emit_count(hold)
+    if not _Cell.counted and isinstance(message, bytes):
+        _Cell.counted = True  # the count and the result in one send: one lock, one append
+        message = _count_line() + message
+    else:
+        _emit_count(hold)
     _send(message, hold)
 
 
