@@ -129,7 +129,7 @@ def _execute(source, filename):
         value = _run_code(last)
         if value is not None:
             _ns['_'] = value
-            _emit_result(_bundle(value), hold=True)
+            _emit_result(_value_message(value), hold=True)
             return True  # output synced by the send
     return False
 
@@ -139,19 +139,27 @@ _DRIVER_FILE = sys._getframe().f_code.co_filename
 
 # Cells' sources for linecache (tracebacks, inspect.getsource), kept here until something
 # imports it: importing it for every cell was ~5 ms of a cold context's first (tokenize, re).
+# The source alone: its lines are split when linecache takes it (most cells never meet linecache).
 _cell_sources = {}
 
 
 def _remember_source(filename, source):
-    _cell_sources[filename] = (len(source), None, source.splitlines(True), filename)
+    _cell_sources[filename] = source
     _fill_linecache()
+
+
+def _linecache_entries():
+    """The cells' sources as linecache's entries, taken from _cell_sources."""
+    entries = dict((filename, (len(source), None, source.splitlines(True), filename))
+                   for filename, source in _cell_sources.items())
+    _cell_sources.clear()
+    return entries
 
 
 def _fill_linecache():
     linecache = sys.modules.get('linecache')
     if linecache is not None and _cell_sources:
-        linecache.cache.update(_cell_sources)
-        _cell_sources.clear()
+        linecache.cache.update(_linecache_entries())
 
 
 class _LinecacheImport(object):
@@ -175,8 +183,7 @@ class _LinecacheImport(object):
 
         def exec_module(module):
             load(module)
-            module.cache.update(_cell_sources)
-            _cell_sources.clear()
+            module.cache.update(_linecache_entries())
         loader.exec_module = exec_module
         return spec
 
@@ -245,7 +252,8 @@ def _cell(source, n, key):
     # The value's send, the cell's last act, synced the output already.
     if not synced:
         _sync_output()
-    _emit_count(hold=True)
+    if not _Cell.counted:
+        _emit_count(hold=True)
     if error is not None:
         _send(error, hold=True)
     _send(_done(key))

@@ -49,6 +49,15 @@ _unread = []
 def _read_line():
     """The next line from execd, b'' once it has closed the channel. Straight from recv: a
     makefile()'s reader went through socket.py's Python readinto for every cell."""
+    if not _unread:
+        # Most often one read holds one whole line, the cell: returned as it came, not joined,
+        # searched and sliced again.
+        chunk = _chan.recv(65536)
+        if not chunk:
+            return b''
+        if chunk.find(b'\n') == len(chunk) - 1:
+            return chunk
+        _unread.append(chunk)
     while True:
         last = _unread[-1] if _unread else b''
         i = last.find(b'\n')

@@ -104,17 +104,38 @@ class _Cell(object):
     counted = False
 
 
+def _count_line():
+    return ('{"type": "execution_count", "execution_count": %d}\n' % _Cell.count).encode()
+
+
 def _emit_count(hold=False):
     if not _Cell.counted:
         _Cell.counted = True
-        _send(('{"type": "execution_count", "execution_count": %d}\n' % _Cell.count).encode(), hold)
+        _send(_count_line(), hold)
 
 
-def _emit_result(data, hold=False):
-    """`hold`: the cell's last value, sent with the cell's `done` (see _send)."""
+def _emit_result(message, hold=False):
+    """`message`: a result's, from _result_message or _value_message. `hold`: the cell's last
+    value, sent with the cell's `done` (see _send)."""
     _sync_output()
-    _emit_count(hold)
-    _send(_result_message(data), hold)
+    if not _Cell.counted and isinstance(message, bytes):
+        _Cell.counted = True  # the count and the result in one send: one lock, one append
+        message = _count_line() + message
+    else:
+        _emit_count(hold)
+    _send(message, hold)
+
+
+def _value_message(obj):
+    """The result message of a cell's value. A plain type's repr under the bulk size is put
+    together at once, the bytes _result_message makes of its bundle: that dict and the walk
+    over it were 9% of a warm `x + 1` in the driver (callgrind: 120k → 110k instructions)."""
+    if type(obj) in _PLAIN_TYPES:
+        text = _plain(obj)
+        if 2 * len(text) < _BULK_MIN:  # text/plain and text: the bundle's size
+            quoted = _quote(text)
+            return ('{"type": "result", "results": {"text/plain": %s, "text": %s}}\n' % (quoted, quoted)).encode()
+    return _result_message(_bundle(obj))
 
 
 def _result_message(data):
@@ -142,7 +163,7 @@ def display(*objs, **kwargs):
             data['text'] = data['text/plain']
         else:
             data = _bundle(obj)
-        _emit_result(data)
+        _emit_result(_result_message(data))
 
 
 builtins.display = display
@@ -168,7 +189,7 @@ def _show_figures(*args, **kwargs):
         except Exception as e:
             sys.stderr.write('execd: could not render figure %s: %s\n' % (num, e))
             continue
-        _emit_result({'image/png': png, 'text/plain': '<Figure>', 'text': '<Figure>'})
+        _emit_result(_result_message({'image/png': png, 'text/plain': '<Figure>', 'text': '<Figure>'}))
     plt.close('all')
 
 
