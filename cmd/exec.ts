@@ -104,7 +104,7 @@ export async function runCell(
   interactive = false,
   settling = false,
 ): Promise<CellEnd> {
-  const started = Date.now()
+  const started = performance.now()
   const { id, events } = await client.run(context.id, source)
   let interrupted = false
   const interrupt = () => {
@@ -183,7 +183,10 @@ export async function runCell(
   if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
   if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
   // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
-  const left = timeout > 0 ? { timeout: Math.max(1, timeout - (Date.now() - started)), timeoutAsked: timeout } : {}
+  const left =
+    timeout > 0
+      ? { timeout: Math.max(1, Math.floor(timeout - (performance.now() - started))), timeoutAsked: timeout }
+      : {}
   const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
   if (settled.status !== 0) return settled
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
