@@ -6,7 +6,7 @@
  * (SIGTERM, then SIGKILL after the grace) and end the verb with 128 + the signal.
  */
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { describeExit, signalOfWord } from '../core/exit-words'
+import { describeExit, shellStatusOf } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
@@ -141,7 +141,5 @@ export function commandExit(e: ExecEvent): number {
   if (/\(timeout after \d+ ms\)$/.test(e.error?.traceback[0] ?? '')) return TIMEOUT_EXIT
   const n = Number(e.error?.evalue)
   if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
-  const word = /^signal: ([A-Za-z0-9 /]+?)(?: \(|$)/.exec(e.error?.traceback[0] ?? '')?.[1] ?? ''
-  const sig = word ? signalOfWord(word) : undefined
-  return sig ? 128 + sig : 1
+  return shellStatusOf(e.error?.traceback[0] ?? '') ?? 1
 }

@@ -8,7 +8,7 @@
 import { createReadStream, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ExecdError, errnoOf } from '../core/errors'
-import { describeExit, signalOfWord } from '../core/exit-words'
+import { describeExit, shellStatusOf } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -230,19 +230,7 @@ function cellExit(event: ExecEvent): number | undefined {
     const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
-  return statusOfExit(e.traceback[0] ?? '') ?? statusOfExit(e.evalue)
-}
-
-/**
- * The status a shell would give the exit core/exit-words told: `exit status 3` → 3,
- * `signal: killed` (out of memory too) → 128 + 9. Anything else: undefined.
- */
-function statusOfExit(words: string): number | undefined {
-  const code = /^exit status (\d{1,3})$/.exec(words)?.[1]
-  if (code !== undefined) return Number(code) <= 255 ? Number(code) : undefined
-  const word = /^signal: ([A-Za-z0-9 /]+?)(?:: out of memory\b.*)?$/.exec(words)?.[1]
-  const n = word === undefined ? undefined : signalOfWord(word)
-  return n === undefined ? undefined : 128 + n
+  return shellStatusOf(e.traceback[0] ?? '') ?? shellStatusOf(e.evalue)
 }
 
 async function listLanguages(client: CodeClient, json: boolean): Promise<number> {

@@ -7,7 +7,7 @@ import { CgroupTree } from './cgroup'
 import { closeCgroups, confineWithCgroups } from './ownership'
 import { readStat } from './procfs'
 import { liveProcessCount, spawnOwned } from './process'
-import { describeExit, signalOfWord } from './exit-words'
+import { describeExit, shellStatusOf, signalOfWord } from './exit-words'
 import { groupAlive } from './process-groups'
 
 const probe = CgroupTree.open()
@@ -132,6 +132,12 @@ test("an exit by signal is told in Go's words, and the words give the signal bac
     expect(signalOfWord(`signal ${n}`)).toBe(n)
   }
   expect(signalOfWord('signal 65')).toBeUndefined()
+  expect(shellStatusOf('exit status 3')).toBe(3)
+  expect(shellStatusOf('signal: killed: out of memory, a memory limit was reached')).toBe(137)
+  expect(shellStatusOf('signal: terminated (timeout after 500 ms)')).toBe(143)
+  expect(shellStatusOf('signal: signal 40')).toBe(168)
+  expect(shellStatusOf('exit status 300')).toBeUndefined()
+  expect(shellStatusOf('KeyboardInterrupt')).toBeUndefined()
   expect(signalOfWord('no such')).toBeUndefined()
 })
 
