@@ -28,33 +28,26 @@ const MIN_RESERVE = 64 << 20
 const MAX_RESERVE = 256 << 20
 
 /** An eighth of the limit, within MIN..MAX_RESERVE, and never more than half of it. */
-export const reserveOf = (limit: number): number =>
+const reserveOf = (limit: number): number =>
   Math.min(Math.floor(limit / 2), Math.max(MIN_RESERVE, Math.min(MAX_RESERVE, Math.floor(limit / 8))))
 
-export interface MemoryReserve {
-  /** The children's cgroup. */
-  dir: string
-  /** The children's limit and execd's (bytes). */
-  limit: number
-  parentLimit: number
-}
-
-let reserve: (MemoryReserve & { procs: number }) | undefined
+/** The children's cgroup and its `cgroup.procs`, kept open for the moves. */
+let reserve: { dir: string; procs: number } | undefined
 
 /**
- * Makes the children's cgroup, once: undefined (and nothing made) where execd's memory has no
+ * Makes the children's cgroup, once; nothing is made where execd's memory has no
  * limit, or its v1 memory hierarchy is missing or not writable.
  */
-export function reserveMemory(log?: Logger): MemoryReserve | undefined {
-  if (reserve) return reserve
+export function reserveMemory(log?: Logger): void {
+  if (reserve) return
   const self = readSmall('/proc/self/cgroup') ?? ''
   const own = cgroupDirs(self, 'memory').find(c => c.version === 1 && existsSync(join(c.dir, 'memory.limit_in_bytes')))
-  if (!own) return undefined
+  if (!own) return
   const limits = cgroupDirs(self, 'memory', { ancestors: true })
     .filter(c => c.version === 1)
     .map(c => memoryLimitIn(readSmall(join(c.dir, 'memory.limit_in_bytes'))))
     .filter(n => n !== undefined)
-  if (!limits.length) return undefined
+  if (!limits.length) return
   const parentLimit = Math.min(...limits)
   sweep(own.dir)
   const dir = join(own.dir, `execd-${process.pid}-${randomHex(4)}`)
@@ -62,25 +55,21 @@ export function reserveMemory(log?: Logger): MemoryReserve | undefined {
   try {
     mkdirSync(dir)
     writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit))
-    reserve = { dir, limit, parentLimit, procs: openSync(join(dir, 'cgroup.procs'), 'w') }
+    reserve = { dir, procs: openSync(join(dir, 'cgroup.procs'), 'w') }
     countOomKillsIn(join(dir, 'memory.oom_control'))
   } catch (err) {
     tryRmdir(dir)
     log?.info('no memory reserve for execd: its children share its memory cgroup', {
       reason: (err as Error).message,
     })
-    return undefined
+    return
   }
   log?.info("execd's children are limited below execd's memory limit, keeping a reserve for execd", {
     cgroup: dir,
     children_limit: limit,
     limit: parentLimit,
   })
-  return reserve
 }
-
-/** The children's cgroup, if it was made. */
-export const memoryReserveDir = (): string | undefined => reserve?.dir
 
 /**
  * Moves the child `pid` into the children's cgroup, then what its leaf lists (`inLeaf`: what it
