@@ -15,7 +15,7 @@ import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { checkShape, type CreateRequest } from '../plugins/isolated/ops/params'
 import { typedCheck, UsageError } from './errors'
-import type { RunRequest } from '../plugins/isolated/ops/sessions'
+import type { RunRequest } from '../plugins/isolated/ops/run-request'
 import { t } from 'elysia'
 import { remoteOf, sseEvents, type Remote } from './remote'
 

@@ -5,7 +5,8 @@ import { refuseProtoEnv } from '../../core/exec-strings'
 import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Streams } from '../../core/streams'
-import type { IsolatedSessions, Session } from './ops/sessions'
+import type { Session } from './ops/session'
+import type { IsolatedSessions } from './ops/sessions'
 import {
   CapabilitiesSchema,
   CommitSchema,

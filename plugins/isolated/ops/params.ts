@@ -11,7 +11,7 @@ import { ExecdError, PREFIX } from '../../../core/errors'
 import { confineCwd } from '../../../core/workdir'
 import type { Probed } from './probe'
 import { isUnder, SYSTEM_DIRS, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
-import type { IsolatedSettings } from './sessions'
+import type { IsolatedSettings } from './session'
 
 export interface CreateRequest {
   workspace: { path: string; mode?: WorkspaceMode }

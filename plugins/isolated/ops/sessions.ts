@@ -11,8 +11,6 @@ import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
 import type { Held } from '../../../core/held-slots'
 import { Capacity } from '../../../core/limits'
-import { firstChildOf } from '../../../core/procfs'
-import type { LiveBash } from '../../../core/live-bash'
 import { bashRunEvents, runsBound } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
@@ -22,48 +20,11 @@ import { applyChanges } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
-import { ENV_NAME, hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest, type Params } from './params'
+import { hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest } from './params'
+import { runOf, type RunRequest } from './run-request'
+import type { IsolatedSettings, Session } from './session'
+import { sandboxPid, sessionRoot } from './view'
 import { startShell, started, type ShellSettings } from './shell'
-
-export interface IsolatedSettings extends Pick<ShellSettings, 'tmpfsBytes'> {
-  /** bubblewrap: a path or a name looked up on PATH. */
-  bwrap: string
-  /** Host directories bind sources and extra_writable paths must lie within. */
-  bindsAllowlist: string[]
-  /** Sessions at once (0: no limit). */
-  max: number
-  /** Idle timeout of a session that names none, in seconds (0: never). */
-  idleSeconds: number
-  /** Host files no session may read: execd's token file (as named, and as it resolved at the start). */
-  hidden?: string[]
-}
-
-export interface RunRequest {
-  code: string
-  envs?: Record<string, string>
-  timeout_seconds?: number
-}
-
-export interface Session {
-  id: string
-  params: Params
-  createdAt: string
-  lastRunAt?: string
-  bash: LiveBash
-  /** This session's dir in execd's private temp dir: the run file, the overlay layers. */
-  dir: string
-  runs: number
-  /** When it was last used (creation, the end of a run), on the awake clock (core/awake-clock.ts). */
-  lastUse: number
-  release: () => void
-  /**
-   * The commit in flight, settled (it never rejects): it stops the shell, empties the overlay
-   * and starts a fresh shell, so what else touches the session waits for it (`ready`).
-   */
-  commit?: Promise<void>
-  /** Writes through the files routes in progress (`overView`): a commit waits for none. */
-  writes: number
-}
 
 export class IsolatedSessions {
   private readonly sessions = new Map<string, Session>()
@@ -175,31 +136,17 @@ export class IsolatedSessions {
   async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<SseItem>> {
     // Run during a commit, the code met a stopped shell (404 'has ended'), or a shell killed under it.
     const s = await this.ready(id)
-    if (!req || typeof req.code !== 'string' || req.code.trim() === '') throw invalid('code is required')
-    const t = req.timeout_seconds
-    if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) {
-      throw invalid(`timeout_seconds must be a non-negative number, got ${t}`)
-    }
-    const envs = Object.entries(req.envs ?? {})
-    for (const [k, v] of envs) {
-      if (!ENV_NAME.test(k)) throw invalid(`envs: not a variable name: ${k}`)
-      if (typeof v !== 'string') throw invalid(`envs.${k}: expected a string`)
-      // The shell would drop it without a word: `x\0y` arrived as `xy`.
-      if (v.includes('\0')) throw invalid(`envs.${k} contains a NUL byte`)
-      if (!v.isWellFormed()) throw invalid(`envs.${k} is not valid Unicode (a lone surrogate)`)
-    }
+    const { code, timeoutMs } = runOf(req)
     if (!s.bash.alive) {
       throw new ExecdError(
         'CONTEXT_NOT_FOUND',
         `isolated session ${id} has ended (${s.bash.endReason}); create a new one`,
       )
     }
-    // envs are exported in the session shell before the code: they persist, as an export would.
-    const exports = envs.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('')
-    return bashRunEvents(s.bash, exports + req.code, {
+    return bashRunEvents(s.bash, code, {
       budget: this.budget,
       id: s.id,
-      timeoutMs: t ? t * 1000 : undefined,
+      timeoutMs,
       signal,
       ended: 'the isolated session has ended: its shell exited; create a new session',
       // Held out of idle expiry while the run's stream lasts.
@@ -276,25 +223,12 @@ export class IsolatedSessions {
     this.touch(s)
   }
 
-  /**
-   * The pid of the sandbox's init: its /proc/<pid>/root is the session's root, resolved in the
-   * session's own mount namespace (so an overlay workspace shows its merged view).
-   */
-  sandboxPid(s: Session): number {
-    const leader = s.bash.pid
-    const child = s.bash.alive ? firstChildOf(leader) : undefined
-    if (!child) {
-      throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${s.id} has ended; create a new one`)
-    }
-    return child
-  }
-
   /** The changes of an overlay session's workspace (`patch`: with a unified diff of text files). */
   async diff(id: string, patch: boolean): Promise<Diff> {
     // During a commit, the layer read is being applied and emptied: the diff once it is done.
     const s = await this.ready(id)
     const { upper, workspace } = overlayOf(s)
-    const { changes, truncated } = await changesOf(upper, workspace, this.mergedView(s))
+    const { changes, truncated } = await changesOf(upper, workspace, sessionRoot(s))
     const out: Diff = { workspace, changes }
     if (patch) {
       const p = await patchOf(changes, upper, workspace)
@@ -335,7 +269,7 @@ export class IsolatedSessions {
     this.idle.delete(s)
     let changes: ChangedPath[]
     try {
-      const found = await changesOf(upper, workspace, this.mergedView(s))
+      const found = await changesOf(upper, workspace, sessionRoot(s))
       if (found.truncated) throw invalid(`more than ${MAX_CHANGES} changed paths: commit refused`)
       changes = found.changes
     } catch (err) {
@@ -365,7 +299,7 @@ export class IsolatedSessions {
    */
   async overView<T>(id: string, write: boolean, op: (s: Session, root: string) => Promise<T>): Promise<T> {
     const s = await this.ready(id)
-    const view = `/proc/${this.sandboxPid(s)}/root`
+    const view = `/proc/${sandboxPid(s)}/root`
     if (!write) return op(s, view)
     // Held out of idle expiry while it lasts, as a run is: an upload slower than the idle
     // timeout had its session (and, in an overlay, the upload) removed under it.
@@ -378,16 +312,6 @@ export class IsolatedSessions {
     }
   }
 
-  /** The session's root, where its merged view of the workspace is, while its sandbox runs. */
-  private mergedView(s: Session): string | undefined {
-    if (!s.bash.alive) return undefined
-    try {
-      return `/proc/${this.sandboxPid(s)}/root`
-    } catch {
-      return undefined
-    }
-  }
-
   async close(): Promise<void> {
     this.closed = true
     this.stopping.abort(shuttingDown())
@@ -396,5 +320,3 @@ export class IsolatedSessions {
     this.temp.close()
   }
 }
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

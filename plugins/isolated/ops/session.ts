@@ -1,0 +1,38 @@
+/** What one isolated session is, and what every session of a daemon is given. */
+import type { LiveBash } from '../../../core/live-bash'
+import type { Params } from './params'
+import type { ShellSettings } from './shell'
+
+export interface IsolatedSettings extends Pick<ShellSettings, 'tmpfsBytes'> {
+  /** bubblewrap: a path or a name looked up on PATH. */
+  bwrap: string
+  /** Host directories bind sources and extra_writable paths must lie within. */
+  bindsAllowlist: string[]
+  /** Sessions at once (0: no limit). */
+  max: number
+  /** Idle timeout of a session that names none, in seconds (0: never). */
+  idleSeconds: number
+  /** Host files no session may read: execd's token file (as named, and as it resolved at the start). */
+  hidden?: string[]
+}
+
+export interface Session {
+  id: string
+  params: Params
+  createdAt: string
+  lastRunAt?: string
+  bash: LiveBash
+  /** This session's dir in execd's private temp dir: the run file, the overlay layers. */
+  dir: string
+  runs: number
+  /** When it was last used (creation, the end of a run), on the awake clock (core/awake-clock.ts). */
+  lastUse: number
+  release: () => void
+  /**
+   * The commit in flight, settled (it never rejects): it stops the shell, empties the overlay
+   * and starts a fresh shell, so what else touches the session waits for it (`ready`).
+   */
+  commit?: Promise<void>
+  /** Writes through the files routes in progress (`overView`): a commit waits for none. */
+  writes: number
+}
