@@ -32,12 +32,16 @@ export async function readingItsInput(pid: number): Promise<boolean> {
   }
 }
 
-/** Calls `stalled` once if the shell `pid` is seen reading its input; `stop()` when the run ends. */
-export function watchStall(pid: number, stalled: () => void): { stop(): void } {
+/**
+ * Calls `stalled` once if the shell is seen reading its input; `stop()` when the run ends.
+ * `shell` gives its pid at each look (undefined: not known yet, looked for again at the next).
+ */
+export function watchStall(shell: () => number | undefined, stalled: () => void): { stop(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
   const look = async () => {
-    if (await readingItsInput(pid)) return stopped || stalled()
+    const pid = shell()
+    if (pid !== undefined && (await readingItsInput(pid))) return stopped || stalled()
     if (!stopped) timer = setTimeout(look, LOOK_EVERY_MS)
   }
   timer = setTimeout(look, FIRST_LOOK_MS)

@@ -7,6 +7,7 @@ import type { Params } from './params'
 import { privateTempRoot, sessionEnv } from './params'
 import type { Probed } from './probe'
 import { sandboxArgv } from './sandbox'
+import { shellOf } from './view'
 import { noSetIdFilter } from './seccomp'
 
 /** What starting a shell needs of a session: its parameters and its dir. */
@@ -50,7 +51,13 @@ export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellS
     tempRoot: privateTempRoot(),
     tmpfsBytes,
   })
-  const bash = new LiveBash({ argv, env: sessionEnv(s.params), tmpDir: codeDir })
+  // The stall check looks at bash inside the sandbox: bwrap itself never reads its input.
+  const bash: LiveBash = new LiveBash({
+    argv,
+    env: sessionEnv(s.params),
+    tmpDir: codeDir,
+    shellPid: () => shellOf(bash.pid),
+  })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
     for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
       chownSync(f, s.params.uid, s.params.gid ?? s.params.uid)

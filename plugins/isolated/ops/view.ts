@@ -9,12 +9,21 @@ import type { Session } from './session'
 
 /** The pid of the sandbox's init (bwrap's child in the new PID namespace); 404 once the shell has ended. */
 export function sandboxPid(s: Session): number {
-  const leader = s.bash.pid
-  const child = s.bash.alive ? firstChildOf(leader) : undefined
+  const child = s.bash.alive ? firstChildOf(s.bash.pid) : undefined
   if (!child) {
     throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${s.id} has ended; create a new one`)
   }
   return child
+}
+
+/**
+ * The session's bash as the host sees it, from the pid execd started (bwrap, which forks the
+ * sandbox's init, which forks the shell; the wrappers between exec in place): the init's
+ * oldest child, since processes orphaned in the sandbox are handed to the init after it.
+ */
+export function shellOf(leader: number): number | undefined {
+  const init = firstChildOf(leader)
+  return init === undefined ? undefined : firstChildOf(init)
 }
 
 /** The session's root as execd reaches it while its sandbox runs (undefined once it has ended). */
