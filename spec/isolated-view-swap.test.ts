@@ -76,3 +76,27 @@ describe.skipIf(!Bun.which('bwrap'))("a session's workspace swapped for a link",
     })
   })
 })
+
+describe.skipIf(!Bun.which('bwrap'))('a workspace swapped once execd holds it', () => {
+  test('refused while swapped, served again once the session puts it back', async () => {
+    const { ws, secret } = setup()
+    await isolationOf(fx.d).withSession({ workspace: { path: ws } }, async s => {
+      const base = `/v1/isolated/session/${s.sessionId}`
+      const info = (p: string) => fx.d.fetch(`${base}/files/info?path=${encodeURIComponent(p)}`)
+      // Held from here on: the requests after the swap start from the held descriptor.
+      expect((await info(join(ws, 'seed.txt'))).status).toBe(200)
+      expect(stdoutOf(await s.run(swap(ws, '/')))).toEqual(['swapped'])
+      for (const p of [join(ws, 'seed.txt'), join(ws, secret)]) {
+        const res = await info(p)
+        expect({ p, status: res.status }).toEqual({ p, status: 400 })
+        expect((await res.json()).message).toContain('no longer a directory in the session')
+      }
+      const res = await fx.d.fetch(`${base}/files/download?path=${encodeURIComponent(join(ws, secret))}`)
+      expect(await res.text()).not.toContain('host only')
+      // The workspace moved back where it was: the same directory, served again.
+      const back = `rm ${ws} && rmdir ${dirname(ws)} && mv ${dirname(ws)}-aside ${dirname(ws)} && echo back`
+      expect(stdoutOf(await s.run(back))).toEqual(['back'])
+      expect((await info(join(ws, 'seed.txt'))).status).toBe(200)
+    })
+  })
+})

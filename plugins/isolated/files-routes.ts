@@ -102,11 +102,11 @@ export function sessionFilesRoutes(
     // A HEAD comes to the GET route (core/mount.ts): the view is asked the HEAD.
     const request = askedOf(received)
     const write = !READS.has(request.method)
-    return ops.overView(params.sessionId, write, (s, root) => {
+    return ops.overView(params.sessionId, write, (s, view) => {
       if (write && s.params.workspace.mode === 'ro') {
         throw new ExecdError('FORBIDDEN', `the workspace of isolated session ${s.id} is read-only (mode ro)`)
       }
-      const scope = new SessionScope(s.params.workspace.path, root)
+      const scope = new SessionScope(view)
       const url = new URL(request.url)
       url.pathname = '/' + url.pathname.split('/').slice(5).join('/')
       // The SDK's replaceContentsDetailed reads the counts here without asking for verbose (its

@@ -13,10 +13,9 @@
  * shell can move the workspace's parent aside and leave a symlink where the workspace was. The
  * kernel follows such a link in execd's root (the host's `/`, read and written with execd's
  * rights), so the path to the workspace is opened component by component without following
- * any, and a `..` or an absolute link inside starts over from that held directory, never from
- * the path again.
+ * any (held once per sandbox: held-workspace.ts), and a `..` or an absolute link inside starts
+ * over from that held directory, never from the path again.
  */
-import { closeSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { badRequest } from '../../../core/errors'
 import {
@@ -32,6 +31,7 @@ import {
   type RawPath,
   type WalkOptions,
 } from '../../files/contract'
+import type { HeldWorkspace } from './held-workspace'
 
 const fatal = new TextDecoder('utf-8', { fatal: true })
 const componentsOf = (path: string) => path.split('/').filter(Boolean)
@@ -47,15 +47,12 @@ export const openWorkspace = (sessionRoot: string, path: string): number =>
 export const openBeneath = (fd: number, rel: string): number => openExact(reopenDirectory(fd), componentsOf(rel))
 
 export class SessionScope extends PathScope {
-  /**
-   * @param workspace the session's workspace (the same path inside and on the host)
-   * @param sessionRoot the session's root as execd reaches it (`/proc/<sandbox init>/root`)
-   */
-  constructor(
-    readonly workspace: string,
-    private readonly sessionRoot: string,
-  ) {
-    super(undefined, workspace)
+  readonly workspace: string
+
+  /** @param held the session's workspace, held for its sandbox (held-workspace.ts) */
+  constructor(private readonly held: HeldWorkspace) {
+    super(undefined, held.path)
+    this.workspace = held.path
   }
 
   override normalise(raw: RawPath): string {
@@ -81,24 +78,23 @@ export class SessionScope extends PathScope {
     const path = this.normalise(raw)
     const parts = path.slice(this.workspace.length).split('/').filter(Boolean)
     const above = componentsOf(this.workspace)
-    let held: number
+    let start: number
     try {
-      held = openWorkspace(this.sessionRoot, this.workspace)
+      start = this.held.open()
     } catch (err) {
       if (!(err instanceof OutsideRoot)) throw err
       throw badRequest(`the session's workspace ${this.workspace} is no longer a directory in the session: ${raw}`)
     }
     let walked
     try {
-      const root = { path: this.workspace, open: () => reopenDirectory(held) }
-      walked = walkBeneath(root, true, root.open(), parts, opts, above.length)
+      // A `..` or an absolute link starts over from the workspace as the session shows it then.
+      const root = { path: this.workspace, open: () => this.held.open() }
+      walked = walkBeneath(root, true, start, parts, opts, above.length)
     } catch (err) {
       if (err instanceof OutsideRoot)
         throw badRequest(`path is outside the session's workspace ${this.workspace}: ${raw}`)
       if (err instanceof PathChanged) throw badRequest(`path changed while it was being resolved: ${raw}`)
       throw err
-    } finally {
-      closeSync(held)
     }
     return new Anchor(walked.dir, walked.name, String(raw), path, walked.created)
   }

@@ -1,5 +1,6 @@
 /** What one isolated session is, and what every session of a daemon is given. */
 import type { LiveBash } from '../../../core/live-bash'
+import type { HeldWorkspace } from './held-workspace'
 import type { Params } from './params'
 import type { ShellSettings } from './shell'
 
@@ -35,4 +36,6 @@ export interface Session {
   commit?: Promise<void>
   /** Writes through the files routes in progress (`overView`): a commit waits for none. */
   writes: number
+  /** The workspace held for the sandbox of `bash` (view.ts `workspaceOf`), once a files request asked. */
+  held?: { bash: LiveBash; workspace: HeldWorkspace }
 }

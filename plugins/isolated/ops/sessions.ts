@@ -23,7 +23,8 @@ import { makeOverlayDirs, overlayOf } from './layers'
 import { hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest } from './params'
 import { runOf, type RunRequest } from './run-request'
 import type { IsolatedSettings, Session } from './session'
-import { sandboxPid, sessionRoot } from './view'
+import { sessionRoot, workspaceOf } from './view'
+import type { HeldWorkspace } from './held-workspace'
 import { startShell, started, type ShellSettings } from './shell'
 
 export class IsolatedSessions {
@@ -292,14 +293,14 @@ export class IsolatedSessions {
   }
 
   /**
-   * Calls `op` with the session's root as execd reaches it (`/proc/<sandbox init>/root`)
-   * once no commit is in flight. A write is counted while it lasts, and a commit refuses to
+   * Calls `op` with the session's workspace as execd holds it for its sandbox (view.ts
+   * `workspaceOf`) once no commit is in flight. A write is counted while it lasts, and a commit refuses to
    * begin meanwhile: a write into the overlay as the commit copied it was lost with the layer
    * it emptied (80 uploads of 80), and one arriving during the commit met a stopped sandbox.
    */
-  async overView<T>(id: string, write: boolean, op: (s: Session, root: string) => Promise<T>): Promise<T> {
+  async overView<T>(id: string, write: boolean, op: (s: Session, view: HeldWorkspace) => Promise<T>): Promise<T> {
     const s = await this.ready(id)
-    const view = `/proc/${sandboxPid(s)}/root`
+    const view = workspaceOf(s)
     if (!write) return op(s, view)
     // Held out of idle expiry while it lasts, as a run is: an upload slower than the idle
     // timeout had its session (and, in an overlay, the upload) removed under it.

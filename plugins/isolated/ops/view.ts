@@ -5,6 +5,7 @@
  */
 import { ExecdError } from '../../../core/errors'
 import { firstChildOf } from '../../../core/procfs'
+import { HeldWorkspace } from './held-workspace'
 import type { Session } from './session'
 
 /** The pid of the sandbox's init (bwrap's child in the new PID namespace); 404 once the shell has ended. */
@@ -34,4 +35,19 @@ export function sessionRoot(s: Session): string | undefined {
   } catch {
     return undefined
   }
+}
+
+/**
+ * The session's workspace held for the sandbox now running: made at its first files request,
+ * let go when that sandbox ends (a commit's restart starts a new one). 404 once the shell has ended.
+ */
+export function workspaceOf(s: Session): HeldWorkspace {
+  const { bash, held } = s
+  if (held?.bash === bash && bash.alive) return held.workspace
+  const workspace = new HeldWorkspace(`/proc/${sandboxPid(s)}/root`, s.params.workspace.path)
+  held?.workspace.close()
+  s.held = { bash, workspace }
+  // Its descriptor keeps the sandbox's mounts (an overlay's) alive: let go as the sandbox ends.
+  void bash.exited.then(() => workspace.close())
+  return workspace
 }
