@@ -46,7 +46,10 @@ export function isolatedRoutes(ops: IsolatedSessions, streams: Streams) {
       {
         body: CreateBody,
         response: { 201: SessionInfo, ...errorSchemas({ 400: BAD, 503: UNAVAILABLE }) },
-        detail: { summary: 'Start an isolated bash session: one live bash in its own namespaces, in its workspace' },
+        detail: {
+          summary: 'Start an isolated bash session: one live bash in its own namespaces, in its workspace',
+          description: MEMORY_BOUNDS,
+        },
       },
     )
     .get(
@@ -93,6 +96,11 @@ export function isolatedRoutes(ops: IsolatedSessions, streams: Streams) {
         transform: ({ body }) => refuseProtoEnv((body as { envs?: unknown } | undefined)?.envs),
         detail: {
           summary: 'Run code in the session: SSE init → stdout/stderr lines → execution_complete or error',
+          description:
+            'A run whose code leaves the shell unable to end a run (`set -n`, a DEBUG trap under extdebug, ' +
+            '`enable -n enable`…) ends about a second after it went quiet, with an error saying so, and the ' +
+            "session's shell is ended with it (later runs: 404). " +
+            MEMORY_BOUNDS,
           responses: {
             200: { description: 'text/event-stream of ExecEvent' },
             ...errors({
@@ -140,3 +148,11 @@ export function isolatedRoutes(ops: IsolatedSessions, streams: Streams) {
       },
     })
 }
+
+/** What a session may hold in memory, as both the create and the run routes say it. */
+const MEMORY_BOUNDS =
+  'Files a session writes outside its workspace and binds are memory no process owns: `/tmp` and `/dev/shm` ' +
+  "(and execd's temp dir, where the session's root would show it) are private tmpfs of `--isolated-tmpfs-size` " +
+  'bytes each (default 256 MiB: 512 MiB a session, 768 MiB with a temp dir outside /tmp), bounded each, not ' +
+  'together; a write past it fails with ENOSPC in the session. The root of a strict session and `/dev` are ' +
+  'read-only. At most `--max-isolated-sessions` sessions (default 16) at once: 503 past it.'
