@@ -47,14 +47,10 @@ interface LiveBashOptions {
   tmpDir?: string | RemakeableDir
   /**
    * The command that starts the shell (default `bash --noprofile --norc`): a wrapper that
-   * execs bash in the end, such as the isolated sessions' bubblewrap sandbox.
+   * starts bash in the end, such as the isolated sessions' bubblewrap sandbox. Where bash is not
+   * that process itself (bwrap forks it), `shellPid` finds it, asked at each stall check (stall.ts).
    */
   argv?: string[]
-  /**
-   * The pid of bash itself when `argv` starts it as a descendant rather than exec-ing it in
-   * place (bubblewrap forks it inside a new PID namespace): the stall check (stall.ts) looks
-   * at that process. Asked at each look; undefined while it cannot be told.
-   */
   shellPid?: () => number | undefined
 }
 
@@ -82,12 +78,10 @@ export class LiveBash {
   private drain: { bytes: number; until: number } | undefined
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
   private startStderr = new Uint8Array()
-  private readonly shellPid: () => number | undefined
 
-  constructor(opts: LiveBashOptions = {}) {
+  constructor(private readonly opts: LiveBashOptions = {}) {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
     this.dir = opts.tmpDir ?? tmpdir()
-    this.shellPid = opts.shellPid ?? (() => this.proc.pid)
     this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
     this.cellName = new CellName(this.file)
     this.writeCode('')
@@ -210,7 +204,7 @@ export class LiveBash {
     // predecessor's real marker, reporting the output of the run before it.
     const m = `__execd_${randomHex(12)}__`
     const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
-    const stall = watchStall(this.shellPid, () => void ((this.deathReason = STALLED), this.close()))
+    const stall = watchStall(this.opts.shellPid ?? this.pid, () => void ((this.deathReason = STALLED), this.close()))
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])

@@ -34,13 +34,13 @@ export async function readingItsInput(pid: number): Promise<boolean> {
 
 /**
  * Calls `stalled` once if the shell is seen reading its input; `stop()` when the run ends.
- * `shell` gives its pid at each look (undefined: not known yet, looked for again at the next).
+ * `shell`: its pid, or what gives it at each look (undefined: not known yet, asked again at the next).
  */
-export function watchStall(shell: () => number | undefined, stalled: () => void): { stop(): void } {
+export function watchStall(shell: number | (() => number | undefined), stalled: () => void): { stop(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
   const look = async () => {
-    const pid = shell()
+    const pid = typeof shell === 'number' ? shell : shell()
     if (pid !== undefined && (await readingItsInput(pid))) return stopped || stalled()
     if (!stopped) timer = setTimeout(look, LOOK_EVERY_MS)
   }
