@@ -10,7 +10,7 @@
  *   BENCH_SIDES=door,bare   only these sides
  *   BENCH_EXECD_BIN=…       the execd to count (default dist/execd)
  *   BENCH_DOOR_BIN=…        a door server built before (another tree's front door), else built now
- *   BENCH_PROFILE=1         also each cell count's biggest own costs by compiled function, named
+ *   BENCH_PROFILE=1         also each count's (cell, ping) biggest own costs by compiled function, named
  *                           by the server's jitdump (lib/callgrind-jit.ts; a build without
  *                           --minify-identifiers names them as the source does)
  *   BENCH_CLOCK_CHAINS=6       with BENCH_PROFILE, each clock read by its chain of 6 callers
@@ -142,6 +142,10 @@ await runThenClean(async () => {
           `round ${round} ${name} cell, own cost per request:\n${profileLines(dir, dir, side.pid, requests).join('\n')}`,
         )
       const ping = await countRequests(dir, side.pid, requests, side.ping)
+      if (PROFILE)
+        console.log(
+          `round ${round} ${name} ping, own cost per request:\n${profileLines(dir, dir, side.pid, requests).join('\n')}`,
+        )
       const row = `round ${round} ${name.padEnd(9)} cell main ${Math.round(cell.main)} all ${Math.round(cell.all)}  ping main ${Math.round(ping.main)} all ${Math.round(ping.all)}  cell−ping main ${Math.round(cell.main - ping.main)}  [cell: ${cell.others}] [ping: ${ping.others}]`
       console.log(row)
       rows.push(row)
