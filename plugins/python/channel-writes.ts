@@ -11,11 +11,10 @@ export class ChannelWrites {
   /** Writes chained on `writing` and not yet done. */
   private queued = 0
 
-  /** `closed` tells whether the channel has closed (our end, or the other side gone). */
-  constructor(
-    private readonly fd: number,
-    private readonly closed: () => boolean,
-  ) {}
+  /** Set once the channel has closed (our end, or the other side gone): nothing more is written. */
+  closed = false
+
+  constructor(private readonly fd: number) {}
 
   /**
    * Writes bytes as they are. With none waiting they are written at once, before anything else
@@ -25,7 +24,7 @@ export class ChannelWrites {
    */
   write(data: Uint8Array): Promise<void> | undefined {
     let offset = 0
-    if (this.queued === 0 && !this.closed()) {
+    if (this.queued === 0 && !this.closed) {
       try {
         offset = writeSync(this.fd, data)
       } catch (err) {
@@ -36,7 +35,7 @@ export class ChannelWrites {
     this.queued++
     this.writing = this.writing.then(async () => {
       while (offset < data.length) {
-        if (this.closed()) throw new Error('interpreter channel is closed')
+        if (this.closed) throw new Error('interpreter channel is closed')
         try {
           offset += writeSync(this.fd, data, offset)
         } catch (err) {

@@ -59,7 +59,7 @@ export class LineChannel {
    * re-arms of the poll per cell, and a promise per chunk). Bun owns the fd from here on.
    */
   private constructor(fd: number) {
-    this.writes = new ChannelWrites(fd, () => this.closed)
+    this.writes = new ChannelWrites(fd)
   }
 
   private socket: Bun.Socket<undefined> | undefined
@@ -205,7 +205,7 @@ export class LineChannel {
 
   /** The other side is gone (end of stream, error, or the socket closed). */
   private ended(): void {
-    this.closed = true
+    this.closed = this.writes.closed = true
     this.notify()
   }
 
@@ -307,7 +307,7 @@ export class LineChannel {
 
   /** Closes our end (the socket closes the fd; Bun does not close extra stdio fds). Idempotent. */
   close(): void {
-    this.closed = true
+    this.closed = this.writes.closed = true
     this.notify()
     if (!this.fdOpen) return
     this.fdOpen = false
