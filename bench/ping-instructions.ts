@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path'
 import { callgrindLauncher, compileLikeExecd, countRequests } from './lib/callgrind'
-import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
+import { hasExecutable, makeTempDir, runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
 const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 1)]
@@ -25,19 +25,11 @@ await runThenClean(async () => {
   const rows: string[] = []
   for (let round = 1; round <= rounds; round++) {
     for (const variant of VARIANTS) {
-      const proc = spawnTracked([...callgrindLauncher(dir), bin, variant], {
-        stdout: 'pipe',
-        env: { ...process.env, PING_TOKEN: TOKEN },
+      const { proc, port } = await spawnPortPrinter([...callgrindLauncher(dir), bin, variant], {
+        ...process.env,
+        PING_TOKEN: TOKEN,
       })
-      const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
-      let out = ''
-      while (!out.includes('\n')) {
-        const { value, done } = await reader.read()
-        if (done) throw new Error(`ping-server ${variant} exited`)
-        out += new TextDecoder().decode(value)
-      }
-      reader.releaseLock()
-      const url = `http://127.0.0.1:${Number(out.trim())}/ping`
+      const url = `http://127.0.0.1:${port}/ping`
       const ping = async () => {
         const res = await fetch(url, { headers: { 'X-EXECD-ACCESS-TOKEN': TOKEN } })
         await res.arrayBuffer()
