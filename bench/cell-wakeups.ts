@@ -1,5 +1,6 @@
 /**
- * What a warm python cell costs the interpreter's process inside execd, by thread: CPU from
+ * What a warm python cell costs the interpreter's process inside execd, and execd itself, by
+ * thread (named by /proc's comm: JSC's heap helpers, its JIT worker, Bun's pool…): CPU from
  * /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU, where /proc/<pid>/stat ticks are
  * 10 ms apart), time waiting for a CPU once runnable, and the context switches. The driver alone
  * (`driver-cells.py`, same sources) gives its own figure to set beside it.
@@ -46,6 +47,25 @@ const childrenOf = (pid: number): number[] =>
     readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
   )
 
+/** Each thread's share of the round, per cell (threads that used under 0.05 µs a cell left out). */
+function printDelta(name: string, a: Map<string, Thread>, b: Map<string, Thread>): void {
+  const rows: string[] = []
+  let cpu = 0
+  const per = (n: number) => (n / cells).toFixed(2)
+  const us = (ns: number) => (ns / cells / 1000).toFixed(1)
+  for (const [key, t] of b) {
+    const o = a.get(key)
+    if (!o) continue
+    cpu += t.cpuNs - o.cpuNs
+    if ((t.cpuNs - o.cpuNs) / cells < 50) continue
+    rows.push(
+      `  ${key}: cpu ${us(t.cpuNs - o.cpuNs)} µs, runnable-wait ${us(t.waitNs - o.waitNs)} µs, switches ${per(t.voluntary - o.voluntary)} voluntary ${per(t.involuntary - o.involuntary)} forced`,
+    )
+  }
+  console.log(` ${name}: ${us(cpu)} µs CPU a cell`)
+  for (const row of rows) console.log(row)
+}
+
 const d = await startExecd({ bin: process.env.BENCH_EXECD_BIN ?? EXECD_BIN })
 try {
   const before = new Set(childrenOf(d.pid))
@@ -55,27 +75,14 @@ try {
   await runCode(d, id, 'python', 'x = 1')
   for (let i = 0; i < warm; i++) await runCode(d, id, 'python', 'x + 1')
   for (let r = 0; r < rounds; r++) {
-    const a = threads(python)
+    const a = [threads(python), threads(d.pid)]
     const t0 = performance.now()
     for (let i = 0; i < cells; i++) await runCode(d, id, 'python', 'x + 1')
     const wallUs = ((performance.now() - t0) * 1000) / cells
-    const b = threads(python)
-    const rows: string[] = []
-    let cpu = 0
-    for (const [key, t] of b) {
-      const o = a.get(key)
-      if (!o) continue
-      const per = (n: number) => (n / cells).toFixed(2)
-      cpu += t.cpuNs - o.cpuNs
-      rows.push(
-        `  ${key}: cpu ${((t.cpuNs - o.cpuNs) / cells / 1000).toFixed(1)} µs, runnable-wait ${((t.waitNs - o.waitNs) / cells / 1000).toFixed(1)} µs, switches ${per(t.voluntary - o.voluntary)} voluntary ${per(t.involuntary - o.involuntary)} forced`,
-      )
-    }
+    const b = [threads(python), threads(d.pid)]
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
-    console.log(
-      `round ${r}: interpreter ${(cpu / cells / 1000).toFixed(1)} µs CPU a cell, wall ${wallUs.toFixed(0)} µs a cell, load ${load}`,
-    )
-    for (const row of rows) console.log(row)
+    console.log(`round ${r}: wall ${wallUs.toFixed(0)} µs a cell, load ${load}`)
+    for (const [side, name] of ['interpreter', 'execd'].entries()) printDelta(name, a[side]!, b[side]!)
   }
 } finally {
   await d.stop()
