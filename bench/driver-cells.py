@@ -1,11 +1,14 @@
 # CPU per warm cell of the python driver alone: the interpreter driven over its own protocol
 # (fd 3 the JSON-line channel, fd 4 the interrupt socket, as plugins/python/context.ts starts
 # it), no execd in between. Two drivers (directories holding driver.py, results.py, cells.py)
-# take turns in rounds, so the machine's load hits both alike; a driver's CPU is its process's
-# user+system ticks over a round (/proc/<pid>/stat), divided by the round's cells. Not run by
-# `make bench`.
+# take turns in rounds, so the machine's load hits both alike; a driver's CPU is its threads'
+# time on a CPU over a round (/proc/<pid>/task/*/schedstat, in ns: /proc/<pid>/stat's ticks are
+# 10 ms, a few of them a round), divided by the round's cells. Not run by `make bench`.
 #
 #   python3 bench/driver-cells.py OLD_DIR NEW_DIR [rounds=10] [cells per round=2000] [code='x + 1']
+#   DRIVER_GAP_US=800  the harness sleeps this long between a cell's `done` and the next cell,
+#                      as a client's round trip through execd leaves the driver idle (its caches
+#                      then cold, the CPU taken by others)
 #   DRIVER_PROFILE=1   cProfile of the NEW driver's process over one round instead (top 25)
 #   DRIVER_WRAP='strace -c -f -o /tmp/s.%s'   a command the drivers run under (%s: old or new)
 #   DRIVER_WRAP='valgrind --tool=callgrind --callgrind-out-file=/tmp/c.%s'   instructions (steady)
@@ -13,9 +16,9 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TICK = os.sysconf('SC_CLK_TCK')
 
 
 def _source(directory):
@@ -73,10 +76,18 @@ class Driver(object):
                 return lines
             lines.append(got)
 
-    def ticks(self):
+    def cpu_ns(self):
+        total = 0
+        for tid in os.listdir('/proc/%d/task' % self.proc.pid):
+            with open('/proc/%d/task/%s/schedstat' % (self.proc.pid, tid)) as f:
+                total += int(f.read().split()[0])
+        return total
+
+    def user_system(self):
+        """The process's user and system ticks so far (its split; too coarse for a round)."""
         with open('/proc/%d/stat' % self.proc.pid) as f:
             fields = f.read().rsplit(')', 1)[1].split()
-        return int(fields[11]) + int(fields[12])
+        return int(fields[11]), int(fields[12])
 
     def close(self):
         self.chan.close()
@@ -109,13 +120,18 @@ def main():
             d.cell(code)
     assert answers[0] == answers[1], 'the two drivers answer differently: %r' % answers
     us = dict((name, []) for name, _ in sides)
+    gap = float(os.environ.get('DRIVER_GAP_US', '0')) / 1e6
     for r in range(rounds):
         for name, d in (sides if r % 2 == 0 else sides[::-1]):
-            before = d.ticks()
+            before = d.cpu_ns()
             for _ in range(per):
                 d.cell(code)
-            us[name].append((d.ticks() - before) * 1e6 / TICK / max(per, 1))
-    for _, d in sides:
+                if gap:
+                    time.sleep(gap)
+            us[name].append((d.cpu_ns() - before) / 1e3 / max(per, 1))
+    for name, d in sides:
+        user, system = d.user_system()
+        print('%s: user %d, system %d ticks in all' % (name, user, system))
         d.close()
     ratios = sorted(n / o for o, n in zip(us['old'], us['new']) if o)
     for name in ('old', 'new'):

@@ -10,7 +10,7 @@
  *   BENCH_SIDES=door,bare   only these sides
  *   BENCH_EXECD_BIN=…       the execd to count (default dist/execd)
  *   BENCH_DOOR_BIN=…        a door server built before (another tree's front door), else built now
- *   BENCH_PROFILE=1         also each cell count's biggest own costs by compiled function, named
+ *   BENCH_PROFILE=1         also each count's (cell, ping) biggest own costs by compiled function, named
  *                           by the server's jitdump (lib/callgrind-jit.ts; a build without
  *                           --minify-identifiers names them as the source does)
  *   BENCH_CLOCK_CHAINS=6       with BENCH_PROFILE, each clock read by its chain of 6 callers
@@ -31,7 +31,7 @@ import { callgrindLauncher, compileLikeExecd, countRequests, SETTLE } from './li
 import { profileLines } from './lib/callgrind-jit'
 import { createContext, relayClient, runCode } from './lib/code'
 import { EXECD_BIN, startExecd } from './lib/execd'
-import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
+import { hasExecutable, makeTempDir, runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
 const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 2)]
@@ -84,19 +84,11 @@ async function start(name: string, launcher: string[], doorBin: () => Promise<st
       stop: r.stop,
     }
   }
-  const proc = spawnTracked([...launcher, await doorBin(), name], {
-    stdout: 'pipe',
-    env: { ...process.env, DOOR_TOKEN: TOKEN },
+  const { proc, port } = await spawnPortPrinter([...launcher, await doorBin(), name], {
+    ...process.env,
+    DOOR_TOKEN: TOKEN,
   })
-  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
-  let out = ''
-  while (!out.includes('\n')) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error(`door-server ${name} exited`)
-    out += new TextDecoder().decode(value)
-  }
-  reader.releaseLock()
-  const url = `http://127.0.0.1:${Number(out.trim())}`
+  const url = `http://127.0.0.1:${port}`
   const body = BODY('0c9b3f0e-6f4c-4c53-a1c4-6a9d0f1e2b3c')
   return {
     pid: proc.pid,
@@ -142,6 +134,10 @@ await runThenClean(async () => {
           `round ${round} ${name} cell, own cost per request:\n${profileLines(dir, dir, side.pid, requests).join('\n')}`,
         )
       const ping = await countRequests(dir, side.pid, requests, side.ping)
+      if (PROFILE)
+        console.log(
+          `round ${round} ${name} ping, own cost per request:\n${profileLines(dir, dir, side.pid, requests).join('\n')}`,
+        )
       const row = `round ${round} ${name.padEnd(9)} cell main ${Math.round(cell.main)} all ${Math.round(cell.all)}  ping main ${Math.round(ping.main)} all ${Math.round(ping.all)}  cell−ping main ${Math.round(cell.main - ping.main)}  [cell: ${cell.others}] [ping: ${ping.others}]`
       console.log(row)
       rows.push(row)

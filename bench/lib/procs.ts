@@ -44,6 +44,26 @@ export function spawnTracked(
   return proc
 }
 
+/**
+ * A server that prints its port on its first line of stdout once listening (bench/lib's
+ * door-server.ts, ping-server.ts), started tracked; resolves with its port.
+ */
+export async function spawnPortPrinter(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ proc: Subprocess<any, any, any>; port: number }> {
+  const proc = spawnTracked(argv, { stdout: 'pipe', env })
+  const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader()
+  let out = ''
+  while (!out.includes('\n')) {
+    const { value, done } = await reader.read()
+    if (done) throw new Error(`${argv.join(' ')} exited before printing its port`)
+    out += new TextDecoder().decode(value)
+  }
+  reader.releaseLock()
+  return { proc, port: Number(out.trim()) }
+}
+
 function signal(entry: Owned, sig: NodeJS.Signals): void {
   try {
     if (entry.group) process.kill(-entry.proc.pid, sig)

@@ -3,11 +3,18 @@
  * extraFds): execd's protocol channel, apart from the user's stdout/stderr.
  */
 import { isUtf8 } from 'node:buffer'
-import { writeSync } from 'node:fs'
-import { DepthScanner } from '../../core/body'
-import { EncodedEvent, errorEvent, isExecError, isPlainObject } from '../../core/events'
+import { EncodedEvent, isPlainObject } from '../../core/events'
 import { JsonLines, StringsJson } from '../../core/json-lines'
-import { sleep } from '../../core/timers'
+import {
+  isMessage,
+  MAX_LINE_CHARS,
+  MAX_MESSAGE_BYTES,
+  RAW_HEAD,
+  RAW_TYPES,
+  tooDeep,
+  tooLarge,
+} from './channel-messages'
+import { ChannelWrites } from './channel-writes'
 
 /**
  * Characters of whole lines received and not yet taken past which the socket stops being read
@@ -15,63 +22,6 @@ import { sleep } from '../../core/timers'
  * only its newline lets it be taken, so it must be read (JsonLines bounds it).
  */
 const MAX_UNREAD = 256 * 1024
-
-/**
- * A bulk message: the line `{"raw":<n>,"type":"<stdout|stderr|result>"}`, then n bytes of the
- * event's text or results as compact JSON (exactly what execd would write for them), then a
- * newline. The driver sends a large output or value so; its bytes are copied as they arrive and
- * framed as they are (EncodedEvent), where a line was decoded, joined, parsed and stringified
- * again, each step holding the event loop for the whole value.
- */
-const RAW_HEAD = Buffer.from('{"raw":')
-const RAW_TYPES = new Set(['stdout', 'stderr', 'result'])
-
-/**
- * The largest message taken from the interpreter, in bytes of JSON: a bulk one's payload, or a
- * line (characters). A cell's value travels as `text/plain` and its alias `text`, so this lets
- * a 64 MiB string value through; anything larger is dropped with an error event saying so.
- */
-export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
-/**
- * The longest line: a message the driver does not send in bulk (a bundle with other values than
- * strings, a lone surrogate) is held as text until its newline, in pieces and then joined.
- */
-const MAX_LINE_CHARS = 64 * 1024 * 1024
-
-/** Whether a parsed line is a message the driver could have sent: an event's fields typed as the contract types them. */
-function isMessage(m: unknown): boolean {
-  if (!isPlainObject(m)) return false
-  switch (m.type) {
-    case 'stdout':
-    case 'stderr':
-      return typeof m.text === 'string'
-    case 'result':
-      return isPlainObject(m.results)
-    case 'execution_count':
-      return typeof m.execution_count === 'number'
-    case 'error':
-      return isExecError(m.error)
-    default:
-      return true
-  }
-}
-
-/**
- * Nesting past which a result's bundle is dropped: JSON.stringify recurses, and a cell's line
- * nested 200,000 deep (parsed natively without complaint) threw "Maximum call stack size
- * exceeded" where its event was framed, cutting the response without a terminal event. Python's
- * own json gives up near 1,000 levels; only a line written to fd 3 by hand goes deeper.
- */
-const MAX_RESULT_DEPTH = 1000
-
-function tooDeep(line: string): boolean {
-  try {
-    new DepthScanner(MAX_RESULT_DEPTH, Number.POSITIVE_INFINITY).feed(line)
-    return false
-  } catch {
-    return true
-  }
-}
 
 /** A bulk message being received. */
 interface Bulk {
@@ -101,16 +51,16 @@ export class LineChannel {
   private paused = false
   /** A `next()` waiting for data or the end. */
   private wake: (() => void) | undefined
-  private writing: Promise<void> = Promise.resolve()
-  /** Sends chained on `writing` and not yet done. */
-  private queued = 0
+  private readonly writes: ChannelWrites
 
   /**
    * The fd read as a socket of the event loop, its data handed over in a callback: one read
    * per arrival and no promise per chunk (a stream reader of the fd made three reads and two
    * re-arms of the poll per cell, and a promise per chunk). Bun owns the fd from here on.
    */
-  private constructor(private readonly fd: number) {}
+  private constructor(fd: number) {
+    this.writes = new ChannelWrites(fd)
+  }
 
   private socket: Bun.Socket<undefined> | undefined
 
@@ -255,7 +205,7 @@ export class LineChannel {
 
   /** The other side is gone (end of stream, error, or the socket closed). */
   private ended(): void {
-    this.closed = true
+    this.closed = this.writes.closed = true
     this.notify()
   }
 
@@ -342,59 +292,25 @@ export class LineChannel {
     }
   }
 
-  /**
-   * Sends one message; writes are serialised and retried while the socket buffer is full. With
-   * none waiting it is written at once, before anything else the caller's tick does: a cell's
-   * code then reaches the interpreter before execd sets up the response it will fill.
-   */
+  /** Sends one message, as `sendBytes` sends. */
   send(message: unknown): Promise<void> | undefined {
-    return this.sendBytes(Buffer.from(`${JSON.stringify(message)}\n`))
+    return this.writes.write(Buffer.from(`${JSON.stringify(message)}\n`))
   }
 
   /**
-   * Sends bytes as they are (the compiled driver, before any message), as `send` sends.
-   * Undefined when they were written whole at once (a warm cell's code): nothing to wait for,
-   * no promise made.
+   * Sends bytes as they are (the compiled driver, before any message; a cell's code), in turn
+   * with every other send; undefined when they were written whole at once (./channel-writes.ts).
    */
   sendBytes(data: Uint8Array): Promise<void> | undefined {
-    let offset = 0
-    if (this.queued === 0 && !this.closed) {
-      try {
-        offset = writeSync(this.fd, data)
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return Promise.reject(err)
-      }
-      if (offset === data.length) return undefined
-    }
-    this.queued++
-    this.writing = this.writing.then(async () => {
-      while (offset < data.length) {
-        if (this.closed) throw new Error('interpreter channel is closed')
-        try {
-          offset += writeSync(this.fd, data, offset)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
-          await sleep(2)
-        }
-      }
-    })
-    void this.writing.finally(() => this.queued--).catch(() => {})
-    return this.writing
+    return this.writes.write(data)
   }
 
   /** Closes our end (the socket closes the fd; Bun does not close extra stdio fds). Idempotent. */
   close(): void {
-    this.closed = true
+    this.closed = this.writes.closed = true
     this.notify()
     if (!this.fdOpen) return
     this.fdOpen = false
     this.socket?.terminate()
   }
-}
-
-/** The error event of a message over a limit (`limit` in words), which is dropped. */
-function tooLarge(size: number, limit: string): Record<string, any> {
-  const mib = (size / (1024 * 1024)).toFixed(1)
-  const evalue = `an output or value of ${mib} MiB was dropped: execd takes at most ${limit} from the interpreter as one event`
-  return errorEvent('OutputTooLarge', evalue, [evalue])
 }

@@ -1,0 +1,71 @@
+/**
+ * What the interpreter may send on its channel (plugins/python/channel.ts), and the limits on it:
+ * the bulk message's framing, which parsed lines are messages, and the error that stands for one
+ * dropped for its size. A cell can write to fd 3 as well as the driver, so none is trusted.
+ */
+import { DepthScanner } from '../../core/body'
+import { errorEvent, isExecError, isPlainObject } from '../../core/events'
+
+/**
+ * A bulk message: the line `{"raw":<n>,"type":"<stdout|stderr|result>"}`, then n bytes of the
+ * event's text or results as compact JSON (exactly what execd would write for them), then a
+ * newline. The driver sends a large output or value so; its bytes are copied as they arrive and
+ * framed as they are (EncodedEvent), where a line was decoded, joined, parsed and stringified
+ * again, each step holding the event loop for the whole value.
+ */
+export const RAW_HEAD = Buffer.from('{"raw":')
+export const RAW_TYPES = new Set(['stdout', 'stderr', 'result'])
+
+/**
+ * The largest message taken from the interpreter, in bytes of JSON: a bulk one's payload, or a
+ * line (characters). A cell's value travels as `text/plain` and its alias `text`, so this lets
+ * a 64 MiB string value through; anything larger is dropped with an error event saying so.
+ */
+export const MAX_MESSAGE_BYTES = 128 * 1024 * 1024
+/**
+ * The longest line: a message the driver does not send in bulk (a bundle with other values than
+ * strings, a lone surrogate) is held as text until its newline, in pieces and then joined.
+ */
+export const MAX_LINE_CHARS = 64 * 1024 * 1024
+
+/** Whether a parsed line is a message the driver could have sent: an event's fields typed as the contract types them. */
+export function isMessage(m: unknown): boolean {
+  if (!isPlainObject(m)) return false
+  switch (m.type) {
+    case 'stdout':
+    case 'stderr':
+      return typeof m.text === 'string'
+    case 'result':
+      return isPlainObject(m.results)
+    case 'execution_count':
+      return typeof m.execution_count === 'number'
+    case 'error':
+      return isExecError(m.error)
+    default:
+      return true
+  }
+}
+
+/**
+ * Nesting past which a result's bundle is dropped: JSON.stringify recurses, and a cell's line
+ * nested 200,000 deep (parsed natively without complaint) threw "Maximum call stack size
+ * exceeded" where its event was framed, cutting the response without a terminal event. Python's
+ * own json gives up near 1,000 levels; only a line written to fd 3 by hand goes deeper.
+ */
+const MAX_RESULT_DEPTH = 1000
+
+export function tooDeep(line: string): boolean {
+  try {
+    new DepthScanner(MAX_RESULT_DEPTH, Number.POSITIVE_INFINITY).feed(line)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/** The error event of a message over a limit (`limit` in words), which is dropped. */
+export function tooLarge(size: number, limit: string): Record<string, any> {
+  const mib = (size / (1024 * 1024)).toFixed(1)
+  const evalue = `an output or value of ${mib} MiB was dropped: execd takes at most ${limit} from the interpreter as one event`
+  return errorEvent('OutputTooLarge', evalue, [evalue])
+}
