@@ -19,7 +19,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, wri
 import { join } from 'node:path'
 import { cgroupDirs, memoryLimitIn } from './cgroup-dirs'
 import type { Logger } from './log'
-import { countOomKillsIn } from './oom'
+import { watchChildrenCgroup } from './oom'
 import { readSmall } from './procfs'
 import { randomHex } from './random'
 
@@ -56,7 +56,7 @@ export function reserveMemory(log?: Logger): void {
     mkdirSync(dir)
     writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit))
     reserve = { dir, procs: openSync(join(dir, 'cgroup.procs'), 'w') }
-    countOomKillsIn(join(dir, 'memory.oom_control'))
+    watchChildrenCgroup(dir)
   } catch (err) {
     tryRmdir(dir)
     log?.info('no memory reserve for execd: its children share its memory cgroup', {
