@@ -79,7 +79,7 @@ export function fullOfFiles(): string {
     const shmem = Number((/^total_shmem (\d+)$/m.exec(stat) ?? /^shmem (\d+)$/m.exec(stat))?.[1] ?? 0)
     if (shmem * 2 < limit) continue
     return (
-      `; ${Math.round(shmem / MIB)} MiB of its ${Math.round(limit / MIB)} MiB are files in a tmpfs ` +
+      `; ${Math.round(shmem / MIB)} MiB of the ${Math.round(limit / MIB)} MiB limit are files in a tmpfs ` +
       '(such as /dev/shm or /tmp), memory no process holds: delete some to free it'
     )
   }
