@@ -12,6 +12,7 @@ import { childEnv } from '../core/child-env'
 import type { Logger } from '../core/log'
 import { bunWaitsFor } from '../core/reaper'
 import { scrubSecrets } from '../core/secrets'
+import { statFields } from '../core/proc-stat'
 import { forwardOnSignals } from './serve-signals'
 
 export interface MainProcess {
@@ -115,7 +116,7 @@ function leftovers(): number {
     if (entry.charCodeAt(0) > 57 || entry === String(process.pid)) continue
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      if (!stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) n++
+      if (statFields(stat)[0] !== 'Z') n++
     } catch {}
   }
   return n

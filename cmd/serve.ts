@@ -75,7 +75,7 @@ function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
           // Process-wide, as the children they govern are: every owned process group of this
           // daemon, whichever section started it.
           processes.setDefaultGrace(settings.shutdownGrace)
-          processes.ownProcessesUntilExit(log, settings.cgroups !== 'off')
+          processes.ownProcessesUntilExit(log, settings.cgroups !== 'off', settings.memoryReserve)
           // Before the first child too: what children leave behind is re-parented to execd.
           ownership.stopAdopting = adoptOrphans(processes.ownsPid, log)
           return (ownership.now = processes)

@@ -29,6 +29,14 @@ describe('config', () => {
     expect(() => resolveConfig(specs, { port: 'abc' }, {}).int('port')).toThrow('--port')
   })
 
+  test('a least value refuses what is below it but 0, which turns the thing off', () => {
+    const int = (v: string) => resolveConfig(specs, { port: v }, {}).int('port', undefined, 100, 10)
+    expect(int('0')).toBe(0)
+    expect(int('10')).toBe(10)
+    expect(() => int('9')).toThrow("option --port (EXECD_PORT) must be 0 or at least 10, got '9'")
+    expect(() => int('101')).toThrow('must be at most 100')
+  })
+
   test('secrets are never shown in the loggable view', () => {
     expect(resolveConfig(specs, { accessToken: 'hunter2' }, {}).redacted()).toEqual({
       port: '44772',

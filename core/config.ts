@@ -32,13 +32,14 @@ export interface OptionSpec {
  * into the `OptionSpec`s the CLI registers (the default as the text help prints).
  */
 type Declaration =
-  | (Declared & { kind: 'int'; default?: number; max?: number })
+  | (Declared & { kind: 'int'; default?: number; max?: number; min?: number })
   | (Declared & { kind: 'string'; default?: string; choices?: readonly string[] })
   | (Declared & { kind: 'bool'; default?: undefined })
 type Declared = Pick<OptionSpec, 'flag' | 'env' | 'description' | 'secret'>
 type Rest<V> = Omit<Declared, 'flag'> & { default?: V }
 
-export const intOption = <R extends Rest<number> & { max?: number }>(flag: string, rest: R) => ({
+/** `min`: the least value taken but 0, which turns off what the option sizes (a reserve, a limit). */
+export const intOption = <R extends Rest<number> & { max?: number; min?: number }>(flag: string, rest: R) => ({
   flag,
   kind: 'int' as const,
   ...rest,
@@ -68,7 +69,12 @@ export type Settings<D extends Declarations> = { readonly [K in keyof D]: ValueO
 /** The declarations as the CLI registers them (help text, env, default). */
 export function optionSpecs(declarations: Declarations): OptionSpec[] {
   return Object.values(declarations).map(({ kind, default: value, ...declared }) => {
-    const { max: _m, choices: _c, ...spec } = declared as Declared & { max?: number; choices?: readonly string[] }
+    const {
+      max: _m,
+      min: _n,
+      choices: _c,
+      ...spec
+    } = declared as Declared & { max?: number; min?: number; choices?: readonly string[] }
     return {
       ...spec,
       ...(value === undefined ? {} : { default: String(value) }),
@@ -88,7 +94,9 @@ export function settingsOf<D extends Declarations>(config: Config, declarations:
     // An int without a default is the section's to work out when not given (unset or empty).
     if (d.kind === 'int')
       out[key] =
-        d.default === undefined && (config.get(d.flag) ?? '') === '' ? undefined : config.int(d.flag, d.default, d.max)
+        d.default === undefined && (config.get(d.flag) ?? '') === ''
+          ? undefined
+          : config.int(d.flag, d.default, d.max, d.min)
     else if (d.kind === 'bool') out[key] = config.bool(d.flag)
     else {
       const value = config.get(d.flag) ?? d.default
@@ -101,6 +109,9 @@ export function settingsOf<D extends Declarations>(config: Config, declarations:
   }
   return out as Settings<D>
 }
+
+/** execd's own anonymous memory is ~13 MiB (core/memory-reserve.ts): less keeps too little for it. */
+const MIN_MEMORY_RESERVE = 16 << 20
 
 /** The server's own options (the front door, logging, process ownership). */
 export const SERVER = {
@@ -190,6 +201,13 @@ export const SERVER = {
     default: 'auto',
     choices: ['auto', 'off'],
   }),
+  memoryReserve: intOption('memory-reserve-bytes', {
+    env: 'EXECD_MEMORY_RESERVE_BYTES',
+    description:
+      "bytes of execd's memory limit its children may not take, kept for execd where a v1 memory cgroup limits it (0 = none, they share it; default: an eighth of the limit, within 64–256 MiB)",
+    min: MIN_MEMORY_RESERVE,
+    max: 2 ** 40,
+  }),
 }
 
 export const SERVER_OPTIONS: OptionSpec[] = optionSpecs(SERVER)
@@ -218,7 +236,7 @@ export class Config {
     return this.values[flag] ?? fallback
   }
 
-  int(flag: string, fallback?: number, max = Number.MAX_SAFE_INTEGER): number {
+  int(flag: string, fallback?: number, max = Number.MAX_SAFE_INTEGER, min = 0): number {
     const raw = this.values[flag]
     if (raw === undefined || raw === '') {
       if (fallback === undefined) throw new ConfigError(`option ${this.named(flag)} is required`)
@@ -232,6 +250,8 @@ export class Config {
     }
     // Past 2^53 the number read is not the one typed (99999999999999999999999 became 1e23).
     if (n > max) throw new ConfigError(`option ${this.named(flag)} must be at most ${max}, got '${raw}'`)
+    if (n !== 0 && n < min)
+      throw new ConfigError(`option ${this.named(flag)} must be 0 or at least ${min}, got '${raw}'`)
     return n
   }
 

@@ -10,8 +10,8 @@
  * its CPU: three reads a process where the pass made two). Undefined where it cannot tell (execd takes no orphans, the kernel has no
  * `children` files) or would only cost more (PID 1: every process is execd's).
  */
-import { readdir, readFile } from 'node:fs/promises'
 import { readProc, type ProcInfo } from './proc-scan'
+import { childrenOfAsync } from './procfs'
 import { adoptsOrphans } from './reaper'
 
 /** Processes looked at once, as in proc-scan's pass. */
@@ -22,7 +22,7 @@ const MAX_DEPTH = 256
 export async function scanDescendants(markerKey: string): Promise<ProcInfo[] | undefined> {
   // As PID 1 every process of the namespace is execd's: the walk would read more than the pass.
   if (!adoptsOrphans() || process.pid === 1) return undefined
-  let level = await childrenOf(process.pid)
+  let level = await childrenOfAsync(process.pid)
   if (level === undefined) return undefined
   const needle = Buffer.from(`${markerKey}=`)
   const out: ProcInfo[] = []
@@ -36,7 +36,7 @@ export async function scanDescendants(markerKey: string): Promise<ProcInfo[] | u
           if (!info) return // gone: what it had is execd's child now, or gone too
           out.push(info)
           // One thread (most processes): its own `children` file, without listing its threads.
-          const children = info.threads === 1 ? await ownChildren(pid) : await childrenOf(pid)
+          const children = await childrenOfAsync(pid, info.threads === 1)
           if (children) below.push(...children)
         }),
       )
@@ -44,24 +44,4 @@ export async function scanDescendants(markerKey: string): Promise<ProcInfo[] | u
     level = below
   }
   return out
-}
-
-const ownChildren = (pid: number): Promise<number[] | undefined> =>
-  readFile(`/proc/${pid}/task/${pid}/children`, 'latin1').then(pidsIn, () => undefined)
-
-const pidsIn = (list: string): number[] => list.split(' ').filter(Boolean).map(Number)
-
-/** The children of `pid`, from each of its threads' `children`; undefined if none can be read. */
-async function childrenOf(pid: number): Promise<number[] | undefined> {
-  let tids: string[]
-  try {
-    tids = await readdir(`/proc/${pid}/task`)
-  } catch {
-    return undefined
-  }
-  const lists = await Promise.all(
-    tids.map(tid => readFile(`/proc/${pid}/task/${tid}/children`, 'latin1').catch(() => undefined)),
-  )
-  if (lists.every(l => l === undefined)) return undefined
-  return lists.flatMap(l => pidsIn(l ?? ''))
 }

@@ -19,7 +19,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, wri
 import { join } from 'node:path'
 import { cgroupDirs, memoryLimitIn } from './cgroup-dirs'
 import type { Logger } from './log'
-import { countOomKillsIn } from './oom'
+import { watchChildrenCgroup } from './oom'
 import { readSmall } from './procfs'
 import { randomHex } from './random'
 
@@ -35,11 +35,12 @@ const reserveOf = (limit: number): number =>
 let reserve: { dir: string; procs: number } | undefined
 
 /**
- * Makes the children's cgroup, once; nothing is made where execd's memory has no
- * limit, or its v1 memory hierarchy is missing or not writable.
+ * Makes the children's cgroup, once, keeping `bytes` of execd's limit for it (--memory-reserve-bytes;
+ * unset: reserveOf); nothing is made where `bytes` is 0, where execd's memory has no limit or
+ * one at most `bytes`, or where its v1 memory hierarchy is missing or not writable.
  */
-export function reserveMemory(log?: Logger): void {
-  if (reserve) return
+export function reserveMemory(log?: Logger, bytes?: number): void {
+  if (reserve || bytes === 0) return
   const self = readSmall('/proc/self/cgroup') ?? ''
   const own = cgroupDirs(self, 'memory').find(c => c.version === 1 && existsSync(join(c.dir, 'memory.limit_in_bytes')))
   if (!own) return
@@ -49,14 +50,21 @@ export function reserveMemory(log?: Logger): void {
     .filter(n => n !== undefined)
   if (!limits.length) return
   const parentLimit = Math.min(...limits)
+  if (bytes !== undefined && bytes >= parentLimit) {
+    log?.warn("no memory reserve for execd: --memory-reserve-bytes is not below execd's memory limit", {
+      memory_reserve_bytes: bytes,
+      limit: parentLimit,
+    })
+    return
+  }
   sweep(own.dir)
   const dir = join(own.dir, `execd-${process.pid}-${randomHex(4)}`)
-  const limit = parentLimit - reserveOf(parentLimit)
+  const limit = parentLimit - (bytes ?? reserveOf(parentLimit))
   try {
     mkdirSync(dir)
     writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limit))
     reserve = { dir, procs: openSync(join(dir, 'cgroup.procs'), 'w') }
-    countOomKillsIn(join(dir, 'memory.oom_control'))
+    watchChildrenCgroup(dir)
   } catch (err) {
     tryRmdir(dir)
     log?.info('no memory reserve for execd: its children share its memory cgroup', {

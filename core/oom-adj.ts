@@ -19,7 +19,8 @@
  * execd, not the children of 37 MiB beside it (spec/oom-victim: ECONNRESET on a command after
  * the kills; the kernel's log showed execd at 500 when it was killed).
  */
-import { closeSync, constants, openSync, readFileSync, readdirSync, writeSync } from 'node:fs'
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs'
+import { childrenOf } from './procfs'
 
 /** Half of the range's top: a child of a few MiB outranks an execd of hundreds. */
 const CHILD_BONUS = 500
@@ -87,23 +88,8 @@ function write(pid: number, text: string, budget: { left: number }): boolean {
 /** What `pid` made so far, down its threads' `children` (where no leaf lists them). */
 function walk(pid: number, text: string, depth: number, budget: { left: number }): void {
   if (depth >= MAX_DEPTH) return
-  let tasks: string[]
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`)
-  } catch {
-    return
-  }
-  for (const tid of tasks) {
-    let children = ''
-    try {
-      // Linux's CONFIG_PROC_CHILDREN; without it, only what the child makes from now on is raised.
-      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1')
-    } catch {
-      continue
-    }
-    for (const child of children.split(' ')) {
-      if (child !== '' && budget.left > 0 && write(Number(child), text, budget))
-        walk(Number(child), text, depth + 1, budget)
-    }
+  // Without CONFIG_PROC_CHILDREN (no list), only what the child makes from now on is raised.
+  for (const child of childrenOf(pid) ?? []) {
+    if (budget.left > 0 && write(child, text, budget)) walk(child, text, depth + 1, budget)
   }
 }

@@ -1,66 +1,106 @@
 /**
- * Whether the kernel's OOM killer ended an interpreter: a SIGKILL that execd did not send, while
- * the count of OOM kills rose — `oom_kill` of execd's memory cgroup and each one above it (v2's
- * memory.events, v1's memory.oom_control: they count the kills of their processes by any OOM
- * killer, the machine's too), or where none can be read, the machine's (/proc/vmstat).
- * A context notes the count as each cell starts, so a death is compared with its cell's start.
+ * Whether the kernel's OOM killer ended a process execd started (an interpreter, a command): a
+ * SIGKILL that execd did not send, while the count of OOM kills rose — `oom_kill` of execd's
+ * memory cgroup and each one above it (v2's memory.events, v1's memory.oom_control: they count
+ * the kills of their processes by any OOM killer, the machine's too), or where none can be read,
+ * the machine's (/proc/vmstat). A watch notes the count as its cell or command starts, so a
+ * death is compared with that start.
  */
-import { cgroupDirs } from './cgroup-dirs'
+import { cgroupDirs, memoryLimitIn, type CgroupDir } from './cgroup-dirs'
 import { describeExit } from './exit-words'
 import type { ExitInfo } from './process'
 
-/** How an exit is told (describeExit's words), or that the kernel killed it out of memory. */
-export const deathWords = (exit: ExitInfo, outOfMemory: boolean): string =>
-  outOfMemory ? 'signal: killed: out of memory, a memory limit was reached' : describeExit(exit)
+/**
+ * Loaded when first read, not with this module: the bash runtime loads it before execd listens,
+ * and node:fs must not load then (core/layout.test.ts). Read synchronously, so a count noted as a
+ * command starts is read before its spawn: read on the thread pool, the kill of a command
+ * started into a full cgroup could come first.
+ */
+const fs = () => require('node:fs') as typeof import('node:fs')
 
-let counters: Promise<string[]> | undefined
-
-/** Bun.file, not node:fs: the bash runtime loads this at start, before node:fs may load. */
-const read = (path: string): Promise<string> => Bun.file(path).text()
-
-/** The files that count OOM kills, found once: execd's cgroup does not change. */
-const countersOf = (): Promise<string[]> =>
-  (counters ??= read('/proc/self/cgroup').then(
-    self =>
-      cgroupDirs(self, 'memory', { ancestors: true }).map(
-        ({ version, dir }) => `${dir}/${version === 2 ? 'memory.events' : 'memory.oom_control'}`,
-      ),
-    () => [],
-  ))
-
-const countIn = (text: string): number | undefined => {
-  const m = /^oom_kill (\d+)$/m.exec(text)
-  return m ? Number(m[1]) : undefined
+function read(path: string): string | undefined {
+  try {
+    return fs().readFileSync(path, 'latin1')
+  } catch {
+    return undefined
+  }
 }
-const countOf = (path: string): Promise<number | undefined> => read(path).then(countIn, () => undefined)
+
+const OUT_OF_MEMORY = 'signal: killed: out of memory, a memory limit was reached'
+
+/**
+ * How an exit is told (describeExit's words), or that the kernel killed it out of memory; then,
+ * where the full cgroup is mostly tmpfs files, that too (fullOfFiles).
+ */
+export const deathWords = (exit: ExitInfo, outOfMemory: boolean): string =>
+  outOfMemory ? OUT_OF_MEMORY + fullOfFiles() : describeExit(exit)
+
+/** execd's memory cgroups (its own, then each above it), found once: execd's cgroup does not change. */
+let cgroups: CgroupDir[] | undefined
+const ownCgroups = (): CgroupDir[] =>
+  (cgroups ??= cgroupDirs(read('/proc/self/cgroup') ?? '', 'memory', { ancestors: true }))
 
 /** v1 counts a kill only in the cgroup whose limit was reached: the children's (core/memory-reserve.ts) too. */
-const more: string[] = []
-export const countOomKillsIn = (file: string): void => void more.push(file)
+const children: string[] = []
+export const watchChildrenCgroup = (dir: string): void => void children.push(dir)
+
+/** Every v1 memory cgroup a limit may be reached in, the children's first: the likeliest. */
+const v1Dirs = (): string[] => [...children, ...ownCgroups().flatMap(c => (c.version === 1 ? [c.dir] : []))]
+
+const countIn = (text: string | undefined): number | undefined => {
+  const m = text === undefined ? null : /^oom_kill (\d+)$/m.exec(text)
+  return m ? Number(m[1]) : undefined
+}
 
 /** OOM kills so far, summed over the counters that can be read; undefined when none can. */
-export async function oomKills(): Promise<number | undefined> {
-  const files = [...(await countersOf()), ...more]
-  const counts = (await Promise.all(files.map(countOf))).filter(n => n !== undefined)
+function oomKills(): number | undefined {
+  const files = [
+    ...children.map(dir => `${dir}/memory.oom_control`),
+    ...ownCgroups().map(({ version, dir }) => `${dir}/${version === 2 ? 'memory.events' : 'memory.oom_control'}`),
+  ]
+  const counts = files.map(f => countIn(read(f))).filter(n => n !== undefined)
   if (counts.length) return counts.reduce((a, b) => a + b, 0)
-  return countOf('/proc/vmstat')
+  return countIn(read('/proc/vmstat'))
+}
+
+const MIB = 1 << 20
+
+/**
+ * Where a limited v1 memory cgroup is at least half tmpfs files (`total_shmem`: /dev/shm, a
+ * container's /tmp), what to tell: that memory is no process's, so the kill freed none of it, and
+ * every command started before some are deleted is killed too. '' where it is not. v1 only: v2's
+ * memory.stat has a `shmem` too, but no v2 memory controller was at hand to try it on.
+ */
+export function fullOfFiles(): string {
+  for (const dir of v1Dirs()) {
+    const limit = memoryLimitIn(read(`${dir}/memory.limit_in_bytes`))
+    if (limit === undefined) continue
+    const stat = read(`${dir}/memory.stat`) ?? ''
+    const shmem = Number((/^total_shmem (\d+)$/m.exec(stat) ?? /^shmem (\d+)$/m.exec(stat))?.[1] ?? 0)
+    if (shmem * 2 < limit) continue
+    return (
+      `; ${Math.round(shmem / MIB)} MiB of the ${Math.round(limit / MIB)} MiB limit are files in a tmpfs ` +
+      '(such as /dev/shm or /tmp), memory no process holds: delete some to free it'
+    )
+  }
+  return ''
 }
 
 /**
- * The count as a cell starts, read at most once a second for every context together: read for
- * each cell, it cost a python cell of `1` 0.4 ms of CPU more (0.7 → 1.1 ms). A reading taken
- * before the cell started still tells a kill in the cell.
+ * The count as a cell or command starts, read at most once a second for all of them together:
+ * read for each cell, it cost a python cell of `1` 0.4 ms of CPU more (0.7 → 1.1 ms). A reading
+ * taken before the start still tells a kill after it.
  */
-let recent: { at: number; count: Promise<number | undefined> } | undefined
+let recent: { at: number; count: number | undefined } | undefined
 const RECENT_MS = 1000
 
-function recentKills(): Promise<number | undefined> {
+function recentKills(): number | undefined {
   const now = performance.now()
   if (!recent || now - recent.at >= RECENT_MS) recent = { at: now, count: oomKills() }
   return recent.count
 }
 
-/** One interpreter's watch: `mark()` as a cell starts, `outOfMemory(exit)` once it died. */
+/** One interpreter's or command's watch: `mark()` as a cell starts, `outOfMemory(exit)` once it died. */
 export class OomWatch {
   private before = recentKills()
 
@@ -68,9 +108,11 @@ export class OomWatch {
     this.before = recentKills()
   }
 
-  async outOfMemory(exit: ExitInfo | undefined): Promise<boolean> {
+  /** Whether the OOM killer ended `exit`'s process. */
+  outOfMemory(exit: ExitInfo | undefined): boolean {
     if (exit?.signal !== 'SIGKILL' || exit.killedBy) return false
-    const [before, after] = await Promise.all([this.before, oomKills()])
+    const before = this.before
+    const after = oomKills()
     return before !== undefined && after !== undefined && after > before
   }
 }

@@ -32,17 +32,17 @@ let tree: CgroupTree | undefined
  * makes it, if `serve` has not already just after listening (a mkdir and a sweep of the parent
  * that need not delay the first /ping).
  */
-let pending: { log?: Logger } | undefined
+let pending: { log?: Logger; memoryReserve?: number } | undefined
 
 /** The tree, made now if it is due: no owned process is spawned before it exists. */
 function treeNow(): CgroupTree | undefined {
   if (pending) {
-    const { log } = pending
+    const { log, memoryReserve } = pending
     pending = undefined
     tree ??= CgroupTree.open()
     if (tree) log?.info('owned processes are confined in cgroups', { cgroup: tree.dir })
     else log?.info('cgroup v2 is not writable here: owned processes are tracked by group and environment')
-    reserveMemory(log)
+    reserveMemory(log, memoryReserve)
   }
   return tree
 }
@@ -275,8 +275,8 @@ export class Owner {
  * what a command started in the background running, as a shell does). The tree is made by the
  * first process spawned, or by `makeCgroupTree()`, whichever comes first.
  */
-export function confineWithCgroups(log?: Logger): void {
-  if (!tree) pending = { log }
+export function confineWithCgroups(log?: Logger, memoryReserve?: number): void {
+  if (!tree) pending = { log, memoryReserve }
 }
 
 /** Makes the tree confineWithCgroups asked for, if not yet made (serve: just after listening). */

@@ -386,8 +386,8 @@ export { makeCgroupTree }
  * For `serve`: confine owned processes in cgroups where possible, and never exit leaving one
  * running, a hard stop at the shutdown deadline included.
  */
-export function ownProcessesUntilExit(log?: Logger, cgroups = true): void {
-  if (cgroups) confineWithCgroups(log)
+export function ownProcessesUntilExit(log?: Logger, cgroups = true, memoryReserve?: number): void {
+  if (cgroups) confineWithCgroups(log, memoryReserve)
   process.off('exit', killAllNow)
   process.on('exit', killAllNow)
 }

@@ -1,48 +1,13 @@
 /**
  * Reading /proc (proc(5)) in one place: the process ids it lists and the fields of
  * `/proc/<pid>/stat` execd needs — state, parent, group, session, the terminal's foreground
- * group. Every owner (process groups, the ownership net, the shared scanner, terminals) reads
- * through here.
+ * group (taken apart in core/proc-stat.ts) — and each process's children. Every owner (process
+ * groups, the ownership net, the shared scanner, terminals, the OOM score's walk, the settle's
+ * walk) reads through here.
  */
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
-
-interface ProcStat {
-  /** 'R', 'S', 'Z' (zombie: holds nothing, cannot be killed further), ... */
-  state: string
-  ppid: number
-  pgid: number
-  sid: number
-  /** Foreground process group of the controlling terminal (-1 or 0 when none). */
-  tpgid: number
-  /** When it started, in clock ticks since boot: with the pid, names one process for good. */
-  start?: number
-  /** Its threads (field 20). */
-  threads?: number
-}
-
-/**
- * The fields after "pid (comm)", so field n of proc(5) (1-based) is at index n - 3. The command
- * name may hold spaces and parentheses, so they start after the last ')'; none for text that is
- * not a stat line.
- */
-export function statFields(text: string): string[] {
-  const close = text.lastIndexOf(')')
-  return close < 0 ? [] : text.slice(close + 2).split(' ')
-}
-
-/** state ppid pgrp session tty_nr tpgid (and starttime); undefined for text that is not a stat line. */
-export function parseStat(text: string): ProcStat | undefined {
-  const fields = statFields(text)
-  const [state, ppid, pgid, sid, , tpgid] = fields
-  if (state === undefined || tpgid === undefined) return undefined
-  const stat: ProcStat = { state, ppid: Number(ppid), pgid: Number(pgid), sid: Number(sid), tpgid: Number(tpgid) }
-  const start = fields[19] // field 22, starttime
-  if (start !== undefined) stat.start = Number(start)
-  const threads = fields[17] // field 20, num_threads
-  if (threads !== undefined) stat.threads = Number(threads)
-  return stat
-}
+import { parseStat, type ProcStat } from './proc-stat'
 
 /** `pid`'s stat in one small synchronous read, or undefined once it has gone. */
 export function readStat(pid: number | string): ProcStat | undefined {
@@ -107,14 +72,69 @@ export async function listPidsAsync(): Promise<number[] | undefined> {
   }
 }
 
-/** The first child of `pid` (its oldest, from /proc/<pid>/task/<pid>/children), or by parent where the kernel lacks that file. */
+/** The pids in a `children` file's text ("12 34 "). */
+const pidsIn = (list: string): number[] => list.split(' ').filter(Boolean).map(Number)
+
+const childrenFile = (pid: number, tid: number | string): string => `/proc/${pid}/task/${tid}/children`
+
+/**
+ * The children of `pid`, from each of its threads' `children` (a child is listed by the thread
+ * that forked it); undefined where none can be read: `pid` gone, or a kernel without
+ * CONFIG_PROC_CHILDREN.
+ */
+export function childrenOf(pid: number): number[] | undefined {
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return undefined
+  }
+  let read = false
+  const out: number[] = []
+  for (const tid of tids) {
+    const list = readSmallOrWhole(childrenFile(pid, tid))
+    if (list === undefined) continue
+    read = true
+    out.push(...pidsIn(list))
+  }
+  return read ? out : undefined
+}
+
+/** A children file is one line of pids: past readSmall's 4 KiB (over ~500 children) it is read whole. */
+function readSmallOrWhole(path: string): string | undefined {
+  const text = readSmall(path)
+  if (text === undefined || text.length < small.length) return text
+  try {
+    return readFileSync(path, 'latin1')
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * childrenOf without blocking the event loop. `oneThread`: the caller knows `pid` has a single
+ * thread (its stat said so), whose own file lists them all, read without listing its threads.
+ */
+export async function childrenOfAsync(pid: number, oneThread = false): Promise<number[] | undefined> {
+  if (oneThread) return readFile(childrenFile(pid, pid), 'latin1').then(pidsIn, () => undefined)
+  let tids: string[]
+  try {
+    tids = await readdir(`/proc/${pid}/task`)
+  } catch {
+    return undefined
+  }
+  const lists = await Promise.all(tids.map(tid => readFile(childrenFile(pid, tid), 'latin1').catch(() => undefined)))
+  if (lists.every(l => l === undefined)) return undefined
+  return lists.flatMap(l => pidsIn(l ?? ''))
+}
+
+/** The first child of `pid` (its oldest, from its main thread's `children`), or by parent where the kernel lacks that file. */
 export function firstChildOf(pid: number): number | undefined {
   try {
-    const [first] = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
-    if (first) return Number(first)
+    const [first] = pidsIn(readFileSync(childrenFile(pid, pid), 'latin1').trim())
+    return first
   } catch {
     // A kernel without CONFIG_PROC_CHILDREN: look for it by parent.
     return listPids()?.find(p => readStat(p)?.ppid === pid)
   }
-  return undefined
 }

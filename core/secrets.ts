@@ -10,6 +10,7 @@
  * node:fs, which a start that loaded it before listening paid for in its first /ping.
  */
 import type { OptionSpec } from './config'
+import { statFields } from './proc-stat'
 
 /** What is left to overwrite, and who to tell when it cannot be. */
 let pending: { envNames: readonly string[]; secrets: readonly string[]; failed?: () => void } | undefined
@@ -62,9 +63,7 @@ function scrubProcessMemory(envNames: readonly string[], secrets: readonly strin
   // Fields 48-51 of proc(5): arg_start arg_end env_start env_end (counted after the
   // parenthesised command name, which may itself contain spaces).
   const stat = readFileSync('/proc/self/stat', 'utf8')
-  const [argStart, argEnd, envStart, envEnd] = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
+  const [argStart, argEnd, envStart, envEnd] = statFields(stat)
     .slice(48 - 3, 52 - 3)
     .map(Number)
   if (argStart === undefined || argEnd === undefined || envStart === undefined || envEnd === undefined)

@@ -6,52 +6,20 @@
  * /dev/shm: skipped visibly otherwise. `EXECD_BIN` runs another build of the executable.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { memoryCgroup } from './kit/memory-cgroup'
-import { type Daemon, postJson, readSse, startDaemon, waitFor } from './harness'
+import { rmdirSync, rmSync } from 'node:fs'
+import { inCgroup, v1CgroupOrWhy } from './kit/full-cgroup'
+import { type Daemon, postJson, readSse } from './harness'
 
 const LIMIT = 300 << 20
-const shmIsTmpfs = / \/dev\/shm tmpfs /.test(readFileSync('/proc/mounts', 'latin1'))
-
-function cgroupOrWhy(): { dir: string; version: 1 | 2 } | string {
-  if (process.getuid?.() !== 0) return 'needs root'
-  if (!shmIsTmpfs) return '/dev/shm is not a tmpfs'
-  const cg = memoryCgroup('reserve', LIMIT)
-  // v2 cannot hand execd's memory down to a cgroup of its children while execd is in it.
-  if (typeof cg === 'string' || cg.version === 1) return cg
-  rmdirSync(cg.dir)
-  return 'the memory controller is v2 here'
-}
-const cgroup = cgroupOrWhy()
+const cgroup = v1CgroupOrWhy('reserve', LIMIT)
 if (typeof cgroup === 'string') console.warn(`skipped: execd in a full memory cgroup (${cgroup})`)
 afterAll(() => {
   if (typeof cgroup !== 'string') rmdirSync(cgroup.dir)
 })
 
-const procsOf = (dir: string) => readFileSync(join(dir, 'cgroup.procs'), 'latin1').trim()
-
-/** execd started inside the limited cgroup (the same pid), `body` run against it, every trace of it gone after. */
-async function inFullCgroup(body: (d: Daemon, file: string) => Promise<void>): Promise<void> {
-  const cg = cgroup as { dir: string }
-  const file = `/dev/shm/execd-spec-reserve-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
-  const d = await startDaemon({
-    under: ['sh', '-c', `echo $$ > ${cg.dir}/cgroup.procs && exec "$@"`, 'sh'],
-    bin: process.env.EXECD_BIN,
-    env: { EXECD_PYTHON_SPARE: '0' },
-  })
-  try {
-    await body(d, file)
-  } catch (err) {
-    const events = readFileSync(join(cg.dir, 'memory.oom_control'), 'latin1').replaceAll('\n', ', ')
-    console.error(`execd exit ${d.proc.exitCode} signal ${d.proc.signalCode}; ${events}\n${d.logs().slice(-3000)}`)
-    throw err
-  } finally {
-    for (const name of readdirSync('/dev/shm')) if (`/dev/shm/${name}`.startsWith(file)) rmSync(`/dev/shm/${name}`)
-    if (d.proc.exitCode === null && d.proc.signalCode === null) await d.stop()
-    await waitFor('the cgroup to empty', () => procsOf(cg.dir) === '')
-  }
-}
+/** execd started inside the limited cgroup, `body` run against it, every trace of it gone after. */
+const inFullCgroup = (body: (d: Daemon, file: string) => Promise<void>) =>
+  inCgroup((cgroup as { dir: string }).dir, body)
 
 /** The command's frames' types and texts, one string. */
 async function run(d: Daemon, command: string): Promise<string> {

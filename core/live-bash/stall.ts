@@ -8,6 +8,8 @@
  * run reads it (the code's stdin is /dev/null). So a run that has been quiet for a while looks
  * at the shell once a second, in a timer armed once per run (a normal run never reaches it).
  */
+import { parseStat } from '../proc-stat'
+
 /** read(2)'s number, as /proc/<pid>/syscall shows it (x64: 0; arm64's generic table: 63). */
 const READ = process.arch === 'arm64' ? 63 : 0
 const FIRST_LOOK_MS = 1000
@@ -23,9 +25,8 @@ export const STALLED =
  */
 export async function readingItsInput(pid: number): Promise<boolean> {
   try {
-    const stat = await Bun.file(`/proc/${pid}/stat`).text()
     // A task woken by input it has not yet read is runnable (R), not sleeping (S).
-    if (stat[stat.lastIndexOf(')') + 2] !== 'S') return false
+    if (parseStat(await Bun.file(`/proc/${pid}/stat`).text())?.state !== 'S') return false
     return (await Bun.file(`/proc/${pid}/syscall`).text()).startsWith(`${READ} 0x0 `)
   } catch {
     return false

@@ -13,6 +13,7 @@ import { Journal } from '../../core/journal'
 import { ByteLineSplitter, type OutputLine } from '../../core/lines'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
+import { deathWords, OomWatch } from '../../core/oom'
 import { freeChunk } from '../../core/chunks'
 import { TurnBudget, type UnreadPacer } from '../../core/fair'
 import { uuidHex } from '../../core/random'
@@ -83,6 +84,9 @@ export function startCommand(
   unread: UnreadPacer,
 ): CommandRecord {
   const startedAt = new Date()
+  // The OOM kills so far, noted before the spawn: a command started into a full cgroup is killed
+  // within milliseconds, and a count read after that would hide its kill.
+  const oom = new OomWatch()
   // Spawned first: what is set up below runs while the shell starts instead of before it.
   let proc: OwnedProcess | undefined
   let failure = ''
@@ -269,7 +273,7 @@ export function startCommand(
     const info = await proc.exited
     // A kill is reported once the whole group is gone, not just the leader.
     if (info.killedBy) await proc.kill(info.killedBy)
-    const { event, code, error } = terminalFor(info, record, p.req.timeout)
+    const { event, code, error } = terminalFor(info, record, p.req.timeout, oom)
     await finish(record, store, append, journal, event, code, error)
     finished()
   })()
@@ -292,15 +296,21 @@ async function finish(
   store.finish(record)
 }
 
-/** The terminal event of CONTRACT §2 and the status fields for an exit. */
-function terminalFor(info: ExitInfo, record: CommandRecord, timeout?: number) {
+/**
+ * The terminal event of CONTRACT §2 and the status fields for an exit: Go's words for it, as the
+ * reference says them, or a cell's where the kernel's OOM killer ended it (still `signal: killed`
+ * first, with what filled the memory after).
+ */
+function terminalFor(info: ExitInfo, record: CommandRecord, timeout: number | undefined, oom: OomWatch) {
   const timedOut = info.killedBy === 'timeout'
   const code = info.code ?? -1
   if (code === 0 && !timedOut) {
     const execution_time = Math.round(performance.now() - record.startedMono)
     return { event: makeEvent('execution_complete', { execution_time }), code }
   }
-  const error = timedOut ? `${describeExit(info)} (timeout after ${timeout} ms)` : describeExit(info)
+  const error = timedOut
+    ? `${describeExit(info)} (timeout after ${timeout} ms)`
+    : deathWords(info, oom.outOfMemory(info))
   return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
 }
 

@@ -246,10 +246,8 @@ export class GoContext implements RuntimeContext {
   private async onExit(info: ExitInfo): Promise<void> {
     this.exit = info
     // What the kernel wrote just before dying belongs to the cell, ahead of the error.
-    const [outOfMemory] = await Promise.all([
-      this.oom.outOfMemory(info),
-      Promise.race([Promise.all(this.pumps), sleep(1000)]),
-    ])
+    const outOfMemory = this.oom.outOfMemory(info)
+    await Promise.race([Promise.all(this.pumps), sleep(1000)])
     this.outOfMemory = outOfMemory
     this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory)]))
   }

@@ -221,7 +221,8 @@ export class JavaContext implements RuntimeContext {
   private async onExit(info: ExitInfo): Promise<void> {
     this.exit = info
     // What the JVM wrote just before dying belongs to the cell, ahead of the error.
-    const [outOfMemory] = await Promise.all([this.oom.outOfMemory(info), within(Promise.all(this.pumps), 1000)])
+    const outOfMemory = this.oom.outOfMemory(info)
+    await within(Promise.all(this.pumps), 1000)
     this.outOfMemory = outOfMemory
     if (this.escalated) {
       // Named as a stop jshell delivered is (IJava's name): only evalue says the state is lost.

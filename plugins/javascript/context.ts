@@ -229,10 +229,8 @@ export class JsContext implements RuntimeContext {
         `${this.opts.language} interpreter exited at start (${describeExit(info)})${early ? `: ${early}` : ''}`,
       ),
     )
-    void this.oom.outOfMemory(info).then(outOfMemory => {
-      this.outOfMemory = outOfMemory
-      this.cells.died(this.deathEvent())
-    })
+    this.outOfMemory = this.oom.outOfMemory(info)
+    this.cells.died(this.deathEvent())
   }
 
   /**

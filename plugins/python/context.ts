@@ -199,7 +199,7 @@ export class PythonContext implements RuntimeContext {
 
   private async deathEvent(): Promise<ExecEvent> {
     const info = this.exit
-    const oom = await this.oom.outOfMemory(info)
+    const oom = this.oom.outOfMemory(info)
     const cause = info ? deathWords(info, oom) : 'its protocol channel closed'
     const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
     const tail = this.stderrTail.trim()
