@@ -168,7 +168,9 @@ export async function sweepsDone(): Promise<void> {
  * the lock alone, never by age: an mtime against this execd's wall clock took a live execd's
  * staging dir whenever this one's clock ran an hour ahead (a clock stepped forward). One with no
  * socket yet is either in its owner's first microseconds or left by an execd killed in exactly
- * those: kept (an empty dir), since nothing proves which. Returns the paths removed.
+ * those (or one whose listen failed: a full disk, EMFILE): it goes once its mtime is
+ * ABANDONED_MS behind the filesystem's own clock (read from a dir made for it), which no
+ * process's clock moves; it was kept for ever. Returns the paths removed.
  */
 export async function sweepStale(
   prefix: string,
@@ -191,11 +193,20 @@ export async function sweepStale(
     removed.push(dir)
   }
   const unheld = async (dir: string) => (await probeLock(join(dir, OWNER_SOCKET))) === 'refused'
+  let now: number | undefined
+  const abandoned = (dir: string) => {
+    now ??= filesystemNow(root, prefix)
+    return now - lstatSync(dir).mtimeMs > ABANDONED_MS
+  }
+  const stale = async (dir: string) => {
+    const lock = await probeLock(join(dir, OWNER_SOCKET))
+    return lock === 'refused' || (lock === 'none' && abandoned(dir))
+  }
   await Promise.all([
     // A staging dir names nothing elsewhere: its journal entries come after its rename.
     ...names
       .filter(name => staging.test(name))
-      .map(async name => (await unheld(join(root, name))) && remove(join(root, name))),
+      .map(async name => (await stale(join(root, name)).catch(() => false)) && remove(join(root, name))),
     ...names
       .filter(name => pattern.test(name) && join(root, name) !== keep)
       .map(async name => {
@@ -206,6 +217,30 @@ export async function sweepStale(
       }),
   ])
   return removed
+}
+
+/**
+ * How old by the filesystem's clock a staging dir without its socket must be to be taken for
+ * abandoned: its owner makes the socket microseconds after the dir.
+ */
+const ABANDONED_MS = 10 * 60_000
+
+/**
+ * The time a new entry of `root` gets, as the kernel stamps it: the sweeping execd's own clock
+ * may be stepped or faked, and a staging dir's mtime was stamped by the kernel too. -Infinity
+ * (nothing is old) when no dir can be made there.
+ */
+function filesystemNow(root: string, prefix: string): number {
+  try {
+    const probe = mkdtempSync(join(root, `.${prefix}-clock-`))
+    try {
+      return lstatSync(probe).mtimeMs
+    } finally {
+      rmdirSync(probe)
+    }
+  } catch {
+    return Number.NEGATIVE_INFINITY
+  }
 }
 
 /**

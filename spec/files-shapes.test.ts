@@ -171,13 +171,13 @@ describe('a multipart upload', () => {
   const strace = Bun.which('strace')
   if (!strace) console.warn('skipped: no strace to count the fsyncs of an upload')
   test.skipIf(!strace)(
-    'of 200 files into one directory fsyncs each file and the directory once',
+    'of 200 files into one directory fsyncs each file before any rename, and the directory once after them',
     async () => {
       const root = join(dir, 'synced')
       mkdirSync(root)
       const out = join(dir, 'strace.out')
       const tracer = Bun.spawn(
-        ['strace', '-f', '-qq', '-e', 'trace=fsync,statfs', '-o', out, '-p', String(d.proc.pid)],
+        ['strace', '-f', '-qq', '-e', 'trace=fsync,statfs,rename', '-o', out, '-p', String(d.proc.pid)],
         {
           stderr: 'pipe',
         },
@@ -193,6 +193,15 @@ describe('a multipart upload', () => {
       // Per file it was fsync of the file and of its directory, and a statfs: 400 and 200.
       expect(count('fsync')).toBe(201)
       expect(count('statfs')).toBe(1)
+      // The files are fsynced together once the body is in (ops/upload-sync.ts), still each
+      // before the first rename: none is seen in place before it is on disk. By the order
+      // strace wrote the calls in (one file for every thread: their order is the kernel's).
+      // The renames of the staged files (the staging journal's own dir is renamed too).
+      const order = calls
+        .map(l => /( fsync)\(| (rename)\("[^"]*\.execd-tmp-/.exec(l))
+        .flatMap(m => (m ? [m[1] ? 'fsync' : 'rename'] : []))
+      expect(order.lastIndexOf('fsync')).toBeGreaterThan(order.lastIndexOf('rename'))
+      expect(order.slice(0, 200)).toEqual(Array(200).fill('fsync'))
     },
     60_000,
   )

@@ -83,12 +83,11 @@ async function cutOff(PARTS: number): Promise<number> {
 }
 
 test('a client that leaves mid-upload stops the staging of the parts it sent', async () => {
-  // Measured: 5,655 of 6,000 staged at most before the fix (then all removed), ~560 after. But
-  // in about one try of six Bun tells execd of the close only once the body it had buffered is
-  // read (~4,800 staged, on a quiet machine too): the fix is seen in one of three tries.
+  // Measured: 5,655 of 6,000 staged at most before the fix (then all removed), ~210-570 after.
+  // The request's signal alone left about one try of six at ~4,800 (Bun, holding a megabyte of
+  // the body unread, reads the connection's end only after it): the connection's own hang-up
+  // (core/client-gone.ts) is seen every time.
   const PARTS = 6000
-  const mosts: number[] = []
-  for (let tries = 0; tries < 3 && !mosts.some(m => m < PARTS / 2); tries++) mosts.push(await cutOff(PARTS))
-  expect(Math.min(...mosts)).toBeLessThan(PARTS / 2)
+  expect(await cutOff(PARTS)).toBeLessThan(PARTS / 2)
   expect((await d.fetch('/ping')).status).toBe(200)
 }, 120_000)

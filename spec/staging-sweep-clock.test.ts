@@ -8,7 +8,7 @@
  * a clock of its own (spec/kit/wall-clock.c).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Daemon, postJson, startDaemon, waitFor } from './harness'
@@ -87,4 +87,19 @@ test('a staging dir whose owner was killed is swept at once, not an hour later',
   // Before: kept until its mtime was an hour old.
   await waitFor("the dead owner's staging dir swept", () => !existsSync(killed), 5_000)
   expect(existsSync(live)).toBe(true)
+})
+
+test('a staging dir left without its socket goes once the filesystem dates it ten minutes back', async () => {
+  // An execd killed between its mkdtemp and its listen, or whose listen failed (EMFILE, a full
+  // disk). Its mtime says how old it is by the kernel's clock, which the sweeper reads from a
+  // dir of its own there, not from its own clock.
+  const left = staging()
+  const hourAgo = new Date(Date.now() - HOUR)
+  utimesSync(left, hourAgo, hourAgo)
+  const fresh = staging()
+  await sweepBy()
+  // Before: both kept for ever (nothing proved the first one's owner gone).
+  await waitFor('the socketless staging dir an hour old swept', () => !existsSync(left), 5_000)
+  expect(existsSync(fresh)).toBe(true)
+  expect(readdirSync(temp).filter(name => name.includes('-clock-'))).toEqual([])
 })

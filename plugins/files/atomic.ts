@@ -22,13 +22,20 @@ interface AtomicWriteOptions {
   signal?: AbortSignal
   /** Whether the directory is on a local filesystem (`onLocalDisk`), if the caller knows already. */
   localDisk?: boolean
+  /**
+   * false: the file is not fsynced here; the caller calls `sync()` before `commit()`. An upload
+   * syncs all its files together once the body is in (ops/upload-sync.ts).
+   */
+  sync?: boolean
 }
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 
 /** A file written beside its target, waiting to be renamed into place. */
 export interface Staged {
   bytes: number
+  /** fsyncs it, if `stageFile` was told not to (the file by its temp name, through the held directory). */
+  sync(): Promise<void>
   /**
    * Renames it over the target, then fsyncs the directory unless told not to: a caller
    * renaming many files into one directory syncs it once after the last (`syncDirectory`).
@@ -82,7 +89,7 @@ export async function stageFile(
     }
     step = 'fsync'
     await flusher.settle()
-    await handle.sync()
+    if (opts.sync !== false) await handle.sync()
     step = 'chmod'
     await handle.chmod(opts.mode ?? (previous?.isFile() ? rewrittenMode(previous.mode) : 0o666 & ~process.umask()))
     step = 'chown'
@@ -103,6 +110,19 @@ export async function stageFile(
   return {
     bytes,
     discard,
+    async sync() {
+      // A fresh descriptor still reports a writeback error nobody has seen (errseq): the one
+      // that wrote it never fsynced, so none has.
+      let again: FileHandle | undefined
+      try {
+        again = await open(temp, O_RDONLY | O_NOFOLLOW)
+        await again.sync()
+      } catch (err) {
+        throw fsError(err, 'fsync', anchor.raw)
+      } finally {
+        await again?.close().catch(() => {})
+      }
+    },
     async commit(syncDir = true) {
       try {
         await rename(temp, anchor.at)

@@ -6,6 +6,7 @@ import { jsonArrayOf } from '../../core/json-array'
 import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
 import type { Peers } from '../../core/answering'
+import { watchClient } from '../../core/client-gone'
 import type { Downloads } from '../../core/downloads'
 import { askedOf } from '../../core/mount'
 import { downloadFile } from './ops/download'
@@ -256,7 +257,7 @@ export function filesRoutes(
     )
     .post(
       '/files/upload',
-      async ({ request }) => {
+      async ({ request, server }) => {
         const declared = Number(request.headers.get('content-length') ?? 'NaN')
         if (declared > maxUploadBytes) {
           throw new ExecdError(
@@ -264,15 +265,18 @@ export function filesRoutes(
             `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`,
           )
         }
+        const client = watchClient({ request, server })
         try {
           const type = request.headers.get('content-type')
-          await uploadFiles(scope, request.body, type, maxUploadBytes, uploadMinRate, request.signal)
+          await uploadFiles(scope, request.body, type, maxUploadBytes, uploadMinRate, client.signal)
         } catch (err) {
           // The rest of the body is never read: the connection cannot carry another request.
           if (!(err instanceof ExecdError) || err.code !== 'REQUEST_TIMEOUT') throw err
           const res = errorResponse(err)
           res.headers.set('connection', 'close')
           return res
+        } finally {
+          client.stop()
         }
         return emptyOk()
       },

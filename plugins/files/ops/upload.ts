@@ -3,8 +3,8 @@
  * straight into temp files beside their targets. The i-th metadata part pairs with the i-th
  * file part, as in the reference; since nothing is buffered, a file part must come after its
  * metadata part (the official SDKs always send them so). All or nothing: the temp files are
- * renamed into place only once the whole request has arrived and checked out; otherwise they
- * are removed, with every parent directory the request created.
+ * fsynced and renamed into place only once the whole request has arrived and checked out;
+ * otherwise they are removed, with every parent directory the request created.
  */
 import { fstatSync, readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
@@ -18,6 +18,7 @@ import { boundaryOf, parseMultipart } from '../multipart'
 import { ownershipOf, type Ownership } from '../owners'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
 import { SharedDirectories } from './upload-fds'
+import { syncStaged } from './upload-sync'
 
 interface FileMetadata {
   /** From `path`, or from `path_base64` (the exact bytes): exactly one of them. */
@@ -171,7 +172,13 @@ async function stage(
     }
     const own = meta.own.uid !== undefined || meta.own.gid !== undefined ? meta.own : undefined
     const localDisk = await directories.localDisk(anchor.dir)
-    const staged = await stageFile(anchor, chunks, { mode: meta.fileMode, ownership: own, localDisk, signal })
+    const staged = await stageFile(anchor, chunks, {
+      mode: meta.fileMode,
+      ownership: own,
+      localDisk,
+      signal,
+      sync: false,
+    })
     return { anchor, release, staged }
   } catch (err) {
     anchor.undoCreated()
@@ -185,6 +192,7 @@ async function stage(
 async function finish(files: StagedFile[], commit: boolean, directories: SharedDirectories): Promise<WrittenFile[]> {
   try {
     if (commit) {
+      await syncStaged(files.map(f => f.staged))
       for (const f of files) await f.staged.commit(false)
       // Each directory once, after its last rename and before the answer: a directory fsync
       // per file was most of a small file's cost (50,000 files into one directory: 1.6 ms each).
