@@ -275,10 +275,7 @@ describe.skipIf(!strace)('a walk through dist/execd, its system calls counted', 
     const counts = await traced(
       ['openat'],
       async () => {
-        for (const path of [
-          `/directories/list?path=${q(root)}&depth=3`,
-          `/files/search?path=${q(root)}&pattern=f1`,
-        ]) {
+        for (const path of [`/directories/list?path=${q(root)}&depth=3`, `/files/search?path=${q(root)}&pattern=f1`]) {
           const res = await d.fetch(path)
           expect([path, res.status]).toEqual([path, 200])
           await res.arrayBuffer()
