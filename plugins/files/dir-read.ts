@@ -11,6 +11,7 @@
  * the architecture, `readdir` as before.
  */
 import { readdir } from 'node:fs/promises'
+import { constants } from 'node:os'
 import { asName, procPath, type Name } from './beneath'
 import { libcFile } from '../../core/libc'
 import { nextTurn } from '../../core/timers'
@@ -27,6 +28,7 @@ const SYS_LSEEK: Partial<Record<string, number>> = { x64: 8, arm64: 62 }
 const BUFFER_BYTES = 32 * 1024
 const DT_UNKNOWN = 0
 const DT_DIR = 4
+const errnoConstants = constants.errno
 
 interface Calls {
   getdents(fd: number, buf: Buffer): number
@@ -61,10 +63,11 @@ function load(): Calls | null {
   }
 }
 
-const ERRNO_CODES: Record<number, string> = { 2: 'ENOENT', 5: 'EIO', 9: 'EBADF', 13: 'EACCES', 20: 'ENOTDIR' }
+/** errno → its name (ENOENT…), as node:fs names the code of its errors. */
+const ERRNO_NAMES = new Map(Object.entries(errnoConstants).map(([name, n]) => [n, name]))
 
 const failed = (errno: number) => {
-  const code = ERRNO_CODES[errno] ?? `E${errno}`
+  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`
   return Object.assign(new Error(`${code}: reading a directory failed`), { code, errno: -errno })
 }
 
