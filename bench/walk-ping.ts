@@ -15,8 +15,10 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Execd, startExecd } from './lib/execd'
+import { pingWaits } from './lib/ping-waits'
 import { makeTempDir, removeTempDir, runThenClean } from './lib/procs'
 import { percentile } from './lib/stats'
+import { wideTree } from './lib/wide-tree'
 
 const rounds = Number(process.argv[2] ?? 2)
 const files = Number(process.argv[3] ?? 100_000)
@@ -25,40 +27,12 @@ const DIRS = 1000
 const GAP_MS = 2
 
 /** `files` files shared out among DIRS directories. */
-function wide(root: string): void {
-  mkdirSync(root)
-  for (let d = 0; d < DIRS; d++) {
-    const dir = join(root, `dir${d}`)
-    mkdirSync(dir)
-    for (let f = d; f < files; f += DIRS) writeFileSync(join(dir, `f${f}.txt`), '')
-  }
-}
+const wide = (root: string) => wideTree(root, files, DIRS)
 
 /** `files` files in one directory. */
 function flat(root: string): void {
   mkdirSync(root)
   for (let f = 0; f < files; f++) writeFileSync(join(root, `f${f}.txt`), '')
-}
-
-/** Each `/ping`'s wait, in ms, while `run` runs. */
-async function pings(d: Execd, run: () => Promise<void>): Promise<number[]> {
-  let done = false
-  const waits: number[] = []
-  const pinger = (async () => {
-    while (!done) {
-      const t0 = performance.now()
-      await (await d.fetch('/ping')).arrayBuffer()
-      waits.push(performance.now() - t0)
-      await Bun.sleep(GAP_MS)
-    }
-  })()
-  try {
-    await run()
-  } finally {
-    done = true
-    await pinger
-  }
-  return waits
 }
 
 async function ok(res: Response, what: string): Promise<void> {
@@ -137,7 +111,7 @@ async function main(): Promise<void> {
           op.before(base)
           const logged = stallsAfter(s.lag, 0).length
           const t0 = performance.now()
-          const got = await pings(s.d, () => op.run(s.d, base))
+          const got = await pingWaits(s.d, () => op.run(s.d, base), GAP_MS)
           const took = performance.now() - t0
           const key = `${s.name} ${op.name}`
           waits.set(key, [...(waits.get(key) ?? []), ...got])
