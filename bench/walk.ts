@@ -12,7 +12,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path'
 import { type Execd, startExecd } from './lib/execd'
 import { hasExecutable, makeTempDir, removeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
+import { pingWaits } from './lib/ping-waits'
 import { PeakRss } from './lib/rss'
+import { wideTree } from './lib/wide-tree'
 import { percentile } from './lib/stats'
 
 const rounds = Number(process.argv[2] ?? 3)
@@ -42,14 +44,7 @@ function deep(root: string): void {
 }
 
 /** WIDE_DIRS directories side by side, the files shared out among them. */
-function wide(root: string): void {
-  mkdirSync(root)
-  for (let d = 0; d < WIDE_DIRS; d++) {
-    const dir = join(root, `dir${d}`)
-    mkdirSync(dir)
-    for (let f = d; f < wideFiles; f += WIDE_DIRS) writeFileSync(join(dir, `f${f}.txt`), '')
-  }
-}
+const wide = (root: string) => wideTree(root, wideFiles, WIDE_DIRS)
 
 const SHAPES: Shape[] = [
   { name: `deep ${depth}`, make: deep, entries: depth * (PER_LEVEL + 1) },
@@ -74,23 +69,7 @@ async function timed(run: () => Promise<void>): Promise<number> {
 
 /** Runs `run` while `/ping` is asked again and again; the slowest answer meanwhile, in ms. */
 async function slowestPing(d: Execd, run: () => Promise<void>): Promise<number> {
-  let done = false
-  let slowest = 0
-  const pinger = (async () => {
-    while (!done) {
-      const t0 = performance.now()
-      await (await d.fetch('/ping')).arrayBuffer()
-      slowest = Math.max(slowest, performance.now() - t0)
-      await Bun.sleep(20)
-    }
-  })()
-  try {
-    await run()
-  } finally {
-    done = true
-    await pinger
-  }
-  return slowest
+  return Math.max(0, ...(await pingWaits(d, run, 20)))
 }
 
 async function search(d: Execd, root: string): Promise<void> {

@@ -12,17 +12,28 @@
  * so a mount inside the tree got copied and then kept, the move half done. It ends the copy
  * in `MountKept` instead, before the source is touched.
  */
-import { constants, type Stats } from 'node:fs'
-import { chmod, lstat, mkdir, open, readlink, symlink, utimes, type FileHandle } from 'node:fs/promises'
+import {
+  chmodSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  symlinkSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
+import { nextTurn } from '../../core/timers'
 import { O_PATH, procPath, type Name } from './beneath'
 import { fdPath } from './entry'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds, type Frame } from './ops/walk-fds'
+import { DirectoryFds, heldFd, openDirectoryAt, PAUSE_EVERY, type Frame, type Held } from './ops/walk-fds'
 import type { Made } from './staging'
 import { entriesOf, frameOf } from './tree'
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_DIRECTORY, O_NOFOLLOW } = constants
-const DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
 
 /** A directory being copied: both sides, its entries still to copy, its own stats for the end. */
 interface Level {
@@ -52,6 +63,11 @@ export interface CopyOptions {
  * Copies `srcName` of `srcDir` to `destName` of `destDir` (which must not exist): files with
  * their bytes, mode and times, symlinks as links, directories recursively. Other kinds (FIFOs,
  * sockets, devices) are refused. A failure leaves the partial copy for the caller to remove.
+ *
+ * The tree's stats, opens, mkdirs, chmods and times are made at once, as a walk's are
+ * (ops/walk-fds.ts), with a pause for the event loop every PAUSE_EVERY entries: through the
+ * thread pool each cost a futex, an eventfd write and an epoll wake besides the call. A file's
+ * bytes still go through the pool, a chunk at a time.
  */
 export async function copyEntry(
   srcDir: number,
@@ -61,7 +77,7 @@ export async function copyEntry(
   { signal, made }: CopyOptions = {},
 ): Promise<void> {
   signal?.throwIfAborted()
-  const stats = await lstat(procPath(srcDir, srcName))
+  const stats = lstatSync(procPath(srcDir, srcName))
   const home = await mountIdOf(srcDir)
   if (!stats.isDirectory()) {
     return copyLeaf(procPath(srcDir, srcName), procPath(destDir, destName), stats, {
@@ -72,26 +88,28 @@ export async function copyEntry(
   }
   const srcFds = new DirectoryFds()
   const destFds = new DirectoryFds()
+  let copied = 0
   try {
     const opened = await openBoth(srcDir, srcName, destDir, destName, { home, path: '' })
-    made?.(await opened.dest.stat({ bigint: true }))
+    made?.(fstatSync(opened.dest.fd, { bigint: true }))
     const src = await srcFds.adopt(opened.src, frameOf(srcName))
     const dest = await destFds.adopt(opened.dest, frameOf(destName))
     const stack: Level[] = [{ src, dest, names: await entriesOf(await srcFds.fdOf(src)), index: 0, stats }]
     for (let at = stack.at(-1); at; at = stack.at(-1)) {
       signal?.throwIfAborted()
+      if (++copied % PAUSE_EVERY === 0) await nextTurn()
       const child = at.names[at.index++]
       if (child === undefined) {
         // Last, or the copies of its entries would change the times just set.
         const fd = await destFds.fdOf(at.dest)
-        await chmod(procPath(fd), at.stats.mode & 0o7777)
-        await utimes(procPath(fd), at.stats.atime, at.stats.mtime)
+        chmodSync(procPath(fd), at.stats.mode & 0o7777)
+        utimesSync(procPath(fd), at.stats.atime, at.stats.mtime)
         await srcFds.release(at.src)
         await destFds.release(at.dest)
         stack.pop()
         continue
       }
-      const s = await lstat(procPath(await srcFds.fdOf(at.src), child))
+      const s = lstatSync(procPath(await srcFds.fdOf(at.src), child))
       const place = { home, path: [...stack.slice(1).map(level => level.src.path), String(child)].join('/') }
       if (!s.isDirectory()) {
         const from = procPath(await srcFds.fdOf(at.src), child)
@@ -113,19 +131,22 @@ export async function copyEntry(
   }
 }
 
-/** The source directory opened (on the copy's mount), its copy made (0700 until its end) and opened. */
+/**
+ * The source directory opened (O_NOFOLLOW, on the copy's mount), its copy made (0700 until its
+ * end) and opened O_NOFOLLOW: a symlink swapped in on either side fails the open, never followed.
+ */
 async function openBoth(
   srcDir: number,
   srcName: Name,
   destDir: number,
   destName: Name,
   place: Place,
-): Promise<{ src: FileHandle; dest: FileHandle }> {
-  const src = await open(procPath(srcDir, srcName), DIR)
+): Promise<{ src: Held; dest: Held }> {
+  const src = openDirectoryAt(procPath(srcDir, srcName))
   try {
     await stayOn(src.fd, place)
-    await mkdir(procPath(destDir, destName), 0o700)
-    return { src, dest: await open(procPath(destDir, destName), DIR) }
+    mkdirSync(procPath(destDir, destName), 0o700)
+    return { src, dest: openDirectoryAt(procPath(destDir, destName)) }
   } catch (err) {
     await src.close()
     throw err
@@ -143,8 +164,8 @@ export async function copyLeaf(
   { signal, made, modeBits = 0o7777, place }: CopyOptions & { place?: Place },
 ): Promise<void> {
   if (s.isSymbolicLink()) {
-    await symlink(await readlink(from, { encoding: 'buffer' }), to)
-    made?.(await lstat(to, { bigint: true }))
+    symlinkSync(readlinkSync(from, { encoding: 'buffer' }), to)
+    made?.(lstatSync(to, { bigint: true }))
     return
   }
   if (!s.isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
@@ -180,9 +201,9 @@ export async function copyLeaf(
  * A file with a mount on it (a bind-mounted file) is refused as a directory one is.
  */
 async function openRegularFile(path: Name, place?: Place): Promise<FileHandle> {
-  const held = await open(path, O_PATH | O_NOFOLLOW)
+  const held = heldFd(openSync(path, O_PATH | O_NOFOLLOW))
   try {
-    if (!(await held.stat()).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+    if (!fstatSync(held.fd).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
     if (place) await stayOn(held.fd, place)
     return await open(fdPath(held.fd), O_RDONLY)
   } finally {

@@ -5,18 +5,16 @@
  * is, never followed out of the tree.
  */
 import { rmdirSync, unlinkSync } from 'node:fs'
-import { readdir, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { asName, procPath, type Name } from './beneath'
 import { errnoOf } from '../../core/errors'
 import { nextTurn } from '../../core/timers'
+import { readEntries } from './dir-read'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds, openDirectoryAt, type Held } from './ops/walk-fds'
-
-/** Entries removed between pauses for the event loop (as a walk's: ops/walk.ts). */
-const PAUSE_EVERY = 256
+import { DirectoryFds, openDirectoryAt, PAUSE_EVERY, type Held } from './ops/walk-fds'
 
 /**
- * Opens `name` of the directory `dir` as a directory (readable: `readdir(procPath(h.fd))`), or
+ * Opens `name` of the directory `dir` as a directory (readable: `readEntries(h.fd)`), or
  * undefined if it is not one (a symlink included) or is gone. The building block of a walk
  * that cannot be led out of its tree: start from `scope.with(raw, { follow: true }, a =>
  * openSubdirectory(a.dir, a.name))`, then descend with it entry by entry.
@@ -146,6 +144,5 @@ export function frameOf(name: Name): { name: Buffer; bytes: Buffer; path: string
 
 /** The names in the directory `fd` holds, exact: a name that is not UTF-8 stays bytes. */
 export async function entriesOf(fd: number): Promise<Name[]> {
-  const names = (await readdir(procPath(fd), { encoding: 'buffer' })) as unknown as Buffer[]
-  return names.map(asName)
+  return (await readEntries(fd)).map(e => e.name)
 }

@@ -6,7 +6,7 @@
  */
 import { nextTurn } from '../../../core/timers'
 
-const SLICE = 16_384
+const SLICE = 4_096
 
 /** `items.map(fn)`, pausing for the event loop between slices. */
 export async function mapInSlices<T, U>(items: readonly T[], fn: (item: T) => U): Promise<U[]> {
