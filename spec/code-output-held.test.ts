@@ -1,0 +1,80 @@
+/**
+ * What a python cell writes without a newline is not held in its interpreter until the cell
+ * ends: it goes out once 64 Ki characters wait, and a write over execd's 128 MiB an event
+ * arrives in pieces, the lines after it too (it was held whole, then dropped whole).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { postJson, startDaemon, type Daemon } from './harness'
+import { PYTHON, pythonAvailable } from './python-env'
+import { createContext, expectWellFormed, ofType, runCode, stdoutText, type WireEvent } from './runtime-kit'
+
+describe.skipIf(pythonAvailable !== true)(`python output without a newline (${PYTHON})`, () => {
+  let d: Daemon
+  let id: string
+  let dir: string
+  beforeAll(async () => {
+    d = await startDaemon()
+    id = await createContext(d, 'python')
+    dir = mkdtempSync(join(tmpdir(), 'execd-test-held-'))
+  })
+  afterAll(async () => {
+    await d?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('100,000 characters without a newline reach the client while the cell still runs', async () => {
+    const go = join(dir, 'go')
+    // The cell waits for the test to see its output (30 s at most, so the old build ends too).
+    const code = [
+      'import os, sys, time',
+      "sys.stdout.write('x' * 100000)",
+      'end = time.monotonic() + 30',
+      `while not os.path.exists(${JSON.stringify(go)}) and time.monotonic() < end:`,
+      '    time.sleep(0.05)',
+      `os.path.exists(${JSON.stringify(go)})`,
+    ].join('\n')
+    const res = await postJson(d, '/code', { code, context: { id, language: 'python' } })
+    expect(res.status).toBe(200)
+    const events: WireEvent[] = []
+    let seenWhileRunning = false
+    let text = ''
+    const decoder = new TextDecoder()
+    for await (const chunk of res.body!) {
+      text += decoder.decode(chunk, { stream: true })
+      let cut: number
+      while ((cut = text.indexOf('\n\n')) >= 0) {
+        const data = text
+          .slice(0, cut)
+          .split('\n')
+          .find(l => l.startsWith('data: '))
+        text = text.slice(cut + 2)
+        if (data) events.push(JSON.parse(data.slice(6)))
+      }
+      if (!existsSync(go) && stdoutText(events).length >= 100000) {
+        seenWhileRunning = ofType(events, 'execution_complete').length === 0
+        writeFileSync(go, '')
+      }
+    }
+    expectWellFormed(events, id)
+    expect(seenWhileRunning).toBe(true)
+    expect(stdoutText(events)).toBe('x'.repeat(100000))
+    expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(['True'])
+  })
+
+  test('one write over 128 MiB arrives whole, and the line after it', async () => {
+    const size = (128 << 20) + 1
+    const events = await runCode(d, `import sys\nsys.stdout.write('x' * ${size})\nprint('after')`, {
+      id,
+      language: 'python',
+    })
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error')).toEqual([])
+    const out = stdoutText(events)
+    expect(out.length).toBe(size + 'after\n'.length)
+    expect(out.endsWith('xafter\n')).toBe(true)
+    expect(ofType(events, 'stdout').every(e => e.text.length <= 1 << 20)).toBe(true)
+  })
+})
