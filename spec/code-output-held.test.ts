@@ -42,8 +42,11 @@ describe.skipIf(pythonAvailable !== true)(`python output without a newline (${PY
     let seenWhileRunning = false
     let text = ''
     const decoder = new TextDecoder()
-    for await (const chunk of res.body!) {
-      text += decoder.decode(chunk, { stream: true })
+    const reader = res.body!.getReader()
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
       let cut: number
       while ((cut = text.indexOf('\n\n')) >= 0) {
         const data = text

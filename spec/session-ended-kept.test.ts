@@ -32,12 +32,15 @@ test('past --max-sessions ended sessions, the oldest answers "not found"; the ot
   const first = await endedSession('sleep 600.217 & exit 3')
   expect(pidsWith('600.217')).toHaveLength(1)
   const second = await endedSession()
-  expect(await answer(first)).toEqual({ status: 404, message: `session ${first} has ended (exit status 3); create a new session` })
+  expect(await answer(first)).toEqual({
+    status: 404,
+    message: `session ${first} has ended (exit status 3); create a new session`,
+  })
   const third = await endedSession()
   expect(await answer(first)).toEqual({ status: 404, message: `session ${first} not found` })
   for (const id of [second, third]) expect((await answer(id)).message).toContain('has ended')
   // What the first left running is ended with it, as by a DELETE (it ran on while kept).
-  await waitFor('the first session\'s job to end', () => pidsWith('600.217').length === 0)
+  await waitFor("the first session's job to end", () => pidsWith('600.217').length === 0)
   // Live sessions are still bounded by the limit, ended ones take no slot.
   const live = [await postJson(d, '/session', {}), await postJson(d, '/session', {})]
   expect(live.map(r => r.status)).toEqual([200, 200])
