@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
 import { PYTHON, pythonAvailable } from './python-env'
 import { createContext, expectWellFormed, ofType, runCode, stdoutText, type WireEvent } from './runtime-kit'
 
@@ -38,31 +38,14 @@ describe.skipIf(pythonAvailable !== true)(`python output without a newline (${PY
     ].join('\n')
     const res = await postJson(d, '/code', { code, context: { id, language: 'python' } })
     expect(res.status).toBe(200)
-    const events: WireEvent[] = []
-    let seenWhileRunning = false
-    let text = ''
-    const decoder = new TextDecoder()
-    const reader = res.body!.getReader()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      text += decoder.decode(value, { stream: true })
-      let cut: number
-      while ((cut = text.indexOf('\n\n')) >= 0) {
-        const data = text
-          .slice(0, cut)
-          .split('\n')
-          .find(l => l.startsWith('data: '))
-        text = text.slice(cut + 2)
-        if (data) events.push(JSON.parse(data.slice(6)))
-      }
-      if (!existsSync(go) && stdoutText(events).length >= 100000) {
-        seenWhileRunning = ofType(events, 'execution_complete').length === 0
-        writeFileSync(go, '')
-      }
-    }
+    // Read to the end; once the output is all there, let the cell go: its value says whether it
+    // was still waiting then (True), or had given up and ended first (False, on the old build).
+    const frames = await readSse(res, (_, all) => {
+      if (!existsSync(go) && stdoutText(all.map(f => f.data as WireEvent)).length >= 100000) writeFileSync(go, '')
+      return false
+    })
+    const events = frames.map(f => f.data as WireEvent)
     expectWellFormed(events, id)
-    expect(seenWhileRunning).toBe(true)
     expect(stdoutText(events)).toBe('x'.repeat(100000))
     expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(['True'])
   })
