@@ -199,4 +199,33 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     },
     30_000,
   )
+
+  // A cell whose forked child went on past the cell's end: the child was a second driver on the
+  // context's channel, its value came as a later cell's and cells ran in either process.
+  test.each([
+    ['goes on past the cell', 'child = os.fork()', 0],
+    ['ends its cell with sys.exit(3)', 'child = os.fork()\nif child == 0: sys.exit(3)', 3],
+    ['ends its cell with an error', "child = os.fork()\nif child == 0: raise ValueError('in the child')", 1],
+  ])('a child that %s ends there; later cells all run in the interpreter', async (_, fork, status) => {
+    const first = await run(`import os, sys\n${fork}\n'parent' if child else 'child'`)
+    expectWellFormed(first, id)
+    expect(resultText(first)).toEqual(["'parent'"])
+    const pids = new Set<string>()
+    for (let i = 0; i < 4; i++) {
+      const events = await run('os.getpid()')
+      expect(ofType(events, 'error')).toEqual([])
+      expect(resultText(events)).toHaveLength(1)
+      pids.add(resultText(events)[0])
+    }
+    expect(pids.size).toBe(1)
+    // The child has exited (not waiting for a cell), with its cell's status.
+    const reaped = await run(
+      'import time\nend = time.monotonic() + 10\nwhile True:\n' +
+        '    pid, st = os.waitpid(child, os.WNOHANG)\n' +
+        '    if pid or time.monotonic() > end: break\n' +
+        '    time.sleep(0.05)\n' +
+        '(pid == child, os.WEXITSTATUS(st) if pid else None)',
+    )
+    expect(resultText(reaped)).toEqual([`(True, ${status})`])
+  })
 })

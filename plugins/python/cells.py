@@ -216,6 +216,24 @@ def _error_value(e):
     return type(e).__name__
 
 
+_DRIVER_PID = os.getpid()
+
+
+def _leave_if_forked(error):
+    """A cell that forked, its child back here at the cell's end: that child is no driver. Gone
+    on, it read execd's channel beside the interpreter, its own value came as the next cell's,
+    and later cells ran in either process at random, each with its own state. It ends as its
+    cell did (a SystemExit's code), nothing more sent; not flushing: a lock another thread held
+    at the fork stays held in the child."""
+    if os.getpid() == _DRIVER_PID:
+        return
+    code = 0
+    if error is not None:
+        code = sys.last_value.code if isinstance(sys.last_value, SystemExit) else 1
+        code = 0 if code is None else code if isinstance(code, int) else 1
+    os._exit(code & 0xFF)
+
+
 def _cell(source, n, key):
     global _running, _cell_n
     _Cell.count += 1
@@ -249,6 +267,7 @@ def _cell(source, n, key):
             'evalue': _error_value(e),
             'traceback': _user_traceback(type(e), e, e.__traceback__),
         }}
+    _leave_if_forked(error)
     # The value's send, the cell's last act, synced the output already.
     if not synced:
         _sync_output()

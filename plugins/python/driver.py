@@ -197,14 +197,25 @@ class _Forwarder(object):
             self.busy = bool(pending)
 
 
+# What a stream holds without a newline before it sends it anyway, in characters: held until the
+# cell's end, a cell writing 1 GiB of dots kept all of it (three times over while it was joined
+# and encoded) and then lost it whole, with the lines after it, past execd's 128 MiB an event.
+_HOLD_MAX = 64 * 1024
+# The most characters one output message carries: 12 bytes of JSON at worst each (an astral
+# character escaped as two \u escapes), 12 MiB, well under the 128 MiB execd takes as one event.
+_PIECE_MAX = 1 << 20
+
+
 class _StreamWriter(io.TextIOBase):
     """sys.stdout/sys.stderr: sent as events by the writing thread itself, so stdout, stderr and
-    results keep the order the cell wrote them in. Line-buffered; fileno() is the fd pipe."""
+    results keep the order the cell wrote them in. Line-buffered, and sent once _HOLD_MAX
+    characters wait (as a pipe's buffer fills); fileno() is the fd pipe."""
 
     def __init__(self, kind, fd):
         self.kind = kind
         self.fd = fd
         self.pending = []
+        self.held = 0
         self.lock = threading.Lock()
         self.buffer = _BytesSink(self)
 
@@ -214,7 +225,9 @@ class _StreamWriter(io.TextIOBase):
         if text:
             with self.lock:
                 self.pending.append(text)
-            if '\n' in text:
+                self.held += len(text)
+                full = self.held >= _HOLD_MAX
+            if full or '\n' in text:
                 self.flush()
         return len(text)
 
@@ -224,8 +237,10 @@ class _StreamWriter(io.TextIOBase):
         with self.lock:
             text = ''.join(self.pending)
             self.pending = []
-        if text:
-            _send((len(text) >= _BULK_MIN and _bulk(self.kind, text)) or _text_message(self.kind, text))
+            self.held = 0
+        for at in range(0, len(text), _PIECE_MAX):
+            piece = text if len(text) <= _PIECE_MAX else text[at:at + _PIECE_MAX]
+            _send((len(piece) >= _BULK_MIN and _bulk(self.kind, piece)) or _text_message(self.kind, piece))
 
     def writable(self):
         return True

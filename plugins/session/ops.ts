@@ -35,10 +35,20 @@ interface SessionLimits {
   idleMs: number
 }
 
+/** Ended sessions kept for their "has ended" answer when --max-sessions is 0 (no limit). */
+const ENDED_KEPT_UNLIMITED = 64
+
 const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
 
 export class Sessions {
   private readonly sessions = new Map<string, Session>()
+  /**
+   * Ids of sessions whose shell exited, oldest first. Such a session gives its slot back but was
+   * kept until DELETE or --session-idle: created and ended in a loop (`exit`), 300 of them grew
+   * execd by ~8 MiB past a limit of 64. Past as many as --max-sessions, the oldest is let go.
+   */
+  private readonly ended = new Set<string>()
+  private readonly endedKept: number
   private readonly dir = new OwnedTempDir('execd-sessions')
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
@@ -46,7 +56,8 @@ export class Sessions {
   private readonly budget = runsBound('session runs')
 
   constructor(limits: SessionLimits = { max: 0, idleMs: 0 }) {
-    this.capacity = new Capacity('sessions', limits.max, 'max-sessions', () => this.sessions.size)
+    this.capacity = new Capacity('sessions', limits.max, 'max-sessions', () => this.sessions.size - this.ended.size)
+    this.endedKept = limits.max || ENDED_KEPT_UNLIMITED
     this.idle = new IdleExpiry(limits.idleMs, id => this.expire(id))
     this.idle.start()
   }
@@ -66,8 +77,12 @@ export class Sessions {
       release()
       throw err
     }
-    // A shell that exited (`exit`) gives its slot back; the id answers "has ended" until deleted.
-    void bash.exited.then(release)
+    // A shell that exited (`exit`) gives its slot back; the id answers "has ended" until deleted,
+    // or until more sessions ended after it than --max-sessions.
+    void bash.exited.then(() => {
+      release()
+      this.keepEnded(id)
+    })
     this.sessions.set(id, { id, bash, runs: 0, release })
     this.idle.touch(id)
     return { session_id: id }
@@ -114,12 +129,31 @@ export class Sessions {
     })
   }
 
+  private keepEnded(id: string): void {
+    if (!this.sessions.has(id)) return
+    this.ended.add(id)
+    for (const oldest of this.ended) {
+      if (this.ended.size <= this.endedKept) return
+      // Its shell has exited; the close ends what it left running, as a DELETE does.
+      const s = this.sessions.get(oldest)
+      this.forget(oldest)
+      void s?.bash.close()
+    }
+  }
+
+  /** Drops a session from every list; what it ran is already gone or closed by the caller. */
+  private forget(id: string): void {
+    this.sessions.delete(id)
+    this.ended.delete(id)
+    this.idle.forget(id)
+  }
+
   /** Ends a session nobody used for --session-idle ms; its id then answers 404. */
   private async expire(id: string): Promise<void> {
     const s = this.sessions.get(id)
     if (!s) return
     if (s.runs > 0) return // busy: touched again when its run ends
-    this.sessions.delete(id)
+    this.forget(id)
     s.release()
     await s.bash.close()
   }
@@ -134,8 +168,7 @@ export class Sessions {
 
   async delete(id: string): Promise<void> {
     const s = this.get(id)
-    this.sessions.delete(id)
-    this.idle.forget(id)
+    this.forget(id)
     s.release()
     await s.bash.close()
   }
@@ -144,6 +177,7 @@ export class Sessions {
     this.idle.stop()
     await Promise.all([...this.sessions.values()].map(s => s.bash.close()))
     this.sessions.clear()
+    this.ended.clear()
     this.dir.close()
   }
 
