@@ -6,7 +6,11 @@ import type { Subprocess } from 'bun'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
-export const BIN = join(import.meta.dir, '..', 'dist', 'execd')
+/**
+ * The executable under test: `EXECD_BIN` runs every spec helper against another build (an old
+ * one, to see a new test fail there); by default the one `make build` made.
+ */
+export const BIN = process.env.EXECD_BIN || join(import.meta.dir, '..', 'dist', 'execd')
 
 export interface Daemon {
   url: string
