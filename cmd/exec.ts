@@ -127,8 +127,13 @@ export async function runCell(
   let firstError: ExecEvent['error']
   let ended = false
   let images = 0
+  // A one-shot javascript run prints what `node -e` prints: not its last expression's value (the
+  // result after the count), nor a Ctrl-C's KeyboardInterrupt. A prompt keeps both, as Jupyter.
+  const asNode = !interactive && JS_LANGUAGES.has(context.language)
+  let counted = false
   try {
     for await (const event of events) {
+      if (event.type === 'execution_count') counted = true
       if (event.type === 'error') {
         failed = true
         if (event.error?.ename === 'SystemExit') systemExit ??= event.error
@@ -143,6 +148,7 @@ export async function runCell(
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
       else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
+      else if (asNode && (event.type === 'result' ? counted : event.type === 'error' && stopSignal() === 'SIGINT')) continue
       else
         images += render(event, id, images, {
           oneShot: !interactive,
@@ -180,13 +186,14 @@ export async function runCell(
   }
   if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
   if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
-  // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
+  // A one-shot run ends as `node -e` does: once the program's work is done, within its timeout.
   const left =
     timeout > 0
       ? { timeout: Math.max(1, Math.floor(timeout - (performance.now() - started))), timeoutAsked: timeout }
       : {}
   const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
-  if (settled.status !== 0) return settled
+  // Ended by the interpreter's own exit (its work done, or `process.exit()` in a timer): its status is the run's.
+  if (settled.status !== 0 || settled.exitCall) return settled
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
 
@@ -194,7 +201,7 @@ export async function runCell(
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
 
 const JS_LANGUAGES = new Set(['javascript', 'typescript'])
-/** The driver's wait for the cells' pending timers (plugins/javascript/driver-timers.ts); none on an older daemon. */
+/** The driver's wait for the program's work to end (plugins/javascript/driver-settle.ts); none on an older daemon. */
 const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
 const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])
 
