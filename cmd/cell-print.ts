@@ -80,6 +80,9 @@ export function render(
       const said = (l: string) => l.includes(e.evalue || e.ename) || l === e.ename || l.startsWith(`${e.ename}: `)
       const own = e.ename === 'CommandExecError' || (e.ename === 'DeadKernelError' && lines.length > 0)
       if (!own && !lines.some(said)) lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
+      // A signal's words are execd's account of the death, not the program's output: said as
+      // execd's own line, as `exec --shell` and a stop's `execd: signal: terminated` say it.
+      if (own && lines[0]?.startsWith('signal: ')) lines[0] = `execd: ${lines[0]}`
       process.stderr.write(`${lines.join('\n')}\n`)
       return 0
     }
