@@ -148,7 +148,8 @@ export async function runCell(
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
       else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
-      else if (asNode && (event.type === 'result' ? counted : event.type === 'error' && stopSignal() === 'SIGINT')) continue
+      else if (asNode && (event.type === 'result' ? counted : event.type === 'error' && stopSignal() === 'SIGINT'))
+        continue
       else
         images += render(event, id, images, {
           oneShot: !interactive,
