@@ -7,17 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { BIN, pidsWith, runCli, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, runCli, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
 
 const node = Bun.which('node')
-
 let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+beforeAll(async () => void (d = await startDaemon()))
+afterAll(() => d.stop())
 
 const run = (code: string, remote: boolean) =>
   runCli(['exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
@@ -39,7 +34,7 @@ const LIKE_NODE = [
   'setTimeout(() => {}, 50)',
   '6 * 7',
   // An error that comes after the cell's end fails the run with its words, as node's.
-  'setTimeout(() => { throw new Error("boom") }, 20); setTimeout(() => console.log("never"), 3000); void 0',
+  'setTimeout(() => { throw new Error("boom") }, 20); setTimeout(() => console.log("never"), 20000); void 0',
 ]
 
 describe('a one-shot javascript run ends and prints as node -e does', () => {
@@ -72,11 +67,8 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
         'console.log("ready"); await Bun.sleep(300000)',
         'console.log("ready"); setInterval(() => {}, 1000); void 0',
       ]) {
-        const p = Bun.spawn([BIN, 'exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
-          stdin: 'ignore',
-          stdout: 'pipe',
-          stderr: 'pipe',
-          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+        const p = spawnCli(['exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
+          env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
         })
         const reader = p.stdout.getReader()
         expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')

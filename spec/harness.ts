@@ -225,9 +225,13 @@ export function runCliSync(args: string[], opts: CliOptions = {}): CliRun {
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
 }
 
+/** `dist/execd <args>` started, its output piped: for a test that stops it midway (a signal). */
+export const spawnCli = (args: string[], opts: CliOptions = {}) =>
+  Bun.spawn([BIN, ...args], { ...cliSpawn(args, opts), stdout: 'pipe', stderr: 'pipe' })
+
 /** The same without blocking the test's event loop (for verbs that talk to servers it runs). */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
-  const p = Bun.spawn([BIN, ...args], { ...cliSpawn(args, opts), stdout: 'pipe', stderr: 'pipe' })
+  const p = spawnCli(args, opts)
   const [stdout, stderr, code] = await Promise.all([
     new Response(p.stdout).text(),
     new Response(p.stderr).text(),
