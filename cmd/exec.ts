@@ -103,13 +103,23 @@ export async function runCell(
   settling = false,
 ): Promise<CellEnd> {
   const started = performance.now()
-  const { id, events } = await client.run(context.id, source)
+  let id: string | undefined
   let interrupted = false
   const interrupt = () => {
     interrupted = true
-    void client.interrupt(id).catch(() => {})
+    if (id !== undefined) void client.interrupt(id).catch(() => {})
   }
+  // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
+  // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
   const stop = onStop(interrupt)
+  let events: AsyncIterable<ExecEvent>
+  try {
+    ;({ id, events } = await client.run(context.id, source))
+  } catch (err) {
+    stop()
+    throw err
+  }
+  if (interrupted) interrupt()
   const pipe = watchBrokenPipe(interrupt)
   const timeout = Number(options.timeout ?? 0)
   // A long timer: setTimeout took --timeout 3000000000 as 1 ms and interrupted the cell at once.
