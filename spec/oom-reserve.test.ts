@@ -37,6 +37,7 @@ async function inFullCgroup(body: (d: Daemon, file: string) => Promise<void>): P
   const file = `/dev/shm/execd-spec-reserve-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
   const d = await startDaemon({
     under: ['sh', '-c', `echo $$ > ${cg.dir}/cgroup.procs && exec "$@"`, 'sh'],
+    bin: process.env.EXECD_BIN,
     env: { EXECD_PYTHON_SPARE: '0' },
   })
   try {
