@@ -24,7 +24,7 @@ const addOptions = (command: Command, specs: OptionSpec[]) => {
 }
 
 const EXIT_STATUS = [
-  '  0    done',
+  '  0    done; serve stopped by SIGTERM or Ctrl-C: a clean shutdown, as systemd and docker stop read it',
   '  1    the work failed: a file missing or in the way, a symlink loop, a cell that raised',
   '  2    typed wrong: an unknown verb, option or language, a missing argument, a bad value',
   "  N    exec: the command's or interpreter's own status (128 + n for a signal n)",

@@ -5,10 +5,8 @@
  * printed), and an error exits 1. `--json` prints the events. On a terminal with no code it
  * opens a prompt on the same context (repl.ts).
  */
-import { createReadStream, writeFileSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { ExecdError, errnoOf } from '../core/errors'
-import { describeExit, shellStatusOf } from '../core/exit-words'
+import { ExecdError } from '../core/errors'
+import { describeExit } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
@@ -19,6 +17,8 @@ import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
 import { visible } from './visible'
 import { exitCodeOf, pythonExit } from './exit-calls'
+import { cellExit, render } from './cell-print'
+import { readSource } from './code-source'
 
 export interface ExecOptions {
   file?: string
@@ -32,8 +32,6 @@ export interface ExecOptions {
   url?: string
   [flag: string]: unknown
 }
-
-const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg' }
 
 export async function execCode(language: string | undefined, code: string[], options: ExecOptions): Promise<number> {
   const envs = parseEnvPairs(options.env)
@@ -105,13 +103,23 @@ export async function runCell(
   settling = false,
 ): Promise<CellEnd> {
   const started = performance.now()
-  const { id, events } = await client.run(context.id, source)
+  let id: string | undefined
   let interrupted = false
   const interrupt = () => {
     interrupted = true
-    void client.interrupt(id).catch(() => {})
+    if (id !== undefined) void client.interrupt(id).catch(() => {})
   }
+  // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
+  // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
   const stop = onStop(interrupt)
+  let events: AsyncIterable<ExecEvent>
+  try {
+    ;({ id, events } = await client.run(context.id, source))
+  } catch (err) {
+    stop()
+    throw err
+  }
+  if (interrupted) interrupt()
   const pipe = watchBrokenPipe(interrupt)
   const timeout = Number(options.timeout ?? 0)
   // A long timer: setTimeout took --timeout 3000000000 as 1 ms and interrupted the cell at once.
@@ -129,8 +137,13 @@ export async function runCell(
   let firstError: ExecEvent['error']
   let ended = false
   let images = 0
+  // A one-shot javascript run prints what `node -e` prints: not its last expression's value (the
+  // result after the count), nor a Ctrl-C's KeyboardInterrupt. A prompt keeps both, as Jupyter.
+  const asNode = !interactive && JS_LANGUAGES.has(context.language)
+  let counted = false
   try {
     for await (const event of events) {
+      if (event.type === 'execution_count') counted = true
       if (event.type === 'error') {
         failed = true
         if (event.error?.ename === 'SystemExit') systemExit ??= event.error
@@ -145,6 +158,8 @@ export async function runCell(
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
       else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
+      else if (asNode && (event.type === 'result' ? counted : event.type === 'error' && stopSignal() === 'SIGINT'))
+        continue
       else
         images += render(event, id, images, {
           oneShot: !interactive,
@@ -182,13 +197,14 @@ export async function runCell(
   }
   if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
   if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
-  // A one-shot run ends as `node -e` does: once the cell's timers have fired, within its timeout.
+  // A one-shot run ends as `node -e` does: once the program's work is done, within its timeout.
   const left =
     timeout > 0
       ? { timeout: Math.max(1, Math.floor(timeout - (performance.now() - started))), timeoutAsked: timeout }
       : {}
   const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
-  if (settled.status !== 0) return settled
+  // Ended by the interpreter's own exit (its work done, or `process.exit()` in a timer): its status is the run's.
+  if (settled.status !== 0 || settled.exitCall) return settled
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
 
@@ -196,7 +212,7 @@ export async function runCell(
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
 
 const JS_LANGUAGES = new Set(['javascript', 'typescript'])
-/** The driver's wait for the cells' pending timers (plugins/javascript/driver-timers.ts); none on an older daemon. */
+/** The driver's wait for the program's work to end (plugins/javascript/driver-settle.ts); none on an older daemon. */
 const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
 const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])
 
@@ -216,23 +232,6 @@ const deathEnds = (language: string, interrupted: boolean): boolean => exitEnds(
 /** Whether an exit call ends the language's own prompt: not jshell's (`System.exit` restarts its engine). */
 const exitEnds = (language: string): boolean => language !== 'java'
 
-/**
- * A cell's own exit status is the verb's, as `bash -c` would exit: a shell's (`exit 3`: 3, a
- * missing command: 127), and an interpreter's death, whatever the language (`exit 3`,
- * `os._exit(3)`, `process.exit(3)`, `System.exit(3)`, `os.Exit(3)`: 3; killed by a signal:
- * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
- * words. `exit 0` is no failure. Any other error: 1.
- */
-function cellExit(event: ExecEvent): number | undefined {
-  const e = event.error
-  if (!e) return undefined
-  if (e.ename === 'CommandExecError') {
-    const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
-    return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
-  }
-  return shellStatusOf(e.traceback[0] ?? '') ?? shellStatusOf(e.evalue)
-}
-
 async function listLanguages(client: CodeClient, json: boolean): Promise<number> {
   for (const l of await client.languages()) {
     if (json) process.stdout.write(`${JSON.stringify(l)}\n`)
@@ -244,145 +243,4 @@ async function listLanguages(client: CodeClient, json: boolean): Promise<number>
       )
   }
   return 0
-}
-
-/**
- * The most code one cell takes from a file or stdin: what a daemon takes in a JSON body by
- * default (--max-json-bytes), so a cell that runs here runs against a daemon too. Read whole,
- * `-f /dev/zero` or an endless pipe grew the verb without end (a 400 MB stdin: 3.1 GiB, 2.5 min).
- */
-const MAX_CODE_BYTES = 16 << 20
-
-async function readSource(code: string[], file: string | undefined): Promise<string | undefined> {
-  if (file !== undefined) file = String(file)
-  if (file === '-' || (!file && code.length === 1 && code[0] === '-')) return await codeFrom(process.stdin, 'stdin')
-  if (file) return await codeFrom(createReadStream(file), file)
-  if (code.length) return code.join(' ')
-  if (!process.stdin.isTTY) return await codeFrom(process.stdin, 'stdin')
-  return undefined
-}
-
-async function codeFrom(source: AsyncIterable<Uint8Array> & { destroy(): void }, name: string): Promise<string> {
-  const parts: Uint8Array[] = []
-  let bytes = 0
-  try {
-    for await (const chunk of source) {
-      bytes += chunk.byteLength
-      if (bytes > MAX_CODE_BYTES) {
-        throw new Error(`${name}: code larger than ${MAX_CODE_BYTES >> 20} MiB (a daemon's JSON body limit)`)
-      }
-      parts.push(chunk)
-    }
-  } catch (err) {
-    // A system call's failure names the path as typed (a read of a directory names none).
-    if (errnoOf(err)) Object.assign(err as object, { path: name })
-    throw err
-  } finally {
-    source.destroy()
-  }
-  return new TextDecoder().decode(Buffer.concat(parts))
-}
-
-/**
- * Prints one event for people; returns how many image files it wrote. `oneShot`: the context is
- * closed after this cell, so what a death means for later cells is left unsaid.
- */
-export function render(
-  event: ExecEvent,
-  executionId: string,
-  imagesSoFar: number,
-  { oneShot, exitEnds, interrupted = false }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean },
-): number {
-  switch (event.type) {
-    case 'stdout':
-      process.stdout.write(event.text ?? '')
-      return 0
-    case 'stderr':
-      process.stderr.write(event.text ?? '')
-      return 0
-    case 'status':
-      if (event.state_lost) process.stderr.write(`execd: ${visible(event.text ?? '')}\n`)
-      return 0
-    case 'error': {
-      const e = event.error!
-      // Python's exit call: what it prints (`sys.exit('text')`: the text) is said once the cell
-      // has ended and what its value was is known (runCell, exit-calls.ts).
-      if (e.ename === 'SystemExit') return 0
-      if (oneShot && cellExit(event) === 0) return 0
-      // An exit with a status (`exit 3`, `false`, `process.exit(3)`, `os._exit(3)`): the status
-      // says it, as `bash -c` and `node -e` leave it unsaid, and at a prompt that ends on it as
-      // node's and bash's do; a death's interpreter's own last words still show, and a signal is
-      // still named (a shell says `Killed` too).
-      if ((oneShot || exitEnds) && /^exit status \d+$/.test(e.traceback[0] ?? '')) {
-        if (e.ename === 'CommandExecError' && e.traceback.length === 1) return 0
-        if (e.ename === 'DeadKernelError') {
-          if (e.traceback.length > 1) process.stderr.write(`${e.traceback.slice(1).join('\n')}\n`)
-          return 0
-        }
-      }
-      // A death's first line is its exit's words; in a session the sentence saying the state is
-      // lost takes its place (a one-shot run's context goes with it: the words are the story).
-      // A death that ends the prompt (a signal's) is told as a one-shot run's: `signal: killed`.
-      const goesOn = !oneShot && !(exitEnds && !interrupted && /^signal: /.test(e.traceback[0] ?? ''))
-      const lines =
-        e.ename === 'DeadKernelError' && goesOn && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
-      // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
-      // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
-      // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it). Nor
-      // one whose line names the class already (Python's `SyntaxError: invalid syntax`, where
-      // the evalue adds the place: the error was said twice). Nor a death's: its lines are
-      // execd's words for it (`exit status 3`), the evalue the same at length.
-      const said = (l: string) => l.includes(e.evalue || e.ename) || l === e.ename || l.startsWith(`${e.ename}: `)
-      const own = e.ename === 'CommandExecError' || (e.ename === 'DeadKernelError' && lines.length > 0)
-      if (!own && !lines.some(said)) lines.push(e.evalue ? `${e.ename}: ${e.evalue}` : e.ename)
-      process.stderr.write(`${lines.join('\n')}\n`)
-      return 0
-    }
-    case 'result':
-      return renderResult(event.results ?? {}, executionId, imagesSoFar)
-    default:
-      return 0
-  }
-}
-
-/**
- * The start of an execution id, for an image file's name. A daemon behind --url chooses the id
- * (the EXECD-EXECUTION-ID header): `/../../x` wrote the image outside the working directory.
- */
-const fileTag = (executionId: string): string => (/^[\w-]+$/.test(executionId) ? executionId.slice(0, 8) : 'cell')
-
-function renderResult(results: Record<string, unknown>, executionId: string, imagesSoFar: number): number {
-  const image = Object.keys(IMAGE_EXT).find(mime => typeof results[mime] === 'string')
-  if (image) {
-    const path = resolve(`execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
-    const data = results[image] as string
-    writeFileSync(path, image === 'image/svg+xml' ? data : Buffer.from(data, 'base64'))
-    process.stdout.write(`[${image} written to ${path}]\n`)
-    return 1
-  }
-  const rows = results['application/json'] as { columns?: unknown; rows?: unknown } | undefined
-  if (rows && Array.isArray(rows.columns) && Array.isArray(rows.rows)) {
-    process.stdout.write(grid(rows.columns.map(String), rows.rows as unknown[][]))
-    return 0
-  }
-  const text = results['text/plain'] ?? results.text
-  if (typeof text === 'string') process.stdout.write(`${text}\n`)
-  return 0
-}
-
-/** Rows and columns (a SQL result) as an aligned table, numbers to the right. */
-export function grid(columns: string[], rows: unknown[][]): string {
-  const cell = (v: unknown) =>
-    v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v)
-  const body = rows.map(r => columns.map((_, i) => cell(r[i])))
-  const widths = columns.map((c, i) => Math.max(c.length, ...body.map(r => r[i]?.length ?? 0)))
-  const numeric = columns.map((_, i) => rows.length > 0 && rows.every(r => typeof r[i] === 'number' || r[i] === null))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd()
-  const out = [line(columns), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line)]
-  out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`)
-  return `${out.join('\n')}\n`
 }

@@ -121,7 +121,8 @@ test.skipIf(!bwrap)(
 /**
  * A run killed by a signal of its own (not execd's stop) exits 128 + it, as `bash -c` reports
  * its child, with the signal's word on one line (Go's: `user defined signal 1`). `--shell` read
- * only words of letters: `usr1` fell through to exit 1.
+ * only words of letters: `usr1` fell through to exit 1. The line is execd's, said as execd's
+ * other lines are, one way: `--shell` said `execd: signal: killed`, a bash cell `signal: killed`.
  */
 test('a run killed by a signal exits 128 + n with one line naming it, --shell and a bash cell, here and with --url', async () => {
   const rows: unknown[][] = []
@@ -134,9 +135,9 @@ test('a run killed by a signal exits 128 + n with one line naming it, --shell an
   ] as const) {
     const shell = Bun.spawnSync(['bash', '-c', `sh -c 'kill -${signal} $$'; exit $?`]).exitCode
     for (const remote of [false, true]) {
-      for (const [how, args, prefix] of [
-        ['--shell', ['--shell'], 'execd: '],
-        ['bash', ['bash'], ''],
+      for (const [how, args] of [
+        ['--shell', ['--shell']],
+        ['bash', ['bash']],
       ] as const) {
         const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, `kill -${signal} $$`], {
           stdin: 'ignore',
@@ -147,7 +148,7 @@ test('a run killed by a signal exits 128 + n with one line naming it, --shell an
         const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited])
         const where = remote ? 'url' : 'here'
         rows.push([signal, how, where, code, stderr])
-        want.push([signal, how, where, shell, `${prefix}signal: ${word}\n`])
+        want.push([signal, how, where, shell, `execd: signal: ${word}\n`])
       }
     }
   }

@@ -161,15 +161,15 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
           ['python', 'import sys; sys.exit(3)', 3],
           ['python', 'exit()', 0],
           ['python', "import sys; sys.exit('3 bye')", 1, '3 bye'],
-          ['python', 'import os; os.kill(os.getpid(), 9)', 137, 'signal: killed'],
+          ['python', 'import os; os.kill(os.getpid(), 9)', 137, 'execd: signal: killed'],
         ] as [string, string, number, string?][])
       : []),
     ['javascript', 'process.exit(4)', 4],
     ['bash', 'exit 5', 5],
     // A death by a signal ends the prompt too, said in one line: `kill -9 $$` carried on in a
     // fresh shell, said twice (the death, then the next cell's state lost).
-    ['bash', 'kill -9 $$', 137, 'signal: killed'],
-    ['javascript', 'process.kill(process.pid, "SIGKILL")', 137, 'signal: killed'],
+    ['bash', 'kill -9 $$', 137, 'execd: signal: killed'],
+    ['javascript', 'process.kill(process.pid, "SIGKILL")', 137, 'execd: signal: killed'],
   ]
   test('an exit call or a kill ends the prompt with its status, as the language’s own prompt ends', async () => {
     // The prompt went on: python printed SystemExit's traceback, javascript and bash that the

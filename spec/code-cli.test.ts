@@ -116,7 +116,7 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
     p.kill('SIGINT')
     expect(await p.exited).toBe(130)
-    expect(await new Response(p.stderr).text()).toBe('signal: interrupt\n')
+    expect(await new Response(p.stderr).text()).toBe('execd: signal: interrupt\n')
     // --timeout's own status and line, as every verb's (spec/cli-timeout.test.ts).
     const timed = execd(['bash', '--timeout', '300', 'sleep 300'])
     expect(timed.code).toBe(124)
@@ -205,18 +205,18 @@ describe('execd exec: a failing cell says it once, and exits with its own status
     // exits N, or 128 + the signal's number, a signal named in os/exec's words; an exit call is
     // said by its status alone, as the language's own command line leaves it.
     const cells: [string, string, number, string][] = [
-      ['bash', 'kill -9 $$', 137, 'signal: killed'],
-      ['bash', 'kill -TERM $$', 143, 'signal: terminated'],
-      ['bash', 'kill -USR1 $$', 138, 'signal: user defined signal 1'],
-      ['bash', 'kill -XFSZ $$', 153, 'signal: file size limit exceeded'],
-      ['bash', 'kill -40 $$', 168, 'signal: signal 40'],
+      ['bash', 'kill -9 $$', 137, 'execd: signal: killed'],
+      ['bash', 'kill -TERM $$', 143, 'execd: signal: terminated'],
+      ['bash', 'kill -USR1 $$', 138, 'execd: signal: user defined signal 1'],
+      ['bash', 'kill -XFSZ $$', 153, 'execd: signal: file size limit exceeded'],
+      ['bash', 'kill -40 $$', 168, 'execd: signal: signal 40'],
       ['javascript', 'process.exit(3)', 3, ''],
-      ['javascript', 'process.kill(process.pid, "SIGKILL")', 137, 'signal: killed'],
+      ['javascript', 'process.kill(process.pid, "SIGKILL")', 137, 'execd: signal: killed'],
     ]
     if (pythonAvailable === true)
       cells.push(
         ['python', 'import os; os._exit(3)', 3, ''],
-        ['python', 'import os; os.kill(os.getpid(), 9)', 137, 'signal: killed'],
+        ['python', 'import os; os.kill(os.getpid(), 9)', 137, 'execd: signal: killed'],
         ['python', 'import os; os._exit(0)', 0, ''],
       )
     for (const [language, code, status, words] of cells) {

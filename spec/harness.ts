@@ -6,7 +6,11 @@ import type { Subprocess } from 'bun'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
-export const BIN = join(import.meta.dir, '..', 'dist', 'execd')
+/**
+ * The executable under test: `EXECD_BIN` runs every spec helper against another build (an old
+ * one, to see a new test fail there); by default the one `make build` made.
+ */
+export const BIN = process.env.EXECD_BIN || join(import.meta.dir, '..', 'dist', 'execd')
 
 export interface Daemon {
   url: string
@@ -221,9 +225,13 @@ export function runCliSync(args: string[], opts: CliOptions = {}): CliRun {
   return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() }
 }
 
+/** `dist/execd <args>` started, its output piped: for a test that stops it midway (a signal). */
+export const spawnCli = (args: string[], opts: CliOptions = {}) =>
+  Bun.spawn([BIN, ...args], { ...cliSpawn(args, opts), stdout: 'pipe', stderr: 'pipe' })
+
 /** The same without blocking the test's event loop (for verbs that talk to servers it runs). */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
-  const p = Bun.spawn([BIN, ...args], { ...cliSpawn(args, opts), stdout: 'pipe', stderr: 'pipe' })
+  const p = spawnCli(args, opts)
   const [stdout, stderr, code] = await Promise.all([
     new Response(p.stdout).text(),
     new Response(p.stderr).text(),

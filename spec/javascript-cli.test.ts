@@ -4,9 +4,9 @@ import { runCliSync } from './harness'
 
 const execd = (args: string[], stdin?: string) => runCliSync(['exec', ...args], { stdin })
 
-test('typescript from stdin prints output and the text result, exit 0', () => {
-  const r = execd(['typescript', '-'], 'const n: number = 41\nconsole.log("hello")\nn + 1')
-  expect(r).toMatchObject({ code: 0, stdout: 'hello\n42\n' })
+test('typescript from stdin prints its output, not its last value (as node -e), exit 0', () => {
+  const r = execd(['typescript', '-'], 'const n: number = 41\nconsole.log("hello", n + 1)\nn + 1')
+  expect(r).toMatchObject({ code: 0, stdout: 'hello 42\n' })
 })
 
 test('a javascript error prints the stack with the code line on stderr and exits 1', () => {

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream'
 import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
-import { settle, settleFailed, trackTimers } from './driver-timers.ts'
+import { settle, settleFailed, stopSettle } from './driver-settle.ts'
 
 type Message = Record<string, unknown> & { t: string }
 
@@ -95,7 +95,6 @@ const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 captureOutput()
 installLazyDom(domPath)
 installHelpers()
-trackTimers()
 
 /** Settles the running cell early when SIGINT arrives (only between its await points). */
 let interruptRunning: ((e: Error) => void) | null = null
@@ -103,13 +102,14 @@ let cellNumber = 0
 let queue = Promise.resolve()
 
 proc.on('SIGINT', () => {
+  stopSettle()
   if (!interruptRunning) return
   const e = new Error('interrupted')
   e.name = 'KeyboardInterrupt'
   interruptRunning(e)
 })
 // A timer or promise of an earlier cell failing must not kill the context: report it.
-// While a one-shot run waits for its timers, the error ends the wait: the run fails with it, as node's.
+// While a one-shot run waits for its work to end, the error ends the wait: the run fails with it, as node's.
 proc.on('uncaughtException', e => settleFailed(e) || send({ t: 'stderr', text: `Uncaught ${inspect(e)}\n` }))
 proc.on(
   'unhandledRejection',
