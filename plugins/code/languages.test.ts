@@ -66,3 +66,26 @@ describe('LanguageCatalog', () => {
     expect((await catalog.resolve('python')).name).toBe('python')
   })
 })
+
+describe('a runtime slower than the listing waits for', () => {
+  // Slow on its first probe only, as an interpreter started on a loaded machine.
+  const slow = (ms: number): Runtime => {
+    let probes = 0
+    return {
+      ...python,
+      languages: () => Bun.sleep(probes++ ? 0 : ms).then(() => [{ language: 'python', available: true }]),
+    }
+  }
+
+  test('a language it offers is waited for, not refused as unknown, and the short list is not kept', async () => {
+    const catalog = new LanguageCatalog([slow(300), brokenJava], config, false, 50)
+    expect((await catalog.list()).map(l => l.language)).toEqual(['java'])
+    expect((await catalog.resolve('python')).name).toBe('python')
+    expect((await catalog.list()).map(l => l.language)).toEqual(['java', 'python'])
+  })
+
+  test('a language no runtime offers is refused once the slow one has answered', async () => {
+    const catalog = new LanguageCatalog([slow(100)], config, false, 20)
+    await expect(catalog.resolve('cobol')).rejects.toThrow("unknown language 'cobol'; available languages: python")
+  })
+})

@@ -18,6 +18,8 @@ const JUPYTER = 'jupyter'
 const limitOf = (e: LanguageInfo | undefined) => (e && !e.available ? limitReached(e.error) : undefined)
 const PROBE_TTL_MS = PERIODS.probe
 const PROBE_LIMIT_MS = 5000
+/** How long a request for a language waits for a runtime still probing past PROBE_LIMIT_MS. */
+const LATE_PROBE_LIMIT_MS = 30_000
 
 /** A language as /code/languages lists it: a probe's error stays inside (it names execd's paths). */
 export interface LanguageEntry extends Omit<LanguageInfo, 'error'> {
@@ -27,37 +29,53 @@ export interface LanguageEntry extends Omit<LanguageInfo, 'error'> {
 
 type Probed = LanguageInfo & { runtime: string }
 
+/** A probe's answer; `late` is the whole answer when some runtime was still probing at the limit. */
+interface Probe {
+  entries: Probed[]
+  late?: Promise<Probed[]>
+}
+
 export class LanguageCatalog {
-  private cache: { at: number; entries: Promise<Probed[]> } | undefined
+  private cache: { at: number; probe: Promise<Probe> } | undefined
 
   constructor(
     private readonly runtimes: readonly Runtime[],
     private readonly config: Config,
     private readonly preferJupyter: boolean,
+    /** How long a listing waits for a runtime's probe (an unreachable Jupyter must not stall it). */
+    private readonly probeLimitMs = PROBE_LIMIT_MS,
   ) {}
 
   /** Every language any runtime offers, one entry each: the runtime that would serve it. */
   async list(): Promise<LanguageEntry[]> {
-    return (await this.probed()).map(({ error: _, ...entry }) => entry)
+    return (await this.probed()).entries.map(({ error: _, ...entry }) => entry)
   }
 
-  private probed(): Promise<Probed[]> {
+  private probed(): Promise<Probe> {
     if (!this.cache || performance.now() - this.cache.at > PROBE_TTL_MS) {
-      const entries = this.probe()
-      this.cache = { at: performance.now(), entries }
+      const probe = this.probe()
+      this.cache = { at: performance.now(), probe }
       // A probe that found no fd or process free says nothing of the interpreter: such a list
-      // is not kept (kept, python stayed refused for 10 s after fds or pids had freed up).
-      void entries.then(list => {
-        if (this.cache?.entries === entries && list.some(e => limitOf(e))) this.cache = undefined
+      // is not kept (kept, python stayed refused for 10 s after fds or pids had freed up). Nor
+      // one a slow runtime was missing from (at load 15, python's probe past the limit left
+      // python an unknown language for 10 s).
+      void probe.then(({ entries, late }) => {
+        if (this.cache?.probe === probe && (late || entries.some(e => limitOf(e)))) this.cache = undefined
       })
     }
-    return this.cache.entries
+    return this.cache.probe
   }
 
   /** The runtime for `language`; 400 naming the available languages when there is none. */
   async resolve(language: string): Promise<Runtime> {
-    const entries = await this.probed()
-    const entry = entries.find(e => e.language === language)
+    const probe = await this.probed()
+    let entries = probe.entries
+    let entry = entries.find(e => e.language === language)
+    // A language a slow runtime may yet offer waits for it rather than being refused.
+    if (!entry?.available && probe.late) {
+      entries = await probe.late
+      entry = entries.find(e => e.language === language)
+    }
     if (entry?.available) return this.runtimes.find(r => r.name === entry.runtime)!
     // The limit's 503, not a 400 saying the language is missing.
     const full = limitOf(entry)
@@ -76,24 +94,34 @@ export class LanguageCatalog {
     return this.preferJupyter ? [...bridge, ...native] : [...native, ...bridge]
   }
 
-  private async probe(): Promise<Probed[]> {
-    const ordered = this.ordered()
+  private async probe(): Promise<Probe> {
+    // A runtime whose probe fails offers nothing rather than breaking every language.
+    const asked = this.ordered().map(r => ({ r, list: r.languages(this.config).catch(() => [] as LanguageInfo[]) }))
     const offers = await Promise.all(
-      // A runtime whose probe fails or hangs (an unreachable Jupyter) offers nothing rather
-      // than breaking or stalling every language.
-      ordered.map(async r => {
-        const list = await within(r.languages(this.config), PROBE_LIMIT_MS).catch(() => 'timeout' as const)
-        return { r, list: list === 'timeout' ? [] : list }
-      }),
+      asked.map(async ({ r, list }) => ({ r, list: await within(list, this.probeLimitMs) })),
     )
-    const byLanguage = new Map<string, Probed>()
-    for (const { r, list } of offers) {
-      for (const info of list) {
-        const seen = byLanguage.get(info.language)
-        // The first available runtime wins; an unavailable one only until an available one shows up.
-        if (!seen || (!seen.available && info.available)) byLanguage.set(info.language, { ...info, runtime: r.name })
-      }
-    }
-    return [...byLanguage.values()].sort((a, b) => a.language.localeCompare(b.language))
+    const entries = merged(offers.map(({ r, list }) => ({ r, list: list === 'timeout' ? [] : list })))
+    if (!offers.some(o => o.list === 'timeout')) return { entries }
+    // The rest, bounded again: a runtime that never answers (an unreachable Jupyter) offers nothing.
+    const late = Promise.all(
+      asked.map(async ({ r, list }) => {
+        const answer = await within(list, LATE_PROBE_LIMIT_MS)
+        return { r, list: answer === 'timeout' ? [] : answer }
+      }),
+    ).then(merged)
+    return { entries, late }
   }
+}
+
+/** One entry per language, in the runtimes' order of preference. */
+function merged(offers: { r: Runtime; list: LanguageInfo[] }[]): Probed[] {
+  const byLanguage = new Map<string, Probed>()
+  for (const { r, list } of offers) {
+    for (const info of list) {
+      const seen = byLanguage.get(info.language)
+      // The first available runtime wins; an unavailable one only until an available one shows up.
+      if (!seen || (!seen.available && info.available)) byLanguage.set(info.language, { ...info, runtime: r.name })
+    }
+  }
+  return [...byLanguage.values()].sort((a, b) => a.language.localeCompare(b.language))
 }
