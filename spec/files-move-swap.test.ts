@@ -184,7 +184,11 @@ describe.skipIf(!python || !otherDevice)('a move across filesystems while a dire
       rmSync(src, { recursive: true, force: true })
     }
     console.log(`copy swap: statuses ${JSON.stringify(statuses)}, ${copiedLink} copies took sub as the link`)
-    // Refused only for a name of the swapper's that went while it was copied (404).
-    expect(Object.keys(statuses).filter(k => !['200', '404 FILE_NOT_FOUND'].includes(k))).toEqual([])
+    // Refused only for a name of the swapper's that went while it was copied (404), or for `sub`
+    // turned into the link between its lstat and its no-follow open (400: ELOOP/ENOTDIR, once
+    // in 12 moves in CI).
+    expect(
+      Object.keys(statuses).filter(k => !['200', '400 INVALID_REQUEST_BODY', '404 FILE_NOT_FOUND'].includes(k)),
+    ).toEqual([])
   }, 180_000)
 })
