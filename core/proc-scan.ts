@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { listPidsAsync, readStatAsync } from './procfs'
+import { inLanes } from './lanes'
 
 export interface ProcInfo {
   pid: number
@@ -80,14 +81,10 @@ async function scan(markerKey?: string): Promise<ProcInfo[]> {
   const pids = (await listPidsAsync()) ?? []
   const out: ProcInfo[] = []
   const needle = markerKey ? Buffer.from(`${markerKey}=`) : undefined
-  let next = 0
-  const worker = async () => {
-    for (let pid = pids[next++]; pid !== undefined; pid = pids[next++]) {
-      const info = await readProc(pid, needle)
-      if (info) out.push(info)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(PARALLEL, pids.length) }, worker))
+  await inLanes(pids, PARALLEL, async pid => {
+    const info = await readProc(pid, needle)
+    if (info) out.push(info)
+  })
   return out
 }
 

@@ -6,6 +6,7 @@
  * a time. The promise is the same: no file is renamed into place before it is on disk, and the
  * directories are fsynced after the renames, before the answer.
  */
+import { inLanes } from '../../../core/lanes'
 import type { Staged } from '../atomic'
 
 /**
@@ -16,19 +17,6 @@ import type { Staged } from '../atomic'
 const SYNCS_AT_ONCE = 16
 
 /** Fsyncs every file; throws the first failure (the rest are not started once one fails). */
-export async function syncStaged(files: readonly Staged[]): Promise<void> {
-  let next = 0
-  let failure: { err: unknown } | undefined
-  const lane = async () => {
-    while (next < files.length && !failure) {
-      const file = files[next++]!
-      try {
-        await file.sync()
-      } catch (err) {
-        failure ??= { err }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(SYNCS_AT_ONCE, files.length) }, lane))
-  if (failure) throw failure.err
+export function syncStaged(files: readonly Staged[]): Promise<void> {
+  return inLanes(files, SYNCS_AT_ONCE, file => file.sync())
 }
