@@ -59,6 +59,12 @@ export async function stageFile(
   if (previous?.isDirectory() || anchor.name === '.') {
     throw fsError(Object.assign(new Error(), { code: 'EISDIR' }), 'open', anchor.raw)
   }
+  // A device, FIFO or socket is not content to replace: the rename put a regular file in its
+  // place (an upload to /dev/null left every later `> /dev/null` writing to a file). A link is
+  // replaced as before.
+  if (previous && !previous.isFile() && !previous.isSymbolicLink()) {
+    throw new ExecdError('INVALID_REQUEST_BODY', `error accessing file: not a regular file: ${anchor.raw}`)
+  }
   const tempName = tempNameFor(anchor.name)
   const temp = anchor.beside(tempName)
   let handle: FileHandle | undefined

@@ -1,0 +1,68 @@
+/**
+ * An upload whose target is a FIFO, a socket or a device node, through the compiled executable.
+ * The staged file was renamed over it: an upload to /dev/null replaced the container's null
+ * device with a regular file, and every later `> /dev/null` wrote to that file.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { spawnSync } from 'node:child_process'
+import { existsSync, lstatSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startDaemon, uploadOne, type Daemon } from './harness'
+
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-special-')))
+let d: Daemon
+let socketServer: Server | undefined
+
+beforeAll(async () => {
+  d = await startDaemon()
+})
+afterAll(async () => {
+  await d?.stop()
+  socketServer?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** A character device like /dev/null, made in the test's own directory (needs CAP_MKNOD). */
+const nullNode = join(dir, 'null')
+const canMknod = spawnSync('mknod', ['-m', '666', nullNode, 'c', '1', '3']).status === 0
+if (!canMknod) console.warn('skipped: spec/files-special-targets.test.ts cannot mknod (not root), no device case')
+
+const refused = { status: 400, code: 'INVALID_REQUEST_BODY' }
+
+describe('an upload onto something that is not a regular file', () => {
+  test('a FIFO is refused with 400 and stays a FIFO', async () => {
+    const fifo = join(dir, 'fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    const answer = await uploadOne(d, fifo)
+    expect(answer).toEqual({ ...refused, message: `error accessing file: not a regular file: ${fifo}` })
+    expect(lstatSync(fifo).isFIFO()).toBe(true)
+  })
+
+  test.skipIf(!canMknod)('a character device is refused with 400 and stays a device', async () => {
+    const answer = await uploadOne(d, nullNode)
+    expect({ status: answer.status, code: answer.code }).toEqual(refused)
+    expect(lstatSync(nullNode).isCharacterDevice()).toBe(true)
+  })
+
+  test('a socket among several files fails the whole upload: nothing written, the socket kept', async () => {
+    const socket = join(dir, 'sock')
+    socketServer = createServer()
+    await new Promise<void>(resolve => socketServer!.listen(socket, resolve))
+    const b = 'spec-special'
+    const part = (path: string) =>
+      `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${path}"}\r\n` +
+      `--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`
+    const before = join(dir, 'before-the-socket')
+    const res = await d.fetch('/files/upload', {
+      method: 'POST',
+      body: `${part(before)}${part(socket)}--${b}--\r\n`,
+      headers: { 'content-type': `multipart/form-data; boundary=${b}` },
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { code: string }).code).toBe('INVALID_REQUEST_BODY')
+    expect(lstatSync(socket).isSocket()).toBe(true)
+    expect(existsSync(before)).toBe(false)
+  })
+})
