@@ -44,3 +44,21 @@ test('a cell that sets System.out to null beside a running thread ends, and the 
     await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
   }
 }, 60_000)
+
+test('a cell that closes System.out and System.err leaves the next cells their output', async () => {
+  if (!java) return
+  const { id } = await (await postJson(d, '/code/context', { language: 'java' })).json()
+  try {
+    const closed = await cell(id, 'System.out.print("before"); System.out.close(); System.err.close();')
+    expect(closed.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['before'])
+    // A closed PrintStream swallows what is written to it: these were lost, and every later cell's.
+    const next = await cell(id, 'System.out.print("after"); System.err.print("warned");')
+    expect(next.filter(e => e.type === 'stdout' || e.type === 'stderr').map(e => [e.type, e.text])).toEqual([
+      ['stdout', 'after'],
+      ['stderr', 'warned'],
+    ])
+    expect(next.at(-1)?.type).toBe('execution_complete')
+  } finally {
+    await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+  }
+}, 60_000)

@@ -50,8 +50,8 @@ public class ExecdJShell {
 
   public static void main(String[] args) throws Exception {
     ExecdChannel.open(args[0]);
-    PrintStream out = new PrintStream(new ExecdChannel.Framed("out"), true, StandardCharsets.UTF_8);
-    PrintStream err = new PrintStream(new ExecdChannel.Framed("err"), true, StandardCharsets.UTF_8);
+    PrintStream out = framed("out");
+    PrintStream err = framed("err");
     System.setOut(out);
     System.setErr(err);
     System.setIn(InputStream.nullInputStream());
@@ -85,6 +85,11 @@ public class ExecdJShell {
       cell = String.valueOf(Long.parseLong(next[0]));
       String code = next[1];
       stopped = cell.equals(stopTarget);
+      // A cell's System.out.close() closed the driver's stream for good: a closed PrintStream
+      // swallows what is written to it, so every later cell's output was dropped without a word.
+      // The next cell gets a fresh one (python's and javascript's next cells print again too).
+      if (System.out == out && isClosed(out)) System.setOut(out = framed("out"));
+      if (System.err == err && isClosed(err)) System.setErr(err = framed("err"));
       running = true;
       try {
         runCell(shell, code);
@@ -99,6 +104,16 @@ public class ExecdJShell {
         ExecdChannel.send("{\"t\":\"done\",\"c\":" + cell + "}");
       }
     }
+  }
+
+  private static PrintStream framed(String kind) {
+    return new PrintStream(new ExecdChannel.Framed(kind), true, StandardCharsets.UTF_8);
+  }
+
+  /** PrintStream has no isClosed: a write to a closed one sets its error flag, which stays set. */
+  private static boolean isClosed(PrintStream stream) {
+    stream.write(new byte[0], 0, 0);
+    return stream.checkError();
   }
 
   private static void readCommands(JShell shell, LinkedBlockingQueue<String[]> cells) {
