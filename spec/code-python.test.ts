@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { pidsWith, startDaemon, type Daemon } from './harness'
 import { PYTHON, hasModule, pythonAvailable } from './python-env'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
@@ -228,4 +228,18 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     )
     expect(resultText(reaped)).toEqual([`(True, ${status})`])
   })
+
+  // The interpreter replaced by os.execv outlived its channel: every later cell failed after 2 s
+  // with DeadKernelError, never a fresh interpreter, and the program it became ran on.
+  test('a cell that execs over the interpreter ends it; the next cell gets a fresh one', async () => {
+    const own = await createContext(d, 'python')
+    const marker = `${(Math.random() * 1000 + 700).toFixed(3)}`
+    const execd = await runCode(d, `import os\nos.execv('/bin/sleep', ['sleep', '${marker}'])`, { id: own })
+    expect(ofType(execd, 'error').map(e => e.error?.ename)).toEqual(['DeadKernelError'])
+    expect(execd.at(-1)?.type).toBe('execution_complete')
+    expect(pidsWith(`sleep ${marker}`)).toEqual([])
+    const next = await runCode(d, '6 * 7', { id: own })
+    expect(ofType(next, 'error')).toEqual([])
+    expect(resultText(next)).toEqual(['42'])
+  }, 30_000)
 })

@@ -40,6 +40,8 @@ export class PythonContext implements RuntimeContext {
   private interruptsOpen = true
   private exit: ExitInfo | undefined
   private closing = false
+  /** The channel closed and the process outlived it, so execd ended it. */
+  private channelLost = false
   private stderrTail = ''
   private readonly stderrDone: Promise<void>
   private readonly oom = new OomWatch()
@@ -161,8 +163,14 @@ export class PythonContext implements RuntimeContext {
         const behind = emit(msg as ExecEvent)
         if (behind) await behind
       }
-      // The channel closed without `done`: the interpreter died in the cell.
-      await within(this.proc.exited, 2000)
+      // The channel closed without `done`: the interpreter died in the cell, or outlives its
+      // channel (`os.execv` over it, a cell that closed fd 3). That one took no cell and lived on:
+      // every later run failed after 2 s, the context never given a fresh interpreter, and
+      // whatever it had become ran until the context was deleted. It is ended, as javascript's.
+      if ((await within(this.proc.exited, 2000)) === 'timeout' && !this.closing) {
+        this.channelLost = true
+        await this.proc.kill('close', 500)
+      }
       await within(this.stderrDone, 500)
       await emit(await this.deathEvent())
     } finally {
@@ -199,6 +207,11 @@ export class PythonContext implements RuntimeContext {
 
   private async deathEvent(): Promise<ExecEvent> {
     const info = this.exit
+    if (this.channelLost) {
+      const evalue =
+        'the python interpreter closed its channel to execd and was stopped; its state is lost and the next execution starts a fresh one'
+      return errorEvent('DeadKernelError', evalue, [evalue])
+    }
     const oom = this.oom.outOfMemory(info)
     const cause = info ? deathWords(info, oom) : 'its protocol channel closed'
     const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
