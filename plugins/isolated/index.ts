@@ -8,12 +8,10 @@ import type { Section } from '../../core/plugin'
 import type { IsolatedSessions } from './ops/sessions'
 import { OPTIONS } from './options'
 
-export const ISOLATED_OPTIONS = optionSpecs(OPTIONS)
-
 export const isolated: Section<IsolatedSessions> = {
   name: 'isolated',
   prefixes: ['/v1/isolated'],
-  options: [...ISOLATED_OPTIONS],
+  options: optionSpecs(OPTIONS),
   opensLate: true,
   // The files section's settings are checked by that section; open() reads them again.
   check: config => void settingsOf(config, OPTIONS),
@@ -40,7 +38,7 @@ export const isolated: Section<IsolatedSessions> = {
     const hidden = tokenFile && tokenFile !== '-' ? [tokenFile, canonical(tokenFile)] : []
     const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds, hidden, tmpfsBytes })
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
-    ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
+    ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     const { scope: _, ...limits } = filesSettings(ctx.config)
     // A commit, and the files routes over a session's view, stage entries beside the user's files.
     await stagedEntries.open()
