@@ -2,25 +2,16 @@
  * What a command's output becomes on the wire (CONTRACT §2): frames byte for byte, lines cut
  * and joined as the reference's are, on stdout and stderr, live, replayed and in the logs.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { commandFrames, lastEvent as last, texts } from './command-stream'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-cmd-output-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
+const fx = daemonWithDir('cmd-output')
 
-const run = (body: Record<string, unknown>) => commandFrames(d, body)
+const run = (body: Record<string, unknown>) => commandFrames(fx.d, body)
 
 describe('POST /command output frames', () => {
   test('blank lines are split exactly as the reference smoke test expects', async () => {
@@ -36,7 +27,7 @@ describe('POST /command output frames', () => {
   test('output frames stay byte for byte what they were: escapes, invalid UTF-8, \r, a character split across writes', async () => {
     // Pins the wire bytes of output lines (only the timestamps vary), whatever path encodes them.
     const command = String.raw`printf 'plain\r\nq"b\\s\tt\001\177 <&>\n'; printf '\377\376 ok \303\251 \342\202\n\n\rsplit \360\237'; printf '\230\200 tail'`
-    const res = await postJson(d, '/command', { command })
+    const res = await postJson(fx.d, '/command', { command })
     const body = (await res.text()).replace(/"timestamp":\d+/g, '"timestamp":T')
     const from = body.indexOf('id: 3\n')
     const to = body.indexOf('id: 9\n')
@@ -62,7 +53,7 @@ describe('POST /command output frames', () => {
       `head -c 70000 /dev/zero | tr '\\0' b; printf '"\\t'; head -c 70000 /dev/zero | tr '\\0' c`,
       `printf '\\nend without newline'`,
     ].join('; ')
-    const res = await postJson(d, '/command', { command: script })
+    const res = await postJson(fx.d, '/command', { command: script })
     const body = await res.text()
     const texts: string[] = []
     for (const block of body.split('\n\n').filter(Boolean)) {
@@ -107,7 +98,7 @@ describe('POST /command output frames', () => {
     const bytes = Buffer.concat(
       parts.split('\xff').flatMap((p, i) => (i ? [Buffer.from([0xff]), Buffer.from(p)] : [Buffer.from(p)])),
     )
-    const file = join(tmp, 'odd-lines')
+    const file = join(fx.tmp, 'odd-lines')
     writeFileSync(file, bytes)
     const want = new TextDecoder()
       .decode(bytes)
@@ -117,7 +108,7 @@ describe('POST /command output frames', () => {
       ['stdout', ''],
       ['stderr', ' >&2'],
     ]) {
-      const res = await postJson(d, '/command', { command: `cat ${file}${redirect}` })
+      const res = await postJson(fx.d, '/command', { command: `cat ${file}${redirect}` })
       const body = (await res.text()).replace(/"timestamp":\d+/g, '"timestamp":T')
       const from = body.indexOf('id: 3\n')
       const end = body.indexOf(`id: ${3 + want.length}\n`)
@@ -151,9 +142,9 @@ describe('POST /command output frames', () => {
     // a background command's replay has the same pieces (less output: its journal keeps 1 MiB);
     // its logs are the output as it came
     const id = (await run({ command: [x, z].join('; '), background: true }))[0]?.data.text
-    while ((await (await d.fetch(`/command/status/${id}`)).json()).running) await Bun.sleep(50)
-    expect(texts(await readSse(await d.fetch(`/command/${id}/events`)))).toEqual([...cut('x'), ...pair])
-    const logs = await (await d.fetch(`/command/${id}/logs`)).text()
+    while ((await (await fx.d.fetch(`/command/status/${id}`)).json()).running) await Bun.sleep(50)
+    expect(texts(await readSse(await fx.d.fetch(`/command/${id}/events`)))).toEqual([...cut('x'), ...pair])
+    const logs = await (await fx.d.fetch(`/command/${id}/logs`)).text()
     expect(logs).toBe(`${'x'.repeat(200000)}\n${'z'.repeat(65535)}\u{1f600}wwww\n`)
   })
 })

@@ -1,25 +1,18 @@
 /** Contract tests for /command (CONTRACT §2, §4) against the compiled executable. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { commandFrames, follow, lastEvent as last, texts } from './command-stream'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-cmd-'))
+const fx = daemonWithDir('cmd', tmp => {
   writeFileSync(join(tmp, 'envs'), '# comment\nFROM_FILE=file-$HOME\n')
-  d = await startDaemon({ env: { EXECD_ENVS: join(tmp, 'envs') } })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
+  return { env: { EXECD_ENVS: join(tmp, 'envs') } }
 })
 
-const run = (body: Record<string, unknown>) => commandFrames(d, body)
+const run = (body: Record<string, unknown>) => commandFrames(fx.d, body)
 /** A process that still runs (a zombie waiting for its reaper has stopped running). */
 const alive = (pid: number) => {
   try {
@@ -61,19 +54,19 @@ describe('POST /command (foreground)', () => {
     const frames = await run({
       command: 'echo "$FOO $FROM_FILE"; pwd; cat; echo end',
       envs: { FOO: 'bar' },
-      cwd: tmp,
+      cwd: fx.tmp,
     })
-    expect(texts(frames)).toEqual([`bar file-${process.env.HOME}`, tmp, 'end'])
+    expect(texts(frames)).toEqual([`bar file-${process.env.HOME}`, fx.tmp, 'end'])
   })
 
   test('timeout kills the whole group, grandchildren included, and says timeout', async () => {
-    const res = await postJson(d, '/command', { command: 'sleep 300 & echo $!; wait', timeout: 500 })
+    const res = await postJson(fx.d, '/command', { command: 'sleep 300 & echo $!; wait', timeout: 500 })
     const frames = await readSse(res)
     const pid = Number(texts(frames)[0])
     expect(last(frames).error.evalue).toBe('-1')
     expect(last(frames).error.traceback[0]).toContain('timeout')
     expect(alive(pid)).toBe(false)
-    const status = await (await d.fetch(`/command/status/${frames[0]?.data.text}`)).json()
+    const status = await (await fx.d.fetch(`/command/status/${frames[0]?.data.text}`)).json()
     expect(status).toMatchObject({ running: false, exit_code: -1 })
     expect(status.error).toContain('timeout')
   })
@@ -86,8 +79,8 @@ describe('POST /command (foreground)', () => {
   })
 
   test('status answers right after init, while the command runs', async () => {
-    const { id, stream } = await follow(await postJson(d, '/command', { command: 'sleep 0.5; echo done' }))
-    const status = await d.fetch(`/command/status/${id}`)
+    const { id, stream } = await follow(await postJson(fx.d, '/command', { command: 'sleep 0.5; echo done' }))
+    const status = await fx.d.fetch(`/command/status/${id}`)
     expect(status.status).toBe(200)
     expect(await status.json()).toMatchObject({ id, running: true })
     expect(texts(await stream)).toEqual(['done'])
@@ -98,10 +91,10 @@ describe('POST /command (foreground)', () => {
     // the stream stops pulling, the journal stops taking lines, execd stops reading the pipe,
     // and `yes` blocks. A runaway would read on at pipe speed into memory; the bounds hold
     // however long we wait (the wait only gives a runaway time to show).
-    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${fx.d.proc.pid}/status`, 'utf8'))![1]) / 1024
     const rssBefore = rss()
     const body = JSON.stringify({ command: `yes ${'y'.repeat(1023)}` })
-    const { hostname: host, port } = new URL(d.url)
+    const { hostname: host, port } = new URL(fx.d.url)
     const sock = connect({ host, port: Number(port) })
     let head = ''
     const id = await new Promise<string>((resolve, reject) => {
@@ -115,32 +108,32 @@ describe('POST /command (foreground)', () => {
         }
       })
       sock.write(
-        `POST /command HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+        `POST /command HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
       )
     })
     try {
       await Bun.sleep(3000)
-      const logged = (await (await d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
-      expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+      const logged = (await (await fx.d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
+      expect((await (await fx.d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
       // In flight at most: the journal (1 MiB), the socket buffers both ways, the pipe.
       expect(logged).toBeLessThan(32 * 1024 * 1024)
       expect(rss() - rssBefore).toBeLessThan(40)
     } finally {
-      await (await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).arrayBuffer()
+      await (await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })).arrayBuffer()
       sock.destroy()
     }
   })
 
   test('abandoning a long stream leaves the command running and /ping answering', async () => {
-    const res = await postJson(d, '/command', { command: 'echo long-run-start; sleep 2; echo finished' })
+    const res = await postJson(fx.d, '/command', { command: 'echo long-run-start; sleep 2; echo finished' })
     const frames = await readSse(res, f => f.data.type === 'stdout')
     const id = frames[0]?.data.text
-    expect((await d.fetch('/ping')).status).toBe(200)
-    expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
-    const replay = await readSse(await d.fetch(`/command/${id}/events`))
+    expect((await fx.d.fetch('/ping')).status).toBe(200)
+    expect((await (await fx.d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+    const replay = await readSse(await fx.d.fetch(`/command/${id}/events`))
     expect(texts(replay)).toEqual(['long-run-start', 'finished'])
-    const logs = await d.fetch(`/command/${id}/logs`)
+    const logs = await fx.d.fetch(`/command/${id}/logs`)
     expect(await logs.text()).toBe('long-run-start\nfinished\n')
   })
 })
@@ -152,7 +145,7 @@ describe('background commands', () => {
     const id = frames[0]?.data.text
     let status: any
     for (let i = 0; i < 150; i++) {
-      status = await (await d.fetch(`/command/status/${id}`)).json()
+      status = await (await fx.d.fetch(`/command/status/${id}`)).json()
       if (!status.running) break
       await Bun.sleep(100)
     }
@@ -164,22 +157,22 @@ describe('background commands', () => {
     })
     expect(status.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
     expect(status.finished_at).toBeString()
-    const all = await d.fetch(`/command/${id}/logs?cursor=0`)
+    const all = await fx.d.fetch(`/command/${id}/logs?cursor=0`)
     expect(all.headers.get('content-type')).toStartWith('text/plain')
     expect(await all.text()).toBe('smoke-command\nsecond\n')
     expect(all.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('21')
-    const tail = await d.fetch(`/command/${id}/logs?cursor=14`)
+    const tail = await fx.d.fetch(`/command/${id}/logs?cursor=14`)
     expect(await tail.text()).toBe('second\n')
-    const past = await d.fetch(`/command/${id}/logs?cursor=999`)
+    const past = await fx.d.fetch(`/command/${id}/logs?cursor=999`)
     expect(await past.text()).toBe('')
     expect(past.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('999')
     // Not a decimal integer (as the reference's QueryInt64 reads one): from the start.
     for (const cursor of ['1e308', '0x10', '1.0', '1.5', 'NaN', '', '%2014', '99999999999999999999']) {
-      const odd = await d.fetch(`/command/${id}/logs?cursor=${cursor}`)
+      const odd = await fx.d.fetch(`/command/${id}/logs?cursor=${cursor}`)
       expect([cursor, odd.status, await odd.text()]).toEqual([cursor, 200, 'smoke-command\nsecond\n'])
       expect(odd.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('21')
     }
-    expect((await d.fetch(`/command/${id}/logs?cursor=-1`)).status).toBe(400)
+    expect((await fx.d.fetch(`/command/${id}/logs?cursor=-1`)).status).toBe(400)
   })
 })
 
@@ -189,12 +182,12 @@ describe('interrupt: DELETE /command?id=', () => {
     ['a program that ignores SIGTERM', "trap '' TERM; sleep 300"],
   ] as const) {
     test(`stops ${name} within 1 s and reports it`, async () => {
-      const { id, stream } = await follow(await postJson(d, '/command', { command }))
+      const { id, stream } = await follow(await postJson(fx.d, '/command', { command }))
       const t0 = Date.now()
-      const del = await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+      const del = await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })
       const ms = Date.now() - t0
       const frames = await stream
-      const status = await (await d.fetch(`/command/status/${id}`)).json()
+      const status = await (await fx.d.fetch(`/command/status/${id}`)).json()
       // One look at every fact, so that a failure shows them all (the frames, the status).
       expect({
         inTime: ms < 1000,
@@ -213,19 +206,21 @@ describe('interrupt: DELETE /command?id=', () => {
   }
 
   test('a program that traps SIGTERM and exits reports its code', async () => {
-    const res = await postJson(d, '/command', { command: "trap 'echo bye; exit 7' TERM; echo ready; sleep 300 & wait" })
+    const res = await postJson(fx.d, '/command', {
+      command: "trap 'echo bye; exit 7' TERM; echo ready; sleep 300 & wait",
+    })
     const { id, stream } = await follow(res, f => f.data.text === 'ready')
-    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })
     const frames = await stream
     expect(texts(frames)).toEqual(['ready', 'bye'])
     expect(last(frames).error).toMatchObject({ evalue: '7', traceback: ['exit status 7'] })
   })
 
   test('unknown id → 404 CONTEXT_NOT_FOUND; missing id → 400 MISSING_QUERY', async () => {
-    const unknown = await d.fetch('/command?id=nope', { method: 'DELETE' })
+    const unknown = await fx.d.fetch('/command?id=nope', { method: 'DELETE' })
     expect(unknown.status).toBe(404)
     expect((await unknown.json()).code).toBe('CONTEXT_NOT_FOUND')
-    const missing = await d.fetch('/command', { method: 'DELETE' })
+    const missing = await fx.d.fetch('/command', { method: 'DELETE' })
     expect(missing.status).toBe(400)
     expect(await missing.json()).toEqual({ code: 'MISSING_QUERY', message: "missing query parameter 'id'" })
   })
@@ -242,7 +237,7 @@ describe('bad input is a 400 JSON error before any stream', () => {
   ]
   for (const [name, body, code] of cases) {
     test(name, async () => {
-      const res = await postJson(d, '/command', body)
+      const res = await postJson(fx.d, '/command', body)
       expect(res.status).toBe(400)
       expect(res.headers.get('content-type')).toStartWith('application/json')
       expect((await res.json()).code).toBe(code)
@@ -251,7 +246,7 @@ describe('bad input is a 400 JSON error before any stream', () => {
 
   test('unknown ids for status, logs and events → 404 CONTEXT_NOT_FOUND', async () => {
     for (const path of ['/command/status/nope', '/command/nope/logs', '/command/nope/events']) {
-      const res = await d.fetch(path)
+      const res = await fx.d.fetch(path)
       expect(res.status).toBe(404)
       expect((await res.json()).code).toBe('CONTEXT_NOT_FOUND')
     }
