@@ -17,26 +17,9 @@ export const isolated: Section<IsolatedSessions> = {
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings, stagedEntries }, { realpathSync }, { resolve }] =
-      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('node:fs'), import('node:path')])
-    /** A dir of the allowlist as the paths checked against it are: symlinks resolved (if it exists). */
-    const canonical = (dir: string): string => {
-      try {
-        return realpathSync(dir)
-      } catch {
-        return resolve(dir)
-      }
-    }
-    const { bwrap, binds, max, idleSeconds, tmpfsBytes } = settingsOf(ctx.config, OPTIONS)
-    const bindsAllowlist = (binds ?? '')
-      .split(',')
-      .map(s => s.trim())
-      .filter(Boolean)
-      .map(canonical)
-    // execd's token file: a session's code that read it could call the API as execd, unsandboxed.
-    const tokenFile = ctx.config.get('access-token-file')
-    const hidden = tokenFile && tokenFile !== '-' ? [tokenFile, canonical(tokenFile)] : []
-    const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds, hidden, tmpfsBytes })
+    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings, stagedEntries }, { isolatedSettings }] =
+      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('./settings')])
+    const ops = new IsolatedSessions(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     const { scope: _, ...limits } = filesSettings(ctx.config)
