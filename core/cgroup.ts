@@ -19,23 +19,10 @@
  * each spawn, move and look at the leaf uses a kept file, instead of an open and a close each,
  * with a path walk through cgroupfs every time.
  */
-import {
-  closeSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  rmdirSync,
-  write,
-  writeFileSync,
-} from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { closeSync, constants, existsSync, mkdirSync, openSync, write } from 'node:fs'
 import { join } from 'node:path'
-import { mountsOf } from './mountinfo'
-import { unifiedCgroupPath } from './cgroup-dirs'
-import { readSmall, readSmallAt } from './procfs'
+import { killCgroup, ownCgroupDir, removeCgroup, removeCgroupSoon, safeReaddir } from './cgroup-ops'
+import { readSmallAt } from './procfs'
 import { randomHex } from './random'
 
 /** Emptied leaves kept for reuse; more (after a burst of processes at once) are removed. */
@@ -297,34 +284,6 @@ function closeFiles(files: LeafFiles): void {
   files.dir = files.procs = files.events = undefined
 }
 
-/** SIGKILL to every process of the cgroup and its descendants; false if there is none. */
-export function killCgroup(dir: string): boolean {
-  try {
-    writeFileSync(join(dir, 'cgroup.kill'), '1')
-    return true
-  } catch {
-    return false
-  }
-}
-
-/** Live processes of the cgroup itself (zombies are not listed). */
-export async function cgroupPids(dir: string): Promise<number[]> {
-  try {
-    const text = await readFile(join(dir, 'cgroup.procs'), 'latin1')
-    return text.split('\n').filter(Boolean).map(Number)
-  } catch {
-    return []
-  }
-}
-
-/**
- * Whether any process is left in the cgroup or below it. A synchronous read: a cgroup file is
- * made up in memory on the spot, and a trip through the thread pool cost more than the read.
- */
-export function cgroupPopulated(dir: string): boolean {
-  return /^populated 1$/m.test(readSmall(join(dir, 'cgroup.events')) ?? '')
-}
-
 /** Whether a process of this pid exists (EPERM: it does, another user's). */
 function alive(pid: number): boolean {
   try {
@@ -332,68 +291,5 @@ function alive(pid: number): boolean {
     return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * Removes an empty cgroup and its empty descendants; one that holds a process stays. Its
- * descendants are looked for only when it refuses (EBUSY): a leaf seldom has any.
- */
-function removeCgroup(dir: string): boolean {
-  const removed = tryRmdir(dir)
-  if (removed !== 'EBUSY') return removed
-  for (const name of safeReaddir(dir, true)) removeCgroup(join(dir, name))
-  return tryRmdir(dir) === true
-}
-
-function tryRmdir(dir: string): boolean | 'EBUSY' {
-  try {
-    rmdirSync(dir)
-    return true
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    return code === 'ENOENT' || (code === 'EBUSY' ? 'EBUSY' : false)
-  }
-}
-
-/**
- * removeCgroup, tried again for a while: a cgroup whose last process was just killed can
- * refuse removal (EBUSY) for a moment after `cgroup.events` says it is empty.
- */
-export async function removeCgroupSoon(dir: string, limitMs = 1000): Promise<boolean> {
-  const deadline = performance.now() + limitMs
-  for (let delay = 10; ; delay *= 2) {
-    if (removeCgroup(dir)) return true
-    if (performance.now() >= deadline) return false
-    await new Promise(r => setTimeout(r, delay))
-  }
-}
-
-/** The directory of execd's own cgroup in a writable cgroup v2 mount, if there is one. */
-function ownCgroupDir(): string | undefined {
-  let own: string | undefined
-  let mounts: string
-  try {
-    own = unifiedCgroupPath(readFileSync('/proc/self/cgroup', 'utf8'))
-    mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-  } catch {
-    return undefined
-  }
-  if (!own || own.endsWith(' (deleted)')) return undefined
-  for (const { root, point, options, fstype } of mountsOf(mounts)) {
-    if (fstype !== 'cgroup2' || !options.includes('rw')) continue
-    const rel = root === '/' ? own : own.startsWith(`${root}/`) || own === root ? own.slice(root.length) : undefined
-    if (rel === undefined) continue
-    return join(point, rel)
-  }
-  return undefined
-}
-
-function safeReaddir(dir: string, dirsOnly = false): string[] {
-  try {
-    const entries = readdirSync(dir, { withFileTypes: true })
-    return entries.filter(e => !dirsOnly || e.isDirectory()).map(e => e.name)
-  } catch {
-    return []
   }
 }

@@ -1,4 +1,7 @@
-/** The layout rules of STYLE.md, checked: core never imports plugins or cmd; plugins never import cmd. */
+/**
+ * The layout rules of STYLE.md and plugins/README.md, checked: what imports what, the shape of a
+ * section folder, how sections reach each other.
+ */
 import { expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -191,4 +194,27 @@ test('a serve start loads none of the heavy node built-ins before it listens', a
   const heavy = ['crypto', 'stream', 'stream/promises', 'child_process', 'events', 'readline', 'net', 'http', 'zlib']
   const light = ['fs', 'fs/promises', 'os', 'path']
   expect([...heavy, ...light].filter(b => builtins.has(b)).map(b => `node:${b} ← ${builtins.get(b)}`)).toEqual([])
+})
+
+test('a section adds its interrupt handler in its index.ts, to the hub it requires (core/app.ts always provides one)', () => {
+  const offending = filesIn('plugins')
+    .filter(f => !f.endsWith('.test.ts'))
+    .flatMap(f => {
+      const text = readFileSync(join(top, f), 'utf8')
+      return [
+        ...(/registry\.get\(INTERRUPTS\)/.test(text) ? [`${f}: get(INTERRUPTS), not require`] : []),
+        ...(/\bINTERRUPTS\b/.test(text) && !/^plugins\/[^/]+\/index\.ts$/.test(f) ? [`${f}: INTERRUPTS`] : []),
+      ]
+    })
+  expect(offending).toEqual([])
+})
+
+test('every service a plugin provides in the registry is asked for by another', () => {
+  const sources = [...filesIn('plugins'), ...filesIn('core'), ...filesIn('cmd')]
+    .filter(f => !f.endsWith('.test.ts'))
+    .map(f => readFileSync(join(top, f), 'utf8'))
+  const provided = sources.flatMap(text => [...text.matchAll(/registry\.provide\((\w+)/g)].map(([, key]) => key!))
+  expect(provided.length).toBeGreaterThan(0)
+  const unread = provided.filter(key => !sources.some(text => new RegExp(`\\.(get|require)\\(${key}\\)`).test(text)))
+  expect(unread).toEqual([])
 })

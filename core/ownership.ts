@@ -11,7 +11,8 @@
  * session's end) and at shutdown.
  */
 import { readFileSync } from 'node:fs'
-import { cgroupPids, cgroupPopulated, CgroupTree, killCgroup, removeCgroupSoon } from './cgroup'
+import { CgroupTree } from './cgroup'
+import { cgroupPids, cgroupPopulated, killCgroup, removeCgroupSoon } from './cgroup-ops'
 import { LeafRefusals } from './leaf-refusals'
 import { releaseMemoryReserve, reserveMemory, underReserve } from './memory-reserve'
 import { raiseOomScore } from './oom-adj'

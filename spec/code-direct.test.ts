@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { postJson, startDaemon, type Daemon } from './harness'
+import { type Answer, steadyHeaders } from './kit/steady-answer'
 import { pythonAvailable } from './python-env'
 import { createContext } from './runtime-kit'
 
@@ -20,15 +21,6 @@ afterAll(async () => {
   await d?.stop()
 })
 
-/** The parts of a response that do not vary from run to run. */
-interface Answer {
-  status: number
-  headers: Record<string, string>
-  body: string
-}
-
-const VARYING_HEADERS = new Set(['date', 'content-length', 'transfer-encoding'])
-
 /** What differs between two runs of one cell, whichever way it came, made constant. */
 const normalize = (body: string) =>
   body
@@ -41,10 +33,7 @@ const normalize = (body: string) =>
 /** Posts `body` and reads the answer; `during` runs once the first chunk holding `waitFor` is in. */
 async function answer(body: unknown, waitFor?: string, during?: () => Promise<unknown>): Promise<Answer> {
   const res = await postJson(d, '/code', body)
-  const headers: Record<string, string> = {}
-  res.headers.forEach((v, k) => {
-    if (!VARYING_HEADERS.has(k)) headers[k] = k === 'execd-execution-id' ? '(id)' : v
-  })
+  const headers = steadyHeaders(res, (k, v) => (k === 'execd-execution-id' ? '(id)' : v))
   let text = ''
   const decoder = new TextDecoder()
   let acted = false

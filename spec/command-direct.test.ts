@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, type Daemon } from './harness'
+import { type Answer, steadyHeaders } from './kit/steady-answer'
 
 let d: Daemon
 let dir: string
@@ -21,14 +22,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-interface Answer {
-  status: number
-  headers: Record<string, string>
-  body: string
-}
-
-const VARYING_HEADERS = new Set(['date', 'content-length', 'transfer-encoding'])
-
 /** What differs between two runs of one command, whichever way it came, made constant. */
 const normalize = (body: string) =>
   body
@@ -38,10 +31,7 @@ const normalize = (body: string) =>
 
 async function answer(body: unknown): Promise<Answer> {
   const res = await postJson(d, '/command', body)
-  const headers: Record<string, string> = {}
-  res.headers.forEach((v, k) => {
-    if (!VARYING_HEADERS.has(k)) headers[k] = v
-  })
+  const headers = steadyHeaders(res)
   return { status: res.status, headers, body: normalize(await res.text()) }
 }
 

@@ -3,7 +3,8 @@
  * uid with none, a group of its own number and HOME / (as `docker run --user N`), never root's.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { commandFrames, texts } from './command-stream'
+import { startDaemon, type Daemon } from './harness'
 
 let d: Daemon
 beforeAll(async () => {
@@ -13,12 +14,7 @@ afterAll(async () => {
   await d?.stop()
 })
 
-const run = async (body: Record<string, unknown>) => {
-  const res = await postJson(d, '/command', body)
-  expect(res.status).toBe(200)
-  return readSse(res)
-}
-const texts = (frames: SseFrame[]) => frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)
+const run = (body: Record<string, unknown>) => commandFrames(d, body)
 
 test.skipIf(process.getuid?.() !== 0)('uid runs as that user with its HOME and USER', async () => {
   const frames = await run({ command: 'id -u; id -g; echo "$HOME $USER"', uid: 65534 })

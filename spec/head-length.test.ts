@@ -7,9 +7,10 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isolatedDaemon, isolationOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf } from './kit/isolated'
 
-const fx = isolatedDaemon('head-length')
+const fx = daemonWithDir('head-length')
 const SIZE = 12_345
 const upstream = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('x'.repeat(SIZE)) })
 afterAll(() => upstream.stop(true))

@@ -4,9 +4,10 @@ import { spawnSync as spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { scratchWithDisks } from './kit/small-disk'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
-const fx = isolatedDaemon('isolated-commit-disk')
+const fx = daemonWithDir('isolated-commit-disk')
 const isRoot = process.getuid?.() === 0
 const scratch = scratchWithDisks('isolated-commit-disk')
 

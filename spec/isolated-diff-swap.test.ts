@@ -7,9 +7,10 @@
 import { describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
-const fx = isolatedDaemon('isolated-diff-swap')
+const fx = daemonWithDir('isolated-diff-swap')
 
 type Change = { path: string; change: string }
 

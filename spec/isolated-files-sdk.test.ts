@@ -6,10 +6,11 @@
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isolatedDaemon, isolationOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf } from './kit/isolated'
 import { sdkFailure } from './sdk'
 
-const fx = isolatedDaemon('isolated-files-sdk')
+const fx = daemonWithDir('isolated-files-sdk')
 const isolation = () => isolationOf(fx.d)
 const workspace = () => {
   const ws = mkdtempSync(join(fx.tmp, 'ws-'))

@@ -6,10 +6,11 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { SMALL, raceDownloads } from './kit/download-swap'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 import { portOf, rawRequest } from './raw-http'
 
-const fx = isolatedDaemon('isolated-files')
+const fx = daemonWithDir('isolated-files')
 const isolation = () => isolationOf(fx.d)
 const stdout = stdoutOf
 const workspace = () => {

@@ -8,14 +8,15 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 import { sdkFor } from './sdk'
 
 const bwrap = Bun.which('bwrap')
 
 let ws: string
 let allowed: string
-const fx = isolatedDaemon('isolated', tmp => {
+const fx = daemonWithDir('isolated', tmp => {
   ws = join(tmp, 'ws')
   allowed = join(tmp, 'allowed')
   mkdirSync(ws)

@@ -16,9 +16,10 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { postJson } from './harness'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
-const fx = isolatedDaemon('isolated-overlay')
+const fx = daemonWithDir('isolated-overlay')
 const isolation = () => isolationOf(fx.d)
 const stdout = stdoutOf
 

@@ -7,9 +7,10 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readSse, waitFor } from './harness'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
-const fx = isolatedDaemon('isolated-races')
+const fx = daemonWithDir('isolated-races')
 const isolation = () => isolationOf(fx.d)
 const FILES = 300
 /** Each race is run this many times: each failed on its first run or two before its fix. */

@@ -8,11 +8,12 @@ import { SandboxApiException } from '@alibaba-group/opensandbox'
 import { describe, expect, test } from 'bun:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
 let ws: string
 let allowed: string
-const fx = isolatedDaemon('isolated-sdk', tmp => {
+const fx = daemonWithDir('isolated-sdk', tmp => {
   ws = join(tmp, 'ws')
   allowed = join(tmp, 'allowed')
   mkdirSync(ws)

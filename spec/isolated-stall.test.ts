@@ -7,9 +7,10 @@
 import { describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
-const fx = isolatedDaemon('isolated-stall')
+const fx = daemonWithDir('isolated-stall')
 const STALLED = "the run's code left the shell unable to end a run"
 /** Long enough that a run ended by it is told from one ended by the check (after ~1 s). */
 const TIMEOUT_SECONDS = 20

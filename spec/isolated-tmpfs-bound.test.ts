@@ -7,7 +7,8 @@
 import { describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
 const MiB = 1024 * 1024
 const ws = (tmp: string) => {
@@ -20,7 +21,7 @@ const ws = (tmp: string) => {
 const SIZES = 'for d in /tmp /dev/shm; do echo "$d $(df -B1 --output=size $d | tail -1 | tr -d " ")"; done'
 
 describe.skipIf(!Bun.which('bwrap'))('by default', () => {
-  const fx = isolatedDaemon('isolated-tmpfs-default')
+  const fx = daemonWithDir('isolated-tmpfs-default')
 
   for (const profile of ['strict', 'balanced'] as const) {
     test(`${profile}: /tmp and /dev/shm hold 256 MiB each, / and /dev are read-only`, async () => {
@@ -37,7 +38,7 @@ describe.skipIf(!Bun.which('bwrap'))('by default', () => {
 })
 
 describe.skipIf(!Bun.which('bwrap'))('--isolated-tmpfs-size', () => {
-  const fx = isolatedDaemon('isolated-tmpfs-size', () => ['--isolated-tmpfs-size', String(MiB)])
+  const fx = daemonWithDir('isolated-tmpfs-size', () => ['--isolated-tmpfs-size', String(MiB)])
 
   test('a write past it fails in the session with ENOSPC; the session and execd go on', async () => {
     await isolationOf(fx.d).withSession({ workspace: { path: ws(fx.tmp) } }, async s => {

@@ -7,9 +7,10 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
-const fx = isolatedDaemon('isolated-view-swap')
+const fx = daemonWithDir('isolated-view-swap')
 
 /** A workspace two levels below fx.tmp, and a file of the host's beside it that no session mounts. */
 const setup = () => {

@@ -7,13 +7,14 @@ import { describe, expect, test } from 'bun:test'
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson } from './harness'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 
 const bwrap = Bun.which('bwrap')
 
 let ws: string
 let allowed: string
-const fx = isolatedDaemon('isolated', tmp => {
+const fx = daemonWithDir('isolated', tmp => {
   ws = join(tmp, 'ws')
   allowed = join(tmp, 'allowed')
   mkdirSync(ws)

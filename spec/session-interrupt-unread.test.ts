@@ -8,13 +8,13 @@ import { describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, readSse, type Daemon } from './harness'
-import { isolatedDaemon } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
 import { postUnread } from './kit/narrow-reader'
 
 const bwrap = Bun.which('bwrap')
 
 let ws: string
-const fx = isolatedDaemon('session-unread', tmp => {
+const fx = daemonWithDir('session-unread', tmp => {
   ws = join(tmp, 'ws')
   mkdirSync(ws)
   return []

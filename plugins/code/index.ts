@@ -17,6 +17,7 @@ export const code: Section<CodeService> = {
     const { openCodeOps } = await import('./ops')
     const ops = openCodeOps(ctx, settingsOf(ctx.config, OPTIONS))
     const hub = ctx.registry.require(INTERRUPTS)
+    hub.add(id => ops.interrupt(id))
     return {
       ops,
       routes: async () => (await import('./routes')).codeRoutes(ops, hub, ctx.streams),

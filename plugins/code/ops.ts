@@ -1,12 +1,11 @@
 /**
  * The code section's operations are a `CodeService` (service.ts: contexts, executions,
- * languages, interrupts). Opening them wires them into the app: idle expiry, the interrupt
- * hub, and the command runner that shell languages go to.
+ * languages, interrupts). Opened, they expire idle contexts and send shell languages to the
+ * command runner, asked for at each run (the commands section may not be in the list).
  */
-import { INTERRUPTS } from '../../core/interrupts'
 import type { PluginContext } from '../../core/plugin'
 import { COMMAND_RUNNER } from '../command/contract'
-import { CODE, CodeService, type CodeSettings } from './service'
+import { CodeService, type CodeSettings } from './service'
 
 export { CodeService }
 
@@ -15,7 +14,5 @@ export function openCodeOps(ctx: PluginContext, settings: CodeSettings): CodeSer
     ctx.registry.get(COMMAND_RUNNER),
   )
   ops.startExpiry()
-  ctx.registry.provide(CODE, ops)
-  ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
   return ops
 }

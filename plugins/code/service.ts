@@ -8,7 +8,6 @@ import type { Held } from '../../core/held-slots'
 import type { ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
-import { ServiceKey } from '../../core/registry'
 import { FROM_THE_START, replayFrom, type ReplayStart } from '../../core/replay-start'
 import type { CommandRunner } from '../command/contract'
 import type { SseItem } from '../../core/sse'
@@ -187,6 +186,3 @@ export class CodeService {
 }
 
 const info = (ctx: CodeContext): ContextInfo => ({ id: ctx.id, language: ctx.language })
-
-/** The code service for CLI verbs (`execd exec`) that run without HTTP. */
-export const CODE = new ServiceKey<CodeService>('code')

@@ -8,39 +8,20 @@ import type { Section } from '../../core/plugin'
 import type { IsolatedSessions } from './ops/sessions'
 import { OPTIONS } from './options'
 
-export const ISOLATED_OPTIONS = optionSpecs(OPTIONS)
-
 export const isolated: Section<IsolatedSessions> = {
   name: 'isolated',
   prefixes: ['/v1/isolated'],
-  options: [...ISOLATED_OPTIONS],
+  options: optionSpecs(OPTIONS),
   opensLate: true,
   // The files section's settings are checked by that section; open() reads them again.
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings, stagedEntries }, { realpathSync }, { resolve }] =
-      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('node:fs'), import('node:path')])
-    /** A dir of the allowlist as the paths checked against it are: symlinks resolved (if it exists). */
-    const canonical = (dir: string): string => {
-      try {
-        return realpathSync(dir)
-      } catch {
-        return resolve(dir)
-      }
-    }
-    const { bwrap, binds, max, idleSeconds, tmpfsBytes } = settingsOf(ctx.config, OPTIONS)
-    const bindsAllowlist = (binds ?? '')
-      .split(',')
-      .map(s => s.trim())
-      .filter(Boolean)
-      .map(canonical)
-    // execd's token file: a session's code that read it could call the API as execd, unsandboxed.
-    const tokenFile = ctx.config.get('access-token-file')
-    const hidden = tokenFile && tokenFile !== '-' ? [tokenFile, canonical(tokenFile)] : []
-    const ops = new IsolatedSessions({ bwrap, bindsAllowlist, max, idleSeconds, hidden, tmpfsBytes })
+    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings, stagedEntries }, { isolatedSettings }] =
+      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('./settings')])
+    const ops = new IsolatedSessions(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
-    ctx.registry.get(INTERRUPTS)?.add(id => ops.interrupt(id))
+    ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     const { scope: _, ...limits } = filesSettings(ctx.config)
     // A commit, and the files routes over a session's view, stage entries beside the user's files.
     await stagedEntries.open()

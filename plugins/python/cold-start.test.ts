@@ -3,38 +3,12 @@
  * which the next interpreter at the same path skips (real python3, no HTTP).
  */
 import { afterEach, describe, expect, test } from 'bun:test'
-import { createLogger } from '../../core/log'
 import type { ExecEvent } from '../../core/events'
-import { PythonContext } from './context'
-
-const PYTHON = process.env.EXECD_PYTHON || 'python3'
-const available = Bun.spawnSync([PYTHON, '-c', 'import sys; assert sys.version_info >= (3, 8)']).exitCode === 0
-const log = createLogger('silent')
-const open: PythonContext[] = []
-
-async function start(driverCode?: Uint8Array): Promise<PythonContext> {
-  const ctx = await PythonContext.start({
-    python: PYTHON,
-    cwd: process.cwd(),
-    env: process.env as Record<string, string>,
-    log,
-    driverCode,
-  })
-  open.push(ctx)
-  return ctx
-}
-
-async function run(ctx: PythonContext, code: string): Promise<ExecEvent[]> {
-  const events: ExecEvent[] = []
-  for await (const e of ctx.run(code)) events.push(e)
-  return events
-}
+import { available, closeStarted, PYTHON, runCell as run, startPython as start } from './test-context'
 
 const value = (events: ExecEvent[]) => events.find(e => e.type === 'result')?.results?.['text/plain']
 
-afterEach(async () => {
-  await Promise.all(open.splice(0).map(c => c.close()))
-})
+afterEach(closeStarted)
 
 describe.skipIf(!available)(`python cold start (${PYTHON})`, () => {
   test('the driver loads none of json, re, socket, signal or enum before a cell needs them', async () => {

@@ -2,35 +2,10 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { writeSync } from 'node:fs'
 import { groupAlive } from '../../core/process-groups'
-import { createLogger } from '../../core/log'
 import type { ExecEvent } from '../../core/events'
-import { PythonContext } from './context'
+import { available, closeStarted, PYTHON, runCell as run, startPython as start } from './test-context'
 
-const PYTHON = process.env.EXECD_PYTHON || 'python3'
-const available = Bun.spawnSync([PYTHON, '-c', 'import sys; assert sys.version_info >= (3, 8)']).exitCode === 0
-const log = createLogger('silent')
-const open: PythonContext[] = []
-
-async function start(): Promise<PythonContext> {
-  const ctx = await PythonContext.start({
-    python: PYTHON,
-    cwd: process.cwd(),
-    env: process.env as Record<string, string>,
-    log,
-  })
-  open.push(ctx)
-  return ctx
-}
-
-async function run(ctx: PythonContext, code: string): Promise<ExecEvent[]> {
-  const events: ExecEvent[] = []
-  for await (const e of ctx.run(code)) events.push(e)
-  return events
-}
-
-afterEach(async () => {
-  await Promise.all(open.splice(0).map(c => c.close()))
-})
+afterEach(closeStarted)
 
 describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (skipped: no python3 >= 3.8)'}`, () => {
   test('os._exit in a cell is reported with its exit status and the context is no longer alive', async () => {

@@ -5,143 +5,21 @@
  * announcing a terabyte, a real frame past 16 MiB, unmasked frames, reserved bits and opcodes,
  * a FIN with no close frame, a caller leaving mid-handshake, one that never reads a flood, a
  * handshake of a version Bun does not upgrade; every other one offers subprotocols.
- * Upstreams (this module's own): an echo, one that closes with a code, one that dies after a
+ * Upstreams (ws-upstreams.ts): an echo, one that closes with a code, one that dies after a
  * frame, a flood, one that accepts and never answers the handshake, one that answers it with a
  * wrong key, one that refuses the upgrade, one that sends a frame no server may. Each runs
  * against a daemon of the race's own that allows 4 relays, so a relay whose slot is never given
  * back shows within a case: afterwards a plain WebSocket through the proxy must open and echo.
  * Every handshake answer is a 101 or the contract's JSON error.
  */
-import { createHash } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import { type Daemon, startDaemon } from '../harness'
 import type { Violation } from './check'
 import type { RaceCase, RaceName } from './races'
 import { LIMIT_MS } from './races-kit'
 import type { World } from './world'
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
-const accept = (key: string) =>
-  createHash('sha1')
-    .update(key + GUID)
-    .digest('base64')
-
-/** One frame as a client sends it (masked unless told), its length field as long as `claim` says. */
-function frame(
-  opcode: number,
-  payload: Uint8Array,
-  opts: { fin?: boolean; mask?: boolean; rsv?: number; claim?: number } = {},
-) {
-  const { fin = true, mask = true, rsv = 0, claim = payload.length } = opts
-  const head: number[] = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
-  const m = mask ? 0x80 : 0
-  if (claim < 126) head.push(m | claim)
-  else if (claim < 65536) head.push(m | 126, claim >> 8, claim & 0xff)
-  else {
-    head.push(m | 127)
-    for (let i = 7; i >= 0; i--) head.push(Math.floor(claim / 2 ** (8 * i)) & 0xff)
-  }
-  const key = [0x12, 0x34, 0x56, 0x78]
-  const body = Buffer.from(payload)
-  if (mask) for (let i = 0; i < body.length; i++) body[i]! ^= key[i & 3]!
-  return Buffer.concat([Buffer.from(head), mask ? Buffer.from(key) : Buffer.alloc(0), body])
-}
-const text = (s: string) => new TextEncoder().encode(s)
-const closeBody = (code: number, reason: Uint8Array = new Uint8Array()) =>
-  Buffer.concat([Buffer.from([(code >> 8) & 0xff, code & 0xff]), Buffer.from(reason)])
-
-/** What the upstreams do, by path (the silent, lying and garbage ones are raw listeners). */
-const BACKENDS = ['echo', 'close', 'die', 'flood', 'silent', 'liar', 'refuse', 'garbage'] as const
-type Backend = (typeof BACKENDS)[number]
-
-interface Upstreams {
-  ws: number
-  silent: number
-  liar: number
-  garbage: number
-  stop(): void
-}
-
-function openUpstreams(): Upstreams {
-  const ws = Bun.serve<{ path: string }>({
-    hostname: '127.0.0.1',
-    port: 0,
-    fetch(req, server) {
-      const path = new URL(req.url).pathname
-      if (path.startsWith('/refuse')) return new Response('no upgrade here', { status: 400 })
-      // A subprotocol offered is answered with the last one, as a server picks what it speaks.
-      const offered = req.headers
-        .get('sec-websocket-protocol')
-        ?.split(',')
-        .map(p => p.trim())
-        .filter(Boolean)
-      const headers = offered?.length ? { 'sec-websocket-protocol': offered.at(-1)! } : undefined
-      if (server.upgrade(req, { data: { path }, headers })) return undefined
-      return new Response('not a websocket', { status: 426 })
-    },
-    websocket: {
-      maxPayloadLength: 32 << 20,
-      open(s) {
-        const p = s.data.path
-        if (p.startsWith('/close/')) s.close(Number(p.slice(7)) || 1000, 'upstream closes')
-        else if (p === '/flood') {
-          const chunk = new Uint8Array(256 << 10)
-          const pump = () => {
-            for (let i = 0; i < 64 && s.readyState === 1; i++) if (s.sendBinary(chunk) === -1) return
-            if (s.readyState === 1) setTimeout(pump, 5)
-          }
-          pump()
-        }
-      },
-      message(s, m) {
-        if (s.data.path === '/die') return s.terminate()
-        s.send(m)
-      },
-    },
-  })
-  const raw = (answer: (key: string) => Buffer | null) =>
-    Bun.listen<{ got: string }>({
-      hostname: '127.0.0.1',
-      port: 0,
-      socket: {
-        open(s) {
-          s.data = { got: '' }
-        },
-        data(s, d) {
-          if (s.data.got === 'done') return
-          s.data.got += d.toString()
-          if (!s.data.got.includes('\r\n\r\n')) return
-          const key = /sec-websocket-key:\s*(\S+)/i.exec(s.data.got)?.[1] ?? ''
-          s.data.got = 'done'
-          const a = answer(key)
-          if (a) s.write(a)
-        },
-      },
-    })
-  const handshake = (k: string) =>
-    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${k}\r\n\r\n`
-  const silent = raw(() => null)
-  const liar = raw(() => Buffer.from(`${handshake('bm90IHRoZSBrZXk=')}\x81\x05hello`))
-  // A masked frame from a server, an unknown opcode, then a length no one will send.
-  const garbage = raw(key =>
-    Buffer.concat([
-      Buffer.from(handshake(accept(key))),
-      frame(0x1, text('masked')),
-      Buffer.from([0x83, 0x00]),
-      Buffer.from([0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
-    ]),
-  )
-  return {
-    ws: ws.port!,
-    silent: silent.port,
-    liar: liar.port,
-    garbage: garbage.port,
-    stop() {
-      ws.stop(true)
-      for (const l of [silent, liar, garbage]) l.stop(true)
-    },
-  }
-}
+import { closeBody, frame, text } from './ws-frames'
+import { BACKENDS, openUpstreams, pathTo, type Upstreams } from './ws-upstreams'
 
 /** What a client does once its handshake is sent. */
 const CLIENTS = [
@@ -305,21 +183,6 @@ export async function stopProxyWsDaemon(): Promise<void> {
   upstreams?.stop()
   upstreams = undefined
   if (d && d.proc.exitCode === null) await d.stop()
-}
-
-const pathTo = (up: Upstreams, b: Backend, c: RaceCase): string => {
-  switch (b) {
-    case 'silent':
-      return `/proxy/${up.silent}/x`
-    case 'liar':
-      return `/proxy/${up.liar}/x`
-    case 'garbage':
-      return `/proxy/${up.garbage}/x`
-    case 'close':
-      return `/proxy/${up.ws}/close/${[1000, 1001, 1011, 3000, 4999, 1005, 1006, 999][c.kib % 8]}`
-    default:
-      return `/proxy/${up.ws}/${b}`
-  }
 }
 
 export const PROXY_WS_RACES: Partial<Record<RaceName, (c: RaceCase, w: World) => Promise<Violation[]>>> = {
