@@ -15,7 +15,7 @@
  */
 import { closeSync } from 'node:fs'
 import type { Answer } from './answering'
-import { heldConnection, type Sockets } from './connection-fd'
+import { heldConnectionSoon, type Sockets } from './connection-fd'
 
 const POLLERR = 0x8
 const POLLHUP = 0x10
@@ -23,8 +23,9 @@ const POLLNVAL = 0x20
 const POLLRDHUP = 0x2000
 const ENDED = POLLRDHUP | POLLHUP | POLLERR | POLLNVAL
 /**
- * How often the connection is looked at; the first look finds its descriptor (a pass over the
- * process's descriptors), so a request over sooner pays nothing.
+ * How often the connection is looked at; the first look finds its descriptor (core/connection-fd.ts:
+ * two calls for a connection seen before, else a pass over the process's descriptors in slices),
+ * so a request over sooner pays nothing.
  */
 const LOOK_MS = 100
 
@@ -37,25 +38,33 @@ export interface ClientWatch {
 
 /** Watches `answer`'s connection for its client's end, until `stop()`. */
 export function watchClient(answer: Answer): ClientWatch {
+  const since = performance.now()
   const gone = new AbortController()
   const signal = AbortSignal.any([answer.request.signal, gone.signal])
-  // undefined: not looked for yet; null: none to watch (the request's signal alone tells).
-  let held: { fd: number; s: Sockets } | null | undefined
+  // undefined: not looked for yet; 'finding': being looked for; null: none to watch (the
+  // request's signal alone tells), or stopped.
+  let held: { fd: number; s: Sockets } | 'finding' | null | undefined
   // struct pollfd: the descriptor, then events and revents (two shorts, little-endian).
   const pollfd = new Int32Array(2)
   const stop = () => {
     clearInterval(timer)
-    if (held) closeSync(held.fd)
+    if (held && held !== 'finding') closeSync(held.fd)
     held = null
+  }
+  const find = async () => {
+    held = 'finding'
+    const found = await heldConnectionSoon(answer, since).catch(() => undefined)
+    // Stopped meanwhile: what was found is not kept.
+    if (held !== 'finding') return found && closeSync(found.fd)
+    held = found ?? null
+    if (!found) return stop()
+    pollfd[0] = found.fd
+    look()
   }
   const look = () => {
     if (signal.aborted) return stop()
-    if (held === undefined) {
-      held = heldConnection(answer) ?? null
-      if (!held) return stop()
-      pollfd[0] = held.fd
-    }
-    if (!held) return
+    if (held === undefined) return void find()
+    if (!held || held === 'finding') return
     pollfd[1] = POLLRDHUP
     if (held.s.poll(pollfd, 1, 0) === 1 && (pollfd[1] >>> 16) & ENDED) {
       gone.abort(new DOMException('The connection was closed.', 'AbortError'))

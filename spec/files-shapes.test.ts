@@ -193,7 +193,7 @@ describe('a multipart upload', () => {
       // Per file it was fsync of the file and of its directory, and a statfs: 400 and 200.
       expect(count('fsync')).toBe(201)
       expect(count('statfs')).toBe(1)
-      // The files are fsynced together once the body is in (ops/upload-sync.ts), still each
+      // The files are fsynced together once the body is in (ops/commit-staged.ts), still each
       // before the first rename: none is seen in place before it is on disk. By the order
       // strace wrote the calls in (one file for every thread: their order is the kernel's).
       // The renames of the staged files (the staging journal's own dir is renamed too).

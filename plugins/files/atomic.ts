@@ -24,7 +24,7 @@ interface AtomicWriteOptions {
   localDisk?: boolean
   /**
    * false: the file is not fsynced here; the caller calls `sync()` before `commit()`. An upload
-   * syncs all its files together once the body is in (ops/upload-sync.ts).
+   * and a replace sync their files together (ops/commit-staged.ts).
    */
   sync?: boolean
 }

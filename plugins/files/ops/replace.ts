@@ -1,7 +1,8 @@
 /**
  * `POST /files/replace`: replace every occurrence of a string in files, each streamed into a
  * temp file beside it and renamed over it (mode and owner kept), so a reader never sees a
- * half-written file and memory stays flat whatever the file's size.
+ * half-written file and memory stays flat whatever the file's size. The files are fsynced and
+ * renamed a batch at a time (ops/replace-batch.ts), in the request's order.
  */
 import type { FileHandle } from 'node:fs/promises'
 import { ExecdError, badRequest } from '../../../core/errors'
@@ -13,6 +14,7 @@ import type { RawPath } from '../paths'
 import { entryPath, type PathScope } from '../paths'
 import { isPseudoFile } from '../pseudo'
 import { countMatches, contains, replacing } from '../replace-stream'
+import { ReplaceBatch } from './replace-batch'
 
 interface Replacement {
   old: string
@@ -51,12 +53,23 @@ export async function replaceInFiles(
   // No prototype: a file named __proto__ would be assigned as the prototype and left out.
   const out: Record<string, { replacedCount: number }> = Object.create(null)
   let grown = 0
-  for (const [key, r] of Object.entries(entries)) {
-    signal?.throwIfAborted()
-    const raw = entryPath(key, r)
-    const count = await rewrite(scope, raw, r, { room: maxGrowth - grown, maxGrowth }, signal)
-    grown += count * growthOf(r)
-    out[key] = { replacedCount: count }
+  const batch = new ReplaceBatch()
+  try {
+    for (const [key, r] of Object.entries(entries)) {
+      signal?.throwIfAborted()
+      const raw = entryPath(key, r)
+      const count = await rewrite(scope, raw, r, { room: maxGrowth - grown, maxGrowth }, batch, signal)
+      grown += count * growthOf(r)
+      out[key] = { replacedCount: count }
+      if (batch.full) await batch.commit()
+    }
+    await batch.commit()
+  } catch (err) {
+    // The files before the one that failed are replaced, as when each was renamed once written.
+    await batch.commit().catch(() => {})
+    throw err
+  } finally {
+    await batch.drop()
   }
   return out
 }
@@ -64,14 +77,21 @@ export async function replaceInFiles(
 /** Bytes each replacement adds (0 when it is no longer than what it replaces). */
 const growthOf = (r: Replacement): number => Math.max(0, Buffer.byteLength(r.new) - Buffer.byteLength(r.old))
 
-/** Opens the regular file `raw` names (following a symlink: the file it leads to changes) for `use`. */
+/**
+ * Opens the regular file `raw` names (following a symlink: the file it leads to changes) for
+ * `use`, after `before` has seen its anchor. The anchor is closed after, unless `use` keeps it.
+ */
 async function withFile<T>(
   scope: PathScope,
   raw: RawPath,
-  use: (handle: FileHandle, anchor: Anchor) => Promise<T>,
+  use: (handle: FileHandle, anchor: Anchor, keep: () => void) => Promise<T>,
   step: { now: string },
+  before?: (anchor: Anchor) => Promise<void>,
 ): Promise<T> {
-  return scope.with(raw, { follow: true }, async anchor => {
+  const anchor = scope.anchor(raw, { follow: true })
+  let kept = false
+  try {
+    await before?.(anchor)
     const entry = openEntry(anchor)
     let handle
     try {
@@ -85,11 +105,13 @@ async function withFile<T>(
       entry.close()
     }
     try {
-      return await use(handle, anchor)
+      return await use(handle, anchor, () => (kept = true))
     } finally {
       await handle.close()
     }
-  })
+  } finally {
+    if (!kept) anchor.close()
+  }
 }
 
 const notRewritable = (raw: RawPath) =>
@@ -146,14 +168,16 @@ function tooMuchGrowth(raw: RawPath, count: number, each: number, maxGrowth: num
 }
 
 /**
- * Rewrites one file; its count of replacements. `room` bounds what it may add: a file that grew
- * since it was counted is refused with its temp file removed, the file as it was.
+ * Rewrites one file into a temp file beside it, added to `batch`; its count of replacements.
+ * `room` bounds what it may add: a file that grew since it was counted is refused with its temp
+ * file removed, the file as it was.
  */
 async function rewrite(
   scope: PathScope,
   raw: RawPath,
   r: Replacement,
   { room, maxGrowth }: { room: number; maxGrowth: number },
+  batch: ReplaceBatch,
   signal?: AbortSignal,
 ): Promise<number> {
   const step = { now: 'stat' }
@@ -161,7 +185,7 @@ async function rewrite(
     return await withFile(
       scope,
       raw,
-      async (handle, anchor) => {
+      async (handle, anchor, keep) => {
         const old = Buffer.from(r.old)
         // A first pass that stops at the first match: a file without one is never rewritten.
         if (!(await contains(handle, old))) return 0
@@ -170,16 +194,15 @@ async function rewrite(
         const output = bounded(replacing(handle, old, Buffer.from(r.new), counter), () => {
           if (counter.count * each > room) throw tooMuchGrowth(raw, counter.count, each, maxGrowth)
         })
-        const staged = await stageFile(anchor, output, { signal })
-        step.now = 'rename'
-        try {
-          await staged.commit()
-        } finally {
-          await staged.discard()
-        }
+        const staged = await stageFile(anchor, output, { signal, sync: false })
+        batch.add(anchor, staged)
+        keep()
         return counter.count
       },
       step,
+      async anchor => {
+        if (batch.holds(anchor)) await batch.commit()
+      },
     )
   } catch (err) {
     throw fsError(err, step.now, raw)

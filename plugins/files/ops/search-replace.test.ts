@@ -135,4 +135,25 @@ describe('replaceInFiles', () => {
   test('a directory is 400', async () => {
     expect((await fail(replaceInFiles(scope, { [join(dir, 'src')]: { old: 'a', new: 'b' } }))).status).toBe(400)
   })
+  test('one file named twice (by a link, then by its path) gets both replacements, in order', async () => {
+    writeFileSync(join(dir, 't.txt'), 'old')
+    symlinkSync('t.txt', join(dir, 'tl'))
+    const out = await replaceInFiles(scope, {
+      [join(dir, 'tl')]: { old: 'old', new: 'mid' },
+      [join(dir, 't.txt')]: { old: 'mid', new: 'new' },
+    })
+    // Both rewrites in one batch: the second read the file as it was and its rename undid the first.
+    expect(out).toEqual({ [join(dir, 'tl')]: { replacedCount: 1 }, [join(dir, 't.txt')]: { replacedCount: 1 } })
+    expect(readFileSync(join(dir, 't.txt'), 'utf8')).toBe('new')
+  })
+  test('150 files, the 100th missing: 404, the 99 before it replaced, those after it untouched, no temp file', async () => {
+    mkdirSync(join(dir, 'many'))
+    const paths = Array.from({ length: 150 }, (_, i) => join(dir, 'many', `f${i}`))
+    for (const [i, p] of paths.entries()) if (i !== 99) writeFileSync(p, `${i} old`)
+    const e = await fail(replaceInFiles(scope, Object.fromEntries(paths.map(p => [p, { old: 'old', new: 'new' }]))))
+    expect(e.status).toBe(404)
+    const now = paths.map((p, i) => (i === 99 ? undefined : readFileSync(p, 'utf8')))
+    expect(now).toEqual(paths.map((_, i) => (i === 99 ? undefined : `${i} ${i < 99 ? 'new' : 'old'}`)))
+    expect(readdirSync(join(dir, 'many')).filter(n => n.includes('execd-tmp'))).toEqual([])
+  })
 })

@@ -10,15 +10,15 @@ import { fstatSync, readFileSync } from 'node:fs'
 import { ExecdError } from '../../../core/errors'
 import { heldOf, type Held, type Slot } from '../../../core/held-slots'
 import type { MinRateLimits } from '../../../core/min-rate'
-import { stageFile, syncDirectory, type Staged } from '../atomic'
+import { stageFile, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
 import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
 import { boundaryOf, parseMultipart } from '../multipart'
 import { ownershipOf, type Ownership } from '../owners'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
+import { commitTogether } from './commit-staged'
 import { SharedDirectories } from './upload-fds'
-import { syncStaged } from './upload-sync'
 
 interface FileMetadata {
   /** From `path`, or from `path_base64` (the exact bytes): exactly one of them. */
@@ -191,13 +191,7 @@ async function stage(
 /** Renames every staged file into place, or (on failure, or when `commit` is false) removes them. */
 async function finish(files: StagedFile[], commit: boolean, directories: SharedDirectories): Promise<WrittenFile[]> {
   try {
-    if (commit) {
-      await syncStaged(files.map(f => f.staged))
-      for (const f of files) await f.staged.commit(false)
-      // Each directory once, after its last rename and before the answer: a directory fsync
-      // per file was most of a small file's cost (50,000 files into one directory: 1.6 ms each).
-      for (const dir of new Set(files.map(f => f.anchor.dir))) await syncDirectory(dir)
-    }
+    if (commit) await commitTogether(files)
     return files.map(f => ({ path: f.anchor.path, bytes: f.staged.bytes }))
   } finally {
     for (const f of files) await f.staged.discard()
