@@ -57,6 +57,8 @@ export async function execCode(language: string | undefined, code: string[], opt
     }
     if (source === undefined) throw new UsageError('no code: pass it as an argument, with -f FILE, or on stdin (-)')
     const context = await openContext(client, language, options.cwd)
+    const stopped = stopSignal()
+    if (stopped) return signalExit(stopped)
     return (await runCell(client, { language, id: context }, source, options)).status
   } finally {
     await client.close()
