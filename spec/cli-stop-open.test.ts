@@ -6,7 +6,8 @@
  * until the signal has been sent: the context exists, and the CLI has not heard of it yet.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { spawnCli, startDaemon, waitFor, type Daemon } from './harness'
+import { BIN, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
+import { hasTool, terminal } from './kit/tmux'
 import { pythonAvailable } from './python-env'
 
 let d: Daemon
@@ -70,6 +71,32 @@ test.skipIf(pythonAvailable !== true)(
       ])
       expect([signal, code, stdout, stderr]).toEqual([signal, status, '', ''])
       await waitFor(`the context of ${signal} deleted`, async () => (await contexts()).length === 0)
+    }
+  },
+  60_000,
+)
+
+test.skipIf(pythonAvailable !== true || !hasTool('tmux'))(
+  'Ctrl-C at a terminal while the prompt of `exec python --url` waits for its context: 130, no prompt, nothing left',
+  async () => {
+    const term = terminal('execd-stop-open')
+    try {
+      term.shell()
+      opened = Promise.withResolvers()
+      release = Promise.withResolvers()
+      term.keys(
+        `EXECD_ACCESS_TOKEN=${d.token} ${BIN} exec python --url http://127.0.0.1:${relay.port}; echo "status=$?"`,
+        'Enter',
+      )
+      await opened.promise
+      term.keys('C-c')
+      await Bun.sleep(300) // as above: main's build was gone by now
+      release.resolve()
+      await term.shows('status=130')
+      expect(term.screen()).not.toContain('python>')
+      await waitFor('the prompt’s context deleted', async () => (await contexts()).length === 0)
+    } finally {
+      term.close()
     }
   },
   60_000,
