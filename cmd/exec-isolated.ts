@@ -8,7 +8,7 @@
  */
 import type { ExecEvent } from '../core/events'
 import { encodeEvent } from '../core/events'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
 import { commandExit, render, sayIfCut } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
@@ -63,7 +63,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
       if (e.type === 'error') exit = commandExit(e)
       if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
-    if (pipe.broken) return BROKEN_PIPE_EXIT
+    if (pipe.broken) return pipe.exitCode()
     const signal = stopSignal()
     if (signal) return signalExit(signal)
     sayIfCut(ended)

@@ -8,7 +8,7 @@
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { describeExit, shellStatusOf } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
@@ -65,7 +65,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
       if (e.type === 'error') code = commandExit(e)
       if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
-    if (pipe.broken) return BROKEN_PIPE_EXIT
+    if (pipe.broken) return pipe.exitCode()
     const signal = stopSignal()
     if (signal) return signalExit(signal)
     sayIfCut(ended)

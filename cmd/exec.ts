@@ -9,7 +9,7 @@ import { ExecdError } from '../core/errors'
 import { describeExit } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
@@ -174,7 +174,7 @@ export async function runCell(
     pipe.dispose()
     stop()
   }
-  if (pipe.broken) return { status: BROKEN_PIPE_EXIT }
+  if (pipe.broken) return { status: pipe.exitCode() }
   const signal = stopSignal()
   if (signal && !interactive) {
     if (otherStop()) process.stderr.write(`execd: ${describeExit({ code: null, signal, killedBy: null })}\n`)
