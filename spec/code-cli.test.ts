@@ -20,8 +20,8 @@ const tempDir = (): string => {
 afterAll(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
 
 describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
-  test('prints output and the text result, exit 0', () => {
-    const r = execd(['python', 'x = 41\nprint("hello")\nx + 1'])
+  test('prints output and what display() shows, not the last value (as python3 -c), exit 0', () => {
+    const r = execd(['python', 'x = 41\nprint("hello")\ndisplay(x + 1)\nx + 2'])
     expect(r).toMatchObject({ code: 0, stdout: 'hello\n42\n' })
   })
 
