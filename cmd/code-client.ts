@@ -14,7 +14,7 @@ import { CodeContextSchema, LanguageSchema } from '../plugins/code/schema'
 import { command } from '../plugins/command'
 import { onStop, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
-import { type Remote, sseEvents } from './remote'
+import type { Remote } from './remote'
 
 export interface Language {
   language: string
@@ -76,7 +76,10 @@ export function remoteCode(remote: Remote): CodeClient {
     },
     async run(context, code) {
       const res = await remote.call('POST', '/code', { json: { code, context: { id: context } } })
-      return { id: res.headers.get('EXECD-EXECUTION-ID') ?? context, events: sseEvents(res, 'POST /code') }
+      return {
+        id: res.headers.get('EXECD-EXECUTION-ID') ?? context,
+        events: remote.events(res, 'POST /code', 'while the cell ran'),
+      }
     },
     interrupt: id => remote.interrupt('/code', id),
     async close() {

@@ -17,7 +17,7 @@ import { checkShape, type CreateRequest } from '../plugins/isolated/ops/params'
 import { typedCheck, UsageError } from './errors'
 import type { RunRequest } from '../plugins/isolated/ops/run-request'
 import { t } from 'elysia'
-import { remoteOf, sseEvents, type Remote } from './remote'
+import { remoteOf, type Remote } from './remote'
 
 /** One throwaway session, on this machine or on the daemon's. */
 interface Isolation {
@@ -103,7 +103,11 @@ function remoteIsolation(remote: Remote): Isolation {
   return {
     create: async req => (await remote.json('POST', '/v1/isolated/session', CREATED, { json: req })).session_id,
     run: async (id, req) =>
-      sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req }), 'POST /v1/isolated/session/{id}/run'),
+      remote.events(
+        await remote.call('POST', `${session(id)}/run`, { json: req }),
+        'POST /v1/isolated/session/{id}/run',
+        'during the isolated run',
+      ),
     // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
     interrupt: id => remote.interrupt('/command', id),
     delete: id => remote.empty('DELETE', session(id)),

@@ -12,7 +12,7 @@ import { watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf, sseEvents, STREAM_CUT, type Remote } from './remote'
+import { remoteOf, STREAM_CUT, type Remote } from './remote'
 import { UsageError } from './errors'
 
 interface Runner {
@@ -97,7 +97,8 @@ async function localRunner(options: Record<string, unknown>): Promise<Runner> {
 
 function remoteRunner(remote: Remote): Runner {
   return {
-    run: async req => sseEvents(await remote.call('POST', '/command', { json: req }), 'POST /command'),
+    run: async req =>
+      remote.events(await remote.call('POST', '/command', { json: req }), 'POST /command', 'while the command ran'),
     interrupt: id => remote.interrupt('/command', id),
     close: async () => {},
   }
