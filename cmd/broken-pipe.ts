@@ -3,28 +3,39 @@
  * with EPIPE, which Bun reports as an unhandled stream error (a stack trace, exit 1) while the
  * child keeps running. For a verb that streams output, a closed stdout is the end of the
  * story: stop the work, clean up, exit as a shell's pipeline neighbour would (128 + SIGPIPE).
+ * A stdout that fails otherwise (`> file` on a full disk: ENOSPC, EFBIG, EIO) ends it too, with
+ * that failure said, as `cat` says its write error: the listener here swallowed it, and the verb
+ * exited 0 with its output cut.
  */
 /** 128 + SIGPIPE (13 on every Linux architecture): a number, so the CLI's start loads no node:os. */
 export const BROKEN_PIPE_EXIT = 128 + 13
 
 export interface PipeWatch {
-  /** stdout's reader has gone: write nothing more. */
+  /** stdout's reader has gone, or stdout failed: write nothing more. */
   readonly broken: boolean
+  /** Once broken: BROKEN_PIPE_EXIT for a reader gone; throws stdout's own failure. */
+  exitCode(): number
   dispose(): void
 }
 
-/** Calls `onBroken` once when stdout's reader goes away; other stdout errors are left as they are. */
+/** Calls `onBroken` once when stdout's reader goes away or a write to it fails. */
 export function watchBrokenPipe(onBroken: () => void): PipeWatch {
   let broken = false
+  let failure: Error | undefined
   const onError = (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' || broken) return
+    if (broken) return
     broken = true
+    if (err.code !== 'EPIPE') failure = err
     onBroken()
   }
   process.stdout.on('error', onError)
   return {
     get broken() {
       return broken
+    },
+    exitCode() {
+      if (failure) throw failure
+      return BROKEN_PIPE_EXIT
     },
     dispose: () => void process.stdout.off('error', onError),
   }

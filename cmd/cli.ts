@@ -121,6 +121,7 @@ function addOthers(cli: CAC): void {
   )
     .example("execd exec --shell 'ls -la'")
     .example("execd exec python 'print(1 + 1)'")
+    .example("execd exec python '1 + 1'  (prints nothing, as python3 -c: print() it)")
     .example('execd exec python          (on a terminal: an interactive prompt)')
     .example("execd exec --isolated /work --mode overlay 'make test'")
     .action(async (language: string | undefined, code: string[], options) => {

@@ -12,8 +12,9 @@ import { t } from 'elysia'
 import { code as codeSection } from '../plugins/code'
 import { CodeContextSchema, LanguageSchema } from '../plugins/code/schema'
 import { command } from '../plugins/command'
+import { onStop, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
-import { type Remote, sseEvents } from './remote'
+import type { Remote } from './remote'
 
 export interface Language {
   language: string
@@ -53,18 +54,32 @@ export async function localCode(config: Config): Promise<CodeClient> {
   }
 }
 
+/** How long a stop waits for a context being opened (a JVM, a Jupyter kernel: seconds). */
+const OPEN_GRACE_MS = 15_000
+
 export function remoteCode(remote: Remote): CodeClient {
   const contexts: string[] = []
   return {
     languages: () => remote.json('GET', '/code/languages', t.Array(LanguageSchema)),
     async open(language, cwd) {
-      const { id } = await remote.json('POST', '/code/context', CodeContextSchema, { json: { language, cwd } })
-      contexts.push(id)
-      return id
+      // A stop while the daemon opens the context waits for its id, for close() to delete it: left
+      // to the signal, execd exited at once and the daemon kept the interpreter it opened for us.
+      // The stop's deadline then bounds that close too; a second stop leaves at once.
+      const stop = onStop(() => {}, OPEN_GRACE_MS)
+      try {
+        const { id } = await remote.json('POST', '/code/context', CodeContextSchema, { json: { language, cwd } })
+        contexts.push(id)
+        return id
+      } finally {
+        if (!stopSignal()) stop()
+      }
     },
     async run(context, code) {
       const res = await remote.call('POST', '/code', { json: { code, context: { id: context } } })
-      return { id: res.headers.get('EXECD-EXECUTION-ID') ?? context, events: sseEvents(res, 'POST /code') }
+      return {
+        id: res.headers.get('EXECD-EXECUTION-ID') ?? context,
+        events: remote.events(res, 'POST /code', 'while the cell ran'),
+      }
     },
     interrupt: id => remote.interrupt('/code', id),
     async close() {

@@ -8,14 +8,22 @@ import { COMMIT, VERSION } from '../core/version'
 import { capabilities } from '../core/capabilities'
 import { within } from '../core/timers'
 import { runtimes } from '../plugins'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
+import { report } from './errors'
 import { configFrom } from './options'
 
 const PROBE_LIMIT_MS = 5000
 
 export async function doctorCommand(options: { json?: boolean }): Promise<number> {
-  // `execd doctor | head -1`: a reader that leaves ends the verb quietly, as a shell's would.
-  watchBrokenPipe(() => process.exit(BROKEN_PIPE_EXIT))
+  // `execd doctor | head -1`: a reader that leaves ends the verb quietly, as a shell's would; a
+  // stdout that fails otherwise (a full disk) ends it with its one line.
+  const pipe = watchBrokenPipe(() => {
+    try {
+      process.exit(pipe.exitCode())
+    } catch (err) {
+      process.exit(report(err))
+    }
+  })
   const pieces = capabilities()
   const config = configFrom({ 'python-spare': '0' })
   const languages: { language: string; available: boolean; detail?: string }[] = []

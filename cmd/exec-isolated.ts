@@ -8,7 +8,7 @@
  */
 import type { ExecEvent } from '../core/events'
 import { encodeEvent } from '../core/events'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
 import { commandExit, render, sayIfCut } from './exec-shell'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
@@ -17,7 +17,7 @@ import { checkShape, type CreateRequest } from '../plugins/isolated/ops/params'
 import { typedCheck, UsageError } from './errors'
 import type { RunRequest } from '../plugins/isolated/ops/run-request'
 import { t } from 'elysia'
-import { remoteOf, sseEvents, type Remote } from './remote'
+import { remoteOf, type Remote } from './remote'
 
 /** One throwaway session, on this machine or on the daemon's. */
 interface Isolation {
@@ -63,7 +63,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
       if (e.type === 'error') exit = commandExit(e)
       if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
-    if (pipe.broken) return BROKEN_PIPE_EXIT
+    if (pipe.broken) return pipe.exitCode()
     const signal = stopSignal()
     if (signal) return signalExit(signal)
     sayIfCut(ended)
@@ -103,7 +103,11 @@ function remoteIsolation(remote: Remote): Isolation {
   return {
     create: async req => (await remote.json('POST', '/v1/isolated/session', CREATED, { json: req })).session_id,
     run: async (id, req) =>
-      sseEvents(await remote.call('POST', `${session(id)}/run`, { json: req }), 'POST /v1/isolated/session/{id}/run'),
+      remote.events(
+        await remote.call('POST', `${session(id)}/run`, { json: req }),
+        'POST /v1/isolated/session/{id}/run',
+        'during the isolated run',
+      ),
     // A session's id is also a command id: DELETE /command interrupts its run, as for a command.
     interrupt: id => remote.interrupt('/command', id),
     delete: id => remote.empty('DELETE', session(id)),

@@ -8,11 +8,11 @@
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { describeExit, shellStatusOf } from '../core/exit-words'
 import type { SseItem } from '../core/sse'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf, sseEvents, STREAM_CUT, type Remote } from './remote'
+import { remoteOf, STREAM_CUT, type Remote } from './remote'
 import { UsageError } from './errors'
 
 interface Runner {
@@ -65,7 +65,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
       if (e.type === 'error') code = commandExit(e)
       if (e.type === 'execution_complete' || e.type === 'error') ended = true
     }
-    if (pipe.broken) return BROKEN_PIPE_EXIT
+    if (pipe.broken) return pipe.exitCode()
     const signal = stopSignal()
     if (signal) return signalExit(signal)
     sayIfCut(ended)
@@ -97,7 +97,8 @@ async function localRunner(options: Record<string, unknown>): Promise<Runner> {
 
 function remoteRunner(remote: Remote): Runner {
   return {
-    run: async req => sseEvents(await remote.call('POST', '/command', { json: req }), 'POST /command'),
+    run: async req =>
+      remote.events(await remote.call('POST', '/command', { json: req }), 'POST /command', 'while the command ran'),
     interrupt: id => remote.interrupt('/command', id),
     close: async () => {},
   }

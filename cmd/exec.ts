@@ -1,15 +1,16 @@
 /**
  * `execd exec <language> [code | -f file | -]`: runs code in a fresh context of that language,
  * here (the code section, without HTTP) or on a daemon (--url). Output goes to the terminal,
- * text results are printed (a table for rows and columns), images are written to files (path
- * printed), and an error exits 1. `--json` prints the events. On a terminal with no code it
+ * text results are printed (a table for rows and columns; not a one-shot run's last value, as
+ * python3 -c: one-shot-values.ts), images are written to files (path printed), and an error
+ * exits 1. `--json` prints the events. On a terminal with no code it
  * opens a prompt on the same context (repl.ts).
  */
 import { ExecdError } from '../core/errors'
 import { describeExit } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
-import { BROKEN_PIPE_EXIT, watchBrokenPipe } from './broken-pipe'
+import { watchBrokenPipe } from './broken-pipe'
 import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
@@ -19,6 +20,7 @@ import { visible } from './visible'
 import { exitCodeOf, pythonExit } from './exit-calls'
 import { cellExit, render } from './cell-print'
 import { readSource } from './code-source'
+import { isJs, isValue, oneShotSource } from './one-shot-values'
 
 export interface ExecOptions {
   file?: string
@@ -57,7 +59,11 @@ export async function execCode(language: string | undefined, code: string[], opt
     }
     if (source === undefined) throw new UsageError('no code: pass it as an argument, with -f FILE, or on stdin (-)')
     const context = await openContext(client, language, options.cwd)
-    return (await runCell(client, { language, id: context }, source, options)).status
+    const stopped = stopSignal()
+    if (stopped) return signalExit(stopped)
+    // What a person reads: no last value (one-shot-values.ts); --json keeps every event.
+    const cell = options.json ? source : oneShotSource(language, source)
+    return (await runCell(client, { language, id: context }, cell, options)).status
   } finally {
     await client.close()
   }
@@ -137,9 +143,10 @@ export async function runCell(
   let firstError: ExecEvent['error']
   let ended = false
   let images = 0
-  // A one-shot javascript run prints what `node -e` prints: not its last expression's value (the
-  // result after the count), nor a Ctrl-C's KeyboardInterrupt. A prompt keeps both, as Jupyter.
-  const asNode = !interactive && JS_LANGUAGES.has(context.language)
+  // A one-shot run prints no last expression's value (one-shot-values.ts), and a javascript one
+  // nothing on Ctrl-C, as `node -e` (no KeyboardInterrupt). A prompt keeps both, as Jupyter.
+  const oneShot = !interactive
+  const asNode = oneShot && isJs(context.language)
   let counted = false
   try {
     for await (const event of events) {
@@ -158,8 +165,8 @@ export async function runCell(
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
       else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
-      else if (asNode && (event.type === 'result' ? counted : event.type === 'error' && stopSignal() === 'SIGINT'))
-        continue
+      else if (oneShot && isValue(context.language, event, counted)) continue
+      else if (asNode && event.type === 'error' && stopSignal() === 'SIGINT') continue
       else
         images += render(event, id, images, {
           oneShot: !interactive,
@@ -172,7 +179,7 @@ export async function runCell(
     pipe.dispose()
     stop()
   }
-  if (pipe.broken) return { status: BROKEN_PIPE_EXIT }
+  if (pipe.broken) return { status: pipe.exitCode() }
   const signal = stopSignal()
   if (signal && !interactive) {
     if (otherStop()) process.stderr.write(`execd: ${describeExit({ code: null, signal, killedBy: null })}\n`)
@@ -196,7 +203,7 @@ export async function runCell(
     return { status: call.status, exitCall: true }
   }
   if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
-  if (interactive || settling || !JS_LANGUAGES.has(context.language)) return { status: 0 }
+  if (interactive || settling || !isJs(context.language)) return { status: 0 }
   // A one-shot run ends as `node -e` does: once the program's work is done, within its timeout.
   const left =
     timeout > 0
@@ -211,7 +218,6 @@ export async function runCell(
 /** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
 
-const JS_LANGUAGES = new Set(['javascript', 'typescript'])
 /** The driver's wait for the program's work to end (plugins/javascript/driver-settle.ts); none on an older daemon. */
 const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
 const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])

@@ -8,7 +8,7 @@ import type { Metrics } from '../plugins/metrics/ops'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { Type } from '@sinclair/typebox'
 import { MetricsSchema } from '../plugins/metrics/schema'
-import { answerOf, remoteOf, sseEvents, type Remote } from './remote'
+import { answerOf, lostConnection, remoteOf, sseEvents, type Remote } from './remote'
 
 interface MetricsSource {
   snapshot(): Promise<Metrics>
@@ -37,7 +37,7 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
       for (;;) {
         const next = await samples.next().catch(err => {
           if (stopped) return { done: true as const, value: undefined }
-          throw remote ? lost(remote.base, err) : err
+          throw remote ? lostConnection(err, remote.base, 'while watching metrics') : err
         })
         if (stopped) break
         // A stream that ended by itself was ended by the daemon (it stopped): exit 0 read as
@@ -59,13 +59,6 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
   } finally {
     await source.close()
   }
-}
-
-/** A watch's connection lost mid-stream, in a person's words (Bun's: "error ECONNRESET"). */
-function lost(base: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException)?.code
-  if (code !== 'ECONNRESET' && code !== 'ConnectionClosed') return err as Error
-  return new Error(`lost the connection to ${base} while watching metrics (did the daemon stop?)`)
 }
 
 async function localMetrics(): Promise<MetricsSource> {

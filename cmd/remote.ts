@@ -127,6 +127,18 @@ export class Remote {
   }
 
   /**
+   * A run's events (sseEvents), a connection lost midway said in a person's words, as a watch's
+   * is (`doing`: 'while the cell ran'): it was Bun's, `http://host:port/code: error ECONNRESET`.
+   */
+  async *events(res: Response, what: string, doing: string): AsyncGenerator<ExecEvent> {
+    try {
+      yield* sseEvents(res, what)
+    } catch (err) {
+      throw lostConnection(err, this.base, doing)
+    }
+  }
+
+  /**
    * Interrupts what runs under `id` through `DELETE <route>?id=`: `/command` for a command or a
    * session's run (an isolated session's too), `/code` for a cell.
    */
@@ -280,6 +292,13 @@ function eventOf(what: string, data: string, shape: TSchema): ExecEvent {
     throw new Error(`the server's answer to ${what} is not JSON: ${JSON.stringify(data.slice(0, 80))}`)
   }
   return answerOf(what, shape, value) as ExecEvent
+}
+
+/** A stream's connection lost midway (the daemon killed, a proxy gone), in a person's words. */
+export function lostConnection(err: unknown, base: string, doing: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code
+  if (code !== 'ECONNRESET' && code !== 'ConnectionClosed') return err
+  return new Error(`lost the connection to ${base} ${doing} (did the daemon stop?)`)
 }
 
 /** What the verbs say of a run's stream that ended without its terminal event. */

@@ -18,6 +18,9 @@ const HISTORY_LINES = 1000
 
 export async function repl(client: CodeClient, language: string, options: ExecOptions): Promise<number> {
   const context = await openContext(client, language, options.cwd)
+  // Stopped while a daemon opened it (the terminal not raw yet: Ctrl-C is a signal): no prompt.
+  const stopped = stopSignal()
+  if (stopped) return signalExit(stopped)
   const historyFile = join(process.env.HOME || homedir(), '.execd_history')
   const rl = createInterface({
     input: process.stdin,

@@ -12,7 +12,9 @@ export async function pipeToStdout(source: Readable): Promise<number> {
   try {
     await pipeline(source, process.stdout)
   } catch (err) {
-    if (pipe.broken || (err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
+    // The pipeline hands the source's own failure to stdout too: exitCode() throws that one.
+    if (pipe.broken) return pipe.exitCode()
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_EXIT
     throw err
   } finally {
     pipe.dispose()

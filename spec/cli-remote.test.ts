@@ -176,8 +176,9 @@ test('exec --shell: output and exit code of the command, as locally', async () =
   expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' })
 })
 
-test.skipIf(pythonAvailable !== true)('exec python: output, result and a failing cell as locally', async () => {
-  const ok = ['exec', 'python', 'print("hi")\n6 * 7']
+test.skipIf(pythonAvailable !== true)('exec python: output, display() and a failing cell as locally', async () => {
+  // What display() shows, not the last value (as python3 -c: spec/exec-one-shot-values.test.ts).
+  const ok = ['exec', 'python', 'print("hi")\ndisplay(6 * 7)\n6 * 8']
   expect(await remote(ok)).toEqual({ code: 0, stdout: 'hi\n42\n', stderr: '' })
   const bad = ['exec', 'python', 'raise ValueError("nope")']
   const [r, l] = [await remote(bad), await local(bad)]

@@ -1,0 +1,42 @@
+/**
+ * The daemon behind `--url` dies while a run streams (killed, its machine gone): the verb ends
+ * with one line in a person's words, exit 1, as `metrics --watch` says it. A cell and a command
+ * said Bun's: `execd: http://127.0.0.1:PORT/code: error ECONNRESET`.
+ */
+import { afterAll, expect, test } from 'bun:test'
+import { pidsWith, spawnCli, startDaemon } from './harness'
+import { pythonAvailable } from './python-env'
+
+// What the killed daemons left running (their children outlive a SIGKILL): ended here.
+const markers: string[] = []
+afterAll(() => {
+  for (const m of markers) for (const pid of pidsWith(m)) process.kill(pid, 'SIGKILL')
+})
+
+const CASES: [string, (marker: string) => string[], string, boolean][] = [
+  ['a command', m => ['--shell', `echo ready; exec -a ${m} sleep 60`], 'while the command ran', true],
+  [
+    'a python cell',
+    m => ['python', `import time\n${m} = 1\nprint("ready", flush=True)\ntime.sleep(60)`],
+    'while the cell ran',
+    pythonAvailable === true,
+  ],
+]
+
+for (const [what, words, doing, runs] of CASES) {
+  test.skipIf(!runs)(
+    `${what}: one line naming the daemon, exit 1`,
+    async () => {
+      const d = await startDaemon()
+      const marker = `execd_daemon_dies_${crypto.randomUUID().slice(0, 8)}`
+      markers.push(marker)
+      const p = spawnCli(['exec', ...words(marker), '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
+      const reader = p.stdout.getReader()
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+      d.proc.kill('SIGKILL')
+      const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+      expect([code, stderr]).toEqual([1, `execd: lost the connection to ${d.url} ${doing} (did the daemon stop?)\n`])
+    },
+    60_000,
+  )
+}

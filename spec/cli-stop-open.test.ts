@@ -1,0 +1,103 @@
+/**
+ * `exec <language> --url` stopped while the daemon is still opening the context (before the
+ * first cell runs): nothing the CLI opened may outlive it. It exited at the signal, with no stop
+ * of its own yet, and the daemon kept the context (and its interpreter) for its idle timeout.
+ * A relay between the CLI and the daemon holds the daemon's answer to `POST /code/context`
+ * until the signal has been sent: the context exists, and the CLI has not heard of it yet.
+ */
+import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { BIN, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
+import { hasTool, terminal } from './kit/tmux'
+import { pythonAvailable } from './python-env'
+
+let d: Daemon
+let relay: ReturnType<typeof Bun.serve>
+/** Resolved when the daemon has answered an open; the relay holds that answer until `release`. */
+let opened: PromiseWithResolvers<void>
+let release: PromiseWithResolvers<void>
+
+beforeAll(async () => {
+  d = await startDaemon()
+  relay = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    async fetch(req) {
+      const url = new URL(req.url)
+      const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await req.arrayBuffer()
+      const res = await fetch(`${d.url}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers: req.headers,
+        body,
+      })
+      if (req.method === 'POST' && url.pathname === '/code/context') {
+        opened.resolve()
+        await release.promise
+      }
+      return res
+    },
+  })
+})
+afterAll(async () => {
+  relay.stop(true)
+  await d.stop()
+})
+
+const contexts = async (): Promise<unknown[]> => (await d.fetch('/code/contexts')).json() as Promise<unknown[]>
+
+test.skipIf(pythonAvailable !== true)(
+  "a stop while the daemon opens the context deletes it once its id comes: 130, 143, 129, the daemon's list empty",
+  async () => {
+    for (const [signal, status] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+      ['SIGHUP', 129],
+    ] as const) {
+      opened = Promise.withResolvers()
+      release = Promise.withResolvers()
+      const p = spawnCli(['exec', 'python', '--url', `http://127.0.0.1:${relay.port}`, 'print("ran")'], {
+        env: { EXECD_ACCESS_TOKEN: d.token },
+      })
+      await opened.promise
+      expect(await contexts()).toHaveLength(1)
+      p.kill(signal)
+      // Time for the signal to land before the answer does (main's build exited at it, here);
+      // a later landing is the cell's stop, which deletes the context too: no assertion rests on it.
+      await Bun.sleep(300)
+      release.resolve()
+      const [code, stdout, stderr] = await Promise.all([
+        p.exited,
+        new Response(p.stdout).text(),
+        new Response(p.stderr).text(),
+      ])
+      expect([signal, code, stdout, stderr]).toEqual([signal, status, '', ''])
+      await waitFor(`the context of ${signal} deleted`, async () => (await contexts()).length === 0)
+    }
+  },
+  60_000,
+)
+
+test.skipIf(pythonAvailable !== true || !hasTool('tmux'))(
+  'Ctrl-C at a terminal while the prompt of `exec python --url` waits for its context: 130, no prompt, nothing left',
+  async () => {
+    const term = terminal('execd-stop-open')
+    try {
+      term.shell()
+      opened = Promise.withResolvers()
+      release = Promise.withResolvers()
+      term.keys(
+        `EXECD_ACCESS_TOKEN=${d.token} ${BIN} exec python --url http://127.0.0.1:${relay.port}; echo "status=$?"`,
+        'Enter',
+      )
+      await opened.promise
+      term.keys('C-c')
+      await Bun.sleep(300) // as above: main's build was gone by now
+      release.resolve()
+      await term.shows('status=130')
+      expect(term.screen()).not.toContain('python>')
+      await waitFor('the prompt’s context deleted', async () => (await contexts()).length === 0)
+    } finally {
+      term.close()
+    }
+  },
+  60_000,
+)
