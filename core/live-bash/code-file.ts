@@ -38,7 +38,7 @@ export class CodeFile {
    * 500 and, where the shell exited, ending execd (unhandled).
    */
   remove(): void {
-    codeFiles.delete(this.path)
+    forgetAtExit(this.path)
     try {
       rmSync(this.path, { force: true })
     } catch {}
@@ -46,13 +46,15 @@ export class CodeFile {
 }
 
 /**
- * The code files of shells not closed yet, removed as execd exits: a verb ended by a signal
- * (`execd exec bash`, Ctrl-C while its shell started, or a second one) exits without closing
- * its shell, and left the file in TMPDIR for good (the CLI fuzz: 1 in 20 SIGINTs at 50-75 ms).
+ * The code files (and input FIFOs, command-stream.ts) of shells not closed yet, removed as execd
+ * exits: a verb ended by a signal (`execd exec bash`, Ctrl-C while its shell started, or a second
+ * one) exits without closing its shell, and left the file in TMPDIR for good (the CLI fuzz: 1 in
+ * 20 SIGINTs at 50-75 ms).
  */
 const codeFiles = new Set<string>()
 let exitHooked = false
-function removeAtExit(file: string): void {
+export const forgetAtExit = (file: string): void => void codeFiles.delete(file)
+export function removeAtExit(file: string): void {
   codeFiles.add(file)
   if (exitHooked) return
   exitHooked = true

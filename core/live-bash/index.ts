@@ -7,10 +7,11 @@
  * nonce that bash prints after the code, on stdout (with the exit status) and on stderr — not
  * EOF, so background jobs that keep the pipes open do not hold the run.
  */
-import type { FileSink, Subprocess } from 'bun'
+import type { Subprocess } from 'bun'
 import { tmpdir } from 'node:os'
 import { CellName } from './cell-name'
 import { CodeFile, type RemakeableDir } from './code-file'
+import { CommandStream } from './command-stream'
 import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
@@ -45,6 +46,8 @@ interface LiveBashOptions {
    */
   argv?: string[]
   shellPid?: () => number | undefined
+  /** The user the shell runs as, where not execd's (a FIFO of its input is made theirs). */
+  owner?: { uid: number; gid: number }
 }
 
 export class LiveBash {
@@ -52,7 +55,7 @@ export class LiveBash {
   private readonly nonce = randomHex(16)
   private readonly code: CodeFile
   private readonly cellName: CellName
-  private readonly stdin: FileSink
+  private readonly input: CommandStream
   private readonly output: OutputMux
   private queue: Promise<void> = Promise.resolve()
   private running = false
@@ -88,7 +91,13 @@ export class LiveBash {
       throw err
     }
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
-    this.stdin = child.stdin
+    const dir = opts.tmpDir ?? tmpdir()
+    this.input = new CommandStream(
+      child.stdin,
+      () => (typeof dir === 'string' ? dir : dir.path),
+      this.nonce,
+      opts.owner,
+    )
     this.output = new OutputMux(
       { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() },
       this.proc.exited,
@@ -189,7 +198,7 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      this.send(runLine(m, this.code.path, opts.cwd, this.xtrace))
+      this.send(runLine(m, this.code.path, opts.cwd, this.xtrace, this.input.offer()))
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
@@ -204,6 +213,8 @@ export class LiveBash {
       }
     } finally {
       if (!end && this.alive) await this.abandon(scanners)
+      // Also after an abandoned run's end: the shell may read the FIFO its line named now.
+      this.input.settle(scanners.stdout.found && scanners.stdout.moved)
       stall.stop()
       opts.signal?.removeEventListener('abort', onAbort)
       this.onStop = undefined
@@ -228,9 +239,7 @@ export class LiveBash {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    try {
-      this.stdin.end()
-    } catch {}
+    this.input.close()
     await this.proc.kill('close', 500)
     this.code.remove()
   }
@@ -262,12 +271,10 @@ export class LiveBash {
   }
 
   private send(text: string): void {
-    try {
-      this.stdin.write(text)
-      this.stdin.flush()
-    } catch {
-      // bash is gone; the run notices through EOF/exit
-    }
+    if (this.input.write(text)) return
+    // Its FIFO full (filled by another process: execd's lines are read before the next is sent).
+    this.deathReason ??= "the shell's input was filled by another process"
+    void this.close()
   }
 
   /** The next piece of output of the current run, or its end. */
