@@ -10,13 +10,14 @@
  * job took with it is a stream nothing is written to any more, which ends (EOF) as execd closes
  * its end. The FIFO's name is removed once the shell holds it.
  */
-import { closeSync, constants, openSync, rmSync, writeSync, chownSync } from 'node:fs'
+import { chownSync, closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FileSink } from 'bun'
 import { makeFifo } from '../fifo'
 import { forgetAtExit, removeAtExit } from './code-file'
 
 interface Fifo {
+  /** '' once removed: a removal costs ~40 µs here (ext4), a tenth to a fifth of a run's CPU. */
   path: string
   fd: number
 }
@@ -87,6 +88,7 @@ export class CommandStream {
     this.drop(this.current)
     this.current = offered
     this.unlink(offered.path)
+    offered.path = ''
   }
 
   close(): void {
@@ -109,9 +111,10 @@ export class CommandStream {
   }
 
   private unlink(path: string): void {
+    if (!path) return
     forgetAtExit(path)
     try {
-      rmSync(path, { force: true })
+      unlinkSync(path)
     } catch {}
   }
 }
