@@ -119,6 +119,7 @@ export class LiveBash {
     void this.proc.exited.then(info => {
       this.exitInfo = info
       this.code.remove()
+      this.input.close() // its FIFOs too: a shell that exited may be closed much later
     })
   }
 
