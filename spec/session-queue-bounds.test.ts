@@ -7,11 +7,13 @@
  * (core/limits.ts QueuedWork).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { connect, type Socket } from 'node:net'
 import { readSse, startDaemon, type Daemon } from './harness'
 
 let d: Daemon
 beforeAll(async () => {
-  d = await startDaemon()
+  // Each of the 256 runs held is a stream open: room for them and the refused one.
+  d = await startDaemon({ args: ['--max-streams', '1024'] })
 })
 afterAll(async () => {
   await d?.stop()
@@ -25,14 +27,41 @@ const post = (sid: string, command: string, signal?: AbortSignal) =>
     signal,
   })
 
-/** Posts a run and leaves once its `ping` came (the run is queued then); its status and error body. */
-async function postAndLeave(sid: string, command: string): Promise<{ status: number; body?: any }> {
-  const res = await post(sid, command)
-  if (res.status === 200) {
-    await readSse(res, f => f.data?.type === 'ping')
-    return { status: 200 }
-  }
-  return { status: res.status, body: await res.json() }
+/**
+ * Posts a run on a connection of its own and holds it once the run's `ping` came (the run is
+ * queued then): its status, the error body of a refusal, and the socket, to leave by later. Each
+ * filler's client stays until the refusal came, on a socket the test holds: a fetch read to its
+ * `ping` and dropped left its connection to the client's pool and collector, and a queued run
+ * gives its room back once execd sees its client gone (at a keepalive's write), so what was
+ * counted when the last post came depended on the client's timing. Raw sockets: fetch holds at
+ * most 256 connections at once.
+ */
+function postAndHold(sid: string, command: string): Promise<{ status: number; body?: any; socket: Socket }> {
+  const body = Buffer.from(JSON.stringify({ command }))
+  const head =
+    `POST /session/${sid}/run HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
+  const { hostname, port } = new URL(d.url)
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) })
+    let got = ''
+    socket.on('error', reject)
+    socket.on('data', chunk => {
+      got += chunk.toString('latin1')
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? 0)
+      const split = got.indexOf('\r\n\r\n')
+      if (!status || split < 0) return
+      if (status === 200) {
+        if (got.includes('"type":"ping"')) resolve({ status, socket })
+        return
+      }
+      const length = Number(/^content-length: *(\d+)/im.exec(got.slice(0, split))?.[1] ?? -1)
+      const rest = got.slice(split + 4)
+      if (Buffer.byteLength(rest, 'latin1') >= length) resolve({ status, body: JSON.parse(rest), socket })
+    })
+    socket.write(head)
+    socket.write(body)
+  })
 }
 
 async function newSession(): Promise<string> {
@@ -79,13 +108,17 @@ for (const [name, filler, limit, words] of [
     // Read on: an answer nobody holds is collected, and its connection closed.
     const busyRead = readSse(busy).catch(() => [])
     let refused: { status: number; body?: any } | undefined
+    const held: Socket[] = []
     for (let i = 1; i <= limit && !refused; i++) {
-      const posted = await postAndLeave(sid, filler)
+      const posted = await postAndHold(sid, filler)
+      held.push(posted.socket)
       if (posted.status !== 200) refused = posted
     }
     expect(refused?.status).toBe(503)
     expect(refused?.body.code).toBe('SERVICE_UNAVAILABLE')
     expect(refused?.body.message).toContain(words)
+    // Their clients leave now; their runs end at their turns, or as execd sees them gone.
+    for (const socket of held) socket.destroy()
     busyClient.abort()
     await busyRead
     expect(await runWhenRoom(sid, 'echo room again')).toEqual(['room again'])

@@ -38,20 +38,31 @@ const POSIX_RESETS = ['expand_aliases', 'inherit_errexit', 'interactive_comments
  * Functions named `builtin` or `enable` removed, and the builtins the line and the end function
  * call enabled again: `enable -n printf` hung every later run until its timeout.
  */
-const UNSHADOW = 'unset -f builtin enable; enable builtin printf source cd set shopt 2>/dev/null'
+const UNSHADOW = 'unset -f builtin enable; enable builtin printf source cd set shopt exec 2>/dev/null'
+
+/**
+ * The shell moves to the FIFO of the next line (command-stream.ts), where one is named ($7): with
+ * `exec` itself (`builtin exec` redirects for itself only, and bash reads on where it read) and in
+ * POSIX mode, where `exec`, a special builtin, comes before a function of that name. A failed
+ * redirection of `exec` ends a shell in POSIX mode: only a readable FIFO is opened.
+ */
+const MOVE = '[[ -n $7 && -p $7 && -r $7 ]] && exec 0<"$7"'
 
 /**
  * The end function: $1 the code's status, $2 `$-`, $3 `$SHELLOPTS`, $4 `$BASHOPTS`, $5 and $6
- * the marker's halves. Prints `<marker>:<status>:<$->` and switches xtrace off.
+ * the marker's halves, $7 the next line's FIFO or ''. Prints `<marker>:<status>:<$->`, and `:1`
+ * after it once the shell reads the FIFO (its stdin is that file), and switches xtrace off.
  */
 const END_FUNCTION = [
   `${END}() {`,
   '  case :$3: in',
-  `  *:posix:*) ${UNSHADOW}; ${INT_TRAP} ;;`,
-  `  *) POSIXLY_CORRECT=y; ${UNSHADOW}; ${INT_TRAP}; unset POSIXLY_CORRECT`,
+  `  *:posix:*) ${UNSHADOW}; ${INT_TRAP}; ${MOVE} ;;`,
+  `  *) POSIXLY_CORRECT=y; ${UNSHADOW}; ${INT_TRAP}; ${MOVE}; unset POSIXLY_CORRECT`,
   ...POSIX_RESETS.map(o => `    case :$4: in *:${o}:*) builtin shopt -s ${o} ;; *) builtin shopt -u ${o} ;; esac`),
   '  esac',
-  `  builtin printf '%s%s:%s:%s\\n' "$5" "$6" "$1" "$2"`,
+  '  if [[ -n $7 && /dev/stdin -ef $7 ]]; then',
+  `    builtin printf '%s%s:%s:%s:1\\n' "$5" "$6" "$1" "$2"`,
+  `  else builtin printf '%s%s:%s:%s\\n' "$5" "$6" "$1" "$2"; fi`,
   '  builtin set +x',
   '}',
 ].join('\n')
@@ -66,15 +77,22 @@ export const PRELUDE = `shopt -s expand_aliases\n${END_FUNCTION}\nreadonly -f ${
  * `source` itself writes to the run's stderr, kept on fd 63 for it. (In the code file instead, a
  * syntax error on the code's first line kept it from running, and tracing stopped for good.)
  */
-export function runLine(marker: string, file: string, cwd: string | undefined, xtrace: boolean): string {
+export function runLine(
+  marker: string,
+  file: string,
+  cwd: string | undefined,
+  xtrace: boolean,
+  next: string | undefined,
+): string {
   const half = marker.length >> 1
   const a = quote(marker.slice(0, half))
   const b = quote(marker.slice(half))
   const cd = cwd ? `\\builtin cd -- ${quote(cwd)} && ` : ''
   const source = `\\builtin source ${quote(file)} </dev/null`
-  const run = xtrace ? `{ \\builtin set -x; ${cd}${source} 2>&63; } 63>&2 2>/dev/null; ` : `${cd}${source}; `
+  // 63 closed for the code: what it ran had the run's stderr there too, open in every program.
+  const run = xtrace ? `{ \\builtin set -x; ${cd}${source} 2>&63 63>&-; } 63>&2 2>/dev/null; ` : `${cd}${source}; `
   return (
-    `${run}{ \\${END} "$?" "$-" "$SHELLOPTS" "$BASHOPTS" ${a} ${b}; } 2>/dev/null; ` +
+    `${run}{ \\${END} "$?" "$-" "$SHELLOPTS" "$BASHOPTS" ${a} ${b} ${quote(next ?? '')}; } 2>/dev/null; ` +
     `\\builtin printf '%s%s' ${a} ${b} >&2\n`
   )
 }

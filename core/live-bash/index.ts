@@ -7,22 +7,22 @@
  * nonce that bash prints after the code, on stdout (with the exit status) and on stderr — not
  * EOF, so background jobs that keep the pipes open do not hold the run.
  */
-import type { FileSink, Subprocess } from 'bun'
-import { rmSync, writeFileSync } from 'node:fs'
+import type { Subprocess } from 'bun'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { CellName } from './cell-name'
+import { CodeFile, type RemakeableDir } from './code-file'
+import { CommandStream } from './command-stream'
 import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
 import { OutputMux } from './output'
+import { killChildrenOf, settles } from './run-stop'
+import { StartWords } from './start-words'
 import { requirePiece } from '../capabilities'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
 import { describeExit } from '../exit-words'
 import { signalGroup } from '../process-groups'
 import { randomHex } from '../random'
-import { within } from '../timers'
-import { scanProcs } from '../proc-scan'
 
 export type BashStream = 'stdout' | 'stderr'
 
@@ -33,12 +33,6 @@ interface BashChunk {
 
 /** How a run ended: the code's exit status, or bash itself went away. */
 export type BashRunEnd = { kind: 'exit'; code: number; interrupted: boolean } | { kind: 'died'; reason: string }
-
-/** A temp dir that can be made again if something removed it (core/temp-dir.ts). */
-interface RemakeableDir {
-  readonly path: string
-  ensure(): string
-}
 
 interface LiveBashOptions {
   cwd?: string
@@ -52,15 +46,16 @@ interface LiveBashOptions {
    */
   argv?: string[]
   shellPid?: () => number | undefined
+  /** The user the shell runs as, where not execd's (a FIFO of its input is made theirs). */
+  owner?: { uid: number; gid: number }
 }
 
 export class LiveBash {
   private readonly proc: OwnedProcess
   private readonly nonce = randomHex(16)
-  private readonly file: string
+  private readonly code: CodeFile
   private readonly cellName: CellName
-  private readonly dir: string | RemakeableDir
-  private readonly stdin: FileSink
+  private readonly input: CommandStream
   private readonly output: OutputMux
   private queue: Promise<void> = Promise.resolve()
   private running = false
@@ -77,14 +72,13 @@ export class LiveBash {
   /** Set once the shell has exited: what is left of the output still handed on (next()). */
   private drain: { bytes: number; until: number } | undefined
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
-  private startStderr = new Uint8Array()
+  private readonly startStderr = new StartWords()
 
   constructor(private readonly opts: LiveBashOptions = {}) {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
-    this.dir = opts.tmpDir ?? tmpdir()
-    this.file = join(typeof this.dir === 'string' ? this.dir : this.dir.path, `execd-bash-${this.nonce}.sh`)
-    this.cellName = new CellName(this.file)
-    this.writeCode('')
+    this.code = new CodeFile(opts.tmpDir ?? tmpdir(), this.nonce)
+    this.cellName = new CellName(this.code.path)
+    this.code.write('')
     try {
       this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
         cwd: opts.cwd,
@@ -93,11 +87,17 @@ export class LiveBash {
       })
     } catch (err) {
       // Out of fds or processes (EMFILE, EAGAIN): the code file made above stayed for good.
-      this.removeCode()
+      this.code.remove()
       throw err
     }
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
-    this.stdin = child.stdin
+    const dir = opts.tmpDir ?? tmpdir()
+    this.input = new CommandStream(
+      child.stdin,
+      () => (typeof dir === 'string' ? dir : dir.path),
+      this.nonce,
+      opts.owner,
+    )
     this.output = new OutputMux(
       { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() },
       this.proc.exited,
@@ -113,12 +113,13 @@ export class LiveBash {
       for (;;) {
         const r = await it.next()
         if (r.done) return
-        if (r.value.stream === 'stderr') this.keepStartWords(r.value.data)
+        if (r.value.stream === 'stderr') this.startStderr.keep(r.value.data)
       }
     })().catch(() => {})
     void this.proc.exited.then(info => {
       this.exitInfo = info
-      this.removeCode()
+      this.code.remove()
+      this.input.close() // its FIFOs too: a shell that exited may be closed much later
     })
   }
 
@@ -138,20 +139,10 @@ export class LiveBash {
 
   /**
    * What the shell (or the wrapper that execs it) wrote on stderr before it was ready, one line
-   * and at most START_WORDS_MAX bytes: a wrapper that could not start (bubblewrap refusing a
-   * mount) says why only there, and the first run reads and drops it.
+   * (start-words.ts).
    */
   get startWords(): string {
-    return new TextDecoder().decode(this.startStderr).replace(/\s+/g, ' ').trim()
-  }
-
-  private keepStartWords(data: Uint8Array): void {
-    const room = START_WORDS_MAX - this.startStderr.length
-    if (room <= 0) return
-    const next = new Uint8Array(this.startStderr.length + Math.min(room, data.length))
-    next.set(this.startStderr)
-    next.set(data.subarray(0, room), this.startStderr.length)
-    this.startStderr = next
+    return this.startStderr.text
   }
 
   /** Resolves when the shell has exited. */
@@ -186,7 +177,7 @@ export class LiveBash {
     }
     try {
       // Before the run starts: a file that cannot be written (a full disk) fails this run only.
-      if (this.alive) this.writeCode(code)
+      if (this.alive) this.code.write(code)
     } catch (err) {
       release()
       throw err
@@ -208,7 +199,7 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      this.send(runLine(m, this.file, opts.cwd, this.xtrace))
+      this.send(runLine(m, this.code.path, opts.cwd, this.xtrace, this.input.offer()))
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk
@@ -223,6 +214,8 @@ export class LiveBash {
       }
     } finally {
       if (!end && this.alive) await this.abandon(scanners)
+      // Also after an abandoned run's end: the shell may read the FIFO its line named now.
+      this.input.settle(scanners.stdout.found && scanners.stdout.moved)
       stall.stop()
       opts.signal?.removeEventListener('abort', onAbort)
       this.onStop = undefined
@@ -247,34 +240,9 @@ export class LiveBash {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    try {
-      this.stdin.end()
-    } catch {}
+    this.input.close()
     await this.proc.kill('close', 500)
-    this.removeCode()
-  }
-
-  /**
-   * Removes the run's code file, best effort: on a temp disk that went read-only the removal
-   * threw, failing DELETE with a 500 and, where the shell exited, ending execd (unhandled).
-   */
-  private removeCode(): void {
-    codeFiles.delete(this.file)
-    try {
-      rmSync(this.file, { force: true })
-    } catch {}
-  }
-
-  /** Writes the run's code file, making the temp dir again if someone removed it. */
-  private writeCode(code: string): void {
-    removeAtExit(this.file)
-    try {
-      writeFileSync(this.file, code, { mode: 0o600 })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || typeof this.dir === 'string') throw err
-      this.dir.ensure()
-      writeFileSync(this.file, code, { mode: 0o600 })
-    }
+    this.code.remove()
   }
 
   private async stopRun(ended: Promise<unknown>, graceMs: number): Promise<void> {
@@ -282,7 +250,7 @@ export class LiveBash {
     this.onStop?.()
     signalGroup(this.proc.pid, 'SIGINT')
     if (await settles(ended, graceMs)) return
-    for (const pid of await childrenOf(this.proc.pid)) safeKill(pid)
+    await killChildrenOf(this.proc.pid)
     if (await settles(ended, graceMs)) return
     await this.close()
   }
@@ -304,12 +272,10 @@ export class LiveBash {
   }
 
   private send(text: string): void {
-    try {
-      this.stdin.write(text)
-      this.stdin.flush()
-    } catch {
-      // bash is gone; the run notices through EOF/exit
-    }
+    if (this.input.write(text)) return
+    // Its FIFO full (filled by another process: execd's lines are read before the next is sent).
+    this.deathReason ??= "the shell's input was filled by another process"
+    void this.close()
   }
 
   /** The next piece of output of the current run, or its end. */
@@ -361,40 +327,6 @@ export class LiveBash {
 
 const STREAMS = ['stdout', 'stderr'] as const
 
-const START_WORDS_MAX = 1024
-
 /** Output still handed on after the shell exited; the rest, a leftover job's, is not read. */
 const DRAIN_AFTER_EXIT_BYTES = 1024 * 1024
 const DRAIN_AFTER_EXIT_MS = 1000
-
-const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
-
-function safeKill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL')
-  } catch {}
-}
-
-/** Direct children of `pid` (the run's foreground processes), from one shared /proc pass. */
-export async function childrenOf(pid: number): Promise<number[]> {
-  return (await scanProcs()).filter(p => p.ppid === pid && p.state !== 'Z').map(p => p.pid)
-}
-
-/**
- * The code files of shells not closed yet, removed as execd exits: a verb ended by a signal
- * (`execd exec bash`, Ctrl-C while its shell started, or a second one) exits without closing
- * its shell, and left the file in TMPDIR for good (the CLI fuzz: 1 in 20 SIGINTs at 50-75 ms).
- */
-const codeFiles = new Set<string>()
-let exitHooked = false
-function removeAtExit(file: string): void {
-  codeFiles.add(file)
-  if (exitHooked) return
-  exitHooked = true
-  process.on('exit', () => {
-    for (const f of codeFiles)
-      try {
-        rmSync(f, { force: true })
-      } catch {}
-  })
-}

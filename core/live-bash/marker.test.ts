@@ -40,4 +40,13 @@ describe('MarkerScanner', () => {
     expect(text(s)).toBe(`+ printf ${M} 1\n${M}:7\n`)
     expect([s.found, s.status, s.flags]).toEqual([true, 1, 'hB'])
   })
+
+  test('`:1` after the flags: the shell moved to the input its line named', () => {
+    const moved = new MarkerScanner(M, true)
+    moved.feed(Buffer.from(`${M}:3:hB:1\n`))
+    expect([moved.found, moved.status, moved.flags, moved.moved]).toEqual([true, 3, 'hB', true])
+    const stayed = new MarkerScanner(M, true)
+    stayed.feed(Buffer.from(`${M}:3:hB\n`))
+    expect([stayed.found, stayed.moved]).toEqual([true, false])
+  })
 })

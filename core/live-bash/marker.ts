@@ -7,17 +7,19 @@
  */
 const EMPTY = Buffer.alloc(0)
 /**
- * The shell writes `:<exit status>:<its $- flags>` and a newline after the marker (frame.ts):
- * 0-255, and at most the two dozen letters `set` takes.
+ * The shell writes `:<exit status>:<its $- flags>`, `:1` where it moved to a new input, and a
+ * newline after the marker (frame.ts): 0-255, and at most the two dozen letters `set` takes.
  */
 const MAX_STATUS_BYTES = 64
-const STATUS = /^:(\d{1,3}):([A-Za-z]*)$/
+const STATUS = /^:(\d{1,3}):([A-Za-z]*)(:1)?$/
 
 export class MarkerScanner {
   found = false
   status: number | undefined
   /** The shell's `$-` as the run ended (`x`: it traces). */
   flags = ''
+  /** The shell moved to the FIFO its line named (`:1` after the flags; command-stream.ts). */
+  moved = false
   /** Bytes after the marker (a background job's output): they belong to the next run. */
   rest: Buffer = EMPTY
   private readonly marker: Buffer
@@ -87,6 +89,7 @@ export class MarkerScanner {
     }
     this.status = Number(m[1])
     this.flags = m[2]!
+    this.moved = m[3] !== undefined
     this.finish(this.buf.subarray(nl + 1))
   }
 

@@ -57,6 +57,10 @@ export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellS
     env: sessionEnv(s.params),
     tmpDir: codeDir,
     shellPid: () => shellOf(bash.pid),
+    owner:
+      s.params.uid !== undefined && s.params.uid_mode === 'setpriv'
+        ? { uid: s.params.uid, gid: s.params.gid ?? s.params.uid }
+        : undefined,
   })
   if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
     for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
