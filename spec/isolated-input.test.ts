@@ -5,10 +5,11 @@
 import { describe, expect, test } from 'bun:test'
 import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf, stdoutOf } from './kit/isolated'
 import { grabEveryDescriptor } from './kit/grab-descriptors'
 
-const fx = isolatedDaemon('isolated-input')
+const fx = daemonWithDir('isolated-input')
 
 describe.skipIf(!Bun.which('bwrap'))("an isolated session's background jobs", () => {
   for (const [name, as] of [
