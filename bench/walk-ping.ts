@@ -11,6 +11,7 @@
  *   bun run bench/walk-ping.ts [rounds=2] [files=100000]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, measured beside dist/execd
  *   BENCH_WALK_PING_OTHER=/dev/shm      where the move goes (must be another filesystem)
+ *   BENCH_WALK_PING_OPS=idle,list        only the operations whose names start so (comma-separated)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -105,7 +106,8 @@ async function main(): Promise<void> {
   const waits = new Map<string, number[]>()
   const stalls = new Map<string, number[]>()
   try {
-    for (const op of ops(other)) {
+    const only = process.env.BENCH_WALK_PING_OPS?.split(',').filter(Boolean)
+    for (const op of ops(other).filter(o => !only || only.some(name => o.name.startsWith(name)))) {
       for (let r = 0; r < rounds; r++) {
         for (const s of r % 2 ? [...sides].reverse() : sides) {
           op.before(base)
