@@ -11,9 +11,8 @@
  * the architecture, `readdir` as before.
  */
 import { readdir } from 'node:fs/promises'
-import { constants } from 'node:os'
 import { asName, procPath, type Name } from './beneath'
-import { libcFile } from '../../core/libc'
+import { loadSyscall, syscallError } from '../../core/syscall'
 import { nextTurn } from '../../core/timers'
 
 /** One directory entry: its exact name (text when UTF-8) and whether it is a directory (undefined: unknown). */
@@ -28,7 +27,6 @@ const SYS_LSEEK: Partial<Record<string, number>> = { x64: 8, arm64: 62 }
 const BUFFER_BYTES = 32 * 1024
 const DT_UNKNOWN = 0
 const DT_DIR = 4
-const errnoConstants = constants.errno
 
 interface Calls {
   getdents(fd: number, buf: Buffer): number
@@ -41,35 +39,18 @@ let calls: Calls | null | undefined
 function load(): Calls | null {
   const getdents = SYS_GETDENTS64[process.arch]
   const lseek = SYS_LSEEK[process.arch]
-  if (process.platform !== 'linux' || getdents === undefined || lseek === undefined) return null
-  try {
-    const { dlopen, FFIType, read } = require('bun:ffi') as typeof import('bun:ffi')
-    const { symbols } = dlopen(libcFile(), {
-      syscall: { args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.i64], returns: FFIType.i64 },
-      __errno_location: { args: [], returns: FFIType.ptr },
-    })
-    const { syscall } = symbols
-    return {
-      getdents: (fd, buf) => Number(syscall(getdents, fd, buf, buf.length)),
-      // lseek(fd, 0, SEEK_SET): the offset argument is 0, so passing it as a null pointer is exact.
-      rewind: fd => Number(syscall(lseek, fd, null, 0)),
-      errno: () => {
-        const at = symbols.__errno_location()
-        return at ? read.i32(at, 0) : 0
-      },
-    }
-  } catch {
-    return null
+  if (getdents === undefined || lseek === undefined) return null
+  const sys = loadSyscall(['i64', 'ptr', 'i64'])
+  if (!sys) return null
+  return {
+    getdents: (fd, buf) => sys.call(getdents, fd, buf, buf.length),
+    // lseek(fd, 0, SEEK_SET): the offset argument is 0, so passing it as a null pointer is exact.
+    rewind: fd => sys.call(lseek, fd, null, 0),
+    errno: sys.errno,
   }
 }
 
-/** errno → its name (ENOENT…), as node:fs names the code of its errors. */
-const ERRNO_NAMES = new Map(Object.entries(errnoConstants).map(([name, n]) => [n, name]))
-
-const failed = (errno: number) => {
-  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`
-  return Object.assign(new Error(`${code}: reading a directory failed`), { code, errno: -errno })
-}
+const failed = (errno: number) => syscallError(errno, 'reading a directory')
 
 /**
  * Every entry of the directory `fd` holds (opened for reading), `.` and `..` left out, from its

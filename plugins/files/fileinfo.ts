@@ -1,8 +1,8 @@
 /** The reference's FileInfo JSON: lstat, never following symlinks; `mode` as octal digits. */
-import type { BigIntStats } from 'node:fs'
 import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../core/errors'
-import { groupName, userName } from './owners'
+import { accountNames, type AccountNames } from './owners'
+import { entryStatOf, type EntryStat } from './stat-at'
 
 export interface FileInfo {
   path: string
@@ -16,16 +16,6 @@ export interface FileInfo {
   /** The path's exact bytes, base64, when they are not UTF-8 (`path` then shows them as `\xHH`). */
   path_base64?: string
 }
-
-export function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): FileInfo['type'] {
-  if (s.isSymbolicLink()) return 'symlink'
-  if (s.isDirectory()) return 'directory'
-  if (s.isFile()) return 'file'
-  return 'other'
-}
-
-/** Permission bits written in octal and read back as decimal: 0o755 → 755 (the reference's wire form). */
-const modeToWire = (mode: number): number => Number((mode & 0o777).toString(8))
 
 /**
  * 755 → 0o755. Digits 8 or 9, negatives and more than four digits are refused. 0 means "leave as
@@ -41,29 +31,55 @@ export function modeFromWire(mode: number): number {
   return parseInt(String(mode), 8) & 0o777
 }
 
+/**
+ * A time's text up to its seconds (`2026-12-03T10:00:00`), kept per second: a listing's entries
+ * mostly share a few, and a Date and its ISO text made twice per entry were a third of a
+ * FileInfo's cost. Bounded: cleared when full.
+ */
+const SECONDS = new Map<number, string>()
+const SECONDS_KEPT = 4096
+
 /** RFC 3339 with nanoseconds, trailing zeros trimmed, as Go's RFC3339Nano in UTC. */
-function rfc3339Nano(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n)
-  const seconds = new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)
-  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '')
-  return `${seconds}${frac ? `.${frac}` : ''}Z`
+function rfc3339Nano(sec: number, nsec: number): string {
+  let head = SECONDS.get(sec)
+  if (head === undefined) {
+    if (SECONDS.size >= SECONDS_KEPT) SECONDS.clear()
+    head = new Date(sec * 1000).toISOString().slice(0, 19)
+    SECONDS.set(sec, head)
+  }
+  if (nsec === 0) return `${head}Z`
+  const digits = String(nsec).padStart(9, '0')
+  let end = digits.length
+  while (digits.charCodeAt(end - 1) === 0x30) end--
+  return `${head}.${digits.slice(0, end)}Z`
 }
 
-export function fileInfoFromStats(path: string, s: BigIntStats): FileInfo {
+/** Permission bits → their wire number, one per mode (0o755 → 755). */
+const MODE_WIRE = Array.from({ length: 0o1000 }, (_, bits) => Number(bits.toString(8)))
+
+const S_IFMT = 0o170000
+const KINDS = new Map<number, FileInfo['type']>([
+  [0o120000, 'symlink'],
+  [0o040000, 'directory'],
+  [0o100000, 'file'],
+])
+
+/** `names` once per answer (or batch): each lookup of them stats /etc/passwd and /etc/group. */
+export function fileInfoFromStats(path: string, s: EntryStat, names: AccountNames = accountNames()): FileInfo {
   return {
     path,
-    type: kindOf(s),
-    size: Number(s.size),
-    modified_at: rfc3339Nano(s.mtimeNs),
+    type: KINDS.get(s.mode & S_IFMT) ?? 'other',
+    size: s.size,
+    modified_at: rfc3339Nano(s.mtimeSec, s.mtimeNsec),
     // The reference reports the inode change time here, on Linux.
-    created_at: rfc3339Nano(s.ctimeNs),
-    owner: userName(Number(s.uid)),
-    group: groupName(Number(s.gid)),
-    mode: modeToWire(Number(s.mode)),
+    created_at: rfc3339Nano(s.ctimeSec, s.ctimeNsec),
+    owner: names.user(s.uid),
+    group: names.group(s.gid),
+    mode: MODE_WIRE[s.mode & 0o777]!,
   }
 }
 
 /** FileInfo of `target`, reported under `path`. */
 export async function fileInfo(path: string, target = path): Promise<FileInfo> {
-  return fileInfoFromStats(path, await lstat(target, { bigint: true }))
+  return fileInfoFromStats(path, entryStatOf(await lstat(target, { bigint: true })))
 }

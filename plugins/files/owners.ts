@@ -5,9 +5,21 @@
 import { groups, users, type Account } from '../../core/accounts'
 import { badRequest } from '../../core/errors'
 
-/** The name of a uid, or the number as text when it has none (as the reference). */
-export const userName = (uid: number): string => users().byId.get(uid)?.name ?? String(uid)
-export const groupName = (gid: number): string => groups().byId.get(gid)?.name ?? String(gid)
+/** Names of uids and gids, or the number as text when one has none (as the reference). */
+export interface AccountNames {
+  user(uid: number): string
+  group(gid: number): string
+}
+
+/** The names as the account files say now: each call stats them (a listing asks once a batch). */
+export function accountNames(): AccountNames {
+  const byUid = users().byId
+  const byGid = groups().byId
+  return {
+    user: uid => byUid.get(uid)?.name ?? String(uid),
+    group: gid => byGid.get(gid)?.name ?? String(gid),
+  }
+}
 
 /** Largest id chown(2) takes: 2³²−1 is (uid_t)−1, "leave unchanged". */
 const MAX_ID = 2 ** 32 - 2

@@ -5,6 +5,7 @@ import { errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
 import type { PathScope, RawPath } from '../paths'
+import { entryStatOf } from '../stat-at'
 
 /** Keyed by the path as sent; one sent as bytes is keyed by its `\xHH` text and carries `path_base64`. */
 export async function statFiles(
@@ -19,7 +20,7 @@ export async function statFiles(
     try {
       out[String(raw)] = await scope.with(raw, {}, async a => {
         const stats = await lstat(a.at, { bigint: true })
-        const info = fileInfoFromStats(a.path, stats)
+        const info = fileInfoFromStats(a.path, entryStatOf(stats))
         // What a download of it sends (../pseudo.ts), not the stat's 0 or 4096.
         if (await isPseudoFile(a.at, stats)) info.size = await pseudoLength(a.at, a.path, info.size)
         if (a.bytes) info.path_base64 = a.bytes.toString('base64')

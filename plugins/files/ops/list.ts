@@ -4,6 +4,7 @@ import { badRequest, errnoOf } from '../../../core/errors'
 import { nextTurn } from '../../../core/timers'
 import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
+import { accountNames, type AccountNames } from '../owners'
 import type { PathScope, RawPath } from '../paths'
 import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
 import { DirectoryFds, PAUSE_EVERY } from './walk-fds'
@@ -19,9 +20,9 @@ export function parseDepth(raw: string | undefined): number {
 }
 
 /** The entry's FileInfo; undefined if it vanished since its directory was read. */
-export async function walkedInfo(entry: WalkEntry): Promise<WalkedInfo | undefined> {
+export async function walkedInfo(entry: WalkEntry, names: AccountNames): Promise<WalkedInfo | undefined> {
   try {
-    const info: WalkedInfo = fileInfoFromStats(entry.path, await entry.stat())
+    const info: WalkedInfo = fileInfoFromStats(entry.path, await entry.stat(), names)
     if (!entry.valid) info.path_base64 = entry.bytes.toString('base64')
     return info
   } catch (err) {
@@ -124,14 +125,16 @@ const BATCH = 256
 /** The FileInfos of walked entries, each made as it is walked, a batch at a time. */
 export async function* infoBatches(entries: AsyncIterable<WalkEntry>, context: string): AsyncGenerator<WalkedInfo[]> {
   let batch: WalkedInfo[] = []
+  let names = accountNames()
   for await (const entry of entries) {
-    const info = await walkedInfo(entry).catch(err => {
+    const info = await walkedInfo(entry, names).catch(err => {
       throw fsError(err, 'lstat', entry.path, context)
     })
     if (info) batch.push(info)
     if (batch.length < BATCH) continue
     yield batch
     batch = []
+    names = accountNames()
   }
   if (batch.length) yield batch
 }
@@ -143,11 +146,12 @@ export async function* infoBatches(entries: AsyncIterable<WalkEntry>, context: s
 export function listingOf(entries: readonly WalkEntry[], fds: DirectoryFds, context: string): Listing {
   const info = async (batch: readonly WalkEntry[]) => {
     const infos: WalkedInfo[] = []
+    const names = accountNames()
     for (const [i, entry] of batch.entries()) {
       // The stats are made at once (ops/walk.ts): without a turn here an answer pulled as fast as
       // it is made was one chain of promises, and /ping waited 2.8 s behind 11,000 matches.
       if (i % PAUSE_EVERY === 0) await nextTurn()
-      const one = await walkedInfo(entry).catch(err => {
+      const one = await walkedInfo(entry, names).catch(err => {
         throw fsError(err, 'lstat', entry.path, context)
       })
       if (one) infos.push(one)
