@@ -7,7 +7,11 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, spawnTracked, stopProcess } from './procs'
 
-export const EXECD_BIN = join(import.meta.dir, '..', '..', 'dist', 'execd')
+/**
+ * The build every bench starts: `EXECD_BIN` names another (an old one, for an A/B of two builds
+ * with one variable), as the spec harness takes it; by default the one `make build` made.
+ */
+export const EXECD_BIN = process.env.EXECD_BIN || join(import.meta.dir, '..', '..', 'dist', 'execd')
 
 export interface Execd {
   url: string

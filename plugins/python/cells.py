@@ -3,7 +3,8 @@
 
 # --- running cells ---------------------------------------------------------------------------
 
-_main = types.ModuleType('__main__')
+# type(sys) is ModuleType: the types module was ~1M instructions of a start where site had not loaded it.
+_main = type(sys)('__main__')
 _main.__dict__['__builtins__'] = builtins
 sys.modules['__main__'] = _main
 _ns = _main.__dict__

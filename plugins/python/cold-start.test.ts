@@ -11,10 +11,10 @@ const value = (events: ExecEvent[]) => events.find(e => e.type === 'result')?.re
 afterEach(closeStarted)
 
 describe.skipIf(!available)(`python cold start (${PYTHON})`, () => {
-  test('the driver loads none of json, re, socket, signal or enum before a cell needs them', async () => {
+  test('the driver loads none of json, re, socket, signal, enum, threading or types before a cell needs them', async () => {
     const ctx = await start()
     // A string, not a list: a container's value is laid out by pprint, which imports re.
-    const modules = "('json', 're', 'socket', 'signal', 'enum', 'json.decoder', 'linecache')"
+    const modules = "('json', 're', 'socket', 'signal', 'enum', 'json.decoder', 'linecache', 'threading', 'types')"
     const loaded = await run(ctx, `' '.join(m for m in ${modules} if m in __import__('sys').modules)`)
     // What the interpreter's own start loaded (a pyenv python's site imports re) is not the driver's.
     const own = Bun.spawnSync([PYTHON, '-c', `import sys; print(' '.join(m for m in ${modules} if m in sys.modules))`])
@@ -32,6 +32,28 @@ describe.skipIf(!available)(`python cold start (${PYTHON})`, () => {
     expect(value(await run(ctx, 'import os'))).toBeUndefined()
     expect(value(await run(ctx, 'importx = 5\nimportx'))).toBe('5')
     expect(value(await run(ctx, 'dict(a=1)'))).toBe("{'a': 1}")
+  })
+
+  test('the driver comes over the channel: the command line holds the bootstrap only', async () => {
+    const ctx = await start()
+    // python decodes and copies every argument several times at its start: 6M instructions for
+    // the driver's 34 KB, a tenth of the start, when it was passed there.
+    const cmdline = await Bun.file(`/proc/${ctx.pid}/cmdline`).text()
+    expect(cmdline.length).toBeLessThan(4096)
+    expect(cmdline).not.toContain('_forwarders')
+  })
+
+  test('the output forwarders are not threading threads: a cell sees its own only, output still in order', async () => {
+    const ctx = await start()
+    expect(value(await run(ctx, 'import threading\nthreading.active_count()'))).toBe('1')
+    const events = await run(ctx, 'import os\nprint("out", flush=True); os.system("echo sub"); 6 * 7')
+    expect(
+      events
+        .filter(e => e.type === 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toBe('out\nsub\n')
+    expect(value(events)).toBe('42')
   })
 
   test('a container whose repr fits a line is shown without importing pprint; a longer one is laid out by it', async () => {

@@ -16,9 +16,10 @@ import bootstrapSource from './bootstrap.py' with { type: 'text' }
 
 const FORWARDED = new Set<EventType>(['stdout', 'stderr', 'execution_count', 'result', 'error'])
 const STDERR_TAIL = 4096
-// The driver (three files, one program) arrives as argv[1] and runs under its own file name,
-// so tracebacks can hide it; bootstrap.py runs it, compiled by an earlier interpreter if it can.
-const DRIVER = [driverSource, resultsSource, cellsSource].join('\n')
+// The driver (three files, one program) arrives on the channel after its compiled code and runs
+// under its own file name, so tracebacks can hide it; bootstrap.py runs it, compiled by an
+// earlier interpreter if it can.
+const DRIVER = Buffer.from([driverSource, resultsSource, cellsSource].join('\n'))
 
 export interface PythonStart {
   python: string
@@ -28,7 +29,8 @@ export interface PythonStart {
   readyTimeoutMs?: number
   /**
    * The driver compiled by an earlier interpreter at this path (`driverCode` of its context):
-   * a version, a NUL and the code's marshal bytes, written to the channel before anything else.
+   * a version, a NUL and the code's marshal bytes, written to the channel before anything else
+   * (then the driver's source, for an interpreter of another version: bootstrap.py).
    */
   driverCode?: Uint8Array
 }
@@ -71,8 +73,8 @@ export class PythonContext implements RuntimeContext {
 
   /** Spawns the interpreter and waits for the driver's `ready`. */
   static async start(opts: PythonStart): Promise<PythonContext> {
-    const code = opts.driverCode
-    const proc = spawnOwned([opts.python, '-u', '-c', bootstrapSource, DRIVER, String(code?.length ?? 0)], {
+    const code = opts.driverCode ?? new Uint8Array(0)
+    const proc = spawnOwned([opts.python, '-u', '-c', bootstrapSource, String(code.length), String(DRIVER.length)], {
       cwd: opts.cwd,
       env: { ...opts.env, PYTHONUNBUFFERED: '1', PYTHONIOENCODING: 'utf-8', MPLBACKEND: opts.env.MPLBACKEND ?? 'Agg' },
       stdin: 'ignore',
@@ -96,7 +98,7 @@ export class PythonContext implements RuntimeContext {
     }
     const ctx = new PythonContext(proc, channel, interruptsFd, opts.log)
     // Failing, it is the ready's wait below that says why (the interpreter is gone).
-    if (code) void channel.sendBytes(code)?.catch(() => {})
+    void channel.sendBytes(Buffer.concat([code, DRIVER]))?.catch(() => {})
     const ready = await within(ctx.channel.next(), opts.readyTimeoutMs ?? 20_000)
     if (ready === 'timeout' || ready?.type !== 'ready') {
       await ctx.close()

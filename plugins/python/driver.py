@@ -15,17 +15,18 @@
 # Not json, re, socket or signal: their Python layers (json's decoder imports re; re, socket and
 # signal build enums) were ~5 ms of every cold context's start, where the C modules under them
 # (_json, _socket, _signal) are built in or already loaded. json loads on the first message
-# that needs its encoder (an error, a value that is not all strings).
+# that needs its encoder (an error, a value that is not all strings). Nor threading: 3.2M
+# instructions of a start here, 17M where site has not imported collections and functools for
+# it; _thread's locks and threads do (see _Synced), threading loads when a cell imports it.
 import builtins
 import codecs
 import io
 import os
 import select
 import sys
-import threading
-import types
 import _signal
 import _socket
+import _thread
 try:
     import _json
 except ImportError:  # a Python without the C accelerator: json's own Python versions
@@ -70,7 +71,7 @@ def _read_line():
         if not chunk:
             return b''
         _unread.append(chunk)
-_send_lock = threading.Lock()
+_send_lock = _thread.allocate_lock()
 
 
 _held = []
@@ -148,6 +149,40 @@ def _bulk(kind, value):
 _SENTINEL = b'\x00execd-sync-' + os.urandom(8).hex().encode() + b'\x00'
 
 
+class _Synced(object):
+    """threading.Event's set, clear and wait, on _thread's locks (threading is not imported)."""
+
+    def __init__(self):
+        self.flag = False
+        self.lock = _thread.allocate_lock()
+        self.waiters = []
+
+    def set(self):
+        with self.lock:
+            self.flag = True
+            for waiter in self.waiters:
+                waiter.release()
+            del self.waiters[:]
+
+    def clear(self):
+        with self.lock:
+            self.flag = False
+
+    def wait(self, timeout):
+        with self.lock:
+            if self.flag:
+                return True
+            waiter = _thread.allocate_lock()
+            waiter.acquire()
+            self.waiters.append(waiter)
+        if waiter.acquire(True, timeout):
+            return True
+        with self.lock:
+            if waiter in self.waiters:  # timed out: no set() will release it
+                self.waiters.remove(waiter)
+            return self.flag
+
+
 class _Forwarder(object):
     def __init__(self, fd, kind):
         self.kind = kind
@@ -156,13 +191,14 @@ class _Forwarder(object):
         os.close(w)
         self.r = r
         self.busy = False  # holds bytes read from the pipe but not yet sent
-        self.synced = threading.Event()
+        self.synced = _Synced()
         # Asked before every read: one poll object, not select()'s lists built anew each time.
         self.readable = select.poll()
         self.readable.register(r, select.POLLIN)
         self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
-        t = threading.Thread(target=self.loop, name='execd-' + kind, daemon=True)
-        t.start()
+        # Not a threading.Thread: python neither waits for it at exit nor lists it
+        # (threading.enumerate() shows the cell's threads only).
+        _thread.start_new_thread(self.loop, ())
 
     def emit(self, data):
         text = self.decoder.decode(data)
@@ -216,7 +252,7 @@ class _StreamWriter(io.TextIOBase):
         self.fd = fd
         self.pending = []
         self.held = 0
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
         self.buffer = _BytesSink(self)
 
     def write(self, text):
@@ -274,7 +310,7 @@ _forwarders = [_Forwarder(1, 'stdout'), _Forwarder(2, 'stderr')]
 # Both pipes asked at once by every sync (a warm cell's one poll), with both registered once
 # per thread: a poll object refuses a second poll() while one runs (display() in a thread syncs
 # too), and select() built its lists anew each time.
-_pipe_polls = threading.local()
+_pipe_polls = _thread._local()
 
 
 def _pipes_readable():
