@@ -2,7 +2,7 @@
  * The private file each run's code is written to and `source`d from (index.ts). One per shell,
  * rewritten per run, removed with the shell and, for shells never closed, as execd exits.
  */
-import { rmSync, writeFileSync } from 'node:fs'
+import { chownSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** A temp dir that can be made again if something removed it (core/temp-dir.ts). */
@@ -31,6 +31,30 @@ export class CodeFile {
       this.dir.ensure()
       writeFileSync(this.path, code, { mode: 0o600 })
     }
+  }
+
+  /**
+   * An interrupt of a run whose line the shell may not have read yet: the INT trap has no sourced
+   * file to leave then, and the code ran after it anyway (the grace killed it). With the file
+   * replaced first, by a rename, `source` reads either the whole code (and is inside it when the
+   * trap runs) or the run's end with the trap's status. Best effort: where it cannot be written,
+   * the grace is still there.
+   */
+  forestall(): void {
+    const next = `${this.path}.int`
+    try {
+      removeAtExit(next)
+      writeFileSync(next, 'return 130\n', { mode: 0o600 })
+      // Later runs write this inode: a shell run as another user (isolated, setpriv) must read it.
+      const was = statSync(this.path)
+      if (was.uid !== process.getuid?.() || was.gid !== process.getgid?.()) chownSync(next, was.uid, was.gid)
+      renameSync(next, this.path)
+    } catch {
+      try {
+        rmSync(next, { force: true })
+      } catch {}
+    }
+    forgetAtExit(next)
   }
 
   /**

@@ -248,6 +248,7 @@ export class LiveBash {
   private async stopRun(ended: Promise<unknown>, graceMs: number): Promise<void> {
     this.interrupted = true
     this.onStop?.()
+    this.code.forestall() // before the signal: the shell may not have started the code yet
     signalGroup(this.proc.pid, 'SIGINT')
     if (await settles(ended, graceMs)) return
     await killChildrenOf(this.proc.pid)
