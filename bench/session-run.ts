@@ -11,7 +11,7 @@ import { type Execd, startExecd } from './lib/execd'
 import { readSse } from '../spec/harness'
 import { runThenClean } from './lib/procs'
 import { percentile } from './lib/stats'
-import { cpuSeconds } from './lib/usage'
+import { threadCpuMs } from './lib/usage'
 
 const rounds = Number(process.argv[2] ?? 8)
 const perRound = Number(process.argv[3] ?? 200)
@@ -42,13 +42,14 @@ async function run(d: Execd, sid: string, command: string) {
 }
 
 async function round(s: Side): Promise<void> {
-  const cpu0 = cpuSeconds(s.bash).own
-  const execd0 = cpuSeconds(s.d.pid).own
+  // The process CPU clocks (ns): /proc/<pid>/stat's 10 ms ticks were a few a round.
+  const cpu0 = threadCpuMs(s.bash).all
+  const execd0 = threadCpuMs(s.d.pid).all
   const t0 = performance.now()
   for (let i = 0; i < perRound; i++) await run(s.d, s.sid, ':')
   s.wall.push(((performance.now() - t0) * 1000) / perRound)
-  s.cpu.push(((cpuSeconds(s.bash).own - cpu0) * 1e6) / perRound)
-  s.execd.push(((cpuSeconds(s.d.pid).own - execd0) * 1e6) / perRound)
+  s.cpu.push(((threadCpuMs(s.bash).all - cpu0) * 1e3) / perRound)
+  s.execd.push(((threadCpuMs(s.d.pid).all - execd0) * 1e3) / perRound)
 }
 
 async function main(): Promise<void> {
