@@ -56,6 +56,21 @@ test.skipIf(!onTmpfs)('the shell reads its lines from a FIFO on /dev/shm whose n
   expect(readdirSync(join(SHM, dir!))).toEqual(['.owner.sock'])
 })
 
+test.skipIf(!onTmpfs)('a run that removes the dir: the next runs run, and the dir is made again', async () => {
+  const sid = await create(d)
+  const rm = await run(d, sid, `rm -rf ${SHM}/execd-session-fifos-${d.proc.pid}-*`)
+  expect(rm.at(-1)?.data.type).toBe('execution_complete')
+  expect(ownDirs(d.proc.pid)).toEqual([])
+  // The FIFO its own line named went too (the shell stayed on its input); the next run's FIFO
+  // could not be made in the dir, which is then made again.
+  for (const word of ['one', 'two', 'three']) expect(stdout(await run(d, sid, `echo ${word}`))).toBe(word)
+  const links = stdout(await run(d, sid, 'for f in /proc/$$/fd/*; do readlink "$f"; done'))
+  expect(links).toMatch(
+    new RegExp(`^${SHM}/execd-session-fifos-${d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`, 'm'),
+  )
+  expect(ownDirs(d.proc.pid)).toHaveLength(1)
+})
+
 test.skipIf(!onTmpfs)('the dir goes with its daemon, and a killed daemon’s is swept by the next', async () => {
   const killed = await startDaemon()
   const other = await startDaemon()

@@ -32,16 +32,26 @@ export function memoryFifoDir(prefix: string): OwnedTempDir | undefined {
 }
 
 /**
- * The dir a run's FIFO is made in: `fast` as long as it can be had (made again if someone
- * removed it), else `fallback`'s path.
+ * Where a shell's FIFOs are made: `path` each run, with no look at the dir (a stat a run);
+ * `remake` once a FIFO could not be made there, which makes the dir again where someone removed
+ * it and gives the path to try once more.
  */
-export function fifoDirOf(fast: RemakeableDir | undefined, fallback: () => string): () => string {
-  if (!fast) return fallback
-  return () => {
-    try {
-      return fast.ensure()
-    } catch {
-      return fallback()
-    }
+export interface FifoDir {
+  path(): string
+  remake?(): string
+}
+
+/** `fast` as long as it can be had, else `fallback`'s path. */
+export function fifoDirOf(fast: RemakeableDir | undefined, fallback: () => string): FifoDir {
+  if (!fast) return { path: fallback }
+  return {
+    path: () => fast.path,
+    remake() {
+      try {
+        return fast.ensure()
+      } catch {
+        return fallback()
+      }
+    },
   }
 }
