@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { CellName } from './cell-name'
 import { CodeFile, type RemakeableDir } from './code-file'
 import { CommandStream } from './command-stream'
+import { fifoDirOf } from './fifo-dir'
 import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
@@ -48,6 +49,8 @@ interface LiveBashOptions {
   shellPid?: () => number | undefined
   /** The user the shell runs as, where not execd's (a FIFO of its input is made theirs). */
   owner?: { uid: number; gid: number }
+  /** Where its input FIFOs are made, where not in `tmpDir` (fifo-dir.ts: a memory filesystem). */
+  fifoDir?: RemakeableDir
 }
 
 export class LiveBash {
@@ -94,7 +97,7 @@ export class LiveBash {
     const dir = opts.tmpDir ?? tmpdir()
     this.input = new CommandStream(
       child.stdin,
-      () => (typeof dir === 'string' ? dir : dir.path),
+      fifoDirOf(opts.fifoDir, () => (typeof dir === 'string' ? dir : dir.path)),
       this.nonce,
       opts.owner,
     )

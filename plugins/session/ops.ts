@@ -10,6 +10,7 @@ import { LiveBash } from '../../core/live-bash'
 import { bashRunEvents, runsBound } from '../../core/live-bash/events'
 import type { SseItem } from '../../core/sse'
 import { OwnedTempDir } from '../../core/temp-dir'
+import { memoryFifoDir } from '../../core/live-bash/fifo-dir'
 import { workingDir } from '../../core/workdir'
 
 export interface RunRequest {
@@ -50,6 +51,8 @@ export class Sessions {
   private readonly ended = new Set<string>()
   private readonly endedKept: number
   private readonly dir = new OwnedTempDir('execd-sessions')
+  /** The shells' input FIFOs, one made and removed each run: on /dev/shm where it can be had. */
+  private readonly fifos = memoryFifoDir('execd-session-fifos')
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
   /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
@@ -72,7 +75,7 @@ export class Sessions {
     let bash: LiveBash
     try {
       this.dir.ensure()
-      bash = new LiveBash({ cwd, env, tmpDir: this.dir })
+      bash = new LiveBash({ cwd, env, tmpDir: this.dir, fifoDir: this.fifos })
     } catch (err) {
       release()
       throw err
@@ -179,6 +182,7 @@ export class Sessions {
     this.sessions.clear()
     this.ended.clear()
     this.dir.close()
+    this.fifos?.close()
   }
 
   private get(id: string): Session {
