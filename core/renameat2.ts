@@ -11,43 +11,18 @@
  */
 import { lstatSync, renameSync } from 'node:fs'
 import { constants } from 'node:os'
-import { libcFile } from './libc'
+import { loadSyscall, type Syscall } from './syscall'
 
 const AT_FDCWD = -100
 export const RENAME_NOREPLACE = 1
 export const RENAME_EXCHANGE = 2
-const SYS_RENAMEAT2: Partial<Record<string, number>> = { x64: 316, arm64: 276 }
+const SYS_RENAMEAT2 = ({ x64: 316, arm64: 276 } as Partial<Record<string, number>>)[process.arch] ?? -1
 const { EEXIST, ENOSYS, EINVAL } = constants.errno
 
-interface Libc {
-  rename(from: Buffer, to: Buffer, flags: number): number
-  errno(): number
-}
+let libc: Syscall | null | undefined
 
-let libc: Libc | null | undefined
-
-function load(): Libc | null {
-  const nr = SYS_RENAMEAT2[process.arch]
-  if (process.platform !== 'linux' || nr === undefined) return null
-  try {
-    const { dlopen, FFIType, read } = require('bun:ffi') as typeof import('bun:ffi')
-    const { symbols } = dlopen(libcFile(), {
-      syscall: {
-        args: [FFIType.i64, FFIType.i64, FFIType.ptr, FFIType.i64, FFIType.ptr, FFIType.i64],
-        returns: FFIType.i64,
-      },
-      __errno_location: { args: [], returns: FFIType.ptr },
-    })
-    return {
-      rename: (from, to, flags) => Number(symbols.syscall(nr, AT_FDCWD, from, AT_FDCWD, to, flags)),
-      errno: () => {
-        const at = symbols.__errno_location()
-        return at ? read.i32(at, 0) : 0
-      },
-    }
-  } catch {
-    return null
-  }
+function load(): Syscall | null {
+  return SYS_RENAMEAT2 < 0 ? null : loadSyscall(['i64', 'ptr', 'i64', 'ptr', 'i64'])
 }
 
 const cString = (path: string | Buffer): Buffer =>
@@ -61,7 +36,7 @@ const cString = (path: string | Buffer): Buffer =>
 export function renameWithFlags(from: string | Buffer, to: string | Buffer, flags: number): number | undefined {
   libc ??= load()
   if (!libc) return undefined
-  if (libc.rename(cString(from), cString(to), flags) === 0) return 0
+  if (libc.call(SYS_RENAMEAT2, AT_FDCWD, cString(from), AT_FDCWD, cString(to), flags) === 0) return 0
   const errno = libc.errno()
   // errno is read in a second call, after the runtime has run code of its own: should that have
   // left it 0, a failed rename must not read as done — the caller's fallback says what is true.
