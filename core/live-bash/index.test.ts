@@ -119,6 +119,16 @@ describe('LiveBash', () => {
     expect((await collect(b, 'echo $y')).stdout).toBe('kept\n')
   })
 
+  test('an interrupt while the shell still starts ends the run asked before it unstarted, not later ones', async () => {
+    const b = start()
+    const asked = collect(b, 'echo ran; y=set')
+    await b.interrupt()
+    const r = await asked
+    expect(r.stdout).toBe('')
+    expect(r.end).toEqual({ kind: 'exit', code: 130, interrupted: true })
+    expect((await collect(b, 'echo "next ${y:-unset}"')).stdout).toBe('next unset\n')
+  })
+
   test('a program ignoring SIGINT is killed, the shell survives', async () => {
     const b = start()
     const started = Promise.withResolvers<void>()

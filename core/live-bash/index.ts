@@ -69,6 +69,10 @@ export class LiveBash {
   private exitInfo: ExitInfo | undefined
   private closed = false
   private ready = false
+  /** Runs asked for so far, the shell's own first one included (run()'s number). */
+  private asked = 0
+  /** Runs numbered up to this that had not started when an interrupt came end as interrupted. */
+  private stopUpTo = 0
   /** The shell traced as the last run ended (`set -x`): the next run's line traces again. */
   private xtrace = false
   private deathReason: string | undefined
@@ -173,8 +177,9 @@ export class LiveBash {
     code: string,
     opts: { cwd?: string; signal?: AbortSignal; onStop?: () => void } = {},
   ): AsyncGenerator<BashChunk, BashRunEnd> {
+    const number = ++this.asked
     const release = await this.acquire()
-    if (opts.signal?.aborted) {
+    if (opts.signal?.aborted || number <= this.stopUpTo) {
       release()
       return { kind: 'exit', code: 130, interrupted: true }
     }
@@ -235,7 +240,14 @@ export class LiveBash {
    * `graceMs`, then the whole shell as a last resort. Resolves once the run has ended.
    */
   async interrupt(graceMs = 1000): Promise<void> {
-    if (!this.running || !this.alive || !this.ready) return
+    // Nothing of the caller's to signal yet (the shell still starting, its first run not ended,
+    // or the next run between its turn and its line): the runs asked for so far end unstarted,
+    // else the interrupt was lost, the run ran, and the caller's grace (3 s for a cell) ended it.
+    if (!this.running || !this.ready) {
+      this.stopUpTo = this.asked
+      return
+    }
+    if (!this.alive) return
     await this.stopRun(this.runEnded, graceMs)
   }
 
