@@ -5,12 +5,13 @@
  * several files renames them only once the whole request has arrived.
  */
 import { constants, fstatSync, writeSync } from 'node:fs'
-import { lstat, open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises'
+import { lstat, open, statfs, unlink, type FileHandle } from 'node:fs/promises'
 import type { Anchor } from './beneath'
 import { procPath } from './beneath'
-import { ExecdError } from '../../core/errors'
+import { ExecdError, errnoOf } from '../../core/errors'
 import { fsError, osMessage } from './errors'
 import type { Ownership } from './owners'
+import { entryAt, placeStaged, refuseKind, type Placed } from './place'
 import { stagedEntries, tempNameFor, type StagedEntry } from './staging'
 
 interface AtomicWriteOptions {
@@ -41,6 +42,13 @@ export interface Staged {
    * renaming many files into one directory syncs it once after the last (`syncDirectory`).
    */
   commit(syncDir?: boolean): Promise<void>
+  /**
+   * Looks at the target again, as it is now, before any file of the request is placed: a
+   * directory or a FIFO made there since it was staged refuses the whole request.
+   */
+  check(): void
+  /** Puts it in place, the replaced file kept until `settle` so that `undo` can put it back (place.ts). */
+  place(): Placed
   /** Removes it (idempotent; after a commit it does nothing). */
   discard(): Promise<void>
 }
@@ -56,22 +64,14 @@ export async function stageFile(
 ): Promise<Staged> {
   // The entry as it is: its mode and owner carry over, and a directory cannot be replaced.
   const previous = await lstat(anchor.at).catch(() => undefined)
-  if (previous?.isDirectory() || anchor.name === '.') {
-    throw fsError(Object.assign(new Error(), { code: 'EISDIR' }), 'open', anchor.raw)
-  }
-  // A device, FIFO or socket is not content to replace: the rename put a regular file in its
-  // place (an upload to /dev/null left every later `> /dev/null` writing to a file). A link is
-  // replaced as before.
-  if (previous && !previous.isFile() && !previous.isSymbolicLink()) {
-    throw new ExecdError('INVALID_REQUEST_BODY', `error accessing file: not a regular file: ${anchor.raw}`)
-  }
+  refuseKind(previous, anchor)
   const tempName = tempNameFor(anchor.name)
   const temp = anchor.beside(tempName)
   let handle: FileHandle | undefined
   try {
     handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
   } catch (err) {
-    throw fsError(err, 'open', anchor.raw)
+    throw noTempFile(err, anchor)
   }
   let bytes = 0
   let step = 'stat'
@@ -113,6 +113,21 @@ export async function stageFile(
     await handle.close().catch(() => {})
     if (state === 'failed') await discard()
   }
+  const place = (): Placed => {
+    const placed = placeStaged(anchor, tempName)
+    state = 'committed'
+    return {
+      undo: () => {
+        const back = placed.undo()
+        if (back) state = 'staged'
+        return back
+      },
+      settle: async () => {
+        await placed.settle()
+        tracked?.done()
+      },
+    }
+  }
   return {
     bytes,
     discard,
@@ -129,17 +144,29 @@ export async function stageFile(
         await again?.close().catch(() => {})
       }
     },
+    check: () => refuseKind(entryAt(anchor.at), anchor, 'rename'),
+    place,
     async commit(syncDir = true) {
-      try {
-        await rename(temp, anchor.at)
-      } catch (err) {
-        throw fsError(err, 'rename', anchor.raw)
-      }
-      state = 'committed'
-      tracked?.done()
+      await place().settle()
       if (syncDir) await syncDirectory(anchor.dir)
     },
   }
+}
+
+/**
+ * A temp file that could not be made beside the target. ENOENT from an O_CREAT in a directory
+ * that is still there (held open, still linked) is a filesystem that makes no new files (/proc,
+ * /sys): the target was answered 404 "no such file or directory", which it is not. A 403, as for
+ * a read-only filesystem (EROFS).
+ */
+function noTempFile(err: unknown, anchor: Anchor): ExecdError {
+  if (errnoOf(err) !== 'ENOENT' || fstatSync(anchor.dir).nlink === 0) return fsError(err, 'open', anchor.raw)
+  return new ExecdError(
+    'FORBIDDEN',
+    `error accessing file: open ${anchor.raw}: its filesystem makes no new files ` +
+      '(an upload writes a new file beside the target and renames it over)',
+    { cause: err },
+  )
 }
 
 /**

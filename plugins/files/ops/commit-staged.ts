@@ -8,9 +8,12 @@
  * its renames, before the answer.
  */
 import { fstatSync } from 'node:fs'
+import { ExecdError } from '../../../core/errors'
 import { inLanes } from '../../../core/lanes'
+import { nextTurn } from '../../../core/timers'
 import { syncDirectory, type Staged } from '../atomic'
 import type { Anchor } from '../beneath'
+import type { Placed } from '../place'
 
 /**
  * Fsyncs in flight at once. Measured, 1,000 one-KiB files written and then fsynced (ext4 on a
@@ -25,28 +28,53 @@ export interface StagedIn {
   staged: Staged
 }
 
+/** Files placed between two turns of the event loop (each a few system calls, made from it). */
+const PLACES_PER_TURN = 64
+/** Names a failed commit's answer lists of the files it could not take back. */
+const NAMES_LISTED = 10
+
 /**
- * Fsyncs every file, renames each into place in order, then fsyncs each directory once. Throws
- * the first failure: before any rename when an fsync failed (none is in place); a failed rename
- * leaves the files before it in place, their directories fsynced all the same.
+ * Checks every target, fsyncs every file, places each in order, then fsyncs each directory
+ * once. All or nothing: a target that became a directory or a FIFO since it was staged refuses
+ * the whole set before any is placed, and a placing the kernel refuses (a target that is a
+ * mount point: EBUSY) takes back the ones placed before it, last first, each replaced file put
+ * back. One that cannot be taken back (renameat2 not to be had, or the target changed again
+ * meanwhile) is named in the error's message.
  */
 export async function commitTogether(files: readonly StagedIn[]): Promise<void> {
+  for (const f of files) f.staged.check()
   await inLanes(files, SYNCS_AT_ONCE, f => f.staged.sync())
-  const renamed: StagedIn[] = []
+  const placed: { file: StagedIn; placed: Placed }[] = []
   try {
-    for (const f of files) {
-      await f.staged.commit(false)
-      renamed.push(f)
+    for (const [i, file] of files.entries()) {
+      if (i % PLACES_PER_TURN === PLACES_PER_TURN - 1) await nextTurn()
+      placed.push({ file, placed: file.staged.place() })
     }
-  } finally {
-    // A directory fsync per file was most of a small file's cost (50,000 files into one
-    // directory: 1.6 ms each). Told apart by device and inode: a replace's anchors each hold
-    // their own descriptor of a directory.
-    const dirs = new Map<string, number>()
-    for (const { anchor } of renamed) {
-      const s = fstatSync(anchor.dir)
-      dirs.set(`${s.dev}:${s.ino}`, anchor.dir)
-    }
-    for (const dir of dirs.values()) await syncDirectory(dir)
+  } catch (err) {
+    const kept = placed.reverse().filter(p => !p.placed.undo())
+    await syncDirectories(placed.map(p => p.file))
+    if (!kept.length || !(err instanceof ExecdError)) throw err
+    await Promise.all(kept.map(p => p.placed.settle()))
+    const names = kept.reverse().map(p => p.file.anchor.raw)
+    const listed = names.slice(0, NAMES_LISTED).join(', ') + (names.length > NAMES_LISTED ? ', …' : '')
+    throw new ExecdError(err.code, `${err.message}; written all the same (could not be taken back): ${listed}`, {
+      cause: err,
+    })
   }
+  for (const p of placed) await p.placed.settle()
+  await syncDirectories(files)
+}
+
+/**
+ * A directory fsync per file was most of a small file's cost (50,000 files into one directory:
+ * 1.6 ms each). Told apart by device and inode: a replace's anchors each hold their own
+ * descriptor of a directory.
+ */
+async function syncDirectories(files: readonly StagedIn[]): Promise<void> {
+  const dirs = new Map<string, number>()
+  for (const { anchor } of files) {
+    const s = fstatSync(anchor.dir)
+    dirs.set(`${s.dev}:${s.ino}`, anchor.dir)
+  }
+  for (const dir of dirs.values()) await syncDirectory(dir)
 }

@@ -190,12 +190,15 @@ async function stage(
 
 /** Renames every staged file into place, or (on failure, or when `commit` is false) removes them. */
 async function finish(files: StagedFile[], commit: boolean, directories: SharedDirectories): Promise<WrittenFile[]> {
+  let done = false
   try {
     if (commit) await commitTogether(files)
+    done = commit
     return files.map(f => ({ path: f.anchor.path, bytes: f.staged.bytes }))
   } finally {
     for (const f of files) await f.staged.discard()
-    if (!commit) for (const f of [...files].reverse()) f.anchor.undoCreated()
+    // A directory that a file still holds (one written all the same) is not empty, and stays.
+    if (!done) for (const f of [...files].reverse()) f.anchor.undoCreated()
     for (const f of files) {
       f.anchor.close()
       f.release()
@@ -286,11 +289,41 @@ export async function uploadFiles(
     if (pending.length) {
       throw new ExecdError('INVALID_FILE', `metadata and file count mismatch: ${metadataCount} vs ${fileCount}`)
     }
+    refuseNested(staged.map(f => f.anchor))
     complete = true
   } finally {
     if (!complete) await finish(staged, false, directories)
   }
   return finish(staged, true, directories)
+}
+
+/**
+ * Refuses a request that names a file and a path below it (`x`, then `x/y`): the second made
+ * `x` a directory, and the first's rename failed with "is a directory" after the files before it
+ * were in place. Upstream writes each file as it comes, so its second fails on a parent that is a
+ * file; here the pair is refused before anything is placed. Sorted with `/` as the least byte,
+ * a path's descendants come right after it, so neighbours are all there is to compare.
+ */
+function refuseNested(anchors: readonly Anchor[]): void {
+  const keyed = anchors.map(a => {
+    const key = Buffer.from(a.bytes ?? Buffer.from(a.path))
+    for (let i = 0; i < key.length; i++) if (key[i] === 0x2f) key[i] = 0
+    return { a, key }
+  })
+  keyed.sort((x, y) => Buffer.compare(x.key, y.key))
+  for (let i = 1; i < keyed.length; i++) {
+    const [up, down] = [keyed[i - 1]!, keyed[i]!]
+    if (
+      down.key.length > up.key.length &&
+      down.key[up.key.length] === 0 &&
+      down.key.subarray(0, up.key.length).equals(up.key)
+    ) {
+      throw new ExecdError(
+        'INVALID_FILE_METADATA',
+        `invalid metadata format. a file and a path below it in one upload: ${up.a.raw} and ${down.a.raw}`,
+      )
+    }
+  }
 }
 
 async function collect(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
