@@ -17,9 +17,13 @@ afterAll(() => {
 })
 const dir = typeof cgroup === 'string' ? '' : cgroup.dir
 
-/** The v1 memory cgroup a command of `d` runs in, as a path below the hierarchy's mount. */
+/**
+ * The v1 memory cgroup a command of `d` runs in, as a path below the hierarchy's mount. Read by
+ * a process the command's shell forks after a pause: execd moves the shell just after its spawn,
+ * and a `cat` exec'd at once read its cgroup before that move once under load.
+ */
 async function commandsCgroup(d: Daemon): Promise<string> {
-  const frames = await readSse(await postJson(d, '/command', { command: 'cat /proc/self/cgroup' }))
+  const frames = await readSse(await postJson(d, '/command', { command: 'sleep 0.2; cat /proc/self/cgroup' }))
   const line = frames.map(f => f.data.text ?? '').find(t => /^\d+:memory:/.test(t))
   return `/sys/fs/cgroup/memory${line?.split(':')[2]}`
 }

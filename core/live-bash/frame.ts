@@ -51,7 +51,9 @@ const MOVE = '[[ -n $7 && -p $7 && -r $7 ]] && exec 0<"$7"'
 /**
  * The end function: $1 the code's status, $2 `$-`, $3 `$SHELLOPTS`, $4 `$BASHOPTS`, $5 and $6
  * the marker's halves, $7 the next line's FIFO or ''. Prints `<marker>:<status>:<$->`, and `:1`
- * after it once the shell reads the FIFO (its stdin is that file), and switches xtrace off.
+ * after it once the shell reads the FIFO (its stdin is that file: /proc/self/fd/0, not
+ * /dev/stdin, which a bare container's /dev may lack — the shell then seemed not to have moved,
+ * its FIFO was closed under it, and every session ended at its first run), and switches xtrace off.
  */
 const END_FUNCTION = [
   `${END}() {`,
@@ -60,7 +62,7 @@ const END_FUNCTION = [
   `  *) POSIXLY_CORRECT=y; ${UNSHADOW}; ${INT_TRAP}; ${MOVE}; unset POSIXLY_CORRECT`,
   ...POSIX_RESETS.map(o => `    case :$4: in *:${o}:*) builtin shopt -s ${o} ;; *) builtin shopt -u ${o} ;; esac`),
   '  esac',
-  '  if [[ -n $7 && /dev/stdin -ef $7 ]]; then',
+  '  if [[ -n $7 && /proc/self/fd/0 -ef $7 ]]; then',
   `    builtin printf '%s%s:%s:%s:1\\n' "$5" "$6" "$1" "$2"`,
   `  else builtin printf '%s%s:%s:%s\\n' "$5" "$6" "$1" "$2"; fi`,
   '  builtin set +x',
