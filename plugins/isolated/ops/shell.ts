@@ -51,20 +51,23 @@ export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellS
     tempRoot: privateTempRoot(),
     tmpfsBytes,
   })
+  // Who the shell runs as where setpriv drops to another user: its code dir, code files and
+  // input FIFOs are made theirs.
+  const owner =
+    s.params.uid !== undefined && s.params.uid_mode === 'setpriv'
+      ? { uid: s.params.uid, gid: s.params.gid ?? s.params.uid }
+      : undefined
   // The stall check looks at bash inside the sandbox: bwrap itself never reads its input.
   const bash: LiveBash = new LiveBash({
     argv,
     env: sessionEnv(s.params),
     tmpDir: codeDir,
     shellPid: () => shellOf(bash.pid),
-    owner:
-      s.params.uid !== undefined && s.params.uid_mode === 'setpriv'
-        ? { uid: s.params.uid, gid: s.params.gid ?? s.params.uid }
-        : undefined,
+    owner,
   })
-  if (s.params.uid !== undefined && s.params.uid_mode === 'setpriv') {
+  if (owner) {
     for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
-      chownSync(f, s.params.uid, s.params.gid ?? s.params.uid)
+      chownSync(f, owner.uid, owner.gid)
     }
   }
   return bash
