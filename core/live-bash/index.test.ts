@@ -140,6 +140,37 @@ describe('LiveBash', () => {
     expect((await collect(b, 'echo alive')).stdout).toBe('alive\n')
   })
 
+  test('a run whose reader pauses past the stall look ends as it did, the shell kept', async () => {
+    // The shell ended the run and reads its next line while its marker waits in execd's queue:
+    // the stall look took that for a shell that will never end a run, and closed it.
+    const b = start()
+    const it = b.run('printf a; sleep 0.2; printf b')
+    const first = await it.next()
+    expect(first.done).toBe(false)
+    await Bun.sleep(2500)
+    let rest = ''
+    let r
+    while (!(r = await it.next()).done) rest += new TextDecoder().decode(r.value.data)
+    expect(rest).toBe('b')
+    expect(r.value).toEqual({ kind: 'exit', code: 0, interrupted: false })
+    expect((await collect(b, 'echo alive')).stdout).toBe('alive\n')
+  })
+
+  test('an interrupt as the stall look comes ends the run, not the shell', async () => {
+    // A timeout of 1 s met the first look (1 s into the run): 3 runs in 10 ended as stalled.
+    const b = start()
+    for (const ms of [998, 1000, 1002]) {
+      const stop = new AbortController()
+      const timer = setTimeout(() => stop.abort(), ms)
+      const it = b.run('sleep 30; echo never', { signal: stop.signal })
+      let r
+      while (!(r = await it.next()).done);
+      clearTimeout(timer)
+      expect(r.value).toMatchObject({ kind: 'exit', interrupted: true })
+      expect((await collect(b, 'echo alive')).stdout).toBe('alive\n')
+    }
+  })
+
   test('close kills the process group', async () => {
     const b = start()
     await collect(b, 'sleep 30 &')

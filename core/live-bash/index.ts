@@ -80,6 +80,8 @@ export class LiveBash {
   private drain: { bytes: number; until: number } | undefined
   private leftover: Record<BashStream, Uint8Array> = { stdout: new Uint8Array(), stderr: new Uint8Array() }
   private readonly startStderr = new StartWords()
+  /** Since when the current run has waited for output with none queued (stall.ts). */
+  private waitingSince: number | undefined
 
   constructor(private readonly opts: LiveBashOptions = {}) {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
@@ -203,7 +205,11 @@ export class LiveBash {
     // predecessor's real marker, reporting the output of the run before it.
     const m = `__execd_${randomHex(12)}__`
     const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
-    const stall = watchStall(this.opts.shellPid ?? this.pid, () => void ((this.deathReason = STALLED), this.close()))
+    const stall = watchStall(
+      this.opts.shellPid ?? this.pid,
+      () => this.waitingSince,
+      () => void ((this.deathReason = STALLED), this.close()),
+    )
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
@@ -324,7 +330,9 @@ export class LiveBash {
         }
         continue
       }
+      this.waitingSince = performance.now()
       const item = (await this.output.take(open))!
+      this.waitingSince = undefined
       if (item.kind === 'data') {
         scanners[item.stream].feed(item.data)
         continue
