@@ -32,6 +32,12 @@ function intPending(pid: number): boolean {
   return [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].some(m => (BigInt(`0x${m[1]}`) & 2n) !== 0n)
 }
 
+/** The process's state letter (/proc/<pid>/stat): 'T' once a SIGSTOP has stopped it. */
+function stateOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  return stat[stat.lastIndexOf(')') + 2]!
+}
+
 interface Case {
   kind: string
   /** Makes the shell and sets x=41 in it; gives what the interrupt and runs need. */
@@ -104,6 +110,9 @@ describe("an interrupt sent before the shell has read the run's line", () => {
       const usual = outcome((await readSse(normal)).map(f => f.data)).end
       expect(usual).toContain('signal: interrupt')
       process.kill(shell!, 'SIGSTOP')
+      // Stopped, not only sent SIGSTOP: a shell not yet scheduled since took the interrupt's
+      // SIGINT (the lower number) before stopping, and nothing was left pending to wait for.
+      await waitFor('the shell stopped', () => stateOf(shell!) === 'T')
       let res: Response
       try {
         res = await c.start(d, id, code)
