@@ -207,11 +207,13 @@ export class Owner {
   /**
    * Signals every member and the group; SIGKILL also empties the cgroup in one write. The
    * members are found before the group is signalled: a parent killed first would orphan its
-   * children, and lineage could no longer tell them from anyone's.
+   * children, and lineage could no longer tell them from anyone's. `sending` is called at the
+   * moment the signal goes out, after those reads.
    */
-  async signal(sig: NodeJS.Signals): Promise<void> {
+  async signal(sig: NodeJS.Signals, sending?: () => void): Promise<void> {
     await this.moved
     const members = await this.members()
+    sending?.()
     safeKill(-this.pgid, sig)
     if (sig === 'SIGKILL' && this.cgroup) this.killLeaf(this.cgroup)
     for (const pid of members) safeKill(pid, sig)

@@ -15,6 +15,9 @@ export function readStat(pid: number | string): ProcStat | undefined {
   return text === undefined ? undefined : parseStat(text)
 }
 
+/** Whether `pid`, a child execd has not reaped yet, has exited (a zombie: its pid not reusable yet). */
+export const exitedUnreaped = (pid: number): boolean => readStat(pid)?.state === 'Z'
+
 const small = Buffer.alloc(4096)
 
 /**
