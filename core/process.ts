@@ -223,6 +223,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   let timer: LongTimer | undefined
 
   const exited: Promise<ExitInfo> = proc.exited.then(() => {
+    owner.leaderReaped()
     timer?.clear()
     const signal = proc.signalCode ? String(proc.signalCode) : null
     // Before settle() looks at the leaf: one a SIGKILL reached is not to be reused.
@@ -231,8 +232,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   })
 
   const signal = (sig: NodeJS.Signals | number) => signalGroup(pid, sig)
-  // A kill ended the leader only if it still ran as the signal went out (after a read of its
-  // members): one that ended on its own meanwhile was "exit status 0 (timeout after 500 ms)".
+  // A kill ended the leader only if it ran as the signal went out (its members read first).
   const leaderRuns = () => proc.exitCode === null && proc.signalCode === null && !exitedUnreaped(pid)
 
   let killing: Promise<ExitInfo> | undefined

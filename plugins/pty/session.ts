@@ -234,7 +234,8 @@ export class PtySession {
    * reach); on pipes, the process group.
    */
   signal(sig: PtySignal): void {
-    if (!this.running || !this.proc) return
+    // Reaped, the shell's pid is no longer its: its exit code comes only after the output drained.
+    if (!this.running || !this.proc || this.reaped) return
     const pid = this.proc.pid
     const target = this.mode === 'pty' ? (foregroundGroup(pid) ?? pid) : pid
     signalGroup(target, sig)

@@ -1,9 +1,10 @@
 /**
- * A terminal whose shell has exited and been reaped gives its pid back to the kernel; the next
- * process may get it, as the leader of a session of its own (every child of execd is one). The
- * DELETE of the exited terminal hung up and killed every process of a session of that number.
- * The pid is handed on on purpose here: /proc/sys/kernel/ns_last_pid names the next pid, which
- * needs root in the pid namespace (skipped visibly otherwise).
+ * A child of execd that has exited and been reaped gives its pid back to the kernel once nothing
+ * else holds the number (its process group and session emptied); the next process may get it,
+ * as the leader of a group and session of its own (every child of execd is one). What still
+ * signalled by that number — an exited terminal's hang-up, a finished command's owner — reached
+ * that process. The pid is handed on on purpose here: /proc/sys/kernel/ns_last_pid names the
+ * next pid, which needs root in the pid namespace (skipped visibly otherwise).
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -90,3 +91,32 @@ test('what an exited shell left running still ends with its DELETE', async () =>
   expect((await d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
   expect(pidsWith('300.6875')).toEqual([])
 })
+
+test.skipIf(!canChoosePid)(
+  "the DELETE of a command whose leader exited leaves alone the next process given the leader's pid",
+  async () => {
+    // The job leaves the group: nothing holds the leader's number once it is reaped.
+    const res = await postJson(d, '/command', { command: 'echo leader-$$; setsid sleep 300.9375 & exit 0' })
+    const text = await res.text()
+    const id = /"text":"([^"]+)"/.exec(text)?.[1]
+    const leader = Number(/leader-(\d+)/.exec(text)?.[1])
+    expect(leader).toBeGreaterThan(1)
+    await waitFor('the leader reaped', () => statOf(leader) === undefined)
+    await waitFor('the job', () => pidsWith('300.9375').length > 0)
+
+    const stranger = await takePid(leader)
+    expect(stranger).toBeDefined()
+    try {
+      await waitFor('setsid', () => statOf(leader)?.[3] === String(leader))
+      // The command's owner still stands for the job: the interrupt ends it, and only it.
+      expect((await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect(pidsWith('300.9375')).toEqual([])
+      expect(stranger!.exitCode).toBeNull()
+      expect(stranger!.signalCode).toBeNull()
+      expect(['R', 'S']).toContain(statOf(leader)?.[0] ?? 'gone')
+    } finally {
+      stranger!.kill('SIGKILL')
+      await stranger!.exited
+    }
+  },
+)
