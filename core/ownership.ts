@@ -19,7 +19,7 @@ import { raiseOomScore } from './oom-adj'
 import type { Logger } from './log'
 import { Lineage } from './lineage'
 import { scanProcs, type ProcInfo } from './proc-scan'
-import { listPids, readSmall } from './procfs'
+import { listPids, readSmall, ticksSinceBoot } from './procfs'
 import { randomHex } from './random'
 
 export const OWNER_ENV = 'EXECD_OWNER'
@@ -166,11 +166,18 @@ export class Owner {
    * child can be forked before its leader is moved into the leaf.
    */
   async members(): Promise<number[]> {
+    return (await this.look()).members
+  }
+
+  /** members(), and whether the group of the leader's pid is still its own (groupOwn). */
+  private async look(): Promise<{ members: number[]; group: boolean }> {
     await this.moved
     const procs = await scanProcs(OWNER_ENV)
+    const group = this.groupOwn(procs)
     const found = new Set<number>()
     for (const p of procs) {
-      if (p.state !== 'Z' && p.pid !== process.pid && (p.pgid === this.pgid || p.marker === this.id)) found.add(p.pid)
+      if (p.state !== 'Z' && p.pid !== process.pid && ((group && p.pgid === this.pgid) || p.marker === this.id))
+        found.add(p.pid)
     }
     const leaf = this.cgroup
     if (leaf) {
@@ -179,7 +186,27 @@ export class Owner {
       if (this.cgroup === leaf) for (const pid of inLeaf) found.add(pid)
     }
     found.delete(process.pid)
-    return this.lineage.extend(found, procs)
+    return { members: this.lineage.extend(found, procs), group }
+  }
+
+  /** When the leader was reaped, in procfs ticks: its pid free from then on once its group empties. */
+  private reapedAt: number | undefined
+
+  leaderReaped(): void {
+    this.reapedAt = ticksSinceBoot()
+  }
+
+  /**
+   * Whether the process group of the leader's pid is the leader's: until it is reaped, and then
+   * while a member that started before the reaping is in it (the group never emptied, so its
+   * number was never free). One made since is another's, as every child of execd leads its own:
+   * a command's DELETE after its leader exited, leaving a `setsid` job, signalled the group and
+   * killed the process that had been given the leader's pid.
+   */
+  private groupOwn(procs: readonly ProcInfo[]): boolean {
+    const at = this.reapedAt
+    if (at === undefined || Number.isNaN(at)) return true // no /proc to tell: trust kill(2), as before
+    return procs.some(p => p.pgid === this.pgid && p.state !== 'Z' && p.start !== undefined && p.start < at)
   }
 
   /**
@@ -207,19 +234,20 @@ export class Owner {
   /**
    * Signals every member and the group; SIGKILL also empties the cgroup in one write. The
    * members are found before the group is signalled: a parent killed first would orphan its
-   * children, and lineage could no longer tell them from anyone's.
+   * children, and lineage could no longer tell them from anyone's. `sending` is called at the
+   * moment the signal goes out, after those reads.
    */
-  async signal(sig: NodeJS.Signals): Promise<void> {
-    await this.moved
-    const members = await this.members()
-    safeKill(-this.pgid, sig)
+  async signal(sig: NodeJS.Signals, sending?: () => void): Promise<void> {
+    const { members, group } = await this.look()
+    sending?.()
+    if (group) safeKill(-this.pgid, sig)
     if (sig === 'SIGKILL' && this.cgroup) this.killLeaf(this.cgroup)
     for (const pid of members) safeKill(pid, sig)
   }
 
   /** SIGKILL without waiting for anything (the last moment before execd exits). */
   killNow(): void {
-    safeKill(-this.pgid, 'SIGKILL')
+    if (this.reapedAt === undefined) safeKill(-this.pgid, 'SIGKILL')
     if (this.cgroup) this.killLeaf(this.cgroup)
   }
 

@@ -82,6 +82,23 @@ describe('spawnOwned', () => {
     expect(groupAlive(p.pid)).toBe(false)
   })
 
+  test('a child that exited as its timeout came is told as its own exit, not a timeout', async () => {
+    // The loop blocked past the timeout with the child a zombie: its timer and its exit come due
+    // in one turn, and the timer ran first ("exit status 0 (timeout after …)").
+    for (const status of [0, 3, 0]) {
+      const p = spawnOwned(['sh', '-c', `exit ${status}`], { timeoutMs: 50, stdout: 'ignore', stderr: 'ignore' })
+      const due = performance.now() + 50
+      while (readStat(p.pid)?.state !== 'Z') Bun.sleepSync(1)
+      Bun.sleepSync(Math.max(0, due - performance.now()) + 50)
+      expect(await p.exited).toEqual({ code: status, signal: null, killedBy: null })
+    }
+  })
+
+  test("a child that ends its own way on the timeout's signal is still told as timed out", async () => {
+    const p = spawnOwned(['bash', '-c', "trap 'exit 0' TERM; sleep 30 & wait"], { timeoutMs: 100 })
+    expect(await p.exited).toEqual({ code: 0, signal: null, killedBy: 'timeout' })
+  })
+
   test('exit codes and signals read like Go os/exec', async () => {
     expect(describeExit(await spawnOwned(['bash', '-c', 'exit 3']).exited)).toBe('exit status 3')
     expect(describeExit(await spawnOwned(['bash', '-c', 'kill -TERM $$']).exited)).toBe('signal: terminated')

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs'
 import { devNullFd } from './dev-null'
 import { shuttingDown, withFdErrno } from './errors'
 import { signalGroup } from './process-groups'
+import { exitedUnreaped } from './procfs'
 import type { Logger } from './log'
 import {
   closeCgroups,
@@ -222,6 +223,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   let timer: LongTimer | undefined
 
   const exited: Promise<ExitInfo> = proc.exited.then(() => {
+    owner.leaderReaped()
     timer?.clear()
     const signal = proc.signalCode ? String(proc.signalCode) : null
     // Before settle() looks at the leaf: one a SIGKILL reached is not to be reused.
@@ -230,12 +232,13 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   })
 
   const signal = (sig: NodeJS.Signals | number) => signalGroup(pid, sig)
+  // A kill ended the leader only if it ran as the signal went out (its members read first).
+  const leaderRuns = () => proc.exitCode === null && proc.signalCode === null && !exitedUnreaped(pid)
 
   let killing: Promise<ExitInfo> | undefined
   const kill = (reason: KillReason, graceMs = grace) => {
-    killedBy ??= reason
     killing ??= (async () => {
-      await owner.signal('SIGTERM')
+      await owner.signal('SIGTERM', () => void (killedBy ??= leaderRuns() ? reason : null))
       if (!(await gone(owner, exited, graceMs))) await owner.signal('SIGKILL')
       const info = await exited
       await killUntilGone(owner, 2000)
@@ -274,9 +277,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     leaders.delete(pid)
     settleSoon(self)
   })
-  if (opts.timeoutMs && opts.timeoutMs > 0) {
-    timer = setLongTimeout(() => void kill('timeout'), opts.timeoutMs)
-  }
+  if (opts.timeoutMs && opts.timeoutMs > 0) timer = setLongTimeout(() => void kill('timeout'), opts.timeoutMs)
   return self
 }
 

@@ -15,6 +15,12 @@ export function readStat(pid: number | string): ProcStat | undefined {
   return text === undefined ? undefined : parseStat(text)
 }
 
+/** Whether `pid`, a child execd has not reaped yet, has exited (a zombie: its pid not reusable yet). */
+export const exitedUnreaped = (pid: number): boolean => readStat(pid)?.state === 'Z'
+
+/** Now, in the clock of a stat's start time: ticks (USER_HZ, 100 on Linux) since boot; NaN without /proc/uptime. */
+export const ticksSinceBoot = (): number => Math.floor(Number(readSmall('/proc/uptime')?.split(' ')[0]) * 100)
+
 const small = Buffer.alloc(4096)
 
 /**

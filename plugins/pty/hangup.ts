@@ -12,8 +12,8 @@ import { groupsBySession } from './proc-stat'
 
 /** What hangUp needs of a terminal session. */
 interface Hangable {
-  /** The shell's pid: its session id and group id; null when it never started. */
-  readonly pid: number | null
+  /** The shell's session id (its pid); null when it never started or has been reaped. */
+  readonly session: number | null
   /** Resolves once the shell is reaped and its output drained. */
   readonly ended: Promise<void> | null
 }
@@ -24,7 +24,7 @@ const HANGUP_GRACE_MS = 1000
 const KILL_WAIT_MS = 2000
 
 export async function hangUp(sessions: readonly Hangable[], scanner: ProcScanner): Promise<void> {
-  const sids = new Set(sessions.flatMap(s => (s.pid === null ? [] : [s.pid])))
+  const sids = new Set(sessions.flatMap(s => (s.session === null ? [] : [s.session])))
   if (sids.size === 0) return
   const signalAll = (groups: Map<number, Set<number>>, sig: NodeJS.Signals) => {
     for (const set of groups.values()) for (const group of set) signalGroup(group, sig)

@@ -52,6 +52,7 @@ export class PtySession {
   private proc: OwnedProcess | null = null
   /** The shell's pid once started: kept after `proc` is let go. */
   private startedPid: number | null = null
+  private reaped = false
   private client: PtyClient | null = null
   private cols = 80
   private rows = 24
@@ -93,6 +94,17 @@ export class PtySession {
     return this.startedPid
   }
 
+  /**
+   * The shell's session id for hangUp, from its start until it is reaped. Not after: a number the
+   * kernel frees (once the session emptied) goes to the next process, and every child of execd
+   * leads a session of its own — the DELETE of a terminal that had exited (kept up to
+   * --pty-retain) hung up and killed whatever process had the old shell's pid since. What the
+   * shell left running is its owner's to end (kill()).
+   */
+  get session(): number | null {
+    return this.reaped ? null : this.startedPid
+  }
+
   get attached(): boolean {
     return this.client !== null
   }
@@ -127,6 +139,7 @@ export class PtySession {
     this.startedPid = proc.pid
     this.finished = (async () => {
       const info = await proc.exited
+      this.reaped = true
       // A background job may hold the terminal open: do not wait for its EOF forever.
       await within(drained, DRAIN_MS)
       proc.proc.terminal?.close()
@@ -221,7 +234,8 @@ export class PtySession {
    * reach); on pipes, the process group.
    */
   signal(sig: PtySignal): void {
-    if (!this.running || !this.proc) return
+    // Reaped, the shell's pid is no longer its: its exit code comes only after the output drained.
+    if (!this.running || !this.proc || this.reaped) return
     const pid = this.proc.pid
     const target = this.mode === 'pty' ? (foregroundGroup(pid) ?? pid) : pid
     signalGroup(target, sig)
