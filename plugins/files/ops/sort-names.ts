@@ -9,19 +9,24 @@
 import { nextTurn } from '../../../core/timers'
 
 const SLICE = 4_096
+/**
+ * Indices sorted at once before the merges: fewer than a slice, as the comparison starts
+ * cold (not yet compiled): the first 4,096 took 22–29 ms where the next took 0.4–0.7.
+ */
+const RUN = 1_024
 
 /** 0 … n−1 in `compare`'s order. */
 export async function sortIndices(n: number, compare: (a: number, b: number) => number): Promise<Uint32Array> {
   let from = new Uint32Array(n)
   for (let i = 0; i < n; i++) from[i] = i
-  for (let at = 0; at < n; at += SLICE) {
+  for (let at = 0; at < n; at += RUN) {
     if (at) await nextTurn()
-    from.subarray(at, at + SLICE).sort(compare)
+    from.subarray(at, at + RUN).sort(compare)
   }
-  if (n <= SLICE) return from
+  if (n <= RUN) return from
   let to = new Uint32Array(n)
   let handled = 0
-  for (let width = SLICE; width < n; width *= 2) {
+  for (let width = RUN; width < n; width *= 2) {
     for (let lo = 0; lo < n; lo += 2 * width) {
       const mid = Math.min(lo + width, n)
       const hi = Math.min(lo + 2 * width, n)
