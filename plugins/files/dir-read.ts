@@ -53,27 +53,41 @@ function load(): Calls | null {
 const failed = (errno: number) => syscallError(errno, 'reading a directory')
 
 /**
- * Every entry of the directory `fd` holds (opened for reading), `.` and `..` left out, from its
- * start however often it was read before. The loop runs between reads.
+ * Called with each entry's name, `bytes[from, end)` (the read's buffer: valid only during the
+ * call, and no object made for it), and its kind (undefined: unknown).
  */
-export async function readEntries(fd: number): Promise<DirEntry[]> {
+export type OnName = (bytes: Buffer, from: number, end: number, isDirectory: boolean | undefined) => void
+
+/**
+ * Each entry of the directory `fd` holds (opened for reading), `.` and `..` left out, from its
+ * start however often it was read before, handed to `each` as read. The loop runs between reads.
+ */
+export async function readNames(fd: number, each: OnName): Promise<void> {
   calls ??= load()
-  if (!calls) return readByPath(fd)
+  if (!calls) return readByPath(fd, each)
   const { getdents, rewind, errno } = calls
   if (rewind(fd) < 0) throw failed(errno())
-  const out: DirEntry[] = []
   const buf = Buffer.allocUnsafe(BUFFER_BYTES)
   for (;;) {
     const n = getdents(fd, buf)
     if (n < 0) throw failed(errno())
-    if (n === 0) return out
-    parseInto(buf, n, out)
+    if (n === 0) return
+    parseInto(buf, n, each)
     await nextTurn()
   }
 }
 
+/** Every entry of the directory `fd` holds, as `readNames` reads them. */
+export async function readEntries(fd: number): Promise<DirEntry[]> {
+  const out: DirEntry[] = []
+  await readNames(fd, (bytes, from, end, isDirectory) =>
+    out.push({ name: asName(bytes.subarray(from, end)), isDirectory }),
+  )
+  return out
+}
+
 /** The `linux_dirent64` records in the first `n` bytes of `buf`: ino 8, off 8, reclen 2, type 1, name NUL-ended. */
-function parseInto(buf: Buffer, n: number, out: DirEntry[]): void {
+function parseInto(buf: Buffer, n: number, each: OnName): void {
   for (let at = 0; at < n;) {
     const reclen = buf.readUInt16LE(at + 16)
     const type = buf[at + 18]!
@@ -83,12 +97,12 @@ function parseInto(buf: Buffer, n: number, out: DirEntry[]): void {
     const len = end - from
     // `.` and `..`
     if (buf[from] === 0x2e && (len === 1 || (len === 2 && buf[from + 1] === 0x2e))) continue
-    out.push({ name: asName(buf.subarray(from, end)), isDirectory: type === DT_UNKNOWN ? undefined : type === DT_DIR })
+    each(buf, from, end, type === DT_UNKNOWN ? undefined : type === DT_DIR)
   }
 }
 
 /** Bun's readdir by the descriptor's magic link: where getdents64 cannot be called. */
-async function readByPath(fd: number): Promise<DirEntry[]> {
+async function readByPath(fd: number, each: OnName): Promise<void> {
   const names = (await readdir(procPath(fd), { encoding: 'buffer' })) as unknown as Buffer[]
-  return names.map(name => ({ name: asName(name), isDirectory: undefined }))
+  for (const name of names) each(name, 0, name.length, undefined)
 }
