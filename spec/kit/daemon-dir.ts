@@ -15,8 +15,8 @@ export interface DaemonDir {
   tmp: string
 }
 
-/** How the daemon starts: its flags, or its flags and environment. */
-type Start = string[] | { args?: string[]; env?: Record<string, string> }
+/** How the daemon starts: its flags, or what startDaemon takes (flags, environment, token…). */
+type Start = string[] | Parameters<typeof startDaemon>[0]
 
 const started = (how: Start) => startDaemon(Array.isArray(how) ? { args: how } : how)
 
