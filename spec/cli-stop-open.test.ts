@@ -76,6 +76,29 @@ test.skipIf(pythonAvailable !== true)(
   60_000,
 )
 
+test.skipIf(pythonAvailable !== true)(
+  'a context that takes longer to open than a run’s grace (a JVM: seconds) is still waited for and deleted',
+  async () => {
+    opened = Promise.withResolvers()
+    release = Promise.withResolvers()
+    const p = spawnCli(['exec', 'python', '--url', `http://127.0.0.1:${relay.port}`, 'print("ran")'], {
+      env: { EXECD_ACCESS_TOKEN: d.token },
+    })
+    await opened.promise
+    p.kill('SIGTERM')
+    const said = new TextDecoder().decode((await p.stderr.getReader().read()).value)
+    expect(said).toBe(STOPPING)
+    // The open's grace is 15 s; the build before kept the first verb's 2 s (handlers installed
+    // once), left at 3 s and the daemon kept the context.
+    await Bun.sleep(5000)
+    expect(p.exitCode).toBeNull()
+    release.resolve()
+    expect(await p.exited).toBe(143)
+    await waitFor('the context deleted', async () => (await contexts()).length === 0)
+  },
+  60_000,
+)
+
 test.skipIf(pythonAvailable !== true || !hasTool('tmux'))(
   'Ctrl-C at a terminal while the prompt of `exec python --url` waits for its context: 130, no prompt, nothing left',
   async () => {
