@@ -174,6 +174,12 @@ describe('completion', () => {
     expect(complete('execd exec --pyth')).toEqual(['--python', '--python-spare'])
   })
 
+  test('bash completes an fs operation’s own options, not only those every operation takes', () => {
+    expect(complete('execd fs ls --de')).toEqual(['--depth'])
+    expect(complete('execd fs rm --rec')).toEqual(['--recursive'])
+    expect(complete('execd fs get --ver')).toEqual(['--verbose'])
+  })
+
   test('zsh and fish scripts are printed; another shell is a usage error', () => {
     expect(runCliSync(['completion', 'zsh']).stdout).toContain('bashcompinit')
     const fish = runCliSync(['completion', 'fish'])
