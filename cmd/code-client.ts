@@ -14,6 +14,7 @@ import { CodeContextSchema, LanguageSchema } from '../plugins/code/schema'
 import { command } from '../plugins/command'
 import { onStop, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
+import { visible } from './visible'
 import type { Remote } from './remote'
 
 export interface Language {
@@ -64,8 +65,15 @@ export function remoteCode(remote: Remote): CodeClient {
     async open(language, cwd) {
       // A stop while the daemon opens the context waits for its id, for close() to delete it: left
       // to the signal, execd exited at once and the daemon kept the interpreter it opened for us.
-      // The stop's deadline then bounds that close too; a second stop leaves at once.
-      const stop = onStop(() => {}, OPEN_GRACE_MS)
+      // The stop's deadline then bounds that close too; a second stop leaves at once. The wait
+      // is said, in one line: it was silent, up to 16 s after a Ctrl-C that seemed ignored.
+      const stop = onStop(
+        () =>
+          process.stderr.write(
+            `execd: stopping once the daemon has opened the ${visible(language)} context, to close it (at most ${OPEN_GRACE_MS / 1000} s; a second Ctrl-C leaves it open)\n`,
+          ),
+        OPEN_GRACE_MS,
+      )
       try {
         const { id } = await remote.json('POST', '/code/context', CodeContextSchema, { json: { language, cwd } })
         contexts.push(id)

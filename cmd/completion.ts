@@ -5,7 +5,7 @@
  */
 import type { CAC } from 'cac'
 import { UsageError } from './errors'
-import { OPS } from './fs'
+import { COMMON, OPS } from './fs'
 
 interface Words {
   verbs: string[]
@@ -13,14 +13,20 @@ interface Words {
   ops: string[]
 }
 
+/** `-d, --depth <n>` → `-d`, `--depth`. */
+const flagsIn = (raw: string): string[] => raw.split(/[ ,]+/).filter(w => w.startsWith('-'))
+
 function wordsOf(cli: CAC): Words {
   const options: Record<string, string[]> = {}
   const verbs: string[] = []
   for (const command of cli.commands) {
     verbs.push(command.name)
-    options[command.name] = command.options.flatMap(o => o.rawName.split(/[ ,]+/).filter(w => w.startsWith('-')))
+    options[command.name] = command.options.flatMap(o => flagsIn(o.rawName))
   }
-  options.fs = ['--json', '--verbose', '--root', '--url', '--help']
+  // The operations' flags from their table, as the verbs' from cac: a list written here lacked
+  // every operation's own (`fs ls --depth`, `fs rm --recursive`, `fs chmod --owner` …).
+  const fsFlags = [...OPS.flatMap(o => o.options ?? []), ...COMMON].flatMap(([raw]) => flagsIn(raw))
+  options.fs = [...new Set([...fsFlags, '--help'])]
   return { verbs, options, ops: OPS.map(o => o.name) }
 }
 

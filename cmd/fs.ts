@@ -231,8 +231,8 @@ export const OPS: FsOp[] = [
   },
 ]
 
-/** Options every operation takes. */
-const COMMON: [string, string][] = [
+/** The options every operation takes (completion.ts offers them with the operations' own). */
+export const COMMON: [string, string][] = [
   ['--json', 'print JSON for scripts'],
   ['-v, --verbose', 'say what each change did'],
   ['--root <dir>', 'confine every path to this directory (local mode)'],

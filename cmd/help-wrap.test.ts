@@ -30,3 +30,13 @@ test('usage and examples are left whole; the width is the terminal’s, 80 other
   expect(helpWidth({ isTTY: true, columns: 5 })).toBe(20)
   expect(helpWidth({ isTTY: true })).toBe(80)
 })
+
+test('a line of prose (a verb’s description) wraps under its own start', () => {
+  const what = 'Serve the HTTP API (metrics, files, pty, proxy, command, session, code, isolated)'
+  expect(wrapHelp([{ body: what }], 40)[0]!.body).toBe(
+    ['Serve the HTTP API (metrics, files, pty,', 'proxy, command, session, code, isolated)'].join('\n'),
+  )
+  expect(wrapHelp([{ body: `  ${what}` }], 50)[0]!.body).toBe(
+    ['  Serve the HTTP API (metrics, files, pty, proxy,', '  command, session, code, isolated)'].join('\n'),
+  )
+})

@@ -62,11 +62,12 @@ function wrapRow(line: string, width: number): string {
   const row = line.trimEnd()
   if (row.length <= width) return row
   // The description's column: after the indent, the flags and a gap of two or more spaces.
-  const gap = row.indexOf('  ', row.length - row.trimStart().length)
-  if (gap < 0) return row
-  let column = gap
+  const lead = row.length - row.trimStart().length
+  const gap = row.indexOf('  ', lead)
+  // A line of prose (a verb's description) wraps under its own start.
+  let column = gap < 0 ? lead : gap
   while (row.charCodeAt(column) === 32) column++
-  const indent = width - column >= LEAST_ROOM ? column : UNDER
+  const indent = gap < 0 ? lead : width - column >= LEAST_ROOM ? column : UNDER
   const out = [indent === column ? row.slice(0, column) : `${row.slice(0, gap)}\n${' '.repeat(indent)}`]
   let used = indent
   for (const w of row.slice(column).split(' ')) {

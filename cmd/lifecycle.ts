@@ -38,6 +38,8 @@ function runCleanups(): void {
 let installed = false
 let received: StopSignal | undefined
 let stopper: ((signal: StopSignal, count: number) => void) | undefined
+/** The current stop's grace: the handlers are installed once, by the first onStop, whose grace they kept. */
+let grace = 2000
 let count = 0
 /** The deadline of the verb being stopped; cleared once it has ended by itself. */
 let deadline: ReturnType<typeof setTimeout> | undefined
@@ -68,6 +70,7 @@ export function resetStop(): void {
  */
 export function onStop(stop?: (signal: StopSignal, count: number) => void, graceMs = 2000): () => void {
   stopper = stop
+  grace = graceMs
   if (!installed) {
     installed = true
     // CLI verbs own their children too: none may outlive execd, whichever way it exits.
@@ -78,7 +81,7 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
         received ??= signal
         count++
         if (!stopper || count > 1) return exitNow(signal)
-        deadline = setTimeout(() => exitNow(signal), graceMs + MARGIN_MS)
+        deadline = setTimeout(() => exitNow(signal), grace + MARGIN_MS)
         deadline.unref?.()
         stopper(signal, count)
       })

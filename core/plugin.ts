@@ -131,7 +131,7 @@ export interface StartOptions {
   log: Logger
 }
 
-/** A language runtime: python, javascript/typescript, bash, java, sql, jupyter. */
+/** A language runtime: one of `runtimes` in plugins/index.ts (python, javascript/typescript, bash, java, go, …). */
 export interface Runtime {
   readonly name: string
   readonly options?: readonly OptionSpec[]

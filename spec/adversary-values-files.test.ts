@@ -4,26 +4,17 @@
  * answers are read whole and their statuses, codes and bytes compared. The process values
  * (commands, terminals, isolated runs, waits) are in spec/adversary-values.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runCliSync, startDaemon, type Daemon } from './harness'
+import { runCliSync, startDaemon } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { refused } from './kit/refused'
 
-let d: Daemon
-let scratch: string
-beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-values-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(scratch, { recursive: true, force: true })
-})
+const fx = daemonWithDir('values')
 
 const download = (path: string, method = 'GET') =>
-  d.fetch(`/files/download?path=${encodeURIComponent(path)}`, { method })
+  fx.d.fetch(`/files/download?path=${encodeURIComponent(path)}`, { method })
 
 describe('a file whose name is no quoted-string downloads, its name percent-encoded', () => {
   // A newline or CR in the name made Content-Disposition an invalid header: a 500
@@ -32,7 +23,7 @@ describe('a file whose name is no quoted-string downloads, its name percent-enco
   // filename parameter, so the name chose the header's other parameters.
   let dir: string
   beforeAll(() => {
-    dir = join(scratch, 'names')
+    dir = join(fx.tmp, 'names')
     mkdirSync(dir)
   })
 
@@ -78,8 +69,8 @@ describe('CLI fs get: a path whose last part names no file', () => {
   let here: string
   let remote: string
   beforeAll(() => {
-    here = join(scratch, 'cli', 'here')
-    remote = join(scratch, 'cli', 'remote')
+    here = join(fx.tmp, 'cli', 'here')
+    remote = join(fx.tmp, 'cli', 'remote')
     mkdirSync(here, { recursive: true })
     mkdirSync(join(remote, 'sub'), { recursive: true })
     writeFileSync(join(remote, 'f.txt'), 'bytes\n')
@@ -93,7 +84,7 @@ describe('CLI fs get: a path whose last part names no file', () => {
       expect([r.code, r.stderr]).toEqual([0, ''])
       expect(readFileSync(join(here, 'f.txt'), 'utf8')).toBe('bytes\n')
     }
-    expect(readdirSync(join(scratch, 'cli')).sort()).toEqual(['here', 'remote'])
+    expect(readdirSync(join(fx.tmp, 'cli')).sort()).toEqual(['here', 'remote'])
   })
 
   test('a directory where the file would go: exit 1 (it is in the way, as cp says), one line, nothing written anywhere', () => {
@@ -122,7 +113,7 @@ describe('a file named __proto__ is in the answers that are keyed by path', () =
   // GET /files/info?path=__proto__ answered 200 {} and `fs stat __proto__` printed nothing (exit 0).
   let dir: string
   beforeAll(() => {
-    dir = join(scratch, 'proto')
+    dir = join(fx.tmp, 'proto')
     mkdirSync(dir)
     writeFileSync(join(dir, '__proto__'), 'p')
     writeFileSync(join(dir, 'other'), 'o')
@@ -154,7 +145,7 @@ describe('an upload naming one file twice is a 400, nothing written', () => {
   // Both parts were staged and renamed in turn: the first file's bytes were replaced by the
   // second's and the answer was a 200 for both.
   test('the same path, and /d/./f beside /d/f', async () => {
-    const dir = join(scratch, 'twice')
+    const dir = join(fx.tmp, 'twice')
     mkdirSync(dir)
     writeFileSync(join(dir, 'f'), 'before')
     for (const second of [join(dir, 'f'), `${dir}/./f`]) {
@@ -163,7 +154,7 @@ describe('an upload naming one file twice is a 400, nothing written', () => {
       form.append('file', new Blob(['first']), 'f')
       form.append('metadata', new Blob([JSON.stringify({ path: second })]), 'metadata')
       form.append('file', new Blob(['second']), 'f')
-      const r = await refused(await d.fetch('/files/upload', { method: 'POST', body: form }))
+      const r = await refused(await fx.d.fetch('/files/upload', { method: 'POST', body: form }))
       expect(r).toMatchObject({ status: 400, code: 'INVALID_FILE_METADATA' })
       expect(r.message).toContain(`the same file twice in one upload: ${second}`)
       expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('before')

@@ -4,24 +4,15 @@
  * its fix (the files section's: spec/adversary-values-files.test.ts). No timing: answers
  * are read whole and their statuses, codes and bytes compared.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, runCli, runCliSync, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, runCli, runCliSync, startDaemon } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { portOf } from './raw-http'
 import { refused } from './kit/refused'
 
-let d: Daemon
-let scratch: string
-beforeAll(async () => {
-  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-values-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(scratch, { recursive: true, force: true })
-})
+const fx = daemonWithDir('values')
 
 describe('POST /command: values no process can be given are a 400 before the stream', () => {
   // Each was a 200 stream: init, then an error event quoting the runtime ("The property
@@ -52,7 +43,7 @@ describe('POST /command: values no process can be given are a 400 before the str
   for (const background of [false, true]) {
     for (const [what, body, message] of cases) {
       test(`${what}${background ? ' (background)' : ''}`, async () => {
-        const r = await refused(await postJson(d, '/command', { command: 'echo hi', ...body, background }))
+        const r = await refused(await postJson(fx.d, '/command', { command: 'echo hi', ...body, background }))
         expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
         expect(r.message).toMatch(message)
         expect(r.message).not.toContain('posix_spawn')
@@ -61,7 +52,7 @@ describe('POST /command: values no process can be given are a 400 before the str
   }
 
   test('names that are not shell identifiers still reach the command as they are', async () => {
-    const res = await postJson(d, '/command', {
+    const res = await postJson(fx.d, '/command', {
       command: 'env | grep -a -E "^(1A|A B|ü)="',
       envs: { '1A': 'one', 'A B': 'two', ü: 'three' },
     })
@@ -75,7 +66,7 @@ describe('POST /pty: a command no spawn takes is a 400 at create', () => {
   // It was a 201, and the WebSocket then closed with 1011 START_FAILED quoting the runtime.
   test('a NUL in the command, or one past 128 KiB', async () => {
     for (const command of ['echo a\u0000b', `echo ${'a'.repeat(200_000)}`]) {
-      const r = await refused(await postJson(d, '/pty', { command }))
+      const r = await refused(await postJson(fx.d, '/pty', { command }))
       expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
       expect(r.message).toStartWith('error creating pty session: command ')
     }
@@ -85,23 +76,26 @@ describe('POST /pty: a command no spawn takes is a 400 at create', () => {
 describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a 400', () => {
   // The session's shell dropped the NUL without a word: {"A":"x\u0000y"} arrived as "xy".
   test('refused, and the shell never sees it', async () => {
-    const workspace = join(scratch, 'ws')
+    const workspace = join(fx.tmp, 'ws')
     mkdirSync(workspace)
-    const created = await postJson(d, '/v1/isolated/session', { workspace: { path: workspace } })
+    const created = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: workspace } })
     expect(created.status).toBe(201)
     const { session_id } = (await created.json()) as { session_id: string }
     try {
       const r = await refused(
-        await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[$A]"', envs: { A: 'x\u0000y' } }),
+        await postJson(fx.d, `/v1/isolated/session/${session_id}/run`, {
+          code: 'echo "[$A]"',
+          envs: { A: 'x\u0000y' },
+        }),
       )
       expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
       expect(r.message).toContain('envs.A contains a NUL byte')
-      const after = await postJson(d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[${A-unset}]"' })
+      const after = await postJson(fx.d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[${A-unset}]"' })
       const out = (await readSse(after)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
       expect(out).toEqual(['[unset]'])
       // "__proto__" as a name vanished in the validator; refused like the command's.
       const proto = await refused(
-        await d.fetch(`/v1/isolated/session/${session_id}/run`, {
+        await fx.d.fetch(`/v1/isolated/session/${session_id}/run`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: '{"code":"true","envs":{"__proto__":"x"}}',
@@ -110,7 +104,7 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
       expect(proto).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
       // A lone surrogate reached the shell as U+FFFD.
       const surrogate = await refused(
-        await d.fetch(`/v1/isolated/session/${session_id}/run`, {
+        await fx.d.fetch(`/v1/isolated/session/${session_id}/run`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: '{"code":"true","envs":{"A":"x\\udc00"}}',
@@ -119,7 +113,7 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
       expect(surrogate).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
       expect(surrogate.message).toContain('envs.A is not valid Unicode')
     } finally {
-      await d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
+      await fx.d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
     }
   })
 })
@@ -136,7 +130,7 @@ describe('a map key "__proto__" is refused, never dropped', () => {
     ] as const) {
       const text = JSON.stringify(body).replace('__proto__x', '__proto__')
       const r = await refused(
-        await d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text }),
+        await fx.d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text }),
       )
       expect([path, r.status, r.code]).toEqual([path, 400, 'INVALID_REQUEST_BODY'])
       expect(r.message).toContain('"./__proto__"')
@@ -145,7 +139,7 @@ describe('a map key "__proto__" is refused, never dropped', () => {
 
   test('command envs', async () => {
     const r = await refused(
-      await d.fetch('/command', {
+      await fx.d.fetch('/command', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"command":"echo $X","envs":{"__proto__":"x","X":"1"}}',
@@ -211,8 +205,8 @@ describe.skipIf(!Bun.which('bwrap'))('isolated create: a bind no sandbox can tak
   // a dest with a NUL 500 quoting the runtime ("The argument 'args[46]' must be a string
   // without null bytes").
   test('dest / and a dest with a NUL', async () => {
-    const allowed = join(scratch, 'binds')
-    const workspace = join(scratch, 'binds-ws')
+    const allowed = join(fx.tmp, 'binds')
+    const workspace = join(fx.tmp, 'binds-ws')
     mkdirSync(allowed)
     mkdirSync(workspace)
     const isolated = await startDaemon({ args: ['--isolated-binds', allowed] })
@@ -241,7 +235,7 @@ describe.skipIf(!Bun.which('bwrap'))('CLI exec --isolated: an unknown --mode or 
   // `--mode overlya` ran the command with the workspace read-only (a write failed naming
   // execd's script, exit 1), `--profile x` as strict (exit 0): neither said what was wrong.
   test('exit 2, one line, the workspace untouched', () => {
-    const workspace = join(scratch, 'cli-isolated')
+    const workspace = join(fx.tmp, 'cli-isolated')
     mkdirSync(workspace)
     for (const [flag, value, message] of [
       ['--mode', 'overlya', 'workspace.mode must be rw, ro or overlay, got "overlya"'],
@@ -265,7 +259,7 @@ test('/proxy/<port>: a port that is no port is a 400 naming it, for HTTP and Web
             'sec-websocket-version': '13',
           }
         : {}
-      const r = await refused(await d.fetch(`/proxy/${port}/x`, { headers }))
+      const r = await refused(await fx.d.fetch(`/proxy/${port}/x`, { headers }))
       expect([port, upgrade, r.status, r.code]).toEqual([port, upgrade, 400, 'INVALID_REQUEST_BODY'])
       expect(r.message).toBe(`invalid port "${port}": a whole number from 1 to 65535`)
     }
@@ -277,11 +271,11 @@ describe('a lone surrogate (valid JSON, no Unicode) is a 400, never U+FFFD', () 
   // "a\udc00b" the same directory), a command's env value and its text arrived changed, and a
   // replace's old "\ud800" matched the file's U+FFFD.
   test('paths, command and envs, replace', async () => {
-    const dir = join(scratch, 'surrogates')
+    const dir = join(fx.tmp, 'surrogates')
     mkdirSync(dir)
     writeFileSync(join(dir, 'f'), 'keep \ufffd here')
     const send = (path: string, body: string) =>
-      d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      fx.d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const cases: [string, string, string][] = [
       ['/directories', `{"${dir}/a\\ud800b":{}}`, 'invalid path: not valid Unicode'],
       ['/command', '{"command":"echo a\\ud800b"}', 'command is not valid Unicode'],
@@ -301,10 +295,10 @@ describe('a lone surrogate (valid JSON, no Unicode) is a 400, never U+FFFD', () 
 test('a working directory with a NUL or a lone surrogate is a 400 saying so, nothing made', async () => {
   // A NUL answered "error ERR_INVALID_ARG_VALUE"; a lone surrogate made a directory named with
   // U+FFFD for a code context or a session (which create their cwd).
-  const base = join(scratch, 'cwds')
+  const base = join(fx.tmp, 'cwds')
   mkdirSync(base)
   const send = (path: string, body: string) =>
-    d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    fx.d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
   for (const [path, field] of [
     ['/code/context', '"language":"bash",'],
     ['/session', ''],

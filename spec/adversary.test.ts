@@ -3,21 +3,16 @@
  * executable before its fix. No timing: a run that must end is read to its end, memory is
  * read from /proc, processes from the process list.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 import { spawnSync } from 'node:child_process'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 /** The daemon's resident memory, in MiB. */
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
@@ -28,9 +23,9 @@ describe('a session whose bash exits while a job it started keeps the pipes open
   // ended, execd grew by ~60 MiB/s (3.5 GiB within a minute, its client long gone) and then
   // stopped answering at all, DELETE of the session included.
   test('`yes & exit`: the run ends, saying the session ended, with execd memory flat', async () => {
-    const sid = (await (await postJson(d, '/session', {})).json()).session_id as string
-    const before = rssMiB(d.proc.pid)
-    const res = await postJson(d, `/session/${sid}/run`, { command: '(exec -a adversary-exit-flood yes) & exit 0' })
+    const sid = (await (await postJson(fx.d, '/session', {})).json()).session_id as string
+    const before = rssMiB(fx.d.proc.pid)
+    const res = await postJson(fx.d, `/session/${sid}/run`, { command: '(exec -a adversary-exit-flood yes) & exit 0' })
     expect(res.status).toBe(200)
     const frames = await readSse(res)
     const last = frames[frames.length - 1]!.data
@@ -39,11 +34,11 @@ describe('a session whose bash exits while a job it started keeps the pipes open
     // What the job wrote after the shell left is bounded (1 MiB of "y" lines), not all of it.
     const ys = frames.filter(f => f.data.type === 'stdout').length
     expect(ys).toBeLessThan(1024 * 1024)
-    expect(rssMiB(d.proc.pid) - before).toBeLessThan(256)
+    expect(rssMiB(fx.d.proc.pid) - before).toBeLessThan(256)
     // The job is still the session's: it runs until the session is deleted, then it is gone.
     expect(pidsWith('adversary-exit-flood').length).toBe(1)
-    expect((await postJson(d, `/session/${sid}/run`, { command: 'echo hi' })).status).toBe(404)
-    expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await postJson(fx.d, `/session/${sid}/run`, { command: 'echo hi' })).status).toBe(404)
+    expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
     await waitFor('the flood to end', () => pidsWith('adversary-exit-flood').length === 0)
   }, 30_000)
 })
@@ -61,15 +56,15 @@ describe.skipIf(!Bun.which('bwrap'))(
         expect(spawnSync('mkfifo', [join(ws, 'p')]).status).toBe(0)
         symlinkSync('/dev/zero', join(ws, 'z'))
         writeFileSync(join(ws, 't.txt'), 'old\n')
-        const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+        const created = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
         expect(created.status).toBe(201)
         const sid = (await created.json()).session_id as string
         try {
-          const run = await postJson(d, `/v1/isolated/session/${sid}/run`, {
+          const run = await postJson(fx.d, `/v1/isolated/session/${sid}/run`, {
             code: 'rm p z && echo new > p && echo new > z && echo new > t.txt',
           })
           expect((await readSse(run)).at(-1)!.data.type).toBe('execution_complete')
-          const res = await d.fetch(`/v1/isolated/session/${sid}/diff?patch=true`)
+          const res = await fx.d.fetch(`/v1/isolated/session/${sid}/diff?patch=true`)
           expect(res.status).toBe(200)
           const diff = await res.json()
           expect(diff.changes.map((c: { path: string }) => c.path)).toEqual(['p', 't.txt', 'z'].map(n => join(ws, n)))
@@ -77,7 +72,7 @@ describe.skipIf(!Bun.which('bwrap'))(
           expect(diff.patch).toContain('Binary files a/z and b/z differ')
           expect(diff.patch).toContain('-old\n+new')
         } finally {
-          await d.fetch(`/v1/isolated/session/${sid}`, { method: 'DELETE' })
+          await fx.d.fetch(`/v1/isolated/session/${sid}`, { method: 'DELETE' })
         }
       } finally {
         rmSync(ws, { recursive: true, force: true })
@@ -93,22 +88,22 @@ describe.skipIf(!Bun.which('bwrap'))('the diff of an overlay session that wrote 
   test('GET diff: /ping answers while the walk runs', async () => {
     const ws = mkdtempSync(join(tmpdir(), 'execd-spec-adversary-'))
     try {
-      const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+      const created = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
       const sid = (await created.json()).session_id as string
       try {
-        const run = await postJson(d, `/v1/isolated/session/${sid}/run`, {
+        const run = await postJson(fx.d, `/v1/isolated/session/${sid}/run`, {
           code: 'mkdir many && cd many && seq 1 60000 | xargs touch && cd ..',
         })
         expect((await readSse(run)).at(-1)!.data.type).toBe('execution_complete')
         let done = false
-        const diff = d.fetch(`/v1/isolated/session/${sid}/diff`).then(async res => {
+        const diff = fx.d.fetch(`/v1/isolated/session/${sid}/diff`).then(async res => {
           done = true
           return res
         })
         // Held behind a synchronous walk, at most the one /ping sent before it started.
         let answered = 0
         while (!done) {
-          expect((await d.fetch('/ping')).status).toBe(200)
+          expect((await fx.d.fetch('/ping')).status).toBe(200)
           if (!done) answered++
         }
         const res = await diff
@@ -118,7 +113,7 @@ describe.skipIf(!Bun.which('bwrap'))('the diff of an overlay session that wrote 
         expect(body.changes.length).toBe(10_000)
         expect(answered).toBeGreaterThanOrEqual(3)
       } finally {
-        await d.fetch(`/v1/isolated/session/${sid}`, { method: 'DELETE' })
+        await fx.d.fetch(`/v1/isolated/session/${sid}`, { method: 'DELETE' })
       }
     } finally {
       rmSync(ws, { recursive: true, force: true })
@@ -132,7 +127,7 @@ describe('a sql result of one huge value', () => {
   // 5 GiB. Now one result carries at most 4 Mi characters of values; a first row too big on
   // its own comes cut, and the result says truncated.
   test('SELECT of a 20 MB string: the result is cut to 4 Mi characters and says truncated', async () => {
-    const res = await postJson(d, '/code', {
+    const res = await postJson(fx.d, '/code', {
       code: "SELECT printf('%.*c', 20000000, 'x') AS big, 7 AS n",
       context: { language: 'sql' },
     })
@@ -155,7 +150,7 @@ describe('a cell that writes a long line to its interpreter channel (fd 3)', () 
   // fd is open to the cell's own code. Now each chunk is searched once and a line over 64 Mi
   // characters is dropped up to its newline; the cell goes on.
   test('python: 256 MiB without a newline, then one: the cell completes, execd memory bounded', async () => {
-    const before = rssMiB(d.proc.pid)
+    const before = rssMiB(fx.d.proc.pid)
     const code = [
       'import os',
       'def w(b):',
@@ -168,12 +163,12 @@ describe('a cell that writes a long line to its interpreter channel (fd 3)', () 
       "w(b'\\n')",
       "print('ok')",
     ].join('\n')
-    const res = await postJson(d, '/code', { code, context: { language: 'python' } })
+    const res = await postJson(fx.d, '/code', { code, context: { language: 'python' } })
     expect(res.status).toBe(200)
     const frames = await readSse(res)
     expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['ok\n'])
     expect(frames.at(-1)!.data.type).toBe('execution_complete')
-    expect(rssMiB(d.proc.pid) - before).toBeLessThan(192)
+    expect(rssMiB(fx.d.proc.pid) - before).toBeLessThan(192)
   }, 60_000)
 })
 
@@ -182,20 +177,20 @@ describe('a terminal whose shell started a process outside its session (setsid)'
   // session id. `setsid -f` (a daemon's double fork) leaves that session, and the process ran
   // on after the terminal was deleted, until execd itself stopped.
   test('DELETE /pty ends it too', async () => {
-    const res = await postJson(d, '/pty', {
+    const res = await postJson(fx.d, '/pty', {
       // The name is put together so that only the escaped process carries it in its argv.
       command:
         'N=adversary-pty-; N=${N}setsid setsid -f nohup bash -c \'exec -a "$N" sleep 1000\' >/dev/null 2>&1; exec sleep 1000',
     })
     expect(res.status).toBe(201)
     const id = (await res.json()).session_id as string
-    const client = await PtyClient.connect(d, id)
+    const client = await PtyClient.connect(fx.d, id)
     try {
       await waitFor('the setsid process to start', () => pidsWith('adversary-pty-setsid').length === 1)
     } finally {
       client.ws.close()
     }
-    expect((await d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
     expect(pidsWith('adversary-pty-setsid')).toEqual([])
   }, 30_000)
 })
@@ -206,10 +201,10 @@ describe('a terminal whose program does not read its input', () => {
   // `sleep`: execd from 56 to 551 MiB). Now, as in pipe mode, more than 64 MiB not yet taken
   // by the terminal ends the connection with STDIN_WRITE_FAILED.
   test('128 MiB of stdin to `sleep`: the socket is closed with STDIN_WRITE_FAILED, execd memory bounded', async () => {
-    const res = await postJson(d, '/pty', { command: 'exec sleep 1000' })
+    const res = await postJson(fx.d, '/pty', { command: 'exec sleep 1000' })
     const id = (await res.json()).session_id as string
-    const before = rssMiB(d.proc.pid)
-    const client = await PtyClient.connect(d, id)
+    const before = rssMiB(fx.d.proc.pid)
+    const client = await PtyClient.connect(fx.d, id)
     try {
       await client.until('connected', () => client.json('connected').length === 1)
       const frame = new Uint8Array(1 << 20).fill(97)
@@ -218,10 +213,10 @@ describe('a terminal whose program does not read its input', () => {
       await client.until('the socket to close', () => client.closed !== null, 60_000)
       expect(client.closed!.code).toBe(1011)
       expect(client.json('error').map(e => e.code)).toEqual(['STDIN_WRITE_FAILED'])
-      expect(rssMiB(d.proc.pid) - before).toBeLessThan(112)
+      expect(rssMiB(fx.d.proc.pid) - before).toBeLessThan(112)
     } finally {
       client.close()
-      await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+      await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })
     }
   }, 90_000)
 })

@@ -3,17 +3,12 @@
  * yet is a `test.failing`: it passes while the bug is there and fails, to be turned into a
  * plain test, once the fix lands. No timing: processes are read from /proc.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, runCli, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 describe('an embedded-SQLite statement that never yields a row', () => {
   // `count(*)` over an endless recursive CTE is one SQLite step that never returns. It ran in
@@ -22,18 +17,18 @@ describe('an embedded-SQLite statement that never yields a row', () => {
   // (bun:sqlite offers neither sqlite3_interrupt nor a progress handler). SQLite now runs in
   // a child process execd owns, and DELETE kills it.
   test('DELETE of the context ends the process that runs it', async () => {
-    const before = pidsWith('sql-driver.js', d.proc.pid)
-    const created = await postJson(d, '/code/context', { language: 'sql' })
+    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+    const created = await postJson(fx.d, '/code/context', { language: 'sql' })
     expect(created.status).toBe(200)
     const id = (await created.json()).id as string
-    const mine = pidsWith('sql-driver.js', d.proc.pid).filter(p => !before.includes(p))
+    const mine = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
     expect(mine).toHaveLength(1)
     const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c'
-    const run = await postJson(d, '/code', { context: { id, language: 'sql' }, code: endless })
+    const run = await postJson(fx.d, '/code', { context: { id, language: 'sql' }, code: endless })
     expect(run.status).toBe(200)
     // The statement has started once the cell is counted.
     await readSse(run, f => f.data.type === 'execution_count')
-    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     await waitFor("the deleted context's SQLite process to end", () => !existsSync(`/proc/${mine[0]}`), 10_000)
   }, 30_000)
 })

@@ -2,24 +2,15 @@
  * What the third attacker's pass found: each test fails on the executable before its fix. No
  * timing: a run that must end is read to its end, processes are read from /proc.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon, uploadInNewDirectories } from './harness'
+import { postJson, readSse, startDaemon, uploadInNewDirectories } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { pythonAvailable } from './python-env'
 
-let d: Daemon
-let scratch: string
-beforeAll(async () => {
-  d = await startDaemon()
-  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-adversary3-'))
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(scratch, { recursive: true, force: true })
-})
+const fx = daemonWithDir('adversary3')
 
 /** A process's resident memory, in MiB. */
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
@@ -42,22 +33,25 @@ describe.skipIf(pythonAvailable !== true)('a context deleted while its dead inte
   // while it started found no interpreter to close and answered 200; the fresh one then ran the
   // cell and lived on, out of every cap (its slot was given back): one python per DELETE.
   test('the fresh interpreter is closed, the cell ends with an error, DELETE answers once it is gone', async () => {
-    const dir = mkdtempSync(join(scratch, 'ctx-'))
-    const created = await postJson(d, '/code/context', { language: 'python', cwd: dir })
+    const dir = mkdtempSync(join(fx.tmp, 'ctx-'))
+    const created = await postJson(fx.d, '/code/context', { language: 'python', cwd: dir })
     expect(created.status).toBe(200)
     const id = (await created.json()).id as string
     expect(pidsIn(dir).length).toBe(1)
     // The interpreter kills itself: once this cell has ended, the context knows it is dead.
     const died = await readSse(
-      await postJson(d, '/code', { code: 'import os; os.kill(os.getpid(), 9)', context: { id, language: 'python' } }),
+      await postJson(fx.d, '/code', {
+        code: 'import os; os.kill(os.getpid(), 9)',
+        context: { id, language: 'python' },
+      }),
     )
     expect(died.map(f => f.data.type)).toContain('error')
-    const res = await postJson(d, '/code', { code: 'print("ran")', context: { id, language: 'python' } })
+    const res = await postJson(fx.d, '/code', { code: 'print("ran")', context: { id, language: 'python' } })
     expect(res.status).toBe(200)
     // `init` is journaled before the turn starts the fresh interpreter: DELETE now lands while it starts.
     let deleting: Promise<Response> | undefined
     const frames = await readSse(res, f => {
-      if (f.data.type === 'init') deleting = d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+      if (f.data.type === 'init') deleting = fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
       return false
     })
     expect((await deleting!).status).toBe(200)
@@ -65,7 +59,7 @@ describe.skipIf(pythonAvailable !== true)('a context deleted while its dead inte
     expect(types.at(-1)).toBe('execution_complete')
     expect(types).toContain('error')
     expect(frames.filter(f => f.data.type === 'stdout')).toEqual([])
-    expect((await d.fetch(`/code/contexts/${id}`)).status).toBe(404)
+    expect((await fx.d.fetch(`/code/contexts/${id}`)).status).toBe(404)
     expect(pidsIn(dir)).toEqual([])
   }, 30_000)
 })
@@ -81,7 +75,7 @@ describe.skipIf(!Bun.which('prlimit'))('an upload of many small files, each in a
     try {
       const pid = limited.proc.pid
       expect(spawnSync('prlimit', ['--pid', String(pid), '--nofile=2048:2048']).status).toBe(0)
-      const dir = mkdtempSync(join(scratch, 'up-'))
+      const dir = mkdtempSync(join(fx.tmp, 'up-'))
       const res = await uploadInNewDirectories(limited, dir, 1100)
       const body = await res.json()
       expect(body.code).toBe('SERVICE_UNAVAILABLE')
@@ -145,7 +139,7 @@ describe('an upload of metadata parts that never get their file parts', () => {
   // linearly in the body.
   test('is refused with a 413 once their paths pass 16 MiB, execd memory flat', async () => {
     const b = 'adversary3-metadata'
-    const path = join(scratch, 'a/'.repeat(2000), 'f')
+    const path = join(fx.tmp, 'a/'.repeat(2000), 'f')
     const part = new TextEncoder().encode(
       `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${JSON.stringify({ path })}\r\n`,
     )
@@ -159,8 +153,8 @@ describe('an upload of metadata parts that never get their file parts', () => {
         }
       },
     })
-    const before = rssMiB(d.proc.pid)
-    const res = await d.fetch('/files/upload', {
+    const before = rssMiB(fx.d.proc.pid)
+    const res = await fx.d.fetch('/files/upload', {
       method: 'POST',
       body,
       headers: { 'content-type': `multipart/form-data; boundary=${b}` },
@@ -169,7 +163,7 @@ describe('an upload of metadata parts that never get their file parts', () => {
     expect(answer.code).toBe('PAYLOAD_TOO_LARGE')
     expect(res.status).toBe(413)
     expect(answer.message).toContain('send each metadata part just before its file part')
-    expect(rssMiB(d.proc.pid) - before).toBeLessThan(64)
-    expect(existsSync(join(scratch, 'a'))).toBe(false)
+    expect(rssMiB(fx.d.proc.pid) - before).toBeLessThan(64)
+    expect(existsSync(join(fx.tmp, 'a'))).toBe(false)
   }, 60_000)
 })

@@ -5,24 +5,17 @@
  * meant). Every 400 was taken for the first, so `fs stat loop/x` exited 2 as a typo would. Each
  * row here and with --url, and `--json` keeps the wire's code either way.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runCli, startDaemon, type Daemon } from './harness'
+import { runCli } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let root: string
-beforeAll(async () => {
-  d = await startDaemon()
-  root = mkdtempSync(join(tmpdir(), 'execd-cli-exit-'))
-  symlinkSync('loop', join(root, 'loop'))
-  writeFileSync(join(root, 'file'), 'hello\n')
-  mkdirSync(join(root, 'dir'))
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(root, { recursive: true, force: true })
+const fx = daemonWithDir('cli-exit', tmp => {
+  symlinkSync('loop', join(tmp, 'loop'))
+  writeFileSync(join(tmp, 'file'), 'hello\n')
+  mkdirSync(join(tmp, 'dir'))
+  return []
 })
 
 const long = 'n'.repeat(300)
@@ -79,15 +72,15 @@ describe('exit 2 for what was typed, 1 for the thing, here and with --url', () =
   for (const [what, args, status, code] of ROWS) {
     test(what, async () => {
       for (const remote of [false, true]) {
-        const words = [...args(root), ...(remote ? ['--url', d.url] : [])]
-        const env: Record<string, string> = remote ? { EXECD_ACCESS_TOKEN: d.token } : {}
-        const plain = await runCli(words, { cwd: root, env, stdin: 'x' })
+        const words = [...args(fx.tmp), ...(remote ? ['--url', fx.d.url] : [])]
+        const env: Record<string, string> = remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {}
+        const plain = await runCli(words, { cwd: fx.tmp, env, stdin: 'x' })
         const where = remote ? 'url' : 'local'
         expect([what, where, plain.code]).toEqual([what, where, status])
         // One line, never a stack.
         expect([what, where, plain.stderr.trim().split('\n').length]).toEqual([what, where, 1])
         if (!code) continue
-        const json = await runCli([...words, '--json'], { cwd: root, env, stdin: 'x' })
+        const json = await runCli([...words, '--json'], { cwd: fx.tmp, env, stdin: 'x' })
         const last = json.stderr.trim().split('\n').at(-1) ?? ''
         expect([what, where, json.code, (JSON.parse(last) as { code: string }).code]).toEqual([
           what,

@@ -4,28 +4,21 @@
  * INVALID_REQUEST_BODY; `fs rmdir` of a file or a full directory (checks of the CLI's own, the
  * wire's DELETE /directories removes both) said RUNTIME_ERROR for a path of the wrong kind.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, runCli, startDaemon, uploadOne, type Daemon } from './harness'
+import { postJson, runCli, uploadOne } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let root: string
-beforeAll(async () => {
-  d = await startDaemon()
-  root = mkdtempSync(join(tmpdir(), 'execd-cli-fs-codes-'))
-  writeFileSync(join(root, 'src.txt'), 'x')
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(root, { recursive: true, force: true })
+const fx = daemonWithDir('cli-fs-codes', tmp => {
+  writeFileSync(join(tmp, 'src.txt'), 'x')
+  return []
 })
 
 /** A fresh tree per run: some failures' neighbours succeed and change it. */
 let trees = 0
 function tree(): string {
-  const t = join(root, `t${++trees}`)
+  const t = join(fx.tmp, `t${++trees}`)
   mkdirSync(join(t, 'dir'), { recursive: true })
   mkdirSync(join(t, 'empty'))
   writeFileSync(join(t, 'file'), 'hello\n')
@@ -36,9 +29,10 @@ function tree(): string {
 const get = (route: string, query: Record<string, string | string[]>, headers?: Record<string, string>) => {
   const q = new URLSearchParams()
   for (const [k, v] of Object.entries(query)) for (const one of [v].flat()) q.append(k, one)
-  return d.fetch(`${route}?${q}`, { headers })
+  return fx.d.fetch(`${route}?${q}`, { headers })
 }
-const del = (route: string, path: string) => d.fetch(`${route}?path=${encodeURIComponent(path)}`, { method: 'DELETE' })
+const del = (route: string, path: string) =>
+  fx.d.fetch(`${route}?path=${encodeURIComponent(path)}`, { method: 'DELETE' })
 const codeOf = async (res: Response | { code?: string }) =>
   res instanceof Response ? ((await res.json()) as { code: string }).code : res.code
 
@@ -101,14 +95,14 @@ const ROWS: Row[] = [
   },
   {
     what: 'put onto a directory',
-    args: t => ['put', join(root, 'src.txt'), `${t}/dir`],
-    http: t => uploadOne(d, `${t}/dir`),
+    args: t => ['put', join(fx.tmp, 'src.txt'), `${t}/dir`],
+    http: t => uploadOne(fx.d, `${t}/dir`),
     code: 'INVALID_REQUEST_BODY',
   },
   {
     what: 'put beneath a file',
-    args: t => ['put', join(root, 'src.txt'), `${t}/file/x`],
-    http: t => uploadOne(d, `${t}/file/x`),
+    args: t => ['put', join(fx.tmp, 'src.txt'), `${t}/file/x`],
+    http: t => uploadOne(fx.d, `${t}/file/x`),
     code: 'INVALID_REQUEST_BODY',
   },
   {
@@ -134,37 +128,37 @@ const ROWS: Row[] = [
   {
     what: 'mv of a missing source',
     args: t => ['mv', `${t}/nope`, `${t}/n2`],
-    http: t => postJson(d, '/files/mv', [{ src: `${t}/nope`, dest: `${t}/n2` }]),
+    http: t => postJson(fx.d, '/files/mv', [{ src: `${t}/nope`, dest: `${t}/n2` }]),
     code: 'FILE_NOT_FOUND',
   },
   {
     what: 'mv onto a path that exists',
     args: t => ['mv', `${t}/file`, `${t}/dir/f`],
-    http: t => postJson(d, '/files/mv', [{ src: `${t}/file`, dest: `${t}/dir/f` }]),
+    http: t => postJson(fx.d, '/files/mv', [{ src: `${t}/file`, dest: `${t}/dir/f` }]),
     code: 'INVALID_REQUEST_BODY',
   },
   {
     what: 'mkdir over a file',
     args: t => ['mkdir', `${t}/file`],
-    http: t => postJson(d, '/directories', { [`${t}/file`]: { mode: 755 } }),
+    http: t => postJson(fx.d, '/directories', { [`${t}/file`]: { mode: 755 } }),
     code: 'INVALID_REQUEST_BODY',
   },
   {
     what: 'mkdir beneath a file',
     args: t => ['mkdir', `${t}/file/x`],
-    http: t => postJson(d, '/directories', { [`${t}/file/x`]: { mode: 755 } }),
+    http: t => postJson(fx.d, '/directories', { [`${t}/file/x`]: { mode: 755 } }),
     code: 'INVALID_REQUEST_BODY',
   },
   {
     what: 'chmod of a missing path',
     args: t => ['chmod', '644', `${t}/nope`],
-    http: t => postJson(d, '/files/permissions', { [`${t}/nope`]: { mode: 644 } }),
+    http: t => postJson(fx.d, '/files/permissions', { [`${t}/nope`]: { mode: 644 } }),
     code: 'FILE_NOT_FOUND',
   },
   {
     what: 'chmod to an unknown owner',
     args: t => ['chmod', '644', '--owner', 'no-such-user-x', `${t}/file`],
-    http: t => postJson(d, '/files/permissions', { [`${t}/file`]: { mode: 644, owner: 'no-such-user-x' } }),
+    http: t => postJson(fx.d, '/files/permissions', { [`${t}/file`]: { mode: 644, owner: 'no-such-user-x' } }),
     code: 'INVALID_REQUEST_BODY',
   },
   {
@@ -182,22 +176,22 @@ const ROWS: Row[] = [
   {
     what: 'replace in a missing file',
     args: t => ['replace', `${t}/nope`, 'a', 'b'],
-    http: t => postJson(d, '/files/replace', { [`${t}/nope`]: { old: 'a', new: 'b' } }),
+    http: t => postJson(fx.d, '/files/replace', { [`${t}/nope`]: { old: 'a', new: 'b' } }),
     code: 'FILE_NOT_FOUND',
   },
   {
     what: 'replace in a directory',
     args: t => ['replace', `${t}/dir`, 'a', 'b'],
-    http: t => postJson(d, '/files/replace', { [`${t}/dir`]: { old: 'a', new: 'b' } }),
+    http: t => postJson(fx.d, '/files/replace', { [`${t}/dir`]: { old: 'a', new: 'b' } }),
     code: 'INVALID_REQUEST_BODY',
   },
 ]
 
 /** The verb's `--json` error code, here or against the daemon, and its exit status. */
 async function cliCode(args: string[], remote: boolean): Promise<[string | undefined, number | null]> {
-  const r = await runCli(['fs', ...args, '--json', ...(remote ? ['--url', d.url] : [])], {
-    cwd: root,
-    env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+  const r = await runCli(['fs', ...args, '--json', ...(remote ? ['--url', fx.d.url] : [])], {
+    cwd: fx.tmp,
+    env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {},
   })
   const line = r.stderr.trim().split('\n').at(-1) ?? ''
   const code = line.startsWith('{') ? (JSON.parse(line) as { code?: string }).code : `not JSON: ${line}`

@@ -3,16 +3,11 @@
  * port that does not exist, an address this machine does not have. One line saying which
  * address and what to change, exit 1 (2 for a value no port can have), never a second daemon.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { BIN, runCliSync, startDaemon, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
+import { BIN, runCliSync } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon({ token: null })
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone(() => ({ token: null }))
 
 /**
  * Runs serve to its end, or until it says it listens (then stops it): a start that should fail
@@ -42,7 +37,7 @@ async function start(args: string[]): Promise<{ code: number | null; stderr: str
 }
 
 test('a second serve on a port a daemon listens on fails with one line; the first keeps every request', async () => {
-  const port = new URL(d.url).port
+  const port = new URL(fx.d.url).port
   const second = await start(['--port', port, '--host', '127.0.0.1'])
   // Bun set SO_REUSEPORT: the second daemon listened too, and the kernel shared connections.
   expect(second.listened).toBe(false)
@@ -51,7 +46,7 @@ test('a second serve on a port a daemon listens on fails with one line; the firs
     stderr: `execd: cannot listen on 127.0.0.1:${port}: the port is in use (another execd, or another program: \`ss -ltnp\` names it); choose another with --port\n`,
     listened: false,
   })
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
 })
 
 test('a port out of range is a usage error naming the option', () => {

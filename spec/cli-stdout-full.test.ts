@@ -4,30 +4,25 @@
  * `cat` says its write error. `exec --shell` and a cell exited 0 with their output cut: the
  * listener kept for a closed pipe (EPIPE) swallowed every other error of stdout.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { BIN, startDaemon, type Daemon } from './harness'
+import { BIN } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { scratchWithDisks } from './kit/small-disk'
 import { pythonAvailable } from './python-env'
 
 const root = process.getuid?.() === 0
 const scratch = scratchWithDisks('stdout-full')
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 /** Runs `execd <args>` with stdout to a file on a 1 MiB tmpfs; its status and stderr. */
 async function intoFullDisk(args: string[], remote: boolean): Promise<{ code: number; stderr: string }> {
   const out = join(scratch.smallDisk('1m'), 'out')
-  const p = Bun.spawn([BIN, ...args, ...(remote ? ['--url', d.url] : [])], {
+  const p = Bun.spawn([BIN, ...args, ...(remote ? ['--url', fx.d.url] : [])], {
     stdin: 'ignore',
     stdout: Bun.file(out),
     stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+    env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? fx.d.token : '' },
   })
   const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
   return { code, stderr }

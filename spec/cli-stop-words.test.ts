@@ -5,23 +5,12 @@
  * and Ctrl-C `signal: terminated` with --shell (a command is stopped with SIGTERM). Here and
  * with --url. And `--isolated DIR --shell CMD`, which dropped CMD.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { BIN, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { BIN } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
 const bwrap = Bun.which('bwrap')
-let d: Daemon
-let workspace: string
-beforeAll(async () => {
-  d = await startDaemon()
-  workspace = mkdtempSync(join(tmpdir(), 'execd-stop-words-'))
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(workspace, { recursive: true, force: true })
-})
+const fx = daemonWithDir('stop-words')
 
 const SIGNALS = [
   ['SIGTERM', 143, 'signal: terminated'],
@@ -31,11 +20,11 @@ const SIGNALS = [
 
 // Not `exec sleep`: an isolated session's shell would be replaced, and the session end with it.
 async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals, code = 'echo ready; sleep 300') {
-  const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, code], {
+  const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', fx.d.url] : []), ...args, code], {
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+    env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? fx.d.token : '' },
   })
   const reader = p.stdout.getReader()
   expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
@@ -54,7 +43,7 @@ describe('a run stopped by a signal says that signal', () => {
         for (const remote of [false, true]) {
           for (const [signal, code, words] of SIGNALS) {
             const run = await stopped(
-              args.map(a => (a === '<workspace>' ? workspace : a)),
+              args.map(a => (a === '<workspace>' ? fx.tmp : a)),
               remote,
               signal,
             )
@@ -99,12 +88,12 @@ test.skipIf(!bwrap)(
   async () => {
     for (const remote of [false, true]) {
       const p = Bun.spawn(
-        [BIN, 'exec', ...(remote ? ['--url', d.url] : []), '--isolated', workspace, '--shell', 'echo via-shell'],
+        [BIN, 'exec', ...(remote ? ['--url', fx.d.url] : []), '--isolated', fx.tmp, '--shell', 'echo via-shell'],
         {
           stdin: 'ignore',
           stdout: 'pipe',
           stderr: 'pipe',
-          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? fx.d.token : '' },
         },
       )
       const [stdout, stderr, code] = await Promise.all([
@@ -139,11 +128,11 @@ test('a run killed by a signal exits 128 + n with one line naming it, --shell an
         ['--shell', ['--shell']],
         ['bash', ['bash']],
       ] as const) {
-        const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', d.url] : []), ...args, `kill -${signal} $$`], {
+        const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', fx.d.url] : []), ...args, `kill -${signal} $$`], {
           stdin: 'ignore',
           stdout: 'pipe',
           stderr: 'pipe',
-          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? d.token : '' },
+          env: { ...process.env, EXECD_ACCESS_TOKEN: remote ? fx.d.token : '' },
         })
         const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited])
         const where = remote ? 'url' : 'here'

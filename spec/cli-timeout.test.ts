@@ -4,23 +4,12 @@
  * SIGTERM: the person's SIGTERM too), 130 for `exec --isolated` (its interrupt: Ctrl-C's), and
  * 1 for a cell (an error of any kind), with a KeyboardInterrupt's traceback.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { runCli, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { runCli } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { pythonAvailable } from './python-env'
 
-let d: Daemon
-let workspace: string
-beforeAll(async () => {
-  d = await startDaemon()
-  workspace = mkdtempSync(join(tmpdir(), 'execd-cli-timeout-'))
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(workspace, { recursive: true, force: true })
-})
+const fx = daemonWithDir('cli-timeout')
 
 const cellLine = 'execd: timed out after 700 ms (the cell was interrupted)'
 
@@ -29,7 +18,7 @@ const CASES: [string, () => string[], string, boolean][] = [
   ['a command', () => ['--shell', 'sleep 30'], 'execd: signal: terminated (timeout after 700 ms)', true],
   [
     'an isolated run',
-    () => ['--isolated', workspace, 'sleep 30'],
+    () => ['--isolated', fx.tmp, 'sleep 30'],
     'execd: signal: interrupt (timeout after 700 ms)',
     !!Bun.which('bwrap'),
   ],
@@ -51,8 +40,8 @@ describe('--timeout exits 124 in every verb, with one line', () => {
       what,
       async () => {
         for (const remote of [false, true]) {
-          const r = await runCli(['exec', ...words(), '--timeout', '700', ...(remote ? ['--url', d.url] : [])], {
-            env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+          const r = await runCli(['exec', ...words(), '--timeout', '700', ...(remote ? ['--url', fx.d.url] : [])], {
+            env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {},
           })
           expect([remote ? 'url' : 'local', r.code, r.stdout, r.stderr]).toEqual([
             remote ? 'url' : 'local',

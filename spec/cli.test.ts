@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
+import { plugins } from '../plugins'
 import { BIN, runCliSync, type CliOptions } from './harness'
 
 /** User + system CPU time a process has used, from /proc (clock ticks of 1/100 s). */
@@ -26,6 +27,13 @@ describe('execd CLI', () => {
     const r = run(['--help'])
     expect(r.code).toBe(0)
     for (const verb of ['serve', 'exec', 'fs', 'metrics']) expect(r.stdout).toContain(verb)
+  })
+
+  test('serve --help names every API section serve opens, in the order it opens them', () => {
+    const r = run(['serve', '--help'])
+    // Wrapped at 80 columns: the words, whatever the rows.
+    const words = r.stdout.replace(/\s+/g, ' ')
+    expect(words).toContain(`Serve the HTTP API (${plugins.map(p => p.name).join(', ')})`)
   })
 
   test('serve --help lists the reference flags and their env variables', () => {
@@ -164,6 +172,12 @@ describe('completion', () => {
     expect(complete('execd fs r')).toEqual(['replace', 'rm', 'rmdir'])
     expect(complete('execd exec --ti')).toEqual(['--timeout'])
     expect(complete('execd exec --pyth')).toEqual(['--python', '--python-spare'])
+  })
+
+  test('bash completes an fs operation’s own options, not only those every operation takes', () => {
+    expect(complete('execd fs ls --de')).toEqual(['--depth'])
+    expect(complete('execd fs rm --rec')).toEqual(['--recursive'])
+    expect(complete('execd fs get --ver')).toEqual(['--verbose'])
   })
 
   test('zsh and fish scripts are printed; another shell is a usage error', () => {

@@ -149,6 +149,14 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     await waitFor('no shell left', () => pidsWith('execd_cli_second_signal').length === 0)
   }, 60_000)
 
+  test.skipIf(!Bun.which('go'))('a run leaves nothing in TMPDIR, not even the empty cache dir of the go probe', () => {
+    // Each exec asks every runtime whether it is there; go's answer made $TMPDIR/execd-<uid>
+    // (the go and java build caches), left empty by every `execd exec bash`.
+    const tmp = tempDir()
+    expect(execd(['bash', 'echo hi'], { env: { TMPDIR: tmp } })).toMatchObject({ code: 0, stdout: 'hi\n' })
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
   test('--list shows python and whether it is available', () => {
     const r = execd(['--list', '--json'])
     const languages = r.stdout

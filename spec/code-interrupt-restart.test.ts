@@ -4,31 +4,26 @@
  * to its end (found by the fuzz's java contexts: `Thread.sleep(60_000)` after a
  * `System.exit`, interrupted 50 ms in, ran the whole minute).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
+import { postJson, readSse } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  // No spare interpreter: a replacement is started when the cell asks for it, so the
-  // interrupt below comes while it starts.
-  d = await startDaemon({ args: ['--python-spare', '0'] })
-})
-afterAll(async () => {
-  await d?.stop()
-})
+// No spare interpreter: a replacement is started when the cell asks for it, so the
+// interrupt below comes while it starts.
+const fx = daemonAlone(() => ['--python-spare', '0'])
 
 const ROUNDS = 3
 
 test('an interrupt during the restart after a death stops the cell waiting for the fresh interpreter', async () => {
-  const made = await postJson(d, '/code/context', { language: 'python' })
+  const made = await postJson(fx.d, '/code/context', { language: 'python' })
   const { id } = (await made.json()) as { id: string }
   const context = { id, language: 'python' }
   const seen: unknown[] = []
   for (let round = 0; round < ROUNDS; round++) {
-    await readSse(await postJson(d, '/code', { code: 'import os; os._exit(1)', context }))
-    const res = await postJson(d, '/code', { code: 'import time; time.sleep(3); print("ran")', context })
+    await readSse(await postJson(fx.d, '/code', { code: 'import os; os._exit(1)', context }))
+    const res = await postJson(fx.d, '/code', { code: 'import time; time.sleep(3); print("ran")', context })
     const execution = res.headers.get('execd-execution-id')
-    const stop = await d.fetch(`/code?id=${execution}`, { method: 'DELETE' })
+    const stop = await fx.d.fetch(`/code?id=${execution}`, { method: 'DELETE' })
     const frames = (await readSse(res)).map(f => f.data)
     seen.push({
       round,
@@ -48,6 +43,6 @@ test('an interrupt during the restart after a death stops the cell waiting for t
     })),
   )
   // The context lives on: the next cell runs in the fresh interpreter.
-  const next = (await readSse(await postJson(d, '/code', { code: 'print(6 * 7)', context }))).map(f => f.data)
+  const next = (await readSse(await postJson(fx.d, '/code', { code: 'print(6 * 7)', context }))).map(f => f.data)
   expect(next.filter(f => f.type === 'stdout').map(f => f.text)).toEqual(['42\n'])
 }, 60_000)

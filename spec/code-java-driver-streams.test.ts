@@ -5,26 +5,23 @@
  * it (the fuzz campaign's seed 905113: 60 s for a thread sleeping 60 s). The cell ends now, and
  * the context goes on.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { beforeAll, expect, test } from 'bun:test'
+import { postJson, readSse } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
 let java = false
+const fx = daemonAlone()
 beforeAll(async () => {
-  d = await startDaemon()
-  const list = (await (await d.fetch('/code/languages')).json()) as { language: string; available: boolean }[]
+  const list = (await (await fx.d.fetch('/code/languages')).json()) as { language: string; available: boolean }[]
   java = list.some(l => l.language === 'java' && l.available)
-})
-afterAll(async () => {
-  await d?.stop()
 })
 
 const cell = async (id: string, code: string) =>
-  (await readSse(await postJson(d, '/code', { code, context: { id, language: 'java' } }))).map(f => f.data)
+  (await readSse(await postJson(fx.d, '/code', { code, context: { id, language: 'java' } }))).map(f => f.data)
 
 test('a cell that sets System.out to null beside a running thread ends, and the context goes on', async () => {
   if (!java) return
-  const { id } = await (await postJson(d, '/code/context', { language: 'java' })).json()
+  const { id } = await (await postJson(fx.d, '/code/context', { language: 'java' })).json()
   try {
     // Not a daemon thread: it keeps the JVM alive on its own for ten minutes.
     const started = await cell(
@@ -41,13 +38,13 @@ test('a cell that sets System.out to null beside a running thread ends, and the 
     expect(next.find(e => e.type === 'error')?.error?.ename ?? 'none').not.toBe('DeadKernelError')
     expect(next.at(-1)?.type).toBe('execution_complete')
   } finally {
-    await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
   }
 }, 60_000)
 
 test('a cell that closes System.out and System.err leaves the next cells their output', async () => {
   if (!java) return
-  const { id } = await (await postJson(d, '/code/context', { language: 'java' })).json()
+  const { id } = await (await postJson(fx.d, '/code/context', { language: 'java' })).json()
   try {
     const closed = await cell(id, 'System.out.print("before"); System.out.close(); System.err.close();')
     expect(closed.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['before'])
@@ -59,6 +56,6 @@ test('a cell that closes System.out and System.err leaves the next cells their o
     ])
     expect(next.at(-1)?.type).toBe('execution_complete')
   } finally {
-    await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
   }
 }, 60_000)

@@ -5,21 +5,15 @@
  * holds 256 executions queued or running, and all of them 128 Mi characters of code; past
  * either, a 503 before any stream.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startDaemon, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
 import { createContext } from './runtime-kit'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon({ args: ['--code-interrupt-grace', '500'] })
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone(() => ['--code-interrupt-grace', '500'])
 
 /** Posts a cell and leaves as soon as the answer's head arrives; its status, id and error body. */
 async function postAndLeave(id: string, code: string): Promise<{ status: number; execution?: string; body?: any }> {
-  const res = await d.fetch('/code', {
+  const res = await fx.d.fetch('/code', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ code, context: { id } }),
@@ -33,14 +27,14 @@ async function postAndLeave(id: string, code: string): Promise<{ status: number;
 
 /** Waits until the execution has ended (its replay reaches execution_complete). */
 async function ended(execution: string): Promise<void> {
-  const res = await d.fetch(`/code/executions/${execution}/events`)
+  const res = await fx.d.fetch(`/code/executions/${execution}/events`)
   expect(res.status).toBe(200)
   const text = await res.text()
   expect(text).toContain('"execution_complete"')
 }
 
 test('a context holds 256 executions queued or running; the next is a 503, and room comes back as they end', async () => {
-  const id = await createContext(d, 'python')
+  const id = await createContext(fx.d, 'python')
   expect((await postAndLeave(id, 'import time\ntime.sleep(600)')).status).toBe(200)
   let last = ''
   for (let i = 1; i < 256; i++) {
@@ -52,16 +46,16 @@ test('a context holds 256 executions queued or running; the next is a 503, and r
   expect(refused.status).toBe(503)
   expect(refused.body.code).toBe('SERVICE_UNAVAILABLE')
   expect(refused.body.message).toContain('256 executions queued or running')
-  expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
   await ended(last)
   const again = await postAndLeave(id, '"room again"')
   expect(again.status).toBe(200)
   await ended(again.execution!)
-  expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
 }, 120_000)
 
 test('queued code is bounded in all: a 15 MiB cell past 128 Mi characters is a 503, nothing queued', async () => {
-  const id = await createContext(d, 'python')
+  const id = await createContext(fx.d, 'python')
   expect((await postAndLeave(id, 'import time\ntime.sleep(600)')).status).toBe(200)
   const big = `#${'x'.repeat(15 << 20)}\n1`
   let last = ''
@@ -74,10 +68,10 @@ test('queued code is bounded in all: a 15 MiB cell past 128 Mi characters is a 5
   expect(refused?.status).toBe(503)
   expect(refused?.body.code).toBe('SERVICE_UNAVAILABLE')
   expect(refused?.body.message).toContain('characters of code')
-  expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
   await ended(last)
   const again = await postAndLeave(id, big)
   expect(again.status).toBe(200)
   await ended(again.execution!)
-  expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
 }, 120_000)

@@ -4,23 +4,13 @@
  * (`extra`) sends the same command the Elysia way: both must give the same status, headers
  * and frames (modulo timestamps, ids and durations), for every kind of command.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { type Answer, steadyHeaders } from './kit/steady-answer'
 
-let d: Daemon
-let dir: string
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'execd-command-direct-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('command-direct')
 
 /** What differs between two runs of one command, whichever way it came, made constant. */
 const normalize = (body: string) =>
@@ -30,7 +20,7 @@ const normalize = (body: string) =>
     .replace(/[0-9a-f]{32}/g, '(id)')
 
 async function answer(body: unknown): Promise<Answer> {
-  const res = await postJson(d, '/command', body)
+  const res = await postJson(fx.d, '/command', body)
   const headers = steadyHeaders(res)
   return { status: res.status, headers, body: normalize(await res.text()) }
 }
@@ -77,15 +67,15 @@ describe('POST /command: the direct path answers as the Elysia route', () => {
       { command: 'true', timeout: '5' },
       { command: 'true', uid: 1.5 },
       { command: 'true', gid: 0 },
-      { command: 'true', cwd: join(dir, 'missing') },
+      { command: 'true', cwd: join(fx.tmp, 'missing') },
       { command: 'true', envs: { A: 1 } },
       { command: 'echo $A', envs: { A: 'x' } },
       '{"command":"true","__proto__":{"x":1}}',
       '[]',
       'null',
     ]) {
-      const direct = await postJson(d, '/command', body)
-      const routed = await postJson(d, '/command?x=1', body)
+      const direct = await postJson(fx.d, '/command', body)
+      const routed = await postJson(fx.d, '/command?x=1', body)
       expect(direct.status).toBe(routed.status)
       expect(normalize(await direct.text())).toBe(normalize(await routed.text()))
     }

@@ -2,37 +2,29 @@
  * Running commands' logs are bounded together (--command-log-total-bytes), not only each on its
  * own: fifty `yes` commands could each fill --command-log-max-bytes of execd's temp disk.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
+import { postJson, readSse } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const MiB = 1024 * 1024
-let d: Daemon
+const fx = daemonAlone(() => ['--command-log-max-bytes', String(4 * MiB), '--command-log-total-bytes', String(3 * MiB)])
 
-beforeAll(async () => {
-  d = await startDaemon({
-    args: ['--command-log-max-bytes', String(4 * MiB), '--command-log-total-bytes', String(3 * MiB)],
-  })
-})
-afterAll(async () => {
-  await d?.stop()
-})
-
-const status = async (id: string) => (await d.fetch(`/command/status/${id}`)).json()
-const logBytes = async (id: string) => (await (await d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
+const status = async (id: string) => (await fx.d.fetch(`/command/status/${id}`)).json()
+const logBytes = async (id: string) => (await (await fx.d.fetch(`/command/${id}/logs`)).arrayBuffer()).byteLength
 
 // Lines of 1 KiB: `yes`'s 2-byte lines made a million stdout events per run, 11–16 s of
 // framing and parsing at load 13 against the test's 60 s.
 const LONG_LINES = `yes $(printf %01023d 0)`
 
 async function runToEnd(command: string): Promise<string> {
-  const frames = await readSse(await postJson(d, '/command', { command }))
+  const frames = await readSse(await postJson(fx.d, '/command', { command }))
   expect(frames.at(-1)!.data.type).toBe('execution_complete')
   return frames[0]!.data.text
 }
 
 test("a running command's log leaves the rest of the total to the others; a finished one gives it back", async () => {
   const first = await readSse(
-    await postJson(d, '/command', { command: `${LONG_LINES} | head -c ${2 * MiB}; sleep 600`, background: true }),
+    await postJson(fx.d, '/command', { command: `${LONG_LINES} | head -c ${2 * MiB}; sleep 600`, background: true }),
   )
   const holder = first[0]!.data.text as string
   for (let i = 0; i < 400 && (await logBytes(holder)) < 2 * MiB; i++) await Bun.sleep(25)
@@ -44,7 +36,7 @@ test("a running command's log leaves the rest of the total to the others; a fini
   expect((await status(cut)).log_truncated).toContain('together')
   expect((await status(holder)).log_truncated).toBeUndefined()
 
-  expect((await d.fetch(`/command?id=${holder}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/command?id=${holder}`, { method: 'DELETE' })).status).toBe(200)
   for (let i = 0; i < 400 && (await status(holder)).running; i++) await Bun.sleep(25)
 
   // Both finished: their bytes are the retention's now, the running total is free again.

@@ -1,28 +1,19 @@
 /** A finished command's log read while its file comes and goes: one descriptor, never an error naming a temp path. */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-logs-gone-')))
-  d = await startDaemon({ env: { TMPDIR: tmp } })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
+const fx = daemonWithDir('logs-gone', tmp => ({ env: { TMPDIR: tmp } }))
 
 test('logs of a finished command whose file is renamed away and back: whole or empty, never an error', async () => {
-  const frames = await readSse(await postJson(d, '/command', { command: 'seq 1 20000' }))
+  const frames = await readSse(await postJson(fx.d, '/command', { command: 'seq 1 20000' }))
   const id = frames[0]?.data.text as string
-  const whole = await (await d.fetch(`/command/${id}/logs`)).text()
+  const whole = await (await fx.d.fetch(`/command/${id}/logs`)).text()
   expect(whole.length).toBe(108_894)
-  const dir = readdirSync(tmp).find(n => n.startsWith('execd-commands-'))
-  const log = join(tmp, String(dir), `${id}.output`)
+  const dir = readdirSync(fx.tmp).find(n => n.startsWith('execd-commands-'))
+  const log = join(fx.tmp, String(dir), `${id}.output`)
   expect(existsSync(log)).toBe(true)
   // Renamed away and back microseconds apart: at any instant the name is there or not, at random.
   const [at, away] = [JSON.stringify(log), JSON.stringify(`${log}.x`)]
@@ -32,7 +23,7 @@ test('logs of a finished command whose file is renamed away and back: whole or e
   try {
     while (existsSync(log)) await Bun.sleep(1)
     for (let i = 0; i < 400; i++) {
-      const res = await d.fetch(`/command/${id}/logs`)
+      const res = await fx.d.fetch(`/command/${id}/logs`)
       const text = await res.text()
       const kind = `${res.status} ${text === whole ? 'whole' : text === '' ? 'empty' : `other: ${text.slice(0, 200)}`}`
       answers.set(kind, (answers.get(kind) ?? 0) + 1)

@@ -10,24 +10,19 @@
  * this shared 2-core machine (load 6-7) this flood took 2,660-11,389 log writes (one per read)
  * on the build before and 4,198-9,669 on this one; bench/flood-cpu.ts measures the saving.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
+import { postJson, readSse } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { trickleLine, trickleProgram } from './kit/trickle'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 const LINES = 12 * 1024
 const line = trickleLine
 const trickle = trickleProgram(LINES)
 
 test('a flood written line by line arrives whole and in order, and so does its log', async () => {
-  const res = await postJson(d, '/command', { command: `exec python3 -c "${trickle}"` })
+  const res = await postJson(fx.d, '/command', { command: `exec python3 -c "${trickle}"` })
   expect(res.status).toBe(200)
   const frames = await readSse(res)
   expect(frames.at(-1)?.data.type).toBe('execution_complete')
@@ -36,7 +31,7 @@ test('a flood written line by line arrives whole and in order, and so does its l
   expect(lines.length).toBe(LINES)
   for (let i = 0; i < lines.length; i++)
     if (lines[i] !== line(i)) throw new Error(`line ${i}: ${lines[i]?.slice(0, 40)}…`)
-  const log = await (await d.fetch(`/command/${id}/logs`)).text()
+  const log = await (await fx.d.fetch(`/command/${id}/logs`)).text()
   expect(log.length).toBe(LINES * 1024)
   expect(log === Array.from({ length: LINES }, (_, i) => `${line(i)}\n`).join('')).toBe(true)
 }, 60_000)

@@ -1,18 +1,14 @@
 /** The official TypeScript SDK drives commands and sessions against dist/execd, unmodified. */
 import type { ServerStreamEvent } from '@alibaba-group/opensandbox'
 import type { CommandsAdapter } from '@alibaba-group/opensandbox/internal'
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startDaemon, type Daemon } from './harness'
+import { beforeAll, expect, test } from 'bun:test'
 import { sdkFailure, sdkFor, type ExecdStack } from './sdk'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
 let execd: ExecdStack
-beforeAll(async () => {
-  d = await startDaemon()
-  execd = sdkFor(d, 20)
-})
-afterAll(async () => {
-  await d?.stop()
+const fx = daemonAlone()
+beforeAll(() => {
+  execd = sdkFor(fx.d, 20)
 })
 
 test('SDK: a foreground command streams stdout and stderr and exits 0', async () => {

@@ -5,28 +5,21 @@
  * per PATH entry in every command's shell before its first line, and a `bash` earlier on that PATH
  * named as the running shell though it never ran.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { chmodSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { chmodSync, realpathSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-shell-'))
+const fx = daemonWithDir('shell', tmp => {
   // Never run: a shell that ran it would print this and fail.
   writeFileSync(join(tmp, 'bash'), '#!/bin/sh\necho decoy ran\nexit 9\n')
   chmodSync(join(tmp, 'bash'), 0o755)
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
+  return []
 })
 
 const stdoutOf = async (body: Record<string, unknown>) => {
-  const res = await postJson(d, '/command', body)
+  const res = await postJson(fx.d, '/command', body)
   expect(res.status).toBe(200)
   const frames = await readSse(res)
   expect(frames.at(-1)?.data.type).toBe('execution_complete')
@@ -35,7 +28,7 @@ const stdoutOf = async (body: Record<string, unknown>) => {
 
 test('$0 is bash and $BASH the shell that runs, whatever bash is first on the command PATH', async () => {
   const real = realpathSync(Bun.which('bash')!)
-  const path = `${tmp}:${process.env.PATH}`
+  const path = `${fx.tmp}:${process.env.PATH}`
   const [zero, bash, args] = await stdoutOf({ command: 'echo "$0"; echo "$BASH"; echo "$#"', envs: { PATH: path } })
   expect(zero).toBe('bash')
   expect(realpathSync(bash!)).toBe(real)

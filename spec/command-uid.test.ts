@@ -2,19 +2,13 @@
  * A command's uid (CONTRACT §2): the user's group, HOME and USER from its passwd entry, and for a
  * uid with none, a group of its own number and HOME / (as `docker run --user N`), never root's.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { commandFrames, texts } from './command-stream'
-import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
-const run = (body: Record<string, unknown>) => commandFrames(d, body)
+const run = (body: Record<string, unknown>) => commandFrames(fx.d, body)
 
 test.skipIf(process.getuid?.() !== 0)('uid runs as that user with its HOME and USER', async () => {
   const frames = await run({ command: 'id -u; id -g; echo "$HOME $USER"', uid: 65534 })

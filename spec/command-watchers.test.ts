@@ -5,31 +5,26 @@
  * holding the token could stall anyone's job. A watcher that falls behind is told what it
  * missed (`events_dropped`), as one that connects late is; the log keeps every byte.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
-import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { postJson, readSse, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { postUnread } from './kit/narrow-reader'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 /** Sends `GET path` with the token and never reads the answer: the socket is paused at once. */
 async function stalledReader(path: string): Promise<Socket> {
-  const { hostname, port } = new URL(d.url)
+  const { hostname, port } = new URL(fx.d.url)
   const socket = connect({ host: hostname, port: Number(port) })
   socket.pause()
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`)
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`)
   return socket
 }
 
 const status = async (id: string) =>
-  (await (await d.fetch(`/command/status/${id}`)).json()) as { running: boolean; exit_code?: number }
+  (await (await fx.d.fetch(`/command/status/${id}`)).json()) as { running: boolean; exit_code?: number }
 
 // 64 MiB of output against a journal of 4 MiB and socket buffers of a few: a paced command
 // would stop within the first few MiB.
@@ -37,14 +32,14 @@ const BYTES = 64 * 1024 * 1024
 const FLOOD = `yes "$(printf '%01000d' 0)" | head -c ${BYTES}`
 
 test('a background command runs to its end while a watcher of its events reads nothing', async () => {
-  const started = await readSse(await postJson(d, '/command', { command: FLOOD, background: true }))
+  const started = await readSse(await postJson(fx.d, '/command', { command: FLOOD, background: true }))
   const id = started[0]?.data.text as string
   const watcher = await stalledReader(`/command/${id}/events`)
   try {
     // A generous bound: alone it takes about a second; stalled, it waited for Bun's 120 s.
     await waitFor('the command to end while its watcher reads nothing', async () => !(await status(id)).running, 60_000)
     expect(await status(id)).toMatchObject({ running: false, exit_code: 0 })
-    const log = await d.fetch(`/command/${id}/logs`)
+    const log = await fx.d.fetch(`/command/${id}/logs`)
     expect((await log.arrayBuffer()).byteLength).toBe(BYTES)
   } finally {
     watcher.destroy()
@@ -52,7 +47,7 @@ test('a background command runs to its end while a watcher of its events reads n
 })
 
 test('a foreground command too: the watcher does not pace it, its own client still does', async () => {
-  const res = await postJson(d, '/command', { command: FLOOD })
+  const res = await postJson(fx.d, '/command', { command: FLOOD })
   const reader = res.body!.getReader()
   const first = new TextDecoder().decode((await reader.read()).value)
   const id = /"text":"([^"]+)"/.exec(first)?.[1] as string
@@ -75,7 +70,7 @@ test('a foreground command too: the watcher does not pace it, its own client sti
 })
 
 test('a watcher that falls behind is told what it missed, then follows to the end', async () => {
-  const started = await readSse(await postJson(d, '/command', { command: FLOOD, background: true }))
+  const started = await readSse(await postJson(fx.d, '/command', { command: FLOOD, background: true }))
   const id = started[0]?.data.text as string
   const watcher = await stalledReader(`/command/${id}/events`)
   try {
@@ -105,18 +100,18 @@ test('a watcher that falls behind is told what it missed, then follows to the en
 for (const how of ['timeout', 'interrupt'] as const) {
   test(`a foreground command killed by its ${how} finishes though its own client reads nothing`, async () => {
     const body = { command: FLOOD, ...(how === 'timeout' ? { timeout: 1500 } : {}) }
-    const silent = await postUnread(d, '/command', body)
+    const silent = await postUnread(fx.d, '/command', body)
     try {
       const id = /"type":"init","text":"([^"]+)"/.exec(silent.first)?.[1]
       expect(id).toBeDefined()
       if (how === 'interrupt') {
         // Past the socket's buffers and the journal's: the client holds the command back by now.
         await Bun.sleep(1500)
-        expect((await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+        expect((await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
       }
       // Before, it stayed "running" (its last output waiting on the client) until the client left.
       await waitFor('the killed command to finish', async () => !(await status(id!)).running, 20_000)
-      const log = await (await d.fetch(`/command/${id}/logs`)).text()
+      const log = await (await fx.d.fetch(`/command/${id}/logs`)).text()
       expect(log.length).toBeGreaterThan(0)
     } finally {
       await silent.close()

@@ -5,21 +5,16 @@
  * still does), and `process.exit(3)`, `exit 3` said `exit status 3` where the language says
  * nothing. Here and with --url.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { runCli, startDaemon, type Daemon } from './harness'
+import { runCli } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { pythonAvailable } from './python-env'
 
 const PYTHON = process.env.EXECD_PYTHON ?? '/usr/bin/python3'
 const node = Bun.which('node')
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 const TIMER_SETS_STATUS = 'setTimeout(() => { console.log("late"); process.exitCode = 4 }, 300); console.log("now")'
 
@@ -87,8 +82,8 @@ describe('a one-shot exec ends as the language’s own command line does', () =>
       const ran = spawnSync(own![0]!, [...own!.slice(1), code], { encoding: 'utf8' })
       const want = { code: ran.status, stdout: ran.stdout, stderr: ran.stderr }
       for (const remote of [false, true]) {
-        const r = await runCli(['exec', language, code, ...(remote ? ['--url', d.url] : [])], {
-          env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+        const r = await runCli(['exec', language, code, ...(remote ? ['--url', fx.d.url] : [])], {
+          env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {},
         })
         expect([remote ? 'url' : 'local', r]).toEqual([remote ? 'url' : 'local', want])
       }
@@ -102,8 +97,8 @@ describe('a one-shot exec ends as the language’s own command line does', () =>
       'setTimeout(() => { throw new Error("boom") }, 300); void 0',
     ]) {
       for (const remote of [false, true]) {
-        const r = await runCli(['exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
-          env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+        const r = await runCli(['exec', 'javascript', code, ...(remote ? ['--url', fx.d.url] : [])], {
+          env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {},
         })
         // Said as the error of the wait, or as the driver's `Uncaught` when it fired before the wait.
         expect([code, remote, r.code, r.stdout, r.stderr.includes('boom')]).toEqual([code, remote, 1, '', true])
@@ -114,7 +109,7 @@ describe('a one-shot exec ends as the language’s own command line does', () =>
   test.skipIf(pythonAvailable !== true)(
     'over HTTP a context still catches SystemExit and keeps its state',
     async () => {
-      const res = await d.fetch('/code/context', {
+      const res = await fx.d.fetch('/code/context', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ language: 'python' }),
@@ -122,7 +117,7 @@ describe('a one-shot exec ends as the language’s own command line does', () =>
       const { id } = (await res.json()) as { id: string }
       const run = async (code: string) =>
         await (
-          await d.fetch('/code', {
+          await fx.d.fetch('/code', {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ code, context: { id } }),
@@ -130,7 +125,7 @@ describe('a one-shot exec ends as the language’s own command line does', () =>
         ).text()
       expect(await run('x = 41\nimport sys; sys.exit(3)')).toContain('"ename":"SystemExit"')
       expect(await run('print(x + 1)')).toContain('42')
-      await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+      await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
     },
   )
 })

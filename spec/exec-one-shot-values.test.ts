@@ -4,21 +4,16 @@
  * run`), what the code shows itself (output, `display()`), SQL's rows (as sqlite3 prints them);
  * here and with --url. `--json` keeps every event. Python printed its value (`2`), java and go too.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { runCli, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { runCli } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { PYTHON, pythonAvailable } from './python-env'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 const both = async (args: string[]) => {
   const local = await runCli(['exec', ...args])
-  const remote = await runCli(['exec', ...args, '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
+  const remote = await runCli(['exec', ...args, '--url', fx.d.url], { env: { EXECD_ACCESS_TOKEN: fx.d.token } })
   return { local, remote }
 }
 

@@ -5,34 +5,29 @@
  * requests are answered while the flood still runs, and how much of the flood went out while
  * a `/ping` waited (no timing: the flood runs until it is deleted).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 /** `yes`'s two-byte lines: the most events per byte, the hardest flood to keep up with. */
 const FLOOD = 'exec -a fairness-flood yes'
 
 test('a background flood: /ping and the command status answer while it runs', async () => {
-  const res = await postJson(d, '/command', { command: FLOOD, background: true })
+  const res = await postJson(fx.d, '/command', { command: FLOOD, background: true })
   const [init] = await readSse(res, f => f.data.type === 'init')
   const id = init!.data.text as string
   try {
     await waitFor('the flood to start', () => pidsWith('fairness-flood').length > 0)
-    for (let i = 0; i < 3; i++) expect((await d.fetch('/ping')).status).toBe(200)
-    const status = await (await d.fetch(`/command/status/${id}`)).json()
+    for (let i = 0; i < 3; i++) expect((await fx.d.fetch('/ping')).status).toBe(200)
+    const status = await (await fx.d.fetch(`/command/status/${id}`)).json()
     expect(status.running).toBe(true)
   } finally {
-    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })
   }
   await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
 })
@@ -55,7 +50,7 @@ async function pingsDuringFlood(
     await waitFor('the flood to start', () => received > 4 * 1024 * 1024)
     for (let i = 0; i < 3; i++) {
       const before = received
-      expect((await d.fetch('/ping')).status).toBe(200)
+      expect((await fx.d.fetch('/ping')).status).toBe(200)
       expect(received - before).toBeLessThan(16 * 1024 * 1024)
     }
     expect(open).toBe(true)
@@ -68,17 +63,17 @@ async function pingsDuringFlood(
 }
 
 test('a foreground flood read as fast as it comes: /ping answers while the stream is open', async () => {
-  const res = await postJson(d, '/command', { command: FLOOD })
+  const res = await postJson(fx.d, '/command', { command: FLOOD })
   const reader = res.body!.getReader()
   const first = new TextDecoder().decode((await reader.read()).value)
   const id = JSON.parse(/^data: (.*)$/m.exec(first)![1]!).text as string
-  await pingsDuringFlood(reader, () => d.fetch(`/command?id=${id}`, { method: 'DELETE' }))
+  await pingsDuringFlood(reader, () => fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' }))
 })
 
 test('a session run flooding, read as fast as it comes: /ping answers while the stream is open', async () => {
-  const sid = (await (await postJson(d, '/session', {})).json()).session_id as string
-  const res = await postJson(d, `/session/${sid}/run`, { command: FLOOD })
-  await pingsDuringFlood(res.body!.getReader(), () => d.fetch(`/session/${sid}`, { method: 'DELETE' }))
+  const sid = (await (await postJson(fx.d, '/session', {})).json()).session_id as string
+  const res = await postJson(fx.d, `/session/${sid}/run`, { command: FLOOD })
+  await pingsDuringFlood(res.body!.getReader(), () => fx.d.fetch(`/session/${sid}`, { method: 'DELETE' }))
 })
 
 /** Bytes of every file under `dir` (the command logs of a daemon whose TMPDIR it is). */

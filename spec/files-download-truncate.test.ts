@@ -9,11 +9,11 @@
  * until told, so the answer waits in the kernel: up to 2 MiB in its receive queue, the rest in
  * execd's send queue.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, waitFor, type Daemon } from './harness'
+import { waitFor } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
 const PYTHON = process.env.EXECD_PYTHON || 'python3'
 /** The send queue's cap: with the client's receive buffer (1 MiB asked, 2 MiB given), room for the whole answer. */
@@ -70,24 +70,15 @@ function connections(): { local: number; remote: number; state: number; tx: numb
   return out
 }
 
-let dir: string
-let d: Daemon
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'download-truncate-'))
-  d = await startDaemon({ args: ['--download-copy-max', '0'] })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('download-truncate', () => ['--download-copy-max', '0'])
 
 test.skipIf(WMEM_MAX < 4 << 20)(
   'a file truncated while its answer waits in the kernel: the connection is reset, the client never gets the promised length',
   async () => {
-    const file = join(dir, 'big')
+    const file = join(fx.tmp, 'big')
     writeFileSync(file, Buffer.alloc(SIZE, 'x'))
-    const port = Number(new URL(d.url).port)
-    const client = Bun.spawn([PYTHON, '-c', CLIENT, String(port), file, d.token], {
+    const port = Number(new URL(fx.d.url).port)
+    const client = Bun.spawn([PYTHON, '-c', CLIENT, String(port), file, fx.d.token], {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'inherit',

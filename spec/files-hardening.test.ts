@@ -1,15 +1,13 @@
 /** Issue 10 items of the files section, through the compiled executable. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   chmodSync,
   closeSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readSync,
   readFileSync,
   readdirSync,
-  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -17,20 +15,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Daemon, postJson, runCliSync, startDaemon } from './harness'
+import { postJson, runCliSync } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { memoryOf } from './files-transfer'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-hardening-')))
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon({ env: { EXECD_SPEC_HARDENING_DIR: dir } })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('hardening', tmp => ({ env: { EXECD_SPEC_HARDENING_DIR: tmp } }))
 
 const MiB = 1024 * 1024
 const q = encodeURIComponent
@@ -48,7 +38,7 @@ function bytesAt(path: string, at: number, n: number): string {
 
 describe('files hardening', () => {
   test('replace streams: a 1 GiB file is rewritten with execd memory flat, mode kept, every match counted', async () => {
-    const file = join(dir, 'sparse.bin')
+    const file = join(fx.tmp, 'sparse.bin')
     const size = 1024 * MiB
     const fd = openSync(file, 'w')
     writeSync(fd, 'NEEDLE at the start', 0)
@@ -60,10 +50,10 @@ describe('files hardening', () => {
     writeSync(tail, 'NEEDLE')
     closeSync(tail)
     chmodSync(file, 0o640)
-    const before = memoryOf(d.proc.pid).hwm
-    const res = await postJson(d, '/files/replace?verbose=true', { [file]: { old: 'NEEDLE', new: 'PIN' } })
+    const before = memoryOf(fx.d.proc.pid).hwm
+    const res = await postJson(fx.d, '/files/replace?verbose=true', { [file]: { old: 'NEEDLE', new: 'PIN' } })
     expect([res.status, await res.json()]).toEqual([200, { [file]: { replacedCount: 3 } }])
-    const grown = memoryOf(d.proc.pid).hwm - before
+    const grown = memoryOf(fx.d.proc.pid).hwm - before
     console.log(`replace of 1 GiB: execd peak RSS grew by ${grown.toFixed(1)} MiB`)
     expect(grown).toBeLessThan(200)
     const s = statSync(file)
@@ -71,18 +61,18 @@ describe('files hardening', () => {
     expect(bytesAt(file, 0, 16)).toBe('PIN at the start')
     expect(bytesAt(file, MiB - 6, 3)).toBe('PIN')
     expect(bytesAt(file, size - 12, 3)).toBe('PIN')
-    expect(readdirSync(dir).filter(n => n.includes('.execd-tmp-'))).toEqual([])
+    expect(readdirSync(fx.tmp).filter(n => n.includes('.execd-tmp-'))).toEqual([])
     rmSync(file)
   }, 60_000)
 
   test('a large download (sent from the descriptor opened beneath the root) keeps Content-Length and Range', async () => {
-    const file = join(dir, 'large.bin')
+    const file = join(fx.tmp, 'large.bin')
     const data = Buffer.alloc(6 * MiB, 'abcdefgh')
     await Bun.write(file, data)
-    const whole = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`)
+    const whole = await fx.d.fetch(`/files/download?path=${encodeURIComponent(file)}`)
     expect(whole.headers.get('content-length')).toBe(String(data.length))
     expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true)
-    const part = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`, {
+    const part = await fx.d.fetch(`/files/download?path=${encodeURIComponent(file)}`, {
       headers: { range: `bytes=${5 * MiB}-` },
     })
     expect([part.status, part.headers.get('content-length'), part.headers.get('content-range')]).toEqual([
@@ -99,10 +89,10 @@ describe('files hardening', () => {
       ['/files/info?path=', undefined],
       ['/directories?path=', { method: 'DELETE' }],
     ] as const) {
-      const res = await d.fetch(path, init)
+      const res = await fx.d.fetch(path, init)
       expect([res.status, (await res.json()).code]).toEqual([400, 'INVALID_REQUEST_BODY'])
     }
-    const cwd = join(dir, 'cwd')
+    const cwd = join(fx.tmp, 'cwd')
     mkdirSync(cwd)
     const rm = runCliSync(['fs', 'rmdir', ''], { cwd })
     // A path refused as typed is a usage error (exit 2), as every 400 of an operation is in the CLI.
@@ -112,7 +102,7 @@ describe('files hardening', () => {
   })
 
   test('error messages name the path as written, not what $VAR expanded to', async () => {
-    const res = await d.fetch(`/files/info?path=${encodeURIComponent('x$PATH')}`)
+    const res = await fx.d.fetch(`/files/info?path=${encodeURIComponent('x$PATH')}`)
     const body = await res.json()
     expect(res.status).toBe(404)
     expect(body.message).not.toContain(process.env.PATH!)
@@ -120,7 +110,7 @@ describe('files hardening', () => {
   })
 
   test('list and search errors name the path as written, not what $VAR expanded to', async () => {
-    const at = join(dir, 'expanded')
+    const at = join(fx.tmp, 'expanded')
     mkdirSync(at)
     writeFileSync(join(at, 'f.txt'), '')
     symlinkSync(at, join(at, 'link'))
@@ -133,27 +123,27 @@ describe('files hardening', () => {
       [`/files/search?path=${q(`${v}/f.txt`)}`, 400, `path is not a directory: ${v}/f.txt`],
     ]
     for (const [url, status, text] of cases) {
-      const res = await d.fetch(url)
+      const res = await fx.d.fetch(url)
       const body = (await res.json()) as { message: string }
       expect([url, res.status, body.message]).toEqual([url, status, expect.stringContaining(text)])
-      expect(body.message).not.toContain(dir)
+      expect(body.message).not.toContain(fx.tmp)
     }
   })
 
   test('a move of a missing source onto or into itself is the missing source (404), as the reference', async () => {
     // The batch's "into itself" check came first: a missing file moved onto itself was a 400.
-    const gone = join(dir, 'never-made')
-    const kept = join(dir, 'mv-kept')
+    const gone = join(fx.tmp, 'never-made')
+    const kept = join(fx.tmp, 'mv-kept')
     writeFileSync(kept, 'k')
     for (const dest of [gone, join(gone, 'inner')]) {
-      const res = await postJson(d, '/files/mv', [{ src: gone, dest }])
+      const res = await postJson(fx.d, '/files/mv', [{ src: gone, dest }])
       const body = (await res.json()) as { code: string; message: string }
       expect([dest, res.status, body.code]).toEqual([dest, 404, 'FILE_NOT_FOUND'])
       expect(body.message).toStartWith(`file not found. source path not found: ${gone}: `)
     }
     // A source that is there still cannot go into itself, and nothing of the batch moved.
-    const res = await postJson(d, '/files/mv', [
-      { src: kept, dest: join(dir, 'mv-moved') },
+    const res = await postJson(fx.d, '/files/mv', [
+      { src: kept, dest: join(fx.tmp, 'mv-moved') },
       { src: kept, dest: kept },
     ])
     expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([400, 'INVALID_REQUEST_BODY'])

@@ -6,11 +6,11 @@
  * gone). A move never replaces what is there: it is done, or refused as for any destination
  * that exists, and each side keeps its own file.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, postJson, startDaemon, waitFor } from './harness'
+import { postJson, waitFor } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { python } from './kit/download-swap'
 
 const MOVES = 300
@@ -53,20 +53,12 @@ while not stop.is_set():
 print(made, replaced)
 `
 
-const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-move-race-')))
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(base, { recursive: true, force: true })
-})
+const fx = daemonWithDir('move-race')
 
 describe.skipIf(!python)('a move onto a name another process creates meanwhile', () => {
   test("never replaces the other process's file: moved whole, or refused as an existing destination", async () => {
-    const dest = join(base, 'dest')
-    const started = join(base, 'started')
+    const dest = join(fx.tmp, 'dest')
+    const started = join(fx.tmp, 'started')
     const racer = Bun.spawn([python as string, '-c', RACER, dest, started], { stdin: 'pipe', stdout: 'pipe' })
     await waitFor('the racer to start', () => existsSync(started) || racer.exitCode !== null)
     const statuses: Record<string, number> = {}
@@ -75,13 +67,13 @@ describe.skipIf(!python)('a move onto a name another process creates meanwhile',
     try {
       const racerMade = () => Number(readFileSync(started, 'utf8')) || 0
       for (let i = 0; i < MOVES || (racerMade() <= MOVES && i < MOST_MOVES && racer.exitCode === null); i++) {
-        const src = join(base, `src${i}`)
+        const src = join(fx.tmp, `src${i}`)
         writeFileSync(src, `moved-${i}`)
-        const res = await postJson(d, '/files/mv', [{ src, dest }], { signal: AbortSignal.timeout(ANSWER_MS) })
+        const res = await postJson(fx.d, '/files/mv', [{ src, dest }], { signal: AbortSignal.timeout(ANSWER_MS) })
         let key = String(res.status)
         if (res.status === 200) {
           // Taken away by name: while the moved file is there, the racer cannot make its own.
-          const got = join(base, `got${i}`)
+          const got = join(fx.tmp, `got${i}`)
           try {
             renameSync(dest, got)
             if (readFileSync(got, 'utf8') !== `moved-${i}`) lost.push(`${i}: ${readFileSync(got, 'utf8')}`)

@@ -3,25 +3,20 @@
  * stat size: /proc files said 0 and downloaded empty, a sysfs attribute said 4096 in HEAD and
  * /files/info while GET sent the few bytes it holds.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
 import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 const download = (path: string, init: RequestInit = {}) =>
-  d.fetch(`/files/download?path=${encodeURIComponent(path)}`, init)
+  fx.d.fetch(`/files/download?path=${encodeURIComponent(path)}`, init)
 const infoSize = async (path: string) => {
-  const res = await d.fetch(`/files/info?path=${encodeURIComponent(path)}`)
+  const res = await fx.d.fetch(`/files/info?path=${encodeURIComponent(path)}`)
   expect(res.status).toBe(200)
   return ((await res.json()) as Record<string, { size: number }>)[path]?.size
 }
@@ -63,7 +58,7 @@ describe('pseudo-files answer their content', () => {
   })
 
   test('a line-based read of /proc/cpuinfo gives its first line', async () => {
-    const res = await d.fetch('/files/download?path=/proc/cpuinfo&offset=1&limit=1')
+    const res = await fx.d.fetch('/files/download?path=/proc/cpuinfo&offset=1&limit=1')
     expect(res.status).toBe(200)
     expect(await res.text()).toBe(`${readFileSync('/proc/cpuinfo', 'utf8').split('\n')[0]}\n`)
   })
@@ -84,27 +79,27 @@ describe('pseudo-files answer their content', () => {
   // Now that /proc files download whole: execd's own argv and environ hold no part of its token
   // (core/secrets.ts scrubs them), so downloading them gives none away.
   test("execd's own /proc/self/cmdline and environ download without its token", async () => {
-    for (const path of ['/proc/self/cmdline', '/proc/self/environ', `/proc/${d.proc.pid}/cmdline`]) {
+    for (const path of ['/proc/self/cmdline', '/proc/self/environ', `/proc/${fx.d.proc.pid}/cmdline`]) {
       const res = await download(path)
       expect(res.status).toBe(200)
       const body = Buffer.from(await res.arrayBuffer())
       expect(body.length).toBeGreaterThan(0)
-      expect(body.includes(d.token)).toBe(false)
-      expect(body.includes(d.token.slice(2, 12))).toBe(false)
+      expect(body.includes(fx.d.token)).toBe(false)
+      expect(body.includes(fx.d.token.slice(2, 12))).toBe(false)
     }
   })
 
   test('a pseudo-file past the cap (/proc/<pid>/pagemap) is a 413 JSON error; execd keeps answering', async () => {
-    const res = await download(`/proc/${d.proc.pid}/pagemap`)
+    const res = await download(`/proc/${fx.d.proc.pid}/pagemap`)
     expect(res.status).toBe(413)
     const body = (await res.json()) as { code: string; message: string }
     expect(body.code).toBe('PAYLOAD_TOO_LARGE')
     expect(body.message).toContain('pagemap')
-    expect((await d.fetch('/ping')).status).toBe(200)
+    expect((await fx.d.fetch('/ping')).status).toBe(200)
   })
 
   test('a read the kernel fails (/proc/<pid>/mem at address 0: EIO) is a 500 naming the read, not the open', async () => {
-    for (const path of ['/proc/self/mem', `/proc/${d.proc.pid}/mem`]) {
+    for (const path of ['/proc/self/mem', `/proc/${fx.d.proc.pid}/mem`]) {
       const res = await download(path)
       expect(res.status).toBe(500)
       // Before: "error accessing file: open /proc/self/mem: error EIO" — the open had succeeded.
@@ -113,7 +108,7 @@ describe('pseudo-files answer their content', () => {
         message: `error accessing file: read ${path}: input/output error`,
       })
     }
-    expect((await d.fetch('/ping')).status).toBe(200)
+    expect((await fx.d.fetch('/ping')).status).toBe(200)
   })
 
   test('a FIFO with a silent writer is refused at once, nothing waits on it', async () => {
@@ -124,7 +119,7 @@ describe('pseudo-files answer their content', () => {
     try {
       const res = await download(fifo)
       expect(res.status).toBe(400)
-      expect((await d.fetch('/ping')).status).toBe(200)
+      expect((await fx.d.fetch('/ping')).status).toBe(200)
     } finally {
       closeSync(writer)
       rmSync(dir, { recursive: true, force: true })
@@ -134,7 +129,7 @@ describe('pseudo-files answer their content', () => {
 
 describe('POST /files/replace on a pseudo-file', () => {
   const refused = async (path: string, old: string) => {
-    const res = await postJson(d, '/files/replace', { [path]: { old, new: 'x' } })
+    const res = await postJson(fx.d, '/files/replace', { [path]: { old, new: 'x' } })
     return { status: res.status, body: (await res.json()) as { code: string; message: string } }
   }
 

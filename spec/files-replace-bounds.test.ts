@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { refused } from './kit/refused'
 import { scratchWithDisks } from './kit/small-disk'
 
@@ -15,13 +16,7 @@ const scratch = scratchWithDisks('replace-bounds')
 const isRoot = process.getuid?.() === 0
 if (!isRoot) console.warn('skipped: the full-disk replace tests (mounting a tmpfs needs root)')
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 const leftovers = (dir: string) => readdirSync(dir).filter(n => n.includes('.execd-tmp-'))
 
@@ -32,7 +27,7 @@ describe.skipIf(!isRoot)('the default bound', () => {
     const f = join(disk, 'many-a')
     writeFileSync(f, 'a'.repeat(1_000_000))
     const before = statSync(f)
-    const res = await refused(await postJson(d, '/files/replace', { [f]: { old: 'a', new: 'b'.repeat(10_240) } }))
+    const res = await refused(await postJson(fx.d, '/files/replace', { [f]: { old: 'a', new: 'b'.repeat(10_240) } }))
     expect(res).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' })
     expect(res.message).toContain('--max-replace-growth')
     expect(res.message).toContain('nothing was written')
@@ -109,11 +104,11 @@ describe.skipIf(!isRoot)('a disk that fills during a replace', () => {
     const disk = scratch.smallDisk('1m')
     const f = join(disk, 'f')
     writeFileSync(f, 'a'.repeat(600_000))
-    const replace = await refused(await postJson(d, '/files/replace', { [f]: { old: 'a', new: 'bb' } }))
+    const replace = await refused(await postJson(fx.d, '/files/replace', { [f]: { old: 'a', new: 'bb' } }))
     const form = new FormData()
     form.append('metadata', new Blob([JSON.stringify({ path: join(disk, 'u') })]), 'metadata')
     form.append('file', new Blob([new Uint8Array(2_000_000)]), 'u')
-    const upload = await refused(await d.fetch('/files/upload', { method: 'POST', body: form }))
+    const upload = await refused(await fx.d.fetch('/files/upload', { method: 'POST', body: form }))
     for (const answer of [replace, upload]) {
       expect(answer).toMatchObject({ status: 500, code: 'RUNTIME_ERROR' })
       expect(answer.message).toContain('no space left on device')

@@ -1,25 +1,18 @@
 /** The official TypeScript SDK (@alibaba-group/opensandbox) drives the files section of dist/execd. */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { beforeAll, expect, test } from 'bun:test'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, startDaemon } from './harness'
 import { sdkFailure, sdkFor, type ExecdStack } from './sdk'
+import { daemonWithDir } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-sdk-files-')))
-let d: Daemon
 let files: ExecdStack['files']
 
-beforeAll(async () => {
-  d = await startDaemon()
-  files = sdkFor(d).files
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
+const fx = daemonWithDir('sdk-files')
+beforeAll(() => {
+  files = sdkFor(fx.d).files
 })
 
-const p = (name: string) => join(dir, name)
+const p = (name: string) => join(fx.tmp, name)
 
 test('the SDK writes, reads, lists, searches, moves, replaces, chmods and deletes files', async () => {
   // Several files in one call (the SDK sends one upload per file), text, bytes and a stream.
@@ -126,7 +119,7 @@ test('SDK failures, method by method: the JSON routes give the code and message;
   expect(
     await sdkFailure(() => files.replaceContents([{ path: p('here.txt'), oldContent: '', newContent: 'x' }])),
   ).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
-  expect(await sdkFailure(() => files.deleteFiles([dir]))).toMatchObject({ status: 400 })
+  expect(await sdkFailure(() => files.deleteFiles([fx.tmp]))).toMatchObject({ status: 400 })
 
   const read = await sdkFailure(() => files.readFile(missing))
   expect(read).toMatchObject({ status: 404, code: 'UNEXPECTED_RESPONSE', message: 'Download failed' })

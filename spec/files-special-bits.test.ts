@@ -4,63 +4,48 @@
  * (`& 0o777`, the reference's) is the mode the file has; new content over a file drops the
  * bits that make it run as someone else.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import {
-  chmodSync,
-  chownSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, startDaemon, type Daemon } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-special-bits-')))
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('special-bits')
 
 const modeOf = (path: string) => statSync(path).mode & 0o7777
 const infoMode = async (path: string) =>
-  ((await (await d.fetch(`/files/info?path=${encodeURIComponent(path)}`)).json()) as Record<string, { mode: number }>)[
-    path
-  ]!.mode
+  (
+    (await (await fx.d.fetch(`/files/info?path=${encodeURIComponent(path)}`)).json()) as Record<
+      string,
+      { mode: number }
+    >
+  )[path]!.mode
 
 test('POST /files/permissions sets 4755 as 755, and clears the bits a file had when told 7751', async () => {
-  const f = join(dir, 'perm')
+  const f = join(fx.tmp, 'perm')
   writeFileSync(f, '#!/bin/sh\n')
-  expect((await postJson(d, '/files/permissions', { [f]: { mode: 4755 } })).status).toBe(200)
+  expect((await postJson(fx.d, '/files/permissions', { [f]: { mode: 4755 } })).status).toBe(200)
   expect(modeOf(f)).toBe(0o755)
   expect(await infoMode(f)).toBe(755)
   chmodSync(f, 0o6755)
-  expect((await postJson(d, '/files/permissions', { [f]: { mode: 7751 } })).status).toBe(200)
+  expect((await postJson(fx.d, '/files/permissions', { [f]: { mode: 7751 } })).status).toBe(200)
   expect(modeOf(f)).toBe(0o751)
 })
 
 test('POST /directories makes a 1777 or 2775 directory 777 or 775', async () => {
-  const sticky = join(dir, 'sticky')
-  const group = join(dir, 'group')
-  expect((await postJson(d, '/directories', { [sticky]: { mode: 1777 }, [group]: { mode: 2775 } })).status).toBe(200)
+  const sticky = join(fx.tmp, 'sticky')
+  const group = join(fx.tmp, 'group')
+  expect((await postJson(fx.d, '/directories', { [sticky]: { mode: 1777 }, [group]: { mode: 2775 } })).status).toBe(200)
   expect([modeOf(sticky), modeOf(group)]).toEqual([0o777, 0o775])
   expect([await infoMode(sticky), await infoMode(group)]).toEqual([777, 775])
 })
 
 test('POST /files/upload writes a file whose metadata says 4755 as 755', async () => {
-  const f = join(dir, 'up')
+  const f = join(fx.tmp, 'up')
   const form = new FormData()
   form.append('metadata', new Blob([JSON.stringify({ path: f, mode: 4755 })]), 'metadata')
   form.append('file', new Blob(['#!/bin/sh\n']), 'up')
-  expect((await d.fetch('/files/upload', { method: 'POST', body: form })).status).toBe(200)
+  expect((await fx.d.fetch('/files/upload', { method: 'POST', body: form })).status).toBe(200)
   expect(modeOf(f)).toBe(0o755)
   expect(await infoMode(f)).toBe(755)
 })
@@ -79,7 +64,7 @@ const REWRITES: [number, number][] = [
 ]
 
 async function rewrite(daemon: Daemon, name: string, owner: number, mode: number) {
-  const f = join(dir, name)
+  const f = join(fx.tmp, name)
   const reset = () => {
     chownSync(f, owner, owner)
     chmodSync(f, mode)
@@ -101,7 +86,7 @@ test('an upload without a mode and a replace drop setuid (and setgid with group 
     for (const [before, after] of REWRITES) {
       const name = `rewrite-${owner}-${before.toString(8)}`
       const expected = { mode: after, uid: owner }
-      expect({ name, ...(await rewrite(d, name, owner, before)) }).toEqual({
+      expect({ name, ...(await rewrite(fx.d, name, owner, before)) }).toEqual({
         name,
         uploaded: expected,
         replaced: expected,
@@ -117,7 +102,7 @@ test.skipIf(process.getuid?.() !== 0 || !Bun.which('setpriv'))(
     // silently: a file of nobody came back root's (and, before that, kept its setuid bit too).
     const noChown = await startDaemon({ under: ['setpriv', '--bounding-set', '-chown', '--inh-caps', '-chown'] })
     try {
-      const f = join(dir, 'no-chown')
+      const f = join(fx.tmp, 'no-chown')
       writeFileSync(f, '#!/bin/sh\necho old\n')
       chownSync(f, 65534, 65534)
       chmodSync(f, 0o4755)
@@ -142,7 +127,7 @@ test.skipIf(process.getuid?.() !== 0 || !Bun.which('setpriv'))(
         uid: 65534,
         text: '#!/bin/sh\necho old\n',
       })
-      expect(readdirSync(dir).filter(n => n.includes('no-chown'))).toEqual(['no-chown'])
+      expect(readdirSync(fx.tmp).filter(n => n.includes('no-chown'))).toEqual(['no-chown'])
       // Given, the owner changes as asked: root's, setuid dropped.
       const given = new FormData()
       given.append('metadata', new Blob([JSON.stringify({ path: f, owner: 'root', group: 'root' })]), 'metadata')

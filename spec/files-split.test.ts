@@ -5,26 +5,17 @@
  * the file sent: the multipart parser keeps back a delimiter's length at every network chunk's
  * end and hands the file on in reused slabs, so a wrong seam shows up as a changed byte here.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Daemon, startDaemon } from './harness'
 import { patternChunks } from './files-transfer'
+import { daemonWithDir } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-split-')))
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('split')
 
-const tokenHeaders = (): Record<string, string> => (d.token ? { 'X-EXECD-ACCESS-TOKEN': d.token } : {})
+const tokenHeaders = (): Record<string, string> => (fx.d.token ? { 'X-EXECD-ACCESS-TOKEN': fx.d.token } : {})
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 /** curl 7.x/8.x's boundary: 24 dashes and 16 (older: 22+) random hex digits. */
 const BOUNDARY = `------------------------${'5f0c3a9e7d21b486'}`
@@ -70,7 +61,7 @@ function curlShapedBody(files: { path: string; bytes: Buffer }[], boundary: stri
  * passed, so that execd mostly reads them one by one. Returns the status line and body.
  */
 async function sendInPieces(head: string, body: Buffer, cuts: number[]): Promise<{ status: number; text: string }> {
-  const url = new URL(d.url)
+  const url = new URL(fx.d.url)
   const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true })
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
   const received: Buffer[] = []
@@ -105,8 +96,8 @@ describe('uploads split at awkward places come out byte-exact', () => {
     const a = salted(3 << 20, BOUNDARY)
     const b = salted((1 << 20) + 12345, BOUNDARY)
     const files = [
-      { path: join(dir, 'a.bin'), bytes: a.bytes },
-      { path: join(dir, 'b.bin'), bytes: b.bytes },
+      { path: join(fx.tmp, 'a.bin'), bytes: a.bytes },
+      { path: join(fx.tmp, 'b.bin'), bytes: b.bytes },
     ]
     const body = curlShapedBody(files, BOUNDARY)
     const delimiter = Buffer.from(`\r\n--${BOUNDARY}`)
@@ -122,7 +113,7 @@ describe('uploads split at awkward places come out byte-exact', () => {
     // Some 64 KiB-aligned cuts (a network chunk's usual end) and one piece over a MiB.
     for (let at = aAt + (1 << 16); at < aAt + (1 << 20); at += 1 << 16) cuts.push(at)
     const head =
-      `POST /files/upload HTTP/1.1\r\nHost: ${new URL(d.url).host}\r\n` +
+      `POST /files/upload HTTP/1.1\r\nHost: ${new URL(fx.d.url).host}\r\n` +
       Object.entries(tokenHeaders())
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('') +
@@ -135,10 +126,10 @@ describe('uploads split at awkward places come out byte-exact', () => {
   test.skipIf(!Bun.which('curl'))(
     'curl -F itself: a file full of look-alikes of its boundary',
     async () => {
-      const src = join(dir, 'src.bin')
-      const meta = join(dir, 'meta.json')
-      const headers = join(dir, 'headers.txt')
-      const target = join(dir, 'from-curl.bin')
+      const src = join(fx.tmp, 'src.bin')
+      const meta = join(fx.tmp, 'meta.json')
+      const headers = join(fx.tmp, 'headers.txt')
+      const target = join(fx.tmp, 'from-curl.bin')
       // curl picks its boundary at random: look-alikes of its fixed dashes, cut at every length.
       const bytes = Buffer.concat([...patternChunks(5 << 20)])
       for (let at = 777, i = 0; at + 100 < bytes.length; at += 1500 + ((i * 613) % 2500), i++)
@@ -165,7 +156,7 @@ describe('uploads split at awkward places come out byte-exact', () => {
           `metadata=@${meta};type=application/json;filename=metadata`,
           '--form',
           `file=@${src};type=application/octet-stream;filename=big.bin`,
-          `${d.url}/files/upload`,
+          `${fx.d.url}/files/upload`,
         ],
         { stdout: 'pipe', stderr: 'pipe' },
       )

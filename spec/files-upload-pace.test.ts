@@ -6,23 +6,17 @@
  * an upload that is slow but keeps the rate is untouched. Set through the environment here, so
  * that the executable before them runs these tests too (and never answers the trickle).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import type { Socket } from 'bun'
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-upload-pace-')))
-let d: Daemon
-beforeAll(async () => {
-  // 1,000 bytes/s over 1 s: a byte every 200 ms is far below it.
-  d = await startDaemon({ env: { EXECD_UPLOAD_MIN_RATE: '1000', EXECD_UPLOAD_RATE_WINDOW_MS: '1000' } })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+// 1,000 bytes/s over 1 s: a byte every 200 ms is far below it.
+const fx = daemonWithDir('upload-pace', () => ({
+  env: { EXECD_UPLOAD_MIN_RATE: '1000', EXECD_UPLOAD_RATE_WINDOW_MS: '1000' },
+}))
 
 interface Reply {
   status: number
@@ -37,7 +31,7 @@ async function upload(
   send: (write: (bytes: string | Buffer) => void) => Promise<void>,
   bodyBytes: number,
 ): Promise<{ reply: Promise<Reply>; sent: Promise<void> }> {
-  const url = new URL(d.url)
+  const url = new URL(fx.d.url)
   const head =
     `--pb\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n\r\n` +
     `${JSON.stringify({ path: target })}\r\n--pb\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n`
@@ -63,7 +57,7 @@ async function upload(
     },
   })
   socket.write(
-    `POST ${route} HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+    `POST ${route} HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
       `Content-Type: multipart/form-data; boundary=pb\r\nContent-Length: ${head.length + bodyBytes + tail.length}\r\n\r\n${head}`,
   )
   const sent = send(bytes => {
@@ -121,14 +115,14 @@ async function tricklesOut(route: string, target: string, where: string): Promis
 
 describe('upload minimum rate', () => {
   test('an upload trickled a byte every 200 ms is a 408, its staged file removed', async () => {
-    const where = mkdtempSync(join(dir, 'trickle-'))
+    const where = mkdtempSync(join(fx.tmp, 'trickle-'))
     await tricklesOut('/files/upload', join(where, 'f'), where)
     // The daemon serves on.
-    expect((await d.fetch('/ping')).status).toBe(200)
+    expect((await fx.d.fetch('/ping')).status).toBe(200)
   }, 60_000)
 
   test('a slow upload that keeps the rate, with a pause shorter than the window, arrives whole', async () => {
-    const where = mkdtempSync(join(dir, 'steady-'))
+    const where = mkdtempSync(join(fx.tmp, 'steady-'))
     const piece = Buffer.alloc(4096, 'y')
     const pieces = 20
     const { reply, sent } = await upload(
@@ -151,7 +145,7 @@ describe('upload minimum rate', () => {
   }, 60_000)
 
   test('an upload that keeps the rate while execd itself is stopped for longer than the window arrives whole', async () => {
-    const where = mkdtempSync(join(dir, 'stopped-'))
+    const where = mkdtempSync(join(fx.tmp, 'stopped-'))
     const piece = Buffer.alloc(2048, 'z')
     const pieces = 50
     const { reply, sent } = await upload(
@@ -161,8 +155,8 @@ describe('upload minimum rate', () => {
         for (let i = 0; i < pieces; i++) {
           // execd stopped (SIGSTOP, as `docker pause` freezes it) for 25 pieces, ~2.5 windows:
           // the client sends on into the kernel's buffers meanwhile.
-          if (i === 10) d.proc.kill('SIGSTOP')
-          if (i === 35) d.proc.kill('SIGCONT')
+          if (i === 10) fx.d.proc.kill('SIGSTOP')
+          if (i === 35) fx.d.proc.kill('SIGCONT')
           write(piece)
           await Bun.sleep(100)
         }
@@ -172,7 +166,7 @@ describe('upload minimum rate', () => {
     try {
       await sent
     } finally {
-      d.proc.kill('SIGCONT')
+      fx.d.proc.kill('SIGCONT')
     }
     const r = await reply
     expect({ status: r.status, body: r.body }).toEqual({ status: 200, body: '' })
@@ -182,14 +176,14 @@ describe('upload minimum rate', () => {
   test.skipIf(!Bun.which('bwrap'))(
     "an isolated session's upload route has the same rule",
     async () => {
-      const ws = mkdtempSync(join(dir, 'ws-'))
-      const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws } })
+      const ws = mkdtempSync(join(fx.tmp, 'ws-'))
+      const created = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws } })
       expect(created.status).toBe(201)
       const id = (await created.json()).session_id as string
       try {
         await tricklesOut(`/v1/isolated/session/${id}/files/upload`, join(ws, 'f'), ws)
       } finally {
-        await d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
+        await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
       }
     },
     60_000,

@@ -5,24 +5,14 @@
  * linearly in the parts, with a body of 600 KB. And a client that left mid-upload had the
  * parts it had sent staged (each fsynced) to the last, then all removed.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
 import { portOf } from './raw-http'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let dir: string
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'execd-spec-tiny-parts-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('tiny-parts')
 
 const vmKiB = (pid: number) => Number(/VmSize:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
 
@@ -40,10 +30,10 @@ async function sendParts(into: string, parts: number): Promise<Socket> {
       `--${B}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${join(into, `f${i}`)}"}\r\n` +
       `--${B}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`
   }
-  const sock: Socket = connect(portOf(d.url), '127.0.0.1')
+  const sock: Socket = connect(portOf(fx.d.url), '127.0.0.1')
   await new Promise<void>(resolve => sock.once('connect', resolve))
   sock.write(
-    `POST /files/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+    `POST /files/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
       `Content-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${body.length + closing.length}\r\n\r\n` +
       body,
   )
@@ -52,24 +42,24 @@ async function sendParts(into: string, parts: number): Promise<Socket> {
 
 test('staged one-byte files do not each keep a 2 MiB slab', async () => {
   const PARTS = 2000
-  const before = vmKiB(d.proc.pid)
-  const sock = await sendParts(dir, PARTS)
+  const before = vmKiB(fx.d.proc.pid)
+  const sock = await sendParts(fx.tmp, PARTS)
   let answer = ''
   sock.on('data', b => (answer += b.toString()))
-  while (readdirSync(dir).length < PARTS) await Bun.sleep(100)
-  const grown = (vmKiB(d.proc.pid) - before) / 1024
+  while (readdirSync(fx.tmp).length < PARTS) await Bun.sleep(100)
+  const grown = (vmKiB(fx.d.proc.pid) - before) / 1024
   sock.write(closing)
   while (!answer.includes('\r\n\r\n')) await Bun.sleep(50)
   sock.destroy()
   expect(answer).toStartWith('HTTP/1.1 200')
-  expect(readdirSync(dir).length).toBe(PARTS)
+  expect(readdirSync(fx.tmp).length).toBe(PARTS)
   // Measured: 4,097 MiB before the fix, 0 after (the slab is the part's size, then reused).
   expect(grown).toBeLessThan(1024)
 })
 
 /** Sends PARTS one-byte files, leaves after 200 are staged: the most staged files there ever were. */
 async function cutOff(PARTS: number): Promise<number> {
-  const into = mkdtempSync(join(dir, 'left-'))
+  const into = mkdtempSync(join(fx.tmp, 'left-'))
   const sock = await sendParts(into, PARTS)
   while (readdirSync(into).length < 200) await Bun.sleep(20)
   sock.destroy()
@@ -89,5 +79,5 @@ test('a client that leaves mid-upload stops the staging of the parts it sent', a
   // (core/client-gone.ts) is seen every time.
   const PARTS = 6000
   expect(await cutOff(PARTS)).toBeLessThan(PARTS / 2)
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
 }, 120_000)

@@ -2,7 +2,7 @@
  * Search and list through the executable: hostile globs, liveness during big walks, byte names,
  * and what a walk costs the kernel (system calls counted with strace: counts, not times).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   existsSync,
   mkdirSync,
@@ -10,39 +10,29 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
-  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Daemon, startDaemon } from './harness'
 import { chain } from './tree-shapes'
+import { daemonWithDir } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-walk-')))
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('walk')
 const q = encodeURIComponent
-const search = (root: string, pattern: string) => d.fetch(`/files/search?path=${q(root)}&pattern=${q(pattern)}`)
+const search = (root: string, pattern: string) => fx.d.fetch(`/files/search?path=${q(root)}&pattern=${q(pattern)}`)
 
 /** How long /ping takes to answer, in ms. */
 async function pingMs(): Promise<number> {
   const t0 = performance.now()
-  const res = await d.fetch('/ping')
+  const res = await fx.d.fetch('/ping')
   expect(res.status).toBe(200)
   return performance.now() - t0
 }
 
 describe('search and list through dist/execd', () => {
   test('a backtracking glob over a 200-character name answers, and /ping meanwhile', async () => {
-    const root = join(dir, 'hostile')
+    const root = join(fx.tmp, 'hostile')
     mkdirSync(root)
     writeFileSync(join(root, 'a'.repeat(200)), '')
     writeFileSync(join(root, `${'a'.repeat(60)}b`), '')
@@ -54,7 +44,7 @@ describe('search and list through dist/execd', () => {
   })
 
   test('/ping answers within 2 s while big searches and listings run', async () => {
-    const root = join(dir, 'big')
+    const root = join(fx.tmp, 'big')
     for (let i = 0; i < 60; i++) {
       mkdirSync(join(root, `d${i}`, 'sub'), { recursive: true })
       for (let j = 0; j < 30; j++) writeFileSync(join(root, `d${i}`, j % 2 ? 'sub' : '', `${'x'.repeat(100)}${j}`), '')
@@ -63,7 +53,7 @@ describe('search and list through dist/execd', () => {
     const track = (p: Promise<Response>) => (running++, p.finally(() => running--))
     const walks = [
       ...Array.from({ length: 4 }, () => track(search(root, '**/*x*x*x*x*x*x*x*x*y'))),
-      track(d.fetch(`/directories/list?path=${q(root)}&depth=5`)),
+      track(fx.d.fetch(`/directories/list?path=${q(root)}&depth=5`)),
     ]
     const pings: number[] = []
     while (running > 0 && pings.length < 50) pings.push(await pingMs())
@@ -75,7 +65,7 @@ describe('search and list through dist/execd', () => {
   })
 
   test('names that are not UTF-8 are listed and found, with their bytes in path_base64', async () => {
-    const root = join(dir, 'bytes')
+    const root = join(fx.tmp, 'bytes')
     mkdirSync(root)
     const name = Buffer.from([0x6e, 0xe9, 0x2e, 0x74, 0x78, 0x74]) // "n\xe9.txt" in Latin-1
     writeFileSync(Buffer.concat([Buffer.from(`${root}/`), name]), 'latin')
@@ -85,15 +75,15 @@ describe('search and list through dist/execd', () => {
       type: 'file',
       size: 5,
     }
-    const listed = await d.fetch(`/directories/list?path=${q(root)}`)
+    const listed = await fx.d.fetch(`/directories/list?path=${q(root)}`)
     expect((await listed.json()) as unknown[]).toEqual([expect.objectContaining(expected)])
     const found = await search(root, 'n?.txt')
     expect((await found.json()) as unknown[]).toEqual([expect.objectContaining(expected)])
   })
 
   test('a directory exchanged with a symlink to outside, over and over, never leads the walk out', async () => {
-    const root = join(dir, 'race')
-    const outside = join(dir, 'race-outside')
+    const root = join(fx.tmp, 'race')
+    const outside = join(fx.tmp, 'race-outside')
     mkdirSync(join(root, 'swap', 'inner'), { recursive: true })
     mkdirSync(join(outside, 'inner'), { recursive: true })
     for (const f of ['mine.txt', 'inner/mine.txt']) writeFileSync(join(root, 'swap', f), '')
@@ -117,7 +107,7 @@ while time.time() < end:
     const leaked: string[] = []
     let walks = 0
     while (swapper.exitCode === null) {
-      const answers = await Promise.all([search(root, '**'), d.fetch(`/directories/list?path=${q(root)}&depth=4`)])
+      const answers = await Promise.all([search(root, '**'), fx.d.fetch(`/directories/list?path=${q(root)}&depth=4`)])
       for (const res of answers) {
         expect(res.status).toBe(200)
         for (const e of (await res.json()) as { path: string }[]) if (e.path.includes('secret')) leaked.push(e.path)
@@ -131,7 +121,7 @@ while time.time() < end:
 
   test('a bad pattern and an unsupported extglob are 400', async () => {
     for (const pattern of ['[abc', '+(a)']) {
-      const res = await search(dir, pattern)
+      const res = await search(fx.tmp, pattern)
       expect(res.status).toBe(400)
       expect(((await res.json()) as { message: string }).message).toStartWith(
         `error searching files. invalid pattern ${pattern}`,
@@ -139,7 +129,7 @@ while time.time() < end:
     }
   })
   test('a pattern too costly per name is 400 at the first name, not a search of minutes', async () => {
-    const root = join(dir, 'costly')
+    const root = join(fx.tmp, 'costly')
     mkdirSync(root)
     // 2.5 million matching steps per name: before the bound, 600 names answered 200 after 30 s.
     for (let i = 0; i < 600; i++) writeFileSync(join(root, `${'ab'.repeat(125)}${String(i).padStart(4, '0')}`), '')
@@ -153,22 +143,22 @@ while time.time() < end:
   })
 
   test('a search its client left stops: its descriptors into the tree are closed long before its time budget', async () => {
-    const root = join(dir, 'abandoned')
+    const root = join(fx.tmp, 'abandoned')
     mkdirSync(root)
     // ~1 million matching steps per name, under the per-name bound: 10,000 names walk past the
     // 30 s budget. Before, the walk went on to that budget (holding its descriptors and a core)
     // for a client long gone.
     for (let i = 0; i < 10_000; i++) writeFileSync(join(root, `${String(i).padStart(5, '0')}${'a'.repeat(245)}`), '')
     const held = () =>
-      readdirSync(`/proc/${d.proc.pid}/fd`).filter(fd => {
+      readdirSync(`/proc/${fx.d.proc.pid}/fd`).filter(fd => {
         try {
-          return readlinkSync(`/proc/${d.proc.pid}/fd/${fd}`) === root
+          return readlinkSync(`/proc/${fx.d.proc.pid}/fd/${fd}`) === root
         } catch {
           return false
         }
       }).length
     const client = new AbortController()
-    const asked = d
+    const asked = fx.d
       .fetch(`/files/search?path=${q(root)}&pattern=${q(`${'*a'.repeat(1900)}*b`)}`, { signal: client.signal })
       .catch(() => undefined)
     while (held() === 0) await Bun.sleep(20)
@@ -183,12 +173,12 @@ while time.time() < end:
 
 /** The system calls named in `names` that the daemon made while `run` ran (those whose line is `only`'s), by name. */
 async function traced(names: string[], run: () => Promise<void>, only?: RegExp): Promise<Map<string, number>> {
-  const out = join(dir, `strace-${crypto.randomUUID()}`)
-  const tracer = Bun.spawn(['strace', '-f', '-qq', '-e', `trace=${names}`, '-o', out, '-p', String(d.proc.pid)], {
+  const out = join(fx.tmp, `strace-${crypto.randomUUID()}`)
+  const tracer = Bun.spawn(['strace', '-f', '-qq', '-e', `trace=${names}`, '-o', out, '-p', String(fx.d.proc.pid)], {
     stderr: 'pipe',
   })
   // Attached once the daemon shows up as traced.
-  while (!readFileSync(`/proc/${d.proc.pid}/status`, 'utf8').match(/^TracerPid:\s+[1-9]/m)) await Bun.sleep(10)
+  while (!readFileSync(`/proc/${fx.d.proc.pid}/status`, 'utf8').match(/^TracerPid:\s+[1-9]/m)) await Bun.sleep(10)
   try {
     await run()
   } finally {
@@ -215,15 +205,15 @@ describe.skipIf(!strace)('a walk through dist/execd, its system calls counted', 
   const depth = 300
 
   test('a search of a chain 300 deep finds every level, opening a few directories per level', async () => {
-    const root = join(dir, 'chain')
+    const root = join(fx.tmp, 'chain')
     chain(root, depth)
-    const outside = join(dir, 'outside')
+    const outside = join(fx.tmp, 'outside')
     mkdirSync(outside)
     writeFileSync(join(outside, 'z'), 'not in the tree')
     symlinkSync(outside, join(root, ...Array<string>(depth).fill('d'), 'z-link'))
     let paths: string[] = []
     const counts = await traced(['openat'], async () => {
-      const res = await d.fetch(`/files/search?path=${q(root)}&pattern=z*`)
+      const res = await fx.d.fetch(`/files/search?path=${q(root)}&pattern=z*`)
       expect(res.status).toBe(200)
       paths = ((await res.json()) as { path: string }[]).map(e => e.path)
     })
@@ -244,17 +234,17 @@ describe.skipIf(!strace)('a walk through dist/execd, its system calls counted', 
   }, 60_000)
 
   test('DELETE /directories of 2,000 files opens their directories, not each file', async () => {
-    const root = join(dir, 'wide')
+    const root = join(fx.tmp, 'wide')
     for (let i = 0; i < 20; i++) {
       mkdirSync(join(root, `d${i}`), { recursive: true })
       for (let j = 0; j < 100; j++) writeFileSync(join(root, `d${i}`, `f${j}`), '')
     }
-    const outside = join(dir, 'kept')
+    const outside = join(fx.tmp, 'kept')
     mkdirSync(outside)
     writeFileSync(join(outside, 'f'), 'not in the tree')
     symlinkSync(outside, join(root, 'd0', 'link'))
     const counts = await traced(['openat', 'unlink', 'unlinkat'], async () => {
-      const res = await d.fetch(`/directories?path=${q(root)}`, { method: 'DELETE' })
+      const res = await fx.d.fetch(`/directories?path=${q(root)}`, { method: 'DELETE' })
       expect([res.status, await res.text()]).toEqual([200, ''])
     })
     expect(existsSync(root)).toBe(false)
@@ -265,7 +255,7 @@ describe.skipIf(!strace)('a walk through dist/execd, its system calls counted', 
   }, 60_000)
 
   test('a directory is read through the descriptor the walk holds, never opened again by its /proc path', async () => {
-    const root = join(dir, 'reads')
+    const root = join(fx.tmp, 'reads')
     for (let i = 0; i < 10; i++) {
       mkdirSync(join(root, `d${i}`, 'sub'), { recursive: true })
       for (let j = 0; j < 10; j++) writeFileSync(join(root, `d${i}`, 'sub', `f${j}`), '')
@@ -276,19 +266,19 @@ describe.skipIf(!strace)('a walk through dist/execd, its system calls counted', 
       ['openat'],
       async () => {
         for (const path of [`/directories/list?path=${q(root)}&depth=3`, `/files/search?path=${q(root)}&pattern=f1`]) {
-          const res = await d.fetch(path)
+          const res = await fx.d.fetch(path)
           expect([path, res.status]).toEqual([path, 200])
           await res.arrayBuffer()
         }
         if (shm) {
-          const moved = await d.fetch('/files/mv', {
+          const moved = await fx.d.fetch('/files/mv', {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify([{ src: root, dest: join(shm, 'moved') }]),
           })
           expect([moved.status, await moved.text()]).toEqual([200, ''])
         }
-        const res = await d.fetch(`/directories?path=${q(shm ? join(shm, 'moved') : root)}`, { method: 'DELETE' })
+        const res = await fx.d.fetch(`/directories?path=${q(shm ? join(shm, 'moved') : root)}`, { method: 'DELETE' })
         expect(res.status).toBe(200)
       },
       // (A file the copy opened as O_PATH is reopened for reading so, by design: not a directory.)

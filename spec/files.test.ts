@@ -1,32 +1,21 @@
 /** The files section through the compiled executable over real HTTP. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   chmodSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readFileSync,
   readdirSync,
-  realpathSync,
-  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, type Daemon, postJson, startDaemon, waitFor } from './harness'
+import { BIN, postJson, startDaemon, waitFor } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { hashBody, memoryOf, multipartStream, patternChunks, sha256Of } from './files-transfer'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-files-')))
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('files')
 const q = encodeURIComponent
 const temps = (where: string) =>
   readdirSync(where, { recursive: true })
@@ -35,8 +24,8 @@ const temps = (where: string) =>
 
 describe('files over HTTP', () => {
   test('a success with no payload is 200 with Content-Length: 0', async () => {
-    writeFileSync(join(dir, 'gone'), '')
-    const res = await d.fetch(`/files?path=${q(join(dir, 'gone'))}`, { method: 'DELETE' })
+    writeFileSync(join(fx.tmp, 'gone'), '')
+    const res = await fx.d.fetch(`/files?path=${q(join(fx.tmp, 'gone'))}`, { method: 'DELETE' })
     expect([
       res.status,
       res.headers.get('content-length'),
@@ -46,9 +35,9 @@ describe('files over HTTP', () => {
   })
 
   test('HEAD and GET of a download carry the same headers; HEAD has no body', async () => {
-    writeFileSync(join(dir, 'h.txt'), 'hello')
-    const head = await d.fetch(`/files/download?path=${q(join(dir, 'h.txt'))}`, { method: 'HEAD' })
-    const get = await d.fetch(`/files/download?path=${q(join(dir, 'h.txt'))}`)
+    writeFileSync(join(fx.tmp, 'h.txt'), 'hello')
+    const head = await fx.d.fetch(`/files/download?path=${q(join(fx.tmp, 'h.txt'))}`, { method: 'HEAD' })
+    const get = await fx.d.fetch(`/files/download?path=${q(join(fx.tmp, 'h.txt'))}`)
     for (const h of ['content-length', 'content-type', 'content-disposition', 'accept-ranges', 'last-modified']) {
       expect(head.headers.get(h)).toBe(get.headers.get(h))
     }
@@ -58,15 +47,19 @@ describe('files over HTTP', () => {
   })
 
   test('a Range gives 206 and the bytes; an unsatisfiable one 416 JSON with Content-Range', async () => {
-    writeFileSync(join(dir, 'r.bin'), '0123456789')
-    const part = await d.fetch(`/files/download?path=${q(join(dir, 'r.bin'))}`, { headers: { range: 'bytes=-4' } })
+    writeFileSync(join(fx.tmp, 'r.bin'), '0123456789')
+    const part = await fx.d.fetch(`/files/download?path=${q(join(fx.tmp, 'r.bin'))}`, {
+      headers: { range: 'bytes=-4' },
+    })
     expect([
       part.status,
       part.headers.get('content-range'),
       part.headers.get('content-length'),
       await part.text(),
     ]).toEqual([206, 'bytes 6-9/10', '4', '6789'])
-    const bad = await d.fetch(`/files/download?path=${q(join(dir, 'r.bin'))}`, { headers: { range: 'bytes=50-60' } })
+    const bad = await fx.d.fetch(`/files/download?path=${q(join(fx.tmp, 'r.bin'))}`, {
+      headers: { range: 'bytes=50-60' },
+    })
     expect([bad.status, bad.headers.get('content-range'), bad.headers.get('content-type')]).toEqual([
       416,
       'bytes */10',
@@ -78,9 +71,9 @@ describe('files over HTTP', () => {
   test('a 64 MiB streamed upload and download are byte-identical, with execd memory bounded', async () => {
     const size = 64 * 1024 * 1024
     const expected = sha256Of(patternChunks(size))
-    const target = join(dir, 'big/64mib.bin')
-    const before = memoryOf(d.proc.pid)
-    const res = await d.fetch('/files/upload', {
+    const target = join(fx.tmp, 'big/64mib.bin')
+    const before = memoryOf(fx.d.proc.pid)
+    const res = await fx.d.fetch('/files/upload', {
       method: 'POST',
       headers: { 'content-type': 'multipart/form-data; boundary=spec-b' },
       body: multipartStream('spec-b', [{ meta: { path: target }, chunks: () => patternChunks(size) }]),
@@ -89,57 +82,59 @@ describe('files over HTTP', () => {
     })
     expect(res.status).toBe(200)
     expect(statSync(target).size).toBe(size)
-    const [n, sha] = await hashBody(await d.fetch(`/files/download?path=${q(target)}`))
+    const [n, sha] = await hashBody(await fx.d.fetch(`/files/download?path=${q(target)}`))
     expect([n, sha]).toEqual([size, expected])
-    const after = memoryOf(d.proc.pid)
+    const after = memoryOf(fx.d.proc.pid)
     console.log(
       `64 MiB round trip: execd VmRSS ${before.rss.toFixed(1)} → ${after.rss.toFixed(1)} MiB, VmHWM ${before.hwm.toFixed(1)} → ${after.hwm.toFixed(1)} MiB`,
     )
     // Holding the file would add 64 MiB or more; streaming adds a few buffers.
     expect(after.hwm - before.hwm).toBeLessThan(48)
-    expect(temps(dir)).toEqual([])
+    expect(temps(fx.tmp)).toEqual([])
   })
 
   test('a client killed mid-upload leaves the previous file intact and no temp file', async () => {
-    const target = join(dir, 'victim.bin')
+    const target = join(fx.tmp, 'victim.bin')
     writeFileSync(target, 'the previous content')
-    const url = new URL(d.url)
+    const url = new URL(fx.d.url)
     const body = `--kb\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n\r\n${JSON.stringify({ path: target })}\r\n--kb\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n`
     const socket = await Bun.connect({ hostname: url.hostname, port: Number(url.port), socket: { data() {} } })
     socket.write(
-      `POST /files/upload HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+      `POST /files/upload HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
         `Content-Type: multipart/form-data; boundary=kb\r\nContent-Length: ${body.length + 10_000_000}\r\n\r\n${body}`,
     )
     socket.write(new Uint8Array(1_000_000).fill(65))
     // Wait until execd has started writing the temp file, then cut the connection.
-    for (let i = 0; i < 400 && temps(dir).length === 0; i++) await Bun.sleep(10)
-    expect(temps(dir).length).toBe(1)
+    for (let i = 0; i < 400 && temps(fx.tmp).length === 0; i++) await Bun.sleep(10)
+    expect(temps(fx.tmp).length).toBe(1)
     socket.terminate()
-    for (let i = 0; i < 500 && temps(dir).length > 0; i++) await Bun.sleep(10)
-    expect(temps(dir)).toEqual([])
+    for (let i = 0; i < 500 && temps(fx.tmp).length > 0; i++) await Bun.sleep(10)
+    expect(temps(fx.tmp)).toEqual([])
     expect(readFileSync(target, 'utf8')).toBe('the previous content')
     // And the daemon is still fine.
-    expect((await d.fetch('/ping')).status).toBe(200)
+    expect((await fx.d.fetch('/ping')).status).toBe(200)
   })
 
   test('replace, mv, permissions and list through the executable', async () => {
-    writeFileSync(join(dir, 'cfg.ini'), 'debug=false\n')
-    const rep = await postJson(d, '/files/replace?verbose=true', {
-      [join(dir, 'cfg.ini')]: { old: 'false', new: 'true' },
+    writeFileSync(join(fx.tmp, 'cfg.ini'), 'debug=false\n')
+    const rep = await postJson(fx.d, '/files/replace?verbose=true', {
+      [join(fx.tmp, 'cfg.ini')]: { old: 'false', new: 'true' },
     })
-    expect(await rep.json()).toEqual({ [join(dir, 'cfg.ini')]: { replacedCount: 1 } })
+    expect(await rep.json()).toEqual({ [join(fx.tmp, 'cfg.ini')]: { replacedCount: 1 } })
     expect(
-      (await postJson(d, '/files/mv', [{ src: join(dir, 'cfg.ini'), dest: join(dir, 'etc/cfg.ini') }])).status,
+      (await postJson(fx.d, '/files/mv', [{ src: join(fx.tmp, 'cfg.ini'), dest: join(fx.tmp, 'etc/cfg.ini') }])).status,
     ).toBe(200)
-    expect((await postJson(d, '/files/permissions', { [join(dir, 'etc/cfg.ini')]: { mode: 600 } })).status).toBe(200)
-    const list = await (await d.fetch(`/directories/list?path=${q(join(dir, 'etc'))}`)).json()
-    expect(list).toMatchObject([{ path: join(dir, 'etc/cfg.ini'), type: 'file', mode: 600, size: 11 }])
+    expect((await postJson(fx.d, '/files/permissions', { [join(fx.tmp, 'etc/cfg.ini')]: { mode: 600 } })).status).toBe(
+      200,
+    )
+    const list = await (await fx.d.fetch(`/directories/list?path=${q(join(fx.tmp, 'etc'))}`)).json()
+    expect(list).toMatchObject([{ path: join(fx.tmp, 'etc/cfg.ini'), type: 'file', mode: 600, size: 11 }])
   })
 
   test('moves racing on one destination: one moves, the other is refused as onto an existing path', async () => {
     // The check that the destination is free and the rename were apart: both moves answered
     // 200 and the first source moved was replaced by the second (41 runs of 67).
-    const race = join(dir, 'race-mv')
+    const race = join(fx.tmp, 'race-mv')
     mkdirSync(race)
     for (let i = 0; i < 150; i++) {
       const [a, b, dest] = ['a', 'b', 'dest'].map(n => join(race, `${n}${i}`)) as [string, string, string]
@@ -147,7 +142,7 @@ describe('files over HTTP', () => {
       writeFileSync(b, 'b')
       const answers = await Promise.all(
         [a, b].map(async src => {
-          const res = await postJson(d, '/files/mv', [{ src, dest }])
+          const res = await postJson(fx.d, '/files/mv', [{ src, dest }])
           return { status: res.status, body: await res.text() }
         }),
       )
@@ -164,7 +159,7 @@ describe('files over HTTP', () => {
   test('a directory a mkdir answered 200 for stays when the upload that made it fails', async () => {
     // The failed upload removes the directories it made for its file: a mkdir of one of them
     // in the meantime had answered 200, and the directory was gone a moment later.
-    const made = join(dir, 'claimed', 'dir')
+    const made = join(fx.tmp, 'claimed', 'dir')
     const enc = new TextEncoder()
     let send!: ReadableStreamDefaultController<Uint8Array>
     const body = new ReadableStream<Uint8Array>({ start: c => void (send = c) })
@@ -176,9 +171,9 @@ describe('files over HTTP', () => {
       ),
     )
     const headers = { 'content-type': 'multipart/form-data; boundary=b' }
-    const upload = d.fetch('/files/upload', { method: 'POST', headers, body })
+    const upload = fx.d.fetch('/files/upload', { method: 'POST', headers, body })
     await waitFor('the upload to make its directories', () => existsSync(made))
-    expect((await postJson(d, '/directories', { [made]: { mode: 755 } })).status).toBe(200)
+    expect((await postJson(fx.d, '/directories', { [made]: { mode: 755 } })).status).toBe(200)
     send.close() // no closing boundary: the upload fails
     expect((await upload).status).toBe(400)
     expect(readdirSync(made)).toEqual([])
@@ -188,11 +183,11 @@ describe('files over HTTP', () => {
 
 describe('serve options', () => {
   test('~ is HOME for files paths and working directories alike, with or without a trailing slash', async () => {
-    const home = join(dir, 'home')
+    const home = join(fx.tmp, 'home')
     mkdirSync(join(home, 'sub'), { recursive: true })
     writeFileSync(join(home, 'f'), 'x')
     for (const HOME of [home, `${home}/`]) {
-      const h = await startDaemon({ env: { HOME }, cwd: dir })
+      const h = await startDaemon({ env: { HOME }, cwd: fx.tmp })
       try {
         const info = await (await h.fetch(`/files/info?path=${q('~/f')}&path=${q('~')}`)).json()
         expect(Object.keys(info).sort()).toEqual(['~', '~/f'])
@@ -209,7 +204,7 @@ describe('serve options', () => {
   })
 
   test('--root confines paths (symlinks included) and --max-upload-bytes answers 413 JSON', async () => {
-    const root = join(dir, 'jail')
+    const root = join(fx.tmp, 'jail')
     mkdirSync(root)
     symlinkSync('/etc', join(root, 'etc-link'))
     const j = await startDaemon({ args: ['--root', root], env: { EXECD_MAX_UPLOAD_BYTES: '4096' } })
@@ -255,7 +250,7 @@ describe('serve options', () => {
 describe('execd fs', () => {
   const fs = (args: string[], stdin?: string) => {
     const r = Bun.spawnSync([BIN, 'fs', ...args], {
-      cwd: dir,
+      cwd: fx.tmp,
       stdin: stdin === undefined ? 'ignore' : new TextEncoder().encode(stdin),
     })
     return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() }
@@ -270,21 +265,21 @@ describe('execd fs', () => {
       /^-rw-r-----\s+root\s+root\s+10\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+.*cli\/a\.txt\n$/,
     )
     expect(JSON.parse(fs(['search', '.', '*.txt', '--json']).out).map((e: { path: string }) => e.path)).toContain(
-      join(dir, 'cli/a.txt'),
+      join(fx.tmp, 'cli/a.txt'),
     )
     // Changes are silent; -v says what each did (README, Command line).
     expect(fs(['replace', 'cli/a.txt', 'cli', 'CLI', '-v']).out).toBe('cli/a.txt: 1 replaced\n')
     expect(fs(['mv', 'cli/a.txt', 'cli/b.txt']).code).toBe(0)
     expect(fs(['chmod', '600', 'cli/b.txt']).code).toBe(0)
-    expect(statSync(join(dir, 'cli/b.txt')).mode & 0o777).toBe(0o600)
+    expect(statSync(join(fx.tmp, 'cli/b.txt')).mode & 0o777).toBe(0o600)
     expect(fs(['get', 'cli/b.txt', 'copy.txt']).code).toBe(0)
-    expect(readFileSync(join(dir, 'copy.txt'), 'utf8')).toBe('hello CLI\n')
+    expect(readFileSync(join(fx.tmp, 'copy.txt'), 'utf8')).toBe('hello CLI\n')
     expect(fs(['mkdir', 'cli/x/y', '-m', '700']).code).toBe(0)
-    expect(statSync(join(dir, 'cli/x/y')).mode & 0o777).toBe(0o700)
+    expect(statSync(join(fx.tmp, 'cli/x/y')).mode & 0o777).toBe(0o700)
     expect(fs(['rm', 'cli/b.txt', 'copy.txt']).code).toBe(0)
     expect(fs(['rmdir', 'cli']).code).toBe(1) // not empty: refused without -r
     expect(fs(['rmdir', '-r', 'cli']).code).toBe(0)
-    expect(existsSync(join(dir, 'cli'))).toBe(false)
+    expect(existsSync(join(fx.tmp, 'cli'))).toBe(false)
   })
   test('errors exit 1 with the code, usage errors exit 2', () => {
     const missing = fs(['cat', 'nope.txt'])
@@ -301,12 +296,12 @@ describe('execd fs', () => {
   test.skipIf(!canDropPrivileges)(
     'as an unprivileged user, unreadable subdirectories are skipped by search and ls',
     () => {
-      const tree = join(dir, 'perm-tree')
+      const tree = join(fx.tmp, 'perm-tree')
       mkdirSync(join(tree, 'locked'), { recursive: true })
       mkdirSync(join(tree, 'open'))
       writeFileSync(join(tree, 'open/a.txt'), '')
       writeFileSync(join(tree, 'locked/b.txt'), '')
-      chmodSync(dir, 0o755)
+      chmodSync(fx.tmp, 0o755)
       chmodSync(join(tree, 'locked'), 0o700)
       const asNobody = (args: string[]) => {
         const r = Bun.spawnSync(
@@ -332,7 +327,7 @@ describe('execd fs', () => {
     },
   )
   test('--root confines the CLI too', () => {
-    const r = fs(['ls', '/etc', '--root', dir])
+    const r = fs(['ls', '/etc', '--root', fx.tmp])
     // Refused for where it is, as a symlink out of the root would be: the work fails (1), not a
     // typo (2), which the CLI tells from the words alone.
     expect(r.code).toBe(1)

@@ -2,21 +2,18 @@
  * What every request meets before a route (issues 10.7, 10.8, 10.10, 10.14, 10.15, 17.1, 17.2,
  * 17.4), through the compiled executable: raw sockets where fetch cannot say it.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { BIN, freePort, postJson, startDaemon, type Daemon } from './harness'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { BIN, freePort, postJson, startDaemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { portOf, rawRequest } from './raw-http'
 
-let d: Daemon
 let port: number
-beforeAll(async () => {
-  d = await startDaemon()
-  port = portOf(d.url)
-})
-afterAll(async () => {
-  await d.stop()
+const fx = daemonAlone()
+beforeAll(() => {
+  port = portOf(fx.d.url)
 })
 
-const auth = () => `X-EXECD-ACCESS-TOKEN: ${d.token}`
+const auth = () => `X-EXECD-ACCESS-TOKEN: ${fx.d.token}`
 const expectJsonError = (reply: { headers: Record<string, string>; body: string }, code: string) => {
   expect(reply.headers['content-type']).toStartWith('application/json')
   expect(JSON.parse(reply.body).code).toBe(code)

@@ -4,20 +4,20 @@
  * quiescence check (spec/fuzz/quiescence.ts) reads to tell a leak from a burst. The wire's
  * `{code, message}` stays as it was.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { askHeld, quiescence } from './fuzz/quiescence'
-import { type Daemon, startDaemon } from './harness'
+import { type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon({ args: ['--max-streams', '2', '--log-level', 'warn'] })
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone(() => ['--max-streams', '2', '--log-level', 'warn'])
 
 const post = (path: string, body: unknown, signal?: AbortSignal) =>
-  d.fetch(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal })
+  fx.d.fetch(path, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+    signal,
+  })
 
 /** A command's stream, its first bytes read and the rest left unread until `abort`. */
 async function openStream(abort: AbortController): Promise<ReadableStreamDefaultReader<Uint8Array>> {
@@ -37,7 +37,7 @@ test('a full pool refuses with the same JSON, and its log line says who held it'
     code: 'SERVICE_UNAVAILABLE',
     message: 'limit reached: at most 2 concurrent streams (--max-streams); close one or raise the limit',
   })
-  const line = d
+  const line = fx.d
     .logs()
     .split('\n')
     .find(l => l.includes('"msg":"request refused"'))
@@ -46,37 +46,37 @@ test('a full pool refuses with the same JSON, and its log line says who held it'
   expect(held.oldest.map((s: { kind: string }) => s.kind)).toEqual(['POST /command', 'POST /command'])
 
   // SIGUSR2: every pool, this one full; while its clients stay, the check names it.
-  const report = await askHeld(d)
+  const report = await askHeld(fx.d)
   const streams = report!.pools.find(p => p.what === 'concurrent streams')
   expect(streams).toMatchObject({ held: 2, byKind: { 'POST /command': 2 } })
   expect(streams!.oldest.every(s => s.ms >= 0 && s.ms < 60_000)).toBe(true)
   const spans = [{ start: Date.now() - 5000, end: Date.now(), label: 'the two streams' }]
-  const leaks = await quiescence(d, spans, 300)
+  const leaks = await quiescence(fx.d, spans, 300)
   expect(leaks.map(f => f.op)).toEqual(expect.arrayContaining(['quiescence concurrent streams']))
   expect(leaks.find(f => f.op === 'quiescence concurrent streams')!.example).toContain('the two streams')
 
   // The clients leave: the streams give their slots back (the commands run on, and are deleted).
   abort.abort()
   for (const r of readers) await r.cancel().catch(() => {})
-  const after = await askHeldUntil(d, p => p.what === 'concurrent streams' && p.held === 0)
+  const after = await askHeldUntil(fx.d, p => p.what === 'concurrent streams' && p.held === 0)
   expect(after).toBe(true)
 }, 60_000)
 
 test('sessions hold one slot each while they live, and none once deleted', async () => {
   const made = await post('/session', {})
   const { session_id } = (await made.json()) as { session_id: string }
-  const report = await askHeld(d)
+  const report = await askHeld(fx.d)
   expect(report!.pools.find(p => p.what === 'sessions')).toMatchObject({ held: 1, live: 1 })
-  await (await d.fetch(`/session/${session_id}`, { method: 'DELETE' })).arrayBuffer()
-  expect(await askHeldUntil(d, p => p.what === 'sessions' && p.held === 0 && p.live === 0)).toBe(true)
+  await (await fx.d.fetch(`/session/${session_id}`, { method: 'DELETE' })).arrayBuffer()
+  expect(await askHeldUntil(fx.d, p => p.what === 'sessions' && p.held === 0 && p.live === 0)).toBe(true)
 }, 30_000)
 
 test('a storm of SIGUSR2 is at most about ten lines a second, and execd serves on', async () => {
-  const before = count(d.logs())
-  for (let i = 0; i < 2000; i++) d.proc.kill('SIGUSR2')
+  const before = count(fx.d.logs())
+  for (let i = 0; i < 2000; i++) fx.d.proc.kill('SIGUSR2')
   await Bun.sleep(500)
-  expect((await d.fetch('/ping')).status).toBe(200)
-  expect(count(d.logs()) - before).toBeLessThanOrEqual(12)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
+  expect(count(fx.d.logs()) - before).toBeLessThanOrEqual(12)
 }, 30_000)
 
 const count = (logs: string) => logs.split('"msg":"slots held"').length - 1

@@ -6,29 +6,20 @@
  * can hold to: each connection is closed, nothing it sent after is served, and execd is left as
  * it was — serving, its descriptors back to where they were.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { expect, test } from 'bun:test'
+import { readdirSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
 import { portOf } from './raw-http'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
 // execd's own temp dir: a command run leaves its log there.
-const temp = mkdtempSync(join(tmpdir(), 'execd-spec-framing-'))
-beforeAll(async () => {
-  d = await startDaemon({ env: { TMPDIR: temp } })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(temp, { recursive: true, force: true })
-})
+const fx = daemonWithDir('framing', tmp => ({ env: { TMPDIR: tmp } }))
 
 const commandLogs = () =>
-  readdirSync(temp)
+  readdirSync(fx.tmp)
     .filter(n => n.startsWith('execd-commands-'))
-    .flatMap(n => readdirSync(join(temp, n)).filter(f => f.endsWith('.output')))
+    .flatMap(n => readdirSync(join(fx.tmp, n)).filter(f => f.endsWith('.output')))
 
 /** Writes `bytes` in one write; everything the server sent, and whether it closed within 5 s. */
 function exchange(port: number, bytes: string): Promise<{ reply: string; closed: boolean }> {
@@ -65,11 +56,11 @@ const BROKEN: Record<string, string> = {
   'a space before the colon': 'Content-Length : 2\r\n\r\n{}',
 }
 
-const fds = () => readdirSync(`/proc/${d.proc.pid}/fd`).length
+const fds = () => readdirSync(`/proc/${fx.d.proc.pid}/fd`).length
 
 test("broken framing: Bun's bare 400, the connection closed, what was pipelined after it never served", async () => {
-  const port = portOf(d.url)
-  const auth = `Host: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n`
+  const port = portOf(fx.d.url)
+  const auth = `Host: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n`
   const before = fds()
   for (let round = 0; round < 5; round++) {
     for (const [what, rest] of Object.entries(BROKEN)) {
@@ -84,14 +75,14 @@ test("broken framing: Bun's bare 400, the connection closed, what was pipelined 
     }
   }
   expect(commandLogs()).toEqual([])
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
   // Every refused connection is gone: at most the fetch's own keep-alive one is new.
   expect(fds()).toBeLessThanOrEqual(before + 2)
-  expect(d.proc.exitCode).toBeNull()
+  expect(fx.d.proc.exitCode).toBeNull()
 })
 
 test('a method Bun does not know: closed without an answer, execd serving', async () => {
-  const { reply, closed } = await exchange(portOf(d.url), 'FROB /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+  const { reply, closed } = await exchange(portOf(fx.d.url), 'FROB /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
   expect({ reply, closed }).toEqual({ reply: '', closed: true })
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
 })

@@ -6,22 +6,16 @@
  * request spoke, and Bun 1.4.5 closes every HTTP/1.0 connection after its response). Routes that
  * are not streams still answer an HTTP/1.0 request that asks for keep-alive.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, postJson, startDaemon } from './harness'
+import { postJson } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { portOf, rawRequest, type RawReply } from './raw-http'
 
-const dir = mkdtempSync(join(tmpdir(), 'execd-spec-http10-'))
-let d: Daemon
-beforeAll(async () => {
-  writeFileSync(join(dir, 'lines.txt'), 'one\ntwo\nthree\n')
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
+const fx = daemonWithDir('http10', tmp => {
+  writeFileSync(join(tmp, 'lines.txt'), 'one\ntwo\nthree\n')
+  return []
 })
 
 /** Longer than the hold that sends short work as one body: these stream. */
@@ -31,11 +25,11 @@ function http10(method: string, path: string, body = '', extra: string[] = [], w
   const head = [
     `${method} ${path} HTTP/1.0`,
     'Host: 127.0.0.1',
-    `X-EXECD-ACCESS-TOKEN: ${d.token}`,
+    `X-EXECD-ACCESS-TOKEN: ${fx.d.token}`,
     ...(body ? ['Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`] : []),
     ...extra,
   ]
-  return rawRequest(portOf(d.url), head.join('\n'), body, waitMs)
+  return rawRequest(portOf(fx.d.url), head.join('\n'), body, waitMs)
 }
 
 /** The SSE events of a body, in order; a chunk-size line or anything unframed fails the parse. */
@@ -79,15 +73,15 @@ describe('a stream asked for over HTTP/1.0 comes whole, unframed, and ends by cl
     })
 
     test(`POST /session/{id}/run${asked}`, async () => {
-      const { session_id } = (await (await postJson(d, '/session', {})).json()) as { session_id: string }
+      const { session_id } = (await (await postJson(fx.d, '/session', {})).json()) as { session_id: string }
       const run = `/session/${session_id}/run`
       const all = expectClosedStream(await http10('POST', run, JSON.stringify({ command: SLOW }), extra))
       expect(stdout(all)).toEqual(['a', 'b'])
-      await d.fetch(`/session/${session_id}`, { method: 'DELETE' })
+      await fx.d.fetch(`/session/${session_id}`, { method: 'DELETE' })
     })
 
     test(`GET /command/{id}/events of a running command${asked}`, async () => {
-      const started = await postJson(d, '/command', { command: SLOW, background: true })
+      const started = await postJson(fx.d, '/command', { command: SLOW, background: true })
       const id = events(await started.text())[0]?.text
       const all = expectClosedStream(await http10('GET', `/command/${id}/events`, '', extra))
       expect(stdout(all)).toEqual(['a', 'b'])
@@ -102,7 +96,7 @@ describe('a stream asked for over HTTP/1.0 comes whole, unframed, and ends by cl
     })
 
     test(`GET /files/download of lines (a body of unknown length)${asked}`, async () => {
-      const path = encodeURIComponent(join(dir, 'lines.txt'))
+      const path = encodeURIComponent(join(fx.tmp, 'lines.txt'))
       const reply = await http10('GET', `/files/download?path=${path}&offset=2&limit=5`, '', extra)
       expect(reply.status).toBe(200)
       expect(reply.headers.connection?.toLowerCase()).not.toBe('keep-alive')
@@ -114,7 +108,7 @@ describe('a stream asked for over HTTP/1.0 comes whole, unframed, and ends by cl
 
 describe('a route that is not a stream answers HTTP/1.0 with Connection: keep-alive', () => {
   test('GET /ping, /metrics and /files/info each answer whole, with their length', async () => {
-    for (const path of ['/ping', '/metrics', `/files/info?path=${encodeURIComponent(join(dir, 'lines.txt'))}`]) {
+    for (const path of ['/ping', '/metrics', `/files/info?path=${encodeURIComponent(join(fx.tmp, 'lines.txt'))}`]) {
       const reply = await http10('GET', path, '', ['Connection: keep-alive'])
       expect(reply.status).toBe(200)
       expect(Number(reply.headers['content-length'])).toBe(Buffer.byteLength(reply.body))

@@ -4,33 +4,23 @@
  * bubblewrap — against the compiled executable and the real bubblewrap.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, runCli, startDaemon, waitFor, type Daemon } from './harness'
-import { daemonWithDir } from './kit/daemon-dir'
-import { isolationOf, stdoutOf } from './kit/isolated'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 import { sdkFor } from './sdk'
 
 const bwrap = Bun.which('bwrap')
 
-let ws: string
-let allowed: string
-const fx = daemonWithDir('isolated', tmp => {
-  ws = join(tmp, 'ws')
-  allowed = join(tmp, 'allowed')
-  mkdirSync(ws)
-  mkdirSync(allowed)
-  writeFileSync(join(ws, 'seed.txt'), 'seed\n')
-  return ['--isolated-binds', allowed]
-})
+const fx = isolatedDaemon('isolated', ({ ws }) => writeFileSync(join(ws, 'seed.txt'), 'seed\n'))
 const isolation = () => isolationOf(fx.d)
 const stdout = stdoutOf
 
 describe.skipIf(!bwrap)('lifecycle and errors', () => {
   test('idle timeout destroys the session and its processes', async () => {
     const svc = isolation()
-    const s = await svc.create({ workspace: { path: ws }, idle_timeout_seconds: 1 })
+    const s = await svc.create({ workspace: { path: fx.ws }, idle_timeout_seconds: 1 })
     const marker = `idle-${crypto.randomUUID().slice(0, 8)}`
     await s.run(`(exec -a ${marker} sleep 300) & disown; echo started`)
     await waitFor('the idle session sleeper', () => pidsWith(marker).length === 1)
@@ -41,7 +31,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
   })
 
   test('delete kills everything the session started, even what left its process group', async () => {
-    const s = await isolation().create({ workspace: { path: ws } })
+    const s = await isolation().create({ workspace: { path: fx.ws } })
     const marker = `del-${crypto.randomUUID().slice(0, 8)}`
     await s.run(`(exec -a ${marker}-a sleep 300) & setsid bash -c 'exec -a ${marker}-b sleep 300' & echo started`)
     await waitFor('both sleeps to start', () => pidsWith(marker).length === 2)
@@ -53,7 +43,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     const own = await startDaemon()
     const marker = `shut-${crypto.randomUUID().slice(0, 8)}`
     const svc = sdkFor(own).isolation!
-    const s = await svc.create({ workspace: { path: ws, mode: 'overlay' } })
+    const s = await svc.create({ workspace: { path: fx.ws, mode: 'overlay' } })
     await s.run(`(exec -a ${marker} sleep 300) & echo x > in-overlay.txt`)
     const dirs = () => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-isolated-${own.proc.pid}-`))
     expect(dirs().length).toBe(1)
@@ -62,19 +52,19 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
     expect(await own.stop()).toBe(0)
     expect(pidsWith(marker)).toEqual([])
     expect(dirs()).toEqual([])
-    expect(existsSync(join(ws, 'in-overlay.txt'))).toBe(false)
+    expect(existsSync(join(fx.ws, 'in-overlay.txt'))).toBe(false)
   })
 
   test('--max-isolated-sessions: one more is refused with 503 naming the limit', async () => {
     const own = await startDaemon({ args: ['--max-isolated-sessions', '1'] })
     try {
       const svc = sdkFor(own).isolation!
-      const s = await svc.create({ workspace: { path: ws } })
-      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      const s = await svc.create({ workspace: { path: fx.ws } })
+      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: fx.ws } })
       expect(res.status).toBe(503)
       expect((await res.json()).message).toContain('max-isolated-sessions')
       await s.delete()
-      const again = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      const again = await postJson(own, '/v1/isolated/session', { workspace: { path: fx.ws } })
       expect(again.status).toBe(201)
     } finally {
       await own.stop()
@@ -82,7 +72,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
   })
 
   test('DELETE /command?id=<session> interrupts its run and keeps the session', async () => {
-    await isolation().withSession({ workspace: { path: ws } }, async s => {
+    await isolation().withSession({ workspace: { path: fx.ws } }, async s => {
       // A duration no other process on the machine sleeps: the marker of this run's sleep.
       const nap = `sleep 30.${Date.now() % 100000}`
       const running = s.run(`echo go; ${nap}; echo never`)
@@ -117,17 +107,17 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       { workspace: {} },
       { workspace: { path: 'relative' } },
       { workspace: { path: join(fx.tmp, 'missing') } },
-      { workspace: { path: ws, mode: 'sideways' } },
-      { workspace: { path: ws }, profile: 'lax' },
-      { workspace: { path: ws }, uid: -1 },
+      { workspace: { path: fx.ws, mode: 'sideways' } },
+      { workspace: { path: fx.ws }, profile: 'lax' },
+      { workspace: { path: fx.ws }, uid: -1 },
       // (uid_t)-1 is setresuid's "leave it as it is": the shell ran as root.
-      { workspace: { path: ws }, uid: 4294967295 },
-      { workspace: { path: ws }, uid: 65534, gid: 4294967295 },
-      { workspace: { path: ws }, uid: '4294967295' },
-      { workspace: { path: ws }, gid: 5 },
-      { workspace: { path: ws }, idle_timeout_seconds: -3 },
+      { workspace: { path: fx.ws }, uid: 4294967295 },
+      { workspace: { path: fx.ws }, uid: 65534, gid: 4294967295 },
+      { workspace: { path: fx.ws }, uid: '4294967295' },
+      { workspace: { path: fx.ws }, gid: 5 },
+      { workspace: { path: fx.ws }, idle_timeout_seconds: -3 },
       { workspace: { path: '/' } },
-      { workspace: { path: join(ws, 'seed.txt') } },
+      { workspace: { path: join(fx.ws, 'seed.txt') } },
     ]
     for (const body of bad) {
       const res = await postJson(fx.d, '/v1/isolated/session', body)
@@ -136,7 +126,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
       expect(err.code).toBe('INVALID_REQUEST_BODY')
       expect(typeof err.message).toBe('string')
     }
-    const s = await isolation().create({ workspace: { path: ws } })
+    const s = await isolation().create({ workspace: { path: fx.ws } })
     try {
       for (const body of [
         {},
@@ -153,17 +143,17 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
   })
 
   test('--root confines the workspace, binds and extra_writable like every path', async () => {
-    const own = await startDaemon({ args: ['--root', allowed, '--isolated-binds', fx.tmp] })
+    const own = await startDaemon({ args: ['--root', fx.allowed, '--isolated-binds', fx.tmp] })
     try {
-      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: ws } })
+      const res = await postJson(own, '/v1/isolated/session', { workspace: { path: fx.ws } })
       expect(res.status).toBe(400)
       expect((await res.json()).message).toContain('outside the root')
       const bind = await postJson(own, '/v1/isolated/session', {
-        workspace: { path: allowed },
-        binds: [{ source: ws }],
+        workspace: { path: fx.allowed },
+        binds: [{ source: fx.ws }],
       })
       expect(bind.status).toBe(400)
-      const ok = await postJson(own, '/v1/isolated/session', { workspace: { path: allowed } })
+      const ok = await postJson(own, '/v1/isolated/session', { workspace: { path: fx.allowed } })
       expect(ok.status).toBe(201)
     } finally {
       await own.stop()
@@ -171,7 +161,7 @@ describe.skipIf(!bwrap)('lifecycle and errors', () => {
   })
 
   test('the SSE of a run is the /command stream', async () => {
-    await isolation().withSession({ workspace: { path: ws } }, async s => {
+    await isolation().withSession({ workspace: { path: fx.ws } }, async s => {
       const res = await postJson(fx.d, `/v1/isolated/session/${s.sessionId}/run`, {
         code: 'printf "a\\nb"; exit 0 2>/dev/null || true',
       })
@@ -188,7 +178,7 @@ describe.skipIf(!bwrap)('execd exec --isolated', () => {
     const r = await runCli([
       'exec',
       '--isolated',
-      ws,
+      fx.ws,
       '--mode',
       'overlay',
       'echo hi > cli.txt; cat cli.txt; ps -e | wc -l; exit 4',
@@ -196,28 +186,31 @@ describe.skipIf(!bwrap)('execd exec --isolated', () => {
     expect(r.code).toBe(4)
     expect(r.stdout.split('\n')[0]).toBe('hi')
     expect(Number(r.stdout.split('\n')[1])).toBeLessThan(10)
-    expect(existsSync(join(ws, 'cli.txt'))).toBe(false)
-    const rw = await runCli(['exec', '--isolated', ws, 'echo kept > cli.txt'])
+    expect(existsSync(join(fx.ws, 'cli.txt'))).toBe(false)
+    const rw = await runCli(['exec', '--isolated', fx.ws, 'echo kept > cli.txt'])
     expect(rw.code).toBe(0)
-    expect(readFileSync(join(ws, 'cli.txt'), 'utf8')).toBe('kept\n')
+    expect(readFileSync(join(fx.ws, 'cli.txt'), 'utf8')).toBe('kept\n')
   })
 
   test('with --url it runs on the daemon, and the session is gone after it', async () => {
     const env = { EXECD_ACCESS_TOKEN: fx.d.token }
-    const r = await runCli(['exec', '--url', fx.d.url, '--isolated', ws, 'echo here > remote.txt; echo out; exit 3'], {
-      env,
-    })
+    const r = await runCli(
+      ['exec', '--url', fx.d.url, '--isolated', fx.ws, 'echo here > remote.txt; echo out; exit 3'],
+      {
+        env,
+      },
+    )
     expect(r.code).toBe(3)
     expect(r.stdout).toBe('out\n')
-    expect(readFileSync(join(ws, 'remote.txt'), 'utf8')).toBe('here\n')
+    expect(readFileSync(join(fx.ws, 'remote.txt'), 'utf8')).toBe('here\n')
     const list = await (await fx.d.fetch('/v1/isolated/sessions')).json()
     expect(list.sessions).toEqual([])
-    const bad = await runCli(['exec', '--url', fx.d.url, '--isolated', join(ws, 'no-such-dir'), 'true'], { env })
+    const bad = await runCli(['exec', '--url', fx.d.url, '--isolated', join(fx.ws, 'no-such-dir'), 'true'], { env })
     expect(bad.code).not.toBe(0)
     expect(bad.stderr.trim().split('\n')).toEqual([expect.stringContaining('no-such-dir')])
-    const denied = await runCli(['exec', '--url', fx.d.url, '--isolated', ws, 'echo no > denied.txt'])
+    const denied = await runCli(['exec', '--url', fx.d.url, '--isolated', fx.ws, 'echo no > denied.txt'])
     expect(denied.stderr).toContain('X-EXECD-ACCESS-TOKEN')
-    expect(existsSync(join(ws, 'denied.txt'))).toBe(false)
+    expect(existsSync(join(fx.ws, 'denied.txt'))).toBe(false)
   })
 })
 

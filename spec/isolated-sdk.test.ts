@@ -6,21 +6,11 @@
  */
 import { SandboxApiException } from '@alibaba-group/opensandbox'
 import { describe, expect, test } from 'bun:test'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { daemonWithDir } from './kit/daemon-dir'
-import { isolationOf, stdoutOf } from './kit/isolated'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
 
-let ws: string
-let allowed: string
-const fx = daemonWithDir('isolated-sdk', tmp => {
-  ws = join(tmp, 'ws')
-  allowed = join(tmp, 'allowed')
-  mkdirSync(ws)
-  mkdirSync(allowed)
-  writeFileSync(join(allowed, 'note.txt'), 'bound\n')
-  return ['--isolated-binds', allowed]
-})
+const fx = isolatedDaemon('isolated-sdk', ({ allowed }) => writeFileSync(join(allowed, 'note.txt'), 'bound\n'))
 const isolation = () => isolationOf(fx.d)
 
 /** The adapter's JSON calls throw a plain Error: `<METHOD> <path> failed: <status> <body>`. */
@@ -39,9 +29,9 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
   test('create echoes every creation parameter; get and attach give them back; list sums the session up', async () => {
     const svc = isolation()
     const s = await svc.create({
-      workspace: { path: ws, mode: 'rw' },
+      workspace: { path: fx.ws, mode: 'rw' },
       profile: 'balanced',
-      binds: [{ source: allowed, dest: '/tmp/allowed', readonly: true }],
+      binds: [{ source: fx.allowed, dest: '/tmp/allowed', readonly: true }],
       env_passthrough: { mode: 'allow', keys: ['HOME'] },
       uid: 65534,
       gid: 65534,
@@ -50,8 +40,8 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
     try {
       const echoed = {
         profile: 'balanced',
-        workspace: { path: ws, mode: 'rw' },
-        binds: [{ source: allowed, dest: '/tmp/allowed', readonly: true }],
+        workspace: { path: fx.ws, mode: 'rw' },
+        binds: [{ source: fx.allowed, dest: '/tmp/allowed', readonly: true }],
         share_net: false,
         env_passthrough: { mode: 'allow', keys: ['HOME'] },
         uid: 65534,
@@ -94,7 +84,7 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
   })
 
   test("a run's handlers and result: init is the session id, output in order, the exit code from the error event", async () => {
-    await isolation().withSession({ workspace: { path: ws } }, async s => {
+    await isolation().withSession({ workspace: { path: fx.ws } }, async s => {
       const seen: string[] = []
       const r = await s.run(
         'echo "$WHO"; echo oops >&2; (exit 3)',
@@ -127,7 +117,7 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
     const svc = isolation()
     let id = ''
     await expect(
-      svc.withSession({ workspace: { path: ws } }, async s => {
+      svc.withSession({ workspace: { path: fx.ws } }, async s => {
         id = s.sessionId
         throw new Error('boom')
       }),
@@ -135,15 +125,15 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
     expect(id).not.toBe('')
     expect((await svc.list()).map(x => x.session_id)).not.toContain(id)
 
-    const once = await svc.runOnce('pwd; touch made-here', ws, { workspaceMode: 'overlay', profile: 'strict' })
+    const once = await svc.runOnce('pwd; touch made-here', fx.ws, { workspaceMode: 'overlay', profile: 'strict' })
     expect(once.exitCode).toBe(0)
-    expect(stdoutOf(once)).toEqual([ws])
+    expect(stdoutOf(once)).toEqual([fx.ws])
     expect(await svc.list()).toEqual([])
   })
 
   test("a session whose shell exited is 'dead' in get and list, and its run is a 404 saying so", async () => {
     const svc = isolation()
-    const s = await svc.create({ workspace: { path: ws } })
+    const s = await svc.create({ workspace: { path: fx.ws } })
     try {
       const r = await s.run('exit 4')
       expect(r.exitCode).toBe(4)
@@ -161,7 +151,7 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
 
   test('failures: the JSON calls throw the status and the error body; a run throws a SandboxApiException', async () => {
     const svc = isolation()
-    const missing = join(ws, 'missing')
+    const missing = join(fx.ws, 'missing')
     expect(await jsonFailure(() => svc.create({ workspace: { path: missing } }))).toMatchObject({
       method: 'POST',
       path: '/v1/isolated/session',
@@ -169,7 +159,7 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
       body: { code: 'INVALID_REQUEST_BODY', message: expect.stringContaining(missing) },
     })
     expect(
-      (await jsonFailure(() => svc.create({ workspace: { path: ws }, binds: [{ source: '/etc', readonly: true }] })))
+      (await jsonFailure(() => svc.create({ workspace: { path: fx.ws }, binds: [{ source: '/etc', readonly: true }] })))
         .body.message,
     ).toContain('outside the allowlist')
     // A mount point bwrap would have to make where the sandbox is read-only (a balanced
@@ -178,16 +168,16 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
     for (const [profile, dest, mode] of [
       ['balanced', nowhere, 'rw'],
       ['strict', `/usr${nowhere}`, 'rw'],
-      ['strict', join(ws, 'not-made'), 'ro'],
+      ['strict', join(fx.ws, 'not-made'), 'ro'],
     ] as const) {
       const f = await jsonFailure(() =>
-        svc.create({ workspace: { path: ws, mode }, profile, binds: [{ source: allowed, dest }] }),
+        svc.create({ workspace: { path: fx.ws, mode }, profile, binds: [{ source: fx.allowed, dest }] }),
       )
       expect({ dest, status: f.status, code: f.body.code }).toEqual({ dest, status: 400, code: 'INVALID_REQUEST_BODY' })
       expect(f.body.message).toContain(`binds[0].dest ${dest} does not exist`)
     }
     const kind = await jsonFailure(() =>
-      svc.create({ workspace: { path: ws }, binds: [{ source: allowed, dest: '/etc/passwd' }] }),
+      svc.create({ workspace: { path: fx.ws }, binds: [{ source: fx.allowed, dest: '/etc/passwd' }] }),
     )
     expect(kind).toMatchObject({ status: 400, body: { message: expect.stringContaining('is not a directory') } })
     expect(await svc.list()).toEqual([])
@@ -197,7 +187,7 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
       body: { code: 'CONTEXT_NOT_FOUND', message: 'isolated session no-such-session not found' },
     })
 
-    const s = await svc.create({ workspace: { path: ws } })
+    const s = await svc.create({ workspace: { path: fx.ws } })
     const badEnv = await s.run('true', { envs: { 'A=B': 'x' } }).catch((err: unknown) => err)
     expect(badEnv).toBeInstanceOf(SandboxApiException)
     expect(badEnv).toMatchObject({ statusCode: 400, error: { code: 'INVALID_REQUEST_BODY' } })

@@ -3,17 +3,14 @@
  * every JSON route without costing the daemon a stack or hundreds of MiB, and a present body
  * that is not exactly one JSON value of the route's type is a 400.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { postJson } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
 let sessionId: string
+const fx = daemonAlone()
 beforeAll(async () => {
-  d = await startDaemon()
-  sessionId = (await (await postJson(d, '/session', {})).json()).session_id
-})
-afterAll(async () => {
-  await d.stop()
+  sessionId = (await (await postJson(fx.d, '/session', {})).json()).session_id
 })
 
 const DEPTH = 10_000
@@ -43,17 +40,17 @@ describe('deeply nested JSON', () => {
   for (const route of routes) {
     test(`${route}: 10,000 levels in a typed field is a 400, not a 500`, async () => {
       const body = route === '/files/mv' ? `[{"src":${deepArray},"dest":"x"}]` : `{"command":${deepArray}}`
-      await expectTooDeep(await postJson(d, route.replace('{id}', sessionId), body))
+      await expectTooDeep(await postJson(fx.d, route.replace('{id}', sessionId), body))
     })
   }
 
   test('a deep value in an untyped field (envs) is a 400 too', async () => {
-    await expectTooDeep(await postJson(d, '/command', `{"command":"true","envs":${deepObject}}`))
+    await expectTooDeep(await postJson(fx.d, '/command', `{"command":"true","envs":${deepObject}}`))
   })
 
   test('64 levels are accepted; brackets inside strings do not count', async () => {
     const ok = await postJson(
-      d,
+      fx.d,
       '/command',
       `{"command":"echo '${'['.repeat(200)}'","envs":{"A":"1"},"x":${'['.repeat(62)}${']'.repeat(62)}}`,
     )
@@ -63,8 +60,8 @@ describe('deeply nested JSON', () => {
 
   test('/ping answers while deep bodies are being refused', async () => {
     const big = `{"command":"true","envs":${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}}`
-    const refusing = Array.from({ length: 4 }, () => postJson(d, '/command', big).then(r => r.status))
-    const ping = await d.fetch('/ping', { signal: AbortSignal.timeout(2000) })
+    const refusing = Array.from({ length: 4 }, () => postJson(fx.d, '/command', big).then(r => r.status))
+    const ping = await fx.d.fetch('/ping', { signal: AbortSignal.timeout(2000) })
     expect(ping.status).toBe(200)
     expect(await Promise.all(refusing)).toEqual([400, 400, 400, 400])
   })
@@ -84,27 +81,27 @@ describe('JSON holding many members and elements', () => {
   // Main's build parsed them all on the event loop: a million keys in an unknown field were a
   // 4 s stall and a command run; as its envs, a 14 s stall and a 400 from the validator (E2BIG).
   test('1,000,000 keys (13 MB) in envs or in an unknown field are a 400, found before parsing', async () => {
-    await expectTooMany(await postJson(d, '/command', `{"command":"true","envs":${many}}`))
-    await expectTooMany(await postJson(d, '/command', `{"command":"true","junk":${many}}`))
+    await expectTooMany(await postJson(fx.d, '/command', `{"command":"true","envs":${many}}`))
+    await expectTooMany(await postJson(fx.d, '/command', `{"command":"true","junk":${many}}`))
   })
 
   test('99,999 commas between them are accepted, 100,000 are not', async () => {
     const elements = (n: number) => `{"command":"true","x":[${Array(n).fill('1').join(',')}]}`
     // One comma between the two members, n - 1 between the elements.
-    const ok = await postJson(d, '/command', elements(99_999))
+    const ok = await postJson(fx.d, '/command', elements(99_999))
     expect(ok.status).toBe(200)
     expect(await ok.text()).toContain('execution_complete')
-    await expectTooMany(await postJson(d, '/command', elements(100_000)))
+    await expectTooMany(await postJson(fx.d, '/command', elements(100_000)))
   })
 
   test('/ping answers while bodies of a million keys are being refused', async () => {
     const refusing = Array.from({ length: 4 }, () =>
-      postJson(d, '/command', `{"command":"true","junk":${many}}`).then(r => r.status),
+      postJson(fx.d, '/command', `{"command":"true","junk":${many}}`).then(r => r.status),
     )
     // Once one is answered the others have arrived: main's build parsed each on the event loop
     // (3–5 s each, one after another) before the ping's turn.
     await Promise.race(refusing)
-    const ping = await d.fetch('/ping', { signal: AbortSignal.timeout(3000) })
+    const ping = await fx.d.fetch('/ping', { signal: AbortSignal.timeout(3000) })
     expect(ping.status).toBe(200)
     expect(await Promise.all(refusing)).toEqual([400, 400, 400, 400])
   })
@@ -128,7 +125,7 @@ describe('malformed bodies', () => {
   const OPTIONAL_BODIES = ['/pty', '/session']
 
   test('the routes whose body is optional are marked so in /openapi.json, and only they', async () => {
-    const doc = await (await d.fetch('/openapi.json')).json()
+    const doc = await (await fx.d.fetch('/openapi.json')).json()
     const optional = Object.entries(doc.paths as Record<string, Record<string, any>>)
       .filter(([, ops]) => Object.values(ops).some(op => op.requestBody?.required === false))
       .map(([path]) => path)
@@ -140,7 +137,7 @@ describe('malformed bodies', () => {
     for (const [what, body] of bad) {
       test(`POST ${route} with ${what} is a 400, whatever the Content-Type`, async () => {
         for (const type of types) {
-          const res = await d.fetch(route, { method: 'POST', body, headers: type ? { 'content-type': type } : {} })
+          const res = await fx.d.fetch(route, { method: 'POST', body, headers: type ? { 'content-type': type } : {} })
           expect([type, res.status, (await res.json()).code]).toEqual([type, 400, 'INVALID_REQUEST_BODY'])
         }
       })
@@ -152,14 +149,14 @@ describe('malformed bodies', () => {
         { method: 'POST', body: '', headers: { 'content-type': 'application/json' } },
         { method: 'POST', body: ' \n', headers: { 'content-type': 'application/json' } },
       ]) {
-        const res = await d.fetch(route, init)
+        const res = await fx.d.fetch(route, init)
         expect(res.status).toBeLessThan(300)
         expect((await res.json()).session_id).toBeString()
       }
     })
 
     test(`POST ${route} reads a JSON body sent with another Content-Type, as the reference does`, async () => {
-      const res = await d.fetch(route, {
+      const res = await fx.d.fetch(route, {
         method: 'POST',
         body: JSON.stringify({ cwd: 7 }),
         headers: { 'content-type': 'application/xml' },
@@ -170,7 +167,7 @@ describe('malformed bodies', () => {
   }
 
   test('/files/mv wants an array: an object is a 400', async () => {
-    const res = await postJson(d, '/files/mv', '{"src":"a","dest":"b"}')
+    const res = await postJson(fx.d, '/files/mv', '{"src":"a","dest":"b"}')
     expect(res.status).toBe(400)
     expect((await res.json()).code).toBe('INVALID_REQUEST_BODY')
   })

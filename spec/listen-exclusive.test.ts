@@ -3,18 +3,13 @@
  * beside the first. Shared, the kernel spread new connections over both listeners, and the
  * other one received requests (their tokens included) meant for execd.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { BIN, startDaemon, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
+import { BIN } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
-const port = () => Number(new URL(d.url).port)
+const port = () => Number(new URL(fx.d.url).port)
 
 test('a second execd on the same port fails to start, with one line, and the first serves on', async () => {
   const second = Bun.spawn([BIN, 'serve', '--port', String(port()), '--host', '127.0.0.1'], {
@@ -35,7 +30,7 @@ test('a second execd on the same port fails to start, with one line, and the fir
   expect(stderr).not.toContain('execd listening')
   expect(await second.exited).toBe(1)
   expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^execd: cannot listen on 127\.0\.0\.1:\d+: /)])
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
 })
 
 test('a socket asking for SO_REUSEPORT cannot bind beside it', () => {

@@ -4,19 +4,13 @@
  * and n² deliveries in one turn of the event loop (250 watchers: 0.6–0.9 s of its CPU, /ping
  * held 0.9–1.4 s). They share one first sample now: their first frames carry one timestamp.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
-import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const WATCHERS = 200
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 /** Opens a watcher on a raw socket; resolves with its first frame's metrics. */
 function firstFrame(socket: Socket, url: URL): Promise<{ timestamp: number }> {
@@ -28,12 +22,12 @@ function firstFrame(socket: Socket, url: URL): Promise<{ timestamp: number }> {
       const m = /\ndata: ?(\{[^\n]*\})\n/.exec(text)
       if (m) resolve(JSON.parse(m[1]!))
     })
-    socket.write(`GET /metrics/watch HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`)
+    socket.write(`GET /metrics/watch HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`)
   })
 }
 
 test(`${WATCHERS} watchers opened at once on a cold sampler share its first sample`, async () => {
-  const url = new URL(d.url)
+  const url = new URL(fx.d.url)
   const sockets = Array.from({ length: WATCHERS }, () => connect(Number(url.port), url.hostname))
   try {
     const firsts = await Promise.all(sockets.map(s => firstFrame(s, url)))
@@ -41,7 +35,7 @@ test(`${WATCHERS} watchers opened at once on a cold sampler share its first samp
     // One sample, or two when the openings straddled the sampler's first 1 s tick; main's build
     // took one per watcher (~200 distinct).
     expect(stamps.size).toBeLessThanOrEqual(2)
-    expect((await d.fetch('/ping')).status).toBe(200)
+    expect((await fx.d.fetch('/ping')).status).toBe(200)
   } finally {
     for (const s of sockets) s.destroy()
   }

@@ -6,15 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { BIN, freePort, startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { portOf, rawRequest } from './raw-http'
 
-let open: Daemon
-beforeAll(async () => {
-  open = await startDaemon({ token: null })
-})
-afterAll(async () => {
-  await open.stop()
-})
+const fx = daemonAlone(() => ({ token: null }))
 
 const marker = () => `/tmp/execd-origin-${crypto.randomUUID()}`
 const crossSitePost = (d: Daemon, file: string, origin = 'http://evil.example') =>
@@ -27,7 +22,7 @@ const crossSitePost = (d: Daemon, file: string, origin = 'http://evil.example') 
 describe('without a token', () => {
   test('a cross-site text/plain POST /command is 403 and the command does not run', async () => {
     const file = marker()
-    const res = await crossSitePost(open, file)
+    const res = await crossSitePost(fx.d, file)
     expect(res.status).toBe(403)
     expect((await res.json()).code).toBe('FORBIDDEN')
     await Bun.sleep(300)
@@ -35,19 +30,19 @@ describe('without a token', () => {
   })
 
   test('a Host that is not loopback (DNS rebinding) is 403', async () => {
-    const port = portOf(open.url)
+    const port = portOf(fx.d.url)
     const reply = await rawRequest(port, `GET /metrics HTTP/1.1\nHost: evil.example:${port}`)
     expect(reply.status).toBe(403)
     expect(JSON.parse(reply.body).code).toBe('FORBIDDEN')
   })
 
   test('loopback names pass; same-origin browser requests (the /docs page) pass', async () => {
-    const port = portOf(open.url)
+    const port = portOf(fx.d.url)
     for (const host of [`localhost:${port}`, `127.0.0.2:${port}`, `[::1]:${port}`, '127.0.0.1']) {
       expect((await rawRequest(port, `GET /ping HTTP/1.1\nHost: ${host}\nConnection: close`)).status).toBe(200)
     }
     const file = marker()
-    const res = await crossSitePost(open, file, open.url)
+    const res = await crossSitePost(fx.d, file, fx.d.url)
     expect(res.status).toBe(200)
     await res.text()
     expect(existsSync(file)).toBe(true)

@@ -3,23 +3,18 @@
  * end the daemon. Every bad frame must be answered with an `error` frame on the socket, and
  * the terminal and the daemon must keep working.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { type Daemon, postJson, startDaemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
-const newSession = async () => (await (await postJson(d, '/pty', {})).json()).session_id as string
+const newSession = async () => (await (await postJson(fx.d, '/pty', {})).json()).session_id as string
 
 const alive = async () => {
-  expect(d.proc.exitCode).toBeNull()
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect(fx.d.proc.exitCode).toBeNull()
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
 }
 
 /** A masked client text frame (RFC 6455 §5.2) carrying `payload` as it is, UTF-8 or not. */
@@ -38,7 +33,7 @@ async function sendInvalidUtf8(id: string): Promise<string> {
   let sent = false
   const socket = await Bun.connect({
     hostname: '127.0.0.1',
-    port: Number(new URL(d.url).port),
+    port: Number(new URL(fx.d.url).port),
     socket: {
       data(s, bytes) {
         answer += Buffer.from(bytes).toString('latin1')
@@ -53,7 +48,7 @@ async function sendInvalidUtf8(id: string): Promise<string> {
   socket.write(
     `GET /pty/${id}/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
-      `X-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`,
+      `X-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`,
   )
   // Bounded: if the daemon kept the connection, end it ourselves.
   setTimeout(() => socket.end(), 3000)
@@ -62,7 +57,7 @@ async function sendInvalidUtf8(id: string): Promise<string> {
 
 describe('hostile PTY frames', () => {
   test('resize 65536 columns is clamped and the terminal keeps working', async () => {
-    const c = await PtyClient.connect(d, await newSession())
+    const c = await PtyClient.connect(fx.d, await newSession())
     c.send({ type: 'resize', cols: 65536, rows: 24 })
     c.send({ type: 'stdin', data: 'stty size\n' })
     await c.until('the clamped size', () => c.stdout.includes('24 4096'))
@@ -71,7 +66,7 @@ describe('hostile PTY frames', () => {
   })
 
   test('a battery of bad frames gets one error frame each; the shell and the daemon survive', async () => {
-    const c = await PtyClient.connect(d, await newSession())
+    const c = await PtyClient.connect(fx.d, await newSession())
     await c.until('connected', () => c.json('connected').length > 0)
     const resizes: unknown[][] = [
       [1e5, 24],
@@ -135,7 +130,7 @@ describe('hostile PTY frames', () => {
     expect(answer).toMatch(/\x88[\s\S]\x03\xef/)
     await alive()
     // The session is free again and works.
-    const c = await PtyClient.connect(d, id)
+    const c = await PtyClient.connect(fx.d, id)
     c.stdin('echo after-$((3*3))\n')
     await c.until('echo', () => c.stdout.includes('after-9'))
     c.close()

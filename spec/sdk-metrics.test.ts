@@ -1,17 +1,13 @@
 /** The official TypeScript SDK against the executable: health and metrics clients. */
 import { SandboxApiException } from '@alibaba-group/opensandbox'
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { startDaemon, type Daemon } from './harness'
+import { beforeAll, expect, test } from 'bun:test'
 import { sdkFor, type ExecdStack } from './sdk'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
 let execd: ExecdStack
-beforeAll(async () => {
-  d = await startDaemon()
-  execd = sdkFor(d, 20)
-})
-afterAll(async () => {
-  await d.stop()
+const fx = daemonAlone()
+beforeAll(() => {
+  execd = sdkFor(fx.d, 20)
 })
 
 test('the SDK health client sees the daemon as healthy', async () => {
@@ -30,7 +26,7 @@ test('the SDK metrics client reads every field', async () => {
 test('a wrong token: a SandboxApiException with status 401 and the body CONTRACT.md fixes', async () => {
   // The 401 body is the reference's {"error": ...} (CONTRACT.md §1), not {code, message}: the
   // SDK's mapping finds no message there and shows its own words, with the body as rawBody.
-  const wrong = sdkFor({ ...d, token: 'not-the-token' }, 20)
+  const wrong = sdkFor({ ...fx.d, token: 'not-the-token' }, 20)
   for (const [call, words] of [
     [() => wrong.health.ping(), 'Execd ping failed'],
     [() => wrong.metrics.getMetrics(), 'Get execd metrics failed'],

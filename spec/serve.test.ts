@@ -1,30 +1,25 @@
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { BIN, freePort, readSse, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { BIN, freePort, readSse, startDaemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const UNAUTHORIZED = '{"error":"Unauthorized: invalid or missing header X-EXECD-ACCESS-TOKEN"}'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 describe('auth through the executable', () => {
   for (const path of ['/ping', '/metrics']) {
     test(`${path} is 401 with the reference body without the token, 200 with it`, async () => {
-      const bare = await fetch(d.url + path)
+      const bare = await fetch(fx.d.url + path)
       expect(bare.status).toBe(401)
       expect(await bare.text()).toBe(UNAUTHORIZED)
-      const wrong = await fetch(d.url + path, { headers: { 'X-EXECD-ACCESS-TOKEN': 'nope' } })
+      const wrong = await fetch(fx.d.url + path, { headers: { 'X-EXECD-ACCESS-TOKEN': 'nope' } })
       expect(wrong.status).toBe(401)
-      expect((await d.fetch(path)).status).toBe(200)
+      expect((await fx.d.fetch(path)).status).toBe(200)
     })
   }
 
   test('/ping answers 200 with an empty body and Content-Length: 0', async () => {
-    const res = await d.fetch('/ping')
+    const res = await fx.d.fetch('/ping')
     expect(res.headers.get('content-length')).toBe('0')
     expect(await res.text()).toBe('')
   })
@@ -32,7 +27,7 @@ describe('auth through the executable', () => {
 
 describe('metrics', () => {
   test('/metrics has all five fields with sane numbers', async () => {
-    const m = await (await d.fetch('/metrics')).json()
+    const m = await (await fx.d.fetch('/metrics')).json()
     expect(Object.keys(m).sort()).toEqual(['cpu_count', 'cpu_used_pct', 'mem_total_mib', 'mem_used_mib', 'timestamp'])
     expect(m.cpu_count).toBeGreaterThan(0)
     expect(m.cpu_used_pct).toBeGreaterThanOrEqual(0)
@@ -43,7 +38,7 @@ describe('metrics', () => {
   })
 
   test('/metrics/watch delivers at least two events within 3 s in standard SSE framing', async () => {
-    const res = await d.fetch('/metrics/watch', { signal: AbortSignal.timeout(3000) })
+    const res = await fx.d.fetch('/metrics/watch', { signal: AbortSignal.timeout(3000) })
     expect(res.headers.get('content-type')).toBe('text/event-stream')
     expect(res.headers.get('cache-control')).toBe('no-cache')
     const frames = await readSse(res, (_f, all) => all.length === 2)
@@ -55,14 +50,14 @@ describe('metrics', () => {
 
 describe('errors', () => {
   test('an unknown route is a 404 JSON error, never HTML', async () => {
-    const res = await d.fetch('/no/such/route')
+    const res = await fx.d.fetch('/no/such/route')
     expect(res.status).toBe(404)
     expect(res.headers.get('content-type')).toStartWith('application/json')
     expect((await res.json()).code).toBe('NOT_FOUND')
   })
 
   test('a wrong method on a known path is a 404 JSON error', async () => {
-    const res = await d.fetch('/metrics', { method: 'DELETE' })
+    const res = await fx.d.fetch('/metrics', { method: 'DELETE' })
     expect(res.status).toBe(404)
     expect((await res.json()).code).toBe('NOT_FOUND')
   })
@@ -117,7 +112,7 @@ describe('shutdown', () => {
 
 describe('with the commands section', () => {
   test('malformed JSON is a 400 JSON error with the reference prefix', async () => {
-    const res = await d.fetch('/command', {
+    const res = await fx.d.fetch('/command', {
       method: 'POST',
       body: '{"command":',
       headers: { 'content-type': 'application/json' },
@@ -129,7 +124,7 @@ describe('with the commands section', () => {
   })
 
   test('a JSON body sent as curl -d sends it (form encoding) is read as JSON, like the reference', async () => {
-    const res = await d.fetch('/command', {
+    const res = await fx.d.fetch('/command', {
       method: 'POST',
       body: '{"command":"echo curl"}',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },

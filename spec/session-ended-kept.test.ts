@@ -3,28 +3,23 @@
  * only as many as --max-sessions: they were kept until DELETE or --session-idle (30 min), so a
  * loop of create and `exit` grew execd past any limit.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { expect, test } from 'bun:test'
+import { pidsWith, postJson, readSse, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon({ args: ['--max-sessions', '2'] })
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone(() => ['--max-sessions', '2'])
 
 async function endedSession(command = 'exit 3'): Promise<string> {
-  const res = await postJson(d, '/session', {})
+  const res = await postJson(fx.d, '/session', {})
   expect(res.status).toBe(200)
   const id = (await res.json()).session_id
-  const frames = await readSse(await postJson(d, `/session/${id}/run`, { command }))
+  const frames = await readSse(await postJson(fx.d, `/session/${id}/run`, { command }))
   expect(frames.at(-1)?.data.type).toBe('error')
   return id
 }
 
 async function answer(id: string): Promise<{ status: number; message: string }> {
-  const res = await postJson(d, `/session/${id}/run`, { command: 'true' })
+  const res = await postJson(fx.d, `/session/${id}/run`, { command: 'true' })
   return { status: res.status, message: (await res.json()).message }
 }
 
@@ -42,7 +37,7 @@ test('past --max-sessions ended sessions, the oldest answers "not found"; the ot
   // What the first left running is ended with it, as by a DELETE (it ran on while kept).
   await waitFor("the first session's job to end", () => pidsWith('600.217').length === 0)
   // Live sessions are still bounded by the limit, ended ones take no slot.
-  const live = [await postJson(d, '/session', {}), await postJson(d, '/session', {})]
+  const live = [await postJson(fx.d, '/session', {}), await postJson(fx.d, '/session', {})]
   expect(live.map(r => r.status)).toEqual([200, 200])
-  expect((await postJson(d, '/session', {})).status).toBe(503)
+  expect((await postJson(fx.d, '/session', {})).status).toBe(503)
 })

@@ -4,10 +4,11 @@
  * tmpfs) in a private dir of the daemon's, every name removed once the shell holds it, the dir
  * with the daemon, and one a killed daemon left swept by the next.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { existsSync, readdirSync, statfsSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, readSse, startDaemon, waitFor, type Daemon, type SseFrame } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const SHM = '/dev/shm'
 const onTmpfs = (() => {
@@ -19,13 +20,7 @@ const onTmpfs = (() => {
 })()
 const ownDirs = (pid: number) => readdirSync(SHM).filter(n => n.startsWith(`execd-session-fifos-${pid}-`))
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 const create = async (daemon: Daemon) => {
   const res = await postJson(daemon, '/session', {})
@@ -41,34 +36,34 @@ const stdout = (frames: SseFrame[]) =>
     .join('\n')
 
 test.skipIf(!onTmpfs)('the shell reads its lines from a FIFO on /dev/shm whose name is gone', async () => {
-  const sid = await create(d)
-  for (let i = 0; i < 3; i++) expect((await run(d, sid, ':')).at(-1)?.data.type).toBe('execution_complete')
+  const sid = await create(fx.d)
+  for (let i = 0; i < 3; i++) expect((await run(fx.d, sid, ':')).at(-1)?.data.type).toBe('execution_complete')
   // The shell's own descriptors: its input is kept on one of 10 and above while the code runs.
-  const links = stdout(await run(d, sid, 'for f in /proc/$$/fd/*; do readlink "$f"; done'))
+  const links = stdout(await run(fx.d, sid, 'for f in /proc/$$/fd/*; do readlink "$f"; done'))
   const inputs = links.split('\n').filter(l => l.includes('execd-bash-'))
   // Old build: `<TMPDIR>/execd-sessions-<pid>-…/execd-bash-<nonce>-in4 (deleted)`.
   expect(inputs).toHaveLength(1)
   expect(inputs[0]).toMatch(
-    new RegExp(`^${SHM}/execd-session-fifos-${d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`),
+    new RegExp(`^${SHM}/execd-session-fifos-${fx.d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`),
   )
   // Between runs the dir holds its lock and no FIFO: each run's name was removed.
-  const [dir] = ownDirs(d.proc.pid)
+  const [dir] = ownDirs(fx.d.proc.pid)
   expect(readdirSync(join(SHM, dir!))).toEqual(['.owner.sock'])
 })
 
 test.skipIf(!onTmpfs)('a run that removes the dir: the next runs run, and the dir is made again', async () => {
-  const sid = await create(d)
-  const rm = await run(d, sid, `rm -rf ${SHM}/execd-session-fifos-${d.proc.pid}-*`)
+  const sid = await create(fx.d)
+  const rm = await run(fx.d, sid, `rm -rf ${SHM}/execd-session-fifos-${fx.d.proc.pid}-*`)
   expect(rm.at(-1)?.data.type).toBe('execution_complete')
-  expect(ownDirs(d.proc.pid)).toEqual([])
+  expect(ownDirs(fx.d.proc.pid)).toEqual([])
   // The FIFO its own line named went too (the shell stayed on its input); the next run's FIFO
   // could not be made in the dir, which is then made again.
-  for (const word of ['one', 'two', 'three']) expect(stdout(await run(d, sid, `echo ${word}`))).toBe(word)
-  const links = stdout(await run(d, sid, 'for f in /proc/$$/fd/*; do readlink "$f"; done'))
+  for (const word of ['one', 'two', 'three']) expect(stdout(await run(fx.d, sid, `echo ${word}`))).toBe(word)
+  const links = stdout(await run(fx.d, sid, 'for f in /proc/$$/fd/*; do readlink "$f"; done'))
   expect(links).toMatch(
-    new RegExp(`^${SHM}/execd-session-fifos-${d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`, 'm'),
+    new RegExp(`^${SHM}/execd-session-fifos-${fx.d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`, 'm'),
   )
-  expect(ownDirs(d.proc.pid)).toHaveLength(1)
+  expect(ownDirs(fx.d.proc.pid)).toHaveLength(1)
 })
 
 test.skipIf(!onTmpfs)('the dir goes with its daemon, and a killed daemon’s is swept by the next', async () => {

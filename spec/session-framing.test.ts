@@ -4,26 +4,21 @@
  * with that run's own output and status (core/live-bash/frame.ts). What leaves the line unable to
  * end a run at all ends the run within seconds, saying why (core/live-bash/stall.ts).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson, readSse, type SseFrame } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { createContext, runCode, stdoutText, ofType } from './runtime-kit'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonAlone()
 
 const create = async () => {
-  const res = await postJson(d, '/session', {})
+  const res = await postJson(fx.d, '/session', {})
   expect(res.status).toBe(200)
   return (await res.json()).session_id as string
 }
 // A run whose end is not found waits for this, then ends with a timeout error (the old build).
 const run = async (sid: string, command: string) => {
-  const res = await postJson(d, `/session/${sid}/run`, { command, timeout: 8000 })
+  const res = await postJson(fx.d, `/session/${sid}/run`, { command, timeout: 8000 })
   expect(res.status).toBe(200)
   return readSse(res)
 }
@@ -105,7 +100,7 @@ describe('what the line does before each run leaves the shell as the run before 
     }
     // A function named trap does not keep an interrupt from stopping only the run.
     await run(sid, 'trap() { echo trapped; }; sleep 0.1; builtin trap - INT')
-    const res = await postJson(d, `/session/${sid}/run`, { command: 'sleep 20', timeout: 500 })
+    const res = await postJson(fx.d, `/session/${sid}/run`, { command: 'sleep 20', timeout: 500 })
     // Old build: the shell itself died of the SIGINT (`the session has ended`).
     expect(status(await readSse(res))).toBe('-1 signal: interrupt (timeout after 500 ms)')
     expect(texts(await run(sid, 'echo alive'), 'stdout')).toEqual(['alive'])
@@ -114,9 +109,9 @@ describe('what the line does before each run leaves the shell as the run before 
 
 describe('a bash code context after set -x', () => {
   test('later cells trace only their own code and report their own status', async () => {
-    const id = await createContext(d, 'bash')
-    await runCode(d, 'set -x', { id })
-    const events = await runCode(d, 'echo two', { id })
+    const id = await createContext(fx.d, 'bash')
+    await runCode(fx.d, 'set -x', { id })
+    const events = await runCode(fx.d, 'echo two', { id })
     expect(stdoutText(events)).toBe('two\n')
     const stderr = ofType(events, 'stderr')
       .map(e => e.text)
@@ -143,7 +138,7 @@ describe('runs that leave their shell unable to end a run', () => {
       const why = String(status(await run(sid, code)))
       expect(why).toContain(STALLED)
       expect(why).not.toContain('timeout')
-      expect((await postJson(d, `/session/${sid}/run`, { command: 'echo after' })).status).toBe(404)
+      expect((await postJson(fx.d, `/session/${sid}/run`, { command: 'echo after' })).status).toBe(404)
     })
   }
 
@@ -156,10 +151,10 @@ describe('runs that leave their shell unable to end a run', () => {
   })
 
   test('a bash code context says so too, and starts a fresh shell', async () => {
-    const id = await createContext(d, 'bash')
-    const events = await runCode(d, 'set -n', { id, language: 'bash' })
+    const id = await createContext(fx.d, 'bash')
+    const events = await runCode(fx.d, 'set -n', { id, language: 'bash' })
     const error = events.find(e => e.type === 'error') as { error?: { evalue?: string } } | undefined
     expect(error?.error?.evalue).toContain(STALLED)
-    expect(stdoutText(await runCode(d, 'echo fresh', { id, language: 'bash' }))).toBe('fresh\n')
+    expect(stdoutText(await runCode(fx.d, 'echo fresh', { id, language: 'bash' }))).toBe('fresh\n')
   })
 })

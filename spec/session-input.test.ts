@@ -7,32 +7,23 @@
  * has run (core/live-bash/command-stream.ts), so what a job took along is a stream nothing is
  * written to any more.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { postJson, readSse, type SseFrame } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { grabEveryDescriptor } from './kit/grab-descriptors'
 
-let d: Daemon
-let out: string
-beforeAll(async () => {
-  d = await startDaemon()
-  out = mkdtempSync(join(tmpdir(), 'session-input-'))
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(out, { recursive: true, force: true })
-})
+const fx = daemonWithDir('session-input')
 
 const create = async () => {
-  const res = await postJson(d, '/session', {})
+  const res = await postJson(fx.d, '/session', {})
   expect(res.status).toBe(200)
   return (await res.json()).session_id as string
 }
 // The old build's stolen line: the run waits for the stall check (~1 s), not this.
 const run = async (sid: string, command: string) => {
-  const res = await postJson(d, `/session/${sid}/run`, { command, timeout: 20_000 })
+  const res = await postJson(fx.d, `/session/${sid}/run`, { command, timeout: 20_000 })
   expect(res.status).toBe(200)
   return readSse(res)
 }
@@ -45,7 +36,7 @@ for (const [name, setup] of [
 ] as const) {
   test(`${name}: background jobs that read or write each descriptor of the shell take no later run`, async () => {
     const sid = await create()
-    const dir = mkdtempSync(join(out, 'jobs-'))
+    const dir = mkdtempSync(join(fx.tmp, 'jobs-'))
     expect(last(await run(sid, setup))?.type).toBe('execution_complete')
     const grabbed = await run(sid, grabEveryDescriptor(dir))
     expect(last(grabbed)?.type).toBe('execution_complete')
@@ -60,7 +51,7 @@ for (const [name, setup] of [
     // Nothing execd sent reached a job: no run's line, no marker.
     for (const f of readdirSync(dir).filter(f => !f.startsWith('up-')))
       expect(readFileSync(join(dir, f), 'latin1')).not.toMatch(/__execd_|execd-bash-/)
-    expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
   }, 90_000)
 }
 
@@ -70,5 +61,5 @@ test("the programs a tracing session's run starts get no descriptor but 0-2", as
   // ls's own directory is 3. Old build: 63, the run's stderr kept for the trace.
   const frames = await run(sid, 'ls /proc/self/fd')
   expect(texts(frames, 'stdout')).toEqual(['0', '1', '2', '3'])
-  expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
 })

@@ -6,21 +6,16 @@
  * either, a 503 before any stream. Isolated sessions' shells have a bound of their own, the same
  * (core/limits.ts QueuedWork).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
-import { readSse, startDaemon, type Daemon } from './harness'
+import { readSse } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
-beforeAll(async () => {
-  // Each of the 256 runs held is a stream open: room for them and the refused one.
-  d = await startDaemon({ args: ['--max-streams', '1024'] })
-})
-afterAll(async () => {
-  await d?.stop()
-})
+// Each of the 256 runs held is a stream open: room for them and the refused one.
+const fx = daemonAlone(() => ['--max-streams', '1024'])
 
 const post = (sid: string, command: string, signal?: AbortSignal) =>
-  d.fetch(`/session/${sid}/run`, {
+  fx.d.fetch(`/session/${sid}/run`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ command }),
@@ -39,9 +34,9 @@ const post = (sid: string, command: string, signal?: AbortSignal) =>
 function postAndHold(sid: string, command: string): Promise<{ status: number; body?: any; socket: Socket }> {
   const body = Buffer.from(JSON.stringify({ command }))
   const head =
-    `POST /session/${sid}/run HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+    `POST /session/${sid}/run HTTP/1.1\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`
-  const { hostname, port } = new URL(d.url)
+  const { hostname, port } = new URL(fx.d.url)
   return new Promise((resolve, reject) => {
     const socket = connect({ host: hostname, port: Number(port) })
     let got = ''
@@ -65,7 +60,7 @@ function postAndHold(sid: string, command: string): Promise<{ status: number; bo
 }
 
 async function newSession(): Promise<string> {
-  const res = await d.fetch('/session', {
+  const res = await fx.d.fetch('/session', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: '{}',
@@ -122,6 +117,6 @@ for (const [name, filler, limit, words] of [
     busyClient.abort()
     await busyRead
     expect(await runWhenRoom(sid, 'echo room again')).toEqual(['room again'])
-    expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
   }, 120_000)
 }

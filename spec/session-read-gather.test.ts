@@ -7,17 +7,12 @@
  * 1 KiB line until execd has read it (TIOCOUTQ 0, at most 50 µs), as in
  * spec/command-read-gather.test.ts: read as it comes or gathered, the same stream.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { expect, test } from 'bun:test'
+import { postJson, readSse, type SseFrame } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { trickleLine, trickleProgram } from './kit/trickle'
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 const LINES = 4 * 1024
 const line = trickleLine
@@ -43,28 +38,28 @@ function expectFlood(frames: SseFrame[], eventPerLine = false): void {
 }
 
 test('a session run: the flood whole and in order, what follows it after', async () => {
-  const made = await postJson(d, '/session', {})
+  const made = await postJson(fx.d, '/session', {})
   const { session_id } = (await made.json()) as { session_id: string }
   try {
     for (let round = 0; round < 2; round++)
-      expectFlood(await readSse(await postJson(d, `/session/${session_id}/run`, { command: bash })), true)
+      expectFlood(await readSse(await postJson(fx.d, `/session/${session_id}/run`, { command: bash })), true)
   } finally {
-    await d.fetch(`/session/${session_id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/session/${session_id}`, { method: 'DELETE' })
   }
 }, 120_000)
 
 test('a bash cell: the same', async () => {
-  const made = await postJson(d, '/code/context', { language: 'bash' })
+  const made = await postJson(fx.d, '/code/context', { language: 'bash' })
   const { id } = (await made.json()) as { id: string }
   try {
-    expectFlood(await readSse(await postJson(d, '/code', { code: bash, context: { id, language: 'bash' } })))
+    expectFlood(await readSse(await postJson(fx.d, '/code', { code: bash, context: { id, language: 'bash' } })))
   } finally {
-    await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
   }
 }, 120_000)
 
 test('a javascript cell writing to its raw stdout: the same', async () => {
-  const made = await postJson(d, '/code/context', { language: 'javascript' })
+  const made = await postJson(fx.d, '/code/context', { language: 'javascript' })
   if (made.status !== 200) return // no node here: the live bash cases above still run
   const { id } = (await made.json()) as { id: string }
   const code = [
@@ -72,9 +67,9 @@ test('a javascript cell writing to its raw stdout: the same', async () => {
     `execFileSync('bash', ['-c', ${JSON.stringify(bash)}], { stdio: 'inherit' })`,
   ].join('\n')
   try {
-    const frames = await readSse(await postJson(d, '/code', { code, context: { id, language: 'javascript' } }))
+    const frames = await readSse(await postJson(fx.d, '/code', { code, context: { id, language: 'javascript' } }))
     expectFlood(frames.filter(f => f.data.type !== 'execution_count' && f.data.type !== 'result'))
   } finally {
-    await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })
   }
 }, 120_000)

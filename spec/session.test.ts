@@ -1,30 +1,21 @@
 /** Contract tests for bash sessions (CONTRACT §4): one live bash per session. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { follow } from './command-stream'
-import { pidsWith, postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import { pidsWith, postJson, readSse, type SseFrame } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let tmp: string
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'execd-spec-session-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(tmp, { recursive: true, force: true })
-})
+const fx = daemonWithDir('session')
 
 const create = async (body: unknown = {}) => {
-  const res = await postJson(d, '/session', body)
+  const res = await postJson(fx.d, '/session', body)
   expect(res.status).toBe(200)
   return (await res.json()).session_id as string
 }
 const run = async (sid: string, body: Record<string, unknown>) => {
-  const res = await postJson(d, `/session/${sid}/run`, body)
+  const res = await postJson(fx.d, `/session/${sid}/run`, body)
   expect(res.status).toBe(200)
   return readSse(res)
 }
@@ -39,8 +30,8 @@ describe('session state persists between runs', () => {
   })
 
   test('cd persists, and the session starts in its cwd', async () => {
-    const sid = await create({ cwd: tmp })
-    expect(out(await run(sid, { command: 'pwd; cd /' }))).toEqual([tmp])
+    const sid = await create({ cwd: fx.tmp })
+    expect(out(await run(sid, { command: 'pwd; cd /' }))).toEqual([fx.tmp])
     expect(out(await run(sid, { command: 'pwd' }))).toEqual(['/'])
   })
 
@@ -90,7 +81,7 @@ describe('a run', () => {
     const frames = await run(sid, { command: 'echo bye; exit 3' })
     expect(out(frames)).toEqual(['bye'])
     expect(last(frames).error.evalue).toBe('3')
-    const next = await postJson(d, `/session/${sid}/run`, { command: 'echo hi' })
+    const next = await postJson(fx.d, `/session/${sid}/run`, { command: 'echo hi' })
     expect(next.status).toBe(404)
     expect((await next.json()).message).toContain('has ended')
   })
@@ -99,11 +90,11 @@ describe('a run', () => {
     const sid = await create()
     await run(sid, { command: 'kept=yes' })
     const { stream } = await follow(
-      await postJson(d, `/session/${sid}/run`, { command: 'echo start; sleep 300; echo never' }),
+      await postJson(fx.d, `/session/${sid}/run`, { command: 'echo start; sleep 300; echo never' }),
     )
     await Bun.sleep(200)
     const t0 = Date.now()
-    const del = await d.fetch(`/command?id=${sid}`, { method: 'DELETE' })
+    const del = await fx.d.fetch(`/command?id=${sid}`, { method: 'DELETE' })
     expect(del.status).toBe(200)
     expect(Date.now() - t0).toBeLessThan(1000)
     const frames = await stream
@@ -114,7 +105,7 @@ describe('a run', () => {
 
   test('a client that goes away interrupts its run; the session serves the next one', async () => {
     const sid = await create()
-    const res = await postJson(d, `/session/${sid}/run`, { command: 'sleep 300; echo never' })
+    const res = await postJson(fx.d, `/session/${sid}/run`, { command: 'sleep 300; echo never' })
     await readSse(res, f => f.data.type === 'ping') // then the connection is dropped
     const next = await run(sid, { command: 'echo next' })
     expect(out(next)).toEqual(['next'])
@@ -165,8 +156,8 @@ describe('output', () => {
 
   test('a run sends the same frames, byte for byte, as /command does for the same output', async () => {
     const sid = await create()
-    const session = await raw(await postJson(d, `/session/${sid}/run`, { command: MIXED }))
-    const command = await raw(await postJson(d, '/command', { command: MIXED }))
+    const session = await raw(await postJson(fx.d, `/session/${sid}/run`, { command: MIXED }))
+    const command = await raw(await postJson(fx.d, '/command', { command: MIXED }))
     expect(session).toBe(command)
     // and what they say: the pieces of a long line, the decoded text, the unterminated tail
     const frames = session
@@ -190,11 +181,11 @@ describe('output', () => {
     // the stream stops pulling, the run stops reading bash's pipe, and `yes` blocks. A runaway
     // would read on at pipe speed into memory; the bounds hold however long we wait (the wait
     // only gives a runaway time to show).
-    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${fx.d.proc.pid}/status`, 'utf8'))![1]) / 1024
     const sid = await create()
     const rssBefore = rss()
     const body = JSON.stringify({ command: `exec -a session-stalled-yes yes ${'y'.repeat(1023)}` })
-    const { hostname: host, port } = new URL(d.url)
+    const { hostname: host, port } = new URL(fx.d.url)
     const sock = connect({ host, port: Number(port) })
     try {
       await new Promise<void>((resolve, reject) => {
@@ -208,7 +199,7 @@ describe('output', () => {
           }
         })
         sock.write(
-          `POST /session/${sid}/run HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+          `POST /session/${sid}/run HTTP/1.1\r\nHost: ${host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
             `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
         )
       })
@@ -221,7 +212,7 @@ describe('output', () => {
       expect(rss() - rssBefore).toBeLessThan(16)
       expect(pidsWith('session-stalled-yes')).toEqual([pid!])
     } finally {
-      await (await d.fetch(`/session/${sid}`, { method: 'DELETE' })).arrayBuffer()
+      await (await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).arrayBuffer()
       sock.destroy()
     }
   })
@@ -229,19 +220,19 @@ describe('output', () => {
 
 describe('errors', () => {
   test('unknown session → 404; bad run input → 400; DELETE → 200 then 404', async () => {
-    const unknown = await postJson(d, '/session/nope/run', { command: 'true' })
+    const unknown = await postJson(fx.d, '/session/nope/run', { command: 'true' })
     expect(unknown.status).toBe(404)
     expect((await unknown.json()).code).toBe('CONTEXT_NOT_FOUND')
     const sid = await create()
     for (const body of [{}, { command: '' }, { command: 'true', cwd: '/no/such' }, { command: 'true', timeout: -5 }]) {
-      const res = await postJson(d, `/session/${sid}/run`, body)
+      const res = await postJson(fx.d, `/session/${sid}/run`, body)
       expect(res.status).toBe(400)
       expect((await res.json()).code).toBe('INVALID_REQUEST_BODY')
     }
-    const del = await d.fetch(`/session/${sid}`, { method: 'DELETE' })
+    const del = await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })
     expect(del.status).toBe(200)
     expect(del.headers.get('content-length')).toBe('0')
-    expect((await d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(404)
+    expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(404)
   })
 
   test("a run's errors name bash and the run's line, not execd's code file", async () => {
@@ -252,7 +243,7 @@ describe('errors', () => {
   })
 
   test('POST /session with no body creates a session', async () => {
-    const res = await d.fetch('/session', { method: 'POST' })
+    const res = await fx.d.fetch('/session', { method: 'POST' })
     expect(res.status).toBe(200)
     expect((await res.json()).session_id).toMatch(/^[0-9a-f-]{36}$/)
   })

@@ -2,22 +2,19 @@
  * What arrives on the wire, through the compiled executable over raw sockets: methods and
  * framings a fetch client does not send.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { postJson } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { portOf, rawRequest } from './raw-http'
 
-let d: Daemon
 let port: number
-beforeAll(async () => {
-  // Two streams at most: a stream HEAD kept would show at once as a 503 on the next one.
-  d = await startDaemon({ args: ['--max-streams', '2'] })
-  port = portOf(d.url)
-})
-afterAll(async () => {
-  await d.stop()
+// Two streams at most: a stream HEAD kept would show at once as a 503 on the next one.
+const fx = daemonAlone(() => ['--max-streams', '2'])
+beforeAll(() => {
+  port = portOf(fx.d.url)
 })
 
-const auth = () => `X-EXECD-ACCESS-TOKEN: ${d.token}`
+const auth = () => `X-EXECD-ACCESS-TOKEN: ${fx.d.token}`
 
 describe('HEAD on a streaming route', () => {
   test('/metrics/watch answers its headers at once and gives its stream slot back', async () => {
@@ -29,13 +26,13 @@ describe('HEAD on a streaming route', () => {
       expect(reply.headers['content-type']).toBe('text/event-stream')
       expect(reply.body).toBe('')
     }
-    const res = await d.fetch('/metrics/watch')
+    const res = await fx.d.fetch('/metrics/watch')
     expect(res.status).toBe(200)
     await res.body?.cancel()
   })
 
   test('a running command’s events answer their headers, and the command goes on', async () => {
-    const started = await d.fetch('/command', {
+    const started = await fx.d.fetch('/command', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ command: 'sleep 30', background: true }),
@@ -46,18 +43,18 @@ describe('HEAD on a streaming route', () => {
       expect(reply.status).toBe(200)
       expect(reply.body).toBe('')
     }
-    expect((await (await d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
-    const other = await d.fetch('/command', {
+    expect((await (await fx.d.fetch(`/command/status/${id}`)).json()).running).toBe(true)
+    const other = await fx.d.fetch('/command', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ command: 'echo ok' }),
     })
     expect(await other.text()).toContain('execution_complete')
-    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })
   })
 
   test('a JSON route still answers its Content-Length without a body', async () => {
-    const get = await d.fetch('/code/contexts')
+    const get = await fx.d.fetch('/code/contexts')
     const reply = await rawRequest(port, `HEAD /code/contexts HTTP/1.1\nHost: x\n${auth()}`, '', 1500)
     expect(reply.status).toBe(200)
     expect(reply.headers['content-length']).toBe(String((await get.text()).length))
@@ -75,7 +72,7 @@ describe('ids out of the range a process can take', () => {
       { uid: 65534, gid: 2 ** 31 },
       { uid: 65534, gid: 2 ** 32 - 1 },
     ]) {
-      const res = await postJson(d, '/command', { command: 'true', ...ids })
+      const res = await postJson(fx.d, '/command', { command: 'true', ...ids })
       expect({ ids, status: res.status }).toEqual({ ids, status: 400 })
       const err = await res.json()
       expect(err.code).toBe('INVALID_REQUEST_BODY')
@@ -92,7 +89,7 @@ describe('a WebSocket handshake whose Sec-WebSocket-Key Bun will not take', () =
     `Sec-WebSocket-Version: 13${key === undefined ? '' : `\nSec-WebSocket-Key: ${key}`}`
 
   test('is a 400 on a terminal, which still takes a client after it', async () => {
-    const id = (await (await postJson(d, '/pty', { command: 'exec sleep 600' })).json()).session_id
+    const id = (await (await postJson(fx.d, '/pty', { command: 'exec sleep 600' })).json()).session_id
     try {
       for (const key of [undefined, 'x', 'YWJj', '!!!!!!!!!!!!!!!!!!!!!!==']) {
         const reply = await rawRequest(port, handshake(`/pty/${id}/ws`, key), '', 1500, true)
@@ -102,7 +99,7 @@ describe('a WebSocket handshake whose Sec-WebSocket-Key Bun will not take', () =
       const good = await rawRequest(port, handshake(`/pty/${id}/ws`, 'dGhlIHNhbXBsZSBub25jZQ=='), '', 500)
       expect(good.status).toBe(101)
     } finally {
-      await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+      await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })
     }
   })
 

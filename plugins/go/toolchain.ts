@@ -71,7 +71,10 @@ export async function findGo(go: string): Promise<Toolchain | Missing> {
 
 async function probe(found: string): Promise<Toolchain | Missing> {
   try {
-    const p = spawnOwned([found, 'env', 'GOVERSION'], { cwd: tmpdir(), env: goEnv(childEnv()), timeoutMs: 10_000 })
+    // Offline, but without the cache: a probe builds nothing, and making the cache dir for it
+    // left an empty execd-<uid> in TMPDIR after every `execd exec bash` (each probes the runtimes).
+    const env = { ...childEnv(), ...asEnv(OFFLINE) }
+    const p = spawnOwned([found, 'env', 'GOVERSION'], { cwd: tmpdir(), env, timeoutMs: 10_000 })
     const [out, err, exit] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
     const version = out.trim()
     const m = /go(\d+)\.(\d+)/.exec(version)
@@ -94,21 +97,19 @@ export function cacheRoot(): string {
  * (no module proxy, no checksum database, no toolchain download).
  */
 export function goEnv(env: Record<string, string>): Record<string, string> {
-  return { ...env, ...Object.fromEntries(goBuildEnv(env).map(kv => kv.split(/=(.*)/s, 2) as [string, string])) }
+  return { ...env, ...asEnv(goBuildEnv(env)) }
 }
+
+const asEnv = (pairs: string[]): Record<string, string> =>
+  Object.fromEntries(pairs.map(kv => kv.split(/=(.*)/s, 2) as [string, string]))
+
+/** No module proxy, no checksum database, no toolchain download, no workspace: every go run's. */
+const OFFLINE = ['GOFLAGS=-mod=mod', 'GOPROXY=off', 'GOSUMDB=off', 'GOTOOLCHAIN=local', 'GOWORK=off', 'GO111MODULE=on']
 
 /** goEnv's additions, as KEY=VALUE (what the kernel adds to `go build`'s environment). */
 export function goBuildEnv(env: Record<string, string>): string[] {
   const root = cacheRoot()
-  const out = [
-    `GOCACHE=${join(root, 'go-cache')}`,
-    'GOFLAGS=-mod=mod',
-    'GOPROXY=off',
-    'GOSUMDB=off',
-    'GOTOOLCHAIN=local',
-    'GOWORK=off',
-    'GO111MODULE=on',
-  ]
+  const out = [`GOCACHE=${join(root, 'go-cache')}`, ...OFFLINE]
   // The module cache lives under GOPATH, by default under HOME: a context without either
   // (a bare service environment) gets one of its own.
   if (!env.GOPATH && !env.HOME) out.push(`GOPATH=${join(root, 'go-path')}`)
