@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, waitFor, type Daemon } from './harness'
 import { portOf } from './raw-http'
+import { allAnswered } from './kit/tcp-queues'
 
 const MiB = 1024 * 1024
 const dir = mkdtempSync(join(tmpdir(), 'execd-spec-download-memory-'))
@@ -67,8 +68,7 @@ describe('small download bodies held in memory', () => {
       expect(res.status).toBe(200)
       expect(body.length).toBe(4 * MiB)
       expect(body.every(b => b === 0x66)).toBe(true)
-      // Not an assertion on time: a moment for the last answers to be handed to Bun.
-      await Bun.sleep(1000)
+      await waitFor('every client answered', () => allAnswered(clients))
       const grown = rssMiB(d.proc.pid) - before
       // Before: +400 MiB (4 MiB each, less what the sockets' kernel buffers took). Now: the
       // 64 MiB budget and what serving 100 requests costs anyway.

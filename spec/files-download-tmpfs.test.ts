@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { startDaemon, waitFor, type Daemon } from './harness'
 import { scratchWithDisks } from './kit/small-disk'
 import { portOf } from './raw-http'
+import { allAnswered } from './kit/tcp-queues'
 
 const MiB = 1024 * 1024
 const SIZE = 16 * MiB
@@ -60,8 +61,7 @@ describe('download copies in a TMPDIR that is memory', () => {
         const res = await d.fetch(`/files/download?path=${encodeURIComponent(file)}`)
         const body = Buffer.from(await res.arrayBuffer())
         expect([res.status, body.length, body.every(b => b === 0x73)]).toEqual([200, SIZE, true])
-        // Not an assertion on time: a moment for the last answers to be made.
-        await Bun.sleep(1500)
+        await waitFor('every client answered', () => allAnswered(clients))
         // Before: 16 MiB of the tmpfs per client (480 MiB). Now: the 64 MiB budget at most.
         expect(usedMiB() - before).toBeLessThan(100)
       } finally {

@@ -14,6 +14,7 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { connections } from './kit/tcp-queues'
 
 const PYTHON = process.env.EXECD_PYTHON || 'python3'
 /** The send queue's cap: with the client's receive buffer (1 MiB asked, 2 MiB given), room for the whole answer. */
@@ -43,32 +44,6 @@ head, _, body = data.partition(b'\\r\\n\\r\\n')
 length = [l.split(b':')[1].strip() for l in head.split(b'\\r\\n') if l.lower().startswith(b'content-length')]
 print(json.dumps({'length': int(length[0]) if length else None, 'got': len(body), 'zeros': body.count(0), 'error': err}), flush=True)
 `
-
-/** The TCP connections of this network namespace: local port, remote port, state, queues. */
-function connections(): { local: number; remote: number; state: number; tx: number; rx: number }[] {
-  const out = []
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = ''
-    try {
-      text = readFileSync(file, 'latin1')
-    } catch {
-      continue
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/)
-      if (f.length < 5) continue
-      const [tx = '0', rx = '0'] = f[4]!.split(':')
-      out.push({
-        local: parseInt(f[1]!.split(':')[1]!, 16),
-        remote: parseInt(f[2]!.split(':')[1]!, 16),
-        state: parseInt(f[3]!, 16),
-        tx: parseInt(tx, 16),
-        rx: parseInt(rx, 16),
-      })
-    }
-  }
-  return out
-}
 
 const fx = daemonWithDir('download-truncate', () => ['--download-copy-max', '0'])
 
