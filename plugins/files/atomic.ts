@@ -79,7 +79,7 @@ export async function stageFile(
   let tracked: StagedEntry | undefined
   const discard = async () => {
     if (state !== 'committed') await unlink(temp).catch(() => {})
-    tracked?.done()
+    await tracked?.done()
   }
   const flusher = new EarlyFlush(handle)
   try {
@@ -124,7 +124,7 @@ export async function stageFile(
       },
       settle: async () => {
         await placed.settle()
-        tracked?.done()
+        await tracked?.done()
       },
     }
   }

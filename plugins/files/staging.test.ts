@@ -60,6 +60,27 @@ describe('staged entries', () => {
     expect(readFileSync(join(dir, 'plain'), 'utf8')).toBe('a user file')
   })
 
+  test('the same file tracked twice (placed, then put aside by the next request) has a journal link each', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staging = new StagedEntries(root)
+    staging.open()
+    const name = tempNameFor('k')
+    writeFileSync(join(dir, name), 'k')
+    const id = made(join(dir, name))
+    const links = () => {
+      const journal = readdirSync(root).find(n => n.startsWith('execd-staged'))!
+      return readdirSync(join(root, journal)).filter(n => /^\d+-/.test(n))
+    }
+    // A forgotten entry's link is removed through the thread pool: under one name, that removal
+    // could land after the second link was written, and take it.
+    const first = staging.track(dir, name, id)
+    staging.track(dir, name, id)
+    expect(links()).toHaveLength(2)
+    await first.done()
+    expect(links()).toHaveLength(1)
+    await staging.close()
+  })
+
   test('once the last section has closed, staging is refused as execd shutting down', async () => {
     const staging = new StagedEntries()
     staging.open()

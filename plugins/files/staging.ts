@@ -16,8 +16,8 @@
  * One registry per process, not per section: the entries belong to the process that would
  * leave them, and they are made by plain operations that hold only a directory and a name.
  */
-import { constants, lstatSync, readdirSync, readlinkSync, symlinkSync, unlinkSync } from 'node:fs'
-import { lstat, open } from 'node:fs/promises'
+import { constants, lstatSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs'
+import { lstat, open, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { shuttingDown } from '../../core/errors'
@@ -79,9 +79,15 @@ const PUT_BACK = '.back'
  */
 const JOURNAL_LINGER_MS = 1000
 
-/** A tracked entry. `done()`: its owner renamed it into place or removed it (idempotent). */
+/**
+ * A tracked entry. `done()`: its owner renamed it into place or removed it (idempotent). It is
+ * forgotten at once; its journal link goes through the thread pool, and the promise (which never
+ * rejects) says when: a link outliving its entry is harmless (the sweep removes only an entry
+ * still bearing its staged name), and on the event loop each removal waited its turn in the
+ * filesystem's journal (ext4 under other tenants' fsyncs: 0.07 ms median, 7 ms p99).
+ */
 export interface StagedEntry {
-  done(): void
+  done(): Promise<void>
 }
 
 export class StagedEntries {
@@ -91,6 +97,7 @@ export class StagedEntries {
   private readonly journal: OwnedTempDir
   private lingering: ReturnType<typeof setTimeout> | undefined
   private swept: Promise<unknown> | undefined
+  private links = 0
 
   constructor(private readonly root = tmpdir()) {
     this.journal = new OwnedTempDir(JOURNAL_PREFIX, root, { onStale: removeJournalled })
@@ -134,13 +141,15 @@ export class StagedEntries {
   }
 
   /**
-   * Writes the journal's link to the entry: `<dev>-<ino>-<birth>` → its path as it lasts (no
+   * Writes the journal's link to the entry: `<dev>-<ino>-<birth>-<n>` → its path as it lasts (no
    * descriptor in it); and `<that>.back` → the name it goes back to, if any (written first).
    */
   private journalled(dir: string | number, name: Name, made: Made, putBack?: Name): string | undefined {
     clearTimeout(this.lingering)
     try {
-      const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}`)
+      // The count keeps each link's name its own: an entry placed and forgotten has its removal
+      // still in flight when another request puts the same file aside under the same identity.
+      const link = join(this.journal.ensure(), `${made.dev}-${made.ino}-${made.birthtimeNs}-${++this.links}`)
       // A held directory's path by its descriptor's link: realpath of it cost three times as much.
       const path = typeof dir === 'number' ? readlinkSync(fdPath(dir), { encoding: 'buffer' }) : dir
       if (putBack !== undefined) symlinkSync(Buffer.from(putBack), `${link}${PUT_BACK}`)
@@ -151,17 +160,16 @@ export class StagedEntries {
     }
   }
 
-  private forget(entry: Entry): void {
-    if (!this.entries.delete(entry)) return
-    for (const link of entry.link ? [entry.link, `${entry.link}${PUT_BACK}`] : []) {
-      try {
-        unlinkSync(link)
-      } catch {}
+  private forget(entry: Entry): Promise<void> {
+    if (!this.entries.delete(entry)) return Promise.resolve()
+    if (this.entries.size === 0) {
+      clearTimeout(this.lingering)
+      this.lingering = setTimeout(() => this.entries.size === 0 && this.journal.close(), JOURNAL_LINGER_MS)
+      this.lingering.unref()
     }
-    if (this.entries.size > 0) return
-    clearTimeout(this.lingering)
-    this.lingering = setTimeout(() => this.entries.size === 0 && this.journal.close(), JOURNAL_LINGER_MS)
-    this.lingering.unref()
+    if (!entry.link) return Promise.resolve()
+    const links = entry.putBack === undefined ? [entry.link] : [entry.link, `${entry.link}${PUT_BACK}`]
+    return Promise.all(links.map(link => unlink(link).catch(() => {}))).then(() => {})
   }
 }
 
@@ -177,7 +185,7 @@ async function removeJournalled(journal: string): Promise<void> {
   if (lstatSync(journal).uid !== process.getuid?.()) return
   for (const link of readdirSync(journal)) {
     if (link === OWNER_SOCKET) continue
-    const id = /^(\d+)-(\d+)-(\d+)$/.exec(link)
+    const id = /^(\d+)-(\d+)-(\d+)(?:-\d+)?$/.exec(link)
     if (!id?.[1] || !id[2] || !id[3]) continue
     const target = readlinkSync(join(journal, link), { encoding: 'buffer' })
     const slash = target.lastIndexOf(0x2f)

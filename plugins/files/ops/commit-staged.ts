@@ -61,7 +61,7 @@ export async function commitTogether(files: readonly StagedIn[]): Promise<void> 
       cause: err,
     })
   }
-  for (const p of placed) await p.placed.settle()
+  await inLanes(placed, SYNCS_AT_ONCE, p => p.placed.settle())
   await syncDirectories(files)
 }
 
