@@ -22,7 +22,11 @@ export function buildExecdAt(ref: string): { bin: string } | { missing: string }
   const archive = spawnSync('sh', ['-c', `git -C "$0" archive "$1" | tar -x -C "$2"`, ROOT, ref, dir])
   if (archive.status !== 0) return { missing: `cannot check out ${ref}: ${archive.stderr.toString().trim()}` }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
-  const make = spawnSync('make', ['-C', dir, 'build'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // Never its install step: `npm ci` through the symlink emptied this checkout's node_modules and
+  // put the old lockfile's in (make remade it when the archive's package.json looked newer).
+  const make = spawnSync('make', ['-C', dir, '-o', 'node_modules/.installed', 'build'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const bin = join(dir, 'dist', 'execd')
   if (make.status !== 0 || !existsSync(bin))
     return { missing: `cannot build ${ref}: ${make.stderr.toString().slice(-300)}` }
