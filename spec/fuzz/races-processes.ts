@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import type { Violation } from './check'
 import { marker, orphans } from './leftovers'
-import { call, judge, judgeContext } from './stream'
+import { call, clearedSince, clearing, judge, judgeContext } from './stream'
 import type { World } from './world'
 import { after, all, json, LIMIT_MS } from './races-kit'
 import type { RaceCase, RaceName } from './races'
@@ -31,7 +31,7 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
     )
     const replies = await all(dels)
     const out = replies.flatMap(r => judgeContext(w, since, r, [200, 404]))
-    if (w.clears === since && !replies.some(r => r.status === 200))
+    if (!clearedSince(w, since) && !replies.some(r => r.status === 200))
       out.push({ kind: 'contract', detail: `${c.n} deletes of one context: none answered 200` })
     if (cell) out.push(...judgeContext(w, since, await cell.done, [200]))
     out.push(...(await orphans('context deleted twice', m)))
@@ -191,14 +191,10 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
     // No id: the language's default context, made on first use — by one of them only.
     const language = (['bash', 'python', 'javascript', 'sql'] as const)[c.n % 4]
     const code = language === 'sql' ? 'select 1' : language === 'bash' ? 'true' : '1'
-    w.clears++
-    const cleared = await call(
+    const cleared = await clearing(
       w,
-      `DELETE /code/contexts?language=${language}`,
-      'DELETE',
-      `/code/contexts?language=${language}`,
-    ).done
-    w.clears++
+      () => call(w, `DELETE /code/contexts?language=${language}`, 'DELETE', `/code/contexts?language=${language}`).done,
+    )
     const out = judgeContext(w, since, cleared, [200, 404])
     since = w.clears
     const cells = Array.from({ length: c.n + 1 }, (_, i) =>
@@ -217,7 +213,7 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
     })()
     // Other lanes may make contexts of the language too; more than the cells' one plus theirs is
     // read only from a quiet run (FUZZ_LANES=1).
-    if (n === 0 && w.clears === since)
+    if (n === 0 && !clearedSince(w, since))
       out.push({ kind: 'contract', detail: `${c.n + 1} cells without an id ran, and no ${language} context is listed` })
     return out
   },
@@ -302,15 +298,17 @@ export const PROCESS_RACES: Partial<Record<RaceName, Run>> = {
       language: 'javascript',
     })
     await after(c.delayMs % 20)
-    w.clears++
-    const clear = call(
+    const clear = clearing(
       w,
-      'DELETE /code/contexts?language=javascript racing a create',
-      'DELETE',
-      '/code/contexts?language=javascript',
+      () =>
+        call(
+          w,
+          'DELETE /code/contexts?language=javascript racing a create',
+          'DELETE',
+          '/code/contexts?language=javascript',
+        ).done,
     )
-    const [m, d] = await all([made, clear])
-    w.clears++
+    const [m, d] = await Promise.all([made.done, clear])
     const out = [...judge(m!, [200]), ...judge(d!, [200, 404])]
     const id = json(m!).id as string | undefined
     if (id) {

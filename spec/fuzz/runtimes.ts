@@ -64,6 +64,9 @@ const CELL_MS = 45_000
 export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]> {
   const lang = c.language
   const out: Violation[] = []
+  // A DELETE /code/contexts of another case (all of a language) may take this one away: read
+  // before the create, since a clear sent while it is made may list the context once made.
+  const since = w.clears
   const created = await call(
     w,
     `POST /code/context {"language":"${lang}"}`,
@@ -79,8 +82,6 @@ export async function runRuntime(c: RuntimeCase, w: World): Promise<Violation[]>
   } catch {}
   if (created.status !== 200 || !id) return out
   const context = { id, language: lang }
-  // A DELETE /code/contexts of another case (all of a language, or all) may take this one away.
-  const since = w.clears
   const markers: string[] = []
   let alive = true
   try {

@@ -4,6 +4,7 @@
  */
 import { type Body, type HttpCase, resolver, tokenValue } from './cases'
 import { urlEncode } from './paths'
+import { clearing } from './stream'
 import { Text, toBytes, type J } from './values'
 import { type Kind, removeOne, type World } from './world'
 
@@ -83,12 +84,11 @@ export async function send(c: HttpCase, w: World, ports: Ports, limitMs: number)
   if (ct) headers['content-type'] = ct
   for (const [name, value] of c.headers ?? []) headers[name] = value
   if (c.origin) headers.origin = c.origin === '{self}' ? w.daemon.url : c.origin
-  const clears = c.method === 'DELETE' && c.route === '/code/contexts'
-  if (clears) w.clears++
-  const answer = c.raw
-    ? await sendRaw(c, w, path, headers, body?.bytes ?? new Uint8Array(), limitMs)
-    : await sendFetch(c, w, path, headers, body?.bytes ?? null, limitMs)
-  if (clears) w.clears++
+  const sending = () =>
+    c.raw
+      ? sendRaw(c, w, path, headers, body?.bytes ?? new Uint8Array(), limitMs)
+      : sendFetch(c, w, path, headers, body?.bytes ?? null, limitMs)
+  const answer = c.method === 'DELETE' && c.route === '/code/contexts' ? await clearing(w, sending) : await sending()
   if (answer.outcome === 'answered') await remember(c, answer, w)
   return answer
 }

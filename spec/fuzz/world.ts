@@ -66,6 +66,12 @@ export interface World {
    * answered: a race whose context vanished while this moved was cleared by another case.
    */
   clears: number
+  /**
+   * The clears sent and not yet answered: one that was sent before a race read `clears` and is
+   * still in flight when the race judges moved nothing, yet its daemon may have listed the
+   * race's context after it was made (stream.ts, clearedSince).
+   */
+  clearing: number
   before: Map<string, string>
   /** How each earlier daemon ended, when one crashed and `restart` replaced it. */
   crashes: string[]
@@ -197,6 +203,7 @@ export async function openWorld(opts: WorldOptions = {}): Promise<World> {
     marker,
     created: new Created(),
     clears: 0,
+    clearing: 0,
     before,
     crashes: [],
     async restart() {
