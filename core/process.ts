@@ -29,9 +29,7 @@ import {
 } from './ownership'
 import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
-import { scanDescendants } from './descendant-scan'
-import { scanProcs } from './proc-scan'
-import { PERIODS } from './periods'
+import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
 
@@ -121,13 +119,6 @@ export interface OwnedProcess {
 
 /** Leaders still running, by pid (the PID-1 reaper must not reap these). */
 const leaders = new Map<number, OwnedProcess>()
-/**
- * Everything owned: running leaders and exited ones whose processes still run or may, each
- * with what resolves its `released`.
- */
-const owned = new Map<OwnedProcess, () => void>()
-/** Exited leaders whose processes still run (or may: not yet looked at by a /proc pass). */
-const lingering = new Set<OwnedProcess>()
 let defaultGraceMs = 2000
 
 export const setDefaultGrace = (ms: number): void => void (defaultGraceMs = ms)
@@ -272,7 +263,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     },
   }
   leaders.set(pid, self)
-  owned.set(self, letGo)
+  own(self, letGo)
   void exited.then(() => {
     leaders.delete(pid)
     settleSoon(self)
@@ -287,75 +278,6 @@ function missingCwd(cwd: string, cause: unknown): Error {
   return new Error(`${whose} ${cwd} does not exist (removed?)`, { cause })
 }
 
-/** Exited leaders whose owners are not looked at yet. */
-const exitedOwners: OwnedProcess[] = []
-
-/**
- * settle() for `p`, after what its exit set off: whoever awaited the exit (a command's
- * terminal event) goes first, the clean-up after, for every leader that exited meanwhile.
- */
-function settleSoon(p: OwnedProcess): void {
-  if (exitedOwners.push(p) > 1) return
-  setImmediate(() => {
-    for (const q of exitedOwners.splice(0)) void settle(q)
-  })
-}
-
-/**
- * After its leader exits, an owner is released once nothing of it runs. What a command left
- * running (`server &`) stays owned, killed with its owner's kill() and at shutdown, and is
- * looked at again every few seconds (a cgroup's state file, or one pass over execd's tree for all).
- */
-async function settle(p: OwnedProcess): Promise<void> {
-  await p.owner.settled()
-  if (!owned.has(p)) return
-  if (p.owner.releaseIfEmpty()) {
-    letGoOf(p)
-    return
-  }
-  lingering.add(p)
-  settleTimer ??= setInterval(() => void settleLingering(), SETTLE_EVERY_MS)
-  settleTimer.unref?.()
-}
-
-const SETTLE_EVERY_MS = PERIODS.settle
-let settleTimer: ReturnType<typeof setInterval> | undefined
-
-/** Releases every exited owner with nothing left; at most one /proc pass for all of them. */
-async function settleLingering(): Promise<void> {
-  const checked = [...lingering]
-  const needScan = checked.some(p => !p.owner.confined)
-  const procs = needScan ? ((await scanDescendants(OWNER_ENV)) ?? (await scanProcs(OWNER_ENV))) : []
-  const markers = new Set<string>()
-  const groups = new Set<number>()
-  for (const q of procs) {
-    if (q.state === 'Z' || q.pid === process.pid) continue
-    if (q.marker) markers.add(q.marker)
-    groups.add(q.pgid)
-  }
-  for (const p of checked) {
-    const left = p.owner.confined
-      ? await p.owner.populated()
-      : markers.has(p.owner.id) || groups.has(p.pid) || p.owner.keepsDescendants(procs)
-    if (!left) release(p)
-  }
-  if (lingering.size === 0 && settleTimer) {
-    clearInterval(settleTimer)
-    settleTimer = undefined
-  }
-}
-
-function release(p: OwnedProcess): void {
-  letGoOf(p)
-  lingering.delete(p)
-  p.owner.release()
-}
-
-function letGoOf(p: OwnedProcess): void {
-  owned.get(p)?.()
-  owned.delete(p)
-}
-
 /**
  * Kills everything execd owns (shutdown): running leaders and what exited ones left running,
  * then, as a last net, every process that still carries one of this execd's markers.
@@ -363,7 +285,7 @@ function letGoOf(p: OwnedProcess): void {
 export async function killAll(reason: KillReason = 'shutdown', graceMs = defaultGraceMs): Promise<void> {
   if (reason === 'shutdown') refusingSpawns = true
   await settleLingering()
-  await Promise.all([...owned.keys()].map(p => p.kill(reason, graceMs)))
+  await Promise.all([...ownedProcesses()].map(p => p.kill(reason, graceMs)))
   await killMarked()
   if (reason !== 'shutdown') return
   await closeCgroupsSoon()
@@ -375,7 +297,7 @@ let sweptAtShutdown = false
 
 /** SIGKILL to every owned group and cgroup, synchronously (execd is exiting now). */
 export function killAllNow(): void {
-  for (const p of owned.keys()) p.owner.killNow()
+  for (const p of ownedProcesses()) p.owner.killNow()
   killAllCgroups()
   if (!sweptAtShutdown) killMarkedSync()
   closeCgroups()
