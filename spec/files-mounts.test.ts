@@ -14,16 +14,11 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, uploadOne, type Daemon } from './harness'
+import { Mounts } from './kit/mounts'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-mounts-')))
-const mounted: string[] = []
-const mount = (...args: string[]) => {
-  const target = args.at(-1) ?? ''
-  mkdirSync(target, { recursive: true })
-  const ok = spawnSync('mount', args).status === 0
-  if (ok) mounted.push(target)
-  return ok
-}
+const mounts = new Mounts()
+const mount = (...args: string[]) => mounts.mount(...args)
 const probe = join(dir, 'probe')
 const canMount = process.getuid?.() === 0 && mount('-t', 'tmpfs', 'tmpfs', probe)
 if (!canMount) console.warn('skipped: spec/files-mounts.test.ts needs root and mount(8) (mount -t tmpfs failed)')
@@ -34,7 +29,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await d?.stop()
-  for (const target of mounted.reverse()) spawnSync('umount', ['-l', target])
+  mounts.undo()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -141,7 +136,7 @@ describe.skipIf(!canMount)('POST /files/mv of a mount point or a tree holding on
     expect(mount('-t', 'tmpfs', 'tmpfs', join(tree, 'vol'))).toBe(true)
     writeFileSync(join(tree, 'vol', 'kept'), 'volume data')
     const renamed = join(dir, 'rn-renamed')
-    mounted.push(join(renamed, 'vol'))
+    mounts.movedTo(join(renamed, 'vol'))
     // The kernel moves the mount along: nothing is copied, nothing is lost.
     expect((await postJson(d, '/files/mv', [{ src: tree, dest: renamed }])).status).toBe(200)
     expect(readFileSync(join(renamed, 'vol', 'kept'), 'utf8')).toBe('volume data')
@@ -155,8 +150,7 @@ function boundFile(tag: string): string {
   writeFileSync(source, 'host data')
   const file = join(dir, `${tag}-bound-file`)
   writeFileSync(file, '')
-  expect(spawnSync('mount', ['--bind', source, file]).status).toBe(0)
-  mounted.push(file)
+  expect(mount('--bind', source, file)).toBe(true)
   return file
 }
 

@@ -19,9 +19,10 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, uploadOne, type Daemon } from './harness'
+import { Mounts } from './kit/mounts'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-whole-')))
-const mounted: string[] = []
+const mounts = new Mounts()
 let d: Daemon
 
 beforeAll(async () => {
@@ -29,7 +30,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await d?.stop()
-  for (const m of mounted) spawnSync('umount', [m])
+  mounts.undo()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -103,9 +104,9 @@ describe('an upload is all or nothing', () => {
   const mountPoint = join(dir, 'mounted')
   writeFileSync(mountPoint, 'under')
   writeFileSync(join(dir, 'over'), 'over')
-  const canMount = spawnSync('mount', ['--bind', join(dir, 'over'), mountPoint]).status === 0
-  if (canMount) mounted.push(mountPoint)
-  else console.warn('skipped: spec/files-upload-whole.test.ts cannot bind-mount (no CAP_SYS_ADMIN), no EBUSY case')
+  const canMount = mounts.mount('--bind', join(dir, 'over'), mountPoint)
+  if (!canMount)
+    console.warn('skipped: spec/files-upload-whole.test.ts cannot bind-mount (no CAP_SYS_ADMIN), no EBUSY case')
 
   test.skipIf(!canMount)('a rename the kernel refuses takes back the files placed before it', async () => {
     const [fresh, old] = [join(dir, 'fresh'), join(dir, 'old')]
