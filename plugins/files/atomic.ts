@@ -24,8 +24,8 @@ interface AtomicWriteOptions {
   /** Whether the directory is on a local filesystem (`onLocalDisk`), if the caller knows already. */
   localDisk?: boolean
   /**
-   * false: the file is not fsynced here; the caller calls `sync()` before `commit()`. An upload
-   * and a replace sync their files together (ops/commit-staged.ts).
+   * false: the file is not fsynced here; the caller calls `sync()` before placing it. An upload
+   * and a replace sync and place their files together (ops/commit-staged.ts).
    */
   sync?: boolean
 }
@@ -38,18 +38,13 @@ export interface Staged {
   /** fsyncs it, if `stageFile` was told not to (the file by its temp name, through the held directory). */
   sync(): Promise<void>
   /**
-   * Renames it over the target, then fsyncs the directory unless told not to: a caller
-   * renaming many files into one directory syncs it once after the last (`syncDirectory`).
-   */
-  commit(syncDir?: boolean): Promise<void>
-  /**
    * Looks at the target again, as it is now, before any file of the request is placed: a
    * directory or a FIFO made there since it was staged refuses the whole request.
    */
   check(): void
   /** Puts it in place, the replaced file kept until `settle` so that `undo` can put it back (place.ts). */
   place(): Placed
-  /** Removes it (idempotent; after a commit it does nothing). */
+  /** Removes it (idempotent; once placed it does nothing). */
   discard(): Promise<void>
 }
 
@@ -146,10 +141,6 @@ export async function stageFile(
     },
     check: () => refuseKind(entryAt(anchor.at), anchor, 'rename'),
     place,
-    async commit(syncDir = true) {
-      await place().settle()
-      if (syncDir) await syncDirectory(anchor.dir)
-    },
   }
 }
 
