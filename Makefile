@@ -41,7 +41,7 @@ $(BIN): node_modules/.installed $(SOURCES) package.json
 	@rm -f $(dir $(BIN))*.map  # each build names its chunks' maps anew
 	$(BUN) build cmd/execd.ts --compile --minify --sourcemap --bytecode --format=esm --splitting \
 	  --compile-exec-argv=--max-http-header-size=1048576 \
-	  --compile-jit-policy=10 \
+	  --compile-jit-policy=10 --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
 	  --define 'process.env.EXECD_BUILD_COMMIT="$(COMMIT)"' \
 	  --define 'process.env.EXECD_BUILD_VERSION="$(VERSION)"' \
 	  --outfile $(BIN)

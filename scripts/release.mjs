@@ -101,6 +101,8 @@ async function build(name) {
     `--compile-executable-path=${bin}`,
     '--compile-exec-argv=--max-http-header-size=1048576',
     '--compile-jit-policy=10',
+    '--no-compile-autoload-dotenv',
+    '--no-compile-autoload-bunfig',
     '--define',
     `process.env.EXECD_BUILD_COMMIT="${commit}"`,
     '--define',

@@ -1,7 +1,7 @@
 /**
  * Row 7's start-up floor: a minimal `Bun.serve` answering /ping, compiled with the same
  * flags as dist/execd (`bun build --compile --minify --bytecode --splitting`, and the start's
- * reluctant JIT, `--compile-jit-policy=10`: Makefile), started and polled the way execd is
+ * reluctant JIT, `--compile-jit-policy=10`, no `.env` or `bunfig.toml` read at start: Makefile), started and polled the way execd is
  * (spawn → first 200 from /ping, a 1 ms poll).
  */
 import { join } from 'node:path'
@@ -19,7 +19,16 @@ export async function buildBunServe(): Promise<string> {
   const dir = makeTempDir('bunserve')
   await Bun.write(join(dir, 'serve.ts'), SOURCE)
   const out = join(dir, 'serve')
-  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting', '--compile-jit-policy=10']
+  const flags = [
+    '--compile',
+    '--minify',
+    '--bytecode',
+    '--format=esm',
+    '--splitting',
+    '--compile-jit-policy=10',
+    '--no-compile-autoload-dotenv',
+    '--no-compile-autoload-bunfig',
+  ]
   const build = Bun.spawn([BUN, 'build', join(dir, 'serve.ts'), ...flags, '--outfile', out], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
