@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
-import { childrenOf, childrenOfAsync, firstChildOf, listPids, readStat } from './procfs'
+import { readdirSync } from 'node:fs'
+import { childrenOf, childrenOfAsync, firstChildOf, listPids, readStat, ticksSinceBoot } from './procfs'
 
 test('this process is listed and read with its parent; a pid that is not there reads as undefined', () => {
   expect(listPids()).toContain(process.pid)
@@ -25,4 +26,23 @@ test("a process's children are read from its threads' lists, at once or without 
   expect(childrenOf(2 ** 22 + 1)).toBeUndefined()
   expect(await childrenOfAsync(2 ** 22 + 1)).toBeUndefined()
   expect(await childrenOfAsync(2 ** 22 + 1, true)).toBeUndefined()
+})
+
+test('the time since boot is read again each call from one kept descriptor, in the clock of a start time', async () => {
+  const before = ticksSinceBoot()
+  const child = Bun.spawn(['sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore'] })
+  try {
+    const started = readStat(child.pid)!.start!
+    expect(started).toBeGreaterThanOrEqual(before)
+    await Bun.sleep(30)
+    const after = ticksSinceBoot()
+    expect(after).toBeGreaterThanOrEqual(started)
+    expect(after - before).toBeGreaterThanOrEqual(3)
+  } finally {
+    child.kill('SIGKILL')
+    await child.exited
+  }
+  const fds = readdirSync('/proc/self/fd').length
+  for (let i = 0; i < 50; i++) ticksSinceBoot()
+  expect(readdirSync('/proc/self/fd').length).toBe(fds)
 })
