@@ -37,6 +37,9 @@ build: $(BIN)
 # 1 then; CLI verbs keep it): the start's code runs once, and compiling it cost ~5 ms of CPU in
 # JIT threads before the first /ping; CPU to the first /ping p25 65.5 → 54.7 ms, ~150 fewer
 # page faults, RssAnon −0.45 MiB at that point (20 interleaved starts).
+# No .env or bunfig.toml read from the directory execd starts in (Bun reads both by default):
+# a project's .env reached every command's environment, a bunfig.toml preload ran in the daemon
+# (spec/start-dir-files.test.ts); the walk up to them also cost the start ~70 page faults.
 $(BIN): node_modules/.installed $(SOURCES) package.json
 	@rm -f $(dir $(BIN))*.map  # each build names its chunks' maps anew
 	$(BUN) build cmd/execd.ts --compile --minify --sourcemap --bytecode --format=esm --splitting \
