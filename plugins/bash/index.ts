@@ -33,15 +33,29 @@ export const bash: Runtime = {
   },
   async start(opts: StartOptions): Promise<RuntimeContext> {
     // Loaded with the first context, not with execd: serve's start does not wait for it.
-    const { LiveBash } = await import('../../core/live-bash')
-    return new BashContext(new LiveBash({ cwd: opts.cwd, env: opts.env }))
+    const [{ LiveBash }, { memoryFifoDir }] = await Promise.all([
+      import('../../core/live-bash'),
+      import('../../core/live-bash/fifo-dir'),
+    ])
+    // Its input FIFOs on /dev/shm, as a session's (fifo-dir.ts): in TMPDIR, on ext4 here, each
+    // cell's mkfifo, open and unlink held the event loop 30 µs at the median, 0.6-4 ms at p99.
+    const fifos = memoryFifoDir('execd-bash-fifos')
+    try {
+      return new BashContext(new LiveBash({ cwd: opts.cwd, env: opts.env, fifoDir: fifos }), fifos)
+    } catch (err) {
+      fifos?.close()
+      throw err
+    }
   },
 }
 
 class BashContext implements RuntimeContext {
   /** The running cell's events, filled by its pump whatever the reader's pace (up to the bound). */
   private cell: CellQueue | undefined
-  constructor(private readonly shell: LiveBash) {}
+  constructor(
+    private readonly shell: LiveBash,
+    private readonly fifos: { close(): void } | undefined,
+  ) {}
 
   get alive(): boolean {
     return this.shell.alive
@@ -112,7 +126,8 @@ class BashContext implements RuntimeContext {
     return this.shell.interrupt()
   }
 
-  close(): Promise<void> {
-    return this.shell.close()
+  async close(): Promise<void> {
+    await this.shell.close()
+    this.fifos?.close()
   }
 }
