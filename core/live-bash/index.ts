@@ -318,7 +318,8 @@ export class LiveBash {
       }
       if (scanners.stdout.found && scanners.stderr.found) {
         if (this.deathReason) return { end: { kind: 'died', reason: this.deathReason } }
-        return { end: { kind: 'exit', code: scanners.stdout.status ?? 0, interrupted: this.interrupted } }
+        const code = scanners.stdout.status ?? 0
+        return { end: { kind: 'exit', code, interrupted: this.interrupted && STOPPED.has(code) } }
       }
       const open = STREAMS.filter(s => !scanners[s].found)
       if (this.drain) {
@@ -358,6 +359,17 @@ export class LiveBash {
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
+
+/**
+ * The statuses of code a stop ended: the INT trap's `return 130` (a child that died of the SIGINT
+ * is 130 too, and the trap returns it after), or 137, a child the grace killed. An interrupt sent
+ * as the code ended lands outside it — between the code and the end function, where the trap's
+ * `return` fails and `$?` is kept, inside the end function, which the trap skips, or after the
+ * marker — and the marker carries the code's own status: such a run ended by itself (a timeout of
+ * 500 ms against `sleep 0.49; echo done` was told `signal: interrupt` 2 in 45). Code that set an
+ * INT trap of its own and went on is told by its status too.
+ */
+const STOPPED = new Set([128 + 2, 128 + 9])
 
 /** The end with `outOfMemory` where the OOM kills rose and the SIGKILL they sent is what ended it. */
 function runOutcome(end: BashRunEnd, oom: OomWatch, exit: ExitInfo | undefined): BashRunEnd {
