@@ -22,23 +22,26 @@ const ownDirs = (pid: number) => readdirSync(SHM).filter(n => n.startsWith(`exec
 
 const fx = daemonAlone()
 
-test.skipIf(!onTmpfs)('a bash context reads its lines from a FIFO on /dev/shm, in a dir that goes with it', async () => {
-  const id = await createContext(fx.d, 'bash')
-  for (let i = 0; i < 3; i++) expect(ofType(await runCode(fx.d, ':', { id }), 'error')).toEqual([])
-  const events = await runCode(fx.d, 'for f in /proc/$$/fd/*; do readlink "$f"; done', { id })
-  const inputs = ofType(events, 'stdout')
-    .map(e => e.text as string)
-    .join('')
-    .split('\n')
-    .filter(l => l.includes('execd-bash-'))
-  // Old build: `<TMPDIR>/execd-bash-<nonce>-in4 (deleted)`.
-  expect(inputs).toHaveLength(1)
-  expect(inputs[0]).toMatch(
-    new RegExp(`^${SHM}/execd-bash-fifos-${fx.d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`),
-  )
-  // Between cells the dir holds its lock and no FIFO; deleting the context removes it.
-  const [dir] = ownDirs(fx.d.proc.pid)
-  expect(readdirSync(join(SHM, dir!))).toEqual(['.owner.sock'])
-  expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
-  expect(ownDirs(fx.d.proc.pid)).toEqual([])
-})
+test.skipIf(!onTmpfs)(
+  'a bash context reads its lines from a FIFO on /dev/shm, in a dir that goes with it',
+  async () => {
+    const id = await createContext(fx.d, 'bash')
+    for (let i = 0; i < 3; i++) expect(ofType(await runCode(fx.d, ':', { id }), 'error')).toEqual([])
+    const events = await runCode(fx.d, 'for f in /proc/$$/fd/*; do readlink "$f"; done', { id })
+    const inputs = ofType(events, 'stdout')
+      .map(e => e.text as string)
+      .join('')
+      .split('\n')
+      .filter(l => l.includes('execd-bash-'))
+    // Old build: `<TMPDIR>/execd-bash-<nonce>-in4 (deleted)`.
+    expect(inputs).toHaveLength(1)
+    expect(inputs[0]).toMatch(
+      new RegExp(`^${SHM}/execd-bash-fifos-${fx.d.proc.pid}-[^/]+/execd-bash-\\w+-in\\d+ \\(deleted\\)$`),
+    )
+    // Between cells the dir holds its lock and no FIFO; deleting the context removes it.
+    const [dir] = ownDirs(fx.d.proc.pid)
+    expect(readdirSync(join(SHM, dir!))).toEqual(['.owner.sock'])
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(ownDirs(fx.d.proc.pid)).toEqual([])
+  },
+)
