@@ -111,8 +111,26 @@ export class OomWatch {
   /** Whether the OOM killer ended `exit`'s process. */
   outOfMemory(exit: ExitInfo | undefined): boolean {
     if (exit?.signal !== 'SIGKILL' || exit.killedBy) return false
+    return this.rose()
+  }
+
+  /** Whether the count of OOM kills rose since the mark (a kill somewhere in execd's cgroups). */
+  rose(): boolean {
     const before = this.before
     const after = oomKills()
+    // A fresh reading is the shared one from now on: a run started within the second after this
+    // kill took the reading from before it, and its own `exit 137` read as out of memory.
+    if (after !== undefined) recent = { at: performance.now(), count: after }
     return before !== undefined && after !== undefined && after > before
   }
 }
+
+/**
+ * A live bash's run whose status is 128 + SIGKILL while the OOM kills rose (OomWatch.rose): its
+ * shell survived, and what it ran last was killed. The counters are the cgroup's, shared with
+ * every other child of execd, so what is proven is that the kernel killed a process out of memory
+ * while the run ran and the run's last command died of SIGKILL, not that it was the one: said so.
+ */
+export const runOutOfMemoryWords = (code: number): string =>
+  `exit status ${code}: out of memory: the kernel's OOM killer killed a process while this run ran, ` +
+  `a memory limit was reached${fullOfFiles()}`

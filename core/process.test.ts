@@ -151,6 +151,8 @@ test("an exit by signal is told in Go's words, and the words give the signal bac
   expect(signalOfWord('signal 65')).toBeUndefined()
   expect(shellStatusOf('exit status 3')).toBe(3)
   expect(shellStatusOf('signal: killed: out of memory, a memory limit was reached')).toBe(137)
+  expect(shellStatusOf("exit status 137: out of memory: the kernel's OOM killer killed a process")).toBe(137)
+  expect(shellStatusOf('exit status 137: hello')).toBeUndefined()
   expect(shellStatusOf('signal: terminated (timeout after 500 ms)')).toBe(143)
   expect(shellStatusOf('signal: signal 40')).toBe(168)
   expect(shellStatusOf('exit status 300')).toBeUndefined()

@@ -22,8 +22,8 @@ const create = async () => {
   return (await res.json()).session_id as string
 }
 // The old build's stolen line: the run waits for the stall check (~1 s), not this.
-const run = async (sid: string, command: string) => {
-  const res = await postJson(fx.d, `/session/${sid}/run`, { command, timeout: 20_000 })
+const run = async (sid: string, command: string, timeout = 20_000) => {
+  const res = await postJson(fx.d, `/session/${sid}/run`, { command, timeout })
   expect(res.status).toBe(200)
   return readSse(res)
 }
@@ -63,3 +63,22 @@ test("the programs a tracing session's run starts get no descriptor but 0-2", as
   expect(texts(frames, 'stdout')).toEqual(['0', '1', '2', '3'])
   expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
 })
+
+test("a run that reads the shell's input in the foreground waits on a stream nothing is written to", async () => {
+  // The shell keeps the input its line came from on a descriptor of 10 or above while the code
+  // runs; execd writes the next line to the FIFO that line named, which the shell moves to only
+  // after the code: a foreground read of the old input can take no line, and ends with the run.
+  const sid = await create()
+  const find = 'for f in /proc/$$/fd/*; do [[ $(readlink "$f") == *execd-bash-* ]] && fd=${f##*/}; done'
+  const reads = await run(sid, `${find}; echo "fd $fd"; read -r -u "$fd" line; echo "read [$line]"`, 1000)
+  expect(texts(reads, 'stdout')[0]).toMatch(/^fd (1\d|[2-9]\d)$/)
+  expect(texts(reads, 'stdout')).toHaveLength(1)
+  expect(last(reads)?.error?.traceback).toEqual(['signal: interrupt (timeout after 1000 ms)'])
+  const cats = await run(sid, `${find}; cat <&"$fd"`, 1000)
+  expect(texts(cats, 'stdout')).toEqual([])
+  for (const word of ['two', 'three']) {
+    const frames = await run(sid, `echo ${word}`)
+    expect([texts(frames, 'stdout'), last(frames)?.type]).toEqual([[word], 'execution_complete'])
+  }
+  expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
+}, 60_000)

@@ -21,7 +21,7 @@ import { droppedWhileStopped } from '../cell-queue'
 import { errorEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from '../events'
 import type { ReadyIterator } from '../journal'
 import { ByteLineSplitter } from '../lines'
-import { describeExit } from '../exit-words'
+import { deathWords, runOutOfMemoryWords } from '../oom'
 import { QueuedWork } from '../limits'
 import type { SseItem } from '../sse-writer'
 import { setLongTimeout, type LongTimer } from '../timers'
@@ -305,12 +305,13 @@ function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: nu
     // A stalled shell was ended by execd: how it exited then says nothing of the run.
     const info = end.reason === STALLED ? undefined : bash.exit
     return errorEvent('CommandExecError', info?.code != null ? String(info.code) : '-1', [
-      `${info ? describeExit(info) : end.reason}${why}`,
+      `${info ? deathWords(info, end.outOfMemory === true) : end.reason}${why}`,
       ended,
     ])
   }
   if (end.interrupted) return errorEvent('CommandExecError', '-1', [`signal: interrupt${why}`])
   if (end.code === 0)
     return makeEvent('execution_complete', { execution_time: Math.round(performance.now() - started) })
-  return errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])
+  const words = end.outOfMemory ? runOutOfMemoryWords(end.code) : `exit status ${end.code}`
+  return errorEvent('CommandExecError', String(end.code), [words])
 }
