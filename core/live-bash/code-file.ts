@@ -21,16 +21,15 @@ export class CodeFile {
     this.path = join(typeof dir === 'string' ? dir : dir.path, `execd-bash-${nonce}.sh`)
   }
 
-  /** Writes the run's code, making the temp dir again if someone removed it. */
+  /**
+   * Writes the run's code, making the temp dir again if someone removed it. Looked at each run
+   * (an lstat): a dir another user put at its name once it was removed took the code, which the
+   * shell then sourced from there, theirs to change.
+   */
   write(code: string): void {
     removeAtExit(this.path)
-    try {
-      writeFileSync(this.path, code, { mode: 0o600 })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || typeof this.dir === 'string') throw err
-      this.dir.ensure()
-      writeFileSync(this.path, code, { mode: 0o600 })
-    }
+    if (typeof this.dir !== 'string') this.dir.ensure()
+    writeFileSync(this.path, code, { mode: 0o600 })
   }
 
   /**

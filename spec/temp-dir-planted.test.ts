@@ -1,0 +1,134 @@
+/**
+ * execd's private temp dirs are made again when something removes them (a temp cleaner, a
+ * command's `rm -rf $TMPDIR/execd-*`). Their names are in the listing of a shared TMPDIR (and
+ * /dev/shm), so another user could put a dir of theirs at one once it was gone: execd wrote a
+ * session's code, its FIFOs and commands' logs into it, and ran the sql driver it found there,
+ * as root. Each case plays the cleaner and the other user (uid 65534) from the test itself.
+ */
+import { expect, test } from 'bun:test'
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { postJson, readSse, type SseFrame } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
+
+const NOBODY = 65534
+const asRoot = process.getuid?.() === 0
+const SHM = '/dev/shm'
+const shmIsTmpfs = (() => {
+  try {
+    return statfsSync(SHM).type === 0x01021994
+  } catch {
+    return false
+  }
+})()
+
+// The daemon's TMPDIR is the fixture's dir, world-writable as /tmp is.
+const fx = daemonWithDir('planted', tmp => {
+  Bun.spawnSync(['chmod', '1777', tmp])
+  return { env: { TMPDIR: tmp } }
+})
+
+const stdout = (frames: SseFrame[]) =>
+  frames
+    .filter(f => f.data.type === 'stdout')
+    .map(f => f.data.text)
+    .join('\n')
+
+/** The one entry of `root` named `<prefix>-<daemon pid>-…`. */
+const ownDir = (root: string, prefix: string) => {
+  const names = readdirSync(root).filter(n => n.startsWith(`${prefix}-${fx.d.proc.pid}-`))
+  expect(names).toHaveLength(1)
+  return join(root, names[0]!)
+}
+
+/** The cleaner removes `dir`; the other user makes their own at its name, with `files` in it. */
+function plant(dir: string, files: Record<string, string> = {}): void {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { mode: 0o777 })
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(dir, name), text)
+    chownSync(join(dir, name), NOBODY, NOBODY)
+  }
+  chownSync(dir, NOBODY, NOBODY)
+}
+
+/** The entry at `dir` is execd's again: root's, 0700. */
+const expectOwned = (dir: string) => {
+  const st = lstatSync(dir)
+  expect({ dir: st.isDirectory(), uid: st.uid, mode: st.mode & 0o777 }).toEqual({ dir: true, uid: 0, mode: 0o700 })
+}
+
+const session = async () => {
+  const res = await postJson(fx.d, '/session', {})
+  expect(res.status).toBe(200)
+  return (await res.json()).session_id as string
+}
+const run = async (sid: string, command: string) =>
+  stdout(await readSse(await postJson(fx.d, `/session/${sid}/run`, { command })))
+
+test.skipIf(!asRoot)('a session’s code is not written into a dir another user put at its dir’s name', async () => {
+  const sid = await session()
+  expect(await run(sid, 'echo one')).toBe('one')
+  const dir = ownDir(fx.tmp, 'execd-sessions')
+  plant(dir)
+  // Old build: `execd-bash-<nonce>.sh` was written into the planted dir and sourced from it.
+  expect(await run(sid, 'echo two')).toBe('two')
+  expectOwned(dir)
+})
+
+test.skipIf(!asRoot || !shmIsTmpfs)(
+  'a session’s FIFOs are not made in a dir another user put on /dev/shm',
+  async () => {
+    const sid = await session()
+    expect(await run(sid, 'echo one')).toBe('one')
+    const dir = ownDir(SHM, 'execd-session-fifos')
+    plant(dir)
+    // Old build: the next run's FIFO was made in the planted dir (theirs to swap for a FIFO of
+    // their own, which the root shell then read its lines from).
+    expect(await run(sid, 'echo two')).toBe('two')
+    expectOwned(dir)
+  },
+)
+
+test.skipIf(!asRoot)('a command’s log is not written into a dir another user put at its dir’s name', async () => {
+  const first = await readSse(await postJson(fx.d, '/command', { command: 'echo one' }))
+  expect(stdout(first)).toBe('one')
+  const dir = ownDir(fx.tmp, 'execd-commands')
+  plant(dir)
+  const second = await readSse(await postJson(fx.d, '/command', { command: 'echo secret' }))
+  expect(stdout(second)).toBe('secret')
+  // Old build: `<id>.output` holding "secret" in the planted dir.
+  expectOwned(dir)
+})
+
+test.skipIf(!asRoot)('the sql driver is never run from a dir another user put at its dir’s name', async () => {
+  const cell = async () => {
+    const ctx = await postJson(fx.d, '/code/context', { language: 'sql' })
+    if (ctx.status !== 200) return `${ctx.status} ${await ctx.text()}`
+    const { id } = await ctx.json()
+    const frames = await readSse(
+      await postJson(fx.d, '/code', { code: 'select 6 * 7 as n', context: { id, language: 'sql' } }),
+    )
+    return JSON.stringify(frames.find(f => f.data.type === 'result')?.data)
+  }
+  expect(await cell()).toContain('42')
+  const dir = ownDir(fx.tmp, 'execd-sql')
+  const marker = join(fx.tmp, 'planted-driver-ran')
+  plant(dir, {
+    'sql-driver.js': `require('fs').writeFileSync(${JSON.stringify(marker)}, String(process.getuid())); process.exit(1)`,
+  })
+  const after = await cell()
+  // Old build: the planted driver ran as root (the marker says 0) and the context's start was a 500.
+  expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8')}` : 'not run').toBe('not run')
+  expect(after).toContain('42')
+})
