@@ -8,6 +8,7 @@
 import { expect, test } from 'bun:test'
 import {
   chownSync,
+  symlinkSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -18,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, type SseFrame } from './harness'
+import { postJson, readSse, waitFor, type SseFrame } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 
 const NOBODY = 65534
@@ -132,3 +133,52 @@ test.skipIf(!asRoot)('the sql driver is never run from a dir another user put at
   expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8')}` : 'not run').toBe('not run')
   expect(after).toContain('42')
 })
+
+/** A link of the other user's at `at`, to `target`. */
+function plantLink(at: string, target: string): void {
+  rmSync(at, { force: true })
+  symlinkSync(target, at)
+  chownSync(at, NOBODY, NOBODY)
+}
+const isLink = (p: string) => {
+  try {
+    return lstatSync(p).isSymbolicLink()
+  } catch {
+    return false
+  }
+}
+
+test.skipIf(!asRoot)(
+  'a bash context’s code file in TMPDIR is never written through a link put beside it',
+  async () => {
+    const ctx = await postJson(fx.d, '/code/context', { language: 'bash' })
+    expect(ctx.status).toBe(200)
+    const { id } = await ctx.json()
+    const cell = (code: string, until?: (f: SseFrame) => boolean) =>
+      postJson(fx.d, '/code', { code, context: { id, language: 'bash' } }).then(r => readSse(r, until))
+    expect(stdout(await cell('echo one'))).toBe('one\n')
+    // The context's file is in TMPDIR itself, its name in the listing.
+    const names = readdirSync(fx.tmp).filter(n => /^execd-bash-\w+\.sh$/.test(n))
+    expect(names).toHaveLength(1)
+    const file = join(fx.tmp, names[0]!)
+    const victim = join(fx.tmp, 'victim')
+    writeFileSync(victim, 'root file\n')
+    // The interrupt's `<file>.int`, planted before it is made: no removal needed.
+    plantLink(`${file}.int`, victim)
+    // An interrupt of a running cell makes the .int.
+    const started = join(fx.tmp, 'started')
+    const running = cell(`touch ${started}; sleep 30`)
+    await waitFor('the cell', () => existsSync(started))
+    expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    await running
+    // Old build: `return 130` written into the victim, and the link renamed over the code file.
+    expect(readFileSync(victim, 'utf8')).toBe('root file\n')
+    expect(isLink(file)).toBe(false)
+    // The code file removed (a `rm -rf /tmp/*`) and a link put at its name.
+    plantLink(file, victim)
+    expect(stdout(await cell('echo two'))).toBe('two\n')
+    expect(readFileSync(victim, 'utf8')).toBe('root file\n')
+    expect({ link: isLink(file), uid: lstatSync(file).uid }).toEqual({ link: false, uid: 0 })
+  },
+  30_000,
+)
