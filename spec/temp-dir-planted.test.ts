@@ -182,3 +182,65 @@ test.skipIf(!asRoot)(
   },
   30_000,
 )
+
+test.skipIf(!asRoot || !Bun.which('javac') || !Bun.which('jar'))(
+  'the java helper is never run from a cache dir another user made',
+  async () => {
+    const start = () => postJson(fx.d, '/code/context', { language: 'java' })
+    expect((await start()).status).toBe(200)
+    const cache = join(fx.tmp, `execd-${process.getuid?.()}`)
+    const helpers = readdirSync(cache).filter(n => n.startsWith('java-helper-'))
+    expect(helpers).toHaveLength(1)
+    // The other user's helper: a class of the helper's name that leaves a marker.
+    const marker = join(fx.tmp, 'planted-helper-ran')
+    const src = join(fx.tmp, 'planted-src')
+    mkdirSync(src)
+    writeFileSync(
+      join(src, 'ExecdJShell.java'),
+      `public class ExecdJShell { public static void main(String[] a) throws Exception {
+        java.nio.file.Files.writeString(java.nio.file.Path.of(${JSON.stringify(marker)}), "" + new com.sun.security.auth.module.UnixSystem().getUid()); } }`,
+    )
+    expect(Bun.spawnSync(['javac', '-d', src, join(src, 'ExecdJShell.java')]).exitCode).toBe(0)
+    // The cleaner takes the cache; the other user makes it theirs, the helper at its known path.
+    rmSync(cache, { recursive: true, force: true })
+    const dir = join(cache, helpers[0]!)
+    mkdirSync(dir, { recursive: true })
+    expect(Bun.spawnSync(['jar', 'cf', join(dir, 'helper.jar'), '-C', src, 'ExecdJShell.class']).exitCode).toBe(0)
+    for (const p of [cache, dir, join(dir, 'helper.jar')]) chownSync(p, NOBODY, NOBODY)
+    Bun.spawnSync(['chmod', '0777', cache])
+    const second = await start()
+    // Old build: the planted helper ran as root (the marker says 0).
+    expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8')}` : 'not run').toBe('not run')
+    expect(second.status).toBe(500)
+    expect((await second.json()).message).toContain('is not a private directory of this user')
+    rmSync(cache, { recursive: true, force: true })
+  },
+  240_000,
+)
+
+test.skipIf(!asRoot || !Bun.which('go'))(
+  'a go kernel is never run from a cache dir another user made',
+  async () => {
+    const start = () => postJson(fx.d, '/code/context', { language: 'go' })
+    const first = await start()
+    expect(first.status).toBe(200)
+    const cache = join(fx.tmp, `execd-${process.getuid?.()}`)
+    const kernels = readdirSync(cache).filter(n => n.startsWith('go-kernel-'))
+    expect(kernels).toHaveLength(1)
+    // The cleaner takes the cache; the other user makes it theirs, a kernel at the known path.
+    const marker = join(fx.tmp, 'planted-kernel-ran')
+    rmSync(cache, { recursive: true, force: true })
+    mkdirSync(join(cache, kernels[0]!), { recursive: true })
+    writeFileSync(join(cache, kernels[0]!, 'kernel'), `#!/bin/sh\nid -u > ${marker}\n`, { mode: 0o755 })
+    for (const p of [cache, join(cache, kernels[0]!), join(cache, kernels[0]!, 'kernel')]) chownSync(p, NOBODY, NOBODY)
+    Bun.spawnSync(['chmod', '0777', cache])
+    const second = await start()
+    // The old build refused it too: the context's go environment looks at the dir before the
+    // kernel starts. The kernel's own look keeps it so.
+    expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8').trim()}` : 'not run').toBe('not run')
+    expect(second.status).toBe(500)
+    expect((await second.json()).message).toContain('is not a private directory of this user')
+    rmSync(cache, { recursive: true, force: true })
+  },
+  240_000,
+)
