@@ -244,3 +244,29 @@ test.skipIf(!asRoot || !Bun.which('go'))(
   },
   240_000,
 )
+
+test.skipIf(!asRoot || !Bun.which('bwrap'))(
+  'a commit never takes an upper layer another user made',
+  async () => {
+    const ws = join(fx.tmp, 'ws')
+    mkdirSync(ws)
+    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(made.status).toBe(201)
+    const { session_id: id } = await made.json()
+    const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: `echo hi > ${ws}/f` }))
+    expect(ran.at(-1)?.data.type).toBe('execution_complete')
+    // The cleaner takes execd's dir of layers; the other user makes it again with an upper of theirs.
+    const dir = ownDir(fx.tmp, 'execd-isolated')
+    plant(dir)
+    mkdirSync(join(dir, id, 'ovl', 'upper'), { recursive: true })
+    writeFileSync(join(dir, id, 'ovl', 'upper', 'planted'), 'theirs\n')
+    Bun.spawnSync(['chown', '-R', `${NOBODY}:${NOBODY}`, dir])
+    const commit = await fx.d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
+    // Old build: `planted` (uid 65534's) committed into the workspace.
+    expect(readdirSync(ws)).toEqual([])
+    expect(commit.status).toBe(500)
+    expect((await commit.json()).message).toContain("the session's overlay layers were removed")
+    expect((await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })).status).toBeLessThan(300)
+  },
+  60_000,
+)
