@@ -24,7 +24,8 @@ export class PrivateFiles {
     const previous = this.written
     this.written = (async () => {
       const dir = await previous?.catch(() => undefined)
-      if (dir && Object.keys(this.files).every(name => existsSync(join(dir, name)))) return dir
+      // The dir itself first: a name in a dir another user put at its path is theirs to write.
+      if (dir && this.owned?.intact() && Object.keys(this.files).every(name => existsSync(join(dir, name)))) return dir
       return this.writeAll()
     })()
     return this.written

@@ -1,5 +1,15 @@
 import { afterEach, expect, test } from 'bun:test'
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, utimesSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
@@ -114,6 +124,30 @@ test('a removed dir is made again on demand, with its lock', async () => {
   expect(dir.ensure()).toBe(dir.path)
   expect(existsSync(dir.path)).toBe(true)
   expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('held')
+  dir.close()
+})
+
+test('a link or a full dir put at a removed dir’s name is not taken for it: removed, the dir made again', async () => {
+  const root = freshRoot()
+  const elsewhere = join(root, 'elsewhere')
+  mkdirSync(join(elsewhere, 'kept'), { recursive: true })
+  const dir = ownedTempDir('execd-x', root)
+  expect(dir.intact()).toBe(true)
+  rmSync(dir.path, { recursive: true, force: true })
+  symlinkSync(elsewhere, dir.path)
+  // Old build: existsSync followed the link, and the dir's users wrote into `elsewhere`.
+  expect(dir.intact()).toBe(false)
+  expect(dir.ensure()).toBe(dir.path)
+  expect(lstatSync(dir.path).isDirectory()).toBe(true)
+  expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('held')
+  expect(readdirSync(elsewhere)).toEqual(['kept'])
+  // A full dir at the name refused the rename: the dir could not be made again.
+  rmSync(dir.path, { recursive: true, force: true })
+  mkdirSync(join(dir.path, 'theirs'), { recursive: true })
+  expect(dir.intact()).toBe(false)
+  expect(dir.ensure()).toBe(dir.path)
+  expect(readdirSync(dir.path)).toEqual([OWNER_SOCKET])
+  expect(dir.intact()).toBe(true)
   dir.close()
 })
 

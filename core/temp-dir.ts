@@ -38,6 +38,8 @@ export class OwnedTempDir {
   readonly path: string
   private lock: SocketListener<undefined> | undefined
   private closed = false
+  /** The dir as made: what stands at its path later is this dir only if it is the same inode. */
+  private made: { dev: number; ino: number } | undefined
 
   constructor(
     readonly prefix: string,
@@ -53,7 +55,7 @@ export class OwnedTempDir {
    * `rm -rf $TMPDIR/execd-*`). Throws when it cannot be made (a full or read-only disk).
    */
   ensure(): string {
-    if (this.lock && existsSync(this.path)) return this.path
+    if (this.lock && this.intact()) return this.path
     const first = !this.lock
     this.lock?.stop(true)
     this.lock = undefined
@@ -64,7 +66,10 @@ export class OwnedTempDir {
     try {
       lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
       lock.unref()
+      const made = lstatSync(staging)
+      removeForeign(this.path)
       renameSync(staging, this.path)
+      this.made = { dev: made.dev, ino: made.ino }
       this.lock = lock
     } catch (err) {
       lock?.stop(true)
@@ -77,6 +82,28 @@ export class OwnedTempDir {
       sweeps.add(sweep)
     }
     return this.path
+  }
+
+  /**
+   * Whether the entry at the path is still the dir made: a directory, the same inode, this
+   * user's. Once something removed it (a temp cleaner, a command's `rm -rf $TMPDIR/execd-*`),
+   * another user of a shared TMPDIR could put a dir or a link of theirs at the name, which is
+   * known from the listing: execd wrote into it and ran what it held (a driver, a code file).
+   * The uid too, since a freed inode's number is given to the next entry made.
+   */
+  intact(): boolean {
+    try {
+      const st = lstatSync(this.path)
+      const uid = process.getuid?.()
+      return (
+        st.isDirectory() &&
+        st.dev === this.made?.dev &&
+        st.ino === this.made.ino &&
+        (uid === undefined || st.uid === uid)
+      )
+    } catch {
+      return false
+    }
   }
 
   /** Removes the dir and lets go of its lock. Idempotent. */
@@ -123,6 +150,20 @@ function makeStaging(root: string, prefix: string): string {
       { cause: err },
     )
   }
+}
+
+/**
+ * Takes away what another made at an owned dir's name once it was removed: a full dir or a link
+ * there refused the rename, and the dir could not be made again. The walk opens each dir beneath
+ * its parent without following a link, so nothing outside it is touched.
+ */
+function removeForeign(path: string): void {
+  try {
+    lstatSync(path)
+  } catch {
+    return
+  }
+  rmSync(path, { recursive: true, force: true })
 }
 
 /**

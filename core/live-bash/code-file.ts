@@ -2,8 +2,23 @@
  * The private file each run's code is written to and `source`d from (index.ts). One per shell,
  * rewritten per run, removed with the shell and, for shells never closed, as execd exits.
  */
-import { chownSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chownSync,
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
+import { errnoOf } from '../errors'
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 
 /** A temp dir that can be made again if something removed it (core/temp-dir.ts). */
 export interface RemakeableDir {
@@ -14,23 +29,58 @@ export interface RemakeableDir {
 export class CodeFile {
   readonly path: string
 
+  /**
+   * @param owner the uid the file is made over to (an isolated shell run as another user), who
+   *   may own it besides execd
+   */
   constructor(
     private readonly dir: string | RemakeableDir,
     nonce: string,
+    private readonly owner?: number,
   ) {
     this.path = join(typeof dir === 'string' ? dir : dir.path, `execd-bash-${nonce}.sh`)
   }
 
-  /** Writes the run's code, making the temp dir again if someone removed it. */
+  /**
+   * Writes the run's code, making the temp dir again if someone removed it. Looked at each run
+   * (an lstat): a dir another user put at its name once it was removed took the code, which the
+   * shell then sourced from there, theirs to change.
+   */
   write(code: string): void {
     removeAtExit(this.path)
+    if (typeof this.dir !== 'string') this.dir.ensure()
+    const fd = this.openOwn()
     try {
-      writeFileSync(this.path, code, { mode: 0o600 })
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || typeof this.dir === 'string') throw err
-      this.dir.ensure()
-      writeFileSync(this.path, code, { mode: 0o600 })
+      const bytes = Buffer.from(code)
+      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at)
+    } finally {
+      closeSync(fd)
     }
+  }
+
+  /**
+   * The file, emptied, opened only if it is the one made: a bash context's dir is TMPDIR itself,
+   * where anyone may make a name once the file is gone (a `rm -rf /tmp/*`), and the name is in
+   * the listing. A link there had the code written through it (into any file of root's), a file
+   * of another user's had it sourced from what they could change. Anything else at the name is
+   * removed and the file made anew, without following a link (O_EXCL).
+   */
+  private openOwn(): number {
+    try {
+      // Non-blocking: a FIFO put at the name held the open (and the event loop) until read.
+      const fd = openSync(this.path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
+      const st = fstatSync(fd)
+      if (st.isFile() && st.nlink === 1 && (st.uid === process.getuid?.() || st.uid === this.owner)) {
+        ftruncateSync(fd, 0)
+        return fd
+      }
+      closeSync(fd)
+    } catch (err) {
+      // ELOOP: a link; ENXIO: a FIFO nobody reads. Others (a full disk) are the write's own.
+      if (errnoOf(err) !== 'ELOOP' && errnoOf(err) !== 'ENXIO') throw err
+    }
+    rmSync(this.path, { force: true })
+    return openSync(this.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
   }
 
   /**
@@ -44,7 +94,11 @@ export class CodeFile {
     const next = `${this.path}.int`
     try {
       removeAtExit(next)
-      writeFileSync(next, 'return 130\n', { mode: 0o600 })
+      // Made anew, never through what stands at the name: in TMPDIR anyone could put a link there
+      // beforehand (the code file's name is in the listing), and this wrote through it as root
+      // and then renamed that link over the code file, which later runs wrote through and sourced.
+      rmSync(next, { force: true })
+      writeFileSync(next, 'return 130\n', { mode: 0o600, flag: 'wx' })
       // Later runs write this inode: a shell run as another user (isolated, setpriv) must read it.
       const was = statSync(this.path)
       if (was.uid !== process.getuid?.() || was.gid !== process.getgid?.()) chownSync(next, was.uid, was.gid)

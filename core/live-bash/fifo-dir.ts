@@ -32,9 +32,10 @@ export function memoryFifoDir(prefix: string): OwnedTempDir | undefined {
 }
 
 /**
- * Where a shell's FIFOs are made: `path` each run, with no look at the dir (a stat a run);
- * `remake` once a FIFO could not be made there, which makes the dir again where someone removed
- * it and gives the path to try once more.
+ * Where a shell's FIFOs are made: `path` each run, the dir looked at (an lstat: one another user
+ * put at its name on /dev/shm once it was removed had the shell read its lines from a FIFO of
+ * theirs); `remake` once a FIFO could not be made there, which makes the dir again where someone
+ * removed it and gives the path to try once more.
  */
 export interface FifoDir {
   path(): string
@@ -45,7 +46,13 @@ export interface FifoDir {
 export function fifoDirOf(fast: RemakeableDir | undefined, fallback: () => string): FifoDir {
   if (!fast) return { path: fallback }
   return {
-    path: () => fast.path,
+    path: () => {
+      try {
+        return fast.ensure()
+      } catch {
+        return fallback()
+      }
+    },
     remake() {
       try {
         return fast.ensure()

@@ -92,7 +92,7 @@ export class LiveBash {
 
   constructor(private readonly opts: LiveBashOptions = {}) {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
-    this.code = new CodeFile(opts.tmpDir ?? tmpdir(), this.nonce)
+    this.code = new CodeFile(opts.tmpDir ?? tmpdir(), this.nonce, opts.owner?.uid)
     this.cellName = new CellName(this.code.path)
     this.code.write('')
     try {

@@ -15,7 +15,7 @@ export class CommandLog {
   /** Why the log stopped before the output did, once it has. */
   truncated: string | undefined
 
-  /** @param ensureDir makes the log's directory if it is missing (throws if it cannot) */
+  /** @param ensureDir makes the log's directory if it is missing or not execd's (throws if it cannot) */
   constructor(
     readonly path: string,
     private readonly ensureDir: () => void,
@@ -45,14 +45,13 @@ export class CommandLog {
     this.release()
   }
 
+  /**
+   * The dir looked at first (an lstat): once removed, another user of a shared TMPDIR could put
+   * a dir of theirs at its name, and the output went into a file there, theirs to read.
+   */
   private open(): number {
-    try {
-      return openSync(this.path, 'a', 0o600)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      this.ensureDir()
-      return openSync(this.path, 'a', 0o600)
-    }
+    this.ensureDir()
+    return openSync(this.path, 'a', 0o600)
   }
 
   private stop(err: unknown): void {

@@ -128,6 +128,10 @@ const built = new Map<string, Promise<string>>()
 /** The kernel binary for this toolchain, building it on first use (again if a tmp cleaner removed it). */
 export async function kernelBinary(tc: Toolchain): Promise<string> {
   const key = `${tc.go}\0${tc.version}`
+  // The cache's dir looked at first (it throws where it is not this user's own): once a
+  // `rm -rf /tmp/*` took it, another user could make `execd-<uid>` theirs, with a kernel at the
+  // path this one is known by (a hash of public sources), and that kernel ran as execd's user.
+  cacheRoot()
   const cached = await built.get(key)?.catch(() => undefined)
   if (cached && existsSync(cached)) return cached
   let p = built.get(key)

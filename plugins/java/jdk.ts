@@ -63,6 +63,8 @@ const keyOf = (jdk: Jdk) => `${jdk.javac}\0${tmpdir()}`
 /** The compiled helper for this JDK, compiling it on first use (again if a tmp cleaner removed it). */
 export async function helperClasses(jdk: Jdk): Promise<Helper> {
   const key = keyOf(jdk)
+  // The cache's dir looked at first, as go's kernel's (plugins/go/toolchain.ts kernelBinary).
+  userCacheDir()
   const cached = await compiled.get(key)?.catch(() => undefined)
   if (cached && existsSync(cached.classpath)) return cached
   let p = compiled.get(key)

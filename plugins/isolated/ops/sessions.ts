@@ -224,11 +224,28 @@ export class IsolatedSessions {
     this.touch(s)
   }
 
+  /**
+   * The session's overlay layers, while execd's temp dir holding them is still the one it made.
+   * Once something removed it (a `rm -rf /tmp/*` beside a running session), another user could
+   * make a dir of theirs at its name, with an upper layer of their choosing: a commit copied
+   * their files into the real workspace, theirs by owner.
+   */
+  private layersOf(s: Session): { upper: string; workspace: string } {
+    const layers = overlayOf(s)
+    if (!this.temp.intact()) {
+      throw new ExecdError(
+        'RUNTIME_ERROR',
+        "the session's overlay layers were removed from execd's temp dir while it ran: nothing to diff or commit",
+      )
+    }
+    return layers
+  }
+
   /** The changes of an overlay session's workspace (`patch`: with a unified diff of text files). */
   async diff(id: string, patch: boolean): Promise<Diff> {
     // During a commit, the layer read is being applied and emptied: the diff once it is done.
     const s = await this.ready(id)
-    const { upper, workspace } = overlayOf(s)
+    const { upper, workspace } = this.layersOf(s)
     const { changes, truncated } = await changesOf(upper, workspace, sessionRoot(s))
     const out: Diff = { workspace, changes }
     if (patch) {
@@ -248,7 +265,7 @@ export class IsolatedSessions {
    */
   async commit(id: string): Promise<{ applied: ChangedPath[]; session_restarted: boolean }> {
     const s = await this.session(id)
-    const { upper, workspace } = overlayOf(s)
+    const { upper, workspace } = this.layersOf(s)
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
     if (s.commit) throw invalid('a commit of this session is already in progress')
     if (s.writes > 0)

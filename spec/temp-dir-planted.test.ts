@@ -1,0 +1,272 @@
+/**
+ * execd's private temp dirs are made again when something removes them (a temp cleaner, a
+ * command's `rm -rf $TMPDIR/execd-*`). Their names are in the listing of a shared TMPDIR (and
+ * /dev/shm), so another user could put a dir of theirs at one once it was gone: execd wrote a
+ * session's code, its FIFOs and commands' logs into it, and ran the sql driver it found there,
+ * as root. Each case plays the cleaner and the other user (uid 65534) from the test itself.
+ */
+import { expect, test } from 'bun:test'
+import {
+  chownSync,
+  symlinkSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs'
+import { join } from 'node:path'
+import { postJson, readSse, waitFor, type SseFrame } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
+
+const NOBODY = 65534
+const asRoot = process.getuid?.() === 0
+const SHM = '/dev/shm'
+const shmIsTmpfs = (() => {
+  try {
+    return statfsSync(SHM).type === 0x01021994
+  } catch {
+    return false
+  }
+})()
+
+// The daemon's TMPDIR is the fixture's dir, world-writable as /tmp is.
+const fx = daemonWithDir('planted', tmp => {
+  Bun.spawnSync(['chmod', '1777', tmp])
+  return { env: { TMPDIR: tmp } }
+})
+
+const stdout = (frames: SseFrame[]) =>
+  frames
+    .filter(f => f.data.type === 'stdout')
+    .map(f => f.data.text)
+    .join('\n')
+
+/** The one entry of `root` named `<prefix>-<daemon pid>-…`. */
+const ownDir = (root: string, prefix: string) => {
+  const names = readdirSync(root).filter(n => n.startsWith(`${prefix}-${fx.d.proc.pid}-`))
+  expect(names).toHaveLength(1)
+  return join(root, names[0]!)
+}
+
+/** The cleaner removes `dir`; the other user makes their own at its name, with `files` in it. */
+function plant(dir: string, files: Record<string, string> = {}): void {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { mode: 0o777 })
+  for (const [name, text] of Object.entries(files)) {
+    writeFileSync(join(dir, name), text)
+    chownSync(join(dir, name), NOBODY, NOBODY)
+  }
+  chownSync(dir, NOBODY, NOBODY)
+}
+
+/** The entry at `dir` is execd's again: root's, 0700. */
+const expectOwned = (dir: string) => {
+  const st = lstatSync(dir)
+  expect({ dir: st.isDirectory(), uid: st.uid, mode: st.mode & 0o777 }).toEqual({ dir: true, uid: 0, mode: 0o700 })
+}
+
+const session = async () => {
+  const res = await postJson(fx.d, '/session', {})
+  expect(res.status).toBe(200)
+  return (await res.json()).session_id as string
+}
+const run = async (sid: string, command: string) =>
+  stdout(await readSse(await postJson(fx.d, `/session/${sid}/run`, { command })))
+
+test.skipIf(!asRoot)('a session’s code is not written into a dir another user put at its dir’s name', async () => {
+  const sid = await session()
+  expect(await run(sid, 'echo one')).toBe('one')
+  const dir = ownDir(fx.tmp, 'execd-sessions')
+  plant(dir)
+  // Old build: `execd-bash-<nonce>.sh` was written into the planted dir and sourced from it.
+  expect(await run(sid, 'echo two')).toBe('two')
+  expectOwned(dir)
+})
+
+test.skipIf(!asRoot || !shmIsTmpfs)(
+  'a session’s FIFOs are not made in a dir another user put on /dev/shm',
+  async () => {
+    const sid = await session()
+    expect(await run(sid, 'echo one')).toBe('one')
+    const dir = ownDir(SHM, 'execd-session-fifos')
+    plant(dir)
+    // Old build: the next run's FIFO was made in the planted dir (theirs to swap for a FIFO of
+    // their own, which the root shell then read its lines from).
+    expect(await run(sid, 'echo two')).toBe('two')
+    expectOwned(dir)
+  },
+)
+
+test.skipIf(!asRoot)('a command’s log is not written into a dir another user put at its dir’s name', async () => {
+  const first = await readSse(await postJson(fx.d, '/command', { command: 'echo one' }))
+  expect(stdout(first)).toBe('one')
+  const dir = ownDir(fx.tmp, 'execd-commands')
+  plant(dir)
+  const second = await readSse(await postJson(fx.d, '/command', { command: 'echo secret' }))
+  expect(stdout(second)).toBe('secret')
+  // Old build: `<id>.output` holding "secret" in the planted dir.
+  expectOwned(dir)
+})
+
+test.skipIf(!asRoot)('the sql driver is never run from a dir another user put at its dir’s name', async () => {
+  const cell = async () => {
+    const ctx = await postJson(fx.d, '/code/context', { language: 'sql' })
+    if (ctx.status !== 200) return `${ctx.status} ${await ctx.text()}`
+    const { id } = await ctx.json()
+    const frames = await readSse(
+      await postJson(fx.d, '/code', { code: 'select 6 * 7 as n', context: { id, language: 'sql' } }),
+    )
+    return JSON.stringify(frames.find(f => f.data.type === 'result')?.data)
+  }
+  expect(await cell()).toContain('42')
+  const dir = ownDir(fx.tmp, 'execd-sql')
+  const marker = join(fx.tmp, 'planted-driver-ran')
+  plant(dir, {
+    'sql-driver.js': `require('fs').writeFileSync(${JSON.stringify(marker)}, String(process.getuid())); process.exit(1)`,
+  })
+  const after = await cell()
+  // Old build: the planted driver ran as root (the marker says 0) and the context's start was a 500.
+  expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8')}` : 'not run').toBe('not run')
+  expect(after).toContain('42')
+})
+
+/** A link of the other user's at `at`, to `target`. */
+function plantLink(at: string, target: string): void {
+  rmSync(at, { force: true })
+  symlinkSync(target, at)
+  chownSync(at, NOBODY, NOBODY)
+}
+const isLink = (p: string) => {
+  try {
+    return lstatSync(p).isSymbolicLink()
+  } catch {
+    return false
+  }
+}
+
+test.skipIf(!asRoot)(
+  'a bash context’s code file in TMPDIR is never written through a link put beside it',
+  async () => {
+    const ctx = await postJson(fx.d, '/code/context', { language: 'bash' })
+    expect(ctx.status).toBe(200)
+    const { id } = await ctx.json()
+    const cell = (code: string, until?: (f: SseFrame) => boolean) =>
+      postJson(fx.d, '/code', { code, context: { id, language: 'bash' } }).then(r => readSse(r, until))
+    expect(stdout(await cell('echo one'))).toBe('one\n')
+    // The context's file is in TMPDIR itself, its name in the listing.
+    const names = readdirSync(fx.tmp).filter(n => /^execd-bash-\w+\.sh$/.test(n))
+    expect(names).toHaveLength(1)
+    const file = join(fx.tmp, names[0]!)
+    const victim = join(fx.tmp, 'victim')
+    writeFileSync(victim, 'root file\n')
+    // The interrupt's `<file>.int`, planted before it is made: no removal needed.
+    plantLink(`${file}.int`, victim)
+    // An interrupt of a running cell makes the .int.
+    const started = join(fx.tmp, 'started')
+    const running = cell(`touch ${started}; sleep 30`)
+    await waitFor('the cell', () => existsSync(started))
+    expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    await running
+    // Old build: `return 130` written into the victim, and the link renamed over the code file.
+    expect(readFileSync(victim, 'utf8')).toBe('root file\n')
+    expect(isLink(file)).toBe(false)
+    // The code file removed (a `rm -rf /tmp/*`) and a link put at its name.
+    plantLink(file, victim)
+    expect(stdout(await cell('echo two'))).toBe('two\n')
+    expect(readFileSync(victim, 'utf8')).toBe('root file\n')
+    expect({ link: isLink(file), uid: lstatSync(file).uid }).toEqual({ link: false, uid: 0 })
+  },
+  30_000,
+)
+
+test.skipIf(!asRoot || !Bun.which('javac') || !Bun.which('jar'))(
+  'the java helper is never run from a cache dir another user made',
+  async () => {
+    const start = () => postJson(fx.d, '/code/context', { language: 'java' })
+    expect((await start()).status).toBe(200)
+    const cache = join(fx.tmp, `execd-${process.getuid?.()}`)
+    const helpers = readdirSync(cache).filter(n => n.startsWith('java-helper-'))
+    expect(helpers).toHaveLength(1)
+    // The other user's helper: a class of the helper's name that leaves a marker.
+    const marker = join(fx.tmp, 'planted-helper-ran')
+    const src = join(fx.tmp, 'planted-src')
+    mkdirSync(src)
+    writeFileSync(
+      join(src, 'ExecdJShell.java'),
+      `public class ExecdJShell { public static void main(String[] a) throws Exception {
+        java.nio.file.Files.writeString(java.nio.file.Path.of(${JSON.stringify(marker)}), "" + new com.sun.security.auth.module.UnixSystem().getUid()); } }`,
+    )
+    expect(Bun.spawnSync(['javac', '-d', src, join(src, 'ExecdJShell.java')]).exitCode).toBe(0)
+    // The cleaner takes the cache; the other user makes it theirs, the helper at its known path.
+    rmSync(cache, { recursive: true, force: true })
+    const dir = join(cache, helpers[0]!)
+    mkdirSync(dir, { recursive: true })
+    expect(Bun.spawnSync(['jar', 'cf', join(dir, 'helper.jar'), '-C', src, 'ExecdJShell.class']).exitCode).toBe(0)
+    for (const p of [cache, dir, join(dir, 'helper.jar')]) chownSync(p, NOBODY, NOBODY)
+    Bun.spawnSync(['chmod', '0777', cache])
+    const second = await start()
+    // Old build: the planted helper ran as root (the marker says 0).
+    expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8')}` : 'not run').toBe('not run')
+    expect(second.status).toBe(500)
+    expect((await second.json()).message).toContain('is not a private directory of this user')
+    rmSync(cache, { recursive: true, force: true })
+  },
+  240_000,
+)
+
+test.skipIf(!asRoot || !Bun.which('go'))(
+  'a go kernel is never run from a cache dir another user made',
+  async () => {
+    const start = () => postJson(fx.d, '/code/context', { language: 'go' })
+    const first = await start()
+    expect(first.status).toBe(200)
+    const cache = join(fx.tmp, `execd-${process.getuid?.()}`)
+    const kernels = readdirSync(cache).filter(n => n.startsWith('go-kernel-'))
+    expect(kernels).toHaveLength(1)
+    // The cleaner takes the cache; the other user makes it theirs, a kernel at the known path.
+    const marker = join(fx.tmp, 'planted-kernel-ran')
+    rmSync(cache, { recursive: true, force: true })
+    mkdirSync(join(cache, kernels[0]!), { recursive: true })
+    writeFileSync(join(cache, kernels[0]!, 'kernel'), `#!/bin/sh\nid -u > ${marker}\n`, { mode: 0o755 })
+    for (const p of [cache, join(cache, kernels[0]!), join(cache, kernels[0]!, 'kernel')]) chownSync(p, NOBODY, NOBODY)
+    Bun.spawnSync(['chmod', '0777', cache])
+    const second = await start()
+    // The old build refused it too: the context's go environment looks at the dir before the
+    // kernel starts. The kernel's own look keeps it so.
+    expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8').trim()}` : 'not run').toBe('not run')
+    expect(second.status).toBe(500)
+    expect((await second.json()).message).toContain('is not a private directory of this user')
+    rmSync(cache, { recursive: true, force: true })
+  },
+  240_000,
+)
+
+test.skipIf(!asRoot || !Bun.which('bwrap'))(
+  'a commit never takes an upper layer another user made',
+  async () => {
+    const ws = join(fx.tmp, 'ws')
+    mkdirSync(ws)
+    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(made.status).toBe(201)
+    const { session_id: id } = await made.json()
+    const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: `echo hi > ${ws}/f` }))
+    expect(ran.at(-1)?.data.type).toBe('execution_complete')
+    // The cleaner takes execd's dir of layers; the other user makes it again with an upper of theirs.
+    const dir = ownDir(fx.tmp, 'execd-isolated')
+    plant(dir)
+    mkdirSync(join(dir, id, 'ovl', 'upper'), { recursive: true })
+    writeFileSync(join(dir, id, 'ovl', 'upper', 'planted'), 'theirs\n')
+    Bun.spawnSync(['chown', '-R', `${NOBODY}:${NOBODY}`, dir])
+    const commit = await fx.d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
+    // Old build: `planted` (uid 65534's) committed into the workspace.
+    expect(readdirSync(ws)).toEqual([])
+    expect(commit.status).toBe(500)
+    expect((await commit.json()).message).toContain("the session's overlay layers were removed")
+    expect((await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })).status).toBeLessThan(300)
+  },
+  60_000,
+)
