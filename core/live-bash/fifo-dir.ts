@@ -45,20 +45,13 @@ export interface FifoDir {
 /** `fast` as long as it can be had, else `fallback`'s path. */
 export function fifoDirOf(fast: RemakeableDir | undefined, fallback: () => string): FifoDir {
   if (!fast) return { path: fallback }
-  return {
-    path: () => {
-      try {
-        return fast.ensure()
-      } catch {
-        return fallback()
-      }
-    },
-    remake() {
-      try {
-        return fast.ensure()
-      } catch {
-        return fallback()
-      }
-    },
+  // One look for both: `remake` is the same look again, for a dir removed between the two.
+  const at = () => {
+    try {
+      return fast.ensure()
+    } catch {
+      return fallback()
+    }
   }
+  return { path: at, remake: at }
 }
