@@ -6,6 +6,7 @@
  *
  *   bun run bench/cell-syscalls.ts [cells=400] [warm=3000]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build instead of the relay
+ *   BENCH_LANGUAGE=javascript           execd's cells in that language (the relay stays python)
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -17,6 +18,7 @@ import { parseStraceSummary, printSyscallDifference } from './lib/strace-table'
 
 const cells = Number(process.argv[2] ?? 400)
 const warm = Number(process.argv[3] ?? 3000)
+const language = process.env.BENCH_LANGUAGE ?? 'python'
 
 interface Side {
   name: string
@@ -48,9 +50,9 @@ async function traced(s: Side, dir: string): Promise<Map<string, number>> {
 
 async function execdSide(name: string, bin?: string): Promise<Side> {
   const d: Execd = await startExecd(bin ? { bin } : {})
-  const id = await createContext(d, 'python')
-  await runCode(d, id, 'python', 'x = 1')
-  return { name, pid: d.pid, cell: () => runCode(d, id, 'python', 'x + 1') }
+  const id = await createContext(d, language)
+  await runCode(d, id, language, language === 'python' ? 'x = 1' : 'var x = 1')
+  return { name, pid: d.pid, cell: () => runCode(d, id, language, 'x + 1') }
 }
 
 async function main(): Promise<void> {
@@ -72,7 +74,12 @@ async function main(): Promise<void> {
   }
   const a = await traced(ours, dir)
   const b = await traced(other, dir)
-  printSyscallDifference(`system calls per warm python cell (${cells} cells after ${warm} warm each`, other.name, a, b)
+  printSyscallDifference(
+    `system calls per warm ${language} cell (${cells} cells after ${warm} warm each`,
+    other.name,
+    a,
+    b,
+  )
 }
 
 await runThenClean(main)

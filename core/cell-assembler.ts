@@ -61,12 +61,14 @@ export class CellAssembler {
     // Let output still in flight on the raw stdout/stderr pipes land in this cell first.
     setImmediate(() => {
       if (queue.isEnded) return
-      queue.push(makeEvent('execution_count', { execution_count: ++this.count }))
+      // Literals, not makeEvent's spread (a native copy per event), keys in its order.
+      const timestamp = Date.now()
+      queue.push({ type: 'execution_count', execution_count: ++this.count, timestamp })
       const result = this.result
       if (result instanceof EncodedEvent) {
-        result.timestamp = Date.now()
+        result.timestamp = timestamp
         queue.push(result)
-      } else if (result) queue.push(makeEvent('result', { results: result }))
+      } else if (result) queue.push({ type: 'result', results: result, timestamp })
       if (this.error) queue.push(makeEvent('error', { error: this.error }))
       queue.end()
     })

@@ -7,11 +7,14 @@
  * daemon adds over its cheapest request), with a second client — plain Node `http` keep-alive
  * on one connection — and in a warm javascript context. Rows 1h/1i put it against the floor of
  * the architecture: a bare compiled Bun.serve relaying the cell to a warm python over a socket
- * (baselines/python-relay.ts), whose own cell-over-/ping ratio bounds what 1d/1e can reach.
+ * (baselines/python-relay.ts), whose own cell-over-/ping ratio bounds what 1d/1e can reach;
+ * rows 1j/1k the same for javascript: the cell relayed to a warm Bun over Bun's IPC
+ * (baselines/js-relay.ts), the floor of 1f/1g.
  */
 import { jupyterMissing, startJupyter } from '../baselines/jupyter'
 import { startWarmPython } from '../baselines/python-pipe'
 import { startPythonRelay } from '../baselines/python-relay'
+import { startJsRelay } from '../baselines/js-relay'
 import { startCannedCell } from '../baselines/canned-cell'
 import { createContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
 import { benchConfig, reps } from '../lib/config'
@@ -70,10 +73,12 @@ export default {
     const tuned = noJupyter ? null : await startJupyter({ nodelay: true })
     const python = startWarmPython()
     const relay = await startPythonRelay()
+    const jsRelay = await startJsRelay()
     const canned = await startCannedCell()
     const noNode = nodeMissing()
     const node = noNode ? null : startNodeClient(d.url, d.headers['X-EXECD-ACCESS-TOKEN'] ?? '')
     const nodeRelay = noNode ? null : startNodeClient(relay.url, '')
+    const nodeJsRelay = noNode ? null : startNodeClient(jsRelay.url, '')
     try {
       await requireCode(d)
       const id = await createContext(d, 'python')
@@ -81,6 +86,7 @@ export default {
       await python.run('x = 1')
       await runCode(relayClient(relay.url), id, 'python', 'x = 1')
       const js = await javascriptContext(d)
+      if (js) await runCode(relayClient(jsRelay.url), js, 'javascript', 'var x = 1')
       const sides: Side[] = [
         { name: 'ping', once: () => timed(() => d.fetch('/ping').then(r => r.arrayBuffer())) },
         {
@@ -123,19 +129,23 @@ export default {
           },
         },
       ]
+      /** Bun fetch's `x + 1` in a javascript context, to the end of its stream. */
+      const jsCell = (name: string, client: Pick<Execd, 'post'>, context: string) => async () => {
+        const t0 = performance.now()
+        const { events, at } = await runCode(client, context, 'javascript', 'x + 1')
+        expectTwo(
+          name,
+          events.map(outputOf).find(o => o !== undefined),
+        )
+        return at - t0
+      }
       if (js)
-        sides.push({
-          name: 'js',
-          once: async () => {
-            const t0 = performance.now()
-            const { events, at } = await runCode(d, js, 'javascript', 'x + 1')
-            expectTwo(
-              'execd javascript',
-              events.map(outputOf).find(o => o !== undefined),
-            )
-            return at - t0
-          },
-        })
+        sides.push(
+          // Not right after its own cell: a server just busy answered a /ping in half the time.
+          { name: 'jrping', once: () => timed(() => fetch(`${jsRelay.url}/ping`).then(r => r.arrayBuffer())) },
+          { name: 'js', once: jsCell('execd javascript', d, js) },
+          { name: 'jrelay', once: jsCell('javascript relay', relayClient(jsRelay.url), js) },
+        )
       if (node)
         sides.push(
           { name: 'nping', once: () => nodePing(node) },
@@ -146,6 +156,11 @@ export default {
         sides.push(
           { name: 'nrping', once: () => nodePing(nodeRelay) },
           { name: 'nrelay', once: () => nodeCell(nodeRelay, id, 'python') },
+        )
+      if (nodeJsRelay && js)
+        sides.push(
+          { name: 'njrping', once: () => nodePing(nodeJsRelay) },
+          { name: 'njrelay', once: () => nodeCell(nodeJsRelay, js, 'javascript') },
         )
       for (const [name, server] of [
         ['jupyter', jupyter],
@@ -236,15 +251,17 @@ export default {
         cell: Summary,
         relayCell: Summary,
         relayPing: Summary,
+        interpreter = 'python over a socket',
+        baselineName = 'bare compiled Bun.serve relaying the cell to a warm python over a socketpair, same client',
       ): RowResult => ({
         row,
         what,
         ours: figure(cell, 'ms'),
-        baselineName: 'bare compiled Bun.serve relaying the cell to a warm python over a socketpair, same client',
+        baselineName,
         baseline: figure(relayCell, 'ms'),
         ...timeRatio(cell.median, relayCell.median),
         pass: null,
-        note: `the relay's own cell is ${(relayCell.median / relayPing.median).toFixed(2)}× its /ping (${relayPing.median.toFixed(2)} ms): the floor of the cell-over-/ping ratio for any Bun daemon that runs the cell in a warm python over a socket`,
+        note: `the relay's own cell is ${(relayCell.median / relayPing.median).toFixed(2)}× its /ping (${relayPing.median.toFixed(2)} ms): the floor of the cell-over-/ping ratio for any Bun daemon that runs the cell in a warm ${interpreter}`,
       })
       rows.push(
         vsRelay(
@@ -268,12 +285,37 @@ export default {
       if (js) {
         const jsOurs = summarize(samples.js ?? [])
         rows.push({ ...vsPing('1f', 'warm javascript x + 1 vs own /ping', jsOurs, BUN_CLIENT, ping), note: httpFloor })
+        const JS_RELAY = 'bare compiled Bun.serve relaying the cell to a warm Bun over its IPC, same client'
+        const viaIpc = 'Bun over its IPC (execd starts its javascript interpreter so)'
+        const jsRelayCell = summarize(samples.jrelay ?? [])
+        const jsRelayPing = summarize(samples.jrping ?? [])
+        rows.push(
+          vsRelay('1j', 'warm javascript x + 1 vs the relay floor', jsOurs, jsRelayCell, jsRelayPing, viaIpc, JS_RELAY),
+        )
+        if (nodeOurs && nodeJsRelay) {
+          const njs = summarize(samples.njs ?? [])
+          const njr = summarize(samples.njrelay ?? [])
+          const njrPing = summarize(samples.njrping ?? [])
+          rows.push(
+            vsRelay(
+              '1k',
+              'warm javascript x + 1 vs the relay floor, Node http client',
+              njs,
+              njr,
+              njrPing,
+              viaIpc,
+              JS_RELAY,
+            ),
+          )
+        }
       } else rows.push(missingBaseline('1f', 'warm javascript x + 1 vs own /ping', 'javascript runtime not built'))
       return rows
     } finally {
       await Promise.allSettled([
         node?.stop(),
         nodeRelay?.stop(),
+        nodeJsRelay?.stop(),
+        jsRelay.stop(),
         canned.stop(),
         d.stop(),
         jupyter?.stop(),

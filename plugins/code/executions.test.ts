@@ -29,3 +29,23 @@ test("finished executions are kept 15 minutes on the store's clock (execd's awak
   await store.start(context, '3').done
   expect(() => store.get(first.id)).toThrow(`execution ${first.id} not found`)
 })
+
+test('the newest 128 finished executions are kept through many cells, every older one forgotten', async () => {
+  const store = new ExecutionStore(() => 1_000)
+  const ids: string[] = []
+  for (let i = 0; i < 1_000; i++) {
+    const exec = store.start(context, String(i))
+    await exec.done
+    ids.push(exec.id)
+  }
+  // This context finishes a cell within its start, before the start forgets what passed the count.
+  ids.push(store.start(context, 'last').id)
+  const kept = ids.filter(id => {
+    try {
+      return store.get(id).id === id
+    } catch {
+      return false
+    }
+  })
+  expect(kept).toEqual(ids.slice(-128))
+})

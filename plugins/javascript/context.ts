@@ -267,7 +267,12 @@ function isDriverMessage(m: unknown): m is Message {
   return m.error === undefined || isExecError(m.error)
 }
 
-/** The contract's alias: the Python SDK reads `text`, the others `text/plain`. */
+/**
+ * The contract's alias: the Python SDK reads `text`, the others `text/plain`. Set on the bundle
+ * itself, which is this message's own (parsed from the channel, no one else holds it): a spread
+ * copy was one more object and a native copy per cell, with the keys in the same order.
+ */
 function withTextAlias(bundle: Record<string, unknown>): Record<string, unknown> {
-  return 'text/plain' in bundle ? { ...bundle, text: bundle['text/plain'] } : bundle
+  if ('text/plain' in bundle) bundle.text = bundle['text/plain']
+  return bundle
 }
