@@ -13,7 +13,8 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
-import { remoteFs, remoteOf } from './remote'
+import { remoteOf } from './remote'
+import { remoteFs } from './remote-fs'
 import { visible } from './visible'
 
 /** The options every operation takes (completion.ts offers them with the operations' own). */
