@@ -5,7 +5,8 @@
  */
 import type { CAC } from 'cac'
 import { UsageError } from './errors'
-import { COMMON, OPS } from './fs'
+import { COMMON } from './fs'
+import { OPS } from './fs-verbs'
 
 interface Words {
   verbs: string[]

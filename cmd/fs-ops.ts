@@ -1,7 +1,7 @@
 /**
  * The file operations `execd fs` drives, as one interface with two implementations: `localFs`
  * calls the files section's own operations on this machine (the opened section's scope), and
- * `remoteFs` (remote.ts) the same routes of a running daemon over HTTP. The verbs in fs.ts
+ * `remoteFs` (remote-fs.ts) the same routes of a running daemon over HTTP. The verbs (fs-verbs.ts)
  * know nothing of which one they hold, so both modes print and exit alike.
  */
 import { openSection } from '../core/app'

@@ -10,12 +10,13 @@ import { Readable } from 'node:stream'
 import { ExecdError } from '../core/errors'
 import { lineWindow } from '../plugins/files/ops/download'
 import { UsageError, typedCheck } from './errors'
-import type { Run } from './fs'
+import type { Run } from './fs-verbs'
 import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
 import { pipeToStdout } from './stdout-pipe'
 
-const optional = (v: unknown) => (v === undefined ? undefined : String(v))
+/** A flag's value as text, or undefined when not given. */
+export const optional = (v: unknown) => (v === undefined ? undefined : String(v))
 
 /**
  * `--range` as typed is the person's to fix (exit 2): `5-2` or `abc` came back as the daemon's

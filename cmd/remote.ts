@@ -10,11 +10,8 @@ import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
-import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/schema'
 import { jsonItems, NotAnArray } from './json-items'
-import type { FsOps, Permission, ReadRequest } from './fs-ops'
 import { unreachableWhy } from './unreachable'
-import { listByDirectory, searchByDirectory, type Where } from './remote-walk'
 
 export const URL_ENV = 'EXECD_URL'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
@@ -306,84 +303,3 @@ export const STREAM_CUT = 'the stream ended before the run did'
 
 const frameTooLong = () =>
   new Error(`the server sent an event larger than ${MAX_SSE_FRAME_CHARS} characters without its end; gave up`)
-
-/** One metadata part and one file part, streamed: the file is never held in memory. */
-function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: ReadableStream; type: string } {
-  const boundary = `execd-${crypto.randomUUID()}`
-  const head =
-    `--${boundary}\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n` +
-    `Content-Type: application/json\r\n\r\n${JSON.stringify(meta)}\r\n` +
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="file"\r\n` +
-    `Content-Type: application/octet-stream\r\n\r\n`
-  const tail = `\r\n--${boundary}--\r\n`
-  const encoder = new TextEncoder()
-  const iterator = source[Symbol.asyncIterator]()
-  let stage = 0
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (stage === 0) {
-        stage = 1
-        return controller.enqueue(encoder.encode(head))
-      }
-      if (stage === 1) {
-        const next = await iterator.next()
-        if (!next.done) return controller.enqueue(next.value)
-        stage = 2
-        controller.enqueue(encoder.encode(tail))
-        return controller.close()
-      }
-    },
-    async cancel() {
-      await iterator.return?.()
-    },
-  })
-  return { body, type: `multipart/form-data; boundary=${boundary}` }
-}
-
-/** `FsOps` over the files routes of a running daemon. */
-export function remoteFs(remote: Remote): FsOps {
-  const empty = remote.empty.bind(remote)
-  // A signal (Ctrl-C, SIGTERM) ends the request in flight: a subtree's search may walk for 30 s.
-  const lister = (signal?: AbortSignal) => (where: Where, depth: number) =>
-    remote.items('GET', '/directories/list', FileInfoSchema, { query: { ...where, depth: String(depth) }, signal })
-  const searcher = (signal?: AbortSignal) => (where: Where, pattern: string) =>
-    remote.items('GET', '/files/search', FileInfoSchema, { query: { ...where, pattern }, signal })
-  return {
-    list: (path, depth, signal) => listByDirectory(lister(signal), path, depth),
-    stat: (paths, opts) =>
-      remote.json('GET', '/files/info', FileInfoMapSchema, {
-        query: opts?.omitMissing ? { path: paths, missing: 'omit' } : { path: paths },
-      }),
-    read: (req: ReadRequest) =>
-      remote.call('GET', '/files/download', {
-        query: { path: req.path, offset: req.offset, limit: req.limit },
-        headers: req.range ? { range: req.range } : {},
-      }),
-    async write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>) {
-      let bytes = 0
-      const counted = (async function* () {
-        for await (const chunk of source) {
-          bytes += chunk.byteLength
-          yield chunk
-        }
-      })()
-      const { body, type } = multipart({ path, ...perm }, counted)
-      await empty('POST', '/files/upload', { body, headers: { 'content-type': type } })
-      return { path, bytes }
-    },
-    remove: paths => empty('DELETE', '/files', { query: { path: paths } }),
-    removeDirectories: paths => empty('DELETE', '/directories', { query: { path: paths } }),
-    move: (src, dest) => empty('POST', '/files/mv', { json: [{ src, dest }] }),
-    mkdir: entries => empty('POST', '/directories', { json: entries }),
-    chmod: entries => empty('POST', '/files/permissions', { json: entries }),
-    search: (dir, pattern, signal) => searchByDirectory(lister(signal), searcher(signal), dir, pattern),
-    async replace(path, old, replacement) {
-      const counts = await remote.json('POST', '/files/replace', ReplaceCountsSchema, {
-        query: { verbose: 'true' },
-        json: { [path]: { old, new: replacement } },
-      })
-      return counts[path]?.replacedCount ?? 0
-    },
-    close: async () => {},
-  }
-}

@@ -1,6 +1,6 @@
 /** The bash language runtime through dist/execd: the shared kit, plus what is bash-specific. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { daemonAlone } from './kit/daemon-dir'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, runCode, stdoutText } from './runtime-kit'
 
 describeRuntimeKit({
@@ -21,25 +21,19 @@ describeRuntimeKit({
 })
 
 describe('bash contexts through dist/execd', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone()
 
   test('functions, unexported variables and the cwd persist between cells', async () => {
-    const id = await createContext(d, 'bash')
-    await runCode(d, 'greet() { echo "hi $1"; }\nsecret=s3\ncd /tmp', { id })
-    const events = await runCode(d, 'greet "$secret"; pwd', { id })
+    const id = await createContext(fx.d, 'bash')
+    await runCode(fx.d, 'greet() { echo "hi $1"; }\nsecret=s3\ncd /tmp', { id })
+    const events = await runCode(fx.d, 'greet "$secret"; pwd', { id })
     expectWellFormed(events, id)
     expect(stdoutText(events)).toBe('hi s3\n/tmp\n')
   })
 
   test('a non-zero status of the last command is an error event carrying the code', async () => {
-    const id = await createContext(d, 'bash')
-    const events = await runCode(d, 'echo before; (exit 7)', { id })
+    const id = await createContext(fx.d, 'bash')
+    const events = await runCode(fx.d, 'echo before; (exit 7)', { id })
     expectWellFormed(events, id)
     expect(stdoutText(events)).toBe('before\n')
     const [error] = ofType(events, 'error')
@@ -48,8 +42,8 @@ describe('bash contexts through dist/execd', () => {
 
   test("a cell's errors name bash and the cell's line, not execd's code file", async () => {
     // Was `/tmp/…/execd-bash-<nonce>.sh: line 1: …`: the file a run is sourced from.
-    const id = await createContext(d, 'bash')
-    const events = await runCode(d, 'foo_missing\necho kept\nif then', { id })
+    const id = await createContext(fx.d, 'bash')
+    const events = await runCode(fx.d, 'foo_missing\necho kept\nif then', { id })
     const stderr = ofType(events, 'stderr')
       .map(e => e.text)
       .join('')
@@ -62,26 +56,20 @@ describe('bash contexts through dist/execd', () => {
 })
 
 describe('a bash cell that prints a marker built from its code file’s nonce ($BASH_SOURCE)', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone()
 
   test('followed by 2 MB without a newline: all of it is output, the cell and the next one run on', async () => {
-    const id = await createContext(d, 'bash')
+    const id = await createContext(fx.d, 'bash')
     // That was the run's real end marker once: what followed it was held until a newline, copied
     // whole at every chunk (`yes | tr -d '\n'` grew execd without bound), or swallowed as the exit
     // status, ending the run early. The marker's nonce is per run now; this is output like any.
     const marker = 'n=$(basename "${BASH_SOURCE[0]}" .sh); printf "%s" "__execd_${n#execd-bash-}__"'
     const code = `${marker}; printf ':'; head -c 2000000 /dev/zero | tr '\\0' 1; echo; echo after`
-    const events = await runCode(d, code, { id })
+    const events = await runCode(fx.d, code, { id })
     const out = stdoutText(events)
     expect(out.length).toBeGreaterThan(2_000_000)
     expect(out.endsWith('1\nafter\n')).toBe(true)
     expect(events.at(-1)?.type).toBe('execution_complete')
-    expect(stdoutText(await runCode(d, 'echo next', { id }))).toBe('next\n')
+    expect(stdoutText(await runCode(fx.d, 'echo next', { id }))).toBe('next\n')
   }, 60_000)
 })

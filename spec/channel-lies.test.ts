@@ -4,8 +4,9 @@
  * next message, and the cell still ends (it used to wait for gigabytes that never came, the
  * context wedged until deleted).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson, readSse, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const havePython = Bun.which('python3') !== null
 
@@ -16,13 +17,7 @@ async function cell(d: Daemon, id: string, code: string): Promise<any[]> {
 }
 
 describe.skipIf(!havePython)('a python cell that lies to execd on fd 3 about a message’s length', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone()
 
   const LIES: Record<string, string> = {
     'a 93 GiB output with no payload': `b'{"raw":99999999999,"type":"stdout"}\\n'`,
@@ -31,25 +26,19 @@ describe.skipIf(!havePython)('a python cell that lies to execd on fd 3 about a m
   }
   for (const [name, lie] of Object.entries(LIES)) {
     test(`${name}: the cell ends, and the context runs the next one`, async () => {
-      const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
-      const events = await cell(d, id, `import os, time\nos.write(3, ${lie})\ntime.sleep(0.2)\nprint('after')`)
+      const { id } = await (await postJson(fx.d, '/code/context', { language: 'python' })).json()
+      const events = await cell(fx.d, id, `import os, time\nos.write(3, ${lie})\ntime.sleep(0.2)\nprint('after')`)
       expect(events.at(-1)?.type).toBe('execution_complete')
-      const next = await cell(d, id, 'print(6 * 7)')
+      const next = await cell(fx.d, id, 'print(6 * 7)')
       expect(next.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['42\n'])
       expect(next.at(-1)?.type).toBe('execution_complete')
-      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
 })
 
 describe.skipIf(!havePython)('a python cell that writes to fd 3 a line that is JSON but no event', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone()
 
   const LINES: Record<string, string> = {
     'null (ended the cell with execd’s own TypeError)': 'null',
@@ -60,42 +49,36 @@ describe.skipIf(!havePython)('a python cell that writes to fd 3 a line that is J
   }
   for (const [name, line] of Object.entries(LINES)) {
     test(`${name}: ignored, the cell’s own output and end go on`, async () => {
-      const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+      const { id } = await (await postJson(fx.d, '/code/context', { language: 'python' })).json()
       const write = `os.write(3, ${JSON.stringify(`${line}\n`)}.encode())`
-      const events = await cell(d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
+      const events = await cell(fx.d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
       expect(events.filter(e => !['init', 'ping'].includes(e.type)).map(e => e.type)).toEqual([
         'stdout',
         'execution_count',
         'execution_complete',
       ])
       expect(events.find(e => e.type === 'stdout')?.text).toBe('after\n')
-      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
 
   test('a result nested 200,000 deep (framing it overflowed the stack and cut the response): ignored', async () => {
-    const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+    const { id } = await (await postJson(fx.d, '/code/context', { language: 'python' })).json()
     const write = `os.write(3, b'{"type":"result","results":{"a":' + b'[' * 200000 + b']' * 200000 + b'}}\\n')`
-    const events = await cell(d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
+    const events = await cell(fx.d, id, `import os, time\n${write}\ntime.sleep(0.2)\nprint('after')`)
     expect(events.filter(e => !['init', 'ping'].includes(e.type)).map(e => e.type)).toEqual([
       'stdout',
       'execution_count',
       'execution_complete',
     ])
-    const next = await cell(d, id, 'print(6 * 7)')
+    const next = await cell(fx.d, id, 'print(6 * 7)')
     expect(next.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['42\n'])
-    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 60_000)
 })
 
 describe.skipIf(!havePython)('a python cell that writes the driver’s `done` to fd 3', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone()
 
   const DONES: Record<string, string> = {
     'as the driver wrote it': '{"type": "done"}',
@@ -103,15 +86,15 @@ describe.skipIf(!havePython)('a python cell that writes the driver’s `done` to
   }
   for (const [name, line] of Object.entries(DONES)) {
     test(`${name}: its run goes on to its own end, and every later run gets its own output`, async () => {
-      const { id } = await (await postJson(d, '/code/context', { language: 'python' })).json()
+      const { id } = await (await postJson(fx.d, '/code/context', { language: 'python' })).json()
       const write = `os.write(3, ${JSON.stringify(`${line}\n`)}.encode())`
       const stdout = (events: any[]) => events.filter(e => e.type === 'stdout').map(e => e.text)
-      const first = await cell(d, id, `import os\n${write}\nprint('after the forged done')`)
+      const first = await cell(fx.d, id, `import os\n${write}\nprint('after the forged done')`)
       expect(stdout(first)).toEqual(['after the forged done\n'])
       expect(first.at(-1)?.type).toBe('execution_complete')
-      expect(stdout(await cell(d, id, "print('second')"))).toEqual(['second\n'])
-      expect(stdout(await cell(d, id, "print('third')"))).toEqual(['third\n'])
-      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect(stdout(await cell(fx.d, id, "print('second')"))).toEqual(['second\n'])
+      expect(stdout(await cell(fx.d, id, "print('third')"))).toEqual(['third\n'])
+      expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
 })

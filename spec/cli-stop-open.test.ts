@@ -6,25 +6,25 @@
  * until the CLI has said it waits for it: the context exists, and the CLI has not heard of it yet.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { BIN, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
+import { BIN, spawnCli, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { hasTool, terminal } from './kit/tmux'
 import { pythonAvailable } from './python-env'
 
-let d: Daemon
+const fx = daemonAlone()
 let relay: ReturnType<typeof Bun.serve>
 /** Resolved when the daemon has answered an open; the relay holds that answer until `release`. */
 let opened: PromiseWithResolvers<void>
 let release: PromiseWithResolvers<void>
 
 beforeAll(async () => {
-  d = await startDaemon()
   relay = Bun.serve({
     hostname: '127.0.0.1',
     port: 0,
     async fetch(req) {
       const url = new URL(req.url)
       const body = req.method === 'GET' || req.method === 'DELETE' ? undefined : await req.arrayBuffer()
-      const res = await fetch(`${d.url}${url.pathname}${url.search}`, {
+      const res = await fetch(`${fx.d.url}${url.pathname}${url.search}`, {
         method: req.method,
         headers: req.headers,
         body,
@@ -39,13 +39,12 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   relay.stop(true)
-  await d.stop()
 })
 
 const STOPPING =
   'execd: stopping once the daemon has opened the python context, to close it (at most 15 s; a second Ctrl-C leaves it open)\n'
 
-const contexts = async (): Promise<unknown[]> => (await d.fetch('/code/contexts')).json() as Promise<unknown[]>
+const contexts = async (): Promise<unknown[]> => (await fx.d.fetch('/code/contexts')).json() as Promise<unknown[]>
 
 test.skipIf(pythonAvailable !== true)(
   "a stop while the daemon opens the context deletes it once its id comes: 130, 143, 129, the daemon's list empty",
@@ -58,7 +57,7 @@ test.skipIf(pythonAvailable !== true)(
       opened = Promise.withResolvers()
       release = Promise.withResolvers()
       const p = spawnCli(['exec', 'python', '--url', `http://127.0.0.1:${relay.port}`, 'print("ran")'], {
-        env: { EXECD_ACCESS_TOKEN: d.token },
+        env: { EXECD_ACCESS_TOKEN: fx.d.token },
       })
       await opened.promise
       expect(await contexts()).toHaveLength(1)
@@ -82,7 +81,7 @@ test.skipIf(pythonAvailable !== true)(
     opened = Promise.withResolvers()
     release = Promise.withResolvers()
     const p = spawnCli(['exec', 'python', '--url', `http://127.0.0.1:${relay.port}`, 'print("ran")'], {
-      env: { EXECD_ACCESS_TOKEN: d.token },
+      env: { EXECD_ACCESS_TOKEN: fx.d.token },
     })
     await opened.promise
     p.kill('SIGTERM')
@@ -108,7 +107,7 @@ test.skipIf(pythonAvailable !== true || !hasTool('tmux'))(
       opened = Promise.withResolvers()
       release = Promise.withResolvers()
       term.keys(
-        `EXECD_ACCESS_TOKEN=${d.token} ${BIN} exec python --url http://127.0.0.1:${relay.port}; echo "status=$?"`,
+        `EXECD_ACCESS_TOKEN=${fx.d.token} ${BIN} exec python --url http://127.0.0.1:${relay.port}; echo "status=$?"`,
         'Enter',
       )
       await opened.promise

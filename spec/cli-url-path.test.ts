@@ -5,13 +5,13 @@
  * `--url http://daemon/typo` drove the daemon as if the typo were not there.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { runCli, startDaemon, type Daemon } from './harness'
+import { runCli } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
+const fx = daemonAlone()
 /** A gateway that serves the daemon beneath /sandbox/abc and answers an empty 404 elsewhere. */
 let gateway: ReturnType<typeof Bun.serve>
 beforeAll(async () => {
-  d = await startDaemon()
   gateway = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
@@ -21,7 +21,7 @@ beforeAll(async () => {
       if (!url.pathname.startsWith(prefix)) return new Response(null, { status: 404 })
       const headers = new Headers(req.headers)
       headers.delete('host')
-      return fetch(`${d.url}/${url.pathname.slice(prefix.length)}${url.search}`, {
+      return fetch(`${fx.d.url}/${url.pathname.slice(prefix.length)}${url.search}`, {
         method: req.method,
         headers,
         body: req.body,
@@ -32,10 +32,9 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   gateway.stop(true)
-  await d.stop()
 })
 
-const env = () => ({ EXECD_ACCESS_TOKEN: d.token })
+const env = () => ({ EXECD_ACCESS_TOKEN: fx.d.token })
 
 test('a daemon behind a path prefix is driven beneath it', async () => {
   const base = `http://127.0.0.1:${gateway.port}/sandbox/abc`
@@ -49,7 +48,7 @@ test('a daemon behind a path prefix is driven beneath it', async () => {
 })
 
 test('a wrong path is said in one line, not ignored; a server that is not execd says so', async () => {
-  const typo = await runCli(['fs', 'stat', '/', '--url', `${d.url}/typo`], { env: env() })
+  const typo = await runCli(['fs', 'stat', '/', '--url', `${fx.d.url}/typo`], { env: env() })
   expect(typo.code).toBe(1)
   expect(typo.stdout).toBe('')
   expect(typo.stderr).toBe('execd: route not found: GET /typo/files/info\n')

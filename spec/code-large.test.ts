@@ -3,10 +3,11 @@
  * out as the same bytes it always did, the daemon answers others while it streams, and one
  * over the limit is an error event rather than a silent loss.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { startDaemon, postJson, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { PYTHON, pythonAvailable } from './python-env'
-import { createContext, expectWellFormed, ofType, runCode, type WireEvent } from './runtime-kit'
+import { daemonWithContext, expectWellFormed, ofType, runCode, type WireEvent } from './runtime-kit'
 
 /** Each frame's data as the bytes sent (latin1, one char per byte) and parsed. */
 async function rawFrames(res: Response): Promise<{ raw: string; event: WireEvent }[]> {
@@ -28,16 +29,8 @@ function canonical(e: WireEvent): string {
 }
 
 describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () => {
-  let d: Daemon
-  let id: string
-  beforeAll(async () => {
-    d = await startDaemon()
-    id = await createContext(d, 'python')
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
-  const post = (code: string) => postJson(d, '/code', { code, context: { id, language: 'python' } })
+  const fx = daemonWithContext('python')
+  const post = (code: string) => postJson(fx.d, '/code', { code, context: { id: fx.id, language: 'python' } })
 
   test('a large value, print and display go out as the JSON execd writes for them, byte for byte', async () => {
     // Quotes, backslashes, controls, DEL, U+2028, non-ASCII and an astral character: every
@@ -48,7 +41,7 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
     const s = piece.repeat(20000)
     expectWellFormed(
       frames.map(f => f.event),
-      id,
+      fx.id,
     )
     const big = frames.filter(f => f.raw.length > 100_000)
     expect(big.map(f => f.event.type)).toEqual(['stdout', 'result', 'result'])
@@ -74,7 +67,7 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
   test('a /ping sent once a 32 MiB value’s cell has started is answered before the cell completes', async () => {
     const res = await post("'x' * (32 << 20)")
     const order: string[] = []
-    const ping = d.fetch('/ping').then(r => {
+    const ping = fx.d.fetch('/ping').then(r => {
       order.push(`ping ${r.status}`)
     })
     const frames = await rawFrames(res)
@@ -90,11 +83,11 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
 
   // Output is sent in pieces of at most 1 Mi characters (spec/code-output-held): a display is one event.
   test('a display over the 128 MiB limit is an OutputTooLarge error, and the context goes on', async () => {
-    const events = await runCode(d, "display('x' * (128 * 1024 * 1024 + 1))\n'after'", {
-      id,
+    const events = await runCode(fx.d, "display('x' * (128 * 1024 * 1024 + 1))\n'after'", {
+      id: fx.id,
       language: 'python',
     })
-    expectWellFormed(events, id)
+    expectWellFormed(events, fx.id)
     expect(ofType(events, 'stdout')).toHaveLength(0)
     expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['OutputTooLarge'])
     expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'after'"])
@@ -104,8 +97,8 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
     // What the driver does not send in bulk (a value not all strings) is a line: held as text.
     const code =
       "import os\nb = b'x' * (65 << 20)\nv = memoryview(b)\nwhile v:\n    v = v[os.write(3, v):]\nos.write(3, b'\\n')\n'ok'"
-    const events = await runCode(d, code, { id, language: 'python' })
-    expectWellFormed(events, id)
+    const events = await runCode(fx.d, code, { id: fx.id, language: 'python' })
+    expectWellFormed(events, fx.id)
     expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['OutputTooLarge'])
     expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'ok'"])
   })
@@ -115,7 +108,7 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
     const frames = await rawFrames(await post(code))
     expectWellFormed(
       frames.map(f => f.event),
-      id,
+      fx.id,
     )
     expect(
       ofType(
@@ -127,18 +120,12 @@ describe.skipIf(pythonAvailable !== true)(`large python output (${PYTHON})`, () 
 })
 
 describe('large javascript values', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
+  const fx = daemonAlone()
 
   test('a large value and display go out as the JSON execd writes for them, execution_count included', async () => {
     // Astral characters across the driver's pieces, escapes, a lone surrogate.
     const code = "const s = 'a😀\"\\\\\\n\\udc80é'.repeat(200000)\ndisplay.html('<p>' + s + '</p>')\n'<b>' + s + '</b>'"
-    const frames = await rawFrames(await postJson(d, '/code', { code, context: { language: 'javascript' } }))
+    const frames = await rawFrames(await postJson(fx.d, '/code', { code, context: { language: 'javascript' } }))
     const events = frames.map(f => f.event)
     expectWellFormed(events)
     const s = 'a😀"\\\n\udc80é'.repeat(200000)

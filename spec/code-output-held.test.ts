@@ -3,30 +3,23 @@
  * ends: it goes out once 64 Ki characters wait, and a write over execd's 128 MiB an event
  * arrives in pieces, the lines after it too (it was held whole, then dropped whole).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { PYTHON, pythonAvailable } from './python-env'
 import { createContext, expectWellFormed, ofType, runCode, stdoutText, type WireEvent } from './runtime-kit'
 
 describe.skipIf(pythonAvailable !== true)(`python output without a newline (${PYTHON})`, () => {
-  let d: Daemon
+  const fx = daemonWithDir('output-held')
   let id: string
-  let dir: string
   beforeAll(async () => {
-    d = await startDaemon()
-    id = await createContext(d, 'python')
-    dir = mkdtempSync(join(tmpdir(), 'execd-test-held-'))
-  })
-  afterAll(async () => {
-    await d?.stop()
-    rmSync(dir, { recursive: true, force: true })
+    id = await createContext(fx.d, 'python')
   })
 
   test('100,000 characters without a newline reach the client while the cell still runs', async () => {
-    const go = join(dir, 'go')
+    const go = join(fx.tmp, 'go')
     // The cell waits for the test to see its output (30 s at most, so the old build ends too).
     const code = [
       'import os, sys, time',
@@ -36,7 +29,7 @@ describe.skipIf(pythonAvailable !== true)(`python output without a newline (${PY
       '    time.sleep(0.05)',
       `os.path.exists(${JSON.stringify(go)})`,
     ].join('\n')
-    const res = await postJson(d, '/code', { code, context: { id, language: 'python' } })
+    const res = await postJson(fx.d, '/code', { code, context: { id, language: 'python' } })
     expect(res.status).toBe(200)
     // Read to the end; once the output is all there, let the cell go: its value says whether it
     // was still waiting then (True), or had given up and ended first (False, on the old build).
@@ -52,7 +45,7 @@ describe.skipIf(pythonAvailable !== true)(`python output without a newline (${PY
 
   test('one write over 128 MiB arrives whole, and the line after it', async () => {
     const size = (128 << 20) + 1
-    const events = await runCode(d, `import sys\nsys.stdout.write('x' * ${size})\nprint('after')`, {
+    const events = await runCode(fx.d, `import sys\nsys.stdout.write('x' * ${size})\nprint('after')`, {
       id,
       language: 'python',
     })

@@ -1,11 +1,19 @@
 /** The python runtime through dist/execd: the shared runtime kit, then python's rich results. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, startDaemon, type Daemon } from './harness'
+import { pidsWith } from './harness'
 import { PYTHON, hasModule, pythonAvailable } from './python-env'
-import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+import {
+  createContext,
+  daemonWithContext,
+  describeRuntimeKit,
+  expectWellFormed,
+  ofType,
+  resultText,
+  runCode,
+} from './runtime-kit'
 
 describeRuntimeKit({
   language: 'python',
@@ -30,16 +38,8 @@ const ipython = hasModule('IPython')
 const pandas = hasModule('pandas')
 
 describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHON})`, () => {
-  let d: Daemon
-  let id: string
-  beforeAll(async () => {
-    d = await startDaemon()
-    id = await createContext(d, 'python')
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
-  const run = (code: string) => runCode(d, code, { id, language: 'python' })
+  const fx = daemonWithContext('python')
+  const run = (code: string) => runCode(fx.d, code, { id: fx.id, language: 'python' })
 
   test('execution_count increments per execution and comes before the result', async () => {
     const a = await run('1')
@@ -70,7 +70,7 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
 
   test('a syntax error is an error event naming SyntaxError', async () => {
     const events = await run('x = (')
-    expectWellFormed(events, id)
+    expectWellFormed(events, fx.id)
     expect(ofType(events, 'error')[0]?.error.ename).toBe('SyntaxError')
   })
 
@@ -157,9 +157,9 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     // A directory the context creates (it does not exist yet), under this run's temp dir.
     const dir = join(tmpdir(), `execd-code-cwd-${crypto.randomUUID()}`)
     try {
-      const ctx = await createContext(d, 'python', dir)
-      expect(resultText(await runCode(d, 'import os\nos.getcwd()', { id: ctx }))).toEqual([`'${dir}'`])
-      await d.fetch(`/code/contexts/${ctx}`, { method: 'DELETE' })
+      const ctx = await createContext(fx.d, 'python', dir)
+      expect(resultText(await runCode(fx.d, 'import os\nos.getcwd()', { id: ctx }))).toEqual([`'${dir}'`])
+      await fx.d.fetch(`/code/contexts/${ctx}`, { method: 'DELETE' })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -208,7 +208,7 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
     ['ends its cell with an error', "child = os.fork()\nif child == 0: raise ValueError('in the child')", 1],
   ])('a child that %s ends there; later cells all run in the interpreter', async (_, fork, status) => {
     const first = await run(`import os, sys\n${fork}\n'parent' if child else 'child'`)
-    expectWellFormed(first, id)
+    expectWellFormed(first, fx.id)
     expect(resultText(first)).toEqual(["'parent'"])
     const pids = new Set<string>()
     for (let i = 0; i < 4; i++) {
@@ -232,13 +232,13 @@ describe.skipIf(pythonAvailable !== true)(`python results and semantics (${PYTHO
   // The interpreter replaced by os.execv outlived its channel: every later cell failed after 2 s
   // with DeadKernelError, never a fresh interpreter, and the program it became ran on.
   test('a cell that execs over the interpreter ends it; the next cell gets a fresh one', async () => {
-    const own = await createContext(d, 'python')
+    const own = await createContext(fx.d, 'python')
     const marker = `${(Math.random() * 1000 + 700).toFixed(3)}`
-    const execd = await runCode(d, `import os\nos.execv('/bin/sleep', ['sleep', '${marker}'])`, { id: own })
+    const execd = await runCode(fx.d, `import os\nos.execv('/bin/sleep', ['sleep', '${marker}'])`, { id: own })
     expect(ofType(execd, 'error').map(e => e.error?.ename)).toEqual(['DeadKernelError'])
     expect(execd.at(-1)?.type).toBe('execution_complete')
     expect(pidsWith(`sleep ${marker}`)).toEqual([])
-    const next = await runCode(d, '6 * 7', { id: own })
+    const next = await runCode(fx.d, '6 * 7', { id: own })
     expect(ofType(next, 'error')).toEqual([])
     expect(resultText(next)).toEqual(['42'])
   }, 30_000)

@@ -5,10 +5,10 @@
  * prefix stripped, `id:`/`event:`/`retry:`/comment lines skipped).
  */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson, type Daemon } from './harness'
 import { pythonAvailable } from './python-env'
-import { createContext } from './runtime-kit'
+import { daemonWithContext } from './runtime-kit'
 
 async function* sdkLines(res: Response): AsyncGenerator<any> {
   const reader = res.body!.getReader()
@@ -42,29 +42,22 @@ async function sdkRun(d: Daemon, code: string, context: { id: string; language: 
 }
 
 describe.skipIf(pythonAvailable !== true)('the official SDK’s dispatcher on /code', () => {
-  let d: Daemon
-  let context: { id: string; language: string }
-  beforeAll(async () => {
-    d = await startDaemon()
-    context = { id: await createContext(d, 'python'), language: 'python' }
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
+  const fx = daemonWithContext('python')
+  const context = () => ({ id: fx.id, language: 'python' })
 
   test('stdout, result text, execution count and completion are what the SDK shows', async () => {
-    const first = await sdkRun(d, 'x = 41\nprint("hello")\nx + 1', context)
-    expect(first.id).toBe(context.id)
+    const first = await sdkRun(fx.d, 'x = 41\nprint("hello")\nx + 1', context())
+    expect(first.id).toBe(fx.id)
     expect(first.logs.stdout.map(m => m.text).join('')).toBe('hello\n')
     expect(first.result.map(r => r.text)).toEqual(['42'])
     expect(first.error).toBeUndefined()
     expect(first.complete).toBeDefined()
-    const second = await sdkRun(d, 'x', context)
+    const second = await sdkRun(fx.d, 'x', context())
     expect(second.executionCount).toBe(first.executionCount! + 1)
   })
 
   test('an exception shows as the SDK’s error name and value, and the run still completes', async () => {
-    const execution = await sdkRun(d, 'raise KeyError("missing")', context)
+    const execution = await sdkRun(fx.d, 'raise KeyError("missing")', context())
     expect(execution.error?.name).toBe('KeyError')
     expect(execution.error?.value).toBe("'missing'")
     expect(execution.error?.traceback.join('\n')).toContain('raise KeyError("missing")')
@@ -73,9 +66,9 @@ describe.skipIf(pythonAvailable !== true)('the official SDK’s dispatcher on /c
 
   test('rich results keep their MIME bundle in raw, with text for the SDK', async () => {
     const execution = await sdkRun(
-      d,
+      fx.d,
       'class H:\n    def _repr_html_(self): return "<i>h</i>"\n    def __repr__(self): return "H"\nH()',
-      context,
+      context(),
     )
     expect(execution.result[0]?.text).toBe('H')
     expect(execution.result[0]?.raw?.['text/html']).toBe('<i>h</i>')

@@ -3,32 +3,23 @@
  * TMPDIR, where it named execd's private build dir (`$TMPDIR/execd-0/go-kernel-build-<pid>-…/go.mod`),
  * removed as the answer went out. Needs root and mount(8) for a small tmpfs; skipped loudly otherwise.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const dir = mkdtempSync(join(tmpdir(), 'execd-spec-temp-disk-'))
-const mounted =
-  process.getuid?.() === 0 && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]).status === 0
-if (!mounted) console.warn('skipped: spec/code-temp-disk.test.ts needs root and mount(8) (mount -t tmpfs failed)')
-
-let d: Daemon
-beforeAll(async () => {
-  if (!mounted) return
+const fx = daemonWithDirAtLoad('temp-disk', () => {
+  if (!mounted) return null
   // Filled to the last block: every write under TMPDIR fails with ENOSPC.
   try {
     writeFileSync(join(dir, 'fill'), Buffer.alloc(64 * 1024))
   } catch {}
-  d = await startDaemon({ env: { TMPDIR: dir } })
+  return { env: { TMPDIR: dir } }
 })
-afterAll(async () => {
-  await d?.stop()
-  if (mounted) spawnSync('umount', ['-l', dir])
-  rmSync(dir, { recursive: true, force: true })
-})
+const dir = fx.tmp
+const mounted = process.getuid?.() === 0 && fx.mounts.mount('-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir)
+if (!mounted) console.warn('skipped: spec/code-temp-disk.test.ts needs root and mount(8) (mount -t tmpfs failed)')
 
 const tools: Record<string, string> = { go: 'go', java: 'javac' }
 
@@ -39,7 +30,7 @@ describe.skipIf(!mounted)('a context start on a full temp disk', () => {
     test.skipIf(!Bun.which(tool))(
       `${language}: a 500 saying the temp disk is full, naming TMPDIR, not the build dir`,
       async () => {
-        const res = await postJson(d, '/code/context', { language })
+        const res = await postJson(fx.d, '/code/context', { language })
         const body = (await res.json()) as { code: string; message: string }
         expect([res.status, body.code]).toEqual([500, 'RUNTIME_ERROR'])
         // Before: "… ENOSPC: no space left on device, write '<TMPDIR>/execd-0/go-kernel-build-…/go.mod'".
@@ -48,7 +39,7 @@ describe.skipIf(!mounted)('a context start on a full temp disk', () => {
         )
         expect(body.message).toContain("free space there, or give execd's TMPDIR a larger disk")
         expect(body.message).not.toContain(`${dir}/`)
-        expect((await d.fetch('/ping')).status).toBe(200)
+        expect((await fx.d.fetch('/ping')).status).toBe(200)
       },
     )
   }

@@ -5,22 +5,13 @@
  * commands wait on FIFOs the test holds, so what arrives before the command's end is decided by
  * the test, not by timing.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { afterAll, describe, expect, test } from 'bun:test'
+import { closeSync, existsSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let d: Daemon
-let dir: string
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'execd-command-hold-'))
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDir('command-hold')
 
 let gates = 0
 const open: number[] = []
@@ -28,7 +19,7 @@ afterAll(() => open.forEach(fd => closeSync(fd)))
 
 /** A FIFO a command reads a line from (`read x < path`); it waits until `release`. */
 function gate(): { path: string; release: () => void } {
-  const path = join(dir, `gate-${++gates}`)
+  const path = join(fx.tmp, `gate-${++gates}`)
   if (Bun.spawnSync(['mkfifo', path]).exitCode !== 0) throw new Error('mkfifo failed')
   return {
     path,
@@ -47,7 +38,7 @@ const types = (frames: { data: { type: string } }[]) => frames.map(f => f.data.t
 describe('POST /command: the hold before the answer', () => {
   test('a command that prints, then waits, has its output streamed before it ends', async () => {
     const g = gate()
-    const res = await postJson(d, '/command', { command: `echo first; read x < ${g.path}; echo second` })
+    const res = await postJson(fx.d, '/command', { command: `echo first; read x < ${g.path}; echo second` })
     expect(res.status).toBe(200)
     // The command cannot end before the gate opens, and the gate opens on its first line.
     const frames = await readSse(res, f => {
@@ -61,7 +52,7 @@ describe('POST /command: the hold before the answer', () => {
   test('a silent command gets its init while it runs, and its first output as it prints it', async () => {
     const [quiet, printed] = [gate(), gate()]
     const command = `read x < ${quiet.path}; echo first; read y < ${printed.path}; echo second`
-    const res = await postJson(d, '/command', { command })
+    const res = await postJson(fx.d, '/command', { command })
     expect(res.status).toBe(200)
     const frames = await readSse(res, f => {
       if (f.data.type === 'init') quiet.release()
@@ -80,7 +71,7 @@ describe('POST /command: the hold before the answer', () => {
     for (let i = 0; i < 5 && !answers.includes('whole'); i++) {
       const g = gate()
       const mark = `${g.path}.started`
-      const res = postJson(d, '/command', { command: `: > ${mark}; read x < ${g.path}` })
+      const res = postJson(fx.d, '/command', { command: `: > ${mark}; read x < ${g.path}` })
       // Looked for every millisecond: the harness's waitFor looks every 25.
       for (const deadline = Date.now() + 10_000; !existsSync(mark); await Bun.sleep(1))
         if (Date.now() > deadline) throw new Error('the command did not start')

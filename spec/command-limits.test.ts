@@ -3,69 +3,64 @@
  * open streams each have a maximum, answered with 503 `SERVICE_UNAVAILABLE` naming the limit
  * before anything starts; a session nobody uses is ended after --session-idle ms.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { follow } from './command-stream'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const refusal = async (res: Response) => ({ status: res.status, body: await res.json() })
 
 describe('caps', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon({
-      args: ['--max-sessions', '2', '--max-background-commands', '1', '--max-streams', '2'],
-    })
-  })
-  afterAll(() => d?.stop())
+  const fx = daemonAlone(() => ['--max-sessions', '2', '--max-background-commands', '1', '--max-streams', '2'])
 
   test('a third session is refused with 503 naming --max-sessions; deleting one frees a slot', async () => {
     const ids: string[] = []
-    for (let i = 0; i < 2; i++) ids.push((await (await postJson(d, '/session', {})).json()).session_id)
-    const third = await refusal(await postJson(d, '/session', {}))
+    for (let i = 0; i < 2; i++) ids.push((await (await postJson(fx.d, '/session', {})).json()).session_id)
+    const third = await refusal(await postJson(fx.d, '/session', {}))
     expect(third.status).toBe(503)
     expect(third.body.code).toBe('SERVICE_UNAVAILABLE')
     expect(third.body.message).toContain('--max-sessions')
-    await d.fetch(`/session/${ids[0]}`, { method: 'DELETE' })
-    const again = await postJson(d, '/session', {})
+    await fx.d.fetch(`/session/${ids[0]}`, { method: 'DELETE' })
+    const again = await postJson(fx.d, '/session', {})
     expect(again.status).toBe(200)
     ids[0] = (await again.json()).session_id
-    for (const id of ids) await d.fetch(`/session/${id}`, { method: 'DELETE' })
+    for (const id of ids) await fx.d.fetch(`/session/${id}`, { method: 'DELETE' })
   })
 
   test('a second running background command is refused with 503 and nothing runs', async () => {
-    const first = await readSse(await postJson(d, '/command', { command: 'sleep 30', background: true }))
+    const first = await readSse(await postJson(fx.d, '/command', { command: 'sleep 30', background: true }))
     const id = first[0]?.data.text
     const marker = `/tmp/execd-limits-${crypto.randomUUID()}`
-    const second = await refusal(await postJson(d, '/command', { command: `touch ${marker}`, background: true }))
+    const second = await refusal(await postJson(fx.d, '/command', { command: `touch ${marker}`, background: true }))
     expect(second.status).toBe(503)
     expect(second.body.message).toContain('--max-background-commands')
     await Bun.sleep(100)
     expect(() => readFileSync(marker)).toThrow()
     // Foreground commands are not background ones: they still run.
-    expect((await readSse(await postJson(d, '/command', { command: 'echo fg' }))).at(-1)!.data.type).toBe(
+    expect((await readSse(await postJson(fx.d, '/command', { command: 'echo fg' }))).at(-1)!.data.type).toBe(
       'execution_complete',
     )
-    await d.fetch(`/command?id=${id}`, { method: 'DELETE' })
-    const third = await readSse(await postJson(d, '/command', { command: 'true', background: true }))
+    await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })
+    const third = await readSse(await postJson(fx.d, '/command', { command: 'true', background: true }))
     expect(third[0]?.data.type).toBe('init')
   })
 
   test('streams beyond --max-streams are refused with 503 before the command starts', async () => {
     const open = [
-      await follow(await postJson(d, '/command', { command: 'sleep 2' })),
-      await follow(await postJson(d, '/command', { command: 'sleep 2' })),
+      await follow(await postJson(fx.d, '/command', { command: 'sleep 2' })),
+      await follow(await postJson(fx.d, '/command', { command: 'sleep 2' })),
     ]
     const marker = `/tmp/execd-limits-${crypto.randomUUID()}`
-    const refused = await refusal(await postJson(d, '/command', { command: `touch ${marker}` }))
+    const refused = await refusal(await postJson(fx.d, '/command', { command: `touch ${marker}` }))
     expect(refused.status).toBe(503)
     expect(refused.body.message).toContain('--max-streams')
     expect(() => readFileSync(marker)).toThrow()
     // Replays count too.
-    expect((await d.fetch(`/command/${open[0]?.id}/events`)).status).toBe(503)
+    expect((await fx.d.fetch(`/command/${open[0]?.id}/events`)).status).toBe(503)
     for (const o of open) await o.stream
     // Ended streams give their slots back.
-    expect((await readSse(await postJson(d, '/command', { command: 'echo ok' }))).at(-1)!.data.type).toBe(
+    expect((await readSse(await postJson(fx.d, '/command', { command: 'echo ok' }))).at(-1)!.data.type).toBe(
       'execution_complete',
     )
   })

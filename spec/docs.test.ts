@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import puppeteer, { type Browser } from 'puppeteer-core'
 import { DOCS_PATHS } from '../core/docs'
 import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const CHROMIUM = process.env.EXECD_CHROMIUM ?? '/usr/bin/chromium'
 const hasChromium = existsSync(CHROMIUM)
@@ -18,17 +19,11 @@ if (!hasChromium)
   console.warn(`spec/docs.test.ts: skipping the browser tests, no ${CHROMIUM} (apt-get install chromium)`)
 
 describe('the explorer files', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone()
 
   test('load without the token; the document and the API do not', async () => {
     for (const path of DOCS_PATHS) {
-      const res = await fetch(d.url + path)
+      const res = await fetch(fx.d.url + path)
       expect(res.status, path).toBe(200)
       const body = await res.text()
       // Static files only: no API data, no copy of the document.
@@ -36,7 +31,7 @@ describe('the explorer files', () => {
       expect(res.headers.get('content-security-policy'), path).toContain("connect-src 'self'")
     }
     for (const path of ['/openapi.json', '/ping', '/docs/nope', '/metrics']) {
-      expect((await fetch(d.url + path)).status, path).toBe(401)
+      expect((await fetch(fx.d.url + path)).status, path).toBe(401)
     }
   })
 })

@@ -5,18 +5,17 @@
  * prints what node prints: not its last expression's value (`Timeout {}`), nor anything on
  * Ctrl-C (130). Here and with --url.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { pidsWith, runCli, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, runCli, spawnCli, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 const node = Bun.which('node')
-let d: Daemon
-beforeAll(async () => void (d = await startDaemon()))
-afterAll(() => d.stop())
+const fx = daemonAlone()
 
 const run = (code: string, remote: boolean) =>
-  runCli(['exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
-    env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+  runCli(['exec', 'javascript', code, ...(remote ? ['--url', fx.d.url] : [])], {
+    env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {},
   })
 
 const SERVER_AND_CLIENT = `const net = require("node:net")
@@ -67,8 +66,8 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
         'console.log("ready"); await Bun.sleep(300000)',
         'console.log("ready"); setInterval(() => {}, 1000); void 0',
       ]) {
-        const p = spawnCli(['exec', 'javascript', code, ...(remote ? ['--url', d.url] : [])], {
-          env: remote ? { EXECD_ACCESS_TOKEN: d.token } : {},
+        const p = spawnCli(['exec', 'javascript', code, ...(remote ? ['--url', fx.d.url] : [])], {
+          env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {},
         })
         const reader = p.stdout.getReader()
         expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
@@ -76,7 +75,7 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
         const stopped = { code: await p.exited, stderr: await new Response(p.stderr).text() }
         expect([remote, code, stopped]).toEqual([remote, code, { code: 130, stderr: '' }])
         // Here the driver runs from the CLI's own files (execd-js-<pid>-…); there, as the daemon's child.
-        const drivers = () => (remote ? pidsWith('driver.ts', d.proc.pid) : pidsWith(`execd-js-${p.pid}-`))
+        const drivers = () => (remote ? pidsWith('driver.ts', fx.d.proc.pid) : pidsWith(`execd-js-${p.pid}-`))
         await waitFor('the interpreter gone', () => drivers().length === 0)
       }
     }

@@ -5,32 +5,27 @@
  * bodies being sent now share a budget (64 MiB); past it a download streams from its descriptor
  * (sendfile), and the budget comes back when an answer is sent or abandoned.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { describe, expect, test } from 'bun:test'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, waitFor, type Daemon } from './harness'
+import { postJson, waitFor } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 import { portOf } from './raw-http'
 import { allAnswered } from './kit/tcp-queues'
 
 const MiB = 1024 * 1024
-const dir = mkdtempSync(join(tmpdir(), 'execd-spec-download-memory-'))
-const big = join(dir, 'four')
-const small = join(dir, 'one')
-let d: Daemon
-beforeAll(async () => {
+const fx = daemonWithDirAtLoad('download-memory', () => {
   writeFileSync(big, Buffer.alloc(4 * MiB, 'f'))
   writeFileSync(small, Buffer.alloc(MiB, 'o'))
-  d = await startDaemon()
+  return []
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
+const dir = fx.tmp
+const big = join(dir, 'four')
+const small = join(dir, 'one')
 
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
-const download = (path: string) => d.fetch(`/files/download?path=${encodeURIComponent(path)}`)
+const download = (path: string) => fx.d.fetch(`/files/download?path=${encodeURIComponent(path)}`)
 
 /**
  * A client that asks for `path` and never reads a byte of the answer (paused before it comes: a
@@ -38,11 +33,11 @@ const download = (path: string) => d.fetch(`/files/download?path=${encodeURIComp
  */
 function stalled(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect(portOf(d.url), '127.0.0.1', () => resolve(s))
+    const s = connect(portOf(fx.d.url), '127.0.0.1', () => resolve(s))
     s.pause()
     s.on('error', reject)
     s.write(
-      `GET /files/download?path=${encodeURIComponent(path)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`,
+      `GET /files/download?path=${encodeURIComponent(path)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`,
     )
   })
 }
@@ -57,7 +52,7 @@ async function fromMemory(): Promise<boolean> {
 describe('small download bodies held in memory', () => {
   test('100 clients asking for a 4 MiB file and never reading hold at most the budget, not 4 MiB each', async () => {
     expect(await fromMemory()).toBe(true)
-    const before = rssMiB(d.proc.pid)
+    const before = rssMiB(fx.d.proc.pid)
     const clients: Socket[] = []
     try {
       for (let i = 0; i < 100; i++) clients.push(await stalled(big))
@@ -69,7 +64,7 @@ describe('small download bodies held in memory', () => {
       expect(body.length).toBe(4 * MiB)
       expect(body.every(b => b === 0x66)).toBe(true)
       await waitFor('every client answered', () => allAnswered(clients))
-      const grown = rssMiB(d.proc.pid) - before
+      const grown = rssMiB(fx.d.proc.pid) - before
       // Before: +400 MiB (4 MiB each, less what the sockets' kernel buffers took). Now: the
       // 64 MiB budget and what serving 100 requests costs anyway.
       expect(grown).toBeLessThan(200)
@@ -90,15 +85,15 @@ describe('small download bodies held in memory', () => {
   }, 120_000)
 
   test.skipIf(!Bun.which('bwrap'))("an isolated session's small download is watched as well: from memory", async () => {
-    const created = await postJson(d, '/v1/isolated/session', { workspace: { path: dir } })
+    const created = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: dir } })
     expect(created.status).toBe(201)
     const id = (await created.json()).session_id as string
     try {
-      const res = await d.fetch(`/v1/isolated/session/${id}/files/download?path=${encodeURIComponent(small)}`)
+      const res = await fx.d.fetch(`/v1/isolated/session/${id}/files/download?path=${encodeURIComponent(small)}`)
       expect((await res.arrayBuffer()).byteLength).toBe(MiB)
       expect(res.headers.get('connection')).not.toBe('close')
     } finally {
-      await d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
+      await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
     }
   })
 })

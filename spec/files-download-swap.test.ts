@@ -6,32 +6,26 @@
  * clear JSON error; a FIFO is never opened for reading (that would hold the request, and with it
  * a thread, until a writer came), and a symlink swapped in is not followed out of `--root`.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, startDaemon } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 import { LARGE, SMALL, python, raceDownloads, type Files } from './kit/download-swap'
 
 const DOWNLOADS = 300
 
-const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-download-swap-')))
-const root = join(base, 'root')
-const outside = join(base, 'outside.txt')
-let d: Daemon
-beforeAll(async () => {
+const fx = daemonWithDirAtLoad('download-swap', () => {
   mkdirSync(root)
   writeFileSync(outside, 'OUTSIDE-SECRET')
-  d = await startDaemon({ args: ['--root', root] })
+  return ['--root', root]
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(base, { recursive: true, force: true })
-})
+const base = fx.tmp
+const root = join(base, 'root')
+const outside = join(base, 'outside.txt')
 
 const race = (name: string, files: Files, kinds: string[], range: string | undefined, count: number) =>
   raceDownloads({
-    download: (path, init) => d.fetch(`/files/download?path=${encodeURIComponent(path)}`, init),
+    download: (path, init) => fx.d.fetch(`/files/download?path=${encodeURIComponent(path)}`, init),
     dir: join(root, name),
     outside,
     files,

@@ -5,33 +5,15 @@
  * bytes), sizes (0, a sparse 1 TiB), kinds, modes, owners without a name, times before 1970
  * and nanoseconds with trailing zeros; more entries than one batch of the answer (256).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import {
-  chmodSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { chmodSync, chownSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Daemon, startDaemon } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-answer-')))
+const fx = daemonWithDirAtLoad('answer')
+const dir = fx.tmp
 const python = process.env.EXECD_PYTHON || 'python3'
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
 const q = encodeURIComponent
 
 /** FileInfos of `root` to `depth` levels (files only for a search), depth-first, sorted by bytes. */
@@ -113,7 +95,7 @@ describe('a listing and a search answer byte for byte what python3 reads of the 
 
   test('GET /directories/list, depth 1 and 3', async () => {
     for (const depth of [1, 3]) {
-      const res = await d.fetch(`/directories/list?path=${q(root)}&depth=${depth}`)
+      const res = await fx.d.fetch(`/directories/list?path=${q(root)}&depth=${depth}`)
       expect(res.status).toBe(200)
       const body = await res.text()
       expect(body).toBe(expected(root, depth, false))
@@ -121,7 +103,7 @@ describe('a listing and a search answer byte for byte what python3 reads of the 
   })
 
   test('GET /files/search, every file', async () => {
-    const res = await d.fetch(`/files/search?path=${q(root)}&pattern=${q('**')}`)
+    const res = await fx.d.fetch(`/files/search?path=${q(root)}&pattern=${q('**')}`)
     expect(res.status).toBe(200)
     const body = await res.text()
     expect(body).toBe(expected(root, 1000, true))

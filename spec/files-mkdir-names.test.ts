@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, uploadOne, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 let dir: string
 beforeAll(() => {
@@ -38,31 +39,25 @@ async function directories(d: Daemon, path: string): Promise<{ status: number; m
 }
 
 describe('a file in the way', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
+  const fx = daemonAlone()
   const f = () => join(dir, 'f.txt')
 
   test('upload: the file that is not a directory is named', async () => {
-    expect(await upload(d, join(f(), 'sub', 'x.txt'))).toEqual({
+    expect(await upload(fx.d, join(f(), 'sub', 'x.txt'))).toEqual({
       status: 400,
       message: `error accessing file: mkdir ${f()}: not a directory`,
     })
   })
 
   test('move: the file that is not a directory is named', async () => {
-    expect(await move(d, join(f(), 'sub', 'x.txt'))).toEqual({
+    expect(await move(fx.d, join(f(), 'sub', 'x.txt'))).toEqual({
       status: 400,
       message: `error accessing file: mkdir ${f()}: not a directory`,
     })
   })
 
   test('POST /directories: the file that is not a directory is named', async () => {
-    expect(await directories(d, join(f(), 'sub', 'leaf'))).toEqual({
+    expect(await directories(fx.d, join(f(), 'sub', 'leaf'))).toEqual({
       status: 400,
       message: `error accessing file: mkdir ${f()}: not a directory`,
     })

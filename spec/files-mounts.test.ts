@@ -1,37 +1,17 @@
 /** Removals and moves never cross into another mount: needs root and mount(8), skipped (loudly) otherwise. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { spawnSync } from 'node:child_process'
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, startDaemon, uploadOne, type Daemon } from './harness'
-import { Mounts } from './kit/mounts'
+import { postJson, uploadOne } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-mounts-')))
-const mounts = new Mounts()
+const fx = daemonWithDirAtLoad('mounts', () => (canMount ? [] : null))
+const dir = fx.tmp
+const mounts = fx.mounts
 const mount = (...args: string[]) => mounts.mount(...args)
 const probe = join(dir, 'probe')
 const canMount = process.getuid?.() === 0 && mount('-t', 'tmpfs', 'tmpfs', probe)
 if (!canMount) console.warn('skipped: spec/files-mounts.test.ts needs root and mount(8) (mount -t tmpfs failed)')
-
-let d: Daemon
-beforeAll(async () => {
-  if (canMount) d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  mounts.undo()
-  rmSync(dir, { recursive: true, force: true })
-})
 
 describe.skipIf(!canMount)('DELETE /directories over a tree with mounts in it', () => {
   test('removes around a tmpfs and a bind mount of the same filesystem, keeps them whole, answers 400 naming them', async () => {
@@ -48,7 +28,7 @@ describe.skipIf(!canMount)('DELETE /directories over a tree with mounts in it', 
     writeFileSync(join(source, 'sub', 'kept'), 'host data')
     expect(mount('--bind', source, join(root, 'c', 'd', 'bind'))).toBe(true)
 
-    const res = await d.fetch(`/directories?path=${encodeURIComponent(root)}`, { method: 'DELETE' })
+    const res = await fx.d.fetch(`/directories?path=${encodeURIComponent(root)}`, { method: 'DELETE' })
     const body = (await res.json()) as { code: string; message: string }
     // Before: both mounts emptied (their files deleted), then 500 EBUSY on rmdir.
     expect([res.status, body.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
@@ -64,7 +44,7 @@ describe.skipIf(!canMount)('DELETE /directories over a tree with mounts in it', 
     const point = join(dir, 'point')
     expect(mount('-t', 'tmpfs', 'tmpfs', point)).toBe(true)
     writeFileSync(join(point, 'kept'), '')
-    const res = await d.fetch(`/directories?path=${encodeURIComponent(point)}`, { method: 'DELETE' })
+    const res = await fx.d.fetch(`/directories?path=${encodeURIComponent(point)}`, { method: 'DELETE' })
     const body = (await res.json()) as { code: string; message: string }
     expect([res.status, body.code]).toEqual([400, 'INVALID_REQUEST_BODY'])
     expect(body.message).toContain(`kept the mount point ${point} `)
@@ -84,7 +64,7 @@ describe.skipIf(!canMount)('POST /files/mv of a mount point or a tree holding on
   beforeAll(() => {
     if (canMount) expect(mount('-t', 'tmpfs', 'tmpfs', other)).toBe(true)
   })
-  const move = (src: string, dest: string) => postJson(d, '/files/mv', [{ src, dest }]).then(failure)
+  const move = (src: string, dest: string) => postJson(fx.d, '/files/mv', [{ src, dest }]).then(failure)
 
   test('across filesystems, a tree with a mount in it is refused whole: 400 naming the mount, source intact, no copy', async () => {
     const tree = join(dir, 'mv-tree')
@@ -138,7 +118,7 @@ describe.skipIf(!canMount)('POST /files/mv of a mount point or a tree holding on
     const renamed = join(dir, 'rn-renamed')
     mounts.movedTo(join(renamed, 'vol'))
     // The kernel moves the mount along: nothing is copied, nothing is lost.
-    expect((await postJson(d, '/files/mv', [{ src: tree, dest: renamed }])).status).toBe(200)
+    expect((await postJson(fx.d, '/files/mv', [{ src: tree, dest: renamed }])).status).toBe(200)
     expect(readFileSync(join(renamed, 'vol', 'kept'), 'utf8')).toBe('volume data')
     expect(existsSync(tree)).toBe(false)
   })
@@ -159,7 +139,7 @@ describe.skipIf(!canMount)('DELETE of a bind-mounted file', () => {
     const file = boundFile('rm')
     // Before: unlink(2) answered EBUSY, a 500 for both.
     for (const route of ['files', 'directories']) {
-      const answer = await failure(await d.fetch(`/${route}?path=${encodeURIComponent(file)}`, { method: 'DELETE' }))
+      const answer = await failure(await fx.d.fetch(`/${route}?path=${encodeURIComponent(file)}`, { method: 'DELETE' }))
       expect([answer.status, answer.code, route]).toEqual([400, 'INVALID_REQUEST_BODY', route])
       expect(answer.message).toContain(file)
       expect(answer.message).toContain('mount point')
@@ -173,14 +153,14 @@ describe.skipIf(!canMount)('a read-only filesystem', () => {
   test('an upload or a move into it is a 403 FORBIDDEN naming the path, nothing written', async () => {
     const ro = join(dir, 'read-only')
     expect(mount('-t', 'tmpfs', '-o', 'ro', 'tmpfs', ro)).toBe(true)
-    const up = await uploadOne(d, join(ro, 'x.txt'))
+    const up = await uploadOne(fx.d, join(ro, 'x.txt'))
     const upBody = { message: up.message ?? '' }
     expect([up.status, up.code]).toEqual([403, 'FORBIDDEN'])
     expect(upBody.message).toContain(`${ro}/x.txt`)
     expect(upBody.message).toEndWith('read-only file system')
     const src = join(dir, 'to-move')
     writeFileSync(src, 'moved')
-    const mv = await postJson(d, '/files/mv', [{ src, dest: join(ro, 'moved') }])
+    const mv = await postJson(fx.d, '/files/mv', [{ src, dest: join(ro, 'moved') }])
     expect(mv.status).toBe(403)
     expect(((await mv.json()) as { message: string }).message).toContain(`${ro}/moved`)
     expect(readdirSync(ro)).toEqual([])

@@ -11,7 +11,7 @@
  * meets at the name is copied as it is then (a directory, or the link as a link), never
  * followed. Nothing outside may be read into the copy, nor written or removed.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import {
   existsSync,
   lstatSync,
@@ -19,14 +19,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Daemon, postJson, startDaemon, waitFor } from './harness'
+import { postJson, waitFor } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 import { python } from './kit/download-swap'
 
 const MOVES = 150
@@ -81,15 +81,10 @@ print(n)
 `
 
 const otherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev
-const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-move-swap-')))
+const fx = daemonWithDirAtLoad('move-swap')
+const base = fx.tmp
 const shm = otherDevice ? mkdtempSync('/dev/shm/execd-spec-move-swap-') : ''
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
 afterAll(async () => {
-  await d?.stop()
-  rmSync(base, { recursive: true, force: true })
   if (shm) rmSync(shm, { recursive: true, force: true })
 })
 
@@ -105,7 +100,7 @@ describe.skipIf(!python || !otherDevice)('a move across filesystems while a FIFO
       for (let i = 0; i < MOVES; i++) {
         mkdirSync(src, { recursive: true })
         writeFileSync(join(src, 'g'), 'other')
-        const res = await postJson(d, '/files/mv', [{ src, dest: join(shm, `d${i}`) }], {
+        const res = await postJson(fx.d, '/files/mv', [{ src, dest: join(shm, `d${i}`) }], {
           signal: AbortSignal.timeout(ANSWER_MS),
         })
         const key = res.status === 200 ? '200' : `${res.status} ${((await res.json()) as { code: string }).code}`
@@ -165,7 +160,7 @@ describe.skipIf(!python || !otherDevice)('a move across filesystems while a dire
       try {
         await waitFor('the swapper to start', () => existsSync(started) || swapper.exitCode !== null)
         const dest = join(shm, `linked${i}`)
-        const res = await postJson(d, '/files/mv', [{ src, dest }])
+        const res = await postJson(fx.d, '/files/mv', [{ src, dest }])
         const refusal = res.status === 200 ? undefined : ((await res.json()) as { code: string; message: string })
         if (refusal?.code === 'INVALID_REQUEST_BODY') console.log(`copy swap refused: ${refusal.message}`)
         const key = refusal ? `${res.status} ${refusal.code}` : '200'

@@ -5,22 +5,11 @@
  * seconds (EXECD_RACE_SECONDS, default 2.5). Nothing outside may change, appear or be read
  * (list and search: no name from outside may be answered).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import {
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, startDaemon } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
 const SECONDS = Number(process.env.EXECD_RACE_SECONDS ?? 2.5)
 const WORKERS = 4
@@ -49,17 +38,12 @@ print(n)
 const python = ['/usr/bin/python3', 'python3'].map(p => Bun.which(p)).find(Boolean)
 const canSwap = !!python && Bun.spawnSync([python, '-c', 'import ctypes; ctypes.CDLL(None).renameat2']).exitCode === 0
 
-const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-race-')))
-const root = join(base, 'root')
-let d: Daemon
-beforeAll(async () => {
+const fx = daemonWithDirAtLoad('race', () => {
   mkdirSync(root)
-  if (canSwap) d = await startDaemon({ args: ['--root', root] })
+  return canSwap ? ['--root', root] : null
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(base, { recursive: true, force: true })
-})
+const base = fx.tmp
+const root = join(base, 'root')
 
 /** Everything about a tree that an escape could change: names, kinds, modes, sizes, contents. */
 function snapshot(dir: string): string[] {
@@ -102,13 +86,13 @@ const named = (dir: string, inside: boolean) => {
 }
 const listed = (res: Response, body: string) => res.status === 200 && body.includes(OUTSIDE)
 const post = (path: string, body: unknown) =>
-  d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  fx.d.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 const upload = (path: string) => {
   const b = 'race'
   const body =
     `--${b}\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n\r\n${JSON.stringify({ path })}\r\n` +
     `--${b}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\nplanted\r\n--${b}--\r\n`
-  return d.fetch('/files/upload', {
+  return fx.d.fetch('/files/upload', {
     method: 'POST',
     headers: { 'content-type': `multipart/form-data; boundary=${b}` },
     body,
@@ -119,25 +103,25 @@ const upload = (path: string) => {
 const races: Record<string, Race> = {
   download: {
     prepare: files,
-    request: (_, op) => d.fetch(`/files/download?path=${q(`${op}/d/f.txt`)}`),
+    request: (_, op) => fx.d.fetch(`/files/download?path=${q(`${op}/d/f.txt`)}`),
     leaked: (_, body) => body.includes('OUTSIDE'),
   },
   info: {
     prepare: files,
-    request: (_, op) => d.fetch(`/files/info?path=${q(`${op}/d/f.txt`)}`),
+    request: (_, op) => fx.d.fetch(`/files/info?path=${q(`${op}/d/f.txt`)}`),
     leaked: (res, body) => res.status === 200 && Object.values(JSON.parse(body) as Record<string, { size: number }>)[0]?.size === OUTSIDE.length,
   },
   chmod: { prepare: files, request: (i, op) => post('/files/permissions', { [`${op}/d/f.txt`]: { mode: i % 2 ? 600 : 640 } }) },
   replace: { prepare: files, request: (i, op) => post('/files/replace', { [`${op}/d/f.txt`]: i % 2 ? { old: 'x', new: 'z' } : { old: 'z', new: 'x' } }) },
   upload: { prepare: files, request: (i, op) => upload(`${op}/d/u${i}/f.txt`) },
   mkdir: { prepare: files, request: (i, op) => post('/directories', { [`${op}/d/k${i}/sub`]: { mode: 700 } }) },
-  delete: { prepare: dir => many(dir, 'file'), request: (i, op) => d.fetch(`/files?path=${q(`${op}/d/n${i % NAMES}`)}`, { method: 'DELETE' }) },
-  rmdir: { prepare: dir => many(dir, 'dir'), request: (i, op) => d.fetch(`/directories?path=${q(`${op}/d/r${i % NAMES}`)}`, { method: 'DELETE' }) },
+  delete: { prepare: dir => many(dir, 'file'), request: (i, op) => fx.d.fetch(`/files?path=${q(`${op}/d/n${i % NAMES}`)}`, { method: 'DELETE' }) },
+  rmdir: { prepare: dir => many(dir, 'dir'), request: (i, op) => fx.d.fetch(`/directories?path=${q(`${op}/d/r${i % NAMES}`)}`, { method: 'DELETE' }) },
   // The directory walked from is the one swapped, then a component above it.
-  list: { prepare: named, request: (_, op) => d.fetch(`/directories/list?depth=2&path=${q(`${op}/d`)}`), leaked: listed },
-  'list-below': { prepare: named, request: (_, op) => d.fetch(`/directories/list?path=${q(`${op}/d/x`)}`), leaked: listed },
-  search: { prepare: named, request: (_, op) => d.fetch(`/files/search?path=${q(`${op}/d`)}`), leaked: listed },
-  'search-below': { prepare: named, request: (_, op) => d.fetch(`/files/search?path=${q(`${op}/d/x`)}`), leaked: listed },
+  list: { prepare: named, request: (_, op) => fx.d.fetch(`/directories/list?depth=2&path=${q(`${op}/d`)}`), leaked: listed },
+  'list-below': { prepare: named, request: (_, op) => fx.d.fetch(`/directories/list?path=${q(`${op}/d/x`)}`), leaked: listed },
+  search: { prepare: named, request: (_, op) => fx.d.fetch(`/files/search?path=${q(`${op}/d`)}`), leaked: listed },
+  'search-below': { prepare: named, request: (_, op) => fx.d.fetch(`/files/search?path=${q(`${op}/d/x`)}`), leaked: listed },
   mv: { prepare: dir => many(dir, 'file'), request: (i, op) => post('/files/mv', [{ src: `${op}/d/n${i % NAMES}`, dest: `${op}/d/m${i % NAMES}` }]) },
 }
 

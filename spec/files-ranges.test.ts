@@ -3,28 +3,22 @@
  * file, as RFC 9110 lets a server ignore Range: the first range alone went out as a 206, and a
  * client (curl) wrote those bytes as if they were all it had asked for.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-ranges-')))
+const fx = daemonWithDirAtLoad('ranges', () => {
+  writeFileSync(file, content)
+  return []
+})
+const dir = fx.tmp
 const file = join(dir, 'digits.txt')
 const content = '0123456789'
-let d: Daemon
-beforeAll(async () => {
-  writeFileSync(file, content)
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
 
 const download = (range: string, method = 'GET') =>
-  d.fetch(`/files/download?path=${encodeURIComponent(file)}`, { method, headers: { Range: range } })
+  fx.d.fetch(`/files/download?path=${encodeURIComponent(file)}`, { method, headers: { Range: range } })
 
 test('two or more ranges: 200 with the whole file, no Content-Range', async () => {
   for (const range of ['bytes=0-1,5-6', 'bytes=0-1, 0-1', 'bytes=-2,0-', 'bytes=0-1,5-6,8-']) {
@@ -49,13 +43,13 @@ test('one satisfiable range among others that are not: that one, a 206', async (
 })
 
 test.skipIf(!Bun.which('curl'))('curl -r 0-1,5-6 writes the whole file, with status 200', () => {
-  const url = `${d.url}/files/download?path=${encodeURIComponent(file)}`
+  const url = `${fx.d.url}/files/download?path=${encodeURIComponent(file)}`
   const r = spawnSync('curl', [
     '-s',
     '-r',
     '0-1,5-6',
     '-H',
-    `X-EXECD-ACCESS-TOKEN: ${d.token}`,
+    `X-EXECD-ACCESS-TOKEN: ${fx.d.token}`,
     '-w',
     '\n%{http_code}',
     url,

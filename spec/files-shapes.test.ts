@@ -2,7 +2,7 @@
  * Large shapes rather than large bytes, through the compiled executable: trees far deeper than
  * the descriptors a walk may hold. `EXECD_BIG_SHAPES=1` runs them at full size (minutes).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import {
   chmodSync,
   closeSync,
@@ -12,29 +12,20 @@ import {
   openSync,
   readFileSync,
   readdirSync,
-  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 import { narrowGet } from './kit/narrow-reader'
 import { chain } from './tree-shapes'
 
 const BIG = process.env.EXECD_BIG_SHAPES === '1'
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-shapes-')))
+const fx = daemonWithDirAtLoad('shapes', () => ({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] }))
+const dir = fx.tmp
 const FD_LIMIT = 256
-let d: Daemon
-
-beforeAll(async () => {
-  d = await startDaemon({ under: ['prlimit', `--nofile=${FD_LIMIT}:${FD_LIMIT}`] })
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
 
 describe('a tree deeper than the descriptors the daemon may open', () => {
   const depth = BIG ? 20_000 : 4 * FD_LIMIT
@@ -42,7 +33,7 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
   test('DELETE /directories removes it whole', async () => {
     const root = join(dir, 'rm')
     chain(root, depth)
-    const res = await d.fetch(`/directories?path=${encodeURIComponent(root)}`, { method: 'DELETE' })
+    const res = await fx.d.fetch(`/directories?path=${encodeURIComponent(root)}`, { method: 'DELETE' })
     // It held a descriptor per level: 503 EMFILE with the tree half removed.
     expect([res.status, await res.text()]).toEqual([200, ''])
     expect(existsSync(root)).toBe(false)
@@ -51,10 +42,10 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
   test('search and list walk it to the bottom', async () => {
     const root = join(dir, 'walk')
     chain(root, BIG ? 8000 : depth)
-    const found = await d.fetch(`/files/search?path=${encodeURIComponent(root)}&pattern=z`)
+    const found = await fx.d.fetch(`/files/search?path=${encodeURIComponent(root)}&pattern=z`)
     expect(found.status).toBe(200)
     expect(((await found.json()) as unknown[]).length).toBe(BIG ? 8000 : depth)
-    const listed = await d.fetch(`/directories/list?path=${encodeURIComponent(root)}&depth=1000000`)
+    const listed = await fx.d.fetch(`/directories/list?path=${encodeURIComponent(root)}&depth=1000000`)
     expect(listed.status).toBe(200)
     expect(((await listed.json()) as unknown[]).length).toBe(2 * (BIG ? 8000 : depth))
   }, 600_000)
@@ -70,7 +61,7 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
       chmodSync(root, 0o750)
       const dest = mkdtempSync(join(shm, 'execd-spec-shapes-'))
       try {
-        const res = await postJson(d, '/files/mv', [{ src: root, dest: join(dest, 'copy') }])
+        const res = await postJson(fx.d, '/files/mv', [{ src: root, dest: join(dest, 'copy') }])
         // It held a source and a destination descriptor per level: EMFILE at about 120 deep.
         expect([res.status, await res.text()]).toEqual([200, ''])
         expect(existsSync(root)).toBe(false)
@@ -87,7 +78,7 @@ describe('a tree deeper than the descriptors the daemon may open', () => {
         expect(levels).toBe(depth)
       } finally {
         // The daemon's removal by descriptor: rmSync names each path whole, 2 KiB deep and more.
-        await d.fetch(`/directories?path=${encodeURIComponent(dest)}`, { method: 'DELETE' })
+        await fx.d.fetch(`/directories?path=${encodeURIComponent(dest)}`, { method: 'DELETE' })
       }
     },
     600_000,
@@ -104,7 +95,7 @@ describe('a listing of many entries', () => {
       `/directories/list?path=${encodeURIComponent(root)}`,
       `/files/search?path=${encodeURIComponent(root)}`,
     ]) {
-      const res = await d.fetch(route)
+      const res = await fx.d.fetch(route)
       expect(res.status).toBe(200)
       // One JSON.stringify of the whole answer has a length up front (0.7 s of frozen loop at 99,000 entries).
       expect(res.headers.get('content-length')).toBeNull()
@@ -126,7 +117,7 @@ describe('a listing or a search of 20,000 entries', () => {
       for (let i = 0; i < count; i++) writeFileSync(name(i), '')
       // About 9 MB of answer, taken through a narrow window: only what the daemon's send buffer
       // holds can have been made before the removal.
-      const { status, body } = await narrowGet(d, `${route}?path=${encodeURIComponent(root)}`, () => {
+      const { status, body } = await narrowGet(fx.d, `${route}?path=${encodeURIComponent(root)}`, () => {
         for (let i = 0; i < count; i++) rmSync(name(i))
       })
       expect(status).toBe(200)
@@ -150,7 +141,7 @@ function uploadNumbered(root: string, count: number): Promise<Response> {
     parts.push(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${i}\r\n`)
   }
   parts.push(`--${b}--\r\n`)
-  return d.fetch('/files/upload', {
+  return fx.d.fetch('/files/upload', {
     method: 'POST',
     body: parts.join(''),
     headers: { 'content-type': `multipart/form-data; boundary=${b}` },
@@ -177,13 +168,13 @@ describe('a multipart upload', () => {
       mkdirSync(root)
       const out = join(dir, 'strace.out')
       const tracer = Bun.spawn(
-        ['strace', '-f', '-qq', '-e', 'trace=fsync,statfs,rename', '-o', out, '-p', String(d.proc.pid)],
+        ['strace', '-f', '-qq', '-e', 'trace=fsync,statfs,rename', '-o', out, '-p', String(fx.d.proc.pid)],
         {
           stderr: 'pipe',
         },
       )
       // Attached once the daemon's threads show up as traced.
-      while (!readFileSync(`/proc/${d.proc.pid}/status`, 'utf8').match(/^TracerPid:\s+[1-9]/m)) await Bun.sleep(10)
+      while (!readFileSync(`/proc/${fx.d.proc.pid}/status`, 'utf8').match(/^TracerPid:\s+[1-9]/m)) await Bun.sleep(10)
       const res = await uploadNumbered(root, 200)
       expect(res.status).toBe(200)
       tracer.kill('SIGINT')
@@ -212,7 +203,7 @@ describe('a multipart upload', () => {
         `X-Padding: ${'h'.repeat(40 * 1024)}\r\n\r\n` +
         `${JSON.stringify({ path: join(dir, 'padded') })}\r\n--b0--\r\n`,
     )
-    const res = await d.fetch('/files/upload', {
+    const res = await fx.d.fetch('/files/upload', {
       method: 'POST',
       headers: { 'content-type': 'multipart/form-data; boundary=b0' },
       body,

@@ -3,25 +3,20 @@
  * The staged file was renamed over it: an upload to /dev/null replaced the container's null
  * device with a regular file, and every later `> /dev/null` wrote to that file.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { existsSync, lstatSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, lstatSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, uploadOne, type Daemon } from './harness'
+import { uploadOne } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-special-')))
-let d: Daemon
+const fx = daemonWithDirAtLoad('special')
+const dir = fx.tmp
 let socketServer: Server | undefined
 
-beforeAll(async () => {
-  d = await startDaemon()
-})
 afterAll(async () => {
-  await d?.stop()
   socketServer?.close()
-  rmSync(dir, { recursive: true, force: true })
 })
 
 /** A character device like /dev/null, made in the test's own directory (needs CAP_MKNOD). */
@@ -35,13 +30,13 @@ describe('an upload onto something that is not a regular file', () => {
   test('a FIFO is refused with 400 and stays a FIFO', async () => {
     const fifo = join(dir, 'fifo')
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
-    const answer = await uploadOne(d, fifo)
+    const answer = await uploadOne(fx.d, fifo)
     expect(answer).toEqual({ ...refused, message: `error accessing file: not a regular file: ${fifo}` })
     expect(lstatSync(fifo).isFIFO()).toBe(true)
   })
 
   test.skipIf(!canMknod)('a character device is refused with 400 and stays a device', async () => {
-    const answer = await uploadOne(d, nullNode)
+    const answer = await uploadOne(fx.d, nullNode)
     expect({ status: answer.status, code: answer.code }).toEqual(refused)
     expect(lstatSync(nullNode).isCharacterDevice()).toBe(true)
   })
@@ -55,7 +50,7 @@ describe('an upload onto something that is not a regular file', () => {
       `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${path}"}\r\n` +
       `--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n`
     const before = join(dir, 'before-the-socket')
-    const res = await d.fetch('/files/upload', {
+    const res = await fx.d.fetch('/files/upload', {
       method: 'POST',
       body: `${part(before)}${part(socket)}--${b}--\r\n`,
       headers: { 'content-type': `multipart/form-data; boundary=${b}` },

@@ -4,35 +4,16 @@
  * takes back the ones before it. Also: the target's kind is looked at again when the body has
  * ended (a FIFO made meanwhile), and a target beside which no file can be made is not a 404.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import {
-  existsSync,
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, uploadOne, type Daemon } from './harness'
-import { Mounts } from './kit/mounts'
+import { uploadOne } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-whole-')))
-const mounts = new Mounts()
-let d: Daemon
-
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  mounts.undo()
-  rmSync(dir, { recursive: true, force: true })
-})
+const fx = daemonWithDirAtLoad('whole')
+const dir = fx.tmp
+const mounts = fx.mounts
 
 const b = 'spec-whole'
 const part = (path: string, content = 'new') =>
@@ -40,7 +21,7 @@ const part = (path: string, content = 'new') =>
   `--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${content}\r\n`
 
 async function upload(body: string | ReadableStream<Uint8Array>) {
-  const res = await d.fetch('/files/upload', {
+  const res = await fx.d.fetch('/files/upload', {
     method: 'POST',
     body,
     headers: { 'content-type': `multipart/form-data; boundary=${b}` },
@@ -126,7 +107,7 @@ describe('an upload is all or nothing', () => {
 
 describe('a target beside which no file can be made', () => {
   test('an existing /proc file: 403, not 404 "no such file"', async () => {
-    expect(await uploadOne(d, '/proc/version')).toEqual({
+    expect(await uploadOne(fx.d, '/proc/version')).toEqual({
       status: 403,
       code: 'FORBIDDEN',
       message:

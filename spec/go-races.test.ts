@@ -3,12 +3,11 @@
  * kernel (seconds, longer with an empty build cache: a private TMPDIR gives one), and every cell
  * is compiled by `go build` before it runs.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { describe, expect, test } from 'bun:test'
+import { readFileSync, readdirSync } from 'node:fs'
 import { findGo } from '../plugins/go/toolchain'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, type Daemon } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
 const toolchain = await findGo(process.env.EXECD_GO || 'go')
 const available: true | string = 'missing' in toolchain ? toolchain.missing : true
@@ -39,24 +38,15 @@ async function untilGoRuns(d: Daemon): Promise<void> {
 }
 
 describe.skipIf(available !== true)(`go contexts${available === true ? '' : ` (skipped: ${available})`}`, () => {
-  let d: Daemon
-  let tmp: string
-  beforeAll(async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'execd-go-races-'))
-    d = await startDaemon({ env: { TMPDIR: tmp } })
-  })
-  afterAll(async () => {
-    await d?.stop()
-    rmSync(tmp, { recursive: true, force: true })
-  })
+  const fx = daemonWithDir('go-races', tmp => ({ env: { TMPDIR: tmp } }))
 
   // DELETE awaited every language's default start to learn whether it was the one deleted.
   test('while the default one starts, DELETE of a bash context answers at once, not once it has started', async () => {
-    const bash = (await (await postJson(d, '/code/context', { language: 'bash' })).json()) as { id: string }
-    const cell = postJson(d, '/code', { code: 'fmt.Println(6 * 7)', context: { language: 'go' } }).then(readSse)
-    await untilGoRuns(d) // the kernel's build
-    expect((await d.fetch(`/code/contexts/${bash.id}`, { method: 'DELETE' })).status).toBe(200)
-    expect(await (await d.fetch('/code/contexts?language=go')).json()).toEqual([])
+    const bash = (await (await postJson(fx.d, '/code/context', { language: 'bash' })).json()) as { id: string }
+    const cell = postJson(fx.d, '/code', { code: 'fmt.Println(6 * 7)', context: { language: 'go' } }).then(readSse)
+    await untilGoRuns(fx.d) // the kernel's build
+    expect((await fx.d.fetch(`/code/contexts/${bash.id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(await (await fx.d.fetch('/code/contexts?language=go')).json()).toEqual([])
     const frames = await cell
     expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['42\n'])
     expect(frames.at(-1)?.data.type).toBe('execution_complete')
@@ -64,17 +54,17 @@ describe.skipIf(available !== true)(`go contexts${available === true ? '' : ` (s
 
   // `go build` ended by the interrupt left its work dir (go-build*) in TMPDIR, for good.
   test('cells interrupted while compiling leave no go-build dir in TMPDIR', async () => {
-    const { id } = (await (await postJson(d, '/code/context', { language: 'go' })).json()) as { id: string }
+    const { id } = (await (await postJson(fx.d, '/code/context', { language: 'go' })).json()) as { id: string }
     for (let i = 0; i < 3; i++) {
-      const cell = postJson(d, '/code', { code: `v${i} := ${i}\nfmt.Println(v${i})`, context: { id } }).then(readSse)
-      await untilGoRuns(d)
-      expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+      const cell = postJson(fx.d, '/code', { code: `v${i} := ${i}\nfmt.Println(v${i})`, context: { id } }).then(readSse)
+      await untilGoRuns(fx.d)
+      expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
       const frames = await cell
       expect(frames.find(f => f.data.type === 'error')?.data.error.ename).toBe('KeyboardInterrupt')
     }
-    expect(readdirSync(tmp).filter(name => name.startsWith('go-build'))).toEqual([])
+    expect(readdirSync(fx.tmp).filter(name => name.startsWith('go-build'))).toEqual([])
     // The context goes on.
-    const frames = await postJson(d, '/code', { code: 'fmt.Println("on")', context: { id } }).then(readSse)
+    const frames = await postJson(fx.d, '/code', { code: 'fmt.Println("on")', context: { id } }).then(readSse)
     expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['on\n'])
   }, 180_000)
 })

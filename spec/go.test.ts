@@ -1,8 +1,9 @@
 /** The go runtime through dist/execd: the shared runtime kit, the official SDK, and no toolchain. */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { findGo } from '../plugins/go/toolchain'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, startDaemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, runCode } from './runtime-kit'
 
 const toolchain = await findGo(process.env.EXECD_GO || 'go')
@@ -29,20 +30,14 @@ describeRuntimeKit({
 describe.skipIf(available !== true)(
   `go through dist/execd${available === true ? '' : ` (skipped: ${available})`}`,
   () => {
-    let d: Daemon
-    beforeAll(async () => {
-      d = await startDaemon()
-    })
-    afterAll(async () => {
-      await d?.stop()
-    })
+    const fx = daemonAlone()
 
     test('the official SDK’s dispatcher: two cells of one go context, the declarations persist', async () => {
-      const id = await createContext(d, 'go')
+      const id = await createContext(fx.d, 'go')
       const sdkRun = async (code: string) => {
         const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
         const dispatcher = new ExecutionEventDispatcher(execution)
-        const res = await postJson(d, '/code', { code, context: { id, language: 'go' } })
+        const res = await postJson(fx.d, '/code', { code, context: { id, language: 'go' } })
         for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
         return execution
       }
@@ -60,8 +55,8 @@ describe.skipIf(available !== true)(
     })
 
     test('a compile error is one error event with the cell line', async () => {
-      const id = await createContext(d, 'go')
-      const events = await runCode(d, 'a := 1\nb := a +\n', { id, language: 'go' })
+      const id = await createContext(fx.d, 'go')
+      const events = await runCode(fx.d, 'a := 1\nb := a +\n', { id, language: 'go' })
       expectWellFormed(events, id)
       const [error] = ofType(events, 'error')
       expect(error?.error.ename).toBe('CompilationError')

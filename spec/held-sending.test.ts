@@ -6,36 +6,31 @@
  * that budget named them). Both drain once their clients go, as the fuzz's quiescence check
  * expects of every pool.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { askHeld, type Pool } from './fuzz/quiescence'
-import { startDaemon, waitFor, type Daemon } from './harness'
+import { waitFor } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 import { portOf } from './raw-http'
 
 const MiB = 1024 * 1024
-const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'execd-spec-held-sending-'))
+const fx = daemonWithDirAtLoad('held-sending', () => {
+  writeFileSync(big, Buffer.alloc(32 * MiB, 'b'))
+  return ['--log-level', 'warn']
+})
+const dir = fx.tmp
 // Larger than the loopback socket's buffers take: a client that never reads holds its answer.
 const big = join(dir, 'big')
-let d: Daemon
-beforeAll(async () => {
-  writeFileSync(big, Buffer.alloc(32 * MiB, 'b'))
-  d = await startDaemon({ args: ['--log-level', 'warn'] })
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
 
 /** A socket that sends `head` (and `body`) and never reads a byte of the answer. */
 function unread(head: string, body = ''): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect(portOf(d.url), '127.0.0.1', () => resolve(s))
+    const s = connect(portOf(fx.d.url), '127.0.0.1', () => resolve(s))
     s.pause()
     s.on('error', reject)
-    s.write(`${head}Host: x\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n${body}`)
+    s.write(`${head}Host: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n${body}`)
   })
 }
 
@@ -54,7 +49,8 @@ function unfinishedUpload(): Promise<Socket> {
   )
 }
 
-const poolOf = async (what: string): Promise<Pool | undefined> => (await askHeld(d))?.pools.find(p => p.what === what)
+const poolOf = async (what: string): Promise<Pool | undefined> =>
+  (await askHeld(fx.d))?.pools.find(p => p.what === what)
 
 test('SIGUSR2 names the downloads still being sent and the uploads holding directories; both drain when their clients go', async () => {
   const clients: Socket[] = []
@@ -79,7 +75,7 @@ test('SIGUSR2 names the downloads still being sent and the uploads holding direc
     for (const c of clients) c.destroy()
   }
   await waitFor('the downloads and the upload given back', async () => {
-    const pools = (await askHeld(d))?.pools ?? []
+    const pools = (await askHeld(fx.d))?.pools ?? []
     const held = (what: string) => pools.find(p => p.what === what)?.held
     return held('downloads still sending') === 0 && held('upload directories open') === 0
   })

@@ -3,29 +3,24 @@
  * Bun's transpiler cache went to $HOME/.bun/install/cache, outside a --root the daemon was
  * confined to.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-const base = mkdtempSync(join(tmpdir(), 'execd-spec-home-'))
-const home = join(base, 'home')
-const root = join(base, 'root')
-let d: Daemon
-beforeAll(async () => {
+const fx = daemonWithDirAtLoad('home', () => {
   mkdirSync(home)
   mkdirSync(root)
-  d = await startDaemon({ args: ['--root', root], env: { HOME: home } })
+  return { args: ['--root', root], env: { HOME: home } }
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(base, { recursive: true, force: true })
-})
+const base = fx.tmp
+const home = join(base, 'home')
+const root = join(base, 'root')
 
 const result = async (language: string, code: string) =>
-  (await readSse(await postJson(d, '/code', { code, context: { language } }))).find(f => f.data.type === 'result')?.data
-    .results['text/plain']
+  (await readSse(await postJson(fx.d, '/code', { code, context: { language } }))).find(f => f.data.type === 'result')
+    ?.data.results['text/plain']
 
 test('javascript, typescript and sql cells leave $HOME as it was', async () => {
   expect(await result('javascript', '20 + 22')).toBe('42')

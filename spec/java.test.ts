@@ -1,10 +1,11 @@
 /** The java runtime through dist/execd: the shared runtime kit, then java specifics. */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { findJdk } from '../plugins/java/jdk'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
 import {
   createContext,
+  daemonWithContext,
   describeRuntimeKit,
   expectWellFormed,
   ofType,
@@ -40,19 +41,11 @@ describeRuntimeKit({
 describe.skipIf(available !== true)(
   `java through dist/execd${available === true ? '' : ` (skipped: ${available})`}`,
   () => {
-    let d: Daemon
-    let id: string
-    beforeAll(async () => {
-      d = await startDaemon()
-      id = await createContext(d, 'java')
-    })
-    afterAll(async () => {
-      await d?.stop()
-    })
-    const run = (code: string) => runCode(d, code, { id, language: 'java' })
+    const fx = daemonWithContext('java')
+    const run = (code: string) => runCode(fx.d, code, { id: fx.id, language: 'java' })
 
     test('java is listed as available with its JDK', async () => {
-      const res = await d.fetch('/code/languages')
+      const res = await fx.d.fetch('/code/languages')
       const java = (await res.json()).find((l: { language: string }) => l.language === 'java')
       expect(java).toMatchObject({ available: true })
       expect(java.detail).toContain('JDK')
@@ -61,7 +54,7 @@ describe.skipIf(available !== true)(
     test('a cell prints, then gives execution_count and its value in order', async () => {
       await run('record Pair(String a, int b) {}')
       const events = await run('System.out.println("making");\nnew Pair("x", 2)')
-      expectWellFormed(events, id)
+      expectWellFormed(events, fx.id)
       expect(events.slice(2).map(e => e.type)).toEqual(['stdout', 'execution_count', 'result', 'execution_complete'])
       expect(stdoutText(events)).toBe('making\n')
       expect(resultText(events)).toEqual(['Pair[a=x, b=2]'])
@@ -94,11 +87,11 @@ describe.skipIf(available !== true)(
     })
 
     test('System.exit ends the stream with an error naming the exit status; the next cell restarts', async () => {
-      const ctx = await createContext(d, 'java')
-      const events = await runCode(d, 'System.exit(3)', { id: ctx, language: 'java' })
+      const ctx = await createContext(fx.d, 'java')
+      const events = await runCode(fx.d, 'System.exit(3)', { id: ctx, language: 'java' })
       expectWellFormed(events, ctx)
       expect(ofType(events, 'error')[0]?.error.traceback).toContain('exit status 3')
-      const after = await runCode(d, '1 + 1', { id: ctx, language: 'java' })
+      const after = await runCode(fx.d, '1 + 1', { id: ctx, language: 'java' })
       expect(resultText(after)).toEqual(['2'])
     })
 
@@ -106,7 +99,7 @@ describe.skipIf(available !== true)(
       const sdkRun = async (code: string) => {
         const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
         const dispatcher = new ExecutionEventDispatcher(execution)
-        const res = await postJson(d, '/code', { code, context: { id, language: 'java' } })
+        const res = await postJson(fx.d, '/code', { code, context: { id: fx.id, language: 'java' } })
         for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
         return execution
       }

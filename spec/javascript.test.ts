@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import {
   createContext,
   describeRuntimeKit,
@@ -207,13 +208,7 @@ describe('a cell that closes the driver’s channel', () => {
   // On the build before, an interpreter whose fd 3 a cell closed lived on without its channel:
   // the cell, and every one after it in the context, waited for good (until an interrupt
   // killed it). `process.disconnect()` ends the driver itself (exit status 0), before as now.
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon()
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
+  const fx = daemonAlone()
 
   const CLOSERS: [string, string, string, string][] = [
     ['javascript', 'its fd 3 closed', 'require("node:fs").closeSync(3)', 'closed its channel to execd'],
@@ -227,19 +222,19 @@ describe('a cell that closes the driver’s channel', () => {
   ]
   for (const [language, name, code, words] of CLOSERS) {
     test(`${language}, ${name}: the cell ends with the interpreter stopped; the next starts a fresh one`, async () => {
-      const id = await createContext(d, language)
-      const pid = Number(resultText(await runCode(d, 'process.pid', { id }))[0])
+      const id = await createContext(fx.d, language)
+      const pid = Number(resultText(await runCode(fx.d, 'process.pid', { id }))[0])
       expect(pid).toBeGreaterThan(0)
-      const events = await runCode(d, code, { id })
+      const events = await runCode(fx.d, code, { id })
       expectWellFormed(events, id)
       const error = ofType(events, 'error')[0]?.error
       expect(error?.ename).toBe('DeadKernelError')
       expect(error?.evalue).toContain(words)
       expect(existsSync(`/proc/${pid}`)).toBe(false)
-      const after = await runCode(d, '1 + 1', { id })
+      const after = await runCode(fx.d, '1 + 1', { id })
       expect(after[0]?.state_lost).toBe(true)
       expect(resultText(after)).toEqual(['2'])
-      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 30_000)
   }
 })

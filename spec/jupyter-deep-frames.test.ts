@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { okCell, startFakeJupyter, type FakeJupyter } from './kit/fake-jupyter'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
 /** 8 MB each: 4 million arrays in one another, or 1.6 million objects inside a message. */
 const FRAMES = 24
@@ -22,7 +23,6 @@ function mainThreadCpu(pid: number): number {
 }
 
 let fj: FakeJupyter
-let d: Daemon
 
 beforeAll(async () => {
   fj = startFakeJupyter({
@@ -33,28 +33,27 @@ beforeAll(async () => {
       },
     },
   })
-  d = await startDaemon({ args: ['--jupyter-host', fj.url, '--jupyter-token', fj.token] })
 })
+const fx = daemonAlone(() => ['--jupyter-host', fj.url, '--jupyter-token', fj.token])
 afterAll(async () => {
-  await d?.stop()
   fj?.stop()
 })
 
 test('frames nested millions deep are dropped unparsed: the cell goes on, the loop is not held', async () => {
-  const ctx = await postJson(d, '/code/context', { language: 'deep' })
+  const ctx = await postJson(fx.d, '/code/context', { language: 'deep' })
   expect(ctx.status).toBe(200)
   const { id } = (await ctx.json()) as { id: string }
-  const cpu0 = mainThreadCpu(d.proc.pid)
-  const res = await postJson(d, '/code', { code: 'x', context: { id } }, { signal: AbortSignal.timeout(120_000) })
+  const cpu0 = mainThreadCpu(fx.d.proc.pid)
+  const res = await postJson(fx.d, '/code', { code: 'x', context: { id } }, { signal: AbortSignal.timeout(120_000) })
   expect(res.status).toBe(200)
   const events = (await readSse(res)).map(f => f.data)
   // The cell's own frames came after the deep ones on the same socket: all were read by now.
-  const cpu = mainThreadCpu(d.proc.pid) - cpu0
+  const cpu = mainThreadCpu(fx.d.proc.pid) - cpu0
   expect(events.filter(e => e.type === 'stdout').map(e => e.text)).toEqual(['ok\n'])
   expect(events.at(-1)?.type).toBe('execution_complete')
   // Main's build: 24 parses on the main thread, 4.9 s of CPU; reading 192 MB of frames, 0.2 s.
   console.log(`main thread CPU over the cell: ${cpu.toFixed(2)} s`)
   expect(cpu).toBeLessThan(2)
-  expect(d.proc.exitCode).toBeNull()
-  expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  expect(fx.d.proc.exitCode).toBeNull()
+  expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
 }, 180_000)

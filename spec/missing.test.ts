@@ -4,27 +4,22 @@
  * NOT_SUPPORTED), never a 404 for a file nobody asked about or a terminal that fails on
  * connect; `GET /capabilities` and `execd doctor` list what works here.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { BIN, postJson, runCli, startDaemon, waitFor, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { buildRootfs, canBuildRootfs, serveInRootfs } from './release-rootfs'
 
 // An empty PATH: neither bash nor sh is found, as in a distroless image.
 const NO_SHELL = { PATH: '/nonexistent' }
 
 describe('without bash or any shell on PATH', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon({ env: { ...NO_SHELL, EXECD_PYTHON_SPARE: '0' } })
-  })
-  afterAll(async () => {
-    await d.stop()
-  })
+  const fx = daemonAlone(() => ({ env: { ...NO_SHELL, EXECD_PYTHON_SPARE: '0' } }))
 
   test('the start names what is missing and what it disables, in one warning line', async () => {
     // Its stderr is read as it arrives. The warning comes just after the listening line (what it
     // probes would delay the first /ping), before any child is spawned.
-    await waitFor('the start warning', () => d.logs().includes('this container lacks'))
-    const lines = d.logs().split('\n')
+    await waitFor('the start warning', () => fx.d.logs().includes('this container lacks'))
+    const lines = fx.d.logs().split('\n')
     const warnings = lines.filter(l => l.includes('this container lacks'))
     expect(warnings.length).toBe(1)
     expect(lines.findIndex(l => l.includes('execd listening'))).toBeGreaterThanOrEqual(0)
@@ -34,7 +29,7 @@ describe('without bash or any shell on PATH', () => {
   })
 
   test('POST /session is 501 NOT_SUPPORTED naming bash, not 404 FILE_NOT_FOUND', async () => {
-    const res = await postJson(d, '/session', {})
+    const res = await postJson(fx.d, '/session', {})
     expect(res.status).toBe(501)
     const body = await res.json()
     expect(body.code).toBe('NOT_SUPPORTED')
@@ -42,26 +37,26 @@ describe('without bash or any shell on PATH', () => {
   })
 
   test('POST /pty is 501 at create, not 201 then a failed connect', async () => {
-    const res = await postJson(d, '/pty', {})
+    const res = await postJson(fx.d, '/pty', {})
     expect(res.status).toBe(501)
     expect((await res.json()).message).toContain('cannot start a terminal: bash is not installed')
   })
 
   test('POST /command is 501 naming the missing shell, before any stream starts', async () => {
-    const res = await postJson(d, '/command', { command: 'echo hi' })
+    const res = await postJson(fx.d, '/command', { command: 'echo hi' })
     expect(res.status).toBe(501)
     expect(await res.json()).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining('no shell') })
   })
 
   test('GET /capabilities lists each piece; GET /code/languages has bash unavailable', async () => {
-    const caps: { name: string; ok: boolean }[] = await (await d.fetch('/capabilities')).json()
+    const caps: { name: string; ok: boolean }[] = await (await fx.d.fetch('/capabilities')).json()
     expect(Object.fromEntries(caps.map(c => [c.name, c.ok]))).toMatchObject({
       '/proc': true,
       '/dev/null': true,
       bash: false,
       shell: false,
     })
-    const languages: { language: string; available: boolean }[] = await (await d.fetch('/code/languages')).json()
+    const languages: { language: string; available: boolean }[] = await (await fx.d.fetch('/code/languages')).json()
     expect(languages.find(l => l.language === 'bash')?.available).toBe(false)
     expect(languages.find(l => l.language === 'javascript')?.available).toBe(true)
   })

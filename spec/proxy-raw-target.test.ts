@@ -6,15 +6,12 @@
  * segments before they send; these come from raw sockets, so the tests send raw HTTP.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { portOf, rawRequest } from './raw-http'
 
-let d: Daemon
 let port: number
-let dir: string
 /** What each upstream was asked: the path and query. */
 const asked: Record<'app' | 'other', string[]> = { app: [], other: [] }
 const upstreams: ReturnType<typeof Bun.serve>[] = []
@@ -34,20 +31,19 @@ const upstream = (name: 'app' | 'other') => {
 let app: number
 let other: number
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'proxy-raw-target-'))
+const fx = daemonWithDir('proxy-raw-target', () => {
   app = upstream('app')
   other = upstream('other')
-  d = await startDaemon()
-  port = portOf(d.url)
+  return []
 })
-afterAll(async () => {
-  await d?.stop()
+beforeAll(() => {
+  port = portOf(fx.d.url)
+})
+afterAll(() => {
   for (const server of upstreams) server.stop(true)
-  rmSync(dir, { recursive: true, force: true })
 })
 
-const send = (method: string, target: string, token = d.token, host = '127.0.0.1') =>
+const send = (method: string, target: string, token = fx.d.token, host = '127.0.0.1') =>
   rawRequest(
     port,
     `${method} ${target} HTTP/1.1\nHost: ${host}\nX-EXECD-ACCESS-TOKEN: ${token}\nConnection: close`,
@@ -63,7 +59,7 @@ function expectRefused(reply: Awaited<ReturnType<typeof send>>, target: string) 
 }
 
 test("dot segments and backslashes cannot lead a proxied target to execd's own routes", async () => {
-  const victim = join(dir, 'victim')
+  const victim = join(fx.tmp, 'victim')
   writeFileSync(victim, 'keep me')
   const q = `?path=${encodeURIComponent(victim)}`
   for (const [method, target] of [
@@ -77,7 +73,7 @@ test("dot segments and backslashes cannot lead a proxied target to execd's own r
     expectRefused(await send(method, target), target)
     expect(existsSync(victim)).toBe(true)
     // With a Host Bun cannot use, the target reaches execd as sent and is resolved there.
-    expectRefused(await send(method, target, d.token, ''), `${target} (empty Host)`)
+    expectRefused(await send(method, target, fx.d.token, ''), `${target} (empty Host)`)
     expect(existsSync(victim)).toBe(true)
   }
   expect(asked.app).toEqual([])
@@ -107,7 +103,7 @@ test('dot segments that stay beneath /proxy/<port>/ are relayed as before', asyn
   }
   expect(asked.app).toEqual(['/b', '/', '/%252e%252e/y?z=1'])
   // An empty Host: relayed as well (a first version of the check answered a 500 "Invalid URL").
-  const reply = await send('GET', `/proxy/${app}/a/%2e%2e/c`, d.token, '')
+  const reply = await send('GET', `/proxy/${app}/a/%2e%2e/c`, fx.d.token, '')
   expect(reply.status).toBe(200)
   expect(asked.app.at(-1)).toBe('/c')
 })

@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { createServer, type Server, type Socket } from 'node:net'
-import { startDaemon, waitFor, type Daemon } from './harness'
+import { startDaemon, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
 /** A TCP server that accepts and never says a word, and the connections it holds. */
 let silent: Server
 const held = new Set<Socket>()
@@ -56,11 +56,10 @@ beforeAll(async () => {
     socket.once('data', () => more())
   })
   await new Promise<void>(resolve => informer.listen(0, '127.0.0.1', resolve))
-  // Through the environment, so the build before the option starts too (and waits, unbounded).
-  d = await startDaemon({ env: { EXECD_PROXY_RESPONSE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_REQUESTS: '1' } })
 })
+// Through the environment, so the build before the option starts too (and waits, unbounded).
+const fx = daemonAlone(() => ({ env: { EXECD_PROXY_RESPONSE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_REQUESTS: '1' } }))
 afterAll(async () => {
-  await d?.stop()
   slowBody?.close()
   for (const socket of switched) socket.destroy()
   switcher?.close()
@@ -75,7 +74,7 @@ test('an upstream that never sends its response head: a JSON 502 after --proxy-r
   // A generous bound of the client's own, far past the daemon's 500 ms: the build before the
   // option never answered at all.
   for (const path of ['/x', '//verbatim']) {
-    const res = await d.fetch(`/proxy/${silentPort()}${path}`, { signal: AbortSignal.timeout(20_000) })
+    const res = await fx.d.fetch(`/proxy/${silentPort()}${path}`, { signal: AbortSignal.timeout(20_000) })
     expect([path, res.status, res.headers.get('content-type')]).toEqual([path, 502, 'application/json; charset=utf-8'])
     const error = await res.json()
     expect(error.code).toBe('BAD_GATEWAY')
@@ -84,13 +83,13 @@ test('an upstream that never sends its response head: a JSON 502 after --proxy-r
     await waitFor('the silent upstream to see execd leave', () => held.size === 0)
   }
   // --max-proxy-requests is 1: the one slot came back.
-  const res = await d.fetch(`/proxy/${slowPort()}/`, { signal: AbortSignal.timeout(20_000) })
+  const res = await fx.d.fetch(`/proxy/${slowPort()}/`, { signal: AbortSignal.timeout(20_000) })
   expect(res.status).toBe(200)
   expect(await res.text()).toBe('late but whole')
 }, 60_000)
 
 test('a body slower than the timeout is relayed whole once its head has come', async () => {
-  const res = await d.fetch(`/proxy/${slowPort()}/again`, { signal: AbortSignal.timeout(20_000) })
+  const res = await fx.d.fetch(`/proxy/${slowPort()}/again`, { signal: AbortSignal.timeout(20_000) })
   expect(res.status).toBe(200)
   expect(await res.text()).toBe('late but whole')
 }, 30_000)
@@ -100,12 +99,12 @@ test('an upstream that switches protocols unasked: a JSON 502, not a caller left
   // error, and the old build never answered, whatever --proxy-response-timeout said.
   const port = (switcher.address() as { port: number }).port
   for (const path of ['/x', '//verbatim']) {
-    const res = await d.fetch(`/proxy/${port}${path}`, { signal: AbortSignal.timeout(15_000) })
+    const res = await fx.d.fetch(`/proxy/${port}${path}`, { signal: AbortSignal.timeout(15_000) })
     expect([path, res.status, (await res.json()).code]).toEqual([path, 502, 'BAD_GATEWAY'])
     await waitFor('the switching upstream to see execd leave', () => switched.size === 0)
   }
   // The one --max-proxy-requests slot came back.
-  const res = await d.fetch(`/proxy/${slowPort()}/after`, { signal: AbortSignal.timeout(20_000) })
+  const res = await fx.d.fetch(`/proxy/${slowPort()}/after`, { signal: AbortSignal.timeout(20_000) })
   expect(await res.text()).toBe('late but whole')
 }, 60_000)
 

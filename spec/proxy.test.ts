@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect } from 'node:net'
-import { type Daemon, freePort, startDaemon } from './harness'
+import { freePort } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
 let upstream: ReturnType<typeof Bun.serve>
 /** A bare HTTP/1.1 server: answers exactly these bytes, so nothing adds a header behind our back. */
 let raw: Bun.TCPSocketListener<undefined>
@@ -74,31 +74,30 @@ beforeAll(async () => {
       },
     },
   })
-  d = await startDaemon()
 })
+const fx = daemonAlone()
 afterAll(async () => {
-  await d.stop()
   upstream.stop(true)
   raw.stop(true)
 })
 
 describe('proxy', () => {
   test('GET reaches the upstream path with the query; status, headers and body come back unchanged', async () => {
-    const res = await d.fetch(`/proxy/${upstream.port}/a/b?x=1&y=two%20words`)
+    const res = await fx.d.fetch(`/proxy/${upstream.port}/a/b?x=1&y=two%20words`)
     expect(res.status).toBe(201)
     expect(res.headers.get('x-upstream')).toBe('yes')
     expect(await res.text()).toBe('GET /a/b?x=1&y=two%20words')
   })
 
   test("the upstream's 403 passes through unchanged (the reference's own test)", async () => {
-    const res = await d.fetch(`/proxy/${upstream.port}/credential-vault/_active`)
+    const res = await fx.d.fetch(`/proxy/${upstream.port}/credential-vault/_active`)
     expect(res.status).toBe(403)
     expect(await res.text()).toBe('forbidden here')
   })
 
   test('POST bodies arrive whole, JSON included, and the access token is not forwarded', async () => {
     const body = JSON.stringify({ big: 'x'.repeat(200_000) })
-    const res = await d.fetch(`/proxy/${upstream.port}/post`, {
+    const res = await fx.d.fetch(`/proxy/${upstream.port}/post`, {
       method: 'POST',
       body,
       headers: { 'content-type': 'application/json' },
@@ -114,7 +113,7 @@ describe('proxy', () => {
   })
 
   test('responses stream: the first chunk arrives before the upstream has finished', async () => {
-    const res = await d.fetch(`/proxy/${upstream.port}/stream`)
+    const res = await fx.d.fetch(`/proxy/${upstream.port}/stream`)
     const reader = res.body!.getReader()
     const first = new TextDecoder().decode((await reader.read()).value)
     expect(first).toBe('first\n')
@@ -128,25 +127,25 @@ describe('proxy', () => {
   })
 
   test('an empty port is a 400 JSON error "port is required"', async () => {
-    const res = await d.fetch('/proxy/')
+    const res = await fx.d.fetch('/proxy/')
     expect(res.status).toBe(400)
     expect(res.headers.get('content-type')).toContain('application/json')
     expect(await res.json()).toEqual({ code: 'INVALID_REQUEST_BODY', message: 'port is required' })
   })
 
   test('nothing listening is a 502 JSON error BAD_GATEWAY', async () => {
-    const res = await d.fetch(`/proxy/${await freePort()}/x`)
+    const res = await fx.d.fetch(`/proxy/${await freePort()}/x`)
     expect(res.status).toBe(502)
     expect(res.headers.get('content-type')).toContain('application/json')
     expect((await res.json()).code).toBe('BAD_GATEWAY')
   })
 
   test('the token is required for proxied paths too', async () => {
-    expect((await fetch(`${d.url}/proxy/${upstream.port}/x`)).status).toBe(401)
+    expect((await fetch(`${fx.d.url}/proxy/${upstream.port}/x`)).status).toBe(401)
   })
 
   test('a WebSocket upgrade to a port where nothing listens is 502 before the handshake', async () => {
-    const res = await d.fetch(`/proxy/${await freePort()}/ws`, {
+    const res = await fx.d.fetch(`/proxy/${await freePort()}/ws`, {
       headers: {
         upgrade: 'websocket',
         connection: 'Upgrade',
@@ -158,8 +157,8 @@ describe('proxy', () => {
   })
 
   test('WebSocket upgrades are relayed both ways, text and binary', async () => {
-    const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/socket`, {
-      headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
+    const ws = new WebSocket(`${fx.d.url.replace('http', 'ws')}/proxy/${upstream.port}/socket`, {
+      headers: { 'X-EXECD-ACCESS-TOKEN': fx.d.token },
     } as unknown as string[])
     ws.binaryType = 'arraybuffer'
     const got: (string | number[])[] = []
@@ -178,37 +177,40 @@ describe('proxy', () => {
   })
 
   test('a path starting with // reaches the upstream as it is, not collapsed to /', async () => {
-    const res = await d.fetch(`/proxy/${upstream.port}//a//b?x=//y`)
+    const res = await fx.d.fetch(`/proxy/${upstream.port}//a//b?x=//y`)
     expect(await res.text()).toBe('GET //a//b?x=//y')
-    await d.fetch(`/proxy/${raw.port}//untyped`)
+    await fx.d.fetch(`/proxy/${raw.port}//untyped`)
     expect(rawRequests.at(-1)).toBe('GET //untyped HTTP/1.1')
   })
 
   test('a POST to a // path arrives whole at that path', async () => {
-    const res = await d.fetch(`/proxy/${upstream.port}//double/post?q=1`, { method: 'POST', body: 'x'.repeat(100_000) })
+    const res = await fx.d.fetch(`/proxy/${upstream.port}//double/post?q=1`, {
+      method: 'POST',
+      body: 'x'.repeat(100_000),
+    })
     expect(await res.text()).toBe('POST //double/post?q=1')
     expect(seen.find(s => s.path === '//double/post?q=1')?.body).toBe('x'.repeat(100_000))
   })
 
   test('a client that leaves in the middle of its body, on either path, ends that request only', async () => {
     for (const path of [`/proxy/${upstream.port}//left/midway`, `/proxy/${upstream.port}/left/midway`]) {
-      const socket = connect(Number(new URL(d.url).port), '127.0.0.1')
+      const socket = connect(Number(new URL(fx.d.url).port), '127.0.0.1')
       await new Promise(resolve => socket.once('connect', resolve))
       socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: ${new URL(d.url).host}\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+        `POST ${path} HTTP/1.1\r\nHost: ${new URL(fx.d.url).host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
           `Content-Length: 100000\r\n\r\n${'x'.repeat(1000)}`,
       )
       await Bun.sleep(300)
       socket.destroy()
       await Bun.sleep(300)
-      expect(d.proc.exitCode).toBeNull()
-      expect((await d.fetch('/ping')).status).toBe(200)
+      expect(fx.d.proc.exitCode).toBeNull()
+      expect((await fx.d.fetch('/ping')).status).toBe(200)
     }
   })
 
   test('an untyped response streams too: the first chunk arrives before the upstream has finished', async () => {
     for (const path of ['/untyped-slow', '//untyped-slow']) {
-      const res = await d.fetch(`/proxy/${raw.port}${path}`)
+      const res = await fx.d.fetch(`/proxy/${raw.port}${path}`)
       expect(res.headers.get('content-type')).toBeNull()
       const reader = res.body!.getReader()
       expect(new TextDecoder().decode((await reader.read()).value)).toBe('first\n')
@@ -220,7 +222,7 @@ describe('proxy', () => {
 
   test('a response without a content-type gets none added, streamed or not', async () => {
     for (const path of ['/untyped', '/untyped-chunked']) {
-      const res = await d.fetch(`/proxy/${raw.port}${path}`)
+      const res = await fx.d.fetch(`/proxy/${raw.port}${path}`)
       expect(res.status).toBe(200)
       expect(res.headers.get('content-type')).toBeNull()
       expect(await res.text()).toBe('raw')
@@ -228,14 +230,14 @@ describe('proxy', () => {
   })
 
   test('repeated Set-Cookie headers and a 204 without a body come back as sent', async () => {
-    const res = await d.fetch(`/proxy/${raw.port}/cookies`)
+    const res = await fx.d.fetch(`/proxy/${raw.port}/cookies`)
     expect(res.status).toBe(204)
     expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/'])
     expect(await res.text()).toBe('')
   })
 
   test('HEAD answers the upstream headers without a body', async () => {
-    const res = await d.fetch(`/proxy/${upstream.port}/head`, { method: 'HEAD' })
+    const res = await fx.d.fetch(`/proxy/${upstream.port}/head`, { method: 'HEAD' })
     expect(res.status).toBe(201)
     expect(res.headers.get('x-upstream')).toBe('yes')
     expect(await res.text()).toBe('')

@@ -4,23 +4,14 @@
  * one named — and `x%FF`, `x%FE` and an overlong `%C0%AE` all named such files. Now a 400 that
  * says so, before any route runs; the exact bytes go as `path_base64`, as they did.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { expect, test } from 'bun:test'
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
-let d: Daemon
-const dir = mkdtempSync(join(tmpdir(), 'execd-spec-target-'))
+const fx = daemonWithDirAtLoad('target')
+const dir = fx.tmp
 const replaced = join(dir, 'x\uFFFD')
-
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d?.stop()
-  rmSync(dir, { recursive: true, force: true })
-})
 
 const answer = async (res: Response) => ({
   status: res.status,
@@ -30,15 +21,15 @@ const answer = async (res: Response) => ({
 test('a path whose escapes are not UTF-8 is a 400, and the file named with U+FFFD is left alone', async () => {
   writeFileSync(replaced, 'not the one named')
   for (const escaped of ['%FF', '%fe', '%C0%AE%C0%AE', '%ED%A0%80']) {
-    const { status, body } = await answer(await d.fetch(`/files?path=${dir}/x${escaped}`, { method: 'DELETE' }))
+    const { status, body } = await answer(await fx.d.fetch(`/files?path=${dir}/x${escaped}`, { method: 'DELETE' }))
     expect({ escaped, status, code: body.code }).toEqual({ escaped, status: 400, code: 'INVALID_REQUEST_BODY' })
     expect(body.message).toContain('path_base64')
     expect(existsSync(replaced)).toBe(true)
   }
-  const info = await answer(await d.fetch(`/files/info?path=${dir}/x%ff`))
+  const info = await answer(await fx.d.fetch(`/files/info?path=${dir}/x%ff`))
   expect(info.status).toBe(400)
   // A U+FFFD sent on purpose still names it.
-  expect((await d.fetch(`/files/info?path=${dir}/x%EF%BF%BD`)).status).toBe(200)
+  expect((await fx.d.fetch(`/files/info?path=${dir}/x%EF%BF%BD`)).status).toBe(200)
 })
 
 test('the exact bytes go as path_base64, as before', async () => {
@@ -46,14 +37,14 @@ test('the exact bytes go as path_base64, as before', async () => {
   const bytes = Buffer.concat([Buffer.from(`${dir}/y`), Buffer.from([0xff])])
   writeFileSync(bytes, 'named by its bytes')
   const b64 = encodeURIComponent(bytes.toString('base64'))
-  const res = await d.fetch(`/files?path_base64=${b64}`, { method: 'DELETE' })
+  const res = await fx.d.fetch(`/files?path_base64=${b64}`, { method: 'DELETE' })
   expect(res.status).toBe(200)
   expect(existsSync(bytes)).toBe(false)
   expect(existsSync(replaced)).toBe(true)
 })
 
 test('in a path parameter too: the contract JSON naming the escape', async () => {
-  const { status, body } = await answer(await d.fetch('/command/status/%ff%fe'))
+  const { status, body } = await answer(await fx.d.fetch('/command/status/%ff%fe'))
   expect(status).toBe(400)
   expect(body.message).toContain('%ff%fe is not UTF-8')
 })

@@ -6,9 +6,10 @@
  * that process. The pid is handed on on purpose here: /proc/sys/kernel/ns_last_pid names the
  * next pid, which needs root in the pid namespace (skipped visibly otherwise).
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { type Daemon, pidsWith, postJson, startDaemon, waitFor } from './harness'
+import { pidsWith, postJson, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid'
@@ -22,13 +23,7 @@ const canChoosePid = (() => {
 })()
 if (!canChoosePid) console.warn(`skipped: ${NS_LAST_PID} is not writable (not root in this pid namespace)`)
 
-let d: Daemon
-beforeAll(async () => {
-  d = await startDaemon()
-})
-afterAll(async () => {
-  await d.stop()
-})
+const fx = daemonAlone()
 
 const statOf = (pid: number): string[] | undefined => {
   try {
@@ -54,10 +49,10 @@ async function takePid(pid: number): Promise<Bun.Subprocess | undefined> {
 test.skipIf(!canChoosePid)(
   "the DELETE of an exited terminal leaves alone the next process given its shell's pid",
   async () => {
-    const res = await postJson(d, '/pty', {})
+    const res = await postJson(fx.d, '/pty', {})
     expect(res.status).toBe(201)
     const id = (await res.json()).session_id
-    const c = await PtyClient.connect(d, id)
+    const c = await PtyClient.connect(fx.d, id)
     c.stdin('echo shell-pid-$$; exit 0\n')
     await c.until('close', () => c.closed !== null)
     const shell = Number(/shell-pid-(\d+)/.exec(c.stdout)?.[1])
@@ -69,7 +64,7 @@ test.skipIf(!canChoosePid)(
     try {
       // Its own session, its pid the old shell's: what /proc shows the hang-up.
       await waitFor('setsid', () => statOf(shell)?.[3] === String(shell))
-      expect((await d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
       // The hang-up's SIGHUP, SIGTERM and SIGKILL come within its 3 s bound, the DELETE's answer after.
       expect(stranger!.exitCode).toBeNull()
       expect(stranger!.signalCode).toBeNull()
@@ -82,13 +77,13 @@ test.skipIf(!canChoosePid)(
 )
 
 test('what an exited shell left running still ends with its DELETE', async () => {
-  const res = await postJson(d, '/pty', {})
+  const res = await postJson(fx.d, '/pty', {})
   const id = (await res.json()).session_id
-  const c = await PtyClient.connect(d, id)
+  const c = await PtyClient.connect(fx.d, id)
   c.stdin('trap "" HUP; sleep 300.6875 & disown; exit 0\n')
   await c.until('close', () => c.closed !== null)
   await waitFor('the job', () => pidsWith('300.6875').length > 0)
-  expect((await d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
+  expect((await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
   expect(pidsWith('300.6875')).toEqual([])
 })
 
@@ -96,7 +91,7 @@ test.skipIf(!canChoosePid)(
   "the DELETE of a command whose leader exited leaves alone the next process given the leader's pid",
   async () => {
     // The job leaves the group: nothing holds the leader's number once it is reaped.
-    const res = await postJson(d, '/command', { command: 'echo leader-$$; setsid sleep 300.9375 & exit 0' })
+    const res = await postJson(fx.d, '/command', { command: 'echo leader-$$; setsid sleep 300.9375 & exit 0' })
     const text = await res.text()
     const id = /"text":"([^"]+)"/.exec(text)?.[1]
     const leader = Number(/leader-(\d+)/.exec(text)?.[1])
@@ -109,7 +104,7 @@ test.skipIf(!canChoosePid)(
     try {
       await waitFor('setsid', () => statOf(leader)?.[3] === String(leader))
       // The command's owner still stands for the job: the interrupt ends it, and only it.
-      expect((await d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })).status).toBe(200)
       expect(pidsWith('300.9375')).toEqual([])
       expect(stranger!.exitCode).toBeNull()
       expect(stranger!.signalCode).toBeNull()

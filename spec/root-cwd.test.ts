@@ -1,27 +1,22 @@
 /** `--root` confines the working directories the API resolves: commands, sessions, code contexts, terminals. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Daemon, postJson, readSse, startDaemon } from './harness'
+import { postJson, readSse, startDaemon } from './harness'
+import { daemonWithDirAtLoad } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 
 // base/a/b/root: `../../x` from the root is base/a/x, which must never appear.
-const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-spec-rootcwd-')))
-const root = join(base, 'a', 'b', 'root')
-const outside = join(base, 'outside')
-let d: Daemon
-beforeAll(async () => {
+const fx = daemonWithDirAtLoad('rootcwd', () => {
   mkdirSync(join(root, 'sub'), { recursive: true })
   mkdirSync(outside)
   symlinkSync(outside, join(root, 'escape'))
   // Started from elsewhere: a relative cwd must not land in execd's own working directory.
-  d = await startDaemon({ args: ['--root', root] })
+  return ['--root', root]
 })
-afterAll(async () => {
-  await d?.stop()
-  rmSync(base, { recursive: true, force: true })
-})
+const base = fx.tmp
+const root = join(base, 'a', 'b', 'root')
+const outside = join(base, 'outside')
 
 const HOSTILE = ['../../x', join(base, 'abs-x'), 'escape/x', 'sub/../../../x']
 const createdOutside = () =>
@@ -29,7 +24,7 @@ const createdOutside = () =>
 
 async function expectOutsideRefused(path: string, body: (cwd: string) => unknown) {
   for (const cwd of HOSTILE) {
-    const res = await postJson(d, path, body(cwd))
+    const res = await postJson(fx.d, path, body(cwd))
     const answer = (await res.json()) as { code: string; message: string }
     expect([cwd, res.status, answer.message]).toEqual([cwd, 400, expect.stringContaining('outside the root')])
   }
@@ -47,24 +42,24 @@ const stdoutOf = async (res: Response) =>
 describe('--root and working directories', () => {
   test('command: outside cwds are 400; a relative cwd is under the root', async () => {
     await expectOutsideRefused('/command', cwd => ({ command: 'true', cwd }))
-    expect(await stdoutOf(await postJson(d, '/command', { command: 'pwd', cwd: 'sub' }))).toBe(join(root, 'sub'))
+    expect(await stdoutOf(await postJson(fx.d, '/command', { command: 'pwd', cwd: 'sub' }))).toBe(join(root, 'sub'))
   })
 
   test('session: outside cwds are 400 and nothing is created; a relative cwd is created under the root', async () => {
     await expectOutsideRefused('/session', cwd => ({ cwd }))
-    const res = await postJson(d, '/session', { cwd: 'made-by-session' })
+    const res = await postJson(fx.d, '/session', { cwd: 'made-by-session' })
     expect(res.status).toBe(200)
     const { session_id } = (await res.json()) as { session_id: string }
     expect(existsSync(join(root, 'made-by-session'))).toBe(true)
-    const run = await postJson(d, `/session/${session_id}/run`, { command: 'pwd' })
+    const run = await postJson(fx.d, `/session/${session_id}/run`, { command: 'pwd' })
     expect(await stdoutOf(run)).toBe(join(root, 'made-by-session'))
-    const runOutside = await postJson(d, `/session/${session_id}/run`, { command: 'pwd', cwd: '../../..' })
+    const runOutside = await postJson(fx.d, `/session/${session_id}/run`, { command: 'pwd', cwd: '../../..' })
     expect(runOutside.status).toBe(400)
   })
 
   test('code context: outside cwds are 400 and nothing is created; a relative cwd is created under the root', async () => {
     await expectOutsideRefused('/code/context', cwd => ({ language: 'bash', cwd }))
-    const res = await postJson(d, '/code/context', { language: 'bash', cwd: 'made-by-context' })
+    const res = await postJson(fx.d, '/code/context', { language: 'bash', cwd: 'made-by-context' })
     expect(res.status).toBe(200)
     expect(((await res.json()) as { cwd: string }).cwd).toBe('made-by-context')
     expect(existsSync(join(root, 'made-by-context'))).toBe(true)
@@ -72,10 +67,10 @@ describe('--root and working directories', () => {
 
   test('pty: outside cwds are 400; a relative cwd is under the root', async () => {
     await expectOutsideRefused('/pty', cwd => ({ cwd }))
-    const res = await postJson(d, '/pty', { cwd: 'sub', command: 'pwd > where.txt' })
+    const res = await postJson(fx.d, '/pty', { cwd: 'sub', command: 'pwd > where.txt' })
     expect(res.status).toBe(201)
     const { session_id } = (await res.json()) as { session_id: string }
-    const client = await PtyClient.connect(d, session_id)
+    const client = await PtyClient.connect(fx.d, session_id)
     await client.until('exit', () => client.json('exit').length > 0)
     client.close()
     expect(readFileSync(join(root, 'sub', 'where.txt'), 'utf8').trim()).toBe(join(root, 'sub'))

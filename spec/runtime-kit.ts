@@ -6,8 +6,9 @@
  *
  *   describeRuntimeKit({ language: 'python', available: true, snippets: { ... } })
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { postJson, readSse, type Daemon } from './harness'
+import { daemonAlone, type Start } from './kit/daemon-dir'
 
 export interface RuntimeKitSnippets {
   /** Sets some state, e.g. `x = 41`. */
@@ -76,6 +77,15 @@ export async function createContext(d: Daemon, language: string, cwd?: string): 
   return body.id
 }
 
+/** A daemon of the describe's own (kit/daemon-dir.ts) with one `language` context, `id`, opened before its first test. */
+export function daemonWithContext(language: string, start?: () => Start): { d: Daemon; id: string } {
+  const fx = daemonAlone(start) as { d: Daemon; id: string }
+  beforeAll(async () => {
+    fx.id = await createContext(fx.d, language)
+  })
+  return fx
+}
+
 export const ofType = (events: WireEvent[], type: string) => events.filter(e => e.type === type)
 export const resultText = (events: WireEvent[]) => ofType(events, 'result').map(e => e.results['text/plain'])
 export const stdoutText = (events: WireEvent[]) =>
@@ -98,20 +108,14 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
   const title = `runtime kit: ${language}${skip ? ` (skipped: ${opts.available})` : ''}`
 
   describe.skipIf(skip)(title, () => {
-    let d: Daemon
-    beforeAll(async () => {
-      d = await startDaemon({ args: opts.args, env: opts.env })
-    })
-    afterAll(async () => {
-      await d?.stop()
-    })
+    const fx = daemonAlone(() => ({ args: opts.args, env: opts.env }))
 
     test('state set in one cell is read in the next', async () => {
-      const id = await createContext(d, language)
-      const set = await runCode(d, s.setState, { id, language })
+      const id = await createContext(fx.d, language)
+      const set = await runCode(fx.d, s.setState, { id, language })
       expectWellFormed(set, id)
       expect(ofType(set, 'error')).toEqual([])
-      const read = await runCode(d, s.readState, { id, language })
+      const read = await runCode(fx.d, s.readState, { id, language })
       expectWellFormed(read, id)
       if (s.stateVia === 'stdout') return expect(stdoutText(read).trim()).toBe(s.expectedState)
       const result = ofType(read, 'result').at(-1)
@@ -122,9 +126,9 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
     test.skipIf(!s.declareThenRead)(
       'a cell ending with an expression after declarations yields its value',
       async () => {
-        const id = await createContext(d, language)
+        const id = await createContext(fx.d, language)
         for (const code of s.declareThenRead!.cells) {
-          const events = await runCode(d, code, { id, language })
+          const events = await runCode(fx.d, code, { id, language })
           expectWellFormed(events, id)
           expect([code, resultText(events)]).toEqual([code, [s.declareThenRead!.expected]])
         }
@@ -132,8 +136,8 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
     )
 
     test('an error gives an error event with a traceback, then execution_complete', async () => {
-      const id = await createContext(d, language)
-      const events = await runCode(d, s.error, { id, language })
+      const id = await createContext(fx.d, language)
+      const events = await runCode(fx.d, s.error, { id, language })
       expectWellFormed(events, id)
       const [error] = ofType(events, 'error')
       expect(error?.error.ename).toBe(s.expectedErrorName)
@@ -143,8 +147,8 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
     })
 
     test('output is streamed: a cell printing, sleeping, printing arrives as two stdout events', async () => {
-      const id = await createContext(d, language)
-      const events = await runCode(d, s.printSleepPrint, { id, language })
+      const id = await createContext(fx.d, language)
+      const events = await runCode(fx.d, s.printSleepPrint, { id, language })
       expectWellFormed(events, id)
       const outs = ofType(events, 'stdout')
       const first = outs.findIndex(e => e.text.includes('first'))
@@ -154,13 +158,13 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
     })
 
     test('DELETE /code?id= interrupts a long cell promptly and the context keeps its state', async () => {
-      const id = await createContext(d, language)
-      await runCode(d, s.setState, { id, language })
-      const res = await postJson(d, '/code', { code: s.sleepLong, context: { id, language } })
+      const id = await createContext(fx.d, language)
+      await runCode(fx.d, s.setState, { id, language })
+      const res = await postJson(fx.d, '/code', { code: s.sleepLong, context: { id, language } })
       const reading = readSse(res)
       await Bun.sleep(500) // let the cell start
       const started = Date.now()
-      const del = await d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+      const del = await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })
       expect(del.status).toBe(200)
       const events = (await reading).map(f => f.data)
       // The cell would run ~30 s; an interrupt that works ends it within a few seconds at most.
@@ -169,13 +173,13 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
       const [error] = ofType(events, 'error')
       expect(error).toBeDefined()
       if (s.expectedInterruptName) expect(error?.error.ename).toBe(s.expectedInterruptName)
-      expect(valueOf(await runCode(d, s.readState, { id, language }))).toBe(s.expectedState)
+      expect(valueOf(await runCode(fx.d, s.readState, { id, language }))).toBe(s.expectedState)
     }, 20_000)
 
     test('an interpreter that dies ends the stream with an error; the next run gets a fresh one', async () => {
-      const id = await createContext(d, language)
-      await runCode(d, s.setState, { id, language })
-      const crash = await runCode(d, s.crash, { id, language })
+      const id = await createContext(fx.d, language)
+      await runCode(fx.d, s.setState, { id, language })
+      const crash = await runCode(fx.d, s.crash, { id, language })
       expectWellFormed(crash, id)
       expect(ofType(crash, 'error')).toHaveLength(1)
       if (s.crashTraceback) {
@@ -183,10 +187,10 @@ export function describeRuntimeKit(opts: RuntimeKitOptions): void {
         expect(error).toMatchObject({ ename: 'DeadKernelError', traceback: s.crashTraceback })
         expect(error.evalue).toContain(`(${s.crashTraceback[0]})`)
       }
-      const after = await runCode(d, s.setState, { id, language })
+      const after = await runCode(fx.d, s.setState, { id, language })
       expectWellFormed(after, id)
       expect(after[0]?.state_lost).toBe(true)
-      expect(valueOf(await runCode(d, s.readState, { id, language }))).toBe(s.expectedState)
+      expect(valueOf(await runCode(fx.d, s.readState, { id, language }))).toBe(s.expectedState)
     }, 20_000)
   })
 

@@ -11,16 +11,15 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 
-let d: Daemon
+const fx = daemonAlone()
 let lifecycle: ReturnType<typeof Bun.serve>
 const calls: string[] = []
 const demo = mkdtempSync(join(tmpdir(), 'execd-sdk-readme-'))
 
 beforeAll(async () => {
-  d = await startDaemon()
-  const execd = new URL(d.url).host
+  const execd = new URL(fx.d.url).host
   lifecycle = Bun.serve({
     port: 0,
     hostname: '127.0.0.1',
@@ -35,7 +34,7 @@ beforeAll(async () => {
         )
       }
       if (req.method === 'GET' && pathname.startsWith('/v1/sandboxes/sbx-1/endpoints/')) {
-        return Response.json({ endpoint: execd, headers: { 'X-EXECD-ACCESS-TOKEN': d.token } })
+        return Response.json({ endpoint: execd, headers: { 'X-EXECD-ACCESS-TOKEN': fx.d.token } })
       }
       if (req.method === 'DELETE' && pathname === '/v1/sandboxes/sbx-1') return new Response(null, { status: 204 })
       return Response.json({ code: 'NOT_FOUND', message: pathname }, { status: 404 })
@@ -44,7 +43,6 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   lifecycle?.stop(true)
-  await d?.stop()
   rmSync(demo, { recursive: true, force: true })
 })
 

@@ -5,29 +5,24 @@
  * PostgreSQL: EXECD_TEST_SQL_DSN's server, or a throwaway cluster (spec/kit/postgres.ts).
  */
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { startMariadb } from './kit/mariadb'
 import { startPostgres } from './kit/postgres'
 import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon({ args: ['--code-interrupt-grace', '500'] })
-  })
-  afterAll(async () => {
-    await d?.stop()
-  })
+  const fx = daemonAlone(() => ['--code-interrupt-grace', '500'])
 
   test('a table created in one cell is queried in the next, as the reference JSON text plus HTML', async () => {
-    const id = await createContext(d, 'sql')
+    const id = await createContext(fx.d, 'sql')
     const create = await runCode(
-      d,
+      fx.d,
       "CREATE TABLE t (id INTEGER, name TEXT);\nINSERT INTO t VALUES (1, 'ann'), (2, 'bob');",
       { id, language: 'sql' },
     )
@@ -36,7 +31,7 @@ describe('sql through dist/execd (embedded SQLite)', () => {
       '{"columns":["affected_rows"],"rows":[[0]]}',
       '{"columns":["affected_rows"],"rows":[[2]]}',
     ])
-    const events = await runCode(d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
+    const events = await runCode(fx.d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
     expectWellFormed(events, id)
     expect(events.slice(2).map(e => e.type)).toEqual(['execution_count', 'result', 'execution_complete'])
     const [result] = ofType(events, 'result')
@@ -46,8 +41,8 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   })
 
   test('an error gives DBQueryError with the database message, then execution_complete', async () => {
-    const id = await createContext(d, 'sql')
-    const events = await runCode(d, 'SELECT * FROM nowhere', { id, language: 'sql' })
+    const id = await createContext(fx.d, 'sql')
+    const events = await runCode(fx.d, 'SELECT * FROM nowhere', { id, language: 'sql' })
     expectWellFormed(events, id)
     const [error] = ofType(events, 'error')
     expect(error?.error).toMatchObject({ ename: 'DBQueryError', evalue: 'no such table: nowhere' })
@@ -55,21 +50,21 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   })
 
   test('contexts are separate databases; the default context is shared by id-less calls', async () => {
-    await runCode(d, 'CREATE TABLE shared (x); INSERT INTO shared VALUES (7)', { language: 'sql' })
-    expect(resultText(await runCode(d, 'SELECT x FROM shared', { language: 'sql' }))).toEqual([
+    await runCode(fx.d, 'CREATE TABLE shared (x); INSERT INTO shared VALUES (7)', { language: 'sql' })
+    expect(resultText(await runCode(fx.d, 'SELECT x FROM shared', { language: 'sql' }))).toEqual([
       '{"columns":["x"],"rows":[[7]]}',
     ])
-    const other = await createContext(d, 'sql')
-    const [error] = ofType(await runCode(d, 'SELECT x FROM shared', { id: other, language: 'sql' }), 'error')
+    const other = await createContext(fx.d, 'sql')
+    const [error] = ofType(await runCode(fx.d, 'SELECT x FROM shared', { id: other, language: 'sql' }), 'error')
     expect(error?.error.evalue).toBe('no such table: shared')
   })
 
   test('the official SDK’s dispatcher shows the reference JSON text and the database error', async () => {
-    const id = await createContext(d, 'sql')
+    const id = await createContext(fx.d, 'sql')
     const sdkRun = async (code: string) => {
       const execution: Execution = { logs: { stdout: [], stderr: [] }, result: [] }
       const dispatcher = new ExecutionEventDispatcher(execution)
-      const res = await postJson(d, '/code', { code, context: { id, language: 'sql' } })
+      const res = await postJson(fx.d, '/code', { code, context: { id, language: 'sql' } })
       for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
       return execution
     }
@@ -82,50 +77,50 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   })
 
   test('DELETE /code?id= ends a long single SQLite statement; the next cell gets a fresh database', async () => {
-    const id = await createContext(d, 'sql')
-    await runCode(d, 'CREATE TABLE before_interrupt (x)', { id, language: 'sql' })
-    const res = await postJson(d, '/code', {
+    const id = await createContext(fx.d, 'sql')
+    await runCode(fx.d, 'CREATE TABLE before_interrupt (x)', { id, language: 'sql' })
+    const res = await postJson(fx.d, '/code', {
       code: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c',
       context: { id, language: 'sql' },
     })
     const reading = readSse(res)
     await Bun.sleep(300)
-    expect((await d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
     const events = (await reading).map(f => f.data)
     expectWellFormed(events, id)
     expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
-    const after = await runCode(d, 'SELECT count(*) AS n FROM before_interrupt', { id, language: 'sql' })
+    const after = await runCode(fx.d, 'SELECT count(*) AS n FROM before_interrupt', { id, language: 'sql' })
     expect(after[0]?.state_lost).toBe(true)
     expect(ofType(after, 'error')[0]?.error.evalue).toBe('no such table: before_interrupt')
   })
 
   test('a SQLite process killed from outside: the next cell reports the state lost and runs on a fresh database', async () => {
-    const before = pidsWith('sql-driver.js', d.proc.pid)
-    const id = await createContext(d, 'sql')
-    const [pid] = pidsWith('sql-driver.js', d.proc.pid).filter(p => !before.includes(p))
+    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+    const id = await createContext(fx.d, 'sql')
+    const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
     expect(pid).toBeDefined()
-    await runCode(d, 'CREATE TABLE before_kill (x)', { id, language: 'sql' })
+    await runCode(fx.d, 'CREATE TABLE before_kill (x)', { id, language: 'sql' })
     process.kill(pid!, 'SIGKILL')
-    await waitFor('the SQLite process to be reaped', () => !pidsWith('sql-driver.js', d.proc.pid).includes(pid!))
+    await waitFor('the SQLite process to be reaped', () => !pidsWith('sql-driver.js', fx.d.proc.pid).includes(pid!))
     // execd learns of the death when the leader is reaped and its group swept: a cell sent
     // before that fails naming the death, and then the next one starts fresh.
-    let after = await runCode(d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
+    let after = await runCode(fx.d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
     expectWellFormed(after, id)
     if (!after[0]?.state_lost) {
       expect(ofType(after, 'error')[0]?.error.evalue).toBe(
         'the SQLite process died (signal: killed); the in-memory database is lost',
       )
-      after = await runCode(d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
+      after = await runCode(fx.d, 'SELECT count(*) AS n FROM before_kill', { id, language: 'sql' })
     }
     expect(after[0]?.state_lost).toBe(true)
     expect(ofType(after, 'error')[0]?.error.evalue).toBe('no such table: before_kill')
-    expect(resultText(await runCode(d, 'SELECT 7 AS n', { id, language: 'sql' }))).toEqual([
+    expect(resultText(await runCode(fx.d, 'SELECT 7 AS n', { id, language: 'sql' }))).toEqual([
       '{"columns":["n"],"rows":[[7]]}',
     ])
   })
 
   test('sql is listed as available, naming SQLite', async () => {
-    const res = await d.fetch('/code/languages')
+    const res = await fx.d.fetch('/code/languages')
     const sql = (await res.json()).find((l: { language: string }) => l.language === 'sql')
     expect(sql).toMatchObject({ available: true })
     expect(sql.detail).toContain('SQLite')
@@ -135,8 +130,13 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     // Each word's check of 40 comments held execd's event loop until the regex engine's
     // backtracking limit (2-5 s here): 20 words held it over a minute on the build before.
     const code = `${'/**/'.repeat(40)}${' x'.repeat(20)}`
-    const cell = postJson(d, '/code', { code, context: { language: 'sql' } }, { signal: AbortSignal.timeout(30_000) })
-    const ping = await d.fetch('/ping', { signal: AbortSignal.timeout(30_000) })
+    const cell = postJson(
+      fx.d,
+      '/code',
+      { code, context: { language: 'sql' } },
+      { signal: AbortSignal.timeout(30_000) },
+    )
+    const ping = await fx.d.fetch('/ping', { signal: AbortSignal.timeout(30_000) })
     expect(ping.status).toBe(200)
     const events = (await readSse(await cell)).map(f => f.data)
     expect(ofType(events, 'error')[0]?.error.evalue).toContain('syntax error')
@@ -145,11 +145,11 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     const trigger = [
       '-- a trigger',
       '/* after comments */ CREATE TABLE t(a); CREATE TABLE log(a);',
-      '-- c\n/* d */ CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO log VALUES (1); INSERT INTO log VALUES (2); END;',
+      '-- c\n/* fx.d */ CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO log VALUES (1); INSERT INTO log VALUES (2); END;',
       'INSERT INTO t VALUES (0); SELECT count(*) AS n FROM log',
     ].join('\n')
-    const id = await createContext(d, 'sql')
-    const made = await runCode(d, trigger, { id, language: 'sql' })
+    const id = await createContext(fx.d, 'sql')
+    const made = await runCode(fx.d, trigger, { id, language: 'sql' })
     expect(ofType(made, 'error')).toEqual([])
     expect(resultText(made).at(-1)).toContain('2')
   }, 90_000)
@@ -190,34 +190,28 @@ const dsn = server?.dsn
 describe.skipIf(!dsn)(
   `sql through dist/execd on a server${dsn ? '' : ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)'}`,
   () => {
-    let d: Daemon
-    beforeAll(async () => {
-      d = await startDaemon({ env: { EXECD_SQL_DSN: dsn ?? '' } })
-    })
-    afterAll(async () => {
-      await d?.stop()
-    })
+    const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: dsn ?? '' } }))
 
     test('state, affected rows, a SELECT and an error on the server', async () => {
-      const id = await createContext(d, 'sql')
+      const id = await createContext(fx.d, 'sql')
       const table = `execd_spec_${Date.now()}`
       const setup = await runCode(
-        d,
+        fx.d,
         `CREATE TEMPORARY TABLE ${table} (id int, name text); INSERT INTO ${table} VALUES (1, 'ann'), (2, NULL)`,
         { id, language: 'sql' },
       )
       expect(resultText(setup).at(-1)).toBe('{"columns":["affected_rows"],"rows":[[2]]}')
-      const rows = await runCode(d, `SELECT id, name FROM ${table} ORDER BY id`, { id, language: 'sql' })
+      const rows = await runCode(fx.d, `SELECT id, name FROM ${table} ORDER BY id`, { id, language: 'sql' })
       expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
-      const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing_table', { id, language: 'sql' }), 'error')
+      const [error] = ofType(await runCode(fx.d, 'SELECT * FROM execd_missing_table', { id, language: 'sql' }), 'error')
       expect(error?.error.ename).toBe('DBQueryError')
       expect(error?.error.evalue).toContain('execd_missing_table')
     })
 
     test('a huge value on the server comes cut to the result budget, and execd never holds it', async () => {
-      const id = await createContext(d, 'sql')
+      const id = await createContext(fx.d, 'sql')
       // 64 M characters: before, execd took the whole value in and sent it 4 times over.
-      const events = await runCode(d, "SELECT repeat('x', 64 * 1024 * 1024) AS big, 1 AS n", { id, language: 'sql' })
+      const events = await runCode(fx.d, "SELECT repeat('x', 64 * 1024 * 1024) AS big, 1 AS n", { id, language: 'sql' })
       expectWellFormed(events, id)
       const [result] = ofType(events, 'result')
       const json = result?.results['application/json'] as { rows: [string, number][]; truncated?: boolean }
@@ -227,15 +221,15 @@ describe.skipIf(!dsn)(
     })
 
     test("millions of rows on the server grow the SQL client's process, not execd", async () => {
-      const before = pidsWith('sql-driver.js', d.proc.pid)
-      const id = await createContext(d, 'sql')
-      expect(pidsWith('sql-driver.js', d.proc.pid).filter(p => !before.includes(p))).toHaveLength(1)
-      const start = rssAnonMiB(d.proc.pid)
+      const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+      const id = await createContext(fx.d, 'sql')
+      expect(pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))).toHaveLength(1)
+      const start = rssAnonMiB(fx.d.proc.pid)
       let peak = start
-      const watching = setInterval(() => (peak = Math.max(peak, rssAnonMiB(d.proc.pid))), 20)
+      const watching = setInterval(() => (peak = Math.max(peak, rssAnonMiB(fx.d.proc.pid))), 20)
       try {
         // Before, 3 million rows grew execd by ~430 MiB: the client loaded them all before the row limit.
-        const events = await runCode(d, 'SELECT g, md5(g::text) AS h FROM generate_series(1, 3000000) g', {
+        const events = await runCode(fx.d, 'SELECT g, md5(g::text) AS h FROM generate_series(1, 3000000) g', {
           id,
           language: 'sql',
         })
@@ -256,25 +250,19 @@ afterAll(() => mariadb?.stop())
 describe.skipIf(!mariadb)(
   `sql through dist/execd on a MySQL server${mariadb ? '' : ' (skipped: no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…)'}`,
   () => {
-    let d: Daemon
-    beforeAll(async () => {
-      d = await startDaemon({ env: { EXECD_SQL_DSN: mariadb?.dsn ?? '' } })
-    })
-    afterAll(async () => {
-      await d?.stop()
-    })
+    const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: mariadb?.dsn ?? '' } }))
 
     test('state, a SELECT, an error, and a result cut to the budget', async () => {
-      const id = await createContext(d, 'sql')
-      await runCode(d, "CREATE TEMPORARY TABLE t (id int, name text); INSERT INTO t VALUES (1, 'ann'), (2, NULL)", {
+      const id = await createContext(fx.d, 'sql')
+      await runCode(fx.d, "CREATE TEMPORARY TABLE t (id int, name text); INSERT INTO t VALUES (1, 'ann'), (2, NULL)", {
         id,
         language: 'sql',
       })
-      const rows = await runCode(d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
+      const rows = await runCode(fx.d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
       expect(resultText(rows)).toEqual(['{"columns":["id","name"],"rows":[[1,"ann"],[2,null]]}'])
-      const [error] = ofType(await runCode(d, 'SELECT * FROM execd_missing', { id, language: 'sql' }), 'error')
+      const [error] = ofType(await runCode(fx.d, 'SELECT * FROM execd_missing', { id, language: 'sql' }), 'error')
       expect(error?.error.ename).toBe('DBQueryError')
-      const big = await runCode(d, "SELECT REPEAT('x', 8 * 1024 * 1024) AS big", { id, language: 'sql' })
+      const big = await runCode(fx.d, "SELECT REPEAT('x', 8 * 1024 * 1024) AS big", { id, language: 'sql' })
       const json = ofType(big, 'result')[0]?.results['application/json'] as { rows: string[][]; truncated?: boolean }
       expect(json.truncated).toBe(true)
       expect(json.rows[0]?.[0]).toHaveLength(4 * 1024 * 1024)

@@ -6,30 +6,23 @@
  * upload 2.2 s and 3.3 s. Bounded here by CPU seconds, as other tests bound memory: the build
  * before spends over 3 s on each.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { beforeAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { postJson } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 import { portOf } from './raw-http'
 
-let d: Daemon
-let scratch: string
+const fx = daemonWithDir('tiny-chunks')
 beforeAll(async () => {
-  d = await startDaemon()
-  scratch = mkdtempSync(join(tmpdir(), 'execd-spec-tiny-chunks-'))
-  ;(await postJson(d, '/command', { command: 'true' })).body?.cancel()
-})
-afterAll(async () => {
-  await d.stop()
-  rmSync(scratch, { recursive: true, force: true })
+  ;(await postJson(fx.d, '/command', { command: 'true' })).body?.cancel()
 })
 
 /** execd's own CPU seconds so far (user + system). */
 const cpuSeconds = () => {
-  const fields = readFileSync(`/proc/${d.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  const fields = readFileSync(`/proc/${fx.d.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
@@ -41,14 +34,14 @@ function sendInTinyChunks(head: string, body: Buffer): Promise<string> {
   for (let i = 0; i < body.length; i++) wire.push(open, body.subarray(i, i + 1), close)
   wire.push(Buffer.from('0\r\n\r\n'))
   return new Promise((resolve, reject) => {
-    const socket = connect(portOf(d.url), '127.0.0.1')
+    const socket = connect(portOf(fx.d.url), '127.0.0.1')
     let data = ''
     socket.setEncoding('utf8')
     socket.on('data', chunk => (data += chunk))
     socket.on('close', () => resolve(data))
     socket.on('error', reject)
     socket.write(
-      `${head}\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n` +
+      `${head}\r\nHost: 127.0.0.1\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
         'Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
     )
     socket.write(Buffer.concat(wire))
@@ -69,7 +62,7 @@ describe('a body of 1-byte chunks', () => {
   }, 60_000)
 
   test('an upload: 3 MB cost execd little CPU, and arrive whole', async () => {
-    const path = join(scratch, 'tiny.bin')
+    const path = join(fx.tmp, 'tiny.bin')
     const data = Buffer.alloc(3 << 20)
     for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 11)) & 255
     const body = Buffer.concat([

@@ -6,10 +6,12 @@
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { createServer, type Server, type Socket } from 'node:net'
-import { postJson, startDaemon, waitFor, type Daemon } from './harness'
+import { postJson, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 
-let d: Daemon
+// Through the environment, so the build before the option starts too (and waits, unbounded).
+const fx = daemonAlone(() => ({ env: { EXECD_PROXY_HANDSHAKE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_WEBSOCKETS: '1' } }))
 let upstream: ReturnType<typeof Bun.serve>
 /** Handshakes the WebSocket upstream has been asked to answer. */
 let dialed = 0
@@ -34,13 +36,8 @@ beforeAll(async () => {
     socket.on('close', () => held.delete(socket)).on('error', () => {})
   })
   await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve))
-  // Through the environment, so the build before the option starts too (and waits, unbounded).
-  d = await startDaemon({
-    env: { EXECD_PROXY_HANDSHAKE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_WEBSOCKETS: '1' },
-  })
 })
 afterAll(async () => {
-  await d?.stop()
   upstream?.stop(true)
   for (const socket of held) socket.destroy()
   silent?.close()
@@ -50,7 +47,7 @@ const silentPort = () => (silent.address() as { port: number }).port
 
 /** A handshake as a client sends it, with `version` as its Sec-WebSocket-Version (null: none). */
 const upgrade = (path: string, version: string | null = '13', signal?: AbortSignal) =>
-  d.fetch(path, {
+  fx.d.fetch(path, {
     signal,
     headers: {
       upgrade: 'websocket',
@@ -62,8 +59,8 @@ const upgrade = (path: string, version: string | null = '13', signal?: AbortSign
 
 /** A WebSocket through the proxy to the echoing upstream, once it is open. */
 async function relayToEcho(): Promise<WebSocket> {
-  const ws = new WebSocket(`${d.url.replace('http', 'ws')}/proxy/${upstream.port}/ws`, {
-    headers: { 'X-EXECD-ACCESS-TOKEN': d.token },
+  const ws = new WebSocket(`${fx.d.url.replace('http', 'ws')}/proxy/${upstream.port}/ws`, {
+    headers: { 'X-EXECD-ACCESS-TOKEN': fx.d.token },
   } as unknown as string[])
   await new Promise((resolve, reject) => {
     ws.onopen = resolve
@@ -106,7 +103,7 @@ test('through the proxy, a version other than 13 is a JSON 400 naming 13, and th
 test('through the proxy, a handshake by another method than GET is a JSON 400, and the upstream is never dialed', async () => {
   const before = dialed
   for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
-    const res = await d.fetch(`/proxy/${upstream.port}/ws`, {
+    const res = await fx.d.fetch(`/proxy/${upstream.port}/ws`, {
       method,
       body: 'x',
       headers: {
@@ -123,17 +120,17 @@ test('through the proxy, a handshake by another method than GET is a JSON 400, a
 })
 
 test('on a terminal, a version other than 13 is a JSON 400 naming 13, and the terminal can still be attached', async () => {
-  const created = await postJson(d, '/pty', {})
+  const created = await postJson(fx.d, '/pty', {})
   const { session_id: id } = (await created.json()) as { session_id: string }
   try {
     await expectVersionRefused(await upgrade(`/pty/${id}/ws`, '8'), '"8"')
     await expectVersionRefused(await upgrade(`/pty/${id}/ws?takeover=1`, null), 'none')
-    const client = await PtyClient.connect(d, id)
+    const client = await PtyClient.connect(fx.d, id)
     client.stdin('echo hand$((6*7))shake\n')
     await client.until('the echo', () => client.stdout.includes('hand42shake'))
     client.close()
   } finally {
-    await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+    await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })
   }
 })
 
@@ -150,5 +147,5 @@ test('an upstream that never answers the handshake: a JSON 502 after --proxy-han
   // --max-proxy-websockets is 1: the one slot came back.
   const ws = await relayToEcho()
   ws.close()
-  expect((await d.fetch('/ping')).status).toBe(200)
+  expect((await fx.d.fetch('/ping')).status).toBe(200)
 }, 30_000)

@@ -17,11 +17,10 @@ export {
   type WalkOptions,
 } from './beneath'
 export { copyLeaf } from './copy-tree'
-export { filesSettings } from './settings'
+export { filesSettings, type FilesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
 export { VERBOSE_PATTERN, VERBOSE_WORDS } from './verbose'
 export { commitAsideName, commitTempName, stagedEntries, type Made, type StagedEntry } from './staging'
 // The routes (with Elysia and the schemas) are loaded by whoever mounts them, not with the
 // operations: `(await filesRoutesModule()).filesRoutes`.
-export type { FilesSettings } from './routes'
 export const filesRoutesModule = () => import('./routes')

@@ -5,7 +5,7 @@
  */
 import { optionSpecs, settingsOf } from '../../core/config'
 import type { Section } from '../../core/plugin'
-import type { FilesSettings } from './routes'
+import type { FilesSettings } from './settings'
 import { OPTIONS } from './options'
 
 export const FILES_OPTIONS = optionSpecs(OPTIONS)

@@ -3,7 +3,6 @@ import { Elysia, t } from 'elysia'
 import { ExecdError, PREFIX, badRequest, emptyOk, errorResponse, json, missingQuery } from '../../core/errors'
 import { isPlainObject } from '../../core/events'
 import { jsonArrayOf } from '../../core/json-array'
-import type { MinRateLimits } from '../../core/min-rate'
 import { errorSchemas, errors } from '../../core/responses'
 import type { Peers } from '../../core/answering'
 import { watchClient } from '../../core/client-gone'
@@ -20,7 +19,7 @@ import { replaceInFiles } from './ops/replace'
 import { openSearch } from './ops/search'
 import { WALK_LIMITS } from './ops/walk'
 import { uploadFiles } from './ops/upload'
-import { bytePathOf, type PathScope, type RawPath } from './paths'
+import { bytePathOf, type RawPath } from './paths'
 import {
   FileInfoListSchema,
   FileInfoMapSchema,
@@ -34,22 +33,11 @@ import {
   uploadBodyDoc,
   verboseQuery,
 } from './schema'
+import type { FilesSettings } from './settings'
 import { verboseFlag } from './verbose'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
 export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema, uploadBodyDoc }
-
-export interface FilesSettings {
-  scope: PathScope
-  /** Largest upload body accepted; larger → 413. */
-  maxUploadBytes: number
-  /** Bytes one replace request may add to its files; more → 413 before any is written. */
-  maxReplaceGrowth: number
-  /** Largest download copied before it is sent (core/file-snapshot.ts); 0: none. */
-  downloadCopyMax: number
-  /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
-  uploadMinRate: MinRateLimits
-}
 
 /**
  * Every path of a repeatable query, in order, as sent (Elysia would split values on commas):

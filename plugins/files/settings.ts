@@ -4,9 +4,22 @@
  * (after serve listens), not with the section list.
  */
 import { SERVER, settingsOf, type Config } from '../../core/config'
+import type { MinRateLimits } from '../../core/min-rate'
 import { OPTIONS } from './options'
 import { PathScope } from './paths'
-import type { FilesSettings } from './routes'
+
+/** What the opened section holds, and its routes and the isolated files view serve with. */
+export interface FilesSettings {
+  scope: PathScope
+  /** Largest upload body accepted; larger → 413. */
+  maxUploadBytes: number
+  /** Bytes one replace request may add to its files; more → 413 before any is written. */
+  maxReplaceGrowth: number
+  /** Largest download copied before it is sent (core/file-snapshot.ts); 0: none. */
+  downloadCopyMax: number
+  /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
+  uploadMinRate: MinRateLimits
+}
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {

@@ -7,38 +7,60 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, type Daemon } from '../harness'
+import { Mounts } from './mounts'
 
 export interface DaemonDir {
   /** Set before the file's first test. */
   d: Daemon
   /** Its real path (a TMPDIR through a symlink would not match the paths the daemon answers). */
   tmp: string
+  /** Mounts made in the temp dir: undone after the daemon stops, before the dir is removed. */
+  mounts: Mounts
 }
 
-/** How the daemon starts: its flags, or what startDaemon takes (flags, environment, token…). */
-type Start = string[] | Parameters<typeof startDaemon>[0]
+/**
+ * How the daemon starts: its flags, or what startDaemon takes (flags, environment, token…);
+ * null: no daemon, for a file whose tests all skip (what they need is not on this machine).
+ */
+export type Start = string[] | Parameters<typeof startDaemon>[0] | null
 
-const started = (how: Start) => startDaemon(Array.isArray(how) ? { args: how } : how)
+const started = async (how: Start) =>
+  how === null ? undefined : await startDaemon(Array.isArray(how) ? { args: how } : how)
 
-/** Registers the file's setup: `start` may prepare the temp dir and gives the daemon's flags (and env). */
-export function daemonWithDir(name: string, start: (tmp: string) => Start = () => []): DaemonDir {
-  const fx = {} as DaemonDir
+const madeDir = (name: string) => realpathSync(mkdtempSync(join(tmpdir(), `execd-spec-${name}-`)))
+
+/** The temp dir made (unless it was), the daemon started, both gone after the last test. */
+function withDir(name: string, fx: DaemonDir, start: (tmp: string) => Start): DaemonDir {
   beforeAll(async () => {
-    fx.tmp = realpathSync(mkdtempSync(join(tmpdir(), `execd-spec-${name}-`)))
-    fx.d = await started(start(fx.tmp))
+    fx.tmp ??= madeDir(name)
+    fx.d = (await started(start(fx.tmp)))!
   })
   afterAll(async () => {
     await fx.d?.stop()
-    rmSync(fx.tmp, { recursive: true, force: true })
+    fx.mounts.undo()
+    if (fx.tmp) rmSync(fx.tmp, { recursive: true, force: true })
   })
   return fx
+}
+
+/** Registers the file's setup: `start` may prepare the temp dir and gives the daemon's flags (and env). */
+export function daemonWithDir(name: string, start: (tmp: string) => Start = () => []): DaemonDir {
+  return withDir(name, { mounts: new Mounts() } as DaemonDir, start)
+}
+
+/**
+ * daemonWithDir for a file that names paths in its temp dir as it loads (its tables of cases,
+ * its constants, a mount that probes whether mounts can be made): the dir is made at once.
+ */
+export function daemonWithDirAtLoad(name: string, start: (tmp: string) => Start = () => []): DaemonDir {
+  return withDir(name, { tmp: madeDir(name), mounts: new Mounts() } as DaemonDir, start)
 }
 
 /** The daemon alone, for a file that makes its temp dirs itself (or none). */
 export function daemonAlone(start: () => Start = () => []): { d: Daemon } {
   const fx = {} as { d: Daemon }
   beforeAll(async () => {
-    fx.d = await started(start())
+    fx.d = (await started(start()))!
   })
   afterAll(async () => {
     await fx.d?.stop()

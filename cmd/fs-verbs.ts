@@ -1,0 +1,243 @@
+/**
+ * The verbs of `execd fs`: one table, OPS, declares every operation — its arguments, options,
+ * help and action — over FsOps (fs-ops.ts), which is this machine or a daemon alike. fs.ts makes
+ * the table a cac program and runs the operation typed.
+ *
+ * Output convention (README, "Command line"): queries (ls, stat, search, cat) print their
+ * answer; changes (get, put, rm, rmdir, mv, mkdir, chmod, replace) are silent on success like
+ * their Unix namesakes, one line each with -v; with --json every operation prints one JSON
+ * document. Times are UTC, to the second, in RFC 3339 (`2026-01-31T12:00:00Z`).
+ */
+import { open } from 'node:fs/promises'
+import { ExecdError } from '../core/errors'
+import { compileGlob } from '../plugins/files/ops/search'
+import { checkedId } from '../plugins/files/owners'
+import { UsageError, typedCheck } from './errors'
+import { statEach } from './fs-outcomes'
+import type { FsOps, Permission } from './fs-ops'
+import { describe } from './fs-print'
+import { listingDepth, printListing } from './fs-listing'
+import { abortable, copyOut, localName, optional } from './fs-transfer'
+import { progress, showProgress } from './progress'
+
+export type Flags = Record<string, unknown>
+
+export interface Run {
+  fs: FsOps
+  /** Aborted by SIGTERM, SIGINT or SIGHUP: a transfer stops and discards what it staged. */
+  signal: AbortSignal
+  args: string[]
+  /** Argument i, which cac has checked is there (a usage error otherwise). */
+  arg(i: number): string
+  flags: Flags
+  json: boolean
+  /** The JSON document with --json, else the text for people (nothing when empty). */
+  print(value: unknown, human: string): void
+  /** A change done: its JSON with --json, its lines with -v (each one line, escaped), else nothing. */
+  done(value: unknown, lines: string[]): void
+}
+
+export interface FsOp {
+  name: string
+  /** cac's argument syntax: `<path> [dest]`, `<...path>`. */
+  args: string
+  summary: string
+  options?: [string, string][]
+  examples?: string[]
+  /** Returns the exit code (0 when nothing is returned). */
+  run(r: Run): Promise<number | void>
+}
+
+const OWNER_OPTIONS: [string, string][] = [
+  ['--owner <user>', 'owner to set'],
+  ['--group <group>', 'group to set'],
+]
+
+/** Every `execd fs` operation, the one place they are listed. */
+export const OPS: FsOp[] = [
+  {
+    name: 'ls',
+    args: '[path]',
+    summary: 'list a directory (default: the current one)',
+    options: [['-d, --depth <n>', 'levels to descend, 0 to 100000 (default 1)']],
+    run: r =>
+      printListing(r.fs.list(r.args[0] ?? '.', listingDepth(optional(r.flags.depth)), r.signal), r.json, r.signal),
+  },
+  {
+    name: 'stat',
+    args: '<...path>',
+    summary: 'describe each path (symlinks not followed)',
+    async run(r) {
+      const { infos, failed } = await statEach(r.fs, r.args)
+      r.print(infos, Object.values(infos).map(describe).join('\n'))
+      if (failed) throw failed
+    },
+  },
+  {
+    name: 'cat',
+    args: '<path>',
+    summary: 'print a file, a byte range or some lines',
+    options: [
+      ['--range <a-b>', 'bytes a to b (inclusive; "a-" to the end)'],
+      ['--offset <line>', 'first line to print (1-based)'],
+      ['--limit <lines>', 'number of lines to print'],
+    ],
+    examples: ['execd fs cat log.txt --offset 100 --limit 20'],
+    run: r => copyOut(r, '-'),
+  },
+  {
+    name: 'get',
+    args: '<path> [dest]',
+    summary: 'copy a file here (dest: a file, a directory, or - for stdout; default: its name)',
+    options: [['--range <a-b>', 'only bytes a to b']],
+    run: r => copyOut(r, r.args[1] ?? localName(r.arg(0))),
+  },
+  {
+    name: 'put',
+    args: '<src> <dest>',
+    summary: 'write a file atomically from a local file or stdin (-)',
+    options: [['-m, --mode <mode>', 'permissions in octal (default 644)'], ...OWNER_OPTIONS],
+    async run(r) {
+      const [src, dest] = r.args as [string, string]
+      const perm = permission(r.flags)
+      // Opened first: a missing source is a plain error before anything is sent or staged.
+      const file = src === '-' ? undefined : await open(src, 'r')
+      try {
+        const stat = await file?.stat()
+        // A directory opens, then fails its first read with no path: said here, as typed (the thing
+        // is wrong, not the typing: exit 1, as cat says it).
+        if (stat?.isDirectory()) throw new ExecdError('INVALID_REQUEST_BODY', `${src}: is a directory`)
+        const total = stat?.size
+        const shown = progress(`put ${dest}`, total, showProgress(r.json))
+        const source = (file ? file.createReadStream() : process.stdin) as AsyncIterable<Uint8Array>
+        try {
+          const written = await r.fs.write(dest, perm, shown.track(abortable(source, r.signal)))
+          shown.done()
+          r.done(written, [`${written.path}: ${written.bytes} bytes written`])
+        } finally {
+          shown.done()
+        }
+      } finally {
+        await file?.close()
+      }
+    },
+  },
+  {
+    name: 'rm',
+    args: '<...path>',
+    summary: 'delete files and symlinks (never a directory)',
+    async run(r) {
+      await r.fs.remove(r.args)
+      r.done(
+        { removed: r.args },
+        r.args.map(p => `removed ${p}`),
+      )
+    },
+  },
+  {
+    name: 'rmdir',
+    args: '<...path>',
+    summary: 'delete empty directories; with -r, directories and everything in them (never a file)',
+    options: [['-r, --recursive', 'delete what the directories hold too']],
+    async run(r) {
+      // Checked here: the wire's DELETE /directories removes a file too, and a tree whole. The
+      // codes (--json) are the wire's for a path of the wrong kind, as `fs ls` of a file says.
+      const infos = await r.fs.stat(r.args)
+      for (const path of r.args) {
+        if (infos[path]?.type !== 'directory') throw new ExecdError('INVALID_REQUEST_BODY', `${path}: not a directory`)
+        if (r.flags.recursive) continue
+        for await (const batch of r.fs.list(path, 1))
+          if (batch.length)
+            throw new ExecdError('INVALID_REQUEST_BODY', `${path}: directory not empty (-r deletes it all)`)
+      }
+      await r.fs.removeDirectories(r.args)
+      r.done(
+        { removed: r.args },
+        r.args.map(p => `removed ${p}`),
+      )
+    },
+  },
+  {
+    name: 'mv',
+    args: '<src> <dest>',
+    summary: 'move or rename (creates parents, never overwrites)',
+    async run(r) {
+      const [src, dest] = r.args as [string, string]
+      await r.fs.move(src, dest)
+      r.done({ src, dest }, [`${src} -> ${dest}`])
+    },
+  },
+  {
+    name: 'mkdir',
+    args: '<...path>',
+    summary: 'make directories and their parents',
+    options: [['-m, --mode <mode>', 'permissions in octal (default 755)'], ...OWNER_OPTIONS],
+    async run(r) {
+      const perm = permission(r.flags)
+      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm])))
+      r.done(
+        { created: r.args },
+        r.args.map(p => `created ${p}`),
+      )
+    },
+  },
+  {
+    name: 'chmod',
+    args: '<mode> <...path>',
+    summary: 'set the permissions (and owner/group) of each path',
+    options: OWNER_OPTIONS,
+    examples: ['execd fs chmod 640 secret.txt --owner root'],
+    async run(r) {
+      const [mode, ...paths] = r.args as [string, ...string[]]
+      const perm = { ...permission(r.flags), mode: octal(mode) }
+      await r.fs.chmod(Object.fromEntries(paths.map(p => [p, perm])))
+      r.done(
+        { changed: paths, mode: perm.mode },
+        paths.map(p => `${p}: mode ${mode}`),
+      )
+    },
+  },
+  {
+    name: 'search',
+    args: '<dir> [pattern]',
+    summary: 'find files by glob (default **); a pattern without / matches base names',
+    examples: ["execd fs search . '*.py'"],
+    run(r) {
+      // A pattern that cannot be read is the person's (2); the daemon would refuse it the same.
+      if (r.args[1] !== undefined) typedCheck(() => compileGlob(r.args[1]!))
+      return printListing(r.fs.search(r.arg(0), r.args[1], r.signal), r.json, r.signal)
+    },
+  },
+  {
+    name: 'replace',
+    args: '<path> <old> <new>',
+    summary: 'replace text in a file (atomic rewrite)',
+    async run(r) {
+      const [path, old, replacement] = r.args as [string, string, string]
+      if (old === '') throw new UsageError('old content must not be empty', 'INVALID_REQUEST_BODY')
+      const replaced = await r.fs.replace(path, old, replacement)
+      r.done({ path, replaced }, [`${path}: ${replaced} replaced`])
+    },
+  },
+]
+
+/** An octal mode as typed (`644`, `0755`); anything else is a usage error. */
+function octal(raw: unknown): number {
+  // cac reads `0644` as the number 644: the digits are what matter.
+  const text = String(raw).replace(/^0+(?=\d)/, '')
+  if (!/^[0-7]{1,4}$/.test(text)) throw new UsageError(`invalid mode '${raw}': octal digits expected (e.g. 755 or 644)`)
+  return Number(text)
+}
+
+function permission(flags: Flags): Permission {
+  // An id out of range is typed wrong (2), whoever answers; a name not there is the machine's (1).
+  for (const kind of ['owner', 'group'] as const) {
+    const id = flags[kind] === undefined ? '' : String(flags[kind])
+    if (/^\d+$/.test(id)) typedCheck(() => checkedId(kind === 'owner' ? 'user' : 'group', id))
+  }
+  return {
+    ...(flags.mode === undefined ? {} : { mode: octal(flags.mode) }),
+    ...(flags.owner === undefined ? {} : { owner: String(flags.owner) }),
+    ...(flags.group === undefined ? {} : { group: String(flags.group) }),
+  }
+}
