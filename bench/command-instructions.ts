@@ -21,7 +21,8 @@
  * dozen system calls counted natively by command-syscalls.ts.
  */
 import { join } from 'node:path'
-import { callgrindLauncher, compileLikeExecd, countIdle, countRequests, SETTLE } from './lib/callgrind'
+import { callgrindLauncher, countIdle, countRequests, SETTLE } from './lib/callgrind'
+import { compileLikeExecd } from './lib/compile'
 import { profileLines } from './lib/callgrind-jit'
 import { requireCommands } from './lib/command'
 import { EXECD_BIN, startExecd } from './lib/execd'

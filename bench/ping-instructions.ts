@@ -10,7 +10,8 @@
  * Needs valgrind (vgdb switches the counting).
  */
 import { join } from 'node:path'
-import { callgrindLauncher, compileLikeExecd, countRequests } from './lib/callgrind'
+import { callgrindLauncher, countRequests } from './lib/callgrind'
+import { compileLikeExecd } from './lib/compile'
 import { hasExecutable, makeTempDir, runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)

@@ -27,7 +27,8 @@
  */
 import { join } from 'node:path'
 import { startPythonRelay } from './baselines/python-relay'
-import { callgrindLauncher, compileLikeExecd, countRequests, SETTLE } from './lib/callgrind'
+import { callgrindLauncher, countRequests, SETTLE } from './lib/callgrind'
+import { compileLikeExecd } from './lib/compile'
 import { profileLines } from './lib/callgrind-jit'
 import { createContext, relayClient, runCode } from './lib/code'
 import { EXECD_BIN, startExecd } from './lib/execd'

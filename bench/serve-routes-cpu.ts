@@ -13,6 +13,7 @@ import { startNodeClient, type NodeClient } from './lib/node-client'
 import { freePort, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
 import { percentile } from './lib/stats'
 import { threadCpuMs } from './lib/usage'
+import { compileLikeExecd } from './lib/compile'
 
 const rounds = Number(process.argv[2] ?? 12)
 const perRound = Number(process.argv[3] ?? 4000)
@@ -55,12 +56,7 @@ interface Side {
 async function build(): Promise<string> {
   const dir = makeTempDir('routes')
   await Bun.write(join(dir, 'server.ts'), SOURCE)
-  const bin = join(dir, 'server')
-  const bun = join(import.meta.dir, '..', 'node_modules', '.bin', 'bun')
-  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
-  const made = Bun.spawn([bun, 'build', join(dir, 'server.ts'), ...flags, '--outfile', bin], { stderr: 'pipe' })
-  if ((await made.exited) !== 0) throw new Error(`bun build: ${await new Response(made.stderr).text()}`)
-  return bin
+  return compileLikeExecd(join(dir, 'server.ts'), dir, 'server')
 }
 
 async function start(bin: string, name: string): Promise<Side & { stop(): Promise<void> }> {

@@ -5,6 +5,7 @@
  * (spawn → first 200 from /ping, a 1 ms poll).
  */
 import { join } from 'node:path'
+import { compileLikeExecd } from '../lib/compile'
 import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
 
 const SOURCE = `
@@ -12,28 +13,11 @@ const port = Number(process.argv[2])
 Bun.serve({ hostname: '127.0.0.1', port, fetch: () => new Response('pong') })
 `
 
-const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
-
 /** Compiles the minimal server once per run; returns its path. */
 export async function buildBunServe(): Promise<string> {
   const dir = makeTempDir('bunserve')
   await Bun.write(join(dir, 'serve.ts'), SOURCE)
-  const out = join(dir, 'serve')
-  const flags = [
-    '--compile',
-    '--minify',
-    '--bytecode',
-    '--format=esm',
-    '--splitting',
-    '--compile-jit-policy=10',
-    '--no-compile-autoload-dotenv',
-    '--no-compile-autoload-bunfig',
-  ]
-  const build = Bun.spawn([BUN, 'build', join(dir, 'serve.ts'), ...flags, '--outfile', out], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`)
-  return out
+  return compileLikeExecd(join(dir, 'serve.ts'), dir, 'serve')
 }
 
 /** Spawns the executable and resolves with ms from spawn to its first 200 from /ping. */

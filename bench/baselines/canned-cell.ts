@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path'
 import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
+import { compileLikeExecd } from '../lib/compile'
 
 const SOURCE = `
 const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' }
@@ -30,18 +31,11 @@ Bun.serve({
 })
 `
 
-const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
-
 /** Compiles and starts the server; resolves once it answers /ping. */
 export async function startCannedCell(): Promise<{ url: string; stop(): Promise<void> }> {
   const dir = makeTempDir('cellfloor')
   await Bun.write(join(dir, 'canned.ts'), SOURCE)
-  const bin = join(dir, 'canned')
-  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
-  const build = Bun.spawn([BUN, 'build', join(dir, 'canned.ts'), ...flags, '--outfile', bin], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`)
+  const bin = await compileLikeExecd(join(dir, 'canned.ts'), dir, 'canned')
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const proc = spawnTracked([bin, String(port)], { group: true })

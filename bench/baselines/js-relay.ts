@@ -9,7 +9,7 @@
  * execd and its driver add; this one's cell over its own /ping is the floor of rows 1f/1g.
  */
 import { join } from 'node:path'
-import { compileLikeExecd } from '../lib/callgrind'
+import { compileLikeExecd } from '../lib/compile'
 import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
 
 const CHILD = `

@@ -9,6 +9,7 @@
  */
 import { join } from 'node:path'
 import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
+import { compileLikeExecd } from '../lib/compile'
 
 const PYTHON_LOOP = `
 import json, socket
@@ -75,8 +76,6 @@ Bun.serve({
 })
 `
 
-const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
-
 export interface PythonRelay {
   url: string
   /** The relay's own process (its python is a child of it). */
@@ -95,12 +94,7 @@ export async function startPythonRelay(
 ): Promise<PythonRelay> {
   const dir = makeTempDir('pyrelay')
   await Bun.write(join(dir, 'relay.ts'), SOURCE)
-  const bin = join(dir, 'relay')
-  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
-  const build = Bun.spawn([BUN, 'build', join(dir, 'relay.ts'), ...flags, '--outfile', bin], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  if ((await build.exited) !== 0) throw new Error(`bun build --compile: ${await new Response(build.stderr).text()}`)
+  const bin = await compileLikeExecd(join(dir, 'relay.ts'), dir, 'relay')
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const proc = spawnTracked([...launcher, bin, String(port), python], { group: true })

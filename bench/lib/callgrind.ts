@@ -15,8 +15,6 @@ import { spawnTracked } from './procs'
  */
 export const SETTLE = Number(process.env.BENCH_SETTLE ?? 300)
 
-const BUN = join(import.meta.dir, '..', '..', 'node_modules', '.bin', 'bun')
-
 /** `valgrind --tool=callgrind …` writing its dumps into `dir`, counting off until asked. */
 export const callgrindLauncher = (dir: string, extra: string[] = []): string[] => [
   'valgrind',
@@ -97,13 +95,4 @@ export async function countIdle(dir: string, pid: number, ms: number, per: numbe
   await monitor(pid, 'instrumentation', 'off')
   const d = lastDump(dir, pid)
   return { main: d.main / per, all: d.all / per, others: '', ms }
-}
-
-/** `source` compiled into `dir` with dist/execd's flags, so its JIT starts as execd's does. */
-export async function compileLikeExecd(source: string, dir: string, name: string): Promise<string> {
-  const bin = join(dir, name)
-  const flags = ['--compile', '--minify', '--bytecode', '--format=esm', '--splitting']
-  const b = Bun.spawn([BUN, 'build', source, ...flags, '--outfile', bin], { stdio: ['ignore', 'ignore', 'pipe'] })
-  if ((await b.exited) !== 0) throw new Error(`bun build ${source}: ${await new Response(b.stderr).text()}`)
-  return bin
 }
