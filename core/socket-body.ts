@@ -10,10 +10,9 @@
  * Bun cannot send a body it reads bit by bit with a Content-Length (1.4.5 sends a
  * ReadableStream chunked; a file body of its own, even one made from a stream, goes by
  * sendfile), so the head and body are written here on a duplicate of the connection's
- * descriptor, and Bun is handed an answer once all of it is in the kernel: by then the
- * connection is shut both ways: Bun's write of that answer fails (EPIPE) and it closes the
- * connection (it had to: `Connection: close`), while the kernel still sends what it holds of
- * ours, then the FIN.
+ * descriptor, and Bun is handed an answer once the client's kernel has acknowledged all of it:
+ * by then the connection is shut both ways, Bun's write of that answer fails (EPIPE) and it
+ * closes the connection (it had to: `Connection: close`).
  */
 import { closeSync, writeSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
@@ -38,6 +37,7 @@ const SHUT_RDWR = 2
 const POLLOUT = 4
 const POLLERR = 8
 const POLLHUP = 16
+const TIOCOUTQ = 0x5411
 
 /**
  * Writes the answer `status`/`headers` with bytes `start`…`end` of `handle` onto `answer`'s
@@ -58,7 +58,8 @@ export async function socketBody(
   if (!held || !answer) return undefined
   // Bun sees none of our writes: its idle timer would close the connection mid-answer.
   ;(answer.server as { timeout?: (r: Request, s: number) => void }).timeout?.(receivedOf(answer.request), 0)
-  const whole = await pump(held.fd, held.s, handle, start, end, head(status, headers))
+  const whole =
+    (await pump(held.fd, held.s, handle, start, end, head(status, headers))) && (await drained(held.fd, held.s))
   // Both ways, so that Bun sees the hang-up and closes: shut for writing alone, its write of
   // its answer failed with EPIPE and was tried again at once, half a core's worth, forever.
   if (whole) held.s.shutdown(held.fd, SHUT_RDWR)
@@ -142,19 +143,37 @@ function writeSome(fd: number, bytes: Uint8Array): number {
   return sent
 }
 
-/**
- * Whether the connection `fd` has room again before STALL_MS pass; false when it failed or
- * hung up. Looked at after a wait that doubles while it stays full: Bun says nothing of a
- * descriptor of ours.
- */
-async function writable(fd: number, s: Sockets): Promise<boolean> {
-  const poll = new Int32Array([fd, POLLOUT])
-  for (let waited = 0, wait = 1; waited < STALL_MS; waited += wait, wait = Math.min(wait * 2, MAX_WAIT_MS)) {
+/** Whether the connection `fd` has room again before STALL_MS pass; false when it failed or hung up. */
+function writable(fd: number, s: Sockets): Promise<boolean> {
+  const poll = new Int32Array(2)
+  return lookUntil(() => {
+    poll[0] = fd
     poll[1] = POLLOUT
     if (s.poll(poll, 1, 0) < 0) return false
     const revents = poll[1]! >>> 16
     if (revents & (POLLERR | POLLHUP)) return false
-    if (revents & POLLOUT) return true
+    return revents & POLLOUT ? true : undefined
+  })
+}
+
+/**
+ * Whether the kernel has sent all it holds of the connection `fd` before STALL_MS pass: Bun
+ * closes a connection whose write failed with a reset, which drops what the send queue still
+ * holds (a client reading late got 6,092,039 bytes of 6,291,456, then ECONNRESET).
+ */
+function drained(fd: number, s: Sockets): Promise<boolean> {
+  const queued = new Int32Array(1)
+  return lookUntil(() => (s.ioctl(fd, TIOCOUTQ, queued) !== 0 ? false : queued[0] === 0 || undefined))
+}
+
+/**
+ * `look` again after a wait that doubles while it says nothing (undefined), up to STALL_MS:
+ * Bun says nothing of a descriptor of ours.
+ */
+async function lookUntil(look: () => boolean | undefined): Promise<boolean> {
+  for (let waited = 0, wait = 1; waited < STALL_MS; waited += wait, wait = Math.min(wait * 2, MAX_WAIT_MS)) {
+    const seen = look()
+    if (seen !== undefined) return seen
     await Bun.sleep(wait)
   }
   return false
