@@ -24,6 +24,7 @@ export interface Sockets {
   getsockname(fd: number, address: Uint8Array, length: Uint32Array): number
   getpeername(fd: number, address: Uint8Array, length: Uint32Array): number
   connect(fd: number, address: Uint8Array, length: number): number
+  shutdown(fd: number, how: number): number
   ioctl(fd: number, request: number, value: Int32Array): number
   fcntl(fd: number, command: number, arg: number): number
   poll(fds: Int32Array, count: number, timeoutMs: number): number
@@ -41,6 +42,7 @@ export function sockets(): Sockets | null {
       getsockname: { args: [i32, ptr, ptr], returns: i32 },
       getpeername: { args: [i32, ptr, ptr], returns: i32 },
       connect: { args: [i32, ptr, u32], returns: i32 },
+      shutdown: { args: [i32, i32], returns: i32 },
       ioctl: { args: [i32, u64, ptr], returns: i32 },
       fcntl: { args: [i32, i32, i32], returns: i32 },
       poll: { args: [ptr, u64, i32], returns: i32 },

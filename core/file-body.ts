@@ -4,13 +4,13 @@
  * after the open changes nothing; by name, a log renamed between the stat and Bun's own open
  * was a 404 naming execd's temp path.
  */
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FileHandle } from 'node:fs/promises'
 import { AnswerBudget } from './answer-budget'
 import { whenAnswered, type Answer } from './answering'
 import type { Downloads } from './downloads'
 import { ExecdError } from './errors'
 import { copiesInMemory, fdPath, snapshot } from './file-snapshot'
-import { guardSend } from './send-guard'
+import { socketBody } from './socket-body'
 
 /** Up to this size a body is read into memory and sent whole, while the budget allows. */
 const SMALL_BODY = 4 * 1024 * 1024
@@ -31,7 +31,7 @@ const memory = new AnswerBudget(64 * 1024 * 1024, 64 * 1024)
  * The bytes of the private copies (core/file-snapshot.ts) that answers still being sent may
  * hold on disk at once: each large download costs its size in TMPDIR until it is sent, and
  * clients asking for a large file again and again must not fill the disk. Past it a body is
- * sent from the file itself, as the kernel's sendfile does (see below). Where TMPDIR is memory
+ * read from the file itself as it is sent (core/socket-body.ts). Where TMPDIR is memory
  * (tmpfs) the copies count against the memory budget instead.
  */
 const disk = new AnswerBudget(2 * 1024 * 1024 * 1024)
@@ -53,8 +53,7 @@ const HANDOFF_MS = 100
  * The largest body copied before it is sent unless told (--download-copy-max). A copy costs its
  * size on disk while it is sent and a pass over the bytes before the first one goes out: 256 MiB
  * took 0.53 s against 0.30 s uncopied (medians of 9 alternating, load 8.5 on 2 cores; ~0.25 s
- * per GiB idle). Past this a body is the file itself, as nginx's and python's sendfile send it,
- * and 1 GiB keeps its rate (bench row 5a).
+ * per GiB idle). Past this a body is read from the file as it is sent (core/socket-body.ts).
  */
 const COPY_MAX = 256 * 1024 * 1024
 
@@ -101,12 +100,11 @@ function sendfileBody(
  * be watched) is copied into a private file (core/file-snapshot.ts), sent with sendfile.
  *
  * Past --download-copy-max or the disk budget, or where no copy can be made, a large body is
- * the file itself: then a truncation while it is sent can zero bytes already queued
- * (core/file-snapshot.ts): core/send-guard.ts resets the connection when the file shrinks below
- * the answer's end, and it goes out with `Connection: close`. A file that shrinks while it streams makes sendfile stop short: Bun
- * (1.4.5, RequestContext `onSendfile`) then ends the response as if it were whole and keeps the
- * connection, so the client waited for the rest of the Content-Length until the idle timeout
- * (120 s); a connection that closes shows it the short body at once.
+ * read from the file while it is sent and written onto the connection by execd
+ * (core/socket-body.ts), with `Connection: close`: each byte is the file's as it was when read,
+ * and a file that shrinks below the answer's end resets the connection (the client sees the
+ * answer end short of its length). Where that connection cannot be found (answered in process,
+ * no FFI) it is the file itself, sent by sendfile, as before.
  *
  * While the body is sent its answer is named in `downloads`, its app's.
  */
@@ -129,7 +127,11 @@ export async function fileBody(
     return response
   }
   const release = end - start > SMALL_BODY ? undefined : memory.hold(answer, end - start)
-  if (!release) return named(await largeBody(handle, start, end, status, headers, answer, copyMax))
+  if (!release) {
+    // Named from now: a body written by execd (core/socket-body.ts) is sent before it returns.
+    if (answer) downloads?.add(answer)
+    return largeBody(handle, start, end, status, headers, answer, copyMax)
+  }
   try {
     const buf = Buffer.allocUnsafe(end - start)
     let got = 0
@@ -165,10 +167,13 @@ async function largeBody(
   if (!copy) {
     release?.()
     headers.connection = 'close'
-    // Watched (core/send-guard.ts), a file that shrinks while it is sent resets the connection.
-    const guard = answer && (await open(fdPath(handle.fd), 'r').catch(() => undefined))
-    if (guard && !guardSend(guard, end, answer)) await guard.close()
-    return sendfileBody(handle, start, end, status, headers)
+    const written = await socketBody(handle, start, end, status, headers, answer).catch(err => {
+      void handle.close().catch(() => {})
+      throw err
+    })
+    if (!written) return sendfileBody(handle, start, end, status, headers)
+    await handle.close().catch(() => {})
+    return written
   }
   try {
     if (copy.length < end - start) shrunk(status, headers, start, copy.length, (await handle.stat()).size)

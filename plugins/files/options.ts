@@ -19,7 +19,7 @@ export const OPTIONS = {
   downloadCopyMax: intOption('download-copy-max', {
     env: 'EXECD_DOWNLOAD_COPY_MAX',
     description:
-      'largest download (bytes) copied before it is sent, so that a file truncated meanwhile cannot send zeros (0: none); larger ones are sent from the file itself',
+      'largest download (bytes) copied before it is sent, so that it is the file as it was then (0: none); larger ones are read from the file as they are sent',
     default: 256 * 1024 * 1024,
   }),
   uploadMinRate: intOption('upload-min-rate', {

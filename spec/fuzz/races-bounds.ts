@@ -3,7 +3,7 @@
  * bound (core/limits.ts QueuedWork) by clients that leave at once, after which the bound must
  * come back whole; running commands' logs bounded together (--command-log-total-bytes) while
  * commands start, finish and are deleted, after which a lone command's log is whole again;
- * downloads past --download-copy-max (core/send-guard.ts) while the file is truncated, replaced
+ * downloads past --download-copy-max (core/socket-body.ts) while the file is truncated, replaced
  * or deleted; and (races-walks.ts) walks left mid-way and a JavaScript cell closing fd 3.
  */
 import { mkdirSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
@@ -304,14 +304,12 @@ const pastCopyMax: Run = async (c, w) => {
         out.push({ kind: r.status >= 500 ? '5xx' : 'contract', detail: `download past the copy max: ${r.status}` })
         continue
       }
-      // Whole and one version, or cut short: never the promised length with zeros or a mix. A
-      // cut answer may end in zeros the kernel queued before the guard's look (its 50 ms): the
-      // reset is what tells the client (core/send-guard.ts), as a short body always must.
+      // Whole or cut short, the bytes of one version: never zeros or a mix (core/socket-body.ts
+      // reads the file through a buffer of its own; a cut is told by a reset, as it must be).
       const b = r.body
       const v1 = version(1, 0, b.length)
       const v2 = version(2, 0, b.length)
-      const cutShort = b.length < r.length && r.cut
-      if (!cutShort && !b.equals(v1) && !b.equals(v2))
+      if (!b.equals(v1) && !b.equals(v2))
         out.push({
           kind: 'contract',
           detail: `${change} during a download of ${size} bytes: ${b.length} bytes that are no version (a mix or zeros)`,
