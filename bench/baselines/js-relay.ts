@@ -9,8 +9,8 @@
  * execd and its driver add; this one's cell over its own /ping is the floor of rows 1f/1g.
  */
 import { join } from 'node:path'
-import { compileLikeExecd } from '../lib/compile'
-import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
+import { startCompiled, type CompiledServer } from '../lib/compile'
+import { answerCellSource, HEADERS_SOURCE } from './cell-answer'
 
 const CHILD = `
 process.on('message', m => {
@@ -42,7 +42,7 @@ const proc = Bun.spawn(['/proc/self/exe', childFile], {
   },
 })
 await started
-const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' }
+${HEADERS_SOURCE}
 Bun.serve({
   hostname: '127.0.0.1',
   port,
@@ -52,46 +52,14 @@ Bun.serve({
     const reply = new Promise(r => (waiting = r))
     proc.send({ t: 'run', code })
     const { bundle } = await reply
-    const t = Date.now()
-    const frames = [
-      { type: 'init', text: 'context', timestamp: t, execution_id: 'execution' },
-      { type: 'ping', text: 'pong', timestamp: t },
-      { type: 'execution_count', execution_count: 1, timestamp: t },
-      { type: 'result', timestamp: t, results: { ...bundle, text: bundle['text/plain'] } },
-      { type: 'execution_complete', timestamp: t },
-    ]
-    const body = frames.map((f, i) => 'id: ' + (i + 1) + '\\ndata: ' + JSON.stringify(f) + '\\n\\n').join('')
-    return new Response(body, { status: 200, headers: { ...HEADERS, 'EXECD-EXECUTION-ID': 'execution' } })
+${answerCellSource('bundle')}
   },
 })
 `
 
-export interface JsRelay {
-  url: string
-  pid: number
-  stop(): Promise<void>
-}
-
 /** Compiles the relay (dist/execd's flags) and starts it; resolves once it answers /ping. */
-export async function startJsRelay(startWithinMs = 15_000): Promise<JsRelay> {
-  const dir = makeTempDir('jsrelay')
-  await Bun.write(join(dir, 'relay.ts'), SOURCE)
-  await Bun.write(join(dir, 'child.js'), CHILD)
-  const bin = await compileLikeExecd(join(dir, 'relay.ts'), dir, 'relay')
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const proc = spawnTracked([bin, String(port), join(dir, 'child.js')], { group: true })
-  const deadline = performance.now() + startWithinMs
-  for (;;) {
-    const ok = await fetch(`${url}/ping`).then(
-      r => r.status === 200,
-      () => false,
-    )
-    if (ok) break
-    if (proc.exitCode !== null) throw new Error(`javascript relay exited early (${proc.exitCode})`)
-    if (performance.now() > deadline)
-      throw new Error(`javascript relay did not answer within ${startWithinMs / 1000} s`)
-    await Bun.sleep(5)
-  }
-  return { url, pid: proc.pid, stop: () => stopProcess(proc) }
+export function startJsRelay(startWithinMs = 15_000): Promise<CompiledServer> {
+  return startCompiled('javascript relay', { 'relay.ts': SOURCE, 'child.js': CHILD }, dir => [join(dir, 'child.js')], {
+    startWithinMs,
+  })
 }

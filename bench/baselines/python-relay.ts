@@ -7,9 +7,8 @@
  * protocol beyond one line each way: execd's cell over this is what execd adds; this one's
  * cell over its own /ping is the floor of rows 1d/1e.
  */
-import { join } from 'node:path'
-import { freePort, makeTempDir, spawnTracked, stopProcess } from '../lib/procs'
-import { compileLikeExecd } from '../lib/compile'
+import { startCompiled, type CompiledServer } from '../lib/compile'
+import { answerCellSource, HEADERS_SOURCE } from './cell-answer'
 
 const PYTHON_LOOP = `
 import json, socket
@@ -52,7 +51,7 @@ await Bun.connect({
     },
   },
 })
-const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' }
+${HEADERS_SOURCE}
 Bun.serve({
   hostname: '127.0.0.1',
   port,
@@ -62,52 +61,19 @@ Bun.serve({
     const reply = new Promise(r => (waiting = r))
     writeSync(fd, JSON.stringify({ code }) + '\\n')
     const result = JSON.parse(await reply)
-    const t = Date.now()
-    const frames = [
-      { type: 'init', text: 'context', timestamp: t, execution_id: 'execution' },
-      { type: 'ping', text: 'pong', timestamp: t },
-      { type: 'execution_count', execution_count: 1, timestamp: t },
-      { type: 'result', timestamp: t, results: { ...result.results, text: result.results['text/plain'] } },
-      { type: 'execution_complete', timestamp: t },
-    ]
-    const body = frames.map((f, i) => 'id: ' + (i + 1) + '\\ndata: ' + JSON.stringify(f) + '\\n\\n').join('')
-    return new Response(body, { status: 200, headers: { ...HEADERS, 'EXECD-EXECUTION-ID': 'execution' } })
+${answerCellSource('result.results')}
   },
 })
 `
-
-export interface PythonRelay {
-  url: string
-  /** The relay's own process (its python is a child of it). */
-  pid: number
-  stop(): Promise<void>
-}
 
 /**
  * Compiles the relay (dist/execd's flags) and starts it; resolves once it answers /ping.
  * `launcher` goes before the executable (a profiler that keeps the pid), given `startWithinMs`.
  */
-export async function startPythonRelay(
+export function startPythonRelay(
   python = '/usr/bin/python3',
   launcher: string[] = [],
   startWithinMs = 15_000,
-): Promise<PythonRelay> {
-  const dir = makeTempDir('pyrelay')
-  await Bun.write(join(dir, 'relay.ts'), SOURCE)
-  const bin = await compileLikeExecd(join(dir, 'relay.ts'), dir, 'relay')
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const proc = spawnTracked([...launcher, bin, String(port), python], { group: true })
-  const deadline = performance.now() + startWithinMs
-  for (;;) {
-    const ok = await fetch(`${url}/ping`).then(
-      r => r.status === 200,
-      () => false,
-    )
-    if (ok) break
-    if (proc.exitCode !== null) throw new Error(`python relay exited early (${proc.exitCode})`)
-    if (performance.now() > deadline) throw new Error(`python relay did not answer within ${startWithinMs / 1000} s`)
-    await Bun.sleep(5)
-  }
-  return { url, pid: proc.pid, stop: () => stopProcess(proc) }
+): Promise<CompiledServer> {
+  return startCompiled('python relay', { 'relay.ts': SOURCE }, () => [python], { launcher, startWithinMs })
 }
