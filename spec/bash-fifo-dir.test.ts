@@ -5,24 +5,17 @@
  * median and 0.6-4 ms at p99; on /dev/shm ~12 µs and under 0.1 ms.
  */
 import { expect, test } from 'bun:test'
-import { readdirSync, statfsSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { daemonAlone } from './kit/daemon-dir'
+import { SHM, shmDirsOf, shmIsTmpfs } from './kit/shm'
 import { createContext, ofType, runCode } from './runtime-kit'
 
-const SHM = '/dev/shm'
-const onTmpfs = (() => {
-  try {
-    return statfsSync(SHM).type === 0x01021994
-  } catch {
-    return false
-  }
-})()
-const ownDirs = (pid: number) => readdirSync(SHM).filter(n => n.startsWith(`execd-bash-fifos-${pid}-`))
+const ownDirs = (pid: number) => shmDirsOf('execd-bash-fifos', pid)
 
 const fx = daemonAlone()
 
-test.skipIf(!onTmpfs)(
+test.skipIf(!shmIsTmpfs)(
   'a bash context reads its lines from a FIFO on /dev/shm, in a dir that goes with it',
   async () => {
     const id = await createContext(fx.d, 'bash')

@@ -5,20 +5,13 @@
  * with the daemon, and one a killed daemon left swept by the next.
  */
 import { expect, test } from 'bun:test'
-import { existsSync, readdirSync, statfsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, readSse, startDaemon, waitFor, type Daemon, type SseFrame } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { SHM, shmDirsOf, shmIsTmpfs } from './kit/shm'
 
-const SHM = '/dev/shm'
-const onTmpfs = (() => {
-  try {
-    return statfsSync(SHM).type === 0x01021994
-  } catch {
-    return false
-  }
-})()
-const ownDirs = (pid: number) => readdirSync(SHM).filter(n => n.startsWith(`execd-session-fifos-${pid}-`))
+const ownDirs = (pid: number) => shmDirsOf('execd-session-fifos', pid)
 
 const fx = daemonAlone()
 
@@ -35,7 +28,7 @@ const stdout = (frames: SseFrame[]) =>
     .map(f => f.data.text)
     .join('\n')
 
-test.skipIf(!onTmpfs)('the shell reads its lines from a FIFO on /dev/shm whose name is gone', async () => {
+test.skipIf(!shmIsTmpfs)('the shell reads its lines from a FIFO on /dev/shm whose name is gone', async () => {
   const sid = await create(fx.d)
   for (let i = 0; i < 3; i++) expect((await run(fx.d, sid, ':')).at(-1)?.data.type).toBe('execution_complete')
   // The shell's own descriptors: its input is kept on one of 10 and above while the code runs.
@@ -51,7 +44,7 @@ test.skipIf(!onTmpfs)('the shell reads its lines from a FIFO on /dev/shm whose n
   expect(readdirSync(join(SHM, dir!))).toEqual(['.owner.sock'])
 })
 
-test.skipIf(!onTmpfs)('a run that removes the dir: the next runs run, and the dir is made again', async () => {
+test.skipIf(!shmIsTmpfs)('a run that removes the dir: the next runs run, and the dir is made again', async () => {
   const sid = await create(fx.d)
   const rm = await run(fx.d, sid, `rm -rf ${SHM}/execd-session-fifos-${fx.d.proc.pid}-*`)
   expect(rm.at(-1)?.data.type).toBe('execution_complete')
@@ -66,7 +59,7 @@ test.skipIf(!onTmpfs)('a run that removes the dir: the next runs run, and the di
   expect(ownDirs(fx.d.proc.pid)).toHaveLength(1)
 })
 
-test.skipIf(!onTmpfs)('the dir goes with its daemon, and a killed daemon’s is swept by the next', async () => {
+test.skipIf(!shmIsTmpfs)('the dir goes with its daemon, and a killed daemon’s is swept by the next', async () => {
   const killed = await startDaemon()
   const other = await startDaemon()
   try {

@@ -15,23 +15,15 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statfsSync,
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, readSse, waitFor, type SseFrame } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { SHM, shmIsTmpfs } from './kit/shm'
 
 const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
-const SHM = '/dev/shm'
-const shmIsTmpfs = (() => {
-  try {
-    return statfsSync(SHM).type === 0x01021994
-  } catch {
-    return false
-  }
-})()
 
 // The daemon's TMPDIR is the fixture's dir, world-writable as /tmp is.
 const fx = daemonWithDir('planted', tmp => {
