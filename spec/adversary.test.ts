@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, waitFor } from './harness'
+import { pidsWith, postJson, readSse, waitFor, rssMiB } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 import { spawnSync } from 'node:child_process'
@@ -15,8 +15,6 @@ import { spawnSync } from 'node:child_process'
 const fx = daemonAlone()
 
 /** The daemon's resident memory, in MiB. */
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
-
 describe('a session whose bash exits while a job it started keeps the pipes open', () => {
   // The job inherits bash's stdout and stderr. The run waited for a 50 ms pause in its output
   // before it ended, holding everything in memory meanwhile: behind a `yes`, the run never

@@ -6,15 +6,13 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { postJson, readSse, startDaemon, uploadInNewDirectories } from './harness'
+import { postJson, readSse, startDaemon, uploadInNewDirectories, rssMiB } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { pythonAvailable } from './python-env'
 
 const fx = daemonWithDir('adversary3')
 
 /** A process's resident memory, in MiB. */
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
-
 /** Live pids whose working directory is `dir` (a context's interpreter, found by its cwd). */
 const pidsIn = (dir: string): number[] =>
   readdirSync('/proc')

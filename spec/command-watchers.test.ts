@@ -6,22 +6,11 @@
  * missed (`events_dropped`), as one that connects late is; the log keeps every byte.
  */
 import { expect, test } from 'bun:test'
-import { connect, type Socket } from 'node:net'
 import { postJson, readSse, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { postUnread } from './kit/narrow-reader'
+import { postUnread, getUnread } from './kit/narrow-reader'
 
 const fx = daemonAlone()
-
-/** Sends `GET path` with the token and never reads the answer: the socket is paused at once. */
-async function stalledReader(path: string): Promise<Socket> {
-  const { hostname, port } = new URL(fx.d.url)
-  const socket = connect({ host: hostname, port: Number(port) })
-  socket.pause()
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject))
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`)
-  return socket
-}
 
 const status = async (id: string) =>
   (await (await fx.d.fetch(`/command/status/${id}`)).json()) as { running: boolean; exit_code?: number }
@@ -34,7 +23,7 @@ const FLOOD = `yes "$(printf '%01000d' 0)" | head -c ${BYTES}`
 test('a background command runs to its end while a watcher of its events reads nothing', async () => {
   const started = await readSse(await postJson(fx.d, '/command', { command: FLOOD, background: true }))
   const id = started[0]?.data.text as string
-  const watcher = await stalledReader(`/command/${id}/events`)
+  const watcher = await getUnread(fx.d, `/command/${id}/events`)
   try {
     // A generous bound: alone it takes about a second; stalled, it waited for Bun's 120 s.
     await waitFor('the command to end while its watcher reads nothing', async () => !(await status(id)).running, 60_000)
@@ -52,7 +41,7 @@ test('a foreground command too: the watcher does not pace it, its own client sti
   const first = new TextDecoder().decode((await reader.read()).value)
   const id = /"text":"([^"]+)"/.exec(first)?.[1] as string
   expect(id).toBeTruthy()
-  const watcher = await stalledReader(`/command/${id}/events`)
+  const watcher = await getUnread(fx.d, `/command/${id}/events`)
   try {
     let bytes = 0
     let tail = ''
@@ -72,7 +61,7 @@ test('a foreground command too: the watcher does not pace it, its own client sti
 test('a watcher that falls behind is told what it missed, then follows to the end', async () => {
   const started = await readSse(await postJson(fx.d, '/command', { command: FLOOD, background: true }))
   const id = started[0]?.data.text as string
-  const watcher = await stalledReader(`/command/${id}/events`)
+  const watcher = await getUnread(fx.d, `/command/${id}/events`)
   try {
     await waitFor('the command to end', async () => !(await status(id)).running, 60_000)
     // Now read: what the socket buffers held, the news of the gap, then the rest to the end.

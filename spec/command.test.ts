@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { commandFrames, follow, lastEvent as last, texts } from './command-stream'
-import { postJson, readSse } from './harness'
+import { postJson, readSse, rssMiB } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 
 const fx = daemonWithDir('cmd', tmp => {
@@ -91,7 +91,7 @@ describe('POST /command (foreground)', () => {
     // the stream stops pulling, the journal stops taking lines, execd stops reading the pipe,
     // and `yes` blocks. A runaway would read on at pipe speed into memory; the bounds hold
     // however long we wait (the wait only gives a runaway time to show).
-    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${fx.d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const rss = () => rssMiB(fx.d.proc.pid)
     const rssBefore = rss()
     const body = JSON.stringify({ command: `yes ${'y'.repeat(1023)}` })
     const { hostname: host, port } = new URL(fx.d.url)

@@ -6,13 +6,13 @@
  * (sendfile), and the budget comes back when an answer is sent or abandoned.
  */
 import { describe, expect, test } from 'bun:test'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import { writeFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
-import { postJson, waitFor } from './harness'
+import { postJson, waitFor, rssMiB } from './harness'
 import { daemonWithDirAtLoad } from './kit/daemon-dir'
-import { portOf } from './raw-http'
 import { allAnswered } from './kit/tcp-queues'
+import { getUnread } from './kit/narrow-reader'
 
 const MiB = 1024 * 1024
 const fx = daemonWithDirAtLoad('download-memory', () => {
@@ -24,23 +24,10 @@ const dir = fx.tmp
 const big = join(dir, 'four')
 const small = join(dir, 'one')
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 const download = (path: string) => fx.d.fetch(`/files/download?path=${encodeURIComponent(path)}`)
 
-/**
- * A client that asks for `path` and never reads a byte of the answer (paused before it comes: a
- * client that reads the first chunk keeps reading in Bun's node:net, and took it all).
- */
-function stalled(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(portOf(fx.d.url), '127.0.0.1', () => resolve(s))
-    s.pause()
-    s.on('error', reject)
-    s.write(
-      `GET /files/download?path=${encodeURIComponent(path)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`,
-    )
-  })
-}
+/** A client that asks for `path` and never reads a byte of the answer. */
+const stalled = (path: string) => getUnread(fx.d, `/files/download?path=${encodeURIComponent(path)}`)
 
 /** Whether a small download is answered from memory (on the large-body path it closes the connection). */
 async function fromMemory(): Promise<boolean> {

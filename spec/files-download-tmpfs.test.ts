@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { statfsSync, writeFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { startDaemon, waitFor, type Daemon } from './harness'
 import { scratchWithDisks } from './kit/small-disk'
-import { portOf } from './raw-http'
 import { allAnswered } from './kit/tcp-queues'
+import { getUnread } from './kit/narrow-reader'
 
 const MiB = 1024 * 1024
 const SIZE = 16 * MiB
@@ -38,16 +38,7 @@ const usedMiB = () => {
 }
 
 /** A client that asks for the file and never reads a byte of the answer. */
-function stalled(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(portOf(d.url), '127.0.0.1', () => resolve(s))
-    s.pause()
-    s.on('error', reject)
-    s.write(
-      `GET /files/download?path=${encodeURIComponent(file)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`,
-    )
-  })
-}
+const stalled = () => getUnread(d, `/files/download?path=${encodeURIComponent(file)}`)
 
 describe('download copies in a TMPDIR that is memory', () => {
   test.skipIf(!root)(

@@ -5,31 +5,20 @@
  * own back until there is room again.
  */
 import { expect, test } from 'bun:test'
-import { readFileSync, writeFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import { writeFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
-import { waitFor } from './harness'
+import { waitFor, rssMiB } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { connections } from './kit/tcp-queues'
-import { portOf } from './raw-http'
+import { getUnread } from './kit/narrow-reader'
 
 const MiB = 1024 * 1024
 const CLIENTS = 80
 const fx = daemonWithDir('download-unread', () => ['--download-copy-max', '0'])
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
-
 /** A client that asks for `path` and never reads a byte of the answer. */
-function stalled(path: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(portOf(fx.d.url), '127.0.0.1', () => resolve(s))
-    s.pause()
-    s.on('error', reject)
-    s.write(
-      `GET /files/download?path=${encodeURIComponent(path)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`,
-    )
-  })
-}
+const stalled = (path: string) => getUnread(fx.d, `/files/download?path=${encodeURIComponent(path)}`)
 
 /** Bytes of each client's answer in the kernel: its receive queue and execd's send queue. */
 function queued(clients: Socket[]): number[] {

@@ -9,12 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, statfsSync, writeFileSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { join } from 'node:path'
 import { postJson, startDaemon, waitFor, type Daemon } from './harness'
 import { scratchWithDisks } from './kit/small-disk'
-import { portOf } from './raw-http'
 import { allAnswered } from './kit/tcp-queues'
+import { getUnread } from './kit/narrow-reader'
 
 const MiB = 1024 * 1024
 const SIZE = 24 * MiB
@@ -49,14 +49,7 @@ const usedMiB = () => {
 const path = () => `/v1/isolated/session/${session}/files/download?path=${encodeURIComponent(file)}`
 
 /** A client that asks for the file and never reads a byte of the answer. */
-function stalled(): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(portOf(d.url), '127.0.0.1', () => resolve(s))
-    s.pause()
-    s.on('error', reject)
-    s.write(`GET ${path()} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`)
-  })
-}
+const stalled = () => getUnread(d, path())
 
 /** A whole download through the session; whether it was a copy (a body sent from the file closes its connection). */
 async function copied(): Promise<boolean> {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { follow } from './command-stream'
-import { pidsWith, postJson, readSse, type SseFrame } from './harness'
+import { pidsWith, postJson, readSse, type SseFrame, rssMiB } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 
 const fx = daemonWithDir('session')
@@ -181,7 +181,7 @@ describe('output', () => {
     // the stream stops pulling, the run stops reading bash's pipe, and `yes` blocks. A runaway
     // would read on at pipe speed into memory; the bounds hold however long we wait (the wait
     // only gives a runaway time to show).
-    const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${fx.d.proc.pid}/status`, 'utf8'))![1]) / 1024
+    const rss = () => rssMiB(fx.d.proc.pid)
     const sid = await create()
     const rssBefore = rss()
     const body = JSON.stringify({ command: `exec -a session-stalled-yes yes ${'y'.repeat(1023)}` })

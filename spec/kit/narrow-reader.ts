@@ -6,6 +6,7 @@
  * tens of MB. Python's socket takes SO_RCVBUF before it connects, which pins the window; the
  * sender then holds at most its own send buffer.
  */
+import { connect, type Socket } from 'node:net'
 import type { Daemon } from '../harness'
 
 const PYTHON = process.env.EXECD_PYTHON || '/usr/bin/python3'
@@ -113,4 +114,19 @@ export async function postUnread(
       await proc.exited
     },
   }
+}
+
+/**
+ * A GET of `path` (with the token) whose client never reads a byte of the answer: paused before
+ * the answer comes (a node:net socket that reads its first chunk keeps reading, and takes it
+ * all). Its receive window is the kernel's to grow; the sender's queue is what holds the rest.
+ */
+export function getUnread(d: Daemon, path: string): Promise<Socket> {
+  const { hostname, port } = new URL(d.url)
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), hostname, () => resolve(s))
+    s.pause()
+    s.on('error', reject)
+    s.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${d.token}\r\n\r\n`)
+  })
 }
