@@ -23,24 +23,17 @@ import { requirePiece } from '../capabilities'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
 import { describeExit } from '../exit-words'
 import { OomWatch } from '../oom'
+import { runOutcome, STOPPED, type BashRunEnd } from './run-end'
 import { signalGroup } from '../process-groups'
 import { randomHex } from '../random'
 
 export type BashStream = 'stdout' | 'stderr'
+export type { BashRunEnd } from './run-end'
 
 interface BashChunk {
   stream: BashStream
   data: Uint8Array
 }
-
-/**
- * How a run ended: the code's exit status, or bash itself went away. `outOfMemory`: the kernel's
- * OOM killer killed a process while it ran, and the run's last command (137) or the shell died
- * of that SIGKILL (runOutcome).
- */
-export type BashRunEnd =
-  | { kind: 'exit'; code: number; interrupted: boolean; outOfMemory?: boolean }
-  | { kind: 'died'; reason: string; outOfMemory?: boolean }
 
 interface LiveBashOptions {
   cwd?: string
@@ -359,26 +352,6 @@ export class LiveBash {
 }
 
 const STREAMS = ['stdout', 'stderr'] as const
-
-/**
- * The statuses of code a stop ended: the INT trap's `return 130` (a child that died of the SIGINT
- * is 130 too, and the trap returns it after), or 137, a child the grace killed. An interrupt sent
- * as the code ended lands outside it — between the code and the end function, where the trap's
- * `return` fails and `$?` is kept, inside the end function, which the trap skips, or after the
- * marker — and the marker carries the code's own status: such a run ended by itself (a timeout of
- * 500 ms against `sleep 0.49; echo done` was told `signal: interrupt` 2 in 45). Code that set an
- * INT trap of its own and went on is told by its status too.
- */
-const STOPPED = new Set([128 + 2, 128 + 9])
-
-/** The end with `outOfMemory` where the OOM kills rose and the SIGKILL they sent is what ended it. */
-function runOutcome(end: BashRunEnd, oom: OomWatch, exit: ExitInfo | undefined): BashRunEnd {
-  const killed =
-    end.kind === 'exit'
-      ? end.code === 128 + 9 && !end.interrupted && oom.rose()
-      : end.reason !== STALLED && oom.outOfMemory(exit)
-  return killed ? { ...end, outOfMemory: true } : end
-}
 
 /** Output still handed on after the shell exited; the rest, a leftover job's, is not read. */
 const DRAIN_AFTER_EXIT_BYTES = 1024 * 1024
