@@ -80,11 +80,11 @@ export function signalOfWord(word: string): number | undefined {
 /**
  * The status a shell gives the exit `describeExit` told: `exit status 3` → 3, `signal: killed`
  * → 128 + 9, with what execd adds after the words (` (timeout after N ms)`, `: out of memory…`,
- * a live bash run's `exit status 137: out of memory…` too).
+ * a live bash run's `exit status 137: out of memory…` and `exit status 137 (the kernel's OOM…)` too).
  * Anything else: undefined.
  */
 export function shellStatusOf(words: string): number | undefined {
-  const code = /^exit status (\d{1,3})(?:: out of memory\b.*)?$/.exec(words)?.[1]
+  const code = /^exit status (\d{1,3})(?:: out of memory\b.*| \(.*)?$/.exec(words)?.[1]
   if (code !== undefined) return Number(code) <= 255 ? Number(code) : undefined
   const word = /^signal: ([A-Za-z0-9 /]+?)(?: \(.*|: out of memory\b.*)?$/.exec(words)?.[1]
   const n = word === undefined ? undefined : signalOfWord(word)

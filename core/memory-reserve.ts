@@ -13,14 +13,16 @@
  * cgroup with a process in it cannot hand its controllers down ("no internal processes").
  * A v1 cgroup can only be entered by a move (a write to its `cgroup.procs`), so a child runs in
  * execd's cgroup until it is moved, and what it forked before the move is moved too where its
- * cgroup v2 leaf lists it (core/cgroup.ts).
+ * cgroup v2 leaf lists it (core/cgroup.ts). A live shell's processes go one cgroup further
+ * down, one of the shell's own (ShellMemoryCgroup): its count of OOM kills is theirs alone.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { cgroupDirs, memoryLimitIn } from './cgroup-dirs'
+import { removeCgroup, removeCgroupSoon } from './cgroup-ops'
 import type { Logger } from './log'
-import { watchChildrenCgroup } from './oom'
-import { readSmall } from './procfs'
+import { oomKillsIn, watchChildrenCgroup } from './oom'
+import { readSmall, readSmallAt } from './procfs'
 import { randomHex } from './random'
 
 /** execd's own RSS is ~60 MiB (13 MiB of it anonymous); a reserve smaller than that saves nothing. */
@@ -101,14 +103,70 @@ function move(fd: number, pid: string): void {
   } catch {}
 }
 
-/** Removes the children's cgroup (at exit, once they are killed); a v1 cgroup's charges go to its parent. */
+/** Removes the children's cgroup and its shells' (at exit, once they are killed); a v1 cgroup's charges go to its parent. */
 export function releaseMemoryReserve(): void {
   if (!reserve) return
   try {
     closeSync(reserve.procs)
   } catch {}
-  tryRmdir(reserve.dir)
+  removeCgroup(reserve.dir)
   reserve = undefined
+}
+
+let shells = 0
+
+/**
+ * A v1 memory cgroup of one shell's own, below the children's, with no limit of its own (the
+ * children's limit holds it). v1 counts an OOM kill only in its victim's memory cgroup (its
+ * `oom_kill`; v2 adds it to every ancestor too), so this one's count is the kills of the shell's
+ * own processes: what lets a run's words say out of memory for it alone (core/live-bash). A
+ * mkdir, an open and a move once a shell is ready, a read per run, an rmdir at its end.
+ */
+export class ShellMemoryCgroup {
+  private constructor(
+    private readonly dir: string,
+    private readonly events: number,
+  ) {}
+
+  /**
+   * The shell's cgroup with `pids` (the shell and what it has forked, idle between runs) moved
+   * into it; undefined where there is no children's cgroup, or where it cannot be made or entered.
+   */
+  static make(pids: readonly number[]): ShellMemoryCgroup | undefined {
+    if (!reserve) return undefined
+    const dir = join(reserve.dir, `shell-${++shells}`)
+    let procs: number | undefined
+    try {
+      mkdirSync(dir)
+      procs = openSync(join(dir, 'cgroup.procs'), 'w')
+      // The leader must go in: what it forks from then on is born inside; the rest may have ended.
+      writeSync(procs, String(pids[0]))
+      for (const pid of pids.slice(1)) move(procs, String(pid))
+      return new ShellMemoryCgroup(dir, openSync(join(dir, 'memory.oom_control'), 'r'))
+    } catch {
+      tryRmdir(dir)
+      return undefined
+    } finally {
+      if (procs !== undefined) closeSync(procs)
+    }
+  }
+
+  /** The OOM kills of the shell's processes so far; undefined once it cannot be read. */
+  kills(): number | undefined {
+    try {
+      return oomKillsIn(readSmallAt(this.events))
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Removes the cgroup once the shell's processes are gone (kept while one is left in it). */
+  close(): void {
+    try {
+      closeSync(this.events)
+    } catch {}
+    void removeCgroupSoon(this.dir, 2000)
+  }
 }
 
 /** Children's cgroups of execds that are gone (a pid with no process), if empty. */
@@ -125,7 +183,7 @@ function sweep(parent: string): void {
     try {
       process.kill(Number(pid), 0)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') tryRmdir(join(parent, name))
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') removeCgroup(join(parent, name))
     }
   }
 }

@@ -47,20 +47,34 @@ export const watchChildrenCgroup = (dir: string): void => void children.push(dir
 /** Every v1 memory cgroup a limit may be reached in, the children's first: the likeliest. */
 const v1Dirs = (): string[] => [...children, ...ownCgroups().flatMap(c => (c.version === 1 ? [c.dir] : []))]
 
-const countIn = (text: string | undefined): number | undefined => {
+/** The `oom_kill` count of a memory cgroup's memory.events or memory.oom_control, or /proc/vmstat. */
+export const oomKillsIn = (text: string | undefined): number | undefined => {
   const m = text === undefined ? null : /^oom_kill (\d+)$/m.exec(text)
   return m ? Number(m[1]) : undefined
 }
 
+/**
+ * Where a count of OOM kills was read: a shell's own memory cgroup (ShellMemoryCgroup: its
+ * processes' kills alone), execd's memory cgroups (every child's, and v2's count those of the
+ * cgroups beside it below each one too), or the machine's.
+ */
+export type OomScope = 'shell' | 'cgroups' | 'machine'
+
+interface Count {
+  n: number
+  of: OomScope
+}
+
 /** OOM kills so far, summed over the counters that can be read; undefined when none can. */
-function oomKills(): number | undefined {
+function oomKills(): Count | undefined {
   const files = [
     ...children.map(dir => `${dir}/memory.oom_control`),
     ...ownCgroups().map(({ version, dir }) => `${dir}/${version === 2 ? 'memory.events' : 'memory.oom_control'}`),
   ]
-  const counts = files.map(f => countIn(read(f))).filter(n => n !== undefined)
-  if (counts.length) return counts.reduce((a, b) => a + b, 0)
-  return countIn(read('/proc/vmstat'))
+  const counts = files.map(f => oomKillsIn(read(f))).filter(n => n !== undefined)
+  if (counts.length) return { n: counts.reduce((a, b) => a + b, 0), of: 'cgroups' }
+  const n = oomKillsIn(read('/proc/vmstat'))
+  return n === undefined ? undefined : { n, of: 'machine' }
 }
 
 const MIB = 1 << 20
@@ -91,46 +105,68 @@ export function fullOfFiles(): string {
  * read for each cell, it cost a python cell of `1` 0.4 ms of CPU more (0.7 → 1.1 ms). A reading
  * taken before the start still tells a kill after it.
  */
-let recent: { at: number; count: number | undefined } | undefined
+let recent: { at: number; count: Count | undefined } | undefined
 const RECENT_MS = 1000
 
-function recentKills(): number | undefined {
+function recentKills(): Count | undefined {
   const now = performance.now()
   if (!recent || now - recent.at >= RECENT_MS) recent = { at: now, count: oomKills() }
   return recent.count
 }
 
-/** One interpreter's or command's watch: `mark()` as a cell starts, `outOfMemory(exit)` once it died. */
+/**
+ * One interpreter's, command's or shell's watch: `mark()` as a cell starts, `outOfMemory(exit)`
+ * once it died. `own` reads a count of its own processes' kills alone (a shell's memory cgroup):
+ * where it answers, no other count is read.
+ */
 export class OomWatch {
-  private before = recentKills()
+  private before: Count | undefined
+
+  constructor(private readonly own?: () => number | undefined) {
+    this.before = this.count(true)
+  }
 
   mark(): void {
-    this.before = recentKills()
+    this.before = this.count(true)
   }
 
   /** Whether the OOM killer ended `exit`'s process. */
   outOfMemory(exit: ExitInfo | undefined): boolean {
     if (exit?.signal !== 'SIGKILL' || exit.killedBy) return false
-    return this.rose()
+    return this.rose() !== undefined
   }
 
-  /** Whether the count of OOM kills rose since the mark (a kill somewhere in execd's cgroups). */
-  rose(): boolean {
+  /** Where the count of OOM kills rose since the mark (a kill of what that count covers), if it did. */
+  rose(): OomScope | undefined {
     const before = this.before
-    const after = oomKills()
-    // A fresh reading is the shared one from now on: a run started within the second after this
-    // kill took the reading from before it, and its own `exit 137` read as out of memory.
-    if (after !== undefined) recent = { at: performance.now(), count: after }
-    return before !== undefined && after !== undefined && after > before
+    const after = this.count(false)
+    if (after?.of !== 'shell' && after !== undefined) {
+      // A fresh reading is the shared one from now on: a run started within the second after this
+      // kill took the reading from before it, and its own `exit 137` read as out of memory.
+      recent = { at: performance.now(), count: after }
+    }
+    return before !== undefined && after !== undefined && before.of === after.of && after.n > before.n
+      ? after.of
+      : undefined
+  }
+
+  private count(recentOk: boolean): Count | undefined {
+    const n = this.own?.()
+    if (n !== undefined) return { n, of: 'shell' }
+    return recentOk ? recentKills() : oomKills()
   }
 }
 
 /**
  * A live bash's run whose status is 128 + SIGKILL while the OOM kills rose (OomWatch.rose): its
- * shell survived, and what it ran last was killed. The counters are the cgroup's, shared with
- * every other child of execd, so what is proven is that the kernel killed a process out of memory
- * while the run ran and the run's last command died of SIGKILL, not that it was the one: said so.
+ * shell survived, and what it ran last was killed. Counted in the shell's own memory cgroup, the
+ * kill was one of the shell's processes: out of memory, said so. Counted in execd's cgroups,
+ * shared with every other child of execd (another shell's, a command's), it proves only a kill
+ * somewhere among them while the run ran: said as that, after the status, not as its cause.
  */
-export const runOutOfMemoryWords = (code: number): string =>
-  `exit status ${code}: out of memory: the kernel's OOM killer killed a process while this run ran, ` +
-  `a memory limit was reached${fullOfFiles()}`
+export const runOutOfMemoryWords = (code: number, scope: OomScope): string =>
+  scope === 'shell'
+    ? `exit status ${code}: out of memory: the kernel's OOM killer killed a process of this shell while this run ` +
+      `ran, a memory limit was reached${fullOfFiles()}`
+    : `exit status ${code} (the kernel's OOM killer killed a process in execd's memory cgroups while this run ran, ` +
+      `not known to be this shell's)`

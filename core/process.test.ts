@@ -8,6 +8,7 @@ import { closeCgroups, confineWithCgroups } from './ownership'
 import { readStat } from './procfs'
 import { liveProcessCount, spawnOwned } from './process'
 import { describeExit, shellStatusOf, signalOfWord } from './exit-words'
+import { runOutOfMemoryWords } from './oom'
 import { groupAlive } from './process-groups'
 
 const probe = CgroupTree.open()
@@ -153,6 +154,8 @@ test("an exit by signal is told in Go's words, and the words give the signal bac
   expect(shellStatusOf('signal: killed: out of memory, a memory limit was reached')).toBe(137)
   expect(shellStatusOf("exit status 137: out of memory: the kernel's OOM killer killed a process")).toBe(137)
   expect(shellStatusOf('exit status 137: hello')).toBeUndefined()
+  // A run's words for a kill in its shell's own cgroup, and for one somewhere in execd's.
+  for (const scope of ['shell', 'cgroups'] as const) expect(shellStatusOf(runOutOfMemoryWords(137, scope))).toBe(137)
   expect(shellStatusOf('signal: terminated (timeout after 500 ms)')).toBe(143)
   expect(shellStatusOf('signal: signal 40')).toBe(168)
   expect(shellStatusOf('exit status 300')).toBeUndefined()

@@ -8,12 +8,12 @@
  * skipped visibly otherwise). `EXECD_BIN` runs another build of the executable.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { mkdtempSync, rmdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inCgroup, v1CgroupOrWhy } from './kit/full-cgroup'
 import { isolationOf, stdoutOf } from './kit/isolated'
-import { type Daemon, postJson, readSse } from './harness'
+import { type Daemon, postJson, readSse, waitFor } from './harness'
 import { PYTHON, pythonAvailable } from './python-env'
 import { createContext, ofType, runCode } from './runtime-kit'
 
@@ -27,7 +27,7 @@ const dir = typeof cgroup === 'string' ? '' : cgroup.dir
 
 /** Anonymous memory past the limit, touched (a bare bytearray(n) is untouched zero pages). */
 const HOG = `${PYTHON} -c "b = bytearray(b'x') * (1 << 30)"`
-const OOM = /^exit status 137: out of memory: the kernel's OOM killer killed a process while this run ran/
+const OOM = /^exit status 137: out of memory: the kernel's OOM killer killed a process of this shell while this run ran/
 
 async function sessionRun(d: Daemon, sid: string, command: string) {
   const frames = await readSse(await postJson(d, `/session/${sid}/run`, { command, timeout: 30_000 }))
@@ -52,6 +52,31 @@ test.skipIf(typeof cgroup === 'string')(
       })
       // No kill during this run: the status alone, as before.
       expect((await sessionRun(d, sid, 'bash -c "exit 137"')).last?.error.traceback).toEqual(['exit status 137'])
+    })
+  },
+  60_000,
+)
+
+test.skipIf(typeof cgroup === 'string')(
+  "two sessions: one's child is OOM-killed while the other's is `kill -9`ed, only the first is told out of memory",
+  async () => {
+    await inCgroup(dir, async (d, file) => {
+      const open = async () => (await (await postJson(d, '/session', {})).json()).session_id as string
+      const a = await open()
+      const b = await open()
+      // b's run starts (its count noted) before a's child is killed, and its child kills itself after.
+      const started = `${file}-started`
+      const go = `${file}-go`
+      const killed = sessionRun(d, b, `bash -c 'touch ${started}; until [ -e ${go} ]; do sleep 0.02; done; kill -9 $$'`)
+      await waitFor("b's run to start", () => existsSync(started))
+      expect((await sessionRun(d, a, HOG)).last?.error.traceback[0]).toMatch(OOM)
+      writeFileSync(go, '')
+      // Old build: `exit status 137: out of memory: …`, the kill of a's child counted for b too.
+      expect((await killed).last?.error).toEqual({
+        ename: 'CommandExecError',
+        evalue: '137',
+        traceback: ['exit status 137'],
+      })
     })
   },
   60_000,

@@ -305,13 +305,13 @@ function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: nu
     // A stalled shell was ended by execd: how it exited then says nothing of the run.
     const info = end.reason === STALLED ? undefined : bash.exit
     return errorEvent('CommandExecError', info?.code != null ? String(info.code) : '-1', [
-      `${info ? deathWords(info, end.outOfMemory === true) : end.reason}${why}`,
+      `${info ? deathWords(info, end.outOfMemory !== undefined) : end.reason}${why}`,
       ended,
     ])
   }
   if (end.interrupted) return errorEvent('CommandExecError', '-1', [`signal: interrupt${why}`])
   if (end.code === 0)
     return makeEvent('execution_complete', { execution_time: Math.round(performance.now() - started) })
-  const words = end.outOfMemory ? runOutOfMemoryWords(end.code) : `exit status ${end.code}`
+  const words = end.outOfMemory ? runOutOfMemoryWords(end.code, end.outOfMemory) : `exit status ${end.code}`
   return errorEvent('CommandExecError', String(end.code), [words])
 }

@@ -22,6 +22,7 @@ import { StartWords } from './start-words'
 import { requirePiece } from '../capabilities'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
 import { describeExit } from '../exit-words'
+import { ShellMemoryCgroup } from '../memory-reserve'
 import { OomWatch } from '../oom'
 import { runOutcome, STOPPED, type BashRunEnd } from './run-end'
 import { signalGroup } from '../process-groups'
@@ -82,6 +83,8 @@ export class LiveBash {
   private readonly startStderr = new StartWords()
   /** Since when the current run has waited for output with none queued (stall.ts). */
   private waitingSince: number | undefined
+  /** The shell's own memory cgroup, its count of OOM kills its processes' alone; null where none is made. */
+  private memory: ShellMemoryCgroup | null | undefined
 
   constructor(private readonly opts: LiveBashOptions = {}) {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
@@ -125,6 +128,7 @@ export class LiveBash {
         if (r.value.stream === 'stderr') this.startStderr.keep(r.value.data)
       }
     })().catch(() => {})
+    void this.proc.released.then(() => this.memory?.close())
     void this.proc.exited.then(info => {
       this.exitInfo = info
       this.code.remove()
@@ -205,7 +209,7 @@ export class LiveBash {
     // predecessor's real marker, reporting the output of the run before it.
     const m = `__execd_${randomHex(12)}__`
     const scanners = { stdout: new MarkerScanner(m, true), stderr: new MarkerScanner(m, false) }
-    const oom = new OomWatch()
+    const oom = new OomWatch(this.ownKills)
     const stall = watchStall(
       this.opts.shellPid ?? this.pid,
       () => this.waitingSince,
@@ -284,6 +288,19 @@ export class LiveBash {
       for (;;) if ('end' in (await this.next(scanners))) return
     })()
     await this.stopRun(drained, 1000)
+  }
+
+  /**
+   * The shell's count of OOM kills, from its own memory cgroup (core/memory-reserve.ts), made as
+   * the first run after the shell is ready starts: the shell is idle then, nothing of it runs
+   * but the shell (and the wrapper that started it), and all it forks from then on is born in it.
+   */
+  private readonly ownKills = (): number | undefined => {
+    if (this.memory === undefined && this.ready && this.alive) {
+      const shell = this.opts.shellPid?.()
+      this.memory = ShellMemoryCgroup.make(shell === undefined ? [this.pid] : [this.pid, shell]) ?? null
+    }
+    return this.memory?.kills()
   }
 
   private acquire(): Promise<() => void> {

@@ -3,17 +3,18 @@
  * shell gone, and whether the kernel's OOM killer is what ended it.
  */
 import type { ExitInfo } from '../process'
-import type { OomWatch } from '../oom'
+import type { OomScope, OomWatch } from '../oom'
 import { STALLED } from './stall'
 
 /**
  * How a run ended: the code's exit status, or bash itself went away. `outOfMemory`: the kernel's
- * OOM killer killed a process while it ran, and the run's last command (137) or the shell died
- * of that SIGKILL (runOutcome).
+ * OOM killer killed a process while it ran (one of the shell's, or one somewhere in execd's
+ * cgroups: the scope its count covers), and the run's last command (137) or the shell died of a
+ * SIGKILL execd did not send (runOutcome).
  */
 export type BashRunEnd =
-  | { kind: 'exit'; code: number; interrupted: boolean; outOfMemory?: boolean }
-  | { kind: 'died'; reason: string; outOfMemory?: boolean }
+  | { kind: 'exit'; code: number; interrupted: boolean; outOfMemory?: OomScope }
+  | { kind: 'died'; reason: string; outOfMemory?: OomScope }
 
 /**
  * The statuses of code a stop ended: the INT trap's `return 130` (a child that died of the SIGINT
@@ -26,11 +27,16 @@ export type BashRunEnd =
  */
 export const STOPPED = new Set([128 + 2, 128 + 9])
 
-/** The end with `outOfMemory` where the OOM kills rose and the SIGKILL they sent is what ended it. */
+/**
+ * The end with `outOfMemory` where the OOM kills rose and it ended of a SIGKILL that execd did not
+ * send. The machine's count (/proc/vmstat, where no cgroup's can be read) is no one's: a kill in
+ * another container says nothing of this run, so it is not told.
+ */
 export function runOutcome(end: BashRunEnd, oom: OomWatch, exit: ExitInfo | undefined): BashRunEnd {
   const killed =
     end.kind === 'exit'
-      ? end.code === 128 + 9 && !end.interrupted && oom.rose()
-      : end.reason !== STALLED && oom.outOfMemory(exit)
-  return killed ? { ...end, outOfMemory: true } : end
+      ? end.code === 128 + 9 && !end.interrupted
+      : end.reason !== STALLED && exit?.signal === 'SIGKILL' && !exit.killedBy
+  const scope = killed ? oom.rose() : undefined
+  return scope && scope !== 'machine' ? { ...end, outOfMemory: scope } : end
 }

@@ -109,14 +109,15 @@ class BashContext implements RuntimeContext {
     if (end.kind === 'died') {
       // A stalled shell was ended by execd: how it exited then says nothing of the run.
       const info = end.reason === STALLED ? undefined : this.shell.exit
-      const cause = info ? deathWords(info, end.outOfMemory === true) : end.reason
+      const cause = info ? deathWords(info, end.outOfMemory !== undefined) : end.reason
       // Said as the other runtimes' deaths (the exit's words the traceback's one line), so
       // clients can tell it from a failing command and the CLI exits with what it says.
       const evalue = `the bash shell exited (${cause}); its state is lost and the next execution starts a fresh one`
       return [errorEvent('DeadKernelError', evalue, [cause])]
     }
     if (end.interrupted) return [errorEvent('CommandExecError', '130', ['signal: interrupt'])]
-    if (end.outOfMemory) return [errorEvent('CommandExecError', String(end.code), [runOutOfMemoryWords(end.code)])]
+    if (end.outOfMemory)
+      return [errorEvent('CommandExecError', String(end.code), [runOutOfMemoryWords(end.code, end.outOfMemory)])]
     if (end.code !== 0) return [errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])]
     return []
   }
