@@ -40,7 +40,7 @@ let cgroups: CgroupDir[] | undefined
 const ownCgroups = (): CgroupDir[] =>
   (cgroups ??= cgroupDirs(read('/proc/self/cgroup') ?? '', 'memory', { ancestors: true }))
 
-/** v1 counts a kill only in the cgroup whose limit was reached: the children's (core/memory-reserve.ts) too. */
+/** v1 counts a kill only in its victim's memory cgroup, not above it: the children's (core/memory-reserve.ts) too. */
 const children: string[] = []
 export const watchChildrenCgroup = (dir: string): void => void children.push(dir)
 
