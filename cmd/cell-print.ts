@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { shellStatusOf } from '../core/exit-words'
 import type { ExecEvent } from '../core/events'
+import { shutDown } from './remote'
 import { visible } from './visible'
 
 const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg' }
@@ -53,6 +54,11 @@ export function render(
       // Python's exit call: what it prints (`sys.exit('text')`: the text) is said once the cell
       // has ended and what its value was is known (runCell, exit-calls.ts).
       if (e.ename === 'SystemExit') return 0
+      const ended = shutDown(e.ename, 'while the cell ran')
+      if (ended) {
+        process.stderr.write(`execd: ${ended}\n`)
+        return 0
+      }
       if (oneShot && cellExit(event) === 0) return 0
       // An exit with a status (`exit 3`, `false`, `process.exit(3)`, `os._exit(3)`): the status
       // says it, as `bash -c` and `node -e` leave it unsaid, and at a prompt that ends on it as

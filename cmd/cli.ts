@@ -68,6 +68,8 @@ const SERVED = `Serve the HTTP API (${Object.keys(sectionOptions).join(', ')})`
 
 const addServe = (cli: CAC) =>
   addOptions(cli.command('serve', SERVED), allOptions)
+    // The entrypoint's form, which the usage line left out (only an example showed it).
+    .usage('serve [-- <command> [args…]]')
     .example('execd serve --port 44772 --access-token "$TOKEN"')
     .example('execd serve -- python3 app.py   # the entrypoint: app.py is the main process')
     .action(runServe)

@@ -12,7 +12,7 @@ import { watchBrokenPipe } from './broken-pipe'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf, STREAM_CUT, type Remote } from './remote'
+import { remoteOf, shutDown, STREAM_CUT, type Remote } from './remote'
 import { UsageError } from './errors'
 
 interface Runner {
@@ -109,7 +109,7 @@ export function render(e: ExecEvent): void {
   if (e.type === 'stdout') process.stdout.write(line)
   else if (e.type === 'stderr') process.stderr.write(line)
   else if (e.type === 'error' && e.error) {
-    const text = e.error.traceback.join('\n') || e.error.evalue
+    const text = shutDown(e.error.ename, 'while the command ran') ?? (e.error.traceback.join('\n') || e.error.evalue)
     // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
     // timeout is worth a line.
     if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${stoppedBy(text)}\n`)

@@ -127,6 +127,10 @@ export const OPS: FsOp[] = [
     args: '<...path>',
     summary: 'delete files and symlinks (never a directory)',
     async run(r) {
+      // The wire's DELETE /files is done when the path is not there: a name mistyped (or one
+      // whose bytes are not UTF-8, which reaches execd as another name) exited 0, and -v said
+      // `removed nope`. Asked first, as rmdir does: a missing path is rm's and rmdir's `file not found`.
+      await r.fs.stat(r.args)
       await r.fs.remove(r.args)
       r.done(
         { removed: r.args },

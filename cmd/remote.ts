@@ -298,6 +298,14 @@ export function lostConnection(err: unknown, base: string, doing: string): unkno
   return new Error(`lost the connection to ${base} ${doing} (did the daemon stop?)`)
 }
 
+/**
+ * What a verb says of a run the daemon ended as it shut down (its error event `ServerShutdown`,
+ * `execd is shutting down`): a cell printed those words bare, as if the code had, and a command
+ * `execd: execd is shutting down`. Said as a lost connection is (`doing`: 'while the cell ran').
+ */
+export const shutDown = (ename: string, doing: string): string | undefined =>
+  ename === 'ServerShutdown' ? `the daemon shut down ${doing}` : undefined
+
 /** What the verbs say of a run's stream that ended without its terminal event. */
 export const STREAM_CUT = 'the stream ended before the run did'
 

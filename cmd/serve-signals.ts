@@ -70,18 +70,48 @@ export function stopOnSignals(
   held: () => Held[],
   otherUse: readonly string[] = [],
 ): void {
+  const handlers = new Map<string, () => void>()
   for (const [signal, use] of Object.entries(SIGNALS)) {
     if (otherUse.includes(signal)) continue
     const on =
       use.alone === 'stop' ? () => stop(signal) : use.alone === 'report' ? report(log, held) : ignored(log, signal)
-    process.on(signal, on)
+    handlers.set(signal, on)
   }
+  install(handlers)
 }
 
 /** With a main process: each signal of the table is passed on to it (`forward`) or ignored. */
 export function forwardOnSignals(forward: (signal: string, as: NodeJS.Signals) => void, log: Logger): void {
+  const handlers = new Map<string, () => void>()
   for (const [signal, use] of Object.entries(SIGNALS)) {
     const as = use.withMain
-    process.on(signal, as === 'ignore' ? ignored(log, signal) : () => forward(signal, as))
+    handlers.set(signal, as === 'ignore' ? ignored(log, signal) : () => forward(signal, as))
   }
+  install(handlers)
+}
+
+/**
+ * The signals of the table that came while serve started, held from its first line until the
+ * mode's own handlers are in place: left to their default action in that window, a SIGTERM as
+ * the port opened (a supervisor's stop right after the start, `docker stop`) killed execd on the
+ * spot, 143 with no shutdown, 7 times in 8 when sent the moment execd said it listened.
+ */
+let held: { signal: string; on: () => void }[] | undefined
+const pending: string[] = []
+
+export function holdSignals(): void {
+  if (held) return
+  held = Object.keys(SIGNALS).map(signal => {
+    const on = () => void pending.push(signal)
+    process.on(signal, on)
+    return { signal, on }
+  })
+}
+
+/** The mode's handlers in place of the holding ones; what was held is handled by them, in order. */
+function install(handlers: Map<string, () => void>): void {
+  for (const [signal, on] of handlers) process.on(signal, on)
+  for (const { signal, on } of held ?? []) process.off(signal, on)
+  held = undefined
+  for (const signal of pending.splice(0)) handlers.get(signal)?.()
 }

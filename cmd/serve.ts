@@ -20,7 +20,7 @@ import { plugins, runtimes } from '../plugins'
 import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
 import { listenFailure } from './serve-listen'
-import { stopOnSignals } from './serve-signals'
+import { holdSignals, stopOnSignals } from './serve-signals'
 import { guardUncaught } from './serve-uncaught'
 
 /** When the start is over and the daemon may give back what starting used (below). */
@@ -188,6 +188,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const fetch = early.fetch
   const door = rawTargetServe(fetch, createTokenCheck(token), prefixes)
   let server: ReturnType<typeof Bun.serve>
+  // From here a stop is a shutdown, not the default action's death (cmd/serve-signals.ts);
+  // before, nothing has started that a stop would leave (a token read from a terminal still ends at Ctrl-C).
+  holdSignals()
   try {
     server = listen()
   } catch (err) {
@@ -261,6 +264,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     scrubSecrets()
     // Set by now (the secrets withdrawn, the loop-lag probe's variable taken before listening).
     keepChildEnv()
+    // A stop that came first (a main process that exited at once, a SIGTERM as the port
+    // opened) closed the sections: what follows would only fail on them, and say so as errors
+    // of a daemon that stopped cleanly ("could not build the routes", "--defer-accept not applied").
+    if (stopping) return
     // The cgroup tree, unless a first command already made it (it waits for no one: made on
     // the spot by whichever comes first, before any owned process is spawned).
     void ownership.ready().then(processes => processes.makeCgroupTree())
@@ -269,9 +276,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
       if (!stopping) stopReclaiming = reclaimIdleAtFdLimit(server, log, settings.fdLimitCheck)
     })
     // Also after listening, for the same reason; until then Bun's own 1 s applies (core/connections.ts).
-    void import('../core/defer-accept').then(({ deferAccept }) =>
-      deferAccept(Number(server.port), settings.deferAccept, log),
-    )
+    void import('../core/defer-accept').then(({ deferAccept }) => {
+      if (!stopping) deferAccept(Number(server.port), settings.deferAccept, log)
+    })
     void loadAll()
       .then(
         () =>
@@ -281,7 +288,11 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
             Bun.gc(true)
             Bun.shrink()
           }, SETTLED_MS).unref(),
-        err => log.error('could not build the routes; each request tries again', { error: (err as Error).message }),
+        err => {
+          // A stop while they were built: the sections went from under the build, nothing failed.
+          if (!stopping)
+            log.error('could not build the routes; each request tries again', { error: (err as Error).message })
+        },
       )
       // The run-once code of the start is behind us: what runs from now on is the daemon's own
       // work, worth compiling as usual (the executable starts with a reluctant JIT, Makefile).

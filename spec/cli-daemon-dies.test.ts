@@ -1,7 +1,10 @@
 /**
  * The daemon behind `--url` dies while a run streams (killed, its machine gone): the verb ends
  * with one line in a person's words, exit 1, as `metrics --watch` says it. A cell and a command
- * said Bun's: `execd: http://127.0.0.1:PORT/code: error ECONNRESET`.
+ * said Bun's: `execd: http://127.0.0.1:PORT/code: error ECONNRESET`. Stopped (SIGTERM), the
+ * daemon ends the run's stream with its `ServerShutdown` error: said in the same words' way, where
+ * a cell printed the wire's `execd is shutting down` bare (as if its code had) and a command
+ * `execd: execd is shutting down`.
  */
 import { afterAll, expect, test } from 'bun:test'
 import { pidsWith, spawnCli, startDaemon } from './harness'
@@ -36,6 +39,25 @@ for (const [what, words, doing, runs] of CASES) {
       d.proc.kill('SIGKILL')
       const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
       expect([code, stderr]).toEqual([1, `execd: lost the connection to ${d.url} ${doing} (did the daemon stop?)\n`])
+    },
+    60_000,
+  )
+}
+
+for (const [what, words, doing, runs] of CASES) {
+  test.skipIf(!runs)(
+    `${what}, the daemon stopped: one line saying so, exit 1`,
+    async () => {
+      const d = await startDaemon()
+      const marker = `execd_daemon_stops_${crypto.randomUUID().slice(0, 8)}`
+      markers.push(marker)
+      const p = spawnCli(['exec', ...words(marker), '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
+      const reader = p.stdout.getReader()
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+      d.proc.kill('SIGTERM')
+      const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+      expect([code, stderr]).toEqual([1, `execd: the daemon shut down ${doing}\n`])
+      await d.proc.exited
     },
     60_000,
   )

@@ -31,6 +31,8 @@ const ROWS: [string, (r: string) => string[], number, string?][] = [
   ['cat of a directory', r => ['fs', 'cat', `${r}/dir`], 1, 'INVALID_REQUEST_BODY'],
   ['cat through a file', r => ['fs', 'cat', `${r}/file/x`], 1, 'INVALID_REQUEST_BODY'],
   ['rm of a directory', r => ['fs', 'rm', `${r}/dir`], 1, 'INVALID_REQUEST_BODY'],
+  // The wire's DELETE is done when nothing is there: exit 0, and -v said `removed nope`.
+  ['rm of a path not there', r => ['fs', 'rm', `${r}/nope`], 1, 'FILE_NOT_FOUND'],
   ['mv into itself', r => ['fs', 'mv', `${r}/dir`, `${r}/dir/in`], 1, 'INVALID_REQUEST_BODY'],
   ['mv onto a path there', r => ['fs', 'mv', `${r}/file`, `${r}/dir`], 1, 'INVALID_REQUEST_BODY'],
   ['search of a file', r => ['fs', 'search', `${r}/file`], 1, 'INVALID_REQUEST_BODY'],

@@ -266,3 +266,30 @@ test.skipIf(!asNobodyWithoutHome)(
     expect(home.stderr.toString()).toBe('execd: cannot expand ~: no HOME is set and the user has no passwd entry\n')
   },
 )
+
+describe('fs rm of a path not there', () => {
+  test('says file not found and exits 1, as rmdir does, removing none of the others (-v claimed `removed nope`)', () => {
+    writeFileSync(join(dir, 'rm-kept.txt'), 'x')
+    const r = fs(['rm', '-v', 'rm-kept.txt', 'nope'])
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      1,
+      '',
+      'execd: file not found: nope: lstat nope: no such file or directory\n',
+    ])
+    expect(existsSync(join(dir, 'rm-kept.txt'))).toBe(true)
+  })
+
+  test('a name whose bytes are not UTF-8 (it reaches execd as another name) is not said removed', () => {
+    const name = Buffer.from([0x62, 0xff, 0x2e, 0x74])
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), 'x')
+    const r = Bun.spawnSync(['bash', '-c', `"$0" fs rm $'b\\xff.t'`, BIN], {
+      cwd: dir,
+      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+    })
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr.toString()).toStartWith('execd: file not found: b')
+    expect(readdirSync(dir, { encoding: 'buffer' }).some(n => n.equals(Buffer.from([0x62, 0xff, 0x2e, 0x74])))).toBe(
+      true,
+    )
+  })
+})
