@@ -55,15 +55,17 @@ export async function uploadFile(d: Execd, src: string, dest: string, bytes: num
  * The same upload through `curl -F` (a metadata file part, then the file streamed from disk):
  * a client that costs a fraction of the Bun one above (1.2 vs 2.7 s of CPU per GiB), so that
  * on a small machine the rate says more about execd than about its client. The token goes in a
- * header file, not on curl's command line. Returns the CPU seconds curl used.
+ * header file, not on curl's command line. Returns the CPU seconds curl used. `raw`: the
+ * server is row 5f's floor, which writes the whole body (framing too) to `dest`.
  */
 export async function uploadFileWithCurl(
-  d: Execd,
+  d: Pick<Execd, 'url' | 'headers'>,
   curl: string,
   dir: string,
   src: string,
   dest: string,
   bytes: number,
+  { raw = false } = {},
 ): Promise<number> {
   const meta = join(dir, 'curl-metadata.json')
   const headers = join(dir, 'curl-headers.txt')
@@ -86,7 +88,7 @@ export async function uploadFileWithCurl(
       `metadata=@${meta};type=application/json;filename=metadata`,
       '--form',
       `file=@${src};type=application/octet-stream;filename=big.bin`,
-      `${d.url}/files/upload`,
+      `${d.url}/files/upload${raw ? `?path=${encodeURIComponent(dest)}` : ''}`,
     ],
     { stdout: 'pipe', stderr: 'pipe' },
   )
@@ -97,6 +99,8 @@ export async function uploadFileWithCurl(
   ])
   if (status !== '200') throw new Error(`curl POST /files/upload: ${status} ${err.slice(0, 300)}`)
   const written = Bun.file(dest).size
-  if (written !== bytes) throw new Error(`upload wrote ${written} of ${bytes} bytes to ${dest}`)
+  // The floor keeps the multipart framing: two part heads and the closing delimiter.
+  if (raw ? written < bytes || written > bytes + 4096 : written !== bytes)
+    throw new Error(`upload wrote ${written} of ${bytes} bytes to ${dest}`)
   return Number(proc.resourceUsage()?.cpuTime.total ?? Number.NaN) / 1e6
 }

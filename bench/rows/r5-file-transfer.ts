@@ -7,6 +7,7 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { nginxMissing, startNginx } from '../baselines/nginx'
+import { startUploadFloor } from '../baselines/upload-floor'
 import { benchConfig, reps } from '../lib/config'
 import { type Execd, requireRoute, startExecd } from '../lib/execd'
 import { interleave, type Side } from '../lib/measure'
@@ -45,9 +46,9 @@ interface UploadCpu {
  * machine does: the same curl upload took 0.92 or 1.58 s per GiB minutes apart with the same system
  * calls, so one median alone told a busy machine from a slower execd no better than a guess.
  */
-function execdCpuNote(cpu: UploadCpu[]): string {
+function execdCpuNote(cpu: UploadCpu[], who = 'execd'): string {
   const median = (f: (c: UploadCpu) => number) => summarize(cpu.map(f)).median.toFixed(2)
-  return `execd ${median(c => c.execd)} s (user ${median(c => c.user)} s; each: ${cpu.map(c => c.execd.toFixed(2)).join(', ')})`
+  return `${who} ${median(c => c.execd)} s (user ${median(c => c.user)} s; each: ${cpu.map(c => c.execd.toFixed(2)).join(', ')})`
 }
 
 async function exec(argv: string[]): Promise<void> {
@@ -120,6 +121,8 @@ export default {
       // limited the rate, and what execd itself spends.
       const upCpu: UploadCpu[] = []
       const curlCpu: UploadCpu[] = []
+      const floorCpu: UploadCpu[] = []
+      const floor = curl ? await startUploadFloor() : null
       const gib = bytes / 2 ** 30
       const upDest = join(dir, 'up-execd.bin')
       const ddDest = join(dir, 'up-dd.bin')
@@ -171,6 +174,38 @@ export default {
                 },
               ]
             : []),
+          ...(curl && floor
+            ? [
+                {
+                  name: 'floor',
+                  once: async () => {
+                    rmSync(upDest, { force: true })
+                    const floor0 = cpuSeconds(floor.pid)
+                    let client = 0
+                    const rate = await watched(d, bytes, [], async () => {
+                      client = await uploadFileWithCurl(
+                        { url: floor.url, headers: {} },
+                        curl,
+                        dir,
+                        src,
+                        upDest,
+                        bytes,
+                        {
+                          raw: true,
+                        },
+                      )
+                    })
+                    const floor1 = cpuSeconds(floor.pid)
+                    floorCpu.push({
+                      execd: (floor1.own - floor0.own) / gib,
+                      user: (floor1.user - floor0.user) / gib,
+                      client: client / gib,
+                    })
+                    return rate
+                  },
+                },
+              ]
+            : []),
           {
             name: 'cached',
             once: async () => {
@@ -181,6 +216,7 @@ export default {
         ],
         { reps: reps(3, 2), budgetMs: 90_000, minReps: 2 },
       )
+      await floor?.stop()
       const oursUp = summarize(up.execd ?? [])
       const dd = summarize(up.dd ?? [])
       const cached = summarize(up.cached ?? [])
@@ -222,6 +258,21 @@ export default {
             `curl ${summarize(curlCpu.map(c => c.client)).median.toFixed(2)} s (medians).`,
         })
       } else rows.push({ row: '5e', what: `upload ${size}, curl -F client`, skipped: 'no curl on PATH' })
+      if (curl && floor) {
+        const viaCurl = summarize(up.curl ?? [])
+        const base = summarize(up.floor ?? [])
+        rows.push({
+          row: '5f',
+          what: `upload ${size}, curl -F client, vs the Bun floor`,
+          ours: figure(viaCurl, 'MiB/s'),
+          baselineName: 'compiled Bun.serve writing the raw body to a temp file, fsync, rename, same client',
+          baseline: figure(base, 'MiB/s'),
+          ...rateRatio(viaCurl.median, base.median),
+          note:
+            "what execd adds to what any Bun daemon pays for an upload (Bun's body stream, the kernel's copies, the disk); " +
+            `CPU per GiB uploaded: ${execdCpuNote(floorCpu, 'the floor')}, execd's in 5e.`,
+        })
+      } else rows.push({ row: '5f', what: `upload ${size}, vs the Bun floor`, skipped: 'no curl on PATH' })
       return rows
     } finally {
       await d.stop()
