@@ -7,13 +7,21 @@
  * `execd: execd is shutting down`.
  */
 import { afterAll, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { pidsWith, spawnCli, startDaemon } from './harness'
 import { pythonAvailable } from './python-env'
 
-// What the killed daemons left running (their children outlive a SIGKILL): ended here.
+// What the killed daemons left running (their children outlive a SIGKILL): ended here. Their
+// temp dirs too: a killed execd's dirs go only when a later one makes its own (core/temp-dir.ts),
+// so in the shared TMPDIR the last case's were left to the next file's daemons, and this file
+// run alone failed the temp-dir guard (spec/tmp-guard.ts) every time.
 const markers: string[] = []
+const tmp = mkdtempSync(join(tmpdir(), 'daemon-dies-'))
 afterAll(() => {
   for (const m of markers) for (const pid of pidsWith(m)) process.kill(pid, 'SIGKILL')
+  rmSync(tmp, { recursive: true, force: true })
 })
 
 const CASES: [string, (marker: string) => string[], string, boolean][] = [
@@ -30,7 +38,7 @@ for (const [what, words, doing, runs] of CASES) {
   test.skipIf(!runs)(
     `${what}: one line naming the daemon, exit 1`,
     async () => {
-      const d = await startDaemon()
+      const d = await startDaemon({ env: { TMPDIR: tmp } })
       const marker = `execd_daemon_dies_${crypto.randomUUID().slice(0, 8)}`
       markers.push(marker)
       const p = spawnCli(['exec', ...words(marker), '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })

@@ -12,15 +12,10 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, type Daemon, uploadInNewDirectories } from './harness'
+import { logLine } from './kit/log-line'
 
-/** The `request refused` line whose error contains `words`, parsed. */
-const refusedLine = (d: Daemon, words: string) => {
-  const line = d
-    .logs()
-    .split('\n')
-    .find(l => l.includes('"msg":"request refused"') && l.includes(words))
-  return line === undefined ? undefined : JSON.parse(line)
-}
+/** The `request refused` line whose error contains `words`, parsed (waited for: kit/log-line.ts). */
+const refusedLine = (d: Daemon, words: string) => logLine(d, ['"msg":"request refused"', words])
 
 /** An upload whose body never ends: its request is in flight, its answer not begun. */
 async function unfinishedUpload(d: Daemon): Promise<Socket> {
@@ -53,7 +48,7 @@ test('past --max-requests, the line says which requests held it: by route group 
       code: 'SERVICE_UNAVAILABLE',
       message: 'limit reached: at most 3 requests in flight (--max-requests); retry later or raise the limit',
     })
-    const line = refusedLine(d, '--max-requests')
+    const line = await refusedLine(d, '--max-requests')
     expect(line?.path).toBe('/ping')
     expect(line.held).toMatchObject({
       what: 'requests in flight',
@@ -83,7 +78,7 @@ describe.skipIf(!Bun.which('prlimit'))("the uploads' budget of open directories"
       expect(res.status).toBe(503)
       expect((await res.json()).message).toContain('a quarter of the fd limit')
       expect(readdirSync(dir)).toEqual([])
-      const line = refusedLine(d, 'directories open')
+      const line = await refusedLine(d, 'directories open')
       expect(line?.path).toBe('/files/upload')
       // One upload held all but the last directory it asked for: 2 fds a file, 256 files.
       expect(line.held).toMatchObject({ what: 'upload directories open', max: 512, held: 512, byKind: { upload: 512 } })

@@ -8,6 +8,7 @@ import { expect, test } from 'bun:test'
 import { askHeld, quiescence } from './fuzz/quiescence'
 import { type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { logLine } from './kit/log-line'
 
 const fx = daemonAlone(() => ['--max-streams', '2', '--log-level', 'warn'])
 
@@ -37,11 +38,7 @@ test('a full pool refuses with the same JSON, and its log line says who held it'
     code: 'SERVICE_UNAVAILABLE',
     message: 'limit reached: at most 2 concurrent streams (--max-streams); close one or raise the limit',
   })
-  const line = fx.d
-    .logs()
-    .split('\n')
-    .find(l => l.includes('"msg":"request refused"'))
-  const held = JSON.parse(line!).held
+  const held = (await logLine(fx.d, ['"msg":"request refused"'])).held
   expect(held).toMatchObject({ what: 'concurrent streams', max: 2, held: 2, byKind: { 'POST /command': 2 } })
   expect(held.oldest.map((s: { kind: string }) => s.kind)).toEqual(['POST /command', 'POST /command'])
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { askHeld } from './fuzz/quiescence'
 import { type Daemon, runCli, startDaemon, waitFor } from './harness'
+import { logLine } from './kit/log-line'
 
 /** An upstream that holds /hold until `open()`; anything else answers at once. */
 let upstream: ReturnType<typeof Bun.serve>
@@ -96,11 +97,8 @@ describe('proxied requests in flight', () => {
     try {
       const { sockets } = await hold(d, 4)
       expect((await fast(d)).status).toBe(503)
-      const refusal = d
-        .logs()
-        .split('\n')
-        .find(l => l.includes('"msg":"request refused"'))
-      expect(JSON.parse(refusal ?? '{}').held).toMatchObject({
+      const refusal = await logLine(d, ['"msg":"request refused"'])
+      expect(refusal.held).toMatchObject({
         what: 'proxied requests in flight',
         max: 4,
         held: 4,
