@@ -262,3 +262,38 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   },
   60_000,
 )
+
+/** Every file under `dir` and what it holds. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(e => !e.isDirectory())
+    .map(e => {
+      const p = join(e.parentPath, e.name)
+      return `${p}: ${e.isFile() ? readFileSync(p, 'utf8') : 'not a file'}`
+    })
+
+test.skipIf(!asRoot || !Bun.which('bwrap'))(
+  'an isolated session’s code is never written into a dir another user made at its dir’s name',
+  async () => {
+    const ws = join(fx.tmp, 'code-ws')
+    mkdirSync(ws)
+    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(made.status).toBe(201)
+    const { session_id: id } = await made.json()
+    const runIt = async (code: string) => readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
+    expect(stdout(await runIt('echo one'))).toBe('one')
+    // The cleaner takes execd's dir; the other user makes it again, with the session's code dir.
+    const dir = ownDir(fx.tmp, 'execd-isolated')
+    plant(dir)
+    mkdirSync(join(dir, id, 'bash'), { recursive: true, mode: 0o777 })
+    Bun.spawnSync(['chown', '-R', `${NOBODY}:${NOBODY}`, dir])
+    const second = await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: 'echo the-secret' })
+    const said = second.status === 200 ? JSON.stringify(await readSse(second)) : await second.text()
+    // Old build: `execd-bash-<nonce>.sh` holding `echo the-secret`, and the next run's FIFO, in
+    // the planted dir (the run then failed: the sandbox sources its own bound copy).
+    expect(filesUnder(dir)).toEqual([])
+    expect(said).toContain("the isolated session's code dir was removed")
+    expect((await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })).status).toBeLessThan(300)
+  },
+  60_000,
+)

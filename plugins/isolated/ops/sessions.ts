@@ -162,9 +162,12 @@ export class IsolatedSessions {
     })
   }
 
-  /** What every sandbox gets: the hidden files as they are now (params.ts), the tmpfs bound. */
+  /**
+   * What every sandbox gets: the hidden files as they are now (params.ts), the tmpfs bound, the
+   * temp dir its code dir must still be in.
+   */
   private sandboxSettings(): ShellSettings {
-    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes }
+    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes, temp: this.temp }
   }
 
   /** Marks a use: the session's idle timeout counts from now. */
