@@ -262,3 +262,79 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   },
   60_000,
 )
+
+/** Every file under `dir` and what it holds. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter(e => !e.isDirectory())
+    .map(e => {
+      const p = join(e.parentPath, e.name)
+      return `${p}: ${e.isFile() ? readFileSync(p, 'utf8') : 'not a file'}`
+    })
+
+test.skipIf(!asRoot || !Bun.which('bwrap'))(
+  'an isolated session’s code is never written into a dir another user made at its dir’s name',
+  async () => {
+    const ws = join(fx.tmp, 'code-ws')
+    mkdirSync(ws)
+    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(made.status).toBe(201)
+    const { session_id: id } = await made.json()
+    const runIt = async (code: string) => readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
+    expect(stdout(await runIt('echo one'))).toBe('one')
+    // The cleaner takes execd's dir; the other user makes it again, with the session's code dir.
+    const dir = ownDir(fx.tmp, 'execd-isolated')
+    plant(dir)
+    mkdirSync(join(dir, id, 'bash'), { recursive: true, mode: 0o777 })
+    Bun.spawnSync(['chown', '-R', `${NOBODY}:${NOBODY}`, dir])
+    const second = await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: 'echo the-secret' })
+    const said = second.status === 200 ? JSON.stringify(await readSse(second)) : await second.text()
+    // Old build: `execd-bash-<nonce>.sh` holding `echo the-secret`, and the next run's FIFO, in
+    // the planted dir (the run then failed: the sandbox sources its own bound copy).
+    expect(filesUnder(dir)).toEqual([])
+    expect(said).toContain("the isolated session's code dir was removed")
+    expect((await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })).status).toBeLessThan(300)
+  },
+  60_000,
+)
+
+test.skipIf(!asRoot || !Bun.which('bwrap'))(
+  'a commit under way never reads its layers from, nor remakes them in, a dir another user made',
+  async () => {
+    const ws = join(fx.tmp, 'commit-ws')
+    mkdirSync(ws)
+    writeFileSync(join(ws, 'z.txt'), 'kept\n')
+    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(made.status).toBe(201)
+    const { session_id: id } = await made.json()
+    // big.bin before z.txt in the commit: its copy is under way with z.txt still to stage.
+    const code = 'head -c 512M /dev/zero > big.bin && echo changed > z.txt && echo ok'
+    const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
+    expect(stdout(ran)).toBe('ok')
+    const staged = () => readdirSync(ws).filter(n => n.startsWith('.execd-commit-'))
+    const committing = fx.d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
+    await waitFor('the commit to stage big.bin', () => staged().length === 1)
+    // The cleaner takes execd's dir; the other user makes it again, the session's dir a link to
+    // a dir of theirs whose upper layer holds a z.txt of their own.
+    const dir = ownDir(fx.tmp, 'execd-isolated')
+    plant(dir)
+    const theirs = join(fx.tmp, 'theirs')
+    mkdirSync(join(theirs, 'ovl', 'upper'), { recursive: true })
+    writeFileSync(join(theirs, 'ovl', 'upper', 'z.txt'), 'theirs\n')
+    writeFileSync(join(theirs, 'ovl', 'keep'), 'theirs\n')
+    Bun.spawnSync(['chown', '-R', `${NOBODY}:${NOBODY}`, theirs])
+    plantLink(join(dir, id), theirs)
+    // Still staging once the dir was theirs: what follows read their layers on the old build.
+    expect(staged()).toHaveLength(1)
+    const commit = await committing
+    // Old build: z.txt read 'theirs', and the overlay's dirs were removed and made again (root's)
+    // through their link: `keep` gone, an `upper` and `work` of root's in their dir.
+    expect(readFileSync(join(ws, 'z.txt'), 'utf8')).toBe('kept\n')
+    expect(readdirSync(ws).sort()).toEqual(['z.txt'])
+    expect(readdirSync(join(theirs, 'ovl')).sort()).toEqual(['keep', 'upper'])
+    expect(commit.status).toBe(500)
+    expect((await commit.json()).message).toContain("the session's overlay layers were removed")
+    expect((await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })).status).toBeLessThan(300)
+  },
+  120_000,
+)

@@ -156,7 +156,9 @@ export const CommitSchema = t.Object(
   {
     applied: t.Array(Changed, { description: 'what was written to (or removed from) the real workspace' }),
     session_restarted: t.Boolean({
-      description: "the overlay is emptied by starting the session's shell afresh: its state is reset",
+      description:
+        "the overlay is emptied by starting the session's shell afresh: its state is reset (false where execd's " +
+        'temp dir holding the session was removed as the commit ended: the shell is gone, delete the session)',
     }),
   },
   { title: 'IsolatedCommitResponse' },

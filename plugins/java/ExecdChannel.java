@@ -5,6 +5,9 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.util.Base64;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
@@ -16,7 +19,21 @@ import java.util.concurrent.locks.LockSupport;
 final class ExecdChannel {
   private static SocketChannel channel;
 
+  /**
+   * Connects only into a dir of this user's alone, as execd made it (0700): the JVM takes a while
+   * to start, and a dir removed meanwhile (a temp cleaner, a `rm -rf /tmp/*`) could be made again
+   * by another user of TMPDIR, its name in the listing, with a socket of theirs at the name: this
+   * JVM, root's, then ran the code they sent.
+   */
   static void open(String path) throws IOException {
+    Path dir = Path.of(path).getParent();
+    Object me = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    Object owner = Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    int mode = (Integer) Files.getAttribute(dir, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !owner.equals(me) || (mode & 077) != 0) {
+      throw new IOException(
+          "execd's channel dir " + dir + " is not this user's private dir: removed while java started?");
+    }
     channel = SocketChannel.open(UnixDomainSocketAddress.of(path));
     startWriter();
   }

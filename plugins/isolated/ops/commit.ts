@@ -47,6 +47,7 @@ export async function applyChanges(
   upper: string,
   workspace: string,
   signal?: AbortSignal,
+  intact?: () => boolean,
 ): Promise<ChangedPath[]> {
   const placements: Placement[] = []
   /** A directory staged anew (rel → where it is staged): its contents are written inside it. */
@@ -60,6 +61,12 @@ export async function applyChanges(
       await unstage(placements)
       throw failed(`commit failed at ${c.path}: ${reasonOf(err)}; nothing was committed`, err)
     }
+  }
+  // The layers read by path all along the stage step, which a big file makes long: were they
+  // removed meanwhile and another user's dir put at their name, what was staged since is theirs.
+  if (intact && !intact()) {
+    await unstage(placements)
+    throw failed(`commit failed: ${LAYERS_REMOVED}; nothing was committed`, undefined)
   }
   for (const [i, p] of placements.entries()) {
     try {
@@ -249,6 +256,9 @@ function reasonOf(err: unknown): string {
 /** The first paths of a list, so that a message of 10 000 changes stays short. */
 const named = (paths: string[], max = 10) =>
   paths.length > max ? `${paths.slice(0, max).join(', ')} and ${paths.length - max} more` : paths.join(', ')
+
+/** What a diff or commit says when execd's temp dir holding the layers is not the one it made. */
+export const LAYERS_REMOVED = "the session's overlay layers were removed from execd's temp dir while it ran"
 
 const failed = (message: string, cause: unknown) =>
   new ExecdError('RUNTIME_ERROR', `${message}; the session's changes stay in its overlay`, { cause })

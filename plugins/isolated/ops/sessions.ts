@@ -16,7 +16,7 @@ import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
 import { awakeNow } from '../../../core/awake-clock'
 import { Deadlines } from './expiry'
-import { applyChanges } from './commit'
+import { applyChanges, LAYERS_REMOVED } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
@@ -162,9 +162,12 @@ export class IsolatedSessions {
     })
   }
 
-  /** What every sandbox gets: the hidden files as they are now (params.ts), the tmpfs bound. */
+  /**
+   * What every sandbox gets: the hidden files as they are now (params.ts), the tmpfs bound, the
+   * temp dir its code dir must still be in.
+   */
   private sandboxSettings(): ShellSettings {
-    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes }
+    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes, temp: this.temp }
   }
 
   /** Marks a use: the session's idle timeout counts from now. */
@@ -233,10 +236,7 @@ export class IsolatedSessions {
   private layersOf(s: Session): { upper: string; workspace: string } {
     const layers = overlayOf(s)
     if (!this.temp.intact()) {
-      throw new ExecdError(
-        'RUNTIME_ERROR',
-        "the session's overlay layers were removed from execd's temp dir while it ran: nothing to diff or commit",
-      )
+      throw new ExecdError('RUNTIME_ERROR', `${LAYERS_REMOVED}: nothing to diff or commit`)
     }
     return layers
   }
@@ -277,13 +277,17 @@ export class IsolatedSessions {
       () => {},
     )
     try {
-      return { applied: await applying, session_restarted: true }
+      return await applying
     } finally {
       s.commit = undefined
     }
   }
 
-  private async applyCommit(s: Session, upper: string, workspace: string): Promise<ChangedPath[]> {
+  private async applyCommit(
+    s: Session,
+    upper: string,
+    workspace: string,
+  ): Promise<{ applied: ChangedPath[]; session_restarted: boolean }> {
     this.idle.delete(s)
     let changes: ChangedPath[]
     try {
@@ -297,16 +301,22 @@ export class IsolatedSessions {
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
     await s.bash.close()
     let applied: ChangedPath[] | undefined
+    let restarted = false
     try {
-      applied = await applyChanges(changes, upper, workspace, this.stopping.signal)
+      applied = await applyChanges(changes, upper, workspace, this.stopping.signal, () => this.temp.intact())
     } finally {
-      if (applied) {
-        await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
-        makeOverlayDirs(s.dir, workspace)
+      // Not where another user's dir stands at the name now: the session's dir there was a link
+      // of theirs, and the layers' removal and remaking (root's, chowned) went through it.
+      if (this.temp.intact()) {
+        if (applied) {
+          await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
+          makeOverlayDirs(s.dir, workspace)
+        }
+        await this.restart(s)
+        restarted = true
       }
-      await this.restart(s)
     }
-    return applied
+    return { applied, session_restarted: restarted }
   }
 
   /**

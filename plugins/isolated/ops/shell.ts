@@ -3,6 +3,7 @@ import { chownSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { LiveBash } from '../../../core/live-bash'
+import type { RemakeableDir } from '../../../core/live-bash/code-file'
 import type { Params } from './params'
 import { privateTempRoot, sessionEnv } from './params'
 import type { Probed } from './probe'
@@ -23,11 +24,37 @@ export interface ShellSettings {
   hidden?: string[]
   /** Bytes each of its tmpfs mounts may hold (0 or none: the kernel's default). */
   tmpfsBytes?: number
+  /** execd's temp dir the session's dir is in (core/temp-dir.ts OwnedTempDir): still the one made? */
+  temp?: { intact(): boolean }
+}
+
+/**
+ * The session's code dir, looked at before every write into it (the run's code file, its input
+ * FIFOs, the seccomp filter), all made by path. Once something removed execd's temp dir (a temp
+ * cleaner, a `rm -rf /tmp/*` beside a running session), another user could make a dir of theirs
+ * at its name, known from the listing: each run's code was written into it, theirs to read. Not
+ * made again: the sandbox sees only the dir bound into it at its start, so the session is over.
+ */
+function codeDirOf(dir: string, temp: ShellSettings['temp']): RemakeableDir {
+  const path = join(dir, 'bash')
+  return {
+    path,
+    ensure() {
+      if (temp && !temp.intact()) {
+        throw new ExecdError(
+          'RUNTIME_ERROR',
+          "the isolated session's code dir was removed from execd's temp dir while it ran: create a new session",
+        )
+      }
+      return path
+    },
+  }
 }
 
 /** Starts the session's shell in its sandbox. */
-export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellSettings = {}): LiveBash {
-  const codeDir = join(s.dir, 'bash')
+export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes, temp }: ShellSettings = {}): LiveBash {
+  const code = codeDirOf(s.dir, temp)
+  const codeDir = code.ensure()
   const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
   const filter = noSetIdFilter()
   const seccompFile = filter ? join(s.dir, 'seccomp.bpf') : undefined
@@ -61,7 +88,7 @@ export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellS
   const bash: LiveBash = new LiveBash({
     argv,
     env: sessionEnv(s.params),
-    tmpDir: codeDir,
+    tmpDir: code,
     shellPid: () => shellOf(bash.pid),
     owner,
   })
