@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { CgroupTree } from '../../core/cgroup'
-import { closeCgroups, confineWithCgroups } from '../../core/ownership'
+import { closeCgroups, confineWithCgroups } from '../../core/cgroup-confinement'
 import { readStat } from '../../core/procfs'
 import { collected } from '../../spec/kit/collected'
 import { Commands } from './ops'
