@@ -14,39 +14,13 @@ import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 import { ByteRing } from './byte-ring'
 import { DONE, JournalReader, type ReadyIterator, type Reader } from './journal-reader'
-import {
-  bytesOf,
-  DROPPED,
-  DropWalk,
-  estimateBytes,
-  keepOutOfRing,
-  reclaimFrom,
-  lastOf,
-  lineBytes,
-  planRun,
-  type Entry,
-} from './journal-entries'
+import { estimateBytes, lineBytes, planRun, reclaimFrom, type Entry } from './journal-entries'
+import { JournalStore } from './journal-store'
 import { frameHead, frameRun, frameTail, OutputFrames } from './output-frames'
 
 export type { ReadyIterator } from './journal-reader'
 
-interface JournalLimits {
-  maxEvents?: number
-  maxBytes?: number
-}
-
-export class Journal {
-  private entries: Entry[] = []
-  private head = 0 // index of the oldest retained entry in `entries`
-  /** Events retained (a run of lines is one entry of many events). */
-  private events = 0
-  /** Some entry is a run: an id is no longer its entry's index from the first. */
-  private runs = false
-  private bytes = 0
-  private nextId = 1
-  private ended = false
-  private readonly maxEvents: number
-  private readonly maxBytes: number
+export class Journal extends JournalStore {
   private readonly readers = new Set<Reader>()
   /** How many of `readers` pace the producer. */
   private pacers = 0
@@ -54,37 +28,6 @@ export class Journal {
   private unpaced = false
   private wakeReaders: (() => void)[] = []
   private wakeWriter: (() => void) | undefined
-  /** Where output lines' bytes are kept; made on the first one. */
-  private ring: ByteRing | undefined
-  /** Dropped lines whose ring bytes a reader may still be framing (see `reclaim`). */
-  private unreclaimed: Entry[] = []
-  /** Which events making room would drop (journal-drops.ts), asked without dropping them. */
-  private readonly walk: DropWalk
-
-  constructor(limits: JournalLimits = {}) {
-    this.maxEvents = limits.maxEvents ?? 4096
-    this.maxBytes = limits.maxBytes ?? 4 * 1024 * 1024
-    this.walk = new DropWalk(this.maxEvents, this.maxBytes)
-  }
-
-  /** Id of the last event appended (0 when none). */
-  get lastId(): number {
-    return this.nextId - 1
-  }
-
-  /** Bytes of the events still retained (as counted against maxBytes). */
-  get retainedBytes(): number {
-    return this.bytes
-  }
-
-  /** Id of the oldest event still retained. */
-  get firstRetainedId(): number {
-    return this.entries[this.head]?.id ?? this.nextId
-  }
-
-  get done(): boolean {
-    return this.ended
-  }
 
   /** Whether a pacing reader is attached (its reading paces the producer). */
   get followed(): boolean {
@@ -179,10 +122,6 @@ export class Journal {
     return entry.id
   }
 
-  private makeRoom(bytes: number): void {
-    while (this.full(bytes) && this.events > 0) this.dropOldest()
-  }
-
   /**
    * Appends the clean lines `lines[from..]` (ranges in `source`, as ByteLineSplitter.pushRanges
    * gives them) as one run of frames, as many as go in now: what the same lines one by one
@@ -246,18 +185,6 @@ export class Journal {
   private reclaim(): void {
     const n = reclaimFrom(this.unreclaimed, this.readers, this.ring)
     if (n > 0) this.unreclaimed.splice(0, n)
-  }
-
-  /**
-   * A journal that has ended keeps its lines (replays, up to the retention of finished
-   * commands) in one buffer of their size rather than in a ring sized for a flood.
-   */
-  private compact(): void {
-    const ring = this.ring
-    if (!ring) return
-    this.ring = undefined
-    this.unreclaimed = []
-    keepOutOfRing(this.entries, this.head, ring)
   }
 
   /**
@@ -325,10 +252,6 @@ export class Journal {
     return new Promise<void>(r => this.wakeReaders.push(r))
   }
 
-  private full(incoming: number): boolean {
-    return this.events >= this.maxEvents || (this.events > 0 && this.bytes + incoming > this.maxBytes)
-  }
-
   /**
    * Whether making room for `incoming` bytes would drop an event an attached reader has not
    * read yet: the producer then waits. Not just the oldest: an event larger than the rest of
@@ -342,50 +265,6 @@ export class Journal {
     while (walk.over(incoming)) last = walk.take()
     for (const r of this.readers) if (r.paces && r.cursor < last) return true
     return false
-  }
-
-  private dropOldest(): void {
-    const e = this.entries[this.head]
-    if (!e) return
-    this.events--
-    if (e.run && e.id < e.run.last) {
-      // the run's first line only; its bytes in the ring go with the run's last
-      const bytes = bytesOf(e, e.id)
-      e.id++
-      e.bytes -= bytes
-      this.bytes -= bytes
-      return
-    }
-    // The slot is cleared, not just passed, and the entry lets go of its event (it may still be
-    // held for its ring space, below): kept until the next compaction (1,024 drops on), a dropped
-    // event stayed in memory with its finished execution — a cell's 8 MB value held 16 MiB for
-    // each of the 128 executions kept (20 such cells: RssAnon 9 → 341 MiB).
-    this.entries[this.head++] = DROPPED
-    this.bytes -= e.bytes
-    e.event = undefined
-    if (e.line || e.run) this.unreclaimed.push(e)
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head)
-      this.head = 0
-    }
-  }
-
-  private entryAfter(cursor: number): Entry | undefined {
-    const first = this.entries[this.head]
-    if (!first) return undefined
-    const want = cursor + 1
-    if (!this.runs) return this.entries[this.head + Math.max(0, want - first.id)]
-    if (want <= first.id) return first
-    // the last entry starting at or before `want`, if it holds it
-    let lo = this.head
-    let hi = this.entries.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if (this.entries[mid]!.id <= want) lo = mid
-      else hi = mid - 1
-    }
-    const e = this.entries[lo]!
-    return lastOf(e) >= want ? e : undefined
   }
 
   private wake(): void {

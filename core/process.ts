@@ -16,17 +16,13 @@ import {
   closeCgroupsSoon,
   confineWithCgroups,
   killAllCgroups,
-  killMarked,
-  killMarkedSync,
   leafRefused,
   leafToSpawnInto,
   makeCgroupTree,
-  newOwnerId,
-  Owner,
-  OWNER_ENV,
   shelterFromOom,
   type SpawnLeaf,
-} from './ownership'
+} from './cgroup-confinement'
+import { killMarked, killMarkedSync, newOwnerId, Owner, OWNER_ENV } from './ownership'
 import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
 import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'

@@ -5,14 +5,14 @@
  * stream's awaited writes, a turn of the event loop every 256 KiB, and one way to end — done,
  * failed, client gone or shutdown. core/sse.ts makes responses of it.
  */
-import { EncodedEvent, encodeEvent, errorEvent, lineJsonParts, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { errorEvent, makeEvent, type ExecEvent } from './events'
 import { toExecdError } from './errors'
 import { TurnBudget } from './fair'
 import type { ReadyIterator } from './journal'
 import type { Streams } from './streams'
 import { within } from './timers'
 import { collectAfterFlood, encodeFrame, FrameBatch, type Bulk } from './sse-batch'
-import { OutputFrames } from './output-frames'
+import { frame, StreamFrames, WHOLE_TEXT_MAX } from './sse-frames'
 
 /**
  * An event with the id it has in a journal; bare events get ids counted per stream. An event
@@ -55,19 +55,11 @@ export interface SseOptions<E = ExecEvent> {
   spoke?: Promise<unknown>
 }
 
-/** Characters past which a body ready whole is framed into a batch rather than one string. */
-const WHOLE_TEXT_MAX = 8 * 1024
-
 /** Bytes of a frame's bulk per write (and per turn of the event loop, see core/fair.ts). */
 const BULK_SLICE = 256 * 1024
 
 /** Settled already, so it loses a race only to a result that is ready now. */
 const NOT_READY: Promise<'not-ready'> = Promise.resolve('not-ready')
-
-/** One frame. Keepalive pings carry no id so a client's Last-Event-ID stays on real events. */
-export const frame = (event: ExecEvent, id?: number, encode = encodeEvent): string => framed(encode(event), id)
-
-const framed = (data: string, id?: number): string => `${id === undefined ? '' : `id: ${id}\n`}data: ${data}\n\n`
 
 type Controller = ReadableStreamDirectController
 
@@ -82,9 +74,6 @@ const copiesWrites = (c: Controller): boolean =>
 /** What one wait for the source ends with. */
 type Outcome<E> = IteratorResult<E | SseItem<E>> | 'ping' | { abort: ExecEvent } | { fail: unknown }
 
-const isItem = <E>(x: E | SseItem<E>): x is SseItem<E> =>
-  typeof x === 'object' && x !== null && 'event' in x && typeof x.event === 'object'
-
 /** The producer failed after the stream started: reported in-band, then the stream ends. */
 const failureEvent = (err: unknown): ExecEvent => {
   const e = toExecdError(err)
@@ -94,7 +83,7 @@ const failureEvent = (err: unknown): ExecEvent => {
 /** One response's stream: ids, keepalive, batching, and the one way it ends. */
 export class SseWriter<E> {
   private readonly pingMs: number
-  private ids = 0
+  private readonly frames: StreamFrames<E>
   private closed = false
   private pending: Promise<IteratorResult<E | SseItem<E>>> | undefined
   private lastWrite = performance.now()
@@ -120,6 +109,7 @@ export class SseWriter<E> {
     streams: Streams,
   ) {
     this.pingMs = opts.pingMs ?? 3000
+    this.frames = new StreamFrames(opts.encode)
     this.untrack = streams.track(this.abort)
   }
 
@@ -137,7 +127,7 @@ export class SseWriter<E> {
       this.close()
       return new Uint8Array(0)
     }
-    const batch = this.batchOf(first.value)
+    const batch = this.frames.batchOf(first.value)
     let timer: ReturnType<typeof setTimeout> | undefined
     let held: Promise<'not-ready'> | 'all' = NOT_READY
     if (holdMs > 0 && this.opts.ended) {
@@ -149,7 +139,7 @@ export class SseWriter<E> {
     try {
       ended = await this.takeReady(batch, held)
     } catch (err) {
-      batch.add(this.frameParts(failureEvent(err)))
+      batch.add(this.frames.parts(failureEvent(err)))
       ended = true
     } finally {
       clearTimeout(timer)
@@ -177,7 +167,7 @@ export class SseWriter<E> {
     let text = ''
     let now = it.ready?.()
     for (; now && !now.done && text.length < WHOLE_TEXT_MAX; now = it.ready?.()) {
-      const frame = this.frameText(now.value)
+      const frame = this.frames.text(now.value)
       if (frame === undefined) break
       text += frame
     }
@@ -192,30 +182,13 @@ export class SseWriter<E> {
         this.close()
         return batch.take()
       }
-      this.addTo(batch, now.value)
+      this.frames.addTo(batch, now.value)
       if (batch.full) break
       now = it.ready?.()
     }
     this.head = batch
     this.lastWrite = performance.now()
     return undefined
-  }
-
-  /**
-   * x's frame as one string, ids counted as `addTo` counts them; undefined for what the batch
-   * frames from its bytes (an output line kept as bytes, a large encoded value).
-   */
-  private frameText(x: E | SseItem<E>): string | undefined {
-    if (x instanceof OutputBytes || x instanceof OutputFrames) return undefined
-    const event = isItem(x) ? x.event : x
-    if (event instanceof EncodedEvent && !this.opts.encode) {
-      if (event.size > WHOLE_TEXT_MAX) return undefined
-      const id = (isItem(x) ? x.id : undefined) ?? ++this.ids
-      this.ids = id
-      return `id: ${id}\ndata: ${event.head}${event.jsonText()}${event.tail}\n\n`
-    }
-    const parts = this.frameParts(x)
-    return parts.length === 1 ? parts[0] : parts.join('')
   }
 
   /** Writes the stream until it ends: the first chunk, then a batch at a time. */
@@ -271,19 +244,19 @@ export class SseWriter<E> {
     if (outcome === 'ping')
       return void (await controller.write(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))])))
     if ('abort' in outcome) {
-      this.close(controller, encodeFrame(this.frameParts(outcome.abort)))
+      this.close(controller, encodeFrame(this.frames.parts(outcome.abort)))
       void this.it.return?.()
       return
     }
-    if ('fail' in outcome) return this.close(controller, encodeFrame(this.frameParts(failureEvent(outcome.fail))))
+    if ('fail' in outcome) return this.close(controller, encodeFrame(this.frames.parts(failureEvent(outcome.fail))))
     this.pending = undefined
     if (outcome.done) return this.close(controller)
-    const batch = this.batchOf(outcome.value)
+    const batch = this.frames.batchOf(outcome.value)
     let ended: boolean
     try {
       ended = await this.takeReady(batch)
     } catch (err) {
-      batch.add(this.frameParts(failureEvent(err)))
+      batch.add(this.frames.parts(failureEvent(err)))
       ended = true
     }
     if (ended) return this.close(controller, batch.take())
@@ -341,7 +314,7 @@ export class SseWriter<E> {
       const now = it.ready?.()
       if (now) {
         if (now.done) return true
-        this.addTo(batch, now.value)
+        this.frames.addTo(batch, now.value)
         continue
       }
       const next = this.it.next()
@@ -351,44 +324,8 @@ export class SseWriter<E> {
         return false
       }
       if (ready.done) return true
-      this.addTo(batch, ready.value)
+      this.frames.addTo(batch, ready.value)
     }
     return false
-  }
-
-  private batchOf(x: E | SseItem<E>): FrameBatch {
-    const batch = new FrameBatch([])
-    this.addTo(batch, x)
-    return batch
-  }
-
-  /**
-   * Adds x's frame; an output line kept as bytes is written into the batch with no string made,
-   * and an event that has its JSON as bytes around them.
-   */
-  private addTo(batch: FrameBatch, x: E | SseItem<E>): void {
-    if (x instanceof OutputBytes || x instanceof OutputFrames) {
-      this.ids = batch.addOutput(x)
-      return
-    }
-    const event = isItem(x) ? x.event : x
-    if (event instanceof EncodedEvent && !this.opts.encode) {
-      const id = (isItem(x) ? x.id : undefined) ?? ++this.ids
-      this.ids = id
-      return batch.addEncoded(id, event.head, event.parts, event.size, event.tail)
-    }
-    batch.add(this.frameParts(x))
-  }
-
-  /** A frame in pieces; an output line's text stays a piece of its own (encoded in place). */
-  private frameParts(x: E | SseItem<E> | ExecEvent): string[] {
-    const item: SseItem<E | ExecEvent> = isItem(x) ? x : { event: x }
-    const id = item.id ?? ++this.ids
-    if (item.id !== undefined) this.ids = item.id
-    const encode = this.opts.encode
-    if (encode) return [framed(encode(item.event), id)]
-    const line = lineJsonParts(item.event as ExecEvent)
-    if (!line) return [frame(item.event as ExecEvent, id)]
-    return [`id: ${id}\ndata: ${line[0]}`, line[1], `${line[2]}\n\n`]
   }
 }

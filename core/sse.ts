@@ -9,7 +9,8 @@ import type { Streams } from './streams'
 import { within } from './timers'
 import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
 
-export { frame, type SseItem } from './sse-writer'
+export { frame } from './sse-frames'
+export type { SseItem } from './sse-writer'
 
 /**
  * `Connection: keep-alive` as the contract and the reference send it. Over HTTP/1.0 the stream is

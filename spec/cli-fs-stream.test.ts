@@ -6,11 +6,12 @@
  * of its output written), output begins before the answer ends, and `| head` stops it as a
  * closed pipe stops `find`.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BIN, startDaemon, waitFor, type Daemon } from './harness'
+import { BIN, startDaemon, waitFor } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { scratchWithDisks } from './kit/small-disk'
 
 const ENTRIES = 200_000
@@ -18,27 +19,26 @@ const ENTRIES = 200_000
 const scratch = scratchWithDisks('fs-stream')
 let big = ''
 let tree = ''
-let d: Daemon
-beforeAll(async () => {
-  big = join(process.getuid?.() === 0 ? scratch.smallDisk('256m') : scratch.dir, 'big')
-  tree = join(scratch.dir, 'tree')
-  // 200,000 empty files in one directory; 20 directories of 100 for the search.
-  const made = spawnSync('python3', [
-    '-c',
-    `import os
+const fx = daemonAlone(
+  () => {
+    big = join(process.getuid?.() === 0 ? scratch.smallDisk('256m') : scratch.dir, 'big')
+    tree = join(scratch.dir, 'tree')
+    // 200,000 empty files in one directory; 20 directories of 100 for the search.
+    const made = spawnSync('python3', [
+      '-c',
+      `import os
 os.mkdir(${JSON.stringify(big)})
 for i in range(${ENTRIES}): os.close(os.open(os.path.join(${JSON.stringify(big)}, 'f%06d' % i), os.O_CREAT | os.O_WRONLY, 0o644))
 for d in range(20):
     sub = os.path.join(${JSON.stringify(tree)}, 'd%02d' % d)
     os.makedirs(sub)
     for i in range(100): open(os.path.join(sub, 'f%03d.txt' % i), 'w').close()`,
-  ])
-  expect(made.status).toBe(0)
-  d = await startDaemon()
-}, 300_000)
-afterAll(async () => {
-  await d?.stop()
-})
+    ])
+    expect(made.status).toBe(0)
+    return []
+  },
+  { timeout: 300_000 },
+)
 
 const env = { ...process.env, EXECD_ACCESS_TOKEN: '' }
 
@@ -103,8 +103,8 @@ test("the daemon refuses a listing past its cap holding no more than the directo
 }, 60_000)
 
 test('with --url, a listing larger than the pipe arrives whole, rows and JSON, as local mode prints it', async () => {
-  const url = ['--url', d.url]
-  const tokens = { EXECD_ACCESS_TOKEN: d.token }
+  const url = ['--url', fx.d.url]
+  const tokens = { EXECD_ACCESS_TOKEN: fx.d.token }
   // The daemon answers at most 100,000 entries: the search of the tree (2,000) and -d 2 of it.
   for (const args of [
     ['fs', 'search', tree, '*.txt'],

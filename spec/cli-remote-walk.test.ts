@@ -5,11 +5,11 @@
  * asks a directory (a search: a subtree) at a time now: the same entries in the same order as
  * without --url, where nothing caps the whole, names that are not UTF-8 and symlinks included.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BIN, runCli, startDaemon, type Daemon } from './harness'
+import { BIN, runCli } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
 /**
  * More entries than one answer holds: the daemon's cap (100,000, plugins/files/ops/walk.ts) is
@@ -21,34 +21,31 @@ const CAP = 2000
 const DIRS = 20
 const FILES_PER_DIR = 101
 
-let d: Daemon
-let root: string
-beforeAll(async () => {
-  d = await startDaemon({ env: { EXECD_PERIODS: `entries:${CAP}` } })
-  root = mkdtempSync(join(tmpdir(), 'execd-remote-walk-'))
-  for (let i = 0; i < DIRS; i++) {
-    const dir = join(root, `d${String(i).padStart(3, '0')}`)
-    mkdirSync(dir)
-    for (let j = 0; j < FILES_PER_DIR; j++) writeFileSync(join(dir, `f${j}.${j % 2 ? 'txt' : 'log'}`), '')
-  }
-  // A directory whose name is not UTF-8 (asked again by its bytes), one beneath it, a symlink
-  // to a directory (listed, not followed), a file at the top.
-  const odd = Buffer.concat([Buffer.from(`${root}/odd-`), Buffer.from([0xff])])
-  mkdirSync(odd)
-  mkdirSync(Buffer.concat([odd, Buffer.from('/inner')]))
-  writeFileSync(Buffer.concat([odd, Buffer.from('/inner/deep.txt')]), 'x')
-  symlinkSync(join(root, 'd000'), join(root, 'link'))
-  writeFileSync(join(root, 'top.txt'), 'top')
-}, 120_000)
-afterAll(async () => {
-  await d.stop()
-  rmSync(root, { recursive: true, force: true })
-})
+const fx = daemonWithDir(
+  'remote-walk',
+  root => {
+    for (let i = 0; i < DIRS; i++) {
+      const dir = join(root, `d${String(i).padStart(3, '0')}`)
+      mkdirSync(dir)
+      for (let j = 0; j < FILES_PER_DIR; j++) writeFileSync(join(dir, `f${j}.${j % 2 ? 'txt' : 'log'}`), '')
+    }
+    // A directory whose name is not UTF-8 (asked again by its bytes), one beneath it, a symlink
+    // to a directory (listed, not followed), a file at the top.
+    const odd = Buffer.concat([Buffer.from(`${root}/odd-`), Buffer.from([0xff])])
+    mkdirSync(odd)
+    mkdirSync(Buffer.concat([odd, Buffer.from('/inner')]))
+    writeFileSync(Buffer.concat([odd, Buffer.from('/inner/deep.txt')]), 'x')
+    symlinkSync(join(root, 'd000'), join(root, 'link'))
+    writeFileSync(join(root, 'top.txt'), 'top')
+    return { env: { EXECD_PERIODS: `entries:${CAP}` } }
+  },
+  { timeout: 120_000 },
+)
 
 /** The verb's --json answer here and with --url: the same, and exit 0 both. */
 async function sameBothWays(args: string[]): Promise<unknown[]> {
   const here = await runCli([...args, '--json'])
-  const there = await runCli([...args, '--json', '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
+  const there = await runCli([...args, '--json', '--url', fx.d.url], { env: { EXECD_ACCESS_TOKEN: fx.d.token } })
   expect([args, there.code, there.stderr]).toEqual([args, 0, ''])
   expect([args, here.code]).toEqual([args, 0])
   expect(there.stdout === here.stdout).toBe(true)
@@ -57,30 +54,30 @@ async function sameBothWays(args: string[]): Promise<unknown[]> {
 
 describe('with --url, more entries than one answer holds', () => {
   test('the daemon answers none of them whole: past its cap, a 413', async () => {
-    const whole = await d.fetch(`/directories/list?depth=3&path=${encodeURIComponent(root)}`)
+    const whole = await fx.d.fetch(`/directories/list?depth=3&path=${encodeURIComponent(fx.tmp)}`)
     expect([whole.status, (await whole.json()).message]).toEqual([
       413,
       `listing stopped: more than ${CAP} entries; narrow the path or pattern`,
     ])
-    expect((await d.fetch(`/files/search?path=${encodeURIComponent(root)}`)).status).toBe(413)
+    expect((await fx.d.fetch(`/files/search?path=${encodeURIComponent(fx.tmp)}`)).status).toBe(413)
   })
 
   test('fs ls --depth 3: every entry, in the order one walk gives them', async () => {
-    const all = await sameBothWays(['fs', 'ls', '--depth', '3', root])
+    const all = await sameBothWays(['fs', 'ls', '--depth', '3', fx.tmp])
     expect(all.length).toBe(DIRS * (FILES_PER_DIR + 1) + 5)
     // Piped into head: its first line, then the verb ends as a closed pipe ends it (141).
     const piped = Bun.spawnSync(
-      ['bash', '-c', '"$0" fs ls --depth 3 "$1" --url "$2" | head -1; echo "${PIPESTATUS[0]}"', BIN, root, d.url],
-      { env: { ...process.env, EXECD_ACCESS_TOKEN: d.token } },
+      ['bash', '-c', '"$0" fs ls --depth 3 "$1" --url "$2" | head -1; echo "${PIPESTATUS[0]}"', BIN, fx.tmp, fx.d.url],
+      { env: { ...process.env, EXECD_ACCESS_TOKEN: fx.d.token } },
     )
     const [first, status] = piped.stdout.toString().trim().split('\n')
-    expect([first?.endsWith(`${root}/d000`), status, piped.stderr.toString()]).toEqual([true, '141', ''])
+    expect([first?.endsWith(`${fx.tmp}/d000`), status, piped.stderr.toString()]).toEqual([true, '141', ''])
   }, 120_000)
 
   test('fs search: every match, a pattern on base names and the default', async () => {
-    expect((await sameBothWays(['fs', 'search', root, '*.txt'])).length).toBe(DIRS * 50 + 2)
-    expect((await sameBothWays(['fs', 'search', root])).length).toBe(DIRS * FILES_PER_DIR + 3)
+    expect((await sameBothWays(['fs', 'search', fx.tmp, '*.txt'])).length).toBe(DIRS * 50 + 2)
+    expect((await sameBothWays(['fs', 'search', fx.tmp])).length).toBe(DIRS * FILES_PER_DIR + 3)
     // A pattern with / matches the path from the start: one request, as before (under the cap).
-    expect((await sameBothWays(['fs', 'search', root, 'd01*/f1.txt'])).length).toBe(10)
+    expect((await sameBothWays(['fs', 'search', fx.tmp, 'd01*/f1.txt'])).length).toBe(10)
   }, 120_000)
 })

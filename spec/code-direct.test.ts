@@ -4,22 +4,13 @@
  * (`extra`) sends the same cell the Elysia way: both must give the same status, headers and
  * frames (modulo timestamps, ids, counts and durations), for every kind of cell.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { postJson, startDaemon, type Daemon } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson } from './harness'
 import { type Answer, steadyHeaders } from './kit/steady-answer'
 import { pythonAvailable } from './python-env'
-import { createContext } from './runtime-kit'
+import { daemonWithContext } from './runtime-kit'
 
-let d: Daemon
-let id: string
-beforeAll(async () => {
-  if (pythonAvailable !== true) return
-  d = await startDaemon()
-  id = await createContext(d, 'python')
-})
-afterAll(async () => {
-  await d?.stop()
-})
+const fx = daemonWithContext('python', () => (pythonAvailable === true ? [] : null))
 
 /** What differs between two runs of one cell, whichever way it came, made constant. */
 const normalize = (body: string) =>
@@ -32,7 +23,7 @@ const normalize = (body: string) =>
 
 /** Posts `body` and reads the answer; `during` runs once the first chunk holding `waitFor` is in. */
 async function answer(body: unknown, waitFor?: string, during?: () => Promise<unknown>): Promise<Answer> {
-  const res = await postJson(d, '/code', body)
+  const res = await postJson(fx.d, '/code', body)
   const headers = steadyHeaders(res, (k, v) => (k === 'execd-execution-id' ? '(id)' : v))
   let text = ''
   const decoder = new TextDecoder()
@@ -50,14 +41,14 @@ async function answer(body: unknown, waitFor?: string, during?: () => Promise<un
 
 /** The same cell through the direct path, then through Elysia's route. */
 async function bothWays(code: string, waitFor?: string, during?: () => Promise<unknown>) {
-  const context = { id, language: 'python' }
+  const context = { id: fx.id, language: 'python' }
   const direct = await answer({ code, context }, waitFor, during)
   const routed = await answer({ code, context, extra: true }, waitFor, during)
   return { direct, routed }
 }
 
 const interrupt = async () => {
-  const res = await d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+  const res = await fx.d.fetch(`/code?id=${fx.id}`, { method: 'DELETE' })
   await res.arrayBuffer()
   expect(res.status).toBe(200)
 }
@@ -97,7 +88,7 @@ describe.skipIf(pythonAvailable !== true)('POST /code: the direct path answers a
     expect(direct.body).not.toContain('"type":"result"')
     expect(direct).toEqual(routed)
     // The interrupt stopped the cell, not the interpreter: its state is there for the next.
-    const next = await answer({ code: 'time.sleep(0)\n6 * 7', context: { id, language: 'python' } })
+    const next = await answer({ code: 'time.sleep(0)\n6 * 7', context: { id: fx.id, language: 'python' } })
     expect(next.body).toContain('"text/plain":"42"')
   }, 30_000)
 
@@ -110,8 +101,8 @@ describe.skipIf(pythonAvailable !== true)('POST /code: the direct path answers a
       { code: '1', context: { id: 5 } },
       '{"code":"1","__proto__":{"x":1}}',
     ]) {
-      const direct = await postJson(d, '/code', body)
-      const routed = await postJson(d, '/code?wait=true', body)
+      const direct = await postJson(fx.d, '/code', body)
+      const routed = await postJson(fx.d, '/code?wait=true', body)
       expect(direct.status).toBe(routed.status)
       const plain = async (r: Response) => normalize(await r.text()).replace(/[0-9a-f]{32}/g, '(id)')
       expect(await plain(direct)).toBe(await plain(routed))

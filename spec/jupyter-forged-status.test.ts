@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { jupyterMissing, startJupyter, type TestJupyter } from '../plugins/jupyter/test-server'
-import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { createContext, ofType, resultText, runCode, stdoutText } from './runtime-kit'
 
 const missing = await jupyterMissing()
@@ -22,21 +22,18 @@ describe.skipIf(missing !== null)(
   `a cell forging its kernel's status${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     let jupyter: TestJupyter
-    let d: Daemon
     beforeAll(async () => {
       jupyter = await startJupyter({ snake: 'snake' })
-      const args = [
-        '--jupyter-host',
-        jupyter.url,
-        '--jupyter-token',
-        jupyter.token,
-        '--jupyter-reply-grace',
-        `${GRACE_MS}`,
-      ]
-      d = await startDaemon({ args })
     }, 90_000)
+    const fx = daemonAlone(() => [
+      '--jupyter-host',
+      jupyter.url,
+      '--jupyter-token',
+      jupyter.token,
+      '--jupyter-reply-grace',
+      `${GRACE_MS}`,
+    ])
     afterAll(async () => {
-      await d?.stop()
       await jupyter?.stop()
     }, 30_000)
 
@@ -49,23 +46,26 @@ describe.skipIf(missing !== null)(
     for (const [state, ename, stateLost] of cases)
       test(`'${state}': the cell ends with ${ename}; its context's next cell and another context's are their own`, async () => {
         const before = new Set(await jupyter.kernels())
-        const [a, b] = await Promise.all([createContext(d, 'snake'), createContext(d, 'snake')])
-        await runCode(d, 'x = 41', { id: a })
+        const [a, b] = await Promise.all([createContext(fx.d, 'snake'), createContext(fx.d, 'snake')])
+        await runCode(fx.d, 'x = 41', { id: a })
         const [forged, other] = await Promise.all([
-          runCode(d, forge(state), { id: a }),
-          runCode(d, `import time\nfor i in range(3):\n    print(i, flush=True)\n    time.sleep(0.5)\n'b'`, { id: b }),
+          runCode(fx.d, forge(state), { id: a }),
+          runCode(fx.d, `import time\nfor i in range(3):\n    print(i, flush=True)\n    time.sleep(0.5)\n'b'`, {
+            id: b,
+          }),
         ])
         expect(ofType(forged, 'error').map(e => e.error.ename)).toEqual([ename])
         expect(stdoutText(forged)).toBe('')
         expect(stdoutText(other)).toBe('0\n1\n2\n')
         expect(resultText(other)).toEqual(["'b'"])
-        const next = await runCode(d, `print('next')\nx + 1 if 'x' in dir() else 'fresh'`, { id: a })
+        const next = await runCode(fx.d, `print('next')\nx + 1 if 'x' in dir() else 'fresh'`, { id: a })
         expect(stdoutText(next)).toBe('next\n')
         expect(resultText(next)).toEqual([stateLost ? "'fresh'" : '42'])
         expect(ofType(next, 'status').length).toBe(stateLost ? 1 : 0)
-        for (const id of [a, b]) expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+        for (const id of [a, b])
+          expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
         expect((await jupyter.kernels()).filter(k => !before.has(k))).toEqual([])
-        expect(d.proc.exitCode).toBeNull()
+        expect(fx.d.proc.exitCode).toBeNull()
       }, 60_000)
   },
 )

@@ -5,20 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { jupyterMissing, startJupyter, type TestJupyter } from '../plugins/jupyter/test-server'
-import { startDaemon, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { createContext, ofType, runCode } from './runtime-kit'
 
 const missing = await jupyterMissing()
 
 describe.skipIf(missing !== null)(`a kernel that dies mid-cell${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let jupyter: TestJupyter
-  let d: Daemon
   beforeAll(async () => {
     jupyter = await startJupyter({ snake: 'snake' })
-    d = await startDaemon({ args: ['--jupyter-host', jupyter.url, '--jupyter-token', jupyter.token] })
   }, 90_000)
+  const fx = daemonAlone(() => ['--jupyter-host', jupyter.url, '--jupyter-token', jupyter.token])
   afterAll(async () => {
-    await d?.stop()
     await jupyter?.stop()
   }, 30_000)
 
@@ -31,14 +29,14 @@ describe.skipIf(missing !== null)(`a kernel that dies mid-cell${missing ? ` (ski
   for (const [name, code] of deaths)
     test(`${name}: the next cell gets a fresh kernel, and deleting the context leaves no kernel on the server`, async () => {
       const before = new Set(await jupyter.kernels())
-      const id = await createContext(d, 'snake')
-      const died = await runCode(d, code, { id, language: 'snake' })
+      const id = await createContext(fx.d, 'snake')
+      const died = await runCode(fx.d, code, { id, language: 'snake' })
       expect(ofType(died, 'error')[0]?.error.ename).toBe('DeadKernelError')
       // The dead kernel is replaced (and shut down) right away, while the server restarts it.
-      const next = await runCode(d, '1 + 1', { id, language: 'snake' })
+      const next = await runCode(fx.d, '1 + 1', { id, language: 'snake' })
       expect(next[0]?.state_lost).toBe(true)
-      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+      expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
       expect((await jupyter.kernels()).filter(k => !before.has(k))).toEqual([])
-      expect(d.logs()).not.toContain('could not shut the kernel down')
+      expect(fx.d.logs()).not.toContain('could not shut the kernel down')
     }, 60_000)
 })

@@ -3,9 +3,10 @@
  * jupyter-server + python3-ipykernel): the shared runtime kit with python served by Jupyter
  * (--prefer-jupyter), then how languages are routed and what only the bridge does.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, test } from 'bun:test'
 import { jupyterMissing, startJupyter, type TestJupyter } from '../plugins/jupyter/test-server'
-import { postJson, readSse, runCli, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, runCli } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
 import { createContext, describeRuntimeKit, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 const missing = await jupyterMissing()
@@ -38,16 +39,10 @@ describeRuntimeKit({
 const IS_IPYTHON = 'type(get_ipython()).__name__'
 
 describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon({ args: bridgeArgs })
-  }, 30_000)
-  afterAll(async () => {
-    await d?.stop()
-  }, 30_000)
+  const fx = daemonAlone(() => bridgeArgs, { timeout: 30_000 })
 
   test('the server’s languages are listed; python stays native unless --prefer-jupyter', async () => {
-    const langs = (await (await d.fetch('/code/languages')).json()) as {
+    const langs = (await (await fx.d.fetch('/code/languages')).json()) as {
       language: string
       runtime: string
       available: boolean
@@ -57,9 +52,9 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
   })
 
   test('a language only Jupyter offers runs through a kernel, with display() forwarded as a result', async () => {
-    const id = await createContext(d, 'snake', jupyter!.root)
+    const id = await createContext(fx.d, 'snake', jupyter!.root)
     const events = await runCode(
-      d,
+      fx.d,
       `from IPython.display import display, HTML\ndisplay(HTML("<i>d</i>"))\n${IS_IPYTHON}`,
       {
         id,
@@ -76,16 +71,16 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
 
   test('a kernel shut down behind execd’s back fails the next run with an error, the one after gets a fresh kernel', async () => {
     const before = new Set(await jupyter!.kernels())
-    const id = await createContext(d, 'snake')
-    await runCode(d, 'y = 1', { id, language: 'snake' })
+    const id = await createContext(fx.d, 'snake')
+    await runCode(fx.d, 'y = 1', { id, language: 'snake' })
     const auth = { Authorization: `token ${jupyter!.token}` }
     for (const k of await jupyter!.kernels()) {
       if (!before.has(k)) await fetch(`${jupyter!.url}/api/kernels/${k}`, { method: 'DELETE', headers: auth })
     }
-    const failed = await runCode(d, 'y', { id, language: 'snake' })
+    const failed = await runCode(fx.d, 'y', { id, language: 'snake' })
     expectWellFormed(failed, id)
     expect(ofType(failed, 'error')[0]?.error.ename).toBe('DeadKernelError')
-    const after = await runCode(d, 'y = 2\ny', { id, language: 'snake' })
+    const after = await runCode(fx.d, 'y = 2\ny', { id, language: 'snake' })
     expectWellFormed(after, id)
     expect(after[0]?.state_lost).toBe(true)
     expect(resultText(after).at(-1)).toBe('2')
@@ -93,10 +88,10 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
 
   test('DELETE /code/contexts/{id} shuts the kernel down on the Jupyter server', async () => {
     const before = new Set(await jupyter!.kernels())
-    const id = await createContext(d, 'snake')
+    const id = await createContext(fx.d, 'snake')
     const started = (await jupyter!.kernels()).filter(k => !before.has(k))
     expect(started).toHaveLength(1)
-    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     expect(await jupyter!.kernels()).not.toContain(started[0])
   }, 30_000)
 
@@ -106,26 +101,20 @@ describe.skipIf(missing !== null)(`jupyter bridge through dist/execd${missing ? 
       'k = get_ipython().kernel',
       "_m = k.session.send(k.iopub_socket, 'execute_result', {'data': 'x' * 100000, 'metadata': {}, 'execution_count': 1}, parent=k.get_parent())",
     ].join('\n')
-    const id = await createContext(d, 'snake')
-    const events = await runCode(d, send, { id, language: 'snake' })
+    const id = await createContext(fx.d, 'snake')
+    const events = await runCode(fx.d, send, { id, language: 'snake' })
     expect(ofType(events, 'result').map(e => e.results)).toEqual([{}])
     expect(events.at(-1)?.type).toBe('execution_complete')
-    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 30_000)
 })
 
 describe.skipIf(missing !== null)('jupyter bridge: a cell that sends its own execute_reply', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    // A short grace: a reply without its idle ends the cell this long after it.
-    d = await startDaemon({ args: [...bridgeArgs, '--jupyter-reply-grace', '200'] })
-  }, 30_000)
-  afterAll(async () => {
-    await d?.stop()
-  }, 30_000)
+  // A short grace: a reply without its idle ends the cell this long after it.
+  const fx = daemonAlone(() => [...bridgeArgs, '--jupyter-reply-grace', '200'], { timeout: 30_000 })
 
   test('an execute_reply on iopub from the cell is no reply: the run goes on to its real end, its output kept', async () => {
-    const id = await createContext(d, 'snake')
+    const id = await createContext(fx.d, 'snake')
     // The cell's own code reaches the kernel's session: a reply with the cell as its parent,
     // then the cell runs on well past the grace.
     const forge = [
@@ -135,26 +124,20 @@ describe.skipIf(missing !== null)('jupyter bridge: a cell that sends its own exe
       'time.sleep(2)',
       "print('after the forged reply')",
     ].join('\n')
-    const events = await runCode(d, forge, { id, language: 'snake' })
+    const events = await runCode(fx.d, forge, { id, language: 'snake' })
     expect(ofType(events, 'stdout').map(e => e.text)).toEqual(['after the forged reply\n'])
     expect(events.at(-1)?.type).toBe('execution_complete')
-    const next = await runCode(d, "print('next')", { id, language: 'snake' })
+    const next = await runCode(fx.d, "print('next')", { id, language: 'snake' })
     expect(ofType(next, 'stdout').map(e => e.text)).toEqual(['next\n'])
-    expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 30_000)
 })
 
 describe.skipIf(missing !== null)('jupyter bridge with --prefer-jupyter', () => {
-  let d: Daemon
-  beforeAll(async () => {
-    d = await startDaemon({ args: [...bridgeArgs, '--prefer-jupyter'] })
-  }, 30_000)
-  afterAll(async () => {
-    await d?.stop()
-  }, 30_000)
+  const fx = daemonAlone(() => [...bridgeArgs, '--prefer-jupyter'], { timeout: 30_000 })
 
   test('python is served by an ipykernel, streamed over SSE like any runtime', async () => {
-    const res = await postJson(d, '/code', { code: `print("hi")\n${IS_IPYTHON}`, context: { language: 'python' } })
+    const res = await postJson(fx.d, '/code', { code: `print("hi")\n${IS_IPYTHON}`, context: { language: 'python' } })
     expect(res.status).toBe(200)
     const events = (await readSse(res)).map(f => f.data)
     expectWellFormed(events)

@@ -5,10 +5,10 @@
 import { optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import type { CodeService } from './ops'
+import type { CodeOps } from './ops'
 import { OPTIONS } from './options'
 
-export const code: Section<CodeService> = {
+export const code: Section<CodeOps> = {
   name: 'code',
   options: optionSpecs(OPTIONS),
   opensLate: true,

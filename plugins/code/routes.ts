@@ -1,4 +1,4 @@
-/** HTTP routes of the code section (CONTRACT §3): thin over CodeService. */
+/** HTTP routes of the code section (CONTRACT §3): thin over CodeOps. */
 import { Elysia, t, type Static } from 'elysia'
 import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json, missingQuery } from '../../core/errors'
@@ -9,7 +9,7 @@ import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import type { Streams } from '../../core/streams'
 import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
-import type { CodeService, Started } from './service'
+import type { CodeOps, Started } from './ops'
 
 const EMPTY_OK = { description: 'done, empty body' }
 
@@ -21,7 +21,7 @@ const HOLD = { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /code' }
  * POST /code's answer, the same whichever way the request came. A cell in a context named by
  * id starts in this tick: no promise until the reply waits for the cell's end.
  */
-const runCode = (streams: Streams, code: CodeService, body: Static<typeof RunCodeBody>, wait: boolean) =>
+const runCode = (streams: Streams, code: CodeOps, body: Static<typeof RunCodeBody>, wait: boolean) =>
   streamed(
     streams,
     () => {
@@ -41,7 +41,7 @@ function sourceOf({ execution, events }: Started): SourceWithHeaders {
  * a /ping's, and Elysia's share of it (context, hooks, its own parse and check) the largest
  * part that is not the cell's. Any body the route would refuse or strip goes to the route.
  */
-export const codeDirectRoutes = (code: CodeService, streams: Streams): DirectRoute[] => [
+export const codeDirectRoutes = (code: CodeOps, streams: Streams): DirectRoute[] => [
   {
     method: 'POST',
     path: '/code',
@@ -50,7 +50,7 @@ export const codeDirectRoutes = (code: CodeService, streams: Streams): DirectRou
   },
 ]
 
-export const codeRoutes = (code: CodeService, interrupts: InterruptHub, streams: Streams) =>
+export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Streams) =>
   new Elysia({ name: 'api/code', detail: { tags: ['code'] } })
     .post('/code/context', async ({ body }) => json(await code.createContext(body.language ?? '', body.cwd)), {
       body: CreateContextBody,

@@ -3,7 +3,7 @@ import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
 import { COMMAND_RUNNER } from './contract'
-import type { Commands, CommandSettings } from './ops'
+import type { CommandOps, CommandSettings } from './ops'
 import { OPTIONS } from './options'
 
 /** The operations' settings from the typed options; the logs' total, if not given, is worked out at open. */
@@ -19,16 +19,16 @@ function commandSettings(config: Config): Omit<CommandSettings, 'logTotalBytes'>
   }
 }
 
-export const command: Section<Commands> = {
+export const command: Section<CommandOps> = {
   name: 'command',
   options: optionSpecs(OPTIONS),
   opensLate: true,
   check: config => void commandSettings(config),
   async open(ctx) {
-    const { Commands } = await import('./ops')
+    const { CommandOps } = await import('./ops')
     const given = commandSettings(ctx.config)
     const logTotalBytes = given.logTotalBytes ?? (await import('./log-total')).machineLogTotal(ctx.log)
-    const ops = new Commands({ ...given, logTotalBytes })
+    const ops = new CommandOps({ ...given, logTotalBytes })
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
     hub.add(id => ops.interrupt(id))

@@ -40,7 +40,7 @@ export interface CommandStatus {
   log_truncated?: string
 }
 
-export class Commands {
+export class CommandOps {
   readonly store: CommandStore
   private readonly background: Capacity
   /** Foreground commands go on when their client leaves, so they need a cap of their own. */

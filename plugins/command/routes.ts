@@ -1,4 +1,4 @@
-/** The commands section's HTTP adapter: validate → call `Commands` → render. */
+/** The commands section's HTTP adapter: validate → call `CommandOps` → render. */
 import { Elysia, type Static } from 'elysia'
 import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json } from '../../core/errors'
@@ -10,7 +10,7 @@ import { refuseProtoEnv } from '../../core/exec-strings'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
 import type { Streams } from '../../core/streams'
-import type { Commands } from './ops'
+import type { CommandOps } from './ops'
 import { CommandStatusSchema, EventsQuery, IdParams, InterruptQuery, LogsQuery, RunCommandBody } from './schema'
 
 const EMPTY_OK = { description: 'interrupted, empty body' }
@@ -27,7 +27,7 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 }
 
 /** POST /command's answer, the same whichever way the request came. */
-const runCommand = (streams: Streams, ops: Commands, body: Static<typeof RunCommandBody>) =>
+const runCommand = (streams: Streams, ops: CommandOps, body: Static<typeof RunCommandBody>) =>
   streamed(streams, () => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /command' })
 
 /**
@@ -36,7 +36,7 @@ const runCommand = (streams: Streams, ops: Commands, body: Static<typeof RunComm
  * critical path. Any body the route would refuse or strip (an `envs` record too, which the
  * exact check cannot tell from an extra property) goes to the route, so every error is its.
  */
-export const commandDirectRoutes = (ops: Commands, streams: Streams): DirectRoute[] => [
+export const commandDirectRoutes = (ops: CommandOps, streams: Streams): DirectRoute[] => [
   {
     method: 'POST',
     path: '/command',
@@ -46,7 +46,7 @@ export const commandDirectRoutes = (ops: Commands, streams: Streams): DirectRout
 ]
 
 /** `app`: the app's streams and downloads, where its answers take their slot and are named. */
-export function commandRoutes(ops: Commands, hub: InterruptHub, app: Pick<PluginContext, 'streams' | 'downloads'>) {
+export function commandRoutes(ops: CommandOps, hub: InterruptHub, app: Pick<PluginContext, 'streams' | 'downloads'>) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
     .post('/command', ({ body }) => runCommand(app.streams, ops, body), {
       body: RunCommandBody,

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { CgroupTree } from '../../core/cgroup'
-import { closeCgroups, confineWithCgroups } from '../../core/ownership'
+import { closeCgroups, confineWithCgroups } from '../../core/cgroup-confinement'
 import { readStat } from '../../core/procfs'
 import { collected } from '../../spec/kit/collected'
-import { Commands } from './ops'
+import { CommandOps } from './ops'
 import type { CommandRecord } from './store'
 
 const probe = CgroupTree.open()
 probe?.close()
 
 /** Runs `command` to its terminal event; the record and what it printed. */
-async function ran(ops: Commands, command: string): Promise<{ record: CommandRecord; stdout: string[] }> {
+async function ran(ops: CommandOps, command: string): Promise<{ record: CommandRecord; stdout: string[] }> {
   const record = ops.start({ command })
   const stdout: string[] = []
   for await (const item of record.journal!.read(0)) {
@@ -25,10 +25,10 @@ const running = (pid: number) => !['Z', undefined].includes(readStat(pid)?.state
 
 // Confined as serve confines them: a leaf tells at once that nothing of a command runs.
 describe.skipIf(probe === undefined)('a finished command and its process', () => {
-  let ops: Commands
+  let ops: CommandOps
   beforeAll(() => {
     confineWithCgroups()
-    ops = new Commands({
+    ops = new CommandOps({
       logMaxBytes: 1 << 20,
       logTotalBytes: 1 << 30,
       interruptGraceMs: 200,

@@ -22,7 +22,7 @@ import {
   type WalkOptions,
 } from '../files/contract'
 import { SessionScope } from './ops/files'
-import type { IsolatedSessions } from './ops/sessions'
+import type { IsolatedOps } from './ops/sessions'
 import { SessionParams } from './schema'
 import {
   DownloadHeaders,
@@ -62,7 +62,7 @@ const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
 const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro workspace' }
 
 export function sessionFilesRoutes(
-  ops: IsolatedSessions,
+  ops: IsolatedOps,
   limits: Omit<FilesSettings, 'scope'>,
   module: FilesRoutes,
   downloads: Downloads,

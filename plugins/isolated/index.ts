@@ -5,10 +5,10 @@
 import { optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import type { IsolatedSessions } from './ops/sessions'
+import type { IsolatedOps } from './ops/sessions'
 import { OPTIONS } from './options'
 
-export const isolated: Section<IsolatedSessions> = {
+export const isolated: Section<IsolatedOps> = {
   name: 'isolated',
   prefixes: ['/v1/isolated'],
   options: optionSpecs(OPTIONS),
@@ -17,9 +17,9 @@ export const isolated: Section<IsolatedSessions> = {
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedSessions }, { filesRoutesModule, filesSettings, stagedEntries }, { isolatedSettings }] =
+    const [{ IsolatedOps }, { filesRoutesModule, filesSettings, stagedEntries }, { isolatedSettings }] =
       await Promise.all([import('./ops/sessions'), import('../files/contract'), import('./settings')])
-    const ops = new IsolatedSessions(isolatedSettings(ctx.config))
+    const ops = new IsolatedOps(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     const { scope: _, ...limits } = filesSettings(ctx.config)

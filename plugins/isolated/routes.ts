@@ -6,7 +6,7 @@ import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Streams } from '../../core/streams'
 import type { Session } from './ops/session'
-import type { IsolatedSessions } from './ops/sessions'
+import type { IsolatedOps } from './ops/sessions'
 import {
   CapabilitiesSchema,
   CommitSchema,
@@ -24,7 +24,7 @@ const UNAVAILABLE = 'NOT_SUPPORTED: isolation is unavailable on this machine'
 const UNKNOWN = 'CONTEXT_NOT_FOUND: no session with this id'
 const BAD = 'INVALID_REQUEST_BODY: a malformed or refused parameter'
 
-export function isolatedRoutes(ops: IsolatedSessions, streams: Streams) {
+export function isolatedRoutes(ops: IsolatedOps, streams: Streams) {
   const state = (s: Session) => ({
     status: s.bash.alive ? 'active' : 'dead',
     created_at: s.createdAt,

@@ -2,17 +2,17 @@
 import { optionSpecs, settingsOf } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
-import type { Sessions } from './ops'
+import type { SessionOps } from './ops'
 import { OPTIONS } from './options'
 
-export const session: Section<Sessions> = {
+export const session: Section<SessionOps> = {
   name: 'session',
   options: optionSpecs(OPTIONS),
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const { Sessions } = await import('./ops')
-    const ops = new Sessions(settingsOf(ctx.config, OPTIONS))
+    const { SessionOps } = await import('./ops')
+    const ops = new SessionOps(settingsOf(ctx.config, OPTIONS))
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     return {
       ops,

@@ -41,7 +41,7 @@ const ENDED_KEPT_UNLIMITED = 64
 
 const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
 
-export class Sessions {
+export class SessionOps {
   private readonly sessions = new Map<string, Session>()
   /**
    * Ids of sessions whose shell exited, oldest first. Such a session gives its slot back but was

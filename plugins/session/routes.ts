@@ -1,13 +1,13 @@
-/** The bash sessions section's HTTP adapter: validate → call `Sessions` → render. */
+/** The bash sessions section's HTTP adapter: validate → call `SessionOps` → render. */
 import { Elysia, t } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Streams } from '../../core/streams'
-import type { Sessions } from './ops'
+import type { SessionOps } from './ops'
 import { CreateSessionBody, CreateSessionResponse, RunInSessionBody, SessionParams } from './schema'
 
-export function sessionRoutes(ops: Sessions, streams: Streams) {
+export function sessionRoutes(ops: SessionOps, streams: Streams) {
   return new Elysia({ name: 'api/session', detail: { tags: ['session'] } })
     .post('/session', ({ body }) => json(ops.create(body ?? {})), {
       body: t.Optional(CreateSessionBody),

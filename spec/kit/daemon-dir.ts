@@ -24,46 +24,58 @@ export interface DaemonDir {
  */
 export type Start = string[] | Parameters<typeof startDaemon>[0] | null
 
+/**
+ * `timeout`: the hooks' bound (ms) where setting up takes longer than the tier's per-test 60 s
+ * (200,000 files made, a walk's 2,000), or is bounded tighter; else the tier's.
+ */
+export interface Hooks {
+  timeout?: number
+}
+
 const started = async (how: Start) =>
   how === null ? undefined : await startDaemon(Array.isArray(how) ? { args: how } : how)
 
 const madeDir = (name: string) => realpathSync(mkdtempSync(join(tmpdir(), `execd-spec-${name}-`)))
 
 /** The temp dir made (unless it was), the daemon started, both gone after the last test. */
-function withDir(name: string, fx: DaemonDir, start: (tmp: string) => Start): DaemonDir {
+function withDir(name: string, fx: DaemonDir, start: (tmp: string) => Start, { timeout }: Hooks): DaemonDir {
   beforeAll(async () => {
     fx.tmp ??= madeDir(name)
     fx.d = (await started(start(fx.tmp)))!
-  })
+  }, timeout)
   afterAll(async () => {
     await fx.d?.stop()
     fx.mounts.undo()
     if (fx.tmp) rmSync(fx.tmp, { recursive: true, force: true })
-  })
+  }, timeout)
   return fx
 }
 
 /** Registers the file's setup: `start` may prepare the temp dir and gives the daemon's flags (and env). */
-export function daemonWithDir(name: string, start: (tmp: string) => Start = () => []): DaemonDir {
-  return withDir(name, { mounts: new Mounts() } as DaemonDir, start)
+export function daemonWithDir(name: string, start: (tmp: string) => Start = () => [], hooks: Hooks = {}): DaemonDir {
+  return withDir(name, { mounts: new Mounts() } as DaemonDir, start, hooks)
 }
 
 /**
  * daemonWithDir for a file that names paths in its temp dir as it loads (its tables of cases,
  * its constants, a mount that probes whether mounts can be made): the dir is made at once.
  */
-export function daemonWithDirAtLoad(name: string, start: (tmp: string) => Start = () => []): DaemonDir {
-  return withDir(name, { tmp: madeDir(name), mounts: new Mounts() } as DaemonDir, start)
+export function daemonWithDirAtLoad(
+  name: string,
+  start: (tmp: string) => Start = () => [],
+  hooks: Hooks = {},
+): DaemonDir {
+  return withDir(name, { tmp: madeDir(name), mounts: new Mounts() } as DaemonDir, start, hooks)
 }
 
 /** The daemon alone, for a file that makes its temp dirs itself (or none). */
-export function daemonAlone(start: () => Start = () => []): { d: Daemon } {
+export function daemonAlone(start: () => Start = () => [], { timeout }: Hooks = {}): { d: Daemon } {
   const fx = {} as { d: Daemon }
   beforeAll(async () => {
     fx.d = (await started(start()))!
-  })
+  }, timeout)
   afterAll(async () => {
     await fx.d?.stop()
-  })
+  }, timeout)
   return fx
 }

@@ -27,7 +27,7 @@ import { sessionRoot, workspaceOf } from './view'
 import type { HeldWorkspace } from './held-workspace'
 import { startShell, started, type ShellSettings } from './shell'
 
-export class IsolatedSessions {
+export class IsolatedOps {
   private readonly sessions = new Map<string, Session>()
   private readonly temp = new OwnedTempDir('execd-isolated')
   private readonly capacity: Capacity

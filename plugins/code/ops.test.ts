@@ -1,11 +1,11 @@
-/** The code service's warm path, with an interpreter that is a plain object. */
+/** CodeOps's warm path, with an interpreter that is a plain object. */
 import { expect, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import { lineEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import type { SseItem } from '../../core/sse'
 import type { Runtime, RuntimeContext } from '../../core/plugin'
-import { CodeService } from './service'
+import { CodeOps } from './ops'
 
 const echo: Runtime = {
   name: 'echo',
@@ -21,7 +21,7 @@ const echo: Runtime = {
 }
 
 const service = () =>
-  new CodeService(
+  new CodeOps(
     [echo],
     resolveConfig([], {}),
     { preferJupyter: false, interruptGrace: 1000, maxContexts: 4, contextIdle: 0 },
