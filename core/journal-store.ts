@@ -27,7 +27,7 @@ export class JournalStore {
   protected ring: ByteRing | undefined
   /** Dropped lines whose ring bytes a reader may still be framing (see `reclaim`). */
   protected unreclaimed: Entry[] = []
-  /** Which events making room would drop (journal-drops.ts), asked without dropping them. */
+  /** Which events making room would drop (DropWalk, journal-entries.ts), asked without dropping them. */
   protected readonly walk: DropWalk
 
   constructor(limits: JournalLimits = {}) {
