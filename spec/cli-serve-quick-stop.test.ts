@@ -4,7 +4,8 @@
  * clean, and the log says only that: no error or warning of a start the stop cut short.
  */
 import { expect, test } from 'bun:test'
-import { BIN, runCli } from './harness'
+import { runCli } from './harness'
+import { serveStoppedAtListening } from './kit/serve-stop'
 
 /** The log lines of a serve's run that are not `info`, with their words. */
 const notInfo = (stderr: string) =>
@@ -29,29 +30,8 @@ test('a main process that exits at once ends serve with its status and nothing b
 })
 
 /** Serve (with `main` after `--` when given) sent SIGTERM the moment it says it listens. */
-async function stoppedAtListening(main: string[]): Promise<{ code: number | null; signal: unknown; stderr: string }> {
-  const p = Bun.spawn([BIN, 'serve', '--port', '0', '--host', '127.0.0.1', ...(main.length ? ['--', ...main] : [])], {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { ...process.env, ...env },
-  })
-  let stderr = ''
-  let sent = false
-  const decoder = new TextDecoder()
-  const reader = p.stderr.getReader()
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) break
-    stderr += decoder.decode(value, { stream: true })
-    if (!sent && stderr.includes('"execd listening"')) {
-      sent = true
-      p.kill('SIGTERM')
-    }
-  }
-  await p.exited
-  return { code: p.exitCode, signal: p.signalCode, stderr }
-}
+const stoppedAtListening = (main: string[]) =>
+  serveStoppedAtListening(['--port', '0', '--host', '127.0.0.1', ...(main.length ? ['--', ...main] : [])], env)
 
 test('serve stopped by SIGTERM the moment it listens shuts down (exit 0), saying nothing but info lines', async () => {
   const r = await stoppedAtListening([])

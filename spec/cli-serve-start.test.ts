@@ -4,36 +4,16 @@
  * address and what to change, exit 1 (2 for a value no port can have), never a second daemon.
  */
 import { expect, test } from 'bun:test'
-import { BIN, runCliSync } from './harness'
+import { runCliSync } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { serveStoppedAtListening } from './kit/serve-stop'
 
 const fx = daemonAlone(() => ({ token: null }))
 
-/**
- * Runs serve to its end, or until it says it listens (then stops it): a start that should fail
- * and listens instead is reported as such, however long it would have run.
- */
+/** Runs serve to its end, or until it says it listens (then stops it). */
 async function start(args: string[]): Promise<{ code: number | null; stderr: string; listened: boolean }> {
-  const p = Bun.spawn([BIN, 'serve', ...args], {
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '', EXECD_PORT: '' },
-  })
-  let stderr = ''
-  let listened = false
-  const decoder = new TextDecoder()
-  const reader = p.stderr.getReader()
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) break
-    stderr += decoder.decode(value, { stream: true })
-    if (stderr.includes('"execd listening"')) {
-      listened = true
-      p.kill('SIGTERM')
-    }
-  }
-  return { code: await p.exited, stderr, listened }
+  const r = await serveStoppedAtListening(args, { EXECD_ACCESS_TOKEN: '', EXECD_PORT: '' })
+  return { code: r.exited, stderr: r.stderr, listened: r.listened }
 }
 
 test('a second serve on a port a daemon listens on fails with one line; the first keeps every request', async () => {
