@@ -10,7 +10,7 @@ import { afterAll, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, spawnCli, startDaemon } from './harness'
+import { pidsWith, spawnCli, startDaemon, type Daemon } from './harness'
 import { pythonAvailable } from './python-env'
 
 // What the killed daemons left running (their children outlive a SIGKILL): ended here. Their
@@ -34,16 +34,22 @@ const CASES: [string, (marker: string) => string[], string, boolean][] = [
   ],
 ]
 
+/** `exec --url` of a case's code, once it has printed `ready`. */
+async function runningAgainst(d: Daemon, words: (marker: string) => string[], prefix: string) {
+  const marker = `${prefix}${crypto.randomUUID().slice(0, 8)}`
+  markers.push(marker)
+  const p = spawnCli(['exec', ...words(marker), '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
+  const reader = p.stdout.getReader()
+  expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+  return p
+}
+
 for (const [what, words, doing, runs] of CASES) {
   test.skipIf(!runs)(
     `${what}: one line naming the daemon, exit 1`,
     async () => {
       const d = await startDaemon({ env: { TMPDIR: tmp } })
-      const marker = `execd_daemon_dies_${crypto.randomUUID().slice(0, 8)}`
-      markers.push(marker)
-      const p = spawnCli(['exec', ...words(marker), '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
-      const reader = p.stdout.getReader()
-      expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+      const p = await runningAgainst(d, words, 'execd_daemon_dies_')
       d.proc.kill('SIGKILL')
       const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
       expect([code, stderr]).toEqual([1, `execd: lost the connection to ${d.url} ${doing} (did the daemon stop?)\n`])
@@ -57,11 +63,7 @@ for (const [what, words, doing, runs] of CASES) {
     `${what}, the daemon stopped: one line saying so, exit 1`,
     async () => {
       const d = await startDaemon()
-      const marker = `execd_daemon_stops_${crypto.randomUUID().slice(0, 8)}`
-      markers.push(marker)
-      const p = spawnCli(['exec', ...words(marker), '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
-      const reader = p.stdout.getReader()
-      expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+      const p = await runningAgainst(d, words, 'execd_daemon_stops_')
       d.proc.kill('SIGTERM')
       const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
       expect([code, stderr]).toEqual([1, `execd: the daemon shut down ${doing}\n`])

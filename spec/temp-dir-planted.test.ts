@@ -237,14 +237,19 @@ test.skipIf(!asRoot || !Bun.which('go'))(
   240_000,
 )
 
+/** An isolated session over `ws` as an overlay; its id. */
+async function overlaySession(ws: string): Promise<string> {
+  const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+  expect(made.status).toBe(201)
+  return (await made.json()).session_id
+}
+
 test.skipIf(!asRoot || !Bun.which('bwrap'))(
   'a commit never takes an upper layer another user made',
   async () => {
     const ws = join(fx.tmp, 'ws')
     mkdirSync(ws)
-    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
-    expect(made.status).toBe(201)
-    const { session_id: id } = await made.json()
+    const id = await overlaySession(ws)
     const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: `echo hi > ${ws}/f` }))
     expect(ran.at(-1)?.data.type).toBe('execution_complete')
     // The cleaner takes execd's dir of layers; the other user makes it again with an upper of theirs.
@@ -277,9 +282,7 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   async () => {
     const ws = join(fx.tmp, 'code-ws')
     mkdirSync(ws)
-    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
-    expect(made.status).toBe(201)
-    const { session_id: id } = await made.json()
+    const id = await overlaySession(ws)
     const runIt = async (code: string) => readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
     expect(stdout(await runIt('echo one'))).toBe('one')
     // The cleaner takes execd's dir; the other user makes it again, with the session's code dir.
@@ -304,9 +307,7 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
     const ws = join(fx.tmp, 'commit-ws')
     mkdirSync(ws)
     writeFileSync(join(ws, 'z.txt'), 'kept\n')
-    const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
-    expect(made.status).toBe(201)
-    const { session_id: id } = await made.json()
+    const id = await overlaySession(ws)
     // big.bin before z.txt in the commit: its copy is under way with z.txt still to stage.
     const code = 'head -c 512M /dev/zero > big.bin && echo changed > z.txt && echo ok'
     const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
