@@ -80,7 +80,8 @@ export function signalOfWord(word: string): number | undefined {
 /**
  * The status a shell gives the exit `describeExit` told: `exit status 3` → 3, `signal: killed`
  * → 128 + 9, with what execd adds after the words (` (timeout after N ms)`, `: out of memory…`,
- * a live bash run's `exit status 137: out of memory…` and `exit status 137 (the kernel's OOM…)` too).
+ * a live bash run's `exit status 137: out of memory…`, and what a shared OOM count saw:
+ * `signal: killed (the kernel's OOM…)`, `exit status 137 (the kernel's OOM…)`).
  * Anything else: undefined.
  */
 export function shellStatusOf(words: string): number | undefined {

@@ -4,7 +4,8 @@
  * memory cgroup and each one above it (v2's memory.events, v1's memory.oom_control: they count
  * the kills of their processes by any OOM killer, the machine's too), or where none can be read,
  * the machine's (/proc/vmstat). A watch notes the count as its cell or command starts, so a
- * death is compared with that start.
+ * death is compared with that start; what the words claim is what the count that rose proves
+ * (deathWords), one rule for commands, interpreters and shells.
  */
 import { cgroupDirs, memoryLimitIn, type CgroupDir } from './cgroup-dirs'
 import { describeExit } from './exit-words'
@@ -29,11 +30,33 @@ function read(path: string): string | undefined {
 const OUT_OF_MEMORY = 'signal: killed: out of memory, a memory limit was reached'
 
 /**
- * How an exit is told (describeExit's words), or that the kernel killed it out of memory; then,
- * where the full cgroup is mostly tmpfs files, that too (fullOfFiles).
+ * Who died, as the words name it where the count that rose is shared (`cgroups`): what ran while
+ * it rose, and whose the killed process is not known to be.
  */
-export const deathWords = (exit: ExitInfo, outOfMemory: boolean): string =>
-  outOfMemory ? OUT_OF_MEMORY + fullOfFiles() : describeExit(exit)
+const SHARED_WITH = {
+  command: "while this command ran, not known to be this command's",
+  interpreter: "since this interpreter's last cell started, not known to be this interpreter's",
+  shell: "while this run ran, not known to be this shell's",
+} as const
+export type OomWho = keyof typeof SHARED_WITH
+
+/** What a count shared by every child of execd saw, said after the status, not as its cause. */
+const sharedKill = (who: OomWho): string =>
+  ` (the kernel's OOM killer killed a process in execd's memory cgroups ${SHARED_WITH[who]})`
+
+/**
+ * How an exit is told (describeExit's words), with what the OOM count that rose (OomWatch.rose)
+ * proves: the watch's own count (a shell's memory cgroup) proves the kernel killed it out of
+ * memory, said as its cause; execd's cgroups' count, shared by every child, only that some
+ * process was killed while it ran, said after the status; the machine's (/proc/vmstat), a kill
+ * anywhere, perhaps another container's, nothing. Then, where the full cgroup is mostly tmpfs
+ * files (fullOfFiles), that too: a fact of the cgroup, whoever was killed.
+ */
+export function deathWords(exit: ExitInfo, scope: OomScope | undefined, who: OomWho): string {
+  if (scope === 'shell') return OUT_OF_MEMORY + fullOfFiles()
+  if (scope === 'cgroups') return describeExit(exit) + sharedKill(who) + fullOfFiles()
+  return describeExit(exit)
+}
 
 /** execd's memory cgroups (its own, then each above it), found once: execd's cgroup does not change. */
 let cgroups: CgroupDir[] | undefined
@@ -130,10 +153,14 @@ export class OomWatch {
     this.before = this.count(true)
   }
 
-  /** Whether the OOM killer ended `exit`'s process. */
-  outOfMemory(exit: ExitInfo | undefined): boolean {
-    if (exit?.signal !== 'SIGKILL' || exit.killedBy) return false
-    return this.rose() !== undefined
+  /**
+   * Where the OOM kills rose while `exit`'s process ran, if it died of a SIGKILL that execd did not
+   * send; the machine's count is no one's (a kill in another container), so never that.
+   */
+  outOfMemory(exit: ExitInfo | undefined): OomScope | undefined {
+    if (exit?.signal !== 'SIGKILL' || exit.killedBy) return undefined
+    const scope = this.rose()
+    return scope === 'machine' ? undefined : scope
   }
 
   /** Where the count of OOM kills rose since the mark (a kill of what that count covers), if it did. */
@@ -168,5 +195,4 @@ export const runOutOfMemoryWords = (code: number, scope: OomScope): string =>
   scope === 'shell'
     ? `exit status ${code}: out of memory: the kernel's OOM killer killed a process of this shell while this run ` +
       `ran, a memory limit was reached${fullOfFiles()}`
-    : `exit status ${code} (the kernel's OOM killer killed a process in execd's memory cgroups while this run ran, ` +
-      `not known to be this shell's)`
+    : `exit status ${code}${sharedKill('shell')}${fullOfFiles()}`

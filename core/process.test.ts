@@ -8,7 +8,7 @@ import { closeCgroups, confineWithCgroups } from './cgroup-confinement'
 import { readStat } from './procfs'
 import { liveProcessCount, spawnOwned } from './process'
 import { describeExit, shellStatusOf, signalOfWord } from './exit-words'
-import { runOutOfMemoryWords } from './oom'
+import { deathWords, runOutOfMemoryWords } from './oom'
 import { groupAlive } from './process-groups'
 
 const probe = CgroupTree.open()
@@ -156,6 +156,16 @@ test("an exit by signal is told in Go's words, and the words give the signal bac
   expect(shellStatusOf('exit status 137: hello')).toBeUndefined()
   // A run's words for a kill in its shell's own cgroup, and for one somewhere in execd's.
   for (const scope of ['shell', 'cgroups'] as const) expect(shellStatusOf(runOutOfMemoryWords(137, scope))).toBe(137)
+  // A command's, an interpreter's or a shell's death: out of memory where proved, the kill seen
+  // after the signal where shared, the signal alone where only the machine's count rose.
+  const killed = { code: null, signal: 'SIGKILL', killedBy: null }
+  for (const who of ['command', 'interpreter', 'shell'] as const) {
+    for (const scope of ['shell', 'cgroups', 'machine', undefined] as const)
+      expect(shellStatusOf(deathWords(killed, scope, who))).toBe(137)
+    expect(deathWords(killed, 'shell', who)).toStartWith('signal: killed: out of memory, ')
+    expect(deathWords(killed, 'cgroups', who)).toStartWith("signal: killed (the kernel's OOM killer killed a process ")
+    expect(deathWords(killed, 'machine', who)).toBe('signal: killed')
+  }
   expect(shellStatusOf('signal: terminated (timeout after 500 ms)')).toBe(143)
   expect(shellStatusOf('signal: signal 40')).toBe(168)
   expect(shellStatusOf('exit status 300')).toBeUndefined()

@@ -305,7 +305,7 @@ function lastEvent(bash: LiveBash, end: BashRunEnd, started: number, timeout: nu
     // A stalled shell was ended by execd: how it exited then says nothing of the run.
     const info = end.reason === STALLED ? undefined : bash.exit
     return errorEvent('CommandExecError', info?.code != null ? String(info.code) : '-1', [
-      `${info ? deathWords(info, end.outOfMemory !== undefined) : end.reason}${why}`,
+      `${info ? deathWords(info, end.outOfMemory, 'shell') : end.reason}${why}`,
       ended,
     ])
   }

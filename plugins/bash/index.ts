@@ -109,7 +109,7 @@ class BashContext implements RuntimeContext {
     if (end.kind === 'died') {
       // A stalled shell was ended by execd: how it exited then says nothing of the run.
       const info = end.reason === STALLED ? undefined : this.shell.exit
-      const cause = info ? deathWords(info, end.outOfMemory !== undefined) : end.reason
+      const cause = info ? deathWords(info, end.outOfMemory, 'shell') : end.reason
       // Said as the other runtimes' deaths (the exit's words the traceback's one line), so
       // clients can tell it from a failing command and the CLI exits with what it says.
       const evalue = `the bash shell exited (${cause}); its state is lost and the next execution starts a fresh one`

@@ -310,7 +310,7 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout: number | un
   }
   const error = timedOut
     ? `${describeExit(info)} (timeout after ${timeout} ms)`
-    : deathWords(info, oom.outOfMemory(info))
+    : deathWords(info, oom.outOfMemory(info), 'command')
   return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
 }
 

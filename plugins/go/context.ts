@@ -12,7 +12,7 @@ import { ReadGatherer } from '../../core/read-gather'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
-import { deathWords, OomWatch } from '../../core/oom'
+import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { sleep, within } from '../../core/timers'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { goBuildEnv, type Toolchain } from './toolchain'
@@ -45,7 +45,7 @@ export class GoContext implements RuntimeContext {
   private cell = 0
   private exit: ExitInfo | undefined
   private readonly oom = new OomWatch()
-  private outOfMemory = false
+  private outOfMemory: OomScope | undefined
   private closed = false
   private proc!: OwnedProcess
   private pumps: Promise<unknown>[] = []
@@ -249,11 +249,11 @@ export class GoContext implements RuntimeContext {
     const outOfMemory = this.oom.outOfMemory(info)
     await Promise.race([Promise.all(this.pumps), sleep(1000)])
     this.outOfMemory = outOfMemory
-    this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory)]))
+    this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory, 'interpreter')]))
   }
 
   private deathText(): string {
     if (this.closed && (!this.exit || this.exit.killedBy === 'close')) return 'the go context was closed'
-    return `the go kernel exited (${this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'}); its declarations are lost`
+    return `the go kernel exited (${this.exit ? deathWords(this.exit, this.outOfMemory, 'interpreter') : 'not running'}); its declarations are lost`
   }
 }

@@ -11,7 +11,7 @@ import { JsonLines } from '../../core/json-lines'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
-import { deathWords, OomWatch } from '../../core/oom'
+import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { within } from '../../core/timers'
 import { HELPER_CLASS, type Jdk } from './jdk'
@@ -39,7 +39,7 @@ export class JavaContext implements RuntimeContext {
   private cell = 0
   private exit: ExitInfo | undefined
   private readonly oom = new OomWatch()
-  private outOfMemory = false
+  private outOfMemory: OomScope | undefined
   private escalated = false
   private closed = false
   private proc!: OwnedProcess
@@ -232,13 +232,13 @@ export class JavaContext implements RuntimeContext {
         ]),
       )
     } else {
-      this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory)]))
+      this.cells.died(errorEvent('DeadKernelError', this.deathText(), [deathWords(info, outOfMemory, 'interpreter')]))
     }
   }
 
   private deathText(): string {
     if (this.escalated) return 'interrupted: the java interpreter was killed and restarts with its state lost'
     if (this.closed && (!this.exit || this.exit.killedBy === 'close')) return 'the java context was closed'
-    return `the java interpreter exited (${this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'}); its state is lost`
+    return `the java interpreter exited (${this.exit ? deathWords(this.exit, this.outOfMemory, 'interpreter') : 'not running'}); its state is lost`
   }
 }

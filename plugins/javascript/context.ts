@@ -9,7 +9,7 @@ import type { Emit, RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { asBunEnv, SELF_EXECUTABLE } from '../../core/self-exec'
 import { describeExit } from '../../core/exit-words'
-import { deathWords, OomWatch } from '../../core/oom'
+import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { randomHex } from '../../core/random'
 import { within } from '../../core/timers'
 import { driverFiles } from './driver-files'
@@ -58,7 +58,7 @@ export class JsContext implements RuntimeContext {
   private cellNumber = 0
   private exit: ExitInfo | undefined
   private readonly oom = new OomWatch()
-  private outOfMemory = false
+  private outOfMemory: OomScope | undefined
   private closed = false
   /** The cell closed the driver's channel (`process.disconnect()`, fd 3) and the process lived on. */
   private channelLost = false
@@ -252,7 +252,7 @@ export class JsContext implements RuntimeContext {
       const evalue = `the ${this.opts.language} interpreter closed its channel to execd and was stopped; its state is lost and the next execution starts a fresh one`
       return errorEvent('DeadKernelError', evalue, [evalue])
     }
-    const cause = this.exit ? deathWords(this.exit, this.outOfMemory) : 'not running'
+    const cause = this.exit ? deathWords(this.exit, this.outOfMemory, 'interpreter') : 'not running'
     const by = this.closed || this.exit?.killedBy ? 'was stopped by execd' : 'died'
     const evalue = `the ${this.opts.language} interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
     return errorEvent('DeadKernelError', evalue, [cause])

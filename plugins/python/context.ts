@@ -215,7 +215,7 @@ export class PythonContext implements RuntimeContext {
       return errorEvent('DeadKernelError', evalue, [evalue])
     }
     const oom = this.oom.outOfMemory(info)
-    const cause = info ? deathWords(info, oom) : 'its protocol channel closed'
+    const cause = info ? deathWords(info, oom, 'interpreter') : 'its protocol channel closed'
     const by = this.closing || info?.killedBy ? 'was stopped by execd' : 'died'
     const tail = this.stderrTail.trim()
     const evalue = `the python interpreter ${by} (${cause}); its state is lost and the next execution starts a fresh one`
