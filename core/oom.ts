@@ -155,16 +155,24 @@ export class OomWatch {
 
   /**
    * Where the OOM kills rose while `exit`'s process ran, if it died of a SIGKILL that execd did not
-   * send; the machine's count is no one's (a kill in another container), so never that.
+   * send (told).
    */
   outOfMemory(exit: ExitInfo | undefined): OomScope | undefined {
-    if (exit?.signal !== 'SIGKILL' || exit.killedBy) return undefined
+    return exit?.signal === 'SIGKILL' && !exit.killedBy ? this.told() : undefined
+  }
+
+  /**
+   * Where the count of OOM kills rose since the mark, if it did and that count says something of
+   * what this watch watched: the machine's count is no one's (a kill in another container), so
+   * never that.
+   */
+  told(): Exclude<OomScope, 'machine'> | undefined {
     const scope = this.rose()
     return scope === 'machine' ? undefined : scope
   }
 
   /** Where the count of OOM kills rose since the mark (a kill of what that count covers), if it did. */
-  rose(): OomScope | undefined {
+  private rose(): OomScope | undefined {
     const before = this.before
     const after = this.count(false)
     if (after?.of !== 'shell' && after !== undefined) {

@@ -28,15 +28,14 @@ export type BashRunEnd =
 export const STOPPED = new Set([128 + 2, 128 + 9])
 
 /**
- * The end with `outOfMemory` where the OOM kills rose and it ended of a SIGKILL that execd did not
- * send. The machine's count (/proc/vmstat, where no cgroup's can be read) is no one's: a kill in
- * another container says nothing of this run, so it is not told.
+ * The end with `outOfMemory` where the OOM kills rose (OomWatch.told: a count that says something
+ * of this run) and it ended of a SIGKILL that execd did not send: the last command's 137, or the
+ * shell's own death.
  */
 export function runOutcome(end: BashRunEnd, oom: OomWatch, exit: ExitInfo | undefined): BashRunEnd {
-  const killed =
+  const scope =
     end.kind === 'exit'
-      ? end.code === 128 + 9 && !end.interrupted
-      : end.reason !== STALLED && exit?.signal === 'SIGKILL' && !exit.killedBy
-  const scope = killed ? oom.rose() : undefined
-  return scope && scope !== 'machine' ? { ...end, outOfMemory: scope } : end
+      ? end.code === 128 + 9 && !end.interrupted && oom.told()
+      : end.reason !== STALLED && oom.outOfMemory(exit)
+  return scope ? { ...end, outOfMemory: scope } : end
 }
