@@ -6,7 +6,7 @@
  * with --url. And `--isolated DIR --shell CMD`, which dropped CMD.
  */
 import { describe, expect, test } from 'bun:test'
-import { BIN } from './harness'
+import { BIN, pidsWith, waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 
 const bwrap = Bun.which('bwrap')
@@ -18,8 +18,18 @@ const SIGNALS = [
   ['SIGHUP', 129, 'signal: hangup'],
 ] as const
 
-// Not `exec sleep`: an isolated session's shell would be replaced, and the session end with it.
-async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals, code = 'echo ready; sleep 300') {
+/**
+ * Not `exec sleep`: an isolated session's shell would be replaced, and the session end with it.
+ * The sleep's length no other process sleeps, given through a variable so that only the sleep's
+ * own command line shows it (not this CLI's). The signal waits for the sleep to run, not only for
+ * `ready`: a session's SIGINT that comes as bash forks the sleep is lost (the child still has
+ * bash's handler; exec drops what it caught), the grace's SIGKILL ends the sleep a second later,
+ * and bash says `Killed` — 2 of 10 runs here at load 4 (`--isolated`; a bash cell 1 of 10), on
+ * a daemon that did all it should. `given`: code of its own, signalled once it said `ready`.
+ */
+async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals, given?: string) {
+  const nap = `300.${crypto.randomUUID().replace(/\D/g, '').slice(0, 6)}`
+  const code = given ?? `echo ready; t=${nap}; sleep "$t"`
   const p = Bun.spawn([BIN, 'exec', ...(remote ? ['--url', fx.d.url] : []), ...args, code], {
     stdin: 'ignore',
     stdout: 'pipe',
@@ -28,6 +38,7 @@ async function stopped(args: string[], remote: boolean, signal: NodeJS.Signals, 
   })
   const reader = p.stdout.getReader()
   expect(new TextDecoder().decode((await reader.read()).value)).toBe('ready\n')
+  if (given === undefined) await waitFor('the sleep to run', () => pidsWith(`sleep ${nap}`).length > 0)
   p.kill(signal)
   return { code: await p.exited, stderr: await new Response(p.stderr).text() }
 }
@@ -70,7 +81,7 @@ test('a cell stopped by SIGTERM or SIGHUP says that signal, here and with --url'
   const rows: unknown[][] = []
   const want: unknown[][] = []
   for (const [language, code] of [
-    ['bash', 'echo ready; sleep 300'],
+    ['bash', undefined],
     ['javascript', 'console.log("ready"); await Bun.sleep(300000)'],
   ] as const) {
     for (const remote of [false, true]) {

@@ -44,7 +44,8 @@ interface LiveBashOptions {
   /**
    * The command that starts the shell (default `bash --noprofile --norc`): a wrapper that
    * starts bash in the end, such as the isolated sessions' bubblewrap sandbox. Where bash is not
-   * that process itself (bwrap forks it), `shellPid` finds it, asked at each stall check (stall.ts).
+   * that process itself (bwrap forks it), `shellPid` finds it (its host pid), asked at each stall
+   * check (stall.ts) and when an interrupt's grace kills the run's processes (stopRun).
    */
   argv?: string[]
   shellPid?: () => number | undefined
@@ -277,7 +278,11 @@ export class LiveBash {
     this.code.forestall() // before the signal: the shell may not have started the code yet
     signalGroup(this.proc.pid, 'SIGINT')
     if (await settles(ended, graceMs)) return
-    await killChildrenOf(this.proc.pid)
+    // The children of the shell that runs the code: where a wrapper started it (an isolated
+    // session's bubblewrap), the wrapper's child is the sandbox's init, and killing it ended the
+    // whole session. No shell found (the sandbox gone): nothing of a run is left to kill.
+    const shell = this.opts.shellPid ? this.opts.shellPid() : this.proc.pid
+    if (shell !== undefined) await killChildrenOf(shell)
     if (await settles(ended, graceMs)) return
     await this.close()
   }

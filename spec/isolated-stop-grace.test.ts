@@ -1,0 +1,49 @@
+/**
+ * An isolated session's run that outlasts its interrupt's grace (it ignores SIGINT, or the SIGINT
+ * came as bash forked and was lost) is killed, and the session kept, as a `/session`'s is. The
+ * grace's SIGKILL went to the children of the process execd started: for a `/session` that is
+ * bash, but for an isolated session it is bubblewrap, whose child is the sandbox's init — the
+ * whole session died (`exit status 137`, then 404), its shell state with it.
+ */
+import { describe, expect, test } from 'bun:test'
+import { pidsWith, waitFor } from './harness'
+import { isolatedDaemon, isolationOf, stdoutOf } from './kit/isolated'
+
+const fx = isolatedDaemon('isolated-stop-grace', () => {})
+
+/** A subshell deaf to SIGINT around a sleep no other process on the machine sleeps. */
+const deaf = () => {
+  const nap = `sleep 30.${crypto.randomUUID().replace(/\D/g, '').slice(0, 6)}`
+  return { nap, code: `echo ready; (trap '' INT; ${nap}); echo never` }
+}
+
+describe.skipIf(!Bun.which('bwrap'))('an isolated run that ignores SIGINT', () => {
+  test('stopped by its timeout: the run says so, the session and its variables are kept', async () => {
+    await isolationOf(fx.d).withSession({ workspace: { path: fx.ws } }, async s => {
+      await s.run('kept=yes')
+      const { nap, code } = deaf()
+      const e = await s.run(code, { timeout_seconds: 1 })
+      expect(stdoutOf(e)).toEqual(['ready'])
+      expect(e.error?.traceback.join('\n')).toContain('timeout')
+      expect(stdoutOf(await s.run('echo "$kept"'))).toEqual(['yes'])
+      // The grace killed the subshell that ignored SIGINT; its sleep, orphaned, may outlive it.
+      expect(pidsWith(nap).length).toBeLessThanOrEqual(1)
+    })
+  })
+
+  test('stopped by an interrupt (DELETE /command): the run ends interrupted, the session and its variables are kept', async () => {
+    await isolationOf(fx.d).withSession({ workspace: { path: fx.ws } }, async s => {
+      await s.run('kept=yes')
+      const { nap, code } = deaf()
+      const running = s.run(code)
+      await waitFor('the sleep to run', () => pidsWith(nap).length > 0)
+      const res = await fx.d.fetch(`/command?id=${s.sessionId}`, { method: 'DELETE' })
+      expect(res.status).toBe(200)
+      const e = await running
+      expect(stdoutOf(e)).toEqual(['ready'])
+      expect(e.error?.name).toBe('CommandExecError')
+      expect(e.error?.traceback.join('\n')).not.toContain('session has ended')
+      expect(stdoutOf(await s.run('echo "$kept"'))).toEqual(['yes'])
+    })
+  })
+})
