@@ -14,7 +14,8 @@ const fx = isolatedDaemon('isolated-stop-grace', () => {})
 /** A subshell deaf to SIGINT around a sleep no other process on the machine sleeps. */
 const deaf = () => {
   const nap = `sleep 30.${crypto.randomUUID().replace(/\D/g, '').slice(0, 6)}`
-  return { nap, code: `echo ready; (trap '' INT; ${nap}); echo never` }
+  // `; :` after the sleep: bash forks it, not execs it, so it is a grandchild of the shell.
+  return { nap, code: `echo ready; (trap '' INT; ${nap}; :); echo never` }
 }
 
 describe.skipIf(!Bun.which('bwrap'))('an isolated run that ignores SIGINT', () => {
@@ -26,8 +27,9 @@ describe.skipIf(!Bun.which('bwrap'))('an isolated run that ignores SIGINT', () =
       expect(stdoutOf(e)).toEqual(['ready'])
       expect(e.error?.traceback.join('\n')).toContain('timeout')
       expect(stdoutOf(await s.run('echo "$kept"'))).toEqual(['yes'])
-      // The grace killed the subshell that ignored SIGINT; its sleep, orphaned, may outlive it.
-      expect(pidsWith(nap).length).toBeLessThanOrEqual(1)
+      // The grace killed the subshell that ignored SIGINT and its sleep: before, the sleep,
+      // orphaned, ran on for its 30 s after the run was told it stopped.
+      await waitFor('the sleep to be killed', () => pidsWith(nap).length === 0, 10_000)
     })
   })
 
@@ -44,6 +46,7 @@ describe.skipIf(!Bun.which('bwrap'))('an isolated run that ignores SIGINT', () =
       expect(e.error?.name).toBe('CommandExecError')
       expect(e.error?.traceback.join('\n')).not.toContain('session has ended')
       expect(stdoutOf(await s.run('echo "$kept"'))).toEqual(['yes'])
+      await waitFor('the sleep to be killed', () => pidsWith(nap).length === 0, 10_000)
     })
   })
 })

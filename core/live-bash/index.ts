@@ -17,7 +17,7 @@ import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
 import { OutputMux } from './output'
-import { killChildrenOf, settles } from './run-stop'
+import { killDescendantsOf, settles } from './run-stop'
 import { StartWords } from './start-words'
 import { requirePiece } from '../capabilities'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
@@ -278,11 +278,11 @@ export class LiveBash {
     this.code.forestall() // before the signal: the shell may not have started the code yet
     signalGroup(this.proc.pid, 'SIGINT')
     if (await settles(ended, graceMs)) return
-    // The children of the shell that runs the code: where a wrapper started it (an isolated
+    // What runs below the shell that runs the code: where a wrapper started it (an isolated
     // session's bubblewrap), the wrapper's child is the sandbox's init, and killing it ended the
     // whole session. No shell found (the sandbox gone): nothing of a run is left to kill.
     const shell = this.opts.shellPid ? this.opts.shellPid() : this.proc.pid
-    if (shell !== undefined) await killChildrenOf(shell)
+    if (shell !== undefined) await killDescendantsOf(shell)
     if (await settles(ended, graceMs)) return
     await this.close()
   }
