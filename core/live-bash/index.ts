@@ -17,7 +17,7 @@ import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
 import { OutputMux } from './output'
-import { killDescendantsOf, settles } from './run-stop'
+import { outlast } from './run-stop'
 import { StartWords } from './start-words'
 import { requirePiece } from '../capabilities'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
@@ -27,6 +27,7 @@ import { OomWatch } from '../oom'
 import { runOutcome, STOPPED, type BashRunEnd } from './run-end'
 import { signalGroup } from '../process-groups'
 import { randomHex } from '../random'
+import { ticksSinceBoot } from '../procfs'
 
 export type BashStream = 'stdout' | 'stderr'
 export type { BashRunEnd } from './run-end'
@@ -45,7 +46,7 @@ interface LiveBashOptions {
    * The command that starts the shell (default `bash --noprofile --norc`): a wrapper that
    * starts bash in the end, such as the isolated sessions' bubblewrap sandbox. Where bash is not
    * that process itself (bwrap forks it), `shellPid` finds it (its host pid), asked at each stall
-   * check (stall.ts) and when an interrupt's grace kills the run's processes (stopRun).
+   * check (stall.ts) and when a stop signals the run's processes again or kills them (stopRun).
    */
   argv?: string[]
   shellPid?: () => number | undefined
@@ -248,8 +249,9 @@ export class LiveBash {
 
   /**
    * Stops the current run, keeping the shell: SIGINT to the group (the foreground job and the
-   * shell's trap), then SIGKILL to the shell's children if the run has not ended within
-   * `graceMs`, then the whole shell as a last resort. Resolves once the run has ended.
+   * shell's trap), again to a process below the shell that lost it (run-stop.ts), then SIGKILL
+   * to everything below the shell if the run has not ended within `graceMs`, then the whole
+   * shell as a last resort. Resolves once the run has ended.
    */
   async interrupt(graceMs = 1000): Promise<void> {
     // Nothing of the caller's to signal yet (the shell still starting, its first run not ended,
@@ -277,13 +279,8 @@ export class LiveBash {
     this.onStop?.()
     this.code.forestall() // before the signal: the shell may not have started the code yet
     signalGroup(this.proc.pid, 'SIGINT')
-    if (await settles(ended, graceMs)) return
-    // What runs below the shell that runs the code: where a wrapper started it (an isolated
-    // session's bubblewrap), the wrapper's child is the sandbox's init, and killing it ended the
-    // whole session. No shell found (the sandbox gone): nothing of a run is left to kill.
-    const shell = this.opts.shellPid ? this.opts.shellPid() : this.proc.pid
-    if (shell !== undefined) await killDescendantsOf(shell)
-    if (await settles(ended, graceMs)) return
+    const sentAt = ticksSinceBoot()
+    if (await outlast(ended, graceMs, sentAt, () => (this.opts.shellPid ? this.opts.shellPid() : this.proc.pid))) return
     await this.close()
   }
 

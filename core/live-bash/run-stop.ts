@@ -1,8 +1,12 @@
 /**
- * What stopping a run falls back on when its SIGINT was not enough: every process below the
- * shell (the run's foreground processes and what they started) killed, the shell kept.
+ * What stopping a run does after its SIGINT: a SIGINT lost as bash forked is sent again to the
+ * processes that lost it, then every process below the shell (the run's foreground processes and
+ * what they started) is killed, the shell kept.
  */
-import { scanProcs } from '../proc-scan'
+import { readFile } from 'node:fs/promises'
+import { inLanes } from '../lanes'
+import { scanProcs, type ProcInfo } from '../proc-scan'
+import { readStatAsync } from '../procfs'
 import { within } from '../timers'
 
 export const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
@@ -11,27 +15,110 @@ export const settles = async (p: Promise<unknown>, ms: number) => (await within(
 const MAX_DEPTH = 256
 
 /**
- * SIGKILL to each process below `pid` still running, from one /proc pass. Not the direct children
- * alone: a subshell that ignored SIGINT (`(trap '' INT; sleep 30)`) was killed and its `sleep`,
- * orphaned, ran on to its end after the run was told it stopped.
+ * How long a stop waits before it looks for a lost SIGINT: most runs end within it (a `sleep`
+ * in 20–60 ms at load 15), and a lost one then costs this, not the whole grace.
+ */
+const RESEND_MS = 150
+
+/** Status files read at once: a run's processes are a few; a fork bomb's wait their turn. */
+const LANES = 8
+
+/**
+ * After a stop's SIGINT (sent to the shell's group at `sentAt`, in procfs ticks): waits for the
+ * run to end, sends SIGINT again where it was lost, and after `graceMs` kills what runs below the
+ * shell. True once the run has ended, false if it outlasted that too. `shellOf` is the shell that
+ * runs the code: where a wrapper started it (an isolated session's bubblewrap), the wrapper's
+ * child is the sandbox's init, and killing it ended the whole session; none (the sandbox gone):
+ * nothing of a run is left to signal.
+ */
+export async function outlast(
+  ended: Promise<unknown>,
+  graceMs: number,
+  sentAt: number,
+  shellOf: () => number | undefined,
+): Promise<boolean> {
+  const first = Math.min(RESEND_MS, graceMs)
+  if (await settles(ended, first)) return true
+  const shell = shellOf()
+  if (shell !== undefined) await interruptWhereLost(shell, sentAt)
+  if (await settles(ended, graceMs - first)) return true
+  if (shell !== undefined) await killDescendantsOf(shell)
+  return settles(ended, graceMs)
+}
+
+/** Each process below `pid` still running, parents first, from one /proc pass; `pid`'s own entry too. */
+async function treeBelow(pid: number): Promise<{ root: ProcInfo | undefined; below: ProcInfo[] }> {
+  const children = new Map<number, ProcInfo[]>()
+  let root: ProcInfo | undefined
+  for (const p of await scanProcs()) {
+    if (p.pid === pid) root = p
+    if (p.state === 'Z') continue
+    const siblings = children.get(p.ppid)
+    if (siblings) siblings.push(p)
+    else children.set(p.ppid, [p])
+  }
+  const below: ProcInfo[] = []
+  let level = children.get(pid) ?? []
+  for (let depth = 0; level.length > 0 && depth < MAX_DEPTH; depth++) {
+    below.push(...level)
+    level = level.flatMap(child => children.get(child.pid) ?? [])
+  }
+  return { root, below }
+}
+
+/**
+ * SIGKILL to each process below `pid` still running. Not the direct children alone: a subshell
+ * that ignored SIGINT (`(trap '' INT; sleep 30)`) was killed and its `sleep`, orphaned, ran on
+ * to its end after the run was told it stopped.
  */
 export async function killDescendantsOf(pid: number): Promise<void> {
-  const below = new Map<number, number[]>()
-  for (const p of await scanProcs()) {
-    if (p.state === 'Z') continue
-    const children = below.get(p.ppid)
-    if (children) children.push(p.pid)
-    else below.set(p.ppid, [p.pid])
-  }
-  const doomed: number[] = []
-  let level = below.get(pid) ?? []
-  for (let depth = 0; level.length > 0 && depth < MAX_DEPTH; depth++) {
-    doomed.push(...level)
-    level = level.flatMap(child => below.get(child) ?? [])
-  }
   // Parents first (the order of the walk): a parent still alive as its children die could fork more.
-  for (const victim of doomed)
+  for (const victim of (await treeBelow(pid)).below)
     try {
-      process.kill(victim, 'SIGKILL')
+      process.kill(victim.pid, 'SIGKILL')
     } catch {}
+}
+
+/**
+ * SIGINT again to each process below `shell`, in its group, that was there when the first was
+ * sent and leaves SIGINT to its default: such a process cannot have had the first one and lived,
+ * so it lost it — caught by bash's handler in a child just forked, then dropped by its exec (1
+ * stop in 60). A program that catches or ignores SIGINT is never sent a second: a blind one cut
+ * python's `except KeyboardInterrupt:` cleanup 3 of 3. One started after the first SIGINT (a
+ * cleanup's own child) is left alone too, but for one started in the same 10 ms tick.
+ */
+async function interruptWhereLost(shell: number, sentAt: number): Promise<void> {
+  const { root, below } = await treeBelow(shell)
+  if (!root) return
+  const lost = below.filter(p => p.pgid === root.pgid && p.start !== undefined && p.start <= sentAt)
+  await inLanes(lost, LANES, async p => {
+    if (!(await takesDefaultInterrupt(p.pid))) return
+    // Still the process of the pass, not one given its pid since: the start time read after the
+    // status. What remains is the gap from this read to the kill below, a few microseconds.
+    if ((await readStatAsync(p.pid))?.start !== p.start) return
+    try {
+      process.kill(p.pid, 'SIGINT')
+    } catch {}
+  })
+}
+
+/** SIGINT's bit in a status file's signal masks (signal n is bit n − 1). */
+const SIGINT_BIT = 1n << 1n
+
+/** Whether `pid` neither catches nor ignores SIGINT (`/proc/<pid>/status` SigCgt, SigIgn); false if gone. */
+export async function takesDefaultInterrupt(pid: number): Promise<boolean> {
+  let status: string
+  try {
+    status = await readFile(`/proc/${pid}/status`, 'latin1')
+  } catch {
+    return false
+  }
+  const mask = (name: string) => {
+    const hex = new RegExp(`^${name}:\\s*([0-9a-f]{1,16})$`, 'm').exec(status)?.[1]
+    return hex === undefined ? undefined : BigInt(`0x${hex}`)
+  }
+  const caught = mask('SigCgt')
+  const ignored = mask('SigIgn')
+  if (caught === undefined || ignored === undefined) return false
+  return ((caught | ignored) & SIGINT_BIT) === 0n
 }
