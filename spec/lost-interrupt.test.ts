@@ -1,0 +1,81 @@
+/**
+ * A stop's SIGINT lost by a bash cell's program: bash's handler, inherited by a child just forked,
+ * caught it and the child's exec dropped it (1 stop in 60, as bash forks). The cell then lasted
+ * the whole 1 s grace, whose SIGKILL ended the program (bash said `Killed` on its stderr, now and
+ * then). Made sure here by a program that catches the SIGINT itself, then execs a `sleep` (exec
+ * resets a caught signal to its default), as bash's child does; the stop now sends SIGINT again
+ * to such a process only. A program that catches SIGINT to clean up is never sent a second (a
+ * blind second cut python's `except KeyboardInterrupt:`).
+ */
+import { expect, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pidsWith, postJson, readSse, waitFor } from './harness'
+import { createContext, ofType, runCode, stdoutText, type WireEvent } from './runtime-kit'
+import { daemonAlone } from './kit/daemon-dir'
+
+const fx = daemonAlone()
+const python = process.env.EXECD_PYTHON ?? 'python3'
+
+const texts = (events: WireEvent[], type: string) => ofType(events, type).map(e => e.text as string)
+const unique = () => crypto.randomUUID().replace(/\D/g, '').slice(0, 6)
+
+/** Runs `code` in a bash cell, interrupts it (DELETE /code) once `ready` exists; the cell's events. */
+async function interrupted(code: (ready: string) => string): Promise<{ events: WireEvent[]; ms: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lost-int-'))
+  try {
+    const ready = join(dir, 'ready')
+    const id = await createContext(fx.d, 'bash')
+    const cell = postJson(fx.d, '/code', { code: code(ready), context: { id } })
+    await waitFor('the program to be ready', () => existsSync(ready))
+    const t0 = performance.now()
+    expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+    const events = (await readSse(await cell)).map(f => f.data)
+    const ms = Math.round(performance.now() - t0)
+    expect(stdoutText(await runCode(fx.d, 'echo alive', { id }))).toBe('alive\n')
+    return { events, ms }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+test('a SIGINT the program lost is sent again: it ends the program, not the grace’s SIGKILL', async () => {
+  const nap = `300.${unique()}`
+  // The child catches the stop's SIGINT (as bash's handler in a forked child does), then execs
+  // `sleep`; its parent, which catches SIGINT too (so is never sent a second), says how it ended.
+  const lose = [
+    'import os, signal, time',
+    'got = []',
+    'signal.signal(signal.SIGINT, lambda *_: got.append(1))',
+    'pid = os.fork()',
+    'if pid == 0:',
+    '    open(os.environ["READY"], "w").close()',
+    '    while not got: time.sleep(0.01)',
+    `    os.execvp("sleep", ["sleep", "${nap}"])`,
+    'status = os.waitpid(pid, 0)[1]',
+    'print("sleep ended by", signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else status)',
+  ].join('\n')
+  const { events, ms } = await interrupted(ready => `READY=${ready} ${python} -c '${lose}'`)
+  console.log(`lost SIGINT: the cell ended ${ms} ms after the interrupt`)
+  // Old build: [] (the grace's SIGKILL, after 1 s, ended the parent with the sleep).
+  expect(texts(events, 'stdout').join('')).toBe('sleep ended by SIGINT\n')
+  expect(texts(events, 'stderr').join('')).not.toContain('Killed')
+  expect(pidsWith(`sleep ${nap}`)).toEqual([])
+}, 60_000)
+
+test('a program that catches SIGINT to clean up gets one: its cleanup runs to its end', async () => {
+  // The cleanup outlasts the wait before a lost SIGINT is looked for (150 ms), not the grace (1 s).
+  const clean = [
+    'import os, time',
+    'try:',
+    '    open(os.environ["READY"], "w").close()',
+    '    time.sleep(300)',
+    'except KeyboardInterrupt:',
+    '    time.sleep(0.5)',
+    '    print("cleaned", flush=True)',
+  ].join('\n')
+  const { events } = await interrupted(ready => `READY=${ready} ${python} -c '${clean}'`)
+  expect(texts(events, 'stdout').join('')).toBe('cleaned\n')
+  expect(texts(events, 'stderr').join('\n')).not.toContain('Traceback')
+}, 60_000)
