@@ -2,10 +2,9 @@
  * A stop's SIGINT lost by a bash cell's program: bash's handler, inherited by a child just forked,
  * caught it and the child's exec dropped it (1 stop in 60, as bash forks). The cell then lasted
  * the whole 1 s grace, whose SIGKILL ended the program (bash said `Killed` on its stderr, now and
- * then). Made sure here by a program that catches the SIGINT itself, then execs a `sleep` (exec
- * resets a caught signal to its default), as bash's child does; the stop now sends SIGINT again
- * to such a process only. A program that catches SIGINT to clean up is never sent a second (a
- * blind second cut python's `except KeyboardInterrupt:`).
+ * then). Made sure here by a program that loses it on purpose (kit/lost-sigint.ts); the stop now
+ * sends SIGINT again to such a process only. A program that catches SIGINT to clean up is never
+ * sent a second (a blind second cut python's `except KeyboardInterrupt:`).
  */
 import { expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -14,9 +13,9 @@ import { join } from 'node:path'
 import { pidsWith, postJson, readSse, waitFor } from './harness'
 import { createContext, ofType, runCode, stdoutText, type WireEvent } from './runtime-kit'
 import { daemonAlone } from './kit/daemon-dir'
+import { losesSigint, python } from './kit/lost-sigint'
 
 const fx = daemonAlone()
-const python = process.env.EXECD_PYTHON ?? 'python3'
 
 const texts = (events: WireEvent[], type: string) => ofType(events, type).map(e => e.text as string)
 const unique = () => crypto.randomUUID().replace(/\D/g, '').slice(0, 6)
@@ -42,21 +41,7 @@ async function interrupted(code: (ready: string) => string): Promise<{ events: W
 
 test('a SIGINT the program lost is sent again: it ends the program, not the grace’s SIGKILL', async () => {
   const nap = `300.${unique()}`
-  // The child catches the stop's SIGINT (as bash's handler in a forked child does), then execs
-  // `sleep`; its parent, which catches SIGINT too (so is never sent a second), says how it ended.
-  const lose = [
-    'import os, signal, time',
-    'got = []',
-    'signal.signal(signal.SIGINT, lambda *_: got.append(1))',
-    'pid = os.fork()',
-    'if pid == 0:',
-    '    open(os.environ["READY"], "w").close()',
-    '    while not got: time.sleep(0.01)',
-    `    os.execvp("sleep", ["sleep", "${nap}"])`,
-    'status = os.waitpid(pid, 0)[1]',
-    'print("sleep ended by", signal.Signals(os.WTERMSIG(status)).name if os.WIFSIGNALED(status) else status)',
-  ].join('\n')
-  const { events, ms } = await interrupted(ready => `READY=${ready} ${python} -c '${lose}'`)
+  const { events, ms } = await interrupted(ready => losesSigint(nap, ready))
   console.log(`lost SIGINT: the cell ended ${ms} ms after the interrupt`)
   // Old build: [] (the grace's SIGKILL, after 1 s, ended the parent with the sleep).
   expect(texts(events, 'stdout').join('')).toBe('sleep ended by SIGINT\n')
