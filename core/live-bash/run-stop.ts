@@ -9,7 +9,7 @@ import { scanProcs, type ProcInfo } from '../proc-scan'
 import { readStatAsync } from '../procfs'
 import { within } from '../timers'
 
-export const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
+const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
 
 /** Deeper than any tree a run makes; a chain past it is a fork bomb, ended with its shell's cgroup. */
 const MAX_DEPTH = 256
@@ -71,7 +71,7 @@ async function treeBelow(pid: number): Promise<{ root: ProcInfo | undefined; bel
  * that ignored SIGINT (`(trap '' INT; sleep 30)`) was killed and its `sleep`, orphaned, ran on
  * to its end after the run was told it stopped.
  */
-export async function killDescendantsOf(pid: number): Promise<void> {
+async function killDescendantsOf(pid: number): Promise<void> {
   // Parents first (the order of the walk): a parent still alive as its children die could fork more.
   for (const victim of (await treeBelow(pid)).below)
     try {
