@@ -18,7 +18,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, waitFor, type SseFrame } from './harness'
+import { pidsWith, postJson, readSse, waitFor, type SseFrame } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { SHM, shmIsTmpfs } from './kit/shm'
 
@@ -338,4 +338,48 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
     expect((await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })).status).toBeLessThan(300)
   },
   120_000,
+)
+
+test.skipIf(!asRoot || !Bun.which('go'))(
+  'a go cell is never written, built or run in a dir another user made during its build',
+  async () => {
+    const goDirs = () => readdirSync(fx.tmp).filter(n => n.startsWith(`execd-go-${fx.d.proc.pid}-`))
+    const before = new Set(goDirs())
+    const cell = async (code: string) => {
+      const ctx = await postJson(fx.d, '/code/context', { language: 'go' })
+      const { id } = await ctx.json()
+      return (c = code) => postJson(fx.d, '/code', { code: c, context: { id } }).then(r => readSse(r))
+    }
+    const run = await cell('fmt.Println("the-secret")')
+    const [dir = ''] = goDirs()
+      .filter(n => !before.has(n))
+      .map(n => join(fx.tmp, n))
+    const [kernel = 0] = pidsWith(`"dir":"${dir}"`, fx.d.proc.pid)
+    expect(kernel).toBeGreaterThan(0)
+    const ran = run()
+    // A build under way, the kernel held until it is done: the window a build of seconds leaves,
+    // made sure. Until the one that makes the program (the first may fail: an import to add).
+    const building = () => pidsWith('go build', kernel).length > 0
+    for (;;) {
+      await waitFor('a build', building)
+      process.kill(kernel, 'SIGSTOP')
+      await waitFor('the build to end', () => !building())
+      if (existsSync(join(dir, 'cell'))) break
+      process.kill(kernel, 'SIGCONT')
+    }
+    const marker = join(fx.tmp, 'planted-cell-ran')
+    plant(dir, { cell: `#!/bin/sh\nid -u > ${marker}\n` })
+    Bun.spawnSync(['chmod', '0755', join(dir, 'cell')])
+    process.kill(kernel, 'SIGCONT')
+    const events = (await ran).map(f => f.data)
+    // Old build: the planted program ran as root (the marker says 0), at the dir's name.
+    expect(existsSync(marker) ? `ran as uid ${readFileSync(marker, 'utf8').trim()}` : 'not run').toBe('not run')
+    expect(filesUnder(dir)).toEqual([`${join(dir, 'cell')}: #!/bin/sh\nid -u > ${marker}\n`])
+    expect(events.find(e => e.type === 'error')?.error.evalue).toContain(`module dir ${dir} was removed`)
+    // The next cell makes the dir again, execd's; so does the next context.
+    expect(stdout(await run('fmt.Println(6 * 7)'))).toBe('42\n')
+    expectOwned(dir)
+    expect(stdout(await (await cell('fmt.Println(7 * 6)'))())).toBe('42\n')
+  },
+  240_000,
 )

@@ -14,6 +14,7 @@ import { spawnOwned } from '../../core/process'
 import { OwnedTempDir, userCacheDir } from '../../core/temp-dir'
 import cellSource from './kernel/cell.go' with { type: 'text' }
 import defsSource from './kernel/defs.go' with { type: 'text' }
+import dirSource from './kernel/dir.go' with { type: 'text' }
 import execSource from './kernel/exec.go' with { type: 'text' }
 import mainSource from './kernel/main.go' with { type: 'text' }
 import programSource from './kernel/program.go' with { type: 'text' }
@@ -23,6 +24,7 @@ const KERNEL_SOURCES: Record<string, string> = {
   'main.go': mainSource,
   'cell.go': cellSource,
   'defs.go': defsSource,
+  'dir.go': dirSource,
   'exec.go': execSource,
   'program.go': programSource,
   'segment.go': segmentSource,

@@ -89,8 +89,13 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 	// TMPDIR for good.
 	work := k.path("build-tmp")
 	defer os.RemoveAll(work)
+	// Not the last cell's program, were this build's never to be placed.
+	os.Remove(k.path("cell"))
 	for attempt := 0; ; attempt++ {
 		m = k.state.merged(c)
+		if err := k.dirIntact(); err != nil {
+			return m, []string{err.Error()}, false
+		}
 		if err := os.WriteFile(k.path("main.go"), source(m, c, o), 0o600); err != nil {
 			return m, []string{err.Error()}, false
 		}
@@ -100,8 +105,10 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		if err := os.Mkdir(work, 0o700); err != nil {
 			return m, []string{err.Error()}, false
 		}
-		env := append(append(os.Environ(), k.cfg.Env...), "GOTMPDIR="+work)
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.cfg.Dir, env, &out, &out
+		// go build finds its module from PWD (when it names the cwd) and reads and writes by
+		// paths below it: the held dir's, not its name's.
+		env := append(append(os.Environ(), k.cfg.Env...), "GOTMPDIR="+work, "PWD="+k.dir.at)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.dir.at, env, &out, &out
 		err := r.start(cmd)
 		if err == nil {
 			err = cmd.Wait()
@@ -131,6 +138,8 @@ const stderrTail = 16 << 10
 // exec runs the compiled program and reports how it ended.
 func (k *kernel) exec(r *cellRun, args []string) {
 	cmd := exec.Command(k.path("cell"), args...)
+	// Its own name as before: the dir's, not the descriptor's the kernel runs it through.
+	cmd.Args[0] = k.cfg.Dir + "/cell"
 	outR, outW, _ := os.Pipe()
 	errR, errW, _ := os.Pipe()
 	resR, resW, _ := os.Pipe()

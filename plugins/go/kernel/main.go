@@ -68,6 +68,7 @@ type kernel struct {
 	out, err *counted
 	mu       sync.Mutex
 	cur      *cellRun
+	dir      moduleDir
 }
 
 func main() {
@@ -83,6 +84,11 @@ func main() {
 		ch:  &channel{f: os.NewFile(3, "execd")},
 		out: &counted{f: os.Stdout},
 		err: &counted{f: os.Stderr},
+		dir: moduleDir{fd: -1},
+	}
+	if err := k.openDir(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	if err := k.writeSupport(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -130,8 +136,6 @@ func main() {
 		}
 	}
 }
-
-func (k *kernel) path(name string) string { return k.cfg.Dir + "/" + name }
 
 // writeSupport puts the support file in the module, again if a cell removed it or put
 // something else in its place (execd re-creates the module's directory and go.mod before each
@@ -186,11 +190,21 @@ func (k *kernel) run(r *cellRun, code string) {
 	if len(c.imports) == 0 && len(c.units) == 0 && !c.runs {
 		return
 	}
+	if err := k.openDir(); err != nil {
+		k.sendError(r, "RuntimeError", err.Error(), []string{err.Error()})
+		return
+	}
 	if err := k.writeSupport(); err != nil {
 		k.sendError(r, "CompilationError", err.Error(), []string{err.Error()})
 		return
 	}
 	merged, errs, interrupted := k.compile(r, c)
+	// Looked at again before anything is said of the build or run: a build in a dir that was
+	// removed fails, and its errors would only mislead.
+	if err := k.dirIntact(); err != nil && !interrupted {
+		k.sendError(r, "RuntimeError", err.Error(), []string{err.Error()})
+		return
+	}
 	if interrupted {
 		k.sendError(r, "KeyboardInterrupt", "interrupted while compiling", []string{"the cell was interrupted while compiling"})
 		return
