@@ -54,6 +54,12 @@ const OWNER_OPTIONS: [string, string][] = [
   ['--group <group>', 'group to set'],
 ]
 
+/**
+ * A name that is not UTF-8 prints as `\xHH` (as the wire's `path` shows it); typed back as
+ * that text it names another file, so ls and search say how to type its bytes.
+ */
+const BYTES_EXAMPLE = "execd fs rm $'b\\xff.t'  # printed b\\xff.t: type its bytes, as bash's $'…'"
+
 /** Every `execd fs` operation, the one place they are listed. */
 export const OPS: FsOp[] = [
   {
@@ -61,6 +67,7 @@ export const OPS: FsOp[] = [
     args: '[path]',
     summary: 'list a directory (default: the current one)',
     options: [['-d, --depth <n>', 'levels to descend, 0 to 100000 (default 1)']],
+    examples: [BYTES_EXAMPLE],
     run: r =>
       printListing(r.fs.list(r.args[0] ?? '.', listingDepth(optional(r.flags.depth)), r.signal), r.json, r.signal),
   },
@@ -206,7 +213,7 @@ export const OPS: FsOp[] = [
     name: 'search',
     args: '<dir> [pattern]',
     summary: 'find files by glob (default **); a pattern without / matches base names',
-    examples: ["execd fs search . '*.py'"],
+    examples: ["execd fs search . '*.py'", BYTES_EXAMPLE],
     run(r) {
       // A pattern that cannot be read is the person's (2); the daemon would refuse it the same.
       const pattern = r.args[1] === undefined ? undefined : String(r.args[1])
