@@ -55,3 +55,12 @@ test('exit codes: 2 for what was typed (checked before any work), 1 for failed w
   })
   expect(plainMessage(enoent)).toBe('x: no such file or directory')
 })
+
+test("origins: each word cac sees comes from its argv's index (a flag and its value are the flag's)", () => {
+  const cli = cac('t')
+  cli.command('run [...args]').option('-f, --file <path>', '').option('--json', '')
+  const origins: number[] = []
+  const typed = protectDashes(cli, ['run', '-f', 'x', 'a', '--json', '--file=y', '--', 'b', '-c'], true, origins)
+  expect(typed.map(word)).toEqual(['run', '-f=\0x', 'a', '--json', '--file=\0y', 'b', '-c'])
+  expect(origins).toEqual([0, 1, 3, 4, 5, 7, 8])
+})

@@ -33,17 +33,23 @@ function valueFlags(cli: CAC): Set<string> {
 
 const kebab = (camel: string) => camel.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
 
-/** argv as cac should see it (see above). */
-export function protectDashes(cli: CAC, argv: string[], operandsAfterDashes = true): string[] {
+/**
+ * argv as cac should see it (see above). `origins`, when given, gets the index in argv of each
+ * word returned (a flag and its value merged are the flag's).
+ */
+export function protectDashes(cli: CAC, argv: string[], operandsAfterDashes = true, origins: number[] = []): string[] {
   const flags = valueFlags(cli)
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ''
     const next = argv[i + 1]
     if (arg === '--') {
-      out.push(...(operandsAfterDashes ? argv.slice(i + 1).map(w => `${MARK}${w}`) : argv.slice(i)))
+      const from = operandsAfterDashes ? i + 1 : i
+      out.push(...(operandsAfterDashes ? argv.slice(from).map(w => `${MARK}${w}`) : argv.slice(from)))
+      for (let k = from; k < argv.length; k++) origins.push(k)
       break
     }
+    origins.push(i)
     const eq = arg.indexOf('=')
     if (arg.startsWith('-') && eq > 0 && flags.has(arg.slice(0, eq))) {
       out.push(`${arg.slice(0, eq)}=${MARK}${arg.slice(eq + 1)}`)

@@ -18,11 +18,13 @@ import { deleteFiles, removeDirectories } from '../plugins/files/ops/remove'
 import { replaceInFiles } from '../plugins/files/ops/replace'
 import { searchBatches } from '../plugins/files/ops/search'
 import { writeFile } from '../plugins/files/ops/upload'
+import type { RawPath } from '../plugins/files/paths'
+import { endOf, entriesOf } from './raw-argv'
 
-export type { FileInfo, Permission }
+export type { FileInfo, Permission, RawPath }
 
 export interface ReadRequest {
-  path: string
+  path: RawPath
   /** `bytes=a-b` */
   range?: string
   offset?: string
@@ -31,20 +33,20 @@ export interface ReadRequest {
 
 export interface FsOps {
   /** A directory's entries, a batch at a time as they are walked (or arrive). */
-  list(path: string, depth: number, signal?: AbortSignal): AsyncIterable<FileInfo[]>
+  list(path: RawPath, depth: number, signal?: AbortSignal): AsyncIterable<FileInfo[]>
   /** `omitMissing`: paths that do not exist are left out, not a 404 (one request for many). */
-  stat(paths: string[], opts?: { omitMissing?: boolean }): Promise<Record<string, FileInfo>>
+  stat(paths: RawPath[], opts?: { omitMissing?: boolean }): Promise<Record<string, FileInfo>>
   /** The download response: its body, and Content-Length for progress. */
   read(req: ReadRequest): Promise<Response>
-  write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>): Promise<{ path: string; bytes: number }>
-  remove(paths: string[]): Promise<void>
-  removeDirectories(paths: string[]): Promise<void>
-  move(src: string, dest: string): Promise<void>
-  mkdir(entries: Record<string, Permission>): Promise<void>
-  chmod(entries: Record<string, Permission>): Promise<void>
+  write(path: RawPath, perm: Permission, source: AsyncIterable<Uint8Array>): Promise<{ path: string; bytes: number }>
+  remove(paths: RawPath[]): Promise<void>
+  removeDirectories(paths: RawPath[]): Promise<void>
+  move(src: RawPath, dest: RawPath): Promise<void>
+  mkdir(paths: RawPath[], perm: Permission): Promise<void>
+  chmod(paths: RawPath[], perm: Permission): Promise<void>
   /** The files found, a batch at a time as they are found (or arrive). */
-  search(dir: string, pattern?: string, signal?: AbortSignal): AsyncIterable<FileInfo[]>
-  replace(path: string, old: string, replacement: string): Promise<number>
+  search(dir: RawPath, pattern?: string, signal?: AbortSignal): AsyncIterable<FileInfo[]>
+  replace(path: RawPath, old: string, replacement: string): Promise<number>
   close(): Promise<void>
 }
 
@@ -59,12 +61,12 @@ export async function localFs(config: Config): Promise<FsOps> {
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
     remove: paths => deleteFiles(scope, paths),
     removeDirectories: paths => removeDirectories(scope, paths),
-    move: (src, dest) => moveFiles(scope, [{ src, dest }]),
-    mkdir: entries => makeDirectories(scope, entries),
-    chmod: entries => setPermissions(scope, entries),
+    move: (src, dest) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }]),
+    mkdir: (paths, perm) => makeDirectories(scope, entriesOf(paths, perm)),
+    chmod: (paths, perm) => setPermissions(scope, entriesOf(paths, perm)),
     search: (dir, pattern, signal) => searchBatches(scope, dir, pattern, signal),
     replace: async (path, old, replacement) =>
-      (await replaceInFiles(scope, { [path]: { old, new: replacement } }))[path]?.replacedCount ?? 0,
+      (await replaceInFiles(scope, entriesOf([path], { old, new: replacement })))[String(path)]?.replacedCount ?? 0,
     close: async () => void (await section.close()),
   }
 }

@@ -1,7 +1,7 @@
 /** How `execd fs` ends when some of what was asked failed: what worked said, the rest named. */
 import { ExecdError } from '../core/errors'
 import { missingPath } from '../plugins/files/ops/info'
-import type { FileInfo, FsOps } from './fs-ops'
+import type { FileInfo, FsOps, RawPath } from './fs-ops'
 import { plainMessage } from './errors'
 
 /**
@@ -15,7 +15,7 @@ import { plainMessage } from './errors'
  */
 export async function statEach(
   fs: FsOps,
-  paths: string[],
+  paths: RawPath[],
 ): Promise<{ infos: Record<string, FileInfo>; failed?: Error }> {
   try {
     return { infos: await fs.stat(paths) }
@@ -26,7 +26,7 @@ export async function statEach(
   let errors: ExecdError[]
   try {
     infos = await fs.stat(paths, { omitMissing: true })
-    errors = paths.filter(p => !Object.hasOwn(infos, p)).map(missingPath)
+    errors = paths.filter(p => !Object.hasOwn(infos, String(p))).map(missingPath)
   } catch (err) {
     if (!ofOnePath(err)) throw err
     ;({ infos, errors } = await pathByPath(fs, paths))
@@ -42,7 +42,7 @@ const ofOnePath = (err: unknown): err is ExecdError =>
 
 async function pathByPath(
   fs: FsOps,
-  paths: string[],
+  paths: RawPath[],
 ): Promise<{ infos: Record<string, FileInfo>; errors: ExecdError[] }> {
   const infos: Record<string, FileInfo> = Object.create(null)
   const errors: ExecdError[] = []

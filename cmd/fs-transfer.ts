@@ -10,6 +10,7 @@ import { Readable } from 'node:stream'
 import { ExecdError } from '../core/errors'
 import { lineWindow } from '../plugins/files/ops/download'
 import { UsageError, typedCheck } from './errors'
+import type { RawPath } from './fs-ops'
 import type { Run } from './fs-verbs'
 import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
@@ -38,7 +39,8 @@ function checkRange(range: string): void {
  * name beside it and renamed into place — a download never opens a file for writing by its
  * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
  */
-export async function copyOut(r: Run, dest: string): Promise<number> {
+export async function copyOut(r: Run, dest: RawPath): Promise<number> {
+  if (typeof dest !== 'string') throw notUtf8(dest)
   const range = optional(r.flags.range)
   if (range !== undefined) checkRange(range)
   const request = {
@@ -98,7 +100,8 @@ export async function copyOut(r: Run, dest: string): Promise<number> {
  * usage error. `.` was taken for the name: `fs get d/f/.` wrote the whole file as
  * `../.<cwd>.execd-….part` beside the current directory, then failed on that name.
  */
-export function localName(source: string): string {
+export function localName(source: RawPath): string {
+  if (typeof source !== 'string') throw notUtf8(source)
   const name = posix.basename(posix.normalize(source))
   if (name === '' || name === '.' || name === '..') {
     throw new UsageError(`cannot name a local file after ${JSON.stringify(source)}: give a destination`)
@@ -111,7 +114,7 @@ export function localName(source: string): string {
  * directory; a directory there too is in the way (exit 1, as cp says it), found before a byte is
  * asked for (it was found by the rename, after the whole file had been written under a temporary name).
  */
-async function destination(dest: string, source: string): Promise<string> {
+async function destination(dest: string, source: RawPath): Promise<string> {
   const isDir = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true
   let target = resolve(dest)
   if (await isDir(target)) {
@@ -121,6 +124,10 @@ async function destination(dest: string, source: string): Promise<string> {
   }
   return target
 }
+
+/** The daemon's paths may be bytes; a file written here is named in text (a destination given). */
+const notUtf8 = (name: RawPath) =>
+  new UsageError(`cannot name a local file ${name}: its bytes are not UTF-8 (give a destination in UTF-8)`)
 
 async function existingMode(path: string): Promise<number | undefined> {
   try {

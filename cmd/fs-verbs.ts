@@ -14,7 +14,7 @@ import { compileGlob } from '../plugins/files/ops/search'
 import { checkedId } from '../plugins/files/owners'
 import { UsageError, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
-import type { FsOps, Permission } from './fs-ops'
+import type { FsOps, Permission, RawPath } from './fs-ops'
 import { describe } from './fs-print'
 import { listingDepth, printListing } from './fs-listing'
 import { abortable, copyOut, localName, optional } from './fs-transfer'
@@ -26,9 +26,10 @@ export interface Run {
   fs: FsOps
   /** Aborted by SIGTERM, SIGINT or SIGHUP: a transfer stops and discards what it staged. */
   signal: AbortSignal
-  args: string[]
+  /** A path typed as bytes that are not UTF-8 is those bytes (raw-argv.ts); the rest is text. */
+  args: RawPath[]
   /** Argument i, which cac has checked is there (a usage error otherwise). */
-  arg(i: number): string
+  arg(i: number): RawPath
   flags: Flags
   json: boolean
   /** The JSON document with --json, else the text for people (nothing when empty). */
@@ -53,6 +54,12 @@ const OWNER_OPTIONS: [string, string][] = [
   ['--group <group>', 'group to set'],
 ]
 
+/**
+ * A name that is not UTF-8 prints as `\xHH` (as the wire's `path` shows it); typed back as
+ * that text it names another file, so ls and search say how to type its bytes.
+ */
+const BYTES_EXAMPLE = "execd fs rm $'b\\xff.t'  # printed b\\xff.t: type its bytes, as bash's $'…'"
+
 /** Every `execd fs` operation, the one place they are listed. */
 export const OPS: FsOp[] = [
   {
@@ -60,6 +67,7 @@ export const OPS: FsOp[] = [
     args: '[path]',
     summary: 'list a directory (default: the current one)',
     options: [['-d, --depth <n>', 'levels to descend, 0 to 100000 (default 1)']],
+    examples: [BYTES_EXAMPLE],
     run: r =>
       printListing(r.fs.list(r.args[0] ?? '.', listingDepth(optional(r.flags.depth)), r.signal), r.json, r.signal),
   },
@@ -98,10 +106,10 @@ export const OPS: FsOp[] = [
     summary: 'write a file atomically from a local file or stdin (-)',
     options: [['-m, --mode <mode>', 'permissions in octal (default 644)'], ...OWNER_OPTIONS],
     async run(r) {
-      const [src, dest] = r.args as [string, string]
+      const [src, dest] = r.args as [RawPath, RawPath]
       const perm = permission(r.flags)
       // Opened first: a missing source is a plain error before anything is sent or staged.
-      const file = src === '-' ? undefined : await open(src, 'r')
+      const file = src === '-' ? undefined : await open(typeof src === 'string' ? src : src.bytes, 'r')
       try {
         const stat = await file?.stat()
         // A directory opens, then fails its first read with no path: said here, as typed (the thing
@@ -127,9 +135,8 @@ export const OPS: FsOp[] = [
     args: '<...path>',
     summary: 'delete files and symlinks (never a directory)',
     async run(r) {
-      // The wire's DELETE /files is done when the path is not there: a name mistyped (or one
-      // whose bytes are not UTF-8, which reaches execd as another name) exited 0, and -v said
-      // `removed nope`. Asked first, as rmdir does: a missing path is rm's and rmdir's `file not found`.
+      // The wire's DELETE /files is done when the path is not there: a name mistyped exited 0,
+      // and -v said `removed nope`. Asked first, as rmdir does: a missing path is rm's and rmdir's `file not found`.
       await r.fs.stat(r.args)
       await r.fs.remove(r.args)
       r.done(
@@ -148,7 +155,8 @@ export const OPS: FsOp[] = [
       // codes (--json) are the wire's for a path of the wrong kind, as `fs ls` of a file says.
       const infos = await r.fs.stat(r.args)
       for (const path of r.args) {
-        if (infos[path]?.type !== 'directory') throw new ExecdError('INVALID_REQUEST_BODY', `${path}: not a directory`)
+        if (infos[String(path)]?.type !== 'directory')
+          throw new ExecdError('INVALID_REQUEST_BODY', `${path}: not a directory`)
         if (r.flags.recursive) continue
         for await (const batch of r.fs.list(path, 1))
           if (batch.length)
@@ -166,7 +174,7 @@ export const OPS: FsOp[] = [
     args: '<src> <dest>',
     summary: 'move or rename (creates parents, never overwrites)',
     async run(r) {
-      const [src, dest] = r.args as [string, string]
+      const [src, dest] = r.args as [RawPath, RawPath]
       await r.fs.move(src, dest)
       r.done({ src, dest }, [`${src} -> ${dest}`])
     },
@@ -178,7 +186,7 @@ export const OPS: FsOp[] = [
     options: [['-m, --mode <mode>', 'permissions in octal (default 755)'], ...OWNER_OPTIONS],
     async run(r) {
       const perm = permission(r.flags)
-      await r.fs.mkdir(Object.fromEntries(r.args.map(p => [p, perm])))
+      await r.fs.mkdir(r.args, perm)
       r.done(
         { created: r.args },
         r.args.map(p => `created ${p}`),
@@ -192,9 +200,9 @@ export const OPS: FsOp[] = [
     options: OWNER_OPTIONS,
     examples: ['execd fs chmod 640 secret.txt --owner root'],
     async run(r) {
-      const [mode, ...paths] = r.args as [string, ...string[]]
+      const [mode, ...paths] = r.args as [string, ...RawPath[]]
       const perm = { ...permission(r.flags), mode: octal(mode) }
-      await r.fs.chmod(Object.fromEntries(paths.map(p => [p, perm])))
+      await r.fs.chmod(paths, perm)
       r.done(
         { changed: paths, mode: perm.mode },
         paths.map(p => `${p}: mode ${mode}`),
@@ -205,11 +213,12 @@ export const OPS: FsOp[] = [
     name: 'search',
     args: '<dir> [pattern]',
     summary: 'find files by glob (default **); a pattern without / matches base names',
-    examples: ["execd fs search . '*.py'"],
+    examples: ["execd fs search . '*.py'", BYTES_EXAMPLE],
     run(r) {
       // A pattern that cannot be read is the person's (2); the daemon would refuse it the same.
-      if (r.args[1] !== undefined) typedCheck(() => compileGlob(r.args[1]!))
-      return printListing(r.fs.search(r.arg(0), r.args[1], r.signal), r.json, r.signal)
+      const pattern = r.args[1] === undefined ? undefined : String(r.args[1])
+      if (pattern !== undefined) typedCheck(() => compileGlob(pattern))
+      return printListing(r.fs.search(r.arg(0), pattern, r.signal), r.json, r.signal)
     },
   },
   {
@@ -217,7 +226,7 @@ export const OPS: FsOp[] = [
     args: '<path> <old> <new>',
     summary: 'replace text in a file (atomic rewrite)',
     async run(r) {
-      const [path, old, replacement] = r.args as [string, string, string]
+      const [path, old, replacement] = r.args as [RawPath, string, string]
       if (old === '') throw new UsageError('old content must not be empty', 'INVALID_REQUEST_BODY')
       const replaced = await r.fs.replace(path, old, replacement)
       r.done({ path, replaced }, [`${path}: ${replaced} replaced`])

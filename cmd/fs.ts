@@ -5,6 +5,7 @@
  * options; the one typed runs here, with its output written and its signals watched.
  */
 import { cac, type CAC } from 'cac'
+import type { RawPath } from '../plugins/files/paths'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
@@ -13,6 +14,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
+import { type ArgBytes, rawWords } from './raw-argv'
 import { remoteOf } from './remote'
 import { remoteFs } from './remote-fs'
 import { visible } from './visible'
@@ -51,7 +53,9 @@ export async function fsMain(words: string[]): Promise<number> {
   const cli = program()
   let json = words.includes('--json')
   try {
-    cli.parse(['', '', ...protectDashes(cli, words)], { run: false })
+    const origins: number[] = []
+    const typed = protectDashes(cli, words, true, origins)
+    cli.parse(['', '', ...typed], { run: false })
     restoreValues(cli.options)
     if (cli.options.help) return 0 // cac printed it
     const op = OPS.find(o => o.name === cli.matchedCommandName)
@@ -78,7 +82,8 @@ export async function fsMain(words: string[]): Promise<number> {
     command.checkUnusedArgs()
     const flags = cli.options
     json = Boolean(flags.json)
-    return await runOp(op, cli.args.map(word), flags)
+    const args = cli.args.map(word)
+    return await runOp(op, args, asTyped(args, typed, origins, words), flags)
   } catch (err) {
     // Ended by a signal: said by the exit status, as a shell says it.
     const signal = stopSignal()
@@ -88,14 +93,30 @@ export async function fsMain(words: string[]): Promise<number> {
   }
 }
 
-async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
+/**
+ * Each operand's exact bytes where they are not UTF-8 (raw-argv.ts). cac's operands are the
+ * words protectDashes leaves not starting with `-` after the operation's name (an option's value is merged into its flag's
+ * word); should they not line up, the operands stay as text.
+ */
+function asTyped(args: string[], typed: string[], origins: number[], words: string[]): (ArgBytes | undefined)[] {
+  const raw = rawWords(words)
+  // The first is the operation's name.
+  const at = typed.flatMap((w, i) => (w.startsWith('-') ? [] : [i])).slice(1)
+  if (at.length !== args.length || at.some((i, j) => word(typed[i]) !== args[j])) return []
+  return at.map(i => raw[origins[i]!])
+}
+
+async function runOp(op: FsOp, text: string[], bytes: (ArgBytes | undefined)[], flags: Flags): Promise<number> {
   const json = Boolean(flags.json)
   const remote = remoteOf(flags)
   if (remote && flags.root !== undefined)
     throw new UsageError('--root confines local paths: give it to the daemon (serve --root), not with --url')
-  for (const path of pathsOf(op, args))
-    if (path === '')
+  const paths = pathsOf(op, text.length)
+  for (const i of paths)
+    if (text[i] === '')
       throw new UsageError('invalid path: empty (use "." for the working directory)', 'INVALID_REQUEST_BODY')
+  // A path is named by its bytes; a pattern or a replacement is text.
+  const args: RawPath[] = text.map((t, i) => (paths.includes(i) ? (bytes[i] ?? t) : t))
   const fs = remote ? remoteFs(remote) : await (await import('./fs-ops')).localFs(configFrom(optionalRoot(flags)))
   const aborter = new AbortController()
   // A signal stops a transfer, which discards what it staged (and the exit hook removes a
@@ -141,11 +162,11 @@ async function runOp(op: FsOp, args: string[], flags: Flags): Promise<number> {
   }
 }
 
-/** The arguments that are paths (`<path>`, `[dest]`, `<...path>`), from the operation's syntax. */
-function pathsOf(op: FsOp, args: string[]): string[] {
+/** Which of `count` arguments are paths (`<path>`, `[dest]`, `<...path>`), from the operation's syntax. */
+function pathsOf(op: FsOp, count: number): number[] {
   const syntax = op.args.split(' ').map(a => /^[<[](\.\.\.)?(\w+)[>\]]$/.exec(a))
   const last = syntax.at(-1)
-  return args.filter((_, i) => {
+  return Array.from({ length: count }, (_, i) => i).filter(i => {
     const at = i < syntax.length ? syntax[i] : last?.[1] ? last : undefined
     return ['path', 'src', 'dest', 'dir'].includes(at?.[2] ?? '')
   })

@@ -5,6 +5,7 @@
  */
 import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/schema'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
+import { endOf, entriesOf, named, queryOf } from './raw-argv'
 import type { Remote } from './remote'
 import { listByDirectory, searchByDirectory, type Where } from './remote-walk'
 
@@ -53,11 +54,11 @@ export function remoteFs(remote: Remote): FsOps {
     list: (path, depth, signal) => listByDirectory(lister(signal), path, depth),
     stat: (paths, opts) =>
       remote.json('GET', '/files/info', FileInfoMapSchema, {
-        query: opts?.omitMissing ? { path: paths, missing: 'omit' } : { path: paths },
+        query: opts?.omitMissing ? { ...queryOf(paths), missing: 'omit' } : queryOf(paths),
       }),
     read: (req: ReadRequest) =>
       remote.call('GET', '/files/download', {
-        query: { path: req.path, offset: req.offset, limit: req.limit },
+        query: { ...queryOf([req.path]), offset: req.offset, limit: req.limit },
         headers: req.range ? { range: req.range } : {},
       }),
     async write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>) {
@@ -68,22 +69,22 @@ export function remoteFs(remote: Remote): FsOps {
           yield chunk
         }
       })()
-      const { body, type } = multipart({ path, ...perm }, counted)
+      const { body, type } = multipart({ ...named(path), ...perm }, counted)
       await empty('POST', '/files/upload', { body, headers: { 'content-type': type } })
-      return { path, bytes }
+      return { path: String(path), bytes }
     },
-    remove: paths => empty('DELETE', '/files', { query: { path: paths } }),
-    removeDirectories: paths => empty('DELETE', '/directories', { query: { path: paths } }),
-    move: (src, dest) => empty('POST', '/files/mv', { json: [{ src, dest }] }),
-    mkdir: entries => empty('POST', '/directories', { json: entries }),
-    chmod: entries => empty('POST', '/files/permissions', { json: entries }),
+    remove: paths => empty('DELETE', '/files', { query: queryOf(paths) }),
+    removeDirectories: paths => empty('DELETE', '/directories', { query: queryOf(paths) }),
+    move: (src, dest) => empty('POST', '/files/mv', { json: [{ ...endOf('src', src), ...endOf('dest', dest) }] }),
+    mkdir: (paths, perm) => empty('POST', '/directories', { json: entriesOf(paths, perm) }),
+    chmod: (paths, perm) => empty('POST', '/files/permissions', { json: entriesOf(paths, perm) }),
     search: (dir, pattern, signal) => searchByDirectory(lister(signal), searcher(signal), dir, pattern),
     async replace(path, old, replacement) {
       const counts = await remote.json('POST', '/files/replace', ReplaceCountsSchema, {
         query: { verbose: 'true' },
-        json: { [path]: { old, new: replacement } },
+        json: entriesOf([path], { old, new: replacement }),
       })
-      return counts[path]?.replacedCount ?? 0
+      return counts[String(path)]?.replacedCount ?? 0
     },
     close: async () => {},
   }

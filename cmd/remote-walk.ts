@@ -9,7 +9,8 @@
  */
 import { compileGlob } from '../plugins/files/ops/search'
 import { ExecdError, type ErrorCode } from '../core/errors'
-import type { FileInfo } from './fs-ops'
+import type { FileInfo, RawPath } from './fs-ops'
+import { named } from './raw-argv'
 
 /** A path as the daemon named it: its exact bytes when they are not UTF-8. */
 export type Where = { path: string } | { path_base64: string }
@@ -36,9 +37,9 @@ async function entriesOf(list: Listing, where: Where): Promise<FileInfo[]> {
 }
 
 /** A listing `depth` levels deep, a directory per request, in the daemon's order. */
-export async function* listByDirectory(list: Listing, root: string, depth: number): AsyncGenerator<FileInfo[]> {
-  if (depth <= 1) return yield* list({ path: root }, depth)
-  yield* descend(list, await entriesOf(list, { path: root }), depth - 1)
+export async function* listByDirectory(list: Listing, root: RawPath, depth: number): AsyncGenerator<FileInfo[]> {
+  if (depth <= 1) return yield* list(named(root), depth)
+  yield* descend(list, await entriesOf(list, named(root)), depth - 1)
 }
 
 async function* descend(list: Listing, entries: FileInfo[], levels: number): AsyncGenerator<FileInfo[]> {
@@ -67,16 +68,16 @@ async function* descend(list: Listing, entries: FileInfo[], levels: number): Asy
 export async function* searchByDirectory(
   list: Listing,
   search: Search,
-  root: string,
+  root: RawPath,
   pattern: string | undefined,
 ): AsyncGenerator<FileInfo[]> {
   const glob = pattern || '**'
-  if (glob.includes('/')) return yield* search({ path: root }, glob)
+  if (glob.includes('/')) return yield* search(named(root), glob)
   let top: FileInfo[]
   try {
-    top = await entriesOf(list, { path: root })
+    top = await entriesOf(list, named(root))
   } catch {
-    return yield* search({ path: root }, glob)
+    return yield* search(named(root), glob)
   }
   yield* matchesIn(list, search, top, compileGlob(glob).match, glob)
 }

@@ -278,18 +278,4 @@ describe('fs rm of a path not there', () => {
     ])
     expect(existsSync(join(dir, 'rm-kept.txt'))).toBe(true)
   })
-
-  test('a name whose bytes are not UTF-8 (it reaches execd as another name) is not said removed', () => {
-    const name = Buffer.from([0x62, 0xff, 0x2e, 0x74])
-    writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), name]), 'x')
-    const r = Bun.spawnSync(['bash', '-c', `"$0" fs rm $'b\\xff.t'`, BIN], {
-      cwd: dir,
-      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-    })
-    expect(r.exitCode).toBe(1)
-    expect(r.stderr.toString()).toStartWith('execd: file not found: b')
-    expect(readdirSync(dir, { encoding: 'buffer' }).some(n => n.equals(Buffer.from([0x62, 0xff, 0x2e, 0x74])))).toBe(
-      true,
-    )
-  })
 })
