@@ -122,6 +122,22 @@ export default {
       const upCpu: UploadCpu[] = []
       const curlCpu: UploadCpu[] = []
       const floorCpu: UploadCpu[] = []
+      /** One curl upload to `upDest`, its rate; the server's CPU per GiB (`pid`'s) and curl's into `into`. */
+      const curlUpload = async (pid: number, into: UploadCpu[], upload: () => Promise<number>) => {
+        rmSync(upDest, { force: true })
+        const before = cpuSeconds(pid)
+        let client = 0
+        const rate = await watched(d, bytes, [], async () => {
+          client = await upload()
+        })
+        const after = cpuSeconds(pid)
+        into.push({
+          execd: (after.own - before.own) / gib,
+          user: (after.user - before.user) / gib,
+          client: client / gib,
+        })
+        return rate
+      }
       const floor = curl ? await startUploadFloor() : null
       const gib = bytes / 2 ** 30
       const upDest = join(dir, 'up-execd.bin')
@@ -156,21 +172,7 @@ export default {
             ? [
                 {
                   name: 'curl',
-                  once: async () => {
-                    rmSync(upDest, { force: true })
-                    const execd0 = cpuSeconds(d.pid)
-                    let client = 0
-                    const rate = await watched(d, bytes, [], async () => {
-                      client = await uploadFileWithCurl(d, curl, dir, src, upDest, bytes)
-                    })
-                    const execd1 = cpuSeconds(d.pid)
-                    curlCpu.push({
-                      execd: (execd1.own - execd0.own) / gib,
-                      user: (execd1.user - execd0.user) / gib,
-                      client: client / gib,
-                    })
-                    return rate
-                  },
+                  once: () => curlUpload(d.pid, curlCpu, () => uploadFileWithCurl(d, curl, dir, src, upDest, bytes)),
                 },
               ]
             : []),
@@ -178,31 +180,10 @@ export default {
             ? [
                 {
                   name: 'floor',
-                  once: async () => {
-                    rmSync(upDest, { force: true })
-                    const floor0 = cpuSeconds(floor.pid)
-                    let client = 0
-                    const rate = await watched(d, bytes, [], async () => {
-                      client = await uploadFileWithCurl(
-                        { url: floor.url, headers: {} },
-                        curl,
-                        dir,
-                        src,
-                        upDest,
-                        bytes,
-                        {
-                          raw: true,
-                        },
-                      )
-                    })
-                    const floor1 = cpuSeconds(floor.pid)
-                    floorCpu.push({
-                      execd: (floor1.own - floor0.own) / gib,
-                      user: (floor1.user - floor0.user) / gib,
-                      client: client / gib,
-                    })
-                    return rate
-                  },
+                  once: () =>
+                    curlUpload(floor.pid, floorCpu, () =>
+                      uploadFileWithCurl({ url: floor.url, headers: {} }, curl, dir, src, upDest, bytes, { raw: true }),
+                    ),
                 },
               ]
             : []),
