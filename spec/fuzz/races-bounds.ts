@@ -71,7 +71,9 @@ async function fill(w: World, path: string, body: (i: number) => unknown, batch:
   return { taken, refused, unknown, other }
 }
 
-const queueAtBound: Run = async (c, w) => {
+const queueAtBound: Run = async (c, shared) => {
+  // On the races' own daemon: its clients that leave at once fill the streams too (smallDaemon).
+  const w: World = { ...shared, daemon: await smallDaemon(shared) }
   const session = c.n % 2 === 0
   const since = w.clears
   const made = session
@@ -141,7 +143,13 @@ const queueAtBound: Run = async (c, w) => {
   return out
 }
 
-/** A daemon of the race's own, with small bounds, started once and kept for the campaign. */
+/**
+ * A daemon of the races' own, with small bounds, started once and kept for the campaign. The
+ * queue race fills a context's queue of 256 with clients that leave at once: execd answers each
+ * request they sent, so for up to ~80 ms 256 `POST /code` held a stream slot each, and on the
+ * campaign's daemon another lane's `POST /command` was refused at --max-streams (seed 44101).
+ * Here it has room for every request the race sends (2 x 256 + 8, and the busy one).
+ */
 let small: Promise<Daemon> | undefined
 const smallDaemon = (w: World): Promise<Daemon> =>
   (small ??= startDaemon({
@@ -158,6 +166,8 @@ const smallDaemon = (w: World): Promise<Daemon> =>
       String(4 << 20),
       '--download-copy-max',
       String(64 << 10),
+      '--max-streams',
+      String(4 * PER_HOLDER),
     ],
     env: { TMPDIR: w.tmp },
   }).then(d => (process.once('beforeExit', () => void d.stop()), d)))
