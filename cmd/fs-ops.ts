@@ -19,7 +19,7 @@ import { replaceInFiles } from '../plugins/files/ops/replace'
 import { searchBatches } from '../plugins/files/ops/search'
 import { writeFile } from '../plugins/files/ops/upload'
 import type { RawPath } from '../plugins/files/paths'
-import { endOf, entriesOf } from './raw-argv'
+import { endOf, entriesOf } from './path-fields'
 
 export type { FileInfo, Permission, RawPath }
 

@@ -5,7 +5,7 @@
  */
 import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/schema'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
-import { endOf, entriesOf, named, queryOf } from './raw-argv'
+import { endOf, entriesOf, named, queryOf } from './path-fields'
 import type { Remote } from './remote'
 import { listByDirectory, searchByDirectory, type Where } from './remote-walk'
 

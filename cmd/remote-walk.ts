@@ -10,7 +10,7 @@
 import { compileGlob } from '../plugins/files/ops/search'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { FileInfo, RawPath } from './fs-ops'
-import { named } from './raw-argv'
+import { named } from './path-fields'
 
 /** A path as the daemon named it: its exact bytes when they are not UTF-8. */
 export type Where = { path: string } | { path_base64: string }
