@@ -237,8 +237,9 @@ test.skipIf(!asRoot || !Bun.which('go'))(
   240_000,
 )
 
-/** An isolated session over `ws` as an overlay; its id. */
+/** An isolated session over a new workspace `ws` as an overlay; its id. */
 async function overlaySession(ws: string): Promise<string> {
+  mkdirSync(ws, { recursive: true })
   const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
   expect(made.status).toBe(201)
   return (await made.json()).session_id
@@ -248,7 +249,6 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   'a commit never takes an upper layer another user made',
   async () => {
     const ws = join(fx.tmp, 'ws')
-    mkdirSync(ws)
     const id = await overlaySession(ws)
     const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: `echo hi > ${ws}/f` }))
     expect(ran.at(-1)?.data.type).toBe('execution_complete')
@@ -281,7 +281,6 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   'an isolated session’s code is never written into a dir another user made at its dir’s name',
   async () => {
     const ws = join(fx.tmp, 'code-ws')
-    mkdirSync(ws)
     const id = await overlaySession(ws)
     const runIt = async (code: string) => readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
     expect(stdout(await runIt('echo one'))).toBe('one')
