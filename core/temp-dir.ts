@@ -22,6 +22,7 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
+import { HeldDir } from './held-dir'
 
 export const OWNER_SOCKET = '.owner.sock'
 
@@ -38,8 +39,8 @@ export class OwnedTempDir {
   readonly path: string
   private lock: SocketListener<undefined> | undefined
   private closed = false
-  /** The dir as made: what stands at its path later is this dir only if it is the same inode. */
-  private made: { dev: number; ino: number } | undefined
+  /** The dir as made, held open (core/held-dir.ts): what stands at its path later is this dir only if it is the same inode. */
+  private made: HeldDir | undefined
 
   constructor(
     readonly prefix: string,
@@ -63,15 +64,18 @@ export class OwnedTempDir {
     // without its socket, and judges the staging name by the same lock (sweepStale).
     const staging = makeStaging(this.root, this.prefix)
     let lock: SocketListener<undefined> | undefined
+    let made: HeldDir | undefined
     try {
       lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
       lock.unref()
-      const made = lstatSync(staging)
+      made = new HeldDir(staging, this.path)
       removeForeign(this.path)
       renameSync(staging, this.path)
-      this.made = { dev: made.dev, ino: made.ino }
+      this.made?.close()
+      this.made = made
       this.lock = lock
     } catch (err) {
+      made?.close()
       lock?.stop(true)
       removeStaging(staging)
       throw withFdErrno(err)
@@ -92,18 +96,18 @@ export class OwnedTempDir {
    * The uid too, since a freed inode's number is given to the next entry made.
    */
   intact(): boolean {
-    try {
-      const st = lstatSync(this.path)
-      const uid = process.getuid?.()
-      return (
-        st.isDirectory() &&
-        st.dev === this.made?.dev &&
-        st.ino === this.made.ino &&
-        (uid === undefined || st.uid === uid)
-      )
-    } catch {
-      return false
-    }
+    return this.made?.intact() ?? false
+  }
+
+  /**
+   * The dir as made, held open (core/held-dir.ts): made by `ensure()` if need be. What is made,
+   * written or read beneath its `at` is in this dir even where another's stands at its name by
+   * then. A dir made again (`ensure()` found it removed) is another: a caller that keeps names
+   * beneath one opens them (`new HeldDir(held.beneath(name), join(path, name))`) and holds them.
+   */
+  held(): HeldDir {
+    this.ensure()
+    return this.made!
   }
 
   /** Removes the dir and lets go of its lock. Idempotent. */
@@ -126,6 +130,8 @@ export class OwnedTempDir {
     this.closed = true
     this.lock?.stop(true)
     this.lock = undefined
+    this.made?.close()
+    this.made = undefined
     return true
   }
 }

@@ -15,19 +15,26 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { errnoOf } from '../errors'
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 
-/** A temp dir that can be made again if something removed it (core/temp-dir.ts). */
+/**
+ * A temp dir that can be made again if something removed it (core/temp-dir.ts). `path` is its
+ * name, the one the shell is given; `ensure()` says where execd writes into it now: the name, or
+ * a held dir's `/proc/<execd>/fd/<n>/…` (core/held-dir.ts), which no swap at the name redirects.
+ */
 export interface RemakeableDir {
   readonly path: string
   ensure(): string
 }
 
 export class CodeFile {
+  /** The file as the shell sources it. */
   readonly path: string
+  /** The file as execd writes it: `path`, or beneath a held dir's descriptor. */
+  private at: string
 
   /**
    * @param owner the uid the file is made over to (an isolated shell run as another user), who
@@ -38,7 +45,12 @@ export class CodeFile {
     nonce: string,
     private readonly owner?: number,
   ) {
-    this.path = join(typeof dir === 'string' ? dir : dir.path, `execd-bash-${nonce}.sh`)
+    this.path = this.at = join(typeof dir === 'string' ? dir : dir.path, `execd-bash-${nonce}.sh`)
+  }
+
+  /** The dir execd last wrote the file in (its FIFOs are made beside it: command-stream.ts). */
+  get writtenIn(): string {
+    return dirname(this.at)
   }
 
   /**
@@ -47,8 +59,12 @@ export class CodeFile {
    * shell then sourced from there, theirs to change.
    */
   write(code: string): void {
-    removeAtExit(this.path)
-    if (typeof this.dir !== 'string') this.dir.ensure()
+    if (typeof this.dir !== 'string') {
+      const at = join(this.dir.ensure(), basename(this.path))
+      if (at !== this.at) forgetAtExit(this.at)
+      this.at = at
+    }
+    removeAtExit(this.at)
     const fd = this.openOwn()
     try {
       const bytes = Buffer.from(code)
@@ -68,7 +84,7 @@ export class CodeFile {
   private openOwn(): number {
     try {
       // Non-blocking: a FIFO put at the name held the open (and the event loop) until read.
-      const fd = openSync(this.path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
+      const fd = openSync(this.at, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, 0o600)
       const st = fstatSync(fd)
       if (st.isFile() && st.nlink === 1 && (st.uid === process.getuid?.() || st.uid === this.owner)) {
         ftruncateSync(fd, 0)
@@ -79,8 +95,8 @@ export class CodeFile {
       // ELOOP: a link; ENXIO: a FIFO nobody reads. Others (a full disk) are the write's own.
       if (errnoOf(err) !== 'ELOOP' && errnoOf(err) !== 'ENXIO') throw err
     }
-    rmSync(this.path, { force: true })
-    return openSync(this.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+    rmSync(this.at, { force: true })
+    return openSync(this.at, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
   }
 
   /**
@@ -91,7 +107,7 @@ export class CodeFile {
    * the grace is still there.
    */
   forestall(): void {
-    const next = `${this.path}.int`
+    const next = `${this.at}.int`
     try {
       removeAtExit(next)
       // Made anew, never through what stands at the name: in TMPDIR anyone could put a link there
@@ -100,9 +116,9 @@ export class CodeFile {
       rmSync(next, { force: true })
       writeFileSync(next, 'return 130\n', { mode: 0o600, flag: 'wx' })
       // Later runs write this inode: a shell run as another user (isolated, setpriv) must read it.
-      const was = statSync(this.path)
+      const was = statSync(this.at)
       if (was.uid !== process.getuid?.() || was.gid !== process.getgid?.()) chownSync(next, was.uid, was.gid)
-      renameSync(next, this.path)
+      renameSync(next, this.at)
     } catch {
       try {
         rmSync(next, { force: true })
@@ -116,9 +132,9 @@ export class CodeFile {
    * 500 and, where the shell exited, ending execd (unhandled).
    */
   remove(): void {
-    forgetAtExit(this.path)
+    forgetAtExit(this.at)
     try {
-      rmSync(this.path, { force: true })
+      rmSync(this.at, { force: true })
     } catch {}
   }
 }

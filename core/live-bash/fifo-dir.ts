@@ -40,18 +40,23 @@ export function memoryFifoDir(prefix: string): OwnedTempDir | undefined {
 export interface FifoDir {
   path(): string
   remake?(): string
+  /**
+   * The name the shell is given for a dir `path()` gave, where execd makes FIFOs in it by another
+   * (a held dir's `/proc/<execd>/fd/<n>/…`); the dir itself where absent.
+   */
+  shown?(dir: string): string
 }
 
-/** `fast` as long as it can be had, else `fallback`'s path. */
-export function fifoDirOf(fast: RemakeableDir | undefined, fallback: () => string): FifoDir {
-  if (!fast) return { path: fallback }
+/** `fast` as long as it can be had, else `fallback`'s dir. */
+export function fifoDirOf(fast: RemakeableDir | undefined, fallback: FifoDir): FifoDir {
+  if (!fast) return fallback
   // One look for both: `remake` is the same look again, for a dir removed between the two.
   const at = () => {
     try {
       return fast.ensure()
     } catch {
-      return fallback()
+      return fallback.path()
     }
   }
-  return { path: at, remake: at }
+  return { path: at, remake: at, shown: dir => (dir === fast.path ? dir : (fallback.shown?.(dir) ?? dir)) }
 }

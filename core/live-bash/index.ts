@@ -108,7 +108,11 @@ export class LiveBash {
     const dir = opts.tmpDir ?? tmpdir()
     this.input = new CommandStream(
       child.stdin,
-      fifoDirOf(opts.fifoDir, () => (typeof dir === 'string' ? dir : dir.path)),
+      // Beside the code file, as written this run: where a held dir's descriptor reaches it, named as the shell sees it.
+      fifoDirOf(opts.fifoDir, {
+        path: () => this.code.writtenIn,
+        shown: () => (typeof dir === 'string' ? dir : dir.path),
+      }),
       this.nonce,
       opts.owner,
     )

@@ -59,11 +59,15 @@ export async function applyChanges(
       if (p) placements.push(p)
     } catch (err) {
       await unstage(placements)
+      // The layers removed under the stage step (read through the dir held: gone with it, never
+      // another's at the name): that is what happened, not a file missing.
+      if (intact && !intact()) throw failed(`commit failed: ${LAYERS_REMOVED}; nothing was committed`, err)
       throw failed(`commit failed at ${c.path}: ${reasonOf(err)}; nothing was committed`, err)
     }
   }
-  // The layers read by path all along the stage step, which a big file makes long: were they
-  // removed meanwhile and another user's dir put at their name, what was staged since is theirs.
+  // `upper` is reached through the session's dir held open (core/held-dir.ts), so the stage step,
+  // which a big file makes long, read execd's own layers throughout; were they removed meanwhile
+  // (another user's dir may stand at their name by now), what was staged is not placed.
   if (intact && !intact()) {
     await unstage(placements)
     throw failed(`commit failed: ${LAYERS_REMOVED}; nothing was committed`, undefined)

@@ -1,17 +1,18 @@
 /** The overlay layers of a session's workspace, in the session's dir. */
 import { chmodSync, chownSync, lstatSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import type { HeldDir } from '../../../core/held-dir'
 import { invalid, type Params } from './params'
 
 /** The layers of an overlay session; a clear 400 for the other modes. */
-export function overlayOf(s: { dir: string; params: Params }): { upper: string; workspace: string } {
+export function overlayOf(s: { home: HeldDir; params: Params }): { upper: string; workspace: string } {
   const mode = s.params.workspace.mode
   if (mode !== 'overlay') {
     throw invalid(
       `diff and commit need an overlay workspace; this session's workspace is ${mode} (its writes are already in place)`,
     )
   }
-  return { upper: join(s.dir, 'ovl', 'upper'), workspace: s.params.workspace.path }
+  return { upper: s.home.beneath('ovl', 'upper'), workspace: s.params.workspace.path }
 }
 
 /**

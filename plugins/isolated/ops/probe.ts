@@ -25,6 +25,14 @@ export interface Capabilities {
 export interface Probed extends Capabilities {
   bwrap?: string
   setpriv?: string
+  /** bwrap binds an open descriptor (`--bind-fd`, `--ro-bind-fd`: 0.8.0 on). */
+  bindFd?: boolean
+}
+
+/** Whether a bubblewrap of `version` (`0.8.0`) has `--bind-fd`. */
+export function hasBindFd(version: string | undefined): boolean {
+  const [major, minor] = (version ?? '').split('.').map(Number)
+  return major! > 0 || (major === 0 && minor! >= 8)
 }
 
 /** The bubblewrap executable `option` names: a path, or a name looked up on PATH. */
@@ -122,6 +130,7 @@ export async function probe(option: string): Promise<Probed> {
     commit_supported: overlay,
     bwrap,
     setpriv,
+    bindFd: hasBindFd(version),
   }
 }
 

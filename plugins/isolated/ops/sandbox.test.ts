@@ -101,3 +101,21 @@ test('the seccomp filter is whole instructions for x64 and arm64, and none elsew
   for (const arch of ['x64', 'arm64'] as const) expect(noSetIdFilter(arch)!.length % 8).toBe(0)
   expect(noSetIdFilter('ia32')).toBeUndefined()
 })
+
+test('held dirs are opened by sh and bound by descriptor, never by their names', () => {
+  const heldAt = { code: '/proc/1/fd/5/bash', overlay: '/proc/1/fd/5/ovl' }
+  const argv = sandboxArgv({ ...base, mode: 'overlay', overlayDir: '/t/id/ovl', seccompFile: '/s/f', heldAt })
+  expect(argv.slice(0, 7)).toEqual([
+    'sh',
+    '-c',
+    'exec 9<"$1" 7<"$2" 8<"$3" || exit 126; shift 3; exec "$@"',
+    'sh',
+    '/s/f',
+    '/proc/1/fd/5/bash',
+    '/proc/1/fd/5/ovl',
+  ])
+  expect(after(argv, '--ro-bind-fd')).toEqual(['7'])
+  expect(argv[argv.indexOf('--ro-bind-fd') + 2]).toBe(base.codeDir)
+  expect(after(argv, '--bind-fd')).toEqual(['8'])
+  expect(argv).not.toContain('/t/id/ovl')
+})

@@ -39,6 +39,13 @@ export interface SandboxSpec {
   codeDir: string
   /** Holds upper/ and work/ of an overlay workspace. */
   overlayDir?: string
+  /**
+   * Where execd holds the code dir and the layers open (core/held-dir.ts `/proc/<execd>/fd/<n>/…`),
+   * where bwrap binds a descriptor (`--bind-fd`, 0.8.0 on): sh opens them (fds 7 and 8) and bwrap
+   * binds what they are, never the names, which another user could have taken once a cleaner
+   * removed execd's temp dir. Without it the names are bound.
+   */
+  heldAt?: { code: string; overlay?: string }
   /** Host files of execd's own (its token file) that must read as empty wherever the sandbox shows them. */
   hidden?: string[]
   /** The seccomp filter (seccomp.ts) as a file: bwrap reads it from fd 9, which sh opens for it. */
@@ -57,12 +64,28 @@ export const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64',
 
 const BASH = ['env', '--default-signal=INT', 'bash', '--noprofile', '--norc']
 
+/** fd numbers sh opens for bwrap: the seccomp filter, the code dir, the overlay's layers. */
+const SECCOMP_FD = 9
+const CODE_FD = 7
+const LAYERS_FD = 8
+
+/** `sh -c` opening each file at its fd, then exec'ing the rest (126 where one cannot be opened). */
+function withFds(fds: [number, string][]): string[] {
+  if (fds.length === 1 && fds[0]![0] === SECCOMP_FD) return [...WITH_FD_9, fds[0]![1]]
+  const opens = fds.map(([n], i) => `${n}<"$${i + 1}"`).join(' ')
+  return ['sh', '-c', `exec ${opens} || exit 126; shift ${fds.length}; exec "$@"`, 'sh', ...fds.map(([, p]) => p)]
+}
+
 export function sandboxArgv(s: SandboxSpec): string[] {
   const a = ['env', '--ignore-signal=INT', s.bwrap, '--die-with-parent', '--unshare-pid', '--unshare-ipc']
+  const fds: [number, string][] = []
   if (s.seccompFile) {
-    a.unshift(...WITH_FD_9, s.seccompFile)
-    a.push('--seccomp', '9')
+    fds.push([SECCOMP_FD, s.seccompFile])
+    a.push('--seccomp', String(SECCOMP_FD))
   }
+  if (s.heldAt) fds.push([CODE_FD, s.heldAt.code])
+  if (s.heldAt?.overlay) fds.push([LAYERS_FD, s.heldAt.overlay])
+  if (fds.length) a.unshift(...withFds(fds))
   a.push('--unshare-uts', '--hostname', 'isolated')
   if (!s.shareNet) a.push('--unshare-net')
   if (s.uidMode === 'userns' && s.uid !== undefined) {
@@ -105,7 +128,8 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   bind(s.mode === 'rw' ? '--bind' : '--ro-bind', s.workspace, s.workspace)
   for (const p of s.extraWritable) bind('--bind', p, p)
   for (const b of s.binds) bind(b.readonly ? '--ro-bind' : '--bind', b.source, b.dest)
-  bind('--ro-bind', s.codeDir, s.codeDir)
+  if (s.heldAt) bind('--ro-bind-fd', String(CODE_FD), s.codeDir)
+  else bind('--ro-bind', s.codeDir, s.codeDir)
   // Last, over whatever showed them: the token file under a balanced / or a strict /etc let the
   // session's code (with share_net) call execd's API as execd, outside every sandbox.
   for (const f of s.hidden ?? []) for (const at of shownAt(s, f)) a.push('--ro-bind', '/dev/null', at)
@@ -114,7 +138,9 @@ export function sandboxArgv(s: SandboxSpec): string[] {
   if (s.profile === 'strict') a.push('--remount-ro', '/')
   const drop = s.setpriv ? [s.setpriv, ...identity(s), '--bounding-set=-all', '--inh-caps=-all'] : []
   if (s.mode === 'overlay') {
-    a.push('--bind', s.overlayDir!, OVERLAY_MOUNT_DIR, '--cap-add', 'CAP_SYS_ADMIN', '--')
+    if (s.heldAt?.overlay) a.push('--bind-fd', String(LAYERS_FD), OVERLAY_MOUNT_DIR)
+    else a.push('--bind', s.overlayDir!, OVERLAY_MOUNT_DIR)
+    a.push('--cap-add', 'CAP_SYS_ADMIN', '--')
     a.push('sh', '-c', OVERLAY_SCRIPT, 'sh', s.workspace, OVERLAY_MOUNT_DIR, ...drop, ...BASH)
     return a
   }

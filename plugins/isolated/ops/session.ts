@@ -1,4 +1,5 @@
 /** What one isolated session is, and what every session of a daemon is given. */
+import type { HeldDir } from '../../../core/held-dir'
 import type { LiveBash } from '../../../core/live-bash'
 import type { HeldWorkspace } from './held-workspace'
 import type { Params } from './params'
@@ -23,8 +24,10 @@ export interface Session {
   createdAt: string
   lastRunAt?: string
   bash: LiveBash
-  /** This session's dir in execd's private temp dir: the run file, the overlay layers. */
+  /** This session's dir in execd's private temp dir: the run file, the overlay layers (its name). */
   dir: string
+  /** That dir, held open: what execd makes, writes and reads there goes through it (core/held-dir.ts). */
+  home: HeldDir
   runs: number
   /** When it was last used (creation, the end of a run), on the awake clock (core/awake-clock.ts). */
   lastUse: number

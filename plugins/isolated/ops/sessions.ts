@@ -5,10 +5,11 @@
  * (Capacity), expire after their own idle timeout, and are killed as a process group (with
  * the PID namespace, whose init takes every process in it along) on delete, expiry and close.
  */
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
+import { HeldDir } from '../../../core/held-dir'
 import type { Held } from '../../../core/held-slots'
 import { Capacity } from '../../../core/limits'
 import { bashRunEvents, runsBound } from '../../../core/live-bash/events'
@@ -51,7 +52,7 @@ export class IsolatedOps {
 
   /** What this machine offers, probed once (the first call pays for it). */
   async capabilities(): Promise<Capabilities> {
-    const { bwrap: _b, setpriv: _s, ...caps } = await this.probe()
+    const { bwrap: _b, setpriv: _s, bindFd: _f, ...caps } = await this.probe()
     return caps
   }
 
@@ -73,12 +74,26 @@ export class IsolatedOps {
     if (this.closed) throw shuttingDown()
     const release = this.capacity.acquire()
     const id = crypto.randomUUID()
-    let dir: string | undefined
+    let home: HeldDir | undefined
     try {
-      dir = join(this.temp.ensure(), id)
-      mkdirSync(join(dir, 'bash'), { recursive: true, mode: 0o700 })
-      if (params.workspace.mode === 'overlay') makeOverlayDirs(dir, params.workspace.path)
-      const created = { id, params, createdAt: new Date().toISOString(), dir, runs: 0, writes: 0, lastUse: 0, release }
+      // Made and held through execd's temp dir's descriptor, then through its own.
+      const temp = this.temp.held()
+      mkdirSync(temp.beneath(id), { mode: 0o700 })
+      home = new HeldDir(temp.beneath(id), join(this.temp.path, id))
+      mkdirSync(home.beneath('bash'), { mode: 0o700 })
+      if (params.workspace.mode === 'overlay') makeOverlayDirs(home.at, params.workspace.path)
+      const dir = home.path
+      const created = {
+        id,
+        params,
+        createdAt: new Date().toISOString(),
+        dir,
+        home,
+        runs: 0,
+        writes: 0,
+        lastUse: 0,
+        release,
+      }
       const s: Session = { ...created, bash: startShell(created, p, this.sandboxSettings()) }
       const bash = s.bash
       await started(bash)
@@ -93,7 +108,7 @@ export class IsolatedOps {
       return s
     } catch (err) {
       release()
-      if (dir) rmSync(dir, { recursive: true, force: true })
+      await home?.remove()
       throw err
     }
   }
@@ -167,7 +182,7 @@ export class IsolatedOps {
    * temp dir its code dir must still be in.
    */
   private sandboxSettings(): ShellSettings {
-    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes, temp: this.temp }
+    return { hidden: hiddenFiles(this.settings.hidden), tmpfsBytes: this.settings.tmpfsBytes }
   }
 
   /** Marks a use: the session's idle timeout counts from now. */
@@ -205,7 +220,7 @@ export class IsolatedOps {
     await s.bash.close()
     s.release()
     // Awaited, not rmSync: an overlay of 100 000 files held the event loop while it went.
-    await rm(s.dir, { recursive: true, force: true })
+    await s.home.remove()
   }
 
   /**
@@ -235,7 +250,7 @@ export class IsolatedOps {
    */
   private layersOf(s: Session): { upper: string; workspace: string } {
     const layers = overlayOf(s)
-    if (!this.temp.intact()) {
+    if (!s.home.intact()) {
       throw new ExecdError('RUNTIME_ERROR', `${LAYERS_REMOVED}: nothing to diff or commit`)
     }
     return layers
@@ -303,14 +318,14 @@ export class IsolatedOps {
     let applied: ChangedPath[] | undefined
     let restarted = false
     try {
-      applied = await applyChanges(changes, upper, workspace, this.stopping.signal, () => this.temp.intact())
+      applied = await applyChanges(changes, upper, workspace, this.stopping.signal, () => s.home.intact())
     } finally {
-      // Not where another user's dir stands at the name now: the session's dir there was a link
-      // of theirs, and the layers' removal and remaking (root's, chowned) went through it.
-      if (this.temp.intact()) {
+      // Emptied and made again through the dir held; not where the name is another's now: the
+      // session's own dir was removed with execd's, and nothing can be made in it any more.
+      if (s.home.intact()) {
         if (applied) {
-          await rm(join(s.dir, 'ovl'), { recursive: true, force: true })
-          makeOverlayDirs(s.dir, workspace)
+          await rm(s.home.beneath('ovl'), { recursive: true, force: true })
+          makeOverlayDirs(s.home.at, workspace)
         }
         await this.restart(s)
         restarted = true

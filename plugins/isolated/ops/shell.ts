@@ -2,6 +2,7 @@
 import { chownSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ExecdError } from '../../../core/errors'
+import type { HeldDir } from '../../../core/held-dir'
 import { LiveBash } from '../../../core/live-bash'
 import type { RemakeableDir } from '../../../core/live-bash/code-file'
 import type { Params } from './params'
@@ -14,8 +15,10 @@ import { noSetIdFilter } from './seccomp'
 /** What starting a shell needs of a session: its parameters and its dir. */
 export interface ShellOf {
   params: Params
-  /** The session's dir in execd's private temp dir: the run file, the overlay layers. */
+  /** The session's dir in execd's private temp dir (its name: what the sandbox shows). */
   dir: string
+  /** That dir, held open: where execd makes, writes and reads in it (core/held-dir.ts). */
+  home: HeldDir
 }
 
 /** What every session's sandbox gets, whatever its parameters. */
@@ -24,40 +27,40 @@ export interface ShellSettings {
   hidden?: string[]
   /** Bytes each of its tmpfs mounts may hold (0 or none: the kernel's default). */
   tmpfsBytes?: number
-  /** execd's temp dir the session's dir is in (core/temp-dir.ts OwnedTempDir): still the one made? */
-  temp?: { intact(): boolean }
 }
 
 /**
- * The session's code dir, looked at before every write into it (the run's code file, its input
- * FIFOs, the seccomp filter), all made by path. Once something removed execd's temp dir (a temp
+ * The session's code dir: the run's code file and input FIFOs are made and written through the
+ * session's dir held open, never by its name. Once something removed execd's temp dir (a temp
  * cleaner, a `rm -rf /tmp/*` beside a running session), another user could make a dir of theirs
- * at its name, known from the listing: each run's code was written into it, theirs to read. Not
- * made again: the sandbox sees only the dir bound into it at its start, so the session is over.
+ * at its name, known from the listing: each run's code was written into it, theirs to read; a
+ * look at the name before each write (pass 28) left the moment between. The look stays, to end
+ * the run with words rather than ENOENT: the sandbox sees only the dir bound into it at its
+ * start, which went with the rest, so the session is over.
  */
-function codeDirOf(dir: string, temp: ShellSettings['temp']): RemakeableDir {
-  const path = join(dir, 'bash')
+function codeDirOf(s: ShellOf): RemakeableDir {
   return {
-    path,
+    path: join(s.dir, 'bash'),
     ensure() {
-      if (temp && !temp.intact()) {
+      if (!s.home.intact()) {
         throw new ExecdError(
           'RUNTIME_ERROR',
           "the isolated session's code dir was removed from execd's temp dir while it ran: create a new session",
         )
       }
-      return path
+      return s.home.beneath('bash')
     },
   }
 }
 
 /** Starts the session's shell in its sandbox. */
-export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes, temp }: ShellSettings = {}): LiveBash {
-  const code = codeDirOf(s.dir, temp)
-  const codeDir = code.ensure()
-  const overlayDir = s.params.workspace.mode === 'overlay' ? join(s.dir, 'ovl') : undefined
+export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes }: ShellSettings = {}): LiveBash {
+  const code = codeDirOf(s)
+  const heldCode = code.ensure()
+  const codeDir = code.path
+  const overlay = s.params.workspace.mode === 'overlay'
   const filter = noSetIdFilter()
-  const seccompFile = filter ? join(s.dir, 'seccomp.bpf') : undefined
+  const seccompFile = filter ? s.home.beneath('seccomp.bpf') : undefined
   if (seccompFile) writeFileSync(seccompFile, filter!, { mode: 0o600 })
   const argv = sandboxArgv({
     bwrap: p.bwrap!,
@@ -72,7 +75,8 @@ export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes, temp }: 
     gid: s.params.gid,
     uidMode: s.params.uid_mode,
     codeDir,
-    overlayDir,
+    overlayDir: overlay ? join(s.dir, 'ovl') : undefined,
+    heldAt: p.bindFd ? { code: heldCode, overlay: overlay ? s.home.beneath('ovl') : undefined } : undefined,
     hidden,
     seccompFile,
     tempRoot: privateTempRoot(),
@@ -93,7 +97,7 @@ export function startShell(s: ShellOf, p: Probed, { hidden, tmpfsBytes, temp }: 
     owner,
   })
   if (owner) {
-    for (const f of [codeDir, ...readdirSync(codeDir).map(n => join(codeDir, n))]) {
+    for (const f of [heldCode, ...readdirSync(heldCode).map(n => join(heldCode, n))]) {
       chownSync(f, owner.uid, owner.gid)
     }
   }
