@@ -8,7 +8,7 @@
  * pid, not `self`: a child execd hands such a path (bwrap, `diff`) resolves it through execd's
  * descriptor, which it does not inherit. `intact()` remains, to say what happened.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs'
+import { closeSync, constants, fstatSync, lstatSync, openSync, statSync, type Stats } from 'node:fs'
 import { readdir, rm, rmdir } from 'node:fs/promises'
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants
@@ -42,6 +42,12 @@ export class HeldDir {
     }
     this.fd = fd
     this.reached = `/proc/${process.pid}/fd/${fd}`
+    // A /proc of another PID namespace (the host's, bound into a container) names another process.
+    const seen = statSync(this.reached, { throwIfNoEntry: false })
+    if (seen?.dev !== this.held.dev || seen.ino !== this.held.ino) {
+      this.close()
+      throw new Error(`${this.reached} does not lead to ${openAt}: /proc is not of execd's PID namespace`)
+    }
   }
 
   /**
