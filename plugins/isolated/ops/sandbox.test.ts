@@ -1,5 +1,6 @@
 import { expect, test } from 'bun:test'
 import { sandboxArgv, type SandboxSpec } from './sandbox'
+import { hasBindFd } from './probe'
 import { noSetIdFilter } from './seccomp'
 
 const base: SandboxSpec = {
@@ -118,4 +119,16 @@ test('held dirs are opened by sh and bound by descriptor, never by their names',
   expect(argv[argv.indexOf('--ro-bind-fd') + 2]).toBe(base.codeDir)
   expect(after(argv, '--bind-fd')).toEqual(['8'])
   expect(argv).not.toContain('/t/id/ovl')
+})
+
+test('bwrap binds a descriptor from 0.8.0 on', () => {
+  expect(['0.6.1', '0.7.0', '0.8.0', '0.10.0', '1.0', undefined, 'x'].map(hasBindFd)).toEqual([
+    false,
+    false,
+    true,
+    true,
+    true,
+    false,
+    false,
+  ])
 })
