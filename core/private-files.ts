@@ -50,9 +50,11 @@ export class PrivateFiles {
       // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
       // made a SIGTERM'd execd exit 1 with a stack trace).
       try {
+        const ours = owned.intact()
         owned.close()
-        // Again when closeAsync below released the lock but failed to remove the dir.
-        rmSync(dir, { recursive: true, force: true })
+        // Again when closeAsync below released the lock but failed to remove the dir (never
+        // another's dir at its name).
+        if (ours) rmSync(dir, { recursive: true, force: true })
       } catch {}
     }
     process.once('exit', removeAtExit)

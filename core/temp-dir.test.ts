@@ -180,3 +180,19 @@ test('a dir that cannot be locked for want of fds leaves nothing behind and says
   expect(JSON.parse(run.stdout.toString())).toEqual(['EMFILE', 'EMFILE', 'EMFILE'])
   expect(readdirSync(root)).toEqual([])
 })
+
+test('closed, a dir leaves alone what another made at its name once it was removed', async () => {
+  const root = freshRoot()
+  for (const close of [(d: OwnedTempDir) => d.close(), (d: OwnedTempDir) => d.closeAsync()]) {
+    const dir = ownedTempDir('execd-x', root)
+    rmSync(dir.path, { recursive: true, force: true })
+    mkdirSync(join(dir.path, 'theirs'), { recursive: true })
+    // Old build: removed by name, as root, with everything in it.
+    await close(dir)
+    expect(readdirSync(dir.path)).toEqual(['theirs'])
+    rmSync(dir.path, { recursive: true })
+  }
+  const kept = ownedTempDir('execd-x', root)
+  kept.close()
+  expect(existsSync(kept.path)).toBe(false)
+})

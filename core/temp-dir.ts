@@ -110,9 +110,14 @@ export class OwnedTempDir {
     return this.made!
   }
 
-  /** Removes the dir and lets go of its lock. Idempotent. */
+  /**
+   * Removes the dir and lets go of its lock. Idempotent. Not what stands at its name once the dir
+   * is not that any more: another user's dir made there after a cleaner removed execd's went,
+   * their files with it, as root, when execd closed the dir (at its exit, a session's end).
+   */
   close(): void {
-    if (this.release()) rmSync(this.path, { recursive: true, force: true })
+    const ours = this.intact()
+    if (this.release() && ours) rmSync(this.path, { recursive: true, force: true })
   }
 
   /**
@@ -122,7 +127,8 @@ export class OwnedTempDir {
    * lock any more, and the next execd's sweep takes it.
    */
   async closeAsync(): Promise<void> {
-    if (this.release()) await rm(this.path, { recursive: true, force: true })
+    const ours = this.intact()
+    if (this.release() && ours) await rm(this.path, { recursive: true, force: true })
   }
 
   private release(): boolean {
