@@ -59,3 +59,12 @@ export const stillLive = (pids: readonly number[], marker: string): number[] =>
     const stat = readStat(pid)
     return stat !== undefined && stat.state !== 'Z' && argvHas(pid, marker)
   })
+
+/** Random, not the pid: a pid is not unique across PID namespaces that see each other's /proc. */
+const RUN = crypto.randomUUID().slice(0, 8)
+
+/**
+ * `name` made this test run's own, for a marker a test matches on the whole machine because what
+ * it marks may have left every tree it knows. Letters, digits: a Python name stays one.
+ */
+export const ownMarker = (name: string): string => `${name}${RUN}`
