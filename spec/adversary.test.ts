@@ -7,12 +7,15 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, waitFor, rssMiB } from './harness'
+import { postJson, readSse, waitFor, rssMiB } from './harness'
+import { pidsUnder } from './kit/own-pids'
 import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 import { spawnSync } from 'node:child_process'
 
 const fx = daemonAlone()
+/** This daemon's processes: the same file run elsewhere at once has jobs of these names too. */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, fx.d.proc.pid)
 
 /** The daemon's resident memory, in MiB. */
 describe('a session whose bash exits while a job it started keeps the pipes open', () => {
