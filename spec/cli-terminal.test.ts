@@ -9,6 +9,7 @@ import { BIN, pidsWith, waitFor } from './harness'
 import { findJdk } from '../plugins/java/jdk'
 import { pythonAvailable } from './python-env'
 import { hasTool, terminal, type Terminal } from './kit/tmux'
+import { ownMarker } from './kit/own-pids'
 
 /** A process that runs (not a zombie: one whose parent left reaps it when it can). */
 function alive(pid: number): boolean {
@@ -23,6 +24,9 @@ function alive(pid: number): boolean {
 let term: Terminal
 let dir: string
 let home: string
+// Marks of this run's commands, not those of the same file run elsewhere at once.
+const SLEEPER = ownMarker('execd-tty-sleeper-')
+const QUITTER = ownMarker('execd-tty-quitter-')
 const screen = () => term.screen()
 const keys = (...k: string[]) => term.keys(...k)
 const shows = (what: string | RegExp, limitMs?: number) => term.shows(what, limitMs)
@@ -38,25 +42,25 @@ afterAll(() => term.close())
 describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
   test('Ctrl-C stops exec --shell and its command: exit 130, nothing left', async () => {
     shell()
-    keys(`${BIN} exec --shell 'echo started; exec -a execd-tty-sleeper sleep 300'; echo "status $?"`, 'Enter')
+    keys(`${BIN} exec --shell 'echo started; exec -a ${SLEEPER} sleep 300'; echo "status $?"`, 'Enter')
     // Its own line: the typed command line says 'started' too.
     await shows(/^started$/m)
     // argv as `exec -a` made it (execd's own argv holds the marker followed by 'sleep').
-    await waitFor('the command', () => pidsWith('execd-tty-sleeper 300').length > 0)
+    await waitFor('the command', () => pidsWith(`${SLEEPER} 300`).length > 0)
     keys('C-c')
     await shows('status 130')
-    await waitFor('no command left', () => pidsWith('execd-tty-sleeper 300').length === 0)
+    await waitFor('no command left', () => pidsWith(`${SLEEPER} 300`).length === 0)
   }, 120_000)
 
   test('Ctrl-\\ (SIGQUIT) stops exec --shell and its command too: exit 131, nothing left', async () => {
     // Left to its default action, SIGQUIT ended execd on the spot and the command ran on without it.
     shell()
-    keys(`${BIN} exec --shell 'echo started; exec -a execd-tty-quitter sleep 300'; echo "status $?"`, 'Enter')
+    keys(`${BIN} exec --shell 'echo started; exec -a ${QUITTER} sleep 300'; echo "status $?"`, 'Enter')
     await shows(/^started$/m)
-    await waitFor('the command', () => pidsWith('execd-tty-quitter 300').length > 0)
+    await waitFor('the command', () => pidsWith(`${QUITTER} 300`).length > 0)
     keys('C-\\')
     await shows('status 131')
-    await waitFor('no command left', () => pidsWith('execd-tty-quitter 300').length === 0)
+    await waitFor('no command left', () => pidsWith(`${QUITTER} 300`).length === 0)
   }, 120_000)
 
   test.skipIf('missing' in findJdk(process.env.EXECD_JSHELL || 'jshell'))(
@@ -137,7 +141,13 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
       keys('for i in range(2):', 'Enter', '  print(i * 10)', 'Enter', 'Enter')
       await shows(/^10$/m)
       keys('import time; time.sleep(300)', 'Enter')
-      await waitFor('the cell to run', () => pidsWith('<execd-driver>').length > 0 && screen().includes('sleep(300)'))
+      // This prompt's interpreter: any other python context on the machine has a driver too.
+      const [cli] = pidsWith(`${BIN} exec python`)
+      expect(cli).toBeNumber()
+      await waitFor(
+        'the cell to run',
+        () => pidsWith('<execd-driver>', cli).length > 0 && screen().includes('sleep(300)'),
+      )
       keys('C-c')
       await shows('KeyboardInterrupt')
       // The context lives on: its state too, and a Ctrl-C at the prompt only drops the line.

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, pidsWith, runCliSync, waitFor, type CliOptions } from './harness'
 import { hasModule, pythonAvailable } from './python-env'
+import { ownMarker } from './kit/own-pids'
 
 const execd = (args: string[], opts: CliOptions = {}) => runCliSync(['exec', ...args], opts)
 
@@ -92,7 +93,7 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
       ['SIGTERM', 143],
       ['SIGHUP', 129],
     ] as const) {
-      const marker = `execd_cli_signal_${signal}`
+      const marker = ownMarker(`execd_cli_signal_${signal}_`)
       const p = Bun.spawn(
         [BIN, 'exec', 'python', `import time\n${marker} = 1\nprint("ready", flush=True)\ntime.sleep(300)`],
         {
@@ -129,7 +130,8 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
     // The CLI fuzz: a SIGINT as the shell started, or a second one while its cell ignored the
     // first, exited without closing the shell and left execd-bash-<nonce>.sh in TMPDIR.
     const tmp = tempDir()
-    const p = Bun.spawn([BIN, 'exec', 'bash', "trap '' INT; echo ready; sleep 300 # execd_cli_second_signal"], {
+    const marker = ownMarker('execd_cli_second_signal_')
+    const p = Bun.spawn([BIN, 'exec', 'bash', `trap '' INT; echo ready; sleep 300 # ${marker}`], {
       stdout: 'pipe',
       stderr: 'pipe',
       env: { ...process.env, TMPDIR: tmp },
@@ -146,7 +148,7 @@ describe.skipIf(pythonAvailable !== true)('execd exec python', () => {
         e.isDirectory() ? left(join(dir, e.name)) : [join(dir, e.name)],
       )
     expect(left(tmp)).toEqual([])
-    await waitFor('no shell left', () => pidsWith('execd_cli_second_signal').length === 0)
+    await waitFor('no shell left', () => pidsWith(marker).length === 0)
   }, 60_000)
 
   test.skipIf(!Bun.which('go'))('a run leaves nothing in TMPDIR, not even the empty cache dir of the go probe', () => {

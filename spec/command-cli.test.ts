@@ -2,6 +2,7 @@
 import { expect, test } from 'bun:test'
 import { BIN, pidsWith, runCli, waitFor } from './harness'
 import { pythonAvailable } from './python-env'
+import { ownMarker } from './kit/own-pids'
 
 const exec = (...args: string[]) => runCli(['exec', ...args])
 
@@ -71,7 +72,7 @@ test('SIGTERM, SIGINT and SIGHUP stop the command and the verb: 128 + the signal
     ['SIGINT', 130],
     ['SIGHUP', 129],
   ] as const) {
-    const marker = `execd-cli-${signal}`
+    const marker = ownMarker(`execd-cli-${signal}-`)
     const p = Bun.spawn([BIN, 'exec', '--shell', `echo ready; exec -a ${marker} sleep 300`], {
       stdout: 'pipe',
       stderr: 'pipe',
@@ -137,7 +138,9 @@ test('a run killed with SIGKILL leaves its temp dir, and the next run sweeps it'
   const { readdirSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const mine = (pid: number) => readdirSync(tmpdir()).filter(n => n.startsWith(`execd-commands-${pid}-`))
-  const p = Bun.spawn([BIN, 'exec', '--shell', 'echo ready; exec -a execd-cli-killed-run sleep 300'], {
+  // Its own mark: the kill below must not reach the same file's command run elsewhere at once.
+  const marker = ownMarker('execd-cli-killed-run-')
+  const p = Bun.spawn([BIN, 'exec', '--shell', `echo ready; exec -a ${marker} sleep 300`], {
     stdout: 'pipe',
   })
   const reader = p.stdout.getReader()
@@ -146,7 +149,7 @@ test('a run killed with SIGKILL leaves its temp dir, and the next run sweeps it'
   p.kill('SIGKILL')
   await p.exited
   // Nothing can stop a SIGKILL: its command lives on (ended here), its dir stays.
-  for (const pid of pidsWith('execd-cli-killed-run 300')) process.kill(pid, 'SIGKILL')
+  for (const pid of pidsWith(`${marker} 300`)) process.kill(pid, 'SIGKILL')
   expect(mine(p.pid)).toHaveLength(1)
   // The next run sweeps it before it exits: nothing is left once it has.
   expect((await exec('--shell', 'true')).code).toBe(0)

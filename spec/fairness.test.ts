@@ -9,27 +9,30 @@ import { expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
+import { postJson, readSse, startDaemon, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { pidsUnder, stillLive } from './kit/own-pids'
 
 const fx = daemonAlone()
 
 /** `yes`'s two-byte lines: the most events per byte, the hardest flood to keep up with. */
 const FLOOD = 'exec -a fairness-flood yes'
+/** This daemon's floods, not those of the same file run elsewhere at once. */
+const floods = (): number[] => pidsUnder('fairness-flood', fx.d.proc.pid)
 
 test('a background flood: /ping and the command status answer while it runs', async () => {
   const res = await postJson(fx.d, '/command', { command: FLOOD, background: true })
   const [init] = await readSse(res, f => f.data.type === 'init')
   const id = init!.data.text as string
   try {
-    await waitFor('the flood to start', () => pidsWith('fairness-flood').length > 0)
+    await waitFor('the flood to start', () => floods().length > 0)
     for (let i = 0; i < 3; i++) expect((await fx.d.fetch('/ping')).status).toBe(200)
     const status = await (await fx.d.fetch(`/command/status/${id}`)).json()
     expect(status.running).toBe(true)
   } finally {
     await fx.d.fetch(`/command?id=${id}`, { method: 'DELETE' })
   }
-  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+  await waitFor('the flood to end', () => floods().length === 0)
 })
 
 /**
@@ -59,7 +62,7 @@ async function pingsDuringFlood(
     await reader.cancel().catch(() => {})
     await drained.catch(() => {})
   }
-  await waitFor('the flood to end', () => pidsWith('fairness-flood').length === 0)
+  await waitFor('the flood to end', () => floods().length === 0)
 }
 
 test('a foreground flood read as fast as it comes: /ping answers while the stream is open', async () => {
@@ -95,6 +98,7 @@ function bytesUnder(dir: string): number {
 test('eight floods nobody reads: /ping waits behind less than 1 MiB of their output', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'execd-fair-'))
   const own = await startDaemon({ env: { TMPDIR: tmp } })
+  let started: number[] = []
   try {
     for (let i = 0; i < 8; i++) await readSse(await postJson(own, '/command', { command: FLOOD, background: true }))
     await waitFor('the floods to start', () => bytesUnder(tmp) > 128 * 1024)
@@ -104,8 +108,9 @@ test('eight floods nobody reads: /ping waits behind less than 1 MiB of their out
       expect(bytesUnder(tmp) - before).toBeLessThan(1024 * 1024)
     }
   } finally {
+    started = pidsUnder('fairness-flood', own.proc.pid) // all eight: each answered its init
     await own.stop()
     rmSync(tmp, { recursive: true, force: true })
   }
-  await waitFor('the floods to end', () => pidsWith('fairness-flood').length === 0)
+  await waitFor('the floods to end', () => stillLive(started, 'fairness-flood').length === 0)
 })

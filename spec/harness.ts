@@ -275,7 +275,8 @@ export const canUnshare =
 
 /**
  * Live (non-zombie) pids whose command line, arguments joined by spaces, contains `text`; with
- * `parent`, only that process's children.
+ * `parent`, only that process's children. Without it the whole machine: `text` must then be this
+ * run's own (random, or spec/kit/own-pids.ts `ownMarker`), or the scan scoped there (`pidsUnder`).
  */
 export function pidsWith(text: string, parent?: number): number[] {
   const pids: number[] = []

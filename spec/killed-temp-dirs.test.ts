@@ -22,7 +22,7 @@ beforeAll(() => {
 })
 afterAll(async () => {
   for (const d of daemons) if (d.proc.exitCode === null && d.proc.signalCode === null) await d.stop()
-  for (const pid of pidsWith(FAKE_JVM)) process.kill(pid, 'SIGKILL')
+  for (const pid of pidsWith(join(tmp, FAKE_JVM))) process.kill(pid, 'SIGKILL')
   rmSync(tmp, { recursive: true, force: true })
 })
 
@@ -72,7 +72,7 @@ test("a java context's start dir left by a SIGKILLed execd is swept by the next 
   await waitFor('the java start dir', () => named('execd-java-').length === 1)
   const [left] = named('execd-java-')
   // Found by its mark, so afterAll can end one that outlives its execd.
-  await waitFor('the fake java', () => pidsWith(FAKE_JVM).length === 1)
+  await waitFor('the fake java', () => pidsWith(join(tmp, FAKE_JVM)).length === 1)
   await sigkill(first)
   await starting
   expect(named('execd-java-')).toEqual([left!])

@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { pidsWith, postJson, startDaemon, waitFor } from './harness'
+import { postJson, startDaemon, waitFor } from './harness'
+import { pidsUnder, stillLive } from './kit/own-pids'
 import { PtyClient } from './pty-client'
 import { anonMiB } from './kit/anon'
 
@@ -97,9 +98,10 @@ describe('terminal limits', () => {
       c.stdin('echo "shell=$$"; sleep 500.125 & sleep 500.25\n')
       await c.until('the pid', () => /shell=\d+/.test(c.stdout))
       const shell = Number(/shell=(\d+)/.exec(c.stdout)![1])
-      await waitFor('the jobs', () => pidsWith('500.125').length > 0 && pidsWith('500.25').length > 0)
+      const jobs = (marker: string) => pidsUnder(marker, d.proc.pid)
+      await waitFor('the jobs', () => jobs('500.125').length > 0 && jobs('500.25').length > 0)
       c.close()
-      const gone = () => !existsSync(`/proc/${shell}`) && pidsWith('500.125').length + pidsWith('500.25').length === 0
+      const gone = () => !existsSync(`/proc/${shell}`) && jobs('500.125').length + jobs('500.25').length === 0
       await waitFor('the hang-up', gone)
       expect((await d.fetch(`/pty/${id}`)).status).toBe(404)
     } finally {
@@ -134,7 +136,8 @@ test('SIGTERM with 60 connected terminals, each running a job: exit 0 within 5 s
     c.stdin(`${marker(i)}\n`)
     clients.push(c)
   }
-  await waitFor('every job', () => pidsWith('sleep 600.').length >= 60)
+  await waitFor('every job', () => pidsUnder('sleep 600.', d.proc.pid).length >= 60)
+  const jobs = pidsUnder('sleep 600.', d.proc.pid)
   const started = Date.now()
   d.proc.kill('SIGTERM')
   const code = await Promise.race([d.proc.exited, Bun.sleep(5000).then(() => 'still running')])
@@ -142,5 +145,5 @@ test('SIGTERM with 60 connected terminals, each running a job: exit 0 within 5 s
   if (code === 'still running') d.proc.kill('SIGKILL')
   expect(code).toBe(0)
   expect(tookMs).toBeLessThan(5000)
-  await waitFor('the jobs to go', () => pidsWith('sleep 600.').length === 0, 2000)
+  await waitFor('the jobs to go', () => stillLive(jobs, 'sleep 600.').length === 0, 2000)
 }, 60_000)

@@ -4,9 +4,9 @@
  * signals to the foreground job, pipe mode, and process-group cleanup.
  */
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { postJson, startDaemon, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { pidsUnder, stillLive } from './kit/own-pids'
 import { PtyClient, handshake } from './pty-client'
 
 const fx = daemonAlone()
@@ -17,18 +17,11 @@ async function createSession(body: Record<string, string> = {}): Promise<string>
   return (await res.json()).session_id
 }
 
-/** Live pids whose command line contains `marker` (unique sleep durations mark test processes). */
-function pidsWith(marker: string): number[] {
-  const pids: number[] = []
-  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker)) pids.push(Number(entry))
-    } catch {}
-  }
-  return pids
-}
+/**
+ * The daemon's live descendants whose command line contains `marker` (unique sleep durations mark
+ * test processes): not the machine's, where the same test run elsewhere at once has the same.
+ */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, fx.d.proc.pid)
 
 describe('pty over WebSocket', () => {
   test('connect sends the connected frame, stdin reaches the shell, output comes back as 0x01 frames', async () => {
@@ -206,7 +199,8 @@ test('shutdown kills the processes of every PTY session', async () => {
   const res = await postJson(own, '/pty', {})
   const c = await PtyClient.connect(own, (await res.json()).session_id)
   c.stdin('sleep 400.875\n')
-  await waitFor('sleep', () => pidsWith('400.875').length > 0)
+  await waitFor('sleep', () => pidsUnder('400.875', own.proc.pid).length > 0)
+  const sleeps = pidsUnder('400.875', own.proc.pid)
   expect(await own.stop()).toBe(0)
-  await waitFor('sleep to go', () => pidsWith('400.875').length === 0)
+  await waitFor('sleep to go', () => stillLive(sleeps, '400.875').length === 0)
 })

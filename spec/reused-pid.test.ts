@@ -8,7 +8,8 @@
  */
 import { expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
-import { pidsWith, postJson, waitFor } from './harness'
+import { postJson, waitFor } from './harness'
+import { pidsUnder } from './kit/own-pids'
 import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
 
@@ -24,6 +25,8 @@ const canChoosePid = (() => {
 if (!canChoosePid) console.warn(`skipped: ${NS_LAST_PID} is not writable (not root in this pid namespace)`)
 
 const fx = daemonAlone()
+/** This daemon's processes: the same file run elsewhere at once has jobs of these names too. */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, fx.d.proc.pid)
 
 const statOf = (pid: number): string[] | undefined => {
   try {

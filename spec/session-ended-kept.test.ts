@@ -4,10 +4,13 @@
  * loop of create and `exit` grew execd past any limit.
  */
 import { expect, test } from 'bun:test'
-import { pidsWith, postJson, readSse, waitFor } from './harness'
+import { postJson, readSse, waitFor } from './harness'
+import { pidsUnder } from './kit/own-pids'
 import { daemonAlone } from './kit/daemon-dir'
 
 const fx = daemonAlone(() => ['--max-sessions', '2'])
+/** This daemon's processes: the same file run elsewhere at once has jobs of these names too. */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, fx.d.proc.pid)
 
 async function endedSession(command = 'exit 3'): Promise<string> {
   const res = await postJson(fx.d, '/session', {})

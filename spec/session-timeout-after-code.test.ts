@@ -8,11 +8,14 @@
  * same gap likewise.
  */
 import { expect, test } from 'bun:test'
-import { pidsWith, postJson, readSse, waitFor, type SseFrame } from './harness'
+import { postJson, readSse, waitFor, type SseFrame } from './harness'
+import { pidsUnder } from './kit/own-pids'
 import { daemonAlone } from './kit/daemon-dir'
 import { createContext, ofType, runCode } from './runtime-kit'
 
 const fx = daemonAlone()
+/** This daemon's processes: the same file run elsewhere at once has jobs of these names too. */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, fx.d.proc.pid)
 
 const run = async (sid: string, command: string, timeout: number) => {
   const res = await postJson(fx.d, `/session/${sid}/run`, { command, timeout })

@@ -4,10 +4,13 @@ import { readFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { follow } from './command-stream'
-import { pidsWith, postJson, readSse, type SseFrame, rssMiB } from './harness'
+import { postJson, readSse, type SseFrame, rssMiB } from './harness'
+import { pidsUnder } from './kit/own-pids'
 import { daemonWithDir } from './kit/daemon-dir'
 
 const fx = daemonWithDir('session')
+/** This daemon's processes: the same file run elsewhere at once has jobs of these names too. */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, fx.d.proc.pid)
 
 const create = async (body: unknown = {}) => {
   const res = await postJson(fx.d, '/session', body)

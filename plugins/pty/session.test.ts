@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CgroupTree } from '../../core/cgroup'
@@ -7,6 +7,7 @@ import { closeCgroups, confineWithCgroups } from '../../core/cgroup-confinement'
 import { groupAlive } from '../../core/process-groups'
 import { ProcScanner } from '../../core/proc-scan'
 import { collected } from '../../spec/kit/collected'
+import { pidsInSessions } from '../../spec/kit/own-pids'
 import { groupsBySession } from './proc-stat'
 import { type OutputStream, PtySession } from './session'
 
@@ -29,17 +30,6 @@ async function until(what: string, check: () => boolean, limitMs = 10_000): Prom
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await Bun.sleep(10)
   }
-}
-
-/** Pids of live processes whose command line contains `marker`. */
-function pidsWith(marker: string): number[] {
-  const pids: number[] = []
-  for (const entry of new Bun.Glob('[0-9]*').scanSync({ cwd: '/proc', onlyFiles: false })) {
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(marker)) pids.push(Number(entry))
-    } catch {}
-  }
-  return pids
 }
 
 const sessions: PtySession[] = []
@@ -85,9 +75,10 @@ describe('PtySession on a terminal', () => {
     s.start('pty')
     s.attach(client, 0)
     s.write('sleep 100.25\n')
-    await until('sleep to start', () => pidsWith('100.25').length > 0)
+    const sleeps = () => pidsInSessions('100.25', s.pid!)
+    await until('sleep to start', () => sleeps().length > 0)
     s.signal('SIGINT')
-    await until('sleep to end', () => pidsWith('100.25').length === 0)
+    await until('sleep to end', () => sleeps().length === 0)
     s.write('echo alive-$((40+2))\n')
     await until('the shell to answer', () => out.stdout.includes('alive-42'))
     expect(s.running).toBe(true)
@@ -113,16 +104,21 @@ describe('PtySession on a terminal', () => {
     s.start('pty')
     s.attach(client, 0)
     s.write('sleep 200.5 & sleep 200.75 &\necho started\n')
+    // Its session's, not the machine's: the same test run elsewhere at once has jobs of these names.
+    const sid = s.pid!
     await until(
       'jobs',
-      () => pidsWith('200.5').length > 0 && pidsWith('200.75').length > 0 && out.stdout.includes('started'),
+      () =>
+        pidsInSessions('200.5', sid).length > 0 &&
+        pidsInSessions('200.75', sid).length > 0 &&
+        out.stdout.includes('started'),
     )
     const groups = [...(groupsBySession(await new ProcScanner().scan(), new Set([s.pid!])).get(s.pid!) ?? [])]
     expect(groups.length).toBeGreaterThanOrEqual(3) // the shell and two jobs, each its own group
     await s.kill()
     expect(groups.filter(g => groupAlive(g))).toEqual([])
-    expect(pidsWith('200.5')).toEqual([])
-    expect(pidsWith('200.75')).toEqual([])
+    expect(pidsInSessions('200.5', sid)).toEqual([])
+    expect(pidsInSessions('200.75', sid)).toEqual([])
   })
 
   test('kill ends a job that ignores the hang-up', async () => {
@@ -131,9 +127,10 @@ describe('PtySession on a terminal', () => {
     s.start('pty')
     s.attach(client, 0)
     s.write("trap '' HUP TERM; sleep 200.875 & echo started\n")
-    await until('the job', () => pidsWith('200.875').length > 0 && out.stdout.includes('started'))
+    const sid = s.pid!
+    await until('the job', () => pidsInSessions('200.875', sid).length > 0 && out.stdout.includes('started'))
     await s.kill()
-    expect(pidsWith('200.875')).toEqual([])
+    expect(pidsInSessions('200.875', sid)).toEqual([])
   })
 
   test('a command runs instead of the shell and its exit code is kept', async () => {

@@ -1,28 +1,13 @@
 import { describe, expect, test } from 'bun:test'
 import { awakeNow } from '../../core/awake-clock'
 import { ExecdError } from '../../core/errors'
-import { readFileSync, readdirSync } from 'node:fs'
 import type { ProcScanner } from '../../core/proc-scan'
+import { pidsInSessions } from '../../spec/kit/own-pids'
 import { PtyStore } from './store'
 
 const until = async (check: () => boolean) => {
   for (let i = 0; i < 1000 && !check(); i++) await Bun.sleep(10)
   if (!check()) throw new Error('timed out')
-}
-
-/** Live pids whose command line (arguments joined by spaces) contains `marker`. */
-function pidsWith(marker: string): number[] {
-  const pids: number[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (entry.charCodeAt(0) > 57) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'latin1').replaceAll('\0', ' ')
-      if (argv.includes(marker)) pids.push(Number(entry))
-    } catch {}
-  }
-  return pids
 }
 
 describe('PtyStore', () => {
@@ -135,7 +120,8 @@ describe('PtyStore', () => {
       s.attach(client, 0)
       s.write("trap '' HUP; sleep 700.5 & sleep 700.25\n")
     }
-    await until(() => pidsWith('sleep 700.').length >= 80)
+    const sids = sessions.map(s => s.pid!)
+    await until(() => pidsInSessions('sleep 700.', sids).length >= 80)
     let last = performance.now()
     let longestGap = 0
     const ticker = setInterval(() => {
@@ -144,7 +130,7 @@ describe('PtyStore', () => {
     }, 5)
     await store.closeAll()
     clearInterval(ticker)
-    expect(pidsWith('sleep 700.')).toEqual([])
+    expect(pidsInSessions('sleep 700.', sids)).toEqual([])
     expect(sessions.filter(s => s.running)).toEqual([])
     // Before, every terminal scanned /proc three times and again while waiting: 120+ scans.
     expect(scans).toBeLessThan(40)
