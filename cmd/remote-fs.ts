@@ -54,11 +54,11 @@ export function remoteFs(remote: Remote): FsOps {
     list: (path, depth, signal) => listByDirectory(lister(signal), path, depth),
     stat: (paths, opts) =>
       remote.json('GET', '/files/info', FileInfoMapSchema, {
-        query: opts?.omitMissing ? { ...queryOf(paths), missing: 'omit' } : queryOf(paths),
+        query: opts?.omitMissing ? [...queryOf(paths), ['missing', 'omit']] : queryOf(paths),
       }),
     read: (req: ReadRequest) =>
       remote.call('GET', '/files/download', {
-        query: { ...queryOf([req.path]), offset: req.offset, limit: req.limit },
+        query: { ...named(req.path), offset: req.offset, limit: req.limit },
         headers: req.range ? { range: req.range } : {},
       }),
     async write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>) {

@@ -17,7 +17,8 @@ export const URL_ENV = 'EXECD_URL'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
 const TOKEN_HEADER = 'X-EXECD-ACCESS-TOKEN'
 
-type Query = Record<string, string | string[] | undefined>
+/** Named values, or pairs where their order matters (a files query's paths). */
+type Query = Record<string, string | string[] | undefined> | readonly (readonly [string, string])[]
 
 export class Remote {
   private readonly token: string | undefined
@@ -36,7 +37,7 @@ export class Remote {
   url(path: string, query: Query = {}): string {
     const url = new URL(path.replace(/^\/+/, ''), this.base.endsWith('/') ? this.base : `${this.base}/`)
     url.pathname = url.pathname.replace(/\/\/+/g, '/')
-    for (const [key, value] of Object.entries(query)) {
+    for (const [key, value] of Array.isArray(query) ? query : Object.entries(query)) {
       for (const v of [value ?? []].flat()) url.searchParams.append(key, v)
     }
     return url.toString()
