@@ -83,8 +83,8 @@ async function runServe(options: Record<string, unknown>): Promise<void> {
 function addOthers(cli: CAC): void {
   // ping, doctor: a readiness probe, and what works in this container
   cli
-    .command('ping', 'Exit 0 when the local execd answers /ping (token from EXECD_ACCESS_TOKEN)')
-    .option('--url <url>', 'default http://127.0.0.1:$EXECD_PORT/ping')
+    .command('ping', 'Exit 0 when execd answers /ping, here or at --url (token from EXECD_ACCESS_TOKEN)')
+    .option('--url <url>', "the daemon's address (default $EXECD_URL, else http://127.0.0.1:$EXECD_PORT)")
     .option('--port <port>', 'default 44772')
     .option('--timeout <ms>', 'default 2000')
     .option('--quiet', 'print nothing')

@@ -11,9 +11,10 @@ import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
+import { routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 
-export const URL_ENV = 'EXECD_URL'
+export { URL_ENV }
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
 const TOKEN_HEADER = 'X-EXECD-ACCESS-TOKEN'
 
@@ -35,8 +36,7 @@ export class Remote {
    * the daemon as if the typo were not there.
    */
   url(path: string, query: Query = {}): string {
-    const url = new URL(path.replace(/^\/+/, ''), this.base.endsWith('/') ? this.base : `${this.base}/`)
-    url.pathname = url.pathname.replace(/\/\/+/g, '/')
+    const url = routeUrl(this.base, path)
     for (const [key, value] of Array.isArray(query) ? query : Object.entries(query)) {
       for (const v of [value ?? []].flat()) url.searchParams.append(key, v)
     }
