@@ -9,6 +9,7 @@ import { UsageError } from './errors'
 import { routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { visible } from './visible'
+import { isWebPage } from './web-page'
 
 export interface PingFlags {
   url?: string
@@ -35,8 +36,12 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
       signal: AbortSignal.timeout(timeoutMs),
     })
     await res.arrayBuffer()
-    if (res.status === 200) return 0
-    say(`${url} answered ${res.status}${res.status === 401 ? ' (set EXECD_ACCESS_TOKEN)' : ''}`)
+    // execd's answer is empty: a web page is another server's (an app that answers every path).
+    const page = isWebPage(res)
+    if (res.status === 200 && !page) return 0
+    say(
+      `${url} answered ${res.status}${page ? ' with a web page: not execd' : res.status === 401 ? ' (set EXECD_ACCESS_TOKEN)' : ''}`,
+    )
   } catch (err) {
     const timedOut = (err as Error)?.name === 'TimeoutError'
     say(`${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : unreachableWhy(err)}`)

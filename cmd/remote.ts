@@ -13,6 +13,7 @@ import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
 import { routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
+import { answerStart, isWebPage } from './web-page'
 
 export { URL_ENV }
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
@@ -76,7 +77,9 @@ export class Remote {
       if ((err as Error)?.name === 'AbortError') throw err
       throw new Error(`cannot reach ${this.base}: ${unreachableWhy(err)}`)
     }
-    if (res.ok) return res
+    // execd never answers with a web page: a 200 one is another server's (a gateway's app that
+    // answers every path), whose page `fs get` saved as the file and `fs put` took for done.
+    if (res.ok && !isWebPage(res)) return res
     throw await errorOf(res, this.token !== undefined)
   }
 
@@ -184,10 +187,10 @@ async function errorOf(res: Response, tokenSent: boolean): Promise<ExecdError> {
     const why = tokenSent ? `the token in ${TOKEN_ENV} was refused` : `${TOKEN_ENV} is not set`
     return new ExecdError('UNAUTHORIZED', `${body.error ?? 'unauthorized'} (${why})`)
   }
-  const code = (body.code ?? (res.status < 500 ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
+  const code = (body.code ?? (res.status < 500 && !res.ok ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
   // No contract JSON at all (an empty 404 from a gateway, another server on that port): said so,
   // with where to look; it read `execd: HTTP 404:` and nothing more.
-  const start = text.trim().slice(0, 200)
+  const start = answerStart(text)
   const notExecd = `HTTP ${res.status}${start ? `: ${start}` : ''} (not an execd answer: is --url the daemon's address and path?)`
   return new ExecdError(code, body.message ?? body.error ?? notExecd)
 }
