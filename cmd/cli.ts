@@ -99,7 +99,7 @@ function addOthers(cli: CAC): void {
   cli
     .command('metrics', 'Print CPU and memory usage (cgroup-aware)')
     .option('--json', 'print JSON (one object per line with --watch)')
-    .option('--watch', 'print a sample every second until Ctrl-C (exit 0; 1 if the daemon ends it)')
+    .option('--watch', 'print a sample every second until Ctrl-C (exit 130; 1 if the daemon ends it)')
     .option(URL_OPTION, URL_HELP)
     .action(async options => {
       const { metricsCommand } = await import('./metrics')
