@@ -39,9 +39,10 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
     // execd's answer is empty: a web page is another server's (an app that answers every path).
     const page = isWebPage(res)
     if (res.status === 200 && !page) return 0
-    say(
-      `${url} answered ${res.status}${page ? ' with a web page: not execd' : res.status === 401 ? ' (set EXECD_ACCESS_TOKEN)' : ''}`,
-    )
+    // Which token, as every verb says it: a wrong one was told to `set EXECD_ACCESS_TOKEN`.
+    const refused = process.env.EXECD_ACCESS_TOKEN ? 'EXECD_ACCESS_TOKEN' : file
+    const why = token ? ` (the token in ${refused} was refused)` : ' (EXECD_ACCESS_TOKEN is not set)'
+    say(`${url} answered ${res.status}${page ? ' with a web page: not execd' : res.status === 401 ? why : ''}`)
   } catch (err) {
     const timedOut = (err as Error)?.name === 'TimeoutError'
     say(`${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : unreachableWhy(err)}`)

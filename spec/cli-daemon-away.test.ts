@@ -105,6 +105,16 @@ test("ping takes the daemon's address as every verb's --url does, and EXECD_URL"
       expect([url, await runCli(['ping', '--url', url], { env })]).toEqual([url, { code: 0, stdout: '', stderr: '' }])
     // It asked the daemon on EXECD_PORT: nothing listens there.
     expect(await runCli(['ping'], { env: { ...env, EXECD_URL: d.url } })).toEqual({ code: 0, stdout: '', stderr: '' })
+    // A wrong token was told to `set EXECD_ACCESS_TOKEN`.
+    for (const [token, why] of [
+      ['', 'EXECD_ACCESS_TOKEN is not set'],
+      ['wrong', 'the token in EXECD_ACCESS_TOKEN was refused'],
+    ] as const)
+      expect(await runCli(['ping', '--url', d.url], { env: { ...env, EXECD_ACCESS_TOKEN: token } })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `execd ping: ${d.url}/ping answered 401 (${why})\n`,
+      })
     // Another server's root passed for a ready execd.
     const base = `http://127.0.0.1:${web.port}`
     expect(await runCli(['ping', '--url', base], { env })).toEqual({
