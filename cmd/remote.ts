@@ -54,6 +54,8 @@ export class Remote {
       body?: BodyInit
       headers?: Record<string, string>
       signal?: AbortSignal
+      /** What a streamed upload was doing when its connection went, if it had begun ('during the upload'). */
+      doing?: () => string | undefined
     } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers }
@@ -75,6 +77,10 @@ export class Remote {
       } as RequestInit)
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err
+      // An upload the daemon took part of was said as a daemon never reached ("is it execd there?").
+      const doing = opts.doing?.()
+      const lost = doing ? lostConnection(err, this.base, doing) : err
+      if (lost !== err) throw lost
       throw new Error(`cannot reach ${this.base}: ${unreachableWhy(err)}`)
     }
     // execd never answers with a web page: a 200 one is another server's (a gateway's app that
