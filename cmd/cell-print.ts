@@ -65,7 +65,8 @@ export function render(
       // node's and bash's do; a death's interpreter's own last words still show, and a signal is
       // still named (a shell says `Killed` too).
       if ((oneShot || exitEnds) && /^exit status \d+$/.test(e.traceback[0] ?? '')) {
-        if (e.ename === 'CommandExecError' && e.traceback.length === 1) return 0
+        // go's `os.Exit(3)` too (its kernel's `ExitError`): a go program says nothing of it.
+        if ((e.ename === 'CommandExecError' || e.ename === 'ExitError') && e.traceback.length === 1) return 0
         if (e.ename === 'DeadKernelError') {
           if (e.traceback.length > 1) process.stderr.write(`${e.traceback.slice(1).join('\n')}\n`)
           return 0

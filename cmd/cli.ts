@@ -83,8 +83,8 @@ async function runServe(options: Record<string, unknown>): Promise<void> {
 function addOthers(cli: CAC): void {
   // ping, doctor: a readiness probe, and what works in this container
   cli
-    .command('ping', 'Exit 0 when the local execd answers /ping (token from EXECD_ACCESS_TOKEN)')
-    .option('--url <url>', 'default http://127.0.0.1:$EXECD_PORT/ping')
+    .command('ping', 'Exit 0 when execd answers /ping, here or at --url (token from EXECD_ACCESS_TOKEN)')
+    .option('--url <url>', "the daemon's address (default $EXECD_URL, else http://127.0.0.1:$EXECD_PORT)")
     .option('--port <port>', 'default 44772')
     .option('--timeout <ms>', 'default 2000')
     .option('--quiet', 'print nothing')
@@ -99,7 +99,7 @@ function addOthers(cli: CAC): void {
   cli
     .command('metrics', 'Print CPU and memory usage (cgroup-aware)')
     .option('--json', 'print JSON (one object per line with --watch)')
-    .option('--watch', 'print a sample every second until Ctrl-C (exit 0; 1 if the daemon ends it)')
+    .option('--watch', 'print a sample every second until Ctrl-C (exit 130; 1 if the daemon ends it)')
     .option(URL_OPTION, URL_HELP)
     .action(async options => {
       const { metricsCommand } = await import('./metrics')

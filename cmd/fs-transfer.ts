@@ -14,6 +14,7 @@ import type { RawPath } from './fs-ops'
 import type { Run } from './fs-verbs'
 import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
+import { ArgBytes, asTyped } from './raw-argv'
 import { pipeToStdout } from './stdout-pipe'
 
 /** A flag's value as text, or undefined when not given. */
@@ -40,7 +41,6 @@ function checkRange(range: string): void {
  * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
  */
 export async function copyOut(r: Run, dest: RawPath): Promise<number> {
-  if (typeof dest !== 'string') throw notUtf8(dest)
   const range = optional(r.flags.range)
   if (range !== undefined) checkRange(range)
   const request = {
@@ -51,13 +51,13 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
   }
   typedCheck(() => lineWindow(request))
   // Where it goes is settled before a byte is asked for: a directory there is a plain error.
-  const target = dest === '-' ? '' : await destination(dest, r.arg(0))
+  const target = dest === '-' ? '' : await destination(binary(dest), r.arg(0))
   const res = await r.fs.read(request)
   const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
   if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
-  const temp = join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`)
+  const temp = onDisk(join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`))
   const forget = atExit(() => {
     try {
       unlinkSync(temp)
@@ -69,7 +69,7 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
   try {
     // Named as typed in a failure (the temporary name means nothing to the person).
     const file = await open(temp, 'wx', 0o600).catch(err => {
-      throw Object.assign(err as Error, { path: dest })
+      throw Object.assign(err as Error, { path: String(dest) })
     })
     try {
       for await (const chunk of shown.track(abortable(body, r.signal))) {
@@ -81,8 +81,8 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
       await file.close()
     }
     // The mode a new file would get (or the replaced one's): the 0600 only guarded the writing.
-    await chmod(temp, (await existingMode(target)) ?? 0o666 & ~process.umask())
-    await rename(temp, target)
+    await chmod(temp, (await existingMode(onDisk(target))) ?? 0o666 & ~process.umask())
+    await rename(temp, onDisk(target))
   } catch (err) {
     await unlink(temp).catch(() => {})
     throw err
@@ -90,7 +90,8 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
     forget()
     shown.done()
   }
-  r.done({ path: target, bytes }, [`${target}: ${bytes} bytes`])
+  const path = shownAs(target)
+  r.done({ path, bytes }, [`${path}: ${bytes} bytes`])
   return 0
 }
 
@@ -99,37 +100,45 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
  * (`d/f/.` is `f`, `d/f/x/..` is `f`); a path whose last part names no file (`/`, `..`) is a
  * usage error. `.` was taken for the name: `fs get d/f/.` wrote the whole file as
  * `../.<cwd>.execd-….part` beside the current directory, then failed on that name.
+ * A name typed as bytes (not UTF-8) is kept as bytes, as `put` reads its source.
  */
-export function localName(source: RawPath): string {
-  if (typeof source !== 'string') throw notUtf8(source)
-  const name = posix.basename(posix.normalize(source))
+export function localName(source: RawPath): RawPath {
+  const name = posix.basename(posix.normalize(binary(source)))
   if (name === '' || name === '.' || name === '..') {
-    throw new UsageError(`cannot name a local file after ${JSON.stringify(source)}: give a destination`)
+    throw new UsageError(`cannot name a local file after ${JSON.stringify(String(source))}: give a destination`)
   }
-  return name
+  return typeof source === 'string' ? name : new ArgBytes(onDisk(name))
 }
 
 /**
  * The file a download writes: `dest`, or the source's name inside `dest` when that is a
  * directory; a directory there too is in the way (exit 1, as cp says it), found before a byte is
  * asked for (it was found by the rename, after the whole file had been written under a temporary name).
+ * Both are "binary" strings (below).
  */
 async function destination(dest: string, source: RawPath): Promise<string> {
-  const isDir = async (path: string) => (await stat(path).catch(() => undefined))?.isDirectory() === true
-  let target = resolve(dest)
+  const isDir = async (path: string) => (await stat(onDisk(path)).catch(() => undefined))?.isDirectory() === true
+  let target = resolve(binary(process.cwd()), dest)
   if (await isDir(target)) {
-    target = join(target, localName(source))
+    target = join(target, binary(localName(source)))
     if (await isDir(target))
-      throw new ExecdError('INVALID_REQUEST_BODY', `${target} is a directory: give a destination file`)
+      throw new ExecdError('INVALID_REQUEST_BODY', `${shownAs(target)} is a directory: give a destination file`)
   }
   return target
 }
 
-/** The daemon's paths may be bytes; a file written here is named in text (a destination given). */
-const notUtf8 = (name: RawPath) =>
-  new UsageError(`cannot name a local file ${name}: its bytes are not UTF-8 (give a destination in UTF-8)`)
+/**
+ * A local path as a "binary" string, one character a byte: the path functions work on it as on
+ * text (`/` is the same byte), and a name typed as bytes that are not UTF-8 (raw-argv.ts) stays
+ * those bytes — it was refused, so `fs get f $'b\xff'` could not name the file `put` reads.
+ */
+const binary = (p: RawPath) => (typeof p === 'string' ? Buffer.from(p) : p.bytes).toString('latin1')
+/** A binary string's bytes, as the file calls take a path. */
+const onDisk = (b: string) => Buffer.from(b, 'latin1')
+/** A binary string as printed: its text, or `\xHH` for bytes that are not UTF-8 (as typed). */
+const shownAs = (b: string) => String(asTyped(onDisk(b)))
 
-async function existingMode(path: string): Promise<number | undefined> {
+async function existingMode(path: Buffer): Promise<number | undefined> {
   try {
     return (await stat(path)).mode & 0o7777
   } catch {

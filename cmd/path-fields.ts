@@ -6,11 +6,13 @@
  */
 import type { BytePath, RawPath } from '../plugins/files/paths'
 
-/** A path as a query names it: `path`, or `path_base64` for bytes. */
-export const queryOf = (paths: readonly RawPath[]) => ({
-  path: paths.filter(p => typeof p === 'string'),
-  path_base64: paths.flatMap(p => (typeof p === 'string' ? [] : [base64(p)])),
-})
+/**
+ * Paths as a query names them, in the order given: `path`, or `path_base64` for bytes, as
+ * key-value pairs (the route reads them in turn). Grouped by key, `stat c $'b\xff' a` answered
+ * c, a, b.
+ */
+export const queryOf = (paths: readonly RawPath[]): [string, string][] =>
+  paths.map(p => (typeof p === 'string' ? ['path', p] : ['path_base64', base64(p)]))
 
 /** The entries of a JSON body (mkdir, chmod, replace): keyed by the path, its bytes in `path_base64`. */
 export function entriesOf<T extends object>(paths: readonly RawPath[], value: T): Record<string, T> {

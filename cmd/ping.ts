@@ -6,8 +6,10 @@
  */
 import { readTokenFile } from '../core/token-file'
 import { UsageError } from './errors'
+import { routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { visible } from './visible'
+import { isWebPage } from './web-page'
 
 export interface PingFlags {
   url?: string
@@ -17,15 +19,13 @@ export interface PingFlags {
 }
 
 export async function pingCommand(flags: PingFlags): Promise<number> {
-  const port = flags.port ?? process.env.EXECD_PORT ?? 44772
-  const url = flags.url ?? `http://127.0.0.1:${port}/ping`
+  const url = pingUrl(flags)
   const file = process.env.EXECD_ACCESS_TOKEN_FILE
   const token = process.env.EXECD_ACCESS_TOKEN || (file ? readTokenFile(file) : '')
   // What was typed wrong is a usage error (exit 2), not a daemon that does not answer (1): a
   // --timeout of abc was 2 s without a word, a --url of nothttp 'fetch() URL is invalid'.
   if (flags.timeout !== undefined && !/^[1-9]\d*$/.test(String(flags.timeout)))
     throw new UsageError(`--timeout expects milliseconds (a whole number above 0), got '${flags.timeout}'`)
-  if (!/^https?:\/\/[^/]/.test(url)) throw new UsageError(`--url expects an http:// or https:// URL, got '${url}'`)
   const timeoutMs = Number(flags.timeout ?? 2000)
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`execd ping: ${visible(line)}\n`)
@@ -36,11 +36,37 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
       signal: AbortSignal.timeout(timeoutMs),
     })
     await res.arrayBuffer()
-    if (res.status === 200) return 0
-    say(`${url} answered ${res.status}${res.status === 401 ? ' (set EXECD_ACCESS_TOKEN)' : ''}`)
+    // execd's answer is empty: a web page is another server's (an app that answers every path).
+    const page = isWebPage(res)
+    if (res.status === 200 && !page) return 0
+    // Which token, as every verb says it: a wrong one was told to `set EXECD_ACCESS_TOKEN`.
+    const refused = process.env.EXECD_ACCESS_TOKEN ? 'EXECD_ACCESS_TOKEN' : file
+    const why = token ? ` (the token in ${refused} was refused)` : ' (EXECD_ACCESS_TOKEN is not set)'
+    say(`${url} answered ${res.status}${page ? ' with a web page: not execd' : res.status === 401 ? why : ''}`)
   } catch (err) {
     const timedOut = (err as Error)?.name === 'TimeoutError'
     say(`${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : unreachableWhy(err)}`)
   }
   return 1
+}
+
+/**
+ * What is asked: `/ping` beneath the daemon's address, `--url` or `EXECD_URL` as every other
+ * verb takes it (`--port` names the local one instead). `--url` was the probe's whole URL, so
+ * `ping --url http://127.0.0.1:44772` asked the daemon's `/` (404, exit 1), any web server's
+ * root (200) passed for a ready execd, and `EXECD_URL` was not read. A URL that already ends
+ * in `/ping`, the form this help gave, is asked as it is.
+ */
+function pingUrl(flags: PingFlags): string {
+  const local = `http://127.0.0.1:${flags.port ?? process.env.EXECD_PORT ?? 44772}`
+  const base = flags.url === undefined ? (flags.port === undefined && process.env[URL_ENV]) || local : String(flags.url)
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(base)
+  } catch {
+    // said below
+  }
+  if (!parsed || !/^https?:\/\/[^/]/.test(base))
+    throw new UsageError(`--url expects an http:// or https:// URL, got '${base}'`)
+  return (/\/ping\/?$/.test(parsed.pathname) ? parsed : routeUrl(base, 'ping')).toString()
 }

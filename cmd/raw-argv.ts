@@ -14,7 +14,8 @@ export class ArgBytes extends BytePath {
   }
 }
 
-const fatal = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM keeps a leading U+FEFF: the name's own bytes, not a marker to drop.
+const fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * For each of `words` (the tail of this process's argv), its exact bytes when they are not
@@ -40,11 +41,16 @@ export function rawWords(words: readonly string[]): (ArgBytes | undefined)[] {
   const tail = raw.slice(raw.length - words.length)
   if (tail.length !== words.length || tail.some((b, i) => b.toString('utf8') !== words[i])) return none
   return tail.map(bytes => {
-    try {
-      fatal.decode(bytes)
-      return undefined
-    } catch {
-      return new ArgBytes(Buffer.from(bytes))
-    }
+    const typed = asTyped(bytes)
+    return typeof typed === 'string' ? undefined : typed
   })
+}
+
+/** A name's bytes as a path: its text when they are UTF-8, else the bytes themselves. */
+export function asTyped(bytes: Uint8Array): string | ArgBytes {
+  try {
+    return fatal.decode(bytes)
+  } catch {
+    return new ArgBytes(Buffer.from(bytes))
+  }
 }

@@ -6,7 +6,7 @@
 import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/schema'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
 import { endOf, entriesOf, named, queryOf } from './path-fields'
-import type { Remote } from './remote'
+import { lostConnection, type Remote } from './remote'
 import { listByDirectory, searchByDirectory, type Where } from './remote-walk'
 
 /** One metadata part and one file part, streamed: the file is never held in memory. */
@@ -42,6 +42,27 @@ function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: Rea
   return { body, type: `multipart/form-data; boundary=${boundary}` }
 }
 
+/**
+ * A download's answer, its connection lost midway (the daemon killed) said in a person's words:
+ * it was Bun's, `execd: http://host/files/download?path=…: error ECONNRESET`.
+ */
+function lostSaid(res: Response, base: string): Response {
+  const reader = res.body!.getReader()
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read()
+        if (next.done) controller.close()
+        else controller.enqueue(next.value)
+      } catch (err) {
+        controller.error(lostConnection(err, base, 'during the download'))
+      }
+    },
+    cancel: reason => reader.cancel(reason),
+  })
+  return new Response(body, { status: res.status, headers: res.headers })
+}
+
 /** `FsOps` over the files routes of a running daemon. */
 export function remoteFs(remote: Remote): FsOps {
   const empty = remote.empty.bind(remote)
@@ -54,13 +75,16 @@ export function remoteFs(remote: Remote): FsOps {
     list: (path, depth, signal) => listByDirectory(lister(signal), path, depth),
     stat: (paths, opts) =>
       remote.json('GET', '/files/info', FileInfoMapSchema, {
-        query: opts?.omitMissing ? { ...queryOf(paths), missing: 'omit' } : queryOf(paths),
+        query: opts?.omitMissing ? [...queryOf(paths), ['missing', 'omit']] : queryOf(paths),
       }),
-    read: (req: ReadRequest) =>
-      remote.call('GET', '/files/download', {
-        query: { ...queryOf([req.path]), offset: req.offset, limit: req.limit },
-        headers: req.range ? { range: req.range } : {},
-      }),
+    read: async (req: ReadRequest) =>
+      lostSaid(
+        await remote.call('GET', '/files/download', {
+          query: { ...named(req.path), offset: req.offset, limit: req.limit },
+          headers: req.range ? { range: req.range } : {},
+        }),
+        remote.base,
+      ),
     async write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>) {
       let bytes = 0
       const counted = (async function* () {
@@ -70,7 +94,11 @@ export function remoteFs(remote: Remote): FsOps {
         }
       })()
       const { body, type } = multipart({ ...named(path), ...perm }, counted)
-      await empty('POST', '/files/upload', { body, headers: { 'content-type': type } })
+      await remote.empty('POST', '/files/upload', {
+        body,
+        headers: { 'content-type': type },
+        doing: () => (bytes > 0 ? 'during the upload' : undefined),
+      })
       return { path: String(path), bytes }
     },
     remove: paths => empty('DELETE', '/files', { query: queryOf(paths) }),

@@ -11,13 +11,16 @@ import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
 import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
+import { routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
+import { answerStart, isWebPage } from './web-page'
 
-export const URL_ENV = 'EXECD_URL'
+export { URL_ENV }
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
 const TOKEN_HEADER = 'X-EXECD-ACCESS-TOKEN'
 
-type Query = Record<string, string | string[] | undefined>
+/** Named values, or pairs where their order matters (a files query's paths). */
+type Query = Record<string, string | string[] | undefined> | readonly (readonly [string, string])[]
 
 export class Remote {
   private readonly token: string | undefined
@@ -34,9 +37,8 @@ export class Remote {
    * the daemon as if the typo were not there.
    */
   url(path: string, query: Query = {}): string {
-    const url = new URL(path.replace(/^\/+/, ''), this.base.endsWith('/') ? this.base : `${this.base}/`)
-    url.pathname = url.pathname.replace(/\/\/+/g, '/')
-    for (const [key, value] of Object.entries(query)) {
+    const url = routeUrl(this.base, path)
+    for (const [key, value] of Array.isArray(query) ? query : Object.entries(query)) {
       for (const v of [value ?? []].flat()) url.searchParams.append(key, v)
     }
     return url.toString()
@@ -52,6 +54,8 @@ export class Remote {
       body?: BodyInit
       headers?: Record<string, string>
       signal?: AbortSignal
+      /** What a streamed upload was doing when its connection went, if it had begun ('during the upload'). */
+      doing?: () => string | undefined
     } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...opts.headers }
@@ -73,9 +77,15 @@ export class Remote {
       } as RequestInit)
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err
+      // An upload the daemon took part of was said as a daemon never reached ("is it execd there?").
+      const doing = opts.doing?.()
+      const lost = doing ? lostConnection(err, this.base, doing) : err
+      if (lost !== err) throw lost
       throw new Error(`cannot reach ${this.base}: ${unreachableWhy(err)}`)
     }
-    if (res.ok) return res
+    // execd never answers with a web page: a 200 one is another server's (a gateway's app that
+    // answers every path), whose page `fs get` saved as the file and `fs put` took for done.
+    if (res.ok && !isWebPage(res)) return res
     throw await errorOf(res, this.token !== undefined)
   }
 
@@ -183,10 +193,10 @@ async function errorOf(res: Response, tokenSent: boolean): Promise<ExecdError> {
     const why = tokenSent ? `the token in ${TOKEN_ENV} was refused` : `${TOKEN_ENV} is not set`
     return new ExecdError('UNAUTHORIZED', `${body.error ?? 'unauthorized'} (${why})`)
   }
-  const code = (body.code ?? (res.status < 500 ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
+  const code = (body.code ?? (res.status < 500 && !res.ok ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
   // No contract JSON at all (an empty 404 from a gateway, another server on that port): said so,
   // with where to look; it read `execd: HTTP 404:` and nothing more.
-  const start = text.trim().slice(0, 200)
+  const start = answerStart(text)
   const notExecd = `HTTP ${res.status}${start ? `: ${start}` : ''} (not an execd answer: is --url the daemon's address and path?)`
   return new ExecdError(code, body.message ?? body.error ?? notExecd)
 }

@@ -22,6 +22,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   const stopped = stopSignal()
   if (stopped) return signalExit(stopped)
   const historyFile = join(process.env.HOME || homedir(), '.execd_history')
+  const before = new Set(process.stdout.listeners('resize'))
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
@@ -29,6 +30,9 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
     historySize: HISTORY_LINES,
     history: loadHistory(historyFile),
   } as Parameters<typeof createInterface>[0])
+  // readline redraws its prompt when the terminal is resized: while a cell ran, `python> ` came
+  // out among the cell's lines. Its redraw is taken off while a cell runs.
+  const redraws = process.stdout.listeners('resize').filter(l => !before.has(l)) as (() => void)[]
   process.stdout.write(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`)
   let running = false
   // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
@@ -77,12 +81,14 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
         // no history file: the session still works
       }
       running = true
+      for (const redraw of redraws) process.stdout.off('resize', redraw)
       let signal: StopSignal | undefined
       let end: CellEnd
       try {
         end = await runCell(client, { language, id: context }, cell, options, true)
       } finally {
         running = false
+        for (const redraw of redraws) process.stdout.on('resize', redraw)
         signal = stopSignal()
         resetStop()
       }

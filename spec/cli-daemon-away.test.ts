@@ -89,3 +89,41 @@ test('a token missing or refused: one line saying which and naming EXECD_ACCESS_
     await d.stop()
   }
 })
+
+test("ping takes the daemon's address as every verb's --url does, and EXECD_URL", async () => {
+  const d = await startDaemon()
+  // Any web server: its root answers 200, its /ping 404.
+  const web = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: req => new Response('hi', { status: new URL(req.url).pathname === '/' ? 200 : 404 }),
+  })
+  const env = { EXECD_ACCESS_TOKEN: d.token, EXECD_PORT: String(closed), EXECD_URL: '' }
+  try {
+    // It asked the daemon's `/` (404, exit 1) and said `answered 404`.
+    for (const url of [d.url, `${d.url}/`, `${d.url}/ping`])
+      expect([url, await runCli(['ping', '--url', url], { env })]).toEqual([url, { code: 0, stdout: '', stderr: '' }])
+    // It asked the daemon on EXECD_PORT: nothing listens there.
+    expect(await runCli(['ping'], { env: { ...env, EXECD_URL: d.url } })).toEqual({ code: 0, stdout: '', stderr: '' })
+    // A wrong token was told to `set EXECD_ACCESS_TOKEN`.
+    for (const [token, why] of [
+      ['', 'EXECD_ACCESS_TOKEN is not set'],
+      ['wrong', 'the token in EXECD_ACCESS_TOKEN was refused'],
+    ] as const)
+      expect(await runCli(['ping', '--url', d.url], { env: { ...env, EXECD_ACCESS_TOKEN: token } })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `execd ping: ${d.url}/ping answered 401 (${why})\n`,
+      })
+    // Another server's root passed for a ready execd.
+    const base = `http://127.0.0.1:${web.port}`
+    expect(await runCli(['ping', '--url', base], { env })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `execd ping: ${base}/ping answered 404\n`,
+    })
+  } finally {
+    web.stop(true)
+    await d.stop()
+  }
+})

@@ -7,10 +7,10 @@
  * `execd: execd is shutting down`.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, spawnCli, startDaemon, type Daemon } from './harness'
+import { BIN, pidsWith, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
 import { pythonAvailable } from './python-env'
 
 // What the killed daemons left running (their children outlive a SIGKILL): ended here. Their
@@ -72,3 +72,50 @@ for (const [what, words, doing, runs] of CASES) {
     60_000,
   )
 }
+
+// A file's bytes cut midway: said as a run's are. `fs cat` (and `get`) said Bun's
+// `execd: http://…/files/download?path=…: error ECONNRESET`; `fs put` said the daemon was
+// never reached (`the connection closed before an answer (is it execd there? …)`).
+test('fs cat: the daemon killed midway through the file is said in one line, exit 1', async () => {
+  const file = join(tmp, 'big.bin')
+  // Sparse: read as zeros, no disk.
+  writeFileSync(file, '')
+  truncateSync(file, 512 * 1024 * 1024)
+  const d = await startDaemon({ env: { TMPDIR: tmp } })
+  const p = spawnCli(['fs', 'cat', file, '--url', d.url], { env: { EXECD_ACCESS_TOKEN: d.token } })
+  // The first bytes have come; the rest wait for a reader (the pipe, the sockets are full).
+  const reader = p.stdout.getReader()
+  expect(((await reader.read()).value?.length ?? 0) > 0).toBe(true)
+  d.proc.kill('SIGKILL')
+  await d.proc.exited
+  while (!(await reader.read()).done);
+  const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+  expect([code, stderr]).toEqual([
+    1,
+    `execd: lost the connection to ${d.url} during the download (did the daemon stop?)\n`,
+  ])
+  rmSync(file)
+}, 60_000)
+
+test('fs put: the daemon killed midway through the upload is said in one line, exit 1', async () => {
+  const dest = mkdtempSync(join(tmp, 'put-'))
+  const d = await startDaemon({ env: { TMPDIR: tmp } })
+  const p = Bun.spawn([BIN, 'fs', 'put', '-', join(dest, 'up.bin'), '--url', d.url], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: d.token },
+  })
+  p.stdin.write(new Uint8Array(1024 * 1024))
+  await p.stdin.flush()
+  // The daemon stages the upload beside its destination: it has begun taking it.
+  await waitFor('the upload staged', () => readdirSync(dest).length > 0)
+  d.proc.kill('SIGKILL')
+  await d.proc.exited
+  p.stdin.end()
+  const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+  expect([code, stderr]).toEqual([
+    1,
+    `execd: lost the connection to ${d.url} during the upload (did the daemon stop?)\n`,
+  ])
+}, 60_000)

@@ -4,7 +4,7 @@
  * argv (each stray byte a U+FFFD), so these reached execd as another name.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, startDaemon, type Daemon } from './harness'
@@ -57,6 +57,38 @@ for (const remote of [false, true]) {
       rmSync(join(dir, 'got.t'))
       expect(names()).toEqual(['b\xfe.t'])
       rmSync(Buffer.concat([Buffer.from(`${dir}/`), bytes('b\xfe.t')]))
+    })
+
+    test('mixed names are answered in the order typed', () => {
+      for (const name of ['a.t', 'b\xff.t', 'c.t'])
+        writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), bytes(name)]), name)
+      // --url sent every `path` before every `path_base64`: c.t, a.t, then b\xff.t.
+      const stat = fs(`stat --json c.t $'b\\xff.t' a.t`, remote)
+      expect(stat.code).toBe(0)
+      expect(Object.keys(JSON.parse(stat.stdout))).toEqual(['c.t', 'b\\xff.t', 'a.t'])
+      // The first missing one is the one said, and nothing is removed.
+      const rm = fs(`rm $'n\\xff.t' n.t a.t`, remote)
+      expect(rm.code).toBe(1)
+      expect(rm.stderr).toContain('n\\xff.t')
+      expect(names().sort()).toEqual(['a.t', 'b\xff.t', 'c.t'])
+      for (const name of names()) rmSync(Buffer.concat([Buffer.from(`${dir}/`), bytes(name)]))
+    })
+
+    test('get writes to a name that is not UTF-8, given or taken from the source', () => {
+      writeFileSync(Buffer.concat([Buffer.from(`${dir}/`), bytes('b\xff.t')]), 'bytes\n')
+      // Refused with exit 2: "cannot name a local file …: its bytes are not UTF-8".
+      expect(fs(`get -v $'b\\xff.t' $'g\\xfe.t'`, remote)).toEqual({
+        code: 0,
+        stdout: `${dir}/g\\xfe.t: 6 bytes\n`,
+        stderr: '',
+      })
+      // Into a directory, under the source's own name (a full path: the daemon's directory is dir).
+      mkdirSync(join(dir, 'sub'))
+      expect(fs(`get "$PWD"/$'b\\xff.t' sub`, remote)).toEqual({ code: 0, stdout: '', stderr: '' })
+      expect(readFileSync(Buffer.concat([Buffer.from(`${dir}/`), bytes('g\xfe.t')]), 'utf8')).toBe('bytes\n')
+      expect(readFileSync(Buffer.concat([Buffer.from(`${dir}/sub/`), bytes('b\xff.t')]), 'utf8')).toBe('bytes\n')
+      rmSync(join(dir, 'sub'), { recursive: true })
+      for (const name of names()) rmSync(Buffer.concat([Buffer.from(`${dir}/`), bytes(name)]))
     })
 
     test('mkdir, chmod, replace, put, ls and rmdir too', () => {

@@ -164,6 +164,38 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     },
     180_000,
   )
+  test.skipIf(pythonAvailable !== true)(
+    'a terminal resized while a cell runs: no prompt among its lines',
+    async () => {
+      // readline redrew `python> ` on the resize, and the cell's next line went on after it.
+      shell()
+      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
+      await shows(/^python>/m)
+      const go = join(dir, 'go')
+      keys(
+        `import os, time; print('before'); [time.sleep(0.05) for _ in iter(lambda: os.path.exists('${go}'), True)]; print('after')`,
+        'Enter',
+      )
+      await shows(/^before$/m)
+      term.resize(100, 40)
+      writeFileSync(go, '')
+      await shows(/^(python> )?after$/m)
+      expect(screen()).toMatch(/^after$/m)
+      // By now the resize has been handled: the next cell's answer and the prompt after it.
+      keys('1 + 1', 'Enter')
+      await shows(/^2\npython>$/m)
+      expect(screen().match(/^python>/gm)).toHaveLength(3)
+      // At the prompt the resize still redraws it, the line typed kept.
+      keys('x')
+      term.resize(90, 40)
+      await shows(/^python> x$/m)
+      keys('C-u', 'C-d')
+      await shows('status 0')
+      rmSync(go)
+    },
+    120_000,
+  )
+
   /** [language, the exit call typed at its prompt, the status, what the screen shows of it] */
   const EXIT_CALLS: [string, string, number, string?][] = [
     ...(pythonAvailable === true

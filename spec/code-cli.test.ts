@@ -237,6 +237,19 @@ describe('execd exec: a failing cell says it once, and exits with its own status
     }
   })
 
+  test.skipIf(!Bun.which('go'))(
+    "go's os.Exit(3) is said by its status alone, as a go program's",
+    () => {
+      // It said `exit status 3` on stderr (the go kernel's ExitError), as `go run` does.
+      expect(execd(['go', 'fmt.Fprint(os.Stderr, "bye\\n"); os.Exit(3)'])).toEqual({
+        code: 3,
+        stdout: '',
+        stderr: 'bye\n',
+      })
+    },
+    60_000,
+  )
+
   test.skipIf(pythonAvailable !== true)(
     "a syntax error is the runtime's traceback, its last line not said again",
     () => {

@@ -19,6 +19,8 @@ export interface Terminal {
   /** A fresh shell in window `cli` of `columns` × `rows`, in `dir`. */
   shell(columns?: number, rows?: number): void
   keys(...keys: string[]): void
+  /** The window resized, as a person drags a terminal's edge (its programs get SIGWINCH). */
+  resize(columns: number, rows: number): void
   /** The screen's rows; `joined`: rows the terminal wrapped joined back into their line. */
   screen(joined?: boolean): string
   /** Waits until the screen shows `what`; throws with the screen after `limitMs`. */
@@ -56,6 +58,8 @@ export function terminal(prefix: string): Terminal {
       expect([started.exitCode, started.stderr.toString()]).toEqual([0, ''])
     },
     keys: (...keys) => void tmux('send-keys', '-t', 'cli', ...keys),
+    resize: (columns, rows) =>
+      void expect(tmux('resize-window', '-t', 'cli', '-x', String(columns), '-y', String(rows)).exitCode).toBe(0),
     screen,
     async shows(what, limitMs = 30_000) {
       const seen = () => (typeof what === 'string' ? screen().includes(what) : what.test(screen()))

@@ -1,0 +1,21 @@
+/**
+ * An answer that is not execd's: another server on that port, a gateway's page. execd answers
+ * JSON, SSE, a file's bytes or nothing, never a web page (`text/html`).
+ */
+
+export const isWebPage = (res: Response): boolean => /^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '')
+
+/**
+ * What a body that is not the contract's JSON starts with, on one line: a web server's error page
+ * by its title (it quoted 200 characters of markup, each line break a `\n`: `<!DOCTYPE
+ * HTML>\n<html lang="en">\n    <head>\n…`), other text with its white space run together.
+ */
+export function answerStart(text: string): string {
+  const trimmed = text.trim()
+  if (/^<(!doctype html|html)[\s>]/i.test(trimmed)) {
+    // Bounded: the body read is at most MAX_ERROR_BODY_BYTES, the title 200 characters.
+    const title = /<title[^>]{0,200}>([^<]{0,200})<\/title>/i.exec(trimmed)?.[1]?.replace(/\s+/g, ' ').trim()
+    return title ? `a web page, "${title}"` : 'a web page'
+  }
+  return trimmed.slice(0, 400).replace(/\s+/g, ' ').slice(0, 200)
+}
