@@ -28,7 +28,7 @@ test("a process's children are read from its threads' lists, at once or without 
   expect(await childrenOfAsync(2 ** 22 + 1, true)).toBeUndefined()
 })
 
-test('the time since boot is read again each call from one kept descriptor, in the clock of a start time', async () => {
+test('the time since boot is read again each call, opens no descriptor per call, in the clock of a start time', async () => {
   const before = ticksSinceBoot()
   const child = Bun.spawn(['sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore'] })
   try {

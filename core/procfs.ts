@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
+import { bootTicks } from './boot-clock'
 import { parseStat, type ProcStat } from './proc-stat'
 
 /** `pid`'s stat in one small synchronous read, or undefined once it has gone. */
@@ -18,14 +19,17 @@ export function readStat(pid: number | string): ProcStat | undefined {
 /** Whether `pid`, a child execd has not reaped yet, has exited (a zombie: its pid not reusable yet). */
 export const exitedUnreaped = (pid: number): boolean => readStat(pid)?.state === 'Z'
 
-/** /proc/uptime, kept open once read: every command's reaping reads it (core/ownership.ts). */
+/** /proc/uptime, kept open once read where the boot clock cannot be called (core/boot-clock.ts). */
 let uptimeFd: number | undefined
 
 /**
  * Now, in the clock of a stat's start time: ticks (USER_HZ, 100 on Linux) since boot; NaN without
- * /proc/uptime. Read again at offset 0 from a kept descriptor: one system call, not three.
+ * either source. The boot clock first (no system call); else /proc/uptime, read again at offset 0
+ * from a kept descriptor: one system call, not three.
  */
 export function ticksSinceBoot(): number {
+  const ticks = bootTicks()
+  if (ticks !== undefined) return ticks
   let text: string | undefined
   try {
     uptimeFd ??= openSync('/proc/uptime', 'r')

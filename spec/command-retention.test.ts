@@ -27,6 +27,31 @@ test('only the newest finished commands keep their status and log', async () => 
   expect(logFiles().length).toBe(3)
 })
 
+test('as its stream ends, a command has its final status and log, and the oldest beyond the limit is gone', async () => {
+  // Asked at once, with nothing in between: the store's retention runs after the answer is
+  // written (plugins/command/run.ts), and must still be done before the next request is read.
+  const ids: string[] = []
+  for (let i = 0; i < 30; i++) {
+    const code = i % 2 === 0 ? 0 : 3
+    const frames = await readSse(await postJson(fx.d, '/command', { command: `echo out-${i}; exit ${code}` }))
+    const id: string = frames[0]?.data.text
+    ids.push(id)
+    const [status, log, dropped] = await Promise.all([
+      fx.d.fetch(`/command/status/${id}`).then(r => r.json()),
+      fx.d.fetch(`/command/${id}/logs`).then(r => r.text()),
+      i >= 3 ? fx.d.fetch(`/command/status/${ids[i - 3]}`).then(r => r.status) : 404,
+    ])
+    expect({ running: status.running, exit_code: status.exit_code, log, dropped }).toEqual({
+      running: false,
+      exit_code: code,
+      log: `out-${i}\n`,
+      dropped: 404,
+    })
+    expect(status.finished_at).toBeString()
+    if (i >= 2) expect(logFiles().length).toBe(3)
+  }
+})
+
 test('sessions leave no files behind once deleted, and shutdown removes everything', async () => {
   const { session_id } = await (await postJson(fx.d, '/session', {})).json()
   await readSse(await postJson(fx.d, `/session/${session_id}/run`, { command: 'echo x' }))
