@@ -2,8 +2,9 @@
  * Where row 4a's floor is: the same flood (`yes` of 1 KiB lines through `head -c`) read by the
  * same client (Bun `fetch`, bytes counted, bench/lib/sse.ts `drainCounting`) from execd and from
  * the least servers that carry it (bench/lib/flood-relay.ts: the child's stream as the body
- * (`native`), a JavaScript loop from the read to a direct stream's write (`direct`), and
- * `canned` frames from memory with no child at all: the client alone), beside the plain pipe
+ * (`native`), a JavaScript loop from the read to a direct stream's write (`direct`), the least
+ * compiled server that frames each line as one SSE event as execd does (`framed`, row 4c's floor:
+ * bench/lib/sse-relay-server.ts), and `canned` frames from memory with no child at all: the client alone), beside the plain pipe
  * this process reads, in rounds taking turns. Per side: the rate and its ratio to the pipe of
  * the same round, the server's CPU per MiB (all its threads) and this process's, the client's.
  * Not run by `make bench`.
@@ -13,6 +14,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { startSseRelay } from './baselines/sse-relay'
 import { startExecd } from './lib/execd'
 import { requireCommands } from './lib/command'
 import { startLineChild } from './lib/line-child'
@@ -84,6 +86,12 @@ async function main(): Promise<void> {
     { name: 'native', pid: relay.pid, start: toRelay('native') },
     { name: 'direct', pid: relay.pid, start: toRelay('direct') },
   ]
+  const framed = await startSseRelay()
+  sides.push({
+    name: 'framed',
+    pid: framed.pid,
+    start: () => fetch(`${framed.url}/command`, { method: 'POST', body: JSON.stringify({ command }) }),
+  })
   const builds: [string, string | undefined][] = [['execd', undefined]]
   if (process.env.BENCH_EXECD_BEFORE) builds.push(['before', process.env.BENCH_EXECD_BEFORE])
   for (const [name, bin] of builds) {
@@ -117,6 +125,7 @@ async function main(): Promise<void> {
     )
   }
   await relay.stop()
+  await framed.stop()
 }
 
 await runThenClean(main)

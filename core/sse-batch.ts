@@ -19,6 +19,8 @@ const BATCH_BYTES = 64 * 1024
 export class FrameBatch {
   private buf: Buffer
   private used = 0
+  /** Of `used`, the bytes copied in as a journal's runs of frames (see collectAfterFlood). */
+  private runs = 0
 
   constructor(first: string[]) {
     this.buf = scratch.pop() ?? Buffer.allocUnsafe(SCRATCH_BYTES)
@@ -27,6 +29,10 @@ export class FrameBatch {
 
   get bytes(): number {
     return this.used
+  }
+
+  get runBytes(): number {
+    return this.runs
   }
 
   /** Big enough to send: one chunk per event cost a socket write and a stream round trip each. */
@@ -105,7 +111,9 @@ export class FrameBatch {
   /** Frames already made (a journal's run of output lines, core/output-frames.ts), copied in one piece. */
   addFrames(source: Uint8Array, start: number, end: number): void {
     this.reserve(end - start)
-    this.used += copyBytes.call(source, this.buf, this.used, start, end)
+    const n = copyBytes.call(source, this.buf, this.used, start, end)
+    this.used += n
+    this.runs += n
   }
 
   /** An output line kept as bytes, or a run of them framed already; returns the (last) id. */
@@ -138,6 +146,7 @@ export class FrameBatch {
     if (this.buf.length === SCRATCH_BYTES && scratch.length < SCRATCH_KEPT) scratch.push(this.buf)
     this.buf = EMPTY
     this.used = 0
+    this.runs = 0
   }
 
   private reserve(n: number): void {
@@ -185,13 +194,21 @@ export const encodeFrame = (frame: string[]): Uint8Array => new FrameBatch(frame
  * no text, no fresh buffers), 256 MiB floods measured (CPU per MiB, peak RSS): every 32 MiB
  * 20.2-20.6 ms, 71-76 MiB; every 64 MiB 17.2-17.8 ms, 77-81 MiB; never 11.5-17.2 ms, 86-88
  * MiB. `Bun.gc(false)` (a hint) changed nothing in the earlier round.
+ * A command's output now comes as the journal's runs of frames (core/output-frames.ts): a few
+ * objects per 64 KiB, the heap 6-7 MiB after each collection, yet each one held the loop 6-26
+ * ms for ~8 ms of CPU, 17 per GiB. Those bytes count a quarter: a collection every 256 MiB of
+ * runs, still every 64 MiB of other events (a python cell's lines are strings; every 256 MiB
+ * let its flood peak 156-168 MiB against 145-148).
  */
 let streamedSinceGc = 0
 const GC_EVERY_BYTES = 64 * 1024 * 1024
 
-/** Counts a batch sent; collects once enough has been streamed since the last collection. */
-export function collectAfterFlood(bytes: number): void {
-  streamedSinceGc += bytes
+/**
+ * Counts a batch sent, `runs` of its bytes a journal's runs of frames; collects once enough
+ * has been streamed since the last collection.
+ */
+export function collectAfterFlood(bytes: number, runs = 0): void {
+  streamedSinceGc += bytes - runs + runs / 4
   if (streamedSinceGc < GC_EVERY_BYTES) return
   streamedSinceGc = 0
   Bun.gc(true)

@@ -204,10 +204,11 @@ export class SseWriter<E> {
   private async send(controller: Controller, batch: FrameBatch, lend: boolean): Promise<void> {
     const bulk = batch.takeBulk()
     const bytes = batch.bytes
+    const runs = batch.runBytes
     if (bytes > 0) await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
     else batch.take()
     this.due = this.turns.spend(bytes)
-    collectAfterFlood(bytes)
+    collectAfterFlood(bytes, runs)
     if (bulk) await this.sendBulk(controller, bulk)
   }
 

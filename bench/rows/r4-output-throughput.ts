@@ -1,9 +1,12 @@
 /**
  * Row 4: output throughput — a command writing BENCH_BYTES (1 GiB) of 1 KiB lines to stdout,
  * consumed through `POST /command` SSE, vs the same command read through a plain pipe; and
- * execd's peak RSS meanwhile.
+ * execd's peak RSS meanwhile. 4c: the same flood through the least compiled Bun server that
+ * sends one SSE event per line as execd frames it (bench/lib/sse-relay-server.ts).
  */
 import { readFileSync } from 'node:fs'
+import { startSseRelay } from '../baselines/sse-relay'
+import type { CompiledServer } from '../lib/compile'
 import { requireCommands } from '../lib/command'
 import { benchConfig, reps } from '../lib/config'
 import { clientCpuSeconds, cpuSeconds, writeSyscalls } from '../lib/usage'
@@ -100,6 +103,18 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
   }
 }
 
+/** The flood through row 4c's floor: its rate and its CPU per MiB. */
+async function floodThroughFloor(floor: CompiledServer, command: string, bytes: number) {
+  const t0 = performance.now()
+  const cpu0 = cpuSeconds(floor.pid).own
+  const res = await fetch(`${floor.url}/command`, { method: 'POST', body: JSON.stringify({ command }) })
+  const { bytes: wire, tail } = await drainCounting(res)
+  const secs = (performance.now() - t0) / 1000
+  if (!tail.includes('"type":"execution_complete"') || wire < bytes)
+    throw new Error(`floor flood: ${wire} bytes, …${tail.slice(-200)}`)
+  return { rate: bytes / MiB / secs, cpuMsPerMiB: ((cpuSeconds(floor.pid).own - cpu0) * 1000) / (bytes / MiB) }
+}
+
 export default {
   id: '4',
   title: 'output throughput (command stdout)',
@@ -107,8 +122,11 @@ export default {
     const bytes = benchConfig.bytes
     const command = floodCommand(bytes)
     const d = await startExecd()
+    let floor: CompiledServer | undefined
+    const floorCpu: number[] = []
     try {
       await requireCommands(d)
+      const least = (floor = await startSseRelay())
       const floods: Flood[] = []
       const samples = await interleave(
         [
@@ -119,6 +137,14 @@ export default {
               const flood = await floodThroughExecd(d, command, bytes)
               floods.push(flood)
               return flood.rate
+            },
+          },
+          {
+            name: 'floor',
+            once: async () => {
+              const f = await floodThroughFloor(least, command, bytes)
+              floorCpu.push(f.cpuMsPerMiB)
+              return f.rate
             },
           },
           {
@@ -138,6 +164,7 @@ export default {
       const guarded = floods.some(f => f.guarded)
       const ours = summarize(samples.execd.filter(Number.isFinite))
       const base = summarize(samples.pipe ?? [])
+      const relayed = summarize(samples.floor ?? [])
       const peak = Math.max(...floods.map(f => f.peak))
       const size = `${(bytes / MiB).toFixed(0)} MiB`
       const guardNote = `stopped when execd's RSS passed ${RSS_GUARD_MIB} MiB (BENCH_RSS_GUARD_MIB)`
@@ -172,8 +199,22 @@ export default {
           pass: peak <= RSS_TARGET_MIB,
           ...(guarded ? { note: guardNote } : {}),
         },
+        {
+          row: '4c',
+          what: `stdout throughput, ${size} via SSE, vs the framing floor`,
+          ours: figure(ours, 'MiB/s'),
+          baselineName:
+            "bare compiled Bun.serve relaying the same command's stdout as one SSE event per line, framed as execd frames them (no journal, no log)",
+          baseline: figure(relayed, 'MiB/s'),
+          ...rateRatio(ours.median, relayed.median),
+          note:
+            `the floor itself ran at ${(relayed.median / base.median).toFixed(2)}× the pipe for ` +
+            `${summarize(floorCpu).median.toFixed(1)} ms of CPU per MiB (execd's in 4a's note): ` +
+            "the part of 4a's gap any Bun daemon framing one event per line pays",
+        },
       ]
     } finally {
+      await floor?.stop()
       await d.stop()
     }
   },
