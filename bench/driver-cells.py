@@ -32,7 +32,10 @@ class Driver(object):
         self.chan, theirs = socket.socketpair()
         self.intr, their_intr = socket.socketpair()
         env = dict(os.environ, PYTHONUNBUFFERED='1', PYTHONIOENCODING='utf-8', MPLBACKEND='Agg')
-        argv = [sys.executable, '-u', '-c', boot, _source(directory), '0']
+        # As plugins/python/context.ts starts it: no compiled code (0 bytes), then the source's
+        # size; the source itself comes over the channel (bootstrap.py).
+        source = _source(directory).encode('utf-8')
+        argv = [sys.executable, '-u', '-c', boot, '0', str(len(source))]
         if profile:
             # The profile is dumped to a file at the driver's os._exit (its stdout is the channel's).
             argv[3] = boot.replace('exec(_execd_code)', '\n'.join((
@@ -50,6 +53,7 @@ class Driver(object):
                                      stdout=subprocess.DEVNULL)
         theirs.close()
         their_intr.close()
+        self.chan.sendall(source)
         self.buf = b''
         self.key = 0
         assert b'"ready"' in self.line()
