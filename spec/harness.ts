@@ -111,6 +111,13 @@ export interface SseFrame {
   data: any
 }
 
+/** The texts of a stream's `stdout` events, one per line (a session run's events carry no newline). */
+export const stdoutJoined = (frames: SseFrame[]) =>
+  frames
+    .filter(f => f.data.type === 'stdout')
+    .map(f => f.data.text)
+    .join('\n')
+
 /** Reads a standard SSE body into frames (id + parsed JSON data), until it ends or `until` says stop. */
 export async function readSse(res: Response, until?: (f: SseFrame, all: SseFrame[]) => boolean): Promise<SseFrame[]> {
   const frames: SseFrame[] = []

@@ -9,16 +9,12 @@ import { expect, test } from 'bun:test'
 import { chownSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson, waitFor } from './harness'
-import { daemonWithDir } from './kit/daemon-dir'
+import { daemonInSharedTmp } from './kit/daemon-dir'
 
 const NOBODY = 65534
 const runs = process.getuid?.() === 0 && !!Bun.which('javac') && !!Bun.which('jar')
 
-// The daemon's TMPDIR is the fixture's dir, world-writable as /tmp is.
-const fx = daemonWithDir('java-channel', tmp => {
-  Bun.spawnSync(['chmod', '1777', tmp])
-  return { env: { TMPDIR: tmp } }
-})
+const fx = daemonInSharedTmp('java-channel')
 
 /** execd's channel dir of the context starting now, once its socket is there. */
 const channelDir = () =>

@@ -9,36 +9,21 @@
 import { expect, test } from 'bun:test'
 import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, waitFor, type SseFrame } from './harness'
-import { daemonWithDir } from './kit/daemon-dir'
+import { postJson, readSse, stdoutJoined, waitFor } from './harness'
+import { daemonInSharedTmp } from './kit/daemon-dir'
+import { overlaySession, sessionWithBigCommit } from './kit/overlay-commit'
 
 const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
 const canRun = asRoot && !!Bun.which('bwrap')
 
-// The daemon's TMPDIR is the fixture's dir, world-writable as /tmp is.
-const fx = daemonWithDir('held', tmp => {
-  Bun.spawnSync(['chmod', '1777', tmp])
-  return { env: { TMPDIR: tmp } }
-})
-
-const stdout = (frames: SseFrame[]) =>
-  frames
-    .filter(f => f.data.type === 'stdout')
-    .map(f => f.data.text)
-    .join('\n')
+const fx = daemonInSharedTmp('held')
 
 /** The daemon's one `execd-isolated-<pid>-…` dir. */
 const isolatedDir = () => {
   const names = readdirSync(fx.tmp).filter(n => n.startsWith(`execd-isolated-${fx.d.proc.pid}-`))
   expect(names).toHaveLength(1)
   return join(fx.tmp, names[0]!)
-}
-
-async function overlaySession(ws: string): Promise<string> {
-  const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
-  expect(made.status).toBe(201)
-  return (await made.json()).session_id
 }
 
 /**
@@ -83,12 +68,7 @@ test.skipIf(!canRun)(
   'a commit’s stage step reads execd’s own layers, never a file another user put at their name meanwhile',
   async () => {
     const ws = join(fx.tmp, 'commit-ws')
-    mkdirSync(ws)
-    writeFileSync(join(ws, 'z.txt'), 'kept\n')
-    const id = await overlaySession(ws)
-    // big.bin before z.txt in the commit: its copy is under way with z.txt still to stage.
-    const code = 'head -c 512M /dev/zero > big.bin && echo changed > z.txt && echo ok'
-    expect(stdout(await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code })))).toBe('ok')
+    const id = await sessionWithBigCommit(fx.d, ws)
     // The other user's layer, ready beforehand, its z.txt watched for an open.
     const theirs = join(fx.tmp, 'theirs')
     mkdirSync(join(theirs, 'ovl', 'upper'), { recursive: true })
@@ -125,8 +105,7 @@ test.skipIf(!canRun)(
   'a session whose dir went with execd’s temp dir says so, though a later session made that dir again',
   async () => {
     const ws = join(fx.tmp, 'again-ws')
-    mkdirSync(ws)
-    const first = await overlaySession(ws)
+    const first = await overlaySession(fx.d, ws)
     const run = async (id: string, code: string) => {
       const res = await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code })
       return res.status === 200 ? JSON.stringify(await readSse(res)) : await res.text()
@@ -134,7 +113,7 @@ test.skipIf(!canRun)(
     expect(await run(first, 'echo one')).toContain('one')
     // The cleaner takes execd's dir; the next session's start makes it again (a new inode, execd's).
     rmSync(isolatedDir(), { recursive: true, force: true })
-    const second = await overlaySession(ws)
+    const second = await overlaySession(fx.d, ws)
     // Old build: the look at the temp dir found it whole, and the run's code file was written
     // into a session dir that was no more: `ENOENT: no such file or directory, open …`.
     expect(await run(first, 'echo two')).toContain("the isolated session's code dir was removed")

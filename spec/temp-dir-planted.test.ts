@@ -18,24 +18,15 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { pidsWith, postJson, readSse, waitFor, type SseFrame } from './harness'
-import { daemonWithDir } from './kit/daemon-dir'
+import { pidsWith, postJson, readSse, stdoutJoined, waitFor, type SseFrame } from './harness'
+import { daemonInSharedTmp } from './kit/daemon-dir'
+import { overlaySession, sessionWithBigCommit } from './kit/overlay-commit'
 import { SHM, shmIsTmpfs } from './kit/shm'
 
 const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
 
-// The daemon's TMPDIR is the fixture's dir, world-writable as /tmp is.
-const fx = daemonWithDir('planted', tmp => {
-  Bun.spawnSync(['chmod', '1777', tmp])
-  return { env: { TMPDIR: tmp } }
-})
-
-const stdout = (frames: SseFrame[]) =>
-  frames
-    .filter(f => f.data.type === 'stdout')
-    .map(f => f.data.text)
-    .join('\n')
+const fx = daemonInSharedTmp('planted')
 
 /** The one entry of `root` named `<prefix>-<daemon pid>-…`. */
 const ownDir = (root: string, prefix: string) => {
@@ -67,7 +58,7 @@ const session = async () => {
   return (await res.json()).session_id as string
 }
 const run = async (sid: string, command: string) =>
-  stdout(await readSse(await postJson(fx.d, `/session/${sid}/run`, { command })))
+  stdoutJoined(await readSse(await postJson(fx.d, `/session/${sid}/run`, { command })))
 
 test.skipIf(!asRoot)('a session’s code is not written into a dir another user put at its dir’s name', async () => {
   const sid = await session()
@@ -95,11 +86,11 @@ test.skipIf(!asRoot || !shmIsTmpfs)(
 
 test.skipIf(!asRoot)('a command’s log is not written into a dir another user put at its dir’s name', async () => {
   const first = await readSse(await postJson(fx.d, '/command', { command: 'echo one' }))
-  expect(stdout(first)).toBe('one')
+  expect(stdoutJoined(first)).toBe('one')
   const dir = ownDir(fx.tmp, 'execd-commands')
   plant(dir)
   const second = await readSse(await postJson(fx.d, '/command', { command: 'echo secret' }))
-  expect(stdout(second)).toBe('secret')
+  expect(stdoutJoined(second)).toBe('secret')
   // Old build: `<id>.output` holding "secret" in the planted dir.
   expectOwned(dir)
 })
@@ -148,7 +139,7 @@ test.skipIf(!asRoot)(
     const { id } = await ctx.json()
     const cell = (code: string, until?: (f: SseFrame) => boolean) =>
       postJson(fx.d, '/code', { code, context: { id, language: 'bash' } }).then(r => readSse(r, until))
-    expect(stdout(await cell('echo one'))).toBe('one\n')
+    expect(stdoutJoined(await cell('echo one'))).toBe('one\n')
     // The context's file is in TMPDIR itself, its name in the listing.
     const names = readdirSync(fx.tmp).filter(n => /^execd-bash-\w+\.sh$/.test(n))
     expect(names).toHaveLength(1)
@@ -168,7 +159,7 @@ test.skipIf(!asRoot)(
     expect(isLink(file)).toBe(false)
     // The code file removed (a `rm -rf /tmp/*`) and a link put at its name.
     plantLink(file, victim)
-    expect(stdout(await cell('echo two'))).toBe('two\n')
+    expect(stdoutJoined(await cell('echo two'))).toBe('two\n')
     expect(readFileSync(victim, 'utf8')).toBe('root file\n')
     expect({ link: isLink(file), uid: lstatSync(file).uid }).toEqual({ link: false, uid: 0 })
   },
@@ -238,18 +229,11 @@ test.skipIf(!asRoot || !Bun.which('go'))(
 )
 
 /** An isolated session over a new workspace `ws` as an overlay; its id. */
-async function overlaySession(ws: string): Promise<string> {
-  mkdirSync(ws, { recursive: true })
-  const made = await postJson(fx.d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
-  expect(made.status).toBe(201)
-  return (await made.json()).session_id
-}
-
 test.skipIf(!asRoot || !Bun.which('bwrap'))(
   'a commit never takes an upper layer another user made',
   async () => {
     const ws = join(fx.tmp, 'ws')
-    const id = await overlaySession(ws)
+    const id = await overlaySession(fx.d, ws)
     const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code: `echo hi > ${ws}/f` }))
     expect(ran.at(-1)?.data.type).toBe('execution_complete')
     // The cleaner takes execd's dir of layers; the other user makes it again with an upper of theirs.
@@ -281,9 +265,9 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   'an isolated session’s code is never written into a dir another user made at its dir’s name',
   async () => {
     const ws = join(fx.tmp, 'code-ws')
-    const id = await overlaySession(ws)
+    const id = await overlaySession(fx.d, ws)
     const runIt = async (code: string) => readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
-    expect(stdout(await runIt('echo one'))).toBe('one')
+    expect(stdoutJoined(await runIt('echo one'))).toBe('one')
     // The cleaner takes execd's dir; the other user makes it again, with the session's code dir.
     const dir = ownDir(fx.tmp, 'execd-isolated')
     plant(dir)
@@ -304,13 +288,7 @@ test.skipIf(!asRoot || !Bun.which('bwrap'))(
   'a commit under way never reads its layers from, nor remakes them in, a dir another user made',
   async () => {
     const ws = join(fx.tmp, 'commit-ws')
-    mkdirSync(ws)
-    writeFileSync(join(ws, 'z.txt'), 'kept\n')
-    const id = await overlaySession(ws)
-    // big.bin before z.txt in the commit: its copy is under way with z.txt still to stage.
-    const code = 'head -c 512M /dev/zero > big.bin && echo changed > z.txt && echo ok'
-    const ran = await readSse(await postJson(fx.d, `/v1/isolated/session/${id}/run`, { code }))
-    expect(stdout(ran)).toBe('ok')
+    const id = await sessionWithBigCommit(fx.d, ws)
     const staged = () => readdirSync(ws).filter(n => n.startsWith('.execd-commit-'))
     const committing = fx.d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
     await waitFor('the commit to stage big.bin', () => staged().length === 1)
@@ -376,9 +354,9 @@ test.skipIf(!asRoot || !Bun.which('go'))(
     expect(filesUnder(dir)).toEqual([`${join(dir, 'cell')}: #!/bin/sh\nid -u > ${marker}\n`])
     expect(events.find(e => e.type === 'error')?.error.evalue).toContain(`module dir ${dir} was removed`)
     // The next cell makes the dir again, execd's; so does the next context.
-    expect(stdout(await run('fmt.Println(6 * 7)'))).toBe('42\n')
+    expect(stdoutJoined(await run('fmt.Println(6 * 7)'))).toBe('42\n')
     expectOwned(dir)
-    expect(stdout(await (await cell('fmt.Println(7 * 6)'))())).toBe('42\n')
+    expect(stdoutJoined(await (await cell('fmt.Println(7 * 6)'))())).toBe('42\n')
   },
   240_000,
 )

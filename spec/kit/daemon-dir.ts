@@ -79,3 +79,13 @@ export function daemonAlone(start: () => Start = () => [], { timeout }: Hooks = 
   }, timeout)
   return fx
 }
+
+/**
+ * A daemon whose TMPDIR is the fixture's dir made world-writable, as /tmp is: where another
+ * user (the test, as uid 65534) can put a dir of theirs at one of execd's temp names.
+ */
+export const daemonInSharedTmp = (name: string): DaemonDir =>
+  daemonWithDir(name, tmp => {
+    Bun.spawnSync(['chmod', '1777', tmp])
+    return { env: { TMPDIR: tmp } }
+  })
