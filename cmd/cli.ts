@@ -8,7 +8,7 @@ import { camelCase, type OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
-import { allOptions, execOptions } from './options'
+import { allOptions, execOptions, serveOnly } from './options'
 import { sectionOptions } from '../plugins/options'
 import { flagsOf, hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
@@ -229,7 +229,8 @@ export async function main(words: string[]): Promise<void> {
   } catch (err) {
     const verb = cli.matchedCommand
     const help = verb ? `execd ${verb.name} --help` : 'execd --help'
-    await exit(report(withSuggestion(err, verb ? [verb, cli.globalCommand] : [cli.globalCommand], help), json))
+    const commands = verb ? [verb, cli.globalCommand] : [cli.globalCommand]
+    await exit(report(withSuggestion(err, commands, help, verb && verb.name !== 'serve' ? serveOnly : undefined), json))
   }
 }
 

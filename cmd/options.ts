@@ -9,8 +9,22 @@ const each = (specs: Readonly<Record<string, readonly OptionSpec[]>>) => Object.
 export const allOptions: OptionSpec[] = [...SERVER_OPTIONS, ...each(sectionOptions), ...each(runtimeOptions)]
 
 /**
- * What `exec` accepts besides its own flags: every option of the language runtimes, of the
- * code and command sections it opens, and the Jupyter bridge's — the same a `serve` would use.
+ * A daemon's limits on many commands and contexts over time: one `exec` runs one cell or
+ * command and exits, so none of them could change what it does, yet its help listed them all.
+ */
+const DAEMON_ONLY = new Set([
+  'command-retention-count',
+  'command-retention-age',
+  'command-retention-bytes',
+  'max-commands',
+  'max-background-commands',
+  'max-contexts',
+  'context-idle',
+])
+
+/**
+ * What `exec` accepts besides its own flags: the options of the language runtimes, of the
+ * code and command sections it opens, and the Jupyter bridge's — those a single run reads.
  */
 export const execOptions: OptionSpec[] = [
   // exec opens one context: no spare interpreter unless asked (exec.ts); its help said 1.
@@ -18,7 +32,10 @@ export const execOptions: OptionSpec[] = [
   ...sectionOptions.command!,
   ...sectionOptions.code!,
   ...SERVER_OPTIONS.filter(s => s.flag.startsWith('jupyter-')),
-]
+].filter(o => !DAEMON_ONLY.has(o.flag))
+
+/** `--max-commands` given to a verb that has no use for it: serve's, said so rather than "unknown". */
+export const serveOnly = (flag: string): boolean => allOptions.some(o => `--${o.flag}` === flag)
 
 /** Config for a CLI verb: its flags, then the environment, then defaults. */
 export const configFrom = (flags: Record<string, unknown> = {}): Config => resolveConfig(allOptions, flags)

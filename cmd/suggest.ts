@@ -63,10 +63,19 @@ export function flagsOf(commands: readonly Command[]): string[] {
  * `Unknown option \`--shel\`` → `unknown option '--shel' (did you mean --shell? see execd exec
  * --help)`; a missing argument or value names what is missing. Other errors as they are.
  */
-export function withSuggestion(err: unknown, commands: readonly Command[], help: string): unknown {
+export function withSuggestion(
+  err: unknown,
+  commands: readonly Command[],
+  help: string,
+  serveOnly: (flag: string) => boolean = () => false,
+): unknown {
   if ((err as Error)?.name !== 'CACError') return err
   const message = (err as Error).message
-  const typed = /^Unknown option `(.+)`$/.exec(message)?.[1]
+  // cac names an option by its camelCase key: `--max-commands` came back as `--maxCommands`.
+  const typed = /^Unknown option `(.+)`$/.exec(message)?.[1]?.replace(/(?<=^--.+)[A-Z]/g, c => `-${c.toLowerCase()}`)
+  // `exec --max-commands 4`: a daemon's limit, which one run has no use for; "unknown" alone
+  // sent a person who had read `serve --help` looking for a typo.
+  if (typed && serveOnly(typed)) return new UsageError(`unknown option '${typed}': it is serve's (see ${help})`)
   if (typed) return new UsageError(`unknown option '${typed}' ${hint(typed, flagsOf(commands), help)}`)
   const usage = /^missing required args for command `(.+)`$/.exec(message)?.[1]
   if (usage)

@@ -45,6 +45,9 @@ const CASES = [
   ['fs', 'get', '--hlep', 'x'],
   ['fs', 'cat', '--offset'],
   ['serve', '--prot', '5'],
+  // A daemon's limit given to a verb with no use for it: serve's, said so.
+  ['exec', '--max-commands', '4', '--shell', 'true'],
+  ['metrics', '--port', '5'],
 ]
 
 test.each(CASES.map(args => [args.join(' ') || '(no words)', args] as const))('execd %s', (_, args) => {
@@ -77,6 +80,30 @@ const HELPS = [
   ...['serve', 'ping', 'doctor', 'metrics', 'exec', 'fs', 'completion'].map(v => [v]),
   ...['ls', 'stat', 'cat', 'get', 'put', 'rm', 'mv', 'mkdir', 'chmod', 'search', 'replace'].map(op => ['fs', op]),
 ]
+
+test("exec lists and takes only the options one run reads: a daemon's limits are serve's", () => {
+  const daemonOnly = ['--max-commands', '--max-background-commands', '--max-contexts', '--context-idle']
+  const retention = ['--command-retention-count', '--command-retention-age', '--command-retention-bytes']
+  const exec = runCliSync(['exec', '--help']).stdout
+  const serve = runCliSync(['serve', '--help']).stdout
+  for (const flag of [...daemonOnly, ...retention]) {
+    expect([flag, exec.includes(`${flag} `)]).toEqual([flag, false])
+    expect([flag, serve.includes(`${flag} `)]).toEqual([flag, true])
+    // Refused, not taken and ignored: exit 2 and one line naming the option and its verb.
+    const r = runCliSync(['exec', `${flag}=4`, '--shell', 'echo ran'])
+    expect([flag, r.code, r.stdout, r.stderr]).toEqual([
+      flag,
+      2,
+      '',
+      `execd: unknown option '${flag}': it is serve's (see execd exec --help)\n`,
+    ])
+  }
+  // What one run does read stays: the grace its --timeout kills with, the bridge it prefers.
+  for (const flag of ['--command-interrupt-grace', '--code-interrupt-grace', '--prefer-jupyter', '--python-spare'])
+    expect([flag, exec.includes(`${flag} `)]).toEqual([flag, true])
+  const kept = runCliSync(['exec', '--command-interrupt-grace', '50', '--shell', 'echo ran'])
+  expect([kept.code, kept.stdout]).toEqual([0, 'ran\n'])
+})
 
 test('help fits 80 columns when it is no terminal (| less, > file): descriptions wrapped under their column', () => {
   for (const verb of HELPS) {
