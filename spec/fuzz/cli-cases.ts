@@ -171,7 +171,7 @@ const execWords: Gen = fc
         pair('--env', fc.constantFrom(...ENVS)),
         pair('--python-spare', number),
         pair('--command-log-max-bytes', number),
-        pair('--max-commands', number),
+        pair('--command-interrupt-grace', number),
       ),
       { maxLength: 3 },
     ),
