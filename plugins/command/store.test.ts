@@ -34,12 +34,14 @@ function finished(store: CommandStore, id: string, finishedAt: number, bytes = 1
 }
 
 describe('CommandStore retention', () => {
-  test('keeps the newest finished commands by count and removes their logs', () => {
+  test('keeps the newest finished commands by count and removes their logs', async () => {
     const s = make({ count: 2 })
     const rs = [1, 2, 3].map(i => finished(s, `c${i}`, i))
     s.prune(10)
     expect(rs.map(r => !!s.get(r.id))).toEqual([false, true, true])
+    await s.unlinked()
     expect(rs[0] && existsSync(rs[0].logPath)).toBe(false)
+    expect(rs.slice(1).map(r => existsSync(r.logPath))).toEqual([true, true])
   })
 
   test('removes commands older than the age limit', () => {
