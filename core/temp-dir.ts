@@ -32,6 +32,28 @@ export interface TempDirOptions {
    * what the dir only names (a journal of entries its owner made elsewhere).
    */
   onStale?: (dir: string) => void | Promise<void>
+  /**
+   * Removed as execd exits if still open: a one-shot verb ended by a signal exits without
+   * awaiting what it was doing (`execd exec go` stopped mid kernel build left its build dir).
+   */
+  removeAtExit?: boolean
+}
+
+/** The open dirs asking removeAtExit, removed by one exit hook (after core/process.ts's kill). */
+const openAtExit = new Set<OwnedTempDir>()
+let exitHooked = false
+function removeAtExit(dir: OwnedTempDir): void {
+  openAtExit.add(dir)
+  if (exitHooked) return
+  exitHooked = true
+  process.on('exit', () => {
+    for (const d of openAtExit)
+      try {
+        d.close()
+      } catch {
+        // an exit must finish: the next execd's sweep takes what stays
+      }
+  })
 }
 
 export class OwnedTempDir {
@@ -81,6 +103,7 @@ export class OwnedTempDir {
       throw withFdErrno(err)
     }
     this.closed = false
+    if (this.opts.removeAtExit) removeAtExit(this)
     if (first) {
       const sweep = sweepStale(this.prefix, this.root, this.path, this.opts.onStale).finally(() => sweeps.delete(sweep))
       sweeps.add(sweep)
@@ -134,6 +157,7 @@ export class OwnedTempDir {
   private release(): boolean {
     if (this.closed) return false
     this.closed = true
+    openAtExit.delete(this)
     this.lock?.stop(true)
     this.lock = undefined
     this.made?.close()

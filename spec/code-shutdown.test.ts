@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { findJdk } from '../plugins/java/jdk'
 import { findGo } from '../plugins/go/toolchain'
-import { pidsWith, postJson, startDaemon, waitFor, type Daemon } from './harness'
+import { pidsWith, postJson, spawnCli, startDaemon, waitFor, type Daemon } from './harness'
 
 const jdk = findJdk(process.env.EXECD_JSHELL || 'jshell')
 const javaMissing = 'missing' in jdk ? jdk.missing : undefined
@@ -163,4 +163,21 @@ describe.skipIf(!!goMissing)(`go${goMissing ? ` (skipped: ${goMissing})` : ''}`,
   test("the kernel build of an execd killed mid-way is removed by the next execd's build", async () => {
     await killMidBuild('go', tmp => ` build -buildvcs=false -o ${tmp}`, 'go-kernel-build-')
   })
+
+  // The one-shot verb exits on the signal without awaiting the build: its finally never ran.
+  for (const [signal, status] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    test(`\`execd exec go\` stopped by ${signal} while its kernel builds leaves no build dir`, async () => {
+      await withTmp(async tmp => {
+        const verb = spawnCli(['exec', 'go'], { stdin: 'package main\nfunc main() { for {} }\n', env: { TMPDIR: tmp } })
+        const build = ` build -buildvcs=false -o ${tmp}`
+        await waitFor('the kernel build', () => pidsWith(build, verb.pid).length > 0, 60_000)
+        verb.kill(signal)
+        expect(await verb.exited).toBe(status)
+        expect(leftovers(tmp)).toEqual([])
+      })
+    })
+  }
 })

@@ -153,8 +153,9 @@ async function build(tc: Toolchain): Promise<string> {
   const binary = join(dir, 'kernel')
   if (existsSync(binary)) return binary
   // Owned (locked while this execd lives): the build of an execd killed mid-way is swept by
-  // the next build, which is bound to come since the kernel was never made.
-  const workDir = new OwnedTempDir('go-kernel-build', root)
+  // the next build, which is bound to come since the kernel was never made; one stopped by a
+  // signal (a one-shot `exec go` exits without awaiting this) removes it as it exits.
+  const workDir = new OwnedTempDir('go-kernel-build', root, { removeAtExit: true })
   const work = workDir.ensure()
   try {
     const out = join(work, 'out')
