@@ -22,6 +22,7 @@ import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
+import { forgetAtExit, removeAtExit } from './exit-removals'
 import { HeldDir } from './held-dir'
 
 export const OWNER_SOCKET = '.owner.sock'
@@ -33,27 +34,11 @@ export interface TempDirOptions {
    */
   onStale?: (dir: string) => void | Promise<void>
   /**
-   * Removed as execd exits if still open: a one-shot verb ended by a signal exits without
-   * awaiting what it was doing (`execd exec go` stopped mid kernel build left its build dir).
+   * Removed as execd exits if still open (core/exit-removals.ts): a one-shot verb ended by a
+   * signal exits without awaiting what it was doing (`execd exec go` stopped mid kernel build
+   * left its build dir).
    */
   removeAtExit?: boolean
-}
-
-/** The open dirs asking removeAtExit, removed by one exit hook (after core/process.ts's kill). */
-const openAtExit = new Set<OwnedTempDir>()
-let exitHooked = false
-function removeAtExit(dir: OwnedTempDir): void {
-  openAtExit.add(dir)
-  if (exitHooked) return
-  exitHooked = true
-  process.on('exit', () => {
-    for (const d of openAtExit)
-      try {
-        d.close()
-      } catch {
-        // an exit must finish: the next execd's sweep takes what stays
-      }
-  })
 }
 
 export class OwnedTempDir {
@@ -103,7 +88,7 @@ export class OwnedTempDir {
       throw withFdErrno(err)
     }
     this.closed = false
-    if (this.opts.removeAtExit) removeAtExit(this)
+    if (this.opts.removeAtExit) removeAtExit(this, () => this.close())
     if (first) {
       const sweep = sweepStale(this.prefix, this.root, this.path, this.opts.onStale).finally(() => sweeps.delete(sweep))
       sweeps.add(sweep)
@@ -157,7 +142,7 @@ export class OwnedTempDir {
   private release(): boolean {
     if (this.closed) return false
     this.closed = true
-    openAtExit.delete(this)
+    forgetAtExit(this)
     this.lock?.stop(true)
     this.lock = undefined
     this.made?.close()

@@ -17,6 +17,7 @@ import {
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { errnoOf } from '../errors'
+import { forgetAtExit, removeAtExit } from '../exit-removals'
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 
@@ -64,7 +65,7 @@ export class CodeFile {
       if (at !== this.at) forgetAtExit(this.at)
       this.at = at
     }
-    removeAtExit(this.at)
+    removeFileAtExit(this.at)
     const fd = this.openOwn()
     try {
       const bytes = Buffer.from(code)
@@ -109,7 +110,7 @@ export class CodeFile {
   forestall(): void {
     const next = `${this.at}.int`
     try {
-      removeAtExit(next)
+      removeFileAtExit(next)
       // Made anew, never through what stands at the name: in TMPDIR anyone could put a link there
       // beforehand (the code file's name is in the listing), and this wrote through it as root
       // and then renamed that link over the code file, which later runs wrote through and sourced.
@@ -141,21 +142,7 @@ export class CodeFile {
 
 /**
  * The code files (and input FIFOs, command-stream.ts) of shells not closed yet, removed as execd
- * exits: a verb ended by a signal (`execd exec bash`, Ctrl-C while its shell started, or a second
- * one) exits without closing its shell, and left the file in TMPDIR for good (the CLI fuzz: 1 in
- * 20 SIGINTs at 50-75 ms).
+ * exits (core/exit-removals.ts): a verb ended by a signal (`execd exec bash`, Ctrl-C while its
+ * shell started) left the file in TMPDIR for good (the CLI fuzz: 1 in 20 SIGINTs at 50-75 ms).
  */
-const codeFiles = new Set<string>()
-let exitHooked = false
-export const forgetAtExit = (file: string): void => void codeFiles.delete(file)
-export function removeAtExit(file: string): void {
-  codeFiles.add(file)
-  if (exitHooked) return
-  exitHooked = true
-  process.on('exit', () => {
-    for (const f of codeFiles)
-      try {
-        rmSync(f, { force: true })
-      } catch {}
-  })
-}
+export const removeFileAtExit = (file: string): void => removeAtExit(file, () => rmSync(file, { force: true }))

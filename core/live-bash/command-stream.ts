@@ -15,7 +15,8 @@ import { join } from 'node:path'
 import type { FileSink } from 'bun'
 import { makeFifo } from '../fifo'
 import type { FifoDir } from './fifo-dir'
-import { forgetAtExit, removeAtExit } from './code-file'
+import { forgetAtExit } from '../exit-removals'
+import { removeFileAtExit } from './code-file'
 
 interface Fifo {
   /** '' once removed: not removed twice (~5 µs on tmpfs here, ~40 µs on ext4). */
@@ -101,7 +102,7 @@ export class CommandStream {
       if (!again || !makeFifo(join((dir = again), name))) return undefined
     }
     const path = join(dir, name)
-    removeAtExit(path)
+    removeFileAtExit(path)
     try {
       if (this.owner) chownSync(path, this.owner.uid, this.owner.gid)
       // Read and write: opening a FIFO for writing alone fails (ENXIO) until a reader has it.
