@@ -1,8 +1,7 @@
-import { afterEach, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import {
   chownSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -10,18 +9,12 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { testRoots } from './test-roots'
 import { HeldDir } from './held-dir'
 import { OwnedTempDir } from './temp-dir'
 
-const roots: string[] = []
-afterEach(() => roots.splice(0).forEach(r => rmSync(r, { recursive: true, force: true })))
-const freshRoot = () => {
-  const root = mkdtempSync(join(tmpdir(), 'execd-held-dir-test-'))
-  roots.push(root)
-  return root
-}
+const freshRoot = testRoots('execd-held-dir-test')
 const privateDir = (at: string) => (mkdirSync(at, { mode: 0o700 }), at)
 
 test('what is written beneath a held dir lands in it, whatever stands at its name by then', () => {

@@ -1,4 +1,4 @@
-import { afterEach, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import {
   existsSync,
   lstatSync,
@@ -10,17 +10,11 @@ import {
   symlinkSync,
   utimesSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { testRoots } from './test-roots'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
 
-const roots: string[] = []
-afterEach(() => roots.splice(0).forEach(r => rmSync(r, { recursive: true, force: true })))
-const freshRoot = () => {
-  const root = mkdtempSync(join(tmpdir(), 'execd-temp-dir-test-'))
-  roots.push(root)
-  return root
-}
+const freshRoot = testRoots('execd-temp-dir-test')
 
 /** A dir as a killed execd leaves it: its socket is there, nobody listens on it. */
 function abandonedDir(root: string, name: string): string {

@@ -1,18 +1,14 @@
-import { afterEach, describe, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { describe, expect, test } from 'bun:test'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { testRoots } from '../../core/test-roots'
 import { cpuPercent, takeReading } from './cgroup'
 
-const roots: string[] = []
-afterEach(() => {
-  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true })
-})
+const freshRoot = testRoots('execd-cg')
 
 /** A fixture tree laid out like procfs + cgroupfs under a fake root. */
 function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'execd-cg-'))
-  roots.push(root)
+  const root = freshRoot()
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true })
     writeFileSync(join(root, path), content)
