@@ -6,7 +6,7 @@
  */
 import { readTokenFile } from '../core/token-file'
 import { UsageError } from './errors'
-import { routeUrl, URL_ENV } from './route-url'
+import { daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { visible } from './visible'
 import { isWebPage } from './web-page'
@@ -60,13 +60,6 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
 function pingUrl(flags: PingFlags): string {
   const local = `http://127.0.0.1:${flags.port ?? process.env.EXECD_PORT ?? 44772}`
   const base = flags.url === undefined ? (flags.port === undefined && process.env[URL_ENV]) || local : String(flags.url)
-  let parsed: URL | undefined
-  try {
-    parsed = new URL(base)
-  } catch {
-    // said below
-  }
-  if (!parsed || !/^https?:\/\/[^/]/.test(base))
-    throw new UsageError(`--url expects an http:// or https:// URL, got '${base}'`)
+  const parsed = daemonUrl(base)
   return (/\/ping\/?$/.test(parsed.pathname) ? parsed : routeUrl(base, 'ping')).toString()
 }

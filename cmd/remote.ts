@@ -9,9 +9,8 @@ import { Value } from '@sinclair/typebox/value'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
-import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
-import { routeUrl, URL_ENV } from './route-url'
+import { daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { answerStart, isWebPage } from './web-page'
 
@@ -219,14 +218,7 @@ export function answerOf<S extends TSchema>(what: string, schema: S, value: unkn
 export function remoteOf(options: { url?: unknown }): Remote | undefined {
   const url = options.url === undefined ? process.env[URL_ENV] : String(options.url)
   if (!url) return undefined
-  let parsed: URL | undefined
-  try {
-    parsed = new URL(url)
-  } catch {
-    // said below
-  }
-  if (!parsed || !/^https?:$/.test(parsed.protocol))
-    throw new UsageError(`--url expects an http:// or https:// URL, got '${url}'`)
+  daemonUrl(url)
   return new Remote(url)
 }
 
