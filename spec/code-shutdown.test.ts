@@ -93,6 +93,27 @@ async function killMidBuild(language: string, builder: (tmp: string) => string, 
   })
 }
 
+/**
+ * The one-shot verb exits on the signal without awaiting the build (`builder`, whose argv names
+ * the dir): its finally never ran, and the build dir stayed.
+ */
+function verbStoppedMidBuild(language: string, code: string, builder: (tmp: string) => string): void {
+  for (const [signal, status] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    test(`\`execd exec ${language}\` stopped by ${signal} while its build runs leaves no build dir`, async () => {
+      await withTmp(async tmp => {
+        const verb = spawnCli(['exec', language], { stdin: code, env: { TMPDIR: tmp } })
+        await waitFor('the build', () => pidsWith(builder(tmp), verb.pid).length > 0, 60_000)
+        verb.kill(signal)
+        expect(await verb.exited).toBe(status)
+        expect(leftovers(tmp)).toEqual([])
+      })
+    })
+  }
+}
+
 const shutdownAnswer = { status: 503, body: { code: 'SERVICE_UNAVAILABLE', message: 'execd is shutting down' } }
 function parsed(a: { status: number; body: string }): { status: number; body: unknown } {
   try {
@@ -119,6 +140,8 @@ describe.skipIf(!!javaMissing)(`java${javaMissing ? ` (skipped: ${javaMissing})`
   test("the helper build of an execd killed mid-way is removed by the next execd's build", async () => {
     await killMidBuild('java', tmp => `${javac} -d ${tmp}`, 'java-build-')
   })
+
+  verbStoppedMidBuild('java', 'System.out.println(42);\n', tmp => `${javac} -d ${tmp}`)
 })
 
 /** What the java helper's cache dirs hold beyond the helper and its archive. */
@@ -164,20 +187,5 @@ describe.skipIf(!!goMissing)(`go${goMissing ? ` (skipped: ${goMissing})` : ''}`,
     await killMidBuild('go', tmp => ` build -buildvcs=false -o ${tmp}`, 'go-kernel-build-')
   })
 
-  // The one-shot verb exits on the signal without awaiting the build: its finally never ran.
-  for (const [signal, status] of [
-    ['SIGTERM', 143],
-    ['SIGINT', 130],
-  ] as const) {
-    test(`\`execd exec go\` stopped by ${signal} while its kernel builds leaves no build dir`, async () => {
-      await withTmp(async tmp => {
-        const verb = spawnCli(['exec', 'go'], { stdin: 'package main\nfunc main() { for {} }\n', env: { TMPDIR: tmp } })
-        const build = ` build -buildvcs=false -o ${tmp}`
-        await waitFor('the kernel build', () => pidsWith(build, verb.pid).length > 0, 60_000)
-        verb.kill(signal)
-        expect(await verb.exited).toBe(status)
-        expect(leftovers(tmp)).toEqual([])
-      })
-    })
-  }
+  verbStoppedMidBuild('go', 'package main\nfunc main() { for {} }\n', tmp => ` build -buildvcs=false -o ${tmp}`)
 })

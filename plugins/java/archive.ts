@@ -34,7 +34,7 @@ async function make(path: string, train: (flags: string[]) => Promise<void>): Pr
   // Written in a dir of its own, locked while this execd lives: the training JVM of an execd
   // killed mid-run (SIGKILL) runs on and writes its archive as it exits (11 MiB, beside the
   // helper as `helper.jsa.<pid>.tmp` it stayed for good); the next training sweeps the dir.
-  const work = new OwnedTempDir('cds', dirname(path))
+  const work = new OwnedTempDir('cds', dirname(path), { removeAtExit: true })
   try {
     const temp = join(work.ensure(), basename(path))
     await train([`-XX:ArchiveClassesAtExit=${temp}`, '-Xlog:cds*=off'])

@@ -61,12 +61,10 @@ export class JavaContext implements RuntimeContext {
   private async spawn(): Promise<void> {
     // Owned (locked while this execd lives): an execd killed while the JVM starts (SIGKILL, OOM)
     // leaves it, and the next java start of any execd sweeps it.
-    const owned = new OwnedTempDir('execd-java')
+    // Removed at exit too: an exit while the JVM starts (the CLI's Ctrl-C during `exec java`)
+    // never reached the finally below, and the dir was left in TMPDIR.
+    const owned = new OwnedTempDir('execd-java', undefined, { removeAtExit: true })
     const dir = owned.ensure()
-    // An exit while the JVM starts (the CLI's Ctrl-C during `exec java`) never reached the
-    // finally below: the dir was left in TMPDIR.
-    const removeAtExit = () => owned.close()
-    process.once('exit', removeAtExit)
     const path = join(dir, 'channel.sock')
     const server = createServer()
     try {
@@ -98,7 +96,6 @@ export class JavaContext implements RuntimeContext {
       server.close()
       // Awaited: a start the shutdown cut off is answered, and execd exits, right after this.
       await owned.closeAsync()
-      process.off('exit', removeAtExit)
     }
   }
 

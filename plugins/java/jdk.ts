@@ -89,8 +89,9 @@ async function compile(jdk: Jdk): Promise<Helper> {
   const dir = join(root, `java-helper-${key}`)
   if (existsSync(join(dir, 'done'))) return layoutOf(dir)
   // Owned (locked while this execd lives): the build of an execd killed mid-way is swept by
-  // the next build, which is bound to come since the helper was never made.
-  const workDir = new OwnedTempDir('java-build', root)
+  // the next build, which is bound to come since the helper was never made. Removed at exit
+  // too: `execd exec java` stopped mid-build exits without awaiting it (its dir stayed).
+  const workDir = new OwnedTempDir('java-build', root, { removeAtExit: true })
   const work = workDir.ensure()
   try {
     const out = join(work, 'out')
