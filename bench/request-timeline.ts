@@ -13,11 +13,15 @@
  *   reap (wait4), the answer's send, the loop back in its wait.
  * cell: python `x + 1` in a warm context, execd beside row 1h's relay (baselines/
  *   python-relay.ts). Marks: the request read, the write to the interpreter, the
- *   interpreter's read and its answer, the answer read back, the answer's send.
+ *   interpreter's read and its answer, the answer read back, the answer's send; and the bench's
+ *   own Bun `fetch` client (row 1d's): its HTTP thread's read of the answer, its eventfd write
+ *   that wakes the JavaScript thread, that thread's return from its wait, the next request's
+ *   send (the client's steps are not split by state).
  *
  * Each gap is split by the main thread's scheduler state (running, runnable but waiting for a
  * core, asleep), so "execd's own" is what it ran, not what the machine made it wait. Sides
- * take turns (order rotating), `requests` per side per turn, 5 ms apart; the figures are
+ * take turns (order rotating), `requests` per side per turn, 5 ms apart (BENCH_TIMELINE_GAP_MS=0:
+ * back to back, as row 1 sends them); the figures are
  * medians over every request of every turn. Also prints the system calls per request by
  * name (the server's threads; the shells and interpreters apart). Needs perf and root.
  */
@@ -29,7 +33,7 @@ import { requireCommands } from './lib/command'
 import { startExecd } from './lib/execd'
 import { startLineChild } from './lib/line-child'
 import { makeTempDir, runThenClean } from './lib/procs'
-import { cellMarks, clientFd, commandMarks, ORDER } from './lib/request-marks'
+import { cellMarks, clientFd, clientMarks, commandMarks, type Marks, ORDER } from './lib/request-marks'
 import { codeEnded, commandEnded, readEvents } from './lib/sse'
 import { nameOf, record, split, type Trace, type Traced, tidsOf } from './lib/syscall-timeline'
 
@@ -37,6 +41,8 @@ const mode = process.argv[2] === 'cell' ? 'cell' : 'command'
 const requests = Number(process.argv[3] ?? 100)
 const turns = Number(process.argv[4] ?? 4)
 const warm = Number(process.argv[5] ?? 1500)
+/** The pause between requests: 0 sends each as the client has read the last, as row 1 does. */
+const gapMs = Number(process.env.BENCH_TIMELINE_GAP_MS ?? 5)
 
 /** A server under trace: its helpers (the interpreter) are recorded, not counted as its own. */
 interface Side extends Traced {
@@ -61,6 +67,7 @@ interface Summary {
 function summarize(trace: Trace, side: Side, into: Summary): void {
   const client = clientFd(trace.calls, side.pid)
   const helpers = new Set(side.helpers().flatMap(tidsOf))
+  const clients = new Set(side.clients?.().flatMap(tidsOf) ?? [])
   const all =
     mode === 'command'
       ? commandMarks(
@@ -69,11 +76,12 @@ function summarize(trace: Trace, side: Side, into: Summary): void {
           client,
         )
       : cellMarks(trace.calls, side.pid, client, helpers)
-  for (const marks of all) {
+  const step = (marks: Marks, serverThread: boolean) => {
     for (let k = 1; k < marks.length; k++) {
       const key = `${marks[k - 1]![0]} → ${marks[k]![0]}`
       const [a, b] = [marks[k - 1]![1], marks[k]![1]]
-      const s = split(trace.states, a, b)
+      // the client's steps are its threads' time: the server's states do not split them
+      const s = serverThread ? split(trace.states, a, b) : { run: Number.NaN, wait: Number.NaN, sleep: Number.NaN }
       const e = into.steps.get(key) ?? { total: [], run: [], wait: [], sleep: [] }
       e.total.push(b - a)
       e.run.push(s.run)
@@ -81,6 +89,11 @@ function summarize(trace: Trace, side: Side, into: Summary): void {
       e.sleep.push(s.sleep)
       into.steps.set(key, e)
     }
+  }
+  for (const marks of all) {
+    step(marks, true)
+    const sent = marks.find(m => m[0] === 'answer sent')
+    if (sent && clients.size) step(clientMarks(trace.calls, clients, sent[1]), false)
     into.whole.push(marks.at(-1)![1] - marks[0]![1])
     into.wholeRun.push(split(trace.states, marks[0]![1], marks.at(-1)![1]).run)
   }
@@ -89,7 +102,7 @@ function summarize(trace: Trace, side: Side, into: Summary): void {
   // the first and the pauses between count too: the daemon's timers are its cost as well)
   const [from, to] = [all[0]?.[0]?.[1] ?? 0, all.at(-1)?.at(-1)?.[1] ?? 0]
   for (const c of trace.calls) {
-    if (helpers.has(c.tid) || c.enter < from || c.enter > to) continue
+    if (helpers.has(c.tid) || clients.has(c.tid) || c.enter < from || c.enter > to) continue
     into.syscalls.set(nameOf(c.nr), (into.syscalls.get(nameOf(c.nr)) ?? 0) + 1)
   }
 }
@@ -169,12 +182,14 @@ async function sides(): Promise<Side[]> {
       name: 'execd',
       pid: execd.pid,
       helpers: () => childrenOf(execd.pid),
+      clients: () => [process.pid],
       one: () => cell(() => execd.post('/code', { code: 'x + 1', context: { id, language: 'python' } })),
     },
     {
       name: 'relay',
       pid: relay.pid,
       helpers: () => childrenOf(relay.pid),
+      clients: () => [process.pid],
       one: () =>
         cell(() =>
           fetch(`${relay.url}/code`, {
@@ -203,7 +218,7 @@ async function main(): Promise<void> {
       const work = async () => {
         for (let i = 0; i < requests; i++) {
           await side.one()
-          await Bun.sleep(5)
+          if (gapMs > 0) await Bun.sleep(gapMs)
         }
       }
       summarize(await record(side, join(dir, `${side.name}-${turn}.data`), work), side, out.get(side.name)!)
@@ -222,7 +237,7 @@ async function main(): Promise<void> {
     const rank = (key: string) => ORDER.indexOf(key.split(' → ')[0]!)
     for (const [key, e] of [...s.steps].sort((a, b) => rank(a[0]) - rank(b[0]))) {
       if (e.total.length < s.requests / 2) continue
-      const f = (xs: number[]) => (median(xs) * 1000).toFixed(0).padStart(5)
+      const f = (xs: number[]) => (Number.isNaN(median(xs)) ? '—' : (median(xs) * 1000).toFixed(0)).padStart(5)
       const p25 = (quantile(e.total, 0.25) * 1000).toFixed(0).padStart(5)
       console.log(
         `  ${key.padEnd(44)} ${f(e.total)}  (${f(e.run)} / ${f(e.wait)} / ${f(e.sleep)})  p25 ${p25}  n=${e.total.length}`,

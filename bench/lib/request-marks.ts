@@ -35,6 +35,10 @@ export const ORDER = [
   'answer read',
   'answer sent',
   'loop waits again',
+  'client read the answer',
+  'client woke its JS thread',
+  'client JS thread ran',
+  'client sent the next request',
 ]
 
 /** One request's marks on the main thread, from its request read to the loop's next wait. */
@@ -129,4 +133,28 @@ export function clientFd(calls: Call[], main: number): number {
       count.set(fd, (count.get(fd) ?? 0) + 1)
     }
   return [...count].sort((a, b) => b[1] - a[1])[0]?.[0] ?? -1
+}
+
+/**
+ * What a Bun `fetch` client did with one answer sent at `sent`, from its own system calls: its
+ * HTTP thread reads the answer, wakes the JavaScript thread with an eventfd write (8 bytes),
+ * that thread returns from its wait, and the HTTP thread sends the next request (meaningful
+ * with no pause between requests: BENCH_TIMELINE_GAP_MS=0).
+ */
+export function clientMarks(calls: Call[], clients: Set<number>, sent: number): Marks {
+  const read = calls.find(c => clients.has(c.tid) && c.nr === RECVFROM && c.ret > 100 && c.exit >= sent)
+  if (!read) return []
+  const marks: Marks = [
+    ['answer sent', sent],
+    ['client read the answer', read.exit],
+  ]
+  const wake = calls.find(c => c.tid === read.tid && c.nr === WRITE && c.ret === 8 && c.enter >= read.exit)
+  if (!wake) return marks
+  marks.push(['client woke its JS thread', wake.enter])
+  const js = calls.find(c => clients.has(c.tid) && c.tid !== read.tid && c.nr === EPOLL_WAIT && c.exit >= wake.enter)
+  if (!js) return marks
+  marks.push(['client JS thread ran', js.exit])
+  const next = calls.find(c => c.tid === read.tid && c.nr === SENDTO && c.ret > 100 && c.enter >= js.exit)
+  if (next) marks.push(['client sent the next request', next.enter])
+  return marks
 }

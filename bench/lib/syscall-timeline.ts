@@ -74,12 +74,14 @@ export interface Traced {
   name: string
   pid: number
   helpers(): number[]
+  /** Processes of the client, recorded to mark when the answer reached it (not the server's). */
+  clients?(): number[]
 }
 
 /** Records while `work` runs (after a moment for perf to attach); its calls and states. */
 export async function record(side: Traced, file: string, work: () => Promise<void>): Promise<Trace> {
   const own = tidsOf(side.pid)
-  const helpers = side.helpers().flatMap(tidsOf)
+  const helpers = [...side.helpers(), ...(side.clients?.() ?? [])].flatMap(tidsOf)
   const pids = [...own, ...helpers]
   const filter = pids.map(t => `common_pid == ${t}`).join(' || ')
   const perf = spawnTracked(
