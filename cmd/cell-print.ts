@@ -10,6 +10,10 @@ import type { ExecEvent } from '../core/events'
 import { shutDown } from './remote'
 import { visible } from './visible'
 
+/** The Go runtime's exit status for an unrecovered panic or a fatal error (runtime/panic.go's exit(2)). */
+const GO_CRASH_EXIT = 2
+const GO_CRASHES = new Set(['panic', 'fatal error'])
+
 const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg' }
 
 /**
@@ -17,17 +21,43 @@ const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'j
  * missing command: 127), and an interpreter's death, whatever the language (`exit 3`,
  * `os._exit(3)`, `process.exit(3)`, `System.exit(3)`, `os.Exit(3)`: 3; killed by a signal:
  * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
- * words. `exit 0` is no failure. Any other error: 1.
+ * words. `exit 0` is no failure. A go program's panic or fatal error (a deadlock): 2, as the Go
+ * runtime exits on one (its kernel names the error `panic` or `fatal error`). Any other error: 1.
  */
-export function cellExit(event: ExecEvent): number | undefined {
+export function cellExit(event: ExecEvent, language?: string): number | undefined {
   const e = event.error
   if (!e) return undefined
+  if (language === 'go' && GO_CRASHES.has(e.ename)) return GO_CRASH_EXIT
   if (e.ename === 'CommandExecError') {
     const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
   return shellStatusOf(e.traceback[0] ?? '') ?? shellStatusOf(e.evalue)
 }
+
+/**
+ * A go crash outside main's goroutine (a goroutine's panic, a deadlock) is told by the Go runtime
+ * on the program's stderr, which streams as it is written; the kernel's error then carries those
+ * same lines, and they were printed twice. This keeps the end of the cell's stderr (bounded) and
+ * says whether an error's traceback is already there.
+ */
+export function crashEcho(language: string): { seen(event: ExecEvent): void; told(event: ExecEvent): boolean } {
+  let tail = ''
+  return {
+    seen(event) {
+      if (language === 'go' && event.type === 'stderr') tail = (tail + (event.text ?? '')).slice(-CRASH_TAIL)
+    },
+    told(event) {
+      const e = event.error
+      if (language !== 'go' || !e || !GO_CRASHES.has(e.ename) || e.traceback.length === 0) return false
+      // Included, not the end: the kernel cuts a long crash (many goroutines) at 200 lines.
+      return tail.includes(e.traceback.join('\n'))
+    },
+  }
+}
+
+/** The go kernel keeps 16 KiB of a program's stderr to find its crash in (plugins/go/kernel/exec.go). */
+const CRASH_TAIL = 16 << 10
 
 /**
  * Prints one event for people; returns how many image files it wrote. `oneShot`: the context is

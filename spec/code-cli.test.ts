@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, pidsWith, runCliSync, waitFor, type CliOptions } from './harness'
+import { BIN, pidsWith, runCliSync, waitFor, type CliOptions, type CliRun } from './harness'
 import { hasModule, pythonAvailable } from './python-env'
 import { ownMarker } from './kit/own-pids'
 
@@ -246,6 +246,21 @@ describe('execd exec: a failing cell says it once, and exits with its own status
         stdout: '',
         stderr: 'bye\n',
       })
+    },
+    60_000,
+  )
+
+  test.skipIf(!Bun.which('go'))(
+    "a go panic and a deadlock exit 2, as a go program does, the runtime's words said once",
+    () => {
+      // Each exited 1, the status of any other cell's error; the Go runtime exits 2 on each. A
+      // crash outside main's goroutine was printed twice: the runtime's stderr, then the error.
+      const said = (r: CliRun, first: string) => [r.code, r.stderr.split('\n')[0], r.stderr.split(first).length - 1]
+      expect(said(execd(['go', 'panic("boom")']), 'panic: boom')).toEqual([2, 'panic: boom', 1])
+      const deadlock = 'fatal error: all goroutines are asleep - deadlock!'
+      expect(said(execd(['go', 'select {}']), deadlock)).toEqual([2, deadlock, 1])
+      const inGoroutine = 'done := make(chan int)\ngo func() { panic("g") }()\n<-done'
+      expect(said(execd(['go', inGoroutine]), 'panic: g')).toEqual([2, 'panic: g', 1])
     },
     60_000,
   )
