@@ -67,7 +67,12 @@ export function render(
   event: ExecEvent,
   executionId: string,
   imagesSoFar: number,
-  { oneShot, exitEnds, interrupted = false }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean },
+  {
+    oneShot,
+    exitEnds,
+    interrupted = false,
+    language,
+  }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean; language?: string },
 ): number {
   switch (event.type) {
     case 'stdout':
@@ -124,7 +129,7 @@ export function render(
       return 0
     }
     case 'result':
-      return renderResult(event.results ?? {}, executionId, imagesSoFar)
+      return renderResult(event.results ?? {}, executionId, imagesSoFar, language)
     default:
       return 0
   }
@@ -136,7 +141,12 @@ export function render(
  */
 const fileTag = (executionId: string): string => (/^[\w-]+$/.test(executionId) ? executionId.slice(0, 8) : 'cell')
 
-function renderResult(results: Record<string, unknown>, executionId: string, imagesSoFar: number): number {
+function renderResult(
+  results: Record<string, unknown>,
+  executionId: string,
+  imagesSoFar: number,
+  language?: string,
+): number {
   const image = Object.keys(IMAGE_EXT).find(mime => typeof results[mime] === 'string')
   if (image) {
     const path = resolve(`execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
@@ -147,12 +157,30 @@ function renderResult(results: Record<string, unknown>, executionId: string, ima
   }
   const rows = results['application/json'] as { columns?: unknown; rows?: unknown } | undefined
   if (rows && Array.isArray(rows.columns) && Array.isArray(rows.rows)) {
+    const affected = language === 'sql' ? affectedOf(rows.columns, rows.rows) : undefined
+    if (affected !== undefined) {
+      process.stdout.write(`${affected} row${affected === 1 ? '' : 's'} affected\n`)
+      return 0
+    }
     process.stdout.write(grid(rows.columns.map(String), rows.rows as unknown[][]))
     return 0
   }
   const text = results['text/plain'] ?? results.text
   if (typeof text === 'string') process.stdout.write(`${text}\n`)
   return 0
+}
+
+/**
+ * The count a sql statement that returns no rows gives (plugins/sql/format.ts affectedBundle), as
+ * one line the way mysql's prompt says it: printed as a table, `CREATE TABLE t(a)` showed an
+ * `affected_rows` column over a 0 and `(1 row)`. Undefined for any other result.
+ */
+function affectedOf(columns: unknown[], rows: unknown[]): number | undefined {
+  const [row] = rows
+  if (columns.length !== 1 || columns[0] !== 'affected_rows' || rows.length !== 1 || !Array.isArray(row))
+    return undefined
+  const [n] = row as unknown[]
+  return row.length === 1 && Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined
 }
 
 /** Rows and columns (a SQL result) as an aligned table, numbers to the right. */

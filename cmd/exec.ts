@@ -175,6 +175,7 @@ export async function runCell(
           oneShot: !interactive,
           exitEnds: exitEnds(context.language),
           interrupted,
+          language: context.language,
         })
     }
   } finally {

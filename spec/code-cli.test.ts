@@ -195,6 +195,20 @@ describe('execd exec sql', () => {
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('no such table: no_such_table')
   })
+
+  test("a statement that returns no rows says its count in one line, as mysql's prompt does", () => {
+    // Each printed an `affected_rows` table: `CREATE TABLE` a 0 under that column, and `(1 row)`.
+    const script =
+      'CREATE TABLE t(a);\nINSERT INTO t VALUES (1), (2);\nUPDATE t SET a = 3 WHERE a = 1;\nSELECT a FROM t'
+    expect(execd(['sql', script])).toEqual({
+      code: 0,
+      stdout: '0 rows affected\n2 rows affected\n1 row affected\na\n-\n3\n2\n(2 rows)\n',
+      stderr: '',
+    })
+    // A SELECT's column of that name with several rows is a table still; --json keeps the wire's result.
+    expect(execd(['sql', 'select 1 as affected_rows union all select 2']).stdout).toEndWith('(2 rows)\n')
+    expect(execd(['sql', '--json', 'create table u(b)']).stdout).toContain('"columns":["affected_rows"]')
+  })
 })
 
 describe('execd exec: a failing cell says it once, and exits with its own status', () => {
