@@ -196,6 +196,28 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     120_000,
   )
 
+  test.skipIf(pythonAvailable !== true)(
+    'lines typed while a cell runs are shown again after their own prompts, `...` for a block',
+    async () => {
+      // They were taken bare: the def's body ran with no `...` before it, and no prompt said
+      // where the next cell began (python's and bash's prompts show typeahead again).
+      shell()
+      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
+      await shows(/^python>/m)
+      const go = join(dir, 'typed-ahead')
+      keys(`import os, time; [time.sleep(0.05) for _ in iter(lambda: os.path.exists('${go}'), True)]`, 'Enter')
+      keys('def f():', 'Enter', '    return 7', 'Enter', '', 'Enter', 'f()', 'Enter')
+      await shows(/^f\(\)$/m)
+      writeFileSync(go, '')
+      await shows(/^7$/m)
+      expect(screen()).toContain('\npython> def f():\n...     return 7\n...\npython> f()\n7\n')
+      keys('C-d')
+      await shows('status 0')
+      rmSync(go)
+    },
+    120_000,
+  )
+
   /** [language, the exit call typed at its prompt, the status, what the screen shows of it] */
   const EXIT_CALLS: [string, string, number, string?][] = [
     ...(pythonAvailable === true
