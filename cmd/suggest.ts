@@ -93,7 +93,8 @@ export function withSuggestion(
     const words = [...unused.matchAll(/`([^`]*)`/g)].map(m => `'${word(m[1])}'`)
     return new UsageError(`unexpected argument${words.length > 1 ? 's' : ''} ${words.join(', ')} (see ${help})`)
   }
-  const option = /^option `(\S+)[^`]*` value is missing$/.exec(message)?.[1]
-  if (option) return new UsageError(`${option} needs a value (see ${help})`)
+  // cac names the option as it was declared: `-f, --file <path>` read `-f, needs a value`.
+  const option = /^option `([^`<[]+)[^`]*` value is missing$/.exec(message)?.[1]
+  if (option) return new UsageError(`${option.trim().split(/,\s*/).join('/')} needs a value (see ${help})`)
   return err
 }

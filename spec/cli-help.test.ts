@@ -44,6 +44,9 @@ const CASES = [
   ['fs', 'get'],
   ['fs', 'get', '--hlep', 'x'],
   ['fs', 'cat', '--offset'],
+  // An option with a short name, its value missing: `-f, needs a value` (cac's declaration).
+  ['exec', 'python', '-f'],
+  ['fs', 'ls', '--depth'],
   ['serve', '--prot', '5'],
   // A daemon's limit given to a verb with no use for it: serve's, said so.
   ['exec', '--max-commands', '4', '--shell', 'true'],
