@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BIN, pidsWith, waitFor } from './harness'
+import { BIN, freePort, pidsWith, runCliSync, waitFor } from './harness'
 import { findJdk } from '../plugins/java/jdk'
 import { pythonAvailable } from './python-env'
 import { hasTool, terminal, type Terminal } from './kit/tmux'
@@ -217,6 +217,30 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     },
     120_000,
   )
+
+  test('serve --access-token-file - at a terminal asks for the token and does not show it', async () => {
+    // It waited without a word, and the token typed stayed on the screen, as typed.
+    const port = await freePort()
+    const token = `typed-${crypto.randomUUID().slice(0, 8)}`
+    shell()
+    keys(`${BIN} serve --access-token-file - --port ${port}; echo "status $?"`, 'Enter')
+    await shows('execd: access token (not shown as it is typed):')
+    // A slip mended as a person mends it: a backspace takes the last character.
+    keys(`${token}x`, 'BSpace', 'Enter')
+    await shows('"execd listening"')
+    expect(screen()).not.toContain(token)
+    const ping = (t: string) => runCliSync(['ping', '--port', String(port)], { env: { EXECD_ACCESS_TOKEN: t } }).code
+    expect([ping(token), ping(`${token}x`)]).toEqual([0, 1])
+    keys('C-c')
+    await shows('status 0')
+    // Ctrl-C at the question ends serve as the signal does, the terminal's echo put back.
+    keys('clear', 'Enter')
+    keys(`${BIN} serve --access-token-file - --port ${port}; echo "status $?"`, 'Enter')
+    await shows('execd: access token')
+    keys('abc', 'C-c')
+    keys(`echo "after $?"; stty -a | grep -o -- ' -\\?echo '`, 'Enter')
+    await shows(/^after 130\n echo$/m)
+  }, 60_000)
 
   /** [language, the exit call typed at its prompt, the status, what the screen shows of it] */
   const EXIT_CALLS: [string, string, number, string?][] = [
