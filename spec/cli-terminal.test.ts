@@ -295,6 +295,20 @@ describe.skipIf(!hasTool('script'))('progress', () => {
     expect(readFileSync(join(dir, 'copy2.bin')).length).toBe(32 << 20)
   })
 
+  test('a dumb terminal (TERM=dumb, as Emacs shell-mode sets it) gets no progress line to redraw', () => {
+    // Each redraw's carriage return and erase-line went to a terminal that shows them as text.
+    writeFileSync(join(dir, 'dumb.bin'), Buffer.alloc(8 << 20, 1))
+    const log = join(dir, 'dumb.log')
+    const r = Bun.spawnSync(['script', '-q', '-e', '-c', `${BIN} fs put dumb.bin dumb-copy.bin`, log], {
+      cwd: dir,
+      stdin: 'ignore',
+      env: { ...process.env, TERM: 'dumb' },
+    })
+    expect(r.exitCode).toBe(0)
+    expect(readFileSync(log, 'latin1')).not.toMatch(/\x1b|of 8\.0 MiB/)
+    expect(readFileSync(join(dir, 'dumb-copy.bin')).length).toBe(8 << 20)
+  })
+
   test('on a terminal of 30 columns each drawn line fits in 29: a wrapped one left rows behind', () => {
     writeFileSync(join(dir, 'narrow.bin'), Buffer.alloc(8 << 20, 1))
     const log = join(dir, 'narrow.log')
