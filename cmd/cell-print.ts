@@ -10,6 +10,10 @@ import type { ExecEvent } from '../core/events'
 import { shutDown } from './remote'
 import { visible } from './visible'
 
+/** The Go runtime's exit status for an unrecovered panic or a fatal error (runtime/panic.go's exit(2)). */
+const GO_CRASH_EXIT = 2
+const GO_CRASHES = new Set(['panic', 'fatal error'])
+
 const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/svg+xml': 'svg' }
 
 /**
@@ -17,17 +21,43 @@ const IMAGE_EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'j
  * missing command: 127), and an interpreter's death, whatever the language (`exit 3`,
  * `os._exit(3)`, `process.exit(3)`, `System.exit(3)`, `os.Exit(3)`: 3; killed by a signal:
  * 128 + its number, as a shell says it). A death's traceback starts with the exit in os/exec's
- * words. `exit 0` is no failure. Any other error: 1.
+ * words. `exit 0` is no failure. A go program's panic or fatal error (a deadlock): 2, as the Go
+ * runtime exits on one (its kernel names the error `panic` or `fatal error`). Any other error: 1.
  */
-export function cellExit(event: ExecEvent): number | undefined {
+export function cellExit(event: ExecEvent, language?: string): number | undefined {
   const e = event.error
   if (!e) return undefined
+  if (language === 'go' && GO_CRASHES.has(e.ename)) return GO_CRASH_EXIT
   if (e.ename === 'CommandExecError') {
     const status = /^(\d{1,3})$/.exec(e.evalue)?.[1]
     return status !== undefined && Number(status) <= 255 ? Number(status) : undefined
   }
   return shellStatusOf(e.traceback[0] ?? '') ?? shellStatusOf(e.evalue)
 }
+
+/**
+ * A go crash outside main's goroutine (a goroutine's panic, a deadlock) is told by the Go runtime
+ * on the program's stderr, which streams as it is written; the kernel's error then carries those
+ * same lines, and they were printed twice. This keeps the end of the cell's stderr (bounded) and
+ * says whether an error's traceback is already there.
+ */
+export function crashEcho(language: string): { seen(event: ExecEvent): void; told(event: ExecEvent): boolean } {
+  let tail = ''
+  return {
+    seen(event) {
+      if (language === 'go' && event.type === 'stderr') tail = (tail + (event.text ?? '')).slice(-CRASH_TAIL)
+    },
+    told(event) {
+      const e = event.error
+      if (language !== 'go' || !e || !GO_CRASHES.has(e.ename) || e.traceback.length === 0) return false
+      // Included, not the end: the kernel cuts a long crash (many goroutines) at 200 lines.
+      return tail.includes(e.traceback.join('\n'))
+    },
+  }
+}
+
+/** The go kernel keeps 16 KiB of a program's stderr to find its crash in (plugins/go/kernel/exec.go). */
+const CRASH_TAIL = 16 << 10
 
 /**
  * Prints one event for people; returns how many image files it wrote. `oneShot`: the context is
@@ -37,7 +67,12 @@ export function render(
   event: ExecEvent,
   executionId: string,
   imagesSoFar: number,
-  { oneShot, exitEnds, interrupted = false }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean },
+  {
+    oneShot,
+    exitEnds,
+    interrupted = false,
+    language,
+  }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean; language?: string },
 ): number {
   switch (event.type) {
     case 'stdout':
@@ -94,7 +129,7 @@ export function render(
       return 0
     }
     case 'result':
-      return renderResult(event.results ?? {}, executionId, imagesSoFar)
+      return renderResult(event.results ?? {}, executionId, imagesSoFar, language)
     default:
       return 0
   }
@@ -106,7 +141,12 @@ export function render(
  */
 const fileTag = (executionId: string): string => (/^[\w-]+$/.test(executionId) ? executionId.slice(0, 8) : 'cell')
 
-function renderResult(results: Record<string, unknown>, executionId: string, imagesSoFar: number): number {
+function renderResult(
+  results: Record<string, unknown>,
+  executionId: string,
+  imagesSoFar: number,
+  language?: string,
+): number {
   const image = Object.keys(IMAGE_EXT).find(mime => typeof results[mime] === 'string')
   if (image) {
     const path = resolve(`execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
@@ -117,12 +157,30 @@ function renderResult(results: Record<string, unknown>, executionId: string, ima
   }
   const rows = results['application/json'] as { columns?: unknown; rows?: unknown } | undefined
   if (rows && Array.isArray(rows.columns) && Array.isArray(rows.rows)) {
+    const affected = language === 'sql' ? affectedOf(rows.columns, rows.rows) : undefined
+    if (affected !== undefined) {
+      process.stdout.write(`${affected} row${affected === 1 ? '' : 's'} affected\n`)
+      return 0
+    }
     process.stdout.write(grid(rows.columns.map(String), rows.rows as unknown[][]))
     return 0
   }
   const text = results['text/plain'] ?? results.text
   if (typeof text === 'string') process.stdout.write(`${text}\n`)
   return 0
+}
+
+/**
+ * The count a sql statement that returns no rows gives (plugins/sql/format.ts affectedBundle), as
+ * one line the way mysql's prompt says it: printed as a table, `CREATE TABLE t(a)` showed an
+ * `affected_rows` column over a 0 and `(1 row)`. Undefined for any other result.
+ */
+function affectedOf(columns: unknown[], rows: unknown[]): number | undefined {
+  const [row] = rows
+  if (columns.length !== 1 || columns[0] !== 'affected_rows' || rows.length !== 1 || !Array.isArray(row))
+    return undefined
+  const [n] = row as unknown[]
+  return row.length === 1 && Number.isSafeInteger(n) && (n as number) >= 0 ? (n as number) : undefined
 }
 
 /** Rows and columns (a SQL result) as an aligned table, numbers to the right. */

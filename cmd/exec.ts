@@ -18,7 +18,7 @@ import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
 import { visible } from './visible'
 import { exitCodeOf, pythonExit } from './exit-calls'
-import { cellExit, render } from './cell-print'
+import { cellExit, crashEcho, render } from './cell-print'
 import { readSource } from './code-source'
 import { isJs, isValue, oneShotSource } from './one-shot-values'
 
@@ -148,6 +148,7 @@ export async function runCell(
   const oneShot = !interactive
   const asNode = oneShot && isJs(context.language)
   let counted = false
+  const echo = crashEcho(context.language)
   try {
     for await (const event of events) {
       if (event.type === 'execution_count') counted = true
@@ -155,14 +156,16 @@ export async function runCell(
         failed = true
         if (event.error?.ename === 'SystemExit') systemExit ??= event.error
         firstError ??= event.error
-        status ??= cellExit(event)
+        status ??= cellExit(event, context.language)
       }
       if (event.type === 'execution_complete') ended = true
+      echo.seen(event)
       // Its reader has gone: the cell is being interrupted, and what it still says is for nobody.
       if (pipe.broken) break
       // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
       if (settling && FRAME_EVENTS.has(event.type)) continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
+      else if (echo.told(event)) continue
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
       else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
       else if (oneShot && isValue(context.language, event, counted)) continue
@@ -172,6 +175,7 @@ export async function runCell(
           oneShot: !interactive,
           exitEnds: exitEnds(context.language),
           interrupted,
+          language: context.language,
         })
     }
   } finally {

@@ -95,8 +95,13 @@ function widthFrom(text: string, width: number, from: 'start' | 'end'): string {
   return (from === 'end' ? kept.reverse() : kept).join('')
 }
 
-/** Whether a transfer shows progress: stderr is a terminal and the output is not JSON. */
-export const showProgress = (json: boolean): boolean => !json && Boolean(process.stderr.isTTY)
+/**
+ * Whether a transfer shows progress: stderr is a terminal that can redraw a line (not
+ * `TERM=dumb`: Emacs' shell buffer showed each redraw's `^M^[[2K` as text, a line of it a
+ * tenth of a second), and the output is not JSON.
+ */
+export const showProgress = (json: boolean): boolean =>
+  !json && Boolean(process.stderr.isTTY) && process.env.TERM !== 'dumb'
 
 export function size(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']

@@ -55,7 +55,13 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   })
   const ask = (prompt: string) =>
     new Promise<string | null>(resolve => {
-      if (typed.length) return resolve(typed.shift()!)
+      // Typed ahead: shown again after its own prompt, as python's and bash's prompts show
+      // typeahead. Taken bare, `def f():` typed under a running cell had no `...` for its body.
+      if (typed.length) {
+        const line = typed.shift()!
+        if (line !== null && line !== '\u0003') process.stdout.write(`${prompt}${line}\n`)
+        return resolve(line)
+      }
       pending = resolve
       rl.setPrompt(prompt)
       rl.prompt()

@@ -75,6 +75,11 @@ export function withSuggestion(
   const typed = /^Unknown option `(.+)`$/.exec(message)?.[1]?.replace(/(?<=^--.+)[A-Z]/g, c => `-${c.toLowerCase()}`)
   // `exec --max-commands 4`: a daemon's limit, which one run has no use for; "unknown" alone
   // sent a person who had read `serve --help` looking for a typo.
+  // `metrics --port 5`: the daemon wanted on that port, as `ping --port` takes it. A verb that
+  // drives a daemon is given its address; `it is serve's` (exec, metrics) or a bare `unknown
+  // option` (fs) left the way there unsaid.
+  if (typed === '--port')
+    return new UsageError(`unknown option '--port': name the daemon by --url http://127.0.0.1:<port> (see ${help})`)
   if (typed && serveOnly(typed)) return new UsageError(`unknown option '${typed}': it is serve's (see ${help})`)
   if (typed) return new UsageError(`unknown option '${typed}' ${hint(typed, flagsOf(commands), help)}`)
   const usage = /^missing required args for command `(.+)`$/.exec(message)?.[1]
@@ -88,7 +93,8 @@ export function withSuggestion(
     const words = [...unused.matchAll(/`([^`]*)`/g)].map(m => `'${word(m[1])}'`)
     return new UsageError(`unexpected argument${words.length > 1 ? 's' : ''} ${words.join(', ')} (see ${help})`)
   }
-  const option = /^option `(\S+)[^`]*` value is missing$/.exec(message)?.[1]
-  if (option) return new UsageError(`${option} needs a value (see ${help})`)
+  // cac names the option as it was declared: `-f, --file <path>` read `-f, needs a value`.
+  const option = /^option `([^`<[]+)[^`]*` value is missing$/.exec(message)?.[1]
+  if (option) return new UsageError(`${option.trim().split(/,\s*/).join('/')} needs a value (see ${help})`)
   return err
 }

@@ -3,6 +3,7 @@
  * core/secrets.ts: only a start or verb that names one loads it, and with it node:fs.
  */
 import { closeSync, openSync, readSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import { ConfigError } from './config'
 import { errnoOf, errnoText } from './errors'
 
@@ -51,8 +52,43 @@ function readFirstLine(path: string): string {
   }
 }
 
-/** Reads byte by byte so nothing past the first line is taken from a shared stdin. */
+/**
+ * Reads byte by byte so nothing past the first line is taken from a shared stdin. From a
+ * terminal, as a password is typed: asked for, and not echoed. It waited without a word, and
+ * the token typed stayed on the screen and in the terminal's scrollback.
+ */
 function readLineFromStdin(): string {
+  if (!isatty(0)) return readLine(byte => (byte === 0x0a ? 'end' : 'keep'))
+  const stdin = process.stdin as unknown as { setRawMode(on: boolean): void }
+  // Raw before the question: a key typed the moment it shows was echoed.
+  stdin.setRawMode(true)
+  process.stderr.write('execd: access token (not shown as it is typed): ')
+  let interrupted = false
+  try {
+    return readLine((byte, bytes) => {
+      if (byte === 0x03) interrupted = true
+      if (byte === 0x03 || byte === 0x0d || byte === 0x0a || (byte === 0x04 && bytes.length === 0)) return 'end'
+      if (byte === 0x7f || byte === 0x08) dropLastCharacter(bytes)
+      if (byte === 0x15) bytes.length = 0
+      // Keys that are no part of a token (an arrow's escape, Ctrl-D mid-line) are not taken.
+      return byte < 0x20 || byte === 0x7f ? 'skip' : 'keep'
+    })
+  } finally {
+    stdin.setRawMode(false)
+    process.stderr.write('\n')
+    // Raw, Ctrl-C is a byte, not the signal: sent now, the terminal's modes put back first.
+    if (interrupted) process.kill(process.pid, 'SIGINT')
+  }
+}
+
+/** A backspace takes a whole character: its UTF-8 continuation bytes with it. */
+function dropLastCharacter(bytes: number[]): void {
+  while (bytes.length > 0 && ((bytes.at(-1) ?? 0) & 0xc0) === 0x80) bytes.pop()
+  bytes.pop()
+}
+
+/** Bytes of stdin up to the one `take` says ends the line (given the bytes so far; it may edit them). */
+function readLine(take: (byte: number, bytes: number[]) => 'end' | 'skip' | 'keep'): string {
   const bytes: number[] = []
   const one = Buffer.alloc(1)
   for (;;) {
@@ -64,7 +100,10 @@ function readLineFromStdin(): string {
       throw err
     }
     const [byte] = one
-    if (n === 0 || byte === undefined || byte === 0x0a) break
+    if (n === 0 || byte === undefined) break
+    const what = take(byte, bytes)
+    if (what === 'end') break
+    if (what === 'skip') continue
     bytes.push(byte)
     if (bytes.length > MAX_LINE)
       throw new ConfigError(`--access-token-file -: the first line is longer than ${MAX_LINE} bytes`)

@@ -44,10 +44,16 @@ const CASES = [
   ['fs', 'get'],
   ['fs', 'get', '--hlep', 'x'],
   ['fs', 'cat', '--offset'],
+  // An option with a short name, its value missing: `-f, needs a value` (cac's declaration).
+  ['exec', 'python', '-f'],
+  ['fs', 'ls', '--depth'],
   ['serve', '--prot', '5'],
   // A daemon's limit given to a verb with no use for it: serve's, said so.
   ['exec', '--max-commands', '4', '--shell', 'true'],
+  // A daemon's port given to a verb that reaches it by --url (ping takes --port): said how.
   ['metrics', '--port', '5'],
+  ['fs', 'ls', '--port', '5'],
+  ['exec', '--shell', 'true', '--port=5'],
 ]
 
 test.each(CASES.map(args => [args.join(' ') || '(no words)', args] as const))('execd %s', (_, args) => {

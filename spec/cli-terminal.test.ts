@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BIN, pidsWith, waitFor } from './harness'
+import { BIN, freePort, pidsWith, runCliSync, waitFor } from './harness'
 import { findJdk } from '../plugins/java/jdk'
 import { pythonAvailable } from './python-env'
 import { hasTool, terminal, type Terminal } from './kit/tmux'
@@ -196,6 +196,52 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     120_000,
   )
 
+  test.skipIf(pythonAvailable !== true)(
+    'lines typed while a cell runs are shown again after their own prompts, `...` for a block',
+    async () => {
+      // They were taken bare: the def's body ran with no `...` before it, and no prompt said
+      // where the next cell began (python's and bash's prompts show typeahead again).
+      shell()
+      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
+      await shows(/^python>/m)
+      const go = join(dir, 'typed-ahead')
+      keys(`import os, time; [time.sleep(0.05) for _ in iter(lambda: os.path.exists('${go}'), True)]`, 'Enter')
+      keys('def f():', 'Enter', '    return 7', 'Enter', '', 'Enter', 'f()', 'Enter')
+      await shows(/^f\(\)$/m)
+      writeFileSync(go, '')
+      await shows(/^7$/m)
+      expect(screen()).toContain('\npython> def f():\n...     return 7\n...\npython> f()\n7\n')
+      keys('C-d')
+      await shows('status 0')
+      rmSync(go)
+    },
+    120_000,
+  )
+
+  test('serve --access-token-file - at a terminal asks for the token and does not show it', async () => {
+    // It waited without a word, and the token typed stayed on the screen, as typed.
+    const port = await freePort()
+    const token = `typed-${crypto.randomUUID().slice(0, 8)}`
+    shell()
+    keys(`${BIN} serve --access-token-file - --port ${port}; echo "status $?"`, 'Enter')
+    await shows('execd: access token (not shown as it is typed):')
+    // A slip mended as a person mends it: a backspace takes the last character.
+    keys(`${token}x`, 'BSpace', 'Enter')
+    await shows('"execd listening"')
+    expect(screen()).not.toContain(token)
+    const ping = (t: string) => runCliSync(['ping', '--port', String(port)], { env: { EXECD_ACCESS_TOKEN: t } }).code
+    expect([ping(token), ping(`${token}x`)]).toEqual([0, 1])
+    keys('C-c')
+    await shows('status 0')
+    // Ctrl-C at the question ends serve as the signal does, the terminal's echo put back.
+    keys('clear', 'Enter')
+    keys(`${BIN} serve --access-token-file - --port ${port}; echo "status $?"`, 'Enter')
+    await shows('execd: access token')
+    keys('abc', 'C-c')
+    keys(`echo "after $?"; stty -a | grep -o -- ' -\\?echo '`, 'Enter')
+    await shows(/^after 130\n echo$/m)
+  }, 60_000)
+
   /** [language, the exit call typed at its prompt, the status, what the screen shows of it] */
   const EXIT_CALLS: [string, string, number, string?][] = [
     ...(pythonAvailable === true
@@ -247,6 +293,20 @@ describe.skipIf(!hasTool('script'))('progress', () => {
       expect(drawn).toContain('\r\x1b[2K')
     }
     expect(readFileSync(join(dir, 'copy2.bin')).length).toBe(32 << 20)
+  })
+
+  test('a dumb terminal (TERM=dumb, as Emacs shell-mode sets it) gets no progress line to redraw', () => {
+    // Each redraw's carriage return and erase-line went to a terminal that shows them as text.
+    writeFileSync(join(dir, 'dumb.bin'), Buffer.alloc(8 << 20, 1))
+    const log = join(dir, 'dumb.log')
+    const r = Bun.spawnSync(['script', '-q', '-e', '-c', `${BIN} fs put dumb.bin dumb-copy.bin`, log], {
+      cwd: dir,
+      stdin: 'ignore',
+      env: { ...process.env, TERM: 'dumb' },
+    })
+    expect(r.exitCode).toBe(0)
+    expect(readFileSync(log, 'latin1')).not.toMatch(/\x1b|of 8\.0 MiB/)
+    expect(readFileSync(join(dir, 'dumb-copy.bin')).length).toBe(8 << 20)
   })
 
   test('on a terminal of 30 columns each drawn line fits in 29: a wrapped one left rows behind', () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, pidsWith, runCliSync, waitFor, type CliOptions } from './harness'
+import { BIN, pidsWith, runCliSync, waitFor, type CliOptions, type CliRun } from './harness'
 import { hasModule, pythonAvailable } from './python-env'
 import { ownMarker } from './kit/own-pids'
 
@@ -195,6 +195,20 @@ describe('execd exec sql', () => {
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain('no such table: no_such_table')
   })
+
+  test("a statement that returns no rows says its count in one line, as mysql's prompt does", () => {
+    // Each printed an `affected_rows` table: `CREATE TABLE` a 0 under that column, and `(1 row)`.
+    const script =
+      'CREATE TABLE t(a);\nINSERT INTO t VALUES (1), (2);\nUPDATE t SET a = 3 WHERE a = 1;\nSELECT a FROM t'
+    expect(execd(['sql', script])).toEqual({
+      code: 0,
+      stdout: '0 rows affected\n2 rows affected\n1 row affected\na\n-\n3\n2\n(2 rows)\n',
+      stderr: '',
+    })
+    // A SELECT's column of that name with several rows is a table still; --json keeps the wire's result.
+    expect(execd(['sql', 'select 1 as affected_rows union all select 2']).stdout).toEndWith('(2 rows)\n')
+    expect(execd(['sql', '--json', 'create table u(b)']).stdout).toContain('"columns":["affected_rows"]')
+  })
 })
 
 describe('execd exec: a failing cell says it once, and exits with its own status', () => {
@@ -246,6 +260,21 @@ describe('execd exec: a failing cell says it once, and exits with its own status
         stdout: '',
         stderr: 'bye\n',
       })
+    },
+    60_000,
+  )
+
+  test.skipIf(!Bun.which('go'))(
+    "a go panic and a deadlock exit 2, as a go program does, the runtime's words said once",
+    () => {
+      // Each exited 1, the status of any other cell's error; the Go runtime exits 2 on each. A
+      // crash outside main's goroutine was printed twice: the runtime's stderr, then the error.
+      const said = (r: CliRun, first: string) => [r.code, r.stderr.split('\n')[0], r.stderr.split(first).length - 1]
+      expect(said(execd(['go', 'panic("boom")']), 'panic: boom')).toEqual([2, 'panic: boom', 1])
+      const deadlock = 'fatal error: all goroutines are asleep - deadlock!'
+      expect(said(execd(['go', 'select {}']), deadlock)).toEqual([2, deadlock, 1])
+      const inGoroutine = 'done := make(chan int)\ngo func() { panic("g") }()\n<-done'
+      expect(said(execd(['go', inGoroutine]), 'panic: g')).toEqual([2, 'panic: g', 1])
     },
     60_000,
   )
