@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Daemon, pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
+import { type Daemon, postJson, readSse, startDaemon, waitFor } from './harness'
+import { pidsUnder } from './kit/own-pids'
 import { type WallClock, wallClock } from './kit/wall-clock'
 import { PtyClient } from './pty-client'
 
@@ -17,6 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'wall-clock-spec-'))
 const clock = wallClock(dir)
 if (typeof clock === 'string') console.warn(`skipped: the wall clock stepped (${clock})`)
 const HOUR = 3_600_000
+/** This daemon's processes: the same file run elsewhere at once has sleeps of these names too. */
+const pidsWith = (marker: string): number[] => pidsUnder(marker, d.proc.pid)
 
 let d: Daemon
 beforeAll(async () => {
