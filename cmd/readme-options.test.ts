@@ -80,3 +80,17 @@ test('every EXECD_ variable execd reads is in the README, and the README names n
   for (const name of namesIn(readFileSync(join(top, 'Makefile'), 'utf8'))) known.add(name)
   expect([...namesIn(readme)].filter(name => !known.has(name)).sort()).toEqual([])
 })
+
+/** The README's `## Command line` summary block. */
+const summary = /## Command line\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+
+test('the command-line summary names every verb and every fs operation', async () => {
+  // Read as text: importing cli.ts builds the whole CLI. Each verb is `.command('<verb> …'`.
+  const cli = readFileSync(join(import.meta.dir, 'cli.ts'), 'utf8')
+  const verbs = [...cli.matchAll(/\.command\('([a-z]+)/g)].map(([, verb]) => verb!)
+  expect(verbs.length).toBeGreaterThan(5)
+  expect(verbs.filter(verb => !summary.includes(`execd ${verb} `))).toEqual([])
+  const { OPS } = await import('./fs-verbs')
+  const listed = /file operations: ([a-z ]+)/.exec(summary)?.[1]?.split(' ') ?? []
+  expect(listed.sort()).toEqual(OPS.map(op => op.name).sort())
+})
