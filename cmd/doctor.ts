@@ -4,7 +4,7 @@
  * interpreters are here. The same view as `GET /capabilities` and `GET /code/languages`,
  * without a daemon. Exit 0 when every piece is here, 1 when one is missing.
  */
-import { COMMIT, VERSION } from '../core/version'
+import { COMMIT, TARGET, VERSION } from '../core/version'
 import { capabilities } from '../core/capabilities'
 import { within } from '../core/timers'
 import { runtimes } from '../plugins'
@@ -32,7 +32,8 @@ export async function doctorCommand(options: { json?: boolean }): Promise<number
     if (list === 'timeout') continue
     for (const l of list) if (!languages.some(seen => seen.language === l.language && seen.available)) languages.push(l)
   }
-  const build = { version: VERSION, commit: COMMIT, target: process.env.EXECD_BUILD_TARGET ?? 'dev' }
+  // --version's target: a `make build` said `dev` here and `linux-x64` there.
+  const build = { version: VERSION, commit: COMMIT, target: TARGET }
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ build, capabilities: pieces, languages })}\n`)
   } else {

@@ -33,7 +33,8 @@ export function setWorkRoot(root: string | undefined): void {
   try {
     real = realpathSync(resolve(root))
   } catch (err) {
-    throw new ConfigError(`--root ${root}: ${(err as Error).message}`)
+    // Node's own message ("ENOENT: …, lstat '/x'") repeated the path in the runtime's words.
+    throw new ConfigError(`--root ${root}: ${errnoText(err)}`)
   }
   // A file as the root let every path through as itself and made every cwd fail (ENOTDIR).
   if (!statSync(real).isDirectory()) throw new ConfigError(`--root ${root}: not a directory`)

@@ -86,7 +86,13 @@ test('with everything here, /capabilities is all ok and execd doctor exits 0', a
   } finally {
     await d.stop()
   }
-  expect((await runCli(['doctor'])).code).toBe(0)
+  const doctor = await runCli(['doctor'])
+  expect(doctor.code).toBe(0)
+  // The build it names is --version's, target included (it said `dev` for a `make build`).
+  const [, version, commit, target] = /^execd\/(\S+) \(commit (\S+)\) (\S+) /.exec(
+    (await runCli(['--version'])).stdout,
+  )!
+  expect(doctor.stdout.split('\n')[0]).toBe(`execd ${version} (commit ${commit}, ${target})`)
   // A reader that leaves (| head -1) ends it quietly (141, or 0 when every line was written
   // before it left), never with an EPIPE stack trace.
   const piped = Bun.spawnSync(['bash', '-c', `"$0" doctor | head -1; echo "status=\${PIPESTATUS[0]}"`, BIN], {

@@ -108,7 +108,12 @@ test('--root must be a directory', async () => {
   const file = join(dir, 'a-file')
   writeFileSync(file, 'x')
   expect(await start(['--root', file])).toEqual(refused('root', 'not a directory'))
-  expect(await start(['--root', join(dir, 'missing')])).toEqual(refused('root'))
+  // In the words the README gives (errno in words), not Node's `ENOENT: …, lstat '<path>'`.
+  const missing = join(dir, 'missing')
+  expect(await start(['--root', missing])).toEqual({
+    code: 2,
+    stderr: `execd: --root ${missing}: no such file or directory\n`,
+  })
 })
 
 test('--access-token-file: a directory or a first line longer than any token, named', async () => {
