@@ -29,16 +29,23 @@ export function setWorkRoot(root: string | undefined): void {
     serverRoot = undefined
     return
   }
+  serverRoot = realRoot(root)
+}
+
+/**
+ * A `--root` as its real path, or the one line saying why it cannot be one: the server's and
+ * `execd fs`'s alike (fs said Node's "ENOENT: …, lstat '/x'" and took a file as its root).
+ */
+export function realRoot(root: string, cwd = process.cwd()): string {
   let real: string
   try {
-    real = realpathSync(resolve(root))
+    real = realpathSync(resolve(cwd, root))
   } catch (err) {
-    // Node's own message ("ENOENT: …, lstat '/x'") repeated the path in the runtime's words.
     throw new ConfigError(`--root ${root}: ${errnoText(err)}`)
   }
   // A file as the root let every path through as itself and made every cwd fail (ENOTDIR).
   if (!statSync(real).isDirectory()) throw new ConfigError(`--root ${root}: not a directory`)
-  serverRoot = real
+  return real
 }
 
 /**

@@ -72,6 +72,9 @@ describe('usage errors exit 2 with one plain line', () => {
     [['frob'], "execd: unknown fs operation 'frob' (see execd fs --help)\n"],
     [['ls', '--frob'], "execd: unknown option '--frob' (see execd fs ls --help)\n"],
     [['stat'], 'execd: missing argument: execd fs stat <...path> (see execd fs stat --help)\n'],
+    // As serve says it: fs said Node's "ENOENT: …, lstat '/x'" (exit 1) and took a file as its root.
+    [['--root', '/nonexistent-root', 'ls', '/'], 'execd: --root /nonexistent-root: no such file or directory\n'],
+    [['--root', '/etc/hostname', 'ls', '/'], 'execd: --root /etc/hostname: not a directory\n'],
   ])('fs %p', (args, stderr) => {
     expect(fs(args)).toEqual({ code: 2, stdout: '', stderr })
   })

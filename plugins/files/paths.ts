@@ -6,10 +6,10 @@
  * A path may also come as its exact bytes (`path_base64`, a `BytePath`): a name that is not
  * UTF-8 can be sent back as it was listed.
  */
-import { existsSync, realpathSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../../core/errors'
-import { expandHome, expandVariables } from '../../core/workdir'
+import { expandHome, expandVariables, realRoot } from '../../core/workdir'
 import {
   Anchor,
   OutsideRoot,
@@ -81,11 +81,7 @@ export class PathScope {
 
   constructor(root?: string, cwd = process.cwd()) {
     if (root) {
-      try {
-        this.root = realpathSync(resolve(cwd, root))
-      } catch (err) {
-        throw new ExecdError('RUNTIME_ERROR', `--root ${root}: ${(err as Error).message}`)
-      }
+      this.root = realRoot(root, cwd)
       this.rootParts = componentsOf(this.root)
     }
     if (!existsSync('/proc/self/fd')) {
