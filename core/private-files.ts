@@ -5,7 +5,7 @@
  * next execd when this one was killed, written again if a temp cleaner swept them while execd
  * ran for days.
  */
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OwnedTempDir } from './temp-dir'
@@ -48,13 +48,11 @@ export class PrivateFiles {
     const dir = owned.ensure()
     const removeAtExit = () => {
       // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
-      // made a SIGTERM'd execd exit 1 with a stack trace).
+      // made a SIGTERM'd execd exit 1 with a stack trace). Emptied through the dir held open, its
+      // name removed only while still this dir's: once closeAsync below failed (its lock let go),
+      // nothing is removed by name, and the next execd's sweep takes the dir.
       try {
-        const ours = owned.intact()
         owned.close()
-        // Again when closeAsync below released the lock but failed to remove the dir (never
-        // another's dir at its name).
-        if (ours) rmSync(dir, { recursive: true, force: true })
       } catch {}
     }
     process.once('exit', removeAtExit)
