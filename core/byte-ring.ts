@@ -48,7 +48,8 @@ export class ByteRing {
    * as one line: where it starts in `buffer`, or -1 when there is none.
    */
   claim(n: number): number {
-    if (n > this.max / 8) return -1
+    // Nothing to keep for an empty line: in the ring it would wait its turn to be freed, unbounded.
+    if (n === 0 || n > this.max / 8) return -1
     if (this.live === 0) {
       this.write = this.read = 0
       this.wrapped = false

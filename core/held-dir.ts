@@ -8,7 +8,18 @@
  * pid, not `self`: a child execd hands such a path (bwrap, `diff`) resolves it through execd's
  * descriptor, which it does not inherit. `intact()` remains, to say what happened.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, statSync, type Stats } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from 'node:fs'
 import { readdir, rm, rmdir } from 'node:fs/promises'
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = constants
@@ -86,16 +97,36 @@ export class HeldDir {
 
   /**
    * Empties the held directory through its descriptor, then removes its name only where the
-   * name is still this directory's, and lets it go: another's dir at the name is theirs.
+   * name is still this directory's, and lets it go: another's dir at the name is theirs. Throws
+   * what the emptying met (out of fds, a read-only disk): a caller may keep its exit hook then.
    */
   async remove(): Promise<void> {
     if (this.fd === undefined) return
     try {
       const at = this.at
-      const names = await readdir(at).catch(() => [] as string[])
+      // A held dir already removed has no entries (its open by /proc answers ENOENT).
+      const names = await readdir(at).catch(err => (gone(err), [] as string[]))
       await Promise.all(names.map(name => rm(`${at}/${name}`, { recursive: true, force: true })))
       // Not recursive: were the name swapped since the look, nothing of theirs is walked.
-      if (this.intact()) await rmdir(this.path).catch(() => {})
+      if (this.intact()) await rmdir(this.path).catch(gone)
+    } finally {
+      this.close()
+    }
+  }
+
+  /** remove(), on the event loop: for an exit hook, which cannot await. */
+  removeSync(): void {
+    if (this.fd === undefined) return
+    try {
+      const at = this.at
+      for (const name of namesOf(at)) rmSync(`${at}/${name}`, { recursive: true, force: true })
+      if (this.intact()) {
+        try {
+          rmdirSync(this.path)
+        } catch (err) {
+          gone(err)
+        }
+      }
     } finally {
       this.close()
     }
@@ -109,5 +140,19 @@ export class HeldDir {
     try {
       closeSync(fd)
     } catch {}
+  }
+}
+
+/** Swallows ENOENT (removed meanwhile: what was asked); throws anything else. */
+function gone(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+}
+
+function namesOf(at: string): string[] {
+  try {
+    return readdirSync(at)
+  } catch (err) {
+    gone(err)
+    return []
   }
 }

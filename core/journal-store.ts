@@ -94,7 +94,11 @@ export class JournalStore {
     this.entries[this.head++] = DROPPED
     this.bytes -= e.bytes
     e.event = undefined
-    if (e.line || e.run) this.unreclaimed.push(e)
+    // Only what lies in the ring waits for a reader to let go of it: a copy is the GC's. Kept
+    // all, a watcher stopped mid-run (its socket full) pinned every line dropped after it, and a
+    // flood past the full ring was copies: one unread `GET …/events` grew execd ~60 MB/s.
+    const held = e.run ? e.run.source : e.line?.source
+    if (held && this.ring?.holds(held)) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)
       this.head = 0

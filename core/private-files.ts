@@ -5,9 +5,9 @@
  * next execd when this one was killed, written again if a temp cleaner swept them while execd
  * ran for days.
  */
-import { existsSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import type { HeldDir } from './held-dir'
 import { OwnedTempDir } from './temp-dir'
 
 export class PrivateFiles {
@@ -25,10 +25,22 @@ export class PrivateFiles {
     this.written = (async () => {
       const dir = await previous?.catch(() => undefined)
       // The dir itself first: a name in a dir another user put at its path is theirs to write.
-      if (dir && this.owned?.intact() && Object.keys(this.files).every(name => existsSync(join(dir, name)))) return dir
+      const held = this.held
+      if (dir && held && this.owned?.intact() && Object.keys(this.files).every(name => existsSync(held.beneath(name))))
+        return dir
       return this.writeAll()
     })()
     return this.written
+  }
+
+  /**
+   * The dir as a child of execd's uid in its namespaces reaches it: through execd's descriptor
+   * (core/held-dir.ts), so the file it runs is the one written whatever another user put at the
+   * dir's name between the write and the child's open.
+   */
+  async reached(): Promise<string> {
+    await this.dir()
+    return this.held!.at
   }
 
   /** Removes the dir now (tests: `bun test` does not emit 'exit'); the next dir() writes it again. */
@@ -38,6 +50,8 @@ export class PrivateFiles {
   }
 
   private owned: OwnedTempDir | undefined
+  /** The owned dir as made, held open: where the files are written, and reached. */
+  private held: HeldDir | undefined
 
   private async writeAll(): Promise<string> {
     // Made synchronously and given its exit hook at once: made on the thread pool, a dir whose
@@ -46,20 +60,20 @@ export class PrivateFiles {
     const owned = new OwnedTempDir(this.prefix)
     this.owned = owned
     const dir = owned.ensure()
+    const held = owned.held()
+    this.held = held
     const removeAtExit = () => {
       // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
-      // made a SIGTERM'd execd exit 1 with a stack trace).
+      // made a SIGTERM'd execd exit 1 with a stack trace). Emptied through the dir held open, its
+      // name removed only while still this dir's: once closeAsync below failed (its lock let go),
+      // nothing is removed by name, and the next execd's sweep takes the dir.
       try {
-        const ours = owned.intact()
         owned.close()
-        // Again when closeAsync below released the lock but failed to remove the dir (never
-        // another's dir at its name).
-        if (ours) rmSync(dir, { recursive: true, force: true })
       } catch {}
     }
     process.once('exit', removeAtExit)
     try {
-      for (const [name, text] of Object.entries(this.files)) await writeFile(join(dir, name), text)
+      for (const [name, text] of Object.entries(this.files)) await writeFile(held.beneath(name), text)
     } catch (err) {
       // A full temp disk: each failed start left its dir (and a cut driver) until the disk was
       // cleaned by hand. Out of fds the removal fails as the write did: the exit hook stays then.

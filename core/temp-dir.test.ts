@@ -9,6 +9,7 @@ import {
   rmSync,
   symlinkSync,
   utimesSync,
+  writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
 import { testRoots } from './test-roots'
@@ -189,4 +190,22 @@ test('closed, a dir leaves alone what another made at its name once it was remov
   const kept = ownedTempDir('execd-x', root)
   kept.close()
   expect(existsSync(kept.path)).toBe(false)
+})
+
+test('closed, a dir is emptied through its descriptor, not found again by its name', async () => {
+  const root = freshRoot()
+  for (const close of [(d: OwnedTempDir) => d.close(), (d: OwnedTempDir) => d.closeAsync()]) {
+    const dir = ownedTempDir('execd-x', root)
+    writeFileSync(join(dir.path, 'log'), 'ours')
+    // Moved aside and another dir made at the name: the name no longer leads to it, the
+    // descriptor does. Old build: looked at the name, saw another dir, left its files.
+    const aside = join(root, 'aside')
+    renameSync(dir.path, aside)
+    mkdirSync(join(dir.path, 'theirs'), { recursive: true })
+    await close(dir)
+    expect(readdirSync(aside)).toEqual([])
+    expect(readdirSync(dir.path)).toEqual(['theirs'])
+    rmSync(dir.path, { recursive: true })
+    rmSync(aside, { recursive: true })
+  }
 })

@@ -18,7 +18,6 @@ import {
   rmSync,
   unlinkSync,
 } from 'node:fs'
-import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
@@ -119,35 +118,35 @@ export class OwnedTempDir {
   }
 
   /**
-   * Removes the dir and lets go of its lock. Idempotent. Not what stands at its name once the dir
-   * is not that any more: another user's dir made there after a cleaner removed execd's went,
-   * their files with it, as root, when execd closed the dir (at its exit, a session's end).
+   * Removes the dir and lets go of its lock. Idempotent. Emptied through the descriptor held
+   * since it was made, its name removed only while it is still this dir (core/held-dir.ts):
+   * another user's dir made at the name after a cleaner removed execd's was removed with their
+   * files, as root, and a look at the name before a removal by name left the moment between.
    */
   close(): void {
-    const ours = this.intact()
-    if (this.release() && ours) rmSync(this.path, { recursive: true, force: true })
+    this.release()?.removeSync()
   }
 
   /**
    * close(), with the removal on the thread pool: for a dir whose content a client chose (a go
    * context's module, which its cells can fill), which rmSync walked on the event loop (30,000
    * files: 0.9 s of every request's time). Dropped by an exit before it is done, the dir has no
-   * lock any more, and the next execd's sweep takes it.
+   * lock any more, and the next execd's sweep takes it. Rejects when it could not be emptied.
    */
   async closeAsync(): Promise<void> {
-    const ours = this.intact()
-    if (this.release() && ours) await rm(this.path, { recursive: true, force: true })
+    await this.release()?.remove()
   }
 
-  private release(): boolean {
-    if (this.closed) return false
+  /** Lets go of the lock, and hands over the dir held, still open, to be removed: once only. */
+  private release(): HeldDir | undefined {
+    if (this.closed) return undefined
     this.closed = true
     forgetAtExit(this)
     this.lock?.stop(true)
     this.lock = undefined
-    this.made?.close()
+    const made = this.made
     this.made = undefined
-    return true
+    return made
   }
 }
 

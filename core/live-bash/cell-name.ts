@@ -12,10 +12,17 @@ const EMPTY = Buffer.alloc(0)
 const AS_BASH = Buffer.from('bash: line ')
 
 export class CellName {
-  private readonly prefix: Buffer
+  private prefix: Buffer
   private held: Buffer = EMPTY
 
-  constructor(file: string) {
+  constructor(private named: string) {
+    this.prefix = Buffer.from(`${named}: line `)
+  }
+
+  /** The file the next run is sourced from: a held dir made again is reached by another path. */
+  set file(file: string) {
+    if (file === this.named) return
+    this.named = file
     this.prefix = Buffer.from(`${file}: line `)
   }
 

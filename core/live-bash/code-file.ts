@@ -18,6 +18,7 @@ import {
 import { basename, dirname, join } from 'node:path'
 import { errnoOf } from '../errors'
 import { forgetAtExit, removeAtExit } from '../exit-removals'
+import type { OwnedTempDir } from '../temp-dir'
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 
@@ -29,7 +30,20 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 export interface RemakeableDir {
   readonly path: string
   ensure(): string
+  /**
+   * The shell reaches the dir where execd writes into it (a child of execd's uid in its mount and
+   * PID namespaces, which may open `/proc/<execd>/fd/<n>`): it is given `ensure()`'s path, never
+   * the name, which another user may take between execd's write and the shell's read.
+   */
+  readonly reached?: boolean
 }
+
+/** `dir` held open (core/held-dir.ts), for a shell that reaches it through execd's descriptor. */
+export const heldByShell = (dir: OwnedTempDir): RemakeableDir => ({
+  path: dir.path,
+  ensure: () => dir.held().at,
+  reached: true,
+})
 
 export class CodeFile {
   /** The file as the shell sources it. */
@@ -47,6 +61,11 @@ export class CodeFile {
     private readonly owner?: number,
   ) {
     this.path = this.at = join(typeof dir === 'string' ? dir : dir.path, `execd-bash-${nonce}.sh`)
+  }
+
+  /** The file as the shell is told to source it: as execd wrote it where the shell reaches that. */
+  get sourced(): string {
+    return typeof this.dir !== 'string' && this.dir.reached ? this.at : this.path
   }
 
   /** The dir execd last wrote the file in (its FIFOs are made beside it: command-stream.ts). */

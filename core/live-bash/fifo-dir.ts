@@ -51,12 +51,14 @@ export interface FifoDir {
 export function fifoDirOf(fast: RemakeableDir | undefined, fallback: FifoDir): FifoDir {
   if (!fast) return fallback
   // One look for both: `remake` is the same look again, for a dir removed between the two.
+  let fastAt: string | undefined
   const at = () => {
     try {
-      return fast.ensure()
+      return (fastAt = fast.ensure())
     } catch {
       return fallback.path()
     }
   }
-  return { path: at, remake: at, shown: dir => (dir === fast.path ? dir : (fallback.shown?.(dir) ?? dir)) }
+  // The fast dir as reached (its name, or a held dir's path the shell reaches it by); else the fallback's.
+  return { path: at, remake: at, shown: dir => (dir === fastAt ? dir : (fallback.shown?.(dir) ?? dir)) }
 }

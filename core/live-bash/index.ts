@@ -111,7 +111,7 @@ export class LiveBash {
       // Beside the code file, as written this run: where a held dir's descriptor reaches it, named as the shell sees it.
       fifoDirOf(opts.fifoDir, {
         path: () => this.code.writtenIn,
-        shown: () => (typeof dir === 'string' ? dir : dir.path),
+        shown: () => (typeof dir === 'string' ? dir : dir.reached ? this.code.writtenIn : dir.path),
       }),
       this.nonce,
       opts.owner,
@@ -224,7 +224,8 @@ export class LiveBash {
     try {
       if (!this.alive) return (end = { kind: 'died', reason: `bash has exited (${this.endReason})` })
       for (const s of STREAMS) if (this.leftover[s].length) scanners[s].feed(this.leftover[s])
-      this.send(runLine(m, this.code.path, opts.cwd, this.xtrace, this.input.offer()))
+      this.cellName.file = this.code.sourced
+      this.send(runLine(m, this.code.sourced, opts.cwd, this.xtrace, this.input.offer()))
       for (;;) {
         const step = await this.next(scanners)
         if ('chunk' in step) yield step.chunk

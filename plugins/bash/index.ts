@@ -33,15 +33,19 @@ export const bash: Runtime = {
   },
   async start(opts: StartOptions): Promise<RuntimeContext> {
     // Loaded with the first context, not with execd: serve's start does not wait for it.
-    const [{ LiveBash }, { memoryFifoDir }] = await Promise.all([
+    const [{ LiveBash }, { memoryFifoDir }, { heldByShell }] = await Promise.all([
       import('../../core/live-bash'),
       import('../../core/live-bash/fifo-dir'),
+      import('../../core/live-bash/code-file'),
     ])
     // Its input FIFOs on /dev/shm, as a session's (fifo-dir.ts): in TMPDIR, on ext4 here, each
     // cell's mkfifo, open and unlink held the event loop 30 µs at the median, 0.6-4 ms at p99.
     const fifos = memoryFifoDir('execd-bash-fifos')
     try {
-      return new BashContext(new LiveBash({ cwd: opts.cwd, env: opts.env, fifoDir: fifos }), fifos)
+      return new BashContext(
+        new LiveBash({ cwd: opts.cwd, env: opts.env, fifoDir: fifos && heldByShell(fifos) }),
+        fifos,
+      )
     } catch (err) {
       fifos?.close()
       throw err

@@ -15,11 +15,8 @@ export class CommandLog {
   /** Why the log stopped before the output did, once it has. */
   truncated: string | undefined
 
-  /** @param ensureDir makes the log's directory if it is missing or not execd's (throws if it cannot) */
-  constructor(
-    readonly path: string,
-    private readonly ensureDir: () => void,
-  ) {}
+  /** @param at where the log is opened: beneath its dir, made again if missing (throws if it cannot) */
+  constructor(private readonly at: () => string) {}
 
   /** Appends the chunk; returns the bytes that reached the file. */
   write(chunk: Uint8Array): number {
@@ -46,12 +43,11 @@ export class CommandLog {
   }
 
   /**
-   * The dir looked at first (an lstat): once removed, another user of a shared TMPDIR could put
-   * a dir of theirs at its name, and the output went into a file there, theirs to read.
+   * Through the dir held open, not its name: once removed, another user of a shared TMPDIR could
+   * put a dir of theirs at its name, and the output went into a file there, theirs to read.
    */
   private open(): number {
-    this.ensureDir()
-    return openSync(this.path, 'a', 0o600)
+    return openSync(this.at(), 'a', 0o600)
   }
 
   private stop(err: unknown): void {

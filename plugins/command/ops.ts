@@ -130,10 +130,15 @@ export class CommandOps {
   async logs(id: string, cursor = 0): Promise<{ handle?: FileHandle; from: number; end: number; next: number }> {
     if (!Number.isInteger(cursor) || cursor < 0) throw badRequest(`error seek file: invalid cursor ${cursor}`)
     const r = this.get(id)
-    const handle = await open(r.logPath, 'r').catch(err => {
-      if (errnoOf(err) === 'ENOENT') return undefined
-      throw err
-    })
+    // Beneath the dir held open; none once its name is not that dir (the logs went with it).
+    const at = this.store.logIn(r)
+    const handle =
+      at === undefined
+        ? undefined
+        : await open(at, 'r').catch(err => {
+            if (errnoOf(err) === 'ENOENT') return undefined
+            throw err
+          })
     let size = 0
     try {
       size = handle ? (await handle.stat()).size : 0

@@ -133,7 +133,7 @@ export function startCommand(
     done: new Promise<void>(r => (finished = r)),
   }
   store.add(record)
-  const log = new CommandLog(record.logPath, store.ensureDir)
+  const log = new CommandLog(() => store.logAt(id))
   let writes = Promise.resolve()
   /** Steps of the chain not finished yet: none means the journal has every event so far. */
   let queued = 0

@@ -91,14 +91,27 @@ export class CommandStore {
     return this.temp.path
   }
 
-  /** For a log: the dir, made again if something removed it; throws if it cannot be made. */
-  readonly ensureDir = (): void => {
+  /**
+   * Where a log is written: beneath the dir held open (core/held-dir.ts), made again if something
+   * removed it; throws if it cannot be made. A look at the name, then an open by name, left the
+   * moment between for another user's dir put at the name once a cleaner removed execd's.
+   */
+  readonly logAt = (id: string): string => {
     this.made = true
-    this.temp.ensure()
+    return this.temp.held().beneath(logName(id))
+  }
+
+  /**
+   * Where a log is read or removed: beneath the dir held, while its name is still that dir. Once
+   * not, the logs went with it and nothing is made again: `/logs` read another user's file put
+   * at the log's name, as theirs to write.
+   */
+  logIn(r: CommandRecord): string | undefined {
+    return this.temp.intact() ? this.temp.held().beneath(logName(r.id)) : undefined
   }
 
   logPathFor(id: string): string {
-    return join(this.dir, `${id}.output`)
+    return join(this.dir, logName(id))
   }
 
   /** A command, running or (its status restored, in tests) already finished. */
@@ -181,9 +194,13 @@ export class CommandStore {
     // a 128 MiB log's page-cache eviction held the event loop ~25 ms (every request waited).
     // The record is already gone (its routes answer 404), its bytes already given back.
     if (r.logBytes === 0) return
-    const gone = rm(r.logPath, { force: true })
+    const at = this.logIn(r)
+    if (!at) return
+    const gone = rm(at, { force: true })
       .catch(() => {})
       .finally(() => this.unlinking.delete(gone))
     this.unlinking.add(gone)
   }
 }
+
+const logName = (id: string) => `${id}.output`

@@ -11,6 +11,7 @@ import { bashRunEvents, runsBound } from '../../core/live-bash/events'
 import type { SseItem } from '../../core/sse'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { memoryFifoDir } from '../../core/live-bash/fifo-dir'
+import { heldByShell } from '../../core/live-bash/code-file'
 import { workingDir } from '../../core/workdir'
 
 export interface RunRequest {
@@ -75,7 +76,8 @@ export class SessionOps {
     let bash: LiveBash
     try {
       this.dir.ensure()
-      bash = new LiveBash({ cwd, env, tmpDir: this.dir, fifoDir: this.fifos })
+      // Held open, reached by the shell through execd's descriptor: its code and FIFOs by no name.
+      bash = new LiveBash({ cwd, env, tmpDir: heldByShell(this.dir), fifoDir: this.fifos && heldByShell(this.fifos) })
     } catch (err) {
       release()
       throw err

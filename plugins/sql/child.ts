@@ -36,7 +36,8 @@ const START_TIMEOUT_MS = 15_000
 
 /** The driver on disk for the child (a private temp dir, once per execd process). */
 const files = new PrivateFiles('execd-sql', { 'sql-driver.js': source })
-const driverFile = async (): Promise<string> => join(await files.dir(), 'sql-driver.js')
+// Reached through execd's descriptor: the child runs the driver written, not what is at its name by then.
+const driverFile = async (): Promise<string> => join(await files.reached(), 'sql-driver.js')
 
 export class ChildDatabase implements Database {
   readonly dialect: Dialect
