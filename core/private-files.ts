@@ -54,34 +54,22 @@ export class PrivateFiles {
   private held: HeldDir | undefined
 
   private async writeAll(): Promise<string> {
-    // Made synchronously and given its exit hook at once: made on the thread pool, a dir whose
-    // making was under way when execd exited (a context starting during SIGTERM) was left behind.
-    // A dir a cleaner swept in part stays (a live child may still read it) until execd exits.
-    const owned = new OwnedTempDir(this.prefix)
+    // Made synchronously and removed at exit from then on (core/exit-removals.ts): made on the
+    // thread pool, a dir whose making was under way when execd exited (a context starting during
+    // SIGTERM) was left behind. A dir a cleaner swept in part stays (a live child may still read
+    // it) until execd exits. Emptied through the dir held open; a temp disk gone read-only leaves
+    // it for the next execd's sweep, and execd still exits as it would.
+    const owned = new OwnedTempDir(this.prefix, undefined, { removeAtExit: true })
     this.owned = owned
     const dir = owned.ensure()
     const held = owned.held()
     this.held = held
-    const removeAtExit = () => {
-      // A temp disk gone read-only: the dir stays, and execd still exits as it would (the throw
-      // made a SIGTERM'd execd exit 1 with a stack trace). Emptied through the dir held open, its
-      // name removed only while still this dir's: once closeAsync below failed (its lock let go),
-      // nothing is removed by name, and the next execd's sweep takes the dir.
-      try {
-        owned.close()
-      } catch {}
-    }
-    process.once('exit', removeAtExit)
     try {
       for (const [name, text] of Object.entries(this.files)) await writeFile(held.beneath(name), text)
     } catch (err) {
       // A full temp disk: each failed start left its dir (and a cut driver) until the disk was
-      // cleaned by hand. Out of fds the removal fails as the write did: the exit hook stays then.
-      const removed = await owned.closeAsync().then(
-        () => true,
-        () => false,
-      )
-      if (removed) process.off('exit', removeAtExit)
+      // cleaned by hand. Out of fds the removal fails as the write did: the next sweep takes it.
+      await owned.closeAsync().catch(() => undefined)
       throw err
     }
     return dir
