@@ -1,7 +1,7 @@
 /**
  * A streaming multipart/form-data parser (RFC 7578) over a Web ReadableStream. Parts come out
  * one at a time with their bodies as async iterables of slices; nothing is buffered beyond
- * about 512 KiB (two write slices) plus a network chunk, so memory stays flat for any upload size, and a
+ * about 1 MiB (two write slices) plus a network chunk, so memory stays flat for any upload size, and a
  * slow consumer (the disk) slows the reading of the request (backpressure).
  */
 import { freeChunk } from '../../core/chunks'
@@ -197,17 +197,18 @@ export async function* parseMultipart(
  * reuse because a slice is only valid until the next one is asked for (MultipartPart.body),
  * and both consumers write or copy it before that.
  *
- * 256 KiB, not the 1 MiB it was: the kernel (6.18, ext4 with large folios) gives each write to
+ * 512 KiB, not the 1 MiB it was: the kernel (6.18, ext4 with large folios) gives each write to
  * the end of a file a page-cache folio as large as the write, and a 1 MiB folio comes from the
  * allocator's large free blocks — on a VM whose host takes the guest's free 2 MiB blocks back
  * (virtio-balloon free page reporting, as on this machine) blocks the host must fault in again,
- * page by page, inside the write's copy. 1 GiB in 1 MiB writes took 0.6–1.7 s of system time
- * against 0.3–0.65 s in 64–512 KiB writes (one process, fdatasync every 16 MiB as here; the
- * 1 MiB run the dearest in each of 8 rounds), and in one profile of two 1 GiB uploads that copy was half of execd's CPU
- * (7,664 samples against the Bun floor's 893 for the same bytes in 64 KiB writes). Four writes
- * per MiB instead of one cost a few microseconds each.
+ * page by page, inside the write's copy. 1 GiB written with fdatasync every 16 MiB, as here:
+ * in 1 MiB writes 0.33–1.7 s of system time, in 512 KiB writes 0.28–0.46 s (5 rounds; 64 and
+ * 256 KiB like 512); in one profile of two 1 GiB uploads that copy was half of execd's CPU
+ * (7,664 samples against the Bun floor's 893 for the same bytes in 64 KiB writes). Not smaller:
+ * with the pages at hand, 256 KiB slices cost an upload 1.70 s of CPU per GiB against 1.49 s
+ * for 1 MiB and 1.51 s for 512 KiB (6 alternations).
  */
-const WRITE_BYTES = 256 << 10
+const WRITE_BYTES = 512 << 10
 
 async function* partBody(src: ChunkSource, delimiter: Buffer, onEnd: () => void): AsyncGenerator<Uint8Array> {
   // A delimiter's length minus one: what may be the start of a delimiter split across chunks.
