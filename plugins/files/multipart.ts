@@ -1,8 +1,8 @@
 /**
  * A streaming multipart/form-data parser (RFC 7578) over a Web ReadableStream. Parts come out
  * one at a time with their bodies as async iterables of slices; nothing is buffered beyond
- * about 1 MiB (two write slices) plus a network chunk, so memory stays flat for any upload size, and a
- * slow consumer (the disk) slows the reading of the request (backpressure).
+ * about 1 MiB (two write slices) plus a network chunk, so memory stays flat for any upload
+ * size, and a slow consumer (the disk) slows the reading of the request (backpressure).
  */
 import { freeChunk } from '../../core/chunks'
 import { ExecdError } from '../../core/errors'
@@ -202,8 +202,8 @@ export async function* parseMultipart(
  * allocator's large free blocks — on a VM whose host takes the guest's free 2 MiB blocks back
  * (virtio-balloon free page reporting, as on this machine) blocks the host must fault in again,
  * page by page, inside the write's copy. 1 GiB written with fdatasync every 16 MiB, as here:
- * in 1 MiB writes 0.33–1.7 s of system time, in 512 KiB writes 0.28–0.46 s (5 rounds; 64 and
- * 256 KiB like 512); in one profile of two 1 GiB uploads that copy was half of execd's CPU
+ * in 1 MiB writes 0.33–1.02 s of system time, in 512 KiB writes 0.28–0.46 s (dearer in each
+ * of 5 rounds; 64 and 256 KiB like 512); in one profile of two 1 GiB uploads that copy was half of execd's CPU
  * (7,664 samples against the Bun floor's 893 for the same bytes in 64 KiB writes). Not smaller:
  * with the pages at hand, 256 KiB slices cost an upload 1.70 s of CPU per GiB against 1.49 s
  * for 1 MiB and 1.51 s for 512 KiB (6 alternations).
