@@ -33,6 +33,16 @@ const shows = (what: string | RegExp, limitMs?: number) => term.shows(what, limi
 /** A fresh shell in a tmux window of its own, in `dir`, with a private HOME (the REPL history). */
 const shell = (columns?: number, rows?: number) => term.shell(columns, rows)
 
+/** `execd exec python`'s prompt opened in a fresh shell, the exit status said after it. */
+async function pythonPrompt(): Promise<void> {
+  shell()
+  keys(`${BIN} exec python; echo "status $?"`, 'Enter')
+  await shows(/^python>/m) // capture-pane trims the prompt's trailing space
+}
+
+/** A python statement that runs until `file` exists: the test says when its cell ends. */
+const untilExists = (file: string) => `[time.sleep(0.05) for _ in iter(lambda: os.path.exists('${file}'), True)]`
+
 beforeAll(() => {
   term = terminal('execd-cli-tty')
   ;({ dir, home } = term)
@@ -132,9 +142,7 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
   test.skipIf(pythonAvailable !== true)(
     'exec python with no code opens a prompt: state kept, blocks, Ctrl-C interrupts, history, Ctrl-D exits 0',
     async () => {
-      shell()
-      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
-      await shows(/^python>/m) // capture-pane trims the prompt's trailing space
+      await pythonPrompt()
       keys('x = 41', 'Enter')
       keys('x + 1', 'Enter')
       await shows(/^42$/m)
@@ -168,14 +176,9 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     'a terminal resized while a cell runs: no prompt among its lines',
     async () => {
       // readline redrew `python> ` on the resize, and the cell's next line went on after it.
-      shell()
-      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
-      await shows(/^python>/m)
+      await pythonPrompt()
       const go = join(dir, 'go')
-      keys(
-        `import os, time; print('before'); [time.sleep(0.05) for _ in iter(lambda: os.path.exists('${go}'), True)]; print('after')`,
-        'Enter',
-      )
+      keys(`import os, time; print('before'); ${untilExists(go)}; print('after')`, 'Enter')
       await shows(/^before$/m)
       term.resize(100, 40)
       writeFileSync(go, '')
@@ -201,11 +204,9 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     async () => {
       // They were taken bare: the def's body ran with no `...` before it, and no prompt said
       // where the next cell began (python's and bash's prompts show typeahead again).
-      shell()
-      keys(`${BIN} exec python; echo "status $?"`, 'Enter')
-      await shows(/^python>/m)
+      await pythonPrompt()
       const go = join(dir, 'typed-ahead')
-      keys(`import os, time; [time.sleep(0.05) for _ in iter(lambda: os.path.exists('${go}'), True)]`, 'Enter')
+      keys(`import os, time; ${untilExists(go)}`, 'Enter')
       keys('def f():', 'Enter', '    return 7', 'Enter', '', 'Enter', 'f()', 'Enter')
       await shows(/^f\(\)$/m)
       writeFileSync(go, '')
