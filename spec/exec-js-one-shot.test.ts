@@ -74,8 +74,9 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
         p.kill('SIGINT')
         const stopped = { code: await p.exited, stderr: await new Response(p.stderr).text() }
         expect([remote, code, stopped]).toEqual([remote, code, { code: 130, stderr: '' }])
-        // Here the driver runs from the CLI's own files (execd-js-<pid>-…); there, as the daemon's child.
-        const drivers = () => (remote ? pidsWith('driver.ts', fx.d.proc.pid) : pidsWith(`execd-js-${p.pid}-`))
+        // Here the driver runs from the CLI's own files, through its descriptor (argv names
+        // /proc/<cli>/fd/<n>/driver.ts); there, as the daemon's child.
+        const drivers = () => (remote ? pidsWith('driver.ts', fx.d.proc.pid) : pidsWith(`/proc/${p.pid}/fd/`))
         await waitFor('the interpreter gone', () => drivers().length === 0)
       }
     }

@@ -4,12 +4,15 @@
  * shared TMPDIR (`rm -rf /tmp/*`), another user may put a dir of theirs at the name, known from
  * the listing. Each case plays the cleaner and the other user (uid 65534) from the test itself,
  * and makes the swap land between execd's write and the read it guards without a race: the
- * log's read is a later request; the session's shell is stopped (SIGSTOP) until the swap is done.
+ * log's read is a later request; the session's shell is stopped (SIGSTOP) until the swap is done;
+ * a javascript context loads happy-dom from its driver's dir on a later cell's first `document`
+ * (the driver's own files are opened as the child starts: no request falls between).
  */
 import { expect, test } from 'bun:test'
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { childrenOf, postJson, readSse, stdoutJoined, waitFor } from './harness'
+import { createContext, resultText, runCode, stdoutText } from './runtime-kit'
 import { daemonInSharedTmp } from './kit/daemon-dir'
 
 const NOBODY = 65534
@@ -83,5 +86,23 @@ test.skipIf(!asRoot)(
     expect(stdoutJoined(await readSse(await postJson(fx.d, `/session/${sid}/run`, { command: 'echo again' })))).toBe(
       'again',
     )
+  },
+)
+
+test.skipIf(!asRoot)(
+  'a javascript context loads the DOM execd wrote, not a module another user put at its name',
+  async () => {
+    const id = await createContext(fx.d, 'javascript')
+    expect(resultText(await runCode(fx.d, '1 + 1', { id }))).toEqual(['2'])
+    const dir = ownDir('execd-js')
+    const theirs = 'console.log("theirs ran"); export class Window { document = { createElement: () => "theirs" } }\n'
+    takeName(dir, { 'happy-dom.js': theirs })
+    // Old build: `theirs ran` and the result 'theirs', their module required by name, as root.
+    const events = await runCode(fx.d, 'const p = document.createElement("p"); p.textContent = "ours"; p.outerHTML', {
+      id,
+    })
+    expect(stdoutText(events)).toBe('')
+    expect(resultText(events)).toEqual(["'<p>ours</p>'"])
+    expect(readFileSync(join(dir, 'happy-dom.js'), 'utf8')).toBe(theirs)
   },
 )
