@@ -15,7 +15,7 @@ import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process
 import { describeExit } from '../../core/exit-words'
 import { deathWords, OomWatch } from '../../core/oom'
 import { freeChunk } from '../../core/chunks'
-import { TurnBudget, type UnreadPacer } from '../../core/fair'
+import { pieceEnd, TurnBudget, type UnreadPacer } from '../../core/fair'
 import { uuidHex } from '../../core/random'
 import { ReadGatherer } from '../../core/read-gather'
 import type { CommandRequest } from './contract'
@@ -67,6 +67,8 @@ function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): Ow
 
 /** What a pump asks before it hands a chunk on, and tells after (core/fair.ts UnreadPacer). */
 interface Pace {
+  /** Whether ready() may hold a chunk back: a chunk is then handed on in pieces, asked between. */
+  paced(): boolean
   ready(): Promise<void> | undefined
   spend(ms: number): void
 }
@@ -257,11 +259,10 @@ export function startCommand(
     const { source, lines } = splitter.pushRanges(chunk)
     const waiting = lines.length > 0 ? appendLines(stream, lines, source) : undefined
     if (waiting) await waiting
-    // The log has the bytes and the journal its copies of the lines: the chunk is done with.
-    freeChunk(chunk)
   }
   const splitters = { stdout: new ByteLineSplitter(), stderr: new ByteLineSplitter() }
   const pace: Pace = {
+    paced: () => !journal.followed,
     ready: () => (journal.followed ? undefined : unread.ready()),
     spend: ms => journal.followed || unread.spend(ms),
   }
@@ -359,13 +360,20 @@ async function pump(
       reading = false
       if (r.done) return
       clearTimeout(idle)
-      const bytes = r.value.byteLength // onChunk may free the chunk
-      for (let held = pace.ready(); held; held = pace.ready()) await held
-      const began = performance.now()
-      const handed = onChunk(r.value)
-      // The synchronous part, the chunk's own: awaited, the time took in other pumps' turns.
-      pace.spend(performance.now() - began)
-      await handed
+      const chunk = r.value
+      const bytes = chunk.byteLength
+      for (let from = 0; from < bytes;) {
+        const to = pace.paced() ? pieceEnd(chunk, from) : bytes
+        for (let held = pace.ready(); held; held = pace.ready()) await held
+        const began = performance.now()
+        const handed = onChunk(to - from === bytes ? chunk : chunk.subarray(from, to))
+        // The synchronous part, the piece's own: awaited, the time took in other pumps' turns.
+        pace.spend(performance.now() - began)
+        await handed
+        from = to
+      }
+      // The log has the bytes and the journal its copies of the lines: the chunk is done with.
+      freeChunk(chunk)
       await turns.spend(bytes)
       if (leaderGone) armIdle()
       const gather = gathered.after(bytes)
