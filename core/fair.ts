@@ -25,6 +25,41 @@ export class TurnBudget {
 }
 
 /**
+ * One budget for all the readers that share it: a budget each let 256 event streams opened
+ * at once frame 256 KiB apiece in one turn of the loop (64 MiB), and /ping waited 0.2–2.3 s.
+ * Readers count bytes as they frame them and ask `spent` before framing more; once the budget
+ * is used up, all of them wait for the same next turn, where it starts again.
+ */
+export class SharedTurns {
+  private used = 0
+  private turn: Promise<void> | undefined
+
+  constructor(private readonly bytesPerTurn = BYTES_PER_TURN) {}
+
+  /** Counts `bytes` framed in this turn of the loop. */
+  count(bytes: number): void {
+    this.used += bytes
+  }
+
+  /** Whether this turn's budget is used up: whoever asks frames no more before `next()`. */
+  get spent(): boolean {
+    return this.used >= this.bytesPerTurn
+  }
+
+  /** Undefined while the budget lasts; else the next turn, the same promise for every reader. */
+  next(): Promise<void> | undefined {
+    if (!this.spent) return undefined
+    return (this.turn ??= nextTurn().then(() => {
+      this.used = 0
+      this.turn = undefined
+    }))
+  }
+}
+
+/** The budget every SSE writer of the process frames through (core/sse-writer.ts). */
+export const sseTurns = new SharedTurns()
+
+/**
  * The share of the event loop that output nobody reads may take: a background command's, or a
  * foreground one's whose client left. A reader paces its producer (backpressure); without one,
  * a producer read as fast as its process wrote, and ten abandoned `yes` held the loop

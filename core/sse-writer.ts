@@ -2,12 +2,13 @@
  * One SSE response's stream (CONTRACT §2), from its first event to its end: `id: n` +
  * `data: <json>` frames, ids counted or taken from a journal, a keepalive `ping` every 3 s,
  * batching, the one-body reply for work that ends at once, backpressure through the direct
- * stream's awaited writes, a turn of the event loop every 256 KiB, and one way to end — done,
+ * stream's awaited writes, a turn of the event loop every 256 KiB of all streams together
+ * (core/fair.ts), and one way to end — done,
  * failed, client gone or shutdown. core/sse.ts makes responses of it.
  */
 import { errorEvent, makeEvent, type ExecEvent } from './events'
 import { toExecdError } from './errors'
-import { TurnBudget } from './fair'
+import { sseTurns } from './fair'
 import type { ReadyIterator } from './journal'
 import type { Streams } from './streams'
 import { within } from './timers'
@@ -87,10 +88,6 @@ export class SseWriter<E> {
   private closed = false
   private pending: Promise<IteratorResult<E | SseItem<E>>> | undefined
   private lastWrite = performance.now()
-  // A source that is always ready (a `yes` outrunning its encoding) fed pull after pull in one
-  // microtask chain: /ping waited 2–10 s behind a foreground flood.
-  private readonly turns = new TurnBudget()
-  private due: Promise<void> | undefined
   // A fresh waiter per pull: racing one long-lived promise on every pull would pile a
   // reaction (holding that pull's event) onto it per event — a leak as long as the stream.
   private abortEvent: ExecEvent | undefined
@@ -171,6 +168,7 @@ export class SseWriter<E> {
       if (frame === undefined) break
       text += frame
     }
+    sseTurns.count(text.length)
     if (now?.done) {
       this.close()
       return text
@@ -182,7 +180,7 @@ export class SseWriter<E> {
         this.close()
         return batch.take()
       }
-      this.frames.addTo(batch, now.value)
+      this.add(batch, now.value)
       if (batch.full) break
       now = it.ready?.()
     }
@@ -200,14 +198,13 @@ export class SseWriter<E> {
     while (!this.closed) await this.pull(controller, lend)
   }
 
-  /** Writes a batch, then its bulk if it has one; counts the bytes for the turns and the GC. */
+  /** Writes a batch, then its bulk if it has one; counts the bytes for the GC. */
   private async send(controller: Controller, batch: FrameBatch, lend: boolean): Promise<void> {
     const bulk = batch.takeBulk()
     const bytes = batch.bytes
     const runs = batch.runBytes
     if (bytes > 0) await (lend ? batch.writeTo(chunk => controller.write(chunk)) : controller.write(batch.take()))
     else batch.take()
-    this.due = this.turns.spend(bytes)
     collectAfterFlood(bytes, runs)
     if (bulk) await this.sendBulk(controller, bulk)
   }
@@ -220,25 +217,24 @@ export class SseWriter<E> {
   private async sendBulk(controller: Controller, bulk: Bulk): Promise<void> {
     for (const data of bulk.parts)
       for (let at = 0; at < data.length; at += BULK_SLICE) {
-        if (this.due) {
-          await this.due
-          this.due = undefined
-        }
+        while (sseTurns.spent) await sseTurns.next()
         // The client went away: the rest of the frame is for no one.
         if (this.closed) return
         const slice = data.subarray(at, Math.min(data.length, at + BULK_SLICE))
         await controller.write(slice)
-        this.due = this.turns.spend(slice.length)
+        sseTurns.count(slice.length)
       }
     if (!this.closed) await controller.write(bulk.tail)
   }
 
+  /** Frames `value` into the batch and counts its bytes against the shared budget. */
+  private add(batch: FrameBatch, value: E | SseItem<E>): void {
+    const before = batch.bytes
+    this.frames.addTo(batch, value)
+    sseTurns.count(batch.bytes - before)
+  }
+
   private async pull(controller: Controller, lend: boolean): Promise<void> {
-    if (this.due) {
-      await this.due
-      this.due = undefined
-      if (this.closed) return
-    }
     const outcome = await this.next()
     // The client went away meanwhile: nothing more is written.
     if (this.closed) return
@@ -252,10 +248,19 @@ export class SseWriter<E> {
     if ('fail' in outcome) return this.close(controller, encodeFrame(this.frames.parts(failureEvent(outcome.fail))))
     this.pending = undefined
     if (outcome.done) return this.close(controller)
+    // A source that is always ready (a `yes` outrunning its encoding) fed pull after pull in one
+    // microtask chain: /ping waited 2–10 s behind a foreground flood. The budget all streams
+    // share is asked right before framing, with no await between: writers woken by one turn
+    // that each passed a check first framed 256 frames a turn past the budget (a socket write
+    // each), and /ping's median went from 0.7 to 8 ms.
+    while (sseTurns.spent) {
+      await sseTurns.next()
+      if (this.closed) return
+    }
     const batch = this.frames.batchOf(outcome.value)
     let ended: boolean
     try {
-      ended = await this.takeReady(batch)
+      ended = await this.takeReady(batch, NOT_READY, true)
     } catch (err) {
       batch.add(this.frames.parts(failureEvent(err)))
       ended = true
@@ -306,16 +311,22 @@ export class SseWriter<E> {
   /**
    * Adds the events already waiting to the batch — or arriving until `until` settles, or all
    * of them when the source is known to have ended — and says true when the source ended. A
-   * batch is bounded; a shutdown stops it (the next pull sends its event).
+   * batch is bounded; a shutdown stops it (the next pull sends its event). A `paced` batch also
+   * stops once the budget all streams share is spent: its first event counts, the rest wait.
    */
-  private async takeReady(batch: FrameBatch, until: Promise<'not-ready'> | 'all' = NOT_READY): Promise<boolean> {
+  private async takeReady(
+    batch: FrameBatch,
+    until: Promise<'not-ready'> | 'all' = NOT_READY,
+    paced = false,
+  ): Promise<boolean> {
     const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
-    while (!batch.full && !this.abortEvent) {
+    sseTurns.count(batch.bytes)
+    while (!batch.full && !this.abortEvent && !(paced && sseTurns.spent)) {
       // What a journal has now, without a promise per event; then what comes by `until`.
       const now = it.ready?.()
       if (now) {
         if (now.done) return true
-        this.frames.addTo(batch, now.value)
+        this.add(batch, now.value)
         continue
       }
       const next = this.it.next()
@@ -325,7 +336,7 @@ export class SseWriter<E> {
         return false
       }
       if (ready.done) return true
-      this.frames.addTo(batch, ready.value)
+      this.add(batch, ready.value)
     }
     return false
   }
