@@ -32,20 +32,37 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `dist/execd serve` with a random token; extra args/env per test. */
-export async function startDaemon(
-  opts: {
-    args?: string[]
-    env?: Record<string, string>
-    token?: string | null
-    cwd?: string
-    /** false: return at once, before the port is open (spec/start.test.ts sends the first request itself). */
-    waitForPing?: boolean
-    /** A command that runs the executable in its own process (`prlimit --nofile=…`: the same pid). */
-    under?: string[]
-    /** Another copy of the executable (spec/adversary4.test.ts replaces it while it runs). */
-    bin?: string
-  } = {},
-): Promise<Daemon> {
+type DaemonOptions = {
+  args?: string[]
+  env?: Record<string, string>
+  token?: string | null
+  cwd?: string
+  /** false: return at once, before the port is open (spec/start.test.ts sends the first request itself). */
+  waitForPing?: boolean
+  /** A command that runs the executable in its own process (`prlimit --nofile=…`: the same pid). */
+  under?: string[]
+  /** Another copy of the executable (spec/adversary4.test.ts replaces it while it runs). */
+  bin?: string
+}
+
+/**
+ * A port `freePort` found free can be taken before execd binds it (a parallel test's client
+ * socket, another run's daemon): execd then exits with "the port is in use", and the start is
+ * tried again on another port rather than failing the test.
+ */
+export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts)
+    } catch (e) {
+      if (attempt >= 3 || !(e instanceof PortTaken)) throw e
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(opts: DaemonOptions): Promise<Daemon> {
   // FUZZ_BIN: a stand-in for the executable (spec/fuzz/covered/execd-covered, from source).
   const bin = opts.bin ?? process.env.FUZZ_BIN ?? BIN
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
@@ -70,7 +87,7 @@ export async function startDaemon(
     env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...opts.env },
   })
   let stderr = ''
-  void (async () => {
+  const stderrRead = (async () => {
     const reader = proc.stderr.getReader()
     const decoder = new TextDecoder()
     for (;;) {
@@ -98,9 +115,14 @@ export async function startDaemon(
   for (;;) {
     try {
       const res = await daemon.fetch('/ping')
-      if (res.status === 200) return daemon
+      // Another daemon on the port answers too: ours must still be running.
+      if (res.status === 200 && proc.exitCode === null) return daemon
     } catch {}
-    if (proc.exitCode !== null) throw new Error(`execd exited early (${proc.exitCode}): ${stderr}`)
+    if (proc.exitCode !== null) {
+      await Promise.race([stderrRead, Bun.sleep(1000)])
+      const Failure = /the port is in use/.test(stderr) ? PortTaken : Error
+      throw new Failure(`execd exited early (${proc.exitCode}): ${stderr}`)
+    }
     if (Date.now() > deadline) throw new Error(`execd did not answer /ping within 15 s: ${stderr}`)
     await Bun.sleep(25)
   }
