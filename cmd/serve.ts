@@ -58,7 +58,7 @@ type Processes = typeof import('../core/process')
  * section only once it is (`afterOwnership`): every child comes from a section that serve opens
  * after listening, or from the main process, which is not an owned one.
  */
-function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
+function processOwnership(settings: Settings<typeof SERVER>, log: Logger, announce: () => void) {
   let loading: Promise<Processes> | undefined
   const ownership = {
     /** The module, once set up. */
@@ -70,6 +70,8 @@ function processOwnership(settings: Settings<typeof SERVER>, log: Logger) {
     ready: () =>
       (loading ??= Promise.all([import('../core/process'), import('../core/capabilities')]).then(
         ([processes, { warnMissing }]) => {
+          // The listening line first, even when a first command gets here before the first poll.
+          announce()
           // Before any section spawns a child (a spare interpreter): name what this container lacks, once.
           warnMissing(log)
           // Process-wide, as the children they govern are: every owned process group of this
@@ -173,7 +175,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // whichever section made it. A --root that does not exist ends the start here. Without one
   // there is nothing to set (and node:fs stays unloaded).
   if (settings.root) (await import('../core/workdir')).setWorkRoot(settings.root)
-  const ownership = processOwnership(settings, log)
+  // The listening line, once there is a server to name (below).
+  let announce = () => {}
+  const ownership = processOwnership(settings, log, () => announce())
 
   // Listening comes first: each group of routes is built after, or on its first request.
   const {
@@ -230,22 +234,29 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   let main: MainProcess | undefined
   const stopReaper = startOrphanReaper(pid => !!ownership.now?.ownsPid(pid) || pid === main?.pid, log)
 
-  const shown = hostname === '::' || hostname === '0.0.0.0' ? 'localhost' : hostname
-  log.info('execd listening', {
-    url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${server.port}`,
-    auth: token ? 'token required' : 'none',
-    maxHeadBytes: MAX_HEAD_BYTES,
-    options: config.redacted(),
-  })
-  if (!token) {
-    // The Host check keeps browsers out, not other machines: a client that can reach a
-    // non-loopback address sends whatever Host it likes.
-    const loopbackOnly = /^(127\.|::1$|localhost$)/.test(hostname)
-    log.warn(
-      loopbackOnly
-        ? 'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)'
-        : `no access token set and listening on ${hostname}: any client that reaches this address and sends a loopback Host is served (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)`,
-    )
+  // Said after the first poll (or first thing at a stop, or before the first child's warning),
+  // not before it: the line (every option redacted, one JSON line) ran between listening and
+  // the first poll, and a /ping that came as the port opened waited behind it. Whoever reads
+  // the line still finds the port open.
+  announce = () => {
+    announce = () => {}
+    const shown = hostname === '::' || hostname === '0.0.0.0' ? 'localhost' : hostname
+    log.info('execd listening', {
+      url: `http://${shown.includes(':') ? `[${shown}]` : shown}:${server.port}`,
+      auth: token ? 'token required' : 'none',
+      maxHeadBytes: MAX_HEAD_BYTES,
+      options: config.redacted(),
+    })
+    if (!token) {
+      // The Host check keeps browsers out, not other machines: a client that can reach a
+      // non-loopback address sends whatever Host it likes.
+      const loopbackOnly = /^(127\.|::1$|localhost$)/.test(hostname)
+      log.warn(
+        loopbackOnly
+          ? 'no access token set: every local request is accepted; browsers and non-loopback Host names are refused (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)'
+          : `no access token set and listening on ${hostname}: any client that reaches this address and sends a loopback Host is served (set --access-token, --access-token-file or EXECD_ACCESS_TOKEN)`,
+      )
+    }
   }
 
   // Every route is built from the second turn on (not in this one: starting the first build
@@ -259,6 +270,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // garbage stayed resident (idle RSS 54.1 → 52.9 MiB); what a request needs is compiled again
   // on its next use.
   afterFirstPoll(() => {
+    announce()
     // Unless a child made them leave already: a process of this container that is no child of
     // ours may read /proc/<pid>/cmdline too.
     scrubSecrets()
@@ -303,6 +315,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const shutdown = async (reason: string, status = 0) => {
     if (stopping) return
     stopping = true
+    announce()
     log.info('shutting down', { reason })
     const hardStop = setTimeout(() => process.exit(status), SHUTDOWN_LIMIT_MS)
     hardStop.unref?.()
