@@ -129,7 +129,6 @@ export function filesRoutes(
     limit: t.Optional(t.String({ description: 'line-based read: number of lines' })),
   })
   const downloadDetail = (summary: string) => ({
-    tags: ['files'],
     summary,
     description:
       'Streams the file with Content-Length, Content-Disposition, Accept-Ranges and Last-Modified. ' +
@@ -151,7 +150,7 @@ export function filesRoutes(
     },
   })
 
-  return new Elysia({ name: 'api/files' })
+  return new Elysia({ name: 'api/files', detail: { tags: ['files'] } })
     .get(
       '/files/info',
       async ({ request, query }) =>
@@ -159,13 +158,12 @@ export function filesRoutes(
       {
         query: InfoQuery,
         response: { 200: FileInfoMapSchema, ...errorSchemas(PATH_ERRORS) },
-        detail: { tags: ['files'], summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
+        detail: { summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
       },
     )
     .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
       query: PathsQuery,
       detail: {
-        tags: ['files'],
         summary: 'Delete files and symlinks (missing ones are skipped; directories refused)',
         description: 'A file with a mount on it (a bind-mounted file) is kept: 400 naming it.',
         responses: doneOr({ 400: 'invalid path, a directory, or a mount point' }),
@@ -175,7 +173,6 @@ export function filesRoutes(
       body: PermissionMapSchema,
       transform: checkPathMap,
       detail: {
-        tags: ['files'],
         summary: 'chmod/chown per path; owner and group change only when given',
         responses: doneOr(),
       },
@@ -183,7 +180,6 @@ export function filesRoutes(
     .post('/files/mv', async ({ body, request }) => (await moveFiles(scope, body, request.signal), emptyOk()), {
       body: MoveListSchema,
       detail: {
-        tags: ['files'],
         summary: "Move/rename; creates the destination's parents, never overwrites",
         description:
           'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
@@ -218,7 +214,7 @@ export function filesRoutes(
             413: 'more entries than one answer holds',
           }),
         },
-        detail: { tags: ['files'], summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
+        detail: { summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
       },
     )
     .post(
@@ -240,7 +236,7 @@ export function filesRoutes(
             413: 'the files would grow by more than --max-replace-growth; nothing written',
           }),
         },
-        detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
+        detail: { summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
       },
     )
     .post(
@@ -272,7 +268,6 @@ export function filesRoutes(
         // The body is streamed to disk by the handler: Elysia must not read it first.
         parse: 'none',
         detail: {
-          tags: ['files'],
           summary: 'Upload files: metadata + file part pairs, streamed to disk and renamed into place',
           requestBody: UploadBodyDoc,
           responses: doneOr({
