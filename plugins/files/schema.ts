@@ -95,7 +95,7 @@ export const PathsQuery = t.Object({
 })
 
 /** `GET /files/info`'s own: paths that do not exist left out, for a client asking about many. */
-export const MissingQuery = t.Optional(
+const MissingQuery = t.Optional(
   t.Literal('omit', {
     description:
       "omit: a path that does not exist (ENOENT) is left out of the answer, where the first one is a 404 (execd's own; one request for many paths). Only missing paths are left out: a path failing otherwise (denied 403, a symlink loop, a name too long or a file as a directory 400) still fails the request with its own code and message naming it",
