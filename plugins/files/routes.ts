@@ -21,17 +21,20 @@ import { WALK_LIMITS } from './ops/walk'
 import { uploadFiles } from './ops/upload'
 import { bytePathOf, type RawPath } from './paths'
 import {
+  DownloadQuery,
   FileInfoListSchema,
   FileInfoMapSchema,
   MoveListSchema,
   InfoQuery,
+  ListQuery,
   PathsQuery,
   PermissionMapSchema,
   ReplaceCountsSchema,
   ReplaceMapSchema,
+  ReplaceQuery,
+  SearchQuery,
   UploadBodyDoc,
   uploadBodyDoc,
-  verboseQuery,
 } from './schema'
 import type { FilesSettings } from './settings'
 import { verboseFlag } from './verbose'
@@ -62,10 +65,6 @@ function requiredPath(request: Request): RawPath {
   if (!path) throw missingQuery('path')
   return path
 }
-
-const pathBase64 = t.Optional(
-  t.String({ description: "the path's exact bytes, standard base64 (as `path_base64` lists them); instead of path" }),
-)
 
 /**
  * Checks a `{"<path>": {...}}` body before validation (Elysia's transform hook sees the raw
@@ -122,12 +121,6 @@ export function filesRoutes(
       downloads,
     })
   }
-  const downloadQuery = t.Object({
-    path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),
-    path_base64: pathBase64,
-    offset: t.Optional(t.String({ description: 'line-based read: first line, 1-based (excludes Range)' })),
-    limit: t.Optional(t.String({ description: 'line-based read: number of lines' })),
-  })
   const downloadDetail = (summary: string) => ({
     summary,
     description:
@@ -199,13 +192,7 @@ export function filesRoutes(
         return jsonArrayOf(found.entries, batch => found.info(batch), found.close)
       },
       {
-        query: t.Object({
-          path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),
-          path_base64: pathBase64,
-          pattern: t.Optional(
-            t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),
-          ),
-        }),
+        query: SearchQuery,
         response: {
           200: FileInfoListSchema,
           ...errorSchemas({
@@ -228,7 +215,7 @@ export function filesRoutes(
       {
         body: ReplaceMapSchema,
         transform: checkPathMap,
-        query: t.Object({ verbose: verboseQuery('answer the count per file') }),
+        query: ReplaceQuery,
         response: {
           200: t.Union([ReplaceCountsSchema, t.Null()]),
           ...errorSchemas({
@@ -279,11 +266,11 @@ export function filesRoutes(
       },
     )
     .get('/files/download', download, {
-      query: downloadQuery,
+      query: DownloadQuery,
       detail: downloadDetail('Download a file (Range, offset/limit)'),
     })
     .head('/files/download', download, {
-      query: downloadQuery,
+      query: DownloadQuery,
       detail: downloadDetail('Headers of a download, no body'),
     })
     .get(
@@ -296,11 +283,7 @@ export function filesRoutes(
         return jsonArrayOf(listing.entries, batch => listing.info(batch), listing.close)
       },
       {
-        query: t.Object({
-          path: t.Optional(t.String({ description: 'directory to list (this or path_base64 is required)' })),
-          path_base64: pathBase64,
-          depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
-        }),
+        query: ListQuery,
         response: {
           200: FileInfoListSchema,
           ...errorSchemas({ ...PATH_ERRORS, 413: 'more entries than one answer holds' }),
