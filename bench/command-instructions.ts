@@ -21,13 +21,13 @@
  * dozen system calls counted natively by command-syscalls.ts.
  */
 import { join } from 'node:path'
-import { callgrindLauncher, countIdle, countRequests, SETTLE } from './lib/callgrind'
+import { callgrindDir, callgrindLauncher, countIdle, countRequests, SETTLE } from './lib/callgrind'
 import { compileLikeExecd } from './lib/compile'
 import { profileLines } from './lib/callgrind-jit'
 import { requireCommands } from './lib/command'
 import { EXECD_BIN, startExecd } from './lib/execd'
 import { startLineChild } from './lib/line-child'
-import { hasExecutable, makeTempDir, runThenClean, spawnTracked, stopProcess } from './lib/procs'
+import { runThenClean, spawnTracked, stopProcess } from './lib/procs'
 import { commandEnded, readEvents } from './lib/sse'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
@@ -94,13 +94,7 @@ async function start(name: string, launcher: string[], bin: (source: string) => 
 }
 
 await runThenClean(async () => {
-  if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
-  const dir = makeTempDir('callgrind')
-  if (PROFILE) {
-    // Inherited by the servers: JavaScriptCore names the code it makes in a jitdump file there.
-    process.env.BUN_JSC_useJITDump = '1'
-    process.env.BUN_JSC_jitDumpDirectory = dir
-  }
+  const dir = callgrindDir(PROFILE)
   const launcher = callgrindLauncher(dir, PROFILE ? ['--dump-instr=yes'] : [])
   const built = new Map<string, string>()
   const bin = async (source: string) => {

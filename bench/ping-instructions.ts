@@ -10,9 +10,9 @@
  * Needs valgrind (vgdb switches the counting).
  */
 import { join } from 'node:path'
-import { callgrindLauncher, countRequests } from './lib/callgrind'
+import { callgrindDir, callgrindLauncher, countRequests } from './lib/callgrind'
 import { compileLikeExecd } from './lib/compile'
-import { hasExecutable, makeTempDir, runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
+import { runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
 const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 1)]
@@ -20,8 +20,7 @@ const VARIANTS = (process.env.BENCH_VARIANTS ?? 'bare,routes,url,headers,walk').
 const TOKEN = `bench-${crypto.randomUUID()}`
 
 await runThenClean(async () => {
-  if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
-  const dir = makeTempDir('callgrind')
+  const dir = callgrindDir()
   const bin = await compileLikeExecd(join(import.meta.dir, 'lib', 'ping-server.ts'), dir, 'ping-server')
   const rows: string[] = []
   for (let round = 1; round <= rounds; round++) {

@@ -27,12 +27,12 @@
  */
 import { join } from 'node:path'
 import { startPythonRelay } from './baselines/python-relay'
-import { callgrindLauncher, countRequests, SETTLE } from './lib/callgrind'
+import { callgrindDir, callgrindLauncher, countRequests, SETTLE } from './lib/callgrind'
 import { compileLikeExecd } from './lib/compile'
 import { profileLines } from './lib/callgrind-jit'
 import { createContext, relayClient, runCode } from './lib/code'
 import { EXECD_BIN, startExecd } from './lib/execd'
-import { hasExecutable, makeTempDir, runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
+import { runThenClean, spawnPortPrinter, stopProcess } from './lib/procs'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
 const [requests, warm, rounds] = [arg(0, 400), arg(1, 3000), arg(2, 2)]
@@ -104,13 +104,7 @@ async function start(name: string, launcher: string[], doorBin: () => Promise<st
 }
 
 await runThenClean(async () => {
-  if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
-  const dir = makeTempDir('callgrind')
-  if (PROFILE) {
-    // Inherited by the servers: JavaScriptCore names the code it makes in a jitdump file there.
-    process.env.BUN_JSC_useJITDump = '1'
-    process.env.BUN_JSC_jitDumpDirectory = dir
-  }
+  const dir = callgrindDir(PROFILE)
   const chains = Number(process.env.BENCH_CLOCK_CHAINS ?? 0)
   const extra = PROFILE
     ? ['--dump-instr=yes', ...(chains > 0 ? [`--separate-callers${chains}=clock_gettime*`] : [])]

@@ -184,7 +184,7 @@ function affectedOf(columns: unknown[], rows: unknown[]): number | undefined {
 }
 
 /** Rows and columns (a SQL result) as an aligned table, numbers to the right. */
-export function grid(columns: string[], rows: unknown[][]): string {
+function grid(columns: string[], rows: unknown[][]): string {
   const cell = (v: unknown) =>
     v === null || v === undefined ? 'NULL' : typeof v === 'object' ? JSON.stringify(v) : String(v)
   const body = rows.map(r => columns.map((_, i) => cell(r[i])))

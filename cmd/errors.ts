@@ -12,7 +12,7 @@ import { ConfigError } from '../core/config'
 import { ExecdError, PREFIX, errnoOf, errnoText, toExecdError, type ErrorCode } from '../core/errors'
 import { visible } from './visible'
 
-export const USAGE_EXIT = 2
+const USAGE_EXIT = 2
 
 /**
  * Something the person typed is wrong: exit 2, one line. `wireCode`: what `--json` says, the wire's

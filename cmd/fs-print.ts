@@ -3,7 +3,7 @@ import type { FileInfo } from './fs-ops'
 import { visible } from './visible'
 
 /** `-rw-r--r--` from the wire mode (octal digits) and type. */
-export function modeString(info: FileInfo): string {
+function modeString(info: FileInfo): string {
   const kind = { file: '-', directory: 'd', symlink: 'l', other: '?' }[info.type]
   const bits = parseInt(String(info.mode), 8)
   let out = kind

@@ -226,7 +226,7 @@ export function remoteOf(options: { url?: unknown }): Remote | undefined {
  * An SSE frame longer than this (characters) is refused. The daemon's own frames stay far
  * below it (an output line is cut at 64 KiB, a runtime's protocol line at 64 Mi characters).
  */
-export const MAX_SSE_FRAME_CHARS = 128 * 1024 * 1024
+const MAX_SSE_FRAME_CHARS = 128 * 1024 * 1024
 
 /**
  * The events of an SSE response (CONTRACT §2), as the daemon sent them. Text without a frame's

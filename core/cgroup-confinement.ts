@@ -68,7 +68,7 @@ export function shelterFromOom(pid: number, into: SpawnLeaf | undefined): void {
 }
 
 /** The processes in a leaf spawned into, as pids in text (core/cgroup.ts pids()); undefined if it cannot be read. */
-export const leafPids = (leaf: SpawnLeaf): string[] | undefined => tree?.pids(leaf.path)
+const leafPids = (leaf: SpawnLeaf): string[] | undefined => tree?.pids(leaf.path)
 
 /**
  * After a spawn into the leaf failed. `joined` false: the spawn failed without the leaf too

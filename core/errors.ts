@@ -111,7 +111,7 @@ export function limitReached(err: unknown): ExecdError | undefined {
 }
 
 /** The 503 of a full fd table: execd's own (EMFILE) or the system's (ENFILE). */
-export function fdsExhausted(code: 'EMFILE' | 'ENFILE', cause?: unknown): ExecdError {
+function fdsExhausted(code: 'EMFILE' | 'ENFILE', cause?: unknown): ExecdError {
   if (code === 'ENFILE') {
     return new ExecdError(
       'SERVICE_UNAVAILABLE',
@@ -169,7 +169,7 @@ export function requireFds(n: number): void {
  * have are all in use (a pids cgroup's `pids.max`, RLIMIT_NPROC, kernel.threads-max). The
  * message names the pids cgroup's figures when they can be read (only here, on a refusal).
  */
-export function processesExhausted(cause?: unknown): ExecdError {
+function processesExhausted(cause?: unknown): ExecdError {
   const pids = pidsFigures()
   const figures = pids ? `: ${pids.current} of pids.max ${pids.max} in use` : ''
   return new ExecdError(

@@ -30,7 +30,7 @@ export class TurnBudget {
  * Readers count bytes as they frame them and ask `spent` before framing more; once the budget
  * is used up, all of them wait for the same next turn, where it starts again.
  */
-export class SharedTurns {
+class SharedTurns {
   private used = 0
   private turn: Promise<void> | undefined
 

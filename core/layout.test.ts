@@ -51,6 +51,26 @@ test('every section folder has index.ts, schema.ts, routes.ts and ops.ts (or ops
   expect(missing).toEqual([])
 })
 
+test("a section's index.ts exports its Section object alone (its settings and options stay behind it)", () => {
+  const offending = sectionNames.flatMap(name =>
+    [
+      ...readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8').matchAll(
+        /^export\s+(?:const|let|function|class)\s+(\w+)/gm,
+      ),
+    ].flatMap(([, exported]) => (exported === name ? [] : [`plugins/${name}/index.ts exports ${exported}`])),
+  )
+  expect(offending).toEqual([])
+})
+
+test("a section's routes.ts builds no TypeBox model of a request: its schema.ts holds them", () => {
+  const offending = sectionNames.flatMap(name =>
+    [...readFileSync(join(top, `plugins/${name}/routes.ts`), 'utf8').matchAll(/\bt\.(Object|Record)\(/g)].map(
+      ([, kind]) => `plugins/${name}/routes.ts builds a t.${kind}`,
+    ),
+  )
+  expect(offending).toEqual([])
+})
+
 // Mutable at module level: a let or var, or a const that starts as an empty collection to fill.
 const MUTABLE =
   /^(export\s+)?((let|var)\s|const\s+\w+(\s*:[^=]+)?\s*=\s*(\[\]|new\s+(Map|Set|WeakMap|WeakSet)\b(<.*>)?\(\)))/

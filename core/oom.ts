@@ -108,7 +108,7 @@ const MIB = 1 << 20
  * every command started before some are deleted is killed too. '' where it is not. v1 only: v2's
  * memory.stat has a `shmem` too, but no v2 memory controller was at hand to try it on.
  */
-export function fullOfFiles(): string {
+function fullOfFiles(): string {
   for (const dir of v1Dirs()) {
     const limit = memoryLimitIn(read(`${dir}/memory.limit_in_bytes`))
     if (limit === undefined) continue

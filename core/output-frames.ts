@@ -37,7 +37,7 @@ export function frameTail(timestamp: number): Uint8Array {
 }
 
 /** Decimal digits of a positive id. */
-export function digitsOf(id: number): number {
+function digitsOf(id: number): number {
   let digits = 1
   for (let n = id; n >= 10; n = Math.floor(n / 10)) digits++
   return digits
@@ -97,7 +97,7 @@ const DIGITS = new Uint8Array(16).fill(48)
  * ByteLineSplitter.pushRanges), ids from `first`, into `buf` at `start`; fills `at` as
  * FramedLines keeps it. The caller has measured the room (`frameBytes`).
  */
-export function writeFrames(
+function writeFrames(
   buf: Uint8Array,
   start: number,
   first: number,

@@ -270,7 +270,7 @@ function noChildren(pid: number): boolean {
   return readSmall(`/proc/${pid}/task/${pid}/children`)?.trim() === ''
 }
 
-export function safeKill(pid: number, sig: NodeJS.Signals | number): boolean {
+function safeKill(pid: number, sig: NodeJS.Signals | number): boolean {
   try {
     process.kill(pid, sig)
     return true

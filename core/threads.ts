@@ -21,7 +21,7 @@
 import { cgroupDirs } from './cgroup-dirs'
 
 /** The JavaScriptCore options that leave no thread to be started on demand. */
-export const NO_ON_DEMAND_THREADS: Readonly<Record<string, string>> = {
+const NO_ON_DEMAND_THREADS: Readonly<Record<string, string>> = {
   BUN_JSC_useConcurrentJIT: '0',
   BUN_JSC_useConcurrentGC: '0',
   BUN_JSC_numberOfGCMarkers: '1',
@@ -72,7 +72,7 @@ export async function underProcessLimit(): Promise<boolean> {
  * say otherwise; does not return then. Returns at once if they are set (a variable the operator
  * set is kept), and if the run again failed (then the threads stay on demand, as before).
  */
-export function runWithoutOnDemandThreads(env: Record<string, string | undefined> = process.env): void {
+function runWithoutOnDemandThreads(env: Record<string, string | undefined> = process.env): void {
   const added = env[ADDED]
   if (added !== undefined) {
     for (const name of added.split(',')) delete env[name]

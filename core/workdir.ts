@@ -86,7 +86,7 @@ export function expandVariables(text: string, env: Env = process.env, what = 'pa
  * path that starts with `~`: a container with neither (no HOME, no /etc/passwd) still serves
  * every other path, and a `~` there is a 400 that says why.
  */
-export function homeDirectory(env: Env = process.env): string {
+function homeDirectory(env: Env = process.env): string {
   if (env.HOME) return env.HOME
   try {
     return homedir()

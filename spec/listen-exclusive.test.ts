@@ -4,31 +4,23 @@
  * other one received requests (their tokens included) meant for execd.
  */
 import { expect, test } from 'bun:test'
-import { BIN } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { serveStoppedAtListening } from './kit/serve-stop'
 
 const fx = daemonAlone()
 
 const port = () => Number(new URL(fx.d.url).port)
 
 test('a second execd on the same port fails to start, with one line, and the first serves on', async () => {
-  const second = Bun.spawn([BIN, 'serve', '--port', String(port()), '--host', '127.0.0.1'], {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-  })
-  // Read until it exits or says it listens (it did: both served, each a share of the connections).
-  let stderr = ''
-  const reader = second.stderr.getReader()
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) break
-    stderr += new TextDecoder().decode(value)
-    if (stderr.includes('execd listening')) second.kill('SIGKILL')
-  }
+  // Run until it exits or says it listens (it did: both served, each a share of the connections).
+  const second = await serveStoppedAtListening(
+    ['--port', String(port()), '--host', '127.0.0.1'],
+    { EXECD_ACCESS_TOKEN: '' },
+    { says: 'execd listening', signal: 'SIGKILL' },
+  )
+  const { stderr } = second
   expect(stderr).not.toContain('execd listening')
-  expect(await second.exited).toBe(1)
+  expect(second.exited).toBe(1)
   expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^execd: cannot listen on 127\.0\.0\.1:\d+: /)])
   expect((await fx.d.fetch('/ping')).status).toBe(200)
 })

@@ -8,6 +8,7 @@ import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, freePort, waitFor } from './harness'
+import { serveStoppedAtListening } from './kit/serve-stop'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-start-values-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -17,26 +18,12 @@ async function start(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | 'listening'; stderr: string }> {
-  const p = Bun.spawn([BIN, 'serve', '--host', '127.0.0.1', ...args], {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '', EXECD_PORT: String(await freePort()), ...env },
-  })
-  let stderr = ''
-  let served = false
-  const reader = p.stderr.getReader()
-  for (;;) {
-    const { value, done } = await reader.read()
-    if (done) break
-    stderr += new TextDecoder().decode(value)
-    if (stderr.includes('execd listening')) {
-      served = true
-      p.kill('SIGKILL')
-    }
-  }
-  const code = await p.exited
-  return { code: served ? 'listening' : code, stderr }
+  const r = await serveStoppedAtListening(
+    ['--host', '127.0.0.1', ...args],
+    { EXECD_ACCESS_TOKEN: '', EXECD_PORT: String(await freePort()), ...env },
+    { says: 'execd listening', signal: 'SIGKILL' },
+  )
+  return { code: r.listened ? 'listening' : r.exited, stderr: r.stderr }
 }
 
 const refused = (flag: string, says?: string) => ({
@@ -81,21 +68,11 @@ test('an empty --access-token is refused (an unset variable); an empty EXECD_ACC
 })
 
 test('without a token on a non-loopback address, the warning says any client reaching it is served', async () => {
-  const p = Bun.spawn([BIN, 'serve', '--host', '0.0.0.0', '--port', String(await freePort())], {
-    stdin: 'ignore',
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-  })
-  let stderr = ''
-  const reader = p.stderr.getReader()
-  while (!stderr.includes('no access token set')) {
-    const { value, done } = await reader.read()
-    if (done) break
-    stderr += new TextDecoder().decode(value)
-  }
-  p.kill('SIGKILL')
-  await p.exited
+  const { stderr } = await serveStoppedAtListening(
+    ['--host', '0.0.0.0', '--port', String(await freePort())],
+    { EXECD_ACCESS_TOKEN: '' },
+    { says: 'no access token set', signal: 'SIGKILL' },
+  )
   expect(stderr).toContain('no access token set and listening on 0.0.0.0: any client that reaches this address')
 })
 

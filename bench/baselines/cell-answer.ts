@@ -17,3 +17,24 @@ export const answerCellSource = (bundle: string): string => `
 
 export const HEADERS_SOURCE =
   "const HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' }"
+
+/**
+ * The relays' server (python-relay, js-relay), as source: GET is its /ping; POST /code hands the
+ * code to the warm interpreter with `send` (a statement using `code`), sets `reply` resolving to
+ * the interpreter's answer as `take` (a statement reading `await reply`) binds it, and answers
+ * the cell with `bundle` of that. Its relay defines `port` and a `waiting` the answer resolves.
+ */
+export const relayServerSource = (send: string, take: string, bundle: string): string => `${HEADERS_SOURCE}
+Bun.serve({
+  hostname: '127.0.0.1',
+  port,
+  async fetch(request) {
+    if (request.method === 'GET') return new Response(null, { status: 200 })
+    const { code } = await request.json()
+    const reply = new Promise(r => (waiting = r))
+    ${send}
+    ${take}
+${answerCellSource(bundle)}
+  },
+})
+`

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import { startCompiled, type CompiledServer } from '../lib/compile'
-import { answerCellSource, HEADERS_SOURCE } from './cell-answer'
+import { relayServerSource } from './cell-answer'
 
 const CHILD = `
 process.on('message', m => {
@@ -42,20 +42,7 @@ const proc = Bun.spawn(['/proc/self/exe', childFile], {
   },
 })
 await started
-${HEADERS_SOURCE}
-Bun.serve({
-  hostname: '127.0.0.1',
-  port,
-  async fetch(request) {
-    if (request.method === 'GET') return new Response(null, { status: 200 })
-    const { code } = await request.json()
-    const reply = new Promise(r => (waiting = r))
-    proc.send({ t: 'run', code })
-    const { bundle } = await reply
-${answerCellSource('bundle')}
-  },
-})
-`
+${relayServerSource(`proc.send({ t: 'run', code })`, 'const { bundle } = await reply', 'bundle')}`
 
 /** Compiles the relay (dist/execd's flags) and starts it; resolves once it answers /ping. */
 export function startJsRelay(startWithinMs = 15_000): Promise<CompiledServer> {

@@ -8,7 +8,7 @@
  * cell over its own /ping is the floor of rows 1d/1e.
  */
 import { startCompiled, type CompiledServer } from '../lib/compile'
-import { answerCellSource, HEADERS_SOURCE } from './cell-answer'
+import { relayServerSource } from './cell-answer'
 
 const PYTHON_LOOP = `
 import json, socket
@@ -51,20 +51,7 @@ await Bun.connect({
     },
   },
 })
-${HEADERS_SOURCE}
-Bun.serve({
-  hostname: '127.0.0.1',
-  port,
-  async fetch(request) {
-    if (request.method === 'GET') return new Response(null, { status: 200 })
-    const { code } = await request.json()
-    const reply = new Promise(r => (waiting = r))
-    writeSync(fd, JSON.stringify({ code }) + '\\n')
-    const result = JSON.parse(await reply)
-${answerCellSource('result.results')}
-  },
-})
-`
+${relayServerSource(`writeSync(fd, JSON.stringify({ code }) + '\\n')`, 'const result = JSON.parse(await reply)', 'result.results')}`
 
 /**
  * Compiles the relay (dist/execd's flags) and starts it; resolves once it answers /ping.

@@ -7,13 +7,28 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { spawnTracked } from './procs'
+import { hasExecutable, makeTempDir, spawnTracked } from './procs'
 
 /**
  * Instrumented requests before counting: valgrind translates the code it now instruments.
  * BENCH_SETTLE for fewer where each request is slow under valgrind (a spawn is a full fork there).
  */
 export const SETTLE = Number(process.env.BENCH_SETTLE ?? 300)
+
+/**
+ * The dir callgrind's dumps go to, once valgrind and vgdb are found; with `jitDump`, where
+ * JavaScriptCore names the code it makes in a jitdump file too (inherited by the servers started
+ * after).
+ */
+export function callgrindDir(jitDump = false): string {
+  if (!hasExecutable('valgrind') || !hasExecutable('vgdb')) throw new Error('needs valgrind and vgdb')
+  const dir = makeTempDir('callgrind')
+  if (jitDump) {
+    process.env.BUN_JSC_useJITDump = '1'
+    process.env.BUN_JSC_jitDumpDirectory = dir
+  }
+  return dir
+}
 
 /** `valgrind --tool=callgrind …` writing its dumps into `dir`, counting off until asked. */
 export const callgrindLauncher = (dir: string, extra: string[] = []): string[] => [

@@ -12,47 +12,26 @@ export interface BenchRow {
 /** A table line for a baseline that is not installed: reported, not fatal. */
 export const missingBaseline = (row: string, what: string, why: string): RowResult => ({ row, what, skipped: why })
 
-/** Speedup (baseline time ÷ ours), judged against `atLeast` when given. */
-export function speedup(
-  ours: number,
-  base: number,
-  atLeast?: number,
-): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
-  const ratio = base / ours
+type Judged = Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'>
+
+/** A ratio in `unit` (`× faster`), judged against `bound` when given: at least it, or at most it. */
+function judged(ratio: number, unit: string, bound: number | undefined, atLeast: boolean): Judged {
   return {
     ratio,
-    ratioLabel: '× faster',
-    target: atLeast === undefined ? undefined : `≥ ${atLeast}× faster`,
-    pass: atLeast === undefined ? null : ratio >= atLeast,
+    ratioLabel: `× ${unit}`,
+    target: bound === undefined ? undefined : `${atLeast ? '≥' : '≤'} ${bound}× ${unit}`,
+    pass: bound === undefined ? null : atLeast ? ratio >= bound : ratio <= bound,
   }
 }
+
+/** Speedup (baseline time ÷ ours), judged against `atLeast` when given. */
+export const speedup = (ours: number, base: number, atLeast?: number): Judged =>
+  judged(base / ours, 'faster', atLeast, true)
 
 /** Time ratio (ours ÷ baseline), judged against `atMost` when given. */
-export function timeRatio(
-  ours: number,
-  base: number,
-  atMost?: number,
-): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
-  const ratio = ours / base
-  return {
-    ratio,
-    ratioLabel: '× the time',
-    target: atMost === undefined ? undefined : `≤ ${atMost}× the time`,
-    pass: atMost === undefined ? null : ratio <= atMost,
-  }
-}
+export const timeRatio = (ours: number, base: number, atMost?: number): Judged =>
+  judged(ours / base, 'the time', atMost, false)
 
 /** Rate ratio (ours ÷ baseline throughput), judged against `atLeast` when given. */
-export function rateRatio(
-  ours: number,
-  base: number,
-  atLeast?: number,
-): Pick<RowResult, 'ratio' | 'ratioLabel' | 'target' | 'pass'> {
-  const ratio = ours / base
-  return {
-    ratio,
-    ratioLabel: '× the rate',
-    target: atLeast === undefined ? undefined : `≥ ${atLeast}× the rate`,
-    pass: atLeast === undefined ? null : ratio >= atLeast,
-  }
-}
+export const rateRatio = (ours: number, base: number, atLeast?: number): Judged =>
+  judged(ours / base, 'the rate', atLeast, true)

@@ -56,8 +56,8 @@ type Item = SseItem
  * together: a run whose client left still waits for its turn, holding its code (20 runs of
  * 15 MiB behind a `sleep` grew execd by 280 MiB, and on). A section's QueuedWork applies them.
  */
-export const MAX_RUNS_PER_SHELL = 256
-export const MAX_RUN_CODE_CHARS = 128 * 1024 * 1024
+const MAX_RUNS_PER_SHELL = 256
+const MAX_RUN_CODE_CHARS = 128 * 1024 * 1024
 
 /** The bound a section that drives shells owns (sessions, isolated sessions), named `pool` in reports. */
 export const runsBound = (pool: string): QueuedWork<LiveBash> =>

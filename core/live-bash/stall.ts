@@ -24,7 +24,7 @@ export const STALLED =
  * Whether `pid` sleeps in a read of its fd 0 (false when it cannot be told). Read through Bun,
  * not node:fs: the bash runtime loads this module before execd listens (core/layout.test.ts).
  */
-export async function readingItsInput(pid: number): Promise<boolean> {
+async function readingItsInput(pid: number): Promise<boolean> {
   try {
     // A task woken by input it has not yet read is runnable (R), not sleeping (S).
     if (parseStat(await Bun.file(`/proc/${pid}/stat`).text())?.state !== 'S') return false

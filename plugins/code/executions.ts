@@ -23,8 +23,8 @@ const KEEP_FINISHED_BYTES = 64 * 1024 * 1024
  * Executions one context holds queued or running, and the characters of code of all unfinished
  * executions together: an execution outlives its client (core/limits.ts QueuedWork).
  */
-export const MAX_PENDING_PER_CONTEXT = 256
-export const MAX_PENDING_CODE_CHARS = 128 * 1024 * 1024
+const MAX_PENDING_PER_CONTEXT = 256
+const MAX_PENDING_CODE_CHARS = 128 * 1024 * 1024
 
 export interface Execution {
   id: string

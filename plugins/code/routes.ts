@@ -8,12 +8,23 @@ import { errorSchemas, errors } from '../../core/responses'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import type { Streams } from '../../core/streams'
-import { CodeContextSchema, CreateContextBody, LanguageSchema, RunCodeBody, SSE_RESPONSE } from './schema'
+import {
+  CodeContextSchema,
+  ContextParams,
+  CreateContextBody,
+  ExecutionParams,
+  InterruptQuery,
+  LanguageQuery,
+  LanguageSchema,
+  ReplayQuery,
+  RequiredLanguageQuery,
+  RunCodeBody,
+  RunCodeQuery,
+  SSE_RESPONSE,
+} from './schema'
 import type { CodeOps, Started } from './ops'
 
 const EMPTY_OK = { description: 'done, empty body' }
-
-const IdParams = t.Object({ contextId: t.String() })
 
 const HOLD = { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /code' }
 
@@ -61,7 +72,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
       detail: { summary: 'Create a context: a live interpreter whose state survives between executions' },
     })
     .get('/code/contexts', ({ query }) => json(code.listContexts(query.language || undefined)), {
-      query: t.Object({ language: t.Optional(t.String()) }),
+      query: LanguageQuery,
       response: { 200: t.Array(CodeContextSchema), ...errorSchemas() },
       detail: { summary: 'List contexts (default contexts included), optionally of one language' },
     })
@@ -73,7 +84,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
         return emptyOk()
       },
       {
-        query: t.Object({ language: t.Optional(t.String({ description: 'required' })) }),
+        query: RequiredLanguageQuery,
         detail: {
           summary: 'Delete every context of a language',
           responses: { 200: EMPTY_OK, ...errors({ 400: 'no ?language=' }) },
@@ -81,7 +92,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
       },
     )
     .get('/code/contexts/:contextId', ({ params }) => json(code.getContext(params.contextId)), {
-      params: IdParams,
+      params: ContextParams,
       response: { 200: CodeContextSchema, ...errorSchemas({ 404: 'no such context' }) },
       detail: { summary: 'Get a context' },
     })
@@ -92,7 +103,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
         return emptyOk()
       },
       {
-        params: IdParams,
+        params: ContextParams,
         detail: {
           summary: 'Delete a context and stop its interpreter',
           responses: { 200: EMPTY_OK, ...errors({ 404: 'no such context' }) },
@@ -105,9 +116,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
     })
     .post('/code', ({ body, query }) => runCode(streams, code, body, query.wait !== 'false'), {
       body: RunCodeBody,
-      query: t.Object({
-        wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })),
-      }),
+      query: RunCodeQuery,
       detail: {
         summary: 'Run code in a context (or as a shell command without a language), streamed as SSE',
         responses: {
@@ -128,9 +137,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
         return emptyOk()
       },
       {
-        query: t.Object({
-          id: t.Optional(t.String({ description: 'required: a context id (or an execution, command or session id)' })),
-        }),
+        query: InterruptQuery,
         detail: {
           summary: 'Interrupt the running execution of a context; returns once it stopped (state kept)',
           responses: { 200: EMPTY_OK, ...errors({ 400: 'no ?id=', 404: 'nothing running under that id' }) },
@@ -144,10 +151,8 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
           route: 'GET /code/executions/{executionId}/events',
         }),
       {
-        params: t.Object({ executionId: t.String() }),
-        query: t.Object({
-          after: t.Optional(t.String({ description: 'replay events after this id (like Last-Event-ID)' })),
-        }),
+        params: ExecutionParams,
+        query: ReplayQuery,
         detail: {
           summary: 'Replay an execution’s events after Last-Event-ID (or ?after=), then follow it live',
           responses: {

@@ -46,3 +46,25 @@ export const LanguageSchema = t.Object(
 export const SSE_RESPONSE = {
   200: { description: 'text/event-stream: init (context id, execution_id) → ping → output → execution_complete' },
 }
+
+export const ContextParams = t.Object({ contextId: t.String() })
+
+export const ExecutionParams = t.Object({ executionId: t.String() })
+
+/** GET /code/contexts: all of them, or one language's. */
+export const LanguageQuery = t.Object({ language: t.Optional(t.String()) })
+
+/** DELETE /code/contexts: optional to the validator, so that its absence is our 400, not Elysia's. */
+export const RequiredLanguageQuery = t.Object({ language: t.Optional(t.String({ description: 'required' })) })
+
+export const RunCodeQuery = t.Object({
+  wait: t.Optional(t.String({ description: '"false": fail with a ContextBusy error instead of queueing' })),
+})
+
+export const InterruptQuery = t.Object({
+  id: t.Optional(t.String({ description: 'required: a context id (or an execution, command or session id)' })),
+})
+
+export const ReplayQuery = t.Object({
+  after: t.Optional(t.String({ description: 'replay events after this id (like Last-Event-ID)' })),
+})

@@ -16,7 +16,7 @@ import { mountsOf } from '../../core/mountinfo'
 export const LOG_TOTAL_DEFAULT = 1024 * 1024 * 1024
 
 /** The share of the memory limit logs in memory may take: the rest is the commands', and execd's. */
-export const MEMORY_SHARE = 4
+const MEMORY_SHARE = 4
 
 const MEMORY_FILESYSTEMS = new Set(['tmpfs', 'ramfs'])
 

@@ -14,7 +14,7 @@ import { createApp } from '../../core/app'
 import { resolveConfig, SERVER_OPTIONS } from '../../core/config'
 import { smallBodyBytesHeld } from '../../core/file-body'
 import { createLogger } from '../../core/log'
-import { FILES_OPTIONS, files } from '.'
+import { files } from '.'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-answering-')))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -34,7 +34,7 @@ const built = () =>
   createApp({
     plugins: [files],
     runtimes: [],
-    config: resolveConfig([...SERVER_OPTIONS, ...FILES_OPTIONS], {}, {}),
+    config: resolveConfig([...SERVER_OPTIONS, ...(files.options ?? [])], {}, {}),
     log: createLogger('silent'),
   })
 

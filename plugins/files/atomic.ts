@@ -171,7 +171,7 @@ function noTempFile(err: unknown, anchor: Anchor): ExecdError {
  * file's chown used to clear them as a side effect, which a failed chown (no CAP_CHOWN, NFS
  * root_squash) skipped: a 4755 file of nobody came back 4755 owned by root with the new bytes.
  */
-export function rewrittenMode(mode: number): number {
+function rewrittenMode(mode: number): number {
   const kept = mode & 0o7777 & ~0o4000
   return kept & 0o010 ? kept & ~0o2000 : kept
 }

@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { createApp } from '../../core/app'
 import { SERVER_OPTIONS, resolveConfig } from '../../core/config'
 import { createLogger } from '../../core/log'
-import { FILES_OPTIONS, files } from '.'
+import { files } from '.'
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-bad-')))
 afterAll(() => rmSync(base, { recursive: true, force: true }))
@@ -39,7 +39,7 @@ const build = async (flags: Record<string, string>) =>
     await createApp({
       plugins: [files],
       runtimes: [],
-      config: resolveConfig([...SERVER_OPTIONS, ...FILES_OPTIONS], flags, {}),
+      config: resolveConfig([...SERVER_OPTIONS, ...(files.options ?? [])], flags, {}),
       log: createLogger('silent'),
     })
   ).app

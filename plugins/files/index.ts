@@ -8,12 +8,10 @@ import type { Section } from '../../core/plugin'
 import type { FilesSettings } from './settings'
 import { OPTIONS } from './options'
 
-export const FILES_OPTIONS = optionSpecs(OPTIONS)
-
 export const files: Section<FilesSettings> = {
   name: 'files',
   prefixes: ['/files', '/directories'],
-  options: FILES_OPTIONS,
+  options: optionSpecs(OPTIONS),
   // After listening: the scope loads node:fs. A --root that does not exist still ends a serve
   // at start (core/workdir.ts resolves it first), and a CLI verb that opens this section at once.
   opensLate: true,

@@ -25,7 +25,7 @@ const PSEUDO = new Set([0x9fa0, 0x62656572, 0x27e0eb, 0x63677270, 0x64626720, 0x
  * /proc/<pid>/pagemap (8 bytes per page of the address space, stat size 0) is refused rather
  * than copied.
  */
-export const PSEUDO_MAX = 16 * 1024 * 1024
+const PSEUDO_MAX = 16 * 1024 * 1024
 
 const CHUNK = 64 * 1024
 

@@ -6,14 +6,14 @@ import { join } from 'node:path'
 import { createApp } from '../../core/app'
 import { resolveConfig } from '../../core/config'
 import { createLogger } from '../../core/log'
-import { FILES_OPTIONS, files } from '.'
+import { files } from '.'
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), 'execd-routes-')))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const { app } = await createApp({
   plugins: [files],
   runtimes: [],
-  config: resolveConfig(FILES_OPTIONS, {}, {}),
+  config: resolveConfig(files.options ?? [], {}, {}),
   log: createLogger('silent'),
 })
 const call = (path: string, init?: RequestInit) => app.handle(new Request(`http://localhost${path}`, init))

@@ -21,17 +21,20 @@ import { WALK_LIMITS } from './ops/walk'
 import { uploadFiles } from './ops/upload'
 import { bytePathOf, type RawPath } from './paths'
 import {
+  DownloadQuery,
   FileInfoListSchema,
   FileInfoMapSchema,
   MoveListSchema,
   InfoQuery,
+  ListQuery,
   PathsQuery,
   PermissionMapSchema,
   ReplaceCountsSchema,
   ReplaceMapSchema,
+  ReplaceQuery,
+  SearchQuery,
   UploadBodyDoc,
   uploadBodyDoc,
-  verboseQuery,
 } from './schema'
 import type { FilesSettings } from './settings'
 import { verboseFlag } from './verbose'
@@ -62,10 +65,6 @@ function requiredPath(request: Request): RawPath {
   if (!path) throw missingQuery('path')
   return path
 }
-
-const pathBase64 = t.Optional(
-  t.String({ description: "the path's exact bytes, standard base64 (as `path_base64` lists them); instead of path" }),
-)
 
 /**
  * Checks a `{"<path>": {...}}` body before validation (Elysia's transform hook sees the raw
@@ -122,14 +121,7 @@ export function filesRoutes(
       downloads,
     })
   }
-  const downloadQuery = t.Object({
-    path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),
-    path_base64: pathBase64,
-    offset: t.Optional(t.String({ description: 'line-based read: first line, 1-based (excludes Range)' })),
-    limit: t.Optional(t.String({ description: 'line-based read: number of lines' })),
-  })
   const downloadDetail = (summary: string) => ({
-    tags: ['files'],
     summary,
     description:
       'Streams the file with Content-Length, Content-Disposition, Accept-Ranges and Last-Modified. ' +
@@ -151,7 +143,7 @@ export function filesRoutes(
     },
   })
 
-  return new Elysia({ name: 'api/files' })
+  return new Elysia({ name: 'api/files', detail: { tags: ['files'] } })
     .get(
       '/files/info',
       async ({ request, query }) =>
@@ -159,13 +151,12 @@ export function filesRoutes(
       {
         query: InfoQuery,
         response: { 200: FileInfoMapSchema, ...errorSchemas(PATH_ERRORS) },
-        detail: { tags: ['files'], summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
+        detail: { summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
       },
     )
     .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
       query: PathsQuery,
       detail: {
-        tags: ['files'],
         summary: 'Delete files and symlinks (missing ones are skipped; directories refused)',
         description: 'A file with a mount on it (a bind-mounted file) is kept: 400 naming it.',
         responses: doneOr({ 400: 'invalid path, a directory, or a mount point' }),
@@ -175,7 +166,6 @@ export function filesRoutes(
       body: PermissionMapSchema,
       transform: checkPathMap,
       detail: {
-        tags: ['files'],
         summary: 'chmod/chown per path; owner and group change only when given',
         responses: doneOr(),
       },
@@ -183,7 +173,6 @@ export function filesRoutes(
     .post('/files/mv', async ({ body, request }) => (await moveFiles(scope, body, request.signal), emptyOk()), {
       body: MoveListSchema,
       detail: {
-        tags: ['files'],
         summary: "Move/rename; creates the destination's parents, never overwrites",
         description:
           'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
@@ -203,13 +192,7 @@ export function filesRoutes(
         return jsonArrayOf(found.entries, batch => found.info(batch), found.close)
       },
       {
-        query: t.Object({
-          path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),
-          path_base64: pathBase64,
-          pattern: t.Optional(
-            t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),
-          ),
-        }),
+        query: SearchQuery,
         response: {
           200: FileInfoListSchema,
           ...errorSchemas({
@@ -218,7 +201,7 @@ export function filesRoutes(
             413: 'more entries than one answer holds',
           }),
         },
-        detail: { tags: ['files'], summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
+        detail: { summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
       },
     )
     .post(
@@ -232,7 +215,7 @@ export function filesRoutes(
       {
         body: ReplaceMapSchema,
         transform: checkPathMap,
-        query: t.Object({ verbose: verboseQuery('answer the count per file') }),
+        query: ReplaceQuery,
         response: {
           200: t.Union([ReplaceCountsSchema, t.Null()]),
           ...errorSchemas({
@@ -240,7 +223,7 @@ export function filesRoutes(
             413: 'the files would grow by more than --max-replace-growth; nothing written',
           }),
         },
-        detail: { tags: ['files'], summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
+        detail: { summary: 'Replace text in files, each rewritten atomically (mode and owner kept)' },
       },
     )
     .post(
@@ -272,7 +255,6 @@ export function filesRoutes(
         // The body is streamed to disk by the handler: Elysia must not read it first.
         parse: 'none',
         detail: {
-          tags: ['files'],
           summary: 'Upload files: metadata + file part pairs, streamed to disk and renamed into place',
           requestBody: UploadBodyDoc,
           responses: doneOr({
@@ -284,11 +266,11 @@ export function filesRoutes(
       },
     )
     .get('/files/download', download, {
-      query: downloadQuery,
+      query: DownloadQuery,
       detail: downloadDetail('Download a file (Range, offset/limit)'),
     })
     .head('/files/download', download, {
-      query: downloadQuery,
+      query: DownloadQuery,
       detail: downloadDetail('Headers of a download, no body'),
     })
     .get(
@@ -301,11 +283,7 @@ export function filesRoutes(
         return jsonArrayOf(listing.entries, batch => listing.info(batch), listing.close)
       },
       {
-        query: t.Object({
-          path: t.Optional(t.String({ description: 'directory to list (this or path_base64 is required)' })),
-          path_base64: pathBase64,
-          depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
-        }),
+        query: ListQuery,
         response: {
           200: FileInfoListSchema,
           ...errorSchemas({ ...PATH_ERRORS, 413: 'more entries than one answer holds' }),

@@ -94,8 +94,36 @@ export const PathsQuery = t.Object({
   ),
 })
 
+/** The one path of a route, as exact bytes: given instead of `path`. */
+const pathBase64 = t.Optional(
+  t.String({ description: "the path's exact bytes, standard base64 (as `path_base64` lists them); instead of path" }),
+)
+
+export const DownloadQuery = t.Object({
+  path: t.Optional(t.String({ description: 'file to download (this or path_base64 is required)' })),
+  path_base64: pathBase64,
+  offset: t.Optional(t.String({ description: 'line-based read: first line, 1-based (excludes Range)' })),
+  limit: t.Optional(t.String({ description: 'line-based read: number of lines' })),
+})
+
+export const SearchQuery = t.Object({
+  path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),
+  path_base64: pathBase64,
+  pattern: t.Optional(
+    t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),
+  ),
+})
+
+export const ReplaceQuery = t.Object({ verbose: verboseQuery('answer the count per file') })
+
+export const ListQuery = t.Object({
+  path: t.Optional(t.String({ description: 'directory to list (this or path_base64 is required)' })),
+  path_base64: pathBase64,
+  depth: t.Optional(t.String({ description: 'levels to descend (default 1; 0 → [])' })),
+})
+
 /** `GET /files/info`'s own: paths that do not exist left out, for a client asking about many. */
-export const MissingQuery = t.Optional(
+const MissingQuery = t.Optional(
   t.Literal('omit', {
     description:
       "omit: a path that does not exist (ENOENT) is left out of the answer, where the first one is a 404 (execd's own; one request for many paths). Only missing paths are left out: a path failing otherwise (denied 403, a symlink loop, a name too long or a file as a directory 400) still fails the request with its own code and message naming it",

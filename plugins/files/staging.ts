@@ -205,7 +205,7 @@ async function removeJournalled(journal: string): Promise<void> {
  * staged name. A user's entry put aside goes back to `putBack` instead, if nothing took that
  * name: the commit that put it aside was stopped before it placed the new one.
  */
-export async function removeIfMade(dir: string | Buffer, name: Name, made: Made, putBack?: Name): Promise<void> {
+async function removeIfMade(dir: string | Buffer, name: Name, made: Made, putBack?: Name): Promise<void> {
   if (!isStagedName(name)) return
   const held = await open(dir, O_PATH | O_DIRECTORY).catch(() => undefined)
   if (!held) return

@@ -90,7 +90,7 @@ async function probe(found: string): Promise<Toolchain | Missing> {
 }
 
 /** The private directory of this user's execd caches (shared with the java helper's). */
-export function cacheRoot(): string {
+function cacheRoot(): string {
   return userCacheDir()
 }
 
@@ -98,7 +98,7 @@ export function cacheRoot(): string {
  * The environment `go build` runs with: the context's, plus the shared build cache, and offline
  * (no module proxy, no checksum database, no toolchain download).
  */
-export function goEnv(env: Record<string, string>): Record<string, string> {
+function goEnv(env: Record<string, string>): Record<string, string> {
   return { ...env, ...asEnv(goBuildEnv(env)) }
 }
 

@@ -12,7 +12,7 @@ const UidMode = t.Union([t.Literal('setpriv'), t.Literal('userns')], {
   description: 'setpriv (default): a real setuid; userns: a user namespace mapping uid/gid',
 })
 
-export const WorkspaceSpec = t.Object(
+const WorkspaceSpec = t.Object(
   {
     path: t.String({ description: 'existing host directory, mounted at the same path; the session starts in it' }),
     mode: t.Optional(Mode),
@@ -20,7 +20,7 @@ export const WorkspaceSpec = t.Object(
   { title: 'IsolatedWorkspaceSpec' },
 )
 
-export const BindMount = t.Object(
+const BindMount = t.Object(
   {
     source: t.String({ description: 'host path, within the --isolated-binds allowlist' }),
     dest: t.Optional(t.String({ description: 'where inside (default: source)' })),
@@ -29,7 +29,7 @@ export const BindMount = t.Object(
   { title: 'BindMount' },
 )
 
-export const EnvPassthrough = t.Object(
+const EnvPassthrough = t.Object(
   {
     mode: t.Optional(t.Union([t.Literal('allow'), t.Literal('deny')], { description: 'default allow' })),
     keys: t.Optional(t.Array(t.String())),

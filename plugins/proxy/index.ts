@@ -9,7 +9,7 @@ import type { ProxyOps } from './ops'
 import { MAX_PROXY_REQUESTS, OPTIONS } from './options'
 
 /** The proxy's settings; a cap of 0 or past the HTTP client's own would let requests queue unanswered. */
-export function proxySettings(config: Config) {
+function proxySettings(config: Config) {
   const settings = settingsOf(config, OPTIONS)
   if (settings.maxRequests < 1 || settings.maxRequests > MAX_PROXY_REQUESTS)
     throw new ConfigError(
@@ -26,13 +26,7 @@ export const proxy: Section<ProxyOps> = {
   check: config => void proxySettings(config),
   async open(ctx) {
     const { ProxyOps } = await import('./ops')
-    const settings = proxySettings(ctx.config)
-    const ops = new ProxyOps(
-      settings.maxRequests,
-      settings.maxSockets,
-      settings.handshakeTimeout,
-      settings.responseTimeout,
-    )
+    const ops = new ProxyOps(proxySettings(ctx.config))
     return { ops, routes: async () => (await import('./routes')).proxyRoutes(ops), held: () => ops.held() }
   },
 }

@@ -7,6 +7,16 @@ import { forward, invalidPort, portRequired } from './forward'
 import { relaySocket } from './socket'
 import { parseTarget, type ProxyTarget, validPort } from './target'
 
+/** The caps and waits of an instance, as the section's options name them. */
+export interface ProxyLimits {
+  maxRequests: number
+  maxSockets: number
+  /** ms an upstream may take to answer a WebSocket handshake (0: no limit). */
+  handshakeTimeout: number
+  /** ms an upstream may take to send an HTTP response head (0: no limit). */
+  responseTimeout: number
+}
+
 /** The proxy section's operations, with the caps its instance owns. */
 export class ProxyOps {
   /**
@@ -24,16 +34,14 @@ export class ProxyOps {
    */
   private readonly openSockets: Capacity
 
-  constructor(
-    maxRequests: number,
-    maxSockets: number,
-    /** ms an upstream may take to answer a WebSocket handshake (0: no limit). */
-    private readonly handshakeMs = 0,
-    /** ms an upstream may take to send an HTTP response head (0: no limit). */
-    private readonly responseMs = 0,
-  ) {
-    this.inFlight = new Capacity('proxied requests in flight', maxRequests, 'max-proxy-requests')
-    this.openSockets = new Capacity('proxied WebSockets open', maxSockets, 'max-proxy-websockets')
+  private readonly handshakeMs: number
+  private readonly responseMs: number
+
+  constructor(limits: ProxyLimits) {
+    this.inFlight = new Capacity('proxied requests in flight', limits.maxRequests, 'max-proxy-requests')
+    this.openSockets = new Capacity('proxied WebSockets open', limits.maxSockets, 'max-proxy-websockets')
+    this.handshakeMs = limits.handshakeTimeout
+    this.responseMs = limits.responseTimeout
   }
 
   /** Who holds this instance's pools (core/held-slots.ts). */

@@ -3,7 +3,7 @@
  * terminal keeps at most its own backlog (session.ts), but 64 terminals at 64 MiB each could hold
  * 4 GiB of execd's memory; together they keep at most this budget, as proxied WebSockets do.
  */
-export const ALL_TERMINALS_BACKLOG = 256 << 20
+const ALL_TERMINALS_BACKLOG = 256 << 20
 
 export class StdinBudget {
   private held = 0

@@ -1,8 +1,10 @@
 /** What the sql runtime's tests share: a context started from flags, and its results as tables. */
+import { expect } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
+import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
 
 /** A sql context with these flags (`sql-dsn`, `sql-file`, `sql-max-rows`) in `cwd`. */
@@ -20,3 +22,16 @@ export const results = (events: ExecEvent[]) => events.filter(e => e.type === 'r
 
 /** Each result's JSON text, parsed: `{columns, rows}`. */
 export const texts = (events: ExecEvent[]) => results(events).map(r => JSON.parse(r.text as string))
+
+/**
+ * On a database server: an interrupt ends `sleeping` (that server's sleep query, running) as a
+ * KeyboardInterrupt, and the session lives on, its temporary table still there.
+ */
+export async function interruptKeepsSession(ctx: RuntimeContext, sleeping: string): Promise<void> {
+  await runCell(ctx, 'CREATE TEMPORARY TABLE kept (x int); INSERT INTO kept VALUES (42)')
+  const running = runCell(ctx, sleeping)
+  await Bun.sleep(300)
+  await ctx.interrupt()
+  expect(errorOf(await running)?.ename).toBe('KeyboardInterrupt')
+  expect(texts(await runCell(ctx, 'SELECT x FROM kept'))).toEqual([{ columns: ['x'], rows: [[42]] }])
+}

@@ -102,9 +102,13 @@ export class Move implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real) {
     const a = await post(r, '/files/mv', [{ src: `${r.dir}/${this.from}`, dest: `${r.dir}/${this.to}` }])
     const src = m.files.get(this.from)
-    // Onto itself: the batch's up-front check refuses it (400) before it looks for the source.
+    // Onto itself: refused (400) when the source is there; a missing one is the missing source
+    // (404), its stat first as the reference's (spec/files-hardening.test.ts).
     if (this.from === this.to)
-      return void ((a.status === 400 && a.body?.code) || fail(`mv ${this.from} onto itself: ${a.status} ${a.text}`))
+      return void (
+        (a.status === (src ? 400 : 404) && a.body?.code) ||
+        fail(`mv ${this.from} onto itself: ${a.status} ${a.text}`)
+      )
     if (!src) return void (a.status === 404 || fail(`mv of absent ${this.from}: ${a.status} ${a.text.slice(0, 200)}`))
     if (m.files.has(this.to)) {
       // An existing destination is refused and both stay as they were.

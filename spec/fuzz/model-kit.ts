@@ -1,5 +1,6 @@
 /** What the model-based fuzz's steps share (model.ts): the model, the daemon, answers read whole. */
 import type { Daemon } from '../harness'
+import { dataOf } from './stream'
 
 /** The few leaf names files take: small, so steps collide (overwrite, move onto, delete twice). */
 export const NAMES = ['a', 'b', 'c.txt', 'd/e', 'd/f g'] as const
@@ -64,13 +65,7 @@ export async function frames(
     return { status: res.status, frames: [], text }
   const out = text
     .split('\n\n')
-    .map(b =>
-      b
-        .split('\n')
-        .filter(l => l.startsWith('data: '))
-        .map(l => l.slice(6))
-        .join('\n'),
-    )
+    .map(dataOf)
     .filter(Boolean)
     .map(d => JSON.parse(d))
   return { status: res.status, frames: out, text }

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Violation } from './check'
 import { marker, orphans, staged } from './leftovers'
-import { call, judge, TERMINAL } from './stream'
+import { call, dataOf, judge, TERMINAL } from './stream'
 import type { World } from './world'
 import { after, all, json } from './races-kit'
 import type { RaceCase, RaceName } from './races'
@@ -34,11 +34,7 @@ async function eventsWithIds(
   for (const block of text.split('\n\n')) {
     if (!block.trim()) continue
     const id = /^id: (\d+)$/m.exec(block)?.[1]
-    const data = block
-      .split('\n')
-      .filter(l => l.startsWith('data: '))
-      .map(l => l.slice(6))
-      .join('\n')
+    const data = dataOf(block)
     try {
       frames.push({ id: Number(id ?? -1), ...JSON.parse(data) })
     } catch {

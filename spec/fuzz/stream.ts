@@ -37,6 +37,14 @@ export interface Pending {
 const decoder = () => new TextDecoder()
 
 /** A reply not yet answered: what a request's outcome is filled into. */
+/** An SSE event's data: its `data: ` lines, joined by newlines. */
+export const dataOf = (block: string): string =>
+  block
+    .split('\n')
+    .filter(l => l.startsWith('data: '))
+    .map(l => l.slice(6))
+    .join('\n')
+
 export function blankReply(label: string): Reply {
   return { label, status: 0, headers: new Headers(), text: '', frames: [], bad: [], outcome: 'answered', ms: 0 }
 }
@@ -85,11 +93,7 @@ export function call(
         for (let end = open.indexOf('\n\n'); end >= 0; end = open.indexOf('\n\n')) {
           const block = open.slice(0, end)
           open = open.slice(end + 2)
-          const data = block
-            .split('\n')
-            .filter(l => l.startsWith('data: '))
-            .map(l => l.slice(6))
-            .join('\n')
+          const data = dataOf(block)
           try {
             const frame = JSON.parse(data) as Frame
             if (!frame || typeof frame !== 'object' || typeof frame.type !== 'string') throw new Error('no type')

@@ -1,6 +1,7 @@
 /**
- * `execd serve` run to its end, or sent SIGTERM the moment it logs that it listens: a start that
- * should fail and listens instead ends too, and a stop can land at the first instant it can.
+ * `execd serve` run to its end, or sent a signal the moment it logs that it listens (or another
+ * line it is waited for): a start that should fail and listens instead ends too, and a stop can
+ * land at the first instant it can.
  */
 import { BIN } from '../harness'
 
@@ -10,10 +11,22 @@ export interface ServeRun {
   code: number | null
   signal: NodeJS.Signals | number | null
   stderr: string
+  /** Whether it said `says` (by default, that it listens) before it ended. */
   listened: boolean
 }
 
-export async function serveStoppedAtListening(args: string[], env: Record<string, string>): Promise<ServeRun> {
+export interface StopAt {
+  /** What on stderr makes it stopped: by default its listening line. */
+  says?: string
+  /** SIGTERM stops it as a person would; SIGKILL where only the start is looked at. */
+  signal?: NodeJS.Signals
+}
+
+export async function serveStoppedAtListening(
+  args: string[],
+  env: Record<string, string>,
+  { says = '"execd listening"', signal = 'SIGTERM' }: StopAt = {},
+): Promise<ServeRun> {
   const p = Bun.spawn([BIN, 'serve', ...args], {
     stdin: 'ignore',
     stdout: 'ignore',
@@ -28,9 +41,9 @@ export async function serveStoppedAtListening(args: string[], env: Record<string
     const { value, done } = await reader.read()
     if (done) break
     stderr += decoder.decode(value, { stream: true })
-    if (!listened && stderr.includes('"execd listening"')) {
+    if (!listened && stderr.includes(says)) {
       listened = true
-      p.kill('SIGTERM')
+      p.kill(signal)
     }
   }
   const exited = await p.exited

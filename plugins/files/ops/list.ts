@@ -20,7 +20,7 @@ export function parseDepth(raw: string | undefined): number {
 }
 
 /** The entry's FileInfo; undefined if it vanished since its directory was read. */
-export async function walkedInfo(entry: WalkEntry, names: AccountNames): Promise<WalkedInfo | undefined> {
+async function walkedInfo(entry: WalkEntry, names: AccountNames): Promise<WalkedInfo | undefined> {
   try {
     const info: WalkedInfo = fileInfoFromStats(entry.path, await entry.stat(), names)
     if (!entry.valid) info.path_base64 = entry.bytes.toString('base64')

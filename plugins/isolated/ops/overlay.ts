@@ -239,7 +239,7 @@ const C_ESCAPES: Record<string, string> = {
  * `\n+++ b/…` written bare would add header lines of its own to the patch (a file the patch then
  * writes that the session never changed). git apply and GNU patch read the quoted form.
  */
-export function patchName(prefix: string, rel: string): string {
+function patchName(prefix: string, rel: string): string {
   const name = prefix + rel
   if (!/[\x00-\x1f\x7f"\\]|[^\x00-\x7f]/.test(name)) return name
   let quoted = ''

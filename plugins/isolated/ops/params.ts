@@ -220,7 +220,7 @@ function allowed(settings: IsolatedSettings, path: string, field: string): strin
  * built-in default, which ends in `.`: a command named in the workspace (a file a build or a
  * download put there called `ls`) ran in place of the system's when nothing earlier matched.
  */
-export const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 /** The shell's environment: execd's child environment, filtered by env_passthrough. */
 export function sessionEnv(params: Params): Record<string, string> {

@@ -36,7 +36,7 @@ export function hasBindFd(version: string | undefined): boolean {
 }
 
 /** The bubblewrap executable `option` names: a path, or a name looked up on PATH. */
-export function resolveBwrap(option: string): string | undefined {
+function resolveBwrap(option: string): string | undefined {
   if (option.includes('/')) {
     try {
       return statSync(option).isFile() ? option : undefined

@@ -168,7 +168,7 @@ function systemDirs(): string[] {
 }
 
 /** Where inside the sandbox the host path `file` shows (none: it is not mounted there). */
-export function shownAt(s: SandboxSpec, file: string): string[] {
+function shownAt(s: SandboxSpec, file: string): string[] {
   const under = (dir: string) => isUnder(file, dir)
   const out = new Set<string>()
   if (s.profile === 'balanced' ? !under('/tmp') : SYSTEM_DIRS.some(under)) out.add(file)

@@ -9,7 +9,7 @@ import { HeldWorkspace } from './held-workspace'
 import type { Session } from './session'
 
 /** The pid of the sandbox's init (bwrap's child in the new PID namespace); 404 once the shell has ended. */
-export function sandboxPid(s: Session): number {
+function sandboxPid(s: Session): number {
   const child = s.bash.alive ? firstChildOf(s.bash.pid) : undefined
   if (!child) {
     throw new ExecdError('CONTEXT_NOT_FOUND', `isolated session ${s.id} has ended; create a new one`)
