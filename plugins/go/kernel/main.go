@@ -220,13 +220,8 @@ func (k *kernel) run(r *cellRun, code string) {
 	}
 }
 
+// joinLines joins at once: adding line by line copied all before each, and a cell's 10,000
+// compile errors took the kernel 26 s.
 func joinLines(lines []string) string {
-	out := ""
-	for i, l := range lines {
-		if i > 0 {
-			out += "\n"
-		}
-		out += l
-	}
-	return out
+	return strings.Join(lines, "\n")
 }
