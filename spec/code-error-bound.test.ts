@@ -65,4 +65,17 @@ describe('a cell error of tens of millions of characters', () => {
     },
     120_000,
   )
+
+  test.skipIf(goAvailable !== true)(
+    'go: a cell of 3,000 lines the scanner refuses is 100 errors and a count',
+    async () => {
+      const events = await runCode(fx.d, "'\n".repeat(3000), { language: 'go' })
+      const error = boundedErrorOf(events)
+      expect(error.ename).toBe('CompilationError')
+      expect(error.traceback).toHaveLength(101)
+      expect(error.traceback[0]).toStartWith('cell')
+      expect(error.traceback.at(-1)).toBe('… 2900 more errors')
+    },
+    120_000,
+  )
 })

@@ -184,6 +184,7 @@ func (k *kernel) run(r *cellRun, code string) {
 	}
 	c, errs := parseCell(code, r.id)
 	if errs != nil {
+		errs = firstErrors(errs)
 		k.sendError(r, "CompilationError", joinLines(errs), errs)
 		return
 	}

@@ -174,15 +174,21 @@ func compileErrors(out string) []string {
 			errs = append(errs, strings.TrimPrefix(line, "./"))
 		}
 	}
-	if len(errs) > maxErrors {
-		errs = append(errs[:maxErrors], fmt.Sprintf("… %d more errors", len(errs)-maxErrors))
-	}
-	return errs
+	return firstErrors(errs)
 }
 
-// maxErrors is how many of a build's errors a cell reports: go build lists every import it
-// cannot find (the compiler stops at 10 of its own), and a cell of 10,000 was a 1.6 MB event.
+// maxErrors is how many errors a cell reports: go build lists every import it cannot find (the
+// compiler stops at 10 of its own), the scanner every bad token, and a cell of 10,000 was a
+// 1.6 MB event (and learn's look at each, against each import, quadratic).
 const maxErrors = 100
+
+// firstErrors is the first maxErrors of errs, and a count of the rest.
+func firstErrors(errs []string) []string {
+	if len(errs) <= maxErrors {
+		return errs
+	}
+	return append(errs[:maxErrors:maxErrors], fmt.Sprintf("… %d more errors", len(errs)-maxErrors))
+}
 
 // learn changes the options after a failed compile; false when nothing is left to try.
 func learn(c *cell, errs []string, o *options) bool {
