@@ -4,6 +4,7 @@
  * decides how a cell runs; this store keeps only the executions and their journals.
  */
 import { awakeNow } from '../../core/awake-clock'
+import { boundedErrorEvent } from '../../core/error-bound'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import { Journal } from '../../core/journal'
@@ -177,10 +178,14 @@ export class ExecutionStore {
     const journal = exec.journal
     exec.began = true
     const started = performance.now()
-    // Waits only when the journal is full and a reader still needs its oldest event.
+    // Waits only when the journal is full and a reader still needs its oldest event. Every
+    // runtime's error passes here, bounded once for all of them (core/error-bound.ts).
     return ctx.run(
       code,
-      event => (journal.tryAppend(event) ? undefined : journal.append(event)),
+      event => {
+        const e = event.type === 'error' ? boundedErrorEvent(event) : event
+        return journal.tryAppend(e) ? undefined : journal.append(e)
+      },
       () => this.finish(exec, Math.round(performance.now() - started)),
     )
   }

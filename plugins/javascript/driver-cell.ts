@@ -159,18 +159,30 @@ function describeThrown(e: unknown, driverDir: string): { ename: string; evalue:
   // Several syntax errors in one cell arrive together; the first is the one to fix.
   if (e instanceof AggregateError && isBuildMessage(e.errors[0])) return syntaxError(e.errors[0])
   if (!(e instanceof Error)) {
-    const text = inspectSafely(e)
+    const text = shortened(inspectSafely(e))
     return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] }
   }
   const ename = String(e.name || e.constructor?.name || 'Error')
   // User code may set any value as the message; the wire's evalue is text.
   const message: unknown = e.message
-  const evalue = typeof message === 'string' ? message : message === undefined ? '' : inspectSafely(message)
+  const evalue = shortened(typeof message === 'string' ? message : message === undefined ? '' : inspectSafely(message))
   const frames = (e.stack ?? '')
     .split('\n')
     .filter(l => /^\s+at /.test(l))
     .filter(l => isUserFrame(l, driverDir))
   return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.flatMap(withCodeLine)] }
+}
+
+/**
+ * Characters of a message sent: execd keeps 4 Mi of an error's evalue and of its traceback
+ * (core/error-bound.ts), and the message is both. Cut here, a 400 M-character message is not
+ * sent whole (an 800 MB message execd parsed before it could cut it).
+ */
+const MAX_MESSAGE_CHARS = 2 * 1024 * 1024
+
+function shortened(text: string): string {
+  if (text.length <= MAX_MESSAGE_CHARS) return text
+  return `${text.slice(0, MAX_MESSAGE_CHARS)}\n… ${text.length - MAX_MESSAGE_CHARS} more characters dropped (the javascript driver sends ${MAX_MESSAGE_CHARS} of an error's message)`
 }
 
 /** Bun's inspection, else the value's tag: inspecting may throw on a hostile value. */

@@ -12,6 +12,7 @@ import (
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -101,10 +102,9 @@ func (c *cell) position(off int) (int, int) {
 	if off < 0 {
 		off = 0
 	}
-	line := 0
-	for line+1 < len(c.lines) && c.lines[line+1] <= off {
-		line++
-	}
+	// The last line starting at or before off, looked up: counted from the first, a cell of
+	// 40,000 lines with an error on each took 0.85 s, one of a million hours.
+	line := sort.Search(len(c.lines), func(i int) bool { return c.lines[i] > off }) - 1
 	return line + 1, off - c.lines[line] + 1
 }
 

@@ -184,6 +184,7 @@ func (k *kernel) run(r *cellRun, code string) {
 	}
 	c, errs := parseCell(code, r.id)
 	if errs != nil {
+		errs = firstErrors(errs)
 		k.sendError(r, "CompilationError", joinLines(errs), errs)
 		return
 	}
@@ -220,13 +221,7 @@ func (k *kernel) run(r *cellRun, code string) {
 	}
 }
 
+// joinLines joins at once: adding line by line copied all before each, quadratic in the lines.
 func joinLines(lines []string) string {
-	out := ""
-	for i, l := range lines {
-		if i > 0 {
-			out += "\n"
-		}
-		out += l
-	}
-	return out
+	return strings.Join(lines, "\n")
 }
