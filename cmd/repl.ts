@@ -53,6 +53,17 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
     ;(rl as unknown as { line: string }).line = ''
     deliver('\u0003')
   })
+  // Raw mode makes Ctrl-Z a key too. readline's own answer stopped execd and, at `fg`, paused
+  // its input: the prompt came back and took no key again. The terminal's modes go back for the
+  // stop (lifecycle stops the children, then execd) and raw again at `fg`, the line redrawn.
+  rl.on('SIGTSTP', () => {
+    process.stdin.setRawMode?.(false)
+    process.once('SIGCONT', () => {
+      process.stdin.setRawMode?.(true)
+      if (!running) rl.prompt(true)
+    })
+    process.kill(process.pid, 'SIGTSTP')
+  })
   const ask = (prompt: string) =>
     new Promise<string | null>(resolve => {
       // Typed ahead: shown again after its own prompt, as python's and bash's prompts show
