@@ -3,8 +3,9 @@
  * (state kept from cell to cell, as over HTTP). Up/down recall earlier lines (kept in
  * ~/.execd_history). Ctrl-C interrupts the running cell, or drops the line being typed;
  * Ctrl-D on an empty line exits, and so does the language's exit call (`exit()`, `sys.exit(3)`,
- * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open bracket
- * or a trailing `\`) continues on `...` lines until an empty one.
+ * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open
+ * bracket, string or comment, a trailing `\`) continues on `...` lines until an empty one; sql's
+ * statement until its `;` (cmd/repl-lines.ts).
  */
 import { appendFileSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -12,6 +13,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
+import { codeOf, continues } from './repl-lines'
 import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
@@ -83,10 +85,12 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       if (line === null) break
       if (line === '\u0003') continue
       const lines = [line]
-      while (continues(lines)) {
+      while (continues(lines, language)) {
         line = await ask('... ')
         if (line === null || line === '\u0003') break
-        if (line === '' && lines.length > 1) break
+        // An empty line ends the cell (sql's too, a statement typed without its `;`), but not a
+        // string left open: python's docstring may hold one.
+        if (line === '' && (lines.length > 1 || language === 'sql') && !codeOf(lines.join('\n'), language).open) break
         lines.push(line)
       }
       if (line === '\u0003') continue
@@ -122,19 +126,6 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
     process.stdout.write('\n')
   }
   return 0
-}
-
-/** Whether the cell so far opens a block or leaves a bracket open. */
-function continues(lines: string[]): boolean {
-  const last = (lines.at(-1) ?? '').trimEnd()
-  if (lines.length > 1 && last !== '') return true
-  if (last.endsWith(':') || last.endsWith('\\')) return true
-  let depth = 0
-  for (const ch of lines.join('\n')) {
-    if ('([{'.includes(ch)) depth++
-    else if (')]}'.includes(ch)) depth--
-  }
-  return depth > 0
 }
 
 function loadHistory(file: string): string[] {
