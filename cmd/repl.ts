@@ -40,11 +40,21 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
   const typed: (string | null)[] = []
   let pending: ((line: string | null) => void) | undefined
+  // A paste comes in one read: readline echoed the lines after the first bare, all at once, and
+  // each was shown again after its own prompt (`print(2)` twice). The rest of a read that ended
+  // the prompt's line is not echoed now; ask() shows each line once. Keys typed later, while the
+  // cell runs, are echoed as they come.
+  let muted = false
+  const echo = rl as unknown as { _writeToOutput(text: string): void }
+  const write = echo._writeToOutput.bind(rl)
+  echo._writeToOutput = text => void (muted || write(text))
   const deliver = (line: string | null) => {
     const take = pending
     pending = undefined
-    if (take) take(line)
-    else typed.push(line)
+    if (!take) return void typed.push(line)
+    muted = true
+    setImmediate(() => void (muted = false))
+    take(line)
   }
   rl.on('line', deliver)
   rl.on('close', () => deliver(null))
@@ -76,6 +86,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
         return resolve(line)
       }
       pending = resolve
+      muted = false
       rl.setPrompt(prompt)
       rl.prompt()
     })

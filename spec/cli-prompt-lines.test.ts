@@ -48,6 +48,21 @@ describe.skipIf(!hasTool('tmux'))('a prompt’s cell ends where the language say
     60_000,
   )
 
+  test.skipIf(pythonAvailable !== true)(
+    'lines pasted at the prompt are shown once each, after their prompt',
+    async () => {
+      await prompt('python')
+      // One send is one read, as a paste is: readline echoed the lines after the first bare, then
+      // each came again after its prompt.
+      term.keys('-l', ['print(1)', 'def f():', '  return 7', '', 'f()', ''].join('\r'))
+      await term.shows(/^7\npython>\s*$/m)
+      expect(term.screen()).toContain(
+        'python> print(1)\n1\npython> def f():\n...   return 7\n...\npython> f()\n7\npython>',
+      )
+    },
+    60_000,
+  )
+
   test('sql: a statement typed over lines runs at its `;`', async () => {
     await prompt('sql')
     // `select *` ran alone (`incomplete input`), then `from t` (`near "from": syntax error`).
