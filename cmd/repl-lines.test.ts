@@ -38,6 +38,8 @@ const CASES: [string, string[], boolean][] = [
   // sql: until the statement's `;`, as sqlite3's and psql's prompts read it.
   ['sql', ['select'], true],
   ['sql', ['select *', 'from t;'], false],
+  ['sql', ['select *', 'from t'], true],
+  ['sql', ["select 'a", 'b;'], true],
   ['sql', ['select 1;'], false],
   ['sql', ["select ';' as s"], true],
   ['sql', ["select 'it''s';"], false],

@@ -125,11 +125,13 @@ function bashDepth(code: string): number {
  */
 export function continues(lines: string[], language: string): boolean {
   const last = (lines.at(-1) ?? '').trimEnd()
+  // Asked at each line: the whole cell is read again only where its answer may change (a
+  // 5,000-line paste read whole at each line took 38 s).
+  if (lines.length > 1 && (language === 'sql' ? !last.includes(';') : last !== '')) return true
   const { code, open } = codeOf(lines.join('\n'), language)
   if (open) return true
   const end = code.trimEnd()
   if (language === 'sql') return end.trim() !== '' && !end.endsWith(';')
-  if (lines.length > 1 && last !== '') return true
   if (end.endsWith(':') || end.endsWith('\\')) return true
   let depth = 0
   for (const ch of code) {
