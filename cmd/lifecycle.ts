@@ -6,7 +6,7 @@
  * exit hook) and every registered cleanup (a half-written download) runs once.
  */
 import { constants } from 'node:os'
-import { killAllNow, ownProcessesUntilExit } from '../core/process'
+import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
 
 // SIGQUIT (Ctrl-\ at a terminal) too: left to its default action it ended execd on the spot and
 // left what the verb had started running without it (a python cell's interpreter, orphaned).
@@ -76,6 +76,12 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
     // CLI verbs own their children too: none may outlive execd, whichever way it exits.
     ownProcessesUntilExit(undefined, false)
     process.on('exit', runCleanups)
+    // Ctrl-Z stops the terminal's foreground group, and that is execd alone: each child leads a
+    // session of its own. Left to the default, execd stopped and its command ran on unseen (a
+    // loop, a build, a cell) until `fg`. Its children stop first now, then execd; `fg` (SIGCONT)
+    // lets them go on together.
+    process.on('SIGTSTP', () => void suspend().catch(() => {}))
+    process.on('SIGCONT', () => void signalAllOwned('SIGCONT').catch(() => {}))
     for (const signal of STOP_SIGNALS) {
       process.on(signal, () => {
         received ??= signal
@@ -91,6 +97,14 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
     if (stopper !== stop) return
     stopper = undefined
     clearTimeout(deadline)
+  }
+}
+
+async function suspend(): Promise<void> {
+  try {
+    await signalAllOwned('SIGSTOP')
+  } finally {
+    process.kill(process.pid, 'SIGSTOP')
   }
 }
 

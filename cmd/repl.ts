@@ -3,8 +3,9 @@
  * (state kept from cell to cell, as over HTTP). Up/down recall earlier lines (kept in
  * ~/.execd_history). Ctrl-C interrupts the running cell, or drops the line being typed;
  * Ctrl-D on an empty line exits, and so does the language's exit call (`exit()`, `sys.exit(3)`,
- * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open bracket
- * or a trailing `\`) continues on `...` lines until an empty one.
+ * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open
+ * bracket, string or comment, a trailing `\`) continues on `...` lines until an empty one; sql's
+ * statement until its `;` (cmd/repl-lines.ts).
  */
 import { appendFileSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -12,6 +13,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
+import { codeOf, continues } from './repl-lines'
 import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
@@ -38,11 +40,21 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
   const typed: (string | null)[] = []
   let pending: ((line: string | null) => void) | undefined
+  // A paste comes in one read: readline echoed the lines after the first bare, all at once, and
+  // each was shown again after its own prompt (`print(2)` twice). The rest of a read that ended
+  // the prompt's line is not echoed now; ask() shows each line once. Keys typed later, while the
+  // cell runs, are echoed as they come.
+  let muted = false
+  const echo = rl as unknown as { _writeToOutput(text: string): void }
+  const write = echo._writeToOutput.bind(rl)
+  echo._writeToOutput = text => void (muted || write(text))
   const deliver = (line: string | null) => {
     const take = pending
     pending = undefined
-    if (take) take(line)
-    else typed.push(line)
+    if (!take) return void typed.push(line)
+    muted = true
+    setImmediate(() => void (muted = false))
+    take(line)
   }
   rl.on('line', deliver)
   rl.on('close', () => deliver(null))
@@ -52,6 +64,17 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
     process.stdout.write('^C\n')
     ;(rl as unknown as { line: string }).line = ''
     deliver('\u0003')
+  })
+  // Raw mode makes Ctrl-Z a key too. readline's own answer stopped execd and, at `fg`, paused
+  // its input: the prompt came back and took no key again. The terminal's modes go back for the
+  // stop (lifecycle stops the children, then execd) and raw again at `fg`, the line redrawn.
+  rl.on('SIGTSTP', () => {
+    process.stdin.setRawMode?.(false)
+    process.once('SIGCONT', () => {
+      process.stdin.setRawMode?.(true)
+      if (!running) rl.prompt(true)
+    })
+    process.kill(process.pid, 'SIGTSTP')
   })
   const ask = (prompt: string) =>
     new Promise<string | null>(resolve => {
@@ -63,6 +86,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
         return resolve(line)
       }
       pending = resolve
+      muted = false
       rl.setPrompt(prompt)
       rl.prompt()
     })
@@ -72,10 +96,12 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       if (line === null) break
       if (line === '\u0003') continue
       const lines = [line]
-      while (continues(lines)) {
+      while (continues(lines, language)) {
         line = await ask('... ')
         if (line === null || line === '\u0003') break
-        if (line === '' && lines.length > 1) break
+        // An empty line ends the cell (sql's too, a statement typed without its `;`), but not a
+        // string left open: python's docstring may hold one.
+        if (line === '' && (lines.length > 1 || language === 'sql') && !codeOf(lines.join('\n'), language).open) break
         lines.push(line)
       }
       if (line === '\u0003') continue
@@ -111,19 +137,6 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
     process.stdout.write('\n')
   }
   return 0
-}
-
-/** Whether the cell so far opens a block or leaves a bracket open. */
-function continues(lines: string[]): boolean {
-  const last = (lines.at(-1) ?? '').trimEnd()
-  if (lines.length > 1 && last !== '') return true
-  if (last.endsWith(':') || last.endsWith('\\')) return true
-  let depth = 0
-  for (const ch of lines.join('\n')) {
-    if ('([{'.includes(ch)) depth++
-    else if (')]}'.includes(ch)) depth--
-  }
-  return depth > 0
 }
 
 function loadHistory(file: string): string[] {

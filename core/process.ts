@@ -291,6 +291,14 @@ export async function killAll(reason: KillReason = 'shutdown', graceMs = default
 /** Whether killAll('shutdown') ran to its end, its marker sweep included. */
 let sweptAtShutdown = false
 
+/**
+ * Sends `sig` to everything execd owns, its groups and what left them (SIGSTOP, SIGCONT: a
+ * CLI verb stopped at a terminal by Ctrl-Z and resumed by `fg`, its children with it).
+ */
+export async function signalAllOwned(sig: NodeJS.Signals): Promise<void> {
+  await Promise.all(ownedProcesses().map(p => p.owner.signal(sig)))
+}
+
 /** SIGKILL to every owned group and cgroup, synchronously (execd is exiting now). */
 export function killAllNow(): void {
   for (const p of ownedProcesses()) p.owner.killNow()

@@ -1,0 +1,91 @@
+/**
+ * Ctrl-Z at a terminal, and `fg`: a one-shot command and a prompt's cell stop with execd and go
+ * on with it, and the prompt takes keys again. Every child of execd leads a session of its own,
+ * so the terminal's SIGTSTP reached execd alone. Skipped where tmux is missing.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { BIN, pidsWith, waitFor } from './harness'
+import { pythonAvailable } from './python-env'
+import { hasTool, terminal, type Terminal } from './kit/tmux'
+import { ownMarker } from './kit/own-pids'
+
+/** The state letter of `pid` in /proc (T: stopped), or '' once it is gone. */
+function state(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+  } catch {
+    return ''
+  }
+}
+
+let term: Terminal
+const SLEEPER = ownMarker('execd-ctrl-z-sleeper-')
+
+beforeAll(() => {
+  term = terminal('execd-ctrl-z')
+})
+afterAll(() => term.close())
+
+describe.skipIf(!hasTool('tmux'))('Ctrl-Z and fg (tmux)', () => {
+  test('exec --shell: Ctrl-Z stops the command with execd, fg lets both go on, Ctrl-C ends them (130)', async () => {
+    term.shell()
+    term.keys(`${BIN} exec --shell 'echo started; exec -a ${SLEEPER} sleep 300'`, 'Enter')
+    await term.shows(/^started$/m)
+    await waitFor('the command', () => pidsWith(`${SLEEPER} 300`).length > 0)
+    const [command] = pidsWith(`${SLEEPER} 300`)
+    const [cli] = pidsWith(`${BIN} exec --shell`)
+    term.keys('C-z')
+    await term.shows(/Stopped +\S*execd exec --shell/)
+    // The command ran on while execd was stopped.
+    await waitFor('the command stopped with execd', () => state(command!) === 'T' && state(cli!) === 'T')
+    term.keys('fg', 'Enter')
+    await waitFor('both going on', () => state(command!) !== 'T' && state(cli!) !== 'T')
+    term.keys('C-c')
+    term.keys('echo "status $?"', 'Enter')
+    await term.shows('status 130')
+    await waitFor('no command left', () => pidsWith(`${SLEEPER} 300`).length === 0)
+  }, 120_000)
+
+  test.skipIf(pythonAvailable !== true)(
+    'the python prompt: Ctrl-Z at the prompt and in a cell, fg, and the prompt takes keys again',
+    async () => {
+      term.shell()
+      term.keys(`${BIN} exec python`, 'Enter')
+      await term.shows(/^python>/m)
+      const [cli] = pidsWith(`${BIN} exec python`)
+      // At the prompt, a line half typed: at fg it came back but took no key again.
+      term.keys('x = 4')
+      await term.shows('python> x = 4')
+      term.keys('C-z')
+      await term.shows(/Stopped +\S*execd exec python/)
+      term.keys('fg', 'Enter')
+      // bash names the job it brings back; the prompt and the line typed are drawn again after it.
+      await term.shows(/^\$ fg\n.*execd exec python.*\npython> x = 4$/m)
+      term.keys('2', 'Enter', 'print(x + 1)', 'Enter')
+      await term.shows(/^43$/m)
+      // In a cell: its interpreter stops with execd, and its lines go on after fg.
+      term.keys('clear', 'Enter')
+      term.keys('import time', 'Enter', 'while True: print("tick", flush=True); time.sleep(0.2)', 'Enter')
+      await term.shows(/^tick$/m)
+      const [driver] = pidsWith('<execd-driver>', cli)
+      expect(driver).toBeNumber()
+      term.keys('C-z')
+      await waitFor('the interpreter stopped with execd', () => state(driver!) === 'T' && state(cli!) === 'T')
+      term.keys('clear', 'Enter')
+      term.keys('fg', 'Enter')
+      await term.shows(/^tick$/m)
+      term.keys('C-c')
+      await term.shows('KeyboardInterrupt')
+      term.keys('print(x * 2)', 'Enter')
+      await term.shows(/^84$/m)
+      term.keys('C-d')
+      // bash ends a list at a stopped job: its status is asked once execd has gone.
+      await waitFor('execd gone', () => state(cli!) === '')
+      term.keys('echo "status $?"', 'Enter')
+      await term.shows('status 0')
+    },
+    120_000,
+  )
+})
