@@ -11,8 +11,13 @@ import { copyBytes, type ByteRing } from './byte-ring'
 import { type ExecEvent, OutputBytes, outputLineHead, outputLineTail } from './events'
 import type { OutputLine } from './lines'
 
-/** A run's frames stop growing past this many bytes (one batch's worth). */
-export const RUN_BYTES = 64 * 1024
+/**
+ * A run's frames stop growing past this many bytes: a whole 64 KiB read of 1 KiB lines is one
+ * run (at 64 KiB it was two, 60 lines and 4), sent as one write from where it lies
+ * (core/sse-batch.ts `addFrames`). The ring takes a run of up to an eighth of its size: 128 KiB
+ * in a command's 1 MiB journal.
+ */
+export const RUN_BYTES = 128 * 1024
 /** ... and past this many lines (a run of short lines is mostly framing). */
 export const RUN_LINES = 1024
 
