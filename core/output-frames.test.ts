@@ -257,7 +257,7 @@ describe('runs of frames', () => {
     expect(text(batch.take())).toBe(want)
   })
 
-  test('a large run that starts a batch is written from the ring, not copied; a small one is copied', () => {
+  test('a run that fills a batch and starts it is written from the ring, not copied; a small one is copied', () => {
     const j = new Journal()
     const reader = j.read(0, { frames: true })
     const append = (s: string) => {
@@ -269,7 +269,7 @@ describe('runs of frames', () => {
       batch.writeTo(c => chunks.push(c.slice()) && chunks.length)
       return chunks
     }
-    append(`${'x'.repeat(1023)}\n`.repeat(40))
+    append(`${'x'.repeat(1023)}\n`.repeat(64))
     const run = reader.ready()!.value as OutputFrames
     const batch = new FrameBatch([])
     frameInto(batch, run)

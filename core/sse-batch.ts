@@ -9,10 +9,12 @@ import { OutputFrames } from './output-frames'
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
 /**
- * A run of frames this large that starts a batch is sent from the journal (`addFrames`); a
- * smaller one is copied, so that what follows it still goes in the same write.
+ * A run of frames that fills a batch alone, and starts one, is sent from the journal
+ * (`addFrames`): it went out in a write of its own anyway. A smaller one is copied, so that what
+ * follows it still goes in the same write: lent from 16 KiB, a quiet flood's sends per MiB went
+ * from 14.5 to 17.6 (each read's run alone, where two had shared a write).
  */
-const LEND_FROM = 16 * 1024
+const LEND_FROM = BATCH_BYTES
 
 /**
  * Frames of one chunk, written as they come into a reused scratch buffer, and from there handed
@@ -120,8 +122,8 @@ export class FrameBatch {
   }
 
   /**
-   * Frames already made (a journal's run of output lines, core/output-frames.ts): a large run
-   * that comes first is lent (a view, the batch then full), any other copied in one piece. The
+   * Frames already made (a journal's run of output lines, core/output-frames.ts): a run that
+   * fills the batch alone and comes first is lent (a view), any other copied in one piece. The
    * copy was a pass over every byte of a flood that the framing floor does not make.
    */
   addFrames(source: Uint8Array, start: number, end: number): void {
