@@ -6,7 +6,8 @@
  * then also framed into 64 KiB batches as core/sse-writer.ts frames such lines
  * (core/sse-batch.ts `addLine`), each batch handed to a write that does nothing. `runs` is the
  * split, then what run.ts and the writer do now: each chunk's clean lines journaled as one run
- * of frames (Journal.tryAppendRun), read as OutputFrames and copied into the batch whole. What the daemon adds around this (its reads, log writes
+ * of frames (Journal.tryAppendRun), read as OutputFrames and written from the journal's ring (a large run that
+ * starts a batch, core/sse-batch.ts) or copied into the batch whole. What the daemon adds around this (its reads, log writes
  * and sends, the promises between them) is not here. Stages take turns, round after round;
  * figures are this thread's CPU per MiB (`process.cpuUsage`), median (min–max), each stage
  * including the ones before it. Not run by `make bench`.

@@ -257,6 +257,42 @@ describe('runs of frames', () => {
     expect(text(batch.take())).toBe(want)
   })
 
+  test('a run that fills a batch and starts it is written from the ring, not copied; a small one is copied', () => {
+    const j = new Journal()
+    const reader = j.read(0, { frames: true })
+    const append = (s: string) => {
+      const { source, lines } = new ByteLineSplitter().pushRanges(new TextEncoder().encode(s))
+      expect(j.tryAppendRun('stdout', source, lines, 0)).toBe(lines.length)
+    }
+    const sent = (batch: FrameBatch) => {
+      const chunks: Uint8Array[] = []
+      batch.writeTo(c => chunks.push(c.slice()) && chunks.length)
+      return chunks
+    }
+    append(`${'x'.repeat(1023)}\n`.repeat(64))
+    const run = reader.ready()!.value as OutputFrames
+    const batch = new FrameBatch([])
+    frameInto(batch, run)
+    expect(batch.full).toBe(true)
+    expect(batch.runBytes).toBe(run.end - run.start)
+    let lent: Uint8Array | undefined
+    batch.writeTo(c => (lent = c))
+    // the ring's own bytes, where the run lies
+    expect(lent!.buffer).toBe(run.source.buffer)
+    expect(lent!.byteOffset - run.source.byteOffset).toBe(run.start)
+    expect(lent!.length).toBe(run.end - run.start)
+    // a small run is copied, and what follows it goes in the same write
+    append('a\nbb\n')
+    const small = reader.ready()!.value as OutputFrames
+    const mixed = new FrameBatch([])
+    frameInto(mixed, small)
+    expect(mixed.full).toBe(false)
+    mixed.add(['id: 9\ndata: {}\n\n'])
+    const [only, ...none] = sent(mixed)
+    expect(none).toEqual([])
+    expect(text(only!)).toBe(`${text(small.source.subarray(small.start, small.end))}id: 9\ndata: {}\n\n`)
+  })
+
   test('a run is taken whole by a frames reader, line by line by any other', () => {
     setSystemTime(new Date(1_700_000_000_000))
     const j = new Journal()

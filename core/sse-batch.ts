@@ -8,6 +8,13 @@ import { OutputFrames } from './output-frames'
 
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
+/**
+ * A run of frames that fills a batch alone, and starts one, is sent from the journal
+ * (`addFrames`): it went out in a write of its own anyway. A smaller one is copied, so that what
+ * follows it still goes in the same write: lent from 16 KiB, a quiet flood's sends per MiB went
+ * from 14.5 to 17.6 (each read's run alone, where two had shared a write).
+ */
+const LEND_FROM = BATCH_BYTES
 
 /**
  * Frames of one chunk, written as they come into a reused scratch buffer, and from there handed
@@ -19,8 +26,14 @@ const BATCH_BYTES = 64 * 1024
 export class FrameBatch {
   private buf: Buffer
   private used = 0
-  /** Of `used`, the bytes copied in as a journal's runs of frames (see collectAfterFlood). */
+  /** Of `bytes`, those of a journal's runs of frames (see collectAfterFlood). */
   private runs = 0
+  /**
+   * A journal's run of frames that came first, sent from where it lies rather than copied in:
+   * the batch's first bytes (`buf` follows). The journal keeps its bytes until its reader asks
+   * for the next event, which a full batch does not before it is written.
+   */
+  private lent: Uint8Array | undefined
 
   constructor(first: string[]) {
     this.buf = scratch.pop() ?? Buffer.allocUnsafe(SCRATCH_BYTES)
@@ -28,7 +41,7 @@ export class FrameBatch {
   }
 
   get bytes(): number {
-    return this.used
+    return this.used + (this.lent?.length ?? 0)
   }
 
   get runBytes(): number {
@@ -37,7 +50,7 @@ export class FrameBatch {
 
   /** Big enough to send: one chunk per event cost a socket write and a stream round trip each. */
   get full(): boolean {
-    return this.used >= BATCH_BYTES || this.bulk !== undefined
+    return this.used >= BATCH_BYTES || this.bulk !== undefined || this.lent !== undefined
   }
 
   /** A frame's JSON bulk that follows the batch's bytes rather than being copied into them. */
@@ -108,8 +121,17 @@ export class FrameBatch {
     this.used = at + back.length
   }
 
-  /** Frames already made (a journal's run of output lines, core/output-frames.ts), copied in one piece. */
+  /**
+   * Frames already made (a journal's run of output lines, core/output-frames.ts): a run that
+   * fills the batch alone and comes first is lent (a view), any other copied in one piece. The
+   * copy was a pass over every byte of a flood that the framing floor does not make.
+   */
   addFrames(source: Uint8Array, start: number, end: number): void {
+    if (this.used === 0 && this.lent === undefined && end - start >= LEND_FROM) {
+      this.lent = source.subarray(start, end)
+      this.runs += end - start
+      return
+    }
     this.reserve(end - start)
     const n = copyBytes.call(source, this.buf, this.used, start, end)
     this.used += n
@@ -129,15 +151,18 @@ export class FrameBatch {
    * the socket does not take at once, and its promise is only the backpressure).
    */
   writeTo<T>(write: (chunk: Uint8Array) => T): T {
-    const written = write(this.buf.subarray(0, this.used))
+    const lent = this.lent
+    let written = lent && write(lent)
+    if (!lent || this.used > 0) written = write(this.buf.subarray(0, this.used))
     this.recycle()
-    return written
+    return written as T
   }
 
   /** The chunk (its bulk included), in a buffer of its own; the scratch goes back for the next batch. */
   take(): Uint8Array {
     const bulk = this.takeBulk()
-    const out = Buffer.concat([this.buf.subarray(0, this.used), ...(bulk ? [...bulk.parts, bulk.tail] : [])])
+    const lent = this.lent ? [this.lent] : []
+    const out = Buffer.concat([...lent, this.buf.subarray(0, this.used), ...(bulk ? [...bulk.parts, bulk.tail] : [])])
     this.recycle()
     return out
   }
@@ -147,6 +172,7 @@ export class FrameBatch {
     this.buf = EMPTY
     this.used = 0
     this.runs = 0
+    this.lent = undefined
   }
 
   private reserve(n: number): void {

@@ -66,9 +66,10 @@ type Controller = ReadableStreamDirectController
 
 /**
  * Whether the stream goes to Bun's HTTP response sink, whose `write` sends the bytes or copies
- * what the socket does not take before it returns: a batch's reused buffer may then be lent
- * to it. Any other reader of the body (a test reading the Response in-process) queues the
- * very buffer, so it gets a copy of its own.
+ * what the socket does not take before it returns: a batch's reused buffer, and a journal's run
+ * of frames it lends (core/sse-batch.ts), may then be written where they lie. Any other reader
+ * of the body (a test reading the Response in-process) queues the very buffer, so it gets a
+ * copy of its own.
  */
 const copiesWrites = (c: Controller): boolean =>
   Object.prototype.toString.call(c) === '[object ReadableHTTPResponseSinkController]'
