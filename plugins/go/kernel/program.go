@@ -55,20 +55,11 @@ func (s *state) merged(c *cell) state {
 		}
 		units, unitGone = append(units, u), append(unitGone, false)
 	}
-	return state{keptImports(imports, gone), keptUnits(units, unitGone)}
+	return state{kept(imports, gone), kept(units, unitGone)}
 }
 
-func keptImports(all []importSpec, gone []bool) []importSpec {
-	out := all[:0:0]
-	for i, x := range all {
-		if !gone[i] {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func keptUnits(all []unit, gone []bool) []unit {
+// kept is all but what gone marks, in order.
+func kept[T any](all []T, gone []bool) []T {
 	out := all[:0:0]
 	for i, x := range all {
 		if !gone[i] {
