@@ -205,7 +205,8 @@ export async function uploadOne(d: Daemon, path: string): Promise<{ status: numb
   form.append('metadata', new Blob([JSON.stringify({ path })]), 'metadata')
   form.append('file', new Blob(['x']), 'x.txt')
   const res = await d.fetch('/files/upload', { method: 'POST', body: form })
-  const body = (await res.json().catch(() => ({}))) as { code?: string; message?: string }
+  // A success answers JSON `null`.
+  const body = ((await res.json().catch(() => null)) ?? {}) as { code?: string; message?: string }
   return { status: res.status, code: body.code, message: body.message }
 }
 

@@ -11,17 +11,18 @@ import { join } from 'node:path'
 export interface Scratch {
   /** Set before the file's first test. */
   dir: string
-  /** A fresh tmpfs of `size` (mount's syntax: 1m) under the scratch dir. */
-  smallDisk(size: string): string
+  /** A fresh tmpfs of `size` (mount's syntax: 1m) under the scratch dir; `inodes` bounds its entries too. */
+  smallDisk(size: string, inodes?: number): string
 }
 
 export function scratchWithDisks(name: string): Scratch {
   const mounts: string[] = []
   const scratch: Scratch = {
     dir: '',
-    smallDisk(size) {
+    smallDisk(size, inodes) {
       const dir = mkdtempSync(join(scratch.dir, 'disk-'))
-      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir])
+      const options = inodes === undefined ? `size=${size}` : `size=${size},nr_inodes=${inodes}`
+      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir])
       if (r.status !== 0) throw new Error(`mount failed: ${r.stderr}`)
       mounts.push(dir)
       return dir

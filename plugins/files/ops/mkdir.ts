@@ -11,7 +11,10 @@ export async function makeDirectories(scope: PathScope, entries: Record<string, 
   for (const { raw, mode, own } of planPermissions(scope, entries)) {
     let step = 'mkdir'
     try {
-      await scope.with(raw, { mkdirs: true, mkdirLeaf: true }, anchor =>
+      // Tracked: a walk that fails (ENOSPC or EDQUOT on a full disk, EACCES deeper down) removes
+      // the directories it made, as an upload's does: a failed mkdir of a/b/c/d had left a/b/c,
+      // and on a disk out of inodes they held the last ones.
+      await scope.with(raw, { mkdirs: true, mkdirLeaf: true, track: true }, anchor =>
         withEntry(anchor, async entry => {
           // mkdir -p succeeds silently on an existing path; make sure it is a directory.
           if (!entry.stats.isDirectory()) throw badRequest(`error accessing file: mkdir ${raw}: not a directory`)
