@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
 import { forgetAtExit, removeAtExit } from './exit-removals'
 import { HeldDir } from './held-dir'
+import { diskFullErrno, tempDiskFullText } from './temp-disk'
 
 export const OWNER_SOCKET = '.owner.sock'
 
@@ -68,7 +69,12 @@ export class OwnedTempDir {
     this.lock = undefined
     // Made under a staging name and renamed once locked: a sweeper never sees the owned name
     // without its socket, and judges the staging name by the same lock (sweepStale).
-    const staging = makeStaging(this.root, this.prefix)
+    let staging: string
+    try {
+      staging = makeStaging(this.root, this.prefix)
+    } catch (err) {
+      throw fullDiskSaid(err, this.root)
+    }
     let lock: SocketListener<undefined> | undefined
     let made: HeldDir | undefined
     try {
@@ -84,7 +90,7 @@ export class OwnedTempDir {
       made?.close()
       lock?.stop(true)
       removeStaging(staging)
-      throw withFdErrno(err)
+      throw fullDiskSaid(withFdErrno(err), this.root)
     }
     this.closed = false
     if (this.opts.removeAtExit) removeAtExit(this, () => this.close())
@@ -170,6 +176,21 @@ function makeStaging(root: string, prefix: string): string {
       { cause: err },
     )
   }
+}
+
+/**
+ * A full temp disk (bytes or inodes) said as such. As a raw errno error a session's start was a
+ * 500 "ENOSPC: no space left on device, mkdtemp '/tmp/.execd-sessions-luHVhc'": a private name
+ * the user can do nothing with, and on a disk out of inodes with megabytes free.
+ */
+function fullDiskSaid(err: unknown, root: string): unknown {
+  if (!diskFullErrno(err)) return err
+  return new ExecdError(
+    'RUNTIME_ERROR',
+    `execd could not make a private dir in its temp dir: ${tempDiskFullText(root)}; free space there, or give ` +
+      "execd's TMPDIR a larger disk",
+    { cause: err },
+  )
 }
 
 /**

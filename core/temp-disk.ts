@@ -30,13 +30,19 @@ export function tempDiskFull(err: unknown): boolean {
   return false
 }
 
-/** "no space left on the temp disk (/tmp, 0 bytes free)": what the user can act on. */
-export function tempDiskFullText(): string {
-  const root = tmpdir()
+/**
+ * "no space left on the temp disk (/tmp, 0 bytes free)": what the user can act on. A disk out of
+ * inodes says so: its ENOSPC came with megabytes free, and "8388608 bytes free" read as a wrong
+ * figure rather than as too many files.
+ */
+export function tempDiskFullText(root = tmpdir()): string {
   let free = ''
   try {
     const s = statfsSync(root)
-    free = `, ${s.bavail * s.bsize} bytes free`
+    free = s.files > 0 && s.ffree === 0 ? ', no inode free: too many files' : `, ${s.bavail * s.bsize} bytes free`
   } catch {} // the message stands without the figure
   return `no space left on the temp disk (${root}${free})`
 }
+
+/** `tempDiskFull`'s errno alone, for a write known to be under TMPDIR (its path being execd's own). */
+export const diskFullErrno = (err: unknown): boolean => FULL_ERRNO.has(errnoOf(err) ?? '')
