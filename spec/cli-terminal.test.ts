@@ -206,7 +206,10 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
       // where the next cell began (python's and bash's prompts show typeahead again).
       await pythonPrompt()
       const go = join(dir, 'typed-ahead')
-      keys(`import os, time; ${untilExists(go)}`, 'Enter')
+      // The cell says it runs before the rest is typed: sent at once, the lines came in one read
+      // with the first under load, a paste, whose lines are shown only after their prompts.
+      keys(`import os, time; print('running'); ${untilExists(go)}`, 'Enter')
+      await shows(/^running$/m)
       keys('def f():', 'Enter', '    return 7', 'Enter', '', 'Enter', 'f()', 'Enter')
       await shows(/^f\(\)$/m)
       writeFileSync(go, '')
