@@ -79,8 +79,8 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
       // The signal handlers came with the cell: before it, Ctrl-C took SIGINT's default action.
       shell()
       keys(`${BIN} exec java 'System.out.println(7 * 6)'; echo "status $?"`, 'Enter')
-      await waitFor('the CLI', () => pidsWith(`${BIN} exec java`).length > 0)
-      const [cli] = pidsWith(`${BIN} exec java`)
+      await waitFor('the CLI', () => pidsWith(`${BIN} exec java`, term.shellPid()).length > 0)
+      const [cli] = pidsWith(`${BIN} exec java`, term.shellPid())
       await waitFor('the JDK to start', () => pidsWith('', cli).length > 0)
       const children = pidsWith('', cli)
       keys('C-c')
@@ -100,7 +100,7 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
         shell()
         keys(`${BIN} exec python; echo "status $?"; stty -a | grep -o -- ' -\\?icanon\\| -\\?echo '`, 'Enter')
         await shows(/^python>/m)
-        const [cli] = pidsWith(`${BIN} exec python`)
+        const [cli] = pidsWith(`${BIN} exec python`, term.shellPid())
         expect(cli).toBeNumber()
         keys('import time; time.sleep(301)', 'Enter')
         await waitFor('the cell to run', () => pidsWith('<execd-driver>', cli).length > 0)
@@ -150,7 +150,7 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
       await shows(/^10$/m)
       keys('import time; time.sleep(300)', 'Enter')
       // This prompt's interpreter: any other python context on the machine has a driver too.
-      const [cli] = pidsWith(`${BIN} exec python`)
+      const [cli] = pidsWith(`${BIN} exec python`, term.shellPid())
       expect(cli).toBeNumber()
       await waitFor(
         'the cell to run',

@@ -19,6 +19,11 @@ export interface Terminal {
   /** A fresh shell in window `cli` of `columns` × `rows`, in `dir`. */
   shell(columns?: number, rows?: number): void
   keys(...keys: string[]): void
+  /**
+   * The pid of the shell in window `cli`: what it runs is looked for among its children, not on
+   * the whole machine, where another run of the same file (or another file's same command) is.
+   */
+  shellPid(): number
   /** The window resized, as a person drags a terminal's edge (its programs get SIGWINCH). */
   resize(columns: number, rows: number): void
   /** The screen's rows; `joined`: rows the terminal wrapped joined back into their line. */
@@ -58,6 +63,7 @@ export function terminal(prefix: string): Terminal {
       expect([started.exitCode, started.stderr.toString()]).toEqual([0, ''])
     },
     keys: (...keys) => void tmux('send-keys', '-t', 'cli', ...keys),
+    shellPid: () => Number(tmux('display-message', '-p', '-t', 'cli', '#{pane_pid}').stdout.toString()),
     resize: (columns, rows) =>
       void expect(tmux('resize-window', '-t', 'cli', '-x', String(columns), '-y', String(rows)).exitCode).toBe(0),
     screen,
