@@ -23,7 +23,7 @@ import { join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
 import { forgetAtExit, removeAtExit } from './exit-removals'
 import { HeldDir } from './held-dir'
-import { diskFullErrno, tempDiskFullText } from './temp-disk'
+import { tempDiskFull, tempDiskFullText } from './temp-disk'
 
 export const OWNER_SOCKET = '.owner.sock'
 
@@ -69,12 +69,7 @@ export class OwnedTempDir {
     this.lock = undefined
     // Made under a staging name and renamed once locked: a sweeper never sees the owned name
     // without its socket, and judges the staging name by the same lock (sweepStale).
-    let staging: string
-    try {
-      staging = makeStaging(this.root, this.prefix)
-    } catch (err) {
-      throw fullDiskSaid(err, this.root)
-    }
+    const staging = makeStaging(this.root, this.prefix)
     let lock: SocketListener<undefined> | undefined
     let made: HeldDir | undefined
     try {
@@ -169,7 +164,7 @@ function makeStaging(root: string, prefix: string): string {
     return mkdtempSync(join(root, `.${prefix}-`))
   } catch (err) {
     const code = errnoOf(err)
-    if (!code || !UNUSABLE_ROOT.has(code)) throw err
+    if (!code || !UNUSABLE_ROOT.has(code)) throw fullDiskSaid(err, root)
     throw new ExecdError(
       'RUNTIME_ERROR',
       `execd's temp dir ${root} cannot be used: ${errnoText(err)} (${code}); set TMPDIR to a writable directory`,
@@ -184,7 +179,9 @@ function makeStaging(root: string, prefix: string): string {
  * the user can do nothing with, and on a disk out of inodes with megabytes free.
  */
 function fullDiskSaid(err: unknown, root: string): unknown {
-  if (!diskFullErrno(err)) return err
+  // Only a dir under TMPDIR: an upload's staging dir (on its destination's disk) and the FIFO dirs
+  // on /dev/shm keep their errno, which names their disk, not execd's TMPDIR.
+  if (!tempDiskFull(err)) return err
   return new ExecdError(
     'RUNTIME_ERROR',
     `execd could not make a private dir in its temp dir: ${tempDiskFullText(root)}; free space there, or give ` +

@@ -43,6 +43,3 @@ export function tempDiskFullText(root = tmpdir()): string {
   } catch {} // the message stands without the figure
   return `no space left on the temp disk (${root}${free})`
 }
-
-/** `tempDiskFull`'s errno alone, for a write known to be under TMPDIR (its path being execd's own). */
-export const diskFullErrno = (err: unknown): boolean => FULL_ERRNO.has(errnoOf(err) ?? '')
