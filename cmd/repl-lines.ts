@@ -140,3 +140,12 @@ export function continues(lines: string[], language: string): boolean {
   }
   return depth > 0 || (language === 'bash' && bashDepth(code) > 0)
 }
+
+/**
+ * Whether an empty line typed on `...` ends the cell so far: after a block's lines (sql's too,
+ * a statement typed without its `;`), but not inside a string left open (python's docstring may
+ * hold one).
+ */
+export function endsCell(lines: string[], language: string): boolean {
+  return (lines.length > 1 || language === 'sql') && !codeOf(lines.join('\n'), language).open
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
-import { codeOf, continues } from './repl-lines'
+import { continues, endsCell } from './repl-lines'
 import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
@@ -99,9 +99,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       while (continues(lines, language)) {
         line = await ask('... ')
         if (line === null || line === '\u0003') break
-        // An empty line ends the cell (sql's too, a statement typed without its `;`), but not a
-        // string left open: python's docstring may hold one.
-        if (line === '' && (lines.length > 1 || language === 'sql') && !codeOf(lines.join('\n'), language).open) break
+        if (line === '' && endsCell(lines, language)) break
         lines.push(line)
       }
       if (line === '\u0003') continue
