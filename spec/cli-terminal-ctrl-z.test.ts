@@ -4,21 +4,15 @@
  * so the terminal's SIGTSTP reached execd alone. Skipped where tmux is missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
+import { readStat } from '../core/procfs'
 import { BIN, pidsWith, waitFor } from './harness'
 import { pythonAvailable } from './python-env'
 import { hasTool, terminal, type Terminal } from './kit/tmux'
 import { ownMarker } from './kit/own-pids'
 
-/** The state letter of `pid` in /proc (T: stopped), or '' once it is gone. */
-function state(pid: number, task = pid): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'latin1')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
-  } catch {
-    return ''
-  }
-}
+/** The state letter of `pid`'s thread `task` in /proc (T: stopped), or '' once it is gone. */
+const state = (pid: number, task = pid): string => readStat(`${pid}/task/${task}`)?.state ?? ''
 
 /**
  * Whether every thread of `pid` is stopped. Its main thread stops first; execd's other threads
