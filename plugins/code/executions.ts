@@ -183,7 +183,7 @@ export class ExecutionStore {
     return ctx.run(
       code,
       event => {
-        const e = event.type === 'error' ? boundedErrorEvent(event) : event
+        const e = boundedErrorEvent(event)
         return journal.tryAppend(e) ? undefined : journal.append(e)
       },
       () => this.finish(exec, Math.round(performance.now() - started)),
