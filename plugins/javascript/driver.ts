@@ -84,17 +84,20 @@ const send = (m: Message) => {
 const BULK_MIN = 64 * 1024
 
 /**
- * The JSON execd would write for a large bundle of strings (with the `text` alias it adds), or
- * undefined: small, or a value that is not a string (its JSON is left to execd, as always).
+ * The JSON execd would write for a bundle (with the `text` alias it adds), or undefined for a
+ * small bundle of strings. A bundle holding any other value (`application/json`'s object) goes
+ * as its JSON always: sent whole, the channel serialised it again, however large (a 300 M
+ * character object took execd to 1.8 GB), and what it read there need not be what was read here.
  */
 function bulkJson(bundle: Record<string, unknown>): string | undefined {
   let size = 0
+  let strings = true
   for (const key in bundle) {
     const value = bundle[key]
-    if (typeof value !== 'string') return undefined
-    size += value.length
+    if (typeof value === 'string') size += value.length
+    else strings = false
   }
-  if (size < BULK_MIN) return undefined
+  if (strings && size < BULK_MIN) return undefined
   return JSON.stringify('text/plain' in bundle ? { ...bundle, text: bundle['text/plain'] } : bundle)
 }
 
