@@ -157,13 +157,18 @@ describe('large javascript values', () => {
     for (const f of results) expect(f.raw).toBe(Buffer.from(canonical(f.event)).toString('latin1'))
   })
 
-  // On the build before, a bundle holding an object went to execd as one message, read whole:
-  // this one was a result event of 128 MiB and more (300 M characters took execd to 1.75 GB).
-  test('a display of a JSON object over the 128 MiB limit is an OutputTooLarge error, and the context goes on', async () => {
-    const code = "display({'application/json': {a: 'x'.repeat(128 * 1024 * 1024)}})\n'after'"
-    const events = await runCode(fx.d, code, { language: 'javascript' })
-    expectWellFormed(events)
-    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['OutputTooLarge'])
-    expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'after'"])
-  })
+  // On the build before, a bundle holding an object, or a small value under a huge type, went
+  // to execd as one message, read whole: each was a result event of 128 MiB and more (300 M
+  // characters took execd to 1.75 and 2 GB).
+  const OVER: [string, string][] = [
+    ['a JSON object', "{'application/json': {a: 'x'.repeat(128 * 1024 * 1024)}}"],
+    ['a type name', "{['text/' + 'x'.repeat(128 * 1024 * 1024)]: 'a'}"],
+  ]
+  for (const [what, bundle] of OVER)
+    test(`a display of ${what} over the 128 MiB limit is an OutputTooLarge error, and the context goes on`, async () => {
+      const events = await runCode(fx.d, `display(${bundle})\n'after'`, { language: 'javascript' })
+      expectWellFormed(events)
+      expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['OutputTooLarge'])
+      expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'after'"])
+    })
 })

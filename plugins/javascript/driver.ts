@@ -93,7 +93,9 @@ function bulkJson(bundle: Record<string, unknown>): string | undefined {
   let size = 0
   let strings = true
   for (const key in bundle) {
+    // A key counts as its value does: `_repr_mimebundle_` may name a type of 300 M characters.
     const value = bundle[key]
+    size += key.length
     if (typeof value === 'string') size += value.length
     else strings = false
   }
