@@ -43,6 +43,19 @@ describe('a cell error of tens of millions of characters', () => {
     expect(ofType(next, 'result')[0]!.results['text/plain']).toBe('2')
   })
 
+  // On the build before, the driver cut only the message: a name or a stack of any size went to
+  // execd whole, which read it before its own bound cut it (300 M characters of name: 1.2 GB).
+  test('javascript: a name and a stack the cell set are cut in the interpreter, saying so', async () => {
+    const code = `const e = new Error('m'); e.name = 'N'.repeat(${HUGE}); e.stack = 'E: m\\n' + '    at f (/f.js:1:1)\\n'.repeat(1e6); throw e`
+    const error = boundedErrorOf(await runCode(fx.d, code, { language: 'javascript' }))
+    expect(error.ename).toStartWith('N'.repeat(900))
+    expect(error.ename).toEndWith("(the javascript driver sends 900 of an error's name)")
+    expect(error.traceback[1]).toBe('    at f (/f.js:1:1)')
+    expect(error.traceback.at(-1)).toMatch(
+      /^… \d+ more lines dropped \(the javascript driver sends \d+ characters of a traceback\)$/,
+    )
+  })
+
   test.skipIf(pythonAvailable !== true)('python: the exception is cut, and says how much went', async () => {
     const events = await runCode(fx.d, `raise ValueError('y' * ${HUGE})`, { language: 'python' })
     const error = boundedErrorOf(events)

@@ -143,4 +143,32 @@ describe('large javascript values', () => {
       'execution_complete',
     ])
   })
+
+  test('a bundle that is not all strings arrives the same, its JSON structured, byte for byte', async () => {
+    const code =
+      "display({'application/json': {a: 'b'.repeat(70000), n: 1.5}, 'text/plain': 'j'});\n({_repr_json_: () => ({v: [1, 'x']})})"
+    const frames = await rawFrames(await postJson(fx.d, '/code', { code, context: { language: 'javascript' } }))
+    expectWellFormed(frames.map(f => f.event))
+    const results = frames.filter(f => f.event.type === 'result')
+    expect(results.map(f => f.event.results['application/json'])).toEqual([
+      { a: 'b'.repeat(70000), n: 1.5 },
+      { v: [1, 'x'] },
+    ])
+    for (const f of results) expect(f.raw).toBe(Buffer.from(canonical(f.event)).toString('latin1'))
+  })
+
+  // On the build before, a bundle holding an object, or a small value under a huge type, went
+  // to execd as one message, read whole: each was a result event of 128 MiB and more (300 M
+  // characters took execd to 1.75 and 2 GB).
+  const OVER: [string, string][] = [
+    ['a JSON object', "{'application/json': {a: 'x'.repeat(128 * 1024 * 1024)}}"],
+    ['a type name', "{['text/' + 'x'.repeat(128 * 1024 * 1024)]: 'a'}"],
+  ]
+  for (const [what, bundle] of OVER)
+    test(`a display of ${what} over the 128 MiB limit is an OutputTooLarge error, and the context goes on`, async () => {
+      const events = await runCode(fx.d, `display(${bundle})\n'after'`, { language: 'javascript' })
+      expectWellFormed(events)
+      expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['OutputTooLarge'])
+      expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(["'after'"])
+    })
 })

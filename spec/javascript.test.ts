@@ -202,6 +202,21 @@ describe('a cell that sends on the driver’s own channel (process.send)', () =>
     expect(resultText(await runCode(d, '"still here"', { id }))).toEqual(["'still here'"])
     expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 30_000)
+
+  // On the build before, the bound measured the message and the channel serialised it again:
+  // what answered 'a' to the first answered 2 Mi characters to the second, and execd read them.
+  const SHIFTY: [string, string][] = [
+    ['getter', `let n = 0; process.send({ t: 'stdout', get text() { return n++ ? 'x'.repeat(2 << 20) : 'a' } })`],
+    ['toJSON', `let n = 0; process.send({ toJSON: () => ({ t: 'stdout', text: n++ ? 'x'.repeat(2 << 20) : 'a' }) })`],
+  ]
+  for (const [what, code] of SHIFTY)
+    test(`a message whose ${what} answers small, then large: what was measured is what goes`, async () => {
+      const id = await createContext(d, 'javascript')
+      const events = await runCode(d, code, { id })
+      expectWellFormed(events, id)
+      expect(stdoutText(events)).toBe('a')
+      expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 30_000)
 })
 
 describe('a cell that closes the driver’s channel', () => {

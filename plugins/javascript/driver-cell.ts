@@ -162,7 +162,7 @@ function describeThrown(e: unknown, driverDir: string): { ename: string; evalue:
     const text = shortened(inspectSafely(e))
     return { ename: 'Uncaught', evalue: text, traceback: [`Uncaught ${text}`] }
   }
-  const ename = String(e.name || e.constructor?.name || 'Error')
+  const ename = shortened(String(e.name || e.constructor?.name || 'Error'), MAX_NAME_CHARS, 'name')
   // User code may set any value as the message; the wire's evalue is text.
   const message: unknown = e.message
   const evalue = shortened(typeof message === 'string' ? message : message === undefined ? '' : inspectSafely(message))
@@ -170,7 +170,23 @@ function describeThrown(e: unknown, driverDir: string): { ename: string; evalue:
     .split('\n')
     .filter(l => /^\s+at /.test(l))
     .filter(l => isUserFrame(l, driverDir))
-  return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...frames.flatMap(withCodeLine)] }
+  return { ename, evalue, traceback: [`${ename}: ${evalue}`, ...framesUpTo(frames.flatMap(withCodeLine))] }
+}
+
+/**
+ * The traceback's lines after the first, whole while they fit in MAX_MESSAGE_CHARS (each counted
+ * with its newline), then one saying how many went: a cell sets its error's `stack` as it likes.
+ */
+function framesUpTo(lines: string[]): string[] {
+  let size = 0
+  for (let i = 0; i < lines.length; i++) {
+    size += lines[i]!.length + 1
+    if (size > MAX_MESSAGE_CHARS) {
+      const note = `… ${lines.length - i} more lines dropped (the javascript driver sends ${MAX_MESSAGE_CHARS} characters of a traceback)`
+      return [...lines.slice(0, i), note]
+    }
+  }
+  return lines
 }
 
 /**
@@ -179,10 +195,12 @@ function describeThrown(e: unknown, driverDir: string): { ename: string; evalue:
  * sent whole (an 800 MB message execd parsed before it could cut it).
  */
 const MAX_MESSAGE_CHARS = 2 * 1024 * 1024
+/** An error's name: with the line saying what went, within the 1,024 execd keeps of an `ename` (core/error-bound.ts). */
+const MAX_NAME_CHARS = 900
 
-function shortened(text: string): string {
-  if (text.length <= MAX_MESSAGE_CHARS) return text
-  return `${text.slice(0, MAX_MESSAGE_CHARS)}\n… ${text.length - MAX_MESSAGE_CHARS} more characters dropped (the javascript driver sends ${MAX_MESSAGE_CHARS} of an error's message)`
+function shortened(text: string, max = MAX_MESSAGE_CHARS, what = 'message'): string {
+  if (text.length <= max) return text
+  return `${text.slice(0, max)}\n… ${text.length - max} more characters dropped (the javascript driver sends ${max} of an error's ${what})`
 }
 
 /** Bun's inspection, else the value's tag: inspecting may throw on a hostile value. */

@@ -31,17 +31,25 @@ const sendRaw = process.send!.bind(process)
  * characters (the driver's own output goes in pieces of this size). execd reads a message whole
  * before it can look at it: one cell's 600 MB message took execd to 1.2 GB, and every context
  * could do it at once. Cells get a `process.send` that refuses larger ones.
+ * What goes is the JSON measured, parsed back: a getter, a Proxy or a toJSON that answered small
+ * when measured answered 300 M characters when the channel serialised the object again (execd
+ * at 635 MB).
  */
 const CELL_SEND_MAX = 1 << 20
 Object.defineProperty(process, 'send', {
   value: (message: unknown, ...rest: unknown[]) => {
-    const size = JSON.stringify(message)?.length ?? 0
+    const json = JSON.stringify(message)
+    const size = json?.length ?? 0
     if (size > CELL_SEND_MAX) {
       throw new RangeError(
         `process.send: a message of ${size} characters is larger than execd takes from a cell (${CELL_SEND_MAX})`,
       )
     }
-    return (sendRaw as (...args: unknown[]) => boolean)(message, ...rest)
+    const sendIt = sendRaw as (...args: unknown[]) => boolean
+    if (json !== undefined) return sendIt(JSON.parse(json), ...rest)
+    // What JSON makes nothing of: undefined and a symbol the channel refuses, as it did; a
+    // function or an object whose toJSON said undefined crossed as nothing, and still does.
+    return typeof message === 'object' || typeof message === 'function' ? true : sendIt(message, ...rest)
   },
   writable: true,
   configurable: true,
@@ -76,17 +84,22 @@ const send = (m: Message) => {
 const BULK_MIN = 64 * 1024
 
 /**
- * The JSON execd would write for a large bundle of strings (with the `text` alias it adds), or
- * undefined: small, or a value that is not a string (its JSON is left to execd, as always).
+ * The JSON execd would write for a bundle (with the `text` alias it adds), or undefined for a
+ * small bundle of strings. A bundle holding any other value (`application/json`'s object) goes
+ * as its JSON always: sent whole, the channel serialised it again, however large (a 300 M
+ * character object took execd to 1.8 GB), and what it read there need not be what was read here.
  */
 function bulkJson(bundle: Record<string, unknown>): string | undefined {
   let size = 0
+  let strings = true
   for (const key in bundle) {
+    // A key counts as its value does: `_repr_mimebundle_` may name a type of 300 M characters.
     const value = bundle[key]
-    if (typeof value !== 'string') return undefined
-    size += value.length
+    size += key.length
+    if (typeof value === 'string') size += value.length
+    else strings = false
   }
-  if (size < BULK_MIN) return undefined
+  if (strings && size < BULK_MIN) return undefined
   return JSON.stringify('text/plain' in bundle ? { ...bundle, text: bundle['text/plain'] } : bundle)
 }
 
