@@ -25,7 +25,7 @@ import type { Logger } from './log'
 import { OwnedTempDir } from './temp-dir'
 
 /** The gates' machine code, from core/reserve-gate/build.sh. */
-const CODE: Partial<Record<string, { machine: number; text: string }>> = {
+export const CODE: Partial<Record<string, { machine: number; text: string }>> = {
   x64: {
     machine: 62,
     text: 'TIskJEmD/ARyZUiLdCQQMf8PtgaD6DCD+Al3Cmv/CgHHSP/G6+uJ+4nfSI10JPi6AQAAADHADwVIg/j8dOqJ37gDAAAADwVIi3wkGEiNdCQgSo1U5BC4OwAAAA8Fv38AAABIg/j+dAm/fgAAAOsCMf+45wAAAA8F',
