@@ -137,6 +137,13 @@ test.skipIf(typeof cgroup === 'string')(
         await postJson(d, '/code', { code: 'console.log(6 * 7)', context: { id: context.id } }),
       )
       expect(stdoutJoined(cell).trim()).toBe('42')
+      // A command that empties execd's temp dir takes the gate with it: the next spawn runs ungated
+      // and the gate is written again for the one after.
+      const gates = 'ls -d "${TMPDIR:-/tmp}"/execd-gate-*/enter'
+      expect(await run(d, `${gates} && rm -rf "\${TMPDIR:-/tmp}"/execd-gate-*; ${gates}`)).toMatch(
+        /stdout:\S+\/enter\nstderr:[^\n]*No such file/,
+      )
+      expect(await run(d, gates)).toMatch(/stdout:\S+\/enter\n/)
     })
   },
   60_000,
