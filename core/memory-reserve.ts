@@ -11,7 +11,8 @@
  * they fill is counted there: its OOM killer sees only them, and execd keeps the reserve for
  * itself. Cgroup v2 cannot do the same with execd inside the cgroup whose limit it shares: a
  * cgroup with a process in it cannot hand its controllers down ("no internal processes").
- * A v1 cgroup can only be entered by a move (a write to its `cgroup.procs`), so a child runs in
+ * A v1 cgroup can only be entered by a move (a write to its `cgroup.procs`), so a child waits at
+ * a gate until execd has moved it (core/reserve-gate.ts). One that could not be gated runs in
  * execd's cgroup until it is moved, and what it forked before the move is moved too where its
  * cgroup v2 leaf lists it (core/cgroup.ts). A live shell's processes go one cgroup further
  * down, one of the shell's own (ShellMemoryCgroup): its count of OOM kills is theirs alone.
@@ -23,6 +24,7 @@ import { removeCgroup, removeCgroupSoon } from './cgroup-ops'
 import type { Logger } from './log'
 import { oomKillsIn, watchChildrenCgroup } from './oom'
 import { readSmall, readSmallAt } from './procfs'
+import { closeGate, openGate } from './reserve-gate'
 import { randomHex } from './random'
 
 /** execd's own RSS is ~60 MiB (13 MiB of it anonymous); a reserve smaller than that saves nothing. */
@@ -79,6 +81,8 @@ export function reserveMemory(log?: Logger, bytes?: number): void {
     children_limit: limit,
     limit: parentLimit,
   })
+  // Each child waits until it is moved: nothing of its own runs in execd's cgroup.
+  openGate(log)
 }
 
 /**
@@ -111,6 +115,7 @@ export function releaseMemoryReserve(): void {
   } catch {}
   removeCgroup(reserve.dir)
   reserve = undefined
+  closeGate()
 }
 
 let shells = 0

@@ -5,7 +5,7 @@
  * started, inside or outside its group (core/ownership.ts).
  */
 import type { Subprocess, TerminalOptions } from 'bun'
-import { existsSync } from 'node:fs'
+import { closeSync, existsSync } from 'node:fs'
 import { devNullFd } from './dev-null'
 import { shuttingDown, withFdErrno } from './errors'
 import { signalGroup } from './process-groups'
@@ -25,6 +25,7 @@ import {
 import { killMarked, killMarkedSync, newOwnerId, Owner, OWNER_ENV } from './ownership'
 import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
+import { gatedArgv, gateFailed } from './reserve-gate'
 import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
@@ -131,33 +132,44 @@ let refusingSpawns = false
 /** Spawns argv as the leader of a new process group, owned by execd. */
 export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProcess {
   if (refusingSpawns) throw shuttingDown()
-  // A terminal is the child's stdin, stdout and stderr at once; extra fds need the array form.
-  const stdio = opts.terminal
-    ? {}
-    : {
-        stdio: [
-          ownStdio(opts.stdin ?? 'ignore', 'r'),
-          ownStdio(opts.stdout ?? 'pipe', 'w'),
-          ownStdio(opts.stderr ?? 'pipe', 'w'),
-          ...(opts.extraFds ?? []),
-        ] as [number, 'pipe', 'pipe'],
-      }
   const ownerId = newOwnerId()
+  const extraFds = opts.extraFds ?? []
+  // Where a memory reserve exists, the child waits at a gate until execd has moved it (core/reserve-gate.ts).
+  const gateFd = 3 + extraFds.length
+  const stdioOf = (gated: boolean) =>
+    // A terminal is the child's stdin, stdout and stderr at once (what stands first is not used);
+    // extra fds need the array form.
+    opts.terminal && !gated
+      ? {}
+      : {
+          stdio: [
+            ...(opts.terminal
+              ? ['ignore', 'ignore', 'ignore']
+              : [
+                  ownStdio(opts.stdin ?? 'ignore', 'r'),
+                  ownStdio(opts.stdout ?? 'pipe', 'w'),
+                  ownStdio(opts.stderr ?? 'pipe', 'w'),
+                ]),
+            ...extraFds,
+            ...(gated ? ['pipe'] : []),
+          ] as [number, 'pipe', 'pipe'],
+        }
   // No child may find a secret in execd's /proc/<pid>/cmdline or environ (core/secrets.ts).
   scrubSecrets()
+  const env = { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId }
   let leaf = leafToSpawnInto()
   const ipc = opts.ipc && {
     ipc: (message: unknown) => opts.ipc!(message),
     onDisconnect: opts.onDisconnect && (() => opts.onDisconnect!()),
     serialization: opts.serialization ?? 'json',
   }
-  const spawnIn = (cwd: string | undefined, into: SpawnLeaf | undefined) => {
-    const proc = Bun.spawn(argv, {
+  const spawnWith = (args: string[], cwd: string | undefined, into: SpawnLeaf | undefined, gated: boolean) =>
+    Bun.spawn(args, {
       cwd,
       // Born in its leaf (core/cgroup.ts): no move after the spawn, no moment outside it.
       cgroup: into?.fd,
-      env: { ...(opts.env ?? childEnv()), [OWNER_ENV]: ownerId },
-      ...stdio,
+      env,
+      ...stdioOf(gated),
       terminal: opts.terminal,
       uid: opts.uid,
       gid: opts.gid,
@@ -166,7 +178,32 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
       // that did not move itself elsewhere, and a terminal's signals never reach them.
       detached: true,
     })
-    shelterFromOom(proc.pid, into)
+  const spawnIn = (cwd: string | undefined, into: SpawnLeaf | undefined) => {
+    // Not one with an IPC channel: Bun puts its fd after the stdio array, so a gate there would move
+    // it (NODE_CHANNEL_FD 3 → 4). Such a child is a driver of execd's (javascript, typescript, sql)
+    // that runs nothing of a user's until execd sends it a cell, after the move.
+    const gated = ipc ? undefined : gatedArgv(argv, env, cwd, gateFd, opts.uid)
+    let proc: Subprocess | undefined
+    if (gated) {
+      try {
+        proc = spawnWith(gated, cwd, into, true)
+      } catch {
+        // The gate's file gone, or the spawn's own failure: ungated, the spawn says which.
+        gateFailed()
+      }
+    }
+    if (!proc) {
+      proc = spawnWith(argv, cwd, into, false)
+      shelterFromOom(proc.pid, into)
+      return proc
+    }
+    const gate = (proc as unknown as { stdio: number[] }).stdio[gateFd]!
+    try {
+      shelterFromOom(proc.pid, into)
+    } finally {
+      // Moved: the child's read of its end returns at this EOF, and it execs the program.
+      closeSync(gate)
+    }
     return proc
   }
   const spawn = (cwd: string | undefined) => {
@@ -235,7 +272,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     return killing
   }
 
-  const fds = ((proc as unknown as { stdio?: unknown[] }).stdio ?? []).slice(3) as number[]
+  const fds = ((proc as unknown as { stdio?: unknown[] }).stdio ?? []).slice(3, gateFd) as number[]
   const piped = (name: 'stdout' | 'stderr') => () => {
     const stream = proc[name]
     if (!(stream instanceof ReadableStream)) throw new Error(`${name} of pid ${pid} is not piped`)

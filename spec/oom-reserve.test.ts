@@ -6,9 +6,11 @@
  * /dev/shm: skipped visibly otherwise. `EXECD_BIN` runs another build of the executable.
  */
 import { afterAll, expect, test } from 'bun:test'
-import { rmdirSync, rmSync } from 'node:fs'
+import { readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { inCgroup, v1CgroupOrWhy } from './kit/full-cgroup'
-import { type Daemon, postJson, readSse } from './harness'
+import { pageCgroupsWhyNot, stackPageCgroups } from './kit/page-cgroup'
+import { type Daemon, pidsWith, postJson, readSse, stdoutJoined, waitFor } from './harness'
 
 const LIMIT = 300 << 20
 const cgroup = v1CgroupOrWhy('reserve', LIMIT)
@@ -59,6 +61,89 @@ test.skipIf(typeof cgroup === 'string')(
       expect((await d.fetch('/ping')).status).toBe(200)
       for (const i of [1, 2, 3, 4]) rmSync(`${file}-${i}`, { force: true })
       expect(await run(d, 'echo served')).toContain('stdout:served')
+    })
+  },
+  60_000,
+)
+
+const pagesWhyNot = typeof cgroup === 'string' ? cgroup : pageCgroupsWhyNot()
+if (pagesWhyNot) console.warn(`skipped: where a child's first pages are counted (${pagesWhyNot})`)
+
+test.skipIf(pagesWhyNot !== undefined)(
+  "a child is in the children's cgroup before it runs: the stack its exec filled is counted there, not in execd's",
+  async () => {
+    await inFullCgroup(async d => {
+      const dir = (cgroup as { dir: string }).dir
+      // Made just after execd says it listens.
+      const made = () => readdirSync(dir).find(name => name.startsWith('execd-'))
+      await waitFor("the children's cgroup", () => made() !== undefined)
+      const children = join(dir, made()!)
+      const pids = () => readFileSync(join(children, 'cgroup.procs'), 'latin1').trim().split('\n').filter(Boolean)
+      const cmdline = (pid: string) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim()
+      await readSse(await postJson(d, '/command', { command: 'sleep 60; :', background: true }))
+      await waitFor('the command and its sleep', () => pids().some(pid => cmdline(pid).startsWith('sleep ')))
+      const where = pids().map(pid => `${cmdline(pid)}: ${[...new Set(stackPageCgroups(Number(pid)))]}`)
+      // Before, execd moved the child after Bun.spawn returned, when its exec had filled its stack:
+      // the shell's first pages stayed on execd's side, in 5 runs of 5.
+      const ino = statSync(children).ino
+      expect(where).toEqual(pids().map(pid => `${cmdline(pid)}: ${ino}`))
+    })
+  },
+  60_000,
+)
+
+test.skipIf(typeof cgroup === 'string')(
+  'behind the gate the environment reaches the program byte for byte, and no value of it stands on a command line',
+  async () => {
+    await inFullCgroup(async d => {
+      const secret = `tok-${crypto.randomUUID()}`
+      // What a shell in front would drop or change: names dash cannot hold, IFS, a bad OPTIND, a
+      // value with a newline and `=` (JSON carries no bytes that are not UTF-8, so none is tried).
+      const envs = {
+        SECRET: secret,
+        'a.b': 'c',
+        'BASH_FUNC_f%%': '() { echo f; }',
+        IFS: 'x',
+        OPTIND: 'bad',
+        MULTI: 'one\ntwo=three\n',
+      }
+      const seen = new Set<number>()
+      let running = true
+      // Every process's command line read over and over while twenty commands with the secret
+      // start: an `env -i NAME=value…` in front stood on one for each spawn's first moments.
+      const scan = (async () => {
+        while (running) {
+          for (const pid of pidsWith(secret)) seen.add(pid)
+          await Bun.sleep(0)
+        }
+      })()
+      // Not the last command: bash would exec it with its own export list, not what bash was given.
+      const command = 'base64 -w0 /proc/$$/environ; :'
+      const runs = await Promise.all(
+        Array.from({ length: 20 }, () => postJson(d, '/command', { command, envs }).then(readSse)),
+      )
+      running = false
+      await scan
+      expect([...seen]).toEqual([])
+      for (const frames of runs) {
+        const environ = Buffer.from(stdoutJoined(frames), 'base64').toString('latin1').split('\0')
+        expect(environ).toEqual(expect.arrayContaining(Object.entries(envs).map(([k, v]) => `${k}=${v}`)))
+        expect(environ.filter(entry => entry.startsWith('PPID='))).toEqual([])
+      }
+      // execd run again as Bun, by /proc/self/exe (the gate's own link, were it not execd's by pid);
+      // its IPC channel's descriptor and variables reach it.
+      const context = (await (await postJson(d, '/code/context', { language: 'javascript' })).json()) as { id: string }
+      const cell = await readSse(
+        await postJson(d, '/code', { code: 'console.log(6 * 7)', context: { id: context.id } }),
+      )
+      expect(stdoutJoined(cell).trim()).toBe('42')
+      // A command that empties execd's temp dir takes the gate with it: the next spawn runs ungated
+      // and the gate is written again for the one after.
+      const gates = 'ls -d "${TMPDIR:-/tmp}"/execd-gate-*/enter'
+      expect(await run(d, `${gates} && rm -rf "\${TMPDIR:-/tmp}"/execd-gate-*; ${gates}`)).toMatch(
+        /stdout:\S+\/enter\nstderr:[^\n]*No such file/,
+      )
+      expect(await run(d, gates)).toMatch(/stdout:\S+\/enter\n/)
     })
   },
   60_000,
