@@ -236,7 +236,7 @@ export class SseWriter<E> {
   }
 
   private async pull(controller: Controller, lend: boolean): Promise<void> {
-    const outcome = await this.next()
+    const outcome = this.readyNow() ?? (await this.next())
     // The client went away meanwhile: nothing more is written.
     if (this.closed) return
     if (outcome === 'ping')
@@ -285,6 +285,22 @@ export class SseWriter<E> {
     this.slot()
     this.opts.onClose?.()
     controller?.close()
+  }
+
+  /**
+   * The next event when the source has it now, else undefined: nothing for a keepalive or a
+   * shutdown to race, so no timer, waiter and race are made for it. In a flood the next run
+   * is mostly ready when the last batch is written; each pull made them all.
+   */
+  private readyNow(): Outcome<E> | undefined {
+    if (this.pending !== undefined || this.abortEvent !== undefined) return undefined
+    try {
+      const now = (this.it as Partial<ReadyIterator<E | SseItem<E>>>).ready?.()
+      if (now) this.lastWrite = performance.now()
+      return now
+    } catch (fail) {
+      return { fail }
+    }
   }
 
   /** The next event, or a keepalive due, or shutdown — whichever comes first. */

@@ -117,6 +117,45 @@ describe('sseResponse', () => {
     const text = await body(await sseResponse(streams, j.read(0), { pingMs: 0 }))
     expect(text).toBe(sent.map((e, i) => frame(e, i + 1)).join(''))
   })
+  test('a pull whose next event is ready makes no keepalive timer for it', async () => {
+    // A flood's next run is mostly ready when the last batch is written: each pull made a
+    // keepalive timer, a shutdown waiter and their race for it all the same.
+    const j = new Journal({ maxEvents: 10_000, maxBytes: 64 * 1024 * 1024 })
+    const sent: ExecEvent[] = []
+    for (let i = 0; i < 3000; i++) {
+      const e = lineEvent('stdout', `${i} ${'x'.repeat(1000)}`)
+      sent.push(e)
+      j.tryAppend(e)
+    }
+    const want = sent.map((e, i) => frame(e, i + 1)).join('')
+    const res = await sseResponse(streams, j.read(0), { pingMs: 3000 })
+    const reader = res.body!.getReader()
+    const made = { timers: 0 }
+    const setTimer = globalThis.setTimeout
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      made.timers++
+      return setTimer(...args)
+    }) as typeof setTimeout
+    let text = ''
+    let reads = 0
+    try {
+      while (text.length < want.length) {
+        const r = await reader.read()
+        if (r.done) break
+        text += new TextDecoder().decode(r.value)
+        reads++
+      }
+    } finally {
+      globalThis.setTimeout = setTimer
+    }
+    j.end()
+    await reader.cancel()
+    expect(text).toBe(want)
+    // ~3 MiB in batches of 64 KiB: tens of pulls, each found its run ready.
+    expect(reads).toBeGreaterThan(20)
+    expect(made.timers).toBeLessThan(3)
+  })
+
   test('a source that ends within the hold goes out whole, byte for byte what the stream sends', async () => {
     const sent = [
       makeEvent('init', { text: 'ctx', execution_id: 'e1' }),

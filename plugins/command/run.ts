@@ -254,11 +254,11 @@ export function startCommand(
     record.logTruncated = log.truncated
     void append(makeEvent('status', { text: 'log_truncated', reason: log.truncated }))
   }
-  const onChunk = (stream: 'stdout' | 'stderr', splitter: ByteLineSplitter) => async (chunk: Uint8Array) => {
+  // Not async: a chunk whose lines all went in at once returns nothing to wait for.
+  const onChunk = (stream: 'stdout' | 'stderr', splitter: ByteLineSplitter) => (chunk: Uint8Array) => {
     logChunk(chunk)
     const { source, lines } = splitter.pushRanges(chunk)
-    const waiting = lines.length > 0 ? appendLines(stream, lines, source) : undefined
-    if (waiting) await waiting
+    return lines.length > 0 ? appendLines(stream, lines, source) : undefined
   }
   const splitters = { stdout: new ByteLineSplitter(), stderr: new ByteLineSplitter() }
   const pace: Pace = {
@@ -336,7 +336,7 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout: number | un
 async function pump(
   stream: ReadableStream<Uint8Array>,
   exited: Promise<unknown>,
-  onChunk: (chunk: Uint8Array) => Promise<void>,
+  onChunk: (chunk: Uint8Array) => Promise<void> | undefined,
   pace: Pace,
 ): Promise<void> {
   const reader = stream.getReader()
@@ -369,12 +369,15 @@ async function pump(
         const handed = onChunk(to - from === bytes ? chunk : chunk.subarray(from, to))
         // The synchronous part, the piece's own: awaited, the time took in other pumps' turns.
         pace.spend(performance.now() - began)
-        await handed
+        if (handed) await handed
         from = to
       }
       // The log has the bytes and the journal its copies of the lines: the chunk is done with.
       freeChunk(chunk)
-      await turns.spend(bytes)
+      // Awaited only when there is something to wait for: an `await` of nothing is still a
+      // turn of the microtask queue, one per read.
+      const turn = turns.spend(bytes)
+      if (turn) await turn
       if (leaderGone) armIdle()
       const gather = gathered.after(bytes)
       if (gather) await gather
