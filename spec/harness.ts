@@ -5,6 +5,7 @@
 import type { Subprocess } from 'bun'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { eachText } from './kit/each-text'
 
 /**
  * The executable under test: `EXECD_BIN` runs every spec helper against another build (an old
@@ -87,15 +88,7 @@ async function startOnce(opts: DaemonOptions): Promise<Daemon> {
     env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...opts.env },
   })
   let stderr = ''
-  const stderrRead = (async () => {
-    const reader = proc.stderr.getReader()
-    const decoder = new TextDecoder()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      stderr += decoder.decode(value, { stream: true })
-    }
-  })()
+  const stderrRead = eachText(proc.stderr, text => (stderr += text))
   const url = `http://127.0.0.1:${port}`
   const headers: Record<string, string> = token ? { 'X-EXECD-ACCESS-TOKEN': token } : {}
   const daemon: Daemon = {

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, freePort, readSse } from './harness'
+import { BIN, freePort, readSse, stdoutJoined } from './harness'
 
 /**
  * Letters of alternating case (gHkM…), so no 4-character piece of it occurs by chance in a log
@@ -50,11 +50,7 @@ async function serveWith(args: string[], env: Record<string, string>, token: str
     body: JSON.stringify({ command: PROBE }),
   })
   expect(res.status).toBe(200)
-  const frames = await readSse(res)
-  const seen = frames
-    .filter(f => f.data.type === 'stdout')
-    .map(f => f.data.text)
-    .join('\n')
+  const seen = stdoutJoined(await readSse(res))
   proc.kill('SIGTERM')
   await proc.exited
   return { seen, logs: await new Response(proc.stderr).text() }
