@@ -13,6 +13,12 @@ import { eachText } from './kit/each-text'
  */
 export const BIN = process.env.EXECD_BIN || join(import.meta.dir, '..', 'dist', 'execd')
 
+/** `execd serve` on 127.0.0.1:`port`: what every spec's daemon is started with. */
+export const serveArgv = (port: number, bin = BIN) => [bin, 'serve', '--port', String(port), '--host', '127.0.0.1']
+
+/** The command that runs its arguments as PID 1 of a new PID namespace with its own /proc. */
+export const NEW_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc']
+
 export interface Daemon {
   url: string
   token: string
@@ -69,16 +75,7 @@ async function startOnce(opts: DaemonOptions): Promise<Daemon> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
   const port = await freePort()
   const token = opts.token === null ? '' : (opts.token ?? `t-${crypto.randomUUID()}`)
-  const args = [
-    ...(opts.under ?? []),
-    bin,
-    'serve',
-    '--port',
-    String(port),
-    '--host',
-    '127.0.0.1',
-    ...(opts.args ?? []),
-  ]
+  const args = [...(opts.under ?? []), ...serveArgv(port, bin), ...(opts.args ?? [])]
   if (token) args.push('--access-token', token)
   const proc = Bun.spawn(args, {
     cwd: opts.cwd,
