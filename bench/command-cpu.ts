@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs'
 import { type Execd, startExecd } from './lib/execd'
 import { requireCommands } from './lib/command'
 import { startLineChild, type LineChild } from './lib/line-child'
+import { leastClient, startLeastServer } from './lib/least-server'
 import { runThenClean } from './lib/procs'
 import { commandEnded, readEvents } from './lib/sse'
 import { percentile } from './lib/stats'
@@ -120,18 +121,7 @@ async function main(): Promise<void> {
   const before = process.env.BENCH_EXECD_BEFORE
   if (before) daemons.push(['before', await startExecd({ bin: before, args: args('BENCH_BEFORE_ARGS') })])
   const floor = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-floor.ts')])
-  const server = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-server.ts')])
-  const serverUrl = `http://127.0.0.1:${Number(await server.ask('port'))}`
-  // The client the daemons get (bench/lib/execd.ts post), pointed at the least server.
-  const least = {
-    pid: server.pid,
-    post: (path: string, body: unknown) =>
-      fetch(serverUrl + path, {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { 'content-type': 'application/json' },
-      }),
-  } as Execd
+  const least = (await leastClient(startLeastServer())) as Execd
   for (const [, d] of daemons) {
     await requireCommands(d)
     for (let i = 0; i < warmup; i++) await command(d)

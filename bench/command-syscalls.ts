@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { type Execd, startExecd } from './lib/execd'
 import { requireCommands } from './lib/command'
 import { startLineChild } from './lib/line-child'
+import { leastClient, startLeastServer } from './lib/least-server'
 import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
 import { commandEnded, readEvents } from './lib/sse'
 import { parseStraceSummary, printSyscallDifference } from './lib/strace-table'
@@ -81,17 +82,7 @@ async function main(): Promise<void> {
     other = d
     otherName = 'before'
   } else {
-    const server = startLineChild([process.execPath, join(import.meta.dir, 'lib', 'spawn-server.ts')])
-    const url = `http://127.0.0.1:${Number(await server.ask('port'))}`
-    other = {
-      pid: server.pid,
-      post: (path: string, body: unknown) =>
-        fetch(url + path, {
-          method: 'POST',
-          body: JSON.stringify(body),
-          headers: { 'content-type': 'application/json' },
-        }),
-    }
+    other = await leastClient(startLeastServer())
     otherName = 'server'
   }
   for (let i = 0; i < warm; i++) {

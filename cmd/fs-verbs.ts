@@ -49,6 +49,13 @@ export interface FsOp {
   run(r: Run): Promise<number | void>
 }
 
+/** What rm, rmdir and mkdir report: their paths under `word` (--json), or `<word> <path>` a line (-v). */
+const pathsDone = (r: Run, word: 'removed' | 'created') =>
+  r.done(
+    { [word]: r.args },
+    r.args.map(p => `${word} ${p}`),
+  )
+
 const OWNER_OPTIONS: [string, string][] = [
   ['--owner <user>', 'owner to set'],
   ['--group <group>', 'group to set'],
@@ -139,10 +146,7 @@ export const OPS: FsOp[] = [
       // and -v said `removed nope`. Asked first, as rmdir does: a missing path is rm's and rmdir's `file not found`.
       await r.fs.stat(r.args)
       await r.fs.remove(r.args)
-      r.done(
-        { removed: r.args },
-        r.args.map(p => `removed ${p}`),
-      )
+      pathsDone(r, 'removed')
     },
   },
   {
@@ -163,10 +167,7 @@ export const OPS: FsOp[] = [
             throw new ExecdError('INVALID_REQUEST_BODY', `${path}: directory not empty (-r deletes it all)`)
       }
       await r.fs.removeDirectories(r.args)
-      r.done(
-        { removed: r.args },
-        r.args.map(p => `removed ${p}`),
-      )
+      pathsDone(r, 'removed')
     },
   },
   {
@@ -187,10 +188,7 @@ export const OPS: FsOp[] = [
     async run(r) {
       const perm = permission(r.flags)
       await r.fs.mkdir(r.args, perm)
-      r.done(
-        { created: r.args },
-        r.args.map(p => `created ${p}`),
-      )
+      pathsDone(r, 'created')
     },
   },
   {

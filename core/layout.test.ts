@@ -102,6 +102,21 @@ test("a plugin reaches another plugin's folder only through its contract.ts (tes
   expect(offending).toEqual([])
 })
 
+test("a contract.ts hands out no settings reader: a section's settings are read by it and offered opened, in the registry", () => {
+  const contracts = [...new Bun.Glob('plugins/*/contract.ts').scanSync({ cwd: top })]
+  expect(contracts.length).toBeGreaterThan(1)
+  const offending = contracts.flatMap(f =>
+    [...readFileSync(join(top, f), 'utf8').matchAll(/export\s*\{([^}]*)\}/g)].flatMap(([, names]) =>
+      (names ?? '')
+        .split(',')
+        .map(n => n.trim())
+        .filter(n => /^[a-z]\w*Settings$/.test(n))
+        .map(n => `${f} exports ${n}`),
+    ),
+  )
+  expect(offending).toEqual([])
+})
+
 // Static imports only (`import … from '…'`, not `import('…')`): what a section's index.ts loads
 // with it is loaded before execd listens (core/app.ts builds routes after).
 const staticImportsOf = (file: string) =>

@@ -11,6 +11,7 @@ import { postJson, readSse, runCli, runCliSync, startDaemon } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { portOf } from './raw-http'
 import { refused } from './kit/refused'
+import { UPGRADE_HEADERS } from './kit/upgrade-headers'
 
 const fx = daemonWithDir('values')
 
@@ -251,14 +252,7 @@ describe.skipIf(!Bun.which('bwrap'))('CLI exec --isolated: an unknown --mode or 
 test('/proxy/<port>: a port that is no port is a 400 naming it, for HTTP and WebSocket (it was a 502)', async () => {
   for (const port of ['0', '-1', '65536', 'abc', '1e3', '0x50', '00047391']) {
     for (const upgrade of [false, true]) {
-      const headers: Record<string, string> = upgrade
-        ? {
-            upgrade: 'websocket',
-            connection: 'Upgrade',
-            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-            'sec-websocket-version': '13',
-          }
-        : {}
+      const headers = upgrade ? UPGRADE_HEADERS : {}
       const r = await refused(await fx.d.fetch(`/proxy/${port}/x`, { headers }))
       expect([port, upgrade, r.status, r.code]).toEqual([port, upgrade, 400, 'INVALID_REQUEST_BODY'])
       expect(r.message).toBe(`invalid port "${port}": a whole number from 1 to 65535`)

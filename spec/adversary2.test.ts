@@ -7,6 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { pidsWith, postJson, readSse, runCli, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { unendingServer } from './kit/unending-server'
 
 const fx = daemonAlone()
 
@@ -42,23 +43,13 @@ describe('the CLI as the client of a server that sends an event without its end'
   test('the verb ends by itself with one line of error once the frame passes its cap', async () => {
     const piece = new TextEncoder().encode('a'.repeat(1 << 20))
     let sent = 0
-    const server = Bun.serve({
-      port: 0,
-      hostname: '127.0.0.1',
-      fetch: () =>
-        new Response(
-          new ReadableStream({
-            start(c) {
-              c.enqueue(new TextEncoder().encode('data: {"type":"stdout","text":"'))
-            },
-            // Pulled: a piece is made only when the client has taken the last one.
-            pull(c) {
-              sent += piece.length
-              c.enqueue(piece)
-            },
-          }),
-          { headers: { 'content-type': 'text/event-stream' } },
-        ),
+    const server = unendingServer({
+      opening: 'data: {"type":"stdout","text":"',
+      pull(c) {
+        sent += piece.length
+        c.enqueue(piece)
+      },
+      type: 'text/event-stream',
     })
     try {
       const run = await runCli(['exec', '--url', `http://127.0.0.1:${server.port}`, '--shell', 'echo hi'])
@@ -76,37 +67,27 @@ describe('the CLI as the client of a server that sends an event without its end'
 describe('the CLI as the client of a server whose answer never ends', () => {
   // `execd fs --url` read a JSON answer (and an error's body) whole before looking at it:
   // an answer that never ends took memory without bound (RSS 143 -> 248 MiB in 8 s and rising).
-  const endless = (status: number, type: string, opening = '{"entries":["') => {
-    const piece = new TextEncoder().encode('a'.repeat(1 << 20))
-    const server = Bun.serve({
-      port: 0,
-      hostname: '127.0.0.1',
-      fetch: () =>
-        new Response(
-          new ReadableStream({
-            start(c) {
-              c.enqueue(new TextEncoder().encode(type === 'text/html' ? '<html><body>' : opening))
-            },
-            pull(c) {
-              c.enqueue(piece)
-            },
-          }),
-          { status, headers: { 'content-type': type } },
-        ),
+  const piece = new TextEncoder().encode('a'.repeat(1 << 20))
+  /** `execd fs --url <a server that answers so> ...args`, the server stopped after. */
+  const fsBehind = async (status: number, type: string, args: string[], opening = '{"entries":["') => {
+    const server = unendingServer({
+      opening: type === 'text/html' ? '<html><body>' : opening,
+      pull: c => c.enqueue(piece),
+      type,
+      status,
     })
-    return server
-  }
-
-  test('a 200 JSON answer: the verb gives up past its cap, in one line', async () => {
-    const server = endless(200, 'application/json')
     try {
-      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'stat', '/'])
-      expect(run.code).toBe(1)
-      expect(run.stderr.trim().split('\n')).toHaveLength(1)
-      expect(run.stderr).toContain("the server's answer is larger than")
+      return await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, ...args])
     } finally {
       server.stop(true)
     }
+  }
+
+  test('a 200 JSON answer: the verb gives up past its cap, in one line', async () => {
+    const run = await fsBehind(200, 'application/json', ['stat', '/'])
+    expect(run.code).toBe(1)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toContain("the server's answer is larger than")
   }, 60_000)
 
   // A listing is read an element at a time as it comes (cmd/json-items.ts): an answer that is
@@ -116,39 +97,24 @@ describe('the CLI as the client of a server whose answer never ends', () => {
     ['["', 'an element longer than 1048576 characters'],
   ])
     test(`a 200 JSON listing opening ${opening}: the verb gives up (${said}), in one line`, async () => {
-      const server = endless(200, 'application/json', opening)
-      try {
-        const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'ls', '/'])
-        expect(run.code).toBe(1)
-        expect(run.stderr.trim().split('\n')).toHaveLength(1)
-        expect(run.stderr).toContain(`the server's answer to GET /directories/list is not the contract's: ${said}`)
-      } finally {
-        server.stop(true)
-      }
+      const run = await fsBehind(200, 'application/json', ['ls', '/'], opening)
+      expect(run.code).toBe(1)
+      expect(run.stderr.trim().split('\n')).toHaveLength(1)
+      expect(run.stderr).toContain(`the server's answer to GET /directories/list is not the contract's: ${said}`)
     }, 60_000)
 
   test('an answer that should be empty: the verb does not wait for its end', async () => {
-    const server = endless(200, 'application/json')
-    try {
-      // mkdir: its answer is only a status (rm asks the path's stat first, a JSON answer).
-      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'mkdir', '/nothing'])
-      expect(run.code).toBe(0)
-      expect(run.stderr).toBe('')
-    } finally {
-      server.stop(true)
-    }
+    // mkdir: its answer is only a status (rm asks the path's stat first, a JSON answer).
+    const run = await fsBehind(200, 'application/json', ['mkdir', '/nothing'])
+    expect(run.code).toBe(0)
+    expect(run.stderr).toBe('')
   }, 60_000)
 
   test("a 500 with an HTML page: said to be a web page, not execd's, the rest not read", async () => {
-    const server = endless(500, 'text/html')
-    try {
-      const run = await runCli(['fs', '--url', `http://127.0.0.1:${server.port}`, 'ls', '/'])
-      expect(run.code).not.toBe(0)
-      expect(run.stderr.trim().split('\n')).toHaveLength(1)
-      // Round ten: a web page is named as one (by its title where it has one), not quoted as markup.
-      expect(run.stderr).toContain('HTTP 500: a web page (not an execd answer')
-    } finally {
-      server.stop(true)
-    }
+    const run = await fsBehind(500, 'text/html', ['ls', '/'])
+    expect(run.code).not.toBe(0)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    // Round ten: a web page is named as one (by its title where it has one), not quoted as markup.
+    expect(run.stderr).toContain('HTTP 500: a web page (not an execd answer')
   }, 60_000)
 })

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { BIN, startDaemon, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { scratchWithDisks } from './kit/small-disk'
+import { unendingServer } from './kit/unending-server'
 
 const ENTRIES = 200_000
 // As root the 200,000 files are made in a tmpfs: 4 s at load 7 where ext4 took minutes.
@@ -145,21 +146,10 @@ test('rows are printed as the answer arrives, before it ends', async () => {
   })
   // A daemon whose listing sends its first 300 entries and then nothing more, never ending.
   let hold: (() => void) | undefined
-  const server = Bun.serve({
-    port: 0,
-    hostname: '127.0.0.1',
-    fetch: () =>
-      new Response(
-        new ReadableStream({
-          start(c) {
-            c.enqueue(
-              new TextEncoder().encode(`[${Array.from({ length: 300 }, (_, i) => JSON.stringify(row(i))).join(',')},`),
-            )
-          },
-          pull: () => new Promise<void>(r => (hold = r)),
-        }),
-        { headers: { 'content-type': 'application/json' } },
-      ),
+  const server = unendingServer({
+    opening: `[${Array.from({ length: 300 }, (_, i) => JSON.stringify(row(i))).join(',')},`,
+    pull: () => new Promise<void>(r => (hold = r)),
+    type: 'application/json',
   })
   const p = Bun.spawn([BIN, 'fs', 'ls', '/x', '--url', `http://127.0.0.1:${server.port}`], { env, stdout: 'pipe' })
   try {

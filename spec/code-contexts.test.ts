@@ -4,7 +4,7 @@ import { postJson, readSse, startDaemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { plugins } from '../plugins'
 import { pythonAvailable } from './python-env'
-import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+import { createContext, expectWellFormed, ofType, resultText, runCode, runInterrupted } from './runtime-kit'
 
 // dist/execd is built from this same plugin list.
 const hasCommands = plugins.some(p => p.name === 'command')
@@ -208,11 +208,7 @@ describe.skipIf(pythonAvailable !== true)('code contexts with python', () => {
     const id = await createContext(fx.d, 'python')
     const code =
       'import time\nwhile True:\n    try:\n        time.sleep(10)\n    except KeyboardInterrupt:\n        print("ignored", flush=True)'
-    const res = await postJson(fx.d, '/code', { code, context: { id } })
-    const reading = readSse(res)
-    await Bun.sleep(300)
-    expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
-    const events = (await reading).map(f => f.data)
+    const events = await runInterrupted(fx.d, code, { id })
     expectWellFormed(events, id)
     expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
     expect(ofType(events, 'error')[0]?.error.evalue).toContain('state is lost')

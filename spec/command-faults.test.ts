@@ -8,7 +8,18 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, canUnshare, freePort, postJson, readSse, startDaemon, type Daemon, type SseFrame } from './harness'
+import {
+  BIN,
+  NEW_PID_NAMESPACE,
+  serveArgv,
+  canUnshare,
+  freePort,
+  postJson,
+  readSse,
+  startDaemon,
+  type Daemon,
+  type SseFrame,
+} from './harness'
 
 const types = (frames: SseFrame[]) => frames.map(f => f.data.type)
 const stdout = (frames: SseFrame[]) => frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)
@@ -105,20 +116,12 @@ test.skipIf(!canUnshare)(
     const nsPid = unusedPid()
     const first = Bun.spawn(
       [
-        'unshare',
-        '--pid',
-        '--fork',
-        '--mount-proc',
+        ...NEW_PID_NAMESPACE,
         'bash',
         '-c',
         `echo ${nsPid - 1} > /proc/sys/kernel/ns_last_pid; "$@"; exit $?`,
         'ns-init',
-        BIN,
-        'serve',
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
+        ...serveArgv(port),
       ],
       { stdout: 'ignore', stderr: 'ignore', env: { ...process.env, TMPDIR: tmp, EXECD_ACCESS_TOKEN: '' } },
     )

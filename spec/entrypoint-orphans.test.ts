@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readStat } from '../core/procfs'
-import { BIN, canUnshare, childrenOf, freePort, waitFor } from './harness'
+import { NEW_PID_NAMESPACE, serveArgv, canUnshare, childrenOf, freePort, waitFor } from './harness'
 
 /**
  * A main process that waits for `go`, then leaves three short jobs behind (each subshell exits
@@ -53,10 +53,11 @@ async function commandOrphan(url: string): Promise<void> {
 test('as the subreaper, the zombies of the main process’s orphaned jobs are reaped, and the others after them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'execd-orphans-'))
   const port = await freePort()
-  const proc = Bun.spawn(
-    [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--', 'sh', '-c', leavesJobs(dir)],
-    { stdout: 'ignore', stderr: 'pipe', env: { ...process.env, EXECD_ACCESS_TOKEN: '' } },
-  )
+  const proc = Bun.spawn([...serveArgv(port), '--', 'sh', '-c', leavesJobs(dir)], {
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
   try {
     const url = `http://127.0.0.1:${port}`
     await ping(url)
@@ -81,26 +82,11 @@ test.skipIf(!canUnshare)(
     const dir = mkdtempSync(join(tmpdir(), 'execd-orphans-'))
     const port = await freePort()
     // setsid: execd leads its session and group, as a container's init does (getpgid is 1 inside).
-    const outer = Bun.spawn(
-      [
-        'unshare',
-        '--pid',
-        '--fork',
-        '--mount-proc',
-        'setsid',
-        BIN,
-        'serve',
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        '--',
-        'sh',
-        '-c',
-        leavesJobs(dir),
-      ],
-      { stdout: 'ignore', stderr: 'pipe', env: { ...process.env, EXECD_ACCESS_TOKEN: '' } },
-    )
+    const outer = Bun.spawn([...NEW_PID_NAMESPACE, 'setsid', ...serveArgv(port), '--', 'sh', '-c', leavesJobs(dir)], {
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+    })
     let execd = 0
     try {
       const url = `http://127.0.0.1:${port}`

@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, canUnshare, freePort, pidsWith, runCli, waitFor } from './harness'
+import { BIN, NEW_PID_NAMESPACE, canUnshare, freePort, pidsWith, runCli, serveArgv, waitFor } from './harness'
 
 /** A main process that traps SIGTERM: it stops its own job, writes a marker, exits 3. */
 const trapping = (marker: string, sleep: string) =>
@@ -32,7 +32,7 @@ interface Started {
 async function serveWith(main: string[], prefix: string[] = []): Promise<Started> {
   const port = await freePort()
   const token = `t-${crypto.randomUUID()}`
-  const proc = Bun.spawn([...prefix, BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--', ...main], {
+  const proc = Bun.spawn([...prefix, ...serveArgv(port), '--', ...main], {
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -150,7 +150,7 @@ test('a main process that exits on its own ends execd with its status; a signal 
 
 test('a main process that cannot start: execd exits 127 naming it', async () => {
   const port = await freePort()
-  const p = Bun.spawnSync([BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--', 'no-such-command-xyz'], {
+  const p = Bun.spawnSync([...serveArgv(port), '--', 'no-such-command-xyz'], {
     env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
   })
   expect(p.exitCode).toBe(127)
@@ -165,7 +165,7 @@ test.skipIf(!canUnshare)(
     const [left, main] = [uniqueSleep(), uniqueSleep()]
     const s = await serveWith(
       ['bash', '-c', `sleep ${left} & echo started; exec sleep ${main}`, tag],
-      ['unshare', '--pid', '--fork', '--mount-proc'],
+      NEW_PID_NAMESPACE,
     )
     await waitFor('the main process and its job', () => sleeping(left).length + sleeping(main).length === 2)
     const execd = pidsWith(`${BIN} serve --port ${new URL(s.url).port}`).find(p => p !== s.proc.pid)!

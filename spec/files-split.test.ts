@@ -12,6 +12,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { patternChunks } from './files-transfer'
 import { daemonWithDir } from './kit/daemon-dir'
+import { curlUploadForm } from './kit/curl-upload'
 
 const fx = daemonWithDir('split')
 
@@ -150,12 +151,7 @@ describe('uploads split at awkward places come out byte-exact', () => {
           '--show-error',
           '--write-out',
           '\n%{http_code}',
-          '--header',
-          `@${headers}`,
-          '--form',
-          `metadata=@${meta};type=application/json;filename=metadata`,
-          '--form',
-          `file=@${src};type=application/octet-stream;filename=big.bin`,
+          ...curlUploadForm(headers, meta, src),
           `${fx.d.url}/files/upload`,
         ],
         { stdout: 'pipe', stderr: 'pipe' },

@@ -7,11 +7,11 @@
  * that the executable before them runs these tests too (and never answers the trickle).
  */
 import { describe, expect, test } from 'bun:test'
-import type { Socket } from 'bun'
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { postJson } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { isWhole, openRaw } from './raw-http'
 
 // 1,000 bytes/s over 1 s: a byte every 200 ms is far below it.
 const fx = daemonWithDir('upload-pace', () => ({
@@ -36,54 +36,26 @@ async function upload(
     `--pb\r\nContent-Disposition: form-data; name="metadata"; filename="metadata"\r\n\r\n` +
     `${JSON.stringify({ path: target })}\r\n--pb\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n`
   const tail = '\r\n--pb--\r\n'
-  let data = ''
-  let closed = false
-  let wake: () => void = () => {}
-  const ended = new Promise<void>(resolve => (wake = resolve))
-  const socket: Socket<undefined> = await Bun.connect({
-    hostname: url.hostname,
-    port: Number(url.port),
-    socket: {
-      data(_s, chunk) {
-        data += chunk.toString('latin1')
-      },
-      close() {
-        closed = true
-        wake()
-      },
-      error() {
-        wake()
-      },
-    },
-  })
+  const socket = await openRaw(fx.d.url)
   socket.write(
     `POST ${route} HTTP/1.1\r\nHost: ${url.host}\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
       `Content-Type: multipart/form-data; boundary=pb\r\nContent-Length: ${head.length + bodyBytes + tail.length}\r\n\r\n${head}`,
   )
   const sent = send(bytes => {
-    if (!closed) socket.write(bytes)
+    if (!socket.closed) socket.write(bytes)
   }).then(() => {
-    if (!closed) socket.write(tail)
+    if (!socket.closed) socket.write(tail)
   })
   const reply = (async () => {
     // Generous: the rule trips after about a second; the executable before it never answers.
     const limit = Date.now() + 30_000
-    while (!closed && Date.now() < limit && !whole(data)) await Bun.sleep(50)
+    while (!socket.closed && Date.now() < limit && !isWhole(socket.data)) await Bun.sleep(50)
     // The connection closes right after a 408; give it a moment to show.
-    if (!closed && !data.startsWith('HTTP/1.1 200')) await Promise.race([ended, Bun.sleep(2000)])
+    if (!socket.closed && !socket.data.startsWith('HTTP/1.1 200')) await Promise.race([socket.gone, Bun.sleep(2000)])
     socket.end()
-    const end = data.indexOf('\r\n\r\n')
-    return { status: Number(data.split(' ')[1] ?? 0), body: end < 0 ? '' : data.slice(end + 4), closed }
+    return { ...socket.reply(), closed: socket.closed }
   })()
   return { reply, sent }
-}
-
-/** A whole reply: its head, and as many bytes after it as its Content-Length says. */
-function whole(data: string): boolean {
-  const end = data.indexOf('\r\n\r\n')
-  if (end < 0) return false
-  const length = /\r\ncontent-length:\s*(\d+)/i.exec(data.slice(0, end))?.[1]
-  return length !== undefined && data.length - end - 4 >= Number(length)
 }
 
 /** A byte every 200 ms for up to 30 s, until the reply came. */

@@ -156,29 +156,23 @@ describe('JSON bodies', () => {
     }
   })
 
-  test('a chunked body that stops arriving is a 408 after --body-timeout and the connection closes', async () => {
+  /** A `POST /command` framed so, whose body stops arriving after `sent`. */
+  const expectStalledBodyRefused = async (framing: string, sent: string) => {
     const own = await startDaemon({ args: ['--body-timeout', '300'] })
     try {
-      const head = `POST /command HTTP/1.1\nHost: 127.0.0.1\nX-EXECD-ACCESS-TOKEN: ${own.token}\nTransfer-Encoding: chunked`
-      const reply = await rawRequest(portOf(own.url), head, 'b\r\n{"command":\r\n', 5000)
+      const head = `POST /command HTTP/1.1\nHost: 127.0.0.1\nX-EXECD-ACCESS-TOKEN: ${own.token}\n${framing}`
+      const reply = await rawRequest(portOf(own.url), head, sent, 5000)
       expect(reply.status).toBe(408)
       expectJsonError(reply, 'REQUEST_TIMEOUT')
       expect(reply.closed).toBe(true)
     } finally {
       await own.stop()
     }
-  })
+  }
 
-  test('a body that stops arriving is a 408 after --body-timeout and the connection closes', async () => {
-    const own = await startDaemon({ args: ['--body-timeout', '300'] })
-    try {
-      const head = `POST /command HTTP/1.1\nHost: 127.0.0.1\nX-EXECD-ACCESS-TOKEN: ${own.token}\nContent-Length: 100`
-      const reply = await rawRequest(portOf(own.url), head, '{"command":', 5000)
-      expect(reply.status).toBe(408)
-      expectJsonError(reply, 'REQUEST_TIMEOUT')
-      expect(reply.closed).toBe(true)
-    } finally {
-      await own.stop()
-    }
-  })
+  test('a chunked body that stops arriving is a 408 after --body-timeout and the connection closes', () =>
+    expectStalledBodyRefused('Transfer-Encoding: chunked', 'b\r\n{"command":\r\n'))
+
+  test('a body that stops arriving is a 408 after --body-timeout and the connection closes', () =>
+    expectStalledBodyRefused('Content-Length: 100', '{"command":'))
 })

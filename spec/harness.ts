@@ -5,12 +5,19 @@
 import type { Subprocess } from 'bun'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { eachText } from './kit/each-text'
 
 /**
  * The executable under test: `EXECD_BIN` runs every spec helper against another build (an old
  * one, to see a new test fail there); by default the one `make build` made.
  */
 export const BIN = process.env.EXECD_BIN || join(import.meta.dir, '..', 'dist', 'execd')
+
+/** `execd serve` on 127.0.0.1:`port`: what every spec's daemon is started with. */
+export const serveArgv = (port: number, bin = BIN) => [bin, 'serve', '--port', String(port), '--host', '127.0.0.1']
+
+/** The command that runs its arguments as PID 1 of a new PID namespace with its own /proc. */
+export const NEW_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc']
 
 export interface Daemon {
   url: string
@@ -68,16 +75,7 @@ async function startOnce(opts: DaemonOptions): Promise<Daemon> {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`)
   const port = await freePort()
   const token = opts.token === null ? '' : (opts.token ?? `t-${crypto.randomUUID()}`)
-  const args = [
-    ...(opts.under ?? []),
-    bin,
-    'serve',
-    '--port',
-    String(port),
-    '--host',
-    '127.0.0.1',
-    ...(opts.args ?? []),
-  ]
+  const args = [...(opts.under ?? []), ...serveArgv(port, bin), ...(opts.args ?? [])]
   if (token) args.push('--access-token', token)
   const proc = Bun.spawn(args, {
     cwd: opts.cwd,
@@ -87,15 +85,7 @@ async function startOnce(opts: DaemonOptions): Promise<Daemon> {
     env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...opts.env },
   })
   let stderr = ''
-  const stderrRead = (async () => {
-    const reader = proc.stderr.getReader()
-    const decoder = new TextDecoder()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      stderr += decoder.decode(value, { stream: true })
-    }
-  })()
+  const stderrRead = eachText(proc.stderr, text => (stderr += text))
   const url = `http://127.0.0.1:${port}`
   const headers: Record<string, string> = token ? { 'X-EXECD-ACCESS-TOKEN': token } : {}
   const daemon: Daemon = {

@@ -5,18 +5,15 @@
 import { expect, test } from 'bun:test'
 import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { BIN, canUnshare, childrenOf, freePort, waitFor } from './harness'
+import { NEW_PID_NAMESPACE, serveArgv, canUnshare, childrenOf, freePort, waitFor } from './harness'
 
 test.skipIf(!canUnshare)('as PID 1, execd reaps orphans re-parented to it (needs root and unshare)', async () => {
   const port = await freePort()
-  const outer = Bun.spawn(
-    ['unshare', '--pid', '--fork', '--mount-proc', BIN, 'serve', '--port', String(port), '--host', '127.0.0.1'],
-    {
-      stdout: 'ignore',
-      stderr: 'pipe',
-      env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-    },
-  )
+  const outer = Bun.spawn([...NEW_PID_NAMESPACE, ...serveArgv(port)], {
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
   let execd = 0
   try {
     for (let i = 0; i < 200; i++) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { connect } from 'node:net'
 import { freePort } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { UPGRADE_HEADERS } from './kit/upgrade-headers'
 
 let upstream: ReturnType<typeof Bun.serve>
 /** A bare HTTP/1.1 server: answers exactly these bytes, so nothing adds a header behind our back. */
@@ -146,12 +147,7 @@ describe('proxy', () => {
 
   test('a WebSocket upgrade to a port where nothing listens is 502 before the handshake', async () => {
     const res = await fx.d.fetch(`/proxy/${await freePort()}/ws`, {
-      headers: {
-        upgrade: 'websocket',
-        connection: 'Upgrade',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        'sec-websocket-version': '13',
-      },
+      headers: UPGRADE_HEADERS,
     })
     expect(res.status).toBe(502)
   })

@@ -1,5 +1,6 @@
 /** A PTY WebSocket client for the contract tests: decodes the reference's frames as they arrive. */
 import type { Daemon } from './harness'
+import { UPGRADE_HEADERS } from './kit/upgrade-headers'
 
 export type Frame =
   | { kind: 'stdout' | 'stderr'; text: string }
@@ -82,10 +83,5 @@ export class PtyClient {
 /** Sends a raw WebSocket handshake with fetch, to see the HTTP answer given instead of 101. */
 export const handshake = (d: Daemon, path: string) =>
   d.fetch(path, {
-    headers: {
-      upgrade: 'websocket',
-      connection: 'Upgrade',
-      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      'sec-websocket-version': '13',
-    },
+    headers: UPGRADE_HEADERS,
   })

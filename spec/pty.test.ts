@@ -8,6 +8,7 @@ import { postJson, startDaemon, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { pidsUnder, stillLive } from './kit/own-pids'
 import { PtyClient, handshake } from './pty-client'
+import { UPGRADE_HEADERS } from './kit/upgrade-headers'
 
 const fx = daemonAlone()
 
@@ -183,12 +184,7 @@ describe('pty over WebSocket', () => {
   test('the upgrade needs the access token like every route', async () => {
     const id = await createSession()
     const res = await fetch(`${fx.d.url}/pty/${id}/ws`, {
-      headers: {
-        upgrade: 'websocket',
-        connection: 'Upgrade',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        'sec-websocket-version': '13',
-      },
+      headers: UPGRADE_HEADERS,
     })
     expect(res.status).toBe(401)
   })

@@ -50,11 +50,70 @@ export function rawRequest(port: number, head: string, body = '', waitMs = 2000,
 }
 
 /** Whether `data` holds a reply head and all the body its Content-Length announces. */
-function isWhole(data: string): boolean {
+export function isWhole(data: string): boolean {
   const end = data.indexOf('\r\n\r\n')
   if (end < 0) return false
   const length = /\r\ncontent-length:\s*(\d+)/i.exec(data.slice(0, end))?.[1]
   return length !== undefined && data.length - end - 4 >= Number(length)
+}
+
+/** A connection to the daemon for a request written piece by piece; the reply gathered as text. */
+export interface RawConnection {
+  write(bytes: string | Buffer): void
+  /** The reply so far, as latin1 text. */
+  readonly data: string
+  /** The daemon closed the connection. */
+  readonly closed: boolean
+  /** Resolves once the connection closed or failed. */
+  readonly gone: Promise<void>
+  /** Resolves once the reply is whole (isWhole), or the connection is gone. */
+  readonly answered: Promise<void>
+  /** The status and the body of the reply so far. */
+  reply(): { status: number; body: string }
+  end(): void
+}
+
+export async function openRaw(url: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(url)
+  let data = ''
+  let closed = false
+  const gone = Promise.withResolvers<void>()
+  const answered = Promise.withResolvers<void>()
+  const end = () => {
+    gone.resolve()
+    answered.resolve()
+  }
+  const socket = await Bun.connect({
+    hostname,
+    port: Number(port),
+    socket: {
+      data(_s, chunk) {
+        data += chunk.toString('latin1')
+        if (isWhole(data)) answered.resolve()
+      },
+      close() {
+        closed = true
+        end()
+      },
+      error: end,
+    },
+  })
+  return {
+    write: bytes => void socket.write(bytes),
+    get data() {
+      return data
+    },
+    get closed() {
+      return closed
+    },
+    gone: gone.promise,
+    answered: answered.promise,
+    reply() {
+      const end = data.indexOf('\r\n\r\n')
+      return { status: Number(data.split(' ')[1] ?? 0), body: end < 0 ? '' : data.slice(end + 4) }
+    },
+    end: () => socket.end(),
+  }
 }
 
 /** The daemon's port from its URL. */

@@ -19,6 +19,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { freePort, waitFor } from './harness'
+import { eachText } from './kit/each-text'
 
 const CHROOT = Bun.which('chroot', { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }) ?? 'chroot'
 
@@ -276,15 +277,7 @@ export async function serveInRootfs(
     env: { PATH: '/usr/bin:/bin', HOME: '/tmp', TMPDIR: '/tmp', EXECD_ACCESS_TOKEN: token, ...opts.env },
   })
   let stderr = ''
-  void (async () => {
-    const decoder = new TextDecoder()
-    const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      stderr += decoder.decode(value, { stream: true })
-    }
-  })()
+  void eachText(proc.stderr, text => (stderr += text))
   const url = `http://127.0.0.1:${port}`
   const served: Served = {
     url,

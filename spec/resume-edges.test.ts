@@ -74,6 +74,18 @@ describe.each(routes)('replaying a $name', ({ path, make }) => {
 })
 
 describe('replaying a running execution from an id it has not sent yet', () => {
+  /** A replay from event 50 of work that waits for `flag`: a 400 naming its last id, given while it still runs. */
+  const expectRefusedPast = async (events: string, flag: string) => {
+    try {
+      const answer = await refused(await fx.d.fetch(events, { headers: { 'Last-Event-ID': '50' } }))
+      expect(existsSync(flag)).toBe(false)
+      expect(answer).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(answer.message).toMatch(/Last-Event-ID 50 .*the last is \d+/)
+    } finally {
+      writeFileSync(flag, '')
+    }
+  }
+
   // The work ends on its own after ~5 s, or at once when the flag appears: a build that waited
   // for the id to come answered then, with a stream holding nothing.
   test('a command: a 400 at once, and the command goes on to its end', async () => {
@@ -83,14 +95,7 @@ describe('replaying a running execution from an id it has not sent yet', () => {
         command: `for i in $(seq 100); do [ -e ${flag} ] && break; sleep 0.05; done; echo done`,
       }),
     )
-    try {
-      const res = await refused(await fx.d.fetch(`/command/${id}/events`, { headers: { 'Last-Event-ID': '50' } }))
-      expect(existsSync(flag)).toBe(false)
-      expect(res).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
-      expect(res.message).toMatch(/Last-Event-ID 50 .*the last is \d+/)
-    } finally {
-      writeFileSync(flag, '')
-    }
+    await expectRefusedPast(`/command/${id}/events`, flag)
     const frames = await stream
     expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['done'])
     expect(frames.at(-1)!.data.type).toBe('execution_complete')
@@ -104,16 +109,7 @@ describe('replaying a running execution from an id it has not sent yet', () => {
     })
     const executionId = res.headers.get('EXECD-EXECUTION-ID')!
     const frames = readSse(res)
-    try {
-      const answer = await refused(
-        await fx.d.fetch(`/code/executions/${executionId}/events`, { headers: { 'Last-Event-ID': '50' } }),
-      )
-      expect(existsSync(flag)).toBe(false)
-      expect(answer).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
-      expect(answer.message).toMatch(/Last-Event-ID 50 .*the last is \d+/)
-    } finally {
-      writeFileSync(flag, '')
-    }
+    await expectRefusedPast(`/code/executions/${executionId}/events`, flag)
     const all = await frames
     expect(all.find(f => f.data.type === 'result')?.data.results['text/plain']).toBe("'done'")
     expect(all.at(-1)!.data.type).toBe('execution_complete')

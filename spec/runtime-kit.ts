@@ -70,6 +70,22 @@ export async function runCode(
   return (await readSse(res)).map(f => f.data)
 }
 
+/**
+ * Runs code through `POST /code`, interrupts it with `DELETE /code?id=` once `startMs` have
+ * passed (the cell has started), and returns every event of its stream.
+ */
+export async function runInterrupted(
+  d: Daemon,
+  code: string,
+  context: { id: string; language?: string },
+  startMs = 300,
+): Promise<WireEvent[]> {
+  const reading = readSse(await postJson(d, '/code', { code, context }))
+  await Bun.sleep(startMs)
+  expect((await d.fetch(`/code?id=${context.id}`, { method: 'DELETE' })).status).toBe(200)
+  return (await reading).map(f => f.data)
+}
+
 export async function createContext(d: Daemon, language: string, cwd?: string): Promise<string> {
   const res = await postJson(d, '/code/context', cwd ? { language, cwd } : { language })
   const body = await res.json()

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, freePort, readSse } from './harness'
+import { freePort, readSse, serveArgv, stdoutJoined } from './harness'
 
 /**
  * Letters of alternating case (gHkM…), so no 4-character piece of it occurs by chance in a log
@@ -24,15 +24,12 @@ const PROBE = 'cat /proc/$PPID/cmdline; echo; cat /proc/$PPID/environ; echo; env
 
 async function serveWith(args: string[], env: Record<string, string>, token: string, stdin?: string) {
   const port = await freePort()
-  const proc = Bun.spawn(
-    [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'debug', ...args],
-    {
-      stdin: stdin === undefined ? 'ignore' : Buffer.from(stdin),
-      stdout: 'ignore',
-      stderr: 'pipe',
-      env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...env },
-    },
-  )
+  const proc = Bun.spawn([...serveArgv(port), '--log-level', 'debug', ...args], {
+    stdin: stdin === undefined ? 'ignore' : Buffer.from(stdin),
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', ...env },
+  })
   const url = `http://127.0.0.1:${port}`
   const headers = { 'X-EXECD-ACCESS-TOKEN': token }
   for (let i = 0; i < 400; i++) {
@@ -50,11 +47,7 @@ async function serveWith(args: string[], env: Record<string, string>, token: str
     body: JSON.stringify({ command: PROBE }),
   })
   expect(res.status).toBe(200)
-  const frames = await readSse(res)
-  const seen = frames
-    .filter(f => f.data.type === 'stdout')
-    .map(f => f.data.text)
-    .join('\n')
+  const seen = stdoutJoined(await readSse(res))
   proc.kill('SIGTERM')
   await proc.exited
   return { seen, logs: await new Response(proc.stderr).text() }
@@ -131,15 +124,12 @@ test("serve's main process (`serve -- cmd`), spawned the moment execd listens, f
   const token = secret()
   const jupyter = secret()
   const port = await freePort()
-  const proc = Bun.spawn(
-    [BIN, 'serve', '--port', String(port), '--host', '127.0.0.1', `--access-token=${token}`, '--', 'sh', '-c', PROBE],
-    {
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      env: { ...process.env, EXECD_ACCESS_TOKEN: '', JUPYTER_TOKEN: jupyter },
-    },
-  )
+  const proc = Bun.spawn([...serveArgv(port), `--access-token=${token}`, '--', 'sh', '-c', PROBE], {
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '', JUPYTER_TOKEN: jupyter },
+  })
   const [seen, logs, status] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),

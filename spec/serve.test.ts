@@ -111,12 +111,12 @@ describe('shutdown', () => {
 })
 
 describe('with the commands section', () => {
+  /** `POST /command` of a body as it is, sent as `type`. */
+  const postCommand = (body: string, type: string) =>
+    fx.d.fetch('/command', { method: 'POST', body, headers: { 'content-type': type } })
+
   test('malformed JSON is a 400 JSON error with the reference prefix', async () => {
-    const res = await fx.d.fetch('/command', {
-      method: 'POST',
-      body: '{"command":',
-      headers: { 'content-type': 'application/json' },
-    })
+    const res = await postCommand('{"command":', 'application/json')
     expect(res.status).toBe(400)
     const body = await res.json()
     expect(body.code).toBe('INVALID_REQUEST_BODY')
@@ -124,11 +124,7 @@ describe('with the commands section', () => {
   })
 
   test('a JSON body sent as curl -d sends it (form encoding) is read as JSON, like the reference', async () => {
-    const res = await fx.d.fetch('/command', {
-      method: 'POST',
-      body: '{"command":"echo curl"}',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    })
+    const res = await postCommand('{"command":"echo curl"}', 'application/x-www-form-urlencoded')
     expect(res.status).toBe(200)
     const frames = await readSse(res)
     expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['curl'])

@@ -14,7 +14,7 @@ import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { startMariadb } from './kit/mariadb'
 import { startPostgres } from './kit/postgres'
-import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+import { createContext, expectWellFormed, ofType, resultText, runCode, runInterrupted } from './runtime-kit'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
   const fx = daemonAlone(() => ['--code-interrupt-grace', '500'])
@@ -79,14 +79,11 @@ describe('sql through dist/execd (embedded SQLite)', () => {
   test('DELETE /code?id= ends a long single SQLite statement; the next cell gets a fresh database', async () => {
     const id = await createContext(fx.d, 'sql')
     await runCode(fx.d, 'CREATE TABLE before_interrupt (x)', { id, language: 'sql' })
-    const res = await postJson(fx.d, '/code', {
-      code: 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c',
-      context: { id, language: 'sql' },
-    })
-    const reading = readSse(res)
-    await Bun.sleep(300)
-    expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
-    const events = (await reading).map(f => f.data)
+    const events = await runInterrupted(
+      fx.d,
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT count(*) FROM c',
+      { id, language: 'sql' },
+    )
     expectWellFormed(events, id)
     expect(ofType(events, 'error')[0]?.error.ename).toBe('KeyboardInterrupt')
     const after = await runCode(fx.d, 'SELECT count(*) AS n FROM before_interrupt', { id, language: 'sql' })

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { readSse, startDaemon, type Daemon } from './harness'
+import { readSse, startDaemon, stdoutJoined, type Daemon } from './harness'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-start-'))
 const file = join(dir, 'f.txt')
@@ -113,11 +113,7 @@ describe('the first request, sent the instant the port opens, is answered right'
     onFirst('/command', post(JSON.stringify({ command: 'echo started' })), async res => {
       expect(res.status).toBe(200)
       const frames = await readSse(res)
-      const text = frames
-        .filter(f => f.data.type === 'stdout')
-        .map(f => f.data.text)
-        .join('')
-      expect(text).toContain('started')
+      expect(stdoutJoined(frames)).toContain('started')
       expect(frames.at(-1)?.data.type).toBe('execution_complete')
     }))
 

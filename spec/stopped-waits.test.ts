@@ -13,13 +13,13 @@
  * EXECD_PERIODS (core/periods.ts): at their defaults the file took ~35 s.
  */
 import { afterAll, expect, test } from 'bun:test'
-import type { Socket } from 'bun'
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { okCell, startFakeJupyter } from './kit/fake-jupyter'
 import { PtyClient } from './pty-client'
+import { openRaw } from './raw-http'
 import { createContext } from './runtime-kit'
 
 /** A raw POST of `body` to `route`, cut in two around `between` (run with the first half sent). */
@@ -31,21 +31,7 @@ async function postInTwo(
   between: () => Promise<void>,
 ): Promise<{ status: number; body: string }> {
   const url = new URL(d.url)
-  let data = ''
-  let wake: () => void = () => {}
-  const ended = new Promise<void>(resolve => (wake = resolve))
-  const socket: Socket<undefined> = await Bun.connect({
-    hostname: url.hostname,
-    port: Number(url.port),
-    socket: {
-      data(_s, chunk) {
-        data += chunk.toString('latin1')
-        if (whole(data)) wake()
-      },
-      close: () => wake(),
-      error: () => wake(),
-    },
-  })
+  const socket = await openRaw(d.url)
   const framing = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`
   const piece = (text: string) => (chunked ? `${text.length.toString(16)}\r\n${text}\r\n` : text)
   const half = body.length >> 1
@@ -55,17 +41,9 @@ async function postInTwo(
   )
   await between()
   socket.write(piece(body.slice(half)) + (chunked ? '0\r\n\r\n' : ''))
-  await ended
+  await socket.answered
   socket.end()
-  const end = data.indexOf('\r\n\r\n')
-  return { status: Number(data.split(' ')[1] ?? 0), body: end < 0 ? '' : data.slice(end + 4) }
-}
-
-function whole(data: string): boolean {
-  const end = data.indexOf('\r\n\r\n')
-  if (end < 0) return false
-  const length = /\r\ncontent-length:\s*(\d+)/i.exec(data.slice(0, end))?.[1]
-  return length !== undefined && data.length - end - 4 >= Number(length)
+  return socket.reply()
 }
 
 /** execd stopped for `ms`; the client's `meanwhile` runs during the stop. */

@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { postJson, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { PtyClient } from './pty-client'
+import { UPGRADE_HEADERS } from './kit/upgrade-headers'
 
 // Through the environment, so the build before the option starts too (and waits, unbounded).
 const fx = daemonAlone(() => ({ env: { EXECD_PROXY_HANDSHAKE_TIMEOUT_MS: '500', EXECD_MAX_PROXY_WEBSOCKETS: '1' } }))
@@ -106,12 +107,7 @@ test('through the proxy, a handshake by another method than GET is a JSON 400, a
     const res = await fx.d.fetch(`/proxy/${upstream.port}/ws`, {
       method,
       body: 'x',
-      headers: {
-        upgrade: 'websocket',
-        connection: 'Upgrade',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        'sec-websocket-version': '13',
-      },
+      headers: UPGRADE_HEADERS,
     })
     expect({ method, status: res.status }).toEqual({ method, status: 400 })
     expect((await res.json()).message).toContain('it is a GET')

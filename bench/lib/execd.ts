@@ -6,6 +6,7 @@ import type { Subprocess } from 'bun'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, spawnTracked, stopProcess } from './procs'
+import { eachText } from '../../spec/kit/each-text'
 
 /**
  * The build every bench starts: `EXECD_BIN` names another (an old one, for an A/B of two builds
@@ -74,17 +75,10 @@ export async function startExecd(
     stderr: 'pipe',
   })
   let stderr = ''
-  void (async () => {
-    const decoder = new TextDecoder()
-    const reader = (proc.stderr as ReadableStream<Uint8Array>).getReader()
-    for (;;) {
-      const { value, done } = await reader.read()
-      if (done) break
-      const text = decoder.decode(value, { stream: true })
-      opts.onStderr?.(text)
-      stderr = (stderr + text).slice(-8192)
-    }
-  })()
+  void eachText(proc.stderr as ReadableStream<Uint8Array>, text => {
+    opts.onStderr?.(text)
+    stderr = (stderr + text).slice(-8192)
+  })
   const doFetch = (path: string, init: RequestInit = {}) =>
     fetch(url + path, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } })
   let startMs = NaN

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Execd } from './execd'
 import { spawnTracked } from './procs'
+import { curlUploadForm } from '../../spec/kit/curl-upload'
 
 export async function uploadFile(d: Execd, src: string, dest: string, bytes: number): Promise<void> {
   const boundary = `bench${crypto.randomUUID().replace(/-/g, '')}`
@@ -82,12 +83,7 @@ export async function uploadFileWithCurl(
       '/dev/null',
       '--write-out',
       '%{http_code}',
-      '--header',
-      `@${headers}`,
-      '--form',
-      `metadata=@${meta};type=application/json;filename=metadata`,
-      '--form',
-      `file=@${src};type=application/octet-stream;filename=big.bin`,
+      ...curlUploadForm(headers, meta, src),
       `${d.url}/files/upload${raw ? `?path=${encodeURIComponent(dest)}` : ''}`,
     ],
     { stdout: 'pipe', stderr: 'pipe' },

@@ -14,6 +14,7 @@ import { reps } from '../lib/config'
 import { commandRoundTrip, requireCommands } from '../lib/command'
 import { type Execd, startExecd } from '../lib/execd'
 import { startLineChild } from '../lib/line-child'
+import { leastClient, startLeastServer } from '../lib/least-server'
 import { interleave, timed } from '../lib/measure'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, timeRatio } from '../lib/row'
@@ -31,23 +32,14 @@ export default {
   async run(): Promise<RowResult[]> {
     const d = await startExecd()
     const floor = startLineChild([process.execPath, join(import.meta.dir, '..', 'lib', 'spawn-floor.ts')])
-    const server = startLineChild([process.execPath, join(import.meta.dir, '..', 'lib', 'spawn-server.ts')])
+    const server = startLeastServer()
     const askFloor = async (line: 'go' | 'owned') => {
       const ms = Number(await floor.ask(line))
       if (!(ms >= 0)) throw new Error(`spawn floor (${line}): bash -c true failed`)
       return ms
     }
     try {
-      const serverUrl = `http://127.0.0.1:${Number(await server.ask('port'))}`
-      // The client execd gets (bench/lib/execd.ts post), pointed at the minimal server.
-      const minimal = {
-        post: (path: string, body: unknown) =>
-          fetch(serverUrl + path, {
-            method: 'POST',
-            body: JSON.stringify(body),
-            headers: { ...d.headers, 'content-type': 'application/json' },
-          }),
-      } as Execd
+      const minimal = (await leastClient(server, d.headers)) as Execd
       await requireCommands(d)
       // execd's own CPU per command (its threads, not the shells): what load moves least. Its
       // first commands compile the code they run; the row's are still early (30 before them),

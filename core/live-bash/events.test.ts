@@ -1,19 +1,9 @@
-import { afterEach, expect, test } from 'bun:test'
-import { tmpdir } from 'node:os'
-import { LiveBash } from '.'
+import { expect, test } from 'bun:test'
 import { OutputBytes } from '../events'
+import { liveShells } from '../../spec/kit/live-shells'
 import { bashRunEvents } from './events'
 
-const shells: LiveBash[] = []
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map(s => s.close()))
-})
-
-const start = () => {
-  const b = new LiveBash({ cwd: tmpdir(), env: { PATH: process.env.PATH, HOME: tmpdir() } })
-  shells.push(b)
-  return b
-}
+const start = liveShells()
 
 test('output lines come as bytes, and a chunk is freed once the reader has asked past its lines', async () => {
   const run = bashRunEvents(start(), "head -c 1000000 /dev/zero | tr '\\0' x | fold -w 999", { id: 's', ended: '' })

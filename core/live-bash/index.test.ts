@@ -1,20 +1,12 @@
-import { afterEach, describe, expect, test } from 'bun:test'
+import { describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LiveBash, type BashRunEnd } from '.'
+import { liveShells } from '../../spec/kit/live-shells'
 import { groupAlive } from '../process-groups'
 
-const shells: LiveBash[] = []
-afterEach(async () => {
-  await Promise.all(shells.splice(0).map(s => s.close()))
-})
-
-const start = () => {
-  const b = new LiveBash({ cwd: tmpdir(), env: { PATH: process.env.PATH, HOME: tmpdir() } })
-  shells.push(b)
-  return b
-}
+const start = liveShells()
 
 /** Runs `code` to its end; `onOutput` hears each chunk of output, and the end. */
 async function collect(b: LiveBash, code: string, opts?: { cwd?: string }, onOutput?: () => void) {
@@ -82,11 +74,10 @@ describe('LiveBash', () => {
   })
 
   test('a wrapper that cannot start says why: its stderr before the shell was ready', async () => {
-    const b = new LiveBash({
+    const b = start({
       argv: ['sh', '-c', 'echo "wrapper: Can\'t mkdir /mnt/x:" >&2; echo "Read-only file system" >&2; exit 1'],
       env: { PATH: process.env.PATH },
     })
-    shells.push(b)
     const r = await collect(b, ':')
     expect(r.end).toEqual({ kind: 'died', reason: expect.stringContaining('exit status 1') })
     expect(b.startWords).toBe("wrapper: Can't mkdir /mnt/x: Read-only file system")

@@ -66,6 +66,14 @@ function toyContext(runtime: Runtime) {
   return new CodeContext('toy', process.cwd(), runtime, host)
 }
 
+/** A toy runtime and a context of it, started. */
+async function startedToy() {
+  const toy = toyRuntime()
+  const ctx = toyContext(toy.runtime)
+  await ctx.start()
+  return { ...toy, ctx }
+}
+
 async function collect(ctx: CodeContext, code: string): Promise<ExecEvent[]> {
   const events: ExecEvent[] = []
   await ctx.enqueue(async () => {
@@ -78,9 +86,7 @@ const statusText = (events: ExecEvent[]) => events.find(e => e.type === 'status'
 
 describe('CodeContext', () => {
   test('turns run one at a time, in the order they were queued', async () => {
-    const { runtime } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx } = await startedToy()
     const order: string[] = []
     let finishFirst = () => {}
     const first = ctx.enqueue(async () => {
@@ -99,9 +105,7 @@ describe('CodeContext', () => {
   })
 
   test("an idle context starts a turn in the caller's tick; a busy one after the turns before it", async () => {
-    const { runtime } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx } = await startedToy()
     const order: string[] = []
     let finishFirst = () => {}
     const first = ctx.enqueue(async () => {
@@ -123,9 +127,7 @@ describe('CodeContext', () => {
   })
 
   test('an interpreter that dies in a cell: DeadKernelError, then the next run says the state was lost', async () => {
-    const { runtime, started } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx, started } = await startedToy()
     expect((await collect(ctx, 'die-quietly')).map(e => e.error?.ename)).toEqual(['DeadKernelError'])
     expect(ctx.stateLost).toBe(true)
     const next = await collect(ctx, 'hello')
@@ -138,25 +140,19 @@ describe('CodeContext', () => {
   })
 
   test('a death that names its own error is not reported twice', async () => {
-    const { runtime } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx } = await startedToy()
     expect((await collect(ctx, 'die')).map(e => e.error?.ename)).toEqual(['Died'])
   })
 
   test('an interpreter gone between executions is replaced, and the state loss said', async () => {
-    const { runtime, started } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx, started } = await startedToy()
     await started[0]?.close()
     expect(ctx.stateLost).toBe(true)
     expect(statusText(await collect(ctx, 'hello'))).toStartWith('state_lost: the previous interpreter is gone;')
   })
 
   test('an interrupted cell keeps the interpreter and its state', async () => {
-    const { runtime, started, nextHang } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx, started, nextHang } = await startedToy()
     const hanging = nextHang()
     const events = collect(ctx, 'hang')
     await hanging
@@ -168,9 +164,7 @@ describe('CodeContext', () => {
   })
 
   test('a cell that ignores an interrupt is killed with its interpreter; the next run says why', async () => {
-    const { runtime, started, nextHang, ignoreInterrupts } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx, started, nextHang, ignoreInterrupts } = await startedToy()
     ignoreInterrupts()
     const hanging = nextHang()
     const events = collect(ctx, 'hang')
@@ -236,9 +230,7 @@ describe('CodeContext', () => {
   })
 
   test("a run's `after` (the execution's completion) comes once, after the cell's last event, however it ended", async () => {
-    const { runtime } = toyRuntime()
-    const ctx = toyContext(runtime)
-    await ctx.start()
+    const { ctx } = await startedToy()
     const seen: string[] = []
     const emit = (e: ExecEvent) => void seen.push(e.type === 'error' ? `error ${e.error?.ename}` : e.type)
     const after = () => void seen.push('after')

@@ -17,7 +17,7 @@ export {
   type WalkOptions,
 } from './beneath'
 export { copyLeaf } from './copy-tree'
-export { filesSettings, type FilesSettings } from './settings'
+export { FILES_SETTINGS, type FilesSettings } from './settings'
 export { BytePath, PathScope, type RawPath } from './paths'
 export { VERBOSE_PATTERN, VERBOSE_WORDS } from './verbose'
 export { commitAsideName, commitTempName, stagedEntries, type Made, type StagedEntry } from './staging'

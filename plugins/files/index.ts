@@ -17,12 +17,14 @@ export const files: Section<FilesSettings> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const [{ filesSettings }, { stagedEntries }, { uploadsHeld }] = await Promise.all([
+    const [{ FILES_SETTINGS, filesSettings }, { stagedEntries }, { uploadsHeld }] = await Promise.all([
       import('./settings'),
       import('./staging'),
       import('./ops/upload'),
     ])
     const ops = filesSettings(ctx.config)
+    // The isolated section's files view serves with these limits (plugins/files/contract.ts).
+    ctx.registry.provide(FILES_SETTINGS, ops)
     // What an execd killed before left staged beside the user's files goes before the first request.
     await stagedEntries.open()
     return {

@@ -5,6 +5,7 @@
  */
 import { SERVER, settingsOf, type Config } from '../../core/config'
 import type { MinRateLimits } from '../../core/min-rate'
+import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
 import { PathScope } from './paths'
 
@@ -20,6 +21,12 @@ export interface FilesSettings {
   /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
   uploadMinRate: MinRateLimits
 }
+
+/**
+ * The opened section's settings, which it provides in the registry: the isolated files view
+ * serves with its limits, as opened, rather than reading the files section's options again.
+ */
+export const FILES_SETTINGS = new ServiceKey<FilesSettings>('files-settings')
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {

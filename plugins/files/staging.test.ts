@@ -130,26 +130,29 @@ describe('journals left by a killed execd', () => {
 })
 
 describe("a user's entry put aside by a commit", () => {
-  test('goes back to its name after a kill if the new entry was not placed there', async () => {
+  /**
+   * A commit killed with the user's `tree` put aside (a directory, filled by `fill` with the
+   * workspace), then the next execd's start: the workspace it leaves.
+   */
+  const killedCommit = async (fill: (aside: string, ws: string) => void) => {
     const root = mkdtempSync(join(dir, 'root-'))
     const ws = mkdtempSync(join(dir, 'ws-'))
     const aside = join(ws, commitAsideName())
     mkdirSync(aside)
-    writeFileSync(join(aside, 'kept'), 'the user tree')
+    fill(aside, ws)
     abandonedJournal(root, aside, 'tree')
     await new StagedEntries(root).open()
+    return ws
+  }
+
+  test('goes back to its name after a kill if the new entry was not placed there', async () => {
+    const ws = await killedCommit((aside, _) => writeFileSync(join(aside, 'kept'), 'the user tree'))
     expect(readdirSync(ws)).toEqual(['tree'])
     expect(readFileSync(join(ws, 'tree', 'kept'), 'utf8')).toBe('the user tree')
   })
 
   test('is removed after a kill if the new entry was placed', async () => {
-    const root = mkdtempSync(join(dir, 'root-'))
-    const ws = mkdtempSync(join(dir, 'ws-'))
-    const aside = join(ws, commitAsideName())
-    mkdirSync(aside)
-    writeFileSync(join(ws, 'tree'), 'the new file')
-    abandonedJournal(root, aside, 'tree')
-    await new StagedEntries(root).open()
+    const ws = await killedCommit((_, ws) => writeFileSync(join(ws, 'tree'), 'the new file'))
     expect(readdirSync(ws)).toEqual(['tree'])
     expect(readFileSync(join(ws, 'tree'), 'utf8')).toBe('the new file')
   })

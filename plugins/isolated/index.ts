@@ -13,21 +13,22 @@ export const isolated: Section<IsolatedOps> = {
   prefixes: ['/v1/isolated'],
   options: optionSpecs(OPTIONS),
   opensLate: true,
-  // The files section's settings are checked by that section; open() reads them again.
+  // The files section's settings are checked and read by that section; the files view asks it.
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedOps }, { filesRoutesModule, filesSettings, stagedEntries }, { isolatedSettings }] =
+    const [{ IsolatedOps }, { FILES_SETTINGS, filesRoutesModule, stagedEntries }, { isolatedSettings }] =
       await Promise.all([import('./ops/sessions'), import('../files/contract'), import('./settings')])
     const ops = new IsolatedOps(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
-    const { scope: _, ...limits } = filesSettings(ctx.config)
     // A commit, and the files routes over a session's view, stage entries beside the user's files.
     await stagedEntries.open()
     return {
       ops,
       routes: async () => {
+        // The files section's limits as it opened them (it opens before this one, in list order).
+        const { scope: _, ...limits } = ctx.registry.require(FILES_SETTINGS)
         const [{ Elysia }, { isolatedRoutes }, { sessionFilesRoutes }, filesRoutes] = await Promise.all([
           import('elysia'),
           import('./routes'),

@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import type { Case } from './cases'
 import { type FailureKind, type Violation, violations } from './check'
-import { firstNewFailure } from './first-failure'
+import { newFailuresUntilDeadline } from './first-failure'
 import { httpCase, operations } from './operations'
 import { send, target, type Ports } from './send'
 import { describe } from './values'
@@ -246,16 +246,19 @@ export async function runCampaign(w: World, ports: Ports, s: Settings): Promise<
       for (const c of fc.sample(httpCase(op) as fc.Arbitrary<Case>, { seed: s.seed + j, numRuns: 1 }))
         record(c, await runOne(c))
     }
-    for (let k = 0; Date.now() < deadline; k++) {
-      const found = await firstNewFailure(arb, runOne, {
-        seed: s.seed + i * 7919 + k * 104729,
+    await newFailuresUntilDeadline(
+      arb,
+      runOne,
+      i,
+      {
+        seed: s.seed,
         deadline,
         graceMs: 20_000,
         shrinkBudget: SHRINK_BUDGET,
         known: (c, v) => known.has(signature(c, v)),
-      })
-      if (found) record(found.c, found.v)
-    }
+      },
+      record,
+    )
   }
   await Promise.all(Array.from({ length: s.lanes }, (_, i) => lane(i)))
   return {

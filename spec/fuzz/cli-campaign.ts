@@ -5,7 +5,7 @@
  */
 import type { Finding } from './campaign'
 import type { Violation } from './check'
-import { firstNewFailure } from './first-failure'
+import { newFailuresUntilDeadline } from './first-failure'
 import { type CliCase, cliCase, cliLabel } from './cli-cases'
 import { type CliTarget, runCli } from './cli-run'
 
@@ -49,21 +49,25 @@ export async function runCliCampaign(
     return violations
   }
   const lane = async (i: number) => {
-    for (let k = 0; Date.now() < deadline; k++) {
-      const found = await firstNewFailure(cliCase, runOne, {
-        seed: s.seed + i * 7919 + k * 104729,
+    await newFailuresUntilDeadline(
+      cliCase,
+      runOne,
+      i,
+      {
+        seed: s.seed,
         deadline,
         graceMs: 30_000,
         shrinkBudget: SHRINK_BUDGET,
         known: (_c, v) => known.has(signature(v)),
-      })
-      if (!found) continue
-      for (const v of found.v) {
-        if (known.has(signature(v))) continue
-        known.add(signature(v))
-        findings.push({ kind: v.kind, op: `cli ${found.c.verb}`, detail: v.detail, example: cliLabel(found.c) })
-      }
-    }
+      },
+      (c, vs) => {
+        for (const v of vs) {
+          if (known.has(signature(v))) continue
+          known.add(signature(v))
+          findings.push({ kind: v.kind, op: `cli ${c.verb}`, detail: v.detail, example: cliLabel(c) })
+        }
+      },
+    )
   }
   await Promise.all(Array.from({ length: s.lanes }, (_, i) => lane(i)))
   return { seed: s.seed, seconds: (Date.now() - started) / 1000, cases, reached, exits, slowestMs, slowest, findings }

@@ -50,3 +50,20 @@ export async function firstNewFailure<C>(
   await straggler.catch(() => {})
   return last
 }
+
+/**
+ * Lane `lane`'s search, again and again from seeds of its own, until the deadline: each new
+ * failure found is handed to `found`.
+ */
+export async function newFailuresUntilDeadline<C>(
+  arb: fc.Arbitrary<C>,
+  runOne: (c: C) => Promise<Violation[]>,
+  lane: number,
+  o: FirstFailureOptions<C>,
+  found: (c: C, v: Violation[]) => void,
+): Promise<void> {
+  for (let k = 0; Date.now() < o.deadline; k++) {
+    const failure = await firstNewFailure(arb, runOne, { ...o, seed: o.seed + lane * 7919 + k * 104729 })
+    if (failure) found(failure.c, failure.v)
+  }
+}

@@ -59,62 +59,78 @@ async function listingStart(scope: PathScope, raw: RawPath): Promise<WalkStart> 
   })
 }
 
-/** Every error of the walk comes before the first entry is answered (the caps included). */
-export async function openListing(
-  scope: PathScope,
-  raw: RawPath,
-  depth = 1,
-  limits: WalkLimits = WALK_LIMITS,
-): Promise<Listing> {
-  const context = `error listing directory ${raw}. `
-  let step = 'lstat'
+/** One walk an answer is made of: where it starts, what it yields, how its errors read. */
+export interface WalkPlan {
+  kind: 'listing' | 'search'
+  raw: RawPath
+  context: string
+  /** The step an error is named for until the start is resolved. */
+  first: 'lstat' | 'stat'
+  start(): Promise<WalkStart>
+  entries(start: WalkStart, limits: WalkLimits, fds: DirectoryFds): AsyncIterable<WalkEntry>
+}
+
+/** The walk's entries, gathered up to the cap: every error (the caps included) before the first is answered. */
+export async function gatheredWalk(plan: WalkPlan, limits: WalkLimits): Promise<Listing> {
+  let step: string = plan.first
   const fds = new DirectoryFds()
   try {
-    const start = await listingStart(scope, raw)
+    const start = await plan.start()
     step = 'open'
     const out: WalkEntry[] = []
-    if (depth === 0) await start.handle.close()
-    else
-      for await (const entry of walk(start, depth, () => {}, limits, 'listing', fds)) {
-        if (out.length >= limits.maxEntries) throw tooManyEntries('listing', limits.maxEntries)
-        out.push(entry)
-      }
-    return listingOf(out, fds, context)
+    for await (const entry of plan.entries(start, limits, fds)) {
+      if (out.length >= limits.maxEntries) throw tooManyEntries(plan.kind, limits.maxEntries)
+      out.push(entry)
+    }
+    return listingOf(out, fds, plan.context)
   } catch (err) {
     await fds.closeAll()
-    throw fsError(err, step, raw, context)
+    throw fsError(err, step, plan.raw, plan.context)
   }
 }
 
 /**
- * The CLI's listing (`execd fs ls`): FileInfos a batch at a time as the walk goes, printed as
- * they come — the first before the walk is over, and what is held is one batch and the names
- * of the directories on the walk's path, not the whole answer. No cap on entries or time: a
- * person asked for them all and can stop it (a closed pipe stops the walk).
+ * The walk's FileInfos a batch at a time as it goes, for the CLI that prints them as they come:
+ * no cap on entries or time (a person asked for them all and can stop it: `signal`).
  */
-export async function* listingBatches(
-  scope: PathScope,
-  raw: RawPath,
-  depth = 1,
-  signal?: AbortSignal,
-): AsyncGenerator<WalkedInfo[]> {
-  const context = `error listing directory ${raw}. `
-  let step = 'lstat'
+export async function* batchedWalk(plan: WalkPlan, signal?: AbortSignal): AsyncGenerator<WalkedInfo[]> {
+  let step: string = plan.first
   const fds = new DirectoryFds()
   try {
-    const start = await listingStart(scope, raw)
+    const start = await plan.start()
     step = 'open'
-    if (depth === 0) return void (await start.handle.close())
-    yield* infoBatches(
-      walk(start, depth, () => {}, { ...UNCAPPED, signal }, 'listing', fds),
-      context,
-    )
+    yield* infoBatches(plan.entries(start, { ...UNCAPPED, signal }, fds), plan.context)
   } catch (err) {
-    throw fsError(err, step, raw, context)
+    throw fsError(err, step, plan.raw, plan.context)
   } finally {
     await fds.closeAll()
   }
 }
+
+/** A directory's entries down to `depth` (none at 0: the directory itself is only checked). */
+const listingPlan = (scope: PathScope, raw: RawPath, depth: number): WalkPlan => ({
+  kind: 'listing',
+  raw,
+  context: `error listing directory ${raw}. `,
+  first: 'lstat',
+  start: () => listingStart(scope, raw),
+  async *entries(start, limits, fds) {
+    if (depth === 0) return void (await start.handle.close())
+    yield* walk(start, depth, () => {}, limits, 'listing', fds)
+  },
+})
+
+/** Every error of the walk comes before the first entry is answered (the caps included). */
+export const openListing = (scope: PathScope, raw: RawPath, depth = 1, limits: WalkLimits = WALK_LIMITS) =>
+  gatheredWalk(listingPlan(scope, raw, depth), limits)
+
+/**
+ * The CLI's listing (`execd fs ls`): FileInfos a batch at a time as the walk goes, printed as
+ * they come — the first before the walk is over, and what is held is one batch and the names
+ * of the directories on the walk's path, not the whole answer (a closed pipe stops the walk).
+ */
+export const listingBatches = (scope: PathScope, raw: RawPath, depth = 1, signal?: AbortSignal) =>
+  batchedWalk(listingPlan(scope, raw, depth), signal)
 
 /** A walk without its caps, for the CLI that streams it. */
 export const UNCAPPED: WalkLimits = { timeBudgetMs: Number.POSITIVE_INFINITY, maxEntries: Number.POSITIVE_INFINITY }

@@ -7,11 +7,10 @@
 import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { nextTurn } from '../../../core/timers'
-import { fsError } from '../errors'
 import { compileGlob as compile, GlobCostError, GlobSyntaxError } from '../glob'
 import type { PathScope, RawPath } from '../paths'
-import { allInfo, infoBatches, listingOf, UNCAPPED, type Listing, type WalkedInfo } from './list'
-import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
+import { allInfo, batchedWalk, gatheredWalk, type Listing, type WalkedInfo, type WalkPlan } from './list'
+import { WALK_LIMITS, startAt, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
 import { DirectoryFds } from './walk-fds'
 
 /**
@@ -86,29 +85,13 @@ export async function openSearch(
   pattern = '**',
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<Listing> {
-  const glob = pattern || '**'
-  compileGlob(glob) // a bad pattern is a 400 before the path is looked at
-  const context = 'error searching files. '
-  let step = 'stat'
-  const fds = new DirectoryFds()
-  try {
-    const start = await searchStart(scope, raw, context)
-    step = 'open'
-    const out: WalkEntry[] = []
-    for await (const entry of matches(start, glob, limits, fds)) {
-      if (out.length >= limits.maxEntries) throw tooManyEntries('search', limits.maxEntries)
-      out.push(entry)
-    }
-    return listingOf(out, fds, context)
-  } catch (err) {
-    await fds.closeAll()
-    throw fsError(err, step, raw, context)
-  }
+  return gatheredWalk(searchPlan(scope, raw, pattern), limits)
 }
 
 /**
  * The CLI's search (`execd fs search`): the matches' FileInfos a batch at a time as the walk
- * finds them, printed as they come; no cap on entries or time (as `listingBatches`).
+ * finds them, printed as they come; no cap on entries or time (as `listingBatches`). A stop
+ * (Ctrl-C, SIGTERM) ends the walk, matches or none: it walked on to the grace's end.
  */
 export async function* searchBatches(
   scope: PathScope,
@@ -116,20 +99,21 @@ export async function* searchBatches(
   pattern = '**',
   signal?: AbortSignal,
 ): AsyncGenerator<WalkedInfo[]> {
+  yield* batchedWalk(searchPlan(scope, raw, pattern), signal)
+}
+
+/** The files under `raw` whose name (or path, if it has a '/') matches `pattern`. */
+function searchPlan(scope: PathScope, raw: RawPath, pattern: string): WalkPlan {
   const glob = pattern || '**'
-  compileGlob(glob)
+  compileGlob(glob) // a bad pattern is a 400 before the path is looked at
   const context = 'error searching files. '
-  let step = 'stat'
-  const fds = new DirectoryFds()
-  try {
-    const start = await searchStart(scope, raw, context)
-    step = 'open'
-    // A stop (Ctrl-C, SIGTERM) ends the walk, matches or none: it walked on to the grace's end.
-    yield* infoBatches(matches(start, glob, { ...UNCAPPED, signal }, fds), context)
-  } catch (err) {
-    throw fsError(err, step, raw, context)
-  } finally {
-    await fds.closeAll()
+  return {
+    kind: 'search',
+    raw,
+    context,
+    first: 'stat',
+    start: () => searchStart(scope, raw, context),
+    entries: (start, limits, fds) => matches(start, glob, limits, fds),
   }
 }
 
