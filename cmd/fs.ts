@@ -16,6 +16,7 @@ import { hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
 import { type ArgBytes, rawWords } from './raw-argv'
 import { remoteOf } from './remote'
+import { ANSWER_OPTION } from './route-url'
 import { remoteFs } from './remote-fs'
 import { visible } from './visible'
 
@@ -25,6 +26,7 @@ export const COMMON: [string, string][] = [
   ['-v, --verbose', 'say what each change did'],
   ['--root <dir>', 'confine every path to this directory (local mode)'],
   ['--url <url>', 'drive the daemon at this URL (env EXECD_URL; token from EXECD_ACCESS_TOKEN)'],
+  ANSWER_OPTION,
 ]
 
 /** The operations as a cac program (`execd fs` is its name in help). */
