@@ -176,6 +176,7 @@ export async function runCell(
           exitEnds: exitEnds(context.language),
           interrupted,
           language: context.language,
+          typed: interactive ? source : undefined,
         })
     }
   } finally {
