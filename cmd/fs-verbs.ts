@@ -91,7 +91,7 @@ export const OPS: FsOp[] = [
       ['--limit <lines>', 'number of lines to print'],
     ],
     examples: ['execd fs cat log.txt --offset 100 --limit 20'],
-    run: r => copyOut(r, '-'),
+    run: r => copyOut(r, '-', 'cat'),
   },
   {
     name: 'get',
