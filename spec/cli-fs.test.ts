@@ -66,7 +66,7 @@ describe('fs get never harms its source', () => {
 
 describe('usage errors exit 2 with one plain line', () => {
   test.each([
-    [['ls', '-d', 'x'], "execd: invalid query parameter 'depth': x\n"],
+    [['ls', '-d', 'x'], "execd: --depth expects 0 to 100000 levels, got 'x'\n"],
     [['chmod', '999', 'f'], "execd: invalid mode '999': octal digits expected (e.g. 755 or 644)\n"],
     [['mkdir', 'd', '-m', 'rwx'], "execd: invalid mode 'rwx': octal digits expected (e.g. 755 or 644)\n"],
     [['frob'], "execd: unknown fs operation 'frob' (see execd fs --help)\n"],
