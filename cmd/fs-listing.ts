@@ -21,10 +21,11 @@ export function listingDepth(raw: string | undefined): number {
   const most = WALK_LIMITS.maxEntries
   // Said as the option typed: the route's words named a query parameter (`invalid query
   // parameter 'depth': x`) the person never wrote.
-  const wrong = () => new UsageError(`--depth expects 0 to ${most} levels, got '${raw}'`)
-  if (raw !== undefined && !/^\d+$/.test(raw)) throw wrong()
+  const words = `--depth expects 0 to ${most} levels, got '${raw}'`
+  // With the route's code (--json), as before.
+  if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError(words, 'INVALID_REQUEST_BODY')
   const depth = typedCheck(() => parseDepth(raw))
-  if (depth > most) throw wrong()
+  if (depth > most) throw new UsageError(words)
   return depth
 }
 

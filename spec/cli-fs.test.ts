@@ -64,6 +64,18 @@ describe('fs get never harms its source', () => {
   })
 })
 
+test('fs rm of a directory among files: one line naming it and rmdir, exit 1, nothing removed', () => {
+  // The wire's `error removing file d. path is a directory: d` came after `f` was gone.
+  mkdirSync(join(dir, 'rm-dir'), { recursive: true })
+  writeFileSync(join(dir, 'rm-file'), 'kept')
+  expect(fs(['rm', 'rm-file', 'rm-dir'])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: 'execd: rm-dir: is a directory (execd fs rmdir deletes directories)\n',
+  })
+  expect(readFileSync(join(dir, 'rm-file'), 'utf8')).toBe('kept')
+})
+
 describe('usage errors exit 2 with one plain line', () => {
   test.each([
     [['ls', '-d', 'x'], "execd: --depth expects 0 to 100000 levels, got 'x'\n"],
