@@ -109,6 +109,8 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
         // The prompt went on after the interrupted cell, as it does after Ctrl-C.
         await shows(`status ${status}`)
         await shows(/^ icanon\n echo$/m)
+        // The interrupt's words were printed as the prompt ended, as if Ctrl-C had come.
+        expect(screen()).not.toContain('KeyboardInterrupt')
         await waitFor('the interpreter gone', () => pidsWith('<execd-driver>').every(pid => pid !== driver)).catch(
           err => {
             const ps = Bun.spawnSync(['ps', '-o', 'pid,ppid,stat,etime,args', '-p', String(driver)]).stdout.toString()
