@@ -72,7 +72,15 @@ export function render(
     exitEnds,
     interrupted = false,
     language,
-  }: { oneShot: boolean; exitEnds: boolean; interrupted?: boolean; language?: string },
+    typed,
+  }: {
+    oneShot: boolean
+    exitEnds: boolean
+    interrupted?: boolean
+    language?: string
+    /** The cell as typed at a prompt. */
+    typed?: string
+  },
 ): number {
   switch (event.type) {
     case 'stdout':
@@ -113,6 +121,9 @@ export function render(
       const goesOn = !oneShot && !(exitEnds && !interrupted && /^signal: /.test(e.traceback[0] ?? ''))
       const lines =
         e.ename === 'DeadKernelError' && goesOn && e.evalue ? [e.evalue, ...e.traceback.slice(1)] : [...e.traceback]
+      // A SQL error's first line is its statement, which names the failing one of a file's or a
+      // cell's many; at `sql>` the one just typed was shown again above its error.
+      if (language === 'sql' && typed !== undefined && lines[0] === typed.trim().replace(/\s*;$/, '')) lines.shift()
       // A traceback that does not say the error itself (SQL's: the statement and a code) gets it.
       // Not a shell's: its one line is the whole story ('signal: interrupt'), its evalue a status
       // and its ename execd's own class (Ctrl-C printed 'CommandExecError: 130' under it). Nor

@@ -12,6 +12,7 @@ import { allOptions, execOptions, serveOnly } from './options'
 import { sectionOptions } from '../plugins/options'
 import { flagsOf, hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
+import { ANSWER_OPTION } from './route-url'
 import { plainServeFlags } from './serve-flags'
 import { versionText } from '../core/version'
 
@@ -101,6 +102,7 @@ function addOthers(cli: CAC): void {
     .option('--json', 'print JSON (one object per line with --watch)')
     .option('--watch', 'print a sample every second until Ctrl-C (exit 130; 1 if the daemon ends it)')
     .option(URL_OPTION, URL_HELP)
+    .option(...ANSWER_OPTION)
     .action(async options => {
       const { metricsCommand } = await import('./metrics')
       process.exitCode = await metricsCommand(options)
@@ -118,6 +120,7 @@ function addOthers(cli: CAC): void {
       .option('--json', 'print the event stream as JSON lines')
       .option('--list', 'list languages and whether each is available here')
       .option(URL_OPTION, URL_HELP)
+      .option(...ANSWER_OPTION)
       .option(
         '--isolated <workspace>',
         'run the command in a throwaway isolated (bubblewrap) session over this workspace',

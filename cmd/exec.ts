@@ -166,8 +166,9 @@ export async function runCell(
       if (settling && FRAME_EVENTS.has(event.type)) continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       else if (echo.told(event)) continue
-      // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong words.
-      else if (event.type === 'error' && (timedOut || (!interactive && otherStop()))) continue
+      // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong
+      // words, at a prompt too, which ends on them (python's own prompt dies without a traceback).
+      else if (event.type === 'error' && (timedOut || otherStop())) continue
       else if (oneShot && isValue(context.language, event, counted)) continue
       else if (asNode && event.type === 'error' && stopSignal() === 'SIGINT') continue
       else
@@ -176,6 +177,7 @@ export async function runCell(
           exitEnds: exitEnds(context.language),
           interrupted,
           language: context.language,
+          typed: interactive ? source : undefined,
         })
     }
   } finally {

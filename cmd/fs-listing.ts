@@ -18,9 +18,14 @@ import { pipeToStdout } from './stdout-pipe'
  * tree is that deep and still listable in one answer, so the range ends there.
  */
 export function listingDepth(raw: string | undefined): number {
-  const depth = typedCheck(() => parseDepth(raw))
   const most = WALK_LIMITS.maxEntries
-  if (depth > most) throw new UsageError(`--depth expects 0 to ${most} levels, got '${raw}'`)
+  // Said as the option typed: the route's words named a query parameter (`invalid query
+  // parameter 'depth': x`) the person never wrote.
+  const words = `--depth expects 0 to ${most} levels, got '${raw}'`
+  // With the route's code (--json), as before.
+  if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError(words, 'INVALID_REQUEST_BODY')
+  const depth = typedCheck(() => parseDepth(raw))
+  if (depth > most) throw new UsageError(words)
   return depth
 }
 

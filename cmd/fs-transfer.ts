@@ -40,7 +40,7 @@ function checkRange(range: string): void {
  * name beside it and renamed into place — a download never opens a file for writing by its
  * final name, so `fs get f` in f's own directory (the source itself) cannot truncate it.
  */
-export async function copyOut(r: Run, dest: RawPath): Promise<number> {
+export async function copyOut(r: Run, dest: RawPath, shownTo: 'cat' | 'get' = 'get'): Promise<number> {
   const range = optional(r.flags.range)
   if (range !== undefined) checkRange(range)
   const request = {
@@ -53,7 +53,9 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
   // Where it goes is settled before a byte is asked for: a directory there is a plain error.
   const target = dest === '-' ? '' : await destination(binary(dest), r.arg(0))
   const res = await r.fs.read(request)
-  const body = Readable.fromWeb(res.body as never) as AsyncIterable<Uint8Array> & Readable
+  let web = res.body ?? new ReadableStream<Uint8Array>()
+  if (shownTo === 'cat' && process.stdout.isTTY) web = await textOnly(web, String(r.args[0]))
+  const body = Readable.fromWeb(web as never) as AsyncIterable<Uint8Array> & Readable
   if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
@@ -93,6 +95,42 @@ export async function copyOut(r: Run, dest: RawPath): Promise<number> {
   const path = shownAs(target)
   r.done({ path, bytes }, [`${path}: ${bytes} bytes`])
   return 0
+}
+
+/** As much of a file as git and grep read to tell binary from text (a NUL byte there). */
+const BINARY_PEEK = 8000
+
+/**
+ * `cat`'s bytes for a terminal, refused when binary: `fs cat /bin/true` wrote its bytes to the
+ * screen, where a stray escape sequence left the terminal drawing garbage until `reset`. As
+ * curl refuses binary output to a terminal; `fs get <path> -` prints it anyway, a pipe takes it.
+ */
+async function textOnly(body: ReadableStream<Uint8Array>, path: string): Promise<ReadableStream<Uint8Array>> {
+  const reader = body.getReader()
+  const head: Uint8Array[] = []
+  for (let seen = 0; seen < BINARY_PEEK;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    if (value.subarray(0, BINARY_PEEK - seen).includes(0)) {
+      await reader.cancel().catch(() => {})
+      throw new Error(
+        `${path} is binary (a NUL byte in its first ${BINARY_PEEK} bytes), not shown on a terminal: pipe it, or print it with execd fs get ${path} -`,
+      )
+    }
+    head.push(value)
+    seen += value.byteLength
+  }
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of head) controller.enqueue(chunk)
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    cancel: reason => reader.cancel(reason),
+  })
 }
 
 /**

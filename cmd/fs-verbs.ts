@@ -98,7 +98,7 @@ export const OPS: FsOp[] = [
       ['--limit <lines>', 'number of lines to print'],
     ],
     examples: ['execd fs cat log.txt --offset 100 --limit 20'],
-    run: r => copyOut(r, '-'),
+    run: r => copyOut(r, '-', 'cat'),
   },
   {
     name: 'get',
@@ -144,7 +144,12 @@ export const OPS: FsOp[] = [
     async run(r) {
       // The wire's DELETE /files is done when the path is not there: a name mistyped exited 0,
       // and -v said `removed nope`. Asked first, as rmdir does: a missing path is rm's and rmdir's `file not found`.
-      await r.fs.stat(r.args)
+      const infos = await r.fs.stat(r.args)
+      // The wire's words (`error removing file d. path is a directory: d`) came after any file
+      // named before it was gone, and named no way to delete one.
+      for (const path of r.args)
+        if (infos[String(path)]?.type === 'directory')
+          throw new ExecdError('INVALID_REQUEST_BODY', `${path}: is a directory (execd fs rmdir deletes directories)`)
       await r.fs.remove(r.args)
       pathsDone(r, 'removed')
     },

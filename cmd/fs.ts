@@ -16,6 +16,7 @@ import { hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
 import { type ArgBytes, rawWords } from './raw-argv'
 import { remoteOf } from './remote'
+import { ANSWER_OPTION } from './route-url'
 import { remoteFs } from './remote-fs'
 import { visible } from './visible'
 
@@ -25,6 +26,7 @@ export const COMMON: [string, string][] = [
   ['-v, --verbose', 'say what each change did'],
   ['--root <dir>', 'confine every path to this directory (local mode)'],
   ['--url <url>', 'drive the daemon at this URL (env EXECD_URL; token from EXECD_ACCESS_TOKEN)'],
+  ANSWER_OPTION,
 ]
 
 /** The operations as a cac program (`execd fs` is its name in help). */
@@ -35,16 +37,18 @@ function program(): CAC {
     for (const [raw, description] of [...(op.options ?? []), ...COMMON]) command.option(raw, description)
     for (const example of op.examples ?? []) command.example(example)
   }
-  // The operations are listed once; "run any with --help" says the rest.
-  cli.help(sections =>
-    wrapHelp(
-      sections.map(s =>
-        s.title?.startsWith('For more info')
-          ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
-          : s,
-      ),
-    ),
-  )
+  // The operations are listed once; "run any with --help" says the rest. An operation's help
+  // says what it does under its name, as a verb's does: `fs rm --help` never said it keeps
+  // directories, nor `fs get --help` what its dest may be.
+  cli.help(sections => {
+    const listed = sections.map(s =>
+      s.title?.startsWith('For more info')
+        ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
+        : s,
+    )
+    const what = cli.matchedCommand?.description
+    return wrapHelp(what ? [listed[0]!, { body: what }, ...listed.slice(1)] : listed)
+  })
   return cli
 }
 

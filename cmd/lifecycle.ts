@@ -5,8 +5,10 @@
  * a throw, a signal, process.exit — every owned process group is killed (core/process.ts's
  * exit hook) and every registered cleanup (a half-written download) runs once.
  */
+import { closeSync, openSync } from 'node:fs'
 import { constants } from 'node:os'
 import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
+import { libcFile } from '../core/libc'
 
 // SIGQUIT (Ctrl-\ at a terminal) too: left to its default action it ended execd on the spot and
 // left what the verb had started running without it (a python cell's interpreter, orphaned).
@@ -112,4 +114,24 @@ function exitNow(signal: StopSignal): never {
   killAllNow()
   runCleanups()
   process.exit(signalExit(signal))
+}
+
+/**
+ * Lets go of the terminal on stdin before an exit from its background (`kill %1` of a stopped
+ * prompt): Bun puts back the modes it found at start as it exits, and from the background that
+ * change stopped execd again (`Stopped (tty output)`) until `fg`. /dev/null stands in for it
+ * (its modes cannot be set: nothing is asked of the terminal), not SIGTTOU ignored: that let the
+ * old modes reach the shell's own prompt, which echoed the next line typed twice.
+ */
+export function leaveTerminal(): void {
+  if (process.platform !== 'linux') return
+  try {
+    const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
+    const { symbols } = dlopen(libcFile(), { dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } })
+    const none = openSync('/dev/null', 'r')
+    symbols.dup2(none, 0)
+    closeSync(none)
+  } catch {
+    // no FFI: the exit waits for `fg`, as before
+  }
 }

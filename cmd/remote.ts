@@ -9,12 +9,14 @@ import { Value } from '@sinclair/typebox/value'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
+import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
-import { daemonUrl, routeUrl, URL_ENV } from './route-url'
+import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { answerStart, isWebPage } from './web-page'
 
 export { URL_ENV }
+const ANSWER_ENV = 'EXECD_ANSWER_TIMEOUT'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
 const TOKEN_HEADER = 'X-EXECD-ACCESS-TOKEN'
 
@@ -23,7 +25,11 @@ type Query = Record<string, string | string[] | undefined> | readonly (readonly 
 
 export class Remote {
   private readonly token: string | undefined
-  constructor(readonly base: string) {
+  constructor(
+    readonly base: string,
+    /** ANSWER_TIMEOUT_MS unless given; 0 waits as long as it takes. */
+    private readonly answerMs = ANSWER_TIMEOUT_MS,
+  ) {
     this.token = process.env[TOKEN_ENV] || undefined
     // A token in the environment is for this client only: never handed to a child.
     delete process.env[TOKEN_ENV]
@@ -64,23 +70,33 @@ export class Remote {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(opts.json)
     }
+    const streamed = body instanceof ReadableStream
+    // An upload's answer begins once the daemon has all of it: its wait starts at the body's end.
+    const wait = answerWait(this.answerMs, !streamed)
+    if (streamed) body = (body as ReadableStream).pipeThrough(new TransformStream({ flush: wait.start }))
     let res: Response
     try {
       res = await fetch(this.url(path, opts.query), {
         method,
         headers,
         body,
-        signal: opts.signal,
+        signal: opts.signal ? AbortSignal.any([opts.signal, wait.signal]) : wait.signal,
         // A streamed upload: the body is sent as it is read.
-        ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+        ...(streamed ? { duplex: 'half' } : {}),
       } as RequestInit)
     } catch (err) {
+      if (wait.signal.aborted && !opts.signal?.aborted)
+        throw new Error(
+          `${this.base} has not answered ${method} ${path} within ${this.answerMs / 1000} s (a daemon that accepts and is stuck?); --answer-timeout <ms> waits longer (0: no limit)`,
+        )
       if ((err as Error)?.name === 'AbortError') throw err
       // An upload the daemon took part of was said as a daemon never reached ("is it execd there?").
       const doing = opts.doing?.()
       const lost = doing ? lostConnection(err, this.base, doing) : err
       if (lost !== err) throw lost
       throw new Error(`cannot reach ${this.base}: ${unreachableWhy(err)}`)
+    } finally {
+      wait.stop()
     }
     // execd never answers with a web page: a 200 one is another server's (a gateway's app that
     // answers every path), whose page `fs get` saved as the file and `fs put` took for done.
@@ -214,12 +230,38 @@ export function answerOf<S extends TSchema>(what: string, schema: S, value: unkn
   )
 }
 
-/** The remote daemon named by --url or EXECD_URL, if any. */
-export function remoteOf(options: { url?: unknown }): Remote | undefined {
+/**
+ * A signal that aborts `ms` after start() (at once when `now`), unless stop() came first; 0
+ * never aborts. Only the wait for an answer's start: stop() once it has begun.
+ */
+function answerWait(ms: number, now: boolean) {
+  const aborter = new AbortController()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let stopped = false
+  const start = () => {
+    if (ms > 0 && !stopped) timer = setTimeout(() => aborter.abort(), ms)
+  }
+  if (now) start()
+  return {
+    signal: aborter.signal,
+    start,
+    stop: () => {
+      stopped = true
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** The remote daemon named by --url or EXECD_URL, if any, with --answer-timeout (or its variable). */
+export function remoteOf(options: { url?: unknown; answerTimeout?: unknown }): Remote | undefined {
   const url = options.url === undefined ? process.env[URL_ENV] : String(options.url)
+  const typed = options.answerTimeout ?? process.env[ANSWER_ENV]
+  const from = options.answerTimeout === undefined ? ANSWER_ENV : '--answer-timeout'
+  if (typed !== undefined && typed !== '' && !/^\d+$/.test(String(typed)))
+    throw new UsageError(`${from} expects milliseconds (a whole number; 0: no limit), got '${typed}'`)
   if (!url) return undefined
   daemonUrl(url)
-  return new Remote(url)
+  return new Remote(url, typed === undefined || typed === '' ? ANSWER_TIMEOUT_MS : Number(typed))
 }
 
 /**

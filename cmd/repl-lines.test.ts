@@ -17,6 +17,15 @@ const CASES: [string, string[], boolean][] = [
   ['bash', ['echo it is # a comment ('], false],
   ['bash', ['echo ${#x} a#b'], false],
   ['bash', ['echo for done'], false],
+  // A regex literal is text too: each waited on `...`.
+  ['javascript', ["'a(b'.split(/[(]/)"], false],
+  ['javascript', ['const re = /\\(/'], false],
+  ['typescript', ['const re: RegExp = /[{]/g'], false],
+  ['javascript', ['if (/[[]/.test(s)) x()'], false],
+  ['javascript', ['return /a[/]b(/'], false],
+  // `/` after a value divides: what follows is code.
+  ['javascript', ['let h = w / 2 + (a / b'], true],
+  ['javascript', ['f(x) / g('], true],
   // Blocks, brackets and strings left open, as before and now strings too.
   ['python', ['def f():'], true],
   ['python', ['print('], true],

@@ -22,6 +22,8 @@ interface Syntax {
   quotes: Quote[]
   /** A backslash outside strings takes the next character (bash's `\(`). */
   escapesOutside?: boolean
+  /** `/` where a value starts opens a regex literal (javascript's `/[(]/`), `/` after one divides. */
+  regex?: boolean
 }
 
 const q = (open: string, lines: boolean, escapes = true, close = open): Quote => ({ open, close, lines, escapes })
@@ -29,8 +31,8 @@ const C_LIKE = { lineComments: ['//'], block: ['/*', '*/'] as [string, string] }
 
 const SYNTAX: Record<string, Syntax> = {
   python: { lineComments: ['#'], quotes: [q('"""', true), q("'''", true), q('"', false), q("'", false)] },
-  javascript: { ...C_LIKE, quotes: [q('`', true), q('"', false), q("'", false)] },
-  typescript: { ...C_LIKE, quotes: [q('`', true), q('"', false), q("'", false)] },
+  javascript: { ...C_LIKE, regex: true, quotes: [q('`', true), q('"', false), q("'", false)] },
+  typescript: { ...C_LIKE, regex: true, quotes: [q('`', true), q('"', false), q("'", false)] },
   java: { ...C_LIKE, quotes: [q('"""', true), q('"', false), q("'", false)] },
   go: { ...C_LIKE, quotes: [q('`', true, false), q('"', false), q("'", false)] },
   bash: {
@@ -83,10 +85,57 @@ export function codeOf(text: string, language: string): { code: string; open: bo
       i = end
       continue
     }
+    if (syntax.regex && text[i] === '/' && valueStarts(code)) {
+      const end = regexEnd(text, i + 1)
+      if (end > 0) {
+        code += ' '
+        i = end
+        continue
+      }
+    }
     code += text[i]
     i++
   }
   return { code, open: false }
+}
+
+/** Words after which a javascript value starts (`return /x/`); after any other word, `/` divides. */
+const BEFORE_VALUE = new Set([
+  'return',
+  'typeof',
+  'instanceof',
+  'in',
+  'of',
+  'new',
+  'delete',
+  'void',
+  'throw',
+  'case',
+  'do',
+  'else',
+  'yield',
+  'await',
+])
+
+/** Whether a value starts after `code` (so `/` opens a regex): at the start, after an operator or an opening, or a keyword. */
+function valueStarts(code: string): boolean {
+  const before = code.trimEnd()
+  if (before === '' || /[(,=:[!&|?{};+\-*%<>~^]$/.test(before)) return true
+  return BEFORE_VALUE.has(/[\w$]+$/.exec(before)?.[0] ?? '')
+}
+
+/** Past the `/` closing a regex literal whose text starts at `from` (its flags are code), or -1: none on its line. */
+function regexEnd(text: string, from: number): number {
+  let inClass = false
+  for (let j = from; j < text.length; j++) {
+    const ch = text[j]
+    if (ch === '\\') j++
+    else if (ch === '\n') return -1
+    else if (ch === '[') inClass = true
+    else if (ch === ']') inClass = false
+    else if (ch === '/' && !inClass) return j + 1
+  }
+  return -1
 }
 
 /** Where the string whose text starts at `from` ends (past its close), or -1 while it is open. */

@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
 import { continues, endsCell } from './repl-lines'
-import { resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
+import { readStat } from '../core/procfs'
+import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
 
@@ -68,12 +69,20 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // Raw mode makes Ctrl-Z a key too. readline's own answer stopped execd and, at `fg`, paused
   // its input: the prompt came back and took no key again. The terminal's modes go back for the
   // stop (lifecycle stops the children, then execd) and raw again at `fg`, the line redrawn.
+  // A SIGCONT that leaves execd in the background (`bg`, or `kill %1`, which bash follows with
+  // one) is not `fg`: raw mode asked for there is a terminal change from the background, which
+  // stopped execd again (`Stopped (tty output)`), so `kill %1` of a stopped prompt waited for `fg`.
+  const resume = () => {
+    if (!inForeground()) return void process.once('SIGCONT', resume)
+    process.stdin.setRawMode?.(true)
+    if (!running) rl.prompt(true)
+  }
+  // However execd exits after the prompt (its return, a grace run out), from the background it
+  // lets go of the terminal first. Kept to the end: the prompt is the verb's last act.
+  atExit(() => void (inForeground() || leaveTerminal()))
   rl.on('SIGTSTP', () => {
     process.stdin.setRawMode?.(false)
-    process.once('SIGCONT', () => {
-      process.stdin.setRawMode?.(true)
-      if (!running) rl.prompt(true)
-    })
+    process.once('SIGCONT', resume)
     process.kill(process.pid, 'SIGTSTP')
   })
   const ask = (prompt: string) =>
@@ -131,6 +140,9 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       if (line === null) break
     }
   } finally {
+    // Ended from the background (`kill %1` of a stopped prompt): the terminal is the shell's,
+    // which puts its own modes back; setting them from here stopped execd again.
+    if (!inForeground()) (rl as unknown as { terminal: boolean }).terminal = false
     rl.close()
     process.stdout.write('\n')
   }
@@ -143,4 +155,10 @@ function loadHistory(file: string): string[] {
   } catch {
     return []
   }
+}
+
+/** Whether execd's group is its terminal's foreground group (/proc's word; true where it cannot say). */
+function inForeground(): boolean {
+  const stat = readStat('self')
+  return !stat || stat.tpgid <= 0 || stat.tpgid === stat.pgid
 }

@@ -8,6 +8,21 @@ import { UsageError } from './errors'
 /** The daemon's address when `--url` is not given. */
 export const URL_ENV = 'EXECD_URL'
 
+/**
+ * How long a request waits for the daemon to begin its answer (its status and headers), in ms.
+ * A daemon that accepts and never answers (stuck, stopped by SIGSTOP, a proxy holding the
+ * connection) held every verb until Ctrl-C. A stream, once begun, is never bounded: a cell or a
+ * download may rightly go on for hours. The slowest answer to begin is a context's (java's and a
+ * Jupyter kernel's take seconds to start, more under load), hence a whole minute.
+ */
+export const ANSWER_TIMEOUT_MS = 60_000
+
+/** Every verb that takes --url takes this (remote.ts bounds the wait). */
+export const ANSWER_OPTION: [string, string] = [
+  '--answer-timeout <ms>',
+  `with --url: give up when the daemon has not begun to answer a request in this time (env EXECD_ANSWER_TIMEOUT; default ${ANSWER_TIMEOUT_MS}; 0: no limit)`,
+]
+
 export function routeUrl(base: string, route: string): URL {
   const url = new URL(route.replace(/^\/+/, ''), base.endsWith('/') ? base : `${base}/`)
   url.pathname = url.pathname.replace(/\/\/+/g, '/')

@@ -6,17 +6,24 @@
  * says which, and where the CLI takes it from: the daemon's words name only its header.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { freePort, runCli, startDaemon } from './harness'
 
 let closed: number
 // Accepts, reads the request, and hangs up without an answer.
 let hangsUp: Bun.TCPSocketListener<undefined>
+// Accepts, reads the request, and never answers (a daemon stopped by SIGSTOP, a stuck proxy).
+let mute: Bun.TCPSocketListener<undefined>
 beforeAll(async () => {
   closed = await freePort()
   hangsUp = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data: socket => void socket.end() } })
+  mute = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data: () => {} } })
 })
 afterAll(() => {
   hangsUp.stop(true)
+  mute.stop(true)
 })
 
 const REFUSED = 'connection refused (is execd serve running there, on that port?)'
@@ -53,6 +60,63 @@ test('a server that hangs up is no daemon: no advice to pass `verbose: true` to 
     stdout: '',
     stderr: `execd ping: ${base}/ping: ${HUNG_UP}\n`,
   })
+})
+
+test('a daemon that accepts and never answers: every verb gives up with one line naming the request, exit 1', async () => {
+  // Each waited until Ctrl-C (ping alone had its --timeout).
+  const base = `http://127.0.0.1:${mute.port}`
+  const dir = mkdtempSync(join(tmpdir(), 'answer-'))
+  try {
+    for (const [args, request] of [
+      [['exec', '--shell', 'true'], 'POST /command'],
+      [['exec', 'python', 'print(1)'], 'POST /code/context'],
+      [['fs', 'ls', '/'], 'GET /directories/list'],
+      [['fs', 'get', '/etc/hostname', join(dir, 'got')], 'GET /files/download'],
+      [['metrics'], 'GET /metrics'],
+    ] as const) {
+      const run = await runCli([...args, '--url', base, '--answer-timeout', '300'])
+      expect([args.join(' '), run]).toEqual([
+        args.join(' '),
+        {
+          code: 1,
+          stdout: '',
+          stderr: `execd: ${base} has not answered ${request} within 0.3 s (a daemon that accepts and is stuck?); --answer-timeout <ms> waits longer (0: no limit)\n`,
+        },
+      ])
+    }
+    // The variable, as EXECD_URL is to --url.
+    const run = await runCli(['fs', 'stat', '/', '--url', base], { env: { EXECD_ANSWER_TIMEOUT: '300' } })
+    expect([run.code, run.stderr.split('\n').length]).toEqual([1, 2])
+    expect(run.stderr).toContain('has not answered GET /files/info within 0.3 s')
+    // Nothing of the download under its name.
+    expect(readdirSync(dir)).toEqual([])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('--answer-timeout bounds the start of an answer, never a stream once begun', async () => {
+  const d = await startDaemon()
+  const dir = mkdtempSync(join(tmpdir(), 'answer-'))
+  try {
+    // The command's stream outlasts the bound: it waits for a file made after that.
+    const go = join(dir, 'go')
+    const run = runCli(['exec', '--shell', `until [ -e ${go} ]; do sleep 0.05; done; echo done`, '--url', d.url], {
+      env: { EXECD_ACCESS_TOKEN: d.token, EXECD_ANSWER_TIMEOUT: '3000' },
+    })
+    await Bun.sleep(4500)
+    writeFileSync(go, '')
+    expect(await run).toEqual({ code: 0, stdout: 'done\n', stderr: '' })
+    for (const typed of ['abc', '-1', '1.5'])
+      expect(await runCli(['fs', 'ls', '/', '--url', d.url, '--answer-timeout', typed])).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: `execd: --answer-timeout expects milliseconds (a whole number; 0: no limit), got '${typed}'\n`,
+      })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+    await d.stop()
+  }
 })
 
 test('ping: a --timeout or --url typed wrong is a usage error, not a daemon away', async () => {

@@ -64,9 +64,21 @@ describe('fs get never harms its source', () => {
   })
 })
 
+test('fs rm of a directory among files: one line naming it and rmdir, exit 1, nothing removed', () => {
+  // The wire's `error removing file d. path is a directory: d` came after `f` was gone.
+  mkdirSync(join(dir, 'rm-dir'), { recursive: true })
+  writeFileSync(join(dir, 'rm-file'), 'kept')
+  expect(fs(['rm', 'rm-file', 'rm-dir'])).toEqual({
+    code: 1,
+    stdout: '',
+    stderr: 'execd: rm-dir: is a directory (execd fs rmdir deletes directories)\n',
+  })
+  expect(readFileSync(join(dir, 'rm-file'), 'utf8')).toBe('kept')
+})
+
 describe('usage errors exit 2 with one plain line', () => {
   test.each([
-    [['ls', '-d', 'x'], "execd: invalid query parameter 'depth': x\n"],
+    [['ls', '-d', 'x'], "execd: --depth expects 0 to 100000 levels, got 'x'\n"],
     [['chmod', '999', 'f'], "execd: invalid mode '999': octal digits expected (e.g. 755 or 644)\n"],
     [['mkdir', 'd', '-m', 'rwx'], "execd: invalid mode 'rwx': octal digits expected (e.g. 755 or 644)\n"],
     [['frob'], "execd: unknown fs operation 'frob' (see execd fs --help)\n"],

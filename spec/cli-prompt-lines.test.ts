@@ -4,7 +4,7 @@
  * statement ends at its `;`, as sqlite3's and psql's prompts read it. Skipped where tmux is missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { BIN } from './harness'
+import { BIN, waitFor } from './harness'
 import { pythonAvailable } from './python-env'
 import { hasTool, terminal, type Terminal } from './kit/tmux'
 
@@ -25,9 +25,13 @@ async function prompt(language: string): Promise<void> {
 /** Types `line` once the screen's last prompt is `after` (capture-pane trims its trailing space). */
 async function type(line: string, after: string): Promise<void> {
   await term.shows(new RegExp(`^${after.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').trimEnd()}\\s*$(?![\\s\\S]*\\S)`, 'm'))
+  const before = term.screen()
   // tmux reads an argument ending in `;` as the end of its command: `\;` is the character.
   term.keys('-l', line.replace(/;$/, '\\;'))
   term.keys('Enter')
+  // Until the line is on the screen: the next type() took the prompt still bare above it for a
+  // new one and typed ahead (`x = 6` shown under `print("sad :(")`, 1 run in 4 at load 6).
+  await waitFor(`the screen to show ${JSON.stringify(line)} typed`, () => term.screen() !== before)
 }
 
 describe.skipIf(!hasTool('tmux'))('a prompt’s cell ends where the language says (tmux)', () => {
@@ -79,5 +83,28 @@ describe.skipIf(!hasTool('tmux'))('a prompt’s cell ends where the language say
     await type('select 2 as two', 'sql>')
     await type('', '...')
     await term.shows(/^two\n---\n {2}2\n\(1 row\)\nsql>\s*$/m)
+  }, 60_000)
+
+  test('sql: an error is said under the statement typed, not with it again', async () => {
+    await prompt('sql')
+    // `selec 1` came back on its own line above the error's code, as if it were output.
+    await type('selec 1;', 'sql>')
+    await term.shows(/syntax error\nsql>\s*$/m)
+    await type('select 1 +', 'sql>')
+    await type('from;', '...')
+    await term.shows(/^\.\.\. from;\n[\s\S]*syntax error\nsql>\s*$/m)
+    expect(term.screen()).toMatch(
+      /^sql> selec 1;\ncode: SQLITE_ERROR \(1\)\nDBExecError: near "selec": syntax error\nsql> select 1 \+\n\.\.\. from;\ncode: SQLITE_ERROR \(1\)\nDBQueryError: near "from": syntax error\nsql>\s*$/m,
+    )
+  }, 60_000)
+
+  test('javascript: a bracket in a regex literal is text', async () => {
+    await prompt('javascript')
+    // Each waited on `...` for an empty line.
+    await type("console.log('a(b'.split(/[(]/).join('+'))", 'javascript>')
+    await term.shows(/^a\+b\njavascript>\s*$/m)
+    await type('const half = 84 / 2; console.log(/\\{/.test("{") && half)', 'javascript>')
+    await term.shows(/^42\njavascript>\s*$/m)
+    expect(term.screen()).not.toContain('...')
   }, 60_000)
 })

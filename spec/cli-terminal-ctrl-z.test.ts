@@ -95,4 +95,30 @@ describe.skipIf(!hasTool('tmux'))('Ctrl-Z and fg (tmux)', () => {
     },
     120_000,
   )
+
+  test.skipIf(pythonAvailable !== true)(
+    'kill %1 of a prompt stopped in a cell ends it (143) without fg, its interpreter with it',
+    async () => {
+      term.shell()
+      term.keys(`${BIN} exec python`, 'Enter')
+      await term.shows(/^python>/m)
+      const [cli] = pidsWith(`${BIN} exec python`, term.shellPid())
+      term.keys('import time', 'Enter', 'print("sleeping", flush=True); time.sleep(300)', 'Enter')
+      await term.shows(/^sleeping$/m)
+      const [driver] = pidsWith('<execd-driver>', cli)
+      expect(driver).toBeNumber()
+      term.keys('C-z')
+      await waitFor('stopped', () => stopped(driver!) && stopped(cli!))
+      await term.shows(/Stopped +\S*execd exec python/)
+      // bash follows the SIGTERM with a SIGCONT that leaves execd in the background: its raw
+      // mode asked for there, and its exit's modes put back, stopped it again (`Stopped (tty
+      // output)`) until `fg`.
+      term.keys('kill %1', 'Enter')
+      await waitFor('execd gone', () => state(cli!) === '' && state(driver!) === '', 30_000)
+      // bash tells the job's end at its next prompt.
+      term.keys('true', 'Enter')
+      await term.shows(/Exit 143 +\S*execd exec python/)
+    },
+    120_000,
+  )
 })

@@ -109,6 +109,8 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
         // The prompt went on after the interrupted cell, as it does after Ctrl-C.
         await shows(`status ${status}`)
         await shows(/^ icanon\n echo$/m)
+        // The interrupt's words were printed as the prompt ended, as if Ctrl-C had come.
+        expect(screen()).not.toContain('KeyboardInterrupt')
         await waitFor('the interpreter gone', () => pidsWith('<execd-driver>').every(pid => pid !== driver)).catch(
           err => {
             const ps = Bun.spawnSync(['ps', '-o', 'pid,ppid,stat,etime,args', '-p', String(driver)]).stdout.toString()
@@ -330,5 +332,33 @@ describe.skipIf(!hasTool('script'))('progress', () => {
     expect(drawn.length).toBeGreaterThan(0)
     for (const line of drawn) expect([line, Bun.stringWidth(line)]).toEqual([line, Math.min(Bun.stringWidth(line), 29)])
     expect(drawn[0]).toMatch(/^…\S*\.bin  \(\d+%\)$|^$/)
+  })
+})
+
+describe.skipIf(!hasTool('script'))('binary to a terminal', () => {
+  test('fs cat of a binary file to a terminal is refused in one line, exit 1; a pipe and fs get - take it', () => {
+    // Its bytes reached the screen: an escape sequence in them left the terminal drawing garbage.
+    writeFileSync(
+      join(dir, 'blob.bin'),
+      Buffer.concat([Buffer.from('\x1b(0\x1b[?1049h'), Buffer.alloc(16), Buffer.from('TAIL')]),
+    )
+    writeFileSync(join(dir, 'words.txt'), 'plain words\n')
+    const log = join(dir, 'binary.log')
+    const lines = [
+      `${BIN} fs cat blob.bin; echo "cat $?"`,
+      `${BIN} fs cat words.txt; echo "text $?"`,
+      `${BIN} fs cat blob.bin | od -An -c | tail -2; echo "piped $?"`,
+      `${BIN} fs get blob.bin - >/dev/null; echo "get $?"`,
+    ]
+    const r = Bun.spawnSync(['script', '-q', '-e', '-c', lines.join('; '), log], { cwd: dir, stdin: 'ignore' })
+    expect(r.exitCode).toBe(0)
+    const drawn = readFileSync(log, 'latin1').replace(/\r\n/g, '\n')
+    expect(drawn).toContain(
+      'execd: blob.bin is binary (a NUL byte in its first 8000 bytes), not shown on a terminal: pipe it, or print it with execd fs get blob.bin -\ncat 1\n',
+    )
+    expect(drawn).not.toContain('\x1b[?1049h')
+    expect(drawn).toContain('plain words\ntext 0\n')
+    expect(drawn).toMatch(/T {3}A {3}I {3}L\n(.*\n)?piped 0\n/)
+    expect(drawn).toContain('get 0\n')
   })
 })

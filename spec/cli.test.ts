@@ -201,7 +201,7 @@ describe('a bad value is named for what it is (sixteenth pass)', () => {
       stdout: '',
       stderr: "execd: --timeout expects milliseconds (a whole number), got '-5'\n",
     })
-    expect(run(['fs', 'ls', '-d', '-1', '.']).stderr).toBe("execd: invalid query parameter 'depth': -1\n")
+    expect(run(['fs', 'ls', '-d', '-1', '.']).stderr).toBe("execd: --depth expects 0 to 100000 levels, got '-1'\n")
   })
 
   test('--env refuses what a command’s envs refuses over HTTP: a newline in a name', () => {
