@@ -3,13 +3,8 @@
  * variables, functions and the cwd persist between executions. Output is passed through as
  * bash wrote it; a non-zero status of the cell is an `error` event, as for commands.
  */
-import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
-import { CellQueue } from '../../core/cell-queue'
-import type { BashRunEnd, LiveBash } from '../../core/live-bash'
-import { STALLED } from '../../core/live-bash/stall'
 import { bunWaitsFor } from '../../core/reaper'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
-import { deathWords, runOutOfMemoryWords } from '../../core/oom'
 import { scrubSecrets } from '../../core/secrets'
 
 async function bashVersion(path: string): Promise<string> {
@@ -33,10 +28,11 @@ export const bash: Runtime = {
   },
   async start(opts: StartOptions): Promise<RuntimeContext> {
     // Loaded with the first context, not with execd: serve's start does not wait for it.
-    const [{ LiveBash }, { memoryFifoDir }, { heldByShell }] = await Promise.all([
+    const [{ LiveBash }, { memoryFifoDir }, { heldByShell }, { BashContext }] = await Promise.all([
       import('../../core/live-bash'),
       import('../../core/live-bash/fifo-dir'),
       import('../../core/live-bash/code-file'),
+      import('./context'),
     ])
     // Its input FIFOs on /dev/shm, as a session's (fifo-dir.ts): in TMPDIR, on ext4 here, each
     // cell's mkfifo, open and unlink held the event loop 30 µs at the median, 0.6-4 ms at p99.
@@ -51,88 +47,4 @@ export const bash: Runtime = {
       throw err
     }
   },
-}
-
-class BashContext implements RuntimeContext {
-  /** The running cell's events, filled by its pump whatever the reader's pace (up to the bound). */
-  private cell: CellQueue | undefined
-  constructor(
-    private readonly shell: LiveBash,
-    private readonly fifos: { close(): void } | undefined,
-  ) {}
-
-  get alive(): boolean {
-    return this.shell.alive
-  }
-
-  /**
-   * The run's output goes through a queue that holds back the shell past 1 Mi characters
-   * (backpressure, as before), but lets an interrupt drain it: the run's end comes behind its
-   * output, and a reader that lagged when the interrupt came held it until the shell was
-   * killed (state lost).
-   */
-  async *run(code: string): AsyncIterable<ExecEvent> {
-    const queue = new CellQueue({ policy: 'block', maxBytes: 1 << 20 })
-    this.cell = queue
-    // A reader that leaves early ends the queue and interrupts the run; the pump drains it.
-    const left = new AbortController()
-    const pumped = this.pump(this.shell.run(code, { signal: left.signal }), queue)
-    try {
-      yield* queue
-      // A run that failed to start (its code file not written) throws to the reader, as before.
-      const failure = await pumped
-      if (failure) throw failure.err
-    } finally {
-      left.abort()
-    }
-  }
-
-  /** The run's chunks and end into `queue`; resolves with what the run threw, if it did. */
-  private async pump(it: ReturnType<LiveBash['run']>, queue: CellQueue): Promise<{ err: unknown } | undefined> {
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() }
-    try {
-      for (let r = await it.next(); ; r = await it.next()) {
-        if (!r.done) {
-          const { stream, data } = r.value
-          await queue.output(stream, decoders[stream].decode(data, { stream: true }))
-          continue
-        }
-        for (const stream of ['stdout', 'stderr'] as const) void queue.output(stream, decoders[stream].decode())
-        queue.push(...(await this.ending(r.value)))
-        return
-      }
-    } catch (err) {
-      return { err }
-    } finally {
-      queue.end()
-      if (this.cell === queue) this.cell = undefined
-    }
-  }
-
-  private async ending(end: BashRunEnd): Promise<ExecEvent[]> {
-    if (end.kind === 'died') {
-      // A stalled shell was ended by execd: how it exited then says nothing of the run.
-      const info = end.reason === STALLED ? undefined : this.shell.exit
-      const cause = info ? deathWords(info, end.outOfMemory, 'shell') : end.reason
-      // Said as the other runtimes' deaths (the exit's words the traceback's one line), so
-      // clients can tell it from a failing command and the CLI exits with what it says.
-      const evalue = `the bash shell exited (${cause}); its state is lost and the next execution starts a fresh one`
-      return [errorEvent('DeadKernelError', evalue, [cause])]
-    }
-    if (end.interrupted) return [errorEvent('CommandExecError', '130', ['signal: interrupt'])]
-    if (end.outOfMemory)
-      return [errorEvent('CommandExecError', String(end.code), [runOutOfMemoryWords(end.code, end.outOfMemory)])]
-    if (end.code !== 0) return [errorEvent('CommandExecError', String(end.code), [`exit status ${end.code}`])]
-    return []
-  }
-
-  interrupt(): Promise<void> {
-    this.cell?.unblock()
-    return this.shell.interrupt()
-  }
-
-  async close(): Promise<void> {
-    await this.shell.close()
-    this.fifos?.close()
-  }
 }
