@@ -9,6 +9,7 @@ import { Value } from '@sinclair/typebox/value'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
+import { setLongTimeout, type LongTimer } from '../core/timers'
 import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
 import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
@@ -236,10 +237,11 @@ export function answerOf<S extends TSchema>(what: string, schema: S, value: unkn
  */
 function answerWait(ms: number, now: boolean) {
   const aborter = new AbortController()
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let timer: LongTimer | undefined
   let stopped = false
   const start = () => {
-    if (ms > 0 && !stopped) timer = setTimeout(() => aborter.abort(), ms)
+    // A long timer: setTimeout fired at once (1 ms, with a warning) for more than 2³¹ − 1 ms.
+    if (ms > 0 && !stopped) timer = setLongTimeout(() => aborter.abort(), ms)
   }
   if (now) start()
   return {
@@ -247,7 +249,7 @@ function answerWait(ms: number, now: boolean) {
     start,
     stop: () => {
       stopped = true
-      clearTimeout(timer)
+      timer?.clear()
     },
   }
 }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, runCli, startDaemon } from './harness'
+import { freePort, runCli, spawnCli, startDaemon } from './harness'
 
 let closed: number
 // Accepts, reads the request, and hangs up without an answer.
@@ -93,6 +93,17 @@ test('a daemon that accepts and never answers: every verb gives up with one line
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test('an --answer-timeout past 2³¹ ms waits: it is not cut to 1 ms', async () => {
+  // setTimeout fired at once (1 ms, with a TimeoutOverflowWarning) for 99999999999: the verb gave
+  // up on the mute daemon in a millisecond.
+  const cli = spawnCli(['fs', 'ls', '/', '--url', `http://127.0.0.1:${mute.port}`, '--answer-timeout', '99999999999'])
+  await Bun.sleep(1000)
+  const running = cli.exitCode === null
+  cli.kill('SIGTERM')
+  await cli.exited
+  expect([running, await new Response(cli.stderr).text()]).toEqual([true, ''])
 })
 
 test('--answer-timeout bounds the start of an answer, never a stream once begun', async () => {
