@@ -5,7 +5,7 @@
  * No timing: statuses, codes and a run's output compared.
  */
 import { describe, expect, test } from 'bun:test'
-import { postJson, readSse } from './harness'
+import { postJson, readSse, runCli } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { refused } from './kit/refused'
 import { mkdirSync } from 'node:fs'
@@ -86,5 +86,18 @@ describe.skipIf(!Bun.which('bwrap'))('isolated runs: the exports a session keeps
     } finally {
       await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
     }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))("execd exec --isolated --env: the route's rule, a typo before any session", () => {
+  // Was exit 1 after a session had been made and the run refused by the daemon.
+  test('a name the shell cannot export: exit 2 naming it; a plain name runs', async () => {
+    const ws = join(fx.tmp, 'cli-ws')
+    mkdirSync(ws, { recursive: true })
+    const bad = await runCli(['exec', '--isolated', ws, '--env', 'a.b=1', 'echo hi'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--env: not a variable name a shell can export: "a.b"')
+    const good = await runCli(['exec', '--isolated', ws, '--env', 'ab=1', 'echo hi $ab'])
+    expect({ code: good.code, stdout: good.stdout }).toEqual({ code: 0, stdout: 'hi 1\n' })
   })
 })
