@@ -7,6 +7,7 @@ import {
   isArgListTooLong,
   MAX_ARG_STRLEN,
   MAX_KEPT_ENV_BYTES,
+  MAX_KEPT_ENV_ENTRIES,
 } from './exec-strings'
 
 describe('exec strings', () => {
@@ -52,4 +53,7 @@ test('envs: one rule for every route, names a shell can export only where asked,
   expect(envsProblem({ B: 'x' }, { kept })).toBeUndefined()
   expect(envsProblem({ B: 'xx' }, { kept })).toContain("the session's exported environment would hold")
   expect(envsProblem({ K: 'y' }, { kept })).toBeUndefined()
+  const many = new Map([...Array(MAX_KEPT_ENV_ENTRIES - 1)].map((_, i) => [`V${i}`, 12]))
+  expect(envsProblem({ V0: 'again', W: '1' }, { kept: many })).toBeUndefined()
+  expect(envsProblem({ W: '1', X: '2' }, { kept: many })).toContain('would hold 4097 entries, more than 4096')
 })

@@ -71,6 +71,22 @@ describe.skipIf(!Bun.which('bwrap'))('isolated runs: the exports a session keeps
     }
   })
 
+  test('more entries than a session keeps: a 400, and a child bash still starts at once', async () => {
+    // 16,000 one-letter exports were taken; every `bash -c` of the session then started in
+    // seconds (80,000 fit the byte bound: a minute each).
+    const id = await session()
+    const many = Object.fromEntries([...Array(4097)].map((_, i) => [`V${i}`, 'v']))
+    try {
+      const r = await refused(await run(id, { code: 'true', envs: many }))
+      expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
+      expect(r.message).toContain('would hold 4097 entries, more than 4096')
+      delete many.V4096
+      expect(await stdout(await run(id, { code: 'bash -c "echo \\$V4095"', envs: many }))).toEqual(['v'])
+    } finally {
+      await fx.d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
+    }
+  })
+
   test('a command and an isolated run word a bad entry the same way', async () => {
     const id = await session()
     try {
