@@ -38,6 +38,8 @@ export async function execIsolated(code: string, options: Record<string, unknown
   typedCheck(() => checkShape(request))
   // The section's own refusal of a run, said before a session is made for it.
   if (code.trim() === '') throw new UsageError('code is required', 'INVALID_REQUEST_BODY')
+  // Checked before a session is made: a name the session's shell cannot export is a typo (exit 2).
+  const envs = parseEnvPairs(options.env, { shell: true })
   const remote = remoteOf(options)
   const isolation = remote ? remoteIsolation(remote) : await localIsolation()
   let id: string | undefined
@@ -51,7 +53,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
     id = await isolation.create(request)
     if (stopSignal()) interrupt() // a signal that came while the session was being made
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
-    const events = await isolation.run(id, { code, envs: parseEnvPairs(options.env), timeout_seconds: timeout })
+    const events = await isolation.run(id, { code, envs, timeout_seconds: timeout })
     let exit = 1
     let ended = false
     for await (const e of events) {

@@ -1,7 +1,7 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
 import { ConfigError, SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { UsageError } from './errors'
-import { envEntryProblem } from '../core/exec-strings'
+import { envProblem } from '../core/exec-strings'
 import { runtimeOptions, sectionOptions } from '../plugins/options'
 
 const each = (specs: Readonly<Record<string, readonly OptionSpec[]>>) => Object.values(specs).flat()
@@ -64,8 +64,11 @@ export async function serveConfigFrom(flags: Record<string, unknown> = {}): Prom
 /** Typed wrong (exit 2), with the code a command's `envs` gets over HTTP for it (--json). */
 const typo = (message: string) => new UsageError(message, 'INVALID_REQUEST_BODY')
 
-/** `--env K=V` (repeatable) as a map; a pair without `=` is a usage error. */
-export function parseEnvPairs(raw: unknown): Record<string, string> | undefined {
+/**
+ * `--env K=V` (repeatable) as a map; a pair without `=` is a usage error, as is one the route it
+ * goes to refuses (`shell`: an isolated run's, whose names are exported).
+ */
+export function parseEnvPairs(raw: unknown, opts: { shell?: boolean } = {}): Record<string, string> | undefined {
   if (raw === undefined) return undefined
   const out: Record<string, string> = {}
   for (const pair of (Array.isArray(raw) ? raw : [raw]).map(String)) {
@@ -75,7 +78,7 @@ export function parseEnvPairs(raw: unknown): Record<string, string> | undefined 
     // Assigned, it set the object's prototype: the variable vanished and the command ran without it.
     if (name === '__proto__') throw typo('--env: the environment variable name __proto__ is not supported')
     // What a command's `envs` refuses over HTTP: `--env $'A\nB=1'` reached the cell as a variable B.
-    const problem = envEntryProblem(name, pair.slice(eq + 1))
+    const problem = envProblem(name, pair.slice(eq + 1), opts)
     if (problem) throw typo(`--env: ${problem}`)
     out[name] = pair.slice(eq + 1)
   }

@@ -1,5 +1,14 @@
 import { describe, expect, test } from 'bun:test'
-import { argumentProblem, envEntryProblem, isArgListTooLong, MAX_ARG_STRLEN } from './exec-strings'
+import {
+  argumentProblem,
+  envEntryBytes,
+  envEntryProblem,
+  envsProblem,
+  isArgListTooLong,
+  MAX_ARG_STRLEN,
+  MAX_KEPT_ENV_BYTES,
+  MAX_KEPT_ENV_ENTRIES,
+} from './exec-strings'
 
 describe('exec strings', () => {
   test('an argument fits up to MAX_ARG_STRLEN - 1 bytes in UTF-8, its NUL being the last', () => {
@@ -31,4 +40,20 @@ test('a lone surrogate is no argument and no environment entry: it would reach t
   expect(argumentProblem('command', 'a\ud83d\ude00')).toBeUndefined()
   expect(envEntryProblem('A', '\udc00')).toContain('not valid Unicode')
   expect(envEntryProblem('\ud800', 'v')).toContain('not valid Unicode')
+})
+
+test('envs: one rule for every route, names a shell can export only where asked, kept exports bounded', () => {
+  expect(envsProblem({ 'a.b': '1', 'A B': '2', 'BASH_FUNC_f%%': '() { :; }' })).toBeUndefined()
+  expect(envsProblem({ 'a.b': '1' }, { shell: true })).toContain('not a variable name a shell can export: "a.b"')
+  expect(envsProblem({ A: 'x\0' }, { shell: true })).toBe('envs: environment variable A contains a NUL byte')
+  expect(envsProblem({ A: 1 })).toBe('envs.A: expected a string')
+  expect(envEntryBytes('AB', 'é')).toBe(2 + 2 + 2 + 8)
+  // Exactly at the bound, taken; a byte past it, refused; a name given again replaces its bytes.
+  const kept = new Map([['K', MAX_KEPT_ENV_BYTES - envEntryBytes('B', 'x')]])
+  expect(envsProblem({ B: 'x' }, { kept })).toBeUndefined()
+  expect(envsProblem({ B: 'xx' }, { kept })).toContain("the session's exported environment would hold")
+  expect(envsProblem({ K: 'y' }, { kept })).toBeUndefined()
+  const many = new Map([...Array(MAX_KEPT_ENV_ENTRIES - 1)].map((_, i) => [`V${i}`, 12]))
+  expect(envsProblem({ V0: 'again', W: '1' }, { kept: many })).toBeUndefined()
+  expect(envsProblem({ W: '1', X: '2' }, { kept: many })).toContain('would hold 4097 entries, more than 4096')
 })

@@ -90,7 +90,7 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
         }),
       )
       expect(r).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
-      expect(r.message).toContain('envs.A contains a NUL byte')
+      expect(r.message).toContain('envs: environment variable A contains a NUL byte')
       const after = await postJson(fx.d, `/v1/isolated/session/${session_id}/run`, { code: 'echo "[${A-unset}]"' })
       const out = (await readSse(after)).filter(f => f.data.type === 'stdout').map(f => f.data.text)
       expect(out).toEqual(['[unset]'])
@@ -112,7 +112,7 @@ describe.skipIf(!Bun.which('bwrap'))('isolated run: an env value with a NUL is a
         }),
       )
       expect(surrogate).toMatchObject({ status: 400, code: 'INVALID_REQUEST_BODY' })
-      expect(surrogate.message).toContain('envs.A is not valid Unicode')
+      expect(surrogate.message).toContain('envs: environment variable "A" is not valid Unicode')
     } finally {
       await fx.d.fetch(`/v1/isolated/session/${session_id}`, { method: 'DELETE' })
     }

@@ -13,7 +13,7 @@ import { within } from '../../core/timers'
 import type { CommandRequest } from './contract'
 import type { SourceWithHeaders, SseItem } from '../../core/sse'
 import { workingDir } from '../../core/workdir'
-import { argumentProblem, envEntryProblem } from '../../core/exec-strings'
+import { argumentProblem, envsProblem } from '../../core/exec-strings'
 import { commandEnv, lookupUser } from './env'
 import { startCommand, type Prepared, type RunSettings } from './run'
 import { CommandStore, type CommandRecord, type RetentionLimits } from './store'
@@ -203,10 +203,8 @@ function prepare(req: CommandRequest): Prepared {
   if (typeof req.command !== 'string' || req.command === '') throw invalid('command is required')
   const commandProblem = argumentProblem('command', req.command)
   if (commandProblem) throw invalid(commandProblem)
-  for (const [name, value] of Object.entries(req.envs ?? {})) {
-    const problem = envEntryProblem(name, value)
-    if (problem) throw invalid(`envs: ${problem}`)
-  }
+  const envsBad = envsProblem(req.envs ?? {})
+  if (envsBad) throw invalid(envsBad)
   if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
     throw invalid(`timeout must be a non-negative number of milliseconds, got ${req.timeout}`)
   }

@@ -8,7 +8,12 @@ export const RunCommandBody = t.Object(
     timeout: t.Optional(t.Number({ description: 'kill the process group after this many ms (0: no limit)' })),
     uid: t.Optional(t.Integer({ description: 'run as this user (execd must be root)' })),
     gid: t.Optional(t.Integer({ description: 'run with this group; requires uid' })),
-    envs: t.Optional(t.Record(t.String(), t.String(), { description: 'extra environment, highest precedence' })),
+    envs: t.Optional(
+      t.Record(t.String(), t.String(), {
+        description:
+          "extra environment, highest precedence. Any name execve takes (dots and spaces too); refused with 400 before anything starts: an empty name, a name with '=', a newline or a NUL, a NUL in a value, a lone surrogate, an entry (NAME=value) of 131072 bytes or more, and an environment the kernel will not take (E2BIG)",
+      }),
+    ),
   },
   { title: 'RunCommandRequest' },
 )

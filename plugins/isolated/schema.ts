@@ -115,7 +115,12 @@ export const CapabilitiesSchema = t.Object(
 export const RunBody = t.Object(
   {
     code: t.String({ description: 'bash code, run in the session shell (state persists)' }),
-    envs: t.Optional(t.Record(t.String(), t.String(), { description: 'exported in the session shell first' })),
+    envs: t.Optional(
+      t.Record(t.String(), t.String(), {
+        description:
+          "exported in the session shell first; they persist. Names a shell can export ([A-Za-z_][A-Za-z0-9_]*), the values as a command takes them (no NUL, each NAME=value under 131072 bytes); what runs have exported in the session (a commit's fresh shell starts anew) is bounded to 4096 entries and 1048576 bytes, each entry's NAME=value, NUL and 8-byte pointer counted; past either a 400",
+      }),
+    ),
     timeout_seconds: t.Optional(t.Number({ description: 'interrupt the run after this long (0: no limit)' })),
   },
   { title: 'IsolatedRunRequest' },

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { isAbsolute, resolve, sep } from 'node:path'
 import { childEnv } from '../../../core/child-env'
 import { ExecdError, PREFIX } from '../../../core/errors'
+import { SHELL_NAME } from '../../../core/exec-strings'
 import { confineCwd } from '../../../core/workdir'
 import type { Probed } from './probe'
 import { isUnder, SYSTEM_DIRS, type Bind, type Profile, type UidMode, type WorkspaceMode } from './sandbox'
@@ -55,7 +56,6 @@ export class NotSupported extends ExecdError {
 }
 
 export const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 /** The largest uid/gid a session takes: 4294967295 is (uid_t)-1, which setresuid leaves as it is. */
 export const MAX_ID = 4294967294
 
@@ -135,7 +135,7 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
   checkMountPoints(binds, profile, { path: workspace, mode }, extra)
   const ep = req.env_passthrough
   if (ep) {
-    for (const k of ep.keys ?? []) if (!ENV_NAME.test(k)) throw invalid(`env_passthrough.keys: not a name: ${k}`)
+    for (const k of ep.keys ?? []) if (!SHELL_NAME.test(k)) throw invalid(`env_passthrough.keys: not a name: ${k}`)
   }
   const idle = req.idle_timeout_seconds ?? settings.idleSeconds
   if (!Number.isFinite(idle) || idle < 0) throw invalid(`idle_timeout_seconds must be >= 0, got ${idle}`)
@@ -224,7 +224,7 @@ const SAFE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 /** The shell's environment: execd's child environment, filtered by env_passthrough. */
 export function sessionEnv(params: Params): Record<string, string> {
-  const all = Object.entries(childEnv()).filter(([k]) => ENV_NAME.test(k))
+  const all = Object.entries(childEnv()).filter(([k]) => SHELL_NAME.test(k))
   const ep = params.env_passthrough
   if (!ep) return Object.fromEntries(all)
   const keys = new Set(ep.keys)

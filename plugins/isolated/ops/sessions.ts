@@ -152,14 +152,14 @@ export class IsolatedOps {
   async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<SseItem>> {
     // Run during a commit, the code met a stopped shell (404 'has ended'), or a shell killed under it.
     const s = await this.ready(id)
-    const { code, timeoutMs } = runOf(req)
+    const { code, timeoutMs, remember } = runOf(req, s.bash)
     if (!s.bash.alive) {
       throw new ExecdError(
         'CONTEXT_NOT_FOUND',
         `isolated session ${id} has ended (${s.bash.endReason}); create a new one`,
       )
     }
-    return bashRunEvents(s.bash, code, {
+    const events = bashRunEvents(s.bash, code, {
       budget: this.budget,
       id: s.id,
       timeoutMs,
@@ -175,6 +175,9 @@ export class IsolatedOps {
         if (--s.runs === 0 && this.sessions.get(s.id) === s) this.touch(s)
       },
     })
+    // Counted once the run is taken: its exports are then in the shell's queue.
+    remember()
+    return events
   }
 
   /**
