@@ -40,6 +40,12 @@ export class IsolatedOps {
   private readonly idle = new Deadlines<Session>(s => void this.expire(s))
   /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
   private readonly budget = runsBound('isolated session runs')
+  /**
+   * What each session's shell has had exported by runs' `envs`, keyed by the shell: a commit's
+   * fresh shell starts with none. The exports persist, so their bound is the session's, not one
+   * request's: 5 MB given once had every later program of the shell fail with "Argument list too long".
+   */
+  private readonly exported = new WeakMap<object, Map<string, number>>()
 
   constructor(readonly settings: IsolatedSettings) {
     this.capacity = new Capacity('isolated sessions', settings.max, 'max-isolated-sessions', () => this.sessions.size)
@@ -152,7 +158,8 @@ export class IsolatedOps {
   async run(id: string, req: RunRequest, signal?: AbortSignal): Promise<AsyncIterable<SseItem>> {
     // Run during a commit, the code met a stopped shell (404 'has ended'), or a shell killed under it.
     const s = await this.ready(id)
-    const { code, timeoutMs, remember } = runOf(req, s.bash)
+    const kept = this.exported.get(s.bash) ?? new Map<string, number>()
+    const { code, timeoutMs, remember } = runOf(req, kept)
     if (!s.bash.alive) {
       throw new ExecdError(
         'CONTEXT_NOT_FOUND',
@@ -177,6 +184,7 @@ export class IsolatedOps {
     })
     // Counted once the run is taken: its exports are then in the shell's queue.
     remember()
+    this.exported.set(s.bash, kept)
     return events
   }
 
