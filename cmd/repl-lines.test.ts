@@ -71,3 +71,13 @@ test('codeOf takes strings and comments out, and says one is left open', () => {
   expect(codeOf("x = '''(", 'python')).toEqual({ code: 'x =  ', open: true })
   expect(codeOf('a /* ( */ b', 'go')).toEqual({ code: 'a   b', open: false })
 })
+
+test('a pasted minified line of many `/` is read in one pass, its regex literals still found', () => {
+  // Each `/` trimmed and matched the whole code before it, and `/[` scanned the rest of its line:
+  // 160,000 divisions took 80 s at the prompt (this test's 5 s limit is the bound), `/[/[/[…` as long.
+  const divisions = `x = ${'1/'.repeat(160_000)}1`
+  expect(codeOf(divisions, 'javascript')).toEqual({ code: divisions, open: false })
+  const classes = `f(${'/['.repeat(80_000)})`
+  expect(codeOf(classes, 'javascript').open).toBe(false)
+  expect(codeOf('return /[(]/.test(s) ? a / b : 0', 'javascript').code).toBe('return  .test(s) ? a / b : 0')
+})
