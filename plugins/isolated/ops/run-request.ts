@@ -12,12 +12,12 @@ export interface RunRequest {
  * The code the session's shell runs for `req` (its envs exported first: they persist, as an
  * export would) and its timeout; 400 INVALID_REQUEST_BODY for a request that cannot be run.
  * `kept` is what the session's shell has had exported by earlier runs (bytes by name, as execve
- * counts them); `remember` adds this run's once the run is accepted.
+ * counts them); `exports` is what this run adds to it, once the run is accepted.
  */
 export function runOf(
   req: RunRequest,
-  kept: Map<string, number>,
-): { code: string; timeoutMs?: number; remember: () => void } {
+  kept: ReadonlyMap<string, number>,
+): { code: string; timeoutMs?: number; exports: [string, number][] } {
   if (!req || typeof req.code !== 'string' || req.code.trim() === '') throw invalid('code is required')
   const t = req.timeout_seconds
   if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0)) {
@@ -28,11 +28,12 @@ export function runOf(
   const problem = envsProblem(req.envs ?? {}, { shell: true, kept })
   if (problem) throw invalid(problem)
   const envs = Object.entries(req.envs ?? {})
-  const exports = envs.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('')
-  const remember = () => {
-    for (const [k, v] of envs) kept.set(k, envEntryBytes(k, v))
+  const lines = envs.map(([k, v]) => `export ${k}=${quote(v)}\n`).join('')
+  return {
+    code: lines + req.code,
+    timeoutMs: t ? t * 1000 : undefined,
+    exports: envs.map(([k, v]) => [k, envEntryBytes(k, v)]),
   }
-  return { code: exports + req.code, timeoutMs: t ? t * 1000 : undefined, remember }
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`

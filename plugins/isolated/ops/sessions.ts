@@ -159,7 +159,7 @@ export class IsolatedOps {
     // Run during a commit, the code met a stopped shell (404 'has ended'), or a shell killed under it.
     const s = await this.ready(id)
     const kept = this.exported.get(s.bash) ?? new Map<string, number>()
-    const { code, timeoutMs, remember } = runOf(req, kept)
+    const { code, timeoutMs, exports } = runOf(req, kept)
     if (!s.bash.alive) {
       throw new ExecdError(
         'CONTEXT_NOT_FOUND',
@@ -183,7 +183,7 @@ export class IsolatedOps {
       },
     })
     // Counted once the run is taken: its exports are then in the shell's queue.
-    remember()
+    for (const [name, bytes] of exports) kept.set(name, bytes)
     this.exported.set(s.bash, kept)
     return events
   }
