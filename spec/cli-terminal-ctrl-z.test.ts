@@ -35,6 +35,14 @@ beforeAll(() => {
 })
 afterAll(() => term.close())
 
+/** `execd exec python` at its prompt in a fresh shell; the CLI's pid. */
+async function pythonPrompt(): Promise<number | undefined> {
+  term.shell()
+  term.keys(`${BIN} exec python`, 'Enter')
+  await term.shows(/^python>/m)
+  return pidsWith(`${BIN} exec python`, term.shellPid())[0]
+}
+
 describe.skipIf(!hasTool('tmux'))('Ctrl-Z and fg (tmux)', () => {
   test('exec --shell: Ctrl-Z stops the command with execd, fg lets both go on, Ctrl-C ends them (130)', async () => {
     term.shell()
@@ -58,10 +66,7 @@ describe.skipIf(!hasTool('tmux'))('Ctrl-Z and fg (tmux)', () => {
   test.skipIf(pythonAvailable !== true)(
     'the python prompt: Ctrl-Z at the prompt and in a cell, fg, and the prompt takes keys again',
     async () => {
-      term.shell()
-      term.keys(`${BIN} exec python`, 'Enter')
-      await term.shows(/^python>/m)
-      const [cli] = pidsWith(`${BIN} exec python`, term.shellPid())
+      const cli = await pythonPrompt()
       // At the prompt, a line half typed: at fg it came back but took no key again.
       term.keys('x = 4')
       await term.shows('python> x = 4')
@@ -102,10 +107,7 @@ describe.skipIf(!hasTool('tmux'))('Ctrl-Z and fg (tmux)', () => {
   test.skipIf(pythonAvailable !== true)(
     'kill %1 of a prompt stopped in a cell ends it (143) without fg, its interpreter with it',
     async () => {
-      term.shell()
-      term.keys(`${BIN} exec python`, 'Enter')
-      await term.shows(/^python>/m)
-      const [cli] = pidsWith(`${BIN} exec python`, term.shellPid())
+      const cli = await pythonPrompt()
       term.keys('import time', 'Enter', 'print("sleeping", flush=True); time.sleep(300)', 'Enter')
       await term.shows(/^sleeping$/m)
       const [driver] = pidsWith('<execd-driver>', cli)
