@@ -4,7 +4,7 @@
  * leaves the old file untouched. Staging and committing are separate so that an upload of
  * several files renames them only once the whole request has arrived.
  */
-import { constants, fstatSync, writeSync } from 'node:fs'
+import { constants, fstatSync, writeSync, type BigIntStats } from 'node:fs'
 import { lstat, open, statfs, unlink, type FileHandle } from 'node:fs/promises'
 import type { Anchor } from './beneath'
 import { procPath } from './beneath'
@@ -28,6 +28,8 @@ interface AtomicWriteOptions {
    * and a replace sync and place their files together (ops/commit-staged.ts).
    */
   sync?: boolean
+  /** The file the content was made from, as it was read: placing refuses a target changed since (place.ts). */
+  from?: BigIntStats
 }
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants
@@ -109,7 +111,7 @@ export async function stageFile(
     if (state === 'failed') await discard()
   }
   const place = (): Placed => {
-    const placed = placeStaged(anchor, tempName)
+    const placed = placeStaged(anchor, tempName, opts.from)
     state = 'committed'
     return {
       undo: () => {

@@ -9,7 +9,7 @@
  * taken only while it still does not (RENAME_NOREPLACE). Where renameat2 is not to be had,
  * a rename right after the check, with no await between: such a file cannot be taken back.
  */
-import { lstatSync, renameSync, type Stats } from 'node:fs'
+import { lstatSync, renameSync, type BigIntStats, type Stats } from 'node:fs'
 import { unlink } from 'node:fs/promises'
 import { getSystemErrorName } from 'node:util'
 import { constants } from 'node:os'
@@ -50,13 +50,18 @@ const errnoError = (errno: number) => Object.assign(new Error(), { code: getSyst
 /** Tries again when the target came or went between the look and the rename (another process's). */
 const ATTEMPTS = 3
 
-/** Puts the file staged as `tempName` beside `anchor`'s entry in its place (see above). */
-export function placeStaged(anchor: Anchor, tempName: string): Placed {
+/**
+ * Puts the file staged as `tempName` beside `anchor`'s entry in its place (see above). `from`:
+ * the file its content was made from (a replace's), as it was when read; a file that is not that
+ * one any more stays, and nothing is placed (`changedSince`).
+ */
+export function placeStaged(anchor: Anchor, tempName: string, from?: BigIntStats): Placed {
   const temp = anchor.beside(tempName)
   const target = anchor.at
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const now = entryAt(target)
     refuseKind(now, anchor, 'rename')
+    if (from && !now) throw changedSince(anchor, 'was removed')
     if (!now) {
       const errno = renameWithFlags(temp, target, RENAME_NOREPLACE)
       if (errno === EEXIST) continue
@@ -69,11 +74,13 @@ export function placeStaged(anchor: Anchor, tempName: string): Placed {
     }
     // The replaced file is journalled under the temp name before the swap: a SIGKILL between
     // the swap and `settle` leaves nothing of it for the next start to miss (files/staging.ts).
-    const aside = stagedEntries.track(anchor.dir, tempName, lstatSync(target, { bigint: true }))
+    const before = lstatSync(target, { bigint: true })
+    if (from && !sameAs(before, from, true)) throw changedSince(anchor, 'changed')
+    const aside = stagedEntries.track(anchor.dir, tempName, before)
     const errno = renameWithFlags(temp, target, RENAME_EXCHANGE)
     if (errno !== 0) aside.done()
     if (errno === ENOENT) continue
-    if (errno === undefined) return renamedOver(temp, target, anchor)
+    if (errno === undefined) return renamedOver(temp, target, anchor, from)
     if (errno !== 0) throw fsError(errnoError(errno), 'rename', anchor.raw)
     const replaced = entryAt(temp)
     if (!replaced?.isFile() && !replaced?.isSymbolicLink()) {
@@ -81,6 +88,13 @@ export function placeStaged(anchor: Anchor, tempName: string): Placed {
       renameWithFlags(temp, target, RENAME_EXCHANGE)
       aside.done()
       refuseKind(replaced, anchor, 'rename')
+    }
+    // Looked at again once swapped (the rename moved its ctime): a write between the look and the
+    // swap is seen, one after it went to the new file's name.
+    if (from && !sameAs(lstatSync(temp, { bigint: true }), from, false)) {
+      renameWithFlags(temp, target, RENAME_EXCHANGE)
+      aside.done()
+      throw changedSince(anchor, 'changed')
     }
     let settled = false
     return {
@@ -103,9 +117,12 @@ export function placeStaged(anchor: Anchor, tempName: string): Placed {
   )
 }
 
-/** The fallback: a rename, the check just before it. Nothing to take back. */
-function renamedOver(temp: string, target: Name, anchor: Anchor): Placed {
+/** The fallback: a rename, the checks just before it. Nothing to take back. */
+function renamedOver(temp: string, target: Name, anchor: Anchor, from?: BigIntStats): Placed {
   refuseKind(entryAt(target), anchor, 'rename')
+  const now = from && lstatSync(target, { bigint: true, throwIfNoEntry: false })
+  if (from && !now) throw changedSince(anchor, 'was removed')
+  if (from && now && !sameAs(now, from, true)) throw changedSince(anchor, 'changed')
   try {
     renameSync(temp, target)
   } catch (err) {
@@ -121,4 +138,28 @@ function tryRename(from: Name, to: Name): boolean {
   } catch {
     return false
   }
+}
+
+/**
+ * The same file with the same content as far as the kernel says: its inode, size and the times a
+ * write (mtime) or any change (ctime, which a rename moves too) sets. A replace read the file, and
+ * an append made before its rename was lost with the old inode (8 of 4,263 appends in one 0.4 s
+ * replace of 18 MB).
+ */
+function sameAs(now: BigIntStats, from: BigIntStats, ctime: boolean): boolean {
+  return (
+    now.dev === from.dev &&
+    now.ino === from.ino &&
+    now.size === from.size &&
+    now.mtimeNs === from.mtimeNs &&
+    (!ctime || now.ctimeNs === from.ctimeNs)
+  )
+}
+
+function changedSince(anchor: Anchor, what: string): ExecdError {
+  return new ExecdError(
+    'RUNTIME_ERROR',
+    `error accessing file: rename ${anchor.raw}: the file ${what} while it was rewritten (another writer's ` +
+      'change would have been lost); it is left as it is now, not replaced',
+  )
 }

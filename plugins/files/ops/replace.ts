@@ -187,6 +187,8 @@ async function rewrite(
       raw,
       async (handle, anchor, keep) => {
         const old = Buffer.from(r.old)
+        // As it is before any byte is read: a change after it is not in what is written.
+        const from = await handle.stat({ bigint: true })
         // A first pass that stops at the first match: a file without one is never rewritten.
         if (!(await contains(handle, old))) return 0
         const counter = { count: 0 }
@@ -194,7 +196,7 @@ async function rewrite(
         const output = bounded(replacing(handle, old, Buffer.from(r.new), counter), () => {
           if (counter.count * each > room) throw tooMuchGrowth(raw, counter.count, each, maxGrowth)
         })
-        const staged = await stageFile(anchor, output, { signal, sync: false })
+        const staged = await stageFile(anchor, output, { signal, sync: false, from })
         batch.add(anchor, staged)
         keep()
         return counter.count
