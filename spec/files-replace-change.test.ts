@@ -50,7 +50,7 @@ test('a file appended to while it is replaced keeps every appended line', async 
   expect(count).toBeGreaterThan(0)
   for (const a of answers) {
     if (a.status !== 200) {
-      expect(a.status).toBe(500)
+      expect(a.status).toBe(400)
       expect(a.message).toContain('changed while it was rewritten')
     }
   }

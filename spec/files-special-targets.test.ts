@@ -5,10 +5,10 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { spawnSync } from 'node:child_process'
-import { existsSync, lstatSync } from 'node:fs'
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
-import { uploadOne } from './harness'
+import { postJson, uploadOne } from './harness'
 import { daemonWithDirAtLoad } from './kit/daemon-dir'
 
 const fx = daemonWithDirAtLoad('special')
@@ -59,5 +59,37 @@ describe('an upload onto something that is not a regular file', () => {
     expect(((await res.json()) as { code: string }).code).toBe('INVALID_REQUEST_BODY')
     expect(lstatSync(socket).isSocket()).toBe(true)
     expect(existsSync(before)).toBe(false)
+  })
+})
+
+/** A tmpfs beside the test's dir: a move there is a copy (EXDEV). Skipped visibly where there is none. */
+const shm = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(dir).dev ? '/dev/shm' : undefined
+if (!shm)
+  console.warn('skipped: spec/files-special-targets.test.ts has no /dev/shm on another filesystem, no move case')
+
+describe.skipIf(!shm)('a move to another filesystem of a tree holding a FIFO', () => {
+  test('is a 400 naming the FIFO where it is; nothing at the destination, the tree as it was', async () => {
+    const tree = join(dir, 'tree')
+    mkdirSync(join(tree, 'sub', 'deeper'), { recursive: true })
+    writeFileSync(join(tree, 'a.txt'), 'a')
+    expect(spawnSync('mkfifo', [join(tree, 'sub', 'deeper', 'fifo')]).status).toBe(0)
+    const away = mkdtempSync(join(shm!, 'execd-spec-special-'))
+    try {
+      const dest = join(away, 'tree')
+      const res = await postJson(fx.d, '/files/mv', [{ src: `${tree}/`, dest }])
+      // Before: `move <src> <dest>: invalid argument`, the FIFO nowhere named.
+      expect(res.status).toBe(400)
+      expect(await res.json()).toEqual({
+        code: 'INVALID_REQUEST_BODY',
+        message:
+          `error accessing file: move ${tree}/ ${dest}: ${tree}/sub/deeper/fifo is a FIFO, and a move to another ` +
+          'filesystem is a copy, which makes only files, directories and symlinks; nothing was moved',
+      })
+      expect(readdirSync(away)).toEqual([])
+      expect(lstatSync(join(tree, 'sub', 'deeper', 'fifo')).isFIFO()).toBe(true)
+      expect(readdirSync(tree).sort()).toEqual(['a.txt', 'sub'])
+    } finally {
+      rmSync(away, { recursive: true, force: true })
+    }
   })
 })

@@ -154,7 +154,39 @@ async function openBoth(
 }
 
 /**
- * A symlink as a link, a regular file with its bytes, mode and times; anything else EINVAL.
+ * A FIFO, socket or device met by a copy: EINVAL, as before, naming what and where. A move to
+ * another filesystem answered only `move <src> <dest>: invalid argument`, a tree's offending
+ * entry nowhere said.
+ */
+export class NotCopied extends Error {
+  readonly code = 'EINVAL'
+  readonly kind: string
+  constructor(
+    s: Stats,
+    /** Its path below the copy's top ('' for the top), where the copy knows it. */
+    readonly path?: string,
+  ) {
+    const kind = s.isFIFO()
+      ? 'a FIFO'
+      : s.isSocket()
+        ? 'a socket'
+        : s.isCharacterDevice()
+          ? 'a character device'
+          : s.isBlockDevice()
+            ? 'a block device'
+            : 'not a file'
+    super(`${kind}: only files, directories and symlinks are copied`)
+    this.kind = kind
+  }
+
+  /** Where it is, as the client would write it, below the path `raw` it gave. */
+  below(raw: string): string {
+    return this.path ? `${raw.replace(/\/+$/, '')}/${this.path}` : raw
+  }
+}
+
+/**
+ * A symlink as a link, a regular file with its bytes, mode and times; anything else `NotCopied`.
  * With `place`, a file on another mount than the copy's is refused (`MountKept`).
  */
 export async function copyLeaf(
@@ -168,7 +200,7 @@ export async function copyLeaf(
     made?.(lstatSync(to, { bigint: true }))
     return
   }
-  if (!s.isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+  if (!s.isFile()) throw new NotCopied(s, place?.path)
   const src = await openRegularFile(from, place)
   try {
     const st = await src.stat()
@@ -203,7 +235,8 @@ export async function copyLeaf(
 async function openRegularFile(path: Name, place?: Place): Promise<FileHandle> {
   const held = heldFd(openSync(path, O_PATH | O_NOFOLLOW))
   try {
-    if (!fstatSync(held.fd).isFile()) throw Object.assign(new Error(), { code: 'EINVAL' })
+    const s = fstatSync(held.fd)
+    if (!s.isFile()) throw new NotCopied(s, place?.path)
     if (place) await stayOn(held.fd, place)
     return await open(fdPath(held.fd), O_RDONLY)
   } finally {

@@ -156,9 +156,10 @@ function sameAs(now: BigIntStats, from: BigIntStats, ctime: boolean): boolean {
   )
 }
 
+/** A 400, as a target that became a directory or a FIFO meanwhile is (`refuseKind`): a race the request lost. */
 function changedSince(anchor: Anchor, what: string): ExecdError {
   return new ExecdError(
-    'RUNTIME_ERROR',
+    'INVALID_REQUEST_BODY',
     `error accessing file: rename ${anchor.raw}: the file ${what} while it was rewritten (another writer's ` +
       'change would have been lost); it is left as it is now, not replaced',
   )

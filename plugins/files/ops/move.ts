@@ -5,7 +5,7 @@ import { renameUnlessTaken } from '../../../core/renameat2'
 import type { Anchor } from '../beneath'
 import { fsError, osMessage } from '../errors'
 import { bytePathOf, type PathScope, type RawPath } from '../paths'
-import { copyEntry } from '../copy-tree'
+import { copyEntry, NotCopied } from '../copy-tree'
 import { MountKept, mountRefused } from '../mounts'
 import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
 import { removeEntry } from '../tree'
@@ -96,6 +96,7 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
       if (code === 'EBUSY') throw mountRefused('move', `${item.src} is a mount point`)
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
       moved = await moveAcrossDevices(src, dest, signal).catch(e => {
+        if (e instanceof NotCopied) throw notCopied(e, item)
         if (!(e instanceof MountKept)) throw fsError(e, 'move', `${item.src} ${item.dest}`)
         throw mountRefused('move', `${e.pathsBelow(item.src)} is a mount point`)
       })
@@ -129,4 +130,12 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal
   }
   if (placed) await removeEntry(src.dir, src.name)
   return placed
+}
+
+/** The 400 of a move to another filesystem that met what a copy cannot make (copy-tree.ts). */
+function notCopied(e: NotCopied, item: Move): ExecdError {
+  return badRequest(
+    `error accessing file: move ${item.src} ${item.dest}: ${e.below(String(item.src))} is ${e.kind}, and a move ` +
+      'to another filesystem is a copy, which makes only files, directories and symlinks; nothing was moved',
+  )
 }
