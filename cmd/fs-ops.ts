@@ -18,7 +18,7 @@ import { deleteFiles, removeDirectories } from '../plugins/files/ops/remove'
 import { replaceInFiles } from '../plugins/files/ops/replace'
 import { searchBatches } from '../plugins/files/ops/search'
 import { writeFile } from '../plugins/files/ops/upload'
-import type { RawPath } from '../plugins/files/paths'
+import type { RawPath } from '../core/beneath/path-scope'
 import { endOf, entriesOf } from './path-fields'
 
 export type { FileInfo, Permission, RawPath }

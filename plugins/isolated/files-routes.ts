@@ -13,14 +13,9 @@ import { askedOf } from '../../core/mount'
 import type { Downloads } from '../../core/downloads'
 import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
 import { errors } from '../../core/responses'
-import {
-  PathScope,
-  type Anchor,
-  type FilesSettings,
-  type filesRoutesModule,
-  type RawPath,
-  type WalkOptions,
-} from '../files/contract'
+import { PathScope, type RawPath } from '../../core/beneath/path-scope'
+import type { Anchor, WalkOptions } from '../../core/beneath/walk'
+import type { FilesSettings, filesRoutesModule } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedOps } from './ops/sessions'
 import { SessionParams } from './schema'

@@ -17,8 +17,13 @@ export const isolated: Section<IsolatedOps> = {
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedOps }, { FILES_SETTINGS, filesRoutesModule, stagedEntries }, { isolatedSettings }] =
-      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('./settings')])
+    const [{ IsolatedOps }, { FILES_SETTINGS, filesRoutesModule }, { stagedEntries }, { isolatedSettings }] =
+      await Promise.all([
+        import('./ops/sessions'),
+        import('../files/contract'),
+        import('../../core/beneath/staging'),
+        import('./settings'),
+      ])
     const ops = new IsolatedOps(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
