@@ -10,7 +10,7 @@
  */
 import { open } from 'node:fs/promises'
 import { ExecdError } from '../core/errors'
-import { compileGlob } from '../plugins/files/ops/search'
+import { compileGlob } from '../plugins/files/contract'
 import { checkedId } from '../core/owner-names'
 import { UsageError, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
