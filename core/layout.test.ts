@@ -267,3 +267,14 @@ test("cmd/ reaches a plugin only through its face: the section's index.ts or con
   )
   expect(offending).toEqual([])
 })
+
+test("every Elysia app's errors go through core/mount.ts renderError: one answer and one log line per error, whoever serves it", () => {
+  const offending = [...filesIn('core'), ...filesIn('plugins'), ...filesIn('cmd')]
+    .filter(f => !f.endsWith('.test.ts'))
+    .flatMap(f =>
+      [...readFileSync(join(top, f), 'utf8').matchAll(/\.onError\(([^\n]*)/g)]
+        .filter(([, rest]) => !/=>\s*renderError\(/.test(rest ?? ''))
+        .map(([call]) => `${f}: ${call.trim()}`),
+    )
+  expect(offending).toEqual([])
+})

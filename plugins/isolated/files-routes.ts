@@ -9,9 +9,10 @@ import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
-import { askedOf } from '../../core/mount'
+import { askedOf, renderError } from '../../core/mount'
 import type { Downloads } from '../../core/downloads'
-import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
+import { ExecdError } from '../../core/errors'
+import type { Logger } from '../../core/log'
 import { errors } from '../../core/responses'
 import { PathScope, type RawPath } from '../../core/beneath/path-scope'
 import type { Anchor, WalkOptions } from '../../core/beneath/walk'
@@ -61,21 +62,15 @@ export function sessionFilesRoutes(
   limits: Omit<FilesSettings, 'scope'>,
   module: FilesRoutes,
   downloads: Downloads,
+  log: Logger,
 ) {
+  /** A forwarded request → the one the client sent: its path and its signal are what is logged. */
+  const sent = new WeakMap<Request, Request>()
   // As every group (core/mount.ts): the path starts after the first '/' past the scheme, not at
-  // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404).
+  // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404). Its errors
+  // are rendered, and logged, as the files section's own are.
   const files = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
-    .onError(({ code, error }) => {
-      const message = error instanceof Error ? error.message : String(error)
-      if (code === 'VALIDATION') {
-        const v = error as { valueError?: { path?: string; message?: string } }
-        const where = v.valueError?.path ? `${v.valueError.path.replace(/^\//, '')}: ` : ''
-        return errorResponse(badRequest(`${PREFIX.validation}${where}${v.valueError?.message ?? message}`))
-      }
-      if (code === 'PARSE') return errorResponse(badRequest(`${PREFIX.parse}${message}`))
-      if (code === 'NOT_FOUND') return errorResponse(new ExecdError('NOT_FOUND', 'route not found'))
-      return errorResponse(toExecdError(error))
-    })
+    .onError(({ code, error, request }) => renderError(code, error, sent.get(request) ?? request, log))
     .use(module.filesRoutes({ scope: new CurrentScope(), ...limits }, downloads))
 
   /**
@@ -119,6 +114,7 @@ export function sessionFilesRoutes(
         duplex: 'half',
       })
       answeredFor(inner, request)
+      sent.set(inner, received)
       // The view's routes answer on this app's server (their downloads watch their answers through it).
       files.server = server
       return current.run(scope, () => files.handle(inner))

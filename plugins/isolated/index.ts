@@ -42,7 +42,7 @@ export const isolated: Section<IsolatedOps> = {
         ])
         return new Elysia()
           .use(isolatedRoutes(ops, ctx.streams))
-          .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads))
+          .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads, ctx.log))
       },
       held: () => ops.held(),
       close: async () => {
