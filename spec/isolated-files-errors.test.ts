@@ -1,10 +1,12 @@
 /**
- * The isolated files view's errors go through the one renderer the files section's own routes
- * have (core/mount.ts): the same answer, and the same log line, naming the path the client sent.
- * The view rendered its own before: an upload failing on a full disk answered alike and was
- * never logged. A small tmpfs is the full disk (root only: skipped visibly otherwise).
+ * The isolated files view's errors are the files section's: the same words for a query both
+ * refuse (the view's documented patterns answered in theirs), and the one renderer the files
+ * section's own routes have (core/mount.ts), with the same log line, naming the path the client
+ * sent (an upload failing on a full disk through the view was never logged). A small tmpfs is the
+ * full disk (root only: skipped visibly otherwise).
  */
 import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { daemonWithDir } from './kit/daemon-dir'
 import { isolationOf } from './kit/isolated'
@@ -42,6 +44,35 @@ describe.skipIf(!Bun.which('bwrap') || !isRoot)("the isolated files view's error
       expect((await res.json()).code).toBe(directBody.code)
       const line = await logLine(fx.d, ['request failed', `"${path}"`])
       expect(line.error).toContain('big.bin')
+    } finally {
+      await s.delete()
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))("the isolated files view's refusals of a query", () => {
+  test("are the files section's own, word for word", async () => {
+    const ws = mkdtempSync(join(fx.tmp, 'ws-'))
+    writeFileSync(join(ws, 'a.txt'), 'a\n')
+    const queries = [
+      `directories/list?path=${ws}&depth=abc`,
+      `directories/list?path=${ws}&depth=-1`,
+      `files/download?path=${join(ws, 'a.txt')}&offset=0`,
+      `files/download?path=${join(ws, 'a.txt')}&limit=x`,
+      `files/download?path=${join(ws, 'a.txt')}&offset=1&limit=0`,
+    ]
+    const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'rw' } })
+    try {
+      for (const q of queries) {
+        const own = await fx.d.fetch(`/${q}`)
+        const view = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/${q}`)
+        expect({ q, status: view.status, body: await view.json() }).toEqual({
+          q,
+          status: own.status,
+          body: await own.json(),
+        })
+        expect(own.status).toBe(400)
+      }
     } finally {
       await s.delete()
     }

@@ -16,7 +16,7 @@ import type { Logger } from '../../core/log'
 import { errors } from '../../core/responses'
 import { PathScope, type RawPath } from '../../core/beneath/path-scope'
 import type { Anchor, WalkOptions } from '../../core/beneath/walk'
-import type { FilesSettings, filesRoutesModule } from '../files/contract'
+import { lineWindow, parseDepth, type FilesSettings, type filesRoutesModule } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedOps } from './ops/sessions'
 import { SessionParams } from './schema'
@@ -51,6 +51,19 @@ class CurrentScope extends PathScope {
 
 /** The files section's routes module, loaded by the caller (plugins/files/contract.ts). */
 export type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
+
+/** A query as a transform sees it: before the route's schema has checked it. */
+type Unchecked = { query: Record<string, unknown> }
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined)
+/**
+ * The files section's own checks of what the view's documented patterns refuse (a depth, an
+ * offset, a limit), made before them: such a value is refused in the files section's words, as
+ * on its own route (`invalid query parameter 'depth': abc`), not in the pattern's.
+ */
+const CHECKS = {
+  depth: ({ query }: Unchecked) => void parseDepth(text(query.depth)),
+  lines: ({ query }: Unchecked) => void lineWindow({ offset: text(query.offset), limit: text(query.limit) }),
+}
 
 const READS = new Set(['GET', 'HEAD'])
 /** A download's answers besides the 200. */
@@ -147,9 +160,16 @@ export function sessionFilesRoutes(
   })
   const params = SessionParams
   /** A route without a JSON body: its query (if any) is validated here, its body left unread. */
-  const plain = (method: string, summary: string, query?: TObject, statuses?: Record<number, string>) => ({
+  const plain = (
+    method: string,
+    summary: string,
+    query?: TObject,
+    statuses?: Record<number, string>,
+    check?: (c: Unchecked) => void,
+  ) => ({
     params,
     ...(query ? { query } : {}),
+    ...(check ? { transform: check } : {}),
     parse: 'none' as const,
     detail: detail(method, summary, statuses),
   })
@@ -167,7 +187,7 @@ export function sessionFilesRoutes(
   })
   const TOO_MANY = { 413: 'more entries than the walk lists' }
   const download = (method: string, summary: string) => ({
-    ...plain(method, summary, DownloadQuery, RANGES),
+    ...plain(method, summary, DownloadQuery, RANGES, CHECKS.lines),
     headers: DownloadHeaders,
   })
   const session = '/session/:sessionId'
@@ -209,7 +229,11 @@ export function sessionFilesRoutes(
       }),
     )
     .get(`${session}/files/search`, forward, plain('GET', 'Find files by glob in the session', SearchQuery, TOO_MANY))
-    .get(`${session}/directories/list`, forward, plain('GET', 'List a directory of the session', ListQuery, TOO_MANY))
+    .get(
+      `${session}/directories/list`,
+      forward,
+      plain('GET', 'List a directory of the session', ListQuery, TOO_MANY, CHECKS.depth),
+    )
     .post(
       `${session}/directories`,
       forward,
