@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { cac } from 'cac'
 import { ExecdError } from '../core/errors'
 import { protectDashes, restoreValues, word } from './argv'
-import { parseDepth } from '../plugins/files/ops/list'
+import { parseDepth } from '../plugins/files/contract'
 import { UsageError, exitCodeOf, plainMessage, typedCheck } from './errors'
 
 function parse(words: string[]) {

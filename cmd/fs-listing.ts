@@ -5,8 +5,7 @@
  * it, as a closed pipe stops `find`.
  */
 import { Readable } from 'node:stream'
-import { WALK_LIMITS } from '../plugins/files/ops/walk'
-import { parseDepth } from '../plugins/files/ops/list'
+import { WALK_LIMITS, parseDepth } from '../plugins/files/contract'
 import { UsageError, typedCheck } from './errors'
 import type { FileInfo } from './fs-ops'
 import { tableRows } from './fs-print'

@@ -7,18 +7,22 @@
 import { openSection } from '../core/app'
 import type { Config } from '../core/config'
 import { files } from '../plugins/files'
-import type { FileInfo } from '../plugins/files/fileinfo'
-import { downloadFile } from '../plugins/files/ops/download'
-import { statFiles } from '../plugins/files/ops/info'
-import { listingBatches } from '../plugins/files/ops/list'
-import { makeDirectories } from '../plugins/files/ops/mkdir'
-import { moveFiles } from '../plugins/files/ops/move'
-import { setPermissions, type Permission } from '../plugins/files/ops/permissions'
-import { deleteFiles, removeDirectories } from '../plugins/files/ops/remove'
-import { replaceInFiles } from '../plugins/files/ops/replace'
-import { searchBatches } from '../plugins/files/ops/search'
-import { writeFile } from '../plugins/files/ops/upload'
-import type { RawPath } from '../plugins/files/paths'
+import {
+  deleteFiles,
+  downloadFile,
+  listingBatches,
+  makeDirectories,
+  moveFiles,
+  removeDirectories,
+  replaceInFiles,
+  searchBatches,
+  setPermissions,
+  statFiles,
+  writeFile,
+  type FileInfo,
+  type Permission,
+} from '../plugins/files/contract'
+import type { RawPath } from '../core/beneath/path-scope'
 import { endOf, entriesOf } from './path-fields'
 
 export type { FileInfo, Permission, RawPath }

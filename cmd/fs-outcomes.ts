@@ -1,6 +1,6 @@
 /** How `execd fs` ends when some of what was asked failed: what worked said, the rest named. */
 import { ExecdError } from '../core/errors'
-import { missingPath } from '../plugins/files/ops/info'
+import { missingPath } from '../plugins/files/contract'
 import type { FileInfo, FsOps, RawPath } from './fs-ops'
 import { plainMessage } from './errors'
 

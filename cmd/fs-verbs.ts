@@ -10,8 +10,8 @@
  */
 import { open } from 'node:fs/promises'
 import { ExecdError } from '../core/errors'
-import { compileGlob } from '../plugins/files/ops/search'
-import { checkedId } from '../plugins/files/owners'
+import { compileGlob } from '../plugins/files/contract'
+import { checkedId } from '../core/owner-names'
 import { UsageError, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
 import type { FsOps, Permission, RawPath } from './fs-ops'

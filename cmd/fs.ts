@@ -5,7 +5,7 @@
  * options; the one typed runs here, with its output written and its signals watched.
  */
 import { cac, type CAC } from 'cac'
-import type { RawPath } from '../plugins/files/paths'
+import type { RawPath } from '../core/beneath/path-scope'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'

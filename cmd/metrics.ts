@@ -4,10 +4,9 @@
  * (128 + the signal, as every other verb a signal ends); a watch that ends any other way failed
  * (the daemon stopped, the connection was lost): one line saying so, exit 1.
  */
-import type { Metrics } from '../plugins/metrics/ops'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { Type } from '@sinclair/typebox'
-import { MetricsSchema } from '../plugins/metrics/schema'
+import { MetricsSchema, type Metrics } from '../plugins/metrics/contract'
 import { answerOf, lostConnection, remoteOf, sseEvents, type Remote } from './remote'
 
 interface MetricsSource {

@@ -4,7 +4,7 @@
  * UTF-8: cmd/raw-argv.ts) in the `_base64` field beside it. Used by `fs` here (fs-ops.ts) and
  * with `--url` (remote-fs.ts) alike.
  */
-import type { BytePath, RawPath } from '../plugins/files/paths'
+import type { BytePath, RawPath } from '../core/beneath/path-scope'
 
 /**
  * Paths as a query names them, in the order given: `path`, or `path_base64` for bytes, as

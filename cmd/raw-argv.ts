@@ -5,7 +5,7 @@
  * files section's operations (and the wire's `path_base64`) take as it is.
  */
 import { readFileSync } from 'node:fs'
-import { BytePath } from '../plugins/files/paths'
+import { BytePath } from '../core/beneath/path-scope'
 
 /** A path typed as bytes that are not UTF-8: printed (and in --json) as a listing shows it, `\xHH`. */
 export class ArgBytes extends BytePath {

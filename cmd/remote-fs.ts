@@ -3,7 +3,7 @@
  * the wire contract gives it; a listing or search of a large tree is asked a directory at a
  * time (remote-walk.ts).
  */
-import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/schema'
+import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugins/files/contract'
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
 import { endOf, entriesOf, named, queryOf } from './path-fields'
 import { lostConnection, type Remote } from './remote'

@@ -7,7 +7,7 @@
  * no cap on the whole, as here (`execd fs ls` without --url): a person asked for all of it, and a
  * closed pipe stops it. The wire is the contract's: `depth=1` listings and searches.
  */
-import { compileGlob } from '../plugins/files/ops/search'
+import { compileGlob } from '../plugins/files/contract'
 import { ExecdError, type ErrorCode } from '../core/errors'
 import type { FileInfo, RawPath } from './fs-ops'
 import { named } from './path-fields'

@@ -253,3 +253,28 @@ test('every service a plugin provides in the registry is asked for by another', 
   const unread = provided.filter(key => !sources.some(text => new RegExp(`\\.(get|require)\\(${key}\\)`).test(text)))
   expect(unread).toEqual([])
 })
+
+test("cmd/ reaches a plugin only through its face: the section's index.ts or contract.ts, or the plugin list", () => {
+  const face = /^plugins(\/(index|options)|\/[^/]+(\/(index|contract))?)?$/
+  expect(face.test('plugins/files/contract')).toBe(true)
+  expect(face.test('plugins/files/ops/list')).toBe(false)
+  const offending = filesIn('cmd').flatMap(f =>
+    importsOf(f)
+      .filter(i => i.startsWith('.'))
+      .map(i => relative(top, join(top, dirname(f), i)))
+      .filter(target => target.startsWith('plugins') && !face.test(target))
+      .map(target => `${f} → ${target}`),
+  )
+  expect(offending).toEqual([])
+})
+
+test("every Elysia app's errors go through core/mount.ts renderError: one answer and one log line per error, whoever serves it", () => {
+  const offending = [...filesIn('core'), ...filesIn('plugins'), ...filesIn('cmd')]
+    .filter(f => !f.endsWith('.test.ts'))
+    .flatMap(f =>
+      [...readFileSync(join(top, f), 'utf8').matchAll(/\.onError\(([^\n]*)/g)]
+        .filter(([, rest]) => !/=>\s*renderError\(/.test(rest ?? ''))
+        .map(([call]) => `${f}: ${call.trim()}`),
+    )
+  expect(offending).toEqual([])
+})

@@ -169,7 +169,12 @@ function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string
   return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
 }
 
-function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {
+/**
+ * The one renderer of an Elysia app's errors into `{code, message}` and a status, and of their
+ * log lines (a failure, a refusal at a limit, a client gone): every group's (mount above), and
+ * the isolated files view's, which passes the request the client sent for the one it forwards.
+ */
+export function renderError(code: string | number, error: unknown, request: Request, log: Logger): Response {
   switch (code) {
     case 'NOT_FOUND':
       return notFound(request)

@@ -2,7 +2,7 @@
  * Whether a request target's percent-encoded bytes are UTF-8. The URL parser decodes any that
  * are not into U+FFFD: `DELETE /files?path=/tmp/x%FF` removed a file named `x\uFFFD`, another
  * name than the one sent (and `x%FF` and `x%FE` one file), as a lone surrogate in JSON did before
- * plugins/files/paths.ts refused it. Raw bytes that are not UTF-8 (unencoded, which HTTP does
+ * core/beneath/path-scope.ts refused it. Raw bytes that are not UTF-8 (unencoded, which HTTP does
  * not allow) are Bun's: they reach execd already as `%EF%BF%BD`, a U+FFFD sent on purpose.
  */
 

@@ -1,11 +1,12 @@
 /**
  * For unit tests: fresh temp dirs, each removed after the test that made it (registers the
- * `afterEach` of the file that calls it).
+ * `afterEach` of the file that calls it), and failures as values.
  */
-import { afterEach } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { afterEach, beforeEach } from 'bun:test'
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { ExecdError } from './errors'
 
 export function testRoots(prefix: string): () => string {
   const roots: string[] = []
@@ -16,3 +17,20 @@ export function testRoots(prefix: string): () => string {
     return root
   }
 }
+
+/** Makes a new directory (real path, symlinks resolved) before each test and removes it after. */
+export function tempDirPerTest(prefix: string, use: (dir: string) => void): void {
+  let dir = ''
+  beforeEach(() => {
+    dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)))
+    use(dir)
+  })
+  afterEach(() => rmSync(dir, { recursive: true, force: true }))
+}
+
+/** The error a promise rejects with (undefined if it resolves). */
+export const failure = async (p: Promise<unknown>) =>
+  (await p.then(
+    () => undefined,
+    e => e,
+  )) as ExecdError

@@ -6,13 +6,13 @@
  */
 import { constants, fstatSync, writeSync, type BigIntStats } from 'node:fs'
 import { lstat, open, statfs, unlink, type FileHandle } from 'node:fs/promises'
-import type { Anchor } from './beneath'
-import { procPath } from './beneath'
+import type { Anchor } from '../../core/beneath/walk'
+import { procPath } from '../../core/beneath/walk'
 import { ExecdError, errnoOf } from '../../core/errors'
 import { fsError, osMessage } from './errors'
-import type { Ownership } from './owners'
+import type { Ownership } from '../../core/owner-names'
 import { entryAt, placeStaged, refuseKind, type Placed } from './place'
-import { stagedEntries, tempNameFor, type StagedEntry } from './staging'
+import { stagedEntries, tempNameFor, type StagedEntry } from '../../core/beneath/staging'
 
 interface AtomicWriteOptions {
   /** Permission bits for the file; default: the replaced file's, else 0666 & ~umask. */

@@ -5,7 +5,7 @@
  * RUNTIME_ERROR.
  */
 import { ExecdError, PREFIX, errnoOf, errnoText, type ErrorCode } from '../../core/errors'
-import type { RawPath } from './paths'
+import type { RawPath } from '../../core/beneath/path-scope'
 
 const CLIENT_ERRNO = new Set(['ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG', 'EINVAL', 'EEXIST', 'ENOTEMPTY'])
 /**

@@ -1,7 +1,7 @@
 /** The reference's FileInfo JSON: lstat, never following symlinks; `mode` as octal digits. */
 import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../core/errors'
-import { accountNames, type AccountNames } from './owners'
+import { accountNames, type AccountNames } from '../../core/owner-names'
 import { entryStatOf, type EntryStat } from './stat-at'
 
 export interface FileInfo {

@@ -19,7 +19,7 @@ export const files: Section<FilesSettings> = {
   async open(ctx) {
     const [{ FILES_SETTINGS, filesSettings }, { stagedEntries }, { uploadsHeld }] = await Promise.all([
       import('./settings'),
-      import('./staging'),
+      import('../../core/beneath/staging'),
       import('./ops/upload'),
     ])
     const ops = filesSettings(ctx.config)

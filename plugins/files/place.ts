@@ -15,9 +15,9 @@ import { getSystemErrorName } from 'node:util'
 import { constants } from 'node:os'
 import { ExecdError } from '../../core/errors'
 import { RENAME_EXCHANGE, RENAME_NOREPLACE, renameWithFlags } from '../../core/renameat2'
-import type { Anchor, Name } from './beneath'
+import type { Anchor, Name } from '../../core/beneath/walk'
 import { fsError } from './errors'
-import { stagedEntries } from './staging'
+import { stagedEntries } from '../../core/beneath/staging'
 
 const { EEXIST, ENOENT } = constants.errno
 
@@ -73,7 +73,7 @@ export function placeStaged(anchor: Anchor, tempName: string, from?: BigIntStats
       }
     }
     // The replaced file is journalled under the temp name before the swap: a SIGKILL between
-    // the swap and `settle` leaves nothing of it for the next start to miss (files/staging.ts).
+    // the swap and `settle` leaves nothing of it for the next start to miss (core/beneath/staging.ts).
     const before = lstatSync(target, { bigint: true })
     if (from && !sameAs(before, from, true)) throw changedSince(anchor, 'changed')
     const aside = stagedEntries.track(anchor.dir, tempName, before)

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { closeSync, constants, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { O_PATH } from './beneath'
+import { O_PATH } from '../../core/beneath/walk'
 import { consumedByReading, isPseudoFile, pseudoCopy, pseudoLength } from './pseudo'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-pseudo-'))

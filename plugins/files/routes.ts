@@ -19,7 +19,7 @@ import { replaceInFiles } from './ops/replace'
 import { openSearch } from './ops/search'
 import { WALK_LIMITS } from './ops/walk'
 import { uploadFiles } from './ops/upload'
-import { bytePathOf, type RawPath } from './paths'
+import { bytePathOf, type RawPath } from '../../core/beneath/path-scope'
 import {
   DownloadQuery,
   FileInfoListSchema,
@@ -37,7 +37,7 @@ import {
   uploadBodyDoc,
 } from './schema'
 import type { FilesSettings } from './settings'
-import { verboseFlag } from './verbose'
+import { verboseFlag } from '../../core/verbose-flag'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
 export { MoveListSchema, PermissionMapSchema, ReplaceMapSchema, uploadBodyDoc }

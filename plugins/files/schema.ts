@@ -1,6 +1,6 @@
 /** TypeBox models of the files section's wire (CONTRACT §5): they validate and document. */
 import { t } from 'elysia'
-import { VERBOSE_PATTERN, VERBOSE_WORDS } from './verbose'
+import { VERBOSE_PATTERN, VERBOSE_WORDS } from '../../core/verbose-flag'
 
 const pathBase64Field = t.String({
   description: "the path's exact bytes, standard base64, as path_base64 lists them: names the path instead of the key",
@@ -83,7 +83,7 @@ export const ReplaceCountsSchema = t.Record(t.String(), t.Object({ replacedCount
   description: 'with verbose=true: path → number of replacements',
 })
 
-/** `verbose` of a replace (./verbose.ts), as both replace routes take it. */
+/** `verbose` of a replace (core/verbose-flag.ts), as both replace routes take it. */
 export const verboseQuery = (description: string) =>
   t.Optional(t.String({ description: `${description}: ${VERBOSE_WORDS}`, pattern: VERBOSE_PATTERN }))
 

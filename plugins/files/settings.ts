@@ -7,7 +7,7 @@ import { SERVER, settingsOf, type Config } from '../../core/config'
 import type { MinRateLimits } from '../../core/min-rate'
 import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
-import { PathScope } from './paths'
+import { PathScope } from '../../core/beneath/path-scope'
 
 /** What the opened section holds, and its routes and the isolated files view serve with. */
 export interface FilesSettings {

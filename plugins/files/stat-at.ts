@@ -9,7 +9,7 @@
 import { lstatSync, type BigIntStats } from 'node:fs'
 import { constants } from 'node:os'
 import { loadSyscall, syscallError, type Syscall } from '../../core/syscall'
-import { procPath, type Name } from './beneath'
+import { procPath, type Name } from '../../core/beneath/walk'
 
 /** What a FileInfo says of an entry; times as whole seconds (floored) and nanoseconds 0..999,999,999. */
 export interface EntryStat {

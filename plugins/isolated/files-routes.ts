@@ -9,18 +9,14 @@ import type { TObject, TSchema } from '@sinclair/typebox'
 import { Elysia, type AnyElysia } from 'elysia'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { answeredFor } from '../../core/answering'
-import { askedOf } from '../../core/mount'
+import { askedOf, renderError } from '../../core/mount'
 import type { Downloads } from '../../core/downloads'
-import { ExecdError, PREFIX, badRequest, errorResponse, toExecdError } from '../../core/errors'
+import { ExecdError } from '../../core/errors'
+import type { Logger } from '../../core/log'
 import { errors } from '../../core/responses'
-import {
-  PathScope,
-  type Anchor,
-  type FilesSettings,
-  type filesRoutesModule,
-  type RawPath,
-  type WalkOptions,
-} from '../files/contract'
+import { PathScope, type RawPath } from '../../core/beneath/path-scope'
+import type { Anchor, WalkOptions } from '../../core/beneath/walk'
+import { lineWindow, parseDepth, type FilesSettings, type filesRoutesModule } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedOps } from './ops/sessions'
 import { SessionParams } from './schema'
@@ -56,6 +52,19 @@ class CurrentScope extends PathScope {
 /** The files section's routes module, loaded by the caller (plugins/files/contract.ts). */
 export type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
 
+/** A query as a transform sees it: before the route's schema has checked it. */
+type Unchecked = { query: Record<string, unknown> }
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined)
+/**
+ * The files section's own checks of what the view's documented patterns refuse (a depth, an
+ * offset, a limit), made before them: such a value is refused in the files section's words, as
+ * on its own route (`invalid query parameter 'depth': abc`), not in the pattern's.
+ */
+const CHECKS = {
+  depth: ({ query }: Unchecked) => void parseDepth(text(query.depth)),
+  lines: ({ query }: Unchecked) => void lineWindow({ offset: text(query.offset), limit: text(query.limit) }),
+}
+
 const READS = new Set(['GET', 'HEAD'])
 /** A download's answers besides the 200. */
 const RANGES = { 416: 'RANGE_NOT_SATISFIABLE' }
@@ -66,21 +75,15 @@ export function sessionFilesRoutes(
   limits: Omit<FilesSettings, 'scope'>,
   module: FilesRoutes,
   downloads: Downloads,
+  log: Logger,
 ) {
+  /** A forwarded request → the one the client sent: its path and its signal are what is logged. */
+  const sent = new WeakMap<Request, Request>()
   // As every group (core/mount.ts): the path starts after the first '/' past the scheme, not at
-  // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404).
+  // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404). Its errors
+  // are rendered, and logged, as the files section's own are.
   const files = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
-    .onError(({ code, error }) => {
-      const message = error instanceof Error ? error.message : String(error)
-      if (code === 'VALIDATION') {
-        const v = error as { valueError?: { path?: string; message?: string } }
-        const where = v.valueError?.path ? `${v.valueError.path.replace(/^\//, '')}: ` : ''
-        return errorResponse(badRequest(`${PREFIX.validation}${where}${v.valueError?.message ?? message}`))
-      }
-      if (code === 'PARSE') return errorResponse(badRequest(`${PREFIX.parse}${message}`))
-      if (code === 'NOT_FOUND') return errorResponse(new ExecdError('NOT_FOUND', 'route not found'))
-      return errorResponse(toExecdError(error))
-    })
+    .onError(({ code, error, request }) => renderError(code, error, sent.get(request) ?? request, log))
     .use(module.filesRoutes({ scope: new CurrentScope(), ...limits }, downloads))
 
   /**
@@ -124,6 +127,7 @@ export function sessionFilesRoutes(
         duplex: 'half',
       })
       answeredFor(inner, request)
+      sent.set(inner, received)
       // The view's routes answer on this app's server (their downloads watch their answers through it).
       files.server = server
       return current.run(scope, () => files.handle(inner))
@@ -156,9 +160,16 @@ export function sessionFilesRoutes(
   })
   const params = SessionParams
   /** A route without a JSON body: its query (if any) is validated here, its body left unread. */
-  const plain = (method: string, summary: string, query?: TObject, statuses?: Record<number, string>) => ({
+  const plain = (
+    method: string,
+    summary: string,
+    query?: TObject,
+    statuses?: Record<number, string>,
+    check?: (c: Unchecked) => void,
+  ) => ({
     params,
     ...(query ? { query } : {}),
+    ...(check ? { transform: check } : {}),
     parse: 'none' as const,
     detail: detail(method, summary, statuses),
   })
@@ -176,7 +187,7 @@ export function sessionFilesRoutes(
   })
   const TOO_MANY = { 413: 'more entries than the walk lists' }
   const download = (method: string, summary: string) => ({
-    ...plain(method, summary, DownloadQuery, RANGES),
+    ...plain(method, summary, DownloadQuery, RANGES, CHECKS.lines),
     headers: DownloadHeaders,
   })
   const session = '/session/:sessionId'
@@ -218,7 +229,11 @@ export function sessionFilesRoutes(
       }),
     )
     .get(`${session}/files/search`, forward, plain('GET', 'Find files by glob in the session', SearchQuery, TOO_MANY))
-    .get(`${session}/directories/list`, forward, plain('GET', 'List a directory of the session', ListQuery, TOO_MANY))
+    .get(
+      `${session}/directories/list`,
+      forward,
+      plain('GET', 'List a directory of the session', ListQuery, TOO_MANY, CHECKS.depth),
+    )
     .post(
       `${session}/directories`,
       forward,

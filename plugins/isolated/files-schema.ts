@@ -10,7 +10,7 @@
  * documented as its coercion union.
  */
 import { t } from 'elysia'
-import { VERBOSE_PATTERN, VERBOSE_WORDS } from '../files/contract'
+import { VERBOSE_PATTERN, VERBOSE_WORDS } from '../../core/verbose-flag'
 
 /** An integer ≥ 1 in decimal digits (leading zeros as the files section takes them). */
 const POSITIVE = '^0*[1-9][0-9]*$'

@@ -16,9 +16,12 @@ export const isolated: Section<IsolatedOps> = {
   // The files section's settings are checked and read by that section; the files view asks it.
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    // Loaded now, not with the section list: the files contract and node:fs resolve paths.
-    const [{ IsolatedOps }, { FILES_SETTINGS, filesRoutesModule, stagedEntries }, { isolatedSettings }] =
-      await Promise.all([import('./ops/sessions'), import('../files/contract'), import('./settings')])
+    // Loaded now, not with the section list: node:fs resolves paths.
+    const [{ IsolatedOps }, { stagedEntries }, { isolatedSettings }] = await Promise.all([
+      import('./ops/sessions'),
+      import('../../core/beneath/staging'),
+      import('./settings'),
+    ])
     const ops = new IsolatedOps(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
@@ -27,6 +30,8 @@ export const isolated: Section<IsolatedOps> = {
     return {
       ops,
       routes: async () => {
+        // The files contract with the routes: it offers `execd fs` the files operations too.
+        const { FILES_SETTINGS, filesRoutesModule } = await import('../files/contract')
         // The files section's limits as it opened them (it opens before this one, in list order).
         const { scope: _, ...limits } = ctx.registry.require(FILES_SETTINGS)
         const [{ Elysia }, { isolatedRoutes }, { sessionFilesRoutes }, filesRoutes] = await Promise.all([
@@ -37,7 +42,7 @@ export const isolated: Section<IsolatedOps> = {
         ])
         return new Elysia()
           .use(isolatedRoutes(ops, ctx.streams))
-          .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads))
+          .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads, ctx.log))
       },
       held: () => ops.held(),
       close: async () => {

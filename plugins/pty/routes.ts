@@ -1,13 +1,10 @@
-/** The PTY section's HTTP adapter: validate → call `PtyOps` → render; `/ws` hands the socket to socket.ts. */
+/** The PTY section's HTTP adapter: validate → call `PtyOps` → render; `/ws` hands the request to attach.ts. */
 import { Elysia } from 'elysia'
-import { ExecdError, emptyOk, json } from '../../core/errors'
+import { emptyOk, json } from '../../core/errors'
 import { errorSchemas, errors } from '../../core/responses'
-import { handshakeRefusal, upgradeSocket } from '../../core/websocket'
+import { attachSocket } from './attach'
 import type { PtyOps } from './ops'
 import { ConnectQuery, CreatePtyBody, CreatedPty, PtyStatus, SessionIdParams } from './schema'
-import { checkFree, connection } from './socket'
-
-const isUpgrade = (request: Request) => request.headers.get('upgrade')?.toLowerCase() === 'websocket'
 
 export function ptyRoutes(ops: PtyOps) {
   return new Elysia({ name: 'api/pty', detail: { tags: ['pty'] } })
@@ -44,29 +41,7 @@ export function ptyRoutes(ops: PtyOps) {
     .get(
       '/pty/:id/ws',
       ({ params, query, request, server }) => {
-        const session = ops.session(params.id)
-        const takeover = query.takeover === '1'
-        checkFree(session, takeover)
-        ops.checkStart(session, query.pty !== '0')
-        if (!isUpgrade(request)) {
-          // The reference never evicts for a plain GET; it answers as its WebSocket library would.
-          if (takeover) checkFree(session, false)
-          throw new ExecdError('INVALID_REQUEST_BODY', 'expected a WebSocket upgrade (GET with Upgrade: websocket)')
-        }
-        const refused = handshakeRefusal(request)
-        if (refused) throw refused
-        const conn = connection(session, {
-          mode: query.pty === '0' ? 'pipe' : 'pty',
-          since: Math.max(0, Number.parseInt(query.since ?? '0', 10) || 0),
-          queues: ops.store.sendQueues,
-        })
-        conn.claim()
-        if (!upgradeSocket(server as Parameters<typeof upgradeSocket>[0], request, conn.handlers)) {
-          conn.abandon()
-          // Whatever else Bun refuses to upgrade is the handshake's fault too.
-          throw handshakeRefusal(request) ?? new ExecdError('INVALID_REQUEST_BODY', 'invalid WebSocket handshake')
-        }
-        conn.evictPrevious()
+        attachSocket(ops, params.id, query, request, server as Parameters<typeof attachSocket>[4])
         // Bun has answered the handshake; no response of ours may follow.
         return undefined
       },

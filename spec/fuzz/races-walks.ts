@@ -1,7 +1,7 @@
 /**
  * Races of the fourteenth passes' code, beside races-bounds.ts: searches and listings abandoned
  * mid-walk, after which execd holds no descriptor into the tree (and lives: a descriptor left to
- * the collector ended it, files/ops/walk-fds.ts); a JavaScript cell closing fd 3 while other
+ * the collector ended it, core/beneath/walk-fds.ts); a JavaScript cell closing fd 3 while other
  * requests target its context.
  */
 import { existsSync, mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'

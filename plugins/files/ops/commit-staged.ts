@@ -12,7 +12,7 @@ import { ExecdError } from '../../../core/errors'
 import { inLanes } from '../../../core/lanes'
 import { nextTurn } from '../../../core/timers'
 import { syncDirectory, type Staged } from '../atomic'
-import type { Anchor } from '../beneath'
+import type { Anchor } from '../../../core/beneath/walk'
 import type { Placed } from '../place'
 
 /**

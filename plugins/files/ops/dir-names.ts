@@ -6,8 +6,8 @@
  * 24 MB of heap and the characters besides), and the collector let `execd fs ls` of it peak at
  * 143–205 MiB of RSS; packed it is ~20 bytes a name, and the peak 84–100.
  */
-import { asName, type Name } from '../beneath'
-import { readNames } from '../dir-read'
+import { asName, type Name } from '../../../core/beneath/walk'
+import { readNames } from '../../../core/beneath/dir-read'
 import { sortIndices } from './sort-names'
 
 const UNKNOWN = 0

@@ -4,7 +4,7 @@ import { isPseudoFile, pseudoLength } from '../pseudo'
 import { errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
-import type { PathScope, RawPath } from '../paths'
+import type { PathScope, RawPath } from '../../../core/beneath/path-scope'
 import { entryStatOf } from '../stat-at'
 
 /** Keyed by the path as sent; one sent as bytes is keyed by its `\xHH` text and carries `path_base64`. */

@@ -4,12 +4,12 @@ import { badRequest, errnoOf } from '../../../core/errors'
 import { nextTurn } from '../../../core/timers'
 import { fsError } from '../errors'
 import { fileInfoFromStats, type FileInfo } from '../fileinfo'
-import { accountNames, type AccountNames } from '../owners'
-import type { PathScope, RawPath } from '../paths'
+import { accountNames, type AccountNames } from '../../../core/owner-names'
+import type { PathScope, RawPath } from '../../../core/beneath/path-scope'
 import { WALK_LIMITS, startAt, tooManyEntries, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
-import { DirectoryFds, PAUSE_EVERY } from './walk-fds'
+import { DirectoryFds, PAUSE_EVERY } from '../../../core/beneath/walk-fds'
 
-/** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (ops/names.ts). */
+/** A FileInfo whose path is not valid UTF-8 also carries its exact bytes (core/beneath/names.ts). */
 export type WalkedInfo = FileInfo
 
 /** `depth` as the query gives it: absent → 1; not a non-negative integer → 400. */

@@ -1,9 +1,9 @@
 /** `POST /directories`: mkdir -p, then mode and owner of the leaf when given. */
 import { badRequest } from '../../../core/errors'
-import { changeMode, changeOwner, withEntry } from '../entry'
+import { changeMode, changeOwner, withEntry } from '../../../core/beneath/entry'
 import { fsError } from '../errors'
-import { claimDirectory } from '../made-dirs'
-import type { PathScope } from '../paths'
+import { claimDirectory } from '../../../core/beneath/made-dirs'
+import type { PathScope } from '../../../core/beneath/path-scope'
 import { planPermissions, type Permission } from './permissions'
 
 export async function makeDirectories(scope: PathScope, entries: Record<string, Permission>): Promise<void> {

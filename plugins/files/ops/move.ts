@@ -2,13 +2,13 @@
 import { lstat } from 'node:fs/promises'
 import { badRequest, errnoOf, ExecdError, PREFIX } from '../../../core/errors'
 import { renameUnlessTaken } from '../../../core/renameat2'
-import type { Anchor } from '../beneath'
+import type { Anchor } from '../../../core/beneath/walk'
 import { fsError, osMessage } from '../errors'
-import { bytePathOf, type PathScope, type RawPath } from '../paths'
-import { copyEntry, NotCopied } from '../copy-tree'
-import { MountKept, mountRefused } from '../mounts'
-import { stagedEntries, tempNameFor, type StagedEntry } from '../staging'
-import { removeEntry } from '../tree'
+import { bytePathOf, type PathScope, type RawPath } from '../../../core/beneath/path-scope'
+import { copyEntry, NotCopied } from '../../../core/beneath/copy-tree'
+import { MountKept, mountRefused } from '../../../core/beneath/mounts'
+import { stagedEntries, tempNameFor, type StagedEntry } from '../../../core/beneath/staging'
+import { removeEntry } from '../../../core/beneath/tree'
 
 /** Each end as text, or as its exact bytes (`src_base64`, `dest_base64`): exactly one of the two. */
 interface MoveItem {

@@ -1,9 +1,9 @@
 /** `POST /files/permissions`: chmod (mode ≠ 0) and chown (only what is named), following symlinks. */
-import { changeMode, changeOwner, withEntry } from '../entry'
+import { changeMode, changeOwner, withEntry } from '../../../core/beneath/entry'
 import { fsError } from '../errors'
 import { modeFromWire } from '../fileinfo'
-import { ownershipOf } from '../owners'
-import { entryPath, type PathScope } from '../paths'
+import { ownershipOf } from '../../../core/owner-names'
+import { entryPath, type PathScope } from '../../../core/beneath/path-scope'
 
 export interface Permission {
   mode?: number

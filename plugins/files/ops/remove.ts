@@ -2,9 +2,9 @@
 import { lstat, unlink } from 'node:fs/promises'
 import { badRequest, errnoOf } from '../../../core/errors'
 import { fsError } from '../errors'
-import { MountKept, mountRefused } from '../mounts'
-import type { PathScope, RawPath } from '../paths'
-import { removeEntry } from '../tree'
+import { MountKept, mountRefused } from '../../../core/beneath/mounts'
+import type { PathScope, RawPath } from '../../../core/beneath/path-scope'
+import { removeEntry } from '../../../core/beneath/tree'
 
 /**
  * Removes files. A symlink is removed itself, dangling or not (the reference skips dangling

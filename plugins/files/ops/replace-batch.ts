@@ -6,7 +6,7 @@
  */
 import { fstatSync } from 'node:fs'
 import type { Staged } from '../atomic'
-import type { Anchor } from '../beneath'
+import type { Anchor } from '../../../core/beneath/walk'
 import { commitTogether, type StagedIn } from './commit-staged'
 
 /**

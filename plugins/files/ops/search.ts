@@ -8,10 +8,10 @@ import { lstat } from 'node:fs/promises'
 import { badRequest } from '../../../core/errors'
 import { nextTurn } from '../../../core/timers'
 import { compileGlob as compile, GlobCostError, GlobSyntaxError } from '../glob'
-import type { PathScope, RawPath } from '../paths'
+import type { PathScope, RawPath } from '../../../core/beneath/path-scope'
 import { allInfo, batchedWalk, gatheredWalk, type Listing, type WalkedInfo, type WalkPlan } from './list'
 import { WALK_LIMITS, startAt, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
-import { DirectoryFds } from './walk-fds'
+import { DirectoryFds } from '../../../core/beneath/walk-fds'
 
 /**
  * Matching work between pauses for the event loop. The walk pauses every 256 entries; a

@@ -11,8 +11,8 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { PathScope } from '../paths'
-import { failure as fail, tempDirPerTest } from './test-tree'
+import { PathScope } from '../../../core/beneath/path-scope'
+import { failure as fail, tempDirPerTest } from '../../../core/test-roots'
 import { downloadFile } from './download'
 import { uploadFiles, writeFile } from './upload'
 

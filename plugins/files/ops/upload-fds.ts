@@ -8,7 +8,7 @@
  */
 import { closeSync, constants, fstatSync, openSync } from 'node:fs'
 import { onLocalDisk } from '../atomic'
-import { Anchor, O_PATH, procPath } from '../beneath'
+import { Anchor, O_PATH, procPath } from '../../../core/beneath/walk'
 
 const { O_DIRECTORY } = constants
 

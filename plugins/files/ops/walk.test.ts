@@ -14,12 +14,12 @@ import {
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PathScope } from '../paths'
+import { PathScope } from '../../../core/beneath/path-scope'
 import { listDirectory } from './list'
 import { searchFiles } from './search'
-import { failure as fail, tempDirPerTest } from './test-tree'
+import { failure as fail, tempDirPerTest } from '../../../core/test-roots'
 import { walk, WALK_LIMITS, type WalkStart } from './walk'
-import { DirectoryFds, MAX_OPEN, type Frame } from './walk-fds'
+import { DirectoryFds, MAX_OPEN, type Frame } from '../../../core/beneath/walk-fds'
 
 let dir = ''
 const scope = new PathScope()

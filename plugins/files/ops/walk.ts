@@ -3,7 +3,7 @@
  * never led out of the tree by a directory swapped for a symlink mid-walk. Each directory is
  * opened `O_NOFOLLOW | O_DIRECTORY` relative to its parent's descriptor (through
  * `/proc/self/fd/<fd>/<name>`) and read and stat'ed through its own, so a path string is
- * never resolved again once the walk started. Names are bytes (ops/names.ts says how they are
+ * never resolved again once the walk started. Names are bytes (core/beneath/names.ts says how they are
  * reported). Bounded: a few descriptors open at once, a time budget, and a pause for the event
  * loop every few hundred entries.
  */
@@ -11,12 +11,12 @@ import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
 import { PERIODS } from '../../../core/periods'
 import { nextTurn } from '../../../core/timers'
-import type { Anchor } from '../beneath'
+import type { Anchor } from '../../../core/beneath/walk'
 import { statAt, type EntryStat } from '../stat-at'
-import { openSubdirectory } from '../tree'
-import { decodeName } from './names'
+import { openSubdirectory } from '../../../core/beneath/tree'
+import { decodeName } from '../../../core/beneath/names'
 import { readDirNames, type DirNames } from './dir-names'
-import { DirectoryFds, openDirectoryAt, PAUSE_EVERY, type Frame, type Held } from './walk-fds'
+import { DirectoryFds, openDirectoryAt, PAUSE_EVERY, type Frame, type Held } from '../../../core/beneath/walk-fds'
 
 /** How long one list or search may walk, and how many entries it may answer. */
 export interface WalkLimits {

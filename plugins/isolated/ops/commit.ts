@@ -17,14 +17,14 @@ import { chmod, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } 
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { RENAME_EXCHANGE, renameWithFlags } from '../../../core/renameat2'
+import { copyLeaf } from '../../../core/beneath/copy-tree'
 import {
   commitAsideName,
   commitTempName,
-  copyLeaf,
   stagedEntries,
   type Made,
   type StagedEntry,
-} from '../../files/contract'
+} from '../../../core/beneath/staging'
 import type { ChangedPath } from './overlay'
 
 /** What the place step does for one change. */
@@ -118,7 +118,7 @@ async function stage(
   if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
   const dest = inNewDir === undefined ? join(dirname(target), commitTempName()) : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined
-  // Removed if execd stops before it is placed (files/staging.ts), tracked from the moment it
+  // Removed if execd stops before it is placed (core/beneath/staging.ts), tracked from the moment it
   // exists: a file tracked once written whole was left beside the user's files by a stop
   // during its copy. What is staged inside a new directory goes with that directory.
   const track = (made: Made) => {
@@ -174,7 +174,7 @@ async function place(p: Placement): Promise<void> {
 /**
  * Puts `temp` at `target` where a rename cannot replace it (a directory on either side). The two
  * swap names in one step (renameat2 RENAME_EXCHANGE), then the old entry, now under the temp
- * name, is removed. It is journalled there (files/staging.ts) before the swap, so a SIGKILL at
+ * name, is removed. It is journalled there (core/beneath/staging.ts) before the swap, so a SIGKILL at
  * any point leaves nothing of execd's: before the swap the next start removes the new entry under
  * the temp name, after it the old one. Where the swap is not to be had, replaceAside.
  */

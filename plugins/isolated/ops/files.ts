@@ -4,8 +4,8 @@
  * `/proc/<sandbox init>/root/<workspace>`. That magic link is the session's root in the
  * session's own mount namespace, so what is read and written is exactly what the shell sees:
  * the bind of a rw or ro workspace, the merged view of an overlay (an upload lands in the
- * overlay, not in the real workspace). The walk is the files section's race-free one
- * (beneath.ts): each component is opened beneath the held directory with O_NOFOLLOW and a
+ * overlay, not in the real workspace). The walk is the race-free one the files section uses
+ * (core/beneath/walk.ts): each component is opened beneath the held directory with O_NOFOLLOW and a
  * symlink is resolved there, so nothing leads out of the workspace, not even a link the
  * session planted. The view is confined to the workspace, the one place both sides share.
  *
@@ -18,19 +18,17 @@
  */
 import { resolve } from 'node:path'
 import { badRequest } from '../../../core/errors'
+import { BytePath, PathScope, type RawPath } from '../../../core/beneath/path-scope'
 import {
   Anchor,
-  BytePath,
   OutsideRoot,
   PathChanged,
-  PathScope,
   openDirectory,
   openExact,
   reopenDirectory,
   walkBeneath,
-  type RawPath,
   type WalkOptions,
-} from '../../files/contract'
+} from '../../../core/beneath/walk'
 import type { HeldWorkspace } from './held-workspace'
 
 const fatal = new TextDecoder('utf-8', { fatal: true })

@@ -12,7 +12,7 @@
  * directory held, the workspace itself, so nothing else is ever reached from it.
  */
 import { closeSync, fstatSync, lstatSync, type BigIntStats } from 'node:fs'
-import { reopenDirectory } from '../../files/contract'
+import { reopenDirectory } from '../../../core/beneath/walk'
 import { openWorkspace } from './files'
 
 export class HeldWorkspace {

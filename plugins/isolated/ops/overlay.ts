@@ -10,7 +10,7 @@ import { closeSync, constants, type Stats } from 'node:fs'
 import { lstat, open, readdir, readlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { spawnOwned } from '../../../core/process'
-import { procPath } from '../../files/contract'
+import { procPath } from '../../../core/beneath/walk'
 import { openBeneath, openWorkspace } from './files'
 
 export type Change = 'added' | 'modified' | 'deleted'

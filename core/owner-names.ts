@@ -2,8 +2,8 @@
  * User and group names ↔ ids (core/accounts.ts). Ownership is changed only when the caller
  * names an owner or group.
  */
-import { groups, users, type Account } from '../../core/accounts'
-import { badRequest } from '../../core/errors'
+import { groups, users, type Account } from './accounts'
+import { badRequest } from './errors'
 
 /** Names of uids and gids, or the number as text when one has none (as the reference). */
 export interface AccountNames {

@@ -3,9 +3,9 @@
  * took `1` as a 400 where the files route took it as "not true"): `true` or `1` (any case) ask for
  * the counts, `false` or `0` for the empty answer, anything else is a 400 rather than a silent
  * empty answer. The reference takes `true` exactly and everything else as false. No Elysia here:
- * the isolated section reaches it through ./contract.ts, loaded before any route is built.
+ * the files and isolated sections' schemas both build their query from it.
  */
-import { badRequest } from '../../core/errors'
+import { badRequest } from './errors'
 
 export const VERBOSE_PATTERN = '^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$'
 export const VERBOSE_WORDS = 'true or 1 (any case); false or 0 for an empty answer'

@@ -6,12 +6,12 @@
  */
 import { rmdirSync, unlinkSync } from 'node:fs'
 import { unlink } from 'node:fs/promises'
-import { asName, procPath, type Name } from './beneath'
-import { errnoOf } from '../../core/errors'
-import { nextTurn } from '../../core/timers'
+import { asName, procPath, type Name } from './walk'
+import { errnoOf } from '../errors'
+import { nextTurn } from '../timers'
 import { readEntries } from './dir-read'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds, openDirectoryAt, PAUSE_EVERY, type Held } from './ops/walk-fds'
+import { DirectoryFds, openDirectoryAt, PAUSE_EVERY, type Held } from './walk-fds'
 
 /**
  * Opens `name` of the directory `dir` as a directory (readable: `readEntries(h.fd)`), or
@@ -31,7 +31,7 @@ export async function openSubdirectory(dir: number, name: Name): Promise<Held | 
 
 /**
  * rm -r of `name` in the directory `dir` (anything: file, symlink, tree). A missing entry is
- * fine. Depth-first with the walk's bounded descriptors (ops/walk-fds.ts): holding one per
+ * fine. Depth-first with the walk's bounded descriptors (./walk-fds.ts): holding one per
  * level, a tree 3,000 deep took every descriptor of a daemon limited to 1,024, so it stopped
  * half removed and every other request meanwhile failed with EMFILE. It never crosses into
  * another mount (./mounts.ts): a mount point is left whole, with the directories above it, and

@@ -10,10 +10,10 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import type { ExecdError } from '../../core/errors'
-import { type Anchor } from './beneath'
-import { tempDirPerTest } from './ops/test-tree'
-import { PathScope } from './paths'
+import type { ExecdError } from '../errors'
+import { type Anchor } from './walk'
+import { tempDirPerTest } from '../test-roots'
+import { PathScope } from './path-scope'
 
 let base = ''
 let root = ''

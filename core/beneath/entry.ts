@@ -6,10 +6,10 @@
 import { type Stats, closeSync, fstatSync, openSync } from 'node:fs'
 import { chmod, chown, open, type FileHandle } from 'node:fs/promises'
 import { constants } from 'node:fs'
-import { badRequest } from '../../core/errors'
-import { fdPath } from '../../core/file-snapshot'
-import { O_PATH, type Anchor } from './beneath'
-import type { Ownership } from './owners'
+import { badRequest } from '../errors'
+import { fdPath } from '../file-snapshot'
+import { O_PATH, type Anchor } from './walk'
+import type { Ownership } from '../owner-names'
 
 export { fdPath }
 

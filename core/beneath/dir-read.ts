@@ -6,14 +6,14 @@
  * Dirent or Buffer of each of 100,000 names was made in one go on the main thread, which then
  * ran nothing else for 30 ms (names with types) to 110 ms (names as bytes).
  *
- * Each read is made at once, as the walk's opens and stats are (ops/walk-fds.ts): a file system
+ * Each read is made at once, as the walk's opens and stats are (./walk-fds.ts): a file system
  * that hangs holds the loop in it as it would in those. Where there is no FFI or no number for
  * the architecture, `readdir` as before.
  */
 import { readdir } from 'node:fs/promises'
-import { asName, procPath, type Name } from './beneath'
-import { loadSyscall, syscallError } from '../../core/syscall'
-import { nextTurn } from '../../core/timers'
+import { asName, procPath, type Name } from './walk'
+import { loadSyscall, syscallError } from '../syscall'
+import { nextTurn } from '../timers'
 
 /** One directory entry: its exact name (text when UTF-8) and whether it is a directory (undefined: unknown). */
 export interface DirEntry {

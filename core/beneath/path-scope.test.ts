@@ -2,9 +2,9 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ExecdError } from '../../core/errors'
-import { procPath, type WalkOptions } from './beneath'
-import { BytePath, PathScope, expandHome, expandVariables, type RawPath } from './paths'
+import { ExecdError } from '../errors'
+import { procPath, type WalkOptions } from './walk'
+import { BytePath, PathScope, expandHome, expandVariables, type RawPath } from './path-scope'
 
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'execd-paths-')))
 afterAll(() => rmSync(base, { recursive: true, force: true }))

@@ -3,7 +3,7 @@
  * descriptor like the removal in ./tree.ts: each directory is opened with O_NOFOLLOW from its
  * held parent, so a directory swapped for a symlink mid-copy is copied as the link it now is.
  *
- * Depth-first with the walk's bounded descriptors (ops/walk-fds.ts), one set per side: by
+ * Depth-first with the walk's bounded descriptors (./walk-fds.ts), one set per side: by
  * recursion it held a source and a destination descriptor per level, so a tree 1,024 deep
  * took every descriptor of a daemon limited to 256 and the move failed with EMFILE.
  *
@@ -25,11 +25,11 @@ import {
   type Stats,
 } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { nextTurn } from '../../core/timers'
-import { O_PATH, procPath, type Name } from './beneath'
+import { nextTurn } from '../timers'
+import { O_PATH, procPath, type Name } from './walk'
 import { fdPath } from './entry'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds, heldFd, openDirectoryAt, PAUSE_EVERY, type Frame, type Held } from './ops/walk-fds'
+import { DirectoryFds, heldFd, openDirectoryAt, PAUSE_EVERY, type Frame, type Held } from './walk-fds'
 import type { Made } from './staging'
 import { entriesOf, frameOf } from './tree'
 
@@ -65,7 +65,7 @@ export interface CopyOptions {
  * sockets, devices) are refused. A failure leaves the partial copy for the caller to remove.
  *
  * The tree's stats, opens, mkdirs, chmods and times are made at once, as a walk's are
- * (ops/walk-fds.ts), with a pause for the event loop every PAUSE_EVERY entries: through the
+ * (./walk-fds.ts), with a pause for the event loop every PAUSE_EVERY entries: through the
  * thread pool each cost a futex, an eventfd write and an epoll wake besides the call. A file's
  * bytes still go through the pool, a chunk at a time.
  */

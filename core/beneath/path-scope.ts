@@ -1,15 +1,15 @@
 /**
  * Path handling for every route of the files section: `$VAR`/`${VAR}` and `~` expansion as the
  * reference does it, then resolution against the working directory, then (with `--root`)
- * confinement: `anchor` walks the path beneath the root's descriptor (beneath.ts), so what is
+ * confinement: `anchor` walks the path beneath the root's descriptor (./walk.ts), so what is
  * checked is what is used. Messages name the path as the client wrote it, never the expansion.
  * A path may also come as its exact bytes (`path_base64`, a `BytePath`): a name that is not
  * UTF-8 can be sent back as it was listed.
  */
 import { existsSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
-import { ExecdError, badRequest } from '../../core/errors'
-import { expandHome, expandVariables, realRoot } from '../../core/workdir'
+import { ExecdError, badRequest } from '../errors'
+import { expandHome, expandVariables, realRoot } from '../workdir'
 import {
   Anchor,
   OutsideRoot,
@@ -20,8 +20,8 @@ import {
   walkBeneath,
   type Name,
   type WalkOptions,
-} from './beneath'
-import { decodeName } from './ops/names'
+} from './walk'
+import { decodeName } from './names'
 
 /**
  * `$NAME`, `${NAME}`, `~` and `~/…` (not `~user`): the same rules as working directories (an
@@ -31,7 +31,7 @@ export { expandHome, expandVariables }
 
 /**
  * A path sent as its exact bytes: taken literally (no `$VAR` or `~` expansion). It prints as
- * its `\xHH`-escaped text (ops/names.ts), so messages and keys show it as a listing would.
+ * its `\xHH`-escaped text (./names.ts), so messages and keys show it as a listing would.
  */
 export class BytePath {
   constructor(readonly bytes: Buffer) {}
@@ -137,7 +137,7 @@ export class PathScope {
 
   /**
    * Resolves a request path to the directory holding its entry, walked beneath the root (see
-   * beneath.ts). The caller must `close()` the anchor. `follow`: a final symlink is resolved too;
+   * ./walk.ts). The caller must `close()` the anchor. `follow`: a final symlink is resolved too;
    * `mkdirs`/`mkdirLeaf`: missing directories are created on the way / as the entry.
    */
   anchor(raw: RawPath, opts: WalkOptions = {}): Anchor {

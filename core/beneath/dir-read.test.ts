@@ -1,9 +1,9 @@
 import { expect, test } from 'bun:test'
 import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { errnoOf } from '../../core/errors'
+import { errnoOf } from '../errors'
 import { readEntries } from './dir-read'
-import { failure, tempDirPerTest } from './ops/test-tree'
+import { failure, tempDirPerTest } from '../test-roots'
 
 let dir = ''
 tempDirPerTest('execd-dir-read-', d => (dir = d))

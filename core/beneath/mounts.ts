@@ -6,8 +6,8 @@
  * filesystem has the same device; the mount id (`/proc/self/fdinfo/<fd>`, `mnt_id:`) can.
  */
 import { readFileSync } from 'node:fs'
-import { badRequest, type ExecdError } from '../../core/errors'
-import type { RawPath } from './paths'
+import { badRequest, type ExecdError } from '../errors'
+import type { RawPath } from './path-scope'
 
 /**
  * The mount id of the file `fd` holds. Read at once: procfs answers from memory, and through

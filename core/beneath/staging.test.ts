@@ -14,7 +14,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { OwnedTempDir } from '../../core/temp-dir'
+import { OwnedTempDir } from '../temp-dir'
 import { StagedEntries, commitAsideName, tempNameFor } from './staging'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-staging-'))

@@ -1,0 +1,80 @@
+/**
+ * The isolated files view's errors are the files section's: the same words for a query both
+ * refuse (the view's documented patterns answered in theirs), and the one renderer the files
+ * section's own routes have (core/mount.ts), with the same log line, naming the path the client
+ * sent (an upload failing on a full disk through the view was never logged). A small tmpfs is the
+ * full disk (root only: skipped visibly otherwise).
+ */
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { daemonWithDir } from './kit/daemon-dir'
+import { isolationOf } from './kit/isolated'
+import { logLine } from './kit/log-line'
+import { scratchWithDisks } from './kit/small-disk'
+
+const fx = daemonWithDir('isolated-files-errors')
+const scratch = scratchWithDisks('isolated-files-errors')
+const isRoot = process.getuid?.() === 0
+
+/** A multipart upload of `bytes` zero bytes to `path`, as /files/upload takes it. */
+function uploadOf(path: string, bytes: number): FormData {
+  const form = new FormData()
+  form.append('metadata', new Blob([JSON.stringify({ path })]), 'metadata')
+  form.append('file', new Blob([new Uint8Array(bytes)]), 'big.bin')
+  return form
+}
+
+describe.skipIf(!Bun.which('bwrap') || !isRoot)("the isolated files view's errors", () => {
+  test('an upload onto a full disk fails as on /files/upload, and is logged with the path the client sent', async () => {
+    const ws = scratch.smallDisk('1m')
+    const direct = await fx.d.fetch('/files/upload', {
+      method: 'POST',
+      body: uploadOf(join(ws, 'direct.bin'), 2 << 20),
+    })
+    expect(direct.status).toBeGreaterThanOrEqual(500)
+    const directBody = await direct.json()
+    await logLine(fx.d, ['request failed', '"/files/upload"'])
+
+    const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'rw' } })
+    try {
+      const path = `/v1/isolated/session/${s.sessionId}/files/upload`
+      const res = await fx.d.fetch(path, { method: 'POST', body: uploadOf(join(ws, 'big.bin'), 2 << 20) })
+      expect(res.status).toBe(direct.status)
+      expect((await res.json()).code).toBe(directBody.code)
+      const line = await logLine(fx.d, ['request failed', `"${path}"`])
+      expect(line.error).toContain('big.bin')
+    } finally {
+      await s.delete()
+    }
+  })
+})
+
+describe.skipIf(!Bun.which('bwrap'))("the isolated files view's refusals of a query", () => {
+  test("are the files section's own, word for word", async () => {
+    const ws = mkdtempSync(join(fx.tmp, 'ws-'))
+    writeFileSync(join(ws, 'a.txt'), 'a\n')
+    const queries = [
+      `directories/list?path=${ws}&depth=abc`,
+      `directories/list?path=${ws}&depth=-1`,
+      `files/download?path=${join(ws, 'a.txt')}&offset=0`,
+      `files/download?path=${join(ws, 'a.txt')}&limit=x`,
+      `files/download?path=${join(ws, 'a.txt')}&offset=1&limit=0`,
+    ]
+    const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'rw' } })
+    try {
+      for (const q of queries) {
+        const own = await fx.d.fetch(`/${q}`)
+        const view = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/${q}`)
+        expect({ q, status: view.status, body: await view.json() }).toEqual({
+          q,
+          status: own.status,
+          body: await own.json(),
+        })
+        expect(own.status).toBe(400)
+      }
+    } finally {
+      await s.delete()
+    }
+  })
+})
