@@ -54,7 +54,26 @@ class SharedTurns {
       this.turn = undefined
     }))
   }
+
+  /**
+   * Undefined while the budget lasts; else the first turn where it does (writers woken by one
+   * turn may spend it before this one's turn comes): a stream that opens frames nothing before.
+   */
+  free(): Promise<void> | undefined {
+    return this.spent ? this.freeTurn() : undefined
+  }
+
+  private async freeTurn(): Promise<void> {
+    while (this.spent) await this.next()
+  }
 }
+
+/**
+ * What a keepalive counts against the shared budget: its socket write, not its 70 bytes. 1,000
+ * idle streams opened together had their keepalives due together, and one turn wrote them all;
+ * at this cost a turn writes 64.
+ */
+export const KEEPALIVE_COST = 4 * 1024
 
 /** The budget every SSE writer of the process frames through (core/sse-writer.ts). */
 export const sseTurns = new SharedTurns()

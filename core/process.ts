@@ -231,6 +231,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
   try {
     proc = spawn(opts.cwd ?? START_CWD)
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOEXEC') throw noExecFormat(argv[0]!, err)
     // A terminal's "Failed to open PTY" names no errno: with the fd table's, it is the 503 of it.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw withFdErrno(err)
     // A directory given that is gone: said so, rather than the runtime's ENOENT naming the
@@ -361,3 +362,12 @@ export const liveProcessCount = (): number => leaders.size
 
 /** Whether `pid` is a child execd spawned and is still waiting for (the PID-1 reaper asks). */
 export const ownsPid = (pid: number): boolean => leaders.has(pid)
+
+/**
+ * A program the kernel would not exec (a foreign ELF, a file of no format), in the reference's
+ * words (Go's `fork/exec /x/bash: exec format error`), not the runtime's `ENOEXEC: unknown
+ * error, posix_spawn '/x/bash'`. The code stays ENOEXEC.
+ */
+function noExecFormat(program: string, cause: unknown): Error {
+  return Object.assign(new Error(`fork/exec ${program}: exec format error`, { cause }), { code: 'ENOEXEC' })
+}

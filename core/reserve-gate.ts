@@ -19,7 +19,7 @@
  * is gated and execd's move after the spawn is the only one, as before. Where there is no
  * reserve, spawnOwned's path is exactly as without this file.
  */
-import { chmodSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Logger } from './log'
 import { OwnedTempDir } from './temp-dir'
@@ -64,7 +64,7 @@ export function gateElf(machine: number, text: Uint8Array): Uint8Array {
 }
 
 /** The gate's file, and whether every user can run it (a child spawned with a uid). */
-let gate: { dir: OwnedTempDir; path: string; everyone: boolean } | undefined
+let gate: { dir: OwnedTempDir; path: string; everyone: boolean; machine: number } | undefined
 
 /** Writes and probes the gate (with the reserve, once); nothing where it cannot run here. */
 export function openGate(log?: Logger): void {
@@ -75,7 +75,7 @@ export function openGate(log?: Logger): void {
     const path = writeGate(dir, code)
     const probe = Bun.spawnSync([path], { stdio: ['ignore', 'ignore', 'ignore'] })
     if (probe.exitCode !== 0) throw new Error(`the probe ended ${probe.signalCode ?? `with ${probe.exitCode}`}`)
-    gate = { dir, path, everyone: everyoneReaches(path) }
+    gate = { dir, path, everyone: everyoneReaches(path), machine: code.machine }
   } catch (err) {
     dir.close()
     log?.info("no gate for execd's children: each runs in execd's memory cgroup until execd moves it", {
@@ -131,8 +131,40 @@ export function gatedArgv(
   const file = self
     ? `/proc/${process.pid}/${first.slice('/proc/self/'.length)}`
     : Bun.which(first, { PATH: env.PATH ?? process.env.PATH ?? '', cwd })
-  if (!file) return undefined
+  if (!file || !runsHere(file, gate.machine)) return undefined
   return [gate.path, String(fd), file, ...argv]
+}
+
+/** The first bytes of a file the kernel reads to choose how to run it (BINPRM_BUF_SIZE). */
+const HEAD_BYTES = 256
+
+/**
+ * Whether the kernel would run `file` here, as far as its first bytes say: an ELF of this
+ * machine, or a `#!` line whose interpreter is one (at most 4 deep, as the kernel follows them).
+ * A program that fails at exec (ENOEXEC: foreign ELF, no format) must fail the spawn, as it
+ * does ungated (the reference's `fork/exec …: exec format error`); behind the gate it was the
+ * gate's exit 126. What this cannot see (a binfmt_misc format, an unreadable file) is gated as
+ * before, or goes ungated and runs all the same.
+ */
+function runsHere(file: string, machine: number, depth = 0): boolean {
+  const head = Buffer.alloc(HEAD_BYTES)
+  let n: number
+  try {
+    const fd = openSync(file, 'r')
+    try {
+      n = readSync(fd, head, 0, HEAD_BYTES, 0)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return depth === 0 // unreadable: the gate tries it; an interpreter the kernel cannot open fails
+  }
+  if (n >= 20 && head.readUInt32BE(0) === 0x7f454c46)
+    return head[4] === 2 && head[5] === 1 && head.readUInt16LE(18) === machine
+  if (n < 3 || head[0] !== 0x23 || head[1] !== 0x21 || depth >= 4) return false
+  const line = head.toString('latin1', 2, n).split('\n')[0]!.trimStart()
+  const interpreter = line.split(/[ \t]/)[0]!
+  return interpreter.startsWith('/') && runsHere(interpreter, machine, depth + 1)
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { errorEvent, makeEvent, type ExecEvent } from './events'
 import { toExecdError } from './errors'
-import { sseTurns } from './fair'
+import { KEEPALIVE_COST, sseTurns } from './fair'
 import type { ReadyIterator } from './journal'
 import type { Streams } from './streams'
 import { within } from './timers'
@@ -125,6 +125,10 @@ export class SseWriter<E> {
       this.close()
       return new Uint8Array(0)
     }
+    // An opening frames its first batch within the budget all streams share: 256 watchers of a
+    // flood opened together each framed 64 KiB of its replay in the turn they arrived (16 MiB).
+    const free = sseTurns.free()
+    if (free) await free
     const batch = this.frames.batchOf(first.value)
     let timer: ReturnType<typeof setTimeout> | undefined
     let held: Promise<'not-ready'> | 'all' = NOT_READY
@@ -135,7 +139,7 @@ export class SseWriter<E> {
     } else if (holdMs > 0) held = new Promise<'not-ready'>(r => (timer = setTimeout(() => r('not-ready'), holdMs)))
     let ended: boolean
     try {
-      ended = await this.takeReady(batch, held)
+      ended = await this.takeReady(batch, held, true)
     } catch (err) {
       batch.add(this.frames.parts(failureEvent(err)))
       ended = true
@@ -182,7 +186,7 @@ export class SseWriter<E> {
         return batch.take()
       }
       this.add(batch, now.value)
-      if (batch.full) break
+      if (batch.full || sseTurns.spent) break
       now = it.ready?.()
     }
     this.head = batch
@@ -239,8 +243,14 @@ export class SseWriter<E> {
     const outcome = this.readyNow() ?? (await this.next())
     // The client went away meanwhile: nothing more is written.
     if (this.closed) return
-    if (outcome === 'ping')
+    if (outcome === 'ping') {
+      while (sseTurns.spent) {
+        await sseTurns.next()
+        if (this.closed) return
+      }
+      sseTurns.count(KEEPALIVE_COST)
       return void (await controller.write(encodeFrame([frame(makeEvent('ping', { text: 'pong' }))])))
+    }
     if ('abort' in outcome) {
       this.close(controller, encodeFrame(this.frames.parts(outcome.abort)))
       void this.it.return?.()

@@ -5,6 +5,7 @@
  */
 import type { ExecEvent } from './events'
 import { errorResponse, toExecdError } from './errors'
+import { sseTurns } from './fair'
 import type { Streams } from './streams'
 import { within } from './timers'
 import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
@@ -182,6 +183,8 @@ export async function sseResponse<E extends object>(
   // a warm cell's CPU was a third of the cell's own).
   if (holdMs > 0 && opts.ended && 'ready' in it) {
     if (await endedWithin(opts.ended, holdMs, opts.spoke)) {
+      const free = sseTurns.free()
+      if (free) await free
       const writer = new SseWriter(it, opts, slot, streams)
       const whole = writer.whole()
       if (whole !== undefined) return new Response(whole as Uint8Array<ArrayBuffer> | string, { status: 200, headers })

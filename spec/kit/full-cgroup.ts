@@ -34,13 +34,14 @@ export async function inCgroup(
   dir: string,
   body: (d: Daemon, file: string) => Promise<void>,
   args: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<void> {
   const file = `/dev/shm/execd-spec-full-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
   const d = await startDaemon({
     under: entering(dir),
     bin: process.env.EXECD_BIN,
     args,
-    env: { EXECD_PYTHON_SPARE: '0' },
+    env: { EXECD_PYTHON_SPARE: '0', ...env },
   })
   try {
     await body(d, file)

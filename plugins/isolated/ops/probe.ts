@@ -74,7 +74,15 @@ export async function probe(option: string): Promise<Probed> {
       ...none,
     }
   }
-  const v = spawnOwned([bwrap, '--version'], { timeoutMs: 10_000 })
+  let v: ReturnType<typeof spawnOwned>
+  try {
+    v = spawnOwned([bwrap, '--version'], { timeoutMs: 10_000 })
+  } catch (err) {
+    // Found, and not a program the kernel runs (ENOEXEC): unavailable, as one that cannot make
+    // the sandbox is, rather than a 500 with the spawn's error.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOEXEC') throw err
+    return { available: false, isolator: 'bubblewrap', message: `${bwrap} cannot be run: exec format error`, ...none }
+  }
   const [out] = await Promise.all([new Response(v.stdout).text(), v.exited])
   const version = out.trim().replace(/^bubblewrap\s+/, '') || undefined
   const works = await tryRun([bwrap, ...BASE, ...ROOTFS, '--', 'env', '--default-signal=INT', 'true'])
