@@ -128,7 +128,6 @@ export function startCommand(
     startedAt,
     startedMono: performance.now(),
     running: true,
-    logPath: store.logPathFor(id),
     logBytes: 0,
     journal,
     lastEventId: 0,
