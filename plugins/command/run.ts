@@ -96,6 +96,7 @@ export function startCommand(
     proc = spawnShell(p.req.command, {
       cwd: p.cwd,
       env: p.env,
+      envMadeForIt: true, // prepare() built it for this request (env.ts commandEnv)
       stdin: 'ignore',
       uid: p.uid,
       gid: p.gid,
