@@ -52,22 +52,27 @@ export const QUIET_WORK_HOLD_MS = 50
  */
 function endedWithin(ended: Promise<unknown>, holdMs: number, spoke?: Promise<unknown>): Promise<boolean> {
   // One promise and one timer (an async function, within() and a catch were four promises per
-  // warm cell); holdMs is a constant far inside setTimeout's range.
-  const held = new Promise<boolean>(resolve => {
-    const timer = setTimeout(resolve, holdMs, false)
+  // warm cell); holdMs is a constant far inside setTimeout's range. The quiet wait goes on from
+  // the timer: work that ends within the hold (nearly all) pays no second promise for it.
+  const quietMs = spoke && QUIET_WORK_HOLD_MS > holdMs ? QUIET_WORK_HOLD_MS - holdMs : 0
+  return new Promise<boolean>(resolve => {
+    // Once the hold is over, the quiet wait alone answers (an end in it is its to see).
+    let holding = true
+    const timer = setTimeout(() => {
+      holding = false
+      if (quietMs > 0) void quietEnd(ended, spoke!, quietMs).then(resolve)
+      else resolve(false)
+    }, holdMs)
+    const settle = (done: boolean) => {
+      if (!holding) return
+      clearTimeout(timer)
+      resolve(done)
+    }
     ended.then(
-      () => {
-        clearTimeout(timer)
-        resolve(true)
-      },
-      () => {
-        clearTimeout(timer)
-        resolve(false)
-      },
+      () => settle(true),
+      () => settle(false),
     )
   })
-  if (!spoke || QUIET_WORK_HOLD_MS <= holdMs) return held
-  return held.then(done => done || quietEnd(ended, spoke, QUIET_WORK_HOLD_MS - holdMs))
 }
 
 /** Whether silent work ends within `ms` more, before it speaks. */

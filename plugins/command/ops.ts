@@ -77,8 +77,10 @@ export class CommandOps {
    * one that ends within the response's hold goes out whole, framed in one tick, as a warm cell
    * does (core/sse.ts) — not gathered event by event against a timer. One that has printed
    * nothing beyond its start is held longer (`spoke`: the journal's first event after them).
+   * Not async: a foreground command's source is made in this tick and answered without a
+   * promise of its own (core/sse.ts streamed), as a warm cell's is.
    */
-  async respond(req: CommandRequest): Promise<AsyncIterable<ExecEvent | SseItem> | SourceWithHeaders> {
+  respond(req: CommandRequest): Promise<AsyncIterable<ExecEvent | SseItem>> | SourceWithHeaders {
     if (req.background) return this.run(req)
     const record = this.start(req)
     const journal = record.journal!

@@ -96,6 +96,7 @@ export function startCommand(
     proc = spawnShell(p.req.command, {
       cwd: p.cwd,
       env: p.env,
+      envMadeForIt: true, // prepare() built it for this request (env.ts commandEnv)
       stdin: 'ignore',
       uid: p.uid,
       gid: p.gid,
@@ -128,7 +129,6 @@ export function startCommand(
     startedAt,
     startedMono: performance.now(),
     running: true,
-    logPath: store.logPathFor(id),
     logBytes: 0,
     journal,
     lastEventId: 0,

@@ -23,12 +23,11 @@ function finished(store: CommandStore, id: string, finishedAt: number, bytes = 1
     finishedAt: running ? undefined : new Date(finishedAt),
     finishedAwake: running ? undefined : finishedAt,
     running,
-    logPath: store.logPathFor(id),
     logBytes: bytes,
     lastEventId: 0,
     done: Promise.resolve(),
   }
-  writeFileSync(r.logPath, 'x'.repeat(bytes))
+  writeFileSync(store.logPathFor(id), 'x'.repeat(bytes))
   store.add(r)
   return r
 }
@@ -40,8 +39,8 @@ describe('CommandStore retention', () => {
     s.prune(10)
     expect(rs.map(r => !!s.get(r.id))).toEqual([false, true, true])
     await s.unlinked()
-    expect(rs[0] && existsSync(rs[0].logPath)).toBe(false)
-    expect(rs.slice(1).map(r => existsSync(r.logPath))).toEqual([true, true])
+    expect(rs[0] && existsSync(s.logPathFor(rs[0].id))).toBe(false)
+    expect(rs.slice(1).map(r => existsSync(s.logPathFor(r.id)))).toEqual([true, true])
   })
 
   test('removes commands older than the age limit', () => {

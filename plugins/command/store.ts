@@ -29,7 +29,6 @@ export interface CommandRecord {
   running: boolean
   exitCode?: number
   error?: string
-  logPath: string
   logBytes: number
   /** Why the log stopped before the output did (a full disk, the log size limit). */
   logTruncated?: string

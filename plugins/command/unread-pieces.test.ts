@@ -41,6 +41,6 @@ test('64 KiB of `y` lines in one write: the pacer hears of every 8 KiB, and ever
   const steps = pacer.sizes.map((size, i) => size - (pacer.sizes[i - 1] ?? 0))
   expect(pacer.sizes.at(-1)).toBe(65536)
   expect(Math.max(...steps)).toBeLessThanOrEqual(PIECE_BYTES)
-  expect(readFileSync(record.logPath, 'latin1')).toBe('y\n'.repeat(32768))
+  expect(readFileSync(ops.store.logPathFor(record.id), 'latin1')).toBe('y\n'.repeat(32768))
   expect(record.lastEventId).toBeGreaterThanOrEqual(32768 + 3) // init, ping, the lines, the end
 })
