@@ -117,7 +117,11 @@ export async function runCell(
   }
   // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
   // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
-  const stop = onStop(interrupt)
+  // At a prompt Ctrl-C asks for the prompt back, and gets it: a cell deaf to the interrupt (a
+  // javascript `while (true) {}`) is ended by the daemon past its interrupt grace, its
+  // interpreter started again. The verb's own deadline (3 s) came first and ended the prompt,
+  // 130. A second Ctrl-C still gives up at once.
+  const stop = onStop(interrupt, undefined, interactive ? ['SIGINT'] : [])
   let events: AsyncIterable<ExecEvent>
   try {
     ;({ id, events } = await client.run(context.id, source))

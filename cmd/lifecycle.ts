@@ -42,6 +42,8 @@ let received: StopSignal | undefined
 let stopper: ((signal: StopSignal, count: number) => void) | undefined
 /** The current stop's grace: the handlers are installed once, by the first onStop, whose grace they kept. */
 let grace = 2000
+/** The current stop's signals that arm no deadline: the verb ends by itself, or at the next signal. */
+let patient: readonly StopSignal[] = []
 let count = 0
 /** The deadline of the verb being stopped; cleared once it has ended by itself. */
 let deadline: ReturnType<typeof setTimeout> | undefined
@@ -68,11 +70,17 @@ export function resetStop(): void {
 
 /**
  * Installs the handlers (once per process) and sets what the current verb does on a signal.
- * Without a `stop`, or when the verb has not ended `graceMs` after the signal, execd exits.
+ * Without a `stop`, or when the verb has not ended `graceMs` after the signal, execd exits;
+ * after one of `waitFor`, only at a second signal.
  */
-export function onStop(stop?: (signal: StopSignal, count: number) => void, graceMs = 2000): () => void {
+export function onStop(
+  stop?: (signal: StopSignal, count: number) => void,
+  graceMs = 2000,
+  waitFor: readonly StopSignal[] = [],
+): () => void {
   stopper = stop
   grace = graceMs
+  patient = waitFor
   if (!installed) {
     installed = true
     // CLI verbs own their children too: none may outlive execd, whichever way it exits.
@@ -89,8 +97,10 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
         received ??= signal
         count++
         if (!stopper || count > 1) return exitNow(signal)
-        deadline = setTimeout(() => exitNow(signal), grace + MARGIN_MS)
-        deadline.unref?.()
+        if (!patient.includes(signal)) {
+          deadline = setTimeout(() => exitNow(signal), grace + MARGIN_MS)
+          deadline.unref?.()
+        }
         stopper(signal, count)
       })
     }
@@ -98,6 +108,7 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
   return () => {
     if (stopper !== stop) return
     stopper = undefined
+    patient = []
     clearTimeout(deadline)
   }
 }
