@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync } from 'node:fs'
 import { constants } from 'node:os'
+import { isatty } from 'node:tty'
 import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
 import { libcFile } from '../core/libc'
 
@@ -128,19 +129,22 @@ function exitNow(signal: StopSignal): never {
 }
 
 /**
- * Lets go of the terminal on stdin before an exit from its background (`kill %1` of a stopped
- * prompt): Bun puts back the modes it found at start as it exits, and from the background that
- * change stopped execd again (`Stopped (tty output)`) until `fg`. /dev/null stands in for it
- * (its modes cannot be set: nothing is asked of the terminal), not SIGTTOU ignored: that let the
- * old modes reach the shell's own prompt, which echoed the next line typed twice.
+ * Lets go of the terminal before an exit from its background (`kill %1` of a stopped prompt):
+ * Bun puts back the modes it found at start as it exits, and from the background that change
+ * stopped execd again (`Stopped (tty output)`) until `fg`. /dev/null stands in for it (its modes
+ * cannot be set: nothing is asked of the terminal), not SIGTTOU ignored: that let the old modes
+ * reach the shell's own prompt, which echoed the next line typed twice. Bun sets them on stdout
+ * and stderr too, which were still the terminal: that set went through (strace: TCSETS on 1
+ * and 2, 0 each time, no SIGTTOU), echo and line mode under bash's line editor, the next line
+ * shown twice. What execd would still print from the background after this goes nowhere.
  */
 export function leaveTerminal(): void {
   if (process.platform !== 'linux') return
   try {
     const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
     const { symbols } = dlopen(libcFile(), { dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } })
-    const none = openSync('/dev/null', 'r')
-    symbols.dup2(none, 0)
+    const none = openSync('/dev/null', 'r+')
+    for (const fd of [0, 1, 2]) if (isatty(fd)) symbols.dup2(none, fd)
     closeSync(none)
   } catch {
     // no FFI: the exit waits for `fg`, as before
