@@ -168,6 +168,10 @@ export async function runCell(
       if (pipe.broken) break
       // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
       if (settling && FRAME_EVENTS.has(event.type)) continue
+      // The interpreter's exit once its work was done, status 0, ends the wait: no error, as
+      // `node -e` has none. `--json` printed it as one (`DeadKernelError`, `died (exit status 0)`)
+      // after every one-shot javascript run that succeeded.
+      if (settling && event.type === 'error' && event.error?.traceback.join('\n') === 'exit status 0') continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       else if (echo.told(event)) continue
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong
