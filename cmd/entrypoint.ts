@@ -64,9 +64,13 @@ export function startMain(argv: string[], log: Logger): MainProcess {
  */
 export function forwardSignals(main: MainProcess, log: Logger): void {
   forwardOnSignals((signal, as) => {
+    // Ctrl-C at a terminal reaches the main process too (execd's group): it had exited and been
+    // reaped when execd's handler ran, which logged a forward to it after its exit and sent the
+    // signal to a pid another process may hold by then.
+    if (!main.running()) return void log.info('signal after the main process exited: not forwarded', { signal })
     log.info('forwarding signal to the main process', { signal, ...(as !== signal && { as }), pid: main.pid })
     try {
-      if (main.pid) process.kill(main.pid, as)
+      process.kill(main.pid, as)
     } catch {} // already gone: its exit is on its way
   }, log)
 }

@@ -117,7 +117,11 @@ export async function runCell(
   }
   // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
   // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
-  const stop = onStop(interrupt)
+  // At a prompt Ctrl-C asks for the prompt back, and gets it: a cell deaf to the interrupt (a
+  // javascript `while (true) {}`) is ended by the daemon past its interrupt grace, its
+  // interpreter started again. The verb's own deadline (3 s) came first and ended the prompt,
+  // 130. A second Ctrl-C still gives up at once.
+  const stop = onStop(interrupt, undefined, interactive ? ['SIGINT'] : [])
   let events: AsyncIterable<ExecEvent>
   try {
     ;({ id, events } = await client.run(context.id, source))
@@ -164,6 +168,10 @@ export async function runCell(
       if (pipe.broken) break
       // The wait for timers is the one-shot cell's tail: its output, not a second cell's frame.
       if (settling && FRAME_EVENTS.has(event.type)) continue
+      // The interpreter's exit once its work was done, status 0, ends the wait: no error, as
+      // `node -e` has none. `--json` printed it as one (`DeadKernelError`, `died (exit status 0)`)
+      // after every one-shot javascript run that succeeded.
+      if (settling && event.type === 'error' && event.error?.traceback.join('\n') === 'exit status 0') continue
       if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
       else if (echo.told(event)) continue
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong

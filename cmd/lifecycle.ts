@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync } from 'node:fs'
 import { constants } from 'node:os'
+import { isatty } from 'node:tty'
 import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
 import { libcFile } from '../core/libc'
 
@@ -42,6 +43,8 @@ let received: StopSignal | undefined
 let stopper: ((signal: StopSignal, count: number) => void) | undefined
 /** The current stop's grace: the handlers are installed once, by the first onStop, whose grace they kept. */
 let grace = 2000
+/** The current stop's signals that arm no deadline: the verb ends by itself, or at the next signal. */
+let patient: readonly StopSignal[] = []
 let count = 0
 /** The deadline of the verb being stopped; cleared once it has ended by itself. */
 let deadline: ReturnType<typeof setTimeout> | undefined
@@ -68,11 +71,17 @@ export function resetStop(): void {
 
 /**
  * Installs the handlers (once per process) and sets what the current verb does on a signal.
- * Without a `stop`, or when the verb has not ended `graceMs` after the signal, execd exits.
+ * Without a `stop`, or when the verb has not ended `graceMs` after the signal, execd exits;
+ * after one of `waitFor`, only at a second signal.
  */
-export function onStop(stop?: (signal: StopSignal, count: number) => void, graceMs = 2000): () => void {
+export function onStop(
+  stop?: (signal: StopSignal, count: number) => void,
+  graceMs = 2000,
+  waitFor: readonly StopSignal[] = [],
+): () => void {
   stopper = stop
   grace = graceMs
+  patient = waitFor
   if (!installed) {
     installed = true
     // CLI verbs own their children too: none may outlive execd, whichever way it exits.
@@ -89,8 +98,10 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
         received ??= signal
         count++
         if (!stopper || count > 1) return exitNow(signal)
-        deadline = setTimeout(() => exitNow(signal), grace + MARGIN_MS)
-        deadline.unref?.()
+        if (!patient.includes(signal)) {
+          deadline = setTimeout(() => exitNow(signal), grace + MARGIN_MS)
+          deadline.unref?.()
+        }
         stopper(signal, count)
       })
     }
@@ -98,6 +109,7 @@ export function onStop(stop?: (signal: StopSignal, count: number) => void, grace
   return () => {
     if (stopper !== stop) return
     stopper = undefined
+    patient = []
     clearTimeout(deadline)
   }
 }
@@ -117,19 +129,22 @@ function exitNow(signal: StopSignal): never {
 }
 
 /**
- * Lets go of the terminal on stdin before an exit from its background (`kill %1` of a stopped
- * prompt): Bun puts back the modes it found at start as it exits, and from the background that
- * change stopped execd again (`Stopped (tty output)`) until `fg`. /dev/null stands in for it
- * (its modes cannot be set: nothing is asked of the terminal), not SIGTTOU ignored: that let the
- * old modes reach the shell's own prompt, which echoed the next line typed twice.
+ * Lets go of the terminal before an exit from its background (`kill %1` of a stopped prompt):
+ * Bun puts back the modes it found at start as it exits, and from the background that change
+ * stopped execd again (`Stopped (tty output)`) until `fg`. /dev/null stands in for it (its modes
+ * cannot be set: nothing is asked of the terminal), not SIGTTOU ignored: that let the old modes
+ * reach the shell's own prompt, which echoed the next line typed twice. Bun sets them on stdout
+ * and stderr too, which were still the terminal: that set went through (strace: TCSETS on 1
+ * and 2, 0 each time, no SIGTTOU), echo and line mode under bash's line editor, the next line
+ * shown twice. What execd would still print from the background after this goes nowhere.
  */
 export function leaveTerminal(): void {
   if (process.platform !== 'linux') return
   try {
     const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
     const { symbols } = dlopen(libcFile(), { dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } })
-    const none = openSync('/dev/null', 'r')
-    symbols.dup2(none, 0)
+    const none = openSync('/dev/null', 'r+')
+    for (const fd of [0, 1, 2]) if (isatty(fd)) symbols.dup2(none, fd)
     closeSync(none)
   } catch {
     // no FFI: the exit waits for `fg`, as before

@@ -74,7 +74,7 @@ export class Remote {
     const streamed = body instanceof ReadableStream
     // An upload's answer begins once the daemon has all of it: its wait starts at the body's end.
     const wait = answerWait(this.answerMs, !streamed)
-    if (streamed) body = (body as ReadableStream).pipeThrough(new TransformStream({ flush: wait.start }))
+    if (streamed) body = sentWithin(body as ReadableStream<Uint8Array>, wait)
     let res: Response
     try {
       res = await fetch(this.url(path, opts.query), {
@@ -88,7 +88,7 @@ export class Remote {
     } catch (err) {
       if (wait.signal.aborted && !opts.signal?.aborted)
         throw new Error(
-          `${this.base} has not answered ${method} ${path} within ${this.answerMs / 1000} s (a daemon that accepts and is stuck?); --answer-timeout <ms> waits longer (0: no limit)`,
+          `${this.base} has not ${wait.unread() ? 'read more of' : 'answered'} ${method} ${path} within ${this.answerMs / 1000} s (a daemon that accepts and is stuck?); --answer-timeout <ms> waits longer (0: no limit)`,
         )
       if ((err as Error)?.name === 'AbortError') throw err
       // An upload the daemon took part of was said as a daemon never reached ("is it execd there?").
@@ -232,26 +232,64 @@ export function answerOf<S extends TSchema>(what: string, schema: S, value: unkn
 }
 
 /**
- * A signal that aborts `ms` after start() (at once when `now`), unless stop() came first; 0
- * never aborts. Only the wait for an answer's start: stop() once it has begun.
+ * A signal that aborts `ms` after start() (at once when `now`), or `ms` after an upload's chunk
+ * was handed over (handed()) and not taken (taken()), unless stop() came first; 0 never aborts.
+ * Only the wait for an answer's start: stop() once it has begun.
  */
 function answerWait(ms: number, now: boolean) {
   const aborter = new AbortController()
   let timer: LongTimer | undefined
   let stopped = false
-  const start = () => {
+  let unread = false
+  const arm = (stalled: boolean) => {
+    timer?.clear()
     // A long timer: setTimeout fired at once (1 ms, with a warning) for more than 2³¹ − 1 ms.
-    if (ms > 0 && !stopped) timer = setLongTimeout(() => aborter.abort(), ms)
+    if (ms > 0 && !stopped)
+      timer = setLongTimeout(() => {
+        unread = stalled
+        aborter.abort()
+      }, ms)
   }
-  if (now) start()
+  if (now) arm(false)
   return {
     signal: aborter.signal,
-    start,
+    start: () => arm(false),
+    handed: () => arm(true),
+    taken: () => timer?.clear(),
+    /** The daemon stopped reading the upload, rather than not answering once it had it all. */
+    unread: () => unread,
     stop: () => {
       stopped = true
       timer?.clear()
     },
   }
+}
+
+/**
+ * An upload's body handed to fetch a chunk per pull, each to be taken within the answer's
+ * bound: a daemon that accepts and never reads fills the socket's buffers, fetch stops pulling,
+ * and the upload stalled before the answer's wait began. Only the sender's wait is counted, not
+ * the source's (a slow pipe into `fs put -`). The answer's wait starts at the body's end.
+ */
+function sentWithin(source: ReadableStream<Uint8Array>, wait: ReturnType<typeof answerWait>) {
+  const reader = source.getReader()
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        wait.taken()
+        const { done, value } = await reader.read()
+        if (done) {
+          controller.close()
+          wait.start()
+          return
+        }
+        controller.enqueue(value)
+        wait.handed()
+      },
+      cancel: reason => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  )
 }
 
 /** The remote daemon named by --url or EXECD_URL, if any, with --answer-timeout (or its variable). */

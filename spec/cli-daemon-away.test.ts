@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { freePort, runCli, spawnCli, startDaemon } from './harness'
 
@@ -91,6 +92,33 @@ test('a daemon that accepts and never answers: every verb gives up with one line
     // Nothing of the download under its name.
     expect(readdirSync(dir)).toEqual([])
   } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a daemon that accepts and never reads an upload: fs put gives up with one line, exit 1', async () => {
+  // The upload's send had no bound: its answer's wait begins only once the body is all sent, and
+  // a connection nobody reads takes a few MiB into the sockets' buffers, then nothing. `timeout`
+  // ended it at 15 s (124), as Ctrl-C did.
+  const held: Socket[] = []
+  const deaf = createServer({ pauseOnConnect: true }, socket => void held.push(socket))
+  await new Promise<void>(listening => deaf.listen(0, '127.0.0.1', listening))
+  const base = `http://127.0.0.1:${(deaf.address() as { port: number }).port}`
+  const dir = mkdtempSync(join(tmpdir(), 'answer-'))
+  try {
+    // More than the sockets' buffers hold (a few MiB on loopback).
+    writeFileSync(join(dir, 'big'), Buffer.alloc(64 << 20, 'x'))
+    const cli = spawnCli(['fs', 'put', join(dir, 'big'), '/tmp/never', '--url', base, '--answer-timeout', '300'])
+    // A bound of its own, as a person's Ctrl-C: main's build would wait here forever.
+    const gaveUp = await Promise.race([cli.exited, Bun.sleep(60_000).then(() => 'waiting')])
+    cli.kill('SIGKILL')
+    expect([gaveUp, await new Response(cli.stderr).text()]).toEqual([
+      1,
+      `execd: ${base} has not read more of POST /files/upload within 0.3 s (a daemon that accepts and is stuck?); --answer-timeout <ms> waits longer (0: no limit)\n`,
+    ])
+  } finally {
+    for (const socket of held) socket.destroy()
+    deaf.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })

@@ -117,9 +117,17 @@ describe.skipIf(!hasTool('tmux'))('Ctrl-Z and fg (tmux)', () => {
       await term.shows(/Stopped +\S*execd exec python/)
       // bash follows the SIGTERM with a SIGCONT that leaves execd in the background: its raw
       // mode asked for there, and its exit's modes put back, stopped it again (`Stopped (tty
-      // output)`) until `fg`.
-      term.keys('kill %1', 'Enter')
+      // output)`) until `fg`. Its exit put the modes it found at start back on stdout and
+      // stderr, the terminal still (stdin was /dev/null already): under bash's line editor, echo
+      // and line mode showed the next line typed twice (2 runs in 4 by hand). The shell's modes
+      // changed after the stop tell, read before bash's editor sets its own again.
+      term.keys(
+        `stty -echoctl; kill %1; while kill -0 ${cli} 2>/dev/null; do sleep 0.1; done; echo "modes-$(stty -a | grep -o -- '-*echoctl')"`,
+        'Enter',
+      )
       await waitFor('execd gone', () => state(cli!) === '' && state(driver!) === '', 30_000)
+      await term.shows(/^modes-/m)
+      expect(term.screen()).toMatch(/^modes--echoctl$/m)
       // bash tells the job's end at its next prompt.
       term.keys('true', 'Enter')
       await term.shows(/Exit 143 +\S*execd exec python/)

@@ -60,6 +60,27 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
     }
   }, 60_000)
 
+  test('--json: a run that succeeds has no error event (its interpreter exit after the work is the end)', async () => {
+    // The wait's end, the interpreter's exit with status 0, was printed as an error event:
+    // `DeadKernelError`, `the javascript interpreter died (exit status 0)`, after every success.
+    for (const remote of [false, true]) {
+      const r = await runCli(
+        ['exec', 'javascript', '--json', 'console.log(5)', ...(remote ? ['--url', fx.d.url] : [])],
+        { env: remote ? { EXECD_ACCESS_TOKEN: fx.d.token } : {} },
+      )
+      const types = r.stdout
+        .trim()
+        .split('\n')
+        .map(line => (JSON.parse(line) as { type: string }).type)
+      expect([remote, r.code, types.filter(t => t !== 'ping'), r.stderr]).toEqual([
+        remote,
+        0,
+        ['init', 'stdout', 'execution_count', 'execution_complete'],
+        '',
+      ])
+    }
+  }, 60_000)
+
   test('Ctrl-C says nothing and exits 130, in the cell and in the wait after it; no interpreter is left', async () => {
     for (const remote of [false, true]) {
       for (const code of [
