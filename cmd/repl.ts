@@ -5,7 +5,8 @@
  * Ctrl-D on an empty line exits, and so does the language's exit call (`exit()`, `sys.exit(3)`,
  * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open
  * bracket, string or comment, a trailing `\`) continues on `...` lines until an empty one; sql's
- * statement until its `;` (cmd/repl-lines.ts).
+ * statement until its `;` (cmd/repl-lines.ts); a Jupyter kernel's other language as its kernel
+ * says (cmd/cell-rule.ts).
  */
 import { appendFileSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -13,7 +14,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
-import { continues, endsCell } from './repl-lines'
+import { cellRule } from './cell-rule'
 import { readStat } from '../core/procfs'
 import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
@@ -24,6 +25,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // Stopped while a daemon opened it (the terminal not raw yet: Ctrl-C is a signal): no prompt.
   const stopped = stopSignal()
   if (stopped) return signalExit(stopped)
+  const rule = cellRule(client, context, language)
   const historyFile = join(process.env.HOME || homedir(), '.execd_history')
   const before = new Set(process.stdout.listeners('resize'))
   const rl = createInterface({
@@ -105,10 +107,10 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       if (line === null) break
       if (line === '\u0003') continue
       const lines = [line]
-      while (continues(lines, language)) {
+      while (await rule.goesOn(lines)) {
         line = await ask('... ')
         if (line === null || line === '\u0003') break
-        if (line === '' && endsCell(lines, language)) break
+        if (line === '' && (await rule.endsHere(lines))) break
         lines.push(line)
       }
       if (line === '\u0003') continue
