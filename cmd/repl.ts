@@ -15,6 +15,7 @@ import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
 import { cellRule } from './cell-rule'
+import { localText } from './locale-text'
 import { readStat } from '../core/procfs'
 import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
@@ -38,7 +39,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // readline redraws its prompt when the terminal is resized: while a cell ran, `python> ` came
   // out among the cell's lines. Its redraw is taken off while a cell runs.
   const redraws = process.stdout.listeners('resize').filter(l => !before.has(l)) as (() => void)[]
-  process.stdout.write(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`)
+  process.stdout.write(localText(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`))
   let running = false
   // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
   const typed: (string | null)[] = []

@@ -2,7 +2,7 @@
  * The prompt of a language only a Jupyter kernel speaks, at a terminal: where its cell ends is
  * the kernel's to say (is_complete_request), as the prompt has no rule for the language. Here
  * 'snake', a kernelspec of the real ipykernel, whose python the prompt reads only as quotes and
- * brackets. Skipped where tmux or Jupyter is missing.
+ * brackets. And the banner in a locale that is not UTF-8. Skipped where tmux or Jupyter is missing.
  */
 import { afterAll, beforeAll, describe, test } from 'bun:test'
 import { jupyterMissing, startJupyter, type TestJupyter } from '../plugins/jupyter/test-server'
@@ -49,4 +49,12 @@ describe.skipIf(!hasTool('tmux'))('at a terminal (tmux)', () => {
     },
     120_000,
   )
+
+  test('the banner is ASCII where the locale is not UTF-8', async () => {
+    term.shell()
+    term.keys(`LC_ALL=C ${BIN} exec bash; echo "status $?"`, 'Enter')
+    await term.shows(/^execd bash - Ctrl-C interrupts, Ctrl-D exits$/m)
+    term.keys('C-d')
+    await term.shows('status 0')
+  }, 120_000)
 })
