@@ -115,6 +115,9 @@ export class CommandStore {
 
   /** A command, running or (its status restored, in tests) already finished. */
   add(record: CommandRecord): void {
+    // The first command makes the dir, and with it sweeps the dirs of runs killed before (a CLI
+    // run's `exec --shell true` writes no log, and made none: nothing swept them).
+    if (!this.made) void this.dir
     this.records.set(record.id, record)
     if (!record.running) this.ended(record)
   }
