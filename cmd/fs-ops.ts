@@ -50,7 +50,8 @@ export interface FsOps {
   chmod(paths: RawPath[], perm: Permission): Promise<void>
   /** The files found, a batch at a time as they are found (or arrive). */
   search(dir: RawPath, pattern?: string, signal?: AbortSignal): AsyncIterable<FileInfo[]>
-  replace(path: RawPath, old: string, replacement: string): Promise<number>
+  /** `signal`: Ctrl-C stops the rewrite, and the file stays as it was (no temp file left beside it). */
+  replace(path: RawPath, old: string, replacement: string, signal?: AbortSignal): Promise<number>
   close(): Promise<void>
 }
 
@@ -69,8 +70,14 @@ export async function localFs(config: Config): Promise<FsOps> {
     mkdir: (paths, perm) => makeDirectories(scope, entriesOf(paths, perm)),
     chmod: (paths, perm) => setPermissions(scope, entriesOf(paths, perm)),
     search: (dir, pattern, signal) => searchBatches(scope, dir, pattern, signal),
-    replace: async (path, old, replacement) =>
-      (await replaceInFiles(scope, entriesOf([path], { old, new: replacement })))[String(path)]?.replacedCount ?? 0,
+    // The route's limit and its abort on a client gone: without them a local replace grew a file
+    // past --max-replace-growth (413 over HTTP), and Ctrl-C left its half-written temp beside it.
+    replace: async (path, old, replacement, signal) =>
+      (
+        await replaceInFiles(scope, entriesOf([path], { old, new: replacement }), signal, {
+          maxGrowth: section.ops.maxReplaceGrowth,
+        })
+      )[String(path)]?.replacedCount ?? 0,
     close: async () => void (await section.close()),
   }
 }
