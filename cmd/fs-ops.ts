@@ -45,7 +45,8 @@ export interface FsOps {
   write(path: RawPath, perm: Permission, source: AsyncIterable<Uint8Array>): Promise<{ path: string; bytes: number }>
   remove(paths: RawPath[]): Promise<void>
   removeDirectories(paths: RawPath[]): Promise<void>
-  move(src: RawPath, dest: RawPath): Promise<void>
+  /** `signal`: Ctrl-C stops a move to another filesystem (a copy), which leaves the source whole. */
+  move(src: RawPath, dest: RawPath, signal?: AbortSignal): Promise<void>
   mkdir(paths: RawPath[], perm: Permission): Promise<void>
   chmod(paths: RawPath[], perm: Permission): Promise<void>
   /** The files found, a batch at a time as they are found (or arrive). */
@@ -66,7 +67,7 @@ export async function localFs(config: Config): Promise<FsOps> {
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
     remove: paths => deleteFiles(scope, paths),
     removeDirectories: paths => removeDirectories(scope, paths),
-    move: (src, dest) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }]),
+    move: (src, dest, signal) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }], signal),
     mkdir: (paths, perm) => makeDirectories(scope, entriesOf(paths, perm)),
     chmod: (paths, perm) => setPermissions(scope, entriesOf(paths, perm)),
     search: (dir, pattern, signal) => searchBatches(scope, dir, pattern, signal),

@@ -181,7 +181,7 @@ export const OPS: FsOp[] = [
     summary: 'move or rename (creates parents, never overwrites)',
     async run(r) {
       const [src, dest] = r.args as [RawPath, RawPath]
-      await r.fs.move(src, dest)
+      await r.fs.move(src, dest, r.signal)
       r.done({ src, dest }, [`${src} -> ${dest}`])
     },
   },

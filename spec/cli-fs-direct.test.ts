@@ -3,10 +3,23 @@
  * to, the direct path must too. `fs replace` on this machine grew a file past --max-replace-growth
  * (the route's 413, nothing written), and Ctrl-C did not reach its rewrite: the file was
  * replaced after the stop anyway, or execd exited at its deadline with the half-written temp
- * file left beside it.
+ * file left beside it. `fs mv` to another filesystem (a copy) went on after Ctrl-C and exited 0,
+ * moved; one longer than the stop's grace would have left its staged copy at the destination.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, spawnCli, waitFor } from './harness'
@@ -54,3 +67,29 @@ test('Ctrl-C during a local replace stops its rewrite: 130, the file as it was, 
   expect(firstBytes(path, 4)).toBe('aaaa')
   rmSync(sub, { recursive: true, force: true })
 }, 60_000)
+
+const otherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev
+
+test.skipIf(!otherDevice)(
+  'Ctrl-C during a local move to another filesystem stops its copy: 130, the source whole, nothing at the destination',
+  async () => {
+    const src = mkdtempSync(join(dir, 'mv-'))
+    mkdirSync(join(src, 'tree'))
+    const size = 768 * 1024 * 1024
+    // Large enough that the copy is still running when its staged copy is seen.
+    writeFileSync(join(src, 'tree', 'big'), Buffer.alloc(size, 'a'))
+    const shm = mkdtempSync('/dev/shm/execd-spec-cli-mv-')
+    try {
+      const p = spawnCli(['fs', 'mv', join(src, 'tree'), join(shm, 'moved')])
+      await waitFor('the staged copy at the destination', () => readdirSync(shm).length > 0)
+      p.kill('SIGINT')
+      expect(await p.exited).toBe(130)
+      expect(readdirSync(shm)).toEqual([])
+      expect(statSync(join(src, 'tree', 'big')).size).toBe(size)
+    } finally {
+      rmSync(shm, { recursive: true, force: true })
+      rmSync(src, { recursive: true, force: true })
+    }
+  },
+  60_000,
+)
