@@ -45,12 +45,14 @@ export interface FsOps {
   write(path: RawPath, perm: Permission, source: AsyncIterable<Uint8Array>): Promise<{ path: string; bytes: number }>
   remove(paths: RawPath[]): Promise<void>
   removeDirectories(paths: RawPath[]): Promise<void>
-  move(src: RawPath, dest: RawPath): Promise<void>
+  /** `signal`: Ctrl-C stops a move to another filesystem (a copy), which leaves the source whole. */
+  move(src: RawPath, dest: RawPath, signal?: AbortSignal): Promise<void>
   mkdir(paths: RawPath[], perm: Permission): Promise<void>
   chmod(paths: RawPath[], perm: Permission): Promise<void>
   /** The files found, a batch at a time as they are found (or arrive). */
   search(dir: RawPath, pattern?: string, signal?: AbortSignal): AsyncIterable<FileInfo[]>
-  replace(path: RawPath, old: string, replacement: string): Promise<number>
+  /** `signal`: Ctrl-C stops the rewrite, and the file stays as it was (no temp file left beside it). */
+  replace(path: RawPath, old: string, replacement: string, signal?: AbortSignal): Promise<number>
   close(): Promise<void>
 }
 
@@ -65,12 +67,18 @@ export async function localFs(config: Config): Promise<FsOps> {
     write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
     remove: paths => deleteFiles(scope, paths),
     removeDirectories: paths => removeDirectories(scope, paths),
-    move: (src, dest) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }]),
+    move: (src, dest, signal) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }], signal),
     mkdir: (paths, perm) => makeDirectories(scope, entriesOf(paths, perm)),
     chmod: (paths, perm) => setPermissions(scope, entriesOf(paths, perm)),
     search: (dir, pattern, signal) => searchBatches(scope, dir, pattern, signal),
-    replace: async (path, old, replacement) =>
-      (await replaceInFiles(scope, entriesOf([path], { old, new: replacement })))[String(path)]?.replacedCount ?? 0,
+    // The route's limit and its abort on a client gone: without them a local replace grew a file
+    // past --max-replace-growth (413 over HTTP), and Ctrl-C left its half-written temp beside it.
+    replace: async (path, old, replacement, signal) =>
+      (
+        await replaceInFiles(scope, entriesOf([path], { old, new: replacement }), signal, {
+          maxGrowth: section.ops.maxReplaceGrowth,
+        })
+      )[String(path)]?.replacedCount ?? 0,
     close: async () => void (await section.close()),
   }
 }

@@ -181,7 +181,7 @@ export const OPS: FsOp[] = [
     summary: 'move or rename (creates parents, never overwrites)',
     async run(r) {
       const [src, dest] = r.args as [RawPath, RawPath]
-      await r.fs.move(src, dest)
+      await r.fs.move(src, dest, r.signal)
       r.done({ src, dest }, [`${src} -> ${dest}`])
     },
   },
@@ -231,7 +231,7 @@ export const OPS: FsOp[] = [
     async run(r) {
       const [path, old, replacement] = r.args as [RawPath, string, string]
       if (old === '') throw new UsageError('old content must not be empty', 'INVALID_REQUEST_BODY')
-      const replaced = await r.fs.replace(path, old, replacement)
+      const replaced = await r.fs.replace(path, old, replacement, r.signal)
       r.done({ path, replaced }, [`${path}: ${replaced} replaced`])
     },
   },

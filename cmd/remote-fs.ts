@@ -103,14 +103,16 @@ export function remoteFs(remote: Remote): FsOps {
     },
     remove: paths => empty('DELETE', '/files', { query: queryOf(paths) }),
     removeDirectories: paths => empty('DELETE', '/directories', { query: queryOf(paths) }),
-    move: (src, dest) => empty('POST', '/files/mv', { json: [{ ...endOf('src', src), ...endOf('dest', dest) }] }),
+    move: (src, dest, signal) =>
+      empty('POST', '/files/mv', { json: [{ ...endOf('src', src), ...endOf('dest', dest) }], signal }),
     mkdir: (paths, perm) => empty('POST', '/directories', { json: entriesOf(paths, perm) }),
     chmod: (paths, perm) => empty('POST', '/files/permissions', { json: entriesOf(paths, perm) }),
     search: (dir, pattern, signal) => searchByDirectory(lister(signal), searcher(signal), dir, pattern),
-    async replace(path, old, replacement) {
+    async replace(path, old, replacement, signal) {
       const counts = await remote.json('POST', '/files/replace', ReplaceCountsSchema, {
         query: { verbose: 'true' },
         json: entriesOf([path], { old, new: replacement }),
+        signal,
       })
       return counts[String(path)]?.replacedCount ?? 0
     },
