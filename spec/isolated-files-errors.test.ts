@@ -78,3 +78,32 @@ describe.skipIf(!Bun.which('bwrap'))("the isolated files view's refusals of a qu
     }
   })
 })
+
+describe.skipIf(!Bun.which('bwrap'))('the isolated files view, given an empty depth, offset or limit', () => {
+  test('reads it as absent, as the files section does, and answers what its route answers', async () => {
+    const ws = mkdtempSync(join(fx.tmp, 'ws-'))
+    writeFileSync(join(ws, 'a.txt'), 'one\ntwo\nthree\n')
+    const queries = [
+      `directories/list?path=${ws}&depth=`,
+      `files/download?path=${join(ws, 'a.txt')}&offset=`,
+      `files/download?path=${join(ws, 'a.txt')}&limit=`,
+      `files/download?path=${join(ws, 'a.txt')}&offset=&limit=2`,
+    ]
+    const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'rw' } })
+    try {
+      for (const q of queries) {
+        const own = await fx.d.fetch(`/${q}`)
+        const view = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/${q}`)
+        const answer = async (r: Response) => ({
+          status: r.status,
+          type: r.headers.get('content-type'),
+          body: await r.text(),
+        })
+        expect({ q, ...(await answer(view)) }).toEqual({ q, ...(await answer(own)) })
+        expect(own.status).toBe(200)
+      }
+    } finally {
+      await s.delete()
+    }
+  })
+})
