@@ -301,3 +301,15 @@ test('production code in core/ and plugins/ imports no test helper, and core/ ho
   )
   expect(offending).toEqual([])
 })
+
+test('the staging journal is opened and closed by the app that owns it (core/app.ts), never by a section', () => {
+  const offending = filesIn('plugins')
+    .filter(f => !f.endsWith('.test.ts'))
+    .flatMap(f =>
+      [...readFileSync(join(top, f), 'utf8').matchAll(/\bstagedEntries\.(open|close)\(/g)].map(
+        ([call]) => `${f}: ${call}`,
+      ),
+    )
+  expect(offending).toEqual([])
+  expect(readFileSync(join(top, 'core/app.ts'), 'utf8')).toContain('stagedEntries.open()')
+})
