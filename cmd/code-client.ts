@@ -4,6 +4,7 @@
  */
 import { openSections } from '../core/app'
 import type { Config } from '../core/config'
+import type { Completeness } from '../core/plugin'
 import type { ExecEvent } from '../core/events'
 import { createLogger } from '../core/log'
 import { killAll } from '../core/process'
@@ -32,6 +33,11 @@ export interface CodeClient {
   run(context: string, code: string): Promise<{ id: string; events: AsyncIterable<ExecEvent> }>
   /** Stops the running cell (state kept); resolves once it stopped. */
   interrupt(id: string): Promise<void>
+  /**
+   * Whether `code` is a whole cell, in the context's interpreter's words (a Jupyter kernel's
+   * is_complete). Here only: the wire contract has no such route, so a daemon is not asked.
+   */
+  isComplete?(context: string, code: string, waitMs: number): Promise<Completeness>
   close(): Promise<void>
 }
 
@@ -48,6 +54,7 @@ export async function localCode(config: Config): Promise<CodeClient> {
       return { id: execution?.id ?? context, events: plainEvents(events) }
     },
     interrupt: async id => void (await service.interrupt(id)),
+    isComplete: (context, code, waitMs) => service.isComplete(context, code, waitMs),
     async close() {
       await sections.close()
       await killAll('close', 500)

@@ -234,7 +234,7 @@ const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
 
 /** The driver's wait for the program's work to end (plugins/javascript/driver-settle.ts); none on an older daemon. */
 const SETTLE_CELL = "await globalThis[Symbol.for('execd.settle')]?.()"
-const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'execution_count', 'execution_complete'])
+const FRAME_EVENTS = new Set<ExecEvent['type']>(['init', 'ping', 'execution_count', 'execution_complete'])
 
 /**
  * An interpreter's death by its own exit call (`process.exit(4)`, `os._exit(4)`, bash's `exit 4`)

@@ -4,6 +4,7 @@
  * or a file shows whole. Descriptions are wrapped at the terminal's width (80 when stdout is no
  * terminal), each continued under its own column, as git's and cargo's help are.
  */
+import { localText } from './locale-text'
 
 /** A help section as cac hands it to `cli.help(...)`. */
 export interface HelpSection {
@@ -45,17 +46,18 @@ function terminalOut(): { isTTY?: boolean; columns?: number } {
  * copied.
  */
 export function wrapHelp(sections: HelpSection[], width = helpWidth()): HelpSection[] {
-  return sections.map(s =>
-    /^(Usage|Examples)/.test(s.title ?? '')
-      ? s
+  return sections.map(s => {
+    const body = localText(s.body)
+    return /^(Usage|Examples)/.test(s.title ?? '')
+      ? { ...s, body }
       : {
           ...s,
-          body: s.body
+          body: body
             .split('\n')
             .map(l => wrapRow(l, width))
             .join('\n'),
-        },
-  )
+        }
+  })
 }
 
 function wrapRow(line: string, width: number): string {

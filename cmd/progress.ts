@@ -3,6 +3,7 @@
  * and the output is for people: nothing is drawn into a pipe, a log or `--json` output.
  * One line, redrawn at most 10 times a second: bytes (of the total when known), rate, ETA.
  */
+import { localText } from './locale-text'
 import { visible } from './visible'
 
 const REDRAW_MS = 100
@@ -67,16 +68,19 @@ const ECHO_ROOM = 2
  * taken, the label losing its start (`…srv/big.bin`); failing that, the least with what of the
  * label fits.
  */
-export function fitted(label: string, figures: readonly string[], width: number): string {
+export function fitted(label: string, figures: readonly string[], width: number, more = localText('…')): string {
   const usable = width - 1 - ECHO_ROOM
+  const cut = Bun.stringWidth(more)
   for (const text of figures) {
     const room = usable - Bun.stringWidth(text)
     if (Bun.stringWidth(label) <= room) return label + text
-    if (room >= 16) return `…${widthFrom(label, room - 1, 'end')}${text}`
+    if (room >= 16) return `${more}${widthFrom(label, room - cut, 'end')}${text}`
   }
   const least = figures.at(-1) ?? ''
   const room = usable - Bun.stringWidth(least)
-  return room >= 2 ? `…${widthFrom(label, room - 1, 'end')}${least}` : widthFrom(least, Math.max(usable, 0), 'start')
+  return room >= 1 + cut
+    ? `${more}${widthFrom(label, room - cut, 'end')}${least}`
+    : widthFrom(least, Math.max(usable, 0), 'start')
 }
 
 /** As much of `text` as fits in `width` columns, taken from its start or its end. */

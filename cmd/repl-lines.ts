@@ -44,6 +44,9 @@ const SYNTAX: Record<string, Syntax> = {
   // '' inside a string is a closed string and an open one: the same text.
   sql: { lineComments: ['--'], block: ['/*', '*/'], quotes: [q("'", true, false), q('"', true, false)] },
 }
+/** Whether the prompt has a rule of its own for `language` (a Jupyter kernel's language has none: its kernel is asked). */
+export const hasRule = (language: string): boolean => Object.hasOwn(SYNTAX, language)
+
 /** A language execd knows no more of (a Jupyter kernel's): strings of either quote, no comments. */
 const PLAIN: Syntax = { lineComments: [], quotes: [q('"', false), q("'", false)] }
 

@@ -5,7 +5,8 @@
  * Ctrl-D on an empty line exits, and so does the language's exit call (`exit()`, `sys.exit(3)`,
  * `process.exit(4)`, `exit 5`), with its status. A line that opens a block (`:` at the end, an open
  * bracket, string or comment, a trailing `\`) continues on `...` lines until an empty one; sql's
- * statement until its `;` (cmd/repl-lines.ts).
+ * statement until its `;` (cmd/repl-lines.ts); a Jupyter kernel's other language as its kernel
+ * says (cmd/cell-rule.ts).
  */
 import { appendFileSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -13,7 +14,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
-import { continues, endsCell } from './repl-lines'
+import { cellRule } from './cell-rule'
+import { localText } from './locale-text'
 import { readStat } from '../core/procfs'
 import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
@@ -24,6 +26,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // Stopped while a daemon opened it (the terminal not raw yet: Ctrl-C is a signal): no prompt.
   const stopped = stopSignal()
   if (stopped) return signalExit(stopped)
+  const rule = cellRule(client, context, language)
   const historyFile = join(process.env.HOME || homedir(), '.execd_history')
   const before = new Set(process.stdout.listeners('resize'))
   const rl = createInterface({
@@ -36,7 +39,7 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
   // readline redraws its prompt when the terminal is resized: while a cell ran, `python> ` came
   // out among the cell's lines. Its redraw is taken off while a cell runs.
   const redraws = process.stdout.listeners('resize').filter(l => !before.has(l)) as (() => void)[]
-  process.stdout.write(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`)
+  process.stdout.write(localText(`execd ${language} — Ctrl-C interrupts, Ctrl-D exits\n`))
   let running = false
   // Lines typed (or pasted) while a cell runs wait here, in order, for their turn.
   const typed: (string | null)[] = []
@@ -105,10 +108,10 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       if (line === null) break
       if (line === '\u0003') continue
       const lines = [line]
-      while (continues(lines, language)) {
+      while (await rule.goesOn(lines)) {
         line = await ask('... ')
         if (line === null || line === '\u0003') break
-        if (line === '' && endsCell(lines, language)) break
+        if (line === '' && (await rule.endsHere(lines))) break
         lines.push(line)
       }
       if (line === '\u0003') continue

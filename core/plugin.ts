@@ -184,4 +184,16 @@ export interface RuntimeContext {
   /** Kills the interpreter's process group. Idempotent. */
   close(): Promise<void>
   readonly alive: boolean
+  /**
+   * Whether `code` is a whole cell, in the interpreter's own words (a Jupyter kernel's
+   * is_complete_request), within `waitMs`; `unknown` past it. Optional: only a runtime whose
+   * interpreter can say it has it (a prompt of a language execd has no rule for asks).
+   */
+  isComplete?(code: string, waitMs: number): Promise<Completeness>
+}
+
+/** Jupyter's is_complete_reply: go on (with the indent the next line would take), run it, or no word. */
+export interface Completeness {
+  status: 'complete' | 'incomplete' | 'invalid' | 'unknown'
+  indent?: string
 }

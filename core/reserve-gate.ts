@@ -19,7 +19,7 @@
  * is gated and execd's move after the spawn is the only one, as before. Where there is no
  * reserve, spawnOwned's path is exactly as without this file.
  */
-import { chmodSync, closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, constants, fstatSync, openSync, readSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Logger } from './log'
 import { OwnedTempDir } from './temp-dir'
@@ -135,6 +135,8 @@ export function gatedArgv(
   return [gate.path, String(fd), file, ...argv]
 }
 
+const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = constants
+
 /** The first bytes of a file the kernel reads to choose how to run it (BINPRM_BUF_SIZE). */
 const HEAD_BYTES = 256
 
@@ -150,8 +152,11 @@ function runsHere(file: string, machine: number, depth = 0): boolean {
   const head = Buffer.alloc(HEAD_BYTES)
   let n: number
   try {
-    const fd = openSync(file, 'r')
+    // Not blocking: a `#!` line may name a FIFO (a request's PATH reaches any script), and a plain
+    // open of one waited for a writer on execd's only thread. Only a regular file is run.
+    const fd = openSync(file, O_RDONLY | O_NONBLOCK | O_NOCTTY)
     try {
+      if (!fstatSync(fd).isFile()) return false
       n = readSync(fd, head, 0, HEAD_BYTES, 0)
     } finally {
       closeSync(fd)

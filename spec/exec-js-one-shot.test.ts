@@ -60,9 +60,10 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
     }
   }, 60_000)
 
-  test('--json: a run that succeeds has no error event (its interpreter exit after the work is the end)', async () => {
+  test('--json: a run that succeeds has no error event (its interpreter exit after the work is the end), nothing after its end', async () => {
     // The wait's end, the interpreter's exit with status 0, was printed as an error event:
     // `DeadKernelError`, `the javascript interpreter died (exit status 0)`, after every success.
+    // And the wait's own `ping` came after the cell's `execution_complete`.
     for (const remote of [false, true]) {
       const r = await runCli(
         ['exec', 'javascript', '--json', 'console.log(5)', ...(remote ? ['--url', fx.d.url] : [])],
@@ -72,10 +73,11 @@ describe('a one-shot javascript run ends and prints as node -e does', () => {
         .trim()
         .split('\n')
         .map(line => (JSON.parse(line) as { type: string }).type)
-      expect([remote, r.code, types.filter(t => t !== 'ping'), r.stderr]).toEqual([
+      expect([remote, r.code, types.filter(t => t !== 'ping'), types.at(-1), r.stderr]).toEqual([
         remote,
         0,
         ['init', 'stdout', 'execution_count', 'execution_complete'],
+        'execution_complete',
         '',
       ])
     }

@@ -92,3 +92,30 @@ test.skipIf(typeof cgroup === 'string')(
   },
   60_000,
 )
+
+test.skipIf(typeof cgroup === 'string')(
+  "under a memory reserve, a `bash` on execd's PATH whose #! names a FIFO fails its start and holds no one",
+  async () => {
+    // The gate's look at a program's first bytes followed the #! line into the FIFO with a plain
+    // open, which waited for a writer on execd's only thread: no answer, no /ping, ever. A
+    // command running as root can leave such a script on execd's PATH for the next spawn.
+    const fifoDir = mkdtempSync(join(tmpdir(), 'execd-spec-noexec-fifo-'))
+    try {
+      Bun.spawnSync(['mkfifo', join(fifoDir, 'fifo')])
+      writeFileSync(join(fifoDir, 'bash'), `#!${join(fifoDir, 'fifo')}\n`, { mode: 0o755 })
+      await inCgroup(
+        (cgroup as { dir: string }).dir,
+        async d => {
+          const fg = await readSse(await postJson(d, '/command', { command: 'echo hi' }))
+          expect(fg.map(f => f.data.type).filter(t => t !== 'ping')).toEqual(['init', 'error'])
+          expect((await d.fetch('/ping')).status).toBe(200)
+        },
+        [],
+        { PATH: `${fifoDir}:${process.env.PATH}` },
+      )
+    } finally {
+      rmSync(fifoDir, { recursive: true, force: true })
+    }
+  },
+  60_000,
+)

@@ -9,7 +9,7 @@ import type { Config } from '../../core/config'
 import { ExecdError } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
-import type { Emit, Runtime, RuntimeContext } from '../../core/plugin'
+import type { Completeness, Emit, Runtime, RuntimeContext } from '../../core/plugin'
 import { tempDiskFull, tempDiskFullText } from '../../core/temp-disk'
 import { within } from '../../core/timers'
 
@@ -197,6 +197,13 @@ export class CodeContext {
       // A runtime that does not notice its own death must not hang the caller.
       await within(running.done, 5000)
     }
+  }
+
+  /** Whether `code` is a whole cell, as the interpreter says (unknown where it cannot: a dead one, most runtimes). */
+  isComplete(code: string, waitMs: number): Promise<Completeness> {
+    const live = this.live
+    if (!live?.alive || !live.isComplete) return Promise.resolve({ status: 'unknown' })
+    return live.isComplete(code, waitMs)
   }
 
   /** An interpreter for the next execution: the live one, or a fresh one after a death. */

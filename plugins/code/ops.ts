@@ -9,7 +9,7 @@ import { ExecdError } from '../../core/errors'
 import type { Held } from '../../core/held-slots'
 import type { ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
-import type { PluginContext, Runtime } from '../../core/plugin'
+import type { Completeness, PluginContext, Runtime } from '../../core/plugin'
 import { FROM_THE_START, replayFrom, type ReplayStart } from '../../core/replay-start'
 import { COMMAND_RUNNER, type CommandRunner } from '../command/contract'
 import type { SseItem } from '../../core/sse'
@@ -100,6 +100,15 @@ export class CodeOps {
 
   getContext(id: string): ContextInfo {
     return info(this.contexts.get(id))
+  }
+
+  /**
+   * Whether `code` is a whole cell of the context's language, as its interpreter says (a Jupyter
+   * kernel's is_complete), within `waitMs`: for the CLI's prompt, which has no rule for a
+   * kernel's language. No route: the contract has none, so a prompt over --url keeps its own rule.
+   */
+  isComplete(contextId: string, code: string, waitMs: number): Promise<Completeness> {
+    return this.contexts.get(contextId).isComplete(code, waitMs)
   }
 
   /** A cell it runs ends with its interpreter, whether or not the cell's client reads (stopPacing). */

@@ -31,8 +31,8 @@ export const files: Section<FilesSettings> = {
       ops,
       routes: async () => (await import('./routes')).filesRoutes(ops, ctx.downloads),
       // The process's budget (ops/upload.ts), which the isolated files view draws on too: this
-      // section, whose routes take it, names its holders.
-      held: () => [uploadsHeld()],
+      // section, whose routes take it, names its holders; so are the walks (--max-walks).
+      held: () => [uploadsHeld(), ops.walks.pool.held()],
     }
   },
 }

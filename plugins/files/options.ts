@@ -5,6 +5,12 @@
 import { intOption } from '../../core/config'
 
 export const OPTIONS = {
+  maxWalks: intOption('max-walks', {
+    env: 'EXECD_MAX_WALKS',
+    description:
+      'searches and directory listings walking at once, the isolated files view included (0: no limit); more wait in a line of 64 for up to 10 s, then 503',
+    default: 4,
+  }),
   maxUploadBytes: intOption('max-upload-bytes', {
     env: 'EXECD_MAX_UPLOAD_BYTES',
     description: 'largest upload request body accepted, in bytes (0: no limit); larger → 413',

@@ -10,14 +10,14 @@ import type { Downloads } from '../../core/downloads'
 import { askedOf } from '../../core/mount'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
-import { openListing, parseDepth } from './ops/list'
+import { openListing, parseDepth, type Listing } from './ops/list'
 import { makeDirectories } from './ops/mkdir'
 import { moveFiles } from './ops/move'
 import { setPermissions } from './ops/permissions'
 import { deleteFiles, removeDirectories } from './ops/remove'
 import { replaceInFiles } from './ops/replace'
-import { openSearch } from './ops/search'
-import { WALK_LIMITS } from './ops/walk'
+import { compileGlob, openSearch } from './ops/search'
+import { WALK_LIMITS, type WalkLimits } from './ops/walk'
 import { uploadFiles } from './ops/upload'
 import { bytePathOf, type RawPath } from '../../core/beneath/path-scope'
 import {
@@ -90,14 +90,34 @@ const PATH_ERRORS = {
   403: "FORBIDDEN: execd's user may not read or write there (permission denied, read-only filesystem)",
   404: 'no such file or directory',
 }
+/** A walk's 503s: its budget, or the cap on walks at once and its line. */
+const WALK_UNAVAILABLE =
+  'the walk ran out of its time budget (30 s), or --max-walks walks were walking and none came free in time'
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 /** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
 export function filesRoutes(
-  { scope, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate }: FilesSettings,
+  { scope, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, walks }: FilesSettings,
   downloads: Downloads,
 ) {
+  /**
+   * A search's or listing's answer, its walk in one of the --max-walks slots (core/admission.ts)
+   * from before the walk until the last FileInfo is sent or the client leaves: the answer's
+   * stats are the walk's cost too, and its entries are what a walk holds.
+   */
+  const walked = async (request: Request, open: (limits: WalkLimits) => Promise<Listing>) => {
+    const release = await walks.enter(`GET ${new URL(request.url).pathname}`, request.signal)
+    let listing: Listing
+    try {
+      listing = await open({ ...WALK_LIMITS, signal: request.signal })
+    } catch (err) {
+      release()
+      throw err
+    }
+    const done = () => listing.close().finally(release)
+    return jsonArrayOf(listing.entries, batch => listing.info(batch), done)
+  }
   const download = ({
     request,
     query,
@@ -184,12 +204,11 @@ export function filesRoutes(
     })
     .get(
       '/files/search',
-      async ({ request, query }) => {
-        const found = await openSearch(scope, requiredPath(request), query.pattern, {
-          ...WALK_LIMITS,
-          signal: request.signal,
-        })
-        return jsonArrayOf(found.entries, batch => found.info(batch), found.close)
+      ({ request, query }) => {
+        // Bad input is told at once, not after a wait for a slot.
+        const path = requiredPath(request)
+        compileGlob(query.pattern || '**')
+        return walked(request, limits => openSearch(scope, path, query.pattern, limits))
       },
       {
         query: SearchQuery,
@@ -199,6 +218,7 @@ export function filesRoutes(
             ...PATH_ERRORS,
             400: 'invalid path or pattern',
             413: 'more entries than one answer holds',
+            503: WALK_UNAVAILABLE,
           }),
         },
         detail: { summary: 'Find files by glob (**, *, ?, [...], {a,b}) under a directory' },
@@ -275,18 +295,15 @@ export function filesRoutes(
     })
     .get(
       '/directories/list',
-      async ({ request, query }) => {
-        const listing = await openListing(scope, requiredPath(request), parseDepth(query.depth), {
-          ...WALK_LIMITS,
-          signal: request.signal,
-        })
-        return jsonArrayOf(listing.entries, batch => listing.info(batch), listing.close)
+      ({ request, query }) => {
+        const [path, depth] = [requiredPath(request), parseDepth(query.depth)]
+        return walked(request, limits => openListing(scope, path, depth, limits))
       },
       {
         query: ListQuery,
         response: {
           200: FileInfoListSchema,
-          ...errorSchemas({ ...PATH_ERRORS, 413: 'more entries than one answer holds' }),
+          ...errorSchemas({ ...PATH_ERRORS, 413: 'more entries than one answer holds', 503: WALK_UNAVAILABLE }),
         },
         detail: {
           tags: ['directories'],

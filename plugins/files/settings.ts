@@ -4,6 +4,8 @@
  * (after serve listens), not with the section list.
  */
 import { SERVER, settingsOf, type Config } from '../../core/config'
+import { Admission } from '../../core/admission'
+import { Capacity } from '../../core/limits'
 import type { MinRateLimits } from '../../core/min-rate'
 import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
@@ -20,7 +22,17 @@ export interface FilesSettings {
   downloadCopyMax: number
   /** The slowest an upload body may arrive; slower → 408 (core/min-rate.ts). */
   uploadMinRate: MinRateLimits
+  /** Searches' and listings' walks at once (--max-walks), with their line; the isolated view's too. */
+  walks: Admission
 }
+
+/**
+ * Walks waiting for a slot: a waiting request holds its request and a timer, nothing walked yet.
+ * Enough for a burst of small listings; a flood of big ones is refused at once past it.
+ */
+const WALKS_WAITING = 64
+/** The longest a walk waits for a slot: a turn behind a few walks of 100,000 entries each. */
+const WALK_WAIT_MS = 10_000
 
 /**
  * The opened section's settings, which it provides in the registry: the isolated files view
@@ -30,18 +42,17 @@ export const FILES_SETTINGS = new ServiceKey<FilesSettings>('files-settings')
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {
-  const { maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, uploadRateWindow, root } = settingsOf(
-    config,
-    {
+  const { maxWalks, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, uploadRateWindow, root } =
+    settingsOf(config, {
       ...OPTIONS,
       root: SERVER.root,
-    },
-  )
+    })
   return {
     scope: new PathScope(root || undefined),
     maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
     maxReplaceGrowth: maxReplaceGrowth > 0 ? maxReplaceGrowth : Number.POSITIVE_INFINITY,
     downloadCopyMax,
     uploadMinRate: { bytesPerSecond: uploadRateWindow > 0 ? uploadMinRate : 0, windowMs: uploadRateWindow },
+    walks: new Admission(new Capacity('concurrent walks', maxWalks, 'max-walks'), WALKS_WAITING, WALK_WAIT_MS),
   }
 }

@@ -192,7 +192,10 @@ export function sessionFilesRoutes(
     ...(more.pathMap ? { transform: module.checkPathMap } : {}),
     detail: detail('POST', summary, more.statuses),
   })
-  const TOO_MANY = { 413: 'more entries than the walk lists' }
+  const TOO_MANY = {
+    413: 'more entries than the walk lists',
+    503: 'the walk ran out of its time budget, or --max-walks walks were walking (shared with the files section)',
+  }
   const download = (method: string, summary: string) => ({
     ...plain(method, summary, DownloadQuery, RANGES, CHECKS.lines),
     headers: DownloadHeaders,

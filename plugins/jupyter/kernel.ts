@@ -7,10 +7,10 @@
 import { CellQueue, type Overflow } from '../../core/cell-queue'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
-import type { RuntimeContext } from '../../core/plugin'
-import { setLongTimeout, type LongTimer } from '../../core/timers'
+import type { Completeness, RuntimeContext } from '../../core/plugin'
+import { setLongTimeout, within, type LongTimer } from '../../core/timers'
 import { KernelChannel } from './channel'
-import { CellTracker, executeRequest } from './messages'
+import { CellTracker, completenessOf, executeRequest, isCompleteRequest } from './messages'
 import { JupyterHttpError, type JupyterServer } from './rest'
 
 /**
@@ -85,6 +85,50 @@ export class JupyterKernel implements RuntimeContext {
   /** Runs code without history or output (setup such as the cwd); resolves when it is done. */
   async runQuietly(code: string): Promise<void> {
     for await (const _ of this.execute(code, true));
+  }
+
+  /**
+   * The kernel's word on whether `code` is a whole cell (is_complete_request), for a prompt of
+   * a language execd has no rule for; `unknown` when it gives none within `waitMs` (the
+   * channel opening counts), is dead, or its socket closes meanwhile.
+   */
+  async isComplete(code: string, waitMs: number): Promise<Completeness> {
+    const unknown: Completeness = { status: 'unknown' }
+    if (!this.alive) return unknown
+    const deadline = performance.now() + waitMs
+    const channel = await within(
+      this.connect().catch(() => null),
+      waitMs,
+    )
+    if (channel === 'timeout' || channel === null) return unknown
+    const msgId = crypto.randomUUID()
+    return new Promise(resolve => {
+      let over = false
+      let timer: ReturnType<typeof setTimeout> | undefined
+      let unsubscribe = () => {}
+      let unClose = () => {}
+      const done = (answer: Completeness) => {
+        if (over) return
+        over = true
+        unsubscribe()
+        unClose()
+        clearTimeout(timer)
+        resolve(answer)
+      }
+      unsubscribe = channel.subscribe(msg => {
+        const type = msg.header?.msg_type ?? msg.msg_type
+        if (type === 'is_complete_reply' && msg.parent_header?.msg_id === msgId) done(completenessOf(msg.content))
+      })
+      // Called at once when the socket has closed already.
+      unClose = channel.onClose(() => done(unknown))
+      if (over) return
+      timer = setTimeout(() => done(unknown), Math.max(0, deadline - performance.now()))
+      try {
+        channel.send(isCompleteRequest(msgId, this.session, code))
+      } catch {
+        done(unknown)
+      }
+    })
   }
 
   async interrupt(): Promise<void> {

@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'bun:test'
-import { CellTracker, executeRequest, type JupyterMessage, resultBundle, stripAnsi } from './messages'
+import {
+  CellTracker,
+  completenessOf,
+  executeRequest,
+  isCompleteRequest,
+  type JupyterMessage,
+  resultBundle,
+  stripAnsi,
+} from './messages'
 
 const msg = (
   type: string,
@@ -109,4 +117,23 @@ test('an execute_request speaks protocol 5.3 on the shell channel', () => {
 
 test('stripAnsi removes colour codes only', () => {
   expect(stripAnsi('\x1b[0;32m----> 3\x1b[0m f()')).toBe('----> 3 f()')
+})
+
+test('an is_complete_reply is read to go on (with its indent), run, or no word', () => {
+  expect(completenessOf({ status: 'incomplete', indent: '    ' })).toEqual({ status: 'incomplete', indent: '    ' })
+  expect(completenessOf({ status: 'incomplete', indent: 4 })).toEqual({ status: 'incomplete', indent: '' })
+  expect(completenessOf({ status: 'complete' })).toEqual({ status: 'complete' })
+  expect(completenessOf({ status: 'invalid' })).toEqual({ status: 'invalid' })
+  for (const odd of [{ status: 'unknown' }, { status: 'later' }, {}, undefined])
+    expect(completenessOf(odd)).toEqual({ status: 'unknown' })
+  const req = isCompleteRequest('m1', 's1', 'def f(x):') as {
+    header: { msg_type: string }
+    content: object
+    channel: string
+  }
+  expect([req.header.msg_type, req.content, req.channel]).toEqual([
+    'is_complete_request',
+    { code: 'def f(x):' },
+    'shell',
+  ])
 })

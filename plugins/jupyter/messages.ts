@@ -1,8 +1,9 @@
 /**
  * Jupyter messaging protocol (v5.3) over the server's JSON WebSocket: building an
- * `execute_request` and turning one cell's replies into execd events.
+ * `execute_request` (or an `is_complete_request`) and turning one cell's replies into execd events.
  */
 import { errorEvent, type ExecEvent, makeEvent } from '../../core/events'
+import type { Completeness } from '../../core/plugin'
 
 export interface JupyterMessage {
   header: { msg_id: string; msg_type: string; session?: string }
@@ -15,29 +16,46 @@ export interface JupyterMessage {
 
 const PROTOCOL_VERSION = '5.3'
 
-export function executeRequest(msgId: string, session: string, code: string, silent = false): object {
+/** A request on the shell channel. */
+function shellRequest(msgType: string, msgId: string, session: string, content: object): object {
   return {
     header: {
       msg_id: msgId,
       username: 'execd',
       session,
       date: new Date().toISOString(),
-      msg_type: 'execute_request',
+      msg_type: msgType,
       version: PROTOCOL_VERSION,
     },
     parent_header: {},
     metadata: {},
-    content: {
-      code,
-      silent,
-      store_history: !silent,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    },
+    content,
     channel: 'shell',
     buffers: [],
   }
+}
+
+export function executeRequest(msgId: string, session: string, code: string, silent = false): object {
+  return shellRequest('execute_request', msgId, session, {
+    code,
+    silent,
+    store_history: !silent,
+    user_expressions: {},
+    allow_stdin: false,
+    stop_on_error: true,
+  })
+}
+
+export function isCompleteRequest(msgId: string, session: string, code: string): object {
+  return shellRequest('is_complete_request', msgId, session, { code })
+}
+
+/** An is_complete_reply's content as execd reads it: a status it does not know is no word. */
+export function completenessOf(content: Record<string, any> | undefined): Completeness {
+  const status = content?.status
+  if (status === 'incomplete') return { status, indent: typeof content?.indent === 'string' ? content.indent : '' }
+  if (status === 'complete' || status === 'invalid') return { status }
+  return { status: 'unknown' }
 }
 
 /** A MIME bundle as the contract wants it: 'text/plain' kept and aliased as 'text'. */
