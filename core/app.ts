@@ -69,7 +69,23 @@ export async function openSections(
   const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)))
   // Runtimes that keep state get one instance per app, as sections do.
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
-  const ctx: PluginContext = { config: parts.config, log: parts.log, registry, runtimes, streams, downloads }
+  // Loaded by the first section that stages (after listening for serve: it loads node:fs).
+  let journal: { close(): Promise<void> } | undefined
+  let staging: Promise<void> | undefined
+  const openStaging = async () => {
+    const { stagedEntries } = await import('./beneath/staging')
+    journal = stagedEntries
+    await stagedEntries.open()
+  }
+  const ctx: PluginContext = {
+    config: parts.config,
+    log: parts.log,
+    registry,
+    runtimes,
+    streams,
+    downloads,
+    staging: () => (staging ??= openStaging()),
+  }
   const opened = new Map<Section<unknown>, OpenSection<unknown>>()
   const deferred: Section<unknown>[] = []
   for (const section of parts.plugins) {
@@ -118,6 +134,9 @@ export async function openSections(
       started = true
       await chain
       await Promise.allSettled([...opened.values()].reverse().map(async s => s.close?.()))
+      // After its sections: nothing of theirs stages any more.
+      await staging?.catch(() => {})
+      await journal?.close()
     },
   }
 }

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { testRoots } from './test-roots'
+import { testRoots } from '../spec/kit/test-roots'
 import { HeldDir } from './held-dir'
 import { OwnedTempDir } from './temp-dir'
 

@@ -278,3 +278,38 @@ test("every Elysia app's errors go through core/mount.ts renderError: one answer
     )
   expect(offending).toEqual([])
 })
+
+/**
+ * Test helpers live where the tests are: shared ones in spec/kit/, a plugin's own beside its tests
+ * as `test-*.ts` (test-context.ts, test-server.ts), never in core/. The executable never loads
+ * one: no other file of core/ or plugins/ imports bun:test, spec/, a test helper or a test.
+ */
+test('production code in core/ and plugins/ imports no test helper, and core/ holds none', () => {
+  const isTest = (f: string) => /\.test\.ts$/.test(f)
+  const isHelper = (f: string) => /^plugins\/[^/]+\/test-[^/]+\.ts$/.test(f)
+  const testOnly = (target: string) =>
+    /^spec(\/|$)/.test(target) || /(^|\/)test-[^/]+$/.test(target) || /\.test(\.ts)?$/.test(target)
+  expect(testOnly('spec/kit/test-roots')).toBe(true)
+  expect(testOnly('core/test-roots')).toBe(true)
+  expect(testOnly('core/temp-dir')).toBe(false)
+  const production = [...filesIn('core'), ...filesIn('plugins')].filter(f => !isTest(f) && !isHelper(f))
+  const offending = production.flatMap(f =>
+    importsOf(f)
+      .map(i => (i.startsWith('.') ? relative(top, join(top, dirname(f), i)) : i))
+      .filter(target => target === 'bun:test' || testOnly(target))
+      .map(target => `${f} → ${target}`),
+  )
+  expect(offending).toEqual([])
+})
+
+test('the staging journal is opened and closed by the app that owns it (core/app.ts), never by a section', () => {
+  const offending = filesIn('plugins')
+    .filter(f => !f.endsWith('.test.ts'))
+    .flatMap(f =>
+      [...readFileSync(join(top, f), 'utf8').matchAll(/\bstagedEntries\.(open|close)\(/g)].map(
+        ([call]) => `${f}: ${call}`,
+      ),
+    )
+  expect(offending).toEqual([])
+  expect(readFileSync(join(top, 'core/app.ts'), 'utf8')).toContain('stagedEntries.open()')
+})

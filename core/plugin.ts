@@ -25,6 +25,13 @@ export interface PluginContext {
   streams: Streams
   /** The app's file bodies still being sent (core/file-body.ts), named on SIGUSR2. */
   downloads: Downloads
+  /**
+   * Opens the staging journal of the process's TMPDIR (core/beneath/staging.ts) for this app, once:
+   * a section whose operations stage entries beside a user's files asks it in `open()`, so that
+   * what an execd killed before left staged goes before its first request. The app owns it and
+   * closes it after every section (what is still staged is removed then).
+   */
+  staging(): Promise<void>
 }
 
 /**

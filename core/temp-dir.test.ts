@@ -12,7 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { testRoots } from './test-roots'
+import { testRoots } from '../spec/kit/test-roots'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
 
 const freshRoot = testRoots('execd-temp-dir-test')

@@ -50,31 +50,54 @@ describe.skipIf(!Bun.which('bwrap') || !isRoot)("the isolated files view's error
   })
 })
 
-describe.skipIf(!Bun.which('bwrap'))("the isolated files view's refusals of a query", () => {
-  test("are the files section's own, word for word", async () => {
-    const ws = mkdtempSync(join(fx.tmp, 'ws-'))
-    writeFileSync(join(ws, 'a.txt'), 'a\n')
-    const queries = [
-      `directories/list?path=${ws}&depth=abc`,
-      `directories/list?path=${ws}&depth=-1`,
-      `files/download?path=${join(ws, 'a.txt')}&offset=0`,
-      `files/download?path=${join(ws, 'a.txt')}&limit=x`,
-      `files/download?path=${join(ws, 'a.txt')}&offset=1&limit=0`,
-    ]
-    const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'rw' } })
-    try {
-      for (const q of queries) {
-        const own = await fx.d.fetch(`/${q}`)
-        const view = await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/${q}`)
-        expect({ q, status: view.status, body: await view.json() }).toEqual({
-          q,
-          status: own.status,
-          body: await own.json(),
-        })
-        expect(own.status).toBe(400)
-      }
-    } finally {
-      await s.delete()
-    }
+/**
+ * Asks each query (of a workspace holding a.txt, made by `queries`) of the files section's own
+ * route and of an rw session's view of the workspace: the same status, type and body, `status`.
+ */
+async function sameAnswers(queries: (ws: string, file: string) => string[], status: number): Promise<void> {
+  const ws = mkdtempSync(join(fx.tmp, 'ws-'))
+  writeFileSync(join(ws, 'a.txt'), 'one\ntwo\nthree\n')
+  const answer = async (r: Response) => ({
+    status: r.status,
+    type: r.headers.get('content-type'),
+    body: await r.text(),
   })
+  const s = await isolationOf(fx.d).create({ workspace: { path: ws, mode: 'rw' } })
+  try {
+    for (const q of queries(ws, join(ws, 'a.txt'))) {
+      const own = await answer(await fx.d.fetch(`/${q}`))
+      const view = await answer(await fx.d.fetch(`/v1/isolated/session/${s.sessionId}/${q}`))
+      expect({ q, ...view }).toEqual({ q, ...own })
+      expect(own.status).toBe(status)
+    }
+  } finally {
+    await s.delete()
+  }
+}
+
+describe.skipIf(!Bun.which('bwrap'))("the isolated files view's refusals of a query", () => {
+  test("are the files section's own, word for word", () =>
+    sameAnswers(
+      (ws, file) => [
+        `directories/list?path=${ws}&depth=abc`,
+        `directories/list?path=${ws}&depth=-1`,
+        `files/download?path=${file}&offset=0`,
+        `files/download?path=${file}&limit=x`,
+        `files/download?path=${file}&offset=1&limit=0`,
+      ],
+      400,
+    ))
+})
+
+describe.skipIf(!Bun.which('bwrap'))('the isolated files view, given an empty depth, offset or limit', () => {
+  test('reads it as absent, as the files section does, and answers what its route answers', () =>
+    sameAnswers(
+      (ws, file) => [
+        `directories/list?path=${ws}&depth=`,
+        `files/download?path=${file}&offset=`,
+        `files/download?path=${file}&limit=`,
+        `files/download?path=${file}&offset=&limit=2`,
+      ],
+      200,
+    ))
 })

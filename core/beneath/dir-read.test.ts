@@ -3,7 +3,7 @@ import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync }
 import { join } from 'node:path'
 import { errnoOf } from '../errors'
 import { readEntries } from './dir-read'
-import { failure, tempDirPerTest } from '../test-roots'
+import { failure, tempDirPerTest } from '../../spec/kit/test-roots'
 
 let dir = ''
 tempDirPerTest('execd-dir-read-', d => (dir = d))

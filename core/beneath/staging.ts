@@ -2,19 +2,21 @@
  * Every temp entry staged beside a user's file (an upload's or a replace's temp file, the copy of
  * a move across filesystems, what an isolated session's commit stages) is tracked from the moment
  * it exists until its owner renames it into place or removes it. What is still staged when the
- * files sections close (execd stopping on SIGTERM) is removed then: before, execd exited with
- * its `.execd-*` entries left next to the user's files.
+ * app closes (execd stopping on SIGTERM) is removed then: before, execd exited with its
+ * `.execd-*` entries left next to the user's files.
  *
  * A removal takes the entry only if it is still the one made (same device, inode and birth time) and still
  * carries a staging name, so a user's file that took its place is never removed for it.
  *
  * What a SIGKILL leaves is removed at the next start: each tracked entry is journalled as a
  * symlink to where it is, named by its device, inode and birth time, in `$TMPDIR/execd-staged-<pid>-*` (an
- * OwnedTempDir, core/temp-dir.ts), and the next execd to open a files section sweeps the
- * journals whose owner is gone, entry by entry under the same check.
+ * OwnedTempDir, core/temp-dir.ts), and the next execd to open it sweeps the journals whose owner
+ * is gone, entry by entry under the same check.
  *
- * One registry per process, not per section: the entries belong to the process that would
- * leave them, and they are made by plain operations that hold only a directory and a name.
+ * One registry per process and TMPDIR, not per section: the entries belong to the process that
+ * would leave them, and they are made by plain operations that hold only a directory and a name.
+ * Its owner is the app (core/app.ts): the first section that stages asks `ctx.staging()`, which
+ * opens it once for the app, and the app closes it after its sections; no section opens it.
  */
 import { constants, lstatSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs'
 import { lstat, open, unlink } from 'node:fs/promises'
@@ -118,8 +120,8 @@ export class StagedEntries {
   }
 
   /**
-   * A section that stages opens the registry (stagings are refused once every such section has
-   * closed it). The first open removes what execds killed before left staged.
+   * An app whose sections stage opens the registry (core/app.ts; stagings are refused once every
+   * app that opened it has closed it). The first open removes what execds killed before left staged.
    */
   open(): Promise<unknown> {
     this.users++
@@ -128,7 +130,7 @@ export class StagedEntries {
     return this.swept
   }
 
-  /** Closes one section's use; the last one removes everything still staged. */
+  /** Closes one app's use; the last one removes everything still staged. */
   async close(): Promise<void> {
     if (--this.users > 0) return
     this.users = 0

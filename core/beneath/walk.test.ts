@@ -12,7 +12,7 @@ import {
 import { join } from 'node:path'
 import type { ExecdError } from '../errors'
 import { type Anchor } from './walk'
-import { tempDirPerTest } from '../test-roots'
+import { tempDirPerTest } from '../../spec/kit/test-roots'
 import { PathScope } from './path-scope'
 
 let base = ''

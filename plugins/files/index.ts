@@ -17,24 +17,22 @@ export const files: Section<FilesSettings> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const [{ FILES_SETTINGS, filesSettings }, { stagedEntries }, { uploadsHeld }] = await Promise.all([
+    const [{ FILES_SETTINGS, filesSettings }, { uploadsHeld }] = await Promise.all([
       import('./settings'),
-      import('../../core/beneath/staging'),
       import('./ops/upload'),
     ])
     const ops = filesSettings(ctx.config)
     // The isolated section's files view serves with these limits (plugins/files/contract.ts).
     ctx.registry.provide(FILES_SETTINGS, ops)
-    // What an execd killed before left staged beside the user's files goes before the first request.
-    await stagedEntries.open()
+    // Uploads, replaces and moves stage beside the user's files (the app closes the journal, and
+    // what requests still in flight have staged goes then, not left beside the user's files).
+    await ctx.staging()
     return {
       ops,
       routes: async () => (await import('./routes')).filesRoutes(ops, ctx.downloads),
       // The process's budget (ops/upload.ts), which the isolated files view draws on too: this
       // section, whose routes take it, names its holders; so are the walks (--max-walks).
       held: () => [uploadsHeld(), ops.walks.pool.held()],
-      // What requests still in flight have staged goes now, not left beside the user's files.
-      close: () => stagedEntries.close(),
     }
   },
 }

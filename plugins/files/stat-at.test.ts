@@ -3,7 +3,7 @@ import { closeSync, constants, lstatSync, mkdirSync, openSync, symlinkSync, utim
 import { join } from 'node:path'
 import { errnoOf } from '../../core/errors'
 import { entryStatOf, statAt } from './stat-at'
-import { tempDirPerTest } from '../../core/test-roots'
+import { tempDirPerTest } from '../../spec/kit/test-roots'
 
 let dir = ''
 tempDirPerTest('execd-stat-at-', d => (dir = d))

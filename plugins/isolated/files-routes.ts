@@ -56,13 +56,20 @@ export type FilesRoutes = Awaited<ReturnType<typeof filesRoutesModule>>
 type Unchecked = { query: Record<string, unknown> }
 const text = (v: unknown) => (typeof v === 'string' ? v : undefined)
 /**
- * The files section's own checks of what the view's documented patterns refuse (a depth, an
- * offset, a limit), made before them: such a value is refused in the files section's words, as
- * on its own route (`invalid query parameter 'depth': abc`), not in the pattern's.
+ * The files section's own checks of a depth, an offset and a limit: the one check of them. A
+ * value it refuses is refused in its words (`invalid query parameter 'depth': abc`); an empty one,
+ * which it reads as absent, is absent to the view's schema too, whose patterns document the
+ * values rather than check them again. The request goes on as sent (`offset=` is a line read).
  */
+const checkedBy =
+  (check: (query: Record<string, unknown>) => unknown, ...names: string[]) =>
+  ({ query }: Unchecked) => {
+    check(query)
+    for (const name of names) if (query[name] === '') delete query[name]
+  }
 const CHECKS = {
-  depth: ({ query }: Unchecked) => void parseDepth(text(query.depth)),
-  lines: ({ query }: Unchecked) => void lineWindow({ offset: text(query.offset), limit: text(query.limit) }),
+  depth: checkedBy(query => parseDepth(text(query.depth)), 'depth'),
+  lines: checkedBy(query => lineWindow({ offset: text(query.offset), limit: text(query.limit) }), 'offset', 'limit'),
 }
 
 const READS = new Set(['GET', 'HEAD'])

@@ -17,16 +17,12 @@ export const isolated: Section<IsolatedOps> = {
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
     // Loaded now, not with the section list: node:fs resolves paths.
-    const [{ IsolatedOps }, { stagedEntries }, { isolatedSettings }] = await Promise.all([
-      import('./ops/sessions'),
-      import('../../core/beneath/staging'),
-      import('./settings'),
-    ])
+    const [{ IsolatedOps }, { isolatedSettings }] = await Promise.all([import('./ops/sessions'), import('./settings')])
     const ops = new IsolatedOps(isolatedSettings(ctx.config))
     // `DELETE /command?id=<isolated session>` interrupts its run, as for a bash session.
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     // A commit, and the files routes over a session's view, stage entries beside the user's files.
-    await stagedEntries.open()
+    await ctx.staging()
     return {
       ops,
       routes: async () => {
@@ -45,10 +41,7 @@ export const isolated: Section<IsolatedOps> = {
           .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads, ctx.log))
       },
       held: () => ops.held(),
-      close: async () => {
-        await ops.close()
-        await stagedEntries.close()
-      },
+      close: () => ops.close(),
     }
   },
 }

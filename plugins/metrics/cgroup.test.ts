@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { testRoots } from '../../core/test-roots'
+import { testRoots } from '../../spec/kit/test-roots'
 import { cpuPercent, takeReading } from './cgroup'
 
 const freshRoot = testRoots('execd-cg')

@@ -2,7 +2,7 @@ import { expect, test } from 'bun:test'
 import { closeSync, constants, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readDirNames, type DirNames } from './dir-names'
-import { tempDirPerTest } from '../../../core/test-roots'
+import { tempDirPerTest } from '../../../spec/kit/test-roots'
 
 let dir = ''
 tempDirPerTest('execd-dir-names-', d => (dir = d))

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, test } from 'bun:test'
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PathScope } from '../../../core/beneath/path-scope'
-import { failure as fail, tempDirPerTest } from '../../../core/test-roots'
+import { failure as fail, tempDirPerTest } from '../../../spec/kit/test-roots'
 import { statFiles } from './info'
 import { listDirectory, parseDepth } from './list'
 

@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PathScope } from '../../../core/beneath/path-scope'
-import { failure as fail, tempDirPerTest } from '../../../core/test-roots'
+import { failure as fail, tempDirPerTest } from '../../../spec/kit/test-roots'
 import { makeDirectories } from './mkdir'
 import { moveFiles } from './move'
 import { setPermissions } from './permissions'

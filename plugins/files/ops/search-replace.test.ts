@@ -12,7 +12,7 @@ import {
 } from 'node:fs'
 import { join } from 'node:path'
 import { PathScope } from '../../../core/beneath/path-scope'
-import { failure as fail, tempDirPerTest } from '../../../core/test-roots'
+import { failure as fail, tempDirPerTest } from '../../../spec/kit/test-roots'
 import { replaceInFiles } from './replace'
 import { compileGlob, searchFiles } from './search'
 

@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { PathScope } from '../../../core/beneath/path-scope'
 import { listDirectory } from './list'
 import { searchFiles } from './search'
-import { failure as fail, tempDirPerTest } from '../../../core/test-roots'
+import { failure as fail, tempDirPerTest } from '../../../spec/kit/test-roots'
 import { walk, WALK_LIMITS, type WalkStart } from './walk'
 import { DirectoryFds, MAX_OPEN, type Frame } from '../../../core/beneath/walk-fds'
 

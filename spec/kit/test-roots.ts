@@ -6,7 +6,7 @@ import { afterEach, beforeEach } from 'bun:test'
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ExecdError } from './errors'
+import type { ExecdError } from '../../core/errors'
 
 export function testRoots(prefix: string): () => string {
   const roots: string[] = []
