@@ -12,6 +12,11 @@ if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
 } else {
   // First, before anything loads: a daemon must never need a thread it cannot start (core/threads.ts).
   const settled = words[0] === 'serve' ? settleThreads() : Promise.resolve()
+  // serve's usual words go straight to serve (serve-start.ts); the CLI loads for the rest.
   // Not awaited at top level, so the bundle may also be built as CommonJS (Makefile).
-  void settled.then(() => import('./cli')).then(({ main }) => main(words))
+  void settled
+    .then(() => words[0] === 'serve' && import('./serve-start').then(({ servePlain }) => servePlain(words)))
+    .then(async served => {
+      if (!served) await (await import('./cli')).main(words)
+    })
 }
