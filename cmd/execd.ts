@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * The execd command line. `--version` is answered here, before anything else is loaded; every
- * other use loads the program (cli.ts), whose verbs lazy-import their adapters in turn.
+ * The execd command line. `--version` is answered here, before anything else is loaded; serve's
+ * usual words start serve (serve-start.ts); every other use loads the program (cli.ts), whose
+ * verbs lazy-import their adapters in turn.
  */
 import { settleThreads } from '../core/threads'
 import { versionText } from '../core/version'

@@ -2,8 +2,7 @@
  * `execd serve` with its usual words, started without the CLI: the entry comes here first for
  * `serve`, and loads cli.ts (every verb, cac's program, help, suggestions) only for words that
  * need cac, or to report a failure. Through the CLI's chunk, the start every container pays ran
- * ~1.0 M more instructions on its main thread before listening (14.92 → 13.91 M,
- * bench/start-instructions.ts).
+ * 0.14 M more instructions on its main thread before listening (bench/start-instructions.ts).
  */
 import { allOptions, checkWholeNumbers } from './options'
 import { plainServeFlags } from './serve-flags'

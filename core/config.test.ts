@@ -29,7 +29,9 @@ describe('config', () => {
     expect(flagsByName({ maxJsonBytes: 1, port: '2', '--': [] })).toEqual({ 'max-json-bytes': 1, port: '2', '--': [] })
     expect(flagsByName({ accessToken: 'camel', 'access-token': 'typed' })).toEqual({ 'access-token': 'typed' })
     expect(flagsByName({ 'access-token': 'typed', accessToken: 'camel' })).toEqual({ 'access-token': 'typed' })
-    expect(flagsByName({ 'access-token': undefined, accessToken: 'camel', host: null })).toEqual({ 'access-token': 'camel' })
+    expect(flagsByName({ 'access-token': undefined, accessToken: 'camel', host: null })).toEqual({
+      'access-token': 'camel',
+    })
     // The inverse of camelCase for every name it makes.
     for (const name of ['max-json-bytes', 'port', 'a-1-b', 'trailing-', 'python-spare'])
       expect(Object.keys(flagsByName({ [camelCase(name)]: 1 }))).toEqual([name])

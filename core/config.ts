@@ -300,8 +300,8 @@ export function resolveConfig(
  * The flags given, each under its option's name (`maxJsonBytes` as `max-json-bytes`; a name as
  * typed wins over cac's form of it), the unset ones left out: looked up by name, not each option's
  * camelCase made again (this runs once for the few flags given, not once per option: making the
- * 60-odd names, here and in cmd/options.ts, was ~1.3 M of the ~11.4 M instructions a serve
- * start ran before listening beyond a bare Bun.serve).
+ * 60-odd names, here and in cmd/options.ts, was 1.84 M of the 11.4 M instructions a serve start
+ * ran before listening beyond a bare Bun.serve, bench/start-instructions.ts).
  */
 export function flagsByName(flags: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
