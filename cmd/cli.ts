@@ -4,16 +4,16 @@
  * its adapter, which calls the sections' operations (here, or remote with --url).
  */
 import type { CAC, Command } from 'cac'
-import { camelCase, type OptionSpec } from '../core/config'
+import type { OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
-import { allOptions, execOptions, serveOnly } from './options'
+import { allOptions, checkWholeNumbers, execOptions, serveOnly } from './options'
 import { sectionOptions } from '../plugins/options'
 import { flagsOf, hint, withSuggestion } from './suggest'
 import { wrapHelp } from './help-wrap'
 import { ANSWER_OPTION } from './route-url'
-import { plainServeFlags } from './serve-flags'
+import { runServe, servePlain } from './serve-start'
 import { versionText } from '../core/version'
 
 const addOptions = (command: Command, specs: OptionSpec[]) => {
@@ -74,12 +74,6 @@ const addServe = (cli: CAC) =>
     .example('execd serve --port 44772 --access-token "$TOKEN"')
     .example('execd serve -- python3 app.py   # the entrypoint: app.py is the main process')
     .action(runServe)
-
-async function runServe(options: Record<string, unknown>): Promise<void> {
-  checkWholeNumbers(allOptions, options)
-  const { serve } = await import('./serve')
-  await serve(options)
-}
 
 function addOthers(cli: CAC): void {
   // ping, doctor: a readiness probe, and what works in this container
@@ -195,15 +189,8 @@ export async function main(words: string[]): Promise<void> {
     return await exit(await fsMain(words.slice(1)))
   }
   const json = words.includes('--json')
-  const plain = words[0] === 'serve' && !helpAsked(words) ? plainServeFlags(words.slice(1), allOptions) : undefined
-  if (plain) {
-    // serve's usual words, read without cac (serve-flags.ts); it returns once it listens.
-    try {
-      return await runServe(plain)
-    } catch (err) {
-      await exit(report(err, json))
-    }
-  }
+  // serve's usual words, read without cac (serve-flags.ts); it returns once it listens.
+  if (words[0] === 'serve' && (await servePlain(words))) return
   const cli = await program(words[0] === 'serve' && !helpAsked(words))
   try {
     // serve's words after `--` are its main process's argv (serve.ts reads options['--']).
@@ -242,7 +229,7 @@ export async function main(words: string[]): Promise<void> {
  * than when the event loop runs dry (a killed command's unread output, a timer of a closed
  * section would hold it for seconds). What was written to stdout and stderr goes out first.
  */
-async function exit(code: number): Promise<never> {
+export async function exit(code: number): Promise<never> {
   let broken = false
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>(resolve => {
@@ -261,16 +248,6 @@ async function exit(code: number): Promise<never> {
   // Output that its reader left before it arrived (| head, the verb already done writing):
   // the status a pipeline expects of a writer whose reader went away.
   process.exit(broken && code === 0 ? BROKEN_PIPE_EXIT : code)
-}
-
-/** Whole-number options (`--port abc`) are refused as typed, before anything starts. */
-function checkWholeNumbers(specs: OptionSpec[], options: Record<string, unknown>): void {
-  for (const spec of specs) {
-    if (!spec.int) continue
-    const value = options[spec.flag] ?? options[camelCase(spec.flag)]
-    if (value === undefined) continue
-    if (!/^\d+$/.test(String(value))) throw new UsageError(`--${spec.flag} expects a whole number, got '${value}'`)
-  }
 }
 
 /** `-h`/`--help` before a `--` (after it, the words are the main process's). */

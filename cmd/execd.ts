@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * The execd command line. `--version` is answered here, before anything else is loaded; every
- * other use loads the program (cli.ts), whose verbs lazy-import their adapters in turn.
+ * The execd command line. `--version` is answered here, before anything else is loaded; serve's
+ * usual words start serve (serve-start.ts); every other use loads the program (cli.ts), whose
+ * verbs lazy-import their adapters in turn.
  */
 import { settleThreads } from '../core/threads'
 import { versionText } from '../core/version'
@@ -12,6 +13,11 @@ if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
 } else {
   // First, before anything loads: a daemon must never need a thread it cannot start (core/threads.ts).
   const settled = words[0] === 'serve' ? settleThreads() : Promise.resolve()
+  // serve's usual words go straight to serve (serve-start.ts); the CLI loads for the rest.
   // Not awaited at top level, so the bundle may also be built as CommonJS (Makefile).
-  void settled.then(() => import('./cli')).then(({ main }) => main(words))
+  void settled
+    .then(() => words[0] === 'serve' && import('./serve-start').then(({ servePlain }) => servePlain(words)))
+    .then(async served => {
+      if (!served) await (await import('./cli')).main(words)
+    })
 }

@@ -1,5 +1,5 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
-import { ConfigError, SERVER_OPTIONS, resolveConfig, type Config, type OptionSpec } from '../core/config'
+import { ConfigError, SERVER_OPTIONS, flagsByName, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { UsageError } from './errors'
 import { envProblem } from '../core/exec-strings'
 import { runtimeOptions, sectionOptions } from '../plugins/options'
@@ -36,6 +36,17 @@ export const execOptions: OptionSpec[] = [
 
 /** `--max-commands` given to a verb that has no use for it: serve's, said so rather than "unknown". */
 export const serveOnly = (flag: string): boolean => allOptions.some(o => `--${o.flag}` === flag)
+
+/** Whole-number options (`--port abc`) are refused as typed, before anything starts. */
+export function checkWholeNumbers(specs: OptionSpec[], options: Record<string, unknown>): void {
+  const given = flagsByName(options)
+  for (const spec of specs) {
+    if (!spec.int) continue
+    const value = given[spec.flag]
+    if (value === undefined) continue
+    if (!/^\d+$/.test(String(value))) throw new UsageError(`--${spec.flag} expects a whole number, got '${value}'`)
+  }
+}
 
 /** Config for a CLI verb: its flags, then the environment, then defaults. */
 export const configFrom = (flags: Record<string, unknown> = {}): Config => resolveConfig(allOptions, flags)

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { camelCase, resolveConfig, type OptionSpec } from './config'
+import { camelCase, flagsByName, resolveConfig, type OptionSpec } from './config'
 import { createLogger, parseLogLevel } from './log'
 
 const specs: OptionSpec[] = [
@@ -23,6 +23,18 @@ describe('config', () => {
 
   test('cac camelCase keys are understood', () => {
     expect(resolveConfig(specs, { accessToken: 'x' }, {}).get('access-token')).toBe('x')
+  })
+
+  test("flagsByName: each flag under its option's name, the name as typed before cac's form, unset ones left out", () => {
+    expect(flagsByName({ maxJsonBytes: 1, port: '2', '--': [] })).toEqual({ 'max-json-bytes': 1, port: '2', '--': [] })
+    expect(flagsByName({ accessToken: 'camel', 'access-token': 'typed' })).toEqual({ 'access-token': 'typed' })
+    expect(flagsByName({ 'access-token': 'typed', accessToken: 'camel' })).toEqual({ 'access-token': 'typed' })
+    expect(flagsByName({ 'access-token': undefined, accessToken: 'camel', host: null })).toEqual({
+      'access-token': 'camel',
+    })
+    // The inverse of camelCase for every name it makes.
+    for (const name of ['max-json-bytes', 'port', 'a-1-b', 'trailing-', 'python-spare'])
+      expect(Object.keys(flagsByName({ [camelCase(name)]: 1 }))).toEqual([name])
   })
 
   test('a bad number names the flag', () => {

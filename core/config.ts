@@ -282,8 +282,9 @@ export function resolveConfig(
   env: Record<string, string | undefined> = process.env,
 ): Config {
   const values: Record<string, string | undefined> = {}
+  const given = flagsByName(flags)
   for (const spec of specs) {
-    const fromFlag = flags[spec.flag] ?? flags[camelCase(spec.flag)]
+    const fromFlag = given[spec.flag]
     if (fromFlag !== undefined && fromFlag !== null) {
       values[spec.flag] = String(fromFlag)
     } else if (spec.env && env[spec.env] !== undefined) {
@@ -293,6 +294,33 @@ export function resolveConfig(
     }
   }
   return new Config(values, specs)
+}
+
+/**
+ * The flags given, each under its option's name (`maxJsonBytes` as `max-json-bytes`; a name as
+ * typed wins over cac's form of it), the unset ones left out: looked up by name, not each option's
+ * camelCase made again (this runs once for the few flags given, not once per option: making the
+ * 60-odd names, here and in cmd/options.ts, was 1.84 M of the 11.4 M instructions a serve start
+ * ran before listening beyond a bare Bun.serve, bench/start-instructions.ts).
+ */
+export function flagsByName(flags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined || value === null) continue
+    const name = kebabCase(key)
+    if (name === key || !(name in out)) out[name] = value
+  }
+  return out
+}
+
+/** camelCase's inverse for the names it makes: an upper-case letter is a dash and the letter. */
+function kebabCase(camel: string): string {
+  let out = ''
+  for (let i = 0; i < camel.length; i++) {
+    const code = camel.charCodeAt(i)
+    out += code >= 65 && code <= 90 ? `-${String.fromCharCode(code + 32)}` : camel.charAt(i)
+  }
+  return out
 }
 
 /**

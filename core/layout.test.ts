@@ -179,14 +179,15 @@ const bundled = (async () => {
 })()
 
 /**
- * What a start evaluates before its verb runs: the entry's chunk, the CLI's and the verb's
- * (`serve`, `ping`…), and every chunk they import statically; the node built-ins those import,
- * and the source modules they hold.
+ * What a start evaluates before its verb runs: the entry's chunk, the one it goes `through` (the
+ * CLI's, or serve-start's for serve's usual words) and the verb's (`serve`, `ping`…), and every
+ * chunk they import statically; the node built-ins those import, and the source modules they hold.
  */
-async function startOf(verb: string) {
+async function startOf(verb: string, through = 'cli') {
   const chunks = await bundled
-  const named = (prefix: string) => [...chunks.keys()].filter(f => f.startsWith(`${prefix}-`))
-  expect(named('cli')).toHaveLength(1)
+  // `serve-<hash>.js`, not `serve-start-<hash>.js`.
+  const named = (prefix: string) => [...chunks.keys()].filter(f => new RegExp(`^${prefix}-[a-z0-9]+\\.js$`).test(f))
+  expect(named(through)).toHaveLength(1)
   expect(named(verb)).toHaveLength(1)
   const builtins = new Map<string, string>() // built-in → the chunk that imports it
   const seen = new Set<string>()
@@ -200,7 +201,7 @@ async function startOf(verb: string) {
       else builtins.set(spec.replace(/^node:/, ''), file)
     }
   }
-  for (const file of ['execd.js', ...named('cli'), ...named(verb)]) walk(file)
+  for (const file of ['execd.js', ...named(through), ...named(verb)]) walk(file)
   expect(seen.size).toBeGreaterThan(3)
   const modules = [...seen].flatMap(f => [...(chunks.get(f) ?? '').matchAll(/^\/\/ (\S+\.ts)$/gm)].map(m => m[1]!))
   return { builtins, modules }
@@ -211,6 +212,18 @@ test("a verb other than serve evaluates no section's or runtime's code before it
   expect(modules).toContain('cmd/options.ts')
   expect(modules).toContain('plugins/code/options.ts')
   expect(modules.filter(m => /^plugins\/(index|[^/]+\/index)\.ts$/.test(m))).toEqual([])
+})
+
+/**
+ * serve's usual words go from the entry to serve-start.ts, not through cli.ts: the CLI's verbs,
+ * suggestions and help cost a start ~0.14 M instructions before listening, and nothing of them
+ * is used unless the words need cac (or a failure is reported).
+ */
+test("a serve start evaluates none of the CLI's verbs, help or suggestions before it listens", async () => {
+  const { modules } = await startOf('serve', 'serve-start')
+  expect(modules).toContain('cmd/serve.ts')
+  expect(modules).toContain('cmd/serve-flags.ts')
+  expect(modules.filter(m => /^cmd\/(cli|suggest|help-wrap|argv|route-url)\.ts$/.test(m))).toEqual([])
 })
 
 /**
