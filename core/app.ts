@@ -133,10 +133,15 @@ export async function openSections(
       // yet opening never opens now.
       started = true
       await chain
-      await Promise.allSettled([...opened.values()].reverse().map(async s => s.close?.()))
-      // After its sections: nothing of theirs stages any more.
-      await staging?.catch(() => {})
-      await journal?.close()
+      // The journal closes beside its sections, not after them: closing refuses new stagings, and
+      // work still in flight (a move's copy) then removes what it made while the sections close.
+      // Last, right before the exit, a copy caught mid-way left its `.execd-tmp-` dir beside the
+      // user's files (spec/files-staging, one CI of stop 49).
+      const closeJournal = async () => {
+        await staging?.catch(() => {})
+        await journal?.close()
+      }
+      await Promise.allSettled([...[...opened.values()].reverse().map(async s => s.close?.()), closeJournal()])
     },
   }
 }
