@@ -6,7 +6,7 @@
  * file left beside it. `fs mv` to another filesystem (a copy) went on after Ctrl-C and exited 0,
  * moved; one longer than the stop's grace would have left its staged copy at the destination.
  */
-import { afterAll, beforeAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import {
   closeSync,
   existsSync,
@@ -23,12 +23,10 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, spawnCli, waitFor } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
 
-let dir: string
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'execd-cli-fs-direct-'))
-})
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
+// No daemon: the verbs run the operations themselves; only the temp dir, made and removed by the kit.
+const fx = daemonWithDir('cli-fs-direct', () => null)
 
 const firstBytes = (path: string, n: number): string => {
   const fd = openSync(path, 'r')
@@ -41,7 +39,7 @@ const firstBytes = (path: string, n: number): string => {
 }
 
 test('a local replace is held to --max-replace-growth as the route is: exit 1, nothing written', async () => {
-  const path = join(dir, 'grow.txt')
+  const path = join(fx.tmp, 'grow.txt')
   writeFileSync(path, 'a'.repeat(100))
   const r = await runCli(['fs', 'replace', path, 'a', 'bb'], { env: { EXECD_MAX_REPLACE_GROWTH: '50' } })
   expect(r.code).toBe(1)
@@ -55,7 +53,7 @@ test('a local replace is held to --max-replace-growth as the route is: exit 1, n
 })
 
 test('Ctrl-C during a local replace stops its rewrite: 130, the file as it was, no temp file beside it', async () => {
-  const sub = mkdtempSync(join(dir, 'stop-'))
+  const sub = mkdtempSync(join(fx.tmp, 'stop-'))
   const path = join(sub, 'big.txt')
   // Large enough that the rewrite is still running when its temp file is seen.
   writeFileSync(path, Buffer.alloc(512 * 1024 * 1024, 'a'))
@@ -73,7 +71,7 @@ const otherDevice = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statS
 test.skipIf(!otherDevice)(
   'Ctrl-C during a local move to another filesystem stops its copy: 130, the source whole, nothing at the destination',
   async () => {
-    const src = mkdtempSync(join(dir, 'mv-'))
+    const src = mkdtempSync(join(fx.tmp, 'mv-'))
     mkdirSync(join(src, 'tree'))
     const size = 768 * 1024 * 1024
     // Large enough that the copy is still running when its staged copy is seen.
