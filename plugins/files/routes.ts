@@ -16,7 +16,7 @@ import { moveFiles } from './ops/move'
 import { setPermissions } from './ops/permissions'
 import { deleteFiles, removeDirectories } from './ops/remove'
 import { replaceInFiles } from './ops/replace'
-import { compileGlob, openSearch } from './ops/search'
+import { openSearch } from './ops/search'
 import { WALK_LIMITS, type WalkLimits } from './ops/walk'
 import { uploadFiles } from './ops/upload'
 import { bytePathOf, type RawPath } from '../../core/beneath/path-scope'
@@ -206,9 +206,7 @@ export function filesRoutes(
       '/files/search',
       ({ request, query }) => {
         // Bad input is told at once, not after a wait for a slot.
-        const path = requiredPath(request)
-        compileGlob(query.pattern || '**')
-        return walked(request, limits => openSearch(scope, path, query.pattern, limits))
+        return walked(request, openSearch(scope, requiredPath(request), query.pattern))
       },
       {
         query: SearchQuery,

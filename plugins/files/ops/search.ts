@@ -77,15 +77,12 @@ async function* matches(
  * descriptor. It keeps the matches' names only: their FileInfos are made a batch at a time as
  * the answer is sent (a Listing, as a directory's), so the whole answer never exists at once.
  * Every error of the walk and of the pattern, and the caps, come before the first match is
- * answered.
+ * answered. A bad pattern throws at once, before the walk is asked for (the route's wait for a
+ * walk slot comes between).
  */
-export async function openSearch(
-  scope: PathScope,
-  raw: RawPath,
-  pattern = '**',
-  limits: WalkLimits = WALK_LIMITS,
-): Promise<Listing> {
-  return gatheredWalk(searchPlan(scope, raw, pattern), limits)
+export function openSearch(scope: PathScope, raw: RawPath, pattern = '**'): (limits?: WalkLimits) => Promise<Listing> {
+  const plan = searchPlan(scope, raw, pattern)
+  return (limits = WALK_LIMITS) => gatheredWalk(plan, limits)
 }
 
 /**
@@ -124,5 +121,5 @@ export async function searchFiles(
   pattern = '**',
   limits: WalkLimits = WALK_LIMITS,
 ): Promise<WalkedInfo[]> {
-  return allInfo(await openSearch(scope, raw, pattern, limits))
+  return allInfo(await openSearch(scope, raw, pattern)(limits))
 }
