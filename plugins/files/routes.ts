@@ -103,20 +103,21 @@ export function filesRoutes(
 ) {
   /**
    * A search's or listing's answer, its walk in one of the --max-walks slots (core/admission.ts)
-   * from before the walk until the last FileInfo is sent or the client leaves: the answer's
-   * stats are the walk's cost too, and its entries are what a walk holds.
+   * while it walks. The slot is let go once the walk is gathered, not once its answer is sent:
+   * held to the last FileInfo, four clients that never read their 60,000-entry listings held
+   * all four slots and every other walk waited its 10 s and got the 503. What an answer holds
+   * after the walk is bounded (at most 100,000 names, 8 directory descriptors), and its stats are
+   * made a batch at a time as its client reads, with a turn of the loop every 64.
    */
   const walked = async (request: Request, open: (limits: WalkLimits) => Promise<Listing>) => {
     const release = await walks.enter(`GET ${new URL(request.url).pathname}`, request.signal)
     let listing: Listing
     try {
       listing = await open({ ...WALK_LIMITS, signal: request.signal })
-    } catch (err) {
+    } finally {
       release()
-      throw err
     }
-    const done = () => listing.close().finally(release)
-    return jsonArrayOf(listing.entries, batch => listing.info(batch), done)
+    return jsonArrayOf(listing.entries, batch => listing.info(batch), () => listing.close())
   }
   const download = ({
     request,
