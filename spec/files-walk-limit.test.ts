@@ -66,7 +66,9 @@ test('a client that does not read its answer holds no walk slot: the walks after
   const hold = async (n: number): Promise<void> => {
     if (n === 0) {
       const asked = Array.from({ length: LINE }, () =>
-        fx.d.fetch(list(fx.tmp)).then(async res => (res.status === 200 ? (await res.body?.cancel(), '200') : outcome(res))),
+        fx.d
+          .fetch(list(fx.tmp))
+          .then(async res => (res.status === 200 ? (await res.body?.cancel(), '200') : outcome(res))),
       )
       others = await Promise.all(asked)
       return

@@ -31,8 +31,9 @@ export const files: Section<FilesSettings> = {
       ops,
       routes: async () => (await import('./routes')).filesRoutes(ops, ctx.downloads),
       // The process's budget (ops/upload.ts), which the isolated files view draws on too: this
-      // section, whose routes take it, names its holders; so are the walks (--max-walks).
-      held: () => [uploadsHeld(), ops.walks.pool.held()],
+      // section, whose routes take it, names its holders; so are the walks (--max-walks) and the
+      // tree writes (--max-tree-writes).
+      held: () => [uploadsHeld(), ops.walks.pool.held(), ops.treeWrites.pool.held()],
     }
   },
 }

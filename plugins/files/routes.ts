@@ -93,12 +93,15 @@ const PATH_ERRORS = {
 /** A walk's 503s: its budget, or the cap on walks at once and its line. */
 const WALK_UNAVAILABLE =
   'the walk ran out of its time budget (30 s), or --max-walks walks were walking and none came free in time'
+/** A tree write's 503: the cap on tree writes at once and its line; nothing was written. */
+const TREE_WRITE_UNAVAILABLE =
+  '--max-tree-writes removals or moves to another filesystem were writing and none came free in time; nothing was written'
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 /** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
 export function filesRoutes(
-  { scope, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, walks }: FilesSettings,
+  { scope, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, walks, treeWrites }: FilesSettings,
   downloads: Downloads,
 ) {
   /**
@@ -117,8 +120,15 @@ export function filesRoutes(
     } finally {
       release()
     }
-    return jsonArrayOf(listing.entries, batch => listing.info(batch), () => listing.close())
+    return jsonArrayOf(
+      listing.entries,
+      batch => listing.info(batch),
+      () => listing.close(),
+    )
   }
+  /** A tree write (--max-tree-writes) waits its turn here, before anything is written. */
+  const treeWrite = (request: Request) => () =>
+    treeWrites.enter(`${request.method} ${new URL(request.url).pathname}`, request.signal)
   const download = ({
     request,
     query,
@@ -191,18 +201,25 @@ export function filesRoutes(
         responses: doneOr(),
       },
     })
-    .post('/files/mv', async ({ body, request }) => (await moveFiles(scope, body, request.signal), emptyOk()), {
-      body: MoveListSchema,
-      detail: {
-        summary: "Move/rename; creates the destination's parents, never overwrites",
-        description:
-          'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
-          '(a volume, a bind-mounted file or directory) is not moved, nor is a tree holding one moved to ' +
-          'another filesystem (that would be a copy, then a removal): 400 naming the mount point, the ' +
-          'source as it was and nothing at the destination.',
-        responses: doneOr({ 400: 'invalid path, a destination taken, a move into itself, or a mount point' }),
+    .post(
+      '/files/mv',
+      async ({ body, request }) => (await moveFiles(scope, body, request.signal, treeWrite(request)), emptyOk()),
+      {
+        body: MoveListSchema,
+        detail: {
+          summary: "Move/rename; creates the destination's parents, never overwrites",
+          description:
+            'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
+            '(a volume, a bind-mounted file or directory) is not moved, nor is a tree holding one moved to ' +
+            'another filesystem (that would be a copy, then a removal): 400 naming the mount point, the ' +
+            'source as it was and nothing at the destination.',
+          responses: doneOr({
+            400: 'invalid path, a destination taken, a move into itself, or a mount point',
+            503: TREE_WRITE_UNAVAILABLE,
+          }),
+        },
       },
-    })
+    )
     .get(
       '/files/search',
       ({ request, query }) => {
@@ -319,16 +336,23 @@ export function filesRoutes(
         responses: doneOr(),
       },
     })
-    .delete('/directories', async ({ request }) => (await removeDirectories(scope, pathsOf(request)), emptyOk()), {
-      query: PathsQuery,
-      detail: {
-        tags: ['directories'],
-        summary: 'rm -rf per ?path= (missing ones are fine)',
-        description:
-          'Never crosses into another mount (a volume, a bind mount): a mount point inside the tree, or the ' +
-          'path itself if it is one, is kept whole with the directories above it, everything else is removed, ' +
-          'and the answer is 400 naming each mount point kept.',
-        responses: doneOr({ 400: 'invalid path, /, the --root itself, or a mount point kept' }),
+    .delete(
+      '/directories',
+      async ({ request }) => (await removeDirectories(scope, pathsOf(request), treeWrite(request)), emptyOk()),
+      {
+        query: PathsQuery,
+        detail: {
+          tags: ['directories'],
+          summary: 'rm -rf per ?path= (missing ones are fine)',
+          description:
+            'Never crosses into another mount (a volume, a bind mount): a mount point inside the tree, or the ' +
+            'path itself if it is one, is kept whole with the directories above it, everything else is removed, ' +
+            'and the answer is 400 naming each mount point kept.',
+          responses: doneOr({
+            400: 'invalid path, /, the --root itself, or a mount point kept',
+            503: TREE_WRITE_UNAVAILABLE,
+          }),
+        },
       },
-    })
+    )
 }
