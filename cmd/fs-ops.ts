@@ -64,7 +64,8 @@ export async function localFs(config: Config): Promise<FsOps> {
     list: (path, depth, signal) => listingBatches(scope, path, depth, signal),
     stat: (paths, opts) => statFiles(scope, paths, opts),
     read: req => downloadFile(scope, { ...req, copyMax: section.ops.downloadCopyMax }),
-    write: (path, perm, source) => writeFile(scope, { path, ...perm }, source),
+    // The route's limit: without it a local put wrote past --max-upload-bytes (413 over HTTP).
+    write: (path, perm, source) => writeFile(scope, { path, ...perm }, source, section.ops.maxUploadBytes),
     remove: paths => deleteFiles(scope, paths),
     removeDirectories: paths => removeDirectories(scope, paths),
     move: (src, dest, signal) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }], signal),

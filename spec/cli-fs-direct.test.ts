@@ -5,6 +5,7 @@
  * replaced after the stop anyway, or execd exited at its deadline with the half-written temp
  * file left beside it. `fs mv` to another filesystem (a copy) went on after Ctrl-C and exited 0,
  * moved; one longer than the stop's grace would have left its staged copy at the destination.
+ * `fs put` here wrote past --max-upload-bytes (the route's 413).
  */
 import { expect, test } from 'bun:test'
 import {
@@ -50,6 +51,21 @@ test('a local replace is held to --max-replace-growth as the route is: exit 1, n
   const ok = await runCli(['fs', 'replace', path, 'a', 'bb'], { env: { EXECD_MAX_REPLACE_GROWTH: '100' } })
   expect(ok.code).toBe(0)
   expect(readFileSync(path, 'utf8')).toBe('bb'.repeat(100))
+})
+
+test('a local put is held to --max-upload-bytes as the route is: exit 1, nothing written', async () => {
+  const sub = mkdtempSync(join(fx.tmp, 'put-'))
+  writeFileSync(join(sub, 'src'), Buffer.alloc(1000, 'a'))
+  const r = await runCli(['fs', 'put', join(sub, 'src'), join(sub, 'dst')], { env: { EXECD_MAX_UPLOAD_BYTES: '100' } })
+  // On a build that did not pass the limit: exit 0 and the 1,000 bytes written.
+  expect(r.code).toBe(1)
+  expect(r.stderr).toContain('upload exceeds the limit of 100 bytes')
+  expect(readdirSync(sub)).toEqual(['src'])
+  const ok = await runCli(['fs', 'put', join(sub, 'src'), join(sub, 'dst')], {
+    env: { EXECD_MAX_UPLOAD_BYTES: '1000' },
+  })
+  expect(ok.code).toBe(0)
+  expect(statSync(join(sub, 'dst')).size).toBe(1000)
 })
 
 test('Ctrl-C during a local replace stops its rewrite: 130, the file as it was, no temp file beside it', async () => {
