@@ -172,8 +172,7 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect(json.rows).toHaveLength(10_000)
     expect(json.rows.at(-1)).toEqual([10_000, 20_000])
     expect(json.truncated).toBe(true)
-    const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
-    expect(peakKiB / 1024).toBeLessThan(150)
+    expect(peakMiB(pid!)).toBeLessThan(150)
     // A statement with repeated names that cannot be a subquery is taken whole, as before.
     const returned = await runCode(
       fx.d,
@@ -249,15 +248,17 @@ describe.skipIf(!dsn)(
       expect(json.rows[0]?.[1]).toBe(1)
     })
 
-    test("millions of rows on the server grow the SQL client's process, not execd", async () => {
+    test('millions of rows on the server: read to the row limit, execd and the SQL client process both small', async () => {
       const before = pidsWith('sql-driver.js', fx.d.proc.pid)
       const id = await createContext(fx.d, 'sql')
-      expect(pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))).toHaveLength(1)
+      const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+      expect(pid).toBeDefined()
       const start = rssAnonMiB(fx.d.proc.pid)
       let peak = start
       const watching = setInterval(() => (peak = Math.max(peak, rssAnonMiB(fx.d.proc.pid))), 20)
       try {
-        // Before, 3 million rows grew execd by ~430 MiB: the client loaded them all before the row limit.
+        // Before, 3 million rows grew execd by ~430 MiB, then (in a process of its own) that process:
+        // the client loaded them all before the row limit. Now a cursor fetches the limit and one more.
         const events = await runCode(fx.d, 'SELECT g, md5(g::text) AS h FROM generate_series(1, 3000000) g', {
           id,
           language: 'sql',
@@ -265,11 +266,13 @@ describe.skipIf(!dsn)(
         const [result] = ofType(events, 'result')
         const json = result?.results['application/json'] as { rows: unknown[][]; truncated?: boolean }
         expect(json.rows).toHaveLength(10_000)
+        expect(json.rows.at(-1)).toEqual([10_000, 'b7a782741f667201b54880c925faec4b'])
         expect(json.truncated).toBe(true)
       } finally {
         clearInterval(watching)
       }
       expect(peak - start).toBeLessThan(150)
+      expect(peakMiB(pid!)).toBeLessThan(150)
     })
   },
 )
@@ -296,8 +299,38 @@ describe.skipIf(!mariadb)(
       expect(json.truncated).toBe(true)
       expect(json.rows[0]?.[0]).toHaveLength(4 * 1024 * 1024)
     })
+
+    test('a million rows: read to the row limit under the select limit, the SQL client process small', async () => {
+      const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+      const id = await createContext(fx.d, 'sql')
+      const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+      expect(pid).toBeDefined()
+      // Ten digits joined six times, with 200 bytes a row: the client took all of it before the limit.
+      const digits = `(${[...Array(10).keys()].map(d => `SELECT ${d} AS d`).join(' UNION ALL ')})`
+      const from = ['a', 'b', 'c', 'e', 'f', 'g'].map(t => `${digits} ${t}`).join(', ')
+      const events = await runCode(
+        fx.d,
+        `SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 100000 * g.d AS n, REPEAT('x', 200) AS pad FROM ${from}`,
+        { id, language: 'sql' },
+      )
+      expectWellFormed(events, id)
+      const json = ofType(events, 'result')[0]?.results['application/json'] as {
+        rows: unknown[][]
+        truncated?: boolean
+      }
+      expect(json.rows).toHaveLength(10_000)
+      expect(json.truncated).toBe(true)
+      expect(peakMiB(pid!)).toBeLessThan(150)
+      // The session's select limit is as it was.
+      const limit = await runCode(fx.d, 'SELECT @@SESSION.sql_select_limit AS l', { id, language: 'sql' })
+      expect(resultText(limit)).toEqual(['{"columns":["l"],"rows":[["18446744073709551615"]]}'])
+    })
   },
 )
+
+/** A process's peak resident memory so far. */
+const peakMiB = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 /** A process's anonymous resident memory (its own heap, not the executable's pages). */
 function rssAnonMiB(pid: number): number {
