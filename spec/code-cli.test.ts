@@ -205,8 +205,10 @@ describe('execd exec sql', () => {
       stdout: '0 rows affected\n2 rows affected\n1 row affected\na\n-\n3\n2\n(2 rows)\n',
       stderr: '',
     })
-    // A SELECT's column of that name with several rows is a table still; --json keeps the wire's result.
+    // A SELECT's column of that name is a table, one row too (it printed `1 row affected`: the
+    // text is a count's to the byte, the JSON says which it is); --json keeps the wire's result.
     expect(execd(['sql', 'select 1 as affected_rows union all select 2']).stdout).toEndWith('(2 rows)\n')
+    expect(execd(['sql', 'select 1 as affected_rows']).stdout).toEndWith('(1 row)\n')
     expect(execd(['sql', '--json', 'create table u(b)']).stdout).toContain('"columns":["affected_rows"]')
   })
 })

@@ -31,6 +31,12 @@ describe('sql through dist/execd (embedded SQLite)', () => {
       '{"columns":["affected_rows"],"rows":[[0]]}',
       '{"columns":["affected_rows"],"rows":[[2]]}',
     ])
+    // The JSON object says a count is one: its text is a query's `SELECT 2 AS affected_rows` too.
+    expect(ofType(create, 'result')[1]?.results['application/json']).toEqual({
+      columns: ['affected_rows'],
+      rows: [[2]],
+      affected: true,
+    })
     const events = await runCode(fx.d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
     expectWellFormed(events, id)
     expect(events.slice(2).map(e => e.type)).toEqual(['execution_count', 'result', 'execution_complete'])
