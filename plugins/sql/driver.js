@@ -159,6 +159,7 @@ async function query(stmt, maxRows, keyword) {
     const bounded = mysql ? await underSelectLimit(stmt, maxRows) : await throughCursor(stmt, maxRows)
     if (bounded) return bounded
   }
+  outside = false
   return readAll(server.unsafe(stmt).values(), maxRows)
 }
 
@@ -194,6 +195,8 @@ async function sent(pending) {
 const say = text => server.unsafe(text).simple()
 
 let cursors = 0
+/** PostgreSQL: our own COMMIT or ROLLBACK left the session outside a transaction block, and nothing ran since. */
+let outside = false
 
 /**
  * PostgreSQL: the query as a cursor fetched in batches up to the row limit and one more, in the
@@ -205,20 +208,23 @@ let cursors = 0
  */
 async function throughCursor(stmt, maxRows) {
   const name = `execd_rows_${++cursors}`
-  let own = false
-  try {
-    await say('SAVEPOINT execd_cursor')
-  } catch (e) {
-    // 25P01: no transaction block; anything else (an aborted block: 25P02) the statement says itself.
-    if (e?.errno !== '25P01') return undefined
-    own = true
-    await say('BEGIN')
+  let own = outside
+  outside = false
+  if (!own) {
+    try {
+      await say('SAVEPOINT execd_cursor')
+    } catch (e) {
+      // 25P01: no transaction block; anything else (an aborted block: 25P02) the statement says itself.
+      if (e?.errno !== '25P01') return undefined
+      own = true
+    }
   }
   try {
     // The newline keeps a last `--` comment of the statement its own.
-    await sent(server.unsafe(`DECLARE ${name} NO SCROLL CURSOR FOR\n${stmt}\n`))
+    await sent(server.unsafe(`${own ? 'BEGIN;\n' : ''}DECLARE ${name} NO SCROLL CURSOR FOR\n${stmt}\n`))
   } catch (e) {
     await say(own ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT execd_cursor; RELEASE SAVEPOINT execd_cursor')
+    outside = own
     if (stop) throw e
     return undefined
   }
@@ -226,14 +232,18 @@ async function throughCursor(stmt, maxRows) {
   let done = false
   try {
     const outcome = await fetchRows(name, maxRows)
-    await say(`CLOSE ${name}`)
-    if (own) await say('COMMIT')
+    await say(own ? `CLOSE ${name}; COMMIT` : `CLOSE ${name}`)
     done = true
+    outside = own
     return outcome
   } finally {
     // An error or an interrupt: our transaction is undone as the statement's would be; in the
     // session's, the cursor goes (an aborted block drops it at its ROLLBACK).
-    if (!done) await say(own ? 'ROLLBACK' : `CLOSE ${name}`).catch(() => {})
+    if (!done)
+      await say(own ? 'ROLLBACK' : `CLOSE ${name}`).then(
+        () => (outside = own),
+        () => {},
+      )
   }
 }
 
