@@ -10,7 +10,8 @@
 // sent (`query`).
 // Protocol: Bun IPC, JSON messages; values go out as the JSON cells of a result (`cell`).
 //   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
-//                   maxRows, keyword} | {id, op: 'close'} | {op: 'interrupt'} (SQLite: seen between rows,
+//                   maxRows, keyword (its first, split.ts firstKeyword)} | {id, op: 'close'} |
+//                   {op: 'interrupt'} (SQLite: seen between rows,
 //                   the row loop yields to the event loop every CHECK_EVERY rows, one long step
 //                   is ended by killing the child; a server: its query is cancelled — MySQL's
 //                   client cannot, so a second connection sends KILL QUERY for ours).
@@ -195,7 +196,7 @@ async function sent(pending) {
 const say = text => server.unsafe(text).simple()
 
 let cursors = 0
-/** PostgreSQL: our own COMMIT or ROLLBACK left the session outside a transaction block, and nothing ran since. */
+/** PostgreSQL: our own COMMIT or ROLLBACK left the session outside a block, and nothing ran since. */
 let outside = false
 
 /**
@@ -249,7 +250,8 @@ async function throughCursor(stmt, maxRows) {
 
 /**
  * Batches sized to the budget left (a first of 64 rows, then as many as the rows so far say
- * fit, at most 1,024; never past the row limit and one more), so this process holds about one budget, not the batch's worst case.
+ * fit, at most 1,024; never past the row limit and one more), so this process holds about one
+ * budget, not a batch's worst case.
  */
 async function fetchRows(name, maxRows) {
   const rows = []
