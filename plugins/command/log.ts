@@ -27,13 +27,14 @@ export class CommandLog {
   private closed = false
   /** Why the log stopped before the output did, once it has. */
   truncated: string | undefined
-
-  /** @param at where the log is opened: beneath its dir, made again if missing (throws if it cannot) */
-  constructor(private readonly at: () => string) {}
-
   /** Bytes that came while no descriptor could be had for the file, oldest first. */
   private held: Uint8Array[] = []
   private heldBytes = 0
+  /** Why the held bytes wait, while they do. */
+  private waiting: string | undefined
+
+  /** @param at where the log is opened: beneath its dir, made again if missing (throws if it cannot) */
+  constructor(private readonly at: () => string) {}
 
   /** Appends the chunk; returns the bytes that reached the file or wait for it. */
   write(chunk: Uint8Array): number {
@@ -67,9 +68,6 @@ export class CommandLog {
     this.closed = true
     this.release()
   }
-
-  /** Why the held bytes wait, while they do. */
-  private waiting: string | undefined
 
   /**
    * Whether the file is open, opening it if it is not; held bytes are written first. False when
