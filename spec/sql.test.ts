@@ -7,7 +7,7 @@
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
@@ -187,6 +187,27 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     )
     expect(resultText(returned).at(-1)).toBe('{"columns":["b","b"],"rows":[[1,2],[2,3]]}')
   }, 90_000)
+
+  // `count(*)` over an endless recursive CTE is one SQLite step that never returns. It ran in
+  // a Worker thread, which Bun can only terminate once SQLite hands control back: never, so
+  // the thread kept ~95% of a core after its context was deleted, one more per repeat
+  // (bun:sqlite offers neither sqlite3_interrupt nor a progress handler). SQLite now runs in
+  // a child process execd owns, and DELETE kills it.
+  test('DELETE of the context ends the process that runs it', async () => {
+    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+    const created = await postJson(fx.d, '/code/context', { language: 'sql' })
+    expect(created.status).toBe(200)
+    const id = (await created.json()).id as string
+    const mine = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+    expect(mine).toHaveLength(1)
+    const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c'
+    const run = await postJson(fx.d, '/code', { context: { id, language: 'sql' }, code: endless })
+    expect(run.status).toBe(200)
+    // The statement has started once the cell is counted.
+    await readSse(run, f => f.data.type === 'execution_count')
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    await waitFor("the deleted context's SQLite process to end", () => !existsSync(`/proc/${mine[0]}`), 10_000)
+  }, 30_000)
 })
 
 test('shutdown with SQLite contexts open, one idle on a file, one in an endless statement: execd exits 0, the file keeps its rows, no SQLite process stays', async () => {

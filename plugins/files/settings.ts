@@ -5,11 +5,13 @@
  */
 import { SERVER, settingsOf, type Config } from '../../core/config'
 import { Admission } from '../../core/admission'
+import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
 import type { MinRateLimits } from '../../core/min-rate'
 import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
 import { PathScope } from '../../core/beneath/path-scope'
+import { uploadsHeld } from './ops/upload'
 
 /** What the opened section holds, and its routes and the isolated files view serve with. */
 export interface FilesSettings {
@@ -24,6 +26,12 @@ export interface FilesSettings {
   uploadMinRate: MinRateLimits
   /** Searches' and listings' walks at once (--max-walks), with their line; the isolated view's too. */
   walks: Admission
+  /**
+   * Who holds the pools the section names (core/held-slots.ts): the walks, and the process's
+   * budget of upload directories (ops/upload.ts), which the isolated files view draws on too;
+   * this section, whose routes take it, names its holders.
+   */
+  held(): Held[]
 }
 
 /**
@@ -47,12 +55,14 @@ export function filesSettings(config: Config): FilesSettings {
       ...OPTIONS,
       root: SERVER.root,
     })
+  const walks = new Admission(new Capacity('concurrent walks', maxWalks, 'max-walks'), WALKS_WAITING, WALK_WAIT_MS)
   return {
     scope: new PathScope(root || undefined),
     maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
     maxReplaceGrowth: maxReplaceGrowth > 0 ? maxReplaceGrowth : Number.POSITIVE_INFINITY,
     downloadCopyMax,
     uploadMinRate: { bytesPerSecond: uploadRateWindow > 0 ? uploadMinRate : 0, windowMs: uploadRateWindow },
-    walks: new Admission(new Capacity('concurrent walks', maxWalks, 'max-walks'), WALKS_WAITING, WALK_WAIT_MS),
+    walks,
+    held: () => [uploadsHeld(), walks.pool.held()],
   }
 }
