@@ -111,9 +111,14 @@ export async function runCell(
   const started = performance.now()
   let id: string | undefined
   let interrupted = false
+  // At a prompt, Ctrl-C before the daemon has answered the run (it is stopped, or stuck) gives
+  // up on the request: with no id there was nothing to interrupt, and the prompt came back only
+  // when --answer-timeout ran out (60 s), or never with 0. A one-shot run ends on its deadline.
+  const unanswered = new AbortController()
   const interrupt = () => {
     interrupted = true
     if (id !== undefined) void client.interrupt(id).catch(() => {})
+    else if (interactive) unanswered.abort()
   }
   // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
   // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
@@ -124,9 +129,10 @@ export async function runCell(
   const stop = onStop(interrupt, undefined, interactive ? ['SIGINT'] : [])
   let events: AsyncIterable<ExecEvent>
   try {
-    ;({ id, events } = await client.run(context.id, source))
+    ;({ id, events } = await client.run(context.id, source, unanswered.signal))
   } catch (err) {
     stop()
+    if (unanswered.signal.aborted) throw new Error(UNANSWERED)
     throw err
   }
   if (interrupted) interrupt()
@@ -228,6 +234,9 @@ export async function runCell(
   if (settled.status !== 0 || settled.exitCall) return settled
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
+
+/** What a prompt says of a Ctrl-C that gave up on a run's request before its answer began. */
+export const UNANSWERED = 'interrupted before the daemon answered; it may still run the line'
 
 /** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
