@@ -2,9 +2,9 @@
  * A prompt on a daemon behind `--url` that goes away under it, as a person meets it at a
  * terminal: the context closed as idle or the daemon restarted between two lines, the daemon
  * stopped (SIGSTOP) while a line waits for its answer. The prompt says so in one line and goes
- * on; on main's build the first ended it (`execd: context <id> not found`, status 1) and the
- * second ignored Ctrl-C for as long as --answer-timeout (here 0: for ever). Skipped where tmux
- * or python is missing.
+ * on; on main's build the first ended it (`execd: context <id> not found`, status 1), the
+ * second ignored Ctrl-C for as long as --answer-timeout (here 0: for ever), and Ctrl-C in a cell
+ * the stopped daemon could not interrupt said nothing. Skipped where tmux or python is missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { BIN, serveArgv, startDaemon, waitFor, type Daemon } from './harness'
@@ -102,6 +102,24 @@ describe.skipIf(!hasTool('tmux') || pythonAvailable !== true)('a python prompt o
     d.proc.kill('SIGCONT')
     term.keys("print('back' + ' again', x)", 'Enter')
     await term.shows(/^back again 5$/m)
+    term.keys('C-d')
+    await term.shows(/^status 0$/m)
+  }, 120_000)
+
+  test('the daemon stopped (SIGSTOP) mid-cell: Ctrl-C says the cell has not stopped yet; resumed, the interrupt lands', async () => {
+    const d = await startDaemon()
+    daemons.push(d)
+    await promptOn(d)
+    term.keys("import time; print('tick' + 'ing', flush=True); time.sleep(300)", 'Enter')
+    await term.shows(/^ticking$/m)
+    d.proc.kill('SIGSTOP')
+    term.keys('C-c')
+    // On main's build nothing was said: Ctrl-C seemed ignored until a second one ended the prompt.
+    await term.shows('execd: the cell has not stopped yet; Ctrl-C again leaves the prompt')
+    d.proc.kill('SIGCONT')
+    await term.shows('KeyboardInterrupt')
+    term.keys("print('on' + ' again', x)", 'Enter')
+    await term.shows(/^on again 5$/m)
     term.keys('C-d')
     await term.shows(/^status 0$/m)
   }, 120_000)
