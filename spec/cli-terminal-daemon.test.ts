@@ -1,12 +1,15 @@
 /**
- * A prompt on a daemon behind `--url` that goes away under it, as a person meets it at a
- * terminal: the context closed as idle or the daemon restarted between two lines, the daemon
- * stopped (SIGSTOP) while a line waits for its answer. The prompt says so in one line and goes
- * on; on main's build the first ended it (`execd: context <id> not found`, status 1), the
- * second ignored Ctrl-C for as long as --answer-timeout (here 0: for ever), and Ctrl-C in a cell
- * the stopped daemon could not interrupt said nothing. Skipped where tmux or python is missing.
+ * A daemon behind `--url` that goes away under a person at a terminal. At a prompt: the context
+ * closed as idle or the daemon restarted between two lines, the daemon stopped (SIGSTOP) while a
+ * line waits for its answer or mid-cell. The prompt says so in one line and goes on; on main's
+ * build the first ended it (`execd: context <id> not found`, status 1), the second ignored Ctrl-C
+ * for as long as --answer-timeout (here 0: for ever), and Ctrl-C in a cell the stopped daemon
+ * could not interrupt said nothing. A download from a stopped daemon kept its last rate and ETA
+ * on its line. Skipped where tmux (or, for the prompt, python) is missing.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { BIN, serveArgv, startDaemon, waitFor, type Daemon } from './harness'
 import { hasTool, terminal, type Terminal } from './kit/tmux'
 import { pythonAvailable } from './python-env'
@@ -15,7 +18,7 @@ let term: Terminal
 const daemons: Daemon[] = []
 
 beforeAll(() => {
-  term = terminal('execd-prompt-daemon')
+  term = terminal('execd-terminal-daemon')
 })
 afterAll(async () => {
   term.close()
@@ -122,5 +125,27 @@ describe.skipIf(!hasTool('tmux') || pythonAvailable !== true)('a python prompt o
     await term.shows(/^on again 5$/m)
     term.keys('C-d')
     await term.shows(/^status 0$/m)
+  }, 120_000)
+})
+
+describe.skipIf(!hasTool('tmux'))('fs get --url at a terminal (tmux)', () => {
+  test('the daemon stopped (SIGSTOP) midway: the line says for how long no bytes came; Ctrl-C leaves nothing', async () => {
+    const d = await startDaemon()
+    daemons.push(d)
+    term.shell(200, 50)
+    const file = join(term.dir, 'big.bin')
+    // Sparse: read as zeros, no disk.
+    writeFileSync(file, '')
+    truncateSync(file, 4 * 1024 * 1024 * 1024)
+    term.keys(`EXECD_ACCESS_TOKEN=${d.token} ${BIN} fs get ${file} got.bin --url ${d.url}; echo "status $?"`, 'Enter')
+    await term.shows(/\/s  ETA/)
+    d.proc.kill('SIGSTOP')
+    // On main's build the line kept its last rate and ETA for as long as the daemon was stopped.
+    await term.shows(/get \S+big\.bin .*of 4\.0 GiB \(\d+%\)  no bytes for \d+s/)
+    d.proc.kill('SIGCONT')
+    term.keys('C-c')
+    await term.shows(/^status 130$/m)
+    expect(readdirSync(term.dir).filter(f => f.includes('got'))).toEqual([])
+    expect(existsSync(join(term.dir, 'got.bin'))).toBe(false)
   }, 120_000)
 })
