@@ -276,3 +276,54 @@ describe('the CLI as the client of a server whose answer never ends', () => {
     expect(run.stderr).toContain('HTTP 500: a web page (not an execd answer')
   }, 60_000)
 })
+
+describe("a gateway's page in place of the daemon's answer", () => {
+  const page = (status: number, title: string) =>
+    `<html>\r\n<head><title>${status} ${title}</title></head>\r\n<body>\r\n<center><h1>${status} ${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`
+  for (const [status, title] of [
+    [502, 'Bad Gateway'],
+    [503, 'Service Temporarily Unavailable'],
+    [504, 'Gateway Time-out'],
+  ] as const) {
+    test(`${status}, the daemon behind it down: one line asking whether it runs, not whether --url is right`, async () => {
+      // On main's build: `(not an execd answer: is --url the daemon's address and path?)`, a
+      // person sent to check an address that was right.
+      server = Bun.serve({
+        port: 0,
+        hostname: '127.0.0.1',
+        fetch: () => new Response(page(status, title), { status, headers: { 'content-type': 'text/html' } }),
+      })
+      const url = `http://127.0.0.1:${server.port}/sandbox/abc`
+      for (const verb of [
+        ['fs', 'stat', '/x'],
+        ['exec', '--shell', 'true'],
+        ['exec', 'python', 'print(1)'],
+        ['metrics'],
+      ]) {
+        const run = await runCli([...verb, '--url', url])
+        expect([run.code, run.stderr]).toEqual([
+          1,
+          `execd: HTTP ${status}: a web page, "${status} ${title}" (a gateway's, not execd's: is the daemon behind it running?)\n`,
+        ])
+      }
+      const ping = await runCli(['ping', '--url', url])
+      expect([ping.code, ping.stderr]).toEqual([
+        1,
+        `execd ping: ${url}/ping answered ${status} with a web page, a gateway's, not execd's: is the daemon behind it running?\n`,
+      ])
+    })
+  }
+
+  test('404: the address is what is asked about', async () => {
+    server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () => new Response(page(404, 'Not Found'), { status: 404, headers: { 'content-type': 'text/html' } }),
+    })
+    const run = await runCli(['fs', 'stat', '/x', '--url', `http://127.0.0.1:${server.port}/typo`])
+    expect([run.code, run.stderr]).toEqual([
+      1,
+      `execd: HTTP 404: a web page, "404 Not Found" (not an execd answer: is --url the daemon's address and path?)\n`,
+    ])
+  })
+})
