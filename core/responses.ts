@@ -20,6 +20,13 @@ const ERROR_BODY = {
   properties: { code: ERROR_CODE, message: { type: 'string' as const } },
 }
 
+/**
+ * 501 NOT_SUPPORTED of a route that starts a process, when the container lacks what it needs
+ * (core/capabilities.ts requirePiece): `what` names the pieces that route can miss.
+ */
+export const missingPiece = (what: string) =>
+  `NOT_SUPPORTED: this container lacks ${what} (GET /capabilities lists what works here)`
+
 const UNAUTHORIZED = 'missing or wrong X-EXECD-ACCESS-TOKEN (only when a token is configured)'
 
 /** What `errors()` refers to, added to the document's components by core/app.ts. */
