@@ -129,7 +129,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
             400: 'invalid body, or an unknown language',
             404: 'no such context',
             501: missingPiece('/dev/null, or (a run without a language) the commands section in this executable'),
-            503: 'too many streams open at once, or executions queued (256 in the context, 128 Mi characters of code in all)',
+            503: 'too many streams open at once, executions queued (256 in the context, 128 Mi characters of code in all), or --max-contexts reached when the default context of the language must start',
           }),
         },
       },

@@ -58,7 +58,7 @@ export function commandRoutes(ops: CommandOps, hub: InterruptHub, app: Pick<Plug
           ...errors({
             400: 'invalid body or cwd',
             501: missingPiece('a shell (bash or sh on PATH) or /dev/null'),
-            503: 'too many streams open at once',
+            503: 'too many streams open at once, or commands running (--max-commands; --max-background-commands for a background one)',
           }),
         },
       },
