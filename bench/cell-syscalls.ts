@@ -1,16 +1,19 @@
 /**
  * System calls per warm python cell (`x + 1` to execution_complete), execd beside row 1h's relay
- * floor (baselines/python-relay.ts) or another build: `strace -c -f` on the server's threads
- * and its interpreter, after both are warm. What execd calls beyond the relay is execd's
- * (or its driver's). Needs strace and the right to ptrace the servers. Not run by `make bench`.
+ * floor (baselines/python-relay.ts; a javascript cell beside row 1j's) or another build:
+ * `strace -c -f` on the server's threads and its interpreter, after both are warm. What execd
+ * calls beyond the relay is execd's (or its driver's). Needs strace and the right to ptrace the
+ * servers. Not run by `make bench`.
  *
  *   bun run bench/cell-syscalls.ts [cells=400] [warm=3000]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build instead of the relay
- *   BENCH_LANGUAGE=javascript           execd's cells in that language (the relay stays python)
+ *   BENCH_LANGUAGE=javascript           execd's cells in that language, beside that language's relay
+ *                                       (row 1j's, baselines/js-relay.ts)
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startPythonRelay } from './baselines/python-relay'
+import { startJsRelay } from './baselines/js-relay'
 import { createContext, relayClient, runCode } from './lib/code'
 import { type Execd, startExecd } from './lib/execd'
 import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
@@ -63,10 +66,12 @@ async function main(): Promise<void> {
   let other: Side
   if (before) other = await execdSide('before', before)
   else {
-    const relay = await startPythonRelay()
+    // Each language beside its own relay (row 1h's, row 1j's).
+    const js = language === 'javascript'
+    const relay = await (js ? startJsRelay() : startPythonRelay())
     const client = relayClient(relay.url)
-    other = { name: 'relay', pid: relay.pid, cell: () => runCode(client, 'context', 'python', 'x + 1') }
-    await runCode(client, 'context', 'python', 'x = 1')
+    other = { name: 'relay', pid: relay.pid, cell: () => runCode(client, 'context', language, 'x + 1') }
+    await runCode(client, 'context', language, js ? 'var x = 1' : 'x = 1')
   }
   for (let i = 0; i < warm; i++) {
     await ours.cell()

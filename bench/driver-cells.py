@@ -6,6 +6,8 @@
 # 10 ms, a few of them a round), divided by the round's cells. Not run by `make bench`.
 #
 #   python3 bench/driver-cells.py OLD_DIR NEW_DIR [rounds=10] [cells per round=2000] [code='x + 1']
+#   OLD_DIR `relay`    row 1h's floor instead of a driver: the relay's python loop (baselines/
+#                      python-relay.ts: one JSON line in, the value's repr in one line out, fd 3)
 #   DRIVER_GAP_US=800  the harness sleeps this long between a cell's `done` and the next cell,
 #                      as a client's round trip through execd leaves the driver idle (its caches
 #                      then cold, the CPU taken by others)
@@ -99,6 +101,33 @@ class Driver(object):
         self.proc.wait()
 
 
+def _relay_loop():
+    """Row 1h's python loop as baselines/python-relay.ts runs it: its template's text, escaped
+    backslashes made single."""
+    with open(os.path.join(HERE, 'baselines', 'python-relay.ts')) as f:
+        text = f.read()
+    return text.split('const PYTHON_LOOP = `', 1)[1].split('`', 1)[0].replace('\\\\', '\\')
+
+
+class RelayLoop(Driver):
+    """The relay's loop on fd 3, asked as a driver is: one line each way, nothing more."""
+
+    def __init__(self, name):
+        self.chan, theirs = socket.socketpair()
+        self.intr, their_intr = socket.socketpair()
+        a = theirs.fileno()
+        self.proc = subprocess.Popen([sys.executable, '-u', '-c', _relay_loop()], close_fds=False,
+                                     preexec_fn=lambda: os.dup2(a, 3), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL)
+        theirs.close()
+        their_intr.close()
+        self.buf = b''
+
+    def cell(self, code):
+        self.chan.sendall(('{"code": "%s"}\n' % code).encode())
+        return [self.line()]
+
+
 def main():
     old_dir, new_dir = sys.argv[1], sys.argv[2]
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 10
@@ -115,14 +144,15 @@ def main():
         pstats.Stats(out).sort_stats('tottime').print_stats(25)
         os.unlink(out)
         return
-    sides = [('old', Driver('old', old_dir)), ('new', Driver('new', new_dir))]
+    relay = old_dir == 'relay'
+    sides = [('old', RelayLoop('old') if relay else Driver('old', old_dir)), ('new', Driver('new', new_dir))]
     answers = []
     for _, d in sides:
         d.cell('x = 1')
         answers.append(d.cell(code))
         for _ in range(per):
             d.cell(code)
-    assert answers[0] == answers[1], 'the two drivers answer differently: %r' % answers
+    assert relay or answers[0] == answers[1], 'the two drivers answer differently: %r' % answers
     us = dict((name, []) for name, _ in sides)
     gap = float(os.environ.get('DRIVER_GAP_US', '0')) / 1e6
     for r in range(rounds):

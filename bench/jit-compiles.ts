@@ -11,6 +11,8 @@
  *   BENCH_EXECD_BIN=/tmp/execd-names   the build to start (default dist/execd)
  *   BENCH_SETTLE_MS=1500               wait after the start before the first request (serve drops
  *                                      its compiled code 1 s after listening: cmd/serve.ts)
+ *   BENCH_JIT_LIST_FROM=2001           also list each optimising compile from this request's batch on
+ *                                      (what a daemon past row 1's window still compiles)
  */
 import { createContext, runCode } from './lib/code'
 import { commandRoundTrip } from './lib/command'
@@ -103,6 +105,17 @@ await runThenClean(async () => {
     console.log(`\n${title}`)
     for (const [fn, e] of [...byFn].sort(order).slice(0, 25))
       console.log(`  ${String(e.n).padStart(3)}× ${e.ms.toFixed(2).padStart(7)} ms  ${fn}  ${e.tiers.join(' ')}`)
+  }
+  const listFrom = Number(process.env.BENCH_JIT_LIST_FROM ?? 0)
+  if (listFrom > 0) {
+    console.log(`\noptimising compiles from request ${listFrom} on`)
+    batches.forEach((cs, i) => {
+      if ((i + 1) * batch < listFrom) return
+      for (const c of cs.filter(c => c.tier !== 'Baseline'))
+        console.log(
+          `  ${`${i * batch + 1}–${(i + 1) * batch}`.padEnd(12)} ${c.tier.padEnd(4)} ${c.ms.toFixed(2).padStart(7)} ms  ${c.fn}`,
+        )
+    })
   }
   list('compiled most often', (a, b) => b[1].n - a[1].n || b[1].ms - a[1].ms)
   list('longest in compiling', (a, b) => b[1].ms - a[1].ms)

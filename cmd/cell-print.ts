@@ -166,9 +166,9 @@ function renderResult(
     process.stdout.write(`[${image} written to ${path}]\n`)
     return 1
   }
-  const rows = results['application/json'] as { columns?: unknown; rows?: unknown } | undefined
+  const rows = results['application/json'] as { columns?: unknown; rows?: unknown; affected?: unknown } | undefined
   if (rows && Array.isArray(rows.columns) && Array.isArray(rows.rows)) {
-    const affected = language === 'sql' ? affectedOf(rows.columns, rows.rows) : undefined
+    const affected = language === 'sql' && rows.affected === true ? affectedOf(rows.columns, rows.rows) : undefined
     if (affected !== undefined) {
       process.stdout.write(`${affected} row${affected === 1 ? '' : 's'} affected\n`)
       return 0
@@ -182,9 +182,10 @@ function renderResult(
 }
 
 /**
- * The count a sql statement that returns no rows gives (plugins/sql/format.ts affectedBundle), as
- * one line the way mysql's prompt says it: printed as a table, `CREATE TABLE t(a)` showed an
- * `affected_rows` column over a 0 and `(1 row)`. Undefined for any other result.
+ * The count a sql statement that returns no rows gives (plugins/sql/format.ts affectedBundle,
+ * marked `affected`: a query's `SELECT 1 AS affected_rows` is the same text), as one line the way
+ * mysql's prompt says it: printed as a table, `CREATE TABLE t(a)` showed an `affected_rows` column
+ * over a 0 and `(1 row)`. Undefined for any other result.
  */
 function affectedOf(columns: unknown[], rows: unknown[]): number | undefined {
   const [row] = rows

@@ -29,8 +29,11 @@ export interface CodeClient {
   languages(): Promise<Language[]>
   /** A new context (one interpreter, state kept between runs); its id. */
   open(language: string, cwd?: string): Promise<string>
-  /** Runs a cell; `id` is what interrupt() takes. */
-  run(context: string, code: string): Promise<{ id: string; events: AsyncIterable<ExecEvent> }>
+  /**
+   * Runs a cell; `id` is what interrupt() takes. `signal` gives up on the request while its
+   * answer has not begun (a daemon stopped or stuck); it cannot stop a run once it has an id.
+   */
+  run(context: string, code: string, signal?: AbortSignal): Promise<{ id: string; events: AsyncIterable<ExecEvent> }>
   /** Stops the running cell (state kept); resolves once it stopped. */
   interrupt(id: string): Promise<void>
   /**
@@ -89,8 +92,8 @@ export function remoteCode(remote: Remote): CodeClient {
         if (!stopSignal()) stop()
       }
     },
-    async run(context, code) {
-      const res = await remote.call('POST', '/code', { json: { code, context: { id: context } } })
+    async run(context, code, signal) {
+      const res = await remote.call('POST', '/code', { json: { code, context: { id: context } }, signal })
       return {
         id: res.headers.get('EXECD-EXECUTION-ID') ?? context,
         events: remote.events(res, 'POST /code', 'while the cell ran'),

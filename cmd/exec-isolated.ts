@@ -80,12 +80,8 @@ export async function execIsolated(code: string, options: Record<string, unknown
 }
 
 async function localIsolation(): Promise<Isolation> {
-  const [{ openSection }, { createLogger }, { isolated }] = await Promise.all([
-    import('../core/app'),
-    import('../core/log'),
-    import('../plugins/isolated'),
-  ])
-  const section = await openSection(isolated, configFrom({}), createLogger('error'))
+  const [{ openSection }, { isolated }] = await Promise.all([import('../core/app'), import('../plugins/isolated')])
+  const section = await openSection(isolated, configFrom({}))
   const ops = section.ops
   return {
     create: async req => (await ops.create(req)).id,

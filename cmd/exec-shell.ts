@@ -79,13 +79,9 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
 }
 
 async function localRunner(options: Record<string, unknown>): Promise<Runner> {
-  const [{ openSection }, { createLogger }, { command }] = await Promise.all([
-    import('../core/app'),
-    import('../core/log'),
-    import('../plugins/command'),
-  ])
+  const [{ openSection }, { command }] = await Promise.all([import('../core/app'), import('../plugins/command')])
   // The command section's options given to exec (--command-interrupt-grace, ...) apply.
-  const section = await openSection(command, configFrom(options), createLogger('error'))
+  const section = await openSection(command, configFrom(options))
   return {
     async run(req) {
       return plainEvents((await section.ops.run(req)) as AsyncIterable<SseItem | ExecEvent>)

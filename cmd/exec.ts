@@ -111,9 +111,21 @@ export async function runCell(
   const started = performance.now()
   let id: string | undefined
   let interrupted = false
+  // At a prompt, Ctrl-C before the daemon has answered the run (it is stopped, or stuck) gives
+  // up on the request: with no id there was nothing to interrupt, and the prompt came back only
+  // when --answer-timeout ran out (60 s), or never with 0. A one-shot run ends on its deadline.
+  const unanswered = new AbortController()
+  // At a prompt, an interrupt not taken within a second (a daemon stopped with SIGSTOP, a cell
+  // deaf to it) is said: Ctrl-C seemed ignored, with nothing to tell that a second one leaves.
+  let slow: ReturnType<typeof setTimeout> | undefined
   const interrupt = () => {
+    const first = !interrupted
     interrupted = true
-    if (id !== undefined) void client.interrupt(id).catch(() => {})
+    if (id === undefined) return void (interactive && unanswered.abort())
+    const asked = client.interrupt(id).catch(() => {})
+    if (!interactive || !first) return
+    slow = setTimeout(() => process.stderr.write(`execd: ${NOT_STOPPED}\n`), INTERRUPT_SAID_MS)
+    void asked.then(() => clearTimeout(slow))
   }
   // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
   // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
@@ -124,9 +136,10 @@ export async function runCell(
   const stop = onStop(interrupt, undefined, interactive ? ['SIGINT'] : [])
   let events: AsyncIterable<ExecEvent>
   try {
-    ;({ id, events } = await client.run(context.id, source))
+    ;({ id, events } = await client.run(context.id, source, unanswered.signal))
   } catch (err) {
     stop()
+    if (unanswered.signal.aborted) throw new Error(UNANSWERED)
     throw err
   }
   if (interrupted) interrupt()
@@ -190,6 +203,7 @@ export async function runCell(
     }
   } finally {
     timer?.clear()
+    clearTimeout(slow)
     pipe.dispose()
     stop()
   }
@@ -228,6 +242,13 @@ export async function runCell(
   if (settled.status !== 0 || settled.exitCall) return settled
   return { status: (await exitCodeOf(client, context.id)) ?? 0 }
 }
+
+/** What a prompt says of a Ctrl-C that gave up on a run's request before its answer began. */
+export const UNANSWERED = 'interrupted before the daemon answered; it may still run the line'
+
+/** What a prompt says of a cell still running a while after Ctrl-C asked it to stop, and after how long. */
+export const NOT_STOPPED = 'the cell has not stopped yet; Ctrl-C again leaves the prompt'
+const INTERRUPT_SAID_MS = 1000
 
 /** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'

@@ -15,6 +15,11 @@ interface MetricsSource {
   close(): Promise<void> | void
 }
 
+/** A watch's samples come each second: this long without one is said. */
+const SILENCE_MS = 3000
+export const silence = (base: string) =>
+  `no sample from ${base} for ${SILENCE_MS / 1000} s (a daemon stopped, or stuck?); still watching`
+
 export async function metricsCommand(options: { json?: boolean; watch?: boolean; url?: string }): Promise<number> {
   const print = (m: Metrics) => void process.stdout.write(options.json ? `${JSON.stringify(m)}\n` : human(m))
   const remote = remoteOf(options)
@@ -34,10 +39,16 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
     try {
       let last = -1
       for (;;) {
-        const next = await samples.next().catch(err => {
-          if (stopped) return { done: true as const, value: undefined }
-          throw remote ? lostConnection(err, remote.base, 'while watching metrics') : err
-        })
+        // A daemon stopped (SIGSTOP) or stuck sends no sample and no end: the last sample stayed
+        // on the screen as if it were now's. Said once per silence, on stderr; the watch goes on.
+        const silent = remote && setTimeout(() => process.stderr.write(`execd: ${silence(remote.base)}\n`), SILENCE_MS)
+        const next = await samples
+          .next()
+          .catch(err => {
+            if (stopped) return { done: true as const, value: undefined }
+            throw remote ? lostConnection(err, remote.base, 'while watching metrics') : err
+          })
+          .finally(() => clearTimeout(silent || undefined))
         if (stopped) break
         // A stream that ended by itself was ended by the daemon (it stopped): exit 0 read as
         // "watched until Ctrl-C" to a script that waits on it.

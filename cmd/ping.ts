@@ -9,7 +9,7 @@ import { UsageError } from './errors'
 import { daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { visible } from './visible'
-import { isWebPage } from './web-page'
+import { gatewayFailure, isWebPage } from './web-page'
 
 export interface PingFlags {
   url?: string
@@ -42,7 +42,10 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
     // Which token, as every verb says it: a wrong one was told to `set EXECD_ACCESS_TOKEN`.
     const refused = process.env.EXECD_ACCESS_TOKEN ? 'EXECD_ACCESS_TOKEN' : file
     const why = token ? ` (the token in ${refused} was refused)` : ' (EXECD_ACCESS_TOKEN is not set)'
-    say(`${url} answered ${res.status}${page ? ' with a web page: not execd' : res.status === 401 ? why : ''}`)
+    const gateway = page && gatewayFailure(res.status)
+    say(
+      `${url} answered ${res.status}${gateway ? ` with a web page, ${gateway}` : page ? ' with a web page: not execd' : res.status === 401 ? why : ''}`,
+    )
   } catch (err) {
     const timedOut = (err as Error)?.name === 'TimeoutError'
     say(`${url}: ${timedOut ? `no answer within ${timeoutMs} ms` : unreachableWhy(err)}`)

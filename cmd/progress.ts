@@ -3,10 +3,14 @@
  * and the output is for people: nothing is drawn into a pipe, a log or `--json` output.
  * One line, redrawn at most 10 times a second: bytes (of the total when known), rate, ETA.
  */
+import { stopSignal } from './lifecycle'
 import { localText } from './locale-text'
 import { visible } from './visible'
 
 const REDRAW_MS = 100
+
+/** No bytes for this long is said on the line in place of the rate and ETA. */
+const STALL_MS = 3000
 
 export interface Progress {
   /** Counts the chunks as they pass. */
@@ -23,26 +27,41 @@ export function progress(label: string, total: number | undefined, enabled: bool
   // depended on how fast the machine was (spec/cli-terminal's progress test, 3 of 4 quiet runs).
   let drawn = Number.NEGATIVE_INFINITY
   let shown = false
+  let moved = start
   const draw = (now: number) => {
     drawn = now
     shown = true
     const seconds = Math.max((now - start) / 1000, 0.001)
     const rate = bytes / seconds
+    const still = now - moved
     const percent = total ? ` (${Math.floor((bytes / total) * 100)}%)` : ''
     const done = `  ${size(bytes)}${total ? ` of ${size(total)}${percent}` : ''}`
-    const speed = `  ${size(rate)}/s`
-    const eta = total && rate > 0 && bytes < total ? `  ETA ${duration((total - bytes) / rate)}` : ''
+    const speed = still >= STALL_MS ? `  no bytes for ${duration(Math.floor(still / 1000))}` : `  ${size(rate)}/s`
+    const eta =
+      still < STALL_MS && total && rate > 0 && bytes < total ? `  ETA ${duration((total - bytes) / rate)}` : ''
     // The most that fits first; on a narrow terminal the ETA goes, then the rate, then the sizes.
     const figures = [done + speed + eta, done + speed, done, total ? ` ${percent}` : `  ${size(bytes)}`]
     process.stderr.write(`\r\x1b[2K${fitted(visible(label), figures, process.stderr.columns || 80)}`)
   }
   return {
     async *track(chunks) {
-      for await (const chunk of chunks) {
-        bytes += chunk.byteLength
-        const now = performance.now()
-        if (enabled && now - drawn >= REDRAW_MS) draw(now)
-        yield chunk
+      // A transfer that stops moving (a daemon stopped with SIGSTOP, a network gone quiet) kept
+      // its last rate and ETA on the line, as if all were well: `96.5 MiB/s  ETA 20s` for minutes.
+      // Redrawn each second while nothing comes, it says for how long nothing has.
+      const watch = enabled ? setInterval(() => moving() || draw(performance.now()), 1000) : undefined
+      watch?.unref?.()
+      // Not after a stop signal: the line is being cleared with its `^C`.
+      const moving = () => stopSignal() !== undefined || performance.now() - moved < STALL_MS
+      try {
+        for await (const chunk of chunks) {
+          bytes += chunk.byteLength
+          const now = performance.now()
+          moved = now
+          if (enabled && now - drawn >= REDRAW_MS) draw(now)
+          yield chunk
+        }
+      } finally {
+        clearInterval(watch)
       }
     },
     done() {

@@ -14,7 +14,7 @@ import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
 import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
-import { answerStart, isWebPage } from './web-page'
+import { isWebPage, notExecdAnswer } from './web-page'
 
 export { URL_ENV }
 const ANSWER_ENV = 'EXECD_ANSWER_TIMEOUT'
@@ -210,11 +210,7 @@ async function errorOf(res: Response, tokenSent: boolean): Promise<ExecdError> {
     return new ExecdError('UNAUTHORIZED', `${body.error ?? 'unauthorized'} (${why})`)
   }
   const code = (body.code ?? (res.status < 500 && !res.ok ? 'INVALID_REQUEST_BODY' : 'RUNTIME_ERROR')) as ErrorCode
-  // No contract JSON at all (an empty 404 from a gateway, another server on that port): said so,
-  // with where to look; it read `execd: HTTP 404:` and nothing more.
-  const start = answerStart(text)
-  const notExecd = `HTTP ${res.status}${start ? `: ${start}` : ''} (not an execd answer: is --url the daemon's address and path?)`
-  return new ExecdError(code, body.message ?? body.error ?? notExecd)
+  return new ExecdError(code, body.message ?? body.error ?? notExecdAnswer(res.status, text))
 }
 
 /**

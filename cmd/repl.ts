@@ -15,18 +15,24 @@ import { createInterface } from 'node:readline'
 import type { CodeClient } from './code-client'
 import { openContext, runCell, type CellEnd, type ExecOptions } from './exec'
 import { cellRule } from './cell-rule'
+import { report } from './errors'
+import { ExecdError } from '../core/errors'
 import { localText } from './locale-text'
 import { readStat } from '../core/procfs'
 import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
 const HISTORY_LINES = 1000
 
+/** What the prompt says once a context the daemon lost is replaced. */
+export const CONTEXT_LOST = (language: string) =>
+  `the daemon no longer has this ${language} context (closed as idle, or restarted): a fresh one is open; that line was not run`
+
 export async function repl(client: CodeClient, language: string, options: ExecOptions): Promise<number> {
-  const context = await openContext(client, language, options.cwd)
+  let context = await openContext(client, language, options.cwd)
   // Stopped while a daemon opened it (the terminal not raw yet: Ctrl-C is a signal): no prompt.
   const stopped = stopSignal()
   if (stopped) return signalExit(stopped)
-  const rule = cellRule(client, context, language)
+  let rule = cellRule(client, context, language)
   const historyFile = join(process.env.HOME || homedir(), '.execd_history')
   const before = new Set(process.stdout.listeners('resize'))
   const rl = createInterface({
@@ -125,9 +131,12 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       running = true
       for (const redraw of redraws) process.stdout.off('resize', redraw)
       let signal: StopSignal | undefined
-      let end: CellEnd
+      let end: CellEnd | undefined
+      let failure: unknown
       try {
         end = await runCell(client, { language, id: context }, cell, options, true)
+      } catch (err) {
+        failure = err
       } finally {
         running = false
         for (const redraw of redraws) process.stdout.on('resize', redraw)
@@ -137,6 +146,12 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
       // Ctrl-C interrupts the cell and the prompt goes on; SIGTERM, SIGHUP (the terminal has
       // closed) and SIGQUIT interrupted it too, and then the prompt went on as if nothing had come.
       if (signal && signal !== 'SIGINT') return signalExit(signal)
+      if (!end) {
+        context = (await afterFailure(client, language, options, failure)) ?? context
+        rule = cellRule(client, context, language)
+        if (line === null) break
+        continue
+      }
       // `sys.exit(3)`, `exit()`, `process.exit(4)`, bash's `exit 5` end the prompt with their
       // status, as python's, node's and bash's own prompts end (jshell's goes on: runCell).
       if (end.exitCall) return end.status
@@ -150,6 +165,30 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
     process.stdout.write('\n')
   }
   return 0
+}
+
+/**
+ * A line the daemon behind --url could not take (gone, stopped, restarted, a token changed)
+ * ended the prompt, its state thrown away with it: said in one line, the prompt goes on, as
+ * psql's does when its server goes. A context the daemon no longer has (closed after its
+ * --context-idle, the daemon restarted) said `context <id> not found` and ended the prompt: a
+ * new one is opened (its id returned), and the line is not run in it (its state is not the one
+ * the line was typed for).
+ */
+async function afterFailure(
+  client: CodeClient,
+  language: string,
+  options: ExecOptions,
+  failure: unknown,
+): Promise<string | undefined> {
+  if (!(failure instanceof ExecdError && failure.code === 'CONTEXT_NOT_FOUND')) return void report(failure)
+  try {
+    const context = await openContext(client, language, options.cwd)
+    process.stderr.write(`execd: ${CONTEXT_LOST(language)}\n`)
+    return context
+  } catch (err) {
+    return void report(err)
+  }
 }
 
 function loadHistory(file: string): string[] {

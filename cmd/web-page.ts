@@ -19,3 +19,22 @@ export function answerStart(text: string): string {
   }
   return trimmed.slice(0, 400).replace(/\s+/g, ' ').slice(0, 200)
 }
+
+/** Statuses a gateway answers with for the server behind it (bad gateway, unavailable, timed out). */
+const GATEWAY_FAILURES = new Set([502, 503, 504])
+
+/** What a gateway's failure asks, where a non-execd answer asks about the address. */
+export const gatewayFailure = (status: number): string | undefined =>
+  GATEWAY_FAILURES.has(status) ? "a gateway's, not execd's: is the daemon behind it running?" : undefined
+
+/**
+ * An error answer with no contract JSON at all (an empty 404 from a gateway, another server on
+ * that port), with where to look: it read `execd: HTTP 404:` and nothing more. A gateway's own
+ * failure (nginx's 502 page while the daemon behind it is down or restarting) is no wrong --url:
+ * the advice to check it sent a person away from a daemon that had gone.
+ */
+export function notExecdAnswer(status: number, text: string): string {
+  const start = answerStart(text)
+  const where = gatewayFailure(status) ?? "not an execd answer: is --url the daemon's address and path?"
+  return `HTTP ${status}${start ? `: ${start}` : ''} (${where})`
+}

@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { JsonLines, StringsJson } from './json-lines'
+import { JsonLines, readJsonLines, StringsJson } from './json-lines'
 
 test('lines split across chunks come whole, several in one chunk come apart', () => {
   const l = new JsonLines()
@@ -22,6 +22,25 @@ test('a long line in many chunks is searched once per chunk', () => {
   for (let i = 0; i < 512; i++) expect(l.push(chunk)).toEqual([])
   const [line] = l.push('\n')
   expect(line!.length).toBe(512 * 64 * 1024)
+})
+
+test("a channel's messages come in order, each awaited, a character split between reads whole; a line not JSON is told and skipped", async () => {
+  const bytes = new TextEncoder().encode('{"t":"ready"}\nnot json\n{"v":"é"}\n')
+  const at = bytes.indexOf(0xc3) + 1 // inside the two bytes of é
+  async function* reads() {
+    yield bytes.subarray(0, at)
+    yield bytes.subarray(at)
+  }
+  const seen: string[] = []
+  await readJsonLines<{ t?: string; v?: string }>(
+    reads(),
+    async m => {
+      await Bun.sleep(1)
+      seen.push(JSON.stringify(m))
+    },
+    line => seen.push(`malformed: ${line}`),
+  )
+  expect(seen).toEqual(['{"t":"ready"}', 'malformed: not json', '{"v":"é"}'])
 })
 
 test('StringsJson takes one compact string or object of strings, in any chunks, and nothing else', () => {

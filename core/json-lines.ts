@@ -51,6 +51,35 @@ export class JsonLines {
 }
 
 /**
+ * Reads a runtime's protocol channel to its end: each line's JSON message to `each`, in order,
+ * awaited before the next (a lagging reader keeps the channel paused); a line that is not JSON
+ * goes to `malformed` and is skipped, as the channel is open to the user's code. Throws what the
+ * channel throws (it breaks when the interpreter dies).
+ */
+export async function readJsonLines<M>(
+  chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
+  each: (message: M) => unknown,
+  malformed: (line: string) => void,
+): Promise<void> {
+  const lines = new JsonLines()
+  // Streaming decode: a value's UTF-8 may be split between two reads.
+  const decoder = new TextDecoder()
+  // Bun's ReadableStream is async-iterable; TypeScript's DOM types do not say so.
+  for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
+    for (const line of lines.push(decoder.decode(chunk, { stream: true }))) {
+      let message: M
+      try {
+        message = JSON.parse(line)
+      } catch {
+        malformed(line)
+        continue
+      }
+      await each(message)
+    }
+  }
+}
+
+/**
  * Checks, chunk by chunk, that bytes are one compact JSON string, or one object whose values are
  * all strings: the two shapes of an interpreter's pre-encoded bulk (`EncodedEvent`), which goes
  * to clients as it came, so it must be JSON that cannot break a frame (no raw control character,

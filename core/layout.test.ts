@@ -71,6 +71,27 @@ test("a section's routes.ts builds no TypeBox model of a request: its schema.ts 
   expect(offending).toEqual([])
 })
 
+test("an opened section's pools and end are its operations' own: `held: () => ops.held()`, `close: () => ops.close()`", () => {
+  // The section's index.ts names no part of its operations (a store, a pool): a CLI verb's opened
+  // section and a server's report and end the same things. Each property is read up to its end
+  // (a comma, a brace, the line's end), for a section opened in one line too.
+  const own = (text: string) =>
+    [...text.matchAll(/\b(held|close): ([^,}\n]*)/g)].flatMap(([, key, value]) =>
+      value?.trim() === `() => ops.${key}()` ? [] : [`${key}: ${value?.trim()}`],
+    )
+  expect(own('      held: () => [ops.store.held()],\n      close: () => ops.close(),')).toEqual([
+    'held: () => [ops.store.held()]',
+  ])
+  expect(own('return { ops, held: () => [uploadsHeld(), ops.walks.pool.held()] }')).toEqual([
+    'held: () => [uploadsHeld()',
+  ])
+  expect(own('return { ops, routes, held: () => ops.held() }')).toEqual([])
+  const offending = sectionNames.flatMap(name =>
+    own(readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8')).map(o => `plugins/${name}/index.ts ${o}`),
+  )
+  expect(offending).toEqual([])
+})
+
 // Mutable at module level: a let or var, or a const that starts as an empty collection to fill.
 const MUTABLE =
   /^(export\s+)?((let|var)\s|const\s+\w+(\s*:[^=]+)?\s*=\s*(\[\]|new\s+(Map|Set|WeakMap|WeakSet)\b(<.*>)?\(\)))/

@@ -7,21 +7,20 @@
  * death is compared with that start; what the words claim is what the count that rose proves
  * (deathWords), one rule for commands, interpreters and shells.
  */
+import { readFileSync } from 'node:fs'
 import { cgroupDirs, memoryLimitIn, type CgroupDir } from './cgroup-dirs'
 import { describeExit } from './exit-words'
 import type { ExitInfo } from './process'
+import { readKept } from './procfs'
 
 /**
- * Loaded when first read, not with this module: the bash runtime loads it before execd listens,
- * and node:fs must not load then (core/layout.test.ts). Read synchronously, so a count noted as a
- * command starts is read before its spawn: read on the thread pool, the kill of a command
- * started into a full cgroup could come first.
+ * Read synchronously, so a count noted as a command starts is read before its spawn: read on the
+ * thread pool, the kill of a command started into a full cgroup could come first. No serve start
+ * loads this module before it listens (core/layout.test.ts holds node:fs off that path).
  */
-const fs = () => require('node:fs') as typeof import('node:fs')
-
 function read(path: string): string | undefined {
   try {
-    return fs().readFileSync(path, 'latin1')
+    return readFileSync(path, 'latin1')
   } catch {
     return undefined
   }
@@ -94,7 +93,9 @@ function oomKills(): Count | undefined {
     ...children.map(dir => `${dir}/memory.oom_control`),
     ...ownCgroups().map(({ version, dir }) => `${dir}/${version === 2 ? 'memory.events' : 'memory.oom_control'}`),
   ]
-  const counts = files.map(f => oomKillsIn(read(f))).filter(n => n !== undefined)
+  // Each count file read through a kept descriptor: this read comes before a cell's or command's
+  // start (once a second), on its way.
+  const counts = files.map(f => oomKillsIn(readKept(f))).filter(n => n !== undefined)
   if (counts.length) return { n: counts.reduce((a, b) => a + b, 0), of: 'cgroups' }
   const n = oomKillsIn(read('/proc/vmstat'))
   return n === undefined ? undefined : { n, of: 'machine' }

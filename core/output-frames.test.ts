@@ -293,6 +293,41 @@ describe('runs of frames', () => {
     expect(text(only!)).toBe(`${text(small.source.subarray(small.start, small.end))}id: 9\ndata: {}\n\n`)
   })
 
+  test("runs back to back in the ring go out as one write of the ring's bytes, joined; what follows unlends them", () => {
+    const j = new Journal()
+    const reader = j.read(0, { frames: true })
+    const append = (s: string) => {
+      const { source, lines } = new ByteLineSplitter().pushRanges(new TextEncoder().encode(s))
+      expect(j.tryAppendRun('stdout', source, lines, 0)).toBe(lines.length)
+    }
+    // three reads of 20 KiB of 1 KiB lines: runs under a batch each, framed one after another
+    for (let n = 0; n < 3; n++) append(`${String(n).repeat(1023)}\n`.repeat(20))
+    const runs = [1, 2, 3].map(() => reader.ready()!.value as OutputFrames)
+    const joined = new FrameBatch([], true)
+    for (const run of runs) frameInto(joined, run)
+    expect(joined.full).toBe(false)
+    const sent: Uint8Array[] = []
+    joined.writeTo(c => sent.push(c))
+    expect(sent.length).toBe(1)
+    // the ring's own bytes, from the first run's start to the last one's end
+    expect(sent[0]!.buffer).toBe(runs[0]!.source.buffer)
+    expect(sent[0]!.byteOffset - runs[0]!.source.byteOffset).toBe(runs[0]!.start)
+    expect(sent[0]!.length).toBe(runs[2]!.end - runs[0]!.start)
+    const want = runs.map(r => text(r.source.subarray(r.start, r.end))).join('')
+    expect(text(sent[0]!)).toBe(want)
+    // anything else after them (a status, a line) copies them into the batch: still one write
+    const mixed = new FrameBatch([], true)
+    for (const run of runs) frameInto(mixed, run)
+    mixed.add(['id: 99\ndata: {}\n\n'])
+    const out: Uint8Array[] = []
+    mixed.writeTo(c => out.push(c.slice()))
+    expect(out.map(text)).toEqual([`${want}id: 99\ndata: {}\n\n`])
+    // a batch not written in the tick it is filled (joins off) lends only a run that fills it
+    const apart = new FrameBatch([])
+    for (const run of runs) frameInto(apart, run)
+    expect(text(apart.take())).toBe(want)
+  })
+
   test('a run is taken whole by a frames reader, line by line by any other', () => {
     setSystemTime(new Date(1_700_000_000_000))
     const j = new Journal()

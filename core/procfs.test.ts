@@ -1,6 +1,6 @@
 import { expect, test } from 'bun:test'
-import { readdirSync } from 'node:fs'
-import { childrenOf, childrenOfAsync, firstChildOf, listPids, readStat, ticksSinceBoot } from './procfs'
+import { readdirSync, readlinkSync } from 'node:fs'
+import { childrenOf, childrenOfAsync, firstChildOf, listPids, readKept, readStat, ticksSinceBoot } from './procfs'
 
 test('this process is listed and read with its parent; a pid that is not there reads as undefined', () => {
   expect(listPids()).toContain(process.pid)
@@ -47,4 +47,36 @@ test('the time since boot is read again each call, opens no descriptor per call,
   const fds = readdirSync('/proc/self/fd').length
   for (let i = 0; i < 50; i++) ticksSinceBoot()
   expect(readdirSync('/proc/self/fd').length).toBe(fds)
+})
+
+test("a kept file is read as it is now, with no descriptor per read; a process's file that went reads as undefined, its descriptor closed", async () => {
+  const child = Bun.spawn(['sleep', '30'], { stdio: ['ignore', 'ignore', 'ignore'] })
+  const path = `/proc/${child.pid}/status`
+  const state = () => /^State:\s+(\S)/m.exec(readKept(path) ?? '')?.[1]
+  const until = async (want: string) => {
+    for (let i = 0; i < 200 && state() !== want; i++) await Bun.sleep(10)
+    return state()
+  }
+  /** This process's descriptors open on `path`. */
+  const open = () =>
+    readdirSync('/proc/self/fd').filter(fd => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path
+      } catch {
+        return false
+      }
+    }).length
+  // Asleep once it has started (a moment running first).
+  expect(await until('S')).toBe('S')
+  for (let i = 0; i < 50; i++) readKept(path)
+  expect(open()).toBe(1)
+  // Stopped: the kept descriptor reads the change (pread at 0 makes the file anew).
+  child.kill('SIGSTOP')
+  expect(await until('T')).toBe('T')
+  child.kill('SIGKILL')
+  await child.exited
+  // Reaped: the kept descriptor fails (ESRCH), is closed, and the path is gone.
+  expect(readKept(path)).toBeUndefined()
+  expect(open()).toBe(0)
+  expect(readKept('/nonexistent/memory.events')).toBeUndefined()
 })

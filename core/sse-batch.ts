@@ -35,9 +35,30 @@ export class FrameBatch {
    */
   private lent: Uint8Array | undefined
 
-  constructor(first: string[]) {
+  /**
+   * @param joins whether runs that lie one after the other in the journal's ring are lent as
+   *   one view, from the first run on whatever its size: the ring frames a flood's reads back
+   *   to back, and each run under a batch was copied into the scratch before (a pass over those
+   *   bytes the framing floor does not make). Only for a batch written in the same tick as it
+   *   is filled (SseWriter.pull): the journal keeps only the run its reader holds last, so the
+   *   runs before it in the view are its until the producer appends again.
+   */
+  constructor(
+    first: string[],
+    private joins = false,
+  ) {
     this.buf = scratch.pop() ?? Buffer.allocUnsafe(SCRATCH_BYTES)
     this.add(first)
+  }
+
+  /** From now on a run lent is lent alone (the batch waits for more: the producer may run). */
+  joinNoMore(): void {
+    this.joins = false
+  }
+
+  /** Whether the batch holds a journal's bytes it lends: to be written before the producer runs. */
+  get lends(): boolean {
+    return this.lent !== undefined
   }
 
   get bytes(): number {
@@ -50,7 +71,7 @@ export class FrameBatch {
 
   /** Big enough to send: one chunk per event cost a socket write and a stream round trip each. */
   get full(): boolean {
-    return this.used >= BATCH_BYTES || this.bulk !== undefined || this.lent !== undefined
+    return this.bytes >= BATCH_BYTES || this.bulk !== undefined || (this.lent !== undefined && !this.joins)
   }
 
   /** A frame's JSON bulk that follows the batch's bytes rather than being copied into them. */
@@ -84,6 +105,7 @@ export class FrameBatch {
 
   /** A frame in pieces (an output line's text is one of its own, encoded where it lies). */
   add(frame: string[]): void {
+    if (this.lent && frame.length > 0) this.unlend()
     for (const part of frame) {
       // Three bytes a unit at most; a long text is measured rather than over-reserved.
       this.reserve(part.length < 4096 ? part.length * 3 : Buffer.byteLength(part, 'utf8'))
@@ -97,6 +119,7 @@ export class FrameBatch {
    * and tail are ASCII, and the same strings line after line: their bytes are kept.
    */
   addLine(id: number, head: string, source: Uint8Array, start: number, end: number, tail: string): void {
+    if (this.lent) this.unlend()
     const front = headBytes(head)
     if (tail !== lastTail) {
       lastTail = tail
@@ -127,11 +150,26 @@ export class FrameBatch {
    * copy was a pass over every byte of a flood that the framing floor does not make.
    */
   addFrames(source: Uint8Array, start: number, end: number): void {
-    if (this.used === 0 && this.lent === undefined && end - start >= LEND_FROM) {
-      this.lent = source.subarray(start, end)
-      this.runs += end - start
-      return
+    const lent = this.lent
+    if (this.used === 0 && this.bulk === undefined) {
+      if (lent === undefined && (this.joins || end - start >= LEND_FROM)) {
+        this.lent = source.subarray(start, end)
+        this.runs += end - start
+        return
+      }
+      // the next run where the last ended, in the same buffer: the view grows over it
+      if (
+        lent &&
+        this.joins &&
+        lent.buffer === source.buffer &&
+        lent.byteOffset + lent.length === source.byteOffset + start
+      ) {
+        this.lent = new Uint8Array(lent.buffer, lent.byteOffset, lent.length + end - start)
+        this.runs += end - start
+        return
+      }
     }
+    if (lent) this.unlend()
     this.reserve(end - start)
     const n = copyBytes.call(source, this.buf, this.used, start, end)
     this.used += n
@@ -165,6 +203,19 @@ export class FrameBatch {
     const out = Buffer.concat([...lent, this.buf.subarray(0, this.used), ...(bulk ? [...bulk.parts, bulk.tail] : [])])
     this.recycle()
     return out
+  }
+
+  /**
+   * The lent bytes copied into the scratch, which what follows them joins: a batch stays one
+   * write. As every run was copied before runs were lent.
+   */
+  private unlend(): void {
+    // (nothing is in the scratch yet: what comes after the lent bytes unlends them first)
+    const lent = this.lent!
+    this.lent = undefined
+    this.reserve(lent.length)
+    this.buf.set(lent, 0)
+    this.used = lent.length
   }
 
   private recycle(): void {

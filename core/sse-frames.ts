@@ -43,8 +43,9 @@ export class StreamFrames<E> {
     return parts.length === 1 ? parts[0] : parts.join('')
   }
 
-  batchOf(x: E | SseItem<E>): FrameBatch {
-    const batch = new FrameBatch([])
+  /** A batch that starts with x's frame; `joins`: FrameBatch's. */
+  batchOf(x: E | SseItem<E>, joins = false): FrameBatch {
+    const batch = new FrameBatch([], joins)
     this.addTo(batch, x)
     return batch
   }

@@ -268,10 +268,13 @@ export class SseWriter<E> {
       await sseTurns.next()
       if (this.closed) return
     }
-    const batch = this.frames.batchOf(outcome.value)
+    // Filled and written in this tick when the journal has its runs ready (send's write comes
+    // before its first await): runs may be lent joined, and no await comes between.
+    const batch = this.frames.batchOf(outcome.value, true)
     let ended: boolean
     try {
-      ended = await this.takeReady(batch, NOT_READY, true)
+      const taken = this.takeReady(batch, NOT_READY, true)
+      ended = typeof taken === 'boolean' ? taken : await taken
     } catch (err) {
       batch.add(this.frames.parts(failureEvent(err)))
       ended = true
@@ -341,21 +344,31 @@ export class SseWriter<E> {
    * batch is bounded; a shutdown stops it (the next pull sends its event). A `paced` batch also
    * stops once the budget all streams share is spent: its first event counts, the rest wait.
    */
-  private async takeReady(
+  private takeReady(
     batch: FrameBatch,
     until: Promise<'not-ready'> | 'all' = NOT_READY,
     paced = false,
-  ): Promise<boolean> {
-    const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
+  ): boolean | Promise<boolean> {
     sseTurns.count(batch.bytes)
+    return this.takeNow(batch, paced) ?? this.takeLater(batch, until, paced)
+  }
+
+  /** What a journal has now, without a promise per event; undefined: more may come by waiting. */
+  private takeNow(batch: FrameBatch, paced: boolean): boolean | undefined {
+    const it = this.it as Partial<ReadyIterator<E | SseItem<E>>>
     while (!batch.full && !this.abortEvent && !(paced && sseTurns.spent)) {
-      // What a journal has now, without a promise per event; then what comes by `until`.
       const now = it.ready?.()
-      if (now) {
-        if (now.done) return true
-        this.add(batch, now.value)
-        continue
-      }
+      if (!now) return batch.lends ? false : undefined
+      if (now.done) return true
+      this.add(batch, now.value)
+    }
+    return false
+  }
+
+  /** Then what comes by `until`. Runs met after a wait are not joined (FrameBatch `joins`). */
+  private async takeLater(batch: FrameBatch, until: Promise<'not-ready'> | 'all', paced: boolean): Promise<boolean> {
+    batch.joinNoMore()
+    for (;;) {
       const next = this.it.next()
       const ready = until === 'all' ? await next : await Promise.race([next, until])
       if (ready === 'not-ready') {
@@ -364,7 +377,8 @@ export class SseWriter<E> {
       }
       if (ready.done) return true
       this.add(batch, ready.value)
+      const now = this.takeNow(batch, paced)
+      if (now !== undefined) return now
     }
-    return false
   }
 }

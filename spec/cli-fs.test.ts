@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import {
   chmodSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -293,4 +294,14 @@ describe('fs rm of a path not there', () => {
     ])
     expect(existsSync(join(dir, 'rm-kept.txt'))).toBe(true)
   })
+})
+
+test('fs put of a directory names it, exit 1 (as cat says it), nothing written', () => {
+  // It said only "execd: is a directory" (exit 1): the read's error carries no path.
+  const src = mkdtempSync(join(dir, 'put-src-'))
+  const dest = join(dir, 'put-dest')
+  const r = runCliSync(['fs', 'put', src, dest])
+  expect(r.stderr).toBe(`execd: ${src}: is a directory\n`)
+  expect(r.code).toBe(1)
+  expect(() => lstatSync(dest)).toThrow()
 })

@@ -3,7 +3,8 @@
  * with 130 or 143, as every other verb a signal ends (it was 0); the daemon stopping (SIGTERM: its stream closed cleanly) or
  * dying (SIGKILL: the connection reset) is a failure, exit 1 with one line saying so. Both
  * exited 0 or said only `error ECONNRESET`, so a script waiting on the watch read a lost daemon
- * as the person's stop.
+ * as the person's stop. A daemon stopped (SIGSTOP) under it is said once it has sent nothing
+ * for 3 s; the watch goes on.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { BIN, pidsWith, startDaemon, waitFor } from './harness'
@@ -46,6 +47,25 @@ describe.skipIf(!hasTool('tmux'))('metrics --watch at a terminal', () => {
       expect([signal, lastWords(term.screen())]).toEqual([signal, `${said}\nstatus 1`])
       await waitFor('the watch gone', () => !pidsWith(`${BIN} metrics --watch`).includes(watch))
       await d.proc.exited
+    }
+  }, 90_000)
+
+  test('the daemon stopped (SIGSTOP) under it: one line saying no sample has come; resumed, it goes on', async () => {
+    // On main's build the last sample stayed on the screen as if it were now's, without a word.
+    const d = await startDaemon()
+    try {
+      await watching(d.url, d.token)
+      d.proc.kill('SIGSTOP')
+      await term.shows(`execd: no sample from ${d.url} for 3 s (a daemon stopped, or stuck?); still watching`)
+      d.proc.kill('SIGCONT')
+      const samples = () => term.screen().match(/^cpu /gm)?.length ?? 0
+      const before = samples()
+      await waitFor('a sample after the resume', () => samples() > before)
+      term.keys('C-c')
+      await term.shows(/^(\^C)?status 130$/m)
+    } finally {
+      d.proc.kill('SIGCONT')
+      await d.stop()
     }
   }, 90_000)
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN, pidsWith, runCliSync, waitFor, type CliOptions, type CliRun } from './harness'
+import { BIN, pidsWith, runCli, runCliSync, waitFor, type CliOptions, type CliRun } from './harness'
 import { hasModule, pythonAvailable } from './python-env'
 import { ownMarker } from './kit/own-pids'
 
@@ -205,8 +205,10 @@ describe('execd exec sql', () => {
       stdout: '0 rows affected\n2 rows affected\n1 row affected\na\n-\n3\n2\n(2 rows)\n',
       stderr: '',
     })
-    // A SELECT's column of that name with several rows is a table still; --json keeps the wire's result.
+    // A SELECT's column of that name is a table, one row too (it printed `1 row affected`: the
+    // text is a count's to the byte, the JSON says which it is); --json keeps the wire's result.
     expect(execd(['sql', 'select 1 as affected_rows union all select 2']).stdout).toEndWith('(2 rows)\n')
+    expect(execd(['sql', 'select 1 as affected_rows']).stdout).toEndWith('(1 row)\n')
     expect(execd(['sql', '--json', 'create table u(b)']).stdout).toContain('"columns":["affected_rows"]')
   })
 })
@@ -290,4 +292,27 @@ describe('execd exec: a failing cell says it once, and exits with its own status
       expect(r.stderr.match(/SyntaxError/g)).toHaveLength(1)
     },
   )
+})
+
+describe('exec reads code up to a daemon’s JSON limit', () => {
+  // `-f /dev/zero` or an endless pipe was read whole before anything ran: the verb grew without
+  // end (470 MiB after 6 s of /dev/zero; a 400 MB stdin held 3.1 GiB for 2.5 min).
+  test('-f /dev/zero ends with one line naming the limit', async () => {
+    const r = await runCli(['exec', 'bash', '-f', '/dev/zero'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe("execd: /dev/zero: code larger than 16 MiB (a daemon's JSON body limit)\n")
+    expect(r.stdout).toBe('')
+  }, 60_000)
+
+  test('so does a stdin past it; code under it still runs, a missing file is named', async () => {
+    const big = await runCli(['exec', 'bash', '-'], { stdin: '#'.repeat((16 << 20) + 1) })
+    expect(big.code).toBe(1)
+    expect(big.stderr).toBe("execd: stdin: code larger than 16 MiB (a daemon's JSON body limit)\n")
+    const small = await runCli(['exec', 'bash', '-'], { stdin: `${'#'.repeat(1 << 20)}\necho ran` })
+    expect(small.stdout).toBe('ran\n')
+    expect(small.code).toBe(0)
+    const nope = join(tempDir(), 'nope.sh')
+    const missing = runCliSync(['exec', 'bash', '-f', nope])
+    expect(missing.stderr).toBe(`execd: ${nope}: no such file or directory\n`)
+  }, 60_000)
 })

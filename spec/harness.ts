@@ -48,7 +48,7 @@ type DaemonOptions = {
   waitForPing?: boolean
   /** A command that runs the executable in its own process (`prlimit --nofile=…`: the same pid). */
   under?: string[]
-  /** Another copy of the executable (spec/adversary4.test.ts replaces it while it runs). */
+  /** Another copy of the executable (spec/machine-runs-out.test.ts replaces it while it runs). */
   bin?: string
 }
 

@@ -1,10 +1,12 @@
 /**
  * Overlay workspaces of isolated sessions: writes stay in the overlay until commit, diff lists
- * exactly what changed, commit applies it to the real workspace and empties the overlay.
+ * exactly what changed, commit applies it to the real workspace and empties the overlay; what a
+ * commit cannot carry (a FIFO, a socket) is left out, never waited on.
  */
-import { describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import {
   chmodSync,
+  lstatSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -15,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
-import { postJson } from './harness'
+import { postJson, readSse, startDaemon, type Daemon } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { isolationOf, stdoutOf } from './kit/isolated'
 
@@ -150,4 +152,44 @@ describe.skipIf(!Bun.which('bwrap'))('overlay workspaces', () => {
     const unknown = await postJson(fx.d, '/v1/isolated/session/nope/commit', {})
     expect(unknown.status).toBe(404)
   })
+})
+
+describe.skipIf(!Bun.which('bwrap'))('commit of an overlay that holds a FIFO and a socket', () => {
+  // The commit copied every non-directory with copyFile: a FIFO the session made blocked a
+  // thread of the pool for good (the commit never answered, its session stopped; four such
+  // commits stall every file call of execd), a socket failed the commit.
+  let d: Daemon
+  beforeAll(async () => {
+    d = await startDaemon()
+  })
+  afterAll(async () => {
+    await d?.stop()
+  })
+
+  test('carries over the file, leaves the FIFO and socket out of the workspace and of `applied`', async () => {
+    const ws = mkdtempSync(join(fx.tmp, 'fifo-ws-'))
+    const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
+    expect(created.status).toBe(201)
+    const id = (await created.json()).session_id as string
+    try {
+      const run = await readSse(
+        await postJson(d, `/v1/isolated/session/${id}/run`, {
+          code: `mkfifo fifo && echo kept > kept.txt && python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')" && ls`,
+        }),
+      )
+      expect(run.at(-1)?.data.type).toBe('execution_complete')
+      const res = await d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
+      expect(res.status).toBe(200)
+      const body = await res.json()
+      expect(body.applied.map((c: { path: string }) => c.path)).toEqual([join(ws, 'kept.txt')])
+      expect(readdirSync(ws)).toEqual(['kept.txt'])
+      expect(readFileSync(join(ws, 'kept.txt'), 'utf8')).toBe('kept\n')
+      // The session goes on over its emptied overlay.
+      const again = await readSse(await postJson(d, `/v1/isolated/session/${id}/run`, { code: 'ls' }))
+      expect(again.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['kept.txt'])
+    } finally {
+      await d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
+    }
+    expect(lstatSync(ws).isDirectory()).toBe(true)
+  }, 60_000)
 })

@@ -7,20 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { postJson, startDaemon, type Daemon } from './harness'
-import { isolationOf, stdoutOf } from './kit/isolated'
+import { isolationOf, outsideTmpDir, stdoutOf } from './kit/isolated'
 
 const bwrap = Bun.which('bwrap')
 
-/** Outside /tmp, as a TMPDIR on a volume or /var/tmp is; undefined where it cannot be made. */
-function outsideTmp(): string | undefined {
-  try {
-    return mkdtempSync('/var/tmp/execd-spec-tmpdir-')
-  } catch {
-    return undefined
-  }
-}
-
-const temp = bwrap ? outsideTmp() : undefined
+// Outside /tmp, as a TMPDIR on a volume or /var/tmp is.
+const temp = bwrap ? outsideTmpDir('execd-spec-tmpdir-') : undefined
 let d: Daemon
 
 describe.skipIf(!temp)("execd's temp dir and the sessions", () => {

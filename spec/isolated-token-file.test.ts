@@ -8,20 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { postJson, startDaemon, waitFor, type Daemon } from './harness'
-import { isolationOf, stdoutOf } from './kit/isolated'
+import { isolationOf, outsideTmpDir, stdoutOf } from './kit/isolated'
 
 const bwrap = Bun.which('bwrap')
 
-/** Outside /tmp, as a mounted secret is (/run/secrets, /etc/…): a balanced session's / shows it. */
-function secretsDir(): string | undefined {
-  try {
-    return mkdtempSync('/var/tmp/execd-spec-token-')
-  } catch {
-    return undefined
-  }
-}
-
-const secrets = bwrap ? secretsDir() : undefined
+// Outside /tmp, as a mounted secret is (/run/secrets, /etc/…): a balanced session's / shows it.
+const secrets = bwrap ? outsideTmpDir('execd-spec-token-') : undefined
 const token = `t-${crypto.randomUUID()}`
 let d: Daemon
 let ws: string

@@ -2,11 +2,12 @@
  * The Jupyter bridge through dist/execd against a Jupyter server that lies (spec/kit/fake-jupyter.ts):
  * frames that are JSON but no message, bundles that are no object, an interrupt the server
  * refuses or never answers, answers without a kernel id. execd keeps running, every cell ends
- * with an error or its output, the context can be deleted.
+ * with an error or its output, the context can be deleted. And a server whose REST answer never
+ * ends (the third attacker's pass): read no further than the bridge's cap.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type Behaviour, type FakeJupyter, okCell, startFakeJupyter } from './kit/fake-jupyter'
-import { postJson, readSse, startDaemon, type Daemon } from './harness'
+import { postJson, readSse, rssMiB, startDaemon, type Daemon } from './harness'
 
 let interruptAnswer: 'refuse' | 'never' = 'refuse'
 /** Interrupt requests the fake server holds open (execd has not given them up). */
@@ -175,6 +176,39 @@ describe('a Jupyter server whose kernel answers name no kernel', () => {
     } finally {
       await d.stop()
       fj.stop()
+    }
+  }, 60_000)
+})
+
+describe('a Jupyter server whose answer never ends', () => {
+  // The bridge read each REST answer whole: behind a server streaming without end, execd grew
+  // by ~80 MiB/s on a loaded machine (47 -> 403 MiB before /code/languages gave up on it), and
+  // went on until the request's 15 s timeout — a fast local server reaches out-of-memory first.
+  test('is read no further than its cap: /code/languages answers with execd memory flat', async () => {
+    const chunk = new Uint8Array(1 << 20).fill(0x61)
+    const server = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: () =>
+        new Response(new ReadableStream({ pull: c => c.enqueue(chunk) }), {
+          headers: { 'content-type': 'application/json' },
+        }),
+    })
+    const bridged = await startDaemon({
+      args: ['--jupyter-host', `http://127.0.0.1:${server.port}`, '--jupyter-token', 'unending'],
+    })
+    try {
+      const before = rssMiB(bridged.proc.pid)
+      const res = await bridged.fetch('/code/languages')
+      expect(res.status).toBe(200)
+      const languages = (await res.json()) as { language: string }[]
+      expect(languages.some(l => l.language === 'bash')).toBe(true)
+      // A second look goes to the server again (the failure is not cached for long): still flat.
+      await (await bridged.fetch('/code/languages')).arrayBuffer()
+      expect(rssMiB(bridged.proc.pid) - before).toBeLessThan(96)
+    } finally {
+      await bridged.stop()
+      server.stop(true)
     }
   }, 60_000)
 })

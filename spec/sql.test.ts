@@ -7,7 +7,7 @@
 import { ExecutionEventDispatcher, type Execution } from '@alibaba-group/opensandbox'
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pidsWith, postJson, readSse, startDaemon, waitFor } from './harness'
@@ -31,6 +31,12 @@ describe('sql through dist/execd (embedded SQLite)', () => {
       '{"columns":["affected_rows"],"rows":[[0]]}',
       '{"columns":["affected_rows"],"rows":[[2]]}',
     ])
+    // The JSON object says a count is one: its text is a query's `SELECT 2 AS affected_rows` too.
+    expect(ofType(create, 'result')[1]?.results['application/json']).toEqual({
+      columns: ['affected_rows'],
+      rows: [[2]],
+      affected: true,
+    })
     const events = await runCode(fx.d, 'SELECT id, name FROM t ORDER BY id', { id, language: 'sql' })
     expectWellFormed(events, id)
     expect(events.slice(2).map(e => e.type)).toEqual(['execution_count', 'result', 'execution_complete'])
@@ -172,8 +178,7 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect(json.rows).toHaveLength(10_000)
     expect(json.rows.at(-1)).toEqual([10_000, 20_000])
     expect(json.truncated).toBe(true)
-    const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
-    expect(peakKiB / 1024).toBeLessThan(150)
+    expect(peakMiB(pid!)).toBeLessThan(150)
     // A statement with repeated names that cannot be a subquery is taken whole, as before.
     const returned = await runCode(
       fx.d,
@@ -182,6 +187,27 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     )
     expect(resultText(returned).at(-1)).toBe('{"columns":["b","b"],"rows":[[1,2],[2,3]]}')
   }, 90_000)
+
+  // `count(*)` over an endless recursive CTE is one SQLite step that never returns. It ran in
+  // a Worker thread, which Bun can only terminate once SQLite hands control back: never, so
+  // the thread kept ~95% of a core after its context was deleted, one more per repeat
+  // (bun:sqlite offers neither sqlite3_interrupt nor a progress handler). SQLite now runs in
+  // a child process execd owns, and DELETE kills it.
+  test('DELETE of the context ends the process that runs it', async () => {
+    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+    const created = await postJson(fx.d, '/code/context', { language: 'sql' })
+    expect(created.status).toBe(200)
+    const id = (await created.json()).id as string
+    const mine = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+    expect(mine).toHaveLength(1)
+    const endless = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c'
+    const run = await postJson(fx.d, '/code', { context: { id, language: 'sql' }, code: endless })
+    expect(run.status).toBe(200)
+    // The statement has started once the cell is counted.
+    await readSse(run, f => f.data.type === 'execution_count')
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    await waitFor("the deleted context's SQLite process to end", () => !existsSync(`/proc/${mine[0]}`), 10_000)
+  }, 30_000)
 })
 
 test('shutdown with SQLite contexts open, one idle on a file, one in an endless statement: execd exits 0, the file keeps its rows, no SQLite process stays', async () => {
@@ -249,15 +275,17 @@ describe.skipIf(!dsn)(
       expect(json.rows[0]?.[1]).toBe(1)
     })
 
-    test("millions of rows on the server grow the SQL client's process, not execd", async () => {
+    test('millions of rows on the server: read to the row limit, execd and the SQL client process both small', async () => {
       const before = pidsWith('sql-driver.js', fx.d.proc.pid)
       const id = await createContext(fx.d, 'sql')
-      expect(pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))).toHaveLength(1)
+      const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+      expect(pid).toBeDefined()
       const start = rssAnonMiB(fx.d.proc.pid)
       let peak = start
       const watching = setInterval(() => (peak = Math.max(peak, rssAnonMiB(fx.d.proc.pid))), 20)
       try {
-        // Before, 3 million rows grew execd by ~430 MiB: the client loaded them all before the row limit.
+        // Before, 3 million rows grew execd by ~430 MiB, then (in a process of its own) that process:
+        // the client loaded them all before the row limit. Now a cursor fetches the limit and one more.
         const events = await runCode(fx.d, 'SELECT g, md5(g::text) AS h FROM generate_series(1, 3000000) g', {
           id,
           language: 'sql',
@@ -265,11 +293,13 @@ describe.skipIf(!dsn)(
         const [result] = ofType(events, 'result')
         const json = result?.results['application/json'] as { rows: unknown[][]; truncated?: boolean }
         expect(json.rows).toHaveLength(10_000)
+        expect(json.rows.at(-1)).toEqual([10_000, 'b7a782741f667201b54880c925faec4b'])
         expect(json.truncated).toBe(true)
       } finally {
         clearInterval(watching)
       }
       expect(peak - start).toBeLessThan(150)
+      expect(peakMiB(pid!)).toBeLessThan(150)
     })
   },
 )
@@ -296,8 +326,38 @@ describe.skipIf(!mariadb)(
       expect(json.truncated).toBe(true)
       expect(json.rows[0]?.[0]).toHaveLength(4 * 1024 * 1024)
     })
+
+    test('a million rows: read to the row limit under the select limit, the SQL client process small', async () => {
+      const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+      const id = await createContext(fx.d, 'sql')
+      const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+      expect(pid).toBeDefined()
+      // Ten digits joined six times, with 200 bytes a row: the client took all of it before the limit.
+      const digits = `(${[...Array(10).keys()].map(d => `SELECT ${d} AS d`).join(' UNION ALL ')})`
+      const from = ['a', 'b', 'c', 'e', 'f', 'g'].map(t => `${digits} ${t}`).join(', ')
+      const events = await runCode(
+        fx.d,
+        `SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 100000 * g.d AS n, REPEAT('x', 200) AS pad FROM ${from}`,
+        { id, language: 'sql' },
+      )
+      expectWellFormed(events, id)
+      const json = ofType(events, 'result')[0]?.results['application/json'] as {
+        rows: unknown[][]
+        truncated?: boolean
+      }
+      expect(json.rows).toHaveLength(10_000)
+      expect(json.truncated).toBe(true)
+      expect(peakMiB(pid!)).toBeLessThan(150)
+      // The session's select limit is as it was.
+      const limit = await runCode(fx.d, 'SELECT @@SESSION.sql_select_limit AS l', { id, language: 'sql' })
+      expect(resultText(limit)).toEqual(['{"columns":["l"],"rows":[["18446744073709551615"]]}'])
+    })
   },
 )
+
+/** A process's peak resident memory so far. */
+const peakMiB = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 /** A process's anonymous resident memory (its own heap, not the executable's pages). */
 function rssAnonMiB(pid: number): number {

@@ -250,7 +250,10 @@ export function startCommand(
           ? `running commands' logs reached ${settings.logTotalBytes} bytes together`
           : `log limit of ${settings.logMaxBytes} bytes reached`,
       )
-    if (!log.truncated) return
+    noteTruncated()
+  }
+  const noteTruncated = () => {
+    if (!log.truncated || record.logTruncated) return
     record.logTruncated = log.truncated
     void append(makeEvent('status', { text: 'log_truncated', reason: log.truncated }))
   }
@@ -281,7 +284,9 @@ export function startCommand(
       const tail = splitters[s].end()
       if (tail.length > 0) await appendLines(s, tail)
     }
+    // Output held for a descriptor (log.ts) that the file still cannot take stops the log here.
     log.close()
+    noteTruncated()
     const info = await proc.exited
     // A kill is reported once the whole group is gone, not just the leader.
     if (info.killedBy) await proc.kill(info.killedBy)

@@ -17,10 +17,7 @@ export const files: Section<FilesSettings> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const [{ FILES_SETTINGS, filesSettings }, { uploadsHeld }] = await Promise.all([
-      import('./settings'),
-      import('./ops/upload'),
-    ])
+    const { FILES_SETTINGS, filesSettings } = await import('./settings')
     const ops = filesSettings(ctx.config)
     // The isolated section's files view serves with these limits (plugins/files/contract.ts).
     ctx.registry.provide(FILES_SETTINGS, ops)
@@ -30,10 +27,7 @@ export const files: Section<FilesSettings> = {
     return {
       ops,
       routes: async () => (await import('./routes')).filesRoutes(ops, ctx.downloads),
-      // The process's budget (ops/upload.ts), which the isolated files view draws on too: this
-      // section, whose routes take it, names its holders; so are the walks (--max-walks) and the
-      // tree writes (--max-tree-writes).
-      held: () => [uploadsHeld(), ops.walks.pool.held(), ops.treeWrites.pool.held()],
+      held: () => ops.held(),
     }
   },
 }

@@ -256,6 +256,7 @@ export function filesRoutes(
           200: t.Union([ReplaceCountsSchema, t.Null()]),
           ...errorSchemas({
             ...PATH_ERRORS,
+            400: `${PATH_ERRORS[400]}; not a regular file, or one another writer changed or removed while it was rewritten (left as it is now)`,
             413: 'the files would grow by more than --max-replace-growth; nothing written',
           }),
         },

@@ -5,11 +5,13 @@
  */
 import { SERVER, settingsOf, type Config } from '../../core/config'
 import { Admission } from '../../core/admission'
+import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
 import type { MinRateLimits } from '../../core/min-rate'
 import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
 import { PathScope } from '../../core/beneath/path-scope'
+import { uploadsHeld } from './ops/upload'
 
 /** What the opened section holds, and its routes and the isolated files view serve with. */
 export interface FilesSettings {
@@ -29,6 +31,12 @@ export interface FilesSettings {
    * a pool of their own, so that they never wait behind searches nor searches behind them.
    */
   treeWrites: Admission
+  /**
+   * Who holds the pools the section names (core/held-slots.ts): the walks, the tree writes, and the process's
+   * budget of upload directories (ops/upload.ts), which the isolated files view draws on too;
+   * this section, whose routes take it, names its holders.
+   */
+  held(): Held[]
 }
 
 /**
@@ -67,17 +75,20 @@ export function filesSettings(config: Config): FilesSettings {
     ...OPTIONS,
     root: SERVER.root,
   })
+  const walks = new Admission(new Capacity('concurrent walks', maxWalks, 'max-walks'), WALKS_WAITING, WALK_WAIT_MS)
+  const treeWrites = new Admission(
+    new Capacity('concurrent tree writes', maxTreeWrites, 'max-tree-writes'),
+    WALKS_WAITING,
+    TREE_WRITE_WAIT_MS,
+  )
   return {
     scope: new PathScope(root || undefined),
     maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
     maxReplaceGrowth: maxReplaceGrowth > 0 ? maxReplaceGrowth : Number.POSITIVE_INFINITY,
     downloadCopyMax,
     uploadMinRate: { bytesPerSecond: uploadRateWindow > 0 ? uploadMinRate : 0, windowMs: uploadRateWindow },
-    walks: new Admission(new Capacity('concurrent walks', maxWalks, 'max-walks'), WALKS_WAITING, WALK_WAIT_MS),
-    treeWrites: new Admission(
-      new Capacity('concurrent tree writes', maxTreeWrites, 'max-tree-writes'),
-      WALKS_WAITING,
-      TREE_WRITE_WAIT_MS,
-    ),
+    walks,
+    treeWrites,
+    held: () => [uploadsHeld(), walks.pool.held(), treeWrites.pool.held()],
   }
 }

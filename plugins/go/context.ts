@@ -7,7 +7,7 @@ import { closeSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
-import { JsonLines } from '../../core/json-lines'
+import { readJsonLines } from '../../core/json-lines'
 import { ReadGatherer } from '../../core/read-gather'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
@@ -199,23 +199,12 @@ export class GoContext implements RuntimeContext {
     const [channel] = this.proc.fds
     // Spawned with the protocol pipe as fds[0]; were it missing, start() times out and says so.
     if (channel === undefined) return
-    const reader = Bun.file(channel).stream().getReader()
-    const decoder = new TextDecoder()
-    const lines = new JsonLines()
     try {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        for (const line of lines.push(decoder.decode(r.value, { stream: true }))) {
-          let m: Message & { out?: number; err?: number }
-          try {
-            m = JSON.parse(line)
-          } catch {
-            this.opts.log.warn('go kernel sent a malformed protocol line', { line: line.slice(0, 200) })
-            continue
-          }
-          if (m.t === 'ready') ready()
-          else if (m.c === this.cell) await this.onMessage(m)
-        }
-      }
+      await readJsonLines<Message & { out?: number; err?: number }>(
+        Bun.file(channel).stream(),
+        m => (m.t === 'ready' ? ready() : m.c === this.cell ? this.onMessage(m) : undefined),
+        line => this.opts.log.warn('go kernel sent a malformed protocol line', { line: line.slice(0, 200) }),
+      )
     } catch {
       // The channel breaks when the kernel dies; onExit reports that.
     } finally {

@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { errorEvent, type ExecEvent } from '../../core/events'
-import { JsonLines } from '../../core/json-lines'
+import { readJsonLines } from '../../core/json-lines'
 import type { RuntimeContext, StartOptions } from '../../core/plugin'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
@@ -169,23 +169,12 @@ export class JavaContext implements RuntimeContext {
 
   /** Protocol lines from the helper. Awaiting each keeps the socket paused while the reader lags. */
   private async readChannel(ready: () => void): Promise<void> {
-    const lines = new JsonLines()
-    // Streaming decode: a value's UTF-8 may be split between two socket reads.
-    const decoder = new TextDecoder()
     try {
-      for await (const chunk of this.socket) {
-        for (const line of lines.push(decoder.decode(chunk, { stream: true }))) {
-          let m: Message
-          try {
-            m = JSON.parse(line)
-          } catch {
-            this.opts.log.warn('java helper sent a malformed protocol line', { line: line.slice(0, 200) })
-            continue
-          }
-          if (m.t === 'ready') ready()
-          else await this.onMessage(m)
-        }
-      }
+      await readJsonLines<Message>(
+        this.socket,
+        m => (m.t === 'ready' ? ready() : this.onMessage(m)),
+        line => this.opts.log.warn('java helper sent a malformed protocol line', { line: line.slice(0, 200) }),
+      )
     } catch {
       // The socket breaks when the JVM dies; onExit reports that.
     }

@@ -18,7 +18,7 @@ export const pty: Section<PtyOps> = {
     return {
       ops,
       routes: async () => (await import('./routes')).ptyRoutes(ops),
-      held: () => [ops.store.held()],
+      held: () => ops.held(),
       close: () => ops.close(),
     }
   },

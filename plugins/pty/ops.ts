@@ -4,6 +4,7 @@
  */
 import { requirePiece } from '../../core/capabilities'
 import { requireFds } from '../../core/errors'
+import type { Held } from '../../core/held-slots'
 import type { PtySession } from './session'
 import { PtyStore, type CreateOptions, type PtyLimits } from './store'
 
@@ -45,6 +46,11 @@ export class PtyOps {
 
   delete(id: string): Promise<void> {
     return this.store.delete(id)
+  }
+
+  /** Who holds this instance's pools (core/held-slots.ts). */
+  held(): Held[] {
+    return [this.store.held()]
   }
 
   close(): Promise<void> {

@@ -17,7 +17,7 @@ import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
-import type { Dialect } from './split'
+import { firstKeyword, type Dialect } from './split'
 import source from './driver.js' with { type: 'text' }
 
 type Reply = {
@@ -125,7 +125,7 @@ export class ChildDatabase implements Database {
   }
 
   async execute(stmt: string, maxRows: number): Promise<Outcome> {
-    const reply = await this.request({ op: 'exec', stmt, maxRows })
+    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword: firstKeyword(stmt) })
     if (!reply.ok) {
       const { message, interrupted, ...details } = reply.error ?? { message: 'the statement failed' }
       if (interrupted) throw new Interrupted()

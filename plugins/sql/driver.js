@@ -5,10 +5,13 @@
 // (bun:sqlite has no sqlite3_interrupt), and the thread kept a core busy after its context. A
 // server's client loads a whole result before any row limit applies (Bun's SQL has no
 // cursor): 3 million rows grew execd by 430 MiB, one 100 MB value froze it for 10 s. Here such
-// a result costs this process only, and only a bounded result crosses to execd.
+// a result costs this process only, and only a bounded result crosses to execd; a query
+// (SELECT, WITH, VALUES, TABLE) is also bounded on the server, so rows past the limit are not
+// sent (`query`).
 // Protocol: Bun IPC, JSON messages; values go out as the JSON cells of a result (`cell`).
 //   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
-//                   maxRows} | {id, op: 'close'} | {op: 'interrupt'} (SQLite: seen between rows,
+//                   maxRows, keyword (its first, split.ts firstKeyword)} | {id, op: 'close'} |
+//                   {op: 'interrupt'} (SQLite: seen between rows,
 //                   the row loop yields to the event loop every CHECK_EVERY rows, one long step
 //                   is ended by killing the child; a server: its query is cancelled — MySQL's
 //                   client cannot, so a second connection sends KILL QUERY for ours).
@@ -51,7 +54,7 @@ proc.on('message', async m => {
       proc.send({ id: m.id, ok: true })
     } else if (m.op === 'exec') {
       stop = false
-      const outcome = server ? await query(m.stmt, m.maxRows) : await execute(m.stmt, m.maxRows)
+      const outcome = server ? await query(m.stmt, m.maxRows, m.keyword) : await execute(m.stmt, m.maxRows)
       proc.send({ id: m.id, ok: true, outcome })
     } else if (m.op === 'close') {
       db?.close(false)
@@ -146,15 +149,27 @@ async function killQuery({ dsn, id }) {
   }
 }
 
-/** One statement on the server: rows within the row limit and the budget, or the count it changed. */
-async function query(stmt, maxRows) {
-  inflight = server.unsafe(stmt).values()
-  let result
-  try {
-    result = await inflight
-  } finally {
-    inflight = undefined
+/**
+ * One statement on the server: rows within the row limit and the budget, or the count it changed.
+ * A query is read through a cursor (PostgreSQL) or under the session's select limit (MySQL), so
+ * the server sends at most the row limit and one more; anything else (INSERT … RETURNING, SHOW,
+ * a query either refuses) is taken whole, as the client reads every result.
+ */
+async function query(stmt, maxRows, keyword) {
+  if (QUERIES.has(keyword)) {
+    const bounded = mysql ? await underSelectLimit(stmt, maxRows) : await throughCursor(stmt, maxRows)
+    if (bounded) return bounded
   }
+  outside = false
+  return readAll(server.unsafe(stmt).values(), maxRows)
+}
+
+/** Statements a PostgreSQL cursor takes and MySQL's select limit bounds. */
+const QUERIES = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE'])
+
+/** A whole result, its rows cut to the limit and the budget here. */
+async function readAll(pending, maxRows) {
+  const result = await sent(pending)
   // MariaDB answers a killed SLEEP() with a row: an interrupted statement is one, whatever came.
   if (stop) throw INTERRUPTED
   const columns = (result.columns ?? []).map(c => c.name)
@@ -165,6 +180,116 @@ async function query(stmt, maxRows) {
     if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }
   }
   return { columns, rows, truncated: false }
+}
+
+/** A query the interrupt may cancel while the server runs it. */
+async function sent(pending) {
+  inflight = pending
+  try {
+    return await pending
+  } finally {
+    inflight = undefined
+  }
+}
+
+/** Our own bookkeeping on the connection: simple protocol, nothing prepared or cached. */
+const say = text => server.unsafe(text).simple()
+
+let cursors = 0
+/** PostgreSQL: our own COMMIT or ROLLBACK left the session outside a block, and nothing ran since. */
+let outside = false
+
+/**
+ * PostgreSQL: the query as a cursor fetched in batches up to the row limit and one more, in the
+ * transaction it would have had: its own (BEGIN … COMMIT, as a statement alone autocommits), or
+ * the session's open one, where a savepoint keeps a DECLARE the server refuses from aborting it.
+ * DECLARE only plans the query, so a refusal (a data-modifying WITH, SELECT … INTO, an error of
+ * the statement itself) ran nothing: undefined, and the statement runs as it is, once. Rows past
+ * the limit are never computed, as a client's row limit stops a portal (JDBC's maxRows).
+ */
+async function throughCursor(stmt, maxRows) {
+  const name = `execd_rows_${++cursors}`
+  let own = outside
+  outside = false
+  if (!own) {
+    try {
+      await say('SAVEPOINT execd_cursor')
+    } catch (e) {
+      // 25P01: no transaction block; anything else (an aborted block: 25P02) the statement says itself.
+      if (e?.errno !== '25P01') return undefined
+      own = true
+    }
+  }
+  try {
+    // The newline keeps a last `--` comment of the statement its own.
+    await sent(server.unsafe(`${own ? 'BEGIN;\n' : ''}DECLARE ${name} NO SCROLL CURSOR FOR\n${stmt}\n`))
+  } catch (e) {
+    await say(own ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT execd_cursor; RELEASE SAVEPOINT execd_cursor')
+    outside = own
+    if (stop) throw e
+    return undefined
+  }
+  if (!own) await say('RELEASE SAVEPOINT execd_cursor')
+  let done = false
+  try {
+    const outcome = await fetchRows(name, maxRows)
+    await say(own ? `CLOSE ${name}; COMMIT` : `CLOSE ${name}`)
+    done = true
+    outside = own
+    return outcome
+  } finally {
+    // An error or an interrupt: our transaction is undone as the statement's would be; in the
+    // session's, the cursor goes (an aborted block drops it at its ROLLBACK).
+    if (!done)
+      await say(own ? 'ROLLBACK' : `CLOSE ${name}`).then(
+        () => (outside = own),
+        () => {},
+      )
+  }
+}
+
+/**
+ * Batches sized to the budget left (a first of 64 rows, then as many as the rows so far say
+ * fit, at most 1,024; never past the row limit and one more), so this process holds about one
+ * budget, not a batch's worst case.
+ */
+async function fetchRows(name, maxRows) {
+  const rows = []
+  const budget = { left: MAX_RESULT_CHARS }
+  let columns
+  for (let want = Math.min(64, maxRows + 1); ;) {
+    const batch = await sent(say(`FETCH FORWARD ${want} FROM ${name}`).values())
+    if (stop) throw INTERRUPTED
+    columns ??= (batch.columns ?? []).map(c => c.name)
+    if (columns.length === 0) return { affected: 0 }
+    for (const values of batch) {
+      if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }
+    }
+    if (batch.length < want) return { columns, rows, truncated: false }
+    const perRow = Math.max(1, (MAX_RESULT_CHARS - budget.left) / rows.length)
+    want = Math.max(1, Math.min(1024, maxRows + 1 - rows.length, Math.ceil(budget.left / perRow) + 1))
+  }
+}
+
+/**
+ * MySQL: the query under `sql_select_limit` (the server's own bound on a top-level SELECT's
+ * rows: subqueries, INSERT … SELECT and stored routines are not affected), the session's value
+ * put back after. `INTO OUTFILE` writes under it too, and a query of the variable would see
+ * ours: such a statement runs as it is.
+ */
+async function underSelectLimit(stmt, maxRows) {
+  if (/\bOUTFILE\b|sql_select_limit/i.test(stmt)) return undefined
+  const [[was]] = await server.unsafe('SELECT @@SESSION.sql_select_limit').values()
+  const limit = BigInt(maxRows) + 1n
+  if (BigInt(was) <= limit) return readAll(server.unsafe(stmt).values(), maxRows)
+  await server.unsafe(`SET SESSION sql_select_limit = ${limit}`)
+  const restore = () => server.unsafe(`SET SESSION sql_select_limit = ${was}`)
+  try {
+    return await readAll(server.unsafe(stmt).values(), maxRows)
+  } finally {
+    // An interrupt's KILL QUERY, sent from another connection, can land on this SET instead.
+    await restore().catch(restore)
+  }
 }
 
 async function execute(sql, maxRows) {

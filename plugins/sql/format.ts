@@ -1,8 +1,9 @@
 /**
  * Result bundles in the reference's shape: the text is the JSON string
  * `{"columns":[…],"rows":[[…]]}` (`text/plain` and its alias `text`), plus a `text/html`
- * table and the same object as `application/json`. Unlike the reference (Go `%v` strings,
- * `rows` omitted when empty), cells keep their JSON type and `rows` is always present.
+ * table and the same object as `application/json` (a count's says `affected` too). Unlike the
+ * reference (Go `%v` strings, `rows` omitted when empty), cells keep their JSON type and `rows`
+ * is always present.
  */
 type Cell = string | number | boolean | null | Record<string, unknown> | unknown[]
 
@@ -20,8 +21,15 @@ export function tableBundle(table: Table): Record<string, unknown> {
   return { 'text/plain': text, text, 'text/html': htmlTable(table), 'application/json': json }
 }
 
-export const affectedBundle = (n: number): Record<string, unknown> =>
-  tableBundle({ columns: ['affected_rows'], rows: [[n]] })
+/**
+ * A statement's count of changed rows: the reference's bytes as text. Those bytes are also a
+ * query's one row under a column named `affected_rows`, so the JSON object (execd's own, which
+ * `execd exec sql` reads) says `affected: true` as well, where the statement returned no rows.
+ */
+export function affectedBundle(n: number): Record<string, unknown> {
+  const bundle = tableBundle({ columns: ['affected_rows'], rows: [[n]] })
+  return { ...bundle, 'application/json': { ...(bundle['application/json'] as object), affected: true } }
+}
 
 function htmlTable(table: Table): string {
   const head = table.columns.map(c => `<th>${escapeHtml(c)}</th>`).join('')

@@ -79,3 +79,27 @@ test.skipIf(skip)(`mysql: errors carry the server message${why}`, async () => {
     await ctx.close()
   }
 })
+
+test.skipIf(skip)(`mysql: a query is read under the session's select limit, put back after${why}`, async () => {
+  const ctx = await startSql({ 'sql-dsn': server?.dsn ?? '', 'sql-max-rows': '3' })
+  try {
+    const limit = async () => texts(await runCell(ctx, 'SELECT @@SESSION.sql_select_limit AS l'))[0]?.rows[0][0]
+    const unset = await limit()
+    await runCell(ctx, 'CREATE TEMPORARY TABLE t (x int); INSERT INTO t VALUES (1), (2), (3), (4), (5)')
+    expect(texts(await runCell(ctx, 'SELECT x FROM t ORDER BY x DESC'))).toEqual([
+      { columns: ['x'], rows: [[5], [4], [3]], truncated: true },
+    ])
+    expect(await limit()).toBe(unset)
+    // A subquery's rows and an INSERT … SELECT are not bounded by it.
+    await runCell(ctx, 'CREATE TEMPORARY TABLE u (x int); INSERT INTO u SELECT x FROM t')
+    expect(texts(await runCell(ctx, 'SELECT count(*) AS n FROM (SELECT x FROM u) q'))).toEqual([
+      { columns: ['n'], rows: [[5]] },
+    ])
+    // The session's own lower limit stays its own.
+    await runCell(ctx, 'SET SESSION sql_select_limit = 2')
+    expect(texts(await runCell(ctx, 'SELECT x FROM t ORDER BY x'))).toEqual([{ columns: ['x'], rows: [[1], [2]] }])
+    expect(await limit()).toBe(2)
+  } finally {
+    await ctx.close()
+  }
+})

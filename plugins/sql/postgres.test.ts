@@ -74,3 +74,68 @@ test.skipIf(skip)(`postgres: errors carry the server message and code${why}`, as
     await ctx.close()
   }
 })
+
+test.skipIf(skip)(
+  `postgres: a query is read through a cursor to its row limit, in the transaction it would have had${why}`,
+  async () => {
+    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    // Outside a transaction block SAVEPOINT is refused: no transaction of ours is left open.
+    const noBlock = async () =>
+      expect(errorOf(await runCell(ctx, 'SAVEPOINT probe'))?.evalue).toContain('transaction blocks')
+    try {
+      await runCell(ctx, 'CREATE TEMPORARY TABLE t (x int); CREATE TEMPORARY SEQUENCE s')
+      // Rows past the limit and one more are never computed: the sequence moved 4, not 10.
+      expect(texts(await runCell(ctx, "SELECT nextval('s') AS n FROM generate_series(1, 10)"))).toEqual([
+        { columns: ['n'], rows: [[1], [2], [3]], truncated: true },
+      ])
+      expect(texts(await runCell(ctx, 'SELECT last_value AS v FROM s'))).toEqual([{ columns: ['v'], rows: [[4]] }])
+      await noBlock()
+      // What a cursor cannot hold runs as it is, once: a data-modifying WITH, INSERT … RETURNING.
+      const written = await runCell(
+        ctx,
+        'WITH w AS (INSERT INTO t SELECT g FROM generate_series(1, 5) g RETURNING x) SELECT x FROM w; INSERT INTO t VALUES (6), (7) RETURNING x; SELECT count(*) AS n FROM t',
+      )
+      expect(texts(written)).toEqual([
+        { columns: ['x'], rows: [[1], [2], [3]], truncated: true },
+        { columns: ['x'], rows: [[6], [7]] },
+        { columns: ['n'], rows: [[7]] },
+      ])
+      // A WITH that ends in an INSERT, and SELECT … INTO, are no queries: counts, as before.
+      expect(
+        texts(
+          await runCell(ctx, 'WITH v AS (SELECT 0 AS x) INSERT INTO t SELECT x FROM v; SELECT 1 AS a INTO TEMP made'),
+        ),
+      ).toEqual([
+        { columns: ['affected_rows'], rows: [[1]] },
+        // The server tags it SELECT 1, which Bun's client counts as no rows written.
+        { columns: ['affected_rows'], rows: [[0]] },
+      ])
+      await runCell(ctx, 'DELETE FROM t WHERE x = 0')
+      // In the session's own transaction: a query leaves it open and uncommitted.
+      await runCell(ctx, 'BEGIN; INSERT INTO t VALUES (8); SELECT x FROM t ORDER BY x DESC')
+      expect(texts(await runCell(ctx, 'SELECT max(x) AS m FROM t; ROLLBACK; SELECT max(x) AS m FROM t'))).toEqual([
+        { columns: ['m'], rows: [[8]] },
+        { columns: ['affected_rows'], rows: [[0]] },
+        { columns: ['m'], rows: [[7]] },
+      ])
+      // Errors as the statement alone gives them: planning (a missing table) and mid-rows.
+      expect(errorOf(await runCell(ctx, 'SELECT * FROM missing_table'))?.evalue).toBe(
+        'relation "missing_table" does not exist',
+      )
+      const midRows = await runCell(ctx, 'SELECT 10 / (3 - g) AS q FROM generate_series(1, 5) g')
+      expect(errorOf(midRows)?.evalue).toBe('division by zero')
+      await noBlock()
+      // … and in a block, an error aborts it as before.
+      const aborted = await runCell(ctx, 'BEGIN; SELECT 1 / 0 AS z; SELECT 1 AS one')
+      expect(errorOf(aborted)?.evalue).toBe('division by zero')
+      expect(errorOf(await runCell(ctx, 'SELECT 1 AS one'))?.evalue).toContain('current transaction is aborted')
+      await runCell(ctx, 'ROLLBACK')
+      await noBlock()
+      // An interrupt mid-query leaves no block of ours either.
+      await interruptKeepsSession(ctx, 'SELECT pg_sleep(30)')
+      await noBlock()
+    } finally {
+      await ctx.close()
+    }
+  },
+)

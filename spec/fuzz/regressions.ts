@@ -1,7 +1,7 @@
 /** The explicit regression cases (issues 10 and 17, pass 10, the races), named for the test and for `make fuzz`. */
 import type { Finding } from './campaign'
-import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-10'
-import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-17'
+import { emptyPaths, envEcho, hostHeaders, hugeOwner, longTimeouts, ptyResize } from './regressions-values'
+import { cwdOutsideRoot, deepJson, hugeQuery, malformedBodies } from './regressions-requests'
 import {
   dotSegmentTargets,
   informationalFlood,

@@ -1,9 +1,9 @@
 /**
  * What the isolated-session spec files share beside their daemon (kit/daemon-dir.ts): the daemon
- * with a workspace and a dir its sessions may bind, the SDK's IsolationService, and a run's
- * stdout lines.
+ * with a workspace and a dir its sessions may bind, the SDK's IsolationService, a run's stdout
+ * lines, and a temp dir outside /tmp.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Daemon } from '../harness'
 import { sdkFor } from '../sdk'
@@ -32,3 +32,15 @@ export function isolatedDaemon(name: string, seed: (fx: IsolatedDaemon) => void)
 export const isolationOf = (d: Daemon) => sdkFor(d).isolation!
 
 export const stdoutOf = (e: { logs: { stdout: { text: string }[] } }) => e.logs.stdout.map(l => l.text)
+
+/**
+ * A fresh dir under /var/tmp, outside /tmp as a TMPDIR on a volume or a mounted secret is (a
+ * balanced session's / shows it); undefined where it cannot be made. The caller removes it.
+ */
+export function outsideTmpDir(prefix: string): string | undefined {
+  try {
+    return mkdtempSync(`/var/tmp/${prefix}`)
+  } catch {
+    return undefined
+  }
+}

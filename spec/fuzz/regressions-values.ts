@@ -1,4 +1,7 @@
-/** Issue 10's single-request findings as regression cases of the fuzz suite. */
+/**
+ * Issue 10's single-request findings as regression cases of the fuzz suite: values a schema lets
+ * through (sizes, paths, timeouts, hosts, owners, names) that did harm after it.
+ */
 import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Finding } from './campaign'

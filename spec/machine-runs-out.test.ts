@@ -27,7 +27,7 @@ import { findGo } from '../plugins/go/toolchain'
 const goToolchain = await findGo(process.env.EXECD_GO || 'go')
 
 const isRoot = process.getuid?.() === 0
-const scratch = scratchWithDisks('adversary4')
+const scratch = scratchWithDisks('machine-runs-out')
 
 /** Fills the file system of `dir` to the last byte with one file; returns a function that frees it. */
 function fill(dir: string): () => void {
@@ -209,7 +209,7 @@ describe.skipIf(!isRoot)('the log file on a disk that fills up', () => {
     const d = await startDaemon({ args: ['--log-file', log] })
     const failed = async (i: number) => {
       // An upload onto the full disk: a 500, which execd logs as 'request failed'.
-      const b = 'adversary4-boundary'
+      const b = 'machine-runs-out-boundary'
       const body =
         `--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n{"path":"${errDisk}/f${i}"}\r\n` +
         `--${b}\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\n${'x'.repeat(8192)}\r\n--${b}--\r\n`

@@ -1,4 +1,7 @@
-/** Issue 17's findings, one request each, as regression cases of the fuzz suite. */
+/**
+ * Issue 17's findings, one request each, as regression cases of the fuzz suite: requests no route
+ * may take (a body nested 10,000 deep or not one object, a 64 KiB query, a cwd outside --root).
+ */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Finding } from './campaign'
