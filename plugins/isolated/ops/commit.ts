@@ -12,8 +12,8 @@
  * paths (the upper layer, the temp names). Nothing is written through a symlink out of the
  * workspace. A file keeps its bytes, mode (never setuid/setgid) and times.
  */
-import type { Stats } from 'node:fs'
-import { chmod, lchown, lstat, mkdir, readlink, realpath, rename, rm, symlink } from 'node:fs/promises'
+import { lstatSync, mkdirSync, symlinkSync, type Stats } from 'node:fs'
+import { chmod, lchown, lstat, readlink, realpath, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
 import { RENAME_EXCHANGE, renameWithFlags } from '../../../core/renameat2'
@@ -120,19 +120,21 @@ async function stage(
   let staged: StagedEntry | undefined
   // Removed if execd stops before it is placed (core/beneath/staging.ts), tracked from the moment it
   // exists: a file tracked once written whole was left beside the user's files by a stop
-  // during its copy. What is staged inside a new directory goes with that directory.
+  // during its copy. Made and tracked in one turn of the loop (a SIGKILL between the two left
+  // it for good). What is staged inside a new directory goes with that directory.
   const track = (made: Made) => {
     if (inNewDir === undefined) staged = stagedEntries.track(dirname(dest), basename(dest), made)
   }
   try {
     if (up.isDirectory()) {
-      await mkdir(dest)
-      track(await lstat(dest, { bigint: true }))
+      mkdirSync(dest)
+      track(lstatSync(dest, { bigint: true }))
       newDirs.set(rel, dest)
       await chmod(dest, up.mode & 0o7777)
     } else if (up.isSymbolicLink()) {
-      await symlink(await readlink(from), dest)
-      track(await lstat(dest, { bigint: true }))
+      const to = await readlink(from)
+      symlinkSync(to, dest)
+      track(lstatSync(dest, { bigint: true }))
     } else {
       // Never setuid/setgid: the sandbox's root needs no capability to chmod its own file
       // u+s, and such a program committed as root's would run as root outside the sandbox.
