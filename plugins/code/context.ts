@@ -148,8 +148,12 @@ export class CodeContext {
       else for await (const event of live.run(code)) await forward(event)
       if (!live.alive) {
         this.lostReason ??= 'the interpreter died during the previous execution'
-        if (!sawError)
-          await emit(errorEvent('DeadKernelError', `the ${this.language} interpreter died; its state is lost`, []))
+        // A DELETE that came as the cell ended stopped the interpreter before its end was seen
+        // (9 cells of 40): that is no death of its own.
+        const evalue = this.deleted
+          ? `the ${this.language} interpreter was stopped by execd: context ${this.id} was deleted as the execution ended`
+          : `the ${this.language} interpreter died; its state is lost`
+        if (!sawError) await emit(errorEvent('DeadKernelError', evalue, []))
       }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)

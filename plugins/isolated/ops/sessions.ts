@@ -26,6 +26,7 @@ import { runOf, type RunRequest } from './run-request'
 import type { IsolatedSettings, Session } from './session'
 import { sessionRoot, workspaceOf } from './view'
 import type { HeldWorkspace } from './held-workspace'
+import { unlessRemoved } from './removed-under'
 import { startShell, started, type ShellSettings } from './shell'
 
 export class IsolatedOps {
@@ -351,16 +352,20 @@ export class IsolatedOps {
    * begin meanwhile: a write into the overlay as the commit copied it was lost with the layer
    * it emptied (80 uploads of 80), and one arriving during the commit met a stopped sandbox.
    */
-  async overView<T>(id: string, write: boolean, op: (s: Session, view: HeldWorkspace) => Promise<T>): Promise<T> {
+  async overView(
+    id: string,
+    write: boolean,
+    op: (s: Session, view: HeldWorkspace) => Promise<Response>,
+  ): Promise<Response> {
     const s = await this.ready(id)
     const view = workspaceOf(s)
-    if (!write) return op(s, view)
+    if (!write) return unlessRemoved(s, () => this.sessions.get(s.id) === s, op(s, view))
     // Held out of idle expiry while it lasts, as a run is: an upload slower than the idle
     // timeout had its session (and, in an overlay, the upload) removed under it.
     s.writes++
     this.idle.delete(s)
     try {
-      return await op(s, view)
+      return await unlessRemoved(s, () => this.sessions.get(s.id) === s, op(s, view))
     } finally {
       if (--s.writes === 0 && s.runs === 0 && this.sessions.get(s.id) === s) this.touch(s)
     }
