@@ -8,12 +8,11 @@ import { Admission } from '../../core/admission'
 import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
 import type { MinRateLimits } from '../../core/min-rate'
-import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
 import { PathScope } from '../../core/beneath/path-scope'
 import { uploadsHeld } from './ops/upload'
 
-/** What the opened section holds, and its routes and the isolated files view serve with. */
+/** What the opened section's operations are bound to (files-ops.ts). */
 export interface FilesSettings {
   scope: PathScope
   /** Largest upload body accepted; larger → 413. */
@@ -41,12 +40,6 @@ export interface FilesSettings {
 const WALKS_WAITING = 64
 /** The longest a walk waits for a slot: a turn behind a few walks of 100,000 entries each. */
 const WALK_WAIT_MS = 10_000
-
-/**
- * The opened section's settings, which it provides in the registry: the isolated files view
- * serves with its limits, as opened, rather than reading the files section's options again.
- */
-export const FILES_SETTINGS = new ServiceKey<FilesSettings>('files-settings')
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {
