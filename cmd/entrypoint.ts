@@ -10,6 +10,8 @@ import { constants } from 'node:os'
 import type { Subprocess } from 'bun'
 import { childEnv } from '../core/child-env'
 import type { Logger } from '../core/log'
+import { Lineage } from '../core/lineage'
+import { scanProcs } from '../core/proc-scan'
 import { bunWaitsFor } from '../core/reaper'
 import { scrubSecrets } from '../core/secrets'
 import { statFields } from '../core/proc-stat'
@@ -59,10 +61,21 @@ export function startMain(argv: string[], log: Logger): MainProcess {
 }
 
 /**
- * Passes what a container runtime or a terminal sends on to the main process (not its group:
- * as tini does by default), as cmd/serve-signals.ts's table says.
+ * How long the main process has to exit after a SIGTERM passed on to it: docker stop's own
+ * default, before its SIGKILL. tini and dumb-init pass the signal on and wait for as long as it
+ * takes; outside a container nobody sends the SIGKILL, and a main process that ignored SIGTERM
+ * (`sh -c 'trap "" TERM; sleep 1000'`) kept execd and itself running after the stop.
  */
-export function forwardSignals(main: MainProcess, log: Logger): void {
+export const MAIN_STOP_GRACE_MS = 10_000
+
+/**
+ * Passes what a container runtime or a terminal sends on to the main process (not its group:
+ * as tini does by default), as cmd/serve-signals.ts's table says. A SIGTERM passed on starts
+ * the main process's grace: past it, it and its descendants get SIGKILL. Only SIGTERM: an
+ * interactive shell as main process ignores the SIGINT and SIGQUIT of its terminal's keys.
+ */
+export function forwardSignals(main: MainProcess, log: Logger, graceMs = MAIN_STOP_GRACE_MS): void {
+  let stopping = false
   forwardOnSignals((signal, as) => {
     // Ctrl-C at a terminal reaches the main process too (execd's group): it had exited and been
     // reaped when execd's handler ran, which logged a forward to it after its exit and sent the
@@ -72,7 +85,26 @@ export function forwardSignals(main: MainProcess, log: Logger): void {
     try {
       process.kill(main.pid, as)
     } catch {} // already gone: its exit is on its way
+    if (as !== 'SIGTERM' || stopping) return
+    stopping = true
+    const timer = setTimeout(() => void killMain(main, log, graceMs, signal), graceMs)
+    void main.status.then(() => clearTimeout(timer))
   }, log)
+}
+
+/** SIGKILL to the main process and every descendant of it (its children may not be in its group). */
+async function killMain(main: MainProcess, log: Logger, graceMs: number, signal: string): Promise<void> {
+  if (!main.running()) return
+  const pids = new Lineage().extend(new Set([main.pid]), await scanProcs())
+  log.warn(`the main process did not exit within ${graceMs} ms of ${signal}: killing it and its descendants`, {
+    pid: main.pid,
+    processes: pids.length,
+  })
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {} // gone meanwhile
+  }
 }
 
 /**

@@ -184,6 +184,26 @@ async function existingMode(path: Buffer): Promise<number | undefined> {
   }
 }
 
+/**
+ * `work`, unless `signal` aborts first: then it fails at once, and what `work` gives later goes to
+ * `drop`. An open of a FIFO nobody writes waits in the thread pool, where no signal reaches it:
+ * Ctrl-C of `fs put` of one waited out the stop's deadline (3-5 s) before exiting.
+ */
+export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, drop: (late: T) => unknown): Promise<T> {
+  let stopped = false
+  const aborted = new Promise<never>((_, reject) => {
+    const fail = () => ((stopped = true), reject(new Error('stopped by a signal')))
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
+  aborted.catch(() => {})
+  void work.then(
+    late => void (stopped && drop(late)),
+    () => {},
+  )
+  return Promise.race([work, aborted])
+}
+
 /** The chunks until `signal` aborts; then the iteration fails, whatever the source waits for. */
 export async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const iterator = chunks[Symbol.asyncIterator]()

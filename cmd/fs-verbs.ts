@@ -17,7 +17,7 @@ import { statEach } from './fs-outcomes'
 import type { FsOps, Permission, RawPath } from './fs-ops'
 import { describe } from './fs-print'
 import { listingDepth, printListing } from './fs-listing'
-import { abortable, copyOut, localName, optional } from './fs-transfer'
+import { abortable, copyOut, localName, optional, untilAborted } from './fs-transfer'
 import { progress, showProgress } from './progress'
 
 export type Flags = Record<string, unknown>
@@ -116,7 +116,8 @@ export const OPS: FsOp[] = [
       const [src, dest] = r.args as [RawPath, RawPath]
       const perm = permission(r.flags)
       // Opened first: a missing source is a plain error before anything is sent or staged.
-      const file = src === '-' ? undefined : await open(typeof src === 'string' ? src : src.bytes, 'r')
+      const opening = src === '-' ? undefined : open(typeof src === 'string' ? src : src.bytes, 'r')
+      const file = opening && (await untilAborted(opening, r.signal, late => late.close()))
       try {
         const stat = await file?.stat()
         // A directory opens, then fails its first read with no path: said here, as typed (the thing

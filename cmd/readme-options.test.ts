@@ -94,3 +94,13 @@ test('the command-line summary names every verb and every fs operation', async (
   const listed = /file operations: ([a-z ]+)/.exec(summary)?.[1]?.split(' ') ?? []
   expect(listed.sort()).toEqual(OPS.map(op => op.name).sort())
 })
+
+test("'What it is' names every language runtime", async () => {
+  // Go contexts had shipped long before this paragraph named them.
+  const { runtimes } = await import('../plugins')
+  // The list in parentheses: the paragraph also says OpenSandbox's Go execd.
+  const what = /## What it is\n\n[^(]*stateful contexts \(([^)]*)\)/.exec(readme)?.[1]?.toLowerCase() ?? ''
+  const names = runtimes.map(r => (r.name === 'jupyter' ? 'jupyter kernel' : r.name))
+  expect(names.length).toBeGreaterThan(5)
+  expect(names.filter(name => !new RegExp(`\\b${name}\\b`).test(what))).toEqual([])
+})

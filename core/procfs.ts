@@ -48,19 +48,26 @@ const small = Buffer.alloc(4096)
  * in five syscalls; this reads into one kept buffer, in three.
  */
 export function readSmall(path: string): string | undefined {
+  return readOpened(path)
+}
+
+/** readSmall's open, read and close; the descriptor handed to `keep` instead of closed once read. */
+function readOpened(path: string, keep?: (fd: number) => void): string | undefined {
   let fd: number
   try {
     fd = openSync(path, 'r')
   } catch {
     return undefined
   }
+  let text: string | undefined
   try {
-    return small.toString('latin1', 0, readSync(fd, small, 0, small.length, null))
+    text = readSmallAt(fd)
   } catch {
-    return undefined
-  } finally {
-    closeSync(fd)
+    text = undefined
   }
+  if (text !== undefined && keep) keep(fd)
+  else closeSync(fd)
+  return text
 }
 
 /** The start of a small procfs or cgroupfs file open at `fd`, read again from its start (pread at 0 makes such a file anew). */
@@ -90,21 +97,8 @@ export function readKept(path: string): string | undefined {
       closeSync(kept)
     }
   }
-  if (keptFds.size >= MAX_KEPT_FDS) return readSmall(path)
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch {
-    return undefined
-  }
-  try {
-    const text = readSmallAt(fd)
-    keptFds.set(path, fd)
-    return text
-  } catch {
-    closeSync(fd)
-    return undefined
-  }
+  if (keptFds.size >= MAX_KEPT_FDS) return readOpened(path)
+  return readOpened(path, fd => keptFds.set(path, fd))
 }
 
 /** readStat without blocking the event loop. */

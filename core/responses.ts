@@ -20,12 +20,31 @@ const ERROR_BODY = {
   properties: { code: ERROR_CODE, message: { type: 'string' as const } },
 }
 
+/**
+ * 501 NOT_SUPPORTED of a route that starts a process, when the container lacks what it needs
+ * (core/capabilities.ts requirePiece): `what` names the pieces that route can miss.
+ */
+export const missingPiece = (what: string) =>
+  `NOT_SUPPORTED: this container lacks ${what} (GET /capabilities lists what works here)`
+
 const UNAUTHORIZED = 'missing or wrong X-EXECD-ACCESS-TOKEN (only when a token is configured)'
+
+const errorAnswer = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+})
+
+const FOREIGN =
+  "a browser's request from an Origin not in --allowed-origin, or, with no token, a Host that is neither loopback nor an --allowed-host"
+
+const HEAD = 'the request line and headers over 64 KiB'
 
 /** What `errors()` refers to, added to the document's components by core/app.ts. */
 export const ERROR_COMPONENTS = {
   schemas: { Error: ERROR_BODY },
   responses: {
+    Foreign: errorAnswer(`FORBIDDEN: ${FOREIGN}`),
+    HeadersTooLarge: errorAnswer(`HEADERS_TOO_LARGE: ${HEAD}`),
     Unauthorized: {
       description: UNAUTHORIZED,
       content: {
@@ -74,34 +93,41 @@ type Operations = Record<
   Record<string, { requestBody?: { content?: object }; responses?: Record<string, any> }>
 >
 
-const errorAnswer = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-})
-
 /**
- * The failures every route can give, whatever it declares (its own 503, too many contexts say,
- * is kept and the limit named beside it): any unexpected failure is a 500; the fd or process
- * limit reached (core/errors.ts limitReached) or the route's group still being built
- * (core/app.ts) a 503; a JSON body over the limit a 413, one not received in time a 408
- * (core/body.ts). `/ping` is answered before all of them.
+ * The failures every route can give, whatever it declares (a route's own 503, too many contexts
+ * say, is kept and the shared cause named beside it; so are its own 403 and 413): any unexpected
+ * failure is a 500; the fd or process limit reached (core/errors.ts limitReached) or the route's
+ * group still being built (core/app.ts) a 503; a JSON body over the limit a 413, one not
+ * received in time a 408 (core/body.ts). The front door (core/front-door.ts, core/app.ts)
+ * answers before any route, `/ping` included: a head over 64 KiB is 431, a browser's foreign
+ * Origin or, without a token, a foreign Host 403.
  */
 export function documentEveryFailure(paths: Operations): void {
   for (const [path, operations] of Object.entries(paths)) {
-    if (path === '/ping') continue
     for (const op of Object.values(operations)) {
       const responses = (op.responses ??= {})
+      // One shared answer each, unless the route has its own cause for the status.
+      if (responses['403']?.description) answers(responses, 403, `FORBIDDEN: ${FOREIGN}`)
+      else responses['403'] = { $ref: '#/components/responses/Foreign' }
+      responses['431'] ??= { $ref: '#/components/responses/HeadersTooLarge' }
+      if (path === '/ping') continue
       responses['401'] ??= { $ref: '#/components/responses/Unauthorized' }
       responses['500'] ??= errorAnswer('RUNTIME_ERROR: an unexpected failure')
-      const existing = responses['503']
-      if (existing?.description) existing.description = `${existing.description}; or ${LIMIT.toLowerCase()}`
-      else responses['503'] = errorAnswer(`SERVICE_UNAVAILABLE: ${LIMIT}`)
+      answers(responses, 503, `SERVICE_UNAVAILABLE: ${LIMIT}`)
       if (op.requestBody?.content && 'application/json' in op.requestBody.content) {
-        responses['408'] ??= errorAnswer('REQUEST_TIMEOUT: the body was not received in time')
-        responses['413'] ??= errorAnswer('PAYLOAD_TOO_LARGE: a JSON body over --max-json-bytes')
+        answers(responses, 408, 'REQUEST_TIMEOUT: the body was not received in time')
+        answers(responses, 413, 'PAYLOAD_TOO_LARGE: a JSON body over --max-json-bytes')
       }
     }
   }
+}
+
+/** `status` described as `text`, or, when the route has its own, the cause after its own. */
+function answers(responses: Record<string, any>, status: number, text: string): void {
+  const own = responses[status]
+  const cause = text.slice(text.indexOf(': ') + 2)
+  if (own?.description) own.description = `${own.description}; or ${cause[0]!.toLowerCase()}${cause.slice(1)}`
+  else responses[status] = errorAnswer(text)
 }
 
 const LIMIT =

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { commandFrames, follow, lastEvent as last, texts } from './command-stream'
 import { postJson, readSse, rssMiB } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { documentedStatuses } from './kit/documented'
 
 const fx = daemonWithDir('cmd', tmp => {
   writeFileSync(join(tmp, 'envs'), '# comment\nFROM_FILE=file-$HOME\n')
@@ -173,6 +174,7 @@ describe('background commands', () => {
       expect(odd.headers.get('EXECD-COMMANDS-TAIL-CURSOR')).toBe('21')
     }
     expect((await fx.d.fetch(`/command/${id}/logs?cursor=-1`)).status).toBe(400)
+    expect(await documentedStatuses(fx.d, 'GET', '/command/{id}/logs')).toContain('400')
   })
 })
 

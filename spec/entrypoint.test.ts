@@ -178,3 +178,29 @@ test.skipIf(!canUnshare)(
     expect(existsSync(`/proc/${execd}`)).toBe(false)
   },
 )
+
+test('a main process that ignores SIGTERM is killed with its descendants after the grace; execd exits saying so', async () => {
+  const tag = `entry-${crypto.randomUUID()}`
+  const sleep = uniqueSleep()
+  let s: Started | undefined
+  try {
+    // sh's `sleep` is its child: a kill of the main process alone would leave it running.
+    s = await serveWith(['sh', '-c', `trap "" TERM; sleep ${sleep}; echo ${tag}`])
+    await waitFor('the main process to start its sleep', () => sleeping(sleep).length === 1)
+    const stderr = new Response(s.proc.stderr as ReadableStream).text()
+    s.proc.kill('SIGTERM')
+    // A bound for a build that never ends it (4× the grace), not a measure: 128 + SIGKILL.
+    const ended = await Promise.race([s.proc.exited, Bun.sleep(40_000).then(() => 'still running')])
+    expect(ended).toBe(137)
+    const lines = (await stderr).split('\n').filter(l => l.includes('did not exit within'))
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0]!).msg).toBe(
+      'the main process did not exit within 10000 ms of SIGTERM: killing it and its descendants',
+    )
+    expect(pidsWith(tag)).toEqual([])
+    expect(sleeping(sleep)).toEqual([])
+  } finally {
+    s?.proc.kill('SIGKILL')
+    for (const pid of s ? sleeping(sleep) : []) process.kill(pid, 'SIGKILL')
+  }
+}, 60_000)

@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { BIN, freePort, postJson, startDaemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { documentedStatuses } from './kit/documented'
 import { portOf, rawRequest } from './raw-http'
 
 let port: number
@@ -113,6 +114,9 @@ describe('connections', () => {
       `GET /ping?q=${'a'.repeat(32 * 1024)} HTTP/1.1\nHost: 127.0.0.1\n${auth()}\nConnection: close`,
     )
     expect(fine.status).toBe(200)
+    // Answered before any route: every operation lists it, /ping's and a stream's alike.
+    expect(await documentedStatuses(fx.d, 'GET', '/ping')).toContain('431')
+    expect(await documentedStatuses(fx.d, 'POST', '/command')).toContain('431')
   })
 
   test('a head far above the native limit still gets JSON from us, up to 1 MiB', async () => {

@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'bun:test'
 import { BIN, postJson, runCli, startDaemon, waitFor, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { documentedStatuses } from './kit/documented'
 import { buildRootfs, canBuildRootfs, serveInRootfs } from './release-rootfs'
 
 // An empty PATH: neither bash nor sh is found, as in a distroless image.
@@ -34,18 +35,21 @@ describe('without bash or any shell on PATH', () => {
     const body = await res.json()
     expect(body.code).toBe('NOT_SUPPORTED')
     expect(body.message).toContain('bash is not installed')
+    expect(await documentedStatuses(fx.d, 'POST', '/session')).toContain('501')
   })
 
   test('POST /pty is 501 at create, not 201 then a failed connect', async () => {
     const res = await postJson(fx.d, '/pty', {})
     expect(res.status).toBe(501)
     expect((await res.json()).message).toContain('cannot start a terminal: bash is not installed')
+    expect(await documentedStatuses(fx.d, 'POST', '/pty')).toContain('501')
   })
 
   test('POST /command is 501 naming the missing shell, before any stream starts', async () => {
     const res = await postJson(fx.d, '/command', { command: 'echo hi' })
     expect(res.status).toBe(501)
     expect(await res.json()).toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining('no shell') })
+    expect(await documentedStatuses(fx.d, 'POST', '/command')).toContain('501')
   })
 
   test('GET /capabilities lists each piece; GET /code/languages has bash unavailable', async () => {
@@ -119,6 +123,7 @@ test.skipIf(!canBuildRootfs)(
         const ws = await s.fetch(`/pty/${session_id}/ws`)
         expect(ws.status).toBe(501)
         expect((await ws.json()).message).toContain('/dev/ptmx or /dev/pts (devpts) is missing')
+        expect(await documentedStatuses(s, 'GET', '/pty/{id}/ws')).toContain('501')
       } finally {
         await s.stop()
       }

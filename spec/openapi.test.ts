@@ -88,6 +88,18 @@ describe('openapi', () => {
     expect(spec.paths['/pty'].post.responses['503'].description).toContain('limit reached')
   })
 
+  test("a route's 503 and 400 name the limits and refusals it answers with", async () => {
+    // Each was answered and not named: --max-commands, a default context past --max-contexts
+    // (spec/code-limits), a replace losing its race to another writer (spec/files-replace-change).
+    const { spec } = await inProcess()
+    const said = (path: string, method: string, status: string): string =>
+      spec.paths[path][method].responses[status].description
+    expect(said('/command', 'post', '503')).toContain('--max-commands')
+    expect(said('/command', 'post', '503')).toContain('--max-background-commands')
+    expect(said('/code', 'post', '503')).toContain('--max-contexts')
+    expect(said('/files/replace', 'post', '400')).toContain('changed or removed while it was rewritten')
+  })
+
   test("an isolated session's files operations document their answers", async () => {
     const { spec } = await inProcess()
     const files = '/v1/isolated/session/{sessionId}/files'

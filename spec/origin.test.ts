@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { BIN, freePort, startDaemon, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { documentedStatuses } from './kit/documented'
 import { portOf, rawRequest } from './raw-http'
 
 const fx = daemonAlone(() => ({ token: null }))
@@ -25,6 +26,7 @@ describe('without a token', () => {
     const res = await crossSitePost(fx.d, file)
     expect(res.status).toBe(403)
     expect((await res.json()).code).toBe('FORBIDDEN')
+    expect(await documentedStatuses(fx.d, 'POST', '/command')).toContain('403')
     await Bun.sleep(300)
     expect(existsSync(file)).toBe(false)
   })
@@ -34,6 +36,9 @@ describe('without a token', () => {
     const reply = await rawRequest(port, `GET /metrics HTTP/1.1\nHost: evil.example:${port}`)
     expect(reply.status).toBe(403)
     expect(JSON.parse(reply.body).code).toBe('FORBIDDEN')
+    // Answered before any route: each operation lists it (a files route beside its own 403).
+    expect(await documentedStatuses(fx.d, 'GET', '/metrics')).toContain('403')
+    expect(await documentedStatuses(fx.d, 'GET', '/ping')).toContain('403')
   })
 
   test('loopback names pass; same-origin browser requests (the /docs page) pass', async () => {

@@ -29,7 +29,7 @@ import { nextTurn } from '../timers'
 import { O_PATH, procPath, type Name } from './walk'
 import { fdPath } from './entry'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds, heldFd, openDirectoryAt, PAUSE_EVERY, type Frame, type Held } from './walk-fds'
+import { DirectoryFds, heldFd, openDirectoryAt, WRITE_PAUSE_EVERY, type Frame, type Held } from './walk-fds'
 import type { Made } from './staging'
 import { entriesOf, frameOf } from './tree'
 
@@ -65,7 +65,7 @@ export interface CopyOptions {
  * sockets, devices) are refused. A failure leaves the partial copy for the caller to remove.
  *
  * The tree's stats, opens, mkdirs, chmods and times are made at once, as a walk's are
- * (./walk-fds.ts), with a pause for the event loop every PAUSE_EVERY entries: through the
+ * (./walk-fds.ts), with a pause for the event loop every WRITE_PAUSE_EVERY entries: through the
  * thread pool each cost a futex, an eventfd write and an epoll wake besides the call. A file's
  * bytes still go through the pool, a chunk at a time.
  */
@@ -97,7 +97,7 @@ export async function copyEntry(
     const stack: Level[] = [{ src, dest, names: await entriesOf(await srcFds.fdOf(src)), index: 0, stats }]
     for (let at = stack.at(-1); at; at = stack.at(-1)) {
       signal?.throwIfAborted()
-      if (++copied % PAUSE_EVERY === 0) await nextTurn()
+      if (++copied % WRITE_PAUSE_EVERY === 0) await nextTurn()
       const child = at.names[at.index++]
       if (child === undefined) {
         // Last, or the copies of its entries would change the times just set.

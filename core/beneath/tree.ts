@@ -11,7 +11,7 @@ import { errnoOf } from '../errors'
 import { nextTurn } from '../timers'
 import { readEntries } from './dir-read'
 import { MountKept, mountIdOf } from './mounts'
-import { DirectoryFds, openDirectoryAt, PAUSE_EVERY, type Held } from './walk-fds'
+import { DirectoryFds, openDirectoryAt, WRITE_PAUSE_EVERY, type Held } from './walk-fds'
 
 /**
  * Opens `name` of the directory `dir` as a directory (readable: `readEntries(h.fd)`), or
@@ -67,7 +67,7 @@ export async function removeEntry(dir: number, name: Name): Promise<void> {
     for (let at = stack.at(-1); at; at = stack.at(-1)) {
       const child = at.names[at.index++]
       if (child !== undefined) {
-        if (++removed % PAUSE_EVERY === 0) await nextTurn()
+        if (++removed % WRITE_PAUSE_EVERY === 0) await nextTurn()
         // Most entries are not directories: unlink(2) first, one system call, and never a
         // directory (EISDIR) nor through a symlink. Opening each as a directory first, then
         // unlinking, both through the thread pool, cost 13–25 system calls an entry.

@@ -4,7 +4,7 @@ import { acceptsExactly } from '../../core/exact-body'
 import { emptyOk, json, missingQuery } from '../../core/errors'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute } from '../../core/plugin'
-import { errorSchemas, errors } from '../../core/responses'
+import { errorSchemas, errors, missingPiece } from '../../core/responses'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed, type SourceWithHeaders } from '../../core/sse'
 import type { Streams } from '../../core/streams'
@@ -67,7 +67,11 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
       body: CreateContextBody,
       response: {
         200: CodeContextSchema,
-        ...errorSchemas({ 400: 'unknown language or invalid cwd', 503: 'too many contexts' }),
+        ...errorSchemas({
+          400: 'unknown language or invalid cwd',
+          501: missingPiece('/dev/null'),
+          503: 'too many contexts',
+        }),
       },
       detail: { summary: 'Create a context: a live interpreter whose state survives between executions' },
     })
@@ -124,7 +128,8 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
           ...errors({
             400: 'invalid body, or an unknown language',
             404: 'no such context',
-            503: 'too many streams open at once, or executions queued (256 in the context, 128 Mi characters of code in all)',
+            501: missingPiece('/dev/null, or (a run without a language) the commands section in this executable'),
+            503: 'too many streams open at once, executions queued (256 in the context, 128 Mi characters of code in all), or --max-contexts reached when the default context of the language must start',
           }),
         },
       },

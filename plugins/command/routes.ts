@@ -5,7 +5,7 @@ import { emptyOk, json } from '../../core/errors'
 import { fileBody } from '../../core/file-body'
 import type { InterruptHub } from '../../core/interrupts'
 import type { DirectRoute, PluginContext } from '../../core/plugin'
-import { errorSchemas, errors } from '../../core/responses'
+import { errorSchemas, errors, missingPiece } from '../../core/responses'
 import { refuseProtoEnv } from '../../core/exec-strings'
 import { replayStart } from '../../core/replay-start'
 import { SHORT_WORK_HOLD_MS, streamed } from '../../core/sse'
@@ -55,7 +55,11 @@ export function commandRoutes(ops: CommandOps, hub: InterruptHub, app: Pick<Plug
         summary: 'Run a shell command: SSE init → stdout/stderr lines → execution_complete or error',
         responses: {
           200: { description: 'text/event-stream of ExecEvent' },
-          ...errors({ 400: 'invalid body or cwd', 503: 'too many streams open at once' }),
+          ...errors({
+            400: 'invalid body or cwd',
+            501: missingPiece('a shell (bash or sh on PATH) or /dev/null'),
+            503: 'too many streams open at once, or commands running (--max-commands; --max-background-commands for a background one)',
+          }),
         },
       },
     })
@@ -86,7 +90,7 @@ export function commandRoutes(ops: CommandOps, hub: InterruptHub, app: Pick<Plug
               description: 'text/plain: the output from the cursor on',
               content: { 'text/plain': { schema: { type: 'string' } } },
             },
-            ...errors({ 404: 'no such command' }),
+            ...errors({ 400: 'a cursor that is not a byte offset', 404: 'no such command' }),
           },
         },
       },

@@ -35,12 +35,14 @@ test('over another root: its paths, the same limits, the same walk slots', async
     code: 'PAYLOAD_TOO_LARGE',
   })
   await expect(view.info(['a.txt'])).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' })
-  const listing = await view.list('.', 1, 'GET /directories/list')
-  expect(listing.entries.map(e => e.name)).toEqual(['b.txt'])
-  // The view's walk holds the section's one slot (--max-walks 1) until it is closed.
+  // The view's walk takes the section's one slot (--max-walks 1) as it is asked, and lets it go
+  // once gathered (its answer is sent without it).
+  const asked = view.list('.', 1, 'GET /directories/list')
   expect(walksHeld()).toBe(1)
-  await listing.close()
+  const listing = await asked
   expect(walksHeld()).toBe(0)
+  expect(listing.entries.map(e => e.name)).toEqual(['b.txt'])
+  await listing.close()
 })
 
 test('a bad pattern is refused before a walk slot is asked for', async () => {

@@ -12,7 +12,7 @@ import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
 import { listingBatches, openListing, type Listing } from './ops/list'
 import { makeDirectories } from './ops/mkdir'
-import { moveFiles } from './ops/move'
+import { moveFiles, type TreeWriteSlot } from './ops/move'
 import { setPermissions } from './ops/permissions'
 import { deleteFiles, removeDirectories } from './ops/remove'
 import { replaceInFiles } from './ops/replace'
@@ -67,9 +67,9 @@ export class FilesOps {
     return uploadFiles(this.scope, body, contentType, maxUploadBytes, uploadMinRate, signal)
   }
 
-  /** One file from a stream of chunks (`execd fs put`): no multipart body to bound, no rate. */
-  write(...args: After<typeof writeFile>) {
-    return writeFile(this.scope, ...args)
+  /** One file from a stream of chunks (`execd fs put`), bounded by --max-upload-bytes as an upload is. */
+  write(meta: After<typeof writeFile>[0], chunks: After<typeof writeFile>[1]) {
+    return writeFile(this.scope, meta, chunks, this.settings.maxUploadBytes)
   }
 
   /** Bounded by --max-replace-growth; `signal` stops the rewrite, the file left as it was. */
@@ -77,8 +77,12 @@ export class FilesOps {
     return replaceInFiles(this.scope, entries, signal, { maxGrowth: this.settings.maxReplaceGrowth })
   }
 
-  move(...args: After<typeof moveFiles>) {
-    return moveFiles(this.scope, ...args)
+  /**
+   * `queued`: the name a move to another filesystem (a copy, then a removal) waits under for a
+   * --max-tree-writes slot, the route's; the CLI's own moves take none (a person's, as its walks).
+   */
+  move(items: After<typeof moveFiles>[0], signal?: AbortSignal, queued?: string) {
+    return moveFiles(this.scope, items, signal, this.treeWrite(queued, signal))
   }
 
   chmod(...args: After<typeof setPermissions>) {
@@ -93,14 +97,18 @@ export class FilesOps {
     return deleteFiles(this.scope, ...args)
   }
 
-  removeDirectories(...args: After<typeof removeDirectories>) {
-    return removeDirectories(this.scope, ...args)
+  /** `queued`, `signal`: as `move`'s, the removals waiting for a --max-tree-writes slot. */
+  removeDirectories(paths: readonly RawPath[], queued?: string, signal?: AbortSignal) {
+    return removeDirectories(this.scope, paths, this.treeWrite(queued, signal))
   }
 
   /**
    * A listing answered whole (the route's), its walk in one of the --max-walks slots
-   * (core/admission.ts) from before it starts until the listing is closed: its entries' stats
-   * are the walk's cost too. `kind` names the waiter in a refusal.
+   * (core/admission.ts) while it walks. The slot is let go once the walk is gathered, not once
+   * its answer is sent: held to the last FileInfo, four clients that never read their
+   * 60,000-entry listings held all four slots and every other walk waited its 10 s and got the
+   * 503. What an answer holds after the walk is bounded (at most 100,000 names, 8 directory
+   * descriptors). `kind` names the waiter in a refusal.
    */
   list(raw: RawPath, depth: number, kind: string, signal?: AbortSignal): Promise<Listing> {
     return this.walked(kind, signal, limits => openListing(this.scope, raw, depth, limits))
@@ -128,17 +136,14 @@ export class FilesOps {
     open: (limits: WalkLimits) => Promise<Listing>,
   ): Promise<Listing> {
     const release = await this.settings.walks.enter(kind, signal)
-    let listing: Listing
     try {
-      listing = await open({ ...WALK_LIMITS, signal })
-    } catch (err) {
+      return await open({ ...WALK_LIMITS, signal })
+    } finally {
       release()
-      throw err
     }
-    return {
-      entries: listing.entries,
-      info: batch => listing.info(batch),
-      close: () => listing.close().finally(release),
-    }
+  }
+
+  private treeWrite(queued: string | undefined, signal?: AbortSignal): TreeWriteSlot | undefined {
+    return queued === undefined ? undefined : () => this.settings.treeWrites.enter(queued, signal)
   }
 }

@@ -11,6 +11,12 @@ export const OPTIONS = {
       'searches and directory listings walking at once, the isolated files view included (0: no limit); more wait in a line of 64 for up to 10 s, then 503',
     default: 4,
   }),
+  maxTreeWrites: intOption('max-tree-writes', {
+    env: 'EXECD_MAX_TREE_WRITES',
+    description:
+      'directory removals (DELETE /directories) and moves to another filesystem (a copy of the tree) at once (0: no limit); more wait in a line of 64 for up to 60 s, then 503, nothing written',
+    default: 4,
+  }),
   maxUploadBytes: intOption('max-upload-bytes', {
     env: 'EXECD_MAX_UPLOAD_BYTES',
     description: 'largest upload request body accepted, in bytes (0: no limit); larger → 413',

@@ -83,18 +83,21 @@ const PATH_ERRORS = {
 /** A walk's 503s: its budget, or the cap on walks at once and its line. */
 const WALK_UNAVAILABLE =
   'the walk ran out of its time budget (30 s), or --max-walks walks were walking and none came free in time'
+/** A tree write's 503: the cap on tree writes at once and its line; nothing was written. */
+const TREE_WRITE_UNAVAILABLE =
+  '--max-tree-writes removals or moves to another filesystem were writing and none came free in time; nothing was written'
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 /** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
 export function filesRoutes(ops: FilesOps, downloads: Downloads) {
-  /** A search's or listing's answer: the walk's slot is released when the last FileInfo is sent or the client leaves. */
+  /** A search's or listing's answer, its walk gathered in a --max-walks slot (files-ops.ts). */
   const walked = async (listing: Promise<Listing>) => {
     const { entries, info, close } = await listing
     return jsonArrayOf(entries, info, close)
   }
-  /** What a walk waiting for a slot is named in a refusal. */
-  const walkKind = (request: Request) => `GET ${new URL(request.url).pathname}`
+  /** What a request waiting for a walk's or a tree write's slot is named in a refusal. */
+  const kindOf = (request: Request) => `${request.method} ${new URL(request.url).pathname}`
   const download = ({
     request,
     query,
@@ -165,23 +168,30 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
         responses: doneOr(),
       },
     })
-    .post('/files/mv', async ({ body, request }) => (await ops.move(body, request.signal), emptyOk()), {
-      body: MoveListSchema,
-      detail: {
-        summary: "Move/rename; creates the destination's parents, never overwrites",
-        description:
-          'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
-          '(a volume, a bind-mounted file or directory) is not moved, nor is a tree holding one moved to ' +
-          'another filesystem (that would be a copy, then a removal): 400 naming the mount point, the ' +
-          'source as it was and nothing at the destination.',
-        responses: doneOr({ 400: 'invalid path, a destination taken, a move into itself, or a mount point' }),
+    .post(
+      '/files/mv',
+      async ({ body, request }) => (await ops.move(body, request.signal, kindOf(request)), emptyOk()),
+      {
+        body: MoveListSchema,
+        detail: {
+          summary: "Move/rename; creates the destination's parents, never overwrites",
+          description:
+            'A directory holding mounts is renamed with them on the same filesystem; a mount point itself ' +
+            '(a volume, a bind-mounted file or directory) is not moved, nor is a tree holding one moved to ' +
+            'another filesystem (that would be a copy, then a removal): 400 naming the mount point, the ' +
+            'source as it was and nothing at the destination.',
+          responses: doneOr({
+            400: 'invalid path, a destination taken, a move into itself, or a mount point',
+            503: TREE_WRITE_UNAVAILABLE,
+          }),
+        },
       },
-    })
+    )
     .get(
       '/files/search',
       ({ request, query }) => {
         // Bad input is told at once, not after a wait for a slot.
-        return walked(ops.search(requiredPath(request), query.pattern, walkKind(request), request.signal))
+        return walked(ops.search(requiredPath(request), query.pattern, kindOf(request), request.signal))
       },
       {
         query: SearchQuery,
@@ -213,6 +223,7 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
           200: t.Union([ReplaceCountsSchema, t.Null()]),
           ...errorSchemas({
             ...PATH_ERRORS,
+            400: `${PATH_ERRORS[400]}; not a regular file, or one another writer changed or removed while it was rewritten (left as it is now)`,
             413: 'the files would grow by more than --max-replace-growth; nothing written',
           }),
         },
@@ -270,7 +281,7 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
       '/directories/list',
       ({ request, query }) => {
         const [path, depth] = [requiredPath(request), parseDepth(query.depth)]
-        return walked(ops.list(path, depth, walkKind(request), request.signal))
+        return walked(ops.list(path, depth, kindOf(request), request.signal))
       },
       {
         query: ListQuery,
@@ -293,16 +304,26 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
         responses: doneOr(),
       },
     })
-    .delete('/directories', async ({ request }) => (await ops.removeDirectories(pathsOf(request)), emptyOk()), {
-      query: PathsQuery,
-      detail: {
-        tags: ['directories'],
-        summary: 'rm -rf per ?path= (missing ones are fine)',
-        description:
-          'Never crosses into another mount (a volume, a bind mount): a mount point inside the tree, or the ' +
-          'path itself if it is one, is kept whole with the directories above it, everything else is removed, ' +
-          'and the answer is 400 naming each mount point kept.',
-        responses: doneOr({ 400: 'invalid path, /, the --root itself, or a mount point kept' }),
+    .delete(
+      '/directories',
+      async ({ request }) => (
+        await ops.removeDirectories(pathsOf(request), kindOf(request), request.signal),
+        emptyOk()
+      ),
+      {
+        query: PathsQuery,
+        detail: {
+          tags: ['directories'],
+          summary: 'rm -rf per ?path= (missing ones are fine)',
+          description:
+            'Never crosses into another mount (a volume, a bind mount): a mount point inside the tree, or the ' +
+            'path itself if it is one, is kept whole with the directories above it, everything else is removed, ' +
+            'and the answer is 400 naming each mount point kept.',
+          responses: doneOr({
+            400: 'invalid path, /, the --root itself, or a mount point kept',
+            503: TREE_WRITE_UNAVAILABLE,
+          }),
+        },
       },
-    })
+    )
 }

@@ -26,7 +26,12 @@ export interface FilesSettings {
   /** Searches' and listings' walks at once (--max-walks), with their line; the isolated view's too. */
   walks: Admission
   /**
-   * Who holds the pools the section names (core/held-slots.ts): the walks, and the process's
+   * Tree removals and moves to another filesystem at once (--max-tree-writes), with their line:
+   * a pool of their own, so that they never wait behind searches nor searches behind them.
+   */
+  treeWrites: Admission
+  /**
+   * Who holds the pools the section names (core/held-slots.ts): the walks, the tree writes, and the process's
    * budget of upload directories (ops/upload.ts), which the isolated files view draws on too;
    * this section, whose routes take it, names its holders.
    */
@@ -34,21 +39,41 @@ export interface FilesSettings {
 }
 
 /**
- * Walks waiting for a slot: a waiting request holds its request and a timer, nothing walked yet.
+ * Walks (and, in their own line, tree writes) waiting for a slot: a waiting request holds its request and a timer, nothing walked yet.
  * Enough for a burst of small listings; a flood of big ones is refused at once past it.
  */
 const WALKS_WAITING = 64
 /** The longest a walk waits for a slot: a turn behind a few walks of 100,000 entries each. */
 const WALK_WAIT_MS = 10_000
 
+/**
+ * The longest a tree write waits for a slot. Longer than a walk's: a write half done is worse
+ * than a wait, and one refused must be asked again. 60 removals of 5,000-file trees at once,
+ * four at a time, took 16 s together (load 10); 60 s leaves room for trees four times that.
+ */
+const TREE_WRITE_WAIT_MS = 60_000
+
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {
-  const { maxWalks, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, uploadRateWindow, root } =
-    settingsOf(config, {
-      ...OPTIONS,
-      root: SERVER.root,
-    })
+  const {
+    maxWalks,
+    maxTreeWrites,
+    maxUploadBytes,
+    maxReplaceGrowth,
+    downloadCopyMax,
+    uploadMinRate,
+    uploadRateWindow,
+    root,
+  } = settingsOf(config, {
+    ...OPTIONS,
+    root: SERVER.root,
+  })
   const walks = new Admission(new Capacity('concurrent walks', maxWalks, 'max-walks'), WALKS_WAITING, WALK_WAIT_MS)
+  const treeWrites = new Admission(
+    new Capacity('concurrent tree writes', maxTreeWrites, 'max-tree-writes'),
+    WALKS_WAITING,
+    TREE_WRITE_WAIT_MS,
+  )
   return {
     scope: new PathScope(root || undefined),
     maxUploadBytes: maxUploadBytes > 0 ? maxUploadBytes : Number.POSITIVE_INFINITY,
@@ -56,6 +81,7 @@ export function filesSettings(config: Config): FilesSettings {
     downloadCopyMax,
     uploadMinRate: { bytesPerSecond: uploadRateWindow > 0 ? uploadMinRate : 0, windowMs: uploadRateWindow },
     walks,
-    held: () => [uploadsHeld(), walks.pool.held()],
+    treeWrites,
+    held: () => [uploadsHeld(), walks.pool.held(), treeWrites.pool.held()],
   }
 }

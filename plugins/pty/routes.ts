@@ -1,7 +1,7 @@
 /** The PTY section's HTTP adapter: validate → call `PtyOps` → render; `/ws` hands the request to attach.ts. */
 import { Elysia } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
-import { errorSchemas, errors } from '../../core/responses'
+import { errorSchemas, errors, missingPiece } from '../../core/responses'
 import { attachSocket } from './attach'
 import type { PtyOps } from './ops'
 import { ConnectQuery, CreatePtyBody, CreatedPty, PtyStatus, SessionIdParams } from './schema'
@@ -12,7 +12,11 @@ export function ptyRoutes(ops: PtyOps) {
       body: CreatePtyBody,
       response: {
         201: CreatedPty,
-        ...errorSchemas({ 400: 'invalid body or cwd', 503: 'too many terminals (--max-ptys)' }),
+        ...errorSchemas({
+          400: 'invalid body or cwd',
+          501: missingPiece('bash on PATH'),
+          503: 'too many terminals (--max-ptys)',
+        }),
       },
       detail: { summary: 'Create a PTY session (the shell starts when a client connects)' },
     })
@@ -57,6 +61,7 @@ export function ptyRoutes(ops: PtyOps) {
               400: 'not a WebSocket upgrade, or one Bun would not upgrade (Sec-WebSocket-Key not 16 bytes in base64, Sec-WebSocket-Version not 13), or an invalid query',
               404: 'no such terminal',
               409: 'ALREADY_CONNECTED: another client holds it (ask ?takeover=1)',
+              501: missingPiece('a pseudo-terminal (/dev/ptmx, devpts; ?pty=0 needs none) or /dev/null'),
             }),
           },
         },

@@ -1,7 +1,7 @@
 /** The bash sessions section's HTTP adapter: validate → call `SessionOps` → render. */
 import { Elysia, t } from 'elysia'
 import { emptyOk, json } from '../../core/errors'
-import { errorSchemas, errors } from '../../core/responses'
+import { errorSchemas, errors, missingPiece } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Streams } from '../../core/streams'
 import type { SessionOps } from './ops'
@@ -13,7 +13,11 @@ export function sessionRoutes(ops: SessionOps, streams: Streams) {
       body: t.Optional(CreateSessionBody),
       response: {
         200: CreateSessionResponse,
-        ...errorSchemas({ 400: 'invalid body or cwd', 503: 'too many sessions' }),
+        ...errorSchemas({
+          400: 'invalid body or cwd',
+          501: missingPiece('bash on PATH or /dev/null'),
+          503: 'too many sessions',
+        }),
       },
       detail: { summary: 'Start a bash session: one live bash whose state persists between runs' },
     })

@@ -33,8 +33,22 @@ function endOf(item: MoveItem, end: 'src' | 'dest'): RawPath {
   return text
 }
 
-/** `signal`: the client went away; a move not yet renamed into place stops and leaves the source as it was. */
-export async function moveFiles(scope: PathScope, items: readonly MoveItem[], signal?: AbortSignal): Promise<void> {
+/**
+ * A slot for a tree write (the routes' --max-tree-writes, core/admission.ts), released by the
+ * function it resolves to; the CLI's own moves and removals take none (a person's, as its walks).
+ */
+export type TreeWriteSlot = () => Promise<() => void>
+
+/**
+ * `signal`: the client went away; a move not yet renamed into place stops and leaves the source
+ * as it was. `slot`: what a move to another filesystem (a copy, then a removal) waits for first.
+ */
+export async function moveFiles(
+  scope: PathScope,
+  items: readonly MoveItem[],
+  signal?: AbortSignal,
+  slot?: TreeWriteSlot,
+): Promise<void> {
   const checked = items.map((given): Move => {
     const item = { src: endOf(given, 'src'), dest: endOf(given, 'dest') }
     const [src, dest] = [scope.normalise(item.src), scope.normalise(item.dest)]
@@ -52,7 +66,7 @@ export async function moveFiles(scope: PathScope, items: readonly MoveItem[], si
     signal?.throwIfAborted()
     const src = await sourceOf(scope, item.src)
     try {
-      await moveOne(scope, src, item, signal)
+      await moveOne(scope, src, item, signal, slot)
     } finally {
       src.close()
     }
@@ -77,7 +91,13 @@ async function sourceOf(scope: PathScope, raw: RawPath): Promise<Anchor> {
   }
 }
 
-async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: AbortSignal): Promise<void> {
+async function moveOne(
+  scope: PathScope,
+  src: Anchor,
+  item: Move,
+  signal?: AbortSignal,
+  slot?: TreeWriteSlot,
+): Promise<void> {
   let dest: Anchor
   try {
     dest = scope.anchor(item.dest, { mkdirs: true, track: true })
@@ -95,11 +115,16 @@ async function moveOne(scope: PathScope, src: Anchor, item: Move, signal?: Abort
       // EBUSY: the source is a mount point (the destination is free: renameUnlessTaken).
       if (code === 'EBUSY') throw mountRefused('move', `${item.src} is a mount point`)
       if (code !== 'EXDEV') throw fsError(err, 'rename', `${item.src} ${item.dest}`)
-      moved = await moveAcrossDevices(src, dest, signal).catch(e => {
-        if (e instanceof NotCopied) throw notCopied(e, item)
-        if (!(e instanceof MountKept)) throw fsError(e, 'move', `${item.src} ${item.dest}`)
-        throw mountRefused('move', `${e.pathsBelow(item.src)} is a mount point`)
-      })
+      const release = await slot?.()
+      try {
+        moved = await moveAcrossDevices(src, dest, signal).catch(e => {
+          if (e instanceof NotCopied) throw notCopied(e, item)
+          if (!(e instanceof MountKept)) throw fsError(e, 'move', `${item.src} ${item.dest}`)
+          throw mountRefused('move', `${e.pathsBelow(item.src)} is a mount point`)
+        })
+      } finally {
+        release?.()
+      }
     }
     if (!moved) throw badRequest(`error accessing file: destination path already exists: ${item.dest}`)
   } finally {

@@ -229,3 +229,57 @@ describe('setPermissions', () => {
     expect(statSync(p('t')).mode & 0o777).toBe(0o600)
   })
 })
+
+describe('tree writes wait for their slot (the routes: --max-tree-writes)', () => {
+  const refused = new Error('no slot')
+  const counting = (allow: boolean) => {
+    const asked = { n: 0, released: 0 }
+    const slot = async () => {
+      asked.n++
+      if (!allow) throw refused
+      return () => void asked.released++
+    }
+    return { asked, slot }
+  }
+  test('a removal refused its slot removes nothing; a bad path is refused before asking', async () => {
+    mkdirSync(p('tree/sub'), { recursive: true })
+    writeFileSync(p('tree/sub/x'), 'X')
+    const no = counting(false)
+    expect(await removeDirectories(scope, [p('tree')], no.slot).catch(e => e)).toBe(refused)
+    expect(readFileSync(p('tree/sub/x'), 'utf8')).toBe('X')
+    expect((await fail(removeDirectories(scope, [''], no.slot))).status).toBe(400)
+    expect(no.asked.n).toBe(1)
+    const yes = counting(true)
+    await removeDirectories(scope, [p('tree')], yes.slot)
+    expect(existsSync(p('tree'))).toBe(false)
+    expect(yes.asked).toEqual({ n: 1, released: 1 })
+  })
+  test('a rename on one filesystem asks no slot', async () => {
+    writeFileSync(p('a'), 'A')
+    const no = counting(false)
+    await moveFiles(scope, [{ src: p('a'), dest: p('b/c') }], undefined, no.slot)
+    expect(readFileSync(p('b/c'), 'utf8')).toBe('A')
+    expect(no.asked.n).toBe(0)
+  })
+  test.skipIf(!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev)(
+    'a move to another filesystem refused its slot copies nothing and keeps the source',
+    async () => {
+      mkdirSync(p('tree'))
+      writeFileSync(p('tree/x'), 'X')
+      const other = mkdtempSync('/dev/shm/execd-mv-slot-')
+      try {
+        const no = counting(false)
+        const dest = join(other, 'made/tree')
+        expect(await moveFiles(scope, [{ src: p('tree'), dest }], undefined, no.slot).catch(e => e)).toBe(refused)
+        expect(readFileSync(p('tree/x'), 'utf8')).toBe('X')
+        expect(existsSync(join(other, 'made'))).toBe(false)
+        const yes = counting(true)
+        await moveFiles(scope, [{ src: p('tree'), dest }], undefined, yes.slot)
+        expect(readFileSync(join(dest, 'x'), 'utf8')).toBe('X')
+        expect(yes.asked).toEqual({ n: 1, released: 1 })
+      } finally {
+        rmSync(other, { recursive: true, force: true })
+      }
+    },
+  )
+})

@@ -5,6 +5,7 @@ import { fsError } from '../errors'
 import { MountKept, mountRefused } from '../../../core/beneath/mounts'
 import type { PathScope, RawPath } from '../../../core/beneath/path-scope'
 import { removeEntry } from '../../../core/beneath/tree'
+import type { TreeWriteSlot } from './move'
 
 /**
  * Removes files. A symlink is removed itself, dangling or not (the reference skips dangling
@@ -36,10 +37,24 @@ export async function deleteFiles(scope: PathScope, paths: readonly RawPath[]): 
 
 /**
  * rm -rf each path (files too), walking the tree by descriptor. Refuses `/` and the configured
- * root itself; never crosses into another mount (400 naming the mount points kept).
+ * root itself; never crosses into another mount (400 naming the mount points kept). `slot`: what
+ * the removals wait for once the paths are checked (the routes' --max-tree-writes).
  */
-export async function removeDirectories(scope: PathScope, paths: readonly RawPath[]): Promise<void> {
+export async function removeDirectories(
+  scope: PathScope,
+  paths: readonly RawPath[],
+  slot?: TreeWriteSlot,
+): Promise<void> {
   for (const raw of paths) scope.normalise(raw)
+  const release = await slot?.()
+  try {
+    await removeEach(scope, paths)
+  } finally {
+    release?.()
+  }
+}
+
+async function removeEach(scope: PathScope, paths: readonly RawPath[]): Promise<void> {
   for (const raw of paths) {
     const context = `error removing directory ${raw}. `
     try {

@@ -207,22 +207,38 @@ async function finish(files: StagedFile[], commit: boolean, directories: SharedD
   }
 }
 
-/** Writes one file atomically from a stream of chunks, with the metadata's mode and owner. */
+/**
+ * Writes one file atomically from a stream of chunks, with the metadata's mode and owner. Past
+ * `maxBytes` (the section's --max-upload-bytes, which `execd fs put` on this machine is held
+ * to as an upload is) the 413 of an upload, and nothing written.
+ */
 export async function writeFile(
   scope: PathScope,
   meta: FileMetadata,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<WrittenFile> {
   const directories = new SharedDirectories()
   let staged: StagedFile
   try {
-    staged = await stage(scope, checkMetadata(scope, meta), chunks, directories, holderOf('write'))
+    const counted = Number.isFinite(maxBytes) ? upTo(chunks, maxBytes) : chunks
+    staged = await stage(scope, checkMetadata(scope, meta), counted, directories, holderOf('write'))
   } catch (err) {
     directories.closeAll()
     throw err
   }
   const [written] = await finish([staged], true, directories)
   return written!
+}
+
+/** The chunks, failing with an upload's 413 once more than `maxBytes` came. */
+async function* upTo(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxBytes: number) {
+  let bytes = 0
+  for await (const chunk of chunks) {
+    bytes += chunk.byteLength
+    if (bytes > maxBytes) throw new ExecdError('PAYLOAD_TOO_LARGE', `upload exceeds the limit of ${maxBytes} bytes`)
+    yield chunk
+  }
 }
 
 export async function uploadFiles(
