@@ -1,27 +1,14 @@
 /**
  * The file operations `execd fs` drives, as one interface with two implementations: `localFs`
- * calls the files section's own operations on this machine (the opened section's scope), and
+ * calls the opened files section's `ops` on this machine (its scope and limits, bound there as
+ * for its routes), and
  * `remoteFs` (remote-fs.ts) the same routes of a running daemon over HTTP. The verbs (fs-verbs.ts)
  * know nothing of which one they hold, so both modes print and exit alike.
  */
 import { openSection } from '../core/app'
 import type { Config } from '../core/config'
 import { files } from '../plugins/files'
-import {
-  deleteFiles,
-  downloadFile,
-  listingBatches,
-  makeDirectories,
-  moveFiles,
-  removeDirectories,
-  replaceInFiles,
-  searchBatches,
-  setPermissions,
-  statFiles,
-  writeFile,
-  type FileInfo,
-  type Permission,
-} from '../plugins/files/contract'
+import type { FileInfo, Permission } from '../plugins/files/contract'
 import type { RawPath } from '../core/beneath/path-scope'
 import { endOf, entriesOf } from './path-fields'
 
@@ -56,30 +43,23 @@ export interface FsOps {
   close(): Promise<void>
 }
 
-/** The files section opened here: its scope (`--root`) and operations. */
+/** The files section opened here: its operations, with its scope (`--root`) and limits. */
 export async function localFs(config: Config): Promise<FsOps> {
   const section = await openSection(files, config)
-  const { scope } = section.ops
+  const { ops } = section
   return {
-    list: (path, depth, signal) => listingBatches(scope, path, depth, signal),
-    stat: (paths, opts) => statFiles(scope, paths, opts),
-    read: req => downloadFile(scope, { ...req, copyMax: section.ops.downloadCopyMax }),
-    // The route's limit: without it a local put wrote past --max-upload-bytes (413 over HTTP).
-    write: (path, perm, source) => writeFile(scope, { path, ...perm }, source, section.ops.maxUploadBytes),
-    remove: paths => deleteFiles(scope, paths),
-    removeDirectories: paths => removeDirectories(scope, paths),
-    move: (src, dest, signal) => moveFiles(scope, [{ ...endOf('src', src), ...endOf('dest', dest) }], signal),
-    mkdir: (paths, perm) => makeDirectories(scope, entriesOf(paths, perm)),
-    chmod: (paths, perm) => setPermissions(scope, entriesOf(paths, perm)),
-    search: (dir, pattern, signal) => searchBatches(scope, dir, pattern, signal),
-    // The route's limit and its abort on a client gone: without them a local replace grew a file
-    // past --max-replace-growth (413 over HTTP), and Ctrl-C left its half-written temp beside it.
+    list: (path, depth, signal) => ops.listBatches(path, depth, signal),
+    stat: (paths, opts) => ops.info(paths, opts),
+    read: req => ops.download(req),
+    write: (path, perm, source) => ops.write({ path, ...perm }, source),
+    remove: paths => ops.remove(paths),
+    removeDirectories: paths => ops.removeDirectories(paths),
+    move: (src, dest, signal) => ops.move([{ ...endOf('src', src), ...endOf('dest', dest) }], signal),
+    mkdir: (paths, perm) => ops.mkdir(entriesOf(paths, perm)),
+    chmod: (paths, perm) => ops.chmod(entriesOf(paths, perm)),
+    search: (dir, pattern, signal) => ops.searchBatches(dir, pattern, signal),
     replace: async (path, old, replacement, signal) =>
-      (
-        await replaceInFiles(scope, entriesOf([path], { old, new: replacement }), signal, {
-          maxGrowth: section.ops.maxReplaceGrowth,
-        })
-      )[String(path)]?.replacedCount ?? 0,
+      (await ops.replace(entriesOf([path], { old, new: replacement }), signal))[String(path)]?.replacedCount ?? 0,
     close: async () => void (await section.close()),
   }
 }

@@ -347,3 +347,36 @@ test('the staging journal is opened and closed by the app that owns it (core/app
   expect(offending).toEqual([])
   expect(readFileSync(join(top, 'core/app.ts'), 'utf8')).toContain('stagedEntries.open()')
 })
+
+/**
+ * The files section's operations of a scope (`deleteFiles(scope, …)`, `replaceInFiles(scope, …)`)
+ * are called by its ops object (plugins/files/files-ops.ts), built once with the section's scope
+ * and limits, and by nothing else outside ops/: `execd fs` binding one itself is how a local
+ * replace came to ignore --max-replace-growth (stop 49), the limit passed by hand a second time.
+ */
+test("the files section's operations of a scope are bound once, in its ops object: cmd/ and its routes call that", () => {
+  const scoped = filesIn('plugins/files/ops')
+    .filter(f => !f.endsWith('.test.ts'))
+    .flatMap(f => [
+      ...readFileSync(join(top, f), 'utf8').matchAll(
+        /^export (?:async )?(?:function\*?\s+(\w+)\s*\(|const (\w+) = (?:async )?\()\s*scope: PathScope\b/gm,
+      ),
+    ])
+    .map(([, fn, arrow]) => (fn ?? arrow)!)
+  expect(scoped).toContain('replaceInFiles')
+  expect(scoped).toContain('listingBatches')
+  const callers = [...filesIn('cmd'), ...filesIn('plugins')].filter(
+    f => !f.endsWith('.test.ts') && !f.startsWith('plugins/files/ops/') && f !== 'plugins/files/files-ops.ts',
+  )
+  // What a file imports or re-exports by name (`import { a, b as c } from`, `const { a } = await import(`).
+  const namesTaken = (text: string) =>
+    [
+      ...text.matchAll(/(?:(?:import|export)\s*(?:type\s*)?|const\s*)\{([^}]*)\}\s*(?:from\b|=\s*await\s+import\()/g),
+    ].flatMap(([, names]) => names!.split(',').map(n => n.trim().split(/\s+/)[0]!))
+  const offending = callers.flatMap(f =>
+    namesTaken(readFileSync(join(top, f), 'utf8'))
+      .filter(name => scoped.includes(name))
+      .map(name => `${f}: ${name}`),
+  )
+  expect(offending).toEqual([])
+})

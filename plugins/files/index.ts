@@ -1,14 +1,14 @@
 /**
  * The files section (CONTRACT §5): `/files/*` and `/directories*`. The plain operations live in
- * ops/ (functions of a `PathScope`) and back both these routes and `execd fs`; the opened
- * section's `ops` is that scope with the upload limit.
+ * ops/ (functions of a `PathScope`); the opened section's `ops` (files-ops.ts) binds them once to
+ * its scope and limits, and backs both these routes and `execd fs`.
  */
 import { optionSpecs, settingsOf } from '../../core/config'
 import type { Section } from '../../core/plugin'
-import type { FilesSettings } from './settings'
+import type { FilesOps } from './files-ops'
 import { OPTIONS } from './options'
 
-export const files: Section<FilesSettings> = {
+export const files: Section<FilesOps> = {
   name: 'files',
   prefixes: ['/files', '/directories'],
   options: optionSpecs(OPTIONS),
@@ -17,10 +17,13 @@ export const files: Section<FilesSettings> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const { FILES_SETTINGS, filesSettings } = await import('./settings')
-    const ops = filesSettings(ctx.config)
-    // The isolated section's files view serves with these limits (plugins/files/contract.ts).
-    ctx.registry.provide(FILES_SETTINGS, ops)
+    const [{ FILES_OPS, FilesOps }, { filesSettings }] = await Promise.all([
+      import('./files-ops'),
+      import('./settings'),
+    ])
+    const ops = new FilesOps(filesSettings(ctx.config))
+    // The isolated section's files view serves with these operations over its root (contract.ts).
+    ctx.registry.provide(FILES_OPS, ops)
     // Uploads, replaces and moves stage beside the user's files (the app closes the journal, and
     // what requests still in flight have staged goes then, not left beside the user's files).
     await ctx.staging()

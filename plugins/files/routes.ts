@@ -8,17 +8,8 @@ import type { Peers } from '../../core/answering'
 import { watchClient } from '../../core/client-gone'
 import type { Downloads } from '../../core/downloads'
 import { askedOf } from '../../core/mount'
-import { downloadFile } from './ops/download'
-import { statFiles } from './ops/info'
-import { openListing, parseDepth, type Listing } from './ops/list'
-import { makeDirectories } from './ops/mkdir'
-import { moveFiles } from './ops/move'
-import { setPermissions } from './ops/permissions'
-import { deleteFiles, removeDirectories } from './ops/remove'
-import { replaceInFiles } from './ops/replace'
-import { openSearch } from './ops/search'
-import { WALK_LIMITS, type WalkLimits } from './ops/walk'
-import { uploadFiles } from './ops/upload'
+import type { FilesOps } from './files-ops'
+import { parseDepth, type Listing } from './ops/list'
 import { bytePathOf, type RawPath } from '../../core/beneath/path-scope'
 import {
   DownloadQuery,
@@ -36,7 +27,6 @@ import {
   UploadBodyDoc,
   uploadBodyDoc,
 } from './schema'
-import type { FilesSettings } from './settings'
 import { verboseFlag } from '../../core/verbose-flag'
 
 /** The JSON bodies' schemas, for a section that serves these routes over another view (isolated). */
@@ -100,35 +90,14 @@ const TREE_WRITE_UNAVAILABLE =
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 /** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
-export function filesRoutes(
-  { scope, maxUploadBytes, maxReplaceGrowth, downloadCopyMax, uploadMinRate, walks, treeWrites }: FilesSettings,
-  downloads: Downloads,
-) {
-  /**
-   * A search's or listing's answer, its walk in one of the --max-walks slots (core/admission.ts)
-   * while it walks. The slot is let go once the walk is gathered, not once its answer is sent:
-   * held to the last FileInfo, four clients that never read their 60,000-entry listings held
-   * all four slots and every other walk waited its 10 s and got the 503. What an answer holds
-   * after the walk is bounded (at most 100,000 names, 8 directory descriptors), and its stats are
-   * made a batch at a time as its client reads, with a turn of the loop every 64.
-   */
-  const walked = async (request: Request, open: (limits: WalkLimits) => Promise<Listing>) => {
-    const release = await walks.enter(`GET ${new URL(request.url).pathname}`, request.signal)
-    let listing: Listing
-    try {
-      listing = await open({ ...WALK_LIMITS, signal: request.signal })
-    } finally {
-      release()
-    }
-    return jsonArrayOf(
-      listing.entries,
-      batch => listing.info(batch),
-      () => listing.close(),
-    )
+export function filesRoutes(ops: FilesOps, downloads: Downloads) {
+  /** A search's or listing's answer, its walk gathered in a --max-walks slot (files-ops.ts). */
+  const walked = async (listing: Promise<Listing>) => {
+    const { entries, info, close } = await listing
+    return jsonArrayOf(entries, info, close)
   }
-  /** A tree write (--max-tree-writes) waits its turn here, before anything is written. */
-  const treeWrite = (request: Request) => () =>
-    treeWrites.enter(`${request.method} ${new URL(request.url).pathname}`, request.signal)
+  /** What a request waiting for a walk's or a tree write's slot is named in a refusal. */
+  const kindOf = (request: Request) => `${request.method} ${new URL(request.url).pathname}`
   const download = ({
     request,
     query,
@@ -140,7 +109,7 @@ export function filesRoutes(
   }) => {
     // A HEAD comes to the GET route (core/mount.ts): the one asked is answered.
     const asked = askedOf(request)
-    return downloadFile(scope, {
+    return ops.download({
       path: requiredPath(asked),
       method: asked.method,
       range: asked.headers.get('range'),
@@ -148,7 +117,6 @@ export function filesRoutes(
       offset: query.offset,
       limit: query.limit,
       answer: { request: asked, server },
-      copyMax: downloadCopyMax,
       downloads,
     })
   }
@@ -177,15 +145,14 @@ export function filesRoutes(
   return new Elysia({ name: 'api/files', detail: { tags: ['files'] } })
     .get(
       '/files/info',
-      async ({ request, query }) =>
-        json(await statFiles(scope, pathsOf(request), { omitMissing: query.missing === 'omit' })),
+      async ({ request, query }) => json(await ops.info(pathsOf(request), { omitMissing: query.missing === 'omit' })),
       {
         query: InfoQuery,
         response: { 200: FileInfoMapSchema, ...errorSchemas(PATH_ERRORS) },
         detail: { summary: 'FileInfo of each ?path= (lstat), keyed by the path as sent' },
       },
     )
-    .delete('/files', async ({ request }) => (await deleteFiles(scope, pathsOf(request)), emptyOk()), {
+    .delete('/files', async ({ request }) => (await ops.remove(pathsOf(request)), emptyOk()), {
       query: PathsQuery,
       detail: {
         summary: 'Delete files and symlinks (missing ones are skipped; directories refused)',
@@ -193,7 +160,7 @@ export function filesRoutes(
         responses: doneOr({ 400: 'invalid path, a directory, or a mount point' }),
       },
     })
-    .post('/files/permissions', async ({ body }) => (await setPermissions(scope, body), emptyOk()), {
+    .post('/files/permissions', async ({ body }) => (await ops.chmod(body), emptyOk()), {
       body: PermissionMapSchema,
       transform: checkPathMap,
       detail: {
@@ -203,7 +170,7 @@ export function filesRoutes(
     })
     .post(
       '/files/mv',
-      async ({ body, request }) => (await moveFiles(scope, body, request.signal, treeWrite(request)), emptyOk()),
+      async ({ body, request }) => (await ops.move(body, request.signal, kindOf(request)), emptyOk()),
       {
         body: MoveListSchema,
         detail: {
@@ -224,7 +191,7 @@ export function filesRoutes(
       '/files/search',
       ({ request, query }) => {
         // Bad input is told at once, not after a wait for a slot.
-        return walked(request, openSearch(scope, requiredPath(request), query.pattern))
+        return walked(ops.search(requiredPath(request), query.pattern, kindOf(request), request.signal))
       },
       {
         query: SearchQuery,
@@ -245,7 +212,7 @@ export function filesRoutes(
       async ({ body, query, request }) => {
         // Read before any file is written: a bad value is refused with nothing changed.
         const verbose = verboseFlag(query.verbose, false)
-        const counts = await replaceInFiles(scope, body, request.signal, { maxGrowth: maxReplaceGrowth })
+        const counts = await ops.replace(body, request.signal)
         return verbose ? json(counts) : emptyOk()
       },
       {
@@ -267,16 +234,16 @@ export function filesRoutes(
       '/files/upload',
       async ({ request, server }) => {
         const declared = Number(request.headers.get('content-length') ?? 'NaN')
-        if (declared > maxUploadBytes) {
+        if (declared > ops.maxUploadBytes) {
           throw new ExecdError(
             'PAYLOAD_TOO_LARGE',
-            `upload of ${declared} bytes exceeds the limit of ${maxUploadBytes} bytes`,
+            `upload of ${declared} bytes exceeds the limit of ${ops.maxUploadBytes} bytes`,
           )
         }
         const client = watchClient({ request, server })
         try {
           const type = request.headers.get('content-type')
-          await uploadFiles(scope, request.body, type, maxUploadBytes, uploadMinRate, client.signal)
+          await ops.upload(request.body, type, client.signal)
         } catch (err) {
           // The rest of the body is never read: the connection cannot carry another request.
           if (!(err instanceof ExecdError) || err.code !== 'REQUEST_TIMEOUT') throw err
@@ -314,7 +281,7 @@ export function filesRoutes(
       '/directories/list',
       ({ request, query }) => {
         const [path, depth] = [requiredPath(request), parseDepth(query.depth)]
-        return walked(request, limits => openListing(scope, path, depth, limits))
+        return walked(ops.list(path, depth, kindOf(request), request.signal))
       },
       {
         query: ListQuery,
@@ -328,7 +295,7 @@ export function filesRoutes(
         },
       },
     )
-    .post('/directories', async ({ body }) => (await makeDirectories(scope, body), emptyOk()), {
+    .post('/directories', async ({ body }) => (await ops.mkdir(body), emptyOk()), {
       body: PermissionMapSchema,
       transform: checkPathMap,
       detail: {
@@ -339,7 +306,10 @@ export function filesRoutes(
     })
     .delete(
       '/directories',
-      async ({ request }) => (await removeDirectories(scope, pathsOf(request), treeWrite(request)), emptyOk()),
+      async ({ request }) => (
+        await ops.removeDirectories(pathsOf(request), kindOf(request), request.signal),
+        emptyOk()
+      ),
       {
         query: PathsQuery,
         detail: {

@@ -8,12 +8,11 @@ import { Admission } from '../../core/admission'
 import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
 import type { MinRateLimits } from '../../core/min-rate'
-import { ServiceKey } from '../../core/registry'
 import { OPTIONS } from './options'
 import { PathScope } from '../../core/beneath/path-scope'
 import { uploadsHeld } from './ops/upload'
 
-/** What the opened section holds, and its routes and the isolated files view serve with. */
+/** What the opened section's operations are bound to (files-ops.ts). */
 export interface FilesSettings {
   scope: PathScope
   /** Largest upload body accepted; larger → 413. */
@@ -53,12 +52,6 @@ const WALK_WAIT_MS = 10_000
  * four at a time, took 16 s together (load 10); 60 s leaves room for trees four times that.
  */
 const TREE_WRITE_WAIT_MS = 60_000
-
-/**
- * The opened section's settings, which it provides in the registry: the isolated files view
- * serves with its limits, as opened, rather than reading the files section's options again.
- */
-export const FILES_SETTINGS = new ServiceKey<FilesSettings>('files-settings')
 
 /** The scope and limits of this section, from the configuration (`--root` is the server's). */
 export function filesSettings(config: Config): FilesSettings {

@@ -16,7 +16,7 @@ import type { Logger } from '../../core/log'
 import { errors } from '../../core/responses'
 import { PathScope, type RawPath } from '../../core/beneath/path-scope'
 import type { Anchor, WalkOptions } from '../../core/beneath/walk'
-import { lineWindow, parseDepth, type FilesSettings, type filesRoutesModule } from '../files/contract'
+import { lineWindow, parseDepth, type FilesOps, type filesRoutesModule } from '../files/contract'
 import { SessionScope } from './ops/files'
 import type { IsolatedOps } from './ops/sessions'
 import { SessionParams } from './schema'
@@ -79,7 +79,8 @@ const WRITES: Record<number, string> = { 403: 'FORBIDDEN: a write to a ro worksp
 
 export function sessionFilesRoutes(
   ops: IsolatedOps,
-  limits: Omit<FilesSettings, 'scope'>,
+  /** The files section's operations, served here over the session of the request (`over`). */
+  files: FilesOps,
   module: FilesRoutes,
   downloads: Downloads,
   log: Logger,
@@ -89,9 +90,9 @@ export function sessionFilesRoutes(
   // As every group (core/mount.ts): the path starts after the first '/' past the scheme, not at
   // Elysia's fixed offset, which a short Host (`Host: x`) put inside the path (404). Its errors
   // are rendered, and logged, as the files section's own are.
-  const files = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
+  const served = new Elysia({ name: 'isolated/files-view', handler: { standardHostname: false } })
     .onError(({ code, error, request }) => renderError(code, error, sent.get(request) ?? request, log))
-    .use(module.filesRoutes({ scope: new CurrentScope(), ...limits }, downloads))
+    .use(module.filesRoutes(files.over(new CurrentScope()), downloads))
 
   /**
    * Hands the request to the files section's route over the session's view. A JSON body was
@@ -136,8 +137,8 @@ export function sessionFilesRoutes(
       answeredFor(inner, request)
       sent.set(inner, received)
       // The view's routes answer on this app's server (their downloads watch their answers through it).
-      files.server = server
-      return current.run(scope, () => files.handle(inner))
+      served.server = server
+      return current.run(scope, () => served.handle(inner))
     })
   }
 

@@ -27,9 +27,9 @@ export const isolated: Section<IsolatedOps> = {
       ops,
       routes: async () => {
         // The files contract with the routes: it offers `execd fs` the files operations too.
-        const { FILES_SETTINGS, filesRoutesModule } = await import('../files/contract')
-        // The files section's limits as it opened them (it opens before this one, in list order).
-        const { scope: _, ...limits } = ctx.registry.require(FILES_SETTINGS)
+        const { FILES_OPS, filesRoutesModule } = await import('../files/contract')
+        // The files section's operations as it opened them (it opens before this one, in list order).
+        const files = ctx.registry.require(FILES_OPS)
         const [{ Elysia }, { isolatedRoutes }, { sessionFilesRoutes }, filesRoutes] = await Promise.all([
           import('elysia'),
           import('./routes'),
@@ -38,7 +38,7 @@ export const isolated: Section<IsolatedOps> = {
         ])
         return new Elysia()
           .use(isolatedRoutes(ops, ctx.streams))
-          .use(sessionFilesRoutes(ops, limits, filesRoutes, ctx.downloads, ctx.log))
+          .use(sessionFilesRoutes(ops, files, filesRoutes, ctx.downloads, ctx.log))
       },
       held: () => ops.held(),
       close: () => ops.close(),
