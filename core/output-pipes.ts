@@ -2,8 +2,8 @@
  * Real pipes for a child's stdout and stderr. Bun.spawn's "pipe" is a socketpair, and writing
  * into a socket costs the child about half as much again as writing into a pipe (an skb and a
  * memory-cgroup charge per write, the wake-ups): `yes | head -c` of 512 MiB took 1.29 ms of its
- * own CPU per MiB into Bun's socketpair and 0.84 into a 1 MiB pipe, and Bun's stream of the pipe
- * read it for 0.53 ms against 0.99 (bench/pipe-read.ts, load 8.8). The reference's exec.Command
+ * own CPU per MiB into Bun's socketpair and 0.84 into a pipe, and Bun's stream of the pipe read
+ * it for 0.53–0.58 ms against 0.99 (bench/pipe-read.ts, load 8.8). The reference's exec.Command
  * gives its child pipes too.
  *
  * pipe2(O_CLOEXEC) through bun:ffi, so no other child inherits an end; the write ends go to the
@@ -12,6 +12,11 @@
  * are read with `Bun.file(fd).stream()` (non-blocking, polled on the event loop), which does not
  * close them: the reader closes each once its stream ended or was cancelled. `null` where pipes
  * cannot be had (no FFI, fds exhausted): the caller spawns with Bun's socketpair, as before.
+ *
+ * Left at the default 64 KiB: raised to 1 MiB (F_SETPIPE_SZ) the flood cost the same (1.43 against
+ * 1.41 ms per MiB, load 10), and every pipe's size counts against its user's pipe pages
+ * (/proc/sys/fs/pipe-user-pages-soft, 64 MiB): an unprivileged execd with 32 commands running
+ * would have cut every new pipe of its user, theirs included, to 8 KiB.
  */
 import { closeSync } from 'node:fs'
 import { libcFile } from './libc'
@@ -19,13 +24,9 @@ import { libcFile } from './libc'
 type Name = 'stdout' | 'stderr'
 
 const O_CLOEXEC = 0o2000000
-const F_SETPIPE_SZ = 1031
-/** As large as an unprivileged pipe gets by default (/proc/sys/fs/pipe-max-size): fewer, larger reads. */
-const PIPE_BYTES = 1 << 20
 
 interface Libc {
   pipe2(fds: unknown, flags: number): number
-  fcntl(fd: number, cmd: number, arg: number): number
   ptr(view: Int32Array): unknown
 }
 
@@ -37,9 +38,8 @@ function loadLibc(): Libc | null {
     const { dlopen, FFIType, ptr } = require('bun:ffi') as typeof import('bun:ffi')
     const { symbols } = dlopen(libcFile(), {
       pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     })
-    return { pipe2: symbols.pipe2 as Libc['pipe2'], fcntl: symbols.fcntl, ptr: view => ptr(view) }
+    return { pipe2: symbols.pipe2 as Libc['pipe2'], ptr: view => ptr(view) }
   } catch {
     return null
   }
@@ -49,8 +49,6 @@ function loadLibc(): Libc | null {
 function pipe(c: Libc): [number, number] | null {
   const fds = new Int32Array(2)
   if (c.pipe2(c.ptr(fds), O_CLOEXEC) !== 0) return null
-  // Refused past the user's pipe-page allowance: the default 64 KiB pipe still works.
-  c.fcntl(fds[1]!, F_SETPIPE_SZ, PIPE_BYTES)
   return [fds[0]!, fds[1]!]
 }
 
