@@ -3,7 +3,7 @@
  * (core/read-gather.ts: after a MiB read back to back, a small read waits a millisecond before
  * the next). What must not change with it: every line arrives, whole and in order, and the log
  * has every byte. The writer here waits after each 1 KiB line until execd has read it (the
- * socket's unread bytes, TIOCOUTQ, are 0), at most 50 µs: a reader that reads whatever is there
+ * pipe's unread bytes, FIONREAD, are 0), at most 50 µs: a reader that reads whatever is there
  * gets every line on its own, one that waits finds many — either way the same stream.
  *
  * How many reads the pauses save depends on the machine's load, so it is not asserted here: on

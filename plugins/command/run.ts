@@ -14,12 +14,12 @@ import { ByteLineSplitter, type OutputLine } from '../../core/lines'
 import { spawnOwned, type ExitInfo, type OwnedProcess } from '../../core/process'
 import { describeExit } from '../../core/exit-words'
 import { deathWords, OomWatch } from '../../core/oom'
-import { freeChunk } from '../../core/chunks'
-import { pieceEnd, TurnBudget, type UnreadPacer } from '../../core/fair'
+import type { UnreadPacer } from '../../core/fair'
 import { uuidHex } from '../../core/random'
-import { ReadGatherer } from '../../core/read-gather'
+import { OutputPipes } from '../../core/output-pipes'
 import type { CommandRequest } from './contract'
 import { CommandLog } from './log'
+import { pump, type Pace } from './pump'
 import type { CommandRecord, CommandStore } from './store'
 
 export interface RunSettings {
@@ -65,17 +65,6 @@ function spawnShell(command: string, opts: Parameters<typeof spawnOwned>[1]): Ow
   }
 }
 
-/** What a pump asks before it hands a chunk on, and tells after (core/fair.ts UnreadPacer). */
-interface Pace {
-  /** Whether ready() may hold a chunk back: a chunk is then handed on in pieces, asked between. */
-  paced(): boolean
-  ready(): Promise<void> | undefined
-  spend(ms: number): void
-}
-
-/** After the leader exits, output still arriving this soon belongs to it; then stop reading. */
-const DRAIN_IDLE_MS = 50
-
 const EMPTY = new Uint8Array(0)
 
 /** Starts the command; its events flow into the record's journal until the terminal event. */
@@ -89,7 +78,9 @@ export function startCommand(
   // The OOM kills so far, noted before the spawn: a command started into a full cgroup is killed
   // within milliseconds, and a count read after that would hide its kill.
   const oom = new OomWatch()
-  // Spawned first: what is set up below runs while the shell starts instead of before it.
+  // Spawned first: what is set up below runs while the shell starts instead of before it. Its
+  // output into real pipes where they can be had (core/output-pipes.ts): cheaper to write.
+  const pipes = OutputPipes.make()
   let proc: OwnedProcess | undefined
   let failure = ''
   try {
@@ -98,6 +89,8 @@ export function startCommand(
       env: p.env,
       envMadeForIt: true, // prepare() built it for this request (env.ts commandEnv)
       stdin: 'ignore',
+      stdout: pipes?.stdout ?? 'pipe',
+      stderr: pipes?.stderr ?? 'pipe',
       uid: p.uid,
       gid: p.gid,
       timeoutMs: p.req.timeout,
@@ -118,6 +111,9 @@ export function startCommand(
     }
     requirePiece('shell')
     failure = `failed to start command: ${(err as Error).message}`
+  } finally {
+    if (proc) pipes?.spawned()
+    else pipes?.close()
   }
   const id = uuidHex()
   const journal = new Journal({ maxEvents: 4096, maxBytes: 1024 * 1024 })
@@ -269,17 +265,17 @@ export function startCommand(
     ready: () => (journal.followed ? undefined : unread.ready()),
     spend: ms => journal.followed || unread.spend(ms),
   }
-  const child = proc.proc
   // Killed by execd (an interrupt, its timeout, shutdown), it has nothing left to slow down: what
   // its pipes still hold goes to the journal whether or not its client reads (the log keeps every
   // byte; a reader behind is told what it missed), so it finishes now instead of staying
   // "running" until a client that stopped reading goes away.
   void proc.exited.then(info => info.killedBy && journal.stopPacing())
   void (async () => {
-    await Promise.all([
-      pump(child.stdout as ReadableStream<Uint8Array>, proc.exited, onChunk('stdout', splitters.stdout), pace),
-      pump(child.stderr as ReadableStream<Uint8Array>, proc.exited, onChunk('stderr', splitters.stderr), pace),
-    ])
+    await Promise.all(
+      (['stdout', 'stderr'] as const).map(s =>
+        pump(pipes?.stream(s) ?? proc[s], proc.exited, onChunk(s, splitters[s]), pace).finally(() => pipes?.done(s)),
+      ),
+    )
     for (const s of ['stdout', 'stderr'] as const) {
       const tail = splitters[s].end()
       if (tail.length > 0) await appendLines(s, tail)
@@ -328,66 +324,4 @@ function terminalFor(info: ExitInfo, record: CommandRecord, timeout: number | un
     ? `${describeExit(info)} (timeout after ${timeout} ms)`
     : deathWords(info, oom.outOfMemory(info), 'command')
   return { event: errorEvent('CommandExecError', String(code), [error]), code, error }
-}
-
-/**
- * Reads a pipe chunk by chunk, handing each on before reading the next (backpressure). Once
- * the leader has exited, stops when the pipe goes quiet: a background job that inherited the
- * pipe must not keep the command "running" (the reference ends at exit too). No promise is
- * raced per chunk: a reaction piled on a long-lived promise would keep every chunk alive.
- * `pace` holds a chunk back while its share of the loop is used up, and is told its work. In a
- * flood, a read that came back small waits a moment before the next (core/read-gather.ts).
- */
-async function pump(
-  stream: ReadableStream<Uint8Array>,
-  exited: Promise<unknown>,
-  onChunk: (chunk: Uint8Array) => Promise<void> | undefined,
-  pace: Pace,
-): Promise<void> {
-  const reader = stream.getReader()
-  let leaderGone = false
-  let idle: ReturnType<typeof setTimeout> | undefined
-  const armIdle = () => {
-    clearTimeout(idle)
-    idle = setTimeout(() => void reader.cancel().catch(() => {}), DRAIN_IDLE_MS)
-  }
-  let reading = false
-  const turns = new TurnBudget()
-  const gathered = new ReadGatherer()
-  void exited.then(() => {
-    leaderGone = true
-    if (reading) armIdle()
-  })
-  try {
-    for (;;) {
-      reading = true
-      const r = await reader.read()
-      reading = false
-      if (r.done) return
-      clearTimeout(idle)
-      const chunk = r.value
-      const bytes = chunk.byteLength
-      for (let from = 0; from < bytes;) {
-        const to = pace.paced() ? pieceEnd(chunk, from) : bytes
-        for (let held = pace.ready(); held; held = pace.ready()) await held
-        const began = performance.now()
-        const handed = onChunk(to - from === bytes ? chunk : chunk.subarray(from, to))
-        // The synchronous part, the piece's own: awaited, the time took in other pumps' turns.
-        pace.spend(performance.now() - began)
-        if (handed) await handed
-        from = to
-      }
-      // The log has the bytes and the journal its copies of the lines: the chunk is done with.
-      freeChunk(chunk)
-      // Awaited only when there is something to wait for: an `await` of nothing is still a
-      // turn of the microtask queue, one per read.
-      const turn = turns.spend(bytes)
-      if (turn) await turn
-      if (leaderGone) armIdle()
-      const gather = gathered.after(bytes)
-      if (gather) await gather
-    }
-  } finally {
-    clearTimeout(idle)
-  }
 }

@@ -10,8 +10,10 @@ export const trickleLine = (i: number): string => `${String(i).padStart(8, '0')}
 /** The python program writing `lines` of them to stdout, to be quoted in double quotes for `python3 -c`. */
 export const trickleProgram = (lines: number): string =>
   [
-    'import fcntl, os, struct, termios, time',
-    "unread = lambda: struct.unpack('i', fcntl.ioctl(1, termios.TIOCOUTQ, bytes(4)))[0]",
+    'import fcntl, os, stat, struct, termios, time',
+    // A socket's unsent bytes, or a pipe's unread ones (a command's stdout is a pipe).
+    'ask = termios.TIOCOUTQ if stat.S_ISSOCK(os.fstat(1).st_mode) else termios.FIONREAD',
+    "unread = lambda: struct.unpack('i', fcntl.ioctl(1, ask, bytes(4)))[0]",
     `for i in range(${lines}):`,
     "    os.write(1, b'%08d' % i + b'.' * 1015 + b'\\\\n')",
     '    t = time.perf_counter()',
