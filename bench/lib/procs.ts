@@ -25,7 +25,7 @@ export function spawnTracked(
     cwd?: string
     group?: boolean
     stdin?: 'pipe' | 'ignore'
-    stdout?: 'pipe' | 'ignore'
+    stdout?: 'pipe' | 'ignore' | number
     stderr?: 'pipe' | 'ignore'
   } = {},
 ): Subprocess<any, any, any> {
