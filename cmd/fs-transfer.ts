@@ -190,29 +190,28 @@ async function existingMode(path: Buffer): Promise<number | undefined> {
  * Ctrl-C of `fs put` of one waited out the stop's deadline (3-5 s) before exiting.
  */
 export async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, drop: (late: T) => unknown): Promise<T> {
-  let stopped = false
-  const aborted = new Promise<never>((_, reject) => {
-    const fail = () => ((stopped = true), reject(new Error('stopped by a signal')))
-    if (signal.aborted) fail()
-    else signal.addEventListener('abort', fail, { once: true })
-  })
-  aborted.catch(() => {})
   void work.then(
-    late => void (stopped && drop(late)),
+    late => void (signal.aborted && drop(late)),
     () => {},
   )
-  return Promise.race([work, aborted])
+  return Promise.race([work, abortedBy(signal)])
 }
 
-/** The chunks until `signal` aborts; then the iteration fails, whatever the source waits for. */
-export async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const iterator = chunks[Symbol.asyncIterator]()
+/** Fails once `signal` aborts (at once if it has); never succeeds. Unhandled, it says nothing. */
+function abortedBy(signal: AbortSignal): Promise<never> {
   const aborted = new Promise<never>((_, reject) => {
     const fail = () => reject(new Error('stopped by a signal'))
     if (signal.aborted) fail()
     else signal.addEventListener('abort', fail, { once: true })
   })
   aborted.catch(() => {})
+  return aborted
+}
+
+/** The chunks until `signal` aborts; then the iteration fails, whatever the source waits for. */
+export async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = chunks[Symbol.asyncIterator]()
+  const aborted = abortedBy(signal)
   try {
     for (;;) {
       const next = await Promise.race([iterator.next(), aborted])
