@@ -1,13 +1,14 @@
 /**
  * Row 4c's floor (bench/baselines/sse-relay.ts compiles it like dist/execd and starts it as
  * `sse-relay-server <port>`): `POST /command {command}` spawns `bash -c <command>` with its
- * stdout piped and answers an SSE stream framed as execd frames a command's: `init`, `ping`, one
+ * stdout in a real pipe (core/output-pipes.ts, as execd gives a command's) and answers an SSE
+ * stream framed as execd frames a command's: `init`, `ping`, one
  * `stdout` event per line (`id: <n>\ndata: {"type":"stdout","text":"<line>","timestamp":<ms>}`),
  * `execution_complete`. Each read's lines are framed into one reused buffer and written once,
  * the write awaited (backpressure). Nothing else: no journal, no log, no check for bytes JSON
  * must escape, no pacing; what one SSE event per line costs any Bun daemon.
  */
-export {}
+import { OutputPipes } from '../../core/output-pipes'
 
 interface DirectController {
   write(chunk: Uint8Array): number | Promise<number>
@@ -71,8 +72,15 @@ Bun.serve({
     if (req.method !== 'POST') return new Response('pong')
     const { command } = (await req.json()) as { command: string }
     const started = performance.now()
-    const child = Bun.spawn(['bash', '-c', command], { stdio: ['ignore', 'pipe', 'ignore'] })
-    const source = { type: 'direct', pull: (c: DirectController) => relay(child.stdout, started, c) }
+    const pipes = OutputPipes.make()
+    if (!pipes) return new Response('no pipe2 here', { status: 500 })
+    try {
+      Bun.spawn(['bash', '-c', command], { stdio: ['ignore', pipes.stdout, 'ignore'] })
+    } finally {
+      pipes.spawned()
+    }
+    const pull = (c: DirectController) => relay(pipes.stream('stdout'), started, c).finally(() => pipes.close())
+    const source = { type: 'direct', pull }
     return new Response(new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>), {
       headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
     })
