@@ -61,20 +61,19 @@ export function startMain(argv: string[], log: Logger): MainProcess {
 }
 
 /**
- * How long the main process has to exit after a SIGTERM passed on to it: docker stop's own
- * default, before its SIGKILL. tini and dumb-init pass the signal on and wait for as long as it
- * takes; outside a container nobody sends the SIGKILL, and a main process that ignored SIGTERM
- * (`sh -c 'trap "" TERM; sleep 1000'`) kept execd and itself running after the stop.
- */
-export const MAIN_STOP_GRACE_MS = 10_000
-
-/**
  * Passes what a container runtime or a terminal sends on to the main process (not its group:
  * as tini does by default), as cmd/serve-signals.ts's table says. A SIGTERM passed on starts
  * the main process's grace: past it, it and its descendants get SIGKILL. Only SIGTERM: an
  * interactive shell as main process ignores the SIGINT and SIGQUIT of its terminal's keys.
+ *
+ * `graceMs` (--main-stop-grace) is how long the main process has to exit after a SIGTERM passed
+ * on to it. tini and dumb-init pass the signal on and wait for as long as it takes; outside a
+ * container nobody sends the SIGKILL, and a main process that ignored SIGTERM (`sh -c 'trap ""
+ * TERM; sleep 1000'`) kept execd and itself running after the stop. Its default, 30 s, is
+ * Kubernetes' own grace (docker stop's is 10 s): a runtime's SIGKILL comes first, so a graceful
+ * stop it allows by default is never cut short by execd. 0: no grace of execd's.
  */
-export function forwardSignals(main: MainProcess, log: Logger, graceMs = MAIN_STOP_GRACE_MS): void {
+export function forwardSignals(main: MainProcess, log: Logger, graceMs: number): void {
   let stopping = false
   forwardOnSignals((signal, as) => {
     // Ctrl-C at a terminal reaches the main process too (execd's group): it had exited and been
@@ -85,7 +84,7 @@ export function forwardSignals(main: MainProcess, log: Logger, graceMs = MAIN_ST
     try {
       process.kill(main.pid, as)
     } catch {} // already gone: its exit is on its way
-    if (as !== 'SIGTERM' || stopping) return
+    if (as !== 'SIGTERM' || stopping || graceMs === 0) return
     stopping = true
     const timer = setTimeout(() => void killMain(main, log, graceMs, signal), graceMs)
     void main.status.then(() => clearTimeout(timer))

@@ -349,7 +349,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // The main process decides when the container ends: signals go to it, and execd follows it.
   const { forwardSignals, startMain } = await import('./entrypoint')
   main = startMain(mainArgv, log)
-  forwardSignals(main, log)
+  forwardSignals(main, log, settings.mainStopGrace)
   const status = await main.status
   await shutdown('main process exited', status)
 }

@@ -194,6 +194,13 @@ export const SERVER = {
     description: 'ms between SIGTERM and SIGKILL for child process groups',
     default: 2000,
   }),
+  mainStopGrace: intOption('main-stop-grace', {
+    env: 'EXECD_MAIN_STOP_GRACE_MS',
+    description:
+      'with serve -- cmd: ms the main process has to exit after a SIGTERM passed on to it, then it and its descendants get SIGKILL (0: wait for as long as it takes, as tini does)',
+    default: 30000,
+    max: 86_400_000,
+  }),
   cgroups: stringOption('cgroups', {
     env: 'EXECD_CGROUPS',
     description:

@@ -29,14 +29,14 @@ interface Started {
   stdout: Promise<string>
 }
 
-async function serveWith(main: string[], prefix: string[] = []): Promise<Started> {
+async function serveWith(main: string[], prefix: string[] = [], env: Record<string, string> = {}): Promise<Started> {
   const port = await freePort()
   const token = `t-${crypto.randomUUID()}`
   const proc = Bun.spawn([...prefix, ...serveArgv(port), '--', ...main], {
     stdin: 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
-    env: { ...process.env, EXECD_ACCESS_TOKEN: token },
+    env: { ...process.env, EXECD_ACCESS_TOKEN: token, ...env },
   })
   const url = `http://127.0.0.1:${port}`
   await waitFor('execd to answer /ping', async () =>
@@ -185,17 +185,19 @@ test('a main process that ignores SIGTERM is killed with its descendants after t
   let s: Started | undefined
   try {
     // sh's `sleep` is its child: a kill of the main process alone would leave it running.
-    s = await serveWith(['sh', '-c', `trap "" TERM; sleep ${sleep}; echo ${tag}`])
+    s = await serveWith(['sh', '-c', `trap "" TERM; sleep ${sleep}; echo ${tag}`], [], {
+      EXECD_MAIN_STOP_GRACE_MS: '3000',
+    })
     await waitFor('the main process to start its sleep', () => sleeping(sleep).length === 1)
     const stderr = new Response(s.proc.stderr as ReadableStream).text()
     s.proc.kill('SIGTERM')
-    // A bound for a build that never ends it (4× the grace), not a measure: 128 + SIGKILL.
+    // A bound for a build that never ends it (13× the grace), not a measure: 128 + SIGKILL.
     const ended = await Promise.race([s.proc.exited, Bun.sleep(40_000).then(() => 'still running')])
     expect(ended).toBe(137)
     const lines = (await stderr).split('\n').filter(l => l.includes('did not exit within'))
     expect(lines).toHaveLength(1)
     expect(JSON.parse(lines[0]!).msg).toBe(
-      'the main process did not exit within 10000 ms of SIGTERM: killing it and its descendants',
+      'the main process did not exit within 3000 ms of SIGTERM: killing it and its descendants',
     )
     expect(pidsWith(tag)).toEqual([])
     expect(sleeping(sleep)).toEqual([])
