@@ -40,7 +40,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
   // Checked before a session is made: a name the session's shell cannot export is a typo (exit 2).
   const envs = parseEnvPairs(options.env, { shell: true })
   const remote = remoteOf(options)
-  const isolation = remote ? remoteIsolation(remote) : await localIsolation()
+  const isolation = remote ? remoteIsolation(remote) : await localIsolation(options)
   let id: string | undefined
   let stopping: Promise<void> | undefined
   const interrupt = () => {
@@ -79,9 +79,11 @@ export async function execIsolated(code: string, options: Record<string, unknown
   }
 }
 
-async function localIsolation(): Promise<Isolation> {
+async function localIsolation(options: Record<string, unknown>): Promise<Isolation> {
   const [{ openSection }, { isolated }] = await Promise.all([import('../core/app'), import('../plugins/isolated')])
-  const section = await openSection(isolated, configFrom({}))
+  // The isolated section's options given to exec (--isolated-tmpfs-size, ...) apply, as exec
+  // --shell's command section reads its own.
+  const section = await openSection(isolated, configFrom(options))
   const ops = section.ops
   return {
     create: async req => (await ops.create(req)).id,

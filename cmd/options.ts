@@ -20,17 +20,22 @@ const DAEMON_ONLY = new Set([
   'max-background-commands',
   'max-contexts',
   'context-idle',
+  'max-isolated-sessions',
+  'isolated-idle',
+  // Where a session's `binds` may come from: exec --isolated names none.
+  'isolated-binds',
 ])
 
 /**
  * What `exec` accepts besides its own flags: the options of the language runtimes, of the
- * code and command sections it opens, and the Jupyter bridge's — those a single run reads.
+ * code, command and isolated sections it opens, and the Jupyter bridge's — those a single run reads.
  */
 export const execOptions: OptionSpec[] = [
   // exec opens one context: no spare interpreter unless asked (exec.ts); its help said 1.
   ...each(runtimeOptions).map(o => (o.flag === 'python-spare' ? { ...o, default: '0' } : o)),
   ...sectionOptions.command!,
   ...sectionOptions.code!,
+  ...sectionOptions.isolated!,
   ...SERVER_OPTIONS.filter(s => s.flag.startsWith('jupyter-')),
 ].filter(o => !DAEMON_ONLY.has(o.flag))
 

@@ -37,3 +37,13 @@ export class InterruptHub {
 }
 
 export const INTERRUPTS = new ServiceKey<InterruptHub>('interrupts')
+
+/**
+ * A bash or an isolated session's interrupt: the run its shell is in is stopped, the session
+ * kept for the next; false where no session has the id (another section's, or none).
+ */
+export async function interruptShell(session: { bash: { interrupt(): Promise<void> } } | undefined): Promise<boolean> {
+  if (!session) return false
+  await session.bash.interrupt()
+  return true
+}

@@ -5,7 +5,7 @@
  * context wedged until deleted).
  */
 import { describe, expect, test } from 'bun:test'
-import { postJson, readSse, type Daemon } from './harness'
+import { postJson, readSse, rssMiB, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 
 const havePython = Bun.which('python3') !== null
@@ -97,4 +97,35 @@ describe.skipIf(!havePython)('a python cell that writes the driver’s `done` to
       expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
+
+  describe('a cell that writes a long line to its interpreter channel (fd 3)', () => {
+    // The channel's reader appended each chunk to one string and searched it all again for a
+    // newline: a 256 MiB line was quadratic (minutes of CPU) and all of it stayed in memory. The
+    // fd is open to the cell's own code. Now each chunk is searched once and a line over 64 Mi
+    // characters is dropped up to its newline; the cell goes on.
+    // 512 MiB, and a bound of 320: the line's 64 Mi characters kept, the chunks after it not yet
+    // collected, grew execd 130-165 MiB here and 219 in a CI run (256 MiB against a bound of 192
+    // failed there), the same for 256 as for 512 MiB; a line kept whole is all 512 of it.
+    test('python: 512 MiB without a newline, then one: the cell completes, execd memory bounded', async () => {
+      const before = rssMiB(fx.d.proc.pid)
+      const code = [
+        'import os',
+        'def w(b):',
+        '    v = memoryview(b)',
+        '    while v:',
+        '        v = v[os.write(3, v):]',
+        "chunk = b'x' * (1 << 20)",
+        'for _ in range(512):',
+        '    w(chunk)',
+        "w(b'\\n')",
+        "print('ok')",
+      ].join('\n')
+      const res = await postJson(fx.d, '/code', { code, context: { language: 'python' } })
+      expect(res.status).toBe(200)
+      const frames = await readSse(res)
+      expect(frames.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['ok\n'])
+      expect(frames.at(-1)!.data.type).toBe('execution_complete')
+      expect(rssMiB(fx.d.proc.pid) - before).toBeLessThan(320)
+    }, 60_000)
+  })
 })

@@ -1,11 +1,12 @@
 /**
  * Terminals are bounded through the executable (issue 10.9, 10.13): a maximum count answered
  * with 503, abandoned running shells hung up after the idle time, and a shutdown with many
- * connected terminals that meets the 5 s contract and leaves no process behind.
+ * connected terminals that meets the 5 s contract and leaves no process behind; stdin a program
+ * never reads held to a bound.
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
-import { postJson, startDaemon, waitFor } from './harness'
+import { postJson, rssMiB, startDaemon, waitFor } from './harness'
 import { pidsUnder, stillLive } from './kit/own-pids'
 import { PtyClient } from './pty-client'
 import { anonMiB } from './kit/anon'
@@ -147,3 +148,31 @@ test('SIGTERM with 60 connected terminals, each running a job: exit 0 within 5 s
   expect(tookMs).toBeLessThan(5000)
   await waitFor('the jobs to go', () => stillLive(jobs, 'sleep 600.').length === 0, 2000)
 }, 60_000)
+
+describe('a terminal whose program does not read its input', () => {
+  // Bun's terminal takes every write and keeps what the terminal cannot take: stdin sent to a
+  // program that never reads it stayed in execd's memory without a bound (400 MiB sent to a
+  // `sleep`: execd from 56 to 551 MiB). Now, as in pipe mode, more than 64 MiB not yet taken
+  // by the terminal ends the connection with STDIN_WRITE_FAILED.
+  test('128 MiB of stdin to `sleep`: the socket is closed with STDIN_WRITE_FAILED, execd memory bounded', async () => {
+    const d = await startDaemon()
+    const res = await postJson(d, '/pty', { command: 'exec sleep 1000' })
+    const id = (await res.json()).session_id as string
+    const before = rssMiB(d.proc.pid)
+    const client = await PtyClient.connect(d, id)
+    try {
+      await client.until('connected', () => client.json('connected').length === 1)
+      const frame = new Uint8Array(1 << 20).fill(97)
+      frame[0] = 0x00
+      for (let i = 0; i < 128 && !client.closed; i++) client.ws.send(frame)
+      await client.until('the socket to close', () => client.closed !== null, 60_000)
+      expect(client.closed!.code).toBe(1011)
+      expect(client.json('error').map(e => e.code)).toEqual(['STDIN_WRITE_FAILED'])
+      expect(rssMiB(d.proc.pid) - before).toBeLessThan(112)
+    } finally {
+      client.close()
+      await d.fetch(`/pty/${id}`, { method: 'DELETE' })
+      await d.stop()
+    }
+  }, 90_000)
+})

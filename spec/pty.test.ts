@@ -200,3 +200,26 @@ test('shutdown kills the processes of every PTY session', async () => {
   expect(await own.stop()).toBe(0)
   await waitFor('sleep to go', () => stillLive(sleeps, '400.875').length === 0)
 })
+
+describe('a terminal whose shell started a process outside its session (setsid)', () => {
+  // DELETE /pty hung up the terminal's session: SIGHUP/SIGTERM/SIGKILL to the jobs found by
+  // session id. `setsid -f` (a daemon's double fork) leaves that session, and the process ran
+  // on after the terminal was deleted, until execd itself stopped.
+  test('DELETE /pty ends it too', async () => {
+    const res = await postJson(fx.d, '/pty', {
+      // The name is put together so that only the escaped process carries it in its argv.
+      command:
+        'N=pty-escaped-; N=${N}setsid setsid -f nohup bash -c \'exec -a "$N" sleep 1000\' >/dev/null 2>&1; exec sleep 1000',
+    })
+    expect(res.status).toBe(201)
+    const id = (await res.json()).session_id as string
+    const client = await PtyClient.connect(fx.d, id)
+    try {
+      await waitFor('the setsid process to start', () => pidsWith('pty-escaped-setsid').length === 1)
+    } finally {
+      client.ws.close()
+    }
+    expect((await fx.d.fetch(`/pty/${id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(pidsWith('pty-escaped-setsid')).toEqual([])
+  }, 30_000)
+})

@@ -1,10 +1,11 @@
 /**
  * Sessions whose shell exited give their slot back, and are kept for their "has ended" answer
  * only as many as --max-sessions: they were kept until DELETE or --session-idle (30 min), so a
- * loop of create and `exit` grew execd past any limit.
+ * loop of create and `exit` grew execd past any limit. A session whose shell exited while a job
+ * it started keeps the shell's pipes open ends its run, the job's output after it bounded.
  */
-import { expect, test } from 'bun:test'
-import { postJson, readSse, waitFor } from './harness'
+import { describe, expect, test } from 'bun:test'
+import { postJson, readSse, rssMiB, waitFor } from './harness'
 import { pidsUnder } from './kit/own-pids'
 import { daemonAlone } from './kit/daemon-dir'
 
@@ -25,6 +26,32 @@ async function answer(id: string): Promise<{ status: number; message: string }> 
   const res = await postJson(fx.d, `/session/${id}/run`, { command: 'true' })
   return { status: res.status, message: (await res.json()).message }
 }
+
+describe('a session whose bash exits while a job it started keeps the pipes open', () => {
+  // The job inherits bash's stdout and stderr. The run waited for a 50 ms pause in its output
+  // before it ended, holding everything in memory meanwhile: behind a `yes`, the run never
+  // ended, execd grew by ~60 MiB/s (3.5 GiB within a minute, its client long gone) and then
+  // stopped answering at all, DELETE of the session included.
+  test('`yes & exit`: the run ends, saying the session ended, with execd memory flat', async () => {
+    const sid = (await (await postJson(fx.d, '/session', {})).json()).session_id as string
+    const before = rssMiB(fx.d.proc.pid)
+    const res = await postJson(fx.d, `/session/${sid}/run`, { command: '(exec -a session-exit-flood yes) & exit 0' })
+    expect(res.status).toBe(200)
+    const frames = await readSse(res)
+    const last = frames[frames.length - 1]!.data
+    expect(last.type).toBe('error')
+    expect(last.error.traceback).toContain('the session has ended: its bash exited; create a new session')
+    // What the job wrote after the shell left is bounded (1 MiB of "y" lines), not all of it.
+    const ys = frames.filter(f => f.data.type === 'stdout').length
+    expect(ys).toBeLessThan(1024 * 1024)
+    expect(rssMiB(fx.d.proc.pid) - before).toBeLessThan(256)
+    // The job is still the session's: it runs until the session is deleted, then it is gone.
+    expect(pidsWith('session-exit-flood').length).toBe(1)
+    expect((await postJson(fx.d, `/session/${sid}/run`, { command: 'echo hi' })).status).toBe(404)
+    expect((await fx.d.fetch(`/session/${sid}`, { method: 'DELETE' })).status).toBe(200)
+    await waitFor('the flood to end', () => pidsWith('session-exit-flood').length === 0)
+  }, 30_000)
+})
 
 test('past --max-sessions ended sessions, the oldest answers "not found"; the others "has ended"', async () => {
   const first = await endedSession('sleep 600.217 & exit 3')

@@ -208,6 +208,29 @@ describe('sql through dist/execd (embedded SQLite)', () => {
     expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     await waitFor("the deleted context's SQLite process to end", () => !existsSync(`/proc/${mine[0]}`), 10_000)
   }, 30_000)
+
+  describe('a sql result of one huge value', () => {
+    // The row limit bounded rows, not bytes: `SELECT printf('%.*c', 300000000, 'x')` was turned
+    // into a result event on the event loop — no /ping answered for minutes, execd's memory past
+    // 5 GiB. Now one result carries at most 4 Mi characters of values; a first row too big on
+    // its own comes cut, and the result says truncated.
+    test('SELECT of a 20 MB string: the result is cut to 4 Mi characters and says truncated', async () => {
+      const res = await postJson(fx.d, '/code', {
+        code: "SELECT printf('%.*c', 20000000, 'x') AS big, 7 AS n",
+        context: { language: 'sql' },
+      })
+      expect(res.status).toBe(200)
+      const frames = await readSse(res)
+      const result = frames.find(f => f.data.type === 'result')!.data.results
+      const json = result['application/json']
+      expect(json.truncated).toBe(true)
+      expect(json.rows.length).toBe(1)
+      expect(json.rows[0][0]).toBe('x'.repeat(json.rows[0][0].length))
+      expect(json.rows[0][0].length).toBeLessThanOrEqual(4 * 1024 * 1024)
+      expect(json.rows[0][1]).toBe(7)
+      expect(frames.at(-1)!.data.type).toBe('execution_complete')
+    }, 60_000)
+  })
 })
 
 test('shutdown with SQLite contexts open, one idle on a file, one in an endless statement: execd exits 0, the file keeps its rows, no SQLite process stays', async () => {

@@ -5,6 +5,7 @@
 import { childEnv } from '../../core/child-env'
 import { ExecdError, PREFIX } from '../../core/errors'
 import type { Held } from '../../core/held-slots'
+import { interruptShell } from '../../core/interrupts'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import { LiveBash } from '../../core/live-bash'
 import { bashRunEvents, runsBound } from '../../core/live-bash/events'
@@ -164,11 +165,8 @@ export class SessionOps {
   }
 
   /** Interrupts the session's current run, keeping the session; false if unknown. */
-  async interrupt(id: string): Promise<boolean> {
-    const s = this.sessions.get(id)
-    if (!s) return false
-    await s.bash.interrupt()
-    return true
+  interrupt(id: string): Promise<boolean> {
+    return interruptShell(this.sessions.get(id))
   }
 
   async delete(id: string): Promise<void> {

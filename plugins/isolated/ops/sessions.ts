@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { ExecdError, shuttingDown } from '../../../core/errors'
 import { HeldDir } from '../../../core/held-dir'
 import type { Held } from '../../../core/held-slots'
+import { interruptShell } from '../../../core/interrupts'
 import { Capacity } from '../../../core/limits'
 import { bashRunEvents, runsBound } from '../../../core/live-bash/events'
 import type { SseItem } from '../../../core/sse'
@@ -211,11 +212,8 @@ export class IsolatedOps {
   }
 
   /** Interrupts the session's current run, keeping the session; false if unknown. */
-  async interrupt(id: string): Promise<boolean> {
-    const s = this.sessions.get(id)
-    if (!s) return false
-    await s.bash.interrupt()
-    return true
+  interrupt(id: string): Promise<boolean> {
+    return interruptShell(this.sessions.get(id))
   }
 
   async delete(id: string): Promise<void> {

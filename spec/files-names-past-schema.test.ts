@@ -1,8 +1,8 @@
 /**
- * What the tenth attacker's pass found in the files section and its CLI (names that pass the
- * schema and then do harm): each test fails on the executable before its fix. No timing:
- * answers are read whole and their statuses, codes and bytes compared. The process values
- * (commands, terminals, isolated runs, waits) are in spec/adversary-values.test.ts.
+ * File names that pass the schema and then did harm, in the files section and its CLI: each
+ * test fails on the executable before its fix. No timing: answers are read whole and their
+ * statuses, codes and bytes compared. The process values (commands, terminals, isolated runs,
+ * waits) are in spec/values-past-schema.test.ts.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

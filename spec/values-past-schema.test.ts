@@ -1,8 +1,8 @@
 /**
- * What the tenth attacker's pass found (values that pass the schema and then do harm: commands,
- * environments, working directories, sizes, waits): each test fails on the executable before
- * its fix (the files section's: spec/adversary-values-files.test.ts). No timing: answers
- * are read whole and their statuses, codes and bytes compared.
+ * Values that pass the schema and then did harm (commands, environments, working directories,
+ * sizes, waits), refused or honoured now: each test fails on the executable before its fix
+ * (file names: spec/files-names-past-schema.test.ts). No timing: answers are read whole and
+ * their statuses, codes and bytes compared.
  */
 import { describe, expect, test } from 'bun:test'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
