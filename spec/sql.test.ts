@@ -301,27 +301,6 @@ describe.skipIf(!dsn)(
       expect(peak - start).toBeLessThan(150)
       expect(peakMiB(pid!)).toBeLessThan(150)
     })
-
-    test('SELECT … FOR UPDATE past the row limit locks every row it names, as the statement alone does', async () => {
-      const [a, b] = [await createContext(fx.d, 'sql'), await createContext(fx.d, 'sql')]
-      const table = `execd_locked_${Date.now()}`
-      await runCode(fx.d, `CREATE TABLE ${table} AS SELECT generate_series(1, 10005) AS x; BEGIN`, {
-        id: a,
-        language: 'sql',
-      })
-      try {
-        // A cursor locks rows as it fetches them: it stopped at the row limit and one more.
-        const read = await runCode(fx.d, `SELECT x FROM ${table} ORDER BY x FOR UPDATE`, { id: a, language: 'sql' })
-        expect((ofType(read, 'result')[0]?.results['application/json'] as { truncated?: boolean }).truncated).toBe(true)
-        const [error] = ofType(
-          await runCode(fx.d, `SELECT x FROM ${table} WHERE x = 10005 FOR UPDATE NOWAIT`, { id: b, language: 'sql' }),
-          'error',
-        )
-        expect(error?.error.evalue).toContain('could not obtain lock')
-      } finally {
-        await runCode(fx.d, `ROLLBACK; DROP TABLE ${table}`, { id: a, language: 'sql' })
-      }
-    })
   },
 )
 
@@ -372,30 +351,6 @@ describe.skipIf(!mariadb)(
       // The session's select limit is as it was.
       const limit = await runCode(fx.d, 'SELECT @@SESSION.sql_select_limit AS l', { id, language: 'sql' })
       expect(resultText(limit)).toEqual(['{"columns":["l"],"rows":[["18446744073709551615"]]}'])
-    })
-
-    test('SELECT … FOR UPDATE past the row limit locks every row it names, as the statement alone does', async () => {
-      const [a, b] = [await createContext(fx.d, 'sql'), await createContext(fx.d, 'sql')]
-      await runCode(
-        fx.d,
-        'CREATE TABLE locked (x int PRIMARY KEY); INSERT INTO locked SELECT seq FROM seq_1_to_10005',
-        {
-          id: a,
-          language: 'sql',
-        },
-      )
-      try {
-        // The select limit ends the scan, and with it the locks, at the row limit and one more.
-        await runCode(fx.d, 'BEGIN', { id: a, language: 'sql' })
-        await runCode(fx.d, 'SELECT x FROM locked ORDER BY x FOR UPDATE', { id: a, language: 'sql' })
-        const [error] = ofType(
-          await runCode(fx.d, 'SELECT x FROM locked WHERE x = 10005 FOR UPDATE NOWAIT', { id: b, language: 'sql' }),
-          'error',
-        )
-        expect(error?.error.evalue).toContain('Lock wait timeout')
-      } finally {
-        await runCode(fx.d, 'ROLLBACK; DROP TABLE locked', { id: a, language: 'sql' })
-      }
     })
   },
 )
