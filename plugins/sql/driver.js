@@ -156,7 +156,7 @@ async function killQuery({ dsn, id }) {
  * a query either refuses) is taken whole, as the client reads every result.
  */
 async function query(stmt, maxRows, keyword) {
-  if (QUERIES.has(keyword)) {
+  if (QUERIES.has(keyword) && !WHOLE.test(stmt)) {
     const bounded = mysql ? await underSelectLimit(stmt, maxRows) : await throughCursor(stmt, maxRows)
     if (bounded) return bounded
   }
@@ -166,6 +166,16 @@ async function query(stmt, maxRows, keyword) {
 
 /** Statements a PostgreSQL cursor takes and MySQL's select limit bounds. */
 const QUERIES = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE'])
+
+/**
+ * Queries whose meaning lies past the rows read, which run as they are. A locking clause locks
+ * the rows a cursor fetches or a limited scan reaches: SELECT … FOR UPDATE of 10,005 rows locked
+ * 10,001, and another session took the rest. MySQL's `INTO OUTFILE` writes under the select
+ * limit, and a query of the variable would see ours. Matched anywhere (a string, a comment):
+ * such a statement is only read whole, as before any bound.
+ */
+const WHOLE =
+  /\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b|\bOUTFILE\b|\bsql_select_limit\b/i
 
 /** A whole result, its rows cut to the limit and the budget here. */
 async function readAll(pending, maxRows) {
@@ -274,11 +284,9 @@ async function fetchRows(name, maxRows) {
 /**
  * MySQL: the query under `sql_select_limit` (the server's own bound on a top-level SELECT's
  * rows: subqueries, INSERT … SELECT and stored routines are not affected), the session's value
- * put back after. `INTO OUTFILE` writes under it too, and a query of the variable would see
- * ours: such a statement runs as it is.
+ * put back after (what it must not bound is WHOLE).
  */
 async function underSelectLimit(stmt, maxRows) {
-  if (/\bOUTFILE\b|sql_select_limit/i.test(stmt)) return undefined
   const [[was]] = await server.unsafe('SELECT @@SESSION.sql_select_limit').values()
   const limit = BigInt(maxRows) + 1n
   if (BigInt(was) <= limit) return readAll(server.unsafe(stmt).values(), maxRows)

@@ -41,3 +41,12 @@ test('firstKeyword skips comments and parentheses', () => {
   expect(firstKeyword('-- hi\n/* x */ (select 1)')).toBe('SELECT')
   expect(firstKeyword('  with t as (select 1) select * from t')).toBe('WITH')
 })
+
+test("PostgreSQL's E'…' strings escape with a backslash; a plain string and a name ending in e do not", () => {
+  expect(splitStatements("SELECT E'\\'' AS x; SELECT e'a\\\\'; SELECT 'b\\'; SELECT name'c\\'", 'postgres')).toEqual([
+    "SELECT E'\\'' AS x",
+    "SELECT e'a\\\\'",
+    "SELECT 'b\\'",
+    "SELECT name'c\\'",
+  ])
+})

@@ -24,7 +24,7 @@ export function splitStatements(text: string, dialect: Dialect): string[] {
     else if (c === '#' && dialect === 'mysql') i = lineEnd(text, i)
     else if (c === '/' && next === '*') i = blockEnd(text, i)
     else if (c === "'" || c === '"' || (c === '`' && dialect !== 'postgres'))
-      i = quoteEnd(text, i, c, dialect === 'mysql')
+      i = quoteEnd(text, i, c, dialect === 'mysql' || (c === "'" && dialect === 'postgres' && escapeString(text, i)))
     else if (c === '[' && dialect === 'sqlite') i = text.indexOf(']', i) < 0 ? n : text.indexOf(']', i) + 1
     else if (c === '$' && dialect === 'postgres' && dollarTag(text, i)) {
       const tag = dollarTag(text, i)!
@@ -82,6 +82,14 @@ function blockEnd(text: string, i: number): number {
 }
 
 /** Past the closing quote; a doubled quote is an escaped one, and MySQL also takes `\`. */
+/**
+ * PostgreSQL's E'…' string, whose backslashes escape: read as a plain one, E'\'' ended a
+ * quote early and put the cell's next `;` inside a string, so one statement here was several
+ * on the server (and a cursor's DECLARE, undone, ran them again unwrapped).
+ */
+const escapeString = (text: string, i: number): boolean =>
+  /[Ee]/.test(text.charAt(i - 1)) && (i < 2 || !/[\w$]/.test(text.charAt(i - 2)))
+
 function quoteEnd(text: string, i: number, q: string, backslash: boolean): number {
   for (let j = i + 1; j < text.length; j++) {
     if (backslash && text[j] === '\\') j++
