@@ -3,9 +3,7 @@
  * bound, each walked a share of the event loop's turns, and enough of them at once all ran out
  * of their time budget together: 60 searches of a 200,000-entry directory each got the 503
  * `search stopped after 30000 ms`, none finished. Past the cap a walk waits in a bounded line
- * for a bounded time; a full line refuses at once (core/admission.test.ts). A walk's slot is held
- * while it walks, not while its answer waits for a client that does not read. Outcomes are
- * counted here, never timed.
+ * for a bounded time; a full line refuses at once. Outcomes are counted here, never timed.
  */
 import { expect, test } from 'bun:test'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
@@ -21,8 +19,9 @@ import { narrowGet } from './kit/narrow-reader'
 const FILES = 60_000
 const BUDGET_MS = 3000
 const SEARCHES = 40
-/** The line of waiting walks (plugins/files/settings.ts). */
+/** The line of waiting walks (plugins/files/settings.ts), and how many are asked past it. */
 const LINE = 64
+const EXTRA = 5
 
 const fx = daemonWithDir(
   'walk-limit',
@@ -53,30 +52,31 @@ test('searches at once each finish or are refused naming the limit; none runs ou
   expect(counts['200']).toBeGreaterThan(0)
 }, 120_000)
 
-/** Listings that never read past their first bytes, nested: each is in while the next is asked. */
-const READERS = 4
-
-test('a client that does not read its answer holds no walk slot: the walks after it are served', async () => {
+test('a full line refuses at once; the walks in it are served once the slot comes free', async () => {
   const list = (dir: string) => `/directories/list?path=${encodeURIComponent(dir)}`
-  const held: { status: number; body: string }[] = []
-  let others: string[] = []
-  // Each reader's answer waits behind its narrow window while the next is asked; the last one
-  // asks as many listings at once as the line holds. With the slot held until an answer
-  // was sent, the second reader and all of these waited their 10 s and got the limit's 503.
-  const hold = async (n: number): Promise<void> => {
-    if (n === 0) {
-      const asked = Array.from({ length: LINE }, () =>
-        fx.d
-          .fetch(list(fx.tmp))
-          .then(async res => (res.status === 200 ? (await res.body?.cancel(), '200') : outcome(res))),
-      )
-      others = await Promise.all(asked)
-      return
-    }
-    held.push(await narrowGet(fx.d, list(join(fx.tmp, 'big')), () => hold(n - 1)))
-  }
-  await hold(READERS)
-  expect(others).toEqual(Array(LINE).fill('200'))
-  expect(held.map(h => h.status)).toEqual(Array(READERS).fill(200))
-  for (const h of held) expect(JSON.parse(h.body)).toHaveLength(FILES)
+  let waiting: Promise<number>[] = []
+  // A listing read through a narrow window: its walk's slot is held until its answer is sent.
+  const holder = await narrowGet(fx.d, list(join(fx.tmp, 'big')), async () => {
+    const settled: string[] = []
+    const asked = Array.from({ length: LINE + EXTRA }, () =>
+      fx.d.fetch(list(fx.tmp)).then(async res => {
+        const o = res.status === 200 ? (await res.body?.cancel(), '200') : await outcome(res)
+        settled.push(o)
+        return res.status
+      }),
+    )
+    // The ones past the line are told at once, while the slot is still held.
+    while (settled.length < EXTRA) await Bun.sleep(20)
+    expect(settled).toEqual(
+      Array(EXTRA).fill(
+        '503 limit reached: at most 1 concurrent walks (--max-walks), 64 more waiting already; try again when one ends or raise the limit',
+      ),
+    )
+    waiting = asked
+  })
+  expect(holder.status).toBe(200)
+  expect(JSON.parse(holder.body)).toHaveLength(FILES)
+  // The holder's answer sent: every walk in the line is served, in turn.
+  const statuses = await Promise.all(waiting)
+  expect(statuses.filter(s => s === 200)).toHaveLength(LINE)
 }, 120_000)

@@ -35,14 +35,15 @@ test('over another root: its paths, the same limits, the same walk slots', async
     code: 'PAYLOAD_TOO_LARGE',
   })
   await expect(view.info(['a.txt'])).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' })
-  // The view's walk takes the section's one slot (--max-walks 1) as it is asked, and lets it go
-  // once gathered (its answer is sent without it).
+  // The view's walk takes the section's one slot (--max-walks 1) as it is asked, and holds it
+  // until its answer is done with (what an unsent answer holds is the slot's to bound too).
   const asked = view.list('.', 1, 'GET /directories/list')
   expect(walksHeld()).toBe(1)
   const listing = await asked
-  expect(walksHeld()).toBe(0)
+  expect(walksHeld()).toBe(1)
   expect(listing.entries.map(e => e.name)).toEqual(['b.txt'])
   await listing.close()
+  expect(walksHeld()).toBe(0)
 })
 
 test('a bad pattern is refused before a walk slot is asked for', async () => {

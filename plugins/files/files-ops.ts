@@ -104,11 +104,13 @@ export class FilesOps {
 
   /**
    * A listing answered whole (the route's), its walk in one of the --max-walks slots
-   * (core/admission.ts) while it walks. The slot is let go once the walk is gathered, not once
-   * its answer is sent: held to the last FileInfo, four clients that never read their
-   * 60,000-entry listings held all four slots and every other walk waited its 10 s and got the
-   * 503. What an answer holds after the walk is bounded (at most 100,000 names, 8 directory
-   * descriptors). `kind` names the waiter in a refusal.
+   * (core/admission.ts) from before the walk until its `close()` — the answer's last FileInfo
+   * sent, or its client gone. The slot bounds what answers hold as well as the walks' work: let
+   * go once the walk was gathered (as this stop first had it), 40 clients that never read a
+   * 60,000-entry listing held 40 answers, execd 58 → 600 MB, and --max-requests would have let
+   * 2,048 in. A client that does not read holds its slot until Bun's idle timeout closes its
+   * connection (left: a stall rule on the send queue, as core/socket-body.ts has for downloads).
+   * `kind` names the waiter in a refusal.
    */
   list(raw: RawPath, depth: number, kind: string, signal?: AbortSignal): Promise<Listing> {
     return this.walked(kind, signal, limits => openListing(this.scope, raw, depth, limits))
@@ -136,11 +138,14 @@ export class FilesOps {
     open: (limits: WalkLimits) => Promise<Listing>,
   ): Promise<Listing> {
     const release = await this.settings.walks.enter(kind, signal)
+    let listing: Listing
     try {
-      return await open({ ...WALK_LIMITS, signal })
-    } finally {
+      listing = await open({ ...WALK_LIMITS, signal })
+    } catch (err) {
       release()
+      throw err
     }
+    return { ...listing, close: () => listing.close().finally(release) }
   }
 
   private treeWrite(queued: string | undefined, signal?: AbortSignal): TreeWriteSlot | undefined {

@@ -91,7 +91,7 @@ const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...error
 
 /** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
 export function filesRoutes(ops: FilesOps, downloads: Downloads) {
-  /** A search's or listing's answer, its walk gathered in a --max-walks slot (files-ops.ts). */
+  /** A search's or listing's answer, in a --max-walks slot until it is sent (files-ops.ts). */
   const walked = async (listing: Promise<Listing>) => {
     const { entries, info, close } = await listing
     return jsonArrayOf(entries, info, close)
