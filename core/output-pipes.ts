@@ -13,20 +13,31 @@
  * close them: the reader closes each once its stream ended or was cancelled. `null` where pipes
  * cannot be had (no FFI, fds exhausted): the caller spawns with Bun's socketpair, as before.
  *
- * Left at the default 64 KiB: raised to 1 MiB (F_SETPIPE_SZ) the flood cost the same (1.43 against
- * 1.41 ms per MiB, load 10), and every pipe's size counts against its user's pipe pages
- * (/proc/sys/fs/pipe-user-pages-soft, 64 MiB): an unprivileged execd with 32 commands running
- * would have cut every new pipe of its user, theirs included, to 8 KiB.
+ * A stdout pipe is raised to 1 MiB (F_SETPIPE_SZ): at the default 64 KiB execd read a flood in
+ * 64 KiB chunks and each chunk's own work made it slower than Bun's socketpair, whose reads are
+ * larger (row 4a quiet, 512 MiB, in turns: 269–282 MiB/s against the socketpair's 311–348, and
+ * 526–556 with 1 MiB; 0.91–0.93× the framing floor). Every pipe's size counts against its user's
+ * pipe pages (/proc/sys/fs/pipe-user-pages-soft, 64 MiB; past it a new pipe of that user, any
+ * program's, gets 8 KiB), so at most RAISED_MAX of them are raised at once, a quarter of that
+ * allowance; the rest, and stderr, keep the default.
  */
 import { closeSync } from 'node:fs'
 import { libcFile } from './libc'
 
 type Name = 'stdout' | 'stderr'
 
+const F_SETPIPE_SZ = 1031
+/** As large as a pipe gets by default (/proc/sys/fs/pipe-max-size): fewer, larger reads. */
+const RAISED_BYTES = 1 << 20
+/** Stdout pipes raised at once: 16 MiB of the user's 64 MiB of pipe pages. */
+const RAISED_MAX = 16
+let raised = 0
+
 const O_CLOEXEC = 0o2000000
 
 interface Libc {
   pipe2(fds: unknown, flags: number): number
+  fcntl(fd: number, cmd: number, arg: number): number
   ptr(view: Int32Array): unknown
 }
 
@@ -38,8 +49,9 @@ function loadLibc(): Libc | null {
     const { dlopen, FFIType, ptr } = require('bun:ffi') as typeof import('bun:ffi')
     const { symbols } = dlopen(libcFile(), {
       pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
     })
-    return { pipe2: symbols.pipe2 as Libc['pipe2'], ptr: view => ptr(view) }
+    return { pipe2: symbols.pipe2 as Libc['pipe2'], fcntl: symbols.fcntl, ptr: view => ptr(view) }
   } catch {
     return null
   }
@@ -62,6 +74,8 @@ const closeQuietly = (fd: number) => {
 export class OutputPipes {
   private writeOpen = true
   private readOpen = { stdout: true, stderr: true }
+  /** Whether the stdout pipe is one of the RAISED_MAX, given back when its read end closes. */
+  private raised = false
 
   private constructor(
     private readonly reads: Record<Name, number>,
@@ -80,7 +94,13 @@ export class OutputPipes {
       out.forEach(closeQuietly)
       return null
     }
-    return new OutputPipes({ stdout: out[0], stderr: err[0] }, out[1], err[1])
+    const pipes = new OutputPipes({ stdout: out[0], stderr: err[0] }, out[1], err[1])
+    // Refused past the user's pipe-page allowance (EPERM): the default pipe still works.
+    if (raised < RAISED_MAX && libc.fcntl(out[1], F_SETPIPE_SZ, RAISED_BYTES) >= 0) {
+      raised++
+      pipes.raised = true
+    }
+    return pipes
   }
 
   /** After the spawn, started or not: the child holds its own copies of the write ends. */
@@ -100,6 +120,11 @@ export class OutputPipes {
     if (!this.readOpen[name]) return
     this.readOpen[name] = false
     closeQuietly(this.reads[name])
+    // The pipe's pages go with its last end; the child's write end may outlive ours a while.
+    if (name === 'stdout' && this.raised) {
+      this.raised = false
+      raised--
+    }
   }
 
   /** Every end still open (a spawn that failed). */

@@ -38,6 +38,16 @@ describe('a command writes into pipes', () => {
     expect(listed!.trim().split(' ')).toEqual(['0', '1', '2', '3'])
   })
 
+  test('its stdout pipe holds 1 MiB, its stderr the default 64 KiB', async () => {
+    // F_GETPIPE_SZ (1032). At 64 KiB execd read a flood in 64 KiB chunks, slower than Bun's
+    // socketpair (row 4a); 1 MiB is what a pipe gets without privilege (pipe-max-size).
+    const frames = await commandFrames(fx.d, {
+      command: `python3 -c 'import fcntl; print(fcntl.fcntl(1, 1032), fcntl.fcntl(2, 1032))'`,
+    })
+    expect(lastEvent(frames)?.type).toBe('execution_complete')
+    expect(texts(frames)).toEqual(['1048576 65536'])
+  })
+
   test('no pipe is left open in execd after commands that end, are killed, leave a job or do not start', async () => {
     const pid = fx.d.proc.pid
     // One first: whatever execd opens once (its spawn helpers) is open before the count.
