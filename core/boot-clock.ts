@@ -5,7 +5,7 @@
  * every command's reaping reads it (core/ownership.ts): /proc/uptime, read again from a kept
  * descriptor, cost 11–13 µs a read on the event loop, this 0.4–0.7 µs.
  */
-import { libcFile } from './libc'
+import { libcSymbols } from './libc'
 
 const CLOCK_BOOTTIME = 7
 const NS_PER_TICK = 10_000_000
@@ -15,22 +15,17 @@ type Reader = () => number | undefined
 let reader: Reader | null | undefined
 
 function load(): Reader | null {
-  if (process.platform !== 'linux') return null
-  try {
-    const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-    const { symbols } = dlopen(libcFile(), {
-      clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-    })
-    // struct timespec on the 64-bit targets execd is built for: tv_sec, tv_nsec, 8 bytes each.
-    const ts = new BigInt64Array(2)
-    return () => {
-      if (symbols.clock_gettime(CLOCK_BOOTTIME, ts) !== 0) return undefined
-      // Whole seconds and the ticks of the fraction apart: exact where `seconds * 100` in
-      // floating point is not (/proc/uptime's 12345.67 made 1234566).
-      return Number(ts[0]) * 100 + Math.floor(Number(ts[1]) / NS_PER_TICK)
-    }
-  } catch {
-    return null
+  const symbols = libcSymbols(({ FFIType }) => ({
+    clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  }))?.symbols
+  if (!symbols) return null
+  // struct timespec on the 64-bit targets execd is built for: tv_sec, tv_nsec, 8 bytes each.
+  const ts = new BigInt64Array(2)
+  return () => {
+    if (symbols.clock_gettime(CLOCK_BOOTTIME, ts) !== 0) return undefined
+    // Whole seconds and the ticks of the fraction apart: exact where `seconds * 100` in
+    // floating point is not (/proc/uptime's 12345.67 made 1234566).
+    return Number(ts[0]) * 100 + Math.floor(Number(ts[1]) / NS_PER_TICK)
   }
 }
 

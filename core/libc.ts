@@ -4,6 +4,7 @@
  * `libc.musl-aarch64.so.1`), and the release builds run on both: the one already mapped into
  * the process is the one to use, so it is read from /proc/self/maps rather than guessed.
  */
+import type { FFIFunction, Library } from 'bun:ffi'
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 
@@ -28,4 +29,23 @@ export function libcFile(): string {
     }
   } catch {}
   return found
+}
+
+type Ffi = typeof import('bun:ffi')
+
+/**
+ * The C library's `defs` through bun:ffi (required here, when first asked: nothing loads it at
+ * start), with the module for its types and pointers; null where they are not to be had (not
+ * Linux, no FFI, a symbol missing): the caller falls back.
+ */
+export function libcSymbols<Fns extends Record<string, FFIFunction>>(
+  defs: (ffi: Ffi) => Fns,
+): { symbols: Library<Fns>['symbols']; ffi: Ffi } | null {
+  if (process.platform !== 'linux') return null
+  try {
+    const ffi = require('bun:ffi') as Ffi
+    return { symbols: ffi.dlopen(libcFile(), defs(ffi)).symbols, ffi }
+  } catch {
+    return null
+  }
 }

@@ -22,7 +22,7 @@
  * allowance; the rest, and stderr, keep the default.
  */
 import { closeSync } from 'node:fs'
-import { libcFile } from './libc'
+import { libcSymbols } from './libc'
 
 type Name = 'stdout' | 'stderr'
 
@@ -44,17 +44,13 @@ interface Libc {
 let libc: Libc | null | undefined
 
 function loadLibc(): Libc | null {
-  if (process.platform !== 'linux') return null
-  try {
-    const { dlopen, FFIType, ptr } = require('bun:ffi') as typeof import('bun:ffi')
-    const { symbols } = dlopen(libcFile(), {
-      pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    })
-    return { pipe2: symbols.pipe2 as Libc['pipe2'], fcntl: symbols.fcntl, ptr: view => ptr(view) }
-  } catch {
-    return null
-  }
+  const c = libcSymbols(({ FFIType }) => ({
+    pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  }))
+  if (!c) return null
+  const { symbols, ffi } = c
+  return { pipe2: symbols.pipe2 as Libc['pipe2'], fcntl: symbols.fcntl, ptr: view => ffi.ptr(view) }
 }
 
 /** One pipe, [read, write]; null when none could be made. */
