@@ -17,10 +17,20 @@ describe('dropNullOptionals', () => {
     expect(body).toEqual({ command: 'x', context: { language: 'python' } } as never)
   })
 
-  test("a required member's null, a map value's and a member that takes null stay", () => {
-    const body = { command: null, envs: { A: null }, context: { language: null }, left: null }
+  test("a required member's null and a member that takes null stay", () => {
+    const body = { command: null, context: { language: null }, left: null }
     expect(dropNullOptionals(Body, body)).toBe(false)
-    expect(body).toEqual({ command: null, envs: { A: null }, context: { language: null }, left: null })
+    expect(body).toEqual({ command: null, context: { language: null }, left: null })
+  })
+
+  test("a map's null entry is its value's zero, as Go stores it", () => {
+    const body = { command: 'x', envs: { A: null, B: 'b' } }
+    expect(dropNullOptionals(Body, body)).toBe(true)
+    expect(body).toEqual({ command: 'x', envs: { A: '', B: 'b' } } as never)
+    const Map = t.Record(t.String(), t.Object({ mode: t.Optional(t.Number()) }))
+    const map = { '/a': null }
+    expect(dropNullOptionals(Map, map)).toBe(true)
+    expect(map).toEqual({ '/a': {} } as never)
   })
 
   test("a map's values and an array's items are objects of their own schema", () => {

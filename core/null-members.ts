@@ -11,8 +11,9 @@ import type { TSchema } from '@sinclair/typebox'
 /**
  * Removes, in place, every member of `value` that is null where `schema` declares it optional
  * and does not itself take null, at any depth (objects, `t.Record` maps' values, arrays'
- * items). A required member's null is kept, for its route's own 400. True when one was removed
- * (the body's text must then be made again). Members of unions are left as they are.
+ * items); a map's null entry becomes its value's zero, as Go stores it. A required member's null
+ * is kept, for its route's own 400. True when the body changed (its text must then be made
+ * again). Members of unions are left as they are.
  */
 export function dropNullOptionals(schema: TSchema | undefined, value: unknown): boolean {
   if (!schema || typeof value !== 'object' || value === null) return false
@@ -36,6 +37,13 @@ export function dropNullOptionals(schema: TSchema | undefined, value: unknown): 
       if (named && !required.includes(key) && !takesNull(inner)) {
         delete members[key]
         dropped = true
+      } else if (!named && inner && !takesNull(inner)) {
+        // A map's entry: Go stores the value's zero (`"envs": {"A": null}` sets A to "").
+        const zero = zeroOf(inner)
+        if (zero !== undefined) {
+          members[key] = zero
+          dropped = true
+        }
       }
     } else if (inner) dropped = dropNullOptionals(inner, members[key]) || dropped
   }
@@ -47,6 +55,24 @@ function restOf(schema: TSchema): TSchema | undefined {
   if (typeof schema.additionalProperties === 'object') return schema.additionalProperties as TSchema
   const patterns = schema.patternProperties as Record<string, TSchema> | undefined
   return patterns ? Object.values(patterns)[0] : undefined
+}
+
+/** What Go's decoder leaves in a map entry given null: its type's zero value. */
+function zeroOf(schema: TSchema): unknown {
+  switch (schema.type) {
+    case 'string':
+      return ''
+    case 'number':
+    case 'integer':
+      return 0
+    case 'boolean':
+      return false
+    case 'object':
+      return {}
+    case 'array':
+      return []
+  }
+  return undefined
 }
 
 const takesNull = (schema: TSchema | undefined): boolean =>

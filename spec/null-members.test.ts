@@ -1,7 +1,8 @@
 /**
  * A client that writes its unset optional fields as `null` (Python's `json={"cwd": None}`,
  * Jackson, Gson) is answered as if it had left them out, as the reference's Go decoder answers
- * it; a null where a value is required is still the route's 400. Raw HTTP: the official SDKs
+ * it (a map's null entry as its value's zero); a null where a value is required is still the
+ * route's 400. Raw HTTP: the official SDKs
  * leave unset fields out, so none of them sends such a body.
  */
 import { describe, expect, test } from 'bun:test'
@@ -36,6 +37,12 @@ describe('null for an optional member reads as the member left out', () => {
     expect(frames.at(-1)!.data.type).toBe('execution_complete')
   })
 
+  test("an envs entry null is set empty, as Go's decoder stores it", async () => {
+    const res = await postJson(fx.d, '/command', { command: 'echo "[${A-unset}]"', envs: { A: null } })
+    expect(res.status).toBe(200)
+    expect((await readSse(res)).filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['[]'])
+  })
+
   test('POST /session, its run, and POST /pty', async () => {
     const session = await postJson(fx.d, '/session', { cwd: null })
     const { session_id } = JSON.parse(await ok(session))
@@ -64,6 +71,9 @@ describe('null for an optional member reads as the member left out', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o750)
     await ok(await postJson(fx.d, '/files/permissions', { [dir]: { mode: null } }))
     expect(statSync(dir).mode & 0o777).toBe(0o750)
+    // A path's entry null: Go's zero Permission, a directory made with the default mode.
+    await ok(await postJson(fx.d, '/directories', { [`${dir}/inner`]: null }))
+    expect(statSync(`${dir}/inner`).isDirectory()).toBe(true)
   })
 
   test('POST /files/mv: an item with src_base64 null', async () => {
