@@ -192,7 +192,7 @@ export function renderError(code: string | number, error: unknown, request: Requ
     case 'PARSE':
       return errorResponse(new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${messageOf(error)}`))
     case 'VALIDATION':
-      return errorResponse(validationError(error))
+      return errorResponse(validationError(error, request.body === null))
   }
   const e = toExecdError(error)
   if (e.code === 'SERVICE_UNAVAILABLE') {
@@ -210,8 +210,13 @@ export function renderError(code: string | number, error: unknown, request: Requ
 
 const refusals = new LogThrottle()
 
-/** Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY. */
-function validationError(error: unknown): ExecdError {
+/**
+ * Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY,
+ * and a body refused when none was sent is Go's `EOF`, as the reference words it on every route
+ * that needs one (Elysia read some routes' absent body as `{}`: `POST /command` said `command:
+ * Expected string`).
+ */
+function validationError(error: unknown, bodiless: boolean): ExecdError {
   const v = error as { type?: string; on?: string; valueError?: { path?: string; message?: string }; value?: unknown }
   const path = v.valueError?.path?.replace(/^\//, '') ?? ''
   const on = v.on ?? v.type
@@ -223,7 +228,7 @@ function validationError(error: unknown): ExecdError {
     }
     return new ExecdError('INVALID_REQUEST_BODY', `invalid ${on} parameter '${path}': ${v.valueError?.message ?? ''}`)
   }
-  if (on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
+  if (on === 'body' && (bodiless || v.value === undefined || v.value === null || v.value === '')) {
     return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
   }
   const where = path ? `${path}: ` : ''
