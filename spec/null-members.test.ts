@@ -2,8 +2,8 @@
  * A client that writes its unset optional fields as `null` (Python's `json={"cwd": None}`,
  * Jackson, Gson) is answered as if it had left them out, as the reference's Go decoder answers
  * it (a map's null entry as its value's zero); a null where a value is required is still the
- * route's 400. Raw HTTP: the official SDKs
- * leave unset fields out, so none of them sends such a body.
+ * route's 400. Raw HTTP: the official SDKs leave unset fields out, so none of them sends such a
+ * body.
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync, statSync } from 'node:fs'
