@@ -166,9 +166,12 @@ let outside = false
  */
 async function throughCursor(stmt, maxRows) {
   const name = `execd_rows_${++cursors}`
-  // The newline keeps a last `--` comment of the statement its own.
-  const { own, refused } = await opened(`DECLARE ${name} NO SCROLL CURSOR FOR\n${stmt}\n`)
-  return refused ? refused : readCursor(name, maxRows, own)
+  // The newline keeps a last `--` comment of the statement its own. FETCH 0 names the columns, running nothing.
+  const declare = `DECLARE ${name} NO SCROLL CURSOR FOR`
+  const { own, refused, described } = await opened(`${declare}\n${stmt}\n;\nFETCH FORWARD 0 FROM ${name}`)
+  if (refused) return refused
+  const cut = cutQuery(stmt, described)
+  return readCursor(name, maxRows, own, described, cut && `CLOSE ${name};\n${declare} ${cut}`)
 }
 
 /**
@@ -184,17 +187,19 @@ async function throughTable(stmt, maxRows, asQuery) {
   const name = `execd_rows_${++cursors}`
   const rows = asQuery ? `\n${stmt}\n` : `WITH execd_returned AS (\n${stmt}\n) SELECT * FROM execd_returned`
   const create = `CREATE TEMPORARY TABLE ${name} AS ${rows}`
-  const { own, refused } = await opened(`${create} WITH NO DATA`)
+  const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${name}`)
   if (refused) return undefined
   // Made again, not filled: a query's own WITH may write, which only a top-level statement holds.
-  const fill = `DROP TABLE ${name};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR TABLE ${name}`
-  return readCursor(name, maxRows, own, fill, `; DROP TABLE ${name}`)
+  const read = cutQuery(`TABLE ${name}`, described) ?? `TABLE ${name}`
+  const fill = `DROP TABLE ${name};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
+  return readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${name}`)
 }
 
 /**
  * Sends `probe` (it plans, runs nothing) in the transaction the statement would have had: its
  * own (BEGIN … COMMIT, as a statement alone autocommits), or the session's open one, where a
- * savepoint keeps a refusal from aborting it. `own`, or the SQLSTATE `refused` ('' if none).
+ * savepoint keeps a refusal from aborting it. `own` and the columns the probe's last statement
+ * `described`, or the SQLSTATE `refused`.
  */
 async function opened(probe) {
   let own = outside
@@ -208,8 +213,9 @@ async function opened(probe) {
       own = true
     }
   }
+  let described
   try {
-    await sent(server.unsafe(`${own ? 'BEGIN;\n' : ''}${probe}`))
+    described = (await sent(server.unsafe(`${own ? 'BEGIN;\n' : ''}${probe}`))).at(-1)?.columns ?? []
   } catch (e) {
     await say(own ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT execd_cursor; RELEASE SAVEPOINT execd_cursor')
     outside = own
@@ -217,18 +223,40 @@ async function opened(probe) {
     return { refused: String(e?.errno ?? 'XX000') }
   }
   if (!own) await say('RELEASE SAVEPOINT execd_cursor')
-  return { own }
+  return { own, described }
+}
+
+/** Types whose values are cut on the server: text, varchar (the same as text), bytea. */
+const CUT = {
+  25: c => `left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  1043: c => `left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  17: c => `substring(${c} FROM 1 FOR ${(MAX_RESULT_CHARS >> 1) + 1})`,
 }
 
 /**
- * Cursor `name`'s rows to the limit, after `fill` (what runs the statement and declares the
- * cursor, where the cursor itself does not run it) and before `drop` (what goes with the
- * cursor); then our transaction is committed, or the session's left open.
+ * `query` again with each text or bytea value cut on the server to what one result carries and
+ * a character (a byte) more, where the client read it whole first (one 400 MB value took this
+ * process to 811 MiB): longer, it is cut here and said `truncated` as before. Undefined without
+ * such a column. Each column is named once, so a volatile one is still computed once; a
+ * subquery's ORDER BY keeps it from being pulled up, its order kept.
  */
-async function readCursor(name, maxRows, own, fill = '', drop = '') {
+function cutQuery(query, columns) {
+  if (!columns.some(c => CUT[c.type])) return undefined
+  const names = columns.map((_, i) => `c${i + 1}`)
+  const select = columns.map((c, i) => CUT[c.type]?.(names[i]) ?? names[i])
+  return `SELECT ${select.join(', ')} FROM (\n${query}\n) execd_cut(${names.join(', ')})`
+}
+
+/**
+ * Cursor `name`'s rows to the limit under the names `described`, after `fill` (what declares
+ * the cursor again, or runs the statement where the cursor does not) and before `drop` (what
+ * goes with the cursor); then our transaction is committed, or the session's left open.
+ */
+async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
   let done = false
   try {
-    const outcome = await fetchRows(name, maxRows, fill && `${fill};\n`)
+    const names = described.map(c => c.name)
+    const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`)
     await say(`CLOSE ${name}${drop}${own ? '; COMMIT' : ''}`)
     done = true
     outside = own
@@ -249,17 +277,15 @@ async function readCursor(name, maxRows, own, fill = '', drop = '') {
  * fit, at most 1,024; never past the row limit and one more), so this process holds about one
  * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip saved.
  */
-async function fetchRows(name, maxRows, before = '') {
+async function fetchRows(name, maxRows, columns, before = '') {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
-  let columns
   for (let want = Math.min(64, maxRows + 1); ;) {
     const sentAll = await sent(say(`${before}FETCH FORWARD ${want} FROM ${name}`).values())
     // Several statements answer a result each: the FETCH's is the last.
     const batch = before ? sentAll.at(-1) : sentAll
     before = ''
     if (stop) throw INTERRUPTED
-    columns ??= (batch.columns ?? []).map(c => c.name)
     if (columns.length === 0) return { affected: 0 }
     for (const values of batch) {
       if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }

@@ -141,7 +141,7 @@ test.skipIf(skip)(
 )
 
 test.skipIf(skip)(
-  `postgres: what must run whole (RETURNING, a data-modifying WITH) runs once into a table, read to its row limit${why}`,
+  `postgres: what must run whole (RETURNING, a data-modifying WITH) runs once into a table, read to its row limit; a text value cut on the server${why}`,
   async () => {
     const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
     const serial = async () => texts(await runCell(ctx, 'SELECT last_value AS v FROM w_id_seq'))[0]?.rows[0]?.[0]
@@ -222,6 +222,25 @@ test.skipIf(skip)(
       await interruptKeepsSession(ctx, 'INSERT INTO w (x) SELECT 1 FROM pg_sleep(30) RETURNING x')
       await noBlock()
       expect(await ours()).toEqual([[0]])
+      // A text column is cut on the server in a query around the statement's: still computed once
+      // a row (the sequence moved the limit and one more), in the statement's order.
+      const cut = await runCell(
+        ctx,
+        "CREATE TEMPORARY SEQUENCE v; SELECT nextval('v')::text AS t, 'x' AS u FROM generate_series(1, 10); SELECT last_value AS n FROM v; SELECT g::text AS t FROM generate_series(1, 10) g ORDER BY g DESC",
+      )
+      expect(texts(cut).slice(1)).toEqual([
+        {
+          columns: ['t', 'u'],
+          rows: [
+            ['1', 'x'],
+            ['2', 'x'],
+            ['3', 'x'],
+          ],
+          truncated: true,
+        },
+        { columns: ['n'], rows: [[4]] },
+        { columns: ['t'], rows: [['10'], ['9'], ['8']], truncated: true },
+      ])
     } finally {
       await ctx.close()
     }

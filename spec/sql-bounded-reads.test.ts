@@ -1,9 +1,10 @@
 /**
- * Statements a server must run whole (PostgreSQL's INSERT … RETURNING, a data-modifying WITH, a
- * locking SELECT): every row is written or locked, and only the answer is bounded. Before, the
- * SQL client process held every returned row to show 10,000. Its peak resident memory (VmHWM)
- * is read from /proc; the bound is far above what a bounded read takes (about 50 MiB) and far
- * below what two million rows took (about 330 MiB).
+ * What the SQL client process reads of a PostgreSQL answer it shows only part of. Statements
+ * the server must run whole (INSERT … RETURNING, a data-modifying WITH, a locking SELECT):
+ * every row is written or locked, and only the answer is bounded; before, the process held
+ * every returned row to show 10,000. One huge value: cut on the server; before, read whole and
+ * cut after. Its peak resident memory (VmHWM) is read from /proc; the bound is far above what a
+ * bounded read takes (about 50-70 MiB) and far below what the whole took (330-600 MiB).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
@@ -19,7 +20,7 @@ const dsn = server?.dsn
 const peakMiB = (pid: number): number =>
   Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
-describe.skipIf(!dsn)(`statements run whole on PostgreSQL${dsn ? '' : ' (skipped: no postgresql installed)'}`, () => {
+describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no postgresql installed)'}`, () => {
   const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: dsn ?? '' } }))
 
   /** A fresh context (its own SQL client process, so its own peak) and a way to run cells in it. */
@@ -58,6 +59,19 @@ describe.skipIf(!dsn)(`statements run whole on PostgreSQL${dsn ? '' : ' (skipped
     const locked = answer(await sql('SELECT x, h FROM t FOR UPDATE'))
     expect(locked.rows).toHaveLength(10_000)
     expect(locked.truncated).toBe(true)
+    expect(peakMiB(pid)).toBeLessThan(150)
+  })
+
+  test('a row of a 200 MB text and a 100 MB bytea: each cut to its share, the next column whole, the client small', async () => {
+    const { pid, sql } = await context()
+    const row = answer(
+      await sql("SELECT repeat('x', 200000000) AS v, decode(repeat('ab', 100000000), 'hex') AS b, 7 AS n"),
+    )
+    const share = Math.floor((4 * 1024 * 1024) / 3)
+    expect(row.truncated).toBe(true)
+    expect(row.rows[0]?.[0]).toBe('x'.repeat(share))
+    expect(row.rows[0]?.[1]).toBe(`\\x${'ab'.repeat(share >> 1)}`)
+    expect(row.rows[0]?.[2]).toBe(7)
     expect(peakMiB(pid)).toBeLessThan(150)
   })
 })
