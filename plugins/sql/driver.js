@@ -185,14 +185,16 @@ async function throughCursor(stmt, maxRows) {
  */
 async function throughTable(stmt, maxRows, asQuery) {
   const name = `execd_rows_${++cursors}`
+  // Named in pg_temp: a search path that finds a user's table of the name first must not drop it.
+  const table = `pg_temp.${name}`
   const rows = asQuery ? `\n${stmt}\n` : `WITH execd_returned AS (\n${stmt}\n) SELECT * FROM execd_returned`
   const create = `CREATE TEMPORARY TABLE ${name} AS ${rows}`
-  const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${name}`)
+  const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${table}`)
   if (refused) return undefined
   // Made again, not filled: a query's own WITH may write, which only a top-level statement holds.
-  const read = cutQuery(`TABLE ${name}`, described) ?? `TABLE ${name}`
-  const fill = `DROP TABLE ${name};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
-  return readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${name}`)
+  const read = cutQuery(`TABLE ${table}`, described) ?? `TABLE ${table}`
+  const fill = `DROP TABLE ${table};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
+  return readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${table}`)
 }
 
 /**
@@ -226,11 +228,14 @@ async function opened(probe) {
   return { own, described }
 }
 
-/** Types whose values are cut on the server: text, varchar (the same as text), bytea. */
+/**
+ * Types whose values are cut on the server: text, varchar (the same as text), bytea. Named in
+ * pg_catalog: a search path may put a user's `left` first.
+ */
 const CUT = {
-  25: c => `left(${c}, ${MAX_RESULT_CHARS + 1})`,
-  1043: c => `left(${c}, ${MAX_RESULT_CHARS + 1})`,
-  17: c => `substring(${c} FROM 1 FOR ${(MAX_RESULT_CHARS >> 1) + 1})`,
+  25: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  1043: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  17: c => `pg_catalog.substr(${c}, 1, ${(MAX_RESULT_CHARS >> 1) + 1})`,
 }
 
 /**

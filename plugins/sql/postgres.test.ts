@@ -246,3 +246,33 @@ test.skipIf(skip)(
     }
   },
 )
+
+test.skipIf(skip)(
+  `postgres: an answer's table is pg_temp's and its cut pg_catalog's, whatever the search path finds first${why}`,
+  async () => {
+    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const names = [...Array(20).keys()].map(i => `execd_rows_${i + 1}`)
+    try {
+      // A user's tables under our names, found before pg_temp: none dropped, read or written.
+      await runCell(ctx, names.map(n => `CREATE TABLE ${n} (mine text); INSERT INTO ${n} VALUES ('kept')`).join('; '))
+      // … and a `left` of theirs before pg_catalog's: a text value still comes whole.
+      await runCell(
+        ctx,
+        "CREATE FUNCTION public.left(text, int) RETURNS text AS $$ SELECT 'theirs' $$ LANGUAGE sql; SET search_path = public, pg_catalog, pg_temp; CREATE TEMPORARY TABLE w (x int)",
+      )
+      expect(texts(await runCell(ctx, "SELECT 'mine' AS t"))).toEqual([{ columns: ['t'], rows: [['mine']] }])
+      const written = await runCell(ctx, 'INSERT INTO w SELECT g FROM generate_series(1, 5) g RETURNING x')
+      expect(texts(written)).toEqual([{ columns: ['x'], rows: [[1], [2], [3]], truncated: true }])
+      const union = names.map(n => `SELECT mine FROM public.${n}`).join(' UNION ALL ')
+      expect(texts(await runCell(ctx, `SELECT count(*) AS n FROM (${union}) u WHERE mine = 'kept'`))).toEqual([
+        { columns: ['n'], rows: [[20]] },
+      ])
+    } finally {
+      await runCell(
+        ctx,
+        [...names.map(n => `DROP TABLE IF EXISTS public.${n}`), 'DROP FUNCTION public.left'].join('; '),
+      )
+      await ctx.close()
+    }
+  },
+)
