@@ -86,7 +86,10 @@ function addOthers(cli: CAC): void {
     .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
 
   cli
-    .command('doctor', 'What works in this container: /proc, /dev/null, bash, a shell, devpts, the temp dir, languages')
+    .command(
+      'doctor',
+      'What works in this container: /proc, /dev/null, bash, a shell, devpts, the temp dir, languages, isolation (bubblewrap)',
+    )
     .option('--json', 'print JSON')
     .action(async o => (process.exitCode = await (await import('./doctor')).doctorCommand(o)))
 

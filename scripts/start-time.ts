@@ -1,11 +1,16 @@
 /**
  * Start → first `/ping` of an executable, the figure behind the release's bytecode default:
- * `bun scripts/start-time.ts <executable>… [--runs N]`. Each run spawns `serve` on a free port
- * and polls `/ping` every 2 ms; prints min / median / max per executable.
+ * `node_modules/.bin/bun scripts/start-time.ts <executable>… [--runs N]`. Each run spawns
+ * `serve` on a free port and polls `/ping` every 2 ms; prints min / median / max per executable.
  */
 const args = process.argv.slice(2)
 const runsAt = args.indexOf('--runs')
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 15
+if (args.length === 0) {
+  // Named in the README as a measure to run: with no executable it printed nothing, exit 0.
+  console.error('usage: node_modules/.bin/bun scripts/start-time.ts <executable>… [--runs N]')
+  process.exit(2)
+}
 
 async function once(exe: string): Promise<number> {
   const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })

@@ -2,7 +2,7 @@
  * A container that lacks what execd needs: no bash, no shell at all, no /dev/null, no devpts.
  * Each is named once at start (one warning line) and by every request that needs it (501
  * NOT_SUPPORTED), never a 404 for a file nobody asked about or a terminal that fails on
- * connect; `GET /capabilities` and `execd doctor` list what works here.
+ * connect; `GET /capabilities` and `execd doctor` list what works here (doctor: isolation too).
  */
 import { describe, expect, test } from 'bun:test'
 import { BIN, postJson, runCli, startDaemon, waitFor, type Daemon } from './harness'
@@ -104,6 +104,20 @@ test('with everything here, /capabilities is all ok and execd doctor exits 0', a
   })
   expect(piped.stdout.toString()).toMatch(/^execd .*\nstatus=(141|0)\n$/)
   expect(piped.stderr.toString()).toBe('')
+})
+
+test('execd doctor says whether bubblewrap can make isolated sessions, and why not, without failing for it', async () => {
+  // It said nothing of isolation: a container without bubblewrap learnt it from its first session's 503.
+  const env = { EXECD_ISOLATED_BWRAP: '/nonexistent/bwrap' }
+  const run = await runCli(['doctor'], { env })
+  expect(run.code).toBe(0)
+  expect(run.stdout).toMatch(
+    /^isolation:\n {2}bubblewrap +missing +bubblewrap \(\/nonexistent\/bwrap\) not found at \/nonexistent\/bwrap: install the bubblewrap package or set --isolated-bwrap\n$/m,
+  )
+  const json = JSON.parse((await runCli(['doctor', '--json'], { env })).stdout)
+  expect(json.isolation).toMatchObject({ available: false, isolator: 'bubblewrap', diff_supported: false })
+  // Where bubblewrap is here, its version, as GET /v1/isolated/capabilities names it.
+  if (Bun.which('bwrap')) expect((await runCli(['doctor'])).stdout).toMatch(/^ {2}bubblewrap +available +\d+\.\d+/m)
 })
 
 test.skipIf(!canBuildRootfs)(

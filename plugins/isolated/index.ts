@@ -2,9 +2,10 @@
  * Isolated sessions (`/v1/isolated/*`, the official SDK's `sandbox.isolation`): bash sessions
  * inside bubblewrap sandboxes, with the workspace read-write, read-only or as an overlay.
  */
-import { optionSpecs, settingsOf } from '../../core/config'
+import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import { INTERRUPTS } from '../../core/interrupts'
 import type { Section } from '../../core/plugin'
+import type { Capabilities } from './ops/probe'
 import type { IsolatedOps } from './ops/sessions'
 import { OPTIONS } from './options'
 
@@ -44,4 +45,14 @@ export const isolated: Section<IsolatedOps> = {
       close: () => ops.close(),
     }
   },
+}
+
+/**
+ * What `GET /v1/isolated/capabilities` would answer here, without opening the section (no
+ * staging, no sessions): `execd doctor`'s, so a container without bubblewrap says so before a
+ * first session is refused.
+ */
+export async function isolationHere(config: Config): Promise<Capabilities> {
+  const { probe, publicPart } = await import('./ops/probe')
+  return publicPart(await probe(settingsOf(config, OPTIONS).bwrap))
 }

@@ -29,6 +29,9 @@ export interface Probed extends Capabilities {
   bindFd?: boolean
 }
 
+/** What GET /v1/isolated/capabilities and `execd doctor` say: the probe without the paths it resolved. */
+export const publicPart = ({ bwrap: _b, setpriv: _s, bindFd: _f, ...caps }: Probed): Capabilities => caps
+
 /** Whether a bubblewrap of `version` (`0.8.0`) has `--bind-fd`. */
 export function hasBindFd(version: string | undefined): boolean {
   const [major, minor] = (version ?? '').split('.').map(Number)

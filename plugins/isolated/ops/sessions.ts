@@ -20,7 +20,7 @@ import { awakeNow } from '../../../core/awake-clock'
 import { Deadlines } from './expiry'
 import { applyChanges, LAYERS_REMOVED } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
-import { probe, type Capabilities, type Probed } from './probe'
+import { probe, publicPart, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
 import { hiddenFiles, invalid, NotSupported, validateCreate, type CreateRequest } from './params'
 import { runOf, type RunRequest } from './run-request'
@@ -60,8 +60,7 @@ export class IsolatedOps {
 
   /** What this machine offers, probed once (the first call pays for it). */
   async capabilities(): Promise<Capabilities> {
-    const { bwrap: _b, setpriv: _s, bindFd: _f, ...caps } = await this.probe()
-    return caps
+    return publicPart(await this.probe())
   }
 
   private probe(): Promise<Probed> {
