@@ -17,7 +17,9 @@ import { receivedOf, whenAnswered, type Answer } from './answering'
 import { pathOf } from './front-door'
 import { heldOf, type Held, type Slot } from './held-slots'
 import type { Logger } from './log'
-import { guardSending, STALL_MS } from './send-stall'
+
+/** Loaded by the first answer guarded: it loads node:fs, which a serve start must not before it listens. */
+let stallRule: typeof import('./send-stall') | undefined
 
 export class Downloads {
   private readonly sending = new Set<Slot>()
@@ -51,6 +53,8 @@ export class Downloads {
    */
   guard(answer: Answer, kind: string, holding = 'its body'): () => void {
     if (!answer.server) return () => {}
+    stallRule ??= require('./send-stall') as typeof import('./send-stall')
+    const { guardSending, STALL_MS } = stallRule
     return guardSending(answer, taken =>
       this.log?.warn(`answer stalled: its client took nothing for ${STALL_MS / 1000} s; connection reset`, {
         route: kind,

@@ -174,9 +174,8 @@ function drained(fd: number, s: Sockets): Promise<boolean> {
 /**
  * `look` again after a wait that doubles while it says nothing (undefined), up to MAX_WAIT_MS:
  * Bun says nothing of a descriptor of ours. False once the client has taken nothing for
- * GIVE_UP_MS: room comes back only when a third of the send buffer is taken (megabytes on
- * loopback), so a client reading 1 KiB/s had no room for longer than any stall rule, though it
- * took bytes all along.
+ * GIVE_UP_MS, counted as the stall rule counts it (what the client acknowledged, not whether
+ * the send queue has room: a slow reader frees room seldom, in large steps).
  */
 async function lookUntil(fd: number, s: Sockets, look: () => boolean | undefined): Promise<boolean> {
   const clock = new StallClock(GIVE_UP_MS)
