@@ -65,8 +65,10 @@ export async function openSections(
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
   // One cap for the streams of every section of this app (core/streams.ts).
-  const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams)
-  const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)))
+  const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)), parts.log)
+  const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams, (request, kind) =>
+    downloads.guardRequest(request, kind, 'a --max-streams slot'),
+  )
   // Runtimes that keep state get one instance per app, as sections do.
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
   // Loaded by the first section that stages (after listening for serve: it loads node:fs).
@@ -365,6 +367,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
     set server(value: unknown) {
       server = value
+      ctx.downloads.server = value as Downloads['server']
       for (const g of groups) if (g.mounted) g.mounted.app.server = value as AnyElysia['server']
     },
   }

@@ -28,6 +28,7 @@ export interface Sockets {
   ioctl(fd: number, request: number, value: Int32Array): number
   fcntl(fd: number, command: number, arg: number): number
   poll(fds: Int32Array, count: number, timeoutMs: number): number
+  getsockopt(fd: number, level: number, name: number, value: Uint8Array, length: Uint32Array): number
 }
 
 let lib: Sockets | null | undefined
@@ -46,6 +47,7 @@ export function sockets(): Sockets | null {
       ioctl: { args: [i32, u64, ptr], returns: i32 },
       fcntl: { args: [i32, i32, i32], returns: i32 },
       poll: { args: [ptr, u64, i32], returns: i32 },
+      getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
     }).symbols as unknown as Sockets
   } catch {
     lib = null

@@ -29,6 +29,11 @@ export const DEFAULT_PERIODS = {
   walk: 30_000,
   /** A Jupyter kernel's channel opening (plugins/jupyter). */
   channel: 30_000,
+  /**
+   * An answer whose client takes nothing for this long while it holds something is ended
+   * (core/send-stall.ts): as long as Bun waits for a silent connection (idleTimeout).
+   */
+  stall: 120_000,
   /** Not a period: the entries of one search's or listing's answer, the documented cap (plugins/files). */
   entries: 100_000,
 }

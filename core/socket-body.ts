@@ -19,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { receivedOf, type Answer } from './answering'
 import { BufferPool } from './buffer-pool'
 import { heldConnectionSoon, type Sockets } from './connection-fd'
+import { sendProgress, STALL_MS, StallClock } from './send-stall'
 
 /**
  * Bytes read and written at a time, in buffers shared by every such body: 8 MiB at most whatever
@@ -27,8 +28,12 @@ import { heldConnectionSoon, type Sockets } from './connection-fd'
  * and 52 cs) and held four times the memory.
  */
 const pool = new BufferPool(256 * 1024, 32)
-/** A client that takes nothing for this long is dropped, as Bun drops a silent one (idleTimeout). */
-const STALL_MS = 120_000
+/**
+ * A client that takes nothing for STALL_MS is dropped by the stall rule its answer is under
+ * (core/downloads.ts guards it: the reset and the log line); a wait here gives up on its own only
+ * past twice that, for an answer nobody guards.
+ */
+const GIVE_UP_MS = 2 * STALL_MS
 /** The longest wait before a full send queue is looked at again. */
 const MAX_WAIT_MS = 50
 const REASONS: Record<number, string> = { 200: 'OK', 206: 'Partial Content' }
@@ -143,10 +148,10 @@ function writeSome(fd: number, bytes: Uint8Array): number {
   return sent
 }
 
-/** Whether the connection `fd` has room again before STALL_MS pass; false when it failed or hung up. */
+/** Whether the connection `fd` has room again before its client stalls; false when it failed or hung up. */
 function writable(fd: number, s: Sockets): Promise<boolean> {
   const poll = new Int32Array(2)
-  return lookUntil(() => {
+  return lookUntil(fd, s, () => {
     poll[0] = fd
     poll[1] = POLLOUT
     if (s.poll(poll, 1, 0) < 0) return false
@@ -157,26 +162,29 @@ function writable(fd: number, s: Sockets): Promise<boolean> {
 }
 
 /**
- * Whether the kernel has sent all it holds of the connection `fd` before STALL_MS pass: Bun
+ * Whether the kernel has sent all it holds of the connection `fd` before its client stalls: Bun
  * closes a connection whose write failed with a reset, which drops what the send queue still
  * holds (a client reading late got 6,092,039 bytes of 6,291,456, then ECONNRESET).
  */
 function drained(fd: number, s: Sockets): Promise<boolean> {
   const queued = new Int32Array(1)
-  return lookUntil(() => (s.ioctl(fd, TIOCOUTQ, queued) !== 0 ? false : queued[0] === 0 || undefined))
+  return lookUntil(fd, s, () => (s.ioctl(fd, TIOCOUTQ, queued) !== 0 ? false : queued[0] === 0 || undefined))
 }
 
 /**
- * `look` again after a wait that doubles while it says nothing (undefined), up to STALL_MS:
- * Bun says nothing of a descriptor of ours.
+ * `look` again after a wait that doubles while it says nothing (undefined), up to MAX_WAIT_MS:
+ * Bun says nothing of a descriptor of ours. False once the client has taken nothing for
+ * GIVE_UP_MS, counted as the stall rule counts it (what the client acknowledged, not whether
+ * the send queue has room: a slow reader frees room seldom, in large steps).
  */
-async function lookUntil(look: () => boolean | undefined): Promise<boolean> {
-  for (let waited = 0, wait = 1; waited < STALL_MS; waited += wait, wait = Math.min(wait * 2, MAX_WAIT_MS)) {
+async function lookUntil(fd: number, s: Sockets, look: () => boolean | undefined): Promise<boolean> {
+  const clock = new StallClock(GIVE_UP_MS)
+  for (let wait = 1; ; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
     const seen = look()
     if (seen !== undefined) return seen
+    if (clock.look(sendProgress(fd, s))) return false
     await Bun.sleep(wait)
   }
-  return false
 }
 
 function head(status: number, headers: Record<string, string>): string {

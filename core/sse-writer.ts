@@ -39,6 +39,8 @@ export interface SseOptions<E = ExecEvent> {
   slot?: () => void
   /** The route the stream answers, naming its slot when the pool is reported (core/held-slots.ts). */
   route?: string
+  /** The request answered: a stream is under the stall rule while it is sent (core/streams.ts guard). */
+  request?: Request
   /**
    * How long the response may wait for the source to end so that it goes out whole, in one
    * write (see SseWriter.gather); 0: only what is ready now.
@@ -109,6 +111,14 @@ export class SseWriter<E> {
     this.pingMs = opts.pingMs ?? 3000
     this.frames = new StreamFrames(opts.encode)
     this.untrack = streams.track(this.abort)
+  }
+
+  private unguard: (() => void) | undefined
+
+  /** Ends `guard` (a stall rule's watch) with the stream. */
+  guardedBy(guard: () => void): void {
+    if (this.closed) guard()
+    else this.unguard = guard
   }
 
   /** Frames gathered before the stream started: its first chunk. */
@@ -295,6 +305,7 @@ export class SseWriter<E> {
     this.closed = true
     if (last) void controller?.write(last)
     this.untrack()
+    this.unguard?.()
     this.slot()
     this.opts.onClose?.()
     controller?.close()

@@ -193,7 +193,7 @@ export async function sseResponse<E extends object>(
       const writer = new SseWriter(it, opts, slot, streams)
       const whole = writer.whole()
       if (whole !== undefined) return new Response(whole as Uint8Array<ArrayBuffer> | string, { status: 200, headers })
-      return streamOf(writer, headers)
+      return streamOf(writer, headers, streams, opts)
     }
     holdMs = 0 // held already
   }
@@ -208,11 +208,17 @@ export async function sseResponse<E extends object>(
   const writer = new SseWriter(it, opts, slot, streams)
   const whole = await writer.gather(first, holdMs)
   if (whole) return new Response(whole as Uint8Array<ArrayBuffer>, { status: 200, headers })
-  return streamOf(writer, headers)
+  return streamOf(writer, headers, streams, opts)
 }
 
-/** The response that streams what `writer` has not sent yet. */
-function streamOf<E>(writer: SseWriter<E>, headers: Record<string, string>): Response {
+/** The response that streams what `writer` has not sent yet, under the stall rule while it does. */
+function streamOf<E>(
+  writer: SseWriter<E>,
+  headers: Record<string, string>,
+  streams: Streams,
+  opts: SseOptions<E>,
+): Response {
+  if (opts.request) writer.guardedBy(streams.guard(opts.request, opts.route))
   // A direct stream: each chunk is written from the batch's reused buffer (the write copies
   // what the socket does not take at once) and an awaited write is the backpressure; a
   // default stream needed a fresh buffer per chunk and its own queue and pull round trip.

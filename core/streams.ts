@@ -14,9 +14,21 @@ export class Streams {
   private readonly slots: Capacity
   private readonly open = new Set<(event: ExecEvent) => void>()
 
-  /** `max`: at most this many at once (0: no cap). */
-  constructor(max: number) {
+  /**
+   * `max`: at most this many at once (0: no cap). `guard`: puts a stream's answer under the stall
+   * rule (core/send-stall.ts) until the returned end is called: an unread stream held its slot
+   * as long as its client kept the connection, Bun's idle timeout never closing it.
+   */
+  constructor(
+    max: number,
+    private readonly guardAnswer?: (request: Request, kind: string) => () => void,
+  ) {
     this.slots = new Capacity('concurrent streams', max, 'max-streams')
+  }
+
+  /** Guards the answer to `request` while it streams; the returned function ends the guard. */
+  guard(request: Request, route = ''): () => void {
+    return this.guardAnswer?.(request, route) ?? (() => {})
   }
 
   /** Takes a stream slot for `route`, or throws the 503 that names the limit; the release is idempotent. */

@@ -32,14 +32,14 @@ const HOLD = { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /code' }
  * POST /code's answer, the same whichever way the request came. A cell in a context named by
  * id starts in this tick: no promise until the reply waits for the cell's end.
  */
-const runCode = (streams: Streams, code: CodeOps, body: Static<typeof RunCodeBody>, wait: boolean) =>
+const runCode = (streams: Streams, code: CodeOps, body: Static<typeof RunCodeBody>, wait: boolean, request: Request) =>
   streamed(
     streams,
     () => {
       const started = code.run(body, wait)
       return started instanceof Promise ? started.then(sourceOf) : sourceOf(started)
     },
-    HOLD,
+    { ...HOLD, request },
   )
 
 function sourceOf({ execution, events }: Started): SourceWithHeaders {
@@ -57,7 +57,7 @@ export const codeDirectRoutes = (code: CodeOps, streams: Streams): DirectRoute[]
     method: 'POST',
     path: '/code',
     accepts: acceptsExactly(RunCodeBody),
-    handle: body => runCode(streams, code, body, true),
+    handle: (body, request) => runCode(streams, code, body, true, request),
   },
 ]
 
@@ -118,7 +118,7 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
       response: { 200: t.Array(LanguageSchema), ...errorSchemas() },
       detail: { summary: 'Every language a runtime offers, and whether it can run here' },
     })
-    .post('/code', ({ body, query }) => runCode(streams, code, body, query.wait !== 'false'), {
+    .post('/code', ({ body, query, request }) => runCode(streams, code, body, query.wait !== 'false', request), {
       body: RunCodeBody,
       query: RunCodeQuery,
       detail: {
@@ -151,9 +151,10 @@ export const codeRoutes = (code: CodeOps, interrupts: InterruptHub, streams: Str
     )
     .get(
       '/code/executions/:executionId/events',
-      ({ params, query, headers }) =>
+      ({ params, query, headers, request }) =>
         streamed(streams, () => code.replay(params.executionId, replayStart(headers['last-event-id'], query.after)), {
           route: 'GET /code/executions/{executionId}/events',
+          request,
         }),
       {
         params: ExecutionParams,

@@ -27,8 +27,8 @@ const parseIntOr = (raw: string | null | undefined, fallback: number): number =>
 }
 
 /** POST /command's answer, the same whichever way the request came. */
-const runCommand = (streams: Streams, ops: CommandOps, body: Static<typeof RunCommandBody>) =>
-  streamed(streams, () => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /command' })
+const runCommand = (streams: Streams, ops: CommandOps, body: Static<typeof RunCommandBody>, request: Request) =>
+  streamed(streams, () => ops.respond(body), { holdMs: SHORT_WORK_HOLD_MS, route: 'POST /command', request })
 
 /**
  * POST /command without a query, answered by the front door (as POST /code is): Elysia's
@@ -41,14 +41,14 @@ export const commandDirectRoutes = (ops: CommandOps, streams: Streams): DirectRo
     method: 'POST',
     path: '/command',
     accepts: acceptsExactly(RunCommandBody),
-    handle: body => runCommand(streams, ops, body),
+    handle: (body, request) => runCommand(streams, ops, body, request),
   },
 ]
 
 /** `app`: the app's streams and downloads, where its answers take their slot and are named. */
 export function commandRoutes(ops: CommandOps, hub: InterruptHub, app: Pick<PluginContext, 'streams' | 'downloads'>) {
   return new Elysia({ name: 'api/command', detail: { tags: ['command'] } })
-    .post('/command', ({ body }) => runCommand(app.streams, ops, body), {
+    .post('/command', ({ body, request }) => runCommand(app.streams, ops, body, request), {
       body: RunCommandBody,
       transform: ({ body }) => refuseProtoEnv((body as { envs?: unknown } | undefined)?.envs),
       detail: {
@@ -103,6 +103,7 @@ export function commandRoutes(ops: CommandOps, hub: InterruptHub, app: Pick<Plug
           () => ops.events(params.id, replayStart(request.headers.get('last-event-id'), query.after)),
           {
             route: 'GET /command/{id}/events',
+            request,
           },
         )
       },

@@ -83,21 +83,25 @@ const PATH_ERRORS = {
 /** A walk's 503s: its budget, or the cap on walks at once and its line. */
 const WALK_UNAVAILABLE =
   'the walk ran out of its time budget (30 s), or --max-walks walks were walking and none came free in time'
-/** A tree write's 503: the cap on tree writes at once and its line; nothing was written. */
+/** A tree write's 503: the cap on tree writes at once and its line; nothing of that item was written. */
 const TREE_WRITE_UNAVAILABLE =
-  '--max-tree-writes removals or moves to another filesystem were writing and none came free in time; nothing was written'
+  '--max-tree-writes removals or moves to another filesystem were writing and none came free in time; nothing of that item was written (a batch of moves: the message says how many of its first items were moved)'
 /** NO_CONTENT and those failures, plus any of the route's own. */
 const doneOr = (more: Record<number, string> = {}) => ({ ...NO_CONTENT, ...errors({ ...PATH_ERRORS, ...more }) })
 
 /** `downloads`: where the app names its bodies still being sent (core/downloads.ts). */
 export function filesRoutes(ops: FilesOps, downloads: Downloads) {
-  /** A search's or listing's answer, in a --max-walks slot until it is sent (files-ops.ts). */
-  const walked = async (listing: Promise<Listing>) => {
-    const { entries, info, close } = await listing
-    return jsonArrayOf(entries, info, close)
-  }
   /** What a request waiting for a walk's or a tree write's slot is named in a refusal. */
   const kindOf = (request: Request) => `${request.method} ${new URL(request.url).pathname}`
+  /**
+   * A search's or listing's answer, in a --max-walks slot until it is sent (files-ops.ts), under
+   * the stall rule meanwhile (core/send-stall.ts): a client that takes nothing gives the slot back.
+   */
+  const walked = async (listing: Promise<Listing>, answer: { request: Request; server: Peers | null }) => {
+    const { entries, info, close } = await listing
+    const unguard = downloads.guard(answer, kindOf(answer.request), 'a --max-walks slot')
+    return jsonArrayOf(entries, info, () => close().finally(unguard))
+  }
   const download = ({
     request,
     query,
@@ -189,9 +193,10 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
     )
     .get(
       '/files/search',
-      ({ request, query }) => {
+      ({ request, query, server }) => {
         // Bad input is told at once, not after a wait for a slot.
-        return walked(ops.search(requiredPath(request), query.pattern, kindOf(request), request.signal))
+        const listing = ops.search(requiredPath(request), query.pattern, kindOf(request), request.signal)
+        return walked(listing, { request, server })
       },
       {
         query: SearchQuery,
@@ -279,9 +284,9 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
     })
     .get(
       '/directories/list',
-      ({ request, query }) => {
+      ({ request, query, server }) => {
         const [path, depth] = [requiredPath(request), parseDepth(query.depth)]
-        return walked(ops.list(path, depth, kindOf(request), request.signal))
+        return walked(ops.list(path, depth, kindOf(request), request.signal), { request, server })
       },
       {
         query: ListQuery,

@@ -81,13 +81,14 @@ export function isolatedRoutes(ops: IsolatedOps, streams: Streams) {
     })
     .post(
       '/session/:sessionId/run',
-      async ({ params, body }) => {
+      async ({ params, body, request }) => {
         // A client that goes away interrupts its run (the session stays).
         const abort = new AbortController()
         const events = await ops.run(params.sessionId, body, abort.signal)
         return streamed(streams, () => events, {
           onClose: () => abort.abort(),
           route: 'POST /v1/isolated/session/{id}/run',
+          request,
         })
       },
       {

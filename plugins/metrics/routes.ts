@@ -15,7 +15,8 @@ export function metricsRoutes(ops: MetricsOps, streams: Streams) {
     })
     .get(
       '/metrics/watch', // Metrics frames carry the metrics object itself, as the reference's watch stream does.
-      () => sseResponse(streams, ops.watch(), { pingMs: 0, encode: JSON.stringify, route: 'GET /metrics/watch' }),
+      ({ request }) =>
+        sseResponse(streams, ops.watch(), { pingMs: 0, encode: JSON.stringify, route: 'GET /metrics/watch', request }),
       {
         detail: {
           summary: 'One metrics sample per second as Server-Sent Events',

@@ -23,12 +23,13 @@ export function sessionRoutes(ops: SessionOps, streams: Streams) {
     })
     .post(
       '/session/:id/run',
-      ({ params, body }) => {
+      ({ params, body, request }) => {
         // A client that goes away interrupts its run (the session stays).
         const abort = new AbortController()
         return streamed(streams, () => ops.run(params.id, body, abort.signal), {
           onClose: () => abort.abort(),
           route: 'POST /session/{id}/run',
+          request,
         })
       },
       {

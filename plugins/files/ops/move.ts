@@ -62,15 +62,32 @@ export async function moveFiles(
     there.close()
     throw badRequest(`error accessing file: cannot move ${inside.src} into itself: ${inside.dest}`)
   }
-  for (const item of checked) {
+  for (const [i, item] of checked.entries()) {
     signal?.throwIfAborted()
     const src = await sourceOf(scope, item.src)
     try {
       await moveOne(scope, src, item, signal, slot)
+    } catch (err) {
+      throw i > 0 ? movedBefore(err, i, checked.length) : err
     } finally {
       src.close()
     }
   }
+}
+
+/**
+ * A tree write's refusal after earlier items of the batch moved says so: its "try again" asked
+ * for the whole batch, whose first items were then missing at their sources (404), and the route
+ * said nothing was written. Other failures keep the reference's words.
+ */
+function movedBefore(err: unknown, moved: number, of: number): unknown {
+  if (!(err instanceof ExecdError) || err.code !== 'SERVICE_UNAVAILABLE' || !err.held) return err
+  const rest = of - moved
+  return new ExecdError(
+    err.code,
+    `${err.message}; the first ${moved} of the batch's ${of} moves were made, the last ${rest} not: ask again for those`,
+    { held: err.held },
+  )
 }
 
 /** The source, anchored once `lstat` has found it; a missing one is FILE_NOT_FOUND. */

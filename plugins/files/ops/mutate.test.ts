@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PathScope } from '../../../core/beneath/path-scope'
+import { ExecdError } from '../../../core/errors'
 import { failure as fail, tempDirPerTest } from '../../../spec/kit/test-roots'
 import { makeDirectories } from './mkdir'
 import { moveFiles } from './move'
@@ -277,6 +278,40 @@ describe('tree writes wait for their slot (the routes: --max-tree-writes)', () =
         await moveFiles(scope, [{ src: p('tree'), dest }], undefined, yes.slot)
         expect(readFileSync(join(dest, 'x'), 'utf8')).toBe('X')
         expect(yes.asked).toEqual({ n: 1, released: 1 })
+      } finally {
+        rmSync(other, { recursive: true, force: true })
+      }
+    },
+  )
+  test.skipIf(!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev)(
+    'a batch whose move waits in vain for its slot says how many of its first moves were made',
+    async () => {
+      writeFileSync(p('a'), 'A')
+      writeFileSync(p('b'), 'B')
+      mkdirSync(p('tree'))
+      const other = mkdtempSync('/dev/shm/execd-mv-batch-')
+      const limit = new ExecdError('SERVICE_UNAVAILABLE', 'limit reached: at most 1 concurrent tree writes', {
+        held: () => ({ what: 'concurrent tree writes', max: 1, held: 1, byKind: {}, oldest: [] }),
+      })
+      try {
+        const items = [
+          { src: p('a'), dest: p('a2') },
+          { src: p('b'), dest: p('b2') },
+          { src: p('tree'), dest: join(other, 'tree') },
+          { src: p('a2'), dest: p('a3') },
+        ]
+        const e = await fail(moveFiles(scope, items, undefined, () => Promise.reject(limit)))
+        expect({ status: e.status, message: e.message }).toEqual({
+          status: 503,
+          message:
+            "limit reached: at most 1 concurrent tree writes; the first 2 of the batch's 4 moves were made, the last 2 not: ask again for those",
+        })
+        expect([existsSync(p('a2')), existsSync(p('b2')), existsSync(p('tree')), existsSync(p('a3'))]).toEqual([
+          true,
+          true,
+          true,
+          false,
+        ])
       } finally {
         rmSync(other, { recursive: true, force: true })
       }

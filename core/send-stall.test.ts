@@ -1,0 +1,30 @@
+import { expect, test } from 'bun:test'
+import { StallClock } from './send-stall'
+
+test('a client that takes nothing while bytes wait is stalled once the period has passed', () => {
+  const clock = new StallClock(1000)
+  expect(clock.look({ taken: 10, waiting: 500 }, 0)).toBe(false)
+  expect(clock.look({ taken: 10, waiting: 500 }, 999)).toBe(false)
+  expect(clock.look({ taken: 10, waiting: 500 }, 1000)).toBe(true)
+})
+
+test('a client that takes a little each period is never stalled', () => {
+  const clock = new StallClock(1000)
+  for (let at = 0, taken = 0; at < 10_000; at += 900, taken += 1024)
+    expect(clock.look({ taken, waiting: 65_536 }, at)).toBe(false)
+})
+
+test('nothing waiting is the answer’s own pause, not the client’s', () => {
+  const clock = new StallClock(1000)
+  expect(clock.look({ taken: 10, waiting: 0 }, 0)).toBe(false)
+  expect(clock.look({ taken: 10, waiting: 0 }, 5000)).toBe(false)
+  expect(clock.look({ taken: 10, waiting: 3 }, 5500)).toBe(false)
+  expect(clock.look({ taken: 10, waiting: 3 }, 6000)).toBe(true)
+})
+
+test('where the kernel cannot tell, the time runs', () => {
+  const clock = new StallClock(1000)
+  expect(clock.look({ taken: 10, waiting: 3 }, 0)).toBe(false)
+  expect(clock.look(undefined, 500)).toBe(false)
+  expect(clock.look(undefined, 1000)).toBe(true)
+})

@@ -1,0 +1,103 @@
+/**
+ * A listing or search holds its --max-walks slot until its answer is sent (files-ops.ts), and a
+ * client that never read kept it until Bun's idle timeout closed the connection: four such
+ * clients refused every other walk for 124 s. The stall rule (core/send-stall.ts) resets the
+ * connection of a client that takes nothing for its period (shortened here, core/periods.ts)
+ * and the slot comes back; a client that reads, however slowly, keeps its answer. Outcomes are
+ * counted, never timed: the walks behind the stalled ones wait their 10 s in line as before.
+ */
+import { expect, test } from 'bun:test'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { askHeld } from './fuzz/quiescence'
+import { waitFor } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
+import { portOf } from './raw-http'
+
+/** Far more than the loopback socket's buffers and Bun's take: an unread answer stays unsent. */
+const FILES = 60_000
+const WALKS = 2
+const STALL_MS = 3000
+
+const fx = daemonWithDir(
+  'walk-stall',
+  tmp => {
+    mkdirSync(join(tmp, 'big'))
+    for (let i = 0; i < FILES; i++) closeSync(openSync(join(tmp, 'big', `f${i}-${'n'.repeat(40)}`), 'w'))
+    return { env: { EXECD_MAX_WALKS: String(WALKS), EXECD_PERIODS: `stall:${STALL_MS}` } }
+  },
+  { timeout: 120_000 },
+)
+
+const list = (dir: string) => `/directories/list?path=${encodeURIComponent(dir)}`
+
+/** A socket that asks `path` and never reads a byte of the answer; `ended` once execd ends it. */
+function unread(path: string): { socket: Socket; ended: Promise<string> } {
+  const socket = connect(portOf(fx.d.url), '127.0.0.1')
+  socket.pause()
+  const ended = new Promise<string>(resolve => {
+    socket.on('error', err => resolve((err as NodeJS.ErrnoException).code ?? err.message))
+    socket.on('close', () => resolve('closed'))
+  })
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n\r\n`)
+  return { socket, ended }
+}
+
+const walksHeld = async () => (await askHeld(fx.d))?.pools.find(p => p.what === 'concurrent walks')?.held
+
+test('listings and searches whose clients never read give their slots back; the walks behind them are served', async () => {
+  const big = join(fx.tmp, 'big')
+  const holders = [unread(list(big)), unread(`/files/search?path=${encodeURIComponent(big)}&pattern=f*`)]
+  try {
+    await waitFor('both walks to hold their slots', async () => (await walksHeld()) === WALKS, 60_000)
+    // Each asked while both slots are held by clients that read nothing. On main's build all
+    // three are the 503 `limit reached: at most 2 concurrent walks (--max-walks), none came free`.
+    const statuses: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const res = await fx.d.fetch(list(fx.tmp))
+      statuses.push(res.status)
+      await res.body?.cancel()
+    }
+    expect(statuses).toEqual([200, 200, 200])
+    // Reset, not closed with a FIN: the client cannot take what it got for the whole answer.
+    expect(await Promise.all(holders.map(h => h.ended))).toEqual(['ECONNRESET', 'ECONNRESET'])
+    await waitFor('the walks pool to drain', async () => (await walksHeld()) === 0)
+    const lines = fx.d
+      .logs()
+      .split('\n')
+      .filter(l => l.includes('"msg":"answer stalled'))
+    expect(lines).toHaveLength(2)
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 'warn',
+      msg: `answer stalled: its client took nothing for ${STALL_MS / 1000} s; connection reset`,
+      stall_ms: STALL_MS,
+      holding: 'a --max-walks slot',
+    })
+  } finally {
+    for (const h of holders) h.socket.destroy()
+  }
+}, 120_000)
+
+test('a client that reads a listing slowly is not cut: it gets the whole answer', async () => {
+  // A narrow receive window (as spec/kit/narrow-reader.ts pins it) acknowledges every few KiB
+  // read; at 4 KiB a second it reads for eight periods of the stall rule, far from the end.
+  const program = [
+    'import socket, sys, time',
+    's = socket.socket()',
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)',
+    `s.connect(('127.0.0.1', ${portOf(fx.d.url)}))`,
+    `s.sendall(b'GET ${list(join(fx.tmp, 'big'))} HTTP/1.1\\r\\nHost: x\\r\\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\\r\\n\\r\\n')`,
+    'got = 0',
+    't = time.time()',
+    `while time.time() - t < ${(8 * STALL_MS) / 1000}:`,
+    '    b = s.recv(1024)',
+    '    if not b: sys.exit("cut after %d bytes" % got)',
+    '    got += len(b)',
+    '    time.sleep(0.25)',
+    'print(got)',
+  ].join('\n')
+  const p = Bun.spawn([process.env.EXECD_PYTHON || '/usr/bin/python3', '-c', program], { stderr: 'pipe' })
+  const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' })
+}, 120_000)
