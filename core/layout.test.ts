@@ -31,6 +31,18 @@ test('plugins/ never import cmd/', () => {
   expect(offending).toEqual([])
 })
 
+/**
+ * One way to reach the C library: core/libc.ts's libcSymbols (glibc's soname or the mapped musl,
+ * the platform check, the lazy bun:ffi, null where it cannot be had). Five modules each opened it
+ * themselves until stop 51, each with its own platform check, fallback and cache.
+ */
+test('nothing in core/, plugins/ or cmd/ but core/libc.ts calls dlopen', () => {
+  const offending = [...filesIn('core'), ...filesIn('plugins'), ...filesIn('cmd')]
+    .filter(f => f !== 'core/libc.ts' && !f.endsWith('.test.ts'))
+    .flatMap(f => (/\bdlopen\s*[(,}]/.test(readFileSync(join(top, f), 'utf8')) ? [f] : []))
+  expect(offending).toEqual([])
+})
+
 // Read as text, not imported: core/ never imports plugins/ (the first test checks this file too).
 const sectionNames = (() => {
   const list = /export const plugins[^=]*=\s*\[([^\]]*)\]/.exec(readFileSync(join(top, 'plugins/index.ts'), 'utf8'))
