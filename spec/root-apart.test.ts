@@ -13,6 +13,7 @@ import { createApp } from '../core/app'
 import { createLogger } from '../core/log'
 import { configFrom } from '../cmd/options'
 import { plugins, runtimes } from '../plugins'
+import { runCli } from './harness'
 
 type App = Awaited<ReturnType<typeof createApp>>
 const base = realpathSync(mkdtempSync(join(tmpdir(), 'root-apart-')))
@@ -67,4 +68,25 @@ describe('two apps in one process, each with its own --root', () => {
       expect(await res.text()).toContain(JSON.stringify(join(roots[i]!, 'sub')))
     }
   })
+})
+
+/**
+ * `execd exec` opens the same sections with the root of its configuration (EXECD_ROOT: it has no
+ * --root flag), as `execd fs` always did: before stop 51 fs was confined and exec ran anywhere.
+ */
+test('under EXECD_ROOT, execd exec confines its working directory as execd fs confines its paths', async () => {
+  const other = join(roots[1]!, 'sub')
+  const env = { EXECD_ROOT: roots[0]! }
+  for (const args of [
+    ['fs', 'ls', other],
+    ['exec', '--shell', 'pwd', '--cwd', other],
+  ]) {
+    const run = await runCli(args, { env })
+    expect([args[0], run.code === 0, run.stdout, run.stderr]).toEqual([
+      args[0],
+      false,
+      '',
+      expect.stringContaining(`path is outside the root ${roots[0]}: ${other}`),
+    ])
+  }
 })
