@@ -19,6 +19,7 @@ import startup from './rows/r7-startup'
 import metricsLatency from './rows/r8-metrics'
 import goRuntime from './rows/r9-go'
 import isolatedSessions from './rows/r10-isolated'
+import pausedCell from './rows/r11-paused-cell'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
 const ROWS: BenchRow[] = [
@@ -32,6 +33,7 @@ const ROWS: BenchRow[] = [
   concurrency,
   goRuntime,
   isolatedSessions,
+  pausedCell,
 ]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)

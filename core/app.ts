@@ -350,6 +350,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
       return group && !group.mounted ? loaded(group).then(() => undefined) : undefined
     },
     shapeOf: (method, path) => groupOf(path)?.mounted?.shapeOf(method, path),
+    schemaOf: (method, path) => groupOf(path)?.mounted?.schemaOf(method, path),
     directOf: (method, path) => groupOf(path)?.mounted?.directOf(method, path),
   })
 

@@ -6,6 +6,7 @@
  * (core/body.ts). A refusal closes the connection, so a client that announced a body it never
  * sends cannot hold the socket (1,100 such connections once exhausted the fd limit).
  */
+import type { TSchema } from '@sinclair/typebox'
 import { answeredFor } from './answering'
 import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
@@ -17,6 +18,7 @@ import { badPercentRun } from './percent-utf8'
 import type { Held } from './held-slots'
 import type { Logger } from './log'
 import { LogThrottle } from './log-throttle'
+import { dropNullOptionals } from './null-members'
 import type { DirectRoute } from './plugin'
 import { RequestsInFlight } from './requests-in-flight'
 
@@ -45,6 +47,8 @@ interface FrontDoorOptions {
   ready?(method: string, path: string): Promise<void> | undefined
   /** The JSON shape a route's body schema declares, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
+  /** The schema a route declares for its JSON body, if any: its optional members' nulls are dropped. */
+  schemaOf?(method: string, path: string): TSchema | undefined
   /** The route answered here rather than by the app, for a body it accepts (core/plugin.ts). */
   directOf?(method: string, path: string): DirectRoute | undefined
 }
@@ -235,6 +239,10 @@ async function readJson(
   let body: unknown
   try {
     body = parseJsonBody(text)
+    // A null that stands for an absent member, as the reference reads it (core/null-members.ts);
+    // the text is made again only when one was dropped, for the route's own parse of it.
+    if (text.includes('null') && dropNullOptionals(opts.schemaOf?.(request.method, path), body))
+      text = JSON.stringify(body)
     // A body the direct route accepts is of its schema, hence of its shape: no check needed.
     // Its answer is awaited here, its failure caught by this catch (failed's rendering): passed
     // on through safely() it cost a catch promise and the async function's adoption of it, ~1.5k

@@ -129,7 +129,7 @@ test('no module-level mutable state in plugins/*/index.ts: a section or runtime 
 const PROCESS_WIDE: Record<string, string> = {
   // The javascript driver: run inside each context's interpreter child, one per context, not in execd.
   'plugins/javascript/driver.ts': 'interruptRunning cellNumber queue ourRequire ourRequireCwd',
-  'plugins/javascript/driver-cell.ts': 'repl plain kept reusable',
+  'plugins/javascript/driver-cell.ts': 'repl plain kept reusable keptChars',
   'plugins/javascript/driver-settle.ts': 'failSettle failedBefore',
   // Keyed by the session it describes, which is the instance's.
   'plugins/pty/socket.ts': 'claims',

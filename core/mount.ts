@@ -4,6 +4,7 @@
  * app of their own with the shared error renderer (composed by Elysia on the group's first
  * request), and what the front door and the OpenAPI document need to know of them.
  */
+import type { TSchema } from '@sinclair/typebox'
 import { Elysia, type AnyElysia } from 'elysia'
 import type { JsonShape } from './body'
 import { ExecdError, PREFIX, errorResponse, toExecdError } from './errors'
@@ -23,6 +24,8 @@ export interface Mounted {
   routes: readonly RouteInfo[]
   /** The JSON shape a route of this group declares for its body, if any. */
   shapeOf(method: string, path: string): JsonShape | undefined
+  /** The schema a route of this group declares for its JSON body, if any. */
+  schemaOf(method: string, path: string): TSchema | undefined
   /** Noted before any of its routes compiled (core/openapi.ts says why). */
   undeclared: readonly SchemaNode[]
   optionalBodies: ReadonlySet<string>
@@ -54,6 +57,7 @@ export function mount(
   // every group in the background kept ~0.8 MiB more resident when idle (each route's own
   // handler is compiled on its first request too, as always).
   const takesHead = headRoutes(app.routes)
+  const schemaOf = bodySchemas(app.routes)
   const headless = app.routes.find(
     r => r.method === 'HEAD' && !app.routes.some(g => g.method === 'GET' && g.path === r.path),
   )
@@ -68,7 +72,8 @@ export function mount(
       return app.handle(get)
     },
     routes: app.routes,
-    shapeOf: bodyShapes(app.routes),
+    shapeOf: shapesOf(schemaOf),
+    schemaOf,
     undeclared,
     optionalBodies: optionalBodiesOf(app.routes),
     directOf: directRoutes(direct, log),
@@ -158,16 +163,22 @@ function optionalBodiesOf(routes: readonly RouteInfo[]): Set<string> {
   return keys
 }
 
-/** method+path → the JSON shape its body schema declares, matching `:param` segments. */
-function bodyShapes(routes: readonly RouteInfo[]): (method: string, path: string) => JsonShape | undefined {
-  const table: { method: string; pattern: RegExp; shape: JsonShape }[] = []
+/** method+path → the JSON body schema it declares (an object's or an array's), matching `:param` segments. */
+function bodySchemas(routes: readonly RouteInfo[]): (method: string, path: string) => TSchema | undefined {
+  const table: { method: string; pattern: RegExp; schema: TSchema }[] = []
   for (const r of routes) {
     const type = r.hooks?.body?.type
     if (type !== 'object' && type !== 'array') continue
-    table.push({ method: r.method, pattern: routePattern(r.path), shape: type })
+    table.push({ method: r.method, pattern: routePattern(r.path), schema: r.hooks!.body as TSchema })
   }
-  return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.shape
+  return (method, path) => table.find(e => e.method === method && e.pattern.test(path))?.schema
 }
+
+/** method+path → the JSON shape its body schema declares. */
+const shapesOf =
+  (schemaOf: (method: string, path: string) => TSchema | undefined) =>
+  (method: string, path: string): JsonShape | undefined =>
+    schemaOf(method, path)?.type as JsonShape | undefined
 
 /**
  * The one renderer of an Elysia app's errors into `{code, message}` and a status, and of their
@@ -181,7 +192,7 @@ export function renderError(code: string | number, error: unknown, request: Requ
     case 'PARSE':
       return errorResponse(new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${messageOf(error)}`))
     case 'VALIDATION':
-      return errorResponse(validationError(error))
+      return errorResponse(validationError(error, request.body === null))
   }
   const e = toExecdError(error)
   if (e.code === 'SERVICE_UNAVAILABLE') {
@@ -199,8 +210,13 @@ export function renderError(code: string | number, error: unknown, request: Requ
 
 const refusals = new LogThrottle()
 
-/** Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY. */
-function validationError(error: unknown): ExecdError {
+/**
+ * Elysia's validation error → the reference's codes: a missing query parameter is MISSING_QUERY,
+ * and a body refused when none was sent is Go's `EOF`, as the reference words it on every route
+ * that needs one (Elysia read some routes' absent body as `{}`: `POST /command` said `command:
+ * Expected string`).
+ */
+function validationError(error: unknown, bodiless: boolean): ExecdError {
   const v = error as { type?: string; on?: string; valueError?: { path?: string; message?: string }; value?: unknown }
   const path = v.valueError?.path?.replace(/^\//, '') ?? ''
   const on = v.on ?? v.type
@@ -212,7 +228,7 @@ function validationError(error: unknown): ExecdError {
     }
     return new ExecdError('INVALID_REQUEST_BODY', `invalid ${on} parameter '${path}': ${v.valueError?.message ?? ''}`)
   }
-  if (on === 'body' && (v.value === undefined || v.value === null || v.value === '')) {
+  if (on === 'body' && (bodiless || v.value === undefined || v.value === null || v.value === '')) {
     return new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}EOF`)
   }
   const where = path ? `${path}: ` : ''

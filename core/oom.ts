@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { cgroupDirs, memoryLimitIn, type CgroupDir } from './cgroup-dirs'
 import { describeExit } from './exit-words'
 import type { ExitInfo } from './process'
-import { readKept } from './procfs'
+import { readKeptIfThere } from './procfs'
 
 /**
  * Read synchronously, so a count noted as a command starts is read before its spawn: read on the
@@ -94,8 +94,8 @@ function oomKills(): Count | undefined {
     ...ownCgroups().map(({ version, dir }) => `${dir}/${version === 2 ? 'memory.events' : 'memory.oom_control'}`),
   ]
   // Each count file read through a kept descriptor: this read comes before a cell's or command's
-  // start (once a second), on its way.
-  const counts = files.map(f => oomKillsIn(readKept(f))).filter(n => n !== undefined)
+  // start (once a second), on its way. The candidates this host lacks are not looked for again.
+  const counts = files.map(f => oomKillsIn(readKeptIfThere(f))).filter(n => n !== undefined)
   if (counts.length) return { n: counts.reduce((a, b) => a + b, 0), of: 'cgroups' }
   const n = oomKillsIn(read('/proc/vmstat'))
   return n === undefined ? undefined : { n, of: 'machine' }

@@ -1,6 +1,17 @@
 import { expect, test } from 'bun:test'
-import { readdirSync, readlinkSync } from 'node:fs'
-import { childrenOf, childrenOfAsync, firstChildOf, listPids, readKept, readStat, ticksSinceBoot } from './procfs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  childrenOf,
+  childrenOfAsync,
+  firstChildOf,
+  listPids,
+  readKept,
+  readKeptIfThere,
+  readStat,
+  ticksSinceBoot,
+} from './procfs'
 
 test('this process is listed and read with its parent; a pid that is not there reads as undefined', () => {
   expect(listPids()).toContain(process.pid)
@@ -79,4 +90,22 @@ test("a kept file is read as it is now, with no descriptor per read; a process's
   expect(readKept(path)).toBeUndefined()
   expect(open()).toBe(0)
   expect(readKept('/nonexistent/memory.events')).toBeUndefined()
+})
+
+test('a file missing at its first look is not looked for again; one that was there is read as it is now', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'procfs-'))
+  try {
+    const later = join(dir, 'memory.events')
+    expect(readKeptIfThere(later)).toBeUndefined()
+    // A candidate this host lacks at the first reading is taken for one it will not have.
+    writeFileSync(later, 'oom_kill 1\n')
+    expect(readKeptIfThere(later)).toBeUndefined()
+    const there = join(dir, 'memory.oom_control')
+    writeFileSync(there, 'oom_kill 0\n')
+    expect(readKeptIfThere(there)).toBe('oom_kill 0\n')
+    writeFileSync(there, 'oom_kill 2\n')
+    expect(readKeptIfThere(there)).toBe('oom_kill 2\n')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })

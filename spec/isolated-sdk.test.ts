@@ -83,6 +83,24 @@ describe.skipIf(!Bun.which('bwrap'))('the SDK IsolationService, method by method
     expect((await svc.list()).map(x => x.session_id)).not.toContain(s.sessionId)
   })
 
+  test('capabilities: what it says is available, create gives (a client reads it before it creates)', async () => {
+    const svc = isolation()
+    const caps = await svc.capabilities()
+    expect(caps).toMatchObject({ available: true, isolator: 'bubblewrap' })
+    expect(caps.version).toMatch(/^\d+\.\d+/)
+    for (const key of ['setpriv_available', 'userns_available', 'diff_supported', 'commit_supported'] as const)
+      expect(typeof caps[key]).toBe('boolean')
+    for (const [mode, available] of [
+      ['setpriv', caps.setpriv_available],
+      ['userns', caps.userns_available],
+    ] as const) {
+      if (!available) continue
+      await svc.withSession({ workspace: { path: fx.ws }, uid_mode: mode }, async s => {
+        expect(stdoutOf(await s.run('echo ran'))).toEqual(['ran'])
+      })
+    }
+  })
+
   test("a run's handlers and result: init is the session id, output in order, the exit code from the error event", async () => {
     await isolation().withSession({ workspace: { path: fx.ws } }, async s => {
       const seen: string[] = []

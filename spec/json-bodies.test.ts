@@ -166,6 +166,25 @@ describe('malformed bodies', () => {
     })
   }
 
+  // Go's decoder says EOF of an absent body, and SDKs show the message: `POST /command` said
+  // `command: Expected string` (Elysia read its absent body as an object) and an isolated
+  // create `workspace: Expected required property`.
+  test('a route that needs a body answers none, or a blank one, with the reference EOF 400', async () => {
+    const needing = ['/command', '/code', '/code/context', `/session/${sessionId}/run`, '/files/mv']
+    for (const route of [...needing, '/files/replace', '/files/permissions', '/directories', '/v1/isolated/session']) {
+      for (const body of [undefined, '', ' \n']) {
+        const res = await fx.d.fetch(route, { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+        const error = await res.json()
+        expect([route, res.status, error.code, error.message]).toEqual([
+          route,
+          400,
+          'INVALID_REQUEST_BODY',
+          'error parsing request, MAYBE invalid body format. EOF',
+        ])
+      }
+    }
+  })
+
   test('/files/mv wants an array: an object is a 400', async () => {
     const res = await postJson(fx.d, '/files/mv', '{"src":"a","dest":"b"}')
     expect(res.status).toBe(400)

@@ -103,11 +103,20 @@ export async function countRequests(
  * ~100× as long, so a count over requests holds ~100× the timers' share; this is that share.
  */
 export async function countIdle(dir: string, pid: number, ms: number, per: number): Promise<Counted> {
+  const d = await countWindow(dir, pid, () => Bun.sleep(ms))
+  return { main: d.main / per, all: d.all / per, others: '', ms }
+}
+
+/** Instructions of `pid` while `run` runs (its main thread's, all its threads'), whatever it does. */
+export async function countWindow(
+  dir: string,
+  pid: number,
+  run: () => Promise<unknown>,
+): Promise<{ main: number; all: number; threads: Map<string, number> }> {
   await monitor(pid, 'instrumentation', 'on')
   await monitor(pid, 'zero')
-  await Bun.sleep(ms)
+  await run()
   await monitor(pid, 'dump')
   await monitor(pid, 'instrumentation', 'off')
-  const d = lastDump(dir, pid)
-  return { main: d.main / per, all: d.all / per, others: '', ms }
+  return lastDump(dir, pid)
 }

@@ -90,7 +90,14 @@ interface KeptCell extends PreparedCell {
 
 /** A longer cell is prepared each time it runs: the kept ones hold their code and script. */
 const MAX_REUSED_CODE = 64 * 1024
+/**
+ * Kept cells at most, and the characters of their scripts together: by count alone, 600 cells
+ * of 300 KB held 200 of them (a 254 MiB driver), and cells of 16 MiB would have held 3 GiB.
+ * The newest is always kept. A python context keeps its cells' sources as far (cells.py).
+ */
 const MAX_KEPT = 200
+const MAX_KEPT_CHARS = 16 * 1024 * 1024
+let keptChars = 0
 
 /** Recent cells by name, oldest first, for the code line of a stack frame (a function may outlive its cell). */
 const kept = new Map<string, KeptCell>()
@@ -99,13 +106,13 @@ const reusable = new Map<string, KeptCell>()
 
 function remember(cell: KeptCell, run: number): void {
   cell.run = run
-  kept.delete(cell.name)
+  if (!kept.delete(cell.name)) keptChars += cell.script.length
   kept.set(cell.name, cell)
-  if (kept.size <= MAX_KEPT) return
   for (const [name, oldest] of kept) {
+    if (kept.size <= 1 || (kept.size <= MAX_KEPT && keptChars <= MAX_KEPT_CHARS)) return
     kept.delete(name)
+    keptChars -= oldest.script.length
     if (oldest.code !== undefined) reusable.delete(oldest.code)
-    return
   }
 }
 

@@ -142,10 +142,27 @@ _DRIVER_FILE = sys._getframe().f_code.co_filename
 # imports it: importing it for every cell was ~5 ms of a cold context's first (tokenize, re).
 # The source alone: its lines are split when linecache takes it (most cells never meet linecache).
 _cell_sources = {}
+# Only the newest cells' sources are kept, here or in linecache: every cell's was, and a context
+# that lived for thousands of cells grew by each one (2,000 cells of 20 KB: +50 MiB). An older
+# cell's lines are gone from tracebacks, as a javascript context keeps its newest 200 cells'.
+_SOURCES_KEPT = 1000
+_SOURCE_CHARS_KEPT = 16 * 1024 * 1024
+_remembered = {}  # filename -> its length, oldest first (dicts keep their order)
+_remembered_chars = 0
 
 
 def _remember_source(filename, source):
+    global _remembered_chars
     _cell_sources[filename] = source
+    _remembered[filename] = len(source)
+    _remembered_chars += len(source)
+    while len(_remembered) > 1 and (len(_remembered) > _SOURCES_KEPT or _remembered_chars > _SOURCE_CHARS_KEPT):
+        oldest = next(iter(_remembered))
+        _remembered_chars -= _remembered.pop(oldest)
+        _cell_sources.pop(oldest, None)
+        linecache = sys.modules.get('linecache')
+        if linecache is not None:
+            linecache.cache.pop(oldest, None)
     _fill_linecache()
 
 

@@ -18,6 +18,7 @@ import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
 import { firstKeyword, type Dialect } from './split'
+import cells from './cells.js' with { type: 'text' }
 import source from './driver.js' with { type: 'text' }
 
 type Reply = {
@@ -34,8 +35,8 @@ export type Target = { path: string } | { dsn: string; description: string; dial
 /** How long the child may take to start and open its database (a server: connect). */
 const START_TIMEOUT_MS = 15_000
 
-/** The driver on disk for the child (a private temp dir, once per execd process). */
-const files = new PrivateFiles('execd-sql', { 'sql-driver.js': source })
+/** The driver on disk for the child, its module beside it (a private temp dir, once per execd process). */
+const files = new PrivateFiles('execd-sql', { 'sql-driver.js': source, 'cells.js': cells })
 // Reached through execd's descriptor: the child runs the driver written, not what is at its name by then.
 const driverFile = async (): Promise<string> => join(await files.reached(), 'sql-driver.js')
 

@@ -8,7 +8,7 @@
 // a result costs this process only, and only a bounded result crosses to execd; a query
 // (SELECT, WITH, VALUES, TABLE) is also bounded on the server, so rows past the limit are not
 // sent (`query`).
-// Protocol: Bun IPC, JSON messages; values go out as the JSON cells of a result (`cell`).
+// Protocol: Bun IPC, JSON messages; values go out as the JSON cells of a result (cells.js).
 //   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
 //                   maxRows, keyword (its first, split.ts firstKeyword)} | {id, op: 'close'} |
 //                   {op: 'interrupt'} (SQLite: seen between rows,
@@ -19,6 +19,7 @@
 //                   errno, detail, hint}}.
 import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
+import { MAX_RESULT_CHARS, take } from './cells.js'
 
 const CHECK_EVERY = 256
 const INTERRUPTED = new Error('execution stopped by interrupt')
@@ -71,72 +72,6 @@ proc.on('message', async m => {
 })
 proc.send({ ready: true })
 
-// Characters (blob bytes count twice: they go out as hex) of values one result carries at
-// most. The row limit alone let one row hold a 300 MB string: turning that into a result event
-// held execd's event loop for minutes while its memory grew past 5 GiB.
-const MAX_RESULT_CHARS = 4 * 1024 * 1024
-
-const sizeOf = v =>
-  typeof v === 'string'
-    ? v.length
-    : v instanceof Uint8Array
-      ? 2 * v.byteLength
-      : v !== null && typeof v === 'object' && !(v instanceof Date)
-        ? JSON.stringify(v, bigints).length
-        : 8
-const cut = (v, room) =>
-  typeof v === 'string'
-    ? v.slice(0, room)
-    : v instanceof Uint8Array
-      ? v.subarray(0, room >> 1)
-      : v !== null && typeof v === 'object' && !(v instanceof Date) && sizeOf(v) > room
-        ? JSON.stringify(v, bigints).slice(0, room)
-        : v
-const bigints = (_, x) => (typeof x === 'bigint' ? x.toString() : x)
-
-/**
- * A driver's value as the JSON cell a result carries (execd's format.ts documents the shape):
- * big integers as strings, blobs as hex, dates as ISO text, JSON and arrays as themselves; made
- * here so rows cross the channel as plain JSON and execd only parses them.
- */
-const cell = v =>
-  v === null || v === undefined
-    ? null
-    : typeof v === 'bigint'
-      ? Number.isSafeInteger(Number(v))
-        ? Number(v)
-        : v.toString()
-      : typeof v === 'number'
-        ? Number.isFinite(v)
-          ? v
-          : String(v)
-        : typeof v === 'string' || typeof v === 'boolean'
-          ? v
-          : v instanceof Date
-            ? Number.isNaN(v.getTime())
-              ? String(v)
-              : v.toISOString()
-            : v instanceof Uint8Array
-              ? `\\x${Buffer.from(v).toString('hex')}`
-              : Array.isArray(v)
-                ? v.map(cell)
-                : typeof v === 'object'
-                  ? JSON.parse(JSON.stringify(v, bigints))
-                  : String(v)
-
-/** Adds `values` to `rows` unless the budget is spent: false then (the result is truncated). */
-function take(rows, values, budget) {
-  const size = values.reduce((n, v) => n + sizeOf(v), 0)
-  if (size <= budget.left) {
-    budget.left -= size
-    rows.push(values.map(cell))
-    return true
-  }
-  // A first row too big on its own comes cut, each value to its share of the budget.
-  if (rows.length === 0) rows.push(values.map(v => cell(cut(v, Math.floor(MAX_RESULT_CHARS / values.length)))))
-  return false
-}
-
 /** Ends the statement running on our MySQL connection; the connection and its session stay. */
 async function killQuery({ dsn, id }) {
   const other = new SQL(dsn, { max: 1, connectionTimeout: 5 })
@@ -152,13 +87,24 @@ async function killQuery({ dsn, id }) {
 /**
  * One statement on the server: rows within the row limit and the budget, or the count it changed.
  * A query is read through a cursor (PostgreSQL) or under the session's select limit (MySQL), so
- * the server sends at most the row limit and one more; anything else (INSERT … RETURNING, SHOW,
- * a query either refuses) is taken whole, as the client reads every result.
+ * the server sends at most the row limit and one more. PostgreSQL's statements that must run
+ * whole (RETURNING, a data-modifying WITH, a locking clause) put their rows in a table read the
+ * same way (`throughTable`). Anything else (SHOW, MySQL's WHOLE, what both refuse) is taken
+ * whole, as the client reads every result.
  */
 async function query(stmt, maxRows, keyword) {
-  if (QUERIES.has(keyword) && !WHOLE.test(stmt)) {
-    const bounded = mysql ? await underSelectLimit(stmt, maxRows) : await throughCursor(stmt, maxRows)
-    if (bounded) return bounded
+  const bounded = QUERIES.has(keyword) && !WHOLE.test(stmt)
+  if (mysql && bounded) return underSelectLimit(stmt, maxRows)
+  if (!mysql) {
+    const cursor = bounded ? await throughCursor(stmt, maxRows) : undefined
+    if (typeof cursor === 'object') return cursor
+    // 0A000: DECLARE refused a data-modifying WITH. A write's rows are the WITH's of a query.
+    const asQuery = QUERIES.has(keyword) && (!bounded || cursor === '0A000')
+    const asWrite = /\bRETURNING\b/i.test(stmt) && (RETURNS.has(keyword) || keyword === 'WITH')
+    const outcome =
+      (asQuery ? await throughTable(stmt, maxRows, true) : undefined) ??
+      (asWrite ? await throughTable(stmt, maxRows, false) : undefined)
+    if (outcome) return outcome
   }
   outside = false
   return readAll(server.unsafe(stmt).values(), maxRows)
@@ -166,6 +112,8 @@ async function query(stmt, maxRows, keyword) {
 
 /** Statements a PostgreSQL cursor takes and MySQL's select limit bounds. */
 const QUERIES = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE'])
+/** PostgreSQL's writes that may return rows, as a data-modifying WITH's part. */
+const RETURNS = new Set(['INSERT', 'UPDATE', 'DELETE'])
 
 /**
  * Queries whose meaning lies past the rows read, which run as they are. A locking clause locks
@@ -211,14 +159,51 @@ let outside = false
 
 /**
  * PostgreSQL: the query as a cursor fetched in batches up to the row limit and one more, in the
- * transaction it would have had: its own (BEGIN … COMMIT, as a statement alone autocommits), or
- * the session's open one, where a savepoint keeps a DECLARE the server refuses from aborting it.
- * DECLARE only plans the query, so a refusal (a data-modifying WITH, SELECT … INTO, an error of
- * the statement itself) ran nothing: undefined, and the statement runs as it is, once. Rows past
- * the limit are never computed, as a client's row limit stops a portal (JDBC's maxRows).
+ * transaction it would have had (`opened`). Rows past the limit are never computed, as a
+ * client's row limit stops a portal (JDBC's maxRows). DECLARE only plans the query, so a
+ * refusal (a data-modifying WITH, SELECT … INTO, an error of the statement itself) ran nothing:
+ * its SQLSTATE, and the statement runs otherwise, once.
  */
 async function throughCursor(stmt, maxRows) {
   const name = `execd_rows_${++cursors}`
+  // The newline keeps a last `--` comment of the statement its own. FETCH 0 names the columns, running nothing.
+  const declare = `DECLARE ${name} NO SCROLL CURSOR FOR`
+  const { own, refused, described } = await opened(`${declare}\n${stmt}\n;\nFETCH FORWARD 0 FROM ${name}`)
+  if (refused) return refused
+  const cut = cutQuery(stmt, described)
+  return readCursor(name, maxRows, own, described, cut && `CLOSE ${name};\n${declare} ${cut}`)
+}
+
+/**
+ * PostgreSQL: a statement that must run whole (RETURNING, a data-modifying WITH, a locking
+ * clause) run into a temporary table, then read from it as a query is: the server keeps the
+ * rows, where the client held every one (INSERT … RETURNING of 20 million rows took this
+ * process to 1.4 GiB). It runs once, all of it, in the transaction it would have had; its
+ * error is its own. `WITH NO DATA` first only analyses, so what the table refuses (repeated or
+ * `record` columns, SELECT … INTO, a rule, no TEMP privilege) ran nothing: undefined, and the
+ * statement runs as it is.
+ */
+async function throughTable(stmt, maxRows, asQuery) {
+  const name = `execd_rows_${++cursors}`
+  // Named in pg_temp: a search path that finds a user's table of the name first must not drop it.
+  const table = `pg_temp.${name}`
+  const rows = asQuery ? `\n${stmt}\n` : `WITH execd_returned AS (\n${stmt}\n) SELECT * FROM execd_returned`
+  const create = `CREATE TEMPORARY TABLE ${name} AS ${rows}`
+  const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${table}`)
+  if (refused) return undefined
+  // Made again, not filled: a query's own WITH may write, which only a top-level statement holds.
+  const read = cutQuery(`TABLE ${table}`, described) ?? `TABLE ${table}`
+  const fill = `DROP TABLE ${table};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
+  return readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${table}`)
+}
+
+/**
+ * Sends `probe` (it plans, runs nothing) in the transaction the statement would have had: its
+ * own (BEGIN … COMMIT, as a statement alone autocommits), or the session's open one, where a
+ * savepoint keeps a refusal from aborting it. `own` and the columns the probe's last statement
+ * `described`, or the SQLSTATE `refused`.
+ */
+async function opened(probe) {
   let own = outside
   outside = false
   if (!own) {
@@ -226,24 +211,58 @@ async function throughCursor(stmt, maxRows) {
       await say('SAVEPOINT execd_cursor')
     } catch (e) {
       // 25P01: no transaction block; anything else (an aborted block: 25P02) the statement says itself.
-      if (e?.errno !== '25P01') return undefined
+      if (e?.errno !== '25P01') return { refused: String(e?.errno ?? 'XX000') }
       own = true
     }
   }
+  let described
   try {
-    // The newline keeps a last `--` comment of the statement its own.
-    await sent(server.unsafe(`${own ? 'BEGIN;\n' : ''}DECLARE ${name} NO SCROLL CURSOR FOR\n${stmt}\n`))
+    described = (await sent(server.unsafe(`${own ? 'BEGIN;\n' : ''}${probe}`))).at(-1)?.columns ?? []
   } catch (e) {
     await say(own ? 'ROLLBACK' : 'ROLLBACK TO SAVEPOINT execd_cursor; RELEASE SAVEPOINT execd_cursor')
     outside = own
     if (stop) throw e
-    return undefined
+    return { refused: String(e?.errno ?? 'XX000') }
   }
   if (!own) await say('RELEASE SAVEPOINT execd_cursor')
+  return { own, described }
+}
+
+/**
+ * Types whose values are cut on the server: text, varchar (the same as text), bytea. Named in
+ * pg_catalog: a search path may put a user's `left` first.
+ */
+const CUT = {
+  25: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  1043: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  17: c => `pg_catalog.substr(${c}, 1, ${(MAX_RESULT_CHARS >> 1) + 1})`,
+}
+
+/**
+ * `query` again with each text or bytea value cut on the server to what one result carries and
+ * a character (a byte) more, where the client read it whole first (one 400 MB value took this
+ * process to 811 MiB): longer, it is cut here and said `truncated` as before. Undefined without
+ * such a column. Each column is named once, so a volatile one is still computed once; a
+ * subquery's ORDER BY keeps it from being pulled up, its order kept.
+ */
+function cutQuery(query, columns) {
+  if (!columns.some(c => CUT[c.type])) return undefined
+  const names = columns.map((_, i) => `c${i + 1}`)
+  const select = columns.map((c, i) => CUT[c.type]?.(names[i]) ?? names[i])
+  return `SELECT ${select.join(', ')} FROM (\n${query}\n) execd_cut(${names.join(', ')})`
+}
+
+/**
+ * Cursor `name`'s rows to the limit under the names `described`, after `fill` (what declares
+ * the cursor again, or runs the statement where the cursor does not) and before `drop` (what
+ * goes with the cursor); then our transaction is committed, or the session's left open.
+ */
+async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
   let done = false
   try {
-    const outcome = await fetchRows(name, maxRows)
-    await say(own ? `CLOSE ${name}; COMMIT` : `CLOSE ${name}`)
+    const names = described.map(c => c.name)
+    const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`)
+    await say(`CLOSE ${name}${drop}${own ? '; COMMIT' : ''}`)
     done = true
     outside = own
     return outcome
@@ -251,7 +270,7 @@ async function throughCursor(stmt, maxRows) {
     // An error or an interrupt: our transaction is undone as the statement's would be; in the
     // session's, the cursor goes (an aborted block drops it at its ROLLBACK).
     if (!done)
-      await say(own ? 'ROLLBACK' : `CLOSE ${name}`).then(
+      await say(own ? 'ROLLBACK' : `CLOSE ${name}${drop}`).then(
         () => (outside = own),
         () => {},
       )
@@ -261,16 +280,17 @@ async function throughCursor(stmt, maxRows) {
 /**
  * Batches sized to the budget left (a first of 64 rows, then as many as the rows so far say
  * fit, at most 1,024; never past the row limit and one more), so this process holds about one
- * budget, not a batch's worst case.
+ * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip saved.
  */
-async function fetchRows(name, maxRows) {
+async function fetchRows(name, maxRows, columns, before = '') {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
-  let columns
   for (let want = Math.min(64, maxRows + 1); ;) {
-    const batch = await sent(say(`FETCH FORWARD ${want} FROM ${name}`).values())
+    const sentAll = await sent(say(`${before}FETCH FORWARD ${want} FROM ${name}`).values())
+    // Several statements answer a result each: the FETCH's is the last.
+    const batch = before ? sentAll.at(-1) : sentAll
+    before = ''
     if (stop) throw INTERRUPTED
-    columns ??= (batch.columns ?? []).map(c => c.name)
     if (columns.length === 0) return { affected: 0 }
     for (const values of batch) {
       if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }

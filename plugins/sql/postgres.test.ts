@@ -139,3 +139,140 @@ test.skipIf(skip)(
     }
   },
 )
+
+test.skipIf(skip)(
+  `postgres: what must run whole (RETURNING, a data-modifying WITH) runs once into a table, read to its row limit; a text value cut on the server${why}`,
+  async () => {
+    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const serial = async () => texts(await runCell(ctx, 'SELECT last_value AS v FROM w_id_seq'))[0]?.rows[0]?.[0]
+    const ours = async () =>
+      texts(await runCell(ctx, "SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'execd\\_rows\\_%'"))[0]?.rows
+    const noBlock = async () =>
+      expect(errorOf(await runCell(ctx, 'SAVEPOINT probe'))?.evalue).toContain('transaction blocks')
+    try {
+      await runCell(ctx, 'CREATE TEMPORARY TABLE w (id serial, x int)')
+      // All ten written, the serial moved ten: once; three rows of the answer.
+      const written = await runCell(
+        ctx,
+        'INSERT INTO w (x) SELECT g FROM generate_series(1, 10) g RETURNING id, x; WITH d AS (DELETE FROM w WHERE x > 4 RETURNING x) SELECT x FROM d; SELECT count(*) AS n FROM w',
+      )
+      expect(texts(written)).toEqual([
+        {
+          columns: ['id', 'x'],
+          rows: [
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ],
+          truncated: true,
+        },
+        { columns: ['x'], rows: [[5], [6], [7]], truncated: true },
+        { columns: ['n'], rows: [[4]] },
+      ])
+      expect(await serial()).toBe(10)
+      expect(await ours()).toEqual([[0]])
+      await noBlock()
+      // An error mid-run is the statement's, run once: the serial moved 3, as alone.
+      await runCell(ctx, 'TRUNCATE w; ALTER SEQUENCE w_id_seq RESTART')
+      const failed = await runCell(
+        ctx,
+        'INSERT INTO w (x) SELECT 10 / (3 - g) FROM generate_series(1, 5) g RETURNING id',
+      )
+      expect(errorOf(failed)?.evalue).toBe('division by zero')
+      expect(await serial()).toBe(3)
+      await noBlock()
+      // What a table cannot hold (a repeated name) runs as it is, once, cut here.
+      expect(
+        texts(await runCell(ctx, 'INSERT INTO w (x) SELECT g FROM generate_series(1, 5) g RETURNING x, x')),
+      ).toEqual([
+        {
+          columns: ['x', 'x'],
+          rows: [
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ],
+          truncated: true,
+        },
+      ])
+      expect(await serial()).toBe(8)
+      // A WITH before the write: the same.
+      expect(
+        texts(
+          await runCell(
+            ctx,
+            'WITH v AS (SELECT 7 AS x) INSERT INTO w (x) SELECT x FROM v, generate_series(1, 4) RETURNING id',
+          ),
+        ),
+      ).toEqual([{ columns: ['id'], rows: [[9], [10], [11]], truncated: true }])
+      expect(await serial()).toBe(12)
+      // In the session's block: left open, ROLLBACK undoes the rows, and no table of ours stays.
+      await runCell(ctx, 'BEGIN; INSERT INTO w (x) SELECT g FROM generate_series(1, 5) g RETURNING x')
+      expect(texts(await runCell(ctx, 'SELECT count(*) AS n FROM w; ROLLBACK; SELECT count(*) AS n FROM w'))).toEqual([
+        { columns: ['n'], rows: [[14]] },
+        { columns: ['affected_rows'], rows: [[0]] },
+        { columns: ['n'], rows: [[9]] },
+      ])
+      expect(await ours()).toEqual([[0]])
+      const aborted = await runCell(ctx, 'BEGIN; UPDATE w SET x = 1 / (x - 3) RETURNING x')
+      expect(errorOf(aborted)?.evalue).toBe('division by zero')
+      expect(errorOf(await runCell(ctx, 'SELECT 1 AS one'))?.evalue).toContain('current transaction is aborted')
+      await runCell(ctx, 'ROLLBACK')
+      await noBlock()
+      await interruptKeepsSession(ctx, 'INSERT INTO w (x) SELECT 1 FROM pg_sleep(30) RETURNING x')
+      await noBlock()
+      expect(await ours()).toEqual([[0]])
+      // A text column is cut on the server in a query around the statement's: still computed once
+      // a row (the sequence moved the limit and one more), in the statement's order.
+      const cut = await runCell(
+        ctx,
+        "CREATE TEMPORARY SEQUENCE v; SELECT nextval('v')::text AS t, 'x' AS u FROM generate_series(1, 10); SELECT last_value AS n FROM v; SELECT g::text AS t FROM generate_series(1, 10) g ORDER BY g DESC",
+      )
+      expect(texts(cut).slice(1)).toEqual([
+        {
+          columns: ['t', 'u'],
+          rows: [
+            ['1', 'x'],
+            ['2', 'x'],
+            ['3', 'x'],
+          ],
+          truncated: true,
+        },
+        { columns: ['n'], rows: [[4]] },
+        { columns: ['t'], rows: [['10'], ['9'], ['8']], truncated: true },
+      ])
+    } finally {
+      await ctx.close()
+    }
+  },
+)
+
+test.skipIf(skip)(
+  `postgres: an answer's table is pg_temp's and its cut pg_catalog's, whatever the search path finds first${why}`,
+  async () => {
+    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const names = [...Array(20).keys()].map(i => `execd_rows_${i + 1}`)
+    try {
+      // A user's tables under our names, found before pg_temp: none dropped, read or written.
+      await runCell(ctx, names.map(n => `CREATE TABLE ${n} (mine text); INSERT INTO ${n} VALUES ('kept')`).join('; '))
+      // … and a `left` of theirs before pg_catalog's: a text value still comes whole.
+      await runCell(
+        ctx,
+        "CREATE FUNCTION public.left(text, int) RETURNS text AS $$ SELECT 'theirs' $$ LANGUAGE sql; SET search_path = public, pg_catalog, pg_temp; CREATE TEMPORARY TABLE w (x int)",
+      )
+      expect(texts(await runCell(ctx, "SELECT 'mine' AS t"))).toEqual([{ columns: ['t'], rows: [['mine']] }])
+      const written = await runCell(ctx, 'INSERT INTO w SELECT g FROM generate_series(1, 5) g RETURNING x')
+      expect(texts(written)).toEqual([{ columns: ['x'], rows: [[1], [2], [3]], truncated: true }])
+      const union = names.map(n => `SELECT mine FROM public.${n}`).join(' UNION ALL ')
+      expect(texts(await runCell(ctx, `SELECT count(*) AS n FROM (${union}) u WHERE mine = 'kept'`))).toEqual([
+        { columns: ['n'], rows: [[20]] },
+      ])
+    } finally {
+      await runCell(
+        ctx,
+        [...names.map(n => `DROP TABLE IF EXISTS public.${n}`), 'DROP FUNCTION public.left'].join('; '),
+      )
+      await ctx.close()
+    }
+  },
+)

@@ -1,0 +1,77 @@
+/**
+ * What the SQL client process reads of a PostgreSQL answer it shows only part of. Statements
+ * the server must run whole (INSERT … RETURNING, a data-modifying WITH, a locking SELECT):
+ * every row is written or locked, and only the answer is bounded; before, the process held
+ * every returned row to show 10,000. One huge value: cut on the server; before, read whole and
+ * cut after. Its peak resident memory (VmHWM) is read from /proc; the bound is far above what a
+ * bounded read takes (about 50-70 MiB) and far below what the whole took (330-600 MiB).
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { pidsWith } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
+import { startPostgres } from './kit/postgres'
+import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+
+const server = await startPostgres()
+afterAll(() => server?.stop())
+const dsn = server?.dsn
+
+const peakMiB = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+
+describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no postgresql installed)'}`, () => {
+  const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: dsn ?? '' } }))
+
+  /** A fresh context (its own SQL client process, so its own peak) and a way to run cells in it. */
+  async function context(): Promise<{ pid: number; sql: (code: string) => ReturnType<typeof runCode> }> {
+    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+    const id = await createContext(fx.d, 'sql')
+    const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+    expect(pid).toBeDefined()
+    return { pid: pid!, sql: code => runCode(fx.d, code, { id, language: 'sql' }) }
+  }
+
+  const answer = (events: Awaited<ReturnType<typeof runCode>>) => {
+    expectWellFormed(events)
+    return ofType(events, 'result')[0]?.results['application/json'] as { rows: unknown[][]; truncated?: boolean }
+  }
+
+  test('INSERT … RETURNING and a data-modifying WITH of 2 million rows: all written, 10,000 shown, the client small', async () => {
+    const { pid, sql } = await context()
+    await sql('CREATE TEMPORARY TABLE t (x int, h text)')
+    const inserted = answer(
+      await sql('INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 2000000) g RETURNING x, h'),
+    )
+    expect(inserted.rows).toHaveLength(10_000)
+    expect(inserted.rows.at(-1)).toEqual([10_000, 'b7a782741f667201b54880c925faec4b'])
+    expect(inserted.truncated).toBe(true)
+    const deleted = answer(await sql('WITH d AS (DELETE FROM t WHERE x > 10 RETURNING x, h) SELECT x, h FROM d'))
+    expect(deleted.rows).toHaveLength(10_000)
+    expect(deleted.truncated).toBe(true)
+    expect(resultText(await sql('SELECT count(*) AS n FROM t'))).toEqual(['{"columns":["n"],"rows":[[10]]}'])
+    expect(peakMiB(pid)).toBeLessThan(150)
+  })
+
+  test('SELECT … FOR UPDATE of 2 million rows: 10,000 shown, the client small', async () => {
+    const { pid, sql } = await context()
+    await sql('CREATE TEMPORARY TABLE t AS SELECT g AS x, md5(g::text) AS h FROM generate_series(1, 2000000) g')
+    const locked = answer(await sql('SELECT x, h FROM t FOR UPDATE'))
+    expect(locked.rows).toHaveLength(10_000)
+    expect(locked.truncated).toBe(true)
+    expect(peakMiB(pid)).toBeLessThan(150)
+  })
+
+  test('a row of a 200 MB text and a 100 MB bytea: each cut to its share, the next column whole, the client small', async () => {
+    const { pid, sql } = await context()
+    const row = answer(
+      await sql("SELECT repeat('x', 200000000) AS v, decode(repeat('ab', 100000000), 'hex') AS b, 7 AS n"),
+    )
+    const share = Math.floor((4 * 1024 * 1024) / 3)
+    expect(row.truncated).toBe(true)
+    expect(row.rows[0]?.[0]).toBe('x'.repeat(share))
+    expect(row.rows[0]?.[1]).toBe(`\\x${'ab'.repeat(share >> 1)}`)
+    expect(row.rows[0]?.[2]).toBe(7)
+    expect(peakMiB(pid)).toBeLessThan(150)
+  })
+})
