@@ -9,7 +9,7 @@ import { closeSync, openSync } from 'node:fs'
 import { constants } from 'node:os'
 import { isatty } from 'node:tty'
 import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
-import { libcFile } from '../core/libc'
+import { libcSymbols } from '../core/libc'
 
 // SIGQUIT (Ctrl-\ at a terminal) too: left to its default action it ended execd on the spot and
 // left what the verb had started running without it (a python cell's interpreter, orphaned).
@@ -139,14 +139,14 @@ function exitNow(signal: StopSignal): never {
  * shown twice. What execd would still print from the background after this goes nowhere.
  */
 export function leaveTerminal(): void {
-  if (process.platform !== 'linux') return
+  const symbols = libcSymbols(({ FFIType: { i32 } }) => ({ dup2: { args: [i32, i32], returns: i32 } }))?.symbols
+  // no FFI: the exit waits for `fg`, as before
+  if (!symbols) return
   try {
-    const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-    const { symbols } = dlopen(libcFile(), { dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 } })
     const none = openSync('/dev/null', 'r+')
     for (const fd of [0, 1, 2]) if (isatty(fd)) symbols.dup2(none, fd)
     closeSync(none)
   } catch {
-    // no FFI: the exit waits for `fg`, as before
+    // no /dev/null: the same
   }
 }

@@ -171,10 +171,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   const token = settings.accessToken
   // Without a token only this machine may call: loopback unless an address is asked for.
   const hostname = settings.host || (token ? '::' : '127.0.0.1')
-  // Process-wide, as what it governs: every working directory (core/workdir.ts) of this daemon,
-  // whichever section made it. A --root that does not exist ends the start here. Without one
-  // there is nothing to set (and node:fs stays unloaded).
-  if (settings.root) (await import('../core/workdir')).setWorkRoot(settings.root)
+  // A --root that does not exist ends the start here, not when the sections that confine to it
+  // open after listening (each keeps it: core/workdir.ts workRoot). Without one there is nothing
+  // to check (and node:fs stays unloaded).
+  if (settings.root) (await import('../core/workdir')).realRoot(settings.root)
   // The listening line, once there is a server to name (below).
   let announce = () => {}
   const ownership = processOwnership(settings, log, () => announce())

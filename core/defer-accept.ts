@@ -16,7 +16,7 @@
  * as the one listening (SO_ACCEPTCONN) on the server's port.
  */
 import { readdirSync, readlinkSync } from 'node:fs'
-import { libcFile } from './libc'
+import { libcSymbols } from './libc'
 import type { Logger } from './log'
 
 const SOL_SOCKET = 1
@@ -35,15 +35,13 @@ interface Sockets {
   listen(fd: number, backlog: number): number
 }
 
-function load(): Sockets {
-  const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-  const { i32, ptr, u32 } = FFIType
-  return dlopen(libcFile(), {
+function load(): Sockets | null {
+  return (libcSymbols(({ FFIType: { i32, ptr, u32 } }) => ({
     getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
     setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
     getsockname: { args: [i32, ptr, ptr], returns: i32 },
     listen: { args: [i32, i32], returns: i32 },
-  }).symbols as unknown as Sockets
+  }))?.symbols ?? null) as Sockets | null
 }
 
 /** The descriptors of this process listening on TCP `port` (IPv4 or IPv6). */
@@ -82,12 +80,8 @@ export function deferAccept(port: number, seconds: number, log: Logger): number 
     return 0
   }
   if (process.platform !== 'linux') return fail(`not Linux (${process.platform})`)
-  let lib: Sockets
-  try {
-    lib = load()
-  } catch (err) {
-    return fail(`cannot load libc: ${(err as Error).message}`)
-  }
+  const lib = load()
+  if (!lib) return fail('cannot load libc through bun:ffi')
   let fds: number[]
   try {
     fds = listenersOn(lib, port)

@@ -10,6 +10,7 @@
  * shares that group (for its terminal), and so does every job it leaves behind; each such zombie
  * was taken for Bun's own and, first in the kernel's list, stopped every sweep before any other.
  */
+import { libcSymbols } from './libc'
 import type { Logger } from './log'
 
 const P_ALL = 0
@@ -36,26 +37,13 @@ export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): v
 }
 
 function loadLibc(log: Logger, why: string): Libc | undefined {
-  if (process.platform !== 'linux') return undefined
-  try {
-    const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-    const symbols = {
-      waitid: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-      prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
-    } as const
-    try {
-      return dlopen('libc.so.6', symbols) as unknown as Libc
-    } catch {
-      // musl has no libc.so.6: the C library mapped into the process is found in /proc/self/maps
-      // then, by a module loaded only here (it reads with node:fs, which a glibc start never pays).
-      const { libcFile } = require('./libc') as typeof import('./libc')
-      return dlopen(libcFile(), symbols) as unknown as Libc
-    }
-  } catch (err) {
-    log.warn(`cannot load libc to reap orphans; ${why}`, { error: err })
-    return undefined
-  }
+  const c = libcSymbols(({ FFIType: { i32, ptr, u64 } }) => ({
+    waitid: { args: [i32, i32, ptr, i32], returns: i32 },
+    waitpid: { args: [i32, ptr, i32], returns: i32 },
+    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+  }))
+  if (!c) log.warn(`cannot load libc to reap orphans; ${why}`)
+  return (c ?? undefined) as Libc | undefined
 }
 
 /** Reaps orphaned zombies every half second until the returned function is called. */

@@ -5,7 +5,7 @@
  * `null` where it is not to be had (not Linux, no FFI): the caller falls back to node:fs.
  */
 import { constants } from 'node:os'
-import { libcFile } from './libc'
+import { libcSymbols } from './libc'
 
 type ArgKind = 'i64' | 'ptr'
 
@@ -17,23 +17,19 @@ export interface Syscall {
 
 /** syscall(2) whose arguments after the number are of `kinds`; `null` where there is none. */
 export function loadSyscall(kinds: readonly ArgKind[]): Syscall | null {
-  if (process.platform !== 'linux') return null
-  try {
-    const { dlopen, FFIType, read } = require('bun:ffi') as typeof import('bun:ffi')
-    const { symbols } = dlopen(libcFile(), {
-      syscall: { args: [FFIType.i64, ...kinds.map(k => FFIType[k])], returns: FFIType.i64 },
-      __errno_location: { args: [], returns: FFIType.ptr },
-    })
-    const syscall = symbols.syscall as (...args: unknown[]) => number | bigint
-    return {
-      call: (...args) => Number(syscall(...args)),
-      errno: () => {
-        const at = symbols.__errno_location()
-        return at ? read.i32(at, 0) : 0
-      },
-    }
-  } catch {
-    return null
+  const c = libcSymbols(({ FFIType }) => ({
+    syscall: { args: [FFIType.i64, ...kinds.map(k => FFIType[k])], returns: FFIType.i64 },
+    __errno_location: { args: [], returns: FFIType.ptr },
+  }))
+  if (!c) return null
+  const { symbols, ffi } = c
+  const syscall = symbols.syscall as (...args: unknown[]) => number | bigint
+  return {
+    call: (...args) => Number(syscall(...args)),
+    errno: () => {
+      const at = symbols.__errno_location()
+      return at ? ffi.read.i32(at, 0) : 0
+    },
   }
 }
 

@@ -77,11 +77,11 @@ describe('expansion (every working directory and files path)', () => {
     try {
       mkdirSync(join(root, 'h', 'x'), { recursive: true })
       for (const HOME of [join(root, 'h'), join(root, 'h') + '/']) {
-        expect(workingDir('command', '~', { HOME })).toBe(join(root, 'h'))
-        expect(workingDir('command', '~/x', { HOME })).toBe(join(root, 'h', 'x'))
+        expect(workingDir('command', '~', { HOME }, undefined)).toBe(join(root, 'h'))
+        expect(workingDir('command', '~/x', { HOME }, undefined)).toBe(join(root, 'h', 'x'))
       }
       // ~user is a relative directory named so, as the reference leaves it
-      expect(() => workingDir('command', '~nobody-here', { HOME: root })).toThrow('does not exist')
+      expect(() => workingDir('command', '~nobody-here', { HOME: root }, undefined)).toThrow('does not exist')
     } finally {
       rmSync(root, { recursive: true, force: true })
     }

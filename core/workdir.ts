@@ -9,7 +9,7 @@
 import { mkdirSync, realpathSync, statSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
-import { ConfigError } from './config'
+import { ConfigError, SERVER, settingsOf, type Config } from './config'
 import { ExecdError, PREFIX, badRequest, clip, errnoText } from './errors'
 
 type Env = Record<string, string | undefined>
@@ -17,19 +17,15 @@ type Env = Record<string, string | undefined>
 const invalid = (message: string) => new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.validation}${message}`)
 
 /**
- * The server's `--root` (real path), set once by `serve` at start (as the default kill grace):
- * process-wide configuration, like the process's own cwd, read by every section that starts
- * a process. In-process tests that build apps leave it unset and pass a root explicitly.
+ * The `--root` of `config` as its real path (undefined: none), read by each section that
+ * resolves a working directory when it opens, and kept in its instance as the files section
+ * keeps its scope. Until stop 51 `serve` set it once for the process: an app built in the same
+ * process with another root (the in-process tests, a CLI verb beside a served section) confined
+ * its files to its own root and its commands, sessions, terminals and contexts to serve's.
  */
-let serverRoot: string | undefined
-
-/** Confines every working directory to `root` from now on (undefined: no confinement). */
-export function setWorkRoot(root: string | undefined): void {
-  if (!root) {
-    serverRoot = undefined
-    return
-  }
-  serverRoot = realRoot(root)
+export function workRoot(config: Config): string | undefined {
+  const { root } = settingsOf(config, { root: SERVER.root })
+  return root ? realRoot(root) : undefined
 }
 
 /**
@@ -123,7 +119,7 @@ const MAX_CWD_DEPTH = 256
  * it, refused (400) if it is outside lexically or once the symlinks of its existing part are
  * resolved; the returned path has those resolved, so a directory created from it is inside.
  */
-export function confineCwd(dir: string, root: string | undefined = serverRoot, written = dir): string {
+export function confineCwd(dir: string, root: string | undefined, written = dir): string {
   const path = resolve(root ?? '', dir)
   const depth = path.split(sep).length - 1
   if (depth > MAX_CWD_DEPTH)
@@ -161,8 +157,8 @@ type CwdKind = keyof typeof CREATES_MISSING_DIR
 export function workingDir(
   kind: CwdKind,
   cwd: string | undefined,
-  env: Env = process.env,
-  root: string | undefined = serverRoot,
+  env: Env,
+  root: string | undefined,
 ): string | undefined {
   if (cwd === undefined || cwd === '') return undefined
   // Said plainly: a NUL was "error ERR_INVALID_ARG_VALUE", and a lone surrogate became U+FFFD
@@ -189,7 +185,7 @@ export function workingDir(
 }
 
 /** The working directory of a command (or session run): it must exist. */
-export const resolveCwd = (cwd: string | undefined, env: Env = process.env, root: string | undefined = serverRoot) =>
+export const resolveCwd = (cwd: string | undefined, env: Env, root: string | undefined) =>
   workingDir('command', cwd, env, root)
 
 /**

@@ -9,13 +9,10 @@ import type { Held } from '../../core/held-slots'
 import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
-import { workingDir } from '../../core/workdir'
+import { workRoot, workingDir } from '../../core/workdir'
 import { CodeContext } from './context'
 import { DEFAULT_CONTEXT_LIMITS, type ContextLimits } from './defaults'
 import type { LanguageCatalog } from './languages'
-
-/** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
-const prepareCwd = (cwd: string | undefined): string => workingDir('code context', cwd) ?? process.cwd()
 
 /**
  * The 503 of a request without a context id when the language's slots are all taken by
@@ -46,6 +43,8 @@ export class ContextStore {
   private readonly idle: IdleExpiry<string>
   /** Set by closeAll (shutdown): a start still under way ends in a 503 that says so. */
   private closing = false
+  /** This daemon's --root, which every context's directory stays within. */
+  private readonly root: string | undefined
 
   constructor(
     private readonly catalog: LanguageCatalog,
@@ -54,6 +53,12 @@ export class ContextStore {
     private readonly limits: ContextLimits = DEFAULT_CONTEXT_LIMITS,
   ) {
     this.idle = new IdleExpiry(limits.idleMs, id => this.expire(id))
+    this.root = workRoot(config)
+  }
+
+  /** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
+  private prepareCwd(cwd: string | undefined): string {
+    return workingDir('code context', cwd, process.env, this.root) ?? process.cwd()
   }
 
   /** Starts closing idle contexts (serve; a CLI run has one context and no need). */
@@ -80,7 +85,7 @@ export class ContextStore {
   }
 
   private async open(language: string, runtime: Runtime, cwd: string | undefined, release: () => void) {
-    const ctx: CodeContext = new CodeContext(language, prepareCwd(cwd), runtime, {
+    const ctx: CodeContext = new CodeContext(language, this.prepareCwd(cwd), runtime, {
       config: this.config,
       log: this.log,
       release,

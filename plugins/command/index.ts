@@ -25,10 +25,10 @@ export const command: Section<CommandOps> = {
   opensLate: true,
   check: config => void commandSettings(config),
   async open(ctx) {
-    const { CommandOps } = await import('./ops')
+    const [{ CommandOps }, { workRoot }] = await Promise.all([import('./ops'), import('../../core/workdir')])
     const given = commandSettings(ctx.config)
     const logTotalBytes = given.logTotalBytes ?? (await import('./log-total')).machineLogTotal(ctx.log)
-    const ops = new CommandOps({ ...given, logTotalBytes })
+    const ops = new CommandOps({ ...given, logTotalBytes, root: workRoot(ctx.config) })
     ctx.registry.provide(COMMAND_RUNNER, { run: req => ops.run(req) })
     const hub = ctx.registry.require(INTERRUPTS)
     hub.add(id => ops.interrupt(id))

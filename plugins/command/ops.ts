@@ -26,6 +26,8 @@ export interface CommandSettings extends RunSettings {
   maxBackground?: number
   /** Commands running at once, foreground and background; 0 or absent = no limit. */
   maxRunning?: number
+  /** This daemon's --root as its real path (core/workdir.ts workRoot), which working directories stay within. */
+  root?: string
 }
 
 export interface CommandStatus {
@@ -95,7 +97,7 @@ export class CommandOps {
 
   /** Validates and starts; the record's journal is not yet read by anyone. */
   start(req: CommandRequest): CommandRecord {
-    const prepared = prepare(req)
+    const prepared = prepare(req, this.settings.root)
     // A missing shell or /dev/null (its stdin) is the 501 startCommand throws.
     const slots = [this.running.acquire(req.background ? 'background' : 'foreground')]
     try {
@@ -201,7 +203,7 @@ export class CommandOps {
  */
 const MAX_SPAWN_ID = 0x7fffffff
 
-function prepare(req: CommandRequest): Prepared {
+function prepare(req: CommandRequest, root: string | undefined): Prepared {
   if (typeof req.command !== 'string' || req.command === '') throw invalid('command is required')
   const commandProblem = argumentProblem('command', req.command)
   if (commandProblem) throw invalid(commandProblem)
@@ -222,7 +224,7 @@ function prepare(req: CommandRequest): Prepared {
   const user = req.uid === undefined ? undefined : lookupUser(req.uid)
   const env = commandEnv(req.envs ?? {}, user)
   // Expanded with the command's environment (execd's, the EXECD_ENVS file, the request's envs).
-  const cwd = workingDir('command', req.cwd, env)
+  const cwd = workingDir('command', req.cwd, env, root)
   // An entry whose group is no number (or none at all): the uid's own number, never root's 0.
   const gid = req.gid ?? (user ? (user.gid ?? user.uid) : undefined)
   return { req, cwd, env, uid: req.uid, gid }

@@ -1,13 +1,11 @@
 /** Shared by this runtime's unit tests: start a go context, collect a cell's events. */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { childEnv } from '../../core/child-env'
 import { resolveConfig } from '../../core/config'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { go } from '.'
 import { findGo } from './toolchain'
+import { tempDirs } from '../../spec/kit/test-roots'
 
 /** Why go tests cannot run here, or undefined when a Go toolchain is installed. */
 export const noGo = await (async () => {
@@ -15,17 +13,9 @@ export const noGo = await (async () => {
   return 'missing' in tc ? tc.missing : undefined
 })()
 
-const dirs: string[] = []
-
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'execd-go-test-'))
-  dirs.push(dir)
-  return dir
-}
-
-export function removeTempDirs(): void {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-}
+const temp = tempDirs('execd-go-test-')
+export const tempDir = temp.make
+export const removeTempDirs = temp.removeAll
 
 export function startGo(cwd = tempDir(), flags: Record<string, string> = {}): Promise<RuntimeContext> {
   return go.start({

@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { settingsOf, type Config } from '../../core/config'
+import { workRoot } from '../../core/workdir'
 import type { IsolatedSettings } from './ops/session'
 import { OPTIONS } from './options'
 
@@ -28,5 +29,5 @@ export function isolatedSettings(config: Config): IsolatedSettings {
   // execd's token file: a session's code that read it could call the API as execd, unsandboxed.
   const tokenFile = config.get('access-token-file')
   const hidden = tokenFile && tokenFile !== '-' ? [tokenFile, canonical(tokenFile)] : []
-  return { bwrap, bindsAllowlist, max, idleSeconds, hidden, tmpfsBytes }
+  return { bwrap, bindsAllowlist, max, idleSeconds, hidden, tmpfsBytes, root: workRoot(config) }
 }

@@ -7,6 +7,7 @@ import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { java } from '.'
 import { findJdk } from './jdk'
+import { tempDirs } from '../../spec/kit/test-roots'
 
 /** Why java tests cannot run here, or undefined when a JDK is installed. */
 export const noJdk = (() => {
@@ -14,17 +15,9 @@ export const noJdk = (() => {
   return 'missing' in jdk ? jdk.missing : undefined
 })()
 
-const dirs: string[] = []
-
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'execd-java-test-'))
-  dirs.push(dir)
-  return dir
-}
-
-export function removeTempDirs(): void {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-}
+const temp = tempDirs('execd-java-test-')
+export const tempDir = temp.make
+export const removeTempDirs = temp.removeAll
 
 /**
  * Points TMPDIR, where the compiled helper and its CDS archive are cached, at a fresh directory

@@ -1,24 +1,17 @@
 /** Shared by this runtime's unit tests: start a context, collect a cell's events. */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Config } from '../../core/config'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { javascript } from '.'
 import { removeDriverFiles } from './driver-files'
+import { tempDirs } from '../../spec/kit/test-roots'
 
-const dirs: string[] = []
-
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'execd-js-test-'))
-  dirs.push(dir)
-  return dir
-}
+const temp = tempDirs('execd-js-test-')
+export const tempDir = temp.make
 
 /** For afterAll: removes the temp dirs of this file's tests and the driver's files. */
 export async function removeTempFiles(): Promise<void> {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+  temp.removeAll()
   await removeDriverFiles()
 }
 

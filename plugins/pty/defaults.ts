@@ -6,6 +6,8 @@ export interface PtyLimits {
   idleMs: number
   /** Sessions at most (0 = no limit). */
   max: number
+  /** This daemon's --root as its real path (core/workdir.ts workRoot), which terminals' directories stay within. */
+  root?: string
 }
 
 export const DEFAULT_LIMITS: PtyLimits = { retainMs: 10 * 60_000, idleMs: 30 * 60_000, max: 64 }

@@ -13,8 +13,8 @@ export const pty: Section<PtyOps> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const { PtyOps } = await import('./ops')
-    const ops = new PtyOps(settingsOf(ctx.config, OPTIONS))
+    const [{ PtyOps }, { workRoot }] = await Promise.all([import('./ops'), import('../../core/workdir')])
+    const ops = new PtyOps({ ...settingsOf(ctx.config, OPTIONS), root: workRoot(ctx.config) })
     return {
       ops,
       routes: async () => (await import('./routes')).ptyRoutes(ops),

@@ -65,7 +65,7 @@ export class PtyStore {
   create(opts: CreateOptions = {}): PtySession {
     let cwd: string | undefined
     try {
-      cwd = workingDir('terminal', opts.cwd)
+      cwd = workingDir('terminal', opts.cwd, process.env, this.limits.root)
     } catch (err) {
       if (!(err instanceof ExecdError)) throw err
       throw new ExecdError(err.code, `${PREFIX_CREATE}${err.message}`)

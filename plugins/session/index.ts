@@ -11,8 +11,8 @@ export const session: Section<SessionOps> = {
   opensLate: true,
   check: config => void settingsOf(config, OPTIONS),
   async open(ctx) {
-    const { SessionOps } = await import('./ops')
-    const ops = new SessionOps(settingsOf(ctx.config, OPTIONS))
+    const [{ SessionOps }, { workRoot }] = await Promise.all([import('./ops'), import('../../core/workdir')])
+    const ops = new SessionOps({ ...settingsOf(ctx.config, OPTIONS), root: workRoot(ctx.config) })
     ctx.registry.require(INTERRUPTS).add(id => ops.interrupt(id))
     return {
       ops,

@@ -36,6 +36,8 @@ interface SessionLimits {
   max: number
   /** ms without a run before a session is ended (0: never). */
   idleMs: number
+  /** This daemon's --root as its real path (core/workdir.ts workRoot), which working directories stay within. */
+  root?: string
 }
 
 /** Ended sessions kept for their "has ended" answer when --max-sessions is 0 (no limit). */
@@ -60,7 +62,7 @@ export class SessionOps {
   /** What the sessions' runs hold, queued or running (core/limits.ts QueuedWork). */
   private readonly budget = runsBound('session runs')
 
-  constructor(limits: SessionLimits = { max: 0, idleMs: 0 }) {
+  constructor(private readonly limits: SessionLimits = { max: 0, idleMs: 0 }) {
     this.capacity = new Capacity('sessions', limits.max, 'max-sessions', () => this.sessions.size - this.ended.size)
     this.endedKept = limits.max || ENDED_KEPT_UNLIMITED
     this.idle = new IdleExpiry(limits.idleMs, id => this.expire(id))
@@ -69,7 +71,7 @@ export class SessionOps {
 
   /** Starts a bash in `cwd` (expanded, created if missing) → the session id. */
   create(opts: { cwd?: string } = {}): { session_id: string } {
-    const cwd = workingDir('session', opts.cwd)
+    const cwd = workingDir('session', opts.cwd, process.env, this.limits.root)
     const release = this.capacity.acquire()
     const id = crypto.randomUUID()
     // Only names bash can export.
@@ -113,7 +115,7 @@ export class SessionOps {
     if (req.timeout !== undefined && (!Number.isFinite(req.timeout) || req.timeout < 0)) {
       throw invalid(`timeout must be a non-negative number of milliseconds, got ${req.timeout}`)
     }
-    const cwd = workingDir('session run', req.cwd)
+    const cwd = workingDir('session run', req.cwd, process.env, this.limits.root)
     if (!s.bash.alive) {
       throw new ExecdError('CONTEXT_NOT_FOUND', `session ${id} has ended (${s.bash.endReason}); create a new session`)
     }

@@ -18,6 +18,22 @@ export function testRoots(prefix: string): () => string {
   }
 }
 
+/**
+ * Temp dirs a file's tests make as they need them (`make`), removed together when the file says
+ * (`removeAll`, its afterAll): a runtime's contexts started in beforeAll keep theirs to the end.
+ */
+export function tempDirs(prefix: string): { make(): string; removeAll(): void } {
+  const dirs: string[] = []
+  return {
+    make() {
+      const dir = mkdtempSync(join(tmpdir(), prefix))
+      dirs.push(dir)
+      return dir
+    },
+    removeAll: () => dirs.splice(0).forEach(dir => rmSync(dir, { recursive: true, force: true })),
+  }
+}
+
 /** Makes a new directory (real path, symlinks resolved) before each test and removes it after. */
 export function tempDirPerTest(prefix: string, use: (dir: string) => void): void {
   let dir = ''

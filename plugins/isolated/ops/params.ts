@@ -80,7 +80,7 @@ export function checkShape(req: CreateRequest): void {
 export function validateCreate(req: CreateRequest, p: Probed, settings: IsolatedSettings): Params {
   checkShape(req)
   const ws = req.workspace
-  const workspace = existingDir(ws.path, 'workspace.path')
+  const workspace = existingDir(ws.path, 'workspace.path', settings.root)
   if (workspace === '/') throw invalid('workspace.path cannot be / (the whole filesystem would be writable)')
   const mode = ws.mode ?? 'rw'
   if (mode === 'overlay') {
@@ -118,11 +118,11 @@ export function validateCreate(req: CreateRequest, p: Probed, settings: Isolated
     if (uidMode === 'userns' && mode === 'overlay') throw invalid('an overlay workspace needs uid_mode setpriv')
   }
   const extra = (req.extra_writable ?? []).map(x =>
-    allowed(settings, existingDir(x, 'extra_writable'), 'extra_writable'),
+    allowed(settings, existingDir(x, 'extra_writable', settings.root), 'extra_writable'),
   )
   const binds = (req.binds ?? []).map((b, i): Bind => {
     if (!b || typeof b.source !== 'string' || !b.source) throw invalid(`binds[${i}].source is required`)
-    const source = allowed(settings, existingPath(b.source, `binds[${i}].source`), `binds[${i}].source`)
+    const source = allowed(settings, existingPath(b.source, `binds[${i}].source`, settings.root), `binds[${i}].source`)
     const dest = b.dest ?? source
     if (!isAbsolute(dest) || dest.split('/').includes('..')) throw invalid(`binds[${i}].dest must be absolute: ${dest}`)
     // Each was a 500 once bwrap ran: a NUL quoted the runtime ("must be a string without null
@@ -270,12 +270,12 @@ function notPrivate(path: string, field: string): string {
   return path
 }
 
-function existingPath(path: string, field: string): string {
+function existingPath(path: string, field: string, root: string | undefined): string {
   if (!isAbsolute(path)) throw invalid(`${field} must be an absolute path: ${path}`)
   let real: string
   try {
     // Under --root, as every path the API resolves: inside it, symlinks included.
-    real = realpathSync(confineCwd(path))
+    real = realpathSync(confineCwd(path, root))
   } catch (err) {
     throw invalid(
       `${field} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}`,
@@ -284,8 +284,8 @@ function existingPath(path: string, field: string): string {
   return notPrivate(real, field)
 }
 
-function existingDir(path: string, field: string): string {
-  const real = existingPath(path, field)
+function existingDir(path: string, field: string, root: string | undefined): string {
+  const real = existingPath(path, field, root)
   if (!lstatSync(real).isDirectory()) throw invalid(`${field} ${path} is not a directory`)
   return real
 }

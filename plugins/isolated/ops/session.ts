@@ -16,6 +16,8 @@ export interface IsolatedSettings extends Pick<ShellSettings, 'tmpfsBytes'> {
   idleSeconds: number
   /** Host files no session may read: execd's token file (as named, and as it resolved at the start). */
   hidden?: string[]
+  /** This daemon's --root as its real path (core/workdir.ts workRoot), which workspaces, binds and extra_writable stay within. */
+  root?: string
 }
 
 export interface Session {
