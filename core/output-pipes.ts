@@ -29,6 +29,8 @@ type Name = 'stdout' | 'stderr'
 const F_SETPIPE_SZ = 1031
 /** As large as a pipe gets by default (/proc/sys/fs/pipe-max-size): fewer, larger reads. */
 const RAISED_BYTES = 1 << 20
+/** A pipe's size unless raised (16 pages). */
+const DEFAULT_BYTES = 1 << 16
 /** Stdout pipes raised at once: 16 MiB of the user's 64 MiB of pipe pages. */
 const RAISED_MAX = 16
 let raised = 0
@@ -80,7 +82,12 @@ export class OutputPipes {
     readonly stderr: number,
   ) {}
 
-  static make(): OutputPipes | null {
+  /**
+   * `raise`: whether the stdout pipe is raised now (a command's, for its life); a shell that
+   * lives across runs raises it for each run instead (raise(), lower()), so that idle sessions
+   * hold none of the RAISED_MAX.
+   */
+  static make(raise = true): OutputPipes | null {
     libc ??= loadLibc()
     if (!libc) return null
     const out = pipe(libc)
@@ -91,12 +98,30 @@ export class OutputPipes {
       return null
     }
     const pipes = new OutputPipes({ stdout: out[0], stderr: err[0] }, out[1], err[1])
-    // Refused past the user's pipe-page allowance (EPERM): the default pipe still works.
-    if (raised < RAISED_MAX && libc.fcntl(out[1], F_SETPIPE_SZ, RAISED_BYTES) >= 0) {
-      raised++
-      pipes.raised = true
-    }
+    if (raise) pipes.raise()
     return pipes
+  }
+
+  /** The stdout pipe to 1 MiB, if one of the RAISED_MAX is free; false when it stays as it is. */
+  raise(): boolean {
+    if (this.raised) return true
+    if (raised >= RAISED_MAX || !this.readOpen.stdout) return false
+    // Refused past the user's pipe-page allowance (EPERM): the default pipe still works.
+    if (libc!.fcntl(this.reads.stdout, F_SETPIPE_SZ, RAISED_BYTES) < 0) return false
+    raised++
+    this.raised = true
+    return true
+  }
+
+  /**
+   * Back to the default size, its place among the RAISED_MAX given back. Refused (EBUSY) while
+   * the pipe holds more than that (a job left writing): it stays raised until the next lower().
+   */
+  lower(): void {
+    if (!this.raised || !this.readOpen.stdout) return
+    if (libc!.fcntl(this.reads.stdout, F_SETPIPE_SZ, DEFAULT_BYTES) < 0) return
+    raised--
+    this.raised = false
   }
 
   /** After the spawn, started or not: the child holds its own copies of the write ends. */
