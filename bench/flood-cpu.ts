@@ -15,12 +15,11 @@
  *                                       (a:b:c: more builds, named after their files)
  *   BENCH_FLOOD=command|session|isolated|bash|python   what floods (command)
  */
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { basename } from 'node:path'
 import { type Execd, startExecd } from './lib/execd'
 import { requireCommands } from './lib/command'
-import { runThenClean, spawnTracked } from './lib/procs'
+import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
 import { drainCounting } from './lib/sse'
 import { percentile } from './lib/stats'
 import { threadCpuMs } from './lib/usage'
@@ -73,7 +72,7 @@ async function place(d: Execd): Promise<string> {
       ? await d.post('/session', {})
       : kind === 'isolated'
         ? await d.post('/v1/isolated/session', {
-            workspace: { path: mkdtempSync(join(tmpdir(), 'execd-bench-flood-')), mode: 'rw' },
+            workspace: { path: makeTempDir('flood'), mode: 'rw' },
             idle_timeout_seconds: 0,
           })
         : await d.post('/code/context', { language: kind === 'bash' ? 'bash' : 'python' })
