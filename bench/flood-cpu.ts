@@ -1,22 +1,25 @@
 /**
  * execd's CPU per MiB of a command's stdout flood read through `POST /command` (row 4a's
  * command, 1 KiB lines) — or, with BENCH_FLOOD, the same command in a bash session (`session`:
- * `POST /session/{id}/run`) or in a bash code context (`bash`), or a python cell printing 1 KiB
+ * `POST /session/{id}/run`), in an isolated session (`isolated`: `POST /v1/isolated/session/{id}/run`,
+ * a throwaway rw workspace) or in a bash code context (`bash`), or a python cell printing 1 KiB
  * lines (`python`) — in rounds taking turns between builds and a plain pipe read by this
  * process: CPU per MiB (all threads, from the process's CPU clock; the main thread from
  * schedstat) moves far less with the machine's load than the rate, which is given beside the
- * pipe's rate of the same round. Not run by `make bench`.
+ * pipe's rate of the same round. The writer's CPU per MiB beside it: the shell's `times` of its
+ * children after the flood (the python cell's own `os.times()`), what the output's channel costs
+ * the side that writes into it. Not run by `make bench`.
  *
  *   bun run bench/flood-cpu.ts [rounds=8] [MiB per flood=256]
  *   BENCH_EXECD_BEFORE=/tmp/execd-old   another build, started beside dist/execd, turns taken
  *                                       (a:b:c: more builds, named after their files)
- *   BENCH_FLOOD=command|session|bash|python   what floods (command)
+ *   BENCH_FLOOD=command|session|isolated|bash|python   what floods (command)
  */
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { type Execd, startExecd } from './lib/execd'
 import { requireCommands } from './lib/command'
-import { runThenClean, spawnTracked } from './lib/procs'
+import { makeTempDir, runThenClean, spawnTracked } from './lib/procs'
 import { drainCounting } from './lib/sse'
 import { percentile } from './lib/stats'
 import { threadCpuMs } from './lib/usage'
@@ -25,11 +28,38 @@ import { floodCommand } from './rows/r4-output-throughput'
 const rounds = Number(process.argv[2] ?? 8)
 const mib = Number(process.argv[3] ?? 256)
 const bytes = mib * 1024 * 1024
-const command = floodCommand(bytes)
 const kind = process.env.BENCH_FLOOD ?? 'command'
-if (!['command', 'session', 'bash', 'python'].includes(kind)) throw new Error(`BENCH_FLOOD=${kind}: not a flood`)
-/** The same 1 KiB lines from python's own print. */
-const pythonFlood = `import sys\nline = '0' * 1023\nfor _ in range(${bytes >> 10}): print(line)`
+if (!['command', 'session', 'isolated', 'bash', 'python'].includes(kind))
+  throw new Error(`BENCH_FLOOD=${kind}: not a flood`)
+/**
+ * The flood, then the CPU its writers took (`times`' second line: the shell's reaped children,
+ * user and system) on a line of its own. A session's shell counts every run's, so its line before
+ * the flood is kept in a file (a builtin's redirection and `read`: a `$(…)` is a fork, whose
+ * `times` starts from nothing) and printed before the one after it.
+ */
+const command =
+  kind === 'command'
+    ? `${floodCommand(bytes)}; times`
+    : `times > /tmp/execd-flood-times; ${floodCommand(bytes)}; ` +
+      `{ read -r _; read -r t0; } < /tmp/execd-flood-times; echo "$t0"; times`
+/** The same 1 KiB lines from python's own print, and the cell's own CPU after them. */
+const pythonFlood =
+  `import os\nt = os.times()\nline = '0' * 1023\nfor _ in range(${bytes >> 10}): print(line)\n` +
+  `u = os.times()\nprint('writer', u.user - t.user + u.system - t.system)`
+
+/** The writer's CPU seconds from a flood's tail (see `command`, `pythonFlood`). */
+function writerSeconds(tail: string): number {
+  const text = tail.replace(/\\n/g, '\n')
+  const py = /writer ([\d.e-]+)/.exec(text)
+  if (py) return Number(py[1])
+  // `times` prints each pair as `0m1.234s 0m0.567s` (user, system).
+  const pairs = [...text.matchAll(/(\d+)m([\d.]+)s (\d+)m([\d.]+)s/g)].map(
+    m => Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]),
+  )
+  // command: shell, children; a session: children before, then shell, children after.
+  if (kind === 'command') return pairs[1] ?? NaN
+  return (pairs[2] ?? NaN) - (pairs[0] ?? NaN)
+}
 
 /** Where a daemon's floods run: its session or code context, made once (its warm-up flood's). */
 const places = new WeakMap<Execd, string>()
@@ -40,8 +70,14 @@ async function place(d: Execd): Promise<string> {
   const made =
     kind === 'session'
       ? await d.post('/session', {})
-      : await d.post('/code/context', { language: kind === 'bash' ? 'bash' : 'python' })
-  if (made.status !== 200) throw new Error(`making the ${kind} place: ${made.status} ${await made.text()}`)
+      : kind === 'isolated'
+        ? await d.post('/v1/isolated/session', {
+            workspace: { path: makeTempDir('flood'), mode: 'rw' },
+            idle_timeout_seconds: 0,
+          })
+        : await d.post('/code/context', { language: kind === 'bash' ? 'bash' : 'python' })
+  if (made.status !== 200 && made.status !== 201)
+    throw new Error(`making the ${kind} place: ${made.status} ${await made.text()}`)
   const body = (await made.json()) as { session_id?: string; id?: string }
   id = body.session_id ?? body.id ?? ''
   places.set(d, id)
@@ -52,6 +88,7 @@ async function start(d: Execd): Promise<Response> {
   if (kind === 'command') return d.post('/command', { command })
   const id = await place(d)
   if (kind === 'session') return d.post(`/session/${id}/run`, { command })
+  if (kind === 'isolated') return d.post(`/v1/isolated/session/${id}/run`, { code: command })
   const code = kind === 'python' ? pythonFlood : command
   return d.post('/code', { code, context: { id, language: kind } })
 }
@@ -63,6 +100,8 @@ interface Round {
   main: number
   /** Peak RSS (MiB) seen while it ran. */
   peak: number
+  /** The writer's CPU ms per MiB. */
+  writer: number
   /** Syscalls per MiB (all threads), by name (TRACED). */
   calls: Record<string, number>
 }
@@ -120,13 +159,14 @@ async function flood(d: Execd): Promise<Round> {
     all: (after.all - before.all) / mib,
     main: (after.main - before.main) / mib,
     peak,
+    writer: (writerSeconds(tail) * 1000) / mib,
     calls,
   }
 }
 
 async function pipe(): Promise<number> {
   const t0 = performance.now()
-  const proc = spawnTracked(['bash', '-c', command], { stdout: 'pipe' })
+  const proc = spawnTracked(['bash', '-c', floodCommand(bytes)], { stdout: 'pipe' })
   const { bytes: got } = await drainCounting(new Response(proc.stdout as ReadableStream<Uint8Array>))
   await proc.exited
   if (got !== bytes) throw new Error(`pipe: read ${got} of ${bytes} bytes`)
@@ -166,14 +206,14 @@ async function main(): Promise<void> {
       results.get(name)!.push({ ...m, ratio })
       console.log(
         `${name.padEnd(9)} ${m.rate.toFixed(0).padStart(4)} MiB/s (pipe ${pipeRate.toFixed(0)}: ${ratio.toFixed(2)}×) ` +
-          `CPU ms/MiB all ${m.all.toFixed(2)} main ${m.main.toFixed(2)}; per MiB ${callText(m.calls)}; ` +
+          `CPU ms/MiB all ${m.all.toFixed(2)} main ${m.main.toFixed(2)} writer ${m.writer.toFixed(2)}; per MiB ${callText(m.calls)}; ` +
           `peak RSS ${m.peak.toFixed(1)} MiB; load ${loads.at(-1)}`,
       )
     }
   }
   console.log(`\nmedian (min–max) over ${rounds} rounds; load average ${range(loads, 1)}`)
   for (const [name, ms] of results) {
-    const of = (k: 'rate' | 'ratio' | 'all' | 'main' | 'peak') => ms.map(m => m[k])
+    const of = (k: 'rate' | 'ratio' | 'all' | 'main' | 'peak' | 'writer') => ms.map(m => m[k])
     const calls = TRACED.filter(n => ms.some(m => n in m.calls)).map(
       n =>
         `${n} ${range(
@@ -183,7 +223,7 @@ async function main(): Promise<void> {
     )
     console.log(
       `${name.padEnd(9)} rate ${range(of('rate'), 0)} MiB/s, ${range(of('ratio'))}× the pipe; CPU ms/MiB all ` +
-        `${range(of('all'))}, main ${range(of('main'))}; peak RSS ${range(of('peak'), 1)} MiB` +
+        `${range(of('all'))}, main ${range(of('main'))}, writer ${range(of('writer'))}; peak RSS ${range(of('peak'), 1)} MiB` +
         (calls.length ? `; syscalls per MiB: ${calls.join(', ')}` : ''),
     )
   }

@@ -29,6 +29,7 @@ type Name = 'stdout' | 'stderr'
 const F_SETPIPE_SZ = 1031
 /** As large as a pipe gets by default (/proc/sys/fs/pipe-max-size): fewer, larger reads. */
 const RAISED_BYTES = 1 << 20
+const F_GETPIPE_SZ = 1032
 /** Stdout pipes raised at once: 16 MiB of the user's 64 MiB of pipe pages. */
 const RAISED_MAX = 16
 let raised = 0
@@ -72,6 +73,10 @@ export class OutputPipes {
   private readOpen = { stdout: true, stderr: true }
   /** Whether the stdout pipe is one of the RAISED_MAX, given back when its read end closes. */
   private raised = false
+  /** Raised per run and lowered after (make(false)): its size before is kept for lower(). */
+  private lowers = false
+  /** The stdout pipe's size before it was first raised: what lower() gives it back (16 pages). */
+  private unraised = 0
 
   private constructor(
     private readonly reads: Record<Name, number>,
@@ -80,7 +85,12 @@ export class OutputPipes {
     readonly stderr: number,
   ) {}
 
-  static make(): OutputPipes | null {
+  /**
+   * `raise`: whether the stdout pipe is raised now (a command's, for its life); a shell that
+   * lives across runs raises it for each run instead (raise(), lower()), so that idle sessions
+   * hold none of the RAISED_MAX.
+   */
+  static make(raise = true): OutputPipes | null {
     libc ??= loadLibc()
     if (!libc) return null
     const out = pipe(libc)
@@ -91,12 +101,33 @@ export class OutputPipes {
       return null
     }
     const pipes = new OutputPipes({ stdout: out[0], stderr: err[0] }, out[1], err[1])
-    // Refused past the user's pipe-page allowance (EPERM): the default pipe still works.
-    if (raised < RAISED_MAX && libc.fcntl(out[1], F_SETPIPE_SZ, RAISED_BYTES) >= 0) {
-      raised++
-      pipes.raised = true
-    }
+    if (raise) pipes.raise()
+    else pipes.lowers = true
     return pipes
+  }
+
+  /** The stdout pipe to 1 MiB, if one of the RAISED_MAX is free; false when it stays as it is. */
+  raise(): boolean {
+    if (this.raised) return true
+    if (raised >= RAISED_MAX || !this.readOpen.stdout) return false
+    // Asked once, not assumed: 16 pages are 1 MiB where a page is 64 KiB.
+    if (this.lowers) this.unraised ||= libc!.fcntl(this.reads.stdout, F_GETPIPE_SZ, 0)
+    // Refused past the user's pipe-page allowance (EPERM): the default pipe still works.
+    if (libc!.fcntl(this.reads.stdout, F_SETPIPE_SZ, RAISED_BYTES) < 0) return false
+    raised++
+    this.raised = true
+    return true
+  }
+
+  /**
+   * Back to its size before, its place among the RAISED_MAX given back. Refused (EBUSY) while the
+   * pipe holds more than that (a job left writing): it stays raised until the next lower().
+   */
+  lower(): void {
+    if (!this.raised || !this.readOpen.stdout || this.unraised <= 0) return
+    if (libc!.fcntl(this.reads.stdout, F_SETPIPE_SZ, this.unraised) < 0) return
+    raised--
+    this.raised = false
   }
 
   /** After the spawn, started or not: the child holds its own copies of the write ends. */

@@ -2,7 +2,9 @@
  * Row 4: output throughput — a command writing BENCH_BYTES (1 GiB) of 1 KiB lines to stdout,
  * consumed through `POST /command` SSE, vs the same command read through a plain pipe (pipe2, as execd reads it); and
  * execd's peak RSS meanwhile. 4c: the same flood through the least compiled Bun server that
- * sends one SSE event per line as execd frames it (bench/lib/sse-relay-server.ts).
+ * sends one SSE event per line as execd frames it (bench/lib/sse-relay-server.ts). 4d, 4e: the
+ * same flood as a bash session's run (`POST /session/{id}/run`, a live shell's pipes:
+ * core/live-bash), its rate against the same pipe and execd's peak RSS meanwhile.
  */
 import { readFileSync } from 'node:fs'
 import { OutputPipes } from '../../core/output-pipes'
@@ -57,7 +59,8 @@ interface Flood {
   faultsPerMiB?: number
 }
 
-async function floodThroughExecd(d: Execd, command: string, bytes: number): Promise<Flood> {
+/** The flood as a command, or as a run of the session `sid`. */
+async function floodThroughExecd(d: Execd, command: string, bytes: number, sid?: string): Promise<Flood> {
   const abort = new AbortController()
   const peak = new PeakRss(d.pid, () => abort.abort()).start()
   const t0 = performance.now()
@@ -67,13 +70,14 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
   const faults0 = minorFaults(d.pid)
   let id = ''
   try {
-    const res = await d.fetch('/command', {
+    const res = await d.fetch(sid ? `/session/${sid}/run` : '/command', {
       method: 'POST',
       body: JSON.stringify({ command }),
       headers: { 'content-type': 'application/json' },
       signal: abort.signal,
     })
-    if (res.status !== 200) throw new Error(`POST /command: ${res.status} ${await res.text()}`)
+    if (res.status !== 200)
+      throw new Error(`POST ${sid ? 'session run' : '/command'}: ${res.status} ${await res.text()}`)
     const { bytes: wire, tail } = await drainCounting(res, head => {
       id = /"type":"init","text":"([^"]+)"/.exec(head)?.[1] ?? ''
     })
@@ -95,13 +99,24 @@ async function floodThroughExecd(d: Execd, command: string, bytes: number): Prom
     const max = peak.stop()
     if (!peak.guarded) throw e
     // Stop the command too: it is still writing into the daemon.
-    if (id)
+    if (sid) await d.fetch(`/session/${sid}`, { method: 'DELETE' }).then(r => r.arrayBuffer())
+    else if (id)
       await d.fetch(`/command?id=${encodeURIComponent(id)}`, { method: 'DELETE' }).then(
         r => r.arrayBuffer(),
         () => {},
       )
     return { rate: NaN, peak: max, before: peak.before, guarded: true }
   }
+}
+
+/** 4d's note: what the session's floods cost execd. */
+function sessionNote(floods: Flood[]): string | undefined {
+  const done = floods.filter(f => f.cpuMsPerMiB !== undefined)
+  if (done.length === 0) return undefined
+  return (
+    `execd's CPU ${summarize(done.map(f => f.cpuMsPerMiB!)).median.toFixed(1)} ms per MiB ` +
+    "(a live shell's output: its run's marker looked for in every chunk, then framed as a command's)"
+  )
 }
 
 /** The flood through row 4c's floor: its rate and its CPU per MiB. */
@@ -118,7 +133,7 @@ async function floodThroughFloor(floor: CompiledServer, command: string, bytes: 
 
 export default {
   id: '4',
-  title: 'output throughput (command stdout)',
+  title: 'output throughput (command stdout, session run)',
   async run(): Promise<RowResult[]> {
     const bytes = benchConfig.bytes
     const command = floodCommand(bytes)
@@ -129,6 +144,10 @@ export default {
       await requireCommands(d)
       const least = (floor = await startSseRelay())
       const floods: Flood[] = []
+      const sessionFloods: Flood[] = []
+      const made = await d.post('/session', {})
+      if (made.status !== 200) throw new Error(`POST /session: ${made.status} ${await made.text()}`)
+      const sid = ((await made.json()) as { session_id: string }).session_id
       const samples = await interleave(
         [
           {
@@ -137,6 +156,15 @@ export default {
               if (floods.some(f => f.guarded)) return NaN
               const flood = await floodThroughExecd(d, command, bytes)
               floods.push(flood)
+              return flood.rate
+            },
+          },
+          {
+            name: 'session',
+            once: async () => {
+              if (sessionFloods.some(f => f.guarded)) return NaN
+              const flood = await floodThroughExecd(d, command, bytes, sid)
+              sessionFloods.push(flood)
               return flood.rate
             },
           },
@@ -178,6 +206,9 @@ export default {
       const base = summarize(samples.pipe ?? [])
       const relayed = summarize(samples.floor ?? [])
       const peak = Math.max(...floods.map(f => f.peak))
+      const inSession = summarize(samples.session?.filter(Number.isFinite) ?? [])
+      const sessionGuarded = sessionFloods.some(f => f.guarded)
+      const sessionPeak = Math.max(...sessionFloods.map(f => f.peak))
       const size = `${(bytes / MiB).toFixed(0)} MiB`
       const guardNote = `stopped when execd's RSS passed ${RSS_GUARD_MIB} MiB (BENCH_RSS_GUARD_MIB)`
       const done = floods.filter(f => f.execdCpu !== undefined)
@@ -223,6 +254,27 @@ export default {
             `the floor itself ran at ${(relayed.median / base.median).toFixed(2)}× the pipe for ` +
             `${summarize(floorCpu).median.toFixed(1)} ms of CPU per MiB (execd's in 4a's note): ` +
             "the part of 4a's gap any Bun daemon framing one event per line pays",
+        },
+        {
+          row: '4d',
+          what: `a session run's stdout throughput, ${size} via SSE`,
+          ours: figure(inSession, 'MiB/s'),
+          baselineName: 'same command, plain pipe (pipe2)',
+          baseline: figure(base, 'MiB/s'),
+          ...rateRatio(inSession.median, base.median),
+          note: inSession.n === 0 ? guardNote : sessionNote(sessionFloods),
+        },
+        {
+          row: '4e',
+          what: "execd peak RSS during 4d's floods",
+          ours: { median: sessionPeak, unit: 'MiB' },
+          baselineName: 'execd before the first flood',
+          baseline: { median: floods[0]?.before ?? NaN, unit: 'MiB' },
+          ratio: sessionPeak / (floods[0]?.before ?? NaN),
+          ratioLabel: '× the memory',
+          target: `≤ ${RSS_TARGET_MIB} MiB`,
+          pass: sessionPeak <= RSS_TARGET_MIB,
+          ...(sessionGuarded ? { note: guardNote } : {}),
         },
       ]
     } finally {

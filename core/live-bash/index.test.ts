@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LiveBash, type BashRunEnd } from '.'
@@ -168,4 +168,38 @@ describe('LiveBash', () => {
     await b.close()
     expect(groupAlive(b.pid)).toBe(false)
   })
+
+  test('a shell that cannot start leaves none of its pipes open', () => {
+    // Its output pipes are made before the spawn (core/output-pipes.ts); a spawn that fails
+    // closes all four ends.
+    const before = ownPipes()
+    expect(() => start({ cwd: tmpdir(), argv: ['/nonexistent/execd-bash'] })).toThrow()
+    expect(ownPipes()).toEqual(before)
+  })
+
+  test('a shell that exited with a job holding its output: its pipes stay while the job runs, close with it', async () => {
+    const b = start()
+    const r = await collect(b, 'readlink /proc/self/fd/1; sleep 30 & exit 0')
+    expect(r.end.kind).toBe('died')
+    const its = r.stdout.trim()
+    expect(its).toMatch(/^pipe:/)
+    // The job is the shell's until it is closed: a write of its after the shell left is not
+    // ended by a SIGPIPE (spec/session-ended-kept).
+    expect(ownPipes()).toContain(its)
+    await b.close()
+    for (let i = 0; i < 200 && ownPipes().includes(its); i++) await Bun.sleep(10)
+    expect(ownPipes()).not.toContain(its)
+  })
 })
+
+/** This process's open pipes, by what they point at. */
+function ownPipes(): string[] {
+  const seen: string[] = []
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const to = readlinkSync(`/proc/self/fd/${fd}`)
+      if (to.startsWith('pipe:')) seen.push(to)
+    } catch {} // closed while listed
+  }
+  return seen.sort()
+}

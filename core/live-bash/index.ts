@@ -17,6 +17,7 @@ import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
 import { OutputMux } from './output'
+import { OutputPipes } from '../output-pipes'
 import { outlast } from './run-stop'
 import { StartWords } from './start-words'
 import { requirePiece } from '../capabilities'
@@ -58,6 +59,8 @@ interface LiveBashOptions {
 
 export class LiveBash {
   private readonly proc: OwnedProcess
+  /** Its stdout and stderr, where real pipes could be had (else Bun's socketpair). */
+  private readonly pipes: OutputPipes | null
   private readonly nonce = randomHex(16)
   private readonly code: CodeFile
   private readonly cellName: CellName
@@ -71,6 +74,8 @@ export class LiveBash {
   private onStop: (() => void) | undefined
   private exitInfo: ExitInfo | undefined
   private closed = false
+  /** Nothing of the shell runs any more (OwnedProcess.released). */
+  private released = false
   private ready = false
   /** Runs asked for so far, the shell's own first one included (run()'s number). */
   private asked = 0
@@ -93,17 +98,25 @@ export class LiveBash {
     this.code = new CodeFile(opts.tmpDir ?? tmpdir(), this.nonce, opts.owner?.uid)
     this.cellName = new CellName(this.code.path)
     this.code.write('')
+    // Its output into real pipes where they can be had (core/output-pipes.ts), as a command's:
+    // cheaper for what the runs write than Bun's socketpair, and read more cheaply too. Its
+    // stdout pipe is raised to 1 MiB for each run, not for the shell's life (run()).
+    const pipes = (this.pipes = OutputPipes.make(false))
     try {
       this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
         cwd: opts.cwd,
         env: opts.env,
         stdin: 'pipe',
+        stdout: pipes?.stdout ?? 'pipe',
+        stderr: pipes?.stderr ?? 'pipe',
       })
     } catch (err) {
+      pipes?.close()
       // Out of fds or processes (EMFILE, EAGAIN): the code file made above stayed for good.
       this.code.remove()
       throw err
     }
+    pipes?.spawned()
     const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
     const dir = opts.tmpDir ?? tmpdir()
     this.input = new CommandStream(
@@ -117,8 +130,12 @@ export class LiveBash {
       opts.owner,
     )
     this.output = new OutputMux(
-      { stdout: child.stdout.getReader(), stderr: child.stderr.getReader() },
+      {
+        stdout: (pipes?.stream('stdout') ?? child.stdout).getReader(),
+        stderr: (pipes?.stream('stderr') ?? child.stderr).getReader(),
+      },
       this.proc.exited,
+      s => pipes?.done(s),
     )
     // Async jobs of a non-interactive bash ignore SIGINT and keep running (frame.ts: the INT trap).
     this.send(PRELUDE)
@@ -139,6 +156,10 @@ export class LiveBash {
       this.exitInfo = info
       this.code.remove()
       this.input.close() // its FIFOs too: a shell that exited may be closed much later
+    })
+    void this.proc.released.then(() => {
+      this.released = true
+      this.readNoMore()
     })
   }
 
@@ -207,6 +228,8 @@ export class LiveBash {
     let finish!: () => void
     this.runEnded = new Promise(r => (finish = r))
     this.running = true
+    // For this run's output only: what it floods is read in larger reads (core/output-pipes.ts).
+    this.pipes?.raise()
     this.interrupted = false
     this.onStop = opts.onStop
     let end: BashRunEnd | undefined
@@ -247,9 +270,21 @@ export class LiveBash {
       this.onStop = undefined
       for (const s of STREAMS) this.leftover[s] = scanners[s].rest
       this.running = false
+      this.pipes?.lower()
+      this.readNoMore()
       finish()
       release()
     }
+  }
+
+  /**
+   * Once nothing of the shell runs (a job it left included: that one may still write, and is the
+   * session's until it is deleted) and no run drains what it left, nothing reads its output
+   * again: its pipes are closed then. A reader waiting for its chunk to be taken would never
+   * read their end.
+   */
+  private readNoMore(): void {
+    if (this.released && !this.running) this.output.stop()
   }
 
   /**

@@ -19,9 +19,27 @@ export class OutputMux {
   private waiter: (() => void) | undefined
   private readonly resume: Partial<Record<OutputStream, () => void>> = {}
 
-  constructor(readers: Record<OutputStream, Reader>, exited: Promise<unknown>) {
-    for (const s of ['stdout', 'stderr'] as const) void this.loop(s, readers[s])
+  private readonly readers: Record<OutputStream, Reader>
+
+  /** `ended(stream)` once a stream ended or was stopped (stop()): its reader is done with. */
+  constructor(
+    readers: Record<OutputStream, Reader>,
+    exited: Promise<unknown>,
+    private readonly ended?: (stream: OutputStream) => void,
+  ) {
+    this.readers = readers
+    for (const s of ['stdout', 'stderr'] as const) void this.loop(s, readers[s]).finally(() => this.ended?.(s))
     void exited.then(() => this.push({ kind: 'exit' }))
+  }
+
+  /** Reads no more: each stream's loop ends as if at its end. */
+  stop(): void {
+    for (const s of ['stdout', 'stderr'] as const) {
+      void this.readers[s].cancel().catch(() => {})
+      const go = this.resume[s]
+      this.resume[s] = undefined
+      go?.()
+    }
   }
 
   /**
