@@ -44,6 +44,7 @@ export function sockets(): Sockets | null {
     ioctl: { args: [i32, u64, ptr], returns: i32 },
     fcntl: { args: [i32, i32, i32], returns: i32 },
     poll: { args: [ptr, u64, i32], returns: i32 },
+    getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
   }))?.symbols ?? null) as Sockets | null
   return lib
 }
