@@ -79,6 +79,12 @@ test.skipIf(skip)(
       expect(await one('INSERT INTO z VALUES (3) RETURNING x')).toEqual([{ columns: ['x'], rows: [[3]] }])
       expect(await one('INSERT INTO z VALUES (4), (5) RETURNING x')).toEqual([{ columns: ['x'], rows: [[4], [5]] }])
       expect(await one('SELECT count(*) AS n FROM z')).toEqual([{ columns: ['n'], rows: [[3]] }])
+      // An interrupt of a write through the kept table ends it; nothing written, the session lives.
+      const sleeping = runCell(ctx, 'INSERT INTO z SELECT 6 FROM pg_sleep(30) RETURNING x')
+      await Bun.sleep(300)
+      await ctx.interrupt()
+      expect(errorOf(await sleeping)?.ename).toBe('KeyboardInterrupt')
+      expect(await one('SELECT count(*) AS n FROM z')).toEqual([{ columns: ['n'], rows: [[3]] }])
       // No block of ours left open.
       expect(errorOf(await runCell(ctx, 'SAVEPOINT probe'))?.evalue).toContain('transaction blocks')
     } finally {
