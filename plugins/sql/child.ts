@@ -19,6 +19,8 @@ import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
 import { firstKeyword, type Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
+import sqlite from './sqlite.js' with { type: 'text' }
+import statements from './statements.js' with { type: 'text' }
 import source from './driver.js' with { type: 'text' }
 
 type Reply = {
@@ -36,7 +38,12 @@ export type Target = { path: string } | { dsn: string; description: string; dial
 const START_TIMEOUT_MS = 15_000
 
 /** The driver on disk for the child, its module beside it (a private temp dir, once per execd process). */
-const files = new PrivateFiles('execd-sql', { 'sql-driver.js': source, 'cells.js': cells })
+const files = new PrivateFiles('execd-sql', {
+  'sql-driver.js': source,
+  'cells.js': cells,
+  'sqlite.js': sqlite,
+  'statements.js': statements,
+})
 // Reached through execd's descriptor: the child runs the driver written, not what is at its name by then.
 const driverFile = async (): Promise<string> => join(await files.reached(), 'sql-driver.js')
 

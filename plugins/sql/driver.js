@@ -12,7 +12,7 @@
 //   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
 //                   maxRows, keyword (its first, split.ts firstKeyword)} | {id, op: 'close'} |
 //                   {op: 'interrupt'} (SQLite: seen between rows,
-//                   the row loop yields to the event loop every CHECK_EVERY rows, one long step
+//                   the row loop (sqlite.js) yields to the event loop every 256 rows, one long step
 //                   is ended by killing the child; a server: its query is cancelled — MySQL's
 //                   client cannot, so a second connection sends KILL QUERY for ours).
 //   child → parent: {id, ok: true, ...} | {id, ok: false, error: {message, code, interrupted,
@@ -20,9 +20,9 @@
 import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { MAX_RESULT_CHARS, take } from './cells.js'
+import { INTERRUPTED, execute } from './sqlite.js'
+import { cutQuery, gone, keptCursor, keptTable, keptWrite } from './statements.js'
 
-const CHECK_EVERY = 256
-const INTERRUPTED = new Error('execution stopped by interrupt')
 const proc = process
 let db
 let server
@@ -55,7 +55,9 @@ proc.on('message', async m => {
       proc.send({ id: m.id, ok: true })
     } else if (m.op === 'exec') {
       stop = false
-      const outcome = server ? await query(m.stmt, m.maxRows, m.keyword) : await execute(m.stmt, m.maxRows)
+      const outcome = server
+        ? await query(m.stmt, m.maxRows, m.keyword)
+        : await execute(db, m.stmt, m.maxRows, () => stop)
       proc.send({ id: m.id, ok: true, outcome })
     } else if (m.op === 'close') {
       db?.close(false)
@@ -189,12 +191,67 @@ async function throughTable(stmt, maxRows, asQuery) {
   const table = `pg_temp.${name}`
   const rows = asQuery ? `\n${stmt}\n` : `WITH execd_returned AS (\n${stmt}\n) SELECT * FROM execd_returned`
   const create = `CREATE TEMPORARY TABLE ${name} AS ${rows}`
+  const kept = !asQuery && outside ? await throughKept(stmt, name, maxRows) : REFUSED
+  if (kept !== REFUSED) return kept
   const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${table}`)
   if (refused) return undefined
   // Made again, not filled: a query's own WITH may write, which only a top-level statement holds.
   const read = cutQuery(`TABLE ${table}`, described) ?? `TABLE ${table}`
   const fill = `DROP TABLE ${table};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
-  return readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${table}`)
+  const outcome = await readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${table}`)
+  if (!asQuery) returned = described.map(c => c.type)
+  return outcome
+}
+
+const REFUSED = Symbol('refused')
+/** The types the last write through a table of its own returned, and the kept table of each. */
+let returned
+const kept = new Map()
+let tables = 0
+
+/**
+ * A write outside a block, its rows put in a table of the session kept for the types it
+ * returns and emptied by each commit, where a table made for it (and one to probe) cost 2-6 ms
+ * (500 one-row `INSERT … RETURNING` 1.0-7.4 s, 0.12-0.75 s read whole). The types are the last
+ * write's through its own table, a guess checked where the statement is analysed: a count or a
+ * type else (any, a domain, varchar for text) is an error before it runs (`keptWrite`). It runs
+ * once, in our transaction, the first FETCH in its message. An error is its own when EXPLAIN of
+ * the same text (it runs nothing) passes; else nothing ran and REFUSED, as a guess missed: the
+ * table of its own.
+ */
+async function throughKept(stmt, name, maxRows) {
+  const types = returned
+  if (!types) return REFUSED
+  const key = types.join()
+  if (!kept.has(key)) {
+    try {
+      kept.set(key, await keptTable(`pg_temp.execd_kept_${++tables}`, types, say))
+    } catch (e) {
+      if (stop) throw e
+      return REFUSED
+    }
+  }
+  const table = kept.get(key)
+  outside = false
+  const write = keptWrite(stmt, table)
+  try {
+    return await readCursor(name, maxRows, true, undefined, `BEGIN;\n${write};\n${keptCursor(name, table)}`)
+  } catch (e) {
+    if (stop) throw e
+    const ran = await say(`EXPLAIN ${write}`).then(
+      () => true,
+      () => false,
+    )
+    if (ran) throw e
+    // A guess missed, or our table or function went (DISCARD TEMP): each made again when next met.
+    if (
+      await say(gone(table.table))
+        .values()
+        .then(([[lost]]) => lost)
+    )
+      kept.clear()
+    return REFUSED
+  }
 }
 
 /**
@@ -229,30 +286,6 @@ async function opened(probe) {
 }
 
 /**
- * Types whose values are cut on the server: text, varchar (the same as text), bytea. Named in
- * pg_catalog: a search path may put a user's `left` first.
- */
-const CUT = {
-  25: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
-  1043: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
-  17: c => `pg_catalog.substr(${c}, 1, ${(MAX_RESULT_CHARS >> 1) + 1})`,
-}
-
-/**
- * `query` again with each text or bytea value cut on the server to what one result carries and
- * a character (a byte) more, where the client read it whole first (one 400 MB value took this
- * process to 811 MiB): longer, it is cut here and said `truncated` as before. Undefined without
- * such a column. Each column is named once, so a volatile one is still computed once; a
- * subquery's ORDER BY keeps it from being pulled up, its order kept.
- */
-function cutQuery(query, columns) {
-  if (!columns.some(c => CUT[c.type])) return undefined
-  const names = columns.map((_, i) => `c${i + 1}`)
-  const select = columns.map((c, i) => CUT[c.type]?.(names[i]) ?? names[i])
-  return `SELECT ${select.join(', ')} FROM (\n${query}\n) execd_cut(${names.join(', ')})`
-}
-
-/**
  * Cursor `name`'s rows to the limit under the names `described`, after `fill` (what declares
  * the cursor again, or runs the statement where the cursor does not) and before `drop` (what
  * goes with the cursor); then our transaction is committed, or the session's left open.
@@ -260,7 +293,7 @@ function cutQuery(query, columns) {
 async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
   let done = false
   try {
-    const names = described.map(c => c.name)
+    const names = described?.map(c => c.name)
     const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`)
     await say(`CLOSE ${name}${drop}${own ? '; COMMIT' : ''}`)
     done = true
@@ -289,6 +322,8 @@ async function fetchRows(name, maxRows, columns, before = '') {
     const sentAll = await sent(say(`${before}FETCH FORWARD ${want} FROM ${name}`).values())
     // Several statements answer a result each: the FETCH's is the last.
     const batch = before ? sentAll.at(-1) : sentAll
+    // Not described before (`throughKept`): the write's own, three results before its FETCH.
+    columns ??= (sentAll.at(-3)?.columns ?? []).map(c => c.name)
     before = ''
     if (stop) throw INTERRUPTED
     if (columns.length === 0) return { affected: 0 }
@@ -318,64 +353,4 @@ async function underSelectLimit(stmt, maxRows) {
     // An interrupt's KILL QUERY, sent from another connection, can land on this SET instead.
     await restore().catch(restore)
   }
-}
-
-async function execute(sql, maxRows) {
-  const stmt = db.prepare(sql)
-  let keyed
-  try {
-    const columns = stmt.columnNames
-    if (columns.length === 0) return { affected: Number(stmt.run().changes) }
-    const rows = []
-    const budget = { left: MAX_RESULT_CHARS }
-    keyed = new Set(columns).size === columns.length ? stmt : apart(sql, columns.length)
-    // A statement with repeated names that cannot be a subquery (INSERT … RETURNING a, a): all rows at once.
-    if (!keyed) {
-      const all = stmt.values()
-      for (const values of all.slice(0, maxRows))
-        if (!take(rows, values, budget)) return { columns, rows, truncated: true }
-      return { columns, rows, truncated: all.length > maxRows }
-    }
-    const keys = keyed.columnNames
-    for (const row of keyed.iterate()) {
-      if (rows.length === maxRows) return { columns, rows, truncated: true }
-      if (
-        !take(
-          rows,
-          keys.map(k => row[k]),
-          budget,
-        )
-      )
-        return { columns, rows, truncated: true }
-      if (rows.length % CHECK_EVERY === 0) {
-        // Lets an interrupt message in; the statement stays open across the pause.
-        await new Promise(setImmediate)
-        if (stop) throw INTERRUPTED
-      }
-    }
-    return { columns, rows, truncated: false }
-  } finally {
-    stmt.finalize()
-    if (keyed && keyed !== stmt) keyed.finalize()
-  }
-}
-
-/**
- * Row objects lose repeated column names (SELECT x AS a, x AS a), and `values()` takes every row
- * at once, past the row limit and any interrupt: 30 million rows held this process 61 s and
- * 3.9 GB for a 10,000-row answer. As a subquery the statement's names are made unique by SQLite
- * (`a`, `a:1`), in order, and its rows are read one by one like any other's. Undefined where it
- * cannot be one (INSERT … RETURNING, PRAGMA); the newline keeps a last `--` comment its own.
- */
-function apart(sql, count) {
-  let wrapped
-  try {
-    wrapped = db.prepare(`SELECT * FROM (\n${sql}\n)`)
-  } catch {
-    return undefined
-  }
-  const names = wrapped.columnNames
-  if (names.length === count && new Set(names).size === count) return wrapped
-  wrapped.finalize()
-  return undefined
 }
