@@ -7,9 +7,8 @@
  * command's.
  */
 import type { ExecEvent } from '../core/events'
-import { encodeEvent } from '../core/events'
 import { watchBrokenPipe } from './broken-pipe'
-import { commandExit, render, sayIfCut } from './exec-shell'
+import { printRun, sayIfCut } from './run-print'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
@@ -53,17 +52,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
     if (stopSignal()) interrupt() // a signal that came while the session was being made
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
     const events = await isolation.run(id, { code, envs, timeout_seconds: timeout })
-    let exit = 1
-    let ended = false
-    for await (const e of events) {
-      if (pipe.broken) {
-        // Its reader has gone: the run is being interrupted; drain the rest unseen.
-      } else if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
-      else render(e)
-      if (e.type === 'execution_complete') exit = 0
-      if (e.type === 'error') exit = commandExit(e)
-      if (e.type === 'execution_complete' || e.type === 'error') ended = true
-    }
+    const { code: exit, ended } = await printRun(events, pipe, { json: options.json === true })
     if (pipe.broken) return pipe.exitCode()
     const signal = stopSignal()
     if (signal) return signalExit(signal)

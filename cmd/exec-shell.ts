@@ -5,14 +5,14 @@
  * the command's (128+n for a signal n, 124 when --timeout stopped it). SIGTERM, SIGINT and SIGHUP stop the command's group
  * (SIGTERM, then SIGKILL after the grace) and end the verb with 128 + the signal.
  */
-import { encodeEvent, type ExecEvent } from '../core/events'
-import { describeExit, shellStatusOf } from '../core/exit-words'
+import type { ExecEvent } from '../core/events'
 import type { SseItem } from '../core/sse'
 import { watchBrokenPipe } from './broken-pipe'
-import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
+import { printRun, sayIfCut } from './run-print'
+import { onStop, signalExit, stopSignal } from './lifecycle'
 import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
-import { remoteOf, shutDown, STREAM_CUT, type Remote } from './remote'
+import { remoteOf, type Remote } from './remote'
 import { UsageError } from './errors'
 
 interface Runner {
@@ -49,22 +49,13 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
       timeout: options.timeout === undefined ? undefined : Number(options.timeout),
       envs,
     })
-    let code = 1
-    let ended = false
-    for await (const e of stream) {
-      // Its reader has gone: the command is being stopped, and its backlog (a `yes` writes
-      // faster than any reader) is for nobody.
-      if (pipe.broken) break
-      if (options.json) process.stdout.write(`${encodeEvent(e)}\n`)
-      else render(e)
-      if (e.type === 'init') {
-        id = e.text
+    const { code, ended } = await printRun(stream, pipe, {
+      json: options.json === true,
+      onInit: init => {
+        id = init
         if (stopSignal()) interrupt() // a signal that came before the command had an id
-      }
-      if (e.type === 'execution_complete') code = 0
-      if (e.type === 'error') code = commandExit(e)
-      if (e.type === 'execution_complete' || e.type === 'error') ended = true
-    }
+      },
+    })
     if (pipe.broken) return pipe.exitCode()
     const signal = stopSignal()
     if (signal) return signalExit(signal)
@@ -98,45 +89,4 @@ function remoteRunner(remote: Remote): Runner {
     interrupt: id => remote.interrupt('/command', id),
     close: async () => {},
   }
-}
-
-export function render(e: ExecEvent): void {
-  const line = e.text === '\n' ? '\n' : `${e.text}\n`
-  if (e.type === 'stdout') process.stdout.write(line)
-  else if (e.type === 'stderr') process.stderr.write(line)
-  else if (e.type === 'error' && e.error) {
-    const text = shutDown(e.error.ename, 'while the command ran') ?? (e.error.traceback.join('\n') || e.error.evalue)
-    // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
-    // timeout is worth a line.
-    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${stoppedBy(text)}\n`)
-  }
-}
-
-/**
- * A run that died of the stop execd sent it because execd itself was stopped: the signal execd
- * got is what happened, and what its status (128 + it) says. The stop's own signal is the
- * section's: SIGTERM for a command, SIGINT for an isolated session's shell, so SIGTERM read
- * `signal: interrupt` with --isolated and Ctrl-C `signal: terminated` with --shell. A run that
- * outlived the stop (`signal: killed` after the grace) says so.
- */
-function stoppedBy(text: string): string {
-  const signal = stopSignal()
-  if (!signal || !/^signal: (interrupt|terminated)$/.test(text)) return text
-  return describeExit({ code: null, signal, killedBy: null })
-}
-
-/**
- * A run's stream cut short (the daemon behind --url gone, a proxy's timeout) ends without its
- * terminal event: the exit code is unknown, which is not a 0 (the verb exits 1).
- */
-export function sayIfCut(ended: boolean): void {
-  if (!ended) process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete or error): the exit code is unknown\n`)
-}
-
-/** The shell's convention: the exit code, or 128 + the signal's number; a run timed out 124. */
-export function commandExit(e: ExecEvent): number {
-  if (/\(timeout after \d+ ms\)$/.test(e.error?.traceback[0] ?? '')) return TIMEOUT_EXIT
-  const n = Number(e.error?.evalue)
-  if (Number.isInteger(n) && n >= 0) return Math.min(n, 255)
-  return shellStatusOf(e.error?.traceback[0] ?? '') ?? 1
 }
