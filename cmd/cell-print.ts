@@ -9,6 +9,7 @@ import { shellStatusOf } from '../core/exit-words'
 import type { ExecEvent } from '../core/events'
 import { shutDown } from './remote'
 import { visible } from './visible'
+import { put } from './paced-output'
 
 /** The Go runtime's exit status for an unrecovered panic or a fatal error (runtime/panic.go's exit(2)). */
 const GO_CRASH_EXIT = 2
@@ -84,13 +85,13 @@ export function render(
 ): number {
   switch (event.type) {
     case 'stdout':
-      process.stdout.write(event.text ?? '')
+      put(process.stdout, event.text ?? '')
       return 0
     case 'stderr':
-      process.stderr.write(event.text ?? '')
+      put(process.stderr, event.text ?? '')
       return 0
     case 'status':
-      if (event.state_lost) process.stderr.write(`execd: ${visible(event.text ?? '')}\n`)
+      if (event.state_lost) put(process.stderr, `execd: ${visible(event.text ?? '')}\n`)
       return 0
     case 'error': {
       const e = event.error!
@@ -99,7 +100,7 @@ export function render(
       if (e.ename === 'SystemExit') return 0
       const ended = shutDown(e.ename, 'while the cell ran')
       if (ended) {
-        process.stderr.write(`execd: ${ended}\n`)
+        put(process.stderr, `execd: ${ended}\n`)
         return 0
       }
       if (oneShot && cellExit(event) === 0) return 0
@@ -111,7 +112,7 @@ export function render(
         // go's `os.Exit(3)` too (its kernel's `ExitError`): a go program says nothing of it.
         if ((e.ename === 'CommandExecError' || e.ename === 'ExitError') && e.traceback.length === 1) return 0
         if (e.ename === 'DeadKernelError') {
-          if (e.traceback.length > 1) process.stderr.write(`${e.traceback.slice(1).join('\n')}\n`)
+          if (e.traceback.length > 1) put(process.stderr, `${e.traceback.slice(1).join('\n')}\n`)
           return 0
         }
       }
@@ -136,7 +137,7 @@ export function render(
       // A signal's words are execd's account of the death, not the program's output: said as
       // execd's own line, as `exec --shell` and a stop's `execd: signal: terminated` say it.
       if (own && lines[0]?.startsWith('signal: ')) lines[0] = `execd: ${lines[0]}`
-      process.stderr.write(`${lines.join('\n')}\n`)
+      put(process.stderr, `${lines.join('\n')}\n`)
       return 0
     }
     case 'result':
@@ -163,21 +164,21 @@ function renderResult(
     const path = resolve(`execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
     const data = results[image] as string
     writeFileSync(path, image === 'image/svg+xml' ? data : Buffer.from(data, 'base64'))
-    process.stdout.write(`[${image} written to ${path}]\n`)
+    put(process.stdout, `[${image} written to ${path}]\n`)
     return 1
   }
   const rows = results['application/json'] as { columns?: unknown; rows?: unknown; affected?: unknown } | undefined
   if (rows && Array.isArray(rows.columns) && Array.isArray(rows.rows)) {
     const affected = language === 'sql' && rows.affected === true ? affectedOf(rows.columns, rows.rows) : undefined
     if (affected !== undefined) {
-      process.stdout.write(`${affected} row${affected === 1 ? '' : 's'} affected\n`)
+      put(process.stdout, `${affected} row${affected === 1 ? '' : 's'} affected\n`)
       return 0
     }
-    process.stdout.write(grid(rows.columns.map(String), rows.rows as unknown[][]))
+    put(process.stdout, grid(rows.columns.map(String), rows.rows as unknown[][]))
     return 0
   }
   const text = results['text/plain'] ?? results.text
-  if (typeof text === 'string') process.stdout.write(`${text}\n`)
+  if (typeof text === 'string') put(process.stdout, `${text}\n`)
   return 0
 }
 

@@ -199,8 +199,8 @@ export async function main(words: string[]): Promise<void> {
     // serve's words after `--` are its main process's argv (serve.ts reads options['--']).
     cli.parse(['', '', ...protectDashes(cli, words, words[0] !== 'serve')], { run: false })
     restoreValues(cli.options)
-    if (cli.options.help) return
-    if (cli.options.version) return void process.stdout.write(`${versionText()}\n`)
+    if (cli.options.help) return await exit(0)
+    if (cli.options.version) return void (process.stdout.write(`${versionText()}\n`), await exit(0))
     if (!cli.matchedCommand) {
       const [verb] = cli.args
       const verbs = cli.commands.map(c => c.name)
@@ -234,10 +234,13 @@ export async function main(words: string[]): Promise<void> {
  */
 export async function exit(code: number): Promise<never> {
   let broken = false
+  let failed: unknown
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>(resolve => {
       stream.on('error', err => {
         if ((err as NodeJS.ErrnoException).code === 'EPIPE' && stream === process.stdout) broken = true
+        // stdout's own failure (`> /dev/full`): `metrics` exited 0 with its output lost.
+        else if (stream === process.stdout) failed ??= err
         resolve()
       })
       if (stream.destroyed || !stream.writable) return resolve()
@@ -247,9 +250,15 @@ export async function exit(code: number): Promise<never> {
   // the dirs of killed runs for good. Its probes answer at once; bounded all the same.
   const { sweepsDone } = await import('../core/temp-dir')
   const swept = sweepsDone()
-  await Promise.race([Promise.all([flushed(process.stdout), flushed(process.stderr), swept]), Bun.sleep(5000)])
+  // The output waits for its reader, however slow, as `cat`'s does: bounded, a reader 5 s behind
+  // lost what it had not read (`exec --shell 'seq 300000' | (sleep 7; wc -l)`: 12,768 lines, exit
+  // 0). A reader that never reads is the pipeline's to end (SIGPIPE, SIGTERM), as for `yes | less`.
+  await Promise.all([flushed(process.stdout), flushed(process.stderr), Promise.race([swept, Bun.sleep(5000)])])
   // Output that its reader left before it arrived (| head, the verb already done writing):
   // the status a pipeline expects of a writer whose reader went away.
+  // A write's failure is told after its callback, on a later turn.
+  if (!broken && failed === undefined) await new Promise(resolve => setImmediate(resolve))
+  if (failed !== undefined && code === 0) code = report(failed, false)
   process.exit(broken && code === 0 ? BROKEN_PIPE_EXIT : code)
 }
 

@@ -65,6 +65,9 @@ export async function localCode(config: Config): Promise<CodeClient> {
   }
 }
 
+/** How long a run's end waits for the daemon to close its context. */
+const CLOSE_WAIT_MS = 5_000
+
 /** How long a stop waits for a context being opened (a JVM, a Jupyter kernel: seconds). */
 const OPEN_GRACE_MS = 15_000
 
@@ -101,8 +104,18 @@ export function remoteCode(remote: Remote): CodeClient {
     },
     interrupt: id => remote.interrupt('/code', id),
     async close() {
-      // A context made for this run goes with it, as a local one does.
-      await Promise.allSettled(contexts.map(id => remote.call('DELETE', `/code/contexts/${encodeURIComponent(id)}`)))
+      // A context made for this run goes with it, as a local one does. Within CLOSE_WAIT_MS: Ctrl-D
+      // at a prompt whose daemon was stopped (SIGSTOP) waited out --answer-timeout (60 s; 0: for
+      // ever). What the daemon does not delete now it closes as idle (--context-idle).
+      const wait = AbortSignal.timeout(CLOSE_WAIT_MS)
+      const closes = contexts.map(id =>
+        remote.call('DELETE', `/code/contexts/${encodeURIComponent(id)}`, { signal: wait }),
+      )
+      const ends = await Promise.allSettled(closes)
+      if (wait.aborted && ends.some(e => e.status === 'rejected'))
+        process.stderr.write(
+          `execd: ${remote.base} has not closed the context within ${CLOSE_WAIT_MS / 1000} s (a daemon stopped, or stuck?): it is left to the daemon's idle expiry\n`,
+        )
     },
   }
 }

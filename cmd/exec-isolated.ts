@@ -52,8 +52,7 @@ export async function execIsolated(code: string, options: Record<string, unknown
     if (stopSignal()) interrupt() // a signal that came while the session was being made
     const timeout = options.timeout === undefined ? undefined : Number(options.timeout) / 1000
     const events = await isolation.run(id, { code, envs, timeout_seconds: timeout })
-    // Its reader gone, the run is being interrupted: the rest is drained unseen.
-    return await printRun(events, !!options.json, pipe, { drain: true })
+    return await printRun(events, !!options.json, pipe)
   } finally {
     pipe.dispose()
     await stopping

@@ -11,6 +11,7 @@ import { describeExit } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { watchBrokenPipe } from './broken-pipe'
+import { flush, put, room } from './paced-output'
 import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
@@ -168,6 +169,9 @@ export async function runCell(
   const echo = crashEcho(context.language)
   try {
     for await (const event of events) {
+      // The last event's output taken by stdout's reader first (paced-output.ts).
+      const wait = room()
+      if (wait) await wait
       if (event.type === 'execution_count') counted = true
       if (event.type === 'error') {
         failed = true
@@ -185,7 +189,7 @@ export async function runCell(
       // `node -e` has none. `--json` printed it as one (`DeadKernelError`, `died (exit status 0)`)
       // after every one-shot javascript run that succeeded.
       if (settling && event.type === 'error' && event.error?.traceback.join('\n') === 'exit status 0') continue
-      if (options.json) process.stdout.write(`${encodeEvent(event)}\n`)
+      if (options.json) put(process.stdout, `${encodeEvent(event)}\n`)
       else if (echo.told(event)) continue
       // After a timeout, SIGTERM or SIGHUP the error is the interrupt's (KeyboardInterrupt): wrong
       // words, at a prompt too, which ends on them (python's own prompt dies without a traceback).
@@ -202,6 +206,7 @@ export async function runCell(
         })
     }
   } finally {
+    flush()
     timer?.clear()
     clearTimeout(slow)
     pipe.dispose()

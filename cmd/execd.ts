@@ -9,6 +9,12 @@ import { versionText } from '../core/version'
 
 const words = process.argv.slice(2)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
+  // A stdout that fails (`> /dev/full`) is one line and status 1, not Bun's trace of the error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') return void (process.exitCode = 141)
+    process.stderr.write(`execd: ${err.message.replace(/^E[A-Z]+: /, '').replace(/, write$/, '')}\n`)
+    process.exitCode = 1
+  })
   process.stdout.write(`${versionText()}\n`)
 } else {
   // First, before anything loads: a daemon must never need a thread it cannot start (core/threads.ts).

@@ -1,39 +1,46 @@
 /**
  * What `execd exec --shell` and `--isolated` print of a run and the exit code they end in: the
- * output lines as they come (or the event stream as JSON lines), the command's status as a shell
- * gives it (128+n for a signal n, 124 for --timeout), a stream cut short said as such.
+ * output lines at the reader's pace (paced-output.ts) or the event stream as JSON lines, the
+ * command's status as a shell gives it (128+n for a signal n, 124 for --timeout), a stream cut
+ * short said as such. The two verbs had a copy each, which had drifted: --shell stopped reading a
+ * gone reader's backlog, --isolated read it all unseen.
  */
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { describeExit, shellStatusOf } from '../core/exit-words'
 import type { PipeWatch } from './broken-pipe'
 import { signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
+import { flush, put, room } from './paced-output'
 import { shutDown, STREAM_CUT } from './remote'
 
 /**
  * Prints `events` as they come (JSON lines with `json`, else rendered) and resolves to the verb's
  * exit code: the command's, the broken pipe's, 128 + the signal that stopped execd, or 1 for a
- * stream cut short. `seen` is told of each event printed. Once stdout's reader has gone the rest
- * is not printed: the printing stops there, or with `drain` the rest is read unseen to the end.
+ * stream cut short. `seen` is told of each event printed. Once stdout's reader has gone the run
+ * is being stopped, and its backlog (a `yes` writes faster than any reader) is for nobody: the
+ * reading stops there.
  */
 export async function printRun(
   events: AsyncIterable<ExecEvent>,
   json: boolean,
   pipe: PipeWatch,
-  opts: { seen?: (e: ExecEvent) => void; drain?: boolean } = {},
+  opts: { seen?: (e: ExecEvent) => void } = {},
 ): Promise<number> {
   let code = 1
   let ended = false
-  for await (const e of events) {
-    if (pipe.broken) {
-      if (!opts.drain) break
-    } else {
-      if (json) process.stdout.write(`${encodeEvent(e)}\n`)
+  try {
+    for await (const e of events) {
+      if (pipe.broken) break
+      if (json) put(process.stdout, `${encodeEvent(e)}\n`)
       else render(e)
       opts.seen?.(e)
+      if (e.type === 'execution_complete') code = 0
+      if (e.type === 'error') code = commandExit(e)
+      if (e.type === 'execution_complete' || e.type === 'error') ended = true
+      const wait = room()
+      if (wait) await wait
     }
-    if (e.type === 'execution_complete') code = 0
-    if (e.type === 'error') code = commandExit(e)
-    if (e.type === 'execution_complete' || e.type === 'error') ended = true
+  } finally {
+    flush()
   }
   if (pipe.broken) return pipe.exitCode()
   const signal = stopSignal()
@@ -44,13 +51,13 @@ export async function printRun(
 
 function render(e: ExecEvent): void {
   const line = e.text === '\n' ? '\n' : `${e.text}\n`
-  if (e.type === 'stdout') process.stdout.write(line)
-  else if (e.type === 'stderr') process.stderr.write(line)
+  if (e.type === 'stdout') put(process.stdout, line)
+  else if (e.type === 'stderr') put(process.stderr, line)
   else if (e.type === 'error' && e.error) {
     const text = shutDown(e.error.ename, 'while the command ran') ?? (e.error.traceback.join('\n') || e.error.evalue)
     // A plain exit status is said by execd's own (as a shell says nothing); a signal or a
     // timeout is worth a line.
-    if (!/^exit status \d+$/.test(text)) process.stderr.write(`execd: ${stoppedBy(text)}\n`)
+    if (!/^exit status \d+$/.test(text)) put(process.stderr, `execd: ${stoppedBy(text)}\n`)
   }
 }
 

@@ -51,3 +51,23 @@ describe.skipIf(!root)('stdout on a full disk: one line, exit 1', () => {
     )
   }
 })
+
+/**
+ * `> /dev/full` (every write ENOSPC) of the verbs that print once and end: `--version` printed
+ * Bun's trace of the unhandled error, `metrics` and `completion` exited 0 with nothing written
+ * (the failure came a turn after the exit's flush had been told it was done).
+ */
+describe('stdout to /dev/full: one line, exit 1', () => {
+  for (const args of [['--version'], ['metrics'], ['completion', 'bash'], ['exec', '--list']]) {
+    test(args.join(' '), async () => {
+      const p = Bun.spawn([BIN, ...args], {
+        stdin: 'ignore',
+        stdout: Bun.file('/dev/full'),
+        stderr: 'pipe',
+        env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+      })
+      const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+      expect({ code, stderr }).toEqual({ code: 1, stderr: 'execd: no space left on device\n' })
+    })
+  }
+})

@@ -129,6 +129,19 @@ describe.skipIf(!hasTool('tmux') || pythonAvailable !== true)('a python prompt o
     term.keys('C-d')
     await term.shows(/^status 0$/m)
   }, 120_000)
+
+  test('the daemon stopped (SIGSTOP) at the prompt: Ctrl-D leaves within 5 s, one line', async () => {
+    const d = await startDaemon()
+    daemons.push(d)
+    // No bound on the answer's wait: on main's build Ctrl-D waited on the context's DELETE for ever.
+    await promptOn(d, ['--answer-timeout', '0'])
+    d.proc.kill('SIGSTOP')
+    term.keys('C-d')
+    await term.shows(
+      "has not closed the context within 5 s (a daemon stopped, or stuck?): it is left to the daemon's idle expiry",
+    )
+    await term.shows(/^status 0$/m)
+  }, 120_000)
 })
 
 describe.skipIf(!hasTool('tmux'))('fs get --url at a terminal (tmux)', () => {
