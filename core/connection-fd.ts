@@ -14,7 +14,7 @@
  */
 import { fstatSync, readdirSync } from 'node:fs'
 import { receivedOf, type Answer } from './answering'
-import { libcSymbols } from './libc'
+import { libcCalls } from './libc'
 
 const AF_INET = 2
 const AF_INET6 = 10
@@ -36,7 +36,7 @@ let lib: Sockets | null | undefined
 /** The C library's socket calls, or null where FFI cannot load it. */
 export function sockets(): Sockets | null {
   if (lib !== undefined) return lib
-  lib = (libcSymbols(({ FFIType: { i32, ptr, u32, u64 } }) => ({
+  lib = libcCalls<Sockets>(({ FFIType: { i32, ptr, u32, u64 } }) => ({
     getsockname: { args: [i32, ptr, ptr], returns: i32 },
     getpeername: { args: [i32, ptr, ptr], returns: i32 },
     connect: { args: [i32, ptr, u32], returns: i32 },
@@ -45,7 +45,7 @@ export function sockets(): Sockets | null {
     fcntl: { args: [i32, i32, i32], returns: i32 },
     poll: { args: [ptr, u64, i32], returns: i32 },
     getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
-  }))?.symbols ?? null) as Sockets | null
+  }))
   return lib
 }
 

@@ -16,7 +16,7 @@
  * as the one listening (SO_ACCEPTCONN) on the server's port.
  */
 import { readdirSync, readlinkSync } from 'node:fs'
-import { libcSymbols } from './libc'
+import { libcCalls } from './libc'
 import type { Logger } from './log'
 
 const SOL_SOCKET = 1
@@ -36,12 +36,12 @@ interface Sockets {
 }
 
 function load(): Sockets | null {
-  return (libcSymbols(({ FFIType: { i32, ptr, u32 } }) => ({
+  return libcCalls<Sockets>(({ FFIType: { i32, ptr, u32 } }) => ({
     getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
     setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
     getsockname: { args: [i32, ptr, ptr], returns: i32 },
     listen: { args: [i32, i32], returns: i32 },
-  }))?.symbols ?? null) as Sockets | null
+  }))
 }
 
 /** The descriptors of this process listening on TCP `port` (IPv4 or IPv6). */

@@ -62,3 +62,14 @@ export function libcSymbols<Fns extends Record<string, FFIFunction>>(
     return null
   }
 }
+
+/**
+ * libcSymbols for a caller that types its calls by an interface `Calls` (typed arrays where
+ * bun:ffi says pointer): `defs` must name each of its members, checked when compiled. Cast from
+ * the symbols, an interface hid a call left out of the list: the merge of stop 51 dropped
+ * getsockopt from core/connection-fd.ts's, and the first look of the stall rule
+ * (core/send-stall.ts) at any answer sent for over a second threw, ending execd.
+ */
+export function libcCalls<Calls>(defs: (ffi: Ffi) => { [K in keyof Calls]: FFIFunction }): Calls | null {
+  return (libcSymbols(defs as (ffi: Ffi) => Record<string, FFIFunction>)?.symbols ?? null) as Calls | null
+}
