@@ -144,11 +144,12 @@ describe('bash runtime', () => {
       "yes 'a clean line' | head -c 3000000",
       "printf '\\xc3'; sleep 0.2; printf '\\xa9 joined\\n'",
       "printf '\\xc3'; sleep 0.2; printf 'cut off\\n'",
-      "sleep 0.2; printf '\\xef\\xbb\\xbfmid-stream BOM \"q\" \\\\ \\t\\n'",
+      'sleep 0.2; printf \'\\xef\\xbb\\xbfmid-stream BOM "q" \\\\ \\t\\n\'',
       "sleep 0.2; yes 'clean again' | head -c 2000000",
     ].join('; ')
     const r = await collect(c.run(code))
-    const clean = (line: string, bytes: number) => `${line}\n`.repeat(Math.ceil(bytes / (line.length + 1))).slice(0, bytes)
+    const clean = (line: string, bytes: number) =>
+      `${line}\n`.repeat(Math.ceil(bytes / (line.length + 1))).slice(0, bytes)
     expect(r.stdout).toBe(
       clean('a clean line', 3000000) +
         'é joined\n' +
