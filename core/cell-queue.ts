@@ -106,6 +106,27 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   output(type: 'stdout' | 'stderr', text: string): Promise<void> | undefined {
     if (this.ended || !text) return
     this.addText(type, text)
+    return this.queued()
+  }
+
+  /**
+   * `output()` of output that is its JSON already (its bytes framed as they are, no string
+   * made): queued as it comes, never merged, dropped and counted as text past the bound once
+   * dropping; `chars` is its text's length.
+   */
+  outputEncoded(event: EncodedEvent, chars: number): Promise<void> | undefined {
+    if (this.ended || chars === 0) return
+    const notice = this.overflow.policy === 'drop' ? this.overflow.notice : this.unblocked
+    if (notice && this.bytes + event.size > this.overflow.maxBytes) this.noteDropped(chars, notice)
+    else {
+      this.bytes += event.size
+      this.items.push(event)
+    }
+    return this.queued()
+  }
+
+  /** The reader is woken; under `block`, past the bound, the room the producer waits for. */
+  private queued(): Promise<void> | undefined {
     this.notify()
     if (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes && !this.unblocked) return this.room()
   }

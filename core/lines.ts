@@ -100,6 +100,12 @@ const PAIR_KIND = new Uint8Array(1 << 16).map((_, p) => CHUNK_KIND[p & 0xff]! | 
 /** Below this many bytes a chunk is looked at a byte at a time. */
 const WORDS_FROM = 64
 
+/**
+ * Whether `chunk` is only clean lines' bytes and line feeds: printable ASCII that JSON needs no
+ * escape for but its `\n`s (a bash cell's chunk is framed from its bytes then: plugins/bash).
+ */
+export const cleanChunk = (chunk: Uint8Array): boolean => chunkKind(chunk, 0) === 0
+
 /** The kinds of `chunk[from..]`'s bytes ORed, a line feed clean. */
 function chunkKind(chunk: Uint8Array, from: number): number {
   let kind = 0

@@ -135,4 +135,28 @@ describe('bash runtime', () => {
     const again = await collect(c.run('echo hi'))
     expect(again.error?.evalue).toContain('state is lost')
   })
+
+  // Clean chunks are framed from their bytes (context.ts), the rest decoded as one stream: a
+  // character cut between chunks, or cut off by clean output after it, reads as it did decoded.
+  test('output is the same text whichever way each chunk is framed', async () => {
+    const c = await start()
+    const code = [
+      "yes 'a clean line' | head -c 3000000",
+      "printf '\\xc3'; sleep 0.2; printf '\\xa9 joined\\n'",
+      "printf '\\xc3'; sleep 0.2; printf 'cut off\\n'",
+      'sleep 0.2; printf \'\\xef\\xbb\\xbfmid-stream BOM "q" \\\\ \\t\\n\'',
+      "sleep 0.2; yes 'clean again' | head -c 2000000",
+    ].join('; ')
+    const r = await collect(c.run(code))
+    const clean = (line: string, bytes: number) =>
+      `${line}\n`.repeat(Math.ceil(bytes / (line.length + 1))).slice(0, bytes)
+    expect(r.stdout).toBe(
+      clean('a clean line', 3000000) +
+        'é joined\n' +
+        '\ufffdcut off\n' +
+        '\ufeffmid-stream BOM "q" \\ \t\n' +
+        clean('clean again', 2000000),
+    )
+    expect(r.error).toBeUndefined()
+  })
 })
