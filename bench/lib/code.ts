@@ -57,3 +57,15 @@ export async function runCode(
   if (err) throw new Error(`${language} ${JSON.stringify(code)}: ${JSON.stringify(err.error)}`)
   return out
 }
+
+/** A warm javascript context with x = 1, or null when this build has no javascript runtime. */
+export async function javascriptContext(d: Execd): Promise<string | null> {
+  try {
+    const id = await createContext(d, 'javascript')
+    await runCode(d, id, 'javascript', 'var x = 1')
+    return id
+  } catch (e) {
+    if (e instanceof Skip) return null
+    throw e
+  }
+}

@@ -16,7 +16,7 @@ import { startWarmPython } from '../baselines/python-pipe'
 import { startPythonRelay } from '../baselines/python-relay'
 import { startJsRelay } from '../baselines/js-relay'
 import { startCannedCell } from '../baselines/canned-cell'
-import { createContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
+import { createContext, javascriptContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
 import { benchConfig, reps } from '../lib/config'
 import { type Execd, Skip, startExecd } from '../lib/execd'
 import { interleave, type Side, timed } from '../lib/measure'
@@ -31,18 +31,6 @@ const expectTwo = (what: string, got: string | undefined) => {
 
 const PING_TARGET = 1.5
 const JUPYTER_TARGET = 40
-
-/** A warm javascript context with x = 1, or null when this build has no javascript runtime. */
-async function javascriptContext(d: Execd): Promise<string | null> {
-  try {
-    const id = await createContext(d, 'javascript')
-    await runCode(d, id, 'javascript', 'var x = 1')
-    return id
-  } catch (e) {
-    if (e instanceof Skip) return null
-    throw e
-  }
-}
 
 /** `x + 1` through the Node client; the body is checked for the result and the final event. */
 async function nodeCell(node: NodeClient, id: string, language: string): Promise<number> {

@@ -12,7 +12,7 @@
  */
 import { startJsRelay } from '../baselines/js-relay'
 import { startPythonRelay } from '../baselines/python-relay'
-import { createContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
+import { createContext, javascriptContext, outputOf, relayClient, requireCode, runCode } from '../lib/code'
 import { reps } from '../lib/config'
 import { type Execd, Skip, startExecd } from '../lib/execd'
 import { timed } from '../lib/measure'
@@ -41,18 +41,6 @@ const ping = (get: () => Promise<Response>) => () => timed(() => get().then(r =>
 interface Kind {
   name: string
   once: () => Promise<number>
-}
-
-/** A warm javascript context with x = 1, or null when this build has no javascript runtime. */
-async function javascriptContext(d: Execd): Promise<string | null> {
-  try {
-    const id = await createContext(d, 'javascript')
-    await runCode(d, id, 'javascript', 'var x = 1')
-    return id
-  } catch (e) {
-    if (e instanceof Skip) return null
-    throw e
-  }
 }
 
 /** 11a–11d: each server's kinds after a pause, `perKind` samples of the most numerous. */
