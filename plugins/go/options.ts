@@ -12,7 +12,7 @@ export const OPTIONS = {
   }),
   cacheMax: intOption('go-cache-max', {
     env: 'EXECD_GO_CACHE_MAX',
-    description: 'bytes the shared go build cache is trimmed back from (least recently used first; 0: no bound)',
+    description: 'bytes of the shared go build cache past which its oldest entries go (0: no bound)',
     default: 256 * 1024 * 1024,
   }),
 }
