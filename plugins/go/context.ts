@@ -15,7 +15,9 @@ import { describeExit } from '../../core/exit-words'
 import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { sleep, within } from '../../core/timers'
 import { OwnedTempDir } from '../../core/temp-dir'
-import { goBuildEnv, type Toolchain } from './toolchain'
+import { settingsOf } from '../../core/config'
+import { OPTIONS } from './options'
+import { goBuildEnv, goCacheDir, type Toolchain } from './toolchain'
 
 export interface GoContextOptions extends StartOptions {
   toolchain: Toolchain
@@ -73,7 +75,13 @@ export class GoContext implements RuntimeContext {
 
   private async spawn(): Promise<void> {
     const dir = this.module()
-    const config = { dir, go: this.opts.toolchain.go, env: goBuildEnv(this.opts.env) }
+    const config = {
+      dir,
+      go: this.opts.toolchain.go,
+      env: goBuildEnv(this.opts.env, this.opts.toolchain),
+      cache: goCacheDir(),
+      cacheMax: settingsOf(this.opts.config, OPTIONS).cacheMax,
+    }
     this.proc = spawnOwned([this.opts.kernel, JSON.stringify(config)], {
       cwd: this.opts.cwd,
       env: this.opts.env,

@@ -17,3 +17,11 @@ test('without a C compiler on the PATH cgo is off, unless the context says other
 test('a context with neither HOME nor GOPATH gets a module cache of its own', () => {
   expect(goBuildEnv({ PATH: '/nonexistent' }).find(kv => kv.startsWith('GOPATH='))).toMatch(/execd-.*\/go-path$/)
 })
+
+test('builds leave their dir out of the cache keys from go 1.20, where the standard library is built into the cache anyway', () => {
+  const flags = (language: string) =>
+    goBuildEnv({ PATH: '/nonexistent' }, { language }).find(kv => kv.startsWith('GOFLAGS='))
+  expect(flags('1.19')).toBe('GOFLAGS=-mod=mod')
+  expect(flags('1.20')).toBe('GOFLAGS=-mod=mod -trimpath')
+  expect(flags('1.22')).toBe('GOFLAGS=-mod=mod -trimpath')
+})

@@ -109,11 +109,13 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		// paths below it: the held dir's, not its name's.
 		env := append(append(os.Environ(), k.cfg.Env...), "GOTMPDIR="+work, "PWD="+k.dir.at)
 		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.dir.at, env, &out, &out
+		built := k.cache.building()
 		err := r.start(cmd)
 		if err == nil {
 			err = cmd.Wait()
 			r.ended()
 		}
+		built()
 		if r.isStopped() {
 			return m, nil, true
 		}

@@ -23,6 +23,9 @@ type config struct {
 	Dir string   `json:"dir"` // the module the cells are compiled in
 	Go  string   `json:"go"`
 	Env []string `json:"env"` // added to the environment of `go build` only
+	// The shared build cache (also in Env) and its bound in bytes (0: none), cache.go.
+	Cache    string `json:"cache"`
+	CacheMax int64  `json:"cacheMax"`
 }
 
 type request struct {
@@ -69,6 +72,7 @@ type kernel struct {
 	mu       sync.Mutex
 	cur      *cellRun
 	dir      moduleDir
+	cache    cacheBound
 }
 
 func main() {
@@ -80,11 +84,12 @@ func main() {
 	// fd 3 is execd's: not for go build nor for what a cell starts.
 	syscall.CloseOnExec(3)
 	k := &kernel{
-		cfg: cfg,
-		ch:  &channel{f: os.NewFile(3, "execd")},
-		out: &counted{f: os.Stdout},
-		err: &counted{f: os.Stderr},
-		dir: moduleDir{fd: -1},
+		cfg:   cfg,
+		ch:    &channel{f: os.NewFile(3, "execd")},
+		out:   &counted{f: os.Stdout},
+		err:   &counted{f: os.Stderr},
+		dir:   moduleDir{fd: -1},
+		cache: cacheBound{dir: cfg.Cache, max: cfg.CacheMax},
 	}
 	if err := k.openDir(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -200,6 +205,11 @@ func (k *kernel) run(r *cellRun, code string) {
 		return
 	}
 	merged, errs, interrupted := k.compile(r, c)
+	// Before the program runs, which may take as long as it likes: the look is over when the
+	// cell is (a trim waits for other kernels' builds, not for this cell's program).
+	if !interrupted {
+		k.cache.look()
+	}
 	// Looked at again before anything is said of the build or run: a build in a dir that was
 	// removed fails, and its errors would only mislead.
 	if err := k.dirIntact(); err != nil && !interrupted {
