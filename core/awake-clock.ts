@@ -16,6 +16,7 @@
  * synchronous read of a hung file) is taken for stopped too: such a stall stretches limits.
  */
 import { runnableMs } from './sched-clock'
+import { shareInterval } from './shared-interval'
 import { MAX_TIMER_MS, setLongTimeout, withinTimer, type LongTimer } from './timers'
 
 const PERIOD_MS = 1000
@@ -98,17 +99,17 @@ export class AwakeClock {
 let made: AwakeClock | undefined
 /** execd's clock, made at its first read (none before listening: core/sched-clock.ts). */
 const theClock = () => (made ??= new AwakeClock({ mono: () => performance.now(), runnable: runnableMs }))
-let ticker: ReturnType<typeof setInterval> | undefined
+let ticker: (() => void) | undefined
 let tickerMs = 0
 
 function keepTicking(): void {
   const clock = theClock()
   if (ticker && tickerMs === clock.period) return
-  if (ticker) clearInterval(ticker)
+  ticker?.()
   tickerMs = clock.period
-  ticker = setInterval(() => clock.tick(), tickerMs)
-  // The clock holds nothing open: a CLI verb exits as if it were not there.
-  ticker.unref?.()
+  // On the timer other housekeeping of its period runs on (the descriptor check each second):
+  // one wake-up of an idle daemon for both (core/shared-interval.ts).
+  ticker = shareInterval(tickerMs, () => clock.tick())
 }
 
 /** ms on execd's awake clock (comparable only with each other). */

@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync } from 'node:fs'
 import type { Logger } from './log'
+import { shareInterval } from './shared-interval'
 
 /**
  * Every `everyMs`, whether a descriptor can be opened; when none can (EMFILE), the server's
@@ -19,7 +20,8 @@ export function reclaimIdleAtFdLimit(
 ): () => void {
   if (everyMs <= 0) return () => {}
   let reclaiming = false
-  const timer = setInterval(() => {
+  // Each second by default, on the awake clock's wake-up (core/shared-interval.ts).
+  return shareInterval(everyMs, () => {
     if (!fdTableFull()) {
       if (reclaiming) log.info('file descriptors free again')
       reclaiming = false
@@ -29,9 +31,7 @@ export function reclaimIdleAtFdLimit(
     // One line when the limit is reached, not one per check while it lasts.
     if (!reclaiming) log.warn('every file descriptor is taken: closing connections idle between requests', { closed })
     reclaiming = true
-  }, everyMs)
-  timer.unref()
-  return () => clearInterval(timer)
+  })
 }
 
 function fdTableFull(): boolean {

@@ -6,6 +6,7 @@
 import { awakeNow } from './awake-clock'
 import { ExecdError, knowOpenFilesLimit } from './errors'
 import { type Held, heldOf, type Slot } from './held-slots'
+import { shareInterval } from './shared-interval'
 
 /**
  * Reads the process's limit on open files (the soft one: Bun raises it to the hard one as it
@@ -74,7 +75,7 @@ export class Capacity {
  */
 export class IdleExpiry<K> {
   private readonly lastUse = new Map<K, number>()
-  private timer?: ReturnType<typeof setInterval>
+  private stopTimer?: () => void
 
   constructor(
     private readonly idleMs: number,
@@ -107,14 +108,14 @@ export class IdleExpiry<K> {
   }
 
   start(every = Math.min(Math.max(this.idleMs / 4, 250), 30_000)): void {
-    if (this.idleMs <= 0 || this.timer) return
-    this.timer = setInterval(() => this.sweep(), every)
-    this.timer.unref?.()
+    if (this.idleMs <= 0 || this.stopTimer) return
+    // The default idle (30 min) sweeps each 30 s, with commands' and terminals' sweeps.
+    this.stopTimer = shareInterval(every, () => void this.sweep())
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    this.stopTimer?.()
+    this.stopTimer = undefined
   }
 }
 

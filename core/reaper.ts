@@ -18,7 +18,7 @@ const WEXITED = 4
 const WNOHANG = 1
 const WNOWAIT = 0x01000000
 const PR_SET_CHILD_SUBREAPER = 36
-const SWEEP_EVERY_MS = 500
+const RETRY_MS = 500
 
 type Libc = { symbols: Record<'waitid' | 'waitpid' | 'prctl', (...args: any[]) => number> }
 
@@ -46,28 +46,48 @@ function loadLibc(log: Logger, why: string): Libc | undefined {
   return (c ?? undefined) as Libc | undefined
 }
 
-/** Reaps orphaned zombies every half second until the returned function is called. */
+/**
+ * Reaps orphaned zombies when a child exits. An orphan re-parented to execd signals SIGCHLD to
+ * it when it ends, as a child does: a sweep on each signal finds every zombie there is, and an
+ * idle daemon makes no call at all (a sweep every half second made 2 of its wake-ups a second).
+ * Signals coalesce, so a sweep takes every zombie it finds, not one a signal. A sweep that stops
+ * at one of Bun's own children (Bun reaps it when its loop gets to it; waitid names that zombie
+ * first until then) is run again after RETRY_MS, until one finds no zombie to leave.
+ */
 function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => void {
   const info = new Uint8Array(128) // siginfo_t
   const status = new Int32Array(1)
   const view = new DataView(info.buffer)
   const bunsOwn = (pid: number) => isOwnChild(pid) || bunsChildren.has(pid)
-  const sweep = () => {
+  let retry: ReturnType<typeof setTimeout> | undefined
+  /** Whether a zombie is left for later: Bun's, or more than one sweep takes. */
+  const sweepOnce = (): boolean => {
     for (let i = 0; i < 256; i++) {
       info.fill(0)
-      if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return
+      if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return false
       const pid = view.getInt32(16, true) // si_pid, after si_signo/si_errno/si_code + padding
-      // Bun reaps its own; look again next sweep.
-      if (pid === 0 || bunsOwn(pid)) return
+      if (pid === 0) return false
+      if (bunsOwn(pid)) return true
       lib.symbols.waitpid(pid, status, WNOHANG)
     }
+    return true
   }
-  const timer = setInterval(sweep, SWEEP_EVERY_MS)
-  timer.unref?.()
+  const sweep = () => {
+    if (retry) clearTimeout(retry)
+    retry = undefined
+    if (!sweepOnce()) return
+    retry = setTimeout(sweep, RETRY_MS)
+    retry.unref?.()
+  }
+  process.on('SIGCHLD', sweep)
+  // What ended before the handler was there signalled no one.
+  sweep()
   // A last sweep when it stops (shutdown): what was just killed leaves no zombie to init.
   return () => {
-    clearInterval(timer)
-    sweep()
+    process.off('SIGCHLD', sweep)
+    if (retry) clearTimeout(retry)
+    retry = undefined
+    sweepOnce()
   }
 }
 

@@ -12,6 +12,7 @@ import type { OwnedProcess } from '../../core/process'
 import { OwnedTempDir } from '../../core/temp-dir'
 import { awakeNow } from '../../core/awake-clock'
 import { PERIODS } from '../../core/periods'
+import { shareInterval } from '../../core/shared-interval'
 
 export interface CommandRecord {
   id: string
@@ -67,13 +68,13 @@ export class CommandStore {
   private runningBytes = 0
   /** The finished commands that still hold their journal, oldest first. */
   private readonly journaled = new Set<CommandRecord>()
-  private readonly timer: ReturnType<typeof setInterval>
+  private readonly stopTimer: () => void
   /** Pruned logs still being unlinked (at most one per pruned command, each settles). */
   private readonly unlinking = new Set<Promise<void>>()
 
   constructor(readonly limits: RetentionLimits) {
-    this.timer = setInterval(() => this.prune(), PERIODS.sweep)
-    this.timer.unref?.()
+    // With the other 30 s sweeps (contexts', terminals'): one wake-up (core/shared-interval.ts).
+    this.stopTimer = shareInterval(PERIODS.sweep, () => this.prune())
   }
 
   /**
@@ -164,7 +165,7 @@ export class CommandStore {
 
   /** Removes every log (shutdown, or the CLI when done). */
   close(): void {
-    clearInterval(this.timer)
+    this.stopTimer()
     this.records.clear()
     this.finished.clear()
     this.journaled.clear()

@@ -19,6 +19,7 @@ import { StdinBudget } from './stdin-budget'
 import { DEFAULT_LIMITS, type PtyLimits } from './defaults'
 import { PtySession } from './session'
 import { PERIODS } from '../../core/periods'
+import { shareInterval } from '../../core/shared-interval'
 
 export type { PtyLimits }
 
@@ -43,7 +44,7 @@ export class PtyStore {
   readonly sendQueues = new SendQueues(ALL_TERMINALS_QUEUED)
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
-  private timer: ReturnType<typeof setInterval> | undefined
+  private stopTimer: (() => void) | undefined
   readonly limits: PtyLimits
 
   constructor(limits: Partial<PtyLimits> = {}) {
@@ -113,15 +114,14 @@ export class PtyStore {
   }
 
   startSweeper(everyMs = PERIODS.sweep): void {
-    this.timer ??= setInterval(() => this.sweep(), everyMs)
-    this.timer.unref?.()
+    this.stopTimer ??= shareInterval(everyMs, () => void this.sweep())
     this.idle.start()
   }
 
   /** Hangs up every session at once: one shared scan of /proc, not one per terminal. */
   async closeAll(): Promise<void> {
-    if (this.timer) clearInterval(this.timer)
-    this.timer = undefined
+    this.stopTimer?.()
+    this.stopTimer = undefined
     this.idle.stop()
     const all = [...this.entries.values()].map(e => e.session)
     for (const id of [...this.entries.keys()]) this.forget(id)
