@@ -1,5 +1,7 @@
 import { expect, test } from 'bun:test'
-import { StallClock } from './send-stall'
+import { closeSync } from 'node:fs'
+import { heldConnection, sockets, type Sockets } from './connection-fd'
+import { sendProgress, StallClock } from './send-stall'
 
 test('a client that takes nothing while bytes wait is stalled once the period has passed', () => {
   const clock = new StallClock(1000)
@@ -27,4 +29,29 @@ test('where the kernel cannot tell, the time runs', () => {
   expect(clock.look({ taken: 10, waiting: 3 }, 0)).toBe(false)
   expect(clock.look(undefined, 500)).toBe(false)
   expect(clock.look(undefined, 1000)).toBe(true)
+})
+
+test("a real connection's progress is read from the kernel: what it acknowledged, what waits", async () => {
+  const s = sockets()!
+  let serverSide: { fd: number; s: Sockets } | undefined
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (request, srv) => {
+      serverSide = heldConnection({ request, server: srv })
+      return new Response('ok')
+    },
+  })
+  try {
+    expect(await (await fetch(`http://127.0.0.1:${server.port}/`)).text()).toBe('ok')
+    expect(serverSide).toBeDefined()
+    // Main 1ed198c's build: sockets() had lost getsockopt and this threw (a stall look ended execd).
+    const progress = sendProgress(serverSide!.fd, s)
+    expect(progress).toBeDefined()
+    expect(progress!.taken).toBeGreaterThan(0)
+    expect(progress!.waiting).toBeGreaterThanOrEqual(0)
+  } finally {
+    if (serverSide) closeSync(serverSide.fd)
+    server.stop(true)
+  }
 })
