@@ -10,7 +10,7 @@
  * shares that group (for its terminal), and so does every job it leaves behind; each such zombie
  * was taken for Bun's own and, first in the kernel's list, stopped every sweep before any other.
  */
-import { libcSymbols } from './libc'
+import { libcCalls } from './libc'
 import type { Logger } from './log'
 
 const P_ALL = 0
@@ -20,7 +20,12 @@ const WNOWAIT = 0x01000000
 const PR_SET_CHILD_SUBREAPER = 36
 const RETRY_MS = 500
 
-type Libc = { symbols: Record<'waitid' | 'waitpid' | 'prctl', (...args: any[]) => number> }
+interface Calls {
+  waitid(idtype: number, id: number, info: Uint8Array, options: number): number
+  waitpid(pid: number, status: Int32Array, options: number): number
+  prctl(option: number, a: number, b: number, c: number, d: number): number
+}
+type Libc = { symbols: Calls }
 
 /** Whether every orphan of execd's children comes to execd (PID 1, or its children's subreaper). */
 let adopting = false
@@ -37,13 +42,13 @@ export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): v
 }
 
 function loadLibc(log: Logger, why: string): Libc | undefined {
-  const c = libcSymbols(({ FFIType: { i32, ptr, u64 } }) => ({
+  const c = libcCalls<Calls>(({ FFIType: { i32, ptr, u64 } }) => ({
     waitid: { args: [i32, i32, ptr, i32], returns: i32 },
     waitpid: { args: [i32, ptr, i32], returns: i32 },
     prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
   }))
   if (!c) log.warn(`cannot load libc to reap orphans; ${why}`)
-  return (c ?? undefined) as Libc | undefined
+  return c ? { symbols: c } : undefined
 }
 
 /**
