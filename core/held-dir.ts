@@ -103,15 +103,28 @@ export class HeldDir {
   async remove(): Promise<void> {
     if (this.fd === undefined) return
     try {
-      const at = this.at
-      // A held dir already removed has no entries (its open by /proc answers ENOENT).
-      const names = await readdir(at).catch(err => (gone(err), [] as string[]))
-      await Promise.all(names.map(name => rm(`${at}/${name}`, { recursive: true, force: true })))
-      // Not recursive: were the name swapped since the look, nothing of theirs is walked.
-      if (this.intact()) await rmdir(this.path).catch(gone)
+      for (let pass = 1; ; pass++) {
+        try {
+          return await this.emptyAndRemove()
+        } catch (err) {
+          // An entry made after the look (an isolated session's files request still writing as
+          // its DELETE came: 1 DELETE in ~600 answered a 500 `ENOTEMPTY`): emptied again, a few
+          // times; a writer that outlasts them all is the caller's error still.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || pass >= REMOVE_PASSES) throw err
+        }
+      }
     } finally {
       this.close()
     }
+  }
+
+  private async emptyAndRemove(): Promise<void> {
+    const at = this.at
+    // A held dir already removed has no entries (its open by /proc answers ENOENT).
+    const names = await readdir(at).catch(err => (gone(err), [] as string[]))
+    await Promise.all(names.map(name => rm(`${at}/${name}`, { recursive: true, force: true })))
+    // Not recursive: were the name swapped since the look, nothing of theirs is walked.
+    if (this.intact()) await rmdir(this.path).catch(gone)
   }
 
   /** remove(), on the event loop: for an exit hook, which cannot await. */
@@ -144,6 +157,9 @@ export class HeldDir {
 }
 
 /** Swallows ENOENT (removed meanwhile: what was asked); throws anything else. */
+/** Passes of remove() over entries that keep coming before it gives up. */
+const REMOVE_PASSES = 5
+
 function gone(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
 }
