@@ -7,7 +7,6 @@
  * nonce that bash prints after the code, on stdout (with the exit status) and on stderr — not
  * EOF, so background jobs that keep the pipes open do not hold the run.
  */
-import type { Subprocess } from 'bun'
 import { tmpdir } from 'node:os'
 import { CellName } from './cell-name'
 import { CodeFile, type RemakeableDir } from './code-file'
@@ -16,12 +15,13 @@ import { fifoDirOf } from './fifo-dir'
 import { PRELUDE, runLine } from './frame'
 import { MarkerScanner } from './marker'
 import { STALLED, watchStall } from './stall'
-import { OutputMux } from './output'
-import { OutputPipes } from '../output-pipes'
+import type { OutputMux } from './output'
+import type { OutputPipes } from '../output-pipes'
 import { outlast } from './run-stop'
+import { spawnShell, type SpawnedShell } from './spawn'
 import { StartWords } from './start-words'
 import { requirePiece } from '../capabilities'
-import { spawnOwned, type ExitInfo, type OwnedProcess } from '../process'
+import type { ExitInfo, OwnedProcess } from '../process'
 import { describeExit } from '../exit-words'
 import { ShellMemoryCgroup } from '../memory-reserve'
 import { OomWatch } from '../oom'
@@ -98,29 +98,20 @@ export class LiveBash {
     this.code = new CodeFile(opts.tmpDir ?? tmpdir(), this.nonce, opts.owner?.uid)
     this.cellName = new CellName(this.code.path)
     this.code.write('')
-    // Its output into real pipes where they can be had (core/output-pipes.ts), as a command's:
-    // cheaper for what the runs write than Bun's socketpair, and read more cheaply too. Its
-    // stdout pipe is raised to 1 MiB for each run, not for the shell's life (run()).
-    const pipes = (this.pipes = OutputPipes.make(false))
+    let shell: SpawnedShell
     try {
-      this.proc = spawnOwned(opts.argv ?? ['bash', '--noprofile', '--norc'], {
-        cwd: opts.cwd,
-        env: opts.env,
-        stdin: 'pipe',
-        stdout: pipes?.stdout ?? 'pipe',
-        stderr: pipes?.stderr ?? 'pipe',
-      })
+      shell = spawnShell(opts.argv ?? ['bash', '--noprofile', '--norc'], opts)
     } catch (err) {
-      pipes?.close()
       // Out of fds or processes (EMFILE, EAGAIN): the code file made above stayed for good.
       this.code.remove()
       throw err
     }
-    pipes?.spawned()
-    const child = this.proc.proc as Subprocess<'pipe', 'pipe', 'pipe'>
+    this.proc = shell.proc
+    this.pipes = shell.pipes
+    this.output = shell.output
     const dir = opts.tmpDir ?? tmpdir()
     this.input = new CommandStream(
-      child.stdin,
+      shell.stdin,
       // Beside the code file, as written this run: where a held dir's descriptor reaches it, named as the shell sees it.
       fifoDirOf(opts.fifoDir, {
         path: () => this.code.writtenIn,
@@ -128,14 +119,6 @@ export class LiveBash {
       }),
       this.nonce,
       opts.owner,
-    )
-    this.output = new OutputMux(
-      {
-        stdout: (pipes?.stream('stdout') ?? child.stdout).getReader(),
-        stderr: (pipes?.stream('stderr') ?? child.stderr).getReader(),
-      },
-      this.proc.exited,
-      s => pipes?.done(s),
     )
     // Async jobs of a non-interactive bash ignore SIGINT and keep running (frame.ts: the INT trap).
     this.send(PRELUDE)
