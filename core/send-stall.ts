@@ -27,7 +27,8 @@ const IPPROTO_TCP = 6
 const TCP_INFO = 11
 /** struct tcp_info's tcpi_bytes_acked (Linux 4.2+), a u64. */
 const BYTES_ACKED_AT = 120
-const TIOCOUTQ = 0x5411
+/** The bytes a socket's send queue holds (ioctl). */
+export const TIOCOUTQ = 0x5411
 const AF_UNSPEC = new Uint8Array(16)
 
 const info = new Uint8Array(232)

@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { receivedOf, type Answer } from './answering'
 import { BufferPool } from './buffer-pool'
 import { heldConnectionSoon, type Sockets } from './connection-fd'
-import { sendProgress, STALL_MS, StallClock } from './send-stall'
+import { resetConnection, sendProgress, STALL_MS, StallClock, TIOCOUTQ } from './send-stall'
 
 /**
  * Bytes read and written at a time, in buffers shared by every such body: 8 MiB at most whatever
@@ -37,12 +37,10 @@ const GIVE_UP_MS = 2 * STALL_MS
 /** The longest wait before a full send queue is looked at again. */
 const MAX_WAIT_MS = 50
 const REASONS: Record<number, string> = { 200: 'OK', 206: 'Partial Content' }
-const AF_UNSPEC = new Uint8Array(16)
 const SHUT_RDWR = 2
 const POLLOUT = 4
 const POLLERR = 8
 const POLLHUP = 16
-const TIOCOUTQ = 0x5411
 
 /**
  * Writes the answer `status`/`headers` with bytes `start`…`end` of `handle` onto `answer`'s
@@ -69,7 +67,7 @@ export async function socketBody(
   // its answer failed with EPIPE and was tried again at once, half a core's worth, forever.
   if (whole) held.s.shutdown(held.fd, SHUT_RDWR)
   // Short: a reset, not a FIN, so that no client takes what it got for the whole.
-  else held.s.connect(held.fd, AF_UNSPEC, AF_UNSPEC.length)
+  else resetConnection(held.fd, held.s)
   closeSync(held.fd)
   return new Response(null, { status, headers: { connection: 'close' } })
 }
