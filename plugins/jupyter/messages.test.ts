@@ -111,7 +111,7 @@ test('an execute_request speaks protocol 5.3 on the shell channel', () => {
     silent: false,
     store_history: true,
     allow_stdin: false,
-    stop_on_error: true,
+    stop_on_error: false,
   })
 })
 

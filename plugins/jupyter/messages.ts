@@ -35,6 +35,12 @@ function shellRequest(msgType: string, msgId: string, session: string, content: 
   }
 }
 
+/**
+ * stop_on_error is false: execd sends a kernel one cell at a time, so there is never a queue
+ * behind a failed cell for the kernel to abort — but ipykernel aborts whatever reaches it in a
+ * window after the failed cell's reply, and a client's next cell sent at once sometimes did
+ * (`ExecutionAborted`, 2 in 450 after an interrupt).
+ */
 export function executeRequest(msgId: string, session: string, code: string, silent = false): object {
   return shellRequest('execute_request', msgId, session, {
     code,
@@ -42,7 +48,7 @@ export function executeRequest(msgId: string, session: string, code: string, sil
     store_history: !silent,
     user_expressions: {},
     allow_stdin: false,
-    stop_on_error: true,
+    stop_on_error: false,
   })
 }
 

@@ -53,6 +53,12 @@ export async function startJupyter(extra: ExtraSpecs = {}): Promise<TestJupyter>
   for (const d of [root, data, join(base, 'runtime'), join(base, 'config'), join(base, 'ipython')]) {
     mkdirSync(d, { recursive: true })
   }
+  // ipykernel aborts every execute_request reaching it within this long after a failed cell
+  // that asked stop_on_error (its default 0 s is a race the next cell loses ~1 time in 200):
+  // a second makes a bridge that asks for it fail every time.
+  const profile = join(base, 'ipython', 'profile_default')
+  mkdirSync(profile, { recursive: true })
+  writeFileSync(join(profile, 'ipython_kernel_config.py'), 'c.Kernel.stop_on_error_timeout = 1.0\n')
   for (const [name, language] of Object.entries(extra)) {
     mkdirSync(join(data, 'kernels', name), { recursive: true })
     const spec = { argv: [PYTHON, '-m', 'ipykernel_launcher', '-f', '{connection_file}'], display_name: name, language }
