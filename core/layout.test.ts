@@ -142,8 +142,10 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/java/archive.ts': 'made dropped',
   'plugins/go/toolchain.ts': 'probed built',
   // Shares of what the process has one of: its fd table (every upload's staged directories,
-  // whichever app), the disk a slow write was seen on.
+  // whichever app), its memory (every upload's metadata parts waiting), the disk a slow write
+  // was seen on.
   'plugins/files/ops/upload.ts': 'fdBudget fdsHeld holders',
+  'plugins/files/ops/pending-metadata.ts': 'allBytes',
   'plugins/files/atomic.ts': 'directPausedUntil',
 }
 
