@@ -37,8 +37,22 @@ const bunsChildren = new Set<number>()
 /** Keeps the reaper off a child spawned with Bun.spawn (not an owned one) until Bun has its status. */
 export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): void {
   bunsChildren.add(child.pid)
-  const done = () => bunsChildren.delete(child.pid)
+  const done = () => {
+    bunsChildren.delete(child.pid)
+    childReaped()
+  }
   child.exited.then(done, done)
+}
+
+/** The sweep waiting for Bun to reap one of its own children, set while a reaper runs. */
+let afterReap: (() => void) | undefined
+
+/**
+ * Bun has reaped one of its own children (an owned leader: core/process.ts; one named by
+ * bunWaitsFor). A sweep that stopped at that zombie runs again now that it is gone.
+ */
+export function childReaped(): void {
+  afterReap?.()
 }
 
 function loadLibc(log: Logger, why: string): Libc | undefined {
@@ -57,7 +71,8 @@ function loadLibc(log: Logger, why: string): Libc | undefined {
  * idle daemon makes no call at all (a sweep every half second made 2 of its wake-ups a second).
  * Signals coalesce, so a sweep takes every zombie it finds, not one a signal. A sweep that stops
  * at one of Bun's own children (Bun reaps it when its loop gets to it; waitid names that zombie
- * first until then) is run again after RETRY_MS, until one finds no zombie to leave.
+ * first until then) is run again when Bun has reaped it; one that found more than it takes, after
+ * RETRY_MS.
  */
 function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => void {
   const info = new Uint8Array(128) // siginfo_t
@@ -65,31 +80,53 @@ function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => vo
   const view = new DataView(info.buffer)
   const bunsOwn = (pid: number) => isOwnChild(pid) || bunsChildren.has(pid)
   let retry: ReturnType<typeof setTimeout> | undefined
-  /** Whether a zombie is left for later: Bun's, or more than one sweep takes. */
-  const sweepOnce = (): boolean => {
+  /** Whether the next reap of one of Bun's children is to sweep again. */
+  let waitingForBun = false
+  /**
+   * A sweep at the start of the loop's next turn is asked for (sweepSoon), once however many ask.
+   * A SIGCHLD most often comes from an owned leader Bun has yet to reap: swept at once, the peek
+   * met that zombie first (every command's, between its exit and its answer), and the retry
+   * 500 ms later woke an idle daemon after each one. A turn later Bun has mostly reaped it, and
+   * one it has not is swept again at its reap (childReaped), not on a timer.
+   */
+  let due = false
+  /** What is left for later: a zombie of Bun's, or more than one sweep takes. */
+  const sweepOnce = (): 'none' | 'buns' | 'more' => {
     for (let i = 0; i < 256; i++) {
       info.fill(0)
-      if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return false
+      if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return 'none'
       const pid = view.getInt32(16, true) // si_pid, after si_signo/si_errno/si_code + padding
-      if (pid === 0) return false
-      if (bunsOwn(pid)) return true
+      if (pid === 0) return 'none'
+      if (bunsOwn(pid)) return 'buns'
       lib.symbols.waitpid(pid, status, WNOHANG)
     }
-    return true
+    return 'more'
   }
   const sweep = () => {
+    due = false
     if (retry) clearTimeout(retry)
     retry = undefined
-    if (!sweepOnce()) return
+    const left = sweepOnce()
+    waitingForBun = left === 'buns'
+    if (left !== 'more') return
     retry = setTimeout(sweep, RETRY_MS)
     retry.unref?.()
   }
-  process.on('SIGCHLD', sweep)
+  const sweepSoon = () => {
+    if (due) return
+    due = true
+    setImmediate(sweep)
+  }
+  process.on('SIGCHLD', sweepSoon)
+  afterReap = () => {
+    if (waitingForBun) sweepSoon()
+  }
   // What ended before the handler was there signalled no one.
   sweep()
   // A last sweep when it stops (shutdown): what was just killed leaves no zombie to init.
   return () => {
-    process.off('SIGCHLD', sweep)
+    process.off('SIGCHLD', sweepSoon)
+    afterReap = undefined
     if (retry) clearTimeout(retry)
     retry = undefined
     sweepOnce()

@@ -105,3 +105,48 @@ test.skipIf(!strace)(
   },
   60_000,
 )
+
+/** `strace -ttt` lines' seconds and text. */
+const timed = (trace: string) =>
+  trace
+    .split('\n')
+    .map(line => /^(\d+\.\d+) (.*)$/.exec(line))
+    .filter(m => m !== null)
+    .map(m => ({ at: Number(m[1]), call: m[2]! }))
+
+test.skipIf(!strace)(
+  "a command's end leaves no sweep for later: the reaper waits for Bun's reap, not half a second",
+  async () => {
+    const d = await startDaemon({ bin: process.env.EXECD_BIN })
+    const pid = d.proc.pid
+    const log = join(dir, 'reap.strace')
+    let tracer: ReturnType<typeof Bun.spawn> | undefined
+    try {
+      // The first owned child makes execd the subreaper and starts the reaper.
+      await leaveOrphan(d)
+      await waitFor('the first orphan to be reaped', () => orphansOf(pid).length === 0)
+      tracer = Bun.spawn(['strace', '-qq', '-ttt', '-e', 'trace=waitid,wait4', '-o', log, '-p', String(pid)], {
+        stderr: 'pipe',
+      })
+      await waitFor('strace to attach', () =>
+        /^TracerPid:\s+[1-9]/m.test(readFileSync(`/proc/${pid}/status`, 'latin1')),
+      )
+      const frames = await readSse(await postJson(d, '/command', { command: 'true' }))
+      expect(frames.some(f => f.data.type === 'execution_complete')).toBe(true)
+      // Past the 500 ms the sweep that met the leader's zombie waited before it looked again.
+      await Bun.sleep(1500)
+      const calls = timed(readFileSync(log, 'latin1'))
+      const reap = calls.findLast(c => /^wait4\([1-9]/.test(c.call))
+      expect(reap).toBeDefined()
+      // A sweep still runs for the exit (an orphan's would be reaped by it), in the loop's turns
+      // around Bun's reap; none is left on a timer for an idle daemon to wake up to.
+      const late = calls.filter(c => c.call.startsWith('waitid(') && c.at - reap!.at > 0.4)
+      expect(late.map(c => c.call)).toEqual([])
+    } finally {
+      tracer?.kill('SIGINT')
+      await tracer?.exited
+      await d.stop()
+    }
+  },
+  60_000,
+)
