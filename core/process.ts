@@ -26,7 +26,7 @@ import { killMarked, killMarkedSync, newOwnerId, Owner, OWNER_ENV } from './owne
 import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
 import { gatedArgv, gateFailed } from './reserve-gate'
-import { childReaped } from './reaper'
+import { childReaped, childSpawned } from './reaper'
 import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
@@ -304,6 +304,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     },
   }
   leaders.set(pid, self)
+  childSpawned()
   own(self, letGo)
   void exited.then(() => {
     leaders.delete(pid)

@@ -37,6 +37,7 @@ const bunsChildren = new Set<number>()
 /** Keeps the reaper off a child spawned with Bun.spawn (not an owned one) until Bun has its status. */
 export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): void {
   bunsChildren.add(child.pid)
+  childSpawned()
   const done = () => {
     bunsChildren.delete(child.pid)
     childReaped()
@@ -44,14 +45,19 @@ export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): v
   child.exited.then(done, done)
 }
 
-/** The sweep waiting for Bun to reap one of its own children, set while a reaper runs. */
+/** Children Bun will reap (owned leaders, those of bunWaitsFor) not yet reaped. */
+let bunsLive = 0
+/** What a reap of one of them does while a reaper runs: sweep, if a SIGCHLD asked for one. */
 let afterReap: (() => void) | undefined
 
-/**
- * Bun has reaped one of its own children (an owned leader: core/process.ts; one named by
- * bunWaitsFor). A sweep that stopped at that zombie runs again now that it is gone.
- */
+/** Bun spawned a child it will reap itself (core/process.ts: an owned leader). */
+export function childSpawned(): void {
+  bunsLive++
+}
+
+/** Bun has reaped such a child: the sweep a SIGCHLD asked for meanwhile runs now. */
 export function childReaped(): void {
+  bunsLive = Math.max(0, bunsLive - 1)
   afterReap?.()
 }
 
@@ -71,8 +77,7 @@ function loadLibc(log: Logger, why: string): Libc | undefined {
  * idle daemon makes no call at all (a sweep every half second made 2 of its wake-ups a second).
  * Signals coalesce, so a sweep takes every zombie it finds, not one a signal. A sweep that stops
  * at one of Bun's own children (Bun reaps it when its loop gets to it; waitid names that zombie
- * first until then) is run again when Bun has reaped it; one that found more than it takes, after
- * RETRY_MS.
+ * first until then) is run again when Bun has reaped one, or after RETRY_MS, whichever is first.
  */
 function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => void {
   const info = new Uint8Array(128) // siginfo_t
@@ -80,15 +85,7 @@ function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => vo
   const view = new DataView(info.buffer)
   const bunsOwn = (pid: number) => isOwnChild(pid) || bunsChildren.has(pid)
   let retry: ReturnType<typeof setTimeout> | undefined
-  /** Whether the next reap of one of Bun's children is to sweep again. */
-  let waitingForBun = false
-  /**
-   * A sweep at the start of the loop's next turn is asked for (sweepSoon), once however many ask.
-   * A SIGCHLD most often comes from an owned leader Bun has yet to reap: swept at once, the peek
-   * met that zombie first (every command's, between its exit and its answer), and the retry
-   * 500 ms later woke an idle daemon after each one. A turn later Bun has mostly reaped it, and
-   * one it has not is swept again at its reap (childReaped), not on a timer.
-   */
+  /** A SIGCHLD came, or a sweep stopped at a zombie of Bun's: sweep again at the next reap. */
   let due = false
   /** What is left for later: a zombie of Bun's, or more than one sweep takes. */
   const sweepOnce = (): 'none' | 'buns' | 'more' => {
@@ -102,30 +99,46 @@ function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => vo
     }
     return 'more'
   }
-  const sweep = () => {
-    due = false
-    if (retry) clearTimeout(retry)
-    retry = undefined
-    const left = sweepOnce()
-    waitingForBun = left === 'buns'
-    if (left !== 'more') return
+  const later = () => {
+    if (retry) return
     retry = setTimeout(sweep, RETRY_MS)
     retry.unref?.()
   }
-  const sweepSoon = () => {
-    if (due) return
+  const sweep = () => {
+    if (retry) clearTimeout(retry)
+    retry = undefined
+    const left = sweepOnce()
+    due = left === 'buns'
+    if (left !== 'none') later()
+  }
+  /**
+   * While a child Bun will reap lives, a SIGCHLD is most likely its exit: swept at once, the peek
+   * met its zombie first (every command's, between its exit and its answer) and looked again
+   * 500 ms later, a wake-up of an idle daemon after each command. So the sweep waits for Bun's
+   * next reap and runs at the loop's next turn after it, when that zombie is gone (one that
+   * ended with no child of Bun's alive is swept at once). An orphan's exit while children of
+   * Bun's run on is swept within RETRY_MS, by the timer that is the fallback.
+   */
+  const signalled = () => {
+    if (bunsLive === 0) return sweep()
     due = true
-    setImmediate(sweep)
+    later()
   }
-  process.on('SIGCHLD', sweepSoon)
+  let soon = false
   afterReap = () => {
-    if (waitingForBun) sweepSoon()
+    if (!due || soon) return
+    soon = true
+    setImmediate(() => {
+      soon = false
+      if (due) sweep()
+    })
   }
+  process.on('SIGCHLD', signalled)
   // What ended before the handler was there signalled no one.
   sweep()
   // A last sweep when it stops (shutdown): what was just killed leaves no zombie to init.
   return () => {
-    process.off('SIGCHLD', sweepSoon)
+    process.off('SIGCHLD', signalled)
     afterReap = undefined
     if (retry) clearTimeout(retry)
     retry = undefined

@@ -3,8 +3,9 @@
  * orphan reaper makes no call: it sweeps when a child exits (SIGCHLD), where it swept twice a
  * second whatever happened (2 of an idle daemon's ~4 wake-ups a second of its own), and an
  * orphan that ends is still reaped. The awake clock's look and the descriptor check, each once a
- * second, still run, in one wake-up (they woke it apart, 50 ms from each other). Skipped,
- * visibly, without strace. `EXECD_BIN` runs another build of the executable.
+ * second, still run, in one wake-up (they woke it apart, 50 ms from each other). A command's
+ * exit leaves no sweep on a timer (it met the leader's zombie and looked again 500 ms later).
+ * Skipped, visibly, without strace. `EXECD_BIN` runs another build of the executable.
  */
 import { afterAll, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
