@@ -20,6 +20,7 @@ import metricsLatency from './rows/r8-metrics'
 import goRuntime from './rows/r9-go'
 import isolatedSessions from './rows/r10-isolated'
 import pausedCell from './rows/r11-paused-cell'
+import cellFlood from './rows/r12-cell-flood'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
 const ROWS: BenchRow[] = [
@@ -34,6 +35,7 @@ const ROWS: BenchRow[] = [
   goRuntime,
   isolatedSessions,
   pausedCell,
+  cellFlood,
 ]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)
