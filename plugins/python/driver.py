@@ -101,8 +101,15 @@ def _text_message(kind, text):
 def _send(msg, hold=False):
     """Sends one message; `hold` keeps it for the next send instead (a cell's tail — its
     value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
-    Any later message, from any thread, sends what is held first, so the order is kept.
-    A message already encoded (bytes, a JSON line) goes as it is."""
+    Any later message, from any thread, sends what is held first, so the order is kept; output
+    waiting in the batch (_StreamWriter) goes before it too. A message already encoded (bytes, a
+    JSON line) goes as it is."""
+    if _batch.owner is not None:
+        _flush_batch()
+    _send_now(msg, hold)
+
+
+def _send_now(msg, hold=False):
     data = msg if isinstance(msg, bytes) else (_dumps(msg) + '\n').encode('utf-8')
     with _send_lock:
         if hold:
@@ -112,7 +119,22 @@ def _send(msg, hold=False):
             _held.append(data)
             data = b''.join(_held)
             del _held[:]
-        _chan.sendall(data)
+        _send_whole(data)
+
+
+def _send_whole(data):
+    """sendall that a KeyboardInterrupt does not cut: one raised mid-send (execd not reading, a
+    batch of 64 KiB blocked) left half a message on the channel, and the next one (the cell's
+    error) was read as part of it. The interrupt is raised once the message is out."""
+    sent = 0
+    interrupted = None
+    while sent < len(data):
+        try:
+            sent += _chan.send(data if sent == 0 else memoryview(data)[sent:])
+        except KeyboardInterrupt as e:
+            interrupted = e
+    if interrupted is not None:
+        raise interrupted
 
 
 # A large output or value goes as a bulk message: the line {"raw":<n>,"type":<kind>}, then n
@@ -233,50 +255,115 @@ class _Forwarder(object):
             self.busy = bool(pending)
 
 
-# What a stream holds without a newline before it sends it anyway, in characters: held until the
-# cell's end, a cell writing 1 GiB of dots kept all of it (three times over while it was joined
-# and encoded) and then lost it whole, with the lines after it, past execd's 128 MiB an event.
+# What a stream holds before it sends it, in characters: held until the cell's end, a cell
+# writing 1 GiB of dots kept all of it (three times over while it was joined and encoded) and
+# then lost it whole, with the lines after it, past execd's 128 MiB an event. A batch this size
+# goes out as one bulk message (_BULK_MIN), which execd frames from its bytes.
 _HOLD_MAX = 64 * 1024
 # The most characters one output message carries: 12 bytes of JSON at worst each (an astral
 # character escaped as two \u escapes), 12 MiB, well under the 128 MiB execd takes as one event.
 _PIECE_MAX = 1 << 20
+# How long a written line may wait in the batch for more (seconds). Sent a message a line, a
+# flood of short lines cost execd a JSON parse and an event each (30 ms of its CPU per MiB of
+# 112-byte lines); batched, one bulk message per 64 Ki characters. Jupyter's kernels batch
+# their output too (every 0.2 s); a line printed before a sleep still arrives within this.
+_BATCH_DELAY = 0.01
+
+
+class _Batch(object):
+    """The output written and not yet sent, of one stream at a time: a write to the other
+    stream, any other message (_send) and every flush send it first, so stdout, stderr and
+    results keep the order the cell wrote them in. A line in it arms the flusher, a thread that
+    sends it _BATCH_DELAY later; text without a newline waits for one, a flush or _HOLD_MAX."""
+    lock = _thread.allocate_lock()
+    owner = None  # the _StreamWriter whose text waits
+    armed = False  # the flusher will send the batch: set with wake released, cleared by the flusher only
+    wake = _thread.allocate_lock()
+    flusher = False  # started (lazily: a context that never prints starts no thread)
+
+
+_batch = _Batch()
+_batch.wake.acquire()
+
+
+def _flush_batch():
+    with _batch.lock:
+        if _batch.owner is not None:
+            _batch.owner.send_pending()
+
+
+def _flush_later():
+    nap = _thread.allocate_lock()
+    nap.acquire()
+    while True:
+        _batch.wake.acquire()
+        nap.acquire(True, _BATCH_DELAY)
+        with _batch.lock:
+            _batch.armed = False
+            if _batch.owner is not None:
+                _batch.owner.send_pending()
+
+
+def _batch_after_fork():
+    """A forked child's batch: its own lock (another thread may have held the parent's) and
+    flusher (the parent's thread is not in the child)."""
+    _batch.lock = _thread.allocate_lock()
+    _batch.wake = _thread.allocate_lock()
+    _batch.wake.acquire()
+    _batch.armed = _batch.flusher = False
+
+
+os.register_at_fork(after_in_child=_batch_after_fork)
 
 
 class _StreamWriter(io.TextIOBase):
-    """sys.stdout/sys.stderr: sent as events by the writing thread itself, so stdout, stderr and
-    results keep the order the cell wrote them in. Line-buffered, and sent once _HOLD_MAX
-    characters wait (as a pipe's buffer fills); fileno() is the fd pipe."""
+    """sys.stdout/sys.stderr: sent as events in batches (_Batch), by the writing thread itself
+    or the flusher. fileno() is the fd pipe."""
 
     def __init__(self, kind, fd):
         self.kind = kind
         self.fd = fd
         self.pending = []
         self.held = 0
-        self.lock = _thread.allocate_lock()
         self.buffer = _BytesSink(self)
 
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError('write() argument must be str, not %s' % type(text).__name__)
         if text:
-            with self.lock:
+            with _batch.lock:
+                if _batch.owner is not self:
+                    if _batch.owner is not None:
+                        _batch.owner.send_pending()
+                    _batch.owner = self
                 self.pending.append(text)
                 self.held += len(text)
-                full = self.held >= _HOLD_MAX
-            if full or '\n' in text:
-                self.flush()
+                if self.held >= _HOLD_MAX:
+                    self.send_pending()
+                elif not _batch.armed and '\n' in text:
+                    _batch.armed = True
+                    if not _batch.flusher:
+                        _batch.flusher = True
+                        _thread.start_new_thread(_flush_later, ())
+                    _batch.wake.release()
         return len(text)
 
-    def flush(self):
-        if not self.pending:  # every cell's sync flushes both streams, most often with nothing
+    def send_pending(self):
+        """Sends the batch (this stream's text); the caller holds _batch.lock."""
+        _batch.owner = None
+        if not self.pending:  # a KeyboardInterrupt between a write's taking the batch and its append
             return
-        with self.lock:
-            text = ''.join(self.pending)
-            self.pending = []
-            self.held = 0
+        text = ''.join(self.pending) if len(self.pending) > 1 else self.pending[0]
+        self.pending = []
+        self.held = 0
         for at in range(0, len(text), _PIECE_MAX):
             piece = text if len(text) <= _PIECE_MAX else text[at:at + _PIECE_MAX]
-            _send((len(piece) >= _BULK_MIN and _bulk(self.kind, piece)) or _text_message(self.kind, piece))
+            _send_now((len(piece) >= _BULK_MIN and _bulk(self.kind, piece)) or _text_message(self.kind, piece))
+
+    def flush(self):
+        # Whichever stream's text waits goes: it was written before anything still to come.
+        if _batch.owner is not None:  # every cell's sync flushes both streams, most often with nothing
+            _flush_batch()
 
     def writable(self):
         return True
