@@ -1,9 +1,9 @@
 /**
- * A python cell's output goes to execd in batches (driver.py's _Batch), not a message a line:
+ * A python cell's output goes to execd in batches (output.py's _Batch), not a message a line:
  * what batching could break. The order across stdout, stderr, a subprocess's output, display()
- * and the cell's value and error; a line printed before the cell waits (flushed or not) reaching
- * the client while it waits; and an interrupt that lands while a batch is being sent to an execd
- * that has stopped reading, which must not tear the message (the error after it went with it).
+ * and the cell's value and error; a line printed before the cell waits (flushed or not, or in a
+ * C call holding the GIL) reaching the client while it waits; an interrupt landing while execd
+ * reads nothing, its error arriving whole and the context going on.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, writeFileSync } from 'node:fs'
@@ -118,6 +118,26 @@ describe.skipIf(pythonAvailable !== true)(`python output sent in batches (${PYTH
       expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(['True'])
     })
   }
+
+  test('a line printed before a C call that holds the GIL reaches the client during the call', async () => {
+    // libc's sleep through ctypes.PyDLL keeps the GIL, so no other thread of the interpreter runs
+    // until it returns: the line must go out from the printing thread itself. Once it is in, the
+    // test interrupts the call (20 s at most, so a build that holds the line ends too).
+    const code = ['import ctypes', 'print("computing")', 'ctypes.PyDLL(None).sleep(20)'].join('\n')
+    const res = await postJson(fx.d, '/code', { code, context: { id, language: 'python' } })
+    expect(res.status).toBe(200)
+    let interrupted: Promise<Response> | undefined
+    const frames = await readSse(res, (_, all) => {
+      if (!interrupted && stdoutText(all.map(f => f.data as WireEvent)) === 'computing\n')
+        interrupted = fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+      return false
+    })
+    await interrupted
+    const events = frames.map(f => f.data as WireEvent)
+    expectWellFormed(events, id)
+    // KeyboardInterrupt: the line came while the call still ran; none: only at the cell's end.
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['KeyboardInterrupt'])
+  })
 
   test('an interrupt while execd reads nothing lands between messages: the error arrives and the context goes on', async () => {
     expect((await runCode(fx.d, 'x = 41', { id, language: 'python' })).some(e => e.type === 'error')).toBe(false)

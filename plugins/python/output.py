@@ -104,16 +104,21 @@ _PIECE_MAX = 1 << 20
 # flood of short lines cost execd a JSON parse and an event each (30 ms of its CPU per MiB of
 # 112-byte lines); batched, one bulk message per 64 Ki characters. Jupyter's kernels batch
 # their output too (every 0.2 s); a line printed before a sleep still arrives within this.
+# A line written this long after the last send goes at once, by the writing thread: the flusher
+# needs the GIL, which a cell's C call may hold for seconds after its `print('computing…')`.
 _BATCH_DELAY = 0.01
+_monotonic = __import__('time').monotonic  # built in, loaded at every interpreter's start
 
 
 class _Batch(object):
     """The output written and not yet sent, of one stream at a time: a write to the other
     stream, any other message (_send) and every flush send it first, so stdout, stderr and
-    results keep the order the cell wrote them in. A line in it arms the flusher, a thread that
-    sends it _BATCH_DELAY later; text without a newline waits for one, a flush or _HOLD_MAX."""
+    results keep the order the cell wrote them in. A line goes at once when none went for
+    _BATCH_DELAY; else it arms the flusher, a thread that sends the batch _BATCH_DELAY later.
+    Text without a newline waits for one, a flush or _HOLD_MAX."""
     lock = _thread.allocate_lock()
     owner = None  # the _StreamWriter whose text waits
+    sent_at = 0.0  # when a batch last went (_monotonic)
     armed = False  # the flusher will send the batch: set with wake released, cleared by the flusher only
     wake = _thread.allocate_lock()
     flusher = False  # started (lazily: a context that never prints starts no thread)
@@ -177,12 +182,15 @@ class _StreamWriter(io.TextIOBase):
                 self.held += len(text)
                 if self.held >= _HOLD_MAX:
                     self.send_pending()
-                elif not _batch.armed and '\n' in text:
-                    _batch.armed = True
-                    if not _batch.flusher:
-                        _batch.flusher = True
-                        _thread.start_new_thread(_flush_later, ())
-                    _batch.wake.release()
+                elif '\n' in text:
+                    if _monotonic() - _batch.sent_at >= _BATCH_DELAY:
+                        self.send_pending()
+                    elif not _batch.armed:
+                        _batch.armed = True
+                        if not _batch.flusher:
+                            _batch.flusher = True
+                            _thread.start_new_thread(_flush_later, ())
+                        _batch.wake.release()
         return len(text)
 
     def send_pending(self):
@@ -193,6 +201,7 @@ class _StreamWriter(io.TextIOBase):
         text = ''.join(self.pending) if len(self.pending) > 1 else self.pending[0]
         self.pending = []
         self.held = 0
+        _batch.sent_at = _monotonic()
         for at in range(0, len(text), _PIECE_MAX):
             piece = text if len(text) <= _PIECE_MAX else text[at:at + _PIECE_MAX]
             _send_now((len(piece) >= _BULK_MIN and _bulk(self.kind, piece)) or _text_message(self.kind, piece))
