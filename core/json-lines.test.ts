@@ -66,7 +66,7 @@ test('StringsJson reads long chunks at any offset as it reads them a byte at a t
   // a mostly plain string or object with a quote, backslash, control byte or non-ASCII byte put
   // somewhere, cut at random points out of a buffer at a random offset, against the byte-wise read.
   let seed = 52
-  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n)
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n
   const specials = ['"', '\\', '\\\\', '\\"', '\\n', '\\u00e9', '\\u00', '\n', '\u0001', 'é', '\\x', '","b":"', '}']
   let valid = 0
   for (let round = 0; round < 3000; round++) {
@@ -84,7 +84,7 @@ test('StringsJson reads long chunks at any offset as it reads them a byte at a t
     const whole = backing.subarray(pad)
     const fast = new StringsJson(top)
     let ok = true
-    for (let at = 0; at < whole.length && ok; ) {
+    for (let at = 0; at < whole.length && ok;) {
       const end = random(3) === 0 ? whole.length : Math.min(whole.length, at + 1 + random(200))
       ok = fast.push(whole.subarray(at, end))
       at = end

@@ -100,7 +100,7 @@ export class StringsJson {
     // or a control byte (nothing there changes the state): byte by byte, this loop was 29% of
     // execd's CPU in a python cell's flood, sent in bulk messages of 64 KiB.
     const base = bytes.byteOffset
-    const words = n >= 64 ? new Int32Array(bytes.buffer, 0, (bytes.buffer.byteLength >> 2)) : undefined
+    const words = n >= 64 ? new Int32Array(bytes.buffer, 0, bytes.buffer.byteLength >> 2) : undefined
     const lastWord = (base + n) >> 2
     for (let i = 0; i < n; i++) {
       if (words && (state === IN_STRING || state === IN_KEY) && ((base + i) & 3) === 0) {
@@ -187,7 +187,11 @@ function plainWords(words: Int32Array, from: number, to: number): number {
 function hasSpecialByte(x: number): boolean {
   const quote = x ^ 0x22222222
   const backslash = x ^ 0x5c5c5c5c
-  return ((((x - 0x20202020) & ~x) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash)) & 0x80808080) !== 0
+  return (
+    ((((x - 0x20202020) & ~x) | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash)) &
+      0x80808080) !==
+    0
+  )
 }
 
 const [START, OBJECT_OPEN, AFTER_COMMA, IN_KEY, KEY_ESCAPE, KEY_HEX, AFTER_KEY, BEFORE_VALUE] = [0, 1, 2, 3, 4, 5, 6, 7]
