@@ -13,6 +13,7 @@ import codeRoundTrip from './rows/r1-code-roundtrip'
 import contextStart from './rows/r2-context-start'
 import commandRoundTrip from './rows/r3-command-roundtrip'
 import outputThroughput from './rows/r4-output-throughput'
+import pythonFlood from './rows/r4f-python-flood'
 import fileTransfer from './rows/r5-file-transfer'
 import concurrency from './rows/r6-concurrency'
 import startup from './rows/r7-startup'
@@ -30,6 +31,7 @@ const ROWS: BenchRow[] = [
   codeRoundTrip,
   contextStart,
   outputThroughput,
+  pythonFlood,
   fileTransfer,
   concurrency,
   goRuntime,

@@ -15,7 +15,7 @@ import { PeakRss, RSS_GUARD_MIB } from '../lib/rss'
 import { drainCounting } from '../lib/sse'
 import { summarize } from '../lib/stats'
 import { cpuSeconds } from '../lib/usage'
-import { floodCommand, floodThroughPipe } from './r4-output-throughput'
+import { floodCommand, pipeRate } from './r4-output-throughput'
 
 const MiB = 1024 * 1024
 const RSS_TARGET_MIB = 100 // issue 16, as rows 4b and 4e
@@ -83,7 +83,7 @@ export default {
               return flood.rate
             },
           },
-          { name: 'pipe', once: () => floodThroughPipe(command, bytes) },
+          { name: 'pipe', once: () => pipeRate(command, bytes) },
         ],
         { reps: reps(3, 2), budgetMs: 120_000, minReps: 2 },
       )
