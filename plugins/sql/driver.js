@@ -21,7 +21,7 @@ import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { MAX_RESULT_CHARS, take } from './cells.js'
 import { INTERRUPTED, execute } from './sqlite.js'
-import { cutQuery, gone, keptCursor, keptTable, keptWrite } from './statements.js'
+import { cutQuery, gone, keptCursor, keptTable, keptWrite, merged, wideTypes } from './statements.js'
 import { killQuery, throughTemporary, underSelectLimit } from './mysql.js'
 
 const proc = process
@@ -171,8 +171,10 @@ async function throughCursor(stmt, maxRows) {
   const declare = `DECLARE ${name} NO SCROLL CURSOR FOR`
   const { own, refused, described } = await opened(`${declare}\n${stmt}\n;\nFETCH FORWARD 0 FROM ${name}`)
   if (refused) return refused
-  const cut = cutQuery(stmt, described)
-  return readCursor(name, maxRows, own, described, cut && `CLOSE ${name};\n${declare} ${cut}`)
+  const wide = await wideTypes(described, say)
+  const cut = cutQuery(stmt, described, wide)
+  const fill = cut && `CLOSE ${name};\n${declare} ${cut}`
+  return readCursor(name, maxRows, own, described, fill, '', merged(described, wide))
 }
 
 /**
@@ -195,9 +197,11 @@ async function throughTable(stmt, maxRows, asQuery) {
   const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${table}`)
   if (refused) return undefined
   // Made again, not filled: a query's own WITH may write, which only a top-level statement holds.
-  const read = cutQuery(`TABLE ${table}`, described) ?? `TABLE ${table}`
+  const wide = await wideTypes(described, say)
+  const read = cutQuery(`TABLE ${table}`, described, wide) ?? `TABLE ${table}`
   const fill = `DROP TABLE ${table};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
-  const outcome = await readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${table}`)
+  const drop = `; DROP TABLE ${table}`
+  const outcome = await readCursor(name, maxRows, own, described, fill, drop, merged(described, wide))
   if (!asQuery) returned = described.map(c => c.type)
   return outcome
 }
@@ -231,10 +235,13 @@ async function throughKept(stmt, name, maxRows) {
     }
   }
   const table = kept.get(key)
+  const columns = types.map(type => ({ type }))
+  const wide = await wideTypes(columns, say)
   outside = false
   const write = keptWrite(stmt, table)
   try {
-    return await readCursor(name, maxRows, true, undefined, `BEGIN;\n${write};\n${keptCursor(name, table)}`)
+    const fill = `BEGIN;\n${write};\n${keptCursor(name, table, wide)}`
+    return await readCursor(name, maxRows, true, undefined, fill, '', merged(columns, wide))
   } catch (e) {
     if (stop) throw e
     const ran = await say(`EXPLAIN ${write}`).then(
@@ -285,15 +292,16 @@ async function opened(probe) {
 }
 
 /**
- * Cursor `name`'s rows to the limit under the names `described`, after `fill` (what declares
- * the cursor again, or runs the statement where the cursor does not) and before `drop` (what
- * goes with the cursor); then our transaction is committed, or the session's left open.
+ * Cursor `name`'s rows to the limit under the names `described`, each `shape`d (`merged`),
+ * after `fill` (what declares the cursor again, or runs the statement where the cursor does
+ * not) and before `drop` (what goes with the cursor); then our transaction is committed, or
+ * the session's left open.
  */
-async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
+async function readCursor(name, maxRows, own, described, fill = '', drop = '', shape) {
   let done = false
   try {
     const names = described?.map(c => c.name)
-    const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`)
+    const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`, shape)
     await say(`CLOSE ${name}${drop}${own ? '; COMMIT' : ''}`)
     done = true
     outside = own
@@ -314,7 +322,7 @@ async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
  * fit, at most 1,024; never past the row limit and one more), so this process holds about one
  * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip saved.
  */
-async function fetchRows(name, maxRows, columns, before = '') {
+async function fetchRows(name, maxRows, columns, before = '', shape = values => values) {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
   for (let want = Math.min(64, maxRows + 1); ;) {
@@ -327,7 +335,7 @@ async function fetchRows(name, maxRows, columns, before = '') {
     if (stop) throw INTERRUPTED
     if (columns.length === 0) return { affected: 0 }
     for (const values of batch) {
-      if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }
+      if (rows.length === maxRows || !take(rows, shape(values), budget)) return { columns, rows, truncated: true }
     }
     if (batch.length < want) return { columns, rows, truncated: false }
     const perRow = Math.max(1, (MAX_RESULT_CHARS - budget.left) / rows.length)
