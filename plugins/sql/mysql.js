@@ -52,45 +52,54 @@ let tables = 0
  * under the select limit: the client held every locked row to show 10,000 (2 million rows took
  * this process to 385 MiB). Under the select limit the scan stops early, and so would the locks
  * (stop 50), so the query runs whole, as a table's source. First under a select limit of 0,
- * which reads no row and takes no lock, for its own columns: their names, and which are JSON (a
- * table's copy is text). Then `CREATE TEMPORARY TABLE` (no implicit commit: the session's
- * transaction, its locks and its rollback stay as the query's) with a column of our own first
- * that keeps the query's order. What either refuses ran nothing: undefined, and the query runs
- * as it is, read whole (after an interrupt: not at all). Else an error is the query's own.
+ * which reads no row (so locks none), for its own columns: their names, and which are JSON (a
+ * table's copy is text). Then, under the same limit (a table's source is not bounded by it),
+ * `CREATE TEMPORARY TABLE` (no implicit commit: the session's transaction, its locks and its
+ * rollback stay as the query's) with a column of our own first that keeps the query's order.
+ * What either refuses ran nothing: undefined, and the query runs as it is, read whole (after an
+ * interrupt: not at all). Else an error is the query's own.
  */
 export async function throughTemporary({ server, sent, read, stopped }, stmt, maxRows) {
-  let own
-  try {
-    own = (await underLimit(server, 0n, () => sent(server.unsafe(stmt).values()))).columns ?? []
-  } catch (e) {
-    if (e?.errno === undefined) throw e
-    return undefined
-  }
-  if (stopped()) return undefined
-  // A column of the name would be ours, its values our order.
-  if (own.some(c => c.name.toLowerCase() === 'execd_row_order')) return undefined
+  const [[was]] = await server.unsafe('SELECT @@SESSION.sql_select_limit').values()
+  const limit = n => server.unsafe(`SET SESSION sql_select_limit = ${n}`)
   const table = `execd_rows_${++tables}`
-  try {
-    await sent(
-      server.unsafe(`CREATE TEMPORARY TABLE ${table} (execd_row_order BIGINT AUTO_INCREMENT PRIMARY KEY) AS\n${stmt}`),
-    )
-  } catch (e) {
-    if (REFUSED.has(e?.errno)) return undefined
-    throw e
-  }
-  const json = own.map(c => c.type === JSON_TYPE)
-  const shape = values => values.slice(1).map((v, i) => (json[i] && typeof v === 'string' ? JSON.parse(v) : v))
   const drop = () => server.unsafe(`DROP TEMPORARY TABLE IF EXISTS ${table}`)
+  let made = false
+  await limit(0)
   try {
-    const outcome = await underSelectLimit(
-      server,
-      (q, n) => read(q, n, shape),
-      `SELECT * FROM ${table} ORDER BY execd_row_order`,
-      maxRows,
-    )
+    let own
+    try {
+      own = (await sent(server.unsafe(stmt).values())).columns ?? []
+    } catch (e) {
+      if (e?.errno === undefined) throw e
+      return undefined
+    }
+    // A column of the name would be ours, its values our order.
+    if (stopped() || own.some(c => c.name.toLowerCase() === 'execd_row_order')) return undefined
+    try {
+      await sent(
+        server.unsafe(
+          `CREATE TEMPORARY TABLE ${table} (execd_row_order BIGINT AUTO_INCREMENT PRIMARY KEY) AS\n${stmt}`,
+        ),
+      )
+      // Only then: a failed CREATE leaves no table, and one of the name (1050) is the user's.
+      made = true
+    } catch (e) {
+      if (REFUSED.has(e?.errno)) return undefined
+      throw e
+    }
+    const json = own.map(c => c.type === JSON_TYPE)
+    const shape = values => values.slice(1).map((v, i) => (json[i] && typeof v === 'string' ? JSON.parse(v) : v))
+    // The session's own lower limit stays its own.
+    const bound = BigInt(maxRows) + 1n
+    await limit(BigInt(was) < bound ? was : bound)
+    const outcome = await read(`SELECT * FROM ${table} ORDER BY execd_row_order`, maxRows, shape)
     return { ...outcome, columns: own.map(c => c.name) }
   } finally {
-    await drop().catch(drop)
+    // An interrupt's KILL QUERY, sent from another connection, can land on either instead.
+    const restore = () => limit(was)
+    await restore().catch(restore)
+    if (made) await drop().catch(drop)
   }
 }
 

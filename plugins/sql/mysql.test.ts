@@ -177,3 +177,17 @@ test.skipIf(skip)(`mysql: an interrupt ends a running locking query and the sess
     await ctx.close()
   }
 })
+
+test.skipIf(skip)(`mysql: a user's temporary table under our name is neither read nor dropped${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await runCell(ctx, "CREATE TEMPORARY TABLE execd_rows_1 (mine text); INSERT INTO execd_rows_1 VALUES ('kept')")
+    expect(texts(await runCell(ctx, 'SELECT 1 AS x FOR UPDATE'))).toEqual([{ columns: ['x'], rows: [[1]] }])
+    expect(texts(await runCell(ctx, 'SELECT 2 AS x FOR UPDATE'))).toEqual([{ columns: ['x'], rows: [[2]] }])
+    expect(texts(await runCell(ctx, 'SELECT mine FROM execd_rows_1'))).toEqual([
+      { columns: ['mine'], rows: [['kept']] },
+    ])
+  } finally {
+    await ctx.close()
+  }
+})
