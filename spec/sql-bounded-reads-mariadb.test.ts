@@ -54,5 +54,5 @@ describe.skipIf(!dsn)(`bounded reads on MariaDB${dsn ? '' : ' (skipped: no maria
     } finally {
       await sql('DROP TABLE big')
     }
-  })
+  }, 180_000)
 })

@@ -92,5 +92,5 @@ describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no po
     expect(row.rows[0]?.[2]).toBe(`<x>${'y'.repeat(share - 3)}`)
     expect(row.rows[0]?.[3]).toBe(7)
     expect(peakMiB(pid)).toBeLessThan(150)
-  })
+  }, 180_000)
 })
