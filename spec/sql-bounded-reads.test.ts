@@ -2,8 +2,8 @@
  * What the SQL client process reads of a PostgreSQL answer it shows only part of. Statements
  * the server must run whole (INSERT … RETURNING, a data-modifying WITH, a locking SELECT):
  * every row is written or locked, and only the answer is bounded; before, the process held
- * every returned row to show 10,000. One huge value: cut on the server; before, read whole and
- * cut after. Its peak resident memory (VmHWM) is read from /proc; the bound is far above what a
+ * every returned row to show 10,000. One huge value (text, bytea, json, xml, an array): cut on
+ * the server; before, read whole and cut after. Its peak resident memory (VmHWM) is read from /proc; the bound is far above what a
  * bounded read takes (about 50-70 MiB) and far below what the whole took (330-600 MiB).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
@@ -74,4 +74,23 @@ describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no po
     expect(row.rows[0]?.[2]).toBe(7)
     expect(peakMiB(pid)).toBeLessThan(150)
   })
+
+  test('a row of a 200 MB jsonb, an array of 20 million and an xml of 100 MB: each cut to its share as its text, the client small', async () => {
+    const { pid, sql } = await context()
+    const row = answer(
+      await sql(
+        `SELECT jsonb_build_object('a', repeat('x', 200000000)) AS j,
+                (SELECT array_agg(g) FROM generate_series(1, 20000000) g) AS a,
+                xmlelement(name x, repeat('y', 100000000)) AS x, 7 AS n`,
+      ),
+    )
+    const share = Math.floor((4 * 1024 * 1024) / 4)
+    expect(row.truncated).toBe(true)
+    expect(row.rows[0]?.[0]).toBe(`{"a": "${'x'.repeat(share - 7)}`)
+    expect(row.rows[0]?.[1]).toStartWith('{1,2,3,')
+    expect(row.rows[0]?.[1]).toHaveLength(share)
+    expect(row.rows[0]?.[2]).toBe(`<x>${'y'.repeat(share - 3)}`)
+    expect(row.rows[0]?.[3]).toBe(7)
+    expect(peakMiB(pid)).toBeLessThan(150)
+  }, 180_000)
 })

@@ -19,6 +19,7 @@ import type { Database, Outcome } from './database'
 import { Interrupted } from './database'
 import { firstKeyword, type Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
+import mysql from './mysql.js' with { type: 'text' }
 import sqlite from './sqlite.js' with { type: 'text' }
 import statements from './statements.js' with { type: 'text' }
 import source from './driver.js' with { type: 'text' }
@@ -41,6 +42,7 @@ const START_TIMEOUT_MS = 15_000
 const files = new PrivateFiles('execd-sql', {
   'sql-driver.js': source,
   'cells.js': cells,
+  'mysql.js': mysql,
   'sqlite.js': sqlite,
   'statements.js': statements,
 })

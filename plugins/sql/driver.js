@@ -21,7 +21,8 @@ import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { MAX_RESULT_CHARS, take } from './cells.js'
 import { INTERRUPTED, execute } from './sqlite.js'
-import { cutQuery, gone, keptCursor, keptTable, keptWrite } from './statements.js'
+import { cutQuery, gone, keptCursor, keptTable, keptWrite, merged, wideTypes } from './statements.js'
+import { killQuery, throughTemporary, underSelectLimit } from './mysql.js'
 
 const proc = process
 let db
@@ -74,29 +75,23 @@ proc.on('message', async m => {
 })
 proc.send({ ready: true })
 
-/** Ends the statement running on our MySQL connection; the connection and its session stay. */
-async function killQuery({ dsn, id }) {
-  const other = new SQL(dsn, { max: 1, connectionTimeout: 5 })
-  try {
-    await other.unsafe(`KILL QUERY ${id}`)
-  } catch {
-    // Finished meanwhile, or the server refuses: the interrupt's escalation still ends the cell.
-  } finally {
-    await other.close({ timeout: 0 })
-  }
-}
-
 /**
  * One statement on the server: rows within the row limit and the budget, or the count it changed.
  * A query is read through a cursor (PostgreSQL) or under the session's select limit (MySQL), so
  * the server sends at most the row limit and one more. PostgreSQL's statements that must run
  * whole (RETURNING, a data-modifying WITH, a locking clause) put their rows in a table read the
- * same way (`throughTable`). Anything else (SHOW, MySQL's WHOLE, what both refuse) is taken
- * whole, as the client reads every result.
+ * same way (`throughTable`); MySQL's locking queries a temporary table read under the limit
+ * (`throughTemporary`). Anything else (SHOW, WHOLE, MySQL's RETURNING, what a table refuses) is
+ * taken whole, as the client reads every result.
  */
 async function query(stmt, maxRows, keyword) {
-  const bounded = QUERIES.has(keyword) && !WHOLE.test(stmt)
-  if (mysql && bounded) return underSelectLimit(stmt, maxRows)
+  const bounded = QUERIES.has(keyword) && !WHOLE.test(stmt) && !LOCKING.test(stmt)
+  if (mysql && bounded) return underSelectLimit(server, readQuery, stmt, maxRows)
+  if (mysql && QUERIES.has(keyword) && !WHOLE.test(stmt)) {
+    const outcome = await throughTemporary({ server, sent, read: readQuery, stopped: () => stop }, stmt, maxRows)
+    if (outcome) return outcome
+    if (stop) throw INTERRUPTED
+  }
   if (!mysql) {
     const cursor = bounded ? await throughCursor(stmt, maxRows) : undefined
     if (typeof cursor === 'object') return cursor
@@ -118,17 +113,18 @@ const QUERIES = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE'])
 const RETURNS = new Set(['INSERT', 'UPDATE', 'DELETE'])
 
 /**
- * Queries whose meaning lies past the rows read, which run as they are. A locking clause locks
- * the rows a cursor fetches or a limited scan reaches: SELECT … FOR UPDATE of 10,005 rows locked
- * 10,001, and another session took the rest. MySQL's `INTO OUTFILE` writes under the select
- * limit, and a query of the variable would see ours. Matched anywhere (a string, a comment):
- * such a statement is only read whole, as before any bound.
+ * Queries whose meaning lies past the rows read. A locking clause locks the rows a cursor
+ * fetches or a limited scan reaches: SELECT … FOR UPDATE of 10,005 rows locked 10,001, and
+ * another session took the rest; such a query runs whole into a table read as a query is
+ * (`throughTable`, MySQL's `throughTemporary`). MySQL's `INTO OUTFILE` writes under the select
+ * limit, and a query of the variable would see ours: WHOLE, run and read as they are. Matched
+ * anywhere (a string, a comment), which only costs the bound.
  */
-const WHOLE =
-  /\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b|\bOUTFILE\b|\bsql_select_limit\b/i
+const LOCKING = /\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b/i
+const WHOLE = /\bOUTFILE\b|\bsql_select_limit\b/i
 
 /** A whole result, its rows cut to the limit and the budget here. */
-async function readAll(pending, maxRows) {
+async function readAll(pending, maxRows, shape = values => values) {
   const result = await sent(pending)
   // MariaDB answers a killed SLEEP() with a row: an interrupted statement is one, whatever came.
   if (stop) throw INTERRUPTED
@@ -137,10 +133,13 @@ async function readAll(pending, maxRows) {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
   for (const values of result) {
-    if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }
+    if (rows.length === maxRows || !take(rows, shape(values), budget)) return { columns, rows, truncated: true }
   }
   return { columns, rows, truncated: false }
 }
+
+/** A query's rows, each `shape`d before it is taken. */
+const readQuery = (stmt, maxRows, shape) => readAll(server.unsafe(stmt).values(), maxRows, shape)
 
 /** A query the interrupt may cancel while the server runs it. */
 async function sent(pending) {
@@ -172,8 +171,10 @@ async function throughCursor(stmt, maxRows) {
   const declare = `DECLARE ${name} NO SCROLL CURSOR FOR`
   const { own, refused, described } = await opened(`${declare}\n${stmt}\n;\nFETCH FORWARD 0 FROM ${name}`)
   if (refused) return refused
-  const cut = cutQuery(stmt, described)
-  return readCursor(name, maxRows, own, described, cut && `CLOSE ${name};\n${declare} ${cut}`)
+  const wide = await wideTypes(described, say)
+  const cut = cutQuery(stmt, described, wide)
+  const fill = cut && `CLOSE ${name};\n${declare} ${cut}`
+  return readCursor(name, maxRows, own, described, fill, '', merged(described, wide))
 }
 
 /**
@@ -196,9 +197,11 @@ async function throughTable(stmt, maxRows, asQuery) {
   const { own, refused, described } = await opened(`${create} WITH NO DATA;\nTABLE ${table}`)
   if (refused) return undefined
   // Made again, not filled: a query's own WITH may write, which only a top-level statement holds.
-  const read = cutQuery(`TABLE ${table}`, described) ?? `TABLE ${table}`
+  const wide = await wideTypes(described, say)
+  const read = cutQuery(`TABLE ${table}`, described, wide) ?? `TABLE ${table}`
   const fill = `DROP TABLE ${table};\n${create};\nDECLARE ${name} NO SCROLL CURSOR FOR ${read}`
-  const outcome = await readCursor(name, maxRows, own, described, fill, `; DROP TABLE ${table}`)
+  const drop = `; DROP TABLE ${table}`
+  const outcome = await readCursor(name, maxRows, own, described, fill, drop, merged(described, wide))
   if (!asQuery) returned = described.map(c => c.type)
   return outcome
 }
@@ -232,10 +235,13 @@ async function throughKept(stmt, name, maxRows) {
     }
   }
   const table = kept.get(key)
+  const columns = types.map(type => ({ type }))
+  const wide = await wideTypes(columns, say)
   outside = false
   const write = keptWrite(stmt, table)
   try {
-    return await readCursor(name, maxRows, true, undefined, `BEGIN;\n${write};\n${keptCursor(name, table)}`)
+    const fill = `BEGIN;\n${write};\n${keptCursor(name, table, wide)}`
+    return await readCursor(name, maxRows, true, undefined, fill, '', merged(columns, wide))
   } catch (e) {
     if (stop) throw e
     const ran = await say(`EXPLAIN ${write}`).then(
@@ -286,15 +292,16 @@ async function opened(probe) {
 }
 
 /**
- * Cursor `name`'s rows to the limit under the names `described`, after `fill` (what declares
- * the cursor again, or runs the statement where the cursor does not) and before `drop` (what
- * goes with the cursor); then our transaction is committed, or the session's left open.
+ * Cursor `name`'s rows to the limit under the names `described`, each `shape`d (`merged`),
+ * after `fill` (what declares the cursor again, or runs the statement where the cursor does
+ * not) and before `drop` (what goes with the cursor); then our transaction is committed, or
+ * the session's left open.
  */
-async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
+async function readCursor(name, maxRows, own, described, fill = '', drop = '', shape) {
   let done = false
   try {
     const names = described?.map(c => c.name)
-    const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`)
+    const outcome = await fetchRows(name, maxRows, names, fill && `${fill};\n`, shape)
     await say(`CLOSE ${name}${drop}${own ? '; COMMIT' : ''}`)
     done = true
     outside = own
@@ -315,7 +322,7 @@ async function readCursor(name, maxRows, own, described, fill = '', drop = '') {
  * fit, at most 1,024; never past the row limit and one more), so this process holds about one
  * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip saved.
  */
-async function fetchRows(name, maxRows, columns, before = '') {
+async function fetchRows(name, maxRows, columns, before = '', shape = values => values) {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
   for (let want = Math.min(64, maxRows + 1); ;) {
@@ -328,29 +335,10 @@ async function fetchRows(name, maxRows, columns, before = '') {
     if (stop) throw INTERRUPTED
     if (columns.length === 0) return { affected: 0 }
     for (const values of batch) {
-      if (rows.length === maxRows || !take(rows, values, budget)) return { columns, rows, truncated: true }
+      if (rows.length === maxRows || !take(rows, shape(values), budget)) return { columns, rows, truncated: true }
     }
     if (batch.length < want) return { columns, rows, truncated: false }
     const perRow = Math.max(1, (MAX_RESULT_CHARS - budget.left) / rows.length)
     want = Math.max(1, Math.min(1024, maxRows + 1 - rows.length, Math.ceil(budget.left / perRow) + 1))
-  }
-}
-
-/**
- * MySQL: the query under `sql_select_limit` (the server's own bound on a top-level SELECT's
- * rows: subqueries, INSERT … SELECT and stored routines are not affected), the session's value
- * put back after (what it must not bound is WHOLE).
- */
-async function underSelectLimit(stmt, maxRows) {
-  const [[was]] = await server.unsafe('SELECT @@SESSION.sql_select_limit').values()
-  const limit = BigInt(maxRows) + 1n
-  if (BigInt(was) <= limit) return readAll(server.unsafe(stmt).values(), maxRows)
-  await server.unsafe(`SET SESSION sql_select_limit = ${limit}`)
-  const restore = () => server.unsafe(`SET SESSION sql_select_limit = ${was}`)
-  try {
-    return await readAll(server.unsafe(stmt).values(), maxRows)
-  } finally {
-    // An interrupt's KILL QUERY, sent from another connection, can land on this SET instead.
-    await restore().catch(restore)
   }
 }

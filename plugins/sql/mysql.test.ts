@@ -103,3 +103,91 @@ test.skipIf(skip)(`mysql: a query is read under the session's select limit, put 
     await ctx.close()
   }
 })
+
+test.skipIf(skip)(
+  `mysql: a locking query runs whole into a table read under the limit, its answer as alone${why}`,
+  async () => {
+    const ctx = await startSql({ 'sql-dsn': server?.dsn ?? '', 'sql-max-rows': '3' })
+    try {
+      const limit = async () => texts(await runCell(ctx, 'SELECT @@SESSION.sql_select_limit AS l'))[0]?.rows[0][0]
+      const unset = await limit()
+      await runCell(
+        ctx,
+        `CREATE TEMPORARY TABLE t (x int, j JSON, b BIT(3), d DATETIME(3), n DECIMAL(5,2), e ENUM('a', 'b'), z BLOB);
+       INSERT INTO t VALUES (1, '{"a": [1, 2]}', b'101', '2026-01-02 03:04:05.678', 2.5, 'b', x'00ff'), (2, NULL, NULL, NULL, NULL, NULL, NULL)`,
+      )
+      // Each value as the same query without its lock gives it: JSON parsed, types kept.
+      const plain = texts(await runCell(ctx, "SELECT *, JSON_OBJECT('k', x) AS o, x / 3 AS q FROM t ORDER BY x"))
+      expect(plain[0]?.rows[0]?.[1]).toEqual({ a: [1, 2] })
+      expect(
+        texts(await runCell(ctx, "SELECT *, JSON_OBJECT('k', x) AS o, x / 3 AS q FROM t ORDER BY x FOR UPDATE")),
+      ).toEqual(plain)
+      expect(texts(await runCell(ctx, 'SELECT x FROM t ORDER BY x LOCK IN SHARE MODE'))).toEqual([
+        { columns: ['x'], rows: [[1], [2]] },
+      ])
+      await runCell(ctx, 'INSERT INTO t (x) SELECT seq FROM seq_3_to_10')
+      // Past the row limit: the first rows in the query's order, as alone.
+      expect(texts(await runCell(ctx, 'SELECT x FROM t ORDER BY x DESC FOR UPDATE'))).toEqual([
+        { columns: ['x'], rows: [[10], [9], [8]], truncated: true },
+      ])
+      expect(await limit()).toBe(unset)
+      // What a table refuses runs as it is: repeated names, SELECT … INTO.
+      expect(texts(await runCell(ctx, 'SELECT x, x FROM t WHERE x < 3 ORDER BY x FOR UPDATE'))).toEqual([
+        {
+          columns: ['x', 'x'],
+          rows: [
+            [1, 1],
+            [2, 2],
+          ],
+        },
+      ])
+      await runCell(ctx, 'SELECT max(x) INTO @m FROM t FOR UPDATE')
+      expect(texts(await runCell(ctx, 'SELECT @m AS m'))).toEqual([{ columns: ['m'], rows: [[10]] }])
+      expect(errorOf(await runCell(ctx, 'SELECT x FROM missing FOR UPDATE'))?.evalue).toContain(
+        "Table 'execd.missing' doesn't exist",
+      )
+      // In the session's transaction: its rollback undoes what came before, no table of ours stays.
+      await runCell(ctx, 'START TRANSACTION; DELETE FROM t WHERE x > 2')
+      expect(texts(await runCell(ctx, 'SELECT count(*) AS n FROM t FOR UPDATE'))).toEqual([
+        { columns: ['n'], rows: [[2]] },
+      ])
+      await runCell(ctx, 'ROLLBACK')
+      expect(texts(await runCell(ctx, 'SELECT count(*) AS n FROM t FOR UPDATE'))).toEqual([
+        { columns: ['n'], rows: [[10]] },
+      ])
+      expect(errorOf(await runCell(ctx, 'SELECT * FROM execd_rows_1'))?.evalue).toContain("doesn't exist")
+      // The session's own lower limit stays its own.
+      await runCell(ctx, 'SET SESSION sql_select_limit = 2')
+      expect(texts(await runCell(ctx, 'SELECT x FROM t ORDER BY x FOR UPDATE'))).toEqual([
+        { columns: ['x'], rows: [[1], [2]] },
+      ])
+      expect(await limit()).toBe(2)
+    } finally {
+      await ctx.close()
+    }
+  },
+)
+
+test.skipIf(skip)(`mysql: an interrupt ends a running locking query and the session survives${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await interruptKeepsSession(ctx, 'SELECT SLEEP(30) AS s FROM DUAL FOR UPDATE')
+    expect(errorOf(await runCell(ctx, 'SELECT * FROM execd_rows_1'))?.evalue).toContain("doesn't exist")
+  } finally {
+    await ctx.close()
+  }
+})
+
+test.skipIf(skip)(`mysql: a user's temporary table under our name is neither read nor dropped${why}`, async () => {
+  const ctx = await startServer()
+  try {
+    await runCell(ctx, "CREATE TEMPORARY TABLE execd_rows_1 (mine text); INSERT INTO execd_rows_1 VALUES ('kept')")
+    expect(texts(await runCell(ctx, 'SELECT 1 AS x FOR UPDATE'))).toEqual([{ columns: ['x'], rows: [[1]] }])
+    expect(texts(await runCell(ctx, 'SELECT 2 AS x FOR UPDATE'))).toEqual([{ columns: ['x'], rows: [[2]] }])
+    expect(texts(await runCell(ctx, 'SELECT mine FROM execd_rows_1'))).toEqual([
+      { columns: ['mine'], rows: [['kept']] },
+    ])
+  } finally {
+    await ctx.close()
+  }
+})

@@ -8,23 +8,77 @@ import { MAX_RESULT_CHARS } from './cells.js'
  * pg_catalog: a search path may put a user's `left` first.
  */
 const CUT = {
-  25: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
-  1043: c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`,
+  25: c => cutText(c),
+  1043: c => cutText(c),
   17: c => `pg_catalog.substr(${c}, 1, ${(MAX_RESULT_CHARS >> 1) + 1})`,
+}
+const cutText = c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`
+
+/**
+ * Whether a type's values may be any size and are read as themselves (not text): json, jsonb,
+ * xml, and arrays, looked up once a session (`wideTypes`); the common scalars are known not to be.
+ */
+const known = new Map([
+  ...[114, 3802, 142].map(t => [t, true]),
+  ...[16, 18, 19, 20, 21, 23, 26, 700, 701, 1042, 1082, 1083, 1114, 1184, 1186, 1700, 2950].map(t => [t, false]),
+])
+
+/** Of these columns' types, those `cutQuery` cuts as text when long, an array's found by its category. */
+export async function wideTypes(columns, say) {
+  const unknown = [...new Set(columns.map(c => c.type))].filter(t => !known.has(t) && !CUT[t])
+  if (unknown.length > 0) {
+    try {
+      const rows = await say(
+        `SELECT oid::pg_catalog.int4, typcategory = 'A' FROM pg_catalog.pg_type WHERE oid IN (${unknown.join(', ')})`,
+      ).values()
+      for (const t of unknown) known.set(t, false)
+      for (const [oid, wide] of rows) known.set(Number(oid), wide)
+    } catch {
+      // Not looked up (the session's block aborted meanwhile): left whole this time, as before.
+    }
+  }
+  return new Set(columns.map(c => c.type).filter(t => known.get(t)))
 }
 
 /**
  * `query` again with each text or bytea value cut on the server to what one result carries and
  * a character (a byte) more, where the client read it whole first (one 400 MB value took this
- * process to 811 MiB): longer, it is cut here and said `truncated` as before. Undefined without
- * such a column. Each column is named once, so a volatile one is still computed once; a
- * subquery's ORDER BY keeps it from being pulled up, its order kept.
+ * process to 811 MiB): longer, it is cut here and said `truncated` as before. A `wide` type's
+ * value (json, jsonb, xml, an array: its text would not parse) comes as itself, or in a column
+ * after it as its text cut so when that text is longer than a result carries (`merged` makes
+ * them one). Undefined without such a column. Each column is named once, so a volatile one is
+ * still computed once: a subquery's ORDER BY keeps it from being pulled up, its order kept, and
+ * so does OFFSET 0 around the query where a wide column is named again.
  */
-export function cutQuery(query, columns) {
-  if (!columns.some(c => CUT[c.type])) return undefined
+export function cutQuery(query, columns, wide = new Set()) {
+  if (!columns.some(c => CUT[c.type] || wide.has(c.type))) return undefined
   const names = columns.map((_, i) => `c${i + 1}`)
-  const select = columns.map((c, i) => CUT[c.type]?.(names[i]) ?? names[i])
-  return `SELECT ${select.join(', ')} FROM (\n${query}\n) execd_cut(${names.join(', ')})`
+  const texts = []
+  const select = columns.flatMap((c, i) => {
+    if (CUT[c.type] || !wide.has(c.type)) return [CUT[c.type]?.(names[i]) ?? names[i]]
+    const text = `execd_t${i + 1}.t`
+    const over = `pg_catalog.length(${text}) > ${MAX_RESULT_CHARS}`
+    texts.push(`LATERAL (SELECT ${names[i]}::pg_catalog.text OFFSET 0) execd_t${i + 1}(t)`)
+    return [`CASE WHEN ${over} THEN NULL ELSE ${names[i]} END`, `CASE WHEN ${over} THEN ${cutText(text)} END`]
+  })
+  const source = texts.length > 0 ? `(SELECT * FROM (\n${query}\n) execd_q OFFSET 0)` : `(\n${query}\n)`
+  return `SELECT ${select.join(', ')} FROM ${source} execd_cut(${names.join(', ')})${texts.map(t => `, ${t}`).join('')}`
+}
+
+/** A row of `cutQuery`'s answer as the query's own: each wide column's value, or its cut text. */
+export function merged(columns, wide) {
+  const widened = columns.map(c => !CUT[c.type] && wide.has(c.type))
+  if (!widened.includes(true)) return undefined
+  return values => {
+    const row = []
+    let at = 0
+    for (const w of widened) {
+      // The cut text, when there is one, stands for the value.
+      row.push(w ? (values[at + 1] ?? values[at]) : values[at])
+      at += w ? 2 : 1
+    }
+    return row
+  }
 }
 
 /**
@@ -61,10 +115,16 @@ execd_kept AS (INSERT INTO ${table} SELECT * FROM execd_typed WHERE ${alike.join
 SELECT * FROM execd_returned LIMIT 0`
 }
 
-/** Cursor `name` over `kept`'s table, its text and bytea cut as `cutQuery` cuts them. */
-export function keptCursor(name, { table, types }) {
-  const select = types.map((type, i) => CUT[type]?.(`c${i + 1}`) ?? `c${i + 1}`)
-  return `DECLARE ${name} NO SCROLL CURSOR FOR SELECT ${select.join(', ')} FROM ${table}`
+/** Cursor `name` over `kept`'s table, its values cut as `cutQuery` cuts them. */
+export function keptCursor(name, { table, types }, wide) {
+  const read = `TABLE ${table}`
+  return `DECLARE ${name} NO SCROLL CURSOR FOR ${
+    cutQuery(
+      read,
+      types.map(type => ({ type })),
+      wide,
+    ) ?? read
+  }`
 }
 
 /** Whether `table` or `execd_alike` is gone. */

@@ -1,0 +1,58 @@
+/**
+ * What the SQL client process reads of a MariaDB answer it shows only part of, where Bun's
+ * MySQL client holds a whole result (it has no cursor): a locking query (FOR UPDATE, LOCK IN
+ * SHARE MODE) runs once into a temporary table, every row locked, and the table is read under
+ * the select limit; before, the process held every locked row to show 10,000. Its peak resident
+ * memory (VmHWM) is read from /proc; the bound is far above what a bounded read takes (about
+ * 50-70 MiB) and far below what the whole took (over 300 MiB for 2 million rows).
+ */
+import { afterAll, describe, expect, test } from 'bun:test'
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { pidsWith } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
+import { startMariadb } from './kit/mariadb'
+import { createContext, expectWellFormed, ofType, runCode } from './runtime-kit'
+
+const server = await startMariadb()
+afterAll(() => server?.stop())
+const dsn = server?.dsn
+
+const peakMiB = (pid: number): number =>
+  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
+
+describe.skipIf(!dsn)(`bounded reads on MariaDB${dsn ? '' : ' (skipped: no mariadb-server installed)'}`, () => {
+  const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: dsn ?? '' } }))
+
+  /** A fresh context (its own SQL client process, so its own peak) and a way to run cells in it. */
+  async function context(): Promise<{ pid: number; sql: (code: string) => ReturnType<typeof runCode> }> {
+    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
+    const id = await createContext(fx.d, 'sql')
+    const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
+    expect(pid).toBeDefined()
+    return { pid: pid!, sql: code => runCode(fx.d, code, { id, language: 'sql' }) }
+  }
+
+  const answer = (events: Awaited<ReturnType<typeof runCode>>) => {
+    expectWellFormed(events)
+    expect(ofType(events, 'error')).toEqual([])
+    return ofType(events, 'result')[0]?.results['application/json'] as { rows: unknown[][]; truncated?: boolean }
+  }
+
+  test('SELECT … FOR UPDATE of 2 million rows: 10,000 shown in order, the client small', async () => {
+    const { pid, sql } = await context()
+    await sql(
+      'CREATE TABLE big (x int PRIMARY KEY, h char(32)); INSERT INTO big SELECT seq, md5(seq) FROM seq_1_to_2000000',
+    )
+    try {
+      const locked = answer(await sql('SELECT x, h FROM big ORDER BY x DESC FOR UPDATE'))
+      expect(locked.rows).toHaveLength(10_000)
+      expect(locked.rows[0]).toEqual([2_000_000, createHash('md5').update('2000000').digest('hex')])
+      expect(locked.rows.at(-1)?.[0]).toBe(1_990_001)
+      expect(locked.truncated).toBe(true)
+      expect(peakMiB(pid)).toBeLessThan(150)
+    } finally {
+      await sql('DROP TABLE big')
+    }
+  }, 180_000)
+})
