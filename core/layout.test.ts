@@ -63,13 +63,78 @@ test('every section folder has index.ts, schema.ts, routes.ts and ops.ts (or ops
   expect(missing).toEqual([])
 })
 
-test("a section's index.ts exports its Section object alone (its settings and options stay behind it)", () => {
+// What a module exports by name: declarations of every kind, and `export { … }` lists.
+const exportsOf = (text: string) => [
+  ...[
+    ...text.matchAll(
+      /^export\s+(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:const|let|var|function\*?|class|enum|type|interface)\s+(\w+)/gm,
+    ),
+  ].map(([, n]) => n!),
+  ...[...text.matchAll(/^export\s*(?:type\s*)?\{([^}]*)\}/gm)]
+    .flatMap(([, names]) => names!.split(','))
+    .map(n =>
+      n
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()!,
+    )
+    .filter(Boolean),
+]
+
+test("a section's index.ts exports its Section object alone (its settings, options and CLI helpers stay behind it)", () => {
+  expect(exportsOf('export async function isolationHere() {}\nexport { a, b as c }')).toEqual([
+    'isolationHere',
+    'a',
+    'c',
+  ])
   const offending = sectionNames.flatMap(name =>
-    [
-      ...readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8').matchAll(
-        /^export\s+(?:const|let|function|class)\s+(\w+)/gm,
+    exportsOf(readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8')).flatMap(exported =>
+      exported === name ? [] : [`plugins/${name}/index.ts exports ${exported}`],
+    ),
+  )
+  expect(offending).toEqual([])
+})
+
+/**
+ * One way to build a section's routes: its index.ts hands `ops` (and what of the context they
+ * need) to `<name>Routes` of its routes.ts, which composes whatever the section serves. The
+ * isolated section's index.ts assembled its two Elysia instances itself until stop 52.
+ */
+test("a section's routes are its routes.ts's `<name>Routes`, loaded when built: its index.ts holds no Elysia", () => {
+  const offending = sectionNames.flatMap(name => {
+    const text = readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8')
+    const routes = new RegExp(`\\broutes: async \\(\\) => \\(await import\\('\\./routes'\\)\\)\\.${name}Routes\\(`)
+    return [
+      ...(routes.test(text)
+        ? []
+        : [`plugins/${name}/index.ts: routes is not (await import('./routes')).${name}Routes(…)`]),
+      ...(/new Elysia\b|import\('elysia'\)/.test(text) ? [`plugins/${name}/index.ts: builds an Elysia`] : []),
+    ]
+  })
+  expect(offending).toEqual([])
+})
+
+/**
+ * One name per section across folder, URL prefix and OpenAPI tag: every Elysia instance of a
+ * section's routes is named `api/<name>` (or `api/<name>-<part>`) and tags its routes `<name>`
+ * (a route may add its own, as the files section's `directories`: that name is on the wire).
+ */
+test("a section's Elysia instances are named api/<name> and tagged <name>", () => {
+  const named = sectionNames.flatMap(name =>
+    filesIn(`plugins/${name}`).filter(f => /new Elysia\(\{ name: 'api\//.test(readFileSync(join(top, f), 'utf8'))),
+  )
+  expect(named.length).toBeGreaterThan(sectionNames.length)
+  const offending = sectionNames.flatMap(name =>
+    filesIn(`plugins/${name}`)
+      .filter(f => !f.endsWith('.test.ts'))
+      .flatMap(f =>
+        [...readFileSync(join(top, f), 'utf8').matchAll(/new Elysia\(\{ name: '(api\/[^']*)'([^\n]*)/g)].flatMap(
+          ([, named, rest]) =>
+            new RegExp(`^api/${name}(-[a-z]+)?$`).test(named!) && rest!.includes(`detail: { tags: ['${name}'] }`)
+              ? []
+              : [`${f}: ${named}${rest}`],
+        ),
       ),
-    ].flatMap(([, exported]) => (exported === name ? [] : [`plugins/${name}/index.ts exports ${exported}`])),
   )
   expect(offending).toEqual([])
 })
