@@ -186,8 +186,8 @@ test('no module-level mutable state in plugins/*/index.ts: a section or runtime 
 })
 
 /**
- * Module-level mutable state anywhere in a plugin's production code, each with why it is not the
- * opened section's: two apps in one process (the in-process tests, `execd exec` beside a served
+ * Module-level mutable state anywhere in a plugin's or core's production code, each with why it is
+ * not the opened section's (or the app's): two apps in one process (the in-process tests, `execd exec` beside a served
  * section) share it. A new one fails here until it moves into the instance or is listed with its
  * reason. Stop 51 moved --root out of core/workdir.ts into each section's instance on this account.
  */
@@ -210,10 +210,63 @@ const PROCESS_WIDE: Record<string, string> = {
   // whichever app), the disk a slow write was seen on.
   'plugins/files/ops/upload.ts': 'fdBudget fdsHeld holders',
   'plugins/files/atomic.ts': 'directPausedUntil',
+
+  // core/ (stop 52): what a module of core holds is shared by every app of the process, so each is
+  // one of the process's by nature, or a cache of values that are the same whichever app asks.
+  // FFI handles and memos of the machine, found once: libc symbols, /proc fds, PATH, passwd, cgroups.
+  'core/libc.ts': 'found',
+  'core/fifo.ts': 'mknodat',
+  'core/renameat2.ts': 'libc',
+  'core/beneath/dir-read.ts': 'calls',
+  'core/output-pipes.ts': 'libc raised',
+  'core/connection-fd.ts': 'lib known passes running',
+  'core/boot-clock.ts': 'reader',
+  'core/sched-clock.ts': 'hasSchedstat lastRunnable',
+  'core/procfs.ts': 'uptimeFd keptFds looked missing',
+  'core/capabilities.ts': 'found',
+  'core/accounts.ts': 'tables',
+  'core/live-bash/fifo-dir.ts': 'memoryRoot',
+  'core/child-env.ts': 'kept',
+  'core/errors.ts': 'openFilesLimit',
+  'core/oom-adj.ts': 'childValue',
+  'core/downloads.ts': 'stallRule',
+  // The process's children, their groups and markers, and what it removes at exit: one table per
+  // process, whichever app spawned (an app's close kills its own through its sections); the kill
+  // grace is --shutdown-grace, which `serve` sets for the process it is.
+  'core/process.ts': 'leaders defaultGraceMs refusingSpawns sweptAtShutdown',
+  'core/owned-set.ts': 'owned lingering exitedOwners settleTimer',
+  'core/reaper.ts': 'adopting bunsChildren',
+  'core/ownership.ts': 'seq',
+  'core/exit-removals.ts': 'removals hooked',
+  'core/temp-dir.ts': 'sweeps',
+  'core/secrets.ts': 'pending',
+  // The process's cgroups, memory reserve and OOM counts.
+  'core/cgroup-confinement.ts': 'tree pending',
+  'core/memory-reserve.ts': 'reserve shells',
+  'core/reserve-gate.ts': 'gate',
+  'core/oom.ts': 'cgroups children recent',
+  // Timers shared by period or deadline, one per process as a timer is: the wakeups are the point.
+  'core/shared-interval.ts': 'byPeriod',
+  'core/deadline-queue.ts': 'queues',
+  'core/awake-clock.ts': 'made ticker tickerMs',
+  'core/answering.ts': 'received watched sweeper',
+  'core/proc-scan.ts': 'shared',
+  // Keyed by what they describe (a request, a walk, a path of the one file system).
+  'core/host-target.ts': 'lastTaken handed',
+  'core/mount.ts': 'heads',
+  'core/beneath/walk.ts': 'failures',
+  'core/beneath/made-dirs.ts': 'inFlight',
+  // Caches of formatted bytes, the same for every app, and the heap's collection pace (one heap).
+  'core/events.ts': 'lastTails TYPE_HEADS KEY_JSON lastStamp',
+  'core/sse-batch.ts': 'heads lastTail lastTailBytes scratch streamedSinceGc',
+  'core/output-frames.ts': 'tailAt tailBytes',
+  'core/random.ts': 'hexes next',
 }
 
-test("module-level mutable state in plugins/ is only what is listed as the process's, with its reason", () => {
-  const production = filesIn('plugins').filter(f => !f.endsWith('.test.ts') && !/\/test-[^/]+\.ts$/.test(f))
+test("module-level mutable state in plugins/ and core/ is only what is listed as the process's, with its reason", () => {
+  const production = [...filesIn('plugins'), ...filesIn('core')].filter(
+    f => !f.endsWith('.test.ts') && !/\/test-[^/]+\.ts$/.test(f),
+  )
   const found = production.flatMap(f =>
     readFileSync(join(top, f), 'utf8')
       .split('\n')
