@@ -169,10 +169,13 @@ test("an opened section's pools and end are its operations' own: `held: () => op
   expect(offending).toEqual([])
 })
 
-// Mutable at module level: a let or var, or a const that starts as an empty collection to fill
-// (core/cached-builds.ts CachedBuilds is one: a map of builds).
+// Mutable at module level: a let or var, or a const that starts as an empty collection to fill.
 const MUTABLE =
-  /^(export\s+)?((let|var)\s|const\s+\w+(\s*:[^=]+)?\s*=\s*(\[\]|new\s+(Map|Set|WeakMap|WeakSet)\b(<.*>)?\(\)|new\s+CachedBuilds\b))/
+  /^(export\s+)?((let|var)\s|const\s+\w+(\s*:[^=]+)?\s*=\s*(\[\]|new\s+(Map|Set|WeakMap|WeakSet)\b(<.*>)?\(\)))/
+// Or an instance made at load, a singleton (a pool, a budget, a memo), but of a class of values (a
+// registry key, a coder, a typed array).
+const SINGLETON =
+  /^(export\s+)?const\s+\w+(\s*:[^=]+)?\s*=\s*new\s+(?!(ServiceKey|TextEncoder|TextDecoder|Map|Set|WeakMap|WeakSet|\w+Array|Error|RegExp|DataView|ArrayBuffer)\b)[A-Z]\w*\b/
 
 test('no module-level mutable state in plugins/*/index.ts: a section or runtime keeps its state in its instance', () => {
   expect(MUTABLE.test('let n = 0')).toBe(true)
@@ -197,6 +200,12 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/javascript/driver.ts': 'interruptRunning cellNumber queue ourRequire ourRequireCwd',
   'plugins/javascript/driver-cell.ts': 'repl plain kept reusable keptChars',
   'plugins/javascript/driver-settle.ts': 'failSettle failedBefore',
+  // A runtime's listed object is its template: each app opens its own (Runtime.open).
+  'plugins/python/index.ts': 'python',
+  'plugins/sql/index.ts': 'sql',
+  'plugins/jupyter/index.ts': 'jupyter',
+  // The request's session, in its own async context.
+  'plugins/isolated/files-routes.ts': 'current',
   // Keyed by the session it describes, which is the instance's.
   'plugins/pty/socket.ts': 'claims',
   // Memos of the machine or of a path, the same for every app: a shell on PATH, statx through
@@ -207,10 +216,15 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/java/jdk.ts': 'compiled',
   'plugins/java/archive.ts': 'made dropped',
   'plugins/go/toolchain.ts': 'probed built',
+  // A driver's files, put on disk once for every child that runs them.
+  'plugins/javascript/driver-files.ts': 'files',
+  'plugins/sql/child.ts': 'files',
   // Shares of what the process has one of: its fd table (every upload's staged directories,
   // whichever app), the disk a slow write was seen on.
   'plugins/files/ops/upload.ts': 'fdBudget fdsHeld holders',
   'plugins/files/atomic.ts': 'directPausedUntil',
+  // The memory every proxied WebSocket's queues may hold together, whichever app relays it.
+  'plugins/proxy/socket.ts': 'relays',
 
   // core/ (stop 52): what a module of core holds is shared by every app of the process, so each is
   // one of the process's by nature, or a cache of values that are the same whichever app asks.
@@ -231,6 +245,8 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/errors.ts': 'openFilesLimit',
   'core/oom-adj.ts': 'childValue',
   'core/downloads.ts': 'stallRule',
+  // The staging journal of the process's TMPDIR: each app that stages opens it, the last close ends it.
+  'core/beneath/staging.ts': 'stagedEntries',
   // The process's children, their groups and markers, and what it removes at exit: one table per
   // process, whichever app spawned (an app's close kills its own through its sections); the kill
   // grace is --shutdown-grace, which `serve` sets for the process it is.
@@ -242,7 +258,7 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/temp-dir.ts': 'sweeps',
   'core/secrets.ts': 'pending',
   // The process's cgroups, memory reserve and OOM counts.
-  'core/cgroup-confinement.ts': 'tree pending',
+  'core/cgroup-confinement.ts': 'tree pending refusals',
   'core/memory-reserve.ts': 'reserve shells',
   'core/reserve-gate.ts': 'gate',
   'core/oom.ts': 'cgroups children recent',
@@ -252,26 +268,35 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/awake-clock.ts': 'made ticker tickerMs',
   'core/answering.ts': 'received watched sweeper',
   'core/proc-scan.ts': 'shared',
-  // Keyed by what they describe (a request, a walk, a path of the one file system).
+  // Keyed by what they describe (a request, a walk, a path of the one file system), and the one
+  // log's throttle of the refusals those requests repeat.
   'core/host-target.ts': 'lastTaken handed',
-  'core/mount.ts': 'heads',
+  'core/mount.ts': 'heads refusals',
   'core/beneath/walk.ts': 'failures',
   'core/beneath/made-dirs.ts': 'inFlight',
   // Caches of formatted bytes, the same for every app, and the heap's collection pace (one heap).
   'core/events.ts': 'lastTails TYPE_HEADS KEY_JSON lastStamp',
   'core/sse-batch.ts': 'heads lastTail lastTailBytes scratch streamedSinceGc',
-  'core/output-frames.ts': 'tailAt tailBytes',
+  'core/output-frames.ts': 'tailAt tailBytes between',
   'core/random.ts': 'hexes next',
+  // Budgets of what the process has one of: its memory and disk for answers being sent, the event
+  // loop's turns.
+  'core/file-body.ts': 'memory disk',
+  'core/socket-body.ts': 'pool',
+  'core/fair.ts': 'sseTurns',
 }
 
 test("module-level mutable state in plugins/ and core/ is only what is listed as the process's, with its reason", () => {
+  expect(SINGLETON.test('const built = new CachedBuilds<string>(binary => existsSync(binary))')).toBe(true)
+  expect(SINGLETON.test("export const INTERRUPTS = new ServiceKey<InterruptHub>('interrupts')")).toBe(false)
+  expect(SINGLETON.test('const encoder = new TextEncoder()')).toBe(false)
   const production = [...filesIn('plugins'), ...filesIn('core')].filter(
     f => !f.endsWith('.test.ts') && !/\/test-[^/]+\.ts$/.test(f),
   )
   const found = production.flatMap(f =>
     readFileSync(join(top, f), 'utf8')
       .split('\n')
-      .filter(line => MUTABLE.test(line))
+      .filter(line => MUTABLE.test(line) || SINGLETON.test(line))
       .map(line => `${f} ${/^(?:export\s+)?(?:let|var|const)\s+(\w+)/.exec(line)?.[1]}`),
   )
   const listed = Object.entries(PROCESS_WIDE).flatMap(([f, names]) => names.split(' ').map(n => `${f} ${n}`))
