@@ -120,7 +120,7 @@ const WHOLE = new TextDecoder('utf-8', { fatal: true })
 
 /**
  * A request's body as checked text, as readJsonText reads it. A body of announced length (what
- * every SDK sends) is refused at once when too large and otherwise taken in one piece: reading
+ * every SDK sends) is refused at once when too large, and a small one taken in one piece: reading
  * it as a stream, with a promise per chunk, was a tenth of a warm cell's CPU.
  */
 export function readRequestJson(request: Request, limits: BodyLimits): Promise<string> {
@@ -129,6 +129,8 @@ export function readRequestJson(request: Request, limits: BodyLimits): Promise<s
   if (!Number.isSafeInteger(length) || length < 0 || request.headers.has('transfer-encoding'))
     return readJsonText(request.body, limits)
   if (length > limits.maxBytes) return Promise.reject(tooLarge(limits))
+  // A large body is read as it arrives, its bytes counted with every other's (arriving, below).
+  if (length > UNCOUNTED_BYTES) return readJsonText(request.body, limits)
   // Two promises in all (the read, within's), and a third for the check: three async layers
   // around them made six on every warm cell. withinQueued() waits on a body that fails after the
   // race is lost (the connection closed), so its failure is never unhandled; its deadline is one
@@ -171,6 +173,38 @@ const tooLarge = (limits: BodyLimits) =>
 const notInTime = (timeoutMs: number) =>
   new ExecdError('REQUEST_TIMEOUT', `request body not received within ${timeoutMs} ms`)
 
+/**
+ * Bodies announced up to this size are taken whole and not counted: 2,048 of them
+ * (--max-requests) hold 128 MiB at most.
+ */
+const UNCOUNTED_BYTES = 64 * 1024
+/** Bodies of --max-json-bytes that may be arriving at once, all together. */
+export const ARRIVING_BODIES = 16
+
+/**
+ * Bytes of the JSON bodies being read now, of every app in the process (the memory they hold is
+ * the process's). --max-json-bytes bounded each body but not all of them: 40 connections each
+ * sending 16 MiB less a byte and waiting held execd at 720 MiB (from 59) until --body-timeout,
+ * ~32 GiB at --max-requests 2048. Counted as bytes arrive, not as announced: a client announcing
+ * a large body and sending it at a byte a second holds nothing, and takes nothing from others.
+ */
+const arriving = { bytes: 0 }
+
+/** Counts `bytes` more of a body being read; 503 when all bodies arriving would pass the bound. */
+function arrive(bytes: number, limits: BodyLimits): void {
+  const bound = ARRIVING_BODIES * limits.maxBytes
+  if (arriving.bytes + bytes > bound) {
+    throw new ExecdError(
+      'SERVICE_UNAVAILABLE',
+      `limit reached: JSON bodies arriving at once hold ${arriving.bytes} bytes, at most ${bound} (${ARRIVING_BODIES} × --max-json-bytes); try again when one has arrived`,
+    )
+  }
+  arriving.bytes += bytes
+}
+
+/** Bytes of JSON bodies being read now (for tests). */
+export const arrivingBytes = (): number => arriving.bytes
+
 /** Chunks are decoded and scanned in batches of at least this many bytes. */
 const BATCH_BYTES = 64 * 1024
 /** Chunks read before the event loop gets a turn: reads of a queued stream never give it one. */
@@ -209,6 +243,7 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
         }, limits.timeoutMs)
       : undefined
   let bytes = 0
+  let counted = 0
   let chunks = 0
   try {
     for (;;) {
@@ -217,6 +252,8 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
       if (done) break
       bytes += value.byteLength
       if (bytes > limits.maxBytes) throw tooLarge(limits)
+      arrive(value.byteLength, limits)
+      counted += value.byteLength
       batch.push(value)
       batchBytes += value.byteLength
       if (batchBytes >= BATCH_BYTES) take(true)
@@ -230,6 +267,8 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
     throw late ? notInTime(limits.timeoutMs) : err
   } finally {
     timer?.clear()
+    // Read whole or refused, the body's bytes are its route's now, or garbage.
+    arriving.bytes -= counted
   }
 }
 

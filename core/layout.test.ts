@@ -220,8 +220,10 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/javascript/driver-files.ts': 'files',
   'plugins/sql/child.ts': 'files',
   // Shares of what the process has one of: its fd table (every upload's staged directories,
-  // whichever app), the disk a slow write was seen on.
+  // whichever app), its memory (every upload's metadata parts waiting), the disk a slow write
+  // was seen on.
   'plugins/files/ops/upload.ts': 'fdBudget fdsHeld holders',
+  'plugins/files/ops/pending-metadata.ts': 'allBytes',
   'plugins/files/atomic.ts': 'directPausedUntil',
   // The memory every proxied WebSocket's queues may hold together, whichever app relays it.
   'plugins/proxy/socket.ts': 'relays',
@@ -252,7 +254,7 @@ const PROCESS_WIDE: Record<string, string> = {
   // grace is --shutdown-grace, which `serve` sets for the process it is.
   'core/process.ts': 'leaders defaultGraceMs refusingSpawns sweptAtShutdown',
   'core/owned-set.ts': 'owned lingering exitedOwners settleTimer',
-  'core/reaper.ts': 'adopting bunsChildren',
+  'core/reaper.ts': 'adopting bunsChildren bunsLive afterReap',
   'core/ownership.ts': 'seq',
   'core/exit-removals.ts': 'removals hooked',
   'core/temp-dir.ts': 'sweeps',

@@ -26,6 +26,7 @@ import { killMarked, killMarkedSync, newOwnerId, Owner, OWNER_ENV } from './owne
 import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
 import { gatedArgv, gateFailed } from './reserve-gate'
+import { childReaped, childSpawned } from './reaper'
 import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
@@ -303,9 +304,11 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     },
   }
   leaders.set(pid, self)
+  childSpawned()
   own(self, letGo)
   void exited.then(() => {
     leaders.delete(pid)
+    childReaped()
     settleSoon(self)
   })
   if (opts.timeoutMs && opts.timeoutMs > 0) timer = setLongTimeout(() => void kill('timeout'), opts.timeoutMs)

@@ -37,8 +37,28 @@ const bunsChildren = new Set<number>()
 /** Keeps the reaper off a child spawned with Bun.spawn (not an owned one) until Bun has its status. */
 export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): void {
   bunsChildren.add(child.pid)
-  const done = () => bunsChildren.delete(child.pid)
+  childSpawned()
+  const done = () => {
+    bunsChildren.delete(child.pid)
+    childReaped()
+  }
   child.exited.then(done, done)
+}
+
+/** Children Bun will reap (owned leaders, those of bunWaitsFor) not yet reaped. */
+let bunsLive = 0
+/** What a reap of one of them does while a reaper runs: sweep, if a SIGCHLD asked for one. */
+let afterReap: (() => void) | undefined
+
+/** Bun spawned a child it will reap itself (core/process.ts: an owned leader). */
+export function childSpawned(): void {
+  bunsLive++
+}
+
+/** Bun has reaped such a child: the sweep a SIGCHLD asked for meanwhile runs now. */
+export function childReaped(): void {
+  bunsLive = Math.max(0, bunsLive - 1)
+  afterReap?.()
 }
 
 function loadLibc(log: Logger, why: string): Libc | undefined {
@@ -57,7 +77,7 @@ function loadLibc(log: Logger, why: string): Libc | undefined {
  * idle daemon makes no call at all (a sweep every half second made 2 of its wake-ups a second).
  * Signals coalesce, so a sweep takes every zombie it finds, not one a signal. A sweep that stops
  * at one of Bun's own children (Bun reaps it when its loop gets to it; waitid names that zombie
- * first until then) is run again after RETRY_MS, until one finds no zombie to leave.
+ * first until then) is run again when Bun has reaped one, or after RETRY_MS, whichever is first.
  */
 function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => void {
   const info = new Uint8Array(128) // siginfo_t
@@ -65,31 +85,61 @@ function sweepOrphans(lib: Libc, isOwnChild: (pid: number) => boolean): () => vo
   const view = new DataView(info.buffer)
   const bunsOwn = (pid: number) => isOwnChild(pid) || bunsChildren.has(pid)
   let retry: ReturnType<typeof setTimeout> | undefined
-  /** Whether a zombie is left for later: Bun's, or more than one sweep takes. */
-  const sweepOnce = (): boolean => {
+  /** A SIGCHLD came, or a sweep stopped at a zombie of Bun's: sweep again at the next reap. */
+  let due = false
+  /** What is left for later: a zombie of Bun's, or more than one sweep takes. */
+  const sweepOnce = (): 'none' | 'buns' | 'more' => {
     for (let i = 0; i < 256; i++) {
       info.fill(0)
-      if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return false
+      if (lib.symbols.waitid(P_ALL, 0, info, WEXITED | WNOHANG | WNOWAIT) !== 0) return 'none'
       const pid = view.getInt32(16, true) // si_pid, after si_signo/si_errno/si_code + padding
-      if (pid === 0) return false
-      if (bunsOwn(pid)) return true
+      if (pid === 0) return 'none'
+      if (bunsOwn(pid)) return 'buns'
       lib.symbols.waitpid(pid, status, WNOHANG)
     }
-    return true
+    return 'more'
+  }
+  const later = () => {
+    if (retry) return
+    retry = setTimeout(sweep, RETRY_MS)
+    retry.unref?.()
   }
   const sweep = () => {
     if (retry) clearTimeout(retry)
     retry = undefined
-    if (!sweepOnce()) return
-    retry = setTimeout(sweep, RETRY_MS)
-    retry.unref?.()
+    const left = sweepOnce()
+    due = left === 'buns'
+    if (left !== 'none') later()
   }
-  process.on('SIGCHLD', sweep)
+  /**
+   * While a child Bun will reap lives, a SIGCHLD is most likely its exit: swept at once, the peek
+   * met its zombie first (every command's, between its exit and its answer) and looked again
+   * 500 ms later, a wake-up of an idle daemon after each command. So the sweep waits for Bun's
+   * next reap and runs at the loop's next turn after it, when that zombie is gone (one that
+   * ended with no child of Bun's alive is swept at once). An orphan's exit while children of
+   * Bun's run on is swept within RETRY_MS, by the timer that is the fallback.
+   */
+  const signalled = () => {
+    if (bunsLive === 0) return sweep()
+    due = true
+    later()
+  }
+  let soon = false
+  afterReap = () => {
+    if (!due || soon) return
+    soon = true
+    setImmediate(() => {
+      soon = false
+      if (due) sweep()
+    })
+  }
+  process.on('SIGCHLD', signalled)
   // What ended before the handler was there signalled no one.
   sweep()
   // A last sweep when it stops (shutdown): what was just killed leaves no zombie to init.
   return () => {
-    process.off('SIGCHLD', sweep)
+    process.off('SIGCHLD', signalled)
+    afterReap = undefined
     if (retry) clearTimeout(retry)
     retry = undefined
     sweepOnce()

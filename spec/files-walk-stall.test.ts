@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { askHeld } from './fuzz/quiescence'
 import { waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { logLines } from './kit/log-line'
 import { portOf } from './raw-http'
 
 /** Far more than the loopback socket's buffers and Bun's take: an unread answer stays unsent. */
@@ -63,12 +64,10 @@ test('listings and searches whose clients never read give their slots back; the 
     // Reset, not closed with a FIN: the client cannot take what it got for the whole answer.
     expect(await Promise.all(holders.map(h => h.ended))).toEqual(['ECONNRESET', 'ECONNRESET'])
     await waitFor('the walks pool to drain', async () => (await walksHeld()) === 0)
-    const lines = fx.d
-      .logs()
-      .split('\n')
-      .filter(l => l.includes('"msg":"answer stalled'))
+    // Waited for: the log's pipe is read in no order with the sockets the resets ended.
+    const lines = await logLines(fx.d, ['"msg":"answer stalled'], 2)
     expect(lines).toHaveLength(2)
-    expect(JSON.parse(lines[0]!)).toMatchObject({
+    expect(lines[0]).toMatchObject({
       level: 'warn',
       msg: `answer stalled: its client took nothing for ${STALL_MS / 1000} s; connection reset`,
       stall_ms: STALL_MS,

@@ -10,6 +10,7 @@ import { connect, type Socket } from 'node:net'
 import { askHeld } from './fuzz/quiescence'
 import { postJson, waitFor } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { logLines } from './kit/log-line'
 import { portOf } from './raw-http'
 
 const STREAMS = 2
@@ -56,11 +57,9 @@ test('event streams whose clients never read give their --max-streams slots back
     expect(served).toBe(true)
     expect(refused).toBeGreaterThan(0)
     expect(await Promise.all(holders.map(h => h.ended))).toEqual(['ECONNRESET', 'ECONNRESET'])
-    const lines = fx.d
-      .logs()
-      .split('\n')
-      .filter(l => l.includes('"msg":"answer stalled'))
-    expect(lines.map(l => JSON.parse(l).holding)).toEqual(['a --max-streams slot', 'a --max-streams slot'])
+    // Waited for: the log's pipe is read in no order with the sockets the resets ended.
+    const lines = await logLines(fx.d, ['"msg":"answer stalled'], STREAMS)
+    expect(lines.map(l => l.holding)).toEqual(['a --max-streams slot', 'a --max-streams slot'])
   } finally {
     for (const h of holders) h.socket.destroy()
   }

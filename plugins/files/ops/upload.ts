@@ -18,6 +18,7 @@ import { boundaryOf, parseMultipart } from '../multipart'
 import { ownershipOf, type Ownership } from '../../../core/owner-names'
 import { bytePathOf, type PathScope, type RawPath } from '../../../core/beneath/path-scope'
 import { commitTogether } from './commit-staged'
+import { PendingMetadata } from './pending-metadata'
 import { SharedDirectories } from './upload-fds'
 
 interface FileMetadata {
@@ -34,14 +35,6 @@ interface WrittenFile {
 }
 
 const MAX_METADATA_BYTES = 64 * 1024
-/**
- * What the metadata parts waiting for their file parts may hold (their paths, plus a fixed
- * cost per part). They were kept without a bound: 40,000 metadata parts of 4 KiB paths and no
- * file part grew execd by 195 MiB, linearly in the body, and uploads have no size limit by
- * default. The official SDKs send each metadata part just before its file part.
- */
-const MAX_PENDING_METADATA_BYTES = 16 * 1024 * 1024
-const PENDING_PART_COST = 256
 
 /** A metadata part, checked: the path, mode and owner are valid before any byte is written. */
 interface CheckedMetadata extends FileMetadata {
@@ -258,10 +251,7 @@ export async function uploadFiles(
   if (!boundary || !body) {
     throw new ExecdError('INVALID_FILE', 'multipart form is empty. expected a multipart/form-data body with a boundary')
   }
-  const pending: CheckedMetadata[] = []
-  let pendingBytes = 0
-  const costOf = (meta: CheckedMetadata) =>
-    PENDING_PART_COST + (typeof meta.path === 'string' ? meta.path.length : meta.path.bytes.length)
+  const pending = new PendingMetadata<CheckedMetadata>()
   const staged: StagedFile[] = []
   const directories = new SharedDirectories()
   const holder = holderOf('upload')
@@ -275,19 +265,10 @@ export async function uploadFiles(
       if (part.name === 'metadata') {
         metadataCount++
         const meta = checkMetadata(scope, parseMetadata(await collect(part.body, MAX_METADATA_BYTES)))
-        pendingBytes += costOf(meta)
-        if (pendingBytes > MAX_PENDING_METADATA_BYTES) {
-          throw new ExecdError(
-            'PAYLOAD_TOO_LARGE',
-            `too many metadata parts wait for their file parts (${pending.length + 1}, over ` +
-              `${MAX_PENDING_METADATA_BYTES} bytes of paths): send each metadata part just before its file part`,
-          )
-        }
         pending.push(meta)
       } else if (part.name === 'file') {
         fileCount++
         const meta = pending.shift()
-        if (meta) pendingBytes -= costOf(meta)
         if (!meta) {
           throw new ExecdError(
             'INVALID_FILE_METADATA',
@@ -308,6 +289,7 @@ export async function uploadFiles(
     refuseNested(staged.map(f => f.anchor))
     complete = true
   } finally {
+    pending.clear()
     if (!complete) await finish(staged, false, directories)
   }
   return finish(staged, true, directories)
