@@ -1,6 +1,6 @@
 # CPU per warm cell of the python driver alone: the interpreter driven over its own protocol
 # (fd 3 the JSON-line channel, fd 4 the interrupt socket, as plugins/python/context.ts starts
-# it), no execd in between. Two drivers (directories holding driver.py, results.py, cells.py)
+# it), no execd in between. Two drivers (directories holding driver.py, output.py, results.py, cells.py)
 # take turns in rounds, so the machine's load hits both alike; a driver's CPU is its threads'
 # time on a CPU over a round (/proc/<pid>/task/*/schedstat, in ns: /proc/<pid>/stat's ticks are
 # 10 ms, a few of them a round), divided by the round's cells. Not run by `make bench`.
@@ -24,7 +24,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _source(directory):
-    parts = [open(os.path.join(directory, name + '.py')).read() for name in ('driver', 'results', 'cells')]
+    # output.py since stop 52: an older driver's directory has none
+    names = [n for n in ('driver', 'output', 'results', 'cells') if os.path.exists(os.path.join(directory, n + '.py'))]
+    parts = [open(os.path.join(directory, name + '.py')).read() for name in names]
     return '\n'.join(parts)
 
 

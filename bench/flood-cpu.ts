@@ -42,10 +42,19 @@ const command =
     ? `${floodCommand(bytes)}; times`
     : `times > /tmp/execd-flood-times; ${floodCommand(bytes)}; ` +
       `{ read -r _; read -r t0; } < /tmp/execd-flood-times; echo "$t0"; times`
-/** The same 1 KiB lines from python's own print, and the cell's own CPU after them. */
-const pythonFlood =
-  `import os\nt = os.times()\nline = '0' * 1023\nfor _ in range(${bytes >> 10}): print(line)\n` +
-  `u = os.times()\nprint('writer', u.user - t.user + u.system - t.system)`
+/**
+ * The same 1 KiB lines from python's own print, and the cell's own CPU after them. BENCH_PYLINE
+ * changes the shape: <n> prints lines of n bytes (112: a number and 100 x's, as `print(i, 'x' *
+ * 100)`), `write` writes 1 MiB strings of 1 KiB lines at once, `nonl` 64 KiB strings without a newline.
+ */
+const pyLine = process.env.BENCH_PYLINE ?? '1024'
+const pythonWrites =
+  pyLine === 'write'
+    ? `import sys\nblock = ('0' * 1023 + '\\n') * 1024\nfor _ in range(${bytes >> 20}): sys.stdout.write(block)\n`
+    : pyLine === 'nonl'
+      ? `import sys\nblock = '0' * 65536\nfor _ in range(${bytes >> 16}): sys.stdout.write(block)\nprint()\n`
+      : `line = '0' * ${Number(pyLine) - 1}\nfor _ in range(${Math.floor(bytes / Number(pyLine))}): print(line)\n`
+const pythonFlood = `import os\nt = os.times()\n${pythonWrites}u = os.times()\nprint('writer', u.user - t.user + u.system - t.system)`
 
 /** The writer's CPU seconds from a flood's tail (see `command`, `pythonFlood`). */
 function writerSeconds(tail: string): number {

@@ -13,6 +13,7 @@ import codeRoundTrip from './rows/r1-code-roundtrip'
 import contextStart from './rows/r2-context-start'
 import commandRoundTrip from './rows/r3-command-roundtrip'
 import outputThroughput from './rows/r4-output-throughput'
+import pythonFlood from './rows/r4f-python-flood'
 import fileTransfer from './rows/r5-file-transfer'
 import concurrency from './rows/r6-concurrency'
 import startup from './rows/r7-startup'
@@ -20,6 +21,7 @@ import metricsLatency from './rows/r8-metrics'
 import goRuntime from './rows/r9-go'
 import isolatedSessions from './rows/r10-isolated'
 import pausedCell from './rows/r11-paused-cell'
+import cellFlood from './rows/r12-cell-flood'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
 const ROWS: BenchRow[] = [
@@ -29,11 +31,13 @@ const ROWS: BenchRow[] = [
   codeRoundTrip,
   contextStart,
   outputThroughput,
+  pythonFlood,
   fileTransfer,
   concurrency,
   goRuntime,
   isolatedSessions,
   pausedCell,
+  cellFlood,
 ]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)

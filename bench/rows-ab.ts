@@ -9,6 +9,7 @@
  *   BENCH_ROWS=1 bun run bench/rows-ab.ts <execd> <execd> [more builds…]
  *   BENCH_AB_ROUNDS=3         rounds (each runs every build once)
  *   BENCH_AB_SHOW=1a,1d,1h    the rows printed (default: every row the runs gave)
+ *   BENCH_AB_NOTES=1          each round's notes under the table (CPU per MiB, peak RSS)
  *
  * BENCH_ROWS is required: a run of every row would replace bench/README.md's last run.
  */
@@ -62,3 +63,9 @@ console.log(`| row | ${builds.join(' | ')} |`)
 console.log(`|---|${builds.map(() => '---|').join('')}`)
 for (const row of results[0]!.keys())
   console.log(`| ${row} | ${results.map(m => (m.get(row) ?? []).map(figure).join('; ')).join(' | ')} |`)
+// The notes too (a row's CPU per MiB, its peak RSS: 4a, 4d, 4f), round by round, under the table.
+if (process.env.BENCH_AB_NOTES)
+  for (const row of results[0]!.keys())
+    for (const [i, m] of results.entries())
+      for (const [round, r] of (m.get(row) ?? []).entries())
+        if (r.note) console.log(`- ${row}, ${builds[i]}, round ${round + 1}: ${r.note}`)

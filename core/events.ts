@@ -148,14 +148,26 @@ export class EncodedEvent implements ExecEvent {
   /** Their length. */
   readonly size: number
 
+  /**
+   * @param disposable its one part is its own, viewed by nothing else: whoever copies it may
+   *   free it at once (a journal does, core/chunks.ts), its memory warm for the next chunk.
+   */
   constructor(
     readonly type: 'stdout' | 'stderr' | 'result',
     json: Uint8Array | Uint8Array[],
+    readonly disposable = false,
   ) {
     this.parts = Array.isArray(json) ? json : [json]
     let size = 0
     for (const p of this.parts) size += p.length
     this.size = size
+  }
+
+  /** The same event with its JSON at `source[start..end]` (a copy of its bytes there). */
+  movedTo(source: Uint8Array, start: number, end: number): EncodedEvent {
+    const moved = new EncodedEvent(this.type, source.subarray(start, end))
+    moved.timestamp = this.timestamp
+    return moved
   }
 
   get text(): string | undefined {

@@ -18,7 +18,16 @@ export interface Entry {
   line?: OutputBytes
   /** Output lines kept as their frames (tryAppendRun), one event each. */
   run?: FramedLines
+  /** Where an encoded event's JSON lies in the ring (its `event` views it there). */
+  span?: Span
   bytes: number
+}
+
+/** Bytes `source[start..end]` a journal's ring holds for an entry. */
+export interface Span {
+  source: Uint8Array
+  start: number
+  end: number
 }
 
 /** The last id an entry holds. */
@@ -179,6 +188,9 @@ export function keepOutOfRing(entries: readonly Entry[], head: number, ring: Byt
     } else if (e.line && ring.holds(e.line.source)) {
       kept.push(e)
       size += e.line.data.length
+    } else if (e.span && ring.holds(e.span.source)) {
+      kept.push(e)
+      size += e.span.end - e.span.start
     }
   }
   const buf = new Uint8Array(size)
@@ -190,6 +202,13 @@ export function keepOutOfRing(entries: readonly Entry[], head: number, ring: Byt
       buf.set(e.run.source.subarray(from, e.run.end), at)
       e.run.move(buf, at - from)
       at += n
+      continue
+    }
+    if (e.span) {
+      const { source, start, end } = e.span
+      buf.set(source.subarray(start, end), at)
+      e.event = (e.event as EncodedEvent).movedTo(buf, at, (at += end - start))
+      e.span = undefined
       continue
     }
     const { id, type, data, timestamp } = e.line!
@@ -215,7 +234,8 @@ export function reclaimFrom(
     const first = e.run ? e.run.first : e.id
     for (const r of readers) if (r.cursor >= first && r.cursor <= lastOf(e)) return n
     if (e.run) ring?.free(e.run.source, e.run.at[0]!, e.run.end)
-    else ring?.free(e.line!.source, e.line!.start, e.line!.end)
+    else if (e.line) ring?.free(e.line.source, e.line.start, e.line.end)
+    else ring?.free(e.span!.source, e.span!.start, e.span!.end)
   }
   return n
 }

@@ -97,7 +97,7 @@ export class JournalStore {
     // Only what lies in the ring waits for a reader to let go of it: a copy is the GC's. Kept
     // all, a watcher stopped mid-run (its socket full) pinned every line dropped after it, and a
     // flood past the full ring was copies: one unread `GET …/events` grew execd ~60 MB/s.
-    const held = e.run ? e.run.source : e.line?.source
+    const held = e.run ? e.run.source : (e.line?.source ?? e.span?.source)
     if (held && this.ring?.holds(held)) this.unreclaimed.push(e)
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
       this.entries = this.entries.slice(this.head)

@@ -9,7 +9,8 @@
  * one that stopped reading froze a background job until Bun's idle timeout dropped it (a
  * 100 MB job: 2 s alone, 125 s watched), so anyone with the token could stall anyone's job.
  */
-import { lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { freeChunk } from './chunks'
 import type { OutputLine } from './lines'
 import type { SseItem } from './sse'
 import { ByteRing } from './byte-ring'
@@ -61,7 +62,7 @@ export class Journal extends JournalStore {
     while (this.neededFor(bytes)) {
       await new Promise<void>(r => (this.wakeWriter = r))
     }
-    return this.push({ id: 0, event, bytes })
+    return this.pushEvent(event, bytes)
   }
 
   /**
@@ -110,6 +111,27 @@ export class Journal extends JournalStore {
         ? new OutputBytes(this.nextId, type, source.slice(start, end), Date.now())
         : new OutputBytes(this.nextId, type, this.ring.buffer, Date.now(), at, at + end - start)
     return this.push({ id: 0, line, bytes })
+  }
+
+  /**
+   * An event's entry. Output that is its JSON already (a bash cell's chunks) is copied into the
+   * ring, as a command's lines are, and the chunk freed when it is its own: kept as it came, a
+   * flood's chunks were garbage for the collector once dropped, and held a cell's flood at
+   * 130–180 MiB where a command's stays under 80.
+   */
+  private pushEvent(event: ExecEvent, bytes: number): number {
+    if (!(event instanceof EncodedEvent) || event.type === 'result' || event.parts.length !== 1)
+      return this.push({ id: 0, event, bytes })
+    this.makeRoom(bytes)
+    this.reclaim()
+    this.ring ??= new ByteRing(this.maxBytes)
+    const json = event.parts[0]!
+    const start = this.ring.copy(json)
+    if (start < 0) return this.push({ id: 0, event, bytes })
+    const source = this.ring.buffer
+    const end = start + json.length
+    if (event.disposable) freeChunk(json)
+    return this.push({ id: 0, event: event.movedTo(source, start, end), span: { source, start, end }, bytes })
   }
 
   private push(entry: Entry): number {
@@ -163,7 +185,7 @@ export class Journal extends JournalStore {
     if (this.ended) throw new Error('journal has ended')
     const bytes = estimateBytes(event)
     if (this.neededFor(bytes)) return 0
-    return this.push({ id: 0, event, bytes })
+    return this.pushEvent(event, bytes)
   }
 
   /** Settles once an event after `id` is appended, or the journal ends. */

@@ -60,3 +60,40 @@ test('StringsJson takes one compact string or object of strings, in any chunks, 
   expect(check('object', '"a"')).toBe(false)
   expect(check('string', '{"a":"b"}')).toBe(false)
 })
+
+test('StringsJson reads long chunks at any offset as it reads them a byte at a time', () => {
+  // Long chunks are read four bytes at a time where a string holds nothing special: each case is
+  // a mostly plain string or object with a quote, backslash, control byte or non-ASCII byte put
+  // somewhere, cut at random points out of a buffer at a random offset, against the byte-wise read.
+  let seed = 52
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n
+  const specials = ['"', '\\', '\\\\', '\\"', '\\n', '\\u00e9', '\\u00', '\n', '\u0001', 'é', '\\x', '","b":"', '}']
+  let valid = 0
+  for (let round = 0; round < 3000; round++) {
+    const top = random(4) === 0 ? 'object' : 'string'
+    let body = 'x'.repeat(random(300))
+    for (let k = random(3); k > 0; k--) {
+      const at = random(body.length + 1)
+      body = body.slice(0, at) + specials[random(specials.length)] + body.slice(at)
+    }
+    const text = top === 'string' ? `"${body}"` : `{"a":"${body}"}`
+    const bytes = Buffer.from(text)
+    const pad = random(8)
+    const backing = Buffer.alloc(bytes.length + pad)
+    bytes.copy(backing, pad)
+    const whole = backing.subarray(pad)
+    const fast = new StringsJson(top)
+    let ok = true
+    for (let at = 0; at < whole.length && ok;) {
+      const end = random(3) === 0 ? whole.length : Math.min(whole.length, at + 1 + random(200))
+      ok = fast.push(whole.subarray(at, end))
+      at = end
+    }
+    const slow = new StringsJson(top)
+    let slowOk = true
+    for (let i = 0; i < whole.length && slowOk; i++) slowOk = slow.push(whole.subarray(i, i + 1))
+    expect([ok, ok && fast.complete]).toEqual([slowOk, slowOk && slow.complete])
+    if (ok && fast.complete) valid++
+  }
+  expect(valid).toBeGreaterThan(300) // both answers are exercised
+})

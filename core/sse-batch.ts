@@ -234,7 +234,7 @@ export class FrameBatch {
   }
 }
 
-/** Bytes a frame ends with that it had already (immutable: sent by reference, in slices), then its tail. */
+/** Bytes a frame ends with that it had already (sent by reference, in slices: a journal keeps them until its reader asks for more), then its tail. */
 export interface Bulk {
   parts: Uint8Array[]
   tail: Uint8Array

@@ -29,6 +29,28 @@ const RSS_TARGET_MIB = 100 // issue 16 (150 in the first round)
 export const floodCommand = (bytes: number) => `yes "$(printf '%01023d' 0)" | head -c ${bytes}`
 
 /**
+ * MiB/s of `command`'s stdout read through a real pipe, as execd reads a command's
+ * (core/output-pipes.ts): Bun's own "pipe" is a socketpair, dearer to write into, and against it
+ * execd's real pipe made the ratio better than the work. Rows 4a, 4d, 4f and 12a's baseline.
+ */
+export async function pipeRate(command: string, bytes: number): Promise<number> {
+  const pipes = OutputPipes.make()
+  if (!pipes) throw new Error('pipe: no pipe2 here')
+  const t0 = performance.now()
+  let got: number
+  try {
+    const proc = spawnTracked(['bash', '-c', command], { stdout: pipes.stdout })
+    pipes.spawned()
+    got = (await drainCounting(new Response(pipes.stream('stdout')))).bytes
+    await proc.exited
+  } finally {
+    pipes.close()
+  }
+  if (got !== bytes) throw new Error(`pipe: read ${got} of ${bytes} bytes`)
+  return bytes / MiB / ((performance.now() - t0) / 1000)
+}
+
+/**
  * Minor page faults of a process so far: fresh memory faulted in. A flood's cost was mostly
  * this churn (buffers freed in bulk, their pages handed back and faulted in again), and unlike
  * rates it barely moves with the machine's load.
@@ -178,25 +200,7 @@ export default {
           },
           {
             name: 'pipe',
-            once: async () => {
-              // A real pipe, read as execd reads a command's (core/output-pipes.ts): Bun's own
-              // "pipe" is a socketpair, dearer to write into, and against it execd's real pipe
-              // made the ratio better than the work.
-              const pipes = OutputPipes.make()
-              if (!pipes) throw new Error('pipe: no pipe2 here')
-              const t0 = performance.now()
-              let got: number
-              try {
-                const proc = spawnTracked(['bash', '-c', command], { stdout: pipes.stdout })
-                pipes.spawned()
-                got = (await drainCounting(new Response(pipes.stream('stdout')))).bytes
-                await proc.exited
-              } finally {
-                pipes.close()
-              }
-              if (got !== bytes) throw new Error(`pipe: read ${got} of ${bytes} bytes`)
-              return bytes / MiB / ((performance.now() - t0) / 1000)
-            },
+            once: () => pipeRate(command, bytes),
           },
         ],
         { reps: reps(3, 2), budgetMs: 150_000, minReps: 2 },

@@ -66,7 +66,7 @@ export class BashContext implements RuntimeContext {
           // read, as a session's run frees its own (core/chunks.ts).
           const chars = data.length
           freeChunk(data)
-          await (json ? queue.outputEncoded(new EncodedEvent(stream, json), chars) : queue.output(stream, text))
+          await (json ? queue.outputEncoded(new EncodedEvent(stream, json, true), chars) : queue.output(stream, text))
           continue
         }
         for (const stream of ['stdout', 'stderr'] as const) void queue.output(stream, decoders[stream].decode())

@@ -1,4 +1,4 @@
-# execd python driver, part 3 of 3 (see driver.py): running cells, the main loop.
+# execd python driver, part 4 of 4 (see driver.py): running cells, the main loop.
 # Concatenated after results.py; shares its globals.
 
 # --- running cells ---------------------------------------------------------------------------

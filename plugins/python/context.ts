@@ -11,15 +11,16 @@ import { closeSync, writeSync } from 'node:fs'
 import { LineChannel } from './channel'
 import cellsSource from './cells.py' with { type: 'text' }
 import driverSource from './driver.py' with { type: 'text' }
+import outputSource from './output.py' with { type: 'text' }
 import resultsSource from './results.py' with { type: 'text' }
 import bootstrapSource from './bootstrap.py' with { type: 'text' }
 
 const FORWARDED = new Set<EventType>(['stdout', 'stderr', 'execution_count', 'result', 'error'])
 const STDERR_TAIL = 4096
-// The driver (three files, one program) arrives on the channel after its compiled code and runs
+// The driver (four files, one program) arrives on the channel after its compiled code and runs
 // under its own file name, so tracebacks can hide it; bootstrap.py runs it, compiled by an
 // earlier interpreter if it can.
-const DRIVER = Buffer.from([driverSource, resultsSource, cellsSource].join('\n'))
+const DRIVER = Buffer.from([driverSource, outputSource, resultsSource, cellsSource].join('\n'))
 
 export interface PythonStart {
   python: string

@@ -7,8 +7,9 @@
 # socket execd writes the number of the cell it interrupts to, just before its SIGINT. The user's fd 1 and 2 are pipes the
 # driver forwards as stdout/stderr events, so protocol and user output never mix and output
 # written by subprocesses is captured too. The original stderr is kept for fatal errors.
-# The driver is three files run as one program (execd concatenates them): this one (protocol,
-# output, stdin), results.py (rich results, display, matplotlib), cells.py (cells, main loop).
+# The driver is four files run as one program (execd concatenates them): this one (protocol,
+# stdin), output.py (the user's stdout and stderr), results.py (rich results, display,
+# matplotlib), cells.py (cells, main loop).
 #
 # Only cheap modules at startup (context creation time); the rest are imported when needed.
 #
@@ -101,8 +102,15 @@ def _text_message(kind, text):
 def _send(msg, hold=False):
     """Sends one message; `hold` keeps it for the next send instead (a cell's tail — its
     value, count, error and `done` — goes out in one write: one wake-up of execd, not four).
-    Any later message, from any thread, sends what is held first, so the order is kept.
-    A message already encoded (bytes, a JSON line) goes as it is."""
+    Any later message, from any thread, sends what is held first, so the order is kept; output
+    waiting in the batch (_StreamWriter) goes before it too. A message already encoded (bytes, a
+    JSON line) goes as it is."""
+    if _batch.owner is not None:
+        _flush_batch()
+    _send_now(msg, hold)
+
+
+def _send_now(msg, hold=False):
     data = msg if isinstance(msg, bytes) else (_dumps(msg) + '\n').encode('utf-8')
     with _send_lock:
         if hold:
@@ -112,7 +120,22 @@ def _send(msg, hold=False):
             _held.append(data)
             data = b''.join(_held)
             del _held[:]
-        _chan.sendall(data)
+        _send_whole(data)
+
+
+def _send_whole(data):
+    """sendall that a KeyboardInterrupt does not cut: one raised mid-send (execd not reading, a
+    batch of 64 KiB blocked) left half a message on the channel, and the next one (the cell's
+    error) was read as part of it. The interrupt is raised once the message is out."""
+    sent = 0
+    interrupted = None
+    while sent < len(data):
+        try:
+            sent += _chan.send(data if sent == 0 else memoryview(data)[sent:])
+        except KeyboardInterrupt as e:
+            interrupted = e
+    if interrupted is not None:
+        raise interrupted
 
 
 # A large output or value goes as a bulk message: the line {"raw":<n>,"type":<kind>}, then n
@@ -140,219 +163,6 @@ def _bulk(kind, value):
     except UnicodeEncodeError:
         return None
     return b''.join((('{"raw":%d,"type":"%s"}\n' % (len(body), kind)).encode(), body, b'\n'))
-
-
-# --- user stdout/stderr: pipes forwarded as events --------------------------------------
-
-# Written into a pipe to learn it is drained. Random per interpreter: a fixed one in a cell's own
-# output (or its subprocess's) vanished from it, and could wake the drain before the rest was out.
-_SENTINEL = b'\x00execd-sync-' + os.urandom(8).hex().encode() + b'\x00'
-
-
-class _Synced(object):
-    """threading.Event's set, clear and wait, on _thread's locks (threading is not imported)."""
-
-    def __init__(self):
-        self.flag = False
-        self.lock = _thread.allocate_lock()
-        self.waiters = []
-
-    def set(self):
-        with self.lock:
-            self.flag = True
-            for waiter in self.waiters:
-                waiter.release()
-            del self.waiters[:]
-
-    def clear(self):
-        with self.lock:
-            self.flag = False
-
-    def wait(self, timeout):
-        with self.lock:
-            if self.flag:
-                return True
-            waiter = _thread.allocate_lock()
-            waiter.acquire()
-            self.waiters.append(waiter)
-        if waiter.acquire(True, timeout):
-            return True
-        with self.lock:
-            if waiter in self.waiters:  # timed out: no set() will release it
-                self.waiters.remove(waiter)
-            return self.flag
-
-
-class _Forwarder(object):
-    def __init__(self, fd, kind):
-        self.kind = kind
-        r, w = os.pipe()
-        os.dup2(w, fd)
-        os.close(w)
-        self.r = r
-        self.busy = False  # holds bytes read from the pipe but not yet sent
-        self.synced = _Synced()
-        # Asked before every read: one poll object, not select()'s lists built anew each time.
-        self.readable = select.poll()
-        self.readable.register(r, select.POLLIN)
-        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
-        # Not a threading.Thread: python neither waits for it at exit nor lists it
-        # (threading.enumerate() shows the cell's threads only).
-        _thread.start_new_thread(self.loop, ())
-
-    def emit(self, data):
-        text = self.decoder.decode(data)
-        if text:
-            _send(_text_message(self.kind, text))
-
-    def loop(self):
-        pending = b''
-        while True:
-            self.readable.poll()
-            self.busy = True  # before the read: _sync_output checks the pipe, then this flag
-            chunk = os.read(self.r, 65536)
-            if not chunk:
-                return
-            pending += chunk
-            while True:
-                i = pending.find(_SENTINEL)
-                if i < 0:
-                    break
-                self.emit(pending[:i])
-                pending = pending[i + len(_SENTINEL):]
-                self.synced.set()
-            # keep a possible sentinel prefix for the next read
-            keep = 0
-            for n in range(len(_SENTINEL) - 1, 0, -1):
-                if pending.endswith(_SENTINEL[:n]):
-                    keep = n
-                    break
-            if len(pending) > keep:
-                self.emit(pending[:len(pending) - keep])
-                pending = pending[len(pending) - keep:]
-            self.busy = bool(pending)
-
-
-# What a stream holds without a newline before it sends it anyway, in characters: held until the
-# cell's end, a cell writing 1 GiB of dots kept all of it (three times over while it was joined
-# and encoded) and then lost it whole, with the lines after it, past execd's 128 MiB an event.
-_HOLD_MAX = 64 * 1024
-# The most characters one output message carries: 12 bytes of JSON at worst each (an astral
-# character escaped as two \u escapes), 12 MiB, well under the 128 MiB execd takes as one event.
-_PIECE_MAX = 1 << 20
-
-
-class _StreamWriter(io.TextIOBase):
-    """sys.stdout/sys.stderr: sent as events by the writing thread itself, so stdout, stderr and
-    results keep the order the cell wrote them in. Line-buffered, and sent once _HOLD_MAX
-    characters wait (as a pipe's buffer fills); fileno() is the fd pipe."""
-
-    def __init__(self, kind, fd):
-        self.kind = kind
-        self.fd = fd
-        self.pending = []
-        self.held = 0
-        self.lock = _thread.allocate_lock()
-        self.buffer = _BytesSink(self)
-
-    def write(self, text):
-        if not isinstance(text, str):
-            raise TypeError('write() argument must be str, not %s' % type(text).__name__)
-        if text:
-            with self.lock:
-                self.pending.append(text)
-                self.held += len(text)
-                full = self.held >= _HOLD_MAX
-            if full or '\n' in text:
-                self.flush()
-        return len(text)
-
-    def flush(self):
-        if not self.pending:  # every cell's sync flushes both streams, most often with nothing
-            return
-        with self.lock:
-            text = ''.join(self.pending)
-            self.pending = []
-            self.held = 0
-        for at in range(0, len(text), _PIECE_MAX):
-            piece = text if len(text) <= _PIECE_MAX else text[at:at + _PIECE_MAX]
-            _send((len(piece) >= _BULK_MIN and _bulk(self.kind, piece)) or _text_message(self.kind, piece))
-
-    def writable(self):
-        return True
-
-    def isatty(self):
-        return False
-
-    def fileno(self):
-        return self.fd
-
-    @property
-    def encoding(self):
-        return 'utf-8'
-
-
-class _BytesSink(object):
-    def __init__(self, owner):
-        self.owner = owner
-        self.decoder = codecs.getincrementaldecoder('utf-8')('replace')
-
-    def write(self, data):
-        self.owner.write(self.decoder.decode(bytes(data)))
-        return len(data)
-
-    def flush(self):
-        self.owner.flush()
-
-
-_orig_stderr_fd = os.dup(2)
-_forwarders = [_Forwarder(1, 'stdout'), _Forwarder(2, 'stderr')]
-# Both pipes asked at once by every sync (a warm cell's one poll), with both registered once
-# per thread: a poll object refuses a second poll() while one runs (display() in a thread syncs
-# too), and select() built its lists anew each time.
-_pipe_polls = _thread._local()
-
-
-def _pipes_readable():
-    poll = getattr(_pipe_polls, 'poll', None)
-    if poll is None:
-        poll = _pipe_polls.poll = select.poll()
-        for fw in _forwarders:
-            poll.register(fw.r, select.POLLIN)
-    return poll.poll(0)
-
-
-sys.stdout = sys.__stdout__ = _StreamWriter('stdout', 1)
-sys.stderr = sys.__stderr__ = _StreamWriter('stderr', 2)
-try:
-    import faulthandler
-    faulthandler.enable(file=os.fdopen(_orig_stderr_fd, 'w', closefd=False), all_threads=False)
-except Exception:
-    pass
-
-
-def _sync_output():
-    """Waits until everything written to fd 1/2 so far has been sent, so events keep order."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    # Nothing in either pipe and nothing held by a forwarder: already in order (the common
-    # case, asked of the kernel once for both pipes: a warm cell syncs twice).
-    polled = _pipes_readable()
-    if not polled and not _forwarders[0].busy and not _forwarders[1].busy:
-        return
-    readable = [fd for fd, _ in polled]
-    for fd, fw in ((1, _forwarders[0]), (2, _forwarders[1])):
-        if fw.r not in readable and not fw.busy:
-            continue
-        fw.synced.clear()
-        try:
-            os.write(fd, _SENTINEL)
-        except OSError:
-            continue
-        fw.synced.wait(5)
 
 
 # --- no stdin ------------------------------------------------------------------------------

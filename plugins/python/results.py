@@ -1,5 +1,5 @@
-# execd python driver, part 2 of 3 (see driver.py): rich results, display(), matplotlib.
-# Concatenated after driver.py; shares its globals (_send, _sync_output).
+# execd python driver, part 3 of 4 (see driver.py): rich results, display(), matplotlib.
+# Concatenated after output.py; shares its globals (_send, _sync_output).
 
 # --- rich results --------------------------------------------------------------------------
 

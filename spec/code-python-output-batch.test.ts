@@ -1,0 +1,169 @@
+/**
+ * A python cell's output goes to execd in batches (output.py's _Batch), not a message a line:
+ * what batching could break. The order across stdout, stderr, a subprocess's output, display()
+ * and the cell's value and error; a line printed before the cell waits (flushed or not, or in a
+ * C call holding the GIL) reaching the client while it waits; an interrupt landing while execd
+ * reads nothing, its error arriving whole and the context going on.
+ */
+import { beforeAll, describe, expect, test } from 'bun:test'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { postJson, readSse } from './harness'
+import { daemonWithDir } from './kit/daemon-dir'
+import { postUnread } from './kit/narrow-reader'
+import { PYTHON, pythonAvailable } from './python-env'
+import { createContext, expectWellFormed, ofType, runCode, stdoutText, type WireEvent } from './runtime-kit'
+
+/** The output and result events in order, adjacent output of one stream joined (execd merges them too). */
+function sequence(events: WireEvent[]): [string, string][] {
+  const out: [string, string][] = []
+  for (const e of events) {
+    const text =
+      e.type === 'stdout' || e.type === 'stderr'
+        ? e.text
+        : e.type === 'result'
+          ? e.results['text/plain']
+          : e.type === 'error'
+            ? e.error.ename
+            : undefined
+    if (text === undefined) continue
+    const last = out.at(-1)
+    if (last && last[0] === e.type && (e.type === 'stdout' || e.type === 'stderr')) last[1] += text
+    else out.push([e.type, text])
+  }
+  return out
+}
+
+describe.skipIf(pythonAvailable !== true)(`python output sent in batches (${PYTHON})`, () => {
+  const fx = daemonWithDir('output-batch')
+  let id: string
+  beforeAll(async () => {
+    id = await createContext(fx.d, 'python')
+  })
+
+  test('stdout, stderr, a subprocess, display() and the value keep the order the cell wrote them in', async () => {
+    // Runs of lines on each stream (a batch switches streams mid-run), a subprocess writing to
+    // fd 1 after them, a display(), a line and a partial one, and the value.
+    const code = [
+      'import os, sys',
+      'for i in range(300):',
+      '    print("o%d" % i)',
+      '    if i % 7 == 0: print("e%d" % i, file=sys.stderr)',
+      // fd 1 and fd 2 are two pipes read by two threads: a subprocess's order across them is
+      // not kept (nor was it), so it writes one; display() syncs the pipes before its result.
+      'os.system("echo sub-out")',
+      'display(42)',
+      'print("after-sub")',
+      'sys.stdout.write("tail")',
+      '7 * 6',
+    ].join('\n')
+    const events = await runCode(fx.d, code, { id, language: 'python' })
+    expectWellFormed(events, id)
+    const expected: [string, string][] = []
+    const push = (type: string, text: string) => {
+      const last = expected.at(-1)
+      if (last && last[0] === type) last[1] += text
+      else expected.push([type, text])
+    }
+    for (let i = 0; i < 300; i++) {
+      push('stdout', `o${i}\n`)
+      if (i % 7 === 0) push('stderr', `e${i}\n`)
+    }
+    push('stdout', 'sub-out\n')
+    expected.push(['result', '42'])
+    push('stdout', 'after-sub\ntail')
+    expected.push(['result', '42'])
+    expect(sequence(events)).toEqual(expected)
+  })
+
+  test('a print and then a partial line before an exception arrive before its error', async () => {
+    const code = [
+      'import sys',
+      'print("before")',
+      'print("warn", file=sys.stderr)',
+      'sys.stdout.write("partial")',
+      '1 / 0',
+    ].join('\n')
+    const events = await runCode(fx.d, code, { id, language: 'python' })
+    expectWellFormed(events, id)
+    expect(sequence(events)).toEqual([
+      ['stdout', 'before\n'],
+      ['stderr', 'warn\n'],
+      ['stdout', 'partial'],
+      ['error', 'ZeroDivisionError'],
+    ])
+  })
+
+  for (const flush of [true, false]) {
+    test(`a line printed ${flush ? 'with flush=True' : 'without a flush'} reaches the client while the cell still runs`, async () => {
+      const go = join(fx.tmp, `go-${flush}`)
+      // The cell waits for the test to see its line (20 s at most, so a build that holds it ends too).
+      const code = [
+        'import os, time',
+        `print("waiting"${flush ? ', flush=True' : ''})`,
+        'end = time.monotonic() + 20',
+        `while not os.path.exists(${JSON.stringify(go)}) and time.monotonic() < end:`,
+        '    time.sleep(0.02)',
+        `os.path.exists(${JSON.stringify(go)})`,
+      ].join('\n')
+      const res = await postJson(fx.d, '/code', { code, context: { id, language: 'python' } })
+      expect(res.status).toBe(200)
+      const frames = await readSse(res, (_, all) => {
+        if (!existsSync(go) && stdoutText(all.map(f => f.data as WireEvent)) === 'waiting\n') writeFileSync(go, '')
+        return false
+      })
+      const events = frames.map(f => f.data as WireEvent)
+      expectWellFormed(events, id)
+      // True: it was still waiting when its line came; False: the line came only at its end.
+      expect(ofType(events, 'result').map(e => e.results['text/plain'])).toEqual(['True'])
+    })
+  }
+
+  test('a line printed before a C call that holds the GIL reaches the client during the call', async () => {
+    // libc's sleep through ctypes.PyDLL keeps the GIL, so no other thread of the interpreter runs
+    // until it returns: the line must go out from the printing thread itself. Once it is in, the
+    // test interrupts the call (20 s at most, so a build that holds the line ends too).
+    const code = ['import ctypes', 'print("computing")', 'ctypes.PyDLL(None).sleep(20)'].join('\n')
+    const res = await postJson(fx.d, '/code', { code, context: { id, language: 'python' } })
+    expect(res.status).toBe(200)
+    let interrupted: Promise<Response> | undefined
+    const frames = await readSse(res, (_, all) => {
+      if (!interrupted && stdoutText(all.map(f => f.data as WireEvent)) === 'computing\n')
+        interrupted = fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })
+      return false
+    })
+    await interrupted
+    const events = frames.map(f => f.data as WireEvent)
+    expectWellFormed(events, id)
+    // KeyboardInterrupt: the line came while the call still ran; none: only at the cell's end.
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['KeyboardInterrupt'])
+  })
+
+  test('an interrupt while execd reads nothing lands between messages: the error arrives and the context goes on', async () => {
+    expect((await runCode(fx.d, 'x = 41', { id, language: 'python' })).some(e => e.type === 'error')).toBe(false)
+    // Writes of 100,000 characters: each goes as one bulk message, most blocked mid-send by
+    // then, as execd stops reading its channel once the client does.
+    const flood = 'import sys\nblock = "y" * 100000\nwhile True: sys.stdout.write(block)'
+    const silent = await postUnread(fx.d, '/code', { code: flood, context: { id } })
+    const executionId = /"execution_id":"([^"]+)"/.exec(silent.first)?.[1]
+    expect(executionId).toBeString()
+    try {
+      // Long enough for the flood to fill the socket, the journal and the channel on a loaded machine.
+      await Bun.sleep(3000)
+      expect((await fx.d.fetch(`/code?id=${id}`, { method: 'DELETE' })).status).toBe(200)
+      // The stopped cell's events as the journal keeps them: its end is there, its error before it.
+      const replay = (await readSse(await fx.d.fetch(`/code/executions/${executionId}/events`))).map(
+        f => f.data as WireEvent,
+      )
+      expect(replay.at(-1)?.type).toBe('execution_complete')
+      expect(ofType(replay, 'error').map(e => e.error.ename)).toEqual(['KeyboardInterrupt'])
+      // The message right after a torn one is lost with it: the cell's count, sent first.
+      expect(ofType(replay, 'execution_count')).toHaveLength(1)
+      expect(ofType(replay, 'stdout').every(e => /^y*$/.test(e.text))).toBe(true)
+    } finally {
+      await silent.close()
+    }
+    const after = await runCode(fx.d, 'print(x + 1)', { id, language: 'python' })
+    expect(stdoutText(after)).toBe('42\n')
+  }, 60_000)
+})
