@@ -144,6 +144,9 @@ export async function openSections(
         await journal?.close()
       }
       await Promise.allSettled([...[...opened.values()].reverse().map(async s => s.close?.()), closeJournal()])
+      // The runtimes this app opened go after the sections that ran contexts on them: a python
+      // runtime's spare interpreter outlived its app (two apps in one process: the tests).
+      await Promise.allSettled(runtimes.filter((r, i) => r !== parts.runtimes[i]).map(async r => r.close?.()))
     },
   }
 }

@@ -63,13 +63,78 @@ test('every section folder has index.ts, schema.ts, routes.ts and ops.ts (or ops
   expect(missing).toEqual([])
 })
 
-test("a section's index.ts exports its Section object alone (its settings and options stay behind it)", () => {
+// What a module exports by name: declarations of every kind, and `export { … }` lists.
+const exportsOf = (text: string) => [
+  ...[
+    ...text.matchAll(
+      /^export\s+(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:const|let|var|function\*?|class|enum|type|interface)\s+(\w+)/gm,
+    ),
+  ].map(([, n]) => n!),
+  ...[...text.matchAll(/^export\s*(?:type\s*)?\{([^}]*)\}/gm)]
+    .flatMap(([, names]) => names!.split(','))
+    .map(n =>
+      n
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()!,
+    )
+    .filter(Boolean),
+]
+
+test("a section's index.ts exports its Section object alone (its settings, options and CLI helpers stay behind it)", () => {
+  expect(exportsOf('export async function isolationHere() {}\nexport { a, b as c }')).toEqual([
+    'isolationHere',
+    'a',
+    'c',
+  ])
   const offending = sectionNames.flatMap(name =>
-    [
-      ...readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8').matchAll(
-        /^export\s+(?:const|let|function|class)\s+(\w+)/gm,
+    exportsOf(readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8')).flatMap(exported =>
+      exported === name ? [] : [`plugins/${name}/index.ts exports ${exported}`],
+    ),
+  )
+  expect(offending).toEqual([])
+})
+
+/**
+ * One way to build a section's routes: its index.ts hands `ops` (and what of the context they
+ * need) to `<name>Routes` of its routes.ts, which composes whatever the section serves. The
+ * isolated section's index.ts assembled its two Elysia instances itself until stop 52.
+ */
+test("a section's routes are its routes.ts's `<name>Routes`, loaded when built: its index.ts holds no Elysia", () => {
+  const offending = sectionNames.flatMap(name => {
+    const text = readFileSync(join(top, `plugins/${name}/index.ts`), 'utf8')
+    const routes = new RegExp(`\\broutes: async \\(\\) => \\(await import\\('\\./routes'\\)\\)\\.${name}Routes\\(`)
+    return [
+      ...(routes.test(text)
+        ? []
+        : [`plugins/${name}/index.ts: routes is not (await import('./routes')).${name}Routes(…)`]),
+      ...(/new Elysia\b|import\('elysia'\)/.test(text) ? [`plugins/${name}/index.ts: builds an Elysia`] : []),
+    ]
+  })
+  expect(offending).toEqual([])
+})
+
+/**
+ * One name per section across folder, URL prefix and OpenAPI tag: every Elysia instance of a
+ * section's routes is named `api/<name>` (or `api/<name>-<part>`) and tags its routes `<name>`
+ * (a route may add its own, as the files section's `directories`: that name is on the wire).
+ */
+test("a section's Elysia instances are named api/<name> and tagged <name>", () => {
+  const named = sectionNames.flatMap(name =>
+    filesIn(`plugins/${name}`).filter(f => /new Elysia\(\{ name: 'api\//.test(readFileSync(join(top, f), 'utf8'))),
+  )
+  expect(named.length).toBeGreaterThan(sectionNames.length)
+  const offending = sectionNames.flatMap(name =>
+    filesIn(`plugins/${name}`)
+      .filter(f => !f.endsWith('.test.ts'))
+      .flatMap(f =>
+        [...readFileSync(join(top, f), 'utf8').matchAll(/new Elysia\(\{ name: '(api\/[^']*)'([^\n]*)/g)].flatMap(
+          ([, named, rest]) =>
+            new RegExp(`^api/${name}(-[a-z]+)?$`).test(named!) && rest!.includes(`detail: { tags: ['${name}'] }`)
+              ? []
+              : [`${f}: ${named}${rest}`],
+        ),
       ),
-    ].flatMap(([, exported]) => (exported === name ? [] : [`plugins/${name}/index.ts exports ${exported}`])),
   )
   expect(offending).toEqual([])
 })
@@ -107,6 +172,10 @@ test("an opened section's pools and end are its operations' own: `held: () => op
 // Mutable at module level: a let or var, or a const that starts as an empty collection to fill.
 const MUTABLE =
   /^(export\s+)?((let|var)\s|const\s+\w+(\s*:[^=]+)?\s*=\s*(\[\]|new\s+(Map|Set|WeakMap|WeakSet)\b(<.*>)?\(\)))/
+// Or an instance made at load, a singleton (a pool, a budget, a memo), but of a class of values (a
+// registry key, a coder, a typed array).
+const SINGLETON =
+  /^(export\s+)?const\s+\w+(\s*:[^=]+)?\s*=\s*new\s+(?!(ServiceKey|TextEncoder|TextDecoder|Map|Set|WeakMap|WeakSet|\w+Array|Error|RegExp|DataView|ArrayBuffer)\b)[A-Z]\w*\b/
 
 test('no module-level mutable state in plugins/*/index.ts: a section or runtime keeps its state in its instance', () => {
   expect(MUTABLE.test('let n = 0')).toBe(true)
@@ -121,8 +190,8 @@ test('no module-level mutable state in plugins/*/index.ts: a section or runtime 
 })
 
 /**
- * Module-level mutable state anywhere in a plugin's production code, each with why it is not the
- * opened section's: two apps in one process (the in-process tests, `execd exec` beside a served
+ * Module-level mutable state anywhere in a plugin's or core's production code, each with why it is
+ * not the opened section's (or the app's): two apps in one process (the in-process tests, `execd exec` beside a served
  * section) share it. A new one fails here until it moves into the instance or is listed with its
  * reason. Stop 51 moved --root out of core/workdir.ts into each section's instance on this account.
  */
@@ -131,6 +200,12 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/javascript/driver.ts': 'interruptRunning cellNumber queue ourRequire ourRequireCwd',
   'plugins/javascript/driver-cell.ts': 'repl plain kept reusable keptChars',
   'plugins/javascript/driver-settle.ts': 'failSettle failedBefore',
+  // A runtime's listed object is its template: each app opens its own (Runtime.open).
+  'plugins/python/index.ts': 'python',
+  'plugins/sql/index.ts': 'sql',
+  'plugins/jupyter/index.ts': 'jupyter',
+  // The request's session, in its own async context.
+  'plugins/isolated/files-routes.ts': 'current',
   // Keyed by the session it describes, which is the instance's.
   'plugins/pty/socket.ts': 'claims',
   // Memos of the machine or of a path, the same for every app: a shell on PATH, statx through
@@ -141,20 +216,89 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/java/jdk.ts': 'compiled',
   'plugins/java/archive.ts': 'made dropped',
   'plugins/go/toolchain.ts': 'probed built',
+  // A driver's files, put on disk once for every child that runs them.
+  'plugins/javascript/driver-files.ts': 'files',
+  'plugins/sql/child.ts': 'files',
   // Shares of what the process has one of: its fd table (every upload's staged directories,
   // whichever app), its memory (every upload's metadata parts waiting), the disk a slow write
   // was seen on.
   'plugins/files/ops/upload.ts': 'fdBudget fdsHeld holders',
   'plugins/files/ops/pending-metadata.ts': 'allBytes',
   'plugins/files/atomic.ts': 'directPausedUntil',
+  // The memory every proxied WebSocket's queues may hold together, whichever app relays it.
+  'plugins/proxy/socket.ts': 'relays',
+
+  // core/ (stop 52): what a module of core holds is shared by every app of the process, so each is
+  // one of the process's by nature, or a cache of values that are the same whichever app asks.
+  // FFI handles and memos of the machine, found once: libc symbols, /proc fds, PATH, passwd, cgroups.
+  'core/libc.ts': 'found',
+  'core/fifo.ts': 'mknodat',
+  'core/renameat2.ts': 'libc',
+  'core/beneath/dir-read.ts': 'calls',
+  'core/output-pipes.ts': 'libc raised',
+  'core/connection-fd.ts': 'lib known passes running',
+  'core/boot-clock.ts': 'reader',
+  'core/sched-clock.ts': 'hasSchedstat lastRunnable',
+  'core/procfs.ts': 'uptimeFd keptFds looked missing',
+  'core/capabilities.ts': 'found',
+  'core/accounts.ts': 'tables',
+  'core/live-bash/fifo-dir.ts': 'memoryRoot',
+  'core/child-env.ts': 'kept',
+  'core/errors.ts': 'openFilesLimit',
+  'core/oom-adj.ts': 'childValue',
+  'core/downloads.ts': 'stallRule',
+  // The staging journal of the process's TMPDIR: each app that stages opens it, the last close ends it.
+  'core/beneath/staging.ts': 'stagedEntries',
+  // The process's children, their groups and markers, and what it removes at exit: one table per
+  // process, whichever app spawned (an app's close kills its own through its sections); the kill
+  // grace is --shutdown-grace, which `serve` sets for the process it is.
+  'core/process.ts': 'leaders defaultGraceMs refusingSpawns sweptAtShutdown',
+  'core/owned-set.ts': 'owned lingering exitedOwners settleTimer',
+  'core/reaper.ts': 'adopting bunsChildren bunsLive afterReap',
+  'core/ownership.ts': 'seq',
+  'core/exit-removals.ts': 'removals hooked',
+  'core/temp-dir.ts': 'sweeps',
+  'core/secrets.ts': 'pending',
+  // The process's cgroups, memory reserve and OOM counts.
+  'core/cgroup-confinement.ts': 'tree pending refusals',
+  'core/memory-reserve.ts': 'reserve shells',
+  'core/reserve-gate.ts': 'gate',
+  'core/oom.ts': 'cgroups children recent',
+  // Timers shared by period or deadline, one per process as a timer is: the wakeups are the point.
+  'core/shared-interval.ts': 'byPeriod',
+  'core/deadline-queue.ts': 'queues',
+  'core/awake-clock.ts': 'made ticker tickerMs',
+  'core/answering.ts': 'received watched sweeper',
+  'core/proc-scan.ts': 'shared',
+  // Keyed by what they describe (a request, a walk, a path of the one file system), and the one
+  // log's throttle of the refusals those requests repeat.
+  'core/host-target.ts': 'lastTaken handed',
+  'core/mount.ts': 'heads refusals',
+  'core/beneath/walk.ts': 'failures',
+  'core/beneath/made-dirs.ts': 'inFlight',
+  // Caches of formatted bytes, the same for every app, and the heap's collection pace (one heap).
+  'core/events.ts': 'lastTails TYPE_HEADS KEY_JSON lastStamp',
+  'core/sse-batch.ts': 'heads lastTail lastTailBytes scratch streamedSinceGc',
+  'core/output-frames.ts': 'tailAt tailBytes between',
+  'core/random.ts': 'hexes next',
+  // Budgets of what the process has one of: its memory and disk for answers being sent, the event
+  // loop's turns.
+  'core/file-body.ts': 'memory disk',
+  'core/socket-body.ts': 'pool',
+  'core/fair.ts': 'sseTurns',
 }
 
-test("module-level mutable state in plugins/ is only what is listed as the process's, with its reason", () => {
-  const production = filesIn('plugins').filter(f => !f.endsWith('.test.ts') && !/\/test-[^/]+\.ts$/.test(f))
+test("module-level mutable state in plugins/ and core/ is only what is listed as the process's, with its reason", () => {
+  expect(SINGLETON.test('const built = new CachedBuilds<string>(binary => existsSync(binary))')).toBe(true)
+  expect(SINGLETON.test("export const INTERRUPTS = new ServiceKey<InterruptHub>('interrupts')")).toBe(false)
+  expect(SINGLETON.test('const encoder = new TextEncoder()')).toBe(false)
+  const production = [...filesIn('plugins'), ...filesIn('core')].filter(
+    f => !f.endsWith('.test.ts') && !/\/test-[^/]+\.ts$/.test(f),
+  )
   const found = production.flatMap(f =>
     readFileSync(join(top, f), 'utf8')
       .split('\n')
-      .filter(line => MUTABLE.test(line))
+      .filter(line => MUTABLE.test(line) || SINGLETON.test(line))
       .map(line => `${f} ${/^(?:export\s+)?(?:let|var|const)\s+(\w+)/.exec(line)?.[1]}`),
   )
   const listed = Object.entries(PROCESS_WIDE).flatMap(([f, names]) => names.split(' ').map(n => `${f} ${n}`))

@@ -152,6 +152,11 @@ export interface Runtime {
    */
   open?(): Runtime
   /**
+   * Ends what an opened instance keeps (a spare interpreter): called by the app that opened it,
+   * after its sections closed. Idempotent; nothing is started after it.
+   */
+  close?(): Promise<void>
+  /**
    * Throws for a configuration this runtime cannot serve, before anything listens (as a
    * section's `check`): its settings were read at the first context, so a value past an
    * option's max (`--python-spare 2`) was served as whatever the code made of it.

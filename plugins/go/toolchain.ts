@@ -5,13 +5,14 @@
  * that keeps a warm cell from recompiling what earlier cells and execd runs already compiled.
  */
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { isAbsolute, join } from 'node:path'
+import { buildInCache, CachedBuilds } from '../../core/cached-builds'
 import { childEnv } from '../../core/child-env'
 import { describeExit } from '../../core/exit-words'
 import { spawnOwned } from '../../core/process'
-import { OwnedTempDir, userCacheDir } from '../../core/temp-dir'
+import { userCacheDir } from '../../core/temp-dir'
 import cacheSource from './kernel/cache.go' with { type: 'text' }
 import cellSource from './kernel/cell.go' with { type: 'text' }
 import defsSource from './kernel/defs.go' with { type: 'text' }
@@ -142,46 +143,22 @@ export function goBuildEnv(env: Record<string, string>, tc?: Pick<Toolchain, 'la
 
 /** Bumped when the cached layout changes, so old caches are not misread. */
 const LAYOUT = 'go-kernel-1'
-const built = new Map<string, Promise<string>>()
+const built = new CachedBuilds<string>(binary => existsSync(binary))
 
 /** The kernel binary for this toolchain, building it on first use (again if a tmp cleaner removed it). */
-export async function kernelBinary(tc: Toolchain): Promise<string> {
-  const key = `${tc.go}\0${tc.version}`
-  // The cache's dir looked at first (it throws where it is not this user's own): once a
-  // `rm -rf /tmp/*` took it, another user could make `execd-<uid>` theirs, with a kernel at the
-  // path this one is known by (a hash of public sources), and that kernel ran as execd's user.
-  cacheRoot()
-  const cached = await built.get(key)?.catch(() => undefined)
-  if (cached && existsSync(cached)) return cached
-  let p = built.get(key)
-  if (!p || cached) {
-    p = build(tc)
-    built.set(key, p)
-    p.catch(() => built.delete(key))
-  }
-  return p
-}
+export const kernelBinary = (tc: Toolchain): Promise<string> => built.get(`${tc.go}\0${tc.version}`, () => build(tc))
 
 async function build(tc: Toolchain): Promise<string> {
   const hash = createHash('sha256').update(LAYOUT).update(tc.go).update(tc.version)
   for (const [name, source] of Object.entries(KERNEL_SOURCES)) hash.update(name).update(source)
-  const root = cacheRoot()
-  const dir = join(root, `go-kernel-${hash.digest('hex').slice(0, 16)}`)
-  const binary = join(dir, 'kernel')
-  if (existsSync(binary)) return binary
-  // Owned (locked while this execd lives): the build of an execd killed mid-way is swept by
-  // the next build, which is bound to come since the kernel was never made; one stopped by a
-  // signal (a one-shot `exec go` exits without awaiting this) removes it as it exits.
-  const workDir = new OwnedTempDir('go-kernel-build', root, { removeAtExit: true })
-  const work = workDir.ensure()
-  try {
-    const out = join(work, 'out')
+  const name = `go-kernel-${hash.digest('hex').slice(0, 16)}`
+  const dir = await buildInCache({ name, work: 'go-kernel-build', marker: 'kernel' }, async (work, out) => {
     mkdirSync(out)
     await Bun.write(join(work, 'go.mod'), `module execdgokernel\n\ngo ${tc.language}\n`)
     for (const [name, source] of Object.entries(KERNEL_SOURCES)) await Bun.write(join(work, name), source)
     const p = spawnOwned([tc.go, 'build', '-buildvcs=false', '-o', join(out, 'kernel'), '.'], {
       cwd: work,
-      // go's own work dir inside ours, removed below however the build ended.
+      // go's own work dir inside ours, removed with it however the build ended.
       env: { ...goEnv(childEnv(), tc), GOTMPDIR: work },
       timeoutMs: 300_000,
     })
@@ -193,14 +170,6 @@ async function build(tc: Toolchain): Promise<string> {
     if (exit.code !== 0) {
       throw new Error(`building the go kernel failed: ${(err || text).trim().slice(0, 2000) || describeExit(exit)}`)
     }
-    try {
-      renameSync(out, dir)
-    } catch (e) {
-      // Another execd built it at the same time: theirs is as good as ours.
-      if (!existsSync(binary)) throw e
-    }
-    return binary
-  } finally {
-    workDir.close()
-  }
+  })
+  return join(dir, 'kernel')
 }

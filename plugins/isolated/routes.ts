@@ -5,6 +5,9 @@ import { refuseProtoEnv } from '../../core/exec-strings'
 import { errorSchemas, errors } from '../../core/responses'
 import { streamed } from '../../core/sse'
 import type { Streams } from '../../core/streams'
+import type { PluginContext } from '../../core/plugin'
+import { FILES_OPS, filesRoutesModule } from '../files/contract'
+import { sessionFilesRoutes } from './files-routes'
 import type { Session } from './ops/session'
 import type { IsolatedOps } from './ops/sessions'
 import {
@@ -24,7 +27,7 @@ const UNAVAILABLE = 'NOT_SUPPORTED: isolation is unavailable on this machine'
 const UNKNOWN = 'CONTEXT_NOT_FOUND: no session with this id'
 const BAD = 'INVALID_REQUEST_BODY: a malformed or refused parameter'
 
-export function isolatedRoutes(ops: IsolatedOps, streams: Streams) {
+function isolatedSessionRoutes(ops: IsolatedOps, streams: Streams) {
   const state = (s: Session) => ({
     status: s.bash.alive ? 'active' : 'dead',
     created_at: s.createdAt,
@@ -157,3 +160,15 @@ const MEMORY_BOUNDS =
   'bytes each (default 256 MiB: 512 MiB a session, 768 MiB with a temp dir outside /tmp), bounded each, not ' +
   'together; a write past it fails with ENOSPC in the session. The root of a strict session and `/dev` are ' +
   'read-only. At most `--max-isolated-sessions` sessions (default 16) at once: 503 past it.'
+
+/**
+ * The section's routes: the sessions' own, then the files section's routes over a session's view,
+ * served with the files section's operations as it opened them (it opens before this one, in
+ * list order, and offers them in the registry).
+ */
+export async function isolatedRoutes(ops: IsolatedOps, ctx: PluginContext) {
+  const files = ctx.registry.require(FILES_OPS)
+  return new Elysia()
+    .use(isolatedSessionRoutes(ops, ctx.streams))
+    .use(sessionFilesRoutes(ops, files, await filesRoutesModule(), ctx.downloads, ctx.log))
+}

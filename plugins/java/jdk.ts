@@ -4,12 +4,12 @@
  * this user can write (a class planted by someone else would run as execd's user).
  */
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, realpathSync, renameSync } from 'node:fs'
+import { existsSync, readFileSync, realpathSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, isAbsolute, join } from 'node:path'
+import { buildInCache, CachedBuilds } from '../../core/cached-builds'
 import { describeExit } from '../../core/exit-words'
 import { spawnOwned } from '../../core/process'
-import { OwnedTempDir, userCacheDir } from '../../core/temp-dir'
 import channelSource from './ExecdChannel.java' with { type: 'text' }
 import helperSource from './ExecdJShell.java' with { type: 'text' }
 
@@ -57,24 +57,11 @@ interface Helper {
 /** Bumped when the cached layout changes, so old caches are not misread. */
 const LAYOUT = 'jar+jsa-1'
 /** By javac and cache root: a process whose TMPDIR changed (a test's private cache) compiles anew. */
-const compiled = new Map<string, Promise<Helper>>()
+const compiled = new CachedBuilds<Helper>(helper => existsSync(helper.classpath))
 const keyOf = (jdk: Jdk) => `${jdk.javac}\0${tmpdir()}`
 
 /** The compiled helper for this JDK, compiling it on first use (again if a tmp cleaner removed it). */
-export async function helperClasses(jdk: Jdk): Promise<Helper> {
-  const key = keyOf(jdk)
-  // The cache's dir looked at first, as go's kernel's (plugins/go/toolchain.ts kernelBinary).
-  userCacheDir()
-  const cached = await compiled.get(key)?.catch(() => undefined)
-  if (cached && existsSync(cached.classpath)) return cached
-  let p = compiled.get(key)
-  if (!p || cached) {
-    p = compile(jdk)
-    compiled.set(key, p)
-    p.catch(() => compiled.delete(key))
-  }
-  return p
-}
+export const helperClasses = (jdk: Jdk): Promise<Helper> => compiled.get(keyOf(jdk), () => compile(jdk))
 
 const layoutOf = (dir: string): Helper =>
   existsSync(join(dir, 'helper.jar'))
@@ -84,17 +71,8 @@ const layoutOf = (dir: string): Helper =>
 async function compile(jdk: Jdk): Promise<Helper> {
   const hash = createHash('sha256').update(LAYOUT)
   for (const [name, source] of SOURCES) hash.update(name).update(source)
-  const key = hash.update(jdk.javac).digest('hex').slice(0, 16)
-  const root = userCacheDir()
-  const dir = join(root, `java-helper-${key}`)
-  if (existsSync(join(dir, 'done'))) return layoutOf(dir)
-  // Owned (locked while this execd lives): the build of an execd killed mid-way is swept by
-  // the next build, which is bound to come since the helper was never made. Removed at exit
-  // too: `execd exec java` stopped mid-build exits without awaiting it (its dir stayed).
-  const workDir = new OwnedTempDir('java-build', root, { removeAtExit: true })
-  const work = workDir.ensure()
-  try {
-    const out = join(work, 'out')
+  const name = `java-helper-${hash.update(jdk.javac).digest('hex').slice(0, 16)}`
+  const dir = await buildInCache({ name, work: 'java-build', marker: 'done' }, async (work, out) => {
     for (const [name, source] of SOURCES) await Bun.write(join(work, name), source)
     const files = SOURCES.map(([name]) => join(work, name))
     await tool([jdk.javac, '-nowarn', '-d', join(out, 'classes'), ...files], work)
@@ -103,16 +81,8 @@ async function compile(jdk: Jdk): Promise<Helper> {
     if (existsSync(jar))
       await tool([jar, '--create', '--file', join(out, 'helper.jar'), '-C', join(out, 'classes'), '.'], work)
     await Bun.write(join(out, 'done'), '')
-    try {
-      renameSync(out, dir)
-    } catch (e) {
-      // Another execd compiled it at the same time: theirs is as good as ours.
-      if (!existsSync(join(dir, 'done'))) throw e
-    }
-    return layoutOf(dir)
-  } finally {
-    workDir.close()
-  }
+  })
+  return layoutOf(dir)
 }
 
 async function tool(argv: string[], cwd: string): Promise<void> {

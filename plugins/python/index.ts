@@ -68,9 +68,17 @@ class PythonRuntime implements Runtime {
   private spare: { key: string; ctx: Promise<PythonContext | undefined> } | undefined
   /** Per interpreter path, the driver as the first interpreter there compiled it (PythonStart.driverCode). */
   private readonly compiled = new Map<string, Uint8Array>()
+  private closed = false
 
   open(): Runtime {
     return new PythonRuntime()
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    const spare = this.spare
+    this.spare = undefined
+    await (await spare?.ctx)?.close()
   }
 
   check(config: Config): void {
@@ -130,7 +138,7 @@ class PythonRuntime implements Runtime {
   private prepareSpare(key: string, start: PythonStart): void {
     // Started a moment later, so it does not compete with the new context's first cell.
     setTimeout(() => {
-      if (this.spare) return
+      if (this.spare || this.closed) return
       this.spare = { key, ctx: this.startOne(start).catch(() => undefined) }
     }, 200)
   }
