@@ -40,3 +40,38 @@ export function watchBrokenPipe(onBroken: () => void): PipeWatch {
     dispose: () => void process.stdout.off('error', onError),
   }
 }
+
+/** stdout's writes followed: wait for those under way, and the first failure. */
+export interface StdoutWrites {
+  /** Resolves when no write is under way, with the first failure (undefined: none). */
+  settled(): Promise<unknown>
+  /** Whether `err` is a failure of a write to stdout. */
+  failedWith(err: unknown): boolean
+}
+
+/**
+ * Follows every write to stdout to its end. Bun calls a write's callback late, after a later empty write's and
+ * `end()`'s (strace and callbacks: a cell's `hi` to /dev/full failed after exit had flushed with
+ * `write('')`), so `exec bash 'echo hi' > /dev/full` exited 0 in 4 runs of 5, its failure lost.
+ */
+export function followStdoutWrites(): StdoutWrites {
+  const stdout = process.stdout
+  const write = stdout.write
+  let pending = 0
+  let failure: Error | undefined
+  const waiting: (() => void)[] = []
+  stdout.write = function (chunk: unknown, encoding?: unknown, callback?: unknown) {
+    if (typeof encoding === 'function') [callback, encoding] = [encoding, undefined]
+    pending++
+    return write.call(stdout, chunk as string, encoding as BufferEncoding, (err?: Error | null) => {
+      if (err) failure ??= err
+      if (--pending === 0) for (const wake of waiting.splice(0)) wake()
+      if (typeof callback === 'function') callback(err)
+    })
+  } as typeof stdout.write
+  return {
+    settled: () =>
+      pending === 0 ? Promise.resolve(failure) : new Promise(resolve => waiting.push(() => resolve(failure))),
+    failedWith: err => err !== undefined && err === failure,
+  }
+}

@@ -6,12 +6,13 @@
 import type { CAC, Command } from 'cac'
 import type { OptionSpec } from '../core/config'
 import { protectDashes, restoreValues, word } from './argv'
-import { BROKEN_PIPE_EXIT } from './broken-pipe'
+import { BROKEN_PIPE_EXIT, type StdoutWrites, followStdoutWrites } from './broken-pipe'
 import { UsageError, report } from './errors'
 import { allOptions, checkWholeNumbers, execOptions, serveOnly } from './options'
 import { sectionOptions } from '../plugins/options'
 import { flagsOf, hint, withSuggestion } from './suggest'
-import { wrapHelp } from './help-wrap'
+import { helpAsked } from './help-asked'
+import { helpOf, printHelp, wrapHelp } from './help-wrap'
 import { ANSWER_OPTION } from './route-url'
 import { runServe, servePlain } from './serve-start'
 import { versionText } from '../core/version'
@@ -52,7 +53,7 @@ async function program(serveOnly: boolean): Promise<CAC> {
   // The exit statuses, once, under the verbs (README, "Errors and exit codes", says the rest).
   // A verb's help says what the verb does under its name: cac says it only in the list of verbs,
   // and `serve --help` never named what serve serves.
-  cli.help(sections => {
+  helpOf(cli, sections => {
     if (sections.some(s => s.title === 'Commands'))
       return wrapHelp([...sections, { title: 'Exit status', body: EXIT_STATUS }])
     const what = cli.matchedCommand?.description
@@ -179,12 +180,18 @@ export async function main(words: string[]): Promise<void> {
   if (words[0] !== 'serve') {
     // A verb's failure is one line, even one thrown where nobody awaits it: never a stack
     // with runtime source (serve logs its own).
+    // A write to stdout that failed is told by exit(), once, whoever sees it first.
     const last = (err: unknown) =>
       void exit(
-        (err as NodeJS.ErrnoException)?.code === 'EPIPE' ? BROKEN_PIPE_EXIT : report(err, words.includes('--json')),
+        stdoutWrites?.failedWith(err)
+          ? 0
+          : (err as NodeJS.ErrnoException)?.code === 'EPIPE'
+            ? BROKEN_PIPE_EXIT
+            : report(err, words.includes('--json')),
       )
     process.on('uncaughtException', last)
     process.on('unhandledRejection', last)
+    stdoutWrites = followStdoutWrites()
   }
   // `fs` parses its own words: they are its operations' arguments and options.
   if (words[0] === 'fs') {
@@ -199,7 +206,7 @@ export async function main(words: string[]): Promise<void> {
     // serve's words after `--` are its main process's argv (serve.ts reads options['--']).
     cli.parse(['', '', ...protectDashes(cli, words, words[0] !== 'serve')], { run: false })
     restoreValues(cli.options)
-    if (cli.options.help) return await exit(0)
+    if (cli.options.help) return await exit(printHelp(cli))
     if (cli.options.version) return void (process.stdout.write(`${versionText()}\n`), await exit(0))
     if (!cli.matchedCommand) {
       const [verb] = cli.args
@@ -212,8 +219,7 @@ export async function main(words: string[]): Promise<void> {
         const name = option.split('=')[0]!
         throw new UsageError(`unknown option '${name}' ${hint(name, flagsOf([cli.globalCommand]), 'execd --help')}`)
       }
-      cli.outputHelp()
-      process.exitCode = 2
+      process.exitCode = printHelp(cli) || 2
       return
     }
     await cli.runMatchedCommand()
@@ -233,17 +239,41 @@ export async function main(words: string[]): Promise<void> {
  * section would hold it for seconds). What was written to stdout and stderr goes out first.
  */
 export async function exit(code: number): Promise<never> {
+  // One exit at a time, a later failure's status kept: a failure of stdout told as uncaught
+  // (`last`) while a verb's exit(0) was under way ended 0 when that one finished first.
+  if (ending) {
+    if (ending.code === 0) ending.code = code
+    return await new Promise<never>(() => {})
+  }
+  ending = { code }
+  process.exit(await ended(ending))
+}
+
+/** What exit() is ending with (a later exit() with a failure replaces a 0). */
+let ending: { code: number } | undefined
+/** stdout's writes, followed to their end (a verb other than serve's). */
+let stdoutWrites: StdoutWrites | undefined
+
+async function ended(status: { code: number }): Promise<number> {
   let broken = false
   let failed: unknown
+  const failure = (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') broken = true
+    // stdout's own failure (`> /dev/full`): `metrics` exited 0 with its output lost.
+    else failed ??= err
+  }
   const flushed = (stream: NodeJS.WriteStream) =>
     new Promise<void>(resolve => {
       stream.on('error', err => {
-        if ((err as NodeJS.ErrnoException).code === 'EPIPE' && stream === process.stdout) broken = true
-        // stdout's own failure (`> /dev/full`): `metrics` exited 0 with its output lost.
-        else if (stream === process.stdout) failed ??= err
+        if (stream === process.stdout) failure(err)
         resolve()
       })
       if (stream.destroyed || !stream.writable) return resolve()
+      if (stream === process.stdout && stdoutWrites)
+        return void stdoutWrites.settled().then(err => {
+          if (err) failure(err)
+          resolve()
+        })
       stream.write('', () => resolve())
     })
   // The temp dirs' sweep (core/temp-dir.ts) ends before the process does: cut off, it left
@@ -258,15 +288,6 @@ export async function exit(code: number): Promise<never> {
   // the status a pipeline expects of a writer whose reader went away.
   // A write's failure is told after its callback, on a later turn.
   if (!broken && failed === undefined) await new Promise(resolve => setImmediate(resolve))
-  if (failed !== undefined && code === 0) code = report(failed, false)
-  process.exit(broken && code === 0 ? BROKEN_PIPE_EXIT : code)
-}
-
-/** `-h`/`--help` before a `--` (after it, the words are the main process's). */
-function helpAsked(words: string[]): boolean {
-  for (const w of words) {
-    if (w === '--') return false
-    if (w === '-h' || w === '--help') return true
-  }
-  return false
+  if (failed !== undefined && status.code === 0) status.code = report(failed, false)
+  return broken && status.code === 0 ? BROKEN_PIPE_EXIT : status.code
 }

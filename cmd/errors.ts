@@ -10,6 +10,7 @@
  */
 import { ConfigError } from '../core/config'
 import { ExecdError, PREFIX, errnoOf, errnoText, toExecdError, type ErrorCode } from '../core/errors'
+import { STDOUT_CLOSED } from './closed-stdout'
 import { visible } from './visible'
 
 const USAGE_EXIT = 2
@@ -54,6 +55,8 @@ export function plainMessage(err: unknown): string {
     return text
   }
   const e = err as NodeJS.ErrnoException & { path?: string; syscall?: string }
+  // The CLI writes to no fd it did not open but stdout: a closed one (cmd/closed-stdout.ts).
+  if (errnoOf(err) === 'EBADF' && e.syscall === 'write') return STDOUT_CLOSED
   // A system call's failure (a local file that cannot be read): the path as typed, Go's words.
   if (errnoOf(err) && e.path) return `${e.path}: ${errnoText(err)}`
   if (errnoOf(err)) return errnoText(err)

@@ -15,6 +15,7 @@ import { configFrom, parseEnvPairs } from './options'
 import { checkShape, type CreateRequest, type RunRequest } from '../plugins/isolated/contract'
 import { typedCheck, UsageError } from './errors'
 import { t } from 'elysia'
+import { isAbsolute, resolve } from 'node:path'
 import { remoteOf, type Remote } from './remote'
 
 /** One throwaway session, on this machine or on the daemon's. */
@@ -28,8 +29,12 @@ interface Isolation {
 }
 
 export async function execIsolated(code: string, options: Record<string, unknown>): Promise<number> {
+  const remote = remoteOf(options)
   const request: CreateRequest = {
-    workspace: { path: String(options.isolated), mode: options.mode as CreateRequest['workspace']['mode'] },
+    workspace: {
+      path: workspacePath(String(options.isolated), remote !== undefined),
+      mode: options.mode as CreateRequest['workspace']['mode'],
+    },
     profile: options.profile as CreateRequest['profile'],
     share_net: options.shareNet === true,
   }
@@ -38,7 +43,6 @@ export async function execIsolated(code: string, options: Record<string, unknown
   if (code.trim() === '') throw new UsageError('code is required', 'INVALID_REQUEST_BODY')
   // Checked before a session is made: a name the session's shell cannot export is a typo (exit 2).
   const envs = parseEnvPairs(options.env, { shell: true })
-  const remote = remoteOf(options)
   const isolation = remote ? remoteIsolation(remote) : await localIsolation(options)
   let id: string | undefined
   let stopping: Promise<void> | undefined
@@ -61,6 +65,21 @@ export async function execIsolated(code: string, options: Record<string, unknown
     stop()
     await isolation.close()
   }
+}
+
+/**
+ * The workspace as typed, here: `--isolated .` (or `src`, `../app`) is that directory of this
+ * shell's, as every other path the CLI takes locally, and the section, which takes absolute
+ * paths alone, was handed `.` and refused it. Behind --url it names a directory on the daemon's
+ * machine, whose working directory this shell cannot know: said so, with what to type instead.
+ */
+function workspacePath(typed: string, remote: boolean): string {
+  if (typed === '' || isAbsolute(typed)) return typed
+  if (!remote) return resolve(typed)
+  throw new UsageError(
+    `--isolated ${typed}: with --url the workspace is a directory on the daemon's machine; give its absolute path`,
+    'INVALID_REQUEST_BODY',
+  )
 }
 
 async function localIsolation(options: Record<string, unknown>): Promise<Isolation> {

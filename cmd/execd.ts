@@ -6,19 +6,27 @@
  */
 import { settleThreads } from '../core/threads'
 import { versionText } from '../core/version'
+import { STDOUT_CLOSED, keepStdoutClosed } from './closed-stdout'
+import { helpAsked } from './help-asked'
 
 const words = process.argv.slice(2)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
-  // A stdout that fails (`> /dev/full`) is one line and status 1, not Bun's trace of the error.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') return void (process.exitCode = 141)
-    process.stderr.write(`execd: ${err.message.replace(/^E[A-Z]+: /, '').replace(/, write$/, '')}\n`)
-    process.exitCode = 1
+  // Before process.stdout is made: made on a /dev/null, it discards what it is given.
+  void keepStdoutClosed().then(() => {
+    // A stdout that fails (`> /dev/full`) is one line and status 1, not Bun's trace of the error.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') return void (process.exitCode = 141)
+      const text = err.code === 'EBADF' ? STDOUT_CLOSED : err.message.replace(/^E[A-Z]+: /, '').replace(/, write$/, '')
+      process.stderr.write(`execd: ${text}\n`)
+      process.exitCode = 1
+    })
+    process.stdout.write(`${versionText()}\n`)
   })
-  process.stdout.write(`${versionText()}\n`)
 } else {
   // First, before anything loads: a daemon must never need a thread it cannot start (core/threads.ts).
-  const settled = words[0] === 'serve' ? settleThreads() : Promise.resolve()
+  // A daemon's stdout is its log's, closed or not; every other verb's is what it prints (help too).
+  const serving = words[0] === 'serve' && !helpAsked(words)
+  const settled = serving ? settleThreads() : keepStdoutClosed()
   // serve's usual words go straight to serve (serve-start.ts); the CLI loads for the rest.
   // Not awaited at top level, so the bundle may also be built as CommonJS (Makefile).
   void settled

@@ -13,7 +13,7 @@ import { OPS, type Flags, type FsOp } from './fs-verbs'
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { configFrom } from './options'
 import { hint, withSuggestion } from './suggest'
-import { wrapHelp } from './help-wrap'
+import { helpOf, printHelp, wrapHelp } from './help-wrap'
 import { type ArgBytes, rawWords } from './raw-argv'
 import { remoteOf } from './remote'
 import { ANSWER_OPTION } from './route-url'
@@ -40,7 +40,7 @@ function program(): CAC {
   // The operations are listed once; "run any with --help" says the rest. An operation's help
   // says what it does under its name, as a verb's does: `fs rm --help` never said it keeps
   // directories, nor `fs get --help` what its dest may be.
-  cli.help(sections => {
+  helpOf(cli, sections => {
     const listed = sections.map(s =>
       s.title?.startsWith('For more info')
         ? { title: 'Each operation takes --help', body: '  $ execd fs ls --help' }
@@ -61,7 +61,7 @@ export async function fsMain(words: string[]): Promise<number> {
     const typed = protectDashes(cli, words, true, origins)
     cli.parse(['', '', ...typed], { run: false })
     restoreValues(cli.options)
-    if (cli.options.help) return 0 // cac printed it
+    if (cli.options.help) return printHelp(cli)
     const op = OPS.find(o => o.name === cli.matchedCommandName)
     if (!op) {
       const [name] = cli.args
@@ -73,8 +73,7 @@ export async function fsMain(words: string[]): Promise<number> {
             `unknown option '${typed}' (an operation comes first: execd fs <op> ${typed}; see execd fs --help)`,
           )
         }
-        cli.outputHelp()
-        return 2
+        return printHelp(cli) || 2
       }
       const ops = OPS.map(o => o.name)
       throw new UsageError(`unknown fs operation '${word(name)}' ${hint(word(name), ops, 'execd fs --help')}`)

@@ -4,6 +4,8 @@
  * or a file shows whole. Descriptions are wrapped at the terminal's width (80 when stdout is no
  * terminal), each continued under its own column, as git's and cargo's help are.
  */
+import type { CAC } from 'cac'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { localText } from './locale-text'
 
 /** A help section as cac hands it to `cli.help(...)`. */
@@ -82,4 +84,47 @@ function wrapRow(line: string, width: number): string {
     used += (used > indent ? 1 : 0) + w.length
   }
   return out.join('')
+}
+
+/**
+ * Makes `rewrite` the program's help, printed by printHelp when asked: cac prints it itself
+ * through console.info, which drops a failed write, and `--help > /dev/full` (or `>&-`) exited 0
+ * with nothing written.
+ */
+export function helpOf(cli: CAC, rewrite: (sections: HelpSection[]) => HelpSection[]): void {
+  cli.help(rewrite)
+  cli.showHelpOnExit = false
+}
+
+/**
+ * The help cac makes (the verb's typed, else the program's) written to stdout as one write:
+ * 0, or BROKEN_PIPE_EXIT when its reader has gone (`| true`). stdout's other failures are
+ * thrown, for the one line every verb's failed stdout gets (ENOSPC, EBADF for a closed one).
+ */
+export function printHelp(cli: CAC): number {
+  const info = console.info
+  let text = ''
+  console.info = (help: string) => void (text += `${help}\n`)
+  try {
+    cli.outputHelp()
+  } finally {
+    console.info = info
+  }
+  return writeStdout(Buffer.from(text))
+}
+
+/** `bytes` to fd 1, synchronously, whole (short writes continued; a non-blocking pipe waited for). */
+function writeStdout(bytes: Buffer): number {
+  const { writeSync } = require('node:fs') as typeof import('node:fs')
+  for (let at = 0; at < bytes.length;) {
+    try {
+      at += writeSync(1, bytes, at)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') return BROKEN_PIPE_EXIT
+      if (code !== 'EAGAIN') throw err
+      Bun.sleepSync(1)
+    }
+  }
+  return 0
 }

@@ -14,6 +14,7 @@ import { SERVER, settingsOf, type Config } from './config'
 import { isDocsAsset } from './docs'
 import { ExecdError, emptyOk } from './errors'
 import type { Held } from './held-slots'
+import type { Answer } from './answering'
 import { Downloads } from './downloads'
 import { createFrontDoor, notFound, pathOf, under } from './front-door'
 import { INTERRUPTS, InterruptHub } from './interrupts'
@@ -58,14 +59,14 @@ interface OpenedSections {
  */
 export async function openSections(
   parts: AppParts,
-  { late = false }: { late?: boolean } = {},
+  { late = false, serverOf }: { late?: boolean; serverOf?: () => Answer['server'] } = {},
 ): Promise<OpenedSections> {
   for (const section of parts.plugins) section.check?.(parts.config)
   for (const runtime of parts.runtimes) runtime.check?.(parts.config)
   const registry = new Registry()
   registry.provide(INTERRUPTS, new InterruptHub())
   // One cap for the streams of every section of this app (core/streams.ts).
-  const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)), parts.log)
+  const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)), parts.log, serverOf)
   const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams, (request, kind) =>
     downloads.guardRequest(request, kind, 'a --max-streams slot'),
   )
@@ -193,12 +194,12 @@ interface Group {
  * anything that reads `app.routes`); `serve` passes `lazy` and calls `loadAll()` once it listens.
  */
 export async function createApp(parts: AppParts, { lazy = false }: { lazy?: boolean } = {}) {
-  const sections = await openSections(parts, { late: lazy })
+  let server: unknown
+  const sections = await openSections(parts, { late: lazy, serverOf: () => server as Answer['server'] })
   const ctx = sections.ctx
   const settings = settingsOf(parts.config, SERVER)
   const checkToken = createTokenCheck(settings.accessToken)
   const log = parts.log
-  let server: unknown
 
   let document: (() => Promise<Response>) | undefined
   // The core's group comes first: the document lists its paths first, as it always has.
@@ -370,7 +371,6 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     },
     set server(value: unknown) {
       server = value
-      ctx.downloads.server = value as Downloads['server']
       for (const g of groups) if (g.mounted) g.mounted.app.server = value as AnyElysia['server']
     },
   }

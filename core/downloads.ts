@@ -23,13 +23,16 @@ let stallRule: typeof import('./send-stall') | undefined
 
 export class Downloads {
   private readonly sending = new Set<Slot>()
-  /** The server the app's answers go out on (core/app.ts sets it; none: answered in process). */
-  server: Answer['server']
 
-  /** `kindOf`: the route group a path lies under (`GET /files`), for reports only. */
+  /**
+   * `kindOf`: the route group a path lies under (`GET /files`), for reports only. `serverOf`: the
+   * server the app's answers go out on, once it listens (none: answered in process); asked, not
+   * handed over later, as the server starts after the sections that hold this are open.
+   */
   constructor(
     private readonly kindOf: (method: string, path: string) => string,
     private readonly log?: Logger,
+    private readonly serverOf: () => Answer['server'] = () => undefined,
   ) {}
 
   /** Names `answer` until it is sent or abandoned, and guards it meanwhile. */
@@ -67,7 +70,7 @@ export class Downloads {
 
   /** guard, for an answer to `request` on the app's own server (a stream's: core/streams.ts). */
   guardRequest(request: Request, kind: string, holding: string): () => void {
-    return this.guard({ request, server: this.server }, kind, holding)
+    return this.guard({ request, server: this.serverOf() }, kind, holding)
   }
 
   /** Who is still being sent a body, by route group and age. */

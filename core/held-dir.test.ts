@@ -1,6 +1,7 @@
 import { expect, test } from 'bun:test'
 import {
   chownSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -71,3 +72,38 @@ test('an owned temp dir is held: a dir made again is another, its first one let 
   dir.close()
   expect(() => second.at).toThrow('no longer held')
 })
+
+/**
+ * A real writer that makes `late` in `dir` as soon as the first of its entries is removed (an
+ * inotify watch): an entry made after the removal's look at the names, as a files request still
+ * writing, or a session's process as an exit hook runs, makes one.
+ */
+const LATE_WRITER = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x200)  # IN_DELETE
+print('ready', flush=True)
+os.read(fd, 4096)
+open(os.path.join(sys.argv[1], 'late'), 'w').close()
+`
+const python = process.env.EXECD_PYTHON || Bun.which('python3')
+
+for (const how of ['remove', 'removeSync'] as const)
+  test.skipIf(!python)(
+    `${how}: an entry made after the look is emptied too, the dir removed`,
+    async () => {
+      const held = new HeldDir(privateDir(join(freshRoot(), 'd')))
+      // Enough entries that the writer's `late` comes while they are still being removed.
+      for (let i = 0; i < 2000; i++) writeFileSync(join(held.path, `f${i}`), '')
+      const writer = Bun.spawn([python!, '-c', LATE_WRITER, held.path], { stdout: 'pipe', stderr: 'pipe' })
+      const { value } = await writer.stdout.getReader().read()
+      expect(new TextDecoder().decode(value)).toStartWith('ready')
+      if (how === 'remove') await held.remove()
+      else held.removeSync()
+      // The writer made its entry (it fails if the dir was gone first: this test then proves nothing).
+      expect(await writer.exited).toBe(0)
+      expect(existsSync(held.path)).toBe(false)
+    },
+    60_000,
+  )

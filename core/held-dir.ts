@@ -103,16 +103,17 @@ export class HeldDir {
   async remove(): Promise<void> {
     if (this.fd === undefined) return
     try {
-      for (let pass = 1; ; pass++) {
-        try {
-          return await this.emptyAndRemove()
-        } catch (err) {
-          // An entry made after the look (an isolated session's files request still writing as
-          // its DELETE came: 1 DELETE in ~600 answered a 500 `ENOTEMPTY`): emptied again, a few
-          // times; a writer that outlasts them all is the caller's error still.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || pass >= REMOVE_PASSES) throw err
-        }
-      }
+      await inPasses(() => this.emptyAndRemove())
+    } finally {
+      this.close()
+    }
+  }
+
+  /** remove(), on the event loop: for an exit hook, which cannot await. */
+  removeSync(): void {
+    if (this.fd === undefined) return
+    try {
+      inPasses(() => this.emptyAndRemoveSync())
     } finally {
       this.close()
     }
@@ -127,21 +128,14 @@ export class HeldDir {
     if (this.intact()) await rmdir(this.path).catch(gone)
   }
 
-  /** remove(), on the event loop: for an exit hook, which cannot await. */
-  removeSync(): void {
-    if (this.fd === undefined) return
+  private emptyAndRemoveSync(): void {
+    const at = this.at
+    for (const name of namesOf(at)) rmSync(`${at}/${name}`, { recursive: true, force: true })
+    if (!this.intact()) return
     try {
-      const at = this.at
-      for (const name of namesOf(at)) rmSync(`${at}/${name}`, { recursive: true, force: true })
-      if (this.intact()) {
-        try {
-          rmdirSync(this.path)
-        } catch (err) {
-          gone(err)
-        }
-      }
-    } finally {
-      this.close()
+      rmdirSync(this.path)
+    } catch (err) {
+      gone(err)
     }
   }
 
@@ -156,10 +150,30 @@ export class HeldDir {
   }
 }
 
-/** Swallows ENOENT (removed meanwhile: what was asked); throws anything else. */
-/** Passes of remove() over entries that keep coming before it gives up. */
+/** Passes of a removal over entries that keep coming before it gives up. */
 const REMOVE_PASSES = 5
 
+/**
+ * Runs a pass of emptying and removing, and again on ENOTEMPTY, REMOVE_PASSES times at most;
+ * `pass`'s result, awaited when it is a promise (remove()), or not (removeSync()). An entry made
+ * after the look (an isolated session's files request still writing as its DELETE came: 1 DELETE
+ * in ~600 answered a 500 `ENOTEMPTY`; a session's process writing as an exit hook runs) is
+ * emptied again; a writer that outlasts them all is the caller's error still.
+ */
+function inPasses<T extends void | Promise<void>>(pass: () => T, done = 1): T {
+  const again = (err: unknown): T => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || done >= REMOVE_PASSES) throw err
+    return inPasses(pass, done + 1)
+  }
+  try {
+    const result = pass()
+    return (result instanceof Promise ? result.catch(again) : result) as T
+  } catch (err) {
+    return again(err)
+  }
+}
+
+/** Swallows ENOENT (removed meanwhile: what was asked); throws anything else. */
 function gone(err: unknown): void {
   if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
 }

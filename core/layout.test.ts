@@ -225,8 +225,6 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/files/ops/upload.ts': 'fdBudget fdsHeld holders',
   'plugins/files/ops/pending-metadata.ts': 'allBytes',
   'plugins/files/atomic.ts': 'directPausedUntil',
-  // The memory every proxied WebSocket's queues may hold together, whichever app relays it.
-  'plugins/proxy/socket.ts': 'relays',
 
   // core/ (stop 52): what a module of core holds is shared by every app of the process, so each is
   // one of the process's by nature, or a cache of values that are the same whichever app asks.

@@ -35,7 +35,8 @@ const ROWS: [string, (r: string) => string[], number, string?][] = [
   ['rm of a path not there', r => ['fs', 'rm', `${r}/nope`], 1, 'FILE_NOT_FOUND'],
   ['mv into itself', r => ['fs', 'mv', `${r}/dir`, `${r}/dir/in`], 1, 'INVALID_REQUEST_BODY'],
   ['mv onto a path there', r => ['fs', 'mv', `${r}/file`, `${r}/dir`], 1, 'INVALID_REQUEST_BODY'],
-  ['search of a file', r => ['fs', 'search', `${r}/file`], 1, 'INVALID_REQUEST_BODY'],
+  // A file itself is searched as the reference searches it (its one entry): beneath it is the error.
+  ['search beneath a file', r => ['fs', 'search', `${r}/file/x`], 1, 'INVALID_REQUEST_BODY'],
   ['chmod to a user not there', r => ['fs', 'chmod', '644', '--owner', 'no-such-user-x', `${r}/file`], 1],
   ['put beneath a file', r => ['fs', 'put', '-', `${r}/file/x`], 1, 'INVALID_REQUEST_BODY'],
   ['replace in a directory', r => ['fs', 'replace', `${r}/dir`, 'a', 'b'], 1, 'INVALID_REQUEST_BODY'],

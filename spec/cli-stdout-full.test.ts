@@ -57,17 +57,58 @@ describe.skipIf(!root)('stdout on a full disk: one line, exit 1', () => {
  * Bun's trace of the unhandled error, `metrics` and `completion` exited 0 with nothing written
  * (the failure came a turn after the exit's flush had been told it was done).
  */
+/** `execd <args>` with stdout `how` (a shell redirection, as typed); its status and stderr. */
+async function redirected(args: string[], how: string): Promise<{ code: number; stderr: string }> {
+  const p = Bun.spawn(['bash', '-c', `exec "$@" ${how}`, 'bash', BIN, ...args], {
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
+  })
+  const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
+  return { code, stderr }
+}
+
+/**
+ * Help and usage (`--help > /dev/full` exited 0: cac prints help through console.info, which
+ * drops a failed write), and a cell's short output (`exec bash 'echo hi' > /dev/full` exited 0
+ * in 4 runs of 5: its write failed after exit had flushed).
+ */
+const HELP = [
+  ['--help'],
+  ['exec', '--help'],
+  ['serve', '--help'],
+  ['help', 'exec'],
+  ['fs', '--help'],
+  ['fs', 'ls', '--help'],
+]
+const CELL = ['exec', 'bash', 'echo hi']
+const PRINTS = [['--version'], ['metrics'], ['completion', 'bash'], ['exec', '--list'], ...HELP, [], ['fs'], CELL]
+
 describe('stdout to /dev/full: one line, exit 1', () => {
-  for (const args of [['--version'], ['metrics'], ['completion', 'bash'], ['exec', '--list']]) {
-    test(args.join(' '), async () => {
-      const p = Bun.spawn([BIN, ...args], {
-        stdin: 'ignore',
-        stdout: Bun.file('/dev/full'),
-        stderr: 'pipe',
-        env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
-      })
-      const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()])
-      expect({ code, stderr }).toEqual({ code: 1, stderr: 'execd: no space left on device\n' })
+  for (const args of PRINTS)
+    test(args.join(' ') || '(no words: the usage)', async () => {
+      expect(await redirected(args, '> /dev/full')).toEqual({ code: 1, stderr: 'execd: no space left on device\n' })
     })
-  }
+  test("a cell's short output, five runs", async () => {
+    for (let i = 0; i < 5; i++)
+      expect(await redirected(CELL, '> /dev/full')).toEqual({ code: 1, stderr: 'execd: no space left on device\n' })
+  })
+})
+
+/**
+ * stdout closed (`>&-`): Bun puts /dev/null there before execd starts, and every verb exited 0
+ * with its output gone. `cat` says its write error and exits 1; so does execd, when it writes.
+ */
+describe('stdout closed: one line, exit 1, as cat', () => {
+  for (const args of [...PRINTS, ['exec', '--shell', 'echo hi'], ['fs', 'ls', '/']])
+    test(args.join(' ') || '(no words: the usage)', async () => {
+      expect(await redirected(args, '>&-')).toEqual({ code: 1, stderr: 'execd: cannot write: stdout is closed\n' })
+    })
+  test('nothing written, or /dev/null typed: exit 0 as before', async () => {
+    expect(await redirected(['exec', '--shell', 'true'], '>&-')).toEqual({ code: 0, stderr: '' })
+    expect(await redirected(['--version'], '> /dev/null')).toEqual({ code: 0, stderr: '' })
+    expect(await redirected(['exec', '--help'], '> /dev/null')).toEqual({ code: 0, stderr: '' })
+    expect(await redirected(CELL, '1<> /dev/null')).toEqual({ code: 0, stderr: '' })
+  })
 })

@@ -91,6 +91,29 @@ describe('terminal limits', () => {
     }
   })
 
+  /**
+   * A terminal never connected to is abandoned once --pty-retain has passed: its slot went back
+   * only at the next sweep (every 30 s), and every create until then was the 503. Now a create
+   * that finds the terminals full forgets those first. One within --pty-retain is kept: its
+   * client may be about to attach.
+   */
+  test('past --max-ptys, terminals never connected to past --pty-retain give way to a new one', async () => {
+    const d = await startDaemon({ args: ['--max-ptys', '2', '--pty-retain', '500'] })
+    try {
+      const ids: string[] = []
+      for (let i = 0; i < 2; i++) ids.push((await (await postJson(d, '/pty', {})).json()).session_id)
+      expect((await postJson(d, '/pty', {})).status).toBe(503)
+      await Bun.sleep(700) // past --pty-retain: abandoned
+      const made = await postJson(d, '/pty', {})
+      expect(made.status).toBe(201)
+      const id = (await made.json()).session_id as string
+      expect((await d.fetch(`/pty/${id}`)).status).toBe(200)
+      expect(await Promise.all(ids.map(async old => (await d.fetch(`/pty/${old}`)).status))).toContain(404)
+    } finally {
+      await d.stop()
+    }
+  })
+
   test('an abandoned terminal is hung up after --pty-idle: its shell and jobs are gone, its id 404', async () => {
     const d = await startDaemon({ env: { EXECD_PTY_IDLE_MS: '500' } })
     try {

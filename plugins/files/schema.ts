@@ -107,7 +107,12 @@ export const DownloadQuery = t.Object({
 })
 
 export const SearchQuery = t.Object({
-  path: t.Optional(t.String({ description: 'directory to search under (this or path_base64 is required)' })),
+  path: t.Optional(
+    t.String({
+      description:
+        'directory to search under, or a file: its answer is that file if its name matches (this or path_base64 is required)',
+    }),
+  ),
   path_base64: pathBase64,
   pattern: t.Optional(
     t.String({ description: 'glob (default **); without / it matches base names, with / the relative path' }),

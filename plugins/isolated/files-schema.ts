@@ -73,7 +73,9 @@ export const ReplaceQuery = t.Object({
 })
 
 export const SearchQuery = t.Object({
-  path: onePath('Root directory path to search in (this or path_base64 is required)'),
+  path: onePath(
+    'Root directory path to search in, or a file: its answer is that file if its name matches (this or path_base64 is required)',
+  ),
   path_base64: pathBase64,
   pattern: t.Optional(t.String({ description: 'Glob pattern to match files (default is **)' })),
 })

@@ -1,7 +1,8 @@
 /**
  * The proxy section (CONTRACT §4): `/proxy/<port>/<path>` with any method reaches
  * http://127.0.0.1:<port>/<path> with the query unchanged, bodies streamed both ways,
- * WebSocket upgrades relayed. The token check has already run (core/app.ts). Stateless.
+ * WebSocket upgrades relayed. The token check has already run (core/app.ts). Its caps and what
+ * its relays hold queued are its instance's (ops.ts).
  */
 import { ConfigError, optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { Section } from '../../core/plugin'

@@ -2,9 +2,10 @@
 import type { Server } from 'bun'
 import type { Held } from '../../core/held-slots'
 import { Capacity } from '../../core/limits'
+import { SendQueues } from '../../core/send-queues'
 import type { SocketHandlers } from '../../core/websocket'
 import { forward, invalidPort, portRequired } from './forward'
-import { relaySocket } from './socket'
+import { MAX_BUFFERED_ALL, relaySocket } from './socket'
 import { parseTarget, type ProxyTarget, validPort } from './target'
 
 /** The caps and waits of an instance, as the section's options name them. */
@@ -33,6 +34,8 @@ export class ProxyOps {
    * opening relays without end took execd to its fd limit, and every other request with it.
    */
   private readonly openSockets: Capacity
+  /** What this section's relays hold queued, both ways together (MAX_BUFFERED_ALL), as a PTY store's terminals. */
+  private readonly relays = new SendQueues(MAX_BUFFERED_ALL)
 
   private readonly handshakeMs: number
   private readonly responseMs: number
@@ -57,7 +60,7 @@ export class ProxyOps {
     if (!validPort(target.port)) return invalidPort(target.port)
     const peerIp = server?.requestIP(request)?.address
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket')
-      return proxySocket(this.openSockets, request, target, peerIp, server, this.handshakeMs)
+      return proxySocket(this.openSockets, this.relays, request, target, peerIp, server, this.handshakeMs)
     // A full pool throws its 503: the app renders it and logs who held the pool (core/mount.ts).
     const release = this.inFlight.acquire(`port ${target.port}`)
     request.signal.addEventListener('abort', release, { once: true })
@@ -67,6 +70,7 @@ export class ProxyOps {
 
 async function proxySocket(
   openSockets: Capacity,
+  relays: SendQueues,
   request: Request,
   target: ProxyTarget,
   peerIp: string | undefined,
@@ -75,7 +79,7 @@ async function proxySocket(
 ): Promise<Response | undefined> {
   const release = openSockets.acquire(`port ${target.port}`)
   try {
-    const answer = await relaySocket(request, target, peerIp, server, release, handshakeMs)
+    const answer = await relaySocket(request, target, peerIp, server, relays, release, handshakeMs)
     // An answer instead of an upgrade (502, 400): no relay holds the slot.
     if (answer !== undefined) release()
     return answer

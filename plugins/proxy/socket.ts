@@ -3,7 +3,7 @@
  * as Go's ReverseProxy answers), then upgrade the caller and relay frames both ways.
  */
 import type { Server } from 'bun'
-import { type SendQueue, SendQueues } from '../../core/send-queues'
+import type { SendQueue, SendQueues } from '../../core/send-queues'
 import { errorResponse, ExecdError } from '../../core/errors'
 import { handshakeRefusal, type Socket, type SocketHandlers, upgradeSocket } from '../../core/websocket'
 import { type LongTimer, setLongTimeout } from '../../core/timers'
@@ -14,15 +14,12 @@ import { type ProxyTarget, upstreamHeaders, validPort } from './target'
 const MAX_BUFFERED = 16 * 1024 * 1024
 
 /**
- * What all relays may hold queued at once, both ways together. Each relay may queue
- * MAX_BUFFERED, and nothing capped how many there were: 20 callers that never read, behind an
- * upstream that floods, grew execd by 335 MiB (N × 16 MiB). Past this total, the relay whose
+ * What all relays of a proxy section may hold queued at once, both ways together. Each relay may
+ * queue MAX_BUFFERED, and nothing capped how many there were: 20 callers that never read, behind
+ * an upstream that floods, grew execd by 335 MiB (N × 16 MiB). Past this total, the relay whose
  * queue grows is cut off, as one past its own limit is.
  */
-const MAX_BUFFERED_ALL = 64 * 1024 * 1024
-
-/** The queues of every relay, both ways (MAX_BUFFERED_ALL). */
-const relays = new SendQueues(MAX_BUFFERED_ALL)
+export const MAX_BUFFERED_ALL = 64 * 1024 * 1024
 
 /** Bun's client takes headers; the DOM typing of the global only knows protocols. */
 const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket
@@ -39,6 +36,8 @@ export async function relaySocket(
   target: ProxyTarget,
   peerIp: string | undefined,
   server: Server<SocketHandlers> | null | undefined,
+  /** The queues of every relay of the section, both ways (MAX_BUFFERED_ALL): its instance's. */
+  relays: SendQueues,
   /** Called once the caller's socket has closed (the relay's slot, plugins/proxy/ops.ts). */
   ended: () => void = () => {},
   /** ms the upstream may take to answer the handshake (0: no limit). */

@@ -129,11 +129,18 @@ export class PtyStore {
     for (const session of all) session.ring.release()
   }
 
-  /** A slot for a new session; when full, an exited session's replay gives way first. */
+  /**
+   * A slot for a new session. When full, the sessions the sweep would forget go first (no client
+   * and nothing running past `retainMs`: one never connected to is abandoned by then), then an
+   * exited session's replay gives way. Those waited for the next sweep (every 30 s): with
+   * `--pty-retain 1000` a terminal made and never connected held its slot 1–31 s, and every
+   * create meanwhile was the 503. One within `retainMs` is kept: its client may be about to attach.
+   */
   private acquire(): () => void {
     try {
       return this.capacity.acquire()
     } catch (e) {
+      if (this.sweep() > 0) return this.capacity.acquire()
       const exited = [...this.entries.values()]
         .filter(({ session }) => session.exitCode !== null && !session.attached)
         .sort((a, b) => a.session.lastActive - b.session.lastActive)[0]

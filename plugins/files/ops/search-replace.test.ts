@@ -68,11 +68,12 @@ describe('searchFiles', () => {
       expect(e.message).toStartWith(`error searching files. invalid pattern ${p}`)
     }
   })
-  test('a missing root is 404, a file root 400', async () => {
+  test('a missing root is 404; a file root is the file when its name matches (the reference)', async () => {
     expect((await fail(searchFiles(scope, join(dir, 'nope'), '*'))).message).toBe(
       `file not found. stat ${join(dir, 'nope')}: no such file or directory`,
     )
-    expect((await fail(searchFiles(scope, join(dir, 'a.py'), '*'))).status).toBe(400)
+    expect((await searchFiles(scope, join(dir, 'a.py'), '*.py')).map(f => f.path)).toEqual([join(dir, 'a.py')])
+    expect(await searchFiles(scope, join(dir, 'a.py'), '*.txt')).toEqual([])
   })
 })
 

@@ -10,7 +10,7 @@ import { nextTurn } from '../../../core/timers'
 import { compileGlob as compile, GlobCostError, GlobSyntaxError } from '../glob'
 import type { PathScope, RawPath } from '../../../core/beneath/path-scope'
 import { allInfo, batchedWalk, gatheredWalk, type Listing, type WalkedInfo, type WalkPlan } from './list'
-import { WALK_LIMITS, startAt, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
+import { WALK_LIMITS, fileStartAt, startAt, walk, type WalkEntry, type WalkLimits, type WalkStart } from './walk'
 import { DirectoryFds } from '../../../core/beneath/walk-fds'
 
 /**
@@ -45,13 +45,19 @@ export function compileGlob(pattern: string): { match: (path: string) => boolean
   }
 }
 
-/** Where a search of `raw` starts: resolved beneath the root, a final symlink followed there. */
-async function searchStart(scope: PathScope, raw: RawPath, context: string): Promise<WalkStart> {
+/**
+ * Where a search of `raw` starts: resolved beneath the root, a final symlink followed there. A
+ * file is searched as the reference searches it (its walk visits the root alone): `[]`, or the
+ * file when its name matches. It was a 400 (`path is not a directory`), which the reference never
+ * answers: a client looking for `*.py` under a path it was given had to stat it first.
+ */
+async function searchStart(scope: PathScope, raw: RawPath): Promise<WalkStart> {
   return scope.with(raw, { follow: true }, async anchor => {
     const start = await startAt(anchor)
     if (start) return start
-    if ((await lstat(anchor.at)).isDirectory()) throw badRequest(`path changed while it was being resolved: ${raw}`)
-    throw badRequest(`${context}path is not a directory: ${raw}`)
+    const file = (await lstat(anchor.at)).isDirectory() ? undefined : await fileStartAt(anchor)
+    if (file) return file
+    throw badRequest(`path changed while it was being resolved: ${raw}`)
   })
 }
 
@@ -109,7 +115,7 @@ function searchPlan(scope: PathScope, raw: RawPath, pattern: string): WalkPlan {
     raw,
     context,
     first: 'stat',
-    start: () => searchStart(scope, raw, context),
+    start: () => searchStart(scope, raw),
     entries: (start, limits, fds) => matches(start, glob, limits, fds),
   }
 }

@@ -11,7 +11,7 @@ import { awakeNow } from '../../../core/awake-clock'
 import { ExecdError } from '../../../core/errors'
 import { PERIODS } from '../../../core/periods'
 import { nextTurn } from '../../../core/timers'
-import type { Anchor } from '../../../core/beneath/walk'
+import type { Anchor, Name } from '../../../core/beneath/walk'
 import { statAt, type EntryStat } from '../stat-at'
 import { openSubdirectory } from '../../../core/beneath/tree'
 import { decodeName } from '../../../core/beneath/names'
@@ -61,6 +61,8 @@ export interface WalkStart {
   path: string
   bytes: Buffer
   valid: boolean
+  /** The one entry of the directory the walk yields, and no other: a search rooted at a file. */
+  only?: Name
 }
 
 /**
@@ -71,6 +73,24 @@ export async function startAt(anchor: Anchor): Promise<WalkStart | undefined> {
   const handle = await openSubdirectory(anchor.dir, anchor.name)
   if (!handle) return undefined
   return { handle, path: anchor.path, bytes: anchor.bytes ?? Buffer.from(anchor.path), valid: !anchor.bytes }
+}
+
+/**
+ * A walk of the file `anchor` resolved to, as the reference's walk of a file visits the file
+ * alone: its directory opened for reading, reported under the file's path's parent, and the
+ * file its one entry. Undefined if it is gone.
+ */
+export async function fileStartAt(anchor: Anchor): Promise<WalkStart | undefined> {
+  const handle = await openSubdirectory(anchor.dir, '.')
+  if (!handle) return undefined
+  const bytes = anchor.bytes ?? Buffer.from(anchor.path)
+  return {
+    handle,
+    path: anchor.path.slice(0, anchor.path.lastIndexOf('/')),
+    bytes: bytes.subarray(0, bytes.lastIndexOf(0x2f)),
+    valid: !anchor.bytes,
+    only: anchor.name,
+  }
 }
 
 /**
@@ -94,7 +114,9 @@ export async function* walk(
   const fds = kept ?? new DirectoryFds()
   try {
     const { handle, ...reported } = start
-    const root = await fds.adopt(handle, { name: Buffer.alloc(0), ...reported })
+    const { only, ...init } = reported
+    const root = await fds.adopt(handle, { name: Buffer.alloc(0), ...init })
+    if (only !== undefined) return void (yield new Walked(fds, root, only, '', false, 0))
     const stack = [{ frame: root, relative: '', names: await readDirNames(handle.fd), index: 0 }]
     let seen = 0
     while (stack.length) {
