@@ -131,3 +131,47 @@ test('an answer nobody reads and nobody wants is ended past the ceiling', async 
     idle.socket.destroy()
   }
 }, 90_000)
+
+const MAX_REQUESTS = 3
+const small = daemonWithDir('stall-max-requests', () => ({
+  env: { EXECD_MAX_REQUESTS: String(MAX_REQUESTS), EXECD_PERIODS: `stall:${STALL_MS}` },
+}))
+
+test('downloads nobody reads give --max-requests back to a request it refused', async () => {
+  const file = join(small.tmp, 'big')
+  writeFileSync(file, Buffer.alloc(16 << 20, 'x'))
+  const ask = `GET /files/download?path=${encodeURIComponent(file)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${small.d.token}\r\n\r\n`
+  const holders: { socket: Socket; ended: Promise<string> }[] = []
+  for (let i = 0; i < MAX_REQUESTS; i++) {
+    const socket = connect(portOf(small.d.url), '127.0.0.1')
+    socket.pause()
+    const ended = new Promise<string>(resolve => {
+      socket.on('error', err => resolve((err as NodeJS.ErrnoException).code ?? err.message))
+      socket.on('close', () => resolve('closed'))
+    })
+    socket.write(ask)
+    holders.push({ socket, ended })
+  }
+  try {
+    const ping = async () => {
+      const res = await small.d.fetch('/ping')
+      await res.body?.cancel()
+      return res.status
+    }
+    // The three hold every request in flight: the next is refused, and wants one.
+    await waitFor('a request refused', async () => (await ping()) === 503, 15_000)
+    // Each refused too wants one; a holder stalled past the period gives its own back.
+    await waitFor('a request to be served', async () => (await ping()) === 200 || (await Bun.sleep(250), false), 60_000)
+    expect(await Promise.race([...holders.map(h => h.ended)])).toBe('ECONNRESET')
+    await waitFor('its line', async () => small.d.logs().includes('"msg":"answer stalled'))
+    const line = JSON.parse(
+      small.d
+        .logs()
+        .split('\n')
+        .find(l => l.includes('"msg":"answer stalled'))!,
+    )
+    expect(line).toMatchObject({ ended_for: 'a request wanting its slot', holding: 'its body' })
+  } finally {
+    for (const h of holders) h.socket.destroy()
+  }
+}, 90_000)
