@@ -70,7 +70,11 @@ export class Capacity implements Wanted {
     const slot: Slot = { kind, at: performance.now() }
     this.slots.add(slot)
     this.refusals.served()
-    return () => void this.slots.delete(slot)
+    return () => {
+      // A slot free: those refused can have it. A refusal after a stalled holder was ended and
+      // before its slot came back ended a second one (a slow reader) at the next look.
+      if (this.slots.delete(slot)) this.refusals.served()
+    }
   }
 
   wanted(now?: number): number {

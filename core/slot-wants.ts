@@ -5,8 +5,8 @@
  * sender's probes with a shut window, so for minutes neither acknowledges a byte (a download
  * read at 1 KiB/s was reset 153 s in under the 120 s rule, stop 51). So a stalled answer is
  * ended when a request wants its slot, not for being slow: a pool counts the requests it
- * refused lately or keeps waiting, and each such request may end one holder stalled past the
- * rule's period, the longest stalled first.
+ * keeps waiting (each may end one holder stalled past the rule's period, the longest stalled
+ * first) or says it refused one lately (one holder a look).
  */
 import { PERIODS } from './periods'
 
@@ -19,36 +19,33 @@ export interface Wanted {
 }
 
 /**
- * The refusals of a pool that refuses at once (no line): each wants a slot until a stalled
- * holder is ended for it, a slot is taken (whoever takes it, the refused can have the next), or a
- * stall period passes without another (its client went away, or got one).
+ * The refusals of a pool that refuses at once (no line): they want a slot until a stalled
+ * holder is ended for them, a slot is taken or given back (whoever takes it, the refused can
+ * have the next), or a stall period passes without another (the client went away, or got one).
+ * Many refusals want one slot a look: a client that retries faster than the rule looks cannot be
+ * told from many clients, and counted one a refusal it ended a slow reader beside the unread
+ * holder (the spec's client retrying every 250 ms, looks every 500 ms).
  */
 export class Refusals implements Wanted {
-  private count = 0
   private last = -Infinity
 
   /** `ms`: how long a refusal is remembered (the stall rule's period, by default). */
   constructor(private readonly ms = PERIODS.stall) {}
 
   refused(now = performance.now()): void {
-    this.count++
     this.last = now
   }
 
-  /** A slot was taken. */
+  /** A slot was taken or given back. */
   served(): void {
-    this.count = 0
+    this.last = -Infinity
   }
 
   wanted(now = performance.now()): number {
-    if (now - this.last > this.ms) this.count = 0
-    return this.count
+    return now - this.last <= this.ms ? 1 : 0
   }
 
   answered(): void {
-    this.count = Math.max(0, this.count - 1)
+    this.last = -Infinity
   }
 }
-
-/** Nobody waits for what it holds: only the stall rule's ceiling ends it. */
-export const UNWANTED: Wanted = { wanted: () => 0, answered: () => {} }
