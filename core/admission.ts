@@ -9,13 +9,14 @@
 import { setAwakeTimeout } from './awake-clock'
 import { ExecdError } from './errors'
 import type { Capacity } from './limits'
+import type { Wanted } from './slot-wants'
 import type { LongTimer } from './timers'
 
 interface Waiter {
   admit(): void
 }
 
-export class Admission {
+export class Admission implements Wanted {
   /** Waiting, first come first: a Set keeps its order and lets a leaver out at once. */
   private readonly line = new Set<Waiter>()
 
@@ -33,6 +34,14 @@ export class Admission {
   get queued(): number {
     return this.line.size
   }
+
+  /** The requests waiting in line: each may end a holder the stall rule sees stalled. */
+  wanted(): number {
+    return this.line.size
+  }
+
+  /** A waiter takes the slot once the ended holder's answer gives it back. */
+  answered(): void {}
 
   /**
    * A slot of the pool for `kind`, now or after a wait; its release (idempotent) hands it to the

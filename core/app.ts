@@ -67,8 +67,8 @@ export async function openSections(
   registry.provide(INTERRUPTS, new InterruptHub())
   // One cap for the streams of every section of this app (core/streams.ts).
   const downloads = new Downloads(routeGroups(parts.plugins.flatMap(sectionPrefixes)), parts.log, serverOf)
-  const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams, (request, kind) =>
-    downloads.guardRequest(request, kind, 'a --max-streams slot'),
+  const streams = new Streams(settingsOf(parts.config, SERVER).maxStreams, (request, kind, pool) =>
+    downloads.guardRequest(request, kind, 'a --max-streams slot', pool),
   )
   // Runtimes that keep state get one instance per app, as sections do.
   const runtimes = parts.runtimes.map(r => r.open?.() ?? r)
@@ -349,6 +349,7 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
     kindOf: routeGroups(prefixes),
     streams: () => ctx.streams.held(),
     downloads: () => ctx.downloads.held(),
+    refused: () => ctx.downloads.requests.refused(),
     rawPrefixes: parts.plugins.flatMap(p => p.rawBodyPrefixes ?? []),
     // The front door reads a JSON body by its route's declared shape: the group is built first.
     ready(method, path) {

@@ -10,19 +10,23 @@
  * as it holds nothing.
  *
  * Every such answer, a file body or one a route guards (a walk's, in its --max-walks slot), is
- * under the one stall rule (core/send-stall.ts): a client that takes nothing for STALL_MS has
- * its connection reset, and one line says so.
+ * under the one stall rule (core/send-stall.ts): a client that takes nothing for STALL_MS while
+ * a request wants what it holds (its pool's, or --max-requests refused) has its connection
+ * reset, and one line says so.
  */
 import { receivedOf, whenAnswered, type Answer } from './answering'
 import { pathOf } from './front-door'
 import { heldOf, type Held, type Slot } from './held-slots'
 import type { Logger } from './log'
+import { Refusals, type Wanted } from './slot-wants'
 
 /** Loaded by the first answer guarded: it loads node:fs, which a serve start must not before it listens. */
 let stallRule: typeof import('./send-stall') | undefined
 
 export class Downloads {
   private readonly sending = new Set<Slot>()
+  /** Requests the front door refused at --max-requests: every guarded answer holds one (core/front-door.ts). */
+  readonly requests = new Refusals()
 
   /**
    * `kindOf`: the route group a path lies under (`GET /files`), for reports only. `serverOf`: the
@@ -52,25 +56,30 @@ export class Downloads {
 
   /**
    * Guards `answer` by the stall rule until the returned end is called (`holding`: what the
-   * answer holds, for the log line); answered in process, nothing is guarded.
+   * answer holds, for the log line; `pool`: the requests that want it); answered in process,
+   * nothing is guarded.
    */
-  guard(answer: Answer, kind: string, holding = 'its body'): () => void {
+  guard(answer: Answer, kind: string, holding = 'its body', pool?: Wanted): () => void {
     if (!answer.server) return () => {}
     stallRule ??= require('./send-stall') as typeof import('./send-stall')
-    const { guardSending, STALL_MS } = stallRule
-    return guardSending(answer, taken =>
-      this.log?.warn(`answer stalled: its client took nothing for ${STALL_MS / 1000} s; connection reset`, {
+    const wants = pool ? [pool, this.requests] : [this.requests]
+    return stallRule.guardSending(answer, wants, ({ taken, ms, wanted }) => {
+      const rule = wanted ? stallRule!.STALL_MS : stallRule!.CEILING_MS
+      this.log?.warn(`answer stalled: its client took nothing for ${rule / 1000} s; connection reset`, {
         route: kind,
-        stall_ms: STALL_MS,
+        stall_ms: rule,
+        stalled_ms: Math.round(ms),
+        // A request wanted what it held, or nobody did and it passed the ceiling.
+        ended_for: wanted ? 'a request wanting its slot' : 'the ceiling',
         taken_bytes: taken,
         holding,
-      }),
-    )
+      })
+    })
   }
 
   /** guard, for an answer to `request` on the app's own server (a stream's: core/streams.ts). */
-  guardRequest(request: Request, kind: string, holding: string): () => void {
-    return this.guard({ request, server: this.serverOf() }, kind, holding)
+  guardRequest(request: Request, kind: string, holding: string, pool?: Wanted): () => void {
+    return this.guard({ request, server: this.serverOf() }, kind, holding, pool)
   }
 
   /** Who is still being sent a body, by route group and age. */

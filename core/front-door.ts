@@ -41,6 +41,8 @@ interface FrontDoorOptions {
   /** Who holds the streams and the downloads, the requests that answered and still send: in that line too. */
   streams?(): Held
   downloads?(): Held
+  /** Told of each such refusal: it may end an answer the stall rule sees stalled (core/slot-wants.ts). */
+  refused?(): void
   /** Prefixes whose bodies are passed through untouched (the proxy). */
   rawPrefixes: readonly string[]
   /** Resolves once the routes of `method path` are built, when they are not yet (core/app.ts). */
@@ -81,6 +83,7 @@ export function createFrontDoor(handle: Handler, opts: FrontDoorOptions): FrontD
           streams: opts.streams?.(),
           downloads: opts.downloads?.(),
         })
+      opts.refused?.()
       return refuse(new ExecdError('SERVICE_UNAVAILABLE', error))
     }
     const refused = guard(request.headers)

@@ -7,6 +7,7 @@ import { awakeNow } from './awake-clock'
 import { ExecdError, knowOpenFilesLimit } from './errors'
 import { type Held, heldOf, type Slot } from './held-slots'
 import { shareInterval } from './shared-interval'
+import { Refusals, type Wanted } from './slot-wants'
 
 /**
  * Reads the process's limit on open files (the soft one: Bun raises it to the hard one as it
@@ -19,9 +20,11 @@ export async function learnOpenFilesLimit(): Promise<void> {
   } catch {}
 }
 
-export class Capacity {
+export class Capacity implements Wanted {
   /** Taken slots, oldest first: who holds the pool, when a refusal or SIGUSR2 asks. */
   private readonly slots = new Set<Slot>()
+  /** Requests refused lately: each may end a holder the stall rule sees stalled (core/slot-wants.ts). */
+  private readonly refusals = new Refusals()
 
   /**
    * @param what  plural noun for messages: 'sessions', 'python contexts'
@@ -57,6 +60,7 @@ export class Capacity {
    */
   acquire(kind = ''): () => void {
     if (this.full) {
+      this.refusals.refused()
       throw new ExecdError(
         'SERVICE_UNAVAILABLE',
         `limit reached: at most ${this.max} ${this.what} (--${this.flag}); close one or raise the limit`,
@@ -65,7 +69,20 @@ export class Capacity {
     }
     const slot: Slot = { kind, at: performance.now() }
     this.slots.add(slot)
-    return () => void this.slots.delete(slot)
+    this.refusals.served()
+    return () => {
+      // A slot free: those refused can have it. A refusal after a stalled holder was ended and
+      // before its slot came back ended a second one (a slow reader) at the next look.
+      if (this.slots.delete(slot)) this.refusals.served()
+    }
+  }
+
+  wanted(now?: number): number {
+    return this.refusals.wanted(now)
+  }
+
+  answered(): void {
+    this.refusals.answered()
   }
 }
 

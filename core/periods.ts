@@ -30,10 +30,15 @@ export const DEFAULT_PERIODS = {
   /** A Jupyter kernel's channel opening (plugins/jupyter). */
   channel: 30_000,
   /**
-   * An answer whose client takes nothing for this long while it holds something is ended
-   * (core/send-stall.ts): as long as Bun waits for a silent connection (idleTimeout).
+   * An answer whose client takes nothing for this long while it holds something is ended when
+   * a request wants its slot (core/send-stall.ts): as long as Bun waits for a silent connection.
    */
   stall: 120_000,
+  /**
+   * An answer stalled this long is ended even when nobody wants what it holds (core/send-stall.ts):
+   * a slow reader's kernel shows its reads in steps of a minute or two (stop 51), not ten.
+   */
+  stallCeiling: 600_000,
   /** Not a period: the entries of one search's or listing's answer, the documented cap (plugins/files). */
   entries: 100_000,
 }

@@ -1,7 +1,8 @@
 import { expect, test } from 'bun:test'
 import { closeSync } from 'node:fs'
 import { heldConnection, sockets, type Sockets } from './connection-fd'
-import { sendProgress, StallClock } from './send-stall'
+import { guardSending, sendProgress, StallClock } from './send-stall'
+import { sharedTimers } from './shared-interval'
 
 test('a client that takes nothing while bytes wait is stalled once the period has passed', () => {
   const clock = new StallClock(1000)
@@ -52,6 +53,32 @@ test("a real connection's progress is read from the kernel: what it acknowledged
     expect(progress!.waiting).toBeGreaterThanOrEqual(0)
   } finally {
     if (serverSide) closeSync(serverSide.fd)
+    server.stop(true)
+  }
+})
+
+test('every guarded answer is looked at by one shared timer, which stops with the last guard', async () => {
+  const jobs = () => sharedTimers().get(1000) ?? 0
+  const before = jobs()
+  const stops: (() => void)[] = []
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: (request, srv) => {
+      stops.push(guardSending({ request, server: srv }, [], () => {}))
+      return new Response('ok')
+    },
+  })
+  try {
+    // Twenty connections, each its own guard (stop 51: each its own 1 s timer).
+    await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`http://127.0.0.1:${server.port}/`)).text()))
+    for (let i = 0; i < 100 && jobs() === before; i++) await Bun.sleep(10)
+    expect(stops).toHaveLength(20)
+    expect(jobs()).toBe(before + 1)
+    for (const stop of stops) stop()
+    expect(jobs()).toBe(before)
+  } finally {
+    for (const stop of stops) stop()
     server.stop(true)
   }
 })

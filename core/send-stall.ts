@@ -1,26 +1,37 @@
 /**
  * The stall rule of an answer that holds something while it is sent (a --max-walks slot and the
- * entries of a listing, a download's copy or its bytes in memory): a client that takes nothing
- * for STALL_MS has its connection reset, so that what its answer holds is given back. Bun closes
- * a connection on which nothing was written for its idleTimeout (core/connections.ts), which let
- * four clients that never read a 60,000-entry listing refuse every other walk for 124 s; the
- * rule is execd's own, logged, and the same for every such answer, downloads written by execd
- * included (core/socket-body.ts).
+ * entries of a listing, a --max-streams slot, a download's copy or its bytes in memory): a
+ * client that takes nothing for STALL_MS while a request wants what its answer holds has its
+ * connection reset, so that the slot is given back; one that takes nothing for CEILING_MS is
+ * reset whether or not anyone wants it. Bun closes a connection on which nothing was written
+ * for its idleTimeout (core/connections.ts), which let four clients that never read a
+ * 60,000-entry listing refuse every other walk for 124 s; the rule is execd's own, logged, and
+ * the same for every such answer, downloads written by execd included (core/socket-body.ts).
  *
  * "Takes nothing" is read from the kernel, not from the pulls of a stream: the bytes the client
  * acknowledged (TCP_INFO's tcpi_bytes_acked) have not grown while some wait in the send queue.
- * A slow reader is not a stalled one, but the sender sees its reads only when they free a
- * segment's worth of its receive window: on loopback (MSS 64 KiB) a client reading 1 KiB/s
- * acknowledges a step every ~64 s, over a 1500-byte link every ~1.4 s. STALL_MS is above that.
+ * A slow reader looks the same for minutes: its kernel reopens a shut window only once a good
+ * part of its buffer is read, and meanwhile answers the sender's probes with a shut window, as
+ * the kernel of a client that reads nothing does (tcpi_snd_wnd 0, probes answered, for both:
+ * stop 52). A download read at 1 KiB/s was cut 153 s into the 120 s rule. So slowness alone
+ * ends nothing short of the ceiling; a want does (core/slot-wants.ts), the longest stalled
+ * first, and the client that has read nothing the longest is the one whose slot goes.
+ *
+ * Every guarded connection is looked at by one timer each LOOK_MS (core/shared-interval.ts),
+ * none while there are none.
  */
 import { closeSync } from 'node:fs'
 import type { Answer } from './answering'
 import { heldConnectionSoon, type Sockets } from './connection-fd'
 import { PERIODS } from './periods'
+import { shareInterval } from './shared-interval'
+import type { Wanted } from './slot-wants'
 
-/** A client that takes nothing for this long is dropped, as Bun drops a silent one (idleTimeout). */
+/** A client that takes nothing for this long is dropped when its slot is wanted, as Bun drops a silent one. */
 export const STALL_MS = PERIODS.stall
-/** How often a guarded connection is looked at. */
+/** A client that takes nothing for this long is dropped, wanted or not. */
+export const CEILING_MS = Math.max(PERIODS.stallCeiling, STALL_MS)
+/** How often the guarded connections are looked at. */
 const LOOK_MS = Math.min(1000, STALL_MS / 4)
 
 const IPPROTO_TCP = 6
@@ -55,7 +66,8 @@ export function sendProgress(fd: number, s: Sockets): { taken: number; waiting: 
  */
 export class StallClock {
   private taken = -1
-  private since = performance.now()
+  /** When the client last took something (or nothing waited for it). */
+  since = performance.now()
 
   constructor(private readonly ms = STALL_MS) {}
 
@@ -75,41 +87,94 @@ export function resetConnection(fd: number, s: Sockets): void {
   s.connect(fd, AF_UNSPEC, AF_UNSPEC.length)
 }
 
+/** Why a stalled answer was ended: a request wanted its slot, or it passed the ceiling. */
+export type Ended = { taken: number; ms: number; wanted: boolean }
+
+interface Guard {
+  fd: number
+  s: Sockets
+  clock: StallClock
+  /** The pools whose requests may end it (core/slot-wants.ts). */
+  wants: readonly Wanted[]
+  stop(): void
+  stalled(ended: Ended): void
+}
+
+const guards = new Set<Guard>()
+let unlook: (() => void) | undefined
+
+function watch(guard: Guard): void {
+  guards.add(guard)
+  unlook ??= shareInterval(LOOK_MS, () => lookAll(performance.now()))
+}
+
+function unwatch(guard: Guard): void {
+  if (!guards.delete(guard) || guards.size > 0) return
+  unlook?.()
+  unlook = undefined
+}
+
 /**
- * Guards `answer` while it is sent: if its client takes nothing for STALL_MS, its connection is
- * reset (Bun then ends the answer: a stream is cancelled, a body dropped, what it held given
- * back) and `stalled` is called with the bytes the client took. Returns the guard's end, which
- * the answer's owner calls when the answer is over (idempotent). Not an answer on a TCP
- * connection (answered in process, a unix socket): nothing is guarded.
+ * One look at every guarded connection: those stalled past the ceiling are ended, and each
+ * request that wants a slot ends one holder of it stalled past STALL_MS, the longest stalled
+ * first. A pool's count is asked once a look: the slots of those ended come back after it.
  */
-export function guardSending(answer: Answer, stalled: (taken: number) => void): () => void {
+function lookAll(now: number): void {
+  const due: { guard: Guard; taken: number }[] = []
+  for (const guard of guards) {
+    const progress = sendProgress(guard.fd, guard.s)
+    if (!progress) guard.stop()
+    else if (guard.clock.look(progress, now)) due.push({ guard, taken: progress.taken })
+  }
+  if (due.length === 0) return
+  due.sort((a, b) => a.guard.clock.since - b.guard.clock.since)
+  const left = new Map<Wanted, number>()
+  const wantedOf = (pool: Wanted) => {
+    let n = left.get(pool)
+    if (n === undefined) left.set(pool, (n = pool.wanted(now)))
+    return n
+  }
+  for (const { guard, taken } of due) {
+    const ms = now - guard.clock.since
+    let wanted = false
+    if (ms < CEILING_MS) {
+      const pool = guard.wants.find(w => wantedOf(w) > 0)
+      if (!pool) continue
+      left.set(pool, wantedOf(pool) - 1)
+      pool.answered()
+      wanted = true
+    }
+    resetConnection(guard.fd, guard.s)
+    guard.stop()
+    guard.stalled({ taken, ms, wanted })
+  }
+}
+
+/**
+ * Guards `answer` while it is sent: if its client takes nothing for STALL_MS while a request
+ * wants a slot of one of `wants`, or for CEILING_MS, its connection is reset (Bun then ends the
+ * answer: a stream is cancelled, a body dropped, what it held given back) and `stalled` is
+ * called. Returns the guard's end, which the answer's owner calls when the answer is over
+ * (idempotent). Not an answer on a TCP connection (answered in process, a unix socket): nothing
+ * is guarded.
+ */
+export function guardSending(answer: Answer, wants: readonly Wanted[], stalled: (ended: Ended) => void): () => void {
   const since = performance.now()
-  const clock = new StallClock()
-  let held: { fd: number; s: Sockets } | null | undefined
+  let guard: Guard | undefined
   let stopped = false
   const stop = () => {
     if (stopped) return
     stopped = true
-    clearInterval(timer)
-    if (held) closeSync(held.fd)
-    held = null
+    if (!guard) return
+    unwatch(guard)
+    closeSync(guard.fd)
   }
-  const look = () => {
-    if (!held) return
-    const progress = sendProgress(held.fd, held.s)
-    if (!progress) return stop()
-    if (!clock.look(progress)) return
-    resetConnection(held.fd, held.s)
-    stop()
-    stalled(progress.taken)
-  }
-  const timer = setInterval(look, LOOK_MS)
-  timer.unref?.()
   void heldConnectionSoon(answer, since)
     .catch(() => undefined)
     .then(found => {
       if (stopped || !found) return found && closeSync(found.fd)
-      held = found
+      guard = { ...found, clock: new StallClock(), wants, stop, stalled }
+      watch(guard)
     })
   return stop
 }

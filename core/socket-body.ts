@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { receivedOf, type Answer } from './answering'
 import { BufferPool } from './buffer-pool'
 import { heldConnectionSoon, type Sockets } from './connection-fd'
-import { resetConnection, sendProgress, STALL_MS, StallClock, TIOCOUTQ } from './send-stall'
+import { CEILING_MS, resetConnection, sendProgress, StallClock, TIOCOUTQ } from './send-stall'
 
 /**
  * Bytes read and written at a time, in buffers shared by every such body: 8 MiB at most whatever
@@ -29,11 +29,11 @@ import { resetConnection, sendProgress, STALL_MS, StallClock, TIOCOUTQ } from '.
  */
 const pool = new BufferPool(256 * 1024, 32)
 /**
- * A client that takes nothing for STALL_MS is dropped by the stall rule its answer is under
- * (core/downloads.ts guards it: the reset and the log line); a wait here gives up on its own only
- * past twice that, for an answer nobody guards.
+ * A client that takes nothing is dropped by the stall rule its answer is under when a request
+ * wants what it holds, or past CEILING_MS (core/downloads.ts guards it: the reset and the log
+ * line); a wait here gives up on its own only past twice that, for an answer nobody guards.
  */
-const GIVE_UP_MS = 2 * STALL_MS
+const GIVE_UP_MS = 2 * CEILING_MS
 /** The longest wait before a full send queue is looked at again. */
 const MAX_WAIT_MS = 50
 const REASONS: Record<number, string> = { 200: 'OK', 206: 'Partial Content' }

@@ -9,6 +9,7 @@
 import { errorEvent, type ExecEvent } from './events'
 import type { Held } from './held-slots'
 import { Capacity } from './limits'
+import type { Wanted } from './slot-wants'
 
 export class Streams {
   private readonly slots: Capacity
@@ -21,14 +22,15 @@ export class Streams {
    */
   constructor(
     max: number,
-    private readonly guardAnswer?: (request: Request, kind: string) => () => void,
+    private readonly guardAnswer?: (request: Request, kind: string, pool: Wanted) => () => void,
   ) {
     this.slots = new Capacity('concurrent streams', max, 'max-streams')
   }
 
   /** Guards the answer to `request` while it streams; the returned function ends the guard. */
   guard(request: Request, route = ''): () => void {
-    return this.guardAnswer?.(request, route) ?? (() => {})
+    // A stream refused for want of a slot may end a stalled one (core/slot-wants.ts).
+    return this.guardAnswer?.(request, route, this.slots) ?? (() => {})
   }
 
   /** Takes a stream slot for `route`, or throws the 503 that names the limit; the release is idempotent. */

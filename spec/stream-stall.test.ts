@@ -40,21 +40,23 @@ test('event streams whose clients never read give their --max-streams slots back
   try {
     await waitFor('both command streams to hold their slots', async () => (await streamsHeld()) === STREAMS)
     let refused = 0
-    let served = false
     // Each refusal is at once (streams have no line); on main's build every one is refused.
+    // Both slots wanted: each stream served is kept open, so the second asks for the other
+    // holder's (a refusal ends one stalled holder a look; one nobody wants keeps its slot).
+    const served: Response[] = []
     await waitFor(
-      'a stream to be served',
+      'two streams to be served',
       async () => {
-        const res = await postJson(fx.d, '/command', { command: 'echo served' })
+        const res = await postJson(fx.d, '/command', { command: 'echo served; sleep 60' })
         if (res.status === 503) refused++
-        served = res.status === 200
-        await res.body?.cancel()
-        if (!served) await Bun.sleep(250)
-        return served
+        if (res.status === 200) served.push(res)
+        else await res.body?.cancel()
+        if (res.status !== 200) await Bun.sleep(250)
+        return served.length === STREAMS
       },
       60_000,
     )
-    expect(served).toBe(true)
+    for (const res of served) await res.body?.cancel()
     expect(refused).toBeGreaterThan(0)
     expect(await Promise.all(holders.map(h => h.ended))).toEqual(['ECONNRESET', 'ECONNRESET'])
     // Waited for: the log's pipe is read in no order with the sockets the resets ended.

@@ -7,6 +7,7 @@
  */
 import type { Held } from '../../core/held-slots'
 import { ServiceKey } from '../../core/registry'
+import type { Wanted } from '../../core/slot-wants'
 import type { PathScope, RawPath } from '../../core/beneath/path-scope'
 import { downloadFile } from './ops/download'
 import { statFiles } from './ops/info'
@@ -36,6 +37,11 @@ export class FilesOps {
   readonly scope: PathScope
   constructor(private readonly settings: FilesSettings) {
     this.scope = settings.scope
+  }
+
+  /** The walks' line (--max-walks): a walk waiting in it may end one whose client stalled. */
+  get walks(): Wanted {
+    return this.settings.walks
   }
 
   /** These operations over another root, with the same limits and the same walk slots. */

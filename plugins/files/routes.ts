@@ -95,11 +95,12 @@ export function filesRoutes(ops: FilesOps, downloads: Downloads) {
   const kindOf = (request: Request) => `${request.method} ${new URL(request.url).pathname}`
   /**
    * A search's or listing's answer, in a --max-walks slot until it is sent (files-ops.ts), under
-   * the stall rule meanwhile (core/send-stall.ts): a client that takes nothing gives the slot back.
+   * the stall rule meanwhile (core/send-stall.ts): a client that takes nothing gives the slot back
+   * to a walk waiting for one.
    */
   const walked = async (listing: Promise<Listing>, answer: { request: Request; server: Peers | null }) => {
     const { entries, info, close } = await listing
-    const unguard = downloads.guard(answer, kindOf(answer.request), 'a --max-walks slot')
+    const unguard = downloads.guard(answer, kindOf(answer.request), 'a --max-walks slot', ops.walks)
     return jsonArrayOf(entries, info, () => close().finally(unguard))
   }
   const download = ({
