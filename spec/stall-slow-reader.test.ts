@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { askHeld } from './fuzz/quiescence'
 import { postJson, waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { logLine } from './kit/log-line'
 import { slowReader } from './kit/slow-reader'
 import { portOf } from './raw-http'
 
@@ -33,10 +34,12 @@ const head = (method: string, path: string, length?: number) =>
   `${method} ${path} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\r\n` +
   (length === undefined ? '\r\n' : `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`)
 const flood = () => slowReader(fx.d, head('POST', '/command', FLOOD.length), FLOOD)
+// The last piece is a line still being written (or the empty rest after the last newline).
 const stalledLines = () =>
   fx.d
     .logs()
     .split('\n')
+    .slice(0, -1)
     .filter(l => l.includes('"msg":"answer stalled'))
     .map(l => JSON.parse(l))
 const streamsHeld = async () => (await askHeld(fx.d))?.pools.find(p => p.what === 'concurrent streams')?.held
@@ -163,13 +166,7 @@ test('downloads nobody reads give --max-requests back to a request it refused', 
     // Each refused too wants one; a holder stalled past the period gives its own back.
     await waitFor('a request to be served', async () => (await ping()) === 200 || (await Bun.sleep(250), false), 60_000)
     expect(await Promise.race([...holders.map(h => h.ended)])).toBe('ECONNRESET')
-    await waitFor('its line', async () => small.d.logs().includes('"msg":"answer stalled'))
-    const line = JSON.parse(
-      small.d
-        .logs()
-        .split('\n')
-        .find(l => l.includes('"msg":"answer stalled'))!,
-    )
+    const line = await logLine(small.d, ['"msg":"answer stalled'])
     expect(line).toMatchObject({ ended_for: 'a request wanting its slot', holding: 'its body' })
   } finally {
     for (const h of holders) h.socket.destroy()
