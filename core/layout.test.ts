@@ -264,6 +264,8 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/oom.ts': 'cgroups children recent',
   // Timers shared by period or deadline, one per process as a timer is: the wakeups are the point.
   'core/shared-interval.ts': 'byPeriod',
+  // Every app's guarded answers, looked at on that one timer (each guard knows its own app's pools).
+  'core/send-stall.ts': 'guards unlook',
   'core/deadline-queue.ts': 'queues',
   'core/awake-clock.ts': 'made ticker tickerMs',
   'core/answering.ts': 'received watched sweeper',
