@@ -6,17 +6,13 @@
  * Its bound is a command's: the cell's chunks are copied into its journal's ring and freed, as a
  * command's lines are (kept as they came, 512 MiB peaked at 134–136 MiB; 89 since).
  */
-import { readFileSync } from 'node:fs'
 import { expect, test } from 'bun:test'
 import { postJson, rssMiB } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { peakMiB } from './kit/peak-memory'
 
 const fx = daemonAlone()
 const MiB = 1024 * 1024
-
-/** The daemon's peak resident memory: it is the test's alone, so this is the flood's. */
-const peakMiB = (pid: number): number =>
-  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 test('a 512 MiB bash cell reaches its reader whole, and execd stays up and under 115 MiB', async () => {
   const made = await postJson(fx.d, '/code/context', { language: 'bash' })

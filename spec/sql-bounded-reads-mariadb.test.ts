@@ -8,30 +8,21 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import { pidsWith } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { peakMiB } from './kit/peak-memory'
+import { sqlClient } from './kit/sql-client'
 import { startMariadb } from './kit/mariadb'
-import { createContext, expectWellFormed, ofType, runCode } from './runtime-kit'
+import { expectWellFormed, ofType, runCode } from './runtime-kit'
 
 const server = await startMariadb()
 afterAll(() => server?.stop())
 const dsn = server?.dsn
 
-const peakMiB = (pid: number): number =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
-
 describe.skipIf(!dsn)(`bounded reads on MariaDB${dsn ? '' : ' (skipped: no mariadb-server installed)'}`, () => {
   const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: dsn ?? '' } }))
 
   /** A fresh context (its own SQL client process, so its own peak) and a way to run cells in it. */
-  async function context(): Promise<{ pid: number; sql: (code: string) => ReturnType<typeof runCode> }> {
-    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
-    const id = await createContext(fx.d, 'sql')
-    const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
-    expect(pid).toBeDefined()
-    return { pid: pid!, sql: code => runCode(fx.d, code, { id, language: 'sql' }) }
-  }
+  const context = () => sqlClient(fx.d)
 
   const answer = (events: Awaited<ReturnType<typeof runCode>>) => {
     expectWellFormed(events)

@@ -7,30 +7,21 @@
  * bounded read takes (about 50-70 MiB) and far below what the whole took (330-600 MiB).
  */
 import { afterAll, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
-import { pidsWith } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { peakMiB } from './kit/peak-memory'
+import { sqlClient } from './kit/sql-client'
 import { startPostgres } from './kit/postgres'
-import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+import { expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
 
 const server = await startPostgres()
 afterAll(() => server?.stop())
 const dsn = server?.dsn
 
-const peakMiB = (pid: number): number =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
-
 describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no postgresql installed)'}`, () => {
   const fx = daemonAlone(() => ({ env: { EXECD_SQL_DSN: dsn ?? '' } }))
 
   /** A fresh context (its own SQL client process, so its own peak) and a way to run cells in it. */
-  async function context(): Promise<{ pid: number; sql: (code: string) => ReturnType<typeof runCode> }> {
-    const before = pidsWith('sql-driver.js', fx.d.proc.pid)
-    const id = await createContext(fx.d, 'sql')
-    const [pid] = pidsWith('sql-driver.js', fx.d.proc.pid).filter(p => !before.includes(p))
-    expect(pid).toBeDefined()
-    return { pid: pid!, sql: code => runCode(fx.d, code, { id, language: 'sql' }) }
-  }
+  const context = () => sqlClient(fx.d)
 
   const answer = (events: Awaited<ReturnType<typeof runCode>>) => {
     expectWellFormed(events)

@@ -15,6 +15,7 @@ import { daemonAlone } from './kit/daemon-dir'
 import { startMariadb } from './kit/mariadb'
 import { startPostgres } from './kit/postgres'
 import { createContext, expectWellFormed, ofType, resultText, runCode, runInterrupted } from './runtime-kit'
+import { peakMiB } from './kit/peak-memory'
 
 describe('sql through dist/execd (embedded SQLite)', () => {
   const fx = daemonAlone(() => ['--code-interrupt-grace', '500'])
@@ -377,10 +378,6 @@ describe.skipIf(!mariadb)(
     })
   },
 )
-
-/** A process's peak resident memory so far. */
-const peakMiB = (pid: number): number =>
-  Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 /** A process's anonymous resident memory (its own heap, not the executable's pages). */
 function rssAnonMiB(pid: number): number {
