@@ -5,6 +5,7 @@
  */
 import { CellQueue, type Overflow } from './cell-queue'
 import { EncodedEvent, makeEvent, type ExecError, type ExecEvent } from './events'
+import { OutputChunks } from './output-chunks'
 import { ReadGatherer } from './read-gather'
 
 /** Output written between cells (a timer or thread of an earlier cell) waits for the next one, bounded. */
@@ -94,13 +95,24 @@ export class CellAssembler {
    * flood, a read that came back small waits a moment before the next (core/read-gather.ts).
    */
   async pipe(stream: ReadableStream<Uint8Array>, type: 'stdout' | 'stderr'): Promise<void> {
-    const decoder = new TextDecoder()
+    const chunks = new OutputChunks(type)
     const reader = stream.getReader()
     const gathered = new ReadGatherer()
     for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      await this.output(type, decoder.decode(r.value, { stream: true }))
-      const gather = gathered.after(r.value.byteLength)
+      const bytes = r.value.byteLength
+      await this.outputChunk(chunks, r.value)
+      const gather = gathered.after(bytes)
       if (gather) await gather
     }
+    await this.output(type, chunks.end())
+  }
+
+  /**
+   * A chunk read from a pipe of the interpreter's as output: its JSON to the running cell when
+   * clean (core/output-chunks.ts), else its text; freed, so nothing else may view it.
+   */
+  outputChunk(chunks: OutputChunks, data: Uint8Array): Promise<void> | undefined {
+    const queue = this.running
+    return queue ? chunks.into(queue, data) : this.output(chunks.stream, chunks.text(data))
   }
 }

@@ -4,9 +4,8 @@
  * starts it). A module of its own, loaded with the first context: its queue, death words and
  * stall check are no part of what serve's start loads.
  */
-import { freeChunk } from '../../core/chunks'
-import { EncodedEvent, errorEvent, type ExecEvent } from '../../core/events'
-import { cleanChunk } from '../../core/lines'
+import { errorEvent, type ExecEvent } from '../../core/events'
+import { OutputChunks } from '../../core/output-chunks'
 import { CellQueue } from '../../core/cell-queue'
 import type { BashRunEnd, LiveBash } from '../../core/live-bash'
 import { STALLED } from '../../core/live-bash/stall'
@@ -49,27 +48,16 @@ export class BashContext implements RuntimeContext {
 
   /** The run's chunks and end into `queue`; resolves with what the run threw, if it did. */
   private async pump(it: ReturnType<LiveBash['run']>, queue: CellQueue): Promise<{ err: unknown } | undefined> {
-    const decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() }
-    // Whether a stream's decoder holds nothing: it has decoded its start (a BOM is dropped
-    // there) and its last chunk ended in ASCII (no character's first bytes wait in it).
-    const settled = { stdout: false, stderr: false }
+    const chunks = { stdout: new OutputChunks('stdout'), stderr: new OutputChunks('stderr') }
     try {
       for (let r = await it.next(); ; r = await it.next()) {
         if (!r.done) {
-          const { stream, data } = r.value
           // A flood's chunks are clean: framed from their bytes, not decoded, merged, escaped
           // and encoded again (four strings of each chunk, which held execd at 165–230 MiB).
-          const json = settled[stream] ? cleanJson(data) : undefined
-          const text = json ? '' : decoders[stream].decode(data, { stream: true })
-          if (!json) settled[stream] = data.length > 0 && data[data.length - 1]! < 0x80
-          // Copied (or decoded) whole: the chunk is freed now, its memory warm for the next
-          // read, as a session's run frees its own (core/chunks.ts).
-          const chars = data.length
-          freeChunk(data)
-          await (json ? queue.outputEncoded(new EncodedEvent(stream, json, true), chars) : queue.output(stream, text))
+          await chunks[r.value.stream].into(queue, r.value.data)
           continue
         }
-        for (const stream of ['stdout', 'stderr'] as const) void queue.output(stream, decoders[stream].decode())
+        for (const stream of ['stdout', 'stderr'] as const) void queue.output(stream, chunks[stream].end())
         queue.push(...(await this.ending(r.value)))
         return
       }
@@ -107,30 +95,4 @@ export class BashContext implements RuntimeContext {
     await this.shell.close()
     this.fifos?.close()
   }
-}
-
-const LF = 0x0a
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const LETTER_N = 0x6e
-
-/** A clean chunk's JSON string (quoted, each line feed `\n`); undefined for any other chunk. */
-function cleanJson(chunk: Uint8Array): Uint8Array | undefined {
-  if (chunk.length === 0 || !cleanChunk(chunk)) return undefined
-  let feeds = 0
-  for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) feeds++
-  const out = new Uint8Array(chunk.length + feeds + 2)
-  out[0] = QUOTE
-  let to = 1
-  let from = 0
-  for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, from)) {
-    out.set(chunk.subarray(from, at), to)
-    to += at - from
-    out[to++] = BACKSLASH
-    out[to++] = LETTER_N
-    from = at + 1
-  }
-  out.set(chunk.subarray(from), to)
-  out[out.length - 1] = QUOTE
-  return out
 }

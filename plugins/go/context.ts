@@ -6,6 +6,7 @@
 import { closeSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
+import { OutputChunks } from '../../core/output-chunks'
 import { errorEvent, type ExecEvent } from '../../core/events'
 import { readJsonLines } from '../../core/json-lines'
 import { ReadGatherer } from '../../core/read-gather'
@@ -175,14 +176,14 @@ export class GoContext implements RuntimeContext {
    * a flood, a read that came back small waits a moment before the next (core/read-gather.ts).
    */
   private async pump(stream: ReadableStream<Uint8Array>, type: Stream): Promise<void> {
-    const decoder = new TextDecoder()
+    const chunks = new OutputChunks(type)
     const reader = stream.getReader()
     const gathered = new ReadGatherer()
     try {
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
         const bytes = r.value.byteLength
         this.delivered[type] += bytes
-        const pending = this.cells.output(type, decoder.decode(r.value, { stream: true }))
+        const pending = this.cells.outputChunk(chunks, r.value)
         this.wake()
         await pending
         const gather = gathered.after(bytes)
