@@ -4,7 +4,8 @@
  * dropped for its size. A cell can write to fd 3 as well as the driver, so none is trusted.
  */
 import { DepthScanner } from '../../core/body'
-import { errorEvent, isExecError, isPlainObject } from '../../core/events'
+import { EncodedEvent, errorEvent, isExecError, isPlainObject } from '../../core/events'
+import { StringsJson } from '../../core/json-lines'
 
 /**
  * A bulk message: the line `{"raw":<n>,"type":"<stdout|stderr|result>"}`, then n bytes of the
@@ -15,6 +16,39 @@ import { errorEvent, isExecError, isPlainObject } from '../../core/events'
  */
 export const RAW_HEAD = Buffer.from('{"raw":')
 export const RAW_TYPES = new Set(['stdout', 'stderr', 'result'])
+
+/**
+ * A bulk result's header may say `"alias":<n>`: its payload ends with `"text/plain":<n bytes of
+ * a JSON string>}`, and its `text` is the same string (the driver's bundle always ends so). The
+ * string comes once and its bytes are framed twice: sent twice, an unread 60 MB value held
+ * 121 MiB of execd, once 61.
+ */
+const TEXT_PLAIN_KEY = Buffer.from('"text/plain":')
+const TEXT_KEY = Buffer.from(',"text":')
+const CLOSE = Buffer.from('}')
+
+/** A header's alias: 0 when it has none, -1 when it cannot be one (the header is not ours). */
+export function aliasOf(alias: unknown, type: unknown, size: unknown): number {
+  if (alias === undefined) return 0
+  if (type !== 'result' || typeof alias !== 'number' || !Number.isSafeInteger(alias) || alias < 2) return -1
+  return typeof size === 'number' && alias + TEXT_PLAIN_KEY.length + 2 <= size ? alias : -1
+}
+
+/**
+ * The result event of a payload whose last `alias` bytes before its `}` are text/plain's JSON
+ * string, written again as `text`'s; undefined when they are not (user code may write to fd 3).
+ */
+export function aliased(data: Uint8Array, alias: number): EncodedEvent | undefined {
+  const end = data.length - 1
+  const start = end - alias
+  const key = start - TEXT_PLAIN_KEY.length
+  if (data[end] !== 0x7d || (data[key - 1] !== 0x7b && data[key - 1] !== 0x2c)) return undefined
+  if (!TEXT_PLAIN_KEY.equals(data.subarray(key, start))) return undefined
+  const text = data.subarray(start, end)
+  const check = new StringsJson('string')
+  if (!check.push(text) || !check.complete) return undefined
+  return new EncodedEvent('result', [data.subarray(0, end), TEXT_KEY, text, CLOSE])
+}
 
 /**
  * The largest message taken from the interpreter, in bytes of JSON: a bulk one's payload, or a

@@ -6,6 +6,8 @@ import { isUtf8 } from 'node:buffer'
 import { EncodedEvent, isPlainObject } from '../../core/events'
 import { JsonLines, StringsJson } from '../../core/json-lines'
 import {
+  aliased,
+  aliasOf,
   isMessage,
   MAX_LINE_CHARS,
   MAX_MESSAGE_BYTES,
@@ -33,6 +35,8 @@ interface Bulk {
   left: number
   check: StringsJson
   size: number
+  /** A result's: the length of its text/plain's JSON, which is its `text`'s too (0: none). */
+  alias: number
 }
 
 type Item = string | Record<string, any>
@@ -87,6 +91,8 @@ export class LineChannel {
   private bulk: Bulk | undefined
   /** A bulk header read as a line: the type of the message whose payload is the next line. */
   private splitType: 'stdout' | 'stderr' | 'result' | undefined
+  /** That split header's result names its text/plain as its `text` too. */
+  private splitAlias = false
   /** The bytes given to the line splitter so far end a line. */
   private atLineStart = true
 
@@ -136,18 +142,26 @@ export class LineChannel {
   /** Reads the header at `head`; returns where its payload starts. */
   private beginBulk(chunk: Buffer, head: number): number {
     const nl = chunk.indexOf(0x0a, head)
-    let header: { raw?: unknown; type?: unknown } | undefined
+    let header: { raw?: unknown; type?: unknown; alias?: unknown } | undefined
     try {
       header = JSON.parse(chunk.toString('latin1', head, nl))
     } catch {}
     const size = header?.raw
     const type = header?.type
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || !RAW_TYPES.has(type as string)) {
+    const alias = aliasOf(header?.alias, type, size)
+    if (
+      typeof size !== 'number' ||
+      !Number.isSafeInteger(size) ||
+      size < 0 ||
+      !RAW_TYPES.has(type as string) ||
+      alias < 0
+    ) {
       // Not ours after all: a line like any other.
       this.textIn(chunk.subarray(head, nl + 1))
       return nl + 1
     }
-    const over = size > MAX_MESSAGE_BYTES
+    // The limit is the event's, its alias counted: what it always was.
+    const over = size + alias > MAX_MESSAGE_BYTES
     this.bulk = {
       type: type as Bulk['type'],
       data: new Uint8Array(over ? 0 : size),
@@ -155,6 +169,7 @@ export class LineChannel {
       left: size + 1,
       check: new StringsJson(type === 'result' ? 'object' : 'string'),
       size,
+      alias,
     }
     return nl + 1
   }
@@ -181,9 +196,13 @@ export class LineChannel {
     if (bulk.left > 0) return at + n
     this.bulk = undefined
     this.atLineStart = true
-    if (bulk.size > MAX_MESSAGE_BYTES) this.queue([tooLarge(bulk.size, `${MAX_MESSAGE_BYTES >> 20} MiB`)], 0)
+    if (bulk.size + bulk.alias > MAX_MESSAGE_BYTES)
+      this.queue([tooLarge(bulk.size + bulk.alias, `${MAX_MESSAGE_BYTES >> 20} MiB`)], 0)
     // Malformed (not the driver's: user code may write to fd 3) is no message, as a torn line.
-    else if (bulk.check.complete && isUtf8(bulk.data)) this.queue([new EncodedEvent(bulk.type, bulk.data)], bulk.size)
+    else if (bulk.check.complete && isUtf8(bulk.data)) {
+      const event = bulk.alias ? aliased(bulk.data, bulk.alias) : new EncodedEvent(bulk.type, bulk.data)
+      if (event) this.queue([event], bulk.size)
+    }
     return at + n
   }
 
@@ -248,8 +267,13 @@ export class LineChannel {
       // A bulk header that came split across chunks, read as a line: its payload is the next
       // line (the same event, parsed).
       const split = this.splitType
+      const splitAlias = this.splitAlias
       this.splitType = undefined
-      if (split === 'result' && isPlainObject(msg)) return { type: split, results: msg }
+      this.splitAlias = false
+      if (split === 'result' && isPlainObject(msg)) {
+        if (splitAlias && typeof msg['text/plain'] === 'string') msg.text = msg['text/plain']
+        return { type: split, results: msg }
+      }
       if (split && split !== 'result' && typeof msg === 'string') return { type: split, text: msg }
       if (split) continue
       // A cell can write to fd 3 too: a line `null` ended its cell with execd's own TypeError
@@ -258,6 +282,7 @@ export class LineChannel {
       if (!isPlainObject(msg as unknown)) continue
       if (typeof msg.raw === 'number' && RAW_TYPES.has(msg.type)) {
         this.splitType = msg.type
+        this.splitAlias = msg.type === 'result' && typeof msg.alias === 'number'
         continue
       }
       if (!isMessage(msg)) continue
