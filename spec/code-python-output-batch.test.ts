@@ -76,6 +76,29 @@ describe.skipIf(pythonAvailable !== true)(`python output sent in batches (${PYTH
     expect(sequence(events)).toEqual(expected)
   })
 
+  test('lines printed just before os._exit arrive: a forked child\'s, and the interpreter\'s own', async () => {
+    // The batch waited for the flusher, and os._exit took it with the process: the child's 100
+    // lines were lost (all came before batching), and 999 of the interpreter's 1,000.
+    const child = [
+      'import os',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    for i in range(100): print("c%d" % i)',
+      '    os._exit(0)',
+      'os.waitpid(pid, 0)',
+      'print("parent")',
+    ].join('\n')
+    let events = await runCode(fx.d, child, { id, language: 'python' })
+    expectWellFormed(events, id)
+    const lines = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}\n`).join('')
+    expect(stdoutText(events)).toBe(`${lines(100, 'c')}parent\n`)
+    const own = ['import os', 'for i in range(1000): print("x%d" % i)', 'os._exit(3)'].join('\n')
+    events = await runCode(fx.d, own, { id, language: 'python' })
+    expect(stdoutText(events)).toBe(lines(1000, 'x'))
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DeadKernelError'])
+    id = await createContext(fx.d, 'python')
+  })
+
   test('a print and then a partial line before an exception arrive before its error', async () => {
     const code = [
       'import sys',

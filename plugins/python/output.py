@@ -147,15 +147,37 @@ def _flush_later():
 
 
 def _batch_after_fork():
-    """A forked child's batch: its own lock (another thread may have held the parent's) and
-    flusher (the parent's thread is not in the child)."""
+    """A forked child's batch: its own locks (another thread may have held the parent's: the
+    batch's, or the channel's mid-send) and flusher (the parent's thread is not in the child)."""
+    global _send_lock
     _batch.lock = _thread.allocate_lock()
     _batch.wake = _thread.allocate_lock()
     _batch.wake.acquire()
     _batch.armed = _batch.flusher = False
+    _send_lock = _thread.allocate_lock()
 
 
 os.register_at_fork(after_in_child=_batch_after_fork)
+
+_os_exit = os._exit
+
+
+def _exit_sent(status):
+    """os._exit, the batch sent first: lines printed just before it waited for the flusher, and
+    went with the process (a forked child's 100 lines and os._exit(0): none came, all 100 before
+    batching). Bounded: a signal handler calling it while its thread holds the batch waits 1 s."""
+    if _batch.lock.acquire(True, 1.0):
+        try:
+            if _batch.owner is not None:
+                _batch.owner.send_pending()
+        except BaseException:
+            pass
+        finally:
+            _batch.lock.release()
+    _os_exit(status)
+
+
+os._exit = _exit_sent
 
 
 class _StreamWriter(io.TextIOBase):
