@@ -76,7 +76,7 @@ describe.skipIf(pythonAvailable !== true)(`python output sent in batches (${PYTH
     expect(sequence(events)).toEqual(expected)
   })
 
-  test('lines printed just before os._exit arrive: a forked child\'s, and the interpreter\'s own', async () => {
+  test("lines printed just before os._exit arrive: a forked child's, and the interpreter's own", async () => {
     // The batch waited for the flusher, and os._exit took it with the process: the child's 100
     // lines were lost (all came before batching), and 999 of the interpreter's 1,000.
     const child = [
