@@ -76,6 +76,63 @@ describe.skipIf(pythonAvailable !== true)(`python output sent in batches (${PYTH
     expect(sequence(events)).toEqual(expected)
   })
 
+  test("lines printed just before os._exit arrive: a forked child's, and the interpreter's own", async () => {
+    // The batch waited for the flusher, and os._exit took it with the process: the child's 100
+    // lines were lost (all came before batching), and 999 of the interpreter's 1,000.
+    const child = [
+      'import os',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    for i in range(100): print("c%d" % i)',
+      '    os._exit(0)',
+      'os.waitpid(pid, 0)',
+      'print("parent")',
+    ].join('\n')
+    let events = await runCode(fx.d, child, { id, language: 'python' })
+    expectWellFormed(events, id)
+    const lines = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${i}\n`).join('')
+    expect(stdoutText(events)).toBe(`${lines(100, 'c')}parent\n`)
+    const own = ['import os', 'for i in range(1000): print("x%d" % i)', 'os._exit(3)'].join('\n')
+    events = await runCode(fx.d, own, { id, language: 'python' })
+    expect(stdoutText(events)).toBe(lines(1000, 'x'))
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DeadKernelError'])
+    id = await createContext(fx.d, 'python')
+  })
+
+  test('a signal handler that prints while the cell prints: every line arrives, the cell ends', async () => {
+    // python runs a handler between any two bytecodes of the main thread, so inside a print that
+    // held the batch's lock (or the channel's, mid-send): the handler's print waited for a lock
+    // its own thread held. A signal once hung the context for good; a timer's next signals ran
+    // the handler again inside that wait, a RecursionError 0.7 s in (main's build, every run).
+    const code = [
+      'import signal',
+      'ticks = [0]',
+      'def tick(*_):',
+      '    ticks[0] += 1',
+      '    print("tick")',
+      'signal.signal(signal.SIGALRM, tick)',
+      'signal.setitimer(signal.ITIMER_REAL, 0.002, 0.002)',
+      'for i in range(100000): print("line%d" % i)',
+      'signal.setitimer(signal.ITIMER_REAL, 0)',
+      'signal.signal(signal.SIGALRM, signal.SIG_DFL)',
+      'ticks[0]',
+    ].join('\n')
+    // A bound no live cell meets (it ends in a second or two): a hang is the failure.
+    const events = await Promise.race([runCode(fx.d, code, { id, language: 'python' }), Bun.sleep(90_000)])
+    if (!events) {
+      id = await createContext(fx.d, 'python')
+      throw new Error('the cell did not end within 90 s')
+    }
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual([])
+    // A print is two writes (its text, then the newline): a handler's line may land between them.
+    const text = stdoutText(events)
+    const ticks = Number(ofType(events, 'result')[0]!.results['text/plain'])
+    expect(text.split('tick').length - 1).toBe(ticks)
+    const lines = text.replaceAll('tick', '').split('\n')
+    expect(lines.filter(l => l !== '')).toEqual(Array.from({ length: 100000 }, (_, i) => `line${i}`))
+  }, 120_000)
+
   test('a print and then a partial line before an exception arrive before its error', async () => {
     const code = [
       'import sys',

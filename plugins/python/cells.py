@@ -241,8 +241,8 @@ def _leave_if_forked(error):
     """A cell that forked, its child back here at the cell's end: that child is no driver. Gone
     on, it read execd's channel beside the interpreter, its own value came as the next cell's,
     and later cells ran in either process at random, each with its own state. It ends as its
-    cell did (a SystemExit's code), nothing more sent; not flushing: a lock another thread held
-    at the fork stays held in the child."""
+    cell did (a SystemExit's code), nothing more sent than its batch (os._exit sends it, on locks
+    made anew at the fork: one another thread held there stays held in the child)."""
     if os.getpid() == _DRIVER_PID:
         return
     code = 0

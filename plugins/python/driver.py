@@ -112,15 +112,27 @@ def _send(msg, hold=False):
 
 def _send_now(msg, hold=False):
     data = msg if isinstance(msg, bytes) else (_dumps(msg) + '\n').encode('utf-8')
+    me = _get_ident()
+    if _batch.sending == me:
+        # A signal handler's message, run mid-send on this thread: the channel's lock is its
+        # own, so it goes with the next message (waiting for the lock never ended).
+        _held.append(data)
+        return
     with _send_lock:
-        if hold:
-            _held.append(data)
-            return
-        if _held:
-            _held.append(data)
-            data = b''.join(_held)
-            del _held[:]
-        _send_whole(data)
+        _batch.sending = me
+        try:
+            if hold:
+                _held.append(data)
+                return
+            if _held:
+                _held.append(data)
+                data = b''.join(_held)
+                del _held[:]
+            _send_whole(data)
+        finally:
+            _batch.sending = None
+    if _batch.late:
+        _send_late()
 
 
 def _send_whole(data):

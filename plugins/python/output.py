@@ -122,16 +122,46 @@ class _Batch(object):
     armed = False  # the flusher will send the batch: set with wake released, cleared by the flusher only
     wake = _thread.allocate_lock()
     flusher = False  # started (lazily: a context that never prints starts no thread)
+    # The threads holding the batch's lock and the channel's (_send_now), and what a signal
+    # handler wrote meanwhile: python runs a handler on the main thread between any two
+    # bytecodes, and its print waited for a lock its own thread held (a SIGALRM printing
+    # while the cell printed hung the context for good, before batching too).
+    holder = None
+    sending = None
+    late = []
 
 
 _batch = _Batch()
 _batch.wake.acquire()
 
 
+_get_ident = _thread.get_ident
+
+
 def _flush_batch():
+    me = _get_ident()
+    if _batch.holder == me or _batch.sending == me:  # a signal handler's flush: see _Batch.holder
+        return
     with _batch.lock:
-        if _batch.owner is not None:
-            _batch.owner.send_pending()
+        _batch.holder = me
+        try:
+            if _batch.owner is not None:
+                _batch.owner.send_pending()
+        finally:
+            _batch.holder = None
+    if _batch.late:
+        _send_late()
+
+
+def _send_late():
+    """Writes what signal handlers wrote while their thread held the batch or the channel, once
+    it holds neither (the interrupted call's end)."""
+    me = _get_ident()
+    if _batch.holder == me or _batch.sending == me:
+        return
+    while _batch.late:
+        stream, text = _batch.late.pop(0)
+        stream.write(text)
 
 
 def _flush_later():
@@ -141,21 +171,56 @@ def _flush_later():
         _batch.wake.acquire()
         nap.acquire(True, _BATCH_DELAY)
         with _batch.lock:
-            _batch.armed = False
-            if _batch.owner is not None:
-                _batch.owner.send_pending()
+            _batch.holder = _get_ident()
+            try:
+                _batch.armed = False
+                if _batch.owner is not None:
+                    _batch.owner.send_pending()
+            finally:
+                _batch.holder = None
+        if _batch.late:
+            _send_late()
 
 
 def _batch_after_fork():
-    """A forked child's batch: its own lock (another thread may have held the parent's) and
-    flusher (the parent's thread is not in the child)."""
+    """A forked child's batch: its own locks (another thread may have held the parent's: the
+    batch's, or the channel's mid-send) and flusher (the parent's thread is not in the child)."""
+    global _send_lock
     _batch.lock = _thread.allocate_lock()
     _batch.wake = _thread.allocate_lock()
     _batch.wake.acquire()
     _batch.armed = _batch.flusher = False
+    _batch.holder = _batch.sending = None  # the parent's threads
+    _send_lock = _thread.allocate_lock()
 
 
 os.register_at_fork(after_in_child=_batch_after_fork)
+
+_os_exit = os._exit
+
+
+def _exit_sent(status):
+    """os._exit, the batch sent first: lines printed just before it waited for the flusher, and
+    went with the process (a forked child's 100 lines and os._exit(0): none came, all 100 before
+    batching), and what signal handlers wrote. Bounded: a lock held by another thread waits 1 s."""
+    me = _get_ident()
+    if _batch.holder != me and _batch.sending != me and _batch.lock.acquire(True, 1.0):
+        _batch.holder = me
+        try:
+            while _batch.late:
+                stream, text = _batch.late.pop(0)
+                stream.add(text)
+            if _batch.owner is not None:
+                _batch.owner.send_pending()
+        except BaseException:
+            pass
+        finally:
+            _batch.holder = None
+            _batch.lock.release()
+    _os_exit(status)
+
+
+os._exit = _exit_sent
 
 
 class _StreamWriter(io.TextIOBase):
@@ -172,26 +237,41 @@ class _StreamWriter(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError('write() argument must be str, not %s' % type(text).__name__)
-        if text:
-            with _batch.lock:
-                if _batch.owner is not self:
-                    if _batch.owner is not None:
-                        _batch.owner.send_pending()
-                    _batch.owner = self
-                self.pending.append(text)
-                self.held += len(text)
-                if self.held >= _HOLD_MAX:
-                    self.send_pending()
-                elif '\n' in text:
-                    if _monotonic() - _batch.sent_at >= _BATCH_DELAY:
-                        self.send_pending()
-                    elif not _batch.armed:
-                        _batch.armed = True
-                        if not _batch.flusher:
-                            _batch.flusher = True
-                            _thread.start_new_thread(_flush_later, ())
-                        _batch.wake.release()
+        if not text:
+            return 0
+        me = _get_ident()
+        if _batch.holder == me or _batch.sending == me:
+            _batch.late.append((self, text))  # a signal handler's: see _Batch.holder
+            return len(text)
+        with _batch.lock:
+            _batch.holder = me
+            try:
+                self.add(text)
+            finally:
+                _batch.holder = None
+        if _batch.late:
+            _send_late()
         return len(text)
+
+    def add(self, text):
+        """Puts text in the batch, and sends or arms it; the caller holds _batch.lock."""
+        if _batch.owner is not self:
+            if _batch.owner is not None:
+                _batch.owner.send_pending()
+            _batch.owner = self
+        self.pending.append(text)
+        self.held += len(text)
+        if self.held >= _HOLD_MAX:
+            self.send_pending()
+        elif '\n' in text:
+            if _monotonic() - _batch.sent_at >= _BATCH_DELAY:
+                self.send_pending()
+            elif not _batch.armed:
+                _batch.armed = True
+                if not _batch.flusher:
+                    _batch.flusher = True
+                    _thread.start_new_thread(_flush_later, ())
+                _batch.wake.release()
 
     def send_pending(self):
         """Sends the batch (this stream's text); the caller holds _batch.lock."""
