@@ -8,13 +8,11 @@
 import { requireCode, createContext } from '../lib/code'
 import { reps } from '../lib/config'
 import { type Execd, startExecd } from '../lib/execd'
+import { type Flood, floodThrough, GUARD_NOTE } from '../lib/flood'
 import { interleave } from '../lib/measure'
 import { figure, type RowResult } from '../lib/report'
 import { type BenchRow, rateRatio } from '../lib/row'
-import { PeakRss } from '../lib/rss'
-import { drainCounting } from '../lib/sse'
 import { summarize } from '../lib/stats'
-import { cpuSeconds } from '../lib/usage'
 import { floodCommand, pipeRate } from './r4-output-throughput'
 
 const MiB = 1024 * 1024
@@ -26,33 +24,14 @@ const cell =
   `import os\nt = os.times()\nline = '0' * ${LINE - 1}\nfor _ in range(${bytes / LINE}): print(line)\n` +
   `u = os.times()\nprint('writer', u.user - t.user + u.system - t.system)`
 
-interface Flood {
-  rate: number
-  peak: number
-  /** execd's and python's CPU per MiB, in ms. */
-  execdMs: number
-  pythonMs: number
-}
-
-async function flood(d: Execd, context: string): Promise<Flood> {
-  const peak = new PeakRss(d.pid).start()
-  const cpu0 = cpuSeconds(d.pid).own
-  const t0 = performance.now()
-  const res = await d.post('/code', { code: cell, context: { id: context, language: 'python' } })
-  if (res.status !== 200) throw new Error(`POST /code: ${res.status} ${await res.text()}`)
-  const { bytes: wire, tail } = await drainCounting(res)
-  const secs = (performance.now() - t0) / 1000
-  const execdSecs = cpuSeconds(d.pid).own - cpu0
-  const max = peak.stop()
-  if (!tail.includes('"type":"execution_complete"')) throw new Error(`flood did not complete: …${tail.slice(-300)}`)
-  if (wire < bytes) throw new Error(`flood: ${wire} bytes on the wire for ${bytes} of output`)
-  const writer = Number(/writer ([\d.e-]+)/.exec(tail)?.[1])
-  return {
-    rate: bytes / MiB / secs,
-    peak: max,
-    execdMs: (execdSecs * 1000) / (bytes / MiB),
-    pythonMs: (writer * 1000) / (bytes / MiB),
-  }
+/** The flood, with the cell's own CPU per MiB (its print) from the line it prints after. */
+async function flood(d: Execd, context: string): Promise<Flood & { pythonMs: number }> {
+  const f = await floodThrough(d, '/code', { code: cell, context: { id: context, language: 'python' } }, bytes, () =>
+    d.fetch(`/code/contexts/${context}`, { method: 'DELETE' }).then(r => r.arrayBuffer()),
+  )
+  if (f.guarded) throw new Error(GUARD_NOTE)
+  const writer = Number(/writer ([\d.e-]+)/.exec(f.tail ?? '')?.[1])
+  return { ...f, pythonMs: (writer * 1000) / (bytes / MiB) }
 }
 
 export default {
@@ -64,7 +43,7 @@ export default {
       await requireCode(d)
       const context = await createContext(d, 'python')
       await flood(d, context) // the first one's JIT and first faults are not the steady state
-      const floods: Flood[] = []
+      const floods: Awaited<ReturnType<typeof flood>>[] = []
       const samples = await interleave(
         [
           {
@@ -91,7 +70,7 @@ export default {
           baseline: figure(base, 'MiB/s'),
           ...rateRatio(ours.median, base.median),
           note:
-            `execd's CPU ${median(floods.map(f => f.execdMs)).toFixed(1)} ms per MiB, the cell's own ` +
+            `execd's CPU ${median(floods.map(f => f.cpuMsPerMiB!)).toFixed(1)} ms per MiB, the cell's own ` +
             `${median(floods.map(f => f.pythonMs)).toFixed(1)} (its print); execd's peak RSS ` +
             `${Math.max(...floods.map(f => f.peak)).toFixed(0)} MiB`,
         },
