@@ -4,19 +4,15 @@
  * chunks are framed from their bytes and copied into the journal's ring (core/output-chunks.ts).
  * Decoded and merged as text, 256 MiB of it peaked at 200 MiB; 88 since (load 3–4).
  */
-import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'bun:test'
 import { findGo } from '../plugins/go/toolchain'
 import { postJson, rssMiB } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { peakMiB } from './kit/peak-memory'
 
 const toolchain = await findGo(process.env.EXECD_GO || 'go')
 const fx = daemonAlone(() => ('missing' in toolchain ? null : []))
 const MiB = 1024 * 1024
-
-/** The daemon's peak resident memory: it is the test's alone, so this is the flood's. */
-const peakMiB = (pid: number): number =>
-  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
 describe.skipIf('missing' in toolchain)(
   `a go cell's flood${'missing' in toolchain ? ` (skipped: ${toolchain.missing})` : ''}`,
