@@ -6,6 +6,7 @@
  */
 import { settleThreads } from '../core/threads'
 import { versionText } from '../core/version'
+import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { STDOUT_CLOSED, keepStdoutClosed } from './closed-stdout'
 import { helpAsked } from './help-asked'
 
@@ -15,7 +16,7 @@ if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   void keepStdoutClosed().then(() => {
     // A stdout that fails (`> /dev/full`) is one line and status 1, not Bun's trace of the error.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') return void (process.exitCode = 141)
+      if (err.code === 'EPIPE') return void (process.exitCode = BROKEN_PIPE_EXIT)
       const text = err.code === 'EBADF' ? STDOUT_CLOSED : err.message.replace(/^E[A-Z]+: /, '').replace(/, write$/, '')
       process.stderr.write(`execd: ${text}\n`)
       process.exitCode = 1
