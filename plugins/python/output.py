@@ -142,9 +142,17 @@ def _flush_batch():
     me = _get_ident()
     if _batch.holder == me or _batch.sending == me:  # a signal handler's flush: see _Batch.holder
         return
+    _send_batch(me, False)
+
+
+def _send_batch(me, disarm):
+    """Sends the batch, holding its lock as `me`, then what signal handlers wrote meanwhile;
+    `disarm` (the flusher's) clears armed under the lock, so a line written after is armed anew."""
     with _batch.lock:
         _batch.holder = me
         try:
+            if disarm:
+                _batch.armed = False
             if _batch.owner is not None:
                 _batch.owner.send_pending()
         finally:
@@ -170,16 +178,7 @@ def _flush_later():
     while True:
         _batch.wake.acquire()
         nap.acquire(True, _BATCH_DELAY)
-        with _batch.lock:
-            _batch.holder = _get_ident()
-            try:
-                _batch.armed = False
-                if _batch.owner is not None:
-                    _batch.owner.send_pending()
-            finally:
-                _batch.holder = None
-        if _batch.late:
-            _send_late()
+        _send_batch(_get_ident(), True)
 
 
 def _batch_after_fork():
