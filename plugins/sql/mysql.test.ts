@@ -2,21 +2,13 @@
  * The sql runtime on a MySQL-protocol server: EXECD_TEST_MYSQL_DSN's, or a throwaway MariaDB
  * when Debian's mariadb-server is installed (spec/kit/mariadb.ts); skipped with neither.
  */
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
-import { startMariadb } from '../../spec/kit/mariadb'
-import { interruptKeepsSession, startSql, texts } from './test-context'
-import { removeDriverFile } from './child'
+import { interruptKeepsSession, startSql, texts, serverForTests } from './test-context'
 
-const server = await startMariadb()
-afterAll(async () => {
-  await server?.stop()
-  await removeDriverFile()
-})
-const skip = !server
-const why = skip ? ' (skipped: no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…)' : ''
+const { dsn, skip, why } = await serverForTests('mysql')
 
-const startServer = () => startSql({ 'sql-dsn': server?.dsn ?? '' })
+const startServer = () => startSql({ 'sql-dsn': dsn })
 
 test.skipIf(skip)(`mysql: session state lasts the context; # comments and quoted ; split right${why}`, async () => {
   const ctx = await startServer()
@@ -81,7 +73,7 @@ test.skipIf(skip)(`mysql: errors carry the server message${why}`, async () => {
 })
 
 test.skipIf(skip)(`mysql: a query is read under the session's select limit, put back after${why}`, async () => {
-  const ctx = await startSql({ 'sql-dsn': server?.dsn ?? '', 'sql-max-rows': '3' })
+  const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
   try {
     const limit = async () => texts(await runCell(ctx, 'SELECT @@SESSION.sql_select_limit AS l'))[0]?.rows[0][0]
     const unset = await limit()
@@ -107,7 +99,7 @@ test.skipIf(skip)(`mysql: a query is read under the session's select limit, put 
 test.skipIf(skip)(
   `mysql: a locking query runs whole into a table read under the limit, its answer as alone${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': server?.dsn ?? '', 'sql-max-rows': '3' })
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     try {
       const limit = async () => texts(await runCell(ctx, 'SELECT @@SESSION.sql_select_limit AS l'))[0]?.rows[0][0]
       const unset = await limit()

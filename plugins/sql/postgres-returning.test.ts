@@ -4,24 +4,16 @@
  * probed with another. The answers, the runs and the errors as before; a throwaway cluster as
  * in postgres.test.ts, skipped without one.
  */
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
-import { startPostgres } from '../../spec/kit/postgres'
-import { startSql, texts } from './test-context'
-import { removeDriverFile } from './child'
+import { startSql, texts, serverForTests } from './test-context'
 
-const server = await startPostgres()
-afterAll(async () => {
-  await server?.stop()
-  await removeDriverFile()
-})
-const skip = !server?.dsn
-const why = skip ? ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)' : ''
+const { dsn, skip, why } = await serverForTests('postgres')
 
 test.skipIf(skip)(
   `postgres: one-row writes make no table each; their answers, runs and errors as before${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': server!.dsn, 'sql-max-rows': '3' })
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     const one = async (cell: string) => texts(await runCell(ctx, cell))
     // The OID a new relation gets: each table made takes three (itself, its row type, its array).
     const nextOid = async (name: string) =>

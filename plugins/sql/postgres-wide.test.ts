@@ -4,20 +4,11 @@
  * whole and cut the JSON it made of them after). EXECD_TEST_SQL_DSN's server, or a throwaway
  * cluster (spec/kit/postgres.ts); skipped with neither.
  */
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { runCell } from '../../spec/kit/cell-events'
-import { startPostgres } from '../../spec/kit/postgres'
-import { startSql, texts } from './test-context'
-import { removeDriverFile } from './child'
+import { startSql, texts, serverForTests } from './test-context'
 
-const server = await startPostgres()
-afterAll(async () => {
-  await server?.stop()
-  await removeDriverFile()
-})
-const dsn = server?.dsn
-const skip = !dsn
-const why = skip ? ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)' : ''
+const { dsn, skip, why } = await serverForTests('postgres')
 
 /** A first row's values each get this share of a result's 4 Mi characters. */
 const share = (columns: number) => Math.floor((4 * 1024 * 1024) / columns)
@@ -25,7 +16,7 @@ const share = (columns: number) => Math.floor((4 * 1024 * 1024) / columns)
 test.skipIf(skip)(
   `postgres: json, xml and arrays of any size come as themselves${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': dsn! })
+    const ctx = await startSql({ 'sql-dsn': dsn })
     try {
       const [row] = texts(
         await runCell(
@@ -65,7 +56,7 @@ test.skipIf(skip)(
 test.skipIf(skip)(
   `postgres: a huge json, xml or array value is cut on the server as its text${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     try {
       const [json] = texts(await runCell(ctx, `SELECT jsonb_build_object('a', repeat('x', 5000000)) AS j, 7 AS n`))
       expect(json).toEqual({ columns: ['j', 'n'], rows: [[`{"a": "${'x'.repeat(share(2) - 7)}`, 7]], truncated: true })
@@ -94,7 +85,7 @@ test.skipIf(skip)(
 )
 
 test.skipIf(skip)(`postgres: a volatile json column is computed once a row, in the query's order${why}`, async () => {
-  const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+  const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
   try {
     await runCell(ctx, 'CREATE TEMPORARY SEQUENCE s')
     expect(

@@ -2,22 +2,13 @@
  * The sql runtime on a PostgreSQL server: EXECD_TEST_SQL_DSN's, or a throwaway cluster when
  * Debian's postgresql package is installed (spec/kit/postgres.ts); skipped with neither.
  */
-import { afterAll, expect, test } from 'bun:test'
+import { expect, test } from 'bun:test'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
-import { startPostgres } from '../../spec/kit/postgres'
-import { interruptKeepsSession, startSql, texts } from './test-context'
-import { removeDriverFile } from './child'
+import { interruptKeepsSession, startSql, texts, serverForTests } from './test-context'
 
-const server = await startPostgres()
-afterAll(async () => {
-  await server?.stop()
-  await removeDriverFile()
-})
-const dsn = server?.dsn
-const skip = !dsn
-const why = skip ? ' (skipped: no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…)' : ''
+const { dsn, skip, why } = await serverForTests('postgres')
 
-const startServer = () => startSql({ 'sql-dsn': dsn! })
+const startServer = () => startSql({ 'sql-dsn': dsn })
 
 test.skipIf(skip)(`postgres: session state lasts the context, dollar quotes split right${why}`, async () => {
   const ctx = await startServer()
@@ -78,7 +69,7 @@ test.skipIf(skip)(`postgres: errors carry the server message and code${why}`, as
 test.skipIf(skip)(
   `postgres: a query is read through a cursor to its row limit, in the transaction it would have had${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     // Outside a transaction block SAVEPOINT is refused: no transaction of ours is left open.
     const noBlock = async () =>
       expect(errorOf(await runCell(ctx, 'SAVEPOINT probe'))?.evalue).toContain('transaction blocks')
@@ -143,7 +134,7 @@ test.skipIf(skip)(
 test.skipIf(skip)(
   `postgres: what must run whole (RETURNING, a data-modifying WITH) runs once into a table, read to its row limit; a text value cut on the server${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     const serial = async () => texts(await runCell(ctx, 'SELECT last_value AS v FROM w_id_seq'))[0]?.rows[0]?.[0]
     const ours = async () =>
       texts(await runCell(ctx, "SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'execd\\_rows\\_%'"))[0]?.rows
@@ -250,7 +241,7 @@ test.skipIf(skip)(
 test.skipIf(skip)(
   `postgres: an answer's table is pg_temp's and its cut pg_catalog's, whatever the search path finds first${why}`,
   async () => {
-    const ctx = await startSql({ 'sql-dsn': dsn!, 'sql-max-rows': '3' })
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     const names = [...Array(20).keys()].map(i => `execd_rows_${i + 1}`)
     try {
       // A user's tables under our names, found before pg_temp: none dropped, read or written.

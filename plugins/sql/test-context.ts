@@ -1,11 +1,34 @@
 /** What the sql runtime's tests share: a context started from flags, and its results as tables. */
-import { expect } from 'bun:test'
+import { afterAll, expect } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { errorOf, runCell } from '../../spec/kit/cell-events'
+import { startMariadb } from '../../spec/kit/mariadb'
+import { startPostgres } from '../../spec/kit/postgres'
 import { sql } from '.'
+import { removeDriverFile } from './child'
+
+/**
+ * The server a test file's cells run on (spec/kit/postgres.ts, spec/kit/mariadb.ts), stopped after
+ * the file's tests with the driver file removed. With none, `skip` is set and `why` is said in
+ * each test's title.
+ */
+export async function serverForTests(
+  engine: 'postgres' | 'mysql',
+): Promise<{ dsn: string; skip: boolean; why: string }> {
+  const server = engine === 'postgres' ? await startPostgres() : await startMariadb()
+  afterAll(async () => {
+    await server?.stop()
+    await removeDriverFile()
+  })
+  const missing =
+    engine === 'postgres'
+      ? 'no postgresql installed and no EXECD_TEST_SQL_DSN=postgres://…'
+      : 'no mariadb-server installed and no EXECD_TEST_MYSQL_DSN=mysql://…'
+  return { dsn: server?.dsn ?? '', skip: !server, why: server ? '' : ` (skipped: ${missing})` }
+}
 
 /** A sql context with these flags (`sql-dsn`, `sql-file`, `sql-max-rows`) in `cwd`. */
 export const startSql = (flags: Record<string, string> = {}, cwd = '/'): Promise<RuntimeContext> =>
