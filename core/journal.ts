@@ -102,14 +102,13 @@ export class Journal extends JournalStore {
   private pushLine(type: 'stdout' | 'stderr', source: Uint8Array, start: number, end: number, bytes: number): number {
     // Room first, so the space of the lines dropped for it can take this one.
     this.makeRoom(bytes)
-    this.reclaim()
-    this.ring ??= new ByteRing(this.maxBytes)
-    const at = this.ring.copy(source, start, end)
+    const ring = this.reclaimedRing()
+    const at = ring.copy(source, start, end)
     // The id push() gives it: room is made already.
     const line =
       at < 0
         ? new OutputBytes(this.nextId, type, source.slice(start, end), Date.now())
-        : new OutputBytes(this.nextId, type, this.ring.buffer, Date.now(), at, at + end - start)
+        : new OutputBytes(this.nextId, type, ring.buffer, Date.now(), at, at + end - start)
     return this.push({ id: 0, line, bytes })
   }
 
@@ -123,12 +122,11 @@ export class Journal extends JournalStore {
     if (!(event instanceof EncodedEvent) || event.type === 'result' || event.parts.length !== 1)
       return this.push({ id: 0, event, bytes })
     this.makeRoom(bytes)
-    this.reclaim()
-    this.ring ??= new ByteRing(this.maxBytes)
+    const ring = this.reclaimedRing()
     const json = event.parts[0]!
-    const start = this.ring.copy(json)
+    const start = ring.copy(json)
     if (start < 0) return this.push({ id: 0, event, bytes })
-    const source = this.ring.buffer
+    const source = ring.buffer
     const end = start + json.length
     if (event.disposable) freeChunk(json)
     return this.push({ id: 0, event: event.movedTo(source, start, end), span: { source, start, end }, bytes })
@@ -164,10 +162,9 @@ export class Journal extends JournalStore {
     const { count, size, need } = planRun(walk, free, this.nextId, head.length, tail.length, lines, from)
     if (count === 0) return from
     for (let d = walk.drops; d > 0; d--) this.dropOldest()
-    this.reclaim()
-    this.ring ??= new ByteRing(this.maxBytes)
+    const ring = this.reclaimedRing()
     const first = this.nextId
-    const run = frameRun(this.ring, size, type, timestamp, [first, count], [head, tail], source, lines, from)
+    const run = frameRun(ring, size, type, timestamp, [first, count], [head, tail], source, lines, from)
     this.nextId += count
     this.entries.push({ id: first, run, bytes: need })
     this.runs = true
@@ -201,12 +198,14 @@ export class Journal extends JournalStore {
   }
 
   /**
-   * Gives the ring's room back for lines dropped since, oldest first, but not a line a reader
-   * was handed last: it may not have framed it yet (it is done once it asks for the next one).
+   * The ring an entry is copied into, made on first use, with the room of lines dropped since
+   * given back, oldest first, but not a line a reader was handed last: it may not have framed it
+   * yet (it is done once it asks for the next one).
    */
-  private reclaim(): void {
+  private reclaimedRing(): ByteRing {
     const n = reclaimFrom(this.unreclaimed, this.readers, this.ring)
     if (n > 0) this.unreclaimed.splice(0, n)
+    return (this.ring ??= new ByteRing(this.maxBytes))
   }
 
   /**
