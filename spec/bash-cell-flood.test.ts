@@ -7,9 +7,9 @@
  * command's lines are (kept as they came, 512 MiB peaked at 134–136 MiB; 89 since).
  */
 import { expect, test } from 'bun:test'
-import { postJson, rssMiB } from './harness'
+import { postJson } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { peakMiB } from './kit/peak-memory'
+import { readFlood } from './kit/flood-read'
 
 const fx = daemonAlone()
 const MiB = 1024 * 1024
@@ -23,26 +23,11 @@ test('a 512 MiB bash cell reaches its reader whole, and execd stays up and under
     context: { id, language: 'bash' },
   })
   expect(res.status).toBe(200)
-  const pid = fx.d.proc.pid
-  let peak = rssMiB(pid)
-  // Counted as it comes: the test's own memory holds one chunk and the stream's tail.
-  let wire = 0
-  let tail = ''
-  const reader = res.body!.getReader()
-  const decoder = new TextDecoder()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    wire += value.length
-    tail = (tail + decoder.decode(value, { stream: true })).slice(-4096)
-    peak = Math.max(peak, rssMiB(pid))
-  }
-  // The last event, not the whole tail: a failure says what ended the stream.
-  const last = tail.slice(tail.lastIndexOf('data: '))
+  const { wire, last, peak } = await readFlood(res, fx.d.proc.pid)
   expect(last).toStartWith('data: {"type":"execution_complete"')
   // Each 1 KiB line is its text on the wire (its newline escaped), framed in events of many lines.
   expect(wire).toBeGreaterThan(flood)
   expect((await fx.d.fetch('/ping')).status).toBe(200)
   // A session's run of the same flood peaks near 80 MiB; a cell's did at 134–136 (load 10).
-  expect(Math.max(peak, peakMiB(pid))).toBeLessThan(115)
+  expect(peak).toBeLessThan(115)
 }, 120_000)

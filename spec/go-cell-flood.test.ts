@@ -6,9 +6,9 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { findGo } from '../plugins/go/toolchain'
-import { postJson, rssMiB } from './harness'
+import { postJson } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { peakMiB } from './kit/peak-memory'
+import { readFlood } from './kit/flood-read'
 
 const toolchain = await findGo(process.env.EXECD_GO || 'go')
 const fx = daemonAlone(() => ('missing' in toolchain ? null : []))
@@ -26,22 +26,10 @@ describe.skipIf('missing' in toolchain)(
         context: { id, language: 'go' },
       })
       expect(res.status).toBe(200)
-      const pid = fx.d.proc.pid
-      let peak = rssMiB(pid)
-      // Counted as it comes: the test's own memory holds one chunk and the stream's tail.
-      let wire = 0
-      let tail = ''
+      // Each line's number, in the order written: the stdout events' texts joined.
       let next = 0
       let out = ''
-      const reader = res.body!.getReader()
-      const decoder = new TextDecoder()
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) break
-        wire += value.length
-        const text = decoder.decode(value, { stream: true })
-        tail = (tail + text).slice(-4096)
-        // Each line's number, in the order written: the stdout events' texts joined.
+      const { wire, last, peak } = await readFlood(res, fx.d.proc.pid, text => {
         out += text
         const frames = out.split('\n\n')
         out = frames.pop()!
@@ -55,15 +43,13 @@ describe.skipIf('missing' in toolchain)(
             next++
           }
         }
-        peak = Math.max(peak, rssMiB(pid))
-      }
-      const last = tail.slice(tail.lastIndexOf('data: '))
+      })
       expect(last).toStartWith('data: {"type":"execution_complete"')
       expect(next).toBe(lines)
       expect(wire).toBeGreaterThan(256 * MiB)
       expect((await fx.d.fetch('/ping')).status).toBe(200)
       // Main's build (text) peaked at ~200 MiB; a bash cell's flood, framed from its bytes, at ~90.
-      expect(Math.max(peak, peakMiB(pid))).toBeLessThan(120)
+      expect(peak).toBeLessThan(120)
     }, 180_000)
   },
 )
