@@ -80,6 +80,12 @@ const PUT_BACK = '.back'
  * costs ~2 ms, too much for every small upload, and an idle execd leaves no dir in TMPDIR.
  */
 const JOURNAL_LINGER_MS = 1000
+/**
+ * How long a close waits for the owners of what is still staged (a move's copy, told to stop) to
+ * remove it themselves before it removes what is left: removed under a copy still writing, a
+ * tree kept its newest entries and its dir (spec/files-staging, ~1 stop in 10 at load 15).
+ */
+const OWNERS_MS = 3000
 
 /**
  * A tracked entry. `done()`: its owner renamed it into place or removed it (idempotent). It is
@@ -100,6 +106,8 @@ export class StagedEntries {
   private lingering: ReturnType<typeof setTimeout> | undefined
   private swept: Promise<unknown> | undefined
   private links = 0
+  private stop = new AbortController()
+  private drained: (() => void) | undefined
 
   constructor(private readonly root = tmpdir()) {
     this.journal = new OwnedTempDir(JOURNAL_PREFIX, root, { onStale: removeJournalled })
@@ -119,6 +127,11 @@ export class StagedEntries {
     return { done: () => this.forget(entry) }
   }
 
+  /** Aborted once execd is stopping: work that stages for long (a move's copy) stops at its next step. */
+  get stopping(): AbortSignal {
+    return this.stop.signal
+  }
+
   /**
    * An app whose sections stage opens the registry (core/app.ts; stagings are refused once every
    * app that opened it has closed it). The first open removes what execds killed before left staged.
@@ -126,15 +139,27 @@ export class StagedEntries {
   open(): Promise<unknown> {
     this.users++
     this.closing = false
+    if (this.stop.signal.aborted) this.stop = new AbortController()
     this.swept ??= sweepStale(JOURNAL_PREFIX, this.root, this.journal.path, removeJournalled)
     return this.swept
   }
 
-  /** Closes one app's use; the last one removes everything still staged. */
+  /**
+   * Closes one app's use; the last one stops what still stages, lets its owners remove what they
+   * made (OWNERS_MS at most), and removes what is left.
+   */
   async close(): Promise<void> {
     if (--this.users > 0) return
     this.users = 0
     this.closing = true
+    this.stop.abort(shuttingDown())
+    if (this.entries.size > 0) {
+      await new Promise<void>(resolve => {
+        this.drained = resolve
+        setTimeout(resolve, OWNERS_MS).unref?.()
+      })
+      this.drained = undefined
+    }
     const left = [...this.entries]
     this.entries.clear()
     await Promise.allSettled(left.map(e => removeIfMade(e.dir, e.name, e.made, e.putBack)))
@@ -164,6 +189,7 @@ export class StagedEntries {
 
   private forget(entry: Entry): Promise<void> {
     if (!this.entries.delete(entry)) return Promise.resolve()
+    if (this.entries.size === 0) this.drained?.()
     if (this.entries.size === 0) {
       clearTimeout(this.lingering)
       this.lingering = setTimeout(() => this.entries.size === 0 && this.journal.close(), JOURNAL_LINGER_MS)

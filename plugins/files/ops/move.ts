@@ -162,7 +162,8 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal
   let placed = false
   try {
     await copyEntry(src.dir, src.name, dest.dir, temp, {
-      signal,
+      // execd stopping stops the copy too: its partial copy is removed here, before the exit.
+      signal: signal ? AbortSignal.any([signal, stagedEntries.stopping]) : stagedEntries.stopping,
       made: made => (staged = stagedEntries.track(dest.dir, temp, made)),
     })
     placed = renameUnlessTaken(dest.beside(temp), dest.at)
