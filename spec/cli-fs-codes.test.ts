@@ -168,9 +168,10 @@ const ROWS: Row[] = [
     code: 'FILE_NOT_FOUND',
   },
   {
-    what: 'search of a file',
-    args: t => ['search', `${t}/file`],
-    http: t => get('/files/search', { path: `${t}/file`, pattern: '**' }),
+    // A search rooted at a file is that file's entry, as the reference answers (stop 52): beneath one, refused.
+    what: 'search beneath a file',
+    args: t => ['search', `${t}/file/x`],
+    http: t => get('/files/search', { path: `${t}/file/x`, pattern: '**' }),
     code: 'INVALID_REQUEST_BODY',
   },
   {
