@@ -5,6 +5,7 @@
  * as a command's (4b) and a session's (4e) are. A cell's output goes through its queue and its
  * execution's journal (plugins/bash/context.ts, core/journal.ts), not a command's run.
  */
+import { createContext } from '../lib/code'
 import { benchConfig, reps } from '../lib/config'
 import { requireCommands } from '../lib/command'
 import { type Execd, startExecd } from '../lib/execd'
@@ -32,9 +33,7 @@ export default {
     const d = await startExecd()
     try {
       await requireCommands(d)
-      const made = await d.post('/code/context', { language: 'bash' })
-      if (made.status !== 200) throw new Error(`POST /code/context: ${made.status} ${await made.text()}`)
-      const context = ((await made.json()) as { id: string }).id
+      const context = await createContext(d, 'bash')
       const floods: Flood[] = []
       const samples = await interleave(
         [
