@@ -133,6 +133,19 @@ describe.skipIf(missing !== null)('jupyter bridge with a real server', () => {
     expect(after.find(e => e.type === 'result')!.results!.text).toBe("'yes'")
   }, 30_000)
 
+  test('an interrupt asked as a cell ends never lands in the next cell', async () => {
+    // The SIGINT goes through the server: sent at the cell's last event, it reached the kernel
+    // while the next cell already ran.
+    for (let n = 0; n < 5; n++) {
+      let asked: Promise<void> | undefined
+      await cell(ctx, `n = ${n}`, () => (asked ??= ctx.interrupt()))
+      const next = await cell(ctx, 'import time\ntime.sleep(0.2)\nn')
+      await asked
+      expect(next.find(e => e.type === 'error')?.error?.ename).toBeUndefined()
+      expect(next.find(e => e.type === 'result')!.results!.text).toBe(`${n}`)
+    }
+  }, 30_000)
+
   test('a kernel killed mid-cell ends the stream with an error instead of hanging', async () => {
     const victim = await start()
     try {

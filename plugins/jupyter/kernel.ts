@@ -43,6 +43,9 @@ export class JupyterKernel implements RuntimeContext {
   private deadWhy: string | null = null
   private closed = false
   private turn: Promise<void> = Promise.resolve()
+  /** A cell's execute_request is out and its end not yet seen. */
+  private running = false
+  private interrupting: Promise<void> | null = null
 
   constructor(
     private readonly server: JupyterServer,
@@ -131,9 +134,15 @@ export class JupyterKernel implements RuntimeContext {
     })
   }
 
+  /**
+   * The server interrupts with a SIGINT, which hits whatever runs when it lands: a second
+   * interrupt sent while one is on its way would land in the next cell, so close ones are one
+   * SIGINT, none is sent between cells, and the next cell goes only once it is delivered.
+   */
   async interrupt(): Promise<void> {
-    if (!this.alive) return
-    await this.server.interrupt(this.kernelId)
+    if (!this.alive || !this.running) return
+    this.interrupting ??= this.server.interrupt(this.kernelId).finally(() => (this.interrupting = null))
+    await this.interrupting
   }
 
   async close(): Promise<void> {
@@ -210,6 +219,8 @@ export class JupyterKernel implements RuntimeContext {
     const unClose = channel.onClose(why => void this.channelLost(why, fail))
     const poll = setInterval(() => void this.pollKernel(fail), this.timings.pollMs)
     try {
+      await this.interrupting?.catch(() => {})
+      this.running = true
       try {
         channel.send(executeRequest(msgId, this.session, code, silent))
       } catch {
@@ -220,6 +231,7 @@ export class JupyterKernel implements RuntimeContext {
       void this.pollKernel(fail)
       for await (const e of queue) yield e
     } finally {
+      this.running = false
       unsubscribe()
       unClose()
       clearInterval(poll)
