@@ -114,8 +114,8 @@ class _Batch(object):
     """The output written and not yet sent, of one stream at a time: a write to the other
     stream, any other message (_send) and every flush send it first, so stdout, stderr and
     results keep the order the cell wrote them in. A line goes at once when none went for
-    _BATCH_DELAY; else it arms the flusher, a thread that sends the batch _BATCH_DELAY later.
-    Text without a newline waits for one, a flush or _HOLD_MAX."""
+    _BATCH_DELAY; else it, or text without a newline, arms the flusher, a thread that sends
+    the batch _BATCH_DELAY later."""
     lock = _thread.allocate_lock()
     owner = None  # the _StreamWriter whose text waits
     sent_at = 0.0  # when a batch last went (_monotonic)
@@ -262,15 +262,17 @@ class _StreamWriter(io.TextIOBase):
         self.held += len(text)
         if self.held >= _HOLD_MAX:
             self.send_pending()
-        elif '\n' in text:
-            if _monotonic() - _batch.sent_at >= _BATCH_DELAY:
-                self.send_pending()
-            elif not _batch.armed:
-                _batch.armed = True
-                if not _batch.flusher:
-                    _batch.flusher = True
-                    _thread.start_new_thread(_flush_later, ())
-                _batch.wake.release()
+        elif '\n' in text and _monotonic() - _batch.sent_at >= _BATCH_DELAY:
+            self.send_pending()
+        elif not _batch.armed:
+            # Text without a newline is armed too, never sent at once (print's text and its
+            # newline are two writes): a progress line rewritten with \r waited for a newline or
+            # the cell's end, where Jupyter's kernels show it within 0.2 s.
+            _batch.armed = True
+            if not _batch.flusher:
+                _batch.flusher = True
+                _thread.start_new_thread(_flush_later, ())
+            _batch.wake.release()
 
     def send_pending(self):
         """Sends the batch (this stream's text); the caller holds _batch.lock."""
