@@ -191,6 +191,15 @@ def _batch_after_fork():
     _batch.armed = _batch.flusher = False
     _batch.holder = _batch.sending = None  # the parent's threads
     _send_lock = _thread.allocate_lock()
+    # What waited to be sent at the fork is the parent's, which sends it: the child sent it again
+    # before its own lines (a line printed just before os.fork() came twice). ipykernel's
+    # streams start a forked child's buffer empty too.
+    if _batch.owner is not None:
+        _batch.owner.pending = []
+        _batch.owner.held = 0
+        _batch.owner = None
+    del _held[:]
+    del _batch.late[:]
 
 
 os.register_at_fork(after_in_child=_batch_after_fork)
