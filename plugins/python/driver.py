@@ -175,6 +175,9 @@ class _Shared(object):
     fd = -1
     fcntl = None
     WAIT = 60.0
+    # Once a wait ran out, sends try the lock once and go on without it, until it is had again:
+    # a holder stopped for good costs the parent one WAIT, not one a message.
+    gave_up = False
 
     @classmethod
     def before_fork(cls):
@@ -196,15 +199,19 @@ class _Shared(object):
         while True:
             try:
                 fcntl.lockf(cls.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                cls.gave_up = False
                 return True
             except (BlockingIOError, PermissionError):
                 pass  # another process holds it
             except OSError:
                 return False
+            if cls.gave_up:
+                return False
             now = _monotonic()
             if end is None:
                 end = now + cls.WAIT
             elif now >= end:
+                cls.gave_up = True
                 return False
             _sleep(nap)
             nap = min(nap * 2, 0.005)
