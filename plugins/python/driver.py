@@ -138,16 +138,94 @@ def _send_now(msg, hold=False):
 def _send_whole(data):
     """sendall that a KeyboardInterrupt does not cut: one raised mid-send (execd not reading, a
     batch of 64 KiB blocked) left half a message on the channel, and the next one (the cell's
-    error) was read as part of it. The interrupt is raised once the message is out."""
+    error) was read as part of it. The interrupt is raised once the message is out. Once the
+    interpreter has forked, the channel's lock across processes is held meanwhile (_Shared)."""
     sent = 0
     interrupted = None
-    while sent < len(data):
-        try:
-            sent += _chan.send(data if sent == 0 else memoryview(data)[sent:])
-        except KeyboardInterrupt as e:
-            interrupted = e
+    try:
+        shared = _Shared.fd >= 0 and _Shared.lock()
+    except KeyboardInterrupt as e:
+        # An interrupt stops the wait (a holder that never lets go), not the message.
+        interrupted = e
+        shared = False
+    try:
+        while sent < len(data):
+            try:
+                sent += _chan.send(data if sent == 0 else memoryview(data)[sent:])
+            except KeyboardInterrupt as e:
+                interrupted = e
+    finally:
+        if shared:
+            _Shared.unlock()
     if interrupted is not None:
         raise interrupted
+
+
+class _Shared(object):
+    """The channel once the interpreter has forked: a forked child (os.fork, multiprocessing's fork
+    workers) prints through the driver's sys.stdout, so several processes send on one socket.
+    The kernel queues a send in pieces of ~32 KiB, and another process's message went between
+    two of them: execd found both torn and dropped them (four children and the parent printing
+    lines of 200,000 characters lost half of them). A message is sent holding a POSIX lock of
+    a memfd made before the first fork: such a lock is a process's, so it keeps the parent and
+    its children apart (threads are kept apart by _send_lock), and the kernel lets go of it
+    when its holder dies. Waited for WAIT at most (or until an interrupt), then sent unlocked as
+    before: a child stopped while it holds it must not hang the parent's cells for good. Not
+    less: at load 19 a parent waited over 2 s behind four children's long lines, and tore."""
+    fd = -1
+    fcntl = None
+    WAIT = 60.0
+    # Once a wait ran out, sends try the lock once and go on without it, until it is had again:
+    # a holder stopped for good costs the parent one WAIT, not one a message.
+    gave_up = False
+
+    @classmethod
+    def before_fork(cls):
+        if cls.fd != -1:
+            return
+        try:
+            import fcntl
+            cls.fcntl = fcntl
+            cls.fd = os.memfd_create('execd-channel', os.MFD_CLOEXEC)
+        except Exception:
+            cls.fd = -2  # no memfd or fcntl here: unlocked, as before
+
+    @classmethod
+    def lock(cls):
+        """True once held; False when it was not had within WAIT (sent unlocked)."""
+        fcntl = cls.fcntl
+        nap = 0.0002
+        end = None
+        while True:
+            try:
+                fcntl.lockf(cls.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                cls.gave_up = False
+                return True
+            except (BlockingIOError, PermissionError):
+                pass  # another process holds it
+            except OSError:
+                return False
+            if cls.gave_up:
+                return False
+            now = _monotonic()
+            if end is None:
+                end = now + cls.WAIT
+            elif now >= end:
+                cls.gave_up = True
+                return False
+            _sleep(nap)
+            nap = min(nap * 2, 0.005)
+
+    @classmethod
+    def unlock(cls):
+        try:
+            cls.fcntl.lockf(cls.fd, cls.fcntl.LOCK_UN)
+        except OSError:
+            pass
+
+
+os.register_at_fork(before=_Shared.before_fork)
+_sleep = __import__('time').sleep
 
 
 # A large output or value goes as a bulk message: the line {"raw":<n>,"type":<kind>}, then n

@@ -114,8 +114,8 @@ class _Batch(object):
     """The output written and not yet sent, of one stream at a time: a write to the other
     stream, any other message (_send) and every flush send it first, so stdout, stderr and
     results keep the order the cell wrote them in. A line goes at once when none went for
-    _BATCH_DELAY; else it arms the flusher, a thread that sends the batch _BATCH_DELAY later.
-    Text without a newline waits for one, a flush or _HOLD_MAX."""
+    _BATCH_DELAY; else it, or text without a newline, arms the flusher, a thread that sends
+    the batch _BATCH_DELAY later."""
     lock = _thread.allocate_lock()
     owner = None  # the _StreamWriter whose text waits
     sent_at = 0.0  # when a batch last went (_monotonic)
@@ -191,6 +191,15 @@ def _batch_after_fork():
     _batch.armed = _batch.flusher = False
     _batch.holder = _batch.sending = None  # the parent's threads
     _send_lock = _thread.allocate_lock()
+    # What waited to be sent at the fork is the parent's, which sends it: the child sent it again
+    # before its own lines (a line printed just before os.fork() came twice). ipykernel's
+    # streams start a forked child's buffer empty too.
+    if _batch.owner is not None:
+        _batch.owner.pending = []
+        _batch.owner.held = 0
+        _batch.owner = None
+    del _held[:]
+    del _batch.late[:]
 
 
 os.register_at_fork(after_in_child=_batch_after_fork)
@@ -262,15 +271,17 @@ class _StreamWriter(io.TextIOBase):
         self.held += len(text)
         if self.held >= _HOLD_MAX:
             self.send_pending()
-        elif '\n' in text:
-            if _monotonic() - _batch.sent_at >= _BATCH_DELAY:
-                self.send_pending()
-            elif not _batch.armed:
-                _batch.armed = True
-                if not _batch.flusher:
-                    _batch.flusher = True
-                    _thread.start_new_thread(_flush_later, ())
-                _batch.wake.release()
+        elif '\n' in text and _monotonic() - _batch.sent_at >= _BATCH_DELAY:
+            self.send_pending()
+        elif not _batch.armed:
+            # Text without a newline is armed too, never sent at once (print's text and its
+            # newline are two writes): a progress line rewritten with \r waited for a newline or
+            # the cell's end, where Jupyter's kernels show it within 0.2 s.
+            _batch.armed = True
+            if not _batch.flusher:
+                _batch.flusher = True
+                _thread.start_new_thread(_flush_later, ())
+            _batch.wake.release()
 
     def send_pending(self):
         """Sends the batch (this stream's text); the caller holds _batch.lock."""
