@@ -144,6 +144,40 @@ export async function endLeftovers(graceMs: number): Promise<void> {
   while (performance.now() < deadline && leftovers() > 0) await new Promise(r => setTimeout(r, 50))
 }
 
+/**
+ * Not as PID 1 (`execd serve -- ./start.sh` at a terminal, under a supervisor) once the main
+ * process has exited: what it left behind (`sh -c 'server & wait'` stopped by SIGTERM) gets
+ * SIGTERM and `graceMs` to exit, then SIGKILL, as endLeftovers gives PID 1's. It ran on after
+ * execd, re-parented to init. execd is its subreaper from before the main process started
+ * (serve.ts), so those jobs are execd's children in execd's own process group (the main
+ * process's, for its terminal), which core/ownership's killMarked spares: nothing else there
+ * is a child of execd's.
+ */
+export async function endAdopted(graceMs: number): Promise<void> {
+  const adopted = async (): Promise<number[]> => {
+    const procs = await scanProcs()
+    const group = procs.find(p => p.pid === process.pid)?.pgid
+    const jobs = procs.filter(p => p.ppid === process.pid && p.pgid === group && p.state !== 'Z').map(p => p.pid)
+    return new Lineage().extend(new Set(jobs), procs)
+  }
+  const signal = (pids: number[], sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig)
+      } catch {} // gone meanwhile
+    }
+  }
+  let left = await adopted()
+  if (left.length === 0) return
+  signal(left, 'SIGTERM')
+  const deadline = performance.now() + graceMs
+  while (left.length > 0 && performance.now() < deadline) {
+    await new Promise(r => setTimeout(r, 50))
+    left = await adopted()
+  }
+  signal(left, 'SIGKILL')
+}
+
 /** Live processes of this PID namespace but execd (zombies wait for the reaper; they do not count). */
 function leftovers(): number {
   let n = 0

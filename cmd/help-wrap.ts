@@ -5,6 +5,7 @@
  * terminal), each continued under its own column, as git's and cargo's help are.
  */
 import type { CAC } from 'cac'
+import { libcCalls } from '../core/libc'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { localText } from './locale-text'
 
@@ -116,15 +117,41 @@ export function printHelp(cli: CAC): number {
 /** `bytes` to fd 1, synchronously, whole (short writes continued; a non-blocking pipe waited for). */
 function writeStdout(bytes: Buffer): number {
   const { writeSync } = require('node:fs') as typeof import('node:fs')
-  for (let at = 0; at < bytes.length;) {
+  for (let at = 0, waits = 0; at < bytes.length;) {
     try {
       at += writeSync(1, bytes, at)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'EPIPE') return BROKEN_PIPE_EXIT
       if (code !== 'EAGAIN') throw err
-      Bun.sleepSync(1)
+      waitForRoom(waits++)
     }
   }
   return 0
+}
+
+interface Poll {
+  poll(fds: Int32Array, count: number, timeoutMs: number): number
+}
+/**
+ * poll(2) alone: core/connection-fd's `sockets()` has it, but that module loads node:fs when
+ * evaluated, and a serve start evaluates this one before it listens (core/layout-start.test.ts).
+ */
+let pollCall: Poll | null | undefined
+const POLLOUT = 4
+/** The longest sleep between tries where poll(2) is not to be had. */
+const LONGEST_SLEEP_MS = 64
+
+/**
+ * Waits for room in a non-blocking stdout another writer of the pipeline set so (a full pipe,
+ * a terminal stopped by Ctrl-S) as a blocking write waits: in poll(2), woken by room, by the
+ * reader leaving (the next write's EPIPE) or by a signal. A sleep of 1 ms between tries woke
+ * execd 300–700 times a second for as long as the reader took, for nothing. Without FFI, the
+ * sleeps double up to 64 ms.
+ */
+function waitForRoom(waits: number): void {
+  // struct pollfd: the descriptor, then events and revents (two shorts, little-endian).
+  pollCall ??= libcCalls<Poll>(({ FFIType: { i32, ptr, u64 } }) => ({ poll: { args: [ptr, u64, i32], returns: i32 } }))
+  if (pollCall && pollCall.poll(new Int32Array([1, POLLOUT]), 1, -1) >= 0) return
+  Bun.sleepSync(Math.min(LONGEST_SLEEP_MS, 2 ** Math.min(waits, 6)))
 }

@@ -328,6 +328,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
     if (main) await (await import('./entrypoint')).endMain(main, settings.shutdownGrace)
     await (await ownership.asked())?.killAll('shutdown')
     if (main && process.pid === 1) await (await import('./entrypoint')).endLeftovers(settings.shutdownGrace)
+    else if (main) await (await import('./entrypoint')).endAdopted(settings.shutdownGrace)
     stopReaper()
     stopReclaiming()
     // Let the final error frames reach clients before the sockets go (and what was just
@@ -348,6 +349,9 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   }
   // The main process decides when the container ends: signals go to it, and execd follows it.
   const { forwardSignals, startMain } = await import('./entrypoint')
+  // execd the subreaper before the main process starts: what it leaves behind comes to execd,
+  // which ends it at shutdown (endAdopted), rather than to an init that lets it run on.
+  await ownership.ready()
   main = startMain(mainArgv, log)
   forwardSignals(main, log, settings.mainStopGrace)
   const status = await main.status
