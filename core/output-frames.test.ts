@@ -146,7 +146,7 @@ describe('runs of frames', () => {
       const after = rand(old.lastId + 2)
       expect(await body(now, after, true)).toBe(await body(old, after, false))
     }
-  })
+  }, 60_000)
 
   test('a pacing reader taking some events at a time: the same waits, events and bytes', () => {
     for (let round = 0; round < 300; round++) {
@@ -185,7 +185,7 @@ describe('runs of frames', () => {
       expect(run('runs', true)).toEqual(drained)
       expect(drained.bytes).toBe(old.bytes)
     }
-  })
+  }, 60_000)
 
   test('a flood through the ring: wraps, reuse and a reader behind keep every byte', () => {
     // 1 KiB-ish clean lines in 64 KiB reads, the journal's default limits, as in row 4a
