@@ -23,6 +23,7 @@ import { MAX_RESULT_CHARS, take } from './cells.js'
 import { INTERRUPTED, execute } from './sqlite.js'
 import { cutQuery, gone, keptCursor, keptTable, keptWrite, merged, wideTypes } from './statements.js'
 import { killQuery, throughTemporary, underSelectLimit } from './mysql.js'
+import { wireRelay } from './mysql-wire.js'
 
 const proc = process
 let db
@@ -30,6 +31,8 @@ let server
 let inflight
 /** MySQL: the DSN and our connection's id, for KILL QUERY from a second connection. */
 let mysql
+/** MySQL: the relay between the client and the server that bounds each result (mysql-wire.js). */
+let wire
 let stop = false
 
 proc.on('disconnect', () => proc.exit(0))
@@ -46,8 +49,9 @@ proc.on('message', async m => {
     } else if (m.op === 'connect') {
       // One connection: session state (SET, temporary tables, transactions) lasts the context.
       // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
-      server = new SQL(m.dsn, { max: 1, bigint: true })
-      if (/^(mysql|mariadb):/i.test(m.dsn)) {
+      const mysqlDsn = /^(mysql|mariadb):/i.test(m.dsn)
+      server = new SQL(mysqlDsn ? await relayed(m.dsn) : m.dsn, { max: 1, bigint: true })
+      if (mysqlDsn) {
         const [[id]] = await server.unsafe('SELECT CONNECTION_ID()').values()
         mysql = { dsn: m.dsn, id: String(id) }
       } else {
@@ -56,6 +60,7 @@ proc.on('message', async m => {
       proc.send({ id: m.id, ok: true })
     } else if (m.op === 'exec') {
       stop = false
+      wire?.limit(m.maxRows + 1)
       const outcome = server
         ? await query(m.stmt, m.maxRows, m.keyword)
         : await execute(db, m.stmt, m.maxRows, () => stop)
@@ -135,7 +140,21 @@ async function readAll(pending, maxRows, shape = values => values) {
   for (const values of result) {
     if (rows.length === maxRows || !take(rows, shape(values), budget)) return { columns, rows, truncated: true }
   }
-  return { columns, rows, truncated: false }
+  // The relay dropped rows this result would not have shown: it says so.
+  return { columns, rows, truncated: wire?.cut ?? false }
+}
+
+/**
+ * A MySQL DSN through a relay of ours (mysql-wire.js) to its server: one on TCP, not asking for
+ * TLS (the relay cannot read what it encrypts) or naming a socket; else the DSN as it is.
+ */
+async function relayed(dsn) {
+  const url = new URL(dsn)
+  if (!url.hostname || /ssl|tls|socket|path/i.test(url.search)) return dsn
+  wire = await wireRelay(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 3306))
+  url.hostname = '127.0.0.1'
+  url.port = String(wire.port)
+  return url.toString()
 }
 
 /** A query's rows, each `shape`d before it is taken. */
