@@ -45,6 +45,16 @@ describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no po
     expect(peakMiB(pid)).toBeLessThan(150)
   })
 
+  test('EXECUTE of a prepared query of 2 million rows: 10,000 shown, the client small', async () => {
+    const { pid, sql } = await context()
+    await sql('PREPARE many AS SELECT g, md5(g::text) AS h FROM generate_series(1, 2000000) g')
+    const executed = answer(await sql('EXECUTE many'))
+    expect(executed.rows).toHaveLength(10_000)
+    expect(executed.rows.at(-1)?.[0]).toBe(10_000)
+    expect(executed.truncated).toBe(true)
+    expect(peakMiB(pid)).toBeLessThan(150)
+  }, 180_000)
+
   test('SELECT … FOR UPDATE of 2 million rows: 10,000 shown, the client small', async () => {
     const { pid, sql } = await context()
     await sql('CREATE TEMPORARY TABLE t AS SELECT g AS x, md5(g::text) AS h FROM generate_series(1, 2000000) g')

@@ -86,8 +86,9 @@ proc.send({ ready: true })
  * the server sends at most the row limit and one more. PostgreSQL's statements that must run
  * whole (RETURNING, a data-modifying WITH, a locking clause) put their rows in a table read the
  * same way (`throughTable`); MySQL's locking queries a temporary table read under the limit
- * (`throughTemporary`). Anything else (SHOW, WHOLE, MySQL's RETURNING, what a table refuses) is
- * taken whole, as the client reads every result.
+ * (`throughTemporary`); PostgreSQL's EXECUTE of a prepared query a table too. Anything else
+ * (SHOW, WHOLE, what a table refuses) is taken whole, as the client reads every result: on
+ * MySQL through the relay that drops a result's rows past the limit (mysql-wire.js).
  */
 async function query(stmt, maxRows, keyword) {
   const bounded = QUERIES.has(keyword) && !WHOLE.test(stmt) && !LOCKING.test(stmt)
@@ -101,7 +102,8 @@ async function query(stmt, maxRows, keyword) {
     const cursor = bounded ? await throughCursor(stmt, maxRows) : undefined
     if (typeof cursor === 'object') return cursor
     // 0A000: DECLARE refused a data-modifying WITH. A write's rows are the WITH's of a query.
-    const asQuery = QUERIES.has(keyword) && (!bounded || cursor === '0A000')
+    // EXECUTE of a prepared query is no cursor's, but `CREATE TABLE … AS EXECUTE` takes it.
+    const asQuery = (QUERIES.has(keyword) && (!bounded || cursor === '0A000')) || keyword === 'EXECUTE'
     const asWrite = /\bRETURNING\b/i.test(stmt) && (RETURNS.has(keyword) || keyword === 'WITH')
     const outcome =
       (asQuery ? await throughTable(stmt, maxRows, true) : undefined) ??
