@@ -59,7 +59,9 @@ export async function wireRelay(host, port) {
 }
 
 function relay(client, host, port, state) {
-  const upstream = connect(port, host)
+  const upstream = connect({ port, host, noDelay: true })
+  // Each packet on as it comes: a query's answer waited for Nagle's timer otherwise.
+  client.setNoDelay(true)
   // Unreached, the client is told why as the server would, not only that the line closed.
   let heard = false
   upstream.once('data', () => (heard = true))
@@ -99,45 +101,54 @@ function refusal(message) {
 /**
  * A packet stream cut into packets: `head(payload's first bytes, length, seq)` says for each
  * whether it goes on and under which sequence id (undefined: dropped); its payload then passes
- * or not as it comes, never held. Once `session.plain` is false, everything passes as it is.
+ * or not as it comes, never held. What passes goes on as runs of the chunk it came in, the
+ * sequence id written in place. Once `session.plain` is false, everything passes as it is.
  */
 function packetStream(session, head) {
-  let rest = Buffer.alloc(0)
+  let rest = EMPTY
   let left = 0
   let pass = true
   return chunk => {
     const out = []
-    let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
-    while (buf.length > 0) {
-      if (!session.plain) {
-        out.push(buf)
-        buf = buf.subarray(buf.length)
-        break
-      }
-      if (left > 0) {
-        const n = Math.min(left, buf.length)
-        if (pass) out.push(buf.subarray(0, n))
-        buf = buf.subarray(n)
-        left -= n
-        continue
-      }
-      if (buf.length < 4) break
-      const length = buf.readUIntLE(0, 3)
-      if (buf.length < 4 + Math.min(length, PEEK)) break
-      const seq = head(buf.subarray(4, 4 + Math.min(length, PEEK)), length, buf[3])
-      pass = seq !== undefined
-      if (pass) {
-        const header = Buffer.from(buf.subarray(0, 4))
-        header[3] = seq
-        out.push(header)
-      }
-      buf = buf.subarray(4)
-      left = length
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
+    // Bytes before `at` are decided; of them, those from `from` pass.
+    let at = 0
+    let from = 0
+    const skip = n => {
+      if (at > from) out.push(buf.subarray(from, at))
+      at += n
+      from = at
     }
-    rest = Buffer.from(buf)
+    while (at < buf.length) {
+      if (!session.plain) {
+        at = buf.length
+      } else if (left > 0) {
+        const n = Math.min(left, buf.length - at)
+        left -= n
+        if (pass) at += n
+        else skip(n)
+      } else {
+        if (buf.length - at < 4) break
+        const length = buf.readUIntLE(at, 3)
+        const peek = Math.min(length, PEEK)
+        if (buf.length - at - 4 < peek) break
+        const seq = head(buf.subarray(at + 4, at + 4 + peek), length, buf[at + 3])
+        pass = seq !== undefined
+        left = length
+        if (pass) {
+          buf[at + 3] = seq
+          at += 4
+        } else {
+          skip(4)
+        }
+      }
+    }
+    if (at > from) out.push(buf.subarray(from, at))
+    rest = at < buf.length ? Buffer.from(buf.subarray(at)) : EMPTY
     return out
   }
 }
+const EMPTY = Buffer.alloc(0)
 
 /**
  * The client's side: its handshake response's capabilities (TLS or compression: from then on
