@@ -55,6 +55,17 @@ describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no po
     expect(peakMiB(pid)).toBeLessThan(150)
   }, 180_000)
 
+  test("FETCH ALL of a user's cursor over 2 million rows: 10,000 shown, the cursor at its end, the client small", async () => {
+    const { pid, sql } = await context()
+    await sql('DECLARE mine CURSOR WITH HOLD FOR SELECT g, md5(g::text) AS h FROM generate_series(1, 2000000) g')
+    const fetched = answer(await sql('FETCH ALL FROM mine'))
+    expect(fetched.rows).toHaveLength(10_000)
+    expect(fetched.rows.at(-1)?.[0]).toBe(10_000)
+    expect(fetched.truncated).toBe(true)
+    expect(answer(await sql('FETCH NEXT FROM mine')).rows).toEqual([])
+    expect(peakMiB(pid)).toBeLessThan(150)
+  }, 180_000)
+
   test('SELECT … FOR UPDATE of 2 million rows: 10,000 shown, the client small', async () => {
     const { pid, sql } = await context()
     await sql('CREATE TEMPORARY TABLE t AS SELECT g AS x, md5(g::text) AS h FROM generate_series(1, 2000000) g')

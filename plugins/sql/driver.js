@@ -98,6 +98,8 @@ async function query(stmt, maxRows, keyword) {
     if (outcome) return outcome
     if (stop) throw INTERRUPTED
   }
+  const fetch = !mysql && keyword === 'FETCH' ? FETCH.exec(stmt) : undefined
+  if (fetch) return fetchOwn(stmt, fetch, maxRows)
   if (!mysql) {
     const cursor = bounded ? await throughCursor(stmt, maxRows) : undefined
     if (typeof cursor === 'object') return cursor
@@ -129,6 +131,26 @@ const RETURNS = new Set(['INSERT', 'UPDATE', 'DELETE'])
  */
 const LOCKING = /\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b/i
 const WHOLE = /\bOUTFILE\b|\bsql_select_limit\b/i
+
+/** PostgreSQL: a FETCH of a user's cursor forward by a count or all of it: its count and name. */
+const FETCH = /^\s*FETCH\s+(?:FORWARD\s+)?(ALL|\d+)\s+(?:FROM\s+|IN\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*$/i
+
+/**
+ * A user's cursor read as ours are (`fetchRows`) to the row limit and one more, then moved by
+ * what was asked and not read: `FETCH ALL` of 2 million rows took this process to 322 MiB, read
+ * whole. It ends where the FETCH would have, its errors its own; a count within the limit is
+ * read as it is.
+ */
+async function fetchOwn(stmt, [, count, name], maxRows) {
+  const all = count.toUpperCase() === 'ALL'
+  outside = false
+  if (!all && BigInt(count) <= BigInt(maxRows) + 1n) return readAll(server.unsafe(stmt).values(), maxRows)
+  const seen = { rows: 0 }
+  const outcome = await fetchRows(name, maxRows, undefined, '', undefined, seen)
+  const rest = all ? 'ALL' : (BigInt(count) - BigInt(seen.rows)).toString()
+  if (seen.rows > 0 && rest !== '0') await sent(say(`MOVE FORWARD ${rest} FROM ${name}`))
+  return outcome
+}
 
 /** A whole result, its rows cut to the limit and the budget here. */
 async function readAll(pending, maxRows, shape = values => values) {
@@ -341,17 +363,20 @@ async function readCursor(name, maxRows, own, described, fill = '', drop = '', s
 /**
  * Batches sized to the budget left (a first of 64 rows, then as many as the rows so far say
  * fit, at most 1,024; never past the row limit and one more), so this process holds about one
- * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip saved.
+ * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip
+ * saved; `seen` counts the rows fetched.
  */
-async function fetchRows(name, maxRows, columns, before = '', shape = values => values) {
+async function fetchRows(name, maxRows, columns, before = '', shape = values => values, seen = { rows: 0 }) {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
   for (let want = Math.min(64, maxRows + 1); ;) {
     const sentAll = await sent(say(`${before}FETCH FORWARD ${want} FROM ${name}`).values())
     // Several statements answer a result each: the FETCH's is the last.
     const batch = before ? sentAll.at(-1) : sentAll
-    // Not described before (`throughKept`): the write's own, three results before its FETCH.
-    columns ??= (sentAll.at(-3)?.columns ?? []).map(c => c.name)
+    // Not described before: the write's own, three results before its FETCH (`throughKept`), or
+    // a user's cursor's, the FETCH's (`fetchOwn`).
+    columns ??= ((before ? sentAll.at(-3) : sentAll)?.columns ?? []).map(c => c.name)
+    seen.rows += batch.length
     before = ''
     if (stop) throw INTERRUPTED
     if (columns.length === 0) return { affected: 0 }
