@@ -83,6 +83,7 @@ test.skipIf(skip)(
       await ctx.close()
     }
   },
+  30_000,
 )
 
 test.skipIf(skip)(
