@@ -2,7 +2,8 @@
  * What the SQL client process reads of a PostgreSQL answer it shows only part of. Statements
  * the server must run whole (INSERT … RETURNING, a data-modifying WITH, a locking SELECT):
  * every row is written or locked, and only the answer is bounded; before, the process held
- * every returned row to show 10,000. One huge value (text, bytea, json, xml, an array): cut on
+ * every returned row to show 10,000. One huge value (text, bytea, json, xml, an array, a
+ * composite, a range): cut on
  * the server; before, read whole and cut after. Its peak resident memory (VmHWM) is read from /proc; the bound is far above what a
  * bounded read takes (about 50-70 MiB) and far below what the whole took (330-600 MiB).
  */
@@ -44,6 +45,27 @@ describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no po
     expect(peakMiB(pid)).toBeLessThan(150)
   })
 
+  test('EXECUTE of a prepared query of 2 million rows: 10,000 shown, the client small', async () => {
+    const { pid, sql } = await context()
+    await sql('PREPARE many AS SELECT g, md5(g::text) AS h FROM generate_series(1, 2000000) g')
+    const executed = answer(await sql('EXECUTE many'))
+    expect(executed.rows).toHaveLength(10_000)
+    expect(executed.rows.at(-1)?.[0]).toBe(10_000)
+    expect(executed.truncated).toBe(true)
+    expect(peakMiB(pid)).toBeLessThan(150)
+  }, 180_000)
+
+  test("FETCH ALL of a user's cursor over 2 million rows: 10,000 shown, the cursor at its end, the client small", async () => {
+    const { pid, sql } = await context()
+    await sql('DECLARE mine CURSOR WITH HOLD FOR SELECT g, md5(g::text) AS h FROM generate_series(1, 2000000) g')
+    const fetched = answer(await sql('FETCH ALL FROM mine'))
+    expect(fetched.rows).toHaveLength(10_000)
+    expect(fetched.rows.at(-1)?.[0]).toBe(10_000)
+    expect(fetched.truncated).toBe(true)
+    expect(answer(await sql('FETCH NEXT FROM mine')).rows).toEqual([])
+    expect(peakMiB(pid)).toBeLessThan(150)
+  }, 180_000)
+
   test('SELECT … FOR UPDATE of 2 million rows: 10,000 shown, the client small', async () => {
     const { pid, sql } = await context()
     await sql('CREATE TEMPORARY TABLE t AS SELECT g AS x, md5(g::text) AS h FROM generate_series(1, 2000000) g')
@@ -83,5 +105,27 @@ describe.skipIf(!dsn)(`bounded reads on PostgreSQL${dsn ? '' : ' (skipped: no po
     expect(row.rows[0]?.[2]).toBe(`<x>${'y'.repeat(share - 3)}`)
     expect(row.rows[0]?.[3]).toBe(7)
     expect(peakMiB(pid)).toBeLessThan(150)
+  }, 180_000)
+
+  test('a row of a 100 MB composite, record and range: each cut to its share as its text, the client small', async () => {
+    const { pid, sql } = await context()
+    await sql('CREATE TYPE pair AS (a text, b int); CREATE TYPE textrange AS RANGE (subtype = text)')
+    try {
+      const row = answer(
+        await sql(
+          `SELECT (repeat('x', 100000000), 1)::pair AS p, ROW(repeat('y', 100000000), 2) AS r,
+                  textrange('a', repeat('z', 100000000)) AS t, 7 AS n`,
+        ),
+      )
+      const share = Math.floor((4 * 1024 * 1024) / 4)
+      expect(row.truncated).toBe(true)
+      expect(row.rows[0]?.[0]).toBe(`(${'x'.repeat(share - 1)}`)
+      expect(row.rows[0]?.[1]).toBe(`(${'y'.repeat(share - 1)}`)
+      expect(row.rows[0]?.[2]).toBe(`[a,${'z'.repeat(share - 3)}`)
+      expect(row.rows[0]?.[3]).toBe(7)
+      expect(peakMiB(pid)).toBeLessThan(150)
+    } finally {
+      await sql('DROP TYPE pair; DROP TYPE textrange')
+    }
   }, 180_000)
 })

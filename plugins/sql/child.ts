@@ -20,6 +20,7 @@ import { Interrupted } from './database'
 import { firstKeyword, type Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
 import mysql from './mysql.js' with { type: 'text' }
+import mysqlWire from './mysql-wire.js' with { type: 'text' }
 import sqlite from './sqlite.js' with { type: 'text' }
 import statements from './statements.js' with { type: 'text' }
 import source from './driver.js' with { type: 'text' }
@@ -43,6 +44,7 @@ const files = new PrivateFiles('execd-sql', {
   'sql-driver.js': source,
   'cells.js': cells,
   'mysql.js': mysql,
+  'mysql-wire.js': mysqlWire,
   'sqlite.js': sqlite,
   'statements.js': statements,
 })

@@ -23,6 +23,7 @@ import { MAX_RESULT_CHARS, take } from './cells.js'
 import { INTERRUPTED, execute } from './sqlite.js'
 import { cutQuery, gone, keptCursor, keptTable, keptWrite, merged, wideTypes } from './statements.js'
 import { killQuery, throughTemporary, underSelectLimit } from './mysql.js'
+import { wireRelay } from './mysql-wire.js'
 
 const proc = process
 let db
@@ -30,6 +31,8 @@ let server
 let inflight
 /** MySQL: the DSN and our connection's id, for KILL QUERY from a second connection. */
 let mysql
+/** MySQL: the relay between the client and the server that bounds each result (mysql-wire.js). */
+let wire
 let stop = false
 
 proc.on('disconnect', () => proc.exit(0))
@@ -46,8 +49,9 @@ proc.on('message', async m => {
     } else if (m.op === 'connect') {
       // One connection: session state (SET, temporary tables, transactions) lasts the context.
       // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
-      server = new SQL(m.dsn, { max: 1, bigint: true })
-      if (/^(mysql|mariadb):/i.test(m.dsn)) {
+      const mysqlDsn = /^(mysql|mariadb):/i.test(m.dsn)
+      server = new SQL(mysqlDsn ? await relayed(m.dsn) : m.dsn, { max: 1, bigint: true })
+      if (mysqlDsn) {
         const [[id]] = await server.unsafe('SELECT CONNECTION_ID()').values()
         mysql = { dsn: m.dsn, id: String(id) }
       } else {
@@ -56,6 +60,7 @@ proc.on('message', async m => {
       proc.send({ id: m.id, ok: true })
     } else if (m.op === 'exec') {
       stop = false
+      wire?.limit(m.maxRows + 1)
       const outcome = server
         ? await query(m.stmt, m.maxRows, m.keyword)
         : await execute(db, m.stmt, m.maxRows, () => stop)
@@ -81,8 +86,9 @@ proc.send({ ready: true })
  * the server sends at most the row limit and one more. PostgreSQL's statements that must run
  * whole (RETURNING, a data-modifying WITH, a locking clause) put their rows in a table read the
  * same way (`throughTable`); MySQL's locking queries a temporary table read under the limit
- * (`throughTemporary`). Anything else (SHOW, WHOLE, MySQL's RETURNING, what a table refuses) is
- * taken whole, as the client reads every result.
+ * (`throughTemporary`); PostgreSQL's EXECUTE of a prepared query a table too. Anything else
+ * (SHOW, WHOLE, what a table refuses) is taken whole, as the client reads every result: on
+ * MySQL through the relay that drops a result's rows past the limit (mysql-wire.js).
  */
 async function query(stmt, maxRows, keyword) {
   const bounded = QUERIES.has(keyword) && !WHOLE.test(stmt) && !LOCKING.test(stmt)
@@ -92,11 +98,14 @@ async function query(stmt, maxRows, keyword) {
     if (outcome) return outcome
     if (stop) throw INTERRUPTED
   }
+  const fetch = !mysql && keyword === 'FETCH' ? FETCH.exec(stmt) : undefined
+  if (fetch) return fetchOwn(stmt, fetch, maxRows)
   if (!mysql) {
     const cursor = bounded ? await throughCursor(stmt, maxRows) : undefined
     if (typeof cursor === 'object') return cursor
     // 0A000: DECLARE refused a data-modifying WITH. A write's rows are the WITH's of a query.
-    const asQuery = QUERIES.has(keyword) && (!bounded || cursor === '0A000')
+    // EXECUTE of a prepared query is no cursor's, but `CREATE TABLE … AS EXECUTE` takes it.
+    const asQuery = (QUERIES.has(keyword) && (!bounded || cursor === '0A000')) || keyword === 'EXECUTE'
     const asWrite = /\bRETURNING\b/i.test(stmt) && (RETURNS.has(keyword) || keyword === 'WITH')
     const outcome =
       (asQuery ? await throughTable(stmt, maxRows, true) : undefined) ??
@@ -123,6 +132,26 @@ const RETURNS = new Set(['INSERT', 'UPDATE', 'DELETE'])
 const LOCKING = /\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b|\bLOCK\s+IN\s+SHARE\s+MODE\b/i
 const WHOLE = /\bOUTFILE\b|\bsql_select_limit\b/i
 
+/** PostgreSQL: a FETCH of a user's cursor forward by a count or all of it: its count and name. */
+const FETCH = /^\s*FETCH\s+(?:FORWARD\s+)?(ALL|\d+)\s+(?:FROM\s+|IN\s+)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*)\s*$/i
+
+/**
+ * A user's cursor read as ours are (`fetchRows`) to the row limit and one more, then moved by
+ * what was asked and not read: `FETCH ALL` of 2 million rows took this process to 322 MiB, read
+ * whole. It ends where the FETCH would have, its errors its own; a count within the limit is
+ * read as it is.
+ */
+async function fetchOwn(stmt, [, count, name], maxRows) {
+  const all = count.toUpperCase() === 'ALL'
+  outside = false
+  if (!all && BigInt(count) <= BigInt(maxRows) + 1n) return readAll(server.unsafe(stmt).values(), maxRows)
+  const seen = { rows: 0 }
+  const outcome = await fetchRows(name, maxRows, undefined, '', undefined, seen)
+  const rest = all ? 'ALL' : (BigInt(count) - BigInt(seen.rows)).toString()
+  if (seen.rows > 0 && rest !== '0') await sent(say(`MOVE FORWARD ${rest} FROM ${name}`))
+  return outcome
+}
+
 /** A whole result, its rows cut to the limit and the budget here. */
 async function readAll(pending, maxRows, shape = values => values) {
   const result = await sent(pending)
@@ -135,7 +164,21 @@ async function readAll(pending, maxRows, shape = values => values) {
   for (const values of result) {
     if (rows.length === maxRows || !take(rows, shape(values), budget)) return { columns, rows, truncated: true }
   }
-  return { columns, rows, truncated: false }
+  // The relay dropped rows this result would not have shown: it says so.
+  return { columns, rows, truncated: wire?.cut ?? false }
+}
+
+/**
+ * A MySQL DSN through a relay of ours (mysql-wire.js) to its server: one on TCP, not asking for
+ * TLS (the relay cannot read what it encrypts) or naming a socket; else the DSN as it is.
+ */
+async function relayed(dsn) {
+  const url = new URL(dsn)
+  if (!url.hostname || /ssl|tls|socket|path/i.test(url.search)) return dsn
+  wire = await wireRelay(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 3306))
+  url.hostname = '127.0.0.1'
+  url.port = String(wire.port)
+  return url.toString()
 }
 
 /** A query's rows, each `shape`d before it is taken. */
@@ -320,17 +363,20 @@ async function readCursor(name, maxRows, own, described, fill = '', drop = '', s
 /**
  * Batches sized to the budget left (a first of 64 rows, then as many as the rows so far say
  * fit, at most 1,024; never past the row limit and one more), so this process holds about one
- * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip saved.
+ * budget, not a batch's worst case. `before` goes in the first FETCH's message, a round trip
+ * saved; `seen` counts the rows fetched.
  */
-async function fetchRows(name, maxRows, columns, before = '', shape = values => values) {
+async function fetchRows(name, maxRows, columns, before = '', shape = values => values, seen = { rows: 0 }) {
   const rows = []
   const budget = { left: MAX_RESULT_CHARS }
   for (let want = Math.min(64, maxRows + 1); ;) {
     const sentAll = await sent(say(`${before}FETCH FORWARD ${want} FROM ${name}`).values())
     // Several statements answer a result each: the FETCH's is the last.
     const batch = before ? sentAll.at(-1) : sentAll
-    // Not described before (`throughKept`): the write's own, three results before its FETCH.
-    columns ??= (sentAll.at(-3)?.columns ?? []).map(c => c.name)
+    // Not described before: the write's own, three results before its FETCH (`throughKept`), or
+    // a user's cursor's, the FETCH's (`fetchOwn`).
+    columns ??= ((before ? sentAll.at(-3) : sentAll)?.columns ?? []).map(c => c.name)
+    seen.rows += batch.length
     before = ''
     if (stop) throw INTERRUPTED
     if (columns.length === 0) return { affected: 0 }

@@ -83,4 +83,46 @@ test.skipIf(skip)(
       await ctx.close()
     }
   },
+  30_000,
+)
+
+test.skipIf(skip)(
+  `postgres: EXECUTE of a prepared query is read to its row limit, a prepared write runs once, each in its block${why}`,
+  async () => {
+    const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
+    const one = async (cell: string) => texts(await runCell(ctx, cell))
+    try {
+      await one(`CREATE TEMPORARY TABLE e (x int); CREATE TEMPORARY SEQUENCE s;
+        PREPARE q (int) AS SELECT g, nextval('s') AS n FROM generate_series(1, $1) g;
+        PREPARE w AS INSERT INTO e SELECT g FROM generate_series(1, 5) g;
+        PREPARE r AS INSERT INTO e VALUES (6), (7), (8), (9) RETURNING x`)
+      expect(await one('EXECUTE q(10)')).toEqual([
+        {
+          columns: ['g', 'n'],
+          rows: [
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ],
+          truncated: true,
+        },
+      ])
+      // Run once, whole, into the table: every row computed.
+      expect(await one("SELECT currval('s') AS c")).toEqual([{ columns: ['c'], rows: [[10]] }])
+      expect(await one('EXECUTE w')).toEqual([{ columns: ['affected_rows'], rows: [[5]] }])
+      expect(await one('EXECUTE r')).toEqual([{ columns: ['x'], rows: [[6], [7], [8]], truncated: true }])
+      expect(await one('SELECT count(*) AS n FROM e')).toEqual([{ columns: ['n'], rows: [[9]] }])
+      // In the session's block: its rollback undoes the execution's writes, the error its own.
+      await one('BEGIN; EXECUTE w')
+      expect(errorOf(await runCell(ctx, 'EXECUTE missing'))?.evalue).toContain('missing')
+      await one('ROLLBACK')
+      expect(await one('SELECT count(*) AS n FROM e')).toEqual([{ columns: ['n'], rows: [[9]] }])
+      expect(await one("SELECT count(*) AS n FROM pg_class WHERE relname LIKE 'execd_rows_%'")).toEqual([
+        { columns: ['n'], rows: [[0]] },
+      ])
+    } finally {
+      await ctx.close()
+    }
+  },
+  30_000,
 )

@@ -1,7 +1,7 @@
 /**
- * PostgreSQL's json, jsonb, xml and array values on the sql runtime: read as themselves, or cut
- * on the server as their text when that is longer than a result carries (the client read them
- * whole and cut the JSON it made of them after). EXECD_TEST_SQL_DSN's server, or a throwaway
+ * PostgreSQL's json, jsonb, xml, array, range, composite and other values of variable length on
+ * the sql runtime: read as themselves, or cut on the server as their text when that is longer
+ * than a result carries (the client read them whole and cut the JSON it made of them after). EXECD_TEST_SQL_DSN's server, or a throwaway
  * cluster (spec/kit/postgres.ts); skipped with neither.
  */
 import { expect, test } from 'bun:test'
@@ -14,7 +14,7 @@ const { dsn, skip, why } = await serverForTests('postgres')
 const share = (columns: number) => Math.floor((4 * 1024 * 1024) / columns)
 
 test.skipIf(skip)(
-  `postgres: json, xml and arrays of any size come as themselves${why}`,
+  `postgres: json, xml, arrays, ranges and records of any size come as themselves${why}`,
   async () => {
     const ctx = await startSql({ 'sql-dsn': dsn })
     try {
@@ -43,6 +43,10 @@ test.skipIf(skip)(
           ],
         ],
       })
+      // A range, a record and a tsvector (any size, their text) as the client reads them.
+      expect(
+        texts(await runCell(ctx, "SELECT int4range(1, 5) AS r, ROW(1, 'a b') AS c, 'a b'::tsvector AS v"))[0],
+      ).toEqual({ columns: ['r', 'c', 'v'], rows: [['[1,5)', '(1,"a b")', "'a' 'b'"]] })
       // 3 Mi characters of JSON: under what a result carries, whole.
       const [whole] = texts(await runCell(ctx, `SELECT jsonb_build_object('a', repeat('x', 3145728)) AS j`))
       expect(whole?.rows[0][0]).toEqual({ a: 'x'.repeat(3145728) })
@@ -54,7 +58,7 @@ test.skipIf(skip)(
 )
 
 test.skipIf(skip)(
-  `postgres: a huge json, xml or array value is cut on the server as its text${why}`,
+  `postgres: a huge json, xml, array or record value is cut on the server as its text${why}`,
   async () => {
     const ctx = await startSql({ 'sql-dsn': dsn, 'sql-max-rows': '3' })
     try {
@@ -66,6 +70,12 @@ test.skipIf(skip)(
       expect(array?.rows[0][0]).toHaveLength(share(1))
       const [xml] = texts(await runCell(ctx, "SELECT xmlelement(name a, repeat('x', 5000000)) AS x"))
       expect(xml?.rows[0][0]).toBe(`<a>${'x'.repeat(share(1) - 3)}`)
+      const [record] = texts(await runCell(ctx, "SELECT ROW(repeat('x', 5000000), 1) AS r, int8range(1, 2) AS g"))
+      expect(record).toEqual({
+        columns: ['r', 'g'],
+        rows: [[`(${'x'.repeat(share(2) - 1)}`, '[1,2)']],
+        truncated: true,
+      })
       // Through the rows a write returned, in a table of its own and then in the kept table.
       await runCell(ctx, 'CREATE TEMPORARY TABLE w (j jsonb, n int)')
       for (let i = 0; i < 2; i++) {

@@ -16,20 +16,26 @@ const cutText = c => `pg_catalog.left(${c}, ${MAX_RESULT_CHARS + 1})`
 
 /**
  * Whether a type's values may be any size and are read as themselves (not text): json, jsonb,
- * xml, and arrays, looked up once a session (`wideTypes`); the common scalars are known not to be.
+ * xml, and any other type of variable length (an array, a range, a composite or an anonymous
+ * record, a domain over one, an extension's), looked up once a session (`wideTypes`); the
+ * common scalars are known not to be.
  */
 const known = new Map([
   ...[114, 3802, 142].map(t => [t, true]),
   ...[16, 18, 19, 20, 21, 23, 26, 700, 701, 1042, 1082, 1083, 1114, 1184, 1186, 1700, 2950].map(t => [t, false]),
 ])
 
-/** Of these columns' types, those `cutQuery` cuts as text when long, an array's found by its category. */
+/**
+ * Of these columns' types, those `cutQuery` cuts as text when long: of variable length
+ * (`typlen` -1, or -2 for cstring), where only arrays were, and a 100 MB composite, record and
+ * range took this process to 620 MiB.
+ */
 export async function wideTypes(columns, say) {
   const unknown = [...new Set(columns.map(c => c.type))].filter(t => !known.has(t) && !CUT[t])
   if (unknown.length > 0) {
     try {
       const rows = await say(
-        `SELECT oid::pg_catalog.int4, typcategory = 'A' FROM pg_catalog.pg_type WHERE oid IN (${unknown.join(', ')})`,
+        `SELECT oid::pg_catalog.int4, typlen < 0 FROM pg_catalog.pg_type WHERE oid IN (${unknown.join(', ')})`,
       ).values()
       for (const t of unknown) known.set(t, false)
       for (const [oid, wide] of rows) known.set(Number(oid), wide)
