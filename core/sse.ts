@@ -222,12 +222,7 @@ export async function sseResponse<E extends object>(
 }
 
 /** The response that streams what `writer` has not sent yet, under the stall rule while it does. */
-function streamOf<E>(
-  writer: SseWriter<E>,
-  headers: Headers,
-  streams: Streams,
-  opts: SseOptions<E>,
-): Response {
+function streamOf<E>(writer: SseWriter<E>, headers: Headers, streams: Streams, opts: SseOptions<E>): Response {
   if (opts.request) writer.guardedBy(streams.guard(opts.request, opts.route))
   // A direct stream: each chunk is written from the batch's reused buffer (the write copies
   // what the socket does not take at once) and an awaited write is the backpressure; a
