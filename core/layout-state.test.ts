@@ -122,6 +122,8 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/sse-batch.ts': 'heads lastTail lastTailBytes scratch streamedSinceGc',
   'core/output-frames.ts': 'tailAt tailBytes between',
   'core/random.ts': 'hexes next',
+  // A template every SSE answer's headers are copied from (Bun copies a Headers it is given); never set.
+  'core/sse.ts': 'SSE_HEADERS',
   // Budgets of what the process has one of: its memory and disk for answers being sent, the event
   // loop's turns.
   'core/file-body.ts': 'memory disk',

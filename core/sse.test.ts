@@ -28,6 +28,20 @@ describe('sseResponse', () => {
     expect(text.endsWith('}\n\n')).toBe(true)
   })
 
+  test("one response's headers changed (a closing answer's) leave every other's as they were", async () => {
+    const first = await sseResponse(streams, events(1), { pingMs: 0 })
+    first.headers.set('connection', 'close')
+    const withOwn = await sseResponse(streams, events(1), { pingMs: 0, headers: { 'x-execution-id': 'abc' } })
+    const next = await sseResponse(streams, events(1), { pingMs: 0 })
+    for (const res of [withOwn, next]) {
+      expect(res.headers.get('connection')).toBe('keep-alive')
+      expect(res.headers.get('content-type')).toBe('text/event-stream')
+    }
+    expect(withOwn.headers.get('x-execution-id')).toBe('abc')
+    expect(next.headers.has('x-execution-id')).toBe(false)
+    await Promise.all([first, withOwn, next].map(body))
+  })
+
   test('a failure before the first event is a plain JSON error response', async () => {
     const failing = (async function* (): AsyncGenerator<ExecEvent> {
       throw new ExecdError('CONTEXT_NOT_FOUND', 'context x not found')
