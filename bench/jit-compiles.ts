@@ -17,33 +17,16 @@
 import { createContext, runCode } from './lib/code'
 import { commandRoundTrip } from './lib/command'
 import { startExecd } from './lib/execd'
+import { type Compile, compileReports } from './lib/jit-report'
 import { runThenClean } from './lib/procs'
 
 const kind = process.argv[2] ?? 'python'
 const total = Number(process.argv[3] ?? 2000)
 const batch = Number(process.argv[4] ?? 250)
 
-/** One line of JSC's report: `Optimized <name>#<hash>:[…] using <tier> … in <ms> ms`. */
-const REPORT = /^Optimized (.*?)#(\w+):\[.*?\] using (\w+) with .*? in ([\d.]+) ms/
-
-interface Compile {
-  fn: string
-  tier: string
-  ms: number
-}
-
 await runThenClean(async () => {
-  let pending = ''
   let current: Compile[] = []
-  const onStderr = (text: string) => {
-    pending += text
-    const lines = pending.split('\n')
-    pending = lines.pop() ?? ''
-    for (const line of lines) {
-      const m = REPORT.exec(line)
-      if (m) current.push({ fn: `${m[1]}#${m[2]}`, tier: m[3]!, ms: Number(m[4]) })
-    }
-  }
+  const onStderr = compileReports(c => current.push(c))
   const d = await startExecd({
     bin: process.env.BENCH_EXECD_BIN,
     env: { BUN_JSC_reportCompileTimes: '1' },

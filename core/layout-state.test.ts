@@ -102,7 +102,7 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/cgroup-confinement.ts': 'tree pending refusals',
   'core/memory-reserve.ts': 'reserve shells',
   'core/reserve-gate.ts': 'gate',
-  'core/oom.ts': 'cgroups children recent',
+  'core/oom.ts': 'cgroups children countFiles recent',
   // Timers shared by period or deadline, one per process as a timer is: the wakeups are the point.
   'core/shared-interval.ts': 'byPeriod',
   // Every app's guarded answers, looked at on that one timer (each guard knows its own app's pools).

@@ -7,7 +7,7 @@
  * alone would call the 720 ms not running.
  */
 // Loaded at the first read (after listening): node:fs costs every start 5-9 ms (core/layout.test.ts).
-const fs = () => require('node:fs') as typeof import('node:fs')
+const procfs = () => require('./procfs') as typeof import('./procfs')
 
 export interface SchedClock {
   run: number
@@ -19,7 +19,10 @@ const schedstat = `/proc/self/task/${process.pid}/schedstat`
 /** The clock now; undefined where there is no schedstat (a kernel without CONFIG_SCHED_INFO). */
 export function schedClock(): SchedClock | undefined {
   try {
-    const [run, wait] = fs().readFileSync(schedstat, 'latin1').split(' ').map(Number)
+    // Read each second by the awake clock's look, and by every reading of the loop-lag probe:
+    // through a kept descriptor, one pread into a kept buffer, where readFileSync's open, two
+    // reads into a fresh 256 KiB buffer and close left garbage for each idle second's collection.
+    const [run, wait] = (procfs().readKept(schedstat) ?? '').split(' ').map(Number)
     if (!Number.isFinite(run) || !Number.isFinite(wait)) return undefined
     return { run: run! / 1e6, wait: wait! / 1e6 }
   } catch {

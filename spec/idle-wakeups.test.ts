@@ -78,7 +78,18 @@ test.skipIf(!strace)(
       // A request reads the awake clock: its look starts.
       await leaveOrphan(d)
       tracer = Bun.spawn(
-        ['strace', '-qq', '-e', 'trace=openat,epoll_wait,epoll_pwait,epoll_pwait2', '-o', log, '-p', String(pid)],
+        // -y names a kept descriptor's file: the clock's look is a pread of its schedstat, kept open.
+        [
+          'strace',
+          '-qq',
+          '-y',
+          '-e',
+          'trace=openat,pread64,epoll_wait,epoll_pwait,epoll_pwait2',
+          '-o',
+          log,
+          '-p',
+          String(pid),
+        ],
         {
           stderr: 'pipe',
         },
@@ -87,7 +98,7 @@ test.skipIf(!strace)(
         /^TracerPid:\s+[1-9]/m.test(readFileSync(`/proc/${pid}/status`, 'latin1')),
       )
       const checks = (calls: string[]) => calls.some(c => c.includes('"/dev/null"'))
-      const looks = (calls: string[]) => calls.some(c => /\/task\/\d+\/schedstat"/.test(c))
+      const looks = (calls: string[]) => calls.some(c => /\/task\/\d+\/schedstat[">]/.test(c))
       // Three of each: both still run while nothing is asked.
       await waitFor('three checks and three looks', () => {
         const all = wakeUps(readFileSync(log, 'latin1'))
