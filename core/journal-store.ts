@@ -9,7 +9,15 @@ import { bytesOf, DROPPED, DropWalk, keepOutOfRing, lastOf, type Entry } from '.
 export interface JournalLimits {
   maxEvents?: number
   maxBytes?: number
+  /**
+   * Bytes of output an ended journal keeps once no reader paces it (its newest; results and
+   * errors whatever their size). Unset: what it held at its end.
+   */
+  keepEnded?: number
 }
+
+/** Events an ended journal keeps whatever `keepEnded` says: what a replay is for. */
+const KEPT_TYPES = new Set(['result', 'error', 'execution_complete'])
 
 export class JournalStore {
   protected entries: Entry[] = []
@@ -23,6 +31,7 @@ export class JournalStore {
   protected ended = false
   protected readonly maxEvents: number
   protected readonly maxBytes: number
+  protected readonly keepEnded: number
   /** Where output lines' bytes are kept; made on the first one. */
   protected ring: ByteRing | undefined
   /** Dropped lines whose ring bytes a reader may still be framing (see `reclaim`). */
@@ -33,6 +42,7 @@ export class JournalStore {
   constructor(limits: JournalLimits = {}) {
     this.maxEvents = limits.maxEvents ?? 4096
     this.maxBytes = limits.maxBytes ?? 4 * 1024 * 1024
+    this.keepEnded = limits.keepEnded ?? Infinity
     this.walk = new DropWalk(this.maxEvents, this.maxBytes)
   }
 
@@ -57,6 +67,19 @@ export class JournalStore {
 
   protected makeRoom(bytes: number): void {
     while (this.full(bytes) && this.events > 0) this.dropOldest()
+  }
+
+  /**
+   * Drops the oldest output past `keepEnded`: a finished cell's flood kept its journal's 4 MiB
+   * for replays, and each one finished added that to execd (row 12b's third flood started
+   * ~8 MiB higher than its first).
+   */
+  protected trimEnded(): void {
+    while (this.bytes > this.keepEnded && this.events > 1) {
+      const e = this.entries[this.head]
+      if (!e || (e.event && KEPT_TYPES.has(e.event.type))) return
+      this.dropOldest()
+    }
   }
 
   /**

@@ -27,6 +27,9 @@ export class Journal extends JournalStore {
   private pacers = 0
   /** `stopPacing()` was called: readers attached later do not pace either. */
   private unpaced = false
+  /** Trimmed and compacted once ended and no reader paces it (`settle`). */
+  private settled = false
+  private onSettled: (() => void) | undefined
   private wakeReaders: (() => void)[] = []
   private wakeWriter: (() => void) | undefined
 
@@ -49,6 +52,7 @@ export class Journal extends JournalStore {
     const wake = this.wakeWriter
     this.wakeWriter = undefined
     wake?.()
+    this.settle()
   }
 
   /**
@@ -193,8 +197,32 @@ export class Journal extends JournalStore {
   /** Marks the journal complete: readers finish after the last event. */
   end(): void {
     this.ended = true
-    this.compact()
+    this.settle()
     this.wake()
+  }
+
+  /**
+   * `fn` runs once the ended journal holds what it keeps (`keepEnded`, compacted out of its
+   * ring): at once if it does already, else when its last pacing reader leaves.
+   */
+  whenSettled(fn: () => void): void {
+    if (this.settled) fn()
+    else this.onSettled = fn
+  }
+
+  /**
+   * An ended journal keeps its newest output only once no reader paces it: the client of the
+   * execution may still be reading what the trim would drop (a flood ends with up to the whole
+   * journal unread). Its lines leave the ring then, not at the end: a reader still frames them.
+   */
+  private settle(): void {
+    if (!this.ended || this.pacers > 0 || this.settled) return
+    this.settled = true
+    this.trimEnded()
+    this.compact()
+    const fn = this.onSettled
+    this.onSettled = undefined
+    fn?.()
   }
 
   /**
@@ -225,7 +253,7 @@ export class Journal extends JournalStore {
   /** A reader leaves (its end, or its client's): it no longer holds the producer back. */
   detach(reader: Reader): void {
     if (!this.readers.delete(reader)) return
-    if (reader.paces) this.pacers--
+    if (reader.paces && --this.pacers === 0) this.settle()
     this.wakeWriter?.()
   }
 

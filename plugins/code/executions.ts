@@ -21,6 +21,12 @@ const KEEP_FINISHED_MS = 15 * 60_000
  */
 const KEEP_FINISHED_BYTES = 64 * 1024 * 1024
 /**
+ * Output one finished execution keeps for replays (its newest, as a finished command's 1 MiB
+ * journal does; its result and error whatever their size): a flood's cell kept its journal's
+ * 4 MiB, and three 1 GiB floods in a row peaked execd past 100 MiB (row 12b).
+ */
+const KEEP_FINISHED_OUTPUT = 1024 * 1024
+/**
  * Executions one context holds queued or running, and the characters of code of all unfinished
  * executions together: an execution outlives its client (core/limits.ts QueuedWork).
  */
@@ -34,6 +40,8 @@ export interface Execution {
   /** Resolves once execution_complete is journaled. */
   done: Promise<void>
   finishedAt?: number
+  /** What its journal counts in `finishedBytes` while it is kept. */
+  keptBytes?: number
 }
 
 /** An execution while this store runs it: `ended` settles its `done`. */
@@ -126,7 +134,7 @@ export class ExecutionStore {
     const refused = opts.failIfBusy && ctx.pending > 0
     if (!refused) this.pending.check(ctx, `context ${ctx.id}`, code)
     const id = uuidHex()
-    const journal = new Journal()
+    const journal = new Journal({ keepEnded: KEEP_FINISHED_OUTPUT })
     // A fresh journal has room: no promise for either.
     // state_lost only when true: an init member that is undefined in most cells and a string in
     // none had encodeEvent's extras read see both, and JSC compile it again (bench/jit-compiles.ts).
@@ -204,12 +212,23 @@ export class ExecutionStore {
     exec.journal.end()
     exec.finishedAt = this.now()
     this.finished.push(exec)
-    this.finishedBytes += exec.journal.retainedBytes
-    if (this.finishedBytes > KEEP_FINISHED_BYTES) this.prune()
+    exec.keptBytes = 0
+    // Counted again once its client has read it and it keeps only its newest output.
+    exec.journal.whenSettled(() => this.recount(exec))
+    this.recount(exec)
     // A cancelled one's room goes back at its turn (runTurn).
     if (exec.began) exec.release?.()
     exec.ended()
     return undefined
+  }
+
+  /** `exec`'s journal counted at what it holds now, if it is still kept. */
+  private recount(exec: Execution): void {
+    if (exec.keptBytes === undefined || this.executions.get(exec.id) !== exec) return
+    const bytes = exec.journal.retainedBytes
+    this.finishedBytes += bytes - exec.keptBytes
+    exec.keptBytes = bytes
+    if (this.finishedBytes > KEEP_FINISHED_BYTES) this.prune()
   }
 
   /**
@@ -227,7 +246,8 @@ export class ExecutionStore {
       const kept = finished.length - head <= KEEP_FINISHED && this.finishedBytes <= KEEP_FINISHED_BYTES
       if (kept && (oldest.finishedAt ?? 0) >= cutoff) break
       this.executions.delete(oldest.id)
-      this.finishedBytes -= oldest.journal.retainedBytes
+      this.finishedBytes -= oldest.keptBytes ?? 0
+      oldest.keptBytes = undefined
       finished[head] = undefined
     }
     if (head > KEEP_FINISHED && head * 2 >= finished.length) {
