@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { writeSync } from 'node:fs'
 import { groupAlive } from '../../core/process-groups'
-import type { ExecEvent } from '../../core/events'
+import { EncodedEvent, type ExecEvent } from '../../core/events'
+import { SpilledRange } from '../../core/encoded-part'
 import { available, closeStarted, PYTHON, runCell as run, startPython as start } from './test-context'
 
 afterEach(closeStarted)
@@ -28,6 +29,16 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
         .join(''),
     ).toBe(`${size} True\n`)
     expect(ctx.alive).toBe(true)
+  })
+
+  test('a large value comes in a spilled file, not memory, whole: characters split between reads too', async () => {
+    const ctx = await start()
+    const events = await run(ctx, "'é€x' * 700_000")
+    const result = events.find(e => e.type === 'result')!
+    expect(result).toBeInstanceOf(EncodedEvent)
+    expect((result as EncodedEvent).parts.some(p => p instanceof SpilledRange)).toBe(true)
+    expect(result.results!['text/plain']).toBe(`'${'é€x'.repeat(700_000)}'`)
+    expect(result.results!.text).toBe(result.results!['text/plain'])
   })
 
   test('a cell after the interpreter shut its end of the channel is a DeadKernelError, not a hang', async () => {
