@@ -67,7 +67,8 @@ export class SpilledFile implements ReadableBytes {
       const fs = statfsSync(dir)
       heldMax ??= IN_MEMORY.has(fs.type) ? MEMORY_MAX : DISK_MAX
       free = fs.bavail * fs.bsize
-      if (held + size > heldMax) return { refused: `large values held for their clients reached ${heldMax >> 20} MiB` }
+      if (held + size > heldMax)
+        return { refused: `large values held for their clients reached ${heldMax / 2 ** 20} MiB` }
       if (size * FREE_SHARE > free) return { refused: `${dir} (TMPDIR) has ${(free / 2 ** 20).toFixed(0)} MiB free` }
       fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600)
     } catch {
@@ -75,8 +76,15 @@ export class SpilledFile implements ReadableBytes {
     }
     const file = new SpilledFile(fd, size)
     held += size
-    closer.register(file, { fd, size })
+    closer.register(file, { fd, size }, file)
     return file
+  }
+
+  /** Closes it now and gives its bytes back, not at a collection (for tests). Idempotent. */
+  release(): void {
+    if (!closer.unregister(this)) return
+    held -= this.size
+    closeSync(this.fd)
   }
 
   /** Appends bytes; false when they could not be written (the disk is full). */
