@@ -2,6 +2,8 @@
  * The wire event of CONTRACT §2, without framing. One producer (a command, a runtime, the
  * metrics sampler) yields these; the SSE writer and the CLI render them.
  */
+import { partBytes, type EncodedPart } from './encoded-part'
+
 export type EventType =
   'init' | 'ping' | 'stdout' | 'stderr' | 'status' | 'execution_count' | 'result' | 'error' | 'execution_complete'
 
@@ -143,8 +145,11 @@ export class EncodedEvent implements ExecEvent {
   timestamp = Date.now()
   #decoded: unknown
 
-  /** The JSON's bytes in the pieces they came in (joined, they would be one more copy of it all). */
-  readonly parts: Uint8Array[]
+  /**
+   * The JSON's bytes in the pieces they came in (joined, they would be one more copy of it all);
+   * a large value's in a spilled file (core/spilled-bytes.ts).
+   */
+  readonly parts: EncodedPart[]
   /** Their length. */
   readonly size: number
 
@@ -154,7 +159,7 @@ export class EncodedEvent implements ExecEvent {
    */
   constructor(
     readonly type: 'stdout' | 'stderr' | 'result',
-    json: Uint8Array | Uint8Array[],
+    json: Uint8Array | EncodedPart[],
     readonly disposable = false,
   ) {
     this.parts = Array.isArray(json) ? json : [json]
@@ -196,7 +201,9 @@ export class EncodedEvent implements ExecEvent {
 
   /** The JSON as a string (for readers that want it, not for frames). */
   jsonText(): string {
-    return this.parts.length === 1 ? utf8.decode(this.parts[0]) : Buffer.concat(this.parts).toString('utf8')
+    const [first] = this.parts
+    if (this.parts.length === 1 && first instanceof Uint8Array) return utf8.decode(first)
+    return Buffer.concat(this.parts.map(partBytes)).toString('utf8')
   }
 }
 

@@ -37,7 +37,7 @@ const MAX_COPIES = 3
 export const fdPath = (fd: number): string => `/proc/self/fd/${fd}`
 
 /** statfs(2) f_type of the filesystems whose files are memory: tmpfs, ramfs. */
-const IN_MEMORY = new Set([0x01021994, 0x858458f6])
+export const IN_MEMORY = new Set([0x01021994, 0x858458f6])
 
 /**
  * Whether a copy in TMPDIR would be memory rather than disk: a tmpfs /tmp, a Kubernetes

@@ -125,9 +125,11 @@ export class Journal extends JournalStore {
   private pushEvent(event: ExecEvent, bytes: number): number {
     if (!(event instanceof EncodedEvent) || event.type === 'result' || event.parts.length !== 1)
       return this.push({ id: 0, event, bytes })
+    const json = event.parts[0]
+    // (a spilled part stays where it is: its file holds it, not memory)
+    if (!(json instanceof Uint8Array)) return this.push({ id: 0, event, bytes })
     this.makeRoom(bytes)
     const ring = this.reclaimedRing()
-    const json = event.parts[0]!
     const start = ring.copy(json)
     if (start < 0) return this.push({ id: 0, event, bytes })
     const source = ring.buffer

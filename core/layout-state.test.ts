@@ -127,6 +127,8 @@ const PROCESS_WIDE: Record<string, string> = {
   // Budgets of what the process has one of: its memory and disk for answers being sent, the event
   // loop's turns.
   'core/file-body.ts': 'memory disk',
+  // Large values' spilled files in TMPDIR, all apps' together, and the closer of each.
+  'core/spilled-bytes.ts': 'held heldMax closer',
   'core/socket-body.ts': 'pool',
   'core/fair.ts': 'sseTurns',
 }

@@ -5,6 +5,7 @@
 import { copyBytes } from './byte-ring'
 import { OutputBytes, outputLineHead, outputLineTail } from './events'
 import { OutputFrames } from './output-frames'
+import { partBytes, type EncodedPart } from './encoded-part'
 
 /** A batched chunk stops growing past this many bytes. */
 const BATCH_BYTES = 64 * 1024
@@ -82,14 +83,16 @@ export class FrameBatch {
    * the bytes, `<tail>\n\n`. Bytes past a batch are not copied in: they end the batch, and the
    * writer sends them from where they lie, a slice at a time (`takeBulk`).
    */
-  addEncoded(id: number, head: string, parts: Uint8Array[], size: number, tail: string): void {
+  addEncoded(id: number, head: string, parts: EncodedPart[], size: number, tail: string): void {
     this.add([`id: ${id}\ndata: ${head}`])
     if (size > BATCH_BYTES) {
       this.bulk = { parts, tail: ascii(`${tail}\n\n`) }
       return
     }
     this.reserve(size)
-    for (const part of parts) {
+    // (a spilled part is always past a batch: core/spilled-bytes.ts's values are large)
+    for (const p of parts) {
+      const part = partBytes(p)
       this.buf.set(part, this.used)
       this.used += part.length
     }
@@ -200,7 +203,11 @@ export class FrameBatch {
   take(): Uint8Array {
     const bulk = this.takeBulk()
     const lent = this.lent ? [this.lent] : []
-    const out = Buffer.concat([...lent, this.buf.subarray(0, this.used), ...(bulk ? [...bulk.parts, bulk.tail] : [])])
+    const out = Buffer.concat([
+      ...lent,
+      this.buf.subarray(0, this.used),
+      ...(bulk ? [...bulk.parts.map(partBytes), bulk.tail] : []),
+    ])
     this.recycle()
     return out
   }
@@ -236,7 +243,7 @@ export class FrameBatch {
 
 /** Bytes a frame ends with that it had already (sent by reference, in slices: a journal keeps them until its reader asks for more), then its tail. */
 export interface Bulk {
-  parts: Uint8Array[]
+  parts: EncodedPart[]
   tail: Uint8Array
 }
 

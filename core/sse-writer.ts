@@ -13,6 +13,7 @@ import type { ReadyIterator } from './journal'
 import type { Streams } from './streams'
 import { within } from './timers'
 import { collectAfterFlood, encodeFrame, FrameBatch, type Bulk } from './sse-batch'
+import { SpilledRange } from './encoded-part'
 import { frame, StreamFrames, WHOLE_TEXT_MAX } from './sse-frames'
 
 /**
@@ -230,14 +231,24 @@ export class SseWriter<E> {
    * slices (one write of it all held the loop, and a copy of what the socket had not taken).
    */
   private async sendBulk(controller: Controller, bulk: Bulk, lend: boolean): Promise<void> {
+    // A spilled part is read a slice at a time into one buffer: a lending write is done with
+    // it when it returns (what the socket did not take, Bun copied), so that is all it holds.
+    let spillSlice: Uint8Array | undefined
     for (const data of bulk.parts)
       for (let at = 0; at < data.length; at += BULK_SLICE) {
         while (sseTurns.spent) await sseTurns.next()
         // The client went away: the rest of the frame is for no one.
         if (this.closed) return
-        const slice = data.subarray(at, Math.min(data.length, at + BULK_SLICE))
-        // (a journal's ring may hold it: a queue that keeps the very buffer gets a copy)
-        await controller.write(lend ? slice : slice.slice())
+        const end = Math.min(data.length, at + BULK_SLICE)
+        let slice: Uint8Array
+        if (data instanceof SpilledRange) {
+          spillSlice ??= lend ? Buffer.allocUnsafe(BULK_SLICE) : undefined
+          slice = data.file.read(data.start + at, data.start + end, spillSlice)
+        } else {
+          // (a journal's ring may hold it: a queue that keeps the very buffer gets a copy)
+          slice = lend ? data.subarray(at, end) : data.slice(at, end)
+        }
+        await controller.write(slice)
         sseTurns.count(slice.length)
         // Counted as a batch's bytes are: left out, a bash cell's flood (its chunks past a batch
         // are bulk) was never collected for, and peaked at 103–105 MiB for 512 MiB, not 89.

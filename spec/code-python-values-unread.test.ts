@@ -1,20 +1,22 @@
 /**
- * Large python values held for clients that do not read: each is one event, held whole until its
- * client reads it. A value's text/plain and its alias `text` are one string, held once
- * (plugins/python/channel-messages.ts: aliased), where it was held twice; a client that reads
- * gets the bundle whole as before (spec/code-large: byte for byte).
+ * Large python values held for clients that do not read: each is one event, kept in a spilled
+ * file until its client reads it (core/spilled-bytes.ts), where it was held whole in execd's
+ * memory (16 contexts: ~2 GiB). A value's text/plain and its alias `text` are one string, kept
+ * once (plugins/python/channel-messages.ts: aliased); a client that reads gets the bundle whole
+ * as before (spec/code-large: byte for byte), whatever the others do.
  */
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, rssMiB } from './harness'
+import { postJson, readSse, rssMiB, type Daemon } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { postUnread } from './kit/narrow-reader'
 import { pythonAvailable } from './python-env'
 import { createContext, expectWellFormed, ofType, type WireEvent } from './runtime-kit'
 
 const VALUE = 60_000_000
-const CELLS = 6
+/** Contexts of unread values at once. */
+const MANY = 10
 
 /** The cell's code: its pid to `marker` once it runs, then a 60 MB string as its value. */
 const valueCell = (marker: string) =>
@@ -34,45 +36,65 @@ function waitsIn(pid: number): 'send' | 'recv' | undefined {
   return undefined
 }
 
-describe.skipIf(pythonAvailable !== true)('python values held for clients that do not read', () => {
-  const fx = daemonWithDir('python-values-unread')
+/** Every interpreter has run its cell and sent its value: each waits for its next cell. */
+async function allSent(markers: string[]): Promise<void> {
+  // Not a time: each one's state, read from the kernel.
+  for (;;) {
+    const pids = markers.map(m => (existsSync(m) ? Number(readFileSync(m, 'utf8')) : 0))
+    if (pids.every(p => p > 0 && waitsIn(p) === 'recv')) return
+    await Bun.sleep(100)
+  }
+}
 
-  test(`${CELLS} cells returning 60 MB strings, unread, hold each value once; a reader gets its bundle whole`, async () => {
-    const ids = await Promise.all(Array.from({ length: CELLS }, () => createContext(fx.d, 'python')))
-    const markers = ids.map((_, i) => join(fx.tmp, `cell-${i}`))
-    const silent = await Promise.all(
-      ids.map((id, i) => postUnread(fx.d, '/code', { code: valueCell(markers[i]!), context: { id } })),
-    )
+/**
+ * What the held values keep, not the peak on the way: that is the garbage of their reads too,
+ * and moved with the machine's load (446-687 MiB held once in memory, CI 678). The least RSS of
+ * a few samples once all are held.
+ */
+async function heldMiB(pid: number): Promise<number> {
+  let held = Infinity
+  for (let i = 0; i < 10; i++) {
+    held = Math.min(held, rssMiB(pid))
+    await Bun.sleep(200)
+  }
+  return held
+}
+
+/** A client that reads gets its whole 60 MB bundle, exactly, while the others hold theirs. */
+async function readerGetsItsValue(d: Daemon): Promise<void> {
+  const reader = await createContext(d, 'python')
+  const res = await postJson(d, '/code', { code: `'y' * ${VALUE}`, context: { id: reader } })
+  const events = (await readSse(res)).map(f => f.data as WireEvent)
+  expectWellFormed(events, reader)
+  const results = ofType(events, 'result')
+  expect(results.length).toBe(1)
+  expect(results[0]!.results['text/plain']).toBe(`'${'y'.repeat(VALUE)}'`)
+  expect(results[0]!.results.text).toBe(results[0]!.results['text/plain'])
+}
+
+/** `cells` contexts each posting a 60 MB value and reading nothing past its init. */
+async function unreadValues(d: Daemon, tmp: string, cells: number) {
+  const ids = await Promise.all(Array.from({ length: cells }, () => createContext(d, 'python')))
+  const markers = ids.map((_, i) => join(tmp, `cell-${i}`))
+  const silent = await Promise.all(
+    ids.map((id, i) => postUnread(d, '/code', { code: valueCell(markers[i]!), context: { id } })),
+  )
+  return { markers, close: () => Promise.all(silent.map(s => s.close())) }
+}
+
+describe.skipIf(pythonAvailable !== true)('python values held for clients that do not read, many contexts', () => {
+  const fx = daemonWithDir('python-values-spilled')
+
+  test(`${MANY} cells returning 60 MB strings, unread, keep them out of execd's memory; a reader meanwhile gets its value`, async () => {
+    const unread = await unreadValues(fx.d, fx.tmp, MANY)
     try {
-      // Settled: every interpreter has run its cell and sent its value (waits for its next
-      // cell) or waits to send it. Not a time: each one's state, read from the kernel.
-      for (;;) {
-        const pids = markers.map(m => (existsSync(m) ? Number(readFileSync(m, 'utf8')) : 0))
-        if (pids.every(p => p > 0 && waitsIn(p) === 'recv')) break
-        await Bun.sleep(100)
-      }
-      // What the held values keep, not the peak on the way: that is the garbage of their reads
-      // too, and moved with the machine's load (446-687 MiB held once, CI 678). The least RSS of
-      // a few samples once all are held: 415-416 MiB held once, 759 held twice (text/plain and
-      // its alias text, 3ce550e's build), from execd's own ~60.
-      let held = Infinity
-      for (let i = 0; i < 10; i++) {
-        held = Math.min(held, rssMiB(fx.d.proc.pid))
-        await Bun.sleep(200)
-      }
-      expect(held).toBeLessThan(600)
-
-      // A client that reads gets its whole bundle, exactly, while the others still hold theirs.
-      const reader = await createContext(fx.d, 'python')
-      const res = await postJson(fx.d, '/code', { code: `'y' * ${VALUE}`, context: { id: reader } })
-      const events = (await readSse(res)).map(f => f.data as WireEvent)
-      expectWellFormed(events, reader)
-      const results = ofType(events, 'result')
-      expect(results.length).toBe(1)
-      expect(results[0]!.results['text/plain']).toBe(`'${'y'.repeat(VALUE)}'`)
-      expect(results[0]!.results.text).toBe(results[0]!.results['text/plain'])
+      await allSent(unread.markers)
+      // Held in memory, 645 MiB (2f35cae's build, load 15); spilled, 84: execd's own ~60, a
+      // descriptor each and what the reads left.
+      expect(await heldMiB(fx.d.proc.pid)).toBeLessThan(200)
+      await readerGetsItsValue(fx.d)
     } finally {
-      await Promise.all(silent.map(s => s.close()))
+      await unread.close()
     }
   }, 300_000)
 })

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test'
+import { SpilledRange } from '../../core/encoded-part'
+import { SpilledFile, spilledBytesHeld } from '../../core/spilled-bytes'
 import { aliased, aliasOf } from './channel-messages'
 
 const bytes = (s: string) => Buffer.from(s)
@@ -18,6 +20,22 @@ describe('a bulk result whose text/plain is its text too', () => {
     expect(aliased(bytes('{"text/plain":"a","b":"cd"}'), 4)).toBeUndefined()
     expect(aliased(bytes('{"a":"x\\"text/plain\\":\\"cd"}'), 5)).toBeUndefined()
     expect(aliased(bytes('{"x":"text/plain":"ab"}'), 4)).toBeUndefined()
+  })
+
+  test('in a spilled file, is framed from the file, which is counted while held', () => {
+    const text = JSON.stringify(`'${'é'.repeat(600_000)}'`)
+    const payload = bytes(`{"text/html":"<b>","text/plain":${text}}`)
+    const before = spilledBytesHeld()
+    const file = SpilledFile.open(payload.length) as SpilledFile
+    expect(file).toBeInstanceOf(SpilledFile)
+    expect(spilledBytesHeld()).toBe(before + payload.length)
+    expect(file.append(payload.subarray(0, 1001)) && file.append(payload.subarray(1001))).toBe(true)
+    const event = aliased(file, Buffer.byteLength(text))!
+    expect(event.parts.filter(p => p instanceof SpilledRange).length).toBe(2)
+    expect(event.jsonText()).toBe(`{"text/html":"<b>","text/plain":${text},"text":${text}}`)
+    const lie = SpilledFile.open(payload.length) as SpilledFile
+    lie.append(bytes(`{"text/html":"<b>","text/plain":${text.slice(0, -1)}x}`))
+    expect(aliased(lie, Buffer.byteLength(text))).toBeUndefined()
   })
 
   test('a header alias that cannot be one is no bulk header', () => {

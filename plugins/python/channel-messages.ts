@@ -6,6 +6,7 @@
 import { DepthScanner } from '../../core/body'
 import { EncodedEvent, errorEvent, isExecError, isPlainObject } from '../../core/events'
 import { StringsJson } from '../../core/json-lines'
+import { SpilledFile } from '../../core/spilled-bytes'
 
 /**
  * A bulk message: the line `{"raw":<n>,"type":"<stdout|stderr|result>"}`, then n bytes of the
@@ -37,18 +38,35 @@ export function aliasOf(alias: unknown, type: unknown, size: unknown): number {
 /**
  * The result event of a payload whose last `alias` bytes before its `}` are text/plain's JSON
  * string, written again as `text`'s; undefined when they are not (user code may write to fd 3).
+ * The payload is in memory or in a spilled file (read back a slice at a time for the check).
  */
-export function aliased(data: Uint8Array, alias: number): EncodedEvent | undefined {
-  const end = data.length - 1
+export function aliased(payload: Uint8Array | SpilledFile, alias: number): EncodedEvent | undefined {
+  const bytes = (from: number, to: number) =>
+    payload instanceof SpilledFile ? payload.read(from, to) : payload.subarray(from, to)
+  const part = (from: number, to: number) =>
+    payload instanceof SpilledFile ? payload.range(from, to) : payload.subarray(from, to)
+  const end = (payload instanceof SpilledFile ? payload.size : payload.length) - 1
   const start = end - alias
   const key = start - TEXT_PLAIN_KEY.length
-  if (data[end] !== 0x7d || (data[key - 1] !== 0x7b && data[key - 1] !== 0x2c)) return undefined
-  if (!TEXT_PLAIN_KEY.equals(data.subarray(key, start))) return undefined
-  const text = data.subarray(start, end)
+  const around = bytes(key - 1, start)
+  if (bytes(end, end + 1)[0] !== 0x7d || (around[0] !== 0x7b && around[0] !== 0x2c)) return undefined
+  if (!TEXT_PLAIN_KEY.equals(around.subarray(1))) return undefined
   const check = new StringsJson('string')
-  if (!check.push(text) || !check.complete) return undefined
-  return new EncodedEvent('result', [data.subarray(0, end), TEXT_KEY, text, CLOSE])
+  for (let at = start; at < end; at += CHECK_SLICE)
+    if (!check.push(bytes(at, Math.min(end, at + CHECK_SLICE)))) return undefined
+  if (!check.complete) return undefined
+  const text = part(start, end)
+  return new EncodedEvent('result', [part(0, end), TEXT_KEY, text, CLOSE])
 }
+
+/** Bytes of an alias checked at a time (a spilled one is read back so). */
+const CHECK_SLICE = 1024 * 1024
+
+/**
+ * A bulk result from this size on is kept in a spilled file (core/spilled-bytes.ts), not in
+ * execd's memory, until its client has read it: a value's client may read late or never.
+ */
+export const SPILL_FROM = 1024 * 1024
 
 /**
  * The largest message taken from the interpreter, in bytes of JSON: a bulk one's payload, or a
@@ -99,7 +117,12 @@ export function tooDeep(line: string): boolean {
 
 /** The error event of a message over a limit (`limit` in words), which is dropped. */
 export function tooLarge(size: number, limit: string): Record<string, any> {
+  return dropped(size, `execd takes at most ${limit} from the interpreter as one event`)
+}
+
+/** The error event of a message dropped for `why`: the contract's OutputTooLarge, as over the limit. */
+export function dropped(size: number, why: string): Record<string, any> {
   const mib = (size / (1024 * 1024)).toFixed(1)
-  const evalue = `an output or value of ${mib} MiB was dropped: execd takes at most ${limit} from the interpreter as one event`
+  const evalue = `an output or value of ${mib} MiB was dropped: ${why}`
   return errorEvent('OutputTooLarge', evalue, [evalue])
 }

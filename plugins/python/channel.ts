@@ -5,14 +5,18 @@
 import { isUtf8 } from 'node:buffer'
 import { EncodedEvent, isPlainObject } from '../../core/events'
 import { JsonLines, StringsJson } from '../../core/json-lines'
+import { SpilledFile } from '../../core/spilled-bytes'
+import { Utf8Pieces } from '../../core/utf8-pieces'
 import {
   aliased,
   aliasOf,
+  dropped,
   isMessage,
   MAX_LINE_CHARS,
   MAX_MESSAGE_BYTES,
   RAW_HEAD,
   RAW_TYPES,
+  SPILL_FROM,
   tooDeep,
   tooLarge,
 } from './channel-messages'
@@ -37,6 +41,14 @@ interface Bulk {
   size: number
   /** A result's: the length of its text/plain's JSON, which is its `text`'s too (0: none). */
   alias: number
+  /** A large result's file, which takes its payload instead of `data` (SPILL_FROM). */
+  spill?: SpilledFile
+  /** Its spill's UTF-8 check, as the bytes come (`data` is checked whole). */
+  utf8?: Utf8Pieces
+  /** Why it is dropped though under the limit (no room to spill it), in an error's words. */
+  refused?: string
+  /** Its spill found it no UTF-8: no message, as any malformed bulk. */
+  malformed?: boolean
 }
 
 type Item = string | Record<string, any>
@@ -162,9 +174,17 @@ export class LineChannel {
     }
     // The limit is the event's, its alias counted: what it always was.
     const over = size + alias > MAX_MESSAGE_BYTES
+    // Spilled, or refused for want of room: never waited for (the other contexts' clients may
+    // not read), and never held in memory past SPILL_FROM while a file can be had.
+    const spill = !over && type === 'result' && size >= SPILL_FROM ? SpilledFile.open(size) : undefined
+    const file = spill instanceof SpilledFile ? spill : undefined
+    const refused = spill && !(spill instanceof SpilledFile) ? spill.refused : undefined
     this.bulk = {
       type: type as Bulk['type'],
-      data: new Uint8Array(over ? 0 : size),
+      data: new Uint8Array(over || spill ? 0 : size),
+      spill: file,
+      utf8: file && new Utf8Pieces(),
+      refused,
       filled: 0,
       left: size + 1,
       check: new StringsJson(type === 'result' ? 'object' : 'string'),
@@ -187,6 +207,12 @@ export class LineChannel {
       this.atLineStart = false
       return at // read as lines: the lie's rest is a torn line, what follows it messages
     }
+    if (bulk.spill && payload.length > 0) {
+      // Not UTF-8 (not the driver's) is no message; a full disk is an error saying so.
+      if (!bulk.utf8!.push(payload)) bulk.malformed = true
+      else if (!bulk.spill.append(payload)) bulk.refused = 'it could not be written to TMPDIR'
+      if (bulk.malformed || bulk.refused) bulk.spill = bulk.utf8 = undefined
+    }
     const copy = Math.min(n, bulk.data.length - bulk.filled)
     if (copy > 0) {
       bulk.data.set(chunk.subarray(at, at + copy), bulk.filled)
@@ -198,9 +224,13 @@ export class LineChannel {
     this.atLineStart = true
     if (bulk.size + bulk.alias > MAX_MESSAGE_BYTES)
       this.queue([tooLarge(bulk.size + bulk.alias, `${MAX_MESSAGE_BYTES >> 20} MiB`)], 0)
+    else if (bulk.refused !== undefined && bulk.check.complete)
+      this.queue([dropped(bulk.size + bulk.alias, bulk.refused)], 0)
     // Malformed (not the driver's: user code may write to fd 3) is no message, as a torn line.
-    else if (bulk.check.complete && isUtf8(bulk.data)) {
-      const event = bulk.alias ? aliased(bulk.data, bulk.alias) : new EncodedEvent(bulk.type, bulk.data)
+    else if (bulk.check.complete && !bulk.malformed && (bulk.spill ? bulk.utf8!.complete : isUtf8(bulk.data))) {
+      const payload = bulk.spill ?? bulk.data
+      const json = bulk.spill ? [bulk.spill.range(0, bulk.size)] : bulk.data
+      const event = bulk.alias ? aliased(payload, bulk.alias) : new EncodedEvent(bulk.type, json)
       if (event) this.queue([event], bulk.size)
     }
     return at + n

@@ -2,7 +2,9 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { writeSync } from 'node:fs'
 import { groupAlive } from '../../core/process-groups'
-import type { ExecEvent } from '../../core/events'
+import { EncodedEvent, type ExecEvent } from '../../core/events'
+import { SpilledRange } from '../../core/encoded-part'
+import { SpilledFile } from '../../core/spilled-bytes'
 import { available, closeStarted, PYTHON, runCell as run, startPython as start } from './test-context'
 
 afterEach(closeStarted)
@@ -28,6 +30,36 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
         .join(''),
     ).toBe(`${size} True\n`)
     expect(ctx.alive).toBe(true)
+  })
+
+  test('a large value comes in a spilled file, not memory, whole: characters split between reads too', async () => {
+    const ctx = await start()
+    const events = await run(ctx, "'é€x' * 700_000")
+    const result = events.find(e => e.type === 'result')!
+    expect(result).toBeInstanceOf(EncodedEvent)
+    expect((result as EncodedEvent).parts.some(p => p instanceof SpilledRange)).toBe(true)
+    expect(result.results!['text/plain']).toBe(`'${'é€x'.repeat(700_000)}'`)
+    expect(result.results!.text).toBe(result.results!['text/plain'])
+  })
+
+  test('a large value with no room left to spill it is an OutputTooLarge error saying why, at once', async () => {
+    const ctx = await start()
+    // Room taken by files never written (they cost no disk), until the spills' bound refuses.
+    const hogs: SpilledFile[] = []
+    for (let size = 256 << 20; size >= 1 << 20; size >>= 1)
+      for (let hog = SpilledFile.open(size); hog instanceof SpilledFile; hog = SpilledFile.open(size)) hogs.push(hog)
+    try {
+      const events = await run(ctx, "'x' * 2_000_000")
+      expect(events.filter(e => e.type === 'result')).toEqual([])
+      const error = events.find(e => e.type === 'error')!.error!
+      expect(error.ename).toBe('OutputTooLarge')
+      expect(error.evalue).toMatch(/^an output or value of 3\.8 MiB was dropped: (large values held|.* \(TMPDIR\) has)/)
+    } finally {
+      for (const hog of hogs) hog.release()
+    }
+    expect((await run(ctx, "len('x' * 2_000_000)")).find(e => e.type === 'result')!.results!['text/plain']).toBe(
+      '2000000',
+    )
   })
 
   test('a cell after the interpreter shut its end of the channel is a DeadKernelError, not a hang', async () => {
