@@ -76,6 +76,7 @@ export class JsContext implements RuntimeContext {
       this.cells,
       m => this.receive(m),
       () => void this.lose("wrote bytes that are not its frames on the driver's pipe (fd 3)"),
+      () => void this.onDisconnect(),
       opts.log,
     )
   }
@@ -97,10 +98,11 @@ export class JsContext implements RuntimeContext {
       cwd: this.opts.cwd,
       env: { ...asBunEnv(this.opts.env), EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
       stdin: 'ignore',
-      // The driver's pipe is its fd 3 (driver.ts); Bun puts the IPC channel after it. What
-      // comes on the channel is a cell's own `process.send`: the driver speaks on the pipe.
+      // The driver's pipe is its fd 3 (driver.ts); Bun puts the IPC channel after it. What comes
+      // on the channel is a cell's own `process.send` (the driver speaks on the pipe), taken as
+      // it was when the driver spoke there too.
       extraFds: ['pipe'],
-      ipc: () => {},
+      ipc: m => this.receive(m),
       onDisconnect: () => void this.onDisconnect(),
     })
     void this.output.pump(this.proc.fds[0]!)
@@ -173,9 +175,9 @@ export class JsContext implements RuntimeContext {
   }
 
   /**
-   * A cell's own code can write on the driver's pipe too (fd 3): a message the driver could not
-   * have sent is dropped, and a throw here ends no more than the message — in an IPC callback it
-   * ended execd, with every context and command in it.
+   * A cell's own code can send messages too (`process.send(null)`, or on fd 3): a message the
+   * driver could not have sent is dropped, and a throw here ends no more than the message — in
+   * an IPC callback it ended execd, with every context and command in it.
    */
   private receive(m: unknown): void {
     if (!isDriverMessage(m)) return
@@ -190,6 +192,10 @@ export class JsContext implements RuntimeContext {
     switch (m.t) {
       case 'ready':
         return this.ready.resolve()
+      case 'stdout':
+      case 'stderr':
+        // Only a cell's own `process.send` says this (the driver writes output as frames).
+        return void this.cells.output(m.t, m.text ?? '')
       case 'bulk':
         return this.addBulk(m.text ?? '')
       case 'display':
@@ -248,9 +254,10 @@ export class JsContext implements RuntimeContext {
   }
 
   /**
-   * A driver that lost its channel can take no cell and send no `done`: the running cell, and
-   * every one after it, waited for good on a process that lived on. A channel closed by an
-   * exit is left to the exit (its words say why); one the process outlives ends it.
+   * A driver that lost its channel or its pipe (a cell closed fd 3 or 4) can take no cell or
+   * send no `done`: the running cell, and every one after it, waited for good on a process that
+   * lived on. One closed by an exit is left to the exit (its words say why); one the process
+   * outlives ends it.
    */
   private async onDisconnect(): Promise<void> {
     if (this.closed || this.exit) return

@@ -44,6 +44,8 @@ export class OutputPipe {
     private readonly onMessage: (m: unknown) => void,
     /** Called once the pipe carried bytes that are not frames: the driver can no longer be heard. */
     private readonly onBroken: () => void,
+    /** Called once the pipe ended (the driver exited, or a cell closed its end). */
+    private readonly onEnd: () => void,
     private readonly log: Logger,
   ) {}
 
@@ -65,6 +67,7 @@ export class OutputPipe {
       try {
         closeSync(fd)
       } catch {}
+      this.onEnd()
     }
   }
 
