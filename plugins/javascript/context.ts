@@ -1,6 +1,7 @@
 /**
  * One live javascript/typescript interpreter: the execd executable acting as Bun, running the
- * embedded driver, spoken to over an IPC channel.
+ * embedded driver: spoken to over an IPC channel, heard on a pipe that carries its messages and
+ * its cells' output in order (output-pipe.ts).
  */
 import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
@@ -13,6 +14,7 @@ import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { randomHex } from '../../core/random'
 import { within } from '../../core/timers'
 import { driverFiles } from './driver-files'
+import { OutputPipe } from './output-pipe'
 
 interface JsContextOptions extends StartOptions {
   startTimeoutMs: number
@@ -35,7 +37,10 @@ const MAX_BULK_BYTES = 128 * 1024 * 1024
 /** How long an interpreter whose channel closed may take to exit on its own before it is killed. */
 const EXIT_AFTER_DISCONNECT_MS = 500
 
-/** IPC has no flow control to slow the child down: a reader that lags loses output, counted. */
+/**
+ * The driver's pipe is read as fast as execd takes it, not as the reader does: a reader that lags
+ * loses output past this, counted, and the cell never waits on it.
+ */
 export const OUTPUT_OVERFLOW: Overflow = {
   policy: 'drop',
   maxBytes: 8 << 20,
@@ -44,6 +49,7 @@ export const OUTPUT_OVERFLOW: Overflow = {
 
 export class JsContext implements RuntimeContext {
   private readonly cells = new CellAssembler(OUTPUT_OVERFLOW)
+  private readonly output: OutputPipe
   /** Pieces of a large bundle's JSON, as UTF-8, until the message they belong to. */
   private bulk: Uint8Array[] = []
   private bulkBytes = 0
@@ -60,12 +66,20 @@ export class JsContext implements RuntimeContext {
   private readonly oom = new OomWatch()
   private outOfMemory: OomScope | undefined
   private closed = false
-  /** The cell closed the driver's channel (`process.disconnect()`, fd 3) and the process lived on. */
-  private channelLost = false
+  /** Why the driver can no longer be heard while the process lived on (its channel closed, its pipe garbled). */
+  private lost: string | undefined
   private ready!: { resolve: () => void; reject: (e: Error) => void }
   private proc!: OwnedProcess
 
-  private constructor(private readonly opts: JsContextOptions) {}
+  private constructor(private readonly opts: JsContextOptions) {
+    this.output = new OutputPipe(
+      this.cells,
+      m => this.receive(m),
+      () => void this.lose("wrote bytes that are not its frames on the driver's pipe (fd 3)"),
+      () => void this.onDisconnect(),
+      opts.log,
+    )
+  }
 
   static async start(opts: JsContextOptions): Promise<JsContext> {
     const ctx = new JsContext(opts)
@@ -84,9 +98,14 @@ export class JsContext implements RuntimeContext {
       cwd: this.opts.cwd,
       env: { ...asBunEnv(this.opts.env), EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
       stdin: 'ignore',
+      // The driver's pipe is its fd 3 (driver.ts); Bun puts the IPC channel after it. What comes
+      // on the channel is a cell's own `process.send` (the driver speaks on the pipe), taken as
+      // it was when the driver spoke there too.
+      extraFds: ['pipe'],
       ipc: m => this.receive(m),
       onDisconnect: () => void this.onDisconnect(),
     })
+    void this.output.pump(this.proc.fds[0]!)
     // Writes that bypass the driver (subprocesses, Bun.write(Bun.stdout)) arrive on fds 1 and 2.
     void this.cells.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout')
     void this.cells.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr')
@@ -156,9 +175,9 @@ export class JsContext implements RuntimeContext {
   }
 
   /**
-   * A cell's own code can send on this channel too (`process.send(null)`): a message the driver
-   * could not have sent is dropped, and a throw here ends no more than the message — in an IPC
-   * callback it ended execd, with every context and command in it.
+   * A cell's own code can send messages too (`process.send(null)`, or on fd 3): a message the
+   * driver could not have sent is dropped, and a throw here ends no more than the message — in
+   * an IPC callback it ended execd, with every context and command in it.
    */
   private receive(m: unknown): void {
     if (!isDriverMessage(m)) return
@@ -175,6 +194,7 @@ export class JsContext implements RuntimeContext {
         return this.ready.resolve()
       case 'stdout':
       case 'stderr':
+        // Only a cell's own `process.send` says this (the driver writes output as frames).
         return void this.cells.output(m.t, m.text ?? '')
       case 'bulk':
         return this.addBulk(m.text ?? '')
@@ -234,22 +254,28 @@ export class JsContext implements RuntimeContext {
   }
 
   /**
-   * A driver that lost its channel can take no cell and send no `done`: the running cell, and
-   * every one after it, waited for good on a process that lived on. A channel closed by an
-   * exit is left to the exit (its words say why); one the process outlives ends it.
+   * A driver that lost its channel or its pipe (a cell closed fd 3 or 4) can take no cell or
+   * send no `done`: the running cell, and every one after it, waited for good on a process that
+   * lived on. One closed by an exit is left to the exit (its words say why); one the process
+   * outlives ends it.
    */
   private async onDisconnect(): Promise<void> {
     if (this.closed || this.exit) return
     if ((await within(this.proc.exited, EXIT_AFTER_DISCONNECT_MS)) !== 'timeout') return
-    if (this.closed) return
-    this.channelLost = true
+    await this.lose('closed its channel to execd')
+  }
+
+  /** The interpreter is stopped: `why` it can no longer be heard ends its cell. */
+  private async lose(why: string): Promise<void> {
+    if (this.closed || this.exit || this.lost) return
+    this.lost = why
     await this.proc.kill('close', 500)
   }
 
   /** The name the python runtime and the code section use for a lost interpreter. */
   private deathEvent(): ExecEvent {
-    if (this.channelLost) {
-      const evalue = `the ${this.opts.language} interpreter closed its channel to execd and was stopped; its state is lost and the next execution starts a fresh one`
+    if (this.lost) {
+      const evalue = `the ${this.opts.language} interpreter ${this.lost} and was stopped; its state is lost and the next execution starts a fresh one`
       return errorEvent('DeadKernelError', evalue, [evalue])
     }
     const cause = this.exit ? deathWords(this.exit, this.outOfMemory, 'interpreter') : 'not running'

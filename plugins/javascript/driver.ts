@@ -1,10 +1,12 @@
 /**
  * Interpreter side of the javascript/typescript runtime. The execd executable runs this file
  * as Bun (BUN_BE_BUN=1); it is embedded in the executable as text and written to a private
- * temp dir at start. Protocol: JSON messages over the IPC channel opened by the parent, so
- * user output on stdout/stderr never mixes with it.
+ * temp dir at start. Protocol: the parent's JSON messages over the IPC channel it opened; the
+ * driver's, and the cell's output, as frames down a pipe of their own (driver-output.ts), so
+ * user output on stdout/stderr never mixes with them and a message comes after the output
+ * written before it.
  *   parent → child: {t:'run', code, k}; SIGINT interrupts the running cell.
- *   child → parent: ready, stdout/stderr {text}, display/result {bundle}, error {error}, done {k} (the run's key).
+ *   child → parent: ready, bulk {text}, display {bundle}, done {k (the run's key), bundle?, error?}.
  */
 import { dirname } from 'node:path'
 import { Console } from 'node:console'
@@ -13,11 +15,14 @@ import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
 import { settle, settleFailed, stopSettle } from './driver-settle.ts'
+import { OutputFrames } from './driver-output.ts'
 
 type Message = Record<string, unknown> & { t: string }
 
 const language = (process.env.EXECD_JS_LANGUAGE ?? 'javascript') as Language
 const domPath = process.env.EXECD_JS_DOM
+/** execd's pipe for the cell's output is the first fd after stderr (the IPC channel's comes after it). */
+const output = new OutputFrames(3)
 delete process.env.EXECD_JS_LANGUAGE
 delete process.env.EXECD_JS_DOM
 const driverDir = dirname(import.meta.path)
@@ -54,8 +59,7 @@ Object.defineProperty(process, 'send', {
   writable: true,
   configurable: true,
 })
-const CHUNK = 1 << 20
-/** Characters of a bulk piece: Bun reads an IPC message whole before its handler runs. */
+/** Characters of a bulk piece: execd reads a message whole before it handles it. */
 const BULK_PIECE = 256 * 1024
 
 const send = (m: Message) => {
@@ -67,17 +71,14 @@ const send = (m: Message) => {
     for (let i = 0; i < bulk.length;) {
       let end = Math.min(bulk.length, i + BULK_PIECE)
       if (end < bulk.length && isHighSurrogate(bulk.charCodeAt(end - 1))) end-- // a pair stays whole
-      sendRaw({ t: 'bulk', text: bulk.slice(i, end) })
+      output.message({ t: 'bulk', text: bulk.slice(i, end) })
       i = end
     }
     const { bundle: _, ...rest } = m
-    sendRaw({ ...rest, bulk: true })
+    output.message({ ...rest, bulk: true })
     return
   }
-  // One huge write as one message would be one huge allocation in the daemon too.
-  if (typeof m.text === 'string' && m.text.length > CHUNK) {
-    for (let i = 0; i < m.text.length; i += CHUNK) sendRaw({ t: m.t, text: m.text.slice(i, i + CHUNK) })
-  } else sendRaw(m)
+  output.message(m)
 }
 
 /** A bundle sent as its JSON in pieces from this many characters of strings on. */
@@ -123,11 +124,8 @@ proc.on('SIGINT', () => {
 })
 // A timer or promise of an earlier cell failing must not kill the context: report it.
 // While a one-shot run waits for its work to end, the error ends the wait: the run fails with it, as node's.
-proc.on('uncaughtException', e => settleFailed(e) || send({ t: 'stderr', text: `Uncaught ${inspect(e)}\n` }))
-proc.on(
-  'unhandledRejection',
-  e => settleFailed(e) || send({ t: 'stderr', text: `Unhandled rejection: ${inspect(e)}\n` }),
-)
+proc.on('uncaughtException', e => settleFailed(e) || output.write('stderr', `Uncaught ${inspect(e)}\n`))
+proc.on('unhandledRejection', e => settleFailed(e) || output.write('stderr', `Unhandled rejection: ${inspect(e)}\n`))
 proc.on('disconnect', () => proc.exit(0))
 proc.on('message', (m: Message) => {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
@@ -188,16 +186,17 @@ function isReplValue(out: unknown): out is { value: unknown } {
 }
 
 /**
- * console.* and process.stdout/stderr.write go over IPC, in order with results and errors.
- * Writes that bypass them (subprocesses, Bun.write(Bun.stdout)) still reach the real fds,
- * which the parent also forwards.
+ * console.* and process.stdout/stderr.write go down the output pipe, in order with results and
+ * errors. Writes that bypass them (subprocesses, Bun.write(Bun.stdout)) still reach the real
+ * fds, which the parent also forwards.
  */
 function captureOutput(): void {
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name] as unknown as { write: (...a: unknown[]) => boolean }
     stream.write = (chunk: unknown, enc?: unknown, cb?: unknown) => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString()
-      if (text) send({ t: name, text })
+      // Bytes as they are: a character split between two writes is whole again in execd.
+      if (typeof chunk === 'string' || ArrayBuffer.isView(chunk)) output.write(name, bytesOrText(chunk))
+      else output.write(name, Buffer.from(chunk as Uint8Array).toString())
       const done = typeof enc === 'function' ? enc : cb
       if (typeof done === 'function') queueMicrotask(() => done())
       return true
@@ -205,8 +204,9 @@ function captureOutput(): void {
   }
   const sink = (name: 'stdout' | 'stderr') =>
     new Writable({
+      decodeStrings: false,
       write(chunk, _enc, cb) {
-        send({ t: name, text: String(chunk) })
+        output.write(name, typeof chunk === 'string' ? chunk : String(chunk))
         cb()
       },
     })
@@ -216,6 +216,12 @@ function captureOutput(): void {
     const fn = (captured as unknown as Record<string, unknown>)[key]
     if (typeof fn === 'function') target[key] = fn.bind(captured)
   }
+}
+
+/** A view's bytes (a Buffer or any typed array), or the string itself. */
+function bytesOrText(chunk: string | ArrayBufferView): string | Uint8Array {
+  if (typeof chunk === 'string') return chunk
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
 }
 
 function installHelpers(): void {
