@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { postJson, uploadOne } from './harness'
+import { postJson, runCliSync, uploadOne } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { SHM, shmIsTmpfs } from './kit/shm'
 
@@ -68,4 +68,15 @@ describe('a name at the limit', () => {
     const res = await uploadOne(fx.d, join(d, 'a'.repeat(256)))
     expect([res.status, res.message?.endsWith('file name too long'), readdirSync(d)]).toEqual([400, true, []])
   })
+})
+
+test('execd fs get writes a local file whose name is 255 bytes', () => {
+  const d = mkdtempSync(join(dir, 'get-'))
+  writeFileSync(join(d, 'src.txt'), 'got')
+  for (const [kind, name] of names(255)) {
+    const r = runCliSync(['fs', 'get', join(d, 'src.txt'), join(d, name)], { env: { EXECD_URL: '' } })
+    const got = existsSync(join(d, name)) && readFileSync(join(d, name), 'utf8')
+    expect([kind, r.code, r.stderr, got]).toEqual([kind, 0, '', 'got'])
+  }
+  expect(readdirSync(d).filter(n => n.includes('.execd-'))).toEqual([])
 })
