@@ -59,7 +59,10 @@ export async function copyOut(r: Run, dest: RawPath, shownTo: 'cat' | 'get' = 'g
   if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
-  const temp = onDisk(join(dirname(target), `.${basename(target)}.execd-${crypto.randomUUID().slice(0, 8)}.part`))
+  // The target's name is cut so that the temp name stays within NAME_MAX (255 bytes; one character
+  // a byte here): a name of 235 to 255 bytes, valid itself, failed as "file name too long".
+  const suffix = `.execd-${crypto.randomUUID().slice(0, 8)}.part`
+  const temp = onDisk(join(dirname(target), `.${basename(target).slice(0, 254 - suffix.length)}${suffix}`))
   const forget = atExit(() => {
     try {
       unlinkSync(temp)

@@ -168,3 +168,14 @@ describe("a user's entry put aside by a commit", () => {
     expect(readdirSync(ws)).toEqual(['f'])
   })
 })
+
+describe('temp names', () => {
+  test('stay within 255 bytes, cut at a whole character, whatever the name they are for', () => {
+    for (const name of ['a'.repeat(255), 'é'.repeat(127), '語'.repeat(85), Buffer.alloc(255, 0xff), 'f']) {
+      const temp = Buffer.from(tempNameFor(name), 'utf8')
+      expect(temp.length).toBeLessThanOrEqual(255)
+      writeFileSync(join(dir, temp.toString('utf8')), 'x')
+    }
+    expect(tempNameFor('f')).toMatch(/^\.f\.execd-tmp-[0-9a-f]{12}$/)
+  })
+})

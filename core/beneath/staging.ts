@@ -45,9 +45,29 @@ export interface Made {
 /** The marker in every temp name of the files section, so strays are easy to recognise. */
 const TEMP_MARKER = '.execd-tmp-'
 
-/** The temp name an entry named `name` is staged under, beside it. */
-export const tempNameFor = (name: Name): string =>
-  `.${typeof name === 'string' ? name : decodeName(name).lossy}${TEMP_MARKER}${randomHex(6)}`
+/** The longest name Linux's filesystems take (NAME_MAX), in bytes. */
+const NAME_MAX = 255
+
+/**
+ * The temp name an entry named `name` is staged under, beside it. The name is cut (at a
+ * character's end) so that the whole stays within NAME_MAX bytes: a target's name of 232 to
+ * 255 bytes, valid itself, made its temp name too long and its upload, replace or move failed.
+ */
+export const tempNameFor = (name: Name): string => {
+  const suffix = `${TEMP_MARKER}${randomHex(6)}`
+  const text = typeof name === 'string' ? name : decodeName(name).lossy
+  return `.${cutToBytes(text, NAME_MAX - 1 - suffix.length)}${suffix}`
+}
+
+/** `text`'s longest start of at most `bytes` UTF-8 bytes that ends at a whole character. */
+function cutToBytes(text: string, bytes: number): string {
+  const encoded = Buffer.from(text, 'utf8')
+  if (encoded.length <= bytes) return text
+  let end = bytes
+  // A UTF-8 continuation byte (10xxxxxx) at the cut means a character is split: step back to its start.
+  while (end > 0 && (encoded[end]! & 0xc0) === 0x80) end--
+  return encoded.subarray(0, end).toString('utf8')
+}
 
 /** The marker-only name an isolated commit stages an entry under, beside its target (isolated/ops/commit.ts). */
 export const commitTempName = (): string => `.execd-commit-${randomHex(4)}`
