@@ -129,6 +129,19 @@ describe('block', () => {
     expect(q.isEnded).toBe(true)
   })
 
+  test("runsOn: a reader that leaves early frees the producers; the queue stays the cell's, taking nothing more", async () => {
+    const q = new CellQueue({ policy: 'block', maxBytes: 4, runsOn: true })
+    const held = q.output('stdout', 'abcdef')
+    for await (const _ of q) break
+    await held
+    expect(q.isEnded).toBe(false)
+    expect(q.output('stdout', 'later')).toBeUndefined()
+    expect(q.isFull).toBe(false)
+    q.end()
+    await q.finished
+    expect(await drain(q)).toEqual([])
+  })
+
   test('unblocked (its cell being stopped), it frees the held producer and drops past the bound, counted; nothing waits', async () => {
     const q = new CellQueue(block(4))
     const held = q.output('stdout', 'abcdef')

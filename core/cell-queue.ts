@@ -70,7 +70,11 @@ export const droppedWhileStopped = (count: number, what: 'cell' | 'run' = 'cell'
   `[execd: ${count} characters of output dropped while the ${what} was stopped: the reader fell behind]\n`
 
 export type Overflow =
-  | { policy: 'block'; maxBytes: number }
+  /**
+   * `runsOn`: the interpreter runs a cell its reader left to its end, so the queue stays the
+   * cell's (its later output must not reach the next cell) and drops what comes; else it ends.
+   */
+  | { policy: 'block'; maxBytes: number; runsOn?: boolean }
   /** `notice` words the stderr line that reports `count` characters of dropped output. */
   | { policy: 'drop'; maxBytes: number; notice: (count: number) => string }
 
@@ -80,6 +84,8 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   /** The queued notice of dropped output, updated while it waits (never merged into). */
   private dropNotice: { event: ExecEvent; count: number } | undefined
   private ended = false
+  /** A `runsOn` queue whose reader left: nobody takes what comes. */
+  private unread = false
   /** Set by `unblock()`: past the bound, output is dropped and counted instead of waited for. */
   private unblocked: ((count: number) => string) | undefined
   private wake: (() => void) | undefined
@@ -94,6 +100,11 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     return this.ended
   }
 
+  /** More is queued than the bound: what the reader has not taken yet. */
+  get isFull(): boolean {
+    return this.bytes > this.overflow.maxBytes
+  }
+
   /** A pump waits for the reader to take output (a `block` queue past its bound). */
   get isHeld(): boolean {
     return this.space.length > 0
@@ -104,7 +115,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
    * reader has taken enough (not async: a flood's chunks cost no promise when there is room).
    */
   output(type: 'stdout' | 'stderr', text: string): Promise<void> | undefined {
-    if (this.ended || !text) return
+    if (this.ended || this.unread || !text) return
     this.addText(type, text)
     return this.queued()
   }
@@ -115,7 +126,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
    * dropping; `chars` is its text's length.
    */
   outputEncoded(event: EncodedEvent, chars: number): Promise<void> | undefined {
-    if (this.ended || chars === 0) return
+    if (this.ended || this.unread || chars === 0) return
     const notice = this.overflow.policy === 'drop' ? this.overflow.notice : this.unblocked
     if (notice && this.bytes + event.size > this.overflow.maxBytes) this.noteDropped(chars, notice)
     else {
@@ -144,7 +155,7 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
 
   /** Queues events as they come; stdout/stderr among them merge and are bounded as `output()`'s. */
   push(...events: ExecEvent[]): void {
-    if (this.ended) return
+    if (this.ended || this.unread) return
     for (const e of events) this.add(e)
     this.notify()
   }
@@ -209,10 +220,17 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
 
   /**
    * The reader is done. One that leaves early must not leave the pumps blocked on a full
-   * queue. Under `drop` nothing waits, and the cell's later output still belongs to this queue.
+   * queue. Under `drop` nothing waits, and the cell's later output still belongs to this queue;
+   * so under `runsOn`, which drops it all.
    */
   private left(): void {
-    if (this.overflow.policy === 'block') this.end()
+    if (this.overflow.policy !== 'block' || this.ended) return
+    if (!this.overflow.runsOn) return this.end()
+    this.unread = true
+    this.items.length = 0
+    this.bytes = 0
+    this.dropNotice = undefined
+    this.release()
   }
 
   private async room(): Promise<void> {

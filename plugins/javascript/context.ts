@@ -38,14 +38,11 @@ const MAX_BULK_BYTES = 128 * 1024 * 1024
 const EXIT_AFTER_DISCONNECT_MS = 500
 
 /**
- * The driver's pipe is read as fast as execd takes it, not as the reader does: a reader that lags
- * loses output past this, counted, and the cell never waits on it.
+ * The driver's pipe is read as the reader takes it: past 1 MiB unread the cell's writes block,
+ * as bash's, go's and java's do, so a flood loses nothing and execd's memory stays flat. A cell
+ * whose reader left runs on in the driver, still owning its output, as it did when that was dropped.
  */
-export const OUTPUT_OVERFLOW: Overflow = {
-  policy: 'drop',
-  maxBytes: 8 << 20,
-  notice: n => `[execd: ${n} characters of output dropped because the reader fell behind]\n`,
-}
+export const OUTPUT_OVERFLOW: Overflow = { policy: 'block', maxBytes: 1 << 20, runsOn: true }
 
 export class JsContext implements RuntimeContext {
   private readonly cells = new CellAssembler(OUTPUT_OVERFLOW)
@@ -166,7 +163,11 @@ export class JsContext implements RuntimeContext {
    * grace period (`close()`), and reports the state as lost.
    */
   async interrupt(): Promise<void> {
-    if (this.cells.running && this.alive) this.proc.signal('SIGINT')
+    const queue = this.cells.running
+    if (!queue || !this.alive) return
+    // The cell's end comes behind its output: a lagging reader must not hold it past the grace.
+    queue.unblock()
+    this.proc.signal('SIGINT')
   }
 
   async close(): Promise<void> {
@@ -194,7 +195,9 @@ export class JsContext implements RuntimeContext {
         return this.ready.resolve()
       case 'stdout':
       case 'stderr':
-        // Only a cell's own `process.send` says this (the driver writes output as frames).
+        // Only a cell's own `process.send` says this (the driver writes output as frames). The IPC
+        // channel cannot be paused: past the bound such messages are dropped, not queued.
+        if (this.cells.running?.isFull) return
         return void this.cells.output(m.t, m.text ?? '')
       case 'bulk':
         return this.addBulk(m.text ?? '')
