@@ -8,7 +8,7 @@ import { describe, expect, test } from 'bun:test'
 import { findGo } from '../plugins/go/toolchain'
 import { postJson } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { readFlood } from './kit/flood-read'
+import { numberedLines, readFlood } from './kit/flood-read'
 
 const toolchain = await findGo(process.env.EXECD_GO || 'go')
 const fx = daemonAlone(() => ('missing' in toolchain ? null : []))
@@ -26,26 +26,11 @@ describe.skipIf('missing' in toolchain)(
         context: { id, language: 'go' },
       })
       expect(res.status).toBe(200)
-      // Each line's number, in the order written: the stdout events' texts joined.
-      let next = 0
-      let out = ''
-      const { wire, last, peak } = await readFlood(res, fx.d.proc.pid, text => {
-        out += text
-        const frames = out.split('\n\n')
-        out = frames.pop()!
-        for (const frame of frames) {
-          const data = frame.slice(frame.indexOf('data: ') + 6)
-          if (!data.startsWith('{"type":"stdout"')) continue
-          for (const line of (JSON.parse(data) as { text: string }).text.split('\n')) {
-            if (line === '') continue
-            expect(line.slice(0, 6)).toBe(String(next).padStart(6, '0'))
-            expect(line.length).toBe(1023)
-            next++
-          }
-        }
-      })
+      const numbered = numberedLines(1023)
+      const { wire, last, peak } = await readFlood(res, fx.d.proc.pid, numbered.onText)
       expect(last).toStartWith('data: {"type":"execution_complete"')
-      expect(next).toBe(lines)
+      expect(numbered.count).toBe(lines)
+      expect(numbered.rest).toBe('')
       expect(wire).toBeGreaterThan(256 * MiB)
       expect((await fx.d.fetch('/ping')).status).toBe(200)
       // Main's build (text) peaked at ~200 MiB; a bash cell's flood, framed from its bytes, at ~90.

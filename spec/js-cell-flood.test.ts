@@ -1,23 +1,19 @@
 /**
  * A javascript or typescript cell's flood read whole over real HTTP, execd bounded as for a go
  * cell's (spec/go-cell-flood.test.ts). The driver's writes go down a pipe of frames, read in
- * pieces as the reader takes them (plugins/javascript/output-frames.ts); one IPC message per
+ * pieces as the reader takes them (plugins/javascript/output-pipe.ts); one IPC message per
  * write, which a writing loop outran, took execd to 144–176 MiB for 1 GiB.
  */
 import { describe, expect, test } from 'bun:test'
 import { postJson } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { readFlood } from './kit/flood-read'
+import { numberedLines, readFlood } from './kit/flood-read'
 
 const fx = daemonAlone()
 const MiB = 1024 * 1024
 const LINES = 256 * 1024
 
-/**
- * Reads the cell's flood; every 1 KiB line arrives once, numbered in the order written. An event
- * holds what one read of the pipe held, which may end inside a line: the lines are the stdout
- * events' texts joined.
- */
+/** Reads the cell's flood; every 1 KiB line arrives once, numbered in the order written. */
 async function flood(language: string, write: string) {
   const made = await postJson(fx.d, '/code/context', { language })
   const { id } = (await made.json()) as { id: string }
@@ -26,28 +22,10 @@ async function flood(language: string, write: string) {
     context: { id, language },
   })
   expect(res.status).toBe(200)
-  let next = 0
-  let out = ''
-  let partial = ''
-  const read = await readFlood(res, fx.d.proc.pid, text => {
-    out += text
-    const frames = out.split('\n\n')
-    out = frames.pop()!
-    for (const frame of frames) {
-      const data = frame.slice(frame.indexOf('data: ') + 6)
-      if (!data.startsWith('{"type":"stdout"')) continue
-      const lines = (partial + (JSON.parse(data) as { text: string }).text).split('\n')
-      partial = lines.pop()!
-      for (const line of lines) {
-        if (line === '') continue
-        expect(line.slice(0, 6)).toBe(String(next).padStart(6, '0'))
-        expect(line.length).toBe(1023)
-        next++
-      }
-    }
-  })
-  expect(partial).toBe('')
-  return { ...read, lines: next }
+  const lines = numberedLines(1023)
+  const read = await readFlood(res, fx.d.proc.pid, lines.onText)
+  expect(lines.rest).toBe('')
+  return { ...read, lines: lines.count }
 }
 
 describe('a javascript cell flood', () => {

@@ -2,6 +2,7 @@
  * A cell's flood read over HTTP as it comes, execd's resident memory looked at after each chunk:
  * the test's own memory holds one chunk and the stream's tail, so what is measured is execd's.
  */
+import { expect } from 'bun:test'
 import { rssMiB } from '../harness'
 import { peakMiB } from './peak-memory'
 
@@ -31,4 +32,32 @@ export async function readFlood(res: Response, pid: number, onText?: (text: stri
     peak = Math.max(peak, rssMiB(pid))
   }
   return { wire, last: tail.slice(tail.lastIndexOf('data: ')), peak: Math.max(peak, peakMiB(pid)) }
+}
+
+/**
+ * A `readFlood` text handler checking that numbered lines (six digits first, `width` characters
+ * in all) arrive once each, in the order written. An event holds what one read of a pipe held,
+ * which may end inside a line: the lines are the stdout events' texts joined.
+ */
+export function numberedLines(width: number): { onText: (text: string) => void; count: number; rest: string } {
+  let out = ''
+  const seen = { count: 0, rest: '', onText }
+  function onText(text: string): void {
+    out += text
+    const frames = out.split('\n\n')
+    out = frames.pop()!
+    for (const frame of frames) {
+      const data = frame.slice(frame.indexOf('data: ') + 6)
+      if (!data.startsWith('{"type":"stdout"')) continue
+      const lines = (seen.rest + (JSON.parse(data) as { text: string }).text).split('\n')
+      seen.rest = lines.pop()!
+      for (const line of lines) {
+        if (line === '') continue
+        expect(line.slice(0, 6)).toBe(String(seen.count).padStart(6, '0'))
+        expect(line.length).toBe(width)
+        seen.count++
+      }
+    }
+  }
+  return seen
 }
