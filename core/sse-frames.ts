@@ -6,7 +6,7 @@
 import { EncodedEvent, encodeEvent, lineJsonParts, OutputBytes, type ExecEvent } from './events'
 import { FrameBatch } from './sse-batch'
 import { OutputFrames } from './output-frames'
-import type { SseEncoder, SseItem } from './sse-writer'
+import type { SseEncoder, SseItem } from './sse-options'
 
 /** Characters past which a body ready whole is framed into a batch rather than one string. */
 export const WHOLE_TEXT_MAX = 8 * 1024

@@ -8,10 +8,11 @@ import { errorResponse, toExecdError } from './errors'
 import { sseTurns } from './fair'
 import type { Streams } from './streams'
 import { within } from './timers'
-import { SseWriter, type SseEncoder, type SseItem, type SseOptions } from './sse-writer'
+import type { SseEncoder, SseItem, SseOptions } from './sse-options'
+import { SseWriter } from './sse-writer'
 
 export { frame } from './sse-frames'
-export type { SseItem } from './sse-writer'
+export type { SseItem } from './sse-options'
 
 /**
  * `Connection: keep-alive` as the contract and the reference send it. Over HTTP/1.0 the stream is
