@@ -22,6 +22,7 @@ import goRuntime from './rows/r9-go'
 import isolatedSessions from './rows/r10-isolated'
 import pausedCell from './rows/r11-paused-cell'
 import cellFlood from './rows/r12-cell-flood'
+import sqlCell from './rows/r13-sql-cell'
 
 // Row 6 needs its cheap measurements of row 3 first, so order matters only there.
 const ROWS: BenchRow[] = [
@@ -38,6 +39,7 @@ const ROWS: BenchRow[] = [
   isolatedSessions,
   pausedCell,
   cellFlood,
+  sqlCell,
 ]
 
 const log = (msg: string) => process.stderr.write(`bench: ${msg}\n`)

@@ -19,12 +19,16 @@ export async function killQuery({ dsn, id }) {
 /**
  * `read(stmt)` (a query) under `sql_select_limit` at `limit` (subqueries, INSERT … SELECT and
  * stored routines are not affected), the session's value put back after; its own lower one kept.
+ * The value is kept in a variable of the session's and the limit set in one statement, where it
+ * was read and then set in two: every statement of a cell crosses the relay (mysql-wire.js).
+ * IF, not LEAST, which made the unsigned default (2^64 - 1) a limit of 0.
  */
 async function underLimit(server, limit, read) {
-  const [[was]] = await server.unsafe('SELECT @@SESSION.sql_select_limit').values()
-  if (BigInt(was) <= limit) return read()
-  await server.unsafe(`SET SESSION sql_select_limit = ${limit}`)
-  const restore = () => server.unsafe(`SET SESSION sql_select_limit = ${was}`)
+  await server.unsafe(
+    `SET @execd_select_limit = @@SESSION.sql_select_limit, SESSION sql_select_limit = ` +
+      `IF(@@SESSION.sql_select_limit > ${limit}, ${limit}, @@SESSION.sql_select_limit)`,
+  )
+  const restore = () => server.unsafe('SET SESSION sql_select_limit = @execd_select_limit')
   try {
     return await read()
   } finally {

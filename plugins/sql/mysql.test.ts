@@ -82,6 +82,9 @@ test.skipIf(skip)(`mysql: a query is read under the session's select limit, put 
       { columns: ['x'], rows: [[5], [4], [3]], truncated: true },
     ])
     expect(await limit()).toBe(unset)
+    // Read outside a query (which runs under ours): the session's own, the unsigned default.
+    await runCell(ctx, 'SET @l = @@SESSION.sql_select_limit')
+    expect(texts(await runCell(ctx, 'SELECT @l = 18446744073709551615 AS d'))[0]?.rows).toEqual([[1]])
     // A subquery's rows and an INSERT … SELECT are not bounded by it.
     await runCell(ctx, 'CREATE TEMPORARY TABLE u (x int); INSERT INTO u SELECT x FROM t')
     expect(texts(await runCell(ctx, 'SELECT count(*) AS n FROM (SELECT x FROM u) q'))).toEqual([
