@@ -21,7 +21,7 @@ import { type FileHandle, open, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 
 /** open(2)'s O_TMPFILE: __O_TMPFILE (the same on every Linux architecture) with O_DIRECTORY. */
-const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY
+export const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY
 /** A copy may take at most this share of TMPDIR's free space: it must not fill the disk. */
 const FREE_SHARE = 4
 /** The buffer of a copy of part of a file (a Range, a log from a cursor). */

@@ -9,10 +9,8 @@
 import { closeSync, constants, openSync, readSync, statfsSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { SpilledRange, type ReadableBytes } from './encoded-part'
-import { IN_MEMORY } from './file-snapshot'
+import { IN_MEMORY, O_TMPFILE } from './file-snapshot'
 
-/** open(2)'s O_TMPFILE: __O_TMPFILE (the same on every Linux architecture) with O_DIRECTORY. */
-const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY
 /**
  * The bytes all spilled values may hold at once, on disk: past it a value is dropped with an
  * error saying so (never waited for: a budget that waits lets clients that never read stall the
