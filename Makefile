@@ -77,7 +77,8 @@ format-check: node_modules/.installed
 ## Three test tiers, and `make test` (CI) runs every one:
 ##   unit      the unit tests beside the code (bench/ included), but for the language runtimes': seconds
 ##   runtimes  each language runtime against its real interpreter (Java, Jupyter: most of the time)
-##   spec      the contract tests in spec/ against the compiled executable
+##   spec      the contract tests in spec/ against the compiled executable, in small batches,
+##             SPEC_SHARDS (2) at once (spec/shards.ts; `make spec SPEC_FILTER=spec/files` for some)
 ## The timeout is here because `bun test` reads none from bunfig.toml (its default is 5 s); the
 ## guard is preloaded by bunfig.toml.
 ## spec/tmp-guard.ts fails a tier whose tests leave execd-*/pty-* entries in the temp dir.
@@ -104,7 +105,7 @@ runtimes: node_modules/.installed
 	$(TEST) --isolate $(RUNTIMES:%=plugins/%/)
 
 spec: build
-	$(TEST) spec
+	$(BUN) run spec/shards.ts $(SPEC_FILTER)
 
 # EXECD_HOST/EXECD_PORT choose the address as they do for `execd serve` (loopback and 44772
 # unless set). The daemon gets the caller's environment, not make's: MAKEFLAGS and friends
