@@ -29,6 +29,8 @@ type Message = {
   error?: ExecEvent['error']
   /** A `done`'s key: the one its `run` carried. */
   k?: unknown
+  /** A `sent`'s: the pipe's bytes the driver had written once that cell's `done` was in it. */
+  n?: unknown
 }
 
 /** The largest bundle taken as pieces of its JSON (as the python channel's limit for one event). */
@@ -56,6 +58,8 @@ export class JsContext implements RuntimeContext {
    * so that one ended on its predecessor's real `done`, reporting that cell's value and output.
    */
   private key = ''
+  /** The key of the last `done` heard on the pipe. */
+  private heard = ''
   /** Keys are this context's random prefix and the cell's number: unguessable, and no random draw per cell. */
   private readonly keyPrefix = randomHex(12)
   private cellNumber = 0
@@ -209,8 +213,11 @@ export class JsContext implements RuntimeContext {
       case 'error':
         if (m.error) this.cells.setError(m.error)
         return
+      case 'sent':
+        return this.onSent(m)
       case 'done':
         if (m.k !== this.key) return
+        this.heard = this.key
         // The driver sends the cell's value or error with its `done`.
         if (m.bulk) {
           const value = this.takeBulk()
@@ -221,6 +228,21 @@ export class JsContext implements RuntimeContext {
         if (m.error) this.cells.setError(m.error)
         return this.cells.done()
     }
+  }
+
+  /**
+   * The driver put the cell's `done` in the pipe, and says (on the channel) how far the pipe then
+   * went. Read that far, the `done` must have come: a frame head a cell wrote on fd 3 itself
+   * (`fs.writeSync(3, …)`) announcing more bytes than follow took the `done` and all after it as
+   * its own, and the cell ran for good, its interrupt's `done` taken too.
+   */
+  private onSent(m: Message): void {
+    const key = m.k
+    if (key !== this.key || typeof m.n !== 'number' || !Number.isSafeInteger(m.n)) return
+    this.output.whenTaken(m.n, () => {
+      if (this.key === key && this.heard !== key)
+        void this.lose("wrote bytes that are not its frames on the driver's pipe (fd 3)")
+    })
   }
 
   /** A piece of a large bundle's JSON, made bytes as it comes (a bounded step each). */

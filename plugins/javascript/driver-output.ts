@@ -19,6 +19,17 @@ const MESSAGE = 3
 
 export class OutputFrames {
   private broken = false
+  /**
+   * Bytes written down the pipe so far: the driver tells execd this with each cell's `done` on
+   * its other channel, so that a frame head a cell wrote itself, which would swallow the `done`
+   * behind it as its own bytes, is told from a cell still running (plugins/javascript/context.ts).
+   */
+  written = 0
+
+  /** Whether the pipe took every write (a cell may close fd 3: its writes then go nowhere). */
+  get whole(): boolean {
+    return !this.broken
+  }
   private readonly buffer = Buffer.allocUnsafe(HEAD + SMALL)
 
   constructor(private readonly fd: number) {}
@@ -73,7 +84,9 @@ export class OutputFrames {
     // A pipe takes part of a large write when it has room for part: the rest goes after.
     for (let at = 0; at < bytes.length;) {
       try {
-        at += writeSync(this.fd, bytes, at, bytes.length - at)
+        const n = writeSync(this.fd, bytes, at, bytes.length - at)
+        at += n
+        this.written += n
       } catch (e) {
         if ((e as { code?: string }).code === 'EAGAIN') {
           Atomics.wait(pause, 0, 0, 1)

@@ -6,7 +6,8 @@
  * user output on stdout/stderr never mixes with them and a message comes after the output
  * written before it.
  *   parent → child: {t:'run', code, k}; SIGINT interrupts the running cell.
- *   child → parent: ready, bulk {text}, display {bundle}, done {k (the run's key), bundle?, error?}.
+ *   child → parent: ready, bulk {text}, display {bundle}, done {k (the run's key), bundle?, error?}
+ *   on the pipe; then sent {k, n (the pipe's bytes written so far)} on the channel.
  */
 import { dirname } from 'node:path'
 import { Console } from 'node:console'
@@ -151,6 +152,11 @@ async function runCell(code: string, key: string): Promise<void> {
   } finally {
     interruptRunning = null
     sendDone(done)
+    // Where the pipe stands once the `done` is in it, on the channel a cell's frames cannot reach
+    // (none when the pipe is gone: execd learns that from its end).
+    try {
+      if (output.whole) sendRaw({ t: 'sent', k: key, n: output.written })
+    } catch {} // the channel is closed: execd learns that from it
   }
 }
 

@@ -38,6 +38,10 @@ export class OutputPipe {
   private headFill = 0
   /** The message being read, piece by piece; undefined while one too large is skipped. */
   private message: Uint8Array[] | undefined
+  /** Bytes read and taken so far. */
+  private taken = 0
+  /** What to call once `taken` reaches `at` (whenTaken). */
+  private waiting: { at: number; then: () => void } | undefined
 
   constructor(
     private readonly cells: CellAssembler,
@@ -57,6 +61,8 @@ export class OutputPipe {
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
         const bytes = r.value.byteLength
         await this.take(r.value)
+        this.taken += bytes
+        this.callIfTaken()
         const gather = gathered.after(bytes)
         if (gather) await gather
       }
@@ -69,6 +75,23 @@ export class OutputPipe {
       } catch {}
       this.onEnd()
     }
+  }
+
+  /**
+   * Calls `then` once the pipe's first `at` bytes are read and handled (at once if they are):
+   * the driver says how far its own frames went, so a frame it did not write is told by where
+   * the reader stands there. One at a time: a later call replaces an earlier one.
+   */
+  whenTaken(at: number, then: () => void): void {
+    this.waiting = { at, then }
+    this.callIfTaken()
+  }
+
+  private callIfTaken(): void {
+    const w = this.waiting
+    if (!w || this.taken < w.at) return
+    this.waiting = undefined
+    w.then()
   }
 
   /** One read's frames to the cells, a run of one stream at a time; `data` is freed. */
