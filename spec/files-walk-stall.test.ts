@@ -21,6 +21,8 @@ import { portOf } from './raw-http'
 const FILES = 60_000
 const WALKS = 2
 const STALL_MS = 3000
+/** How long the slow reader below reads: past several looks of the rule beyond its period. */
+const SLOW_PERIODS = 4
 
 const fx = daemonWithDir(
   'walk-stall',
@@ -85,7 +87,8 @@ test('listings and searches whose clients never read give their slots back; the 
 
 test('a client that reads a listing slowly is not cut: it gets the whole answer', async () => {
   // A narrow receive window (as spec/kit/narrow-reader.ts pins it) acknowledges every few KiB
-  // read; at 4 KiB a second it reads for eight periods of the stall rule, far from the end.
+  // read; at 4 KiB a second it reads for four periods of the stall rule, far from the end (it
+  // read for eight, 24 of the file's 29 s, where a rule that cut it would at the first).
   const program = [
     'import socket, sys, time',
     's = socket.socket()',
@@ -94,7 +97,7 @@ test('a client that reads a listing slowly is not cut: it gets the whole answer'
     `s.sendall(b'GET ${list(join(fx.tmp, 'big'))} HTTP/1.1\\r\\nHost: x\\r\\nX-EXECD-ACCESS-TOKEN: ${fx.d.token}\\r\\n\\r\\n')`,
     'got = 0',
     't = time.time()',
-    `while time.time() - t < ${(8 * STALL_MS) / 1000}:`,
+    `while time.time() - t < ${(SLOW_PERIODS * STALL_MS) / 1000}:`,
     '    b = s.recv(1024)',
     '    if not b: sys.exit("cut after %d bytes" % got)',
     '    got += len(b)',

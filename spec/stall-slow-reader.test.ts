@@ -14,11 +14,12 @@ import { join } from 'node:path'
 import { askHeld } from './fuzz/quiescence'
 import { postJson, waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
-import { logLine } from './kit/log-line'
+import { logLine, logLines } from './kit/log-line'
 import { slowReader } from './kit/slow-reader'
 import { portOf } from './raw-http'
 
 const STALL_MS = 2000
+/** Past the slow readers' whole reads below (~7 s): the ceiling would end them too. */
 const CEILING_MS = 30_000
 const STREAMS = 2
 const fx = daemonWithDir('stall-slow-reader', () => ({
@@ -45,8 +46,8 @@ const stalledLines = () =>
 const streamsHeld = async () => (await askHeld(fx.d))?.pools.find(p => p.what === 'concurrent streams')?.held
 
 /** A socket that sends `text` and never reads a byte of the answer; `ended` once execd ends it. */
-function unread(text: string): { socket: Socket; ended: Promise<string> } {
-  const socket = connect(portOf(fx.d.url), '127.0.0.1')
+function unread(text: string, d = fx.d): { socket: Socket; ended: Promise<string> } {
+  const socket = connect(portOf(d.url), '127.0.0.1')
   socket.pause()
   const ended = new Promise<string>(resolve => {
     socket.on('error', err => resolve((err as NodeJS.ErrnoException).code ?? err.message))
@@ -116,17 +117,26 @@ test("a wanted slot is taken from the client that has read nothing the longest, 
   }
 }, 90_000)
 
+// The ceiling on a daemon of its own, short: the one above must be longer than its slow
+// readers read, and waiting it out here took 30 of the file's 45 s.
+const SHORT_CEILING_MS = 3000
+const ceiling = daemonWithDir('stall-ceiling', () => ({
+  env: { EXECD_PERIODS: `stall:${STALL_MS / 2},stallCeiling:${SHORT_CEILING_MS}` },
+}))
+
 test('an answer nobody reads and nobody wants is ended past the ceiling', async () => {
-  const file = join(fx.tmp, 'big')
-  const before = stalledLines().length
-  const idle = unread(head('GET', `/files/download?path=${encodeURIComponent(file)}`))
+  const file = join(ceiling.tmp, 'big')
+  writeFileSync(file, Buffer.alloc(16 << 20, 'x'))
+  const idle = unread(
+    `GET /files/download?path=${encodeURIComponent(file)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${ceiling.d.token}\r\n\r\n`,
+    ceiling.d,
+  )
   try {
     expect(await idle.ended).toBe('ECONNRESET')
-    await waitFor('its line', async () => stalledLines().length > before)
-    const lines = stalledLines().slice(before)
+    const lines = await logLines(ceiling.d, ['"msg":"answer stalled'], 1)
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({
-      msg: `answer stalled: its client took nothing for ${CEILING_MS / 1000} s; connection reset`,
+      msg: `answer stalled: its client took nothing for ${SHORT_CEILING_MS / 1000} s; connection reset`,
       ended_for: 'the ceiling',
       holding: 'its body',
     })
@@ -145,16 +155,7 @@ test('downloads nobody reads give --max-requests back to a request it refused', 
   writeFileSync(file, Buffer.alloc(16 << 20, 'x'))
   const ask = `GET /files/download?path=${encodeURIComponent(file)} HTTP/1.1\r\nHost: x\r\nX-EXECD-ACCESS-TOKEN: ${small.d.token}\r\n\r\n`
   const holders: { socket: Socket; ended: Promise<string> }[] = []
-  for (let i = 0; i < MAX_REQUESTS; i++) {
-    const socket = connect(portOf(small.d.url), '127.0.0.1')
-    socket.pause()
-    const ended = new Promise<string>(resolve => {
-      socket.on('error', err => resolve((err as NodeJS.ErrnoException).code ?? err.message))
-      socket.on('close', () => resolve('closed'))
-    })
-    socket.write(ask)
-    holders.push({ socket, ended })
-  }
+  for (let i = 0; i < MAX_REQUESTS; i++) holders.push(unread(ask, small.d))
   try {
     const ping = async () => {
       const res = await small.d.fetch('/ping')
