@@ -28,9 +28,11 @@ export interface MainProcess {
 /**
  * Starts the main process. It stays in execd's process group and session, so that a terminal
  * (`docker run -it … execd serve -- bash`) is still its controlling terminal. It gets the
- * environment every child gets (core/child-env.ts): never execd's token.
+ * environment every child gets (core/child-env.ts): never execd's token. `announce`: the
+ * listening line, said before a failure to start (its line came first when the spawn failed
+ * before the first poll, though execd had listened).
  */
-export function startMain(argv: string[], log: Logger): MainProcess {
+export function startMain(argv: string[], log: Logger, announce: () => void): MainProcess {
   let proc: Subprocess<'inherit', 'inherit', 'inherit'>
   // Spawned in the turn execd starts listening: the secrets leave our /proc now, not later.
   scrubSecrets()
@@ -40,6 +42,7 @@ export function startMain(argv: string[], log: Logger): MainProcess {
   } catch (err) {
     // A shell's conventions: 127 for a command that is not there, 126 for one that cannot run.
     const code = (err as NodeJS.ErrnoException)?.code
+    announce()
     log.error('cannot start the main process', { command: argv[0], error: (err as Error)?.message ?? String(err) })
     return { pid: 0, status: Promise.resolve(code === 'ENOENT' ? 127 : 126), running: () => false }
   }
@@ -79,8 +82,12 @@ export function forwardSignals(main: MainProcess, log: Logger, graceMs: number):
     // Ctrl-C at a terminal reaches the main process too (execd's group): it had exited and been
     // reaped when execd's handler ran, which logged a forward to it after its exit and sent the
     // signal to a pid another process may hold by then.
-    if (!main.running()) return void log.info('signal after the main process exited: not forwarded', { signal })
-    log.info('forwarding signal to the main process', { signal, ...(as !== signal && { as }), pid: main.pid })
+    // A resize is passed on without a word: dragging a terminal's edge sends dozens, each of which
+    // was a line on that terminal.
+    const said = signal !== 'SIGWINCH'
+    if (!main.running())
+      return void (said && log.info('signal after the main process exited: not forwarded', { signal }))
+    if (said) log.info('forwarding signal to the main process', { signal, ...(as !== signal && { as }), pid: main.pid })
     try {
       process.kill(main.pid, as)
     } catch {} // already gone: its exit is on its way

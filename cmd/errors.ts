@@ -11,6 +11,7 @@
 import { ConfigError } from '../core/config'
 import { ExecdError, PREFIX, errnoOf, errnoText, toExecdError, type ErrorCode } from '../core/errors'
 import { STDOUT_CLOSED } from './closed-stdout'
+import { StatusError } from './main-startable'
 import { visible } from './visible'
 
 const USAGE_EXIT = 2
@@ -44,6 +45,7 @@ export function typedCheck<T>(check: () => T): T {
 /** The exit code for a failure: 2 for what was typed wrong, else 1. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError || (err as Error)?.name === 'CACError') return USAGE_EXIT
+  if (err instanceof StatusError) return err.status
   return 1
 }
 

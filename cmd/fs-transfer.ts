@@ -8,6 +8,7 @@ import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join, posix, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { ExecdError } from '../core/errors'
+import { nameStartWithin } from '../core/name-max'
 import { lineWindow } from '../plugins/files/contract'
 import { UsageError, typedCheck } from './errors'
 import type { RawPath } from './fs-ops'
@@ -59,10 +60,11 @@ export async function copyOut(r: Run, dest: RawPath, shownTo: 'cat' | 'get' = 'g
   if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
   const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
-  // The target's name is cut so that the temp name stays within NAME_MAX (255 bytes; one character
-  // a byte here): a name of 235 to 255 bytes, valid itself, failed as "file name too long".
+  // The target's name cut so that the temp name stays within NAME_MAX: a name of 235 to 255 bytes,
+  // valid itself, failed as "file name too long".
   const suffix = `.execd-${crypto.randomUUID().slice(0, 8)}.part`
-  const temp = onDisk(join(dirname(target), `.${basename(target).slice(0, 254 - suffix.length)}${suffix}`))
+  const start = nameStartWithin(onDisk(basename(target)), 1 + suffix.length).toString('latin1')
+  const temp = onDisk(join(dirname(target), `.${start}${suffix}`))
   const forget = atExit(() => {
     try {
       unlinkSync(temp)

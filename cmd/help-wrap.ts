@@ -5,7 +5,7 @@
  * terminal), each continued under its own column, as git's and cargo's help are.
  */
 import type { CAC } from 'cac'
-import { libcCalls } from '../core/libc'
+import { POLLOUT, pollOne } from '../core/poll'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { localText } from './locale-text'
 
@@ -130,15 +130,6 @@ function writeStdout(bytes: Buffer): number {
   return 0
 }
 
-interface Poll {
-  poll(fds: Int32Array, count: number, timeoutMs: number): number
-}
-/**
- * poll(2) alone: core/connection-fd's `sockets()` has it, but that module loads node:fs when
- * evaluated, and a serve start evaluates this one before it listens (core/layout-start.test.ts).
- */
-let pollCall: Poll | null | undefined
-const POLLOUT = 4
 /** The longest sleep between tries where poll(2) is not to be had. */
 const LONGEST_SLEEP_MS = 64
 
@@ -150,8 +141,7 @@ const LONGEST_SLEEP_MS = 64
  * sleeps double up to 64 ms.
  */
 function waitForRoom(waits: number): void {
-  // struct pollfd: the descriptor, then events and revents (two shorts, little-endian).
-  pollCall ??= libcCalls<Poll>(({ FFIType: { i32, ptr, u64 } }) => ({ poll: { args: [ptr, u64, i32], returns: i32 } }))
-  if (pollCall && pollCall.poll(new Int32Array([1, POLLOUT]), 1, -1) >= 0) return
+  const seen = pollOne(1, POLLOUT, -1)
+  if (seen !== undefined && seen >= 0) return
   Bun.sleepSync(Math.min(LONGEST_SLEEP_MS, 2 ** Math.min(waits, 6)))
 }

@@ -1,6 +1,6 @@
 /**
- * What serve does with the signals whose default action ends a process, alone and as the
- * container's entrypoint (`serve -- <command>`, cmd/entrypoint.ts): one table for both modes.
+ * What serve does with the signals whose default action ends a process (and a terminal's resize),
+ * alone and as the container's entrypoint (`serve -- <command>`, cmd/entrypoint.ts): one table for both modes.
  * Any of them left to that action killed execd on the spot: no shutdown, every command, session
  * and interpreter group left running without its owner, the temp dir left full, and as an
  * entrypoint the main process left without the execd it follows. So each one stops execd as
@@ -15,8 +15,11 @@ import type { Logger } from '../core/log'
 import { LogThrottle } from '../core/log-throttle'
 
 interface SignalUse {
-  /** execd on its own: stop as SIGTERM does, ignore, or log who holds the pools. */
-  alone: 'stop' | 'ignore' | 'report'
+  /**
+   * execd on its own: stop as SIGTERM does, ignore, log who holds the pools, or leave the signal
+   * to its default action (one that ends nothing).
+   */
+  alone: 'stop' | 'ignore' | 'report' | 'default'
   /** With a main process: the signal it is passed on to it as, or ignore. */
   withMain: NodeJS.Signals | 'ignore'
 }
@@ -39,6 +42,10 @@ export const SIGNALS: Readonly<Record<string, SignalUse>> = {
   SIGALRM: { alone: 'ignore', withMain: 'ignore' },
   SIGVTALRM: { alone: 'ignore', withMain: 'ignore' },
   SIGPROF: { alone: 'ignore', withMain: 'ignore' },
+  // A terminal's resize, ignored by default: the main process's own (a shell, an editor redraws).
+  // A terminal sends it to its foreground group, the main process in it; a resize told by `kill`
+  // (tini's way, or a runtime's that resizes a terminal execd is not in) reached nobody.
+  SIGWINCH: { alone: 'default', withMain: 'SIGWINCH' },
 }
 
 /** A storm of ignored signals (20,000 SIGUSR1 wrote 1,461 lines) is one line a second per signal. */
@@ -72,7 +79,7 @@ export function stopOnSignals(
 ): void {
   const handlers = new Map<string, () => void>()
   for (const [signal, use] of Object.entries(SIGNALS)) {
-    if (otherUse.includes(signal)) continue
+    if (otherUse.includes(signal) || use.alone === 'default') continue
     const on =
       use.alone === 'stop' ? () => stop(signal) : use.alone === 'report' ? report(log, held) : ignored(log, signal)
     handlers.set(signal, on)

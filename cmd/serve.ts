@@ -19,6 +19,7 @@ import { socketDispatch } from '../core/websocket'
 import { plugins, runtimes } from '../plugins'
 import type { MainProcess } from './entrypoint'
 import { serveConfigFrom } from './options'
+import { checkStartable } from './main-startable'
 import { listenFailure } from './serve-listen'
 import { holdSignals, stopOnSignals } from './serve-signals'
 import { guardUncaught } from './serve-uncaught'
@@ -175,6 +176,8 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // open after listening (each keeps it: core/workdir.ts workRoot). Without one there is nothing
   // to check (and node:fs stays unloaded).
   if (settings.root) (await import('../core/workdir')).realRoot(settings.root)
+  // A main process that cannot start ends the start here too, in one line, before listening.
+  if (mainArgv.length > 0) checkStartable(mainArgv[0]!)
   // The listening line, once there is a server to name (below).
   let announce = () => {}
   const ownership = processOwnership(settings, log, () => announce())
@@ -352,7 +355,7 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // execd the subreaper before the main process starts: what it leaves behind comes to execd,
   // which ends it at shutdown (endAdopted), rather than to an init that lets it run on.
   await ownership.ready()
-  main = startMain(mainArgv, log)
+  main = startMain(mainArgv, log, () => announce())
   forwardSignals(main, log, settings.mainStopGrace)
   const status = await main.status
   await shutdown('main process exited', status)

@@ -15,12 +15,9 @@
  */
 import { closeSync } from 'node:fs'
 import type { Answer } from './answering'
-import { heldConnectionSoon, type Sockets } from './connection-fd'
+import { heldConnectionSoon } from './connection-fd'
+import { POLLERR, POLLHUP, POLLNVAL, POLLRDHUP, pollOne } from './poll'
 
-const POLLERR = 0x8
-const POLLHUP = 0x10
-const POLLNVAL = 0x20
-const POLLRDHUP = 0x2000
 const ENDED = POLLRDHUP | POLLHUP | POLLERR | POLLNVAL
 /**
  * How often the connection is looked at; the first look finds its descriptor (core/connection-fd.ts:
@@ -43,9 +40,7 @@ export function watchClient(answer: Answer): ClientWatch {
   const signal = AbortSignal.any([answer.request.signal, gone.signal])
   // undefined: not looked for yet; 'finding': being looked for; null: none to watch (the
   // request's signal alone tells), or stopped.
-  let held: { fd: number; s: Sockets } | 'finding' | null | undefined
-  // struct pollfd: the descriptor, then events and revents (two shorts, little-endian).
-  const pollfd = new Int32Array(2)
+  let held: { fd: number } | 'finding' | null | undefined
   const stop = () => {
     clearInterval(timer)
     if (held && held !== 'finding') closeSync(held.fd)
@@ -58,15 +53,13 @@ export function watchClient(answer: Answer): ClientWatch {
     if (held !== 'finding') return found && closeSync(found.fd)
     held = found ?? null
     if (!found) return stop()
-    pollfd[0] = found.fd
     look()
   }
   const look = () => {
     if (signal.aborted) return stop()
     if (held === undefined) return void find()
     if (!held || held === 'finding') return
-    pollfd[1] = POLLRDHUP
-    if (held.s.poll(pollfd, 1, 0) === 1 && (pollfd[1] >>> 16) & ENDED) {
+    if ((pollOne(held.fd, POLLRDHUP, 0) ?? 0) & ENDED) {
       gone.abort(new DOMException('The connection was closed.', 'AbortError'))
       stop()
     }

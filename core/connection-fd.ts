@@ -27,7 +27,6 @@ export interface Sockets {
   shutdown(fd: number, how: number): number
   ioctl(fd: number, request: number, value: Int32Array): number
   fcntl(fd: number, command: number, arg: number): number
-  poll(fds: Int32Array, count: number, timeoutMs: number): number
   getsockopt(fd: number, level: number, name: number, value: Uint8Array, length: Uint32Array): number
 }
 
@@ -43,7 +42,6 @@ export function sockets(): Sockets | null {
     shutdown: { args: [i32, i32], returns: i32 },
     ioctl: { args: [i32, u64, ptr], returns: i32 },
     fcntl: { args: [i32, i32, i32], returns: i32 },
-    poll: { args: [ptr, u64, i32], returns: i32 },
     getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
   }))
   return lib

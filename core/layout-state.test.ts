@@ -76,6 +76,7 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/beneath/dir-read.ts': 'calls',
   'core/output-pipes.ts': 'libc raised',
   'core/connection-fd.ts': 'lib known passes running',
+  'core/poll.ts': 'libc',
   'core/boot-clock.ts': 'reader',
   'core/sched-clock.ts': 'hasSchedstat lastRunnable',
   'core/procfs.ts': 'uptimeFd keptFds looked missing',

@@ -19,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { receivedOf, type Answer } from './answering'
 import { BufferPool } from './buffer-pool'
 import { heldConnectionSoon, type Sockets } from './connection-fd'
+import { POLLERR, POLLHUP, POLLOUT, pollOne } from './poll'
 import { CEILING_MS, resetConnection, sendProgress, StallClock, TIOCOUTQ } from './send-stall'
 
 /**
@@ -38,9 +39,6 @@ const GIVE_UP_MS = 2 * CEILING_MS
 const MAX_WAIT_MS = 50
 const REASONS: Record<number, string> = { 200: 'OK', 206: 'Partial Content' }
 const SHUT_RDWR = 2
-const POLLOUT = 4
-const POLLERR = 8
-const POLLHUP = 16
 
 /**
  * Writes the answer `status`/`headers` with bytes `start`…`end` of `handle` onto `answer`'s
@@ -148,13 +146,9 @@ function writeSome(fd: number, bytes: Uint8Array): number {
 
 /** Whether the connection `fd` has room again before its client stalls; false when it failed or hung up. */
 function writable(fd: number, s: Sockets): Promise<boolean> {
-  const poll = new Int32Array(2)
   return lookUntil(fd, s, () => {
-    poll[0] = fd
-    poll[1] = POLLOUT
-    if (s.poll(poll, 1, 0) < 0) return false
-    const revents = poll[1]! >>> 16
-    if (revents & (POLLERR | POLLHUP)) return false
+    const revents = pollOne(fd, POLLOUT, 0) ?? -1
+    if (revents < 0 || revents & (POLLERR | POLLHUP)) return false
     return revents & POLLOUT ? true : undefined
   })
 }

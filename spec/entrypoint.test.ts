@@ -80,11 +80,11 @@ test('execd forwards SIGTERM to the main process and exits with its status; /pin
   }
 })
 
-test('SIGHUP, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 reach the main process too', async () => {
+test('SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH reach the main process too', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'execd-entry-'))
   const seen = join(dir, 'seen')
   const sleep = uniqueSleep()
-  const signals = ['HUP', 'INT', 'QUIT', 'USR1', 'USR2'] as const
+  const signals = ['HUP', 'INT', 'QUIT', 'USR1', 'USR2', 'WINCH'] as const
   const traps = signals.map(sig => `trap 'echo ${sig} >> ${seen}' ${sig};`).join(' ')
   let s: Started | undefined
   try {
@@ -148,13 +148,21 @@ test('a main process that exits on its own ends execd with its status; a signal 
   expect(await run('kill -USR1 $$')).toBe(128 + 10)
 })
 
-test('a main process that cannot start: execd exits 127 naming it', async () => {
+test.each([
+  ['no-such-command-xyz', 127, 'no-such-command-xyz: command not found'],
+  ['/no/such/file', 127, '/no/such/file: no such file or directory'],
+  ['/etc/passwd', 126, '/etc/passwd: permission denied'],
+  ['/', 126, '/: is a directory'],
+] as const)('a main process %p that cannot start: one line, %p, before execd listens', async (command, status, why) => {
   const port = await freePort()
-  const p = Bun.spawnSync([...serveArgv(port), '--', 'no-such-command-xyz'], {
+  const p = Bun.spawnSync([...serveArgv(port), '--', command], {
     env: { ...process.env, EXECD_ACCESS_TOKEN: '' },
   })
-  expect(p.exitCode).toBe(127)
-  expect(p.stderr.toString()).toContain('cannot start the main process')
+  expect({ status: p.exitCode, stderr: p.stderr.toString(), stdout: p.stdout.toString() }).toEqual({
+    status,
+    stderr: `execd: cannot start the main process: ${why}\n`,
+    stdout: '',
+  })
 })
 
 test.skipIf(!canUnshare)(

@@ -166,7 +166,7 @@ describe.skipIf(!Bun.which('bwrap'))('commit of an overlay that holds a FIFO and
     await d?.stop()
   })
 
-  test('carries over the file, leaves the FIFO and socket out of the workspace and of `applied`', async () => {
+  test('carries over the file and the FIFO (as a FIFO), leaves the socket out of the workspace and of `applied`', async () => {
     const ws = mkdtempSync(join(fx.tmp, 'fifo-ws-'))
     const created = await postJson(d, '/v1/isolated/session', { workspace: { path: ws, mode: 'overlay' } })
     expect(created.status).toBe(201)
@@ -181,12 +181,13 @@ describe.skipIf(!Bun.which('bwrap'))('commit of an overlay that holds a FIFO and
       const res = await d.fetch(`/v1/isolated/session/${id}/commit`, { method: 'POST' })
       expect(res.status).toBe(200)
       const body = await res.json()
-      expect(body.applied.map((c: { path: string }) => c.path)).toEqual([join(ws, 'kept.txt')])
-      expect(readdirSync(ws)).toEqual(['kept.txt'])
+      expect(body.applied.map((c: { path: string }) => c.path)).toEqual([join(ws, 'fifo'), join(ws, 'kept.txt')])
+      expect(readdirSync(ws).sort()).toEqual(['fifo', 'kept.txt'])
+      expect(lstatSync(join(ws, 'fifo')).isFIFO()).toBe(true)
       expect(readFileSync(join(ws, 'kept.txt'), 'utf8')).toBe('kept\n')
-      // The session goes on over its emptied overlay.
+      // The session goes on over its emptied overlay, the FIFO now the workspace's.
       const again = await readSse(await postJson(d, `/v1/isolated/session/${id}/run`, { code: 'ls' }))
-      expect(again.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['kept.txt'])
+      expect(again.filter(f => f.data.type === 'stdout').map(f => f.data.text)).toEqual(['fifo', 'kept.txt'])
     } finally {
       await d.fetch(`/v1/isolated/session/${id}`, { method: 'DELETE' })
     }

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { shuttingDown } from '../errors'
 import { fdPath } from '../file-snapshot'
+import { nameStartWithin } from '../name-max'
 import { randomHex } from '../random'
 import { renameUnlessTaken } from '../renameat2'
 import { OWNER_SOCKET, OwnedTempDir, sweepStale } from '../temp-dir'
@@ -45,9 +46,6 @@ export interface Made {
 /** The marker in every temp name of the files section, so strays are easy to recognise. */
 const TEMP_MARKER = '.execd-tmp-'
 
-/** The longest name Linux's filesystems take (NAME_MAX), in bytes. */
-const NAME_MAX = 255
-
 /**
  * The temp name an entry named `name` is staged under, beside it. The name is cut (at a
  * character's end) so that the whole stays within NAME_MAX bytes: a target's name of 232 to
@@ -55,18 +53,8 @@ const NAME_MAX = 255
  */
 export const tempNameFor = (name: Name): string => {
   const suffix = `${TEMP_MARKER}${randomHex(6)}`
-  const text = typeof name === 'string' ? name : decodeName(name).lossy
-  return `.${cutToBytes(text, NAME_MAX - 1 - suffix.length)}${suffix}`
-}
-
-/** `text`'s longest start of at most `bytes` UTF-8 bytes that ends at a whole character. */
-function cutToBytes(text: string, bytes: number): string {
-  const encoded = Buffer.from(text, 'utf8')
-  if (encoded.length <= bytes) return text
-  let end = bytes
-  // A UTF-8 continuation byte (10xxxxxx) at the cut means a character is split: step back to its start.
-  while (end > 0 && (encoded[end]! & 0xc0) === 0x80) end--
-  return encoded.subarray(0, end).toString('utf8')
+  const text = Buffer.from(typeof name === 'string' ? name : decodeName(name).lossy, 'utf8')
+  return `.${nameStartWithin(text, 1 + suffix.length).toString('utf8')}${suffix}`
 }
 
 /** The marker-only name an isolated commit stages an entry under, beside its target (isolated/ops/commit.ts). */

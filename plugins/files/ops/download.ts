@@ -130,8 +130,9 @@ function positive(raw: string | undefined, message: string, fallback: number): n
 }
 
 /**
- * Lines offset…offset+limit-1, each ending in `\n`, streamed: only one read buffer is held,
- * however long the lines are.
+ * Lines offset…offset+limit-1 as the file holds them, streamed: only one read buffer is held,
+ * however long the lines are. A last line without its `\n` is sent without one, as the
+ * reference's reader sends it: a client joining reads of a file as it grows gets its bytes.
  */
 async function linesResponse(handle: FileHandle, offset: number, limit: number, head: boolean): Promise<Response> {
   const headers = { 'content-type': 'text/plain; charset=utf-8' }
@@ -141,7 +142,6 @@ async function linesResponse(handle: FileHandle, offset: number, limit: number, 
   }
   let line = 1
   let emitted = 0
-  let inLine = false
   const buf = Buffer.alloc(64 * 1024)
   const stream = new ReadableStream<Uint8Array>({
     // pull must enqueue or close before returning, or the stream stalls: skip lines in a loop.
@@ -149,8 +149,6 @@ async function linesResponse(handle: FileHandle, offset: number, limit: number, 
       for (;;) {
         const { bytesRead } = await handle.read(buf, 0, buf.length, null)
         if (bytesRead === 0 || emitted >= limit) {
-          // An unterminated last line is still a line; it gets its `\n` like the others.
-          if (inLine && emitted < limit && line >= offset) controller.enqueue(Buffer.from('\n'))
           await handle.close()
           controller.close()
           return
@@ -164,9 +162,6 @@ async function linesResponse(handle: FileHandle, offset: number, limit: number, 
           if (nl >= 0) {
             if (line >= offset) emitted++
             line++
-            inLine = false
-          } else {
-            inLine = true
           }
           from = end
         }

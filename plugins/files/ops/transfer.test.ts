@@ -291,16 +291,17 @@ describe('downloadFile', () => {
     })
     expect(res.status).toBe(304)
   })
-  test('lines offset/limit as text/plain, 1-based; an unterminated last line gets its newline', async () => {
+  test('lines offset/limit as text/plain, 1-based; a last line without its newline is sent without one, as the file holds it', async () => {
     writeFileSync(p('l'), 'one\ntwo\nthree\nfour')
     const read = async (offset?: string, limit?: string) =>
       (await downloadFile(scope, { path: p('l'), offset, limit })).text()
     expect(await read('2', '2')).toBe('two\nthree\n')
-    expect(await read('3', '10')).toBe('three\nfour\n')
+    expect(await read('3', '10')).toBe('three\nfour')
     expect(await read('1', '1')).toBe('one\n')
     expect(await read('9', '1')).toBe('')
     expect(await read(undefined, '1')).toBe('one\n')
-    expect(await read('4')).toBe('four\n')
+    expect(await read('4')).toBe('four')
+    expect(await read('4', '1')).toBe('four')
   })
   test('lines across read-buffer boundaries', async () => {
     const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${'x'.repeat(i % 50)}`)

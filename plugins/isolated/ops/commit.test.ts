@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { applyChanges, replaceByExchange } from './commit'
@@ -62,4 +62,25 @@ test('a replacement whose rename fails puts the old entry back whole, and leaves
   expect((err as NodeJS.ErrnoException).code).toBe('ENOENT')
   expect(readFileSync(join(ws, 'd', 'sub', 'keep.txt'), 'utf8')).toBe('kept\n')
   expect(readdirSync(ws)).toEqual(['d'])
+})
+
+test('a FIFO the session made is committed as a FIFO with its mode, at the top and inside a new directory', async () => {
+  const { ws, upper } = layers()
+  mkdirSync(join(upper, 'nd'))
+  for (const [path, mode] of [
+    ['pipe', '640'],
+    ['nd/inner', '600'],
+  ] as const)
+    expect(Bun.spawnSync(['mkfifo', '-m', mode, join(upper, path)]).exitCode).toBe(0)
+  const applied = await applyChanges((await changesOf(upper, ws)).changes, upper, ws)
+  expect(applied.map(c => c.path.slice(ws.length + 1))).toEqual(['nd', 'nd/inner', 'pipe'])
+  const kind = (path: string) => {
+    const st = lstatSync(join(ws, path))
+    return { fifo: st.isFIFO(), mode: (st.mode & 0o777).toString(8) }
+  }
+  expect([kind('pipe'), kind('nd/inner')]).toEqual([
+    { fifo: true, mode: '640' },
+    { fifo: true, mode: '600' },
+  ])
+  expect(readdirSync(ws).sort()).toEqual(['nd', 'pipe'])
 })

@@ -1,7 +1,7 @@
 /**
  * Commit of an overlay's changes into the real workspace (the session's sandbox is stopped by
  * then), in two steps so that a failure part way commits nothing:
- * 1. stage: every file, symlink and new directory is written beside its target under a temp
+ * 1. stage: every file, symlink, FIFO and new directory is written beside its target under a temp
  *    name (a new directory's contents inside it, at their own names): this is what takes room
  *    on the disk, and what a full disk stops;
  * 2. place: deletions, staged entries renamed over their targets, modes of kept directories:
@@ -16,6 +16,7 @@ import { lstatSync, mkdirSync, symlinkSync, type Stats } from 'node:fs'
 import { chmod, lchown, lstat, readlink, realpath, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, sep } from 'node:path'
 import { ExecdError } from '../../../core/errors'
+import { makeFifo } from '../../../core/fifo'
 import { RENAME_EXCHANGE, renameWithFlags } from '../../../core/renameat2'
 import { copyLeaf } from '../../../core/beneath/copy-tree'
 import {
@@ -111,10 +112,13 @@ async function stage(
   const low = inNewDir === undefined ? await lstatOrNot(target) : undefined
   const from = join(upper, rel)
   const up = await lstat(from)
-  // A FIFO, socket or device the session made is not carried out: copying a FIFO blocked a
-  // thread of the pool for good (the commit never answered, four of them stalled every file
-  // call of execd); a socket failed the whole commit.
-  if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile()) return undefined
+  // A FIFO is a name and a mode, nothing to copy: it is made anew beside its target (copying
+  // one blocked a thread of the pool for good; left out, the commit dropped it, and the emptied
+  // overlay with it). A socket or device the session made is not carried out: a socket has no
+  // listener once its sandbox is gone (and failed the whole commit), and a device node made
+  // outside the sandbox would open the machine's device there.
+  const fifo = up.isFIFO()
+  if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile() && !fifo) return undefined
   if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
   const dest = inNewDir === undefined ? join(dirname(target), commitTempName()) : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined
@@ -131,6 +135,10 @@ async function stage(
       track(lstatSync(dest, { bigint: true }))
       newDirs.set(rel, dest)
       await chmod(dest, up.mode & 0o7777)
+    } else if (fifo) {
+      if (!makeFifo(dest)) throw new ExecdError('RUNTIME_ERROR', 'the FIFO could not be made')
+      track(lstatSync(dest, { bigint: true }))
+      await chmod(dest, up.mode & 0o1777)
     } else if (up.isSymbolicLink()) {
       const to = await readlink(from)
       symlinkSync(to, dest)
