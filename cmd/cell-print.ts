@@ -3,10 +3,12 @@
  * traceback (or not at all where the language's own command line says nothing), text results,
  * rows as a table, images written to files. And the status a cell's error means.
  */
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { errnoText } from '../core/errors'
 import { shellStatusOf } from '../core/exit-words'
 import type { ExecEvent } from '../core/events'
+import { plainMessage } from './errors'
 import { shutDown } from './remote'
 import { visible } from './visible'
 import { put } from './paced-output'
@@ -74,6 +76,7 @@ export function render(
     interrupted = false,
     language,
     typed,
+    imageLost,
   }: {
     oneShot: boolean
     exitEnds: boolean
@@ -81,6 +84,8 @@ export function render(
     language?: string
     /** The cell as typed at a prompt. */
     typed?: string
+    /** Called when an image could not be written (said on stderr, the cell's output goes on). */
+    imageLost?: () => void
   },
 ): number {
   switch (event.type) {
@@ -141,7 +146,7 @@ export function render(
       return 0
     }
     case 'result':
-      return renderResult(event.results ?? {}, executionId, imagesSoFar, language)
+      return renderResult(event.results ?? {}, executionId, imagesSoFar, language, imageLost)
     default:
       return 0
   }
@@ -158,12 +163,26 @@ function renderResult(
   executionId: string,
   imagesSoFar: number,
   language?: string,
+  imageLost?: () => void,
 ): number {
   const image = Object.keys(IMAGE_EXT).find(mime => typeof results[mime] === 'string')
   if (image) {
-    const path = resolve(`execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`)
     const data = results[image] as string
-    writeFileSync(path, image === 'image/svg+xml' ? data : Buffer.from(data, 'base64'))
+    const name = `execd-${fileTag(executionId)}-${imagesSoFar + 1}.${IMAGE_EXT[image]}`
+    let path: string | undefined
+    try {
+      path = resolve(name)
+      writeFileSync(path, image === 'image/svg+xml' ? data : Buffer.from(data, 'base64'))
+    } catch (err) {
+      // A full disk, a directory removed or not writable: the image is lost, not the cell's
+      // output after it (the throw left the stream unread, and at a prompt the cell ran on
+      // unseen); nor is a part of it left to look like a picture.
+      if (path) rmSync(path, { force: true })
+      const why = path ? ` to ${path}: ${errnoText(err)}` : `: ${plainMessage(err)}`
+      put(process.stderr, `execd: ${image} not written${visible(why)}\n`)
+      imageLost?.()
+      return 0
+    }
     put(process.stdout, `[${image} written to ${path}]\n`)
     return 1
   }

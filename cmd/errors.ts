@@ -16,6 +16,8 @@ import { visible } from './visible'
 
 const USAGE_EXIT = 2
 
+const REMOVED_CWD = 'the current directory has been removed (cd to one that exists)'
+
 /**
  * Something the person typed is wrong: exit 2, one line. `wireCode`: what `--json` says, the wire's
  * when a daemon refuses the same input so (`fs ls -d x`: INVALID_REQUEST_BODY), else USAGE.
@@ -59,6 +61,8 @@ export function plainMessage(err: unknown): string {
   const e = err as NodeJS.ErrnoException & { path?: string; syscall?: string }
   // The CLI writes to no fd it did not open but stdout: a closed one (cmd/closed-stdout.ts).
   if (errnoOf(err) === 'EBADF' && e.syscall === 'write') return STDOUT_CLOSED
+  // getcwd(3) in a directory removed under the shell: Bun's words name libuv and guess.
+  if (errnoOf(err) === 'ENOENT' && e.syscall === 'uv_cwd') return REMOVED_CWD
   // A system call's failure (a local file that cannot be read): the path as typed, Go's words.
   if (errnoOf(err) && e.path) return `${e.path}: ${errnoText(err)}`
   if (errnoOf(err)) return errnoText(err)

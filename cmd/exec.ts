@@ -161,6 +161,8 @@ export async function runCell(
   let firstError: ExecEvent['error']
   let ended = false
   let images = 0
+  // A one-shot run whose image could not be written fails as cp's does, once its output is out.
+  let imageLost = false
   // A one-shot run prints no last expression's value (one-shot-values.ts), and a javascript one
   // nothing on Ctrl-C, as `node -e` (no KeyboardInterrupt). A prompt keeps both, as Jupyter.
   const oneShot = !interactive
@@ -203,6 +205,7 @@ export async function runCell(
           interrupted,
           language: context.language,
           typed: interactive ? source : undefined,
+          imageLost: () => (imageLost = true),
         })
     }
   } finally {
@@ -236,7 +239,8 @@ export async function runCell(
     return { status: call.status, exitCall: true }
   }
   if (failed) return { status: status ?? 1, exitCall: deathEnds(context.language, interrupted) && death(firstError) }
-  if (interactive || settling || !isJs(context.language)) return { status: 0 }
+  const done = imageLost && !interactive ? 1 : 0
+  if (interactive || settling || !isJs(context.language)) return { status: done }
   // A one-shot run ends as `node -e` does: once the program's work is done, within its timeout.
   const left =
     timeout > 0
@@ -245,7 +249,7 @@ export async function runCell(
   const settled = await runCell(client, context, SETTLE_CELL, { ...options, ...left }, false, true)
   // Ended by the interpreter's own exit (its work done, or `process.exit()` in a timer): its status is the run's.
   if (settled.status !== 0 || settled.exitCall) return settled
-  return { status: (await exitCodeOf(client, context.id)) ?? 0 }
+  return { status: (await exitCodeOf(client, context.id)) || done }
 }
 
 /** What a prompt says of a Ctrl-C that gave up on a run's request before its answer began. */

@@ -5,7 +5,7 @@
  */
 import { unlinkSync } from 'node:fs'
 import { chmod, open, rename, stat, unlink } from 'node:fs/promises'
-import { basename, dirname, join, posix, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, posix, resolve } from 'node:path'
 import { Readable } from 'node:stream'
 import { ExecdError } from '../core/errors'
 import { nameStartWithin } from '../core/name-max'
@@ -161,7 +161,8 @@ export function localName(source: RawPath): RawPath {
  */
 async function destination(dest: string, source: RawPath): Promise<string> {
   const isDir = async (path: string) => (await stat(onDisk(path)).catch(() => undefined))?.isDirectory() === true
-  let target = resolve(binary(process.cwd()), dest)
+  // Only a relative one asks for the working directory, which may have been removed.
+  let target = isAbsolute(dest) ? dest : resolve(binary(process.cwd()), dest)
   if (await isDir(target)) {
     target = join(target, binary(localName(source)))
     if (await isDir(target))

@@ -8,6 +8,7 @@ import { readTokenFile } from '../core/token-file'
 import { UsageError } from './errors'
 import { daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
+import { checkTokenSendable } from './token-header'
 import { visible } from './visible'
 import { gatewayFailure, isWebPage } from './web-page'
 
@@ -22,6 +23,7 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
   const url = pingUrl(flags)
   const file = process.env.EXECD_ACCESS_TOKEN_FILE
   const token = process.env.EXECD_ACCESS_TOKEN || (file ? readTokenFile(file) : '')
+  checkTokenSendable(token, process.env.EXECD_ACCESS_TOKEN ? 'EXECD_ACCESS_TOKEN' : (file ?? ''))
   // What was typed wrong is a usage error (exit 2), not a daemon that does not answer (1): a
   // --timeout of abc was 2 s without a word, a --url of nothttp 'fetch() URL is invalid'.
   if (flags.timeout !== undefined && !/^[1-9]\d*$/.test(String(flags.timeout)))

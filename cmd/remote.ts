@@ -14,6 +14,7 @@ import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
 import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
+import { checkTokenSendable } from './token-header'
 import { isWebPage, notExecdAnswer } from './web-page'
 
 export { URL_ENV }
@@ -34,6 +35,7 @@ export class Remote {
     this.token = process.env[TOKEN_ENV] || undefined
     // A token in the environment is for this client only: never handed to a child.
     delete process.env[TOKEN_ENV]
+    checkTokenSendable(this.token, TOKEN_ENV)
   }
 
   /**

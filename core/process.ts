@@ -7,6 +7,7 @@
 import type { Subprocess, TerminalOptions } from 'bun'
 import { closeSync, existsSync } from 'node:fs'
 import { devNullFd } from './dev-null'
+import { ownCwd } from './own-cwd'
 import { shuttingDown, withFdErrno } from './errors'
 import { signalGroup } from './process-groups'
 import { exitedUnreaped } from './procfs'
@@ -39,7 +40,7 @@ type KillReason = 'interrupt' | 'timeout' | 'shutdown' | 'close'
  * every such command ran in the removed one (getcwd errors, no file could be made) until
  * execd restarted, while contexts, started by path, saw the new one.
  */
-const START_CWD = process.cwd()
+const START_CWD = ownCwd()
 
 export interface ExitInfo {
   /** Exit code, or null when a signal ended the process. */

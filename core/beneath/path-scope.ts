@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs'
 import { resolve, sep } from 'node:path'
 import { ExecdError, badRequest } from '../errors'
+import { ownCwd } from '../own-cwd'
 import { expandHome, expandVariables, realRoot } from '../workdir'
 import {
   Anchor,
@@ -79,7 +80,7 @@ export class PathScope {
   private readonly base: string
   private readonly rootParts: string[] = []
 
-  constructor(root?: string, cwd = process.cwd()) {
+  constructor(root?: string, cwd = ownCwd()) {
     if (root) {
       this.root = realRoot(root, cwd)
       this.rootParts = componentsOf(this.root)

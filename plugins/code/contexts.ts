@@ -10,6 +10,7 @@ import { Capacity, IdleExpiry } from '../../core/limits'
 import type { Logger } from '../../core/log'
 import type { Runtime } from '../../core/plugin'
 import { workRoot, workingDir } from '../../core/workdir'
+import { ownCwd } from '../../core/own-cwd'
 import { CodeContext } from './context'
 import { DEFAULT_CONTEXT_LIMITS, type ContextLimits } from './defaults'
 import type { LanguageCatalog } from './languages'
@@ -58,7 +59,7 @@ export class ContextStore {
 
   /** The context's directory (core/workdir.ts: expanded, confined, created if missing); execd's own by default. */
   private prepareCwd(cwd: string | undefined): string {
-    return workingDir('code context', cwd, process.env, this.root) ?? process.cwd()
+    return workingDir('code context', cwd, process.env, this.root) ?? ownCwd()
   }
 
   /** Starts closing idle contexts (serve; a CLI run has one context and no need). */

@@ -4,6 +4,7 @@
  */
 import { optionSpecs, settingsOf, type Config } from '../../core/config'
 import type { LanguageInfo, Runtime, RuntimeContext, StartOptions } from '../../core/plugin'
+import { ownCwd } from '../../core/own-cwd'
 // Type only: the context module (the embedded driver and its protocol) loads with the first
 // context, not at start.
 import type { PythonContext, PythonStart } from './context'
@@ -104,7 +105,7 @@ class PythonRuntime implements Runtime {
     const start: PythonStart = { python, cwd: opts.cwd, env: opts.env, log: opts.log }
     const key = `${start.python}\0${JSON.stringify(opts.env)}`
     const ctx = (await this.takeSpare(key, opts.cwd)) ?? (await this.startOne(start))
-    if (settingsOf(opts.config, OPTIONS).spare > 0) this.prepareSpare(key, { ...start, cwd: process.cwd() })
+    if (settingsOf(opts.config, OPTIONS).spare > 0) this.prepareSpare(key, { ...start, cwd: ownCwd() })
     return ctx
   }
 

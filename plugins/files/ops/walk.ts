@@ -189,12 +189,14 @@ class Walked implements WalkEntry {
     return typeof listed === 'string' ? { escaped: listed, lossy: listed, valid: true } : decodeName(listed)
   }
 
+  // Beneath `/` an entry is `/name`, as Go's filepath.Join says it (0x2f: `/`): a walk of / listed `//name`.
   get path(): string {
-    return `${this.frame.path}/${this.decoded.escaped}`
+    return `${this.frame.path === '/' ? '' : this.frame.path}/${this.decoded.escaped}`
   }
 
   get bytes(): Buffer {
-    return Buffer.concat([this.frame.bytes, Buffer.from('/'), bytesOf(this.listed)])
+    const under = this.frame.bytes.length === 1 && this.frame.bytes[0] === 0x2f ? [] : [this.frame.bytes]
+    return Buffer.concat([...under, Buffer.from('/'), bytesOf(this.listed)])
   }
 
   get valid(): boolean {
