@@ -19,7 +19,10 @@
  * 526–556 with 1 MiB; 0.91–0.93× the framing floor). Every pipe's size counts against its user's
  * pipe pages (/proc/sys/fs/pipe-user-pages-soft, 64 MiB; past it a new pipe of that user, any
  * program's, gets 8 KiB), so at most RAISED_MAX of them are raised at once, a quarter of that
- * allowance; the rest, and stderr, keep the default.
+ * allowance; the rest, and stderr, keep the default. A command's is raised once it has carried
+ * a default pipe's worth (carried()), not before its spawn: most commands write less, and the
+ * raise was a system call and a reallocation of the pipe's ring on every short command's way
+ * to its spawn, and one of the RAISED_MAX held by each while it ran.
  */
 import { closeSync } from 'node:fs'
 import { libcSymbols } from './libc'
@@ -30,6 +33,8 @@ const F_SETPIPE_SZ = 1031
 /** As large as a pipe gets by default (/proc/sys/fs/pipe-max-size): fewer, larger reads. */
 const RAISED_BYTES = 1 << 20
 const F_GETPIPE_SZ = 1032
+/** A pipe's size unless raised (Linux's default): a command's is raised once it carried this much. */
+const DEFAULT_BYTES = 64 * 1024
 /** Stdout pipes raised at once: 16 MiB of the user's 64 MiB of pipe pages. */
 const RAISED_MAX = 16
 let raised = 0
@@ -77,6 +82,8 @@ export class OutputPipes {
   private lowers = false
   /** The stdout pipe's size before it was first raised: what lower() gives it back (16 pages). */
   private unraised = 0
+  /** Bytes read from stdout before it is raised (a command's), or -1: raised by raise() alone. */
+  private carriedBytes = -1
 
   private constructor(
     private readonly reads: Record<Name, number>,
@@ -86,9 +93,9 @@ export class OutputPipes {
   ) {}
 
   /**
-   * `raise`: whether the stdout pipe is raised now (a command's, for its life); a shell that
-   * lives across runs raises it for each run instead (raise(), lower()), so that idle sessions
-   * hold none of the RAISED_MAX.
+   * `raise`: whether the stdout pipe is raised once it carried a default pipe's worth (a
+   * command's, for its life; carried()); a shell that lives across runs raises it for each run
+   * instead (raise(), lower()), so that idle sessions hold none of the RAISED_MAX.
    */
   static make(raise = true): OutputPipes | null {
     libc ??= loadLibc()
@@ -101,7 +108,7 @@ export class OutputPipes {
       return null
     }
     const pipes = new OutputPipes({ stdout: out[0], stderr: err[0] }, out[1], err[1])
-    if (raise) pipes.raise()
+    if (raise) pipes.carriedBytes = 0
     else pipes.lowers = true
     return pipes
   }
@@ -117,6 +124,16 @@ export class OutputPipes {
     raised++
     this.raised = true
     return true
+  }
+
+  /** `bytes` more read from stdout: a command's pipe is raised once they reach a default pipe's worth. */
+  carried(bytes: number): void {
+    if (this.carriedBytes < 0) return
+    this.carriedBytes += bytes
+    if (this.carriedBytes < DEFAULT_BYTES) return
+    // One try: refused (the RAISED_MAX taken, the user's allowance spent), it stays as it is.
+    this.carriedBytes = -1
+    this.raise()
   }
 
   /**

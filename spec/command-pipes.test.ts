@@ -9,6 +9,7 @@ import { readdirSync, readlinkSync } from 'node:fs'
 import { commandFrames, lastEvent, texts } from './command-stream'
 import { postJson } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { PIPE_SIZES_COMMAND, PIPE_SIZES_WRITTEN } from './kit/pipe-raise'
 
 const fx = daemonWithDir('command-pipes')
 
@@ -38,14 +39,15 @@ describe('a command writes into pipes', () => {
     expect(listed!.trim().split(' ')).toEqual(['0', '1', '2', '3'])
   })
 
-  test('its stdout pipe holds 1 MiB, its stderr the default 64 KiB', async () => {
+  test('its stdout pipe holds the default 64 KiB until it carried as much, then 1 MiB; its stderr 64 KiB', async () => {
     // F_GETPIPE_SZ (1032). At 64 KiB execd read a flood in 64 KiB chunks, slower than Bun's
-    // socketpair (row 4a); 1 MiB is what a pipe gets without privilege (pipe-max-size).
-    const frames = await commandFrames(fx.d, {
-      command: `python3 -c 'import fcntl; print(fcntl.fcntl(1, 1032), fcntl.fcntl(2, 1032))'`,
-    })
+    // socketpair (row 4a); 1 MiB is what a pipe gets without privilege (pipe-max-size). A command
+    // that writes less never needs it: raised before every spawn, it cost each short command a
+    // system call on its way.
+    const frames = await commandFrames(fx.d, { command: PIPE_SIZES_COMMAND })
     expect(lastEvent(frames)?.type).toBe('execution_complete')
-    expect(texts(frames)).toEqual(['1048576 65536'])
+    expect(texts(frames).join('').length).toBe(PIPE_SIZES_WRITTEN)
+    expect(texts(frames, 'stderr')).toEqual(['65536 1048576 65536'])
   })
 
   test('no pipe is left open in execd after commands that end, are killed, leave a job or do not start', async () => {

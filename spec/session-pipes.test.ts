@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { commandFrames, lastEvent, texts } from './command-stream'
 import { postJson, readSse, waitFor, type SseFrame } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { PIPE_SIZES_COMMAND } from './kit/pipe-raise'
 
 const fx = daemonWithDir('session-pipes')
 
@@ -94,11 +95,12 @@ describe('a live shell writes into pipes', () => {
 
   test('idle sessions hold none of the raised pipes: a command after 20 of them still gets 1 MiB', async () => {
     // 16 are raised at once (core/output-pipes.ts RAISED_MAX); a shell that kept its raised
-    // pipe between runs would leave a command the 64 KiB one, slower than the socketpair.
+    // pipe between runs would leave a command the 64 KiB one, slower than the socketpair. A
+    // command's is raised once it carried 64 KiB.
     const sids = await Promise.all(Array.from({ length: 20 }, () => session()))
     for (const sid of sids) expect(lastEvent(await run(sid, 'echo ready'))?.type).toBe('execution_complete')
-    const frames = await commandFrames(fx.d, { command: `python3 -c 'import fcntl; print(fcntl.fcntl(1, 1032))'` })
-    expect(texts(frames)).toEqual(['1048576'])
+    const frames = await commandFrames(fx.d, { command: PIPE_SIZES_COMMAND })
+    expect(texts(frames, 'stderr')).toEqual(['65536 1048576 65536'])
     await Promise.all(sids.map(sid => remove(`/session/${sid}`)))
   }, 120_000)
 

@@ -255,6 +255,7 @@ export function startCommand(
   }
   // Not async: a chunk whose lines all went in at once returns nothing to wait for.
   const onChunk = (stream: 'stdout' | 'stderr', splitter: ByteLineSplitter) => (chunk: Uint8Array) => {
+    if (stream === 'stdout') pipes?.carried(chunk.length)
     logChunk(chunk)
     const { source, lines } = splitter.pushRanges(chunk)
     return lines.length > 0 ? appendLines(stream, lines, source) : undefined

@@ -53,28 +53,79 @@ export class OutputPipe {
     private readonly log: Logger,
   ) {}
 
-  /** Reads the pipe at `fd` to its end and closes it (Bun does not close extra stdio fds). */
+  /**
+   * Reads the pipe at `fd` to its end; Bun owns it from here on and closes it. Read as a socket
+   * of the event loop, its data handed over in a callback, as the python channel reads its own
+   * (plugins/python/channel.ts): a stream reader of the fd made three reads and two re-arms of
+   * the poll per warm cell (the frame, then two reads that found it empty, each re-arming).
+   * While a read's frames are taken (a cell's queue full, a flood's gather) the socket is
+   * paused: the driver then blocks on its writes, as it did when the fd was read on demand.
+   */
   async pump(fd: number): Promise<void> {
-    const reader = Bun.file(fd).stream().getReader()
+    const reads: Uint8Array[] = []
     const gathered = new ReadGatherer()
-    try {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        const bytes = r.value.byteLength
-        await this.take(r.value)
-        this.taken += bytes
-        this.callIfTaken()
-        const gather = gathered.after(bytes)
-        if (gather) await gather
+    let taking = false
+    let paused: Bun.Socket<undefined> | undefined
+    let ended = false
+    let finish!: () => void
+    const finished = new Promise<void>(resolve => (finish = resolve))
+    const drain = async (socket: Bun.Socket<undefined>) => {
+      taking = true
+      try {
+        for (let data = reads.shift(); data; data = reads.shift()) {
+          const bytes = data.byteLength
+          await this.take(data)
+          this.taken += bytes
+          this.callIfTaken()
+          const gather = gathered.after(bytes)
+          if (!gather) continue
+          socket.pause()
+          paused = socket
+          await gather
+        }
+      } catch {
+        // The pipe breaks when the interpreter dies; its exit reports that.
       }
+      taking = false
+      if (ended) return finish()
+      if (paused) paused.resume()
+      paused = undefined
+    }
+    const end = () => {
+      ended = true
+      if (!taking) finish()
+    }
+    let socket: Bun.Socket<undefined> | undefined
+    try {
+      const options: Bun.FdSocketOptions<undefined> = {
+        fd,
+        socket: {
+          data: (s, chunk) => {
+            // Copied: the chunk is Bun's, and a taken run is freed (core/chunks.ts) or kept.
+            const own = new Uint8Array(chunk.byteLength)
+            own.set(chunk)
+            reads.push(own)
+            if (!taking) return void drain(s)
+            s.pause()
+            paused = s
+          },
+          end,
+          error: end,
+          close: end,
+        },
+      }
+      // Bun takes an fd here (its typings declare FdSocketOptions but list no overload for it).
+      socket = await Bun.connect(options as unknown as Bun.UnixSocketOptions<undefined>)
     } catch {
-      // The pipe breaks when the interpreter dies; its exit reports that.
-    } finally {
-      for (const chunks of this.chunks) await this.cells.output(chunks.stream, chunks.end())
       try {
         closeSync(fd)
       } catch {}
-      this.onEnd()
+      end()
     }
+    await finished
+    socket?.terminate()
+    for (const chunks of this.chunks) await this.cells.output(chunks.stream, chunks.end())
+    this.onEnd()
   }
 
   /**
