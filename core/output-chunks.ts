@@ -47,7 +47,8 @@ export class OutputChunks {
     const whole = this.whole(joined)
     const framed = this.started || !startsWithBom(whole) ? framedJson(whole) : undefined
     const text = framed ? undefined : this.decoded(whole)
-    this.started = true
+    // (a chunk of only a character's first bytes starts nothing: a BOM may be that character)
+    if (whole.length > 0) this.started = true
     freeChunk(data)
     if (joined !== data) freeChunk(joined)
     if (framed) return queue.outputEncoded(new EncodedEvent(this.stream, framed.json, true), framed.chars)
