@@ -81,8 +81,8 @@ function cutPieces(text: string, max: number, lines: { push(line: string): unkno
  * `\`), ESCAPE must be escaped (controls, `"`, `\`), WIDE is not ASCII (a character of more
  * than one byte, or invalid UTF-8). Line ends are found by `indexOf`, not here.
  */
-const ESCAPE = 1
-const WIDE = 2
+export const ESCAPE = 1
+export const WIDE = 2
 const KIND = new Uint8Array(256).map((_, b) => (b >= 0x80 ? WIDE : b < 0x20 || b === 0x22 || b === 0x5c ? ESCAPE : 0))
 const BOM = [0xef, 0xbb, 0xbf]
 
@@ -107,7 +107,7 @@ const WORDS_FROM = 64
 export const cleanChunk = (chunk: Uint8Array): boolean => chunkKind(chunk, 0) === 0
 
 /** The kinds of `chunk[from..]`'s bytes ORed, a line feed clean. */
-function chunkKind(chunk: Uint8Array, from: number): number {
+export function chunkKind(chunk: Uint8Array, from: number): number {
   let kind = 0
   let i = from
   const end = chunk.length

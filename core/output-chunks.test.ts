@@ -40,3 +40,37 @@ test('a character cut between chunks is decoded whole, and a chunk with escapes 
   expect(got.map(x => x.text).join('')).toBe('xaéb' + 'tab\there "q"\n')
   expect(got.every(x => x.type === 'stderr')).toBe(true)
 })
+
+test('a chunk of wide characters goes as its JSON, one cut inside a character too; a BOM at the start is dropped', async () => {
+  const queue = new CellQueue({ policy: 'block', maxBytes: 1 << 20 })
+  const chunks = new OutputChunks('stdout')
+  const text = 'é€😀\n'.repeat(3)
+  const all = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)])
+  // Cut inside the BOM, after it, and inside the euro sign and the emoji of the first line.
+  for (const [from, to] of [
+    [0, 1],
+    [1, 3],
+    [3, 7],
+    [7, 11],
+    [11, all.length],
+  ] as const)
+    void chunks.into(queue, new Uint8Array(all.subarray(from, to)))
+  void queue.output('stdout', chunks.end())
+  const got = await drained(queue)
+  expect(got.map(x => x.text).join('')).toBe(text)
+  // The stream's start is decoded, its BOM dropped; every chunk after is framed from its bytes.
+  // (its JSON's bytes looked at: decoded again, as an event's text is, it would be dropped too)
+  const bom = Buffer.from([0xef, 0xbb, 0xbf])
+  expect(got.some(x => x instanceof EncodedEvent && Buffer.concat(x.parts as Uint8Array[]).includes(bom))).toBe(false)
+  expect(got.slice(1).every(x => x instanceof EncodedEvent)).toBe(true)
+})
+
+test('bytes that are not UTF-8 go as text, each invalid one U+FFFD, an unfinished character at the end too', async () => {
+  const queue = new CellQueue({ policy: 'block', maxBytes: 1 << 20 })
+  const chunks = new OutputChunks('stdout')
+  void chunks.into(queue, bytes('ok '))
+  void chunks.into(queue, new Uint8Array([0x61, 0xff, 0x62, 0xe2, 0x82]))
+  void queue.output('stdout', chunks.end())
+  const got = await drained(queue)
+  expect(got.map(x => x.text).join('')).toBe('ok a\ufffdb\ufffd')
+})

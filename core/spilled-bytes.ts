@@ -12,6 +12,12 @@ import { SpilledRange, type ReadableBytes } from './encoded-part'
 import { IN_MEMORY, O_TMPFILE } from './file-snapshot'
 
 /**
+ * A value from this size on is kept in a spilled file, not in execd's memory, until its client
+ * has read it: a value's client may read late or never. Smaller ones are held as they are.
+ */
+export const SPILL_FROM = 1024 * 1024
+
+/**
  * The bytes all spilled values may hold at once, on disk: past it a value is dropped with an
  * error saying so (never waited for: a budget that waits lets clients that never read stall the
  * ones that do). As the downloads' copies (core/file-body.ts).
@@ -29,12 +35,15 @@ const FREE_SHARE = 4
  */
 let held = 0
 let heldMax: number | undefined
-const closer = new FinalizationRegistry<{ fd: number; size: number }>(({ fd, size }) => {
-  held -= size
+const closer = new FinalizationRegistry<Account>(account => {
+  held -= account.size
   try {
-    closeSync(fd)
+    closeSync(account.fd)
   } catch {}
 })
+
+/** A file's descriptor and the bytes it counts against the bound (a growing one's grow). */
+type Account = { fd: number; size: number }
 
 /** Bytes of spilled values held now (for tests). */
 export const spilledBytesHeld = (): number => held
@@ -42,57 +51,88 @@ export const spilledBytesHeld = (): number => held
 /** Why a spill was not made: its words for the error event of the value dropped. */
 export type SpillRefusal = { refused: string }
 
+/**
+ * The refusal of `more` bytes for a spill of `whole` in `dir`, of which `free` bytes are free
+ * (those the spill already wrote counted as free: its share is of the space there was), or
+ * undefined when they fit.
+ */
+function refusal(more: number, whole: number, dir: string, free: number): SpillRefusal | undefined {
+  if (held + more > heldMax!)
+    return { refused: `large values held for their clients reached ${heldMax! / 2 ** 20} MiB` }
+  if (whole * FREE_SHARE > free) return { refused: `${dir} (TMPDIR) has ${(free / 2 ** 20).toFixed(0)} MiB free` }
+}
+
 /** An unnamed file of one event's JSON, written once as it arrives, then read as often as sent. */
 export class SpilledFile implements ReadableBytes {
   private written = 0
 
   private constructor(
-    private readonly fd: number,
-    /** The bytes it is for. */
-    readonly size: number,
+    private readonly account: Account,
+    private readonly dir: string,
   ) {}
+
+  /** The bytes it is for: a growing file's, those written so far. */
+  get size(): number {
+    return this.account.size
+  }
 
   /**
    * A file for `size` bytes, a refusal when the spills' bound has no room for them, or undefined
    * when no file can be made here (no O_TMPFILE, TMPDIR missing or read-only): the caller holds
-   * the bytes in memory, as before spills.
+   * the bytes in memory, as before spills. A file opened for 0 bytes grows as it is appended to
+   * (a value whose size is not told before its bytes: javascript's pieces).
    */
   static open(size: number): SpilledFile | SpillRefusal | undefined {
     const dir = tmpdir()
     let fd: number
-    let free: number
     try {
       const fs = statfsSync(dir)
       heldMax ??= IN_MEMORY.has(fs.type) ? MEMORY_MAX : DISK_MAX
-      free = fs.bavail * fs.bsize
-      if (held + size > heldMax)
-        return { refused: `large values held for their clients reached ${heldMax / 2 ** 20} MiB` }
-      if (size * FREE_SHARE > free) return { refused: `${dir} (TMPDIR) has ${(free / 2 ** 20).toFixed(0)} MiB free` }
+      const refused = refusal(size, size, dir, fs.bavail * fs.bsize)
+      if (refused) return refused
       fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600)
     } catch {
       return undefined
     }
-    const file = new SpilledFile(fd, size)
+    const account = { fd, size }
+    const file = new SpilledFile(account, dir)
     held += size
-    closer.register(file, { fd, size }, file)
+    closer.register(file, account, file)
     return file
   }
 
-  /** Closes it now and gives its bytes back, not at a collection (for tests). Idempotent. */
+  /** Closes it now and gives its bytes back, not at a collection. Idempotent. */
   release(): void {
     if (!closer.unregister(this)) return
-    held -= this.size
-    closeSync(this.fd)
+    held -= this.account.size
+    closeSync(this.account.fd)
   }
 
-  /** Appends bytes; false when they could not be written (the disk is full). */
-  append(bytes: Uint8Array): boolean {
+  /**
+   * Appends bytes; a refusal when they could not be written (the disk is full) or, past the
+   * size it was opened for, the bound has no room for them: the caller drops the value.
+   */
+  append(bytes: Uint8Array): SpillRefusal | undefined {
+    const past = this.written + bytes.length - this.account.size
+    if (past > 0) {
+      let free: number
+      try {
+        const fs = statfsSync(this.dir)
+        free = fs.bavail * fs.bsize
+      } catch {
+        free = 0
+      }
+      const refused = refusal(past, this.account.size + past, this.dir, free + this.written)
+      if (refused) return refused
+      held += past
+      this.account.size += past
+    }
     try {
-      for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, bytes.length - at, this.written + at)
+      for (let at = 0; at < bytes.length;)
+        at += writeSync(this.account.fd, bytes, at, bytes.length - at, this.written + at)
       this.written += bytes.length
-      return true
-    } catch {
-      return false
+    } catch (e) {
+      return { refused: `it could not be written to TMPDIR (${(e as NodeJS.ErrnoException).code ?? e})` }
     }
   }
 
@@ -100,7 +140,7 @@ export class SpilledFile implements ReadableBytes {
   read(start: number, end: number, into?: Uint8Array): Uint8Array {
     const buf = into ? into.subarray(0, end - start) : Buffer.allocUnsafe(end - start)
     for (let at = 0; at < buf.length;) {
-      const n = readSync(this.fd, buf, at, buf.length - at, start + at)
+      const n = readSync(this.account.fd, buf, at, buf.length - at, start + at)
       if (n === 0) throw new Error('a spilled value ended early')
       at += n
     }

@@ -30,7 +30,8 @@ export class Utf8Pieces {
     }
     const cut = unfinishedFrom(bytes, from)
     if (!isUtf8(bytes.subarray(from, cut))) return false
-    if (cut < bytes.length) this.carry = bytes.slice(cut)
+    // A copy: a Buffer's slice is a view, and the caller reads into its chunk again.
+    if (cut < bytes.length) this.carry = new Uint8Array(bytes.subarray(cut))
     return true
   }
 
@@ -41,7 +42,7 @@ export class Utf8Pieces {
 }
 
 /** Where a character the bytes do not finish starts; their length when none. */
-function unfinishedFrom(bytes: Uint8Array, from: number): number {
+export function unfinishedFrom(bytes: Uint8Array, from: number): number {
   for (let i = bytes.length - 1; i >= Math.max(from, bytes.length - 3); i--) {
     const c = bytes[i]!
     if (c < 0x80) break

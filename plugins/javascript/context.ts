@@ -13,6 +13,7 @@ import { describeExit } from '../../core/exit-words'
 import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { randomHex } from '../../core/random'
 import { within } from '../../core/timers'
+import { BulkValue } from './bulk-value'
 import { driverFiles } from './driver-files'
 import { OutputPipe } from './output-pipe'
 
@@ -33,9 +34,6 @@ type Message = {
   n?: unknown
 }
 
-/** The largest bundle taken as pieces of its JSON (as the python channel's limit for one event). */
-const MAX_BULK_BYTES = 128 * 1024 * 1024
-
 /** How long an interpreter whose channel closed may take to exit on its own before it is killed. */
 const EXIT_AFTER_DISCONNECT_MS = 500
 
@@ -49,9 +47,8 @@ export const OUTPUT_OVERFLOW: Overflow = { policy: 'block', maxBytes: 1 << 20, r
 export class JsContext implements RuntimeContext {
   private readonly cells = new CellAssembler(OUTPUT_OVERFLOW)
   private readonly output: OutputPipe
-  /** Pieces of a large bundle's JSON, as UTF-8, until the message they belong to. */
-  private bulk: Uint8Array[] = []
-  private bulkBytes = 0
+  /** Pieces of a large bundle's JSON until the message they belong to. */
+  private readonly bulk = new BulkValue()
   /**
    * The running cell's key, sent with its `run` and echoed by the driver's `done` alone. A cell's
    * own `process.send({t: 'done'})` ended it early; the driver ran the next one only after it,
@@ -149,8 +146,7 @@ export class JsContext implements RuntimeContext {
   private begin(code: string): CellQueue {
     const queue = this.cells.begin()
     this.oom.mark()
-    this.bulk = []
-    this.bulkBytes = 0
+    this.bulk.reset()
     this.key = `${this.keyPrefix}${++this.cellNumber}`
     try {
       this.proc.proc.send({ t: 'run', code, k: this.key })
@@ -204,9 +200,9 @@ export class JsContext implements RuntimeContext {
         if (this.cells.running?.isFull) return
         return void this.cells.output(m.t, m.text ?? '')
       case 'bulk':
-        return this.addBulk(m.text ?? '')
+        return this.bulk.add(m.text ?? '')
       case 'display':
-        if (m.bulk) return this.cells.running?.push(this.takeBulk())
+        if (m.bulk) return this.cells.running?.push(this.bulk.take())
         return this.cells.running?.push(makeEvent('result', { results: withTextAlias(m.bundle ?? {}) }))
       case 'result':
         return this.cells.setResult(withTextAlias(m.bundle ?? {}))
@@ -220,7 +216,7 @@ export class JsContext implements RuntimeContext {
         this.heard = this.key
         // The driver sends the cell's value or error with its `done`.
         if (m.bulk) {
-          const value = this.takeBulk()
+          const value = this.bulk.take()
           if (value instanceof EncodedEvent) this.cells.setResult(value)
           else this.cells.running?.push(value)
         }
@@ -243,27 +239,6 @@ export class JsContext implements RuntimeContext {
       if (this.key === key && this.heard !== key)
         void this.lose("wrote bytes that are not its frames on the driver's pipe (fd 3)")
     })
-  }
-
-  /** A piece of a large bundle's JSON, made bytes as it comes (a bounded step each). */
-  private addBulk(text: string): void {
-    this.bulkBytes += text.length * 3
-    if (this.bulkBytes <= MAX_BULK_BYTES * 3) this.bulk.push(Buffer.from(text))
-    else this.bulk = []
-  }
-
-  /** The result event of the pieces received, or the error saying it was too large for one. */
-  private takeBulk(): ExecEvent {
-    const pieces = this.bulk
-    let size = 0
-    for (const p of pieces) size += p.length
-    this.bulk = []
-    const over = this.bulkBytes > MAX_BULK_BYTES * 3 || size > MAX_BULK_BYTES
-    this.bulkBytes = 0
-    // The pieces as they came: joining them was one copy of it all in one tick (220 ms for 32 MiB).
-    if (!over) return new EncodedEvent('result', pieces)
-    const evalue = `a value or display of more than ${MAX_BULK_BYTES >> 20} MiB was dropped: execd takes at most that much as one event`
-    return errorEvent('OutputTooLarge', evalue, [evalue])
   }
 
   private onExit(info: ExitInfo): void {

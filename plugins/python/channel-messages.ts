@@ -62,11 +62,7 @@ export function aliased(payload: Uint8Array | SpilledFile, alias: number): Encod
 /** Bytes of an alias checked at a time (a spilled one is read back so). */
 const CHECK_SLICE = 1024 * 1024
 
-/**
- * A bulk result from this size on is kept in a spilled file (core/spilled-bytes.ts), not in
- * execd's memory, until its client has read it: a value's client may read late or never.
- */
-export const SPILL_FROM = 1024 * 1024
+export { SPILL_FROM } from '../../core/spilled-bytes'
 
 /**
  * The largest message taken from the interpreter, in bytes of JSON: a bulk one's payload, or a

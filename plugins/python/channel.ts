@@ -210,8 +210,11 @@ export class LineChannel {
     if (bulk.spill && payload.length > 0) {
       // Not UTF-8 (not the driver's) is no message; a full disk is an error saying so.
       if (!bulk.utf8!.push(payload)) bulk.malformed = true
-      else if (!bulk.spill.append(payload)) bulk.refused = 'it could not be written to TMPDIR'
-      if (bulk.malformed || bulk.refused) bulk.spill = bulk.utf8 = undefined
+      else bulk.refused = bulk.spill.append(payload)?.refused
+      if (bulk.malformed || bulk.refused) {
+        bulk.spill?.release() // its room, for the next value, now
+        bulk.spill = bulk.utf8 = undefined
+      }
     }
     const copy = Math.min(n, bulk.data.length - bulk.filled)
     if (copy > 0) {
