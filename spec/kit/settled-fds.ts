@@ -19,8 +19,9 @@ export async function settledFds(d: Daemon): Promise<number> {
         return ''
       }
     })
-  await waitFor("the daemon's first log line and its HTTP client's loop", () =>
-    d.logs().includes('"execd listening"') && links().filter(l => l === 'anon_inode:[eventpoll]').length >= 2,
+  await waitFor(
+    "the daemon's first log line and its HTTP client's loop",
+    () => d.logs().includes('"execd listening"') && links().filter(l => l === 'anon_inode:[eventpoll]').length >= 2,
   )
   return links().length
 }
