@@ -4,7 +4,7 @@
  */
 import { createApp } from '../core/app'
 import { SERVER, settingsOf, type Settings } from '../core/config'
-import { CONNECTION_OPTIONS } from '../core/connections'
+import { CONNECTION_OPTIONS, startHttpClient } from '../core/connections'
 import { keepChildEnv } from '../core/child-env'
 import { rawTargetServe } from '../core/raw-target'
 import { createTokenCheck } from '../core/auth'
@@ -198,6 +198,10 @@ export async function serve(flags: Record<string, unknown>): Promise<void> {
   // From here a stop is a shutdown, not the default action's death (cmd/serve-signals.ts);
   // before, nothing has started that a stop would leave (a token read from a terminal still ends at Ctrl-C).
   holdSignals()
+  // Before any connection can take an fd: started at EMFILE it ends the process (core/connections.ts).
+  // In loadAll, after the first poll, it came after the first /ping: a client that lowered the
+  // fd limit once /ping answered ended execd (spec/machine-runs-out, 1 run in 2 at load 10).
+  void startHttpClient()
   try {
     server = listen()
   } catch (err) {

@@ -23,7 +23,6 @@ import type { Mounted } from './mount'
 import { listOption } from './origin'
 import type { DirectRoute, OpenSection, Plugin, PluginContext, Runtime, Section } from './plugin'
 import { Registry } from './registry'
-import { startHttpClient } from './connections'
 import { learnOpenFilesLimit } from './limits'
 import { Streams } from './streams'
 import { nextTurn, within } from './timers'
@@ -325,8 +324,6 @@ export async function createApp(parts: AppParts, { lazy = false }: { lazy?: bool
    * a group a request is waiting for is built first (the builds share the one thread).
    */
   async function loadAll(): Promise<void> {
-    // Before any flood can have taken every fd (core/connections.ts, core/errors.ts).
-    void startHttpClient()
     await learnOpenFilesLimit()
     for (const group of groups) {
       while (demanded.size > 0) await Promise.allSettled(demanded)

@@ -16,6 +16,8 @@ export interface ProcStat {
   start?: number
   /** Its threads (field 20). */
   threads?: number
+  /** CPU it has used, user and system, in clock ticks (fields 14 and 15). */
+  cpu?: number
 }
 
 /**
@@ -38,5 +40,7 @@ export function parseStat(text: string): ProcStat | undefined {
   if (start !== undefined) stat.start = Number(start)
   const threads = fields[17] // field 20, num_threads
   if (threads !== undefined) stat.threads = Number(threads)
+  const [utime, stime] = [fields[11], fields[12]] // fields 14 and 15
+  if (utime !== undefined && stime !== undefined) stat.cpu = Number(utime) + Number(stime)
   return stat
 }

@@ -20,6 +20,7 @@ import {
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { scratchWithDisks } from './kit/small-disk'
+import { settledFds } from './kit/settled-fds'
 import { BIN, postJson, readSse, startDaemon, waitFor, type Daemon } from './harness'
 import { PYTHON, pythonAvailable } from './python-env'
 import { findGo } from '../plugins/go/toolchain'
@@ -251,7 +252,7 @@ describe('a bash context that cannot be spawned (out of file descriptors)', () =
     const tmp = mkdtempSync(join(scratch.dir, 'tmp-'))
     const d = await startDaemon({ env: { TMPDIR: tmp } })
     try {
-      const fds = readdirSync(`/proc/${d.proc.pid}/fd`).length
+      const fds = await settledFds(d)
       const soft = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${d.proc.pid}/limits`, 'utf8'))![1]
       expect(spawnSync('prlimit', ['--pid', String(d.proc.pid), `--nofile=${fds + 2}:`]).status).toBe(0)
       for (let i = 0; i < 3; i++) {

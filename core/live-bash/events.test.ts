@@ -1,6 +1,8 @@
 import { expect, test } from 'bun:test'
 import { OutputBytes } from '../events'
 import { liveShells } from '../../spec/kit/live-shells'
+import { childrenOf, readStat } from '../procfs'
+import { waitFor } from '../../spec/harness'
 import { bashRunEvents } from './events'
 
 const start = liveShells()
@@ -53,6 +55,34 @@ test('a run never read starts nothing and calls neither hook; one read calls eac
   for await (const item of next) if (item.event.type === 'stdout') texts.push(item.event.text as string)
   expect(texts).toEqual(['two'])
 })
+
+test('an abandoned run whose shell is not scheduled past the grace keeps the shell', async () => {
+  const bash = start()
+  const run = bashRunEvents(bash, 'echo one; sleep 30', { id: 'b', ended: '' })
+  for (;;) {
+    const r = await run.next()
+    if (!r.done && r.value.event.type === 'stdout') break
+  }
+  // Its children that still run: killed, the sleep stays a zombie until the stopped shell reaps it.
+  const sleeping = () => (childrenOf(bash.pid) ?? []).filter(pid => readStat(pid)?.state !== 'Z').length
+  await waitFor('the sleep', () => sleeping() > 0)
+  // Stopped, the shell gets no CPU, as a starved one on a loaded machine: its end comes late.
+  process.kill(bash.pid, 'SIGSTOP')
+  const abandoned = run.return!()
+  try {
+    // The grace's kill of the sleep, then a whole grace more (1 s each): before, the shell was closed then.
+    await waitFor('the kill of the sleep', () => sleeping() === 0)
+    for (const until = performance.now() + 2000; bash.alive && performance.now() < until;) await Bun.sleep(50)
+  } finally {
+    process.kill(bash.pid, 'SIGCONT')
+  }
+  await abandoned
+  expect(bash.alive).toBe(true)
+  const texts: string[] = []
+  for await (const item of bashRunEvents(bash, 'echo two', { id: 'c', ended: '' }))
+    if (item.event.type === 'stdout') texts.push(item.event.text as string)
+  expect(texts).toEqual(['two'])
+}, 20_000)
 
 test('an interrupt lands while the reader reads nothing: what it had no room for is dropped and counted', async () => {
   const bash = start()

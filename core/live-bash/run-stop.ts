@@ -43,7 +43,44 @@ export async function outlast(
   if (shell !== undefined) await interruptWhereLost(shell, sentAt)
   if (await settles(ended, graceMs - first)) return true
   if (shell !== undefined) await killDescendantsOf(shell)
-  return settles(ended, graceMs)
+  return settlesOnceScheduled(ended, graceMs, shell)
+}
+
+/** A stat's CPU ticks in milliseconds (USER_HZ, 100 on Linux: core/procfs.ts ticksSinceBoot). */
+const MS_PER_TICK = 10
+
+/** The look for the run's end after the shell's state is read: a few turns of I/O. */
+const LAST_LOOK_MS = 100
+
+/** More waits of `graceMs` a shell that got next to no CPU in the last may have (so 10 s at most). */
+const STARVED_WAITS = 10
+
+/**
+ * The wait after the kill, before the caller closes the whole shell and its state with it.
+ * Nothing is left below the shell but its own end; on a loaded machine it may not have run at
+ * all in a wait (2 cores at load 25: seconds between a shell's turns), and its end came after the
+ * wall-clock grace: the next run found the shell closed (core/live-bash/events.test.ts, in CI
+ * once, and 4 of 16 runs under `nice -n 19` beside four more at load 25). So a shell still
+ * runnable (or stopped) that used under a tenth of a wait's CPU is waited for again; one that
+ * spent the wait on the CPU (a builtin loop ignoring SIGINT) or sleeps (a builtin read) is done
+ * with. A timer that fired after execd itself stalled runs before the output that came
+ * meanwhile: the state is read, then I/O is let in (the run's end may be there, written by a
+ * shell continued in the wait), and only then is it decided.
+ */
+async function settlesOnceScheduled(ended: Promise<unknown>, graceMs: number, shell: number | undefined) {
+  const stat = () => (shell === undefined ? Promise.resolve(undefined) : readStatAsync(shell))
+  let before = await stat()
+  for (let waits = 0; ; waits++) {
+    if (await settles(ended, graceMs)) return true
+    // Read before the last look: a shell that sleeps now had written all it will, its end included.
+    const after = await stat()
+    if (await settles(ended, LAST_LOOK_MS)) return true
+    if (before?.cpu === undefined || after?.cpu === undefined || waits >= STARVED_WAITS) return false
+    // Runnable and not run, or stopped (SIGSTOP): not scheduled. Sleeping: blocked on its own.
+    if (after.state !== 'R' && after.state !== 'T') return false
+    if ((after.cpu - before.cpu) * MS_PER_TICK >= graceMs / 10) return false
+    before = after
+  }
 }
 
 /** Each process below `pid` still running, parents first, from one /proc pass; `pid`'s own entry too. */
