@@ -11,7 +11,7 @@
 import { expect, test } from 'bun:test'
 import { postJson } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { readFlood } from './kit/flood-read'
+import { readFlood, stdoutTexts } from './kit/flood-read'
 
 const fx = daemonAlone()
 const MiB = 1024 * 1024
@@ -36,22 +36,16 @@ test('a 512 MiB bash cell reaches its reader whole, and execd stays up and under
 
 /** Checks that the stdout events' texts, joined, are `unit` over and over; counts the units. */
 function repeatedText(unit: string): { onText: (text: string) => void; units: number; wrong: number } {
-  const seen = { units: 0, wrong: 0, onText }
-  let out = ''
   let at = 0
-  function onText(text: string): void {
-    out += text
-    const frames = out.split('\n\n')
-    out = frames.pop()!
-    for (const frame of frames) {
-      const data = frame.slice(frame.indexOf('data: ') + 6)
-      if (!data.startsWith('{"type":"stdout"')) continue
-      const got = (JSON.parse(data) as { text: string }).text
+  const seen = {
+    units: 0,
+    wrong: 0,
+    onText: stdoutTexts(got => {
       for (let i = 0; i < got.length; i++) {
         if (got.charCodeAt(i) !== unit.charCodeAt(at)) seen.wrong++
         if (++at === unit.length) ((at = 0), seen.units++)
       }
-    }
+    }),
   }
   return seen
 }

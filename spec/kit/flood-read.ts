@@ -35,21 +35,33 @@ export async function readFlood(res: Response, pid: number, onText?: (text: stri
 }
 
 /**
- * A `readFlood` text handler checking that numbered lines (six digits first, `width` characters
- * in all) arrive once each, in the order written. An event holds what one read of a pipe held,
- * which may end inside a line: the lines are the stdout events' texts joined.
+ * A `readFlood` text handler that gives `take` each stdout event's text, in order: the stream's
+ * chunks cut frames anywhere, so a frame is looked at once its blank line has come.
  */
-export function numberedLines(width: number): { onText: (text: string) => void; count: number; rest: string } {
+export function stdoutTexts(take: (text: string) => void): (text: string) => void {
   let out = ''
-  const seen = { count: 0, rest: '', onText }
-  function onText(text: string): void {
+  return text => {
     out += text
     const frames = out.split('\n\n')
     out = frames.pop()!
     for (const frame of frames) {
       const data = frame.slice(frame.indexOf('data: ') + 6)
-      if (!data.startsWith('{"type":"stdout"')) continue
-      const lines = (seen.rest + (JSON.parse(data) as { text: string }).text).split('\n')
+      if (data.startsWith('{"type":"stdout"')) take((JSON.parse(data) as { text: string }).text)
+    }
+  }
+}
+
+/**
+ * A `readFlood` text handler checking that numbered lines (six digits first, `width` characters
+ * in all) arrive once each, in the order written. An event holds what one read of a pipe held,
+ * which may end inside a line: the lines are the stdout events' texts joined.
+ */
+export function numberedLines(width: number): { onText: (text: string) => void; count: number; rest: string } {
+  const seen = {
+    count: 0,
+    rest: '',
+    onText: stdoutTexts(text => {
+      const lines = (seen.rest + text).split('\n')
       seen.rest = lines.pop()!
       for (const line of lines) {
         if (line === '') continue
@@ -57,7 +69,7 @@ export function numberedLines(width: number): { onText: (text: string) => void; 
         expect(line.length).toBe(width)
         seen.count++
       }
-    }
+    }),
   }
   return seen
 }
