@@ -9,7 +9,7 @@
  * does, and every way execd writes stdout (process.stdout, help, Bun.stdout) fails the way it
  * fails on a full disk (`> /dev/full`): one line, exit 1, as soon as the verb writes.
  */
-import { libcSymbols } from '../core/libc'
+import { devNullOnto } from '../core/dev-null-onto'
 
 /** What a write to it says, for the one line (`cat`: write error: Bad file descriptor). */
 export const STDOUT_CLOSED = 'cannot write: stdout is closed'
@@ -33,15 +33,6 @@ export async function keepStdoutClosed(): Promise<void> {
     .text()
     .catch(() => '')
   if (!openedHere(fdinfo)) return
-  const symbols = libcSymbols(({ FFIType: { i32 } }) => ({ dup2: { args: [i32, i32], returns: i32 } }))?.symbols
-  // no FFI: writes go to /dev/null, as before
-  if (!symbols) return
-  try {
-    const { closeSync, openSync } = require('node:fs') as typeof import('node:fs')
-    const unwritable = openSync('/dev/null', 'r')
-    symbols.dup2(unwritable, 1)
-    closeSync(unwritable)
-  } catch {
-    // no /dev/null to open: the same
-  }
+  // No FFI or no /dev/null: writes go to /dev/null, as before.
+  devNullOnto([1], 'r')
 }

@@ -5,11 +5,10 @@
  * a throw, a signal, process.exit — every owned process group is killed (core/process.ts's
  * exit hook) and every registered cleanup (a half-written download) runs once.
  */
-import { closeSync, openSync } from 'node:fs'
 import { constants } from 'node:os'
 import { isatty } from 'node:tty'
 import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
-import { libcSymbols } from '../core/libc'
+import { devNullOnto } from '../core/dev-null-onto'
 
 // SIGQUIT (Ctrl-\ at a terminal) too: left to its default action it ended execd on the spot and
 // left what the verb had started running without it (a python cell's interpreter, orphaned).
@@ -139,14 +138,9 @@ function exitNow(signal: StopSignal): never {
  * shown twice. What execd would still print from the background after this goes nowhere.
  */
 export function leaveTerminal(): void {
-  const symbols = libcSymbols(({ FFIType: { i32 } }) => ({ dup2: { args: [i32, i32], returns: i32 } }))?.symbols
-  // no FFI: the exit waits for `fg`, as before
-  if (!symbols) return
-  try {
-    const none = openSync('/dev/null', 'r+')
-    for (const fd of [0, 1, 2]) if (isatty(fd)) symbols.dup2(none, fd)
-    closeSync(none)
-  } catch {
-    // no /dev/null: the same
-  }
+  // No FFI or no /dev/null: the exit waits for `fg`, as before.
+  devNullOnto(
+    [0, 1, 2].filter(fd => isatty(fd)),
+    'r+',
+  )
 }
