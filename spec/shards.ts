@@ -44,13 +44,37 @@ const running = new Set<Bun.Subprocess>()
 const dirs = new Set<string>()
 let stopping = false
 
-// Stopped (Ctrl-C, CI's timeout): the batches' `bun test`s stop their daemons, then the
-// shards' temp dirs go (a process.exit skips the `finally` that removes them otherwise).
+/**
+ * Ends what is left in a batch's process group: SIGTERM, then SIGKILL after `graceMs`. Each
+ * batch's `bun test` leads a group of its own, and the daemons its tests start are in it (a
+ * SIGTERM to the `bun test` alone ended it and left them running, orphaned); a daemon a failed
+ * test never stopped is ended here too, as a batch ends.
+ */
+async function endGroup(pgid: number, graceMs: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!alive()) return
+  try {
+    process.kill(-pgid, 'SIGTERM')
+  } catch {}
+  for (const deadline = Date.now() + graceMs; alive() && Date.now() < deadline;) await Bun.sleep(50)
+  try {
+    process.kill(-pgid, 'SIGKILL')
+  } catch {}
+}
+
+// Stopped (Ctrl-C, CI's timeout): the batches and their daemons end, then the shards' temp
+// dirs go (a process.exit skips the `finally` that removes them otherwise).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, async () => {
     stopping = true
-    for (const child of running) child.kill('SIGTERM')
-    await Promise.race([Promise.all([...running].map(child => child.exited)), Bun.sleep(10_000)])
+    await Promise.all([...running].map(child => endGroup(child.pid, 10_000)))
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
     process.exit(signal === 'SIGINT' ? 130 : 143)
   })
@@ -82,6 +106,8 @@ async function shard(index: number): Promise<void> {
         [process.execPath, 'test', '--timeout', String(TIMEOUT_MS), ...batch.map(file => `./${file}`)],
         {
           env: { ...process.env, TMPDIR: dir, EXECD_TMP_GUARD: '1' },
+          // A group of its own (setsid): see endGroup.
+          detached: true,
           stdin: 'ignore',
           stdout: 'pipe',
           stderr: 'pipe',
@@ -95,6 +121,7 @@ async function shard(index: number): Promise<void> {
         child.exited,
       ])
       running.delete(child)
+      await endGroup(child.pid, 5_000)
       const output = out + err
       process.stdout.write(`\n=== shard ${index}: ${batch.join(' ')}\n${output}`)
       if (!count(output) || code !== 0) failed.push(batch)
@@ -106,6 +133,8 @@ async function shard(index: number): Promise<void> {
 
 const started = performance.now()
 await Promise.all(Array.from({ length: SHARDS }, (_, i) => shard(i + 1)))
+// Stopped meanwhile: the signal's handler ends the run with its own status.
+if (stopping) await new Promise(() => {})
 const seconds = ((performance.now() - started) / 1000).toFixed(2)
 
 console.log(`\n=== spec tier: ${files.length} files in ${SHARDS} shards`)
