@@ -1,4 +1,5 @@
 /** Every option: the server's own and each plugin's and runtime's, for help and config. */
+import { tokenUnservable } from './token-header'
 import { ConfigError, SERVER_OPTIONS, flagsByName, resolveConfig, type Config, type OptionSpec } from '../core/config'
 import { UsageError } from './errors'
 import { envProblem } from '../core/exec-strings'
@@ -69,12 +70,21 @@ export async function serveConfigFrom(flags: Record<string, unknown> = {}): Prom
       'option --access-token is empty (an unset variable?): give the token, or leave the option out to serve without one',
     )
   }
-  const config = configFrom(flags)
+  let config = configFrom(flags)
   const file = config.get('access-token-file')
-  if (!file) return config
-  if (config.get('access-token')) throw new ConfigError('give --access-token or --access-token-file, not both')
-  const { readTokenFile } = await import('../core/token-file')
-  return resolveConfig(allOptions, { ...flags, 'access-token': readTokenFile(file) })
+  if (file) {
+    if (config.get('access-token')) throw new ConfigError('give --access-token or --access-token-file, not both')
+    const { readTokenFile } = await import('../core/token-file')
+    config = resolveConfig(allOptions, { ...flags, 'access-token': readTokenFile(file) })
+  }
+  const token = config.get('access-token')
+  const why = token ? tokenUnservable(token) : undefined
+  // Never any part of the token: where it came from is enough to find it.
+  if (why)
+    throw new ConfigError(
+      `the access token ${file ? `in ${file}` : '(--access-token or EXECD_ACCESS_TOKEN)'} cannot be sent by any client: ${why}`,
+    )
+  return config
 }
 
 /** Typed wrong (exit 2), with the code a command's `envs` gets over HTTP for it (--json). */

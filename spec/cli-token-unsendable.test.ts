@@ -49,3 +49,31 @@ test("ping's token file names itself; a token with spaces at its ends still goes
     rmSync(dir, { recursive: true, force: true })
   }
 }, 60_000)
+
+test('serve refuses a token no client could send: one line naming where it came from, none of it, exit 2, nothing listening', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-token-unsendable-'))
+  try {
+    const file = join(dir, 'token')
+    writeFileSync(file, 'sek\x01rit\n')
+    const port = String(await freePort())
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--access-token', 'sek\nrit'], {}, '(--access-token or EXECD_ACCESS_TOKEN)'],
+      [[], { EXECD_ACCESS_TOKEN: 'sekrit ' }, '(--access-token or EXECD_ACCESS_TOKEN)'],
+      [['--access-token-file', file], {}, `in ${file}`],
+    ]
+    for (const [flags, env, from] of cases) {
+      // Started, such a daemon refused every request (401) until stopped: here it must not start.
+      const r = await Promise.race([
+        runCli(['serve', '--port', port, ...flags], { env }),
+        Bun.sleep(20_000).then(() => ({ code: -1, stdout: '', stderr: 'still serving after 20 s' })),
+      ])
+      expect(r.code).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toStartWith(`execd: the access token ${from} cannot be sent by any client: it `)
+      expect(r.stderr.split('\n')).toHaveLength(2)
+      expect(r.stderr).not.toContain('sek')
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}, 90_000)

@@ -260,11 +260,11 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
   return { code, stdout, stderr }
 }
 
-/** Polls `check` until it holds; throws naming `what` after `limitMs`. */
 /** A process's resident memory now (VmRSS), in MiB. */
 export const rssMiB = (pid: number): number =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
 
+/** Polls `check` until it holds; throws naming `what` after `limitMs`. */
 export async function waitFor(what: string, check: () => boolean | Promise<boolean>, limitMs = 15_000): Promise<void> {
   const deadline = Date.now() + limitMs
   while (!(await check())) {
