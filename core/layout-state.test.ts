@@ -38,9 +38,9 @@ test('no module-level mutable state in plugins/*/index.ts: a section or runtime 
  */
 const PROCESS_WIDE: Record<string, string> = {
   // The javascript driver: run inside each context's interpreter child, one per context, not in execd.
-  'plugins/javascript/driver.ts': 'interruptRunning cellNumber queue ourRequire ourRequireCwd output',
+  'plugins/javascript/driver.ts': 'interruptRunning cellNumber queue ourRequire ourRequireCwd output channel',
   'plugins/javascript/driver-cell.ts': 'repl plain kept reusable keptChars',
-  'plugins/javascript/driver-settle.ts': 'failSettle failedBefore',
+  'plugins/javascript/driver-settle.ts': 'failSettle failedBefore channel',
   // A runtime's listed object is its template: each app opens its own (Runtime.open).
   'plugins/python/index.ts': 'python',
   'plugins/sql/index.ts': 'sql',

@@ -188,7 +188,7 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     })
   const spawnIn = (cwd: string | undefined, into: SpawnLeaf | undefined) => {
     // Not one with an IPC channel: Bun puts its fd after the stdio array, so a gate there would move
-    // it (NODE_CHANNEL_FD 3 → 4). Such a child is a driver of execd's (javascript, typescript, sql)
+    // it (NODE_CHANNEL_FD 3 → 4). Such a child is a driver of execd's (sql)
     // that runs nothing of a user's until execd sends it a cell, after the move.
     const gated = ipc ? undefined : gatedArgv(argv, env, cwd, gateFd, opts.uid)
     let proc: Subprocess | undefined

@@ -1,8 +1,9 @@
 /**
  * One live javascript/typescript interpreter: the execd executable acting as Bun, running the
- * embedded driver: spoken to over an IPC channel, heard on a pipe that carries its messages and
- * its cells' output in order (output-pipe.ts).
+ * embedded driver: spoken to over a channel execd reads itself, with a bounded line (channel.ts),
+ * heard on a pipe that carries its messages and its cells' output in order (output-pipe.ts).
  */
+import { closeSync } from 'node:fs'
 import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
 import { EncodedEvent, errorEvent, isExecError, isPlainObject, makeEvent, type ExecEvent } from '../../core/events'
@@ -14,6 +15,7 @@ import { deathWords, type OomScope, OomWatch } from '../../core/oom'
 import { randomHex } from '../../core/random'
 import { within } from '../../core/timers'
 import { BulkValue } from './bulk-value'
+import { DriverChannel, MAX_CHANNEL_LINE } from './channel'
 import { driverFiles } from './driver-files'
 import { OutputPipe } from './output-pipe'
 
@@ -68,6 +70,7 @@ export class JsContext implements RuntimeContext {
   private lost: string | undefined
   private ready!: { resolve: () => void; reject: (e: Error) => void }
   private proc!: OwnedProcess
+  private channel: DriverChannel | undefined
 
   private constructor(private readonly opts: JsContextOptions) {
     this.output = new OutputPipe(
@@ -96,14 +99,28 @@ export class JsContext implements RuntimeContext {
       cwd: this.opts.cwd,
       env: { ...asBunEnv(this.opts.env), EXECD_JS_LANGUAGE: this.opts.language, EXECD_JS_DOM: files.dom },
       stdin: 'ignore',
-      // The driver's pipe is its fd 3 (driver.ts); Bun puts the IPC channel after it. What comes
-      // on the channel is a cell's own `process.send` (the driver speaks on the pipe), taken as
-      // it was when the driver spoke there too.
-      extraFds: ['pipe'],
-      ipc: m => this.receive(m),
-      onDisconnect: () => void this.onDisconnect(),
+      // The driver's pipe is its fd 3, its channel fd 4 (driver.ts). What comes on the channel is
+      // the driver's `sent` and a cell's own `process.send` (the driver speaks on the pipe), taken
+      // as it was when the driver spoke there too.
+      extraFds: ['pipe', 'pipe'],
     })
     void this.output.pump(this.proc.fds[0]!)
+    try {
+      this.channel = await DriverChannel.open(this.proc.fds[1]!, {
+        message: m => this.receive(m),
+        oversize: () =>
+          void this.lose(
+            `sent a line longer than execd takes (${MAX_CHANNEL_LINE >> 20} Mi characters) on its channel (fd 4)`,
+          ),
+        end: () => void this.onDisconnect(),
+      })
+    } catch (e) {
+      try {
+        closeSync(this.proc.fds[1]!)
+      } catch {}
+      await this.proc.kill('close', 500)
+      throw e
+    }
     // Writes that bypass the driver (subprocesses, Bun.write(Bun.stdout)) arrive on fds 1 and 2.
     void this.cells.pipe(this.proc.proc.stdout as ReadableStream<Uint8Array>, 'stdout')
     void this.cells.pipe(this.proc.proc.stderr as ReadableStream<Uint8Array>, 'stderr')
@@ -148,11 +165,8 @@ export class JsContext implements RuntimeContext {
     this.oom.mark()
     this.bulk.reset()
     this.key = `${this.keyPrefix}${++this.cellNumber}`
-    try {
-      this.proc.proc.send({ t: 'run', code, k: this.key })
-    } catch {
-      // The child died between cells; its exit handler ends the queue with the cause.
-    }
+    // A channel gone (the child died between cells) takes nothing; its exit ends the queue with the cause.
+    this.channel?.send({ t: 'run', code, k: this.key })
     return queue
   }
 
@@ -173,12 +187,13 @@ export class JsContext implements RuntimeContext {
   async close(): Promise<void> {
     this.closed = true
     await this.proc.kill('close', 500)
+    this.channel?.close()
   }
 
   /**
    * A cell's own code can send messages too (`process.send(null)`, or on fd 3): a message the
    * driver could not have sent is dropped, and a throw here ends no more than the message — in
-   * an IPC callback it ended execd, with every context and command in it.
+   * a channel's callback it ended execd, with every context and command in it.
    */
   private receive(m: unknown): void {
     if (!isDriverMessage(m)) return
@@ -195,8 +210,8 @@ export class JsContext implements RuntimeContext {
         return this.ready.resolve()
       case 'stdout':
       case 'stderr':
-        // Only a cell's own `process.send` says this (the driver writes output as frames). The IPC
-        // channel cannot be paused: past the bound such messages are dropped, not queued.
+        // Only a cell's own `process.send` says this (the driver writes output as frames). The channel
+        // is not paused for them (it carries the `sent` a cell's end waits for): past the bound they are dropped, not queued.
         if (this.cells.running?.isFull) return
         return void this.cells.output(m.t, m.text ?? '')
       case 'bulk':
@@ -243,6 +258,7 @@ export class JsContext implements RuntimeContext {
 
   private onExit(info: ExitInfo): void {
     this.exit = info
+    this.channel?.close()
     const early = this.cells.strayText
     this.ready.reject(
       new Error(

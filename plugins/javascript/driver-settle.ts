@@ -11,8 +11,19 @@
  */
 
 const proc = process
+
+interface KeepsAlive {
+  ref(): void
+  unref(): void
+}
+
 /** The channel to execd, as far as it is asked: whether it keeps the process alive. */
-const channel = (proc as unknown as { channel?: { ref(): void; unref(): void } }).channel
+let channel: KeepsAlive | undefined
+
+/** The driver's channel to execd (driver-channel.ts), once it is read. */
+export function settleWith(c: KeepsAlive): void {
+  channel = c
+}
 
 /** While a settle waits: an uncaught error ends it, as it ends node. */
 let failSettle: ((e: unknown) => void) | undefined

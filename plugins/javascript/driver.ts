@@ -1,13 +1,14 @@
 /**
  * Interpreter side of the javascript/typescript runtime. The execd executable runs this file
  * as Bun (BUN_BE_BUN=1); it is embedded in the executable as text and written to a private
- * temp dir at start. Protocol: the parent's JSON messages over the IPC channel it opened; the
- * driver's, and the cell's output, as frames down a pipe of their own (driver-output.ts), so
- * user output on stdout/stderr never mixes with them and a message comes after the output
- * written before it.
- *   parent → child: {t:'run', code, k}; SIGINT interrupts the running cell.
+ * temp dir at start. Protocol: JSON lines both ways on the channel, fd 4 (driver-channel.ts); the
+ * driver's messages, and the cell's output, as frames down a pipe of their own, fd 3
+ * (driver-output.ts), so user output on stdout/stderr never mixes with them and a message comes
+ * after the output written before it.
+ *   parent → child: {t:'run', code, k} on the channel; SIGINT interrupts the running cell.
  *   child → parent: ready, bulk {text}, display {bundle}, done {k (the run's key), bundle?, error?}
- *   on the pipe; then sent {k, n (the pipe's bytes written so far)} on the channel.
+ *   on the pipe; then sent {k, n (the pipe's bytes written so far)} on the channel, where a
+ *   cell's own `process.send` goes too.
  */
 import { dirname } from 'node:path'
 import { Console } from 'node:console'
@@ -15,15 +16,17 @@ import { Writable } from 'node:stream'
 import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
-import { settle, settleFailed, stopSettle } from './driver-settle.ts'
+import { settle, settleFailed, settleWith, stopSettle } from './driver-settle.ts'
 import { OutputFrames } from './driver-output.ts'
+import { DriverChannel } from './driver-channel.ts'
 
 type Message = Record<string, unknown> & { t: string }
 
 const language = (process.env.EXECD_JS_LANGUAGE ?? 'javascript') as Language
 const domPath = process.env.EXECD_JS_DOM
-/** execd's pipe for the cell's output is the first fd after stderr (the IPC channel's comes after it). */
+/** execd's pipe for the cell's output is the first fd after stderr, its channel the next. */
 const output = new OutputFrames(3)
+const channel = new DriverChannel(4, onMessage, () => proc.exit(0))
 delete process.env.EXECD_JS_LANGUAGE
 delete process.env.EXECD_JS_DOM
 const driverDir = dirname(import.meta.path)
@@ -31,15 +34,14 @@ const driverDir = dirname(import.meta.path)
 // Cells share this global scope: `let process = 1` must not cut the driver off.
 const proc = process
 const inspect = Bun.inspect
-const sendRaw = process.send!.bind(process)
 /**
  * The largest message a cell's own `process.send` may put on the driver's channel, as JSON
- * characters (the driver's own output goes in pieces of this size). execd reads a message whole
+ * characters (the driver's own output goes in pieces of this size). execd reads a line whole
  * before it can look at it: one cell's 600 MB message took execd to 1.2 GB, and every context
- * could do it at once. Cells get a `process.send` that refuses larger ones.
- * What goes is the JSON measured, parsed back: a getter, a Proxy or a toJSON that answered small
- * when measured answered 300 M characters when the channel serialised the object again (execd
- * at 635 MB).
+ * could do it at once. Cells get a `process.send` that refuses larger ones, with a clear error
+ * (execd stops an interpreter whose line is over twice this: channel.ts).
+ * What goes is the JSON measured: a getter, a Proxy or a toJSON that answered small when
+ * measured answered 300 M characters when the channel serialised the object again (execd at 635 MB).
  */
 const CELL_SEND_MAX = 1 << 20
 Object.defineProperty(process, 'send', {
@@ -51,20 +53,34 @@ Object.defineProperty(process, 'send', {
         `process.send: a message of ${size} characters is larger than execd takes from a cell (${CELL_SEND_MAX})`,
       )
     }
-    const sendIt = sendRaw as (...args: unknown[]) => boolean
-    if (json !== undefined) return sendIt(JSON.parse(json), ...rest)
-    // What JSON makes nothing of: undefined and a symbol the channel refuses, as it did; a
-    // function or an object whose toJSON said undefined crossed as nothing, and still does.
-    return typeof message === 'object' || typeof message === 'function' ? true : sendIt(message, ...rest)
+    // What JSON makes nothing of: undefined and a symbol are refused, as Bun's channel refused
+    // them; a function or an object whose toJSON said undefined crossed as nothing, and still does.
+    if (json === undefined && typeof message !== 'object' && typeof message !== 'function')
+      throw new TypeError(`process.send: a message of type ${typeof message} cannot be sent`)
+    if (json !== undefined) channel.sendJson(json)
+    // Node's callback, last of its arguments, once the message is on its way.
+    const done = rest[rest.length - 1]
+    if (typeof done === 'function') queueMicrotask(() => done(null))
+    return true
   },
   writable: true,
   configurable: true,
 })
+// The channel's own: a cell that disconnects ends the driver, as the IPC's 'disconnect' did.
+Object.defineProperty(process, 'disconnect', {
+  value: () => {
+    channel.close()
+    proc.exit(0)
+  },
+  writable: true,
+  configurable: true,
+})
+Object.defineProperty(process, 'connected', { get: () => channel.open, configurable: true })
 /** Characters of a bulk piece: execd reads a message whole before it handles it. */
 const BULK_PIECE = 256 * 1024
 
 const send = (m: Message) => {
-  if (!proc.connected) return
+  if (!channel.open) return
   const bulk = m.bundle ? bulkJson(m.bundle as Record<string, unknown>) : undefined
   if (bulk !== undefined) {
     // The bundle's JSON as execd writes it, in pieces: execd frames their bytes as they are,
@@ -127,11 +143,12 @@ proc.on('SIGINT', () => {
 // While a one-shot run waits for its work to end, the error ends the wait: the run fails with it, as node's.
 proc.on('uncaughtException', e => settleFailed(e) || output.write('stderr', `Uncaught ${inspect(e)}\n`))
 proc.on('unhandledRejection', e => settleFailed(e) || output.write('stderr', `Unhandled rejection: ${inspect(e)}\n`))
-proc.on('disconnect', () => proc.exit(0))
-proc.on('message', (m: Message) => {
+function onMessage(m: Message): void {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
   if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code), String(m.k))).catch(() => {})
-})
+}
+await channel.start()
+settleWith(channel)
 send({ t: 'ready', bun: Bun.version, language })
 
 /** `key` is execd's for this cell: a `done` without it (a cell's own `process.send`) ends nothing. */
@@ -155,7 +172,7 @@ async function runCell(code: string, key: string): Promise<void> {
     // Where the pipe stands once the `done` is in it, on the channel a cell's frames cannot reach
     // (none when the pipe is gone: execd learns that from its end).
     try {
-      if (output.whole) sendRaw({ t: 'sent', k: key, n: output.written })
+      if (output.whole) channel.send({ t: 'sent', k: key, n: output.written })
     } catch {} // the channel is closed: execd learns that from it
   }
 }

@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const DRIVER_FILES = ['driver.ts', 'driver-cell.ts', 'driver-display.ts', 'driver-output.ts', 'driver-settle.ts']
+const DRIVER_FILES = [
+  'driver.ts',
+  'driver-cell.ts',
+  'driver-display.ts',
+  'driver-output.ts',
+  'driver-settle.ts',
+  'driver-channel.ts',
+]
 
 /** The driver's source files by name. */
 export function driverSources(): Record<string, string> {

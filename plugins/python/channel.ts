@@ -20,7 +20,7 @@ import {
   tooDeep,
   tooLarge,
 } from './channel-messages'
-import { ChannelWrites } from './channel-writes'
+import { ChannelWrites } from '../../core/channel-writes'
 
 /**
  * Characters of whole lines received and not yet taken past which the socket stops being read
@@ -357,7 +357,7 @@ export class LineChannel {
 
   /**
    * Sends bytes as they are (the compiled driver, before any message; a cell's code), in turn
-   * with every other send; undefined when they were written whole at once (./channel-writes.ts).
+   * with every other send; undefined when they were written whole at once (core/channel-writes.ts).
    */
   sendBytes(data: Uint8Array): Promise<void> | undefined {
     return this.writes.write(data)

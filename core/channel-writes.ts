@@ -1,10 +1,11 @@
 /**
- * execd's side of the interpreter's channel that writes (plugins/python/channel.ts reads). The fd
- * is non-blocking (Bun owns it as a socket), so a write the socket buffer cannot take whole is
- * finished later, and every write after it waits its turn: messages never interleave.
+ * execd's writes on an interpreter's channel (plugins/python/channel.ts and
+ * plugins/javascript/channel.ts read it). The fd is non-blocking (Bun owns it as a socket), so a
+ * write the socket buffer cannot take whole is finished later, and every write after it waits
+ * its turn: messages never interleave.
  */
 import { writeSync } from 'node:fs'
-import { sleep } from '../../core/timers'
+import { sleep } from './timers'
 
 export class ChannelWrites {
   private writing: Promise<void> = Promise.resolve()

@@ -1,0 +1,69 @@
+/**
+ * A javascript cell that writes on its driver's channel to execd (fd 4) itself. Through Bun's IPC
+ * reader execd buffered such bytes until a newline came: 400 MB without one took execd to a peak
+ * RSS of 512 MiB (479 MiB after the cell ended), any context at once. execd now reads the channel
+ * itself with a bounded line: a longer one stops the interpreter, and a line that is not a
+ * message is dropped.
+ */
+import { describe, expect, test } from 'bun:test'
+import { existsSync } from 'node:fs'
+import { postJson, readSse, type Daemon } from './harness'
+import { daemonAlone } from './kit/daemon-dir'
+import { createContext, expectWellFormed, ofType, resultText, runCode, type WireEvent } from './runtime-kit'
+
+/** Runs `code` in context `id`; gives up (and fails) after 20 s rather than hang the suite. */
+async function cell(d: Daemon, id: string, code: string): Promise<WireEvent[]> {
+  const res = await postJson(d, '/code', { code, context: { id } }, { signal: AbortSignal.timeout(20_000) })
+  return (await readSse(res)).map(f => f.data as WireEvent)
+}
+
+/** A cell's write of `bytes` on fd 4 in 64 KiB pieces, retried while the socket is full, then 42. */
+const writeOnFd4 = (piece: string, pieces: number) => `
+const fs = require('node:fs')
+const b = Buffer.from(${piece})
+for (let i = 0; i < ${pieces};) {
+  try { fs.writeSync(4, b); i++ } catch (e) { if (e.code !== 'EAGAIN') throw e; await Bun.sleep(1) }
+}
+42`
+
+describe('a javascript cell that writes on its driver’s channel (fd 4)', () => {
+  const fx = daemonAlone()
+
+  test('16 MiB without a newline: the interpreter is stopped with the reason; the next cell starts a fresh one', async () => {
+    const id = await createContext(fx.d, 'javascript')
+    const pid = Number(resultText(await runCode(fx.d, 'process.pid', { id }))[0])
+    const events = await cell(fx.d, id, writeOnFd4(`'x'.repeat(65536)`, 256))
+    expectWellFormed(events, id)
+    const error = ofType(events, 'error')[0]?.error
+    expect(error?.ename).toBe('DeadKernelError')
+    expect(error?.evalue).toContain('longer than execd takes')
+    expect(existsSync(`/proc/${pid}`)).toBe(false)
+    const after = await runCode(fx.d, '6 * 7', { id })
+    expect(after[0]?.state_lost).toBe(true)
+    expect(resultText(after)).toEqual(['42'])
+    const other = await createContext(fx.d, 'javascript')
+    expect(resultText(await runCode(fx.d, '1 + 1', { id: other }))).toEqual(['2'])
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 60_000)
+
+  test('lines that are not messages are dropped: the interpreter, its state and process.send go on', async () => {
+    const id = await createContext(fx.d, 'javascript')
+    const pid = Number(resultText(await runCode(fx.d, 'globalThis.kept = 7; process.pid', { id }))[0])
+    const events = await cell(fx.d, id, writeOnFd4(`'not json\\n{"t":\\n' + 'x'.repeat(1000) + '\\n'`, 64))
+    expect(ofType(events, 'error')).toEqual([])
+    expect(resultText(events)).toEqual(['42'])
+    const next = await cell(
+      fx.d,
+      id,
+      `process.send({ t: 'stdout', text: 'sent' }); await Bun.sleep(100); [process.pid, kept].join()`,
+    )
+    expect(next[0]?.state_lost).toBeUndefined()
+    expect(resultText(next)).toEqual([`'${pid},7'`])
+    expect(
+      ofType(next, 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toBe('sent')
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 60_000)
+})
