@@ -7,6 +7,7 @@
  */
 import { JsonLines } from '../../core/json-lines'
 import { ChannelWrites } from '../../core/channel-writes'
+import { openFdSocket } from '../../core/fd-socket'
 
 /**
  * The longest line taken, in characters: a cell's `process.send` is refused in the driver past
@@ -41,20 +42,14 @@ export class DriverChannel {
   /** Bun owns the fd from here on, as a socket of the event loop (as python's LineChannel). */
   static async open(fd: number, on: ChannelEvents): Promise<DriverChannel> {
     const channel = new DriverChannel(fd, on)
-    const options: Bun.FdSocketOptions<undefined> = {
-      fd,
-      socket: {
-        data: (_socket, chunk) => channel.received(chunk),
-        end: () => channel.end(),
-        error: () => channel.end(),
-        close: () => {
-          channel.fdOpen = false
-          channel.end()
-        },
+    channel.socket = await openFdSocket(fd, {
+      data: (_socket, chunk) => channel.received(chunk),
+      end: () => channel.end(),
+      close: () => {
+        channel.fdOpen = false
+        channel.end()
       },
-    }
-    // Bun takes an fd here (its typings declare FdSocketOptions but list no overload for it).
-    channel.socket = await Bun.connect(options as unknown as Bun.UnixSocketOptions<undefined>)
+    })
     return channel
   }
 

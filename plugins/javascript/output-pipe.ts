@@ -13,6 +13,7 @@ import { freeChunk } from '../../core/chunks'
 import type { Logger } from '../../core/log'
 import { OutputChunks } from '../../core/output-chunks'
 import { ReadGatherer } from '../../core/read-gather'
+import { openFdSocket } from '../../core/fd-socket'
 
 const HEAD = 5
 const STDOUT = 0
@@ -54,12 +55,10 @@ export class OutputPipe {
   ) {}
 
   /**
-   * Reads the pipe at `fd` to its end; Bun owns it from here on and closes it. Read as a socket
-   * of the event loop, its data handed over in a callback, as the python channel reads its own
-   * (plugins/python/channel.ts): a stream reader of the fd made three reads and two re-arms of
-   * the poll per warm cell (the frame, then two reads that found it empty, each re-arming).
-   * While a read's frames are taken (a cell's queue full, a flood's gather) the socket is
-   * paused: the driver then blocks on its writes, as it did when the fd was read on demand.
+   * Reads the pipe at `fd` to its end, as a socket of the event loop (core/fd-socket.ts), as
+   * the channels of both runtimes are read. While a read's frames are taken (a cell's queue
+   * full, a flood's gather) the socket is paused: the driver then blocks on its writes, as it
+   * did when the fd was read on demand.
    */
   async pump(fd: number): Promise<void> {
     const reads: Uint8Array[] = []
@@ -97,25 +96,18 @@ export class OutputPipe {
     }
     let socket: Bun.Socket<undefined> | undefined
     try {
-      const options: Bun.FdSocketOptions<undefined> = {
-        fd,
-        socket: {
-          data: (s, chunk) => {
-            // Copied: the chunk is Bun's, and a taken run is freed (core/chunks.ts) or kept.
-            const own = new Uint8Array(chunk.byteLength)
-            own.set(chunk)
-            reads.push(own)
-            if (!taking) return void drain(s)
-            s.pause()
-            paused = s
-          },
-          end,
-          error: end,
-          close: end,
+      socket = await openFdSocket(fd, {
+        data: (s, chunk) => {
+          // Copied: the chunk is Bun's, and a taken run is freed (core/chunks.ts) or kept.
+          const own = new Uint8Array(chunk.byteLength)
+          own.set(chunk)
+          reads.push(own)
+          if (!taking) return void drain(s)
+          s.pause()
+          paused = s
         },
-      }
-      // Bun takes an fd here (its typings declare FdSocketOptions but list no overload for it).
-      socket = await Bun.connect(options as unknown as Bun.UnixSocketOptions<undefined>)
+        end,
+      })
     } catch {
       try {
         closeSync(fd)

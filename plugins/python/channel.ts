@@ -21,6 +21,7 @@ import {
   tooLarge,
 } from './channel-messages'
 import { ChannelWrites } from '../../core/channel-writes'
+import { openFdSocket } from '../../core/fd-socket'
 
 /**
  * Characters of whole lines received and not yet taken past which the socket stops being read
@@ -69,11 +70,7 @@ export class LineChannel {
   private wake: (() => void) | undefined
   private readonly writes: ChannelWrites
 
-  /**
-   * The fd read as a socket of the event loop, its data handed over in a callback: one read
-   * per arrival and no promise per chunk (a stream reader of the fd made three reads and two
-   * re-arms of the poll per cell, and a promise per chunk). Bun owns the fd from here on.
-   */
+  /** The fd is read as a socket of the event loop (core/fd-socket.ts): Bun owns it from here on. */
   private constructor(fd: number) {
     this.writes = new ChannelWrites(fd)
   }
@@ -82,20 +79,14 @@ export class LineChannel {
 
   static async open(fd: number): Promise<LineChannel> {
     const channel = new LineChannel(fd)
-    const options: Bun.FdSocketOptions<undefined> = {
-      fd,
-      socket: {
-        data: (_socket, chunk) => channel.received(chunk),
-        end: () => channel.ended(),
-        error: () => channel.ended(),
-        close: () => {
-          channel.fdOpen = false
-          channel.ended()
-        },
+    channel.socket = await openFdSocket(fd, {
+      data: (_socket, chunk) => channel.received(chunk),
+      end: () => channel.ended(),
+      close: () => {
+        channel.fdOpen = false
+        channel.ended()
       },
-    }
-    // Bun takes an fd here (its typings declare FdSocketOptions but list no overload for it).
-    channel.socket = await Bun.connect(options as unknown as Bun.UnixSocketOptions<undefined>)
+    })
     return channel
   }
 
