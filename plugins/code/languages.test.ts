@@ -40,6 +40,20 @@ describe('LanguageCatalog', () => {
     await expect(catalog.resolve('java')).rejects.toThrow("language 'java' is not available here (no jshell)")
   })
 
+  test('a near miss of an available language says which was meant; a long word is not compared, and is cut', async () => {
+    const catalog = new LanguageCatalog([python, brokenJava], config, false)
+    await expect(catalog.resolve('pyhton')).rejects.toThrow(
+      "unknown language 'pyhton' (did you mean python?); available languages: python",
+    )
+    // Not offered here: no guess of a language that would be refused too.
+    await expect(catalog.resolve('jvaa')).rejects.toThrow("unknown language 'jvaa'; available languages: python")
+    const long = 'p' + 'y'.repeat(100_000)
+    // Cut in the message too: a client's word may be as large as a body.
+    await expect(catalog.resolve(long)).rejects.toThrow(
+      `unknown language '${long.slice(0, 64)}…'; available languages: python`,
+    )
+  })
+
   test('a runtime whose probe throws offers nothing and breaks no other language', async () => {
     const failing: Runtime = { ...python, name: 'bad', languages: async () => Promise.reject(new Error('boom')) }
     const catalog = new LanguageCatalog([failing, python], config, false)

@@ -4,10 +4,11 @@
  * --prefer-jupyter puts it first.
  */
 import type { Config } from '../../core/config'
-import { ExecdError, limitReached } from '../../core/errors'
+import { ExecdError, clip, limitReached } from '../../core/errors'
 import type { LanguageInfo, Runtime } from '../../core/plugin'
 import { PERIODS } from '../../core/periods'
 import { within } from '../../core/timers'
+import { closest } from '../../core/closest'
 
 const JUPYTER = 'jupyter'
 
@@ -84,7 +85,7 @@ export class LanguageCatalog {
     const names = available.length ? available.join(', ') : 'none'
     const why = entry
       ? `language '${language}' is not available here (${entry.detail ?? 'interpreter missing'})`
-      : `unknown language '${language}'`
+      : `unknown language '${clip(language, 64)}'${guess(language, available)}`
     throw new ExecdError('INVALID_REQUEST_BODY', `${why}; available languages: ${names}`)
   }
 
@@ -124,4 +125,10 @@ function merged(offers: { r: Runtime; list: LanguageInfo[] }[]): Probed[] {
     }
   }
   return [...byLanguage.values()].sort((a, b) => a.language.localeCompare(b.language))
+}
+
+/** ` (did you mean python?)` for `pyhton`, when one language is that near. */
+function guess(language: string, available: readonly string[]): string {
+  const near = closest(language, available)
+  return near ? ` (did you mean ${near}?)` : ''
 }
