@@ -110,7 +110,7 @@ function addOthers(cli: CAC): void {
   addOptions(
     cli
       .command('exec [language] [...code]', 'Run code in a language runtime, or a shell command with --shell')
-      .option('--shell <command>', 'run a shell command (bash -c) instead of code')
+      .option('--shell <command>', 'run a shell command (bash -c) instead of code; its stdin is /dev/null')
       .option('-f, --file <path>', 'read the code from a file ("-" for stdin)')
       .option('--cwd <dir>', 'working directory')
       .option('--env <KEY=VALUE>', 'set an environment variable (repeatable; not with --url)')
