@@ -8,7 +8,20 @@
 export interface ReadableBytes {
   /** Bytes start…end, into `into` when given (it must have room), else a buffer of their own. */
   read(start: number, end: number, into?: Uint8Array): Uint8Array
+  /** One more holder: the file stays open until each lets go (core/spilled-bytes.ts). */
+  hold(): void
+  letGo(): void
+  /** For `keeper` (an ended execution's journal) to give up when a new spill needs the room. */
+  offerForRoom(keeper: { giveUp(file: ReadableBytes): void }): void
 }
+
+/** The distinct spilled files of an event's parts (none: an empty array, shared). */
+export function spilledFiles(parts: readonly EncodedPart[]): readonly ReadableBytes[] {
+  let files: ReadableBytes[] | undefined
+  for (const p of parts) if (p instanceof SpilledRange && !files?.includes(p.file)) (files ??= []).push(p.file)
+  return files ?? NONE
+}
+const NONE: readonly ReadableBytes[] = Object.freeze([])
 
 /** Part of a spilled file. */
 export class SpilledRange {

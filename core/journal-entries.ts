@@ -7,6 +7,7 @@
 import type { ByteRing } from './byte-ring'
 import type { Reader } from './journal-reader'
 import { EncodedEvent, OutputBytes, type ExecEvent } from './events'
+import { SpilledRange, type ReadableBytes } from './encoded-part'
 import type { OutputLine } from './lines'
 import { frameBytes, RUN_BYTES, RUN_LINES, type FramedLines } from './output-frames'
 
@@ -20,6 +21,8 @@ export interface Entry {
   run?: FramedLines
   /** Where an encoded event's JSON lies in the ring (its `event` views it there). */
   span?: Span
+  /** The spilled files its event's JSON lies in, held (core/spilled-bytes.ts) until it is dropped. */
+  spills?: readonly ReadableBytes[]
   bytes: number
 }
 
@@ -38,12 +41,22 @@ export const bytesOf = (e: Entry, id: number): number => (e.run ? lineBytes(e.ru
 /** What a dropped entry's slot holds until the array is compacted. */
 export const DROPPED: Entry = Object.freeze({ id: 0, bytes: 0 })
 
+/** What a spilled part of an event counts against a journal's maxBytes: a handle to a file. */
+const SPILLED_PART_BYTES = 64
+
 /** What a line of `length` ASCII bytes counts: the same as its event would (`estimateBytes`). */
 export const lineBytes = (length: number): number => 96 + length * 2
 
 export function estimateBytes(e: ExecEvent): number {
-  // Its bytes, as they are: its text or results made only if a reader asks for them.
-  if (e instanceof EncodedEvent) return 96 + e.size
+  // Its bytes, as they are: its text or results made only if a reader asks for them. A spilled
+  // part counts what it holds in memory, its handle, not its size: the spills' own bound holds
+  // those bytes (on disk), and counted here, a value past maxBytes was dropped at the next event,
+  // its replay events_dropped.
+  if (e instanceof EncodedEvent) {
+    let n = 96
+    for (const p of e.parts) n += p instanceof SpilledRange ? SPILLED_PART_BYTES : p.length
+    return n
+  }
   let n = 96
   if (e.text) n += e.text.length * 2
   if (e.results) for (const v of Object.values(e.results)) n += typeof v === 'string' ? v.length * 2 : 256

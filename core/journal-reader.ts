@@ -3,6 +3,7 @@
  * from.
  */
 import type { SseItem } from './sse'
+import type { ReadableBytes } from './encoded-part'
 
 /** What a reader's iterator asks of its journal. */
 interface ReaderSource {
@@ -19,6 +20,11 @@ export interface Reader {
   gapReported: boolean
   /** It takes a run of output lines as their frames (OutputFrames), not line by line. */
   frames: boolean
+  /**
+   * The spilled files of the event it was handed last, held until it asks for the next one or
+   * leaves: its writer reads them a slice at a time, after the journal may have dropped them.
+   */
+  handed?: readonly ReadableBytes[]
 }
 
 export const DONE: IteratorResult<SseItem> = Object.freeze({ done: true, value: undefined })

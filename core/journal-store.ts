@@ -117,6 +117,8 @@ export class JournalStore {
     this.entries[this.head++] = DROPPED
     this.bytes -= e.bytes
     e.event = undefined
+    if (e.spills) for (const f of e.spills) f.letGo()
+    e.spills = undefined
     // Only what lies in the ring waits for a reader to let go of it: a copy is the GC's. Kept
     // all, a watcher stopped mid-run (its socket full) pinned every line dropped after it, and a
     // flood past the full ring was copies: one unread `GET …/events` grew execd ~60 MB/s.

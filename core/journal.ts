@@ -17,6 +17,7 @@ import { ByteRing } from './byte-ring'
 import { DONE, JournalReader, type ReadyIterator, type Reader } from './journal-reader'
 import { estimateBytes, lineBytes, planRun, reclaimFrom, type Entry } from './journal-entries'
 import { JournalStore } from './journal-store'
+import { spilledFiles, type ReadableBytes } from './encoded-part'
 import { frameHead, frameRun, frameTail, OutputFrames } from './output-frames'
 
 export type { ReadyIterator } from './journal-reader'
@@ -29,6 +30,8 @@ export class Journal extends JournalStore {
   private unpaced = false
   /** Trimmed and compacted once ended and no reader paces it (`settle`). */
   private settled = false
+  /** Events appended with spilled parts (held: `Entry.spills`). */
+  private spilled = 0
   private onSettled: (() => void) | undefined
   private wakeReaders: (() => void)[] = []
   private wakeWriter: (() => void) | undefined
@@ -123,8 +126,14 @@ export class Journal extends JournalStore {
    * 130–180 MiB where a command's stays under 80.
    */
   private pushEvent(event: ExecEvent, bytes: number): number {
-    if (!(event instanceof EncodedEvent) || event.type === 'result' || event.parts.length !== 1)
-      return this.push({ id: 0, event, bytes })
+    if (!(event instanceof EncodedEvent)) return this.push({ id: 0, event, bytes })
+    const spills = spilledFiles(event.parts)
+    if (spills.length > 0) {
+      for (const f of spills) f.hold()
+      this.spilled++
+      return this.push({ id: 0, event, spills, bytes })
+    }
+    if (event.type === 'result' || event.parts.length !== 1) return this.push({ id: 0, event, bytes })
     const json = event.parts[0]
     // (a spilled part stays where it is: its file holds it, not memory)
     if (!(json instanceof Uint8Array)) return this.push({ id: 0, event, bytes })
@@ -222,9 +231,29 @@ export class Journal extends JournalStore {
     this.settled = true
     this.trimEnded()
     this.compact()
+    if (this.spilled > 0) this.offerSpills()
     const fn = this.onSettled
     this.onSettled = undefined
     fn?.()
+  }
+
+  /**
+   * An ended execution's spilled values are kept for replays while the spills' bound has room;
+   * a new spill that finds none takes them, oldest execution first (core/spilled-bytes.ts).
+   */
+  private offerSpills(): void {
+    for (let i = this.head; i < this.entries.length; i++)
+      for (const f of this.entries[i]!.spills ?? []) f.offerForRoom(this)
+  }
+
+  /**
+   * Lets go of `file` for a new spill's room: the events up to the one in it are dropped, and a
+   * replay of them says events_dropped. A reader sending it now holds it open until it is done.
+   */
+  giveUp(file: ReadableBytes): void {
+    let last = -1
+    for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.spills?.includes(file)) last = i
+    while (last >= this.head && this.events > 0) this.dropOldest()
   }
 
   /**
@@ -255,12 +284,15 @@ export class Journal extends JournalStore {
   /** A reader leaves (its end, or its client's): it no longer holds the producer back. */
   detach(reader: Reader): void {
     if (!this.readers.delete(reader)) return
+    this.letGoHanded(reader)
     if (reader.paces && --this.pacers === 0) this.settle()
     this.wakeWriter?.()
   }
 
   /** What `reader` can have now: an item, the end, or undefined (it must wait). */
   step(reader: Reader): IteratorResult<SseItem> | undefined {
+    // it asks for the next: the spilled value it was handed last is sent
+    if (reader.handed) this.letGoHanded(reader)
     // A pacing reader can miss events only before its first step; a watcher at any step.
     if (!reader.gapReported || !reader.paces) {
       reader.gapReported = true
@@ -289,6 +321,10 @@ export class Journal extends JournalStore {
         if (!reader.frames) return { done: false, value: run.line(id) }
         return { done: false, value: new OutputFrames(run.last, run.source, run.frameStart(id), run.end) }
       }
+      if (entry.spills) {
+        for (const f of entry.spills) f.hold()
+        reader.handed = entry.spills
+      }
       return { done: false, value: { id: entry.id, event: entry.event! } }
     }
     if (this.ended) {
@@ -296,6 +332,12 @@ export class Journal extends JournalStore {
       return DONE
     }
     return undefined
+  }
+
+  private letGoHanded(reader: Reader): void {
+    const handed = reader.handed
+    reader.handed = undefined
+    if (handed) for (const f of handed) f.letGo()
   }
 
   /** Settles once something is appended or the journal ends. */

@@ -129,7 +129,7 @@ const PROCESS_WIDE: Record<string, string> = {
   // loop's turns.
   'core/file-body.ts': 'memory disk',
   // Large values' spilled files in TMPDIR, all apps' together, and the closer of each.
-  'core/spilled-bytes.ts': 'held heldMax closer',
+  'core/spilled-bytes.ts': 'held heldMax closer kept',
   'core/socket-body.ts': 'pool',
   'core/fair.ts': 'sseTurns',
 }

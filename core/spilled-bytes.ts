@@ -37,13 +37,56 @@ let held = 0
 let heldMax: number | undefined
 const closer = new FinalizationRegistry<Account>(account => {
   held -= account.size
+  account.closed = true
   try {
     closeSync(account.fd)
   } catch {}
 })
 
-/** A file's descriptor and the bytes it counts against the bound (a growing one's grow). */
-type Account = { fd: number; size: number }
+/**
+ * A file's descriptor, the bytes it counts against the bound (a growing one's grow), and who
+ * holds it now: a journal's entry, each reader handed its event (core/journal.ts). Closed at the
+ * last one's letting go: closed at the journal's drop alone, a writer still sending the value
+ * read a descriptor whose number the next open took, and sent its bytes without a word.
+ */
+type Account = { fd: number; size: number; holders: number; closed: boolean }
+
+/** What keeps a finished execution's spilled value for replays, and can give it up. */
+export interface SpillKeeper {
+  /** Lets go of the file (its replay then says events_dropped). */
+  giveUp(file: ReadableBytes): void
+}
+
+/*
+ * Finished executions' spilled values, oldest first: a new spill that the bound has no room for
+ * takes theirs before it is refused. Weak: an execution forgotten (its store's retention) takes
+ * its file with it, through the collector, as before.
+ */
+const kept: { file: WeakRef<SpilledFile>; keeper: WeakRef<SpillKeeper> }[] = []
+
+/** `file`, held by `keeper` for replays of an execution that has ended, may be given up for room. */
+function offerForRoom(file: SpilledFile, keeper: SpillKeeper): void {
+  if (kept.length >= 64) prune()
+  kept.push({ file: new WeakRef(file), keeper: new WeakRef(keeper) })
+}
+
+function prune(): void {
+  let n = 0
+  for (const k of kept) if (k.file.deref()?.open && k.keeper.deref()) kept[n++] = k
+  kept.length = n
+}
+
+/** Has the oldest finished execution's spilled value given up; false when none is left. */
+function giveUpOldest(): boolean {
+  for (let k = kept.shift(); k; k = kept.shift()) {
+    const file = k.file.deref()
+    const keeper = k.keeper.deref()
+    if (!file?.open || !keeper) continue
+    keeper.giveUp(file)
+    return true
+  }
+  return false
+}
 
 /** Bytes of spilled values held now (for tests). */
 export const spilledBytesHeld = (): number => held
@@ -86,26 +129,50 @@ export class SpilledFile implements ReadableBytes {
     const dir = tmpdir()
     let fd: number
     try {
-      const fs = statfsSync(dir)
-      heldMax ??= IN_MEMORY.has(fs.type) ? MEMORY_MAX : DISK_MAX
-      const refused = refusal(size, size, dir, fs.bavail * fs.bsize)
-      if (refused) return refused
+      for (;;) {
+        const fs = statfsSync(dir)
+        heldMax ??= IN_MEMORY.has(fs.type) ? MEMORY_MAX : DISK_MAX
+        const refused = refusal(size, size, dir, fs.bavail * fs.bsize)
+        if (!refused) break
+        // finished executions' values first, a running cell's last (one held by a reader closes later)
+        if (!giveUpOldest()) return refused
+      }
       fd = openSync(dir, O_TMPFILE | constants.O_RDWR, 0o600)
     } catch {
       return undefined
     }
-    const account = { fd, size }
+    const account = { fd, size, holders: 0, closed: false }
     const file = new SpilledFile(account, dir)
     held += size
     closer.register(file, account, file)
     return file
   }
 
+  /** Not closed yet: its bytes can still be read. */
+  get open(): boolean {
+    return !this.account.closed
+  }
+
   /** Closes it now and gives its bytes back, not at a collection. Idempotent. */
   release(): void {
     if (!closer.unregister(this)) return
     held -= this.account.size
+    this.account.closed = true
     closeSync(this.account.fd)
+  }
+
+  /** One more holder (a journal's entry, a reader handed the event): open until each lets go. */
+  hold(): void {
+    this.account.holders++
+  }
+
+  /** A holder is done with it: the last one closes it (one never held waits for the collector). */
+  letGo(): void {
+    if (--this.account.holders === 0) this.release()
+  }
+
+  offerForRoom(keeper: SpillKeeper): void {
+    offerForRoom(this, keeper)
   }
 
   /**
@@ -123,7 +190,7 @@ export class SpilledFile implements ReadableBytes {
         free = 0
       }
       const refused = refusal(past, this.account.size + past, this.dir, free + this.written)
-      if (refused) return refused
+      if (refused) return giveUpOldest() ? this.append(bytes) : refused
       held += past
       this.account.size += past
     }
@@ -138,6 +205,8 @@ export class SpilledFile implements ReadableBytes {
 
   /** Bytes start…end, into `into` when given (it must have room), else a buffer of their own. */
   read(start: number, end: number, into?: Uint8Array): Uint8Array {
+    // closed, its descriptor's number may be another file's now: never read it
+    if (this.account.closed) throw new Error('a spilled value was given up before it was sent')
     const buf = into ? into.subarray(0, end - start) : Buffer.allocUnsafe(end - start)
     for (let at = 0; at < buf.length;) {
       const n = readSync(this.account.fd, buf, at, buf.length - at, start + at)
