@@ -31,6 +31,11 @@ export class Blocks {
    */
   private open: string[] = []
   private parens = 0
+  /**
+   * Past a DECLARE … HANDLER's FOR (2): its statement starts after a condition list that ends
+   * in any word, number or string, so its first block word there opens a block.
+   */
+  private handler = 0
   /** The last word (upper-cased) or punctuation character read. */
   prev = ''
 
@@ -47,6 +52,7 @@ export class Blocks {
   punct(c: string): void {
     if (c === '(') this.parens++
     else if (c === ')' && this.parens > 0) this.parens--
+    else if (c === ';') this.handler = 0
     this.prev = c
   }
 
@@ -57,10 +63,15 @@ export class Blocks {
   word(w: string, next: () => { word: string; skip: number }, dotAfter: boolean): number {
     const top = this.open.at(-1)
     const mysql = this.dialect === 'mysql'
+    const handled = this.handler === 2 && (w === 'BEGIN' || w === 'CASE' || LOOPS.has(w))
+    if (handled) this.handler = 0
     const atStart =
-      mysql && (STARTS.has(this.prev) || ((this.prev === 'THEN' || this.prev === 'ELSE') && top !== 'EXPR'))
+      handled ||
+      (mysql && (STARTS.has(this.prev) || ((this.prev === 'THEN' || this.prev === 'ELSE') && top !== 'EXPR')))
     let taken = 0
-    if (w === 'BEGIN') {
+    if (mysql && w === 'HANDLER' && top) this.handler = 1
+    else if (w === 'FOR' && this.handler === 1) this.handler = 2
+    else if (w === 'BEGIN') {
       // Outside a body, the one BEGIN that opens it (PostgreSQL's only with ATOMIC); a word
       // `begin` inside one is a name, but for MySQL's nested blocks where a statement starts.
       const body = this.open.length === 0 && this.parens === 0

@@ -55,7 +55,10 @@ test('MariaDB BEGIN NOT ATOMIC and stored programs keep their bodies; BEGIN; alo
   const block =
     "BEGIN NOT ATOMIC\n  DECLARE v INT;\n  IF v > 2 THEN SELECT 'END;'; END IF;\n  SET v = IF(v, 1, 2);\nEND"
   const proc =
-    'CREATE DEFINER=`root`@`%` PROCEDURE p(begin INT)\nBEGIN\n  lbl: LOOP\n    IF begin > 3 THEN LEAVE lbl; END IF;\n' +
+    'CREATE DEFINER=`root`@`%` PROCEDURE p(begin INT)\nBEGIN\n' +
+    "  DECLARE CONTINUE HANDLER FOR SQLSTATE '23000' BEGIN SET begin = 1; SET begin = 2; END;\n" +
+    '  DECLARE EXIT HANDLER FOR NOT FOUND IF begin THEN SET begin = 0; END IF;\n' +
+    '  DECLARE c CURSOR FOR SELECT 1;\n  lbl: LOOP\n    IF begin > 3 THEN LEAVE lbl; END IF;\n' +
     '    CASE begin WHEN 1 THEN SET begin = 2; ELSE SET begin = begin + 1; END CASE;\n  END LOOP lbl;\n' +
     '  REPEAT SET begin = begin - 1; UNTIL begin < 0 END REPEAT;\n  WHILE begin < 0 DO BEGIN SET begin = 0; END; END WHILE;\n' +
     '  UPDATE t SET end = CASE WHEN t.end > 0 THEN end ELSE 0 END;\nEND'
