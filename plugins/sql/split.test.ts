@@ -50,3 +50,84 @@ test("PostgreSQL's E'…' strings escape with a backslash; a plain string and a 
     "SELECT name'c\\'",
   ])
 })
+
+test('MariaDB BEGIN NOT ATOMIC and stored programs keep their bodies; BEGIN; alone is a transaction', () => {
+  const block =
+    "BEGIN NOT ATOMIC\n  DECLARE v INT;\n  IF v > 2 THEN SELECT 'END;'; END IF;\n  SET v = IF(v, 1, 2);\nEND"
+  const proc =
+    'CREATE DEFINER=`root`@`%` PROCEDURE p(begin INT)\nBEGIN\n' +
+    "  DECLARE CONTINUE HANDLER FOR SQLSTATE '23000' BEGIN SET begin = 1; SET begin = 2; END;\n" +
+    '  DECLARE EXIT HANDLER FOR NOT FOUND IF begin THEN SET begin = 0; END IF;\n' +
+    '  DECLARE c CURSOR FOR SELECT 1;\n  lbl: LOOP\n    IF begin > 3 THEN LEAVE lbl; END IF;\n' +
+    '    CASE begin WHEN 1 THEN SET begin = 2; ELSE SET begin = begin + 1; END CASE;\n  END LOOP lbl;\n' +
+    '  REPEAT SET begin = begin - 1; UNTIL begin < 0 END REPEAT;\n  WHILE begin < 0 DO BEGIN SET begin = 0; END; END WHILE;\n' +
+    '  UPDATE t SET end = CASE WHEN t.end > 0 THEN end ELSE 0 END;\nEND'
+  expect(splitStatements(`${block};\n${proc};\nBEGIN; SELECT end FROM t; COMMIT`, 'mysql')).toEqual([
+    block,
+    proc,
+    'BEGIN',
+    'SELECT end FROM t',
+    'COMMIT',
+  ])
+  const trigger = 'CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW IF NEW.x < 0 THEN SET NEW.x = 0; END IF'
+  expect(splitStatements(`${trigger}; SELECT 1`, 'mysql')).toEqual([trigger, 'SELECT 1'])
+  expect(splitStatements('IF @a THEN SELECT 1; ELSE SELECT 2; END IF; SELECT 3', 'mysql')).toEqual([
+    'IF @a THEN SELECT 1; ELSE SELECT 2; END IF',
+    'SELECT 3',
+  ])
+})
+
+test('DELIMITER lines set what ends a statement, as the mysql client reads them', () => {
+  const dump = [
+    'DELIMITER //',
+    'CREATE PROCEDURE p() BEGIN SELECT 1; END//',
+    "SELECT '//'//",
+    'DELIMITER ;;',
+    '/*!50003 CREATE*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.x = 1; */;;',
+    '  delimiter ;',
+    '/*!40101 SET NAMES utf8 */;',
+    '/* a comment alone */;',
+    "SELECT 'DELIMITER //'; -- DELIMITER //",
+    'SELECT 2;',
+  ].join('\n')
+  expect(splitStatements(dump, 'mysql')).toEqual([
+    'CREATE PROCEDURE p() BEGIN SELECT 1; END',
+    "SELECT '//'",
+    '/*!50003 CREATE*/ /*!50003 TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.x = 1; */',
+    '/*!40101 SET NAMES utf8 */',
+    "SELECT 'DELIMITER //'",
+    '-- DELIMITER //\nSELECT 2',
+  ])
+  // Only where a statement starts, with an argument of at most 16 characters, and only MySQL's.
+  expect(splitStatements('SELECT 1,\ndelimiter //\nFROM t; SELECT 2', 'mysql')).toEqual([
+    'SELECT 1,\ndelimiter //\nFROM t',
+    'SELECT 2',
+  ])
+  expect(splitStatements(`DELIMITER ${'x'.repeat(17)}\n; SELECT 1`, 'mysql')).toEqual([
+    `DELIMITER ${'x'.repeat(17)}`,
+    'SELECT 1',
+  ])
+  expect(splitStatements('DELIMITER //\nSELECT 1; SELECT 2', 'sqlite')).toEqual(['DELIMITER //\nSELECT 1', 'SELECT 2'])
+  // A cell ends its last statement, delimiter or not; DELIMITER alone is no statement.
+  expect(splitStatements('DELIMITER $$\nSELECT 1; SELECT 2\nDELIMITER', 'mysql')).toEqual([
+    'SELECT 1; SELECT 2\nDELIMITER',
+  ])
+})
+
+test('PostgreSQL BEGIN ATOMIC bodies; a BEGIN; transaction and dollar quotes in comments', () => {
+  const fn =
+    'CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT CASE WHEN a > 0 THEN a END;\nEND'
+  expect(splitStatements(`${fn};\nBEGIN; SELECT 1 -- $$;\n; COMMIT; DO $x$ BEGIN END $x$`, 'postgres')).toEqual([
+    fn,
+    'BEGIN',
+    'SELECT 1 -- $$;',
+    'COMMIT',
+    'DO $x$ BEGIN END $x$',
+  ])
+})
+
+test('an unclosed body keeps the rest of the cell: the server names the error', () => {
+  expect(splitStatements('CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2', 'sqlite')).toEqual([
+    'CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2',
+  ])
+})

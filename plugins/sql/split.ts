@@ -1,74 +1,117 @@
 /**
- * Splits a cell into statements at top-level semicolons, the way each database's own shell
- * reads them: quotes, comments, PostgreSQL dollar quotes, MySQL backslash escapes and `#`
- * comments, SQLite bracket identifiers, and the BEGIN…END body of a CREATE TRIGGER (whose
- * inner semicolons belong to the trigger). Drivers prepare one statement at a time, and
- * bun:sqlite silently ignores whatever follows the first one.
+ * Splits a cell into statements the way each database's own shell reads them: at top-level
+ * semicolons, past quotes, comments, PostgreSQL dollar quotes, MySQL backslash escapes and `#`
+ * comments, SQLite bracket identifiers, and the bodies of compound statements (blocks.ts),
+ * whose inner semicolons are theirs. For MySQL, a `DELIMITER x` line where a statement would
+ * start sets what ends one, as the mysql client (and so every dump) has it. Drivers prepare one
+ * statement at a time, and bun:sqlite silently ignores whatever follows the first one.
  */
+import { Blocks } from './blocks'
+
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
+
+/** The mysql client's own bound on a delimiter; past it the line goes to the server as text. */
+const MAX_DELIMITER = 16
 
 export function splitStatements(text: string, dialect: Dialect): string[] {
   const out: string[] = []
-  let start = 0
-  let depth = 0
-  let i = 0
   const n = text.length
-  const push = (end: number) => {
-    const stmt = text.slice(start, end).trim()
-    if (stmt && !onlyComments(stmt, dialect)) out.push(stmt)
+  const mysql = dialect === 'mysql'
+  let delimiter = ';'
+  let start = 0
+  let i = 0
+  // Nothing but white space and comments since start: such a part is no statement.
+  let blank = true
+  let lineStart = true
+  let blocks: Blocks | undefined
+  const end = (at: number, after: number) => {
+    if (!blank) out.push(text.slice(start, at).trim())
+    start = i = after
+    blank = true
+    blocks = undefined
+  }
+  /** Marks the statement begun; at its first token its head says whether it opens a body. */
+  const begun = () => {
+    // Under a DELIMITER of its own the user has said where statements end.
+    if (blank && delimiter === ';' && Blocks.opens(text.slice(start, Math.min(n, start + 512)), dialect))
+      blocks = new Blocks(dialect)
+    blank = false
   }
   while (i < n) {
     const c = text.charAt(i)
     const next = text.charAt(i + 1)
-    if (c === '-' && next === '-') i = lineEnd(text, i)
-    else if (c === '#' && dialect === 'mysql') i = lineEnd(text, i)
-    else if (c === '/' && next === '*') i = blockEnd(text, i)
-    else if (c === "'" || c === '"' || (c === '`' && dialect !== 'postgres'))
-      i = quoteEnd(text, i, c, dialect === 'mysql' || (c === "'" && dialect === 'postgres' && escapeString(text, i)))
-    else if (c === '[' && dialect === 'sqlite') i = text.indexOf(']', i) < 0 ? n : text.indexOf(']', i) + 1
-    else if (c === '$' && dialect === 'postgres' && dollarTag(text, i)) {
+    const atLine: boolean = lineStart
+    lineStart = false
+    if (delimiter !== ';' && text.startsWith(delimiter, i)) end(i, i + delimiter.length)
+    else if (c === '\n') {
+      lineStart = true
+      i++
+    } else if (/\s/.test(c)) {
+      lineStart = atLine
+      i++
+    } else if ((c === '-' && next === '-') || (c === '#' && mysql)) {
+      i = lineEnd(text, i)
+      lineStart = true
+    } else if (c === '/' && next === '*') {
+      // MySQL runs the text of /*! … */ (MariaDB also /*M! … */): a dump's statements.
+      if (mysql && (text.charAt(i + 2) === '!' || text.startsWith('M!', i + 2))) begun()
+      i = blockEnd(text, i)
+    } else if (c === "'" || c === '"' || (c === '`' && dialect !== 'postgres')) {
+      begun()
+      i = quoteEnd(text, i, c, mysql || (c === "'" && dialect === 'postgres' && escapeString(text, i)))
+      blocks?.punct("'")
+    } else if (c === '[' && dialect === 'sqlite') {
+      begun()
+      const close = text.indexOf(']', i)
+      i = close < 0 ? n : close + 1
+      blocks?.punct("'")
+    } else if (c === '$' && dialect === 'postgres' && dollarTag(text, i)) {
+      begun()
       const tag = dollarTag(text, i)!
       const close = text.indexOf(tag, i + tag.length)
       i = close < 0 ? n : close + tag.length
+      blocks?.punct("'")
     } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[\w$]/.test(text.charAt(i - 1)))) {
       const word = /^[A-Za-z_]\w*/.exec(text.slice(i, i + 64))![0]
-      // The head is bounded so a long cell stays linear.
-      if (isTrigger(text.slice(start, Math.min(i + word.length, start + 512)))) {
-        const w = word.toUpperCase()
-        if (w === 'BEGIN' || w === 'CASE') depth++
-        else if (w === 'END' && depth > 0) depth--
+      const set = mysql && blank && atLine && /^delimiter$/i.test(word) ? delimiterOf(text, i + word.length) : undefined
+      if (set) {
+        delimiter = set.delimiter
+        start = i = set.after
+        lineStart = true
+        continue
       }
+      begun()
       i += word.length
-    } else if (c === ';' && depth === 0) {
-      push(i)
-      start = ++i
-    } else i++
+      if (blocks) i += blocks.word(word.toUpperCase(), () => nextWord(text, i), text.charAt(i) === '.')
+    } else if (c === ';' && delimiter === ';' && !blocks?.depth) end(i, i + 1)
+    else {
+      begun()
+      blocks?.punct(c)
+      i++
+    }
   }
-  push(n)
+  end(n, n)
   return out
 }
 
 /**
- * Whether a statement's head starts a CREATE TRIGGER, past its leading comments. The comments
- * are skipped by hand: as one regex, `(?:comment\s*)*` could split a run of k empty block
- * comments into comments in 2^k ways, each tried when no CREATE followed — a 121-byte sql cell
- * held execd's event loop 4.2 s, one of 161 bytes for hours.
+ * The argument of a `DELIMITER` line (the word read up to `from`) and where the next line
+ * starts; undefined when it has none, or one the mysql client would not take either.
  */
-function isTrigger(head: string): boolean {
-  let i = 0
-  for (;;) {
-    while (i < head.length && /\s/.test(head.charAt(i))) i++
-    if (head.startsWith('--', i)) {
-      const nl = head.indexOf('\n', i)
-      if (nl < 0) return false
-      i = nl + 1
-    } else if (head.startsWith('/*', i)) {
-      const close = head.indexOf('*/', i + 2)
-      if (close < 0) return false
-      i = close + 2
-    } else break
-  }
-  return /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(head.slice(i))
+function delimiterOf(text: string, from: number): { delimiter: string; after: number } | undefined {
+  if (!/[ \t]/.test(text.charAt(from))) return undefined
+  const after = lineEnd(text, from)
+  const arg = /^[ \t]*([^\s]+)/.exec(text.slice(from, after))?.[1]
+  if (!arg || arg.length > MAX_DELIMITER || arg.includes('\\')) return undefined
+  return { delimiter: arg, after }
+}
+
+/** The word after `i` past white space, upper-cased ('' if none), and the characters to its end. */
+function nextWord(text: string, i: number): { word: string; skip: number } {
+  let j = i
+  while (j < text.length && /\s/.test(text.charAt(j))) j++
+  const word = /^[A-Za-z_]\w*/.exec(text.slice(j, j + 64))?.[0] ?? ''
+  return { word: word.toUpperCase(), skip: j - i + word.length }
 }
 
 function lineEnd(text: string, i: number): number {
@@ -103,11 +146,6 @@ function quoteEnd(text: string, i: number, q: string, backslash: boolean): numbe
 
 function dollarTag(text: string, i: number): string | undefined {
   return /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 64))?.[0]
-}
-
-function onlyComments(stmt: string, dialect: Dialect): boolean {
-  const pattern = dialect === 'mysql' ? /--[^\n]*|#[^\n]*|\/\*[\s\S]*?\*\// : /--[^\n]*|\/\*[\s\S]*?\*\//
-  return stmt.replace(new RegExp(pattern, 'g'), '').trim() === ''
 }
 
 /** The statement's first keyword, upper-cased, past leading comments and parentheses. */

@@ -1,0 +1,121 @@
+/**
+ * The compound statements whose bodies hold semicolons of their own, so the splitter
+ * (split.ts) does not cut there: MariaDB/MySQL stored programs (CREATE PROCEDURE, FUNCTION,
+ * TRIGGER, EVENT, PACKAGE), `BEGIN NOT ATOMIC` and MariaDB's top-level IF, CASE, LOOP, REPEAT,
+ * WHILE and FOR; PostgreSQL's SQL-standard `BEGIN ATOMIC … END` bodies; SQLite's CREATE
+ * TRIGGER … BEGIN … END. One instance follows one statement, fed its words and punctuation.
+ */
+import type { Dialect } from './split'
+
+/** Whether a statement's head (past its leading comments, at most 512 characters) opens a body. */
+const HEADS: Record<Dialect, RegExp> = {
+  sqlite: /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i,
+  postgres: /^CREATE\s+(?:OR\s+REPLACE\s+)?(?:FUNCTION|PROCEDURE)\b/i,
+  // Each alternative of the DEFINER value starts with its own character, so it cannot backtrack.
+  mysql:
+    /^(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:DEFINER\s*=\s*(?:[^\s'"`]|'[^']*'|"[^"]*"|`[^`]*`)+\s+)?(?:AGGREGATE\s+)?(?:PROCEDURE|FUNCTION|TRIGGER|EVENT|PACKAGE)\b|(?:\w+\s*:\s*)?(?:BEGIN\s+NOT\s+ATOMIC|IF|CASE|LOOP|REPEAT|WHILE|FOR)\b)/i,
+}
+
+/** Blocks a MySQL statement list opens where a statement starts, each closed by `END <its word>`. */
+const LOOPS = new Set(['IF', 'LOOP', 'REPEAT', 'WHILE', 'FOR'])
+/** What a MySQL statement list's statement comes after (`''`: the cell's statement itself). */
+const STARTS = new Set(['', ';', 'BEGIN', 'ATOMIC', 'DO', 'LOOP', 'REPEAT', ':', 'ROW'])
+
+/** Words after which an expression wants a value, so an `end` there is a name. */
+const OPERAND = new Set(['CASE', 'WHEN', 'THEN', 'ELSE', 'AND', 'OR', 'NOT', 'IS', 'LIKE', 'IN', 'BETWEEN'])
+
+export class Blocks {
+  /**
+   * Open blocks, innermost last: BEGIN, a statement CASE, a LOOPS word, or EXPR (a CASE
+   * expression). It grows by one per word read, so the cell's size (the body cap) bounds it.
+   */
+  private open: string[] = []
+  private parens = 0
+  /**
+   * Past a DECLARE … HANDLER's FOR (2): its statement starts after a condition list that ends
+   * in any word, number or string, so its first block word there opens a block.
+   */
+  private handler = 0
+  /** The last word (upper-cased) or punctuation character read. */
+  prev = ''
+
+  constructor(private dialect: Dialect) {}
+
+  static opens(head: string, dialect: Dialect): boolean {
+    return HEADS[dialect].test(skipComments(head, dialect === 'mysql'))
+  }
+
+  get depth(): number {
+    return this.open.length
+  }
+
+  punct(c: string): void {
+    if (c === '(') this.parens++
+    else if (c === ')' && this.parens > 0) this.parens--
+    else if (c === ';') this.handler = 0
+    this.prev = c
+  }
+
+  /**
+   * Takes a word; `next` reads the word after it (upper-cased, '' if none). Returns how many
+   * characters past this word were taken too: the IF of an `END IF`, which opens nothing.
+   */
+  word(w: string, next: () => { word: string; skip: number }, dotAfter: boolean): number {
+    const top = this.open.at(-1)
+    const mysql = this.dialect === 'mysql'
+    const handled = this.handler === 2 && (w === 'BEGIN' || w === 'CASE' || LOOPS.has(w))
+    if (handled) this.handler = 0
+    const atStart =
+      handled ||
+      (mysql && (STARTS.has(this.prev) || ((this.prev === 'THEN' || this.prev === 'ELSE') && top !== 'EXPR')))
+    let taken = 0
+    if (mysql && w === 'HANDLER' && top) this.handler = 1
+    else if (w === 'FOR' && this.handler === 1) this.handler = 2
+    else if (w === 'BEGIN') {
+      // Outside a body, the one BEGIN that opens it (PostgreSQL's only with ATOMIC); a word
+      // `begin` inside one is a name, but for MySQL's nested blocks where a statement starts.
+      const body = this.open.length === 0 && this.parens === 0
+      if ((body && (this.dialect !== 'postgres' || next().word === 'ATOMIC')) || (atStart && !body))
+        this.open.push('BEGIN')
+    } else if (w === 'CASE') this.open.push(atStart ? 'CASE' : 'EXPR')
+    else if (atStart && LOOPS.has(w)) this.open.push(w)
+    else if (w === 'END' && top && this.prev !== '.' && !dotAfter) {
+      if (top === 'EXPR') {
+        // A CASE expression's END follows a value; after an operator it is a column's name.
+        if (!OPERAND.has(this.prev) && !/^[^\w'")`\]]$/.test(this.prev)) this.open.pop()
+      } else {
+        // A statement list's END follows its last statement's `;` (or an empty BEGIN), or
+        // names its block (REPEAT … UNTIL x END REPEAT); elsewhere `end` is a column's name.
+        const after = mysql ? next() : { word: '', skip: 0 }
+        const named = after.word === top
+        if (this.prev === ';' || (this.prev === 'BEGIN' && top === 'BEGIN') || named) {
+          this.open.pop()
+          if (named || (mysql && LOOPS.has(after.word))) taken = after.skip
+        }
+      }
+    }
+    this.prev = w
+    return taken
+  }
+}
+
+/**
+ * A head past its leading comments, skipped by hand: as one regex, `(?:comment\s*)*` could split
+ * a run of k empty block comments into comments in 2^k ways, each tried when no CREATE followed
+ * — a 121-byte sql cell held execd's event loop 4.2 s, one of 161 bytes for hours.
+ */
+function skipComments(head: string, hash: boolean): string {
+  let i = 0
+  for (;;) {
+    while (i < head.length && /\s/.test(head.charAt(i))) i++
+    if (head.startsWith('--', i) || (hash && head.charAt(i) === '#')) {
+      const nl = head.indexOf('\n', i)
+      if (nl < 0) return ''
+      i = nl + 1
+    } else if (head.startsWith('/*', i)) {
+      const close = head.indexOf('*/', i + 2)
+      if (close < 0) return ''
+      i = close + 2
+    } else return head.slice(i)
+  }
+}
