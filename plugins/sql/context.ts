@@ -7,10 +7,10 @@
 import { clip } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
 import type { RuntimeContext } from '../../core/plugin'
-import { within } from '../../core/timers'
+import { nextTurn, within } from '../../core/timers'
 import { Interrupted, openDatabase, type Database } from './database'
 import { affectedBundle, tableBundle } from './format'
-import { firstKeyword, splitStatements } from './split'
+import { firstKeyword, statementsOf } from './split'
 
 interface SqlContextOptions {
   cwd: string
@@ -61,7 +61,11 @@ export class SqlContext implements RuntimeContext {
         if (error) return yield error
         yield makeEvent('stdout', { text: `opened ${this.db.description}\n` })
       }
-      for (const stmt of splitStatements(script, this.db.dialect)) {
+      for (const stmt of statementsOf(script, this.db.dialect)) {
+        if (stmt === undefined) {
+          await nextTurn()
+          continue
+        }
         if (this.stopping) return yield interrupted()
         try {
           const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)

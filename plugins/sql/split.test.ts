@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { firstKeyword, splitStatements } from './split'
+import { firstKeyword, splitStatements, statementsOf } from './split'
 
 test('statements split at top-level semicolons, blanks and comment-only parts dropped', () => {
   expect(splitStatements('CREATE TABLE t(x);\n\nINSERT INTO t VALUES (1) ;\n-- done\n;', 'sqlite')).toEqual([
@@ -130,4 +130,15 @@ test('an unclosed body keeps the rest of the cell: the server names the error', 
   expect(splitStatements('CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2', 'sqlite')).toEqual([
     'CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; SELECT 2',
   ])
+})
+
+test('a large cell is walked in pieces, a turn given back between them, its statements in order', () => {
+  const text = 'SELECT 1;\n'.repeat(100_000) + "SELECT '" + 'a'.repeat(1 << 20) + "'"
+  const got = [...statementsOf(text, 'sqlite')]
+  // ~2 MiB walked: a turn after each 256 Ki characters (a quoted string is walked whole, then one).
+  expect(got.filter(stmt => stmt === undefined).length).toBeGreaterThanOrEqual(4)
+  const statements = got.filter(stmt => stmt !== undefined)
+  expect(statements).toHaveLength(100_001)
+  expect(statements.slice(0, 100_000).every(stmt => stmt === 'SELECT 1')).toBe(true)
+  expect(statements[100_000]).toHaveLength((1 << 20) + 9)
 })
