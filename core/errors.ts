@@ -219,12 +219,16 @@ export function toExecdError(err: unknown): ExecdError {
   const full = limitReached(err)
   if (full) return full
   if (err instanceof ExecdError) return err
-  if (err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string') {
-    return fromErrno(err)
-  }
-  return new ExecdError('RUNTIME_ERROR', err instanceof Error ? err.message : String(err), {
-    cause: err,
-  })
+  const said =
+    err && typeof err === 'object' && 'code' in err && typeof (err as any).code === 'string'
+      ? fromErrno(err)
+      : new ExecdError('RUNTIME_ERROR', err instanceof Error ? err.message : String(err), { cause: err })
+  if (said.status !== 500) return said
+  // A failure that names no full fd table while the table is full (Bun's "Failed to …", a step
+  // that failed for want of a descriptor another step took): the 503 that says why, not a 500.
+  // A session started at the limit answered 500 once in a loaded CI (spec/machine-runs-out).
+  const probe = fdShortage(1)
+  return (probe === undefined ? undefined : limitReached(new Error(said.message, { cause: probe }))) ?? said
 }
 
 /** The JSON error response of CONTRACT §1. */
