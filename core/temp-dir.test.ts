@@ -22,8 +22,12 @@ function abandonedDir(root: string, name: string): string {
   const dir = new OwnedTempDir(name.replace(/-\d+-.*$/, ''), root)
   dir.ensure()
   const path = join(root, name)
-  // Stop listening but keep the socket file, as a SIGKILL would.
+  // Stop listening but keep the socket file, as a SIGKILL would: stop() unlinks the socket by
+  // the path it was bound at (through the dir's descriptor), so it is moved aside meanwhile.
+  const socket = join(dir.path, OWNER_SOCKET)
+  renameSync(socket, `${socket}.kept`)
   ;(dir as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
+  renameSync(`${socket}.kept`, socket)
   Bun.spawnSync(['mv', dir.path, path])
   return path
 }
@@ -208,4 +212,19 @@ test('closed, a dir is emptied through its descriptor, not found again by its na
     rmSync(dir.path, { recursive: true })
     rmSync(aside, { recursive: true })
   }
+})
+
+test('a dir under a root too long for a socket path is made, locked and probed held, through its descriptor', async () => {
+  // sun_path takes 107 bytes: `<root>/.execd-x-XXXXXX/.owner.sock` was refused past a ~70-byte root.
+  const root = join(freshRoot(), 'r'.repeat(100))
+  mkdirSync(root)
+  const dir = ownedTempDir('execd-x', root)
+  expect(Buffer.byteLength(join(dir.path, OWNER_SOCKET))).toBeGreaterThan(107)
+  expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('held')
+  expect(readdirSync(dir.path)).toContain(OWNER_SOCKET)
+  const stale = abandonedDir(root, `execd-x-${process.pid}-stale`)
+  expect(await probeLock(join(stale, OWNER_SOCKET))).toBe('refused')
+  dir.close()
+  expect(existsSync(dir.path)).toBe(false)
+  expect(await probeLock(join(dir.path, OWNER_SOCKET))).toBe('none')
 })

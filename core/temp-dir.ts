@@ -8,10 +8,13 @@
  */
 import type { SocketListener } from 'bun'
 import {
+  closeSync,
+  constants,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   renameSync,
   rmdirSync,
@@ -19,7 +22,7 @@ import {
   unlinkSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
 import { forgetAtExit, removeAtExit } from './exit-removals'
 import { HeldDir } from './held-dir'
@@ -73,19 +76,26 @@ export class OwnedTempDir {
     let lock: SocketListener<undefined> | undefined
     let made: HeldDir | undefined
     try {
-      lock = Bun.listen({ unix: join(staging, OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
-      lock.unref()
       made = new HeldDir(staging, this.path)
+      // Bound through the held descriptor: a socket's path has 107 bytes at most, and under a
+      // TMPDIR of ~70 characters or more (a nested scratch dir) the full path was refused (a
+      // 500 "Failed to listen at …" for every session, code file and context's dir).
+      lock = Bun.listen({ unix: made.beneath(OWNER_SOCKET), socket: { open: s => void s.end(), data() {} } })
+      lock.unref()
       removeForeign(this.path)
       renameSync(staging, this.path)
       this.made?.close()
       this.made = made
       this.lock = lock
     } catch (err) {
-      made?.close()
+      // Asked before the held descriptor goes: at the fd limit it is the one a probe would find.
+      const said = withFdErrno(err)
+      // The lock before it: it is bound (and its stop unlinks) through that descriptor, whose
+      // number the next file opened would get once closed.
       lock?.stop(true)
+      made?.close()
       removeStaging(staging)
-      throw fullDiskSaid(withFdErrno(err), this.root)
+      throw fullDiskSaid(said, this.root)
     }
     this.closed = false
     if (this.opts.removeAtExit) removeAtExit(this, () => this.close())
@@ -326,7 +336,27 @@ function filesystemNow(root: string, prefix: string): number {
  * 'held' when someone accepts on the socket (or it is busy), 'refused' when a socket is there
  * and nobody listens (its owner died), 'none' without a socket (not ours, or being made).
  */
-export function probeLock(path: string): Promise<'held' | 'refused' | 'none'> {
+export async function probeLock(path: string): Promise<'held' | 'refused' | 'none'> {
+  // Past a socket path's 107 bytes, reached through a descriptor of its directory, as bound.
+  if (Buffer.byteLength(path) < MAX_SOCKET_PATH) return probeAt(path)
+  let dir: number
+  try {
+    dir = openSync(dirname(path), constants.O_RDONLY | constants.O_DIRECTORY)
+  } catch (err) {
+    // Nothing there is no lock; any other failure (EMFILE) is not proof that nobody holds it.
+    return errnoOf(err) === 'ENOENT' ? 'none' : 'held'
+  }
+  try {
+    return await probeAt(`/proc/self/fd/${dir}/${basename(path)}`)
+  } finally {
+    closeSync(dir)
+  }
+}
+
+/** sun_path's size: a path of this many bytes or more cannot be bound or connected to. */
+const MAX_SOCKET_PATH = 108
+
+function probeAt(path: string): Promise<'held' | 'refused' | 'none'> {
   return new Promise(resolve => {
     // node:net (and the node streams under it) loads on the first probe, not at every start.
     const { connect } = require('node:net') as typeof import('node:net')
