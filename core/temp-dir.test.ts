@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { join } from 'node:path'
+import { dropLockAsKilled } from '../spec/kit/killed-lock'
 import { testRoots } from '../spec/kit/test-roots'
 import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
 
@@ -22,12 +23,7 @@ function abandonedDir(root: string, name: string): string {
   const dir = new OwnedTempDir(name.replace(/-\d+-.*$/, ''), root)
   dir.ensure()
   const path = join(root, name)
-  // Stop listening but keep the socket file, as a SIGKILL would: stop() unlinks the socket by
-  // the path it was bound at (through the dir's descriptor), so it is moved aside meanwhile.
-  const socket = join(dir.path, OWNER_SOCKET)
-  renameSync(socket, `${socket}.kept`)
-  ;(dir as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
-  renameSync(`${socket}.kept`, socket)
+  dropLockAsKilled(dir)
   Bun.spawnSync(['mv', dir.path, path])
   return path
 }

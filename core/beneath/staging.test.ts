@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OwnedTempDir } from '../temp-dir'
 import { StagedEntries, commitAsideName, tempNameFor } from './staging'
+import { dropLockAsKilled } from '../../spec/kit/killed-lock'
 
 const dir = mkdtempSync(join(tmpdir(), 'execd-staging-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -103,7 +104,7 @@ function abandonedJournal(root: string, staged: string, putBack?: string): strin
   const link = join(path, `${s.dev}-${s.ino}-${s.birthtimeNs}`)
   if (putBack) symlinkSync(putBack, `${link}.back`)
   symlinkSync(staged, link)
-  ;(journal as unknown as { lock: { stop(force: boolean): void } }).lock.stop(true)
+  dropLockAsKilled(journal)
   return path
 }
 
