@@ -11,7 +11,6 @@
 import { ConfigError } from '../core/config'
 import { ExecdError, PREFIX, errnoOf, errnoText, toExecdError, type ErrorCode } from '../core/errors'
 import { STDOUT_CLOSED } from './closed-stdout'
-import { StatusError } from './main-startable'
 import { visible } from './visible'
 
 const USAGE_EXIT = 2
@@ -26,6 +25,16 @@ export class UsageError extends Error {
   constructor(
     message: string,
     readonly wireCode?: ErrorCode,
+  ) {
+    super(message)
+  }
+}
+
+/** A failure that has a shell's status of its own: a command not there (127) or not runnable (126). */
+export class StatusError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
   ) {
     super(message)
   }

@@ -5,16 +5,7 @@
  * script whose interpreter is missing, a file removed meanwhile) still fails there, said after the
  * listening line (cmd/entrypoint.ts startMain).
  */
-
-/** A failure that has a shell's status of its own: a command not there (127) or not runnable (126). */
-export class StatusError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message)
-  }
-}
+import { StatusError } from './errors'
 
 /**
  * Where Bun.spawn looks when PATH is unset or empty (it found `sh` so), and so does a shell:
