@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startDaemon, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
+import { expectInterpreterReplaced } from './kit/interpreter-replaced'
 import {
   createContext,
   describeRuntimeKit,
@@ -240,15 +241,7 @@ describe('a cell that closes the driver’s channel', () => {
       const id = await createContext(fx.d, language)
       const pid = Number(resultText(await runCode(fx.d, 'process.pid', { id }))[0])
       expect(pid).toBeGreaterThan(0)
-      const events = await runCode(fx.d, code, { id })
-      expectWellFormed(events, id)
-      const error = ofType(events, 'error')[0]?.error
-      expect(error?.ename).toBe('DeadKernelError')
-      expect(error?.evalue).toContain(words)
-      expect(existsSync(`/proc/${pid}`)).toBe(false)
-      const after = await runCode(fx.d, '1 + 1', { id })
-      expect(after[0]?.state_lost).toBe(true)
-      expect(resultText(after)).toEqual(['2'])
+      await expectInterpreterReplaced(fx.d, id, pid, await runCode(fx.d, code, { id }), words)
       expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 30_000)
   }

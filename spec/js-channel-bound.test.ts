@@ -6,16 +6,9 @@
  * message is dropped.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { postJson, readSse, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { createContext, expectWellFormed, ofType, resultText, runCode, type WireEvent } from './runtime-kit'
-
-/** Runs `code` in context `id`; gives up (and fails) after 20 s rather than hang the suite. */
-async function cell(d: Daemon, id: string, code: string): Promise<WireEvent[]> {
-  const res = await postJson(d, '/code', { code, context: { id } }, { signal: AbortSignal.timeout(20_000) })
-  return (await readSse(res)).map(f => f.data as WireEvent)
-}
+import { createContext, ofType, resultText, runCode } from './runtime-kit'
+import { cellWithin, expectInterpreterReplaced } from './kit/interpreter-replaced'
 
 /** A cell's write of `bytes` on fd 4 in 64 KiB pieces, retried while the socket is full, then 42. */
 const writeOnFd4 = (piece: string, pieces: number) => `
@@ -32,15 +25,8 @@ describe('a javascript cell that writes on its driver’s channel (fd 4)', () =>
   test('16 MiB without a newline: the interpreter is stopped with the reason; the next cell starts a fresh one', async () => {
     const id = await createContext(fx.d, 'javascript')
     const pid = Number(resultText(await runCode(fx.d, 'process.pid', { id }))[0])
-    const events = await cell(fx.d, id, writeOnFd4(`'x'.repeat(65536)`, 256))
-    expectWellFormed(events, id)
-    const error = ofType(events, 'error')[0]?.error
-    expect(error?.ename).toBe('DeadKernelError')
-    expect(error?.evalue).toContain('longer than execd takes')
-    expect(existsSync(`/proc/${pid}`)).toBe(false)
-    const after = await runCode(fx.d, '6 * 7', { id })
-    expect(after[0]?.state_lost).toBe(true)
-    expect(resultText(after)).toEqual(['42'])
+    const events = await cellWithin(fx.d, id, writeOnFd4(`'x'.repeat(65536)`, 256))
+    await expectInterpreterReplaced(fx.d, id, pid, events, 'longer than execd takes')
     const other = await createContext(fx.d, 'javascript')
     expect(resultText(await runCode(fx.d, '1 + 1', { id: other }))).toEqual(['2'])
     expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
@@ -49,10 +35,10 @@ describe('a javascript cell that writes on its driver’s channel (fd 4)', () =>
   test('lines that are not messages are dropped: the interpreter, its state and process.send go on', async () => {
     const id = await createContext(fx.d, 'javascript')
     const pid = Number(resultText(await runCode(fx.d, 'globalThis.kept = 7; process.pid', { id }))[0])
-    const events = await cell(fx.d, id, writeOnFd4(`'not json\\n{"t":\\n' + 'x'.repeat(1000) + '\\n'`, 64))
+    const events = await cellWithin(fx.d, id, writeOnFd4(`'not json\\n{"t":\\n' + 'x'.repeat(1000) + '\\n'`, 64))
     expect(ofType(events, 'error')).toEqual([])
     expect(resultText(events)).toEqual(['42'])
-    const next = await cell(
+    const next = await cellWithin(
       fx.d,
       id,
       `process.send({ t: 'stdout', text: 'sent' }); await Bun.sleep(100); [process.pid, kept].join()`,

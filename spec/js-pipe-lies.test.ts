@@ -6,16 +6,9 @@
  * read that far without the `done`, the interpreter is stopped and the cell ends.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
-import { postJson, readSse, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
-import { createContext, expectWellFormed, ofType, resultText, runCode, type WireEvent } from './runtime-kit'
-
-/** Runs `code` in context `id`; gives up (and fails) after 20 s rather than hang the suite. */
-async function cell(d: Daemon, id: string, code: string): Promise<WireEvent[]> {
-  const res = await postJson(d, '/code', { code, context: { id } }, { signal: AbortSignal.timeout(20_000) })
-  return (await readSse(res)).map(f => f.data as WireEvent)
-}
+import { createContext, ofType, resultText, runCode } from './runtime-kit'
+import { cellWithin, expectInterpreterReplaced } from './kit/interpreter-replaced'
 
 /** Frame heads: [kind (1 stdout, 2 stderr, 3 message), length as u32 LE]. */
 const LIES: [string, number[]][] = [
@@ -31,15 +24,12 @@ describe('a javascript cell that lies on its driver’s pipe (fd 3) about a fram
     test(`${name}: the cell ends with the interpreter stopped; the next starts a fresh one`, async () => {
       const id = await createContext(fx.d, 'javascript')
       const pid = Number(resultText(await runCode(fx.d, 'process.pid', { id }))[0])
-      const events = await cell(fx.d, id, `require('node:fs').writeSync(3, Buffer.from(${JSON.stringify(head)})); 42`)
-      expectWellFormed(events, id)
-      const error = ofType(events, 'error')[0]?.error
-      expect(error?.ename).toBe('DeadKernelError')
-      expect(error?.evalue).toContain('not its frames')
-      expect(existsSync(`/proc/${pid}`)).toBe(false)
-      const after = await runCode(fx.d, '6 * 7', { id })
-      expect(after[0]?.state_lost).toBe(true)
-      expect(resultText(after)).toEqual(['42'])
+      const events = await cellWithin(
+        fx.d,
+        id,
+        `require('node:fs').writeSync(3, Buffer.from(${JSON.stringify(head)})); 42`,
+      )
+      await expectInterpreterReplaced(fx.d, id, pid, events, 'not its frames')
       expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
@@ -48,7 +38,7 @@ describe('a javascript cell that lies on its driver’s pipe (fd 3) about a fram
     const id = await createContext(fx.d, 'javascript')
     await runCode(fx.d, 'globalThis.n = 0', { id })
     for (let i = 1; i <= 20; i++) {
-      const events = await cell(fx.d, id, `process.stdout.write('x'.repeat(${i * 997})); ++n`)
+      const events = await cellWithin(fx.d, id, `process.stdout.write('x'.repeat(${i * 997})); ++n`)
       expect(ofType(events, 'error')).toEqual([])
       expect(resultText(events)).toEqual([String(i)])
     }
