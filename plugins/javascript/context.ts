@@ -217,7 +217,11 @@ export class JsContext implements RuntimeContext {
       case 'bulk':
         return this.bulk.add(m.text ?? '')
       case 'display':
-        if (m.bulk) return this.cells.running?.push(this.bulk.take())
+        if (m.bulk) {
+          const value = this.bulk.take()
+          if (value) this.cells.running?.push(value)
+          return
+        }
         return this.cells.running?.push(makeEvent('result', { results: withTextAlias(m.bundle ?? {}) }))
       case 'result':
         return this.cells.setResult(withTextAlias(m.bundle ?? {}))
@@ -233,7 +237,7 @@ export class JsContext implements RuntimeContext {
         if (m.bulk) {
           const value = this.bulk.take()
           if (value instanceof EncodedEvent) this.cells.setResult(value)
-          else this.cells.running?.push(value)
+          else if (value) this.cells.running?.push(value)
         }
         if (m.bundle) this.cells.setResult(withTextAlias(m.bundle))
         if (m.error) this.cells.setError(m.error)
