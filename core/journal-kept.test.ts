@@ -74,7 +74,8 @@ test('a result larger than the bound is kept, and what follows it', async () => 
 })
 
 /** The buffer an event's JSON lies in (the journal's ring while the flood runs). */
-const bufferOf = (item: SseItem): ArrayBuffer => ((item.event as EncodedEvent).parts[0] as Uint8Array).buffer as ArrayBuffer
+const bufferOf = (item: SseItem): ArrayBuffer =>
+  ((item.event as EncodedEvent).parts[0] as Uint8Array).buffer as ArrayBuffer
 const nextTurn = () => new Promise<void>(r => setImmediate(r))
 /** The flood's last chunk, as its client read it. */
 const lastChunk = (items: SseItem[]): SseItem => items.findLast(i => i.event?.type === 'stdout')!
