@@ -72,3 +72,40 @@ test('a result larger than the bound is kept, and what follows it', async () => 
   const replay = await all(j.read(0, { paces: false }))
   expect(replay.slice(1).map(i => i.event?.type)).toEqual(['result', 'stdout', 'execution_complete'])
 })
+
+/** The buffer an event's JSON lies in (the journal's ring while the flood runs). */
+const bufferOf = (item: SseItem): ArrayBuffer =>
+  ((item.event as EncodedEvent).parts[0] as Uint8Array).buffer as ArrayBuffer
+const nextTurn = () => new Promise<void>(r => setImmediate(r))
+/** The flood's last chunk, as its client read it. */
+const lastChunk = (items: SseItem[]): SseItem => items.findLast(i => i.event?.type === 'stdout')!
+
+test('an ended journal that no one reads frees its ring at once, not at a collection; what it keeps reads whole', async () => {
+  const j = new Journal({ keepEnded: 512 * KiB })
+  const read = await (async () => {
+    const client = j.read(0)
+    flood(j)
+    return all(client)
+  })()
+  const ring = bufferOf(lastChunk(read))
+  // Not in the tick its reader ended in: a writer may still frame the last batch it took.
+  expect(ring.byteLength).toBeGreaterThan(0)
+  await nextTurn()
+  expect(ring.byteLength).toBe(0)
+  const replay = await all(j.read(0, { paces: false }))
+  expect(lastChunk(replay).id).toBe(49)
+  expect((lastChunk(replay).event as EncodedEvent).jsonText()).toBe(`"${'7'.repeat(60 * KiB - 2)}"`)
+})
+
+test('a watcher attached when the journal ends keeps the ring for the collector', async () => {
+  const j = new Journal({ keepEnded: 512 * KiB })
+  const client = j.read(0)
+  const watcher = j.read(0, { paces: false })
+  flood(j)
+  await all(client)
+  const watched = await all(watcher)
+  await nextTurn()
+  const last = lastChunk(watched)
+  expect(bufferOf(last).byteLength).toBeGreaterThan(0)
+  expect((last.event as EncodedEvent).jsonText()).toBe(`"${'7'.repeat(60 * KiB - 2)}"`)
+})

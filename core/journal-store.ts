@@ -86,12 +86,13 @@ export class JournalStore {
    * A journal that has ended keeps its lines (replays, up to the retention of finished
    * commands) in one buffer of their size rather than in a ring sized for a flood.
    */
-  protected compact(): void {
+  protected compact(): ByteRing | undefined {
     const ring = this.ring
     if (!ring) return
     this.ring = undefined
     this.unreclaimed = []
     keepOutOfRing(this.entries, this.head, ring)
+    return ring
   }
 
   protected full(incoming: number): boolean {

@@ -230,11 +230,25 @@ export class Journal extends JournalStore {
     if (!this.ended || this.pacers > 0 || this.settled) return
     this.settled = true
     this.trimEnded()
-    this.compact()
+    const ring = this.compact()
+    if (ring) this.freeOnceUnread(ring)
     if (this.spilled > 0) this.offerSpills()
     const fn = this.onSettled
     this.onSettled = undefined
     fn?.()
+  }
+
+  /**
+   * The ring an ended journal has moved its output out of, freed now rather than at a
+   * collection when no reader is attached: a flood's cell left its 4 MiB to the collector, and
+   * the next flood's ring was made beside it. Not in this tick: the writer whose reader just
+   * ended may still frame the last batch it took from the ring (core/sse-batch.ts lends it).
+   */
+  private freeOnceUnread(ring: ByteRing): void {
+    if (this.readers.size > 0) return
+    setImmediate(() => {
+      if (this.readers.size === 0) freeChunk(ring.buffer)
+    })
   }
 
   /**
