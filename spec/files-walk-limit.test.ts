@@ -8,6 +8,7 @@
 import { expect, test } from 'bun:test'
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { join } from 'node:path'
+import { type Daemon, startDaemon } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { narrowGet } from './kit/narrow-reader'
 
@@ -53,13 +54,25 @@ test('searches at once each finish or are refused naming the limit; none runs ou
 }, 120_000)
 
 test('a full line refuses at once; the walks in it are served once the slot comes free', async () => {
+  // A daemon of its own, with the walk's budget as shipped (30 s): under the file's 3 s the
+  // holder's own listing of FILES ran out of it at load 29 (its 503 gave the slot back, and the
+  // walks past the line were served, not refused).
+  const d = await startDaemon({ env: { EXECD_MAX_WALKS: '1' } })
+  try {
+    await fullLine(d)
+  } finally {
+    await d.stop()
+  }
+}, 120_000)
+
+async function fullLine(d: Daemon): Promise<void> {
   const list = (dir: string) => `/directories/list?path=${encodeURIComponent(dir)}`
   let waiting: Promise<number>[] = []
   // A listing read through a narrow window: its walk's slot is held until its answer is sent.
-  const holder = await narrowGet(fx.d, list(join(fx.tmp, 'big')), async () => {
+  const holder = await narrowGet(d, list(join(fx.tmp, 'big')), async () => {
     const settled: string[] = []
     const asked = Array.from({ length: LINE + EXTRA }, () =>
-      fx.d.fetch(list(fx.tmp)).then(async res => {
+      d.fetch(list(fx.tmp)).then(async res => {
         const o = res.status === 200 ? (await res.body?.cancel(), '200') : await outcome(res)
         settled.push(o)
         return res.status
@@ -79,4 +92,4 @@ test('a full line refuses at once; the walks in it are served once the slot come
   // The holder's answer sent: every walk in the line is served, in turn.
   const statuses = await Promise.all(waiting)
   expect(statuses.filter(s => s === 200)).toHaveLength(LINE)
-}, 120_000)
+}
