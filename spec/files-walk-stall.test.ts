@@ -15,6 +15,7 @@ import { askHeld } from './fuzz/quiescence'
 import { waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 import { logLines } from './kit/log-line'
+import { connections } from './kit/tcp-queues'
 import { portOf } from './raw-http'
 
 /** Far more than the loopback socket's buffers and Bun's take: an unread answer stays unsent. */
@@ -48,6 +49,28 @@ function unread(path: string): { socket: Socket; ended: Promise<string> } {
   return { socket, ended }
 }
 
+/**
+ * Whether execd's side of each of `clients` has had the same bytes unacknowledged, and some, for
+ * `ms`: its answer is written and the client has taken nothing since (the kernel's view, as the
+ * stall rule's own, which looks each STALL_MS / 4 and so may start its count up to one look later).
+ */
+function stalledFor(ms: number, clients: Socket[]): () => boolean {
+  const seen = new Map<number, { tx: number; since: number }>()
+  return () => {
+    const port = portOf(fx.d.url)
+    const now = performance.now()
+    const all = connections()
+    return clients
+      .map(c => {
+        const tx = all.find(k => k.local === port && k.remote === c.localPort)?.tx ?? 0
+        const last = seen.get(c.localPort ?? 0)
+        if (tx === 0 || last?.tx !== tx) seen.set(c.localPort ?? 0, { tx, since: now })
+        return tx > 0 && last?.tx === tx && now - last.since >= ms
+      })
+      .every(Boolean)
+  }
+}
+
 const walksHeld = async () => (await askHeld(fx.d))?.pools.find(p => p.what === 'concurrent walks')?.held
 
 test('listings and searches whose clients never read give their slots back; the walks behind them are served', async () => {
@@ -55,6 +78,15 @@ test('listings and searches whose clients never read give their slots back; the 
   const holders = [unread(list(big)), unread(`/files/search?path=${encodeURIComponent(big)}&pattern=f*`)]
   try {
     await waitFor('both walks to hold their slots', async () => (await walksHeld()) === WALKS, 60_000)
+    // And to be stalled past the rule's period, both: a slot is held while its walk runs too, and
+    // the listings below, asked then, waited out their 10 s in line behind two 60,000-entry walks
+    // on a loaded machine (load 25); asked as one holder came due before the other, they were
+    // served on its slot alone and the other, wanted by none, was rightly kept.
+    const both = stalledFor(
+      STALL_MS + STALL_MS / 4,
+      holders.map(h => h.socket),
+    )
+    await waitFor("both holders to stall past the rule's period", both, 60_000)
     // Asked at once while both slots are held by clients that read nothing: three waiting in
     // line want both slots, and each holder, stalled, gives its own back (one listing waiting
     // ends one holder: the rule ends no answer whose slot nobody wants). Stop 50's build
