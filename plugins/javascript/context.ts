@@ -209,9 +209,14 @@ export class JsContext implements RuntimeContext {
    * Besides that, what comes there is a cell's own `process.send` (the driver speaks on the pipe),
    * dropped past the cell's bound, not queued: a cell's loop of `process.send({ t: 'display',
    * bundle })` of 1 MB each, its client reading nothing, took execd past 550 MiB in 25 s.
+   * A value's pieces (`bulk`, and the message that takes them) are the driver's on the pipe only:
+   * a cell's own, no display after them, stayed spilled until its next cell, up to 128 MiB a
+   * context, and left TMPDIR no room for another context's large value.
    */
   private fromChannel(m: unknown): void {
-    if (this.cells.running?.isFull && (m as { t?: unknown } | null)?.t !== 'sent') return
+    const { t, bulk } = (m ?? {}) as { t?: unknown; bulk?: unknown }
+    if (t === 'bulk' || bulk) return
+    if (this.cells.running?.isFull && t !== 'sent') return
     this.receive(m)
   }
 
