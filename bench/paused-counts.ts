@@ -15,7 +15,8 @@
  *                       counted by the window its line came in (the pause, a paused cell, a next cell)
  *   BENCH_PERF=<file>   also `perf record -a -k mono` the scheduler's wake-ups and switches
  *                       over the pauses, and write each window (side, kind, start, end in CLOCK_MONOTONIC's
- *                       seconds) and every side's pids to <file>.windows.json, for a reading by thread;
+ *                       seconds) and every side's pids to <file>.windows.json; then prints, a window, who woke
+ *                       each thread of each side and how often an idle CPU left for one (lib/perf-windows.ts);
  *                       BENCH_PERF_EVENTS names other events (syscalls:sys_enter_madvise)
  */
 import { dlopen, FFIType, ptr } from 'bun:ffi'
@@ -24,6 +25,7 @@ import { startJsRelay } from './baselines/js-relay'
 import { startPythonRelay } from './baselines/python-relay'
 import { createContext, javascriptContext, relayClient, runCode } from './lib/code'
 import { startExecd } from './lib/execd'
+import { printPerfWindows } from './lib/perf-windows'
 import { runThenClean, spawnTracked } from './lib/procs'
 
 const arg = (i: number, fallback: number) => Number(process.argv[2 + i] ?? fallback)
@@ -217,6 +219,7 @@ await runThenClean(async () => {
       await perf.exited
       const pids = Object.fromEntries(sides.map(s => [s.name, s.pid]))
       await Bun.write(`${perfOut}.windows.json`, JSON.stringify({ pids, windows }))
+      if (!process.env.BENCH_PERF_EVENTS) printPerfWindows(perfOut, pids, windows)
     }
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
     console.log(`${pauses} pauses of ${pauseMs} ms after ${warm} warm cells, counts a cell (load ${load})`)
