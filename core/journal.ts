@@ -238,12 +238,13 @@ export class Journal extends JournalStore {
   }
 
   /**
-   * An ended execution's spilled values are kept for replays while the spills' bound has room;
-   * a new spill that finds none takes them, oldest execution first (core/spilled-bytes.ts).
+   * An ended execution's spilled values are kept for replays while the spills' bound has room
+   * and for `keepSpilled` ms at most; a new spill that finds no room takes them, oldest
+   * execution first (core/spilled-bytes.ts).
    */
   private offerSpills(): void {
     for (let i = this.head; i < this.entries.length; i++)
-      for (const f of this.entries[i]!.spills ?? []) f.offerForRoom(this)
+      for (const f of this.entries[i]!.spills ?? []) f.offerForRoom(this, this.keepSpilled)
   }
 
   /**
