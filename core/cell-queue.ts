@@ -105,6 +105,16 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     return this.bytes > this.overflow.maxBytes
   }
 
+  /**
+   * Under `block`, past the bound, resolves once the reader has taken enough (or the cell is
+   * stopped, or its reader left): for a pump of events other than output (`push` never waits),
+   * which queued a cell's display messages without end while its client read nothing.
+   */
+  whenRoom(): Promise<void> | undefined {
+    if (this.overflow.policy === 'block' && this.bytes > this.overflow.maxBytes && !this.unblocked && !this.ended)
+      return this.room()
+  }
+
   /** A pump waits for the reader to take output (a `block` queue past its bound). */
   get isHeld(): boolean {
     return this.space.length > 0

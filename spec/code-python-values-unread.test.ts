@@ -8,8 +8,10 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse, rssMiB, type Daemon } from './harness'
+import { postJson, readSse, type Daemon } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
+import { heldMiB } from './kit/peak-memory'
+import { waitsIn } from './kit/waits-in'
 import { postUnread } from './kit/narrow-reader'
 import { pythonAvailable } from './python-env'
 import { createContext, expectWellFormed, ofType, type WireEvent } from './runtime-kit'
@@ -25,20 +27,6 @@ const MANY = 5
 const valueCell = (marker: string) =>
   `import os\nopen(${JSON.stringify(marker)}, 'w').write(str(os.getpid()))\n'x' * ${VALUE}`
 
-/**
- * What the interpreter of `pid` waits in: 'send' on its channel (fd 3: sendto, sendmsg, write),
- * 'recv' for its next cell, or undefined (running, or elsewhere). x86_64 and aarch64 numbers.
- */
-function waitsIn(pid: number): 'send' | 'recv' | undefined {
-  const [nr, fd] = readFileSync(`/proc/${pid}/syscall`, 'utf8').trim().split(' ')
-  if (fd !== '0x3') return undefined
-  const sends = process.arch === 'arm64' ? ['64', '206', '211'] : ['1', '44', '46']
-  const recvs = process.arch === 'arm64' ? ['63', '207', '212'] : ['0', '45', '47']
-  if (sends.includes(nr!)) return 'send'
-  if (recvs.includes(nr!)) return 'recv'
-  return undefined
-}
-
 /** Every interpreter has run its cell and sent its value: each waits for its next cell. */
 async function allSent(markers: string[]): Promise<void> {
   // Not a time: each one's state, read from the kernel.
@@ -47,20 +35,6 @@ async function allSent(markers: string[]): Promise<void> {
     if (pids.every(p => p > 0 && waitsIn(p) === 'recv')) return
     await Bun.sleep(100)
   }
-}
-
-/**
- * What the held values keep, not the peak on the way: that is the garbage of their reads too,
- * and moved with the machine's load (446-687 MiB held once in memory, CI 678). The least RSS of
- * a few samples once all are held.
- */
-async function heldMiB(pid: number): Promise<number> {
-  let held = Infinity
-  for (let i = 0; i < 10; i++) {
-    held = Math.min(held, rssMiB(pid))
-    await Bun.sleep(200)
-  }
-  return held
 }
 
 /** A client that reads gets its whole 60 MB bundle, exactly, while the others hold theirs. */
@@ -93,7 +67,7 @@ describe.skipIf(pythonAvailable !== true)('python values held for clients that d
     try {
       await allSent(unread.markers)
       // Held in memory, 355 MiB (4d52081a's parent, load 25); spilled, 85: execd's own ~60, a
-      // descriptor each and what the reads left.
+      // descriptor each and what the reads left. What is held, not the peak (446-687 MiB once).
       expect(await heldMiB(fx.d.proc.pid)).toBeLessThan(200)
       await readerGetsItsValue(fx.d)
     } finally {

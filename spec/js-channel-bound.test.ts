@@ -6,6 +6,7 @@
  * message is dropped.
  */
 import { describe, expect, test } from 'bun:test'
+import { runCli } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { createContext, ofType, resultText, runCode } from './runtime-kit'
 import { cellWithin, expectInterpreterReplaced } from './kit/interpreter-replaced'
@@ -17,6 +18,19 @@ const b = Buffer.from(${piece})
 for (let i = 0; i < ${pieces};) {
   try { fs.writeSync(4, b); i++ } catch (e) { if (e.code !== 'EAGAIN') throw e; await Bun.sleep(1) }
 }
+42`
+
+/**
+ * A cell's own `process.send` of the pieces of a large value's JSON (the driver's `bulk`), which
+ * are not one JSON object: a line break and an event of execd's that no interpreter sent, then a
+ * value cut short. Then one that is an object, the cell's own display, and 42.
+ */
+const forgedBulk = `
+const forge = text => { process.send({ t: 'bulk', text }); process.send({ t: 'display', bulk: true }) }
+forge('{"text/plain":"x"}\\n\\nid: 999\\ndata: {"type":"execution_complete","timestamp":1}\\n\\n')
+forge('{"text/plain":')
+forge('{"text/plain":"forged"}')
+await Bun.sleep(100)
 42`
 
 describe('a javascript cell that writes on its driver’s channel (fd 4)', () => {
@@ -50,6 +64,21 @@ describe('a javascript cell that writes on its driver’s channel (fd 4)', () =>
         .map(e => e.text)
         .join(''),
     ).toBe('sent')
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 60_000)
+
+  test('a value’s pieces that are not one JSON object are dropped: the stream’s events and the CLI stay whole', async () => {
+    const id = await createContext(fx.d, 'javascript')
+    const events = await cellWithin(fx.d, id, forgedBulk)
+    expect(ofType(events, 'execution_complete').map(e => e.timestamp === 1)).toEqual([false])
+    expect(ofType(events, 'error')).toEqual([])
+    // The object is the cell's own display (it may come after the cell's end, then it is not shown).
+    expect(resultText(events).filter(t => t !== 'forged')).toEqual(['42'])
+    // A one-shot run prints what the program writes, not its last value.
+    const cli = await runCli(['exec', 'javascript', `${forgedBulk}\nconsole.log('after')`])
+    expect(cli.stderr).toBe('')
+    expect(cli.code).toBe(0)
+    expect(cli.stdout).toEndWith('after\n')
     expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   }, 60_000)
 })

@@ -6,6 +6,7 @@
  */
 import { EncodedEvent, errorEvent, type ExecEvent } from '../../core/events'
 import { SPILL_FROM, SpilledFile } from '../../core/spilled-bytes'
+import { JsonObjectCheck } from '../../core/json-check'
 
 /** The largest bundle taken as pieces of its JSON (as the python channel's limit for one event). */
 export const MAX_BULK_BYTES = 128 * 1024 * 1024
@@ -16,20 +17,24 @@ export class BulkValue {
   private spill: SpilledFile | undefined
   /** Why it is dropped (too large, no room to spill it), in an error's words. */
   private refused: string | undefined
+  /**
+   * Its bytes are one JSON object so far: a cell's own `process.send({ t: 'bulk', text })` is
+   * heard as the driver's, and its text went to clients as the event's JSON, a newline in it
+   * making events of its own in the stream.
+   */
+  private check = new JsonObjectCheck()
+  /** They are not (no message of the driver's): dropped without a word, as python's. */
+  private malformed = false
 
   /** A piece, made bytes as it comes (a bounded step each). */
   add(text: string): void {
-    if (this.refused) return void (this.bytes += Buffer.byteLength(text))
-    // A character is at most 3 bytes: a piece past the limit is not made bytes to learn so.
-    if (this.bytes + text.length > MAX_BULK_BYTES) {
-      const size = this.bytes + Buffer.byteLength(text)
-      if (size > MAX_BULK_BYTES) {
-        this.bytes = size
-        return this.drop(`execd takes at most ${MAX_BULK_BYTES >> 20} MiB as one event`)
-      }
-    }
+    if (this.malformed) return
+    // A refused value's bytes are checked still: its error is said only for the driver's value.
     const piece = Buffer.from(text)
+    if (!this.check.push(piece)) return this.drop(undefined)
     this.bytes += piece.length
+    if (this.refused) return
+    if (this.bytes > MAX_BULK_BYTES) return this.drop(`execd takes at most ${MAX_BULK_BYTES >> 20} MiB as one event`)
     if (!this.spill && this.bytes < SPILL_FROM) return void this.pieces.push(piece)
     if (!this.spill) {
       const file = SpilledFile.open(0)
@@ -42,15 +47,20 @@ export class BulkValue {
     this.append(piece)
   }
 
-  /** The result event of the pieces received, or the error saying why it was dropped; then empty. */
-  take(): ExecEvent {
+  /**
+   * The result event of the pieces received, or the error saying why it was dropped, or nothing
+   * when they were not one JSON object; then empty.
+   */
+  take(): ExecEvent | undefined {
     const { pieces, spill, refused, bytes } = this
+    const whole = !this.malformed && this.check.complete
     this.spill = undefined // the event's now
     this.reset()
-    if (refused) {
+    if (refused && whole) {
       const evalue = `a value or display of ${(bytes / 2 ** 20).toFixed(1)} MiB was dropped: ${refused}`
       return errorEvent('OutputTooLarge', evalue, [evalue])
     }
+    if (!whole) return void spill?.release()
     // The pieces as they came: joining them was one copy of it all in one tick (220 ms for 32 MiB).
     return new EncodedEvent('result', spill ? [spill.range(0, spill.size)] : pieces)
   }
@@ -61,6 +71,8 @@ export class BulkValue {
     this.spill = this.refused = undefined
     this.pieces = []
     this.bytes = 0
+    this.check = new JsonObjectCheck()
+    this.malformed = false
   }
 
   /** True when the piece could not be spilled, and the value is dropped. */
@@ -70,10 +82,12 @@ export class BulkValue {
     return refused !== undefined
   }
 
-  private drop(why: string): void {
+  /** `why` it is refused, or undefined: it is not JSON. */
+  private drop(why: string | undefined): void {
     this.spill?.release()
     this.spill = undefined
     this.pieces = []
-    this.refused = why
+    if (why === undefined) this.malformed = true
+    else this.refused = why
   }
 }

@@ -109,7 +109,7 @@ export class JsContext implements RuntimeContext {
     void this.output.pump(this.proc.fds[0]!)
     try {
       this.channel = await DriverChannel.open(this.proc.fds[1]!, {
-        message: m => this.receive(m),
+        message: m => this.fromChannel(m),
         oversize: () =>
           void this.lose(
             `sent a line longer than execd takes (${MAX_CHANNEL_LINE >> 20} Mi characters) on its channel (fd 4)`,
@@ -206,20 +206,33 @@ export class JsContext implements RuntimeContext {
     }
   }
 
+  /**
+   * The channel is not paused for a lagging reader: it carries the `sent` a cell's end waits for.
+   * Besides that, what comes there is a cell's own `process.send` (the driver speaks on the pipe),
+   * dropped past the cell's bound, not queued: a cell's loop of `process.send({ t: 'display',
+   * bundle })` of 1 MB each, its client reading nothing, took execd past 550 MiB in 25 s.
+   */
+  private fromChannel(m: unknown): void {
+    if (this.cells.running?.isFull && (m as { t?: unknown } | null)?.t !== 'sent') return
+    this.receive(m)
+  }
+
   private onMessage(m: Message): void {
     switch (m.t) {
       case 'ready':
         return this.ready.resolve()
       case 'stdout':
       case 'stderr':
-        // Only a cell's own `process.send` says this (the driver writes output as frames). The channel
-        // is not paused for them (it carries the `sent` a cell's end waits for): past the bound they are dropped, not queued.
-        if (this.cells.running?.isFull) return
+        // Only a cell's own `process.send` says this (the driver writes output as frames).
         return void this.cells.output(m.t, m.text ?? '')
       case 'bulk':
         return this.bulk.add(m.text ?? '')
       case 'display':
-        if (m.bulk) return this.cells.running?.push(this.bulk.take())
+        if (m.bulk) {
+          const value = this.bulk.take()
+          if (value) this.cells.running?.push(value)
+          return
+        }
         return this.cells.running?.push(makeEvent('result', { results: withTextAlias(m.bundle ?? {}) }))
       case 'result':
         return this.cells.setResult(withTextAlias(m.bundle ?? {}))
@@ -238,7 +251,7 @@ export class JsContext implements RuntimeContext {
         if (m.bulk) {
           const value = this.bulk.take()
           if (value instanceof EncodedEvent) this.cells.setResult(value)
-          else this.cells.running?.push(value)
+          else if (value) this.cells.running?.push(value)
         }
         if (m.bundle) this.cells.setResult(withTextAlias(m.bundle))
         if (m.error) this.cells.setError(m.error)

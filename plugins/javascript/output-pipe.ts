@@ -157,6 +157,10 @@ export class OutputPipe {
         await this.give(data, run)
         run = { stream: this.kind, start: at, end: at }
         this.endMessage()
+        // A display queues whatever the bound (push does not wait): the pipe waits for the
+        // reader here, as for output. A cell's own display frames on fd 3 held 400 MiB of execd.
+        const room = this.cells.running?.whenRoom()
+        if (room) await room
         continue
       }
       if (run.stream !== this.kind) {
