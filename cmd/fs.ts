@@ -6,6 +6,7 @@
  */
 import { cac, type CAC } from 'cac'
 import type { RawPath } from '../core/beneath/path-scope'
+import { expandHome, expandVariables } from '../core/workdir'
 import { protectDashes, restoreValues, word } from './argv'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { UsageError, report } from './errors'
@@ -120,6 +121,10 @@ async function runOp(op: FsOp, text: string[], bytes: (ArgBytes | undefined)[], 
       throw new UsageError('invalid path: empty (use "." for the working directory)', 'INVALID_REQUEST_BODY')
   // A path is named by its bytes; a pattern or a replacement is text.
   const args: RawPath[] = text.map((t, i) => (paths.includes(i) ? (bytes[i] ?? t) : t))
+  // A relative path on this machine needs the current directory; removed under the shell, the
+  // files section resolved against the path it had and said `lstat .: no such file or directory`
+  // (and `mkdir -p` made it again). getcwd(3) asked here fails as `fs get`'s does: the one line.
+  if (!remote && flags.root === undefined && paths.some(i => isRelative(args[i]!))) process.cwd()
   const fs = remote ? remoteFs(remote) : await (await import('./fs-ops')).localFs(configFrom(optionalRoot(flags)))
   const aborter = new AbortController()
   // A signal stops a transfer, which discards what it staged (and the exit hook removes a
@@ -173,6 +178,17 @@ function pathsOf(op: FsOp, count: number): number[] {
     const at = i < syntax.length ? syntax[i] : last?.[1] ? last : undefined
     return ['path', 'src', 'dest', 'dir'].includes(at?.[2] ?? '')
   })
+}
+
+/** Whether `path` names something under the current directory once `~` and `$VAR`s are expanded. */
+function isRelative(path: RawPath): boolean {
+  if (typeof path !== 'string') return path.bytes[0] !== 0x2f
+  try {
+    return !expandVariables(expandHome(path)).startsWith('/')
+  } catch {
+    // an undefined variable: the section says so, with its own words
+    return false
+  }
 }
 
 const optionalRoot = (flags: Flags) => (flags.root === undefined ? {} : { root: String(flags.root) })

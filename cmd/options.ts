@@ -21,6 +21,7 @@ const DAEMON_ONLY = new Set([
   'max-background-commands',
   'max-contexts',
   'context-idle',
+  'keep-large-values',
   'max-isolated-sessions',
   'isolated-idle',
   // Where a session's `binds` may come from: exec --isolated names none.

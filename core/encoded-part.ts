@@ -11,8 +11,11 @@ export interface ReadableBytes {
   /** One more holder: the file stays open until each lets go (core/spilled-bytes.ts). */
   hold(): void
   letGo(): void
-  /** For `keeper` (an ended execution's journal) to give up when a new spill needs the room. */
-  offerForRoom(keeper: { giveUp(file: ReadableBytes): void }): void
+  /**
+   * For `keeper` (an ended execution's journal) to give up when a new spill needs the room, or
+   * `keepMs` from now (0: only for room).
+   */
+  offerForRoom(keeper: { giveUp(file: ReadableBytes): void }, keepMs: number): void
 }
 
 /** The distinct spilled files of an event's parts (none: an empty array, shared). */

@@ -68,3 +68,20 @@ test('a value no reader was handed is closed when the journal drops it', () => {
   expect(file.open).toBe(false)
   expect(spilledBytesHeld()).toBe(before)
 })
+
+test('an ended journal gives its spilled value back once its keepSpilled is up, and its replay says so', async () => {
+  const j = new Journal({ keepSpilled: 50 })
+  const { event, file } = spilledResult(2 * MiB)
+  // (others' files may be collected meanwhile: the count only falls by this one's at least)
+  const held = spilledBytesHeld()
+  j.tryAppend(event)
+  j.tryAppend({ type: 'execution_complete', timestamp: 2 })
+  j.end()
+  // replayable at first, as before
+  expect(file.open).toBe(true)
+  for (let waited = 0; file.open && waited < 5000; waited += 10) await Bun.sleep(10)
+  expect(file.open).toBe(false)
+  expect(spilledBytesHeld()).toBeLessThanOrEqual(held - 2 * MiB)
+  const first = j.read(0, { paces: false }).ready()!
+  expect((first.value as { event: { text?: string } }).event.text).toBe('events_dropped')
+})

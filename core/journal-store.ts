@@ -14,6 +14,11 @@ export interface JournalLimits {
    * errors whatever their size). Unset: what it held at its end.
    */
   keepEnded?: number
+  /**
+   * ms an ended journal's spilled values stay replayable once it settles, before they give their
+   * room back (core/spilled-bytes.ts). Unset or 0: until a new spill needs the room.
+   */
+  keepSpilled?: number
 }
 
 /** Events an ended journal keeps whatever `keepEnded` says: what a replay is for. */
@@ -32,6 +37,7 @@ export class JournalStore {
   protected readonly maxEvents: number
   protected readonly maxBytes: number
   protected readonly keepEnded: number
+  protected readonly keepSpilled: number
   /** Where output lines' bytes are kept; made on the first one. */
   protected ring: ByteRing | undefined
   /** Dropped lines whose ring bytes a reader may still be framing (see `reclaim`). */
@@ -43,6 +49,7 @@ export class JournalStore {
     this.maxEvents = limits.maxEvents ?? 4096
     this.maxBytes = limits.maxBytes ?? 4 * 1024 * 1024
     this.keepEnded = limits.keepEnded ?? Infinity
+    this.keepSpilled = limits.keepSpilled ?? 0
     this.walk = new DropWalk(this.maxEvents, this.maxBytes)
   }
 

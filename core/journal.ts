@@ -8,38 +8,26 @@
  * Only the request that started an execution paces it. A watcher (`GET …/events`) does not:
  * one that stopped reading froze a background job until Bun's idle timeout dropped it (a
  * 100 MB job: 2 s alone, 125 s watched), so anyone with the token could stall anyone's job.
+ *
+ * Its readers (where each is, which pace, what each step gives) are core/journal-readers.ts.
  */
-import { EncodedEvent, lineEvent, makeEvent, OutputBytes, type ExecEvent } from './events'
+import { EncodedEvent, lineEvent, OutputBytes, type ExecEvent } from './events'
 import { freeChunk } from './chunks'
 import type { OutputLine } from './lines'
-import type { SseItem } from './sse'
-import { ByteRing } from './byte-ring'
-import { DONE, JournalReader, type ReadyIterator, type Reader } from './journal-reader'
-import { estimateBytes, lineBytes, planRun, reclaimFrom, type Entry } from './journal-entries'
-import { JournalStore } from './journal-store'
+import { estimateBytes, lineBytes, planRun, type Entry } from './journal-entries'
+import { JournalReaders } from './journal-readers'
+import type { ByteRing } from './byte-ring'
 import { spilledFiles, type ReadableBytes } from './encoded-part'
-import { frameHead, frameRun, frameTail, OutputFrames } from './output-frames'
+import { frameHead, frameRun, frameTail } from './output-frames'
 
 export type { ReadyIterator } from './journal-reader'
 
-export class Journal extends JournalStore {
-  private readonly readers = new Set<Reader>()
-  /** How many of `readers` pace the producer. */
-  private pacers = 0
-  /** `stopPacing()` was called: readers attached later do not pace either. */
-  private unpaced = false
+export class Journal extends JournalReaders {
   /** Trimmed and compacted once ended and no reader paces it (`settle`). */
   private settled = false
   /** Events appended with spilled parts (held: `Entry.spills`). */
   private spilled = 0
   private onSettled: (() => void) | undefined
-  private wakeReaders: (() => void)[] = []
-  private wakeWriter: (() => void) | undefined
-
-  /** Whether a pacing reader is attached (its reading paces the producer). */
-  get followed(): boolean {
-    return this.pacers > 0
-  }
 
   /**
    * From now on no reader paces the producer: those that fall behind are told what they missed
@@ -200,11 +188,6 @@ export class Journal extends JournalStore {
     return this.pushEvent(event, bytes)
   }
 
-  /** Settles once an event after `id` is appended, or the journal ends. */
-  async beyond(id: number): Promise<void> {
-    while (this.lastId <= id && !this.ended) await new Promise<void>(r => this.wakeReaders.push(r))
-  }
-
   /** Marks the journal complete: readers finish after the last event. */
   end(): void {
     this.ended = true
@@ -226,7 +209,7 @@ export class Journal extends JournalStore {
    * execution may still be reading what the trim would drop (a flood ends with up to the whole
    * journal unread). Its lines leave the ring then, not at the end: a reader still frames them.
    */
-  private settle(): void {
+  protected settle(): void {
     if (!this.ended || this.pacers > 0 || this.settled) return
     this.settled = true
     this.trimEnded()
@@ -252,12 +235,13 @@ export class Journal extends JournalStore {
   }
 
   /**
-   * An ended execution's spilled values are kept for replays while the spills' bound has room;
-   * a new spill that finds none takes them, oldest execution first (core/spilled-bytes.ts).
+   * An ended execution's spilled values are kept for replays while the spills' bound has room
+   * and for `keepSpilled` ms at most; a new spill that finds no room takes them, oldest
+   * execution first (core/spilled-bytes.ts).
    */
   private offerSpills(): void {
     for (let i = this.head; i < this.entries.length; i++)
-      for (const f of this.entries[i]!.spills ?? []) f.offerForRoom(this)
+      for (const f of this.entries[i]!.spills ?? []) f.offerForRoom(this, this.keepSpilled)
   }
 
   /**
@@ -268,117 +252,5 @@ export class Journal extends JournalStore {
     let last = -1
     for (let i = this.head; i < this.entries.length; i++) if (this.entries[i]!.spills?.includes(file)) last = i
     while (last >= this.head && this.events > 0) this.dropOldest()
-  }
-
-  /**
-   * The ring an entry is copied into, made on first use, with the room of lines dropped since
-   * given back, oldest first, but not a line a reader was handed last: it may not have framed it
-   * yet (it is done once it asks for the next one).
-   */
-  private reclaimedRing(): ByteRing {
-    const n = reclaimFrom(this.unreclaimed, this.readers, this.ring)
-    if (n > 0) this.unreclaimed.splice(0, n)
-    return (this.ring ??= new ByteRing(this.maxBytes))
-  }
-
-  /**
-   * Events after `afterId` (0 = from the start), then live ones until the journal ends.
-   * If some of those were dropped, a `status` event with text `events_dropped` comes first.
-   */
-  read(
-    afterId = 0,
-    { paces = true, frames = false }: { paces?: boolean; frames?: boolean } = {},
-  ): ReadyIterator<SseItem> {
-    const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced, gapReported: false, frames }
-    this.readers.add(reader)
-    if (reader.paces) this.pacers++
-    return new JournalReader(this, reader)
-  }
-
-  /** A reader leaves (its end, or its client's): it no longer holds the producer back. */
-  detach(reader: Reader): void {
-    if (!this.readers.delete(reader)) return
-    this.letGoHanded(reader)
-    if (reader.paces && --this.pacers === 0) this.settle()
-    this.wakeWriter?.()
-  }
-
-  /** What `reader` can have now: an item, the end, or undefined (it must wait). */
-  step(reader: Reader): IteratorResult<SseItem> | undefined {
-    // it asks for the next: the spilled value it was handed last is sent
-    if (reader.handed) this.letGoHanded(reader)
-    // A pacing reader can miss events only before its first step; a watcher at any step.
-    if (!reader.gapReported || !reader.paces) {
-      reader.gapReported = true
-      const first = this.firstRetainedId
-      if (reader.cursor + 1 < first && this.nextId > 1) {
-        const dropped = { from: reader.cursor + 1, to: first - 1 }
-        reader.cursor = first - 1
-        // Its id is the gap's last: a client that resumes from it asks for what follows the gap.
-        // Counted by the stream instead, it took the id of the first event dropped (1 on a replay),
-        // and a resume from there reported the same gap again.
-        const event = makeEvent('status', { text: 'events_dropped', dropped })
-        return { done: false, value: { id: dropped.to, event } }
-      }
-    }
-    const entry = this.entryAfter(reader.cursor)
-    if (entry) {
-      const id = Math.max(entry.id, reader.cursor + 1)
-      reader.cursor = entry.run && reader.frames ? entry.run.last : id
-      // once: a writer woken looks again and waits anew if it must (not a call per line read)
-      const wake = this.wakeWriter
-      this.wakeWriter = undefined
-      wake?.()
-      if (entry.line) return { done: false, value: entry.line }
-      if (entry.run) {
-        const run = entry.run
-        if (!reader.frames) return { done: false, value: run.line(id) }
-        return { done: false, value: new OutputFrames(run.last, run.source, run.frameStart(id), run.end) }
-      }
-      if (entry.spills) {
-        for (const f of entry.spills) f.hold()
-        reader.handed = entry.spills
-      }
-      return { done: false, value: { id: entry.id, event: entry.event! } }
-    }
-    if (this.ended) {
-      this.detach(reader)
-      return DONE
-    }
-    return undefined
-  }
-
-  private letGoHanded(reader: Reader): void {
-    const handed = reader.handed
-    reader.handed = undefined
-    if (handed) for (const f of handed) f.letGo()
-  }
-
-  /** Settles once something is appended or the journal ends. */
-  appended(): Promise<void> {
-    return new Promise<void>(r => this.wakeReaders.push(r))
-  }
-
-  /**
-   * Whether making room for `incoming` bytes would drop an event an attached reader has not
-   * read yet: the producer then waits. Not just the oldest: an event larger than the rest of
-   * the journal pushes out several, and a reader that had taken only the first lost the others
-   * without a word (a large javascript value's execution_count).
-   */
-  private neededFor(incoming: number): boolean {
-    if (this.pacers === 0 || !this.full(incoming)) return false
-    const walk = this.walk.reset(this.entries, this.head, this.events, this.bytes)
-    let last = 0
-    while (walk.over(incoming)) last = walk.take()
-    for (const r of this.readers) if (r.paces && r.cursor < last) return true
-    return false
-  }
-
-  private wake(): void {
-    // A flood appends with nobody waiting nearly always: no fresh array per line then.
-    if (this.wakeReaders.length === 0) return
-    const waiting = this.wakeReaders
-    this.wakeReaders = []
-    for (const w of waiting) w()
   }
 }

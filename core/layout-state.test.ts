@@ -128,8 +128,9 @@ const PROCESS_WIDE: Record<string, string> = {
   // Budgets of what the process has one of: its memory and disk for answers being sent, the event
   // loop's turns.
   'core/file-body.ts': 'memory disk',
-  // Large values' spilled files in TMPDIR, all apps' together, and the closer of each.
-  'core/spilled-bytes.ts': 'held heldMax closer kept',
+  // Large values' spilled files in TMPDIR, all apps' together, the closer of each, and the timer
+  // giving up ended executions' ones (one for the kept list it walks).
+  'core/spilled-bytes.ts': 'held heldMax closer kept expiry',
   'core/socket-body.ts': 'pool',
   'core/fair.ts': 'sseTurns',
 }

@@ -8,6 +8,7 @@
  */
 import { closeSync, constants, openSync, readSync, statfsSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { awakeNow } from './awake-clock'
 import { SpilledRange, type ReadableBytes } from './encoded-part'
 import { IN_MEMORY, O_TMPFILE } from './file-snapshot'
 
@@ -59,15 +60,48 @@ export interface SpillKeeper {
 
 /*
  * Finished executions' spilled values, oldest first: a new spill that the bound has no room for
- * takes theirs before it is refused. Weak: an execution forgotten (its store's retention) takes
- * its file with it, through the collector, as before.
+ * takes theirs before it is refused, and each is given up at its `until` (ms on the awake clock)
+ * anyway: kept until room was needed, 8 values of 50 MB held 400 MB of a tmpfs TMPDIR (the
+ * container's memory) for as long as an idle daemon kept their executions, 15 minutes. Weak: an
+ * execution forgotten (its store's retention) takes its file with it, through the collector.
  */
-const kept: { file: WeakRef<SpilledFile>; keeper: WeakRef<SpillKeeper> }[] = []
+const kept: { file: WeakRef<SpilledFile>; keeper: WeakRef<SpillKeeper>; until: number }[] = []
+/** The timer that gives up the kept values whose time is up, and when it fires (awake ms). */
+let expiry: { timer: ReturnType<typeof setTimeout>; at: number } | undefined
 
-/** `file`, held by `keeper` for replays of an execution that has ended, may be given up for room. */
-function offerForRoom(file: SpilledFile, keeper: SpillKeeper): void {
+/**
+ * `file`, held by `keeper` for replays of an execution that has ended, may be given up for room,
+ * and is `keepMs` from now (0: only for room).
+ */
+function offerForRoom(file: SpilledFile, keeper: SpillKeeper, keepMs: number): void {
   if (kept.length >= 64) prune()
-  kept.push({ file: new WeakRef(file), keeper: new WeakRef(keeper) })
+  const until = keepMs > 0 ? awakeNow() + keepMs : Infinity
+  kept.push({ file: new WeakRef(file), keeper: new WeakRef(keeper), until })
+  if (until < (expiry?.at ?? Infinity)) expireAt(until)
+}
+
+function expireAt(at: number): void {
+  if (expiry) clearTimeout(expiry.timer)
+  const timer = setTimeout(giveUpExpired, Math.max(0, at - awakeNow()))
+  // Holds nothing open: a one-shot `execd exec` that spilled a value exits when its work is done.
+  timer.unref?.()
+  expiry = { timer, at }
+}
+
+/** Gives up the kept values whose time is up (a stop of execd does not count: the awake clock). */
+function giveUpExpired(): void {
+  expiry = undefined
+  const now = awakeNow()
+  for (const k of kept) {
+    const file = k.file.deref()
+    const keeper = k.keeper.deref()
+    // (a journal giving one up drops its older ones with it: they are closed when reached)
+    if (file?.open && keeper && k.until <= now) keeper.giveUp(file)
+  }
+  prune()
+  let next = Infinity
+  for (const k of kept) next = Math.min(next, k.until)
+  if (next < Infinity) expireAt(next)
 }
 
 function prune(): void {
@@ -171,8 +205,8 @@ export class SpilledFile implements ReadableBytes {
     if (--this.account.holders === 0) this.release()
   }
 
-  offerForRoom(keeper: SpillKeeper): void {
-    offerForRoom(this, keeper)
+  offerForRoom(keeper: SpillKeeper, keepMs: number): void {
+    offerForRoom(this, keeper, keepMs)
   }
 
   /**

@@ -14,7 +14,8 @@ import {
 import { join } from 'node:path'
 import { dropLockAsKilled } from '../spec/kit/killed-lock'
 import { testRoots } from '../spec/kit/test-roots'
-import { OWNER_SOCKET, OwnedTempDir, ownedTempDir, probeLock, sweepStale, sweepsDone, userCacheDir } from './temp-dir'
+import { OWNER_SOCKET, probeLock, sweepStale } from './stale-dirs'
+import { OwnedTempDir, ownedTempDir, sweepsDone, userCacheDir } from './temp-dir'
 
 const freshRoot = testRoots('execd-temp-dir-test')
 

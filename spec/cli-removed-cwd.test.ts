@@ -6,7 +6,7 @@
  * and ls's do; what needs the directory says so in one line.
  */
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN, startDaemon, type Daemon } from './harness'
@@ -66,6 +66,26 @@ test('what needs the directory says so in one line, exit 1', async () => {
   expect(cell.stderr).toBe(
     `execd: could not start the bash interpreter: execd's own working directory ${join(tmp, 'f')} does not exist (removed?)\n`,
   )
+})
+
+test('a relative path there says the directory was removed, and makes nothing', async () => {
+  const removed = {
+    code: 1,
+    stdout: '',
+    stderr: 'execd: the current directory has been removed (cd to one that exists)\n',
+  }
+  for (const [name, args] of [
+    ['j', ['fs', 'ls', '.']],
+    ['k', ['fs', 'cat', 'x']],
+    ['l', ['fs', 'stat', '/etc/hosts', 'x']],
+    ['m', ['fs', 'mkdir', 'y']],
+  ] as const)
+    expect([name, await runInRemoved(name, [...args])]).toEqual([name, removed])
+  // `mkdir` made the removed directory again, under the path it had
+  expect(existsSync(join(tmp, 'm'))).toBe(false)
+  // an absolute path still works, `~` and `$VAR` expanded to one too
+  const home = await runInRemoved('n', ['fs', 'cat', '~/file'], { HOME: tmp })
+  expect(home).toEqual({ code: 0, stdout: 'hello\n', stderr: '' })
 })
 
 test('serve started there keeps serving; a cell made there again runs in it', async () => {

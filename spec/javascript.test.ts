@@ -234,6 +234,15 @@ describe('a cell that closes the driver’s channel', () => {
       'const fs: typeof import("node:fs") = require("node:fs"); fs.closeSync(3)',
       'closed its channel to execd',
     ],
+    // On the build before, the cell that closed fd 4 ended without an error, and the next one
+    // (sent within 500 ms) was the one to end with DeadKernelError.
+    ['javascript', 'its fd 4 closed', 'require("node:fs").closeSync(4)', 'closed its channel to execd (fd 4)'],
+    [
+      'javascript',
+      'its fd 4 closed and the number taken by a file',
+      'const fs = require("node:fs"); fs.closeSync(4); globalThis.f = fs.openSync("/dev/null", "r"); f',
+      'closed its channel to execd (fd 4)',
+    ],
     ['javascript', 'process.disconnect()', 'process.disconnect()', 'died (exit status 0)'],
   ]
   for (const [language, name, code, words] of CLOSERS) {

@@ -61,7 +61,11 @@ export class ExecutionStore {
    * They are kept for their client to fetch (as --command-retention-age keeps a command's): on
    * the monotonic clock a stop of execd longer than that forgot every one at resume.
    */
-  constructor(private readonly now: () => number = awakeNow) {}
+  constructor(
+    private readonly now: () => number = awakeNow,
+    /** ms an ended execution's spilled values stay replayable (core/spilled-bytes.ts; 0: while it is kept). */
+    private readonly keepSpilled = 0,
+  ) {}
 
   private readonly executions = new Map<string, Execution>()
   /**
@@ -134,7 +138,7 @@ export class ExecutionStore {
     const refused = opts.failIfBusy && ctx.pending > 0
     if (!refused) this.pending.check(ctx, `context ${ctx.id}`, code)
     const id = uuidHex()
-    const journal = new Journal({ keepEnded: KEEP_FINISHED_OUTPUT })
+    const journal = new Journal({ keepEnded: KEEP_FINISHED_OUTPUT, keepSpilled: this.keepSpilled })
     // A fresh journal has room: no promise for either.
     // state_lost only when true: an init member that is undefined in most cells and a string in
     // none had encodeEvent's extras read see both, and JSC compile it again (bench/jit-compiles.ts).

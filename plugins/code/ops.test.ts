@@ -24,7 +24,7 @@ const service = () =>
   new CodeOps(
     [echo],
     resolveConfig([], {}),
-    { preferJupyter: false, interruptGrace: 1000, maxContexts: 4, contextIdle: 0 },
+    { preferJupyter: false, interruptGrace: 1000, maxContexts: 4, contextIdle: 0, keepLargeValues: 0 },
     createLogger('silent'),
     () => undefined,
   )

@@ -36,6 +36,7 @@ export interface CodeSettings {
   interruptGrace: number
   maxContexts: number
   contextIdle: number
+  keepLargeValues: number
 }
 
 /** What `run` started: the execution (none for a shell command) and its events. */
@@ -53,7 +54,7 @@ const SHELL_LANGUAGES: Record<string, boolean> = { '': false, command: false, 'b
 export class CodeOps {
   private readonly catalog: LanguageCatalog
   private readonly contexts: ContextStore
-  private readonly executions = new ExecutionStore()
+  private readonly executions: ExecutionStore
   private readonly interruptGraceMs: number
 
   /** `config` is what the runtimes read (their own options); `settings` the section's. */
@@ -70,6 +71,7 @@ export class CodeOps {
       idleMs: settings.contextIdle,
     })
     this.interruptGraceMs = settings.interruptGrace
+    this.executions = new ExecutionStore(undefined, settings.keepLargeValues)
   }
 
   /** Who holds this instance's pools (core/held-slots.ts): each language's contexts, the executions. */

@@ -20,6 +20,13 @@ export const OPTIONS = {
     description: 'code contexts per language at most, default ones included (0 = no limit); more are refused with 503',
     default: DEFAULT_CONTEXT_LIMITS.maxPerLanguage,
   }),
+  keepLargeValues: intOption('keep-large-values', {
+    env: 'EXECD_KEEP_LARGE_VALUES_MS',
+    description:
+      "ms an ended execution's large values (1 MiB or more, waiting in TMPDIR) stay replayable before their room is given back (0 = while the execution is kept); a replay after says events_dropped",
+    default: 60_000,
+    max: 15 * 60_000,
+  }),
   contextIdle: intOption('context-idle', {
     env: 'EXECD_CONTEXT_IDLE_MS',
     description:

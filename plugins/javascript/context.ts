@@ -34,6 +34,8 @@ type Message = {
   k?: unknown
   /** A `sent`'s: the pipe's bytes the driver had written once that cell's `done` was in it. */
   n?: unknown
+  /** A `done`'s when its cell closed the driver's fd 4: 'channel'. */
+  lost?: unknown
 }
 
 /** How long an interpreter whose channel closed may take to exit on its own before it is killed. */
@@ -247,6 +249,9 @@ export class JsContext implements RuntimeContext {
       case 'done':
         if (m.k !== this.key) return
         this.heard = this.key
+        // The cell closed the channel: it ends with the interpreter stopped, not the next cell
+        // sent down the closed channel (the driver's words are not taken: they name a fixed case).
+        if (m.lost === 'channel') return void this.lose('closed its channel to execd (fd 4)')
         // The driver sends the cell's value or error with its `done`.
         if (m.bulk) {
           const value = this.bulk.take()

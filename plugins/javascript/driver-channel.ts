@@ -4,7 +4,7 @@
  * and the driver's `sent` and a cell's own `process.send` go back as JSON lines. Not Bun's IPC:
  * execd read that channel with Bun's reader, which held bytes without a bound until a newline.
  */
-import { writeSync } from 'node:fs'
+import { fstatSync, writeSync } from 'node:fs'
 
 type Message = Record<string, unknown> & { t: string }
 
@@ -15,6 +15,8 @@ export class DriverChannel {
   private pending: string[] = []
   /** Whether the channel is still there (neither end closed it). */
   open = true
+  /** What the fd is (device and inode) once the channel started: `intact` compares. */
+  private identity: [number, number] = [-1, -1]
 
   constructor(
     private readonly fd: number,
@@ -34,6 +36,23 @@ export class DriverChannel {
       },
     }
     this.socket = await Bun.connect(options as unknown as Bun.UnixSocketOptions<undefined>)
+    const s = fstatSync(this.fd)
+    this.identity = [s.dev, s.ino]
+  }
+
+  /**
+   * Whether the fd is still the channel. A cell's own `fs.closeSync(4)` tells the socket's reader
+   * nothing (closing an fd takes it out of epoll without a word): the cell ended as if all were
+   * well, and the next one, sent down a channel execd had seen end, was the one to fail. An open
+   * after the close may take the number: it is then another file, never the channel.
+   */
+  intact(): boolean {
+    try {
+      const s = fstatSync(this.fd)
+      return s.dev === this.identity[0] && s.ino === this.identity[1]
+    } catch {
+      return false
+    }
   }
 
   /** Each chunk searched once for its newlines: a cell's code of many MiB comes in many chunks. */

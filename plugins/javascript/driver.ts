@@ -6,7 +6,8 @@
  * (driver-output.ts), so user output on stdout/stderr never mixes with them and a message comes
  * after the output written before it.
  *   parent → child: {t:'run', code, k} on the channel; SIGINT interrupts the running cell.
- *   child → parent: ready, bulk {text}, display {bundle}, done {k (the run's key), bundle?, error?}
+ *   child → parent: ready, bulk {text}, display {bundle}, done {k (the run's key), bundle?, error?,
+ *   lost? ('channel': the cell closed fd 4)}
  *   on the pipe; then sent {k, n (the pipe's bytes written so far)} on the channel, where a
  *   cell's own `process.send` goes too.
  */
@@ -168,11 +169,15 @@ async function runCell(code: string, key: string): Promise<void> {
     done.error = describeError(e, driverDir)
   } finally {
     interruptRunning = null
+    // A cell that closed fd 4 is the one that says so: execd stops the interpreter on this `done`.
+    const intact = channel.intact()
+    if (!intact) done.lost = 'channel'
     sendDone(done)
     // Where the pipe stands once the `done` is in it, on the channel a cell's frames cannot reach
-    // (none when the pipe is gone: execd learns that from its end).
+    // (none when the pipe is gone: execd learns that from its end; nor down an fd 4 that is no
+    // longer the channel: it may be a file the cell opened).
     try {
-      if (output.whole) channel.send({ t: 'sent', k: key, n: output.written })
+      if (intact && output.whole) channel.send({ t: 'sent', k: key, n: output.written })
     } catch {} // the channel is closed: execd learns that from it
   }
 }
@@ -183,9 +188,9 @@ function sendDone(done: Message): void {
     return send(done)
   } catch (e) {
     try {
-      return send({ t: 'done', k: done.k, error: describeError(e, driverDir) })
+      return send({ t: 'done', k: done.k, lost: done.lost, error: describeError(e, driverDir) })
     } catch {
-      send({ t: 'done', k: done.k })
+      send({ t: 'done', k: done.k, lost: done.lost })
     }
   }
 }

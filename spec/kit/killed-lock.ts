@@ -6,7 +6,8 @@
  */
 import { renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { OWNER_SOCKET, type OwnedTempDir } from '../../core/temp-dir'
+import { OWNER_SOCKET } from '../../core/stale-dirs'
+import type { OwnedTempDir } from '../../core/temp-dir'
 
 export function dropLockAsKilled(dir: OwnedTempDir): void {
   const socket = join(dir.path, OWNER_SOCKET)
