@@ -26,6 +26,8 @@ export interface Language {
 }
 
 export interface CodeClient {
+  /** The daemon's address, for a remote client: what is left on it when execd leaves is said. */
+  base?: string
   languages(): Promise<Language[]>
   /** A new context (one interpreter, state kept between runs); its id. */
   open(language: string, cwd?: string): Promise<string>
@@ -74,6 +76,7 @@ const OPEN_GRACE_MS = 15_000
 export function remoteCode(remote: Remote): CodeClient {
   const contexts: string[] = []
   return {
+    base: remote.base,
     languages: () => remote.json('GET', '/code/languages', t.Array(LanguageSchema)),
     async open(language, cwd) {
       // A stop while the daemon opens the context waits for its id, for close() to delete it: left

@@ -13,9 +13,12 @@ import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, type Remote } from './remote'
 import { UsageError } from './errors'
+import { leaving, STOP_SAID_MS } from './daemon-quiet'
 import { printRun } from './run-output'
 
 interface Runner {
+  /** The daemon's address, for a remote runner. */
+  base?: string
   run(req: {
     command: string
     cwd?: string
@@ -37,8 +40,15 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   // Awaited before the verb ends: the command's group is gone and reaped, not left a zombie
   // for an init that may never reap it.
   let stopping: Promise<void> | undefined
+  let slow: ReturnType<typeof setTimeout> | undefined
   const interrupt = () => {
-    if (id) stopping ??= runner.interrupt(id).catch(() => {})
+    if (!id || stopping) return
+    const asked = (stopping = runner.interrupt(id).catch(() => {}))
+    // A daemon stopped mid-command: the verb leaves at the stop's deadline, which is said.
+    if (!runner.base || !stopSignal()) return
+    const said = leaving(runner.base, 'command')
+    slow = setTimeout(() => process.stderr.write(`execd: ${said}\n`), STOP_SAID_MS)
+    void asked.then(() => clearTimeout(slow))
   }
   const stop = onStop(interrupt)
   const pipe = watchBrokenPipe(interrupt)
@@ -61,6 +71,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   } finally {
     pipe.dispose()
     await stopping
+    clearTimeout(slow)
     stop()
     await runner.close()
   }
@@ -81,6 +92,7 @@ async function localRunner(options: Record<string, unknown>): Promise<Runner> {
 
 function remoteRunner(remote: Remote): Runner {
   return {
+    base: remote.base,
     run: async req =>
       remote.events(await remote.call('POST', '/command', { json: req }), 'POST /command', 'while the command ran'),
     interrupt: id => remote.interrupt('/command', id),

@@ -17,6 +17,7 @@ import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
+import { leaving, STOP_SAID_MS } from './daemon-quiet'
 import { visible } from './visible'
 import { exitCodeOf, pythonExit } from './exit-calls'
 import { cellExit, crashEcho, render } from './cell-print'
@@ -124,8 +125,12 @@ export async function runCell(
     interrupted = true
     if (id === undefined) return void (interactive && unanswered.abort())
     const asked = client.interrupt(id).catch(() => {})
-    if (!interactive || !first) return
-    slow = setTimeout(() => process.stderr.write(`execd: ${NOT_STOPPED}\n`), INTERRUPT_SAID_MS)
+    if (!first) return
+    // A one-shot run on a daemon stopped mid-cell left 3 s after Ctrl-C (the stop's deadline)
+    // without a word, its context left there. Here its interpreter dies with execd: nothing to say.
+    const said = interactive ? NOT_STOPPED : client.base && stopSignal() && leaving(client.base, 'cell')
+    if (!said) return
+    slow = setTimeout(() => process.stderr.write(`execd: ${said}\n`), INTERRUPT_SAID_MS)
     void asked.then(() => clearTimeout(slow))
   }
   // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
@@ -257,7 +262,7 @@ export const UNANSWERED = 'interrupted before the daemon answered; it may still 
 
 /** What a prompt says of a cell still running a while after Ctrl-C asked it to stop, and after how long. */
 export const NOT_STOPPED = 'the cell has not stopped yet; Ctrl-C again leaves the prompt'
-const INTERRUPT_SAID_MS = 1000
+const INTERRUPT_SAID_MS = STOP_SAID_MS
 
 /** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'

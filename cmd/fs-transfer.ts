@@ -78,12 +78,17 @@ export async function copyOut(r: Run, dest: RawPath, shownTo: 'cat' | 'get' = 'g
     const file = await open(temp, 'wx', 0o600).catch(err => {
       throw Object.assign(err as Error, { path: String(dest) })
     })
+    // A write's failure names no file (Bun's has no path): into a full disk `fs get` said only
+    // `execd: no space left on device`. Named as the destination, as cp names what it could not write.
+    const written = (err: unknown) => {
+      throw Object.assign(err as Error, { path: shownAs(target) })
+    }
     try {
       for await (const chunk of shown.track(abortable(body, r.signal))) {
         bytes += chunk.byteLength
-        await file.write(chunk)
+        await file.write(chunk).catch(written)
       }
-      await file.sync()
+      await file.sync().catch(written)
     } finally {
       await file.close()
     }

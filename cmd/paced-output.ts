@@ -33,9 +33,12 @@ interface Backlog {
 const backlogs = new Map<NodeJS.WriteStream, Backlog>()
 let gathered: { stream: NodeJS.WriteStream; parts: string[]; size: number } | undefined
 let scheduled = false
+/** The text put last left its line open (no newline at its end). */
+let lineOpen = false
 
 /** Writes `text` to `stream`, after what was put before it, within this turn of the loop. */
 export function put(stream: NodeJS.WriteStream, text: string): void {
+  if (text.length > 0) lineOpen = !text.endsWith('\n')
   if (gathered && gathered.stream !== stream) flush()
   gathered ??= { stream, parts: [], size: 0 }
   gathered.parts.push(text)
@@ -90,4 +93,15 @@ function drainOf(stream: NodeJS.WriteStream): Promise<void> {
     stream.on('error', done)
     stream.on('close', done)
   })
+}
+
+/**
+ * Whether the output put last left its line open (`print('abc', end='')`, a `\r` progress line),
+ * and from now on not: the caller ends that line. A prompt drawn after it erased it, readline
+ * redrawing its line from the first column.
+ */
+export function takeOpenLine(): boolean {
+  const open = lineOpen
+  lineOpen = false
+  return open
 }

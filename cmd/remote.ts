@@ -15,6 +15,7 @@ import { jsonItems, NotAnArray } from './json-items'
 import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { checkTokenSendable } from './token-header'
+import { RUN_SILENCE_MS, runSilence, saidWhenSilent } from './daemon-quiet'
 import { isWebPage, notExecdAnswer } from './web-page'
 
 export { URL_ENV }
@@ -154,10 +155,12 @@ export class Remote {
   /**
    * A run's events (sseEvents), a connection lost midway said in a person's words, as a watch's
    * is (`doing`: 'while the cell ran'): it was Bun's, `http://host:port/code: error ECONNRESET`.
+   * A daemon gone quiet (no event, not even its ping) is said too, and waited for.
    */
   async *events(res: Response, what: string, doing: string): AsyncGenerator<ExecEvent> {
     try {
-      yield* sseEvents(res, what)
+      const say = () => process.stderr.write(`execd: ${runSilence(this.base, doing)}\n`)
+      yield* saidWhenSilent(sseEvents(res, what), RUN_SILENCE_MS, say)
     } catch (err) {
       throw lostConnection(err, this.base, doing)
     }

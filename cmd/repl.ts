@@ -18,6 +18,7 @@ import { cellRule } from './cell-rule'
 import { report } from './errors'
 import { ExecdError } from '../core/errors'
 import { localText } from './locale-text'
+import { takeOpenLine } from './paced-output'
 import { readStat } from '../core/procfs'
 import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
@@ -139,6 +140,9 @@ export async function repl(client: CodeClient, language: string, options: ExecOp
         failure = err
       } finally {
         running = false
+        // A cell's last output without its newline (`print('abc', end='')`) was erased by the
+        // next prompt, drawn from the first column: the line is ended, as IPython ends it.
+        if (takeOpenLine()) process.stdout.write('\n')
         for (const redraw of redraws) process.stdout.on('resize', redraw)
         signal = stopSignal()
         resetStop()

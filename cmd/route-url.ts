@@ -37,6 +37,12 @@ export function daemonUrl(typed: string): URL {
   } catch {
     // said below
   }
+  // A link-local address's zone (`[fe80::1%25eth0]`) is no part of a WHATWG URL: the address was
+  // refused as if it were not http at all.
+  if (!parsed && /^https?:\/\/\[[^\]]*%/i.test(typed))
+    throw new UsageError(
+      `--url cannot name an IPv6 zone (its %zone part); give the address without it, or a host name: '${typed}'`,
+    )
   if (!parsed || !/^https?:$/.test(parsed.protocol))
     throw new UsageError(`--url expects an http:// or https:// URL, got '${typed}'`)
   return parsed

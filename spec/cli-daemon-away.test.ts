@@ -169,6 +169,13 @@ test('ping: a --timeout or --url typed wrong is a usage error, not a daemon away
     stdout: '',
     stderr: "execd: --url expects an http:// or https:// URL, got 'nothttp'\n",
   })
+  // An http URL whose IPv6 zone no URL here takes: said as such, not as a URL that is not http.
+  expect(await runCli(['ping', '--url', 'http://[fe80::1%25lo]:1'])).toEqual({
+    code: 2,
+    stdout: '',
+    stderr:
+      "execd: --url cannot name an IPv6 zone (its %zone part); give the address without it, or a host name: 'http://[fe80::1%25lo]:1'\n",
+  })
 })
 
 test('a token missing or refused: one line saying which and naming EXECD_ACCESS_TOKEN, exit 1', async () => {

@@ -1,0 +1,54 @@
+/**
+ * What a verb says of a daemon gone quiet under a run: its stream silent, or a stop not answered.
+ *
+ * A run's stream from a daemon that has gone quiet. The daemon pings every 3 s when it has
+ * nothing else to send (CONTRACT section 2), so a stream with no event at all for much longer
+ * is a daemon stopped (SIGSTOP, a frozen VM), a network gone, or a proxy holding the bytes:
+ * `exec --url` of a cell or a command sat silent for as long as that lasted, its last line on
+ * the screen as if the program were still thinking. Said once per silence, on stderr; the run
+ * goes on, and the next event arms the watch again.
+ */
+
+/** Three pings missed, and then some: a loaded daemon's late ping is not a silence. */
+export const RUN_SILENCE_MS = 10_000
+
+export const runSilence = (base: string, doing: string) =>
+  `no word from ${base} for ${RUN_SILENCE_MS / 1000} s ${doing} (it pings every 3 s: a daemon stopped, or the network down?); still waiting`
+
+/**
+ * `source`'s items as they come, `say` called once each time none has come for `silenceMs`.
+ * Only the wait for the next item is timed: a consumer slow to ask (a full stdout) is no silence.
+ */
+export async function* saidWhenSilent<T>(
+  source: AsyncIterable<T>,
+  silenceMs: number,
+  say: () => void,
+): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      const timer = setTimeout(say, silenceMs)
+      let next: IteratorResult<T>
+      try {
+        next = await it.next()
+      } finally {
+        clearTimeout(timer)
+      }
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    // The consumer left early (a closed stdout, a stop): the stream under it is let go too.
+    await it.return?.()
+  }
+}
+
+/** How long a stop (Ctrl-C, SIGTERM) waits for the daemon's answer before saying so. */
+export const STOP_SAID_MS = 1000
+
+/**
+ * What a one-shot run on a daemon says of a stop the daemon has not answered: the verb leaves at
+ * the stop's deadline (lifecycle.ts: its 2 s grace and 1 s margin, said at STOP_SAID_MS) anyway.
+ */
+export const leaving = (base: string, what: 'cell' | 'command') =>
+  `${base} has not stopped the ${what} yet (a daemon stopped, or stuck?); leaving within 2 s, the ${what} left to it; Ctrl-C again leaves now`
