@@ -60,7 +60,9 @@ const OPERAND = new Set(['CASE', 'WHEN', 'THEN', 'ELSE', 'AND', 'OR', 'NOT', 'IS
 export class Blocks {
   /**
    * Open blocks, innermost last: BEGIN, a statement CASE, a LOOPS word, EXPR (a CASE
-   * expression), AS (an Oracle-mode package's) or DECLARE (a routine's declarations up to its BEGIN). It grows by one per word read, so the cell's size (the body cap) bounds it.
+   * expression), AS (an Oracle-mode package's) or DECLARE (an Oracle-mode routine's
+   * declarations, up to its BEGIN). It grows by one per word read, so the cell's size (the
+   * body cap) bounds it.
    */
   private open: string[] = []
   private parens = 0
@@ -119,8 +121,9 @@ export class Blocks {
     if (c === '(') this.parens++
     else if (c === ')' && this.parens > 0) {
       if (--this.parens === 0 && this.routine === 'name' && this.open.length === 0) this.routine = 'head'
-    } else if (this.routine === 'head' && this.parens === 0 && c !== "'") this.routine = 'body'
-    else if (c === ';') this.handler = 0
+    } else if (c === ';') this.handler = 0
+    // A routine's head holds no punctuation but its strings (COMMENT 'x'): this starts the body.
+    if (this.routine === 'head' && this.parens === 0 && c !== "'" && c !== '(' && c !== ')') this.routine = 'body'
     this.prev = c
   }
 
