@@ -60,6 +60,10 @@ describe('SQLite', () => {
     )
     expect(last.at(-1)).toBe('{"columns":["begin","end"],"rows":[[7,"done"]]}')
   })
+
+  test('-- is a comment wherever it stands', async () => {
+    expect(await cells(fx.d, 'SELECT 1--1 AS x;\n AS y')).toEqual(['{"columns":["y"],"rows":[[1]]}'])
+  })
 })
 
 describe.skipIf(!postgres)(`PostgreSQL${postgres ? '' : ' (skipped: no postgresql installed)'}`, () => {
@@ -80,6 +84,10 @@ describe.skipIf(!postgres)(`PostgreSQL${postgres ? '' : ' (skipped: no postgresq
        SELECT string_agg(x::text, ',' ORDER BY x) AS xs FROM bt`,
     )
     expect(last.at(-1)).toBe('{"columns":["xs"],"rows":[["1,3,3,103"]]}')
+  })
+
+  test('-- is a comment wherever it stands', async () => {
+    expect(await cells(fx.d, 'SELECT 1--1 AS x;\n AS y')).toEqual(['{"columns":["y"],"rows":[[1]]}'])
   })
 })
 
@@ -166,5 +174,35 @@ SELECT x, note, @saved_sql_mode IS NOT NULL AS kept FROM dt;
 DROP TABLE dt`,
     )
     expect(last.at(-2)).toBe('{"columns":["x","note","kept"],"rows":[[5,"n;5",1]]}')
+  })
+
+  test("--1 is minus minus one, -- then a space a comment; a routine whose body is no BEGIN; Oracle mode's package", async () => {
+    await storedProgramTables(fx.d)
+    const last = await cells(
+      fx.d,
+      `SELECT 1--1 AS x; SELECT 3 AS y -- ; SELECT 4
+       ;
+       CREATE TEMPORARY TABLE nbt (z int);
+       CREATE PROCEDURE nb(n INT) IF n > 0 THEN INSERT INTO nbt VALUES (n * 10); ELSE INSERT INTO nbt VALUES (0); END IF;
+       CALL nb(2); DROP PROCEDURE nb; SELECT z FROM nbt;
+       SET sql_mode = ORACLE;
+       CREATE PACKAGE pk AS FUNCTION one RETURN INT; END;
+       CREATE PACKAGE BODY pk AS
+         FUNCTION one RETURN INT AS v INT := 1; BEGIN RETURN v; END;
+       END pk;
+       SELECT pk.one() AS o; DROP PACKAGE pk; SET sql_mode = DEFAULT`,
+    )
+    expect(last.filter(r => !r.includes('affected_rows'))).toEqual([
+      '{"columns":["x"],"rows":[[2]]}',
+      '{"columns":["y"],"rows":[[3]]}',
+      '{"columns":["z"],"rows":[[20]]}',
+      '{"columns":["o"],"rows":[[1]]}',
+    ])
+  })
+
+  test('a query in an executable comment is a query: its error is a DBQueryError', async () => {
+    const id = await createContext(fx.d, 'sql')
+    const events = await runCode(fx.d, '/*!40101 SELECT nowhere_col */', { id, language: 'sql' })
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DBQueryError'])
   })
 })

@@ -5,6 +5,7 @@
  * WHILE and FOR; PostgreSQL's SQL-standard `BEGIN ATOMIC … END` bodies; SQLite's CREATE
  * TRIGGER … BEGIN … END. One instance follows one statement, fed its words and punctuation.
  */
+import { isSpace, lineComment } from './lex'
 import type { Dialect } from './split'
 
 /** Whether a statement's head (past its leading comments, at most 512 characters) opens a body. */
@@ -21,13 +22,47 @@ const LOOPS = new Set(['IF', 'LOOP', 'REPEAT', 'WHILE', 'FOR'])
 /** What a MySQL statement list's statement comes after (`''`: the cell's statement itself). */
 const STARTS = new Set(['', ';', 'BEGIN', 'ATOMIC', 'DO', 'LOOP', 'REPEAT', ':', 'ROW'])
 
+/**
+ * A stored routine's head past its parameters (RETURNS and its type, the characteristics); the
+ * first other word starts its body, which need not be a BEGIN (`… p() IF x THEN …; END IF`).
+ */
+const CHARACTERISTICS = new Set([
+  'RETURNS',
+  'UNSIGNED',
+  'SIGNED',
+  'ZEROFILL',
+  'BINARY',
+  'ASCII',
+  'UNICODE',
+  'CHARSET',
+  'CHARACTER',
+  'COLLATE',
+  'NOT',
+  'DETERMINISTIC',
+  'LANGUAGE',
+  'SQL',
+  'CONTAINS',
+  'NO',
+  'READS',
+  'MODIFIES',
+  'DATA',
+  'SECURITY',
+  'DEFINER',
+  'INVOKER',
+  'COMMENT',
+])
+/** Characteristics followed by a name: the function's type, a character set, a collation. */
+const NAMED = new Set(['RETURNS', 'CHARSET', 'COLLATE'])
+
 /** Words after which an expression wants a value, so an `end` there is a name. */
 const OPERAND = new Set(['CASE', 'WHEN', 'THEN', 'ELSE', 'AND', 'OR', 'NOT', 'IS', 'LIKE', 'IN', 'BETWEEN'])
 
 export class Blocks {
   /**
-   * Open blocks, innermost last: BEGIN, a statement CASE, a LOOPS word, or EXPR (a CASE
-   * expression). It grows by one per word read, so the cell's size (the body cap) bounds it.
+   * Open blocks, innermost last: BEGIN, a statement CASE, a LOOPS word, EXPR (a CASE
+   * expression), AS (an Oracle-mode package's) or DECLARE (an Oracle-mode routine's
+   * declarations, up to its BEGIN). It grows by one per word read, so the cell's size (the
+   * body cap) bounds it.
    */
   private open: string[] = []
   private parens = 0
@@ -36,13 +71,46 @@ export class Blocks {
    * in any word, number or string, so its first block word there opens a block.
    */
   private handler = 0
+  /**
+   * Where a MySQL CREATE PROCEDURE, FUNCTION or PACKAGE is: 'name' up to its parameters (a
+   * package, or an Oracle-mode routine without any, up to its AS or IS), 'head' past them,
+   * 'body' once its body starts; '' for any other statement.
+   */
+  private routine: '' | 'create' | 'name' | 'head' | 'body' = ''
+  private pkg = false
+  /** In a routine's head, the next word is a name (the RETURNS type, a character set). */
+  private nameNext = false
   /** The last word (upper-cased) or punctuation character read. */
   prev = ''
 
   constructor(private dialect: Dialect) {}
 
+  /** Follows a MySQL routine's head by its words; whether `w` is the first of its body. */
+  private routineWord(w: string): boolean {
+    if (this.routine === '' && this.prev === '' && w === 'CREATE') this.routine = 'create'
+    else if (this.routine === 'create' && (w === 'PROCEDURE' || w === 'FUNCTION' || w === 'PACKAGE')) {
+      this.routine = 'name'
+      this.pkg = w === 'PACKAGE'
+    } else if (this.routine === 'head' && this.parens === 0) {
+      if (this.nameNext) this.nameNext = false
+      // Oracle mode's RETURN <type> where MySQL has RETURNS; a RETURN elsewhere is a statement.
+      else if (
+        CHARACTERISTICS.has(w) ||
+        (w === 'RETURN' && this.prev === ')') ||
+        (w === 'SET' && this.prev === 'CHARACTER')
+      )
+        this.nameNext = NAMED.has(w) || w === 'SET' || w === 'RETURN'
+      else if (w === 'AS' || w === 'IS') this.routine = 'name'
+      else {
+        this.routine = 'body'
+        return true
+      }
+    }
+    return false
+  }
+
   static opens(head: string, dialect: Dialect): boolean {
-    return HEADS[dialect].test(skipComments(head, dialect === 'mysql'))
+    return HEADS[dialect].test(skipComments(head, dialect))
   }
 
   get depth(): number {
@@ -51,8 +119,11 @@ export class Blocks {
 
   punct(c: string): void {
     if (c === '(') this.parens++
-    else if (c === ')' && this.parens > 0) this.parens--
-    else if (c === ';') this.handler = 0
+    else if (c === ')' && this.parens > 0) {
+      if (--this.parens === 0 && this.routine === 'name' && this.open.length === 0) this.routine = 'head'
+    } else if (c === ';') this.handler = 0
+    // A routine's head holds no punctuation but its strings (COMMENT 'x'): this starts the body.
+    if (this.routine === 'head' && this.parens === 0 && c !== "'" && c !== '(' && c !== ')') this.routine = 'body'
     this.prev = c
   }
 
@@ -65,8 +136,18 @@ export class Blocks {
     const mysql = this.dialect === 'mysql'
     const handled = this.handler === 2 && (w === 'BEGIN' || w === 'CASE' || LOOPS.has(w))
     if (handled) this.handler = 0
+    const bodyAt = mysql && this.routineWord(w)
+    if (this.routine === 'name' && (w === 'AS' || w === 'IS') && this.parens === 0 && this.open.length === 0) {
+      // Oracle mode (MariaDB): a package's AS … END; a routine's AS, declarations up to its BEGIN.
+      this.open.push(this.pkg ? 'AS' : 'DECLARE')
+      this.routine = 'body'
+    }
+    // In a package's body, each routine's `AS BEGIN`.
+    const inPackage = top === 'AS' && (this.prev === 'AS' || this.prev === 'IS')
     const atStart =
       handled ||
+      bodyAt ||
+      inPackage ||
       (mysql && (STARTS.has(this.prev) || ((this.prev === 'THEN' || this.prev === 'ELSE') && top !== 'EXPR')))
     let taken = 0
     if (mysql && w === 'HANDLER' && top) this.handler = 1
@@ -75,7 +156,8 @@ export class Blocks {
       // Outside a body, the one BEGIN that opens it (PostgreSQL's only with ATOMIC); a word
       // `begin` inside one is a name, but for MySQL's nested blocks where a statement starts.
       const body = this.open.length === 0 && this.parens === 0
-      if ((body && (this.dialect !== 'postgres' || next().word === 'ATOMIC')) || (atStart && !body))
+      if (top === 'DECLARE') this.open[this.open.length - 1] = 'BEGIN'
+      else if ((body && (this.dialect !== 'postgres' || next().word === 'ATOMIC')) || (atStart && !body))
         this.open.push('BEGIN')
     } else if (w === 'CASE') this.open.push(atStart ? 'CASE' : 'EXPR')
     else if (atStart && LOOPS.has(w)) this.open.push(w)
@@ -88,7 +170,9 @@ export class Blocks {
         // names its block (REPEAT … UNTIL x END REPEAT); elsewhere `end` is a column's name.
         const after = mysql ? next() : { word: '', skip: 0 }
         const named = after.word === top
-        if (this.prev === ';' || (this.prev === 'BEGIN' && top === 'BEGIN') || named) {
+        const empty =
+          (this.prev === 'BEGIN' && top === 'BEGIN') || ((this.prev === 'AS' || this.prev === 'IS') && top === 'AS')
+        if (this.prev === ';' || empty || named) {
           this.open.pop()
           if (named || (mysql && LOOPS.has(after.word))) taken = after.skip
         }
@@ -104,11 +188,11 @@ export class Blocks {
  * a run of k empty block comments into comments in 2^k ways, each tried when no CREATE followed
  * — a 121-byte sql cell held execd's event loop 4.2 s, one of 161 bytes for hours.
  */
-function skipComments(head: string, hash: boolean): string {
+function skipComments(head: string, dialect: Dialect): string {
   let i = 0
   for (;;) {
-    while (i < head.length && /\s/.test(head.charAt(i))) i++
-    if (head.startsWith('--', i) || (hash && head.charAt(i) === '#')) {
+    while (i < head.length && isSpace(head.charCodeAt(i))) i++
+    if (lineComment(head, i, dialect)) {
       const nl = head.indexOf('\n', i)
       if (nl < 0) return ''
       i = nl + 1

@@ -137,7 +137,7 @@ export class ChildDatabase implements Database {
   }
 
   async execute(stmt: string, maxRows: number): Promise<Outcome> {
-    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword: firstKeyword(stmt) })
+    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword: firstKeyword(stmt, this.dialect) })
     if (!reply.ok) {
       const { message, interrupted, ...details } = reply.error ?? { message: 'the statement failed' }
       if (interrupted) throw new Interrupted()

@@ -38,8 +38,8 @@ test('PostgreSQL dollar quotes and MySQL escapes and # comments', () => {
 })
 
 test('firstKeyword skips comments and parentheses', () => {
-  expect(firstKeyword('-- hi\n/* x */ (select 1)')).toBe('SELECT')
-  expect(firstKeyword('  with t as (select 1) select * from t')).toBe('WITH')
+  expect(firstKeyword('-- hi\n/* x */ (select 1)', 'sqlite')).toBe('SELECT')
+  expect(firstKeyword('  with t as (select 1) select * from t', 'postgres')).toBe('WITH')
 })
 
 test("PostgreSQL's E'…' strings escape with a backslash; a plain string and a name ending in e do not", () => {
@@ -141,4 +141,47 @@ test('a large cell is walked in pieces, a turn given back between them, its stat
   expect(statements).toHaveLength(100_001)
   expect(statements.slice(0, 100_000).every(stmt => stmt === 'SELECT 1')).toBe(true)
   expect(statements[100_000]).toHaveLength((1 << 20) + 9)
+})
+
+test("MySQL's -- is a comment only before white space or a control character; PostgreSQL's and SQLite's always", () => {
+  expect(splitStatements('SELECT 1--1; SELECT 2 -- c; d\n; SELECT 3 --\tx\n; SELECT 4--', 'mysql')).toEqual([
+    'SELECT 1--1',
+    'SELECT 2 -- c; d',
+    'SELECT 3 --\tx',
+    'SELECT 4--',
+  ])
+  expect(splitStatements('SELECT 1--1; SELECT 2\n; SELECT 3', 'postgres')).toEqual([
+    'SELECT 1--1; SELECT 2',
+    'SELECT 3',
+  ])
+  expect(splitStatements('SELECT 1--1; SELECT 2\n; SELECT 3', 'sqlite')).toEqual(['SELECT 1--1; SELECT 2', 'SELECT 3'])
+  // A head's comment is read the same way: `--1` is no comment before MySQL's CREATE TRIGGER.
+  expect(firstKeyword('--1\nSELECT 1', 'mysql')).toBe('')
+  expect(firstKeyword('--1\nSELECT 1', 'postgres')).toBe('SELECT')
+})
+
+test("firstKeyword reads into MySQL's executable comments, a dump's statements; elsewhere they are comments", () => {
+  expect(firstKeyword('/*!40101 SET NAMES utf8 */', 'mysql')).toBe('SET')
+  expect(firstKeyword('/*!50003 CREATE*/ /*!50017 DEFINER=CURRENT_USER*/ /*!50003 TRIGGER tr', 'mysql')).toBe('CREATE')
+  expect(firstKeyword('/* a */ # b\n/*M!100100 (SELECT 1) */', 'mysql')).toBe('SELECT')
+  expect(firstKeyword('/*!*/ /*! show tables */', 'mysql')).toBe('SHOW')
+  expect(firstKeyword('/*! CREATE */ SELECT 1', 'postgres')).toBe('SELECT')
+  expect(firstKeyword('/*!40101 SET', 'sqlite')).toBe('')
+})
+
+test('MariaDB stored routines whose body is no BEGIN, and Oracle-mode packages and routines, stay whole', () => {
+  const programs = [
+    'CREATE PROCEDURE p() IF 1 THEN SELECT 1; END IF',
+    "CREATE DEFINER=CURRENT_USER() PROCEDURE IF NOT EXISTS w(a INT) COMMENT 'c;' NOT DETERMINISTIC\n  WHILE a > 0 DO SET a = a - 1; END WHILE",
+    'CREATE FUNCTION f() RETURNS VARCHAR(10) CHARACTER SET utf8 DETERMINISTIC\n  CASE WHEN 1 THEN RETURN 1; ELSE RETURN 2; END CASE',
+    'CREATE FUNCTION g() RETURNS INT RETURN CASE WHEN 1 THEN 2 ELSE 3 END',
+    'CREATE PROCEDURE s() SELECT CASE WHEN 1 THEN 2 END AS x',
+    'CREATE PACKAGE pkg AS FUNCTION f1 RETURN INT; PROCEDURE p1; END',
+    'CREATE OR REPLACE PACKAGE BODY pkg IS\n  v INT := 1;\n  FUNCTION f1 RETURN INT AS x INT; BEGIN RETURN x; END;\n' +
+      '  PROCEDURE p1 AS BEGIN NULL; END;\nEND pkg',
+    'CREATE PROCEDURE o AS x INT; BEGIN x := 1; END',
+  ]
+  expect(splitStatements(programs.map(p => `${p};\nSELECT 2;\n`).join(''), 'mysql')).toEqual(
+    programs.flatMap(p => [p, 'SELECT 2']),
+  )
 })

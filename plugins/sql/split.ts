@@ -7,6 +7,30 @@
  * statement at a time, and bun:sqlite silently ignores whatever follows the first one.
  */
 import { Blocks } from './blocks'
+import {
+  BACKTICK,
+  DOLLAR,
+  DOT,
+  DQUOTE,
+  LBRACKET,
+  NL,
+  QUOTE,
+  SEMI,
+  SLASH,
+  STAR,
+  blockEnd,
+  executableOpening,
+  isSpace,
+  LPAREN,
+  isIdent,
+  isWordChar,
+  isWordStart,
+  lettersEnd,
+  lineComment,
+  lineEnd,
+  quoteEnd,
+  wordEnd,
+} from './lex'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
 
@@ -50,42 +74,41 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
     blank = false
   }
   while (i < n) {
-    const c = text.charAt(i)
-    const next = text.charAt(i + 1)
+    const c = text.charCodeAt(i)
     const atLine: boolean = lineStart
     lineStart = false
     if (delimiter !== ';' && text.startsWith(delimiter, i)) end(i, i + delimiter.length)
-    else if (c === '\n') {
+    else if (c === NL) {
       lineStart = true
       i++
-    } else if (/\s/.test(c)) {
+    } else if (isSpace(c)) {
       lineStart = atLine
       i++
-    } else if ((c === '-' && next === '-') || (c === '#' && mysql)) {
+    } else if (lineComment(text, i, dialect)) {
       i = lineEnd(text, i)
       lineStart = true
-    } else if (c === '/' && next === '*') {
+    } else if (c === SLASH && text.charCodeAt(i + 1) === STAR) {
       // MySQL runs the text of /*! … */ (MariaDB also /*M! … */): a dump's statements.
-      if (mysql && (text.charAt(i + 2) === '!' || text.startsWith('M!', i + 2))) begun()
+      if (mysql && executableOpening(text, i)) begun()
       i = blockEnd(text, i)
-    } else if (c === "'" || c === '"' || (c === '`' && dialect !== 'postgres')) {
+    } else if (c === QUOTE || c === DQUOTE || (c === BACKTICK && dialect !== 'postgres')) {
       begun()
-      i = quoteEnd(text, i, c, mysql || (c === "'" && dialect === 'postgres' && escapeString(text, i)))
+      i = quoteEnd(text, i, c, mysql || (c === QUOTE && dialect === 'postgres' && escapeString(text, i)))
       blocks?.punct("'")
-    } else if (c === '[' && dialect === 'sqlite') {
+    } else if (c === LBRACKET && dialect === 'sqlite') {
       begun()
       const close = text.indexOf(']', i)
       i = close < 0 ? n : close + 1
       blocks?.punct("'")
-    } else if (c === '$' && dialect === 'postgres' && dollarTag(text, i)) {
+    } else if (c === DOLLAR && dialect === 'postgres' && dollarTag(text, i)) {
       begun()
       const tag = dollarTag(text, i)!
       const close = text.indexOf(tag, i + tag.length)
       i = close < 0 ? n : close + tag.length
       blocks?.punct("'")
-    } else if (/[A-Za-z_]/.test(c) && (i === 0 || !/[\w$]/.test(text.charAt(i - 1)))) {
-      const word = /^[A-Za-z_]\w*/.exec(text.slice(i, i + 64))![0]
-      const set = mysql && blank && atLine && /^delimiter$/i.test(word) ? delimiterOf(text, i + word.length) : undefined
+    } else if (isWordStart(c) && (i === 0 || !isWordChar(text.charCodeAt(i - 1)))) {
+      const after = wordEnd(text, i)
+      const set = mysql && blank && atLine && isDelimiterWord(text, i, after) ? delimiterOf(text, after) : undefined
       if (set) {
         delimiter = set.delimiter
         start = i = set.after
@@ -93,12 +116,13 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
         continue
       }
       begun()
-      i += word.length
-      if (blocks) i += blocks.word(word.toUpperCase(), () => nextWord(text, i), text.charAt(i) === '.')
-    } else if (c === ';' && delimiter === ';' && !blocks?.depth) end(i, i + 1)
+      const word = text.slice(i, after)
+      i = after
+      if (blocks) i += blocks.word(word.toUpperCase(), () => nextWord(text, i), text.charCodeAt(i) === DOT)
+    } else if (c === SEMI && delimiter === ';' && !blocks?.depth) end(i, i + 1)
     else {
       begun()
-      blocks?.punct(c)
+      blocks?.punct(text.charAt(i))
       i++
     }
     if (out.length > 0) yield* out.splice(0)
@@ -116,7 +140,8 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
  * starts; undefined when it has none, or one the mysql client would not take either.
  */
 function delimiterOf(text: string, from: number): { delimiter: string; after: number } | undefined {
-  if (!/[ \t]/.test(text.charAt(from))) return undefined
+  const c = text.charCodeAt(from)
+  if (c !== 32 && c !== 9) return undefined
   const after = lineEnd(text, from)
   const arg = /^[ \t]*([^\s]+)/.exec(text.slice(from, after))?.[1]
   if (!arg || arg.length > MAX_DELIMITER || arg.includes('\\')) return undefined
@@ -126,47 +151,52 @@ function delimiterOf(text: string, from: number): { delimiter: string; after: nu
 /** The word after `i` past white space, upper-cased ('' if none), and the characters to its end. */
 function nextWord(text: string, i: number): { word: string; skip: number } {
   let j = i
-  while (j < text.length && /\s/.test(text.charAt(j))) j++
-  const word = /^[A-Za-z_]\w*/.exec(text.slice(j, j + 64))?.[0] ?? ''
-  return { word: word.toUpperCase(), skip: j - i + word.length }
+  while (j < text.length && isSpace(text.charCodeAt(j))) j++
+  const end = isWordStart(text.charCodeAt(j)) ? wordEnd(text, j) : j
+  return { word: text.slice(j, end).toUpperCase(), skip: end - i }
 }
 
-function lineEnd(text: string, i: number): number {
-  const nl = text.indexOf('\n', i)
-  return nl < 0 ? text.length : nl + 1
-}
+const isDelimiterWord = (text: string, i: number, after: number): boolean =>
+  after - i === 9 && text.slice(i, after).toLowerCase() === 'delimiter'
 
-function blockEnd(text: string, i: number): number {
-  const close = text.indexOf('*/', i + 2)
-  return close < 0 ? text.length : close + 2
-}
-
-/** Past the closing quote; a doubled quote is an escaped one, and MySQL also takes `\`. */
 /**
  * PostgreSQL's E'…' string, whose backslashes escape: read as a plain one, E'\'' ended a
  * quote early and put the cell's next `;` inside a string, so one statement here was several
  * on the server (and a cursor's DECLARE, undone, ran them again unwrapped).
  */
 const escapeString = (text: string, i: number): boolean =>
-  /[Ee]/.test(text.charAt(i - 1)) && (i < 2 || !/[\w$]/.test(text.charAt(i - 2)))
+  (text.charCodeAt(i - 1) | 32) === 101 /* e */ && (i < 2 || !isWordChar(text.charCodeAt(i - 2)))
 
-function quoteEnd(text: string, i: number, q: string, backslash: boolean): number {
-  for (let j = i + 1; j < text.length; j++) {
-    if (backslash && text[j] === '\\') j++
-    else if (text[j] === q) {
-      if (text[j + 1] === q) j++
-      else return j + 1
-    }
-  }
-  return text.length
-}
-
+/** The `$tag$` opening a dollar quote at `i`; PostgreSQL's names are at most 63 bytes. */
 function dollarTag(text: string, i: number): string | undefined {
-  return /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(text.slice(i, i + 64))?.[0]
+  let j = i + 1
+  if (isWordStart(text.charCodeAt(j))) while (j < i + 64 && isIdent(text.charCodeAt(j))) j++
+  return text.charCodeAt(j) === DOLLAR ? text.slice(i, j + 1) : undefined
 }
 
-/** The statement's first keyword, upper-cased, past leading comments and parentheses. */
-export function firstKeyword(stmt: string): string {
-  const bare = stmt.replace(/^(?:\s|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()*/, '')
-  return /^[A-Za-z]+/.exec(bare)?.[0].toUpperCase() ?? ''
+/**
+ * The statement's first keyword, upper-cased, past leading comments and parentheses, and into
+ * MySQL's executable comments: a dump's `/*!40101 SET …` is a SET, `/*!50003 CREATE …` a CREATE. The
+ * sql runtime bounds a query by it (plugins/sql/driver.js) and names an error DBQueryError or
+ * DBExecError. A statement is read once, forward: a regex here walked every unclosed comment.
+ */
+export function firstKeyword(stmt: string, dialect: Dialect): string {
+  const n = stmt.length
+  let i = 0
+  let inside = 0
+  while (i < n) {
+    const c = stmt.charCodeAt(i)
+    if (isSpace(c) || c === LPAREN) i++
+    else if (lineComment(stmt, i, dialect)) i = lineEnd(stmt, i)
+    else if (c === SLASH && stmt.charCodeAt(i + 1) === STAR) {
+      const opening = dialect === 'mysql' ? executableOpening(stmt, i) : 0
+      if (opening) inside++
+      i = opening ? i + opening : blockEnd(stmt, i)
+    } else if (inside > 0 && c === STAR && stmt.charCodeAt(i + 1) === SLASH) {
+      inside--
+      i += 2
+    } else break
+  }
+  // No keyword is longer; a longer run of letters is none of those the runtime looks for.
+  return stmt.slice(i, lettersEnd(stmt, i, 32)).toUpperCase()
 }
