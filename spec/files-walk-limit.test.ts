@@ -25,12 +25,22 @@ const SEARCHES = 120
 /** The line of waiting walks (plugins/files/settings.ts), and how many are asked past it. */
 const LINE = 64
 const EXTRA = 5
+/**
+ * The full line's holder lists a directory of its own: its answer (~6.3 MB) is a little more than
+ * the loopback socket holds (tcp_wmem's 4 MiB at most: 3 MB of a 4.2 MB listing sat in its send
+ * queue, the rest behind it), so its slot is held while the line is asked. Listing `big` (12.9 MB)
+ * held it as well, but at load 15-23 reading it through the 4 KiB window took all 64 walks in
+ * line past their 10 s.
+ */
+const HELD = 30_000
 
 const fx = daemonWithDir(
   'walk-limit',
   tmp => {
     mkdirSync(join(tmp, 'big'))
     for (let i = 0; i < FILES; i++) closeSync(openSync(join(tmp, 'big', `f${i}`), 'w'))
+    mkdirSync(join(tmp, 'held'))
+    for (let i = 0; i < HELD; i++) closeSync(openSync(join(tmp, 'held', `f${i}`), 'w'))
     return { args: [], env: { EXECD_MAX_WALKS: '1', EXECD_PERIODS: `walk:${BUDGET_MS}` } }
   },
   { timeout: 120_000 },
@@ -58,7 +68,7 @@ test('searches at once each finish or are refused naming the limit; none runs ou
 
 test('a full line refuses at once; the walks in it are served once the slot comes free', async () => {
   // A daemon of its own, with the walk's budget as shipped (30 s): under the file's 3 s the
-  // holder's own listing of FILES ran out of it at load 29 (its 503 gave the slot back, and the
+  // holder's own listing of `big` ran out of it at load 29 (its 503 gave the slot back, and the
   // walks past the line were served, not refused).
   const d = await startDaemon({ env: { EXECD_MAX_WALKS: '1' } })
   try {
@@ -72,7 +82,7 @@ async function fullLine(d: Daemon): Promise<void> {
   const list = (dir: string) => `/directories/list?path=${encodeURIComponent(dir)}`
   let waiting: Promise<number>[] = []
   // A listing read through a narrow window: its walk's slot is held until its answer is sent.
-  const holder = await narrowGet(d, list(join(fx.tmp, 'big')), async () => {
+  const holder = await narrowGet(d, list(join(fx.tmp, 'held')), async () => {
     const settled: string[] = []
     const asked = Array.from({ length: LINE + EXTRA }, () =>
       d.fetch(list(fx.tmp)).then(async res => {
@@ -91,7 +101,7 @@ async function fullLine(d: Daemon): Promise<void> {
     waiting = asked
   })
   expect(holder.status).toBe(200)
-  expect(JSON.parse(holder.body)).toHaveLength(FILES)
+  expect(JSON.parse(holder.body)).toHaveLength(HELD)
   // The holder's answer sent: every walk in the line is served, in turn.
   const statuses = await Promise.all(waiting)
   expect(statuses.filter(s => s === 200)).toHaveLength(LINE)

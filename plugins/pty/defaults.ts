@@ -6,8 +6,10 @@ export interface PtyLimits {
   idleMs: number
   /** Sessions at most (0 = no limit). */
   max: number
+  /** Bytes all terminals' sockets may queue together for clients that do not read (0 = only each socket's 16 MiB). */
+  queuedMax: number
   /** This daemon's --root as its real path (core/workdir.ts workRoot), which terminals' directories stay within. */
   root?: string
 }
 
-export const DEFAULT_LIMITS: PtyLimits = { retainMs: 10 * 60_000, idleMs: 30 * 60_000, max: 64 }
+export const DEFAULT_LIMITS: PtyLimits = { retainMs: 10 * 60_000, idleMs: 30 * 60_000, max: 64, queuedMax: 64 << 20 }

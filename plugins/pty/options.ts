@@ -23,4 +23,12 @@ export const OPTIONS = {
     description: 'PTY sessions at most, running or not (0 = no limit); more are refused with 503',
     default: DEFAULT_LIMITS.max,
   }),
+  // A setting, not a constant, for a test on a loaded machine: filling 64 MiB took execd 177 s there.
+  queuedMax: intOption('max-pty-queued-bytes', {
+    env: 'EXECD_MAX_PTY_QUEUED_BYTES',
+    description:
+      "bytes all terminals' sockets may queue together for clients that do not read (0 = only each socket's 16 MiB); past it, that socket is cut off",
+    default: DEFAULT_LIMITS.queuedMax,
+    min: 1 << 20,
+  }),
 }

@@ -15,8 +15,6 @@ const FRAME = { stdin: 0x00, stdout: 0x01, stderr: 0x02, replay: 0x03 } as const
 const MAX_CHUNK = 32 * 1024
 /** How long a failed stdin write waits for the exit of a process that is ending (its output drains in 500 ms). */
 const EXIT_WAIT_MS = 2000
-/** What all terminals' sockets may queue together for clients that do not read (as relays do). */
-export const ALL_TERMINALS_QUEUED = 64 << 20
 export const TAKEN_OVER = { code: 4001, reason: 'TAKEN_OVER' } as const
 
 interface ConnectOptions {

@@ -14,7 +14,6 @@ import { workingDir } from '../../core/workdir'
 import { hangUp } from './hangup'
 import { ProcScanner } from '../../core/proc-scan'
 import { SendQueues } from '../../core/send-queues'
-import { ALL_TERMINALS_QUEUED } from './socket'
 import { StdinBudget } from './stdin-budget'
 import { DEFAULT_LIMITS, type PtyLimits } from './defaults'
 import { PtySession } from './session'
@@ -41,7 +40,7 @@ export class PtyStore {
   private readonly scanner = new ProcScanner()
   private readonly stdinBudget = new StdinBudget()
   /** What all terminals' sockets queue for their clients (socket.ts). */
-  readonly sendQueues = new SendQueues(ALL_TERMINALS_QUEUED)
+  readonly sendQueues: SendQueues
   private readonly capacity: Capacity
   private readonly idle: IdleExpiry<string>
   private stopTimer: (() => void) | undefined
@@ -49,6 +48,7 @@ export class PtyStore {
 
   constructor(limits: Partial<PtyLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits }
+    this.sendQueues = new SendQueues(this.limits.queuedMax || Number.POSITIVE_INFINITY)
     this.capacity = new Capacity('terminals', this.limits.max, 'max-ptys', () => this.entries.size)
     this.idle = new IdleExpiry(this.limits.idleMs, id => this.expire(id))
   }
