@@ -55,7 +55,8 @@ export function startMain(argv: string[], log: Logger, announce: () => void): Ma
   log.info('main process started', { pid: proc.pid, command: argv[0] })
   const running = () => proc.exitCode === null && proc.signalCode === null
   // However execd ends (its shutdown's hard stop included), it never leaves the main process
-  // running: that one follows execd and had nobody left to follow.
+  // running: that one follows execd and had nobody left to follow. A SIGKILL runs no 'exit': the
+  // kernel's PR_SET_PDEATHSIG (cmd/main-exec.ts) ends it then.
   process.on('exit', () => {
     if (running()) proc.kill('SIGKILL')
   })
