@@ -9,12 +9,14 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { constants } from 'node:os'
 import type { Subprocess } from 'bun'
 import { childEnv } from '../core/child-env'
+import { SELF_EXECUTABLE } from '../core/self-exec'
 import type { Logger } from '../core/log'
 import { Lineage } from '../core/lineage'
 import { scanProcs } from '../core/proc-scan'
 import { bunWaitsFor } from '../core/reaper'
 import { scrubSecrets } from '../core/secrets'
 import { statFields } from '../core/proc-stat'
+import { MAIN_EXEC_WORD } from './main-exec'
 import { forwardOnSignals } from './serve-signals'
 
 export interface MainProcess {
@@ -37,7 +39,11 @@ export function startMain(argv: string[], log: Logger, announce: () => void): Ma
   // Spawned in the turn execd starts listening: the secrets leave our /proc now, not later.
   scrubSecrets()
   try {
-    proc = Bun.spawn(argv, { stdio: ['inherit', 'inherit', 'inherit'], env: childEnv() })
+    // By way of execd run again (cmd/main-exec.ts), which has the kernel kill it if execd dies,
+    // SIGKILLed included, then becomes the command. From this, the main thread (PDEATHSIG follows
+    // the thread that forked).
+    const words = [MAIN_EXEC_WORD, String(process.pid), '--', ...argv]
+    proc = Bun.spawn([SELF_EXECUTABLE, ...words], { stdio: ['inherit', 'inherit', 'inherit'], env: childEnv() })
     bunWaitsFor(proc)
   } catch (err) {
     // A shell's conventions: 127 for a command that is not there, 126 for one that cannot run.
@@ -49,7 +55,8 @@ export function startMain(argv: string[], log: Logger, announce: () => void): Ma
   log.info('main process started', { pid: proc.pid, command: argv[0] })
   const running = () => proc.exitCode === null && proc.signalCode === null
   // However execd ends (its shutdown's hard stop included), it never leaves the main process
-  // running: that one follows execd and had nobody left to follow.
+  // running: that one follows execd and had nobody left to follow. A SIGKILL runs no 'exit': the
+  // kernel's PR_SET_PDEATHSIG (cmd/main-exec.ts) ends it then.
   process.on('exit', () => {
     if (running()) proc.kill('SIGKILL')
   })

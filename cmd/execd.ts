@@ -9,8 +9,11 @@ import { versionText } from '../core/version'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
 import { STDOUT_CLOSED, keepStdoutClosed } from './closed-stdout'
 import { helpAsked } from './help-asked'
+import { MAIN_EXEC_WORD, execMain } from './main-exec'
 
 const words = process.argv.slice(2)
+// serve's main process on its way to its command (cmd/main-exec.ts): nothing else loads.
+if (words[0] === MAIN_EXEC_WORD) execMain(words)
 if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   // Before process.stdout is made: made on a /dev/null, it discards what it is given.
   void keepStdoutClosed().then(() => {

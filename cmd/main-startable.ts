@@ -1,17 +1,12 @@
 /**
  * The main process of `serve -- <command>` looked for before execd listens, as a bad flag is:
  * `serve -- /nonexistent` listened, said so, logged a JSON error, shut down and exited 127, where
- * a shell, tini or docker says one line and runs nothing. What cannot be told before the spawn (a
- * script whose interpreter is missing, a file removed meanwhile) still fails there, said after the
- * listening line (cmd/entrypoint.ts startMain).
+ * a shell, tini or docker says one line and runs nothing. What cannot be told before the exec (a
+ * script whose interpreter is missing, a file removed meanwhile) still fails there, in one line
+ * of the same words after the listening line (cmd/main-exec.ts).
  */
 import { StatusError } from './errors'
-
-/**
- * Where Bun.spawn looks when PATH is unset or empty (it found `sh` so), and so does a shell:
- * Bun.which alone found nothing there, and would have refused a command the spawn runs.
- */
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+import { DEFAULT_PATH } from './main-exec'
 
 /** Throws a StatusError, in a shell's words, when `command` is certain not to start. */
 export function checkStartable(command: string, path = process.env.PATH): void {
