@@ -5,11 +5,12 @@
  * never reads held to a bound.
  */
 import { describe, expect, test } from 'bun:test'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
 import { postJson, rssMiB, startDaemon, waitFor } from './harness'
 import { pidsUnder, stillLive } from './kit/own-pids'
 import { PtyClient } from './pty-client'
 import { anonMiB } from './kit/anon'
+import { peakMiB } from './kit/peak-memory'
 
 describe('terminal limits', () => {
   test('stdin nobody reads is held up to one budget for all terminals: past it, that socket closes', async () => {
@@ -50,6 +51,9 @@ describe('terminal limits', () => {
     try {
       const anon = () => anonMiB(d.proc.pid)
       const before = anon()
+      // The peak from here: what the queues held while their clients were still attached.
+      writeFileSync(`/proc/${d.proc.pid}/clear_refs`, '5')
+      const rss = rssMiB(d.proc.pid)
       const port = Number(new URL(d.url).port)
       for (let i = 0; i < 12; i++) {
         const id = (await (await postJson(d, '/pty', { command: `yes ${'x'.repeat(500)}` })).json()).session_id
@@ -68,6 +72,9 @@ describe('terminal limits', () => {
       const held = async (id: string) => (await d.fetch(`/pty/${id}/ws`)).status === 409
       await waitFor('every client to be let go', async () => (await Promise.all(ids.map(held))).every(h => !h), 60_000)
       expect(anon() - before).toBeLessThan(128)
+      // With the budget off each socket queues its own 16 MiB: 112-140 MiB above the start at the
+      // peak, where 8 MiB for all of them peaked 63-72 above it.
+      expect(peakMiB(d.proc.pid) - rss).toBeLessThan(95)
       expect((await d.fetch('/ping')).status).toBe(200)
     } finally {
       for (const s of clients) s.end()
