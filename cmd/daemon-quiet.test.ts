@@ -35,3 +35,16 @@ test('a consumer that leaves early lets the source go', async () => {
   for await (const _ of saidWhenSilent(source(), 50, () => {})) break
   expect(closed).toBe(true)
 })
+
+test('a long silence after quick items is said once, at its own length', async () => {
+  let said = 0
+  const got: number[] = []
+  for await (const n of saidWhenSilent(paced([0, 0, 0, 0, 250, 0]), 100, () => said++)) got.push(n)
+  expect([got, said]).toEqual([[0, 1, 2, 3, 4, 5], 1])
+})
+
+test('a silence is said again after an item ends the one before', async () => {
+  let said = 0
+  for await (const _ of saidWhenSilent(paced([0, 250, 250]), 100, () => said++));
+  expect(said).toBe(2)
+})

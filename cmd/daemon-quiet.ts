@@ -18,6 +18,8 @@ export const runSilence = (base: string, doing: string) =>
 /**
  * `source`'s items as they come, `say` called once each time none has come for `silenceMs`.
  * Only the wait for the next item is timed: a consumer slow to ask (a full stdout) is no silence.
+ * One timer at a time, moved on when it finds the wait younger than `silenceMs`: a stream's
+ * events come by the thousand a second, and a timer made and cleared for each cost as much again.
  */
 export async function* saidWhenSilent<T>(
   source: AsyncIterable<T>,
@@ -25,19 +27,36 @@ export async function* saidWhenSilent<T>(
   say: () => void,
 ): AsyncGenerator<T> {
   const it = source[Symbol.asyncIterator]()
+  /** When the wait for the next item began; undefined while the consumer holds one. */
+  let since: number | undefined
+  let said = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const look = (): void => {
+    timer = undefined
+    if (since === undefined || said) return
+    const left = since + silenceMs - performance.now()
+    if (left > 0) timer = setTimeout(look, left)
+    else {
+      said = true
+      say()
+    }
+  }
   try {
     for (;;) {
-      const timer = setTimeout(say, silenceMs)
+      since = performance.now()
+      said = false
+      timer ??= setTimeout(look, silenceMs)
       let next: IteratorResult<T>
       try {
         next = await it.next()
       } finally {
-        clearTimeout(timer)
+        since = undefined
       }
       if (next.done) return
       yield next.value
     }
   } finally {
+    clearTimeout(timer)
     // The consumer left early (a closed stdout, a stop): the stream under it is let go too.
     await it.return?.()
   }
