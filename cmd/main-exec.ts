@@ -7,6 +7,7 @@
  * code of ours between fork and exec, hence this step; `setpriv --pdeathsig` is not in every
  * container.
  */
+import { libcCalls } from '../core/libc'
 
 /** The word that starts this mode: no verb of the command line, and never in its help. */
 export const MAIN_EXEC_WORD = '__exec-main'
@@ -60,21 +61,15 @@ interface Libc {
   signal(n: number, handler: number): number
 }
 
-/** libc over FFI; undefined where it cannot be had (another libc's name, no FFI). */
+/** libc over FFI (core/libc.ts: the one mapped, glibc's or musl's); undefined where it cannot be had. */
 function openLibc(): Libc | undefined {
-  for (const name of ['libc.so.6', 'libc.so']) {
-    try {
-      const { dlopen, FFIType } = require('bun:ffi') as typeof import('bun:ffi')
-      const { u64, i32 } = FFIType
-      const lib = dlopen(name, {
-        prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
-        getppid: { args: [], returns: i32 },
-        signal: { args: [i32, u64], returns: u64 },
-      })
-      return lib.symbols as unknown as Libc
-    } catch {} // the next name, or none
-  }
-  return undefined
+  return (
+    libcCalls<Libc>(({ FFIType: { u64, i32 } }) => ({
+      prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+      getppid: { args: [], returns: i32 },
+      signal: { args: [i32, u64], returns: u64 },
+    })) ?? undefined
+  )
 }
 
 /**
