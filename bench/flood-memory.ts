@@ -9,6 +9,8 @@
  *
  *   bun run bench/flood-memory.ts [MiB per flood=1024] [steps=ping,bash,bash,bash]
  *   BENCH_TIMELINE=1   also each flood's RssAnon every 20 ms, in MiB
+ *   BENCH_PEAK_REGIONS=1  also which anonymous mappings grew by 1 MiB or more from before a
+ *                      flood to its highest sample (by address: they have no names)
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { startExecd } from './lib/execd'
@@ -40,6 +42,22 @@ function mappings(pid: number): Map<string, number> {
   return sums
 }
 
+/** Resident anonymous kB by mapping's address range (size in MiB beside it): which regions a peak grew. */
+function anonRegions(pid: number): Map<string, number> {
+  const sums = new Map<string, number>()
+  let key = ''
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (head) {
+      const size = (parseInt(head[2]!, 16) - parseInt(head[1]!, 16)) / 1048576
+      key = head[3] ? '' : `${head[1]} (${f1(size)} MiB)`
+    }
+    const anon = /^Anonymous:\s+(\d+) kB/.exec(line)
+    if (anon && key) sums.set(key, (sums.get(key) ?? 0) + Number(anon[1]))
+  }
+  return sums
+}
+
 const d = await startExecd()
 const load = (await import('node:os')).loadavg()[0]!.toFixed(1)
 console.log(`${steps.join(',')}, ${mib} MiB floods, load ${load}; MiB before → peak → after`)
@@ -66,11 +84,14 @@ try {
         if (Math.abs(v - (m0.get(k) ?? 0)) >= 256) console.log(`  ${f1((v - (m0.get(k) ?? 0)) / 1024)} MiB ${k}`)
     }
     const before = snap(d.pid)
+    const regions0 = process.env.BENCH_PEAK_REGIONS ? anonRegions(d.pid) : undefined
+    let regionsAtPeak: Map<string, number> | undefined
     writeFileSync(`/proc/${d.pid}/clear_refs`, '5')
     const peak = { anon: 0, file: 0 }
     const timeline: string[] = []
     const timer = setInterval(() => {
       const x = snap(d.pid)
+      if (regions0 && x.anon > peak.anon + 0.5) regionsAtPeak = anonRegions(d.pid)
       peak.anon = Math.max(peak.anon, x.anon)
       peak.file = Math.max(peak.file, x.file)
       if (process.env.BENCH_TIMELINE) timeline.push(x.anon.toFixed(0))
@@ -86,6 +107,10 @@ try {
     const hwm = snap(d.pid).hwm
     if (wire < bytes) throw new Error(`${step}: ${wire} bytes on the wire for ${bytes} of output`)
     if (timeline.length) console.log(timeline.join(' '))
+    if (regions0 && regionsAtPeak)
+      for (const [k, v] of regionsAtPeak)
+        if (v - (regions0.get(k) ?? 0) >= 1024)
+          console.log(`  at the peak +${f1((v - (regions0.get(k) ?? 0)) / 1024)} MiB ${k}`)
     await settle()
     const after = snap(d.pid)
     console.log(
