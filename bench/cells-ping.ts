@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   const logs = makeTempDir('cells-ping-')
   const lag = join(logs, 'lag.jsonl')
   // A TMPDIR of its own: the go build cache (under it) starts cold, cgo's runtime compiled by gcc.
-  const cold = process.env.BENCH_CELLS_PING_COLD ? { TMPDIR: makeTempDir('cells-ping-tmp-') } : {}
+  const cold: Record<string, string> = process.env.BENCH_CELLS_PING_COLD
+    ? { TMPDIR: makeTempDir('cells-ping-tmp-') }
+    : {}
   const d = await startExecd({ env: { EXECD_LOOP_LAG_LOG: lag, ...cold } })
   const waits: number[] = []
   // Where the main thread sleeps in a system call 50 ms or more (bench/loop-watch.ts).
