@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { firstKeyword, splitStatements, statementsOf } from './split'
+import { KEYWORD_WITHIN, firstKeyword, splitStatements, statementsOf } from './split'
 
 test('statements split at top-level semicolons, blanks and comment-only parts dropped', () => {
   expect(splitStatements('CREATE TABLE t(x);\n\nINSERT INTO t VALUES (1) ;\n-- done\n;', 'sqlite')).toEqual([
@@ -167,6 +167,26 @@ test("firstKeyword reads into MySQL's executable comments, a dump's statements; 
   expect(firstKeyword('/*!*/ /*! show tables */', 'mysql')).toBe('SHOW')
   expect(firstKeyword('/*! CREATE */ SELECT 1', 'postgres')).toBe('SELECT')
   expect(firstKeyword('/*!40101 SET', 'sqlite')).toBe('')
+})
+
+test('firstKeyword reads a keyword starting within KEYWORD_WITHIN characters, and none past them', () => {
+  // Each lead is exactly `length` characters of what is skipped before a keyword.
+  const leads: Record<string, (length: number) => string> = {
+    spaces: length => ' '.repeat(length),
+    parentheses: length => '('.repeat(length),
+    lineComments: length => '#'.repeat(length - 1) + '\n',
+    blockComment: length => `/*${'x'.repeat(length - 4)}*/`,
+    executable: length => `/*!40101${' '.repeat(length - 8)}`,
+  }
+  for (const [shape, lead] of Object.entries(leads)) {
+    const within = `${lead(KEYWORD_WITHIN - 1)}SELECT 1${')'.repeat(10)}`
+    const past = `${lead(KEYWORD_WITHIN)}SELECT 1${')'.repeat(10)}`
+    expect([shape, firstKeyword(within, 'mysql')]).toEqual([shape, 'SELECT'])
+    expect([shape, firstKeyword(past, 'mysql')]).toEqual([shape, ''])
+  }
+  // A statement's length past its keyword changes nothing.
+  expect(firstKeyword(`SELECT '${'x'.repeat(4 * KEYWORD_WITHIN)}'`, 'postgres')).toBe('SELECT')
+  expect(firstKeyword(`/*${'x'.repeat(4 * KEYWORD_WITHIN)}`, 'postgres')).toBe('')
 })
 
 test('MariaDB stored routines whose body is no BEGIN, and Oracle-mode packages and routines, stay whole', () => {
