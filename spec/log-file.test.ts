@@ -47,7 +47,8 @@ describe('a log file', () => {
     const path = join(dir, 'env.log')
     const d = await startDaemon({ env: { EXECD_LOG_FILE: path } })
     try {
-      expect(entries(path).some(e => e.msg === 'execd listening')).toBe(true)
+      // Said after the first poll, not before the port answers (cmd/serve.ts `announce`).
+      await waitFor('the start logged', () => entries(path).some(e => e.msg === 'execd listening'))
       const frames = await readSse(await postJson(d, '/command', { command: 'ls -l /proc/self/fd/' }))
       const out = frames
         .filter(f => f.data.type === 'stdout')
