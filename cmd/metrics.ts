@@ -8,6 +8,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { Type } from '@sinclair/typebox'
 import { MetricsSchema, type Metrics } from '../plugins/metrics/contract'
 import { answerOf, lostConnection, remoteOf, sseEvents, type Remote } from './remote'
+import { saidWhenSilent } from './daemon-quiet'
 
 interface MetricsSource {
   snapshot(): Promise<Metrics>
@@ -26,7 +27,12 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
   const source = remote ? remoteMetrics(remote) : await localMetrics()
   try {
     if (!options.watch) return (print(await source.snapshot()), 0)
-    const samples = source.watch()[Symbol.asyncIterator]()
+    // A daemon stopped (SIGSTOP) or stuck sends no sample and no end: the last sample stayed on
+    // the screen as if it were now's. Said once per silence, on stderr; the watch goes on.
+    const watched = remote
+      ? saidWhenSilent(source.watch(), SILENCE_MS, () => process.stderr.write(`execd: ${silence(remote.base)}\n`))
+      : source.watch()
+    const samples = watched[Symbol.asyncIterator]()
     // Ctrl-C is how a watch ends: quietly, 130 as any verb a signal ends. The sampler's timer is unref'd (it must
     // not keep a server's CLI sibling alive), so this timer keeps the process waiting rather
     // than leaving Bun's loop spinning with nothing to wait on.
@@ -39,16 +45,10 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
     try {
       let last = -1
       for (;;) {
-        // A daemon stopped (SIGSTOP) or stuck sends no sample and no end: the last sample stayed
-        // on the screen as if it were now's. Said once per silence, on stderr; the watch goes on.
-        const silent = remote && setTimeout(() => process.stderr.write(`execd: ${silence(remote.base)}\n`), SILENCE_MS)
-        const next = await samples
-          .next()
-          .catch(err => {
-            if (stopped) return { done: true as const, value: undefined }
-            throw remote ? lostConnection(err, remote.base, 'while watching metrics') : err
-          })
-          .finally(() => clearTimeout(silent || undefined))
+        const next = await samples.next().catch(err => {
+          if (stopped) return { done: true as const, value: undefined }
+          throw remote ? lostConnection(err, remote.base, 'while watching metrics') : err
+        })
         if (stopped) break
         // A stream that ended by itself was ended by the daemon (it stopped): exit 0 read as
         // "watched until Ctrl-C" to a script that waits on it.
