@@ -8,6 +8,7 @@
  * container.
  */
 import { libcCalls } from '../core/libc'
+import { signalMask, signalsIn } from '../core/signal-masks'
 
 /** The word that starts this mode: no verb of the command line, and never in its help. */
 export const MAIN_EXEC_WORD = '__exec-main'
@@ -91,11 +92,7 @@ function armDeathSignal(libc: Libc | undefined, parent: number): void {
  */
 function ignoredSignals(): number[] {
   const { readFileSync } = require('node:fs') as typeof import('node:fs')
-  const hex = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'latin1'))?.[1] ?? '0'
-  const mask = BigInt(`0x${hex}`)
-  const out: number[] = []
-  for (let n = 1; n <= 64; n++) if ((mask >> BigInt(n - 1)) & 1n) out.push(n)
-  return out
+  return signalsIn(signalMask(readFileSync('/proc/self/status', 'latin1'), 'SigIgn') ?? 0n)
 }
 
 function refuse(line: string, status: number): never {

@@ -8,6 +8,7 @@ import { inLanes } from '../lanes'
 import { scanProcs, type ProcInfo } from '../proc-scan'
 import { readStatAsync } from '../procfs'
 import { within } from '../timers'
+import { signalMask } from '../signal-masks'
 
 const settles = async (p: Promise<unknown>, ms: number) => (await within(p, ms)) !== 'timeout'
 
@@ -150,12 +151,8 @@ export async function takesDefaultInterrupt(pid: number): Promise<boolean> {
   } catch {
     return false
   }
-  const mask = (name: string) => {
-    const hex = new RegExp(`^${name}:\\s*([0-9a-f]{1,16})$`, 'm').exec(status)?.[1]
-    return hex === undefined ? undefined : BigInt(`0x${hex}`)
-  }
-  const caught = mask('SigCgt')
-  const ignored = mask('SigIgn')
+  const caught = signalMask(status, 'SigCgt')
+  const ignored = signalMask(status, 'SigIgn')
   if (caught === undefined || ignored === undefined) return false
   return ((caught | ignored) & SIGINT_BIT) === 0n
 }
