@@ -6,16 +6,16 @@
 import type { Dialect } from './split'
 
 export const NL = 10
-export const HASH = 35
+const HASH = 35
 export const DOLLAR = 36
 export const QUOTE = 39
 export const LPAREN = 40
 export const STAR = 42
-export const DASH = 45
+const DASH = 45
 export const DOT = 46
 export const SLASH = 47
 export const SEMI = 59
-export const BANG = 33
+const BANG = 33
 export const BACKSLASH = 92
 export const BACKTICK = 96
 export const DQUOTE = 34
@@ -51,7 +51,7 @@ const isDigit = (c: number): boolean => c < 128 && (ASCII[c]! & DIGIT) !== 0
  * control character (or at the end), as their lexer and the mysql client do: `SELECT 1--1` is
  * 1 - -1. PostgreSQL and SQLite always.
  */
-export function dashComment(text: string, i: number, dialect: Dialect): boolean {
+function dashComment(text: string, i: number, dialect: Dialect): boolean {
   if (text.charCodeAt(i) !== DASH || text.charCodeAt(i + 1) !== DASH) return false
   if (dialect !== 'mysql' || i + 2 >= text.length) return true
   const c = text.charCodeAt(i + 2)
