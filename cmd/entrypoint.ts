@@ -46,7 +46,8 @@ export function startMain(argv: string[], log: Logger, announce: () => void): Ma
     proc = Bun.spawn([SELF_EXECUTABLE, ...words], { stdio: ['inherit', 'inherit', 'inherit'], env: childEnv() })
     bunWaitsFor(proc)
   } catch (err) {
-    // A shell's conventions: 127 for a command that is not there, 126 for one that cannot run.
+    // execd's own executable could not be run again (the command's own failures are the step's,
+    // said in its one line): a shell's conventions still, 127 for not there, 126 for not runnable.
     const code = (err as NodeJS.ErrnoException)?.code
     announce()
     log.error('cannot start the main process', { command: argv[0], error: (err as Error)?.message ?? String(err) })
