@@ -66,6 +66,17 @@ export async function* saidWhenSilent<T>(
 export const STOP_SAID_MS = 1000
 
 /**
+ * `line` said on stderr if `asked` (a stop sent to the daemon) has not settled within
+ * STOP_SAID_MS; the function returned takes it back (the verb ends first).
+ */
+export function saidUnlessAnswered(asked: Promise<unknown>, line: string): () => void {
+  const timer = setTimeout(() => process.stderr.write(`execd: ${line}\n`), STOP_SAID_MS)
+  const unsay = () => clearTimeout(timer)
+  void asked.then(unsay, unsay)
+  return unsay
+}
+
+/**
  * What a one-shot run on a daemon says of a stop the daemon has not answered: the verb leaves at
  * the stop's deadline (lifecycle.ts: its 2 s grace and 1 s margin, said at STOP_SAID_MS) anyway.
  */

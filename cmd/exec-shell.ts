@@ -13,7 +13,7 @@ import { plainEvents } from './plain-events'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, type Remote } from './remote'
 import { UsageError } from './errors'
-import { leaving, STOP_SAID_MS } from './daemon-quiet'
+import { leaving, saidUnlessAnswered } from './daemon-quiet'
 import { printRun } from './run-output'
 
 interface Runner {
@@ -40,15 +40,13 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   // Awaited before the verb ends: the command's group is gone and reaped, not left a zombie
   // for an init that may never reap it.
   let stopping: Promise<void> | undefined
-  let slow: ReturnType<typeof setTimeout> | undefined
+  let unsay = () => {}
   const interrupt = () => {
     if (!id || stopping) return
     const asked = (stopping = runner.interrupt(id).catch(() => {}))
     // A daemon stopped mid-command: the verb leaves at the stop's deadline, which is said.
     if (!runner.base || !stopSignal()) return
-    const said = leaving(runner.base, 'command')
-    slow = setTimeout(() => process.stderr.write(`execd: ${said}\n`), STOP_SAID_MS)
-    void asked.then(() => clearTimeout(slow))
+    unsay = saidUnlessAnswered(asked, leaving(runner.base, 'command'))
   }
   const stop = onStop(interrupt)
   const pipe = watchBrokenPipe(interrupt)
@@ -71,7 +69,7 @@ export async function execShell(options: Record<string, unknown>): Promise<numbe
   } finally {
     pipe.dispose()
     await stopping
-    clearTimeout(slow)
+    unsay()
     stop()
     await runner.close()
   }

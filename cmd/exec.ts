@@ -17,7 +17,7 @@ import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
 import { configFrom, parseEnvPairs } from './options'
 import { remoteOf, STREAM_CUT } from './remote'
-import { leaving, STOP_SAID_MS } from './daemon-quiet'
+import { leaving, saidUnlessAnswered } from './daemon-quiet'
 import { visible } from './visible'
 import { exitCodeOf, pythonExit } from './exit-calls'
 import { cellExit, crashEcho, render } from './cell-print'
@@ -119,7 +119,7 @@ export async function runCell(
   const unanswered = new AbortController()
   // At a prompt, an interrupt not taken within a second (a daemon stopped with SIGSTOP, a cell
   // deaf to it) is said: Ctrl-C seemed ignored, with nothing to tell that a second one leaves.
-  let slow: ReturnType<typeof setTimeout> | undefined
+  let unsay = () => {}
   const interrupt = () => {
     const first = !interrupted
     interrupted = true
@@ -130,8 +130,7 @@ export async function runCell(
     // without a word, its context left there. Here its interpreter dies with execd: nothing to say.
     const said = interactive ? NOT_STOPPED : client.base && stopSignal() && leaving(client.base, 'cell')
     if (!said) return
-    slow = setTimeout(() => process.stderr.write(`execd: ${said}\n`), INTERRUPT_SAID_MS)
-    void asked.then(() => clearTimeout(slow))
+    unsay = saidUnlessAnswered(asked, said)
   }
   // Listened for before the run is asked: a Ctrl-C while it was on its way (the wait after a
   // one-shot javascript cell is one more run) ended execd at once, the daemon's context left.
@@ -216,7 +215,7 @@ export async function runCell(
   } finally {
     flush()
     timer?.clear()
-    clearTimeout(slow)
+    unsay()
     pipe.dispose()
     stop()
   }
@@ -260,9 +259,8 @@ export async function runCell(
 /** What a prompt says of a Ctrl-C that gave up on a run's request before its answer began. */
 export const UNANSWERED = 'interrupted before the daemon answered; it may still run the line'
 
-/** What a prompt says of a cell still running a while after Ctrl-C asked it to stop, and after how long. */
+/** What a prompt says of a cell still running a while (STOP_SAID_MS) after Ctrl-C asked it to stop. */
 export const NOT_STOPPED = 'the cell has not stopped yet; Ctrl-C again leaves the prompt'
-const INTERRUPT_SAID_MS = STOP_SAID_MS
 
 /** A stop by a signal not Ctrl-C's, whose interrupt the cell's error would call a Ctrl-C. */
 const otherStop = (): boolean => (stopSignal() ?? 'SIGINT') !== 'SIGINT'
