@@ -16,6 +16,8 @@ export interface ReadableBytes {
    * `keepMs` from now (0: only for room).
    */
   offerForRoom(keeper: { giveUp(file: ReadableBytes): void }, keepMs: number): void
+  /** A reader comes for it or is done sending it: its `keepMs` counts from now again. */
+  touch(): void
 }
 
 /** The distinct spilled files of an event's parts (none: an empty array, shared). */

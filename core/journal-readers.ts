@@ -17,6 +17,8 @@ export abstract class JournalReaders extends JournalStore {
   protected readonly readers = new Set<Reader>()
   /** How many of `readers` pace the producer. */
   protected pacers = 0
+  /** Events appended with spilled parts (held: `Entry.spills`). */
+  protected spilled = 0
   /** `stopPacing()` was called: readers attached later do not pace either. */
   protected unpaced = false
   private wakeReaders: (() => void)[] = []
@@ -53,6 +55,9 @@ export abstract class JournalReaders extends JournalStore {
     { paces = true, frames = false }: { paces?: boolean; frames?: boolean } = {},
   ): ReadyIterator<SseItem> {
     const reader: Reader = { cursor: afterId, paces: paces && !this.unpaced, gapReported: false, frames }
+    // A replay or resume on its way to an ended execution's large values: their time counts from
+    // now (a slow replay's earlier events must not outlast it).
+    if (this.spilled > 0) this.touchSpillsAfter(afterId)
     this.readers.add(reader)
     if (reader.paces) this.pacers++
     return new JournalReader(this, reader)
@@ -99,7 +104,7 @@ export abstract class JournalReaders extends JournalStore {
         return { done: false, value: new OutputFrames(run.last, run.source, run.frameStart(id), run.end) }
       }
       if (entry.spills) {
-        for (const f of entry.spills) f.hold()
+        for (const f of entry.spills) (f.hold(), f.touch())
         reader.handed = entry.spills
       }
       return { done: false, value: { id: entry.id, event: entry.event! } }
@@ -114,7 +119,15 @@ export abstract class JournalReaders extends JournalStore {
   protected letGoHanded(reader: Reader): void {
     const handed = reader.handed
     reader.handed = undefined
-    if (handed) for (const f of handed) f.letGo()
+    // sent (or left): its time counts from the end of its last read, not its execution's
+    if (handed) for (const f of handed) (f.touch(), f.letGo())
+  }
+
+  private touchSpillsAfter(afterId: number): void {
+    for (let i = this.head; i < this.entries.length; i++) {
+      const entry = this.entries[i]!
+      if (entry.spills && entry.id > afterId) for (const f of entry.spills) f.touch()
+    }
   }
 
   /** Settles once something is appended or the journal ends. */

@@ -85,3 +85,31 @@ test('an ended journal gives its spilled value back once its keepSpilled is up, 
   const first = j.read(0, { paces: false }).ready()!
   expect((first.value as { event: { text?: string } }).event.text).toBe('events_dropped')
 })
+
+test('an ended journal keeps its spilled value while replays keep reading it, and gives it back keepSpilled after the last', async () => {
+  const KEEP_MS = 600
+  const j = new Journal({ keepSpilled: KEEP_MS })
+  const { event, file } = spilledResult(2 * MiB)
+  j.tryAppend(event)
+  j.tryAppend({ type: 'execution_complete', timestamp: 2 })
+  j.end()
+  // Replays, each reading the value whole, for three times its keepSpilled: on the build before,
+  // its time counted from the execution's end, and a replay after it said events_dropped.
+  const ended = performance.now()
+  let replays = 0
+  while (performance.now() - ended < 3 * KEEP_MS) {
+    const it = j.read(0, { paces: false })
+    const first = it.ready()!
+    expect((first.value as { event: { type: string } }).event.type).toBe('result')
+    expect(file.read(0, 2)).toEqual(new Uint8Array([0x7b, 0x22]))
+    expect((it.ready()!.value as { event: { type: string } }).event.type).toBe('execution_complete')
+    expect(it.ready()!.done).toBe(true)
+    replays++
+    await Bun.sleep(KEEP_MS / 6)
+  }
+  expect(replays).toBeGreaterThan(3)
+  expect(file.open).toBe(true)
+  // No reader since: given back once its time from the last read is up.
+  for (let waited = 0; file.open && waited < 10_000; waited += 20) await Bun.sleep(20)
+  expect(file.open).toBe(false)
+})

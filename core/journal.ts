@@ -25,8 +25,6 @@ export type { ReadyIterator } from './journal-reader'
 export class Journal extends JournalReaders {
   /** Trimmed and compacted once ended and no reader paces it (`settle`). */
   private settled = false
-  /** Events appended with spilled parts (held: `Entry.spills`). */
-  private spilled = 0
   private onSettled: (() => void) | undefined
 
   /**

@@ -50,7 +50,7 @@ const closer = new FinalizationRegistry<Account>(account => {
  * last one's letting go: closed at the journal's drop alone, a writer still sending the value
  * read a descriptor whose number the next open took, and sent its bytes without a word.
  */
-type Account = { fd: number; size: number; holders: number; closed: boolean }
+type Account = { fd: number; size: number; holders: number; closed: boolean; readAt: number }
 
 /** What keeps a finished execution's spilled value for replays, and can give it up. */
 export interface SpillKeeper {
@@ -60,12 +60,14 @@ export interface SpillKeeper {
 
 /*
  * Finished executions' spilled values, oldest first: a new spill that the bound has no room for
- * takes theirs before it is refused, and each is given up at its `until` (ms on the awake clock)
- * anyway: kept until room was needed, 8 values of 50 MB held 400 MB of a tmpfs TMPDIR (the
- * container's memory) for as long as an idle daemon kept their executions, 15 minutes. Weak: an
- * execution forgotten (its store's retention) takes its file with it, through the collector.
+ * takes theirs before it is refused, and each is given up `keepMs` after its execution ended or
+ * a reader last came for it, whichever is later (ms on the awake clock): kept until room was
+ * needed, 8 values of 50 MB held 400 MB of a tmpfs TMPDIR (the container's memory) for as long as
+ * an idle daemon kept their executions, 15 minutes; counted from the end alone, a client
+ * replaying or resuming it after most of its time lost it mid-replay. Weak: an execution
+ * forgotten (its store's retention) takes its file with it, through the collector.
  */
-const kept: { file: WeakRef<SpilledFile>; keeper: WeakRef<SpillKeeper>; until: number }[] = []
+const kept: { file: WeakRef<SpilledFile>; keeper: WeakRef<SpillKeeper>; until: number; keepMs: number }[] = []
 /** The timer that gives up the kept values whose time is up, and when it fires (awake ms). */
 let expiry: { timer: ReturnType<typeof setTimeout>; at: number } | undefined
 
@@ -76,7 +78,7 @@ let expiry: { timer: ReturnType<typeof setTimeout>; at: number } | undefined
 function offerForRoom(file: SpilledFile, keeper: SpillKeeper, keepMs: number): void {
   if (kept.length >= 64) prune()
   const until = keepMs > 0 ? awakeNow() + keepMs : Infinity
-  kept.push({ file: new WeakRef(file), keeper: new WeakRef(keeper), until })
+  kept.push({ file: new WeakRef(file), keeper: new WeakRef(keeper), until, keepMs })
   if (until < (expiry?.at ?? Infinity)) expireAt(until)
 }
 
@@ -96,12 +98,17 @@ function giveUpExpired(): void {
     const file = k.file.deref()
     const keeper = k.keeper.deref()
     // (a journal giving one up drops its older ones with it: they are closed when reached)
-    if (file?.open && keeper && k.until <= now) keeper.giveUp(file)
+    if (file?.open && keeper && untilOf(k, file) <= now) keeper.giveUp(file)
   }
   prune()
   let next = Infinity
-  for (const k of kept) next = Math.min(next, k.until)
+  for (const k of kept) next = Math.min(next, untilOf(k, k.file.deref()))
   if (next < Infinity) expireAt(next)
+}
+
+/** When a kept value's time is up: `keepMs` after its execution's end or its last read. */
+function untilOf(k: (typeof kept)[number], file: SpilledFile | undefined): number {
+  return file && k.keepMs > 0 ? Math.max(k.until, file.readAt + k.keepMs) : k.until
 }
 
 function prune(): void {
@@ -175,11 +182,24 @@ export class SpilledFile implements ReadableBytes {
     } catch {
       return undefined
     }
-    const account = { fd, size, holders: 0, closed: false }
+    const account = { fd, size, holders: 0, closed: false, readAt: -Infinity }
     const file = new SpilledFile(account, dir)
     held += size
     closer.register(file, account, file)
     return file
+  }
+
+  /** When a reader last came for it or was done with it (awake ms; -Infinity: never). */
+  get readAt(): number {
+    return this.account.readAt
+  }
+
+  /**
+   * A reader comes for it (a replay or resume that will reach it) or is done sending it: a
+   * finished execution's value is kept `keepMs` from the later of this and its end.
+   */
+  touch(): void {
+    this.account.readAt = awakeNow()
   }
 
   /** Not closed yet: its bytes can still be read. */
