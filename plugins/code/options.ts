@@ -23,7 +23,7 @@ export const OPTIONS = {
   keepLargeValues: intOption('keep-large-values', {
     env: 'EXECD_KEEP_LARGE_VALUES_MS',
     description:
-      "ms an ended execution's large values (1 MiB or more, waiting in TMPDIR) stay replayable before their room is given back (0 = while the execution is kept); a replay after says events_dropped",
+      "ms an ended execution's large values (1 MiB or more, waiting in TMPDIR) stay replayable after the execution's end or their last replay before their room is given back (0 = while the execution is kept); a replay after says events_dropped",
     default: 60_000,
     max: 15 * 60_000,
   }),
