@@ -190,6 +190,12 @@ export interface RuntimeContext {
   close(): Promise<void>
   readonly alive: boolean
   /**
+   * Why the interpreter takes no more cells, when it is not alive for a reason its own exit does
+   * not tell (a channel an earlier cell's callback closed between cells): the next execution's
+   * `state_lost` says it. Optional.
+   */
+  readonly lostWhy?: string
+  /**
    * Whether `code` is a whole cell, in the interpreter's own words (a Jupyter kernel's
    * is_complete_request), within `waitMs`; `unknown` past it. Optional: only a runtime whose
    * interpreter can say it has it (a prompt of a language execd has no rule for asks).

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startDaemon, type Daemon } from './harness'
+import { startDaemon, waitFor, type Daemon } from './harness'
 import { daemonAlone } from './kit/daemon-dir'
 import { expectInterpreterReplaced } from './kit/interpreter-replaced'
 import {
@@ -254,4 +254,24 @@ describe('a cell that closes the driver’s channel', () => {
       expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 30_000)
   }
+
+  // On the build before, a channel closed by a timer after its cell had ended was found by the
+  // next cell, sent down it within 500 ms: that one ended with DeadKernelError, a fault not its own.
+  for (const fd of [3, 4])
+    test(`a timer that closes fd ${fd} after its cell ended: the next cell runs in a fresh interpreter, told why`, async () => {
+      const id = await createContext(fx.d, 'javascript')
+      const closer = `setTimeout(() => require("node:fs").closeSync(${fd}), 50); process.pid`
+      const pid = Number(resultText(await runCode(fx.d, closer, { id }))[0])
+      expect(pid).toBeGreaterThan(0)
+      await waitFor(`the interpreter's fd ${fd} closed`, () => !existsSync(`/proc/${pid}/fd/${fd}`), 10_000)
+      const next = await runCode(fx.d, '6 * 7', { id })
+      expectWellFormed(next, id)
+      expect(ofType(next, 'error')).toEqual([])
+      expect(next[0]?.state_lost).toBe(true)
+      const lost = ofType(next, 'status').find(e => e.state_lost)
+      expect(lost?.text).toContain(`closed its channel to execd (fd ${fd}) after its last cell had ended`)
+      expect(resultText(next)).toEqual(['42'])
+      expect(existsSync(`/proc/${pid}`)).toBe(false)
+      expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+    }, 30_000)
 })

@@ -223,9 +223,11 @@ export class CodeContext {
   }
 
   private async restart(): Promise<RuntimeContext> {
-    if (this.live) {
-      this.lostReason ??= 'the previous interpreter is gone'
-      await this.live.close().catch(() => {})
+    const gone = this.live
+    if (gone) {
+      // its words once it is stopped: a context that lost its channel says so at its close
+      await gone.close().catch(() => {})
+      this.lostReason ??= gone.lostWhy ?? 'the previous interpreter is gone'
     }
     this.live = undefined
     const fresh = await this.startInterpreter()

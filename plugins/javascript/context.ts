@@ -70,6 +70,13 @@ export class JsContext implements RuntimeContext {
   private closed = false
   /** Why the driver can no longer be heard while the process lived on (its channel closed, its pipe garbled). */
   private lost: string | undefined
+  /**
+   * What closed a channel (fd 3 or 4) while the process lived on, said once it is stopped. Set at
+   * once: the context takes no cell from then on, so the next is run in a fresh interpreter,
+   * told why (`lostWhy`), rather than sent down the closed channel and failed for a fault of an
+   * earlier cell's timer or callback.
+   */
+  private disconnected: string | undefined
   private ready!: { resolve: () => void; reject: (e: Error) => void }
   private proc!: OwnedProcess
   private channel: DriverChannel | undefined
@@ -79,7 +86,7 @@ export class JsContext implements RuntimeContext {
       this.cells,
       m => this.receive(m),
       () => void this.lose("wrote bytes that are not its frames on the driver's pipe (fd 3)"),
-      () => void this.onDisconnect(),
+      () => void this.onDisconnect(3),
       opts.log,
     )
   }
@@ -91,7 +98,12 @@ export class JsContext implements RuntimeContext {
   }
 
   get alive(): boolean {
-    return !this.exit && !this.closed
+    return !this.exit && !this.closed && !this.disconnected
+  }
+
+  /** Why it takes no more cells, where that is not its exit's words (its channel closed, its pipe garbled). */
+  get lostWhy(): string | undefined {
+    return this.lost && `the ${this.opts.language} interpreter ${this.lost} and was stopped`
   }
 
   private async spawn(): Promise<void> {
@@ -114,7 +126,7 @@ export class JsContext implements RuntimeContext {
           void this.lose(
             `sent a line longer than execd takes (${MAX_CHANNEL_LINE >> 20} Mi characters) on its channel (fd 4)`,
           ),
-        end: () => void this.onDisconnect(),
+        end: () => void this.onDisconnect(4),
       })
     } catch (e) {
       try {
@@ -187,6 +199,8 @@ export class JsContext implements RuntimeContext {
   }
 
   async close(): Promise<void> {
+    // closed before its wait for an exit of its own was over: the channel's words are why
+    if (this.disconnected && !this.exit) this.lost ??= this.disconnected
     this.closed = true
     await this.proc.kill('close', 500)
     this.channel?.close()
@@ -298,10 +312,14 @@ export class JsContext implements RuntimeContext {
    * lived on. One closed by an exit is left to the exit (its words say why); one the process
    * outlives ends it.
    */
-  private async onDisconnect(): Promise<void> {
-    if (this.closed || this.exit) return
+  private async onDisconnect(fd: 3 | 4): Promise<void> {
+    if (this.closed || this.exit || this.disconnected) return
+    // No cell running: a timer or callback an earlier cell left closed it (that cell ended well).
+    this.disconnected = this.cells.running
+      ? 'closed its channel to execd'
+      : `closed its channel to execd (fd ${fd}) after its last cell had ended (a timer or callback of an earlier cell)`
     if ((await within(this.proc.exited, EXIT_AFTER_DISCONNECT_MS)) !== 'timeout') return
-    await this.lose('closed its channel to execd')
+    await this.lose(this.disconnected)
   }
 
   /** The interpreter is stopped: `why` it can no longer be heard ends its cell. */
