@@ -3,7 +3,8 @@
  * module directory where each cell is compiled. Requests go to the kernel's stdin, replies come
  * on fd 3; the kernel's stdout and stderr carry the cells' own output, streamed as it comes.
  */
-import { closeSync, lstatSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, lstatSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CellAssembler } from '../../core/cell-assembler'
 import { OutputChunks } from '../../core/output-chunks'
@@ -56,6 +57,8 @@ export class GoContext implements RuntimeContext {
   private readonly delivered = { stdout: 0, stderr: 0 }
   private pumped = false
   private waiters: (() => void)[] = []
+  /** The removal of what a cell left at go.mod's name, under way on the thread pool (setAside). */
+  private aside: Promise<void> | undefined
 
   private constructor(private readonly opts: GoContextOptions) {}
 
@@ -75,7 +78,7 @@ export class GoContext implements RuntimeContext {
   }
 
   private async spawn(): Promise<void> {
-    const dir = this.module()
+    const dir = await this.module()
     const config = {
       dir,
       go: this.opts.toolchain.go,
@@ -113,14 +116,47 @@ export class GoContext implements RuntimeContext {
    * requirements it found in the module cache to go.mod. Something else in its place (a
    * symlink, dangling or not) is replaced, not written through.
    */
-  private module(): string {
+  private async module(): Promise<string> {
     const dir = this.dir.ensure()
     const goMod = join(dir, 'go.mod')
     if (!isFile(goMod)) {
-      rmSync(goMod, { recursive: true, force: true })
+      await this.setAside(goMod)
       writeFileSync(goMod, `module execdcell\n\ngo ${this.opts.toolchain.language}\n`, { flag: 'wx' })
     }
     return dir
+  }
+
+  /**
+   * Takes away what stands at go.mod's name. A directory there can hold any tree a cell made:
+   * removed by rmSync it walked on the event loop (30,000 files: no answer to any request for
+   * the while), and an awaited removal would hold up the cell as long. It is renamed at once into
+   * a dir of its own, locked as the module is (an execd that dies leaves it to the next one's
+   * sweep), and removed from there on the thread pool while the cell runs. One such removal at a
+   * time: a cell that leaves another tree waits for the one before, so they cannot pile up.
+   */
+  private async setAside(path: string): Promise<void> {
+    let dir: boolean
+    try {
+      dir = lstatSync(path).isDirectory()
+    } catch {
+      return
+    }
+    // a link, a FIFO, a socket: one unlink
+    if (!dir) return rmSync(path, { force: true })
+    await this.aside
+    const aside = new OwnedTempDir('execd-go-aside')
+    try {
+      renameSync(path, aside.held().beneath('go.mod'))
+    } catch {
+      // Not moved (a mount at the name, another disk): removed where it is, off the loop still.
+      aside.close()
+      await rm(path, { recursive: true, force: true })
+      return
+    }
+    this.aside = aside.closeAsync().catch(err => {
+      // Its lock is let go: the next execd's sweep takes what is left.
+      this.opts.log.warn('go: what a cell left at go.mod could not be removed', { err: String(err) })
+    })
   }
 
   async *run(code: string): AsyncGenerator<ExecEvent> {
@@ -129,7 +165,7 @@ export class GoContext implements RuntimeContext {
       return
     }
     try {
-      this.module()
+      await this.module()
     } catch (e) {
       const message = `the go context's module directory cannot be made again: ${(e as Error).message}`
       yield errorEvent('RuntimeError', message, [message])
@@ -158,6 +194,7 @@ export class GoContext implements RuntimeContext {
       ;(this.proc?.proc.stdin as { end?: () => void } | undefined)?.end?.()
     } catch {}
     await this.proc?.kill('close', 500)
+    await this.aside
     await this.dir.closeAsync()
   }
 
