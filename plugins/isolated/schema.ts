@@ -132,7 +132,20 @@ const Changed = t.Object(
   {
     path: t.String({ description: 'absolute, as inside the session (the workspace is at the same path)' }),
     change: t.Union([t.Literal('added'), t.Literal('modified'), t.Literal('deleted')]),
-    type: t.Union([t.Literal('file'), t.Literal('directory'), t.Literal('symlink'), t.Literal('other')]),
+    type: t.Union(
+      [
+        t.Literal('file'),
+        t.Literal('directory'),
+        t.Literal('symlink'),
+        t.Literal('fifo'),
+        t.Literal('socket'),
+        t.Literal('device'),
+      ],
+      {
+        description:
+          'a fifo is committed as a fifo (made anew); a socket or a device node (character or block) is not carried out by a commit (see skipped)',
+      },
+    ),
     size_before: t.Optional(t.Number({ description: 'bytes in the workspace (absent when added)' })),
     size_after: t.Optional(t.Number({ description: 'bytes in the overlay (absent when deleted)' })),
   },
@@ -160,6 +173,10 @@ export const DiffQuery = t.Object({
 export const CommitSchema = t.Object(
   {
     applied: t.Array(Changed, { description: 'what was written to (or removed from) the real workspace' }),
+    skipped: t.Array(Changed, {
+      description:
+        "what the session made and the commit did not carry out: sockets (nothing listens on one once the session's sandbox is gone) and device nodes (one made outside the sandbox would open the machine's device); they are not in the workspace and go with the emptied overlay",
+    }),
     session_restarted: t.Boolean({
       description:
         "the overlay is emptied by starting the session's shell afresh: its state is reset (false where execd's " +

@@ -28,6 +28,14 @@ import {
 } from '../../../core/beneath/staging'
 import type { ChangedPath } from './overlay'
 
+/** A commit's answer: what it wrote to (or removed from) the workspace, what it left out. */
+export interface Committed {
+  applied: ChangedPath[]
+  /** Sockets and device nodes the session made: not carried out, and gone with the overlay. */
+  skipped: ChangedPath[]
+  session_restarted: boolean
+}
+
 /** What the place step does for one change. */
 type Placement =
   | { kind: 'delete'; change: ChangedPath; target: string }
@@ -40,7 +48,8 @@ const lstatOrNot = (p: string): Promise<Stats | undefined> => lstat(p).catch(() 
 
 /**
  * Applies the changes (parents before their contents, as changesOf lists them); returns those
- * applied. `signal` (execd stopping) stops the stage step between changes and within a file's
+ * applied, and those left out (a socket, a device: `stage`), which the emptied overlay then
+ * drops, so the caller can name them. `signal` (execd stopping) stops the stage step between changes and within a file's
  * copy, and commits nothing; the place step, renames that take no time, is let finish.
  */
 export async function applyChanges(
@@ -49,15 +58,17 @@ export async function applyChanges(
   workspace: string,
   signal?: AbortSignal,
   intact?: () => boolean,
-): Promise<ChangedPath[]> {
+): Promise<{ applied: ChangedPath[]; skipped: ChangedPath[] }> {
   const placements: Placement[] = []
+  const skipped: ChangedPath[] = []
   /** A directory staged anew (rel → where it is staged): its contents are written inside it. */
   const newDirs = new Map<string, string>()
   for (const c of changes) {
     try {
       signal?.throwIfAborted()
       const p = await stage(c, upper, workspace, newDirs, signal)
-      if (p) placements.push(p)
+      if (p === LEFT_OUT) skipped.push(c)
+      else if (p) placements.push(p)
     } catch (err) {
       await unstage(placements)
       // The layers removed under the stage step (read through the dir held: gone with it, never
@@ -88,8 +99,11 @@ export async function applyChanges(
       )
     }
   }
-  return placements.map(p => p.change)
+  return { applied: placements.map(p => p.change), skipped }
 }
+
+/** What `stage` gives for a change a commit does not carry out (a socket, a device node). */
+const LEFT_OUT = 'left out'
 
 async function stage(
   c: ChangedPath,
@@ -97,7 +111,7 @@ async function stage(
   workspace: string,
   newDirs: Map<string, string>,
   signal?: AbortSignal,
-): Promise<Placement | undefined> {
+): Promise<Placement | typeof LEFT_OUT | undefined> {
   const rel = c.path.slice(workspace.length + 1)
   const target = join(workspace, rel)
   const inNewDir = newDirs.get(dirname(rel))
@@ -118,7 +132,7 @@ async function stage(
   // listener once its sandbox is gone (and failed the whole commit), and a device node made
   // outside the sandbox would open the machine's device there.
   const fifo = up.isFIFO()
-  if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile() && !fifo) return undefined
+  if (!up.isDirectory() && !up.isSymbolicLink() && !up.isFile() && !fifo) return LEFT_OUT
   if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
   const dest = inNewDir === undefined ? join(dirname(target), commitTempName()) : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined

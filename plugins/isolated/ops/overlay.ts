@@ -19,7 +19,7 @@ export interface ChangedPath {
   /** Absolute, as inside the session (and on the host: the workspace is at the same path). */
   path: string
   change: Change
-  type: 'file' | 'directory' | 'symlink' | 'other'
+  type: 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'device'
   /** Bytes before (absent for added) and after (absent for deleted). */
   size_before?: number
   size_after?: number
@@ -45,8 +45,22 @@ const MAX_PATCH_FILES = 1000
  * files or an unchanged 1 GiB copy-up held the event loop (no answer to /ping for 3.9 s).
  */
 const lstatOrNot = (p: string): Promise<Stats | undefined> => lstat(p).catch(() => undefined)
+/**
+ * What an entry is, as a commit treats it: a FIFO is carried out (made anew), a socket or a
+ * device node is not (commit.ts); said as `other`, a diff could not tell which of them it was.
+ */
 const typeOf = (st: Stats): ChangedPath['type'] =>
-  st.isDirectory() ? 'directory' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other'
+  st.isDirectory()
+    ? 'directory'
+    : st.isSymbolicLink()
+      ? 'symlink'
+      : st.isFile()
+        ? 'file'
+        : st.isFIFO()
+          ? 'fifo'
+          : st.isSocket()
+            ? 'socket'
+            : 'device'
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0
 
 /**

@@ -18,7 +18,7 @@ import type { SseItem } from '../../../core/sse'
 import { OwnedTempDir } from '../../../core/temp-dir'
 import { awakeNow } from '../../../core/awake-clock'
 import { Deadlines } from './expiry'
-import { applyChanges, LAYERS_REMOVED } from './commit'
+import { applyChanges, LAYERS_REMOVED, type Committed } from './commit'
 import { changesOf, MAX_CHANGES, patchOf, type ChangedPath, type Diff } from './overlay'
 import { probe, publicPart, type Capabilities, type Probed } from './probe'
 import { makeOverlayDirs, overlayOf } from './layers'
@@ -287,7 +287,7 @@ export class IsolatedOps {
    * started afresh over the empty layer: the session keeps its id and parameters, its shell
    * starts anew. If applying fails part way, the layer is kept, so nothing is lost.
    */
-  async commit(id: string): Promise<{ applied: ChangedPath[]; session_restarted: boolean }> {
+  async commit(id: string): Promise<Committed> {
     const s = await this.session(id)
     const { upper, workspace } = this.layersOf(s)
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
@@ -307,11 +307,7 @@ export class IsolatedOps {
     }
   }
 
-  private async applyCommit(
-    s: Session,
-    upper: string,
-    workspace: string,
-  ): Promise<{ applied: ChangedPath[]; session_restarted: boolean }> {
+  private async applyCommit(s: Session, upper: string, workspace: string): Promise<Committed> {
     this.idle.delete(s)
     let changes: ChangedPath[]
     try {
@@ -324,7 +320,7 @@ export class IsolatedOps {
     }
     if (s.runs > 0) throw invalid('a run is in progress: commit once it has ended')
     await s.bash.close()
-    let applied: ChangedPath[] | undefined
+    let applied: { applied: ChangedPath[]; skipped: ChangedPath[] } | undefined
     let restarted = false
     try {
       applied = await applyChanges(changes, upper, workspace, this.stopping.signal, () => s.home.intact())
@@ -340,7 +336,7 @@ export class IsolatedOps {
         restarted = true
       }
     }
-    return { applied, session_restarted: restarted }
+    return { ...applied!, session_restarted: restarted }
   }
 
   /**
