@@ -103,6 +103,21 @@ describe('files routes', () => {
     expect([lines.headers.get('content-type'), await lines.text()]).toEqual(['text/plain; charset=utf-8', '0123456789'])
   })
 
+  // The newer reference (serveLineRange: offset 1 and no limit when absent) and SDK 0.1.11 take
+  // either alone; the older one served the whole file unless both came. Neither refuses one.
+  test('download: offset alone reads to the end, limit alone from the first line', async () => {
+    const f = join(dir, 'lines.txt')
+    writeFileSync(f, 'one\ntwo\nthree\n')
+    const from = await call(`/files/download?path=${q(f)}&offset=2`)
+    expect([from.status, from.headers.get('content-type'), await from.text()]).toEqual([
+      200,
+      'text/plain; charset=utf-8',
+      'two\nthree\n',
+    ])
+    const first = await call(`/files/download?path=${q(f)}&limit=2`)
+    expect([first.status, await first.text()]).toEqual([200, 'one\ntwo\n'])
+  })
+
   test('upload streams a body sent in chunks with no Content-Length', async () => {
     const enc = new TextEncoder()
     const B = 'chunked-b'
