@@ -9,6 +9,7 @@
  * goes on, and the next event arms the watch again.
  */
 import { UsageError } from './errors'
+import { ownLine } from './paced-output'
 
 /** Three pings missed, and then some: a loaded daemon's late ping is not a silence. */
 export const RUN_SILENCE_MS = 10_000
@@ -101,7 +102,7 @@ export const STOP_SAID_MS = 1000
  * STOP_SAID_MS; the function returned takes it back (the verb ends first).
  */
 export function saidUnlessAnswered(asked: Promise<unknown>, line: string): () => void {
-  const timer = setTimeout(() => process.stderr.write(`execd: ${line}\n`), STOP_SAID_MS)
+  const timer = setTimeout(() => ownLine(`execd: ${line}`), STOP_SAID_MS)
   const unsay = () => clearTimeout(timer)
   void asked.then(unsay, unsay)
   return unsay

@@ -16,6 +16,7 @@ import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { checkTokenSendable } from './token-header'
 import { RUN_SILENCE_MS, SILENCE_ENV, runSilence, saidWhenSilent, silenceNoticeOf } from './daemon-quiet'
+import { ownLine } from './paced-output'
 import { isWebPage, notExecdAnswer } from './web-page'
 
 export { URL_ENV }
@@ -162,7 +163,7 @@ export class Remote {
   async *events(res: Response, what: string, doing: string): AsyncGenerator<ExecEvent> {
     try {
       const ms = this.silenceMs ?? RUN_SILENCE_MS
-      const say = () => process.stderr.write(`execd: ${runSilence(this.base, doing, ms)}\n`)
+      const say = () => ownLine(`execd: ${runSilence(this.base, doing, ms)}`)
       yield* saidWhenSilent(sseEvents(res, what), ms, say)
     } catch (err) {
       throw lostConnection(err, this.base, doing)
