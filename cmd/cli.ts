@@ -271,7 +271,13 @@ async function ended(status: { code: number }): Promise<number> {
         if (stream === process.stdout) failure(err)
         resolve()
       })
-      if (stream.destroyed || !stream.writable) return resolve()
+      if (stream.destroyed || !stream.writable) {
+        // A write that failed (EPIPE) destroyed stdout: its failure is kept, or `metrics --watch
+        // | head -1` exited 0, not 141. Nothing more will settle on a destroyed stream.
+        const err = stream === process.stdout ? stdoutWrites?.failure() : undefined
+        if (err) failure(err)
+        return resolve()
+      }
       if (stream === process.stdout && stdoutWrites)
         return void stdoutWrites.settled().then(err => {
           if (err) failure(err)
