@@ -47,6 +47,8 @@ export interface StdoutWrites {
   settled(): Promise<unknown>
   /** Whether `err` is a failure of a write to stdout. */
   failedWith(err: unknown): boolean
+  /** The first failure so far, if any, without waiting for writes under way. */
+  failure(): unknown
 }
 
 /**
@@ -73,5 +75,6 @@ export function followStdoutWrites(): StdoutWrites {
     settled: () =>
       pending === 0 ? Promise.resolve(failure) : new Promise(resolve => waiting.push(() => resolve(failure))),
     failedWith: err => err !== undefined && err === failure,
+    failure: () => failure,
   }
 }

@@ -14,6 +14,7 @@ import { flagsOf, hint, withSuggestion } from './suggest'
 import { helpAsked } from './help-asked'
 import { helpOf, printHelp, wrapHelp } from './help-wrap'
 import { ANSWER_OPTION } from './route-url'
+import { SILENCE_OPTION } from './daemon-quiet'
 import { runServe, servePlain } from './serve-start'
 import { versionText } from '../core/version'
 
@@ -101,6 +102,7 @@ function addOthers(cli: CAC): void {
     .option('--watch', 'print a sample every second until Ctrl-C (exit 130; 1 if the daemon ends it)')
     .option(URL_OPTION, URL_HELP)
     .option(...ANSWER_OPTION)
+    .option(...SILENCE_OPTION)
     .action(async options => {
       const { metricsCommand } = await import('./metrics')
       process.exitCode = await metricsCommand(options)
@@ -119,6 +121,7 @@ function addOthers(cli: CAC): void {
       .option('--list', 'list languages and whether each is available here')
       .option(URL_OPTION, URL_HELP)
       .option(...ANSWER_OPTION)
+      .option(...SILENCE_OPTION)
       .option(
         '--isolated <workspace>',
         'run the command in a throwaway isolated (bubblewrap) session over this workspace',
@@ -268,7 +271,13 @@ async function ended(status: { code: number }): Promise<number> {
         if (stream === process.stdout) failure(err)
         resolve()
       })
-      if (stream.destroyed || !stream.writable) return resolve()
+      if (stream.destroyed || !stream.writable) {
+        // A write that failed (EPIPE) destroyed stdout: its failure is kept, or `metrics --watch
+        // | head -1` exited 0, not 141. Nothing more will settle on a destroyed stream.
+        const err = stream === process.stdout ? stdoutWrites?.failure() : undefined
+        if (err) failure(err)
+        return resolve()
+      }
       if (stream === process.stdout && stdoutWrites)
         return void stdoutWrites.settled().then(err => {
           if (err) failure(err)

@@ -8,12 +8,43 @@
  * the screen as if the program were still thinking. Said once per silence, on stderr; the run
  * goes on, and the next event arms the watch again.
  */
+import { UsageError } from './errors'
+import { ownLine } from './paced-output'
 
 /** Three pings missed, and then some: a loaded daemon's late ping is not a silence. */
 export const RUN_SILENCE_MS = 10_000
 
-export const runSilence = (base: string, doing: string) =>
-  `no word from ${base} for ${RUN_SILENCE_MS / 1000} s ${doing} (it pings every 3 s: a daemon stopped, or the network down?); still waiting`
+/**
+ * How long a daemon's silence goes unsaid is the person's to set (`--silence-notice`): 10 s was
+ * fixed, so a script that wanted to know sooner (or never) could not, and a test of the line
+ * waited 10 s for it. Below the daemon's 3 s ping, a healthy daemon's quiet is said too.
+ */
+export const SILENCE_ENV = 'EXECD_SILENCE_NOTICE'
+export const SILENCE_OPTION: [string, string] = [
+  '--silence-notice <ms>',
+  `with --url: say on stderr when the daemon has sent nothing for this long (env ${SILENCE_ENV}; default ${RUN_SILENCE_MS}, metrics --watch 3000; 0: never)`,
+]
+/** A day: beyond it the notice means never, which is 0. */
+const SILENCE_MAX_MS = 86_400_000
+
+/**
+ * `--silence-notice` (or its variable) as typed: undefined when not given (each verb has its
+ * default), 0 for never, else 1000 ms to a day; anything else is a usage error.
+ */
+export function silenceNoticeOf(typed: unknown, fromFlag: boolean): number | undefined {
+  if (typed === undefined || typed === '') return undefined
+  const ms = /^\d+$/.test(String(typed)) ? Number(typed) : Number.NaN
+  if (ms === 0 || (ms >= 1000 && ms <= SILENCE_MAX_MS)) return ms
+  throw new UsageError(
+    `${fromFlag ? '--silence-notice' : SILENCE_ENV} expects milliseconds from 1000 to ${SILENCE_MAX_MS} (0: never said), got '${typed}'`,
+  )
+}
+
+/** A silence's length as said: `10 s`, `1.5 s`. */
+export const seconds = (ms: number) => `${ms / 1000} s`
+
+export const runSilence = (base: string, doing: string, ms = RUN_SILENCE_MS) =>
+  `no word from ${base} for ${seconds(ms)} ${doing} (it pings every 3 s: a daemon stopped, or the network down?); still waiting`
 
 /**
  * `source`'s items as they come, `say` called once each time none has come for `silenceMs`.
@@ -26,6 +57,7 @@ export async function* saidWhenSilent<T>(
   silenceMs: number,
   say: () => void,
 ): AsyncGenerator<T> {
+  if (silenceMs <= 0) return yield* source
   const it = source[Symbol.asyncIterator]()
   /** When the wait for the next item began; undefined while the consumer holds one. */
   let since: number | undefined
@@ -70,7 +102,7 @@ export const STOP_SAID_MS = 1000
  * STOP_SAID_MS; the function returned takes it back (the verb ends first).
  */
 export function saidUnlessAnswered(asked: Promise<unknown>, line: string): () => void {
-  const timer = setTimeout(() => process.stderr.write(`execd: ${line}\n`), STOP_SAID_MS)
+  const timer = setTimeout(() => ownLine(`execd: ${line}`), STOP_SAID_MS)
   const unsay = () => clearTimeout(timer)
   void asked.then(unsay, unsay)
   return unsay

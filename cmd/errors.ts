@@ -11,6 +11,7 @@
 import { ConfigError } from '../core/config'
 import { ExecdError, PREFIX, errnoOf, errnoText, toExecdError, type ErrorCode } from '../core/errors'
 import { STDOUT_CLOSED } from './closed-stdout'
+import { ownLine } from './paced-output'
 import { visible } from './visible'
 
 const USAGE_EXIT = 2
@@ -93,7 +94,7 @@ export function report(err: unknown, json = false): number {
     process.stderr.write(`${JSON.stringify({ code, message })}\n`)
   } else {
     // One line whatever the message holds: a path typed or named by a daemon may carry newlines or ESC.
-    process.stderr.write(`execd: ${visible(plainMessage(err).trimEnd())}\n`)
+    ownLine(`execd: ${visible(plainMessage(err).trimEnd())}`)
   }
   return exitCodeOf(err)
 }

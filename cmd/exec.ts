@@ -11,7 +11,7 @@ import { describeExit } from '../core/exit-words'
 import { setLongTimeout } from '../core/timers'
 import { encodeEvent, type ExecEvent } from '../core/events'
 import { watchBrokenPipe } from './broken-pipe'
-import { flush, put, room } from './paced-output'
+import { flush, ownLine, put, room } from './paced-output'
 import { localCode, remoteCode, type CodeClient } from './code-client'
 import { UsageError, plainMessage } from './errors'
 import { onStop, signalExit, stopSignal, TIMEOUT_EXIT } from './lifecycle'
@@ -222,16 +222,16 @@ export async function runCell(
   if (pipe.broken) return { status: pipe.exitCode() }
   const signal = stopSignal()
   if (signal && !interactive) {
-    if (otherStop()) process.stderr.write(`execd: ${describeExit({ code: null, signal, killedBy: null })}\n`)
+    if (otherStop()) ownLine(`execd: ${describeExit({ code: null, signal, killedBy: null })}`)
     return { status: signalExit(signal) }
   }
   // A stream cut short (the daemon behind --url gone, a proxy's timeout) is no success.
   if (!ended && !failed && !interrupted) {
-    process.stderr.write(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete\n`)
+    ownLine(`execd: ${STREAM_CUT} (no execution_complete): the cell's output may be incomplete`)
     return { status: 1 }
   }
   if (timedOut) {
-    process.stderr.write(`execd: timed out after ${options.timeoutAsked ?? timeout} ms (the cell was interrupted)\n`)
+    ownLine(`execd: timed out after ${options.timeoutAsked ?? timeout} ms (the cell was interrupted)`)
     return { status: TIMEOUT_EXIT }
   }
   if (interrupted) return { status: 1 }

@@ -20,6 +20,8 @@ export interface ReadRequest {
   range?: string
   offset?: string
   limit?: string
+  /** A progress line draws a stall (`no bytes for 3s`): a remote download need not say it too. */
+  stallDrawn?: boolean
 }
 
 export interface FsOps {

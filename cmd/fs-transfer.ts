@@ -53,13 +53,14 @@ export async function copyOut(r: Run, dest: RawPath, shownTo: 'cat' | 'get' = 'g
   typedCheck(() => lineWindow(request))
   // Where it goes is settled before a byte is asked for: a directory there is a plain error.
   const target = dest === '-' ? '' : await destination(binary(dest), r.arg(0))
-  const res = await r.fs.read(request)
+  const drawn = dest !== '-' && showProgress(r.json)
+  const res = await r.fs.read({ ...request, stallDrawn: drawn })
   let web = res.body ?? new ReadableStream<Uint8Array>()
   if (shownTo === 'cat' && process.stdout.isTTY) web = await textOnly(web, String(r.args[0]))
   const body = Readable.fromWeb(web as never) as AsyncIterable<Uint8Array> & Readable
   if (dest === '-') return pipeToStdout(body)
   const total = Number(res.headers.get('content-length') ?? NaN)
-  const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, showProgress(r.json))
+  const shown = progress(`get ${r.args[0]}`, Number.isFinite(total) ? total : undefined, drawn)
   // The target's name cut so that the temp name stays within NAME_MAX: a name of 235 to 255 bytes,
   // valid itself, failed as "file name too long".
   const suffix = `.execd-${crypto.randomUUID().slice(0, 8)}.part`

@@ -18,6 +18,7 @@ import { helpOf, printHelp, wrapHelp } from './help-wrap'
 import { type ArgBytes, rawWords } from './raw-argv'
 import { remoteOf } from './remote'
 import { ANSWER_OPTION } from './route-url'
+import { SILENCE_OPTION } from './daemon-quiet'
 import { remoteFs } from './remote-fs'
 import { visible } from './visible'
 
@@ -28,6 +29,7 @@ export const COMMON: [string, string][] = [
   ['--root <dir>', 'confine every path to this directory (local mode)'],
   ['--url <url>', 'drive the daemon at this URL (env EXECD_URL; token from EXECD_ACCESS_TOKEN)'],
   ANSWER_OPTION,
+  SILENCE_OPTION,
 ]
 
 /** The operations as a cac program (`execd fs` is its name in help). */

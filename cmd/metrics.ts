@@ -8,7 +8,7 @@ import { onStop, signalExit, stopSignal } from './lifecycle'
 import { Type } from '@sinclair/typebox'
 import { MetricsSchema, type Metrics } from '../plugins/metrics/contract'
 import { answerOf, lostConnection, remoteOf, sseEvents, type Remote } from './remote'
-import { saidWhenSilent } from './daemon-quiet'
+import { saidWhenSilent, seconds } from './daemon-quiet'
 
 interface MetricsSource {
   snapshot(): Promise<Metrics>
@@ -16,10 +16,10 @@ interface MetricsSource {
   close(): Promise<void> | void
 }
 
-/** A watch's samples come each second: this long without one is said. */
+/** A watch's samples come each second: this long without one is said (unless --silence-notice says otherwise). */
 const SILENCE_MS = 3000
-export const silence = (base: string) =>
-  `no sample from ${base} for ${SILENCE_MS / 1000} s (a daemon stopped, or stuck?); still watching`
+export const silence = (base: string, ms = SILENCE_MS) =>
+  `no sample from ${base} for ${seconds(ms)} (a daemon stopped, or stuck?); still watching`
 
 export async function metricsCommand(options: { json?: boolean; watch?: boolean; url?: string }): Promise<number> {
   const print = (m: Metrics) => void process.stdout.write(options.json ? `${JSON.stringify(m)}\n` : human(m))
@@ -30,7 +30,9 @@ export async function metricsCommand(options: { json?: boolean; watch?: boolean;
     // A daemon stopped (SIGSTOP) or stuck sends no sample and no end: the last sample stayed on
     // the screen as if it were now's. Said once per silence, on stderr; the watch goes on.
     const watched = remote
-      ? saidWhenSilent(source.watch(), SILENCE_MS, () => process.stderr.write(`execd: ${silence(remote.base)}\n`))
+      ? saidWhenSilent(source.watch(), remote.silenceMs ?? SILENCE_MS, () =>
+          process.stderr.write(`execd: ${silence(remote.base, remote.silenceMs)}\n`),
+        )
       : source.watch()
     const samples = watched[Symbol.asyncIterator]()
     // Ctrl-C is how a watch ends: quietly, 130 as any verb a signal ends. The sampler's timer is unref'd (it must

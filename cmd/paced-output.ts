@@ -16,6 +16,7 @@
  * pipe watch stops the run), then, past BACKLOG queued, the stream's drain. `flush()` before
  * anything else is written.
  */
+import { fstatSync } from 'node:fs'
 
 /** What is gathered before it is written. */
 const GATHER = 64 << 10
@@ -33,12 +34,12 @@ interface Backlog {
 const backlogs = new Map<NodeJS.WriteStream, Backlog>()
 let gathered: { stream: NodeJS.WriteStream; parts: string[]; size: number } | undefined
 let scheduled = false
-/** The text put last left its line open (no newline at its end). */
-let lineOpen = false
+/** Where the text put last left its line open (no newline at its end), if it did. */
+let openOn: NodeJS.WriteStream | undefined
 
 /** Writes `text` to `stream`, after what was put before it, within this turn of the loop. */
 export function put(stream: NodeJS.WriteStream, text: string): void {
-  if (text.length > 0) lineOpen = !text.endsWith('\n')
+  if (text.length > 0) openOn = text.endsWith('\n') ? undefined : stream
   if (gathered && gathered.stream !== stream) flush()
   gathered ??= { stream, parts: [], size: 0 }
   gathered.parts.push(text)
@@ -101,7 +102,32 @@ function drainOf(stream: NodeJS.WriteStream): Promise<void> {
  * redrawing its line from the first column.
  */
 export function takeOpenLine(): boolean {
-  const open = lineOpen
-  lineOpen = false
+  const open = openOn !== undefined
+  openOn = undefined
   return open
+}
+
+/**
+ * One of execd's own lines on stderr (`execd: timed out …`), after what was put before it and on
+ * a row of its own: a cell's output that left its line open (`print('abc', end='')`) had the
+ * line written onto that row, `abcexecd: timed out after 1500 ms`. The open line is ended on
+ * stderr where the two share a file (stderr itself; stdout where both are one terminal, one
+ * pipe or one file, `2>&1`); a stdout of its own is left as the cell wrote it.
+ */
+export function ownLine(line: string): void {
+  flush()
+  if (openOn && (openOn === process.stderr || sameFile(1, 2))) {
+    openOn = undefined
+    process.stderr.write('\n')
+  }
+  process.stderr.write(`${line}\n`)
+}
+
+function sameFile(a: number, b: number): boolean {
+  try {
+    const [x, y] = [fstatSync(a), fstatSync(b)]
+    return x.dev === y.dev && x.ino === y.ino
+  } catch {
+    return false
+  }
 }

@@ -7,6 +7,7 @@ import { FileInfoMapSchema, FileInfoSchema, ReplaceCountsSchema } from '../plugi
 import type { FsOps, Permission, ReadRequest } from './fs-ops'
 import { endOf, entriesOf, named, queryOf } from './path-fields'
 import { lostConnection, type Remote } from './remote'
+import { RUN_SILENCE_MS, saidWhenSilent, seconds } from './daemon-quiet'
 import { listByDirectory, searchByDirectory, type Where } from './remote-walk'
 
 /** One metadata part and one file part, streamed: the file is never held in memory. */
@@ -44,21 +45,27 @@ function multipart(meta: object, source: AsyncIterable<Uint8Array>): { body: Rea
 
 /**
  * A download's answer, its connection lost midway (the daemon killed) said in a person's words:
- * it was Bun's, `execd: http://host/files/download?path=…: error ECONNRESET`.
+ * it was Bun's, `execd: http://host/files/download?path=…: error ECONNRESET`. A download that
+ * stops moving (the daemon stopped, the network gone) is said once per stall unless a progress
+ * line draws it (`stallDrawn`): into a pipe or a log, `fs get --url` sat silent for as long as it
+ * lasted. A transfer has no pings: the line says no bytes came, not that the daemon is gone.
  */
-function lostSaid(res: Response, base: string): Response {
-  const reader = res.body!.getReader()
+function lostSaid(res: Response, remote: Remote, stallDrawn: boolean): Response {
+  const ms = stallDrawn ? 0 : (remote.silenceMs ?? RUN_SILENCE_MS)
+  const say = () =>
+    process.stderr.write(`execd: no bytes from ${remote.base} for ${seconds(ms)} during the download; still waiting\n`)
+  const chunks = saidWhenSilent(res.body as unknown as AsyncIterable<Uint8Array>, ms, say)[Symbol.asyncIterator]()
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        const next = await reader.read()
+        const next = await chunks.next()
         if (next.done) controller.close()
         else controller.enqueue(next.value)
       } catch (err) {
-        controller.error(lostConnection(err, base, 'during the download'))
+        controller.error(lostConnection(err, remote.base, 'during the download'))
       }
     },
-    cancel: reason => reader.cancel(reason),
+    cancel: async () => void (await chunks.return(undefined)),
   })
   return new Response(body, { status: res.status, headers: res.headers })
 }
@@ -83,7 +90,8 @@ export function remoteFs(remote: Remote): FsOps {
           query: { ...named(req.path), offset: req.offset, limit: req.limit },
           headers: req.range ? { range: req.range } : {},
         }),
-        remote.base,
+        remote,
+        req.stallDrawn === true,
       ),
     async write(path: string, perm: Permission, source: AsyncIterable<Uint8Array>) {
       let bytes = 0

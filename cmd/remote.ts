@@ -15,7 +15,8 @@ import { jsonItems, NotAnArray } from './json-items'
 import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { checkTokenSendable } from './token-header'
-import { RUN_SILENCE_MS, runSilence, saidWhenSilent } from './daemon-quiet'
+import { RUN_SILENCE_MS, SILENCE_ENV, runSilence, saidWhenSilent, silenceNoticeOf } from './daemon-quiet'
+import { ownLine } from './paced-output'
 import { isWebPage, notExecdAnswer } from './web-page'
 
 export { URL_ENV }
@@ -32,6 +33,8 @@ export class Remote {
     readonly base: string,
     /** ANSWER_TIMEOUT_MS unless given; 0 waits as long as it takes. */
     private readonly answerMs = ANSWER_TIMEOUT_MS,
+    /** How long a daemon's silence goes unsaid (--silence-notice); undefined: the verb's own default, 0: never. */
+    readonly silenceMs?: number,
   ) {
     this.token = process.env[TOKEN_ENV] || undefined
     // A token in the environment is for this client only: never handed to a child.
@@ -159,8 +162,9 @@ export class Remote {
    */
   async *events(res: Response, what: string, doing: string): AsyncGenerator<ExecEvent> {
     try {
-      const say = () => process.stderr.write(`execd: ${runSilence(this.base, doing)}\n`)
-      yield* saidWhenSilent(sseEvents(res, what), RUN_SILENCE_MS, say)
+      const ms = this.silenceMs ?? RUN_SILENCE_MS
+      const say = () => ownLine(`execd: ${runSilence(this.base, doing, ms)}`)
+      yield* saidWhenSilent(sseEvents(res, what), ms, say)
     } catch (err) {
       throw lostConnection(err, this.base, doing)
     }
@@ -293,16 +297,27 @@ function sentWithin(source: ReadableStream<Uint8Array>, wait: ReturnType<typeof 
   )
 }
 
-/** The remote daemon named by --url or EXECD_URL, if any, with --answer-timeout (or its variable). */
-export function remoteOf(options: { url?: unknown; answerTimeout?: unknown }): Remote | undefined {
+/**
+ * The remote daemon named by --url or EXECD_URL, if any, with --answer-timeout and
+ * --silence-notice (or their variables).
+ */
+export function remoteOf(options: {
+  url?: unknown
+  answerTimeout?: unknown
+  silenceNotice?: unknown
+}): Remote | undefined {
   const url = options.url === undefined ? process.env[URL_ENV] : String(options.url)
   const typed = options.answerTimeout ?? process.env[ANSWER_ENV]
   const from = options.answerTimeout === undefined ? ANSWER_ENV : '--answer-timeout'
   if (typed !== undefined && typed !== '' && !/^\d+$/.test(String(typed)))
     throw new UsageError(`${from} expects milliseconds (a whole number; 0: no limit), got '${typed}'`)
+  const silenceMs = silenceNoticeOf(
+    options.silenceNotice ?? process.env[SILENCE_ENV],
+    options.silenceNotice !== undefined,
+  )
   if (!url) return undefined
   daemonUrl(url)
-  return new Remote(url, typed === undefined || typed === '' ? ANSWER_TIMEOUT_MS : Number(typed))
+  return new Remote(url, typed === undefined || typed === '' ? ANSWER_TIMEOUT_MS : Number(typed), silenceMs)
 }
 
 /**

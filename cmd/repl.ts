@@ -18,7 +18,7 @@ import { cellRule } from './cell-rule'
 import { report } from './errors'
 import { ExecdError } from '../core/errors'
 import { localText } from './locale-text'
-import { takeOpenLine } from './paced-output'
+import { ownLine, takeOpenLine } from './paced-output'
 import { readStat } from '../core/procfs'
 import { atExit, leaveTerminal, resetStop, signalExit, stopSignal, type StopSignal } from './lifecycle'
 
@@ -188,7 +188,7 @@ async function afterFailure(
   if (!(failure instanceof ExecdError && failure.code === 'CONTEXT_NOT_FOUND')) return void report(failure)
   try {
     const context = await openContext(client, language, options.cwd)
-    process.stderr.write(`execd: ${CONTEXT_LOST(language)}\n`)
+    ownLine(`execd: ${CONTEXT_LOST(language)}`)
     return context
   } catch (err) {
     return void report(err)

@@ -105,3 +105,20 @@ describe.skipIf(!hasTool('tmux'))('metrics --watch at a terminal', () => {
     }
   }, 90_000)
 })
+
+test('piped into head -1, the watch exits 141 when its reader has gone, as `yes | head -1` (it was 0)', async () => {
+  for (const json of [[], ['--json']]) {
+    const pipeline = Bun.spawn(
+      ['bash', '-c', '"$@" | head -1 >/dev/null; echo "${PIPESTATUS[0]}"', 'bash', BIN, 'metrics', '--watch', ...json],
+      {
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+    )
+    const [status, stderr] = await Promise.all([
+      new Response(pipeline.stdout).text(),
+      new Response(pipeline.stderr).text(),
+    ])
+    expect({ status, stderr }).toEqual({ status: '141\n', stderr: '' })
+  }
+}, 60_000)
