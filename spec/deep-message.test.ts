@@ -1,15 +1,17 @@
 /**
- * A javascript cell's own message nested tens of thousands deep, written whole on its driver's
- * channel (fd 4) or pipe (fd 3). The parser builds it without complaint, but JSON.stringify
- * recurses: a `result` 50,000 deep threw "Maximum call stack size exceeded" where execd framed
- * it, outside any handler, and execd ended with everything it had started; 30,000 deep held the
- * event loop 12 s, a display 34,000 deep 2.8 s (each of 68 KB). Such a message is dropped before
- * it is parsed, past python's and Jupyter's 1,000 levels; the driver's own deep values come as
- * pieces of their JSON, framed as they are, never stringified.
+ * A cell's own message nested tens of thousands deep, written whole where its driver speaks to
+ * execd. The parser builds it without complaint, but JSON.stringify recurses: a javascript
+ * `result` 50,000 deep (on its channel, fd 4, or its pipe, fd 3) threw "Maximum call stack size
+ * exceeded" where execd framed it, outside any handler, and execd ended with everything it had
+ * started; 30,000 deep held the event loop 12 s, a display 34,000 deep 2.8 s (each of 68 KB).
+ * Python dropped a deep result only: a stdout with a member 50,000 deep held the loop 6 s and
+ * failed its request (500). Such a message is dropped before it is parsed, past 1,000 levels
+ * (core/json-depth.ts); the drivers' own deep values come as pieces of their JSON, never parsed.
  */
 import { describe, expect, test } from 'bun:test'
 import { daemonAlone } from './kit/daemon-dir'
-import { createContext, expectWellFormed, ofType, resultText, runCode } from './runtime-kit'
+import { pythonAvailable } from './python-env'
+import { createContext, expectWellFormed, ofType, resultText, runCode, stdoutText } from './runtime-kit'
 import { cellWithin } from './kit/interpreter-replaced'
 
 /** A message `{t, bundle: {"application/json": [[…]]}}` nested `depth` deep, as a JSON text. */
@@ -49,4 +51,20 @@ describe('a javascript cell’s own message nested deep', () => {
       expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
     }, 60_000)
   }
+})
+
+describe.skipIf(pythonAvailable !== true)('a python cell’s own message nested deep', () => {
+  const fx = daemonAlone()
+
+  test('a stdout on fd 3 with a member 50,000 deep: dropped; the cell, execd and the state go on', async () => {
+    const id = await createContext(fx.d, 'python')
+    await runCode(fx.d, 'kept = 7', { id })
+    const line = `'{"type":"stdout","text":"forged","x":' + '[' * 50000 + ']' * 50000 + '}\\n'`
+    const events = await cellWithin(fx.d, id, `import os\nos.write(3, (${line}).encode())\nprint('mine')\nkept`)
+    expectWellFormed(events, id)
+    expect(ofType(events, 'error')).toEqual([])
+    expect(stdoutText(events)).toBe('mine\n')
+    expect(resultText(events)).toEqual(['7'])
+    expect((await fx.d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
+  }, 60_000)
 })
