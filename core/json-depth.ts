@@ -29,3 +29,11 @@ function stringEnd(text: string, open: number): number {
   }
   return -1
 }
+
+/**
+ * Nesting past which a message an interpreter sends is dropped unparsed: JSON.stringify recurses,
+ * and in JSC a value some 30,000 deep takes it seconds (68 KB of it held the event loop 2.8 s), one
+ * 40,000 deep throws "Maximum call stack size exceeded". No driver's message nests this deep (a
+ * display's JSON, a chart's spec, nests tens of levels); python's own json stops near it.
+ */
+export const MAX_MESSAGE_DEPTH = 1000

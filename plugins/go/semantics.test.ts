@@ -127,6 +127,22 @@ describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
     expect(resultOf(events)?.['text/plain']).toBe('ok')
   })
 
+  // Its own context: once imported, "C" makes every later cell of it a cgo build.
+  test.skipIf(!Bun.which('gcc'))(
+    'an unused import "C" stays as it is: the cell is a cgo build',
+    async () => {
+      const other = await startGo()
+      try {
+        const events = await runCell(other, 'import "C"\n\n"cgo"')
+        expect(errorOf(events)).toBeUndefined()
+        expect(resultOf(events)?.['text/plain']).toBe('cgo')
+      } finally {
+        await other.close()
+      }
+    },
+    120_000,
+  )
+
   test('%reset forgets every declaration', async () => {
     const other = await startGo()
     try {

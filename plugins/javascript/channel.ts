@@ -8,6 +8,7 @@
 import { JsonLines } from '../../core/json-lines'
 import { ChannelWrites } from '../../core/channel-writes'
 import { openFdSocket } from '../../core/fd-socket'
+import { MAX_MESSAGE_DEPTH, nestedDeeperThan } from '../../core/json-depth'
 
 /**
  * The longest line taken, in characters: a cell's `process.send` is refused in the driver past
@@ -56,6 +57,8 @@ export class DriverChannel {
   /** Each whole line's JSON to `message` at once (none is queued); a line that is not JSON is dropped. */
   private received(chunk: Uint8Array): void {
     for (const line of this.lines.push(this.decoder.decode(chunk, { stream: true }))) {
+      // A cell's own line nested 50,000 deep threw where its event was framed, and execd ended.
+      if (nestedDeeperThan(line, MAX_MESSAGE_DEPTH)) continue
       let m: unknown
       try {
         m = JSON.parse(line)

@@ -14,6 +14,7 @@ import type { Logger } from '../../core/log'
 import { OutputChunks } from '../../core/output-chunks'
 import { ReadGatherer } from '../../core/read-gather'
 import { openFdSocket } from '../../core/fd-socket'
+import { MAX_MESSAGE_DEPTH, nestedDeeperThan } from '../../core/json-depth'
 
 const HEAD = 5
 const STDOUT = 0
@@ -208,9 +209,13 @@ export class OutputPipe {
     const pieces = this.message
     this.message = undefined
     if (!pieces) return
+    const text = Buffer.concat(pieces).toString()
+    // A cell's own frame nested 50,000 deep threw where its event was framed, and execd ended.
+    if (nestedDeeperThan(text, MAX_MESSAGE_DEPTH))
+      return this.log.warn('javascript: a message nested too deep to take was skipped', { max: MAX_MESSAGE_DEPTH })
     let m: unknown
     try {
-      m = JSON.parse(Buffer.concat(pieces).toString())
+      m = JSON.parse(text)
     } catch {
       this.log.warn('javascript: the driver sent a message that is not JSON')
       return

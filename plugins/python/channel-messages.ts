@@ -3,7 +3,6 @@
  * the bulk message's framing, which parsed lines are messages, and the error that stands for one
  * dropped for its size. A cell can write to fd 3 as well as the driver, so none is trusted.
  */
-import { DepthScanner } from '../../core/body'
 import { EncodedEvent, errorEvent, isExecError, isPlainObject } from '../../core/events'
 import { StringsJson } from '../../core/json-lines'
 import { SpilledFile } from '../../core/spilled-bytes'
@@ -91,23 +90,6 @@ export function isMessage(m: unknown): boolean {
       return isExecError(m.error)
     default:
       return true
-  }
-}
-
-/**
- * Nesting past which a result's bundle is dropped: JSON.stringify recurses, and a cell's line
- * nested 200,000 deep (parsed natively without complaint) threw "Maximum call stack size
- * exceeded" where its event was framed, cutting the response without a terminal event. Python's
- * own json gives up near 1,000 levels; only a line written to fd 3 by hand goes deeper.
- */
-const MAX_RESULT_DEPTH = 1000
-
-export function tooDeep(line: string): boolean {
-  try {
-    new DepthScanner(MAX_RESULT_DEPTH, Number.POSITIVE_INFINITY).feed(line)
-    return false
-  } catch {
-    return true
   }
 }
 

@@ -17,11 +17,11 @@ import {
   RAW_HEAD,
   RAW_TYPES,
   SPILL_FROM,
-  tooDeep,
   tooLarge,
 } from './channel-messages'
 import { ChannelWrites } from '../../core/channel-writes'
 import { openFdSocket } from '../../core/fd-socket'
+import { MAX_MESSAGE_DEPTH, nestedDeeperThan } from '../../core/json-depth'
 
 /**
  * Characters of whole lines received and not yet taken past which the socket stops being read
@@ -282,6 +282,14 @@ export class LineChannel {
       this.unread -= line.length
       this.resumeIfDrained()
       if (!line.trim()) continue
+      // A cell's own line nested past it (any message, not only a result: a stdout's extra member
+      // 50,000 deep held the event loop 6 s and failed its request) is dropped unparsed, a split
+      // value's header with it: JSON.stringify recurses where the event is framed.
+      if (nestedDeeperThan(line, MAX_MESSAGE_DEPTH)) {
+        this.splitType = undefined
+        this.splitAlias = false
+        continue
+      }
       let msg: any
       try {
         msg = JSON.parse(line)
@@ -310,7 +318,6 @@ export class LineChannel {
         continue
       }
       if (!isMessage(msg)) continue
-      if (msg.type === 'result' && tooDeep(line)) continue
       return msg
     }
   }

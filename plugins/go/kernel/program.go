@@ -92,8 +92,9 @@ func source(m state, c *cell, o options) []byte {
 	if len(m.imports) > 0 {
 		b.WriteString("import (\n")
 		for _, im := range m.imports {
-			// An import nothing uses is kept for its side effects (init), as a blank import.
-			if im.name != "_" && (o.blank[im.path] || (im.guess != "" && !used[im.guess])) {
+			// An import nothing uses is kept for its side effects (init), as a blank import; not
+			// cgo's "C", which cannot be renamed (the cell failed "cannot rename import").
+			if im.name != "_" && im.path != "C" && (o.blank[im.path] || (im.guess != "" && !used[im.guess])) {
 				b.WriteString("\t_ " + strconv.Quote(im.path) + "\n")
 			} else {
 				b.WriteString("\t" + im.src + "\n")
