@@ -16,6 +16,7 @@ import { asBunEnv, SELF_EXECUTABLE } from '../../core/self-exec'
 import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
+import type { Table } from './format'
 import { Interrupted } from './database'
 import { firstKeyword, type Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
@@ -145,13 +146,8 @@ export class ChildDatabase implements Database {
     }
     const o = reply.outcome
     if ('affected' in o) return { affected: o.affected }
-    return {
-      table: {
-        columns: o.columns,
-        rows: o.rows,
-        truncated: o.truncated || undefined,
-      },
-    }
+    if ('tables' in o) return { tables: o.tables.map(tableOf), more: o.more }
+    return { table: tableOf(o) }
   }
 
   cancel(): void {
@@ -203,6 +199,8 @@ export class ChildDatabase implements Database {
     this.pending.clear()
   }
 }
+
+const tableOf = (o: Table): Table => ({ columns: o.columns, rows: o.rows, truncated: o.truncated || undefined })
 
 /** Removes the driver's dir now (tests); the next context writes it again. */
 export const removeDriverFile = (): Promise<void> => files.remove()

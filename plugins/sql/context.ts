@@ -1,8 +1,9 @@
 /**
  * One sql context: a database connection (in a child process, child.ts). A cell is a script of
- * statements run in order; each SELECT-like statement is a table result, every other one an
- * `affected_rows` result; the first failure ends the cell. Lines starting with `.open` at the
- * top of a cell switch this context to another database, as in the sqlite3 shell.
+ * statements run in order; each SELECT-like statement is a table result (a CALL of a procedure
+ * that SELECTs: its result sets, one each), every other one an `affected_rows` result; the first
+ * failure ends the cell. Lines starting with `.open` at the top of a cell switch this context to
+ * another database, as in the sqlite3 shell.
  */
 import { clip } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
@@ -69,9 +70,13 @@ export class SqlContext implements RuntimeContext {
         if (this.stopping) return yield interrupted()
         try {
           const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)
-          yield makeEvent('result', {
-            results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected),
-          })
+          if ('tables' in outcome) {
+            for (const table of outcome.tables) yield makeEvent('result', { results: tableBundle(table) })
+            if (outcome.more > 0) yield makeEvent('stdout', { text: `(${outcome.more} more result sets not shown)\n` })
+          } else
+            yield makeEvent('result', {
+              results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected),
+            })
         } catch (e) {
           if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
           if (this.stopping) return yield interrupted()

@@ -8,7 +8,8 @@ import { ChildDatabase } from './child'
 import type { Table } from './format'
 import type { Dialect } from './split'
 
-export type Outcome = { table: Table } | { affected: number }
+/** `tables`: a statement's several result sets (a MySQL CALL's), `more` of them not shown. */
+export type Outcome = { table: Table } | { affected: number } | { tables: Table[]; more: number }
 
 export interface Database {
   readonly dialect: Dialect
