@@ -200,6 +200,23 @@ DROP TABLE dt`,
     ])
   })
 
+  test("a trigger's FOLLOWS before an IF body, a function returning DOUBLE PRECISION with a CASE body", async () => {
+    await storedProgramTables(fx.d)
+    const last = await cells(
+      fx.d,
+      `CREATE TABLE fo (x int, note text);
+       CREATE TRIGGER fo1 BEFORE INSERT ON fo FOR EACH ROW SET NEW.note = 'a';
+       CREATE TRIGGER fo2 BEFORE INSERT ON fo FOR EACH ROW FOLLOWS fo1
+         IF NEW.x < 0 THEN SET NEW.x = -NEW.x; SET NEW.note = concat(NEW.note, ';neg'); END IF;
+       CREATE FUNCTION half(a INT) RETURNS DOUBLE PRECISION NO SQL
+         CASE WHEN a IS NULL THEN RETURN 0; ELSE RETURN a / 2; END CASE;
+       INSERT INTO fo (x) VALUES (-3);
+       SELECT x, note, half(x) AS h FROM fo;
+       DROP FUNCTION half; DROP TABLE fo`,
+    )
+    expect(last.at(-3)).toBe('{"columns":["x","note","h"],"rows":[[3,"a;neg",1.5]]}')
+  })
+
   test('a query in an executable comment is a query: its error is a DBQueryError', async () => {
     const id = await createContext(fx.d, 'sql')
     const events = await runCode(fx.d, '/*!40101 SELECT nowhere_col */', { id, language: 'sql' })

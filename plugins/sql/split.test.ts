@@ -205,3 +205,21 @@ test('MariaDB stored routines whose body is no BEGIN, and Oracle-mode packages a
     programs.flatMap(p => [p, 'SELECT 2']),
   )
 })
+
+test("MariaDB heads the word list missed: a trigger's FOLLOWS/PRECEDES, two-word return types, an event's schedule", () => {
+  const programs = [
+    'CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW FOLLOWS t1 IF NEW.x < 0 THEN SET NEW.x = 0; END IF',
+    'CREATE OR REPLACE DEFINER=`root`@`%` TRIGGER t3 AFTER UPDATE ON t FOR EACH ROW PRECEDES `db`.`t1`\n' +
+      '  CASE WHEN NEW.x > 1 THEN INSERT INTO l VALUES (1); ELSE INSERT INTO l VALUES (2); END CASE',
+    'CREATE TRIGGER t4 BEFORE DELETE ON t FOR EACH ROW FOLLOWS d.t1 lbl: LOOP LEAVE lbl; END LOOP',
+    'CREATE FUNCTION d() RETURNS DOUBLE PRECISION NO SQL IF 1 THEN RETURN 1; ELSE RETURN 2; END IF',
+    'CREATE FUNCTION v() RETURNS CHAR VARYING(10) READS SQL DATA SQL SECURITY INVOKER\n' +
+      '  IF 1 THEN RETURN 1; ELSE RETURN 2; END IF',
+    'CREATE FUNCTION n() RETURNS NATIONAL CHAR(3) CONTAINS SQL CASE WHEN 1 THEN RETURN 1; ELSE RETURN 2; END CASE',
+    "CREATE EVENT e ON SCHEDULE EVERY 1 HOUR STARTS '2026-01-01' ON COMPLETION NOT PRESERVE DISABLE\n" +
+      "  COMMENT 'c;' DO IF 1 THEN DELETE FROM t; DELETE FROM l; END IF",
+  ]
+  expect(splitStatements(programs.map(p => `${p};\nSELECT 2;\n`).join(''), 'mysql')).toEqual(
+    programs.flatMap(p => [p, 'SELECT 2']),
+  )
+})
