@@ -222,4 +222,16 @@ DROP TABLE dt`,
     const events = await runCode(fx.d, '/*!40101 SELECT nowhere_col */', { id, language: 'sql' })
     expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DBQueryError'])
   })
+
+  test("an executable comment past the server's version is a comment, as the server reads it", async () => {
+    // MariaDB 10.11 ignores /*!999999 (past it) and /*!50700 (MySQL 5.7's); it runs /*M!100000.
+    const id = await createContext(fx.d, 'sql')
+    const ran = await runCode(fx.d, '/*!999999 SELECT 1 */;\n/*!50700 SELECT 2 */;\n/*M!100000 SELECT 3 AS c */', {
+      id,
+      language: 'sql',
+    })
+    expect(resultText(ran)).toEqual(['{"columns":["c"],"rows":[[3]]}'])
+    const failed = await runCode(fx.d, '/*!999999 SELECT 1 FROM */ DELETE FROM no_such_table', { id, language: 'sql' })
+    expect(ofType(failed, 'error').map(e => e.error.ename)).toEqual(['DBExecError'])
+  })
 })

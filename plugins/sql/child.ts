@@ -18,6 +18,7 @@ import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
 import type { Table } from './format'
 import { Interrupted } from './database'
+import { serverVersion, type ServerVersion } from './lex'
 import { firstKeyword, type Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
 import mysql from './mysql.js' with { type: 'text' }
@@ -55,6 +56,7 @@ const driverFile = async (): Promise<string> => join(await files.reached(), 'sql
 export class ChildDatabase implements Database {
   readonly dialect: Dialect
   description = ''
+  server: ServerVersion | undefined
   private proc!: OwnedProcess
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   private ready!: { resolve: () => void; reject: (e: Error) => void }
@@ -75,6 +77,7 @@ export class ChildDatabase implements Database {
       const reply = await within(db.request(request), START_TIMEOUT_MS)
       if (reply === 'timeout') throw new Error(`the ${db.kind} did not answer within ${START_TIMEOUT_MS} ms`)
       if (!reply.ok) throw new Error(reply.error?.message)
+      if (db.dialect === 'mysql') db.server = serverVersion(reply.version ?? '')
       db.description = server
         ? target.description
         : `SQLite ${reply.version} ${target.path === ':memory:' ? 'in memory' : `file ${target.path}`}`
@@ -138,7 +141,12 @@ export class ChildDatabase implements Database {
   }
 
   async execute(stmt: string, maxRows: number): Promise<Outcome> {
-    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword: firstKeyword(stmt, this.dialect) })
+    const reply = await this.request({
+      op: 'exec',
+      stmt,
+      maxRows,
+      keyword: firstKeyword(stmt, this.dialect, this.server),
+    })
     if (!reply.ok) {
       const { message, interrupted, ...details } = reply.error ?? { message: 'the statement failed' }
       if (interrupted) throw new Interrupted()

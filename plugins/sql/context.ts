@@ -11,7 +11,7 @@ import type { RuntimeContext } from '../../core/plugin'
 import { nextTurn, within } from '../../core/timers'
 import { Interrupted, openDatabase, type Database } from './database'
 import { affectedBundle, tableBundle } from './format'
-import { firstKeyword, statementsOf, type Dialect } from './split'
+import { firstKeyword, statementsOf } from './split'
 
 interface SqlContextOptions {
   cwd: string
@@ -62,7 +62,7 @@ export class SqlContext implements RuntimeContext {
         if (error) return yield error
         yield makeEvent('stdout', { text: `opened ${this.db.description}\n` })
       }
-      for (const stmt of statementsOf(script, this.db.dialect)) {
+      for (const stmt of statementsOf(script, this.db.dialect, this.db.server)) {
         if (stmt === undefined) {
           await nextTurn()
           continue
@@ -80,7 +80,7 @@ export class SqlContext implements RuntimeContext {
         } catch (e) {
           if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
           if (this.stopping) return yield interrupted()
-          return yield statementError(stmt, this.db.dialect, e)
+          return yield statementError(stmt, this.db, e)
         }
       }
     } finally {
@@ -139,9 +139,9 @@ function takeOpens(code: string): { opens: string[]; script: string } {
 const interrupted = () => errorEvent('KeyboardInterrupt', 'execution stopped by interrupt')
 
 /** The reference's names: DBQueryError for reads, DBExecError for everything else. */
-function statementError(stmt: string, dialect: Dialect, e: unknown): ExecEvent {
+function statementError(stmt: string, db: Database, e: unknown): ExecEvent {
   const err = e as Error & { code?: string; errno?: string; detail?: string; hint?: string; position?: string }
-  const ename = READS.has(firstKeyword(stmt, dialect)) ? 'DBQueryError' : 'DBExecError'
+  const ename = READS.has(firstKeyword(stmt, db.dialect, db.server)) ? 'DBQueryError' : 'DBExecError'
   const traceback = [clip(stmt, 500)]
   if (err?.code) traceback.push(`code: ${err.code}${err.errno ? ` (${err.errno})` : ''}`)
   if (err?.detail) traceback.push(`detail: ${err.detail}`)

@@ -6,6 +6,7 @@
 import { isAbsolute, join } from 'node:path'
 import { ChildDatabase } from './child'
 import type { Table } from './format'
+import type { ServerVersion } from './lex'
 import type { Dialect } from './split'
 
 /** `tables`: a statement's several result sets (a MySQL CALL's), `more` of them not shown. */
@@ -15,6 +16,8 @@ export interface Database {
   readonly dialect: Dialect
   /** Where the data lives, for messages (a DSN without its password). */
   readonly description: string
+  /** A MySQL-protocol server's version, for its executable comments; absent: not known. */
+  readonly server?: ServerVersion
   /** False once the database is lost with its process; absent: always true. */
   readonly alive?: boolean
   execute(stmt: string, maxRows: number, interrupted: () => boolean): Promise<Outcome>

@@ -51,13 +51,16 @@ proc.on('message', async m => {
       // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
       const mysqlDsn = /^(mysql|mariadb):/i.test(m.dsn)
       server = new SQL(mysqlDsn ? await relayed(m.dsn) : m.dsn, { max: 1, bigint: true })
+      let version
       if (mysqlDsn) {
-        const [[id]] = await server.unsafe('SELECT CONNECTION_ID()').values()
+        // The version: which of a cell's executable comments (/*!50700 … */) the server runs.
+        const [[id, text]] = await server.unsafe('SELECT CONNECTION_ID(), VERSION()').values()
         mysql = { dsn: m.dsn, id: String(id) }
+        version = String(text)
       } else {
         await server.unsafe('SELECT 1')
       }
-      proc.send({ id: m.id, ok: true })
+      proc.send({ id: m.id, ok: true, version })
     } else if (m.op === 'exec') {
       stop = false
       wire?.limit(m.maxRows + 1)

@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { serverVersion } from './lex'
 import { KEYWORD_WITHIN, firstKeyword, splitStatements, statementsOf } from './split'
 
 test('statements split at top-level semicolons, blanks and comment-only parts dropped', () => {
@@ -222,4 +223,37 @@ test("MariaDB heads the word list missed: a trigger's FOLLOWS/PRECEDES, two-word
   expect(splitStatements(programs.map(p => `${p};\nSELECT 2;\n`).join(''), 'mysql')).toEqual(
     programs.flatMap(p => [p, 'SELECT 2']),
   )
+})
+
+test("an executable comment's version is compared with the server's, as the server's lexer does", () => {
+  const maria = serverVersion('10.11.19-MariaDB-0+deb12u1')
+  const mysql = serverVersion('8.0.36')
+  expect([maria, mysql]).toEqual([
+    { id: 101119, mariadb: true },
+    { id: 80036, mariadb: false },
+  ])
+  const on = (comment: string, server = maria) => firstKeyword(`${comment} SELECT 1 */ DELETE FROM t`, 'mysql', server)
+  // At most the server's version runs; past it, or MySQL 5.7's and later's on MariaDB, a comment.
+  expect([on('/*!40101'), on('/*!101119'), on('/*!101120'), on('/*!50700'), on('/*!99999')]).toEqual([
+    'SELECT',
+    'SELECT',
+    'DELETE',
+    'DELETE',
+    'DELETE',
+  ])
+  expect([on('/*M!50700'), on('/*M!100000'), on('/*M!999999'), on('/*!'), on('/*!9999999')]).toEqual([
+    'SELECT',
+    'SELECT',
+    'DELETE',
+    'SELECT',
+    'DELETE',
+  ])
+  expect([on('/*!50700', mysql), on('/*!80037', mysql), on('/*M!50000', mysql)]).toEqual(['SELECT', 'DELETE', 'DELETE'])
+  // Unknown server: every one runs, as before.
+  expect(firstKeyword('/*!999999 SELECT 1 */ DELETE FROM t', 'mysql')).toBe('SELECT')
+  // A part holding only a comment that does not run is no statement.
+  expect(splitStatements('/*!999999 SELECT 1 */;\n/*!40101 SET @a = 1 */;\nSELECT 2', 'mysql', maria)).toEqual([
+    '/*!40101 SET @a = 1 */',
+    'SELECT 2',
+  ])
 })

@@ -30,6 +30,7 @@ import {
   lineEnd,
   quoteEnd,
   wordEnd,
+  type ServerVersion,
 } from './lex'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
@@ -40,15 +41,16 @@ const MAX_DELIMITER = 16
 /** Characters walked between turns given back: a 16 MiB cell was 1–2 s of the event loop in one piece. */
 const TURN_EVERY = 1 << 18
 
-export function splitStatements(text: string, dialect: Dialect): string[] {
-  return [...statementsOf(text, dialect)].filter(stmt => stmt !== undefined)
+export function splitStatements(text: string, dialect: Dialect, server?: ServerVersion): string[] {
+  return [...statementsOf(text, dialect, server)].filter(stmt => stmt !== undefined)
 }
 
 /**
  * The statements as found, with an undefined after each ~256 Ki characters walked: where the
- * caller, on execd's event loop (plugins/sql/context.ts), lets other work in.
+ * caller, on execd's event loop (plugins/sql/context.ts), lets other work in. `server`: a
+ * MySQL-protocol server's version, whose executable comments past it are comments.
  */
-export function* statementsOf(text: string, dialect: Dialect): Generator<string | undefined> {
+export function* statementsOf(text: string, dialect: Dialect, server?: ServerVersion): Generator<string | undefined> {
   const out: string[] = []
   let turnAt = TURN_EVERY
   const n = text.length
@@ -89,7 +91,7 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
       lineStart = true
     } else if (c === SLASH && text.charCodeAt(i + 1) === STAR) {
       // MySQL runs the text of /*! … */ (MariaDB also /*M! … */): a dump's statements.
-      if (mysql && executableOpening(text, i)) begun()
+      if (mysql && executableOpening(text, i, server)) begun()
       i = blockEnd(text, i)
     } else if (c === QUOTE || c === DQUOTE || (c === BACKTICK && dialect !== 'postgres')) {
       begun()
@@ -189,7 +191,7 @@ export const KEYWORD_WITHIN = 1 << 16
  * DBExecError. A statement is read once, forward, and no further than `KEYWORD_WITHIN`
  * characters: a regex here walked every unclosed comment.
  */
-export function firstKeyword(stmt: string, dialect: Dialect): string {
+export function firstKeyword(stmt: string, dialect: Dialect, server?: ServerVersion): string {
   // Cut first, so that a comment's end is looked for in the head only, not 16 MiB on.
   const head = stmt.length > KEYWORD_WITHIN + 32 ? stmt.slice(0, KEYWORD_WITHIN + 32) : stmt
   const n = Math.min(head.length, KEYWORD_WITHIN)
@@ -200,7 +202,7 @@ export function firstKeyword(stmt: string, dialect: Dialect): string {
     if (isSpace(c) || c === LPAREN) i++
     else if (lineComment(head, i, dialect)) i = lineEnd(head, i)
     else if (c === SLASH && head.charCodeAt(i + 1) === STAR) {
-      const opening = dialect === 'mysql' ? executableOpening(head, i) : 0
+      const opening = dialect === 'mysql' ? executableOpening(head, i, server) : 0
       if (opening) inside++
       i = opening ? i + opening : blockEnd(head, i)
     } else if (inside > 0 && c === STAR && head.charCodeAt(i + 1) === SLASH) {
