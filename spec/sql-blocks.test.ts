@@ -89,6 +89,14 @@ describe.skipIf(!postgres)(`PostgreSQL${postgres ? '' : ' (skipped: no postgresq
   test('-- is a comment wherever it stands', async () => {
     expect(await cells(fx.d, 'SELECT 1--1 AS x;\n AS y')).toEqual(['{"columns":["y"],"rows":[[1]]}'])
   })
+
+  test('a query behind 128 KiB of comments is still a query: its error is a DBQueryError', async () => {
+    // Its first keyword is read where the splitter found its first token, not 64 KiB into it.
+    const comments = `/* ${'c'.repeat(64 * 1024)} */\n-- ${'d'.repeat(64 * 1024)}\n`
+    const id = await createContext(fx.d, 'sql')
+    const events = await runCode(fx.d, `${comments}SELECT nowhere_col`, { id, language: 'sql' })
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DBQueryError'])
+  })
 })
 
 describe.skipIf(!mariadb)(`MariaDB${mariadb ? '' : ' (skipped: no mariadb-server installed)'}`, () => {

@@ -19,7 +19,7 @@ import type { Database, Outcome } from './database'
 import type { Table } from './format'
 import { Interrupted } from './database'
 import { serverVersion, type ServerVersion } from './lex'
-import { firstKeyword, type Dialect } from './split'
+import type { Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
 import mysql from './mysql.js' with { type: 'text' }
 import mysqlWire from './mysql-wire.js' with { type: 'text' }
@@ -140,13 +140,8 @@ export class ChildDatabase implements Database {
     return !this.gone && !this.closed
   }
 
-  async execute(stmt: string, maxRows: number): Promise<Outcome> {
-    const reply = await this.request({
-      op: 'exec',
-      stmt,
-      maxRows,
-      keyword: firstKeyword(stmt, this.dialect, this.server),
-    })
+  async execute(stmt: string, keyword: string, maxRows: number): Promise<Outcome> {
+    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword })
     if (!reply.ok) {
       const { message, interrupted, ...details } = reply.error ?? { message: 'the statement failed' }
       if (interrupted) throw new Interrupted()

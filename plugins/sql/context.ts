@@ -68,8 +68,9 @@ export class SqlContext implements RuntimeContext {
           continue
         }
         if (this.stopping) return yield interrupted()
+        const keyword = firstKeyword(stmt.text, this.db.dialect, this.db.server, stmt.head)
         try {
-          const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)
+          const outcome = await this.db.execute(stmt.text, keyword, this.opts.maxRows, () => this.stopping)
           if ('tables' in outcome) {
             for (const table of outcome.tables) yield makeEvent('result', { results: tableBundle(table) })
             if (outcome.more > 0) yield makeEvent('stdout', { text: `(${outcome.more} more result sets not shown)\n` })
@@ -80,7 +81,7 @@ export class SqlContext implements RuntimeContext {
         } catch (e) {
           if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
           if (this.stopping) return yield interrupted()
-          return yield statementError(stmt, this.db, e)
+          return yield statementError(stmt.text, keyword, e)
         }
       }
     } finally {
@@ -139,9 +140,9 @@ function takeOpens(code: string): { opens: string[]; script: string } {
 const interrupted = () => errorEvent('KeyboardInterrupt', 'execution stopped by interrupt')
 
 /** The reference's names: DBQueryError for reads, DBExecError for everything else. */
-function statementError(stmt: string, db: Database, e: unknown): ExecEvent {
+function statementError(stmt: string, keyword: string, e: unknown): ExecEvent {
   const err = e as Error & { code?: string; errno?: string; detail?: string; hint?: string; position?: string }
-  const ename = READS.has(firstKeyword(stmt, db.dialect, db.server)) ? 'DBQueryError' : 'DBExecError'
+  const ename = READS.has(keyword) ? 'DBQueryError' : 'DBExecError'
   const traceback = [clip(stmt, 500)]
   if (err?.code) traceback.push(`code: ${err.code}${err.errno ? ` (${err.errno})` : ''}`)
   if (err?.detail) traceback.push(`detail: ${err.detail}`)

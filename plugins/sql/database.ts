@@ -20,7 +20,8 @@ export interface Database {
   readonly server?: ServerVersion
   /** False once the database is lost with its process; absent: always true. */
   readonly alive?: boolean
-  execute(stmt: string, maxRows: number, interrupted: () => boolean): Promise<Outcome>
+  /** `keyword`: its first (split.ts firstKeyword), which says whether it is a query to bound. */
+  execute(stmt: string, keyword: string, maxRows: number, interrupted: () => boolean): Promise<Outcome>
   /** Best effort: cancels the statement in flight where the driver can. */
   cancel(): void
   close(): Promise<void>

@@ -140,8 +140,8 @@ test('a large cell is walked in pieces, a turn given back between them, its stat
   expect(got.filter(stmt => stmt === undefined).length).toBeGreaterThanOrEqual(4)
   const statements = got.filter(stmt => stmt !== undefined)
   expect(statements).toHaveLength(100_001)
-  expect(statements.slice(0, 100_000).every(stmt => stmt === 'SELECT 1')).toBe(true)
-  expect(statements[100_000]).toHaveLength((1 << 20) + 9)
+  expect(statements.slice(0, 100_000).every(stmt => stmt?.text === 'SELECT 1' && stmt.head === 0)).toBe(true)
+  expect(statements[100_000]?.text).toHaveLength((1 << 20) + 9)
 })
 
 test("MySQL's -- is a comment only before white space or a control character; PostgreSQL's and SQLite's always", () => {
@@ -255,5 +255,23 @@ test("an executable comment's version is compared with the server's, as the serv
   expect(splitStatements('/*!999999 SELECT 1 */;\n/*!40101 SET @a = 1 */;\nSELECT 2', 'mysql', maria)).toEqual([
     '/*!40101 SET @a = 1 */',
     'SELECT 2',
+  ])
+})
+
+test("a statement's first token is found by the walk that splits it: its keyword behind any length of comments", () => {
+  const comments = `/* ${'c'.repeat(KEYWORD_WITHIN)} */\n-- ${'d'.repeat(KEYWORD_WITHIN)}\n`
+  for (const dialect of ['mysql', 'postgres', 'sqlite'] as const) {
+    const got = [...statementsOf(`SELECT 1;\n  ${comments}  ((select 2));\n${comments}`, dialect)]
+    const [first, second, ...rest] = got.filter(stmt => stmt !== undefined)
+    expect([first, rest]).toEqual([{ text: 'SELECT 1', head: 0 }, []])
+    expect(second!.text.slice(second!.head)).toBe('((select 2))')
+    expect(firstKeyword(second!.text, dialect)).toBe('')
+    expect(firstKeyword(second!.text, dialect, undefined, second!.head)).toBe('SELECT')
+  }
+  // A stored program behind more than 512 characters of comments still keeps its body.
+  const program = 'CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END'
+  expect(splitStatements(`${comments}${program};\nSELECT 3`, 'mysql')).toEqual([
+    `${comments}${program}`.trim(),
+    'SELECT 3',
   ])
 })
