@@ -89,6 +89,14 @@ describe.skipIf(!postgres)(`PostgreSQL${postgres ? '' : ' (skipped: no postgresq
   test('-- is a comment wherever it stands', async () => {
     expect(await cells(fx.d, 'SELECT 1--1 AS x;\n AS y')).toEqual(['{"columns":["y"],"rows":[[1]]}'])
   })
+
+  test('a query behind 128 KiB of comments is still a query: its error is a DBQueryError', async () => {
+    // Its first keyword is read where the splitter found its first token, not 64 KiB into it.
+    const comments = `/* ${'c'.repeat(64 * 1024)} */\n-- ${'d'.repeat(64 * 1024)}\n`
+    const id = await createContext(fx.d, 'sql')
+    const events = await runCode(fx.d, `${comments}SELECT nowhere_col`, { id, language: 'sql' })
+    expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DBQueryError'])
+  })
 })
 
 describe.skipIf(!mariadb)(`MariaDB${mariadb ? '' : ' (skipped: no mariadb-server installed)'}`, () => {
@@ -200,9 +208,38 @@ DROP TABLE dt`,
     ])
   })
 
+  test("a trigger's FOLLOWS before an IF body, a function returning DOUBLE PRECISION with a CASE body", async () => {
+    await storedProgramTables(fx.d)
+    const last = await cells(
+      fx.d,
+      `CREATE TABLE fo (x int, note text);
+       CREATE TRIGGER fo1 BEFORE INSERT ON fo FOR EACH ROW SET NEW.note = 'a';
+       CREATE TRIGGER fo2 BEFORE INSERT ON fo FOR EACH ROW FOLLOWS fo1
+         IF NEW.x < 0 THEN SET NEW.x = -NEW.x; SET NEW.note = concat(NEW.note, ';neg'); END IF;
+       CREATE FUNCTION half(a INT) RETURNS DOUBLE PRECISION NO SQL
+         CASE WHEN a IS NULL THEN RETURN 0; ELSE RETURN a / 2; END CASE;
+       INSERT INTO fo (x) VALUES (-3);
+       SELECT x, note, half(x) AS h FROM fo;
+       DROP FUNCTION half; DROP TABLE fo`,
+    )
+    expect(last.at(-3)).toBe('{"columns":["x","note","h"],"rows":[[3,"a;neg",1.5]]}')
+  })
+
   test('a query in an executable comment is a query: its error is a DBQueryError', async () => {
     const id = await createContext(fx.d, 'sql')
     const events = await runCode(fx.d, '/*!40101 SELECT nowhere_col */', { id, language: 'sql' })
     expect(ofType(events, 'error').map(e => e.error.ename)).toEqual(['DBQueryError'])
+  })
+
+  test("an executable comment past the server's version is a comment, as the server reads it", async () => {
+    // MariaDB 10.11 ignores /*!999999 (past it) and /*!50700 (MySQL 5.7's); it runs /*M!100000.
+    const id = await createContext(fx.d, 'sql')
+    const ran = await runCode(fx.d, '/*!999999 SELECT 1 */;\n/*!50700 SELECT 2 */;\n/*M!100000 SELECT 3 AS c */', {
+      id,
+      language: 'sql',
+    })
+    expect(resultText(ran)).toEqual(['{"columns":["c"],"rows":[[3]]}'])
+    const failed = await runCode(fx.d, '/*!999999 SELECT 1 FROM */ DELETE FROM no_such_table', { id, language: 'sql' })
+    expect(ofType(failed, 'error').map(e => e.error.ename)).toEqual(['DBExecError'])
   })
 })

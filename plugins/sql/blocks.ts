@@ -28,6 +28,12 @@ const STARTS = new Set(['', ';', 'BEGIN', 'ATOMIC', 'DO', 'LOOP', 'REPEAT', ':',
  */
 const CHARACTERISTICS = new Set([
   'RETURNS',
+  // A type's second word: DOUBLE PRECISION, CHAR VARYING, NATIONAL CHAR, LONG VARCHAR.
+  'PRECISION',
+  'VARYING',
+  'CHAR',
+  'VARCHAR',
+  'VARBINARY',
   'UNSIGNED',
   'SIGNED',
   'ZEROFILL',
@@ -80,6 +86,11 @@ export class Blocks {
   private pkg = false
   /** In a routine's head, the next word is a name (the RETURNS type, a character set). */
   private nameNext = false
+  /**
+   * A MySQL trigger's `FOR EACH ROW FOLLOWS|PRECEDES name`: 1 while its name is read (a word,
+   * a quoted name, dotted parts), 2 once read, when the next word starts the body (`IF …`).
+   */
+  private order = 0
   /** The last word (upper-cased) or punctuation character read. */
   prev = ''
 
@@ -109,6 +120,15 @@ export class Blocks {
     return false
   }
 
+  /** Follows a trigger's FOLLOWS/PRECEDES by its words; whether `w` is the first of its body. */
+  private orderWord(w: string, dotAfter: boolean): boolean {
+    const body = this.order === 2
+    if (this.prev === 'ROW' && (w === 'FOLLOWS' || w === 'PRECEDES') && this.open.length === 0) this.order = 1
+    else if (this.order === 1) this.order = dotAfter ? 1 : 2
+    else this.order = 0
+    return body
+  }
+
   static opens(head: string, dialect: Dialect): boolean {
     return HEADS[dialect].test(skipComments(head, dialect))
   }
@@ -122,6 +142,9 @@ export class Blocks {
     else if (c === ')' && this.parens > 0) {
       if (--this.parens === 0 && this.routine === 'name' && this.open.length === 0) this.routine = 'head'
     } else if (c === ';') this.handler = 0
+    if (this.order === 1 && c === "'") this.order = 2
+    else if (this.order === 2 && c === '.') this.order = 1
+    else if (this.order === 2) this.order = 0
     // A routine's head holds no punctuation but its strings (COMMENT 'x'): this starts the body.
     if (this.routine === 'head' && this.parens === 0 && c !== "'" && c !== '(' && c !== ')') this.routine = 'body'
     this.prev = c
@@ -136,7 +159,7 @@ export class Blocks {
     const mysql = this.dialect === 'mysql'
     const handled = this.handler === 2 && (w === 'BEGIN' || w === 'CASE' || LOOPS.has(w))
     if (handled) this.handler = 0
-    const bodyAt = mysql && this.routineWord(w)
+    const bodyAt = mysql && (this.routineWord(w) || this.orderWord(w, dotAfter))
     if (this.routine === 'name' && (w === 'AS' || w === 'IS') && this.parens === 0 && this.open.length === 0) {
       // Oracle mode (MariaDB): a package's AS … END; a routine's AS, declarations up to its BEGIN.
       this.open.push(this.pkg ? 'AS' : 'DECLARE')

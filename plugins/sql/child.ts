@@ -16,8 +16,10 @@ import { asBunEnv, SELF_EXECUTABLE } from '../../core/self-exec'
 import { describeExit } from '../../core/exit-words'
 import { within } from '../../core/timers'
 import type { Database, Outcome } from './database'
+import type { Table } from './format'
 import { Interrupted } from './database'
-import { firstKeyword, type Dialect } from './split'
+import { serverVersion, type ServerVersion } from './lex'
+import type { Dialect } from './split'
 import cells from './cells.js' with { type: 'text' }
 import mysql from './mysql.js' with { type: 'text' }
 import mysqlWire from './mysql-wire.js' with { type: 'text' }
@@ -54,6 +56,7 @@ const driverFile = async (): Promise<string> => join(await files.reached(), 'sql
 export class ChildDatabase implements Database {
   readonly dialect: Dialect
   description = ''
+  server: ServerVersion | undefined
   private proc!: OwnedProcess
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>()
   private ready!: { resolve: () => void; reject: (e: Error) => void }
@@ -74,6 +77,7 @@ export class ChildDatabase implements Database {
       const reply = await within(db.request(request), START_TIMEOUT_MS)
       if (reply === 'timeout') throw new Error(`the ${db.kind} did not answer within ${START_TIMEOUT_MS} ms`)
       if (!reply.ok) throw new Error(reply.error?.message)
+      if (db.dialect === 'mysql') db.server = serverVersion(reply.version ?? '')
       db.description = server
         ? target.description
         : `SQLite ${reply.version} ${target.path === ':memory:' ? 'in memory' : `file ${target.path}`}`
@@ -136,8 +140,8 @@ export class ChildDatabase implements Database {
     return !this.gone && !this.closed
   }
 
-  async execute(stmt: string, maxRows: number): Promise<Outcome> {
-    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword: firstKeyword(stmt, this.dialect) })
+  async execute(stmt: string, keyword: string, maxRows: number): Promise<Outcome> {
+    const reply = await this.request({ op: 'exec', stmt, maxRows, keyword })
     if (!reply.ok) {
       const { message, interrupted, ...details } = reply.error ?? { message: 'the statement failed' }
       if (interrupted) throw new Interrupted()
@@ -145,13 +149,8 @@ export class ChildDatabase implements Database {
     }
     const o = reply.outcome
     if ('affected' in o) return { affected: o.affected }
-    return {
-      table: {
-        columns: o.columns,
-        rows: o.rows,
-        truncated: o.truncated || undefined,
-      },
-    }
+    if ('tables' in o) return { tables: o.tables.map(tableOf), more: o.more }
+    return { table: tableOf(o) }
   }
 
   cancel(): void {
@@ -203,6 +202,8 @@ export class ChildDatabase implements Database {
     this.pending.clear()
   }
 }
+
+const tableOf = (o: Table): Table => ({ columns: o.columns, rows: o.rows, truncated: o.truncated || undefined })
 
 /** Removes the driver's dir now (tests); the next context writes it again. */
 export const removeDriverFile = (): Promise<void> => files.remove()

@@ -1,8 +1,9 @@
 /**
  * One sql context: a database connection (in a child process, child.ts). A cell is a script of
- * statements run in order; each SELECT-like statement is a table result, every other one an
- * `affected_rows` result; the first failure ends the cell. Lines starting with `.open` at the
- * top of a cell switch this context to another database, as in the sqlite3 shell.
+ * statements run in order; each SELECT-like statement is a table result (a CALL of a procedure
+ * that SELECTs: its result sets, one each), every other one an `affected_rows` result; the first
+ * failure ends the cell. Lines starting with `.open` at the top of a cell switch this context to
+ * another database, as in the sqlite3 shell.
  */
 import { clip } from '../../core/errors'
 import { errorEvent, makeEvent, type ExecEvent } from '../../core/events'
@@ -10,7 +11,7 @@ import type { RuntimeContext } from '../../core/plugin'
 import { nextTurn, within } from '../../core/timers'
 import { Interrupted, openDatabase, type Database } from './database'
 import { affectedBundle, tableBundle } from './format'
-import { firstKeyword, statementsOf, type Dialect } from './split'
+import { firstKeyword, statementsOf } from './split'
 
 interface SqlContextOptions {
   cwd: string
@@ -61,21 +62,26 @@ export class SqlContext implements RuntimeContext {
         if (error) return yield error
         yield makeEvent('stdout', { text: `opened ${this.db.description}\n` })
       }
-      for (const stmt of statementsOf(script, this.db.dialect)) {
+      for (const stmt of statementsOf(script, this.db.dialect, this.db.server)) {
         if (stmt === undefined) {
           await nextTurn()
           continue
         }
         if (this.stopping) return yield interrupted()
+        const keyword = firstKeyword(stmt.text, this.db.dialect, this.db.server, stmt.head)
         try {
-          const outcome = await this.db.execute(stmt, this.opts.maxRows, () => this.stopping)
-          yield makeEvent('result', {
-            results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected),
-          })
+          const outcome = await this.db.execute(stmt.text, keyword, this.opts.maxRows, () => this.stopping)
+          if ('tables' in outcome) {
+            for (const table of outcome.tables) yield makeEvent('result', { results: tableBundle(table) })
+            if (outcome.more > 0) yield makeEvent('stdout', { text: `(${outcome.more} more result sets not shown)\n` })
+          } else
+            yield makeEvent('result', {
+              results: 'table' in outcome ? tableBundle(outcome.table) : affectedBundle(outcome.affected),
+            })
         } catch (e) {
           if (e instanceof Interrupted) return yield errorEvent('KeyboardInterrupt', e.message)
           if (this.stopping) return yield interrupted()
-          return yield statementError(stmt, this.db.dialect, e)
+          return yield statementError(stmt.text, keyword, e)
         }
       }
     } finally {
@@ -134,9 +140,9 @@ function takeOpens(code: string): { opens: string[]; script: string } {
 const interrupted = () => errorEvent('KeyboardInterrupt', 'execution stopped by interrupt')
 
 /** The reference's names: DBQueryError for reads, DBExecError for everything else. */
-function statementError(stmt: string, dialect: Dialect, e: unknown): ExecEvent {
+function statementError(stmt: string, keyword: string, e: unknown): ExecEvent {
   const err = e as Error & { code?: string; errno?: string; detail?: string; hint?: string; position?: string }
-  const ename = READS.has(firstKeyword(stmt, dialect)) ? 'DBQueryError' : 'DBExecError'
+  const ename = READS.has(keyword) ? 'DBQueryError' : 'DBExecError'
   const traceback = [clip(stmt, 500)]
   if (err?.code) traceback.push(`code: ${err.code}${err.errno ? ` (${err.errno})` : ''}`)
   if (err?.detail) traceback.push(`detail: ${err.detail}`)

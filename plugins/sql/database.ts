@@ -6,17 +6,22 @@
 import { isAbsolute, join } from 'node:path'
 import { ChildDatabase } from './child'
 import type { Table } from './format'
+import type { ServerVersion } from './lex'
 import type { Dialect } from './split'
 
-export type Outcome = { table: Table } | { affected: number }
+/** `tables`: a statement's several result sets (a MySQL CALL's), `more` of them not shown. */
+export type Outcome = { table: Table } | { affected: number } | { tables: Table[]; more: number }
 
 export interface Database {
   readonly dialect: Dialect
   /** Where the data lives, for messages (a DSN without its password). */
   readonly description: string
+  /** A MySQL-protocol server's version, for its executable comments; absent: not known. */
+  readonly server?: ServerVersion
   /** False once the database is lost with its process; absent: always true. */
   readonly alive?: boolean
-  execute(stmt: string, maxRows: number, interrupted: () => boolean): Promise<Outcome>
+  /** `keyword`: its first (split.ts firstKeyword), which says whether it is a query to bound. */
+  execute(stmt: string, keyword: string, maxRows: number, interrupted: () => boolean): Promise<Outcome>
   /** Best effort: cancels the statement in flight where the driver can. */
   cancel(): void
   close(): Promise<void>

@@ -51,13 +51,16 @@ proc.on('message', async m => {
       // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
       const mysqlDsn = /^(mysql|mariadb):/i.test(m.dsn)
       server = new SQL(mysqlDsn ? await relayed(m.dsn) : m.dsn, { max: 1, bigint: true })
+      let version
       if (mysqlDsn) {
-        const [[id]] = await server.unsafe('SELECT CONNECTION_ID()').values()
+        // The version: which of a cell's executable comments (/*!50700 … */) the server runs.
+        const [[id, text]] = await server.unsafe('SELECT CONNECTION_ID(), VERSION()').values()
         mysql = { dsn: m.dsn, id: String(id) }
+        version = String(text)
       } else {
         await server.unsafe('SELECT 1')
       }
-      proc.send({ id: m.id, ok: true })
+      proc.send({ id: m.id, ok: true, version })
     } else if (m.op === 'exec') {
       stop = false
       wire?.limit(m.maxRows + 1)
@@ -157,6 +160,8 @@ async function readAll(pending, maxRows, shape = values => values) {
   const result = await sent(pending)
   // MariaDB answers a killed SLEEP() with a row: an interrupted statement is one, whatever came.
   if (stop) throw INTERRUPTED
+  // Several results (a CALL of a procedure that SELECTs): a list of them, itself without a count.
+  if (result.count === undefined && Array.isArray(result[0])) return severalResults(result, maxRows)
   const columns = (result.columns ?? []).map(c => c.name)
   if (columns.length === 0) return { affected: Number(result.affectedRows ?? result.count ?? 0) }
   const rows = []
@@ -166,6 +171,37 @@ async function readAll(pending, maxRows, shape = values => values) {
   }
   // The relay dropped rows this result would not have shown: it says so.
   return { columns, rows, truncated: wire?.cut ?? false }
+}
+
+/** Result sets of one statement shown at most; the rest are counted (`more`). */
+const MAX_RESULTS = 64
+
+/**
+ * The result sets of a CALL, each a table as the mysql client prints it, rows cut to the limit
+ * and all of them to one budget: before, only the CALL's own count was shown. A procedure that
+ * SELECTs in a loop answers a result per turn, so at most MAX_RESULTS go out. No result set:
+ * the last result's count (the CALL's own).
+ */
+function severalResults(results, maxRows) {
+  const tables = []
+  const budget = { left: MAX_RESULT_CHARS }
+  let more = 0
+  results.forEach((result, index) => {
+    const columns = (result.columns ?? []).map(c => c.name)
+    if (columns.length === 0) return
+    if (tables.length === MAX_RESULTS) return void more++
+    const rows = []
+    let truncated = wire?.cutIn(index) ?? false
+    for (const values of result) {
+      if (rows.length === maxRows || !take(rows, values, budget)) {
+        truncated = true
+        break
+      }
+    }
+    tables.push({ columns, rows, truncated })
+  })
+  if (tables.length === 0) return { affected: Number(results.at(-1)?.affectedRows ?? 0) }
+  return { tables, more }
 }
 
 /**

@@ -75,18 +75,48 @@ export function blockEnd(text: string, i: number): number {
 }
 
 /**
- * MySQL's executable comment opening at `i`, `/*!` or MariaDB's `/*M!` with its version
- * digits: the length of that opening, 0 if none. The server runs its text as SQL.
+ * A MySQL-protocol server as its executable comments read it: its version as their digits
+ * write it (10.11.19: 101119), and whether it is MariaDB, which also runs `/*M!` and ignores
+ * MySQL 5.7's and later's `/*!50700`–`/*!99999`.
  */
-export function executableOpening(text: string, i: number): number {
+export interface ServerVersion {
+  id: number
+  mariadb: boolean
+}
+
+/** A server's VERSION() text ('10.11.19-MariaDB-0+deb12u1', '8.0.36') as its comments read it. */
+export function serverVersion(text: string): ServerVersion | undefined {
+  const [, major, minor, patch] = /^(\d{1,3})\.(\d{1,2})\.(\d{1,2})/.exec(text) ?? []
+  if (patch === undefined) return undefined
+  return { id: Number(major) * 10000 + Number(minor) * 100 + Number(patch), mariadb: /mariadb/i.test(text) }
+}
+
+/**
+ * MySQL's executable comment opening at `i`, `/*!` or MariaDB's `/*M!` with its version
+ * digits: the length of that opening, 0 if none. The server runs its text as SQL when the
+ * comment has no version (5 or 6 digits) or one at most its own, as the server's lexer reads
+ * them (MariaDB's sql_lex.cc, MySQL's sql_lex.cc); for an unknown `server`, always.
+ */
+export function executableOpening(text: string, i: number, server?: ServerVersion): number {
   if (text.charCodeAt(i) !== SLASH || text.charCodeAt(i + 1) !== STAR) return 0
   let j = i + 2
-  if (text.charCodeAt(j) === 77 /* M */) j++
+  const maria = text.charCodeAt(j) === 77 /* M */
+  if (maria) j++
   if (text.charCodeAt(j) !== BANG) return 0
   j++
-  while (isDigit(text.charCodeAt(j))) j++
-  return j - i
+  // MySQL's own server takes /*M! for a comment.
+  if (maria && server && !server.mariadb) return 0
+  let k = j
+  while (k < j + 6 && isDigit(text.charCodeAt(k))) k++
+  // Fewer than 5 digits are no version: the server reads them as the comment's SQL.
+  if (k - j < 5) return j - i
+  const version = Number(text.slice(j, k))
+  if (server && !runs(version, server, maria)) return 0
+  return k - i
 }
+
+const runs = (version: number, server: ServerVersion, maria: boolean): boolean =>
+  version <= server.id && (!server.mariadb || maria || version < 50700 || version > 99999)
 
 /** Past the closing quote; a doubled quote is an escaped one, and `backslash` also takes `\`. */
 export function quoteEnd(text: string, i: number, q: number, backslash: boolean): number {

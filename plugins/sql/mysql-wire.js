@@ -41,7 +41,8 @@ const PEEK = 32
  * costs a query what a relay that parses nothing does).
  */
 export async function wireRelay(host, port) {
-  const state = { rows: Infinity, cut: false }
+  // `cuts`: which results of the last command (counted from 0, a status as one) lost rows.
+  const state = { rows: Infinity, cut: false, cuts: new Set() }
   const listener = Bun.listen({
     hostname: '127.0.0.1',
     port: 0,
@@ -60,9 +61,13 @@ export async function wireRelay(host, port) {
     limit(rows) {
       state.rows = rows
       state.cut = false
+      state.cuts.clear()
     },
     get cut() {
       return state.cut
+    },
+    cutIn(result) {
+      return state.cuts.has(result)
     },
   }
 }
@@ -248,6 +253,8 @@ function serverPackets(session, state) {
   let dropped = 0
   let continued = false
   let dropping = false
+  // The command's result being read, from 0: a CALL's result sets, then its status.
+  let result = -1
   const packets = packetStream(session, (payload, length, seq) => {
     const renumbered = (seq - dropped) & 0xff
     if (continued) {
@@ -261,6 +268,7 @@ function serverPackets(session, state) {
     dropping = false
     const first = payload[0]
     if (phase === 'first') {
+      if (first !== 0xff && first !== 0xfb) result++
       if (first === 0x00) phase = moreResults(payload, true) ? 'first' : 'other'
       else if (first === 0xff) phase = 'other'
       else if (first !== 0xfb) {
@@ -283,6 +291,7 @@ function serverPackets(session, state) {
         phase = 'other'
       } else if (rows >= state.rows || weight > WIRE_BUDGET) {
         state.cut = true
+        state.cuts.add(result)
         dropping = true
         dropped++
         return undefined
@@ -297,6 +306,7 @@ function serverPackets(session, state) {
     phase = command === COM_QUERY || command === COM_STMT_EXECUTE ? 'first' : 'other'
     dropped = 0
     continued = false
+    result = -1
   }
   return packets
 }

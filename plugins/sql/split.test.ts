@@ -1,4 +1,5 @@
 import { expect, test } from 'bun:test'
+import { serverVersion } from './lex'
 import { KEYWORD_WITHIN, firstKeyword, splitStatements, statementsOf } from './split'
 
 test('statements split at top-level semicolons, blanks and comment-only parts dropped', () => {
@@ -139,8 +140,8 @@ test('a large cell is walked in pieces, a turn given back between them, its stat
   expect(got.filter(stmt => stmt === undefined).length).toBeGreaterThanOrEqual(4)
   const statements = got.filter(stmt => stmt !== undefined)
   expect(statements).toHaveLength(100_001)
-  expect(statements.slice(0, 100_000).every(stmt => stmt === 'SELECT 1')).toBe(true)
-  expect(statements[100_000]).toHaveLength((1 << 20) + 9)
+  expect(statements.slice(0, 100_000).every(stmt => stmt?.text === 'SELECT 1' && stmt.head === 0)).toBe(true)
+  expect(statements[100_000]?.text).toHaveLength((1 << 20) + 9)
 })
 
 test("MySQL's -- is a comment only before white space or a control character; PostgreSQL's and SQLite's always", () => {
@@ -204,4 +205,73 @@ test('MariaDB stored routines whose body is no BEGIN, and Oracle-mode packages a
   expect(splitStatements(programs.map(p => `${p};\nSELECT 2;\n`).join(''), 'mysql')).toEqual(
     programs.flatMap(p => [p, 'SELECT 2']),
   )
+})
+
+test("MariaDB heads the word list missed: a trigger's FOLLOWS/PRECEDES, two-word return types, an event's schedule", () => {
+  const programs = [
+    'CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW FOLLOWS t1 IF NEW.x < 0 THEN SET NEW.x = 0; END IF',
+    'CREATE OR REPLACE DEFINER=`root`@`%` TRIGGER t3 AFTER UPDATE ON t FOR EACH ROW PRECEDES `db`.`t1`\n' +
+      '  CASE WHEN NEW.x > 1 THEN INSERT INTO l VALUES (1); ELSE INSERT INTO l VALUES (2); END CASE',
+    'CREATE TRIGGER t4 BEFORE DELETE ON t FOR EACH ROW FOLLOWS d.t1 lbl: LOOP LEAVE lbl; END LOOP',
+    'CREATE FUNCTION d() RETURNS DOUBLE PRECISION NO SQL IF 1 THEN RETURN 1; ELSE RETURN 2; END IF',
+    'CREATE FUNCTION v() RETURNS CHAR VARYING(10) READS SQL DATA SQL SECURITY INVOKER\n' +
+      '  IF 1 THEN RETURN 1; ELSE RETURN 2; END IF',
+    'CREATE FUNCTION n() RETURNS NATIONAL CHAR(3) CONTAINS SQL CASE WHEN 1 THEN RETURN 1; ELSE RETURN 2; END CASE',
+    "CREATE EVENT e ON SCHEDULE EVERY 1 HOUR STARTS '2026-01-01' ON COMPLETION NOT PRESERVE DISABLE\n" +
+      "  COMMENT 'c;' DO IF 1 THEN DELETE FROM t; DELETE FROM l; END IF",
+  ]
+  expect(splitStatements(programs.map(p => `${p};\nSELECT 2;\n`).join(''), 'mysql')).toEqual(
+    programs.flatMap(p => [p, 'SELECT 2']),
+  )
+})
+
+test("an executable comment's version is compared with the server's, as the server's lexer does", () => {
+  const maria = serverVersion('10.11.19-MariaDB-0+deb12u1')
+  const mysql = serverVersion('8.0.36')
+  expect([maria, mysql]).toEqual([
+    { id: 101119, mariadb: true },
+    { id: 80036, mariadb: false },
+  ])
+  const on = (comment: string, server = maria) => firstKeyword(`${comment} SELECT 1 */ DELETE FROM t`, 'mysql', server)
+  // At most the server's version runs; past it, or MySQL 5.7's and later's on MariaDB, a comment.
+  expect([on('/*!40101'), on('/*!101119'), on('/*!101120'), on('/*!50700'), on('/*!99999')]).toEqual([
+    'SELECT',
+    'SELECT',
+    'DELETE',
+    'DELETE',
+    'DELETE',
+  ])
+  expect([on('/*M!50700'), on('/*M!100000'), on('/*M!999999'), on('/*!'), on('/*!9999999')]).toEqual([
+    'SELECT',
+    'SELECT',
+    'DELETE',
+    'SELECT',
+    'DELETE',
+  ])
+  expect([on('/*!50700', mysql), on('/*!80037', mysql), on('/*M!50000', mysql)]).toEqual(['SELECT', 'DELETE', 'DELETE'])
+  // Unknown server: every one runs, as before.
+  expect(firstKeyword('/*!999999 SELECT 1 */ DELETE FROM t', 'mysql')).toBe('SELECT')
+  // A part holding only a comment that does not run is no statement.
+  expect(splitStatements('/*!999999 SELECT 1 */;\n/*!40101 SET @a = 1 */;\nSELECT 2', 'mysql', maria)).toEqual([
+    '/*!40101 SET @a = 1 */',
+    'SELECT 2',
+  ])
+})
+
+test("a statement's first token is found by the walk that splits it: its keyword behind any length of comments", () => {
+  const comments = `/* ${'c'.repeat(KEYWORD_WITHIN)} */\n-- ${'d'.repeat(KEYWORD_WITHIN)}\n`
+  for (const dialect of ['mysql', 'postgres', 'sqlite'] as const) {
+    const got = [...statementsOf(`SELECT 1;\n  ${comments}  ((select 2));\n${comments}`, dialect)]
+    const [first, second, ...rest] = got.filter(stmt => stmt !== undefined)
+    expect([first, rest]).toEqual([{ text: 'SELECT 1', head: 0 }, []])
+    expect(second!.text.slice(second!.head)).toBe('((select 2))')
+    expect(firstKeyword(second!.text, dialect)).toBe('')
+    expect(firstKeyword(second!.text, dialect, undefined, second!.head)).toBe('SELECT')
+  }
+  // A stored program behind more than 512 characters of comments still keeps its body.
+  const program = 'CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END'
+  expect(splitStatements(`${comments}${program};\nSELECT 3`, 'mysql')).toEqual([
+    `${comments}${program}`.trim(),
+    'SELECT 3',
+  ])
 })

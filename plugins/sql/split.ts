@@ -30,6 +30,7 @@ import {
   lineEnd,
   quoteEnd,
   wordEnd,
+  type ServerVersion,
 } from './lex'
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql'
@@ -40,16 +41,30 @@ const MAX_DELIMITER = 16
 /** Characters walked between turns given back: a 16 MiB cell was 1–2 s of the event loop in one piece. */
 const TURN_EVERY = 1 << 18
 
-export function splitStatements(text: string, dialect: Dialect): string[] {
-  return [...statementsOf(text, dialect)].filter(stmt => stmt !== undefined)
+/**
+ * A statement as the cell holds it, trimmed, and where its first token (a word, a quote, `(`,
+ * an executable comment) starts: past its leading comments, found by the walk that split it.
+ */
+export interface Statement {
+  text: string
+  head: number
+}
+
+export function splitStatements(text: string, dialect: Dialect, server?: ServerVersion): string[] {
+  return [...statementsOf(text, dialect, server)].flatMap(stmt => (stmt ? [stmt.text] : []))
 }
 
 /**
  * The statements as found, with an undefined after each ~256 Ki characters walked: where the
- * caller, on execd's event loop (plugins/sql/context.ts), lets other work in.
+ * caller, on execd's event loop (plugins/sql/context.ts), lets other work in. `server`: a
+ * MySQL-protocol server's version, whose executable comments past it are comments.
  */
-export function* statementsOf(text: string, dialect: Dialect): Generator<string | undefined> {
-  const out: string[] = []
+export function* statementsOf(
+  text: string,
+  dialect: Dialect,
+  server?: ServerVersion,
+): Generator<Statement | undefined> {
+  const out: Statement[] = []
   let turnAt = TURN_EVERY
   const n = text.length
   const mysql = dialect === 'mysql'
@@ -58,10 +73,15 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
   let i = 0
   // Nothing but white space and comments since start: such a part is no statement.
   let blank = true
+  let head = 0
   let lineStart = true
   let blocks: Blocks | undefined
   const end = (at: number, after: number) => {
-    if (!blank) out.push(text.slice(start, at).trim())
+    if (!blank) {
+      const part = text.slice(start, at).trimStart()
+      // Its leading white space trimmed: the same characters as `\s` (isSpace).
+      out.push({ text: part.trimEnd(), head: head - (at - part.length) })
+    }
     start = i = after
     blank = true
     blocks = undefined
@@ -69,8 +89,10 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
   /** Marks the statement begun; at its first token its head says whether it opens a body. */
   const begun = () => {
     // Under a DELIMITER of its own the user has said where statements end.
-    if (blank && delimiter === ';' && Blocks.opens(text.slice(start, Math.min(n, start + 512)), dialect))
-      blocks = new Blocks(dialect)
+    if (!blank) return
+    head = i
+    // Read from its first token: a CREATE PROCEDURE behind 512 characters of comments is one.
+    if (delimiter === ';' && Blocks.opens(text.slice(i, Math.min(n, i + 512)), dialect)) blocks = new Blocks(dialect)
     blank = false
   }
   while (i < n) {
@@ -89,7 +111,7 @@ export function* statementsOf(text: string, dialect: Dialect): Generator<string 
       lineStart = true
     } else if (c === SLASH && text.charCodeAt(i + 1) === STAR) {
       // MySQL runs the text of /*! … */ (MariaDB also /*M! … */): a dump's statements.
-      if (mysql && executableOpening(text, i)) begun()
+      if (mysql && executableOpening(text, i, server)) begun()
       i = blockEnd(text, i)
     } else if (c === QUOTE || c === DQUOTE || (c === BACKTICK && dialect !== 'postgres')) {
       begun()
@@ -175,10 +197,11 @@ function dollarTag(text: string, i: number): string | undefined {
 }
 
 /**
- * How far into a statement its first keyword may start: past this much leading white space,
+ * How far past where it is read from its first keyword may start: past this much white space,
  * comments and parentheses the statement has none ('') rather than the keyword read. The
  * scan runs in one piece on execd's event loop: 16 MiB of empty block comments took 100–215 ms (load 3).
- * A dump's header before its first statement is a few KiB.
+ * The sql runtime reads from the statement's first token (`Statement.head`), which the splitter
+ * found in turns, so only parentheses and executable comments count here.
  */
 export const KEYWORD_WITHIN = 1 << 16
 
@@ -186,12 +209,12 @@ export const KEYWORD_WITHIN = 1 << 16
  * The statement's first keyword, upper-cased, past leading comments and parentheses, and into
  * MySQL's executable comments: a dump's `/*!40101 SET …` is a SET, `/*!50003 CREATE …` a CREATE. The
  * sql runtime bounds a query by it (plugins/sql/driver.js) and names an error DBQueryError or
- * DBExecError. A statement is read once, forward, and no further than `KEYWORD_WITHIN`
- * characters: a regex here walked every unclosed comment.
+ * DBExecError. A statement is read once, forward, from `from` and no further than
+ * `KEYWORD_WITHIN` characters: a regex here walked every unclosed comment.
  */
-export function firstKeyword(stmt: string, dialect: Dialect): string {
+export function firstKeyword(stmt: string, dialect: Dialect, server?: ServerVersion, from = 0): string {
   // Cut first, so that a comment's end is looked for in the head only, not 16 MiB on.
-  const head = stmt.length > KEYWORD_WITHIN + 32 ? stmt.slice(0, KEYWORD_WITHIN + 32) : stmt
+  const head = from > 0 || stmt.length > KEYWORD_WITHIN + 32 ? stmt.slice(from, from + KEYWORD_WITHIN + 32) : stmt
   const n = Math.min(head.length, KEYWORD_WITHIN)
   let i = 0
   let inside = 0
@@ -200,7 +223,7 @@ export function firstKeyword(stmt: string, dialect: Dialect): string {
     if (isSpace(c) || c === LPAREN) i++
     else if (lineComment(head, i, dialect)) i = lineEnd(head, i)
     else if (c === SLASH && head.charCodeAt(i + 1) === STAR) {
-      const opening = dialect === 'mysql' ? executableOpening(head, i) : 0
+      const opening = dialect === 'mysql' ? executableOpening(head, i, server) : 0
       if (opening) inside++
       i = opening ? i + opening : blockEnd(head, i)
     } else if (inside > 0 && c === STAR && head.charCodeAt(i + 1) === SLASH) {
