@@ -6,7 +6,7 @@
  */
 import { afterEach, expect, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
-import { postJson, startDaemon, waitFor, childrenOf, type Daemon } from './harness'
+import { keepersOf, postJson, startDaemon, waitFor, type Daemon } from './harness'
 import { PtyClient } from './pty-client'
 import { createContext } from './runtime-kit'
 import { pidsUnder, stillLive } from './kit/own-pids'
@@ -32,8 +32,6 @@ async function background(d: Daemon, command: string): Promise<void> {
   expect(res.status).toBe(200)
   await res.text()
 }
-
-const keepersOf = (d: Daemon) => childrenOf(d.proc.pid).filter(c => c.cmd.includes('__keeper') && c.state !== 'Z')
 
 /** Every live process under execd, once each of `marks` runs there. */
 async function treeWith(d: Daemon, marks: string[]): Promise<number[]> {
@@ -67,7 +65,7 @@ test('a SIGKILLed execd leaves no interpreter, command, forked job or terminal p
   // The terminal's program starts with its first client.
   const client = await PtyClient.connect(d, (await pty.json()).session_id)
   const pids = await treeWith(d, [1, 2, 3, 4, 5, 6].map(mark))
-  const keepers = keepersOf(d).length
+  const keepers = keepersOf(d.proc.pid).length
   // Python's and javascript's interpreters, the shells and sleeps, the terminal's.
   expect(pids.length).toBeGreaterThanOrEqual(11)
   expect(await killedLeaves(d, pids)).toEqual([])
@@ -81,13 +79,13 @@ test("a context's DELETE ends its interpreter alone, and a SIGTERM everything wi
   const id = await createContext(d, 'python')
   await background(d, `sleep ${mark(7)}`)
   const all = await treeWith(d, [mark(7)])
-  const [keeper] = keepersOf(d)
+  const [keeper] = keepersOf(d.proc.pid)
   const python = all.filter(pid => pidsUnder('python', d.proc.pid).includes(pid))
   expect(python.length).toBeGreaterThan(0)
   expect((await d.fetch(`/code/contexts/${id}`, { method: 'DELETE' })).status).toBe(200)
   await waitFor('the interpreter to end', () => stillLive(python, '').length === 0)
   expect(stillLive(pidsUnder(mark(7), d.proc.pid), mark(7))).toHaveLength(1)
-  expect(keepersOf(d).map(k => k.pid)).toEqual([keeper!.pid])
+  expect(keepersOf(d.proc.pid).map(k => k.pid)).toEqual([keeper!.pid])
   expect(await d.stop()).toBe(0)
   await waitFor('nothing of execd to run', () => stillLive(all, '').length === 0, 10_000)
 }, 60_000)
@@ -96,9 +94,9 @@ test('a keeper killed from outside is replaced, and the new one still ends what 
   const d = await daemon()
   await background(d, `sleep ${mark(8)} & sleep ${mark(9)}`)
   await treeWith(d, [mark(8), mark(9)])
-  const [first] = keepersOf(d)
+  const [first] = keepersOf(d.proc.pid)
   process.kill(first!.pid, 'SIGKILL')
-  await waitFor('another keeper', () => keepersOf(d).some(k => k.pid !== first!.pid), 10_000)
+  await waitFor('another keeper', () => keepersOf(d.proc.pid).some(k => k.pid !== first!.pid), 10_000)
   const pids = pidsUnder('', d.proc.pid)
   expect(await killedLeaves(d, pids)).toEqual([])
 }, 60_000)
