@@ -13,6 +13,12 @@
 /** The word that starts this mode: no verb of the command line, and never in its help. */
 export const KEEPER_WORD = '__keeper'
 
+/**
+ * Pause after each read: what execd writes meanwhile waits in the pipe (two lines a command; the
+ * pipe holds thousands), so a busy execd wakes the keeper twice a second at most, not twice a
+ * command, on the cores its commands share. The cost: execd's death is acted on up to this late.
+ */
+const READ_PAUSE_MS = 500
 /** A line longer than any the protocol has is not one of execd's: dropped, not buffered. */
 const MAX_LINE = 256
 
@@ -43,6 +49,7 @@ export async function keepWatch(): Promise<never> {
         rest = rest.slice(end + 1)
       }
       if (rest.length > MAX_LINE) rest = ''
+      await Bun.sleep(READ_PAUSE_MS)
     }
   } catch {
     // A read that fails is the pipe's end as well: execd can no longer tell it anything.

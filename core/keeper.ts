@@ -9,8 +9,10 @@
  * start in front of every spawn (~40 ms, where a command takes 3–11 ms: cmd/main-exec.ts pays it
  * once, for serve's main process); a subreaper (core/reaper.ts) ends with execd; a pidfd is
  * closed with it; a cgroup's kill needs cgroup v2 delegated, which most containers do not give
- * (core/cgroup-confinement.ts), and a group's kill plus the marker sweep reach a sandbox too (its
- * bwrap leads the group and takes the namespace down with it, --die-with-parent).
+ * (core/cgroup-confinement.ts). An isolated session needs none of it: its bwrap runs with
+ * --die-with-parent, which already took the sandbox down with execd (measured on the build
+ * before this: nothing of a session's `sleep` left after a SIGKILL); the keeper's kill of the
+ * group it leads would do the same.
  */
 import type { FileSink, Subprocess } from 'bun'
 import { KEEPER_WORD } from './keeper-main'
@@ -59,9 +61,6 @@ export function keeperWatches(pgid: number): void {
 export function keeperForgets(pgid: number): void {
   if (keeper) send(`-${pgid}\n`)
 }
-
-/** The keeper's pid while one runs (tests, `doctor`). */
-export const keeperPid = (): number | undefined => keeper?.pid
 
 function send(line: string): void {
   const sink = keeper?.stdin ?? start()?.stdin
