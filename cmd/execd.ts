@@ -4,6 +4,7 @@
  * usual words start serve (serve-start.ts); every other use loads the program (cli.ts), whose
  * verbs lazy-import their adapters in turn.
  */
+import { KEEPER_WORD, keepWatch } from '../core/keeper-main'
 import { settleThreads } from '../core/threads'
 import { versionText } from '../core/version'
 import { BROKEN_PIPE_EXIT } from './broken-pipe'
@@ -14,7 +15,9 @@ import { MAIN_EXEC_WORD, execMain } from './main-exec'
 const words = process.argv.slice(2)
 // serve's main process on its way to its command (cmd/main-exec.ts): nothing else loads.
 if (words[0] === MAIN_EXEC_WORD) execMain(words)
-if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
+// The keeper of a daemon's or a CLI verb's children (core/keeper.ts): nothing else runs.
+if (words[0] === KEEPER_WORD) void keepWatch()
+else if (words.length === 1 && (words[0] === '--version' || words[0] === '-v')) {
   // Before process.stdout is made: made on a /dev/null, it discards what it is given.
   void keepStdoutClosed().then(() => {
     // A stdout that fails (`> /dev/full`) is one line and status 1, not Bun's trace of the error.

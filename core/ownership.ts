@@ -10,12 +10,12 @@
  * Processes left when a leader exits stay owned: they are killed with their owner (a DELETE, a
  * session's end) and at shutdown.
  */
-import { readFileSync } from 'node:fs'
 import { cgroupTree, refusals, treeNow } from './cgroup-confinement'
 import { cgroupPids, cgroupPopulated, killCgroup, removeCgroupSoon } from './cgroup-ops'
 import { Lineage } from './lineage'
+import { killMarkedBy } from './marker-sweep'
 import { scanProcs, type ProcInfo } from './proc-scan'
-import { listPids, readSmall, ticksSinceBoot } from './procfs'
+import { readSmall, ticksSinceBoot } from './procfs'
 import { randomHex } from './random'
 
 export const OWNER_ENV = 'EXECD_OWNER'
@@ -249,16 +249,10 @@ export async function killMarked(): Promise<number> {
 }
 
 /** killMarked, synchronously: the one pass made when execd exits before killAll could finish. */
-export function killMarkedSync(): void {
-  const prefix = Buffer.from(`\0${OWNER_ENV}=${instance}.`)
-  for (const pid of listPids() ?? []) {
-    if (!pid || pid === process.pid) continue
-    try {
-      if (Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]).includes(prefix))
-        safeKill(pid, 'SIGKILL')
-    } catch {}
-  }
-}
+export const killMarkedSync = (): void => void killMarkedBy(ownerMarker(), process.pid)
+
+/** `EXECD_OWNER=<execd>.`: how every marker this execd hands out starts (its keeper sweeps for it once execd is dead). */
+export const ownerMarker = (): string => `${OWNER_ENV}=${instance}.`
 
 /**
  * Whether the leader, just moved into its leaf, has no child yet. One forked before the move

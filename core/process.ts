@@ -28,6 +28,7 @@ import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
 import { gatedArgv, gateFailed } from './reserve-gate'
 import { childReaped, childSpawned } from './reaper'
+import { keepAfterDeath, keeperForgets, keeperWatches } from './keeper'
 import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
@@ -305,10 +306,12 @@ export function spawnOwned(argv: string[], opts: SpawnOptions = {}): OwnedProces
     },
   }
   leaders.set(pid, self)
+  keeperWatches(pid)
   childSpawned()
   own(self, letGo)
   void exited.then(() => {
     leaders.delete(pid)
+    keeperForgets(pid)
     childReaped()
     settleSoon(self)
   })
@@ -363,6 +366,8 @@ export { makeCgroupTree }
  */
 export function ownProcessesUntilExit(log?: Logger, cgroups = true, memoryReserve?: number): void {
   if (cgroups) confineWithCgroups(log, memoryReserve)
+  // And when execd cannot: a SIGKILL runs no 'exit' hook (core/keeper.ts).
+  keepAfterDeath(() => leaders.keys(), log)
   process.off('exit', killAllNow)
   process.on('exit', killAllNow)
 }

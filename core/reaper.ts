@@ -34,13 +34,17 @@ export const adoptsOrphans = (): boolean => adopting
 /** Children Bun spawned outside core/process.ts and waits for itself, while it does. */
 const bunsChildren = new Set<number>()
 
-/** Keeps the reaper off a child spawned with Bun.spawn (not an owned one) until Bun has its status. */
-export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }): void {
+/**
+ * Keeps the reaper off a child spawned with Bun.spawn (not an owned one) until Bun has its status.
+ * `counted` false for one that lives as long as execd (core/keeper.ts): counted, no orphan's exit
+ * would ever again be swept at once (see `signalled`).
+ */
+export function bunWaitsFor(child: { pid: number; exited: Promise<unknown> }, counted = true): void {
   bunsChildren.add(child.pid)
-  childSpawned()
+  if (counted) childSpawned()
   const done = () => {
     bunsChildren.delete(child.pid)
-    childReaped()
+    if (counted) childReaped()
   }
   child.exited.then(done, done)
 }

@@ -273,8 +273,19 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
   }
 }
 
-/** The processes whose parent is `pid`: state (Z: a zombie nobody reaped) and command line. */
-export function childrenOf(pid: number): { pid: number; state: string; cmd: string }[] {
+/**
+ * The processes whose parent is `pid`: state (Z: a zombie nobody reaped) and command line. Not
+ * execd's keeper (core/keeper.ts), which lives as long as execd: what a test asks about is what
+ * execd runs for its clients (`keepersOf` finds that one).
+ */
+export const childrenOf = (pid: number) => allChildrenOf(pid).filter(c => !isKeeper(c))
+
+/** Live keepers among `pid`'s children (one while execd has spawned something, none before). */
+export const keepersOf = (pid: number) => allChildrenOf(pid).filter(c => isKeeper(c) && c.state !== 'Z')
+
+const isKeeper = (c: { cmd: string }) => c.cmd === '/proc/self/exe __keeper'
+
+function allChildrenOf(pid: number): { pid: number; state: string; cmd: string }[] {
   const out: { pid: number; state: string; cmd: string }[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue

@@ -1,0 +1,150 @@
+/**
+ * What ends execd's children when execd is SIGKILLed. The shutdown's kill and the 'exit' hook
+ * (core/process.ts) run only while execd runs code; a SIGKILL (the OOM killer, `kill -9`, a
+ * crashed Bun) left every interpreter, command, terminal and sandbox running under init. One
+ * keeper (core/keeper-main.ts) is started at the first spawn and told each group as it is
+ * spawned and as its leader is reaped; the pipe it reads reaches EOF only once execd is gone.
+ *
+ * Why not the platform's other means: a death signal per child (PR_SET_PDEATHSIG) costs a Bun
+ * start in front of every spawn (~40 ms, where a command takes 3–11 ms: cmd/main-exec.ts pays it
+ * once, for serve's main process); a subreaper (core/reaper.ts) ends with execd; a pidfd is
+ * closed with it; a cgroup's kill needs cgroup v2 delegated, which most containers do not give
+ * (core/cgroup-confinement.ts). An isolated session needs none of it: its bwrap runs with
+ * --die-with-parent, which already took the sandbox down with execd (measured on the build
+ * before this: nothing of a session's `sleep` left after a SIGKILL); the keeper's kill of the
+ * group it leads would do the same.
+ */
+import type { FileSink, Subprocess } from 'bun'
+import { KEEPER_WORD } from './keeper-main'
+import type { Logger } from './log'
+import { ownerMarker } from './ownership'
+import { bunWaitsFor } from './reaper'
+import { SELF_EXECUTABLE } from './self-exec'
+
+/** A keeper that ended is started again, but not more often than this: one that cannot run must not spin. */
+const RESTART_MS = 1000
+/**
+ * Lines written that the keeper has not read (it is stopped, `kill -STOP`): past this it is
+ * replaced, the new one told the live groups afresh, rather than the lines held without bound.
+ */
+const MAX_UNREAD = 64 * 1024
+
+interface Keeping {
+  /** The groups whose leaders run now (told to a new keeper). */
+  live: () => Iterable<number>
+  log?: Logger
+}
+
+let keeping: Keeping | undefined
+let keeper: Subprocess<'pipe', 'ignore', 'ignore'> | undefined
+let startedAt = -RESTART_MS
+let restartTimer: ReturnType<typeof setTimeout> | undefined
+/** Bytes written since a flush last left nothing waiting. */
+let unread = 0
+let saidRefused = false
+
+/**
+ * From now on, what spawnOwned starts is ended by a keeper if execd is killed. Only in the
+ * compiled executable: run from source, /proc/self/exe is Bun and would not find the keeper's word.
+ */
+export function keepAfterDeath(live: () => Iterable<number>, log?: Logger): void {
+  if (!Bun.main.startsWith('/$bunfs/') || process.platform !== 'linux') return
+  keeping = { live, log }
+}
+
+/** A group was just spawned, its leader `pgid`. */
+export function keeperWatches(pgid: number): void {
+  if (keeping) send(`+${pgid}\n`)
+}
+
+/** The leader of `pgid` was reaped: its number may be another's from now on. */
+export function keeperForgets(pgid: number): void {
+  if (keeper) send(`-${pgid}\n`)
+}
+
+function send(line: string): void {
+  const sink = keeper?.stdin ?? start()?.stdin
+  if (sink) write(sink, line)
+}
+
+function write(sink: FileSink, text: string): void {
+  try {
+    sink.write(text)
+    const flushed = sink.flush()
+    if (typeof flushed === 'number') return void (unread = 0)
+    unread += text.length
+    void flushed.then(
+      () => void (unread = 0),
+      () => {},
+    )
+    if (unread > MAX_UNREAD) replace('it read nothing of the last 64 KiB it was sent')
+  } catch {
+    // The pipe broke: the keeper is gone, and its exit starts the next.
+  }
+}
+
+function start(): Subprocess<'pipe', 'ignore', 'ignore'> | undefined {
+  if (!keeping || keeper || restartTimer) return keeper
+  const wait = startedAt + RESTART_MS - performance.now()
+  if (wait > 0) {
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined
+      start()
+    }, wait)
+    restartTimer.unref?.()
+    return undefined
+  }
+  startedAt = performance.now()
+  let proc: Subprocess<'pipe', 'ignore', 'ignore'>
+  try {
+    // Its own session (no group kill of a command reaches it), an empty environment (no token,
+    // nothing of the user's), `/` for its directory (it keeps no mount busy).
+    proc = Bun.spawn([SELF_EXECUTABLE, KEEPER_WORD], {
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: {},
+      cwd: '/',
+      detached: true,
+    })
+  } catch (err) {
+    if (!saidRefused)
+      keeping.log?.warn('cannot start the keeper: what execd runs would outlive a SIGKILL of execd', {
+        error: (err as Error).message,
+      })
+    saidRefused = true
+    return undefined
+  }
+  saidRefused = false
+  // The keeper never keeps execd running; nor does the reaper take its status from Bun.
+  proc.unref()
+  proc.stdin.unref()
+  bunWaitsFor(proc, false)
+  keeper = proc
+  unread = 0
+  let told = `m${ownerMarker()}\n`
+  for (const pgid of keeping.live()) told += `+${pgid}\n`
+  write(proc.stdin, told)
+  void proc.exited.then(() => {
+    if (keeper !== proc) return
+    keeper = undefined
+    keeping?.log?.warn('the keeper of owned processes ended; starting another', {
+      pid: proc.pid,
+      code: proc.exitCode,
+      signal: proc.signalCode,
+    })
+    start()
+  })
+  return proc
+}
+
+/** Kills a keeper that stopped reading and starts another at once (or after RESTART_MS). */
+function replace(why: string): void {
+  const old = keeper
+  if (!old) return
+  keeper = undefined
+  keeping?.log?.warn('replacing the keeper of owned processes', { pid: old.pid, why })
+  // SIGKILL, so it cannot act on the EOF its end's close gives it: the next one holds the list.
+  old.kill('SIGKILL')
+  start()
+}
