@@ -74,3 +74,23 @@ test('bytes that are not UTF-8 go as text, each invalid one U+FFFD, an unfinishe
   const got = await drained(queue)
   expect(got.map(x => x.text).join('')).toBe('ok a\ufffdb\ufffd')
 })
+
+test("a large chunk goes as pieces of at most 64 KiB, cut between characters: each fits a batch and an eighth of a command's 1 MiB ring", async () => {
+  const queue = new CellQueue({ policy: 'block', maxBytes: 4 << 20 })
+  const chunks = new OutputChunks('stdout')
+  void chunks.into(queue, bytes('start\n'))
+  // 256 KiB and more of lines with a 2-byte character in each: some 64 KiB cut falls inside one.
+  const text = 'line é of the flood\n'.repeat(13_000)
+  const chunk = bytes(text)
+  expect(chunk.length).toBeGreaterThan(256 * 1024)
+  void chunks.into(queue, chunk)
+  void queue.output('stdout', chunks.end())
+  const got = (await drained(queue)).slice(1)
+  expect(got.map(x => x.text).join('')).toBe(text)
+  expect(got.length).toBeGreaterThanOrEqual(5)
+  for (const e of got) {
+    expect(e).toBeInstanceOf(EncodedEvent)
+    // its JSON: the piece, a backslash per line feed, the quotes
+    expect((e as EncodedEvent).size).toBeLessThanOrEqual(64 * 1024 + (64 * 1024) / 20 + 2)
+  }
+})

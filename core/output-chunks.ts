@@ -45,12 +45,26 @@ export class OutputChunks {
   into(queue: CellQueue, data: Uint8Array): Promise<void> | undefined {
     const joined = this.carry.length > 0 ? Buffer.concat([this.carry, data]) : data
     const whole = this.whole(joined)
-    const framed = this.started || !startsWithBom(whole) ? framedJson(whole) : undefined
-    const text = framed ? undefined : this.decoded(whole)
-    // (a chunk of only a character's first bytes starts nothing: a BOM may be that character)
-    if (whole.length > 0) this.started = true
+    // The queue's room is asked once, after the last piece: as for one chunk, it may pass the bound by a chunk.
+    let room = this.piece(queue, whole.subarray(0, pieceEnd(whole, 0)))
+    for (let from = pieceEnd(whole, 0); from < whole.length; from = pieceEnd(whole, from))
+      room = this.piece(queue, whole.subarray(from, pieceEnd(whole, from)))
     freeChunk(data)
     if (joined !== data) freeChunk(joined)
+    return room
+  }
+
+  /**
+   * One piece of a chunk, whole characters: its JSON when it is clean, else its text. Pieces,
+   * not the chunk: a read of a flood is up to 256 KiB, and as one event it was past an eighth of
+   * a 1 MiB ring (so kept in a buffer of its own) and past a batch (sent as a bulk, a slice a
+   * write); pieces of a size are also the allocator's same size class each time.
+   */
+  private piece(queue: CellQueue, bytes: Uint8Array): Promise<void> | undefined {
+    const framed = this.started || !startsWithBom(bytes) ? framedJson(bytes) : undefined
+    const text = framed ? undefined : this.decoded(bytes)
+    // (a chunk of only a character's first bytes starts nothing: a BOM may be that character)
+    if (bytes.length > 0) this.started = true
     if (framed) return queue.outputEncoded(new EncodedEvent(this.stream, framed.json, true), framed.chars)
     return queue.output(this.stream, text!)
   }
@@ -82,6 +96,18 @@ export class OutputChunks {
     this.started = true
     return decoder.decode(bytes)
   }
+}
+
+/** Bytes of a chunk's piece at most: a batch's (core/sse-batch.ts), a sixteenth of a command's 1 MiB ring. */
+const PIECE_BYTES = 64 * 1024
+
+/** Where the piece of whole characters `b[from..]` starts ends: at most PIECE_BYTES on. */
+function pieceEnd(b: Uint8Array, from: number): number {
+  if (b.length - from <= PIECE_BYTES) return b.length
+  let to = from + PIECE_BYTES
+  // back to the start of the character the cut falls in (a continuation byte is 10xxxxxx)
+  while (to > from + 1 && (b[to]! & 0xc0) === 0x80) to--
+  return to
 }
 
 const startsWithBom = (b: Uint8Array): boolean =>

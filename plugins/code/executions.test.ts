@@ -49,3 +49,31 @@ test('the newest 128 finished executions are kept through many cells, every olde
   })
   expect(kept).toEqual(ids.slice(-128))
 })
+
+test("a bash cell's journal holds 1 MiB, as a command's; the other languages' keep 4 MiB for their values", async () => {
+  const held: Record<string, number> = {}
+  for (const language of ['bash', 'python']) {
+    let look!: () => void
+    const looked = new Promise<void>(r => (look = r))
+    let emitted!: () => void
+    const flooded = new Promise<void>(r => (emitted = r))
+    const ctx = {
+      ...context,
+      language,
+      // 6 MiB of output with no reader attached: the journal drops its oldest past its bound.
+      run: async (_code: string, emit: (e: unknown) => unknown, after?: () => Promise<unknown> | undefined) => {
+        for (let i = 0; i < 96; i++) await emit({ type: 'stdout', text: 'x'.repeat(64 * 1024), timestamp: 1 })
+        emitted()
+        await looked
+        await after?.()
+      },
+    } as unknown as CodeContext
+    const exec = new ExecutionStore(() => 1_000).start(ctx, 'flood')
+    await flooded
+    held[language] = exec.journal.retainedBytes
+    look()
+    await exec.done
+  }
+  expect(held.bash).toBeLessThanOrEqual(1024 * 1024)
+  expect(held.python).toBeGreaterThan(3 * 1024 * 1024)
+})

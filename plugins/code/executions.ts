@@ -27,6 +27,13 @@ const KEEP_FINISHED_BYTES = 64 * 1024 * 1024
  */
 const KEEP_FINISHED_OUTPUT = 1024 * 1024
 /**
+ * A bash cell's journal, as a command's (plugins/command/run.ts): its events are only output
+ * and its end. The default 4 MiB is for the values and displays of the other languages (a
+ * replay window past a large one); for a bash flood it was 4 MiB of ring touched and 3 MiB more
+ * held than a command's, and row 12b peaked at the bound (round 43).
+ */
+const BASH_JOURNAL_BYTES = 1024 * 1024
+/**
  * Executions one context holds queued or running, and the characters of code of all unfinished
  * executions together: an execution outlives its client (core/limits.ts QueuedWork).
  */
@@ -138,7 +145,11 @@ export class ExecutionStore {
     const refused = opts.failIfBusy && ctx.pending > 0
     if (!refused) this.pending.check(ctx, `context ${ctx.id}`, code)
     const id = uuidHex()
-    const journal = new Journal({ keepEnded: KEEP_FINISHED_OUTPUT, keepSpilled: this.keepSpilled })
+    const journal = new Journal({
+      maxBytes: ctx.language === 'bash' ? BASH_JOURNAL_BYTES : undefined,
+      keepEnded: KEEP_FINISHED_OUTPUT,
+      keepSpilled: this.keepSpilled,
+    })
     // A fresh journal has room: no promise for either.
     // state_lost only when true: an init member that is undefined in most cells and a string in
     // none had encodeEvent's extras read see both, and JSC compile it again (bench/jit-compiles.ts).
