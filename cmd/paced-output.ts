@@ -16,7 +16,6 @@
  * pipe watch stops the run), then, past BACKLOG queued, the stream's drain. `flush()` before
  * anything else is written.
  */
-import { fstatSync } from 'node:fs'
 
 /** What is gathered before it is written. */
 const GATHER = 64 << 10
@@ -125,6 +124,8 @@ export function ownLine(line: string): void {
 
 function sameFile(a: number, b: number): boolean {
   try {
+    // Loaded here: cmd/errors says serve's failures through ownLine, and serve's start loads no node:fs.
+    const { fstatSync } = require('node:fs') as typeof import('node:fs')
     const [x, y] = [fstatSync(a), fstatSync(b)]
     return x.dev === y.dev && x.ino === y.ino
   } catch {
