@@ -56,9 +56,7 @@ export class ChannelWrites {
       await this.rest(Buffer.from(open), 0)
       for (let at = 0; at < long.length;) {
         await nextTurn()
-        let end = Math.min(long.length, at + MESSAGE_PIECE)
-        // Not between a surrogate pair's halves: each would be written as an escape of its own.
-        if (end < long.length && isHighSurrogate(long.charCodeAt(end - 1))) end--
+        const end = pieceEnd(long, at)
         const quoted = JSON.stringify(long.slice(at, end))
         await this.rest(Buffer.from(quoted.slice(1, -1)), 0)
         at = end
@@ -93,4 +91,13 @@ export class ChannelWrites {
   }
 }
 
-const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff
+/**
+ * Where the piece of `text` from `at` ends: MESSAGE_PIECE characters on, or one fewer so as not
+ * to part a surrogate pair (JSON would write each half as an escape of its own, UTF-8 each as
+ * U+FFFD).
+ */
+export function pieceEnd(text: string, at: number): number {
+  const end = Math.min(text.length, at + MESSAGE_PIECE)
+  const c = text.charCodeAt(end - 1)
+  return end < text.length && c >= 0xd800 && c <= 0xdbff ? end - 1 : end
+}
