@@ -100,7 +100,7 @@ function backslashesBefore(text: string, from: number, end: number, escaped: boo
 }
 
 /** The quote that ends the string `from` is inside of, or -1 when it goes on past `text`. */
-function stringEnd(text: string, from: number, escaped: boolean): number {
+export function stringEnd(text: string, from: number, escaped: boolean): number {
   for (let q = text.indexOf('"', from); q >= 0; q = text.indexOf('"', q + 1)) {
     const run = backslashesBefore(text, from, q, escaped)
     // -1: the quote is the escaped character at `from` itself.
@@ -110,7 +110,7 @@ function stringEnd(text: string, from: number, escaped: boolean): number {
 }
 
 /** Whether the next chunk's first character is escaped, when a string runs on past `text`. */
-function escapedAfter(text: string, from: number, escaped: boolean): boolean {
+export function escapedAfter(text: string, from: number, escaped: boolean): boolean {
   if (from >= text.length) return escaped
   return backslashesBefore(text, from, text.length, escaped) % 2 === 1
 }
@@ -123,14 +123,21 @@ const WHOLE = new TextDecoder('utf-8', { fatal: true })
  * every SDK sends) is refused at once when too large, and a small one taken in one piece: reading
  * it as a stream, with a promise per chunk, was a tenth of a warm cell's CPU.
  */
-export function readRequestJson(request: Request, limits: BodyLimits): Promise<string> {
+export const readRequestJson = (request: Request, limits: BodyLimits): Promise<string> =>
+  readRequestText(request, limits).then(joined)
+
+/**
+ * A request's body as checked text: whole when small, else in the parts it was read in, which
+ * core/json-in-turns.ts parses without joining them into one more copy of the body.
+ */
+export function readRequestText(request: Request, limits: BodyLimits): Promise<string | string[]> {
   const announced = request.headers.get('content-length')
   const length = announced === null ? NaN : Number(announced)
   if (!Number.isSafeInteger(length) || length < 0 || request.headers.has('transfer-encoding'))
-    return readJsonText(request.body, limits)
+    return readJsonParts(request.body, limits)
   if (length > limits.maxBytes) return Promise.reject(tooLarge(limits))
   // A large body is read as it arrives, its bytes counted with every other's (arriving, below).
-  if (length > UNCOUNTED_BYTES) return readJsonText(request.body, limits)
+  if (length > UNCOUNTED_BYTES) return readJsonParts(request.body, limits)
   // Two promises in all (the read, within's), and a third for the check: three async layers
   // around them made six on every warm cell. withinQueued() waits on a body that fails after the
   // race is lost (the connection closed), so its failure is never unhandled; its deadline is one
@@ -217,8 +224,15 @@ const CHUNKS_PER_TURN = 4096
  * of execd's CPU), bytes decoded and scanned in batches, and the event loop let turn every
  * CHUNKS_PER_TURN chunks (Bun queues a read's worth of chunks, and reading them held /ping ~3 s).
  */
-export async function readJsonText(body: ReadableStream<Uint8Array> | null, limits: BodyLimits): Promise<string> {
-  if (body === null) return ''
+export const readJsonText = (body: ReadableStream<Uint8Array> | null, limits: BodyLimits): Promise<string> =>
+  readJsonParts(body, limits).then(joined)
+
+/** One text of a body read whole or in parts. */
+export const joined = (text: string | string[]): string => (typeof text === 'string' ? text : text.join(''))
+
+/** readJsonText's parts, not joined. */
+async function readJsonParts(body: ReadableStream<Uint8Array> | null, limits: BodyLimits): Promise<string[]> {
+  if (body === null) return []
   const reader = body.getReader()
   const decoder = new TextDecoder('utf-8', { fatal: true })
   const scanner = new DepthScanner()
@@ -260,7 +274,7 @@ export async function readJsonText(body: ReadableStream<Uint8Array> | null, limi
       if (++chunks % CHUNKS_PER_TURN === 0) await new Promise<void>(resolve => setImmediate(resolve))
     }
     take(false)
-    return parts.join('')
+    return parts
   } catch (err) {
     // The rest of the body is never read; the caller closes the connection.
     void reader.cancel().catch(() => {})

@@ -10,7 +10,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { answeredFor } from './answering'
 import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
-import { checkShape, parseJsonBody, readRequestJson, type BodyLimits, type JsonShape } from './body'
+import { checkShape, joined, parseJsonBody, readRequestText, type BodyLimits, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { handedTarget } from './host-target'
 import { createOriginGuard, type OriginPolicy } from './origin'
@@ -224,14 +224,14 @@ async function readJson(
   /** The route's declared shape; for a direct route, looked up only if it refuses the body. */
   shape: JsonShape | undefined,
 ): Promise<Response> {
-  let text: string
+  let read: string | string[]
   try {
-    text = await readRequestJson(request, opts.body)
+    read = await readRequestText(request, opts.body)
   } catch (err) {
     return closing(errorResponse(toExecdError(err)))
   }
   // An empty body stays what it was (acceptable where the body is optional).
-  if (text.trim() === '') {
+  if (typeof read === 'string' ? read.trim() === '' : read.every(part => part.trim() === '')) {
     const empty = new Request(request.url, {
       method: request.method,
       headers: bodyless(request),
@@ -240,12 +240,17 @@ async function readJson(
     return safely(handle, empty, path)
   }
   let body: unknown
+  let dropped: boolean
   try {
-    body = parseJsonBody(text)
+    // A large body in turns: one parse of 16 MiB held the loop 110-180 ms. Its module is loaded
+    // for the first such body: a start that listens loads none of what it imports.
+    body =
+      typeof read === 'string' ? parseJsonBody(read) : await (await import('./json-in-turns')).parseJsonInTurns(read)
     // A null that stands for an absent member, as the reference reads it (core/null-members.ts);
     // the text is made again only when one was dropped, for the route's own parse of it.
-    if (text.includes('null') && dropNullOptionals(opts.schemaOf?.(request.method, path), body))
-      text = JSON.stringify(body)
+    dropped =
+      (typeof read !== 'string' || read.includes('null')) &&
+      dropNullOptionals(opts.schemaOf?.(request.method, path), body)
     // A body the direct route accepts is of its schema, hence of its shape: no check needed.
     // Its answer is awaited here, its failure caught by this catch (failed's rendering): passed
     // on through safely() it cost a catch promise and the async function's adoption of it, ~1.5k
@@ -255,6 +260,8 @@ async function readJson(
   } catch (err) {
     return errorResponse(toExecdError(err))
   }
+  // The text for the route's own parse, made only for a route that parses it.
+  const text = dropped ? JSON.stringify(body) : joined(read)
   const headers = bodyless(request)
   headers.set('content-type', 'application/json')
   const parsed = new Request(request.url, { method: request.method, headers, body: text, signal: request.signal })

@@ -16,9 +16,11 @@ import {
   writeSync,
 } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { MESSAGE_PIECE, pieceEnd } from '../channel-writes'
 import { errnoOf } from '../errors'
 import { forgetAtExit, removeAtExit } from '../exit-removals'
 import type { OwnedTempDir } from '../temp-dir'
+import { nextTurn } from '../timers'
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants
 
@@ -78,7 +80,7 @@ export class CodeFile {
    * (an lstat): a dir another user put at its name once it was removed took the code, which the
    * shell then sourced from there, theirs to change.
    */
-  write(code: string): void {
+  write(code: string): Promise<void> | undefined {
     if (typeof this.dir !== 'string') {
       const at = join(this.dir.ensure(), basename(this.path))
       if (at !== this.at) forgetAtExit(this.at)
@@ -86,9 +88,9 @@ export class CodeFile {
     }
     removeFileAtExit(this.at)
     const fd = this.openOwn()
+    if (code.length > MESSAGE_PIECE) return writeInPieces(fd, code)
     try {
-      const bytes = Buffer.from(code)
-      for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at)
+      writeWhole(fd, Buffer.from(code))
     } finally {
       closeSync(fd)
     }
@@ -165,3 +167,24 @@ export class CodeFile {
  * shell started) left the file in TMPDIR for good (the CLI fuzz: 1 in 20 SIGINTs at 50-75 ms).
  */
 export const removeFileAtExit = (file: string): void => removeAtExit(file, () => rmSync(file, { force: true }))
+
+const writeWhole = (fd: number, bytes: Uint8Array) => {
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at)
+}
+
+/**
+ * A long run's code encoded and written a piece at a time, the event loop let turn between
+ * pieces: Buffer.from and the write of a 16 MiB cell held it 80-160 ms in one go.
+ */
+async function writeInPieces(fd: number, code: string): Promise<void> {
+  try {
+    for (let at = 0; at < code.length;) {
+      const end = pieceEnd(code, at)
+      writeWhole(fd, Buffer.from(code.slice(at, end)))
+      at = end
+      await nextTurn()
+    }
+  } finally {
+    closeSync(fd)
+  }
+}

@@ -97,7 +97,7 @@ export class LiveBash {
     requirePiece('bash') // 501 naming bash, not the 404 of a missing executable file
     this.code = new CodeFile(opts.tmpDir ?? tmpdir(), this.nonce, opts.owner?.uid)
     this.cellName = new CellName(this.code.path)
-    this.code.write('')
+    void this.code.write('')
     let shell: SpawnedShell
     try {
       shell = spawnShell(opts.argv ?? ['bash', '--noprofile', '--norc'], opts)
@@ -195,16 +195,16 @@ export class LiveBash {
   ): AsyncGenerator<BashChunk, BashRunEnd> {
     const number = ++this.asked
     const release = await this.acquire()
-    if (opts.signal?.aborted || number <= this.stopUpTo) {
-      release()
-      return { kind: 'exit', code: 130, interrupted: true }
-    }
+    // A full disk fails this run only; a long code is written in turns: an interrupt meanwhile ends it unstarted.
     try {
-      // Before the run starts: a file that cannot be written (a full disk) fails this run only.
-      if (this.alive) this.code.write(code)
+      if (this.alive) await this.code.write(code)
     } catch (err) {
       release()
       throw err
+    }
+    if (opts.signal?.aborted || number <= this.stopUpTo) {
+      release()
+      return { kind: 'exit', code: 130, interrupted: true }
     }
     const onAbort = () => void this.interrupt()
     opts.signal?.addEventListener('abort', onAbort, { once: true })

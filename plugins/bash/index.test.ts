@@ -8,6 +8,7 @@ import type { ExecEvent } from '../../core/events'
 import { createLogger } from '../../core/log'
 import type { RuntimeContext } from '../../core/plugin'
 import { bash } from '.'
+import { pairAcrossPieces } from '../../spec/kit/pieces-cell'
 
 const contexts: RuntimeContext[] = []
 const dirs: string[] = []
@@ -57,6 +58,14 @@ describe('bash runtime', () => {
     expect(r.stdout).toBe('4\nno newlinesub\n')
     expect(r.stderr).toBe('warn\n')
     expect(r.error).toBeUndefined()
+  })
+
+  test('a long cell is written in pieces as it was sent: a surrogate pair across their end stays one character', async () => {
+    const c = await start()
+    const text = 'ab\u00e9\ud83d\ude00"$x\\'.repeat(60_000)
+    const code = pairAcrossPieces("s='", text, '\'\nprintf %s "$s" | sha256sum', '#')
+    const r = await collect(c.run(code))
+    expect(r.stdout).toBe(`${new Bun.CryptoHasher('sha256').update(text).digest('hex')}  -\n`)
   })
 
   test('a non-zero status of the last command is a CommandExecError event', async () => {

@@ -82,6 +82,12 @@ export class DriverChannel {
     void this.writes.write(Buffer.from(`${JSON.stringify(message)}\n`))?.catch(() => {})
   }
 
+  /** Sends `message` with the long string `long` as its member `key`, made and written in pieces. */
+  sendLong(message: Record<string, unknown>, key: string, long: string): void {
+    if (this.writes.closed) return
+    void this.writes.writeJsonLine(message, key, long)?.catch(() => {})
+  }
+
   /** Closes our end (the socket closes the fd; Bun does not close extra stdio fds). Idempotent. */
   close(): void {
     this.writes.closed = true

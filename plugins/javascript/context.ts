@@ -4,6 +4,7 @@
  * heard on a pipe that carries its messages and its cells' output in order (output-pipe.ts).
  */
 import { closeSync } from 'node:fs'
+import { MESSAGE_PIECE } from '../../core/channel-writes'
 import { CellAssembler } from '../../core/cell-assembler'
 import type { CellQueue, Overflow } from '../../core/cell-queue'
 import { EncodedEvent, errorEvent, isExecError, isPlainObject, makeEvent, type ExecEvent } from '../../core/events'
@@ -180,7 +181,8 @@ export class JsContext implements RuntimeContext {
     this.bulk.reset()
     this.key = `${this.keyPrefix}${++this.cellNumber}`
     // A channel gone (the child died between cells) takes nothing; its exit ends the queue with the cause.
-    this.channel?.send({ t: 'run', code, k: this.key })
+    if (code.length > MESSAGE_PIECE) this.channel?.sendLong({ t: 'run', k: this.key }, 'code', code)
+    else this.channel?.send({ t: 'run', code, k: this.key })
     return queue
   }
 

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { RuntimeContext } from '../../core/plugin'
 import { javascript } from '.'
+import { pairAcrossPieces } from '../../spec/kit/pieces-cell'
 import { removeTempFiles, errorOf, resultOf, runCell, startJs, tempDir, textOf } from './test-context'
 
 afterAll(removeTempFiles)
@@ -26,6 +27,14 @@ describe('javascript cells', () => {
     expect(resultOf(first)).toBeUndefined()
     const second = await runCell(ctx, 'x + 1')
     expect(resultOf(second)).toEqual({ 'text/plain': '42', text: '42' })
+  })
+
+  test('a cell sent in pieces arrives as written: escapes, quotes, a surrogate pair across a boundary', async () => {
+    const text = 'a"\\\n\u00e9\ud83d\ude00'.repeat(60_000)
+    const tail = "\nconsole.log(big.length, require('node:crypto').createHash('sha256').update(big).digest('hex'))"
+    const events = await runCell(ctx, pairAcrossPieces('const big = ', JSON.stringify(text), tail, '//'))
+    const digest = new Bun.CryptoHasher('sha256').update(text).digest('hex')
+    expect(textOf(events, 'stdout')).toBe(`${text.length} ${digest}\n`)
   })
 
   test('const, function and class declarations persist and may be declared again', async () => {

@@ -353,6 +353,11 @@ export class LineChannel {
     return this.writes.write(Buffer.from(`${JSON.stringify(message)}\n`))
   }
 
+  /** Sends `message` with the long string `long` as its member `key`, made and written in pieces. */
+  sendLong(message: Record<string, unknown>, key: string, long: string): Promise<void> | undefined {
+    return this.writes.writeJsonLine(message, key, long)
+  }
+
   /**
    * Sends bytes as they are (the compiled driver, before any message; a cell's code), in turn
    * with every other send; undefined when they were written whole at once (core/channel-writes.ts).

@@ -5,6 +5,7 @@ import { groupAlive } from '../../core/process-groups'
 import { EncodedEvent, type ExecEvent } from '../../core/events'
 import { SpilledRange } from '../../core/encoded-part'
 import { SpilledFile } from '../../core/spilled-bytes'
+import { pairAcrossPieces } from '../../spec/kit/pieces-cell'
 import { available, closeStarted, PYTHON, runCell as run, startPython as start } from './test-context'
 
 afterEach(closeStarted)
@@ -30,6 +31,25 @@ describe.skipIf(!available)(`python context (${PYTHON})${available ? '' : ' (ski
         .join(''),
     ).toBe(`${size} True\n`)
     expect(ctx.alive).toBe(true)
+  })
+
+  test('a cell sent in pieces arrives as written: escapes, quotes, a surrogate pair across a boundary', async () => {
+    const ctx = await start()
+    const text = 'a"\\\n\u00e9\ud83d\ude00'.repeat(60_000)
+    const code = pairAcrossPieces(
+      'import hashlib\ns = ',
+      JSON.stringify(text),
+      '\nprint(len(s), hashlib.sha256(s.encode()).hexdigest())',
+      '#',
+    )
+    const events = await run(ctx, code)
+    const digest = new Bun.CryptoHasher('sha256').update(text).digest('hex')
+    expect(
+      events
+        .filter(e => e.type === 'stdout')
+        .map(e => e.text)
+        .join(''),
+    ).toBe(`${[...text].length} ${digest}\n`)
   })
 
   test('a large value comes in a spilled file, not memory, whole: characters split between reads too', async () => {

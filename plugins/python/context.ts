@@ -1,4 +1,5 @@
 /** One live python3 driven by driver.py over a protocol socket (see driver.py's header). */
+import { MESSAGE_PIECE } from '../../core/channel-writes'
 import { pulled } from '../../core/cell-queue'
 import { errorEvent, type EventType, type ExecEvent } from '../../core/events'
 import type { Logger } from '../../core/log'
@@ -145,7 +146,8 @@ export class PythonContext implements RuntimeContext {
       // the channel's end below.
       const n = ++this.cells
       const k = this.key + n
-      const sending = this.channel.send({ code, n, k })
+      const sending =
+        code.length > MESSAGE_PIECE ? this.channel.sendLong({ n, k }, 'code', code) : this.channel.send({ code, n, k })
       if (sending) await sending.catch(() => {})
       for (;;) {
         // What has arrived is handled in this tick; a promise only to wait for more.

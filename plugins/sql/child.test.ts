@@ -9,6 +9,7 @@ import { errorOf, runCell } from '../../spec/kit/cell-events'
 import { sql } from '.'
 import { results, startSql as startIn, texts } from './test-context'
 import { removeDriverFile } from './child'
+import { pairAcrossPieces } from '../../spec/kit/pieces-cell'
 
 const dirs: string[] = []
 afterAll(async () => {
@@ -159,6 +160,20 @@ test('a file database under the cwd outlives its context', async () => {
   const second = await startSql({ 'sql-file': 'data.db' }, cwd)
   expect(texts(await runCell(second, 'SELECT x FROM t'))).toEqual([{ columns: ['x'], rows: [['saved']] }])
   await second.close()
+})
+
+test('a statement longer than a piece arrives whole: its pieces joined in order, a surrogate pair across their end', async () => {
+  const ctx = await startSql()
+  const text = "ab'c\u00e9\ud83d\ude00".repeat(100_000)
+  const quoted = `'${text.replaceAll("'", "''")}'`
+  const stmt = pairAcrossPieces(
+    'SELECT length(s) AS n, s = ',
+    `${quoted} AS same FROM (SELECT ${quoted} AS s)`,
+    '',
+    '--',
+  )
+  expect(texts(await runCell(ctx, stmt))).toEqual([{ columns: ['n', 'same'], rows: [[[...text].length, 1]] }])
+  await ctx.close()
 })
 
 test('.open switches the context to another database', async () => {

@@ -10,7 +10,9 @@
 // sent (`query`).
 // Protocol: Bun IPC, JSON messages; values go out as the JSON cells of a result (cells.js).
 //   parent → child: {id, op: 'open', path} | {id, op: 'connect', dsn} | {id, op: 'exec', stmt,
-//                   maxRows, keyword (its first, split.ts firstKeyword)} | {id, op: 'close'} |
+//                   maxRows, keyword (its first, split.ts firstKeyword)} (a long stmt's text
+//                   before its last 256 Ki characters comes ahead as {op: 'piece', text}s) |
+//                   {id, op: 'close'} |
 //                   {op: 'interrupt'} (SQLite: seen between rows,
 //                   the row loop (sqlite.js) yields to the event loop every 256 rows, one long step
 //                   is ended by killing the child; a server: its query is cancelled — MySQL's
@@ -34,6 +36,8 @@ let mysql
 /** MySQL: the relay between the client and the server that bounds each result (mysql-wire.js). */
 let wire
 let stop = false
+/** The pieces of a long statement come so far. */
+let pieces = []
 
 proc.on('disconnect', () => proc.exit(0))
 proc.on('message', async m => {
@@ -41,6 +45,13 @@ proc.on('message', async m => {
     stop = true
     if (inflight && mysql) return void killQuery(mysql)
     return void inflight?.cancel()
+  }
+  // A long statement's pieces come first (child.ts), then its exec with the last of it.
+  if (m?.op === 'piece') return void pieces.push(m.text)
+  if (m?.op === 'exec' && pieces.length > 0) {
+    pieces.push(m.stmt)
+    m.stmt = pieces.join('')
+    pieces = []
   }
   try {
     if (m.op === 'open') {
