@@ -4,8 +4,10 @@
  * within seconds of execd, with the keeper itself. And the normal paths are as they were: a
  * context's DELETE ends that interpreter alone, a SIGTERM everything, the keeper with it.
  */
-import { afterEach, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { keepersOf, postJson, startDaemon, waitFor, type Daemon } from './harness'
 import { PtyClient } from './pty-client'
 import { createContext } from './runtime-kit'
@@ -20,8 +22,14 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.proc.kill('SIGKILL')
 })
 
+// A SIGKILLed execd's temp dirs stay for the next execd to sweep (spec/killed-temp-dirs): in a
+// TMPDIR of this file's own, removed with it, not the shard's.
+let tmp: string
+beforeAll(() => void (tmp = mkdtempSync(join(tmpdir(), 'sigkill-keeper-'))))
+afterAll(() => rmSync(tmp, { recursive: true, force: true }))
+
 async function daemon(): Promise<Daemon> {
-  const d = await startDaemon()
+  const d = await startDaemon({ env: { TMPDIR: tmp } })
   daemons.push(d)
   return d
 }
