@@ -18,6 +18,7 @@ import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
 import { settle, settleFailed, settleWith, stopSettle } from './driver-settle.ts'
+import { checkScope, inCellScope, interruptScope, leaveCellScope, thrownByScope } from './driver-scope.ts'
 import { OutputFrames } from './driver-output.ts'
 import { DriverChannel } from './driver-channel.ts'
 
@@ -47,6 +48,7 @@ const inspect = Bun.inspect
 const CELL_SEND_MAX = 1 << 20
 Object.defineProperty(process, 'send', {
   value: (message: unknown, ...rest: unknown[]) => {
+    checkScope()
     const json = JSON.stringify(message)
     const size = json?.length ?? 0
     if (size > CELL_SEND_MAX) {
@@ -138,12 +140,18 @@ proc.on('SIGINT', () => {
   if (!interruptRunning) return
   const e = new Error('interrupted')
   e.name = 'KeyboardInterrupt'
+  interruptScope(e)
   interruptRunning(e)
 })
 // A timer or promise of an earlier cell failing must not kill the context: report it.
 // While a one-shot run waits for its work to end, the error ends the wait: the run fails with it, as node's.
-proc.on('uncaughtException', e => settleFailed(e) || output.write('stderr', `Uncaught ${inspect(e)}\n`))
-proc.on('unhandledRejection', e => settleFailed(e) || output.write('stderr', `Unhandled rejection: ${inspect(e)}\n`))
+// An interrupted cell's write that threw is no failure to report: the cell's `done` said it.
+proc.on('uncaughtException', e => {
+  if (!thrownByScope(e)) settleFailed(e) || output.write('stderr', `Uncaught ${inspect(e)}\n`)
+})
+proc.on('unhandledRejection', e => {
+  if (!thrownByScope(e)) settleFailed(e) || output.write('stderr', `Unhandled rejection: ${inspect(e)}\n`)
+})
 function onMessage(m: Message): void {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
   if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code), String(m.k))).catch(() => {})
@@ -161,7 +169,7 @@ async function runCell(code: string, key: string): Promise<void> {
     provideRequire(cwd)
     const cell = prepareCell(code, language, cwd, ++cellNumber)
     const interrupted = new Promise<never>((_, reject) => (interruptRunning = reject))
-    let out: unknown = (0, eval)(cell.script)
+    let out: unknown = inCellScope(() => (0, eval)(cell.script))
     if (out instanceof Promise) out = await Promise.race([out, interrupted])
     const value = isReplValue(out) && !cell.endsWithDeclaration ? out.value : undefined
     if (value !== undefined) done.bundle = bundleOf(value)
@@ -169,6 +177,7 @@ async function runCell(code: string, key: string): Promise<void> {
     done.error = describeError(e, driverDir)
   } finally {
     interruptRunning = null
+    leaveCellScope()
     // A cell that closed fd 4 is the one that says so: execd stops the interpreter on this `done`.
     const intact = channel.intact()
     if (!intact) done.lost = 'channel'
@@ -222,6 +231,7 @@ function captureOutput(): void {
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name] as unknown as { write: (...a: unknown[]) => boolean }
     stream.write = (chunk: unknown, enc?: unknown, cb?: unknown) => {
+      checkScope()
       // Bytes as they are: a character split between two writes is whole again in execd.
       if (typeof chunk === 'string' || ArrayBuffer.isView(chunk)) output.write(name, bytesOrText(chunk))
       else output.write(name, Buffer.from(chunk as Uint8Array).toString())
@@ -240,9 +250,12 @@ function captureOutput(): void {
     })
   const captured = new Console({ stdout: sink('stdout'), stderr: sink('stderr'), colorMode: false })
   const target = console as unknown as Record<string, unknown>
+  // Checked here, not in the sinks: Console swallows what its stream's write throws.
   for (const key of Object.keys(Object.getPrototypeOf(captured)).concat(Object.keys(captured))) {
     const fn = (captured as unknown as Record<string, unknown>)[key]
-    if (typeof fn === 'function') target[key] = fn.bind(captured)
+    if (typeof fn !== 'function') continue
+    const bound = fn.bind(captured)
+    target[key] = (...args: unknown[]) => (checkScope(), bound(...args))
   }
 }
 
@@ -254,6 +267,7 @@ function bytesOrText(chunk: string | ArrayBufferView): string | Uint8Array {
 
 function installHelpers(): void {
   const display = (...values: unknown[]) => {
+    checkScope()
     for (const v of values) send({ t: 'display', bundle: displayBundle(v) })
   }
   const as = (mime: string) => (content: unknown) => display({ [mime]: content })

@@ -12,6 +12,7 @@ const DRIVER_FILES = [
   'driver-display.ts',
   'driver-output.ts',
   'driver-settle.ts',
+  'driver-scope.ts',
   'driver-channel.ts',
 ]
 
