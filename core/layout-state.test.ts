@@ -41,6 +41,7 @@ const PROCESS_WIDE: Record<string, string> = {
   'plugins/javascript/driver.ts': 'interruptRunning cellNumber queue ourRequire ourRequireCwd output channel',
   'plugins/javascript/driver-cell.ts': 'repl plain kept reusable keptChars',
   'plugins/javascript/driver-settle.ts': 'failSettle failedBefore channel',
+  'plugins/javascript/driver-scope.ts': 'scopes running thrown',
   // A runtime's listed object is its template: each app opens its own (Runtime.open).
   'plugins/python/index.ts': 'python',
   'plugins/sql/index.ts': 'sql',
