@@ -138,6 +138,20 @@ function start(): Subprocess<'pipe', 'ignore', 'ignore'> | undefined {
   return proc
 }
 
+/**
+ * execd is exiting and has ended what it owned: the keeper has nothing left to do. Ended now, not
+ * at the EOF it would read up to READ_PAUSE_MS late (core/keeper-main.ts), so nothing of execd's
+ * outlives its exit: a cgroup made for execd empties with it, a container's last process is gone.
+ */
+export function endKeeper(): void {
+  const old = keeper
+  keeper = undefined
+  keeping = undefined
+  try {
+    old?.kill('SIGKILL')
+  } catch {}
+}
+
 /** Kills a keeper that stopped reading and starts another at once (or after RESTART_MS). */
 function replace(why: string): void {
   const old = keeper

@@ -28,7 +28,7 @@ import { childEnv } from './child-env'
 import { gone, killUntilGone } from './owner-end'
 import { gatedArgv, gateFailed } from './reserve-gate'
 import { childReaped, childSpawned } from './reaper'
-import { keepAfterDeath, keeperForgets, keeperWatches } from './keeper'
+import { endKeeper, keepAfterDeath, keeperForgets, keeperWatches } from './keeper'
 import { own, ownedProcesses, release, settleLingering, settleSoon } from './owned-set'
 import { scrubSecrets } from './secrets'
 import { setLongTimeout, type LongTimer } from './timers'
@@ -355,6 +355,7 @@ export function killAllNow(): void {
   for (const p of ownedProcesses()) p.owner.killNow()
   killAllCgroups()
   if (!sweptAtShutdown) killMarkedSync()
+  endKeeper()
   closeCgroups()
 }
 

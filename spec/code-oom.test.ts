@@ -36,8 +36,20 @@ function memoryCgroup(): { dir: string; enter(pid: number): void } | string {
   return 'no memory cgroup this test may make and limit'
 }
 const made: string[] = []
-afterAll(() => {
-  for (const dir of made) rmdirSync(dir)
+afterAll(async () => {
+  // Empty once the last process in it has exited: polled, not assumed at execd's exit.
+  for (const dir of made) {
+    const deadline = Date.now() + 5_000
+    for (;;) {
+      try {
+        rmdirSync(dir)
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() > deadline) throw err
+        await Bun.sleep(50)
+      }
+    }
+  }
 })
 
 const cgroup = pythonAvailable === true ? memoryCgroup() : 'no python'
