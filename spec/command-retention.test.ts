@@ -2,7 +2,7 @@
 import { expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { postJson, readSse } from './harness'
+import { postJson, readSse, waitFor } from './harness'
 import { daemonWithDir } from './kit/daemon-dir'
 
 const fx = daemonWithDir('retention', tmp => ({ args: ['--command-retention-count', '3'], env: { TMPDIR: tmp } }))
@@ -48,7 +48,9 @@ test('as its stream ends, a command has its final status and log, and the oldest
       dropped: 404,
     })
     expect(status.finished_at).toBeString()
-    if (i >= 2) expect(logFiles().length).toBe(3)
+    // The pruned log's unlink is on the thread pool (plugins/command/store.ts): gone soon, not at once.
+    if (i >= 2) await waitFor('three logs kept', () => logFiles().length === 3)
+    expect(logFiles().length).toBeLessThanOrEqual(3)
   }
 })
 
