@@ -66,3 +66,34 @@ export function take(rows, values, budget) {
   if (rows.length === 0) rows.push(values.map(v => cell(cut(v, Math.floor(MAX_RESULT_CHARS / values.length)))))
   return false
 }
+
+/** Result sets of one statement shown at most; the rest are counted (`more`). */
+const MAX_RESULTS = 64
+
+/**
+ * The result sets of a CALL, each a table as the mysql client prints it, rows cut to the limit
+ * and all of them to one budget: before, only the CALL's own count was shown. A procedure that
+ * SELECTs in a loop answers a result per turn, so at most MAX_RESULTS go out. No result set:
+ * the last result's count (the CALL's own). `cutIn(i)`: whether the relay cut result i's rows.
+ */
+export function severalResults(results, maxRows, cutIn) {
+  const tables = []
+  const budget = { left: MAX_RESULT_CHARS }
+  let more = 0
+  results.forEach((result, index) => {
+    const columns = (result.columns ?? []).map(c => c.name)
+    if (columns.length === 0) return
+    if (tables.length === MAX_RESULTS) return void more++
+    const rows = []
+    let truncated = cutIn(index)
+    for (const values of result) {
+      if (rows.length === maxRows || !take(rows, values, budget)) {
+        truncated = true
+        break
+      }
+    }
+    tables.push({ columns, rows, truncated })
+  })
+  if (tables.length === 0) return { affected: Number(results.at(-1)?.affectedRows ?? 0) }
+  return { tables, more }
+}

@@ -21,11 +21,10 @@
 //                   errno, detail, hint}}.
 import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
-import { MAX_RESULT_CHARS, take } from './cells.js'
+import { MAX_RESULT_CHARS, severalResults, take } from './cells.js'
 import { INTERRUPTED, execute } from './sqlite.js'
 import { cutQuery, gone, keptCursor, keptTable, keptWrite, merged, wideTypes } from './statements.js'
-import { killQuery, throughTemporary, underSelectLimit } from './mysql.js'
-import { wireRelay } from './mysql-wire.js'
+import { killQuery, relayed, throughTemporary, underSelectLimit } from './mysql.js'
 
 const proc = process
 let db
@@ -61,7 +60,7 @@ proc.on('message', async m => {
       // One connection: session state (SET, temporary tables, transactions) lasts the context.
       // bigint: int8 as BigInt, which `cell` turns into a number when it fits.
       const mysqlDsn = /^(mysql|mariadb):/i.test(m.dsn)
-      server = new SQL(mysqlDsn ? await relayed(m.dsn) : m.dsn, { max: 1, bigint: true })
+      server = new SQL(mysqlDsn ? await relayedDsn(m.dsn) : m.dsn, { max: 1, bigint: true })
       let version
       if (mysqlDsn) {
         // The version: which of a cell's executable comments (/*!50700 … */) the server runs.
@@ -172,7 +171,8 @@ async function readAll(pending, maxRows, shape = values => values) {
   // MariaDB answers a killed SLEEP() with a row: an interrupted statement is one, whatever came.
   if (stop) throw INTERRUPTED
   // Several results (a CALL of a procedure that SELECTs): a list of them, itself without a count.
-  if (result.count === undefined && Array.isArray(result[0])) return severalResults(result, maxRows)
+  if (result.count === undefined && Array.isArray(result[0]))
+    return severalResults(result, maxRows, index => wire?.cutIn(index) ?? false)
   const columns = (result.columns ?? []).map(c => c.name)
   if (columns.length === 0) return { affected: Number(result.affectedRows ?? result.count ?? 0) }
   const rows = []
@@ -184,48 +184,11 @@ async function readAll(pending, maxRows, shape = values => values) {
   return { columns, rows, truncated: wire?.cut ?? false }
 }
 
-/** Result sets of one statement shown at most; the rest are counted (`more`). */
-const MAX_RESULTS = 64
-
-/**
- * The result sets of a CALL, each a table as the mysql client prints it, rows cut to the limit
- * and all of them to one budget: before, only the CALL's own count was shown. A procedure that
- * SELECTs in a loop answers a result per turn, so at most MAX_RESULTS go out. No result set:
- * the last result's count (the CALL's own).
- */
-function severalResults(results, maxRows) {
-  const tables = []
-  const budget = { left: MAX_RESULT_CHARS }
-  let more = 0
-  results.forEach((result, index) => {
-    const columns = (result.columns ?? []).map(c => c.name)
-    if (columns.length === 0) return
-    if (tables.length === MAX_RESULTS) return void more++
-    const rows = []
-    let truncated = wire?.cutIn(index) ?? false
-    for (const values of result) {
-      if (rows.length === maxRows || !take(rows, values, budget)) {
-        truncated = true
-        break
-      }
-    }
-    tables.push({ columns, rows, truncated })
-  })
-  if (tables.length === 0) return { affected: Number(results.at(-1)?.affectedRows ?? 0) }
-  return { tables, more }
-}
-
-/**
- * A MySQL DSN through a relay of ours (mysql-wire.js) to its server: one on TCP, not asking for
- * TLS (the relay cannot read what it encrypts) or naming a socket; else the DSN as it is.
- */
-async function relayed(dsn) {
-  const url = new URL(dsn)
-  if (!url.hostname || /ssl|tls|socket|path/i.test(url.search)) return dsn
-  wire = await wireRelay(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 3306))
-  url.hostname = '127.0.0.1'
-  url.port = String(wire.port)
-  return url.toString()
+/** A MySQL DSN through the relay (mysql.js `relayed`), kept as the connection's `wire`. */
+async function relayedDsn(dsn) {
+  const through = await relayed(dsn)
+  wire = through.wire
+  return through.dsn
 }
 
 /** A query's rows, each `shape`d before it is taken. */

@@ -3,6 +3,7 @@
 // no row stream), so what bounds an answer is the server's: `sql_select_limit` on a top-level
 // SELECT's rows.
 import { SQL } from 'bun'
+import { wireRelay } from './mysql-wire.js'
 
 /** Ends the statement running on connection `id`; the connection and its session stay. */
 export async function killQuery({ dsn, id }) {
@@ -109,3 +110,16 @@ export async function throughTemporary({ server, sent, read, stopped }, stmt, ma
 
 /** MYSQL_TYPE_JSON: Bun's client parses such a column's text. */
 const JSON_TYPE = 245
+
+/**
+ * A MySQL DSN through a relay of ours (mysql-wire.js) to its server: one on TCP, not asking for
+ * TLS (the relay cannot read what it encrypts) or naming a socket; else the DSN as it is, no relay.
+ */
+export async function relayed(dsn) {
+  const url = new URL(dsn)
+  if (!url.hostname || /ssl|tls|socket|path/i.test(url.search)) return { dsn, wire: undefined }
+  const wire = await wireRelay(url.hostname.replace(/^\[|\]$/g, ''), Number(url.port || 3306))
+  url.hostname = '127.0.0.1'
+  url.port = String(wire.port)
+  return { dsn: url.toString(), wire }
+}
