@@ -7,7 +7,8 @@
 import { onStop, signalExit, stopSignal } from './lifecycle'
 import { Type } from '@sinclair/typebox'
 import { MetricsSchema, type Metrics } from '../plugins/metrics/contract'
-import { answerOf, lostConnection, remoteOf, sseEvents, type Remote } from './remote'
+import { lostConnection, remoteOf, type Remote } from './remote'
+import { answerOf, sseEvents } from './remote-answers'
 import { saidWhenSilent, seconds } from './daemon-quiet'
 
 interface MetricsSource {
