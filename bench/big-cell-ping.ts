@@ -10,10 +10,11 @@
  * A size past 15.9 MiB (the default --max-json-bytes is 16 MiB) raises the cap for it;
  * BENCH_BIG_CELL_LANGUAGES=sql,python picks languages.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readSse } from '../spec/harness'
 import { startExecd, EXECD_BIN, type Execd } from './lib/execd'
+import { stallsOf } from './lib/loop-stalls'
 import { pingWaits } from './lib/ping-waits'
 import { makeTempDir, removeTempDir, runThenClean } from './lib/procs'
 
@@ -32,20 +33,6 @@ const CELLS: Record<string, () => string> = {
   bash: () => `# ${fill('c')}\necho 1`,
 }
 const languages = (process.env.BENCH_BIG_CELL_LANGUAGES ?? 'sql,python,javascript,bash').split(',')
-
-interface Stall {
-  lagMs: number
-  runMs: number
-  waitMs: number
-}
-
-const stallsOf = (log: string): Stall[] =>
-  existsSync(log)
-    ? readFileSync(log, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map(line => JSON.parse(line) as Stall)
-    : []
 
 async function run(d: Execd, language: string, body: string): Promise<string> {
   const res = await d.post('/code/context', { language })
@@ -87,7 +74,7 @@ async function main(): Promise<void> {
           const waits = await pingWaits(d, async () => void (said = await run(d, language, body)), GAP_MS)
           const ms = performance.now() - t
           const stalls = stallsOf(lag).slice(before)
-          const most = (key: keyof Stall) => Math.max(0, ...stalls.map(s => s[key]))
+          const most = (key: 'lagMs' | 'runMs' | 'waitMs') => Math.max(0, ...stalls.map(s => s[key]))
           console.log(
             `${language.padEnd(10)} ${bin.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms (${said}); ` +
               `${waits.length} pings, max ${Math.max(...waits).toFixed(0)} ms; ` +

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { readSse } from '../spec/harness'
 import { startExecd, type Execd } from './lib/execd'
+import { stallsOf, type Stall } from './lib/loop-stalls'
 import { pingWaits } from './lib/ping-waits'
 import { makeTempDir, removeTempDir, runThenClean } from './lib/procs'
 import { percentile } from './lib/stats'
@@ -22,22 +23,6 @@ const GAP_MS = 20
 /** A cgo build: os/user's lookups are C's (getpwuid_r) when gcc is there; BENCH_CELLS_PING_GO another cell. */
 const GO_CELL =
   process.env.BENCH_CELLS_PING_GO ?? 'import "os/user"\nu, err := user.Current()\nfmt.Println(u.Username, err)'
-
-interface Stall {
-  lagMs: number
-  runMs: number
-  waitMs: number
-  asleepMs: number
-  recent: string[]
-}
-
-const stallsOf = (log: string): Stall[] =>
-  existsSync(log)
-    ? readFileSync(log, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map(line => JSON.parse(line) as Stall)
-    : []
 
 async function context(d: Execd, language: string): Promise<string> {
   const res = await d.post('/code/context', { language })
