@@ -94,3 +94,13 @@ test("a large chunk goes as pieces of at most 64 KiB, cut between characters: ea
     expect((e as EncodedEvent).size).toBeLessThanOrEqual(64 * 1024 + (64 * 1024) / 20 + 2)
   }
 })
+
+test('a large chunk of bytes that are not UTF-8 (continuation bytes only) goes as 64 KiB pieces, not one event per byte', async () => {
+  const queue = new CellQueue({ policy: 'block', maxBytes: 4 << 20 })
+  const chunks = new OutputChunks('stdout')
+  void chunks.into(queue, new Uint8Array(200 * 1024).fill(0x80))
+  void queue.output('stdout', chunks.end())
+  const got = await drained(queue)
+  expect(got.length).toBeLessThanOrEqual(5)
+  expect(got.map(x => x.text).join('')).toBe('\ufffd'.repeat(200 * 1024))
+})

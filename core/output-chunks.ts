@@ -101,12 +101,19 @@ export class OutputChunks {
 /** Bytes of a chunk's piece at most: a batch's (core/sse-batch.ts), a sixteenth of a command's 1 MiB ring. */
 const PIECE_BYTES = 64 * 1024
 
+/** The most continuation bytes (10xxxxxx) a UTF-8 character has. */
+const LONGEST_TAIL = 3
+
 /** Where the piece of whole characters `b[from..]` starts ends: at most PIECE_BYTES on. */
 function pieceEnd(b: Uint8Array, from: number): number {
   if (b.length - from <= PIECE_BYTES) return b.length
   let to = from + PIECE_BYTES
-  // back to the start of the character the cut falls in (a continuation byte is 10xxxxxx)
-  while (to > from + 1 && (b[to]! & 0xc0) === 0x80) to--
+  // back to the start of the character the cut falls in (a continuation byte is 10xxxxxx): three
+  // bytes at most, as a character has; bytes that are not UTF-8 are cut where they fall (a run of
+  // continuation bytes walked back to one-byte pieces: an event per byte)
+  const least = to - LONGEST_TAIL
+  while (to > least && (b[to]! & 0xc0) === 0x80) to--
+  if ((b[to]! & 0xc0) === 0x80) to = from + PIECE_BYTES
   return to
 }
 
