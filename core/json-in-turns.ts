@@ -6,8 +6,7 @@
  * LONG_STRING characters or more is set aside and a placeholder parsed in its place, and each
  * such string is decoded a piece at a time, the loop let turn between pieces.
  */
-import { escapedAfter, stringEnd } from './body'
-import { ExecdError, PREFIX } from './errors'
+import { escapedAfter, parseJsonBody as parse, stringEnd } from './body'
 import { randomHex } from './random'
 import { nextTurn } from './timers'
 
@@ -131,14 +130,6 @@ function escapeFree(text: string): number {
   if ((p - k + 1) % 2 === 0) return text.length
   const escape = text.charCodeAt(p + 1) === 0x75 ? 6 : 2
   return p + escape > text.length ? p : text.length
-}
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw new ExecdError('INVALID_REQUEST_BODY', `${PREFIX.parse}${(err as Error).message}`)
-  }
 }
 
 /** `value` with each placeholder (a value, or a member's name) replaced by its long string. */
