@@ -146,7 +146,11 @@ export class ChildDatabase implements Database {
     // serialised a 16 MiB one in one go, holding the loop 150-230 ms.
     let rest = 0
     for (; stmt.length - rest > MESSAGE_PIECE; rest += MESSAGE_PIECE) {
-      if (!this.alive || !this.send({ op: 'piece', text: stmt.slice(rest, rest + MESSAGE_PIECE) })) break
+      // A piece not taken (the child gone) must not leave the exec to run what came before it.
+      if (!this.alive || !this.send({ op: 'piece', text: stmt.slice(rest, rest + MESSAGE_PIECE) }))
+        throw (
+          this.gone ?? new Error(this.closed ? 'the database is closed' : 'the SQL process did not take the statement')
+        )
       await nextTurn()
     }
     const reply = await this.request({ op: 'exec', stmt: rest > 0 ? stmt.slice(rest) : stmt, maxRows, keyword })
