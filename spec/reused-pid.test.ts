@@ -37,9 +37,13 @@ const statOf = (pid: number): string[] | undefined => {
   }
 }
 
-/** A process of this test's own, leading its own session, with pid `pid`; undefined if another process took it first. */
+/**
+ * A process of this test's own, leading its own session, with pid `pid`; undefined if another
+ * process took it first every time. Tries for a while: CI's other shard spawns all along, and
+ * took the number in each of 50 quick tries once (stop 56, CI7).
+ */
 async function takePid(pid: number): Promise<Bun.Subprocess | undefined> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 500; i++) {
     writeFileSync(NS_LAST_PID, String(pid - 1))
     const p = Bun.spawn(['sleep', '300.8125'], { detached: true, stdout: 'ignore', stderr: 'ignore' })
     if (p.pid === pid) return p
