@@ -18,6 +18,11 @@ export class CellAssembler {
   private count = 0
   private stray: { type: 'stdout' | 'stderr'; text: string }[] = []
   private strayBytes = 0
+  /**
+   * The last cell was stopped: what its fds 1 and 2 still held (a javascript cell's
+   * Bun.write backlog, written before its interrupt) is dropped, not handed to the next cell.
+   */
+  private afterStopped = false
 
   constructor(private readonly overflow: Overflow) {}
 
@@ -39,6 +44,7 @@ export class CellAssembler {
     if (this.running) throw new Error('a cell is already running in this context')
     const queue = new CellQueue(this.overflow)
     this.current = queue
+    this.afterStopped = false
     this.result = this.error = undefined
     for (const s of this.stray.splice(0)) void queue.output(s.type, s.text)
     this.strayBytes = 0
@@ -63,15 +69,17 @@ export class CellAssembler {
     setImmediate(() => {
       if (queue.isEnded) return
       // Literals, not makeEvent's spread (a native copy per event), keys in its order.
+      // Given to end(), which queues them whatever the bound: a stopped cell's queue drops displays past it, not its value.
       const timestamp = Date.now()
-      queue.push({ type: 'execution_count', execution_count: ++this.count, timestamp })
+      const last: ExecEvent[] = [{ type: 'execution_count', execution_count: ++this.count, timestamp }]
       const result = this.result
       if (result instanceof EncodedEvent) {
         result.timestamp = timestamp
-        queue.push(result)
-      } else if (result) queue.push({ type: 'result', results: result, timestamp })
-      if (this.error) queue.push(makeEvent('error', { error: this.error }))
-      queue.end()
+        last.push(result)
+      } else if (result) last.push({ type: 'result', results: result, timestamp })
+      if (this.error) last.push(makeEvent('error', { error: this.error }))
+      this.afterStopped = queue.isStopped
+      queue.end(...last)
     })
   }
 
@@ -85,7 +93,7 @@ export class CellAssembler {
     if (!text) return
     const queue = this.running
     if (queue) return queue.output(type, text)
-    if (this.strayBytes + text.length > MAX_STRAY) return
+    if (this.afterStopped || this.strayBytes + text.length > MAX_STRAY) return
     this.stray.push({ type, text })
     this.strayBytes += text.length
   }

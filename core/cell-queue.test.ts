@@ -159,6 +159,17 @@ describe('block', () => {
       ['execution_count', ''],
     ])
   })
+  test("unblocked, a display past the bound is dropped and counted; the cell's value given to end() is kept", async () => {
+    const q = new CellQueue(block(10))
+    const shown = (text: string) => makeEvent('result', { results: { 'text/plain': text } })
+    q.push(shown('first'))
+    q.unblock()
+    q.push(shown('second display, past the bound'), shown('third'))
+    q.end(shown('the value, past the bound too'))
+    const events = await drain(q)
+    expect(events.map(e => e[0])).toEqual(['result', 'stderr', 'result'])
+    expect(events[1]![1]).toBe('[execd: 2 displays dropped while the cell was stopped: the reader fell behind]\n')
+  })
 })
 
 describe('pulled', () => {

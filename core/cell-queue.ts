@@ -66,8 +66,10 @@ export async function* pulled(start: (emit: Emit) => Promise<void>): AsyncGenera
  * The stderr line that counts the output a stopped cell's (or a session's run's) lagging reader
  * had no room for, named as its client knows it.
  */
-export const droppedWhileStopped = (count: number, what: 'cell' | 'run' = 'cell'): string =>
-  `[execd: ${count} characters of output dropped while the ${what} was stopped: the reader fell behind]\n`
+export const droppedWhileStopped = (count: number, what: 'cell' | 'run' = 'cell', displays = 0): string => {
+  const lost = [count || !displays ? `${count} characters of output` : '', displays ? `${displays} displays` : '']
+  return `[execd: ${lost.filter(Boolean).join(' and ')} dropped while the ${what} was stopped: the reader fell behind]\n`
+}
 
 export type Overflow =
   /**
@@ -82,12 +84,12 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   private readonly items: ExecEvent[] = []
   private bytes = 0
   /** The queued notice of dropped output, updated while it waits (never merged into). */
-  private dropNotice: { event: ExecEvent; count: number } | undefined
+  private dropNotice: { event: ExecEvent; count: number; displays: number } | undefined
   private ended = false
   /** A `runsOn` queue whose reader left: nobody takes what comes. */
   private unread = false
-  /** Set by `unblock()`: past the bound, output is dropped and counted instead of waited for. */
-  private unblocked: ((count: number) => string) | undefined
+  /** Set by `unblock()`: past the bound, output and displays are dropped and counted instead of waited for. */
+  private unblocked: ((count: number, displays: number) => string) | undefined
   private wake: (() => void) | undefined
   private space: (() => void)[] = []
   private resolveFinished!: () => void
@@ -98,6 +100,11 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
 
   get isEnded(): boolean {
     return this.ended
+  }
+
+  /** The cell is being stopped (`unblock()`). */
+  get isStopped(): boolean {
+    return this.unblocked !== undefined
   }
 
   /** More is queued than the bound: what the reader has not taken yet. */
@@ -153,13 +160,14 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   }
 
   /**
-   * The cell is being stopped: from now on output past the bound is dropped and counted in one
-   * stderr line, and nothing waits for room, so the pumps drain the interpreter and its end
-   * arrives whatever the reader's pace. Already queued output stays.
+   * The cell is being stopped: from now on output and displays past the bound are dropped and
+   * counted in one stderr line, and nothing waits for room, so the pumps drain the interpreter
+   * and its end arrives whatever the reader's pace. Already queued output stays; so do the
+   * events `end()` is given (the cell's value, its error).
    */
   unblock(): void {
     if (this.overflow.policy !== 'block' || this.unblocked) return
-    this.unblocked = count => droppedWhileStopped(count)
+    this.unblocked = (count, displays) => droppedWhileStopped(count, 'cell', displays)
     this.release()
   }
 
@@ -251,7 +259,13 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
   private add(e: ExecEvent, force = false): void {
     if ((e.type === 'stdout' || e.type === 'stderr') && !(e instanceof EncodedEvent) && e.text !== undefined)
       return this.addText(e.type, e.text, force, e)
-    this.bytes += size(e)
+    const bytes = size(e)
+    // A stopped cell's displays no longer wait for room (whenRoom): a javascript cell displaying
+    // in a synchronous loop until the grace's kill put ~300 of 1 MiB in spilled files for a
+    // client that read nothing. Past the bound they go as its output does, counted.
+    if (!force && e.type === 'result' && this.unblocked && this.bytes + bytes > this.overflow.maxBytes)
+      return this.noteDropped(0, this.unblocked, 1)
+    this.bytes += bytes
     this.items.push(e)
   }
 
@@ -267,14 +281,15 @@ export class CellQueue implements AsyncIterable<ExecEvent> {
     else this.items.push(event ?? makeEvent(type, { text }))
   }
 
-  /** Dropped output is reported where it was lost, in one stderr line that keeps counting. */
-  private noteDropped(n: number, notice: (count: number) => string): void {
+  /** Dropped output (and displays) reported where it was lost, in one stderr line that keeps counting. */
+  private noteDropped(n: number, notice: (count: number, displays: number) => string, displays = 0): void {
     if (!this.dropNotice) {
-      this.dropNotice = { event: makeEvent('stderr', { text: '' }), count: 0 }
+      this.dropNotice = { event: makeEvent('stderr', { text: '' }), count: 0, displays: 0 }
       this.items.push(this.dropNotice.event)
     }
     this.dropNotice.count += n
-    this.dropNotice.event.text = notice(this.dropNotice.count)
+    this.dropNotice.displays += displays
+    this.dropNotice.event.text = notice(this.dropNotice.count, this.dropNotice.displays)
   }
 
   private notify(): void {
