@@ -59,6 +59,17 @@ const cases: Case[] = [
     fillMs: 1000,
     deleted: true,
   },
+  // Bun.write goes to the raw fd 1, around console: execd gives what comes there to the running cell.
+  {
+    language: 'javascript',
+    label: 'Bun.write to stdout, Bun.sleep between',
+    skip: false,
+    set: 'var x = 41',
+    flood: "for (;;) { await Bun.write(Bun.stdout, 'y'.repeat(1000) + '\\n'); await Bun.sleep(0) }",
+    read: 'console.log(x + 1)',
+    fillMs: 1000,
+    deleted: false,
+  },
   {
     language: 'javascript',
     label: 'display, a timer between',

@@ -225,7 +225,7 @@ function isReplValue(out: unknown): out is { value: unknown } {
 /**
  * console.* and process.stdout/stderr.write go down the output pipe, in order with results and
  * errors. Writes that bypass them (subprocesses, Bun.write(Bun.stdout)) still reach the real
- * fds, which the parent also forwards.
+ * fds, which the parent also forwards; Bun.write to stdout/stderr is checked against the cell's scope.
  */
 function captureOutput(): void {
   for (const name of ['stdout', 'stderr'] as const) {
@@ -248,6 +248,15 @@ function captureOutput(): void {
         cb()
       },
     })
+  // Bun.write to stdout or stderr reaches the raw fds, which execd gives to whichever cell runs:
+  // an interrupted cell's loop of them wrote into every later cell. Checked as console's writes.
+  // (A raw write by other means, fs.writeSync(1) or a subprocess, carries no cell: not caught.)
+  const bunWrite = Bun.write
+  const raw = new Set<unknown>([Bun.stdout, Bun.stderr, 1, 2])
+  Bun.write = ((dest: unknown, ...rest: unknown[]) => {
+    if (raw.has(dest)) checkScope()
+    return (bunWrite as (...a: unknown[]) => unknown)(dest, ...rest)
+  }) as typeof Bun.write
   const captured = new Console({ stdout: sink('stdout'), stderr: sink('stderr'), colorMode: false })
   const target = console as unknown as Record<string, unknown>
   // Checked here, not in the sinks: Console swallows what its stream's write throws.
