@@ -7,8 +7,9 @@
  * does not search PATH again while the executable it found last is still there (one stat
  * instead of one per PATH entry); the listing searches afresh.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, mkdtempSync, rmdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { ExecdError } from './errors'
 import type { Logger } from './log'
 
@@ -104,7 +105,12 @@ function check(name: Piece, fresh = true): Capability {
       let detail = dir
       try {
         if (!statSync(dir).isDirectory()) detail = `${dir} (TMPDIR) is not a directory`
-        else accessSync(dir, constants.W_OK | constants.X_OK)
+        else {
+          accessSync(dir, constants.W_OK | constants.X_OK)
+          // Made, not only asked: as root access(W_OK) said yes to /proc and /sys, where no dir
+          // can be made (ENOENT, EPERM), and the start said nothing while every user of it failed.
+          rmdirSync(mkdtempSync(join(dir, '.execd-probe-')))
+        }
       } catch (err) {
         detail = `${dir} (TMPDIR) cannot be written: ${(err as NodeJS.ErrnoException).code ?? 'error'}`
       }

@@ -1,6 +1,7 @@
 /**
- * execd with a temp dir it cannot use: TMPDIR missing, or a file (an unprivileged execd meets the
- * same with one it cannot write). What needs it says so, naming TMPDIR, as the server's trouble
+ * execd with a temp dir it cannot use: TMPDIR missing, a file, or /proc (a kernel filesystem no
+ * dir can be made in, which root's access(W_OK) passed); an unprivileged execd meets the same with
+ * one it cannot write. What needs it says so, naming TMPDIR, as the server's trouble
  * (500), not the request's: a session's start was a 404 `FILE_NOT_FOUND` "file not found. ENOENT
  * … mkdtemp", with TMPDIR a file a 400, and the isolated sessions' capabilities a 404 of their
  * probe's mkdtemp. The start names it among what the container lacks; the rest serves.
@@ -20,6 +21,8 @@ writeFileSync(file, '')
 describe.each([
   ['missing', join(dir, 'missing')],
   ['a file', file],
+  // As root, access(W_OK) said yes to /proc (not a read-only mount), and the start said nothing.
+  ['/proc', '/proc'],
 ])('TMPDIR %s', (_what, tmp) => {
   test('a session is a 500 naming the temp dir; capabilities and the start say what it disables; the rest serves', async () => {
     const d = await startDaemon({ env: { TMPDIR: tmp, EXECD_PYTHON_SPARE: '0' } })
