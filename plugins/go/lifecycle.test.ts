@@ -1,5 +1,5 @@
 /** A go context's life: streaming, interrupt, the kernel's death, close, and a missing toolchain. */
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { resolveConfig } from '../../core/config'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -7,7 +7,20 @@ import type { CellAssembler } from '../../core/cell-assembler'
 import type { ExecEvent } from '../../core/events'
 import { within } from '../../core/timers'
 import { go } from '.'
-import { errorOf, noGo, removeTempDirs, resultOf, runCell, startCell, startGo, tempDir, textOf } from './test-context'
+import {
+  errorOf,
+  GO_TEST_TIMEOUT_MS,
+  noGo,
+  removeTempDirs,
+  resultOf,
+  runCell,
+  startCell,
+  startGo,
+  tempDir,
+  textOf,
+} from './test-context'
+
+setDefaultTimeout(GO_TEST_TIMEOUT_MS)
 
 /** Whether `pid` runs (a zombie waiting for its reaper does not). */
 function running(pid: number): boolean {

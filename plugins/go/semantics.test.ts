@@ -1,7 +1,9 @@
 /** What a go cell means (gonb's model), with the real toolchain: one context, cell after cell. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { RuntimeContext } from '../../core/plugin'
-import { errorOf, noGo, removeTempDirs, resultOf, runCell, startGo, textOf } from './test-context'
+import { errorOf, GO_TEST_TIMEOUT_MS, noGo, removeTempDirs, resultOf, runCell, startGo, textOf } from './test-context'
+
+setDefaultTimeout(GO_TEST_TIMEOUT_MS)
 
 describe.skipIf(!!noGo)(`go cells${noGo ? ` (skipped: ${noGo})` : ''}`, () => {
   let ctx: RuntimeContext

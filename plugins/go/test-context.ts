@@ -13,6 +13,14 @@ export const noGo = await (async () => {
   return 'missing' in tc ? tc.missing : undefined
 })()
 
+/**
+ * The bound of a test that builds go (each cell is a `go build`; a test runs up to four): a cell
+ * took 1–5 s at load 12 on 2 cores, and Bun's default of 5 s, which `bun test plugins` keeps
+ * (make's tiers pass 60 s), failed 16 of 34: a timed-out cell left the file's shared context
+ * busy, and the tests after it failed at once ("a cell is already running").
+ */
+export const GO_TEST_TIMEOUT_MS = 60_000
+
 const temp = tempDirs('execd-go-test-')
 export const tempDir = temp.make
 export const removeTempDirs = temp.removeAll
