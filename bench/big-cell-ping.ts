@@ -8,7 +8,8 @@
  * Not run by `make bench`:
  *   bun run bench/big-cell-ping.ts [MiB=15.9] [rounds=1] [execd…]
  * A size past 15.9 MiB (the default --max-json-bytes is 16 MiB) raises the cap for it;
- * BENCH_BIG_CELL_LANGUAGES=sql,python picks languages.
+ * BENCH_BIG_CELL_LANGUAGES=sql,python picks languages; BENCH_BIG_CELL_QUERY='?x=1' posts the cell
+ * with that query string (a route asked with one was handed to Elysia, which parsed its body whole).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -33,12 +34,13 @@ const CELLS: Record<string, () => string> = {
   bash: () => `# ${fill('c')}\necho 1`,
 }
 const languages = (process.env.BENCH_BIG_CELL_LANGUAGES ?? 'sql,python,javascript,bash').split(',')
+const query = process.env.BENCH_BIG_CELL_QUERY ?? ''
 
 async function run(d: Execd, language: string, body: string): Promise<string> {
   const res = await d.post('/code/context', { language })
   if (res.status !== 200) throw new Error(`${language} context: ${res.status} ${await res.text()}`)
   const { id } = (await res.json()) as { id: string }
-  const answer = await d.fetch('/code', { method: 'POST', body: body.replace('"@ID@"', JSON.stringify(id)) })
+  const answer = await d.fetch(`/code${query}`, { method: 'POST', body: body.replace('"@ID@"', JSON.stringify(id)) })
   let said: string
   if (answer.headers.get('content-type')?.includes('text/event-stream')) {
     const frames = (await readSse(answer)) as { data?: { type?: string; text?: string; error?: { ename?: string } } }[]

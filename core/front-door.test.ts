@@ -112,6 +112,30 @@ describe('direct routes', () => {
   })
 })
 
+describe('a large body', () => {
+  test('reaches the app of a route asked with a query string parsed once, by the front door', async () => {
+    const code = 'c'.repeat(200 * 1024)
+    const fetch = createFrontDoor(
+      async request => {
+        // Elysia's JSON parser calls json(): the value, not a parse of the body's text again.
+        const first = await request.json()
+        const again = await request.json()
+        return Response.json({ same: first === again, length: (first as { code: string }).code.length })
+      },
+      {
+        origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
+        body: { maxBytes: 1 << 20, timeoutMs: 0 },
+        maxRequests: 0,
+        rawPrefixes: [],
+        shapeOf: () => 'object',
+      },
+    )
+    const body = JSON.stringify({ code })
+    const res = await fetch(new Request('http://localhost/code?wait=false', { method: 'POST', body }))
+    expect(await res.json()).toEqual({ same: true, length: code.length })
+  })
+})
+
 describe('isJsonBody', () => {
   test('a body is found from its Content-Length or, failing that, from the request itself', () => {
     const post = (init: RequestInit & { headers?: Record<string, string> }) =>
