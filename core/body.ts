@@ -130,14 +130,14 @@ export const readRequestJson = (request: Request, limits: BodyLimits): Promise<s
  * A request's body as checked text: whole when small, else in the parts it was read in, which
  * core/json-in-turns.ts parses without joining them into one more copy of the body.
  */
-export function readRequestText(request: Request, limits: BodyLimits): Promise<string | string[]> {
+export function readRequestText(request: Request, limits: BodyLimits, held?: HeldBytes): Promise<string | string[]> {
   const announced = request.headers.get('content-length')
   const length = announced === null ? NaN : Number(announced)
   if (!Number.isSafeInteger(length) || length < 0 || request.headers.has('transfer-encoding'))
-    return readJsonParts(request.body, limits)
+    return readJsonParts(request.body, limits, held)
   if (length > limits.maxBytes) return Promise.reject(tooLarge(limits))
   // A large body is read as it arrives, its bytes counted with every other's (arriving, below).
-  if (length > UNCOUNTED_BYTES) return readJsonParts(request.body, limits)
+  if (length > UNCOUNTED_BYTES) return readJsonParts(request.body, limits, held)
   // Two promises in all (the read, within's), and a third for the check: three async layers
   // around them made six on every warm cell. withinQueued() waits on a body that fails after the
   // race is lost (the connection closed), so its failure is never unhandled; its deadline is one
@@ -212,6 +212,16 @@ function arrive(bytes: number, limits: BodyLimits): void {
 /** Bytes of JSON bodies being read now (for tests). */
 export const arrivingBytes = (): number => arriving.bytes
 
+/**
+ * A read body's bytes kept among those arriving until its parse is done: parsed in turns
+ * (core/json-in-turns.ts), a body read whole was no longer counted while it was parsed, so bodies
+ * being parsed had no bound (40 of 15.5 MiB at once: execd at 1.9 GB, none refused; 1.2 GB, 6
+ * refused, when the parse was one turn). `release` gives them back (once; a no-op until the read ends).
+ */
+export interface HeldBytes {
+  release: () => void
+}
+
 /** Chunks are decoded and scanned in batches of at least this many bytes. */
 const BATCH_BYTES = 64 * 1024
 /** Chunks read before the event loop gets a turn: reads of a queued stream never give it one. */
@@ -231,7 +241,11 @@ export const readJsonText = (body: ReadableStream<Uint8Array> | null, limits: Bo
 export const joined = (text: string | string[]): string => (typeof text === 'string' ? text : text.join(''))
 
 /** readJsonText's parts, not joined. */
-async function readJsonParts(body: ReadableStream<Uint8Array> | null, limits: BodyLimits): Promise<string[]> {
+async function readJsonParts(
+  body: ReadableStream<Uint8Array> | null,
+  limits: BodyLimits,
+  held?: HeldBytes,
+): Promise<string[]> {
   if (body === null) return []
   const reader = body.getReader()
   const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -274,6 +288,16 @@ async function readJsonParts(body: ReadableStream<Uint8Array> | null, limits: Bo
       if (++chunks % CHUNKS_PER_TURN === 0) await new Promise<void>(resolve => setImmediate(resolve))
     }
     take(false)
+    if (held) {
+      // Read whole: counted until the caller has parsed it, then the route's.
+      const bytes = counted
+      counted = 0
+      let released = false
+      held.release = () => {
+        if (!released) arriving.bytes -= bytes
+        released = true
+      }
+    }
     return parts
   } catch (err) {
     // The rest of the body is never read; the caller closes the connection.

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { t } from 'elysia'
+import { arrivingBytes } from './body'
 import { ExecdError } from './errors'
 import { acceptsExactly } from './exact-body'
 import { createFrontDoor, isJsonBody } from './front-door'
@@ -156,3 +157,38 @@ describe('isJsonBody', () => {
     )
   })
 })
+
+describe('a large body', () => {
+  test('is counted among the bodies arriving until its parse in turns is done, then no longer', async () => {
+    // Parsed in turns, a body no longer counted while parsed gave bodies being parsed no bound.
+    const body = JSON.stringify({ code: 'x'.repeat(900_000) })
+    const seen: number[] = []
+    let running = true
+    const watch = () => {
+      seen.push(arrivingBytes())
+      if (running) setImmediate(watch)
+    }
+    const request = new Request('http://localhost/code', { method: 'POST', body: streamOf(body) })
+    const answer = door()(request)
+    setImmediate(watch)
+    const res = await answer
+    running = false
+    expect(((await res.json()) as { by: string }).by).toBe('direct')
+    // The read took turns too (a chunk each): the parse's turns come after the last of them.
+    expect(seen.filter(bytes => bytes === body.length).length).toBeGreaterThan(2)
+    expect(arrivingBytes()).toBe(0)
+  })
+})
+
+/** A stream of `text` in chunks of 64 KiB: a body of no announced length, read in parts. */
+function streamOf(text: string): ReadableStream<Uint8Array> {
+  const bytes = new TextEncoder().encode(text)
+  let at = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close()
+      controller.enqueue(bytes.slice(at, at + 65_536))
+      at += 65_536
+    },
+  })
+}

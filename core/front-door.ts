@@ -10,7 +10,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { answeredFor } from './answering'
 import { createTokenCheck, unauthorized } from './auth'
 import { isDocsAsset } from './docs'
-import { checkShape, parseJsonBody, readRequestText, type BodyLimits, type JsonShape } from './body'
+import { checkShape, parseJsonBody, readRequestText, type BodyLimits, type HeldBytes, type JsonShape } from './body'
 import { ExecdError, errorResponse, toExecdError } from './errors'
 import { handedTarget } from './host-target'
 import { createOriginGuard, type OriginPolicy } from './origin'
@@ -225,13 +225,15 @@ async function readJson(
   shape: JsonShape | undefined,
 ): Promise<Response> {
   let read: string | string[]
+  const held: HeldBytes = { release: () => {} }
   try {
-    read = await readRequestText(request, opts.body)
+    read = await readRequestText(request, opts.body, held)
   } catch (err) {
     return closing(errorResponse(toExecdError(err)))
   }
   // An empty body stays what it was (acceptable where the body is optional).
   if (typeof read === 'string' ? read.trim() === '' : read.every(part => part.trim() === '')) {
+    held.release()
     const empty = new Request(request.url, {
       method: request.method,
       headers: bodyless(request),
@@ -244,8 +246,12 @@ async function readJson(
   try {
     // A large body in turns: one parse of 16 MiB held the loop 110-180 ms. Its module is loaded
     // for the first such body: a start that listens loads none of what it imports.
-    body =
-      typeof read === 'string' ? parseJsonBody(read) : await (await import('./json-in-turns')).parseJsonInTurns(read)
+    try {
+      body =
+        typeof read === 'string' ? parseJsonBody(read) : await (await import('./json-in-turns')).parseJsonInTurns(read)
+    } finally {
+      held.release()
+    }
     // A null that stands for an absent member, as the reference reads it (core/null-members.ts);
     // the text is made again only when one was dropped, for the route's own parse of it.
     dropped =

@@ -56,3 +56,27 @@ describe('parseJsonInTurns', () => {
     }
   })
 })
+
+/** How many turns the event loop took while `work` ran: a setImmediate chain counts them. */
+async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
+  let turns = 0
+  let running = true
+  const tick = () => {
+    turns++
+    if (running) setImmediate(tick)
+  }
+  setImmediate(tick)
+  await work()
+  running = false
+  return turns
+}
+
+test('many long strings give the loop as many turns as one long string of their length', async () => {
+  // 64 strings just long enough to be set aside: each was decoded whole, none with a turn after it.
+  const each = 'x'.repeat(LONG_STRING)
+  const many = `{"code":"1","list":[${Array.from({ length: 64 }, () => `"${each}"`).join(',')}]}`
+  const one = `{"code":"1","list":["${'x'.repeat(64 * LONG_STRING)}"]}`
+  const manyTurns = await turnsDuring(() => parseJsonInTurns(cut(many, 65_536)))
+  const oneTurns = await turnsDuring(() => parseJsonInTurns(cut(one, 65_536)))
+  expect(manyTurns).toBeGreaterThanOrEqual(oneTurns * 0.75)
+})
