@@ -18,7 +18,7 @@ describe.skipIf(available !== true)(
     const fx = daemonWithContext('go')
     const run = (code: string) => runCode(fx.d, code, { id: fx.id, language: 'go' })
 
-    test("a name declared with := in an earlier cell: the error names that cell and says var keeps it", async () => {
+    test('a name declared with := in an earlier cell: the error names that cell and says var keeps it', async () => {
       const declared = await run('x := 41\ny, z := 1, 2\n_ = y')
       const cell = ofType(declared, 'execution_count')[0]?.execution_count
       expect(ofType(declared, 'error')).toEqual([])
@@ -47,7 +47,7 @@ describe.skipIf(available !== true)(
       const res = await postJson(fx.d, '/code', { code: 'w * 2', context: { id: fx.id, language: 'go' } })
       for (const frame of await readSse(res)) await dispatcher.dispatch(frame.data)
       expect(execution.error?.name).toBe('CompilationError')
-      expect(execution.error?.value).toContain("undefined: w (cell")
+      expect(execution.error?.value).toContain('undefined: w (cell')
       expect(execution.error?.value).toContain('`var w = …` at a cell')
     })
   },
