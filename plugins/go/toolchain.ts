@@ -18,6 +18,7 @@ import cellSource from './kernel/cell.go' with { type: 'text' }
 import defsSource from './kernel/defs.go' with { type: 'text' }
 import dirSource from './kernel/dir.go' with { type: 'text' }
 import execSource from './kernel/exec.go' with { type: 'text' }
+import localsSource from './kernel/locals.go' with { type: 'text' }
 import mainSource from './kernel/main.go' with { type: 'text' }
 import programSource from './kernel/program.go' with { type: 'text' }
 import segmentSource from './kernel/segment.go' with { type: 'text' }
@@ -29,6 +30,7 @@ const KERNEL_SOURCES: Record<string, string> = {
   'defs.go': defsSource,
   'dir.go': dirSource,
   'exec.go': execSource,
+  'locals.go': localsSource,
   'program.go': programSource,
   'segment.go': segmentSource,
 }

@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.stream.Collectors;
 
@@ -47,6 +49,13 @@ public class ExecdJShell {
   private static volatile String stopTarget = "";
   /** A value's text is for reading, not for transport: a huge toString() is cut. */
   private static final int MAX_VALUE = 1 << 20;
+  /**
+   * Where each snippet came from, as "cellN:" and the cell line of its first line: jshell numbers
+   * a frame's line within its snippet ("#26:1"), an id the user never sees, where the cell and
+   * its own line are what they wrote (go names its frames "cell12:3" too). As many entries as
+   * jshell keeps snippets.
+   */
+  private static final Map<String, int[]> origins = new ConcurrentHashMap<>();
 
   public static void main(String[] args) throws Exception {
     ExecdChannel.open(args[0]);
@@ -181,6 +190,7 @@ public class ExecdJShell {
     String rest = code;
     String value = null;
     while (!rest.isBlank()) {
+      int firstLine = lineOf(code, rest);
       SourceCodeAnalysis.CompletionInfo info = analysis.analyzeCompletion(rest);
       Completeness c = info.completeness();
       if (c == Completeness.EMPTY) break;
@@ -203,9 +213,14 @@ public class ExecdJShell {
         sendInterrupted(source);
         return;
       }
+      // jshell numbers a method's lines from 1 at its source's first line only when no blank
+      // line comes before it (after two, a throw on the method's third line was at "#3:1").
+      int blank = blankLines(source);
+      source = source.substring(source.lastIndexOf('\n', firstNonBlank(source)) + 1);
       for (SnippetEvent e : shell.eval(source)) {
         if (e.causeSnippet() != null) continue; // a dependent snippet updated, not this input
         Snippet s = e.snippet();
+        origins.put(s.id(), new int[] {Integer.parseInt(cell), firstLine + blank});
         if (stopped) {
           sendInterrupted(source);
           return;
@@ -225,6 +240,30 @@ public class ExecdJShell {
       if (value.length() > MAX_VALUE) value = value.substring(0, MAX_VALUE) + "... (" + value.length() + " characters)";
       ExecdChannel.send("{\"t\":\"value\",\"c\":" + cell + ",\"s\":" + ExecdChannel.quote(value) + "}");
     }
+  }
+
+  /** The cell line on which `rest`, the cell's part not yet run, begins. */
+  private static int lineOf(String code, String rest) {
+    return 1 + (int) code.substring(0, code.length() - rest.length()).chars().filter(ch -> ch == '\n').count();
+  }
+
+  /** The newlines before a source's first character. */
+  private static int blankLines(String source) {
+    int n = 0;
+    for (int i = 0; i < firstNonBlank(source); i++) if (source.charAt(i) == '\n') n++;
+    return n;
+  }
+
+  private static int firstNonBlank(String source) {
+    int i = 0;
+    while (i < source.length() && Character.isWhitespace(source.charAt(i))) i++;
+    return i;
+  }
+
+  /** "cell12:3" for line `line` of snippet `id`, or jshell's own "#26:1" for one no cell made. */
+  private static String where(String id, long line) {
+    int[] o = origins.get(id);
+    return o == null ? "#" + id + ":" + line : "cell" + o[0] + ":" + (o[1] + line - 1);
   }
 
   /** Expressions show their value, declarations and assignments do not (as in Jupyter). */
@@ -253,7 +292,15 @@ public class ExecdJShell {
         lines.add(line);
         lines.add(" ".repeat((int) pos - start) + "^");
       }
-      d.getMessage(null).lines().filter(l -> !l.strip().startsWith("location:")).forEach(lines::add);
+      String at = "";
+      if (pos >= 0 && pos <= src.length()) {
+        long line = 1 + src.substring(0, (int) pos).chars().filter(ch -> ch == '\n').count();
+        int col = (int) pos - (src.lastIndexOf('\n', (int) Math.max(0, pos - 1)) + 1) + 1;
+        at = where(s.id(), line) + ":" + col + ": ";
+      }
+      String prefix = at;
+      d.getMessage(null).lines().filter(l -> !l.strip().startsWith("location:")).findFirst().ifPresent(l -> lines.add(prefix + l));
+      d.getMessage(null).lines().filter(l -> !l.strip().startsWith("location:")).skip(1).forEach(lines::add);
     }
     sendError("CompilationException", first, lines);
   }
@@ -286,12 +333,12 @@ public class ExecdJShell {
       return;
     }
     String ename = ex.getClass().getSimpleName();
-    String evalue = ex.getMessage() == null ? "" : ex.getMessage();
+    String evalue = ex.getMessage() == null ? "" : plain(ex.getMessage());
     List<String> trace = new ArrayList<>();
     for (Throwable t = ex; t != null; t = t.getCause()) {
       String cls = t instanceof EvalException ? ((EvalException) t).getExceptionClassName()
           : t.getClass().getName();
-      trace.add((t == ex ? "" : "Caused by: ") + cls + (t.getMessage() == null ? "" : ": " + t.getMessage()));
+      trace.add((t == ex ? "" : "Caused by: ") + cls + (t.getMessage() == null ? "" : ": " + plain(t.getMessage())));
       for (StackTraceElement f : t.getStackTrace()) {
         String c = f.getClassName();
         // Below the user's frames: jshell's local engine invoking the snippet by reflection.
@@ -303,14 +350,22 @@ public class ExecdJShell {
     sendError(ename, evalue, trace);
   }
 
-  /** Snippet frames as the jshell tool prints them: "at f (#3:2)"; others as Java does. */
+  /**
+   * A helpful NullPointerException names a variable by the class jshell wrapped it in
+   * ("because \"REPL.$JShell$21.s\" is null"): the user wrote `s`.
+   */
+  private static String plain(String message) {
+    return message.replaceAll("\\bREPL\\.\\$JShell\\$\\d+[.$]", "");
+  }
+
+  /** Snippet frames as the jshell tool prints them, at the cell's line: "at f (cell3:2)"; others as Java does. */
   private static String frame(StackTraceElement f) {
     String file = f.getFileName();
     if (file != null && file.startsWith("#")) {
       String cls = f.getClassName().replaceFirst("^REPL\\.\\$JShell\\$\\d+\\$?", "");
       String method = f.getMethodName().equals("do_it$") ? "" : f.getMethodName();
-      String where = cls.isEmpty() ? method : method.isEmpty() ? cls : cls + "." + method;
-      return (where.isEmpty() ? "" : where + " ") + "(" + file + ":" + f.getLineNumber() + ")";
+      String name = cls.isEmpty() ? method : method.isEmpty() ? cls : cls + "." + method;
+      return (name.isEmpty() ? "" : name + " ") + "(" + where(file.substring(1), f.getLineNumber()) + ")";
     }
     return f.toString();
   }

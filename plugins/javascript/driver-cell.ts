@@ -228,9 +228,11 @@ function tagOf(v: unknown): string {
   }
 }
 
+// node:async_hooks: the driver runs each cell in its scope's AsyncLocalStorage (driver-scope.ts),
+// whose `run` closed every traceback below the cell's own frames.
 function isUserFrame(line: string, driverDir: string): boolean {
   if (line.includes(driverDir)) return false
-  return !/\bat eval \(unknown\)|\(native[):]|\[native code\]|node:internal|\(internal:/.test(line)
+  return !/\bat eval \(unknown\)|\(native[):]|\[native code\]|node:internal|\(internal:|\(node:async_hooks:/.test(line)
 }
 
 /**

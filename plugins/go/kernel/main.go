@@ -68,6 +68,7 @@ type kernel struct {
 	cfg      config
 	ch       *channel
 	state    state
+	locals   locals // names cells declared with :=, for the compile error that names one
 	out, err *counted
 	mu       sync.Mutex
 	cur      *cellRun
@@ -184,7 +185,7 @@ func (k *kernel) run(r *cellRun, code string) {
 		k.send(r, map[string]interface{}{"t": "done", "out": k.out.count(), "err": k.err.count()})
 	}()
 	if strings.TrimSpace(code) == "%reset" { // gonb's: forget every declaration
-		k.state = state{}
+		k.state, k.locals = state{}, nil
 		return
 	}
 	c, errs := parseCell(code, r.id)
@@ -221,11 +222,13 @@ func (k *kernel) run(r *cellRun, code string) {
 		return
 	}
 	if errs != nil {
+		errs = k.locals.explain(errs)
 		k.sendError(r, "CompilationError", joinLines(errs), errs)
 		return
 	}
 	// What compiled is kept, whatever happens when it runs (as gonb does).
 	k.state = merged
+	k.locals.note(c)
 	if c.runs {
 		k.exec(r, c.args)
 	}
