@@ -7,6 +7,9 @@
  * refuses it as before.
  */
 export function nestedDeeperThan(text: string, max: number): boolean {
+  // Nesting past `max` takes more than `max` characters of brackets: a channel's every line (a
+  // cell's result, its `done`) is far shorter than MAX_MESSAGE_DEPTH and needs no walk.
+  if (text.length <= max) return false
   let depth = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)

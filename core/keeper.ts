@@ -17,6 +17,8 @@
 import type { FileSink, Subprocess } from 'bun'
 import { KEEPER_WORD } from './keeper-main'
 import type { Logger } from './log'
+import { LinePipe } from './line-pipe'
+import { closeQuietly, writerPipe } from './output-pipes'
 import { ownerMarker } from './ownership'
 import { bunWaitsFor } from './reaper'
 import { SELF_EXECUTABLE } from './self-exec'
@@ -36,7 +38,10 @@ interface Keeping {
 }
 
 let keeping: Keeping | undefined
-let keeper: Subprocess<'pipe', 'ignore', 'ignore'> | undefined
+type Keeper = Subprocess<'pipe' | number, 'ignore', 'ignore'>
+let keeper: Keeper | undefined
+/** The keeper's stdin where execd made it a pipe (writerPipe); else Bun's sink is written. */
+let keeperPipe: LinePipe | undefined
 let startedAt = -RESTART_MS
 let restartTimer: ReturnType<typeof setTimeout> | undefined
 /** Bytes written since a flush last left nothing waiting. */
@@ -63,8 +68,12 @@ export function keeperForgets(pgid: number): void {
 }
 
 function send(line: string): void {
-  const sink = keeper?.stdin ?? start()?.stdin
-  if (sink) write(sink, line)
+  const proc = keeper ?? start()
+  if (!proc) return
+  // A pipe that refuses (EPIPE: the keeper is gone) loses nothing: its exit starts the next,
+  // told the live groups afresh.
+  if (keeperPipe) keeperPipe.write(line)
+  else write(proc.stdin as FileSink, line)
 }
 
 function write(sink: FileSink, text: string): void {
@@ -83,7 +92,7 @@ function write(sink: FileSink, text: string): void {
   }
 }
 
-function start(): Subprocess<'pipe', 'ignore', 'ignore'> | undefined {
+function start(): Keeper | undefined {
   if (!keeping || keeper || restartTimer) return keeper
   const wait = startedAt + RESTART_MS - performance.now()
   if (wait > 0) {
@@ -95,12 +104,13 @@ function start(): Subprocess<'pipe', 'ignore', 'ignore'> | undefined {
     return undefined
   }
   startedAt = performance.now()
-  let proc: Subprocess<'pipe', 'ignore', 'ignore'>
+  let proc: Keeper
+  const pipe = writerPipe()
   try {
     // Its own session (no group kill of a command reaches it), an empty environment (no token,
     // nothing of the user's), `/` for its directory (it keeps no mount busy).
     proc = Bun.spawn([SELF_EXECUTABLE, KEEPER_WORD], {
-      stdin: 'pipe',
+      stdin: pipe ? pipe[0] : 'pipe',
       stdout: 'ignore',
       stderr: 'ignore',
       env: {},
@@ -108,6 +118,7 @@ function start(): Subprocess<'pipe', 'ignore', 'ignore'> | undefined {
       detached: true,
     })
   } catch (err) {
+    if (pipe) pipe.forEach(closeQuietly)
     if (!saidRefused)
       keeping.log?.warn('cannot start the keeper: what execd runs would outlive a SIGKILL of execd', {
         error: (err as Error).message,
@@ -116,18 +127,26 @@ function start(): Subprocess<'pipe', 'ignore', 'ignore'> | undefined {
     return undefined
   }
   saidRefused = false
+  // The keeper has the read end now: held here too, the pipe would never reach EOF.
+  if (pipe) closeQuietly(pipe[0])
   // The keeper never keeps execd running; nor does the reaper take its status from Bun.
   proc.unref()
-  proc.stdin.unref()
+  if (!pipe) (proc.stdin as FileSink).unref()
   bunWaitsFor(proc, false)
   keeper = proc
+  // Past its 64 KiB (8,192 lines; the keeper reads twice a second) and MAX_UNREAD more held here,
+  // it is not reading.
+  keeperPipe = pipe
+    ? new LinePipe(pipe[1], MAX_UNREAD, () => replace('it read nothing of the last 64 KiB it was sent'))
+    : undefined
   unread = 0
   let told = `m${ownerMarker()}\n`
   for (const pgid of keeping.live()) told += `+${pgid}\n`
-  write(proc.stdin, told)
+  send(told)
   void proc.exited.then(() => {
     if (keeper !== proc) return
     keeper = undefined
+    closeKeeperPipe()
     keeping?.log?.warn('the keeper of owned processes ended; starting another', {
       pid: proc.pid,
       code: proc.exitCode,
@@ -150,6 +169,7 @@ export function endKeeper(): void {
   try {
     old?.kill('SIGKILL')
   } catch {}
+  closeKeeperPipe()
 }
 
 /** Kills a keeper that stopped reading and starts another at once (or after RESTART_MS). */
@@ -158,7 +178,13 @@ function replace(why: string): void {
   if (!old) return
   keeper = undefined
   keeping?.log?.warn('replacing the keeper of owned processes', { pid: old.pid, why })
-  // SIGKILL, so it cannot act on the EOF its end's close gives it: the next one holds the list.
+  // SIGKILL before its pipe is closed, so it cannot act on the EOF: the next one holds the list.
   old.kill('SIGKILL')
+  closeKeeperPipe()
   start()
+}
+
+function closeKeeperPipe(): void {
+  keeperPipe?.close()
+  keeperPipe = undefined
 }

@@ -66,7 +66,27 @@ function pipe(c: Libc): [number, number] | null {
   return [fds[0]!, fds[1]!]
 }
 
-const closeQuietly = (fd: number) => {
+const F_SETFL = 4
+const O_NONBLOCK = 0o4000
+
+/**
+ * A pipe for a child to read what execd writes to it, [read, write], both close-on-exec: the
+ * read end for the spawn's stdin, the write end non-blocking, written with `writeSync` (a full
+ * pipe is EAGAIN, never a wait). A write is one `write(2)`, nothing armed on the event loop, where
+ * Bun's stdin sink (a socketpair) armed a poll for writability and woke the loop once more for
+ * every write. null where pipes cannot be had: the caller uses Bun's sink.
+ */
+export function writerPipe(): [number, number] | null {
+  libc ??= loadLibc()
+  if (!libc) return null
+  const fds = pipe(libc)
+  if (fds && libc.fcntl(fds[1], F_SETFL, O_NONBLOCK) === 0) return fds
+  fds?.forEach(closeQuietly)
+  return null
+}
+
+/** Closes `fd`, as a cleanup: one already closed or never valid is not an error here. */
+export const closeQuietly = (fd: number) => {
   try {
     closeSync(fd)
   } catch {}
