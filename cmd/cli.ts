@@ -15,6 +15,8 @@ import { helpAsked } from './help-asked'
 import { helpOf, printHelp, wrapHelp } from './help-wrap'
 import { ANSWER_OPTION } from './route-url'
 import { SILENCE_OPTION } from './daemon-quiet'
+import { EXEC_TIMEOUT, EXEC_TIMEOUT_OPTION, PING_PORT_OPTION, PING_TIMEOUT_OPTION } from './verb-numbers'
+import { wholeOf } from './whole-option'
 import { runServe, servePlain } from './serve-start'
 import { versionText } from '../core/version'
 
@@ -82,8 +84,8 @@ function addOthers(cli: CAC): void {
   cli
     .command('ping', 'Exit 0 when execd answers /ping, here or at --url (token from EXECD_ACCESS_TOKEN)')
     .option('--url <url>', "the daemon's address (default $EXECD_URL, else http://127.0.0.1:$EXECD_PORT)")
-    .option('--port <port>', 'default 44772')
-    .option('--timeout <ms>', 'default 2000')
+    .option(...PING_PORT_OPTION)
+    .option(...PING_TIMEOUT_OPTION)
     .option('--quiet', 'print nothing')
     .action(async o => (process.exitCode = await (await import('./ping')).pingCommand(o)))
 
@@ -116,7 +118,7 @@ function addOthers(cli: CAC): void {
       .option('-f, --file <path>', 'read the code from a file ("-" for stdin)')
       .option('--cwd <dir>', 'working directory')
       .option('--env <KEY=VALUE>', 'set an environment variable (repeatable; not with --url)')
-      .option('--timeout <ms>', 'stop after this many milliseconds (a cell is interrupted, a command killed)')
+      .option(...EXEC_TIMEOUT_OPTION)
       .option('--json', 'print the event stream as JSON lines')
       .option('--list', 'list languages and whether each is available here')
       .option(URL_OPTION, URL_HELP)
@@ -138,8 +140,7 @@ function addOthers(cli: CAC): void {
     .example("execd exec --isolated /work --mode overlay 'make test'")
     .action(async (language: string | undefined, code: string[], options) => {
       checkWholeNumbers(execOptions, options)
-      if (options.timeout !== undefined && !/^\d+$/.test(String(options.timeout)))
-        throw new UsageError(`--timeout expects milliseconds (a whole number), got '${options.timeout}'`)
+      options.timeout = wholeOf(EXEC_TIMEOUT, options.timeout)
       if (options.isolated !== undefined) {
         const { execIsolated } = await import('./exec-isolated')
         const words = [language ?? '', ...code].map(word).join(' ').trim()

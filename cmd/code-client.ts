@@ -14,6 +14,7 @@ import { code as codeSection } from '../plugins/code'
 import { CodeContextSchema, LanguageSchema } from '../plugins/code/contract'
 import { command } from '../plugins/command'
 import { onStop, stopSignal } from './lifecycle'
+import { ownLine } from './paced-output'
 import { plainEvents } from './plain-events'
 import { visible } from './visible'
 import type { Remote } from './remote'
@@ -85,8 +86,8 @@ export function remoteCode(remote: Remote): CodeClient {
       // is said, in one line: it was silent, up to 16 s after a Ctrl-C that seemed ignored.
       const stop = onStop(
         () =>
-          process.stderr.write(
-            `execd: stopping once the daemon has opened the ${visible(language)} context, to close it (at most ${OPEN_GRACE_MS / 1000} s; a second Ctrl-C leaves it open)\n`,
+          ownLine(
+            `execd: stopping once the daemon has opened the ${visible(language)} context, to close it (at most ${OPEN_GRACE_MS / 1000} s; a second Ctrl-C leaves it open)`,
           ),
         OPEN_GRACE_MS,
       )

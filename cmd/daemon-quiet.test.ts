@@ -1,5 +1,5 @@
 import { expect, test } from 'bun:test'
-import { saidWhenSilent, silenceNoticeOf } from './daemon-quiet'
+import { saidWhenSilent } from './daemon-quiet'
 
 /** Items given at the times asked (ms after the previous one's ask). */
 async function* paced(delays: number[]): AsyncGenerator<number> {
@@ -54,16 +54,4 @@ test('a notice of 0 never says a silence, and every item passes', async () => {
   const got: number[] = []
   for await (const n of saidWhenSilent(paced([0, 150]), 0, () => said++)) got.push(n)
   expect([got, said]).toEqual([[0, 1], 0])
-})
-
-test('--silence-notice is 0 or 1000 ms to a day; not given, the verb keeps its own', () => {
-  expect([undefined, '', '0', '1000', '86400000'].map(t => silenceNoticeOf(t, true))).toEqual([
-    undefined,
-    undefined,
-    0,
-    1000,
-    86_400_000,
-  ])
-  for (const typed of ['999', '86400001', '1.5', 'x', ' 1000'])
-    expect(() => silenceNoticeOf(typed, false)).toThrow(`EXECD_SILENCE_NOTICE expects milliseconds from 1000`)
 })

@@ -8,8 +8,8 @@
  * the screen as if the program were still thinking. Said once per silence, on stderr; the run
  * goes on, and the next event arms the watch again.
  */
-import { UsageError } from './errors'
 import { ownLine } from './paced-output'
+import { DAY_MS, type WholeOption, wholeHelp } from './whole-option'
 
 /** Three pings missed, and then some: a loaded daemon's late ping is not a silence. */
 export const RUN_SILENCE_MS = 10_000
@@ -19,26 +19,21 @@ export const RUN_SILENCE_MS = 10_000
  * fixed, so a script that wanted to know sooner (or never) could not, and a test of the line
  * waited 10 s for it. Below the daemon's 3 s ping, a healthy daemon's quiet is said too.
  */
-export const SILENCE_ENV = 'EXECD_SILENCE_NOTICE'
-export const SILENCE_OPTION: [string, string] = [
-  '--silence-notice <ms>',
-  `with --url: say on stderr when the daemon has sent nothing for this long (env ${SILENCE_ENV}; default ${RUN_SILENCE_MS}, metrics --watch 3000; 0: never)`,
-]
-/** A day: beyond it the notice means never, which is 0. */
-const SILENCE_MAX_MS = 86_400_000
-
-/**
- * `--silence-notice` (or its variable) as typed: undefined when not given (each verb has its
- * default), 0 for never, else 1000 ms to a day; anything else is a usage error.
- */
-export function silenceNoticeOf(typed: unknown, fromFlag: boolean): number | undefined {
-  if (typed === undefined || typed === '') return undefined
-  const ms = /^\d+$/.test(String(typed)) ? Number(typed) : Number.NaN
-  if (ms === 0 || (ms >= 1000 && ms <= SILENCE_MAX_MS)) return ms
-  throw new UsageError(
-    `${fromFlag ? '--silence-notice' : SILENCE_ENV} expects milliseconds from 1000 to ${SILENCE_MAX_MS} (0: never said), got '${typed}'`,
-  )
+export const SILENCE: WholeOption = {
+  flag: 'silence-notice',
+  env: 'EXECD_SILENCE_NOTICE',
+  unit: 'milliseconds',
+  placeholder: '<ms>',
+  min: 1000,
+  // A day: beyond it the notice means never, which is 0.
+  max: DAY_MS,
+  zero: 'never',
 }
+export const SILENCE_OPTION = wholeHelp(
+  SILENCE,
+  'with --url: say on stderr when the daemon has sent nothing for this long',
+  `${RUN_SILENCE_MS}, metrics --watch 3000`,
+)
 
 /** A silence's length as said: `10 s`, `1.5 s`. */
 export const seconds = (ms: number) => `${ms / 1000} s`

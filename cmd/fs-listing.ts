@@ -5,28 +5,30 @@
  * it, as a closed pipe stops `find`.
  */
 import { Readable } from 'node:stream'
-import { WALK_LIMITS, parseDepth } from '../plugins/files/contract'
-import { UsageError, typedCheck } from './errors'
+import { WALK_LIMITS } from '../plugins/files/contract'
 import type { FileInfo } from './fs-ops'
 import { tableRows } from './fs-print'
 import { pipeToStdout } from './stdout-pipe'
+import { type WholeOption, wholeOf } from './whole-option'
 
 /**
- * `fs ls --depth`: the route's own check, then a range. Any digits were taken, and a huge number
- * (`-d 99999999999999999999`, read as 1e20) silently meant "all"; past the walk's entry cap no
- * tree is that deep and still listable in one answer, so the range ends there.
+ * `fs ls --depth`. Any digits were taken, and a huge number (`-d 99999999999999999999`, read as
+ * 1e20) silently meant "all"; past the walk's entry cap no tree is that deep and still listable
+ * in one answer, so the range ends there. Said as the option typed: the route's words named a
+ * query parameter (`invalid query parameter 'depth': x`) the person never wrote.
  */
-export function listingDepth(raw: string | undefined): number {
-  const most = WALK_LIMITS.maxEntries
-  // Said as the option typed: the route's words named a query parameter (`invalid query
-  // parameter 'depth': x`) the person never wrote.
-  const words = `--depth expects 0 to ${most} levels, got '${raw}'`
-  // With the route's code (--json), as before.
-  if (raw !== undefined && !/^\d+$/.test(raw)) throw new UsageError(words, 'INVALID_REQUEST_BODY')
-  const depth = typedCheck(() => parseDepth(raw))
-  if (depth > most) throw new UsageError(words)
-  return depth
+export const LS_DEPTH: WholeOption = {
+  flag: 'depth',
+  short: 'd',
+  unit: 'levels',
+  placeholder: '<n>',
+  min: 0,
+  max: WALK_LIMITS.maxEntries,
+  // The route's code (--json), as before.
+  wireCode: 'INVALID_REQUEST_BODY',
 }
+
+export const listingDepth = (typed: unknown): number => wholeOf(LS_DEPTH, typed) ?? 1
 
 /** The text of each batch: rows, or the array's pieces (`[` with the first, `]` at the end). */
 async function* text(batches: AsyncIterable<FileInfo[]>, json: boolean): AsyncGenerator<string> {

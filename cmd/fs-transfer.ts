@@ -17,9 +17,25 @@ import { atExit } from './lifecycle'
 import { progress, showProgress } from './progress'
 import { ArgBytes, asTyped } from './raw-argv'
 import { pipeToStdout } from './stdout-pipe'
+import { type WholeOption, wholeOf } from './whole-option'
 
 /** A flag's value as text, or undefined when not given. */
 export const optional = (v: unknown) => (v === undefined ? undefined : String(v))
+
+/**
+ * `fs cat`'s line window, counted from 1. An empty value was taken as not given, a huge one as
+ * the float it became (1e20), and a refusal named the route's query (`offset must be…`).
+ */
+const lines = (flag: string): WholeOption => ({
+  flag,
+  unit: 'lines',
+  placeholder: '<n>',
+  min: 1,
+  max: Number.MAX_SAFE_INTEGER,
+  wireCode: 'INVALID_REQUEST_BODY',
+})
+export const CAT_OFFSET = lines('offset')
+export const CAT_LIMIT = lines('limit')
 
 /**
  * `--range` as typed is the person's to fix (exit 2): `5-2` or `abc` came back as the daemon's
@@ -47,8 +63,8 @@ export async function copyOut(r: Run, dest: RawPath, shownTo: 'cat' | 'get' = 'g
   const request = {
     path: r.arg(0),
     range: range === undefined ? undefined : `bytes=${range}`,
-    offset: optional(r.flags.offset),
-    limit: optional(r.flags.limit),
+    offset: optional(wholeOf(CAT_OFFSET, r.flags.offset)),
+    limit: optional(wholeOf(CAT_LIMIT, r.flags.limit)),
   }
   typedCheck(() => lineWindow(request))
   // Where it goes is settled before a byte is asked for: a directory there is a plain error.

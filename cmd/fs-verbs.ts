@@ -16,8 +16,9 @@ import { UsageError, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
 import type { FsOps, Permission, RawPath } from './fs-ops'
 import { describe } from './fs-print'
-import { listingDepth, printListing } from './fs-listing'
-import { abortable, copyOut, localName, optional, untilAborted } from './fs-transfer'
+import { LS_DEPTH, listingDepth, printListing } from './fs-listing'
+import { wholeHelp } from './whole-option'
+import { CAT_LIMIT, CAT_OFFSET, abortable, copyOut, localName, untilAborted } from './fs-transfer'
 import { progress, showProgress } from './progress'
 
 export type Flags = Record<string, unknown>
@@ -73,10 +74,9 @@ export const OPS: FsOp[] = [
     name: 'ls',
     args: '[path]',
     summary: 'list a directory (default: the current one)',
-    options: [['-d, --depth <n>', 'levels to descend, 0 to 100000 (default 1)']],
+    options: [wholeHelp(LS_DEPTH, 'levels to descend', 1)],
     examples: [BYTES_EXAMPLE],
-    run: r =>
-      printListing(r.fs.list(r.args[0] ?? '.', listingDepth(optional(r.flags.depth)), r.signal), r.json, r.signal),
+    run: r => printListing(r.fs.list(r.args[0] ?? '.', listingDepth(r.flags.depth), r.signal), r.json, r.signal),
   },
   {
     name: 'stat',
@@ -94,8 +94,8 @@ export const OPS: FsOp[] = [
     summary: 'print a file, a byte range or some lines',
     options: [
       ['--range <a-b>', 'bytes a to b (inclusive; "a-" to the end)'],
-      ['--offset <line>', 'first line to print (1-based)'],
-      ['--limit <lines>', 'number of lines to print'],
+      wholeHelp(CAT_OFFSET, 'first line to print', 1),
+      wholeHelp(CAT_LIMIT, 'number of lines to print', 'all'),
     ],
     examples: ['execd fs cat log.txt --offset 100 --limit 20'],
     run: r => copyOut(r, '-', 'cat'),

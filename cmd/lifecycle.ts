@@ -9,6 +9,7 @@ import { constants } from 'node:os'
 import { isatty } from 'node:tty'
 import { killAllNow, ownProcessesUntilExit, signalAllOwned } from '../core/process'
 import { devNullOnto } from '../core/dev-null-onto'
+import { stopKeyEchoed } from './paced-output'
 
 // SIGQUIT (Ctrl-\ at a terminal) too: left to its default action it ended execd on the spot and
 // left what the verb had started running without it (a python cell's interpreter, orphaned).
@@ -96,6 +97,7 @@ export function onStop(
       process.on(signal, () => {
         received ??= signal
         count++
+        if (signal === 'SIGINT' || signal === 'SIGQUIT') stopKeyEchoed()
         if (!stopper || count > 1) return exitNow(signal)
         if (!patient.includes(signal)) {
           deadline = setTimeout(() => exitNow(signal), grace + MARGIN_MS)

@@ -107,6 +107,20 @@ export function takeOpenLine(): boolean {
 }
 
 /**
+ * A stop key echoed by the terminal: in its own line mode (not a prompt's raw mode) it shows
+ * Ctrl-C as `^C` (Ctrl-\ as `^\`) where the cursor was and leaves the cursor after it, so
+ * execd's next line began on that row: `^Cexecd: stopping once the daemon has opened …`. That
+ * row is open on stderr now; ownLine ends it first. A signal sent by `kill` is echoed by no one:
+ * its line follows an empty row, once.
+ */
+export function stopKeyEchoed(): void {
+  if (!process.stderr.isTTY) return
+  // fd 0 asked first: process.stdin made for a pipe of code still to be read is not ours to make.
+  const { isatty } = require('node:tty') as typeof import('node:tty')
+  if (isatty(0) && !(process.stdin as { isRaw?: boolean }).isRaw) openOn = process.stderr
+}
+
+/**
  * One of execd's own lines on stderr (`execd: timed out …`), after what was put before it and on
  * a row of its own: a cell's output that left its line open (`print('abc', end='')`) had the
  * line written onto that row, `abcexecd: timed out after 1500 ms`. The open line is ended on

@@ -5,7 +5,8 @@
  * environment (or a file), never from the command line, where other processes could read it.
  */
 import { readTokenFile } from '../core/token-file'
-import { UsageError } from './errors'
+import { PING_PORT, PING_TIMEOUT, PING_TIMEOUT_MS } from './verb-numbers'
+import { wholeOf } from './whole-option'
 import { daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
 import { checkTokenSendable } from './token-header'
@@ -26,9 +27,7 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
   checkTokenSendable(token, process.env.EXECD_ACCESS_TOKEN ? 'EXECD_ACCESS_TOKEN' : (file ?? ''))
   // What was typed wrong is a usage error (exit 2), not a daemon that does not answer (1): a
   // --timeout of abc was 2 s without a word, a --url of nothttp 'fetch() URL is invalid'.
-  if (flags.timeout !== undefined && !/^[1-9]\d*$/.test(String(flags.timeout)))
-    throw new UsageError(`--timeout expects milliseconds (a whole number above 0), got '${flags.timeout}'`)
-  const timeoutMs = Number(flags.timeout ?? 2000)
+  const timeoutMs = wholeOf(PING_TIMEOUT, flags.timeout) ?? PING_TIMEOUT_MS
   const say = (line: string) => {
     if (!flags.quiet) process.stderr.write(`execd ping: ${visible(line)}\n`)
   }
@@ -63,8 +62,10 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
  * in `/ping`, the form this help gave, is asked as it is.
  */
 function pingUrl(flags: PingFlags): string {
-  const local = `http://127.0.0.1:${flags.port ?? process.env.EXECD_PORT ?? 44772}`
-  const base = flags.url === undefined ? (flags.port === undefined && process.env[URL_ENV]) || local : String(flags.url)
+  // Checked even beside --url: `--port 5x` was said as a bad --url, `--port ''` asked port 80.
+  const port = flags.port === undefined ? undefined : wholeOf(PING_PORT, flags.port)
+  const local = () => `http://127.0.0.1:${port ?? wholeOf(PING_PORT, undefined) ?? 44772}`
+  const base = flags.url === undefined ? (port === undefined && process.env[URL_ENV]) || local() : String(flags.url)
   const parsed = daemonUrl(base)
   return (/\/ping\/?$/.test(parsed.pathname) ? parsed : routeUrl(base, 'ping')).toString()
 }

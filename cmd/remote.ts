@@ -9,18 +9,17 @@ import { ExecdError, type ErrorCode } from '../core/errors'
 import type { ExecEvent } from '../core/events'
 import { textUpTo } from '../core/text-up-to'
 import { setLongTimeout, type LongTimer } from '../core/timers'
-import { UsageError } from './errors'
 import { jsonItems, NotAnArray } from './json-items'
-import { ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
+import { ANSWER, ANSWER_TIMEOUT_MS, daemonUrl, routeUrl, URL_ENV } from './route-url'
+import { wholeOf } from './whole-option'
 import { unreachableWhy } from './unreachable'
 import { checkTokenSendable } from './token-header'
-import { RUN_SILENCE_MS, SILENCE_ENV, runSilence, saidWhenSilent, silenceNoticeOf } from './daemon-quiet'
+import { RUN_SILENCE_MS, SILENCE, runSilence, saidWhenSilent } from './daemon-quiet'
 import { ownLine } from './paced-output'
 import { answerOf, sseEvents } from './remote-answers'
 import { isWebPage, notExecdAnswer } from './web-page'
 
 export { URL_ENV }
-const ANSWER_ENV = 'EXECD_ANSWER_TIMEOUT'
 const TOKEN_ENV = 'EXECD_ACCESS_TOKEN'
 const TOKEN_HEADER = 'X-EXECD-ACCESS-TOKEN'
 
@@ -293,17 +292,11 @@ export function remoteOf(options: {
   silenceNotice?: unknown
 }): Remote | undefined {
   const url = options.url === undefined ? process.env[URL_ENV] : String(options.url)
-  const typed = options.answerTimeout ?? process.env[ANSWER_ENV]
-  const from = options.answerTimeout === undefined ? ANSWER_ENV : '--answer-timeout'
-  if (typed !== undefined && typed !== '' && !/^\d+$/.test(String(typed)))
-    throw new UsageError(`${from} expects milliseconds (a whole number; 0: no limit), got '${typed}'`)
-  const silenceMs = silenceNoticeOf(
-    options.silenceNotice ?? process.env[SILENCE_ENV],
-    options.silenceNotice !== undefined,
-  )
+  const answerMs = wholeOf(ANSWER, options.answerTimeout)
+  const silenceMs = wholeOf(SILENCE, options.silenceNotice)
   if (!url) return undefined
   daemonUrl(url)
-  return new Remote(url, typed === undefined || typed === '' ? ANSWER_TIMEOUT_MS : Number(typed), silenceMs)
+  return new Remote(url, answerMs ?? ANSWER_TIMEOUT_MS, silenceMs)
 }
 
 /** A stream's connection lost midway (the daemon killed, a proxy gone), in a person's words. */

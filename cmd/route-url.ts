@@ -4,6 +4,7 @@
  * and `ping`'s alike; kept apart so that a probe loads no more than it needs.
  */
 import { UsageError } from './errors'
+import { type WholeOption, YEAR_MS, wholeHelp } from './whole-option'
 
 /** The daemon's address when `--url` is not given. */
 export const URL_ENV = 'EXECD_URL'
@@ -18,10 +19,21 @@ export const URL_ENV = 'EXECD_URL'
 export const ANSWER_TIMEOUT_MS = 60_000
 
 /** Every verb that takes --url takes this (remote.ts bounds the wait). */
-export const ANSWER_OPTION: [string, string] = [
-  '--answer-timeout <ms>',
-  `with --url: give up when the daemon has not begun to answer a request in this time (env EXECD_ANSWER_TIMEOUT; default ${ANSWER_TIMEOUT_MS}; 0: no limit)`,
-]
+export const ANSWER: WholeOption = {
+  flag: 'answer-timeout',
+  env: 'EXECD_ANSWER_TIMEOUT',
+  unit: 'milliseconds',
+  placeholder: '<ms>',
+  min: 1,
+  // As exec --timeout's: past 2³¹ ms a long timer holds it (remote.ts).
+  max: YEAR_MS,
+  zero: 'no limit',
+}
+export const ANSWER_OPTION = wholeHelp(
+  ANSWER,
+  'with --url: give up when the daemon has not begun to answer a request in this time',
+  ANSWER_TIMEOUT_MS,
+)
 
 export function routeUrl(base: string, route: string): URL {
   const url = new URL(route.replace(/^\/+/, ''), base.endsWith('/') ? base : `${base}/`)

@@ -97,12 +97,12 @@ test('--silence-notice takes 0 (never) or 1000 ms to a day, and says what it got
     expect(await runCli(['fs', 'stat', '/', '--url', 'http://127.0.0.1:9', '--silence-notice', typed])).toEqual({
       code: 2,
       stdout: '',
-      stderr: `execd: --silence-notice expects milliseconds from 1000 to 86400000 (0: never said), got '${typed}'\n`,
+      stderr: `execd: --silence-notice expects milliseconds from 1000 to 86400000 (0: never), got '${typed}'\n`,
     })
   const run = await runCli(['metrics', '--url', 'http://127.0.0.1:9'], { env: { EXECD_SILENCE_NOTICE: 'soon' } })
   expect(run).toEqual({
     code: 2,
     stdout: '',
-    stderr: "execd: EXECD_SILENCE_NOTICE expects milliseconds from 1000 to 86400000 (0: never said), got 'soon'\n",
+    stderr: "execd: EXECD_SILENCE_NOTICE expects milliseconds from 1000 to 86400000 (0: never), got 'soon'\n",
   })
 })

@@ -79,7 +79,7 @@ test('fs rm of a directory among files: one line naming it and rmdir, exit 1, no
 
 describe('usage errors exit 2 with one plain line', () => {
   test.each([
-    [['ls', '-d', 'x'], "execd: --depth expects 0 to 100000 levels, got 'x'\n"],
+    [['ls', '-d', 'x'], "execd: --depth expects levels from 0 to 100000, got 'x'\n"],
     [['chmod', '999', 'f'], "execd: invalid mode '999': octal digits expected (e.g. 755 or 644)\n"],
     [['mkdir', 'd', '-m', 'rwx'], "execd: invalid mode 'rwx': octal digits expected (e.g. 755 or 644)\n"],
     [['frob'], "execd: unknown fs operation 'frob' (see execd fs --help)\n"],

@@ -165,3 +165,25 @@ describe.skipIf(!hasTool('tmux'))('fs get --url at a terminal (tmux)', () => {
     expect(existsSync(join(term.dir, 'got.bin'))).toBe(false)
   }, 120_000)
 })
+
+describe.skipIf(!hasTool('tmux'))('exec --url opening a context at a terminal (tmux)', () => {
+  test("Ctrl-C while the daemon opens the context: its line starts a row of its own, under the terminal's ^C", async () => {
+    // Accepts and never answers: POST /code/context waits, as on a daemon starting a JVM.
+    let asked = false
+    const mute = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data: () => void (asked = true) } })
+    try {
+      term.shell(200, 50)
+      term.keys(`${BIN} exec python 1 --url http://127.0.0.1:${mute.port}; echo "status $?"`, 'Enter')
+      // The request is in, and held: the verb waits in its open.
+      await waitFor('the context asked for', () => asked)
+      term.keys('C-c')
+      await term.shows(/stopping once the daemon has opened/)
+      // On main's build: `^Cexecd: stopping once …` on one row.
+      expect(term.screen()).toMatch(/^\^C\nexecd: stopping once the daemon has opened the python context/m)
+      term.keys('C-c')
+      await term.shows(/status 130$/m)
+    } finally {
+      mute.stop(true)
+    }
+  }, 30_000)
+})

@@ -199,9 +199,9 @@ describe('a bad value is named for what it is (sixteenth pass)', () => {
     expect(run(['exec', '--timeout', '-5', 'bash', 'true'])).toEqual({
       code: 2,
       stdout: '',
-      stderr: "execd: --timeout expects milliseconds (a whole number), got '-5'\n",
+      stderr: "execd: --timeout expects milliseconds from 1 to 31536000000 (0: no limit), got '-5'\n",
     })
-    expect(run(['fs', 'ls', '-d', '-1', '.']).stderr).toBe("execd: --depth expects 0 to 100000 levels, got '-1'\n")
+    expect(run(['fs', 'ls', '-d', '-1', '.']).stderr).toBe("execd: --depth expects levels from 0 to 100000, got '-1'\n")
   })
 
   test('--env refuses what a command’s envs refuses over HTTP: a newline in a name', () => {

@@ -130,7 +130,7 @@ test('option values stay as typed: a number-like one keeps its zeros, - is a val
   expect(await exec('--shell', 'echo ok', '--timeout', 'abc')).toEqual({
     code: 2,
     stdout: '',
-    stderr: "execd: --timeout expects milliseconds (a whole number), got 'abc'\n",
+    stderr: "execd: --timeout expects milliseconds from 1 to 31536000000 (0: no limit), got 'abc'\n",
   })
 })
 
