@@ -16,6 +16,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** What a commit stages beside the user's files. */
 const staged = (ws: string) => readdirSync(ws).filter(n => n.startsWith('.execd-commit-'))
 
+/** Spins (no sleep between looks) until a staged name shows in `ws`: the SIGKILL then lands as close to its making as a client can. */
+function spinUntilStaged(ws: string, limitMs = 30_000): void {
+  const deadline = Date.now() + limitMs
+  while (staged(ws).length === 0) if (Date.now() > deadline) throw new Error('timed out waiting for a staged file')
+}
+
 /**
  * A workspace holding z.txt ('kept'), and its commit under way in `d`, staging big.bin (512 MiB):
  * it comes before z.txt in the commit, so a stop meets its copy with z.txt still to stage.
@@ -69,6 +75,34 @@ describe.skipIf(!Bun.which('bwrap') || process.getuid?.() !== 0)('execd stopped 
       await waitFor("the killed execd's session dir to go", () => left().length === 0)
     } finally {
       await next.stop()
+    }
+  }, 120_000)
+
+  test('by SIGKILL the moment its staged file shows, again and again: each next execd removes it', async () => {
+    // Each round's next execd is the one killed in the round after: 4 rounds, 5 daemons. The
+    // file made before its journal link was left for good in 3 rounds in 20 at load 16.
+    let killed = await startDaemon()
+    const workspaces: string[] = []
+    try {
+      for (let round = 0; round < 4; round++) {
+        const ws = mkdtempSync(join(dir, 'spin-'))
+        workspaces.push(ws)
+        writeFileSync(join(ws, 'z.txt'), 'kept\n')
+        const s = await isolationOf(killed).create({ workspace: { path: ws, mode: 'overlay' } })
+        expect(stdoutOf(await s.run('head -c 64M /dev/zero > big.bin && echo ok'))).toEqual(['ok'])
+        const committing = killed
+          .fetch(`/v1/isolated/session/${s.sessionId}/commit`, { method: 'POST' })
+          .catch(() => 'no answer')
+        spinUntilStaged(ws)
+        killed.proc.kill('SIGKILL')
+        await killed.proc.exited
+        await committing
+        killed = await startDaemon()
+        expect((await killed.fetch(`/files/info?path=${encodeURIComponent(ws)}`)).status).toBe(200)
+      }
+      expect(workspaces.map(ws => readdirSync(ws))).toEqual(workspaces.map(() => ['z.txt']))
+    } finally {
+      await killed.stop()
     }
   }, 120_000)
 })

@@ -130,6 +130,55 @@ describe('journals left by a killed execd', () => {
   })
 })
 
+describe('an entry its maker was killed making (an intent, not yet tracked)', () => {
+  /** `intend` in a registry of `root`, the entry made, then its execd killed before `track`. */
+  const killedBetween = (root: string, name: string) => {
+    const staging = new StagedEntries(root)
+    staging.intend(dir, name)
+    writeFileSync(join(dir, name), 'partial')
+    const journal = (staging as unknown as { journal: OwnedTempDir }).journal
+    dropLockAsKilled(journal)
+    return journal.path
+  }
+
+  test('is removed at the next open, with its journal', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const name = tempNameFor('i')
+    const journal = killedBetween(root, name)
+    expect(readdirSync(journal).some(n => n.startsWith('i-'))).toBe(true)
+    await new StagedEntries(root).open()
+    expect([existsSync(join(dir, name)), existsSync(journal)]).toEqual([false, false])
+  })
+
+  test('is kept if born far from its intent: a file made at the name later is not taken for it', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const name = tempNameFor('j')
+    const journal = killedBetween(root, name)
+    const [intent] = readdirSync(journal).filter(n => n.startsWith('i-'))
+    // The intent's link an hour before the file: the kernel's stamps, as the sweep reads them.
+    const past = Date.now() / 1000 - 3600
+    Bun.spawnSync(['touch', '-h', '-d', '@' + past, join(journal, intent!)])
+    await new StagedEntries(root).open()
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('partial')
+  })
+
+  test('tracked, its intent goes; dropped, nothing stays journalled', async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staging = new StagedEntries(root)
+    const name = tempNameFor('t')
+    const intent = staging.intend(dir, name)
+    writeFileSync(join(dir, name), 'x')
+    const entry = intent.track(made(join(dir, name)))
+    staging.intend(dir, tempNameFor('u')).drop()
+    const journal = (staging as unknown as { journal: OwnedTempDir }).journal.path
+    await Bun.sleep(50)
+    expect(readdirSync(journal).filter(n => n.startsWith('i-'))).toEqual([])
+    expect(readdirSync(journal).filter(n => /^\d+-/.test(n))).toHaveLength(1)
+    await entry.done()
+    await staging.close()
+  })
+})
+
 describe("a user's entry put aside by a commit", () => {
   /**
    * A commit killed with the user's `tree` put aside (a directory, filled by `fill` with the

@@ -82,6 +82,14 @@ interface Entry {
 }
 
 const JOURNAL_PREFIX = 'execd-staged'
+/** A journal link naming an entry about to be made (Intent): `i-<n>`. */
+const INTENT_PREFIX = 'i-'
+/**
+ * How far from its intent's link an entry's birth may be and still be the one intended: it is
+ * made in the same few steps, so a user's file made at the name later (after the sweep's
+ * owner died) is not taken for it. Both stamps are the kernel's clock, not execd's.
+ */
+const INTENT_SLACK_NS = 30_000_000_000n
 /** The suffix of a journal link naming where an entry put aside goes back to. */
 const PUT_BACK = '.back'
 /**
@@ -107,6 +115,17 @@ export interface StagedEntry {
   done(): Promise<void>
 }
 
+/**
+ * An entry about to be made, journalled before it exists: `track` once it is made (in the turn
+ * that made it), `drop` if it was not. Made first and journalled after, a SIGKILL between the two
+ * left it beside the user's files for good (the journal's first link makes its dir, socket and
+ * all: at load 16, 3 commits in 20 stood without a link when their staged file showed).
+ */
+export interface Intent {
+  track(made: Made, putBack?: Name): StagedEntry
+  drop(): void
+}
+
 export class StagedEntries {
   private readonly entries = new Set<Entry>()
   private users = 0
@@ -115,6 +134,8 @@ export class StagedEntries {
   private lingering: ReturnType<typeof setTimeout> | undefined
   private swept: Promise<unknown> | undefined
   private links = 0
+  /** Intents neither tracked nor dropped: the journal does not linger-close under them. */
+  private intents = 0
   private stop = new AbortController()
   private drained: (() => void) | undefined
 
@@ -134,6 +155,35 @@ export class StagedEntries {
     const entry: Entry = { dir: at, name, made, putBack, link: this.journalled(dir, name, made, putBack) }
     this.entries.add(entry)
     return { done: () => this.forget(entry) }
+  }
+
+  /**
+   * Journals `name` of `dir` before the caller makes it there (see Intent). Throws once execd is
+   * stopping, as `track` does. The next start removes what an intent names only if it bears a
+   * staged name and was born within INTENT_SLACK_NS of the intent's link.
+   */
+  intend(dir: string | number, name: Name): Intent {
+    if (this.closing) throw shuttingDown()
+    this.intents++
+    clearTimeout(this.lingering)
+    const link = this.intentLink(dir, name)
+    let open = true
+    const settle = () => {
+      if (!open) return false
+      open = false
+      this.intents--
+      if (link) void unlink(link).catch(() => {})
+      return true
+    }
+    return {
+      track: (made, putBack) => {
+        // Written before the intent's link goes: one of the two names the entry at every moment.
+        const entry = this.track(dir, name, made, putBack)
+        settle()
+        return entry
+      },
+      drop: () => void (settle() && this.lingerIfIdle()),
+    }
   }
 
   /** Aborted once execd is stopping: work that stages for long (a move's copy) stops at its next step. */
@@ -196,14 +246,30 @@ export class StagedEntries {
     }
   }
 
+  /** `i-<n>` → where the entry will be (best effort, as `journalled`). */
+  private intentLink(dir: string | number, name: Name): string | undefined {
+    try {
+      const link = join(this.journal.ensure(), `${INTENT_PREFIX}${++this.links}`)
+      const path = typeof dir === 'number' ? readlinkSync(fdPath(dir), { encoding: 'buffer' }) : dir
+      symlinkSync(Buffer.concat([Buffer.from(path), Buffer.from('/'), Buffer.from(name)]), link)
+      return link
+    } catch {
+      return undefined
+    }
+  }
+
+  private lingerIfIdle(): void {
+    if (this.entries.size > 0 || this.intents > 0) return
+    clearTimeout(this.lingering)
+    const idle = () => this.entries.size === 0 && this.intents === 0
+    this.lingering = setTimeout(() => idle() && this.journal.close(), JOURNAL_LINGER_MS)
+    this.lingering.unref()
+  }
+
   private forget(entry: Entry): Promise<void> {
     if (!this.entries.delete(entry)) return Promise.resolve()
     if (this.entries.size === 0) this.drained?.()
-    if (this.entries.size === 0) {
-      clearTimeout(this.lingering)
-      this.lingering = setTimeout(() => this.entries.size === 0 && this.journal.close(), JOURNAL_LINGER_MS)
-      this.lingering.unref()
-    }
+    this.lingerIfIdle()
     if (!entry.link) return Promise.resolve()
     const links = entry.putBack === undefined ? [entry.link] : [entry.link, `${entry.link}${PUT_BACK}`]
     return Promise.all(links.map(link => unlink(link).catch(() => {}))).then(() => {})
@@ -222,6 +288,10 @@ async function removeJournalled(journal: string): Promise<void> {
   if (lstatSync(journal).uid !== process.getuid?.()) return
   for (const link of readdirSync(journal)) {
     if (link === OWNER_SOCKET) continue
+    if (link.startsWith(INTENT_PREFIX)) {
+      await removeIntended(join(journal, link))
+      continue
+    }
     const id = /^(\d+)-(\d+)-(\d+)(?:-\d+)?$/.exec(link)
     if (!id?.[1] || !id[2] || !id[3]) continue
     const target = readlinkSync(join(journal, link), { encoding: 'buffer' })
@@ -234,6 +304,32 @@ async function removeJournalled(journal: string): Promise<void> {
     } catch {}
     const made = { dev: BigInt(id[1]), ino: BigInt(id[2]), birthtimeNs: BigInt(id[3]) }
     await removeIfMade(slash === 0 ? '/' : target.subarray(0, slash), asName(name), made, putBack)
+  }
+}
+
+/**
+ * Removes what an intent's link names if it bears a staged name and was born near the link
+ * (INTENT_SLACK_NS): its maker died between making it and journalling it. A filesystem that
+ * gives no birth time keeps it (nothing proves it is the one made).
+ */
+async function removeIntended(link: string): Promise<void> {
+  const linked = lstatSync(link, { bigint: true })
+  const target = readlinkSync(link, { encoding: 'buffer' })
+  const slash = target.lastIndexOf(0x2f)
+  if (slash < 0) return
+  const dir = slash === 0 ? '/' : target.subarray(0, slash)
+  const name = asName(target.subarray(slash + 1))
+  if (!isStagedName(name)) return
+  const held = await open(dir, O_PATH | O_DIRECTORY).catch(() => undefined)
+  if (!held) return
+  try {
+    const now = await lstat(procPath(held.fd, name), { bigint: true }).catch(() => undefined)
+    const born = now?.birthtimeNs ?? 0n
+    const apart = born - linked.mtimeNs
+    if (born === 0n || apart < -INTENT_SLACK_NS || apart > INTENT_SLACK_NS) return
+    await removeEntry(held.fd, name)
+  } finally {
+    await held.close()
   }
 }
 

@@ -65,9 +65,13 @@ export async function stageFile(
   const tempName = tempNameFor(anchor.name)
   const temp = anchor.beside(tempName)
   let handle: FileHandle | undefined
+  // Journalled before it exists (core/beneath/staging.ts Intent): opened through the pool, the
+  // temp file stood a turn or more untracked, and a SIGKILL then left it for good.
+  const intent = stagedEntries.intend(anchor.dir, tempName)
   try {
     handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
   } catch (err) {
+    intent.drop()
     throw noTempFile(err, anchor)
   }
   let bytes = 0
@@ -81,7 +85,7 @@ export async function stageFile(
   const flusher = new EarlyFlush(handle)
   try {
     // fstat from the event loop: through the pool it cost as much as the journal's symlink.
-    tracked = stagedEntries.track(anchor.dir, tempName, fstatSync(handle.fd, { bigint: true }))
+    tracked = intent.track(fstatSync(handle.fd, { bigint: true }))
     step = 'write'
     const writer = new Writer(handle, opts.localDisk ?? (await onLocalDisk(anchor.dir)))
     for await (const chunk of fromSource(chunks)) {
@@ -108,6 +112,7 @@ export async function stageFile(
   } finally {
     await flusher.settle().catch(() => {})
     await handle.close().catch(() => {})
+    intent.drop()
     if (state === 'failed') await discard()
   }
   const place = (): Placed => {

@@ -160,16 +160,20 @@ async function moveAcrossDevices(src: Anchor, dest: Anchor, signal?: AbortSignal
   const temp = tempNameFor(dest.name)
   let staged: StagedEntry | undefined
   let placed = false
+  // Journalled before the copy exists (core/beneath/staging.ts Intent): a SIGKILL between its
+  // making and its tracking left it beside the user's files for good.
+  const intent = stagedEntries.intend(dest.dir, temp)
   try {
     await copyEntry(src.dir, src.name, dest.dir, temp, {
       // execd stopping stops the copy too: its partial copy is removed here, before the exit.
       signal: signal ? AbortSignal.any([signal, stagedEntries.stopping]) : stagedEntries.stopping,
-      made: made => (staged = stagedEntries.track(dest.dir, temp, made)),
+      made: made => (staged = intent.track(made)),
     })
     placed = renameUnlessTaken(dest.beside(temp), dest.at)
   } finally {
     if (!placed) await removeEntry(dest.dir, temp).catch(() => {})
     staged?.done()
+    intent.drop()
   }
   if (placed) await removeEntry(src.dir, src.name)
   return placed

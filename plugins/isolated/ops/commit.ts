@@ -23,6 +23,7 @@ import {
   commitAsideName,
   commitTempName,
   stagedEntries,
+  type Intent,
   type Made,
   type StagedEntry,
 } from '../../../core/beneath/staging'
@@ -136,14 +137,16 @@ async function stage(
   if (up.isDirectory() && low?.isDirectory()) return { kind: 'mode', change: c, target, up }
   const dest = inNewDir === undefined ? join(dirname(target), commitTempName()) : join(inNewDir, basename(rel))
   let staged: StagedEntry | undefined
-  // Removed if execd stops before it is placed (core/beneath/staging.ts), tracked from the moment it
-  // exists: a file tracked once written whole was left beside the user's files by a stop
-  // during its copy. Made and tracked in one turn of the loop (a SIGKILL between the two left
-  // it for good). What is staged inside a new directory goes with that directory.
+  // Removed if execd stops before it is placed (core/beneath/staging.ts), journalled before it
+  // exists (an intent) and tracked in the turn that made it: a file tracked once written whole
+  // was left beside the user's files by a stop during its copy, and one made before its journal
+  // was by a SIGKILL in between. What is staged inside a new directory goes with that directory.
+  let intent: Intent | undefined
   const track = (made: Made) => {
-    if (inNewDir === undefined) staged = stagedEntries.track(dirname(dest), basename(dest), made)
+    if (intent) staged = intent.track(made)
   }
   try {
+    if (inNewDir === undefined) intent = stagedEntries.intend(dirname(dest), basename(dest))
     if (up.isDirectory()) {
       mkdirSync(dest)
       track(lstatSync(dest, { bigint: true }))
@@ -168,6 +171,7 @@ async function stage(
     // Staged at its own name inside a new directory, it goes when that directory goes.
     if (inNewDir === undefined) await rm(dest, { recursive: true, force: true })
     staged?.done()
+    intent?.drop()
     throw err
   }
   return staged
