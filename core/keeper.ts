@@ -30,6 +30,8 @@ const RESTART_MS = 1000
  * replaced, the new one told the live groups afresh, rather than the lines held without bound.
  */
 const MAX_UNREAD = 64 * 1024
+/** The longest dir path told to the keeper (core/keeper-main.ts reads lines of at most 4 KiB). */
+const MAX_DIR_BYTES = 4000
 
 interface Keeping {
   /** The groups whose leaders run now (told to a new keeper). */
@@ -44,6 +46,8 @@ let keeper: Keeper | undefined
 let keeperPipe: LinePipe | undefined
 let startedAt = -RESTART_MS
 let restartTimer: ReturnType<typeof setTimeout> | undefined
+/** execd's own temp dirs that exist now (told to a new keeper): removed by the keeper once execd is dead. */
+const heldDirs = new Set<string>()
 /** Bytes written since a flush last left nothing waiting. */
 let unread = 0
 let saidRefused = false
@@ -65,6 +69,22 @@ export function keeperWatches(pgid: number): void {
 /** The leader of `pgid` was reaped: its number may be another's from now on. */
 export function keeperForgets(pgid: number): void {
   if (keeper) send(`-${pgid}\n`)
+}
+
+/**
+ * execd made its own temp dir `path` (core/temp-dir.ts, one it alone uses and names): its keeper
+ * removes it once execd is dead, rather than it waiting on tmpfs for the next execd's sweep.
+ * Not a journal of entries elsewhere (the next execd's sweep reads it), nor a path a line cannot carry.
+ */
+export function keeperRemovesDir(path: string): void {
+  if (path.includes('\n') || Buffer.byteLength(path) > MAX_DIR_BYTES || heldDirs.has(path)) return
+  heldDirs.add(path)
+  if (keeper) send(`d${path}\n`)
+}
+
+/** execd removed its temp dir `path` itself: its name may be another's from now on. */
+export function keeperKeepsDir(path: string): void {
+  if (heldDirs.delete(path) && keeper) send(`r${path}\n`)
 }
 
 function send(line: string): void {
@@ -109,14 +129,15 @@ function start(): Keeper | undefined {
   try {
     // Its own session (no group kill of a command reaches it), an empty environment (no token,
     // nothing of the user's), `/` for its directory (it keeps no mount busy).
+    // fd 3: a socket of which execd holds the other end (close-on-exec: no other child of
+    // execd's holds it) and never writes: its EOF tells the keeper of execd's death at once,
+    // while it reads the lines of its stdin at most twice a second (core/keeper-main.ts).
     proc = Bun.spawn([SELF_EXECUTABLE, KEEPER_WORD], {
-      stdin: pipe ? pipe[0] : 'pipe',
-      stdout: 'ignore',
-      stderr: 'ignore',
+      stdio: [pipe ? pipe[0] : 'pipe', 'ignore', 'ignore', 'pipe'],
       env: {},
       cwd: '/',
       detached: true,
-    })
+    }) as unknown as Keeper
   } catch (err) {
     if (pipe) pipe.forEach(closeQuietly)
     if (!saidRefused)
@@ -142,8 +163,12 @@ function start(): Keeper | undefined {
   unread = 0
   let told = `m${ownerMarker()}\n`
   for (const pgid of keeping.live()) told += `+${pgid}\n`
+  for (const path of heldDirs) told += `d${path}\n`
   send(told)
+  // Bun hands execd's end over as a number and never closes it: each keeper's goes with it.
+  const deathEnd = (proc as { stdio?: unknown[] }).stdio?.[3]
   void proc.exited.then(() => {
+    if (typeof deathEnd === 'number') closeQuietly(deathEnd)
     if (keeper !== proc) return
     keeper = undefined
     closeKeeperPipe()

@@ -25,6 +25,7 @@ import { basename, dirname, join } from 'node:path'
 import { errnoOf, errnoText, ExecdError, withFdErrno } from './errors'
 import { forgetAtExit, removeAtExit } from './exit-removals'
 import { HeldDir } from './held-dir'
+import { keeperKeepsDir, keeperRemovesDir } from './keeper'
 import { OWNER_SOCKET, sweepStale, type OnStale } from './stale-dirs'
 import { tempDiskFull, tempDiskFullText } from './temp-disk'
 
@@ -97,6 +98,9 @@ export class OwnedTempDir {
     }
     this.closed = false
     if (this.opts.removeAtExit) removeAtExit(this, () => this.close())
+    // Removed by the keeper if execd is SIGKILLed (core/keeper.ts); not a journal, whose entries
+    // elsewhere the next execd's sweep removes first.
+    if (!this.opts.onStale) keeperRemovesDir(this.path)
     if (first) {
       const sweep = sweepStale(this.prefix, this.root, this.path, this.opts.onStale).finally(() => sweeps.delete(sweep))
       sweeps.add(sweep)
@@ -151,6 +155,7 @@ export class OwnedTempDir {
     if (this.closed) return undefined
     this.closed = true
     forgetAtExit(this)
+    keeperKeepsDir(this.path)
     this.lock?.stop(true)
     this.lock = undefined
     const made = this.made

@@ -1,5 +1,5 @@
 /**
- * A daemon killed with SIGKILL (or by the OOM killer) runs no exit hook: its temp dirs stay.
+ * A daemon killed with SIGKILL (or by the OOM killer) with its keeper runs no exit hook: its temp dirs stay.
  * Each is an owned dir (core/temp-dir.ts), so the next execd to make one of the same kind
  * sweeps it. The java context's start dir and the javascript driver's dir were bare mkdtemp
  * dirs, removed only by an exit hook: they piled up for good.
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pidsWith, postJson, startDaemon, waitFor, type Daemon } from './harness'
+import { keepersOf, pidsWith, postJson, startDaemon, waitFor, type Daemon } from './harness'
 import { createContext } from './runtime-kit'
 
 let tmp: string
@@ -34,9 +34,17 @@ async function daemon(env: Record<string, string> = {}): Promise<Daemon> {
   return d
 }
 
+/**
+ * SIGKILLs execd with its keeper, as the OOM killer or a container's kill can: a keeper alive
+ * removes execd's temp dirs itself (spec/sigkill-keeper). Stopped first, it cannot act on
+ * execd's death, nor can execd start another.
+ */
 async function sigkill(d: Daemon): Promise<void> {
+  const keepers = keepersOf(d.proc.pid)
+  for (const k of keepers) process.kill(k.pid, 'SIGSTOP')
   d.proc.kill('SIGKILL')
   await d.proc.exited
+  for (const k of keepers) process.kill(k.pid, 'SIGKILL')
 }
 
 /**

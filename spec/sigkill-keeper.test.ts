@@ -5,7 +5,7 @@
  * context's DELETE ends that interpreter alone, a SIGTERM everything, the keeper with it.
  */
 import { afterAll, afterEach, beforeAll, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keepersOf, postJson, startDaemon, waitFor, type Daemon } from './harness'
@@ -22,8 +22,8 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.proc.kill('SIGKILL')
 })
 
-// A SIGKILLed execd's temp dirs stay for the next execd to sweep (spec/killed-temp-dirs): in a
-// TMPDIR of this file's own, removed with it, not the shard's.
+// A SIGKILLed execd's staging journal stays for the next execd to sweep: in a TMPDIR of this
+// file's own, removed with it, not the shard's.
 let tmp: string
 beforeAll(() => void (tmp = mkdtempSync(join(tmpdir(), 'sigkill-keeper-'))))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
@@ -107,4 +107,19 @@ test('a keeper killed from outside is replaced, and the new one still ends what 
   await waitFor('another keeper', () => keepersOf(d.proc.pid).some(k => k.pid !== first!.pid), 10_000)
   const pids = pidsUnder('', d.proc.pid)
   expect(await killedLeaves(d, pids)).toEqual([])
+}, 60_000)
+
+test("a SIGKILLed execd's temp dirs are removed by its keeper, not left for the next execd", async () => {
+  const d = await daemon()
+  await createContext(d, 'javascript')
+  await background(d, `sleep ${mark(10)}`)
+  expect((await postJson(d, '/session', {})).status).toBeLessThan(300)
+  await treeWith(d, [mark(10)])
+  const own = () => readdirSync(tmp).filter(n => n.startsWith('execd-') && n.includes(`-${d.proc.pid}-`))
+  const made = own()
+  // The javascript driver's dir and the commands' (their output) at least.
+  expect(made.length).toBeGreaterThanOrEqual(2)
+  d.proc.kill('SIGKILL')
+  await d.proc.exited
+  await waitFor(`${made.join(', ')} to go`, () => own().length === 0, 10_000)
 }, 60_000)
