@@ -7,10 +7,12 @@ const PIPE_BYTES = 64 * 1024
 /** Eight bytes a line: 8,192 of them fill a default pipe exactly. */
 const line = (n: number) => `+${String(n).padStart(6, '0')}\n`
 
-function readAll(fd: number): string {
+function readBytes(fd: number): Buffer {
   const buf = Buffer.alloc(PIPE_BYTES * 2)
-  return buf.subarray(0, readSync(fd, buf)).toString()
+  return buf.subarray(0, readSync(fd, buf))
 }
+
+const readAll = (fd: number): string => readBytes(fd).toString()
 
 function fullPipe(maxBehind: number, overflow = () => {}) {
   const fds = writerPipe()
@@ -68,4 +70,23 @@ test('a pipe whose reader is gone refuses the line', () => {
   expect(pipe.write(line(2))).toBe(false)
   expect(pipe.waiting).toBe(0)
   pipe.close()
+})
+
+test('a write the full pipe cuts inside a character goes on from the byte it stopped at', () => {
+  const { pipe, read } = fullPipe(10_000)
+  // Six bytes a line, `é` its fourth and fifth: 4,096 (one page, what a read frees) is 682 lines
+  // and four bytes, so the pipe's partial write ends between the two bytes of a character.
+  const lines = 'd/aé\n'.repeat(700)
+  for (const l of lines.split(/(?<=\n)/)) pipe.write(l)
+  expect(pipe.waiting).toBe(Buffer.byteLength(lines))
+  const page = Buffer.alloc(4096)
+  expect(readSync(read, page)).toBe(4096)
+  pipe.write(line(7))
+  expect(pipe.waiting).toBe(Buffer.byteLength(lines) + 8 - 4096)
+  const got = [readBytes(read).subarray(PIPE_BYTES - 4096)]
+  pipe.write(line(8))
+  got.push(readBytes(read))
+  expect(Buffer.concat(got).toString()).toBe(lines + line(7) + line(8))
+  pipe.close()
+  closeQuietly(read)
 })

@@ -13,13 +13,16 @@ import { closeQuietly } from './output-pipes'
 const RETRY_MS = 100
 
 export class LinePipe {
-  /** Text the pipe had no room for: written before any line after it. */
-  private behind = ''
+  /**
+   * Bytes the pipe had no room for: written before any line after it. Bytes, not characters: a
+   * line may carry a path that is not ASCII, and a partial write can end inside a character.
+   */
+  private behind: Buffer = Buffer.alloc(0)
   private retry: ReturnType<typeof setTimeout> | undefined
   private closed = false
 
   /**
-   * `fd`: the non-blocking write end, owned from now on. `maxBehind`: characters held past which
+   * `fd`: the non-blocking write end, owned from now on. `maxBehind`: bytes held past which
    * `overflow` is called (once per line that finds them) instead of holding more: the reader has
    * stopped reading.
    */
@@ -29,7 +32,7 @@ export class LinePipe {
     private readonly overflow: () => void,
   ) {}
 
-  /** Characters waiting for room in the pipe. */
+  /** Bytes waiting for room in the pipe. */
   get waiting(): number {
     return this.behind.length
   }
@@ -37,26 +40,25 @@ export class LinePipe {
   /** Writes `text` after what is waiting, or keeps it waiting. False: the reader is gone (EPIPE). */
   write(text: string): boolean {
     if (this.closed) return false
-    const all = this.behind + text
+    const all = this.behind.length ? Buffer.concat([this.behind, Buffer.from(text)]) : Buffer.from(text)
     let wrote = 0
     try {
       wrote = writeSync(this.fd, all)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
-        this.behind = ''
+        this.behind = Buffer.alloc(0)
         return false
       }
     }
-    // The text is ASCII (the caller's lines), so bytes written are characters written.
-    this.behind = all.slice(wrote)
-    if (!this.behind) return true
+    this.behind = all.subarray(wrote)
+    if (!this.behind.length) return true
     if (this.behind.length > this.maxBehind) {
       this.overflow()
       return true
     }
     this.retry ??= setTimeout(() => {
       this.retry = undefined
-      if (this.behind) this.write('')
+      if (this.behind.length) this.write('')
     }, RETRY_MS)
     this.retry.unref?.()
     return true
@@ -66,7 +68,7 @@ export class LinePipe {
   close(): void {
     if (this.closed) return
     this.closed = true
-    this.behind = ''
+    this.behind = Buffer.alloc(0)
     clearTimeout(this.retry)
     closeQuietly(this.fd)
   }
