@@ -90,10 +90,16 @@ describe.skipIf(!!noJdk)(`java context lifecycle${noJdk ? ` (skipped: ${noJdk})`
     const ctx = await startJava(undefined, { 'java-interrupt-grace': '500' })
     try {
       const pid = await pidOf(ctx)
-      const running = runCell(ctx, 'while (true) { try { Thread.sleep(100000); } catch (Throwable t) { } }')
-      await Bun.sleep(500)
+      // Its line says it runs: a stop that lands while a loaded machine still compiles it (500 ms
+      // were not always enough) is not swallowed, and the cell ends with its state kept.
+      const running = startCell(
+        ctx,
+        'System.out.println("in"); while (true) { try { Thread.sleep(100000); } catch (Throwable t) { } }',
+      )
+      await running.output
+      await Bun.sleep(100)
       await ctx.interrupt()
-      const error = errorOf(await running)
+      const error = errorOf(await running.events)
       expect(error?.ename).toBe('EvaluationInterruptedException')
       expect(error?.evalue).toContain('state lost')
       expect(ctx.alive).toBe(false)
