@@ -2,9 +2,8 @@
  * What reading one of a short command's output pipes costs execd when nothing is written to it:
  * a pipe made as a command's are (core/output-pipes.ts), its write end closed as after the
  * spawn, its read end read to its end as plugins/command/pump.ts reads it (`Bun.file(fd).stream()`
- * and its reader) — a `true` command pays this twice. Beside it, in turns: the same stream asked
- * for 16 KiB chunks (`stream(16384)`, where Bun's default first read takes a 256 KiB buffer), the
- * stream made and cancelled unread, and the pipe alone (made and closed). CPU of this process
+ * and its reader) — a `true` command pays this twice. Beside it, in turns: the stream made and
+ * cancelled unread, and the pipe alone (made and closed). CPU of this process
  * (all threads: Bun reads on its loop and pool), per pipe. Hot paths round 45 found the read to
  * the end ~60 µs of CPU beyond the pipe itself. Not run by `make bench`.
  *
@@ -34,13 +33,6 @@ const ways: Record<string, () => Promise<void>> = {
   'execd (stream, read to end)': async () => {
     const pipes = spawnedPipes()
     await readToEnd(pipes.stream('stdout'))
-    pipes.close()
-  },
-  'stream(16384), read to end': async () => {
-    const pipes = spawnedPipes()
-    // The same read end, through Bun's stream with a chunk size of its own.
-    const fd = (pipes as unknown as { reads: { stdout: number } }).reads.stdout
-    await readToEnd(Bun.file(fd).stream(16384) as ReadableStream<Uint8Array>)
     pipes.close()
   },
   'stream made, cancelled': async () => {
