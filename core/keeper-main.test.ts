@@ -24,7 +24,7 @@ test('a tree is removed whole, a link in it unlinked and not followed', () => {
   expect(readdirSync(outside)).toEqual(['kept'])
 })
 
-test("one huge tree stops at the bound, not after it: the bound is checked within a tree", () => {
+test('one huge tree stops at the bound, not after it: the bound is checked within a tree', () => {
   const outside = mkdtempSync(join(tmpdir(), 'keeper-outside-'))
   const root = execdTree(4_000, outside)
   // 4,000 unlinks take far longer than 5 ms; a removal that ran to the end is one that ignored it.
