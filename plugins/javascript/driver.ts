@@ -18,7 +18,7 @@ import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
 import { settle, settleFailed, settleWith, stopSettle } from './driver-settle.ts'
-import { checkScope, inCellScope, interruptScope, leaveCellScope, thrownByScope } from './driver-scope.ts'
+import { checkScope, inCellScope, interruptScope, leaveCellScope, ownWorker, thrownByScope } from './driver-scope.ts'
 import { OutputFrames } from './driver-output.ts'
 import { DriverChannel } from './driver-channel.ts'
 
@@ -127,6 +127,7 @@ function bulkJson(bundle: Record<string, unknown>): string | undefined {
 const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 
 captureOutput()
+ownWorkers()
 installLazyDom(domPath)
 installHelpers()
 
@@ -249,14 +250,23 @@ function captureOutput(): void {
       },
     })
   // Bun.write to stdout or stderr reaches the raw fds, which execd gives to whichever cell runs:
-  // an interrupted cell's loop of them wrote into every later cell. Checked as console's writes.
-  // (A raw write by other means, fs.writeSync(1) or a subprocess, carries no cell: not caught.)
+  // an interrupted cell's loop of them wrote into every later cell. Checked as console's writes,
+  // and so are node:fs's writes to fd 1 and 2 (the module's one object: `import` sees it too).
+  // (A raw write by other means, `Bun.stdout.writer()`, a subprocess, carries no cell: not caught.)
   const bunWrite = Bun.write
   const raw = new Set<unknown>([Bun.stdout, Bun.stderr, 1, 2])
   Bun.write = ((dest: unknown, ...rest: unknown[]) => {
     if (raw.has(dest)) checkScope()
     return (bunWrite as (...a: unknown[]) => unknown)(dest, ...rest)
   }) as typeof Bun.write
+  const fs = require('node:fs') as Record<string, unknown>
+  for (const name of ['writeSync', 'write', 'writevSync', 'writev']) {
+    const write = fs[name] as (fd: unknown, ...a: unknown[]) => unknown
+    fs[name] = (fd: unknown, ...rest: unknown[]) => {
+      if (fd === 1 || fd === 2) checkScope()
+      return write(fd, ...rest)
+    }
+  }
   const captured = new Console({ stdout: sink('stdout'), stderr: sink('stderr'), colorMode: false })
   const target = console as unknown as Record<string, unknown>
   // Checked here, not in the sinks: Console swallows what its stream's write throws.
@@ -272,6 +282,20 @@ function captureOutput(): void {
 function bytesOrText(chunk: string | ArrayBufferView): string | Uint8Array {
   if (typeof chunk === 'string') return chunk
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+/** Workers a cell starts (the global one and node:worker_threads') end with its interrupt. */
+function ownWorkers(): void {
+  const owned = <T extends new (...a: any[]) => { terminate(): unknown }>(Base: T): T =>
+    class extends Base {
+      constructor(...args: any[]) {
+        super(...args)
+        ownWorker(this)
+      }
+    }
+  globalThis.Worker = owned(globalThis.Worker)
+  const threads = require('node:worker_threads') as Record<string, unknown>
+  threads.Worker = owned(threads.Worker as new (...a: any[]) => { terminate(): unknown })
 }
 
 function installHelpers(): void {
