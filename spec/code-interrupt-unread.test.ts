@@ -95,6 +95,17 @@ const cases: Case[] = [
     fillMs: 1000,
     deleted: false,
   },
+  // A signal listener ran in no cell's scope: it wrote into the cell that raised the signal (stop 57).
+  {
+    language: 'javascript',
+    label: 'a signal listener, the cell awaiting',
+    skip: false,
+    set: 'var x = 41',
+    flood: "process.on('SIGUSR2', () => console.log('y')); await new Promise(() => {})",
+    read: "process.kill(process.pid, 'SIGUSR2'); await Bun.sleep(200); console.log(x + 1)",
+    fillMs: 300,
+    deleted: false,
+  },
   {
     language: 'javascript',
     label: 'display, a timer between',

@@ -83,3 +83,13 @@ export function checkScope(): void {
 
 /** Whether an uncaught error is one `checkScope` threw (a timer of an interrupted cell): not reported. */
 export const thrownByScope = (e: unknown): boolean => typeof e === 'object' && e !== null && thrown.has(e)
+
+/**
+ * `listener` as it runs in the scope of the code that added it: a signal listener ran in no
+ * cell's scope, so one an interrupted cell left wrote into whichever cell raised the signal. Once
+ * its cell is interrupted its writes throw (silently: thrownByScope). Outside any cell, as it is.
+ */
+export function inScopeOfNow<A extends unknown[]>(listener: (...a: A) => unknown): (...a: A) => unknown {
+  const scope = scopes.getStore()
+  return scope ? (...a: A) => scopes.run(scope, () => listener(...a)) : listener
+}

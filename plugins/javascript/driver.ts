@@ -18,7 +18,15 @@ import { createRequire } from 'node:module'
 import { describeError, prepareCell, type Language } from './driver-cell.ts'
 import { bundleOf, displayBundle, installLazyDom } from './driver-display.ts'
 import { settle, settleFailed, settleWith, stopSettle } from './driver-settle.ts'
-import { checkScope, inCellScope, interruptScope, leaveCellScope, ownWorker, thrownByScope } from './driver-scope.ts'
+import {
+  checkScope,
+  inCellScope,
+  inScopeOfNow,
+  interruptScope,
+  leaveCellScope,
+  ownWorker,
+  thrownByScope,
+} from './driver-scope.ts'
 import { OutputFrames } from './driver-output.ts'
 import { DriverChannel } from './driver-channel.ts'
 
@@ -153,6 +161,31 @@ proc.on('uncaughtException', e => {
 proc.on('unhandledRejection', e => {
   if (!thrownByScope(e)) settleFailed(e) || output.write('stderr', `Unhandled rejection: ${inspect(e)}\n`)
 })
+scopeSignalListeners()
+
+/**
+ * A cell's signal listeners run in its scope (inScopeOfNow), added after the driver's own. The
+ * one added is remembered against the cell's function, so `off`/`removeListener` of it still work.
+ */
+function scopeSignalListeners(): void {
+  const scoped = new WeakMap<Function, Function>()
+  const target = proc as unknown as Record<string, Function>
+  const forSignal = (event: unknown) => typeof event === 'string' && /^SIG[A-Z0-9]+$/.test(event)
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
+    const add = target[name]!.bind(proc)
+    target[name] = (event: unknown, listener: Function) => {
+      if (!forSignal(event) || typeof listener !== 'function') return add(event, listener)
+      const bound = inScopeOfNow(listener as (...a: unknown[]) => unknown)
+      if (bound !== listener) scoped.set(listener, bound)
+      return add(event, bound)
+    }
+  }
+  for (const name of ['off', 'removeListener']) {
+    const remove = target[name]!.bind(proc)
+    target[name] = (event: unknown, listener: Function) => remove(event, scoped.get(listener) ?? listener)
+  }
+}
+
 function onMessage(m: Message): void {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
   if (m?.t === 'run') queue = queue.then(() => runCell(String(m.code), String(m.k))).catch(() => {})
