@@ -9,7 +9,9 @@
  *   bun run bench/big-cell-ping.ts [MiB=15.9] [rounds=1] [execd…]
  * A size past 15.9 MiB (the default --max-json-bytes is 16 MiB) raises the cap for it;
  * BENCH_BIG_CELL_LANGUAGES=sql,python picks languages; BENCH_BIG_CELL_QUERY='?x=1' posts the cell
- * with that query string (a route asked with one was handed to Elysia, which parsed its body whole).
+ * with that query string (a route asked with one was handed to Elysia, which parsed its body whole);
+ * BENCH_BIG_CELL_EXTRA='{"extra":1}' adds those members to the body (a member no schema names, or
+ * `{"context":{"id":"@ID@","language":"sql","cwd":null}}` a null optional: no direct route then).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -35,6 +37,7 @@ const CELLS: Record<string, () => string> = {
 }
 const languages = (process.env.BENCH_BIG_CELL_LANGUAGES ?? 'sql,python,javascript,bash').split(',')
 const query = process.env.BENCH_BIG_CELL_QUERY ?? ''
+const extra = JSON.parse(process.env.BENCH_BIG_CELL_EXTRA ?? '{}') as Record<string, unknown>
 
 async function run(d: Execd, language: string, body: string): Promise<string> {
   const res = await d.post('/code/context', { language })
@@ -68,7 +71,7 @@ async function main(): Promise<void> {
     )
     for (let r = 0; r < rounds; r++)
       for (const language of languages) {
-        const body = JSON.stringify({ code: CELLS[language]!(), context: { id: '@ID@', language } })
+        const body = JSON.stringify({ code: CELLS[language]!(), context: { id: '@ID@', language }, ...extra })
         for (const { bin, lag, d } of daemons) {
           const before = stallsOf(lag).length
           let said = ''

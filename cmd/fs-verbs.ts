@@ -11,7 +11,7 @@
 import { open } from 'node:fs/promises'
 import { ExecdError } from '../core/errors'
 import { compileGlob } from '../plugins/files/contract'
-import { checkedId } from '../core/owner-names'
+import { MAX_ID, checkedId } from '../core/owner-names'
 import { UsageError, typedCheck } from './errors'
 import { statEach } from './fs-outcomes'
 import type { FsOps, Permission, RawPath } from './fs-ops'
@@ -249,8 +249,16 @@ function octal(raw: unknown): number {
 function permission(flags: Flags): Permission {
   // An id out of range is typed wrong (2), whoever answers; a name not there is the machine's (1).
   for (const kind of ['owner', 'group'] as const) {
-    const id = flags[kind] === undefined ? '' : String(flags[kind])
+    if (flags[kind] === undefined) continue
+    const id = String(flags[kind])
     if (/^\d+$/.test(id)) typedCheck(() => checkedId(kind === 'owner' ? 'user' : 'group', id))
+    // ` 5` was asked for as a name (`unknown user:  5`, exit 1), an empty one not at all: no
+    // account's name is empty or holds white space (useradd refuses both), so it is a typo.
+    else if (id === '' || /\s/.test(id))
+      throw new UsageError(
+        `--${kind} expects a ${kind === 'owner' ? 'user' : 'group'} name or an id from 0 to ${MAX_ID}, got '${id}' (no name is empty or holds a space)`,
+        'INVALID_REQUEST_BODY',
+      )
   }
   return {
     ...(flags.mode === undefined ? {} : { mode: octal(flags.mode) }),

@@ -21,10 +21,21 @@ export function acceptsExactly(schema: TSchema): (body: unknown) => boolean {
 function namedOnly(schema: TSchema, value: unknown): boolean {
   if (schema.type !== 'object' || typeof value !== 'object' || value === null) return true
   const props = (schema.properties ?? {}) as Record<string, TSchema>
+  // A t.Record names its members by pattern (`envs`: any name): each was refused as unnamed,
+  // so every POST /command with an env went to Elysia, its body parsed again.
+  const patterns = Object.entries((schema.patternProperties ?? {}) as Record<string, TSchema>)
   // for-in sees a parsed `"__proto__"` key too: JSON.parse makes it an own property.
   for (const key in value) {
-    const inner = Object.hasOwn(props, key) ? props[key] : undefined
+    const inner = Object.hasOwn(props, key) ? props[key] : byPattern(patterns, key)
     if (!inner || !namedOnly(inner, (value as Record<string, unknown>)[key])) return false
   }
   return true
+}
+
+/** The schema of a Record's member `key`, if one of its patterns names it (Elysia keeps those). */
+function byPattern(patterns: [string, TSchema][], key: string): TSchema | undefined {
+  // `__proto__` is never a member the direct route takes, whatever the pattern.
+  if (key === '__proto__') return undefined
+  for (const [pattern, inner] of patterns) if (new RegExp(pattern).test(key)) return inner
+  return undefined
 }

@@ -113,6 +113,38 @@ describe('direct routes', () => {
   })
 })
 
+describe('a body the direct route refuses', () => {
+  test('reaches the app parsed once, by the front door, whatever its size', async () => {
+    const fetch = createFrontDoor(
+      async request => {
+        // Elysia's JSON parser calls json(): the value, not a parse of the body's text again.
+        const first = await request.json()
+        const again = await request.json()
+        return Response.json({ same: first === again, extra: (first as { extra: number }).extra })
+      },
+      {
+        origin: { checkHost: false, allowedHosts: [], allowedOrigins: [] },
+        body: { maxBytes: 1 << 20, timeoutMs: 0 },
+        maxRequests: 0,
+        rawPrefixes: [],
+        shapeOf: () => 'object',
+        directOf: () => ({
+          method: 'POST',
+          path: '/code',
+          accepts: () => false,
+          handle: async () => new Response('direct'),
+        }),
+      },
+    )
+    // A member no schema names: the direct route refuses it, and the app parsed its text again.
+    // With its length, as off the wire: read whole, not in parts (those went on parsed already).
+    const body = '{"code":"1","extra":7}'
+    const headers = { 'content-length': String(body.length) }
+    const res = await fetch(new Request('http://localhost/code', { method: 'POST', body, headers }))
+    expect(await res.json()).toEqual({ same: true, extra: 7 })
+  })
+})
+
 describe('a large body', () => {
   test('reaches the app of a route asked with a query string parsed once, by the front door', async () => {
     const code = 'c'.repeat(200 * 1024)

@@ -268,17 +268,19 @@ async function readJson(
   }
   const headers = bodyless(request)
   headers.set('content-type', 'application/json')
-  // A large body, parsed here in turns, goes on parsed: given its text again, the route's own
-  // parse (Elysia's request.json()) was one JSON.parse of the whole.
-  if (typeof read !== 'string') return safely(handle, new ParsedRequest(request, headers, body), path)
-  // The text for the route's own parse, made only for a route that parses it.
+  // The body goes on parsed to a route that declares JSON (Elysia's request.json() is the
+  // value), and any body parsed here in turns: given its text again, the route's own parse was
+  // a second JSON.parse of the whole, and one with a null dropped was stringified first.
+  if (typeof read !== 'string' || direct || shape !== undefined)
+    return safely(handle, new ParsedRequest(request, headers, body), path)
+  // A route that declares no body, typed as JSON (an upload sent so): its text, as sent.
   const text = dropped ? JSON.stringify(body) : read
   const parsed = new Request(request.url, { method: request.method, headers, body: text, signal: request.signal })
   return safely(handle, parsed, path)
 }
 
 /**
- * The request as the app gets it with a body the front door parsed in turns: its `json()` (what
+ * The request as the app gets it with a body the front door parsed: its `json()` (what
  * Elysia's JSON parser calls) is that value. A 15.9 MiB cell to a route asked with a query string
  * (no direct route) or to a route that has none held the loop 285 ms on CPU, Elysia's parse of
  * the text made again; 60 ms without a query. Its own body is a placeholder the app never reads.

@@ -94,18 +94,55 @@ async function endOf(fd: number): Promise<void> {
 
 /**
  * Removes the temp dirs execd told of (core/temp-dir.ts), each only if it is still one of execd's
- * by its name (`<prefix>-<execd's pid>-<suffix>`, a directory, not a link), within REMOVAL_MS.
- * Its processes were SIGKILLed first; the walk does not follow links out of the dir.
+ * by its name (`<prefix>-<execd's pid>-<suffix>`, a directory, not a link), until `deadline`
+ * (REMOVAL_MS after the kill). Its processes were SIGKILLed first; the walk does not follow
+ * links out of the dir.
  */
-function removeDirs(dirs: Set<string>, execd: number): void {
-  const { lstatSync, rmSync } = require('node:fs') as typeof import('node:fs')
+export function removeDirs(dirs: Set<string>, execd: number, deadline = performance.now() + REMOVAL_MS): void {
+  const { lstatSync } = require('node:fs') as typeof import('node:fs')
   const { basename } = require('node:path') as typeof import('node:path')
-  const deadline = performance.now() + REMOVAL_MS
   for (const dir of dirs) {
     if (performance.now() > deadline) return
     if (!dir.startsWith('/') || !new RegExp(`^execd-[\\w-]+-${execd}-[\\w]+$`).test(basename(dir))) continue
     try {
-      if (lstatSync(dir).isDirectory()) rmSync(dir, { recursive: true, force: true })
+      if (lstatSync(dir).isDirectory()) removeTree(dir, deadline)
     } catch {}
   }
+}
+
+/**
+ * Removes `root` and all beneath it, or stops at `deadline` with what is left in place: one
+ * `rmSync(…, { recursive })` of a tree of millions of entries held the keeper past its bound,
+ * which was checked only between dirs. Depth first on a stack of its own (no recursion limit),
+ * the clock read once per entry; links are unlinked, never followed (readdir's type is lstat's).
+ */
+export function removeTree(root: string, deadline: number): boolean {
+  const { readdirSync, rmdirSync, unlinkSync } = require('node:fs') as typeof import('node:fs')
+  // Each dir is listed once, its files unlinked then; it is removed when it is met again, emptied.
+  const stack: { path: string; listed: boolean }[] = [{ path: root, listed: false }]
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    if (top.listed) {
+      stack.pop()
+      tryIt(() => rmdirSync(top.path))
+      continue
+    }
+    top.listed = true
+    let entries: import('node:fs').Dirent[] = []
+    tryIt(() => (entries = readdirSync(top.path, { withFileTypes: true })))
+    for (const entry of entries) {
+      if (performance.now() > deadline) return false
+      const path = `${top.path}/${entry.name}`
+      if (entry.isDirectory()) stack.push({ path, listed: false })
+      else tryIt(() => unlinkSync(path))
+    }
+  }
+  return true
+}
+
+/** A removal that fails (gone already, no permission) leaves that entry: the next execd's sweep sees it. */
+function tryIt(act: () => unknown): void {
+  try {
+    act()
+  } catch {}
 }

@@ -15,11 +15,13 @@
  * group it leads would do the same.
  */
 import type { FileSink, Subprocess } from 'bun'
+import { readFileSync } from 'node:fs'
 import { KEEPER_WORD } from './keeper-main'
 import type { Logger } from './log'
 import { LinePipe } from './line-pipe'
 import { closeQuietly, writerPipe } from './output-pipes'
 import { ownerMarker } from './ownership'
+import { parseStat } from './proc-stat'
 import { bunWaitsFor } from './reaper'
 import { SELF_EXECUTABLE } from './self-exec'
 
@@ -30,6 +32,13 @@ const RESTART_MS = 1000
  * replaced, the new one told the live groups afresh, rather than the lines held without bound.
  */
 const MAX_UNREAD = 64 * 1024
+/**
+ * How long after a line is sent the keeper's state is looked at once (/proc: `T`, stopped). A
+ * command that SIGSTOPs it was found only by MAX_UNREAD, ~8,000 commands later, and a SIGKILL of
+ * execd meanwhile left all it ran. One look per window of lines, none while no line is sent:
+ * nothing is woken per command (and a keeper that reads nothing is already replaced at MAX_UNREAD).
+ */
+const STOPPED_LOOK_MS = 2000
 /** The longest dir path told to the keeper (core/keeper-main.ts reads lines of at most 4 KiB). */
 const MAX_DIR_BYTES = 4000
 
@@ -51,6 +60,7 @@ const heldDirs = new Set<string>()
 /** Bytes written since a flush last left nothing waiting. */
 let unread = 0
 let saidRefused = false
+let stoppedLook: ReturnType<typeof setTimeout> | undefined
 
 /**
  * From now on, what spawnOwned starts is ended by a keeper if execd is killed. Only in the
@@ -94,6 +104,27 @@ function send(line: string): void {
   // told the live groups afresh.
   if (keeperPipe) keeperPipe.write(line)
   else write(proc.stdin as FileSink, line)
+  stoppedLook ??= lookAtKeeperLater()
+}
+
+/** Replaces the keeper if, STOPPED_LOOK_MS from now, it is stopped (it would not see execd's death). */
+function lookAtKeeperLater(): ReturnType<typeof setTimeout> {
+  const look = setTimeout(() => {
+    stoppedLook = undefined
+    if (keeper && isStopped(keeper.pid)) replace('it is stopped (SIGSTOP): it would not end what execd ran')
+  }, STOPPED_LOOK_MS)
+  look.unref?.()
+  return look
+}
+
+/** `T` (stopped by a signal) or `t` (by a tracer); a keeper gone or unreadable is not (its exit replaces it). */
+function isStopped(pid: number): boolean {
+  try {
+    const state = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.state
+    return state === 'T' || state === 't'
+  } catch {
+    return false
+  }
 }
 
 function write(sink: FileSink, text: string): void {
@@ -191,6 +222,8 @@ export function endKeeper(): void {
   const old = keeper
   keeper = undefined
   keeping = undefined
+  clearTimeout(stoppedLook)
+  stoppedLook = undefined
   try {
     old?.kill('SIGKILL')
   } catch {}

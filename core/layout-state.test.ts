@@ -97,7 +97,7 @@ const PROCESS_WIDE: Record<string, string> = {
   'core/owned-set.ts': 'owned lingering exitedOwners settleTimer',
   'core/reaper.ts': 'adopting bunsChildren bunsLive afterReap',
   // The one keeper of the process's children, which ends them if the process is SIGKILLed.
-  'core/keeper.ts': 'keeping keeper keeperPipe heldDirs startedAt restartTimer unread saidRefused',
+  'core/keeper.ts': 'keeping keeper keeperPipe heldDirs startedAt restartTimer unread saidRefused stoppedLook',
   'core/ownership.ts': 'seq',
   'core/exit-removals.ts': 'removals hooked',
   'core/temp-dir.ts': 'sweeps',

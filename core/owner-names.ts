@@ -22,7 +22,7 @@ export function accountNames(): AccountNames {
 }
 
 /** Largest id chown(2) takes: 2³²−1 is (uid_t)−1, "leave unchanged". */
-const MAX_ID = 2 ** 32 - 2
+export const MAX_ID = 2 ** 32 - 2
 
 /** A name first, then a numeric id in 0..2³²−2; anything else is a 400 before any work starts. */
 function lookupId(kind: 'user' | 'group', value: string, byName: Map<string, Account>): number {

@@ -68,6 +68,14 @@ const ROWS: [string, (r: string) => string[], number, string?][] = [
     2,
     'INVALID_REQUEST_BODY',
   ],
+  // Asked for as a name: `unknown user:  5`, exit 1.
+  [
+    'chmod to an owner with a space',
+    r => ['fs', 'chmod', '644', '--owner', ' 5', `${r}/file`],
+    2,
+    'INVALID_REQUEST_BODY',
+  ],
+  ['chmod to an empty group', r => ['fs', 'chmod', '644', '--group', '', `${r}/file`], 2, 'INVALID_REQUEST_BODY'],
   ['a missing argument', () => ['fs', 'mv', 'x'], 2],
 ]
 

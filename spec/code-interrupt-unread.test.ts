@@ -70,6 +70,42 @@ const cases: Case[] = [
     fillMs: 1000,
     deleted: false,
   },
+  // As raw, through node:fs (stop 57): not checked, its lines went on into every later cell.
+  {
+    language: 'javascript',
+    label: 'fs.writeSync to fd 1 in a timer',
+    skip: false,
+    set: 'var x = 41',
+    flood:
+      "setInterval(() => require('node:fs').writeSync(1, 'y'.repeat(1000) + '\\n'), 2); await new Promise(() => {})",
+    // A cell that lasts: what the stopped one writes meanwhile would be its.
+    read: 'await Bun.sleep(200); console.log(x + 1)',
+    fillMs: 1000,
+    deleted: false,
+  },
+  // A worker logs through its own console, fd 1 itself: it outlived its cell's interrupt (stop 57).
+  {
+    language: 'javascript',
+    label: 'a Worker logging, the cell awaiting',
+    skip: false,
+    set: 'var x = 41',
+    flood:
+      'new Worker(URL.createObjectURL(new Blob(["setInterval(() => console.log(\'y\'.repeat(1000)), 2)"]))); await new Promise(() => {})',
+    read: 'await Bun.sleep(200); console.log(x + 1)',
+    fillMs: 1000,
+    deleted: false,
+  },
+  // A signal listener ran in no cell's scope: it wrote into the cell that raised the signal (stop 57).
+  {
+    language: 'javascript',
+    label: 'a signal listener, the cell awaiting',
+    skip: false,
+    set: 'var x = 41',
+    flood: "process.on('SIGUSR2', () => console.log('y')); await new Promise(() => {})",
+    read: "process.kill(process.pid, 'SIGUSR2'); await Bun.sleep(200); console.log(x + 1)",
+    fillMs: 300,
+    deleted: false,
+  },
   {
     language: 'javascript',
     label: 'display, a timer between',

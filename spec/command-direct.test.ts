@@ -45,6 +45,8 @@ const COMMANDS: [string, Record<string, unknown>, string][] = [
   ['output that needs escaping', { command: `printf 'q"\\\\ \\303\\251 \\001\\n'` }, '"type":"stdout"'],
   ['output past the hold', { command: 'for i in 1 2 3; do echo $i; sleep 0.05; done' }, '"text":"3"'],
   ['a partial last line', { command: 'printf a; printf b >&2' }, '"text":"b"'],
+  // Direct since stop 57: a Record's members were taken for unnamed ones.
+  ['an environment', { command: 'echo "$A-$B"', envs: { A: 'x', B: 'y z' } }, '"text":"x-y z"'],
 ]
 
 describe('POST /command: the direct path answers as the Elysia route', () => {
@@ -70,6 +72,10 @@ describe('POST /command: the direct path answers as the Elysia route', () => {
       { command: 'true', cwd: join(fx.tmp, 'missing') },
       { command: 'true', envs: { A: 1 } },
       { command: 'echo $A', envs: { A: 'x' } },
+      { command: 'true', envs: { '': 'x' } },
+      { command: 'true', envs: { 'A=B': 'x' } },
+      { command: 'true', envs: { A: 'x\u0000' } },
+      '{"command":"true","envs":{"__proto__":"x"}}',
       '{"command":"true","__proto__":{"x":1}}',
       '[]',
       'null',

@@ -109,6 +109,31 @@ test('a keeper killed from outside is replaced, and the new one still ends what 
   expect(await killedLeaves(d, pids)).toEqual([])
 }, 60_000)
 
+test('a keeper a command stopped is replaced within seconds, and the new one ends what execd ran', async () => {
+  const d = await daemon()
+  await background(d, `sleep ${mark(11)}`)
+  await treeWith(d, [mark(11)])
+  const [first] = keepersOf(d.proc.pid)
+  try {
+    // A stopped keeper reads no line and would never act on execd's death: it was replaced only
+    // once 64 KiB of lines waited (~8,000 commands).
+    await background(d, `kill -STOP ${first!.pid}; sleep ${mark(12)}`)
+    await treeWith(d, [mark(12)])
+    const replaced = () => keepersOf(d.proc.pid).some(k => k.pid !== first!.pid)
+    const deadline = Date.now() + 10_000
+    while (!replaced() && Date.now() < deadline) await Bun.sleep(50)
+    // Killed either way, so a failing run leaves no sleep behind: killedLeaves names what stayed.
+    const wasReplaced = replaced()
+    expect(await killedLeaves(d, pidsUnder('', d.proc.pid))).toEqual([])
+    expect(wasReplaced).toBe(true)
+  } finally {
+    // Not left stopped if it was not replaced (a failing run): it is this daemon's keeper.
+    try {
+      process.kill(first!.pid, 'SIGKILL')
+    } catch {}
+  }
+}, 60_000)
+
 test("a SIGKILLed execd's temp dirs are removed by its keeper, not left for the next execd", async () => {
   const d = await daemon()
   await createContext(d, 'javascript')

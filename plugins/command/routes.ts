@@ -33,8 +33,8 @@ const runCommand = (streams: Streams, ops: CommandOps, body: Static<typeof RunCo
 /**
  * POST /command without a query, answered by the front door (as POST /code is): Elysia's
  * context, hooks and its own parse and check of the body are CPU on a short command's
- * critical path. Any body the route would refuse or strip (an `envs` record too, which the
- * exact check cannot tell from an extra property) goes to the route, so every error is its.
+ * critical path. Any body the route would refuse or strip (an `envs` named `__proto__` too,
+ * which its transform refuses) goes to the route, so every error is its.
  */
 export const commandDirectRoutes = (ops: CommandOps, streams: Streams): DirectRoute[] => [
   {

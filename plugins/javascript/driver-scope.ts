@@ -11,6 +11,8 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 
 interface CellScope {
   interrupted: Error | undefined
+  /** Workers its code started: ended with its interrupt (a worker's own console is the raw fd 1). */
+  workers?: Set<{ terminate(): unknown }>
 }
 
 const scopes = new AsyncLocalStorage<CellScope>()
@@ -33,7 +35,37 @@ export function leaveCellScope(): void {
 
 /** Marks the running cell interrupted by `e`: its code writes no more from here on. */
 export function interruptScope(e: Error): void {
-  if (running) running.interrupted = e
+  if (!running) return
+  running.interrupted = e
+  for (const worker of running.workers ?? []) {
+    try {
+      void worker.terminate()
+    } catch {}
+  }
+  running.workers = undefined
+}
+
+/**
+ * A worker was just started by the code running now: its cell's interrupt ends it. Its lines
+ * went on into every later cell's stdout (a worker logs through its own console, fd 1 itself,
+ * which no scope reaches). One started by an interrupted cell's code is refused, as its writes are.
+ */
+export function ownWorker(worker: { terminate(): unknown }): void {
+  const scope = scopes.getStore()
+  if (!scope) return
+  if (scope.interrupted) {
+    void worker.terminate()
+    checkScope()
+  }
+  ;(scope.workers ??= new Set()).add(worker)
+  // One that ends on its own is not held (nor terminated again) for the cell's life.
+  const forget = () => scope.workers?.delete(worker)
+  const events = worker as {
+    addEventListener?: (e: string, f: () => void) => void
+    on?: (e: string, f: () => void) => void
+  }
+  if (events.on) events.on('exit', forget)
+  else events.addEventListener?.('close', forget)
 }
 
 /**
@@ -51,3 +83,13 @@ export function checkScope(): void {
 
 /** Whether an uncaught error is one `checkScope` threw (a timer of an interrupted cell): not reported. */
 export const thrownByScope = (e: unknown): boolean => typeof e === 'object' && e !== null && thrown.has(e)
+
+/**
+ * `listener` as it runs in the scope of the code that added it: a signal listener ran in no
+ * cell's scope, so one an interrupted cell left wrote into whichever cell raised the signal. Once
+ * its cell is interrupted its writes throw (silently: thrownByScope). Outside any cell, as it is.
+ */
+export function inScopeOfNow<A extends unknown[]>(listener: (...a: A) => unknown): (...a: A) => unknown {
+  const scope = scopes.getStore()
+  return scope ? (...a: A) => scopes.run(scope, () => listener(...a)) : listener
+}
