@@ -22,8 +22,9 @@ import { findGo, goBuildEnv } from '../plugins/go/toolchain'
 import { percentile } from './lib/stats'
 
 const rounds = Number(process.argv[2] ?? 12)
-const tc = await findGo(process.env.EXECD_GO ?? 'go')
-if ('missing' in tc) throw new Error(tc.missing)
+const found = await findGo(process.env.EXECD_GO ?? 'go')
+if ('missing' in found) throw new Error(found.missing)
+const tc = found
 
 const support = /const support = `([^`]*)`/.exec(programSource)?.[1]
 if (!support) throw new Error('no support file in plugins/go/kernel/program.go')
@@ -63,7 +64,8 @@ function run(argv: string[], env: Record<string, string>): Cost {
 /** Go-quoted and bare words of one `-x` line (cmd/go's joinUnambiguously). */
 function words(line: string): string[] {
   const out: string[] = []
-  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) out.push(m[1] !== undefined ? JSON.parse(`"${m[1]}"`) : m[2]!)
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g))
+    out.push(m[1] !== undefined ? JSON.parse(`"${m[1]}"`) : m[2]!)
   return out
 }
 
