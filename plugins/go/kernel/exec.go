@@ -109,9 +109,11 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		// paths below it: the held dir's, not its name's.
 		env := append(append(os.Environ(), k.cfg.Env...), "GOTMPDIR="+work, "PWD="+k.dir.at)
 		key := k.buildKey(main)
+		var err error
 		if p := k.plan; key != "" && p != nil && p.key == key {
 			built := k.cache.building()
-			how := k.replay(r, p, work, env, &out)
+			var how replayed
+			how, err = k.replay(r, p, work, env, &out)
 			built()
 			switch how {
 			case replayBuilt:
@@ -127,11 +129,9 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 				}
 			}
 		}
-		var err error
-		if out.Len() == 0 {
+		// A replayed compile or link that failed has its exit in err, and out says why.
+		if err == nil {
 			err = k.goBuild(r, key, env, &out)
-		} else {
-			err = &exec.ExitError{} // the replayed compile or link failed: out says why
 		}
 		if r.isStopped() {
 			return m, nil, true

@@ -189,10 +189,11 @@ const (
 )
 
 // replay runs the plan's compile and link in work, and puts the program at the cell's name.
-func (k *kernel) replay(r *cellRun, p *plan, work string, env []string, out *bytes.Buffer) replayed {
+// A failure's error is the compiler's or linker's exit.
+func (k *kernel) replay(r *cellRun, p *plan, work string, env []string, out *bytes.Buffer) (replayed, error) {
 	at := func(s string) string { return strings.ReplaceAll(s, "$WORK", work) }
 	if os.MkdirAll(filepath.Join(work, "b001", "exe"), 0o700) != nil {
-		return replayUnusable
+		return replayUnusable, nil
 	}
 	for name, cfg := range p.configs {
 		cfg = at(cfg)
@@ -200,12 +201,12 @@ func (k *kernel) replay(r *cellRun, p *plan, work string, env []string, out *byt
 		for _, line := range strings.Split(cfg, "\n") {
 			if _, file, ok := strings.Cut(line, "="); ok && strings.HasPrefix(line, "packagefile ") {
 				if _, err := os.Stat(file); err != nil && !strings.HasPrefix(file, work) {
-					return replayUnusable
+					return replayUnusable, nil
 				}
 			}
 		}
 		if os.WriteFile(filepath.Join(work, name), []byte(cfg), 0o600) != nil {
-			return replayUnusable
+			return replayUnusable, nil
 		}
 	}
 	for _, argv := range [][]string{p.compile, p.link} {
@@ -221,17 +222,17 @@ func (k *kernel) replay(r *cellRun, p *plan, work string, env []string, out *byt
 			r.ended()
 		}
 		if r.isStopped() {
-			return replayStopped
+			return replayStopped, nil
 		}
 		if _, ok := err.(*exec.ExitError); ok {
-			return replayFailed
+			return replayFailed, err
 		}
 		if err != nil {
-			return replayUnusable
+			return replayUnusable, nil
 		}
 	}
 	if os.Rename(filepath.Join(work, "b001", "exe", "a.out"), k.path("cell")) != nil {
-		return replayUnusable
+		return replayUnusable, nil
 	}
-	return replayBuilt
+	return replayBuilt, nil
 }
