@@ -21,6 +21,7 @@ import execSource from './kernel/exec.go' with { type: 'text' }
 import localsSource from './kernel/locals.go' with { type: 'text' }
 import mainSource from './kernel/main.go' with { type: 'text' }
 import programSource from './kernel/program.go' with { type: 'text' }
+import replaySource from './kernel/replay.go' with { type: 'text' }
 import segmentSource from './kernel/segment.go' with { type: 'text' }
 
 const KERNEL_SOURCES: Record<string, string> = {
@@ -32,6 +33,7 @@ const KERNEL_SOURCES: Record<string, string> = {
   'exec.go': execSource,
   'locals.go': localsSource,
   'program.go': programSource,
+  'replay.go': replaySource,
   'segment.go': segmentSource,
 }
 

@@ -96,11 +96,11 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		if err := k.dirIntact(); err != nil {
 			return m, []string{err.Error()}, false
 		}
-		if err := os.WriteFile(k.path("main.go"), source(m, c, o), 0o600); err != nil {
+		main := source(m, c, o)
+		if err := os.WriteFile(k.path("main.go"), main, 0o600); err != nil {
 			return m, []string{err.Error()}, false
 		}
 		var out bytes.Buffer
-		cmd := exec.Command(k.cfg.Go, "build", "-buildvcs=false", "-ldflags=-s -w", "-o", "cell", ".")
 		os.RemoveAll(work)
 		if err := os.Mkdir(work, 0o700); err != nil {
 			return m, []string{err.Error()}, false
@@ -108,14 +108,31 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		// go build finds its module from PWD (when it names the cwd) and reads and writes by
 		// paths below it: the held dir's, not its name's.
 		env := append(append(os.Environ(), k.cfg.Env...), "GOTMPDIR="+work, "PWD="+k.dir.at)
-		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.dir.at, env, &out, &out
-		built := k.cache.building()
-		err := r.start(cmd)
-		if err == nil {
-			err = cmd.Wait()
-			r.ended()
+		key := k.buildKey(main)
+		var err error
+		if p := k.plan; key != "" && p != nil && p.key == key {
+			built := k.cache.building()
+			var how replayed
+			how, err = k.replay(r, p, work, env, &out)
+			built()
+			switch how {
+			case replayBuilt:
+				return m, nil, false
+			case replayStopped:
+				return m, nil, true
+			case replayUnusable:
+				k.plan = nil
+				out.Reset()
+				os.RemoveAll(work)
+				if err := os.Mkdir(work, 0o700); err != nil {
+					return m, []string{err.Error()}, false
+				}
+			}
 		}
-		built()
+		// A replayed compile or link that failed has its exit in err, and out says why.
+		if err == nil {
+			err = k.goBuild(r, key, env, &out)
+		}
 		if r.isStopped() {
 			return m, nil, true
 		}
@@ -132,6 +149,37 @@ func (k *kernel) compile(r *cellRun, c *cell) (m state, errs []string, interrupt
 		if attempt == maxAttempts || !learn(c, errs, &o) {
 			return m, errs, false
 		}
+	}
+}
+
+// goBuild builds the cell with the go command; when the plan for key is not known, with the
+// commands shown and its work dir kept, to learn it. A learning build that failed is run again
+// without: its errors would be mixed with the commands.
+func (k *kernel) goBuild(r *cellRun, key string, env []string, out *bytes.Buffer) error {
+	learning := key != "" && (k.plan == nil || k.plan.key != key)
+	for {
+		args := []string{"build", "-buildvcs=false", "-ldflags=-s -w", "-o", "cell", "."}
+		if learning {
+			args = append([]string{"build", "-x", "-work"}, args[1:]...)
+		}
+		cmd := exec.Command(k.cfg.Go, args...)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = k.dir.at, env, out, out
+		built := k.cache.building()
+		err := r.start(cmd)
+		if err == nil {
+			err = cmd.Wait()
+			r.ended()
+		}
+		built()
+		if learning && err == nil {
+			k.plan = learnPlan(key, out.String(), k.dir.at)
+			out.Reset()
+		}
+		if !learning || err == nil || r.isStopped() {
+			return err
+		}
+		learning = false
+		out.Reset()
 	}
 }
 

@@ -74,6 +74,7 @@ type kernel struct {
 	cur      *cellRun
 	dir      moduleDir
 	cache    cacheBound
+	plan     *plan // the last build's compile and link, replay.go
 }
 
 func main() {
