@@ -162,6 +162,24 @@ describe('an entry its maker was killed making (an intent, not yet tracked)', ()
     expect(readFileSync(join(dir, name), 'utf8')).toBe('partial')
   })
 
+  test("tracked with its intent's link not yet gone, a user's file at the name since is kept", async () => {
+    const root = mkdtempSync(join(dir, 'root-'))
+    const staging = new StagedEntries(root)
+    const name = tempNameFor('k')
+    const intent = staging.intend(dir, name)
+    writeFileSync(join(dir, name), 'partial')
+    intent.track(made(join(dir, name)))
+    const journal = (staging as unknown as { journal: OwnedTempDir }).journal
+    // Killed before the intent's unlink ran: its link beside the entry's, as a SIGKILL leaves it.
+    await Bun.sleep(50)
+    symlinkSync(join(dir, name), join(journal.path, 'i-999'))
+    rmSync(join(dir, name))
+    writeFileSync(join(dir, name), 'a file of the user')
+    dropLockAsKilled(journal)
+    await new StagedEntries(root).open()
+    expect(readFileSync(join(dir, name), 'utf8')).toBe('a file of the user')
+  })
+
   test('tracked, its intent goes; dropped, nothing stays journalled', async () => {
     const root = mkdtempSync(join(dir, 'root-'))
     const staging = new StagedEntries(root)

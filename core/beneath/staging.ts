@@ -286,10 +286,21 @@ const { O_DIRECTORY } = constants
  */
 async function removeJournalled(journal: string): Promise<void> {
   if (lstatSync(journal).uid !== process.getuid?.()) return
-  for (const link of readdirSync(journal)) {
+  const links = readdirSync(journal)
+  // What the entries' own links name: an intent naming the same place is one whose entry was
+  // tracked before the kill (its link goes after the track's), and the entry's link, which knows
+  // its inode, decides. Taken by the intent's birth window, a user's file put at that name since
+  // (another inode) was removed (CI4: spec/files-staging's swapped upload).
+  const tracked = new Set<string>()
+  for (const link of links)
+    if (!link.startsWith(INTENT_PREFIX) && link !== OWNER_SOCKET && !link.endsWith(PUT_BACK))
+      try {
+        tracked.add(readlinkSync(join(journal, link), { encoding: 'buffer' }).toString('latin1'))
+      } catch {}
+  for (const link of links) {
     if (link === OWNER_SOCKET) continue
     if (link.startsWith(INTENT_PREFIX)) {
-      await removeIntended(join(journal, link))
+      await removeIntended(join(journal, link), tracked)
       continue
     }
     const id = /^(\d+)-(\d+)-(\d+)(?:-\d+)?$/.exec(link)
@@ -310,11 +321,13 @@ async function removeJournalled(journal: string): Promise<void> {
 /**
  * Removes what an intent's link names if it bears a staged name and was born near the link
  * (INTENT_SLACK_NS): its maker died between making it and journalling it. A filesystem that
- * gives no birth time keeps it (nothing proves it is the one made).
+ * gives no birth time keeps it (nothing proves it is the one made), and so does an intent whose
+ * entry has a link of its own (tracked before the kill): that link, which knows its inode, decides.
  */
-async function removeIntended(link: string): Promise<void> {
+async function removeIntended(link: string, tracked: ReadonlySet<string>): Promise<void> {
   const linked = lstatSync(link, { bigint: true })
   const target = readlinkSync(link, { encoding: 'buffer' })
+  if (tracked.has(target.toString('latin1'))) return
   const slash = target.lastIndexOf(0x2f)
   if (slash < 0) return
   const dir = slash === 0 ? '/' : target.subarray(0, slash)
