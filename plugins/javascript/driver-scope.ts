@@ -50,7 +50,7 @@ export function interruptScope(e: Error): void {
  * went on into every later cell's stdout (a worker logs through its own console, fd 1 itself,
  * which no scope reaches). One started by an interrupted cell's code is refused, as its writes are.
  */
-export function ownWorker(worker: { terminate(): unknown }): void {
+function ownWorker(worker: { terminate(): unknown }): void {
   const scope = scopes.getStore()
   if (!scope) return
   if (scope.interrupted) {
@@ -89,7 +89,78 @@ export const thrownByScope = (e: unknown): boolean => typeof e === 'object' && e
  * cell's scope, so one an interrupted cell left wrote into whichever cell raised the signal. Once
  * its cell is interrupted its writes throw (silently: thrownByScope). Outside any cell, as it is.
  */
-export function inScopeOfNow<A extends unknown[]>(listener: (...a: A) => unknown): (...a: A) => unknown {
+function inScopeOfNow<A extends unknown[]>(listener: (...a: A) => unknown): (...a: A) => unknown {
   const scope = scopes.getStore()
   return scope ? (...a: A) => scopes.run(scope, () => listener(...a)) : listener
+}
+
+/**
+ * What a cell's code writes or starts past console and process.stdout (the driver checks those
+ * where it captures them): Bun.write and node:fs writes to fds 1 and 2, workers, signal
+ * listeners. Installed once, after the driver's own signal handlers: a cell's are added after.
+ */
+export function scopeWhatCellsStart(proc: NodeJS.Process): void {
+  scopeRawWrites()
+  ownWorkers()
+  scopeSignalListeners(proc)
+}
+
+/**
+ * Bun.write to stdout or stderr reaches the raw fds, which execd gives to whichever cell runs:
+ * an interrupted cell's loop of them wrote into every later cell. Checked as console's writes,
+ * and so are node:fs's writes to fd 1 and 2 (the module's one object: `import` sees it too).
+ * (A raw write by other means, `Bun.stdout.writer()`, a subprocess, carries no cell: not caught.)
+ */
+function scopeRawWrites(): void {
+  const bunWrite = Bun.write
+  const raw = new Set<unknown>([Bun.stdout, Bun.stderr, 1, 2])
+  Bun.write = ((dest: unknown, ...rest: unknown[]) => {
+    if (raw.has(dest)) checkScope()
+    return (bunWrite as (...a: unknown[]) => unknown)(dest, ...rest)
+  }) as typeof Bun.write
+  const fs = require('node:fs') as Record<string, unknown>
+  for (const name of ['writeSync', 'write', 'writevSync', 'writev']) {
+    const write = fs[name] as (fd: unknown, ...a: unknown[]) => unknown
+    fs[name] = (fd: unknown, ...rest: unknown[]) => {
+      if (fd === 1 || fd === 2) checkScope()
+      return write(fd, ...rest)
+    }
+  }
+}
+
+/** Workers a cell starts (the global one and node:worker_threads') end with its interrupt. */
+function ownWorkers(): void {
+  const owned = <T extends new (...a: any[]) => { terminate(): unknown }>(Base: T): T =>
+    class extends Base {
+      constructor(...args: any[]) {
+        super(...args)
+        ownWorker(this)
+      }
+    }
+  globalThis.Worker = owned(globalThis.Worker)
+  const threads = require('node:worker_threads') as Record<string, unknown>
+  threads.Worker = owned(threads.Worker as new (...a: any[]) => { terminate(): unknown })
+}
+
+/**
+ * A cell's signal listeners run in its scope (inScopeOfNow). The one added is remembered against
+ * the cell's function, so `off`/`removeListener` of it still work.
+ */
+function scopeSignalListeners(proc: NodeJS.Process): void {
+  const scoped = new WeakMap<Function, Function>()
+  const target = proc as unknown as Record<string, Function>
+  const forSignal = (event: unknown) => typeof event === 'string' && /^SIG[A-Z0-9]+$/.test(event)
+  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
+    const add = target[name]!.bind(proc)
+    target[name] = (event: unknown, listener: Function) => {
+      if (!forSignal(event) || typeof listener !== 'function') return add(event, listener)
+      const bound = inScopeOfNow(listener as (...a: unknown[]) => unknown)
+      if (bound !== listener) scoped.set(listener, bound)
+      return add(event, bound)
+    }
+  }
+  for (const name of ['off', 'removeListener']) {
+    const remove = target[name]!.bind(proc)
+    target[name] = (event: unknown, listener: Function) => remove(event, scoped.get(listener) ?? listener)
+  }
 }

@@ -21,10 +21,9 @@ import { settle, settleFailed, settleWith, stopSettle } from './driver-settle.ts
 import {
   checkScope,
   inCellScope,
-  inScopeOfNow,
   interruptScope,
   leaveCellScope,
-  ownWorker,
+  scopeWhatCellsStart,
   thrownByScope,
 } from './driver-scope.ts'
 import { OutputFrames } from './driver-output.ts'
@@ -135,7 +134,6 @@ function bulkJson(bundle: Record<string, unknown>): string | undefined {
 const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 
 captureOutput()
-ownWorkers()
 installLazyDom(domPath)
 installHelpers()
 
@@ -161,30 +159,8 @@ proc.on('uncaughtException', e => {
 proc.on('unhandledRejection', e => {
   if (!thrownByScope(e)) settleFailed(e) || output.write('stderr', `Unhandled rejection: ${inspect(e)}\n`)
 })
-scopeSignalListeners()
-
-/**
- * A cell's signal listeners run in its scope (inScopeOfNow), added after the driver's own. The
- * one added is remembered against the cell's function, so `off`/`removeListener` of it still work.
- */
-function scopeSignalListeners(): void {
-  const scoped = new WeakMap<Function, Function>()
-  const target = proc as unknown as Record<string, Function>
-  const forSignal = (event: unknown) => typeof event === 'string' && /^SIG[A-Z0-9]+$/.test(event)
-  for (const name of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
-    const add = target[name]!.bind(proc)
-    target[name] = (event: unknown, listener: Function) => {
-      if (!forSignal(event) || typeof listener !== 'function') return add(event, listener)
-      const bound = inScopeOfNow(listener as (...a: unknown[]) => unknown)
-      if (bound !== listener) scoped.set(listener, bound)
-      return add(event, bound)
-    }
-  }
-  for (const name of ['off', 'removeListener']) {
-    const remove = target[name]!.bind(proc)
-    target[name] = (event: unknown, listener: Function) => remove(event, scoped.get(listener) ?? listener)
-  }
-}
+// After the driver's own SIGINT handler: a cell's signal listeners are added after it.
+scopeWhatCellsStart(proc)
 
 function onMessage(m: Message): void {
   // runCell ends with 'done' even when reporting fails; a rejection must not stall the chain.
@@ -259,7 +235,7 @@ function isReplValue(out: unknown): out is { value: unknown } {
 /**
  * console.* and process.stdout/stderr.write go down the output pipe, in order with results and
  * errors. Writes that bypass them (subprocesses, Bun.write(Bun.stdout)) still reach the real
- * fds, which the parent also forwards; Bun.write to stdout/stderr is checked against the cell's scope.
+ * fds, which the parent also forwards (Bun.write and node:fs writes to them: driver-scope.ts).
  */
 function captureOutput(): void {
   for (const name of ['stdout', 'stderr'] as const) {
@@ -282,24 +258,6 @@ function captureOutput(): void {
         cb()
       },
     })
-  // Bun.write to stdout or stderr reaches the raw fds, which execd gives to whichever cell runs:
-  // an interrupted cell's loop of them wrote into every later cell. Checked as console's writes,
-  // and so are node:fs's writes to fd 1 and 2 (the module's one object: `import` sees it too).
-  // (A raw write by other means, `Bun.stdout.writer()`, a subprocess, carries no cell: not caught.)
-  const bunWrite = Bun.write
-  const raw = new Set<unknown>([Bun.stdout, Bun.stderr, 1, 2])
-  Bun.write = ((dest: unknown, ...rest: unknown[]) => {
-    if (raw.has(dest)) checkScope()
-    return (bunWrite as (...a: unknown[]) => unknown)(dest, ...rest)
-  }) as typeof Bun.write
-  const fs = require('node:fs') as Record<string, unknown>
-  for (const name of ['writeSync', 'write', 'writevSync', 'writev']) {
-    const write = fs[name] as (fd: unknown, ...a: unknown[]) => unknown
-    fs[name] = (fd: unknown, ...rest: unknown[]) => {
-      if (fd === 1 || fd === 2) checkScope()
-      return write(fd, ...rest)
-    }
-  }
   const captured = new Console({ stdout: sink('stdout'), stderr: sink('stderr'), colorMode: false })
   const target = console as unknown as Record<string, unknown>
   // Checked here, not in the sinks: Console swallows what its stream's write throws.
@@ -315,20 +273,6 @@ function captureOutput(): void {
 function bytesOrText(chunk: string | ArrayBufferView): string | Uint8Array {
   if (typeof chunk === 'string') return chunk
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-}
-
-/** Workers a cell starts (the global one and node:worker_threads') end with its interrupt. */
-function ownWorkers(): void {
-  const owned = <T extends new (...a: any[]) => { terminate(): unknown }>(Base: T): T =>
-    class extends Base {
-      constructor(...args: any[]) {
-        super(...args)
-        ownWorker(this)
-      }
-    }
-  globalThis.Worker = owned(globalThis.Worker)
-  const threads = require('node:worker_threads') as Record<string, unknown>
-  threads.Worker = owned(threads.Worker as new (...a: any[]) => { terminate(): unknown })
 }
 
 function installHelpers(): void {
