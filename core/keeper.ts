@@ -15,13 +15,12 @@
  * group it leads would do the same.
  */
 import type { FileSink, Subprocess } from 'bun'
-import { readFileSync } from 'node:fs'
 import { KEEPER_WORD } from './keeper-main'
 import type { Logger } from './log'
 import { LinePipe } from './line-pipe'
 import { closeQuietly, writerPipe } from './output-pipes'
 import { ownerMarker } from './ownership'
-import { parseStat } from './proc-stat'
+import { readStat } from './procfs'
 import { bunWaitsFor } from './reaper'
 import { SELF_EXECUTABLE } from './self-exec'
 
@@ -119,12 +118,8 @@ function lookAtKeeperLater(): ReturnType<typeof setTimeout> {
 
 /** `T` (stopped by a signal) or `t` (by a tracer); a keeper gone or unreadable is not (its exit replaces it). */
 function isStopped(pid: number): boolean {
-  try {
-    const state = parseStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.state
-    return state === 'T' || state === 't'
-  } catch {
-    return false
-  }
+  const state = readStat(pid)?.state
+  return state === 'T' || state === 't'
 }
 
 function write(sink: FileSink, text: string): void {
