@@ -5,7 +5,7 @@
  * environment (or a file), never from the command line, where other processes could read it.
  */
 import { readTokenFile } from '../core/token-file'
-import { PING_PORT, PING_TIMEOUT, PING_TIMEOUT_MS } from './verb-numbers'
+import { PING_PORT, PING_PORT_DEFAULT, PING_TIMEOUT, PING_TIMEOUT_MS } from './verb-numbers'
 import { wholeOf } from './whole-option'
 import { daemonUrl, routeUrl, URL_ENV } from './route-url'
 import { unreachableWhy } from './unreachable'
@@ -64,7 +64,7 @@ export async function pingCommand(flags: PingFlags): Promise<number> {
 function pingUrl(flags: PingFlags): string {
   // Checked even beside --url: `--port 5x` was said as a bad --url, `--port ''` asked port 80.
   const port = flags.port === undefined ? undefined : wholeOf(PING_PORT, flags.port)
-  const local = () => `http://127.0.0.1:${port ?? wholeOf(PING_PORT, undefined) ?? 44772}`
+  const local = () => `http://127.0.0.1:${port ?? wholeOf(PING_PORT, undefined) ?? PING_PORT_DEFAULT}`
   const base = flags.url === undefined ? (port === undefined && process.env[URL_ENV]) || local() : String(flags.url)
   const parsed = daemonUrl(base)
   return (/\/ping\/?$/.test(parsed.pathname) ? parsed : routeUrl(base, 'ping')).toString()

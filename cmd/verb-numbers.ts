@@ -46,4 +46,10 @@ export const PING_PORT: WholeOption = {
   min: 1,
   max: 65535,
 }
-export const PING_PORT_OPTION = wholeHelp(PING_PORT, "the local daemon's port, when no --url is given", 44772)
+/** serve's default port (core/config.ts), named here so that a probe loads no config system. */
+export const PING_PORT_DEFAULT = 44772
+export const PING_PORT_OPTION = wholeHelp(
+  PING_PORT,
+  "the local daemon's port, when no --url is given",
+  PING_PORT_DEFAULT,
+)
