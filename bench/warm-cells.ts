@@ -5,28 +5,12 @@
  * context's interpreter (with the children it reaped: go's `go build`, compile, link and the
  * cell's program) and of execd. Not a test: `bun run bench/warm-cells.ts [language…]`.
  */
-import { readdirSync, readFileSync } from 'node:fs'
-import { postJson, readSse, startDaemon } from '../spec/harness'
+import { childrenOf, postJson, readSse, startDaemon } from '../spec/harness'
 import { describeMs } from './lib/stats'
 import { cpuSeconds } from './lib/usage'
 
 const cells = Number(process.env.BENCH_WARM_CELLS ?? 20)
 const languages = process.argv.length > 2 ? process.argv.slice(2) : ['typescript', 'java', 'go']
-
-/** The daemon's children now: a context's interpreter is the one that was not there before. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = []
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name))
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out
-}
 
 const cpuOf = (pids: number[]) =>
   pids.reduce((sum, p) => {
@@ -37,7 +21,7 @@ const cpuOf = (pids: number[]) =>
 const d = await startDaemon({ env: { EXECD_LOG_LEVEL: 'error' } })
 try {
   for (const language of languages) {
-    const before = new Set(childrenOf(d.proc.pid))
+    const before = new Set(childrenOf(d.proc.pid).map(c => c.pid))
     const res = await postJson(d, '/code/context', { language })
     if (!res.ok) {
       console.log(`${language}: no context (${res.status} ${await res.text()})`)
@@ -52,7 +36,9 @@ try {
       return performance.now() - t0
     }
     for (let i = 0; i < 3; i++) await run('1 + 1')
-    const interpreter = childrenOf(d.proc.pid).filter(p => !before.has(p))
+    const interpreter = childrenOf(d.proc.pid)
+      .map(c => c.pid)
+      .filter(p => !before.has(p))
     const c0 = cpuOf(interpreter)
     const e0 = cpuSeconds(d.proc.pid).own
     const times: number[] = []
